@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The whole test suite: dependencies, build, unit tests (plain and with
+# ASan/UBSan), then the integration tests that drive the real binary as root.
+# Ends with one line "N passed, N failed, N skipped".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$(pwd)
+
+if [ "$(id -u)" -ne 0 ]; then
+	echo "test.sh: run as root (integration tests create namespaces, mounts, cgroups and VMs)" >&2
+	exit 1
+fi
+scripts/install-deps.sh || exit 1
+scripts/build.sh >/tmp/isola-build.log 2>&1 || { cat /tmp/isola-build.log; exit 1; }
+
+passed=0 failed=0 skipped=0
+count_meson() { # $1 = testlog json
+	local j=$1
+	[ -f "$j" ] || return
+	passed=$((passed + $(grep -c '"result": "OK"' "$j")))
+	failed=$((failed + $(grep -cE '"result": "(FAIL|TIMEOUT|ERROR|UNEXPECTEDPASS)"' "$j")))
+	skipped=$((skipped + $(grep -c '"result": "SKIP"' "$j")))
+}
+
+echo "== unit tests"
+meson test -C build --print-errorlogs
+count_meson build/meson-logs/testlog.json
+
+echo "== unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
+if [ ! -f build-asan/build.ninja ]; then
+	meson setup build-asan -Db_sanitize=address,undefined -Db_lundef=false >/dev/null
+fi
+if ninja -C build-asan >/tmp/isola-build-asan.log 2>&1; then
+	UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 meson test -C build-asan --print-errorlogs
+	count_meson build-asan/meson-logs/testlog.json
+else
+	cat /tmp/isola-build-asan.log
+	failed=$((failed + 1))
+fi
+
+echo "== integration tests"
+export ISOLA="$top/build/src/cli/isola"
+export ISOLA_TOP="$top"
+out=$(mktemp)
+bats --tap tests/integration | tee "$out"
+passed=$((passed + $(grep -E '^ok ' "$out" | grep -vc '# skip')))
+skipped=$((skipped + $(grep -E '^ok ' "$out" | grep -c '# skip')))
+failed=$((failed + $(grep -c '^not ok ' "$out")))
+rm -f "$out"
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[ "$failed" -eq 0 ]

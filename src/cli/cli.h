@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * The command line.  main.c parses runc's global flags and dispatches to one
+ * function per command; each module's commands sit in its own table file
+ * (commands-<module>.c) so that the tables grow without touching main.c.
+ */
+#include <stdbool.h>
+
+#include "err.h"
+#include "log.h"
+
+struct cli_globals {
+	const char *root;	/* --root: container state directory */
+	const char *log;	/* --log FILE */
+	enum log_format log_format;
+	bool debug;
+	bool systemd_cgroup;
+	const char *rootless;	/* --rootless true|false|auto (accepted, as runc) */
+};
+
+/* A command returns the process exit code. */
+typedef int (*cli_fn)(struct cli_globals *g, int argc, char **argv);
+
+struct cli_command {
+	const char *name;
+	cli_fn fn;
+	const char *summary;
+};
+
+/* NULL-name-terminated tables, one per module. */
+extern const struct cli_command cli_container_commands[];
+extern const struct cli_command cli_cgroup_commands[];
+extern const struct cli_command cli_vm_commands[];
+extern const struct cli_command cli_image_commands[];
+
+/* Print a recorded error (stderr and the --log file) and return exit code 1. */
+int cli_fail(struct err **err);
+/* Print "isola: <msg>" and return exit code 1; for usage errors. */
+int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

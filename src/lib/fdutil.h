@@ -1,0 +1,24 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* File and fd helpers.  All return 0 or a negative errno and fill err. */
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+int write_all(int fd, const void *buf, size_t len);
+/* Read at most max bytes; a longer input is an error (-EFBIG). NUL-terminated. */
+int read_all_fd(int fd, size_t max, char **ret, size_t *ret_len);
+int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
+		 struct err **err);
+int write_file_at(int dirfd, const char *path, const char *data, struct err **err);
+/* Write via a temporary file and rename(2): readers see the old or the new file. */
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			 struct err **err);
+int mkdir_p(const char *path, mode_t mode, struct err **err);
+/* Remove a tree without crossing into other file systems (never follows mounts). */
+int rm_rf_at(int dirfd, const char *name, struct err **err);
+bool path_exists(const char *path);
+/* Close every fd >= first (close_range(2) where available). */
+void close_fds_from(int first);

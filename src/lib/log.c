@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "log.h"
+
+static int log_fd = -1;
+static enum log_format log_fmt = LOG_FORMAT_TEXT;
+static bool log_dbg;
+static bool log_to_stderr = true;
+
+static const char *const level_names[] = {
+	[LOG_ERROR] = "error",
+	[LOG_WARN] = "warning",
+	[LOG_INFO] = "info",
+	[LOG_DEBUG] = "debug",
+};
+
+int log_open(const char *path, enum log_format format)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = fd;
+	log_fmt = format;
+	return 0;
+}
+
+void log_set_debug(bool on)
+{
+	log_dbg = on;
+}
+
+bool log_debug_enabled(void)
+{
+	return log_dbg;
+}
+
+void log_set_stderr(bool on)
+{
+	log_to_stderr = on;
+}
+
+void log_close(void)
+{
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = -1;
+}
+
+static void timestamp(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	size_t n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf + n, len - n, ".%09ldZ", ts.tv_nsec);
+}
+
+static void write_line(int fd, const char *s)
+{
+	size_t len = strlen(s);
+
+	while (len > 0) {
+		ssize_t w = write(fd, s, len);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return;
+		s += w;
+		len -= (size_t)w;
+	}
+}
+
+static void to_file(enum log_level level, const char *msg)
+{
+	char ts[64], *line = NULL;
+
+	timestamp(ts, sizeof(ts));
+	if (log_fmt == LOG_FORMAT_JSON) {
+		json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg,
+				      "time", ts);
+		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+
+		json_decref(o);
+		if (s && asprintf(&line, "%s\n", s) < 0)
+			line = NULL;
+		free(s);
+	} else if (asprintf(&line, "%s %s %s\n", ts, level_names[level], msg) < 0) {
+		line = NULL;
+	}
+	if (line)
+		write_line(log_fd, line);
+	free(line);
+}
+
+void log_msg(enum log_level level, const char *fmt, ...)
+{
+	int saved = errno;
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	if (!msg)
+		goto out;
+
+	if (log_fd >= 0)
+		to_file(level, msg);
+	if (log_to_stderr && (level <= LOG_WARN || log_fd < 0)) {
+		char *line = NULL;
+
+		if (asprintf(&line, "isola: %s%s\n", level == LOG_WARN ? "warning: " : "", msg) >= 0)
+			write_line(STDERR_FILENO, line);
+		free(line);
+	}
+	free(msg);
+out:
+	errno = saved;
+}
+
+bool ratelimit_ok(struct ratelimit *rl)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	if (rl->begin == 0 || ts.tv_sec - rl->begin >= rl->interval_s) {
+		if (rl->missed)
+			log_msg(LOG_WARN, "%u messages suppressed", rl->missed);
+		rl->begin = ts.tv_sec;
+		rl->printed = rl->missed = 0;
+	}
+	if (rl->printed < rl->burst) {
+		rl->printed++;
+		return true;
+	}
+	rl->missed++;
+	return false;
+}
