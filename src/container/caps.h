@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* process.capabilities: the five sets as bit masks (bit n = capability n). */
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+struct ct_caps {
+	uint64_t bounding, effective, inheritable, permitted, ambient;
+};
+
+/* Parse the object; `where` names it in messages ("process.capabilities").
+ * A NULL object gives empty sets. */
+int ct_caps_parse(json_t *process_capabilities, const char *where, struct ct_caps *ret,
+		  struct err **err);
+/* Child, before the uid switch: drop every capability not in c->bounding. */
+int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err);
+/* Child, after setuid (the caller set PR_SET_KEEPCAPS): set the inheritable,
+ * permitted and effective sets, then raise the ambient ones. */
+int ct_caps_apply(const struct ct_caps *c, struct err **err);

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Container cgroups on cgroup v1, v2 (unified) and hybrid hosts (v1
+ * controllers plus a cgroup2 mount at /sys/fs/cgroup/unified).
+ */
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+struct ct_cgroup;
+
+/* cgroups_path as runc: absolute (from the hierarchy root), relative (to our
+ * own cgroup), NULL => "/isola/<id>".  linux_resources may be NULL. */
+int ct_cgroup_create(const char *cgroups_path, const char *id, json_t *linux_resources,
+		     bool systemd, struct ct_cgroup **ret, struct err **err);
+int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct err **err);
+int ct_cgroup_pids(struct ct_cgroup *cg, pid_t **ret, size_t *ret_n, struct err **err);
+int ct_cgroup_freeze(struct ct_cgroup *cg, bool frozen, struct err **err);
+int ct_cgroup_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err);
+/* rmdir everywhere it created (kills what is left inside first). */
+int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err);
+/* Kept in state.json. */
+json_t *ct_cgroup_to_json(const struct ct_cgroup *cg);
+int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err);
+void ct_cgroup_free(struct ct_cgroup *cg);

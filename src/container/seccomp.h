@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * linux.seccomp: compiled to a BPF program in the parent (cached on disk,
+ * keyed by a sha256 of the canonical JSON and the native arch), loaded in the
+ * child right before execve().
+ */
+#include <jansson.h>
+
+#include "err.h"
+
+struct ct_seccomp;
+
+/* Parent, before fork.  A NULL json sets *ret = NULL and returns 0.
+ * cache_dir may be NULL (no cache). */
+int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_seccomp **ret,
+		       struct err **err);
+/* Child, right before execve; does not allocate.  s == NULL is a no-op. */
+int ct_seccomp_load(struct ct_seccomp *s, struct err **err);
+void ct_seccomp_free(struct ct_seccomp *s);
