@@ -5,6 +5,8 @@
  * keyed by a sha256 of the canonical JSON and the native arch), loaded in the
  * child right before execve().
  */
+#include <stdbool.h>
+
 #include <jansson.h>
 
 #include "err.h"
@@ -18,3 +20,5 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 /* Child, right before execve; does not allocate.  s == NULL is a no-op. */
 int ct_seccomp_load(struct ct_seccomp *s, struct err **err);
 void ct_seccomp_free(struct ct_seccomp *s);
+/* Whether prepare found the program in the cache (for tests and --debug). */
+bool ct_seccomp_from_cache(const struct ct_seccomp *s);
