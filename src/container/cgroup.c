@@ -1,49 +1,588 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Container cgroups: detect the host layout, resolve cgroupsPath as runc
+ * does, create the directory in every hierarchy, and hand resource writes,
+ * freezing and layout details to the v1 or v2 driver.
+ */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
-#include "cgroup.h"
+#include "cgroup-internal.h"
+#include "cleanup.h"
+#include "fdutil.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "parse.h"
+
+#define CG_ROOT "/sys/fs/cgroup"
+#define CG_MAX_FILE (1 << 20)
+#define CG_MAX_PIDS (1 << 20)
+
+static const char *const layout_names[] = {
+	[CG_LAYOUT_V1] = "v1", [CG_LAYOUT_V2] = "v2", [CG_LAYOUT_HYBRID] = "hybrid"
+};
+
+/* The v1 controllers we place containers in (named hierarchies are skipped). */
+static const char *const v1_controllers[] = {
+	"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory",
+	"net_cls", "net_prio", "perf_event", "pids", "rdma", "misc",
+};
+
+bool cg_has_file(const char *dir, const char *file)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return access(p, F_OK) == 0;
+}
+
+int cg_write(const char *dir, const char *file, const char *value, struct err **err)
+{
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	_cleanup_close_ int fd = -1;
+	int r;
+
+	if (dfd < 0)
+		return err_make(err, errno, "open `%s`", dir);
+	fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 && errno == ENOENT)
+		return err_make(err, ENOENT, "`%s/%s`: not supported by this host", dir, file);
+	if (fd < 0)
+		return err_make(err, errno, "open `%s/%s`", dir, file);
+	r = write_all(fd, value, strlen(value));
+	if (r < 0)
+		return err_make(err, -r, "write `%s` to `%s/%s`", value, dir, file);
+	return 0;
+}
+
+int cg_writef(const char *dir, const char *file, struct err **err, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return cg_write(dir, file, buf, err);
+}
+
+int cg_read(const char *dir, const char *file, char **ret, struct err **err)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	return read_file_at(AT_FDCWD, p, CG_MAX_FILE, ret, NULL, err);
+}
+
+struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		const char *s = cg->h[i].name;
+		size_t len = strlen(controller);
+
+		while (s && *s) {
+			if (strncmp(s, controller, len) == 0 && (s[len] == ',' || s[len] == '\0'))
+				return &cg->h[i];
+			s = strchr(s, ',');
+			s = s ? s + 1 : NULL;
+		}
+	}
+	return NULL;
+}
+
+static bool is_v1_controller(const char *name)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(v1_controllers); i++)
+		if (streq(name, v1_controllers[i]))
+			return true;
+	return false;
+}
+
+/* A v1 mount directory: "memory", or "cpu,cpuacct" with its alias symlinks skipped. */
+static bool v1_hier_name_ok(const char *name)
+{
+	_cleanup_free_ char *copy = strdup(name);
+	char *save = NULL;
+
+	if (!copy)
+		return false;
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		if (!is_v1_controller(t))
+			return false;
+	return true;
+}
+
+static int add_hier(struct ct_cgroup *cg, const char *name, const char *mount, struct err **err)
+{
+	if (cg->n == CG_MAX_HIERARCHIES)
+		return err_make(err, 0, "more than %d cgroup hierarchies", CG_MAX_HIERARCHIES);
+	cg->h[cg->n].name = strdup(name);
+	cg->h[cg->n].path = strdup(mount); /* the mount point until resolved */
+	if (!cg->h[cg->n].name || !cg->h[cg->n].path)
+		return err_make(err, ENOMEM, "cgroup");
+	cg->n++;
+	return 0;
+}
+
+/* Fill cg->layout and one hierarchy per mount (paths = mount points). */
+static int detect(struct ct_cgroup *cg, const char *root, struct err **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	char p[PATH_MAX];
+	int r;
+
+	if (cg_has_file(root, "cgroup.controllers")) {
+		cg->layout = CG_LAYOUT_V2;
+		cg->ops = &cg_v2_ops;
+		return add_hier(cg, "unified", root, err);
+	}
+	cg->layout = CG_LAYOUT_V1;
+	cg->ops = &cg_v1_ops;
+	d = opendir(root);
+	if (!d)
+		return err_make(err, errno, "open `%s`", root);
+	while ((de = readdir(d))) {
+		struct stat st;
+
+		snprintf(p, sizeof(p), "%s/%s", root, de->d_name);
+		/* Aliases such as cpu -> cpu,cpuacct are symlinks: take the real mount only. */
+		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !v1_hier_name_ok(de->d_name))
+			continue;
+		r = add_hier(cg, de->d_name, p, err);
+		if (r < 0)
+			return r;
+	}
+	snprintf(p, sizeof(p), "%s/unified", root);
+	if (cg_has_file(p, "cgroup.controllers")) {
+		cg->layout = CG_LAYOUT_HYBRID;
+		r = add_hier(cg, "unified", p, err);
+		if (r < 0)
+			return r;
+	}
+	if (cg->n == 0)
+		return err_make(err, ENOENT, "no cgroup hierarchy found under `%s`", root);
+	return 0;
+}
+
+/* Our own cgroup in hierarchy h, from /proc/self/cgroup ("" for the root). */
+static int own_cgroup(const struct cg_hier *h, char **ret, struct err **err)
+{
+	_cleanup_free_ char *data = NULL, *first = strdup(h->name);
+	char *line, *save = NULL;
+	int r;
+
+	if (!first)
+		return err_make(err, ENOMEM, "cgroup");
+	first[strcspn(first, ",")] = '\0';
+	r = read_file_at(AT_FDCWD, "/proc/self/cgroup", CG_MAX_FILE, &data, NULL, err);
+	if (r < 0)
+		return r;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *ctrls = strchr(line, ':'), *path;
+
+		if (!ctrls || !(path = strchr(ctrls + 1, ':')))
+			continue;
+		*path++ = '\0';
+		ctrls++;
+		if (streq(h->name, "unified") ? streq(ctrls, "") :
+						 (ctrls[0] && strstr(ctrls, first) &&
+						  (streq(ctrls, h->name) || streq(ctrls, first) ||
+						   strstr(ctrls, h->name)))) {
+			*ret = strdup(streq(path, "/") ? "" : path);
+			return *ret ? 0 : err_make(err, ENOMEM, "cgroup");
+		}
+	}
+	return err_make(err, ENOENT, "/proc/self/cgroup: no entry for `%s`", h->name);
+}
+
+static int check_path(const char *path, struct err **err)
+{
+	const char *s = path;
+
+	if (strlen(path) > 1024)
+		return err_make(err, 0, "cgroupsPath: longer than 1024 characters");
+	while (*s) {
+		size_t len = strcspn(s, "/");
+
+		if ((len == 2 && strncmp(s, "..", 2) == 0) || (len == 1 && s[0] == '.'))
+			return err_make(err, 0, "cgroupsPath `%s`: `.` and `..` are not allowed", path);
+		s += len;
+		s += strspn(s, "/");
+	}
+	return 0;
+}
+
+/* Turn every hierarchy's mount point into the container's directory. */
+static int resolve(struct ct_cgroup *cg, const char *cgroups_path, struct err **err)
+{
+	for (size_t i = 0; i < cg->n; i++) {
+		struct cg_hier *h = &cg->h[i];
+		_cleanup_free_ char *base = NULL;
+		char *full = NULL;
+		int r;
+
+		if (cgroups_path[0] != '/') {
+			r = own_cgroup(h, &base, err);
+			if (r < 0)
+				return r;
+		}
+		if (asprintf(&full, "%s%s/%s", h->path, base ? base : "",
+			     cgroups_path + strspn(cgroups_path, "/")) < 0)
+			return err_make(err, ENOMEM, "cgroup");
+		while (strlen(full) > 1 && full[strlen(full) - 1] == '/')
+			full[strlen(full) - 1] = '\0';
+		free(h->path);
+		h->path = full;
+	}
+	return 0;
+}
+
+/* mkdir every missing level below the mount, letting the driver set each up. */
+static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, struct err **err)
+{
+	_cleanup_free_ char *p = strdup(h->path);
+	char *s;
+	int r;
+
+	if (!p)
+		return err_make(err, ENOMEM, "cgroup");
+	if (strlen(p) <= mount_len)
+		return 0; /* the hierarchy root itself */
+	for (s = p + mount_len + 1; s && *s;) {
+		char *slash = strchr(s, '/');
+
+		if (slash)
+			*slash = '\0';
+		if (mkdir(p, 0755) == 0) {
+			if (!slash)
+				h->created = true;
+			r = cg->ops->init_dir(cg, h, p, err);
+			if (r < 0)
+				return r;
+		} else if (errno != EEXIST) {
+			return err_make(err, errno, "mkdir `%s`", p);
+		}
+		if (slash)
+			*slash = '/';
+		s = slash ? slash + 1 : NULL;
+	}
+	return 0;
+}
+
+static int systemd_check(const char *cgroups_path, bool systemd, struct err **err)
+{
+	bool systemd_form = cgroups_path && cgroups_path[0] != '/' &&
+			    strchr(cgroups_path, ':') != NULL;
+
+	if (!systemd && !systemd_form)
+		return 0;
+	if (!path_exists("/run/systemd/system"))
+		return err_make(err, 0, "cgroupsPath `%s`: systemd cgroup driver not available: no systemd",
+				cgroups_path ? cgroups_path : "");
+	return err_make(err, 0, "systemd cgroup driver: not supported yet");
+}
+
+static int set_resources(struct ct_cgroup *cg, json_t *resources, struct err **err)
+{
+	struct cg_resources res;
+	int r;
+
+	r = cg_resources_parse(resources, &res, err);
+	if (r < 0)
+		return r;
+	r = cg->ops->apply(cg, &res, err);
+	cg_resources_clear(&res);
+	return r;
+}
+
+int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
+			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
+			struct err **err)
+{
+	_cleanup_free_ char *dflt = NULL;
+	struct ct_cgroup *cg;
+	int r;
+
+	r = systemd_check(cgroups_path, systemd, err);
+	if (r < 0)
+		return r;
+	if (!cgroups_path || !cgroups_path[0]) {
+		if (asprintf(&dflt, "/isola/%s", id) < 0)
+			return err_make(err, ENOMEM, "cgroup");
+		cgroups_path = dflt;
+	}
+	r = check_path(cgroups_path, err);
+	if (r < 0)
+		return r;
+	cg = calloc(1, sizeof(*cg));
+	if (!cg)
+		return err_make(err, ENOMEM, "cgroup");
+	r = detect(cg, root, err);
+	if (r >= 0) {
+		size_t mount_len[CG_MAX_HIERARCHIES];
+
+		for (size_t i = 0; i < cg->n; i++)
+			mount_len[i] = strlen(cg->h[i].path);
+		r = resolve(cg, cgroups_path, err);
+		for (size_t i = 0; r >= 0 && i < cg->n; i++)
+			r = make_dirs(cg, &cg->h[i], mount_len[i], err);
+	}
+	if (r >= 0)
+		r = set_resources(cg, linux_resources, err);
+	if (r < 0) {
+		ct_cgroup_destroy(cg, NULL);
+		ct_cgroup_free(cg);
+		return err_wrap(err, "cgroup `%s`", cgroups_path);
+	}
+	*ret = cg;
+	return 0;
+}
 
 int ct_cgroup_create(const char *cgroups_path, const char *id, json_t *linux_resources,
 		     bool systemd, struct ct_cgroup **ret, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	return ct_cgroup_create_at(CG_ROOT, cgroups_path, id, linux_resources, systemd, ret, err);
+}
+
+int ct_cgroup_update(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)
+{
+	return set_resources(cg, linux_resources, err);
 }
 
 int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	for (size_t i = 0; i < cg->n; i++) {
+		int r = cg_writef(cg->h[i].path, "cgroup.procs", err, "%d", (int)pid);
+
+		if (r < 0)
+			return err_wrap(err, "move pid %d into its cgroup", (int)pid);
+	}
+	return 0;
+}
+
+/* Where membership is listed: the unified tree on v2, a v1 controller otherwise. */
+static struct cg_hier *procs_hier(struct ct_cgroup *cg)
+{
+	static const char *const prefer[] = { "pids", "freezer", "memory", "cpu" };
+
+	if (cg->layout == CG_LAYOUT_V2)
+		return &cg->h[0];
+	for (size_t i = 0; i < ARRAY_SIZE(prefer); i++) {
+		struct cg_hier *h = cg_find(cg, prefer[i]);
+
+		if (h)
+			return h;
+	}
+	return cg->n ? &cg->h[0] : NULL;
+}
+
+static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **err)
+{
+	_cleanup_free_ char *data = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0, cap = 0;
+	char *line, *save = NULL;
+	int r;
+
+	r = cg_read(dir, "cgroup.procs", &data, err);
+	if (r < 0)
+		return r;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		int pid;
+
+		if (parse_int(line, &pid) < 0 || pid <= 0)
+			continue;
+		if (n == cap) {
+			pid_t *p;
+
+			if (cap >= CG_MAX_PIDS)
+				return err_make(err, E2BIG, "`%s/cgroup.procs`: too many pids", dir);
+			cap = cap ? cap * 2 : 16;
+			p = realloc(pids, cap * sizeof(*pids));
+			if (!p)
+				return err_make(err, ENOMEM, "cgroup pids");
+			pids = p;
+		}
+		pids[n++] = pid;
+	}
+	*ret = TAKE_PTR(pids);
+	*ret_n = n;
+	return 0;
 }
 
 int ct_cgroup_pids(struct ct_cgroup *cg, pid_t **ret, size_t *ret_n, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	struct cg_hier *h = procs_hier(cg);
+
+	if (!h)
+		return err_make(err, ENOENT, "no cgroup hierarchy");
+	return read_pids(h->path, ret, ret_n, err);
 }
 
 int ct_cgroup_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	return cg->ops->freeze(cg, frozen, err);
 }
 
 int ct_cgroup_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	return cg->ops->is_frozen(cg, ret, err);
+}
+
+/* Kill everything in dir: cgroup.kill where the kernel has it, else SIGKILL each pid. */
+static void kill_members(const char *dir)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	struct err *e = NULL;
+	size_t n = 0;
+
+	if (cg_has_file(dir, "cgroup.kill") && cg_write(dir, "cgroup.kill", "1", &e) == 0)
+		return;
+	err_free(&e);
+	if (read_pids(dir, &pids, &n, &e) < 0) {
+		err_free(&e);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], SIGKILL);
+}
+
+/* rmdir dir and any child cgroups the container made, deepest first. */
+static int rmdir_tree(const char *dir, int depth)
+{
+	DIR *d;
+	struct dirent *de;
+
+	if (depth > 32)
+		return -ELOOP;
+	d = opendir(dir);
+	if (d) {
+		while ((de = readdir(d))) {
+			char p[PATH_MAX];
+
+			if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+				continue;
+			if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
+				rmdir_tree(p, depth + 1);
+		}
+		closedir(d);
+	}
+	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
+}
+
+static int destroy_one(struct cg_hier *h, struct err **err)
+{
+	int r = 0;
+
+	/* Processes take a moment to leave after SIGKILL: retry for about 2 s. */
+	for (int attempt = 0; attempt < 200; attempt++) {
+		r = rmdir_tree(h->path, 0);
+		if (r != -EBUSY)
+			break;
+		kill_members(h->path);
+		usleep(attempt < 10 ? 1000 : 10000);
+	}
+	if (r < 0)
+		return err_make(err, -r, "remove cgroup `%s`", h->path);
+	h->created = false;
+	return 0;
 }
 
 int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	bool frozen = false;
+	int ret = 0;
+
+	if (!cg)
+		return 0;
+	/* Frozen tasks cannot die: thaw first. */
+	if (cg->ops->is_frozen(cg, &frozen, NULL) == 0 && frozen)
+		cg->ops->freeze(cg, false, NULL);
+	for (size_t i = cg->n; i-- > 0;) {
+		int r;
+
+		if (!cg->h[i].created)
+			continue;
+		r = destroy_one(&cg->h[i], err);
+		if (r < 0 && ret == 0)
+			ret = r;
+	}
+	return ret;
 }
 
 json_t *ct_cgroup_to_json(const struct ct_cgroup *cg)
 {
-	return NULL;
+	json_t *arr = json_array(), *o;
+
+	if (!cg || !arr)
+		return json_decref(arr), NULL;
+	for (size_t i = 0; i < cg->n; i++)
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "name", cg->h[i].name,
+						     "path", cg->h[i].path, "created",
+						     cg->h[i].created));
+	o = json_pack("{s:s, s:o}", "layout", layout_names[cg->layout], "hierarchies", arr);
+	return o;
 }
 
 int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 {
-	return err_make(err, ENOSYS, "cgroups: not implemented yet");
+	const char *layout = NULL;
+	json_t *arr = NULL, *h;
+	struct ct_cgroup *cg;
+	size_t i;
+
+	if (json_get_string(j, "state.json: cgroup", "layout", true, &layout, err) < 0 ||
+	    json_get_array(j, "state.json: cgroup", "hierarchies", &arr, err) < 0)
+		return cg_err(err);
+	if (!arr || json_array_size(arr) == 0 || json_array_size(arr) > CG_MAX_HIERARCHIES)
+		return err_make(err, 0, "state.json: cgroup.hierarchies: expected 1..%d entries",
+				CG_MAX_HIERARCHIES);
+	cg = calloc(1, sizeof(*cg));
+	if (!cg)
+		return err_make(err, ENOMEM, "cgroup");
+	for (i = 0; i < ARRAY_SIZE(layout_names); i++)
+		if (streq(layout, layout_names[i]))
+			break;
+	cg->layout = (enum cg_layout)i;
+	cg->ops = cg->layout == CG_LAYOUT_V2 ? &cg_v2_ops : &cg_v1_ops;
+	json_array_foreach(arr, i, h) {
+		const char *name = NULL, *path = NULL;
+		bool created = false;
+
+		if (json_get_string(h, "state.json: cgroup.hierarchies[]", "name", true, &name, err) < 0 ||
+		    json_get_string(h, "state.json: cgroup.hierarchies[]", "path", true, &path, err) < 0 ||
+		    json_get_bool(h, "state.json: cgroup.hierarchies[]", "created", &created, err) < 0 ||
+		    add_hier(cg, name, path, err) < 0) {
+			ct_cgroup_free(cg);
+			return cg_err(err);
+		}
+		cg->h[cg->n - 1].created = created;
+	}
+	if (cg->layout > CG_LAYOUT_HYBRID) {
+		ct_cgroup_free(cg);
+		return err_make(err, 0, "state.json: cgroup.layout: unknown `%s`", layout);
+	}
+	*ret = cg;
+	return 0;
 }
 
 void ct_cgroup_free(struct ct_cgroup *cg)
 {
+	if (!cg)
+		return;
+	for (size_t i = 0; i < cg->n; i++) {
+		free(cg->h[i].name);
+		free(cg->h[i].path);
+	}
+	free(cg);
 }

@@ -27,3 +27,11 @@ int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err);
 json_t *ct_cgroup_to_json(const struct ct_cgroup *cg);
 int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err);
 void ct_cgroup_free(struct ct_cgroup *cg);
+
+/* Apply (more) linux.resources to an existing cgroup (`isola update`). */
+int ct_cgroup_update(struct ct_cgroup *cg, json_t *linux_resources, struct err **err);
+/* As ct_cgroup_create, with the cgroup file systems under root (tests use a
+ * fake tree; the real root is /sys/fs/cgroup). */
+int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
+			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
+			struct err **err);

@@ -25,6 +25,12 @@
 
 #define MAX_HOOKS 256
 
+/* The code of the recorded error; callers may pass err == NULL. */
+static int err_or_inval(struct err **err)
+{
+	return err && *err ? err_code(*err) : -EINVAL;
+}
+
 static const char *const kind_names[] = {
 	[CT_HOOK_PRESTART] = "prestart",
 	[CT_HOOK_CREATE_RUNTIME] = "createRuntime",
@@ -62,7 +68,7 @@ static int parse_hook(json_t *j, const char *where, struct hook *h, struct err *
 	if (json_get_strv(j, where, "args", &h->args, err) < 0 ||
 	    json_get_strv(j, where, "env", &h->env, err) < 0 ||
 	    json_get_i64(j, where, "timeout", &h->timeout, err) < 0)
-		return err_code(*err);
+		return err_or_inval(err);
 	if (json_object_get(j, "timeout") && h->timeout <= 0)
 		return err_make(err, 0, "%s.timeout: must be greater than zero", where);
 	return 0;

@@ -34,6 +34,12 @@
 #define MAX_PROG_BYTES (MAX_INSNS * sizeof(struct sock_filter))
 #define MAX_SYSCALL_ARGS 6
 
+/* The code of the recorded error; callers may pass err == NULL. */
+static int err_or_inval(struct err **err)
+{
+	return err && *err ? err_code(*err) : -EINVAL;
+}
+
 struct ct_seccomp {
 	unsigned int flags;
 	struct sock_fprog prog;
@@ -168,7 +174,7 @@ static int parse_args(json_t *args, const char *where, struct scmp_arg_cmp *cmp,
 		    json_get_u64(a, w, "value", &value, err) < 0 ||
 		    json_get_u64(a, w, "valueTwo", &value2, err) < 0 ||
 		    json_get_string(a, w, "op", true, &op, err) < 0)
-			return err_code(*err);
+			return err_or_inval(err);
 		if (index >= MAX_SYSCALL_ARGS)
 			return err_make(err, 0, "%s.index: %llu is not 0..5", w,
 					(unsigned long long)index);
@@ -225,7 +231,7 @@ static int add_syscall_entry(scmp_filter_ctx ctx, json_t *entry, size_t idx, uin
 	if (json_get_array(entry, w, "names", &names, err) < 0 ||
 	    json_get_string(entry, w, "action", true, &action_name, err) < 0 ||
 	    json_get_array(entry, w, "args", &args, err) < 0)
-		return err_code(*err);
+		return err_or_inval(err);
 	snprintf(wa, sizeof(wa), "%s.action", w);
 	r = parse_action(action_name, json_object_get(entry, "errnoRet"), wa, &action, err);
 	if (r < 0)
@@ -267,7 +273,7 @@ static int compile(json_t *sc, void **ret, size_t *ret_len, struct err **err)
 
 	if (json_get_string(sc, "linux.seccomp", "defaultAction", true, &def_name, err) < 0 ||
 	    json_get_array(sc, "linux.seccomp", "syscalls", &syscalls, err) < 0)
-		return err_code(*err);
+		return err_or_inval(err);
 	r = parse_action(def_name, json_object_get(sc, "defaultErrnoRet"), "linux.seccomp.defaultAction",
 			 &def, err);
 	if (r < 0)
@@ -391,7 +397,9 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 	if (r < 0)
 		return r;
 	strcat(key, ".bpf");
-	if (cache_dir) {
+	if (!cache_dir)
+		cache_dir = CT_SECCOMP_CACHE_DIR;
+	if (cache_dir[0]) {
 		dfd = open_cache_dir(cache_dir);
 		s->from_cache = dfd >= 0 && cache_read(dfd, key, &prog, &len);
 	}

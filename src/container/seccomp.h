@@ -14,7 +14,9 @@
 struct ct_seccomp;
 
 /* Parent, before fork.  A NULL json sets *ret = NULL and returns 0.
- * cache_dir may be NULL (no cache). */
+ * NOTE for callers: cache_dir NULL means the default cache CT_SECCOMP_CACHE_DIR
+ * (shared by every --root, mode 0700); "" disables the cache. */
+#define CT_SECCOMP_CACHE_DIR "/run/isola/seccomp-cache"
 int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_seccomp **ret,
 		       struct err **err);
 /* Child, right before execve; does not allocate.  s == NULL is a no-op. */

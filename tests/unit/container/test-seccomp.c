@@ -31,7 +31,7 @@ static void expect_error(const char *json, const char *want)
 	struct ct_seccomp *s = NULL;
 	struct err *err = NULL;
 
-	ok(j && ct_seccomp_prepare(j, NULL, &s, &err) < 0 && s == NULL, "rejected: %s", want);
+	ok(j && ct_seccomp_prepare(j, "", &s, &err) < 0 && s == NULL, "rejected: %s", want);
 	ok(err && strstr(err->msg, want), "message: %s", err ? err->msg : "(none)");
 	err_free(&err);
 }

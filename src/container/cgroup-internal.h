@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Shared by cgroup.c (layout, paths, lifecycle) and the per-layout drivers
+ * cgroup-v1.c and cgroup-v2.c.  Hybrid hosts use the v1 driver for every
+ * controller and also place the container in the cgroup2 ("unified") tree.
+ */
+#include <stdbool.h>
+#include <errno.h>
+#include <stdint.h>
+
+#include "cgroup.h"
+
+#define CG_MAX_HIERARCHIES 32
+#define CG_MAX_DEVICE_RULES 512
+
+enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_V2, CG_LAYOUT_HYBRID };
+
+struct cg_hier {
+	char *name;	/* controllers ("memory", "cpu,cpuacct") or "unified" */
+	char *path;	/* the container's directory */
+	bool created;	/* we made it, so destroy removes it */
+};
+
+struct cg_device_rule {
+	bool allow;
+	char type;	/* 'a', 'b' or 'c' */
+	int64_t major, minor; /* -1 = any */
+	char access[4];
+};
+
+/* linux.resources, parsed; has_* says whether a field was given. */
+struct cg_resources {
+	bool has_mem_limit, has_mem_reservation, has_mem_swap, has_swappiness, has_oom_disable;
+	int64_t mem_limit, mem_reservation, mem_swap;
+	uint64_t swappiness;
+	bool oom_disable;
+	bool has_shares, has_quota, has_period, has_rt_runtime, has_rt_period;
+	uint64_t shares, period, rt_period;
+	int64_t quota, rt_runtime;
+	const char *cpus, *mems;
+	bool has_pids_limit;
+	int64_t pids_limit;
+	bool has_blkio_weight;
+	uint64_t blkio_weight;
+	bool has_devices;
+	size_t n_devices;
+	struct cg_device_rule *devices;
+	json_t *unified; /* borrowed */
+};
+
+struct cg_ops {
+	const char *name;
+	/* After mkdir of one level of h: v1 fills cpuset, v2 enables controllers. */
+	int (*init_dir)(struct ct_cgroup *cg, struct cg_hier *h, const char *dir, struct err **err);
+	int (*apply)(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err);
+	int (*freeze)(struct ct_cgroup *cg, bool frozen, struct err **err);
+	int (*is_frozen)(struct ct_cgroup *cg, bool *ret, struct err **err);
+};
+
+struct ct_cgroup {
+	enum cg_layout layout;
+	const struct cg_ops *ops;
+	size_t n;
+	struct cg_hier h[CG_MAX_HIERARCHIES];
+};
+
+extern const struct cg_ops cg_v1_ops, cg_v2_ops;
+
+/* The hierarchy holding `controller` (v1), the unified one, or NULL. */
+struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller);
+/* Write/read a control file in dir.  A missing file is -ENOENT with a message
+ * saying the host does not support it. */
+int cg_write(const char *dir, const char *file, const char *value, struct err **err);
+int cg_writef(const char *dir, const char *file, struct err **err, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+int cg_read(const char *dir, const char *file, char **ret, struct err **err);
+bool cg_has_file(const char *dir, const char *file);
+
+int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err);
+void cg_resources_clear(struct cg_resources *r);
+
+/* The code of the recorded error; callers may pass err == NULL. */
+static inline int cg_err(struct err **err)
+{
+	return err && *err ? err_code(*err) : -EINVAL;
+}

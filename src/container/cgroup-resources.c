@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * linux.resources to struct cg_resources.  Fields we cannot apply on any
+ * layout yet are rejected here with "not supported yet", never ignored.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cgroup-internal.h"
+#include "cleanup.h"
+#include "jsonutil.h"
+
+#define W "linux.resources"
+
+static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has, int64_t *v,
+		       struct err **err)
+{
+	json_t *j = json_object_get(o, key);
+
+	if (!j || json_is_null(j))
+		return 0;
+	*has = true;
+	return json_get_i64(o, where, key, v, err);
+}
+
+static int get_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
+		       struct err **err)
+{
+	json_t *j = json_object_get(o, key);
+
+	if (!j || json_is_null(j))
+		return 0;
+	*has = true;
+	return json_get_u64(o, where, key, v, err);
+}
+
+static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
+{
+	const char *w = W ".memory";
+	json_t *oom = json_object_get(m, "disableOOMKiller");
+
+	if (get_opt_i64(m, w, "limit", &r->has_mem_limit, &r->mem_limit, err) < 0 ||
+	    get_opt_i64(m, w, "reservation", &r->has_mem_reservation, &r->mem_reservation, err) < 0 ||
+	    get_opt_i64(m, w, "swap", &r->has_mem_swap, &r->mem_swap, err) < 0 ||
+	    get_opt_u64(m, w, "swappiness", &r->has_swappiness, &r->swappiness, err) < 0)
+		return cg_err(err);
+	if (r->has_swappiness && r->swappiness > 100)
+		return err_make(err, 0, "%s.swappiness: %llu is not 0..100", w,
+				(unsigned long long)r->swappiness);
+	if (oom && !json_is_null(oom)) {
+		r->has_oom_disable = true;
+		if (json_get_bool(m, w, "disableOOMKiller", &r->oom_disable, err) < 0)
+			return cg_err(err);
+	}
+	return 0;
+}
+
+static int parse_cpu(json_t *c, struct cg_resources *r, struct err **err)
+{
+	const char *w = W ".cpu";
+
+	if (get_opt_u64(c, w, "shares", &r->has_shares, &r->shares, err) < 0 ||
+	    get_opt_i64(c, w, "quota", &r->has_quota, &r->quota, err) < 0 ||
+	    get_opt_u64(c, w, "period", &r->has_period, &r->period, err) < 0 ||
+	    get_opt_i64(c, w, "realtimeRuntime", &r->has_rt_runtime, &r->rt_runtime, err) < 0 ||
+	    get_opt_u64(c, w, "realtimePeriod", &r->has_rt_period, &r->rt_period, err) < 0 ||
+	    json_get_string(c, w, "cpus", false, &r->cpus, err) < 0 ||
+	    json_get_string(c, w, "mems", false, &r->mems, err) < 0)
+		return cg_err(err);
+	if (r->cpus && !r->cpus[0])
+		r->cpus = NULL;
+	if (r->mems && !r->mems[0])
+		r->mems = NULL;
+	if (json_object_get(c, "idle") && !json_is_null(json_object_get(c, "idle")))
+		return err_make(err, 0, "%s.idle: not supported yet", w);
+	return 0;
+}
+
+static int parse_device(json_t *d, size_t i, struct cg_device_rule *rule, struct err **err)
+{
+	const char *type = "a", *access = "rwm";
+	char w[64];
+
+	snprintf(w, sizeof(w), W ".devices[%zu]", i);
+	rule->major = rule->minor = -1;
+	if (json_get_bool(d, w, "allow", &rule->allow, err) < 0 ||
+	    json_get_string(d, w, "type", false, &type, err) < 0 ||
+	    json_get_i64(d, w, "major", &rule->major, err) < 0 ||
+	    json_get_i64(d, w, "minor", &rule->minor, err) < 0 ||
+	    json_get_string(d, w, "access", false, &access, err) < 0)
+		return cg_err(err);
+	if (!json_object_get(d, "allow"))
+		return err_make(err, 0, "%s.allow: missing", w);
+	if (strlen(type) != 1 || !strchr("abc", type[0]))
+		return err_make(err, 0, "%s.type: `%s` is not a, b or c", w, type);
+	if (!access[0] || strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
+		return err_make(err, 0, "%s.access: `%s` is not a subset of rwm", w, access);
+	rule->type = type[0];
+	strcpy(rule->access, access);
+	return 0;
+}
+
+static int parse_devices(json_t *arr, struct cg_resources *r, struct err **err)
+{
+	json_t *d;
+	size_t i;
+	int ret;
+
+	if (!json_is_array(arr))
+		return err_make(err, 0, W ".devices: expected an array");
+	if (json_array_size(arr) > CG_MAX_DEVICE_RULES)
+		return err_make(err, 0, W ".devices: more than %d rules", CG_MAX_DEVICE_RULES);
+	r->has_devices = true;
+	r->devices = calloc(json_array_size(arr) + 1, sizeof(*r->devices));
+	if (!r->devices)
+		return err_make(err, ENOMEM, W ".devices");
+	json_array_foreach(arr, i, d) {
+		ret = parse_device(d, i, &r->devices[i], err);
+		if (ret < 0)
+			return ret;
+		r->n_devices++;
+	}
+	return 0;
+}
+
+static int parse_block_io(json_t *b, struct cg_resources *r, struct err **err)
+{
+	static const char *const unsupported[] = {
+		"leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
+		"throttleReadIOPSDevice", "throttleWriteIOPSDevice",
+	};
+
+	if (get_opt_u64(b, W ".blockIO", "weight", &r->has_blkio_weight, &r->blkio_weight, err) < 0)
+		return cg_err(err);
+	if (r->has_blkio_weight && r->blkio_weight != 0 &&
+	    (r->blkio_weight < 10 || r->blkio_weight > 1000))
+		return err_make(err, 0, W ".blockIO.weight: %llu is not 10..1000",
+				(unsigned long long)r->blkio_weight);
+	if (r->has_blkio_weight && r->blkio_weight == 0)
+		r->has_blkio_weight = false;
+	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
+		json_t *j = json_object_get(b, unsupported[i]);
+
+		if (j && !json_is_null(j) && !(json_is_array(j) && json_array_size(j) == 0))
+			return err_make(err, 0, W ".blockIO.%s: not supported yet", unsupported[i]);
+	}
+	return 0;
+}
+
+/* Keys we cannot apply: an error unless empty. */
+static int reject_unsupported(json_t *res, struct err **err)
+{
+	static const char *const keys[] = { "hugepageLimits", "network", "rdma" };
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
+		json_t *j = json_object_get(res, keys[i]);
+
+		if (!j || json_is_null(j) || (json_is_array(j) && json_array_size(j) == 0) ||
+		    (json_is_object(j) && json_object_size(j) == 0))
+			continue;
+		return err_make(err, 0, W ".%s: not supported yet", keys[i]);
+	}
+	return 0;
+}
+
+int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
+{
+	struct cg_resources r = {};
+	json_t *j;
+	int rc = 0;
+
+	if (!res || json_is_null(res))
+		goto done;
+	if (!json_is_object(res))
+		return err_make(err, 0, W ": expected an object");
+	rc = reject_unsupported(res, err);
+	if (rc >= 0 && (j = json_object_get(res, "memory")) && json_is_object(j))
+		rc = parse_memory(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "cpu")) && json_is_object(j))
+		rc = parse_cpu(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "pids")) && json_is_object(j))
+		rc = get_opt_i64(j, W ".pids", "limit", &r.has_pids_limit, &r.pids_limit, err);
+	if (rc >= 0 && (j = json_object_get(res, "blockIO")) && json_is_object(j))
+		rc = parse_block_io(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "devices")) && !json_is_null(j))
+		rc = parse_devices(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "unified")) && !json_is_null(j)) {
+		if (!json_is_object(j))
+			rc = err_make(err, 0, W ".unified: expected an object");
+		r.unified = j;
+	}
+	if (rc < 0) {
+		cg_resources_clear(&r);
+		return rc;
+	}
+done:
+	*ret = r;
+	return 0;
+}
+
+void cg_resources_clear(struct cg_resources *r)
+{
+	free(r->devices);
+	r->devices = NULL;
+	r->n_devices = 0;
+}

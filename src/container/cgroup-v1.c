@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cgroup v1 driver: one directory per controller hierarchy.  Also used on
+ * hybrid hosts, where the cgroup2 tree only tracks membership (and takes the
+ * linux.resources.unified keys).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup-internal.h"
+#include "cleanup.h"
+#include "log.h"
+
+/* Devices every container gets, as runc allows them (null, zero, full, tty, random...). */
+static const char *const default_devices[] = {
+	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:8 rwm", "c 1:9 rwm",
+	"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+};
+
+static struct cg_hier *need(struct ct_cgroup *cg, const char *ctrl, const char *field,
+			    struct err **err)
+{
+	struct cg_hier *h = cg_find(cg, ctrl);
+
+	if (!h)
+		err_make(err, ENOENT, "linux.resources.%s: the %s cgroup controller is not mounted",
+			 field, ctrl);
+	return h;
+}
+
+/* A new cpuset cgroup starts empty: copy cpus and mems from its parent. */
+static int v1_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir, struct err **err)
+{
+	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	_cleanup_free_ char *parent = strdup(dir);
+
+	if (!cg_find(cg, "cpuset") || cg_find(cg, "cpuset") != h || !parent)
+		return parent ? 0 : err_make(err, ENOMEM, "cgroup");
+	*strrchr(parent, '/') = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		_cleanup_free_ char *mine = NULL, *theirs = NULL;
+		int r;
+
+		if (!cg_has_file(dir, files[i]))
+			continue;
+		if (cg_read(dir, files[i], &mine, err) < 0 || cg_read(parent, files[i], &theirs, err) < 0)
+			return cg_err(err);
+		if (strspn(mine, " \n") != strlen(mine))
+			continue;
+		r = cg_write(dir, files[i], theirs, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h;
+	int rc = 0;
+
+	if (!(r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness ||
+	      r->has_oom_disable))
+		return 0;
+	if (!(h = need(cg, "memory", "memory", err)))
+		return cg_err(err);
+	/* memsw must stay >= limit: when growing, raise memsw first. */
+	if (r->has_mem_limit) {
+		struct err *first = NULL;
+
+		rc = cg_writef(h->path, "memory.limit_in_bytes", &first, "%lld", (long long)r->mem_limit);
+		if (rc == -EINVAL && r->has_mem_swap) {
+			err_free(&first);
+			rc = cg_writef(h->path, "memory.memsw.limit_in_bytes", err, "%lld",
+				       (long long)r->mem_swap);
+			if (rc >= 0)
+				rc = cg_writef(h->path, "memory.limit_in_bytes", err, "%lld",
+					       (long long)r->mem_limit);
+		} else if (rc < 0) {
+			rc = err_make(err, first->errnum, "%s", first->msg);
+			err_free(&first);
+		}
+		if (rc < 0)
+			return err_wrap(err, "linux.resources.memory.limit");
+	}
+	if (r->has_mem_swap &&
+	    cg_writef(h->path, "memory.memsw.limit_in_bytes", err, "%lld", (long long)r->mem_swap) < 0)
+		return err_wrap(err, "linux.resources.memory.swap");
+	if (r->has_mem_reservation &&
+	    cg_writef(h->path, "memory.soft_limit_in_bytes", err, "%lld",
+		      (long long)r->mem_reservation) < 0)
+		return err_wrap(err, "linux.resources.memory.reservation");
+	if (r->has_swappiness &&
+	    cg_writef(h->path, "memory.swappiness", err, "%llu", (unsigned long long)r->swappiness) < 0)
+		return err_wrap(err, "linux.resources.memory.swappiness");
+	if (r->has_oom_disable &&
+	    cg_write(h->path, "memory.oom_control", r->oom_disable ? "1" : "0", err) < 0)
+		return err_wrap(err, "linux.resources.memory.disableOOMKiller");
+	return 0;
+}
+
+static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h;
+
+	if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime || r->has_rt_period) {
+		if (!(h = need(cg, "cpu", "cpu", err)))
+			return cg_err(err);
+		if (r->has_shares &&
+		    cg_writef(h->path, "cpu.shares", err, "%llu", (unsigned long long)r->shares) < 0)
+			return err_wrap(err, "linux.resources.cpu.shares");
+		if (r->has_period && r->period &&
+		    cg_writef(h->path, "cpu.cfs_period_us", err, "%llu", (unsigned long long)r->period) < 0)
+			return err_wrap(err, "linux.resources.cpu.period");
+		if (r->has_quota && cg_writef(h->path, "cpu.cfs_quota_us", err, "%lld",
+					      r->quota > 0 ? (long long)r->quota : -1LL) < 0)
+			return err_wrap(err, "linux.resources.cpu.quota");
+		if (r->has_rt_period && cg_writef(h->path, "cpu.rt_period_us", err, "%llu",
+						  (unsigned long long)r->rt_period) < 0)
+			return err_wrap(err, "linux.resources.cpu.realtimePeriod");
+		if (r->has_rt_runtime && cg_writef(h->path, "cpu.rt_runtime_us", err, "%lld",
+						   (long long)r->rt_runtime) < 0)
+			return err_wrap(err, "linux.resources.cpu.realtimeRuntime");
+	}
+	if (r->cpus || r->mems) {
+		if (!(h = need(cg, "cpuset", "cpu.cpus", err)))
+			return cg_err(err);
+		if (r->cpus && cg_write(h->path, "cpuset.cpus", r->cpus, err) < 0)
+			return err_wrap(err, "linux.resources.cpu.cpus");
+		if (r->mems && cg_write(h->path, "cpuset.mems", r->mems, err) < 0)
+			return err_wrap(err, "linux.resources.cpu.mems");
+	}
+	return 0;
+}
+
+static void device_rule(const struct cg_device_rule *d, char *buf, size_t len)
+{
+	char maj[24] = "*", min[24] = "*";
+
+	if (d->major >= 0)
+		snprintf(maj, sizeof(maj), "%lld", (long long)d->major);
+	if (d->minor >= 0)
+		snprintf(min, sizeof(min), "%lld", (long long)d->minor);
+	if (d->type == 'a')
+		snprintf(buf, len, "a");
+	else
+		snprintf(buf, len, "%c %s:%s %s", d->type, maj, min, d->access);
+}
+
+static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h;
+	char rule[96];
+
+	if (!r->has_devices)
+		return 0;
+	if (!(h = need(cg, "devices", "devices", err)))
+		return cg_err(err);
+	/* Start from deny-all; the rules then apply in order, as in the spec. */
+	if (cg_write(h->path, "devices.deny", "a", err) < 0)
+		return err_wrap(err, "linux.resources.devices");
+	for (size_t i = 0; i < r->n_devices; i++) {
+		device_rule(&r->devices[i], rule, sizeof(rule));
+		if (cg_write(h->path, r->devices[i].allow ? "devices.allow" : "devices.deny", rule,
+			     err) < 0)
+			return err_wrap(err, "linux.resources.devices[%zu]", i);
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
+		if (cg_write(h->path, "devices.allow", default_devices[i], err) < 0)
+			return err_wrap(err, "default device rule `%s`", default_devices[i]);
+	return 0;
+}
+
+static int v1_unified(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h;
+	const char *key;
+	json_t *v;
+
+	if (!r->unified || json_object_size(r->unified) == 0)
+		return 0;
+	h = cg_find(cg, "unified");
+	if (!h)
+		return err_make(err, 0, "linux.resources.unified: this host has no cgroup2 hierarchy");
+	json_object_foreach(r->unified, key, v) {
+		if (!json_is_string(v))
+			return err_make(err, 0, "linux.resources.unified.%s: expected a string", key);
+		if (strchr(key, '/') || key[0] == '.')
+			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
+		if (cg_write(h->path, key, json_string_value(v), err) < 0)
+			return err_wrap(err, "linux.resources.unified.%s", key);
+	}
+	return 0;
+}
+
+static int v1_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h;
+
+	if (v1_memory(cg, r, err) < 0 || v1_cpu(cg, r, err) < 0 || v1_devices(cg, r, err) < 0 ||
+	    v1_unified(cg, r, err) < 0)
+		return cg_err(err);
+	if (r->has_pids_limit) {
+		if (!(h = need(cg, "pids", "pids", err)))
+			return cg_err(err);
+		if (r->pids_limit > 0 ? cg_writef(h->path, "pids.max", err, "%lld",
+						  (long long)r->pids_limit) < 0 :
+					cg_write(h->path, "pids.max", "max", err) < 0)
+			return err_wrap(err, "linux.resources.pids.limit");
+	}
+	if (r->has_blkio_weight) {
+		const char *file;
+
+		if (!(h = need(cg, "blkio", "blockIO", err)))
+			return cg_err(err);
+		file = cg_has_file(h->path, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
+		if (cg_writef(h->path, file, err, "%llu", (unsigned long long)r->blkio_weight) < 0)
+			return err_wrap(err, "linux.resources.blockIO.weight");
+	}
+	return 0;
+}
+
+static int v1_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
+{
+	struct cg_hier *h = cg_find(cg, "freezer");
+	const char *want = frozen ? "FROZEN" : "THAWED";
+
+	if (!h)
+		return err_make(err, ENOENT, "the freezer cgroup controller is not mounted");
+	/* FREEZING can linger while tasks are busy; re-ask until it sticks (~2 s). */
+	for (int i = 0; i < 400; i++) {
+		_cleanup_free_ char *state = NULL;
+
+		if (cg_write(h->path, "freezer.state", want, err) < 0 ||
+		    cg_read(h->path, "freezer.state", &state, err) < 0)
+			return cg_err(err);
+		if (strncmp(state, want, strlen(want)) == 0)
+			return 0;
+		usleep(i < 10 ? 500 : 5000);
+	}
+	if (frozen) {
+		struct err *ignored = NULL;
+
+		cg_write(h->path, "freezer.state", "THAWED", &ignored);
+		err_free(&ignored);
+	}
+	return err_make(err, EBUSY, "`%s`: freezer did not reach %s", h->path, want);
+}
+
+static int v1_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err)
+{
+	struct cg_hier *h = cg_find(cg, "freezer");
+	_cleanup_free_ char *state = NULL;
+
+	if (!h)
+		return err_make(err, ENOENT, "the freezer cgroup controller is not mounted");
+	if (cg_read(h->path, "freezer.state", &state, err) < 0)
+		return cg_err(err);
+	*ret = strncmp(state, "FROZEN", 6) == 0;
+	return 0;
+}
+
+const struct cg_ops cg_v1_ops = {
+	.name = "v1",
+	.init_dir = v1_init_dir,
+	.apply = v1_apply,
+	.freeze = v1_freeze,
+	.is_frozen = v1_is_frozen,
+};

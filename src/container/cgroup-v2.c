@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The cgroup v2 (unified) driver.  Values are converted from the spec's v1
+ * units as runc does: cpu.weight from shares, memory.swap.max = swap - limit,
+ * io.weight from the blkio weight.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup-internal.h"
+#include "cleanup.h"
+#include "log.h"
+
+/* Enable the controllers the root offers in the parent of each new level. */
+static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir, struct err **err)
+{
+	static const char *const wanted[] = { "cpu", "cpuset", "io", "memory", "pids", "hugetlb" };
+	_cleanup_free_ char *parent = strdup(dir), *avail = NULL;
+	char buf[128] = "";
+
+	if (!parent)
+		return err_make(err, ENOMEM, "cgroup");
+	*strrchr(parent, '/') = '\0';
+	if (cg_read(parent, "cgroup.controllers", &avail, err) < 0)
+		return cg_err(err);
+	for (size_t i = 0; i < ARRAY_SIZE(wanted); i++) {
+		const char *p = strstr(avail, wanted[i]);
+		size_t n = strlen(wanted[i]);
+
+		if (p && (p == avail || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), " +%s", wanted[i]);
+	}
+	if (!buf[0])
+		return 0;
+	/* Fails with EBUSY if the parent holds processes; resource writes then say what is missing. */
+	{
+		struct err *e = NULL;
+
+		if (cg_write(parent, "cgroup.subtree_control", buf + 1, &e) < 0)
+			log_debug("%s", e->msg);
+		err_free(&e);
+	}
+	return 0;
+}
+
+static int v2_memory(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	if (r->has_mem_limit &&
+	    (r->mem_limit > 0 ? cg_writef(dir, "memory.max", err, "%lld", (long long)r->mem_limit) :
+				cg_write(dir, "memory.max", "max", err)) < 0)
+		return err_wrap(err, "linux.resources.memory.limit");
+	if (r->has_mem_reservation && r->mem_reservation > 0 &&
+	    cg_writef(dir, "memory.low", err, "%lld", (long long)r->mem_reservation) < 0)
+		return err_wrap(err, "linux.resources.memory.reservation");
+	if (r->has_mem_swap) {
+		char val[32] = "max";
+
+		if (r->mem_swap > 0 && r->has_mem_limit && r->mem_limit > 0) {
+			if (r->mem_swap < r->mem_limit)
+				return err_make(err, 0, "linux.resources.memory.swap: %lld is less than "
+						"memory.limit %lld", (long long)r->mem_swap,
+						(long long)r->mem_limit);
+			snprintf(val, sizeof(val), "%lld", (long long)(r->mem_swap - r->mem_limit));
+		} else if (r->mem_swap > 0) {
+			return err_make(err, 0, "linux.resources.memory.swap: needs memory.limit on cgroup v2");
+		}
+		if (cg_write(dir, "memory.swap.max", val, err) < 0)
+			return err_wrap(err, "linux.resources.memory.swap");
+	}
+	if (r->has_swappiness)
+		log_warn("linux.resources.memory.swappiness: not available on cgroup v2; ignored");
+	if (r->has_oom_disable && r->oom_disable)
+		log_warn("linux.resources.memory.disableOOMKiller: not available on cgroup v2; ignored");
+	return 0;
+}
+
+static int v2_cpu(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	if (r->has_shares && r->shares) {
+		uint64_t s = r->shares < 2 ? 2 : r->shares > 262144 ? 262144 : r->shares;
+
+		if (cg_writef(dir, "cpu.weight", err, "%llu",
+			      (unsigned long long)(1 + ((s - 2) * 9999) / 262142)) < 0)
+			return err_wrap(err, "linux.resources.cpu.shares");
+	}
+	if (r->has_quota || r->has_period) {
+		char quota[32] = "max";
+		uint64_t period = r->has_period && r->period ? r->period : 100000;
+
+		if (r->has_quota && r->quota > 0)
+			snprintf(quota, sizeof(quota), "%lld", (long long)r->quota);
+		if (cg_writef(dir, "cpu.max", err, "%s %llu", quota, (unsigned long long)period) < 0)
+			return err_wrap(err, "linux.resources.cpu.quota");
+	}
+	if (r->has_rt_runtime || r->has_rt_period)
+		return err_make(err, 0, "linux.resources.cpu.realtimeRuntime: not available on cgroup v2");
+	if (r->cpus && cg_write(dir, "cpuset.cpus", r->cpus, err) < 0)
+		return err_wrap(err, "linux.resources.cpu.cpus");
+	if (r->mems && cg_write(dir, "cpuset.mems", r->mems, err) < 0)
+		return err_wrap(err, "linux.resources.cpu.mems");
+	return 0;
+}
+
+static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	const char *dir = cg->h[0].path, *key;
+	json_t *v;
+
+	if (v2_memory(dir, r, err) < 0 || v2_cpu(dir, r, err) < 0)
+		return cg_err(err);
+	if (r->has_pids_limit &&
+	    (r->pids_limit > 0 ? cg_writef(dir, "pids.max", err, "%lld", (long long)r->pids_limit) :
+				 cg_write(dir, "pids.max", "max", err)) < 0)
+		return err_wrap(err, "linux.resources.pids.limit");
+	if (r->has_blkio_weight) {
+		int rc = cg_has_file(dir, "io.bfq.weight") ?
+				 cg_writef(dir, "io.bfq.weight", err, "%llu",
+					   (unsigned long long)r->blkio_weight) :
+				 cg_writef(dir, "io.weight", err, "%llu",
+					   (unsigned long long)(1 + (r->blkio_weight - 10) * 9999 / 990));
+		if (rc < 0)
+			return err_wrap(err, "linux.resources.blockIO.weight");
+	}
+	if (r->has_devices)
+		log_warn("linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
+			 "supported yet; device access is limited only by the container's /dev");
+	json_object_foreach(r->unified, key, v) {
+		if (!json_is_string(v))
+			return err_make(err, 0, "linux.resources.unified.%s: expected a string", key);
+		if (strchr(key, '/') || key[0] == '.')
+			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
+		if (cg_write(dir, key, json_string_value(v), err) < 0)
+			return err_wrap(err, "linux.resources.unified.%s", key);
+	}
+	return 0;
+}
+
+static int v2_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err)
+{
+	_cleanup_free_ char *events = NULL;
+	const char *p;
+
+	if (cg_read(cg->h[0].path, "cgroup.events", &events, err) < 0)
+		return cg_err(err);
+	p = strstr(events, "frozen ");
+	*ret = p && p[7] == '1';
+	return 0;
+}
+
+static int v2_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
+{
+	if (cg_write(cg->h[0].path, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
+		return cg_err(err);
+	for (int i = 0; i < 400; i++) {
+		bool now = !frozen;
+
+		if (v2_is_frozen(cg, &now, err) < 0)
+			return cg_err(err);
+		if (now == frozen)
+			return 0;
+		usleep(i < 10 ? 500 : 5000);
+	}
+	return err_make(err, EBUSY, "`%s`: cgroup did not %s", cg->h[0].path,
+			frozen ? "freeze" : "thaw");
+}
+
+const struct cg_ops cg_v2_ops = {
+	.name = "v2",
+	.init_dir = v2_init_dir,
+	.apply = v2_apply,
+	.freeze = v2_freeze,
+	.is_frozen = v2_is_frozen,
+};

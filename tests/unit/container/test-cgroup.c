@@ -1,0 +1,260 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The cgroup drivers against fake cgroup trees under /tmp. */
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "fdutil.h"
+#include "jsonutil.h"
+#include "tap.h"
+
+static char top[] = "/tmp/isola-test-cgroup.XXXXXX";
+
+static void touch(const char *fmt, ...)
+{
+	char p[PATH_MAX], *slash;
+	struct err *err = NULL;
+	va_list ap;
+	int fd;
+
+	va_start(ap, fmt);
+	vsnprintf(p, sizeof(p), fmt, ap);
+	va_end(ap);
+	slash = strrchr(p, '/');
+	*slash = '\0';
+	mkdir_p(p, 0755, &err);
+	err_free(&err);
+	*slash = '/';
+	fd = open(p, O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+	if (fd >= 0)
+		close(fd);
+}
+
+static void put(const char *path, const char *data)
+{
+	struct err *err = NULL;
+
+	write_file_at(AT_FDCWD, path, data, &err);
+	err_free(&err);
+}
+
+static char *get(const char *fmt, ...)
+{
+	char p[PATH_MAX];
+	char *data = NULL;
+	struct err *err = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(p, sizeof(p), fmt, ap);
+	va_end(ap);
+	if (read_file_at(AT_FDCWD, p, 4096, &data, NULL, &err) < 0) {
+		err_free(&err);
+		return strdup("(missing)");
+	}
+	return data;
+}
+
+#define is_file(want, ...)                                                   \
+	do {                                                                 \
+		_cleanup_free_ char *_g = get(__VA_ARGS__);                  \
+		ok(streq(_g, want), "%s = %s (got %s)", #__VA_ARGS__, want, _g); \
+	} while (0)
+
+static void make_hybrid(const char *root)
+{
+	static const char *const files[] = {
+		"memory/t1/memory.limit_in_bytes", "memory/t1/memory.memsw.limit_in_bytes",
+		"memory/t1/memory.soft_limit_in_bytes", "memory/t1/memory.swappiness",
+		"memory/t1/memory.oom_control", "cpu/t1/cpu.shares", "cpu/t1/cpu.cfs_quota_us",
+		"cpu/t1/cpu.cfs_period_us", "cpuset/t1/cpuset.cpus", "cpuset/t1/cpuset.mems",
+		"pids/t1/pids.max", "devices/t1/devices.allow", "devices/t1/devices.deny",
+		"freezer/t1/freezer.state", "blkio/t1/cgroup.procs", "unified/t1/cgroup.procs",
+		"unified/cgroup.controllers", "pids/t1/cgroup.procs", "memory/t1/cgroup.procs",
+		"cpu/t1/cgroup.procs", "cpuset/t1/cgroup.procs", "devices/t1/cgroup.procs",
+		"freezer/t1/cgroup.procs", "systemd/t1/cgroup.procs",
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		touch("%s/%s", root, files[i]);
+}
+
+static void test_hybrid(void)
+{
+	char root[256], p[PATH_MAX];
+	_cleanup_json_ json_t *res = json_loads(
+		"{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":1048576,"
+		"\"swappiness\":10,\"disableOOMKiller\":true},"
+		"\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"},"
+		"\"pids\":{\"limit\":32},"
+		"\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+		"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}",
+		0, NULL);
+	struct ct_cgroup *cg = NULL, *cg2 = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	struct err *err = NULL;
+	size_t n = 0;
+	bool frozen = true;
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	make_hybrid(root);
+	is_int(ct_cgroup_create_at(root, "/t1", "c1", res, false, &cg, &err), 0,
+	       "hybrid: create with resources (%s)", err ? err->msg : "ok");
+	if (!cg)
+		return;
+	is_file("67108864", "%s/memory/t1/memory.limit_in_bytes", root);
+	is_file("134217728", "%s/memory/t1/memory.memsw.limit_in_bytes", root);
+	is_file("1048576", "%s/memory/t1/memory.soft_limit_in_bytes", root);
+	is_file("10", "%s/memory/t1/memory.swappiness", root);
+	is_file("1", "%s/memory/t1/memory.oom_control", root);
+	is_file("512", "%s/cpu/t1/cpu.shares", root);
+	is_file("50000", "%s/cpu/t1/cpu.cfs_quota_us", root);
+	is_file("100000", "%s/cpu/t1/cpu.cfs_period_us", root);
+	is_file("0", "%s/cpuset/t1/cpuset.cpus", root);
+	is_file("32", "%s/pids/t1/pids.max", root);
+	is_file("c 10:200 rwm", "%s/devices/t1/devices.allow", root); /* last default rule */
+
+	is_int(ct_cgroup_enter(cg, 4242, &err), 0, "enter writes every hierarchy");
+	is_file("4242", "%s/unified/t1/cgroup.procs", root);
+	is_file("4242", "%s/memory/t1/cgroup.procs", root);
+	is_file("", "%s/systemd/t1/cgroup.procs", root); /* named hierarchy untouched */
+	snprintf(p, sizeof(p), "%s/pids/t1/cgroup.procs", root);
+	put(p, "17\n4242\n");
+	is_int(ct_cgroup_pids(cg, &pids, &n, &err), 0, "pids");
+	ok(n == 2 && pids[0] == 17 && pids[1] == 4242, "pids listed from cgroup.procs");
+
+	is_int(ct_cgroup_freeze(cg, true, &err), 0, "freeze");
+	is_file("FROZEN", "%s/freezer/t1/freezer.state", root);
+	is_int(ct_cgroup_is_frozen(cg, &frozen, &err), 0, "is_frozen");
+	ok(frozen, "frozen");
+	is_int(ct_cgroup_freeze(cg, false, &err), 0, "thaw");
+	is_file("THAWED", "%s/freezer/t1/freezer.state", root);
+
+	j = ct_cgroup_to_json(cg);
+	is_int(ct_cgroup_from_json(j, &cg2, &err), 0, "state JSON round trip");
+	{
+		_cleanup_json_ json_t *j2 = ct_cgroup_to_json(cg2);
+
+		ok(json_equal(j, j2), "round trip is identical");
+	}
+	{
+		_cleanup_json_ json_t *upd = json_loads("{\"pids\":{\"limit\":0},\"memory\":"
+							"{\"limit\":33554432}}", 0, NULL);
+
+		is_int(ct_cgroup_update(cg2, upd, &err), 0, "update");
+		is_file("max", "%s/pids/t1/pids.max", root);
+		is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
+	}
+	ct_cgroup_free(cg2);
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+static void expect_fail(const char *root, const char *path, const char *res_json, const char *want)
+{
+	_cleanup_json_ json_t *res = res_json ? json_loads(res_json, 0, NULL) : NULL;
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+
+	ok(ct_cgroup_create_at(root, path, "c1", res, false, &cg, &err) < 0 && !cg,
+	   "fails: %s", want);
+	ok(err && strstr(err->msg, want), "message: %s", err ? err->msg : "(none)");
+	err_free(&err);
+	ct_cgroup_free(cg);
+}
+
+static void test_errors_and_cleanup(void)
+{
+	char root[256];
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	expect_fail(root, "/t1", "{\"blockIO\":{\"weight\":500}}",
+		    "linux.resources.blockIO.weight: `");
+	expect_fail(root, "/t1", "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":1}]}",
+		    "linux.resources.hugepageLimits: not supported yet");
+	expect_fail(root, "/t1", "{\"memory\":{\"swappiness\":300}}",
+		    "linux.resources.memory.swappiness: 300 is not 0..100");
+	expect_fail(root, "system.slice:isola:c1", NULL,
+		    "systemd cgroup driver not available: no systemd");
+	expect_fail(root, "/a/../../etc", NULL, "`.` and `..` are not allowed");
+	/* A failure after mkdir removes what it made. */
+	expect_fail(root, "/new/c3", "{\"pids\":{\"limit\":5}}", "pids.max`: not supported");
+	{
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/memory/new/c3", root);
+		ok(!path_exists(p), "failed create left no directory behind");
+	}
+
+	is_int(ct_cgroup_create_at(root, "/new/c2", "c2", NULL, false, &cg, &err), 0,
+	       "create makes the directories");
+	{
+		char p[PATH_MAX];
+
+		snprintf(p, sizeof(p), "%s/memory/new/c2", root);
+		ok(path_exists(p), "memory/new/c2 exists");
+		is_int(ct_cgroup_destroy(cg, &err), 0, "destroy (%s)", err ? err->msg : "ok");
+		ok(!path_exists(p), "memory/new/c2 removed");
+		snprintf(p, sizeof(p), "%s/unified/new/c2", root);
+		ok(!path_exists(p), "unified/new/c2 removed");
+	}
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+static void test_v2(void)
+{
+	char root[256];
+	_cleanup_json_ json_t *res = json_loads(
+		"{\"memory\":{\"limit\":67108864,\"swap\":134217728},\"cpu\":{\"shares\":1024,"
+		"\"quota\":20000},\"pids\":{\"limit\":-1},\"blockIO\":{\"weight\":500}}",
+		0, NULL);
+	static const char *const files[] = { "memory.max", "memory.swap.max", "cpu.weight",
+					     "cpu.max", "pids.max", "io.weight", "cgroup.procs" };
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+
+	snprintf(root, sizeof(root), "%s/v2", top);
+	touch("%s/cgroup.controllers", root);
+	put(strcat(strcpy((char[PATH_MAX]){ 0 }, root), "/cgroup.controllers"), "cpu io memory pids\n");
+	touch("%s/cgroup.subtree_control", root);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		touch("%s/t2/%s", root, files[i]);
+	is_int(ct_cgroup_create_at(root, "t2x/../t2", "c", NULL, false, &cg, &err), -EINVAL,
+	       "v2: `..` rejected");
+	err_free(&err);
+	is_int(ct_cgroup_create_at(root, "/t2", "c", res, false, &cg, &err), 0, "v2: create (%s)",
+	       err ? err->msg : "ok");
+	is_file("67108864", "%s/t2/memory.max", root);
+	is_file("67108864", "%s/t2/memory.swap.max", root);
+	is_file("39", "%s/t2/cpu.weight", root);
+	is_file("20000 100000", "%s/t2/cpu.max", root);
+	is_file("max", "%s/t2/pids.max", root);
+	is_file("4950", "%s/t2/io.weight", root);
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+int main(void)
+{
+	struct err *err = NULL;
+
+	if (!mkdtemp(top))
+		return 1;
+	test_hybrid();
+	test_errors_and_cleanup();
+	test_v2();
+	rm_rf_at(AT_FDCWD, top, &err);
+	err_free(&err);
+	return tap_done();
+}
