@@ -22,3 +22,29 @@ isola_cleanup_tmp() {
 require_cmd() {
 	command -v "$1" >/dev/null 2>&1 || skip "SKIP: $1 not installed"
 }
+
+# make_busybox_bundle DIR: DIR/rootfs holds busybox-static as /bin/busybox
+# with relative applet symlinks, DIR/config.json comes from `isola spec` with
+# args ["sh"] and terminal false.  Edit it further with jq (bundle_jq).
+make_busybox_bundle() {
+	local dir=$1 bb
+	bb=$(command -v busybox) || skip "SKIP: busybox-static not installed"
+	mkdir -p "$dir/rootfs/bin" "$dir/rootfs/proc" "$dir/rootfs/sys" "$dir/rootfs/dev" \
+		"$dir/rootfs/tmp" "$dir/rootfs/etc" "$dir/rootfs/root"
+	cp "$bb" "$dir/rootfs/bin/busybox"
+	local a
+	for a in $("$bb" --list); do
+		[ "$a" = busybox ] || ln -sf busybox "$dir/rootfs/bin/$a"
+	done
+	echo "root:x:0:0:root:/root:/bin/sh" >"$dir/rootfs/etc/passwd"
+	echo "root:x:0:" >"$dir/rootfs/etc/group"
+	rm -f "$dir/config.json"
+	"$ISOLA" spec --bundle "$dir"
+	bundle_jq "$dir" '.process.terminal = false | .process.args = ["sh"]
+		| .process.env = ["PATH=/bin:/sbin:/usr/bin", "TERM=xterm"]'
+}
+
+# bundle_jq DIR FILTER: rewrite DIR/config.json through a jq filter.
+bundle_jq() {
+	jq "$2" "$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json"
+}

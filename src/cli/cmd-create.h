@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* Options shared by `create` and `run`. */
+#include <stdbool.h>
+
+#include "cli.h"
+#include "container.h"
+
+struct cmd_create_args {
+	struct ct_create_opts o;
+	bool detach, keep;
+};
+
+/* Returns 0, or an exit code after printing a usage error. */
+int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
+		     struct cmd_create_args *a);

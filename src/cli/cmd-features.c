@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* isola features: what this runtime really supports (runtime-spec features.md). */
+#include <stddef.h>
+#include <string.h>
+#include <stdio.h>
+
+#include "cli.h"
+
+static const char features[] =
+	"{\n"
+	"  \"ociVersionMin\": \"1.0.0\",\n"
+	"  \"ociVersionMax\": \"1.1.0\",\n"
+	"  \"hooks\": [\"prestart\", \"createRuntime\", \"createContainer\", \"startContainer\",\n"
+	"            \"poststart\", \"poststop\"],\n"
+	"  \"mountOptions\": [\"async\", \"atime\", \"bind\", \"dev\", \"diratime\", \"dirsync\",\n"
+	"    \"exec\", \"iversion\", \"lazytime\", \"loud\", \"mand\", \"noatime\", \"nodev\",\n"
+	"    \"nodiratime\", \"noexec\", \"noiversion\", \"nolazytime\", \"nomand\", \"norelatime\",\n"
+	"    \"nostrictatime\", \"nosuid\", \"nosymfollow\", \"private\", \"ratime\", \"rbind\",\n"
+	"    \"rdev\", \"rdiratime\", \"relatime\", \"remount\", \"rexec\", \"rnodev\",\n"
+	"    \"rnodiratime\", \"rnoexec\", \"rnosuid\", \"rnosymfollow\", \"ro\", \"rprivate\",\n"
+	"    \"rro\", \"rrw\", \"rshared\", \"rslave\", \"rsuid\", \"rsymfollow\", \"runbindable\",\n"
+	"    \"rw\", \"shared\", \"silent\", \"slave\", \"strictatime\", \"suid\", \"symfollow\",\n"
+	"    \"sync\", \"unbindable\"],\n"
+	"  \"linux\": {\n"
+	"    \"namespaces\": [\"cgroup\", \"ipc\", \"mount\", \"network\", \"pid\", \"time\", \"user\",\n"
+	"                   \"uts\"],\n"
+	"    \"capabilities\": [],\n"
+	"    \"cgroup\": { \"v1\": true, \"v2\": true, \"systemd\": false, \"systemdUser\": false },\n"
+	"    \"seccomp\": { \"enabled\": true },\n"
+	"    \"apparmor\": { \"enabled\": false },\n"
+	"    \"selinux\": { \"enabled\": false },\n"
+	"    \"intelRdt\": { \"enabled\": false },\n"
+	"    \"mountExtensions\": { \"idmap\": { \"enabled\": false } }\n"
+	"  },\n"
+	"  \"annotations\": { \"org.opencontainers.runc.checkpoint.enabled\": \"false\" }\n"
+	"}\n";
+
+int cmd_features(struct cli_globals *g, int argc, char **argv)
+{
+	if (argc != 1)
+		return cli_usage_error(argv[0], "takes no arguments");
+	fputs(features, stdout);
+	return 0;
+}

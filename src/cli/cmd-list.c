@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* isola list [-q] [--format table|json] */
+#include <stddef.h>
+#include <string.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "jsonutil.h"
+#include "state.h"
+
+static void print_one(const char *root, const char *id, bool quiet, json_t *arr, bool header)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct ct_state st = {};
+	struct err *err = NULL;
+	enum ct_status s;
+
+	if (ct_state_open_dir(root, id, &dirfd, &err) < 0 || ct_state_read(dirfd, id, &st, &err) < 0) {
+		err_free(&err);
+		return;
+	}
+	s = ct_state_status(dirfd, &st);
+	if (quiet)
+		printf("%s\n", st.id);
+	else if (arr)
+		json_array_append_new(arr, ct_state_to_oci_json(&st, s));
+	else
+		printf("%-12s %-8d %-10s %-40s %-32s %s\n", st.id, s == CT_STOPPED ? 0 : st.pid,
+		       ct_status_name(s), st.bundle, st.created, *st.owner ? st.owner : "root");
+	ct_state_clear(&st);
+}
+
+int cmd_list(struct cli_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
+					      { "format", required_argument, NULL, 'f' }, {} };
+	_cleanup_json_ json_t *arr = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	bool quiet = false;
+	struct dirent *e;
+	int c;
+
+	while ((c = getopt_long_only(argc, argv, "+qf:", opts, NULL)) != -1) {
+		if (c == 'q')
+			quiet = true;
+		else if (c == 'f' && streq(optarg, "json"))
+			arr = json_array();
+		else if (c != 'f' || !streq(optarg, "table"))
+			return cli_usage_error(argv[0], "--format: expected table or json");
+	}
+	d = opendir(g->root);
+	if (!d && errno != ENOENT)
+		return cli_usage_error(argv[0], "open `%s`: %m", g->root);
+	if (!quiet && !arr)
+		printf("%-12s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
+		       "OWNER");
+	while (d && (e = readdir(d)))
+		if (e->d_name[0] != '.')
+			print_one(g->root, e->d_name, quiet, arr, false);
+	if (arr && !quiet) {
+		json_dumpf(arr, stdout, JSON_COMPACT);
+		putchar('\n');
+	}
+	return 0;
+}

@@ -1,0 +1,39 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* The OCI lifecycle: create, start, kill, delete, exec. */
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "err.h"
+
+struct ct_create_opts {
+	const char *root, *id, *bundle, *pid_file, *console_socket;
+	bool no_pivot, no_new_keyring, systemd_cgroup;
+	int preserve_fds;
+};
+
+/* Returns once the init waits for `start`; *ret_pid is its pid. */
+int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err);
+int ct_start(const char *root, const char *id, struct err **err);
+int ct_kill(const char *root, const char *id, int sig, bool all, struct err **err);
+int ct_delete(const char *root, const char *id, bool force, struct err **err);
+
+struct ct_exec_opts {
+	const char *root, *id, *process_file, *cwd, *user, *pid_file, *console_socket;
+	char **args, **env, **caps;
+	bool tty, detach, no_new_privs;
+	int preserve_fds;
+};
+/* Runs a process in the container; returns its pid (detach) or waits and
+ * returns the exit code (128+N on signal N) in *ret_status. */
+int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err);
+
+/* Wait for pid, forwarding the usual signals; returns the runc-style exit code. */
+int ct_wait_forward(pid_t pid);
+
+/*
+ * CVE-2019-5736: before anything enters a container, re-exec once from a
+ * read-only bind mount of our own binary in a private mount namespace, so no
+ * process in a container can open /proc/<pid>/exe for writing.
+ */
+int ct_protect_exe(struct err **err);

@@ -1,0 +1,419 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * create: parse and prepare in the parent, clone the init with its
+ * namespaces, write its id maps and cgroup from outside, let it build its
+ * root, and return once it blocks on the exec fifo that `start` opens.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "container.h"
+#include "fdutil.h"
+#include "hooks.h"
+#include "init.h"
+#include "state.h"
+#include "sync.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+struct create_ctx {
+	const struct ct_create_opts *o;
+	struct ct_spec *spec;
+	struct ct_init init;
+	struct ct_state st;
+	struct ct_cgroup *cg;
+	int dirfd, fifo_fd, sock[2];
+	pid_t pid;
+	int clone_flags, unshare_flags;
+};
+
+/* ---- child ---- */
+
+static int join_namespaces(const struct ct_spec *s, bool user, struct err **err)
+{
+	for (int t = 0; t < CT_NS_COUNT; t++) {
+		_cleanup_close_ int fd = -1;
+
+		if (!s->ns[t].enabled || !s->ns[t].path || (t == CT_NS_USER) != user ||
+		    t == CT_NS_PID || t == CT_NS_TIME)
+			continue;
+		fd = open(s->ns[t].path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return err_make(err, errno, "open %s namespace `%s`", ct_ns_name(t),
+					s->ns[t].path);
+		if (setns(fd, ct_ns_clone_flag(t)) < 0)
+			return err_make(err, errno, "join %s namespace `%s`", ct_ns_name(t),
+					s->ns[t].path);
+	}
+	return 0;
+}
+
+static int child_namespaces(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	int r;
+
+	r = join_namespaces(s, true, err);
+	if (r < 0)
+		return r;
+	if (s->ns[CT_NS_USER].enabled) {
+		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
+			return err_make(err, errno, "become root in the user namespace");
+	}
+	r = join_namespaces(s, false, err);
+	if (r < 0)
+		return r;
+	if (c->unshare_flags && unshare(c->unshare_flags) < 0)
+		return err_make(err, errno, "unshare namespaces");
+	if (s->hostname && s->ns[CT_NS_UTS].enabled && sethostname(s->hostname, strlen(s->hostname)) < 0)
+		return err_make(err, errno, "sethostname");
+	if (s->domainname && s->ns[CT_NS_UTS].enabled &&
+	    setdomainname(s->domainname, strlen(s->domainname)) < 0)
+		return err_make(err, errno, "setdomainname");
+	return 0;
+}
+
+static int child_setup(struct create_ctx *c, char **state_json, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	int fd = c->sock[1], r;
+
+	r = ct_sync_recv(fd, CT_SYNC_GO, NULL, err);
+	if (r < 0)
+		return r;
+	if ((r = child_namespaces(c, err)) < 0 || (r = ct_rootfs_prepare(&c->init, err)) < 0)
+		return r;
+	if (ct_sync_send(fd, CT_SYNC_HOOKS, NULL, 0) < 0)
+		return err_make(err, errno, "sync");
+	r = ct_sync_recv(fd, CT_SYNC_HOOKS_DONE, state_json, err);
+	if (r < 0)
+		return r;
+	if ((r = ct_hooks_run(s->hooks, CT_HOOK_CREATE_CONTAINER, *state_json, err)) < 0 ||
+	    (r = ct_rootfs_pivot(&c->init, err)) < 0)
+		return r;
+	if (s->process.terminal && (r = ct_terminal_setup(&s->process, c->init.console_fd, err)) < 0)
+		return r;
+	if ((r = ct_rootfs_finish(&c->init, err)) < 0 ||
+	    (r = ct_process_find_exec(&s->process, &c->init.exec_path, err)) < 0 ||
+	    (r = ct_process_setup_privileged(&c->init, err)) < 0)
+		return r;
+	return 0;
+}
+
+/* Block until `start` opens the fifo, then run the process. */
+__attribute__((noreturn)) static void child_main(struct create_ctx *c)
+{
+	_cleanup_free_ char *state_json = NULL;
+	_cleanup_err_ struct err *err = NULL;
+	char path[64];
+	int fd;
+
+	/* The flock lives on the open file: the parent's unlock must not wait for us. */
+	close(c->dirfd);
+	close(c->sock[0]);
+	if (child_setup(c, &state_json, &err) < 0)
+		ct_sync_fail(c->sock[1], &err);
+	if (c->init.console_fd >= 0)
+		close(c->init.console_fd);
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
+	if (ct_sync_send(c->sock[1], CT_SYNC_READY, NULL, 0) < 0)
+		_exit(1);
+	close(c->sock[1]);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || write(fd, "0", 1) != 1) {
+		fprintf(stderr, "isola: open exec fifo: %m\n");
+		_exit(1);
+	}
+	close(fd);
+	close(c->fifo_fd);
+	if (ct_hooks_run(c->spec->hooks, CT_HOOK_START_CONTAINER, state_json, &err) >= 0)
+		ct_process_exec(&c->init, &err);
+	fprintf(stderr, "isola: %s\n", err ? err->msg : "exec failed");
+	_exit(127);
+}
+
+/* ---- parent ---- */
+
+static int write_idmap(pid_t pid, const char *file, const struct ct_idmap *m, size_t n,
+		       struct err **err)
+{
+	char path[64], buf[340 * 40];
+	size_t len = 0;
+
+	for (size_t i = 0; i < n; i++)
+		len += snprintf(buf + len, sizeof(buf) - len, "%u %u %u\n", m[i].container_id,
+				m[i].host_id, m[i].size);
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
+	return write_file_at(AT_FDCWD, path, buf, err);
+}
+
+static int set_time_offsets(const struct ct_spec *s, struct err **err)
+{
+	char buf[128];
+
+	snprintf(buf, sizeof(buf), "monotonic %lld %lld\nboottime %lld %lld\n",
+		 (long long)s->time_offsets[0][0], (long long)s->time_offsets[0][1],
+		 (long long)s->time_offsets[1][0], (long long)s->time_offsets[1][1]);
+	return write_file_at(AT_FDCWD, "/proc/self/timens_offsets", buf, err);
+}
+
+static int join_by_path(const struct ct_namespace *ns, int flag, struct err **err)
+{
+	_cleanup_close_ int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, flag) < 0)
+		return err_make(err, errno, "join namespace `%s`", ns->path);
+	return 0;
+}
+
+/* pid and time namespaces apply to children: set them up here, before clone. */
+static int plan_namespaces(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	bool user_joined = s->ns[CT_NS_USER].enabled && s->ns[CT_NS_USER].path;
+	int r;
+
+	if (!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path)
+		return err_make(err, 0, "config.json: linux.namespaces: a new mount namespace is required");
+	for (int t = 0; t < CT_NS_COUNT; t++) {
+		if (!s->ns[t].enabled || s->ns[t].path || t == CT_NS_TIME)
+			continue;
+		if (t == CT_NS_PID || (t == CT_NS_USER) || (!user_joined && t != CT_NS_CGROUP))
+			c->clone_flags |= ct_ns_clone_flag(t);
+		else
+			c->unshare_flags |= ct_ns_clone_flag(t);
+	}
+	if (s->ns[CT_NS_PID].enabled && s->ns[CT_NS_PID].path &&
+	    (r = join_by_path(&s->ns[CT_NS_PID], CLONE_NEWPID, err)) < 0)
+		return r;
+	if (s->ns[CT_NS_TIME].enabled && s->ns[CT_NS_TIME].path)
+		return join_by_path(&s->ns[CT_NS_TIME], CLONE_NEWTIME, err);
+	if (s->ns[CT_NS_TIME].enabled) {
+		if (unshare(CLONE_NEWTIME) < 0)
+			return err_make(err, errno, "create a time namespace");
+		if (s->has_time_offsets)
+			return set_time_offsets(s, err);
+	}
+	return 0;
+}
+
+static int run_runtime_hooks(struct create_ctx *c, char **ret_json, struct err **err)
+{
+	_cleanup_free_ char *json = ct_state_oci_string(&c->st, CT_CREATING);
+	int r;
+
+	if (!json)
+		return err_make(err, ENOMEM, "state");
+	if ((r = ct_hooks_run(c->spec->hooks, CT_HOOK_PRESTART, json, err)) < 0 ||
+	    (r = ct_hooks_run(c->spec->hooks, CT_HOOK_CREATE_RUNTIME, json, err)) < 0)
+		return r;
+	*ret_json = TAKE_PTR(json);
+	return 0;
+}
+
+static int parent_sync(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	_cleanup_free_ char *json = NULL;
+	int fd = c->sock[0], r;
+
+	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path &&
+	    ((r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err)) < 0 ||
+	     (r = write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err)) < 0))
+		return r;
+	if (c->cg && (r = ct_cgroup_enter(c->cg, c->pid, err)) < 0)
+		return r;
+	c->st.pid = c->pid;
+	if (ct_sync_send(fd, CT_SYNC_GO, NULL, 0) < 0)
+		return err_make(err, errno, "sync with the container process");
+	if ((r = ct_sync_recv(fd, CT_SYNC_HOOKS, NULL, err)) < 0 ||
+	    (r = run_runtime_hooks(c, &json, err)) < 0)
+		return r;
+	if (ct_sync_send(fd, CT_SYNC_HOOKS_DONE, json, strlen(json) + 1) < 0)
+		return err_make(err, errno, "sync with the container process");
+	return ct_sync_recv(fd, CT_SYNC_READY, NULL, err);
+}
+
+static int spawn_init(struct create_ctx *c, struct err **err)
+{
+	int r;
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0)
+		return err_make(err, errno, "socketpair");
+	r = plan_namespaces(c, err);
+	if (r < 0)
+		return r;
+	c->pid = syscall(SYS_clone, (unsigned long)(c->clone_flags | SIGCHLD), NULL, NULL, NULL,
+			 NULL);
+	if (c->pid < 0)
+		return err_make(err, errno, "clone the container process");
+	if (c->pid == 0)
+		child_main(c);
+	close(c->sock[1]);
+	c->sock[1] = -1;
+	c->st.start_time = ct_proc_start_time(c->pid);
+	return parent_sync(c, err);
+}
+
+/* root.path: absolute, or relative to the bundle and then not escaping it. */
+static int resolve_rootfs(const char *bundle, const char *root_path, char **ret, struct err **err)
+{
+	_cleanup_free_ char *joined = NULL;
+	char real[PATH_MAX];
+	struct stat st;
+	size_t n = strlen(bundle);
+
+	if (root_path[0] == '/')
+		joined = strdup(root_path);
+	else if (asprintf(&joined, "%s/%s", bundle, root_path) < 0)
+		joined = NULL;
+	if (!joined)
+		return err_make(err, ENOMEM, "rootfs");
+	if (!realpath(joined, real))
+		return err_make(err, errno, "config.json: root.path: `%s`", joined);
+	if (root_path[0] != '/' && (strncmp(real, bundle, n) != 0 || (real[n] != '/' && real[n])))
+		return err_make(err, EXDEV, "config.json: root.path: `%s` resolves to `%s`, outside the bundle",
+				root_path, real);
+	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
+		return err_make(err, ENOTDIR, "config.json: root.path: `%s` is not a directory", real);
+	*ret = strdup(real);
+	return *ret ? 0 : err_make(err, ENOMEM, "rootfs");
+}
+
+static int prepare(struct create_ctx *c, struct err **err)
+{
+	const struct ct_create_opts *o = c->o;
+	char real[PATH_MAX];
+	int r;
+
+	if ((r = ct_id_validate(o->id, err)) < 0)
+		return r;
+	if (!realpath(o->bundle ? o->bundle : ".", real))
+		return err_make(err, errno, "bundle `%s`", o->bundle ? o->bundle : ".");
+	c->st.bundle = strdup(real);
+	c->st.id = strdup(o->id);
+	c->st.created = ct_now_rfc3339();
+	c->st.owner = strdup("");
+	if (!c->st.bundle || !c->st.id || !c->st.created || !c->st.owner)
+		return err_make(err, ENOMEM, "state");
+	if ((r = ct_spec_load(real, &c->spec, err)) < 0)
+		return r;
+	if (!c->spec->has_process)
+		return err_make(err, 0, "config.json: process: missing");
+	if ((r = resolve_rootfs(real, c->spec->root_path, &c->st.rootfs, err)) < 0)
+		return r;
+	if ((r = ct_caps_parse(c->spec->process.capabilities, "config.json: process.capabilities",
+			       &c->init.caps, err)) < 0 ||
+	    (r = ct_seccomp_prepare(c->spec->seccomp, NULL, &c->init.seccomp, err)) < 0)
+		return r;
+	if (c->spec->process.terminal && !o->console_socket)
+		return err_make(err, ENOTSUP, "process.terminal without --console-socket is not supported yet");
+	c->init.spec = c->spec;
+	c->init.proc = &c->spec->process;
+	c->init.rootfs = c->st.rootfs;
+	c->init.no_pivot = o->no_pivot;
+	c->init.no_new_keyring = o->no_new_keyring;
+	c->init.in_userns = c->spec->ns[CT_NS_USER].enabled;
+	c->init.preserve_fds = o->preserve_fds;
+	c->st.annotations = json_incref(c->spec->annotations);
+	c->st.hooks = json_incref(c->spec->hooks);
+	return 0;
+}
+
+static int write_pid_file(const char *path, pid_t pid, struct err **err)
+{
+	char buf[32];
+	int n = snprintf(buf, sizeof(buf), "%d", pid);
+
+	return write_file_atomic_at(AT_FDCWD, path, buf, n, 0644, err);
+}
+
+static int setup_and_spawn(struct create_ctx *c, struct err **err)
+{
+	const struct ct_create_opts *o = c->o;
+	int r;
+
+	if (mkfifoat(c->dirfd, "exec.fifo", 0600) < 0)
+		return err_make(err, errno, "mkfifo exec.fifo");
+	c->fifo_fd = openat(c->dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
+	if (c->fifo_fd < 0)
+		return err_make(err, errno, "open exec.fifo");
+	if (o->console_socket && c->spec->process.terminal &&
+	    (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
+		return r;
+	r = ct_cgroup_create(c->spec->cgroups_path, o->id, c->spec->resources, o->systemd_cgroup,
+			     &c->cg, err);
+	if (r == -ENOSYS) {
+		/* A build without cgroup support: run without one. */
+		err_free(err);
+		c->cg = NULL;
+	} else if (r < 0) {
+		return r;
+	}
+	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
+	r = spawn_init(c, err);
+	if (r < 0)
+		return r;
+	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
+		return r;
+	if (o->pid_file && (r = write_pid_file(o->pid_file, c->pid, err)) < 0)
+		return r;
+	return 0;
+}
+
+static void undo_create(struct create_ctx *c)
+{
+	if (c->pid > 0) {
+		kill(c->pid, SIGKILL);
+		waitpid(c->pid, NULL, 0);
+	}
+	if (c->cg)
+		ct_cgroup_destroy(c->cg, NULL);
+	if (c->dirfd >= 0)
+		ct_state_remove_dir(c->o->root, c->o->id, NULL);
+}
+
+int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
+{
+	struct create_ctx c = { .o = o, .dirfd = -1, .fifo_fd = -1, .sock = { -1, -1 } };
+	int r;
+
+	c.init.console_fd = -1;
+	r = prepare(&c, err);
+	if (r >= 0)
+		r = ct_state_create_dir(o->root, o->id, &c.dirfd, err);
+	if (r >= 0)
+		r = setup_and_spawn(&c, err);
+	if (r < 0)
+		undo_create(&c);
+	else
+		*ret_pid = c.pid;
+	for (int i = 0; i < 2; i++)
+		if (c.sock[i] >= 0)
+			close(c.sock[i]);
+	if (c.fifo_fd >= 0)
+		close(c.fifo_fd);
+	if (c.init.console_fd >= 0)
+		close(c.init.console_fd);
+	if (c.dirfd >= 0)
+		close(c.dirfd);
+	ct_cgroup_free(c.cg);
+	ct_seccomp_free(c.init.seccomp);
+	ct_spec_free(c.spec);
+	ct_state_clear(&c.st);
+	return r;
+}

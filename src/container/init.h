@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * What the container's init (or an exec'ed process) needs once forked: the
+ * plan prepared by the parent.  Only the child touches these functions.
+ */
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "caps.h"
+#include "err.h"
+#include "seccomp.h"
+#include "spec.h"
+
+struct ct_init {
+	const struct ct_spec *spec;
+	const struct ct_process *proc;
+	const char *rootfs;	  /* absolute */
+	bool no_pivot, no_new_keyring, in_userns;
+	int preserve_fds;
+	int console_fd;		  /* connected --console-socket, or -1 */
+	struct ct_caps caps;
+	struct ct_seccomp *seccomp;
+	char *exec_path;	  /* args[0] resolved in the container */
+};
+
+/* rootfs.c: mounts, devices, pivot_root, then the post-pivot paths. */
+int ct_rootfs_prepare(const struct ct_init *in, struct err **err);
+int ct_rootfs_pivot(const struct ct_init *in, struct err **err);
+int ct_rootfs_finish(const struct ct_init *in, struct err **err);
+
+/* process.c */
+int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **err);
+/* Things that need root in the container: rlimits, oom score, keyring, personality. */
+int ct_process_setup_privileged(const struct ct_init *in, struct err **err);
+/* User switch, caps, cwd, fd cleanup, seccomp, execve.  Returns only on failure. */
+int ct_process_exec(struct ct_init *in, struct err **err);
+
+/* terminal.c: open a pty in the container, send the master over console_fd,
+ * make the slave our controlling terminal and stdio. */
+int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **err);
+/* Connect to a --console-socket path. */
+int ct_console_connect(const char *path, int *ret_fd, struct err **err);

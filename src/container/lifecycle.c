@@ -1,0 +1,285 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* start, kill, delete, and waiting for a process while forwarding signals. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "container.h"
+#include "hooks.h"
+#include "state.h"
+
+static int pidfd_of(const struct ct_state *s)
+{
+	int fd = syscall(SYS_pidfd_open, s->pid, 0);
+
+	/* The pid could have been reused between reading state and pidfd_open. */
+	if (fd >= 0 && !ct_state_alive(s)) {
+		close(fd);
+		return -ESRCH;
+	}
+	return fd < 0 ? -errno : fd;
+}
+
+static int open_state(const char *root, const char *id, int *dirfd, struct ct_state *st,
+		      enum ct_status *status, struct err **err)
+{
+	int r = ct_state_open_dir(root, id, dirfd, err);
+
+	if (r < 0)
+		return r;
+	r = ct_state_read(*dirfd, id, st, err);
+	if (r < 0) {
+		close(*dirfd);
+		return r;
+	}
+	*status = ct_state_status(*dirfd, st);
+	return 0;
+}
+
+/* Read the byte the init writes once it has the fifo open. */
+static int release_init(int dirfd, const struct ct_state *st, struct err **err)
+{
+	_cleanup_close_ int fd = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct pollfd p = { .events = POLLIN };
+	char c;
+
+	if (fd < 0)
+		return err_make(err, errno, "open exec.fifo");
+	p.fd = fd;
+	for (;;) {
+		int n = poll(&p, 1, 100);
+
+		if (n < 0 && errno != EINTR)
+			return err_make(err, errno, "poll exec.fifo");
+		if (n > 0 && read(fd, &c, 1) == 1)
+			break;
+		if ((n > 0 && (p.revents & POLLHUP)) || !ct_state_alive(st))
+			return err_make(err, ESRCH, "container `%s`: init exited before start", st->id);
+	}
+	unlinkat(dirfd, "exec.fifo", 0);
+	return 0;
+}
+
+int ct_start(const char *root, const char *id, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	_cleanup_free_ char *json = NULL;
+	struct ct_state st = {};
+	enum ct_status status;
+	int r;
+
+	r = open_state(root, id, &dirfd, &st, &status, err);
+	if (r < 0)
+		return r;
+	if (status != CT_CREATED) {
+		r = err_make(err, 0, "cannot start a container that is %s", ct_status_name(status));
+		goto out;
+	}
+	r = release_init(dirfd, &st, err);
+	if (r < 0)
+		goto out;
+	json = ct_state_oci_string(&st, CT_RUNNING);
+	if (json)
+		r = ct_hooks_run(st.hooks, CT_HOOK_POSTSTART, json, err);
+out:
+	ct_state_clear(&st);
+	return r;
+}
+
+static int kill_all(const struct ct_state *st, int sig, struct err **err)
+{
+	struct ct_cgroup *cg = NULL;
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	int r;
+
+	if (!st->cgroup)
+		return err_make(err, ENOENT, "container `%s`: no cgroup recorded", st->id);
+	r = ct_cgroup_from_json(st->cgroup, &cg, err);
+	if (r < 0)
+		return r;
+	r = ct_cgroup_pids(cg, &pids, &n, err);
+	ct_cgroup_free(cg);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; i < n; i++)
+		kill(pids[i], sig);
+	return 0;
+}
+
+int ct_kill(const char *root, const char *id, int sig, bool all, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1, pfd = -1;
+	struct ct_state st = {};
+	enum ct_status status;
+	int r;
+
+	r = open_state(root, id, &dirfd, &st, &status, err);
+	if (r < 0)
+		return r;
+	if (all) {
+		r = kill_all(&st, sig, err);
+	} else if (status == CT_STOPPED || (pfd = pidfd_of(&st)) < 0) {
+		r = err_make(err, ESRCH, "container `%s` is not running", id);
+	} else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
+		r = err_make(err, errno, "kill container `%s`", id);
+	}
+	ct_state_clear(&st);
+	return r;
+}
+
+/* SIGKILL the init and wait (up to 10 s) until it is gone. */
+static int kill_and_wait(const struct ct_state *st, struct err **err)
+{
+	_cleanup_close_ int pfd = pidfd_of(st);
+	struct pollfd p = { .events = POLLIN };
+
+	if (pfd < 0)
+		return 0;
+	syscall(SYS_pidfd_send_signal, pfd, SIGKILL, NULL, 0);
+	p.fd = pfd;
+	if (poll(&p, 1, 10000) <= 0)
+		return err_make(err, ETIMEDOUT, "container `%s`: init did not die", st->id);
+	/* Reaped or a zombie: both count as stopped for state. */
+	return 0;
+}
+
+int ct_delete(const char *root, const char *id, bool force, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct ct_cgroup *cg = NULL;
+	_cleanup_free_ char *json = NULL;
+	struct ct_state st = {};
+	enum ct_status status;
+	int r;
+
+	r = open_state(root, id, &dirfd, &st, &status, err);
+	if (r < 0)
+		return r;
+	if (status != CT_STOPPED && status != CT_CREATED && !force) {
+		r = err_make(err, 0, "cannot delete container `%s` that is not stopped: %s", id,
+			     ct_status_name(status));
+		goto out;
+	}
+	if (st.cgroup && ct_cgroup_from_json(st.cgroup, &cg, NULL) == 0 && status == CT_PAUSED)
+		ct_cgroup_freeze(cg, false, NULL);
+	if (status != CT_STOPPED && (r = kill_and_wait(&st, err)) < 0)
+		goto out;
+	if (cg && (r = ct_cgroup_destroy(cg, err)) < 0)
+		goto out;
+	json = ct_state_oci_string(&st, CT_STOPPED);
+	if (json)
+		ct_hooks_run(st.hooks, CT_HOOK_POSTSTOP, json, NULL);
+	r = ct_state_remove_dir(root, id, err);
+out:
+	ct_cgroup_free(cg);
+	ct_state_clear(&st);
+	return r;
+}
+
+static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
+				 SIGCONT, SIGALRM, SIGPIPE };
+
+int ct_wait_forward(pid_t pid)
+{
+	sigset_t set;
+	int status = 0;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
+		sigaddset(&set, forwarded[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	for (;;) {
+		pid_t w = waitpid(pid, &status, WNOHANG);
+		int sig;
+
+		if (w == pid)
+			break;
+		if (w < 0 && errno != EINTR)
+			return 255;
+		sig = sigwaitinfo(&set, NULL);
+		if (sig > 0 && sig != SIGCHLD)
+			kill(pid, sig);
+	}
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	if (WIFSIGNALED(status))
+		return 128 + WTERMSIG(status);
+	return WEXITSTATUS(status);
+}
+
+#define RO_EXE_ENV "_ISOLA_RO_EXE"
+
+static int read_cmdline(char ***ret, struct err **err)
+{
+	_cleanup_close_ int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	static char buf[64 * 1024];
+	char **argv;
+	ssize_t n, total = 0;
+	size_t argc = 0;
+
+	if (fd < 0)
+		return err_make(err, errno, "open /proc/self/cmdline");
+	while ((n = read(fd, buf + total, sizeof(buf) - 1 - total)) > 0)
+		total += n;
+	buf[total] = 0;
+	for (ssize_t i = 0; i < total; i++)
+		argc += buf[i] == 0;
+	argv = calloc(argc + 1, sizeof(char *));
+	if (!argv)
+		return err_make(err, ENOMEM, "cmdline");
+	for (ssize_t i = 0, k = 0; i < total && (size_t)k < argc; k++) {
+		argv[k] = buf + i;
+		i += strlen(buf + i) + 1;
+	}
+	*ret = argv;
+	return 0;
+}
+
+int ct_protect_exe(struct err **err)
+{
+	extern char **environ;
+	char exe[4096];
+	_cleanup_close_ int fd = -1;
+	char **argv = NULL;
+	ssize_t n;
+	int r;
+
+	if (getenv(RO_EXE_ENV)) {
+		unsetenv(RO_EXE_ENV);
+		return 0;
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n < 0)
+		return err_make(err, errno, "readlink /proc/self/exe");
+	exe[n] = 0;
+	if (unshare(CLONE_NEWNS) < 0)
+		return err_make(err, errno, "unshare a mount namespace");
+	/* A slave: host mounts still reach us, ours never reach the host. */
+	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
+	    mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
+	    mount(NULL, exe, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
+		return err_make(err, errno, "bind `%s` read-only", exe);
+	fd = open(exe, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return err_make(err, errno, "open `%s`", exe);
+	r = read_cmdline(&argv, err);
+	if (r < 0)
+		return r;
+	setenv(RO_EXE_ENV, "1", 1);
+	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
+	r = err_make(err, errno, "re-exec `%s`", exe);
+	unsetenv(RO_EXE_ENV);
+	free(argv);
+	return r;
+}

@@ -1,0 +1,157 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The last steps before execve: limits, user, capabilities, fds, seccomp. */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "init.h"
+#include "strv.h"
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+static const char *env_get(char **env, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (size_t i = 0; env && env[i]; i++)
+		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+			return env[i] + n + 1;
+	return NULL;
+}
+
+static bool is_executable(const char *path)
+{
+	struct stat st;
+
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Look args[0] up in the container's PATH, as runc does at create. */
+int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **err)
+{
+	const char *arg0 = p->args[0], *path = env_get(p->env, "PATH");
+	_cleanup_free_ char *copy = NULL;
+	char *dir, *save = NULL;
+
+	if (strchr(arg0, '/')) {
+		if (!is_executable(arg0))
+			return err_make(err, errno ? errno : EACCES, "exec `%s`", arg0);
+		*ret = strdup(arg0);
+		return *ret ? 0 : err_make(err, ENOMEM, "%s", arg0);
+	}
+	copy = strdup(path ? path : DEFAULT_PATH);
+	if (!copy)
+		return err_make(err, ENOMEM, "PATH");
+	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+		char *full = NULL;
+
+		if (asprintf(&full, "%s/%s", *dir ? dir : ".", arg0) < 0)
+			return err_make(err, ENOMEM, "PATH");
+		if (is_executable(full)) {
+			*ret = full;
+			return 0;
+		}
+		free(full);
+	}
+	return err_make(err, 0, "exec `%s`: executable file not found in $PATH", arg0);
+}
+
+int ct_process_setup_privileged(const struct ct_init *in, struct err **err)
+{
+	const struct ct_process *p = in->proc;
+	char buf[16];
+	int r;
+
+	for (size_t i = 0; i < p->n_rlimits; i++) {
+		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+
+		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
+			return err_make(err, errno, "setrlimit %d (%llu/%llu)", p->rlimits[i].resource,
+					(unsigned long long)rl.rlim_cur,
+					(unsigned long long)rl.rlim_max);
+	}
+	if (p->has_oom_score_adj) {
+		snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
+		r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, err);
+		if (r < 0)
+			return r;
+	}
+	if (in->spec && in->spec->has_personality && personality(in->spec->personality) < 0)
+		return err_make(err, errno, "personality");
+	if (!in->no_new_keyring && syscall(SYS_keyctl, 1 /* JOIN_SESSION_KEYRING */, NULL) < 0 &&
+	    errno != ENOSYS && errno != EPERM && errno != EACCES && errno != EDQUOT)
+		return err_make(err, errno, "join a new session keyring");
+	return 0;
+}
+
+static int switch_user(const struct ct_init *in, struct err **err)
+{
+	const struct ct_process *p = in->proc;
+	int r;
+
+	r = ct_caps_drop_bounding(&in->caps, err);
+	if (r < 0)
+		return r;
+	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 && !(in->in_userns && errno == EPERM))
+		return err_make(err, errno, "setgroups");
+	if (setresgid(p->gid, p->gid, p->gid) < 0)
+		return err_make(err, errno, "setgid %u", p->gid);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		return err_make(err, errno, "PR_SET_KEEPCAPS");
+	if (setresuid(p->uid, p->uid, p->uid) < 0)
+		return err_make(err, errno, "setuid %u", p->uid);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+	return ct_caps_apply(&in->caps, err);
+}
+
+static char **env_with_home(const struct ct_process *p)
+{
+	char **env = NULL;
+
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		if (strv_push(&env, p->env[i]) < 0)
+			return NULL;
+	if (!env_get(p->env, "HOME") && strv_push(&env, "HOME=/") < 0)
+		return NULL;
+	if (!env_get(p->env, "PATH") && strv_push(&env, "PATH=" DEFAULT_PATH) < 0)
+		return NULL;
+	return env;
+}
+
+int ct_process_exec(struct ct_init *in, struct err **err)
+{
+	const struct ct_process *p = in->proc;
+	char **env;
+	int r;
+
+	umask(p->has_umask ? p->umask : 0022);
+	if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return err_make(err, errno, "PR_SET_NO_NEW_PRIVS");
+	/* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the drop. */
+	if (!p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
+		return r;
+	r = switch_user(in, err);
+	if (r < 0)
+		return r;
+	/* Only now, inside the new root and as the user (CVE-2024-21626). */
+	if (chdir(p->cwd) < 0)
+		return err_make(err, errno, "chdir `%s`", p->cwd);
+	env = env_with_home(p);
+	if (!env)
+		return err_make(err, ENOMEM, "env");
+	close_fds_from(3 + in->preserve_fds);
+	if (p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
+		return r;
+	execve(in->exec_path, p->args, env);
+	return err_make(err, errno, "exec `%s`", p->args[0]);
+}

@@ -1,0 +1,388 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The container's file system, built in its mount namespace: rootfs bind,
+ * config mounts (targets resolved with openat2(RESOLVE_IN_ROOT) so a symlink
+ * in the image cannot point a mount outside), /dev, pivot_root, then the
+ * masked and read-only paths, sysctls and a read-only root.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/mount.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "init.h"
+
+static int open_in_root(int rootfd, const char *path, int flags)
+{
+	struct open_how how = {
+		.flags = flags | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd;
+
+	while (*path == '/')
+		path++;
+	if (!*path)
+		path = ".";
+	fd = syscall(SYS_openat2, rootfd, path, &how, sizeof(how));
+	return fd < 0 ? -errno : fd;
+}
+
+/* Make path (and its parents) inside the root; the last one a dir or a file. */
+static int mkpath_in_root(int rootfd, const char *path, bool dir, int *ret_fd, struct err **err)
+{
+	_cleanup_free_ char *p = strdup(path);
+	char *s;
+	int fd;
+
+	if (!p)
+		return err_make(err, ENOMEM, "%s", path);
+	for (s = p + 1;; s++) {
+		bool last = *s == 0;
+
+		if (*s != '/' && !last)
+			continue;
+		*s = 0;
+		fd = open_in_root(rootfd, p, O_PATH);
+		if (fd == -ENOENT) {
+			_cleanup_close_ int pfd = -1;
+			char *slash = strrchr(p, '/');
+
+			*slash = 0;
+			pfd = open_in_root(rootfd, *p ? p : "/", O_PATH | O_DIRECTORY);
+			*slash = '/';
+			if (pfd < 0)
+				return err_make(err, -pfd, "resolve `%s` in the rootfs", p);
+			if (!last || dir)
+				fd = mkdirat(pfd, slash + 1, 0755);
+			else
+				fd = mknodat(pfd, slash + 1, S_IFREG | 0644, 0);
+			if (fd < 0 && errno != EEXIST)
+				return err_make(err, errno, "create `%s` in the rootfs", p);
+			fd = open_in_root(rootfd, p, O_PATH);
+		}
+		if (fd < 0)
+			return err_make(err, -fd, "resolve `%s` in the rootfs", p);
+		if (last) {
+			*ret_fd = fd;
+			return 0;
+		}
+		close(fd);
+		*s = '/';
+	}
+}
+
+static unsigned long locked_flags(const char *target)
+{
+	struct statvfs sv;
+	unsigned long f = 0;
+
+	if (statvfs(target, &sv) < 0)
+		return 0;
+	if (sv.f_flag & ST_NOSUID)
+		f |= MS_NOSUID;
+	if (sv.f_flag & ST_NODEV)
+		f |= MS_NODEV;
+	if (sv.f_flag & ST_NOEXEC)
+		f |= MS_NOEXEC;
+	return f;
+}
+
+static int do_bind(const struct ct_mount *m, const char *target, struct err **err)
+{
+	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+
+	if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+		return err_make(err, errno, "bind `%s` on `%s`", m->source, m->destination);
+	if (rest && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | rest | locked_flags(target),
+			  NULL) < 0)
+		return err_make(err, errno, "remount `%s`", m->destination);
+	return 0;
+}
+
+static int do_mount_one(const struct ct_mount *m, const char *target, struct err **err)
+{
+	unsigned long flags = m->flags & ~(MS_REC);
+	int r = 0;
+
+	if (m->flags & MS_BIND) {
+		r = do_bind(m, target, err);
+	} else if (streq(m->type, "cgroup")) {
+		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
+		if (mount("cgroup2", target, "cgroup2", flags, NULL) < 0)
+			r = err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
+	} else if (mount(m->source, target, m->type, flags, m->data) < 0) {
+		/* sysfs in a network namespace we do not own: fall back to a bind. */
+		if (streq(m->type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
+			struct ct_mount b = *m;
+
+			b.source = "/sys";
+			b.flags |= MS_BIND | MS_REC;
+			return do_bind(&b, target, err);
+		}
+		r = err_make(err, errno, "mount %s `%s` on `%s`", m->type, m->source, m->destination);
+	}
+	if (r < 0)
+		return r;
+	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
+		return err_make(err, errno, "set propagation of `%s`", m->destination);
+	if (m->attr_set || m->attr_clr) {
+		struct mount_attr a = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
+
+		if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &a, sizeof(a)) < 0)
+			return err_make(err, errno, "mount_setattr `%s`", m->destination);
+	}
+	return 0;
+}
+
+static int mount_entry(int rootfd, const struct ct_mount *m, struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+	char target[64];
+	bool dir = true;
+	struct stat st;
+	int r;
+
+	if (m->flags & MS_BIND) {
+		if (stat(m->source, &st) < 0)
+			return err_make(err, errno, "mount source `%s`", m->source);
+		dir = S_ISDIR(st.st_mode);
+	}
+	r = mkpath_in_root(rootfd, m->destination, dir, &fd, err);
+	if (r < 0)
+		return err_wrap(err, "mount `%s`", m->destination);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	return do_mount_one(m, target, err);
+}
+
+static const struct {
+	const char *name;
+	unsigned maj, min;
+} default_devices[] = {
+	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
+	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+};
+
+/* mknod, or in a user namespace (no mknod there) a bind of the host's node. */
+static int make_device(int rootfd, const char *path, mode_t mode, dev_t dev, bool bind,
+		       struct err **err)
+{
+	_cleanup_close_ int fd = -1, dfd = -1;
+	const char *name = strrchr(path, '/') + 1;
+	_cleanup_free_ char *dir = strndup(path, name - path);
+	char target[64];
+	int r;
+
+	if (!dir)
+		return err_make(err, ENOMEM, "%s", path);
+	r = mkpath_in_root(rootfd, dir, true, &dfd, err);
+	if (r < 0)
+		return r;
+	unlinkat(dfd, name, 0);
+	if (!bind) {
+		if (mknodat(dfd, name, mode, dev) < 0)
+			return err_make(err, errno, "mknod `%s`", path);
+		return 0;
+	}
+	if (mknodat(dfd, name, S_IFREG | 0600, 0) < 0)
+		return err_make(err, errno, "create `%s`", path);
+	fd = openat(dfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_make(err, errno, "open `%s`", path);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	if (mount(path, target, NULL, MS_BIND, NULL) < 0)
+		return err_make(err, errno, "bind device `%s`", path);
+	return 0;
+}
+
+static int setup_dev(const struct ct_init *in, int rootfd, struct err **err)
+{
+	static const char *const links[][2] = {
+		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
+		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
+		{ "pts/ptmx", "ptmx" },
+	};
+	const struct ct_spec *s = in->spec;
+	_cleanup_close_ int dev = -1;
+	char path[64];
+	int r;
+
+	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
+		snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
+		r = make_device(rootfd, path, S_IFCHR | 0666,
+				makedev(default_devices[i].maj, default_devices[i].min),
+				in->in_userns, err);
+		if (r < 0)
+			return r;
+	}
+	dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+	if (dev < 0)
+		return err_make(err, -dev, "open /dev in the rootfs");
+	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {
+		unlinkat(dev, links[i][1], 0);
+		if (symlinkat(links[i][0], dev, links[i][1]) < 0)
+			return err_make(err, errno, "symlink /dev/%s", links[i][1]);
+	}
+	for (size_t i = 0; i < s->n_devices; i++) {
+		const struct ct_device *d = &s->devices[i];
+		mode_t type = d->type == 'b' ? S_IFBLK : d->type == 'p' ? S_IFIFO : S_IFCHR;
+		_cleanup_close_ int fd = -1;
+
+		r = make_device(rootfd, d->path, type | (d->has_mode ? d->mode & 07777 : 0666),
+				makedev(d->major, d->minor), in->in_userns && d->type != 'p', err);
+		if (r < 0)
+			return r;
+		fd = open_in_root(rootfd, d->path, O_PATH | O_NOFOLLOW);
+		if (fd >= 0 && !in->in_userns && fchownat(fd, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
+			return err_make(err, errno, "chown `%s`", d->path);
+	}
+	return 0;
+}
+
+static bool dev_is_bind(const struct ct_spec *s)
+{
+	bool bind = false;
+
+	for (size_t i = 0; i < s->n_mounts; i++)
+		if (streq(s->mounts[i].destination, "/dev"))
+			bind = s->mounts[i].flags & MS_BIND;
+	return bind;
+}
+
+int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
+{
+	const struct ct_spec *s = in->spec;
+	unsigned long prop = s->rootfs_propagation;
+	_cleanup_close_ int rootfd = -1;
+	int r;
+
+	/* pivot_root refuses shared mounts: keep "/" a slave until the end. */
+	if ((prop & ~MS_REC) == MS_SHARED)
+		prop = MS_SLAVE | MS_REC;
+	if (mount(NULL, "/", NULL, prop, NULL) < 0)
+		return err_make(err, errno, "set propagation of /");
+	if (mount(in->rootfs, in->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return err_make(err, errno, "bind rootfs `%s`", in->rootfs);
+	rootfd = open(in->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rootfd < 0)
+		return err_make(err, errno, "open rootfs `%s`", in->rootfs);
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		r = mount_entry(rootfd, &s->mounts[i], err);
+		if (r < 0)
+			return r;
+	}
+	/* The default devices only when /dev is ours (not a bind of the host's). */
+	if (!dev_is_bind(s)) {
+		r = setup_dev(in, rootfd, err);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int ct_rootfs_pivot(const struct ct_init *in, struct err **err)
+{
+	_cleanup_close_ int oldroot = -1, newroot = -1;
+
+	newroot = open(in->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (newroot < 0)
+		return err_make(err, errno, "open rootfs `%s`", in->rootfs);
+	if (fchdir(newroot) < 0)
+		return err_make(err, errno, "chdir rootfs");
+	if (in->no_pivot) {
+		if (mount(in->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
+			return err_make(err, errno, "move rootfs to /");
+		if (chroot(".") < 0)
+			return err_make(err, errno, "chroot");
+		return chdir("/") < 0 ? err_make(err, errno, "chdir /") : 0;
+	}
+	oldroot = open("/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (oldroot < 0)
+		return err_make(err, errno, "open /");
+	/* pivot_root(".", "."): the old root ends up stacked on "/"; detach it. */
+	if (syscall(SYS_pivot_root, ".", ".") < 0)
+		return err_make(err, errno, "pivot_root `%s`", in->rootfs);
+	if (fchdir(oldroot) < 0)
+		return err_make(err, errno, "chdir old root");
+	if (mount(NULL, ".", NULL, MS_SLAVE | MS_REC, NULL) < 0)
+		return err_make(err, errno, "make old root a slave");
+	if (umount2(".", MNT_DETACH) < 0)
+		return err_make(err, errno, "detach old root");
+	if (chdir("/") < 0)
+		return err_make(err, errno, "chdir /");
+	return 0;
+}
+
+static int write_sysctls(char **kv, struct err **err)
+{
+	for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
+		char path[512];
+		int r;
+
+		snprintf(path, sizeof(path), "/proc/sys/%s", kv[i]);
+		for (char *p = path + 10; *p; p++)
+			if (*p == '.')
+				*p = '/';
+		r = write_file_at(AT_FDCWD, path, kv[i + 1], err);
+		if (r < 0)
+			return err_wrap(err, "sysctl %s", kv[i]);
+	}
+	return 0;
+}
+
+static int mask_path(const char *p, struct err **err)
+{
+	struct stat st;
+
+	if (stat(p, &st) < 0)
+		return errno == ENOENT ? 0 : err_make(err, errno, "maskedPaths `%s`", p);
+	if (S_ISDIR(st.st_mode)) {
+		if (mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0)
+			return err_make(err, errno, "mask `%s`", p);
+	} else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
+		return err_make(err, errno, "mask `%s`", p);
+	}
+	return 0;
+}
+
+static int readonly_path(const char *p, struct err **err)
+{
+	if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0)
+		return errno == ENOENT ? 0 : err_make(err, errno, "readonlyPaths `%s`", p);
+	if (mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags(p), NULL) < 0)
+		return err_make(err, errno, "remount `%s` read-only", p);
+	return 0;
+}
+
+int ct_rootfs_finish(const struct ct_init *in, struct err **err)
+{
+	const struct ct_spec *s = in->spec;
+	int r;
+
+	r = write_sysctls(s->sysctl, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++)
+		if ((r = mask_path(s->masked_paths[i], err)) < 0)
+			return r;
+	for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
+		if ((r = readonly_path(s->readonly_paths[i], err)) < 0)
+			return r;
+	if (s->root_readonly &&
+	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
+		return err_make(err, errno, "remount / read-only");
+	if ((s->rootfs_propagation & ~MS_REC) == MS_SHARED &&
+	    mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
+		return err_make(err, errno, "make / shared");
+	return 0;
+}

@@ -1,0 +1,253 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Container state directories and state.json. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "cleanup.h"
+#include "fdutil.h"
+#include "jsonutil.h"
+#include "parse.h"
+#include "spec.h"
+#include "state.h"
+
+#define STATE_MAX (1u << 20)
+
+static int lock_dir(int dfd, const char *id, struct err **err)
+{
+	if (flock(dfd, LOCK_EX) < 0)
+		return err_make(err, errno, "lock container `%s`", id);
+	return 0;
+}
+
+int ct_state_create_dir(const char *root, const char *id, int *ret_dirfd, struct err **err)
+{
+	_cleanup_close_ int rfd = -1, dfd = -1;
+	int r;
+
+	r = mkdir_p(root, 0700, err);
+	if (r < 0)
+		return r;
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0)
+		return err_make(err, errno, "open `%s`", root);
+	if (mkdirat(rfd, id, 0700) < 0) {
+		if (errno == EEXIST)
+			return err_make(err, EEXIST, "container `%s` already exists", id);
+		return err_make(err, errno, "mkdir `%s/%s`", root, id);
+	}
+	dfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0)
+		return err_make(err, errno, "open `%s/%s`", root, id);
+	r = lock_dir(dfd, id, err);
+	if (r < 0)
+		return r;
+	*ret_dirfd = TAKE_FD(dfd);
+	return 0;
+}
+
+int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct err **err)
+{
+	_cleanup_close_ int rfd = -1, dfd = -1;
+	int r;
+
+	r = ct_id_validate(id, err);
+	if (r < 0)
+		return r;
+	rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (rfd >= 0)
+		dfd = openat(rfd, id, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0) {
+		if (errno == ENOENT)
+			return err_make(err, ENOENT, "container `%s` does not exist", id);
+		return err_make(err, errno, "open `%s/%s`", root, id);
+	}
+	r = lock_dir(dfd, id, err);
+	if (r < 0)
+		return r;
+	*ret_dirfd = TAKE_FD(dfd);
+	return 0;
+}
+
+int ct_state_remove_dir(const char *root, const char *id, struct err **err)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rfd < 0)
+		return err_make(err, errno, "open `%s`", root);
+	return rm_rf_at(rfd, id, err);
+}
+
+int ct_state_write(int dirfd, const struct ct_state *s, struct err **err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	_cleanup_free_ char *buf = NULL;
+
+	j = json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:s}", "id", s->id, "pid", (json_int_t)s->pid,
+		      "startTime", (json_int_t)s->start_time, "bundle", s->bundle, "rootfs",
+		      s->rootfs, "created", s->created, "owner", s->owner ? s->owner : "");
+	if (!j)
+		return err_make(err, ENOMEM, "state.json");
+	if (s->annotations)
+		json_object_set(j, "annotations", s->annotations);
+	if (s->cgroup)
+		json_object_set(j, "cgroup", s->cgroup);
+	if (s->hooks)
+		json_object_set(j, "hooks", s->hooks);
+	buf = json_dumps(j, JSON_COMPACT);
+	if (!buf)
+		return err_make(err, ENOMEM, "state.json");
+	return write_file_atomic_at(dirfd, "state.json", buf, strlen(buf), 0600, err);
+}
+
+static char *dup_field(json_t *j, const char *k)
+{
+	const char *v = json_string_value(json_object_get(j, k));
+
+	return strdup(v ? v : "");
+}
+
+int ct_state_read(int dirfd, const char *id, struct ct_state *ret, struct err **err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	struct ct_state s = {};
+	int r;
+
+	r = json_load_file_capped(dirfd, "state.json", STATE_MAX, &j, err);
+	if (r < 0)
+		return err_wrap(err, "container `%s`", id);
+	s.id = dup_field(j, "id");
+	s.bundle = dup_field(j, "bundle");
+	s.rootfs = dup_field(j, "rootfs");
+	s.created = dup_field(j, "created");
+	s.owner = dup_field(j, "owner");
+	s.pid = json_integer_value(json_object_get(j, "pid"));
+	s.start_time = json_integer_value(json_object_get(j, "startTime"));
+	s.annotations = json_incref(json_object_get(j, "annotations"));
+	s.cgroup = json_incref(json_object_get(j, "cgroup"));
+	s.hooks = json_incref(json_object_get(j, "hooks"));
+	if (!s.id || !s.bundle || !s.rootfs || !s.created || !s.owner) {
+		ct_state_clear(&s);
+		return err_make(err, ENOMEM, "state.json");
+	}
+	*ret = s;
+	return 0;
+}
+
+void ct_state_clear(struct ct_state *s)
+{
+	free(s->id);
+	free(s->bundle);
+	free(s->rootfs);
+	free(s->created);
+	free(s->owner);
+	json_decref(s->annotations);
+	json_decref(s->cgroup);
+	json_decref(s->hooks);
+	memset(s, 0, sizeof(*s));
+}
+
+uint64_t ct_proc_start_time(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	_cleanup_close_ int fd = -1;
+	uint64_t v = 0;
+	ssize_t n;
+	int field;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	p = strrchr(buf, ')');
+	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
+		return 0; /* gone or a zombie: stopped */
+	/* p+2 is field 3 (state); the start time is field 22. */
+	p += 2;
+	for (field = 3; field < 22 && p; field++) {
+		p = strchr(p, ' ');
+		if (p)
+			p++;
+	}
+	if (!p)
+		return 0;
+	*strchrnul(p, ' ') = 0;
+	if (parse_u64(p, &v) < 0)
+		return 0;
+	return v;
+}
+
+bool ct_state_alive(const struct ct_state *s)
+{
+	return s->pid > 0 && ct_proc_start_time(s->pid) == s->start_time;
+}
+
+enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
+{
+	struct ct_cgroup *cg = NULL;
+	bool frozen = false;
+
+	if (!ct_state_alive(s))
+		return CT_STOPPED;
+	if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return CT_CREATED;
+	if (s->cgroup && ct_cgroup_from_json(s->cgroup, &cg, NULL) == 0) {
+		if (ct_cgroup_is_frozen(cg, &frozen, NULL) < 0)
+			frozen = false;
+		ct_cgroup_free(cg);
+	}
+	return frozen ? CT_PAUSED : CT_RUNNING;
+}
+
+const char *ct_status_name(enum ct_status st)
+{
+	static const char *const names[] = { "creating", "created", "running", "paused", "stopped" };
+
+	return names[st];
+}
+
+json_t *ct_state_to_oci_json(const struct ct_state *s, enum ct_status st)
+{
+	json_t *j;
+
+	j = json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:s, s:s}", "ociVersion", CT_OCI_VERSION,
+		      "id", s->id, "status", ct_status_name(st), "pid",
+		      (json_int_t)(st == CT_STOPPED ? 0 : s->pid), "bundle", s->bundle, "rootfs",
+		      s->rootfs, "created", s->created, "owner", s->owner ? s->owner : "");
+	if (j && s->annotations)
+		json_object_set(j, "annotations", s->annotations);
+	return j;
+}
+
+char *ct_state_oci_string(const struct ct_state *s, enum ct_status st)
+{
+	_cleanup_json_ json_t *j = ct_state_to_oci_json(s, st);
+
+	return j ? json_dumps(j, JSON_COMPACT) : NULL;
+}
+
+char *ct_now_rfc3339(void)
+{
+	struct timespec ts;
+	struct tm tm;
+	char buf[64], *out = NULL;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (asprintf(&out, "%s.%09ldZ", buf, ts.tv_nsec) < 0)
+		return NULL;
+	return out;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Per-container state under --root: <root>/<id>/state.json (written
+ * atomically), exec.fifo while the container is "created", and a flock on the
+ * directory so concurrent commands on one container serialise.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+enum ct_status { CT_CREATING, CT_CREATED, CT_RUNNING, CT_PAUSED, CT_STOPPED };
+
+struct ct_state {
+	char *id, *bundle, *rootfs, *created, *owner;
+	pid_t pid;
+	uint64_t start_time;
+	json_t *annotations, *cgroup, *hooks; /* owned references, may be NULL */
+};
+
+/* Make <root>/<id> (fails if it exists) and lock it. */
+int ct_state_create_dir(const char *root, const char *id, int *ret_dirfd, struct err **err);
+/* Open and lock an existing container's directory. */
+int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct err **err);
+int ct_state_remove_dir(const char *root, const char *id, struct err **err);
+
+int ct_state_write(int dirfd, const struct ct_state *s, struct err **err);
+int ct_state_read(int dirfd, const char *id, struct ct_state *ret, struct err **err);
+void ct_state_clear(struct ct_state *s);
+
+/* The process start time (field 22 of /proc/<pid>/stat); 0 if gone. */
+uint64_t ct_proc_start_time(pid_t pid);
+/* Is the recorded init process still the same, live process? */
+bool ct_state_alive(const struct ct_state *s);
+enum ct_status ct_state_status(int dirfd, const struct ct_state *s);
+const char *ct_status_name(enum ct_status st);
+/* runc's `state` JSON (also what hooks get on stdin). */
+json_t *ct_state_to_oci_json(const struct ct_state *s, enum ct_status st);
+char *ct_state_oci_string(const struct ct_state *s, enum ct_status st);
+/* RFC 3339 with nanoseconds, UTC. */
+char *ct_now_rfc3339(void);

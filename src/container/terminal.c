@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * process.terminal: a pty opened inside the container (its devpts), whose
+ * master goes to the --console-socket with SCM_RIGHTS, as runc sends it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "init.h"
+
+#ifndef TIOCGPTPEER
+#define TIOCGPTPEER _IO('T', 0x41)
+#endif
+
+int ct_console_connect(const char *path, int *ret_fd, struct err **err)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	_cleanup_close_ int fd = -1;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return err_make(err, ENAMETOOLONG, "--console-socket `%s`", path);
+	strcpy(sa.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_make(err, errno, "socket");
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return err_make(err, errno, "connect --console-socket `%s`", path);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+static int send_fd(int sock, int fd, const char *name, struct err **err)
+{
+	char cbuf[CMSG_SPACE(sizeof(int))] = {};
+	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
+		return err_make(err, errno, "send the console to --console-socket");
+	return 0;
+}
+
+int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **err)
+{
+	_cleanup_close_ int master = -1, slave = -1;
+	int unlock = 0, r;
+
+	if (console_fd < 0)
+		return err_make(err, EINVAL, "process.terminal needs --console-socket");
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		return err_make(err, errno, "open /dev/ptmx");
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		return err_make(err, errno, "unlock pty");
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (slave < 0)
+		return err_make(err, errno, "open pty peer");
+	if (p->console_height || p->console_width) {
+		struct winsize ws = { .ws_row = p->console_height, .ws_col = p->console_width };
+
+		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
+			return err_make(err, errno, "set console size");
+	}
+	r = send_fd(console_fd, master, "/dev/ptmx", err);
+	if (r < 0)
+		return r;
+	if (setsid() < 0)
+		return err_make(err, errno, "setsid");
+	if (ioctl(slave, TIOCSCTTY, 0) < 0)
+		return err_make(err, errno, "set controlling terminal");
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return err_make(err, errno, "dup2 pty");
+	return 0;
+}
