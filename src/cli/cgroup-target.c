@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <errno.h>
+#include <unistd.h>
+
+#include "cgroup-target.h"
+
+int cgroup_target_open(const char *root, const char *id, struct cgroup_target *t,
+		       struct err **err)
+{
+	int r;
+
+	*t = (struct cgroup_target){ .dirfd = -1 };
+	r = ct_state_open_dir(root, id, &t->dirfd, err);
+	if (r >= 0)
+		r = ct_state_read(t->dirfd, id, &t->st, err);
+	if (r >= 0 && !t->st.cgroup)
+		r = err_make(err, ENOENT, "container `%s`: no cgroup recorded", id);
+	if (r >= 0)
+		r = ct_cgroup_from_json(t->st.cgroup, &t->cg, err);
+	if (r < 0) {
+		cgroup_target_close(t);
+		return r;
+	}
+	t->status = ct_state_status(t->dirfd, &t->st);
+	return 0;
+}
+
+void cgroup_target_close(struct cgroup_target *t)
+{
+	ct_cgroup_free(t->cg);
+	t->cg = NULL;
+	ct_state_clear(&t->st);
+	if (t->dirfd >= 0)
+		close(t->dirfd);
+	t->dirfd = -1;
+}
