@@ -130,10 +130,15 @@ int ct_caps_apply(const struct ct_caps *c, struct err **err)
 
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
 		return err_make(err, errno, "clear the ambient capabilities");
+	/*
+	 * The kernel only lets a capability into the ambient set if it is both
+	 * permitted and inheritable; like crun and runc, others are skipped
+	 * (runtime-spec configs often list ambient without inheritable).
+	 */
+	amb &= perm & inh;
 	for (int cap = 0; cap < 64; cap++) {
 		if (!(amb & (UINT64_C(1) << cap)))
 			continue;
-		/* The kernel requires the cap in both permitted and inheritable. */
 		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			return err_make(err, errno, "raise ambient capability %d", cap);
 	}

@@ -1,0 +1,165 @@
+#!/usr/bin/env bats
+# Security leaves in a real container: seccomp, capabilities, hooks.
+
+load helpers
+
+setup() {
+	isola_tmp
+	B=$TMP/b
+	R=$TMP/root
+	make_busybox_bundle "$B"
+	ID=isola-it-sec-$$-$BATS_TEST_NUMBER
+	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\""
+}
+
+teardown() {
+	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	isola_cleanup_tmp
+}
+
+isola() {
+	"$ISOLA" --root "$R" "$@"
+}
+
+args() { # args CMD...: set process.args (one line each)
+	local j
+	j=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
+	bundle_jq "$B" ".process.args = $j"
+}
+
+# Nothing of a failed container is left: no state, no cgroup.
+nothing_left() {
+	[ -z "$(ls "$R" 2>/dev/null)" ]
+	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+}
+
+@test "seccomp: a denied syscall fails with the configured errno" {
+	args mkdir /dev/shm/allowed
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	bundle_jq "$B" '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+		architectures: ["SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32"],
+		syscalls: [{names: ["mkdir", "mkdirat", "no_such_syscall_is_skipped"],
+			    action: "SCMP_ACT_ERRNO", errnoRet: 1}]}'
+	args mkdir /dev/shm/denied
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+}
+
+@test "seccomp: podman's default profile loads, runs and denies sethostname" {
+	[ -f /usr/share/containers/seccomp.json ] || skip "SKIP: golang-github-containers-common not installed"
+	# Resolve the profile as podman would for a container without CAP_SYS_ADMIN
+	# (entries that need a capability dropped, the "excludes" ones kept).
+	jq '{defaultAction, defaultErrnoRet,
+	     architectures: [.archMap[] | select(.architecture == "SCMP_ARCH_X86_64")
+			     | .architecture, .subArchitectures[]],
+	     syscalls: [.syscalls[] | select((.includes.caps // []) == []
+			       and ((.includes.arches // []) == [] or (.includes.arches | index("amd64"))))
+			| del(.includes, .excludes, .comment)]}' \
+		/usr/share/containers/seccomp.json >"$TMP/profile.json"
+	# The container itself holds CAP_SYS_ADMIN, so only seccomp can refuse.
+	bundle_jq "$B" '.process.capabilities.bounding += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	args sh -c 'echo hello; hostname isola-it'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	bundle_jq "$B" ".linux.seccomp = $(cat "$TMP/profile.json")"
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == hello*"Operation not permitted"* ]]
+}
+
+@test "seccomp: an unknown action names the field and leaves nothing behind" {
+	bundle_jq "$B" '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW",
+		syscalls: [{names: ["read"], action: "SCMP_ACT_ALLOW"},
+			   {names: ["getcwd"], action: "SCMP_ACT_BOGUS"}]}'
+	args true
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'linux.seccomp.syscalls[1].action: unknown action "SCMP_ACT_BOGUS"'* ]]
+	nothing_left
+}
+
+@test "capabilities: bounding, effective and ambient sets are what the config says" {
+	# As uid 1000 the kernel keeps exactly the ambient set across execve
+	# (for uid 0 it would raise effective to the bounding set).
+	bundle_jq "$B" '.process.user = {uid: 1000, gid: 1000}
+		| .process.capabilities = {bounding: ["CAP_KILL", "CAP_CHOWN"],
+		effective: ["CAP_KILL"], permitted: ["CAP_KILL", "CAP_CHOWN"],
+		inheritable: ["CAP_KILL"], ambient: ["CAP_KILL"]}'
+	args sh -c 'grep -E "^Cap(Bnd|Eff|Amb)" /proc/self/status'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"CapBnd:	0000000000000021"* ]]
+	[[ "$output" == *"CapEff:	0000000000000020"* ]]
+	[[ "$output" == *"CapAmb:	0000000000000020"* ]]
+}
+
+@test "capabilities: ping works with CAP_NET_RAW and is refused without it" {
+	bundle_jq "$B" '.process.capabilities = {bounding: ["CAP_NET_RAW", "CAP_NET_ADMIN"],
+		effective: ["CAP_NET_RAW", "CAP_NET_ADMIN"], permitted: ["CAP_NET_RAW", "CAP_NET_ADMIN"]}'
+	args sh -c 'ip link set lo up; ping -c1 -W1 127.0.0.1'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	bundle_jq "$B" '.process.capabilities = {bounding: ["CAP_NET_ADMIN"],
+		effective: ["CAP_NET_ADMIN"], permitted: ["CAP_NET_ADMIN"]}'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"permission denied"* ]]
+}
+
+@test "capabilities: an unknown name is an error naming the field" {
+	bundle_jq "$B" '.process.capabilities.bounding = ["CAP_KILL", "CAP_CHOWN", "CAP_FLY"]'
+	args true
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'process.capabilities.bounding[2]: unknown capability "CAP_FLY"'* ]]
+	nothing_left
+}
+
+@test "hooks: prestart, poststart and poststop get the state on stdin" {
+	for h in prestart poststart poststop; do
+		printf '#!/bin/sh\ncat > %s/%s.json\n' "$TMP" "$h" >"$TMP/$h.sh"
+		chmod +x "$TMP/$h.sh"
+	done
+	bundle_jq "$B" ".hooks = {prestart: [{path: \"$TMP/prestart.sh\"}],
+		poststart: [{path: \"$TMP/poststart.sh\"}], poststop: [{path: \"$TMP/poststop.sh\"}]}"
+	args true
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	for h in prestart poststart poststop; do
+		[ "$(jq -r .id "$TMP/$h.json")" = "$ID" ]
+		[ "$(jq -r .bundle "$TMP/$h.json")" = "$B" ]
+	done
+	[ "$(jq -r .pid "$TMP/prestart.json")" -gt 0 ]
+}
+
+@test "hooks: a failing createRuntime hook fails the run and leaves nothing" {
+	printf '#!/bin/sh\nexit 7\n' >"$TMP/fail.sh"
+	chmod +x "$TMP/fail.sh"
+	bundle_jq "$B" ".hooks = {createRuntime: [{path: \"$TMP/fail.sh\"}]}"
+	args true
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"hooks.createRuntime[0]"*"exit status 7"* ]]
+	nothing_left
+}
+
+@test "hooks: a hook past its timeout is killed and the run fails" {
+	printf '#!/bin/sh\nexec sleep 30\n' >"$TMP/slow.sh"
+	chmod +x "$TMP/slow.sh"
+	bundle_jq "$B" ".hooks = {prestart: [{path: \"$TMP/slow.sh\", timeout: 1}]}"
+	args true
+	SECONDS=0
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"timed out after 1 s"* ]]
+	[ "$SECONDS" -lt 10 ]
+	nothing_left
+}
