@@ -1,0 +1,186 @@
+#!/usr/bin/env bats
+# Container cgroups on the real host (hybrid here: v1 controllers plus
+# cgroup2 at /sys/fs/cgroup/unified), and pause/resume/ps/update.
+
+load helpers
+
+setup() {
+	isola_tmp
+	B=$TMP/b
+	R=$TMP/root
+	make_busybox_bundle "$B"
+	ID=isola-it-cg-$$-$BATS_TEST_NUMBER
+	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\""
+}
+
+teardown() {
+	"$ISOLA" --root "$R" resume "$ID" >/dev/null 2>&1 || true
+	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	for d in /sys/fs/cgroup/*/"$ID"; do
+		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+	done
+	isola_cleanup_tmp
+}
+
+isola() {
+	"$ISOLA" --root "$R" "$@"
+}
+
+args() { # args CMD...: set process.args (one line each)
+	local j
+	j=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
+	bundle_jq "$B" ".process.args = $j"
+}
+
+# The v1 memory hierarchy, or skip.
+mem_dir() {
+	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory controller on this host"
+	echo "/sys/fs/cgroup/memory/$ID"
+}
+
+start_sleeper() {
+	args sleep 1000
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola start "$ID"
+}
+
+@test "cgroup: created in every hierarchy, removed on delete" {
+	mem_dir >/dev/null
+	start_sleeper
+	pid=$(isola state "$ID" | jq -r .pid)
+	for c in memory pids cpu cpuset freezer devices blkio; do
+		[ -d "/sys/fs/cgroup/$c/$ID" ]
+		grep -qx "$pid" "/sys/fs/cgroup/$c/$ID/cgroup.procs"
+	done
+	if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		grep -qx "$pid" "/sys/fs/cgroup/unified/$ID/cgroup.procs"
+	fi
+	isola kill "$ID" KILL
+	for i in $(seq 50); do
+		[ "$(isola state "$ID" | jq -r .status)" = stopped ] && break
+		sleep 0.1
+	done
+	isola delete "$ID"
+	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+}
+
+@test "cgroup: linux.resources memory, pids and cpu are applied" {
+	dir=$(mem_dir)
+	bundle_jq "$B" '.linux.resources.memory = {limit: 67108864, reservation: 33554432}
+		| .linux.resources.pids = {limit: 64}
+		| .linux.resources.cpu = {shares: 512, quota: 50000, period: 100000}'
+	start_sleeper
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 67108864 ]
+	[ "$(cat "$dir/memory.soft_limit_in_bytes")" = 33554432 ]
+	[ "$(cat "/sys/fs/cgroup/pids/$ID/pids.max")" = 64 ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.shares")" = 512 ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_quota_us")" = 50000 ]
+}
+
+@test "cgroup: a memory limit is enforced inside the container" {
+	mem_dir >/dev/null
+	bundle_jq "$B" '.linux.resources.memory = {limit: 16777216, swap: 16777216}'
+	# Fill a tmpfs with 64 MiB: charged to the container's memory cgroup.
+	args sh -c 'mount -t tmpfs -o size=128m tmpfs /tmp && dd if=/dev/zero of=/tmp/fill bs=1M count=64 && echo filled'
+	bundle_jq "$B" '.process.capabilities.bounding += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.effective += ["CAP_SYS_ADMIN"]
+		| .process.capabilities.permitted += ["CAP_SYS_ADMIN"]'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[[ "$output" != *filled* ]]
+	# The same with room to spare succeeds: the limit was what stopped it.
+	bundle_jq "$B" '.linux.resources.memory = {limit: 268435456, swap: 268435456}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *filled* ]]
+}
+
+@test "cgroup: blockIO.weight is applied (blkio.weight or blkio.bfq.weight)" {
+	[ -d /sys/fs/cgroup/blkio ] || skip "SKIP: no blkio hierarchy"
+	bundle_jq "$B" '.linux.resources.blockIO = {weight: 500}'
+	start_sleeper
+	cat /sys/fs/cgroup/blkio/"$ID"/blkio*weight
+	grep -qw 500 /sys/fs/cgroup/blkio/"$ID"/blkio*weight
+}
+
+@test "cgroup: an unsupported resource is an error naming the field, nothing left" {
+	bundle_jq "$B" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 2097152}]'
+	args true
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.hugepageLimits: not supported yet"* ]]
+	[ -z "$(ls "$R")" ]
+	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+}
+
+@test "cgroup: a failing resource write removes the cgroup it made" {
+	mem_dir >/dev/null
+	# cpuset.cpus naming a CPU the host lacks fails after the mkdirs.
+	bundle_jq "$B" '.linux.resources.cpu = {cpus: "4095"}'
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.cpu.cpus"* ]]
+	[ -z "$(ls "$R")" ]
+	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+}
+
+@test "cgroup: systemd cgroupsPath without systemd is a clear error" {
+	[ -d /run/systemd/system ] && skip "SKIP: this host runs systemd"
+	bundle_jq "$B" '.linux.cgroupsPath = "system.slice:isola:x"'
+	args true
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"systemd cgroup driver not available: no systemd"* ]]
+}
+
+@test "pause and resume freeze and thaw the container" {
+	start_sleeper
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+	isola pause "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = paused ]
+	if [ -d /sys/fs/cgroup/freezer ]; then
+		[ "$(cat "/sys/fs/cgroup/freezer/$ID/freezer.state")" = FROZEN ]
+	fi
+	pid=$(isola state "$ID" | jq -r .pid)
+	grep -q '^State:.*[DS]' "/proc/$pid/status"
+	run isola pause "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not running"* ]]
+	isola resume "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+	run isola resume "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not paused"* ]]
+}
+
+@test "ps lists the container's processes (json and table)" {
+	start_sleeper
+	pid=$(isola state "$ID" | jq -r .pid)
+	run isola ps --format json "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -c .)" = "[$pid]" ]
+	run isola ps "$ID"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *PID* ]]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[1]}" == *"sleep 1000"* ]]
+}
+
+@test "update changes limits from flags and from -r -" {
+	dir=$(mem_dir)
+	start_sleeper
+	isola update --memory 32m --pids-limit 20 --cpu-quota 20000 --cpu-period 100000 "$ID"
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
+	[ "$(cat "/sys/fs/cgroup/pids/$ID/pids.max")" = 20 ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_quota_us")" = 20000 ]
+	echo '{"memory":{"limit":50331648},"pids":{"limit":0},"cpu":{"shares":256}}' |
+		isola update -r - "$ID"
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 50331648 ]
+	[ "$(cat "/sys/fs/cgroup/pids/$ID/pids.max")" = max ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.shares")" = 256 ]
+	run isola update --memory lots "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected a size"* ]]
+}
