@@ -334,12 +334,25 @@ static int prepare(struct create_ctx *c, struct err **err)
 	return 0;
 }
 
-static int write_pid_file(const char *path, pid_t pid, struct err **err)
+/* Write @pid to @path (relative paths from the cwd) atomically, as runc does. */
+int ct_write_pid_file(const char *path, pid_t pid, struct err **err)
 {
-	char buf[32];
+	_cleanup_free_ char *dir = strdup(path);
+	_cleanup_close_ int dfd = -1;
+	const char *name;
+	char buf[32], *slash;
 	int n = snprintf(buf, sizeof(buf), "%d", pid);
 
-	return write_file_atomic_at(AT_FDCWD, path, buf, n, 0644, err);
+	if (!dir)
+		return err_make(err, ENOMEM, "pid file `%s`", path);
+	slash = strrchr(dir, '/');
+	name = slash ? path + (slash - dir) + 1 : path;
+	if (slash)
+		*slash = 0;
+	dfd = open(slash ? (*dir ? dir : "/") : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_make(err, errno, "open the directory of pid file `%s`", path);
+	return write_file_atomic_at(dfd, name, buf, n, 0644, err);
 }
 
 static int setup_and_spawn(struct create_ctx *c, struct err **err)
@@ -370,7 +383,7 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 		return r;
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
 		return r;
-	if (o->pid_file && (r = write_pid_file(o->pid_file, c->pid, err)) < 0)
+	if (o->pid_file && (r = ct_write_pid_file(o->pid_file, c->pid, err)) < 0)
 		return r;
 	return 0;
 }

@@ -293,14 +293,8 @@ static int do_exec(struct exec_ctx *c, int *ret_status, struct err **err)
 	r = spawn(c, &pid, err);
 	if (r < 0)
 		return r;
-	if (o->pid_file) {
-		char buf[16];
-		int n = snprintf(buf, sizeof(buf), "%d", pid);
-
-		r = write_file_atomic_at(AT_FDCWD, o->pid_file, buf, n, 0644, err);
-		if (r < 0)
-			return r;
-	}
+	if (o->pid_file && (r = ct_write_pid_file(o->pid_file, pid, err)) < 0)
+		return r;
 	*ret_status = o->detach ? 0 : ct_wait_forward(pid);
 	return 0;
 }

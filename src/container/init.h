@@ -25,6 +25,9 @@ struct ct_init {
 };
 
 /* rootfs.c: mounts, devices, pivot_root, then the post-pivot paths. */
+/* Write a runc-style pid file (create.c); also used by exec. */
+int ct_write_pid_file(const char *path, pid_t pid, struct err **err);
+
 int ct_rootfs_prepare(const struct ct_init *in, struct err **err);
 int ct_rootfs_pivot(const struct ct_init *in, struct err **err);
 int ct_rootfs_finish(const struct ct_init *in, struct err **err);

@@ -100,28 +100,25 @@ static unsigned long locked_flags(const char *target)
 
 static int do_bind(const struct ct_mount *m, const char *target, struct err **err)
 {
-	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-
 	if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
 		return err_make(err, errno, "bind `%s` on `%s`", m->source, m->destination);
-	if (rest && mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | rest | locked_flags(target),
-			  NULL) < 0)
-		return err_make(err, errno, "remount `%s`", m->destination);
-	return 0;
+	return 1;
 }
 
+/* Mount @m on @target; returns 1 if it became a bind that still needs its flags applied. */
 static int do_mount_one(const struct ct_mount *m, const char *target, struct err **err)
 {
 	unsigned long flags = m->flags & ~(MS_REC);
-	int r = 0;
 
-	if (m->flags & MS_BIND) {
-		r = do_bind(m, target, err);
-	} else if (streq(m->type, "cgroup")) {
+	if (m->flags & MS_BIND)
+		return do_bind(m, target, err);
+	if (streq(m->type, "cgroup")) {
 		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
 		if (mount("cgroup2", target, "cgroup2", flags, NULL) < 0)
-			r = err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
-	} else if (mount(m->source, target, m->type, flags, m->data) < 0) {
+			return err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
+		return 0;
+	}
+	if (mount(m->source, target, m->type, flags, m->data) < 0) {
 		/* sysfs in a network namespace we do not own: fall back to a bind. */
 		if (streq(m->type, "sysfs") && (errno == EPERM || errno == EBUSY)) {
 			struct ct_mount b = *m;
@@ -130,10 +127,25 @@ static int do_mount_one(const struct ct_mount *m, const char *target, struct err
 			b.flags |= MS_BIND | MS_REC;
 			return do_bind(&b, target, err);
 		}
-		r = err_make(err, errno, "mount %s `%s` on `%s`", m->type, m->source, m->destination);
+		return err_make(err, errno, "mount %s `%s` on `%s`", m->type, m->source,
+				m->destination);
 	}
-	if (r < 0)
-		return r;
+	return 0;
+}
+
+/*
+ * Flags, propagation and attributes of a mount just made.  @target must name the
+ * new mount's root: the O_PATH fd used for the mount itself still points at the
+ * inode underneath, where remount and propagation changes fail with EINVAL.
+ */
+static int finish_mount(const struct ct_mount *m, const char *target, bool bound,
+			struct err **err)
+{
+	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+
+	if (bound && rest &&
+	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | rest | locked_flags(target), NULL) < 0)
+		return err_make(err, errno, "remount `%s`", m->destination);
 	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		return err_make(err, errno, "set propagation of `%s`", m->destination);
 	if (m->attr_set || m->attr_clr) {
@@ -162,7 +174,15 @@ static int mount_entry(int rootfd, const struct ct_mount *m, struct err **err)
 	if (r < 0)
 		return err_wrap(err, "mount `%s`", m->destination);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	return do_mount_one(m, target, err);
+	r = do_mount_one(m, target, err);
+	if (r < 0)
+		return r;
+	close(fd);
+	fd = open_in_root(rootfd, m->destination, O_PATH);
+	if (fd < 0)
+		return err_make(err, -fd, "reopen `%s` after mounting", m->destination);
+	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	return finish_mount(m, target, r > 0, err);
 }
 
 static const struct {
