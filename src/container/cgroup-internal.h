@@ -85,3 +85,6 @@ static inline int cg_err(struct err **err)
 {
 	return err && *err ? err_code(*err) : -EINVAL;
 }
+
+int cg_v1_stats(struct ct_cgroup *cg, json_t **ret, struct err **err);
+int cg_v2_stats(struct ct_cgroup *cg, json_t **ret, struct err **err);

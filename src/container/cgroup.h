@@ -35,3 +35,5 @@ int ct_cgroup_update(struct ct_cgroup *cg, json_t *linux_resources, struct err *
 int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
 			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
 			struct err **err);
+/* Usage counters as runc's `events --stats` "data" object (cpu, memory, pids). */
+int ct_cgroup_stats(struct ct_cgroup *cg, json_t **ret, struct err **err);

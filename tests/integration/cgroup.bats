@@ -184,3 +184,16 @@ start_sleeper() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"expected a size"* ]]
 }
+
+@test "events --stats prints runc-style usage" {
+	bundle_jq "$B" '.linux.resources.pids = {limit: 50}'
+	start_sleeper
+	run isola events --stats "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .type)" = stats ]
+	[ "$(echo "$output" | jq -r .id)" = "$ID" ]
+	[ "$(echo "$output" | jq -r .data.pids.current)" -ge 1 ]
+	[ "$(echo "$output" | jq -r .data.pids.limit)" = 50 ]
+	[ "$(echo "$output" | jq -r .data.memory.usage.usage)" -gt 0 ]
+	[ "$(echo "$output" | jq -r .data.cpu.usage.total)" -gt 0 ]
+}

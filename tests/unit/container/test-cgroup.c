@@ -138,6 +138,24 @@ static void test_hybrid(void)
 	is_int(ct_cgroup_freeze(cg, false, &err), 0, "thaw");
 	is_file("THAWED", "%s/freezer/t1/freezer.state", root);
 
+	{
+		_cleanup_json_ json_t *stats = NULL;
+
+		touch("%s/pids/t1/pids.current", root);
+		snprintf(p, sizeof(p), "%s/pids/t1/pids.current", root);
+		put(p, "3\n");
+		touch("%s/memory/t1/memory.usage_in_bytes", root);
+		snprintf(p, sizeof(p), "%s/memory/t1/memory.usage_in_bytes", root);
+		put(p, "4096\n");
+		is_int(ct_cgroup_stats(cg, &stats, &err), 0, "stats");
+		is_int(json_integer_value(json_object_get(json_object_get(stats, "pids"), "current")),
+		       3, "stats: pids.current");
+		is_int(json_integer_value(json_object_get(json_object_get(stats, "pids"), "limit")),
+		       32, "stats: pids.limit");
+		is_int(json_integer_value(json_object_get(
+			       json_object_get(json_object_get(stats, "memory"), "usage"), "usage")),
+		       4096, "stats: memory.usage.usage");
+	}
 	j = ct_cgroup_to_json(cg);
 	is_int(ct_cgroup_from_json(j, &cg2, &err), 0, "state JSON round trip");
 	{
