@@ -4,12 +4,11 @@
 
 #include "cgroup-target.h"
 
-int cgroup_target_open(const char *root, const char *id, struct cgroup_target *t,
-		       struct err **err)
+int cgroup_target_open(const char *root, const char *id, struct cgroup_target *t, struct err **err)
 {
 	int r;
 
-	*t = (struct cgroup_target){ .dirfd = -1 };
+	*t = (struct cgroup_target){.dirfd = -1};
 	r = ct_state_open_dir(root, id, &t->dirfd, err);
 	if (r >= 0)
 		r = ct_state_read(t->dirfd, id, &t->st, err);

@@ -20,8 +20,14 @@
 /* "5s", "500ms", "1m" or plain seconds, to milliseconds (max one day). */
 static int parse_interval(const char *s, uint64_t *ret_ms)
 {
-	static const struct { const char *suffix; uint64_t ms; } units[] = {
-		{ "ms", 1 }, { "s", 1000 }, { "m", 60000 }, { "", 1000 },
+	static const struct {
+		const char *suffix;
+		uint64_t ms;
+	} units[] = {
+	    {"ms", 1},
+	    {"s", 1000},
+	    {"m", 60000},
+	    {"", 1000},
 	};
 	char num[32];
 	uint64_t v;
@@ -70,9 +76,9 @@ static int print_stats(const char *root, const char *id, struct err **err)
 int cmd_events(struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "stats", no_argument, NULL, 's' },
-		{ "interval", required_argument, NULL, 'i' },
-		{},
+	    {"stats", no_argument, NULL, 's'},
+	    {"interval", required_argument, NULL, 'i'},
+	    {},
 	};
 	uint64_t interval_ms = 5000;
 	struct err *err = NULL;
@@ -85,16 +91,16 @@ int cmd_events(struct cli_globals *g, int argc, char **argv)
 		else if (c == 'i' && parse_interval(optarg, &interval_ms) == 0)
 			continue;
 		else if (c == 'i')
-			return cli_usage_error(argv[0], "--interval `%s`: expected e.g. 5s or 500ms",
-					       optarg);
+			return cli_usage_error(
+			    argv[0], "--interval `%s`: expected e.g. 5s or 500ms", optarg);
 		else
 			return 1;
 	}
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	for (;;) {
-		struct timespec ts = { (time_t)(interval_ms / 1000),
-				       (long)(interval_ms % 1000) * 1000000 };
+		struct timespec ts = {(time_t)(interval_ms / 1000),
+				      (long)(interval_ms % 1000) * 1000000};
 
 		r = print_stats(g->root, argv[optind], &err);
 		if (r < 0)

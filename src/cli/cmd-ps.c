@@ -109,7 +109,7 @@ static int print_table(char **opts, int n_opts, const pid_t *pids, size_t n, str
 
 int cmd_ps(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "format", required_argument, NULL, 'f' }, {} };
+	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {}};
 	const char *format = "table";
 	_cleanup_free_ pid_t *pids = NULL;
 	struct cgroup_target t;

@@ -22,8 +22,20 @@
 #define MAX_RESOURCES_JSON (1 << 20)
 
 enum {
-	OPT_BLKIO = 1, OPT_PERIOD, OPT_QUOTA, OPT_SHARE, OPT_RT_PERIOD, OPT_RT_RUNTIME, OPT_CPUS,
-	OPT_MEMS, OPT_MEMORY, OPT_RESERVATION, OPT_SWAP, OPT_PIDS, OPT_L3, OPT_MEMBW,
+	OPT_BLKIO = 1,
+	OPT_PERIOD,
+	OPT_QUOTA,
+	OPT_SHARE,
+	OPT_RT_PERIOD,
+	OPT_RT_RUNTIME,
+	OPT_CPUS,
+	OPT_MEMS,
+	OPT_MEMORY,
+	OPT_RESERVATION,
+	OPT_SWAP,
+	OPT_PIDS,
+	OPT_L3,
+	OPT_MEMBW,
 };
 
 /* Which JSON field each flag sets; `size` flags take 512m-style values and -1. */
@@ -32,13 +44,18 @@ static const struct flag {
 	const char *group, *key;
 	bool is_string, size;
 } flags[] = {
-	{ OPT_BLKIO, "blockIO", "weight" },	  { OPT_PERIOD, "cpu", "period" },
-	{ OPT_QUOTA, "cpu", "quota" },		  { OPT_SHARE, "cpu", "shares" },
-	{ OPT_RT_PERIOD, "cpu", "realtimePeriod" }, { OPT_RT_RUNTIME, "cpu", "realtimeRuntime" },
-	{ OPT_CPUS, "cpu", "cpus", true },	  { OPT_MEMS, "cpu", "mems", true },
-	{ OPT_MEMORY, "memory", "limit", false, true },
-	{ OPT_RESERVATION, "memory", "reservation", false, true },
-	{ OPT_SWAP, "memory", "swap", false, true }, { OPT_PIDS, "pids", "limit" },
+    {OPT_BLKIO, "blockIO", "weight"},
+    {OPT_PERIOD, "cpu", "period"},
+    {OPT_QUOTA, "cpu", "quota"},
+    {OPT_SHARE, "cpu", "shares"},
+    {OPT_RT_PERIOD, "cpu", "realtimePeriod"},
+    {OPT_RT_RUNTIME, "cpu", "realtimeRuntime"},
+    {OPT_CPUS, "cpu", "cpus", true},
+    {OPT_MEMS, "cpu", "mems", true},
+    {OPT_MEMORY, "memory", "limit", false, true},
+    {OPT_RESERVATION, "memory", "reservation", false, true},
+    {OPT_SWAP, "memory", "swap", false, true},
+    {OPT_PIDS, "pids", "limit"},
 };
 
 static int load_resources(const char *path, json_t **ret, struct err **err)
@@ -77,11 +94,13 @@ static int set_flag(json_t *res, const struct flag *f, const char *val, struct e
 		v = json_string(val);
 	} else if (f->size && !streq(val, "-1")) {
 		if (parse_size(val, &size) < 0 || size > INT64_MAX)
-			return err_make(err, 0, "--%s `%s`: expected a size such as 512m", f->key, val);
+			return err_make(err, 0, "--%s `%s`: expected a size such as 512m", f->key,
+					val);
 		v = json_integer((json_int_t)size);
 	} else {
 		if (parse_i64(val, &num) < 0)
-			return err_make(err, 0, "%s.%s `%s`: expected a number", f->group, f->key, val);
+			return err_make(err, 0, "%s.%s `%s`: expected a number", f->group, f->key,
+					val);
 		v = json_integer(num);
 	}
 	if (!group || !json_is_object(group)) {
@@ -96,22 +115,22 @@ static int set_flag(json_t *res, const struct flag *f, const char *val, struct e
 int cmd_update(struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "resources", required_argument, NULL, 'r' },
-		{ "blkio-weight", required_argument, NULL, OPT_BLKIO },
-		{ "cpu-period", required_argument, NULL, OPT_PERIOD },
-		{ "cpu-quota", required_argument, NULL, OPT_QUOTA },
-		{ "cpu-share", required_argument, NULL, OPT_SHARE },
-		{ "cpu-rt-period", required_argument, NULL, OPT_RT_PERIOD },
-		{ "cpu-rt-runtime", required_argument, NULL, OPT_RT_RUNTIME },
-		{ "cpuset-cpus", required_argument, NULL, OPT_CPUS },
-		{ "cpuset-mems", required_argument, NULL, OPT_MEMS },
-		{ "memory", required_argument, NULL, OPT_MEMORY },
-		{ "memory-reservation", required_argument, NULL, OPT_RESERVATION },
-		{ "memory-swap", required_argument, NULL, OPT_SWAP },
-		{ "pids-limit", required_argument, NULL, OPT_PIDS },
-		{ "l3-cache-schema", required_argument, NULL, OPT_L3 },
-		{ "mem-bw-schema", required_argument, NULL, OPT_MEMBW },
-		{},
+	    {"resources", required_argument, NULL, 'r'},
+	    {"blkio-weight", required_argument, NULL, OPT_BLKIO},
+	    {"cpu-period", required_argument, NULL, OPT_PERIOD},
+	    {"cpu-quota", required_argument, NULL, OPT_QUOTA},
+	    {"cpu-share", required_argument, NULL, OPT_SHARE},
+	    {"cpu-rt-period", required_argument, NULL, OPT_RT_PERIOD},
+	    {"cpu-rt-runtime", required_argument, NULL, OPT_RT_RUNTIME},
+	    {"cpuset-cpus", required_argument, NULL, OPT_CPUS},
+	    {"cpuset-mems", required_argument, NULL, OPT_MEMS},
+	    {"memory", required_argument, NULL, OPT_MEMORY},
+	    {"memory-reservation", required_argument, NULL, OPT_RESERVATION},
+	    {"memory-swap", required_argument, NULL, OPT_SWAP},
+	    {"pids-limit", required_argument, NULL, OPT_PIDS},
+	    {"l3-cache-schema", required_argument, NULL, OPT_L3},
+	    {"mem-bw-schema", required_argument, NULL, OPT_MEMBW},
+	    {},
 	};
 	const char *vals[OPT_MEMBW + 1] = {}, *res_path = NULL;
 	_cleanup_json_ json_t *res = NULL;

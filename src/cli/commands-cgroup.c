@@ -11,10 +11,10 @@ int cmd_update(struct cli_globals *g, int argc, char **argv);
 int cmd_events(struct cli_globals *g, int argc, char **argv);
 
 const struct cli_command cli_cgroup_commands[] = {
-	{ "pause", cmd_pause, "freeze every process of a container" },
-	{ "resume", cmd_resume, "thaw a paused container" },
-	{ "ps", cmd_ps, "list a container's processes (--format table|json)" },
-	{ "update", cmd_update, "change a container's resource limits" },
-	{ "events", cmd_events, "print resource usage (--stats once, or every --interval)" },
-	{},
+    {"pause", cmd_pause, "freeze every process of a container"},
+    {"resume", cmd_resume, "thaw a paused container"},
+    {"ps", cmd_ps, "list a container's processes (--format table|json)"},
+    {"update", cmd_update, "change a container's resource limits"},
+    {"events", cmd_events, "print resource usage (--stats once, or every --interval)"},
+    {},
 };

@@ -19,8 +19,8 @@
 #include "cleanup.h"
 #include "jsonutil.h"
 
-static const char *const set_names[] = { "bounding", "effective", "inheritable", "permitted",
-					 "ambient" };
+static const char *const set_names[] = {"bounding", "effective", "inheritable", "permitted",
+					"ambient"};
 
 static int parse_set(json_t *obj, const char *where, const char *key, uint64_t *ret,
 		     struct err **err)
@@ -33,7 +33,7 @@ static int parse_set(json_t *obj, const char *where, const char *key, uint64_t *
 	r = json_get_array(obj, where, key, &arr, err);
 	if (r < 0)
 		return r;
-	json_array_foreach(arr, i, v) {
+	json_array_foreach (arr, i, v) {
 		const char *name = json_string_value(v);
 		cap_value_t cap;
 
@@ -106,14 +106,15 @@ int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err)
 		if (c->bounding & (UINT64_C(1) << cap))
 			continue;
 		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return err_make(err, errno, "drop capability %d from the bounding set", cap);
+			return err_make(err, errno, "drop capability %d from the bounding set",
+					cap);
 	}
 	return 0;
 }
 
 int ct_caps_apply(const struct ct_caps *c, struct err **err)
 {
-	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2] = {};
 	uint64_t known = last_cap() >= 63 ? UINT64_MAX : (UINT64_C(1) << (last_cap() + 1)) - 1;
 	uint64_t eff = c->effective & known, perm = c->permitted & known;

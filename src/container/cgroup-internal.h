@@ -11,20 +11,20 @@
 
 #include "cgroup.h"
 
-#define CG_MAX_HIERARCHIES 32
+#define CG_MAX_HIERARCHIES  32
 #define CG_MAX_DEVICE_RULES 512
 
 enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_V2, CG_LAYOUT_HYBRID };
 
 struct cg_hier {
-	char *name;	/* controllers ("memory", "cpu,cpuacct") or "unified" */
-	char *path;	/* the container's directory */
-	bool created;	/* we made it, so destroy removes it */
+	char *name;   /* controllers ("memory", "cpu,cpuacct") or "unified" */
+	char *path;   /* the container's directory */
+	bool created; /* we made it, so destroy removes it */
 };
 
 struct cg_device_rule {
 	bool allow;
-	char type;	/* 'a', 'b' or 'c' */
+	char type;	      /* 'a', 'b' or 'c' */
 	int64_t major, minor; /* -1 = any */
 	char access[4];
 };
@@ -73,7 +73,7 @@ struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller);
  * saying the host does not support it. */
 int cg_write(const char *dir, const char *file, const char *value, struct err **err);
 int cg_writef(const char *dir, const char *file, struct err **err, const char *fmt, ...)
-	__attribute__((format(printf, 4, 5)));
+    __attribute__((format(printf, 4, 5)));
 int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
 

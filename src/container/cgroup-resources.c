@@ -42,7 +42,8 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 	json_t *oom = json_object_get(m, "disableOOMKiller");
 
 	if (get_opt_i64(m, w, "limit", &r->has_mem_limit, &r->mem_limit, err) < 0 ||
-	    get_opt_i64(m, w, "reservation", &r->has_mem_reservation, &r->mem_reservation, err) < 0 ||
+	    get_opt_i64(m, w, "reservation", &r->has_mem_reservation, &r->mem_reservation, err) <
+		0 ||
 	    get_opt_i64(m, w, "swap", &r->has_mem_swap, &r->mem_swap, err) < 0 ||
 	    get_opt_u64(m, w, "swappiness", &r->has_swappiness, &r->swappiness, err) < 0)
 		return cg_err(err);
@@ -116,7 +117,7 @@ static int parse_devices(json_t *arr, struct cg_resources *r, struct err **err)
 	r->devices = calloc(json_array_size(arr) + 1, sizeof(*r->devices));
 	if (!r->devices)
 		return err_make(err, ENOMEM, W ".devices");
-	json_array_foreach(arr, i, d) {
+	json_array_foreach (arr, i, d) {
 		ret = parse_device(d, i, &r->devices[i], err);
 		if (ret < 0)
 			return ret;
@@ -128,8 +129,12 @@ static int parse_devices(json_t *arr, struct cg_resources *r, struct err **err)
 static int parse_block_io(json_t *b, struct cg_resources *r, struct err **err)
 {
 	static const char *const unsupported[] = {
-		"leafWeight", "weightDevice", "throttleReadBpsDevice", "throttleWriteBpsDevice",
-		"throttleReadIOPSDevice", "throttleWriteIOPSDevice",
+	    "leafWeight",
+	    "weightDevice",
+	    "throttleReadBpsDevice",
+	    "throttleWriteBpsDevice",
+	    "throttleReadIOPSDevice",
+	    "throttleWriteIOPSDevice",
 	};
 
 	if (get_opt_u64(b, W ".blockIO", "weight", &r->has_blkio_weight, &r->blkio_weight, err) < 0)
@@ -152,7 +157,7 @@ static int parse_block_io(json_t *b, struct cg_resources *r, struct err **err)
 /* Keys we cannot apply: an error unless empty. */
 static int reject_unsupported(json_t *res, struct err **err)
 {
-	static const char *const keys[] = { "hugepageLimits", "network", "rdma" };
+	static const char *const keys[] = {"hugepageLimits", "network", "rdma"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		json_t *j = json_object_get(res, keys[i]);

@@ -81,7 +81,8 @@ static json_t *v1_cpu(struct ct_cgroup *cg)
 
 	set_u64(usage, "total", acct, "cpuacct.usage");
 	if (acct && cg_read(acct, "cpuacct.usage_percpu", &percpu, NULL) == 0)
-		for (tok = strtok_r(percpu, " \n", &save); tok; tok = strtok_r(NULL, " \n", &save)) {
+		for (tok = strtok_r(percpu, " \n", &save); tok;
+		     tok = strtok_r(NULL, " \n", &save)) {
 			uint64_t v;
 
 			if (parse_u64(tok, &v) == 0)
@@ -90,7 +91,8 @@ static json_t *v1_cpu(struct ct_cgroup *cg)
 	json_object_set_new(usage, "percpu", per);
 	stat = read_keyed(acct, "cpuacct.stat");
 	if (hz > 0 && json_object_size(stat)) {
-		json_object_set_new(usage, "user", json_integer(keyed(stat, "user") * (1000000000 / hz)));
+		json_object_set_new(usage, "user",
+				    json_integer(keyed(stat, "user") * (1000000000 / hz)));
 		json_object_set_new(usage, "kernel",
 				    json_integer(keyed(stat, "system") * (1000000000 / hz)));
 	}
@@ -131,8 +133,8 @@ static json_t *pids(const char *dir)
 
 int cg_v1_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 {
-	json_t *o = json_pack("{s:o, s:o, s:o}", "cpu", v1_cpu(cg), "memory", v1_memory(cg),
-			      "pids", pids(dir_of(cg, "pids")));
+	json_t *o = json_pack("{s:o, s:o, s:o}", "cpu", v1_cpu(cg), "memory", v1_memory(cg), "pids",
+			      pids(dir_of(cg, "pids")));
 
 	if (!o)
 		return err_make(err, ENOMEM, "cgroup stats");
@@ -154,9 +156,8 @@ int cg_v2_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 		      keyed(cpu, "user_usec") * 1000, "kernel", keyed(cpu, "system_usec") * 1000,
 		      "percpu", "throttling", "periods", keyed(cpu, "nr_periods"),
 		      "throttledPeriods", keyed(cpu, "nr_throttled"), "throttledTime",
-		      keyed(cpu, "throttled_usec") * 1000,
-		      "memory", "usage", mem, "raw", read_keyed(d, "memory.stat"),
-		      "pids", pids(d));
+		      keyed(cpu, "throttled_usec") * 1000, "memory", "usage", mem, "raw",
+		      read_keyed(d, "memory.stat"), "pids", pids(d));
 	json_decref(cpu);
 	if (!o)
 		return err_make(err, ENOMEM, "cgroup stats");

@@ -16,8 +16,8 @@
 
 /* Devices every container gets, as runc allows them (null, zero, full, tty, random...). */
 static const char *const default_devices[] = {
-	"c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm", "c 1:8 rwm", "c 1:9 rwm",
-	"c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm",	  "c 1:8 rwm",
+    "c 1:9 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
 };
 
 static struct cg_hier *need(struct ct_cgroup *cg, const char *ctrl, const char *field,
@@ -34,7 +34,7 @@ static struct cg_hier *need(struct ct_cgroup *cg, const char *ctrl, const char *
 /* A new cpuset cgroup starts empty: copy cpus and mems from its parent. */
 static int v1_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir, struct err **err)
 {
-	static const char *const files[] = { "cpuset.cpus", "cpuset.mems" };
+	static const char *const files[] = {"cpuset.cpus", "cpuset.mems"};
 	_cleanup_free_ char *parent = strdup(dir);
 
 	if (!cg_find(cg, "cpuset") || cg_find(cg, "cpuset") != h || !parent)
@@ -46,7 +46,8 @@ static int v1_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 
 		if (!cg_has_file(dir, files[i]))
 			continue;
-		if (cg_read(dir, files[i], &mine, err) < 0 || cg_read(parent, files[i], &theirs, err) < 0)
+		if (cg_read(dir, files[i], &mine, err) < 0 ||
+		    cg_read(parent, files[i], &theirs, err) < 0)
 			return cg_err(err);
 		if (strspn(mine, " \n") != strlen(mine))
 			continue;
@@ -71,7 +72,8 @@ static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct 
 	if (r->has_mem_limit) {
 		struct err *first = NULL;
 
-		rc = cg_writef(h->path, "memory.limit_in_bytes", &first, "%lld", (long long)r->mem_limit);
+		rc = cg_writef(h->path, "memory.limit_in_bytes", &first, "%lld",
+			       (long long)r->mem_limit);
 		if (rc == -EINVAL && r->has_mem_swap) {
 			err_free(&first);
 			rc = cg_writef(h->path, "memory.memsw.limit_in_bytes", err, "%lld",
@@ -86,15 +88,14 @@ static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct 
 		if (rc < 0)
 			return err_wrap(err, "linux.resources.memory.limit");
 	}
-	if (r->has_mem_swap &&
-	    cg_writef(h->path, "memory.memsw.limit_in_bytes", err, "%lld", (long long)r->mem_swap) < 0)
+	if (r->has_mem_swap && cg_writef(h->path, "memory.memsw.limit_in_bytes", err, "%lld",
+					 (long long)r->mem_swap) < 0)
 		return err_wrap(err, "linux.resources.memory.swap");
-	if (r->has_mem_reservation &&
-	    cg_writef(h->path, "memory.soft_limit_in_bytes", err, "%lld",
-		      (long long)r->mem_reservation) < 0)
+	if (r->has_mem_reservation && cg_writef(h->path, "memory.soft_limit_in_bytes", err, "%lld",
+						(long long)r->mem_reservation) < 0)
 		return err_wrap(err, "linux.resources.memory.reservation");
-	if (r->has_swappiness &&
-	    cg_writef(h->path, "memory.swappiness", err, "%llu", (unsigned long long)r->swappiness) < 0)
+	if (r->has_swappiness && cg_writef(h->path, "memory.swappiness", err, "%llu",
+					   (unsigned long long)r->swappiness) < 0)
 		return err_wrap(err, "linux.resources.memory.swappiness");
 	if (r->has_oom_disable &&
 	    cg_write(h->path, "memory.oom_control", r->oom_disable ? "1" : "0", err) < 0)
@@ -106,14 +107,16 @@ static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err
 {
 	struct cg_hier *h;
 
-	if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime || r->has_rt_period) {
+	if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime ||
+	    r->has_rt_period) {
 		if (!(h = need(cg, "cpu", "cpu", err)))
 			return cg_err(err);
-		if (r->has_shares &&
-		    cg_writef(h->path, "cpu.shares", err, "%llu", (unsigned long long)r->shares) < 0)
+		if (r->has_shares && cg_writef(h->path, "cpu.shares", err, "%llu",
+					       (unsigned long long)r->shares) < 0)
 			return err_wrap(err, "linux.resources.cpu.shares");
 		if (r->has_period && r->period &&
-		    cg_writef(h->path, "cpu.cfs_period_us", err, "%llu", (unsigned long long)r->period) < 0)
+		    cg_writef(h->path, "cpu.cfs_period_us", err, "%llu",
+			      (unsigned long long)r->period) < 0)
 			return err_wrap(err, "linux.resources.cpu.period");
 		if (r->has_quota && cg_writef(h->path, "cpu.cfs_quota_us", err, "%lld",
 					      r->quota > 0 ? (long long)r->quota : -1LL) < 0)
@@ -184,10 +187,12 @@ static int v1_unified(struct ct_cgroup *cg, const struct cg_resources *r, struct
 		return 0;
 	h = cg_find(cg, "unified");
 	if (!h)
-		return err_make(err, 0, "linux.resources.unified: this host has no cgroup2 hierarchy");
-	json_object_foreach(r->unified, key, v) {
+		return err_make(err, 0,
+				"linux.resources.unified: this host has no cgroup2 hierarchy");
+	json_object_foreach (r->unified, key, v) {
 		if (!json_is_string(v))
-			return err_make(err, 0, "linux.resources.unified.%s: expected a string", key);
+			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
+					key);
 		if (strchr(key, '/') || key[0] == '.')
 			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
 		if (cg_write(h->path, key, json_string_value(v), err) < 0)
@@ -206,9 +211,9 @@ static int v1_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 	if (r->has_pids_limit) {
 		if (!(h = need(cg, "pids", "pids", err)))
 			return cg_err(err);
-		if (r->pids_limit > 0 ? cg_writef(h->path, "pids.max", err, "%lld",
-						  (long long)r->pids_limit) < 0 :
-					cg_write(h->path, "pids.max", "max", err) < 0)
+		if (r->pids_limit > 0
+			? cg_writef(h->path, "pids.max", err, "%lld", (long long)r->pids_limit) < 0
+			: cg_write(h->path, "pids.max", "max", err) < 0)
 			return err_wrap(err, "linux.resources.pids.limit");
 	}
 	if (r->has_blkio_weight) {
@@ -264,9 +269,9 @@ static int v1_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err)
 }
 
 const struct cg_ops cg_v1_ops = {
-	.name = "v1",
-	.init_dir = v1_init_dir,
-	.apply = v1_apply,
-	.freeze = v1_freeze,
-	.is_frozen = v1_is_frozen,
+    .name = "v1",
+    .init_dir = v1_init_dir,
+    .apply = v1_apply,
+    .freeze = v1_freeze,
+    .is_frozen = v1_is_frozen,
 };

@@ -17,7 +17,7 @@
 /* Enable the controllers the root offers in the parent of each new level. */
 static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir, struct err **err)
 {
-	static const char *const wanted[] = { "cpu", "cpuset", "io", "memory", "pids", "hugetlb" };
+	static const char *const wanted[] = {"cpu", "cpuset", "io", "memory", "pids", "hugetlb"};
 	_cleanup_free_ char *parent = strdup(dir), *avail = NULL;
 	char buf[128] = "";
 
@@ -35,7 +35,8 @@ static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 	}
 	if (!buf[0])
 		return 0;
-	/* Fails with EBUSY if the parent holds processes; resource writes then say what is missing. */
+	/* Fails with EBUSY if the parent holds processes; resource writes then say what is missing.
+	 */
 	{
 		struct err *e = NULL;
 
@@ -49,8 +50,8 @@ static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 static int v2_memory(const char *dir, const struct cg_resources *r, struct err **err)
 {
 	if (r->has_mem_limit &&
-	    (r->mem_limit > 0 ? cg_writef(dir, "memory.max", err, "%lld", (long long)r->mem_limit) :
-				cg_write(dir, "memory.max", "max", err)) < 0)
+	    (r->mem_limit > 0 ? cg_writef(dir, "memory.max", err, "%lld", (long long)r->mem_limit)
+			      : cg_write(dir, "memory.max", "max", err)) < 0)
 		return err_wrap(err, "linux.resources.memory.limit");
 	if (r->has_mem_reservation && r->mem_reservation > 0 &&
 	    cg_writef(dir, "memory.low", err, "%lld", (long long)r->mem_reservation) < 0)
@@ -60,12 +61,14 @@ static int v2_memory(const char *dir, const struct cg_resources *r, struct err *
 
 		if (r->mem_swap > 0 && r->has_mem_limit && r->mem_limit > 0) {
 			if (r->mem_swap < r->mem_limit)
-				return err_make(err, 0, "linux.resources.memory.swap: %lld is less than "
-						"memory.limit %lld", (long long)r->mem_swap,
-						(long long)r->mem_limit);
+				return err_make(err, 0,
+						"linux.resources.memory.swap: %lld is less than "
+						"memory.limit %lld",
+						(long long)r->mem_swap, (long long)r->mem_limit);
 			snprintf(val, sizeof(val), "%lld", (long long)(r->mem_swap - r->mem_limit));
 		} else if (r->mem_swap > 0) {
-			return err_make(err, 0, "linux.resources.memory.swap: needs memory.limit on cgroup v2");
+			return err_make(
+			    err, 0, "linux.resources.memory.swap: needs memory.limit on cgroup v2");
 		}
 		if (cg_write(dir, "memory.swap.max", val, err) < 0)
 			return err_wrap(err, "linux.resources.memory.swap");
@@ -73,7 +76,8 @@ static int v2_memory(const char *dir, const struct cg_resources *r, struct err *
 	if (r->has_swappiness)
 		log_warn("linux.resources.memory.swappiness: not available on cgroup v2; ignored");
 	if (r->has_oom_disable && r->oom_disable)
-		log_warn("linux.resources.memory.disableOOMKiller: not available on cgroup v2; ignored");
+		log_warn(
+		    "linux.resources.memory.disableOOMKiller: not available on cgroup v2; ignored");
 	return 0;
 }
 
@@ -92,11 +96,13 @@ static int v2_cpu(const char *dir, const struct cg_resources *r, struct err **er
 
 		if (r->has_quota && r->quota > 0)
 			snprintf(quota, sizeof(quota), "%lld", (long long)r->quota);
-		if (cg_writef(dir, "cpu.max", err, "%s %llu", quota, (unsigned long long)period) < 0)
+		if (cg_writef(dir, "cpu.max", err, "%s %llu", quota, (unsigned long long)period) <
+		    0)
 			return err_wrap(err, "linux.resources.cpu.quota");
 	}
 	if (r->has_rt_runtime || r->has_rt_period)
-		return err_make(err, 0, "linux.resources.cpu.realtimeRuntime: not available on cgroup v2");
+		return err_make(err, 0,
+				"linux.resources.cpu.realtimeRuntime: not available on cgroup v2");
 	if (r->cpus && cg_write(dir, "cpuset.cpus", r->cpus, err) < 0)
 		return err_wrap(err, "linux.resources.cpu.cpus");
 	if (r->mems && cg_write(dir, "cpuset.mems", r->mems, err) < 0)
@@ -112,24 +118,26 @@ static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 	if (v2_memory(dir, r, err) < 0 || v2_cpu(dir, r, err) < 0)
 		return cg_err(err);
 	if (r->has_pids_limit &&
-	    (r->pids_limit > 0 ? cg_writef(dir, "pids.max", err, "%lld", (long long)r->pids_limit) :
-				 cg_write(dir, "pids.max", "max", err)) < 0)
+	    (r->pids_limit > 0 ? cg_writef(dir, "pids.max", err, "%lld", (long long)r->pids_limit)
+			       : cg_write(dir, "pids.max", "max", err)) < 0)
 		return err_wrap(err, "linux.resources.pids.limit");
 	if (r->has_blkio_weight) {
-		int rc = cg_has_file(dir, "io.bfq.weight") ?
-				 cg_writef(dir, "io.bfq.weight", err, "%llu",
-					   (unsigned long long)r->blkio_weight) :
-				 cg_writef(dir, "io.weight", err, "%llu",
-					   (unsigned long long)(1 + (r->blkio_weight - 10) * 9999 / 990));
+		int rc =
+		    cg_has_file(dir, "io.bfq.weight")
+			? cg_writef(dir, "io.bfq.weight", err, "%llu",
+				    (unsigned long long)r->blkio_weight)
+			: cg_writef(dir, "io.weight", err, "%llu",
+				    (unsigned long long)(1 + (r->blkio_weight - 10) * 9999 / 990));
 		if (rc < 0)
 			return err_wrap(err, "linux.resources.blockIO.weight");
 	}
 	if (r->has_devices)
 		log_warn("linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
 			 "supported yet; device access is limited only by the container's /dev");
-	json_object_foreach(r->unified, key, v) {
+	json_object_foreach (r->unified, key, v) {
 		if (!json_is_string(v))
-			return err_make(err, 0, "linux.resources.unified.%s: expected a string", key);
+			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
+					key);
 		if (strchr(key, '/') || key[0] == '.')
 			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
 		if (cg_write(dir, key, json_string_value(v), err) < 0)
@@ -168,9 +176,9 @@ static int v2_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
 }
 
 const struct cg_ops cg_v2_ops = {
-	.name = "v2",
-	.init_dir = v2_init_dir,
-	.apply = v2_apply,
-	.freeze = v2_freeze,
-	.is_frozen = v2_is_frozen,
+    .name = "v2",
+    .init_dir = v2_init_dir,
+    .apply = v2_apply,
+    .freeze = v2_freeze,
+    .is_frozen = v2_is_frozen,
 };

@@ -23,18 +23,17 @@
 #include "log.h"
 #include "parse.h"
 
-#define CG_ROOT "/sys/fs/cgroup"
+#define CG_ROOT	    "/sys/fs/cgroup"
 #define CG_MAX_FILE (1 << 20)
 #define CG_MAX_PIDS (1 << 20)
 
 static const char *const layout_names[] = {
-	[CG_LAYOUT_V1] = "v1", [CG_LAYOUT_V2] = "v2", [CG_LAYOUT_HYBRID] = "hybrid"
-};
+    [CG_LAYOUT_V1] = "v1", [CG_LAYOUT_V2] = "v2", [CG_LAYOUT_HYBRID] = "hybrid"};
 
 /* The v1 controllers we place containers in (named hierarchies are skipped). */
 static const char *const v1_controllers[] = {
-	"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer", "hugetlb", "memory",
-	"net_cls", "net_prio", "perf_event", "pids", "rdma", "misc",
+    "blkio",  "cpu",	 "cpuacct",  "cpuset",	   "devices", "freezer", "hugetlb",
+    "memory", "net_cls", "net_prio", "perf_event", "pids",    "rdma",	 "misc",
 };
 
 bool cg_has_file(const char *dir, const char *file)
@@ -194,10 +193,10 @@ static int own_cgroup(const struct cg_hier *h, char **ret, struct err **err)
 			continue;
 		*path++ = '\0';
 		ctrls++;
-		if (streq(h->name, "unified") ? streq(ctrls, "") :
-						 (ctrls[0] && strstr(ctrls, first) &&
-						  (streq(ctrls, h->name) || streq(ctrls, first) ||
-						   strstr(ctrls, h->name)))) {
+		if (streq(h->name, "unified") ? streq(ctrls, "")
+					      : (ctrls[0] && strstr(ctrls, first) &&
+						 (streq(ctrls, h->name) || streq(ctrls, first) ||
+						  strstr(ctrls, h->name)))) {
 			*ret = strdup(streq(path, "/") ? "" : path);
 			return *ret ? 0 : err_make(err, ENOMEM, "cgroup");
 		}
@@ -215,7 +214,8 @@ static int check_path(const char *path, struct err **err)
 		size_t len = strcspn(s, "/");
 
 		if ((len == 2 && strncmp(s, "..", 2) == 0) || (len == 1 && s[0] == '.'))
-			return err_make(err, 0, "cgroupsPath `%s`: `.` and `..` are not allowed", path);
+			return err_make(err, 0, "cgroupsPath `%s`: `.` and `..` are not allowed",
+					path);
 		s += len;
 		s += strspn(s, "/");
 	}
@@ -281,13 +281,14 @@ static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, 
 
 static int systemd_check(const char *cgroups_path, bool systemd, struct err **err)
 {
-	bool systemd_form = cgroups_path && cgroups_path[0] != '/' &&
-			    strchr(cgroups_path, ':') != NULL;
+	bool systemd_form =
+	    cgroups_path && cgroups_path[0] != '/' && strchr(cgroups_path, ':') != NULL;
 
 	if (!systemd && !systemd_form)
 		return 0;
 	if (!path_exists("/run/systemd/system"))
-		return err_make(err, 0, "cgroupsPath `%s`: systemd cgroup driver not available: no systemd",
+		return err_make(err, 0,
+				"cgroupsPath `%s`: systemd cgroup driver not available: no systemd",
 				cgroups_path ? cgroups_path : "");
 	return err_make(err, 0, "systemd cgroup driver: not supported yet");
 }
@@ -373,7 +374,7 @@ int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct err **err)
 /* Where membership is listed: the unified tree on v2, a v1 controller otherwise. */
 static struct cg_hier *procs_hier(struct ct_cgroup *cg)
 {
-	static const char *const prefer[] = { "pids", "freezer", "memory", "cpu" };
+	static const char *const prefer[] = {"pids", "freezer", "memory", "cpu"};
 
 	if (cg->layout == CG_LAYOUT_V2)
 		return &cg->h[0];
@@ -406,7 +407,8 @@ static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **e
 			pid_t *p;
 
 			if (cap >= CG_MAX_PIDS)
-				return err_make(err, E2BIG, "`%s/cgroup.procs`: too many pids", dir);
+				return err_make(err, E2BIG, "`%s/cgroup.procs`: too many pids",
+						dir);
 			cap = cap ? cap * 2 : 16;
 			p = realloc(pids, cap * sizeof(*pids));
 			if (!p)
@@ -470,7 +472,8 @@ static int rmdir_tree(const char *dir, int depth)
 		while ((de = readdir(d))) {
 			char p[PATH_MAX];
 
-			if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+			if (de->d_type != DT_DIR || streq(de->d_name, ".") ||
+			    streq(de->d_name, ".."))
 				continue;
 			if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
 				rmdir_tree(p, depth + 1);
@@ -527,9 +530,9 @@ json_t *ct_cgroup_to_json(const struct ct_cgroup *cg)
 	if (!cg || !arr)
 		return json_decref(arr), NULL;
 	for (size_t i = 0; i < cg->n; i++)
-		json_array_append_new(arr, json_pack("{s:s, s:s, s:b}", "name", cg->h[i].name,
-						     "path", cg->h[i].path, "created",
-						     cg->h[i].created));
+		json_array_append_new(arr,
+				      json_pack("{s:s, s:s, s:b}", "name", cg->h[i].name, "path",
+						cg->h[i].path, "created", cg->h[i].created));
 	o = json_pack("{s:s, s:o}", "layout", layout_names[cg->layout], "hierarchies", arr);
 	return o;
 }
@@ -555,13 +558,16 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 			break;
 	cg->layout = (enum cg_layout)i;
 	cg->ops = cg->layout == CG_LAYOUT_V2 ? &cg_v2_ops : &cg_v1_ops;
-	json_array_foreach(arr, i, h) {
+	json_array_foreach (arr, i, h) {
 		const char *name = NULL, *path = NULL;
 		bool created = false;
 
-		if (json_get_string(h, "state.json: cgroup.hierarchies[]", "name", true, &name, err) < 0 ||
-		    json_get_string(h, "state.json: cgroup.hierarchies[]", "path", true, &path, err) < 0 ||
-		    json_get_bool(h, "state.json: cgroup.hierarchies[]", "created", &created, err) < 0 ||
+		if (json_get_string(h, "state.json: cgroup.hierarchies[]", "name", true, &name,
+				    err) < 0 ||
+		    json_get_string(h, "state.json: cgroup.hierarchies[]", "path", true, &path,
+				    err) < 0 ||
+		    json_get_bool(h, "state.json: cgroup.hierarchies[]", "created", &created, err) <
+			0 ||
 		    add_hier(cg, name, path, err) < 0) {
 			ct_cgroup_free(cg);
 			return cg_err(err);

@@ -32,12 +32,12 @@ static int err_or_inval(struct err **err)
 }
 
 static const char *const kind_names[] = {
-	[CT_HOOK_PRESTART] = "prestart",
-	[CT_HOOK_CREATE_RUNTIME] = "createRuntime",
-	[CT_HOOK_CREATE_CONTAINER] = "createContainer",
-	[CT_HOOK_START_CONTAINER] = "startContainer",
-	[CT_HOOK_POSTSTART] = "poststart",
-	[CT_HOOK_POSTSTOP] = "poststop",
+    [CT_HOOK_PRESTART] = "prestart",
+    [CT_HOOK_CREATE_RUNTIME] = "createRuntime",
+    [CT_HOOK_CREATE_CONTAINER] = "createContainer",
+    [CT_HOOK_START_CONTAINER] = "startContainer",
+    [CT_HOOK_POSTSTART] = "poststart",
+    [CT_HOOK_POSTSTOP] = "poststop",
 };
 
 struct hook {
@@ -76,8 +76,8 @@ static int parse_hook(json_t *j, const char *where, struct hook *h, struct err *
 
 static void exec_hook(const struct hook *h, int stdin_fd)
 {
-	char *default_argv[] = { (char *)h->path, NULL };
-	char *empty_env[] = { NULL };
+	char *default_argv[] = {(char *)h->path, NULL};
+	char *empty_env[] = {NULL};
 
 	if (dup2(stdin_fd, STDIN_FILENO) < 0)
 		_exit(127);
@@ -94,7 +94,7 @@ static void feed_state(int fd, const char *state, long long deadline)
 	size_t len = state ? strlen(state) : 0, off = 0;
 
 	while (off < len) {
-		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		struct pollfd p = {.fd = fd, .events = POLLOUT};
 		int wait = deadline ? (int)(deadline - now_ms()) : -1;
 		ssize_t w;
 
@@ -133,7 +133,7 @@ static int wait_hook(pid_t pid, long long deadline, int *ret_status)
 			return -ETIMEDOUT;
 		}
 		if (pidfd >= 0) {
-			struct pollfd p = { .fd = pidfd, .events = POLLIN };
+			struct pollfd p = {.fd = pidfd, .events = POLLIN};
 			long long left = deadline - now_ms();
 
 			poll(&p, 1, left > 0 ? (int)left : 0);
@@ -172,7 +172,7 @@ static int run_one(const struct hook *h, const char *where, const char *state, s
 	close(fds[1]);
 	/* Consume a SIGPIPE raised by the write so it is not delivered on unblock. */
 	{
-		struct timespec zero = { 0, 0 };
+		struct timespec zero = {0, 0};
 
 		while (sigtimedwait(&pipe_set, NULL, &zero) == SIGPIPE)
 			;
@@ -202,8 +202,7 @@ static bool failure_is_fatal(enum ct_hook_kind kind)
 	return kind != CT_HOOK_POSTSTART && kind != CT_HOOK_POSTSTOP;
 }
 
-int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json,
-		 struct err **err)
+int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, struct err **err)
 {
 	const char *name;
 	json_t *list, *j;
@@ -222,8 +221,9 @@ int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json,
 	if (!json_is_array(list))
 		return err_make(err, 0, "config.json: hooks.%s: expected an array", name);
 	if (json_array_size(list) > MAX_HOOKS)
-		return err_make(err, 0, "config.json: hooks.%s: more than %d hooks", name, MAX_HOOKS);
-	json_array_foreach(list, i, j) {
+		return err_make(err, 0, "config.json: hooks.%s: more than %d hooks", name,
+				MAX_HOOKS);
+	json_array_foreach (list, i, j) {
 		struct hook h = {};
 		char where[64];
 		int r;

@@ -19,5 +19,4 @@ enum ct_hook_kind {
 };
 
 /* hooks is the config's "hooks" object (may be NULL). */
-int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json,
-		 struct err **err);
+int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, struct err **err);

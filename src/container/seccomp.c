@@ -30,8 +30,8 @@
 #include "seccomp.h"
 
 /* The kernel's own limit on a classic BPF program (BPF_MAXINSNS). */
-#define MAX_INSNS 4096
-#define MAX_PROG_BYTES (MAX_INSNS * sizeof(struct sock_filter))
+#define MAX_INSNS	 4096
+#define MAX_PROG_BYTES	 (MAX_INSNS * sizeof(struct sock_filter))
 #define MAX_SYSCALL_ARGS 6
 
 /* The code of the recorded error; callers may pass err == NULL. */
@@ -50,32 +50,36 @@ static const struct {
 	const char *name;
 	unsigned int flag;
 } flag_table[] = {
-	{ "SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC },
-	{ "SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG },
-	{ "SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW },
-	{ "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1U << 5 },
+    {"SECCOMP_FILTER_FLAG_TSYNC", SECCOMP_FILTER_FLAG_TSYNC},
+    {"SECCOMP_FILTER_FLAG_LOG", SECCOMP_FILTER_FLAG_LOG},
+    {"SECCOMP_FILTER_FLAG_SPEC_ALLOW", SECCOMP_FILTER_FLAG_SPEC_ALLOW},
+    {"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV", 1U << 5},
 };
 
 static const struct {
 	const char *name;
 	enum scmp_compare op;
 } op_table[] = {
-	{ "SCMP_CMP_NE", SCMP_CMP_NE }, { "SCMP_CMP_LT", SCMP_CMP_LT },
-	{ "SCMP_CMP_LE", SCMP_CMP_LE }, { "SCMP_CMP_EQ", SCMP_CMP_EQ },
-	{ "SCMP_CMP_GE", SCMP_CMP_GE }, { "SCMP_CMP_GT", SCMP_CMP_GT },
-	{ "SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ },
+    {"SCMP_CMP_NE", SCMP_CMP_NE},
+    {"SCMP_CMP_LT", SCMP_CMP_LT},
+    {"SCMP_CMP_LE", SCMP_CMP_LE},
+    {"SCMP_CMP_EQ", SCMP_CMP_EQ},
+    {"SCMP_CMP_GE", SCMP_CMP_GE},
+    {"SCMP_CMP_GT", SCMP_CMP_GT},
+    {"SCMP_CMP_MASKED_EQ", SCMP_CMP_MASKED_EQ},
 };
 
 /* errno_ret is used by SCMP_ACT_ERRNO (default EPERM) and SCMP_ACT_TRACE (default 0). */
-static int parse_action(const char *name, json_t *errno_ret, const char *where,
-			uint32_t *ret, struct err **err)
+static int parse_action(const char *name, json_t *errno_ret, const char *where, uint32_t *ret,
+			struct err **err)
 {
 	json_int_t e = -1;
 
 	if (errno_ret) {
 		if (!json_is_integer(errno_ret) || json_integer_value(errno_ret) < 0 ||
 		    json_integer_value(errno_ret) > 0xffff)
-			return err_make(err, 0, "%s: errnoRet: expected an integer 0..65535", where);
+			return err_make(err, 0, "%s: errnoRet: expected an integer 0..65535",
+					where);
 		e = json_integer_value(errno_ret);
 	}
 	if (streq(name, "SCMP_ACT_KILL") || streq(name, "SCMP_ACT_KILL_THREAD"))
@@ -109,7 +113,7 @@ static int parse_flags(json_t *sc, unsigned int *ret, struct err **err)
 	r = json_get_array(sc, "linux.seccomp", "flags", &flags, err);
 	if (r < 0)
 		return r;
-	json_array_foreach(flags, i, v) {
+	json_array_foreach (flags, i, v) {
 		const char *name = json_string_value(v);
 
 		for (k = 0; name && k < ARRAY_SIZE(flag_table); k++)
@@ -133,25 +137,29 @@ static int add_arches(scmp_filter_ctx ctx, json_t *sc, struct err **err)
 	r = json_get_array(sc, "linux.seccomp", "architectures", &arches, err);
 	if (r < 0)
 		return r;
-	json_array_foreach(arches, i, v) {
+	json_array_foreach (arches, i, v) {
 		const char *name = json_string_value(v);
 		char lower[32];
 		uint32_t arch = 0;
 		size_t n;
 
-		if (name && strncmp(name, "SCMP_ARCH_", 10) == 0 && strlen(name + 10) < sizeof(lower)) {
+		if (name && strncmp(name, "SCMP_ARCH_", 10) == 0 &&
+		    strlen(name + 10) < sizeof(lower)) {
 			for (n = 0; name[10 + n]; n++)
-				lower[n] = (char)((name[10 + n] >= 'A' && name[10 + n] <= 'Z') ?
-							  name[10 + n] + 32 : name[10 + n]);
+				lower[n] = (char)((name[10 + n] >= 'A' && name[10 + n] <= 'Z')
+						      ? name[10 + n] + 32
+						      : name[10 + n]);
 			lower[n] = '\0';
 			arch = seccomp_arch_resolve_name(lower);
 		}
 		if (!arch)
-			return err_make(err, 0, "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"",
-					i, name ? name : "(not a string)");
+			return err_make(
+			    err, 0, "linux.seccomp.architectures[%zu]: unknown architecture \"%s\"",
+			    i, name ? name : "(not a string)");
 		r = seccomp_arch_add(ctx, arch);
 		if (r < 0 && r != -EEXIST)
-			return err_make(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i, name);
+			return err_make(err, -r, "linux.seccomp.architectures[%zu]: add \"%s\"", i,
+					name);
 	}
 	return 0;
 }
@@ -163,8 +171,9 @@ static int parse_args(json_t *args, const char *where, struct scmp_arg_cmp *cmp,
 	size_t i, k;
 
 	if (json_array_size(args) > MAX_SYSCALL_ARGS)
-		return err_make(err, 0, "%s.args: more than %d comparisons", where, MAX_SYSCALL_ARGS);
-	json_array_foreach(args, i, a) {
+		return err_make(err, 0, "%s.args: more than %d comparisons", where,
+				MAX_SYSCALL_ARGS);
+	json_array_foreach (args, i, a) {
 		const char *op = NULL;
 		uint64_t index = 0, value = 0, value2 = 0;
 		char w[128];
@@ -183,8 +192,10 @@ static int parse_args(json_t *args, const char *where, struct scmp_arg_cmp *cmp,
 				break;
 		if (k == ARRAY_SIZE(op_table))
 			return err_make(err, 0, "%s.op: unknown operator \"%s\"", w, op);
-		cmp[i] = (struct scmp_arg_cmp){ .arg = (unsigned int)index, .op = op_table[k].op,
-						.datum_a = value, .datum_b = value2 };
+		cmp[i] = (struct scmp_arg_cmp){.arg = (unsigned int)index,
+					       .op = op_table[k].op,
+					       .datum_a = value,
+					       .datum_b = value2};
 	}
 	*ret_n = i;
 	return 0;
@@ -242,7 +253,7 @@ static int add_syscall_entry(scmp_filter_ctx ctx, json_t *entry, size_t idx, uin
 	/* libseccomp refuses a rule whose action is the default one; it is a no-op anyway. */
 	if (action == def)
 		return 0;
-	json_array_foreach(names, i, v) {
+	json_array_foreach (names, i, v) {
 		const char *name = json_string_value(v);
 		int nr;
 
@@ -250,7 +261,8 @@ static int add_syscall_entry(scmp_filter_ctx ctx, json_t *entry, size_t idx, uin
 			return err_make(err, 0, "%s.names[%zu]: expected a string", w, i);
 		nr = seccomp_syscall_resolve_name(name);
 		if (nr == __NR_SCMP_ERROR)
-			continue; /* unknown to this libseccomp/arch: skipped, as runc and crun do */
+			continue; /* unknown to this libseccomp/arch: skipped, as runc and crun do
+				   */
 		r = add_rule(ctx, action, nr, cmp, n);
 		if (r < 0)
 			return err_make(err, -r, "%s: add rule for \"%s\"", w, name);
@@ -274,8 +286,8 @@ static int compile(json_t *sc, void **ret, size_t *ret_len, struct err **err)
 	if (json_get_string(sc, "linux.seccomp", "defaultAction", true, &def_name, err) < 0 ||
 	    json_get_array(sc, "linux.seccomp", "syscalls", &syscalls, err) < 0)
 		return err_or_inval(err);
-	r = parse_action(def_name, json_object_get(sc, "defaultErrnoRet"), "linux.seccomp.defaultAction",
-			 &def, err);
+	r = parse_action(def_name, json_object_get(sc, "defaultErrnoRet"),
+			 "linux.seccomp.defaultAction", &def, err);
 	if (r < 0)
 		return r;
 	ctx = seccomp_init(def);
@@ -301,7 +313,8 @@ static int compile(json_t *sc, void **ret, size_t *ret_len, struct err **err)
 		goto out;
 	}
 	if (lseek(mfd, 0, SEEK_SET) < 0 || read_all_fd(mfd, MAX_PROG_BYTES, &buf, &len) < 0) {
-		r = err_make(err, 0, "linux.seccomp: the program exceeds %d instructions", MAX_INSNS);
+		r = err_make(err, 0, "linux.seccomp: the program exceeds %d instructions",
+			     MAX_INSNS);
 		goto out;
 	}
 	*ret = buf;
@@ -386,7 +399,9 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 	if (!json_is_object(linux_seccomp))
 		return err_make(err, 0, "linux.seccomp: expected an object");
 	if (json_object_get(linux_seccomp, "listenerPath"))
-		return err_make(err, 0, "linux.seccomp.listenerPath: seccomp user notification is not supported yet");
+		return err_make(
+		    err, 0,
+		    "linux.seccomp.listenerPath: seccomp user notification is not supported yet");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_make(err, ENOMEM, "linux.seccomp");

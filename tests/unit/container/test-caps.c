@@ -21,7 +21,8 @@ static void test_parse(void)
 	_cleanup_json_ json_t *j = load("{\"bounding\":[\"CAP_CHOWN\",\"CAP_NET_RAW\"],"
 					"\"effective\":[\"CAP_KILL\"],\"permitted\":[],"
 					"\"ambient\":[\"CAP_SYS_ADMIN\"]}");
-	_cleanup_json_ json_t *bad = load("{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_NOPE\"]}");
+	_cleanup_json_ json_t *bad =
+	    load("{\"bounding\":[\"CAP_CHOWN\",\"CAP_KILL\",\"CAP_NOPE\"]}");
 	_cleanup_json_ json_t *badtype = load("{\"effective\":[\"CAP_CHOWN\", 3]}");
 	struct err *err = NULL;
 	struct ct_caps c;
@@ -96,7 +97,8 @@ static void test_apply(void)
 	}
 	waitpid(pid, &status, 0);
 	ok(WIFEXITED(status), "child exited");
-	is_int(WEXITSTATUS(status), 0, "child sees CapBnd/CapEff/CapPrm/CapAmb as set, NET_RAW gone");
+	is_int(WEXITSTATUS(status), 0,
+	       "child sees CapBnd/CapEff/CapPrm/CapAmb as set, NET_RAW gone");
 }
 
 int main(void)

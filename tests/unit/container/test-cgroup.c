@@ -62,24 +62,39 @@ static char *get(const char *fmt, ...)
 	return data;
 }
 
-#define is_file(want, ...)                                                   \
-	do {                                                                 \
-		_cleanup_free_ char *_g = get(__VA_ARGS__);                  \
-		ok(streq(_g, want), "%s = %s (got %s)", #__VA_ARGS__, want, _g); \
+#define is_file(want, ...)                                                                         \
+	do {                                                                                       \
+		_cleanup_free_ char *_g = get(__VA_ARGS__);                                        \
+		ok(streq(_g, want), "%s = %s (got %s)", #__VA_ARGS__, want, _g);                   \
 	} while (0)
 
 static void make_hybrid(const char *root)
 {
 	static const char *const files[] = {
-		"memory/t1/memory.limit_in_bytes", "memory/t1/memory.memsw.limit_in_bytes",
-		"memory/t1/memory.soft_limit_in_bytes", "memory/t1/memory.swappiness",
-		"memory/t1/memory.oom_control", "cpu/t1/cpu.shares", "cpu/t1/cpu.cfs_quota_us",
-		"cpu/t1/cpu.cfs_period_us", "cpuset/t1/cpuset.cpus", "cpuset/t1/cpuset.mems",
-		"pids/t1/pids.max", "devices/t1/devices.allow", "devices/t1/devices.deny",
-		"freezer/t1/freezer.state", "blkio/t1/cgroup.procs", "unified/t1/cgroup.procs",
-		"unified/cgroup.controllers", "pids/t1/cgroup.procs", "memory/t1/cgroup.procs",
-		"cpu/t1/cgroup.procs", "cpuset/t1/cgroup.procs", "devices/t1/cgroup.procs",
-		"freezer/t1/cgroup.procs", "systemd/t1/cgroup.procs",
+	    "memory/t1/memory.limit_in_bytes",
+	    "memory/t1/memory.memsw.limit_in_bytes",
+	    "memory/t1/memory.soft_limit_in_bytes",
+	    "memory/t1/memory.swappiness",
+	    "memory/t1/memory.oom_control",
+	    "cpu/t1/cpu.shares",
+	    "cpu/t1/cpu.cfs_quota_us",
+	    "cpu/t1/cpu.cfs_period_us",
+	    "cpuset/t1/cpuset.cpus",
+	    "cpuset/t1/cpuset.mems",
+	    "pids/t1/pids.max",
+	    "devices/t1/devices.allow",
+	    "devices/t1/devices.deny",
+	    "freezer/t1/freezer.state",
+	    "blkio/t1/cgroup.procs",
+	    "unified/t1/cgroup.procs",
+	    "unified/cgroup.controllers",
+	    "pids/t1/cgroup.procs",
+	    "memory/t1/cgroup.procs",
+	    "cpu/t1/cgroup.procs",
+	    "cpuset/t1/cgroup.procs",
+	    "devices/t1/cgroup.procs",
+	    "freezer/t1/cgroup.procs",
+	    "systemd/t1/cgroup.procs",
 	};
 
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
@@ -90,13 +105,14 @@ static void test_hybrid(void)
 {
 	char root[256], p[PATH_MAX];
 	_cleanup_json_ json_t *res = json_loads(
-		"{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":1048576,"
-		"\"swappiness\":10,\"disableOOMKiller\":true},"
-		"\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":\"0\"},"
-		"\"pids\":{\"limit\":32},"
-		"\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
-		"{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}",
-		0, NULL);
+	    "{\"memory\":{\"limit\":67108864,\"swap\":134217728,\"reservation\":1048576,"
+	    "\"swappiness\":10,\"disableOOMKiller\":true},"
+	    "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":"
+	    "\"0\"},"
+	    "\"pids\":{\"limit\":32},"
+	    "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
+	    "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}",
+	    0, NULL);
 	struct ct_cgroup *cg = NULL, *cg2 = NULL;
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
@@ -148,12 +164,13 @@ static void test_hybrid(void)
 		snprintf(p, sizeof(p), "%s/memory/t1/memory.usage_in_bytes", root);
 		put(p, "4096\n");
 		is_int(ct_cgroup_stats(cg, &stats, &err), 0, "stats");
-		is_int(json_integer_value(json_object_get(json_object_get(stats, "pids"), "current")),
-		       3, "stats: pids.current");
+		is_int(
+		    json_integer_value(json_object_get(json_object_get(stats, "pids"), "current")),
+		    3, "stats: pids.current");
 		is_int(json_integer_value(json_object_get(json_object_get(stats, "pids"), "limit")),
 		       32, "stats: pids.limit");
 		is_int(json_integer_value(json_object_get(
-			       json_object_get(json_object_get(stats, "memory"), "usage"), "usage")),
+			   json_object_get(json_object_get(stats, "memory"), "usage"), "usage")),
 		       4096, "stats: memory.usage.usage");
 	}
 	j = ct_cgroup_to_json(cg);
@@ -165,7 +182,8 @@ static void test_hybrid(void)
 	}
 	{
 		_cleanup_json_ json_t *upd = json_loads("{\"pids\":{\"limit\":0},\"memory\":"
-							"{\"limit\":33554432}}", 0, NULL);
+							"{\"limit\":33554432}}",
+							0, NULL);
 
 		is_int(ct_cgroup_update(cg2, upd, &err), 0, "update");
 		is_file("max", "%s/pids/t1/pids.max", root);
@@ -182,8 +200,8 @@ static void expect_fail(const char *root, const char *path, const char *res_json
 	struct ct_cgroup *cg = NULL;
 	struct err *err = NULL;
 
-	ok(ct_cgroup_create_at(root, path, "c1", res, false, &cg, &err) < 0 && !cg,
-	   "fails: %s", want);
+	ok(ct_cgroup_create_at(root, path, "c1", res, false, &cg, &err) < 0 && !cg, "fails: %s",
+	   want);
 	ok(err && strstr(err->msg, want), "message: %s", err ? err->msg : "(none)");
 	err_free(&err);
 	ct_cgroup_free(cg);
@@ -234,17 +252,19 @@ static void test_v2(void)
 {
 	char root[256];
 	_cleanup_json_ json_t *res = json_loads(
-		"{\"memory\":{\"limit\":67108864,\"swap\":134217728},\"cpu\":{\"shares\":1024,"
-		"\"quota\":20000},\"pids\":{\"limit\":-1},\"blockIO\":{\"weight\":500}}",
-		0, NULL);
-	static const char *const files[] = { "memory.max", "memory.swap.max", "cpu.weight",
-					     "cpu.max", "pids.max", "io.weight", "cgroup.procs" };
+	    "{\"memory\":{\"limit\":67108864,\"swap\":134217728},\"cpu\":{\"shares\":1024,"
+	    "\"quota\":20000},\"pids\":{\"limit\":-1},\"blockIO\":{\"weight\":500}}",
+	    0, NULL);
+	static const char *const files[] = {"memory.max",  "memory.swap.max", "cpu.weight",
+					    "cpu.max",	   "pids.max",	      "io.weight",
+					    "cgroup.procs"};
 	struct ct_cgroup *cg = NULL;
 	struct err *err = NULL;
 
 	snprintf(root, sizeof(root), "%s/v2", top);
 	touch("%s/cgroup.controllers", root);
-	put(strcat(strcpy((char[PATH_MAX]){ 0 }, root), "/cgroup.controllers"), "cpu io memory pids\n");
+	put(strcat(strcpy((char[PATH_MAX]){0}, root), "/cgroup.controllers"),
+	    "cpu io memory pids\n");
 	touch("%s/cgroup.subtree_control", root);
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		touch("%s/t2/%s", root, files[i]);

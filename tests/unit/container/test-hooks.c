@@ -51,9 +51,9 @@ static char *slurp(const char *name)
 
 static void test_state_args_env(void)
 {
-	_cleanup_json_ json_t *h = hooks_json(
-		"{\"prestart\":[{\"path\":\"%s/save\",\"args\":[\"save\",\"one\",\"two\"],"
-		"\"env\":[\"HOOKVAR=hello\"]}]}");
+	_cleanup_json_ json_t *h =
+	    hooks_json("{\"prestart\":[{\"path\":\"%s/save\",\"args\":[\"save\",\"one\",\"two\"],"
+		       "\"env\":[\"HOOKVAR=hello\"]}]}");
 	_cleanup_free_ char *in = NULL, *args = NULL;
 	struct err *err = NULL;
 
@@ -70,10 +70,11 @@ static void test_state_args_env(void)
 static void test_failures(void)
 {
 	_cleanup_json_ json_t *h = hooks_json(
-		"{\"createRuntime\":[{\"path\":\"%s/fail\"}],\"poststop\":[{\"path\":\"%s/fail\"}],"
-		"\"startContainer\":[{\"path\":\"%s/slow\",\"timeout\":1}],"
-		"\"poststart\":[{\"path\":\"%s/missing\"}]}");
-	_cleanup_json_ json_t *bad = json_loads("{\"prestart\":[{\"path\":\"relative\"}]}", 0, NULL);
+	    "{\"createRuntime\":[{\"path\":\"%s/fail\"}],\"poststop\":[{\"path\":\"%s/fail\"}],"
+	    "\"startContainer\":[{\"path\":\"%s/slow\",\"timeout\":1}],"
+	    "\"poststart\":[{\"path\":\"%s/missing\"}]}");
+	_cleanup_json_ json_t *bad =
+	    json_loads("{\"prestart\":[{\"path\":\"relative\"}]}", 0, NULL);
 	struct err *err = NULL;
 	struct timespec a, b;
 
@@ -119,8 +120,8 @@ int main(void)
 	{
 		char body[512];
 
-		snprintf(body, sizeof(body),
-			 "cat > %s/stdin\necho \"$1 $2 $HOOKVAR\" > %s/args", dir, dir);
+		snprintf(body, sizeof(body), "cat > %s/stdin\necho \"$1 $2 $HOOKVAR\" > %s/args",
+			 dir, dir);
 		script("save", body);
 	}
 	script("fail", "exit 3");

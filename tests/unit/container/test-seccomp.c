@@ -41,12 +41,14 @@ static void test_errors(void)
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
 		     "\"action\":\"SCMP_ACT_ERRNO\"},{\"names\":[\"getcwd\"],\"action\":\"X\"}]}",
 		     "config.json: linux.seccomp.syscalls[1].action: unknown action \"X\"");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
-		     "\"SCMP_ARCH_VAX\"]}",
-		     "linux.seccomp.architectures[1]: unknown architecture \"SCMP_ARCH_VAX\"");
-	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
-		     "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"LIKE\"}]}]}",
-		     "linux.seccomp.syscalls[0].args[0].op: unknown operator \"LIKE\"");
+	expect_error(
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+	    "\"SCMP_ARCH_VAX\"]}",
+	    "linux.seccomp.architectures[1]: unknown architecture \"SCMP_ARCH_VAX\"");
+	expect_error(
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+	    "\"action\":\"SCMP_ACT_ERRNO\",\"args\":[{\"index\":0,\"value\":1,\"op\":\"LIKE\"}]}]}",
+	    "linux.seccomp.syscalls[0].args[0].op: unknown operator \"LIKE\"");
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"BOGUS\"]}",
 		     "linux.seccomp.flags[0]: unknown flag \"BOGUS\"");
 	expect_error("{\"syscalls\":[]}", "defaultAction");
@@ -75,11 +77,11 @@ static int child_getcwd_errno(struct ct_seccomp *s)
 static void test_deny_getcwd(const char *cache)
 {
 	_cleanup_json_ json_t *j = json_loads(
-		"{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
-		"\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"syscalls\":[{\"names\":[\"getcwd\","
-		"\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},"
-		"{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}",
-		0, NULL);
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"architectures\":[\"SCMP_ARCH_X86_64\","
+	    "\"SCMP_ARCH_X86\",\"SCMP_ARCH_X32\"],\"syscalls\":[{\"names\":[\"getcwd\","
+	    "\"no_such_syscall\"],\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1},"
+	    "{\"names\":[\"getpid\"],\"action\":\"SCMP_ACT_ALLOW\"}]}",
+	    0, NULL);
 	struct ct_seccomp *s = NULL;
 	struct err *err = NULL;
 
