@@ -29,11 +29,18 @@ static void script(const char *name, const char *body)
 	chmod(path, 0755);
 }
 
-static json_t *hooks_json(const char *fmt)
+/* Parse a hooks object in which every "DIR" stands for the temp dir. */
+static json_t *hooks_json(const char *tmpl)
 {
-	char buf[2048];
+	char buf[2048] = "";
+	const char *p = tmpl, *q;
 
-	snprintf(buf, sizeof(buf), fmt, dir, dir, dir, dir);
+	while ((q = strstr(p, "DIR"))) {
+		snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%.*s%s", (int)(q - p), p,
+			 dir);
+		p = q + 3;
+	}
+	snprintf(buf + strlen(buf), sizeof(buf) - strlen(buf), "%s", p);
 	return json_loads(buf, 0, NULL);
 }
 
@@ -52,7 +59,7 @@ static char *slurp(const char *name)
 static void test_state_args_env(void)
 {
 	_cleanup_json_ json_t *h =
-	    hooks_json("{\"prestart\":[{\"path\":\"%s/save\",\"args\":[\"save\",\"one\",\"two\"],"
+	    hooks_json("{\"prestart\":[{\"path\":\"DIR/save\",\"args\":[\"save\",\"one\",\"two\"],"
 		       "\"env\":[\"HOOKVAR=hello\"]}]}");
 	_cleanup_free_ char *in = NULL, *args = NULL;
 	struct err *err = NULL;
@@ -70,9 +77,9 @@ static void test_state_args_env(void)
 static void test_failures(void)
 {
 	_cleanup_json_ json_t *h = hooks_json(
-	    "{\"createRuntime\":[{\"path\":\"%s/fail\"}],\"poststop\":[{\"path\":\"%s/fail\"}],"
-	    "\"startContainer\":[{\"path\":\"%s/slow\",\"timeout\":1}],"
-	    "\"poststart\":[{\"path\":\"%s/missing\"}]}");
+	    "{\"createRuntime\":[{\"path\":\"DIR/fail\"}],\"poststop\":[{\"path\":\"DIR/fail\"}],"
+	    "\"startContainer\":[{\"path\":\"DIR/slow\",\"timeout\":1}],"
+	    "\"poststart\":[{\"path\":\"DIR/missing\"}]}");
 	_cleanup_json_ json_t *bad =
 	    json_loads("{\"prestart\":[{\"path\":\"relative\"}]}", 0, NULL);
 	struct err *err = NULL;
@@ -99,7 +106,7 @@ static void test_failures(void)
 /* A hook that exits without reading a state bigger than a pipe: no SIGPIPE death. */
 static void test_no_read(void)
 {
-	_cleanup_json_ json_t *h = hooks_json("{\"prestart\":[{\"path\":\"%s/noread\"}]}");
+	_cleanup_json_ json_t *h = hooks_json("{\"prestart\":[{\"path\":\"DIR/noread\"}]}");
 	size_t n = 1 << 20;
 	_cleanup_free_ char *big = malloc(n + 1);
 	struct err *err = NULL;
