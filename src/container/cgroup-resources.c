@@ -11,6 +11,7 @@
 #include "cgroup-internal.h"
 #include "cleanup.h"
 #include "jsonutil.h"
+#include "log.h"
 
 #define W "linux.resources"
 
@@ -50,6 +51,10 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 	if (r->has_swappiness && r->swappiness > 100)
 		return err_make(err, 0, "%s.swappiness: %llu is not 0..100", w,
 				(unsigned long long)r->swappiness);
+	if (json_object_get(m, "kernel") || json_object_get(m, "kernelTCP"))
+		log_warn("%s.kernel, kernelTCP: kernel memory limits are deprecated by the "
+			 "kernel; ignored",
+			 w);
 	if (oom && !json_is_null(oom)) {
 		r->has_oom_disable = true;
 		if (json_get_bool(m, w, "disableOOMKiller", &r->oom_disable, err) < 0)

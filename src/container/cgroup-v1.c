@@ -121,8 +121,9 @@ static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err
 		if (r->has_quota && cg_writef(h->path, "cpu.cfs_quota_us", err, "%lld",
 					      r->quota > 0 ? (long long)r->quota : -1LL) < 0)
 			return err_wrap(err, "linux.resources.cpu.quota");
-		if (r->has_rt_period && cg_writef(h->path, "cpu.rt_period_us", err, "%llu",
-						  (unsigned long long)r->rt_period) < 0)
+		if (r->has_rt_period && r->rt_period &&
+		    cg_writef(h->path, "cpu.rt_period_us", err, "%llu",
+			      (unsigned long long)r->rt_period) < 0)
 			return err_wrap(err, "linux.resources.cpu.realtimePeriod");
 		if (r->has_rt_runtime && cg_writef(h->path, "cpu.rt_runtime_us", err, "%lld",
 						   (long long)r->rt_runtime) < 0)

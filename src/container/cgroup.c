@@ -82,19 +82,13 @@ int cg_read(const char *dir, const char *file, char **ret, struct err **err)
 	return read_file_at(AT_FDCWD, p, CG_MAX_FILE, ret, NULL, err);
 }
 
+static bool list_has(const char *list, const char *item);
+
 struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller)
 {
-	for (size_t i = 0; i < cg->n; i++) {
-		const char *s = cg->h[i].name;
-		size_t len = strlen(controller);
-
-		while (s && *s) {
-			if (strncmp(s, controller, len) == 0 && (s[len] == ',' || s[len] == '\0'))
-				return &cg->h[i];
-			s = strchr(s, ',');
-			s = s ? s + 1 : NULL;
-		}
-	}
+	for (size_t i = 0; i < cg->n; i++)
+		if (list_has(cg->h[i].name, controller))
+			return &cg->h[i];
 	return NULL;
 }
 
@@ -173,6 +167,20 @@ static int detect(struct ct_cgroup *cg, const char *root, struct err **err)
 	return 0;
 }
 
+/* Is item one of the comma-separated names in list? */
+static bool list_has(const char *list, const char *item)
+{
+	size_t len = strlen(item);
+
+	for (const char *s = list; s && *s;) {
+		if (strncmp(s, item, len) == 0 && (s[len] == ',' || s[len] == '\0'))
+			return true;
+		s = strchr(s, ',');
+		s = s ? s + 1 : NULL;
+	}
+	return false;
+}
+
 /* Our own cgroup in hierarchy h, from /proc/self/cgroup ("" for the root). */
 static int own_cgroup(const struct cg_hier *h, char **ret, struct err **err)
 {
@@ -186,17 +194,17 @@ static int own_cgroup(const struct cg_hier *h, char **ret, struct err **err)
 	r = read_file_at(AT_FDCWD, "/proc/self/cgroup", CG_MAX_FILE, &data, NULL, err);
 	if (r < 0)
 		return r;
+	/* Lines are "id:controllers:path"; the cgroup2 line has no controllers. */
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *ctrls = strchr(line, ':'), *path;
+		bool match;
 
 		if (!ctrls || !(path = strchr(ctrls + 1, ':')))
 			continue;
 		*path++ = '\0';
 		ctrls++;
-		if (streq(h->name, "unified") ? streq(ctrls, "")
-					      : (ctrls[0] && strstr(ctrls, first) &&
-						 (streq(ctrls, h->name) || streq(ctrls, first) ||
-						  strstr(ctrls, h->name)))) {
+		match = streq(h->name, "unified") ? ctrls[0] == '\0' : list_has(ctrls, first);
+		if (match) {
 			*ret = strdup(streq(path, "/") ? "" : path);
 			return *ret ? 0 : err_make(err, ENOMEM, "cgroup");
 		}

@@ -197,3 +197,15 @@ start_sleeper() {
 	[ "$(echo "$output" | jq -r .data.memory.usage.usage)" -gt 0 ]
 	[ "$(echo "$output" | jq -r .data.cpu.usage.total)" -gt 0 ]
 }
+
+@test "cgroup: a relative cgroupsPath is below the runtime's own cgroup" {
+	mem_dir >/dev/null
+	base=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
+	base=${base%/}
+	bundle_jq "$B" ".linux.cgroupsPath = \"$ID\""
+	start_sleeper
+	pid=$(isola state "$ID" | jq -r .pid)
+	grep -qx "$pid" "/sys/fs/cgroup/memory$base/$ID/cgroup.procs"
+	isola delete --force "$ID"
+	[ ! -d "/sys/fs/cgroup/memory$base/$ID" ]
+}
