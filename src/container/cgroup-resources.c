@@ -175,6 +175,23 @@ static int reject_unsupported(json_t *res, struct err **err)
 	return 0;
 }
 
+/*
+ * As runc: 0 means "leave unchanged" for these (containerd's update sends
+ * every field, zeros included); -1 means unlimited where that exists.
+ */
+static void unset_zeros(struct cg_resources *r)
+{
+	r->has_mem_limit &= r->mem_limit != 0;
+	r->has_mem_reservation &= r->mem_reservation != 0;
+	r->has_mem_swap &= r->mem_swap != 0;
+	r->has_shares &= r->shares != 0;
+	r->has_quota &= r->quota != 0;
+	r->has_period &= r->period != 0;
+	r->has_rt_runtime &= r->rt_runtime != 0;
+	r->has_rt_period &= r->rt_period != 0;
+	r->has_pids_limit &= r->pids_limit != 0;
+}
+
 int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
 {
 	struct cg_resources r = {};
@@ -205,6 +222,7 @@ int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
 		cg_resources_clear(&r);
 		return rc;
 	}
+	unset_zeros(&r);
 done:
 	*ret = r;
 	return 0;

@@ -175,11 +175,12 @@ start_sleeper() {
 	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
 	[ "$(cat "/sys/fs/cgroup/pids/$ID/pids.max")" = 20 ]
 	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_quota_us")" = 20000 ]
-	echo '{"memory":{"limit":50331648},"pids":{"limit":0},"cpu":{"shares":256}}' |
+	echo '{"memory":{"limit":50331648,"swap":0},"pids":{"limit":-1},"cpu":{"shares":256,"quota":0,"period":0,"realtimeRuntime":0,"realtimePeriod":0,"cpus":"","mems":""},"hugepageLimits":[],"devices":[{"allow":true,"access":"rwm"}]}' |
 		isola update -r - "$ID"
 	[ "$(cat "$dir/memory.limit_in_bytes")" = 50331648 ]
 	[ "$(cat "/sys/fs/cgroup/pids/$ID/pids.max")" = max ]
 	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.shares")" = 256 ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_quota_us")" = 20000 ] # 0 = unchanged
 	run isola update --memory lots "$ID"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"expected a size"* ]]

@@ -181,13 +181,16 @@ static void test_hybrid(void)
 		ok(json_equal(j, j2), "round trip is identical");
 	}
 	{
-		_cleanup_json_ json_t *upd = json_loads("{\"pids\":{\"limit\":0},\"memory\":"
-							"{\"limit\":33554432}}",
-							0, NULL);
+		_cleanup_json_ json_t *upd = json_loads(
+		    "{\"pids\":{\"limit\":-1},\"cpu\":{\"shares\":0,\"quota\":0},\"memory\":"
+		    "{\"limit\":33554432}}",
+		    0, NULL);
 
 		is_int(ct_cgroup_update(cg2, upd, &err), 0, "update");
 		is_file("max", "%s/pids/t1/pids.max", root);
 		is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
+		is_file("512", "%s/cpu/t1/cpu.shares", root);	      /* 0 = unchanged */
+		is_file("50000", "%s/cpu/t1/cpu.cfs_quota_us", root); /* 0 = unchanged */
 	}
 	ct_cgroup_free(cg2);
 	ct_cgroup_free(cg);
