@@ -77,14 +77,13 @@ static int parse_hook(json_t *j, const char *where, struct hook *h, struct err *
 static void exec_hook(const struct hook *h, int stdin_fd)
 {
 	char *default_argv[] = {(char *)h->path, NULL};
-	char *empty_env[] = {NULL};
 
 	if (dup2(stdin_fd, STDIN_FILENO) < 0)
 		_exit(127);
 	close_fds_from(3);
 	signal(SIGPIPE, SIG_DFL);
 	execve(h->path, h->args && h->args[0] ? h->args : default_argv,
-	       h->env ? h->env : empty_env);
+	       h->env ? h->env : environ); /* no "env": inherit ours, as runc does */
 	_exit(127);
 }
 

@@ -360,7 +360,13 @@ static bool cache_read(int dfd, const char *name, void **ret, size_t *ret_len)
 	char *buf = NULL;
 	size_t len = 0;
 
-	if (fd < 0 || read_all_fd(fd, MAX_PROG_BYTES, &buf, &len) < 0)
+	struct stat st;
+
+	/* Only trust an entry that we (root) own and nobody else can write. */
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) ||
+	    !S_ISREG(st.st_mode))
+		return false;
+	if (read_all_fd(fd, MAX_PROG_BYTES, &buf, &len) < 0)
 		return false;
 	if (len == 0 || len % sizeof(struct sock_filter) != 0) {
 		free(buf);

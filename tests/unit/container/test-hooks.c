@@ -118,6 +118,20 @@ static void test_no_read(void)
 	err_free(&err);
 }
 
+/* Without "env" a hook inherits the runtime's environment (runc's behaviour). */
+static void test_env_inherited(void)
+{
+	_cleanup_json_ json_t *h = hooks_json("{\"prestart\":[{\"path\":\"DIR/envcheck\"}]}");
+	_cleanup_free_ char *out = NULL;
+	struct err *err = NULL;
+
+	setenv("ISOLA_TEST_HOOK_VAR", "inherited", 1);
+	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, "{}", &err), 0, "hook without env runs");
+	out = slurp("env");
+	ok(out && streq(out, "inherited\n"), "environment inherited: %s", out ? out : "");
+	err_free(&err);
+}
+
 int main(void)
 {
 	struct err *err = NULL;
@@ -134,9 +148,16 @@ int main(void)
 	script("fail", "exit 3");
 	script("slow", "exec sleep 30");
 	script("noread", "exit 0");
+	{
+		char body[512];
+
+		snprintf(body, sizeof(body), "echo \"$ISOLA_TEST_HOOK_VAR\" > %s/env", dir);
+		script("envcheck", body);
+	}
 	test_state_args_env();
 	test_failures();
 	test_no_read();
+	test_env_inherited();
 	rm_rf_at(AT_FDCWD, dir, &err);
 	err_free(&err);
 	return tap_done();
