@@ -151,6 +151,9 @@ static int detect(struct ct_cgroup *cg, const char *root, struct err **err)
 		/* Aliases such as cpu -> cpu,cpuacct are symlinks: take the real mount only. */
 		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !v1_hier_name_ok(de->d_name))
 			continue;
+		/* An empty directory where no hierarchy is mounted has no cgroup.procs. */
+		if (!cg_has_file(p, "cgroup.procs"))
+			continue;
 		r = add_hier(cg, de->d_name, p, err);
 		if (r < 0)
 			return r;

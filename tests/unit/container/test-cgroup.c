@@ -97,8 +97,15 @@ static void make_hybrid(const char *root)
 	    "systemd/t1/cgroup.procs",
 	};
 
+	static const char *const ctrls[] = {"memory",  "cpu",	  "cpuset", "pids",
+					    "devices", "freezer", "blkio",  "systemd"};
+
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
 		touch("%s/%s", root, files[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
+		touch("%s/%s/cgroup.procs", root, ctrls[i]);
+	/* Not a mounted hierarchy (no cgroup.procs): must be left alone. */
+	touch("%s/net_cls/README", root);
 }
 
 static void test_hybrid(void)
@@ -142,6 +149,8 @@ static void test_hybrid(void)
 	is_file("4242", "%s/unified/t1/cgroup.procs", root);
 	is_file("4242", "%s/memory/t1/cgroup.procs", root);
 	is_file("", "%s/systemd/t1/cgroup.procs", root); /* named hierarchy untouched */
+	snprintf(p, sizeof(p), "%s/net_cls/t1", root);
+	ok(!path_exists(p), "no directory made where no hierarchy is mounted");
 	snprintf(p, sizeof(p), "%s/pids/t1/cgroup.procs", root);
 	put(p, "17\n4242\n");
 	is_int(ct_cgroup_pids(cg, &pids, &n, &err), 0, "pids");
