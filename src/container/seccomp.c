@@ -97,7 +97,8 @@ static int parse_action(const char *name, json_t *errno_ret, const char *where, 
 	else if (streq(name, "SCMP_ACT_LOG"))
 		*ret = SCMP_ACT_LOG;
 	else if (streq(name, "SCMP_ACT_NOTIFY"))
-		*ret = SCMP_ACT_NOTIFY;
+		/* Needs listenerPath and a seccomp agent to hand the fd to. */
+		return err_make(err, 0, "%s: SCMP_ACT_NOTIFY is not supported yet", where);
 	else
 		return err_make(err, 0, "%s: unknown action \"%s\"", where, name);
 	return 0;
@@ -336,7 +337,7 @@ static int cache_key(json_t *sc, char hex[65], struct err **err)
 
 	if (!canon)
 		return err_make(err, ENOMEM, "linux.seccomp: serialise");
-	snprintf(salt, sizeof(salt), "isola-bpf-v1 arch=%u libseccomp=%u.%u.%u\n",
+	snprintf(salt, sizeof(salt), "isola-bpf-v2 arch=%u libseccomp=%u.%u.%u\n",
 		 seccomp_arch_native(), ver->major, ver->minor, ver->micro);
 	md_ctx = EVP_MD_CTX_new();
 	if (!md_ctx)

@@ -52,6 +52,9 @@ static void test_errors(void)
 	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"flags\":[\"BOGUS\"]}",
 		     "linux.seccomp.flags[0]: unknown flag \"BOGUS\"");
 	expect_error("{\"syscalls\":[]}", "defaultAction");
+	expect_error("{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"read\"],"
+		     "\"action\":\"SCMP_ACT_NOTIFY\"}]}",
+		     "linux.seccomp.syscalls[0].action: SCMP_ACT_NOTIFY is not supported yet");
 }
 
 /* In a child: load the filter, then getcwd() must fail with the given errno. */
