@@ -11,14 +11,16 @@
 
 #include "cgroup.h"
 
-#define CG_MAX_HIERARCHIES  32
-#define CG_MAX_DEVICE_RULES 512
+#define CG_MAX_HIERARCHIES    32
+#define CG_MAX_DEVICE_RULES   512
+#define CG_MAX_HUGEPAGE_SIZES 8
 
 enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_V2, CG_LAYOUT_HYBRID };
 
 struct cg_hier {
 	char *name;   /* controllers ("memory", "cpu,cpuacct") or "unified" */
 	char *path;   /* the container's directory */
+	char *mount;  /* where the hierarchy is mounted */
 	bool created; /* we made it, so destroy removes it */
 };
 
@@ -46,6 +48,11 @@ struct cg_resources {
 	bool has_devices;
 	size_t n_devices;
 	struct cg_device_rule *devices;
+	size_t n_hugepages;
+	struct cg_hugepage {
+		char size[16]; /* "2MB" */
+		uint64_t limit;
+	} hugepages[CG_MAX_HUGEPAGE_SIZES];
 	json_t *unified; /* borrowed */
 };
 
@@ -76,6 +83,11 @@ int cg_writef(const char *dir, const char *file, struct err **err, const char *f
     __attribute__((format(printf, 4, 5)));
 int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
+
+/* Write hugetlb.<size>.max in a cgroup2 directory, enabling the controller
+ * from mount_dir down first (shared by v2 and the hybrid unified tree). */
+int cg_v2_hugetlb(const char *mount_dir, const char *dir, const struct cg_resources *r,
+		  struct err **err);
 
 int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err);
 void cg_resources_clear(struct cg_resources *r);

@@ -159,10 +159,41 @@ static int parse_block_io(json_t *b, struct cg_resources *r, struct err **err)
 	return 0;
 }
 
+static int parse_hugepages(json_t *arr, struct cg_resources *r, struct err **err)
+{
+	json_t *e;
+	size_t i;
+
+	if (!json_is_array(arr))
+		return err_make(err, 0, W ".hugepageLimits: expected an array");
+	if (json_array_size(arr) > CG_MAX_HUGEPAGE_SIZES)
+		return err_make(err, 0, W ".hugepageLimits: more than %d entries",
+				CG_MAX_HUGEPAGE_SIZES);
+	json_array_foreach (arr, i, e) {
+		struct cg_hugepage *hp = &r->hugepages[i];
+		const char *size = NULL;
+		size_t digits;
+		char w[64];
+
+		snprintf(w, sizeof(w), W ".hugepageLimits[%zu]", i);
+		if (json_get_string(e, w, "pageSize", true, &size, err) < 0 ||
+		    json_get_u64(e, w, "limit", &hp->limit, err) < 0)
+			return cg_err(err);
+		/* "<digits><K|M|G>B", as the kernel names its hugetlb files */
+		digits = strspn(size, "0123456789");
+		if (digits == 0 || digits > 10 || !strchr("KMG", size[digits]) || !size[digits] ||
+		    strcmp(size + digits + 1, "B") != 0)
+			return err_make(err, 0, "%s.pageSize: `%s` is not like 2MB", w, size);
+		strcpy(hp->size, size);
+		r->n_hugepages++;
+	}
+	return 0;
+}
+
 /* Keys we cannot apply: an error unless empty. */
 static int reject_unsupported(json_t *res, struct err **err)
 {
-	static const char *const keys[] = {"hugepageLimits", "network", "rdma"};
+	static const char *const keys[] = {"network", "rdma"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
 		json_t *j = json_object_get(res, keys[i]);
@@ -211,6 +242,8 @@ int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
 		rc = get_opt_i64(j, W ".pids", "limit", &r.has_pids_limit, &r.pids_limit, err);
 	if (rc >= 0 && (j = json_object_get(res, "blockIO")) && json_is_object(j))
 		rc = parse_block_io(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "hugepageLimits")) && !json_is_null(j))
+		rc = parse_hugepages(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "devices")) && !json_is_null(j))
 		rc = parse_devices(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "unified")) && !json_is_null(j)) {

@@ -202,12 +202,37 @@ static int v1_unified(struct ct_cgroup *cg, const struct cg_resources *r, struct
 	return 0;
 }
 
+/* hugetlb is a v1 controller on some hosts and lives in the cgroup2 tree on others. */
+static int v1_hugetlb(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h = cg_find(cg, "hugetlb");
+	char file[64];
+
+	if (r->n_hugepages == 0)
+		return 0;
+	if (!h) {
+		h = cg_find(cg, "unified");
+		if (h)
+			return cg_v2_hugetlb(h->mount, h->path, r, err);
+		return err_make(err, 0,
+				"linux.resources.hugepageLimits: the hugetlb cgroup "
+				"controller is not mounted");
+	}
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		snprintf(file, sizeof(file), "hugetlb.%s.limit_in_bytes", r->hugepages[i].size);
+		if (cg_writef(h->path, file, err, "%llu",
+			      (unsigned long long)r->hugepages[i].limit) < 0)
+			return err_wrap(err, "linux.resources.hugepageLimits[%zu]", i);
+	}
+	return 0;
+}
+
 static int v1_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	struct cg_hier *h;
 
 	if (v1_memory(cg, r, err) < 0 || v1_cpu(cg, r, err) < 0 || v1_devices(cg, r, err) < 0 ||
-	    v1_unified(cg, r, err) < 0)
+	    v1_unified(cg, r, err) < 0 || v1_hugetlb(cg, r, err) < 0)
 		return cg_err(err);
 	if (r->has_pids_limit) {
 		if (!(h = need(cg, "pids", "pids", err)))

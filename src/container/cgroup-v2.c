@@ -110,6 +110,44 @@ static int v2_cpu(const char *dir, const struct cg_resources *r, struct err **er
 	return 0;
 }
 
+/* Enable hugetlb in every ancestor below mount_dir (only when limits are asked for). */
+static int enable_hugetlb(const char *mount_dir, const char *dir, struct err **err)
+{
+	_cleanup_free_ char *p = strdup(dir);
+	size_t mlen = strlen(mount_dir);
+
+	if (!p)
+		return err_make(err, ENOMEM, "cgroup");
+	for (char *s = p + mlen; s && *s;) {
+		char *slash = strchr(s + 1, '/');
+
+		*s = '\0';
+		if (cg_write(p[0] ? p : "/", "cgroup.subtree_control", "+hugetlb", err) < 0)
+			return err_wrap(err, "linux.resources.hugepageLimits");
+		*s = '/';
+		s = slash;
+	}
+	return 0;
+}
+
+int cg_v2_hugetlb(const char *mount_dir, const char *dir, const struct cg_resources *r,
+		  struct err **err)
+{
+	char file[64];
+
+	if (r->n_hugepages == 0)
+		return 0;
+	if (enable_hugetlb(mount_dir, dir, err) < 0)
+		return cg_err(err);
+	for (size_t i = 0; i < r->n_hugepages; i++) {
+		snprintf(file, sizeof(file), "hugetlb.%s.max", r->hugepages[i].size);
+		if (cg_writef(dir, file, err, "%llu", (unsigned long long)r->hugepages[i].limit) <
+		    0)
+			return err_wrap(err, "linux.resources.hugepageLimits[%zu]", i);
+	}
+	return 0;
+}
+
 static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	const char *dir = cg->h[0].path, *key;
@@ -131,6 +169,8 @@ static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 		if (rc < 0)
 			return err_wrap(err, "linux.resources.blockIO.weight");
 	}
+	if (cg_v2_hugetlb(cg->h[0].mount, dir, r, err) < 0)
+		return cg_err(err);
 	if (r->has_devices)
 		log_warn("linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
 			 "supported yet; device access is limited only by the container's /dev");

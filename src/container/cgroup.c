@@ -120,7 +120,8 @@ static int add_hier(struct ct_cgroup *cg, const char *name, const char *mount, s
 		return err_make(err, 0, "more than %d cgroup hierarchies", CG_MAX_HIERARCHIES);
 	cg->h[cg->n].name = strdup(name);
 	cg->h[cg->n].path = strdup(mount); /* the mount point until resolved */
-	if (!cg->h[cg->n].name || !cg->h[cg->n].path)
+	cg->h[cg->n].mount = strdup(mount);
+	if (!cg->h[cg->n].name || !cg->h[cg->n].path || !cg->h[cg->n].mount)
 		return err_make(err, ENOMEM, "cgroup");
 	cg->n++;
 	return 0;
@@ -541,9 +542,9 @@ json_t *ct_cgroup_to_json(const struct ct_cgroup *cg)
 	if (!cg || !arr)
 		return json_decref(arr), NULL;
 	for (size_t i = 0; i < cg->n; i++)
-		json_array_append_new(arr,
-				      json_pack("{s:s, s:s, s:b}", "name", cg->h[i].name, "path",
-						cg->h[i].path, "created", cg->h[i].created));
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "name", cg->h[i].name,
+						     "path", cg->h[i].path, "mount", cg->h[i].mount,
+						     "created", cg->h[i].created));
 	o = json_pack("{s:s, s:o}", "layout", layout_names[cg->layout], "hierarchies", arr);
 	return o;
 }
@@ -570,7 +571,7 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 	cg->layout = (enum cg_layout)i;
 	cg->ops = cg->layout == CG_LAYOUT_V2 ? &cg_v2_ops : &cg_v1_ops;
 	json_array_foreach (arr, i, h) {
-		const char *name = NULL, *path = NULL;
+		const char *name = NULL, *path = NULL, *mount = NULL;
 		bool created = false;
 
 		if (json_get_string(h, "state.json: cgroup.hierarchies[]", "name", true, &name,
@@ -579,11 +580,21 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 				    err) < 0 ||
 		    json_get_bool(h, "state.json: cgroup.hierarchies[]", "created", &created, err) <
 			0 ||
+		    json_get_string(h, "state.json: cgroup.hierarchies[]", "mount", false, &mount,
+				    err) < 0 ||
 		    add_hier(cg, name, path, err) < 0) {
 			ct_cgroup_free(cg);
 			return cg_err(err);
 		}
 		cg->h[cg->n - 1].created = created;
+		if (mount && strncmp(path, mount, strlen(mount)) == 0) {
+			free(cg->h[cg->n - 1].mount);
+			cg->h[cg->n - 1].mount = strdup(mount);
+			if (!cg->h[cg->n - 1].mount) {
+				ct_cgroup_free(cg);
+				return err_make(err, ENOMEM, "cgroup");
+			}
+		}
 	}
 	if (cg->layout > CG_LAYOUT_HYBRID) {
 		ct_cgroup_free(cg);
@@ -600,6 +611,7 @@ void ct_cgroup_free(struct ct_cgroup *cg)
 	for (size_t i = 0; i < cg->n; i++) {
 		free(cg->h[i].name);
 		free(cg->h[i].path);
+		free(cg->h[i].mount);
 	}
 	free(cg);
 }

@@ -19,6 +19,10 @@ teardown() {
 	for d in /sys/fs/cgroup/*/"$ID"; do
 		[ -d "$d" ] && rmdir "$d" 2>/dev/null
 	done
+	# Undo enabling hugetlb in the cgroup2 root if this test did it.
+	if [ -f "$TMP/subtree-before" ] && ! grep -qw hugetlb "$TMP/subtree-before"; then
+		echo -hugetlb >/sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true
+	fi
 	isola_cleanup_tmp
 }
 
@@ -104,11 +108,11 @@ start_sleeper() {
 }
 
 @test "cgroup: an unsupported resource is an error naming the field, nothing left" {
-	bundle_jq "$B" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 2097152}]'
+	bundle_jq "$B" '.linux.resources.network = {classID: 1048577}'
 	args true
 	run isola run -b "$B" "$ID"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"linux.resources.hugepageLimits: not supported yet"* ]]
+	[[ "$output" == *"linux.resources.network: not supported yet"* ]]
 	[ -z "$(ls "$R")" ]
 	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
 }
@@ -209,4 +213,19 @@ start_sleeper() {
 	grep -qx "$pid" "/sys/fs/cgroup/memory$base/$ID/cgroup.procs"
 	isola delete --force "$ID"
 	[ ! -d "/sys/fs/cgroup/memory$base/$ID" ]
+}
+
+@test "cgroup: hugepageLimits land in hugetlb (v1 controller or the cgroup2 tree)" {
+	[ -d /sys/kernel/mm/hugepages/hugepages-2048kB ] || skip "SKIP: no 2MB huge pages"
+	[ -f /sys/fs/cgroup/unified/cgroup.subtree_control ] &&
+		cp /sys/fs/cgroup/unified/cgroup.subtree_control "$TMP/subtree-before"
+	bundle_jq "$B" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}]'
+	start_sleeper
+	if [ -d /sys/fs/cgroup/hugetlb ]; then
+		[ "$(cat "/sys/fs/cgroup/hugetlb/$ID/hugetlb.2MB.limit_in_bytes")" = 4194304 ]
+	elif [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		[ "$(cat "/sys/fs/cgroup/unified/$ID/hugetlb.2MB.max")" = 4194304 ]
+	else
+		[ "$(cat "/sys/fs/cgroup/$ID/hugetlb.2MB.max")" = 4194304 ]
+	fi
 }

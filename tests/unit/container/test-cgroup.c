@@ -88,6 +88,8 @@ static void make_hybrid(const char *root)
 	    "blkio/t1/cgroup.procs",
 	    "unified/t1/cgroup.procs",
 	    "unified/cgroup.controllers",
+	    "unified/cgroup.subtree_control",
+	    "unified/t1/hugetlb.2MB.max",
 	    "pids/t1/cgroup.procs",
 	    "memory/t1/cgroup.procs",
 	    "cpu/t1/cgroup.procs",
@@ -117,6 +119,7 @@ static void test_hybrid(void)
 	    "\"cpu\":{\"shares\":512,\"quota\":50000,\"period\":100000,\"cpus\":\"0\",\"mems\":"
 	    "\"0\"},"
 	    "\"pids\":{\"limit\":32},"
+	    "\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
 	    "\"devices\":[{\"allow\":false,\"access\":\"rwm\"},"
 	    "{\"allow\":true,\"type\":\"c\",\"major\":1,\"minor\":3,\"access\":\"rw\"}]}",
 	    0, NULL);
@@ -143,6 +146,8 @@ static void test_hybrid(void)
 	is_file("100000", "%s/cpu/t1/cpu.cfs_period_us", root);
 	is_file("0", "%s/cpuset/t1/cpuset.cpus", root);
 	is_file("32", "%s/pids/t1/pids.max", root);
+	is_file("4194304", "%s/unified/t1/hugetlb.2MB.max", root); /* hybrid: hugetlb in cgroup2 */
+	is_file("+hugetlb", "%s/unified/cgroup.subtree_control", root);
 	is_file("c 10:200 rwm", "%s/devices/t1/devices.allow", root); /* last default rule */
 
 	is_int(ct_cgroup_enter(cg, 4242, &err), 0, "enter writes every hierarchy");
@@ -228,8 +233,10 @@ static void test_errors_and_cleanup(void)
 	snprintf(root, sizeof(root), "%s/hybrid", top);
 	expect_fail(root, "/t1", "{\"blockIO\":{\"weight\":500}}",
 		    "linux.resources.blockIO.weight: `");
-	expect_fail(root, "/t1", "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":1}]}",
-		    "linux.resources.hugepageLimits: not supported yet");
+	expect_fail(root, "/t1", "{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}",
+		    "linux.resources.hugepageLimits[0].pageSize: `2XB` is not like 2MB");
+	expect_fail(root, "/t1", "{\"network\":{\"classID\":1}}",
+		    "linux.resources.network: not supported yet");
 	expect_fail(root, "/t1", "{\"memory\":{\"swappiness\":300}}",
 		    "linux.resources.memory.swappiness: 300 is not 0..100");
 	expect_fail(root, "system.slice:isola:c1", NULL,
