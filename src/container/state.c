@@ -251,3 +251,9 @@ char *ct_now_rfc3339(void)
 		return NULL;
 	return out;
 }
+
+int ct_seccomp_cache_dir(const char *root, char **ret)
+{
+	/* A leading dot: never a valid container id, and skipped by `list`. */
+	return asprintf(ret, "%s/.seccomp-cache", root) < 0 ? -ENOMEM : 0;
+}

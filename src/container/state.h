@@ -41,5 +41,7 @@ const char *ct_status_name(enum ct_status st);
 /* runc's `state` JSON (also what hooks get on stdin). */
 json_t *ct_state_to_oci_json(const struct ct_state *s, enum ct_status st);
 char *ct_state_oci_string(const struct ct_state *s, enum ct_status st);
+/* Where compiled seccomp programs are cached: <root>/.seccomp-cache. */
+int ct_seccomp_cache_dir(const char *root, char **ret);
 /* RFC 3339 with nanoseconds, UTC. */
 char *ct_now_rfc3339(void);

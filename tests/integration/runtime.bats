@@ -22,9 +22,7 @@ isola() {
 }
 
 args() { # args CMD...: set process.args
-	local j
-	j=$(for a in "$@"; do printf '%s\0' "$a"; done | jq -Rsc 'split("\u0000")[:-1]')
-	bundle_jq "$B" ".process.args = $j"
+	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
 }
 
 @test "create, start, state, kill, delete" {
@@ -268,4 +266,35 @@ tmpfs" ]
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.linux.namespaces | index("time")'
 	echo "$output" | jq -e '.mountOptions | index("rro")'
+}
+
+@test "hooks run at their points in the lifecycle, in order" {
+	args sleep 100
+	h() { echo "{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"echo $1 >> $2\"]}"; }
+	bundle_jq "$B" ".root.readonly = false | .hooks = {
+		\"prestart\": [$(h prestart "$TMP/h")],
+		\"createRuntime\": [$(h createRuntime "$TMP/h")],
+		\"createContainer\": [$(h createContainer "$TMP/h")],
+		\"startContainer\": [$(h startContainer /tmp/h)],
+		\"poststart\": [$(h poststart "$TMP/h")],
+		\"poststop\": [$(h poststop "$TMP/h")]}"
+	isola create -b "$B" "$ID"
+	[ "$(cat "$TMP/h" | tr '\n' ' ')" = "prestart createRuntime createContainer " ]
+	[ ! -e "$B/rootfs/tmp/h" ]
+	isola start "$ID"
+	[ "$(cat "$B/rootfs/tmp/h")" = startContainer ]
+	[ "$(tail -1 "$TMP/h")" = poststart ]
+	isola delete --force "$ID"
+	[ "$(tail -1 "$TMP/h")" = poststop ]
+}
+
+@test "linux.seccomp is applied (and cached under --root)" {
+	args sh -c 'mkdir /tmp/x 2>&1 || true'
+	bundle_jq "$B" '.root.readonly = false | .linux.seccomp = {"defaultAction":"SCMP_ACT_ALLOW",
+		"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Operation not permitted"* ]]
+	[ -n "$(ls -A "$R/.seccomp-cache")" ]
+	[ -z "$(isola list -q)" ]
 }
