@@ -2,6 +2,7 @@
 /* The config.json that `isola spec` writes: runc's defaults, in our words. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "spec.h"
 
@@ -41,15 +42,18 @@ static const char example[] =
 
 json_t *ct_spec_example(bool rootless)
 {
-	char buf[sizeof(example) + 1024];
+	char buf[sizeof(example) + 1024], maps[256];
 
+	/* Rootless: map root in the container to the caller, as runc does. */
+	snprintf(maps, sizeof(maps),
+		 "\"uidMappings\":[{\"containerID\":0,\"hostID\":%u,\"size\":1}],"
+		 "\"gidMappings\":[{\"containerID\":0,\"hostID\":%u,\"size\":1}],",
+		 getuid(), getgid());
 	if (rootless)
 		snprintf(buf, sizeof(buf), example, "",
 			 "{\"destination\":\"/sys\",\"type\":\"none\",\"source\":\"/sys\","
 			 "\"options\":[\"rbind\",\"nosuid\",\"noexec\",\"nodev\",\"ro\"]},",
-			 "\"uidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],"
-			 "\"gidMappings\":[{\"containerID\":0,\"hostID\":1000,\"size\":1}],",
-			 "", ",{\"type\":\"user\"}");
+			 maps, "", ",{\"type\":\"user\"}");
 	else
 		snprintf(buf, sizeof(buf), example, ",\"gid=5\"",
 			 "{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\","

@@ -298,3 +298,17 @@ tmpfs" ]
 	[ -n "$(ls -A "$R/.seccomp-cache")" ]
 	[ -z "$(isola list -q)" ]
 }
+
+@test "spec writes a config.json that create accepts, and never overwrites one" {
+	mkdir "$TMP/s"
+	run "$ISOLA" spec --bundle "$TMP/s"
+	[ "$status" -eq 0 ]
+	[ "$(jq -r .ociVersion "$TMP/s/config.json")" = 1.1.0 ]
+	run "$ISOLA" spec --bundle "$TMP/s"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"config.json: already exists"* ]]
+	rm "$TMP/s/config.json"
+	"$ISOLA" spec --rootless --bundle "$TMP/s"
+	[ "$(jq -r '.linux.uidMappings[0].hostID' "$TMP/s/config.json")" = "$(id -u)" ]
+	jq -e '.linux.namespaces | map(.type) | index("user")' "$TMP/s/config.json"
+}
