@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -95,7 +96,10 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	r = ct_sync_recv(fd, CT_SYNC_GO, NULL, err);
 	if (r < 0)
 		return r;
-	if ((r = child_namespaces(c, err)) < 0 || (r = ct_rootfs_prepare(&c->init, err)) < 0)
+	if ((r = child_namespaces(c, err)) < 0)
+		return r;
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+	if ((r = ct_rootfs_prepare(&c->init, err)) < 0)
 		return r;
 	if (ct_sync_send(fd, CT_SYNC_HOOKS, NULL, 0) < 0)
 		return err_make(err, errno, "sync");
@@ -125,11 +129,15 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	/* The flock lives on the open file: the parent's unlock must not wait for us. */
 	close(c->dirfd);
 	close(c->sock[0]);
+	/* If the runtime dies mid-create, so do we (a credential change clears it). */
+	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	if (child_setup(c, &state_json, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	if (c->init.console_fd >= 0)
 		close(c->init.console_fd);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", c->fifo_fd);
+	/* Created: from now on we outlive `isola create`. */
+	prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0);
 	if (ct_sync_send(c->sock[1], CT_SYNC_READY, NULL, 0) < 0)
 		_exit(1);
 	close(c->sock[1]);
@@ -391,6 +399,10 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 		return r;
 	}
 	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
+	/* Recorded before the init exists, so that `delete --force` can clean up
+	 * after a create that was killed midway (pid 0 reads as stopped). */
+	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
+		return r;
 	r = spawn_init(c, err);
 	if (r < 0)
 		return r;

@@ -40,7 +40,9 @@ static int open_state(const char *root, const char *id, int *dirfd, struct ct_st
 	r = ct_state_read(*dirfd, id, st, err);
 	if (r < 0) {
 		close(*dirfd);
-		return r;
+		*dirfd = -1;
+		/* The directory without state.json: a create that was killed early. */
+		return r == -ENOENT ? -ENODATA : r;
 	}
 	*status = ct_state_status(*dirfd, st);
 	return 0;
@@ -164,6 +166,11 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err)
 	int r;
 
 	r = open_state(root, id, &dirfd, &st, &status, err);
+	if (r == -ENODATA && force) {
+		/* A create killed before it wrote state.json: only the directory is left. */
+		err_free(err);
+		return ct_state_remove_dir(root, id, err);
+	}
 	if (r < 0)
 		return r;
 	if (status != CT_STOPPED && status != CT_CREATED && !force) {

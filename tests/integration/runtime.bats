@@ -312,3 +312,22 @@ tmpfs" ]
 	[ "$(jq -r '.linux.uidMappings[0].hostID' "$TMP/s/config.json")" = "$(id -u)" ]
 	jq -e '.linux.namespaces | map(.type) | index("user")' "$TMP/s/config.json"
 }
+
+@test "a create killed midway takes its init with it; delete --force cleans up" {
+	args sleep 100
+	bundle_jq "$B" '.hooks = {"createRuntime": [{"path":"/bin/sleep","args":["sleep","5"]}]}'
+	"$ISOLA" --root "$R" create -b "$B" "$ID" &
+	cpid=$!
+	for i in $(seq 50); do hook=$(pgrep -P $cpid sleep) && break; sleep 0.1; done
+	[ -n "$hook" ]
+	procs=$(cat /sys/fs/cgroup/pids/isola/"$ID"/cgroup.procs 2>/dev/null || true)
+	kill -9 $cpid $hook
+	wait $cpid || true
+	[ -n "$procs" ]
+	sleep 0.3
+	for p in $procs; do ! kill -0 "$p" 2>/dev/null; done
+	[ "$(isola state "$ID" | jq -r .status)" = stopped ]
+	isola delete --force "$ID"
+	[ -z "$(ls -A "$R")" ]
+	[ ! -e /sys/fs/cgroup/pids/isola/"$ID" ]
+}
