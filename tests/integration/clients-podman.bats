@@ -1,0 +1,130 @@
+#!/usr/bin/env bats
+# podman 4.3 driving isola as its OCI runtime (create/start/exec/kill/delete,
+# pause/resume, console sockets, pods sharing namespaces).
+
+load clients-helpers
+
+setup() {
+	isola_tmp
+	podman_setup
+}
+
+teardown() {
+	podman_teardown
+	isola_cleanup_tmp
+}
+
+# Containers and per-container cgroups of this test's podman must all be gone.
+assert_podman_clean() {
+	run pm ps -aq
+	[ "$status" -eq 0 ] && [ -z "$output" ]
+	local ids
+	ids=$(find /sys/fs/cgroup/ -maxdepth 3 -name 'libpod-*' 2>/dev/null | grep -c . || true)
+	[ "$ids" -eq 0 ] || { find /sys/fs/cgroup/ -maxdepth 3 -name 'libpod-*' >&2; return 1; }
+}
+
+@test "podman run --rm true through isola" {
+	run pm run --rm "$PODMAN_IMG" true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	assert_podman_clean
+}
+
+@test "podman run passes the exit code through" {
+	run pm run --rm "$PODMAN_IMG" sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	run pm run --rm "$PODMAN_IMG" sh -c 'echo out-$((6*7))'
+	[ "$status" -eq 0 ]
+	[ "$output" = "out-42" ]
+	# A missing binary is the runtime's error, shown by podman (JSON log).
+	run -127 pm run --rm "$PODMAN_IMG" /no/such/binary
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/no/such/binary"* ]]
+	assert_podman_clean
+}
+
+@test "podman run -d, exec, stop, rm" {
+	run pm run -d --name isola-it-pd "$PODMAN_IMG" \
+		sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run pm exec isola-it-pd sh -c 'echo in-$(hostname); exit 3'
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == "in-"* ]]
+	run pm exec isola-it-pd cat /proc/1/cmdline
+	[ "$status" -eq 0 ]
+	[[ "$output" == sh* ]]
+	run pm stop -t 10 isola-it-pd
+	[ "$status" -eq 0 ]
+	run pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' isola-it-pd
+	echo "$output"
+	[ "$output" = "exited 0" ]
+	pm rm isola-it-pd
+	assert_podman_clean
+}
+
+@test "podman run --tty gives the process a terminal" {
+	run pm run --rm -t "$PODMAN_IMG" sh -c 'tty && [ -t 0 ] && [ -t 1 ]'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == /dev/pts/* ]]
+	run pm run --rm "$PODMAN_IMG" sh -c '[ -t 1 ]'
+	[ "$status" -eq 1 ]
+}
+
+@test "podman pause and unpause" {
+	require_isola_cmd pause
+	pm run -d --name isola-it-pp "$PODMAN_IMG" sh -c 'while :; do sleep 0.2; done'
+	run pm pause isola-it-pp
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run pm inspect -f '{{.State.Status}}' isola-it-pp
+	[ "$output" = "paused" ]
+	run pm unpause isola-it-pp
+	[ "$status" -eq 0 ]
+	run pm exec isola-it-pp true
+	[ "$status" -eq 0 ]
+	pm rm -f -t 0 isola-it-pp
+	assert_podman_clean
+}
+
+@test "podman pod: two containers share ipc and uts" {
+	run pm pod create --name isola-it-pod
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run pm run -d --pod isola-it-pod --name isola-it-pod1 "$PODMAN_IMG" \
+		sh -c 'echo shared > /dev/shm/mark; while :; do sleep 0.2; done'
+	[ "$status" -eq 0 ]
+	sleep 0.5
+	run pm run --rm --pod isola-it-pod "$PODMAN_IMG" sh -c 'cat /dev/shm/mark; hostname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = shared ]
+	[ "${lines[1]}" = isola-it-pod ]
+	run pm pod rm -f -t 0 isola-it-pod
+	[ "$status" -eq 0 ]
+	assert_podman_clean
+}
+
+@test "podman --network none and --network host" {
+	run pm run --rm --network none "$PODMAN_IMG" sh -c 'ls /sys/class/net'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = lo ]
+	local want
+	want=$(ls /sys/class/net | sort | tr '\n' ' ')
+	run pm run --rm --network host "$PODMAN_IMG" sh -c 'ls /sys/class/net | sort | tr "\n" " "'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+}
+
+@test "podman leaves no mounts behind" {
+	pm run --rm "$PODMAN_IMG" true
+	pm run -d --name isola-it-pm "$PODMAN_IMG" sleep 100
+	pm rm -f -t 0 isola-it-pm
+	pm system reset --force
+	assert_no_mounts_left
+}
