@@ -10,7 +10,7 @@
 
 int cmd_delete(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "force", no_argument, NULL, 'f' }, {} };
+	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {}};
 	struct err *err = NULL;
 	bool force = false;
 	int c, r;

@@ -11,7 +11,7 @@
 
 int cmd_kill(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "all", no_argument, NULL, 'a' }, {} };
+	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {}};
 	struct err *err = NULL;
 	bool all = false;
 	int c, sig = SIGTERM;

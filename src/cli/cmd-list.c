@@ -21,7 +21,8 @@ static void print_one(const char *root, const char *id, bool quiet, json_t *arr,
 	struct err *err = NULL;
 	enum ct_status s;
 
-	if (ct_state_open_dir(root, id, &dirfd, &err) < 0 || ct_state_read(dirfd, id, &st, &err) < 0) {
+	if (ct_state_open_dir(root, id, &dirfd, &err) < 0 ||
+	    ct_state_read(dirfd, id, &st, &err) < 0) {
 		err_free(&err);
 		return;
 	}
@@ -38,8 +39,8 @@ static void print_one(const char *root, const char *id, bool quiet, json_t *arr,
 
 int cmd_list(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "quiet", no_argument, NULL, 'q' },
-					      { "format", required_argument, NULL, 'f' }, {} };
+	static const struct option opts[] = {
+	    {"quiet", no_argument, NULL, 'q'}, {"format", required_argument, NULL, 'f'}, {}};
 	_cleanup_json_ json_t *arr = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
 	bool quiet = false;
@@ -58,8 +59,8 @@ int cmd_list(struct cli_globals *g, int argc, char **argv)
 	if (!d && errno != ENOENT)
 		return cli_usage_error(argv[0], "open `%s`: %m", g->root);
 	if (!quiet && !arr)
-		printf("%-12s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE", "CREATED",
-		       "OWNER");
+		printf("%-12s %-8s %-10s %-40s %-32s %s\n", "ID", "PID", "STATUS", "BUNDLE",
+		       "CREATED", "OWNER");
 	while (d && (e = readdir(d)))
 		if (e->d_name[0] != '.')
 			print_one(g->root, e->d_name, quiet, arr, false);

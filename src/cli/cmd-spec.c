@@ -16,8 +16,8 @@
 
 int cmd_spec(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = { { "rootless", no_argument, NULL, 'r' },
-					      { "bundle", required_argument, NULL, 'b' }, {} };
+	static const struct option opts[] = {
+	    {"rootless", no_argument, NULL, 'r'}, {"bundle", required_argument, NULL, 'b'}, {}};
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int dfd = -1;

@@ -80,7 +80,8 @@ static int child_namespaces(struct create_ctx *c, struct err **err)
 		return r;
 	if (c->unshare_flags && unshare(c->unshare_flags) < 0)
 		return err_make(err, errno, "unshare namespaces");
-	if (s->hostname && s->ns[CT_NS_UTS].enabled && sethostname(s->hostname, strlen(s->hostname)) < 0)
+	if (s->hostname && s->ns[CT_NS_UTS].enabled &&
+	    sethostname(s->hostname, strlen(s->hostname)) < 0)
 		return err_make(err, errno, "sethostname");
 	if (s->domainname && s->ns[CT_NS_UTS].enabled &&
 	    setdomainname(s->domainname, strlen(s->domainname)) < 0)
@@ -109,7 +110,8 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	if ((r = ct_hooks_run(s->hooks, CT_HOOK_CREATE_CONTAINER, *state_json, err)) < 0 ||
 	    (r = ct_rootfs_pivot(&c->init, err)) < 0)
 		return r;
-	if (s->process.terminal && (r = ct_terminal_setup(&s->process, c->init.console_fd, err)) < 0)
+	if (s->process.terminal &&
+	    (r = ct_terminal_setup(&s->process, c->init.console_fd, err)) < 0)
 		return r;
 	if ((r = ct_rootfs_finish(&c->init, err)) < 0 ||
 	    (r = ct_process_find_exec(&s->process, &c->init.exec_path, err)) < 0 ||
@@ -196,7 +198,8 @@ static int plan_namespaces(struct create_ctx *c, struct err **err)
 	int r;
 
 	if (!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path)
-		return err_make(err, 0, "config.json: linux.namespaces: a new mount namespace is required");
+		return err_make(err, 0,
+				"config.json: linux.namespaces: a new mount namespace is required");
 	for (int t = 0; t < CT_NS_COUNT; t++) {
 		if (!s->ns[t].enabled || s->ns[t].path || t == CT_NS_TIME)
 			continue;
@@ -265,8 +268,8 @@ static int spawn_init(struct create_ctx *c, struct err **err)
 	r = plan_namespaces(c, err);
 	if (r < 0)
 		return r;
-	c->pid = syscall(SYS_clone, (unsigned long)(c->clone_flags | SIGCHLD), NULL, NULL, NULL,
-			 NULL);
+	c->pid =
+	    syscall(SYS_clone, (unsigned long)(c->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
 	if (c->pid < 0)
 		return err_make(err, errno, "clone the container process");
 	if (c->pid == 0)
@@ -294,10 +297,12 @@ static int resolve_rootfs(const char *bundle, const char *root_path, char **ret,
 	if (!realpath(joined, real))
 		return err_make(err, errno, "config.json: root.path: `%s`", joined);
 	if (root_path[0] != '/' && (strncmp(real, bundle, n) != 0 || (real[n] != '/' && real[n])))
-		return err_make(err, EXDEV, "config.json: root.path: `%s` resolves to `%s`, outside the bundle",
+		return err_make(err, EXDEV,
+				"config.json: root.path: `%s` resolves to `%s`, outside the bundle",
 				root_path, real);
 	if (stat(real, &st) < 0 || !S_ISDIR(st.st_mode))
-		return err_make(err, ENOTDIR, "config.json: root.path: `%s` is not a directory", real);
+		return err_make(err, ENOTDIR, "config.json: root.path: `%s` is not a directory",
+				real);
 	*ret = strdup(real);
 	return *ret ? 0 : err_make(err, ENOMEM, "rootfs");
 }
@@ -342,7 +347,8 @@ static int prepare(struct create_ctx *c, struct err **err)
 	    (r = prepare_seccomp(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	if (c->spec->process.terminal && !o->console_socket)
-		return err_make(err, ENOTSUP, "process.terminal without --console-socket is not supported yet");
+		return err_make(err, ENOTSUP,
+				"process.terminal without --console-socket is not supported yet");
 	c->init.spec = c->spec;
 	c->init.proc = &c->spec->process;
 	c->init.rootfs = c->st.rootfs;
@@ -427,7 +433,7 @@ static void undo_create(struct create_ctx *c)
 
 int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 {
-	struct create_ctx c = { .o = o, .dirfd = -1, .fifo_fd = -1, .sock = { -1, -1 } };
+	struct create_ctx c = {.o = o, .dirfd = -1, .fifo_fd = -1, .sock = {-1, -1}};
 	int r;
 
 	c.init.console_fd = -1;

@@ -48,7 +48,8 @@ static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
 		return err_make(err, ENOMEM, "--user");
 	if (colon)
 		*colon = 0;
-	if (parse_int(c, &uid) < 0 || uid < 0 || (colon && (parse_int(colon + 1, &gid) < 0 || gid < 0)))
+	if (parse_int(c, &uid) < 0 || uid < 0 ||
+	    (colon && (parse_int(colon + 1, &gid) < 0 || gid < 0)))
 		return err_make(err, 0, "--user `%s`: expected uid[:gid]", s);
 	p->uid = uid;
 	p->gid = gid;
@@ -58,7 +59,7 @@ static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
 /* --cap X adds X to every set, as runc does. */
 static int add_caps(struct exec_ctx *c, struct err **err)
 {
-	static const char *const sets[] = { "bounding", "effective", "permitted", "ambient" };
+	static const char *const sets[] = {"bounding", "effective", "permitted", "ambient"};
 	json_t *caps;
 
 	caps = c->proc.capabilities ? json_deep_copy(c->proc.capabilities) : json_object();
@@ -86,10 +87,14 @@ static int process_from_opts(struct exec_ctx *c, struct err **err)
 	struct ct_process *p = &c->proc;
 	int r;
 
-	*p = (struct ct_process){ .uid = base->uid, .gid = base->gid, .cwd = o->cwd ? o->cwd : base->cwd,
-				  .capabilities = base->capabilities, .terminal = o->tty,
-				  .no_new_privileges = base->no_new_privileges || o->no_new_privs,
-				  .umask = base->umask, .has_umask = base->has_umask };
+	*p = (struct ct_process){.uid = base->uid,
+				 .gid = base->gid,
+				 .cwd = o->cwd ? o->cwd : base->cwd,
+				 .capabilities = base->capabilities,
+				 .terminal = o->tty,
+				 .no_new_privileges = base->no_new_privileges || o->no_new_privs,
+				 .umask = base->umask,
+				 .has_umask = base->has_umask};
 	for (size_t i = 0; o->args && o->args[i]; i++)
 		if (strv_push(&p->args, o->args[i]) < 0)
 			return err_make(err, ENOMEM, "args");
@@ -129,8 +134,8 @@ static int load_process(struct exec_ctx *c, struct err **err)
 	if (r < 0)
 		return r;
 	if (c->o->process_file) {
-		r = json_load_file_capped(AT_FDCWD, c->o->process_file, CT_CONFIG_MAX, &c->proc_json,
-					  err);
+		r = json_load_file_capped(AT_FDCWD, c->o->process_file, CT_CONFIG_MAX,
+					  &c->proc_json, err);
 		if (r < 0)
 			return r;
 		r = ct_process_parse(c->proc_json, c->o->process_file, &c->proc, err);
@@ -142,8 +147,10 @@ static int load_process(struct exec_ctx *c, struct err **err)
 	if (c->o->caps && c->o->caps[0] && (r = add_caps(c, err)) < 0)
 		return r;
 	if (c->proc.terminal && !c->o->console_socket)
-		return err_make(err, ENOTSUP, "exec --tty without --console-socket is not supported yet");
-	if ((r = ct_caps_parse(c->proc.capabilities, "process.capabilities", &c->init.caps, err)) < 0 ||
+		return err_make(err, ENOTSUP,
+				"exec --tty without --console-socket is not supported yet");
+	if ((r = ct_caps_parse(c->proc.capabilities, "process.capabilities", &c->init.caps, err)) <
+		0 ||
 	    (r = prepare_seccomp(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	c->init.spec = c->spec;
@@ -155,8 +162,8 @@ static int load_process(struct exec_ctx *c, struct err **err)
 }
 
 static const char *const ns_files[CT_NS_COUNT] = {
-	[CT_NS_USER] = "user", [CT_NS_PID] = "pid", [CT_NS_NET] = "net", [CT_NS_IPC] = "ipc",
-	[CT_NS_UTS] = "uts", [CT_NS_CGROUP] = "cgroup", [CT_NS_TIME] = "time", [CT_NS_MNT] = "mnt",
+    [CT_NS_USER] = "user", [CT_NS_PID] = "pid",	      [CT_NS_NET] = "net",   [CT_NS_IPC] = "ipc",
+    [CT_NS_UTS] = "uts",   [CT_NS_CGROUP] = "cgroup", [CT_NS_TIME] = "time", [CT_NS_MNT] = "mnt",
 };
 
 /* Open the init's namespaces that differ from ours. */
@@ -299,7 +306,8 @@ static int do_exec(struct exec_ctx *c, int *ret_status, struct err **err)
 	if ((r = read_state(c, err)) < 0 || (r = load_process(c, err)) < 0 ||
 	    (r = open_namespaces(c, err)) < 0)
 		return r;
-	if (c->proc.terminal && (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
+	if (c->proc.terminal &&
+	    (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
 		return r;
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return err_make(err, errno, "PR_SET_CHILD_SUBREAPER");
@@ -314,7 +322,7 @@ static int do_exec(struct exec_ctx *c, int *ret_status, struct err **err)
 
 int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 {
-	struct exec_ctx c = { .o = o, .sock = { -1, -1 } };
+	struct exec_ctx c = {.o = o, .sock = {-1, -1}};
 	int r;
 
 	for (int t = 0; t < CT_NS_COUNT; t++)

@@ -15,13 +15,13 @@
 struct ct_init {
 	const struct ct_spec *spec;
 	const struct ct_process *proc;
-	const char *rootfs;	  /* absolute */
+	const char *rootfs; /* absolute */
 	bool no_pivot, no_new_keyring, in_userns;
 	int preserve_fds;
-	int console_fd;		  /* connected --console-socket, or -1 */
+	int console_fd; /* connected --console-socket, or -1 */
 	struct ct_caps caps;
 	struct ct_seccomp *seccomp;
-	char *exec_path;	  /* args[0] resolved in the container */
+	char *exec_path; /* args[0] resolved in the container */
 };
 
 /* rootfs.c: mounts, devices, pivot_root, then the post-pivot paths. */

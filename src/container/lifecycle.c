@@ -52,7 +52,7 @@ static int open_state(const char *root, const char *id, int *dirfd, struct ct_st
 static int release_init(int dirfd, const struct ct_state *st, struct err **err)
 {
 	_cleanup_close_ int fd = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-	struct pollfd p = { .events = POLLIN };
+	struct pollfd p = {.events = POLLIN};
 	char c;
 
 	if (fd < 0)
@@ -66,7 +66,8 @@ static int release_init(int dirfd, const struct ct_state *st, struct err **err)
 		if (n > 0 && read(fd, &c, 1) == 1)
 			break;
 		if ((n > 0 && (p.revents & POLLHUP)) || !ct_state_alive(st))
-			return err_make(err, ESRCH, "container `%s`: init exited before start", st->id);
+			return err_make(err, ESRCH, "container `%s`: init exited before start",
+					st->id);
 	}
 	unlinkat(dirfd, "exec.fifo", 0);
 	return 0;
@@ -144,7 +145,7 @@ int ct_kill(const char *root, const char *id, int sig, bool all, struct err **er
 static int kill_and_wait(const struct ct_state *st, struct err **err)
 {
 	_cleanup_close_ int pfd = pidfd_of(st);
-	struct pollfd p = { .events = POLLIN };
+	struct pollfd p = {.events = POLLIN};
 
 	if (pfd < 0)
 		return 0;
@@ -194,8 +195,8 @@ out:
 	return r;
 }
 
-static const int forwarded[] = { SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGWINCH,
-				 SIGCONT, SIGALRM, SIGPIPE };
+static const int forwarded[] = {SIGHUP,	 SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
+				SIGUSR2, SIGWINCH, SIGCONT, SIGALRM, SIGPIPE};
 
 int ct_wait_forward(pid_t pid)
 {

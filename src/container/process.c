@@ -73,11 +73,11 @@ int ct_process_setup_privileged(const struct ct_init *in, struct err **err)
 	int r;
 
 	for (size_t i = 0; i < p->n_rlimits; i++) {
-		struct rlimit rl = { p->rlimits[i].soft, p->rlimits[i].hard };
+		struct rlimit rl = {p->rlimits[i].soft, p->rlimits[i].hard};
 
 		if (setrlimit(p->rlimits[i].resource, &rl) < 0)
-			return err_make(err, errno, "setrlimit %d (%llu/%llu)", p->rlimits[i].resource,
-					(unsigned long long)rl.rlim_cur,
+			return err_make(err, errno, "setrlimit %d (%llu/%llu)",
+					p->rlimits[i].resource, (unsigned long long)rl.rlim_cur,
 					(unsigned long long)rl.rlim_max);
 	}
 	if (p->has_oom_score_adj) {
@@ -102,7 +102,8 @@ static int switch_user(const struct ct_init *in, struct err **err)
 	r = ct_caps_drop_bounding(&in->caps, err);
 	if (r < 0)
 		return r;
-	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 && !(in->in_userns && errno == EPERM))
+	if (setgroups(p->n_additional_gids, p->additional_gids) < 0 &&
+	    !(in->in_userns && errno == EPERM))
 		return err_make(err, errno, "setgroups");
 	if (setresgid(p->gid, p->gid, p->gid) < 0)
 		return err_make(err, errno, "setgid %u", p->gid);

@@ -25,8 +25,8 @@
 static int open_in_root(int rootfd, const char *path, int flags)
 {
 	struct open_how how = {
-		.flags = flags | O_CLOEXEC,
-		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
+	    .flags = flags | O_CLOEXEC,
+	    .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS,
 	};
 	int fd;
 
@@ -138,8 +138,7 @@ static int do_mount_one(const struct ct_mount *m, const char *target, struct err
  * new mount's root: the O_PATH fd used for the mount itself still points at the
  * inode underneath, where remount and propagation changes fail with EINVAL.
  */
-static int finish_mount(const struct ct_mount *m, const char *target, bool bound,
-			struct err **err)
+static int finish_mount(const struct ct_mount *m, const char *target, bool bound, struct err **err)
 {
 	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
 
@@ -149,7 +148,7 @@ static int finish_mount(const struct ct_mount *m, const char *target, bool bound
 	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		return err_make(err, errno, "set propagation of `%s`", m->destination);
 	if (m->attr_set || m->attr_clr) {
-		struct mount_attr a = { .attr_set = m->attr_set, .attr_clr = m->attr_clr };
+		struct mount_attr a = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
 
 		if (syscall(SYS_mount_setattr, AT_FDCWD, target, AT_RECURSIVE, &a, sizeof(a)) < 0)
 			return err_make(err, errno, "mount_setattr `%s`", m->destination);
@@ -189,8 +188,8 @@ static const struct {
 	const char *name;
 	unsigned maj, min;
 } default_devices[] = {
-	{ "null", 1, 3 }, { "zero", 1, 5 }, { "full", 1, 7 },
-	{ "random", 1, 8 }, { "urandom", 1, 9 }, { "tty", 5, 0 },
+    {"null", 1, 3},   {"zero", 1, 5},	 {"full", 1, 7},
+    {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
 };
 
 /* mknod, or in a user namespace (no mknod there) a bind of the host's node. */
@@ -228,9 +227,9 @@ static int make_device(int rootfd, const char *path, mode_t mode, dev_t dev, boo
 static int setup_dev(const struct ct_init *in, int rootfd, struct err **err)
 {
 	static const char *const links[][2] = {
-		{ "/proc/self/fd", "fd" },     { "/proc/self/fd/0", "stdin" },
-		{ "/proc/self/fd/1", "stdout" }, { "/proc/self/fd/2", "stderr" },
-		{ "pts/ptmx", "ptmx" },
+	    {"/proc/self/fd", "fd"},	   {"/proc/self/fd/0", "stdin"},
+	    {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+	    {"pts/ptmx", "ptmx"},
 	};
 	const struct ct_spec *s = in->spec;
 	_cleanup_close_ int dev = -1;
@@ -263,7 +262,8 @@ static int setup_dev(const struct ct_init *in, int rootfd, struct err **err)
 		if (r < 0)
 			return r;
 		fd = open_in_root(rootfd, d->path, O_PATH | O_NOFOLLOW);
-		if (fd >= 0 && !in->in_userns && fchownat(fd, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
+		if (fd >= 0 && !in->in_userns &&
+		    fchownat(fd, "", d->uid, d->gid, AT_EMPTY_PATH) < 0)
 			return err_make(err, errno, "chown `%s`", d->path);
 	}
 	return 0;

@@ -26,10 +26,10 @@ static const struct {
 	const char *name;
 	int flag;
 } ns_table[CT_NS_COUNT] = {
-	[CT_NS_USER] = { "user", CLONE_NEWUSER },     [CT_NS_PID] = { "pid", CLONE_NEWPID },
-	[CT_NS_NET] = { "network", CLONE_NEWNET },    [CT_NS_IPC] = { "ipc", CLONE_NEWIPC },
-	[CT_NS_UTS] = { "uts", CLONE_NEWUTS },	      [CT_NS_CGROUP] = { "cgroup", CLONE_NEWCGROUP },
-	[CT_NS_TIME] = { "time", CLONE_NEWTIME },     [CT_NS_MNT] = { "mount", CLONE_NEWNS },
+    [CT_NS_USER] = {"user", CLONE_NEWUSER},  [CT_NS_PID] = {"pid", CLONE_NEWPID},
+    [CT_NS_NET] = {"network", CLONE_NEWNET}, [CT_NS_IPC] = {"ipc", CLONE_NEWIPC},
+    [CT_NS_UTS] = {"uts", CLONE_NEWUTS},     [CT_NS_CGROUP] = {"cgroup", CLONE_NEWCGROUP},
+    [CT_NS_TIME] = {"time", CLONE_NEWTIME},  [CT_NS_MNT] = {"mount", CLONE_NEWNS},
 };
 
 const char *ct_ns_name(enum ct_ns_type t)
@@ -60,11 +60,13 @@ int ct_id_validate(const char *id, struct err **err)
 		return err_make(err, 0, "container id: longer than %d bytes", CT_ID_MAX);
 	for (size_t i = 0; i < n; i++) {
 		char c = id[i];
-		bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+		bool alnum =
+		    (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
 
 		if (!alnum && (i == 0 || !strchr("_.+-", c)))
-			return err_make(err, 0, "container id `%s`: invalid (use [A-Za-z0-9][A-Za-z0-9_.+-]*)",
-					id);
+			return err_make(
+			    err, 0, "container id `%s`: invalid (use [A-Za-z0-9][A-Za-z0-9_.+-]*)",
+			    id);
 	}
 	return 0;
 }
@@ -79,35 +81,61 @@ struct mount_opt {
 };
 
 static const struct mount_opt mount_opts[] = {
-	{ "ro", false, MS_RDONLY, 0 },	       { "rw", true, MS_RDONLY, 0 },
-	{ "nosuid", false, MS_NOSUID, 0 },     { "suid", true, MS_NOSUID, 0 },
-	{ "nodev", false, MS_NODEV, 0 },       { "dev", true, MS_NODEV, 0 },
-	{ "noexec", false, MS_NOEXEC, 0 },     { "exec", true, MS_NOEXEC, 0 },
-	{ "sync", false, MS_SYNCHRONOUS, 0 },  { "async", true, MS_SYNCHRONOUS, 0 },
-	{ "dirsync", false, MS_DIRSYNC, 0 },   { "remount", false, MS_REMOUNT, 0 },
-	{ "mand", false, MS_MANDLOCK, 0 },     { "nomand", true, MS_MANDLOCK, 0 },
-	{ "atime", true, MS_NOATIME, 0 },      { "noatime", false, MS_NOATIME, 0 },
-	{ "diratime", true, MS_NODIRATIME, 0 }, { "nodiratime", false, MS_NODIRATIME, 0 },
-	{ "relatime", false, MS_RELATIME, 0 }, { "norelatime", true, MS_RELATIME, 0 },
-	{ "strictatime", false, MS_STRICTATIME, 0 }, { "nostrictatime", true, MS_STRICTATIME, 0 },
-	{ "lazytime", false, MS_LAZYTIME, 0 }, { "nolazytime", true, MS_LAZYTIME, 0 },
-	{ "silent", false, MS_SILENT, 0 },     { "loud", true, MS_SILENT, 0 },
-	{ "iversion", false, MS_I_VERSION, 0 }, { "noiversion", true, MS_I_VERSION, 0 },
-	{ "nosymfollow", false, MS_NOSYMFOLLOW, 0 }, { "symfollow", true, MS_NOSYMFOLLOW, 0 },
-	{ "bind", false, MS_BIND, 0 },	       { "rbind", false, MS_BIND | MS_REC, 0 },
-	{ "private", false, MS_PRIVATE, 1 },   { "rprivate", false, MS_PRIVATE | MS_REC, 1 },
-	{ "shared", false, MS_SHARED, 1 },     { "rshared", false, MS_SHARED | MS_REC, 1 },
-	{ "slave", false, MS_SLAVE, 1 },       { "rslave", false, MS_SLAVE | MS_REC, 1 },
-	{ "unbindable", false, MS_UNBINDABLE, 1 }, { "runbindable", false, MS_UNBINDABLE | MS_REC, 1 },
-	{ "rro", false, MOUNT_ATTR_RDONLY, 2 }, { "rrw", true, MOUNT_ATTR_RDONLY, 2 },
-	{ "rnosuid", false, MOUNT_ATTR_NOSUID, 2 }, { "rsuid", true, MOUNT_ATTR_NOSUID, 2 },
-	{ "rnodev", false, MOUNT_ATTR_NODEV, 2 }, { "rdev", true, MOUNT_ATTR_NODEV, 2 },
-	{ "rnoexec", false, MOUNT_ATTR_NOEXEC, 2 }, { "rexec", true, MOUNT_ATTR_NOEXEC, 2 },
-	{ "rnodiratime", false, MOUNT_ATTR_NODIRATIME, 2 }, { "rdiratime", true, MOUNT_ATTR_NODIRATIME, 2 },
-	{ "rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW, 2 }, { "rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW, 2 },
+    {"ro", false, MS_RDONLY, 0},
+    {"rw", true, MS_RDONLY, 0},
+    {"nosuid", false, MS_NOSUID, 0},
+    {"suid", true, MS_NOSUID, 0},
+    {"nodev", false, MS_NODEV, 0},
+    {"dev", true, MS_NODEV, 0},
+    {"noexec", false, MS_NOEXEC, 0},
+    {"exec", true, MS_NOEXEC, 0},
+    {"sync", false, MS_SYNCHRONOUS, 0},
+    {"async", true, MS_SYNCHRONOUS, 0},
+    {"dirsync", false, MS_DIRSYNC, 0},
+    {"remount", false, MS_REMOUNT, 0},
+    {"mand", false, MS_MANDLOCK, 0},
+    {"nomand", true, MS_MANDLOCK, 0},
+    {"atime", true, MS_NOATIME, 0},
+    {"noatime", false, MS_NOATIME, 0},
+    {"diratime", true, MS_NODIRATIME, 0},
+    {"nodiratime", false, MS_NODIRATIME, 0},
+    {"relatime", false, MS_RELATIME, 0},
+    {"norelatime", true, MS_RELATIME, 0},
+    {"strictatime", false, MS_STRICTATIME, 0},
+    {"nostrictatime", true, MS_STRICTATIME, 0},
+    {"lazytime", false, MS_LAZYTIME, 0},
+    {"nolazytime", true, MS_LAZYTIME, 0},
+    {"silent", false, MS_SILENT, 0},
+    {"loud", true, MS_SILENT, 0},
+    {"iversion", false, MS_I_VERSION, 0},
+    {"noiversion", true, MS_I_VERSION, 0},
+    {"nosymfollow", false, MS_NOSYMFOLLOW, 0},
+    {"symfollow", true, MS_NOSYMFOLLOW, 0},
+    {"bind", false, MS_BIND, 0},
+    {"rbind", false, MS_BIND | MS_REC, 0},
+    {"private", false, MS_PRIVATE, 1},
+    {"rprivate", false, MS_PRIVATE | MS_REC, 1},
+    {"shared", false, MS_SHARED, 1},
+    {"rshared", false, MS_SHARED | MS_REC, 1},
+    {"slave", false, MS_SLAVE, 1},
+    {"rslave", false, MS_SLAVE | MS_REC, 1},
+    {"unbindable", false, MS_UNBINDABLE, 1},
+    {"runbindable", false, MS_UNBINDABLE | MS_REC, 1},
+    {"rro", false, MOUNT_ATTR_RDONLY, 2},
+    {"rrw", true, MOUNT_ATTR_RDONLY, 2},
+    {"rnosuid", false, MOUNT_ATTR_NOSUID, 2},
+    {"rsuid", true, MOUNT_ATTR_NOSUID, 2},
+    {"rnodev", false, MOUNT_ATTR_NODEV, 2},
+    {"rdev", true, MOUNT_ATTR_NODEV, 2},
+    {"rnoexec", false, MOUNT_ATTR_NOEXEC, 2},
+    {"rexec", true, MOUNT_ATTR_NOEXEC, 2},
+    {"rnodiratime", false, MOUNT_ATTR_NODIRATIME, 2},
+    {"rdiratime", true, MOUNT_ATTR_NODIRATIME, 2},
+    {"rnosymfollow", false, MOUNT_ATTR_NOSYMFOLLOW, 2},
+    {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW, 2},
 };
 
-static const char *const unsupported_opts[] = { "idmap", "ridmap", "tmpcopyup", NULL };
+static const char *const unsupported_opts[] = {"idmap", "ridmap", "tmpcopyup", NULL};
 
 static int apply_mount_opt(struct ct_mount *m, const char *o, const char *where, struct err **err)
 {
@@ -130,7 +158,8 @@ static int apply_mount_opt(struct ct_mount *m, const char *o, const char *where,
 	}
 	for (size_t i = 0; unsupported_opts[i]; i++)
 		if (streq(unsupported_opts[i], o))
-			return err_make(err, ENOTSUP, "%s: option `%s` is not supported yet", where, o);
+			return err_make(err, ENOTSUP, "%s: option `%s` is not supported yet", where,
+					o);
 	/* Anything else is file-system data, as runc does. */
 	if (!m->data) {
 		m->data = strdup(o);
@@ -147,8 +176,8 @@ static int apply_mount_opt(struct ct_mount *m, const char *o, const char *where,
 
 static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct err **err)
 {
-	static const char *const keys[] = { "destination", "type", "source", "options",
-					    "uidMappings", "gidMappings", NULL };
+	static const char *const keys[] = {"destination", "type",	 "source", "options",
+					   "uidMappings", "gidMappings", NULL};
 	json_t *opts = NULL, *o;
 	size_t i;
 	int r;
@@ -159,8 +188,8 @@ static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct 
 	if (r < 0)
 		return r;
 	if (json_object_get(j, "uidMappings") || json_object_get(j, "gidMappings"))
-		return err_make(err, ENOTSUP, "%s.uidMappings: idmapped mounts are not supported yet",
-				where);
+		return err_make(err, ENOTSUP,
+				"%s.uidMappings: idmapped mounts are not supported yet", where);
 	r = json_get_string(j, where, "destination", true, &m->destination, err);
 	if (r < 0)
 		return r;
@@ -173,7 +202,7 @@ static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct 
 	    (r = json_get_string(j, where, "source", false, &m->source, err)) < 0 ||
 	    (r = json_get_array(j, where, "options", &opts, err)) < 0)
 		return r;
-	json_array_foreach(opts, i, o) {
+	json_array_foreach (opts, i, o) {
 		if (!json_is_string(o))
 			return err_make(err, 0, "%s.options[%zu]: expected a string", where, i);
 		r = apply_mount_opt(m, json_string_value(o), where, err);
@@ -200,7 +229,7 @@ static int parse_mounts(struct ct_spec *s, const char *what, struct err **err)
 	s->mounts = calloc(json_array_size(arr) + 1, sizeof(*s->mounts));
 	if (!s->mounts)
 		return err_make(err, ENOMEM, "mounts");
-	json_array_foreach(arr, i, j) {
+	json_array_foreach (arr, i, j) {
 		snprintf(where, sizeof(where), "%s: mounts[%zu]", what, i);
 		s->n_mounts = i + 1;
 		r = parse_mount(j, where, &s->mounts[i], err);
@@ -216,14 +245,22 @@ static const struct {
 	const char *name;
 	int res;
 } rlimit_names[] = {
-	{ "RLIMIT_AS", RLIMIT_AS },	      { "RLIMIT_CORE", RLIMIT_CORE },
-	{ "RLIMIT_CPU", RLIMIT_CPU },	      { "RLIMIT_DATA", RLIMIT_DATA },
-	{ "RLIMIT_FSIZE", RLIMIT_FSIZE },     { "RLIMIT_LOCKS", RLIMIT_LOCKS },
-	{ "RLIMIT_MEMLOCK", RLIMIT_MEMLOCK }, { "RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE },
-	{ "RLIMIT_NICE", RLIMIT_NICE },	      { "RLIMIT_NOFILE", RLIMIT_NOFILE },
-	{ "RLIMIT_NPROC", RLIMIT_NPROC },     { "RLIMIT_RSS", RLIMIT_RSS },
-	{ "RLIMIT_RTPRIO", RLIMIT_RTPRIO },   { "RLIMIT_RTTIME", RLIMIT_RTTIME },
-	{ "RLIMIT_SIGPENDING", RLIMIT_SIGPENDING }, { "RLIMIT_STACK", RLIMIT_STACK },
+    {"RLIMIT_AS", RLIMIT_AS},
+    {"RLIMIT_CORE", RLIMIT_CORE},
+    {"RLIMIT_CPU", RLIMIT_CPU},
+    {"RLIMIT_DATA", RLIMIT_DATA},
+    {"RLIMIT_FSIZE", RLIMIT_FSIZE},
+    {"RLIMIT_LOCKS", RLIMIT_LOCKS},
+    {"RLIMIT_MEMLOCK", RLIMIT_MEMLOCK},
+    {"RLIMIT_MSGQUEUE", RLIMIT_MSGQUEUE},
+    {"RLIMIT_NICE", RLIMIT_NICE},
+    {"RLIMIT_NOFILE", RLIMIT_NOFILE},
+    {"RLIMIT_NPROC", RLIMIT_NPROC},
+    {"RLIMIT_RSS", RLIMIT_RSS},
+    {"RLIMIT_RTPRIO", RLIMIT_RTPRIO},
+    {"RLIMIT_RTTIME", RLIMIT_RTTIME},
+    {"RLIMIT_SIGPENDING", RLIMIT_SIGPENDING},
+    {"RLIMIT_STACK", RLIMIT_STACK},
 };
 
 static int parse_rlimits(json_t *proc, const char *where, struct ct_process *p, struct err **err)
@@ -239,7 +276,7 @@ static int parse_rlimits(json_t *proc, const char *where, struct ct_process *p, 
 	p->rlimits = calloc(json_array_size(arr) + 1, sizeof(*p->rlimits));
 	if (!p->rlimits)
 		return err_make(err, ENOMEM, "rlimits");
-	json_array_foreach(arr, i, j) {
+	json_array_foreach (arr, i, j) {
 		const char *type = NULL;
 		size_t k;
 
@@ -291,7 +328,7 @@ static int parse_user(json_t *proc, const char *where, struct ct_process *p, str
 	p->additional_gids = calloc(json_array_size(gids) + 1, sizeof(gid_t));
 	if (!p->additional_gids)
 		return err_make(err, ENOMEM, "additionalGids");
-	json_array_foreach(gids, i, g) {
+	json_array_foreach (gids, i, g) {
 		if (!json_is_integer(g) || json_integer_value(g) < 0 ||
 		    json_integer_value(g) > UINT32_MAX)
 			return err_make(err, 0, "%s.additionalGids[%zu]: expected a gid", w, i);
@@ -367,7 +404,7 @@ static int parse_namespaces(struct ct_spec *s, json_t *lx, const char *w, struct
 	r = json_get_array(lx, w, "namespaces", &arr, err);
 	if (r < 0 || !arr)
 		return r;
-	json_array_foreach(arr, i, j) {
+	json_array_foreach (arr, i, j) {
 		const char *type = NULL, *path = NULL;
 		int t;
 
@@ -406,7 +443,7 @@ static int parse_idmaps(json_t *lx, const char *w, const char *key, struct ct_id
 	*ret = calloc(json_array_size(arr) + 1, sizeof(**ret));
 	if (!*ret)
 		return err_make(err, ENOMEM, "%s", key);
-	json_array_foreach(arr, i, j) {
+	json_array_foreach (arr, i, j) {
 		snprintf(wi, sizeof(wi), "%s.%s[%zu]", w, key, i);
 		if (!json_is_object(j))
 			return err_make(err, 0, "%s: expected an object", wi);
@@ -434,7 +471,7 @@ static int parse_devices(struct ct_spec *s, json_t *lx, const char *w, struct er
 	s->devices = calloc(json_array_size(arr) + 1, sizeof(*s->devices));
 	if (!s->devices)
 		return err_make(err, ENOMEM, "devices");
-	json_array_foreach(arr, i, j) {
+	json_array_foreach (arr, i, j) {
 		struct ct_device *d = &s->devices[i];
 		const char *type = NULL;
 
@@ -455,7 +492,8 @@ static int parse_devices(struct ct_spec *s, json_t *lx, const char *w, struct er
 			d->has_mode = true;
 		}
 		if (d->path[0] != '/')
-			return err_make(err, 0, "%s.path: `%s` is not an absolute path", wi, d->path);
+			return err_make(err, 0, "%s.path: `%s` is not an absolute path", wi,
+					d->path);
 		if (!strchr("cubp", type[0]) || type[1])
 			return err_make(err, 0, "%s.type: `%s`: expected c, u, b or p", wi, type);
 		d->type = type[0] == 'u' ? 'c' : type[0];
@@ -473,7 +511,7 @@ static int parse_sysctl(struct ct_spec *s, json_t *lx, const char *w, struct err
 	r = json_get_object(lx, w, "sysctl", &obj, err);
 	if (r < 0 || !obj)
 		return r;
-	json_object_foreach(obj, k, v) {
+	json_object_foreach (obj, k, v) {
 		if (!json_is_string(v))
 			return err_make(err, 0, "%s.sysctl.%s: expected a string", w, k);
 		if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
@@ -489,10 +527,10 @@ static int parse_propagation(const char *v, unsigned long *ret)
 	static const struct {
 		const char *n;
 		unsigned long f;
-	} t[] = { { "private", MS_PRIVATE }, { "rprivate", MS_PRIVATE | MS_REC },
-		  { "shared", MS_SHARED },   { "rshared", MS_SHARED | MS_REC },
-		  { "slave", MS_SLAVE },     { "rslave", MS_SLAVE | MS_REC },
-		  { "unbindable", MS_UNBINDABLE }, { "runbindable", MS_UNBINDABLE | MS_REC } };
+	} t[] = {{"private", MS_PRIVATE},	{"rprivate", MS_PRIVATE | MS_REC},
+		 {"shared", MS_SHARED},		{"rshared", MS_SHARED | MS_REC},
+		 {"slave", MS_SLAVE},		{"rslave", MS_SLAVE | MS_REC},
+		 {"unbindable", MS_UNBINDABLE}, {"runbindable", MS_UNBINDABLE | MS_REC}};
 
 	for (size_t i = 0; i < ARRAY_SIZE(t); i++)
 		if (streq(t[i].n, v)) {
@@ -504,7 +542,7 @@ static int parse_propagation(const char *v, unsigned long *ret)
 
 static int parse_time_offsets(struct ct_spec *s, json_t *lx, const char *w, struct err **err)
 {
-	static const char *const clocks[2] = { "monotonic", "boottime" };
+	static const char *const clocks[2] = {"monotonic", "boottime"};
 	json_t *obj = NULL, *c;
 	char wi[160];
 	int r;
@@ -574,7 +612,8 @@ static int parse_linux(struct ct_spec *s, const char *what, struct err **err)
 	    (r = json_get_strv(lx, w, "readonlyPaths", &s->readonly_paths, err)) < 0 ||
 	    (r = json_get_string(lx, w, "rootfsPropagation", false, &prop, err)) < 0 ||
 	    (r = json_get_string(lx, w, "cgroupsPath", false, &s->cgroups_path, err)) < 0 ||
-	    (r = parse_time_offsets(s, lx, w, err)) < 0 || (r = parse_personality(s, lx, w, err)) < 0)
+	    (r = parse_time_offsets(s, lx, w, err)) < 0 ||
+	    (r = parse_personality(s, lx, w, err)) < 0)
 		return r;
 	if (prop && parse_propagation(prop, &s->rootfs_propagation) < 0)
 		return err_make(err, 0, "%s.rootfsPropagation: unknown `%s`", w, prop);

@@ -13,8 +13,8 @@
 
 #include "err.h"
 
-#define CT_CONFIG_MAX (4u << 20)
-#define CT_ID_MAX 1024
+#define CT_CONFIG_MAX  (4u << 20)
+#define CT_ID_MAX      1024
 #define CT_OCI_VERSION "1.1.0"
 
 enum ct_ns_type {
@@ -40,10 +40,10 @@ struct ct_idmap {
 
 struct ct_mount {
 	const char *destination, *type, *source;
-	unsigned long flags;	   /* MS_* for mount(2) */
-	unsigned long propagation; /* MS_SHARED etc., with MS_REC when recursive */
+	unsigned long flags;	     /* MS_* for mount(2) */
+	unsigned long propagation;   /* MS_SHARED etc., with MS_REC when recursive */
 	uint64_t attr_set, attr_clr; /* recursive MOUNT_ATTR_* for mount_setattr(2) */
-	char *data;		   /* unknown options, comma separated */
+	char *data;		     /* unknown options, comma separated */
 };
 
 struct ct_rlimit {

@@ -213,7 +213,7 @@ enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
 
 const char *ct_status_name(enum ct_status st)
 {
-	static const char *const names[] = { "creating", "created", "running", "paused", "stopped" };
+	static const char *const names[] = {"creating", "created", "running", "paused", "stopped"};
 
 	return names[st];
 }

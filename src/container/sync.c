@@ -14,8 +14,8 @@
 int ct_sync_send(int fd, int type, const void *data, size_t len)
 {
 	uint32_t t = type;
-	struct iovec iov[2] = { { &t, sizeof(t) }, { (void *)data, len } };
-	struct msghdr msg = { .msg_iov = iov, .msg_iovlen = data ? 2 : 1 };
+	struct iovec iov[2] = {{&t, sizeof(t)}, {(void *)data, len}};
+	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = data ? 2 : 1};
 
 	if (len > CT_SYNC_MAX)
 		return -E2BIG;

@@ -7,11 +7,11 @@
 #include "err.h"
 
 enum ct_sync_type {
-	CT_SYNC_GO = 1,	   /* parent: maps written, cgroup joined */
-	CT_SYNC_HOOKS,	   /* child: mounts done, run createRuntime hooks */
-	CT_SYNC_HOOKS_DONE,/* parent: payload = state JSON */
-	CT_SYNC_READY,	   /* child: waiting for start; payload = pid (exec) */
-	CT_SYNC_ERROR,	   /* child: payload = message */
+	CT_SYNC_GO = 1,	    /* parent: maps written, cgroup joined */
+	CT_SYNC_HOOKS,	    /* child: mounts done, run createRuntime hooks */
+	CT_SYNC_HOOKS_DONE, /* parent: payload = state JSON */
+	CT_SYNC_READY,	    /* child: waiting for start; payload = pid (exec) */
+	CT_SYNC_ERROR,	    /* child: payload = message */
 };
 
 #define CT_SYNC_MAX (256u << 10)

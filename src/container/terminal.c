@@ -21,7 +21,7 @@
 
 int ct_console_connect(const char *path, int *ret_fd, struct err **err)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
 
 	if (strlen(path) >= sizeof(sa.sun_path))
@@ -39,9 +39,12 @@ int ct_console_connect(const char *path, int *ret_fd, struct err **err)
 static int send_fd(int sock, int fd, const char *name, struct err **err)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = { .iov_base = (void *)name, .iov_len = strlen(name) };
+	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
 	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = cbuf,
+	    .msg_controllen = sizeof(cbuf),
 	};
 	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
 
@@ -70,7 +73,7 @@ int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **e
 	if (slave < 0)
 		return err_make(err, errno, "open pty peer");
 	if (p->console_height || p->console_width) {
-		struct winsize ws = { .ws_row = p->console_height, .ws_col = p->console_width };
+		struct winsize ws = {.ws_row = p->console_height, .ws_col = p->console_width};
 
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			return err_make(err, errno, "set console size");

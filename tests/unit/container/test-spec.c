@@ -35,7 +35,8 @@ static void bad(const char *extra, const char *want)
 
 	snprintf(buf, sizeof(buf), "{" BASE ",%s}", extra);
 	s = parse(buf, &err);
-	ok(!s && err && strstr(err->msg, want), "rejects %s: %s", extra, err ? err->msg : "(accepted)");
+	ok(!s && err && strstr(err->msg, want), "rejects %s: %s", extra,
+	   err ? err->msg : "(accepted)");
 	ct_spec_free(s);
 	err_free(&err);
 }
@@ -107,23 +108,28 @@ int main(void)
 	test_example();
 	test_mounts();
 	test_ids();
-	bad("\"linux\":{\"namespaces\":[{\"type\":\"bogus\"}]}", "linux.namespaces[0].type: unknown");
+	bad("\"linux\":{\"namespaces\":[{\"type\":\"bogus\"}]}",
+	    "linux.namespaces[0].type: unknown");
 	bad("\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"pid\"}]}", "duplicate");
 	bad("\"linux\":{\"namespaces\":[{\"type\":\"user\"}]}", "uidMappings: required");
 	bad(PROC ",\"mounts\":[{\"destination\":\"rel\"}]", "mounts[0].destination");
 	bad("\"process\":{\"cwd\":\"/\"}", "process.args: missing");
 	bad("\"process\":{\"args\":[\"sh\"],\"cwd\":\"rel\"}", "process.cwd");
-	bad("\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"rlimits\":[{\"type\":\"RLIMIT_X\",\"soft\":1,"
-	    "\"hard\":1}]}", "process.rlimits[0].type: unknown rlimit");
+	bad("\"process\":{\"args\":[\"sh\"],\"cwd\":\"/"
+	    "\",\"rlimits\":[{\"type\":\"RLIMIT_X\",\"soft\":1,"
+	    "\"hard\":1}]}",
+	    "process.rlimits[0].type: unknown rlimit");
 	bad("\"process\":{\"args\":[\"sh\"],\"cwd\":\"/\",\"oomScoreAdj\":5000}", "oomScoreAdj");
 	bad("\"linux\":{\"rootfsPropagation\":\"sideways\"}", "linux.rootfsPropagation");
-	bad("\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"q\"}]}", "linux.devices[0].type");
+	bad("\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"q\"}]}",
+	    "linux.devices[0].type");
 	bad("\"linux\":{\"sysctl\":{\"../x\":\"1\"}}", "linux.sysctl");
 	bad("\"mounts\":[{\"destination\":\"/x\",\"options\":[\"idmap\"]}]", "not supported yet");
 	bad("\"hostname\":5", "hostname: expected");
 	{
 		struct err *err = NULL;
-		struct ct_spec *s = parse("{\"ociVersion\":\"2.0.0\",\"root\":{\"path\":\"r\"}}", &err);
+		struct ct_spec *s =
+		    parse("{\"ociVersion\":\"2.0.0\",\"root\":{\"path\":\"r\"}}", &err);
 
 		ok(!s && err && strstr(err->msg, "ociVersion"), "rejects ociVersion 2");
 		err_free(&err);

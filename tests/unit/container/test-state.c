@@ -15,7 +15,7 @@
 int main(void)
 {
 	char tmpl[] = "/tmp/isola-test-state.XXXXXX", *root = mkdtemp(tmpl);
-	struct ct_state st = { 0 }, back = { 0 };
+	struct ct_state st = {0}, back = {0};
 	struct err *err = NULL;
 	int dfd = -1, dfd2 = -1;
 	pid_t child;
