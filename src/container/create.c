@@ -389,6 +389,11 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 
 	if (mkfifoat(c->dirfd, "exec.fifo", 0600) < 0)
 		return err_make(err, errno, "mkfifo exec.fifo");
+	/* The init opens it as root of its user namespace: let that uid in. */
+	if (c->spec->ns[CT_NS_USER].enabled && c->spec->n_uid_maps && c->spec->n_gid_maps &&
+	    fchownat(c->dirfd, "exec.fifo", c->spec->uid_maps[0].host_id,
+		     c->spec->gid_maps[0].host_id, 0) < 0)
+		return err_make(err, errno, "chown exec.fifo");
 	c->fifo_fd = openat(c->dirfd, "exec.fifo", O_PATH | O_CLOEXEC);
 	if (c->fifo_fd < 0)
 		return err_make(err, errno, "open exec.fifo");

@@ -27,8 +27,8 @@ args() { # args CMD...: set process.args
 
 @test "create, start, state, kill, delete" {
 	args sleep 100
-	run isola create -b "$B" --pid-file "$TMP/pid" "$ID"
-	[ "$status" -eq 0 ]
+	# The init keeps stdio until it exits (as runc's): never capture it with `run`.
+	isola create -b "$B" --pid-file "$TMP/pid" "$ID" >/dev/null 2>&1 3>&-
 	[ "$(isola state "$ID" | jq -r .status)" = created ]
 	[ "$(isola state "$ID" | jq -r .pid)" = "$(cat "$TMP/pid")" ]
 	[ "$(isola state "$ID" | jq -r .bundle)" = "$B" ]
@@ -65,7 +65,9 @@ args() { # args CMD...: set process.args
 	args sh -c 'exit 3'
 	run isola run -b "$B" "$ID"
 	[ "$status" -eq 3 ]
-	args sh -c 'kill -9 $$'
+	# pid 1 cannot SIGKILL itself: the signal comes from outside.
+	args sleep 100
+	(sleep 1; "$ISOLA" --root "$R" kill "$ID" KILL) &
 	run isola run -b "$B" "$ID"
 	[ "$status" -eq 137 ]
 	[ -z "$(ls "$R")" ]
@@ -87,8 +89,7 @@ args() { # args CMD...: set process.args
 
 @test "run --detach leaves the container running" {
 	args sleep 100
-	run isola run -d -b "$B" "$ID"
-	[ "$status" -eq 0 ]
+	isola run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
 	[ "$(isola state "$ID" | jq -r .status)" = running ]
 }
 
