@@ -75,7 +75,7 @@ args() { # args CMD...: set process.args
 
 @test "run forwards SIGTERM to the container" {
 	args sh -c 'trap "exit 42" TERM; while :; do sleep 0.05; done'
-	isola run -b "$B" "$ID" &
+	"$ISOLA" --root "$R" run -b "$B" "$ID" 3>&- &
 	pid=$!
 	for i in $(seq 50); do
 		[ "$(isola state "$ID" 2>/dev/null | jq -r .status)" = running ] && break
