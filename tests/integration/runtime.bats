@@ -194,7 +194,7 @@ tmpfs" ]
 
 @test "maskedPaths and readonlyPaths" {
 	args sh -c 'stat -c %t,%T /proc/keys; ls /sys/firmware | wc -l
-		echo 1 > /proc/sys/kernel/domainname 2>/dev/null && echo sys-rw || echo sys-ro'
+		(echo 1 > /proc/sys/kernel/domainname) 2>/dev/null && echo sys-rw || echo sys-ro'
 	run isola run -b "$B" "$ID"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 1,3 ]
