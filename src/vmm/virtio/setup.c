@@ -1,24 +1,104 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* Bring-up of the configured virtio devices. */
+/*
+ * Bring-up of the configured virtio devices, each on its own virtio-mmio
+ * window, and their teardown in reverse order.
+ */
 #include <errno.h>
 #include <stdbool.h>
 
+#include "log.h"
+#include "virtio-internal.h"
 #include "virtio.h"
 #include "vm-config.h"
 #include "vm.h"
 
-static bool any_device(const struct vm_config *cfg)
+#define MAX_DEVICES (VM_MAX_DISKS + VM_MAX_NETS + 3)
+
+struct attached {
+	struct virtio_dev *vdev;
+	struct virtio_mmio *mmio;
+};
+
+/*
+ * The devices of the VM being run.  struct vm has no slot for them, and a
+ * process runs one VM, so they live here; setup refuses a second VM.
+ */
+static struct {
+	struct vm *vm;
+	struct attached dev[MAX_DEVICES];
+	unsigned n;
+} devices;
+
+static int attach(struct vm *vm, struct virtio_dev *vdev, struct err **err)
 {
-	return cfg->n_disks || cfg->n_nets || cfg->has_vsock || cfg->rng || cfg->balloon;
+	struct attached *a = &devices.dev[devices.n];
+	int r;
+
+	r = virtio_mmio_attach(vm, vdev, &a->mmio, err);
+	if (r >= 0)
+		r = virtio_dev_start(vdev, err);
+	if (r < 0) {
+		virtio_dev_destroy(vdev);
+		virtio_mmio_detach(a->mmio);
+		a->mmio = NULL;
+		return r;
+	}
+	a->vdev = vdev;
+	devices.n++;
+	return 0;
+}
+
+static int unsupported(const char *what, struct err **err)
+{
+	return err_make(err, EOPNOTSUPP, "%s: not supported yet", what);
 }
 
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err)
 {
-	if (any_device(cfg))
-		return err_make(err, EOPNOTSUPP, "virtio devices not supported yet");
+	const struct guest_mem *mem = vm_guest_mem(vm);
+	struct virtio_dev *vdev;
+	int r = 0;
+
+	if (devices.vm && devices.vm != vm)
+		return err_make(err, EBUSY, "virtio: devices of another VM still attached");
+	devices.vm = vm;
+	/* Refuse what we cannot do before anything is created. */
+	if (cfg->n_nets)
+		return unsupported("virtio-net (--net)", err);
+	if (cfg->has_vsock)
+		return unsupported("virtio-vsock (--vsock)", err);
+	if (cfg->balloon)
+		return unsupported("virtio-balloon (--balloon)", err);
+	if (cfg->n_disks > VM_MAX_DISKS)
+		return err_make(err, E2BIG, "at most %d disks", VM_MAX_DISKS);
+
+	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++) {
+		r = virtio_blk_create(mem, &cfg->disks[i], &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r >= 0 && cfg->rng) {
+		r = virtio_rng_create(mem, &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r < 0) {
+		vmm_virtio_teardown(vm);
+		return r;
+	}
+	log_debug("virtio: %u device(s) attached", devices.n);
 	return 0;
 }
 
 void vmm_virtio_teardown(struct vm *vm)
 {
+	if (devices.vm != vm)
+		return;
+	while (devices.n) {
+		struct attached *a = &devices.dev[--devices.n];
+
+		virtio_dev_destroy(a->vdev);
+		virtio_mmio_detach(a->mmio);
+	}
+	devices.vm = NULL;
 }
