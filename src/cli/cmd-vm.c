@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]
+ *   [--memory SIZE] [--console stdio|none|FILE] [--disk ..] [--net ..]
+ *   [--vsock ..] [--rng] [--balloon] [--config vm.json]
+ * The exit code is the guest's: debug-exit (v << 1) | 1, 0 on power-off,
+ * 128 + signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
+ */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "vm.h"
+
+enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE };
+
+static const struct option run_opts[] = {
+	{ "kernel", required_argument, NULL, OPT_VALUE },
+	{ "initrd", required_argument, NULL, OPT_VALUE },
+	{ "cmdline", required_argument, NULL, OPT_VALUE },
+	{ "cpus", required_argument, NULL, OPT_VALUE },
+	{ "memory", required_argument, NULL, OPT_VALUE },
+	{ "console", required_argument, NULL, OPT_VALUE },
+	{ "disk", required_argument, NULL, OPT_VALUE },
+	{ "net", required_argument, NULL, OPT_VALUE },
+	{ "vsock", required_argument, NULL, OPT_VALUE },
+	{ "rng", no_argument, NULL, OPT_RNG },
+	{ "balloon", no_argument, NULL, OPT_BALLOON },
+	{ "config", required_argument, NULL, OPT_CONFIG },
+	{ "help", no_argument, NULL, 'h' },
+	{},
+};
+
+static void run_usage(void)
+{
+	printf("Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
+	       "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
+	       "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
+	       "         [--config vm.json]\n"
+	       "The --config file is read first; options given on the command line override it.\n");
+}
+
+static int find_config(int argc, char **argv, const char **ret)
+{
+	/* --config is applied before the other options whatever its position. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		a += a[0] == '-' && a[1] == '-';
+		if (streq(a, "-config") && i + 1 < argc)
+			*ret = argv[i + 1];
+		else if (!strncmp(a, "-config=", 8))
+			*ret = a + 8;
+	}
+	return 0;
+}
+
+static int vm_run(int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	const char *config = NULL;
+	struct vm_config cfg;
+	int c, idx, status = 1, r = 0;
+
+	vmm_config_init(&cfg);
+	find_config(argc, argv, &config);
+	if (config)
+		r = vmm_config_load_json(&cfg, config, &err);
+	optind = 0;
+	while (r >= 0 && (c = getopt_long_only(argc, argv, "+h", run_opts, &idx)) != -1) {
+		if (c == OPT_VALUE)
+			r = vmm_config_set(&cfg, run_opts[idx].name, optarg, &err);
+		else if (c == OPT_RNG)
+			cfg.rng = true;
+		else if (c == OPT_BALLOON)
+			cfg.balloon = true;
+		else if (c == 'h')
+			return vmm_config_free(&cfg), run_usage(), 0;
+		else if (c != OPT_CONFIG)
+			return vmm_config_free(&cfg), 1;
+	}
+	if (r >= 0 && optind < argc)
+		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
+	if (r >= 0)
+		r = vmm_config_validate(&cfg, &err);
+	if (r >= 0)
+		r = vmm_run(&cfg, &status, &err);
+	vmm_config_free(&cfg);
+	if (r < 0) {
+		err_wrap(&err, "vm run");
+		return cli_fail(&err);
+	}
+	return status;
+}
+
+int cmd_vm(struct cli_globals *g, int argc, char **argv)
+{
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		run_usage();
+		return argc < 2;
+	}
+	if (streq(argv[1], "run"))
+		return vm_run(argc - 1, argv + 1);
+	return cli_usage_error("vm", "unknown subcommand `%s`; expected run", argv[1]);
+}

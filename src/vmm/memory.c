@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest RAM: anonymous private mappings with MAP_NORESERVE, so pages the
+ * guest never touches cost nothing.  RAM below the 32-bit MMIO hole is one
+ * slot at 0; the rest goes above 4 GiB.
+ */
+#include <errno.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+#include "vm-internal.h"
+
+static int add_region(struct vm *vm, uint64_t gpa, uint64_t size, struct err **err)
+{
+	struct guest_mem_region *r = &vm->mem.regions[vm->mem.nr];
+	struct kvm_userspace_memory_region kr;
+	void *p;
+
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return err_make(err, errno, "map %llu MiB of guest memory",
+				(unsigned long long)(size >> 20));
+	/* Let the kernel back it with transparent huge pages when it can. */
+	(void)madvise(p, size, MADV_HUGEPAGE);
+	kr = (struct kvm_userspace_memory_region){
+		.slot = vm->mem.nr,
+		.guest_phys_addr = gpa,
+		.memory_size = size,
+		.userspace_addr = (uint64_t)(uintptr_t)p,
+	};
+	*r = (struct guest_mem_region){ .gpa = gpa, .size = size, .hva = p };
+	vm->mem.nr++;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
+		return err_make(err, errno, "KVM_SET_USER_MEMORY_REGION");
+	return 0;
+}
+
+int vm_memory_setup(struct vm *vm, struct err **err)
+{
+	uint64_t size = vm->cfg->memory, low = size < VM_MMIO_HOLE ? size : VM_MMIO_HOLE;
+	int r;
+
+	vm->ram_size = size;
+	r = add_region(vm, 0, low, err);
+	if (r < 0 || size == low)
+		return r;
+	return add_region(vm, VM_HIGH_RAM, size - low, err);
+}
+
+void vm_memory_teardown(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->mem.nr; i++)
+		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
+	vm->mem.nr = 0;
+}
