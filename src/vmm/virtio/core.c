@@ -42,8 +42,14 @@ void virtio_dev_kick(struct virtio_dev *vdev, unsigned q)
 		log_warn_ratelimited("virtio-%s: kick queue %u: %m", vdev->ops->name, q);
 }
 
+void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q)
+{
+	if (virtq_need_interrupt(&vdev->vq[q]))
+		raise_isr(vdev, VIRTIO_ISR_QUEUE);
+}
+
 /* Pop, serve and complete requests until the ring is empty or the budget is spent. */
-static void service_queue(struct virtio_dev *vdev, unsigned q)
+void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q)
 {
 	struct virtq *vq = &vdev->vq[q];
 	unsigned served = 0;
@@ -70,22 +76,49 @@ static void service_queue(struct virtio_dev *vdev, unsigned q)
 		}
 	} while (virtq_enable_notify(vq));
 done:
-	if (served && virtq_need_interrupt(vq))
-		raise_isr(vdev, VIRTIO_ISR_QUEUE);
+	if (served)
+		virtio_dev_notify_used(vdev, q);
+}
+
+static bool live(const struct virtio_dev *vdev)
+{
+	return (vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(vdev->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void serve_kicks(struct virtio_dev *vdev, const struct pollfd *pfd)
+{
+	uint64_t v;
+
+	for (unsigned i = 0; i < vdev->ops->n_queues; i++) {
+		if (!(pfd[i].revents & POLLIN) || read(pfd[i].fd, &v, sizeof(v)) < 0)
+			continue;
+		pthread_mutex_lock(&vdev->lock);
+		if (live(vdev) && vdev->vq[i].ready) {
+			if (vdev->ops->queue_notify)
+				vdev->ops->queue_notify(vdev, i);
+			else
+				virtio_dev_service_queue(vdev, i);
+		}
+		pthread_mutex_unlock(&vdev->lock);
+	}
 }
 
 static void *worker_main(void *arg)
 {
 	struct virtio_dev *vdev = arg;
 	unsigned n = vdev->ops->n_queues;
-	struct pollfd pfd[VIRTIO_MAX_QUEUES + 1];
-	uint64_t v;
+	struct pollfd pfd[VIRTIO_MAX_QUEUES + 2];
 
 	for (unsigned i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){ .fd = vdev->kick_fd[i], .events = POLLIN };
 	pfd[n] = (struct pollfd){ .fd = vdev->stop_fd, .events = POLLIN };
+	pfd[n + 1] = (struct pollfd){ .fd = -1, .events = POLLIN };
 	for (;;) {
-		if (poll(pfd, n + 1, -1) < 0) {
+		/* A negative fd is skipped by poll(2): watch poll_fd only when wanted. */
+		pfd[n + 1].fd = __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) ? vdev->poll_fd
+										  : -1;
+		if (poll(pfd, n + 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("virtio-%s: worker: poll: %m", vdev->ops->name);
@@ -93,13 +126,11 @@ static void *worker_main(void *arg)
 		}
 		if (pfd[n].revents)
 			return NULL;
-		for (unsigned i = 0; i < n; i++) {
-			if (!(pfd[i].revents & POLLIN) || read(pfd[i].fd, &v, sizeof(v)) < 0)
-				continue;
+		serve_kicks(vdev, pfd);
+		if (pfd[n + 1].fd >= 0 && pfd[n + 1].revents) {
 			pthread_mutex_lock(&vdev->lock);
-			if ((vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
-			    !(vdev->status & VIRTIO_STATUS_NEEDS_RESET) && vdev->vq[i].ready)
-				service_queue(vdev, i);
+			if (live(vdev) && vdev->ops->poll)
+				vdev->ops->poll(vdev);
 			pthread_mutex_unlock(&vdev->lock);
 		}
 	}
@@ -113,6 +144,7 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 	vdev->features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_INDIRECT_DESC |
 			 1ull << VIRTIO_F_EVENT_IDX;
 	vdev->stop_fd = -1;
+	vdev->poll_fd = -1;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vdev->kick_fd[i] = -1;
 	pthread_mutex_init(&vdev->lock, NULL);

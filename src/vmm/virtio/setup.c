@@ -63,17 +63,21 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 		return err_make(err, EBUSY, "virtio: devices of another VM still attached");
 	devices.vm = vm;
 	/* Refuse what we cannot do before anything is created. */
-	if (cfg->n_nets)
-		return unsupported("virtio-net (--net)", err);
 	if (cfg->has_vsock)
 		return unsupported("virtio-vsock (--vsock)", err);
 	if (cfg->balloon)
 		return unsupported("virtio-balloon (--balloon)", err);
-	if (cfg->n_disks > VM_MAX_DISKS)
-		return err_make(err, E2BIG, "at most %d disks", VM_MAX_DISKS);
+	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS)
+		return err_make(err, E2BIG, "at most %d disks and %d nets", VM_MAX_DISKS,
+				VM_MAX_NETS);
 
 	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++) {
 		r = virtio_blk_create(mem, &cfg->disks[i], &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	for (unsigned i = 0; r >= 0 && i < cfg->n_nets; i++) {
+		r = virtio_net_create(mem, &cfg->nets[i], &vdev, err);
 		if (r >= 0)
 			r = attach(vm, vdev, err);
 	}

@@ -49,6 +49,14 @@ struct virtio_dev_ops {
 	 * in its own format, never by failing the VMM.
 	 */
 	uint32_t (*handle)(struct virtio_dev *vdev, unsigned q, struct virtq_req *req);
+	/*
+	 * Optional: the guest notified queue q (worker thread, device lock
+	 * held).  Without it the core pops every request and calls handle();
+	 * a device that fills buffers on its own (network receive) takes over.
+	 */
+	void (*queue_notify)(struct virtio_dev *vdev, unsigned q);
+	/* Optional: vdev->poll_fd became readable (worker thread, lock held). */
+	void (*poll)(struct virtio_dev *vdev);
 	/* Optional: the guest wrote [off, off+len) of the config space (bounds checked). */
 	void (*config_write)(struct virtio_dev *vdev, uint32_t off, const void *data, uint32_t len);
 	/* Optional: back to the power-on state (device lock held, worker idle). */
@@ -75,6 +83,8 @@ struct virtio_dev {
 	int stop_fd;
 	pthread_t worker;
 	bool worker_running;
+	int poll_fd;			/* extra fd the worker watches, or -1 */
+	bool poll_wanted;		/* ... only while the device sets this */
 
 	/* Set by the transport: raise the device's interrupt. */
 	void (*interrupt)(struct virtio_dev *vdev);
@@ -94,6 +104,10 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t status);
 bool virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned q);
 /* Ask the worker to look at queue q (the MMIO-exit path when no ioeventfd). */
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned q);
+/* Pop, handle() and complete the requests of queue q; interrupt as needed. */
+void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q);
+/* After pushing to queue q by hand: interrupt the guest if it wants one. */
+void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q);
 /* The guest corrupted a ring: set DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_dev_needs_reset(struct virtio_dev *vdev);
 
@@ -101,6 +115,10 @@ void virtio_dev_needs_reset(struct virtio_dev *vdev);
 int virtio_rng_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
 struct vm_disk_cfg;
 int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
+		      struct virtio_dev **ret, struct err **err);
+
+struct vm_net_cfg;
+int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);
 
 /* The virtio-mmio transport: window, IRQ, notifications, cmdline; starts the worker. */

@@ -181,6 +181,11 @@ int virtq_pop(struct virtq *vq, struct virtq_req *req)
 	return 1;
 }
 
+void virtq_unpop(struct virtq *vq)
+{
+	vq->last_avail--;
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct virtq_used_elem *e = &vq->used->ring[vq->used_idx & (vq->size - 1)];

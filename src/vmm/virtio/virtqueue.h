@@ -86,6 +86,8 @@ void virtq_reset(struct virtq *vq);
  * the ring itself is corrupt (vq->broken: the device needs a reset).
  */
 int virtq_pop(struct virtq *vq, struct virtq_req *req);
+/* Give back the chain the last successful virtq_pop() took (not yet pushed). */
+void virtq_unpop(struct virtq *vq);
 /* Return a chain with `len` bytes written into its device-writable buffers. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 /* After pushes: should the guest be interrupted (NO_INTERRUPT / used_event)? */

@@ -13,166 +13,26 @@
 
 #include "cleanup.h"
 
-#include "bus.h"
+#include "fake-vm.h"
 #include "tap.h"
 #include "virtio-internal.h"
 #include "virtio.h"
 #include "vm-config.h"
 #include "vm.h"
 
-#define MEM_GPA 0x100000ull
-#define MEM_SIZE (1u << 20)
-#define BASE 0xd0000000ull
-
-/* ---- the fake VM ---- */
-static struct guest_mem mem;
-static uint8_t *ram;
-static struct bus mmio_bus;
-static char cmdline[1024];
-static int irqs;
-static uint64_t next_base = BASE;
-static uint32_t next_gsi = 5;
-static int fake_vm;
-#define VM ((struct vm *)&fake_vm)
-
-struct guest_mem *vm_guest_mem(struct vm *vm)
-{
-	return &mem;
-}
-
-struct bus *vm_mmio_bus(struct vm *vm)
-{
-	return &mmio_bus;
-}
-
-int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
-{
-	if (level)
-		__atomic_add_fetch(&irqs, 1, __ATOMIC_SEQ_CST);
-	return 0;
-}
-
-int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
-{
-	return err_make(err, EOPNOTSUPP, "no irqfd in the unit test");
-}
-
-int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data,
-		 int efd, struct err **err)
-{
-	return err_make(err, EOPNOTSUPP, "no ioeventfd in the unit test");
-}
-
-int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
-		  struct err **err)
-{
-	*ret_base = next_base;
-	*ret_gsi = next_gsi++;
-	next_base += len;
-	return 0;
-}
-
-int vm_cmdline_append(struct vm *vm, const char *s, struct err **err)
-{
-	if (cmdline[0])
-		strcat(cmdline, " ");
-	strcat(cmdline, s);
-	return 0;
-}
-
-/* ---- a minimal driver ---- */
-struct drv {
-	uint64_t base;
-	uint64_t ring;	/* gpa of this device's rings and buffers */
-	uint16_t avail_idx;
-};
-
-static void *gp(uint64_t gpa)
-{
-	return ram + (gpa - MEM_GPA);
-}
-
-static uint32_t rd(struct drv *d, uint64_t off)
-{
-	uint32_t v = 0;
-
-	bus_access(&mmio_bus, d->base + off, &v, 4, false);
-	return v;
-}
-
-static void wr(struct drv *d, uint64_t off, uint32_t v)
-{
-	bus_access(&mmio_bus, d->base + off, &v, 4, true);
-}
-
-#define QSZ 16
-#define DESC(d) ((struct virtq_desc *)gp((d)->ring))
-#define AVAIL(d) ((struct virtq_avail *)gp((d)->ring + 0x1000))
-#define USED(d) ((struct virtq_used *)gp((d)->ring + 0x2000))
-#define BUF(d, i) ((d)->ring + 0x4000 + (i) * 0x1000)
-
-/* Status dance of section 3.1.1; returns the status read back after FEATURES_OK. */
-static uint32_t drv_init(struct drv *d, uint64_t features)
-{
-	wr(d, 0x70, 0);
-	wr(d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE);
-	wr(d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER);
-	wr(d, 0x24, 0);
-	wr(d, 0x20, features);
-	wr(d, 0x24, 1);
-	wr(d, 0x20, features >> 32);
-	wr(d, 0x70, VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK);
-	return rd(d, 0x70);
-}
-
-static void drv_queue(struct drv *d)
-{
-	memset(gp(d->ring), 0, 0x4000);
-	d->avail_idx = 0;
-	wr(d, 0x30, 0);
-	wr(d, 0x38, QSZ);
-	wr(d, 0x80, d->ring);
-	wr(d, 0x84, 0);
-	wr(d, 0x90, d->ring + 0x1000);
-	wr(d, 0xa0, d->ring + 0x2000);
-	wr(d, 0x44, 1);
-	wr(d, 0x70, rd(d, 0x70) | VIRTIO_STATUS_DRIVER_OK);
-}
-
-/* Offer head, notify, wait for the device to return it; the used length or -1. */
-static int drv_submit(struct drv *d, uint16_t head)
-{
-	struct timespec ts = { 0, 1000000 };
-
-	AVAIL(d)->ring[d->avail_idx % QSZ] = head;
-	__atomic_store_n(&AVAIL(d)->idx, ++d->avail_idx, __ATOMIC_RELEASE);
-	wr(d, 0x50, 0);
-	for (int i = 0; i < 2000; i++) {
-		if (__atomic_load_n(&USED(d)->idx, __ATOMIC_ACQUIRE) == d->avail_idx)
-			return USED(d)->ring[(d->avail_idx - 1) % QSZ].len;
-		nanosleep(&ts, NULL);
-	}
-	return -1;
-}
-
-static void desc(struct drv *d, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
-		 uint16_t next)
-{
-	DESC(d)[i] = (struct virtq_desc){ addr, len, flags, next };
-}
-
 /* A blk request: header, data (len bytes, direction by type), status byte. */
 static int blk_req(struct drv *d, uint32_t type, uint64_t sector, uint32_t len, uint8_t *status)
 {
 	uint32_t hdr[4] = { type, 0, (uint32_t)sector, (uint32_t)(sector >> 32) };
 	bool to_dev = type != 0 && type != 8;
+	int r;
 
 	memcpy(gp(BUF(d, 0)), hdr, 16);
 	*(uint8_t *)gp(BUF(d, 2)) = 0xff;
 	desc(d, 0, BUF(d, 0), 16, VIRTQ_DESC_F_NEXT, len ? 1 : 2);
 	desc(d, 1, BUF(d, 1), len, VIRTQ_DESC_F_NEXT | (to_dev ? 0 : VIRTQ_DESC_F_WRITE), 2);
 	desc(d, 2, BUF(d, 2), 1, VIRTQ_DESC_F_WRITE, 0);
-	int r = drv_submit(d, 0);
+	r = drv_submit(d, 0);
 	*status = *(uint8_t *)gp(BUF(d, 2));
 	return r;
 }
@@ -240,8 +100,8 @@ static void test_blk(struct drv *d, int img_fd)
 	is_int(drv_submit(d, 0), 0, "blk: chain outside guest memory completed with length 0");
 	is_int((blk_req(d, 4, 0, 0, &st), st), 0, "blk: the next request still works");
 
-	AVAIL(d)->ring[d->avail_idx % QSZ] = 300;
-	__atomic_store_n(&AVAIL(d)->idx, ++d->avail_idx, __ATOMIC_RELEASE);
+	AVAIL(d)->ring[d->avail_idx[0] % QSZ] = 300;
+	__atomic_store_n(&AVAIL(d)->idx, ++d->avail_idx[0], __ATOMIC_RELEASE);
 	wr(d, 0x50, 0);
 	for (int i = 0; i < 2000 && !(rd(d, 0x70) & VIRTIO_STATUS_NEEDS_RESET); i++)
 		usleep(1000);
@@ -275,21 +135,18 @@ int main(void)
 	_cleanup_err_ struct err *err = NULL;
 	struct vm_config cfg = { 0 };
 
-	ram = aligned_alloc(4096, MEM_SIZE);
-	if (!ram || fd < 0 || fd2 < 0 || ftruncate(fd, 1 << 20) < 0 || ftruncate(fd2, 4096) < 0)
+	if (fake_vm_init() < 0 || fd < 0 || fd2 < 0 || ftruncate(fd, 1 << 20) < 0 || ftruncate(fd2, 4096) < 0)
 		return 1;
-	mem.regions[0] = (struct guest_mem_region){ MEM_GPA, MEM_SIZE, ram };
-	mem.nr = 1;
 	cfg.n_disks = 2;
 	cfg.disks[0] = (struct vm_disk_cfg){ .path = img, .serial = "isola-serial" };
 	cfg.disks[1] = (struct vm_disk_cfg){ .path = img2, .readonly = true };
 	cfg.rng = true;
 
-	cfg.n_nets = 1;
+	cfg.has_vsock = true;
 	ok(vmm_virtio_setup(VM, &cfg, &err) == -EOPNOTSUPP && strstr(err->msg, "not supported yet"),
-	   "--net refused: %s", err ? err->msg : "");
+	   "--vsock refused: %s", err ? err->msg : "");
 	err_free(&err);
-	cfg.n_nets = 0;
+	cfg.has_vsock = false;
 	is_int(vmm_virtio_setup(VM, &cfg, &err), 0, "setup of two disks and an rng");
 	ok(streq(cmdline, "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 "
 			  "virtio_mmio.device=4K@0xd0002000:7"),
