@@ -65,8 +65,6 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	/* Refuse what we cannot do before anything is created. */
 	if (cfg->has_vsock)
 		return unsupported("virtio-vsock (--vsock)", err);
-	if (cfg->balloon)
-		return unsupported("virtio-balloon (--balloon)", err);
 	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS)
 		return err_make(err, E2BIG, "at most %d disks and %d nets", VM_MAX_DISKS,
 				VM_MAX_NETS);
@@ -83,6 +81,11 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	}
 	if (r >= 0 && cfg->rng) {
 		r = virtio_rng_create(mem, &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r >= 0 && cfg->balloon) {
+		r = virtio_balloon_create(mem, &vdev, err);
 		if (r >= 0)
 			r = attach(vm, vdev, err);
 	}

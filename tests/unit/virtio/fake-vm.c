@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 
 #include "fake-vm.h"
@@ -18,13 +19,18 @@ static uint32_t next_gsi = 5;
 
 int fake_vm_init(void)
 {
-	ram = aligned_alloc(4096, MEM_SIZE);
-	if (!ram)
+	/* Like the VMM's guest RAM: an anonymous private mapping. */
+	ram = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (ram == MAP_FAILED)
 		return -ENOMEM;
-	memset(ram, 0, MEM_SIZE);
 	mem.regions[0] = (struct guest_mem_region){ MEM_GPA, MEM_SIZE, ram };
 	mem.nr = 1;
 	return 0;
+}
+
+void fake_vm_fini(void)
+{
+	munmap(ram, MEM_SIZE);
 }
 
 struct guest_mem *vm_guest_mem(struct vm *vm)

@@ -41,6 +41,7 @@ struct drv {
 #define BUF(d, i) BUFQ(d, 0, i)
 
 int fake_vm_init(void);
+void fake_vm_fini(void);
 void *gp(uint64_t gpa);
 uint32_t rd(struct drv *d, uint64_t off);
 void wr(struct drv *d, uint64_t off, uint32_t v);

@@ -161,6 +161,6 @@ int main(void)
 	unlink(img2);
 	close(fd);
 	close(fd2);
-	free(ram);
+	fake_vm_fini();
 	return tap_done();
 }

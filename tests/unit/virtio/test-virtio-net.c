@@ -148,6 +148,6 @@ int main(void)
 	}
 	vmm_virtio_teardown(VM);
 	ok(if_nametoindex(name) == 0, "tap %s gone after teardown", name);
-	free(ram);
+	fake_vm_fini();
 	return tap_done();
 }
