@@ -1,0 +1,63 @@
+# Helpers for the VM tests (tests/integration/vm*.bats).
+
+# Skip unless /dev/kvm can create a VM here.
+require_kvm() {
+	[ -c /dev/kvm ] || skip "SKIP: no /dev/kvm"
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "SKIP: /dev/kvm not accessible"
+	require_cmd python3
+}
+
+# True when the host CPU has hardware virtualisation (not PVM, not software-only).
+host_has_hw_virt() {
+	grep -qwE 'vmx|svm' /proc/cpuinfo || return 1
+	[ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ] || return 1
+	[ ! -d /sys/module/kvm_pvm ]
+}
+
+# vm_guest FILE HEX: a minimal PVH ELF (32-bit, loaded at 1 MiB) whose
+# 32-bit protected-mode entry runs the machine code given in hex.
+vm_guest() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, code = sys.argv[1], bytes.fromhex(sys.argv[2])
+entry = 0x100000
+note = struct.pack('<III', 4, 4, 18) + b'Xen\0' + struct.pack('<I', entry)
+code_off = 0x100
+eh = b'\x7fELF' + bytes([1, 1, 1, 0]) + bytes(8)
+eh += struct.pack('<HHIIIIIHHHHHH', 2, 3, 1, entry, 52, 0, 0, 52, 32, 2, 40, 0, 0)
+ph = struct.pack('<8I', 1, code_off, entry, entry, len(code), len(code) + 4096, 7, 0x1000)
+ph += struct.pack('<8I', 4, code_off + len(code), 0, 0, len(note), len(note), 4, 4)
+f = eh + ph
+f += bytes(code_off - len(f)) + code + note
+open(path, 'wb').write(f)
+PY
+}
+
+# Machine code pieces (32-bit protected mode).
+# putc C: mov dx,0x3f8; mov al,C; out dx,al
+vm_putc() { printf '66baf803b0%02xee' "'$1"; }
+# debug-exit V: mov dx,0xf4; mov eax,V; out dx,eax
+vm_exit() { printf '66baf400b8%02x000000ef' "$1"; }
+VM_HANG='ebfe'                      # jmp $
+VM_TRIPLE_FAULT='0f0b'              # ud2 with no IDT (int3 is an emulation error on PVM)
+VM_I8042_RESET='b0fee664'           # mov al,0xfe; out 0x64,al
+VM_HLT_LOOP='f4ebfd'                # hlt; jmp back
+
+# A guest that prints "Hi\n" then exits with debug-exit value $1.
+vm_hello() {
+	vm_guest "$1" "$(vm_putc H)$(vm_putc i)$(vm_putc $'\n')$(vm_exit "${2:-21}")"
+}
+
+# Debian's cloud kernel, unpacked under a cache dir (never into /boot).
+vm_fetch_kernel() {
+	local dir=/var/tmp/isola-kernel pkg
+	ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1 || {
+		mkdir -p "$dir"
+		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+			awk '/Depends: linux-image/{print $2; exit}')
+		[ -n "$pkg" ] || return 1
+		(cd "$dir" && apt-get download "$pkg" >/dev/null 2>&1 &&
+			dpkg-deb --fsys-tarfile "$pkg"_*.deb | tar -x ./boot) || return 1
+	}
+	ls "$dir"/boot/vmlinuz-* | head -1
+}

@@ -1,0 +1,166 @@
+#!/usr/bin/env bats
+# isola vm run: the micro-VM manager core, with tiny hand-assembled PVH guests.
+
+load helpers
+load vm-helpers
+
+setup() {
+	isola_tmp
+	require_kvm
+}
+
+teardown() {
+	isola_cleanup_tmp
+}
+
+@test "vm: guest debug-exit code passes through ((v << 1) | 1)" {
+	vm_hello "$TMP/g.elf" 21
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --console none
+	[ "$status" -eq 43 ]
+	vm_hello "$TMP/g0.elf" 0
+	run "$ISOLA" vm run --kernel "$TMP/g0.elf" --console none
+	[ "$status" -eq 1 ]
+}
+
+@test "vm: serial output reaches stdout and --console FILE" {
+	vm_hello "$TMP/g.elf"
+	run "$ISOLA" vm run --kernel "$TMP/g.elf"
+	[ "$status" -eq 43 ]
+	[ "$output" = "Hi" ]
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --console "$TMP/console.log"
+	[ "$status" -eq 43 ]
+	[ -z "$output" ]
+	[ "$(cat "$TMP/console.log")" = "Hi" ]
+}
+
+@test "vm: serial input from stdin reaches the guest" {
+	# poll LSR.DR, read RBR, send the byte to debug-exit
+	vm_guest "$TMP/g.elf" '66bafd03eca80174fb66baf803ec66baf400ee'
+	run bash -c "printf A | '$ISOLA' vm run --kernel '$TMP/g.elf'"
+	[ "$status" -eq $(((0x41 << 1 | 1) & 0xff)) ]
+}
+
+@test "vm: i8042 reset (0xfe to port 0x64) stops the VM with status 0" {
+	vm_guest "$TMP/g.elf" "$VM_I8042_RESET$VM_HANG"
+	run timeout 10 "$ISOLA" vm run --kernel "$TMP/g.elf"
+	[ "$status" -eq 0 ]
+}
+
+@test "vm: triple fault exits 1 with a register dump" {
+	vm_guest "$TMP/g.elf" "$VM_TRIPLE_FAULT"
+	run timeout 10 "$ISOLA" vm run --kernel "$TMP/g.elf"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"triple fault"* ]]
+	[[ "$output" == *"rip="* ]]
+}
+
+@test "vm: SIGTERM and SIGINT stop a spinning VM cleanly" {
+	vm_guest "$TMP/g.elf" "$VM_HANG"
+	for sig in TERM INT; do
+		"$ISOLA" vm run --kernel "$TMP/g.elf" --cpus 2 &
+		pid=$!
+		sleep 0.3
+		kill -0 "$pid"
+		kill -"$sig" "$pid"
+		st=0
+		timeout 5 tail --pid="$pid" -f /dev/null || st=$?
+		[ "$st" -eq 0 ]
+		st=0
+		wait "$pid" || st=$?
+		[ "$st" -eq $((128 + $(kill -l "$sig"))) ]
+	done
+}
+
+@test "vm: SMP guest with 4 vCPUs runs and exits (APs wait for SIPI)" {
+	vm_hello "$TMP/g.elf"
+	run timeout 10 "$ISOLA" vm run --kernel "$TMP/g.elf" --cpus 4 --memory 128M
+	[ "$status" -eq 43 ]
+	[ "$output" = "Hi" ]
+}
+
+@test "vm: --config JSON gives the same fields" {
+	vm_hello "$TMP/g.elf" 3
+	cat >"$TMP/vm.json" <<-EOF
+	{ "kernel": "$TMP/g.elf", "cpus": 2, "memory": "32M", "console": "$TMP/c.log" }
+	EOF
+	run "$ISOLA" vm run --config "$TMP/vm.json"
+	[ "$status" -eq 7 ]
+	[ "$(cat "$TMP/c.log")" = "Hi" ]
+}
+
+@test "vm: bad input fails with one clear line" {
+	vm_hello "$TMP/g.elf"
+	head -c 4096 /dev/urandom >"$TMP/junk"
+	run "$ISOLA" vm run --kernel "$TMP/junk"
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"$TMP/junk"*"neither a PVH ELF nor a bzImage"* ]]
+
+	run "$ISOLA" vm run --kernel "$TMP/nonexistent"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"$TMP/nonexistent"*"No such file"* ]]
+
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --memory 1M
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"--memory"* ]]
+
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --cpus 100000
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"--cpus"* ]]
+
+	run "$ISOLA" vm run
+	[ "$status" -eq 1 ] && [[ "$output" == *"no kernel"* ]]
+
+	echo '{ "kernel": "x", ' >"$TMP/bad.json"
+	run "$ISOLA" vm run --config "$TMP/bad.json"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"bad.json"*"line"* ]]
+
+	echo '{ "kernel": "x", "cpu": 2 }' >"$TMP/unknown.json"
+	run "$ISOLA" vm run --config "$TMP/unknown.json"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"unknown.json"*"cpu"*"unknown field"* ]]
+}
+
+@test "vm: a kernel that does not fit in memory is refused" {
+	# A PT_LOAD segment at 1 MiB with 4 MiB of bss in a 2 MiB VM.
+	vm_guest "$TMP/g.elf" "$(vm_exit 1)"
+	python3 - "$TMP/g.elf" <<-'PY'
+	import struct, sys
+	b = bytearray(open(sys.argv[1], 'rb').read())
+	struct.pack_into('<I', b, 52 + 20, 4 << 20)   # p_memsz of the first PT_LOAD
+	open(sys.argv[1], 'wb').write(b)
+	PY
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --memory 2M
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"outside guest memory"* ]]
+}
+
+@test "vm: 200 VMs in a row all exit right and leave no process behind" {
+	vm_hello "$TMP/g.elf" 5
+	for i in $(seq 200); do
+		st=0
+		"$ISOLA" vm run --kernel "$TMP/g.elf" --console none || st=$?
+		[ "$st" -eq 11 ] || { echo "run $i: status $st"; return 1; }
+	done
+	! pgrep -f "isola vm run --kernel $TMP/" >/dev/null
+}
+
+@test "vm: Linux (Debian cloud kernel) boots to an initramfs and powers off" {
+	host_has_hw_virt || skip "SKIP: no hardware virtualisation (PVM)"
+	require_cmd busybox
+	kernel=$(vm_fetch_kernel) || skip "SKIP: cannot fetch linux-image-cloud-amd64"
+	mkdir -p "$TMP/initrd/bin"
+	cp "$(command -v busybox)" "$TMP/initrd/bin/busybox"
+	cat >"$TMP/initrd/init" <<-'EOF'
+	#!/bin/busybox sh
+	/bin/busybox echo ISOLA-LINUX-BOOT-OK
+	/bin/busybox reboot -f
+	EOF
+	chmod +x "$TMP/initrd/init"
+	(cd "$TMP/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip >"$TMP/initrd.gz")
+	run timeout 60 "$ISOLA" vm run --kernel "$kernel" --initrd "$TMP/initrd.gz" \
+		--memory 256M --cmdline "console=ttyS0 reboot=k panic=-1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ISOLA-LINUX-BOOT-OK* ]]
+}
