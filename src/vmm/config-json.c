@@ -54,7 +54,7 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 	}
 	if (json_is_string(mem))
 		return vmm_config_set(cfg, "memory", json_string_value(mem), err);
-	return err_make(err, EINVAL, "memory: expected MiB as a number or a size string");
+	return err_make(err, 0, "memory: expected MiB as a number or a size string");
 }
 
 static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err)
@@ -67,7 +67,7 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 
 	snprintf(where, sizeof(where), "disks[%zu]", i);
 	if (!json_is_object(d))
-		return err_make(err, EINVAL, "%s: expected an object", where);
+		return err_make(err, 0, "%s: expected an object", where);
 	r = json_check_keys(d, where, keys, err);
 	if (r >= 0)
 		r = json_get_string(d, where, "path", true, &path, err);
@@ -80,7 +80,7 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 	if (strchr(path, ',') || (serial && strchr(serial, ',')) ||
 	    snprintf(opt, sizeof(opt), "%s%s%s%s", path, ro ? ",ro" : "", serial ? ",serial=" : "",
 		     serial ? serial : "") >= (int)sizeof(opt))
-		return err_make(err, EINVAL, "%s: path or serial is too long or contains a comma",
+		return err_make(err, 0, "%s: path or serial is too long or contains a comma",
 				where);
 	return vmm_config_set(cfg, "disk", opt, err);
 }
@@ -94,7 +94,7 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 
 	snprintf(where, sizeof(where), "nets[%zu]", i);
 	if (!json_is_object(n))
-		return err_make(err, EINVAL, "%s: expected an object", where);
+		return err_make(err, 0, "%s: expected an object", where);
 	r = json_check_keys(n, where, keys, err);
 	if (r >= 0)
 		r = json_get_string(n, where, "tap", true, &tap, err);
@@ -105,7 +105,7 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 	if (strchr(tap, ',') || (mac && strchr(mac, ',')) ||
 	    snprintf(opt, sizeof(opt), "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "") >=
 		    (int)sizeof(opt))
-		return err_make(err, EINVAL, "%s: tap or mac is invalid", where);
+		return err_make(err, 0, "%s: tap or mac is invalid", where);
 	return vmm_config_set(cfg, "net", opt, err);
 }
 
@@ -148,7 +148,7 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 		else if (json_is_object(bal) && json_object_size(bal) == 0)
 			cfg->balloon = true;
 		else
-			r = err_make(err, EINVAL, "balloon: expected true, false or {}");
+			r = err_make(err, 0, "balloon: expected true, false or {}");
 	}
 	return r;
 }
@@ -162,7 +162,7 @@ int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **e
 	if (r < 0)
 		return r;
 	if (!json_is_object(j))
-		return err_make(err, EINVAL, "%s: expected a JSON object", path);
+		return err_make(err, 0, "%s: expected a JSON object", path);
 	r = json_check_keys(j, "", top_keys, err);
 	if (r >= 0)
 		r = set_strings(cfg, j, err);

@@ -68,7 +68,7 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 	if (!copy)
 		return err_make(err, ENOMEM, "--disk");
 	if (cfg->n_disks >= VM_MAX_DISKS)
-		return err_make(err, E2BIG, "--disk: at most %d disks", VM_MAX_DISKS);
+		return err_make(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!d.path)
 			d.path = tok;
@@ -77,10 +77,10 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 		else if (!strncmp(tok, "serial=", 7) && strlen(tok + 7) <= 20)
 			d.serial = tok + 7;
 		else
-			return err_make(err, EINVAL, "--disk `%s`: unknown or bad option `%s`", v, tok);
+			return err_make(err, 0, "--disk `%s`: unknown or bad option `%s`", v, tok);
 	}
 	if (!d.path || !*d.path)
-		return err_make(err, EINVAL, "--disk `%s`: no path", v);
+		return err_make(err, 0, "--disk `%s`: no path", v);
 	d.path = strdup(d.path);
 	d.serial = d.serial ? strdup(d.serial) : NULL;
 	cfg->disks[cfg->n_disks++] = d;
@@ -97,17 +97,17 @@ static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 	if (!copy)
 		return err_make(err, ENOMEM, "--net");
 	if (cfg->n_nets >= VM_MAX_NETS)
-		return err_make(err, E2BIG, "--net: at most %d network devices", VM_MAX_NETS);
+		return err_make(err, 0, "--net: at most %d network devices", VM_MAX_NETS);
 	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
 		if (!strncmp(tok, "tap=", 4) && tok[4] && strlen(tok + 4) < 16)
 			tap = tok + 4;
 		else if (!strncmp(tok, "mac=", 4) && parse_mac(tok + 4, n.mac) == 0)
 			n.has_mac = true;
 		else
-			return err_make(err, EINVAL, "--net `%s`: unknown or bad option `%s`", v, tok);
+			return err_make(err, 0, "--net `%s`: unknown or bad option `%s`", v, tok);
 	}
 	if (!tap)
-		return err_make(err, EINVAL, "--net `%s`: tap=NAME is required", v);
+		return err_make(err, 0, "--net `%s`: tap=NAME is required", v);
 	n.tap = strdup(tap);
 	cfg->nets[cfg->n_nets++] = n;
 	return 0;
@@ -128,11 +128,11 @@ static int set_vsock(struct vm_config *cfg, const char *v, struct err **err)
 		if (!strncmp(tok, "uds=", 4) && tok[4] && strlen(tok + 4) < 108)
 			uds = tok + 4;
 		else
-			return err_make(err, EINVAL, "--vsock `%s`: unknown or bad option `%s`", v,
+			return err_make(err, 0, "--vsock `%s`: unknown or bad option `%s`", v,
 					tok);
 	}
 	if (cid < 3 || cid > UINT32_MAX - 1 || !uds)
-		return err_make(err, EINVAL, "--vsock `%s`: needs cid=N (3..2^32-2) and uds=PATH", v);
+		return err_make(err, 0, "--vsock `%s`: needs cid=N (3..2^32-2) and uds=PATH", v);
 	cfg->has_vsock = true;
 	cfg->vsock_cid = cid;
 	return set_str(&cfg->vsock_uds, uds, "vsock", err);
@@ -147,7 +147,7 @@ static int set_console(struct vm_config *cfg, const char *v, struct err **err)
 	else if (*v)
 		cfg->console = VM_CONSOLE_FILE;
 	else
-		return err_make(err, EINVAL, "--console: expected stdio, none or a file");
+		return err_make(err, 0, "--console: expected stdio, none or a file");
 	return cfg->console == VM_CONSOLE_FILE ? set_str(&cfg->console_path, v, "console", err) : 0;
 }
 
@@ -161,13 +161,13 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		return set_str(&cfg->initrd, v, opt, err);
 	if (streq(opt, "cmdline")) {
 		if (strlen(v) >= VM_MAX_CMDLINE)
-			return err_make(err, E2BIG, "--cmdline: longer than %d bytes",
+			return err_make(err, 0, "--cmdline: longer than %d bytes",
 					VM_MAX_CMDLINE - 1);
 		return set_str(&cfg->cmdline, v, opt, err);
 	}
 	if (streq(opt, "cpus")) {
 		if (parse_u64(v, &n) < 0 || n == 0 || n > VM_MAX_CPUS)
-			return err_make(err, EINVAL, "--cpus `%s`: expected 1..%d", v, VM_MAX_CPUS);
+			return err_make(err, 0, "--cpus `%s`: expected 1..%d", v, VM_MAX_CPUS);
 		cfg->cpus = n;
 		return 0;
 	}
@@ -176,9 +176,9 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		if (parse_u64(v, &n) == 0)
 			n = n > (VM_MAX_MEMORY >> 20) ? VM_MAX_MEMORY + 1 : n << 20;
 		else if (parse_size(v, &n) < 0)
-			return err_make(err, EINVAL, "--memory `%s`: expected a size like 64M", v);
+			return err_make(err, 0, "--memory `%s`: expected a size like 64M", v);
 		if (n < VM_MIN_MEMORY || n > VM_MAX_MEMORY)
-			return err_make(err, EINVAL, "--memory `%s`: must be between %llu MiB and %llu GiB",
+			return err_make(err, 0, "--memory `%s`: must be between %llu MiB and %llu GiB",
 					v, VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
 		cfg->memory = n & ~0xfffULL;
 		return 0;
@@ -191,12 +191,12 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		return set_net(cfg, v, err);
 	if (streq(opt, "vsock"))
 		return set_vsock(cfg, v, err);
-	return err_make(err, EINVAL, "unknown VM option `%s`", opt);
+	return err_make(err, 0, "unknown VM option `%s`", opt);
 }
 
 int vmm_config_validate(const struct vm_config *cfg, struct err **err)
 {
 	if (!cfg->kernel)
-		return err_make(err, EINVAL, "no kernel: use --kernel FILE or \"kernel\" in --config");
+		return err_make(err, 0, "no kernel: use --kernel FILE or \"kernel\" in --config");
 	return 0;
 }

@@ -149,6 +149,7 @@ teardown() {
 @test "vm: Linux (Debian cloud kernel) boots to an initramfs and powers off" {
 	host_has_hw_virt || skip "SKIP: no hardware virtualisation (PVM)"
 	require_cmd busybox
+	require_cmd cpio
 	kernel=$(vm_fetch_kernel) || skip "SKIP: cannot fetch linux-image-cloud-amd64"
 	mkdir -p "$TMP/initrd/bin"
 	cp "$(command -v busybox)" "$TMP/initrd/bin/busybox"

@@ -112,7 +112,7 @@ static int boot_bzimage(struct vm *vm, int fd, const uint8_t *hdr, size_t len, u
 
 	r = bzimage_parse(hdr, len, size, &bz, err);
 	if (r == -ENOEXEC && !*err)
-		return err_make(err, ENOEXEC, "kernel `%s`: neither a PVH ELF nor a bzImage", path);
+		return err_make(err, 0, "kernel `%s`: neither a PVH ELF nor a bzImage", path);
 	if (r < 0)
 		return err_wrap(err, "kernel `%s`", path);
 	r = bzimage_load(fd, path, &vm->mem, &bz, err);

@@ -61,20 +61,20 @@ int bzimage_parse(const uint8_t *buf, uint64_t len, uint64_t file_size, struct b
 		return -ENOEXEC;
 	bz.version = get16(buf, HDR_VERSION);
 	if (bz.version < 0x20c)
-		return err_make(err, ENOEXEC, "boot protocol %u.%u is older than 2.12",
+		return err_make(err, 0, "boot protocol %u.%u is older than 2.12",
 				bz.version >> 8, bz.version & 0xff);
 	bz.setup_sects = buf[HDR_SETUP_SECTS] ? buf[HDR_SETUP_SECTS] : 4;
 	bz.loadflags = buf[HDR_LOADFLAGS];
 	bz.xloadflags = get16(buf, HDR_XLOADFLAGS);
 	if (!(bz.loadflags & LOADED_HIGH) || !(bz.xloadflags & XLF_KERNEL_64))
-		return err_make(err, ENOEXEC, "not a 64-bit bzImage (no XLF_KERNEL_64)");
+		return err_make(err, 0, "not a 64-bit bzImage (no XLF_KERNEL_64)");
 	bz.initrd_addr_max = get32(buf, HDR_INITRD_ADDR_MAX);
 	bz.cmdline_size = get32(buf, HDR_CMDLINE_SIZE);
 	bz.init_size = get32(buf, HDR_INIT_SIZE);
 	memcpy(&bz.pref_address, buf + HDR_PREF_ADDRESS, 8);
 	bz.kernel_offset = (bz.setup_sects + 1ULL) * 512;
 	if (bz.kernel_offset >= file_size)
-		return err_make(err, ENOEXEC, "setup_sects %u points past the end of the file",
+		return err_make(err, 0, "setup_sects %u points past the end of the file",
 				bz.setup_sects);
 	bz.kernel_size = file_size - bz.kernel_offset;
 	/* The header ends where the jump at 0x200 lands. */

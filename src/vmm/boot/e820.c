@@ -47,7 +47,7 @@ int boot_read_into(int fd, const char *path, struct guest_mem *mem, uint64_t gpa
 		if (n < 0)
 			return err_make(err, errno, "read `%s`", path);
 		if (n == 0)
-			return err_make(err, EIO, "`%s`: file is truncated", path);
+			return err_make(err, 0, "`%s`: file is truncated", path);
 		dst += n;
 		off += n;
 		len -= n;

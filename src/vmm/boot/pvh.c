@@ -54,31 +54,31 @@ static int read_phdrs(int fd, const char *path, const uint8_t *ident, Elf64_Phdr
 		Elf64_Ehdr e;
 
 		if (pread_exact(fd, &e, sizeof(e), 0) < 0)
-			return err_make(err, ENOEXEC, "kernel `%s`: truncated ELF header", path);
+			return err_make(err, 0, "kernel `%s`: truncated ELF header", path);
 		if (e.e_machine != EM_X86_64)
-			return err_make(err, ENOEXEC, "kernel `%s`: ELF for another machine", path);
+			return err_make(err, 0, "kernel `%s`: ELF for another machine", path);
 		phoff = e.e_phoff, n = e.e_phnum, entsz = e.e_phentsize;
 	} else {
 		Elf32_Ehdr e;
 
 		if (pread_exact(fd, &e, sizeof(e), 0) < 0)
-			return err_make(err, ENOEXEC, "kernel `%s`: truncated ELF header", path);
+			return err_make(err, 0, "kernel `%s`: truncated ELF header", path);
 		if (e.e_machine != EM_386 && e.e_machine != EM_X86_64)
-			return err_make(err, ENOEXEC, "kernel `%s`: ELF for another machine", path);
+			return err_make(err, 0, "kernel `%s`: ELF for another machine", path);
 		phoff = e.e_phoff, n = e.e_phnum, entsz = e.e_phentsize;
 	}
 	if (n == 0 || n > PVH_MAX_PHDRS ||
 	    entsz != (is64 ? sizeof(Elf64_Phdr) : sizeof(Elf32_Phdr)))
-		return err_make(err, ENOEXEC, "kernel `%s`: bad ELF program header table", path);
+		return err_make(err, 0, "kernel `%s`: bad ELF program header table", path);
 	for (unsigned i = 0; i < n; i++) {
 		if (is64) {
 			if (pread_exact(fd, &ph[i], sizeof(ph[i]), phoff + (uint64_t)i * entsz) < 0)
-				return err_make(err, ENOEXEC, "kernel `%s`: truncated ELF", path);
+				return err_make(err, 0, "kernel `%s`: truncated ELF", path);
 			continue;
 		}
 		Elf32_Phdr p;
 		if (pread_exact(fd, &p, sizeof(p), phoff + (uint64_t)i * entsz) < 0)
-			return err_make(err, ENOEXEC, "kernel `%s`: truncated ELF", path);
+			return err_make(err, 0, "kernel `%s`: truncated ELF", path);
 		ph[i] = (Elf64_Phdr){ .p_type = p.p_type, .p_offset = p.p_offset,
 				      .p_paddr = p.p_paddr, .p_filesz = p.p_filesz,
 				      .p_memsz = p.p_memsz };
@@ -134,7 +134,7 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 		return -ENOEXEC;
 	if ((ident[EI_CLASS] != ELFCLASS32 && ident[EI_CLASS] != ELFCLASS64) ||
 	    ident[EI_DATA] != ELFDATA2LSB)
-		return err_make(err, ENOEXEC, "kernel `%s`: not a little-endian x86 ELF", path);
+		return err_make(err, 0, "kernel `%s`: not a little-endian x86 ELF", path);
 	r = read_phdrs(fd, path, ident, ph, &n, err);
 	if (r < 0)
 		return r;
@@ -142,7 +142,7 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 		if (ph[i].p_type == PT_NOTE)
 			found = find_entry_note(fd, &ph[i], &entry);
 	if (!found)
-		return err_make(err, ENOEXEC,
+		return err_make(err, 0,
 				"kernel `%s`: ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
 				path);
 	for (unsigned i = 0; i < n; i++) {
@@ -152,7 +152,7 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 			continue;
 		if (p->p_filesz > p->p_memsz || p->p_paddr < VM_HIMEM_ADDR ||
 		    !guest_mem_ptr(mem, p->p_paddr, p->p_memsz))
-			return err_make(err, ENOEXEC,
+			return err_make(err, 0,
 					"kernel `%s`: segment %#llx+%#llx is below 1 MiB or outside "
 					"guest memory", path, (unsigned long long)p->p_paddr,
 					(unsigned long long)p->p_memsz);
@@ -164,7 +164,7 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 			end = p->p_paddr + p->p_memsz;
 	}
 	if (end == 0 || entry >= 0x100000000ULL)
-		return err_make(err, ENOEXEC, "kernel `%s`: no loadable segment or bad entry", path);
+		return err_make(err, 0, "kernel `%s`: no loadable segment or bad entry", path);
 	*ret = (struct pvh_image){ .entry = entry, .end = end };
 	return 0;
 }
