@@ -61,3 +61,46 @@ vm_fetch_kernel() {
 	}
 	ls "$dir"/boot/vmlinuz-* | head -1
 }
+
+# vm_bzimage FILE: a synthetic 64-bit bzImage (boot protocol 2.15, one setup
+# sector) whose 64-bit entry checks what the VMM handed over: RSI points at
+# boot_params with "HdrS", a 4 KiB initrd, a command line starting "isol" and
+# at least 3 e820 entries.  Exits with debug-exit 0x21 (status 67) when all
+# hold, 0x22 (status 69) otherwise.
+vm_bzimage() {
+	python3 - "$1" <<'PY'
+import struct, sys
+checks = [
+    bytes.fromhex('8b8602020000') + bytes.fromhex('3d') + b'HdrS',      # [rsi+0x202] == "HdrS"
+    bytes.fromhex('8b861c020000') + bytes.fromhex('3d00100000'),        # ramdisk_size == 4096
+    bytes.fromhex('8b8628020000' '8b00') + bytes.fromhex('3d') + b'isol',  # *cmd_line_ptr
+    bytes.fromhex('0fb686e8010000' '83f803'),                           # e820_entries >= 3
+]
+ok = bytes.fromhex('66baf400b821000000eff4')
+fail = bytes.fromhex('66baf400b822000000eff4')
+# each check jumps to fail: jne for the equalities, jb for the count
+parts = [(c, 0x72 if i == 3 else 0x75) for i, c in enumerate(checks)]
+body = b''
+total = sum(len(c) + 2 for c, _ in parts) + len(ok)
+pos = 0
+for c, op in parts:
+    pos += len(c) + 2
+    body += c + bytes([op, total - pos])
+body += ok + fail
+setup = bytearray(1024)
+setup[0x1f1] = 1
+setup[0x1fe:0x200] = b'\x55\xaa'
+setup[0x200] = 0xeb
+setup[0x201] = 0x66
+setup[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', setup, 0x206, 0x20f)
+setup[0x211] = 1
+struct.pack_into('<I', setup, 0x22c, 0x7fffffff)
+struct.pack_into('<H', setup, 0x236, 1)
+struct.pack_into('<I', setup, 0x238, 2047)
+struct.pack_into('<Q', setup, 0x258, 0x100000)
+struct.pack_into('<I', setup, 0x260, 0x10000)
+kernel = bytes(0x200) + body
+open(sys.argv[1], 'wb').write(bytes(setup) + kernel)
+PY
+}

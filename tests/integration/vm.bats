@@ -165,3 +165,14 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *ISOLA-LINUX-BOOT-OK* ]]
 }
+
+@test "vm: Linux boot protocol: 64-bit entry gets boot_params, initrd, cmdline, e820" {
+	vm_bzimage "$TMP/bz"
+	head -c 4096 /dev/zero >"$TMP/initrd"
+	run timeout 10 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/initrd" \
+		--cmdline "isola test" --memory 32M
+	[ "$status" -eq 67 ]
+	# the same image without the initrd fails its own check
+	run timeout 10 "$ISOLA" vm run --kernel "$TMP/bz" --cmdline "isola test" --memory 32M
+	[ "$status" -eq 69 ]
+}
