@@ -1,0 +1,120 @@
+#!/usr/bin/env bats
+# virtio devices of isola's micro-VMs, driven by the ring-3 test guests
+# guest/virtio-*.elf; the block guest's writes are checked in the image file.
+# The same guests also run under QEMU microvm as a cross-check.
+
+load helpers
+load vm-helpers
+
+GUESTS=${ISOLA_GUESTS:-$(cd "$(dirname "$ISOLA")/../../guest" 2>/dev/null && pwd)}
+
+setup() {
+	require_kvm
+	[ -f "$GUESTS/virtio-blk.elf" ] && [ -f "$GUESTS/virtio-rng.elf" ] ||
+		skip "SKIP: test guests not built ($GUESTS)"
+	isola_tmp
+}
+
+teardown() {
+	isola_cleanup_tmp
+}
+
+# The text "isola-blk:<sector>;" the block guest writes at the start of a sector.
+sector_tag() { # image sector
+	dd if="$1" bs=512 skip="$2" count=1 status=none | head -c ${#3}
+}
+
+qemu_microvm() { # qemu args...
+	timeout 60 qemu-system-x86_64 -M microvm,rtc=off -enable-kvm -m 64 -nodefaults \
+		-no-user-config -nographic -serial stdio -global virtio-mmio.force-legacy=false \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" 2>/dev/null
+}
+
+@test "vm-virtio: virtio-rng delivers random bytes to the guest" {
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --rng --cmdline "bytes=512"
+	echo "$output"
+	[ "$status" -eq 1 ]	# guest exit 0 -> (0 << 1) | 1
+	[[ "$output" == *"got 512 + 512 bytes"* ]]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
+
+@test "vm-virtio: without --rng the guest finds no device" {
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf"
+	[ "$status" -eq 3 ]	# guest exit 1
+	[[ "$output" == *"no device"* ]]
+}
+
+@test "vm-virtio: virtio-blk writes land in the image file, serial via GET_ID" {
+	truncate -s 1M "$TMP/disk.img"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/disk.img,serial=isola-it-disk" --cmdline "sector=100 sectors=16"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'2048 sectors, serial "isola-it-disk"'* ]]
+	[[ "$output" == *"virtio-blk: ok"* ]]
+	[ "$(sector_tag "$TMP/disk.img" 100 'isola-blk:100;')" = "isola-blk:100;" ]
+	[ "$(sector_tag "$TMP/disk.img" 115 'isola-blk:115;')" = "isola-blk:115;" ]
+	[ "$(sector_tag "$TMP/disk.img" 116 'isola-blk:116;' | tr -d '\0')" = "" ]
+}
+
+@test "vm-virtio: a read-only disk refuses writes and stays unchanged" {
+	head -c 1M /dev/urandom >"$TMP/ro.img"
+	sum=$(md5sum <"$TMP/ro.img")
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/ro.img,ro" \
+		--cmdline ro
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"read-only ok"* ]]
+	[ "$(md5sum <"$TMP/ro.img")" = "$sum" ]
+}
+
+@test "vm-virtio: several disks and an rng are each announced on the cmdline" {
+	truncate -s 64K "$TMP/a.img" "$TMP/b.img"
+	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/a.img" --disk "$TMP/b.img,ro" --rng --cmdline "sector=3 sectors=1"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"3 device(s) attached"* ]]
+	[ "$(sector_tag "$TMP/a.img" 3 'isola-blk:3;')" = "isola-blk:3;" ]
+}
+
+@test "vm-virtio: two VMs cannot open one writable image" {
+	truncate -s 64K "$TMP/shared.img"
+	exec 9>>"$TMP/shared.img"
+	flock -x 9
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/shared.img"
+	exec 9>&-
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"shared.img"*"locked"* ]]
+}
+
+@test "vm-virtio: bad device options fail with one clear error" {
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/missing.img"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"missing.img"* ]]
+	truncate -s 64K "$TMP/d.img"
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/d.img,serial=123456789012345678901"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"serial"* ]]
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --vsock "cid=3,uds=$TMP/v.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not supported yet"* ]]
+	[ ! -e "$TMP/v.sock" ]
+}
+
+@test "vm-virtio: the same guests pass under QEMU microvm (cross-check)" {
+	require_cmd qemu-system-x86_64
+	truncate -s 1M "$TMP/q.img"
+	run qemu_microvm -kernel "$GUESTS/virtio-blk.elf" -append "sector=7 sectors=4" \
+		-drive "file=$TMP/q.img,format=raw,if=none,id=d0" \
+		-device virtio-blk-device,drive=d0,serial=qemu-disk
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-blk: ok"* ]]
+	[ "$(sector_tag "$TMP/q.img" 7 'isola-blk:7;')" = "isola-blk:7;" ]
+	run qemu_microvm -kernel "$GUESTS/virtio-rng.elf" -device virtio-rng-device
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
