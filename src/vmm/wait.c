@@ -18,7 +18,9 @@ static bool tty_raw(struct termios *saved)
 {
 	struct termios t;
 
-	if (!isatty(STDIN_FILENO) || tcgetattr(STDIN_FILENO, saved) < 0)
+	/* Only in the foreground: a background tcsetattr() would stop us with SIGTTOU. */
+	if (!isatty(STDIN_FILENO) || tcgetpgrp(STDIN_FILENO) != getpgrp() ||
+	    tcgetattr(STDIN_FILENO, saved) < 0)
 		return false;
 	t = *saved;
 	/* Keep ISIG so ^C still stops the VM. */

@@ -55,7 +55,7 @@ static int load_elf(uint8_t *elf, size_t len, struct pvh_image *img, const char 
 static void test_pvh(void)
 {
 	static const uint8_t code[] = { 0xf4, 0xeb, 0xfd };
-	uint8_t elf[512];
+	uint8_t elf[512] __attribute__((aligned(8)));
 	size_t len = test_guest_elf(elf, code, sizeof(code), 8192);
 	struct pvh_image img = { 0 };
 	struct err *err = NULL;
@@ -68,7 +68,8 @@ static void test_pvh(void)
 	uint32_t *si = (uint32_t *)(mem.regions[0].hva + VM_PVH_INFO_ADDR);
 	ok(si[0] == 0x336ec578 && si[1] == 1 && si[3] == 0, "magic, version 1, no modules");
 
-	uint8_t bad[512];
+	uint8_t bad[512] __attribute__((aligned(8)));
+	uint32_t huge = 0x7fffffff;
 	memcpy(bad, elf, len);
 	bad[len - 12] = 17; /* note type 18 -> 17 */
 	ok(load_elf(bad, len, &img, "PVH entry note"), "no PVH note refused");
@@ -89,7 +90,7 @@ static void test_pvh(void)
 	ok(load_elf(bad, len, &img, "truncated"), "truncated segment refused");
 	ok(load_elf(bad, 30, &img, "truncated ELF header"), "truncated header refused");
 	memcpy(bad, elf, len);
-	*(uint32_t *)(bad + len - 20 + 4) = 0x7fffffff; /* descsz past the segment */
+	memcpy(bad + len - 20 + 4, &huge, 4); /* descsz past the segment */
 	ok(load_elf(bad, len, &img, "PVH entry note"), "oversized note descriptor refused");
 }
 
