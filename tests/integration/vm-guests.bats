@@ -1,0 +1,74 @@
+#!/usr/bin/env bats
+# isola's freestanding test guests (guest/, docs/guests.md), booted under
+# QEMU -M microvm (the yardstick: proves the guests themselves are right)
+# and under `isola vm run`.  A guest's verdict is its isa-debug-exit code:
+# the VMM exits with (code << 1) | 1.
+
+load helpers
+
+GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+
+setup() {
+	isola_tmp
+}
+
+teardown() {
+	isola_cleanup_tmp
+}
+
+require_kvm() {
+	[ -c /dev/kvm ] && [ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "SKIP: /dev/kvm not usable"
+}
+
+require_guest() {
+	[ -f "$GUEST_DIR/$1.elf" ] || skip "SKIP: $GUEST_DIR/$1.elf not built"
+}
+
+# qemu_guest NAME CMDLINE [EXTRA QEMU ARGS...]: boots the guest, output in $output.
+qemu_guest() {
+	local name=$1 cmdline=$2
+	shift 2
+	require_kvm
+	require_cmd qemu-system-x86_64
+	require_guest "$name"
+	run timeout 60 qemu-system-x86_64 -M microvm -enable-kvm -m 64 -nodefaults \
+		-no-user-config -nographic -serial stdio \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+		-kernel "$GUEST_DIR/$name.elf" -append "$cmdline" "$@"
+	echo "$output"
+}
+
+# isola_guest NAME CMDLINE [EXTRA isola vm run ARGS...]
+isola_guest() {
+	local name=$1 cmdline=$2
+	shift 2
+	require_kvm
+	require_guest "$name"
+	"$ISOLA" vm run --help >/dev/null 2>&1 || skip "SKIP: isola vm run not available"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUEST_DIR/$name.elf" --cmdline "$cmdline" "$@"
+	echo "$output"
+}
+
+@test "guest hello: prints its line and exits 0 (qemu)" {
+	qemu_guest hello ""
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"hello from isola guest"* ]]
+}
+
+@test "guest hello: exit code from the cmdline (qemu)" {
+	qemu_guest hello "code=21"
+	[ "$status" -eq 43 ]
+	[[ "$output" == *"hello from isola guest"* ]]
+}
+
+@test "guest hello: malformed code is rejected (qemu)" {
+	qemu_guest hello "code=banana"
+	[ "$status" -eq $((126 * 2 + 1)) ]
+	[[ "$output" == *"bad number for \`code\`"* ]]
+}
+
+@test "guest hello: exits with its code (isola)" {
+	isola_guest hello "code=21"
+	[ "$status" -eq 43 ]
+	[[ "$output" == *"hello from isola guest"* ]]
+}
