@@ -129,7 +129,7 @@ int main(void)
 	int r;
 
 	if (vdrv_find(VIRTIO_ID_BLOCK, 0, &d) < 0) {
-		guest_printf("virtio-blk: no device on the cmdline\n");
+		guest_printf("virtio-blk: no device on the cmdline \"%s\"\n", guest_cmdline());
 		return 1;
 	}
 	if (vdrv_init(&d, F_RO | F_FLUSH) < 0)

@@ -21,7 +21,7 @@ int main(void)
 	unsigned nonzero = 0;
 
 	if (vdrv_find(VIRTIO_ID_RNG, 0, &d) < 0) {
-		guest_printf("virtio-rng: no device on the cmdline\n");
+		guest_printf("virtio-rng: no device on the cmdline \"%s\"\n", guest_cmdline());
 		return 1;
 	}
 	guest_printf("virtio-rng: device at %#lx irq %u\n", (unsigned long)d.base, d.irq);
