@@ -48,7 +48,8 @@ static void die(const char *what)
 
 int main(void)
 {
-	double create[N], destroy[N], irq[N], slot[N], slot2[N], vcpu[N], pio[N], bare[N], irqonly[N];
+	double create[N], destroy[N], irq[N], slot[N], slot2[N], vcpu[N], pio[N], bare[N],
+	    irqonly[N];
 	int kvm = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	int run_size;
 
@@ -58,7 +59,7 @@ int main(void)
 	for (int i = 0; i < N; i++) {
 		double t0 = now_us(), t1, t2, t3, t3b, t4, t5;
 		int vm = ioctl(kvm, KVM_CREATE_VM, 0), cpu;
-		struct kvm_pit_config pit = { 0 };
+		struct kvm_pit_config pit = {0};
 		uint8_t *mem;
 		struct kvm_run *run;
 
@@ -67,8 +68,8 @@ int main(void)
 		t1 = now_us();
 		mem = mmap(NULL, 1 << 20, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		struct kvm_userspace_memory_region r = { .memory_size = 1 << 20,
-							 .userspace_addr = (uintptr_t)mem };
+		struct kvm_userspace_memory_region r = {.memory_size = 1 << 20,
+							.userspace_addr = (uintptr_t)mem};
 		if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &r) < 0)
 			die("slot");
 		t2 = now_us();
@@ -88,14 +89,14 @@ int main(void)
 		t4 = now_us();
 		run = mmap(NULL, run_size, PROT_READ | PROT_WRITE, MAP_SHARED, cpu, 0);
 		/* real mode at 0x1000: out 0x10, al ; jmp back */
-		static const uint8_t code[] = { 0xe6, 0x10, 0xeb, 0xfc };
+		static const uint8_t code[] = {0xe6, 0x10, 0xeb, 0xfc};
 		memcpy(mem + 0x1000, code, sizeof(code));
 		struct kvm_sregs s;
 		ioctl(cpu, KVM_GET_SREGS, &s);
 		s.cs.base = 0;
 		s.cs.selector = 0;
 		ioctl(cpu, KVM_SET_SREGS, &s);
-		struct kvm_regs regs = { .rip = 0x1000, .rflags = 2 };
+		struct kvm_regs regs = {.rip = 0x1000, .rflags = 2};
 		ioctl(cpu, KVM_SET_REGS, &regs);
 		ioctl(cpu, KVM_RUN, 0); /* warm up: first entry */
 		double p0 = now_us();

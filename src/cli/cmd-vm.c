@@ -17,29 +17,30 @@
 enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE };
 
 static const struct option run_opts[] = {
-	{ "kernel", required_argument, NULL, OPT_VALUE },
-	{ "initrd", required_argument, NULL, OPT_VALUE },
-	{ "cmdline", required_argument, NULL, OPT_VALUE },
-	{ "cpus", required_argument, NULL, OPT_VALUE },
-	{ "memory", required_argument, NULL, OPT_VALUE },
-	{ "console", required_argument, NULL, OPT_VALUE },
-	{ "disk", required_argument, NULL, OPT_VALUE },
-	{ "net", required_argument, NULL, OPT_VALUE },
-	{ "vsock", required_argument, NULL, OPT_VALUE },
-	{ "rng", no_argument, NULL, OPT_RNG },
-	{ "balloon", no_argument, NULL, OPT_BALLOON },
-	{ "config", required_argument, NULL, OPT_CONFIG },
-	{ "help", no_argument, NULL, 'h' },
-	{},
+    {"kernel", required_argument, NULL, OPT_VALUE},
+    {"initrd", required_argument, NULL, OPT_VALUE},
+    {"cmdline", required_argument, NULL, OPT_VALUE},
+    {"cpus", required_argument, NULL, OPT_VALUE},
+    {"memory", required_argument, NULL, OPT_VALUE},
+    {"console", required_argument, NULL, OPT_VALUE},
+    {"disk", required_argument, NULL, OPT_VALUE},
+    {"net", required_argument, NULL, OPT_VALUE},
+    {"vsock", required_argument, NULL, OPT_VALUE},
+    {"rng", no_argument, NULL, OPT_RNG},
+    {"balloon", no_argument, NULL, OPT_BALLOON},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"help", no_argument, NULL, 'h'},
+    {},
 };
 
 static void run_usage(void)
 {
-	printf("Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	       "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
-	       "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
-	       "         [--config vm.json]\n"
-	       "The --config file is read first; options given on the command line override it.\n");
+	printf(
+	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
+	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
+	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
+	    "         [--config vm.json]\n"
+	    "The --config file is read first; options given on the command line override it.\n");
 }
 
 static int find_config(int argc, char **argv, const char **ret)

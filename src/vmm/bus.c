@@ -24,7 +24,7 @@ int bus_register(struct bus *bus, uint64_t base, uint64_t len, const struct bus_
 					(unsigned long long)base, (unsigned long long)len,
 					(unsigned long long)bus->ranges[i].base,
 					(unsigned long long)bus->ranges[i].len);
-	bus->ranges[bus->nr++] = (struct bus_range){ base, len, ops, opaque };
+	bus->ranges[bus->nr++] = (struct bus_range){base, len, ops, opaque};
 	return 0;
 }
 

@@ -13,13 +13,12 @@
 #include "jsonutil.h"
 #include "vm-config.h"
 
-static const char *const top_keys[] = { "kernel", "initrd", "cmdline", "cpus", "memory",
-					"console", "disks", "nets", "vsock", "rng", "balloon",
-					NULL };
+static const char *const top_keys[] = {"kernel", "initrd", "cmdline", "cpus", "memory",	 "console",
+				       "disks",	 "nets",   "vsock",   "rng",  "balloon", NULL};
 
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {
-	static const char *const keys[] = { "kernel", "initrd", "cmdline", "console" };
+	static const char *const keys[] = {"kernel", "initrd", "cmdline", "console"};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = NULL;
@@ -59,7 +58,7 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 
 static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err)
 {
-	static const char *const keys[] = { "path", "readonly", "serial", NULL };
+	static const char *const keys[] = {"path", "readonly", "serial", NULL};
 	const char *path = NULL, *serial = NULL;
 	bool ro = false;
 	char where[32], opt[4200];
@@ -87,7 +86,7 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 
 static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 {
-	static const char *const keys[] = { "tap", "mac", NULL };
+	static const char *const keys[] = {"tap", "mac", NULL};
 	const char *tap = NULL, *mac = NULL;
 	char where[32], opt[128];
 	int r;
@@ -104,24 +103,28 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 		return r;
 	if (strchr(tap, ',') || (mac && strchr(mac, ',')) ||
 	    snprintf(opt, sizeof(opt), "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "") >=
-		    (int)sizeof(opt))
+		(int)sizeof(opt))
 		return err_make(err, 0, "%s: tap or mac is invalid", where);
 	return vmm_config_set(cfg, "net", opt, err);
 }
 
 static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 {
-	static const char *const vsock_keys[] = { "cid", "uds", NULL };
+	static const char *const vsock_keys[] = {"cid", "uds", NULL};
 	json_t *arr = NULL, *v, *vs = NULL, *bal;
 	size_t i;
 	int r;
 
 	r = json_get_array(j, "", "disks", &arr, err);
-	json_array_foreach(arr, i, v) if (r >= 0) r = add_disk(cfg, v, i, err);
+	json_array_foreach (arr, i, v)
+		if (r >= 0)
+			r = add_disk(cfg, v, i, err);
 	arr = NULL;
 	if (r >= 0)
 		r = json_get_array(j, "", "nets", &arr, err);
-	json_array_foreach(arr, i, v) if (r >= 0) r = add_net(cfg, v, i, err);
+	json_array_foreach (arr, i, v)
+		if (r >= 0)
+			r = add_net(cfg, v, i, err);
 	if (r >= 0)
 		r = json_get_bool(j, "", "rng", &cfg->rng, err);
 	if (r >= 0)

@@ -15,7 +15,7 @@
 
 void vmm_config_init(struct vm_config *cfg)
 {
-	*cfg = (struct vm_config){ .cpus = 1, .memory = 64ULL << 20, .console = VM_CONSOLE_STDIO };
+	*cfg = (struct vm_config){.cpus = 1, .memory = 64ULL << 20, .console = VM_CONSOLE_STDIO};
 }
 
 void vmm_config_free(struct vm_config *cfg)
@@ -51,7 +51,8 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	char end;
 
 	if (sscanf(s, "%2x:%2x:%2x:%2x:%2x:%2x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-		   &end) != 6 || strlen(s) != 17)
+		   &end) != 6 ||
+	    strlen(s) != 17)
 		return -EINVAL;
 	for (int i = 0; i < 6; i++)
 		mac[i] = b[i];
@@ -62,7 +63,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 {
 	_cleanup_free_ char *copy = strdup(v);
-	struct vm_disk_cfg d = { 0 };
+	struct vm_disk_cfg d = {0};
 	char *save = NULL, *tok;
 
 	if (!copy)
@@ -91,7 +92,7 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 {
 	_cleanup_free_ char *copy = strdup(v);
-	struct vm_net_cfg n = { 0 };
+	struct vm_net_cfg n = {0};
 	char *save = NULL, *tok, *tap = NULL;
 
 	if (!copy)
@@ -128,8 +129,7 @@ static int set_vsock(struct vm_config *cfg, const char *v, struct err **err)
 		if (!strncmp(tok, "uds=", 4) && tok[4] && strlen(tok + 4) < 108)
 			uds = tok + 4;
 		else
-			return err_make(err, 0, "--vsock `%s`: unknown or bad option `%s`", v,
-					tok);
+			return err_make(err, 0, "--vsock `%s`: unknown or bad option `%s`", v, tok);
 	}
 	if (cid < 3 || cid > UINT32_MAX - 1 || !uds)
 		return err_make(err, 0, "--vsock `%s`: needs cid=N (3..2^32-2) and uds=PATH", v);
@@ -178,8 +178,9 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		else if (parse_size(v, &n) < 0)
 			return err_make(err, 0, "--memory `%s`: expected a size like 64M", v);
 		if (n < VM_MIN_MEMORY || n > VM_MAX_MEMORY)
-			return err_make(err, 0, "--memory `%s`: must be between %llu MiB and %llu GiB",
-					v, VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
+			return err_make(err, 0,
+					"--memory `%s`: must be between %llu MiB and %llu GiB", v,
+					VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
 		cfg->memory = n & ~0xfffULL;
 		return 0;
 	}

@@ -15,8 +15,8 @@
 
 int cpuid_init(struct vm *vm, struct err **err)
 {
-	vm->cpuid = calloc(1, sizeof(*vm->cpuid) +
-				      CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	vm->cpuid =
+	    calloc(1, sizeof(*vm->cpuid) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
 	if (!vm->cpuid)
 		return err_make(err, ENOMEM, "allocate CPUID");
 	vm->cpuid->nent = CPUID_MAX_ENTRIES;

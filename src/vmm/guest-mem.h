@@ -20,5 +20,6 @@ struct guest_mem {
 	unsigned nr;
 };
 
-/* Host address of [gpa, gpa+len) when it lies wholly inside one region, else NULL. Overflow-safe. */
+/* Host address of [gpa, gpa+len) when it lies wholly inside one region, else NULL. Overflow-safe.
+ */
 void *guest_mem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);

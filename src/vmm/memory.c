@@ -16,20 +16,20 @@ static int add_region(struct vm *vm, uint64_t gpa, uint64_t size, struct err **e
 	struct kvm_userspace_memory_region kr;
 	void *p;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+		 -1, 0);
 	if (p == MAP_FAILED)
 		return err_make(err, errno, "map %llu MiB of guest memory",
 				(unsigned long long)(size >> 20));
 	/* Small pages: a micro-VM touches little, and a huge page costs 2 MiB of RSS at once. */
 	(void)madvise(p, size, MADV_NOHUGEPAGE);
 	kr = (struct kvm_userspace_memory_region){
-		.slot = vm->mem.nr,
-		.guest_phys_addr = gpa,
-		.memory_size = size,
-		.userspace_addr = (uint64_t)(uintptr_t)p,
+	    .slot = vm->mem.nr,
+	    .guest_phys_addr = gpa,
+	    .memory_size = size,
+	    .userspace_addr = (uint64_t)(uintptr_t)p,
 	};
-	*r = (struct guest_mem_region){ .gpa = gpa, .size = size, .hva = p };
+	*r = (struct guest_mem_region){.gpa = gpa, .size = size, .hva = p};
 	vm->mem.nr++;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
 		return err_make(err, errno, "KVM_SET_USER_MEMORY_REGION");

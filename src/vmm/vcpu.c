@@ -23,7 +23,7 @@ static void kick_handler(int sig)
 
 int vcpu_install_kick_handler(struct err **err)
 {
-	struct sigaction sa = { .sa_handler = kick_handler };
+	struct sigaction sa = {.sa_handler = kick_handler};
 
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0)
@@ -95,8 +95,8 @@ stop_with_error(struct vcpu *v, int errnum, char *dump, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
-	err_make(&e, errnum, "vCPU %u: %s%s%s", v->id, msg ? msg : "error",
-		 dump ? "\n" : "", dump ? dump : "");
+	err_make(&e, errnum, "vCPU %u: %s%s%s", v->id, msg ? msg : "error", dump ? "\n" : "",
+		 dump ? dump : "");
 	free(msg);
 	free(dump);
 	vm_request_stop(v->vm, 1, e);
@@ -136,8 +136,8 @@ static void handle_exit(struct vcpu *v)
 		handle_io(v);
 		break;
 	case KVM_EXIT_MMIO:
-		if (!bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data,
-				run->mmio.len, run->mmio.is_write))
+		if (!bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+				run->mmio.is_write))
 			log_debug("vCPU %u: unhandled MMIO %#llx", v->id,
 				  (unsigned long long)run->mmio.phys_addr);
 		break;

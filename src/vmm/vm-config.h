@@ -22,12 +22,12 @@ struct vm_net_cfg {
 };
 
 #define VM_MAX_DISKS 8
-#define VM_MAX_NETS 4
+#define VM_MAX_NETS  4
 
-#define VM_MIN_MEMORY (2ULL << 20)	/* below this nothing useful boots */
-#define VM_MAX_MEMORY (64ULL << 30)
-#define VM_MAX_CPUS 64
-#define VM_MAX_CMDLINE 2048		/* bytes including the NUL */
+#define VM_MIN_MEMORY	   (2ULL << 20) /* below this nothing useful boots */
+#define VM_MAX_MEMORY	   (64ULL << 30)
+#define VM_MAX_CPUS	   64
+#define VM_MAX_CMDLINE	   2048 /* bytes including the NUL */
 #define VM_MAX_CONFIG_FILE (64 * 1024)
 
 enum vm_console { VM_CONSOLE_STDIO, VM_CONSOLE_NONE, VM_CONSOLE_FILE };
@@ -37,9 +37,9 @@ struct vm_config {
 	char *initrd;
 	char *cmdline;
 	unsigned cpus;
-	uint64_t memory;	/* bytes */
+	uint64_t memory; /* bytes */
 	enum vm_console console;
-	char *console_path;	/* VM_CONSOLE_FILE */
+	char *console_path; /* VM_CONSOLE_FILE */
 
 	struct vm_disk_cfg disks[VM_MAX_DISKS];
 	unsigned n_disks;

@@ -11,35 +11,35 @@
 #include "vm.h"
 
 /* Guest physical layout (x86). */
-#define VM_GDT_ADDR 0x500ULL
-#define VM_PVH_INFO_ADDR 0x6000ULL
-#define VM_PVH_MODLIST_ADDR 0x6100ULL
-#define VM_PVH_MEMMAP_ADDR 0x6200ULL
-#define VM_ZERO_PAGE_ADDR 0x7000ULL
-#define VM_PML4_ADDR 0x9000ULL
-#define VM_PDPT_ADDR 0xa000ULL
-#define VM_PD_ADDR 0xb000ULL
-#define VM_CMDLINE_ADDR 0x20000ULL
-#define VM_EBDA_ADDR 0x9fc00ULL	/* MP table; reserved up to 1 MiB */
-#define VM_HIMEM_ADDR 0x100000ULL
-#define VM_MMIO_HOLE 0xc0000000ULL	/* low RAM ends here at most */
-#define VM_VIRTIO_MMIO_BASE 0xd0000000ULL
-#define VM_VIRTIO_MMIO_END 0xfe000000ULL
-#define VM_IOAPIC_ADDR 0xfec00000ULL
-#define VM_LAPIC_ADDR 0xfee00000ULL
-#define VM_TSS_ADDR 0xfffbd000ULL
+#define VM_GDT_ADDR	     0x500ULL
+#define VM_PVH_INFO_ADDR     0x6000ULL
+#define VM_PVH_MODLIST_ADDR  0x6100ULL
+#define VM_PVH_MEMMAP_ADDR   0x6200ULL
+#define VM_ZERO_PAGE_ADDR    0x7000ULL
+#define VM_PML4_ADDR	     0x9000ULL
+#define VM_PDPT_ADDR	     0xa000ULL
+#define VM_PD_ADDR	     0xb000ULL
+#define VM_CMDLINE_ADDR	     0x20000ULL
+#define VM_EBDA_ADDR	     0x9fc00ULL /* MP table; reserved up to 1 MiB */
+#define VM_HIMEM_ADDR	     0x100000ULL
+#define VM_MMIO_HOLE	     0xc0000000ULL /* low RAM ends here at most */
+#define VM_VIRTIO_MMIO_BASE  0xd0000000ULL
+#define VM_VIRTIO_MMIO_END   0xfe000000ULL
+#define VM_IOAPIC_ADDR	     0xfec00000ULL
+#define VM_LAPIC_ADDR	     0xfee00000ULL
+#define VM_TSS_ADDR	     0xfffbd000ULL
 #define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
-#define VM_HIGH_RAM 0x100000000ULL
-#define VM_FIRST_DEVICE_GSI 5
-#define VM_MAX_GSI 23
-#define VM_SERIAL_GSI 4
+#define VM_HIGH_RAM	     0x100000000ULL
+#define VM_FIRST_DEVICE_GSI  5
+#define VM_MAX_GSI	     23
+#define VM_SERIAL_GSI	     4
 
 enum boot_mode { BOOT_PVH32, BOOT_LINUX64 };
 
 /* Where and how the boot vCPU starts. */
 struct boot_entry {
 	enum boot_mode mode;
-	uint64_t entry;	/* EIP (PVH) or RIP (64-bit Linux) */
+	uint64_t entry; /* EIP (PVH) or RIP (64-bit Linux) */
 	uint64_t arg;	/* EBX = hvm_start_info (PVH) or RSI = boot_params (Linux) */
 };
 
@@ -79,7 +79,7 @@ struct vm {
 	uint32_t next_gsi;
 	struct boot_entry boot;
 
-	int console_fd;	/* serial output; -1 for none */
+	int console_fd; /* serial output; -1 for none */
 	bool console_owned;
 	struct serial *serial;
 	uint8_t cmos_index;
@@ -89,7 +89,7 @@ struct vm {
 	atomic_bool stopping;
 	int exit_status;
 	struct err *stop_err;
-	int stop_efd;	/* eventfd: wakes the main thread */
+	int stop_efd; /* eventfd: wakes the main thread */
 	sigset_t saved_sigmask;
 };
 
@@ -125,4 +125,4 @@ void serial_destroy(struct vm *vm);
 /* Feed console input; returns how many bytes the receive FIFO took. */
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 size_t serial_rx_space(struct serial *s);
-int legacy_devices_create(struct vm *vm, struct err **err);	/* i8042, debug-exit, CMOS */
+int legacy_devices_create(struct vm *vm, struct err **err); /* i8042, debug-exit, CMOS */

@@ -38,7 +38,7 @@ struct bus *vm_pio_bus(struct vm *vm)
 
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
 {
-	struct kvm_irq_level irq = { .irq = gsi, .level = level };
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
 
 	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
 		return err_make(err, errno, "KVM_IRQ_LINE gsi %u", gsi);
@@ -47,7 +47,7 @@ int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
 
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
 {
-	struct kvm_irqfd irqfd = { .fd = efd, .gsi = gsi };
+	struct kvm_irqfd irqfd = {.fd = efd, .gsi = gsi};
 
 	if (!vm->caps.irqfd)
 		return err_make(err, EOPNOTSUPP, "KVM_IRQFD is not supported by /dev/kvm");
@@ -56,10 +56,10 @@ int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
 	return 0;
 }
 
-int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data,
-		 int efd, struct err **err)
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
+		 struct err **err)
 {
-	struct kvm_ioeventfd io = { .datamatch = data, .addr = addr, .len = len, .fd = efd };
+	struct kvm_ioeventfd io = {.datamatch = data, .addr = addr, .len = len, .fd = efd};
 
 	if (!vm->caps.ioeventfd)
 		return err_make(err, EOPNOTSUPP, "KVM_IOEVENTFD is not supported by /dev/kvm");
@@ -161,7 +161,7 @@ static void core_teardown(struct vm *vm)
 
 static int irqchip_setup(struct vm *vm, struct err **err)
 {
-	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
 
 	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
 		return err_make(err, errno, "KVM_CREATE_IRQCHIP");
@@ -217,28 +217,28 @@ static const struct vm_step {
 	int (*setup)(struct vm *vm, struct err **err);
 	void (*teardown)(struct vm *vm);
 } vm_steps[] = {
-	{ "kvm", core_setup, core_teardown },
-	{ "memory", vm_memory_setup, vm_memory_teardown },
-	{ "irqchip", irqchip_setup, NULL },
-	{ "console", console_setup, console_teardown },
-	{ "devices", devices_setup, serial_destroy },
-	{ "virtio", virtio_setup, vmm_virtio_teardown },
-	{ "boot", boot_setup, NULL },
-	{ "vcpus", vcpu_create_all, vcpu_destroy_all },
-	{ "run", vcpu_start_all, vcpu_join_all },
+    {"kvm", core_setup, core_teardown},
+    {"memory", vm_memory_setup, vm_memory_teardown},
+    {"irqchip", irqchip_setup, NULL},
+    {"console", console_setup, console_teardown},
+    {"devices", devices_setup, serial_destroy},
+    {"virtio", virtio_setup, vmm_virtio_teardown},
+    {"boot", boot_setup, NULL},
+    {"vcpus", vcpu_create_all, vcpu_destroy_all},
+    {"run", vcpu_start_all, vcpu_join_all},
 };
 
 static void vm_init(struct vm *vm, const struct vm_config *cfg)
 {
 	*vm = (struct vm){
-		.cfg = cfg,
-		.kvm_fd = -1,
-		.vm_fd = -1,
-		.stop_efd = -1,
-		.console_fd = -1,
-		.next_mmio = VM_VIRTIO_MMIO_BASE,
-		.next_gsi = VM_FIRST_DEVICE_GSI,
-		.nr_vcpus = cfg->cpus,
+	    .cfg = cfg,
+	    .kvm_fd = -1,
+	    .vm_fd = -1,
+	    .stop_efd = -1,
+	    .console_fd = -1,
+	    .next_mmio = VM_VIRTIO_MMIO_BASE,
+	    .next_gsi = VM_FIRST_DEVICE_GSI,
+	    .nr_vcpus = cfg->cpus,
 	};
 	pthread_mutex_init(&vm->stop_lock, NULL);
 }

@@ -19,8 +19,8 @@ struct bus *vm_mmio_bus(struct vm *vm);
 struct bus *vm_pio_bus(struct vm *vm);
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err); /* KVM_IRQ_LINE */
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err); /* -EOPNOTSUPP if absent */
-int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data,
-		 int efd, struct err **err); /* KVM_IOEVENTFD */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
+		 struct err **err); /* KVM_IOEVENTFD */
 /* An MMIO window and a free GSI (IOAPIC pin) for a device. */
 int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
 		  struct err **err);

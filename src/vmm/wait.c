@@ -68,9 +68,9 @@ void vm_wait(struct vm *vm)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	struct pollfd p[3] = {
-		{ .fd = vm->stop_efd, .events = POLLIN },
-		{ .fd = sfd, .events = POLLIN },
-		{ .fd = input ? STDIN_FILENO : -1, .events = POLLIN },
+	    {.fd = vm->stop_efd, .events = POLLIN},
+	    {.fd = sfd, .events = POLLIN},
+	    {.fd = input ? STDIN_FILENO : -1, .events = POLLIN},
 	};
 	while (!atomic_load(&vm->stopping)) {
 		/* A full receive FIFO: look again shortly rather than spin. */

@@ -50,8 +50,8 @@ static int write_gdt(struct vm *vm, bool code64, struct err **err)
 	return 0;
 }
 
-static int load_initrd(struct vm *vm, uint64_t kernel_end, uint64_t addr_max,
-		       uint64_t *ret_gpa, uint64_t *ret_size, struct err **err)
+static int load_initrd(struct vm *vm, uint64_t kernel_end, uint64_t addr_max, uint64_t *ret_gpa,
+		       uint64_t *ret_size, struct err **err)
 {
 	const char *path = vm->cfg->initrd;
 	_cleanup_close_ int fd = -1;
@@ -98,7 +98,7 @@ static int boot_pvh(struct vm *vm, int fd, struct err **err)
 		r = pvh_write_start_info(&vm->mem, VM_CMDLINE_ADDR, igpa, isize, err);
 	if (r >= 0)
 		r = write_gdt(vm, false, err);
-	vm->boot = (struct boot_entry){ BOOT_PVH32, img.entry, VM_PVH_INFO_ADDR };
+	vm->boot = (struct boot_entry){BOOT_PVH32, img.entry, VM_PVH_INFO_ADDR};
 	return r;
 }
 
@@ -117,14 +117,14 @@ static int boot_bzimage(struct vm *vm, int fd, const uint8_t *hdr, size_t len, u
 		return err_wrap(err, "kernel `%s`", path);
 	r = bzimage_load(fd, path, &vm->mem, &bz, err);
 	if (r >= 0)
-		r = load_initrd(vm, bzimage_kernel_end(&bz), bz.initrd_addr_max, &igpa, &isize, err);
+		r = load_initrd(vm, bzimage_kernel_end(&bz), bz.initrd_addr_max, &igpa, &isize,
+				err);
 	if (r >= 0)
 		r = bzimage_write_boot_params(&vm->mem, &bz, VM_CMDLINE_ADDR, vm->cmdline_len, igpa,
 					      isize, err);
 	if (r >= 0)
 		r = write_gdt(vm, true, err);
-	vm->boot = (struct boot_entry){ BOOT_LINUX64, BZIMAGE_LOAD_ADDR + 0x200,
-					VM_ZERO_PAGE_ADDR };
+	vm->boot = (struct boot_entry){BOOT_LINUX64, BZIMAGE_LOAD_ADDR + 0x200, VM_ZERO_PAGE_ADDR};
 	return r;
 }
 

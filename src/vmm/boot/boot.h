@@ -10,8 +10,8 @@
 #include "err.h"
 #include "guest-mem.h"
 
-#define E820_RAM 1
-#define E820_RESERVED 2
+#define E820_RAM	 1
+#define E820_RESERVED	 2
 #define E820_MAX_ENTRIES 8
 
 struct e820_entry {
@@ -32,7 +32,7 @@ int boot_read_into(int fd, const char *path, struct guest_mem *mem, uint64_t gpa
 /* PVH ELF: load PT_LOAD segments and find XEN_ELFNOTE_PHYS32_ENTRY. -ENOEXEC: not ELF. */
 struct pvh_image {
 	uint64_t entry;
-	uint64_t end;	/* highest loaded guest address + 1 */
+	uint64_t end; /* highest loaded guest address + 1 */
 };
 int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *ret,
 	     struct err **err);
@@ -50,9 +50,9 @@ struct bzimage_info {
 	uint32_t cmdline_size;
 	uint32_t init_size;
 	uint64_t pref_address;
-	uint64_t kernel_offset;	/* file offset of the protected-mode kernel */
+	uint64_t kernel_offset; /* file offset of the protected-mode kernel */
 	uint64_t kernel_size;
-	uint8_t hdr[0x290];	/* the first bytes of the file, for boot_params */
+	uint8_t hdr[0x290]; /* the first bytes of the file, for boot_params */
 	uint32_t hdr_len;
 };
 #define BZIMAGE_LOAD_ADDR 0x100000ULL

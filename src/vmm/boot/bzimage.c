@@ -11,29 +11,29 @@
 #include "../vm-internal.h"
 #include "boot.h"
 
-#define HDR_SETUP_SECTS 0x1f1
-#define HDR_VID_MODE 0x1fa
-#define HDR_BOOT_FLAG 0x1fe
-#define HDR_JUMP 0x200
-#define HDR_MAGIC 0x202
-#define HDR_VERSION 0x206
-#define HDR_TYPE_OF_LOADER 0x210
-#define HDR_LOADFLAGS 0x211
-#define HDR_RAMDISK_IMAGE 0x218
-#define HDR_RAMDISK_SIZE 0x21c
-#define HDR_HEAP_END_PTR 0x224
-#define HDR_CMD_LINE_PTR 0x228
+#define HDR_SETUP_SECTS	    0x1f1
+#define HDR_VID_MODE	    0x1fa
+#define HDR_BOOT_FLAG	    0x1fe
+#define HDR_JUMP	    0x200
+#define HDR_MAGIC	    0x202
+#define HDR_VERSION	    0x206
+#define HDR_TYPE_OF_LOADER  0x210
+#define HDR_LOADFLAGS	    0x211
+#define HDR_RAMDISK_IMAGE   0x218
+#define HDR_RAMDISK_SIZE    0x21c
+#define HDR_HEAP_END_PTR    0x224
+#define HDR_CMD_LINE_PTR    0x228
 #define HDR_INITRD_ADDR_MAX 0x22c
-#define HDR_XLOADFLAGS 0x236
-#define HDR_CMDLINE_SIZE 0x238
-#define HDR_PREF_ADDRESS 0x258
-#define HDR_INIT_SIZE 0x260
-#define BP_E820_ENTRIES 0x1e8
-#define BP_E820_TABLE 0x2d0
-#define BP_E820_MAX 128
+#define HDR_XLOADFLAGS	    0x236
+#define HDR_CMDLINE_SIZE    0x238
+#define HDR_PREF_ADDRESS    0x258
+#define HDR_INIT_SIZE	    0x260
+#define BP_E820_ENTRIES	    0x1e8
+#define BP_E820_TABLE	    0x2d0
+#define BP_E820_MAX	    128
 
-#define LOADED_HIGH 0x01
-#define CAN_USE_HEAP 0x80
+#define LOADED_HIGH   0x01
+#define CAN_USE_HEAP  0x80
 #define XLF_KERNEL_64 0x01
 
 static uint32_t get32(const uint8_t *b, unsigned off)
@@ -55,14 +55,15 @@ static uint16_t get16(const uint8_t *b, unsigned off)
 int bzimage_parse(const uint8_t *buf, uint64_t len, uint64_t file_size, struct bzimage_info *ret,
 		  struct err **err)
 {
-	struct bzimage_info bz = { 0 };
+	struct bzimage_info bz = {0};
 
-	if (len < 0x268 || get16(buf, HDR_BOOT_FLAG) != 0xaa55 || memcmp(buf + HDR_MAGIC, "HdrS", 4))
+	if (len < 0x268 || get16(buf, HDR_BOOT_FLAG) != 0xaa55 ||
+	    memcmp(buf + HDR_MAGIC, "HdrS", 4))
 		return -ENOEXEC;
 	bz.version = get16(buf, HDR_VERSION);
 	if (bz.version < 0x20c)
-		return err_make(err, 0, "boot protocol %u.%u is older than 2.12",
-				bz.version >> 8, bz.version & 0xff);
+		return err_make(err, 0, "boot protocol %u.%u is older than 2.12", bz.version >> 8,
+				bz.version & 0xff);
 	bz.setup_sects = buf[HDR_SETUP_SECTS] ? buf[HDR_SETUP_SECTS] : 4;
 	bz.loadflags = buf[HDR_LOADFLAGS];
 	bz.xloadflags = get16(buf, HDR_XLOADFLAGS);
@@ -110,7 +111,8 @@ int boot_place_initrd(uint64_t initrd_size, uint64_t kernel_end, uint64_t ram_to
 too_big:
 	return err_make(err, ENOSPC,
 			"initrd of %llu KiB does not fit between the kernel (ends at %llu MiB) "
-			"and %llu MiB", (unsigned long long)(initrd_size >> 10),
+			"and %llu MiB",
+			(unsigned long long)(initrd_size >> 10),
 			(unsigned long long)(kernel_end >> 20), (unsigned long long)(top >> 20));
 }
 
@@ -121,11 +123,11 @@ int bzimage_load(int fd, const char *path, struct guest_mem *mem, const struct b
 
 	if (bzimage_kernel_end(bz) > low)
 		return err_make(err, ENOSPC,
-				"kernel `%s` needs %llu MiB of low memory, the VM has %llu MiB", path,
-				(unsigned long long)(bzimage_kernel_end(bz) >> 20) + 1,
+				"kernel `%s` needs %llu MiB of low memory, the VM has %llu MiB",
+				path, (unsigned long long)(bzimage_kernel_end(bz) >> 20) + 1,
 				(unsigned long long)(low >> 20));
-	return boot_read_into(fd, path, mem, BZIMAGE_LOAD_ADDR, bz->kernel_size,
-			      bz->kernel_offset, err);
+	return boot_read_into(fd, path, mem, BZIMAGE_LOAD_ADDR, bz->kernel_size, bz->kernel_offset,
+			      err);
 }
 
 static void put32(uint8_t *b, unsigned off, uint32_t v)
@@ -159,7 +161,8 @@ int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *
 	if (!zp)
 		return err_make(err, ENOSPC, "guest memory too small for boot_params");
 	if (bz->cmdline_size && cmdline_len > bz->cmdline_size)
-		return err_make(err, E2BIG, "kernel command line is longer than the kernel's %u bytes",
+		return err_make(err, E2BIG,
+				"kernel command line is longer than the kernel's %u bytes",
 				bz->cmdline_size);
 	memcpy(zp + HDR_SETUP_SECTS, bz->hdr + HDR_SETUP_SECTS, bz->hdr_len - HDR_SETUP_SECTS);
 	zp[HDR_VID_MODE] = 0xff;

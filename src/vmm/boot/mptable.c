@@ -53,8 +53,8 @@ static uint8_t checksum(const void *p, size_t len)
 static struct mpc_small intsrc(uint8_t type, uint8_t irq, uint8_t apic, uint8_t pin)
 {
 	/* type, irqtype, irqflag(2), srcbus, srcbusirq, dstapic, dstirq */
-	return (struct mpc_small){ { type, type == 4 && pin == 1 ? 1 : (type == 4 ? 3 : 0), 0, 0,
-				     0, irq, apic, pin } };
+	return (struct mpc_small){
+	    {type, type == 4 && pin == 1 ? 1 : (type == 4 ? 3 : 0), 0, 0, 0, irq, apic, pin}};
 }
 
 int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
@@ -71,19 +71,22 @@ int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 	h = (struct mpc_header *)(base + sizeof(*mpf));
 	p = (uint8_t *)(h + 1);
 	for (unsigned i = 0; i < nr_cpus; i++, p += sizeof(struct mpc_cpu)) {
-		struct mpc_cpu c = { .type = 0, .apicid = i, .apicver = 0x14,
-				     .cpuflag = 1 | (i == 0 ? 2 : 0), .cpufeature = 0x600,
-				     .featureflag = 0x201 }; /* FPU, APIC */
+		struct mpc_cpu c = {.type = 0,
+				    .apicid = i,
+				    .apicver = 0x14,
+				    .cpuflag = 1 | (i == 0 ? 2 : 0),
+				    .cpufeature = 0x600,
+				    .featureflag = 0x201}; /* FPU, APIC */
 		memcpy(p, &c, sizeof(c));
 	}
-	memcpy(p, &(struct mpc_small){ { 1, 0, 'I', 'S', 'A', ' ', ' ', ' ' } }, 8);
+	memcpy(p, &(struct mpc_small){{1, 0, 'I', 'S', 'A', ' ', ' ', ' '}}, 8);
 	p += 8;
-	memcpy(p, &(struct mpc_small){ { 2, ioapic_id, 0x11, 1, 0, 0, 0xc0, 0xfe } }, 8);
+	memcpy(p, &(struct mpc_small){{2, ioapic_id, 0x11, 1, 0, 0, 0xc0, 0xfe}}, 8);
 	p += 8; /* IOAPIC at 0xfec00000, little endian */
 	for (unsigned i = 0; i <= MP_IOAPIC_PINS; i++, p += 8) {
 		/* The pins, then ExtINT to every LAPIC's LINT0. */
-		struct mpc_small e = i < MP_IOAPIC_PINS ? intsrc(3, i, ioapic_id, i)
-						       : intsrc(4, 0, 0xff, 0);
+		struct mpc_small e =
+		    i < MP_IOAPIC_PINS ? intsrc(3, i, ioapic_id, i) : intsrc(4, 0, 0xff, 0);
 		memcpy(p, &e, 8);
 	}
 

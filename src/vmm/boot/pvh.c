@@ -16,9 +16,9 @@
 #include "cleanup.h"
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18
-#define PVH_MAX_PHDRS 64
-#define PVH_MAX_NOTE_SIZE 65536
-#define HVM_START_MAGIC 0x336ec578
+#define PVH_MAX_PHDRS		 64
+#define PVH_MAX_NOTE_SIZE	 65536
+#define HVM_START_MAGIC		 0x336ec578
 
 struct hvm_start_info {
 	uint32_t magic, version, flags, nr_modules;
@@ -79,9 +79,11 @@ static int read_phdrs(int fd, const char *path, const uint8_t *ident, Elf64_Phdr
 		Elf32_Phdr p;
 		if (pread_exact(fd, &p, sizeof(p), phoff + (uint64_t)i * entsz) < 0)
 			return err_make(err, 0, "kernel `%s`: truncated ELF", path);
-		ph[i] = (Elf64_Phdr){ .p_type = p.p_type, .p_offset = p.p_offset,
-				      .p_paddr = p.p_paddr, .p_filesz = p.p_filesz,
-				      .p_memsz = p.p_memsz };
+		ph[i] = (Elf64_Phdr){.p_type = p.p_type,
+				     .p_offset = p.p_offset,
+				     .p_paddr = p.p_paddr,
+				     .p_filesz = p.p_filesz,
+				     .p_memsz = p.p_memsz};
 	}
 	*ret_n = n;
 	return 0;
@@ -142,9 +144,9 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 		if (ph[i].p_type == PT_NOTE)
 			found = find_entry_note(fd, &ph[i], &entry);
 	if (!found)
-		return err_make(err, 0,
-				"kernel `%s`: ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
-				path);
+		return err_make(
+		    err, 0, "kernel `%s`: ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
+		    path);
 	for (unsigned i = 0; i < n; i++) {
 		const Elf64_Phdr *p = &ph[i];
 
@@ -152,10 +154,11 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 			continue;
 		if (p->p_filesz > p->p_memsz || p->p_paddr < VM_HIMEM_ADDR ||
 		    !guest_mem_ptr(mem, p->p_paddr, p->p_memsz))
-			return err_make(err, 0,
-					"kernel `%s`: segment %#llx+%#llx is below 1 MiB or outside "
-					"guest memory", path, (unsigned long long)p->p_paddr,
-					(unsigned long long)p->p_memsz);
+			return err_make(
+			    err, 0,
+			    "kernel `%s`: segment %#llx+%#llx is below 1 MiB or outside "
+			    "guest memory",
+			    path, (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz);
 		/* Fresh guest memory is zero: only the file part needs writing. */
 		r = boot_read_into(fd, path, mem, p->p_paddr, p->p_filesz, p->p_offset, err);
 		if (r < 0)
@@ -165,7 +168,7 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 	}
 	if (end == 0 || entry >= 0x100000000ULL)
 		return err_make(err, 0, "kernel `%s`: no loadable segment or bad entry", path);
-	*ret = (struct pvh_image){ .entry = entry, .end = end };
+	*ret = (struct pvh_image){.entry = entry, .end = end};
 	return 0;
 }
 
@@ -175,23 +178,22 @@ int pvh_write_start_info(struct guest_mem *mem, uint64_t cmdline_gpa, uint64_t i
 	struct e820_entry e820[E820_MAX_ENTRIES];
 	unsigned n = e820_build(mem, e820);
 	struct hvm_start_info *si = guest_mem_ptr(mem, VM_PVH_INFO_ADDR, sizeof(*si));
-	struct hvm_memmap_table_entry *mm =
-		guest_mem_ptr(mem, VM_PVH_MEMMAP_ADDR, n * sizeof(*mm));
+	struct hvm_memmap_table_entry *mm = guest_mem_ptr(mem, VM_PVH_MEMMAP_ADDR, n * sizeof(*mm));
 	struct hvm_modlist_entry *mod = guest_mem_ptr(mem, VM_PVH_MODLIST_ADDR, sizeof(*mod));
 
 	if (!si || !mm || !mod)
 		return err_make(err, ENOSPC, "guest memory too small for the PVH start info");
 	for (unsigned i = 0; i < n; i++)
-		mm[i] = (struct hvm_memmap_table_entry){ e820[i].addr, e820[i].size, e820[i].type };
+		mm[i] = (struct hvm_memmap_table_entry){e820[i].addr, e820[i].size, e820[i].type};
 	*si = (struct hvm_start_info){
-		.magic = HVM_START_MAGIC,
-		.version = 1,
-		.cmdline_paddr = cmdline_gpa,
-		.memmap_paddr = VM_PVH_MEMMAP_ADDR,
-		.memmap_entries = n,
+	    .magic = HVM_START_MAGIC,
+	    .version = 1,
+	    .cmdline_paddr = cmdline_gpa,
+	    .memmap_paddr = VM_PVH_MEMMAP_ADDR,
+	    .memmap_entries = n,
 	};
 	if (initrd_size) {
-		*mod = (struct hvm_modlist_entry){ .paddr = initrd_gpa, .size = initrd_size };
+		*mod = (struct hvm_modlist_entry){.paddr = initrd_gpa, .size = initrd_size};
 		si->nr_modules = 1;
 		si->modlist_paddr = VM_PVH_MODLIST_ADDR;
 	}

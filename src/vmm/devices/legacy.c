@@ -9,11 +9,11 @@
 
 #include "../vm-internal.h"
 
-#define I8042_DATA 0x60
-#define I8042_CMD 0x64
-#define I8042_RESET 0xfe
+#define I8042_DATA	0x60
+#define I8042_CMD	0x64
+#define I8042_RESET	0xfe
 #define DEBUG_EXIT_PORT 0xf4
-#define CMOS_PORT 0x70
+#define CMOS_PORT	0x70
 
 static void i8042_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
@@ -26,7 +26,7 @@ static void i8042_write(void *opaque, uint64_t off, const void *data, uint32_t l
 		vm_request_stop(opaque, 0, NULL);
 }
 
-static const struct bus_dev_ops i8042_ops = { .read = i8042_read, .write = i8042_write };
+static const struct bus_dev_ops i8042_ops = {.read = i8042_read, .write = i8042_write};
 
 static void debug_exit_write(void *opaque, uint64_t off, const void *data, uint32_t len)
 {
@@ -37,7 +37,7 @@ static void debug_exit_write(void *opaque, uint64_t off, const void *data, uint3
 	vm_request_stop(opaque, (int)(((v << 1) | 1) & 0xff), NULL);
 }
 
-static const struct bus_dev_ops debug_exit_ops = { .write = debug_exit_write };
+static const struct bus_dev_ops debug_exit_ops = {.write = debug_exit_write};
 
 static void cmos_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
@@ -58,7 +58,7 @@ static void cmos_write(void *opaque, uint64_t off, const void *data, uint32_t le
 		c->cmos_index = *(const uint8_t *)data;
 }
 
-static const struct bus_dev_ops cmos_ops = { .read = cmos_read, .write = cmos_write };
+static const struct bus_dev_ops cmos_ops = {.read = cmos_read, .write = cmos_write};
 
 int legacy_devices_create(struct vm *vm, struct err **err)
 {

@@ -16,24 +16,24 @@
 #define FIFO_SIZE 64
 
 enum { RBR_THR = 0, IER = 1, IIR_FCR = 2, LCR = 3, MCR = 4, LSR = 5, MSR = 6, SCR = 7 };
-#define IER_RDI 0x01
-#define IER_THRI 0x02
-#define IIR_NONE 0x01
-#define IIR_THRI 0x02
-#define IIR_RDI 0x04
-#define IIR_FIFO 0xc0
-#define LCR_DLAB 0x80
-#define LSR_DR 0x01
-#define LSR_THRE 0x20
-#define LSR_TEMT 0x40
-#define MCR_LOOP 0x10
+#define IER_RDI	    0x01
+#define IER_THRI    0x02
+#define IIR_NONE    0x01
+#define IIR_THRI    0x02
+#define IIR_RDI	    0x04
+#define IIR_FIFO    0xc0
+#define LCR_DLAB    0x80
+#define LSR_DR	    0x01
+#define LSR_THRE    0x20
+#define LSR_TEMT    0x40
+#define MCR_LOOP    0x10
 #define MSR_DEFAULT 0xb0 /* DCD, DSR, CTS */
 
 struct serial {
 	struct vm *vm;
 	pthread_mutex_t lock;
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
-	bool thr_irq;	/* THR-empty interrupt pending until IIR is read or THR written */
+	bool thr_irq; /* THR-empty interrupt pending until IIR is read or THR written */
 	bool irq_level;
 	uint8_t fifo[FIFO_SIZE];
 	unsigned head, count;
@@ -165,7 +165,7 @@ static void serial_write(void *opaque, uint64_t off, const void *data, uint32_t 
 	pthread_mutex_unlock(&s->lock);
 }
 
-static const struct bus_dev_ops serial_ops = { .read = serial_read, .write = serial_write };
+static const struct bus_dev_ops serial_ops = {.read = serial_read, .write = serial_write};
 
 size_t serial_rx_space(struct serial *s)
 {

@@ -54,10 +54,10 @@ static int load_elf(uint8_t *elf, size_t len, struct pvh_image *img, const char 
 
 static void test_pvh(void)
 {
-	static const uint8_t code[] = { 0xf4, 0xeb, 0xfd };
+	static const uint8_t code[] = {0xf4, 0xeb, 0xfd};
 	uint8_t elf[512] __attribute__((aligned(8)));
 	size_t len = test_guest_elf(elf, code, sizeof(code), 8192);
-	struct pvh_image img = { 0 };
+	struct pvh_image img = {0};
 	struct err *err = NULL;
 
 	ok(load_elf(elf, len, &img, NULL), "PVH ELF loads");
@@ -193,9 +193,10 @@ static void test_bzimage_real(void)
 	ok(bz.version >= 0x20c, "boot protocol %#x >= 2.12", bz.version);
 	ok(bz.kernel_offset + bz.kernel_size == (uint64_t)st.st_size, "kernel spans the file");
 	end = bzimage_kernel_end(&bz);
-	ok(end > (16 << 20) && end < (256 << 20), "kernel end %llu MiB", (unsigned long long)end >> 20);
+	ok(end > (16 << 20) && end < (256 << 20), "kernel end %llu MiB",
+	   (unsigned long long)end >> 20);
 	ok(boot_place_initrd(4 << 20, end, 256 << 20, bz.initrd_addr_max, &initrd, &err) == 0 &&
-		   initrd >= end && initrd + (4 << 20) <= 256 << 20,
+	       initrd >= end && initrd + (4 << 20) <= 256 << 20,
 	   "4 MiB initrd in a 256 MiB VM lands at %#llx", (unsigned long long)initrd);
 	ok(bzimage_load(fd, path, &mem, &bz, &err) == -ENOSPC, "refused in a 16 MiB VM: %s",
 	   err ? err->msg : "");
@@ -207,7 +208,7 @@ int main(void)
 {
 	uint8_t *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 
-	mem = (struct guest_mem){ .regions = { { 0, RAM, ram } }, .nr = 1 };
+	mem = (struct guest_mem){.regions = {{0, RAM, ram}}, .nr = 1};
 	test_pvh();
 	test_pvh_guest_file();
 	test_bzimage_synthetic();

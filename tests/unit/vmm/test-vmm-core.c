@@ -15,8 +15,7 @@
 static void test_guest_mem(void)
 {
 	static uint8_t a[4096], b[4096];
-	struct guest_mem m = { .regions = { { 0, sizeof(a), a }, { 1ULL << 32, sizeof(b), b } },
-			       .nr = 2 };
+	struct guest_mem m = {.regions = {{0, sizeof(a), a}, {1ULL << 32, sizeof(b), b}}, .nr = 2};
 
 	ok(guest_mem_ptr(&m, 0, 4096) == a, "whole first region");
 	ok(guest_mem_ptr(&m, 4095, 1) == a + 4095, "last byte");
@@ -45,9 +44,9 @@ static void dev_write(void *o, uint64_t off, const void *data, uint32_t len)
 
 static void test_bus(void)
 {
-	static const struct bus_dev_ops ops = { dev_read, dev_write };
+	static const struct bus_dev_ops ops = {dev_read, dev_write};
 	struct err *err = NULL;
-	struct bus bus = { 0 };
+	struct bus bus = {0};
 	uint32_t v = 0;
 
 	ok(bus_register(&bus, 0x3f8, 8, &ops, NULL, &err) == 0, "register");
@@ -67,7 +66,7 @@ static void test_bus(void)
 
 static void test_e820_initrd(void)
 {
-	struct guest_mem m = { .regions = { { 0, 64 << 20, NULL } }, .nr = 1 };
+	struct guest_mem m = {.regions = {{0, 64 << 20, NULL}}, .nr = 1};
 	struct e820_entry e[E820_MAX_ENTRIES];
 	struct err *err = NULL;
 	uint64_t at = 0;
@@ -77,7 +76,7 @@ static void test_e820_initrd(void)
 	ok(e[0].addr == 0 && e[0].size == VM_EBDA_ADDR && e[0].type == E820_RAM, "low RAM");
 	ok(e[1].type == E820_RESERVED, "EBDA reserved");
 	ok(e[2].addr == 1 << 20 && e[2].addr + e[2].size == 64 << 20, "RAM from 1 MiB to the top");
-	m.regions[1] = (struct guest_mem_region){ 1ULL << 32, 1 << 30, NULL };
+	m.regions[1] = (struct guest_mem_region){1ULL << 32, 1 << 30, NULL};
 	m.nr = 2;
 	n = e820_build(&m, e);
 	ok(n == 4 && e[3].addr == 1ULL << 32, "high RAM above 4 GiB");
@@ -85,7 +84,8 @@ static void test_e820_initrd(void)
 	ok(boot_place_initrd(10000, 16 << 20, 64 << 20, 0x7fffffff, &at, &err) == 0, "initrd fits");
 	ok(at % 4096 == 0 && at + 10000 <= 64 << 20 && at >= 16 << 20, "page aligned, below top");
 	ok(boot_place_initrd(10000, 1 << 20, 64 << 20, (32 << 20) - 1, &at, &err) == 0 &&
-		   at + 10000 <= 32 << 20, "below initrd_addr_max");
+	       at + 10000 <= 32 << 20,
+	   "below initrd_addr_max");
 	ok(boot_place_initrd(60 << 20, 16 << 20, 64 << 20, 0x7fffffff, &at, &err) == -ENOSPC,
 	   "initrd overlapping the kernel refused");
 	err_free(&err);
@@ -97,7 +97,7 @@ static void test_e820_initrd(void)
 static void test_mptable(void)
 {
 	uint8_t *ram = calloc(1, 1 << 20);
-	struct guest_mem m = { .regions = { { 0, 1 << 20, ram } }, .nr = 1 };
+	struct guest_mem m = {.regions = {{0, 1 << 20, ram}}, .nr = 1};
 	struct err *err = NULL;
 	uint8_t sum = 0;
 	uint32_t ptr;
@@ -140,11 +140,13 @@ static void test_config(void)
 	ok(vmm_config_set(&c, "cpus", "65", &err) < 0, "65 vCPUs");
 	err_free(&err);
 	ok(vmm_config_set(&c, "disk", "/x.img,ro,serial=abc", &err) == 0 && c.n_disks == 1 &&
-		   c.disks[0].readonly && !strcmp(c.disks[0].serial, "abc"), "--disk options");
+	       c.disks[0].readonly && !strcmp(c.disks[0].serial, "abc"),
+	   "--disk options");
 	ok(vmm_config_set(&c, "disk", "/x.img,bogus", &err) < 0, "--disk unknown option");
 	err_free(&err);
 	ok(vmm_config_set(&c, "net", "tap=tap0,mac=02:00:00:00:00:01", &err) == 0 &&
-		   c.nets[0].has_mac && c.nets[0].mac[5] == 1, "--net tap and mac");
+	       c.nets[0].has_mac && c.nets[0].mac[5] == 1,
+	   "--net tap and mac");
 	ok(vmm_config_set(&c, "net", "tap=tap0,mac=02:00:00:00:00", &err) < 0, "--net bad mac");
 	err_free(&err);
 	ok(vmm_config_set(&c, "vsock", "cid=3,uds=/tmp/v.sock", &err) == 0 && c.vsock_cid == 3,
@@ -185,7 +187,9 @@ static int json_case(const char *text, const char *want)
 static void test_json(void)
 {
 	ok(json_case("{\"kernel\":\"k\",\"cpus\":2,\"memory\":32,\"disks\":[{\"path\":\"/d\","
-		     "\"readonly\":true}],\"rng\":true,\"balloon\":{}}", NULL), "good config");
+		     "\"readonly\":true}],\"rng\":true,\"balloon\":{}}",
+		     NULL),
+	   "good config");
 	ok(json_case("{\"kernel\":\"k\",\"cpu\":2}", "cpu: unknown field"), "unknown field");
 	ok(json_case("{\"disks\":[{\"path\":\"/d\",\"ro\":true}]}", "disks[0].ro"),
 	   "unknown disk field");

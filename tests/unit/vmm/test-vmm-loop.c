@@ -30,7 +30,7 @@ static int count_dir(const char *path)
 int main(void)
 {
 	/* mov dx,0xf4; mov eax,5; out dx,eax */
-	static const uint8_t code[] = { 0x66, 0xba, 0xf4, 0x00, 0xb8, 5, 0, 0, 0, 0xef };
+	static const uint8_t code[] = {0x66, 0xba, 0xf4, 0x00, 0xb8, 5, 0, 0, 0, 0xef};
 	char path[] = "/tmp/isola-test-guest.XXXXXX";
 	uint8_t elf[512];
 	size_t len = test_guest_elf(elf, code, sizeof(code), 0);
