@@ -323,6 +323,8 @@ idt:
 pml4:
 	.quad pdpt + 0x7
 	.fill 511, 8, 0
+	.globl guest_pdpt
+guest_pdpt:
 pdpt:
 	.quad pd + 0x7
 	.quad pd + 0x1000 + 0x7

@@ -72,3 +72,46 @@ isola_guest() {
 	[ "$status" -eq 43 ]
 	[[ "$output" == *"hello from isola guest"* ]]
 }
+
+@test "guest bootinfo: start_info, cmdline and memmap are sane (qemu)" {
+	# qboot's memmap is unsorted with an empty entry: `lenient`.
+	qemu_guest bootinfo "expect_mib=64 lenient"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bootinfo: ok"* ]]
+}
+
+@test "guest bootinfo: strict order check catches qboot's unsorted memmap (qemu)" {
+	qemu_guest bootinfo "expect_mib=64"
+	[ "$status" -eq $((13 * 2 + 1)) ]
+}
+
+@test "guest bootinfo: a wrong RAM size is caught (qemu)" {
+	qemu_guest bootinfo "expect_mib=32 lenient"
+	[ "$status" -eq $((17 * 2 + 1)) ]
+	qemu_guest bootinfo "expect_mib=128 lenient"
+	[ "$status" -eq $((16 * 2 + 1)) ]
+}
+
+@test "guest bootinfo: start_info, cmdline and memmap are sane (isola)" {
+	isola_guest bootinfo "expect_mib=96" --memory 96M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"bootinfo: ok"* ]]
+	isola_guest bootinfo "expect_mib=64" --memory 96M
+	[ "$status" -eq $((17 * 2 + 1)) ]
+}
+
+@test "guest memory: pattern over all RAM and over mem_mib (qemu)" {
+	qemu_guest memory ""
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ memory:\ 6[0-9]\ MiB\ ok ]]
+	qemu_guest memory "mem_mib=1000"
+	[ "$status" -eq 5 ]
+}
+
+@test "guest memory: pattern over mem_mib (isola)" {
+	isola_guest memory "mem_mib=100" --memory 128M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"memory: 100 MiB ok"* ]]
+	isola_guest memory "mem_mib=200" --memory 128M
+	[ "$status" -eq 5 ]
+}
