@@ -70,9 +70,9 @@ static int bench(uint64_t count, uint64_t size)
 		if (request(T_IN, i * (size / 512), data, size) != 0)
 			return 5;
 	t2 = guest_now_us();
-	guest_printf("virtio-blk: bench %lu x %lu bytes: write %lu us, read %lu us\n",
+	guest_printf("virtio-blk: bench %lu x %lu bytes: write %lu us, read %lu us (tsc %lu kHz)\n",
 		     (unsigned long)count, (unsigned long)size, (unsigned long)(t1 - t0),
-		     (unsigned long)(t2 - t1));
+		     (unsigned long)(t2 - t1), (unsigned long)guest_tsc_khz());
 	return 0;
 }
 
