@@ -115,3 +115,26 @@ isola_guest() {
 	isola_guest memory "mem_mib=200" --memory 128M
 	[ "$status" -eq 5 ]
 }
+
+@test "guest timer: LAPIC ticks in ring 3 and the COM1 IRQ via the IOAPIC (qemu)" {
+	qemu_guest timer "ticks=20"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"serial irq delivered"* ]]
+}
+
+@test "guest timer: LAPIC ticks in ring 3 and the COM1 IRQ via the IOAPIC (isola)" {
+	isola_guest timer "ticks=20"
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ 2[0-9]\ lapic\ ticks ]]
+	[[ "$output" == *"serial irq delivered"* ]]
+}
+
+@test "guest cpuloop: same checksum under qemu and isola" {
+	qemu_guest cpuloop "iters=1000000"
+	[ "$status" -eq 1 ]
+	want=$(grep -o 'sum 0x[0-9a-f]*' <<<"$output")
+	[ -n "$want" ]
+	isola_guest cpuloop "iters=1000000"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$want"* ]]
+}

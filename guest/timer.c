@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * timer: interrupts reach ring 3.  The LAPIC timer, periodic every
+ * `period_us` (default 1000), must fire `ticks=N` times (default 10) while
+ * the CPU spins in ring 3; then the 16550's THR-empty interrupt (IER bit 1),
+ * routed IRQ 4 -> IOAPIC pin 4 -> vector 0x24, must arrive.
+ * Exit 0 ok; 2 timer timeout; 3 no tick interrupted ring 3; 4 serial IRQ
+ * timeout; 5 no IOAPIC.
+ */
+#include "guest.h"
+
+#define VEC_TIMER 0x20
+#define VEC_COM1 0x24
+#define COM1_IRQ 4
+#define COM1 0x3f8
+#define TIMEOUT_US 3000000
+
+/* Spins in ring 3 until `vector` was taken `n` times; false on timeout. */
+static bool wait_irqs(uint8_t vector, uint64_t n)
+{
+	uint64_t end = guest_now_us() + TIMEOUT_US;
+
+	while (guest_irq_count[vector] < n)
+		if (guest_now_us() > end)
+			return false;
+		else
+			cpu_relax();
+	return true;
+}
+
+static int lapic_timer(uint64_t ticks, uint64_t period_us)
+{
+	uint64_t t0 = guest_now_us(), t1;
+	bool ok;
+
+	/* KVM's APIC timer counts at 1 GHz; divided by 16 that is 62.5 per us. */
+	guest_lapic_timer_periodic(VEC_TIMER, (uint32_t)(period_us * 1000 / 16));
+	ok = wait_irqs(VEC_TIMER, ticks);
+	t1 = guest_now_us();
+	guest_lapic_timer_stop();
+	guest_printf("timer: %lu lapic ticks (%lu in ring 3) in %lu us\n",
+		     (unsigned long)guest_irq_count[VEC_TIMER],
+		     (unsigned long)guest_irq_user_count[VEC_TIMER], (unsigned long)(t1 - t0));
+	if (!ok)
+		return 2;
+	if (!guest_irq_user_count[VEC_TIMER])
+		return 3;
+	return 0;
+}
+
+static int serial_irq(void)
+{
+	unsigned pins = guest_ioapic_pins();
+	bool ok;
+
+	if (pins < 16 || pins > 240) {
+		guest_printf("timer: no IOAPIC (%u pins)\n", pins);
+		return 5;
+	}
+	guest_ioapic_route(COM1_IRQ, VEC_COM1, false);
+	guest_outb(COM1 + 1, 0x02);	/* IER: THR empty; THR is empty, so it fires */
+	ok = wait_irqs(VEC_COM1, 1);
+	guest_outb(COM1 + 1, 0);
+	(void)guest_inb(COM1 + 2);	/* reading IIR clears the THRE interrupt */
+	guest_ioapic_mask(COM1_IRQ);
+	guest_printf("timer: serial irq %s (%lu)\n", ok ? "delivered" : "timed out",
+		     (unsigned long)guest_irq_count[VEC_COM1]);
+	return ok ? 0 : 4;
+}
+
+int main(void)
+{
+	uint64_t ticks = guest_cmdline_u64_or("ticks", 10, 100000);
+	uint64_t period = guest_cmdline_u64_or("period_us", 1000, 1000000);
+	int r;
+
+	if (period < 10)
+		period = 10;
+	guest_lapic_enable();
+	r = lapic_timer(ticks, period);
+	if (r)
+		return r;
+	return serial_irq();
+}
