@@ -13,14 +13,14 @@
 #include "virtio-drv.h"
 
 #define VIRTIO_ID_BLOCK 2
-#define F_RO (1ull << 5)
-#define F_FLUSH (1ull << 9)
-#define T_IN 0
-#define T_OUT 1
-#define T_FLUSH 4
-#define T_GET_ID 8
-#define MAX_SECTORS 64
-#define MAX_BENCH (1u << 20)
+#define F_RO		(1ull << 5)
+#define F_FLUSH		(1ull << 9)
+#define T_IN		0
+#define T_OUT		1
+#define T_FLUSH		4
+#define T_GET_ID	8
+#define MAX_SECTORS	64
+#define MAX_BENCH	(1u << 20)
 
 struct req_hdr {
 	uint32_t type, reserved;
@@ -38,12 +38,12 @@ static int request(uint32_t type, uint64_t sector, void *buf, uint32_t len)
 	struct vdrv_buf b[3];
 	unsigned n = 0;
 
-	hdr = (struct req_hdr){ type, 0, sector };
+	hdr = (struct req_hdr){type, 0, sector};
 	status = 0xff;
-	b[n++] = (struct vdrv_buf){ &hdr, sizeof(hdr), false };
+	b[n++] = (struct vdrv_buf){&hdr, sizeof(hdr), false};
 	if (len)
-		b[n++] = (struct vdrv_buf){ buf, len, type != T_OUT };
-	b[n++] = (struct vdrv_buf){ &status, 1, true };
+		b[n++] = (struct vdrv_buf){buf, len, type != T_OUT};
+	b[n++] = (struct vdrv_buf){&status, 1, true};
 	if (vdrv_submit(&q, b, n, 5000000) < 0)
 		return -1;
 	return status;
@@ -124,7 +124,7 @@ int main(void)
 	uint64_t count = guest_cmdline_u64_or("bench", 0, 1000000);
 	uint64_t size = guest_cmdline_u64_or("size", 4096, MAX_BENCH) & ~511ull;
 	struct vdrv_dev d;
-	char id[21] = { 0 };
+	char id[21] = {0};
 	uint64_t capacity;
 	int r;
 

@@ -2,30 +2,30 @@
 /* The ring-3 virtio-mmio driver of virtio-drv.h. */
 #include "virtio-drv.h"
 
-#define REG_MAGIC 0x000
-#define REG_VERSION 0x004
-#define REG_DEVICE_ID 0x008
-#define REG_DEVICE_FEATURES 0x010
+#define REG_MAGIC		0x000
+#define REG_VERSION		0x004
+#define REG_DEVICE_ID		0x008
+#define REG_DEVICE_FEATURES	0x010
 #define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES 0x020
+#define REG_DRIVER_FEATURES	0x020
 #define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL 0x030
-#define REG_QUEUE_NUM_MAX 0x034
-#define REG_QUEUE_NUM 0x038
-#define REG_QUEUE_READY 0x044
-#define REG_QUEUE_NOTIFY 0x050
-#define REG_STATUS 0x070
-#define REG_QUEUE_DESC 0x080
-#define REG_QUEUE_DRIVER 0x090
-#define REG_QUEUE_DEVICE 0x0a0
-#define REG_CONFIG 0x100
+#define REG_QUEUE_SEL		0x030
+#define REG_QUEUE_NUM_MAX	0x034
+#define REG_QUEUE_NUM		0x038
+#define REG_QUEUE_READY		0x044
+#define REG_QUEUE_NOTIFY	0x050
+#define REG_STATUS		0x070
+#define REG_QUEUE_DESC		0x080
+#define REG_QUEUE_DRIVER	0x090
+#define REG_QUEUE_DEVICE	0x0a0
+#define REG_CONFIG		0x100
 
-#define S_ACK 1
-#define S_DRIVER 2
-#define S_DRIVER_OK 4
+#define S_ACK	      1
+#define S_DRIVER      2
+#define S_DRIVER_OK   4
 #define S_FEATURES_OK 8
 
-#define DESC_F_NEXT 1
+#define DESC_F_NEXT  1
 #define DESC_F_WRITE 2
 
 struct vdrv_desc {
@@ -84,12 +84,12 @@ int vdrv_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
 		if ((s != guest_cmdline() && s[-1] != ' ') || memcmp(s, key, sizeof(key) - 1))
 			continue;
 		s += sizeof(key) - 1;
-		number(&s);		/* size */
+		number(&s); /* size */
 		if (*s == 'K' || *s == 'k')
 			s++;
 		if (*s++ != '@')
 			continue;
-		struct vdrv_dev d = { .base = number(&s) };
+		struct vdrv_dev d = {.base = number(&s)};
 		if (*s++ != ':')
 			continue;
 		d.irq = number(&s);

@@ -9,17 +9,17 @@
  */
 #include "guest.h"
 
-#define VDRV_F_VERSION_1 (1ull << 32)
+#define VDRV_F_VERSION_1     (1ull << 32)
 #define VDRV_F_INDIRECT_DESC (1ull << 28)
-#define VDRV_F_EVENT_IDX (1ull << 29)
-#define VDRV_QSIZE 64
-#define VDRV_MAX_QUEUES 3
+#define VDRV_F_EVENT_IDX     (1ull << 29)
+#define VDRV_QSIZE	     64
+#define VDRV_MAX_QUEUES	     3
 
 struct vdrv_dev {
 	uint64_t base;
 	uint32_t irq;
 	uint32_t device_id;
-	uint64_t features;	/* negotiated */
+	uint64_t features; /* negotiated */
 };
 
 struct vdrv_queue {
@@ -27,8 +27,8 @@ struct vdrv_queue {
 	unsigned index;
 	uint16_t size;
 	struct vdrv_desc *desc;
-	volatile uint16_t *avail;	/* flags, idx, ring[size], used_event */
-	volatile uint16_t *used;	/* flags, idx, then {u32 id, u32 len}[size] */
+	volatile uint16_t *avail; /* flags, idx, ring[size], used_event */
+	volatile uint16_t *used;  /* flags, idx, then {u32 id, u32 len}[size] */
 	uint16_t avail_idx, last_used;
 };
 

@@ -8,7 +8,7 @@
 #include "virtio-drv.h"
 
 #define VIRTIO_ID_RNG 4
-#define MAX_BYTES 4096
+#define MAX_BYTES     4096
 
 static uint8_t buf[2][MAX_BYTES];
 
@@ -31,7 +31,7 @@ int main(void)
 		return 3;
 	vdrv_driver_ok(&d);
 	for (unsigned i = 0; i < 2; i++) {
-		struct vdrv_buf b = { buf[i], (uint32_t)n, true };
+		struct vdrv_buf b = {buf[i], (uint32_t)n, true};
 
 		got[i] = vdrv_submit(&q, &b, 1, 2000000);
 		if (got[i] < 0) {

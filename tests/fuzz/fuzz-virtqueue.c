@@ -13,7 +13,7 @@
 #include "guest-mem.h"
 #include "virtqueue.h"
 
-#define MEM_GPA 0x1000ull
+#define MEM_GPA	 0x1000ull
 #define MEM_SIZE 0x4000u
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -32,17 +32,17 @@ static void touch(const struct virtq_req *req)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct virtq_req req;
-	struct guest_mem mem = { .nr = 1 };
-	struct virtq vq = { 0 };
+	struct guest_mem mem = {.nr = 1};
+	struct virtq vq = {0};
 	uint8_t *ram;
 
 	if (size < 8)
 		return 0;
-	ram = calloc(1, MEM_SIZE);	/* exact size: ASan redzones border it */
+	ram = calloc(1, MEM_SIZE); /* exact size: ASan redzones border it */
 	if (!ram)
 		return 0;
 	memcpy(ram, data + 8, size - 8 > MEM_SIZE ? MEM_SIZE : size - 8);
-	mem.regions[0] = (struct guest_mem_region){ MEM_GPA, MEM_SIZE, ram };
+	mem.regions[0] = (struct guest_mem_region){MEM_GPA, MEM_SIZE, ram};
 
 	/* Header: log2 size, features, ring offsets (in 16-byte units), start index. */
 	vq.size = 1u << (data[0] % 10);

@@ -18,13 +18,13 @@
 #include "virtio-internal.h"
 
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
-#define PFN_SHIFT 12		/* balloon PFNs are always 4 KiB units */
-#define PAGE 4096u
+#define PFN_SHIFT			12 /* balloon PFNs are always 4 KiB units */
+#define PAGE				4096u
 
 /* Queue indices: Linux numbers only the queues whose features were negotiated. */
 #define INFLATEQ 0
 #define DEFLATEQ 1
-#define REPORTQ 2
+#define REPORTQ	 2
 
 struct balloon_config {
 	uint32_t num_pages;
@@ -68,7 +68,7 @@ static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq
 				madvise(hva, len, MADV_DONTNEED);
 		}
 	}
-	return 0;	/* deflate: the pages simply fault back in */
+	return 0; /* deflate: the pages simply fault back in */
 }
 
 static void balloon_config_write(struct virtio_dev *vdev, uint32_t off, const void *data,
@@ -92,13 +92,13 @@ static void balloon_destroy(struct virtio_dev *vdev)
 }
 
 static const struct virtio_dev_ops balloon_ops = {
-	.name = "balloon",
-	.device_id = VIRTIO_ID_BALLOON,
-	.n_queues = 3,
-	.handle = balloon_handle,
-	.config_write = balloon_config_write,
-	.reset = balloon_reset,
-	.destroy = balloon_destroy,
+    .name = "balloon",
+    .device_id = VIRTIO_ID_BALLOON,
+    .n_queues = 3,
+    .handle = balloon_handle,
+    .config_write = balloon_config_write,
+    .reset = balloon_reset,
+    .destroy = balloon_destroy,
 };
 
 int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err)

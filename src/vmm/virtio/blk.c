@@ -21,27 +21,27 @@
 #include "virtio-internal.h"
 #include "vm-config.h"
 
-#define VIRTIO_BLK_F_SEG_MAX 2
-#define VIRTIO_BLK_F_RO 5
-#define VIRTIO_BLK_F_FLUSH 9
-#define VIRTIO_BLK_F_DISCARD 13
+#define VIRTIO_BLK_F_SEG_MAX	  2
+#define VIRTIO_BLK_F_RO		  5
+#define VIRTIO_BLK_F_FLUSH	  9
+#define VIRTIO_BLK_F_DISCARD	  13
 #define VIRTIO_BLK_F_WRITE_ZEROES 14
 
-#define VIRTIO_BLK_T_IN 0
-#define VIRTIO_BLK_T_OUT 1
-#define VIRTIO_BLK_T_FLUSH 4
-#define VIRTIO_BLK_T_GET_ID 8
-#define VIRTIO_BLK_T_DISCARD 11
+#define VIRTIO_BLK_T_IN		  0
+#define VIRTIO_BLK_T_OUT	  1
+#define VIRTIO_BLK_T_FLUSH	  4
+#define VIRTIO_BLK_T_GET_ID	  8
+#define VIRTIO_BLK_T_DISCARD	  11
 #define VIRTIO_BLK_T_WRITE_ZEROES 13
 
-#define VIRTIO_BLK_S_OK 0
-#define VIRTIO_BLK_S_IOERR 1
+#define VIRTIO_BLK_S_OK	    0
+#define VIRTIO_BLK_S_IOERR  1
 #define VIRTIO_BLK_S_UNSUPP 2
 
-#define SECTOR 512u
-#define BLK_ID_BYTES 20
-#define MAX_RANGE_SEGS 32		/* discard / write-zeroes segments per request */
-#define MAX_RANGE_SECTORS (1u << 22)	/* 2 GiB per segment */
+#define SECTOR		  512u
+#define BLK_ID_BYTES	  20
+#define MAX_RANGE_SEGS	  32	     /* discard / write-zeroes segments per request */
+#define MAX_RANGE_SECTORS (1u << 22) /* 2 GiB per segment */
 
 struct blk_config {
 	uint64_t capacity;
@@ -95,7 +95,7 @@ static unsigned iov_slice(const struct iovec *iov, unsigned n, size_t skip, size
 		l -= skip;
 		if (l > len)
 			l = len;
-		dst[k++] = (struct iovec){ (uint8_t *)iov[i].iov_base + skip, l };
+		dst[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, l};
 		len -= l;
 		skip = 0;
 	}
@@ -146,8 +146,8 @@ static uint8_t blk_rw(struct virtio_blk *b, const struct virtq_req *req, uint64_
 	else
 		n = iov_slice(req->iov + req->n_out, req->n_in, 0, len, b->data);
 	if (rw_full(b->fd, b->data, n, sector * SECTOR, is_write) < 0) {
-		log_warn_ratelimited("virtio-blk: %s at sector %llu: %m", is_write ? "write" : "read",
-				     (unsigned long long)sector);
+		log_warn_ratelimited("virtio-blk: %s at sector %llu: %m",
+				     is_write ? "write" : "read", (unsigned long long)sector);
 		return VIRTIO_BLK_S_IOERR;
 	}
 	if (!is_write)
@@ -177,11 +177,11 @@ static uint8_t blk_ranges(struct virtio_blk *b, const struct virtq_req *req, boo
 		if (fallocate(b->fd, mode, sector * SECTOR, count * SECTOR) == 0)
 			continue;
 		if (zero && mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) &&
-		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-			      sector * SECTOR, count * SECTOR) == 0)
+		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, sector * SECTOR,
+			      count * SECTOR) == 0)
 			continue;
 		if (!zero && errno == EOPNOTSUPP)
-			continue;	/* discard is only a hint */
+			continue; /* discard is only a hint */
 		return VIRTIO_BLK_S_IOERR;
 	}
 	return VIRTIO_BLK_S_OK;
@@ -235,11 +235,11 @@ static void blk_destroy(struct virtio_dev *vdev)
 }
 
 static const struct virtio_dev_ops blk_ops = {
-	.name = "blk",
-	.device_id = VIRTIO_ID_BLOCK,
-	.n_queues = 1,
-	.handle = blk_handle,
-	.destroy = blk_destroy,
+    .name = "blk",
+    .device_id = VIRTIO_ID_BLOCK,
+    .n_queues = 1,
+    .handle = blk_handle,
+    .destroy = blk_destroy,
 };
 
 /* Open and lock the image (shared for read-only, exclusive otherwise); size it. */
@@ -273,7 +273,7 @@ static void blk_fill_config(struct virtio_blk *b)
 	struct blk_config *c = &b->config;
 
 	c->capacity = htole64(b->sectors);
-	c->seg_max = htole32(VIRTQ_MAX_SIZE - 2);	/* header and status take two */
+	c->seg_max = htole32(VIRTQ_MAX_SIZE - 2); /* header and status take two */
 	c->max_discard_sectors = c->max_write_zeroes_sectors = htole32(MAX_RANGE_SECTORS);
 	c->max_discard_seg = c->max_write_zeroes_seg = htole32(MAX_RANGE_SEGS);
 	c->discard_sector_alignment = htole32(1);
@@ -284,7 +284,8 @@ static void blk_fill_config(struct virtio_blk *b)
 	if (b->readonly)
 		b->vdev.features |= 1ull << VIRTIO_BLK_F_RO;
 	else
-		b->vdev.features |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull << VIRTIO_BLK_F_WRITE_ZEROES;
+		b->vdev.features |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull
+								       << VIRTIO_BLK_F_WRITE_ZEROES;
 }
 
 int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,

@@ -59,18 +59,21 @@ void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q)
 		virtq_disable_notify(vq);
 		while ((r = virtq_pop(vq, vdev->req)) != 0) {
 			if (r == -EIO) {
-				log_warn_ratelimited("virtio-%s: queue %u corrupt, device needs reset",
-						     vdev->ops->name, q);
+				log_warn_ratelimited(
+				    "virtio-%s: queue %u corrupt, device needs reset",
+				    vdev->ops->name, q);
 				virtio_dev_needs_reset(vdev);
 				return;
 			}
 			if (r == -EBADMSG)
-				log_warn_ratelimited("virtio-%s: queue %u: malformed descriptor chain",
-						     vdev->ops->name, q);
+				log_warn_ratelimited(
+				    "virtio-%s: queue %u: malformed descriptor chain",
+				    vdev->ops->name, q);
 			else
-				virtq_push(vq, vdev->req->head, vdev->ops->handle(vdev, q, vdev->req));
+				virtq_push(vq, vdev->req->head,
+					   vdev->ops->handle(vdev, q, vdev->req));
 			if (++served == WORKER_BUDGET) {
-				virtio_dev_kick(vdev, q);	/* come back after the others */
+				virtio_dev_kick(vdev, q); /* come back after the others */
 				goto done;
 			}
 		}
@@ -111,13 +114,13 @@ static void *worker_main(void *arg)
 	struct pollfd pfd[VIRTIO_MAX_QUEUES + 2];
 
 	for (unsigned i = 0; i < n; i++)
-		pfd[i] = (struct pollfd){ .fd = vdev->kick_fd[i], .events = POLLIN };
-	pfd[n] = (struct pollfd){ .fd = vdev->stop_fd, .events = POLLIN };
-	pfd[n + 1] = (struct pollfd){ .fd = -1, .events = POLLIN };
+		pfd[i] = (struct pollfd){.fd = vdev->kick_fd[i], .events = POLLIN};
+	pfd[n] = (struct pollfd){.fd = vdev->stop_fd, .events = POLLIN};
+	pfd[n + 1] = (struct pollfd){.fd = -1, .events = POLLIN};
 	for (;;) {
 		/* A negative fd is skipped by poll(2): watch poll_fd only when wanted. */
-		pfd[n + 1].fd = __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) ? vdev->poll_fd
-										  : -1;
+		pfd[n + 1].fd =
+		    __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) ? vdev->poll_fd : -1;
 		if (poll(pfd, n + 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;

@@ -17,11 +17,11 @@
 #include "virtio-internal.h"
 #include "vm.h"
 
-#define MMIO_SIZE 0x1000
-#define MMIO_MAGIC 0x74726976	/* "virt" */
+#define MMIO_SIZE    0x1000
+#define MMIO_MAGIC   0x74726976 /* "virt" */
 #define MMIO_VERSION 2
-#define MMIO_VENDOR 0x4c4f5349	/* "ISOL" */
-#define MMIO_CONFIG 0x100
+#define MMIO_VENDOR  0x4c4f5349 /* "ISOL" */
+#define MMIO_CONFIG  0x100
 
 enum {
 	REG_MAGIC = 0x000,
@@ -58,7 +58,7 @@ struct virtio_mmio {
 	struct vm *vm;
 	uint64_t base;
 	uint32_t gsi;
-	int irq_fd;		/* irqfd, or -1: KVM_IRQ_LINE */
+	int irq_fd; /* irqfd, or -1: KVM_IRQ_LINE */
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
 };
 
@@ -113,7 +113,7 @@ static uint32_t reg_read(struct virtio_mmio *m, uint64_t off)
 	case REG_SHM_LEN_HIGH:
 	case REG_SHM_BASE_LOW:
 	case REG_SHM_BASE_HIGH:
-		return UINT32_MAX;	/* no shared memory regions */
+		return UINT32_MAX; /* no shared memory regions */
 	case REG_CONFIG_GENERATION:
 		return vdev->config_generation;
 	default:
@@ -137,7 +137,7 @@ static void queue_write(struct virtio_mmio *m, struct virtq *vq, uint64_t off, u
 	if (!vq || vq->ready) {
 		if (off != REG_QUEUE_READY || val)
 			return;
-		if (vq)	/* QueueReady 0 on a live queue: stop using it */
+		if (vq) /* QueueReady 0 on a live queue: stop using it */
 			vq->ready = false;
 		return;
 	}
@@ -237,7 +237,7 @@ static void mmio_read(void *opaque, uint64_t off, void *data, uint32_t len)
 		return;
 	}
 	if (off == REG_INTERRUPT_STATUS || off == REG_STATUS) {
-		v = reg_read(m, off);	/* atomics: no lock on the interrupt path */
+		v = reg_read(m, off); /* atomics: no lock on the interrupt path */
 	} else {
 		pthread_mutex_lock(&m->vdev->lock);
 		v = reg_read(m, off);
@@ -261,7 +261,7 @@ static void mmio_write(void *opaque, uint64_t off, const void *data, uint32_t le
 		return;
 	memcpy(&v, data, 4);
 	if (off == REG_QUEUE_NOTIFY) {
-		virtio_dev_kick(m->vdev, v);	/* only reached without ioeventfd */
+		virtio_dev_kick(m->vdev, v); /* only reached without ioeventfd */
 	} else if (off == REG_INTERRUPT_ACK) {
 		__atomic_and_fetch(&m->vdev->isr, ~v, __ATOMIC_SEQ_CST);
 	} else {
@@ -272,8 +272,8 @@ static void mmio_write(void *opaque, uint64_t off, const void *data, uint32_t le
 }
 
 static const struct bus_dev_ops mmio_ops = {
-	.read = mmio_read,
-	.write = mmio_write,
+    .read = mmio_read,
+    .write = mmio_write,
 };
 
 /* ioeventfd per queue (datamatch on the queue index); false: use the MMIO exit. */
@@ -288,7 +288,7 @@ static bool setup_ioeventfds(struct virtio_mmio *m)
 				 &err) < 0) {
 			log_debug("virtio-%s: no ioeventfd (%s): notifications by MMIO exit",
 				  vdev->ops->name, err->msg);
-			return false;	/* queues set up so far also still work by exit */
+			return false; /* queues set up so far also still work by exit */
 		}
 	}
 	log_debug("virtio-%s: notifications by ioeventfd", vdev->ops->name);

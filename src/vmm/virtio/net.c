@@ -23,15 +23,15 @@
 #include "virtio-internal.h"
 #include "vm-config.h"
 
-#define VIRTIO_NET_F_MAC 5
-#define VIRTIO_NET_F_STATUS 16
+#define VIRTIO_NET_F_MAC     5
+#define VIRTIO_NET_F_STATUS  16
 #define VIRTIO_NET_S_LINK_UP 1
 
-#define RXQ 0
-#define TXQ 1
-#define NET_HDR_LEN 12		/* struct virtio_net_hdr with num_buffers (VERSION_1) */
+#define RXQ		0
+#define TXQ		1
+#define NET_HDR_LEN	12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define NUM_BUFFERS_OFF 10
-#define RX_BUDGET 256
+#define RX_BUDGET	256
 
 struct net_config {
 	uint8_t mac[6];
@@ -52,7 +52,7 @@ static uint32_t net_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req
 	if (q != TXQ || req->out_len < NET_HDR_LEN)
 		return 0;
 	if (writev(n->tap, req->iov, req->n_out) < 0)
-		log_warn_ratelimited("virtio-net: write to tap: %m");	/* the frame is dropped */
+		log_warn_ratelimited("virtio-net: write to tap: %m"); /* the frame is dropped */
 	return 0;
 }
 
@@ -73,7 +73,7 @@ static void net_rx(struct virtio_dev *vdev)
 			break;
 		}
 		if (r == -EBADMSG) {
-			done++;		/* already returned with length 0 */
+			done++; /* already returned with length 0 */
 			continue;
 		}
 		if (r == 0) {
@@ -85,7 +85,7 @@ static void net_rx(struct virtio_dev *vdev)
 			continue;
 		}
 		if (vdev->req->in_len < NET_HDR_LEN || vdev->req->n_out) {
-			virtq_push(vq, vdev->req->head, 0);	/* unusable buffer */
+			virtq_push(vq, vdev->req->head, 0); /* unusable buffer */
 			done++;
 			continue;
 		}
@@ -129,21 +129,21 @@ static void net_destroy(struct virtio_dev *vdev)
 }
 
 static const struct virtio_dev_ops net_ops = {
-	.name = "net",
-	.device_id = VIRTIO_ID_NET,
-	.n_queues = 2,
-	.handle = net_handle,
-	.queue_notify = net_queue_notify,
-	.poll = net_rx,
-	.reset = net_reset,
-	.destroy = net_destroy,
+    .name = "net",
+    .device_id = VIRTIO_ID_NET,
+    .n_queues = 2,
+    .handle = net_handle,
+    .queue_notify = net_queue_notify,
+    .poll = net_rx,
+    .reset = net_reset,
+    .destroy = net_destroy,
 };
 
 /* Attach to the TAP `name`, creating it if it does not exist. */
 static int tap_open(const char *name, struct err **err)
 {
 	_cleanup_close_ int fd = -1;
-	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR };
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
 	int hdr = NET_HDR_LEN;
 
 	if (strlen(name) >= IFNAMSIZ)
@@ -179,7 +179,7 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	if (cfg->has_mac) {
 		memcpy(n->config.mac, cfg->mac, 6);
 	} else if (getrandom(n->config.mac, 6, 0) == 6) {
-		n->config.mac[0] = (n->config.mac[0] & 0xfe) | 0x02;	/* local, unicast */
+		n->config.mac[0] = (n->config.mac[0] & 0xfe) | 0x02; /* local, unicast */
 	} else {
 		memcpy(n->config.mac, "\x02\x00\x00\x00\x00\x01", 6);
 	}

@@ -24,22 +24,22 @@ static uint32_t rng_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req
 		}
 		done += n;
 		if ((size_t)n < req->iov[i].iov_len)
-			break;	/* short read: report what we have */
+			break; /* short read: report what we have */
 	}
 	return done;
 }
 
 static void rng_destroy(struct virtio_dev *vdev)
 {
-	free(vdev);	/* vdev is the first member */
+	free(vdev); /* vdev is the first member */
 }
 
 static const struct virtio_dev_ops rng_ops = {
-	.name = "rng",
-	.device_id = VIRTIO_ID_RNG,
-	.n_queues = 1,
-	.handle = rng_handle,
-	.destroy = rng_destroy,
+    .name = "rng",
+    .device_id = VIRTIO_ID_RNG,
+    .n_queues = 1,
+    .handle = rng_handle,
+    .destroy = rng_destroy,
 };
 
 int virtio_rng_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err)

@@ -21,22 +21,22 @@ struct virtio_dev;
 #define VIRTIO_MAX_QUEUES 4
 
 #define VIRTIO_STATUS_ACKNOWLEDGE 1
-#define VIRTIO_STATUS_DRIVER 2
-#define VIRTIO_STATUS_DRIVER_OK 4
+#define VIRTIO_STATUS_DRIVER	  2
+#define VIRTIO_STATUS_DRIVER_OK	  4
 #define VIRTIO_STATUS_FEATURES_OK 8
 #define VIRTIO_STATUS_NEEDS_RESET 0x40
-#define VIRTIO_STATUS_FAILED 0x80
+#define VIRTIO_STATUS_FAILED	  0x80
 
 #define VIRTIO_F_VERSION_1 32
 
-#define VIRTIO_ISR_QUEUE 1
+#define VIRTIO_ISR_QUEUE  1
 #define VIRTIO_ISR_CONFIG 2
 
-#define VIRTIO_ID_NET 1
-#define VIRTIO_ID_BLOCK 2
-#define VIRTIO_ID_RNG 4
+#define VIRTIO_ID_NET	  1
+#define VIRTIO_ID_BLOCK	  2
+#define VIRTIO_ID_RNG	  4
 #define VIRTIO_ID_BALLOON 5
-#define VIRTIO_ID_VSOCK 19
+#define VIRTIO_ID_VSOCK	  19
 
 struct virtio_dev_ops {
 	const char *name;
@@ -68,23 +68,23 @@ struct virtio_dev_ops {
 struct virtio_dev {
 	const struct virtio_dev_ops *ops;
 	const struct guest_mem *mem;
-	uint64_t features;		/* offered to the driver */
-	uint64_t driver_features;	/* accepted by it */
-	uint32_t status;		/* atomic */
-	uint32_t isr;			/* atomic */
+	uint64_t features;	  /* offered to the driver */
+	uint64_t driver_features; /* accepted by it */
+	uint32_t status;	  /* atomic */
+	uint32_t isr;		  /* atomic */
 	uint32_t config_generation;
-	const void *config;		/* device config space, read-only to the guest */
+	const void *config; /* device config space, read-only to the guest */
 	uint32_t config_len;
 	struct virtq vq[VIRTIO_MAX_QUEUES];
-	struct virtq_req *req;		/* scratch for the worker */
+	struct virtq_req *req; /* scratch for the worker */
 
 	pthread_mutex_t lock;		/* status, features, queue setup vs. the worker */
-	int kick_fd[VIRTIO_MAX_QUEUES];	/* eventfd per queue: ioeventfd or our own write */
+	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfd per queue: ioeventfd or our own write */
 	int stop_fd;
 	pthread_t worker;
 	bool worker_running;
-	int poll_fd;			/* extra fd the worker watches, or -1 */
-	bool poll_wanted;		/* ... only while the device sets this */
+	int poll_fd;	  /* extra fd the worker watches, or -1 */
+	bool poll_wanted; /* ... only while the device sets this */
 
 	/* Set by the transport: raise the device's interrupt. */
 	void (*interrupt)(struct virtio_dev *vdev);
@@ -117,8 +117,7 @@ struct vm_disk_cfg;
 int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);
 
-int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret,
-			  struct err **err);
+int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
 struct vm_net_cfg;
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);

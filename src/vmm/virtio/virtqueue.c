@@ -12,9 +12,9 @@
 #include "guest-mem.h"
 #include "virtqueue.h"
 
-#define LOAD16(p) le16toh(__atomic_load_n((p), __ATOMIC_RELAXED))
-#define LOAD16_ACQ(p) le16toh(__atomic_load_n((p), __ATOMIC_ACQUIRE))
-#define STORE16(p, v) __atomic_store_n((p), htole16(v), __ATOMIC_RELAXED)
+#define LOAD16(p)	  le16toh(__atomic_load_n((p), __ATOMIC_RELAXED))
+#define LOAD16_ACQ(p)	  le16toh(__atomic_load_n((p), __ATOMIC_ACQUIRE))
+#define STORE16(p, v)	  __atomic_store_n((p), htole16(v), __ATOMIC_RELAXED)
 #define STORE16_REL(p, v) __atomic_store_n((p), htole16(v), __ATOMIC_RELEASE)
 
 static bool is_pow2(uint32_t v)
@@ -72,7 +72,7 @@ static int enter_indirect(const struct virtq *vq, const struct virtq_desc *d,
 	if (!vq->indirect)
 		return -EINVAL;
 	if (d->flags & VIRTQ_DESC_F_NEXT)
-		return -EINVAL;	/* INDIRECT together with NEXT is forbidden */
+		return -EINVAL; /* INDIRECT together with NEXT is forbidden */
 	if (d->len == 0 || d->len % sizeof(struct virtq_desc) ||
 	    d->len / sizeof(struct virtq_desc) > VIRTQ_MAX_SIZE)
 		return -EINVAL;
@@ -136,7 +136,7 @@ static int walk_chain(const struct virtq *vq, uint16_t head, struct virtq_req *r
 		read_desc(table, idx, &d);
 		if (d.flags & VIRTQ_DESC_F_INDIRECT) {
 			if (indirect)
-				return -EINVAL;	/* indirect inside indirect */
+				return -EINVAL; /* indirect inside indirect */
 			r = enter_indirect(vq, &d, &table, &table_size);
 			if (r < 0)
 				return r;
@@ -165,12 +165,12 @@ int virtq_pop(struct virtq *vq, struct virtq_req *req)
 	if (avail_idx == vq->last_avail)
 		return 0;
 	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size) {
-		vq->broken = true;	/* more buffers than the ring holds */
+		vq->broken = true; /* more buffers than the ring holds */
 		return -EIO;
 	}
 	head = LOAD16(&vq->avail->ring[vq->last_avail & (vq->size - 1)]);
 	if (head >= vq->size) {
-		vq->broken = true;	/* nothing we could even hand back */
+		vq->broken = true; /* nothing we could even hand back */
 		return -EIO;
 	}
 	vq->last_avail++;
@@ -235,8 +235,7 @@ bool virtq_enable_notify(struct virtq *vq)
 	return LOAD16_ACQ(&vq->avail->idx) != vq->last_avail;
 }
 
-size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf,
-			size_t len)
+size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len)
 {
 	size_t done = 0;
 

@@ -11,17 +11,17 @@
 
 struct guest_mem;
 
-#define VIRTQ_MAX_SIZE 256		/* QueueNumMax we offer; a power of two */
+#define VIRTQ_MAX_SIZE	      256	  /* QueueNumMax we offer; a power of two */
 #define VIRTQ_MAX_CHAIN_BYTES (64u << 20) /* cap on the sum of one chain's lengths */
 
-#define VIRTQ_DESC_F_NEXT 1
-#define VIRTQ_DESC_F_WRITE 2
-#define VIRTQ_DESC_F_INDIRECT 4
+#define VIRTQ_DESC_F_NEXT	   1
+#define VIRTQ_DESC_F_WRITE	   2
+#define VIRTQ_DESC_F_INDIRECT	   4
 #define VIRTQ_AVAIL_F_NO_INTERRUPT 1
-#define VIRTQ_USED_F_NO_NOTIFY 1
+#define VIRTQ_USED_F_NO_NOTIFY	   1
 
 #define VIRTIO_F_INDIRECT_DESC 28
-#define VIRTIO_F_EVENT_IDX 29
+#define VIRTIO_F_EVENT_IDX     29
 
 struct virtq_desc {
 	uint64_t addr;
@@ -33,7 +33,7 @@ struct virtq_desc {
 struct virtq_avail {
 	uint16_t flags;
 	uint16_t idx;
-	uint16_t ring[];	/* then uint16_t used_event */
+	uint16_t ring[]; /* then uint16_t used_event */
 };
 
 struct virtq_used_elem {
@@ -44,25 +44,25 @@ struct virtq_used_elem {
 struct virtq_used {
 	uint16_t flags;
 	uint16_t idx;
-	struct virtq_used_elem ring[];	/* then uint16_t avail_event */
+	struct virtq_used_elem ring[]; /* then uint16_t avail_event */
 };
 
 struct virtq {
 	/* Set by the transport before virtq_enable(). */
 	uint16_t size;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
-	bool event_idx, indirect;	/* negotiated features */
+	bool event_idx, indirect; /* negotiated features */
 
 	/* Device state, valid while ready. */
 	bool ready;
-	bool broken;			/* the guest corrupted the ring itself */
+	bool broken; /* the guest corrupted the ring itself */
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;
 	const struct guest_mem *mem;
-	uint16_t last_avail;		/* next avail entry to consume */
-	uint16_t used_idx;		/* our copy of used->idx */
-	uint16_t signalled_used;	/* used_idx at the last interrupt */
+	uint16_t last_avail;	 /* next avail entry to consume */
+	uint16_t used_idx;	 /* our copy of used->idx */
+	uint16_t signalled_used; /* used_idx at the last interrupt */
 	bool signalled_valid;
 };
 
@@ -71,7 +71,7 @@ struct virtq_req {
 	uint16_t head;
 	unsigned n_out, n_in;
 	uint32_t out_len, in_len;
-	struct iovec iov[VIRTQ_MAX_SIZE];	/* out first, then in */
+	struct iovec iov[VIRTQ_MAX_SIZE]; /* out first, then in */
 };
 
 /* Validate the ring addresses for vq->size and map them; -EINVAL when unusable. */
@@ -104,7 +104,6 @@ static inline bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t o
 }
 
 /* Copy helpers over a request's iovecs (bounded by the buffers' lengths). */
-size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf,
-			size_t len);
+size_t virtq_iov_to_buf(const struct iovec *iov, unsigned n, size_t skip, void *buf, size_t len);
 size_t virtq_buf_to_iov(const struct iovec *iov, unsigned n, size_t skip, const void *buf,
 			size_t len);

@@ -23,7 +23,7 @@ int fake_vm_init(void)
 	ram = mmap(NULL, MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (ram == MAP_FAILED)
 		return -ENOMEM;
-	mem.regions[0] = (struct guest_mem_region){ MEM_GPA, MEM_SIZE, ram };
+	mem.regions[0] = (struct guest_mem_region){MEM_GPA, MEM_SIZE, ram};
 	mem.nr = 1;
 	return 0;
 }
@@ -55,8 +55,8 @@ int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
 	return err_make(err, EOPNOTSUPP, "no irqfd in the unit test");
 }
 
-int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data,
-		 int efd, struct err **err)
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
+		 struct err **err)
 {
 	return err_make(err, EOPNOTSUPP, "no ioeventfd in the unit test");
 }
@@ -131,7 +131,7 @@ void drv_queues(struct drv *d, unsigned n)
 
 int drv_wait_q(struct drv *d, unsigned q)
 {
-	struct timespec ts = { 0, 1000000 };
+	struct timespec ts = {0, 1000000};
 	uint16_t want = d->avail_idx[q];
 
 	for (int i = 0; i < 2000; i++) {
@@ -153,5 +153,5 @@ int drv_submit_q(struct drv *d, unsigned q, uint16_t head)
 void desc_q(struct drv *d, unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 	    uint16_t next)
 {
-	DESCQ(d, q)[i] = (struct virtq_desc){ addr, len, flags, next };
+	DESCQ(d, q)[i] = (struct virtq_desc){addr, len, flags, next};
 }

@@ -12,10 +12,10 @@
 #include "virtio-internal.h"
 #include "vm.h"
 
-#define MEM_GPA 0x100000ull
+#define MEM_GPA	 0x100000ull
 #define MEM_SIZE (1u << 20)
-#define BASE 0xd0000000ull
-#define QSZ 16
+#define BASE	 0xd0000000ull
+#define QSZ	 16
 
 extern struct guest_mem mem;
 extern uint8_t *ram;
@@ -27,18 +27,18 @@ extern int fake_vm;
 
 struct drv {
 	uint64_t base;
-	uint64_t ring;	/* gpa of this device's rings and buffers: queue q at ring + q * 0x8000 */
+	uint64_t ring; /* gpa of this device's rings and buffers: queue q at ring + q * 0x8000 */
 	uint16_t avail_idx[2];
 };
 
-#define DESCQ(d, q) ((struct virtq_desc *)gp((d)->ring + (q) * 0x8000))
-#define AVAILQ(d, q) ((struct virtq_avail *)gp((d)->ring + (q) * 0x8000 + 0x1000))
-#define USEDQ(d, q) ((struct virtq_used *)gp((d)->ring + (q) * 0x8000 + 0x2000))
-#define BUFQ(d, q, i) ((d)->ring + (q) * 0x8000 + 0x4000 + (i) * 0x1000)
-#define DESC(d) DESCQ(d, 0)
-#define AVAIL(d) AVAILQ(d, 0)
-#define USED(d) USEDQ(d, 0)
-#define BUF(d, i) BUFQ(d, 0, i)
+#define DESCQ(d, q)   ((struct virtq_desc *)gp((d)->ring + (q)*0x8000))
+#define AVAILQ(d, q)  ((struct virtq_avail *)gp((d)->ring + (q)*0x8000 + 0x1000))
+#define USEDQ(d, q)   ((struct virtq_used *)gp((d)->ring + (q)*0x8000 + 0x2000))
+#define BUFQ(d, q, i) ((d)->ring + (q)*0x8000 + 0x4000 + (i)*0x1000)
+#define DESC(d)	      DESCQ(d, 0)
+#define AVAIL(d)      AVAILQ(d, 0)
+#define USED(d)	      USEDQ(d, 0)
+#define BUF(d, i)     BUFQ(d, 0, i)
 
 int fake_vm_init(void);
 void fake_vm_fini(void);
@@ -53,6 +53,6 @@ int drv_submit_q(struct drv *d, unsigned q, uint16_t head);
 int drv_wait_q(struct drv *d, unsigned q);
 void desc_q(struct drv *d, unsigned q, unsigned i, uint64_t addr, uint32_t len, uint16_t flags,
 	    uint16_t next);
-#define drv_queue(d) drv_queues(d, 1)
+#define drv_queue(d)	 drv_queues(d, 1)
 #define drv_submit(d, h) drv_submit_q(d, 0, h)
-#define desc(d, ...) desc_q(d, 0, __VA_ARGS__)
+#define desc(d, ...)	 desc_q(d, 0, __VA_ARGS__)

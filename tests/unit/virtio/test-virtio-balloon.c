@@ -22,8 +22,8 @@ static bool zero(uint64_t gpa, size_t len)
 int main(void)
 {
 	_cleanup_err_ struct err *err = NULL;
-	struct vm_config cfg = { .balloon = true };
-	struct drv d = { .base = BASE, .ring = MEM_GPA };
+	struct vm_config cfg = {.balloon = true};
+	struct drv d = {.base = BASE, .ring = MEM_GPA};
 	uint32_t pfn = PAGE_A >> 12, v = 0;
 
 	if (fake_vm_init() < 0)
@@ -35,7 +35,7 @@ int main(void)
 	wr(&d, 0x104, 7);
 	bus_access(&mmio_bus, BASE + 0x104, &v, 4, false);
 	is_int(v, 7, "driver writes `actual`");
-	bus_access(&mmio_bus, BASE + 0x100, &(uint32_t){ 99 }, 4, true);
+	bus_access(&mmio_bus, BASE + 0x100, &(uint32_t){99}, 4, true);
 	bus_access(&mmio_bus, BASE + 0x100, &v, 4, false);
 	is_int(v, 0, "but not `num_pages`");
 

@@ -23,7 +23,7 @@
 /* A blk request: header, data (len bytes, direction by type), status byte. */
 static int blk_req(struct drv *d, uint32_t type, uint64_t sector, uint32_t len, uint8_t *status)
 {
-	uint32_t hdr[4] = { type, 0, (uint32_t)sector, (uint32_t)(sector >> 32) };
+	uint32_t hdr[4] = {type, 0, (uint32_t)sector, (uint32_t)(sector >> 32)};
 	bool to_dev = type != 0 && type != 8;
 	int r;
 
@@ -46,7 +46,8 @@ static void test_rng(struct drv *d)
 	is_int(rd(d, 0x0), 0x74726976, "rng: magic");
 	is_int(rd(d, 0x4), 2, "rng: version 2");
 	is_int(rd(d, 0x8), VIRTIO_ID_RNG, "rng: device id");
-	ok(!(drv_init(d, 0) & VIRTIO_STATUS_FEATURES_OK), "rng: FEATURES_OK refused without VERSION_1");
+	ok(!(drv_init(d, 0) & VIRTIO_STATUS_FEATURES_OK),
+	   "rng: FEATURES_OK refused without VERSION_1");
 	ok(!(drv_init(d, ver1 | 1ull << 40) & VIRTIO_STATUS_FEATURES_OK),
 	   "rng: FEATURES_OK refused for a feature never offered");
 	ok(drv_init(d, ver1) & VIRTIO_STATUS_FEATURES_OK, "rng: VERSION_1 accepted");
@@ -90,7 +91,7 @@ static void test_blk(struct drv *d, int img_fd)
 	is_int((blk_req(d, 1, UINT64_MAX, 512, &st), st), 1, "blk: sector overflow is IOERR");
 	is_int((blk_req(d, 0, 0, 100, &st), st), 1, "blk: length not a multiple of 512 is IOERR");
 	is_int((blk_req(d, 99, 0, 0, &st), st), 2, "blk: unknown type is UNSUPP");
-	uint32_t seg[4] = { 4, 0, 1, 0 };
+	uint32_t seg[4] = {4, 0, 1, 0};
 	memcpy(gp(BUF(d, 1)), seg, 16);
 	is_int((blk_req(d, 13, 0, 16, &st), st), 0, "blk: WRITE_ZEROES OK");
 	ok(pread(img_fd, sector, 512, 4 * 512) == 512 && sector[0] == 0 && sector[511] == 0,
@@ -133,13 +134,14 @@ int main(void)
 	char img[] = "/tmp/isola-test-blk.XXXXXX", img2[] = "/tmp/isola-test-blk.XXXXXX";
 	int fd = mkstemp(img), fd2 = mkstemp(img2);
 	_cleanup_err_ struct err *err = NULL;
-	struct vm_config cfg = { 0 };
+	struct vm_config cfg = {0};
 
-	if (fake_vm_init() < 0 || fd < 0 || fd2 < 0 || ftruncate(fd, 1 << 20) < 0 || ftruncate(fd2, 4096) < 0)
+	if (fake_vm_init() < 0 || fd < 0 || fd2 < 0 || ftruncate(fd, 1 << 20) < 0 ||
+	    ftruncate(fd2, 4096) < 0)
 		return 1;
 	cfg.n_disks = 2;
-	cfg.disks[0] = (struct vm_disk_cfg){ .path = img, .serial = "isola-serial" };
-	cfg.disks[1] = (struct vm_disk_cfg){ .path = img2, .readonly = true };
+	cfg.disks[0] = (struct vm_disk_cfg){.path = img, .serial = "isola-serial"};
+	cfg.disks[1] = (struct vm_disk_cfg){.path = img2, .readonly = true};
 	cfg.rng = true;
 
 	cfg.has_vsock = true;
@@ -152,9 +154,9 @@ int main(void)
 			  "virtio_mmio.device=4K@0xd0002000:7"),
 	   "devices announced on the command line: %s", cmdline);
 
-	test_rng(&(struct drv){ .base = BASE + 0x2000, .ring = MEM_GPA + 0x20000 });
-	test_blk(&(struct drv){ .base = BASE, .ring = MEM_GPA }, fd);
-	test_blk_ro(&(struct drv){ .base = BASE + 0x1000, .ring = MEM_GPA + 0x10000 }, fd2);
+	test_rng(&(struct drv){.base = BASE + 0x2000, .ring = MEM_GPA + 0x20000});
+	test_blk(&(struct drv){.base = BASE, .ring = MEM_GPA}, fd);
+	test_blk_ro(&(struct drv){.base = BASE + 0x1000, .ring = MEM_GPA + 0x10000}, fd2);
 
 	vmm_virtio_teardown(VM);
 	unlink(img);

@@ -21,10 +21,10 @@
 #include "virtio.h"
 #include "vm-config.h"
 
-#define ETH_P_TEST 0x88b5	/* IEEE local experimental */
-#define HDR 12
+#define ETH_P_TEST 0x88b5 /* IEEE local experimental */
+#define HDR	   12
 
-static const uint8_t guest_mac[6] = { 0x02, 0x11, 0x22, 0x33, 0x44, 0x55 };
+static const uint8_t guest_mac[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
 
 static int frame(uint8_t *f, const uint8_t *src, const char *payload)
 {
@@ -40,7 +40,7 @@ static int frame(uint8_t *f, const uint8_t *src, const char *payload)
 /* Bring the interface up and open a packet socket on it. */
 static int host_side(const char *name, int *ret_ifindex)
 {
-	struct ifreq ifr = { 0 };
+	struct ifreq ifr = {0};
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	int p;
 
@@ -52,9 +52,10 @@ static int host_side(const char *name, int *ret_ifindex)
 		return -1;
 	*ret_ifindex = if_nametoindex(name);
 	p = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, htons(ETH_P_TEST));
-	struct sockaddr_ll sll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_TEST),
-				   .sll_ifindex = *ret_ifindex };
-	struct timeval tv = { 2, 0 };
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET,
+				  .sll_protocol = htons(ETH_P_TEST),
+				  .sll_ifindex = *ret_ifindex};
+	struct timeval tv = {2, 0};
 	if (p < 0 || bind(p, (struct sockaddr *)&sll, sizeof(sll)) < 0 ||
 	    setsockopt(p, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) < 0)
 		return -1;
@@ -77,8 +78,8 @@ static void test_tx(struct drv *d, int pkt)
 
 static void test_rx(struct drv *d, int pkt, int ifindex)
 {
-	uint8_t f[60], host_mac[6] = { 0x02, 0, 0, 0, 0, 0x99 };
-	struct sockaddr_ll to = { .sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6 };
+	uint8_t f[60], host_mac[6] = {0x02, 0, 0, 0, 0, 0x99};
+	struct sockaddr_ll to = {.sll_family = AF_PACKET, .sll_ifindex = ifindex, .sll_halen = 6};
 	int len = -1;
 
 	for (unsigned i = 0; i < 3; i++) {
@@ -113,8 +114,8 @@ static void test_rx(struct drv *d, int pkt, int ifindex)
 int main(void)
 {
 	_cleanup_err_ struct err *err = NULL;
-	struct vm_config cfg = { 0 };
-	struct drv d = { .base = BASE, .ring = MEM_GPA };
+	struct vm_config cfg = {0};
+	struct drv d = {.base = BASE, .ring = MEM_GPA};
 	char name[IFNAMSIZ];
 	uint8_t mac[6];
 	int pkt, ifindex;
@@ -127,7 +128,7 @@ int main(void)
 		return 1;
 	snprintf(name, sizeof(name), "isolaut%d", (int)getpid() % 1000000);
 	cfg.n_nets = 1;
-	cfg.nets[0] = (struct vm_net_cfg){ .tap = name, .has_mac = true };
+	cfg.nets[0] = (struct vm_net_cfg){.tap = name, .has_mac = true};
 	memcpy(cfg.nets[0].mac, guest_mac, 6);
 	if (!ok(vmm_virtio_setup(VM, &cfg, &err) == 0, "net on a new tap %s %s", name,
 		err ? err->msg : ""))

@@ -12,16 +12,16 @@
 #include "tap.h"
 #include "virtqueue.h"
 
-#define MEM_GPA 0x100000ull
-#define MEM_SIZE (1u << 20)
-#define BIG_GPA 0x10000000ull
-#define BIG_SIZE (128ull << 20)
-#define QSZ 8
-#define DESC_GPA MEM_GPA
+#define MEM_GPA	  0x100000ull
+#define MEM_SIZE  (1u << 20)
+#define BIG_GPA	  0x10000000ull
+#define BIG_SIZE  (128ull << 20)
+#define QSZ	  8
+#define DESC_GPA  MEM_GPA
 #define AVAIL_GPA (MEM_GPA + 0x1000)
-#define USED_GPA (MEM_GPA + 0x2000)
-#define IND_GPA (MEM_GPA + 0x3000)
-#define BUF_GPA (MEM_GPA + 0x10000)
+#define USED_GPA  (MEM_GPA + 0x2000)
+#define IND_GPA	  (MEM_GPA + 0x3000)
+#define BUF_GPA	  (MEM_GPA + 0x10000)
 
 static struct guest_mem mem;
 static uint8_t *ram;
@@ -85,8 +85,8 @@ static void offer(uint16_t head)
 
 static void test_enable(void)
 {
-	struct virtq q = { .size = QSZ, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA,
-			   .used_gpa = USED_GPA };
+	struct virtq q = {
+	    .size = QSZ, .desc_gpa = DESC_GPA, .avail_gpa = AVAIL_GPA, .used_gpa = USED_GPA};
 
 	is_int(virtq_enable(&q, &mem), 0, "enable a well-placed queue");
 	q.size = 6;
@@ -114,13 +114,15 @@ static void test_valid_chain(void)
 	offer(0);
 	is_int(virtq_pop(&vq, &req), 1, "a readable + zero-length + writable chain pops");
 	is_int(req.head, 0, "head index");
-	ok(req.n_out == 1 && req.n_in == 1, "one readable and one writable buffer (zero-length skipped)");
+	ok(req.n_out == 1 && req.n_in == 1,
+	   "one readable and one writable buffer (zero-length skipped)");
 	ok(req.out_len == 16 && req.in_len == 32, "buffer lengths");
 	ok(req.iov[0].iov_base == gp(BUF_GPA) && req.iov[1].iov_base == gp(BUF_GPA + 0x200),
 	   "buffers map to guest memory");
 
-	char out[20] = { 0 };
-	is_int(virtq_iov_to_buf(req.iov, req.n_out, 4, out, sizeof(out)), 12, "copy out, skipping 4");
+	char out[20] = {0};
+	is_int(virtq_iov_to_buf(req.iov, req.n_out, 4, out, sizeof(out)), 12,
+	       "copy out, skipping 4");
 	ok(memcmp(out, "456789abcdef", 12) == 0, "copied bytes");
 	is_int(virtq_buf_to_iov(req.iov + req.n_out, req.n_in, 30, "xyz", 3), 2,
 	       "copy in is bounded by the buffer");
@@ -297,12 +299,12 @@ static void test_notify(void)
 int main(void)
 {
 	ram = aligned_alloc(4096, MEM_SIZE);
-	void *big = mmap(NULL, BIG_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-			 -1, 0);
+	void *big =
+	    mmap(NULL, BIG_SIZE, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (!ram || big == MAP_FAILED)
 		return 1;
-	mem.regions[0] = (struct guest_mem_region){ MEM_GPA, MEM_SIZE, ram };
-	mem.regions[1] = (struct guest_mem_region){ BIG_GPA, BIG_SIZE, big };
+	mem.regions[0] = (struct guest_mem_region){MEM_GPA, MEM_SIZE, ram};
+	mem.regions[1] = (struct guest_mem_region){BIG_GPA, BIG_SIZE, big};
 	mem.nr = 2;
 
 	test_enable();
