@@ -188,15 +188,16 @@ int vcpu_start_all(struct vm *vm, struct err **err)
 	sigset_t block;
 	int r;
 
-	r = vcpu_install_kick_handler(err);
-	if (r < 0)
-		return r;
 	/* SIGINT/SIGTERM go to the main thread's signalfd; vCPUs inherit the mask. */
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
 	pthread_sigmask(SIG_BLOCK, &block, &vm->saved_sigmask);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	r = vcpu_install_kick_handler(err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		pthread_attr_t attr;
 
@@ -204,18 +205,17 @@ int vcpu_start_all(struct vm *vm, struct err **err)
 		pthread_attr_setstacksize(&attr, 256 * 1024);
 		r = pthread_create(&v->thread, &attr, vcpu_thread, v);
 		pthread_attr_destroy(&attr);
-		if (r)
-			return err_make(err, r, "start vCPU %u thread", i);
-		v->thread_started = true;
+		v->thread_started = r == 0;
 	}
-	return 0;
+	pthread_mutex_unlock(&vm->stop_lock);
+	return r ? err_make(err, r, "start a vCPU thread") : 0;
 }
 
 void vcpu_join_all(struct vm *vm)
 {
 	if (!atomic_load(&vm->stopping))
 		vm_request_stop(vm, 0, NULL);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		if (vm->vcpus[i].thread_started)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].thread_started = false;

@@ -105,6 +105,7 @@ void vm_request_stop(struct vm *vm, int status, struct err *why)
 {
 	uint64_t one = 1;
 
+	/* Under the lock: vcpu_start_all() publishes thread handles under it too. */
 	pthread_mutex_lock(&vm->stop_lock);
 	if (!atomic_load(&vm->stopping)) {
 		vm->exit_status = status;
@@ -112,9 +113,7 @@ void vm_request_stop(struct vm *vm, int status, struct err *why)
 		why = NULL;
 		atomic_store(&vm->stopping, true);
 	}
-	pthread_mutex_unlock(&vm->stop_lock);
-	err_free(&why);
-	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
 		if (v->run)
@@ -122,6 +121,8 @@ void vm_request_stop(struct vm *vm, int status, struct err *why)
 		if (v->thread_started && !pthread_equal(v->thread, pthread_self()))
 			pthread_kill(v->thread, SIGUSR1);
 	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	err_free(&why);
 	(void)!write(vm->stop_efd, &one, sizeof(one));
 }
 
