@@ -30,14 +30,15 @@
 	.globl pvh_start32
 pvh_start32:
 	movl %ebx, guest_start_info_pa
+	lgdt gdt_ptr
 	xorl %esi, %esi			/* boot CPU */
 	jmp 1f
 
+	/* From the trampoline: our GDT is loaded, DS still holds a real-mode 0. */
 	.globl ap_start32
 ap_start32:
 	movl $1, %esi			/* application processor */
-1:	lgdt gdt_ptr
-	movw $SEL_KDATA, %ax
+1:	movw $SEL_KDATA, %ax
 	movw %ax, %ds
 	movw %ax, %es
 	movw %ax, %ss

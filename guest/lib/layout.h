@@ -7,7 +7,7 @@
  */
 
 #define GUEST_LOAD_ADDR 0x100000	/* the image is linked and loaded at 1 MiB */
-#define GUEST_MAX_CPUS 32
+#define GUEST_MAX_CPUS 64
 
 #define SEL_CODE32 0x08
 #define SEL_KCODE 0x10

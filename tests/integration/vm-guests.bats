@@ -138,3 +138,28 @@ isola_guest() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"$want"* ]]
 }
+
+@test "guest smp: INIT-SIPI-SIPI brings up every CPU of the MADT (qemu)" {
+	qemu_guest smp "" -smp 4
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"listed by madt"* ]]
+	[[ "$output" == *"smp: 4 cpus ("* ]]
+}
+
+@test "guest smp: cpus=N without firmware tables (qemu, acpi=off)" {
+	qemu_guest smp "cpus=3" -smp 3 -M microvm,acpi=off
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"smp: 3 cpus ("* ]]
+}
+
+@test "guest smp: an absent CPU is reported, not waited for forever (qemu)" {
+	qemu_guest smp "cpus=3" -smp 2
+	[ "$status" -eq 5 ]
+	[[ "$output" == *"smp: 2 cpus ("* ]]
+}
+
+@test "guest smp: every vCPU arrives in ring 3 (isola)" {
+	isola_guest smp "" --cpus 4
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"smp: 4 cpus ("* ]]
+}
