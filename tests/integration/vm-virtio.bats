@@ -107,9 +107,17 @@ qemu_microvm() { # qemu args...
 		--disk "$TMP/d.img,serial=123456789012345678901"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"serial"* ]]
-	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --vsock "cid=3,uds=$TMP/v.sock"
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --vsock "cid=3,uds=$TMP/no/v.sock"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
+	[[ "$output" == *"$TMP/no/v.sock"* ]]
+}
+
+@test "vm-virtio: a vsock device is attached and its uds removed when the VM exits" {
+	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-rng.elf" --rng \
+		--vsock "cid=3,uds=$TMP/v.sock"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-vsock: notifications by ioeventfd"* ]]
 	[ ! -e "$TMP/v.sock" ]
 }
 

@@ -48,11 +48,6 @@ static int attach(struct vm *vm, struct virtio_dev *vdev, struct err **err)
 	return 0;
 }
 
-static int unsupported(const char *what, struct err **err)
-{
-	return err_make(err, EOPNOTSUPP, "%s: not supported yet", what);
-}
-
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err)
 {
 	const struct guest_mem *mem = vm_guest_mem(vm);
@@ -62,9 +57,6 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	if (devices.vm && devices.vm != vm)
 		return err_make(err, EBUSY, "virtio: devices of another VM still attached");
 	devices.vm = vm;
-	/* Refuse what we cannot do before anything is created. */
-	if (cfg->has_vsock)
-		return unsupported("virtio-vsock (--vsock)", err);
 	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS)
 		return err_make(err, E2BIG, "at most %d disks and %d nets", VM_MAX_DISKS,
 				VM_MAX_NETS);
@@ -84,6 +76,11 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 		if (r >= 0)
 			r = attach(vm, vdev, err);
 	}
+	if (r >= 0 && cfg->has_vsock) {
+		r = virtio_vsock_create(mem, cfg->vsock_cid, cfg->vsock_uds, &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
 	if (r >= 0 && cfg->balloon) {
 		r = virtio_balloon_create(mem, &vdev, err);
 		if (r >= 0)
@@ -97,6 +94,10 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	return 0;
 }
 
+/*
+ * Runs when the VM is going away (vCPUs stopped): the bus has no way to drop
+ * a range, so the MMIO windows stay registered but are never reached again.
+ */
 void vmm_virtio_teardown(struct vm *vm)
 {
 	if (devices.vm != vm)

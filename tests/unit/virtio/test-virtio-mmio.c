@@ -144,11 +144,6 @@ int main(void)
 	cfg.disks[1] = (struct vm_disk_cfg){.path = img2, .readonly = true};
 	cfg.rng = true;
 
-	cfg.has_vsock = true;
-	ok(vmm_virtio_setup(VM, &cfg, &err) == -EOPNOTSUPP && strstr(err->msg, "not supported yet"),
-	   "--vsock refused: %s", err ? err->msg : "");
-	err_free(&err);
-	cfg.has_vsock = false;
 	is_int(vmm_virtio_setup(VM, &cfg, &err), 0, "setup of two disks and an rng");
 	ok(streq(cmdline, "virtio_mmio.device=4K@0xd0000000:5 virtio_mmio.device=4K@0xd0001000:6 "
 			  "virtio_mmio.device=4K@0xd0002000:7"),
@@ -158,6 +153,14 @@ int main(void)
 	test_blk(&(struct drv){.base = BASE, .ring = MEM_GPA}, fd);
 	test_blk_ro(&(struct drv){.base = BASE + 0x1000, .ring = MEM_GPA + 0x10000}, fd2);
 
+	vmm_virtio_teardown(VM);
+
+	/* A failing device undoes the whole setup (the VM is abandoned then). */
+	cfg.has_vsock = true;
+	cfg.vsock_cid = 3;
+	cfg.vsock_uds = "/nonexistent/isola/v.sock";
+	ok(vmm_virtio_setup(VM, &cfg, &err) < 0 && strstr(err->msg, "/nonexistent/isola/v.sock"),
+	   "bad vsock uds refused: %s", err ? err->msg : "");
 	vmm_virtio_teardown(VM);
 	unlink(img);
 	unlink(img2);
