@@ -10,16 +10,16 @@
 #include "guest.h"
 
 enum {
-	BAD_VERSION = 10,	/* start_info version < 1: no memmap */
-	BAD_CMDLINE = 11,	/* no cmdline, or no expect_mib= on it */
-	BAD_MEMMAP_COUNT = 12,	/* 0 or more than GUEST_MAX_MEMMAP entries */
-	BAD_MEMMAP_ORDER = 13,	/* entries not sorted by address */
+	BAD_VERSION = 10,      /* start_info version < 1: no memmap */
+	BAD_CMDLINE = 11,      /* no cmdline, or no expect_mib= on it */
+	BAD_MEMMAP_COUNT = 12, /* 0 or more than GUEST_MAX_MEMMAP entries */
+	BAD_MEMMAP_ORDER = 13, /* entries not sorted by address */
 	BAD_MEMMAP_OVERLAP = 14,
 	BAD_MEMMAP_ENTRY = 15,	/* empty or wrapping entry */
 	BAD_RAM_SHORT = 16,	/* less RAM than expect_mib (minus the legacy hole) */
 	BAD_RAM_EXCESS = 17,	/* more RAM than expect_mib */
 	BAD_NO_HOLE = 18,	/* no reserved range or gap below the end of RAM */
-	BAD_IMAGE_NOT_RAM = 19,	/* the guest image is not inside one RAM entry */
+	BAD_IMAGE_NOT_RAM = 19, /* the guest image is not inside one RAM entry */
 	BAD_BOOTDATA = 20,	/* start_info / cmdline / memmap overlap the image */
 	BAD_BSS = 21,		/* .bss not zeroed by the loader */
 };

@@ -19,6 +19,7 @@ int main(void)
 		sum += x;
 	}
 	t1 = guest_now_us();
+	guest_printf("cpuloop: tsc %lu kHz\n", (unsigned long)guest_tsc_khz());
 	guest_printf("cpuloop: %lu iterations, sum %#lx, %lu us\n", (unsigned long)iters,
 		     (unsigned long)sum, (unsigned long)(t1 - t0));
 	return 0;

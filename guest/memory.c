@@ -9,8 +9,8 @@
 #include "guest.h"
 
 #define MAPPED_END_DEFAULT (4ULL << 30)
-#define MAX_MAP_END (64ULL << 30)	/* the VMM's memory limit */
-#define MIB (1ULL << 20)
+#define MAX_MAP_END	   (64ULL << 30) /* the VMM's memory limit */
+#define MIB		   (1ULL << 20)
 
 extern uint64_t guest_pdpt[512];
 static uint64_t extra_pd[(MAX_MAP_END >> 30) - 4][512] __attribute__((aligned(4096)));
@@ -35,7 +35,7 @@ static uint64_t map_identity(uint64_t end)
 		uint64_t *pd = extra_pd[gib - 4];
 
 		for (uint64_t i = 0; i < 512; i++)
-			pd[i] = (gib << 30) | (i << 21) | 0x87;	/* P RW US PS */
+			pd[i] = (gib << 30) | (i << 21) | 0x87; /* P RW US PS */
 		guest_pdpt[gib] = (uint64_t)pd | 0x7;
 	}
 	guest_sys_flush_tlb();
@@ -61,7 +61,7 @@ static uint64_t collect(uint64_t mapped_end)
 			e = mapped_end;
 		if (s >= e)
 			continue;
-		ranges[n_ranges++] = (struct range){ s, e };
+		ranges[n_ranges++] = (struct range){s, e};
 		total += e - s;
 	}
 	return total;
@@ -119,6 +119,7 @@ int main(void)
 		return 1;
 	t2 = guest_now_us();
 	guest_printf("memory: %lu MiB ok (write %lu us, verify %lu us)\n",
-		     (unsigned long)(want / MIB), (unsigned long)(t1 - t0), (unsigned long)(t2 - t1));
+		     (unsigned long)(want / MIB), (unsigned long)(t1 - t0),
+		     (unsigned long)(t2 - t1));
 	return 0;
 }

@@ -11,7 +11,7 @@
 #define TIMEOUT_US 2000000
 
 static uint32_t ids[GUEST_MAX_CPUS];
-static volatile uint32_t seen[GUEST_MAX_CPUS];	/* APIC ID + 1 per CPU index */
+static volatile uint32_t seen[GUEST_MAX_CPUS]; /* APIC ID + 1 per CPU index */
 
 void guest_ap_main(unsigned cpu)
 {

@@ -9,10 +9,10 @@
  */
 #include "guest.h"
 
-#define VEC_TIMER 0x20
-#define VEC_COM1 0x24
-#define COM1_IRQ 4
-#define COM1 0x3f8
+#define VEC_TIMER  0x20
+#define VEC_COM1   0x24
+#define COM1_IRQ   4
+#define COM1	   0x3f8
 #define TIMEOUT_US 3000000
 
 /* Spins in ring 3 until `vector` was taken `n` times; false on timeout. */
@@ -58,10 +58,10 @@ static int serial_irq(void)
 		return 5;
 	}
 	guest_ioapic_route(COM1_IRQ, VEC_COM1, false);
-	guest_outb(COM1 + 1, 0x02);	/* IER: THR empty; THR is empty, so it fires */
+	guest_outb(COM1 + 1, 0x02); /* IER: THR empty; THR is empty, so it fires */
 	ok = wait_irqs(VEC_COM1, 1);
 	guest_outb(COM1 + 1, 0);
-	(void)guest_inb(COM1 + 2);	/* reading IIR clears the THRE interrupt */
+	(void)guest_inb(COM1 + 2); /* reading IIR clears the THRE interrupt */
 	guest_ioapic_mask(COM1_IRQ);
 	guest_printf("timer: serial irq %s (%lu)\n", ok ? "delivered" : "timed out",
 		     (unsigned long)guest_irq_count[VEC_COM1]);

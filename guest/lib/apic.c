@@ -3,7 +3,7 @@
 #include "guest.h"
 
 #define IOAPIC_REGSEL 0x00
-#define IOAPIC_WIN 0x10
+#define IOAPIC_WIN    0x10
 
 uint32_t guest_lapic_read(uint32_t reg)
 {
@@ -32,7 +32,7 @@ void guest_lapic_eoi(void)
 
 void guest_lapic_timer_periodic(uint8_t vector, uint32_t count)
 {
-	guest_lapic_write(LAPIC_TIMER_DIV, 0x3);	/* divide by 16 */
+	guest_lapic_write(LAPIC_TIMER_DIV, 0x3); /* divide by 16 */
 	guest_lapic_write(LAPIC_LVT_TIMER, (1u << 17) | vector);
 	guest_lapic_write(LAPIC_TIMER_INIT, count);
 }

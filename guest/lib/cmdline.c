@@ -27,10 +27,10 @@ static const char *find(const char *key, size_t *ret_len)
 		end = i;
 		if (end - start < klen || memcmp(s + start, key, klen))
 			continue;
-		if (end - start == klen) {	/* bare "key" */
+		if (end - start == klen) { /* bare "key" */
 			found = s + end;
 			*ret_len = 0;
-		} else if (s[start + klen] == '=') {	/* the last one wins */
+		} else if (s[start + klen] == '=') { /* the last one wins */
 			found = s + start + klen + 1;
 			*ret_len = end - start - klen - 1;
 		}

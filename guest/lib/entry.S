@@ -177,20 +177,10 @@ isr_common:
 
 /* Ring-0 services: `int3` from ring 3 lands here on the CPU's ring-0 stack. */
 syscall_entry:
-	cmpq $SYS_WAIT, %rax
-	je sys_wait
-	cmpq $SYS_RDMSR, %rax
-	je sys_rdmsr
-	cmpq $SYS_WRMSR, %rax
-	je sys_wrmsr
-	cmpq $SYS_HALT, %rax
-	je halt_forever
-	cmpq $SYS_FLUSH_TLB, %rax
-	je sys_flush_tlb
-	cmpq $SYS_OUTW, %rax
+	cmpq $SYS_LAST, %rax
 	ja 1f
-	movl %edi, %edx			/* port I/O: 5 <= rax <= 10 */
-	jmp *io_table - 8 * SYS_INB(, %rax, 8)
+	movl %edi, %edx			/* the port, for the I/O services */
+	jmp *service_table(, %rax, 8)
 1:	movq $-1, %rax
 	iretq
 sys_inb:
@@ -296,7 +286,8 @@ next_cpu:
 	.long 1
 
 	.balign 8
-io_table:
+service_table:				/* indexed by SYS_* */
+	.quad sys_wait, sys_rdmsr, sys_wrmsr, halt_forever, sys_flush_tlb
 	.quad sys_inb, sys_outb, sys_inl, sys_outl, sys_inw, sys_outw
 
 	.balign 16

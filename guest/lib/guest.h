@@ -19,10 +19,10 @@
 #include "start-info.h"
 #include "x86.h"
 
-#define GUEST_EXIT_PORT 0xf4
-#define GUEST_EXIT_EXCEPTION 64	/* + vector */
-#define GUEST_EXIT_BAD_BOOT 125	/* no usable start_info */
-#define GUEST_EXIT_BAD_ARG 126	/* malformed cmdline value */
+#define GUEST_EXIT_PORT	     0xf4
+#define GUEST_EXIT_EXCEPTION 64	 /* + vector */
+#define GUEST_EXIT_BAD_BOOT  125 /* no usable start_info */
+#define GUEST_EXIT_BAD_ARG   126 /* malformed cmdline value */
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -52,7 +52,7 @@ void guest_write(const char *s, size_t n);
 int guest_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap);
 int guest_snprintf(char *buf, size_t size, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 
 /* lib/string.c (also the memcpy & co. the compiler may call). */
 size_t guest_strnlen(const char *s, size_t max);
@@ -62,12 +62,12 @@ void *memset(void *d, int c, size_t n);
 int memcmp(const void *a, const void *b, size_t n);
 
 /* lib/bootinfo.c: what the VMM handed over. */
-#define GUEST_MAX_MEMMAP 128
+#define GUEST_MAX_MEMMAP  128
 #define GUEST_MAX_CMDLINE 4096
 extern uint64_t guest_start_info_pa;
 extern char __image_start[], __image_end[], __bss_start[], __bss_end[];
-const struct hvm_start_info *guest_start_info(void);	/* NULL if the magic is wrong */
-const char *guest_cmdline(void);	/* "" when there is none */
+const struct hvm_start_info *guest_start_info(void); /* NULL if the magic is wrong */
+const char *guest_cmdline(void);		     /* "" when there is none */
 /* The memmap, at most GUEST_MAX_MEMMAP entries; 0 entries when version < 1. */
 const struct hvm_memmap_entry *guest_memmap(unsigned *ret_n);
 /* Highest RAM address + 1 according to the memmap. */
@@ -99,15 +99,15 @@ uint64_t guest_now_us(void);
 void guest_udelay(uint64_t us);
 
 /* lib/apic.c: the local APIC and IOAPIC through their user mappings. */
-#define LAPIC_ID 0x20
-#define LAPIC_EOI 0xb0
-#define LAPIC_SVR 0xf0
-#define LAPIC_ICR_LO 0x300
-#define LAPIC_ICR_HI 0x310
-#define LAPIC_LVT_TIMER 0x320
+#define LAPIC_ID	 0x20
+#define LAPIC_EOI	 0xb0
+#define LAPIC_SVR	 0xf0
+#define LAPIC_ICR_LO	 0x300
+#define LAPIC_ICR_HI	 0x310
+#define LAPIC_LVT_TIMER	 0x320
 #define LAPIC_TIMER_INIT 0x380
-#define LAPIC_TIMER_CUR 0x390
-#define LAPIC_TIMER_DIV 0x3e0
+#define LAPIC_TIMER_CUR	 0x390
+#define LAPIC_TIMER_DIV	 0x3e0
 uint32_t guest_lapic_read(uint32_t reg);
 void guest_lapic_write(uint32_t reg, uint32_t v);
 void guest_lapic_enable(void);

@@ -91,7 +91,7 @@ static void conv(struct out *o, char c, int lng, bool alt, int width, char pad, 
 
 int guest_vsnprintf(char *buf, size_t size, const char *fmt, va_list ap)
 {
-	struct out o = { buf, size, 0 };
+	struct out o = {buf, size, 0};
 	va_list aq;
 
 	va_copy(aq, ap);

@@ -6,23 +6,23 @@
  */
 #include "guest.h"
 
-#define COM1 0x3f8
-#define UART_IER 1
-#define UART_FCR 2
-#define UART_IIR 2
-#define UART_LCR 3
-#define UART_LSR 5
-#define LSR_THRE 0x20
+#define COM1	   0x3f8
+#define UART_IER   1
+#define UART_FCR   2
+#define UART_IIR   2
+#define UART_LCR   3
+#define UART_LSR   5
+#define LSR_THRE   0x20
 #define POLL_LIMIT 1000000
 
-static unsigned burst = 1;	/* bytes we may write after seeing THRE */
+static unsigned burst = 1; /* bytes we may write after seeing THRE */
 static unsigned budget;
 
 void guest_serial_init(void)
 {
 	guest_outb(COM1 + UART_IER, 0);
-	guest_outb(COM1 + UART_LCR, 0x03);	/* 8n1 */
-	guest_outb(COM1 + UART_FCR, 0x07);	/* enable and clear FIFOs */
+	guest_outb(COM1 + UART_LCR, 0x03); /* 8n1 */
+	guest_outb(COM1 + UART_FCR, 0x07); /* enable and clear FIFOs */
 	if ((guest_inb(COM1 + UART_IIR) & 0xc0) == 0xc0)
 		burst = 16;
 }

@@ -8,10 +8,10 @@
 #include "guest.h"
 
 #define MAX_TABLE_LEN 65536
-#define ICR_INIT 0x4500		/* INIT, level assert */
-#define ICR_SIPI 0x4600		/* start-up, level assert */
-#define SIPI_LOW 0x10000	/* trampoline page search range */
-#define SIPI_HIGH 0x9f000
+#define ICR_INIT      0x4500  /* INIT, level assert */
+#define ICR_SIPI      0x4600  /* start-up, level assert */
+#define SIPI_LOW      0x10000 /* trampoline page search range */
+#define SIPI_HIGH     0x9f000
 
 extern volatile unsigned guest_online;
 extern const char ap_trampoline[], ap_trampoline_end[];
@@ -115,11 +115,11 @@ static unsigned madt_ids(uint32_t *ids, unsigned max)
 	for (uint32_t off = 44; off + 2 <= len && t[off + 1] >= 2; off += t[off + 1]) {
 		if (off + t[off + 1] > len)
 			break;
-		if (t[off] == 0 && t[off + 1] >= 8) {	/* processor local APIC */
+		if (t[off] == 0 && t[off + 1] >= 8) { /* processor local APIC */
 			memcpy(&flags, t + off + 4, 4);
 			if ((flags & 1) && !add_id(ids, &n, max, t[off + 3]))
 				break;
-		} else if (t[off] == 9 && t[off + 1] >= 16) {	/* x2APIC */
+		} else if (t[off] == 9 && t[off + 1] >= 16) { /* x2APIC */
 			memcpy(&id, t + off + 4, 4);
 			memcpy(&flags, t + off + 8, 4);
 			if ((flags & 1) && !add_id(ids, &n, max, id))
@@ -160,7 +160,7 @@ static unsigned mptable_ids(uint32_t *ids, unsigned max)
 	memcpy(&len, t + 4, 2);
 	memcpy(&count, t + 34, 2);
 	for (uint32_t off = 44, i = 0; i < count && off < len; i++) {
-		if (t[off] == 0) {	/* processor: 20 bytes, [1] APIC ID, [3] flags */
+		if (t[off] == 0) { /* processor: 20 bytes, [1] APIC ID, [3] flags */
 			if (off + 20 > len)
 				break;
 			if ((t[off + 3] & 1) && !add_id(ids, &n, max, t[off + 1]))

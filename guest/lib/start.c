@@ -3,7 +3,7 @@
 #include "guest.h"
 
 void guest_user_start(unsigned cpu);
-volatile unsigned guest_online = 1;	/* the boot CPU */
+volatile unsigned guest_online = 1; /* the boot CPU */
 
 __attribute__((weak)) void guest_ap_main(unsigned cpu)
 {

@@ -14,9 +14,11 @@ void guest_trap(struct trap_frame *f)
 	uint64_t cr2;
 
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
-	guest_io_direct = true;	/* ring 0: no int3 for port I/O */
-	guest_printf("guest: exception %lu error %#lx at rip %#lx cs %#lx rflags %#lx rsp %#lx cr2 %#lx\n",
-		     (unsigned long)f->vector, (unsigned long)f->error, (unsigned long)f->rip,
-		     (unsigned long)f->cs, (unsigned long)f->rflags, (unsigned long)f->rsp, (unsigned long)cr2);
+	guest_io_direct = true; /* ring 0: no int3 for port I/O */
+	guest_printf(
+	    "guest: exception %lu error %#lx at rip %#lx cs %#lx rflags %#lx rsp %#lx cr2 %#lx\n",
+	    (unsigned long)f->vector, (unsigned long)f->error, (unsigned long)f->rip,
+	    (unsigned long)f->cs, (unsigned long)f->rflags, (unsigned long)f->rsp,
+	    (unsigned long)cr2);
 	guest_exit(GUEST_EXIT_EXCEPTION + (int)f->vector);
 }
