@@ -48,6 +48,14 @@ qemu_microvm() { # qemu args...
 	[[ "$output" == *"virtio-rng: ok"* ]]
 }
 
+@test "vm-virtio: the used-buffer interrupt reaches the guest (irqfd -> IOAPIC)" {
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --rng --cmdline irq
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"InterruptStatus 0x1"* ]]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
+
 @test "vm-virtio: without --rng the guest finds no device" {
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf"
 	[ "$status" -eq 3 ]	# guest exit 1
