@@ -23,6 +23,7 @@ static const struct option run_opts[] = {
     {"cpus", required_argument, NULL, OPT_VALUE},
     {"memory", required_argument, NULL, OPT_VALUE},
     {"console", required_argument, NULL, OPT_VALUE},
+    {"irqchip", required_argument, NULL, OPT_VALUE},
     {"disk", required_argument, NULL, OPT_VALUE},
     {"net", required_argument, NULL, OPT_VALUE},
     {"vsock", required_argument, NULL, OPT_VALUE},
@@ -39,7 +40,7 @@ static void run_usage(void)
 	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
 	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
 	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
-	    "         [--config vm.json]\n"
+	    "         [--irqchip kernel|split] [--config vm.json]\n"
 	    "The --config file is read first; options given on the command line override it.\n");
 }
 

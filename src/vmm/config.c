@@ -186,6 +186,12 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 	}
 	if (streq(opt, "console"))
 		return set_console(cfg, v, err);
+	if (streq(opt, "irqchip")) {
+		if (!streq(v, "kernel") && !streq(v, "split"))
+			return err_make(err, 0, "--irqchip `%s`: expected kernel or split", v);
+		cfg->split_irqchip = streq(v, "split");
+		return 0;
+	}
 	if (streq(opt, "disk"))
 		return set_disk(cfg, v, err);
 	if (streq(opt, "net"))

@@ -13,6 +13,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "devices/ioapic.h"
 #include "log.h"
 #include "vm-internal.h"
 
@@ -157,6 +158,10 @@ static void handle_exit(struct vcpu *v)
 	case KVM_EXIT_INTERNAL_ERROR:
 		stop_with_error(v, 0, vcpu_dump_regs(v), "KVM_EXIT_INTERNAL_ERROR, suberror %llu",
 				(unsigned long long)run->internal.suberror);
+		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		if (v->vm->ioapic)
+			ioapic_eoi(v->vm->ioapic, run->eoi.vector);
 		break;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:

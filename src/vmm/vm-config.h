@@ -49,6 +49,8 @@ struct vm_config {
 	uint32_t vsock_cid;
 	char *vsock_uds;
 	bool rng, balloon;
+	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
+	bool split_irqchip;
 };
 
 void vmm_config_init(struct vm_config *cfg);

@@ -60,6 +60,7 @@ struct vcpu {
 };
 
 struct serial;
+struct ioapic;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -82,6 +83,8 @@ struct vm {
 	int console_fd; /* serial output; -1 for none */
 	bool console_owned;
 	struct serial *serial;
+	struct ioapic *ioapic; /* split irqchip only */
+	pthread_mutex_t route_lock;
 	uint8_t cmos_index;
 
 	/* Stopping: the first reason wins; vCPUs are kicked with a signal. */
@@ -99,6 +102,9 @@ int kvm_open(struct vm *vm, struct err **err);
 /* The main thread: console input and signals until the guest stops. */
 void vm_wait(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, struct err *why);
+/* irq.c */
+int vm_irqchip_setup(struct vm *vm, struct err **err);
+void vm_irqchip_teardown(struct vm *vm);
 /* memory.c */
 int vm_memory_setup(struct vm *vm, struct err **err);
 void vm_memory_teardown(struct vm *vm);

@@ -36,26 +36,6 @@ struct bus *vm_pio_bus(struct vm *vm)
 	return &vm->pio;
 }
 
-int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
-{
-	struct kvm_irq_level irq = {.irq = gsi, .level = level};
-
-	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
-		return err_make(err, errno, "KVM_IRQ_LINE gsi %u", gsi);
-	return 0;
-}
-
-int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
-{
-	struct kvm_irqfd irqfd = {.fd = efd, .gsi = gsi};
-
-	if (!vm->caps.irqfd)
-		return err_make(err, EOPNOTSUPP, "KVM_IRQFD is not supported by /dev/kvm");
-	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
-		return err_make(err, errno, "KVM_IRQFD gsi %u", gsi);
-	return 0;
-}
-
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
 		 struct err **err)
 {
@@ -160,17 +140,6 @@ static void core_teardown(struct vm *vm)
 	free(vm->cpuid);
 }
 
-static int irqchip_setup(struct vm *vm, struct err **err)
-{
-	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
-
-	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
-		return err_make(err, errno, "KVM_CREATE_IRQCHIP");
-	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
-		return err_make(err, errno, "KVM_CREATE_PIT2");
-	return 0;
-}
-
 static int console_setup(struct vm *vm, struct err **err)
 {
 	const struct vm_config *cfg = vm->cfg;
@@ -220,7 +189,7 @@ static const struct vm_step {
 } vm_steps[] = {
     {"kvm", core_setup, core_teardown},
     {"memory", vm_memory_setup, vm_memory_teardown},
-    {"irqchip", irqchip_setup, NULL},
+    {"irqchip", vm_irqchip_setup, vm_irqchip_teardown},
     {"console", console_setup, console_teardown},
     {"devices", devices_setup, serial_destroy},
     {"virtio", virtio_setup, vmm_virtio_teardown},
@@ -242,6 +211,7 @@ static void vm_init(struct vm *vm, const struct vm_config *cfg)
 	    .nr_vcpus = cfg->cpus,
 	};
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
 }
 
 int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
@@ -276,6 +246,7 @@ int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
 	}
 	err_free(&vm->stop_err);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->route_lock);
 	free(vm);
 	return r;
 }

@@ -104,3 +104,68 @@ kernel = bytes(0x200) + body
 open(sys.argv[1], 'wb').write(bytes(setup) + kernel)
 PY
 }
+
+# vm_asm_guest FILE: assemble 32-bit code from stdin (GNU as, linked at 1 MiB)
+# into a PVH guest.
+vm_asm_guest() {
+	local out=$1 d
+	d=$(mktemp -d)
+	cat >"$d/g.s"
+	as --32 -o "$d/g.o" "$d/g.s" &&
+		ld -m elf_i386 -Ttext=0x100000 --oformat binary -o "$d/g.bin" "$d/g.o" &&
+		vm_guest "$out" "$(od -An -v -tx1 "$d/g.bin" | tr -d ' \n')"
+	local st=$?
+	rm -rf "$d"
+	return $st
+}
+
+# A guest that takes serial receive interrupts through the IOAPIC (pin 4,
+# vector 0x30, level-triggered, PIC masked): each interrupt reads one byte and
+# EOIs the LAPIC (then waits nested, no iret); on the second byte it debug-exits with that byte.  Needs the
+# IOAPIC to redeliver a still-asserted level pin after EOI.
+VM_IRQ_GUEST_ASM='
+.code32
+.globl _start
+_start:
+	mov $0x80000, %esp
+	mov $0xff, %al
+	out %al, $0x21
+	out %al, $0xa1
+	lidt idtr
+	mov $handler, %eax
+	mov %ax, idt + 0x30 * 8
+	movw $0x10, idt + 0x30 * 8 + 2
+	movw $0x8e00, idt + 0x30 * 8 + 4
+	shr $16, %eax
+	mov %ax, idt + 0x30 * 8 + 6
+	movl $0x1ff, 0xfee000f0
+	movl $0x18, 0xfec00000
+	movl $0x8030, 0xfec00010
+	movl $0x19, 0xfec00000
+	movl $0, 0xfec00010
+	mov $0x3f9, %dx
+	mov $1, %al
+	out %al, %dx
+	sti
+1:	hlt
+	jmp 1b
+handler:
+	mov $0x3f8, %dx
+	in %dx, %al
+	incl count
+	cmpl $2, count
+	je done
+	movl $0, 0xfee000b0
+	sti			# no iret: PVM cannot emulate it in 32-bit mode;
+3:	hlt			# wait here, nested, for the next interrupt
+	jmp 3b
+done:
+	mov $0xf4, %dx
+	out %al, %dx
+2:	jmp 2b
+.align 8
+count:	.long 0
+idtr:	.word 0x30 * 8 + 7
+	.long idt
+idt:	.fill 0x31 * 8, 1, 0
+'

@@ -176,3 +176,29 @@ teardown() {
 	run timeout 10 "$ISOLA" vm run --kernel "$TMP/bz" --cmdline "isola test" --memory 32M
 	[ "$status" -eq 69 ]
 }
+
+@test "vm: serial interrupts through the IOAPIC, in-kernel and split irqchip" {
+	require_cmd as
+	echo "$VM_IRQ_GUEST_ASM" | vm_asm_guest "$TMP/irq.elf"
+	for chip in kernel split; do
+		run bash -c "printf AB | timeout 10 '$ISOLA' vm run --kernel '$TMP/irq.elf' --irqchip $chip"
+		echo "$chip: $status $output"
+		[ "$status" -eq $(((0x42 << 1 | 1) & 0xff)) ]
+	done
+}
+
+@test "vm: --irqchip split runs PVH guests and rejects bad values" {
+	vm_hello "$TMP/g.elf" 4
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --irqchip split
+	[ "$status" -eq 9 ] && [ "$output" = "Hi" ]
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --irqchip pic
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"--irqchip"* ]]
+}
+
+@test "vm: no /dev/kvm is one clear error" {
+	vm_hello "$TMP/g.elf"
+	run unshare -m --propagation private sh -c \
+		"mount -t tmpfs isola-it-nokvm /dev && exec '$ISOLA' vm run --kernel '$TMP/g.elf'"
+	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"/dev/kvm"*"No such file"* ]]
+}
