@@ -16,6 +16,8 @@ setup() {
 }
 
 teardown() {
+	# A background listener or VM of a failed test: stop it by its pid.
+	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
 	isola_cleanup_tmp
 }
 
@@ -126,6 +128,58 @@ qemu_microvm() { # qemu args...
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"virtio-vsock: notifications by ioeventfd"* ]]
+	[ ! -e "$TMP/v.sock" ]
+}
+
+@test "vm-virtio: vsock, guest connects to a host port (<uds>_<port>)" {
+	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	python3 - "$TMP/v.sock_5000" "$TMP/got" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
+c, _ = s.accept(); c.settimeout(10)
+open(sys.argv[2], 'wb').write(c.recv(100))
+c.sendall(b'hello from host\n')
+try:
+    c.recv(100)
+except OSError:
+    pass
+PY
+	pid=$!
+	for _ in $(seq 50); do [ -S "$TMP/v.sock_5000" ] && break; sleep 0.1; done
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
+		--vsock "cid=7,uds=$TMP/v.sock" --cmdline port=5000
+	wait "$pid" || true
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"guest cid 7"* ]]
+	[[ "$output" == *"got 16 bytes: hello from host"* ]]
+	[ "$(cat "$TMP/got")" = "hello from guest" ]
+}
+
+@test "vm-virtio: vsock, host connects with CONNECT <port> and gets OK <port>" {
+	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
+		--vsock "cid=7,uds=$TMP/v.sock" --cmdline listen=52 >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	run python3 - "$TMP/v.sock" <<'PY'
+import os, socket, sys, time
+for _ in range(100):
+    if os.path.exists(sys.argv[1]):
+        break
+    time.sleep(0.05)
+c = socket.socket(socket.AF_UNIX); c.settimeout(10); c.connect(sys.argv[1])
+c.sendall(b'CONNECT 52\n')
+print(c.makefile('rb').readline().decode().strip())
+c.sendall(b'ping from host\n')
+print(c.recv(100).decode().strip())
+PY
+	wait "$pid" && vm=0 || vm=$?
+	echo "$output"; cat "$TMP/vm.out"
+	[ "$vm" -eq 1 ]
+	[ "${lines[0]}" = "OK 1073741824" ]
+	[ "${lines[1]}" = "ping from host" ]
+	grep -q "echoed 15 bytes" "$TMP/vm.out"
 	[ ! -e "$TMP/v.sock" ]
 }
 
