@@ -229,6 +229,17 @@ sys_wrmsr:
 	movq %r8, %rcx
 	xorl %eax, %eax
 	iretq
+/* One string I/O exit for the whole buffer instead of one per byte. */
+sys_serial_write:
+	movq %rsi, %rcx
+	cmpq $4096, %rcx
+	jbe 1f
+	movl $4096, %ecx
+1:	movq %rdi, %rsi
+	movl $0x3f8, %edx
+	cld
+	rep outsb
+	iretq
 sys_flush_tlb:
 	movq %cr3, %rax
 	movq %rax, %cr3
@@ -285,10 +296,16 @@ idt_ptr:
 next_cpu:
 	.long 1
 
+	.globl guest_irq_no_eoi
+guest_irq_no_eoi:			/* the spurious vector takes no EOI */
+	.fill VEC_SPURIOUS, 1, 0
+	.byte 1
+
 	.balign 8
 service_table:				/* indexed by SYS_* */
 	.quad sys_wait, sys_rdmsr, sys_wrmsr, halt_forever, sys_flush_tlb
 	.quad sys_inb, sys_outb, sys_inl, sys_outl, sys_inw, sys_outw
+	.quad sys_serial_write
 
 	.balign 16
 idt:
@@ -344,7 +361,7 @@ ustacks:
 	.fill GUEST_MAX_CPUS * USTACK_SIZE, 1, 0
 tss_array:
 	.fill GUEST_MAX_CPUS * TSS_STRIDE, 1, 0
-	.globl guest_start_info_pa, guest_irq_count, guest_irq_user_count, guest_irq_no_eoi
+	.globl guest_start_info_pa, guest_irq_count, guest_irq_user_count
 	.balign 8
 guest_start_info_pa:
 	.quad 0
@@ -352,5 +369,3 @@ guest_irq_count:
 	.fill 256, 8, 0
 guest_irq_user_count:
 	.fill 256, 8, 0
-guest_irq_no_eoi:
-	.fill 256, 1, 0

@@ -87,6 +87,8 @@ uint64_t guest_sys_rdmsr(uint32_t msr);
 void guest_sys_wrmsr(uint32_t msr, uint64_t v);
 _Noreturn void guest_sys_halt(void);
 void guest_sys_flush_tlb(void);
+/* Writes n (<= 4096) bytes to COM1 with one `rep outsb`, no LSR polling. */
+void guest_sys_serial_write(const char *buf, size_t n);
 /* Interrupts taken per vector (all, and those that interrupted ring 3). */
 extern volatile uint64_t guest_irq_count[256];
 extern volatile uint64_t guest_irq_user_count[256];

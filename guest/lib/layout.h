@@ -39,19 +39,20 @@
  * while exceptions do reach the guest's IDT in ring 0.  Number in rax,
  * arguments in rdi, rsi, result in rax; rcx, rdx and r8 are clobbered.
  */
-#define VEC_SERVICE   3
-#define SYS_WAIT      0	 /* sti; hlt: sleep until the next interrupt */
-#define SYS_RDMSR     1	 /* rdi = msr; returns the value */
-#define SYS_WRMSR     2	 /* rdi = msr, rsi = value */
-#define SYS_HALT      3	 /* cli; hlt forever */
-#define SYS_FLUSH_TLB 4	 /* reload CR3 */
-#define SYS_INB	      5	 /* rdi = port; returns the byte */
-#define SYS_OUTB      6	 /* rdi = port, rsi = byte */
-#define SYS_INL	      7	 /* rdi = port; returns the dword */
-#define SYS_OUTL      8	 /* rdi = port, rsi = dword */
-#define SYS_INW	      9	 /* rdi = port; returns the word */
-#define SYS_OUTW      10 /* rdi = port, rsi = word */
-#define SYS_LAST      10
+#define VEC_SERVICE	 3
+#define SYS_WAIT	 0  /* sti; hlt: sleep until the next interrupt */
+#define SYS_RDMSR	 1  /* rdi = msr; returns the value */
+#define SYS_WRMSR	 2  /* rdi = msr, rsi = value */
+#define SYS_HALT	 3  /* cli; hlt forever */
+#define SYS_FLUSH_TLB	 4  /* reload CR3 */
+#define SYS_INB		 5  /* rdi = port; returns the byte */
+#define SYS_OUTB	 6  /* rdi = port, rsi = byte */
+#define SYS_INL		 7  /* rdi = port; returns the dword */
+#define SYS_OUTL	 8  /* rdi = port, rsi = dword */
+#define SYS_INW		 9  /* rdi = port; returns the word */
+#define SYS_OUTW	 10 /* rdi = port, rsi = word */
+#define SYS_SERIAL_WRITE 11 /* rdi = bytes, rsi = count (<= 4096): rep outsb to COM1 */
+#define SYS_LAST	 11
 
 #define LAPIC_BASE  0xfee00000
 #define IOAPIC_BASE 0xfec00000

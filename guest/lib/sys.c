@@ -31,6 +31,11 @@ _Noreturn void guest_sys_halt(void)
 		sys(SYS_HALT, 0, 0);
 }
 
+void guest_sys_serial_write(const char *buf, size_t n)
+{
+	sys(SYS_SERIAL_WRITE, (uint64_t)buf, n);
+}
+
 void guest_sys_flush_tlb(void)
 {
 	sys(SYS_FLUSH_TLB, 0, 0);
