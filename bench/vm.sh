@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # isola vs QEMU microvm on the same PVH hello guest, in the same run:
-# wall time to exit (hyperfine), time to the first serial byte, RSS (total and
+# wall time to exit (hyperfine; isola with the default in-kernel irqchip and
+# with --irqchip split), time to the first serial byte, RSS (total and
 # private, while the guest spins after printing), creation rate back-to-back
 # and 2 at a time, and the KVM ioctl floor costs of this host.
 # Usage: bench/vm.sh [path/to/isola]   (medians; results also in bench/results/)
@@ -29,17 +30,20 @@ vm_guest "$work/spin.elf" "$(vm_putc H)$(vm_putc i)$(vm_putc $'\n')$VM_HANG"
 qemu=(qemu-system-x86_64 -M microvm -enable-kvm -m 64 -nodefaults -no-user-config -nographic
 	-serial stdio -device isa-debug-exit,iobase=0xf4,iosize=0x04)
 isola=("$ISOLA" vm run --memory 64M)
+split=("$ISOLA" vm run --memory 64M --irqchip split)
 
 echo "guest: $guest"
 echo "== wall time to exit ($runs runs each, alternating)"
 hyperfine -N -i -w 3 -r "$runs" --export-json "$work/h.json" \
-	"${isola[*]} --kernel $guest" "${qemu[*]} -kernel $guest" >/dev/null 2>&1
-read -r t_isola t_qemu < <(python3 -c '
+	"${isola[*]} --kernel $guest" "${qemu[*]} -kernel $guest" "${split[*]} --kernel $guest" \
+	>/dev/null 2>&1
+read -r t_isola t_qemu t_split < <(python3 -c '
 import json,sys; r=json.load(open(sys.argv[1]))["results"]
 print(*("%.2f" % (x["median"] * 1e3) for x in r))' "$work/h.json")
 
 echo "== time to first serial byte"
 read -r fb_isola _ < <(python3 "$here/vm-first-byte.py" "$runs" "${isola[@]}" --kernel "$guest")
+read -r fb_split _ < <(python3 "$here/vm-first-byte.py" "$runs" "${split[@]}" --kernel "$guest")
 read -r fb_qemu _ < <(python3 "$here/vm-first-byte.py" "$runs" "${qemu[@]}" -kernel "$guest" 2>/dev/null)
 
 echo "== memory (guest spinning after its output)"
@@ -60,6 +64,8 @@ rate() { # $1 = parallel streams, rest = command; 60 VMs in all
 }
 r1_isola=$(rate 1 "${isola[@]}" --kernel "$guest")
 r2_isola=$(rate 2 "${isola[@]}" --kernel "$guest")
+r1_split=$(rate 1 "${split[@]}" --kernel "$guest")
+r2_split=$(rate 2 "${split[@]}" --kernel "$guest")
 r1_qemu=$(rate 1 "${qemu[@]}" -kernel "$guest")
 r2_qemu=$(rate 2 "${qemu[@]}" -kernel "$guest")
 
@@ -78,6 +84,10 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 	echo "| peak RSS, whole life (KiB) | $max_isola | $max_qemu | $(ratio "$max_isola" "$max_qemu") |"
 	echo "| VMs/s back-to-back | $r1_isola | $r1_qemu | $(ratio "$r1_isola" "$r1_qemu") |"
 	echo "| VMs/s 2 at a time | $r2_isola | $r2_qemu | $(ratio "$r2_isola" "$r2_qemu") |"
+	echo "| --irqchip split: wall time to exit (ms) | $t_split | $t_qemu | $(ratio "$t_split" "$t_qemu") |"
+	echo "| --irqchip split: time to first serial byte (ms) | $fb_split | $fb_qemu | $(ratio "$fb_split" "$fb_qemu") |"
+	echo "| --irqchip split: VMs/s back-to-back | $r1_split | $r1_qemu | $(ratio "$r1_split" "$r1_qemu") |"
+	echo "| --irqchip split: VMs/s 2 at a time | $r2_split | $r2_qemu | $(ratio "$r2_split" "$r2_qemu") |"
 	echo
 	echo "KVM floor costs on this host (bench/vm-ioctl.c, medians):"
 	echo
