@@ -18,6 +18,7 @@ setup() {
 teardown() {
 	# A background listener or VM of a failed test: stop it by its pid.
 	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
+	[ -z "${tap:-}" ] || ip link del "$tap" 2>/dev/null || true
 	isola_cleanup_tmp
 }
 
@@ -181,6 +182,37 @@ PY
 	[ "${lines[1]}" = "ping from host" ]
 	grep -q "echoed 15 bytes" "$TMP/vm.out"
 	[ ! -e "$TMP/v.sock" ]
+}
+
+@test "vm-virtio: virtio-net frames cross a TAP both ways, with the configured MAC" {
+	[ -f "$GUESTS/virtio-net.elf" ] || skip "SKIP: virtio-net.elf not built"
+	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
+	require_cmd ip
+	tap=isola-it-n$$
+	ip tuntap add dev "$tap" mode tap vnet_hdr
+	ip link set "$tap" up
+	python3 - "$tap" >"$TMP/host.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
+s.bind((sys.argv[1], 0x88b5)); s.settimeout(30)
+while True:
+    f = s.recv(2048)
+    if f[14:26] == b'isola-net-tx':
+        break
+print('from', f[6:12].hex(':'), flush=True)
+s.send(b'\xff' * 6 + bytes.fromhex('020000000099') + b'\x88\xb5' +
+       b'isola-net-rx'.ljust(46, b'\0'))
+PY
+	pid=$!
+	sleep 0.3
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-net.elf" \
+		--net "tap=$tap,mac=02:aa:bb:cc:dd:ee"
+	wait "$pid" || true
+	echo "$output"; cat "$TMP/host.out"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"mac 02:aa:bb:cc:dd:ee, status 1"* ]]
+	[[ "$output" == *"got 60-byte frame, num_buffers 1"* ]]
+	grep -q "from 02:aa:bb:cc:dd:ee" "$TMP/host.out"
 }
 
 @test "vm-virtio: the same guests pass under QEMU microvm (cross-check)" {
