@@ -3,9 +3,10 @@
  * timer: interrupts reach ring 3.  The LAPIC timer, periodic every
  * `period_us` (default 1000), must fire `ticks=N` times (default 10) while
  * the CPU spins in ring 3; then the 16550's THR-empty interrupt (IER bit 1),
- * routed IRQ 4 -> IOAPIC pin 4 -> vector 0x24, must arrive.
+ * routed IRQ 4 -> IOAPIC pin 4 -> vector 0x24, must arrive; last, 3 more
+ * ticks must wake the CPU from HLT (the wait service).
  * Exit 0 ok; 2 timer timeout; 3 no tick interrupted ring 3; 4 serial IRQ
- * timeout; 5 no IOAPIC.
+ * timeout; 5 no IOAPIC; 6 HLT not woken in time.
  */
 #include "guest.h"
 
@@ -68,6 +69,22 @@ static int serial_irq(void)
 	return ok ? 0 : 4;
 }
 
+/* Sleeps in HLT until 3 more ticks arrived (each wake-up is one interrupt). */
+static int halted_ticks(uint64_t period_us)
+{
+	uint64_t want = guest_irq_count[VEC_TIMER] + 3, t0 = guest_now_us(), t1;
+
+	guest_lapic_timer_periodic(VEC_TIMER, (uint32_t)(period_us * 1000 / 16));
+	for (int i = 0; i < 100 && guest_irq_count[VEC_TIMER] < want; i++)
+		guest_sys_wait();
+	t1 = guest_now_us();
+	guest_lapic_timer_stop();
+	guest_printf("timer: woke from hlt %s in %lu us\n",
+		     guest_irq_count[VEC_TIMER] >= want ? "3 times" : "too early",
+		     (unsigned long)(t1 - t0));
+	return guest_irq_count[VEC_TIMER] >= want ? 0 : 6;
+}
+
 int main(void)
 {
 	uint64_t ticks = guest_cmdline_u64_or("ticks", 10, 100000);
@@ -78,7 +95,9 @@ int main(void)
 		period = 10;
 	guest_lapic_enable();
 	r = lapic_timer(ticks, period);
-	if (r)
-		return r;
-	return serial_irq();
+	if (!r)
+		r = serial_irq();
+	if (!r)
+		r = halted_ticks(period);
+	return r;
 }

@@ -67,6 +67,23 @@ isola_guest() {
 	[[ "$output" == *"bad number for \`code\`"* ]]
 }
 
+@test "guest hello: ring-3 exceptions reach the guest's IDT and become exit codes (qemu)" {
+	qemu_guest hello "fault=ud"
+	[ "$status" -eq $(((64 + 6) * 2 + 1)) ]
+	[[ "$output" == *"exception 6 "* ]]
+	qemu_guest hello "fault=pf"
+	[ "$status" -eq $(((64 + 14) * 2 + 1)) ]
+	[[ "$output" == *"cr2 0x200000000000"* ]]
+}
+
+@test "guest hello: ring-3 exceptions reach the guest's IDT and become exit codes (isola)" {
+	isola_guest hello "fault=ud"
+	[ "$status" -eq $(((64 + 6) * 2 + 1)) ]
+	isola_guest hello "fault=pf"
+	[ "$status" -eq $(((64 + 14) * 2 + 1)) ]
+	[[ "$output" == *"cr2 0x200000000000"* ]]
+}
+
 @test "guest hello: exits with its code (isola)" {
 	isola_guest hello "code=21"
 	[ "$status" -eq 43 ]
@@ -120,6 +137,7 @@ isola_guest() {
 	qemu_guest timer "ticks=20"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"serial irq delivered"* ]]
+	[[ "$output" == *"woke from hlt 3 times"* ]]
 }
 
 @test "guest timer: LAPIC ticks in ring 3 and the COM1 IRQ via the IOAPIC (isola)" {
@@ -127,6 +145,7 @@ isola_guest() {
 	[ "$status" -eq 1 ]
 	[[ "$output" =~ 2[0-9]\ lapic\ ticks ]]
 	[[ "$output" == *"serial irq delivered"* ]]
+	[[ "$output" == *"woke from hlt 3 times"* ]]
 }
 
 @test "guest cpuloop: same checksum under qemu and isola" {
