@@ -202,3 +202,17 @@ teardown() {
 	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"/dev/kvm"*"No such file"* ]]
 }
+
+@test "vm: --irqchip split runs the test guests' SMP, timer/IOAPIC and virtio irqfd checks" {
+	local g=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+	for f in smp timer virtio-rng; do
+		[ -f "$g/$f.elf" ] || skip "SKIP: guest/$f.elf not built"
+	done
+	run timeout 30 "$ISOLA" vm run --kernel "$g/smp.elf" --cpus 4 --irqchip split
+	[ "$status" -eq 1 ] && [[ "$output" == *"smp: 4 cpus"* ]]
+	run timeout 30 "$ISOLA" vm run --kernel "$g/timer.elf" --cmdline ticks=20 --irqchip split
+	[ "$status" -eq 1 ] && [[ "$output" == *"serial irq delivered"* ]]
+	run timeout 30 "$ISOLA" vm run --kernel "$g/virtio-rng.elf" --rng --cmdline irq \
+		--irqchip split
+	[ "$status" -eq 1 ] && [[ "$output" == *"virtio-rng: ok"* ]]
+}
