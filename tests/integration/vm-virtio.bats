@@ -220,6 +220,14 @@ s.send(b'\xff' * 6 + bytes.fromhex('020000000099') + b'\x88\xb5' +
 PY
 }
 
+@test "vm-virtio: balloon inflation and free page reporting drop guest pages" {
+	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-balloon.elf" --balloon
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-balloon: ok"* ]]
+}
+
 @test "vm-virtio: the same guests pass under QEMU microvm (cross-check)" {
 	require_cmd qemu-system-x86_64
 	truncate -s 1M "$TMP/q.img"
