@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * 200 VMs in a row in one process: every run exits with the guest's code and
+ * 200 VMs in a row in one process, alternating the in-kernel and the split
+ * irqchip: every run exits with the guest's code and
  * the process ends with the fds and threads it started with.
  */
 #include <dirent.h>
@@ -52,6 +53,7 @@ int main(void)
 	fds = count_dir("/proc/self/fd");
 	threads = count_dir("/proc/self/task");
 	for (int i = 0; i < 200; i++) {
+		cfg.split_irqchip = i % 2; /* both irqchip set-ups and teardowns */
 		struct err *err = NULL;
 		int status = -1;
 
