@@ -4,9 +4,12 @@
  * `period_us` (default 1000), must fire `ticks=N` times (default 10) while
  * the CPU spins in ring 3; then the 16550's THR-empty interrupt (IER bit 1),
  * routed IRQ 4 -> IOAPIC pin 4 -> vector 0x24, must arrive; last, 3 more
- * ticks must wake the CPU from HLT (the wait service).
+ * ticks must wake the CPU from HLT (the wait service); and, unless `nopit`,
+ * the i8254 PIT (channel 0, ~1 kHz) must tick `ticks` times through the
+ * IOAPIC (ISA IRQ 0 arrives on pin 2 behind QEMU's override, on pin 0 with
+ * KVM's default routing: both are routed).
  * Exit 0 ok; 2 timer timeout; 3 no tick interrupted ring 3; 4 serial IRQ
- * timeout; 5 no IOAPIC; 6 HLT not woken in time.
+ * timeout; 5 no IOAPIC; 6 HLT not woken in time; 7 PIT timeout.
  */
 #include "guest.h"
 
@@ -15,6 +18,8 @@
 #define COM1_IRQ   4
 #define COM1	   0x3f8
 #define TIMEOUT_US 3000000
+#define VEC_PIT	   0x22
+#define PIT_HZ	   1193182
 
 /* Spins in ring 3 until `vector` was taken `n` times; false on timeout. */
 static bool wait_irqs(uint8_t vector, uint64_t n)
@@ -85,6 +90,26 @@ static int halted_ticks(uint64_t period_us)
 	return guest_irq_count[VEC_TIMER] >= want ? 0 : 6;
 }
 
+static int pit_ticks(uint64_t ticks)
+{
+	uint16_t div = PIT_HZ / 1000;
+	uint64_t t0 = guest_now_us();
+	bool ok;
+
+	guest_ioapic_route(0, VEC_PIT, false);
+	guest_ioapic_route(2, VEC_PIT, false);
+	guest_outb(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
+	guest_outb(0x40, div & 0xff);
+	guest_outb(0x40, div >> 8);
+	ok = wait_irqs(VEC_PIT, ticks);
+	guest_ioapic_mask(0);
+	guest_ioapic_mask(2);
+	guest_outb(0x43, 0x30); /* mode 0 without a count: stops */
+	guest_printf("timer: %lu pit ticks in %lu us\n", (unsigned long)guest_irq_count[VEC_PIT],
+		     (unsigned long)(guest_now_us() - t0));
+	return ok ? 0 : 7;
+}
+
 int main(void)
 {
 	uint64_t ticks = guest_cmdline_u64_or("ticks", 10, 100000);
@@ -99,5 +124,7 @@ int main(void)
 		r = serial_irq();
 	if (!r)
 		r = halted_ticks(period);
+	if (!r && !guest_cmdline_has("nopit"))
+		r = pit_ticks(ticks);
 	return r;
 }

@@ -138,6 +138,7 @@ isola_guest() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"serial irq delivered"* ]]
 	[[ "$output" == *"woke from hlt 3 times"* ]]
+	[[ "$output" =~ 2[0-9]\ pit\ ticks ]]
 }
 
 @test "guest timer: LAPIC ticks in ring 3 and the COM1 IRQ via the IOAPIC (isola)" {
@@ -146,6 +147,7 @@ isola_guest() {
 	[[ "$output" =~ 2[0-9]\ lapic\ ticks ]]
 	[[ "$output" == *"serial irq delivered"* ]]
 	[[ "$output" == *"woke from hlt 3 times"* ]]
+	[[ "$output" =~ 2[0-9]\ pit\ ticks ]]
 }
 
 @test "guest cpuloop: same checksum under qemu and isola" {
