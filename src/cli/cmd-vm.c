@@ -14,7 +14,9 @@
 #include "cli.h"
 #include "vm.h"
 
-enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE };
+enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE, OPT_SNAP_STATE, OPT_SNAP_MEM };
+
+int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
 
 static const struct option run_opts[] = {
     {"kernel", required_argument, NULL, OPT_VALUE},
@@ -30,6 +32,8 @@ static const struct option run_opts[] = {
     {"rng", no_argument, NULL, OPT_RNG},
     {"balloon", no_argument, NULL, OPT_BALLOON},
     {"config", required_argument, NULL, OPT_CONFIG},
+    {"snapshot-state", required_argument, NULL, OPT_SNAP_STATE},
+    {"snapshot-mem", required_argument, NULL, OPT_SNAP_MEM},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -41,7 +45,10 @@ static void run_usage(void)
 	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
 	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
 	    "         [--irqchip kernel|split] [--config vm.json]\n"
-	    "The --config file is read first; options given on the command line override it.\n");
+	    "         [--snapshot-state FILE --snapshot-mem FILE]\n"
+	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
+	    "The --config file is read first; options given on the command line override it.\n"
+	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
 }
 
 static int find_config(int argc, char **argv, const char **ret)
@@ -78,6 +85,10 @@ static int vm_run(int argc, char **argv)
 			cfg.rng = true;
 		else if (c == OPT_BALLOON)
 			cfg.balloon = true;
+		else if (c == OPT_SNAP_STATE)
+			cfg.snapshot_state = optarg;
+		else if (c == OPT_SNAP_MEM)
+			cfg.snapshot_mem = optarg;
 		else if (c == 'h')
 			return vmm_config_free(&cfg), run_usage(), 0;
 		else if (c != OPT_CONFIG)
@@ -87,6 +98,10 @@ static int vm_run(int argc, char **argv)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
 	if (r >= 0)
 		r = vmm_config_validate(&cfg, &err);
+	if (r >= 0 && !cfg.snapshot_state != !cfg.snapshot_mem)
+		r = err_make(&err, 0, "--snapshot-state and --snapshot-mem go together");
+	if (r >= 0 && cfg.snapshot_state)
+		r = vmm_snapshot_supported(&cfg, &err);
 	if (r >= 0)
 		r = vmm_run(&cfg, &status, &err);
 	vmm_config_free(&cfg);
@@ -105,5 +120,7 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 	}
 	if (streq(argv[1], "run"))
 		return vm_run(argc - 1, argv + 1);
-	return cli_usage_error("vm", "unknown subcommand `%s`; expected run", argv[1]);
+	if (streq(argv[1], "restore"))
+		return cmd_vm_restore(g, argc - 1, argv + 1);
+	return cli_usage_error("vm", "unknown subcommand `%s`; expected run or restore", argv[1]);
 }

@@ -16,8 +16,15 @@ static int add_region(struct vm *vm, uint64_t gpa, uint64_t size, struct err **e
 	struct kvm_userspace_memory_region kr;
 	void *p;
 
-	p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-		 -1, 0);
+	if (vm->snap_mem_fd >= 0) {
+		/* Restore: private and lazy, so restored VMs share the file's pages. */
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
+			 vm->snap_mem_fd, vm->snap_mem_off);
+		vm->snap_mem_off += size;
+	} else {
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	}
 	if (p == MAP_FAILED)
 		return err_make(err, errno, "map %llu MiB of guest memory",
 				(unsigned long long)(size >> 20));

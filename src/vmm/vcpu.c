@@ -15,6 +15,7 @@
 
 #include "devices/ioapic.h"
 #include "log.h"
+#include "snapshot/snapshot.h"
 #include "vm-internal.h"
 
 static void kick_handler(int sig)
@@ -177,6 +178,10 @@ static void *vcpu_thread(void *arg)
 	struct vcpu *v = arg;
 
 	while (!atomic_load(&v->vm->stopping)) {
+		if (atomic_load(&v->vm->pause_req)) {
+			vcpu_park(v);
+			continue;
+		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;
@@ -197,6 +202,7 @@ int vcpu_start_all(struct vm *vm, struct err **err)
 	sigemptyset(&block);
 	sigaddset(&block, SIGINT);
 	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR2); /* snapshot request */
 	pthread_sigmask(SIG_BLOCK, &block, &vm->saved_sigmask);
 	r = vcpu_install_kick_handler(err);
 	if (r < 0)

@@ -51,6 +51,8 @@ struct vm_config {
 	bool rng, balloon;
 	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
 	bool split_irqchip;
+	/* SIGUSR2 writes a snapshot here (not owned: they point into argv). */
+	const char *snapshot_state, *snapshot_mem;
 };
 
 void vmm_config_init(struct vm_config *cfg);

@@ -61,6 +61,7 @@ struct vcpu {
 
 struct serial;
 struct ioapic;
+struct snap_reader;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -94,6 +95,15 @@ struct vm {
 	struct err *stop_err;
 	int stop_efd; /* eventfd: wakes the main thread */
 	sigset_t saved_sigmask;
+
+	/* Snapshot (snapshot/): the pause handshake and the state being restored. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_req;
+	unsigned nr_parked;
+	const struct snap_reader *snap;
+	int snap_mem_fd; /* guest RAM is mapped MAP_PRIVATE from it when >= 0 */
+	uint64_t snap_mem_off;
 };
 
 /* kvm.c */
@@ -102,6 +112,9 @@ int kvm_open(struct vm *vm, struct err **err);
 /* The main thread: console input and signals until the guest stops. */
 void vm_wait(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, struct err *why);
+/* vmm_run() for a restore: memory from mem_fd, state from snap. */
+int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
+		    int *ret_status, struct err **err);
 /* irq.c */
 int vm_irqchip_setup(struct vm *vm, struct err **err);
 void vm_irqchip_teardown(struct vm *vm);

@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "fdutil.h"
+#include "snapshot/snapshot.h"
 #include "virtio/virtio.h"
 #include "vm-internal.h"
 
@@ -178,7 +179,8 @@ static int boot_setup(struct vm *vm, struct err **err)
 {
 	int r = cpuid_init(vm, err);
 
-	return r < 0 ? r : boot_load(vm, err);
+	/* A restored guest's memory already holds everything boot_load() writes. */
+	return r < 0 || vm->snap ? r : boot_load(vm, err);
 }
 
 /* The bring-up order; teardown runs backwards from the last step that succeeded. */
@@ -195,6 +197,7 @@ static const struct vm_step {
     {"virtio", virtio_setup, vmm_virtio_teardown},
     {"boot", boot_setup, NULL},
     {"vcpus", vcpu_create_all, vcpu_destroy_all},
+    {"restore", vm_snapshot_restore_step, NULL},
     {"run", vcpu_start_all, vcpu_join_all},
 };
 
@@ -209,12 +212,21 @@ static void vm_init(struct vm *vm, const struct vm_config *cfg)
 	    .next_mmio = VM_VIRTIO_MMIO_BASE,
 	    .next_gsi = VM_FIRST_DEVICE_GSI,
 	    .nr_vcpus = cfg->cpus,
+	    .snap_mem_fd = -1,
 	};
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
 }
 
 int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
+{
+	return vm_run_restored(cfg, NULL, -1, ret_status, err);
+}
+
+int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
+		    int *ret_status, struct err **err)
 {
 	struct vm *vm;
 	size_t done = 0;
@@ -224,6 +236,8 @@ int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
 	if (!vm)
 		return err_make(err, ENOMEM, "allocate the VM");
 	vm_init(vm, cfg);
+	vm->snap = snap;
+	vm->snap_mem_fd = mem_fd;
 	if (cfg->cmdline)
 		r = vm_cmdline_append(vm, cfg->cmdline, err);
 	for (; r >= 0 && done < ARRAY_SIZE(vm_steps); done++) {
@@ -247,6 +261,8 @@ int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
 	err_free(&vm->stop_err);
 	pthread_mutex_destroy(&vm->stop_lock);
 	pthread_mutex_destroy(&vm->route_lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
 	free(vm);
 	return r;
 }

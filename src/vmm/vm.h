@@ -32,3 +32,11 @@ int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
  * code: the debug-exit code ((v << 1) | 1), 0 on power-off, 1 on triple fault.
  */
 int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
+/*
+ * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like
+ * vmm_run(); cfg gives the console, its cpus and memory come from the state.
+ */
+/* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
+int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
+int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,
+		int *ret_status, struct err **err);

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "snapshot/snapshot.h"
 #include "vm-internal.h"
 
 static bool tty_raw(struct termios *saved)
@@ -50,7 +51,11 @@ static void handle_signal(struct vm *vm, int sfd)
 {
 	struct signalfd_siginfo si;
 
-	if (read(sfd, &si, sizeof(si)) == sizeof(si))
+	if (read(sfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	if (si.ssi_signo == SIGUSR2)
+		vm_snapshot_signal(vm);
+	else
 		vm_request_stop(vm, 128 + (int)si.ssi_signo, NULL);
 }
 
@@ -65,6 +70,7 @@ void vm_wait(struct vm *vm)
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGUSR2);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	struct pollfd p[3] = {

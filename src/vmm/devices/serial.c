@@ -11,6 +11,7 @@
 
 #include "../vm-internal.h"
 #include "fdutil.h"
+#include "../snapshot/snapshot.h"
 
 #define COM1_BASE 0x3f8
 #define FIFO_SIZE 64
@@ -208,4 +209,51 @@ void serial_destroy(struct vm *vm)
 	pthread_mutex_destroy(&vm->serial->lock);
 	free(vm->serial);
 	vm->serial = NULL;
+}
+
+/* Snapshot: the registers and the receive FIFO, as bytes. */
+struct serial_state {
+	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr, thr_irq, irq_level, head, count, pad;
+	uint8_t fifo[FIFO_SIZE];
+};
+
+int serial_save(struct serial *s, struct snap_writer *w, struct err **err)
+{
+	struct serial_state st = {0};
+
+	(void)err;
+	pthread_mutex_lock(&s->lock);
+	st = (struct serial_state){s->ier, s->lcr,     s->mcr,	     s->scr,  s->dll, s->dlm,
+				   s->fcr, s->thr_irq, s->irq_level, s->head, s->count};
+	memcpy(st.fifo, s->fifo, FIFO_SIZE);
+	pthread_mutex_unlock(&s->lock);
+	snap_put(w, SNAP_SERIAL, 0, &st, sizeof(st));
+	return 0;
+}
+
+int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err)
+{
+	struct serial_state st;
+	int ret = snap_get(r, SNAP_SERIAL, 0, &st, sizeof(st), "serial", err);
+
+	if (ret < 0)
+		return ret;
+	if (st.head >= FIFO_SIZE || st.count > FIFO_SIZE || st.thr_irq > 1 || st.irq_level > 1)
+		return err_make(err, EINVAL, "serial: FIFO head %u count %u out of range", st.head,
+				st.count);
+	pthread_mutex_lock(&s->lock);
+	s->ier = st.ier & 0x0f;
+	s->lcr = st.lcr;
+	s->mcr = st.mcr;
+	s->scr = st.scr;
+	s->dll = st.dll;
+	s->dlm = st.dlm;
+	s->fcr = st.fcr;
+	s->thr_irq = st.thr_irq;
+	s->irq_level = st.irq_level; /* the irqchip state restored the line itself */
+	s->head = st.head;
+	s->count = st.count;
+	memcpy(s->fifo, st.fifo, FIFO_SIZE);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
 }
