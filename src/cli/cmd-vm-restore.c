@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]
+ *   [--api-sock PATH [--id ID]]
  *   [--disk-remap OLD=NEW] [--tap-remap OLD=NEW]
  * Runs the VM a snapshot describes from where it was taken; the exit code
  * is the guest's, as for `isola vm run`.
@@ -12,7 +13,8 @@
 #include "cli.h"
 #include "vm.h"
 
-enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP };
+enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK,
+       OPT_ID };
 
 static const struct option restore_opts[] = {
     {"state", required_argument, NULL, OPT_STATE},
@@ -20,13 +22,16 @@ static const struct option restore_opts[] = {
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"disk-remap", required_argument, NULL, OPT_DISK_REMAP},
     {"tap-remap", required_argument, NULL, OPT_TAP_REMAP},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"id", required_argument, NULL, OPT_ID},
     {"help", no_argument, NULL, 'h'},
     {},
 };
 
 static void restore_usage(void)
 {
-	printf("Usage: isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n");
+	printf("Usage: isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
+	       "         [--api-sock PATH [--id ID]]\n");
 }
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
@@ -50,6 +55,10 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 			r = err_make(&err, 0, "--%s: not supported yet (snapshots of VMs with "
 				     "virtio devices are not supported yet)",
 				     restore_opts[c - 1].name);
+		else if (c == OPT_API_SOCK)
+			cfg.api_sock = optarg;
+		else if (c == OPT_ID)
+			cfg.api_id = optarg;
 		else if (c == 'h')
 			return vmm_config_free(&cfg), restore_usage(), 0;
 		else

@@ -14,7 +14,8 @@
 #include "cli.h"
 #include "vm.h"
 
-enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE, OPT_SNAP_STATE, OPT_SNAP_MEM };
+enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE, OPT_SNAP_STATE, OPT_SNAP_MEM,
+       OPT_API_SOCK, OPT_ID };
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
 
@@ -34,6 +35,8 @@ static const struct option run_opts[] = {
     {"config", required_argument, NULL, OPT_CONFIG},
     {"snapshot-state", required_argument, NULL, OPT_SNAP_STATE},
     {"snapshot-mem", required_argument, NULL, OPT_SNAP_MEM},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"id", required_argument, NULL, OPT_ID},
     {"help", no_argument, NULL, 'h'},
     {},
 };
@@ -45,7 +48,7 @@ static void run_usage(void)
 	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
 	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
 	    "         [--irqchip kernel|split] [--config vm.json]\n"
-	    "         [--snapshot-state FILE --snapshot-mem FILE]\n"
+	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "The --config file is read first; options given on the command line override it.\n"
 	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
@@ -89,6 +92,10 @@ static int vm_run(int argc, char **argv)
 			cfg.snapshot_state = optarg;
 		else if (c == OPT_SNAP_MEM)
 			cfg.snapshot_mem = optarg;
+		else if (c == OPT_API_SOCK)
+			cfg.api_sock = optarg;
+		else if (c == OPT_ID)
+			cfg.api_id = optarg;
 		else if (c == 'h')
 			return vmm_config_free(&cfg), run_usage(), 0;
 		else if (c != OPT_CONFIG)

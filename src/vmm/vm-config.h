@@ -53,6 +53,8 @@ struct vm_config {
 	bool split_irqchip;
 	/* SIGUSR2 writes a snapshot here (not owned: they point into argv). */
 	const char *snapshot_state, *snapshot_mem;
+	/* The control API's socket and the id it reports (argv, not owned). */
+	const char *api_sock, *api_id;
 };
 
 void vmm_config_init(struct vm_config *cfg);

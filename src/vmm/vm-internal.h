@@ -62,6 +62,7 @@ struct vcpu {
 struct serial;
 struct ioapic;
 struct snap_reader;
+struct vm_api;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -104,6 +105,9 @@ struct vm {
 	const struct snap_reader *snap;
 	int snap_mem_fd; /* guest RAM is mapped MAP_PRIVATE from it when >= 0 */
 	uint64_t snap_mem_off;
+	unsigned pause_depth; /* under pause_lock: SIGUSR2 and the API may both pause */
+	struct vm_api *api;   /* api/ */
+	atomic_bool api_paused;
 };
 
 /* kvm.c */

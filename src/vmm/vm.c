@@ -18,6 +18,7 @@
 
 #include "cleanup.h"
 #include "fdutil.h"
+#include "api/api.h"
 #include "snapshot/snapshot.h"
 #include "virtio/virtio.h"
 #include "vm-internal.h"
@@ -199,6 +200,7 @@ static const struct vm_step {
     {"vcpus", vcpu_create_all, vcpu_destroy_all},
     {"restore", vm_snapshot_restore_step, NULL},
     {"run", vcpu_start_all, vcpu_join_all},
+    {"api", vm_api_start, vm_api_stop},
 };
 
 static void vm_init(struct vm *vm, const struct vm_config *cfg)

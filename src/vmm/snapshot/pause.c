@@ -48,6 +48,9 @@ static void kick_all(struct vm *vm)
 
 int vm_pause(struct vm *vm, struct err **err)
 {
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->pause_depth++;
+	pthread_mutex_unlock(&vm->pause_lock);
 	atomic_store(&vm->pause_req, true);
 	kick_all(vm);
 	pthread_mutex_lock(&vm->pause_lock);
@@ -74,7 +77,9 @@ int vm_pause(struct vm *vm, struct err **err)
 void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_lock);
-	atomic_store(&vm->pause_req, false);
-	pthread_cond_broadcast(&vm->pause_cond);
+	if (vm->pause_depth && --vm->pause_depth == 0) {
+		atomic_store(&vm->pause_req, false);
+		pthread_cond_broadcast(&vm->pause_cond);
+	}
 	pthread_mutex_unlock(&vm->pause_lock);
 }
