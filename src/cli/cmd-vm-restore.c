@@ -6,12 +6,16 @@
  * Runs the VM a snapshot describes from where it was taken; the exit code
  * is the guest's, as for `isola vm run`.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 
 #include "cleanup.h"
 #include "cli.h"
 #include "vm.h"
+
+int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
+void vm_rundir_remove(const struct vm_config *cfg);
 
 enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK,
        OPT_ID };
@@ -38,6 +42,8 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	const char *state = NULL, *mem = NULL;
+	_cleanup_free_ char *api_sock = NULL;
+	bool rundir = false;
 	struct vm_config cfg;
 	int c, status = 1, r = 0;
 
@@ -68,8 +74,14 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
 	if (r >= 0 && (!state || !mem))
 		r = err_make(&err, 0, "--state and --mem are required");
+	if (r >= 0 && cfg.api_id) {
+		r = vm_rundir_prepare(&cfg, &api_sock, &err);
+		rundir = r >= 0 || err_code(err) != -EEXIST;
+	}
 	if (r >= 0)
 		r = vmm_restore(&cfg, state, mem, &status, &err);
+	if (rundir)
+		vm_rundir_remove(&cfg);
 	vmm_config_free(&cfg);
 	if (r < 0) {
 		err_wrap(&err, "vm restore");

@@ -6,6 +6,7 @@
  * The exit code is the guest's: debug-exit (v << 1) | 1, 0 on power-off,
  * 128 + signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
  */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -18,6 +19,10 @@ enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE, OPT_SNAP_STATE, OPT_SNAP
        OPT_API_SOCK, OPT_ID };
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
+/* cmd-vm-api.c */
+int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
+int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
+void vm_rundir_remove(const struct vm_config *cfg);
 
 static const struct option run_opts[] = {
     {"kernel", required_argument, NULL, OPT_VALUE},
@@ -50,6 +55,8 @@ static void run_usage(void)
 	    "         [--irqchip kernel|split] [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
+	    "       isola vm ls | info VM | pause VM | resume VM\n"
+	    "       isola vm snapshot VM --state FILE --mem FILE\n"
 	    "The --config file is read first; options given on the command line override it.\n"
 	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
 }
@@ -72,8 +79,10 @@ static int find_config(int argc, char **argv, const char **ret)
 static int vm_run(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *api_sock = NULL;
 	const char *config = NULL;
 	struct vm_config cfg;
+	bool rundir = false;
 	int c, idx, status = 1, r = 0;
 
 	vmm_config_init(&cfg);
@@ -109,8 +118,14 @@ static int vm_run(int argc, char **argv)
 		r = err_make(&err, 0, "--snapshot-state and --snapshot-mem go together");
 	if (r >= 0 && cfg.snapshot_state)
 		r = vmm_snapshot_supported(&cfg, &err);
+	if (r >= 0 && cfg.api_id) {
+		r = vm_rundir_prepare(&cfg, &api_sock, &err);
+		rundir = r >= 0 || err_code(err) != -EEXIST;
+	}
 	if (r >= 0)
 		r = vmm_run(&cfg, &status, &err);
+	if (rundir)
+		vm_rundir_remove(&cfg);
 	vmm_config_free(&cfg);
 	if (r < 0) {
 		err_wrap(&err, "vm run");
@@ -129,5 +144,9 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 		return vm_run(argc - 1, argv + 1);
 	if (streq(argv[1], "restore"))
 		return cmd_vm_restore(g, argc - 1, argv + 1);
-	return cli_usage_error("vm", "unknown subcommand `%s`; expected run or restore", argv[1]);
+	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
+	    streq(argv[1], "resume") || streq(argv[1], "snapshot"))
+		return cmd_vm_api(g, argc - 1, argv + 1);
+	return cli_usage_error("vm", "unknown subcommand `%s`; expected run, restore, ls, info, "
+			       "pause, resume or snapshot", argv[1]);
 }
