@@ -37,6 +37,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		for (uint32_t i = 0; i < r.nr; i++)
 			for (uint32_t k = 0; k < r.secs[i].len; k++)
 				sink ^= r.secs[i].data[k];
+		(void)sink;
 		(void)snap_get(&r, SNAP_CONFIG, 0, out, 24, "config", &e);
 		err_free(&e);
 		(void)snap_get(&r, SNAP_SERIAL, 0, out, sizeof(out), "serial", &e);
