@@ -14,7 +14,7 @@
 #include "cli.h"
 #include "vm.h"
 
-enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE };
+enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_HUGEPAGES, OPT_VALUE };
 
 static const struct option run_opts[] = {
     {"kernel", required_argument, NULL, OPT_VALUE},
@@ -29,6 +29,7 @@ static const struct option run_opts[] = {
     {"vsock", required_argument, NULL, OPT_VALUE},
     {"rng", no_argument, NULL, OPT_RNG},
     {"balloon", no_argument, NULL, OPT_BALLOON},
+    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"help", no_argument, NULL, 'h'},
     {},
@@ -40,7 +41,8 @@ static void run_usage(void)
 	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
 	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
 	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
-	    "         [--irqchip kernel|split] [--config vm.json]\n"
+	    "         [--irqchip kernel|split] [--hugepages]\n"
+	    "         [--config vm.json]\n"
 	    "The --config file is read first; options given on the command line override it.\n");
 }
 
@@ -78,6 +80,8 @@ static int vm_run(int argc, char **argv)
 			cfg.rng = true;
 		else if (c == OPT_BALLOON)
 			cfg.balloon = true;
+		else if (c == OPT_HUGEPAGES)
+			cfg.hugepages = true;
 		else if (c == 'h')
 			return vmm_config_free(&cfg), run_usage(), 0;
 		else if (c != OPT_CONFIG)

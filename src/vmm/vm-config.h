@@ -51,6 +51,8 @@ struct vm_config {
 	bool rng, balloon;
 	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
 	bool split_irqchip;
+	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
+	bool hugepages;
 };
 
 void vmm_config_init(struct vm_config *cfg);

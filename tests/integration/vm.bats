@@ -216,3 +216,18 @@ teardown() {
 		--irqchip split
 	[ "$status" -eq 1 ] && [[ "$output" == *"virtio-rng: ok"* ]]
 }
+
+@test "vm: --hugepages uses the reserved pool or fails clearly" {
+	vm_hello "$TMP/g.elf" 2
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --hugepages --memory 3M
+	[ "$status" -eq 1 ] && [[ "$output" == *"multiple of 2 MiB"* ]]
+	free=$(awk '/^HugePages_Free:/{print $2}' /proc/meminfo)
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --hugepages --memory 4M
+	if [ "${free:-0}" -ge 2 ]; then
+		[ "$status" -eq 5 ] && [ "$output" = "Hi" ]
+	else
+		# no pool on this host (we do not change vm.nr_hugepages here)
+		[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--hugepages: cannot reserve 4 MiB"* ]]
+	fi
+}
