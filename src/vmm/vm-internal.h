@@ -20,7 +20,8 @@
 #define VM_PDPT_ADDR	     0xa000ULL
 #define VM_PD_ADDR	     0xb000ULL
 #define VM_CMDLINE_ADDR	     0x20000ULL
-#define VM_EBDA_ADDR	     0x9fc00ULL /* MP table; reserved up to 1 MiB */
+#define VM_MPTABLE_ADDR	     0x9f000ULL /* MP config table; reserved up to 1 MiB */
+#define VM_EBDA_ADDR	     0x9fc00ULL /* MP floating pointer */
 #define VM_HIMEM_ADDR	     0x100000ULL
 #define VM_MMIO_HOLE	     0xc0000000ULL /* low RAM ends here at most */
 #define VM_VIRTIO_MMIO_BASE  0xd0000000ULL

@@ -252,3 +252,11 @@ teardown() {
 		[[ "$output" == *"--hugepages: cannot reserve 4 MiB"* ]]
 	fi
 }
+
+@test "vm: 64 vCPUs (the --cpus cap) all come up from the MP table" {
+	local g=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+	[ -f "$g/smp.elf" ] || skip "SKIP: guest/smp.elf not built"
+	run timeout 60 "$ISOLA" vm run --kernel "$g/smp.elf" --cpus 64 --memory 256M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"smp: 64 cpus"* ]]
+}
