@@ -7,6 +7,7 @@
  * 128 + signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
  */
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -91,6 +92,9 @@ static int vm_run(int argc, char **argv)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
 	if (r >= 0)
 		r = vmm_config_validate(&cfg, &err);
+	/* A console reader that goes away must not kill the VM: drop the output instead. */
+	if (r >= 0)
+		signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmm_run(&cfg, &status, &err);
 	vmm_config_free(&cfg);

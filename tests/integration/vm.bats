@@ -260,3 +260,23 @@ teardown() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"smp: 64 cpus"* ]]
 }
+
+@test "vm: a console reader that goes away does not kill the VM (no SIGPIPE)" {
+	require_cmd as
+	vm_asm_guest "$TMP/chatty.elf" <<-'EOF'
+	.code32
+	.globl _start
+	_start:
+		mov $20000, %ecx
+		mov $0x3f8, %dx
+		mov $'x', %al
+	1:	out %al, %dx
+		dec %ecx
+		jnz 1b
+		mov $0xf4, %dx
+		mov $3, %eax
+		out %eax, %dx
+	EOF
+	run bash -c "'$ISOLA' vm run --kernel '$TMP/chatty.elf' | head -c 1 >/dev/null; exit \${PIPESTATUS[0]}"
+	[ "$status" -eq 7 ]
+}
