@@ -62,6 +62,7 @@ struct vcpu {
 
 struct serial;
 struct ioapic;
+struct pit;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -85,6 +86,7 @@ struct vm {
 	bool console_owned;
 	struct serial *serial;
 	struct ioapic *ioapic; /* split irqchip only */
+	struct pit *pit;       /* split irqchip only */
 	pthread_mutex_t route_lock;
 	uint8_t cmos_index;
 
