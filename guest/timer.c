@@ -21,19 +21,6 @@
 #define VEC_PIT	   0x22
 #define PIT_HZ	   1193182
 
-/* Spins in ring 3 until `vector` was taken `n` times; false on timeout. */
-static bool wait_irqs(uint8_t vector, uint64_t n)
-{
-	uint64_t end = guest_now_us() + TIMEOUT_US;
-
-	while (guest_irq_count[vector] < n)
-		if (guest_now_us() > end)
-			return false;
-		else
-			cpu_relax();
-	return true;
-}
-
 static int lapic_timer(uint64_t ticks, uint64_t period_us)
 {
 	uint64_t t0 = guest_now_us(), t1;
@@ -41,7 +28,7 @@ static int lapic_timer(uint64_t ticks, uint64_t period_us)
 
 	/* KVM's APIC timer counts at 1 GHz; divided by 16 that is 62.5 per us. */
 	guest_lapic_timer_periodic(VEC_TIMER, (uint32_t)(period_us * 1000 / 16));
-	ok = wait_irqs(VEC_TIMER, ticks);
+	ok = guest_irq_wait(VEC_TIMER, ticks, TIMEOUT_US);
 	t1 = guest_now_us();
 	guest_lapic_timer_stop();
 	guest_printf("timer: %lu lapic ticks (%lu in ring 3) in %lu us\n",
@@ -65,7 +52,7 @@ static int serial_irq(void)
 	}
 	guest_ioapic_route(COM1_IRQ, VEC_COM1, false);
 	guest_outb(COM1 + 1, 0x02); /* IER: THR empty; THR is empty, so it fires */
-	ok = wait_irqs(VEC_COM1, 1);
+	ok = guest_irq_wait(VEC_COM1, 1, TIMEOUT_US);
 	guest_outb(COM1 + 1, 0);
 	(void)guest_inb(COM1 + 2); /* reading IIR clears the THRE interrupt */
 	guest_ioapic_mask(COM1_IRQ);
@@ -101,7 +88,7 @@ static int pit_ticks(uint64_t ticks)
 	guest_outb(0x43, 0x34); /* channel 0, lobyte/hibyte, mode 2 (rate generator) */
 	guest_outb(0x40, div & 0xff);
 	guest_outb(0x40, div >> 8);
-	ok = wait_irqs(VEC_PIT, ticks);
+	ok = guest_irq_wait(VEC_PIT, ticks, TIMEOUT_US);
 	guest_ioapic_mask(0);
 	guest_ioapic_mask(2);
 	guest_outb(0x43, 0x30); /* mode 0 without a count: stops */

@@ -5,9 +5,9 @@
  * each filled with "isola-blk:<sector>" repeated, flushes, reads them back and
  * compares; a read past the end must fail.  With `ro=1` it expects a read-only
  * disk: the RO feature and a failing write.  Prints "virtio-blk: ok".
- * `bench=N size=B`: N sequential writes then N reads of B bytes; prints
- * microseconds for each.
- * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout,
+ * `indirect` / `event_idx` negotiate those ring features (requests then go
+ * through an indirect table).  `bench=N size=B`: N sequential writes then N reads of B bytes;
+ * prints microseconds for each. Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout,
  * 5 bad status, 6 data mismatch, 7 read-only expectations not met.
  */
 #include "virtio-drv.h"
@@ -132,7 +132,10 @@ int main(void)
 		guest_printf("virtio-blk: no device on the cmdline \"%s\"\n", guest_cmdline());
 		return 1;
 	}
-	if (vdrv_init(&d, F_RO | F_FLUSH) < 0)
+	uint64_t extra = (guest_cmdline_has("indirect") ? VDRV_F_INDIRECT_DESC : 0) |
+			 (guest_cmdline_has("event_idx") ? VDRV_F_EVENT_IDX : 0);
+
+	if (vdrv_init(&d, F_RO | F_FLUSH | extra) < 0 || (d.features & extra) != extra)
 		return 2;
 	if (vdrv_queue_setup(&d, 0, &q) < 0)
 		return 3;
@@ -140,8 +143,10 @@ int main(void)
 	capacity = vdrv_config64(&d, 0);
 	if (request(T_GET_ID, 0, id, 20) < 0)
 		return 4;
-	guest_printf("virtio-blk: %lu sectors, serial \"%s\"%s\n", (unsigned long)capacity, id,
-		     d.features & F_RO ? ", read-only" : "");
+	guest_printf("virtio-blk: %lu sectors, serial \"%s\"%s%s%s\n", (unsigned long)capacity, id,
+		     d.features & F_RO ? ", read-only" : "",
+		     d.features & VDRV_F_INDIRECT_DESC ? ", indirect" : "",
+		     d.features & VDRV_F_EVENT_IDX ? ", event_idx" : "");
 	if (count)
 		r = bench(count, size ? size : 512);
 	else if (guest_cmdline_has("ro"))

@@ -25,8 +25,9 @@
 #define S_DRIVER_OK   4
 #define S_FEATURES_OK 8
 
-#define DESC_F_NEXT  1
-#define DESC_F_WRITE 2
+#define DESC_F_NEXT	1
+#define DESC_F_WRITE	2
+#define DESC_F_INDIRECT 4
 
 struct vdrv_desc {
 	uint64_t addr;
@@ -150,7 +151,7 @@ int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q)
 	memset(q, 0, sizeof(*q));
 	q->dev = d;
 	q->index = index;
-	q->size = max < VDRV_QSIZE ? max : VDRV_QSIZE;
+	q->size = max < VDRV_QSIZE ? max : VDRV_QSIZE; /* <= 128: indirect tables use the rest */
 	q->desc = (struct vdrv_desc *)ring_pool[ring_next][0];
 	q->avail = (volatile uint16_t *)ring_pool[ring_next][1];
 	q->used = (volatile uint16_t *)ring_pool[ring_next][2];
@@ -188,18 +189,36 @@ uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off)
 	return (uint64_t)vdrv_config32(d, off + 4) << 32 | vdrv_config32(d, off);
 }
 
-/* One chain at a time per queue is all the tests need: it always starts at descriptor 0. */
-void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n)
+/* Write a chain of n buffers into table[0..n-1]. */
+static void write_chain(struct vdrv_desc *table, const struct vdrv_buf *bufs, unsigned n)
 {
-	uint16_t head = 0;
-
 	for (unsigned i = 0; i < n; i++) {
-		struct vdrv_desc *dd = &q->desc[head + i];
+		struct vdrv_desc *dd = &table[i];
 
 		dd->addr = (uint64_t)(uintptr_t)bufs[i].addr;
 		dd->len = bufs[i].len;
 		dd->flags = (bufs[i].writable ? DESC_F_WRITE : 0) | (i + 1 < n ? DESC_F_NEXT : 0);
-		dd->next = head + i + 1;
+		dd->next = i + 1;
+	}
+}
+
+/*
+ * One chain at a time per queue is all the tests need: it always starts at
+ * descriptor 0.  With VIRTIO_F_INDIRECT_DESC negotiated, descriptor 0 points
+ * at an indirect table in the second half of the descriptor page.
+ */
+void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n)
+{
+	uint16_t head = 0;
+
+	if (q->dev->features & VDRV_F_INDIRECT_DESC) {
+		struct vdrv_desc *table = &q->desc[128];
+
+		write_chain(table, bufs, n);
+		q->desc[0] = (struct vdrv_desc){(uint64_t)(uintptr_t)table, n * sizeof(*table),
+						DESC_F_INDIRECT, 0};
+	} else {
+		write_chain(q->desc, bufs, n);
 	}
 	q->avail[2 + q->avail_idx % q->size] = head;
 	barrier();

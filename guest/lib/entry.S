@@ -9,7 +9,9 @@
  * off, EBX = struct hvm_start_info); application processors enter at
  * ap_trampoline (real mode, copied below 1 MiB by ring 3).  Both switch to
  * long mode, load a per-CPU TSS and iretq to guest_user_start(cpu) in ring
- * 3 with IOPL=3.
+ * 3, asking for IOPL=3 and IF=1 (PVM grants IF=1 but forces IOPL=0).  Ring 0
+ * is entered again only for interrupts (a counting stub), the int3 services
+ * and fatal exceptions.
  */
 #include "layout.h"
 #include "start-info.h"
@@ -71,11 +73,10 @@ long_mode:
 	jae halt_forever
 2:	/* ring-0 stack, TSS.rsp0 */
 	leal 1(%rcx), %eax
-	shll $12, %eax			/* KSTACK_SIZE */
+	imull $KSTACK_SIZE, %eax, %eax
 	addq $kstacks, %rax
 	movq %rax, %rsp
-	movl %ecx, %edx
-	shll $7, %edx			/* TSS_STRIDE */
+	imull $TSS_STRIDE, %ecx, %edx
 	addq $tss_array, %rdx
 	movq %rax, 4(%rdx)
 	/* 64-bit TSS descriptor for base %rdx, limit 0x67 */
@@ -97,7 +98,7 @@ long_mode:
 	lidt idt_ptr
 	/* iretq to guest_user_start(cpu) in ring 3 */
 	leal 1(%rcx), %eax
-	shll $14, %eax			/* USTACK_SIZE */
+	imull $USTACK_SIZE, %eax, %eax
 	addq $ustacks - 8, %rax		/* as if called: (rsp + 8) % 16 == 0 */
 	pushq $SEL_UDATA
 	pushq %rax

@@ -92,6 +92,8 @@ void guest_sys_serial_write(const char *buf, size_t n);
 /* Interrupts taken per vector (all, and those that interrupted ring 3). */
 extern volatile uint64_t guest_irq_count[256];
 extern volatile uint64_t guest_irq_user_count[256];
+/* Spins in ring 3 until `vector` was taken `n` times in all; false after timeout_us. */
+bool guest_irq_wait(uint8_t vector, uint64_t n, uint64_t timeout_us);
 /* Non-zero: ring 0 does not EOI this vector, ring 3 must call guest_lapic_eoi(). */
 extern volatile uint8_t guest_irq_no_eoi[256];
 

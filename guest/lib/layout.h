@@ -29,7 +29,7 @@
  */
 #define USER_RFLAGS 0x3202
 
-/* Vectors 0-31 are CPU exceptions (fatal); 32-254 are counted interrupts. */
+/* Vectors 0-31 are CPU exceptions (fatal); 32-255 are counted interrupts. */
 #define VEC_FIRST_IRQ 32
 #define VEC_SPURIOUS  0xff
 

@@ -95,3 +95,15 @@ void guest_udelay(uint64_t us)
 	while (guest_now_us() < end)
 		cpu_relax();
 }
+
+bool guest_irq_wait(uint8_t vector, uint64_t n, uint64_t timeout_us)
+{
+	uint64_t end = guest_now_us() + timeout_us;
+
+	while (guest_irq_count[vector] < n) {
+		if (guest_now_us() > end)
+			return false;
+		cpu_relax();
+	}
+	return true;
+}

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 
 #include "cleanup.h"
@@ -78,6 +79,8 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		r = vm_rundir_prepare(&cfg, &api_sock, &err);
 		rundir = r >= 0 || err_code(err) != -EEXIST;
 	}
+	if (r >= 0)
+		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
 	if (r >= 0)
 		r = vmm_restore(&cfg, state, mem, &status, &err);
 	if (rundir)

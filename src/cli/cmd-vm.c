@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,8 +16,17 @@
 #include "cli.h"
 #include "vm.h"
 
-enum { OPT_CONFIG = 1, OPT_RNG, OPT_BALLOON, OPT_VALUE, OPT_SNAP_STATE, OPT_SNAP_MEM,
-       OPT_API_SOCK, OPT_ID };
+enum {
+	OPT_CONFIG = 1,
+	OPT_RNG,
+	OPT_BALLOON,
+	OPT_HUGEPAGES,
+	OPT_VALUE,
+	OPT_SNAP_STATE,
+	OPT_SNAP_MEM,
+	OPT_API_SOCK,
+	OPT_ID,
+};
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-api.c */
@@ -37,6 +47,7 @@ static const struct option run_opts[] = {
     {"vsock", required_argument, NULL, OPT_VALUE},
     {"rng", no_argument, NULL, OPT_RNG},
     {"balloon", no_argument, NULL, OPT_BALLOON},
+    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"snapshot-state", required_argument, NULL, OPT_SNAP_STATE},
     {"snapshot-mem", required_argument, NULL, OPT_SNAP_MEM},
@@ -52,7 +63,7 @@ static void run_usage(void)
 	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
 	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
 	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
-	    "         [--irqchip kernel|split] [--config vm.json]\n"
+	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "       isola vm ls | info VM | pause VM | resume VM\n"
@@ -97,6 +108,8 @@ static int vm_run(int argc, char **argv)
 			cfg.rng = true;
 		else if (c == OPT_BALLOON)
 			cfg.balloon = true;
+		else if (c == OPT_HUGEPAGES)
+			cfg.hugepages = true;
 		else if (c == OPT_SNAP_STATE)
 			cfg.snapshot_state = optarg;
 		else if (c == OPT_SNAP_MEM)
@@ -122,6 +135,9 @@ static int vm_run(int argc, char **argv)
 		r = vm_rundir_prepare(&cfg, &api_sock, &err);
 		rundir = r >= 0 || err_code(err) != -EEXIST;
 	}
+	/* A console reader that goes away must not kill the VM: drop the output instead. */
+	if (r >= 0)
+		signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmm_run(&cfg, &status, &err);
 	if (rundir)

@@ -128,6 +128,8 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 	if (r >= 0)
 		r = json_get_bool(j, "", "rng", &cfg->rng, err);
 	if (r >= 0)
+		r = json_get_bool(j, "", "hugepages", &cfg->hugepages, err);
+	if (r >= 0)
 		r = json_get_object(j, "", "vsock", &vs, err);
 	if (r >= 0 && vs) {
 		const char *uds = NULL;

@@ -6,14 +6,15 @@
  * devices/ioapic.c and its pins become MSIs, both for KVM_IRQ_LINE-style
  * calls (KVM_SIGNAL_MSI) and for irqfds (GSI routes rebuilt whenever the
  * guest reprograms a redirection entry, which also tells KVM which vectors
- * are level-triggered and need KVM_EXIT_IOAPIC_EOI).  There is no PIC and
- * no PIT in that mode.
+ * are level-triggered and need KVM_EXIT_IOAPIC_EOI), and the PIT is
+ * devices/pit.c on GSI 0.  There is no PIC in that mode.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
 #include "devices/ioapic.h"
+#include "devices/pit.h"
 #include "log.h"
 #include "vm-internal.h"
 
@@ -70,14 +71,22 @@ static int split_setup(struct vm *vm, struct err **err)
 {
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {IOAPIC_PINS}};
 	struct ioapic_cb cb = {split_msi, split_routes_changed, vm};
+	int r;
 
 	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
 		return err_make(err, errno, "--irqchip split: KVM_CAP_SPLIT_IRQCHIP");
 	vm->ioapic = ioapic_new(&cb);
 	if (!vm->ioapic)
 		return err_make(err, ENOMEM, "allocate the IOAPIC");
-	return bus_register(&vm->mmio, VM_IOAPIC_ADDR, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops,
-			    vm->ioapic, err);
+	r = bus_register(&vm->mmio, VM_IOAPIC_ADDR, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, vm->ioapic,
+			 err);
+	if (r >= 0)
+		r = pit_new(vm, &vm->pit, err);
+	if (r >= 0)
+		r = bus_register(&vm->pio, 0x40, 4, &pit_ops, vm->pit, err);
+	if (r >= 0)
+		r = bus_register(&vm->pio, 0x61, 1, &pit_61_ops, vm->pit, err);
+	return r;
 }
 
 int vm_irqchip_setup(struct vm *vm, struct err **err)
@@ -95,6 +104,8 @@ int vm_irqchip_setup(struct vm *vm, struct err **err)
 
 void vm_irqchip_teardown(struct vm *vm)
 {
+	pit_free(vm->pit);
+	vm->pit = NULL;
 	ioapic_free(vm->ioapic);
 	vm->ioapic = NULL;
 }

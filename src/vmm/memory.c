@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <sys/ioctl.h>
+#include <linux/mman.h>
 #include <sys/mman.h>
 
 #include "vm-internal.h"
@@ -21,15 +22,31 @@ static int add_region(struct vm *vm, uint64_t gpa, uint64_t size, struct err **e
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_NORESERVE,
 			 vm->snap_mem_fd, vm->snap_mem_off);
 		vm->snap_mem_off += size;
+		if (p == MAP_FAILED)
+			return err_make(err, errno, "map %llu MiB of the snapshot's memory",
+					(unsigned long long)(size >> 20));
+		(void)madvise(p, size, MADV_NOHUGEPAGE);
+	} else if (vm->cfg->hugepages) {
+		/*
+		 * No MAP_NORESERVE here: an unreserved hugetlb page that cannot be
+		 * found at fault time is a SIGBUS, so reserve the whole size now.
+		 */
+		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_HUGE_2MB, -1, 0);
+		if (p == MAP_FAILED)
+			return err_make(err, errno,
+					"--hugepages: cannot reserve %llu MiB of 2 MiB huge pages "
+					"(see /proc/sys/vm/nr_hugepages)",
+					(unsigned long long)(size >> 20));
 	} else {
 		p = mmap(NULL, size, PROT_READ | PROT_WRITE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED)
+			return err_make(err, errno, "map %llu MiB of guest memory",
+					(unsigned long long)(size >> 20));
+		/* Small pages: a micro-VM touches little; a huge page is 2 MiB of RSS at once. */
+		(void)madvise(p, size, MADV_NOHUGEPAGE);
 	}
-	if (p == MAP_FAILED)
-		return err_make(err, errno, "map %llu MiB of guest memory",
-				(unsigned long long)(size >> 20));
-	/* Small pages: a micro-VM touches little, and a huge page costs 2 MiB of RSS at once. */
-	(void)madvise(p, size, MADV_NOHUGEPAGE);
 	kr = (struct kvm_userspace_memory_region){
 	    .slot = vm->mem.nr,
 	    .guest_phys_addr = gpa,

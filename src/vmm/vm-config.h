@@ -55,6 +55,8 @@ struct vm_config {
 	const char *snapshot_state, *snapshot_mem;
 	/* The control API's socket and the id it reports (argv, not owned). */
 	const char *api_sock, *api_id;
+	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
+	bool hugepages;
 };
 
 void vmm_config_init(struct vm_config *cfg);

@@ -20,7 +20,8 @@
 #define VM_PDPT_ADDR	     0xa000ULL
 #define VM_PD_ADDR	     0xb000ULL
 #define VM_CMDLINE_ADDR	     0x20000ULL
-#define VM_EBDA_ADDR	     0x9fc00ULL /* MP table; reserved up to 1 MiB */
+#define VM_MPTABLE_ADDR	     0x9f000ULL /* MP config table; reserved up to 1 MiB */
+#define VM_EBDA_ADDR	     0x9fc00ULL /* MP floating pointer */
 #define VM_HIMEM_ADDR	     0x100000ULL
 #define VM_MMIO_HOLE	     0xc0000000ULL /* low RAM ends here at most */
 #define VM_VIRTIO_MMIO_BASE  0xd0000000ULL
@@ -63,6 +64,7 @@ struct serial;
 struct ioapic;
 struct snap_reader;
 struct vm_api;
+struct pit;
 
 struct vm {
 	const struct vm_config *cfg;
@@ -86,6 +88,7 @@ struct vm {
 	bool console_owned;
 	struct serial *serial;
 	struct ioapic *ioapic; /* split irqchip only */
+	struct pit *pit;       /* split irqchip only */
 	pthread_mutex_t route_lock;
 	uint8_t cmos_index;
 

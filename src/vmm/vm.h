@@ -17,7 +17,14 @@ struct vm;
 struct guest_mem *vm_guest_mem(struct vm *vm);
 struct bus *vm_mmio_bus(struct vm *vm);
 struct bus *vm_pio_bus(struct vm *vm);
-int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err); /* KVM_IRQ_LINE */
+/*
+ * Interrupts.  With the default in-kernel irqchip these are KVM_IRQ_LINE and
+ * KVM_IRQFD on IOAPIC pin = GSI.  With --irqchip split the IOAPIC is in the
+ * VMM: vm_set_irq_line() drives its pin (edge pins fire on 0 -> 1), and an
+ * irqfd on GSI N delivers the MSI that pin N is programmed with (nothing
+ * while the guest keeps the pin masked).  Both are callable from any thread.
+ */
+int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err);
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err); /* -EOPNOTSUPP if absent */
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
 		 struct err **err); /* KVM_IOEVENTFD */

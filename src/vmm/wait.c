@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "devices/pit.h"
 #include "snapshot/snapshot.h"
 #include "vm-internal.h"
 
@@ -73,10 +74,11 @@ void vm_wait(struct vm *vm)
 	sigaddset(&set, SIGUSR2);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
-	struct pollfd p[3] = {
+	struct pollfd p[4] = {
 	    {.fd = vm->stop_efd, .events = POLLIN},
 	    {.fd = sfd, .events = POLLIN},
 	    {.fd = input ? STDIN_FILENO : -1, .events = POLLIN},
+	    {.fd = vm->pit ? pit_fd(vm->pit) : -1, .events = POLLIN},
 	};
 	while (!atomic_load(&vm->stopping)) {
 		/* A full receive FIFO: look again shortly rather than spin. */
@@ -85,7 +87,7 @@ void vm_wait(struct vm *vm)
 
 		if (full)
 			p[2].fd = -1;
-		if (poll(p, 3, full ? 10 : -1) < 0 && errno != EINTR)
+		if (poll(p, 4, full ? 10 : -1) < 0 && errno != EINTR)
 			break;
 		if (full)
 			p[2].fd = fdin;
@@ -93,6 +95,8 @@ void vm_wait(struct vm *vm)
 			read_console(vm, &p[2]);
 		if (p[1].revents & POLLIN)
 			handle_signal(vm, sfd);
+		if (p[3].revents & POLLIN)
+			pit_expired(vm->pit);
 	}
 	if (raw)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);

@@ -138,7 +138,8 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	run "$ISOLA" vm info isola-it-api4
 	[[ "$output" == *'"state":"Paused"'* ]]
 	(cd "$TMP" && "$ISOLA" vm snapshot isola-it-api4 --state st --mem mem)
-	[ -s "$TMP/st" ] && [ -f "$TMP/mem" ]
+	[ -s "$TMP/st" ]
+	[ -f "$TMP/mem" ]
 	"$ISOLA" vm resume isola-it-api4
 	"$ISOLA" vm pause isola-it-api4
 	run "$ISOLA" vm run --kernel "$GUEST_DIR/counter.elf" --id isola-it-api4

@@ -184,3 +184,14 @@ isola_guest() {
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"smp: 4 cpus ("* ]]
 }
+
+@test "guest flat binaries: the image from 1 MiB, entered at its first byte" {
+	require_guest hello
+	[ -f "$GUEST_DIR/hello.bin" ] || skip "SKIP: objcopy not installed"
+	require_cmd readelf
+	# the ELF entry (pvh_start32) is the load address, 1 MiB
+	readelf -h "$GUEST_DIR/hello.elf" | grep -q 'Entry point address: *0x100000$'
+	# the first PT_LOAD of the ELF is the start of the .bin
+	off=$(readelf -lW "$GUEST_DIR/hello.elf" | awk '$1 == "LOAD" { print $2; exit }')
+	cmp -n 4096 <(tail -c +$((off + 1)) "$GUEST_DIR/hello.elf") "$GUEST_DIR/hello.bin"
+}

@@ -53,7 +53,8 @@ snapshot_counter() {
 	SNAP_LINE=$(grep -c "^counter: [0-9]" "$d/out1")
 	kill -USR2 "$pid"
 	for i in $(seq 200); do [ -f "$d/st" ] && break; sleep 0.1; done
-	[ -f "$d/st" ] && [ -f "$d/mem" ]
+	[ -f "$d/st" ] || return 1
+	[ -f "$d/mem" ] || return 1
 	wait "$pid" || true
 	grep -q "counter: 60" "$d/out1"
 }
@@ -65,7 +66,8 @@ snapshot_counter() {
 	echo "$output"
 	cat "$TMP/out2"
 	[ "$status" -eq 1 ] # debug-exit 0: (0 << 1) | 1
-	! grep -q "counter: start" "$TMP/out2"
+	run grep -c "counter: start" "$TMP/out2"
+	[ "$output" = 0 ]
 	first=$(grep -m1 -o "^counter: [0-9]*" "$TMP/out2" | cut -d' ' -f2)
 	# It resumes after the lines printed before the snapshot, never at 1.
 	[ "$first" -gt "$SNAP_LINE" ]
@@ -96,10 +98,14 @@ snapshot_counter() {
 	s1=0 s2=0
 	wait "$p1" || s1=$?
 	wait "$p2" || s2=$?
-	[ "$s1" -eq 1 ] && [ "$s2" -eq 1 ]
+	[ "$s1" -eq 1 ]
+	[ "$s2" -eq 1 ]
 	grep -q "^counter: 60" out2
 	grep -q "^counter: 60" out3
-	! grep -q "counter: start" out2 out3
+	run grep -c "counter: start" out2
+	[ "$output" = 0 ]
+	run grep -c "counter: start" out3
+	[ "$output" = 0 ]
 }
 
 @test "vm snapshot: a corrupted, truncated or foreign state file is one clear error" {

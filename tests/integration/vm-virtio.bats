@@ -78,6 +78,16 @@ qemu_microvm() { # qemu args...
 	[ "$(sector_tag "$TMP/disk.img" 116 'isola-blk:116;' | tr -d '\0')" = "" ]
 }
 
+@test "vm-virtio: virtio-blk through indirect descriptors with EVENT_IDX" {
+	truncate -s 1M "$TMP/disk.img"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/disk.img" \
+		--cmdline "sector=40 sectors=32 indirect event_idx"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *", indirect, event_idx"* ]]
+	[ "$(sector_tag "$TMP/disk.img" 71 'isola-blk:71;')" = "isola-blk:71;" ]
+}
+
 @test "vm-virtio: a read-only disk refuses writes and stays unchanged" {
 	head -c 1M /dev/urandom >"$TMP/ro.img"
 	sum=$(md5sum <"$TMP/ro.img")
@@ -134,10 +144,11 @@ qemu_microvm() { # qemu args...
 
 @test "vm-virtio: vsock, guest connects to a host port (<uds>_<port>)" {
 	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
-	python3 - "$TMP/v.sock_5000" "$TMP/got" <<'PY' &
+	python3 - "$TMP/v.sock_5000" "$TMP/got" "$TMP/host.ready" <<'PY' &
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
+open(sys.argv[3], 'w').close()
 c, _ = s.accept(); c.settimeout(10)
 open(sys.argv[2], 'wb').write(c.recv(100))
 c.sendall(b'hello from host\n')
@@ -147,7 +158,7 @@ except OSError:
     pass
 PY
 	pid=$!
-	for _ in $(seq 50); do [ -S "$TMP/v.sock_5000" ] && break; sleep 0.1; done
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
 		--vsock "cid=7,uds=$TMP/v.sock" --cmdline port=5000
 	wait "$pid" || true
@@ -165,11 +176,12 @@ PY
 	pid=$!
 	run python3 - "$TMP/v.sock" <<'PY'
 import os, socket, sys, time
-for _ in range(100):
-    if os.path.exists(sys.argv[1]):
+for _ in range(200):  # the VM binds, then listens: retry until it accepts
+    try:
+        c = socket.socket(socket.AF_UNIX); c.settimeout(10); c.connect(sys.argv[1])
         break
-    time.sleep(0.05)
-c = socket.socket(socket.AF_UNIX); c.settimeout(10); c.connect(sys.argv[1])
+    except OSError:
+        c.close(); time.sleep(0.05)
 c.sendall(b'CONNECT 52\n')
 print(c.makefile('rb').readline().decode().strip())
 c.sendall(b'ping from host\n')
@@ -193,7 +205,7 @@ PY
 	ip link set "$tap" up
 	net_host_side &
 	pid=$!
-	sleep 0.3
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-net.elf" \
 		--net "tap=$tap,mac=02:aa:bb:cc:dd:ee"
 	wait "$pid" || true
@@ -204,12 +216,13 @@ PY
 	grep -q "from 02:aa:bb:cc:dd:ee" "$TMP/host.out"
 }
 
-# Answer the net guest's frame on TAP $tap from a packet socket.
+# Answer the net guest's frame on TAP $tap from a packet socket (backgrounded).
 net_host_side() {
-	python3 - "$tap" >"$TMP/host.out" <<'PY'
+	python3 - "$tap" "$TMP/host.ready" >"$TMP/host.out" <<'PY'
 import socket, sys
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
 s.bind((sys.argv[1], 0x88b5)); s.settimeout(30)
+open(sys.argv[2], 'w').close()
 while True:
     f = s.recv(2048)
     if f[14:26] == b'isola-net-tx':
@@ -238,6 +251,13 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"virtio-blk: ok"* ]]
 	[ "$(sector_tag "$TMP/q.img" 7 'isola-blk:7;')" = "isola-blk:7;" ]
+	run qemu_microvm -kernel "$GUESTS/virtio-blk.elf" \
+		-append "$(qemu_transports)sector=30 sectors=2 indirect event_idx" \
+		-drive "file=$TMP/q.img,format=raw,if=none,id=d0" -device virtio-blk-device,drive=d0
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *", indirect, event_idx"* ]]
+	[ "$(sector_tag "$TMP/q.img" 31 'isola-blk:31;')" = "isola-blk:31;" ]
 	run qemu_microvm -kernel "$GUESTS/virtio-rng.elf" -device virtio-rng-device \
 		-append "$(qemu_transports)"
 	echo "$output"
@@ -255,7 +275,7 @@ PY
 	ip link set "$tap" up
 	net_host_side &
 	pid=$!
-	sleep 0.3
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
 	run qemu_microvm -kernel "$GUESTS/virtio-net.elf" -append "$(qemu_transports)" \
 		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
 		-device virtio-net-device,netdev=n0,mac=02:aa:bb:cc:dd:ef

@@ -97,28 +97,34 @@ teardown() {
 	[[ "$output" == *"$TMP/junk"*"neither a PVH ELF nor a bzImage"* ]]
 
 	run "$ISOLA" vm run --kernel "$TMP/nonexistent"
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"$TMP/nonexistent"*"No such file"* ]]
 
 	run "$ISOLA" vm run --kernel "$TMP/g.elf" --memory 1M
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"--memory"* ]]
 
 	run "$ISOLA" vm run --kernel "$TMP/g.elf" --cpus 100000
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"--cpus"* ]]
 
 	run "$ISOLA" vm run
-	[ "$status" -eq 1 ] && [[ "$output" == *"no kernel"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no kernel"* ]]
 
 	echo '{ "kernel": "x", ' >"$TMP/bad.json"
 	run "$ISOLA" vm run --config "$TMP/bad.json"
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"bad.json"*"line"* ]]
 
 	echo '{ "kernel": "x", "cpu": 2 }' >"$TMP/unknown.json"
 	run "$ISOLA" vm run --config "$TMP/unknown.json"
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"unknown.json"*"cpu"*"unknown field"* ]]
 }
 
@@ -132,7 +138,8 @@ teardown() {
 	open(sys.argv[1], 'wb').write(b)
 	PY
 	run "$ISOLA" vm run --kernel "$TMP/g.elf" --memory 2M
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"outside guest memory"* ]]
 }
 
@@ -143,7 +150,8 @@ teardown() {
 		"$ISOLA" vm run --kernel "$TMP/g.elf" --console none || st=$?
 		[ "$st" -eq 11 ] || { echo "run $i: status $st"; return 1; }
 	done
-	! pgrep -f "isola vm run --kernel $TMP/" >/dev/null
+	run pgrep -f "isola vm run --kernel $TMP/"
+	[ "$status" -eq 1 ]
 }
 
 @test "vm: Linux (Debian cloud kernel) boots to an initramfs and powers off" {
@@ -190,29 +198,86 @@ teardown() {
 @test "vm: --irqchip split runs PVH guests and rejects bad values" {
 	vm_hello "$TMP/g.elf" 4
 	run "$ISOLA" vm run --kernel "$TMP/g.elf" --irqchip split
-	[ "$status" -eq 9 ] && [ "$output" = "Hi" ]
+	[ "$status" -eq 9 ]
+	[ "$output" = "Hi" ]
 	run "$ISOLA" vm run --kernel "$TMP/g.elf" --irqchip pic
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"--irqchip"* ]]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"--irqchip"* ]]
 }
 
 @test "vm: no /dev/kvm is one clear error" {
 	vm_hello "$TMP/g.elf"
 	run unshare -m --propagation private sh -c \
 		"mount -t tmpfs isola-it-nokvm /dev && exec '$ISOLA' vm run --kernel '$TMP/g.elf'"
-	[ "$status" -eq 1 ] && [ "${#lines[@]}" -eq 1 ]
+	[ "$status" -eq 1 ]
+	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"/dev/kvm"*"No such file"* ]]
 }
 
-@test "vm: --irqchip split runs the test guests' SMP, timer/IOAPIC and virtio irqfd checks" {
+@test "vm: --irqchip split runs the test guests' SMP, timer (LAPIC, IOAPIC, PIT) and virtio irqfd checks" {
 	local g=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
 	for f in smp timer virtio-rng; do
 		[ -f "$g/$f.elf" ] || skip "SKIP: guest/$f.elf not built"
 	done
 	run timeout 30 "$ISOLA" vm run --kernel "$g/smp.elf" --cpus 4 --irqchip split
-	[ "$status" -eq 1 ] && [[ "$output" == *"smp: 4 cpus"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"smp: 4 cpus"* ]]
+	# LAPIC timer, serial IRQ via the userspace IOAPIC, and the userspace PIT
 	run timeout 30 "$ISOLA" vm run --kernel "$g/timer.elf" --cmdline ticks=20 --irqchip split
-	[ "$status" -eq 1 ] && [[ "$output" == *"serial irq delivered"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" =~ 2[0-9]\ lapic\ ticks ]]
+	[[ "$output" == *"serial irq delivered"* ]]
+	[[ "$output" == *"woke from hlt 3 times"* ]]
+	[[ "$output" =~ 2[0-9]\ pit\ ticks ]]
 	run timeout 30 "$ISOLA" vm run --kernel "$g/virtio-rng.elf" --rng --cmdline irq \
 		--irqchip split
-	[ "$status" -eq 1 ] && [[ "$output" == *"virtio-rng: ok"* ]]
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
+
+@test "vm: --hugepages uses the reserved pool or fails clearly" {
+	vm_hello "$TMP/g.elf" 2
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --hugepages --memory 3M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"multiple of 2 MiB"* ]]
+	free=$(awk '/^HugePages_Free:/{print $2}' /proc/meminfo)
+	run "$ISOLA" vm run --kernel "$TMP/g.elf" --hugepages --memory 4M
+	if [ "${free:-0}" -ge 2 ]; then
+		[ "$status" -eq 5 ]
+		[ "$output" = "Hi" ]
+	else
+		# no pool on this host (we do not change vm.nr_hugepages here)
+		[ "$status" -eq 1 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--hugepages: cannot reserve 4 MiB"* ]]
+	fi
+}
+
+@test "vm: 64 vCPUs (the --cpus cap) all come up from the MP table" {
+	local g=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+	[ -f "$g/smp.elf" ] || skip "SKIP: guest/smp.elf not built"
+	run timeout 60 "$ISOLA" vm run --kernel "$g/smp.elf" --cpus 64 --memory 256M
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"smp: 64 cpus"* ]]
+}
+
+@test "vm: a console reader that goes away does not kill the VM (no SIGPIPE)" {
+	require_cmd as
+	vm_asm_guest "$TMP/chatty.elf" <<-'EOF'
+	.code32
+	.globl _start
+	_start:
+		mov $20000, %ecx
+		mov $0x3f8, %dx
+		mov $'x', %al
+	1:	out %al, %dx
+		dec %ecx
+		jnz 1b
+		mov $0xf4, %dx
+		mov $3, %eax
+		out %eax, %dx
+	EOF
+	run bash -c "'$ISOLA' vm run --kernel '$TMP/chatty.elf' | head -c 1 >/dev/null; exit \${PIPESTATUS[0]}"
+	[ "$status" -eq 7 ]
 }

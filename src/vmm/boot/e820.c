@@ -19,8 +19,8 @@ unsigned e820_build(const struct guest_mem *mem, struct e820_entry *out)
 	uint64_t low = boot_low_ram_end(mem);
 	unsigned n = 0;
 
-	out[n++] = (struct e820_entry){0, VM_EBDA_ADDR, E820_RAM};
-	out[n++] = (struct e820_entry){VM_EBDA_ADDR, 0xa0000 - VM_EBDA_ADDR, E820_RESERVED};
+	out[n++] = (struct e820_entry){0, VM_MPTABLE_ADDR, E820_RAM};
+	out[n++] = (struct e820_entry){VM_MPTABLE_ADDR, 0xa0000 - VM_MPTABLE_ADDR, E820_RESERVED};
 	if (low > VM_HIMEM_ADDR)
 		out[n++] = (struct e820_entry){VM_HIMEM_ADDR, low - VM_HIMEM_ADDR, E820_RAM};
 	for (unsigned i = 0; i < mem->nr && n < E820_MAX_ENTRIES; i++)

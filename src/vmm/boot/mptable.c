@@ -59,16 +59,15 @@ static struct mpc_small intsrc(uint8_t type, uint8_t irq, uint8_t apic, uint8_t 
 
 int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 {
-	size_t size = sizeof(struct mpf) + sizeof(struct mpc_header) +
-		      nr_cpus * sizeof(struct mpc_cpu) + (3 + MP_IOAPIC_PINS) * 8;
-	uint8_t *base = guest_mem_ptr(mem, VM_EBDA_ADDR, size), *p;
-	struct mpf *mpf = (struct mpf *)base;
-	struct mpc_header *h;
-	uint8_t ioapic_id = nr_cpus;
+	size_t size =
+	    sizeof(struct mpc_header) + nr_cpus * sizeof(struct mpc_cpu) + (3 + MP_IOAPIC_PINS) * 8;
+	struct mpf *mpf = guest_mem_ptr(mem, VM_EBDA_ADDR, sizeof(*mpf));
+	struct mpc_header *h = guest_mem_ptr(mem, VM_MPTABLE_ADDR, size);
+	uint8_t ioapic_id = nr_cpus, *p;
 
-	if (!base || size > 0xa0000 - VM_EBDA_ADDR)
+	/* The floating pointer where guests scan (last KiB below 640 KiB), the table below it. */
+	if (!mpf || !h || size > VM_EBDA_ADDR - VM_MPTABLE_ADDR)
 		return err_make(err, ENOSPC, "MP table for %u vCPUs does not fit", nr_cpus);
-	h = (struct mpc_header *)(base + sizeof(*mpf));
 	p = (uint8_t *)(h + 1);
 	for (unsigned i = 0; i < nr_cpus; i++, p += sizeof(struct mpc_cpu)) {
 		struct mpc_cpu c = {.type = 0,
@@ -100,7 +99,7 @@ int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 	h->checksum = checksum(h, h->length);
 
 	memcpy(mpf->sig, "_MP_", 4);
-	mpf->physptr = VM_EBDA_ADDR + sizeof(*mpf);
+	mpf->physptr = VM_MPTABLE_ADDR;
 	mpf->length = 1;
 	mpf->specrev = 4;
 	mpf->checksum = checksum(mpf, sizeof(*mpf));

@@ -22,11 +22,13 @@ static void i8042_read(void *opaque, uint64_t off, void *data, uint32_t len)
 
 static void i8042_write(void *opaque, uint64_t off, const void *data, uint32_t len)
 {
-	if (off == I8042_CMD - I8042_DATA && *(const uint8_t *)data == I8042_RESET)
+	if (*(const uint8_t *)data == I8042_RESET)
 		vm_request_stop(opaque, 0, NULL);
 }
 
-static const struct bus_dev_ops i8042_ops = {.read = i8042_read, .write = i8042_write};
+/* Port 0x61 between the two belongs to the PIT (KVM's, or devices/pit.c). */
+static const struct bus_dev_ops i8042_data_ops = {.read = i8042_read};
+static const struct bus_dev_ops i8042_cmd_ops = {.read = i8042_read, .write = i8042_write};
 
 static void debug_exit_write(void *opaque, uint64_t off, const void *data, uint32_t len)
 {
@@ -64,7 +66,9 @@ int legacy_devices_create(struct vm *vm, struct err **err)
 {
 	int r;
 
-	r = bus_register(&vm->pio, I8042_DATA, 5, &i8042_ops, vm, err);
+	r = bus_register(&vm->pio, I8042_DATA, 1, &i8042_data_ops, vm, err);
+	if (r >= 0)
+		r = bus_register(&vm->pio, I8042_CMD, 1, &i8042_cmd_ops, vm, err);
 	if (r >= 0)
 		r = bus_register(&vm->pio, DEBUG_EXIT_PORT, 4, &debug_exit_ops, vm, err);
 	if (r >= 0)

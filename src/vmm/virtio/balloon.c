@@ -20,6 +20,7 @@
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
 #define PFN_SHIFT			12 /* balloon PFNs are always 4 KiB units */
 #define PAGE				4096u
+#define MAX_PFNS			256 /* PFNs per inflate request (Linux sends <= 256) */
 
 /* Queue indices: Linux numbers only the queues whose features were negotiated. */
 #define INFLATEQ 0
@@ -54,7 +55,8 @@ static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq
 	uint32_t pfn;
 
 	if (q == INFLATEQ) {
-		for (size_t off = 0; off + 4 <= req->out_len; off += 4) {
+		/* Linux sends at most 256 PFNs a request; more is ignored. */
+		for (size_t off = 0; off + 4 <= req->out_len && off < 4 * MAX_PFNS; off += 4) {
 			virtq_iov_to_buf(req->iov, req->n_out, off, &pfn, 4);
 			discard(vdev, (uint64_t)le32toh(pfn) << PFN_SHIFT, PAGE);
 		}

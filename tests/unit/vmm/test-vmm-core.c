@@ -73,7 +73,7 @@ static void test_e820_initrd(void)
 	unsigned n = e820_build(&m, e);
 
 	is_int(n, 3, "three e820 entries");
-	ok(e[0].addr == 0 && e[0].size == VM_EBDA_ADDR && e[0].type == E820_RAM, "low RAM");
+	ok(e[0].addr == 0 && e[0].size == VM_MPTABLE_ADDR && e[0].type == E820_RAM, "low RAM");
 	ok(e[1].type == E820_RESERVED, "EBDA reserved");
 	ok(e[2].addr == 1 << 20 && e[2].addr + e[2].size == 64 << 20, "RAM from 1 MiB to the top");
 	m.regions[1] = (struct guest_mem_region){1ULL << 32, 1 << 30, NULL};
@@ -117,6 +117,7 @@ static void test_mptable(void)
 	is_int(sum, 0, "config table checksum");
 	ok(ram[ptr + 44] == 0 && ram[ptr + 44 + 3] == 3 && ram[ptr + 64 + 1] == 1,
 	   "BSP then APs, each enabled");
+	ok(mptable_write(&m, 64, &err) == 0, "MP table for 64 vCPUs (the --cpus cap) fits");
 	ok(mptable_write(&m, 1000, &err) < 0, "too many vCPUs for the EBDA refused");
 	err_free(&err);
 	free(ram);
