@@ -11,6 +11,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -125,21 +126,28 @@ static int vm_run(int argc, char **argv)
 	}
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
+	if (r >= 0 && cfg.api_id) {
+		r = vm_rundir_prepare(&cfg, &api_sock, &err);
+		rundir = r >= 0 || err_code(err) != -EEXIST;
+	}
+	if (r >= 0 && !cfg.kernel && cfg.api_sock)
+		r = vmm_api_preboot(&cfg, &err); /* configured through the API, then boots */
 	if (r >= 0)
 		r = vmm_config_validate(&cfg, &err);
 	if (r >= 0 && !cfg.snapshot_state != !cfg.snapshot_mem)
 		r = err_make(&err, 0, "--snapshot-state and --snapshot-mem go together");
 	if (r >= 0 && cfg.snapshot_state)
 		r = vmm_snapshot_supported(&cfg, &err);
-	if (r >= 0 && cfg.api_id) {
-		r = vm_rundir_prepare(&cfg, &api_sock, &err);
-		rundir = r >= 0 || err_code(err) != -EEXIST;
-	}
 	/* A console reader that goes away must not kill the VM: drop the output instead. */
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmm_run(&cfg, &status, &err);
+	if (cfg.api_listen_fd >= 0) {
+		/* The pre-boot socket: the running VM's server had its own copy. */
+		close(cfg.api_listen_fd);
+		unlink(cfg.api_sock);
+	}
 	if (rundir)
 		vm_rundir_remove(&cfg);
 	vmm_config_free(&cfg);

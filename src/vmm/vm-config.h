@@ -55,6 +55,7 @@ struct vm_config {
 	const char *snapshot_state, *snapshot_mem;
 	/* The control API's socket and the id it reports (argv, not owned). */
 	const char *api_sock, *api_id;
+	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;
 };

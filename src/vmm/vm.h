@@ -43,6 +43,12 @@ int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
  * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like
  * vmm_run(); cfg gives the console, its cpus and memory come from the state.
  */
+/*
+ * Serve the control API at cfg->api_sock before boot, filling cfg from the
+ * pre-boot routes until PUT /actions InstanceStart finds it valid; the
+ * listening socket is left in cfg->api_listen_fd for the running VM.
+ */
+int vmm_api_preboot(struct vm_config *cfg, struct err **err);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,

@@ -159,3 +159,43 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	run "$ISOLA" vm ls
 	[[ "$output" != *isola-it-api4* ]]
 }
+
+@test "vm api: pre-boot configuration, then InstanceStart boots it" {
+	require_kvm
+	require_cmd curl
+	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out" &
+	VM_PID=$!
+	for i in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done
+	run api GET /
+	[[ "${lines[0]}" == *'"state":"Not started"'* ]]
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"no kernel"* ]]
+	run api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":128,"bogus":true}'
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"body.bogus: unknown field"* ]]
+	run api PUT /machine-config '{"vcpu_count":"two","mem_size_mib":128}'
+	[ "${lines[1]}" = 400 ]
+	run api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":128}'
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\",\"boot_args\":\"every=20000000\"}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /drives/a '{"drive_id":"b","path_on_host":"/x","is_root_device":true}'
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"differs from the path"* ]]
+	run api PATCH /vm '{"state":"Paused"}'
+	[ "${lines[1]}" = 400 ]
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[-1]}" = 204 ]
+	for i in $(seq 100); do grep -q "^counter: 2" "$TMP/out" 2>/dev/null && break; sleep 0.1; done
+	grep -q "^counter: 2" "$TMP/out"
+	run api GET /
+	[[ "${lines[0]}" == *'"state":"Running"'*'"vcpu_count":2,"mem_size_mib":128'* ]]
+	run api PUT /boot-source '{"kernel_image_path":"/x"}'
+	[ "${lines[1]}" = 400 ]
+	kill "$VM_PID"
+	wait "$VM_PID" || true
+	VM_PID=
+	[ ! -e "$TMP/api.sock" ]
+}

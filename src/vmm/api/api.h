@@ -16,6 +16,12 @@ struct api_resp {
 	int status;
 	char *body;
 };
+typedef void (*api_handler)(void *ctx, const char *method, const char *path, const char *body,
+			    size_t body_len, struct api_resp *resp);
+/* server.c: a listening socket at path; serve one connection (one request). */
+int api_listen(const char *path, struct err **err);
+void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx);
+
 /* Route one parsed request (no I/O); exposed for the unit test. */
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
 		   size_t body_len, struct api_resp *resp);

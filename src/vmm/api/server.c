@@ -6,6 +6,7 @@
  * at 64 KiB (http.c).  The thread stops on an eventfd from vm_api_stop().
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,6 +51,22 @@ static const char *reason(int status)
 	}
 }
 
+/* send(MSG_NOSIGNAL): a client that hangs up must not kill the VMM with SIGPIPE. */
+static int send_all(int fd, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
 static void send_resp(int fd, const struct api_resp *r)
 {
 	char head[256];
@@ -60,11 +77,17 @@ static void send_resp(int fd, const struct api_resp *r)
 			 r->status, reason(r->status),
 			 blen ? "Content-Type: application/json\r\n" : "", blen);
 
-	if (write_all(fd, head, n) == 0 && blen)
-		(void)write_all(fd, r->body, blen);
+	if (send_all(fd, head, n) == 0 && blen)
+		(void)send_all(fd, r->body, blen);
 }
 
-static void serve_one(struct vm_api *a, int fd)
+static void handle_running(void *ctx, const char *method, const char *path, const char *body,
+			   size_t body_len, struct api_resp *resp)
+{
+	vm_api_handle(ctx, method, path, body, body_len, resp);
+}
+
+void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx)
 {
 	struct timeval tv = {.tv_sec = 5};
 	struct api_resp resp = {0};
@@ -75,8 +98,8 @@ static void serve_one(struct vm_api *a, int fd)
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (r == 0 && len < sizeof(a->buf)) {
-		ssize_t n = read(fd, a->buf + len, sizeof(a->buf) - len);
+	while (r == 0 && len < cap) {
+		ssize_t n = read(fd, buf + len, cap - len);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -86,10 +109,10 @@ static void serve_one(struct vm_api *a, int fd)
 			break;
 		}
 		len += n;
-		r = http_parse(a->buf, len, &req, &why);
+		r = http_parse(buf, len, &req, &why);
 	}
 	if (r > 0)
-		vm_api_handle(a->vm, req.method, req.path, req.body, req.body_len, &resp);
+		handle(ctx, req.method, req.path, req.body, req.body_len, &resp);
 	else
 		resp = (struct api_resp){-r, json_dumps(json_pack("{s:s}", "fault_message",
 								  why ? why : "bad request"),
@@ -113,13 +136,13 @@ static void *api_thread(void *arg)
 			_cleanup_close_ int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
 			if (fd >= 0)
-				serve_one(a, fd);
+				api_serve_conn(fd, a->buf, sizeof(a->buf), handle_running, a->vm);
 		}
 	}
 	return NULL;
 }
 
-static int api_listen(const char *path, struct err **err)
+int api_listen(const char *path, struct err **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
@@ -156,19 +179,26 @@ int vm_api_start(struct vm *vm, struct err **err)
 	struct vm_api *a;
 	int r;
 
-	if (!vm->cfg->api_sock)
+	if (!vm->cfg->api_sock && vm->cfg->api_listen_fd < 0)
 		return 0;
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return err_make(err, ENOMEM, "allocate the API server");
 	*a = (struct vm_api){.vm = vm, .listen_fd = -1, .stop_efd = -1};
-	a->path = strdup(vm->cfg->api_sock);
+	a->path = strdup(vm->cfg->api_sock ? vm->cfg->api_sock : "");
 	a->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (!a->path || a->stop_efd < 0) {
 		api_free(a);
 		return err_make(err, errno ? errno : ENOMEM, "start the API server");
 	}
-	a->listen_fd = api_listen(a->path, err);
+	/* After a pre-boot configuration the socket is already listening. */
+	if (vm->cfg->api_listen_fd >= 0) {
+		a->listen_fd = fcntl(vm->cfg->api_listen_fd, F_DUPFD_CLOEXEC, 3);
+		if (a->listen_fd < 0)
+			err_make(err, errno, "--api-sock: dup");
+	} else {
+		a->listen_fd = api_listen(a->path, err);
+	}
 	if (a->listen_fd < 0) {
 		api_free(a);
 		return err_code(*err);
