@@ -40,10 +40,14 @@ static int check_id(const char *id, struct err **err)
 {
 	size_t n = strlen(id);
 
-	if (n == 0 || n > 64 || strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					   "0123456789._-") != n || id[0] == '.')
-		return err_make(err, EINVAL, "VM id `%s`: 1 to 64 of [A-Za-z0-9._-], not "
-				"starting with '.'", id);
+	if (n == 0 || n > 64 ||
+	    strspn(id, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		       "0123456789._-") != n ||
+	    id[0] == '.')
+		return err_make(err, EINVAL,
+				"VM id `%s`: 1 to 64 of [A-Za-z0-9._-], not "
+				"starting with '.'",
+				id);
 	return 0;
 }
 
@@ -134,8 +138,8 @@ static int api_fault(int status, const char *body, struct err **err)
 	_cleanup_json_ json_t *j = json_loads(body, 0, NULL);
 	json_t *m = j ? json_object_get(j, "fault_message") : NULL;
 
-	return err_make(err, 0, "HTTP %d: %s", status, json_is_string(m) ? json_string_value(m)
-									 : body);
+	return err_make(err, 0, "HTTP %d: %s", status,
+			json_is_string(m) ? json_string_value(m) : body);
 }
 
 static int vm_sock(const char *vm, char **ret, struct err **err)
@@ -183,9 +187,8 @@ static int simple(const char *vm, const char *method, const char *path, const ch
 
 static int snapshot(int argc, char **argv, struct err **err)
 {
-	static const struct option opts[] = {{"state", required_argument, NULL, 's'},
-					     {"mem", required_argument, NULL, 'm'},
-					     {}};
+	static const struct option opts[] = {
+	    {"state", required_argument, NULL, 's'}, {"mem", required_argument, NULL, 'm'}, {}};
 	_cleanup_free_ char *st = NULL, *mem = NULL, *body = NULL;
 	const char *vm = NULL;
 	int c;
@@ -202,8 +205,8 @@ static int snapshot(int argc, char **argv, struct err **err)
 	vm = optind < argc ? argv[optind] : NULL;
 	if (!vm || optind + 1 != argc || !st || !mem)
 		return err_make(err, EINVAL, "usage: vm snapshot VM --state FILE --mem FILE");
-	_cleanup_json_ json_t *j = json_pack("{s:s, s:s}", "snapshot_path", st, "mem_file_path",
-					     mem);
+	_cleanup_json_ json_t *j =
+	    json_pack("{s:s, s:s}", "snapshot_path", st, "mem_file_path", mem);
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!body)
 		return err_make(err, ENOMEM, "request");

@@ -18,8 +18,7 @@
 int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
 void vm_rundir_remove(const struct vm_config *cfg);
 
-enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK,
-       OPT_ID };
+enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK, OPT_ID };
 
 static const struct option restore_opts[] = {
     {"state", required_argument, NULL, OPT_STATE},
@@ -59,7 +58,8 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		else if (c == OPT_CONSOLE)
 			r = vmm_config_set(&cfg, "console", optarg, &err);
 		else if (c == OPT_DISK_REMAP || c == OPT_TAP_REMAP)
-			r = err_make(&err, 0, "--%s: not supported yet (snapshots of VMs with "
+			r = err_make(&err, 0,
+				     "--%s: not supported yet (snapshots of VMs with "
 				     "virtio devices are not supported yet)",
 				     restore_opts[c - 1].name);
 		else if (c == OPT_API_SOCK)

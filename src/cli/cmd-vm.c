@@ -70,6 +70,7 @@ static void run_usage(void)
 	    "       isola vm ls | info VM | pause VM | resume VM\n"
 	    "       isola vm snapshot VM --state FILE --mem FILE\n"
 	    "The --config file is read first; options given on the command line override it.\n"
+	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
 	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
 }
 

@@ -61,8 +61,8 @@ static void get_info(struct vm *vm, struct api_resp *resp)
 {
 	reply(resp, 200,
 	      json_pack("{s:s, s:s, s:s, s:i, s:I}", "id", vm->cfg->api_id ? vm->cfg->api_id : "",
-			"state", atomic_load(&vm->api_paused) ? "Paused" : "Running",
-			"vmm_version", "isola", "vcpu_count", (int)vm->nr_vcpus, "mem_size_mib",
+			"state", atomic_load(&vm->api_paused) ? "Paused" : "Running", "vmm_version",
+			"isola", "vcpu_count", (int)vm->nr_vcpus, "mem_size_mib",
 			(json_int_t)(vm->ram_size >> 20)));
 }
 
@@ -134,8 +134,8 @@ static void actions(struct vm *vm, const char *body, size_t len, struct api_resp
 
 static bool is_preboot(const char *path)
 {
-	static const char *const exact[] = {"/boot-source", "/machine-config", "/vsock",
-					    "/balloon", "/logger", "/metrics", NULL};
+	static const char *const exact[] = {"/boot-source", "/machine-config", "/vsock", "/balloon",
+					    "/logger",	    "/metrics",	       NULL};
 
 	for (size_t i = 0; exact[i]; i++)
 		if (streq(path, exact[i]))
@@ -149,8 +149,7 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 {
 	*resp = (struct api_resp){0};
 	if (streq(path, "/"))
-		return streq(method, "GET") ? get_info(vm, resp)
-					    : fault(resp, 405, "GET only");
+		return streq(method, "GET") ? get_info(vm, resp) : fault(resp, 405, "GET only");
 	if (streq(path, "/vm"))
 		return streq(method, "PATCH") ? patch_vm(vm, body, body_len, resp)
 					      : fault(resp, 405, "PATCH only");
@@ -161,11 +160,13 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 		return streq(method, "PUT") ? actions(vm, body, body_len, resp)
 					    : fault(resp, 405, "PUT only");
 	if (streq(path, "/snapshot/load"))
-		return fault(resp, 400, "a snapshot loads before boot: use `isola vm restore`; "
-					"loading through the API is not supported yet");
+		return fault(resp, 400,
+			     "a snapshot loads before boot: use `isola vm restore`; "
+			     "loading through the API is not supported yet");
 	if (is_preboot(path))
-		return fault(resp, 400, "the microVM is already running: pre-boot configuration "
-					"comes from `isola vm run` options (through the API: "
-					"not supported yet)");
+		return fault(resp, 400,
+			     "the microVM is already running: pre-boot configuration "
+			     "comes from `isola vm run` options (through the API: "
+			     "not supported yet)");
 	fault(resp, 404, "no such resource");
 }

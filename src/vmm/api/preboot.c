@@ -133,8 +133,10 @@ static int claim_id(char (*ids)[65], size_t n, const char *what, const char *id,
 		return err_make(err, 0, "%s id longer than 64 bytes", what);
 	for (i = 0; i < n && ids[i][0]; i++)
 		if (streq(ids[i], id))
-			return err_make(err, 0, "%s `%s` is already configured (replacing "
-					"one is not supported yet)", what, id);
+			return err_make(err, 0,
+					"%s `%s` is already configured (replacing "
+					"one is not supported yet)",
+					what, id);
 	if (i == n)
 		return err_make(err, 0, "at most %zu %ss", n, what);
 	strcpy(ids[i], id);
@@ -174,8 +176,7 @@ static int net(struct preboot *pb, const char *id, json_t *j, struct err **err)
 	if (r >= 0)
 		r = json_get_string(j, "body", "guest_mac", false, &mac, err);
 	if (r >= 0)
-		r = claim_id(pb->net_ids, VM_MAX_NETS, "network interface", id, j, "iface_id",
-			     err);
+		r = claim_id(pb->net_ids, VM_MAX_NETS, "network interface", id, j, "iface_id", err);
 	if (r < 0)
 		return r;
 	if (asprintf(&v, "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "") < 0)
@@ -217,16 +218,17 @@ static int balloon(struct preboot *pb, json_t *j, struct err **err)
 	if (r < 0)
 		return r;
 	if (amount || interval)
-		return err_make(err, 0, "body.%s: not supported yet (only a balloon "
-				"device the guest drives)", amount ? "amount_mib"
-								    : "stats_polling_interval_s");
+		return err_make(err, 0,
+				"body.%s: not supported yet (only a balloon "
+				"device the guest drives)",
+				amount ? "amount_mib" : "stats_polling_interval_s");
 	pb->cfg->balloon = true;
 	return 0;
 }
 
 static const char *const boot_keys[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
-static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt",
-					   "track_dirty_pages", NULL};
+static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
+					   NULL};
 static const char *const drive_keys[] = {"drive_id", "path_on_host", "is_root_device",
 					 "is_read_only", NULL};
 static const char *const net_keys[] = {"iface_id", "host_dev_name", "guest_mac", NULL};
@@ -252,17 +254,17 @@ static int action(struct preboot *pb, json_t *j, struct err **err)
 }
 
 /* PUT routes: path, exact or prefix, keys, handler (id is the part after the prefix). */
-static int route(struct preboot *pb, const char *path, json_t **j, const char *body,
-		 size_t len, struct err **err)
+static int route(struct preboot *pb, const char *path, json_t **j, const char *body, size_t len,
+		 struct err **err)
 {
 	static const struct {
 		const char *path;
 		bool prefix;
 		const char *const *keys;
 	} routes[] = {
-	    {"/boot-source", false, boot_keys},	  {"/machine-config", false, machine_keys},
-	    {"/drives/", true, drive_keys},	  {"/network-interfaces/", true, net_keys},
-	    {"/vsock", false, vsock_keys},	  {"/balloon", false, balloon_keys},
+	    {"/boot-source", false, boot_keys}, {"/machine-config", false, machine_keys},
+	    {"/drives/", true, drive_keys},	{"/network-interfaces/", true, net_keys},
+	    {"/vsock", false, vsock_keys},	{"/balloon", false, balloon_keys},
 	    {"/actions", false, action_keys},
 	};
 	size_t i, n;
@@ -281,13 +283,20 @@ static int route(struct preboot *pb, const char *path, json_t **j, const char *b
 	if (!*j)
 		return -EINVAL;
 	switch (i) {
-	case 0: return boot_source(pb, *j, err);
-	case 1: return machine_config(pb, *j, err);
-	case 2: return drive(pb, id, *j, err);
-	case 3: return net(pb, id, *j, err);
-	case 4: return vsock(pb, *j, err);
-	case 5: return balloon(pb, *j, err);
-	default: return action(pb, *j, err);
+	case 0:
+		return boot_source(pb, *j, err);
+	case 1:
+		return machine_config(pb, *j, err);
+	case 2:
+		return drive(pb, id, *j, err);
+	case 3:
+		return net(pb, id, *j, err);
+	case 4:
+		return vsock(pb, *j, err);
+	case 5:
+		return balloon(pb, *j, err);
+	default:
+		return action(pb, *j, err);
 	}
 }
 

@@ -37,17 +37,28 @@ struct vm_api {
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 204: return "No Content";
-	case 400: return "Bad Request";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 408: return "Request Timeout";
-	case 413: return "Payload Too Large";
-	case 431: return "Request Header Fields Too Large";
-	case 501: return "Not Implemented";
-	case 505: return "HTTP Version Not Supported";
-	default: return "Error";
+	case 200:
+		return "OK";
+	case 204:
+		return "No Content";
+	case 400:
+		return "Bad Request";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 408:
+		return "Request Timeout";
+	case 413:
+		return "Payload Too Large";
+	case 431:
+		return "Request Header Fields Too Large";
+	case 501:
+		return "Not Implemented";
+	case 505:
+		return "HTTP Version Not Supported";
+	default:
+		return "Error";
 	}
 }
 
@@ -114,9 +125,9 @@ void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx
 	if (r > 0)
 		handle(ctx, req.method, req.path, req.body, req.body_len, &resp);
 	else
-		resp = (struct api_resp){-r, json_dumps(json_pack("{s:s}", "fault_message",
-								  why ? why : "bad request"),
-							JSON_COMPACT)};
+		resp = (struct api_resp){
+		    -r, json_dumps(json_pack("{s:s}", "fault_message", why ? why : "bad request"),
+				   JSON_COMPACT)};
 	send_resp(fd, &resp);
 	free(resp.body);
 }

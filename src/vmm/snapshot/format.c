@@ -145,8 +145,9 @@ int snap_parse(struct snap_reader *r, uint8_t *buf, size_t len, struct err **err
 		s.len = get_le32(buf + off + 8);
 		off += SNAP_SECTION_HDR;
 		if (s.len > SNAP_MAX_SECTION || s.len > end - off)
-			return err_make(err, EINVAL, "section %u (type %u): length %u out of bounds",
-					i, s.type, s.len);
+			return err_make(err, EINVAL,
+					"section %u (type %u): length %u out of bounds", i, s.type,
+					s.len);
 		if (snap_find(r, s.type, s.index))
 			return err_make(err, EINVAL, "section type %u index %u appears twice",
 					s.type, s.index);

@@ -16,13 +16,13 @@
 
 #include "err.h"
 
-#define SNAP_MAGIC	   "ISOLAVM"
-#define SNAP_VERSION	   1
-#define SNAP_MAX_FILE	   (64u << 20)
-#define SNAP_MAX_SECTION   (1u << 20)
-#define SNAP_MAX_SECTIONS  4096u
-#define SNAP_HEADER_SIZE   16u
-#define SNAP_SECTION_HDR   12u
+#define SNAP_MAGIC	  "ISOLAVM"
+#define SNAP_VERSION	  1
+#define SNAP_MAX_FILE	  (64u << 20)
+#define SNAP_MAX_SECTION  (1u << 20)
+#define SNAP_MAX_SECTIONS 4096u
+#define SNAP_HEADER_SIZE  16u
+#define SNAP_SECTION_HDR  12u
 
 enum snap_type {
 	SNAP_CONFIG = 1,

@@ -10,8 +10,7 @@
 #include "cleanup.h"
 #include "snapshot.h"
 
-static const uint32_t chips[] = {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
-				 KVM_IRQCHIP_IOAPIC};
+static const uint32_t chips[] = {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE, KVM_IRQCHIP_IOAPIC};
 
 int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err)
 {
