@@ -4,6 +4,7 @@
  *   isola vm ls
  *   isola vm info|pause|resume VM
  *   isola vm snapshot VM --state FILE --mem FILE
+ *   isola vm stop ID   (SIGTERM to the VMM whose pid ID/pid records; waits 10 s)
  * VM is an id given to `isola vm run --id ID` (its socket is
  * $ISOLA_VM_RUNDIR or /run/isola/vm, then ID/api.sock) or a socket path
  * (anything containing a '/').
@@ -13,6 +14,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,6 +73,16 @@ int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err)
 	if (mkdir(dir, 0700) < 0)
 		return err_make(err, errno, "--id: create `%s`%s", dir,
 				errno == EEXIST ? " (a VM with this id exists)" : "");
+	{
+		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		char pid[24];
+
+		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+		r = dfd < 0 ? err_make(err, errno, "open `%s`", dir)
+			    : write_file_atomic_at(dfd, "pid", pid, strlen(pid), 0600, err);
+		if (r < 0)
+			return r;
+	}
 	if (!cfg->api_sock) {
 		if (asprintf(ret_sock, "%s/api.sock", dir) < 0)
 			return err_make(err, ENOMEM, "--id");
@@ -213,6 +225,39 @@ static int snapshot(int argc, char **argv, struct err **err)
 	return simple(vm, "PUT", "/snapshot/create", body, false, err);
 }
 
+/* SIGTERM to the VMM of a VM started with --id; it cleans up and removes its directory. */
+static int stop(const char *id, struct err **err)
+{
+	_cleanup_free_ char *dir = NULL, *buf = NULL;
+	_cleanup_close_ int dfd = -1;
+	size_t len;
+	long pid;
+	char *end;
+	int r = check_id(id, err);
+
+	if (r < 0)
+		return r;
+	if (asprintf(&dir, "%s/%s", rundir(), id) < 0)
+		return err_make(err, ENOMEM, "stop");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_make(err, errno, "no VM `%s` (`%s`)", id, dir);
+	r = read_file_at(dfd, "pid", 32, &buf, &len, err);
+	if (r < 0)
+		return r;
+	pid = strtol(buf, &end, 10);
+	if (pid <= 1 || (*end && *end != '\n'))
+		return err_make(err, 0, "`%s/pid`: not a process id", dir);
+	if (kill(pid, SIGTERM) < 0)
+		return err_make(err, errno, "signal VM `%s` (pid %ld)", id, pid);
+	for (int i = 0; i < 1000; i++) {
+		if (faccessat(dfd, "pid", F_OK, 0) < 0)
+			return 0;
+		usleep(10000);
+	}
+	return err_make(err, ETIMEDOUT, "VM `%s` (pid %ld) did not stop within 10 s", id, pid);
+}
+
 static int ls(struct err **err)
 {
 	_cleanup_closedir_ DIR *d = opendir(rundir());
@@ -253,6 +298,8 @@ int cmd_vm_api(struct cli_globals *g, int argc, char **argv)
 		r = err_make(&err, EINVAL, "usage: vm %s VM", sub);
 	else if (streq(sub, "info"))
 		r = simple(argv[1], "GET", "/", NULL, true, &err);
+	else if (streq(sub, "stop"))
+		r = stop(argv[1], &err);
 	else if (streq(sub, "pause"))
 		r = simple(argv[1], "PATCH", "/vm", "{\"state\":\"Paused\"}", false, &err);
 	else

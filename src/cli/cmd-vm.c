@@ -67,7 +67,7 @@ static void run_usage(void)
 	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
-	    "       isola vm ls | info VM | pause VM | resume VM\n"
+	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
 	    "       isola vm snapshot VM --state FILE --mem FILE\n"
 	    "The --config file is read first; options given on the command line override it.\n"
 	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
@@ -170,8 +170,8 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 	if (streq(argv[1], "restore"))
 		return cmd_vm_restore(g, argc - 1, argv + 1);
 	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
-	    streq(argv[1], "resume") || streq(argv[1], "snapshot"))
+	    streq(argv[1], "resume") || streq(argv[1], "snapshot") || streq(argv[1], "stop"))
 		return cmd_vm_api(g, argc - 1, argv + 1);
 	return cli_usage_error("vm", "unknown subcommand `%s`; expected run, restore, ls, info, "
-			       "pause, resume or snapshot", argv[1]);
+			       "pause, resume, snapshot or stop", argv[1]);
 }

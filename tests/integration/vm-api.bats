@@ -129,7 +129,7 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	[[ "${lines[0]}" == *'"state":"Running"'* ]]
 }
 
-@test "vm api: isola vm ls/info/pause/resume/snapshot by id; stop while paused" {
+@test "vm api: isola vm ls/info/pause/resume/snapshot/stop by id; stop while paused" {
 	start_counter --id isola-it-api4
 	run "$ISOLA" vm ls
 	echo "$output"
@@ -150,11 +150,16 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	run "$ISOLA" vm pause "bad id"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"VM id"* ]]
-	# SIGTERM to a paused VM: it resumes its vCPUs, stops, and cleans up.
-	kill "$VM_PID"
+	# isola vm stop (SIGTERM) on a paused VM: it resumes its vCPUs, stops, and cleans up.
+	run timeout 15 "$ISOLA" vm stop isola-it-api4
+	echo "$output"
+	[ "$status" -eq 0 ]
 	run timeout 10 tail --pid="$VM_PID" -f /dev/null
 	[ "$status" -eq 0 ]
 	VM_PID=
+	run "$ISOLA" vm stop isola-it-api4
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no VM"* ]]
 	[ ! -e "$TMP/run/isola-it-api4" ]
 	run "$ISOLA" vm ls
 	[[ "$output" != *isola-it-api4* ]]
