@@ -144,6 +144,11 @@ static int vm_run(int argc, char **argv)
 		signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmm_run(&cfg, &status, &err);
+	if (cfg.api_start_fd >= 0) {
+		/* Still unanswered if the VM failed before its API started. */
+		vmm_api_answer_start(cfg.api_start_fd, r < 0 ? err : NULL);
+		close(cfg.api_start_fd);
+	}
 	if (cfg.api_listen_fd >= 0) {
 		/* The pre-boot socket: the running VM's server had its own copy. */
 		close(cfg.api_listen_fd);

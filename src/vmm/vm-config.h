@@ -56,6 +56,7 @@ struct vm_config {
 	/* The control API's socket and the id it reports (argv, not owned). */
 	const char *api_sock, *api_id;
 	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
+	int api_start_fd;  /* -1, or the connection whose InstanceStart awaits the boot */
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;
 };

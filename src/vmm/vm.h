@@ -49,6 +49,11 @@ int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
  * listening socket is left in cfg->api_listen_fd for the running VM.
  */
 int vmm_api_preboot(struct vm_config *cfg, struct err **err);
+/*
+ * Answer the pending InstanceStart on fd (cfg->api_start_fd): 204, or 400
+ * with err's message when the VM failed to start.  The fd stays open.
+ */
+void vmm_api_answer_start(int fd, const struct err *err);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,

@@ -204,3 +204,25 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	VM_PID=
 	[ ! -e "$TMP/api.sock" ]
 }
+
+@test "vm api: InstanceStart answers 400 when the VM cannot start, and the VMM exits" {
+	require_kvm
+	require_cmd curl
+	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out" 2>"$TMP/err" &
+	VM_PID=$!
+	for i in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done
+	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\"}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/missing.img\",\"is_root_device\":true}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	echo "$output"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *"$TMP/missing.img"* ]]
+	st=0
+	wait "$VM_PID" || st=$?
+	VM_PID=
+	[ "$st" -eq 1 ]
+	[ ! -e "$TMP/api.sock" ]
+}

@@ -20,6 +20,7 @@ typedef void (*api_handler)(void *ctx, const char *method, const char *path, con
 			    size_t body_len, struct api_resp *resp);
 /* server.c: a listening socket at path; serve one connection (one request). */
 int api_listen(const char *path, struct err **err);
+void api_send_resp(int fd, const struct api_resp *r);
 void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx);
 
 /* Route one parsed request (no I/O); exposed for the unit test. */

@@ -250,7 +250,7 @@ static int action(struct preboot *pb, json_t *j, struct err **err)
 	if (r < 0)
 		return err_wrap(err, "InstanceStart");
 	pb->started = true;
-	return 0;
+	return 0; /* answered once the VM runs (vmm_api_answer_start) */
 }
 
 /* PUT routes: path, exact or prefix, keys, handler (id is the part after the prefix). */
@@ -324,7 +324,21 @@ static void handle_preboot(void *ctx, const char *method, const char *path, cons
 		return answer(resp, 400, "not available before InstanceStart (or unknown)");
 	if (r < 0)
 		return answer_err(resp, &err);
-	answer(resp, 204, NULL);
+	if (!pb->started)
+		answer(resp, 204, NULL);
+}
+
+void vmm_api_answer_start(int fd, const struct err *err)
+{
+	struct api_resp resp = {0};
+
+	if (err)
+		answer(&resp, 400, err->msg);
+	else
+		answer(&resp, 204, NULL);
+	api_send_resp(fd, &resp);
+	free(resp.body);
+	shutdown(fd, SHUT_RDWR); /* answered once: a later call sends nothing */
 }
 
 int vmm_api_preboot(struct vm_config *cfg, struct err **err)
@@ -354,6 +368,8 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 		}
 		if (fd >= 0)
 			api_serve_conn(fd, buf, sizeof(buf), handle_preboot, pb);
+		if (fd >= 0 && pb->started)
+			cfg->api_start_fd = TAKE_FD(fd);
 	}
 	free(pb);
 	cfg->api_listen_fd = lfd;

@@ -78,7 +78,7 @@ static int send_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
-static void send_resp(int fd, const struct api_resp *r)
+void api_send_resp(int fd, const struct api_resp *r)
 {
 	char head[256];
 	size_t blen = r->body ? strlen(r->body) : 0;
@@ -128,7 +128,8 @@ void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx
 		resp = (struct api_resp){
 		    -r, json_dumps(json_pack("{s:s}", "fault_message", why ? why : "bad request"),
 				   JSON_COMPACT)};
-	send_resp(fd, &resp);
+	if (resp.status) /* 0: the handler answers later (InstanceStart) */
+		api_send_resp(fd, &resp);
 	free(resp.body);
 }
 
@@ -220,6 +221,9 @@ int vm_api_start(struct vm *vm, struct err **err)
 		return err_make(err, r, "start the API thread");
 	}
 	vm->api = a;
+	/* The VM is set up and its vCPUs run: now InstanceStart succeeded. */
+	if (vm->cfg->api_start_fd >= 0)
+		vmm_api_answer_start(vm->cfg->api_start_fd, NULL);
 	return 0;
 }
 
