@@ -177,6 +177,8 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
 	    streq(argv[1], "resume") || streq(argv[1], "snapshot") || streq(argv[1], "stop"))
 		return cmd_vm_api(g, argc - 1, argv + 1);
-	return cli_usage_error("vm", "unknown subcommand `%s`; expected run, restore, ls, info, "
-			       "pause, resume, snapshot or stop", argv[1]);
+	return cli_usage_error("vm",
+			       "unknown subcommand `%s`; expected run, restore, ls, info, "
+			       "pause, resume, snapshot or stop",
+			       argv[1]);
 }
