@@ -4,6 +4,9 @@
 
 #include "cli.h"
 
+int cmd_vm(struct cli_globals *g, int argc, char **argv);
+
 const struct cli_command cli_vm_commands[] = {
-	{},
+    {"vm", cmd_vm, "run a KVM micro-VM (vm run --kernel FILE ...)"},
+    {},
 };

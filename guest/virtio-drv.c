@@ -1,0 +1,256 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The ring-3 virtio-mmio driver of virtio-drv.h. */
+#include "virtio-drv.h"
+
+#define REG_MAGIC		0x000
+#define REG_VERSION		0x004
+#define REG_DEVICE_ID		0x008
+#define REG_DEVICE_FEATURES	0x010
+#define REG_DEVICE_FEATURES_SEL 0x014
+#define REG_DRIVER_FEATURES	0x020
+#define REG_DRIVER_FEATURES_SEL 0x024
+#define REG_QUEUE_SEL		0x030
+#define REG_QUEUE_NUM_MAX	0x034
+#define REG_QUEUE_NUM		0x038
+#define REG_QUEUE_READY		0x044
+#define REG_QUEUE_NOTIFY	0x050
+#define REG_STATUS		0x070
+#define REG_QUEUE_DESC		0x080
+#define REG_QUEUE_DRIVER	0x090
+#define REG_QUEUE_DEVICE	0x0a0
+#define REG_CONFIG		0x100
+
+#define S_ACK	      1
+#define S_DRIVER      2
+#define S_DRIVER_OK   4
+#define S_FEATURES_OK 8
+
+#define DESC_F_NEXT	1
+#define DESC_F_WRITE	2
+#define DESC_F_INDIRECT 4
+
+struct vdrv_desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags;
+	uint16_t next;
+};
+
+/* Ring memory: per queue one page of descriptors, one avail page, one used page. */
+static uint8_t ring_pool[4 * VDRV_MAX_QUEUES][3][4096] __attribute__((aligned(4096)));
+static unsigned ring_next;
+
+static uint32_t rd(struct vdrv_dev *d, unsigned off)
+{
+	return mmio_read32(d->base + off);
+}
+
+static void wr(struct vdrv_dev *d, unsigned off, uint32_t v)
+{
+	mmio_write32(d->base + off, v);
+}
+
+/* Parse a hex or decimal number at *s; advances *s. */
+static uint64_t number(const char **s)
+{
+	uint64_t v = 0;
+	unsigned base = 10;
+
+	if ((*s)[0] == '0' && ((*s)[1] == 'x' || (*s)[1] == 'X')) {
+		base = 16;
+		*s += 2;
+	}
+	for (;; (*s)++) {
+		char c = **s;
+		unsigned dig;
+
+		if (c >= '0' && c <= '9')
+			dig = c - '0';
+		else if (base == 16 && c >= 'a' && c <= 'f')
+			dig = c - 'a' + 10;
+		else if (base == 16 && c >= 'A' && c <= 'F')
+			dig = c - 'A' + 10;
+		else
+			return v;
+		v = v * base + dig;
+	}
+}
+
+int vdrv_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
+{
+	static const char key[] = "virtio_mmio.device=";
+	const char *s = guest_cmdline();
+
+	for (; *s; s++) {
+		if ((s != guest_cmdline() && s[-1] != ' ') || memcmp(s, key, sizeof(key) - 1))
+			continue;
+		s += sizeof(key) - 1;
+		number(&s); /* size */
+		if (*s == 'K' || *s == 'k')
+			s++;
+		if (*s++ != '@')
+			continue;
+		struct vdrv_dev d = {.base = number(&s)};
+		if (*s++ != ':')
+			continue;
+		d.irq = number(&s);
+		if (rd(&d, REG_MAGIC) != 0x74726976 || rd(&d, REG_VERSION) != 2)
+			continue;
+		d.device_id = rd(&d, REG_DEVICE_ID);
+		if (d.device_id == device_id && nth-- == 0) {
+			*ret = d;
+			return 0;
+		}
+		s--;
+	}
+	return -1;
+}
+
+uint64_t vdrv_device_features(struct vdrv_dev *d)
+{
+	wr(d, REG_DEVICE_FEATURES_SEL, 1);
+	uint64_t hi = rd(d, REG_DEVICE_FEATURES);
+	wr(d, REG_DEVICE_FEATURES_SEL, 0);
+	return hi << 32 | rd(d, REG_DEVICE_FEATURES);
+}
+
+int vdrv_init(struct vdrv_dev *d, uint64_t wanted)
+{
+	uint64_t f = (wanted | VDRV_F_VERSION_1) & vdrv_device_features(d);
+
+	wr(d, REG_STATUS, 0);
+	wr(d, REG_STATUS, S_ACK);
+	wr(d, REG_STATUS, S_ACK | S_DRIVER);
+	wr(d, REG_DRIVER_FEATURES_SEL, 0);
+	wr(d, REG_DRIVER_FEATURES, (uint32_t)f);
+	wr(d, REG_DRIVER_FEATURES_SEL, 1);
+	wr(d, REG_DRIVER_FEATURES, f >> 32);
+	wr(d, REG_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	if (!(rd(d, REG_STATUS) & S_FEATURES_OK) || !(f & VDRV_F_VERSION_1))
+		return -1;
+	d->features = f;
+	return 0;
+}
+
+static void wr64(struct vdrv_dev *d, unsigned off, uint64_t v)
+{
+	wr(d, off, (uint32_t)v);
+	wr(d, off + 4, v >> 32);
+}
+
+int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q)
+{
+	uint32_t max;
+
+	if (ring_next == ARRAY_SIZE(ring_pool))
+		return -1;
+	wr(d, REG_QUEUE_SEL, index);
+	max = rd(d, REG_QUEUE_NUM_MAX);
+	if (max == 0 || rd(d, REG_QUEUE_READY))
+		return -1;
+	memset(q, 0, sizeof(*q));
+	q->dev = d;
+	q->index = index;
+	q->size = max < VDRV_QSIZE ? max : VDRV_QSIZE; /* <= 128: indirect tables use the rest */
+	q->desc = (struct vdrv_desc *)ring_pool[ring_next][0];
+	q->avail = (volatile uint16_t *)ring_pool[ring_next][1];
+	q->used = (volatile uint16_t *)ring_pool[ring_next][2];
+	ring_next++;
+	wr(d, REG_QUEUE_NUM, q->size);
+	wr64(d, REG_QUEUE_DESC, (uint64_t)(uintptr_t)q->desc);
+	wr64(d, REG_QUEUE_DRIVER, (uint64_t)(uintptr_t)q->avail);
+	wr64(d, REG_QUEUE_DEVICE, (uint64_t)(uintptr_t)q->used);
+	wr(d, REG_QUEUE_READY, 1);
+	return rd(d, REG_QUEUE_READY) == 1 ? 0 : -1;
+}
+
+void vdrv_driver_ok(struct vdrv_dev *d)
+{
+	wr(d, REG_STATUS, rd(d, REG_STATUS) | S_DRIVER_OK);
+}
+
+uint32_t vdrv_status(struct vdrv_dev *d)
+{
+	return rd(d, REG_STATUS);
+}
+
+uint8_t vdrv_config8(struct vdrv_dev *d, unsigned off)
+{
+	return *(volatile uint8_t *)(d->base + REG_CONFIG + off);
+}
+
+uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off)
+{
+	return rd(d, REG_CONFIG + off);
+}
+
+uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off)
+{
+	return (uint64_t)vdrv_config32(d, off + 4) << 32 | vdrv_config32(d, off);
+}
+
+/* Write a chain of n buffers into table[0..n-1]. */
+static void write_chain(struct vdrv_desc *table, const struct vdrv_buf *bufs, unsigned n)
+{
+	for (unsigned i = 0; i < n; i++) {
+		struct vdrv_desc *dd = &table[i];
+
+		dd->addr = (uint64_t)(uintptr_t)bufs[i].addr;
+		dd->len = bufs[i].len;
+		dd->flags = (bufs[i].writable ? DESC_F_WRITE : 0) | (i + 1 < n ? DESC_F_NEXT : 0);
+		dd->next = i + 1;
+	}
+}
+
+/*
+ * One chain at a time per queue is all the tests need: it always starts at
+ * descriptor 0.  With VIRTIO_F_INDIRECT_DESC negotiated, descriptor 0 points
+ * at an indirect table in the second half of the descriptor page.
+ */
+void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n)
+{
+	uint16_t head = 0;
+
+	if (q->dev->features & VDRV_F_INDIRECT_DESC) {
+		struct vdrv_desc *table = &q->desc[128];
+
+		write_chain(table, bufs, n);
+		q->desc[0] = (struct vdrv_desc){(uint64_t)(uintptr_t)table, n * sizeof(*table),
+						DESC_F_INDIRECT, 0};
+	} else {
+		write_chain(q->desc, bufs, n);
+	}
+	q->avail[2 + q->avail_idx % q->size] = head;
+	barrier();
+	q->avail_idx++;
+	__atomic_store_n(&q->avail[1], q->avail_idx, __ATOMIC_RELEASE);
+}
+
+void vdrv_kick(struct vdrv_queue *q)
+{
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	wr(q->dev, REG_QUEUE_NOTIFY, q->index);
+}
+
+int64_t vdrv_wait(struct vdrv_queue *q, uint64_t timeout_us)
+{
+	uint64_t start = guest_now_us();
+	volatile uint32_t *elem;
+
+	while (__atomic_load_n(&q->used[1], __ATOMIC_ACQUIRE) == q->last_used) {
+		if (guest_now_us() - start > timeout_us)
+			return -1;
+		cpu_relax();
+	}
+	elem = (volatile uint32_t *)&q->used[2] + 2 * (q->last_used % q->size);
+	q->last_used++;
+	return elem[1];
+}
+
+int64_t vdrv_submit(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n,
+		    uint64_t timeout_us)
+{
+	vdrv_offer(q, bufs, n);
+	vdrv_kick(q);
+	return vdrv_wait(q, timeout_us);
+}

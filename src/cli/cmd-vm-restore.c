@@ -1,0 +1,94 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]
+ *   [--api-sock PATH [--id ID]]
+ *   [--disk-remap OLD=NEW] [--tap-remap OLD=NEW]
+ * Runs the VM a snapshot describes from where it was taken; the exit code
+ * is the guest's, as for `isola vm run`.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "vm.h"
+
+int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
+void vm_rundir_remove(const struct vm_config *cfg);
+
+enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK, OPT_ID };
+
+static const struct option restore_opts[] = {
+    {"state", required_argument, NULL, OPT_STATE},
+    {"mem", required_argument, NULL, OPT_MEM},
+    {"console", required_argument, NULL, OPT_CONSOLE},
+    {"disk-remap", required_argument, NULL, OPT_DISK_REMAP},
+    {"tap-remap", required_argument, NULL, OPT_TAP_REMAP},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"id", required_argument, NULL, OPT_ID},
+    {"help", no_argument, NULL, 'h'},
+    {},
+};
+
+static void restore_usage(void)
+{
+	printf("Usage: isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
+	       "         [--api-sock PATH [--id ID]]\n");
+}
+
+int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	const char *state = NULL, *mem = NULL;
+	_cleanup_free_ char *api_sock = NULL;
+	bool rundir = false;
+	struct vm_config cfg;
+	int c, status = 1, r = 0;
+
+	(void)g;
+	vmm_config_init(&cfg);
+	optind = 0;
+	while (r >= 0 && (c = getopt_long_only(argc, argv, "+h", restore_opts, NULL)) != -1) {
+		if (c == OPT_STATE)
+			state = optarg;
+		else if (c == OPT_MEM)
+			mem = optarg;
+		else if (c == OPT_CONSOLE)
+			r = vmm_config_set(&cfg, "console", optarg, &err);
+		else if (c == OPT_DISK_REMAP || c == OPT_TAP_REMAP)
+			r = err_make(&err, 0,
+				     "--%s: not supported yet (snapshots of VMs with "
+				     "virtio devices are not supported yet)",
+				     restore_opts[c - 1].name);
+		else if (c == OPT_API_SOCK)
+			cfg.api_sock = optarg;
+		else if (c == OPT_ID)
+			cfg.api_id = optarg;
+		else if (c == 'h')
+			return vmm_config_free(&cfg), restore_usage(), 0;
+		else
+			return vmm_config_free(&cfg), 1;
+	}
+	if (r >= 0 && optind < argc)
+		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
+	if (r >= 0 && (!state || !mem))
+		r = err_make(&err, 0, "--state and --mem are required");
+	if (r >= 0 && cfg.api_id) {
+		r = vm_rundir_prepare(&cfg, &api_sock, &err);
+		rundir = r >= 0 || err_code(err) != -EEXIST;
+	}
+	if (r >= 0)
+		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
+	if (r >= 0)
+		r = vmm_restore(&cfg, state, mem, &status, &err);
+	if (rundir)
+		vm_rundir_remove(&cfg);
+	vmm_config_free(&cfg);
+	if (r < 0) {
+		err_wrap(&err, "vm restore");
+		return cli_fail(&err);
+	}
+	return status;
+}

@@ -1,0 +1,184 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]
+ *   [--memory SIZE] [--console stdio|none|FILE] [--disk ..] [--net ..]
+ *   [--vsock ..] [--rng] [--balloon] [--config vm.json]
+ * The exit code is the guest's: debug-exit (v << 1) | 1, 0 on power-off,
+ * 128 + signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "vm.h"
+
+enum {
+	OPT_CONFIG = 1,
+	OPT_RNG,
+	OPT_BALLOON,
+	OPT_HUGEPAGES,
+	OPT_VALUE,
+	OPT_SNAP_STATE,
+	OPT_SNAP_MEM,
+	OPT_API_SOCK,
+	OPT_ID,
+};
+
+int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
+/* cmd-vm-api.c */
+int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
+int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
+void vm_rundir_remove(const struct vm_config *cfg);
+
+static const struct option run_opts[] = {
+    {"kernel", required_argument, NULL, OPT_VALUE},
+    {"initrd", required_argument, NULL, OPT_VALUE},
+    {"cmdline", required_argument, NULL, OPT_VALUE},
+    {"cpus", required_argument, NULL, OPT_VALUE},
+    {"memory", required_argument, NULL, OPT_VALUE},
+    {"console", required_argument, NULL, OPT_VALUE},
+    {"irqchip", required_argument, NULL, OPT_VALUE},
+    {"disk", required_argument, NULL, OPT_VALUE},
+    {"net", required_argument, NULL, OPT_VALUE},
+    {"vsock", required_argument, NULL, OPT_VALUE},
+    {"rng", no_argument, NULL, OPT_RNG},
+    {"balloon", no_argument, NULL, OPT_BALLOON},
+    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
+    {"config", required_argument, NULL, OPT_CONFIG},
+    {"snapshot-state", required_argument, NULL, OPT_SNAP_STATE},
+    {"snapshot-mem", required_argument, NULL, OPT_SNAP_MEM},
+    {"api-sock", required_argument, NULL, OPT_API_SOCK},
+    {"id", required_argument, NULL, OPT_ID},
+    {"help", no_argument, NULL, 'h'},
+    {},
+};
+
+static void run_usage(void)
+{
+	printf(
+	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
+	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
+	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
+	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
+	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
+	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
+	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
+	    "       isola vm snapshot VM --state FILE --mem FILE\n"
+	    "The --config file is read first; options given on the command line override it.\n"
+	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
+	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
+}
+
+static int find_config(int argc, char **argv, const char **ret)
+{
+	/* --config is applied before the other options whatever its position. */
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+
+		a += a[0] == '-' && a[1] == '-';
+		if (streq(a, "-config") && i + 1 < argc)
+			*ret = argv[i + 1];
+		else if (!strncmp(a, "-config=", 8))
+			*ret = a + 8;
+	}
+	return 0;
+}
+
+static int vm_run(int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *api_sock = NULL;
+	const char *config = NULL;
+	struct vm_config cfg;
+	bool rundir = false;
+	int c, idx, status = 1, r = 0;
+
+	vmm_config_init(&cfg);
+	find_config(argc, argv, &config);
+	if (config)
+		r = vmm_config_load_json(&cfg, config, &err);
+	optind = 0;
+	while (r >= 0 && (c = getopt_long_only(argc, argv, "+h", run_opts, &idx)) != -1) {
+		if (c == OPT_VALUE)
+			r = vmm_config_set(&cfg, run_opts[idx].name, optarg, &err);
+		else if (c == OPT_RNG)
+			cfg.rng = true;
+		else if (c == OPT_BALLOON)
+			cfg.balloon = true;
+		else if (c == OPT_HUGEPAGES)
+			cfg.hugepages = true;
+		else if (c == OPT_SNAP_STATE)
+			cfg.snapshot_state = optarg;
+		else if (c == OPT_SNAP_MEM)
+			cfg.snapshot_mem = optarg;
+		else if (c == OPT_API_SOCK)
+			cfg.api_sock = optarg;
+		else if (c == OPT_ID)
+			cfg.api_id = optarg;
+		else if (c == 'h')
+			return vmm_config_free(&cfg), run_usage(), 0;
+		else if (c != OPT_CONFIG)
+			return vmm_config_free(&cfg), 1;
+	}
+	if (r >= 0 && optind < argc)
+		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
+	if (r >= 0 && cfg.api_id) {
+		r = vm_rundir_prepare(&cfg, &api_sock, &err);
+		rundir = r >= 0 || err_code(err) != -EEXIST;
+	}
+	if (r >= 0 && !cfg.kernel && cfg.api_sock)
+		r = vmm_api_preboot(&cfg, &err); /* configured through the API, then boots */
+	if (r >= 0)
+		r = vmm_config_validate(&cfg, &err);
+	if (r >= 0 && !cfg.snapshot_state != !cfg.snapshot_mem)
+		r = err_make(&err, 0, "--snapshot-state and --snapshot-mem go together");
+	if (r >= 0 && cfg.snapshot_state)
+		r = vmm_snapshot_supported(&cfg, &err);
+	/* A console reader that goes away must not kill the VM: drop the output instead. */
+	if (r >= 0)
+		signal(SIGPIPE, SIG_IGN);
+	if (r >= 0)
+		r = vmm_run(&cfg, &status, &err);
+	if (cfg.api_start_fd >= 0) {
+		/* Still unanswered if the VM failed before its API started. */
+		vmm_api_answer_start(cfg.api_start_fd, r < 0 ? err : NULL);
+		close(cfg.api_start_fd);
+	}
+	if (cfg.api_listen_fd >= 0) {
+		/* The pre-boot socket: the running VM's server had its own copy. */
+		close(cfg.api_listen_fd);
+		unlink(cfg.api_sock);
+	}
+	if (rundir)
+		vm_rundir_remove(&cfg);
+	vmm_config_free(&cfg);
+	if (r < 0) {
+		err_wrap(&err, "vm run");
+		return cli_fail(&err);
+	}
+	return status;
+}
+
+int cmd_vm(struct cli_globals *g, int argc, char **argv)
+{
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		run_usage();
+		return argc < 2;
+	}
+	if (streq(argv[1], "run"))
+		return vm_run(argc - 1, argv + 1);
+	if (streq(argv[1], "restore"))
+		return cmd_vm_restore(g, argc - 1, argv + 1);
+	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
+	    streq(argv[1], "resume") || streq(argv[1], "snapshot") || streq(argv[1], "stop"))
+		return cmd_vm_api(g, argc - 1, argv + 1);
+	return cli_usage_error("vm",
+			       "unknown subcommand `%s`; expected run, restore, ls, info, "
+			       "pause, resume, snapshot or stop",
+			       argv[1]);
+}

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control API's routes.  Bodies are JSON objects; a wrong type, a
+ * missing or an unknown field is a 400 with {"fault_message": "..."}.
+ * Pre-boot configuration (boot-source, machine-config, drives, ...) comes
+ * from `isola vm run` options: the VM is already running when the API
+ * answers, so those routes answer 400 as Firecracker does after boot.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "jsonutil.h"
+#include "snapshot/snapshot.h"
+
+static void reply(struct api_resp *resp, int status, json_t *body)
+{
+	resp->status = status;
+	resp->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	json_decref(body);
+}
+
+static void fault(struct api_resp *resp, int status, const char *msg)
+{
+	reply(resp, status, json_pack("{s:s}", "fault_message", msg));
+}
+
+static void fault_err(struct api_resp *resp, int status, struct err **err)
+{
+	fault(resp, status, (*err)->msg);
+	err_free(err);
+}
+
+/* Parse the body as an object with only the allowed keys. */
+static json_t *body_object(const char *body, size_t len, const char *const *keys,
+			   struct api_resp *resp)
+{
+	_cleanup_err_ struct err *err = NULL;
+	json_t *j = NULL;
+
+	if (json_load_buf_capped("body", body ? body : "", len, 64 * 1024, &j, &err) < 0) {
+		fault(resp, 400, err->msg);
+		return NULL;
+	}
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fault(resp, 400, "body: expected a JSON object");
+		return NULL;
+	}
+	if (json_check_keys(j, "body", keys, &err) < 0) {
+		json_decref(j);
+		fault(resp, 400, err->msg);
+		return NULL;
+	}
+	return j;
+}
+
+static void get_info(struct vm *vm, struct api_resp *resp)
+{
+	reply(resp, 200,
+	      json_pack("{s:s, s:s, s:s, s:i, s:I}", "id", vm->cfg->api_id ? vm->cfg->api_id : "",
+			"state", atomic_load(&vm->api_paused) ? "Paused" : "Running", "vmm_version",
+			"isola", "vcpu_count", (int)vm->nr_vcpus, "mem_size_mib",
+			(json_int_t)(vm->ram_size >> 20)));
+}
+
+static void patch_vm(struct vm *vm, const char *body, size_t len, struct api_resp *resp)
+{
+	static const char *const keys[] = {"state", NULL};
+	_cleanup_json_ json_t *j = body_object(body, len, keys, resp);
+	_cleanup_err_ struct err *err = NULL;
+	const char *state = NULL;
+
+	if (!j)
+		return;
+	if (json_get_string(j, "body", "state", true, &state, &err) < 0)
+		return fault_err(resp, 400, &err);
+	if (streq(state, "Paused")) {
+		if (!atomic_load(&vm->api_paused) && vm_pause(vm, &err) < 0)
+			return fault_err(resp, 400, &err);
+		atomic_store(&vm->api_paused, true);
+	} else if (streq(state, "Resumed")) {
+		if (atomic_exchange(&vm->api_paused, false))
+			vm_resume(vm);
+	} else {
+		return fault(resp, 400, "body.state: expected \"Paused\" or \"Resumed\"");
+	}
+	reply(resp, 204, NULL);
+}
+
+static void snapshot_create(struct vm *vm, const char *body, size_t len, struct api_resp *resp)
+{
+	static const char *const keys[] = {"snapshot_path", "mem_file_path", "snapshot_type",
+					   "version", NULL};
+	_cleanup_json_ json_t *j = body_object(body, len, keys, resp);
+	_cleanup_err_ struct err *err = NULL;
+	const char *state = NULL, *mem = NULL, *type = "Full";
+
+	if (!j)
+		return;
+	if (json_get_string(j, "body", "snapshot_path", true, &state, &err) < 0 ||
+	    json_get_string(j, "body", "mem_file_path", true, &mem, &err) < 0 ||
+	    json_get_string(j, "body", "snapshot_type", false, &type, &err) < 0)
+		return fault_err(resp, 400, &err);
+	if (!streq(type, "Full"))
+		return fault(resp, 400, "body.snapshot_type: only \"Full\" is supported");
+	if (json_object_get(j, "version"))
+		return fault(resp, 400, "body.version: not supported yet");
+	if (vm_snapshot_create(vm, state, mem, &err) < 0)
+		return fault_err(resp, 400, &err);
+	reply(resp, 204, NULL);
+}
+
+static void actions(struct vm *vm, const char *body, size_t len, struct api_resp *resp)
+{
+	static const char *const keys[] = {"action_type", NULL};
+	_cleanup_json_ json_t *j = body_object(body, len, keys, resp);
+	_cleanup_err_ struct err *err = NULL;
+	const char *type = NULL;
+
+	(void)vm;
+	if (!j)
+		return;
+	if (json_get_string(j, "body", "action_type", true, &type, &err) < 0)
+		return fault_err(resp, 400, &err);
+	if (streq(type, "InstanceStart"))
+		return fault(resp, 400, "InstanceStart: the microVM is already running");
+	if (streq(type, "SendCtrlAltDel"))
+		return fault(resp, 400, "SendCtrlAltDel: not supported yet (no keyboard device)");
+	fault(resp, 400, "body.action_type: expected \"InstanceStart\" or \"SendCtrlAltDel\"");
+}
+
+static bool is_preboot(const char *path)
+{
+	static const char *const exact[] = {"/boot-source", "/machine-config", "/vsock", "/balloon",
+					    "/logger",	    "/metrics",	       NULL};
+
+	for (size_t i = 0; exact[i]; i++)
+		if (streq(path, exact[i]))
+			return true;
+	return (!strncmp(path, "/drives/", 8) && path[8]) ||
+	       (!strncmp(path, "/network-interfaces/", 20) && path[20]);
+}
+
+void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
+		   size_t body_len, struct api_resp *resp)
+{
+	*resp = (struct api_resp){0};
+	if (streq(path, "/"))
+		return streq(method, "GET") ? get_info(vm, resp) : fault(resp, 405, "GET only");
+	if (streq(path, "/vm"))
+		return streq(method, "PATCH") ? patch_vm(vm, body, body_len, resp)
+					      : fault(resp, 405, "PATCH only");
+	if (streq(path, "/snapshot/create"))
+		return streq(method, "PUT") ? snapshot_create(vm, body, body_len, resp)
+					    : fault(resp, 405, "PUT only");
+	if (streq(path, "/actions"))
+		return streq(method, "PUT") ? actions(vm, body, body_len, resp)
+					    : fault(resp, 405, "PUT only");
+	if (streq(path, "/snapshot/load"))
+		return fault(resp, 400,
+			     "a snapshot loads before boot: use `isola vm restore`; "
+			     "loading through the API is not supported yet");
+	if (is_preboot(path))
+		return fault(resp, 400,
+			     "the microVM is already running: pre-boot configuration "
+			     "comes from `isola vm run` options (through the API: "
+			     "not supported yet)");
+	fault(resp, 404, "no such resource");
+}

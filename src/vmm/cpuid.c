@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Guest CPUID: what KVM supports, with the hypervisor bit set, per-vCPU APIC
+ * IDs and a topology of N single-thread cores in one package, and no PMU
+ * (the VMM does not back one).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+
+#include "vm-internal.h"
+
+#define CPUID_MAX_ENTRIES 256
+
+int cpuid_init(struct vm *vm, struct err **err)
+{
+	vm->cpuid =
+	    calloc(1, sizeof(*vm->cpuid) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2));
+	if (!vm->cpuid)
+		return err_make(err, ENOMEM, "allocate CPUID");
+	vm->cpuid->nent = CPUID_MAX_ENTRIES;
+	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
+		return err_make(err, errno, "KVM_GET_SUPPORTED_CPUID");
+	return 0;
+}
+
+static unsigned order_base_2(unsigned n)
+{
+	unsigned s = 0;
+
+	while ((1u << s) < n)
+		s++;
+	return s;
+}
+
+static void patch_entry(struct kvm_cpuid_entry2 *e, unsigned id, unsigned n)
+{
+	switch (e->function) {
+	case 1:
+		e->ebx = (e->ebx & 0xffff) | (id << 24) | ((n > 255 ? 255 : n) << 16);
+		e->ecx |= 1u << 31; /* running under a hypervisor */
+		if (n > 1)
+			e->edx |= 1u << 28; /* HTT: the count in EBX[23:16] is valid */
+		break;
+	case 4:
+		if (e->eax & 0x1f) /* a cache level: N cores share the package */
+			e->eax = (e->eax & 0x03ffffff) | ((n - 1) << 26);
+		break;
+	case 0xa: /* no PMU */
+		e->eax = e->ebx = e->ecx = e->edx = 0;
+		break;
+	case 0xb:
+	case 0x1f:
+		e->edx = id;
+		if (e->index == 0) { /* SMT level: one thread per core */
+			e->eax = 0;
+			e->ebx = 1;
+			e->ecx = 1u << 8;
+		} else if (e->index == 1) { /* core level */
+			e->eax = order_base_2(n);
+			e->ebx = n;
+			e->ecx = 1 | (2u << 8);
+		} else {
+			e->eax = e->ebx = 0;
+			e->ecx = e->index;
+		}
+		break;
+	}
+}
+
+int cpuid_setup_vcpu(struct vm *vm, struct vcpu *v, struct err **err)
+{
+	size_t size = sizeof(*vm->cpuid) + vm->cpuid->nent * sizeof(struct kvm_cpuid_entry2);
+	struct kvm_cpuid2 *c = malloc(size);
+	int r = 0;
+
+	if (!c)
+		return err_make(err, ENOMEM, "allocate CPUID");
+	memcpy(c, vm->cpuid, size);
+	for (unsigned i = 0; i < c->nent; i++)
+		patch_entry(&c->entries[i], v->id, vm->nr_vcpus);
+	if (ioctl(v->fd, KVM_SET_CPUID2, c) < 0)
+		r = err_make(err, errno, "KVM_SET_CPUID2");
+	free(c);
+	return r;
+}

@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * A userspace i8254 PIT for the split irqchip (KVM's PIT needs the in-kernel
+ * PIC/IOAPIC): ports 0x40-0x43 and the channel-2 gate/output bits of port
+ * 0x61.  Channel 0 interrupts come from a timerfd that the main thread polls.
+ */
+#include <stdint.h>
+
+#include "bus.h"
+#include "err.h"
+
+#define PIT_HZ 1193182ULL
+
+struct pit;
+struct vm;
+
+int pit_new(struct vm *vm, struct pit **ret, struct err **err);
+void pit_free(struct pit *p);
+/* The timerfd to poll for channel 0; call pit_expired() when it is readable. */
+int pit_fd(struct pit *p);
+void pit_expired(struct pit *p);
+/* Counter value of a channel at time now_ns (exposed for tests). */
+uint16_t pit_count_at(struct pit *p, unsigned ch, uint64_t now_ns);
+extern const struct bus_dev_ops pit_ops;    /* 0x40-0x43 */
+extern const struct bus_dev_ops pit_61_ops; /* 0x61 */

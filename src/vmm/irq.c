@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Interrupt controllers.  By default KVM's in-kernel PIC + IOAPIC + PIT
+ * (KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2).  With --irqchip split, only the
+ * LAPICs are in the kernel (KVM_CAP_SPLIT_IRQCHIP); the IOAPIC is
+ * devices/ioapic.c and its pins become MSIs, both for KVM_IRQ_LINE-style
+ * calls (KVM_SIGNAL_MSI) and for irqfds (GSI routes rebuilt whenever the
+ * guest reprograms a redirection entry, which also tells KVM which vectors
+ * are level-triggered and need KVM_EXIT_IOAPIC_EOI), and the PIT is
+ * devices/pit.c on GSI 0.  There is no PIC in that mode.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+
+#include "devices/ioapic.h"
+#include "devices/pit.h"
+#include "log.h"
+#include "vm-internal.h"
+
+static void split_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	struct vm *vm = opaque;
+	struct kvm_msi msi = {.address_lo = (uint32_t)addr, .address_hi = addr >> 32, .data = data};
+
+	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
+		log_warn_ratelimited("KVM_SIGNAL_MSI: %m");
+}
+
+/* One MSI route per unmasked IOAPIC pin, GSI = pin. */
+static int rebuild_routes(struct vm *vm)
+{
+	struct {
+		struct kvm_irq_routing hdr;
+		struct kvm_irq_routing_entry e[IOAPIC_PINS];
+	} *rt = calloc(1, sizeof(*rt));
+	int r;
+
+	if (!rt)
+		return -ENOMEM;
+	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
+		struct kvm_irq_routing_entry *e = &rt->e[rt->hdr.nr];
+		uint64_t addr;
+		uint32_t data;
+
+		if (!ioapic_msi_route(vm->ioapic, pin, &addr, &data))
+			continue;
+		e->gsi = pin;
+		e->type = KVM_IRQ_ROUTING_MSI;
+		e->u.msi.address_lo = (uint32_t)addr;
+		e->u.msi.address_hi = addr >> 32;
+		e->u.msi.data = data;
+		rt->hdr.nr++;
+	}
+	r = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0 ? -errno : 0;
+	free(rt);
+	return r;
+}
+
+static void split_routes_changed(void *opaque)
+{
+	struct vm *vm = opaque;
+
+	pthread_mutex_lock(&vm->route_lock);
+	if (rebuild_routes(vm) < 0)
+		log_warn_ratelimited("KVM_SET_GSI_ROUTING: %m");
+	pthread_mutex_unlock(&vm->route_lock);
+}
+
+static int split_setup(struct vm *vm, struct err **err)
+{
+	struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {IOAPIC_PINS}};
+	struct ioapic_cb cb = {split_msi, split_routes_changed, vm};
+	int r;
+
+	if (ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) < 0)
+		return err_make(err, errno, "--irqchip split: KVM_CAP_SPLIT_IRQCHIP");
+	vm->ioapic = ioapic_new(&cb);
+	if (!vm->ioapic)
+		return err_make(err, ENOMEM, "allocate the IOAPIC");
+	r = bus_register(&vm->mmio, VM_IOAPIC_ADDR, IOAPIC_MMIO_SIZE, &ioapic_mmio_ops, vm->ioapic,
+			 err);
+	if (r >= 0)
+		r = pit_new(vm, &vm->pit, err);
+	if (r >= 0)
+		r = bus_register(&vm->pio, 0x40, 4, &pit_ops, vm->pit, err);
+	if (r >= 0)
+		r = bus_register(&vm->pio, 0x61, 1, &pit_61_ops, vm->pit, err);
+	return r;
+}
+
+int vm_irqchip_setup(struct vm *vm, struct err **err)
+{
+	struct kvm_pit_config pit = {.flags = KVM_PIT_SPEAKER_DUMMY};
+
+	if (vm->cfg->split_irqchip)
+		return split_setup(vm, err);
+	if (ioctl(vm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return err_make(err, errno, "KVM_CREATE_IRQCHIP");
+	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
+		return err_make(err, errno, "KVM_CREATE_PIT2");
+	return 0;
+}
+
+void vm_irqchip_teardown(struct vm *vm)
+{
+	pit_free(vm->pit);
+	vm->pit = NULL;
+	ioapic_free(vm->ioapic);
+	vm->ioapic = NULL;
+}
+
+int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
+{
+	struct kvm_irq_level irq = {.irq = gsi, .level = level};
+
+	if (vm->ioapic) {
+		if (gsi >= IOAPIC_PINS)
+			return err_make(err, EINVAL, "GSI %u is not an IOAPIC pin", gsi);
+		ioapic_set_irq(vm->ioapic, gsi, level);
+		return 0;
+	}
+	if (ioctl(vm->vm_fd, KVM_IRQ_LINE, &irq) < 0)
+		return err_make(err, errno, "KVM_IRQ_LINE gsi %u", gsi);
+	return 0;
+}
+
+int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
+{
+	struct kvm_irqfd irqfd = {.fd = efd, .gsi = gsi};
+
+	if (!vm->caps.irqfd)
+		return err_make(err, EOPNOTSUPP, "KVM_IRQFD is not supported by /dev/kvm");
+	/* Split mode: the GSI's MSI route appears once the guest unmasks the pin. */
+	if (ioctl(vm->vm_fd, KVM_IRQFD, &irqfd) < 0)
+		return err_make(err, errno, "KVM_IRQFD gsi %u", gsi);
+	return 0;
+}

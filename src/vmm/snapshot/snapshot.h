@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Snapshot and restore of a running VM (docs/vm-api.md).  Each component
+ * saves into and restores from the state file beside its own code.
+ */
+#include "../vm-internal.h"
+#include "format.h"
+
+/* The machine shape a restore recreates before loading any state. */
+struct snap_config {
+	uint32_t cpus;
+	uint32_t flags; /* none defined yet */
+	uint64_t memory;
+	uint64_t tsc_khz;
+};
+
+/* pause.c: park every vCPU outside KVM_RUN (pending I/O completed) and back. */
+int vm_pause(struct vm *vm, struct err **err);
+void vm_resume(struct vm *vm);
+/* Called from the vCPU loop when a pause is requested. */
+void vcpu_park(struct vcpu *v);
+
+/* vcpu-state.c */
+int vcpu_state_save(struct vcpu *v, struct snap_writer *w, struct err **err);
+int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
+/* vm-state.c: irqchip, PIT, clock */
+int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err);
+int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
+/* devices/serial.c */
+int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
+int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
+
+/* snapshot.c: pause, save everything, resume.  The files appear atomically. */
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
+		       struct err **err);
+/* The "restore" bring-up step: no-op unless vm->snap is set. */
+int vm_snapshot_restore_step(struct vm *vm, struct err **err);
+/* SIGUSR2 on the main thread: snapshot to the paths of --snapshot-state/--snapshot-mem. */
+void vm_snapshot_signal(struct vm *vm);

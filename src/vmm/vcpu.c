@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * vCPU threads: create and configure the vCPUs, run KVM_RUN loops and route
+ * their exits.  A stop is signalled with SIGUSR1 plus kvm_run.immediate_exit
+ * so a vCPU leaves KVM_RUN even if the signal lands just before it enters.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "devices/ioapic.h"
+#include "log.h"
+#include "snapshot/snapshot.h"
+#include "vm-internal.h"
+
+static void kick_handler(int sig)
+{
+	(void)sig;
+}
+
+int vcpu_install_kick_handler(struct err **err)
+{
+	struct sigaction sa = {.sa_handler = kick_handler};
+
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGUSR1, &sa, NULL) < 0)
+		return err_make(err, errno, "sigaction SIGUSR1");
+	return 0;
+}
+
+static int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, struct err **err)
+{
+	void *run;
+	int r;
+
+	v->vm = vm;
+	v->id = id;
+	v->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)id);
+	if (v->fd < 0)
+		return err_make(err, errno, "KVM_CREATE_VCPU %u", id);
+	run = mmap(NULL, vm->caps.run_size, PROT_READ | PROT_WRITE, MAP_SHARED, v->fd, 0);
+	if (run == MAP_FAILED)
+		return err_make(err, errno, "mmap kvm_run of vCPU %u", id);
+	v->run = run;
+	r = cpuid_setup_vcpu(vm, v, err);
+	if (r >= 0)
+		r = vcpu_setup_fpu_msrs_lapic(v, err);
+	if (r >= 0 && id == 0)
+		r = vcpu_setup_boot_regs(v, &vm->boot, err);
+	return r < 0 ? err_wrap(err, "vCPU %u", id) : 0;
+}
+
+int vcpu_create_all(struct vm *vm, struct err **err)
+{
+	vm->vcpus = calloc(vm->nr_vcpus, sizeof(*vm->vcpus));
+	if (!vm->vcpus)
+		return err_make(err, ENOMEM, "allocate vCPUs");
+	for (unsigned i = 0; i < vm->nr_vcpus; i++)
+		vm->vcpus[i].fd = -1;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		int r = vcpu_create(vm, &vm->vcpus[i], i, err);
+
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+void vcpu_destroy_all(struct vm *vm)
+{
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			munmap(v->run, vm->caps.run_size);
+		if (v->fd >= 0)
+			close(v->fd);
+	}
+	free(vm->vcpus);
+	vm->vcpus = NULL;
+}
+
+/* Stop the VM with an error naming this vCPU; dump (owned) is appended. */
+static void __attribute__((format(printf, 4, 5)))
+stop_with_error(struct vcpu *v, int errnum, char *dump, const char *fmt, ...)
+{
+	struct err *e = NULL;
+	char *msg = NULL;
+	va_list ap;
+
+	va_start(ap, fmt);
+	if (vasprintf(&msg, fmt, ap) < 0)
+		msg = NULL;
+	va_end(ap);
+	err_make(&e, errnum, "vCPU %u: %s%s%s", v->id, msg ? msg : "error", dump ? "\n" : "",
+		 dump ? dump : "");
+	free(msg);
+	free(dump);
+	vm_request_stop(v->vm, 1, e);
+}
+
+static void handle_io(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+	uint8_t *data = (uint8_t *)run + run->io.data_offset;
+
+	for (uint32_t i = 0; i < run->io.count; i++, data += run->io.size)
+		if (!bus_access(&v->vm->pio, run->io.port, data, run->io.size,
+				run->io.direction == KVM_EXIT_IO_OUT) &&
+		    run->io.port != 0x80)
+			log_debug("vCPU %u: unhandled port %#x", v->id, run->io.port);
+}
+
+static void handle_system_event(struct vcpu *v)
+{
+	switch (v->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_stop(v->vm, 0, NULL);
+		break;
+	default:
+		stop_with_error(v, 0, NULL, "guest system event %u (crash)",
+				v->run->system_event.type);
+	}
+}
+
+static void handle_exit(struct vcpu *v)
+{
+	struct kvm_run *run = v->run;
+
+	switch (run->exit_reason) {
+	case KVM_EXIT_IO:
+		handle_io(v);
+		break;
+	case KVM_EXIT_MMIO:
+		if (!bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
+				run->mmio.is_write))
+			log_debug("vCPU %u: unhandled MMIO %#llx", v->id,
+				  (unsigned long long)run->mmio.phys_addr);
+		break;
+	case KVM_EXIT_HLT:
+		vm_request_stop(v->vm, 0, NULL);
+		break;
+	case KVM_EXIT_SHUTDOWN:
+		stop_with_error(v, 0, vcpu_dump_regs(v), "guest triple fault (KVM_EXIT_SHUTDOWN)");
+		break;
+	case KVM_EXIT_SYSTEM_EVENT:
+		handle_system_event(v);
+		break;
+	case KVM_EXIT_FAIL_ENTRY:
+		stop_with_error(v, 0, vcpu_dump_regs(v), "KVM_EXIT_FAIL_ENTRY, reason %#llx",
+				(unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+		break;
+	case KVM_EXIT_INTERNAL_ERROR:
+		stop_with_error(v, 0, vcpu_dump_regs(v), "KVM_EXIT_INTERNAL_ERROR, suberror %llu",
+				(unsigned long long)run->internal.suberror);
+		break;
+	case KVM_EXIT_IOAPIC_EOI:
+		if (v->vm->ioapic)
+			ioapic_eoi(v->vm->ioapic, run->eoi.vector);
+		break;
+	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
+		break;
+	default:
+		stop_with_error(v, 0, vcpu_dump_regs(v), "unexpected KVM exit reason %llu",
+				(unsigned long long)run->exit_reason);
+	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *v = arg;
+
+	while (!atomic_load(&v->vm->stopping)) {
+		if (atomic_load(&v->vm->pause_req)) {
+			vcpu_park(v);
+			continue;
+		}
+		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN)
+				continue;
+			stop_with_error(v, errno, NULL, "KVM_RUN");
+			break;
+		}
+		handle_exit(v);
+	}
+	return NULL;
+}
+
+int vcpu_start_all(struct vm *vm, struct err **err)
+{
+	sigset_t block;
+	int r;
+
+	/* SIGINT/SIGTERM go to the main thread's signalfd; vCPUs inherit the mask. */
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGUSR2); /* snapshot request */
+	pthread_sigmask(SIG_BLOCK, &block, &vm->saved_sigmask);
+	r = vcpu_install_kick_handler(err);
+	if (r < 0)
+		return r;
+	pthread_mutex_lock(&vm->stop_lock);
+	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+		pthread_attr_t attr;
+
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, 256 * 1024);
+		r = pthread_create(&v->thread, &attr, vcpu_thread, v);
+		pthread_attr_destroy(&attr);
+		v->thread_started = r == 0;
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	return r ? err_make(err, r, "start a vCPU thread") : 0;
+}
+
+void vcpu_join_all(struct vm *vm)
+{
+	if (!atomic_load(&vm->stopping))
+		vm_request_stop(vm, 0, NULL);
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		if (vm->vcpus[i].thread_started)
+			pthread_join(vm->vcpus[i].thread, NULL);
+		vm->vcpus[i].thread_started = false;
+	}
+	pthread_sigmask(SIG_SETMASK, &vm->saved_sigmask, NULL);
+}

@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * virtio-blk (virtio 1.2 section 5.2) over a raw image file or block device:
+ * read, write, flush, GET_ID, discard and write-zeroes; read-only disks refuse
+ * writes.  Requests are served on the device's worker thread.
+ */
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "virtio-internal.h"
+#include "vm-config.h"
+
+#define VIRTIO_BLK_F_SEG_MAX	  2
+#define VIRTIO_BLK_F_RO		  5
+#define VIRTIO_BLK_F_FLUSH	  9
+#define VIRTIO_BLK_F_DISCARD	  13
+#define VIRTIO_BLK_F_WRITE_ZEROES 14
+
+#define VIRTIO_BLK_T_IN		  0
+#define VIRTIO_BLK_T_OUT	  1
+#define VIRTIO_BLK_T_FLUSH	  4
+#define VIRTIO_BLK_T_GET_ID	  8
+#define VIRTIO_BLK_T_DISCARD	  11
+#define VIRTIO_BLK_T_WRITE_ZEROES 13
+
+#define VIRTIO_BLK_S_OK	    0
+#define VIRTIO_BLK_S_IOERR  1
+#define VIRTIO_BLK_S_UNSUPP 2
+
+#define SECTOR		  512u
+#define BLK_ID_BYTES	  20
+#define MAX_RANGE_SEGS	  32	     /* discard / write-zeroes segments per request */
+#define MAX_RANGE_SECTORS (1u << 22) /* 2 GiB per segment */
+
+struct blk_config {
+	uint64_t capacity;
+	uint32_t size_max, seg_max;
+	uint16_t cylinders;
+	uint8_t heads, sectors;
+	uint32_t blk_size;
+	uint8_t physical_block_exp, alignment_offset;
+	uint16_t min_io_size;
+	uint32_t opt_io_size;
+	uint8_t writeback, unused0;
+	uint16_t num_queues;
+	uint32_t max_discard_sectors, max_discard_seg, discard_sector_alignment;
+	uint32_t max_write_zeroes_sectors, max_write_zeroes_seg;
+	uint8_t write_zeroes_may_unmap, unused1[3];
+} __attribute__((packed));
+
+struct blk_req_hdr {
+	uint32_t type, reserved;
+	uint64_t sector;
+};
+
+struct blk_range {
+	uint64_t sector;
+	uint32_t num_sectors, flags;
+};
+
+struct virtio_blk {
+	struct virtio_dev vdev;
+	int fd;
+	bool readonly;
+	uint64_t sectors;
+	char id[BLK_ID_BYTES];
+	struct blk_config config;
+	struct iovec data[VIRTQ_MAX_SIZE];
+};
+
+/* The part [skip, skip+len) of an iovec array, as a new array; returns its count. */
+static unsigned iov_slice(const struct iovec *iov, unsigned n, size_t skip, size_t len,
+			  struct iovec *dst)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < n && len; i++) {
+		size_t l = iov[i].iov_len;
+
+		if (skip >= l) {
+			skip -= l;
+			continue;
+		}
+		l -= skip;
+		if (l > len)
+			l = len;
+		dst[k++] = (struct iovec){(uint8_t *)iov[i].iov_base + skip, l};
+		len -= l;
+		skip = 0;
+	}
+	return k;
+}
+
+/* preadv/pwritev the whole array, resuming after short transfers. */
+static int rw_full(int fd, struct iovec *iov, unsigned n, off_t off, bool is_write)
+{
+	while (n) {
+		ssize_t r = is_write ? pwritev(fd, iov, n, off) : preadv(fd, iov, n, off);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r < 0 ? -errno : -EIO;
+		off += r;
+		while (n && (size_t)r >= iov->iov_len) {
+			r -= iov->iov_len;
+			iov++;
+			n--;
+		}
+		if (n) {
+			iov->iov_base = (uint8_t *)iov->iov_base + r;
+			iov->iov_len -= r;
+		}
+	}
+	return 0;
+}
+
+static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t count)
+{
+	return sector <= b->sectors && count <= b->sectors - sector;
+}
+
+static uint8_t blk_rw(struct virtio_blk *b, const struct virtq_req *req, uint64_t sector,
+		      bool is_write, uint32_t *written)
+{
+	size_t len = is_write ? req->out_len - sizeof(struct blk_req_hdr) : req->in_len - 1;
+	unsigned n;
+
+	if (is_write && b->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (len % SECTOR || !in_range(b, sector, len / SECTOR))
+		return VIRTIO_BLK_S_IOERR;
+	if (is_write)
+		n = iov_slice(req->iov, req->n_out, sizeof(struct blk_req_hdr), len, b->data);
+	else
+		n = iov_slice(req->iov + req->n_out, req->n_in, 0, len, b->data);
+	if (rw_full(b->fd, b->data, n, sector * SECTOR, is_write) < 0) {
+		log_warn_ratelimited("virtio-blk: %s at sector %llu: %m",
+				     is_write ? "write" : "read", (unsigned long long)sector);
+		return VIRTIO_BLK_S_IOERR;
+	}
+	if (!is_write)
+		*written = len;
+	return VIRTIO_BLK_S_OK;
+}
+
+/* DISCARD and WRITE_ZEROES: a list of ranges after the header. */
+static uint8_t blk_ranges(struct virtio_blk *b, const struct virtq_req *req, bool zero)
+{
+	size_t len = req->out_len - sizeof(struct blk_req_hdr);
+	struct blk_range seg;
+
+	if (b->readonly)
+		return VIRTIO_BLK_S_IOERR;
+	if (len == 0 || len % sizeof(seg) || len / sizeof(seg) > MAX_RANGE_SEGS)
+		return VIRTIO_BLK_S_IOERR;
+	for (size_t off = sizeof(struct blk_req_hdr); off < req->out_len; off += sizeof(seg)) {
+		virtq_iov_to_buf(req->iov, req->n_out, off, &seg, sizeof(seg));
+		uint64_t sector = le64toh(seg.sector), count = le32toh(seg.num_sectors);
+		int mode = FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE;
+
+		if (count > MAX_RANGE_SECTORS || !in_range(b, sector, count))
+			return VIRTIO_BLK_S_IOERR;
+		if (zero && !(le32toh(seg.flags) & 1))
+			mode = FALLOC_FL_ZERO_RANGE | FALLOC_FL_KEEP_SIZE;
+		if (fallocate(b->fd, mode, sector * SECTOR, count * SECTOR) == 0)
+			continue;
+		if (zero && mode != (FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE) &&
+		    fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, sector * SECTOR,
+			      count * SECTOR) == 0)
+			continue;
+		if (!zero && errno == EOPNOTSUPP)
+			continue; /* discard is only a hint */
+		return VIRTIO_BLK_S_IOERR;
+	}
+	return VIRTIO_BLK_S_OK;
+}
+
+static uint32_t blk_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req *req)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+	struct blk_req_hdr hdr;
+	uint32_t written = 0;
+	uint8_t status;
+
+	if (req->out_len < sizeof(hdr) || req->in_len < 1) {
+		log_warn_ratelimited("virtio-blk: request without header or status byte");
+		return 0;
+	}
+	virtq_iov_to_buf(req->iov, req->n_out, 0, &hdr, sizeof(hdr));
+	switch (le32toh(hdr.type)) {
+	case VIRTIO_BLK_T_IN:
+	case VIRTIO_BLK_T_OUT:
+		status = blk_rw(b, req, le64toh(hdr.sector), le32toh(hdr.type) == VIRTIO_BLK_T_OUT,
+				&written);
+		break;
+	case VIRTIO_BLK_T_FLUSH:
+		status = fdatasync(b->fd) == 0 ? VIRTIO_BLK_S_OK : VIRTIO_BLK_S_IOERR;
+		break;
+	case VIRTIO_BLK_T_GET_ID:
+		written = virtq_buf_to_iov(req->iov + req->n_out, req->n_in, 0, b->id,
+					   req->in_len - 1 < BLK_ID_BYTES ? req->in_len - 1
+									  : BLK_ID_BYTES);
+		status = VIRTIO_BLK_S_OK;
+		break;
+	case VIRTIO_BLK_T_DISCARD:
+	case VIRTIO_BLK_T_WRITE_ZEROES:
+		status = blk_ranges(b, req, le32toh(hdr.type) == VIRTIO_BLK_T_WRITE_ZEROES);
+		break;
+	default:
+		status = VIRTIO_BLK_S_UNSUPP;
+		break;
+	}
+	virtq_buf_to_iov(req->iov + req->n_out, req->n_in, req->in_len - 1, &status, 1);
+	return written + 1;
+}
+
+static void blk_destroy(struct virtio_dev *vdev)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+
+	cleanup_closep(&b->fd);
+	free(b);
+}
+
+static const struct virtio_dev_ops blk_ops = {
+    .name = "blk",
+    .device_id = VIRTIO_ID_BLOCK,
+    .n_queues = 1,
+    .handle = blk_handle,
+    .destroy = blk_destroy,
+};
+
+/* Open and lock the image (shared for read-only, exclusive otherwise); size it. */
+static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, struct err **err)
+{
+	struct stat st;
+	uint64_t bytes;
+
+	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0)
+		return err_make(err, errno, "disk `%s`", cfg->path);
+	if (flock(b->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		return err_make(err, errno, "disk `%s`: locked by another user", cfg->path);
+	if (fstat(b->fd, &st) < 0)
+		return err_make(err, errno, "disk `%s`", cfg->path);
+	if (S_ISBLK(st.st_mode)) {
+		if (ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
+			return err_make(err, errno, "disk `%s`: size", cfg->path);
+	} else if (S_ISREG(st.st_mode)) {
+		bytes = st.st_size;
+	} else {
+		return err_make(err, EINVAL, "disk `%s`: not a regular file or block device",
+				cfg->path);
+	}
+	b->sectors = bytes / SECTOR;
+	return 0;
+}
+
+static void blk_fill_config(struct virtio_blk *b)
+{
+	struct blk_config *c = &b->config;
+
+	c->capacity = htole64(b->sectors);
+	c->seg_max = htole32(VIRTQ_MAX_SIZE - 2); /* header and status take two */
+	c->max_discard_sectors = c->max_write_zeroes_sectors = htole32(MAX_RANGE_SECTORS);
+	c->max_discard_seg = c->max_write_zeroes_seg = htole32(MAX_RANGE_SEGS);
+	c->discard_sector_alignment = htole32(1);
+	c->write_zeroes_may_unmap = 1;
+	b->vdev.config = c;
+	b->vdev.config_len = sizeof(*c);
+	b->vdev.features |= 1ull << VIRTIO_BLK_F_SEG_MAX | 1ull << VIRTIO_BLK_F_FLUSH;
+	if (b->readonly)
+		b->vdev.features |= 1ull << VIRTIO_BLK_F_RO;
+	else
+		b->vdev.features |= 1ull << VIRTIO_BLK_F_DISCARD | 1ull
+								       << VIRTIO_BLK_F_WRITE_ZEROES;
+}
+
+int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
+		      struct virtio_dev **ret, struct err **err)
+{
+	struct virtio_blk *b = calloc(1, sizeof(*b));
+	int r;
+
+	if (!b)
+		return err_make(err, ENOMEM, "virtio-blk");
+	b->fd = -1;
+	b->readonly = cfg->readonly;
+	r = virtio_dev_init(&b->vdev, &blk_ops, mem, err);
+	if (r >= 0 && cfg->serial && strlen(cfg->serial) > BLK_ID_BYTES)
+		r = err_make(err, EINVAL, "disk `%s`: serial longer than %d bytes", cfg->path,
+			     BLK_ID_BYTES);
+	if (r >= 0)
+		r = blk_open(b, cfg, err);
+	if (r < 0) {
+		virtio_dev_destroy(&b->vdev);
+		return r;
+	}
+	if (cfg->serial)
+		memcpy(b->id, cfg->serial, strlen(cfg->serial));
+	blk_fill_config(b);
+	*ret = &b->vdev;
+	return 0;
+}

@@ -1,0 +1,239 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Transport-independent device state: status and feature negotiation, queue
+ * enabling, reset, and the per-device worker thread that serves notifications.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "virtio-internal.h"
+
+/* Requests served in one go before the worker lets the vCPUs at the lock again. */
+#define WORKER_BUDGET 256
+
+static void raise_isr(struct virtio_dev *vdev, uint32_t bit)
+{
+	__atomic_or_fetch(&vdev->isr, bit, __ATOMIC_SEQ_CST);
+	if (vdev->interrupt)
+		vdev->interrupt(vdev);
+}
+
+void virtio_dev_needs_reset(struct virtio_dev *vdev)
+{
+	uint32_t st = __atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST);
+
+	if (!(st & VIRTIO_STATUS_DRIVER_OK) || (st & VIRTIO_STATUS_NEEDS_RESET))
+		return;
+	__atomic_or_fetch(&vdev->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);
+	raise_isr(vdev, VIRTIO_ISR_CONFIG);
+}
+
+void virtio_dev_kick(struct virtio_dev *vdev, unsigned q)
+{
+	uint64_t one = 1;
+
+	if (q < vdev->ops->n_queues && write(vdev->kick_fd[q], &one, sizeof(one)) < 0)
+		log_warn_ratelimited("virtio-%s: kick queue %u: %m", vdev->ops->name, q);
+}
+
+void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q)
+{
+	if (virtq_need_interrupt(&vdev->vq[q]))
+		raise_isr(vdev, VIRTIO_ISR_QUEUE);
+}
+
+/* Pop, serve and complete requests until the ring is empty or the budget is spent. */
+void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtq *vq = &vdev->vq[q];
+	unsigned served = 0;
+	int r;
+
+	do {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, vdev->req)) != 0) {
+			if (r == -EIO) {
+				log_warn_ratelimited(
+				    "virtio-%s: queue %u corrupt, device needs reset",
+				    vdev->ops->name, q);
+				virtio_dev_needs_reset(vdev);
+				return;
+			}
+			if (r == -EBADMSG)
+				log_warn_ratelimited(
+				    "virtio-%s: queue %u: malformed descriptor chain",
+				    vdev->ops->name, q);
+			else
+				virtq_push(vq, vdev->req->head,
+					   vdev->ops->handle(vdev, q, vdev->req));
+			if (++served == WORKER_BUDGET) {
+				virtio_dev_kick(vdev, q); /* come back after the others */
+				goto done;
+			}
+		}
+	} while (virtq_enable_notify(vq));
+done:
+	if (served)
+		virtio_dev_notify_used(vdev, q);
+}
+
+static bool live(const struct virtio_dev *vdev)
+{
+	return (vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
+	       !(vdev->status & VIRTIO_STATUS_NEEDS_RESET);
+}
+
+static void serve_kicks(struct virtio_dev *vdev, const struct pollfd *pfd)
+{
+	uint64_t v;
+
+	for (unsigned i = 0; i < vdev->ops->n_queues; i++) {
+		if (!(pfd[i].revents & POLLIN) || read(pfd[i].fd, &v, sizeof(v)) < 0)
+			continue;
+		pthread_mutex_lock(&vdev->lock);
+		if (live(vdev) && vdev->vq[i].ready) {
+			if (vdev->ops->queue_notify)
+				vdev->ops->queue_notify(vdev, i);
+			else
+				virtio_dev_service_queue(vdev, i);
+		}
+		pthread_mutex_unlock(&vdev->lock);
+	}
+}
+
+static void *worker_main(void *arg)
+{
+	struct virtio_dev *vdev = arg;
+	unsigned n = vdev->ops->n_queues;
+	struct pollfd pfd[VIRTIO_MAX_QUEUES + 2];
+
+	for (unsigned i = 0; i < n; i++)
+		pfd[i] = (struct pollfd){.fd = vdev->kick_fd[i], .events = POLLIN};
+	pfd[n] = (struct pollfd){.fd = vdev->stop_fd, .events = POLLIN};
+	pfd[n + 1] = (struct pollfd){.fd = -1, .events = POLLIN};
+	for (;;) {
+		/* A negative fd is skipped by poll(2): watch poll_fd only when wanted. */
+		pfd[n + 1].fd =
+		    __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) ? vdev->poll_fd : -1;
+		if (poll(pfd, n + 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_error("virtio-%s: worker: poll: %m", vdev->ops->name);
+			return NULL;
+		}
+		if (pfd[n].revents)
+			return NULL;
+		serve_kicks(vdev, pfd);
+		if (pfd[n + 1].fd >= 0 && pfd[n + 1].revents) {
+			pthread_mutex_lock(&vdev->lock);
+			if (live(vdev) && vdev->ops->poll)
+				vdev->ops->poll(vdev);
+			pthread_mutex_unlock(&vdev->lock);
+		}
+	}
+}
+
+int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
+		    const struct guest_mem *mem, struct err **err)
+{
+	vdev->ops = ops;
+	vdev->mem = mem;
+	vdev->features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_INDIRECT_DESC |
+			 1ull << VIRTIO_F_EVENT_IDX;
+	vdev->stop_fd = -1;
+	vdev->poll_fd = -1;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		vdev->kick_fd[i] = -1;
+	pthread_mutex_init(&vdev->lock, NULL);
+	vdev->req = malloc(sizeof(*vdev->req));
+	if (!vdev->req)
+		return err_make(err, ENOMEM, "virtio-%s", ops->name);
+	vdev->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (vdev->stop_fd < 0)
+		return err_make(err, errno, "virtio-%s: eventfd", ops->name);
+	for (unsigned i = 0; i < ops->n_queues; i++) {
+		vdev->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+		if (vdev->kick_fd[i] < 0)
+			return err_make(err, errno, "virtio-%s: eventfd", ops->name);
+	}
+	return 0;
+}
+
+int virtio_dev_start(struct virtio_dev *vdev, struct err **err)
+{
+	int r = pthread_create(&vdev->worker, NULL, worker_main, vdev);
+
+	if (r)
+		return err_make(err, r, "virtio-%s: start worker thread", vdev->ops->name);
+	vdev->worker_running = true;
+	return 0;
+}
+
+void virtio_dev_destroy(struct virtio_dev *vdev)
+{
+	uint64_t one = 1;
+
+	if (vdev->worker_running && write(vdev->stop_fd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(vdev->worker, NULL);
+	vdev->worker_running = false;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		cleanup_closep(&vdev->kick_fd[i]);
+	cleanup_closep(&vdev->stop_fd);
+	free(vdev->req);
+	pthread_mutex_destroy(&vdev->lock);
+	vdev->ops->destroy(vdev);
+}
+
+static void reset(struct virtio_dev *vdev)
+{
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		virtq_reset(&vdev->vq[i]);
+	vdev->driver_features = 0;
+	__atomic_store_n(&vdev->isr, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&vdev->status, 0, __ATOMIC_SEQ_CST);
+	if (vdev->ops->reset)
+		vdev->ops->reset(vdev);
+}
+
+void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t status)
+{
+	uint32_t old = vdev->status;
+
+	if (status == 0) {
+		reset(vdev);
+		return;
+	}
+	status &= 0xff;
+	/* FEATURES_OK sticks only for a subset of ours that includes VERSION_1. */
+	if ((status & VIRTIO_STATUS_FEATURES_OK) && !(old & VIRTIO_STATUS_FEATURES_OK) &&
+	    ((vdev->driver_features & ~vdev->features) ||
+	     !(vdev->driver_features & (1ull << VIRTIO_F_VERSION_1)))) {
+		log_debug("virtio-%s: driver features %#llx refused", vdev->ops->name,
+			  (unsigned long long)vdev->driver_features);
+		status &= ~VIRTIO_STATUS_FEATURES_OK;
+	}
+	status |= old & VIRTIO_STATUS_NEEDS_RESET;
+	__atomic_store_n(&vdev->status, status, __ATOMIC_SEQ_CST);
+}
+
+bool virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtq *vq = &vdev->vq[q];
+
+	if (!(vdev->status & VIRTIO_STATUS_FEATURES_OK))
+		return false;
+	vq->indirect = vdev->driver_features & (1ull << VIRTIO_F_INDIRECT_DESC);
+	vq->event_idx = vdev->driver_features & (1ull << VIRTIO_F_EVENT_IDX);
+	if (virtq_enable(vq, vdev->mem) < 0) {
+		log_warn_ratelimited("virtio-%s: queue %u: unusable ring (size %u)",
+				     vdev->ops->name, q, vq->size);
+		return false;
+	}
+	return true;
+}

@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Bring-up of the configured virtio devices, each on its own virtio-mmio
+ * window, and their teardown in reverse order.
+ */
+#include <errno.h>
+#include <stdbool.h>
+
+#include "log.h"
+#include "virtio-internal.h"
+#include "virtio.h"
+#include "vm-config.h"
+#include "vm.h"
+
+#define MAX_DEVICES (VM_MAX_DISKS + VM_MAX_NETS + 3)
+
+struct attached {
+	struct virtio_dev *vdev;
+	struct virtio_mmio *mmio;
+};
+
+/*
+ * The devices of the VM being run.  struct vm has no slot for them, and a
+ * process runs one VM, so they live here; setup refuses a second VM.
+ */
+static struct {
+	struct vm *vm;
+	struct attached dev[MAX_DEVICES];
+	unsigned n;
+} devices;
+
+static int attach(struct vm *vm, struct virtio_dev *vdev, struct err **err)
+{
+	struct attached *a = &devices.dev[devices.n];
+	int r;
+
+	r = virtio_mmio_attach(vm, vdev, &a->mmio, err);
+	if (r >= 0)
+		r = virtio_dev_start(vdev, err);
+	if (r < 0) {
+		virtio_dev_destroy(vdev);
+		virtio_mmio_detach(a->mmio);
+		a->mmio = NULL;
+		return r;
+	}
+	a->vdev = vdev;
+	devices.n++;
+	return 0;
+}
+
+int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err)
+{
+	const struct guest_mem *mem = vm_guest_mem(vm);
+	struct virtio_dev *vdev;
+	int r = 0;
+
+	if (devices.vm && devices.vm != vm)
+		return err_make(err, EBUSY, "virtio: devices of another VM still attached");
+	devices.vm = vm;
+	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS)
+		return err_make(err, E2BIG, "at most %d disks and %d nets", VM_MAX_DISKS,
+				VM_MAX_NETS);
+
+	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++) {
+		r = virtio_blk_create(mem, &cfg->disks[i], &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	for (unsigned i = 0; r >= 0 && i < cfg->n_nets; i++) {
+		r = virtio_net_create(mem, &cfg->nets[i], &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r >= 0 && cfg->rng) {
+		r = virtio_rng_create(mem, &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r >= 0 && cfg->has_vsock) {
+		r = virtio_vsock_create(mem, cfg->vsock_cid, cfg->vsock_uds, &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r >= 0 && cfg->balloon) {
+		r = virtio_balloon_create(mem, &vdev, err);
+		if (r >= 0)
+			r = attach(vm, vdev, err);
+	}
+	if (r < 0) {
+		vmm_virtio_teardown(vm);
+		return r;
+	}
+	log_debug("virtio: %u device(s) attached", devices.n);
+	return 0;
+}
+
+/*
+ * Runs when the VM is going away (vCPUs stopped): the bus has no way to drop
+ * a range, so the MMIO windows stay registered but are never reached again.
+ */
+void vmm_virtio_teardown(struct vm *vm)
+{
+	if (devices.vm != vm)
+		return;
+	while (devices.n) {
+		struct attached *a = &devices.dev[--devices.n];
+
+		virtio_dev_destroy(a->vdev);
+		virtio_mmio_detach(a->mmio);
+	}
+	devices.vm = NULL;
+}

@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * What devices and transports share.  A device embeds a struct virtio_dev and
+ * supplies a const struct virtio_dev_ops; it never knows its transport.  The
+ * transport (virtio-mmio here) maps registers onto the generic state and
+ * supplies the interrupt; the core runs one worker thread per device that
+ * services guest notifications, so device I/O never runs on a vCPU thread.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "virtqueue.h"
+
+struct vm;
+struct guest_mem;
+struct virtio_dev;
+
+#define VIRTIO_MAX_QUEUES 4
+
+#define VIRTIO_STATUS_ACKNOWLEDGE 1
+#define VIRTIO_STATUS_DRIVER	  2
+#define VIRTIO_STATUS_DRIVER_OK	  4
+#define VIRTIO_STATUS_FEATURES_OK 8
+#define VIRTIO_STATUS_NEEDS_RESET 0x40
+#define VIRTIO_STATUS_FAILED	  0x80
+
+#define VIRTIO_F_VERSION_1 32
+
+#define VIRTIO_ISR_QUEUE  1
+#define VIRTIO_ISR_CONFIG 2
+
+#define VIRTIO_ID_NET	  1
+#define VIRTIO_ID_BLOCK	  2
+#define VIRTIO_ID_RNG	  4
+#define VIRTIO_ID_BALLOON 5
+#define VIRTIO_ID_VSOCK	  19
+
+struct virtio_dev_ops {
+	const char *name;
+	uint32_t device_id;
+	unsigned n_queues;
+	/*
+	 * Serve one request from queue q on the worker thread.  Returns the
+	 * number of bytes written into the request's writable buffers; a
+	 * request the device cannot serve is completed with an error status
+	 * in its own format, never by failing the VMM.
+	 */
+	uint32_t (*handle)(struct virtio_dev *vdev, unsigned q, struct virtq_req *req);
+	/*
+	 * Optional: the guest notified queue q (worker thread, device lock
+	 * held).  Without it the core pops every request and calls handle();
+	 * a device that fills buffers on its own (network receive) takes over.
+	 */
+	void (*queue_notify)(struct virtio_dev *vdev, unsigned q);
+	/* Optional: vdev->poll_fd became readable (worker thread, lock held). */
+	void (*poll)(struct virtio_dev *vdev);
+	/* Optional: the guest wrote [off, off+len) of the config space (bounds checked). */
+	void (*config_write)(struct virtio_dev *vdev, uint32_t off, const void *data, uint32_t len);
+	/* Optional: back to the power-on state (device lock held, worker idle). */
+	void (*reset)(struct virtio_dev *vdev);
+	/* Free the device (worker already stopped). */
+	void (*destroy)(struct virtio_dev *vdev);
+};
+
+struct virtio_dev {
+	const struct virtio_dev_ops *ops;
+	const struct guest_mem *mem;
+	uint64_t features;	  /* offered to the driver */
+	uint64_t driver_features; /* accepted by it */
+	uint32_t status;	  /* atomic */
+	uint32_t isr;		  /* atomic */
+	uint32_t config_generation;
+	const void *config; /* device config space, read-only to the guest */
+	uint32_t config_len;
+	struct virtq vq[VIRTIO_MAX_QUEUES];
+	struct virtq_req *req; /* scratch for the worker */
+
+	pthread_mutex_t lock;		/* status, features, queue setup vs. the worker */
+	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfd per queue: ioeventfd or our own write */
+	int stop_fd;
+	pthread_t worker;
+	bool worker_running;
+	int poll_fd;	  /* extra fd the worker watches, or -1 */
+	bool poll_wanted; /* ... only while the device sets this */
+
+	/* Set by the transport: raise the device's interrupt. */
+	void (*interrupt)(struct virtio_dev *vdev);
+	void *transport;
+};
+
+/* Fill the generic part; the device sets features/config afterwards. */
+int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
+		    const struct guest_mem *mem, struct err **err);
+int virtio_dev_start(struct virtio_dev *vdev, struct err **err);
+/* Stop the worker, release the generic part, then ops->destroy(). */
+void virtio_dev_destroy(struct virtio_dev *vdev);
+
+/* Transport side, device lock held: a status write (0 resets the device). */
+void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t status);
+/* Transport side, device lock held: QueueReady 1; false when the ring is unusable. */
+bool virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned q);
+/* Ask the worker to look at queue q (the MMIO-exit path when no ioeventfd). */
+void virtio_dev_kick(struct virtio_dev *vdev, unsigned q);
+/* Pop, handle() and complete the requests of queue q; interrupt as needed. */
+void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q);
+/* After pushing to queue q by hand: interrupt the guest if it wants one. */
+void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q);
+/* The guest corrupted a ring: set DEVICE_NEEDS_RESET and tell the driver. */
+void virtio_dev_needs_reset(struct virtio_dev *vdev);
+
+/* Devices. */
+int virtio_rng_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
+struct vm_disk_cfg;
+int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
+		      struct virtio_dev **ret, struct err **err);
+
+int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
+int virtio_vsock_create(const struct guest_mem *mem, uint32_t cid, const char *uds,
+			struct virtio_dev **ret, struct err **err);
+struct vm_net_cfg;
+int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
+		      struct virtio_dev **ret, struct err **err);
+
+/* The virtio-mmio transport: window, IRQ, notifications, cmdline; starts the worker. */
+struct virtio_mmio;
+int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, struct virtio_mmio **ret,
+		       struct err **err);
+void virtio_mmio_detach(struct virtio_mmio *m);

@@ -1,0 +1,71 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * The configuration of one micro-VM, filled from the command line
+ * (vmm_config_parse_arg) or from a JSON file (vmm_config_load_json).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct vm_disk_cfg {
+	char *path;
+	bool readonly;
+	char *serial;
+};
+
+struct vm_net_cfg {
+	char *tap;
+	uint8_t mac[6];
+	bool has_mac;
+};
+
+#define VM_MAX_DISKS 8
+#define VM_MAX_NETS  4
+
+#define VM_MIN_MEMORY	   (2ULL << 20) /* below this nothing useful boots */
+#define VM_MAX_MEMORY	   (64ULL << 30)
+#define VM_MAX_CPUS	   64
+#define VM_MAX_CMDLINE	   2048 /* bytes including the NUL */
+#define VM_MAX_CONFIG_FILE (64 * 1024)
+
+enum vm_console { VM_CONSOLE_STDIO, VM_CONSOLE_NONE, VM_CONSOLE_FILE };
+
+struct vm_config {
+	char *kernel;
+	char *initrd;
+	char *cmdline;
+	unsigned cpus;
+	uint64_t memory; /* bytes */
+	enum vm_console console;
+	char *console_path; /* VM_CONSOLE_FILE */
+
+	struct vm_disk_cfg disks[VM_MAX_DISKS];
+	unsigned n_disks;
+	struct vm_net_cfg nets[VM_MAX_NETS];
+	unsigned n_nets;
+	bool has_vsock;
+	uint32_t vsock_cid;
+	char *vsock_uds;
+	bool rng, balloon;
+	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
+	bool split_irqchip;
+	/* SIGUSR2 writes a snapshot here (not owned: they point into argv). */
+	const char *snapshot_state, *snapshot_mem;
+	/* The control API's socket and the id it reports (argv, not owned). */
+	const char *api_sock, *api_id;
+	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
+	int api_start_fd;  /* -1, or the connection whose InstanceStart awaits the boot */
+	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
+	bool hugepages;
+};
+
+void vmm_config_init(struct vm_config *cfg);
+void vmm_config_free(struct vm_config *cfg);
+/* The option values of `isola vm run`; `opt` is the long option name without dashes. */
+int vmm_config_set(struct vm_config *cfg, const char *opt, const char *value, struct err **err);
+/* Merge a JSON config file; unknown fields are errors naming the field. */
+int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **err);
+/* Final checks (kernel given, sizes within caps). */
+int vmm_config_validate(const struct vm_config *cfg, struct err **err);

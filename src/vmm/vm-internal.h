@@ -1,0 +1,154 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* The inside of a VM: shared by the core files of src/vmm, not by devices. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stddef.h>
+
+#include <linux/kvm.h>
+
+#include "vm.h"
+
+/* Guest physical layout (x86). */
+#define VM_GDT_ADDR	     0x500ULL
+#define VM_PVH_INFO_ADDR     0x6000ULL
+#define VM_PVH_MODLIST_ADDR  0x6100ULL
+#define VM_PVH_MEMMAP_ADDR   0x6200ULL
+#define VM_ZERO_PAGE_ADDR    0x7000ULL
+#define VM_PML4_ADDR	     0x9000ULL
+#define VM_PDPT_ADDR	     0xa000ULL
+#define VM_PD_ADDR	     0xb000ULL
+#define VM_CMDLINE_ADDR	     0x20000ULL
+#define VM_MPTABLE_ADDR	     0x9f000ULL /* MP config table; reserved up to 1 MiB */
+#define VM_EBDA_ADDR	     0x9fc00ULL /* MP floating pointer */
+#define VM_HIMEM_ADDR	     0x100000ULL
+#define VM_MMIO_HOLE	     0xc0000000ULL /* low RAM ends here at most */
+#define VM_VIRTIO_MMIO_BASE  0xd0000000ULL
+#define VM_VIRTIO_MMIO_END   0xfe000000ULL
+#define VM_IOAPIC_ADDR	     0xfec00000ULL
+#define VM_LAPIC_ADDR	     0xfee00000ULL
+#define VM_TSS_ADDR	     0xfffbd000ULL
+#define VM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+#define VM_HIGH_RAM	     0x100000000ULL
+#define VM_FIRST_DEVICE_GSI  5
+#define VM_MAX_GSI	     23
+#define VM_SERIAL_GSI	     4
+
+enum boot_mode { BOOT_PVH32, BOOT_LINUX64 };
+
+/* Where and how the boot vCPU starts. */
+struct boot_entry {
+	enum boot_mode mode;
+	uint64_t entry; /* EIP (PVH) or RIP (64-bit Linux) */
+	uint64_t arg;	/* EBX = hvm_start_info (PVH) or RSI = boot_params (Linux) */
+};
+
+struct kvm_caps {
+	int api_version;
+	int max_vcpus;
+	int run_size;
+	bool irqfd, ioeventfd;
+};
+
+struct vcpu {
+	struct vm *vm;
+	unsigned id;
+	int fd;
+	struct kvm_run *run;
+	pthread_t thread;
+	bool thread_started;
+};
+
+struct serial;
+struct ioapic;
+struct snap_reader;
+struct vm_api;
+struct pit;
+
+struct vm {
+	const struct vm_config *cfg;
+	int kvm_fd, vm_fd;
+	struct kvm_caps caps;
+	struct guest_mem mem;
+	uint64_t ram_size;
+	struct bus pio, mmio;
+
+	unsigned nr_vcpus;
+	struct vcpu *vcpus;
+	struct kvm_cpuid2 *cpuid;
+
+	char cmdline[VM_MAX_CMDLINE];
+	size_t cmdline_len;
+	uint64_t next_mmio;
+	uint32_t next_gsi;
+	struct boot_entry boot;
+
+	int console_fd; /* serial output; -1 for none */
+	bool console_owned;
+	struct serial *serial;
+	struct ioapic *ioapic; /* split irqchip only */
+	struct pit *pit;       /* split irqchip only */
+	pthread_mutex_t route_lock;
+	uint8_t cmos_index;
+
+	/* Stopping: the first reason wins; vCPUs are kicked with a signal. */
+	pthread_mutex_t stop_lock;
+	atomic_bool stopping;
+	int exit_status;
+	struct err *stop_err;
+	int stop_efd; /* eventfd: wakes the main thread */
+	sigset_t saved_sigmask;
+
+	/* Snapshot (snapshot/): the pause handshake and the state being restored. */
+	pthread_mutex_t pause_lock;
+	pthread_cond_t pause_cond;
+	atomic_bool pause_req;
+	unsigned nr_parked;
+	const struct snap_reader *snap;
+	int snap_mem_fd; /* guest RAM is mapped MAP_PRIVATE from it when >= 0 */
+	uint64_t snap_mem_off;
+	unsigned pause_depth; /* under pause_lock: SIGUSR2 and the API may both pause */
+	struct vm_api *api;   /* api/ */
+	atomic_bool api_paused;
+};
+
+/* kvm.c */
+int kvm_open(struct vm *vm, struct err **err);
+/* vm.c */
+/* The main thread: console input and signals until the guest stops. */
+void vm_wait(struct vm *vm);
+void vm_request_stop(struct vm *vm, int status, struct err *why);
+/* vmm_run() for a restore: memory from mem_fd, state from snap. */
+int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
+		    int *ret_status, struct err **err);
+/* irq.c */
+int vm_irqchip_setup(struct vm *vm, struct err **err);
+void vm_irqchip_teardown(struct vm *vm);
+/* memory.c */
+int vm_memory_setup(struct vm *vm, struct err **err);
+void vm_memory_teardown(struct vm *vm);
+/* vcpu.c */
+int vcpu_create_all(struct vm *vm, struct err **err);
+int vcpu_start_all(struct vm *vm, struct err **err);
+void vcpu_join_all(struct vm *vm);
+void vcpu_destroy_all(struct vm *vm);
+int vcpu_install_kick_handler(struct err **err);
+/* regs.c */
+int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_entry *b, struct err **err);
+int vcpu_setup_fpu_msrs_lapic(struct vcpu *vcpu, struct err **err);
+char *vcpu_dump_regs(struct vcpu *vcpu);
+/* cpuid.c */
+int cpuid_init(struct vm *vm, struct err **err);
+int cpuid_setup_vcpu(struct vm *vm, struct vcpu *vcpu, struct err **err);
+/* boot/boot.c */
+int boot_load(struct vm *vm, struct err **err);
+/* boot/mptable.c */
+int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err);
+/* devices */
+int serial_create(struct vm *vm, struct err **err);
+void serial_destroy(struct vm *vm);
+/* Feed console input; returns how many bytes the receive FIFO took. */
+size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
+size_t serial_rx_space(struct serial *s);
+int legacy_devices_create(struct vm *vm, struct err **err); /* i8042, debug-exit, CMOS */

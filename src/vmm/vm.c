@@ -1,0 +1,270 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VM's life: an explicit, ordered bring-up table (core, memory, irqchip,
+ * devices, virtio, boot, vCPUs) torn down in reverse, and the main thread's
+ * wait for the guest to stop.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "api/api.h"
+#include "snapshot/snapshot.h"
+#include "virtio/virtio.h"
+#include "vm-internal.h"
+
+struct guest_mem *vm_guest_mem(struct vm *vm)
+{
+	return &vm->mem;
+}
+
+struct bus *vm_mmio_bus(struct vm *vm)
+{
+	return &vm->mmio;
+}
+
+struct bus *vm_pio_bus(struct vm *vm)
+{
+	return &vm->pio;
+}
+
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
+		 struct err **err)
+{
+	struct kvm_ioeventfd io = {.datamatch = data, .addr = addr, .len = len, .fd = efd};
+
+	if (!vm->caps.ioeventfd)
+		return err_make(err, EOPNOTSUPP, "KVM_IOEVENTFD is not supported by /dev/kvm");
+	if (datamatch)
+		io.flags |= KVM_IOEVENTFD_FLAG_DATAMATCH;
+	if (ioctl(vm->vm_fd, KVM_IOEVENTFD, &io) < 0)
+		return err_make(err, errno, "KVM_IOEVENTFD %#llx", (unsigned long long)addr);
+	return 0;
+}
+
+int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
+		  struct err **err)
+{
+	uint64_t size = (len + 0xfff) & ~0xfffULL;
+
+	if (len == 0 || size > VM_VIRTIO_MMIO_END - vm->next_mmio)
+		return err_make(err, ENOSPC, "no room for a %llu-byte MMIO window",
+				(unsigned long long)len);
+	if (vm->next_gsi > VM_MAX_GSI)
+		return err_make(err, ENOSPC, "no free interrupt line (GSI) for a device");
+	*ret_base = vm->next_mmio;
+	*ret_gsi = vm->next_gsi++;
+	vm->next_mmio += size;
+	return 0;
+}
+
+int vm_cmdline_append(struct vm *vm, const char *s, struct err **err)
+{
+	size_t n = strlen(s), sep = vm->cmdline_len ? 1 : 0;
+
+	if (vm->cmdline_len + sep + n + 1 > sizeof(vm->cmdline))
+		return err_make(err, E2BIG, "kernel command line longer than %d bytes",
+				VM_MAX_CMDLINE - 1);
+	if (sep)
+		vm->cmdline[vm->cmdline_len++] = ' ';
+	memcpy(vm->cmdline + vm->cmdline_len, s, n + 1);
+	vm->cmdline_len += n;
+	return 0;
+}
+
+/* Called from any thread; the first reason to stop wins. Takes ownership of why. */
+void vm_request_stop(struct vm *vm, int status, struct err *why)
+{
+	uint64_t one = 1;
+
+	/* Under the lock: vcpu_start_all() publishes thread handles under it too. */
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!atomic_load(&vm->stopping)) {
+		vm->exit_status = status;
+		vm->stop_err = why;
+		why = NULL;
+		atomic_store(&vm->stopping, true);
+	}
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		struct vcpu *v = &vm->vcpus[i];
+
+		if (v->run)
+			v->run->immediate_exit = 1;
+		if (v->thread_started && !pthread_equal(v->thread, pthread_self()))
+			pthread_kill(v->thread, SIGUSR1);
+	}
+	pthread_mutex_unlock(&vm->stop_lock);
+	err_free(&why);
+	(void)!write(vm->stop_efd, &one, sizeof(one));
+}
+
+static int core_setup(struct vm *vm, struct err **err)
+{
+	int r = kvm_open(vm, err);
+
+	if (r < 0)
+		return r;
+	if (vm->cfg->cpus > (unsigned)vm->caps.max_vcpus)
+		return err_make(err, EINVAL, "--cpus %u: this host's KVM allows at most %d vCPUs",
+				vm->cfg->cpus, vm->caps.max_vcpus);
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0)
+		return err_make(err, errno, "KVM_CREATE_VM");
+	vm->stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vm->stop_efd < 0)
+		return err_make(err, errno, "eventfd");
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, VM_TSS_ADDR) < 0)
+		return err_make(err, errno, "KVM_SET_TSS_ADDR");
+	uint64_t idmap = VM_IDENTITY_MAP_ADDR;
+	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		return err_make(err, errno, "KVM_SET_IDENTITY_MAP_ADDR");
+	return 0;
+}
+
+static void core_teardown(struct vm *vm)
+{
+	if (vm->stop_efd >= 0)
+		close(vm->stop_efd);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	free(vm->cpuid);
+}
+
+static int console_setup(struct vm *vm, struct err **err)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	if (cfg->console == VM_CONSOLE_STDIO) {
+		vm->console_fd = STDOUT_FILENO;
+	} else if (cfg->console == VM_CONSOLE_FILE) {
+		vm->console_fd = open(cfg->console_path,
+				      O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
+		if (vm->console_fd < 0)
+			return err_make(err, errno, "--console: open `%s`", cfg->console_path);
+		vm->console_owned = true;
+	}
+	return 0;
+}
+
+static void console_teardown(struct vm *vm)
+{
+	if (vm->console_owned)
+		close(vm->console_fd);
+}
+
+static int devices_setup(struct vm *vm, struct err **err)
+{
+	int r = serial_create(vm, err);
+
+	return r < 0 ? r : legacy_devices_create(vm, err);
+}
+
+static int virtio_setup(struct vm *vm, struct err **err)
+{
+	return vmm_virtio_setup(vm, vm->cfg, err);
+}
+
+static int boot_setup(struct vm *vm, struct err **err)
+{
+	int r = cpuid_init(vm, err);
+
+	/* A restored guest's memory already holds everything boot_load() writes. */
+	return r < 0 || vm->snap ? r : boot_load(vm, err);
+}
+
+/* The bring-up order; teardown runs backwards from the last step that succeeded. */
+static const struct vm_step {
+	const char *name;
+	int (*setup)(struct vm *vm, struct err **err);
+	void (*teardown)(struct vm *vm);
+} vm_steps[] = {
+    {"kvm", core_setup, core_teardown},
+    {"memory", vm_memory_setup, vm_memory_teardown},
+    {"irqchip", vm_irqchip_setup, vm_irqchip_teardown},
+    {"console", console_setup, console_teardown},
+    {"devices", devices_setup, serial_destroy},
+    {"virtio", virtio_setup, vmm_virtio_teardown},
+    {"boot", boot_setup, NULL},
+    {"vcpus", vcpu_create_all, vcpu_destroy_all},
+    {"restore", vm_snapshot_restore_step, NULL},
+    {"run", vcpu_start_all, vcpu_join_all},
+    {"api", vm_api_start, vm_api_stop},
+};
+
+static void vm_init(struct vm *vm, const struct vm_config *cfg)
+{
+	*vm = (struct vm){
+	    .cfg = cfg,
+	    .kvm_fd = -1,
+	    .vm_fd = -1,
+	    .stop_efd = -1,
+	    .console_fd = -1,
+	    .next_mmio = VM_VIRTIO_MMIO_BASE,
+	    .next_gsi = VM_FIRST_DEVICE_GSI,
+	    .nr_vcpus = cfg->cpus,
+	    .snap_mem_fd = -1,
+	};
+	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->route_lock, NULL);
+	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_cond_init(&vm->pause_cond, NULL);
+}
+
+int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
+{
+	return vm_run_restored(cfg, NULL, -1, ret_status, err);
+}
+
+int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
+		    int *ret_status, struct err **err)
+{
+	struct vm *vm;
+	size_t done = 0;
+	int r = 0;
+
+	vm = calloc(1, sizeof(*vm));
+	if (!vm)
+		return err_make(err, ENOMEM, "allocate the VM");
+	vm_init(vm, cfg);
+	vm->snap = snap;
+	vm->snap_mem_fd = mem_fd;
+	if (cfg->cmdline)
+		r = vm_cmdline_append(vm, cfg->cmdline, err);
+	for (; r >= 0 && done < ARRAY_SIZE(vm_steps); done++) {
+		r = vm_steps[done].setup(vm, err);
+		if (r < 0)
+			done++; /* a failed step still undoes what it did */
+	}
+	if (r >= 0)
+		vm_wait(vm);
+	while (done > 0) {
+		done--;
+		if (vm_steps[done].teardown)
+			vm_steps[done].teardown(vm);
+	}
+	if (r >= 0 && vm->stop_err) {
+		*err = TAKE_PTR(vm->stop_err);
+		r = err_code(*err);
+	} else if (r >= 0) {
+		*ret_status = vm->exit_status;
+	}
+	err_free(&vm->stop_err);
+	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->route_lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
+	free(vm);
+	return r;
+}

@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * One micro-VM.  The first block is what devices use; the rest is what the
+ * command line uses to run a VM to completion.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bus.h"
+#include "vm-config.h"
+#include "err.h"
+#include "guest-mem.h"
+
+struct vm;
+
+struct guest_mem *vm_guest_mem(struct vm *vm);
+struct bus *vm_mmio_bus(struct vm *vm);
+struct bus *vm_pio_bus(struct vm *vm);
+/*
+ * Interrupts.  With the default in-kernel irqchip these are KVM_IRQ_LINE and
+ * KVM_IRQFD on IOAPIC pin = GSI.  With --irqchip split the IOAPIC is in the
+ * VMM: vm_set_irq_line() drives its pin (edge pins fire on 0 -> 1), and an
+ * irqfd on GSI N delivers the MSI that pin N is programmed with (nothing
+ * while the guest keeps the pin masked).  Both are callable from any thread.
+ */
+int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err);
+int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err); /* -EOPNOTSUPP if absent */
+int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
+		 struct err **err); /* KVM_IOEVENTFD */
+/* An MMIO window and a free GSI (IOAPIC pin) for a device. */
+int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
+		  struct err **err);
+/* Append to the guest kernel command line (e.g. "virtio_mmio.device=4K@0xd0000000:5"). */
+int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
+
+/*
+ * Run a VM described by cfg until it stops.  *ret_status is the process exit
+ * code: the debug-exit code ((v << 1) | 1), 0 on power-off, 1 on triple fault.
+ */
+int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
+/*
+ * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like
+ * vmm_run(); cfg gives the console, its cpus and memory come from the state.
+ */
+/*
+ * Serve the control API at cfg->api_sock before boot, filling cfg from the
+ * pre-boot routes until PUT /actions InstanceStart finds it valid; the
+ * listening socket is left in cfg->api_listen_fd for the running VM.
+ */
+int vmm_api_preboot(struct vm_config *cfg, struct err **err);
+/*
+ * Answer the pending InstanceStart on fd (cfg->api_start_fd): 204, or 400
+ * with err's message when the VM failed to start.  The fd stays open.
+ */
+void vmm_api_answer_start(int fd, const struct err *err);
+/* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
+int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
+int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,
+		int *ret_status, struct err **err);

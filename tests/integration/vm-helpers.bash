@@ -1,0 +1,171 @@
+# Helpers for the VM tests (tests/integration/vm*.bats).
+
+# Skip unless /dev/kvm can create a VM here.
+require_kvm() {
+	[ -c /dev/kvm ] || skip "SKIP: no /dev/kvm"
+	[ -r /dev/kvm ] && [ -w /dev/kvm ] || skip "SKIP: /dev/kvm not accessible"
+	require_cmd python3
+}
+
+# True when the host CPU has hardware virtualisation (not PVM, not software-only).
+host_has_hw_virt() {
+	grep -qwE 'vmx|svm' /proc/cpuinfo || return 1
+	[ -d /sys/module/kvm_intel ] || [ -d /sys/module/kvm_amd ] || return 1
+	[ ! -d /sys/module/kvm_pvm ]
+}
+
+# vm_guest FILE HEX: a minimal PVH ELF (32-bit, loaded at 1 MiB) whose
+# 32-bit protected-mode entry runs the machine code given in hex.
+vm_guest() {
+	python3 - "$1" "$2" <<'PY'
+import struct, sys
+path, code = sys.argv[1], bytes.fromhex(sys.argv[2])
+entry = 0x100000
+note = struct.pack('<III', 4, 4, 18) + b'Xen\0' + struct.pack('<I', entry)
+code_off = 0x100
+eh = b'\x7fELF' + bytes([1, 1, 1, 0]) + bytes(8)
+eh += struct.pack('<HHIIIIIHHHHHH', 2, 3, 1, entry, 52, 0, 0, 52, 32, 2, 40, 0, 0)
+ph = struct.pack('<8I', 1, code_off, entry, entry, len(code), len(code) + 4096, 7, 0x1000)
+ph += struct.pack('<8I', 4, code_off + len(code), 0, 0, len(note), len(note), 4, 4)
+f = eh + ph
+f += bytes(code_off - len(f)) + code + note
+open(path, 'wb').write(f)
+PY
+}
+
+# Machine code pieces (32-bit protected mode).
+# putc C: mov dx,0x3f8; mov al,C; out dx,al
+vm_putc() { printf '66baf803b0%02xee' "'$1"; }
+# debug-exit V: mov dx,0xf4; mov eax,V; out dx,eax
+vm_exit() { printf '66baf400b8%02x000000ef' "$1"; }
+VM_HANG='ebfe'                      # jmp $
+VM_TRIPLE_FAULT='0f0b'              # ud2 with no IDT (int3 is an emulation error on PVM)
+VM_I8042_RESET='b0fee664'           # mov al,0xfe; out 0x64,al
+VM_HLT_LOOP='f4ebfd'                # hlt; jmp back
+
+# A guest that prints "Hi\n" then exits with debug-exit value $1.
+vm_hello() {
+	vm_guest "$1" "$(vm_putc H)$(vm_putc i)$(vm_putc $'\n')$(vm_exit "${2:-21}")"
+}
+
+# Debian's cloud kernel, unpacked under a cache dir (never into /boot).
+vm_fetch_kernel() {
+	local dir=/var/tmp/isola-kernel pkg
+	ls "$dir"/boot/vmlinuz-* >/dev/null 2>&1 || {
+		mkdir -p "$dir"
+		pkg=$(apt-cache depends linux-image-cloud-amd64 2>/dev/null |
+			awk '/Depends: linux-image/{print $2; exit}')
+		[ -n "$pkg" ] || return 1
+		(cd "$dir" && apt-get download "$pkg" >/dev/null 2>&1 &&
+			dpkg-deb --fsys-tarfile "$pkg"_*.deb | tar -x ./boot) || return 1
+	}
+	ls "$dir"/boot/vmlinuz-* | head -1
+}
+
+# vm_bzimage FILE: a synthetic 64-bit bzImage (boot protocol 2.15, one setup
+# sector) whose 64-bit entry checks what the VMM handed over: RSI points at
+# boot_params with "HdrS", a 4 KiB initrd, a command line starting "isol" and
+# at least 3 e820 entries.  Exits with debug-exit 0x21 (status 67) when all
+# hold, 0x22 (status 69) otherwise.
+vm_bzimage() {
+	python3 - "$1" <<'PY'
+import struct, sys
+checks = [
+    bytes.fromhex('8b8602020000') + bytes.fromhex('3d') + b'HdrS',      # [rsi+0x202] == "HdrS"
+    bytes.fromhex('8b861c020000') + bytes.fromhex('3d00100000'),        # ramdisk_size == 4096
+    bytes.fromhex('8b8628020000' '8b00') + bytes.fromhex('3d') + b'isol',  # *cmd_line_ptr
+    bytes.fromhex('0fb686e8010000' '83f803'),                           # e820_entries >= 3
+]
+ok = bytes.fromhex('66baf400b821000000eff4')
+fail = bytes.fromhex('66baf400b822000000eff4')
+# each check jumps to fail: jne for the equalities, jb for the count
+parts = [(c, 0x72 if i == 3 else 0x75) for i, c in enumerate(checks)]
+body = b''
+total = sum(len(c) + 2 for c, _ in parts) + len(ok)
+pos = 0
+for c, op in parts:
+    pos += len(c) + 2
+    body += c + bytes([op, total - pos])
+body += ok + fail
+setup = bytearray(1024)
+setup[0x1f1] = 1
+setup[0x1fe:0x200] = b'\x55\xaa'
+setup[0x200] = 0xeb
+setup[0x201] = 0x66
+setup[0x202:0x206] = b'HdrS'
+struct.pack_into('<H', setup, 0x206, 0x20f)
+setup[0x211] = 1
+struct.pack_into('<I', setup, 0x22c, 0x7fffffff)
+struct.pack_into('<H', setup, 0x236, 1)
+struct.pack_into('<I', setup, 0x238, 2047)
+struct.pack_into('<Q', setup, 0x258, 0x100000)
+struct.pack_into('<I', setup, 0x260, 0x10000)
+kernel = bytes(0x200) + body
+open(sys.argv[1], 'wb').write(bytes(setup) + kernel)
+PY
+}
+
+# vm_asm_guest FILE: assemble 32-bit code from stdin (GNU as, linked at 1 MiB)
+# into a PVH guest.
+vm_asm_guest() {
+	local out=$1 d
+	d=$(mktemp -d)
+	cat >"$d/g.s"
+	as --32 -o "$d/g.o" "$d/g.s" &&
+		ld -m elf_i386 -Ttext=0x100000 --oformat binary -o "$d/g.bin" "$d/g.o" &&
+		vm_guest "$out" "$(od -An -v -tx1 "$d/g.bin" | tr -d ' \n')"
+	local st=$?
+	rm -rf "$d"
+	return $st
+}
+
+# A guest that takes serial receive interrupts through the IOAPIC (pin 4,
+# vector 0x30, level-triggered, PIC masked): each interrupt reads one byte and
+# EOIs the LAPIC (then waits nested, no iret); on the second byte it debug-exits with that byte.  Needs the
+# IOAPIC to redeliver a still-asserted level pin after EOI.
+VM_IRQ_GUEST_ASM='
+.code32
+.globl _start
+_start:
+	mov $0x80000, %esp
+	mov $0xff, %al
+	out %al, $0x21
+	out %al, $0xa1
+	lidt idtr
+	mov $handler, %eax
+	mov %ax, idt + 0x30 * 8
+	movw $0x10, idt + 0x30 * 8 + 2
+	movw $0x8e00, idt + 0x30 * 8 + 4
+	shr $16, %eax
+	mov %ax, idt + 0x30 * 8 + 6
+	movl $0x1ff, 0xfee000f0
+	movl $0x18, 0xfec00000
+	movl $0x8030, 0xfec00010
+	movl $0x19, 0xfec00000
+	movl $0, 0xfec00010
+	mov $0x3f9, %dx
+	mov $1, %al
+	out %al, %dx
+	sti
+1:	hlt
+	jmp 1b
+handler:
+	mov $0x3f8, %dx
+	in %dx, %al
+	incl count
+	cmpl $2, count
+	je done
+	movl $0, 0xfee000b0
+	sti			# no iret: PVM cannot emulate it in 32-bit mode;
+3:	hlt			# wait here, nested, for the next interrupt
+	jmp 3b
+done:
+	mov $0xf4, %dx
+	out %al, %dx
+2:	jmp 2b
+.align 8
+count:	.long 0
+idtr:	.word 0x30 * 8 + 7
+	.long idt
+idt:	.fill 0x31 * 8, 1, 0
+'

@@ -1,0 +1,288 @@
+#!/usr/bin/env bats
+# virtio devices of isola's micro-VMs, driven by the ring-3 test guests
+# guest/virtio-*.elf; the block guest's writes are checked in the image file.
+# The same guests also run under QEMU microvm as a cross-check.
+
+load helpers
+load vm-helpers
+
+GUESTS=${ISOLA_GUESTS:-$(cd "$(dirname "$ISOLA")/../../guest" 2>/dev/null && pwd)}
+
+setup() {
+	require_kvm
+	[ -f "$GUESTS/virtio-blk.elf" ] && [ -f "$GUESTS/virtio-rng.elf" ] ||
+		skip "SKIP: test guests not built ($GUESTS)"
+	isola_tmp
+}
+
+teardown() {
+	# A background listener or VM of a failed test: stop it by its pid.
+	[ -z "${pid:-}" ] || kill "$pid" 2>/dev/null || true
+	[ -z "${tap:-}" ] || ip link del "$tap" 2>/dev/null || true
+	isola_cleanup_tmp
+}
+
+# The text "isola-blk:<sector>;" the block guest writes at the start of a sector.
+sector_tag() { # image sector
+	dd if="$1" bs=512 skip="$2" count=1 status=none | head -c ${#3}
+}
+
+# QEMU microvm does not add virtio_mmio.device= words to a PVH guest's cmdline:
+# list its 24 transports (512 bytes apart from 0xfeb00000, GSI 12 up); the
+# guest skips the empty ones (device id 0).
+qemu_transports() {
+	local i
+	for i in $(seq 0 23); do
+		printf 'virtio_mmio.device=512@0x%x:%d ' $((0xfeb00000 + i * 512)) $((12 + i))
+	done
+}
+
+qemu_microvm() { # qemu args...
+	timeout 60 qemu-system-x86_64 -M microvm,rtc=off -enable-kvm -m 64 -nodefaults \
+		-no-user-config -nographic -serial stdio -global virtio-mmio.force-legacy=false \
+		-device isa-debug-exit,iobase=0xf4,iosize=0x04 "$@" 2>/dev/null
+}
+
+@test "vm-virtio: virtio-rng delivers random bytes to the guest" {
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --rng --cmdline "bytes=512"
+	echo "$output"
+	[ "$status" -eq 1 ]	# guest exit 0 -> (0 << 1) | 1
+	[[ "$output" == *"got 512 + 512 bytes"* ]]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
+
+@test "vm-virtio: the used-buffer interrupt reaches the guest (irqfd -> IOAPIC)" {
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --rng --cmdline irq
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"InterruptStatus 0x1"* ]]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
+
+@test "vm-virtio: without --rng the guest finds no device" {
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf"
+	[ "$status" -eq 3 ]	# guest exit 1
+	[[ "$output" == *"no device"* ]]
+}
+
+@test "vm-virtio: virtio-blk writes land in the image file, serial via GET_ID" {
+	truncate -s 1M "$TMP/disk.img"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/disk.img,serial=isola-it-disk" --cmdline "sector=100 sectors=16"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *'2048 sectors, serial "isola-it-disk"'* ]]
+	[[ "$output" == *"virtio-blk: ok"* ]]
+	[ "$(sector_tag "$TMP/disk.img" 100 'isola-blk:100;')" = "isola-blk:100;" ]
+	[ "$(sector_tag "$TMP/disk.img" 115 'isola-blk:115;')" = "isola-blk:115;" ]
+	[ "$(sector_tag "$TMP/disk.img" 116 'isola-blk:116;' | tr -d '\0')" = "" ]
+}
+
+@test "vm-virtio: virtio-blk through indirect descriptors with EVENT_IDX" {
+	truncate -s 1M "$TMP/disk.img"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/disk.img" \
+		--cmdline "sector=40 sectors=32 indirect event_idx"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *", indirect, event_idx"* ]]
+	[ "$(sector_tag "$TMP/disk.img" 71 'isola-blk:71;')" = "isola-blk:71;" ]
+}
+
+@test "vm-virtio: a read-only disk refuses writes and stays unchanged" {
+	head -c 1M /dev/urandom >"$TMP/ro.img"
+	sum=$(md5sum <"$TMP/ro.img")
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/ro.img,ro" \
+		--cmdline ro
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"read-only ok"* ]]
+	[ "$(md5sum <"$TMP/ro.img")" = "$sum" ]
+}
+
+@test "vm-virtio: several disks and an rng are each announced on the cmdline" {
+	truncate -s 64K "$TMP/a.img" "$TMP/b.img"
+	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/a.img" --disk "$TMP/b.img,ro" --rng --cmdline "sector=3 sectors=1"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"3 device(s) attached"* ]]
+	[ "$(sector_tag "$TMP/a.img" 3 'isola-blk:3;')" = "isola-blk:3;" ]
+}
+
+@test "vm-virtio: two VMs cannot open one writable image" {
+	truncate -s 64K "$TMP/shared.img"
+	exec 9>>"$TMP/shared.img"
+	flock -x 9
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/shared.img"
+	exec 9>&-
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"shared.img"*"locked"* ]]
+}
+
+@test "vm-virtio: bad device options fail with one clear error" {
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/missing.img"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"missing.img"* ]]
+	truncate -s 64K "$TMP/d.img"
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/d.img,serial=123456789012345678901"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"serial"* ]]
+	run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --vsock "cid=3,uds=$TMP/no/v.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$TMP/no/v.sock"* ]]
+}
+
+@test "vm-virtio: a vsock device is attached and its uds removed when the VM exits" {
+	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-rng.elf" --rng \
+		--vsock "cid=3,uds=$TMP/v.sock"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-vsock: notifications by ioeventfd"* ]]
+	[ ! -e "$TMP/v.sock" ]
+}
+
+@test "vm-virtio: vsock, guest connects to a host port (<uds>_<port>)" {
+	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	python3 - "$TMP/v.sock_5000" "$TMP/got" "$TMP/host.ready" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
+open(sys.argv[3], 'w').close()
+c, _ = s.accept(); c.settimeout(10)
+open(sys.argv[2], 'wb').write(c.recv(100))
+c.sendall(b'hello from host\n')
+try:
+    c.recv(100)
+except OSError:
+    pass
+PY
+	pid=$!
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
+		--vsock "cid=7,uds=$TMP/v.sock" --cmdline port=5000
+	wait "$pid" || true
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"guest cid 7"* ]]
+	[[ "$output" == *"got 16 bytes: hello from host"* ]]
+	[ "$(cat "$TMP/got")" = "hello from guest" ]
+}
+
+@test "vm-virtio: vsock, host connects with CONNECT <port> and gets OK <port>" {
+	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
+		--vsock "cid=7,uds=$TMP/v.sock" --cmdline listen=52 >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	run python3 - "$TMP/v.sock" <<'PY'
+import os, socket, sys, time
+for _ in range(200):  # the VM binds, then listens: retry until it accepts
+    try:
+        c = socket.socket(socket.AF_UNIX); c.settimeout(10); c.connect(sys.argv[1])
+        break
+    except OSError:
+        c.close(); time.sleep(0.05)
+c.sendall(b'CONNECT 52\n')
+print(c.makefile('rb').readline().decode().strip())
+c.sendall(b'ping from host\n')
+print(c.recv(100).decode().strip())
+PY
+	wait "$pid" && vm=0 || vm=$?
+	echo "$output"; cat "$TMP/vm.out"
+	[ "$vm" -eq 1 ]
+	[ "${lines[0]}" = "OK 1073741824" ]
+	[ "${lines[1]}" = "ping from host" ]
+	grep -q "echoed 15 bytes" "$TMP/vm.out"
+	[ ! -e "$TMP/v.sock" ]
+}
+
+@test "vm-virtio: virtio-net frames cross a TAP both ways, with the configured MAC" {
+	[ -f "$GUESTS/virtio-net.elf" ] || skip "SKIP: virtio-net.elf not built"
+	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
+	require_cmd ip
+	tap=isola-it-n$$
+	ip tuntap add dev "$tap" mode tap vnet_hdr
+	ip link set "$tap" up
+	net_host_side &
+	pid=$!
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-net.elf" \
+		--net "tap=$tap,mac=02:aa:bb:cc:dd:ee"
+	wait "$pid" || true
+	echo "$output"; cat "$TMP/host.out"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"mac 02:aa:bb:cc:dd:ee, status 1"* ]]
+	[[ "$output" == *"got 60-byte frame, num_buffers 1"* ]]
+	grep -q "from 02:aa:bb:cc:dd:ee" "$TMP/host.out"
+}
+
+# Answer the net guest's frame on TAP $tap from a packet socket (backgrounded).
+net_host_side() {
+	python3 - "$tap" "$TMP/host.ready" >"$TMP/host.out" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
+s.bind((sys.argv[1], 0x88b5)); s.settimeout(30)
+open(sys.argv[2], 'w').close()
+while True:
+    f = s.recv(2048)
+    if f[14:26] == b'isola-net-tx':
+        break
+print('from', f[6:12].hex(':'), flush=True)
+s.send(b'\xff' * 6 + bytes.fromhex('020000000099') + b'\x88\xb5' +
+       b'isola-net-rx'.ljust(46, b'\0'))
+PY
+}
+
+@test "vm-virtio: balloon inflation and free page reporting drop guest pages" {
+	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-balloon.elf" --balloon
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-balloon: ok"* ]]
+}
+
+@test "vm-virtio: the same guests pass under QEMU microvm (cross-check)" {
+	require_cmd qemu-system-x86_64
+	truncate -s 1M "$TMP/q.img"
+	run qemu_microvm -kernel "$GUESTS/virtio-blk.elf" -append "$(qemu_transports)sector=7 sectors=4" \
+		-drive "file=$TMP/q.img,format=raw,if=none,id=d0" \
+		-device virtio-blk-device,drive=d0,serial=qemu-disk
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-blk: ok"* ]]
+	[ "$(sector_tag "$TMP/q.img" 7 'isola-blk:7;')" = "isola-blk:7;" ]
+	run qemu_microvm -kernel "$GUESTS/virtio-blk.elf" \
+		-append "$(qemu_transports)sector=30 sectors=2 indirect event_idx" \
+		-drive "file=$TMP/q.img,format=raw,if=none,id=d0" -device virtio-blk-device,drive=d0
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *", indirect, event_idx"* ]]
+	[ "$(sector_tag "$TMP/q.img" 31 'isola-blk:31;')" = "isola-blk:31;" ]
+	run qemu_microvm -kernel "$GUESTS/virtio-rng.elf" -device virtio-rng-device \
+		-append "$(qemu_transports)"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"virtio-rng: ok"* ]]
+}
+
+@test "vm-virtio: the net guest passes under QEMU microvm too (cross-check)" {
+	require_cmd qemu-system-x86_64
+	[ -f "$GUESTS/virtio-net.elf" ] || skip "SKIP: virtio-net.elf not built"
+	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
+	require_cmd ip
+	tap=isola-it-q$$
+	ip tuntap add dev "$tap" mode tap vnet_hdr
+	ip link set "$tap" up
+	net_host_side &
+	pid=$!
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	run qemu_microvm -kernel "$GUESTS/virtio-net.elf" -append "$(qemu_transports)" \
+		-netdev "tap,id=n0,ifname=$tap,script=no,downscript=no" \
+		-device virtio-net-device,netdev=n0,mac=02:aa:bb:cc:dd:ef
+	wait "$pid" || true
+	echo "$output"
+	[ "$status" -eq 1 ]
+	# QEMU 7.2 reports num_buffers 0 without MRG_RXBUF; the spec asks for 1.
+	[[ "$output" == *"got 60-byte frame"* ]]
+	grep -q "from 02:aa:bb:cc:dd:ef" "$TMP/host.out"
+}
