@@ -230,7 +230,7 @@ static void blk_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_blk *b = (struct virtio_blk *)vdev;
 
-	cleanup_closep(&b->fd);
+	virtio_close_fd(&b->fd);
 	free(b);
 }
 

@@ -183,8 +183,8 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 		pthread_join(vdev->worker, NULL);
 	vdev->worker_running = false;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
-		cleanup_closep(&vdev->kick_fd[i]);
-	cleanup_closep(&vdev->stop_fd);
+		virtio_close_fd(&vdev->kick_fd[i]);
+	virtio_close_fd(&vdev->stop_fd);
 	free(vdev->req);
 	pthread_mutex_destroy(&vdev->lock);
 	vdev->ops->destroy(vdev);

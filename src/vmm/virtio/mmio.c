@@ -338,7 +338,7 @@ int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, struct virtio_mmi
 	if (r >= 0)
 		r = vm_cmdline_append(vm, arg, err);
 	if (r < 0) {
-		cleanup_closep(&m->irq_fd);
+		virtio_close_fd(&m->irq_fd);
 		return err_wrap(err, "virtio-%s", vdev->ops->name);
 	}
 	setup_ioeventfds(m);
@@ -350,6 +350,6 @@ void virtio_mmio_detach(struct virtio_mmio *m)
 {
 	if (!m)
 		return;
-	cleanup_closep(&m->irq_fd);
+	virtio_close_fd(&m->irq_fd);
 	free(m);
 }

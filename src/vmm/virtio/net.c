@@ -124,7 +124,7 @@ static void net_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
 
-	cleanup_closep(&n->tap);
+	virtio_close_fd(&n->tap);
 	free(n);
 }
 

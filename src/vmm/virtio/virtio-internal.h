@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "virtqueue.h"
@@ -17,6 +18,14 @@
 struct vm;
 struct guest_mem;
 struct virtio_dev;
+
+/* Close *fd if open and mark it closed, so it is never closed twice or reused. */
+static inline void virtio_close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
 
 #define VIRTIO_MAX_QUEUES 4
 

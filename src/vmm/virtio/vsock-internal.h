@@ -50,7 +50,8 @@ enum conn_state {
 struct conn {
 	enum conn_state st;
 	int fd;
-	uint32_t events; /* the epoll mask in force */
+	bool watched;	 /* fd is in the epoll set */
+	uint32_t events; /* ... with this mask */
 	uint32_t guest_port, host_port;
 	bool send_request, send_response, send_rst, send_credit, send_shutdown;
 	bool readable;			       /* the host socket has data (or EOF) for the guest */

@@ -113,8 +113,9 @@ static bool fill(struct virtio_vsock *v, struct conn *c, struct virtq_req *req, 
 	else if (op == VSOCK_OP_SHUTDOWN)
 		c->send_shutdown = false, c->st = C_CLOSING;
 	c->send_request = c->send_response = c->send_credit = false;
-	if (op == VSOCK_OP_SHUTDOWN && c->fd >= 0)
-		shutdown(c->fd, SHUT_RDWR); /* the guest answers with RST; then we free */
+	/* Nothing more goes either way: drop the socket (and its epoll watch) now. */
+	if (op == VSOCK_OP_SHUTDOWN)
+		virtio_close_fd(&c->fd); /* the guest answers with RST; then we free */
 	return true;
 }
 
@@ -178,16 +179,15 @@ static void host_accept(struct virtio_vsock *v)
 		return;
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct conn *c = &v->conns[i];
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = i};
 
 		if (c->st != C_FREE)
 			continue;
 		memset(c, 0, sizeof(*c));
 		c->fd = fd;
 		c->st = C_HOST_CMD;
-		c->events = EPOLLIN;
-		if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0)
-			break;
+		vsock_conn_update(v, c);
+		if (!c->watched)
+			vsock_conn_free(v, c);
 		return;
 	}
 	log_warn_ratelimited("virtio-vsock: too many connections, refusing one");
@@ -241,6 +241,14 @@ void vsock_poll(struct virtio_dev *vdev)
 		if (ev[i].data.u32 >= VSOCK_MAX_CONNS)
 			continue;
 		c = &v->conns[ev[i].data.u32];
+		if (c->st == C_HOST_REQ && (ev[i].events & (EPOLLHUP | EPOLLERR))) {
+			/* The host gave up before the guest answered: withdraw the request. */
+			virtio_close_fd(&c->fd);
+			c->st = C_RST_ONLY;
+			c->send_request = false;
+			c->send_rst = true;
+			continue;
+		}
 		if (c->st == C_HOST_CMD) {
 			host_command(v, c);
 			continue;

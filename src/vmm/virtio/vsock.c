@@ -44,22 +44,14 @@ static struct conn *conn_new(struct virtio_vsock *v, int fd, enum conn_state st)
 		memset(c, 0, sizeof(*c));
 		c->st = st;
 		c->fd = fd;
-		if (fd >= 0) {
-			struct epoll_event ev = {.events = 0, .data.u32 = i};
-
-			if (epoll_ctl(v->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-				c->st = C_FREE;
-				return NULL;
-			}
-		}
-		return c;
+		return c; /* the caller's vsock_conn_update() starts the watch */
 	}
 	return NULL;
 }
 
 void vsock_conn_free(struct virtio_vsock *v, struct conn *c)
 {
-	cleanup_closep(&c->fd); /* also leaves the epoll set */
+	virtio_close_fd(&c->fd); /* also leaves the epoll set */
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 	c->fd = -1;
@@ -72,7 +64,11 @@ uint32_t vsock_peer_credit(const struct conn *c)
 	return in_flight > c->peer_buf_alloc ? 0 : c->peer_buf_alloc - in_flight;
 }
 
-/* Watch the fd for what the connection can use now (level-triggered). */
+/*
+ * Watch the fd for what the connection can use now (level-triggered).  An
+ * fd with nothing to wait for leaves the epoll set, since EPOLLHUP cannot be
+ * masked and would otherwise wake the worker until the guest catches up.
+ */
 void vsock_conn_update(struct virtio_vsock *v, struct conn *c)
 {
 	struct epoll_event ev = {.data.u32 = c - v->conns};
@@ -83,8 +79,15 @@ void vsock_conn_update(struct virtio_vsock *v, struct conn *c)
 		ev.events |= EPOLLIN;
 	if (c->buf_len)
 		ev.events |= EPOLLOUT;
-	if (ev.events != c->events && epoll_ctl(v->epfd, EPOLL_CTL_MOD, c->fd, &ev) == 0)
-		c->events = ev.events;
+	if (!ev.events) {
+		if (c->watched && epoll_ctl(v->epfd, EPOLL_CTL_DEL, c->fd, NULL) == 0)
+			c->watched = false;
+	} else if (!c->watched) {
+		c->watched = epoll_ctl(v->epfd, EPOLL_CTL_ADD, c->fd, &ev) == 0;
+	} else if (ev.events != c->events) {
+		epoll_ctl(v->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	}
+	c->events = ev.events;
 }
 
 /* Write buffered guest data to the host socket; returns -1 when the socket is dead. */
@@ -146,10 +149,10 @@ static void guest_connect(struct virtio_vsock *v, uint32_t guest_port, uint32_t 
 	if (fd >= 0 && ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s_%u", v->uds, port) >=
 			    sizeof(sa.sun_path) ||
 			connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0))
-		cleanup_closep(&fd);
+		virtio_close_fd(&fd);
 	c = conn_new(v, fd, fd >= 0 ? C_OPEN : C_RST_ONLY);
 	if (!c) {
-		cleanup_closep(&fd);
+		virtio_close_fd(&fd);
 		c = conn_new(v, -1, C_RST_ONLY); /* may fail too: then the guest times out */
 		if (!c)
 			return;
@@ -257,8 +260,8 @@ static void vsock_destroy(struct virtio_dev *vdev)
 			vsock_conn_free(v, &v->conns[i]);
 	if (v->listen_fd >= 0 && v->uds)
 		unlink(v->uds);
-	cleanup_closep(&v->listen_fd);
-	cleanup_closep(&v->epfd);
+	virtio_close_fd(&v->listen_fd);
+	virtio_close_fd(&v->epfd);
 	free(v->uds);
 	free(v);
 }
@@ -289,7 +292,7 @@ static int vsock_listen(struct virtio_vsock *v, struct err **err)
 	if (bind(v->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
 		int e = errno;
 
-		cleanup_closep(&v->listen_fd); /* not ours to unlink */
+		virtio_close_fd(&v->listen_fd); /* not ours to unlink */
 		return err_make(err, e, "vsock uds `%s`", v->uds);
 	}
 	if (listen(v->listen_fd, 16) < 0 ||
