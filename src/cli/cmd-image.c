@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* isola image SUBCOMMAND ...: the image commands under one roof. */
+#include <getopt.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "image-cli.h"
+
+static const struct cli_command image_subcommands[] = {
+	{ "pull", cmd_pull, "fetch an image from a registry" },
+	{ "ls", cmd_images, "list images" },
+	{ "list", cmd_images, "list images" },
+	{ "rm", cmd_rmi, "remove images" },
+	{ "prune", cmd_image_prune, "remove unreferenced blobs and layers" },
+	{},
+};
+
+int cmd_image(struct cli_globals *g, int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "Usage: isola image SUBCOMMAND\n");
+		for (const struct cli_command *c = image_subcommands; c->name; c++)
+			fprintf(stderr, "  %-8s %s\n", c->name, c->summary);
+		return 1;
+	}
+	for (const struct cli_command *c = image_subcommands; c->name; c++)
+		if (streq(c->name, argv[1]))
+			return c->fn(g, argc - 1, argv + 1);
+	return cli_usage_error(argv[1], "unknown image subcommand; see `isola image`");
+}
+
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{},
+	};
+	_cleanup_err_ struct err *err = NULL;
+	const char *store = NULL;
+	struct img_store *s = NULL;
+	unsigned blobs = 0, layers = 0;
+	int c, r;
+
+	optind = 0;
+	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
+		if (c != 's')
+			return 1;
+		store = optarg;
+	}
+	r = image_cli_open_store(store, &s);
+	if (r)
+		return r;
+	r = img_store_prune(s, &blobs, &layers, &err);
+	img_store_close(s);
+	if (r < 0)
+		return cli_fail(&err);
+	printf("Removed %u blobs and %u layers\n", blobs, layers);
+	return 0;
+}

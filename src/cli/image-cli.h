@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* Shared bits of the image commands. */
+#include "cli.h"
+#include "image.h"
+
+int cmd_pull(struct cli_globals *g, int argc, char **argv);
+int cmd_images(struct cli_globals *g, int argc, char **argv);
+int cmd_rmi(struct cli_globals *g, int argc, char **argv);
+int cmd_image(struct cli_globals *g, int argc, char **argv);
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
+int cmd_image_run(struct cli_globals *g, int argc, char **argv);
+int cmd_image_import(struct cli_globals *g, int argc, char **argv);
+
+/* Open the store named by --store / $ISOLA_STORE / the default, locked. */
+int image_cli_open_store(const char *opt, struct img_store **ret);

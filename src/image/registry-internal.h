@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* The registry client (distribution spec), used by pull.c. */
+#include <curl/curl.h>
+
+#include "image.h"
+
+struct reg {
+	CURL *curl;
+	char *base;		/* "https://host" or "http://host" */
+	char *registry;		/* as in the reference */
+	char *repo;
+	char *basic;		/* base64(user:pass) or NULL */
+	char *authz;		/* "Authorization: ..." header or NULL */
+	const struct img_pull_opts *opts;
+	/* per response */
+	long status;
+	char *www_auth;
+	char *content_type;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+int reg_new(const struct img_ref *ref, const struct img_pull_opts *opts, struct reg **ret,
+	    struct err **err);
+void reg_free(struct reg *r);
+/*
+ * GET a manifest (by tag or digest); *ret_buf/len capped at IMG_MANIFEST_MAX,
+ * *ret_type its Content-Type.
+ */
+int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret_len,
+		     char **ret_type, struct err **err);
+int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_buf,
+		     size_t *ret_len, struct err **err);
+/* Download a blob into the store, resuming a partial, verifying the digest. */
+int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint64_t size,
+		   struct err **err);
