@@ -13,6 +13,7 @@ static const struct cli_command image_subcommands[] = {
 	{ "list", cmd_images, "list images" },
 	{ "rm", cmd_rmi, "remove images" },
 	{ "prune", cmd_image_prune, "remove unreferenced blobs and layers" },
+	{ "run", cmd_image_run, "run a command in a new container made from an image" },
 	{},
 };
 

@@ -119,6 +119,8 @@ int img_layer_unpack(struct img_store *s, int fd, const char *diff_id, const cha
 /* Unpack into an open directory (no diff_id check): the core, for tests. */
 int img_unpack_into(int fd, int root_fd, struct err **err);
 bool img_layer_exists(struct img_store *s, const char *chain_id);
+/* open(2) path read-only with openat2(RESOLVE_IN_ROOT) below root. */
+int img_open_in_root(int root, const char *path);
 
 /* ---- images as a whole (manifest.c) ---- */
 /* Parse a manifest; its config digest and layer descriptors. */
@@ -187,8 +189,9 @@ struct img_run_opts {
 	bool terminal;
 };
 /* Generate config.json (runc-spec-like) from an image config. */
+/* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
-		      json_t **ret, struct err **err);
+		      int rootfs_fd, json_t **ret, struct err **err);
 /* containers/<id>: config.json + overlay rootfs.  Returns the bundle path. */
 int img_bundle_create(struct img_store *s, const char *ref, const char *id,
 		      const struct img_run_opts *o, char **ret_bundle, struct err **err);

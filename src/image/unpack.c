@@ -54,6 +54,11 @@ static int openat2_in_root(int root, const char *path, int flags)
 	return syscall(SYS_openat2, root, path, &how, sizeof(how));
 }
 
+int img_open_in_root(int root, const char *path)
+{
+	return openat2_in_root(root, path, O_RDONLY);
+}
+
 int img_path_clean(const char *in, char *out, size_t size)
 {
 	size_t o = 0;
