@@ -89,6 +89,8 @@ img_tar() {
 	        data = None
 	        if kind == "f":
 	            data = rest[0].encode(); i.size = len(data); i.mode = 0o644
+	        elif kind == "F":
+	            data = open(rest[0], "rb").read(); i.size = len(data); i.mode = 0o755
 	        elif kind == "b":
 	            data = os.urandom(int(rest[0])); i.size = len(data); i.mode = 0o644
 	        elif kind == "d":
@@ -116,4 +118,16 @@ img_make() {
 	img_tar "$d/l.tar" "$@"
 	img_layout "$d/layout" latest amd64 "$d/l.tar" >/dev/null
 	img_push "$d/layout" latest "$ref"
+}
+
+# A busybox image from the host's busybox-static: img_busybox NAME:TAG
+img_busybox() {
+	[ -x /bin/busybox ] || skip "SKIP: busybox-static not installed"
+	img_make "$1" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
+		l:bin/id:busybox l:bin/pwd:busybox l:bin/cat:busybox l:bin/touch:busybox \
+		l:bin/ls:busybox d:etc "f:etc/passwd:root:x:0:0:root:/:/bin/sh
+app:x:1234:4321::/:/bin/sh
+" "f:etc/group:root:x:0:
+staff:x:50:
+" d:tmp
 }
