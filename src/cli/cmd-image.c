@@ -14,6 +14,10 @@ static const struct cli_command image_subcommands[] = {
 	{ "rm", cmd_rmi, "remove images" },
 	{ "prune", cmd_image_prune, "remove unreferenced blobs and layers" },
 	{ "run", cmd_image_run, "run a command in a new container made from an image" },
+	{ "import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive" },
+	{ "load", cmd_image_import, "load an archive (-i FILE)" },
+	{ "save", cmd_image_save, "write an image as an oci-archive or docker-archive" },
+	{ "export", cmd_image_export, "write an image as an OCI layout directory" },
 	{},
 };
 

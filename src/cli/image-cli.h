@@ -11,6 +11,8 @@ int cmd_image(struct cli_globals *g, int argc, char **argv);
 int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
 int cmd_image_run(struct cli_globals *g, int argc, char **argv);
 int cmd_image_import(struct cli_globals *g, int argc, char **argv);
+int cmd_image_save(struct cli_globals *g, int argc, char **argv);
+int cmd_image_export(struct cli_globals *g, int argc, char **argv);
 
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);

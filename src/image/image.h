@@ -148,6 +148,18 @@ int img_config_diff_ids(const char *buf, size_t len, char ***ret, struct err **e
 int img_register(struct img_store *s, const char *name, const char *manifest_digest,
 		 struct err **err);
 
+/* ---- import and export (import.c, export.c) ---- */
+/*
+ * Import an OCI layout directory, an oci-archive or a docker-archive tar.
+ * name overrides the name recorded in the source.  Returns the stored name.
+ */
+int img_import(struct img_store *s, const char *path, const char *name, char **ret_name,
+	       struct err **err);
+enum img_archive_format { IMG_OCI_LAYOUT, IMG_OCI_ARCHIVE, IMG_DOCKER_ARCHIVE };
+/* Write ref as an OCI layout directory or an archive (path "-" = stdout for archives). */
+int img_export(struct img_store *s, const char *ref, enum img_archive_format f,
+	       const char *path, struct err **err);
+
 /* ---- the registry client (registry.c, auth.c) ---- */
 struct img_challenge {
 	char *scheme;	/* "Bearer" or "Basic" */
