@@ -77,14 +77,14 @@ int img_challenge_parse(const char *h, struct img_challenge *ret, struct err **e
 	const char *p = h;
 
 	if (!h || strlen(h) > CHALLENGE_MAX)
-		return err_make(err, EINVAL, "WWW-Authenticate: missing or too long");
+		return err_make(err, 0, "WWW-Authenticate: missing or too long");
 	while (*p == ' ')
 		p++;
 	h = p;
 	while (*p && *p != ' ')
 		p++;
 	if (p == h)
-		return err_make(err, EINVAL, "WWW-Authenticate: no scheme");
+		return err_make(err, 0, "WWW-Authenticate: no scheme");
 	c.scheme = strndup(h, p - h);
 	while (*p) {
 		char *key = NULL, *val = NULL;
@@ -98,13 +98,13 @@ int img_challenge_parse(const char *h, struct img_challenge *ret, struct err **e
 			free(key);
 			free(val);
 			img_challenge_free(&c);
-			return err_make(err, EINVAL, "WWW-Authenticate: malformed parameters");
+			return err_make(err, 0, "WWW-Authenticate: malformed parameters");
 		}
 		set_param(&c, key, val);
 	}
 	if (!strcasecmp(c.scheme, "Bearer") && !c.realm) {
 		img_challenge_free(&c);
-		return err_make(err, EINVAL, "WWW-Authenticate: Bearer without realm");
+		return err_make(err, 0, "WWW-Authenticate: Bearer without realm");
 	}
 	*ret = c;
 	return 0;

@@ -48,7 +48,7 @@ static int overlay_options(const char *store, const char *cdir, json_t *layers, 
 		const char *c = json_string_value(json_array_get(layers, i));
 
 		if (!c || !img_digest_valid(c))
-			return err_make(err, EINVAL, "index: bad layer id");
+			return err_make(err, 0, "index: bad layer id");
 		o += snprintf(buf + o, size - o, "%s%s/layers/%s", i == n - 1 ? "" : ":", store,
 			      img_digest_hex(c));
 	}
@@ -102,7 +102,7 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 
 	meta = json_pack("{s:s, s:O}", "image", name, "layers", json_object_get(entry, "layers"));
 	if (!meta || !config)
-		return err_make(err, EINVAL, "index entry for `%s` is incomplete", name);
+		return err_make(err, 0, "index entry for `%s` is incomplete", name);
 	/* First, so that a prune running later keeps our layers. */
 	r = write_json(cdir, "image.json", meta, err);
 	if (r >= 0)
@@ -134,7 +134,7 @@ int img_bundle_create(struct img_store *s, const char *ref, const char *id,
 	int r;
 
 	if (!id_valid(id))
-		return err_make(err, EINVAL, "container name `%s`: use [A-Za-z0-9_.-], at most 64",
+		return err_make(err, 0, "container name `%s`: use [A-Za-z0-9_.-], at most 64",
 				id);
 	r = img_index_load(s, &idx, err);
 	if (r >= 0)
@@ -162,7 +162,7 @@ int img_bundle_remove(struct img_store *s, const char *id, struct err **err)
 	_cleanup_close_ int cfd = -1;
 
 	if (!id_valid(id))
-		return err_make(err, EINVAL, "container name `%s`: invalid", id);
+		return err_make(err, 0, "container name `%s`: invalid", id);
 	snprintf(p, sizeof(p), "%s/containers/%s/rootfs", s->path, id);
 	if (umount2(p, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
 		return err_make(err, errno, "unmount `%s`", p);

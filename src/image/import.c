@@ -57,7 +57,7 @@ static int copy_oci_blob(struct img_store *s, int src, const char *digest, struc
 	char rel[PATH_MAX];
 
 	if (!img_digest_valid(digest))
-		return err_make(err, EINVAL, "invalid digest `%s`", digest);
+		return err_make(err, 0, "invalid digest `%s`", digest);
 	snprintf(rel, sizeof(rel), "blobs/sha256/%s", img_digest_hex(digest));
 	return copy_blob(s, src, rel, digest, err);
 }
@@ -136,7 +136,7 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 	if (r < 0)
 		return r;
 	if (json_array_size(list) == 0)
-		return err_make(err, EINVAL, "index.json: no manifests");
+		return err_make(err, 0, "index.json: no manifests");
 	json_array_foreach(list, i, d) {
 		const char *ann = json_string_value(json_object_get(
 			json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
@@ -145,10 +145,10 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 		free(name);
 		name = image_name(given, ann);
 		if (!name)
-			return err_make(err, EINVAL, "index.json: manifests[%zu]: no usable name "
+			return err_make(err, 0, "index.json: manifests[%zu]: no usable name "
 					"(give one: isola image import SRC NAME)", i);
 		if (!dg)
-			return err_make(err, EINVAL, "index.json: manifests[%zu].digest missing", i);
+			return err_make(err, 0, "index.json: manifests[%zu].digest missing", i);
 		r = import_oci_manifest(s, src, dg, name, err);
 		if (r < 0)
 			return r;
@@ -222,7 +222,7 @@ static int docker_manifest(struct img_store *s, int src, json_t *item, const cha
 		if (r < 0)
 			break;
 		if (!json_is_string(l))
-			return err_make(err, EINVAL, "manifest.json[0].Layers[%zu]: not a string", i);
+			return err_make(err, 0, "manifest.json[0].Layers[%zu]: not a string", i);
 		r = docker_layer(s, src, json_string_value(l), layers, err);
 	}
 	if (r < 0)
@@ -254,11 +254,11 @@ static int import_docker(struct img_store *s, int src, const char *given, char *
 		return r;
 	item = json_array_get(m, 0);
 	if (!json_is_object(item))
-		return err_make(err, EINVAL, "manifest.json: expected an array of images");
+		return err_make(err, 0, "manifest.json: expected an array of images");
 	tags = json_object_get(item, "RepoTags");
 	name = image_name(given, json_string_value(json_array_get(tags, 0)));
 	if (!name)
-		return err_make(err, EINVAL, "manifest.json: no RepoTags; give a name: "
+		return err_make(err, 0, "manifest.json: no RepoTags; give a name: "
 				"isola image import SRC NAME");
 	r = docker_manifest(s, src, item, name, err);
 	if (r < 0)
@@ -274,7 +274,7 @@ static int import_dir(struct img_store *s, int src, const char *given, char **re
 		return import_oci(s, src, given, ret_name, err);
 	if (faccessat(src, "manifest.json", F_OK, 0) == 0)
 		return import_docker(s, src, given, ret_name, err);
-	return err_make(err, EINVAL, "neither an OCI layout (oci-layout) nor a docker archive "
+	return err_make(err, 0, "neither an OCI layout (oci-layout) nor a docker archive "
 			"(manifest.json)");
 }
 

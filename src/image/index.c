@@ -33,7 +33,7 @@ int img_index_load(struct img_store *s, json_t **ret, struct err **err)
 	if (r < 0)
 		return r;
 	if (!images)
-		return err_make(err, EINVAL, "%s/index.json: missing `images`", s->path);
+		return err_make(err, 0, "%s/index.json: missing `images`", s->path);
 	*ret = TAKE_PTR(idx);
 	return 0;
 }
@@ -86,13 +86,13 @@ int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t
 				continue;
 			if (found && !json_equal(json_object_get(found, "manifest"),
 						 json_object_get(e, "manifest")))
-				return err_make(err, EINVAL, "`%s`: ambiguous image id", ref);
+				return err_make(err, 0, "`%s`: ambiguous image id", ref);
 			found = e;
 			found_name = name;
 		}
 	}
 	if (!found)
-		return err_make(err, ENOENT, "image `%s` not found in the store", ref);
+		return err_make(err, 0, "image `%s` not found in the store", ref);
 	if (ret_name)
 		*ret_name = found_name;
 	if (ret_entry)

@@ -33,7 +33,7 @@ static int parse_desc(json_t *d, const char *where, char digest[IMG_DIGEST_LEN +
 	int r;
 
 	if (!json_is_object(d))
-		return err_make(err, EINVAL, "%s: expected an object", where);
+		return err_make(err, 0, "%s: expected an object", where);
 	r = json_get_string(d, where, "digest", true, &dg, err);
 	if (r >= 0)
 		r = json_get_u64(d, where, "size", size, err);
@@ -42,7 +42,7 @@ static int parse_desc(json_t *d, const char *where, char digest[IMG_DIGEST_LEN +
 	if (r < 0)
 		return r;
 	if (!img_digest_valid(dg))
-		return err_make(err, EINVAL, "%s.digest: unsupported digest `%s`", where, dg);
+		return err_make(err, 0, "%s.digest: unsupported digest `%s`", where, dg);
 	memcpy(digest, dg, IMG_DIGEST_LEN + 1);
 	return 0;
 }
@@ -94,7 +94,7 @@ int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret, st
 		return err_make(err, ENOTSUP, "manifest: unsupported schemaVersion %llu",
 				(unsigned long long)schema);
 	if (img_media_type_is_index(mt))
-		return err_make(err, EINVAL, "manifest: is an index, not an image manifest");
+		return err_make(err, 0, "manifest: is an index, not an image manifest");
 	if (mt && !streq(mt, "application/vnd.oci.image.manifest.v1+json") &&
 	    !streq(mt, "application/vnd.docker.distribution.manifest.v2+json"))
 		return err_make(err, ENOTSUP, "manifest: unsupported media type `%s`", mt);
@@ -104,7 +104,7 @@ int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret, st
 	if (r < 0)
 		return r;
 	if (!cfg || !layers)
-		return err_make(err, EINVAL, "manifest: missing `config` or `layers`");
+		return err_make(err, 0, "manifest: missing `config` or `layers`");
 	r = parse_desc(cfg, "manifest: config", ret->config, &ret->config_size, NULL, err);
 	if (r < 0)
 		return r;
@@ -151,14 +151,14 @@ int img_config_diff_ids(const char *buf, size_t len, char ***ret, struct err **e
 	if (r >= 0)
 		r = json_get_object(j, "image config", "rootfs", &rootfs, err);
 	if (r >= 0 && !rootfs)
-		r = err_make(err, EINVAL, "image config: missing `rootfs`");
+		r = err_make(err, 0, "image config: missing `rootfs`");
 	if (r >= 0)
 		r = json_get_strv(rootfs, "image config: rootfs", "diff_ids", &ids, err);
 	if (r < 0)
 		return r;
 	for (i = 0; ids && ids[i]; i++)
 		if (!img_digest_valid(ids[i]))
-			return err_make(err, EINVAL, "image config: rootfs.diff_ids[%zu]: bad digest",
+			return err_make(err, 0, "image config: rootfs.diff_ids[%zu]: bad digest",
 					i);
 	if (!ids && strv_push(&ids, NULL) < 0)
 		return err_make(err, ENOMEM, "config");
@@ -172,7 +172,7 @@ static int unpack_layers(struct img_store *s, const struct img_manifest *m, char
 	char chain[IMG_DIGEST_LEN + 1] = "";
 
 	if (strv_length(diff_ids) != m->n_layers)
-		return err_make(err, EINVAL, "image config has %zu diff_ids for %zu layers",
+		return err_make(err, 0, "image config has %zu diff_ids for %zu layers",
 				strv_length(diff_ids), m->n_layers);
 	for (size_t i = 0; i < m->n_layers; i++) {
 		_cleanup_close_ int fd = -1;

@@ -62,7 +62,7 @@ static int fetch_manifest(struct reg *r, const struct img_ref *ref, char **ret_b
 		free(TAKE_PTR(buf));
 		free(TAKE_PTR(type));
 	}
-	return err_make(err, EINVAL, "manifest: an index that points at another index");
+	return err_make(err, 0, "manifest: an index that points at another index");
 }
 
 static int fetch_blobs(struct reg *r, struct img_store *s, const struct img_manifest *m,

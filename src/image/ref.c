@@ -62,11 +62,11 @@ static int split_name(char *name, struct img_ref *r, struct err **err)
 	if (colon && !strchr(colon, '/')) {
 		*colon = '\0';
 		if (!tag_valid(colon + 1))
-			return err_make(err, EINVAL, "invalid tag `%s`", colon + 1);
+			return err_make(err, 0, "invalid tag `%s`", colon + 1);
 		r->tag = strdup(colon + 1);
 	}
 	if (!repo_valid(name))
-		return err_make(err, EINVAL, "invalid repository name `%s`", name);
+		return err_make(err, 0, "invalid repository name `%s`", name);
 	if (streq(r->registry, "docker.io") && !strchr(name, '/')) {
 		if (asprintf(&r->repo, "library/%s", name) < 0)
 			r->repo = NULL;
@@ -86,7 +86,7 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct err **err)
 	int rc;
 
 	if (!s || !*s || strlen(s) > REF_MAX)
-		return err_make(err, EINVAL, "invalid image reference `%s`", s ? s : "");
+		return err_make(err, 0, "invalid image reference `%s`", s ? s : "");
 	copy = strdup(s);
 	if (!copy)
 		return err_make(err, ENOMEM, "reference");
@@ -94,7 +94,7 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct err **err)
 	if (at) {
 		*at = '\0';
 		if (!img_digest_valid(at + 1))
-			return err_make(err, EINVAL, "`%s`: invalid digest (want sha256:<64 hex>)", s);
+			return err_make(err, 0, "`%s`: invalid digest (want sha256:<64 hex>)", s);
 		r.digest = strdup(at + 1);
 	}
 	rc = split_name(copy, &r, err);

@@ -262,7 +262,7 @@ static int fetch_token(struct reg *r, const struct img_challenge *ch, struct err
 	if (!tok)
 		tok = json_string_value(json_object_get(j, "access_token"));
 	if (!tok || !*tok || strpbrk(tok, "\r\n"))
-		return err_make(err, EINVAL, "token response: no usable `token`");
+		return err_make(err, 0, "token response: no usable `token`");
 	free(r->authz);
 	if (asprintf(&r->authz, "Authorization: Bearer %s", tok) < 0)
 		r->authz = NULL;
@@ -302,7 +302,7 @@ static int status_error(struct reg *r, const char *what, struct err **err)
 	case 403:
 		return err_make(err, EACCES, "%s: HTTP %ld: access denied", what, r->status);
 	case 404:
-		return err_make(err, ENOENT, "%s: not found (HTTP 404)", what);
+		return err_make(err, 0, "%s: not found (HTTP 404)", what);
 	default:
 		return err_make(err, EIO, "%s: HTTP %ld", what, r->status);
 	}
@@ -372,7 +372,7 @@ int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret
 		return rc;
 	}
 	if (!k.buf)
-		return err_make(err, EINVAL, "%s: empty response", what);
+		return err_make(err, 0, "%s: empty response", what);
 	*ret_buf = k.buf;
 	*ret_len = k.len;
 	*ret_type = r->content_type ? strdup(r->content_type) : NULL;

@@ -77,13 +77,13 @@ static int add_volumes(json_t *mounts, char **vols, struct err **err)
 			return err_make(err, ENOMEM, "volume");
 		dst = strchr(v, ':');
 		if (!dst || dst == v || dst[1] != '/' || v[0] != '/')
-			return err_make(err, EINVAL, "-v `%s`: expected /SRC:/DST[:ro]", vols[i]);
+			return err_make(err, 0, "-v `%s`: expected /SRC:/DST[:ro]", vols[i]);
 		*dst++ = '\0';
 		mode = strchr(dst, ':');
 		if (mode) {
 			*mode++ = '\0';
 			if (!streq(mode, "ro") && !streq(mode, "rw"))
-				return err_make(err, EINVAL, "-v `%s`: mode must be ro or rw",
+				return err_make(err, 0, "-v `%s`: mode must be ro or rw",
 						vols[i]);
 		}
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination",
@@ -142,7 +142,7 @@ static int make_args(json_t *cfg, char **args, json_t **ret, struct err **err)
 	}
 	if (json_array_size(a) == 0) {
 		json_decref(a);
-		return err_make(err, EINVAL, "no command: the image has no Entrypoint or Cmd");
+		return err_make(err, 0, "no command: the image has no Entrypoint or Cmd");
 	}
 	*ret = a;
 	return 0;

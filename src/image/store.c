@@ -95,7 +95,7 @@ int img_blob_open(struct img_store *s, const char *digest, struct err **err)
 	int fd;
 
 	if (!img_digest_valid(digest))
-		return err_make(err, EINVAL, "invalid digest `%s`", digest);
+		return err_make(err, 0, "invalid digest `%s`", digest);
 	blob_rel(digest, p);
 	fd = openat(s->dfd, p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
@@ -112,7 +112,7 @@ int img_blob_read(struct img_store *s, const char *digest, size_t max, char **re
 	int r;
 
 	if (!img_digest_valid(digest))
-		return err_make(err, EINVAL, "invalid digest `%s`", digest);
+		return err_make(err, 0, "invalid digest `%s`", digest);
 	blob_rel(digest, p);
 	r = read_file_at(s->dfd, p, max, &buf, &len, err);
 	if (r < 0)
@@ -177,7 +177,7 @@ int img_blob_writer_begin(struct img_store *s, const char *digest, uint64_t size
 	int r;
 
 	if (!img_digest_valid(digest))
-		return err_make(err, EINVAL, "invalid digest `%s`", digest);
+		return err_make(err, 0, "invalid digest `%s`", digest);
 	w = calloc(1, sizeof(*w));
 	if (!w || !(w->h = img_hasher_new())) {
 		free(w);

@@ -242,7 +242,7 @@ static int extract_other(struct archive_entry *e, int pfd, const char *base, str
 		const char *t = archive_entry_symlink(e);
 
 		if (!t || strlen(t) >= PATH_MAX)
-			return err_make(err, EINVAL, "bad symlink target");
+			return err_make(err, 0, "bad symlink target");
 		if (symlinkat(t, pfd, base) < 0)
 			return err_make(err, errno, "symlink");
 	} else if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO) {
@@ -306,7 +306,7 @@ static int extract_whiteout(int pfd, const char *base, struct err **err)
 		return 0;
 	}
 	if (!*name || streq(name, ".") || streq(name, ".."))
-		return err_make(err, EINVAL, "bad whiteout");
+		return err_make(err, 0, "bad whiteout");
 	if (clear_entry(pfd, name, false, err) < 0)
 		return err_code(*err);
 	if (mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
