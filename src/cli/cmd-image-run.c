@@ -8,13 +8,12 @@
  * runtime: $ISOLA_RUNTIME (default: this binary) --root <store>/run run.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -132,41 +131,31 @@ static void make_id(struct run_args *a)
 		snprintf(a->id + 2 * i, 3, "%02x", rnd[i]);
 }
 
-/* Run the runtime and wait for it; returns the exit code to pass on. */
+/* Run the bundle; a detached container's stdio goes to <bundle>/ctr.log. */
 static int run_runtime(const char *store, const char *bundle, const struct run_args *a)
 {
-	const char *rt = getenv("ISOLA_RUNTIME");
-	_cleanup_free_ char *root = NULL;
-	pid_t pid;
-	int status;
+	const char *fg[] = { "run", "--bundle", bundle, a->id, NULL };
+	const char *bg[] = { "run", "--bundle", bundle, "--detach", a->id, NULL };
+	_cleanup_free_ char *log = NULL;
+	_cleanup_close_ int null = -1, out = -1;
+	int code;
 
-	if (!rt || !*rt)
-		rt = "/proc/self/exe";
-	if (asprintf(&root, "%s/run", store) < 0)
+	if (!a->detach) {
+		code = image_cli_runtime(store, fg, -1, -1, -1);
+		return code < 0 ? 1 : code;
+	}
+	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
 		return 1;
-	pid = fork();
-	if (pid < 0) {
-		log_error("fork: %s", strerror(errno));
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	if (null < 0 || out < 0) {
+		log_error("open `%s`: %s", log, strerror(errno));
 		return 1;
 	}
-	if (pid == 0) {
-		const char *argv[] = { rt, "--root", root, "run", "--bundle", bundle,
-				       a->detach ? "--detach" : a->id, a->detach ? a->id : NULL,
-				       NULL };
-
-		execvp(rt, (char **)argv);
-		fprintf(stderr, "isola: exec runtime `%s`: %s\n", rt, strerror(errno));
-		_exit(127);
-	}
-	/* The container's process group gets ^C; we wait for the runtime. */
-	signal(SIGINT, SIG_IGN);
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return 1;
-	signal(SIGINT, SIG_DFL);
-	if (WIFEXITED(status))
-		return WEXITSTATUS(status);
-	return 128 + WTERMSIG(status);
+	code = image_cli_runtime(store, bg, null, out, out);
+	if (code == 0)
+		printf("%s\n", a->id);
+	return code < 0 ? 1 : code;
 }
 
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)

@@ -28,6 +28,9 @@ setup() {
 }
 
 teardown() {
+	for id in isola-it-bg isola-it-bg2; do
+		runc --root "$ISOLA_STORE/run" delete --force "$id" >/dev/null 2>&1 || true
+	done
 	for c in "$ISOLA_STORE"/containers/*/; do
 		[ -d "$c" ] && umount "$c/rootfs" 2>/dev/null
 	done
@@ -101,4 +104,35 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+}
+
+@test "image run -d, image ps, logs, stop, rm" {
+	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo started; exec sleep 600'
+	[ "$status" -eq 0 ]
+	[ "$output" = isola-it-bg ]
+	for _ in $(seq 50); do grep -q started "$ISOLA_STORE/containers/isola-it-bg/ctr.log" && break; sleep 0.1; done
+	run "$ISOLA" image ps --format json
+	[ "$(echo "$output" | python3 -c 'import json,sys; c=json.load(sys.stdin)[0]; print(c["id"], c["status"])')" = "isola-it-bg running" ]
+	run "$ISOLA" image logs isola-it-bg
+	[ "$output" = started ]
+	run "$ISOLA" image rm isola-it-bg
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is running"* ]]
+	run "$ISOLA" image stop -t 5 isola-it-bg
+	[ "$status" -eq 0 ]
+	run "$ISOLA" image ps
+	[[ "$output" == *"isola-it-bg"*stopped* ]]
+	run "$ISOLA" image rm isola-it-bg
+	[ "$status" -eq 0 ]
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bg" ]
+	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+}
+
+@test "image rm -f removes a running container" {
+	run "$ISOLA" image run -d --name isola-it-bg2 "$REG/t/bb:1" sh -c 'exec sleep 600'
+	[ "$status" -eq 0 ]
+	run "$ISOLA" image rm -f isola-it-bg2
+	[ "$status" -eq 0 ]
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bg2" ]
+	! runc --root "$ISOLA_STORE/run" state isola-it-bg2 >/dev/null 2>&1
 }
