@@ -26,8 +26,7 @@
 
 #define STATE_MAX (1u << 20)
 
-int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd,
-		      int err_fd)
+int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
 {
 	const char *rt = getenv("ISOLA_RUNTIME");
 	_cleanup_free_ char *root = NULL;
@@ -70,7 +69,7 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 /* `RUNTIME state ID` -> "running", "stopped", ... or "unknown". */
 static char *container_status(const char *store, const char *id)
 {
-	const char *args[] = { "state", id, NULL };
+	const char *args[] = {"state", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	_cleanup_free_ char *out = NULL;
 	_cleanup_json_ json_t *j = NULL;
@@ -99,25 +98,33 @@ struct ctr_args {
 static int parse(struct ctr_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "time", required_argument, NULL, 't' },
-		{},
+	    {"store", required_argument, NULL, 's'},
+	    {"format", required_argument, NULL, 'F'},
+	    {"force", no_argument, NULL, 'f'},
+	    {"time", required_argument, NULL, 't'},
+	    {},
 	};
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+ft:", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': a->store = optarg; break;
-		case 'F': a->format = optarg; break;
-		case 'f': a->force = true; break;
+		case 's':
+			a->store = optarg;
+			break;
+		case 'F':
+			a->format = optarg;
+			break;
+		case 'f':
+			a->force = true;
+			break;
 		case 't':
 			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0)
-				return cli_usage_error(argv[0], "-t `%s`: expected seconds", optarg);
+				return cli_usage_error(argv[0], "-t `%s`: expected seconds",
+						       optarg);
 			break;
-		default: return 1;
+		default:
+			return 1;
 		}
 	}
 	return 0;
@@ -136,7 +143,7 @@ static int print_list(json_t *list, const char *format)
 		return text ? 0 : 1;
 	}
 	printf("%-20s %-50s %s\n", "CONTAINER ID", "IMAGE", "STATUS");
-	json_array_foreach(list, i, c)
+	json_array_foreach (list, i, c)
 		printf("%-20s %-50s %s\n", json_string_value(json_object_get(c, "id")),
 		       json_string_value(json_object_get(c, "image")) ?: "",
 		       json_string_value(json_object_get(c, "status")));
@@ -151,7 +158,7 @@ static char *store_path(const char *opt)
 
 int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 {
-	struct ctr_args a = { .format = "table" };
+	struct ctr_args a = {.format = "table"};
 	_cleanup_free_ char *store = NULL, *cdir = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
 	_cleanup_json_ json_t *out = json_array();
@@ -163,7 +170,7 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 		return r;
 	store = store_path(a.store);
 	if (!store || asprintf(&cdir, "%s/containers", store) < 0 || !(d = opendir(cdir)))
-		return 0;	/* no store, no containers */
+		return 0; /* no store, no containers */
 	while ((de = readdir(d))) {
 		_cleanup_json_ json_t *img = NULL;
 		char p[512];
@@ -215,23 +222,23 @@ static bool is_running(const char *store, const char *id)
 
 static int stop_one(const char *store, const char *id, int timeout)
 {
-	const char *term[] = { "kill", id, "TERM", NULL }, *kill9[] = { "kill", id, "KILL", NULL };
+	const char *term[] = {"kill", id, "TERM", NULL}, *kill9[] = {"kill", id, "KILL", NULL};
 
 	if (!is_running(store, id))
 		return 0;
 	image_cli_runtime(store, term, -1, -1, -1);
 	for (int i = 0; i < timeout * 10 && is_running(store, id); i++)
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
 	if (is_running(store, id))
 		image_cli_runtime(store, kill9, -1, -1, -1);
 	for (int i = 0; i < 50 && is_running(store, id); i++)
-		nanosleep(&(struct timespec){ .tv_nsec = 100000000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
 	return is_running(store, id) ? -1 : 0;
 }
 
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 {
-	struct ctr_args a = { .timeout = 10 };
+	struct ctr_args a = {.timeout = 10};
 	_cleanup_free_ char *store = NULL;
 	int r, rc = 0;
 
@@ -254,7 +261,7 @@ int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 
 static int rm_one(const char *opt, const char *store, const char *id, bool force)
 {
-	const char *del[] = { "delete", "--force", id, NULL };
+	const char *del[] = {"delete", "--force", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	_cleanup_err_ struct err *err = NULL;
 	struct img_store *s = NULL;

@@ -20,22 +20,31 @@ struct io_args {
 static int parse(struct io_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{},
+	    {"store", required_argument, NULL, 's'},
+	    {"input", required_argument, NULL, 'i'},
+	    {"output", required_argument, NULL, 'o'},
+	    {"format", required_argument, NULL, 'f'},
+	    {},
 	};
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+i:o:", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': a->store = optarg; break;
-		case 'i': a->input = optarg; break;
-		case 'o': a->output = optarg; break;
-		case 'f': a->format = optarg; break;
-		default: return 1;
+		case 's':
+			a->store = optarg;
+			break;
+		case 'i':
+			a->input = optarg;
+			break;
+		case 'o':
+			a->output = optarg;
+			break;
+		case 'f':
+			a->format = optarg;
+			break;
+		default:
+			return 1;
 		}
 	}
 	return 0;
@@ -70,7 +79,7 @@ int cmd_image_import(struct cli_globals *g, int argc, char **argv)
 
 int cmd_image_save(struct cli_globals *g, int argc, char **argv)
 {
-	struct io_args a = { .format = "oci-archive" };
+	struct io_args a = {.format = "oci-archive"};
 	_cleanup_err_ struct err *err = NULL;
 	struct img_store *s = NULL;
 	enum img_archive_format f;
@@ -84,8 +93,10 @@ int cmd_image_save(struct cli_globals *g, int argc, char **argv)
 	else if (streq(a.format, "docker-archive"))
 		f = IMG_DOCKER_ARCHIVE;
 	else
-		return cli_usage_error(argv[0], "--format `%s`: expected oci-archive or "
-				       "docker-archive", a.format);
+		return cli_usage_error(argv[0],
+				       "--format `%s`: expected oci-archive or "
+				       "docker-archive",
+				       a.format);
 	if (argc - optind != 1 || !a.output)
 		return cli_usage_error(argv[0], "expected -o FILE REF");
 	r = image_cli_open_store(a.store, &s);

@@ -50,16 +50,38 @@ static int parse_cpus(const char *s, uint64_t *ret)
 static int parse_opt(struct run_args *a, int c, const char *cmd)
 {
 	switch (c) {
-	case 's': a->store = optarg; break;
-	case 'R': a->rm = true; break;
-	case 'd': a->detach = true; break;
-	case 'n': a->o.name = optarg; break;
-	case 'e': if (strv_push(&a->o.env, optarg) < 0) return 1; break;
-	case 'v': if (strv_push(&a->o.volumes, optarg) < 0) return 1; break;
-	case 'w': a->o.workdir = optarg; break;
-	case 'u': a->o.user = optarg; break;
-	case 'r': a->o.read_only = true; break;
-	case 't': a->o.terminal = true; break;
+	case 's':
+		a->store = optarg;
+		break;
+	case 'R':
+		a->rm = true;
+		break;
+	case 'd':
+		a->detach = true;
+		break;
+	case 'n':
+		a->o.name = optarg;
+		break;
+	case 'e':
+		if (strv_push(&a->o.env, optarg) < 0)
+			return 1;
+		break;
+	case 'v':
+		if (strv_push(&a->o.volumes, optarg) < 0)
+			return 1;
+		break;
+	case 'w':
+		a->o.workdir = optarg;
+		break;
+	case 'u':
+		a->o.user = optarg;
+		break;
+	case 'r':
+		a->o.read_only = true;
+		break;
+	case 't':
+		a->o.terminal = true;
+		break;
 	case 'm':
 		if (parse_size(optarg, &a->o.memory) < 0)
 			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
@@ -74,7 +96,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		break;
 	case 'N':
 		if (!streq(optarg, "none") && !streq(optarg, "host"))
-			return cli_usage_error(cmd, "--network `%s`: expected none or host", optarg);
+			return cli_usage_error(cmd, "--network `%s`: expected none or host",
+					       optarg);
 		a->o.host_network = streq(optarg, "host");
 		break;
 	default:
@@ -86,21 +109,21 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "rm", no_argument, NULL, 'R' },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "volume", required_argument, NULL, 'v' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "pids-limit", required_argument, NULL, 'p' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "network", required_argument, NULL, 'N' },
-		{ "tty", no_argument, NULL, 't' },
-		{},
+	    {"store", required_argument, NULL, 's'},
+	    {"rm", no_argument, NULL, 'R'},
+	    {"detach", no_argument, NULL, 'd'},
+	    {"name", required_argument, NULL, 'n'},
+	    {"env", required_argument, NULL, 'e'},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"workdir", required_argument, NULL, 'w'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"memory", required_argument, NULL, 'm'},
+	    {"cpus", required_argument, NULL, 'c'},
+	    {"pids-limit", required_argument, NULL, 'p'},
+	    {"read-only", no_argument, NULL, 'r'},
+	    {"network", required_argument, NULL, 'N'},
+	    {"tty", no_argument, NULL, 't'},
+	    {},
 	};
 	int c, r;
 
@@ -134,8 +157,8 @@ static void make_id(struct run_args *a)
 /* Run the bundle; a detached container's stdio goes to <bundle>/ctr.log. */
 static int run_runtime(const char *store, const char *bundle, const struct run_args *a)
 {
-	const char *fg[] = { "run", "--bundle", bundle, a->id, NULL };
-	const char *bg[] = { "run", "--bundle", bundle, "--detach", a->id, NULL };
+	const char *fg[] = {"run", "--bundle", bundle, a->id, NULL};
+	const char *bg[] = {"run", "--bundle", bundle, "--detach", a->id, NULL};
 	_cleanup_free_ char *log = NULL;
 	_cleanup_close_ int null = -1, out = -1;
 	int code;
@@ -160,7 +183,7 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 {
-	_cleanup_(run_args_free) struct run_args a = { .o.pids_limit = 0 };
+	_cleanup_(run_args_free) struct run_args a = {.o.pids_limit = 0};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	struct img_store *s = NULL;

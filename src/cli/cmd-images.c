@@ -16,7 +16,7 @@ static void print_table(json_t *images, bool quiet)
 
 	if (!quiet)
 		printf("%-50s %-14s %12s\n", "NAME", "IMAGE ID", "SIZE");
-	json_object_foreach(images, name, e) {
+	json_object_foreach (images, name, e) {
 		const char *m = json_string_value(json_object_get(e, "manifest"));
 		json_int_t size = json_integer_value(json_object_get(e, "size"));
 
@@ -36,12 +36,12 @@ static int print_json(json_t *images)
 	const char *name;
 	json_t *e;
 
-	json_object_foreach(images, name, e)
+	json_object_foreach (images, name, e)
 		json_array_append_new(out, json_pack("{s:s, s:O, s:O, s:O, s:O}", "name", name,
-						     "id", json_object_get(e, "manifest"),
-						     "config", json_object_get(e, "config"),
-						     "size", json_object_get(e, "size"),
-						     "created", json_object_get(e, "created")));
+						     "id", json_object_get(e, "manifest"), "config",
+						     json_object_get(e, "config"), "size",
+						     json_object_get(e, "size"), "created",
+						     json_object_get(e, "created")));
 	text = json_dumps(out, JSON_INDENT(2));
 	if (!text)
 		return 1;
@@ -52,10 +52,10 @@ static int print_json(json_t *images)
 int cmd_images(struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
+	    {"store", required_argument, NULL, 's'},
+	    {"format", required_argument, NULL, 'f'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {},
 	};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *idx = NULL;
@@ -67,10 +67,17 @@ int cmd_images(struct cli_globals *g, int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+q", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'f': format = optarg; break;
-		case 'q': quiet = true; break;
-		default: return 1;
+		case 's':
+			store = optarg;
+			break;
+		case 'f':
+			format = optarg;
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (!streq(format, "json") && !streq(format, "table"))

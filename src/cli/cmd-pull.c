@@ -23,8 +23,8 @@ int image_cli_open_store(const char *opt, struct img_store **ret)
 	return 0;
 }
 
-static void on_progress(void *data, enum img_progress_kind kind, const char *digest,
-			uint64_t done, uint64_t total)
+static void on_progress(void *data, enum img_progress_kind kind, const char *digest, uint64_t done,
+			uint64_t total)
 {
 	struct pull_progress *p = data;
 
@@ -59,17 +59,17 @@ static void on_progress(void *data, enum img_progress_kind kind, const char *dig
 int cmd_pull(struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "authfile", required_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
+	    {"store", required_argument, NULL, 's'},
+	    {"insecure", no_argument, NULL, 'k'},
+	    {"authfile", required_argument, NULL, 'a'},
+	    {"quiet", no_argument, NULL, 'q'},
+	    {},
 	};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *name = NULL;
-	struct pull_progress p = { .tty = isatty(STDERR_FILENO) };
-	struct img_pull_opts o = { .progress = on_progress, .progress_data = &p,
-				   .authfile = getenv("REGISTRY_AUTH_FILE") };
+	struct pull_progress p = {.tty = isatty(STDERR_FILENO)};
+	struct img_pull_opts o = {
+	    .progress = on_progress, .progress_data = &p, .authfile = getenv("REGISTRY_AUTH_FILE")};
 	const char *store = NULL;
 	struct img_store *s = NULL;
 	int c, r;
@@ -77,11 +77,20 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+q", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'k': o.insecure = true; break;
-		case 'a': o.authfile = optarg; break;
-		case 'q': p.quiet = true; break;
-		default: return 1;
+		case 's':
+			store = optarg;
+			break;
+		case 'k':
+			o.insecure = true;
+			break;
+		case 'a':
+			o.authfile = optarg;
+			break;
+		case 'q':
+			p.quiet = true;
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (argc - optind != 1)

@@ -10,9 +10,9 @@
 int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "force", no_argument, NULL, 'f' },
-		{},
+	    {"store", required_argument, NULL, 's'},
+	    {"force", no_argument, NULL, 'f'},
+	    {},
 	};
 	const char *store = NULL;
 	struct img_store *s = NULL;
@@ -21,9 +21,13 @@ int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+f", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': store = optarg; break;
-		case 'f': break;
-		default: return 1;
+		case 's':
+			store = optarg;
+			break;
+		case 'f':
+			break;
+		default:
+			return 1;
 		}
 	}
 	if (optind >= argc)

@@ -11,7 +11,7 @@
 #include "jsonutil.h"
 
 #define CHALLENGE_MAX 4096
-#define AUTHFILE_MAX (1u << 20)
+#define AUTHFILE_MAX  (1u << 20)
 
 void img_challenge_free(struct img_challenge *c)
 {
@@ -113,7 +113,7 @@ int img_challenge_parse(const char *h, struct img_challenge *ret, struct err **e
 int img_auth_lookup(const char *authfile, const char *registry, char **ret, struct err **err)
 {
 	_cleanup_json_ json_t *j = NULL;
-	const char *prefixes[] = { "", "https://", "http://" };
+	const char *prefixes[] = {"", "https://", "http://"};
 	json_t *auths;
 	int r;
 

@@ -19,7 +19,7 @@
 #include "image.h"
 #include "jsonutil.h"
 
-#define MOUNT_DATA_MAX 4000	/* the kernel copies one page of mount options */
+#define MOUNT_DATA_MAX 4000 /* the kernel copies one page of mount options */
 
 static bool id_valid(const char *id)
 {
@@ -62,12 +62,12 @@ static int overlay_options(const char *store, const char *cdir, json_t *layers, 
 
 static int make_dirs(const char *cdir, struct err **err)
 {
-	static const char *const sub[] = { "upper", "work", "rootfs", "empty" };
+	static const char *const sub[] = {"upper", "work", "rootfs", "empty"};
 	char p[PATH_MAX];
 
 	if (mkdir(cdir, 0700) < 0)
-		return err_make(err, errno, errno == EEXIST ? "container `%s` exists" : "mkdir `%s`",
-				cdir);
+		return err_make(err, errno,
+				errno == EEXIST ? "container `%s` exists" : "mkdir `%s`", cdir);
 	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
 		snprintf(p, sizeof(p), "%s/%s", cdir, sub[i]);
 		if (mkdir(p, 0755) < 0)
@@ -134,8 +134,7 @@ int img_bundle_create(struct img_store *s, const char *ref, const char *id,
 	int r;
 
 	if (!id_valid(id))
-		return err_make(err, 0, "container name `%s`: use [A-Za-z0-9_.-], at most 64",
-				id);
+		return err_make(err, 0, "container name `%s`: use [A-Za-z0-9_.-], at most 64", id);
 	r = img_index_load(s, &idx, err);
 	if (r >= 0)
 		r = img_index_find(idx, ref, &name, &entry, err);

@@ -20,12 +20,11 @@
 
 /* Where the files of an export go: a directory or a tar being written. */
 struct sink {
-	int dir;		/* OCI layout: the target directory */
-	struct archive *a;	/* archives */
+	int dir;	   /* OCI layout: the target directory */
+	struct archive *a; /* archives */
 };
 
-static int sink_buf(struct sink *k, const char *name, const char *buf, size_t len,
-		    struct err **err)
+static int sink_buf(struct sink *k, const char *name, const char *buf, size_t len, struct err **err)
 {
 	struct archive_entry *e;
 	int r = 0;
@@ -45,8 +44,7 @@ static int sink_buf(struct sink *k, const char *name, const char *buf, size_t le
 	return r;
 }
 
-static int sink_blob(struct sink *k, struct img_store *s, const char *digest,
-		     struct err **err)
+static int sink_blob(struct sink *k, struct img_store *s, const char *digest, struct err **err)
 {
 	_cleanup_close_ int fd = img_blob_open(s, digest, err);
 	char name[128], buf[65536];
@@ -59,8 +57,8 @@ static int sink_blob(struct sink *k, struct img_store *s, const char *digest,
 		return fd < 0 ? fd : err_make(err, errno, "stat blob");
 	snprintf(name, sizeof(name), "blobs/sha256/%s", img_digest_hex(digest));
 	if (!k->a) {
-		_cleanup_close_ int out = openat(k->dir, name, O_WRONLY | O_CREAT | O_TRUNC |
-						 O_CLOEXEC | O_NOFOLLOW, 0644);
+		_cleanup_close_ int out = openat(
+		    k->dir, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
 
 		if (out < 0)
 			return err_make(err, errno, "create `%s`", name);
@@ -107,7 +105,8 @@ static int write_meta(struct sink *k, enum img_archive_format f, const char *nam
 		char p[128];
 
 		for (size_t i = 0; i < m->n_layers; i++) {
-			snprintf(p, sizeof(p), "blobs/sha256/%s", img_digest_hex(m->layers[i].digest));
+			snprintf(p, sizeof(p), "blobs/sha256/%s",
+				 img_digest_hex(m->layers[i].digest));
 			json_array_append_new(layers, json_string(p));
 		}
 		snprintf(p, sizeof(p), "blobs/sha256/%s", img_digest_hex(m->config));
@@ -116,9 +115,9 @@ static int write_meta(struct sink *k, enum img_archive_format f, const char *nam
 		return sink_json(k, "manifest.json", j, err);
 	}
 	j = json_pack("{s:i, s:[{s:s, s:s, s:I, s:{s:s}}]}", "schemaVersion", 2, "manifests",
-		      "mediaType", "application/vnd.oci.image.manifest.v1+json", "digest",
-		      mdigest, "size", (json_int_t)mlen, "annotations",
-		      "org.opencontainers.image.ref.name", name);
+		      "mediaType", "application/vnd.oci.image.manifest.v1+json", "digest", mdigest,
+		      "size", (json_int_t)mlen, "annotations", "org.opencontainers.image.ref.name",
+		      name);
 	r = sink_buf(k, "oci-layout", layout, strlen(layout), err);
 	return r < 0 ? r : sink_json(k, "index.json", j, err);
 }
@@ -148,8 +147,7 @@ static int export_to(struct sink *k, struct img_store *s, enum img_archive_forma
 	return r;
 }
 
-static int open_sink(struct sink *k, enum img_archive_format f, const char *path,
-		     struct err **err)
+static int open_sink(struct sink *k, enum img_archive_format f, const char *path, struct err **err)
 {
 	if (f == IMG_OCI_LAYOUT) {
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
@@ -171,11 +169,11 @@ static int open_sink(struct sink *k, enum img_archive_format f, const char *path
 	return 0;
 }
 
-int img_export(struct img_store *s, const char *ref, enum img_archive_format f,
-	       const char *path, struct err **err)
+int img_export(struct img_store *s, const char *ref, enum img_archive_format f, const char *path,
+	       struct err **err)
 {
 	_cleanup_json_ json_t *idx = NULL;
-	struct sink k = { .dir = -1 };
+	struct sink k = {.dir = -1};
 	const char *name;
 	json_t *entry;
 	int r;

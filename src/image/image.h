@@ -20,14 +20,14 @@
 
 #include "err.h"
 
-#define IMG_DIGEST_LEN 71		/* "sha256:" + 64 hex */
-#define IMG_MANIFEST_MAX (4u << 20)	/* manifests, indexes and configs */
-#define IMG_INDEX_MAX (64u << 20)	/* the store's index.json */
-#define IMG_LAYERS_MAX 128		/* layers in one image */
+#define IMG_DIGEST_LEN	 71	     /* "sha256:" + 64 hex */
+#define IMG_MANIFEST_MAX (4u << 20)  /* manifests, indexes and configs */
+#define IMG_INDEX_MAX	 (64u << 20) /* the store's index.json */
+#define IMG_LAYERS_MAX	 128	     /* layers in one image */
 
 /* ---- references (ref.c) ---- */
 struct img_ref {
-	char *registry;	/* "docker.io", "localhost:5000" */
+	char *registry; /* "docker.io", "localhost:5000" */
 	char *repo;	/* "library/busybox" */
 	char *tag;	/* "latest"; NULL when only a digest was given */
 	char *digest;	/* "sha256:<hex>" or NULL */
@@ -61,8 +61,8 @@ void img_hasher_free(struct img_hasher *h);
 /* ---- the store (store.c) ---- */
 struct img_store {
 	char *path;
-	int dfd;	/* the store directory */
-	int lock_fd;	/* >= 0 while locked */
+	int dfd;     /* the store directory */
+	int lock_fd; /* >= 0 while locked */
 };
 
 /* The store directory: --store, else $ISOLA_STORE, else ISOLA_DEFAULT_STORE. */
@@ -73,8 +73,8 @@ void img_store_close(struct img_store *s);
 
 bool img_blob_exists(struct img_store *s, const char *digest);
 /* Read a whole blob (at most max bytes) and check its digest. */
-int img_blob_read(struct img_store *s, const char *digest, size_t max, char **ret,
-		  size_t *ret_len, struct err **err);
+int img_blob_read(struct img_store *s, const char *digest, size_t max, char **ret, size_t *ret_len,
+		  struct err **err);
 int img_blob_open(struct img_store *s, const char *digest, struct err **err);
 /* Store an in-memory blob after checking it against digest. */
 int img_blob_put(struct img_store *s, const char *digest, const void *buf, size_t len,
@@ -88,8 +88,7 @@ int img_blob_put(struct img_store *s, const char *digest, const void *buf, size_
 struct img_blob_writer;
 int img_blob_writer_begin(struct img_store *s, const char *digest, uint64_t size,
 			  struct img_blob_writer **ret, uint64_t *ret_offset, struct err **err);
-int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len,
-			  struct err **err);
+int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len, struct err **err);
 /* Drop what was written so far (server ignored the Range). */
 int img_blob_writer_restart(struct img_blob_writer *w, struct err **err);
 uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
@@ -137,8 +136,7 @@ struct img_manifest {
 int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret, struct err **err);
 bool img_media_type_is_index(const char *mt);
 /* From an OCI index / Docker manifest list, the linux/amd64 manifest digest. */
-int img_index_pick(const char *buf, size_t len, char ret[IMG_DIGEST_LEN + 1],
-		   struct err **err);
+int img_index_pick(const char *buf, size_t len, char ret[IMG_DIGEST_LEN + 1], struct err **err);
 /* The diff_ids of an image config. */
 int img_config_diff_ids(const char *buf, size_t len, char ***ret, struct err **err);
 /*
@@ -157,12 +155,12 @@ int img_import(struct img_store *s, const char *path, const char *name, char **r
 	       struct err **err);
 enum img_archive_format { IMG_OCI_LAYOUT, IMG_OCI_ARCHIVE, IMG_DOCKER_ARCHIVE };
 /* Write ref as an OCI layout directory or an archive (path "-" = stdout for archives). */
-int img_export(struct img_store *s, const char *ref, enum img_archive_format f,
-	       const char *path, struct err **err);
+int img_export(struct img_store *s, const char *ref, enum img_archive_format f, const char *path,
+	       struct err **err);
 
 /* ---- the registry client (registry.c, auth.c) ---- */
 struct img_challenge {
-	char *scheme;	/* "Bearer" or "Basic" */
+	char *scheme; /* "Bearer" or "Basic" */
 	char *realm, *service, *scope;
 };
 int img_challenge_parse(const char *header, struct img_challenge *ret, struct err **err);
@@ -170,17 +168,22 @@ void img_challenge_free(struct img_challenge *c);
 /* base64(user:pass) for registry from an auth.json; *ret NULL when absent. */
 int img_auth_lookup(const char *authfile, const char *registry, char **ret, struct err **err);
 
-enum img_progress_kind { IMG_PROGRESS_START, IMG_PROGRESS_BYTES, IMG_PROGRESS_DONE,
-			 IMG_PROGRESS_EXISTS, IMG_PROGRESS_UNPACK };
+enum img_progress_kind {
+	IMG_PROGRESS_START,
+	IMG_PROGRESS_BYTES,
+	IMG_PROGRESS_DONE,
+	IMG_PROGRESS_EXISTS,
+	IMG_PROGRESS_UNPACK
+};
 typedef void (*img_progress_fn)(void *data, enum img_progress_kind kind, const char *digest,
 				uint64_t done, uint64_t total);
 
 struct img_pull_opts {
-	bool insecure;		/* allow plain HTTP / unverified TLS */
-	const char *authfile;	/* auth.json, optional */
+	bool insecure;	      /* allow plain HTTP / unverified TLS */
+	const char *authfile; /* auth.json, optional */
 	img_progress_fn progress;
 	void *progress_data;
-	unsigned retries;	/* transient failures per request; 0 = default */
+	unsigned retries; /* transient failures per request; 0 = default */
 };
 int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *opts,
 	     char **ret_name, struct err **err);
@@ -188,14 +191,14 @@ int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o
 /* ---- bundles (bundle.c, spec.c) ---- */
 struct img_run_opts {
 	const char *name;
-	char **env;		/* K=V */
-	char **volumes;		/* SRC:DST[:ro] */
+	char **env;	/* K=V */
+	char **volumes; /* SRC:DST[:ro] */
 	const char *workdir;
 	const char *user;
-	char **args;		/* command override */
-	uint64_t memory;	/* bytes, 0 = none */
-	uint64_t cpus_milli;	/* 0 = none */
-	int64_t pids_limit;	/* 0 = none */
+	char **args;	     /* command override */
+	uint64_t memory;     /* bytes, 0 = none */
+	uint64_t cpus_milli; /* 0 = none */
+	int64_t pids_limit;  /* 0 = none */
 	bool read_only;
 	bool host_network;
 	bool terminal;

@@ -62,8 +62,7 @@ static int copy_oci_blob(struct img_store *s, int src, const char *digest, struc
 	return copy_blob(s, src, rel, digest, err);
 }
 
-static int read_in(int src, const char *rel, size_t max, char **ret, size_t *len,
-		   struct err **err)
+static int read_in(int src, const char *rel, size_t max, char **ret, size_t *len, struct err **err)
 {
 	_cleanup_close_ int fd = img_open_in_root(src, rel);
 
@@ -91,8 +90,8 @@ static char *image_name(const char *given, const char *annotation)
 	return out;
 }
 
-static int import_oci_manifest(struct img_store *s, int src, const char *mdigest,
-			       const char *name, struct err **err)
+static int import_oci_manifest(struct img_store *s, int src, const char *mdigest, const char *name,
+			       struct err **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_free_ struct img_manifest *m = calloc(1, sizeof(*m));
@@ -137,16 +136,18 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 		return r;
 	if (json_array_size(list) == 0)
 		return err_make(err, 0, "index.json: no manifests");
-	json_array_foreach(list, i, d) {
-		const char *ann = json_string_value(json_object_get(
-			json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
+	json_array_foreach (list, i, d) {
+		const char *ann = json_string_value(
+		    json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
 		const char *dg = json_string_value(json_object_get(d, "digest"));
 
 		free(name);
 		name = image_name(given, ann);
 		if (!name)
-			return err_make(err, 0, "index.json: manifests[%zu]: no usable name "
-					"(give one: isola image import SRC NAME)", i);
+			return err_make(err, 0,
+					"index.json: manifests[%zu]: no usable name "
+					"(give one: isola image import SRC NAME)",
+					i);
 		if (!dg)
 			return err_make(err, 0, "index.json: manifests[%zu].digest missing", i);
 		r = import_oci_manifest(s, src, dg, name, err);
@@ -187,11 +188,12 @@ static int docker_layer(struct img_store *s, int src, const char *rel, json_t *l
 	r = copy_blob(s, src, rel, digest, err);
 	if (r < 0)
 		return r;
-	json_array_append_new(layers, json_pack("{s:s, s:s, s:I}", "mediaType",
-		(magic[0] == 0x1f && (unsigned char)magic[1] == 0x8b)
-			? "application/vnd.docker.image.rootfs.diff.tar.gzip"
-			: "application/vnd.docker.image.rootfs.diff.tar",
-		"digest", digest, "size", (json_int_t)size));
+	json_array_append_new(layers,
+			      json_pack("{s:s, s:s, s:I}", "mediaType",
+					(magic[0] == 0x1f && (unsigned char)magic[1] == 0x8b)
+					    ? "application/vnd.docker.image.rootfs.diff.tar.gzip"
+					    : "application/vnd.docker.image.rootfs.diff.tar",
+					"digest", digest, "size", (json_int_t)size));
 	return 0;
 }
 
@@ -218,7 +220,7 @@ static int docker_manifest(struct img_store *s, int src, json_t *item, const cha
 		return err_make(err, E2BIG, "manifest.json: more than %d layers", IMG_LAYERS_MAX);
 	img_sha256_digest(cbuf, clen, cdigest);
 	r = img_blob_put(s, cdigest, cbuf, clen, err);
-	json_array_foreach(list, i, l) {
+	json_array_foreach (list, i, l) {
 		if (r < 0)
 			break;
 		if (!json_is_string(l))
@@ -258,7 +260,8 @@ static int import_docker(struct img_store *s, int src, const char *given, char *
 	tags = json_object_get(item, "RepoTags");
 	name = image_name(given, json_string_value(json_array_get(tags, 0)));
 	if (!name)
-		return err_make(err, 0, "manifest.json: no RepoTags; give a name: "
+		return err_make(err, 0,
+				"manifest.json: no RepoTags; give a name: "
 				"isola image import SRC NAME");
 	r = docker_manifest(s, src, item, name, err);
 	if (r < 0)
@@ -274,7 +277,8 @@ static int import_dir(struct img_store *s, int src, const char *given, char **re
 		return import_oci(s, src, given, ret_name, err);
 	if (faccessat(src, "manifest.json", F_OK, 0) == 0)
 		return import_docker(s, src, given, ret_name, err);
-	return err_make(err, 0, "neither an OCI layout (oci-layout) nor a docker archive "
+	return err_make(err, 0,
+			"neither an OCI layout (oci-layout) nor a docker archive "
 			"(manifest.json)");
 }
 

@@ -81,7 +81,7 @@ int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t
 		}
 	}
 	if (!found) {
-		json_object_foreach(images, name, e) {
+		json_object_foreach (images, name, e) {
 			if (!entry_matches_id(e, ref))
 				continue;
 			if (found && !json_equal(json_object_get(found, "manifest"),
@@ -137,10 +137,10 @@ static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
 	r = img_index_load(s, &idx, err);
 	if (r < 0)
 		return r;
-	json_object_foreach(json_object_get(idx, "images"), name, e) {
-		json_array_foreach(json_object_get(e, "blobs"), i, v)
+	json_object_foreach (json_object_get(idx, "images"), name, e) {
+		json_array_foreach (json_object_get(e, "blobs"), i, v)
 			json_object_set_new(keep, json_string_value(v), json_true());
-		json_array_foreach(json_object_get(e, "layers"), i, v)
+		json_array_foreach (json_object_get(e, "layers"), i, v)
 			json_object_set_new(keep, json_string_value(v), json_true());
 	}
 	cfd = openat(s->dfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -158,7 +158,7 @@ static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
 		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
 		if (json_load_file_capped(dirfd(d), p, IMG_MANIFEST_MAX, &img, NULL) < 0)
 			continue;
-		json_array_foreach(json_object_get(img, "layers"), i, v)
+		json_array_foreach (json_object_get(img, "layers"), i, v)
 			json_object_set_new(keep, json_string_value(v), json_true());
 	}
 	return 0;

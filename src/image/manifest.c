@@ -13,11 +13,11 @@
 #include "strv.h"
 
 static const char *const layer_types[] = {
-	"application/vnd.oci.image.layer.v1.tar",
-	"application/vnd.oci.image.layer.v1.tar+gzip",
-	"application/vnd.oci.image.layer.v1.tar+zstd",
-	"application/vnd.docker.image.rootfs.diff.tar.gzip",
-	"application/vnd.docker.image.rootfs.diff.tar",
+    "application/vnd.oci.image.layer.v1.tar",
+    "application/vnd.oci.image.layer.v1.tar+gzip",
+    "application/vnd.oci.image.layer.v1.tar+zstd",
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+    "application/vnd.docker.image.rootfs.diff.tar",
 };
 
 bool img_media_type_is_index(const char *mt)
@@ -26,8 +26,8 @@ bool img_media_type_is_index(const char *mt)
 		      streq(mt, "application/vnd.docker.distribution.manifest.list.v2+json"));
 }
 
-static int parse_desc(json_t *d, const char *where, char digest[IMG_DIGEST_LEN + 1],
-		      uint64_t *size, const char **mt, struct err **err)
+static int parse_desc(json_t *d, const char *where, char digest[IMG_DIGEST_LEN + 1], uint64_t *size,
+		      const char **mt, struct err **err)
 {
 	const char *dg = NULL;
 	int r;
@@ -54,7 +54,7 @@ static int parse_layers(json_t *layers, struct img_manifest *m, struct err **err
 
 	if (json_array_size(layers) > IMG_LAYERS_MAX)
 		return err_make(err, E2BIG, "manifest: more than %d layers", IMG_LAYERS_MAX);
-	json_array_foreach(layers, i, l) {
+	json_array_foreach (layers, i, l) {
 		char where[64];
 		const char *mt = NULL;
 		bool known = false;
@@ -111,8 +111,7 @@ int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret, st
 	return parse_layers(layers, ret, err);
 }
 
-int img_index_pick(const char *buf, size_t len, char ret[IMG_DIGEST_LEN + 1],
-		   struct err **err)
+int img_index_pick(const char *buf, size_t len, char ret[IMG_DIGEST_LEN + 1], struct err **err)
 {
 	_cleanup_json_ json_t *j = NULL;
 	json_t *list = NULL, *d;
@@ -124,7 +123,7 @@ int img_index_pick(const char *buf, size_t len, char ret[IMG_DIGEST_LEN + 1],
 		r = json_get_array(j, "index", "manifests", &list, err);
 	if (r < 0)
 		return r;
-	json_array_foreach(list, i, d) {
+	json_array_foreach (list, i, d) {
 		json_t *p = json_object_get(d, "platform");
 		const char *os = json_string_value(json_object_get(p, "os"));
 		const char *arch = json_string_value(json_object_get(p, "architecture"));
@@ -192,8 +191,7 @@ static int unpack_layers(struct img_store *s, const struct img_manifest *m, char
 	return 0;
 }
 
-static json_t *make_entry(const char *manifest_digest, const struct img_manifest *m,
-			  json_t *chains)
+static json_t *make_entry(const char *manifest_digest, const struct img_manifest *m, json_t *chains)
 {
 	json_t *blobs = json_array();
 	uint64_t size = m->config_size;
@@ -204,9 +202,9 @@ static json_t *make_entry(const char *manifest_digest, const struct img_manifest
 		json_array_append_new(blobs, json_string(m->layers[i].digest));
 		size += m->layers[i].size;
 	}
-	return json_pack("{s:s, s:s, s:o, s:O, s:I, s:I}", "manifest", manifest_digest,
-			 "config", m->config, "blobs", blobs, "layers", chains, "size",
-			 (json_int_t)size, "created", (json_int_t)time(NULL));
+	return json_pack("{s:s, s:s, s:o, s:O, s:I, s:I}", "manifest", manifest_digest, "config",
+			 m->config, "blobs", blobs, "layers", chains, "size", (json_int_t)size,
+			 "created", (json_int_t)time(NULL));
 }
 
 int img_register(struct img_store *s, const char *name, const char *manifest_digest,

@@ -10,8 +10,8 @@
 #include "jsonutil.h"
 #include "registry-internal.h"
 
-static void progress(const struct img_pull_opts *o, enum img_progress_kind kind,
-		     const char *digest, uint64_t done, uint64_t total)
+static void progress(const struct img_pull_opts *o, enum img_progress_kind kind, const char *digest,
+		     uint64_t done, uint64_t total)
 {
 	if (o->progress)
 		o->progress(o->progress_data, kind, digest, done, total);
@@ -31,8 +31,8 @@ static bool body_is_index(const char *type, const char *buf, size_t len)
 }
 
 /* Fetch the image manifest for ref, resolving an index to linux/amd64. */
-static int fetch_manifest(struct reg *r, const struct img_ref *ref, char **ret_buf,
-			  size_t *ret_len, char ret_digest[IMG_DIGEST_LEN + 1], struct err **err)
+static int fetch_manifest(struct reg *r, const struct img_ref *ref, char **ret_buf, size_t *ret_len,
+			  char ret_digest[IMG_DIGEST_LEN + 1], struct err **err)
 {
 	_cleanup_free_ char *buf = NULL, *type = NULL;
 	const char *want = ref->digest;
@@ -41,8 +41,8 @@ static int fetch_manifest(struct reg *r, const struct img_ref *ref, char **ret_b
 	int rc;
 
 	for (int depth = 0; depth < 2; depth++) {
-		rc = reg_get_manifest(r, depth ? pick : (want ? want : ref->tag), &buf, &len,
-				      &type, err);
+		rc = reg_get_manifest(r, depth ? pick : (want ? want : ref->tag), &buf, &len, &type,
+				      err);
 		if (rc < 0)
 			return rc;
 		img_sha256_digest(buf, len, ret_digest);
@@ -85,8 +85,8 @@ static int fetch_blobs(struct reg *r, struct img_store *s, const struct img_mani
 	return 0;
 }
 
-static int pull_ref(struct img_store *s, struct reg *r, const struct img_ref *ref,
-		    const char *name, const struct img_pull_opts *o, struct err **err)
+static int pull_ref(struct img_store *s, struct reg *r, const struct img_ref *ref, const char *name,
+		    const struct img_pull_opts *o, struct err **err)
 {
 	_cleanup_free_ char *mbuf = NULL, *cbuf = NULL;
 	_cleanup_free_ struct img_manifest *m = calloc(1, sizeof(*m));

@@ -122,7 +122,7 @@ char *img_ref_name(const struct img_ref *r)
 
 bool img_registry_is_local(const char *registry)
 {
-	static const char *const local[] = { "localhost", "127.", "[::1]" };
+	static const char *const local[] = {"localhost", "127.", "[::1]"};
 
 	for (size_t i = 0; i < ARRAY_SIZE(local); i++)
 		if (!strncmp(registry, local[i], strlen(local[i])))

@@ -7,11 +7,11 @@
 
 struct reg {
 	CURL *curl;
-	char *base;		/* "https://host" or "http://host" */
-	char *registry;		/* as in the reference */
+	char *base;	/* "https://host" or "http://host" */
+	char *registry; /* as in the reference */
 	char *repo;
-	char *basic;		/* base64(user:pass) or NULL */
-	char *authz;		/* "Authorization: ..." header or NULL */
+	char *basic; /* base64(user:pass) or NULL */
+	char *authz; /* "Authorization: ..." header or NULL */
 	const struct img_pull_opts *opts;
 	/* per response */
 	long status;
@@ -29,8 +29,8 @@ void reg_free(struct reg *r);
  */
 int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret_len,
 		     char **ret_type, struct err **err);
-int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_buf,
-		     size_t *ret_len, struct err **err);
+int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_buf, size_t *ret_len,
+		     struct err **err);
 /* Download a blob into the store, resuming a partial, verifying the digest. */
 int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint64_t size,
 		   struct err **err);

@@ -17,14 +17,13 @@
 #include "registry-internal.h"
 
 #define RETRIES_DEFAULT 4
-#define TOKEN_MAX (64u << 10)
-#define HEADER_MAX 8192
+#define TOKEN_MAX	(64u << 10)
+#define HEADER_MAX	8192
 
-static const char manifest_accept[] =
-	"Accept: application/vnd.oci.image.manifest.v1+json, "
-	"application/vnd.oci.image.index.v1+json, "
-	"application/vnd.docker.distribution.manifest.v2+json, "
-	"application/vnd.docker.distribution.manifest.list.v2+json";
+static const char manifest_accept[] = "Accept: application/vnd.oci.image.manifest.v1+json, "
+				      "application/vnd.oci.image.index.v1+json, "
+				      "application/vnd.docker.distribution.manifest.v2+json, "
+				      "application/vnd.docker.distribution.manifest.list.v2+json";
 
 /* Where bytes of a 2xx response go. */
 struct sink {
@@ -34,7 +33,7 @@ struct sink {
 	size_t len, max;
 	/* or a blob writer */
 	struct img_blob_writer *w;
-	uint64_t asked_from;	/* Range start we asked for */
+	uint64_t asked_from; /* Range start we asked for */
 	bool started;
 	struct err *err;
 };
@@ -120,7 +119,7 @@ static size_t on_data(char *buf, size_t size, size_t n, void *data)
 
 	curl_easy_getinfo(k->r->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status >= 300)
-		return len;	/* an error body: ignored */
+		return len; /* an error body: ignored */
 	if (k->w) {
 		/* The server ignored our Range and sent it all: start again. */
 		if (!k->started && k->asked_from && status == 200 &&
@@ -230,7 +229,7 @@ static int fetch_token(struct reg *r, const struct img_challenge *ch, struct err
 {
 	_cleanup_free_ char *url = NULL, *scope = NULL, *authz = NULL;
 	_cleanup_json_ json_t *j = NULL;
-	struct sink k = { .r = r, .max = TOKEN_MAX };
+	struct sink k = {.r = r, .max = TOKEN_MAX};
 	const char *tok;
 	CURLcode c;
 	int rc;
@@ -239,9 +238,8 @@ static int fetch_token(struct reg *r, const struct img_challenge *ch, struct err
 		scope = curl_easy_escape(NULL, ch->scope, 0);
 	else if (asprintf(&scope, "repository%%3A%s%%3Apull", r->repo) < 0)
 		scope = NULL;
-	if (asprintf(&url, "%s%sservice=%s&scope=%s", ch->realm,
-		     strchr(ch->realm, '?') ? "&" : "?", ch->service ? ch->service : "",
-		     scope ? scope : "") < 0)
+	if (asprintf(&url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
+		     ch->service ? ch->service : "", scope ? scope : "") < 0)
 		return err_make(err, ENOMEM, "token");
 	if (r->basic && asprintf(&authz, "Authorization: Basic %s", r->basic) < 0)
 		return err_make(err, ENOMEM, "token");
@@ -251,8 +249,8 @@ static int fetch_token(struct reg *r, const struct img_challenge *ch, struct err
 		err_free(&k.err);
 		if (c != CURLE_OK)
 			return err_make(err, EIO, "token server `%s`: %s", ch->realm, r->curl_err);
-		return err_make(err, EACCES, "token server `%s`: HTTP %ld%s", ch->realm,
-				r->status, r->status == 401 ? " (bad credentials?)" : "");
+		return err_make(err, EACCES, "token server `%s`: HTTP %ld%s", ch->realm, r->status,
+				r->status == 401 ? " (bad credentials?)" : "");
 	}
 	rc = json_load_buf_capped("token response", k.buf, k.len, TOKEN_MAX, &j, err);
 	free(k.buf);
@@ -285,10 +283,11 @@ static int authenticate(struct reg *r, struct err **err)
 	} else if (!strcasecmp(ch.scheme, "Basic") && r->basic) {
 		free(r->authz);
 		rc = asprintf(&r->authz, "Authorization: Basic %s", r->basic) < 0
-			     ? err_make(err, ENOMEM, "auth") : 0;
+			 ? err_make(err, ENOMEM, "auth")
+			 : 0;
 	} else {
-		rc = err_make(err, EACCES, "%s: authentication required (scheme %s%s)",
-			      r->registry, ch.scheme,
+		rc = err_make(err, EACCES, "%s: authentication required (scheme %s%s)", r->registry,
+			      ch.scheme,
 			      strcasecmp(ch.scheme, "Basic") ? "" : "; no credentials given");
 	}
 	img_challenge_free(&ch);
@@ -326,7 +325,7 @@ static int get(struct reg *r, const char *path, const char *accept, const char *
 		}
 		c = get_once(r, url, accept, r->authz, k);
 		if (k->err) {
-			*err = k->err;	/* the sink failed: digest, size or disk */
+			*err = k->err; /* the sink failed: digest, size or disk */
 			k->err = NULL;
 			return err_code(*err);
 		}
@@ -360,7 +359,7 @@ int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret
 		     char **ret_type, struct err **err)
 {
 	_cleanup_free_ char *path = NULL, *what = NULL;
-	struct sink k = { .r = r, .max = IMG_MANIFEST_MAX };
+	struct sink k = {.r = r, .max = IMG_MANIFEST_MAX};
 	int rc;
 
 	if (asprintf(&path, "manifests/%s", ref) < 0 ||
@@ -379,11 +378,11 @@ int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret
 	return 0;
 }
 
-int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_buf,
-		     size_t *ret_len, struct err **err)
+int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_buf, size_t *ret_len,
+		     struct err **err)
 {
 	_cleanup_free_ char *path = NULL, *what = NULL;
-	struct sink k = { .r = r, .max = max };
+	struct sink k = {.r = r, .max = max};
 	char got[IMG_DIGEST_LEN + 1];
 	int rc;
 
@@ -408,7 +407,7 @@ int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint6
 		   struct err **err)
 {
 	_cleanup_free_ char *path = NULL, *what = NULL;
-	struct sink k = { .r = r };
+	struct sink k = {.r = r};
 	uint64_t off;
 	int rc;
 

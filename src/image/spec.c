@@ -18,19 +18,20 @@
 #include "parse.h"
 
 static const char *const default_caps[] = {
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	       "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",	       "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",	   "CAP_AUDIT_WRITE",
 };
 
 static const char *const masked_paths[] = {
-	"/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
-	"/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/sys/firmware",
-	"/proc/scsi",
+    "/proc/acpi",	   "/proc/asound",     "/proc/kcore",	    "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/sys/firmware",	   "/proc/scsi",
 };
 
 static const char *const readonly_paths[] = {
-	"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
 };
 
 static json_t *str_array(const char *const *v, size_t n)
@@ -45,24 +46,23 @@ static json_t *str_array(const char *const *v, size_t n)
 static json_t *default_mounts(bool host_net)
 {
 	json_t *m = json_pack(
-		"[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
-		" {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
-		"destination", "/proc", "type", "proc", "source", "proc",
-		"destination", "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
-		"strictatime", "mode=755", "size=65536k",
-		"destination", "/dev/pts", "type", "devpts", "source", "devpts", "options",
-		"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
-		"destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
-		"noexec", "nodev", "mode=1777", "size=65536k",
-		"destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue", "options",
-		"nosuid", "noexec", "nodev");
+	    "[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
+	    " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
+	    "destination", "/proc", "type", "proc", "source", "proc", "destination", "/dev", "type",
+	    "tmpfs", "source", "tmpfs", "options", "nosuid", "strictatime", "mode=755",
+	    "size=65536k", "destination", "/dev/pts", "type", "devpts", "source", "devpts",
+	    "options", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
+	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
+	    "noexec", "nodev", "mode=1777", "size=65536k", "destination", "/dev/mqueue", "type",
+	    "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev");
 
 	/* sysfs needs a network namespace of our own; with the host's, bind it. */
-	json_array_append_new(m, host_net
-		? json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "none",
-			    "source", "/sys", "options", "rbind", "nosuid", "nodev", "ro")
-		: json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "sysfs",
-			    "source", "sysfs", "options", "nosuid", "noexec", "nodev", "ro"));
+	json_array_append_new(
+	    m, host_net
+		   ? json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "none",
+			       "source", "/sys", "options", "rbind", "nosuid", "nodev", "ro")
+		   : json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "sysfs",
+			       "source", "sysfs", "options", "nosuid", "noexec", "nodev", "ro"));
 	return m;
 }
 
@@ -83,12 +83,12 @@ static int add_volumes(json_t *mounts, char **vols, struct err **err)
 		if (mode) {
 			*mode++ = '\0';
 			if (!streq(mode, "ro") && !streq(mode, "rw"))
-				return err_make(err, 0, "-v `%s`: mode must be ro or rw",
-						vols[i]);
+				return err_make(err, 0, "-v `%s`: mode must be ro or rw", vols[i]);
 		}
-		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination",
-				dst, "type", "bind", "source", v, "options", "rbind",
-				mode && streq(mode, "ro") ? "ro" : "rw"));
+		json_array_append_new(mounts,
+				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type",
+						"bind", "source", v, "options", "rbind",
+						mode && streq(mode, "ro") ? "ro" : "rw"));
 	}
 	return 0;
 }
@@ -100,14 +100,14 @@ static json_t *merge_env(json_t *image_env, char **extra)
 	size_t i;
 	bool has_path = false;
 
-	json_array_foreach(image_env, i, v)
+	json_array_foreach (image_env, i, v)
 		if (json_is_string(v))
 			json_array_append(env, v);
 	for (size_t k = 0; extra && extra[k]; k++) {
 		size_t kl = strcspn(extra[k], "=");
 		size_t j;
 
-		json_array_foreach(env, j, v) {
+		json_array_foreach (env, j, v) {
 			const char *s = json_string_value(v);
 
 			if (!strncmp(s, extra[k], kl) && s[kl] == '=') {
@@ -117,11 +117,12 @@ static json_t *merge_env(json_t *image_env, char **extra)
 		}
 		json_array_append_new(env, json_string(extra[k]));
 	}
-	json_array_foreach(env, i, v)
+	json_array_foreach (env, i, v)
 		has_path |= !strncmp(json_string_value(v), "PATH=", 5);
 	if (!has_path)
-		json_array_insert_new(env, 0, json_string("PATH=/usr/local/sbin:/usr/local/bin:"
-							  "/usr/sbin:/usr/bin:/sbin:/bin"));
+		json_array_insert_new(env, 0,
+				      json_string("PATH=/usr/local/sbin:/usr/local/bin:"
+						  "/usr/sbin:/usr/bin:/sbin:/bin"));
 	return env;
 }
 
@@ -131,13 +132,13 @@ static int make_args(json_t *cfg, char **args, json_t **ret, struct err **err)
 	json_t *a = json_array(), *v;
 	size_t i;
 
-	json_array_foreach(json_object_get(cfg, "Entrypoint"), i, v)
+	json_array_foreach (json_object_get(cfg, "Entrypoint"), i, v)
 		json_array_append(a, v);
 	if (args && args[0]) {
 		for (i = 0; args[i]; i++)
 			json_array_append_new(a, json_string(args[i]));
 	} else {
-		json_array_foreach(json_object_get(cfg, "Cmd"), i, v)
+		json_array_foreach (json_object_get(cfg, "Cmd"), i, v)
 			json_array_append(a, v);
 	}
 	if (json_array_size(a) == 0) {
@@ -174,7 +175,8 @@ static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *r
 			continue;
 		*ret_id = id;
 		if (ret_gid)
-			*ret_gid = f[3] && parse_u64(f[3], &gid) == 0 && gid <= UINT32_MAX ? gid : 0;
+			*ret_gid =
+			    f[3] && parse_u64(f[3], &gid) == 0 && gid <= UINT32_MAX ? gid : 0;
 		return 0;
 	}
 	return err_make(err, ENOENT, "user `%s`: no such entry in the image's %s", name, file);
@@ -221,20 +223,22 @@ static json_t *resources(const struct img_run_opts *o)
 
 	json_object_set_new(r, "devices", json_pack("[{s:b,s:s}]", "allow", 0, "access", "rwm"));
 	if (o->memory)
-		json_object_set_new(r, "memory", json_pack("{s:I}", "limit", (json_int_t)o->memory));
+		json_object_set_new(r, "memory",
+				    json_pack("{s:I}", "limit", (json_int_t)o->memory));
 	if (o->cpus_milli)
-		json_object_set_new(r, "cpu", json_pack("{s:I,s:I}", "quota",
-					(json_int_t)(o->cpus_milli * 100), "period", 100000));
+		json_object_set_new(r, "cpu",
+				    json_pack("{s:I,s:I}", "quota",
+					      (json_int_t)(o->cpus_milli * 100), "period", 100000));
 	if (o->pids_limit)
-		json_object_set_new(r, "pids", json_pack("{s:I}", "limit",
-					(json_int_t)o->pids_limit));
+		json_object_set_new(r, "pids",
+				    json_pack("{s:I}", "limit", (json_int_t)o->pids_limit));
 	return r;
 }
 
 static json_t *linux_section(const struct img_run_opts *o)
 {
-	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc",
-			       "type", "uts", "type", "mount");
+	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
+			       "uts", "type", "mount");
 
 	if (!o->host_network)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
@@ -246,8 +250,8 @@ static json_t *linux_section(const struct img_run_opts *o)
 static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t *args,
 			       uint32_t uid, uint32_t gid)
 {
-	const char *wd = o->workdir ? o->workdir
-				    : json_string_value(json_object_get(cfg, "WorkingDir"));
+	const char *wd =
+	    o->workdir ? o->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
 	json_t *caps = str_array(default_caps, ARRAY_SIZE(default_caps));
 
 	return json_pack("{s:b, s:{s:I,s:I}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:[{s:s,s:I,s:I}],"

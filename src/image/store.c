@@ -16,8 +16,7 @@
 #include "image.h"
 #include "jsonutil.h"
 
-static const char *const store_dirs[] = { "blobs", "blobs/sha256", "layers", "tmp",
-					  "containers" };
+static const char *const store_dirs[] = {"blobs", "blobs/sha256", "layers", "tmp", "containers"};
 
 const char *img_store_default_path(const char *opt)
 {
@@ -103,8 +102,8 @@ int img_blob_open(struct img_store *s, const char *digest, struct err **err)
 	return fd;
 }
 
-int img_blob_read(struct img_store *s, const char *digest, size_t max, char **ret,
-		  size_t *ret_len, struct err **err)
+int img_blob_read(struct img_store *s, const char *digest, size_t max, char **ret, size_t *ret_len,
+		  struct err **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	char got[IMG_DIGEST_LEN + 1], p[PATH_MAX];
@@ -223,8 +222,7 @@ uint64_t img_blob_writer_offset(const struct img_blob_writer *w)
 	return w->off;
 }
 
-int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len,
-			  struct err **err)
+int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len, struct err **err)
 {
 	if (w->size && w->off + len > w->size)
 		return err_make(err, EFBIG, "blob %s: more data than the %llu bytes announced",
@@ -243,9 +241,10 @@ int img_blob_writer_commit(struct img_blob_writer *w, struct err **err)
 	img_hasher_final(w->h, got);
 	if (!streq(got, w->digest) || (w->size && w->off != w->size)) {
 		unlinkat(w->s->dfd, w->partial, 0);
-		return err_make(err, EIO, "blob %s: digest mismatch (downloaded %llu bytes "
-				"hashing to %s); nothing kept", w->digest,
-				(unsigned long long)w->off, got);
+		return err_make(err, EIO,
+				"blob %s: digest mismatch (downloaded %llu bytes "
+				"hashing to %s); nothing kept",
+				w->digest, (unsigned long long)w->off, got);
 	}
 	if (fsync(w->fd) < 0)
 		return err_make(err, errno, "fsync `%s`", w->partial);

@@ -11,5 +11,4 @@
  */
 int img_path_clean(const char *in, char *out, size_t size);
 /* Unpack from fd into root; the decompressed stream's digest goes to ret_diff_id. */
-int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1],
-		      struct err **err);
+int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err);

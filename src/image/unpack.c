@@ -29,8 +29,8 @@
 #include "unpack-internal.h"
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
-#define ENTRIES_MAX 1000000u
-#define DIRS_MAX 200000u
+#define ENTRIES_MAX   1000000u
+#define DIRS_MAX      200000u
 
 struct deferred_dir {
 	char *path;
@@ -49,7 +49,7 @@ struct unpack {
 
 static int openat2_in_root(int root, const char *path, int flags)
 {
-	struct open_how how = { .flags = flags | O_CLOEXEC, .resolve = RESOLVE_FLAGS };
+	struct open_how how = {.flags = flags | O_CLOEXEC, .resolve = RESOLVE_FLAGS};
 
 	return syscall(SYS_openat2, root, path, &how, sizeof(how));
 }
@@ -123,8 +123,7 @@ static int open_dir(int root, const char *rel, bool create, struct err **err)
 }
 
 /* Split a clean path into its parent dir fd and base name. */
-static int open_parent(int root, char *path, const char **ret_base, bool create,
-		       struct err **err)
+static int open_parent(int root, char *path, const char **ret_base, bool create, struct err **err)
 {
 	char *slash = strrchr(path, '/');
 	int fd;
@@ -235,8 +234,8 @@ static int extract_hardlink(struct unpack *u, const char *target, int pfd, const
 static int extract_other(struct archive_entry *e, int pfd, const char *base, struct err **err)
 {
 	mode_t type = archive_entry_filetype(e), mode = archive_entry_mode(e) & 07777;
-	struct timespec ts[2] = { { .tv_sec = archive_entry_mtime(e) },
-				  { .tv_sec = archive_entry_mtime(e) } };
+	struct timespec ts[2] = {{.tv_sec = archive_entry_mtime(e)},
+				 {.tv_sec = archive_entry_mtime(e)}};
 
 	if (type == AE_IFLNK) {
 		const char *t = archive_entry_symlink(e);
@@ -249,10 +248,10 @@ static int extract_other(struct archive_entry *e, int pfd, const char *base, str
 		if (mknodat(pfd, base, type | mode, archive_entry_rdev(e)) < 0)
 			return err_make(err, errno, "mknod");
 	} else {
-		return 0;	/* sockets and unknown types are skipped, as tar does */
+		return 0; /* sockets and unknown types are skipped, as tar does */
 	}
-	if (fchownat(pfd, base, archive_entry_uid(e), archive_entry_gid(e),
-		     AT_SYMLINK_NOFOLLOW) < 0)
+	if (fchownat(pfd, base, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) <
+	    0)
 		return err_make(err, errno, "chown");
 	if (type != AE_IFLNK && fchmodat(pfd, base, mode, 0) < 0)
 		return err_make(err, errno, "chmod");
@@ -326,7 +325,7 @@ static int extract_entry(struct unpack *u, struct archive_entry *e, struct err *
 	if (r < 0)
 		return err_make(err, -r, "path leaves the layer");
 	if (r == 0)
-		return 0;	/* "./" itself */
+		return 0; /* "./" itself */
 	pfd = open_parent(u->root, path, &base, true, err);
 	if (pfd < 0)
 		return err_wrap(err, "parent directory");
@@ -349,11 +348,11 @@ static int finish_dirs(struct unpack *u, struct err **err)
 {
 	for (size_t i = u->n_dirs; i-- > 0;) {
 		struct deferred_dir *d = &u->dirs[i];
-		struct timespec ts[2] = { d->mtime, d->mtime };
+		struct timespec ts[2] = {d->mtime, d->mtime};
 		_cleanup_close_ int fd = openat2_in_root(u->root, d->path, O_RDONLY | O_DIRECTORY);
 
 		if (fd < 0)
-			continue;	/* replaced by a later entry */
+			continue; /* replaced by a later entry */
 		if (fchown(fd, d->uid, d->gid) < 0 || fchmod(fd, d->mode) < 0 ||
 		    futimens(fd, ts) < 0)
 			return err_make(err, errno, "directory `%s`", d->path);
@@ -389,7 +388,7 @@ static void unpack_free(struct unpack *u)
 /* ---- the decompressed stream, hashed on its way to the tar reader ---- */
 
 struct stream {
-	struct archive *raw;	/* filters on, format raw: yields the plain tar */
+	struct archive *raw; /* filters on, format raw: yields the plain tar */
 	struct img_hasher *h;
 	uint64_t total;
 	bool eof;
@@ -444,11 +443,10 @@ static void stream_drain(struct stream *s)
 		;
 }
 
-int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1],
-		      struct err **err)
+int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err)
 {
 	struct stream s = {};
-	struct unpack u = { .root = root };
+	struct unpack u = {.root = root};
 	int r;
 
 	r = stream_open(&s, fd, err);
@@ -515,8 +513,8 @@ int img_layer_unpack(struct img_store *s, int fd, const char *diff_id, const cha
 	if (r < 0)
 		goto fail;
 	if (!streq(got, diff_id)) {
-		r = err_make(err, EIO, "layer content hashes to %s, the image config says %s",
-			     got, diff_id);
+		r = err_make(err, EIO, "layer content hashes to %s, the image config says %s", got,
+			     diff_id);
 		goto fail;
 	}
 	if (renameat(s->dfd, tmp, s->dfd, dst) < 0) {

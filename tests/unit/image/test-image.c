@@ -34,12 +34,15 @@ static void test_digest(void)
 	img_hasher_free(h);
 	ok(streq(c, d), "streaming hash equals one-shot hash");
 	ok(img_digest_valid(d), "valid digest");
-	ok(!img_digest_valid("sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	ok(!img_digest_valid(
+	       "sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
 	   "upper-case hex refused");
 	ok(!img_digest_valid("sha256:ba78"), "short digest refused");
-	ok(!img_digest_valid("sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	ok(!img_digest_valid(
+	       "sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
 	   "other algorithms refused");
-	ok(!img_digest_valid("sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	ok(!img_digest_valid(
+	       "sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
 	   "path in digest refused");
 	img_chain_id(NULL, d, c);
 	ok(streq(c, d), "chain id of the first layer is its diff id");
@@ -58,8 +61,8 @@ static void check_ref(const char *in, const char *reg, const char *repo, const c
 	int rc = img_ref_parse(in, &r, &err);
 
 	ok(rc == 0 && streq(r.registry, reg) && streq(r.repo, repo) &&
-		   (tag ? r.tag && streq(r.tag, tag) : !r.tag) &&
-		   (digest ? r.digest && streq(r.digest, digest) : !r.digest),
+	       (tag ? r.tag && streq(r.tag, tag) : !r.tag) &&
+	       (digest ? r.digest && streq(r.digest, digest) : !r.digest),
 	   "reference `%s`", in);
 	img_ref_free(&r);
 }
@@ -67,8 +70,8 @@ static void check_ref(const char *in, const char *reg, const char *repo, const c
 static void test_refs(void)
 {
 	static const char dg[] =
-		"sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-	const char *bad[] = { "", "UPPER", "a//b", "a:", "a@sha256:12", "host:5000/a:b:c", "/a" };
+	    "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	const char *bad[] = {"", "UPPER", "a//b", "a:", "a@sha256:12", "host:5000/a:b:c", "/a"};
 	char buf[200];
 
 	check_ref("busybox", "docker.io", "library/busybox", "latest", NULL);
@@ -88,7 +91,8 @@ static void test_refs(void)
 		ok(img_ref_parse(bad[i], &r, &err) < 0 && err, "reference `%s` refused", bad[i]);
 	}
 	ok(img_registry_is_local("localhost:5000") && img_registry_is_local("127.0.0.1:1") &&
-		   !img_registry_is_local("docker.io"), "local registries");
+	       !img_registry_is_local("docker.io"),
+	   "local registries");
 }
 
 static void test_challenge(void)
@@ -97,19 +101,25 @@ static void test_challenge(void)
 	_cleanup_err_ struct err *err = NULL;
 
 	ok(img_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
-			       "docker.io\",scope=\"repository:library/busybox:pull\"", &c,
-			       &err) == 0, "parse a Bearer challenge");
-	ok(c.scheme && streq(c.scheme, "Bearer") && streq(c.realm, "https://auth.docker.io/token") &&
-		   streq(c.service, "registry.docker.io") &&
-		   streq(c.scope, "repository:library/busybox:pull"), "realm, service, scope");
+			       "docker.io\",scope=\"repository:library/busybox:pull\"",
+			       &c, &err) == 0,
+	   "parse a Bearer challenge");
+	ok(c.scheme && streq(c.scheme, "Bearer") &&
+	       streq(c.realm, "https://auth.docker.io/token") &&
+	       streq(c.service, "registry.docker.io") &&
+	       streq(c.scope, "repository:library/busybox:pull"),
+	   "realm, service, scope");
 	img_challenge_free(&c);
 	ok(img_challenge_parse("Basic realm=\"Registry Realm\"", &c, &err) == 0 &&
-		   streq(c.scheme, "Basic") && streq(c.realm, "Registry Realm"), "Basic challenge");
+	       streq(c.scheme, "Basic") && streq(c.realm, "Registry Realm"),
+	   "Basic challenge");
 	img_challenge_free(&c);
 	ok(img_challenge_parse("Bearer realm=x, scope=\"a,b\"", &c, &err) == 0 &&
-		   streq(c.realm, "x") && streq(c.scope, "a,b"), "unquoted value, comma in quotes");
+	       streq(c.realm, "x") && streq(c.scope, "a,b"),
+	   "unquoted value, comma in quotes");
 	img_challenge_free(&c);
-	ok(img_challenge_parse("Bearer service=\"x\"", &c, &err) < 0, "Bearer without realm refused");
+	ok(img_challenge_parse("Bearer service=\"x\"", &c, &err) < 0,
+	   "Bearer without realm refused");
 	err_free(&err);
 	ok(img_challenge_parse("Bearer realm=\"unterminated", &c, &err) < 0, "unterminated quote");
 }
@@ -127,8 +137,10 @@ static void test_paths(void)
 	ok(img_path_clean("a/..", out, sizeof(out)) == -EXDEV, "a/.. refused");
 	ok(img_path_clean("a..b/..c", out, sizeof(out)) > 0, "dots inside names are fine");
 	ok(img_path_clean("./", out, sizeof(out)) == 0, "the root itself");
-	ok(img_path_clean("aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
-			  out, sizeof(out)) == -ENAMETOOLONG, "too long");
+	ok(img_path_clean(
+	       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", out,
+	       sizeof(out)) == -ENAMETOOLONG,
+	   "too long");
 }
 
 static void add(struct archive *a, const char *name, mode_t type, const char *data)
@@ -185,7 +197,8 @@ static void test_unpack(void)
 	ok(img_unpack_into(fd, root, &err) == 0, "unpack a gzip layer%s%s", err ? ": " : "",
 	   err ? err->msg : "");
 	ok(fstatat(root, "d/gone", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
-		   st.st_rdev == makedev(0, 0), ".wh.gone became a 0:0 character device");
+	       st.st_rdev == makedev(0, 0),
+	   ".wh.gone became a 0:0 character device");
 	ok(faccessat(root, "d/.wh.gone", F_OK, AT_SYMLINK_NOFOLLOW) < 0, "no .wh. file left");
 	snprintf(d, sizeof(d), "%s/d", dir);
 	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof(buf)) == 1 && buf[0] == 'y',
