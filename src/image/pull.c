@@ -68,21 +68,21 @@ static int fetch_manifest(struct reg *r, const struct img_ref *ref, char **ret_b
 static int fetch_blobs(struct reg *r, struct img_store *s, const struct img_manifest *m,
 		       const struct img_pull_opts *o, struct err **err)
 {
+	const struct img_layer_desc *missing[IMG_LAYERS_MAX];
+	size_t n = 0;
+
 	for (size_t i = 0; i < m->n_layers; i++) {
 		const struct img_layer_desc *l = &m->layers[i];
-		int rc;
+		bool dup = false;
 
-		if (img_blob_exists(s, l->digest)) {
+		for (size_t k = 0; k < n; k++)
+			dup |= streq(missing[k]->digest, l->digest);
+		if (img_blob_exists(s, l->digest))
 			progress(o, IMG_PROGRESS_EXISTS, l->digest, l->size, l->size);
-			continue;
-		}
-		progress(o, IMG_PROGRESS_START, l->digest, 0, l->size);
-		rc = reg_fetch_blob(r, s, l->digest, l->size, err);
-		if (rc < 0)
-			return rc;
-		progress(o, IMG_PROGRESS_DONE, l->digest, l->size, l->size);
+		else if (!dup)
+			missing[n++] = l;
 	}
-	return 0;
+	return n ? reg_fetch_blobs(r, s, missing, n, err) : 0;
 }
 
 static int pull_ref(struct img_store *s, struct reg *r, const struct img_ref *ref, const char *name,

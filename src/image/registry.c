@@ -25,19 +25,6 @@ static const char manifest_accept[] = "Accept: application/vnd.oci.image.manifes
 				      "application/vnd.docker.distribution.manifest.v2+json, "
 				      "application/vnd.docker.distribution.manifest.list.v2+json";
 
-/* Where bytes of a 2xx response go. */
-struct sink {
-	struct reg *r;
-	/* memory */
-	char *buf;
-	size_t len, max;
-	/* or a blob writer */
-	struct img_blob_writer *w;
-	uint64_t asked_from; /* Range start we asked for */
-	bool started;
-	struct err *err;
-};
-
 int reg_new(const struct img_ref *ref, const struct img_pull_opts *opts, struct reg **ret,
 	    struct err **err)
 {
@@ -117,7 +104,7 @@ static size_t on_data(char *buf, size_t size, size_t n, void *data)
 	size_t len = size * n;
 	long status = 0;
 
-	curl_easy_getinfo(k->r->curl, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status >= 300)
 		return len; /* an error body: ignored */
 	if (k->w) {
@@ -174,12 +161,50 @@ static bool transient(CURLcode c, long status)
 	}
 }
 
+struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const char *accept,
+				  const char *authz, struct sink *k)
+{
+	struct curl_slist *h = NULL;
+
+	k->curl = c;
+	if (accept)
+		h = curl_slist_append(h, accept);
+	if (authz)
+		h = curl_slist_append(h, authz);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 1L);
+	curl_easy_setopt(c, CURLOPT_MAXREDIRS, 5L);
+	/* Never send our Authorization header to a redirect target (blob CDNs). */
+	curl_easy_setopt(c, CURLOPT_UNRESTRICTED_AUTH, 0L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	curl_easy_setopt(c, CURLOPT_USERAGENT, "isola");
+	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, k);
+	curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(c, CURLOPT_XFERINFODATA, k);
+	curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+	if (r->opts->insecure) {
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
+		curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
+	}
+	if (k->w && k->asked_from) {
+		snprintf(k->range, sizeof(k->range), "%llu-", (unsigned long long)k->asked_from);
+		curl_easy_setopt(c, CURLOPT_RANGE, k->range);
+	}
+	return h;
+}
+
 /* One GET; returns the curl result and fills r->status. */
 static CURLcode get_once(struct reg *r, const char *url, const char *accept, const char *authz,
 			 struct sink *k)
 {
-	struct curl_slist *h = NULL;
-	char range[64];
+	struct curl_slist *h;
 	CURLcode c;
 
 	curl_easy_reset(r->curl);
@@ -187,37 +212,8 @@ static CURLcode get_once(struct reg *r, const char *url, const char *accept, con
 	free(r->content_type);
 	r->www_auth = r->content_type = NULL;
 	r->status = 0;
-	if (accept)
-		h = curl_slist_append(h, accept);
-	if (authz)
-		h = curl_slist_append(h, authz);
-	curl_easy_setopt(r->curl, CURLOPT_URL, url);
-	curl_easy_setopt(r->curl, CURLOPT_HTTPHEADER, h);
-	curl_easy_setopt(r->curl, CURLOPT_FOLLOWLOCATION, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_MAXREDIRS, 5L);
-	/* Never send our Authorization header to a redirect target (blob CDNs). */
-	curl_easy_setopt(r->curl, CURLOPT_UNRESTRICTED_AUTH, 0L);
-	curl_easy_setopt(r->curl, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(r->curl, CURLOPT_CONNECTTIMEOUT, 30L);
-	curl_easy_setopt(r->curl, CURLOPT_LOW_SPEED_LIMIT, 1L);
-	curl_easy_setopt(r->curl, CURLOPT_LOW_SPEED_TIME, 60L);
-	curl_easy_setopt(r->curl, CURLOPT_USERAGENT, "isola");
+	h = reg_setup_easy(r, r->curl, url, accept, authz, k);
 	curl_easy_setopt(r->curl, CURLOPT_ERRORBUFFER, r->curl_err);
-	curl_easy_setopt(r->curl, CURLOPT_HEADERFUNCTION, on_header);
-	curl_easy_setopt(r->curl, CURLOPT_HEADERDATA, r);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(r->curl, CURLOPT_WRITEDATA, k);
-	curl_easy_setopt(r->curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-	curl_easy_setopt(r->curl, CURLOPT_XFERINFODATA, k);
-	curl_easy_setopt(r->curl, CURLOPT_NOPROGRESS, 0L);
-	if (r->opts->insecure) {
-		curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYPEER, 0L);
-		curl_easy_setopt(r->curl, CURLOPT_SSL_VERIFYHOST, 0L);
-	}
-	if (k && k->w && k->asked_from) {
-		snprintf(range, sizeof(range), "%llu-", (unsigned long long)k->asked_from);
-		curl_easy_setopt(r->curl, CURLOPT_RANGE, range);
-	}
 	r->curl_err[0] = '\0';
 	c = curl_easy_perform(r->curl);
 	curl_easy_getinfo(r->curl, CURLINFO_RESPONSE_CODE, &r->status);

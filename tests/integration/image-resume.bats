@@ -24,7 +24,9 @@ start_proxy() {
 	python3 - "$REG" "$1" "$TMP/proxy.log" "$TMP/proxy.port" <<-'EOP' &
 	import http.server, socketserver, sys, time, urllib.request
 	upstream, mode, log, portfile = sys.argv[1:5]
-	state = {"blobs": 0}
+	import threading
+	state = {"blobs": 0, "inflight": 0, "max": 0}
+	lock = threading.Lock()
 	class H(http.server.BaseHTTPRequestHandler):
 	    def log_message(self, *a): pass
 	    def do_GET(self):
@@ -37,12 +39,20 @@ start_proxy() {
 	        except urllib.error.HTTPError as e:
 	            r = e
 	        body = r.read()
+	        if mode == "slow" and "/blobs/" in self.path:
+	            with lock:
+	                state["inflight"] += 1
+	                state["max"] = max(state["max"], state["inflight"])
+	                open(log, "a").write("inflight %d\n" % state["max"])
+	            time.sleep(0.5)
+	            with lock:
+	                state["inflight"] -= 1
 	        self.send_response(r.status)
 	        for k, v in r.headers.items():
 	            if k.lower() not in ("connection", "transfer-encoding"):
 	                self.send_header(k, v)
 	        self.end_headers()
-	        if "/blobs/" in self.path and len(body) > 65536:
+	        if mode != "slow" and "/blobs/" in self.path and len(body) > 65536:
 	            state["blobs"] += 1
 	            n = state["blobs"]
 	            if n <= 2:
@@ -87,4 +97,16 @@ start_proxy() {
 	[ ! -e "$partial" ]
 	layer=$(ls "$ISOLA_STORE/layers")
 	[ "$(stat -c %s "$ISOLA_STORE/layers/$layer/big")" -eq 4000000 ]
+}
+
+@test "pull: blobs are downloaded in parallel" {
+	d=$TMP/par
+	mkdir -p "$d"
+	for i in 1 2 3; do img_tar "$d/$i.tar" "f:file$i:$i"; done
+	img_layout "$d/layout" latest amd64 "$d/1.tar" "$d/2.tar" "$d/3.tar" >/dev/null
+	img_push "$d/layout" latest t/par:1
+	start_proxy slow
+	run "$ISOLA" pull "$PROXY/t/par:1"
+	[ "$status" -eq 0 ]
+	[ "$(tail -1 "$TMP/proxy.log")" = "inflight 3" ]
 }
