@@ -139,3 +139,36 @@ teardown() {
 	layer=$(ls "$ISOLA_STORE/layers")
 	[ "$(cat "$ISOLA_STORE/layers/$layer/arch")" = amd64 ]
 }
+
+@test "pull by digest; a digest the registry does not have fails" {
+	img_make t/bydigest:1 f:x:1
+	digest=$(skopeo inspect --tls-verify=false --format '{{.Digest}}' "docker://$REG/t/bydigest:1")
+	run "$ISOLA" pull "$REG/t/bydigest@$digest"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = "$REG/t/bydigest@$digest" ]
+	run "$ISOLA" images -q
+	[ "$output" = "${digest:7:12}" ]
+	run "$ISOLA" pull "$REG/t/bydigest@sha256:$(printf '0%.0s' $(seq 64))"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not found"* ]]
+}
+
+@test "pull: an unsupported layer media type is refused clearly" {
+	img_make t/foreign:1 f:x:1
+	python3 - "$REG" <<-'EOP'
+	import json, sys, urllib.request
+	reg = sys.argv[1]
+	req = urllib.request.Request(f"http://{reg}/v2/t/foreign/manifests/1",
+	    headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+	m = json.load(urllib.request.urlopen(req))
+	m["layers"][0]["mediaType"] = "application/vnd.example.layer.v1.squashfs"
+	req = urllib.request.Request(f"http://{reg}/v2/t/foreign/manifests/2",
+	    data=json.dumps(m).encode(), method="PUT",
+	    headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+	urllib.request.urlopen(req).read()
+	EOP
+	run "$ISOLA" pull "$REG/t/foreign:2"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unsupported media type"*"squashfs"* ]]
+	[ -z "$(ls "$ISOLA_STORE/blobs/sha256")" ]
+}
