@@ -34,9 +34,9 @@ static bool id_valid(const char *id)
 	return true;
 }
 
-/* lowerdir=<top>:...:<bottom>,upperdir=..,workdir=.. */
+/* lowerdir=<top>:...:<bottom>,upperdir=..,workdir=..; -E2BIG when it does not fit. */
 static int overlay_options(const char *store, const char *cdir, json_t *layers, char *buf,
-			   size_t size, struct err **err)
+			   size_t size)
 {
 	size_t n = json_array_size(layers), o;
 	int w;
@@ -48,15 +48,49 @@ static int overlay_options(const char *store, const char *cdir, json_t *layers, 
 		const char *c = json_string_value(json_array_get(layers, i));
 
 		if (!c || !img_digest_valid(c))
-			return err_make(err, 0, "index: bad layer id");
+			return -EINVAL;
 		o += snprintf(buf + o, size - o, "%s%s/layers/%s", i == n - 1 ? "" : ":", store,
 			      img_digest_hex(c));
 	}
 	if (o >= size)
-		return err_make(err, E2BIG, "too many layers (%zu) for one overlay mount", n);
+		return -E2BIG;
 	w = snprintf(buf + o, size - o, ",upperdir=%s/upper,workdir=%s/work", cdir, cdir);
 	if (w < 0 || (size_t)w >= size - o)
-		return err_make(err, E2BIG, "too many layers (%zu) for one overlay mount", n);
+		return -E2BIG;
+	return 0;
+}
+
+/*
+ * More layers than one page of mount options holds: the new mount API adds
+ * them one by one with "lowerdir+" (Linux 6.8), top layer first.
+ */
+static int mount_overlay_fsapi(const char *store, const char *cdir, json_t *layers,
+			       const char *target, struct err **err)
+{
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1;
+	char p[PATH_MAX];
+
+	if (fs < 0)
+		return err_make(err, errno, "fsopen overlay");
+	for (size_t i = json_array_size(layers); i-- > 0;) {
+		snprintf(p, sizeof(p), "%s/layers/%s", store,
+			 img_digest_hex(json_string_value(json_array_get(layers, i))));
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p, 0) < 0)
+			return err_make(err, errno,
+					"overlay with %zu layers needs Linux 6.8 "
+					"(lowerdir+)",
+					json_array_size(layers));
+	}
+	snprintf(p, sizeof(p), "%s/upper", cdir);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p, 0) < 0)
+		return err_make(err, errno, "overlay upperdir");
+	snprintf(p, sizeof(p), "%s/work", cdir);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return err_make(err, errno, "create overlay");
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+	if (mnt < 0 || move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_make(err, errno, "mount overlay on `%s`", target);
 	return 0;
 }
 
@@ -107,14 +141,18 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 	r = write_json(cdir, "image.json", meta, err);
 	if (r >= 0)
 		r = img_blob_read(s, config, IMG_MANIFEST_MAX, &cbuf, &clen, err);
-	if (r >= 0)
-		r = overlay_options(store, cdir, json_object_get(entry, "layers"), opts,
-				    sizeof(opts), err);
 	if (r < 0)
 		return r;
 	snprintf(rp, sizeof(rp), "%s/rootfs", cdir);
-	if (mount("overlay", rp, "overlay", MS_NODEV, opts) < 0)
+	r = overlay_options(store, cdir, json_object_get(entry, "layers"), opts, sizeof(opts));
+	if (r == -E2BIG)
+		r = mount_overlay_fsapi(store, cdir, json_object_get(entry, "layers"), rp, err);
+	else if (r < 0)
+		return err_make(err, 0, "index entry for `%s`: bad layer id", name);
+	else if (mount("overlay", rp, "overlay", MS_NODEV, opts) < 0)
 		return err_make(err, errno, "mount overlay on `%s`", rp);
+	if (r < 0)
+		return r;
 	rootfs = open(rp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfs < 0)
 		return err_make(err, errno, "open `%s`", rp);

@@ -77,7 +77,6 @@ teardown() {
 
 @test "image run: a second container from the same image costs no layer disk" {
 	run "$ISOLA" image run --name isola-it-d1 "$REG/t/bb:1" sh -c :
-	echo "$output"
 	[ "$status" -eq 0 ]
 	before=$(du -skx "$ISOLA_STORE" | cut -f1)
 	run "$ISOLA" image run --name isola-it-d2 "$REG/t/bb:1" sh -c :
@@ -135,4 +134,22 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ ! -e "$ISOLA_STORE/containers/isola-it-bg2" ]
 	! runc --root "$ISOLA_STORE/run" state isola-it-bg2 >/dev/null 2>&1
+}
+
+@test "image run: an image with more layers than one mount(2) page holds" {
+	d=$TMP/many
+	mkdir -p "$d"
+	img_tar "$d/base.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/cat:busybox
+	tars=("$d/base.tar")
+	for i in $(seq 70); do
+		img_tar "$d/$i.tar" "f:layer:$i" "f:only$i:$i"
+		tars+=("$d/$i.tar")
+	done
+	img_layout "$d/layout" latest amd64 "${tars[@]}" >/dev/null
+	img_push "$d/layout" latest t/many:1
+	"$ISOLA" pull -q "$REG/t/many:1" >/dev/null
+	[ "$(ls "$ISOLA_STORE/layers" | wc -l)" -ge 71 ]
+	run "$ISOLA" image run --rm "$REG/t/many:1" sh -c 'cat /layer /only1 /only70'
+	[ "$status" -eq 0 ]
+	[ "$output" = 70170 ]
 }
