@@ -159,6 +159,9 @@ static int set_xattrs(struct archive_entry *e, int fd, struct err **err)
 
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		/* overlayfs' own attributes come only from whiteouts, never from a layer. */
+		if (!strncmp(name, "trusted.overlay.", 16))
+			continue;
 		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != EOPNOTSUPP)
 			return err_make(err, errno, "set xattr `%s`", name);
 	}

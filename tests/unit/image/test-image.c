@@ -173,6 +173,18 @@ static int make_layer(void)
 	add(a, "d/f", AE_IFREG, "hello");
 	add(a, "d/.wh.gone", AE_IFREG, NULL);
 	add(a, "s", AE_IFLNK, "/etc/passwd");
+	{
+		struct archive_entry *e = archive_entry_new();
+
+		/* A forged overlay attribute must not reach the disk. */
+		archive_entry_set_pathname(e, "forged/");
+		archive_entry_set_filetype(e, AE_IFDIR);
+		archive_entry_set_perm(e, 0755);
+		archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+		archive_entry_xattr_add_entry(e, "user.kept", "1", 1);
+		archive_write_header(a, e);
+		archive_entry_free(e);
+	}
 	add(a, "s", AE_IFREG, "replaced");
 	archive_write_close(a);
 	archive_write_free(a);
@@ -205,6 +217,10 @@ static void test_unpack(void)
 	   ".wh..wh..opq became trusted.overlay.opaque=y");
 	ok(fstatat(root, "s", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode),
 	   "a file replaces a symlink of the same name");
+	snprintf(d, sizeof(d), "%s/forged", dir);
+	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof(buf)) < 0,
+	   "trusted.overlay.* xattrs from the layer are dropped");
+	ok(getxattr(d, "user.kept", buf, sizeof(buf)) == 1, "other xattrs are kept");
 	rm_rf_at(AT_FDCWD, dir, NULL);
 }
 
