@@ -30,6 +30,7 @@
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 #define ENTRIES_MAX   1000000u
+#define STREAM_MAX    (64ull << 30) /* decompressed bytes of one layer: gzip bombs stop here */
 #define DIRS_MAX      200000u
 
 struct deferred_dir {
@@ -413,6 +414,11 @@ static la_ssize_t stream_read(struct archive *a, void *data, const void **buf)
 	}
 	if (r != ARCHIVE_OK) {
 		archive_set_error(a, EIO, "%s", archive_error_string(s->raw));
+		return -1;
+	}
+	if (s->total + size > STREAM_MAX) {
+		archive_set_error(a, EFBIG, "layer larger than %llu bytes decompressed",
+				  STREAM_MAX);
 		return -1;
 	}
 	img_hasher_update(s->h, *buf, size);

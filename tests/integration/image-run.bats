@@ -153,3 +153,23 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[ "$output" = 70170 ]
 }
+
+@test "image run: resource options reach config.json" {
+	run "$ISOLA" image run --name isola-it-res --memory 64M --cpus 0.5 --pids-limit 32 \
+		--network host -u 1234 "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 0 ]
+	python3 - "$ISOLA_STORE/containers/isola-it-res/config.json" <<-'EOP'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	r = c["linux"]["resources"]
+	assert r["memory"]["limit"] == 64 << 20, r
+	assert r["cpu"]["quota"] == 50000 and r["cpu"]["period"] == 100000, r
+	assert r["pids"]["limit"] == 32, r
+	assert "network" not in [n["type"] for n in c["linux"]["namespaces"]]
+	assert c["process"]["user"] == {"uid": 1234, "gid": 0}, c["process"]["user"]
+	assert c["process"]["args"] == ["sh", "-c", ":"]
+	EOP
+	run "$ISOLA" image run --rm --memory lots "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--memory"* ]]
+}
