@@ -97,13 +97,15 @@ struct ctr_args {
 
 static int parse(struct ctr_args *a, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"format", required_argument, NULL, 'F'},
-	    {"force", no_argument, NULL, 'f'},
-	    {"time", required_argument, NULL, 't'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "time", required_argument, NULL, 't' },
+		{},
 	};
+	/* clang-format on */
 	int c;
 
 	optind = 0;

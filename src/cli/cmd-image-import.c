@@ -19,13 +19,15 @@ struct io_args {
 
 static int parse(struct io_args *a, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"input", required_argument, NULL, 'i'},
-	    {"output", required_argument, NULL, 'o'},
-	    {"format", required_argument, NULL, 'f'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{ "input", required_argument, NULL, 'i' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "format", required_argument, NULL, 'f' },
+		{},
 	};
+	/* clang-format on */
 	int c;
 
 	optind = 0;

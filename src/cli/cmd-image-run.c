@@ -108,23 +108,25 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"rm", no_argument, NULL, 'R'},
-	    {"detach", no_argument, NULL, 'd'},
-	    {"name", required_argument, NULL, 'n'},
-	    {"env", required_argument, NULL, 'e'},
-	    {"volume", required_argument, NULL, 'v'},
-	    {"workdir", required_argument, NULL, 'w'},
-	    {"user", required_argument, NULL, 'u'},
-	    {"memory", required_argument, NULL, 'm'},
-	    {"cpus", required_argument, NULL, 'c'},
-	    {"pids-limit", required_argument, NULL, 'p'},
-	    {"read-only", no_argument, NULL, 'r'},
-	    {"network", required_argument, NULL, 'N'},
-	    {"tty", no_argument, NULL, 't'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{ "rm", no_argument, NULL, 'R' },
+		{ "detach", no_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "env", required_argument, NULL, 'e' },
+		{ "volume", required_argument, NULL, 'v' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "pids-limit", required_argument, NULL, 'p' },
+		{ "read-only", no_argument, NULL, 'r' },
+		{ "network", required_argument, NULL, 'N' },
+		{ "tty", no_argument, NULL, 't' },
+		{},
 	};
+	/* clang-format on */
 	int c, r;
 
 	optind = 0;

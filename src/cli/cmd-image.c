@@ -7,22 +7,25 @@
 #include "cleanup.h"
 #include "image-cli.h"
 
+/* clang-format off */
 static const struct cli_command image_subcommands[] = {
-    {"pull", cmd_pull, "fetch an image from a registry"},
-    {"ls", cmd_images, "list images"},
-    {"list", cmd_images, "list images"},
-    {"prune", cmd_image_prune, "remove unreferenced blobs and layers"},
-    {"run", cmd_image_run, "run a command in a new container made from an image"},
-    {"ps", cmd_image_ps, "list containers started by image run"},
-    {"logs", cmd_image_logs, "print a detached container's output"},
-    {"stop", cmd_image_stop, "stop containers (TERM, then KILL after -t seconds)"},
-    {"rm", cmd_image_rm, "remove containers (-f: running ones too)"},
-    {"import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive"},
-    {"load", cmd_image_import, "load an archive (-i FILE)"},
-    {"save", cmd_image_save, "write an image as an oci-archive or docker-archive"},
-    {"export", cmd_image_export, "write an image as an OCI layout directory"},
-    {},
+	{ "pull", cmd_pull, "fetch an image from a registry" },
+	{ "ls", cmd_images, "list images" },
+	{ "list", cmd_images, "list images" },
+	{ "prune", cmd_image_prune, "remove unreferenced blobs and layers" },
+	{ "run", cmd_image_run, "run a command in a new container made from an image" },
+	{ "inspect", cmd_image_inspect, "show an image's manifest and config" },
+	{ "ps", cmd_image_ps, "list containers started by image run" },
+	{ "logs", cmd_image_logs, "print a detached container's output" },
+	{ "stop", cmd_image_stop, "stop containers (TERM, then KILL after -t seconds)" },
+	{ "rm", cmd_image_rm, "remove containers (-f: running ones too)" },
+	{ "import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive" },
+	{ "load", cmd_image_import, "load an archive (-i FILE)" },
+	{ "save", cmd_image_save, "write an image as an oci-archive or docker-archive" },
+	{ "export", cmd_image_export, "write an image as an OCI layout directory" },
+	{},
 };
+/* clang-format on */
 
 int cmd_image(struct cli_globals *g, int argc, char **argv)
 {
@@ -40,10 +43,12 @@ int cmd_image(struct cli_globals *g, int argc, char **argv)
 
 int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{},
 	};
+	/* clang-format on */
 	_cleanup_err_ struct err *err = NULL;
 	const char *store = NULL;
 	struct img_store *s = NULL;

@@ -51,12 +51,14 @@ static int print_json(json_t *images)
 
 int cmd_images(struct cli_globals *g, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"format", required_argument, NULL, 'f'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{},
 	};
+	/* clang-format on */
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *idx = NULL;
 	const char *store = NULL, *format = "table";

@@ -58,13 +58,15 @@ static void on_progress(void *data, enum img_progress_kind kind, const char *dig
 
 int cmd_pull(struct cli_globals *g, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"insecure", no_argument, NULL, 'k'},
-	    {"authfile", required_argument, NULL, 'a'},
-	    {"quiet", no_argument, NULL, 'q'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{ "insecure", no_argument, NULL, 'k' },
+		{ "authfile", required_argument, NULL, 'a' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{},
 	};
+	/* clang-format on */
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *name = NULL;
 	struct pull_progress p = {.tty = isatty(STDERR_FILENO)};

@@ -9,11 +9,13 @@
 
 int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option opts[] = {
-	    {"store", required_argument, NULL, 's'},
-	    {"force", no_argument, NULL, 'f'},
-	    {},
+		{ "store", required_argument, NULL, 's' },
+		{ "force", no_argument, NULL, 'f' },
+		{},
 	};
+	/* clang-format on */
 	const char *store = NULL;
 	struct img_store *s = NULL;
 	int c, r, rc = 0;

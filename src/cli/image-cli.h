@@ -14,6 +14,7 @@ int cmd_image_import(struct cli_globals *g, int argc, char **argv);
 int cmd_image_save(struct cli_globals *g, int argc, char **argv);
 int cmd_image_export(struct cli_globals *g, int argc, char **argv);
 
+int cmd_image_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_image_ps(struct cli_globals *g, int argc, char **argv);
 int cmd_image_logs(struct cli_globals *g, int argc, char **argv);
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv);

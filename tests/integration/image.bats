@@ -39,6 +39,9 @@ teardown() {
 	[[ "$output" == *"$REG/t/basic:1"* ]]
 	run "$ISOLA" images --format json
 	[ "$(echo "$output" | python3 -c 'import json,sys; print(json.load(sys.stdin)[0]["name"])')" = "$REG/t/basic:1" ]
+	run "$ISOLA" image inspect "$REG/t/basic:1"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | python3 -c 'import json,sys; j=json.load(sys.stdin); print(j["config"]["rootfs"]["type"], len(j["manifest"]["layers"]))')" = "layers 1" ]
 	# A second pull finds everything in place.
 	run "$ISOLA" pull "$REG/t/basic:1"
 	[ "$status" -eq 0 ]
