@@ -175,3 +175,20 @@ teardown() {
 	[[ "$output" == *"unsupported media type"*"squashfs"* ]]
 	[ -z "$(ls "$ISOLA_STORE/blobs/sha256")" ]
 }
+
+@test "two concurrent pulls into one store serialise on the store lock" {
+	img_make t/conc:1 b:big:3000000 f:small:1
+	img_make t/conc:2 b:big:3000000 f:small:2
+	"$ISOLA" pull -q "$REG/t/conc:1" >"$TMP/o1" 2>&1 &
+	p1=$!
+	"$ISOLA" pull -q "$REG/t/conc:2" >"$TMP/o2" 2>&1 &
+	p2=$!
+	"$ISOLA" pull -q "$REG/t/conc:1" >"$TMP/o3" 2>&1
+	wait "$p1"
+	wait "$p2"
+	run "$ISOLA" images -q
+	[ "${#lines[@]}" -eq 2 ]
+	[ "$(ls "$ISOLA_STORE/layers" | wc -l)" -eq 2 ]
+	[ "$(ls "$ISOLA_STORE/blobs/sha256" | wc -l)" -eq 6 ]
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+}
