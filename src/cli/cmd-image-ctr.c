@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Containers started by `isola image run`, driven through the OCI runtime:
+ *   isola image ps    [--store D] [--format json|table]
+ *   isola image logs  [--store D] ID
+ *   isola image stop  [--store D] [-t SECONDS] ID...
+ *   isola image rm    [--store D] [-f] ID...
+ */
+#include <errno.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image-cli.h"
+#include "jsonutil.h"
+#include "parse.h"
+
+#define STATE_MAX (1u << 20)
+
+int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
+{
+	const char *rt = getenv("ISOLA_RUNTIME");
+	_cleanup_free_ char *root = NULL;
+	const char *argv[16];
+	size_t n = 0;
+	pid_t pid;
+	int status;
+
+	if (!rt || !*rt)
+		rt = "/proc/self/exe";
+	if (asprintf(&root, "%s/run", store) < 0)
+		return -1;
+	argv[n++] = rt;
+	argv[n++] = "--root";
+	argv[n++] = root;
+	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
+		argv[n++] = *args;
+	argv[n] = NULL;
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) || (out_fd >= 0 && dup2(out_fd, 1) < 0) ||
+		    (err_fd >= 0 && dup2(err_fd, 2) < 0))
+			_exit(127);
+		execvp(rt, (char **)argv);
+		fprintf(stderr, "isola: exec runtime `%s`: %s\n", rt, strerror(errno));
+		_exit(127);
+	}
+	signal(SIGINT, SIG_IGN);
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	signal(SIGINT, SIG_DFL);
+	if (WIFEXITED(status))
+		return WEXITSTATUS(status);
+	return 128 + WTERMSIG(status);
+}
+
+/* `RUNTIME state ID` -> "running", "stopped", ... or "unknown". */
+static char *container_status(const char *store, const char *id)
+{
+	const char *args[] = {"state", id, NULL};
+	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	_cleanup_free_ char *out = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	int p[2], code;
+	size_t len;
+
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return strdup("unknown");
+	code = image_cli_runtime(store, args, -1, p[1], null);
+	close(p[1]);
+	if (code != 0 || read_all_fd(p[0], STATE_MAX, &out, &len) < 0) {
+		close(p[0]);
+		return strdup(code == 0 ? "unknown" : "exited");
+	}
+	close(p[0]);
+	j = json_loadb(out, len, 0, NULL);
+	return strdup(json_string_value(json_object_get(j, "status")) ?: "unknown");
+}
+
+struct ctr_args {
+	const char *store, *format;
+	bool force;
+	int timeout;
+};
+
+static int parse(struct ctr_args *a, int argc, char **argv)
+{
+	/* clang-format off */
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "format", required_argument, NULL, 'F' },
+		{ "force", no_argument, NULL, 'f' },
+		{ "time", required_argument, NULL, 't' },
+		{},
+	};
+	/* clang-format on */
+	int c;
+
+	optind = 0;
+	while ((c = getopt_long_only(argc, argv, "+ft:", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			a->store = optarg;
+			break;
+		case 'F':
+			a->format = optarg;
+			break;
+		case 'f':
+			a->force = true;
+			break;
+		case 't':
+			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0)
+				return cli_usage_error(argv[0], "-t `%s`: expected seconds",
+						       optarg);
+			break;
+		default:
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int print_list(json_t *list, const char *format)
+{
+	_cleanup_free_ char *text = NULL;
+	json_t *c;
+	size_t i;
+
+	if (streq(format, "json")) {
+		text = json_dumps(list, JSON_INDENT(2));
+		if (text)
+			printf("%s\n", text);
+		return text ? 0 : 1;
+	}
+	printf("%-20s %-50s %s\n", "CONTAINER ID", "IMAGE", "STATUS");
+	json_array_foreach (list, i, c)
+		printf("%-20s %-50s %s\n", json_string_value(json_object_get(c, "id")),
+		       json_string_value(json_object_get(c, "image")) ?: "",
+		       json_string_value(json_object_get(c, "status")));
+	return 0;
+}
+
+/* The store's real path (for the runtime's --root), without holding the lock. */
+static char *store_path(const char *opt)
+{
+	return realpath(img_store_default_path(opt), NULL);
+}
+
+int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
+{
+	struct ctr_args a = {.format = "table"};
+	_cleanup_free_ char *store = NULL, *cdir = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_json_ json_t *out = json_array();
+	struct dirent *de;
+	int r;
+
+	r = parse(&a, argc, argv);
+	if (r)
+		return r;
+	store = store_path(a.store);
+	if (!store || asprintf(&cdir, "%s/containers", store) < 0 || !(d = opendir(cdir)))
+		return 0; /* no store, no containers */
+	while ((de = readdir(d))) {
+		_cleanup_json_ json_t *img = NULL;
+		char p[512];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
+		if (json_load_file_capped(dirfd(d), p, STATE_MAX, &img, NULL) < 0)
+			continue;
+		_cleanup_free_ char *st = container_status(store, de->d_name);
+
+		json_array_append_new(out, json_pack("{s:s, s:O, s:s}", "id", de->d_name, "image",
+						     json_object_get(img, "image"), "status",
+						     st ? st : "unknown"));
+	}
+	return print_list(out, a.format);
+}
+
+int cmd_image_logs(struct cli_globals *g, int argc, char **argv)
+{
+	struct ctr_args a = {};
+	_cleanup_free_ char *store = NULL, *p = NULL, *buf = NULL;
+	_cleanup_err_ struct err *err = NULL;
+	size_t len;
+	int r;
+
+	r = parse(&a, argc, argv);
+	if (r)
+		return r;
+	if (argc - optind != 1)
+		return cli_usage_error(argv[0], "expected a container id");
+	store = store_path(a.store);
+	if (!store || asprintf(&p, "%s/containers/%s/ctr.log", store, argv[optind]) < 0 ||
+	    strchr(argv[optind], '/'))
+		return cli_usage_error(argv[0], "`%s`: no such container", argv[optind]);
+	r = read_file_at(AT_FDCWD, p, 64u << 20, &buf, &len, &err);
+	if (r < 0)
+		return cli_fail(&err);
+	fwrite(buf, 1, len, stdout);
+	return 0;
+}
+
+static bool is_running(const char *store, const char *id)
+{
+	_cleanup_free_ char *st = container_status(store, id);
+
+	return st && (streq(st, "running") || streq(st, "created") || streq(st, "paused"));
+}
+
+static int stop_one(const char *store, const char *id, int timeout)
+{
+	const char *term[] = {"kill", id, "TERM", NULL}, *kill9[] = {"kill", id, "KILL", NULL};
+
+	if (!is_running(store, id))
+		return 0;
+	image_cli_runtime(store, term, -1, -1, -1);
+	for (int i = 0; i < timeout * 10 && is_running(store, id); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+	if (is_running(store, id))
+		image_cli_runtime(store, kill9, -1, -1, -1);
+	for (int i = 0; i < 50 && is_running(store, id); i++)
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+	return is_running(store, id) ? -1 : 0;
+}
+
+int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
+{
+	struct ctr_args a = {.timeout = 10};
+	_cleanup_free_ char *store = NULL;
+	int r, rc = 0;
+
+	r = parse(&a, argc, argv);
+	if (r)
+		return r;
+	if (optind >= argc)
+		return cli_usage_error(argv[0], "expected container ids");
+	store = store_path(a.store);
+	if (!store)
+		return cli_usage_error(argv[0], "no store");
+	for (int i = optind; i < argc; i++) {
+		if (stop_one(store, argv[i], a.timeout) < 0)
+			rc = cli_usage_error(argv[i], "container did not stop");
+		else
+			printf("%s\n", argv[i]);
+	}
+	return rc;
+}
+
+static int rm_one(const char *opt, const char *store, const char *id, bool force)
+{
+	const char *del[] = {"delete", "--force", id, NULL};
+	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	_cleanup_err_ struct err *err = NULL;
+	struct img_store *s = NULL;
+	int r;
+
+	if (is_running(store, id)) {
+		if (!force)
+			return cli_usage_error(id, "container is running; stop it or use -f");
+		stop_one(store, id, 0);
+	}
+	image_cli_runtime(store, del, -1, null, null);
+	r = image_cli_open_store(opt, &s);
+	if (r)
+		return r;
+	r = img_bundle_remove(s, id, &err);
+	img_store_close(s);
+	return r < 0 ? cli_fail(&err) : 0;
+}
+
+int cmd_image_rm(struct cli_globals *g, int argc, char **argv)
+{
+	struct ctr_args a = {};
+	_cleanup_free_ char *store = NULL;
+	int r, rc = 0;
+
+	r = parse(&a, argc, argv);
+	if (r)
+		return r;
+	if (optind >= argc)
+		return cli_usage_error(argv[0], "expected container ids");
+	store = store_path(a.store);
+	if (!store)
+		return cli_usage_error(argv[0], "no store");
+	for (int i = optind; i < argc; i++) {
+		if (rm_one(a.store, store, argv[i], a.force))
+			rc = 1;
+		else
+			printf("%s\n", argv[i]);
+	}
+	return rc;
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* Shared bits of the image commands. */
+#include "cli.h"
+#include "image.h"
+
+int cmd_pull(struct cli_globals *g, int argc, char **argv);
+int cmd_images(struct cli_globals *g, int argc, char **argv);
+int cmd_rmi(struct cli_globals *g, int argc, char **argv);
+int cmd_image(struct cli_globals *g, int argc, char **argv);
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
+int cmd_image_run(struct cli_globals *g, int argc, char **argv);
+int cmd_image_import(struct cli_globals *g, int argc, char **argv);
+int cmd_image_save(struct cli_globals *g, int argc, char **argv);
+int cmd_image_export(struct cli_globals *g, int argc, char **argv);
+
+int cmd_image_inspect(struct cli_globals *g, int argc, char **argv);
+int cmd_image_ps(struct cli_globals *g, int argc, char **argv);
+int cmd_image_logs(struct cli_globals *g, int argc, char **argv);
+int cmd_image_stop(struct cli_globals *g, int argc, char **argv);
+int cmd_image_rm(struct cli_globals *g, int argc, char **argv);
+
+/*
+ * Run $ISOLA_RUNTIME (default /proc/self/exe) --root <store>/run ARGS, with
+ * the given fds (-1: inherit) as its stdio; returns its exit code, -1 on error.
+ */
+int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd,
+		      int err_fd);
+
+/* Open the store named by --store / $ISOLA_STORE / the default, locked. */
+int image_cli_open_store(const char *opt, struct img_store **ret);

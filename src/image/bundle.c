@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Bundles from images: containers/<id>/{config.json,rootfs,upper,work}, the
+ * rootfs an overlay of the image's shared read-only layers with the
+ * container's own upper directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image.h"
+#include "jsonutil.h"
+
+#define MOUNT_DATA_MAX 4000 /* the kernel copies one page of mount options */
+
+static bool id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 64 || id[0] == '.' || id[0] == '-')
+		return false;
+	for (; *id; id++)
+		if (!((*id >= 'a' && *id <= 'z') || (*id >= 'A' && *id <= 'Z') ||
+		      (*id >= '0' && *id <= '9') || strchr("_.-", *id)))
+			return false;
+	return true;
+}
+
+/* lowerdir=<top>:...:<bottom>,upperdir=..,workdir=..; -E2BIG when it does not fit. */
+static int overlay_options(const char *store, const char *cdir, json_t *layers, char *buf,
+			   size_t size)
+{
+	size_t n = json_array_size(layers), o;
+	int w;
+
+	o = snprintf(buf, size, "lowerdir=");
+	if (n == 0)
+		o += snprintf(buf + o, size - o, "%s/empty", cdir);
+	for (size_t i = n; i-- > 0 && o < size;) {
+		const char *c = json_string_value(json_array_get(layers, i));
+
+		if (!c || !img_digest_valid(c))
+			return -EINVAL;
+		o += snprintf(buf + o, size - o, "%s%s/layers/%s", i == n - 1 ? "" : ":", store,
+			      img_digest_hex(c));
+	}
+	if (o >= size)
+		return -E2BIG;
+	w = snprintf(buf + o, size - o, ",upperdir=%s/upper,workdir=%s/work", cdir, cdir);
+	if (w < 0 || (size_t)w >= size - o)
+		return -E2BIG;
+	return 0;
+}
+
+/*
+ * More layers than one page of mount options holds: the new mount API adds
+ * them one by one with "lowerdir+" (Linux 6.8), top layer first.
+ */
+static int mount_overlay_fsapi(const char *store, const char *cdir, json_t *layers,
+			       const char *target, struct err **err)
+{
+	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1;
+	char p[PATH_MAX];
+
+	if (fs < 0)
+		return err_make(err, errno, "fsopen overlay");
+	for (size_t i = json_array_size(layers); i-- > 0;) {
+		snprintf(p, sizeof(p), "%s/layers/%s", store,
+			 img_digest_hex(json_string_value(json_array_get(layers, i))));
+		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p, 0) < 0)
+			return err_make(err, errno,
+					"overlay with %zu layers needs Linux 6.8 "
+					"(lowerdir+)",
+					json_array_size(layers));
+	}
+	snprintf(p, sizeof(p), "%s/upper", cdir);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p, 0) < 0)
+		return err_make(err, errno, "overlay upperdir");
+	snprintf(p, sizeof(p), "%s/work", cdir);
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		return err_make(err, errno, "create overlay");
+	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
+	if (mnt < 0 || move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return err_make(err, errno, "mount overlay on `%s`", target);
+	return 0;
+}
+
+static int make_dirs(const char *cdir, struct err **err)
+{
+	static const char *const sub[] = {"upper", "work", "rootfs", "empty"};
+	char p[PATH_MAX];
+
+	if (mkdir(cdir, 0700) < 0)
+		return err_make(err, errno,
+				errno == EEXIST ? "container `%s` exists" : "mkdir `%s`", cdir);
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		snprintf(p, sizeof(p), "%s/%s", cdir, sub[i]);
+		if (mkdir(p, 0755) < 0)
+			return err_make(err, errno, "mkdir `%s`", p);
+	}
+	return 0;
+}
+
+static int write_json(const char *dir, const char *name, json_t *j, struct err **err)
+{
+	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2));
+	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (!text)
+		return err_make(err, ENOMEM, "%s", name);
+	if (dfd < 0)
+		return err_make(err, errno, "open `%s`", dir);
+	return write_file_atomic_at(dfd, name, text, strlen(text), 0644, err);
+}
+
+/* Mount the rootfs and write config.json; cdir exists. */
+static int populate(struct img_store *s, const char *store, const char *cdir, json_t *entry,
+		    const char *name, const struct img_run_opts *o, struct err **err)
+{
+	_cleanup_free_ char *cbuf = NULL;
+	_cleanup_json_ json_t *spec = NULL, *meta = NULL;
+	_cleanup_close_ int rootfs = -1;
+	char opts[MOUNT_DATA_MAX], rp[PATH_MAX];
+	const char *config = json_string_value(json_object_get(entry, "config"));
+	size_t clen;
+	int r;
+
+	meta = json_pack("{s:s, s:O}", "image", name, "layers", json_object_get(entry, "layers"));
+	if (!meta || !config)
+		return err_make(err, 0, "index entry for `%s` is incomplete", name);
+	/* First, so that a prune running later keeps our layers. */
+	r = write_json(cdir, "image.json", meta, err);
+	if (r >= 0)
+		r = img_blob_read(s, config, IMG_MANIFEST_MAX, &cbuf, &clen, err);
+	if (r < 0)
+		return r;
+	snprintf(rp, sizeof(rp), "%s/rootfs", cdir);
+	r = overlay_options(store, cdir, json_object_get(entry, "layers"), opts, sizeof(opts));
+	if (r == -E2BIG)
+		r = mount_overlay_fsapi(store, cdir, json_object_get(entry, "layers"), rp, err);
+	else if (r < 0)
+		return err_make(err, 0, "index entry for `%s`: bad layer id", name);
+	else if (mount("overlay", rp, "overlay", MS_NODEV, opts) < 0)
+		return err_make(err, errno, "mount overlay on `%s`", rp);
+	if (r < 0)
+		return r;
+	rootfs = open(rp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rootfs < 0)
+		return err_make(err, errno, "open `%s`", rp);
+	r = img_spec_generate(cbuf, clen, o, rootfs, &spec, err);
+	if (r >= 0)
+		r = write_json(cdir, "config.json", spec, err);
+	return r;
+}
+
+int img_bundle_create(struct img_store *s, const char *ref, const char *id,
+		      const struct img_run_opts *o, char **ret_bundle, struct err **err)
+{
+	_cleanup_json_ json_t *idx = NULL;
+	_cleanup_free_ char *store = NULL, *cdir = NULL;
+	const char *name;
+	json_t *entry;
+	int r;
+
+	if (!id_valid(id))
+		return err_make(err, 0, "container name `%s`: use [A-Za-z0-9_.-], at most 64", id);
+	r = img_index_load(s, &idx, err);
+	if (r >= 0)
+		r = img_index_find(idx, ref, &name, &entry, err);
+	if (r < 0)
+		return r;
+	store = realpath(s->path, NULL);
+	if (!store || asprintf(&cdir, "%s/containers/%s", store, id) < 0)
+		return err_make(err, errno ? errno : ENOMEM, "store path");
+	r = make_dirs(cdir, err);
+	if (r < 0)
+		return r == -EEXIST ? r : (img_bundle_remove(s, id, NULL), r);
+	r = populate(s, store, cdir, entry, name, o, err);
+	if (r < 0) {
+		img_bundle_remove(s, id, NULL);
+		return err_wrap(err, "bundle for `%s`", ref);
+	}
+	*ret_bundle = TAKE_PTR(cdir);
+	return 0;
+}
+
+int img_bundle_remove(struct img_store *s, const char *id, struct err **err)
+{
+	char p[PATH_MAX];
+	_cleanup_close_ int cfd = -1;
+
+	if (!id_valid(id))
+		return err_make(err, 0, "container name `%s`: invalid", id);
+	snprintf(p, sizeof(p), "%s/containers/%s/rootfs", s->path, id);
+	if (umount2(p, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+		return err_make(err, errno, "unmount `%s`", p);
+	cfd = openat(s->dfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0)
+		return err_make(err, errno, "open `%s/containers`", s->path);
+	return rm_rf_at(cfd, id, err);
+}

@@ -1,0 +1,213 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * OCI images: references, the content store (blobs, unpacked layers, the
+ * name index), the registry client and bundles made from images.
+ *
+ * Store layout (all under one directory, default ISOLA_DEFAULT_STORE):
+ *   lock                     flock(2) held for the length of every mutation
+ *   index.json               {"images": {"NAME": {...}}}, replaced atomically
+ *   blobs/sha256/<hex>       verified content, written via tmp/ + rename(2)
+ *   layers/<chainid-hex>/    one unpacked layer, shared read-only, overlayfs form
+ *   tmp/                     partial downloads (<hex>.partial) and unpacks
+ *   containers/<id>/         bundles made from images (config.json, upper, work, rootfs)
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define IMG_DIGEST_LEN	 71	     /* "sha256:" + 64 hex */
+#define IMG_MANIFEST_MAX (4u << 20)  /* manifests, indexes and configs */
+#define IMG_INDEX_MAX	 (64u << 20) /* the store's index.json */
+#define IMG_LAYERS_MAX	 128	     /* layers in one image */
+
+/* ---- references (ref.c) ---- */
+struct img_ref {
+	char *registry; /* "docker.io", "localhost:5000" */
+	char *repo;	/* "library/busybox" */
+	char *tag;	/* "latest"; NULL when only a digest was given */
+	char *digest;	/* "sha256:<hex>" or NULL */
+};
+
+int img_ref_parse(const char *s, struct img_ref *ret, struct err **err);
+void img_ref_free(struct img_ref *r);
+/* "registry/repo:tag" or "registry/repo@digest": the key in the store's index. */
+char *img_ref_name(const struct img_ref *r);
+/* True for localhost, 127.0.0.0/8 and ::1: plain HTTP is allowed there. */
+bool img_registry_is_local(const char *registry);
+
+/* ---- digests (digest.c) ---- */
+bool img_digest_valid(const char *digest);
+/* The 64 hex characters after "sha256:" (digest must be valid). */
+static inline const char *img_digest_hex(const char *digest)
+{
+	return digest + 7;
+}
+void img_sha256_digest(const void *buf, size_t len, char ret[IMG_DIGEST_LEN + 1]);
+/* chainid(n) = sha256(chainid(n-1) + " " + diffid(n)); chainid(0) = diffid(0). */
+void img_chain_id(const char *parent, const char *diff_id, char ret[IMG_DIGEST_LEN + 1]);
+
+struct img_hasher;
+struct img_hasher *img_hasher_new(void);
+void img_hasher_update(struct img_hasher *h, const void *buf, size_t len);
+/* Finish into "sha256:<hex>"; the hasher can then be freed only. */
+void img_hasher_final(struct img_hasher *h, char ret[IMG_DIGEST_LEN + 1]);
+void img_hasher_free(struct img_hasher *h);
+
+/* ---- the store (store.c) ---- */
+struct img_store {
+	char *path;
+	int dfd;     /* the store directory */
+	int lock_fd; /* >= 0 while locked */
+};
+
+/* The store directory: --store, else $ISOLA_STORE, else ISOLA_DEFAULT_STORE. */
+const char *img_store_default_path(const char *opt);
+/* Create the layout if needed and take the store lock (exclusive). */
+int img_store_open(const char *path, struct img_store **ret, struct err **err);
+void img_store_close(struct img_store *s);
+
+bool img_blob_exists(struct img_store *s, const char *digest);
+/* Read a whole blob (at most max bytes) and check its digest. */
+int img_blob_read(struct img_store *s, const char *digest, size_t max, char **ret, size_t *ret_len,
+		  struct err **err);
+int img_blob_open(struct img_store *s, const char *digest, struct err **err);
+/* Store an in-memory blob after checking it against digest. */
+int img_blob_put(struct img_store *s, const char *digest, const void *buf, size_t len,
+		 struct err **err);
+
+/*
+ * Streaming writes.  img_blob_writer_begin() reopens tmp/<hex>.partial when a
+ * previous attempt left one (ret offset > 0: ask for a Range).  commit checks
+ * size and digest and renames into blobs/; a mismatch deletes the partial.
+ */
+struct img_blob_writer;
+int img_blob_writer_begin(struct img_store *s, const char *digest, uint64_t size,
+			  struct img_blob_writer **ret, uint64_t *ret_offset, struct err **err);
+int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len, struct err **err);
+/* Drop what was written so far (server ignored the Range). */
+int img_blob_writer_restart(struct img_blob_writer *w, struct err **err);
+uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
+int img_blob_writer_commit(struct img_blob_writer *w, struct err **err);
+/* Free; keep_partial leaves tmp/<hex>.partial for a later resume. */
+void img_blob_writer_free(struct img_blob_writer *w, bool keep_partial);
+
+/* The index: name -> {"manifest","config","layers":[chainids],"blobs":[...],"size"}. */
+int img_index_load(struct img_store *s, json_t **ret, struct err **err);
+int img_index_save(struct img_store *s, json_t *index, struct err **err);
+/* Look a user-given reference (or a manifest digest / its prefix) up. */
+int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t **ret_entry,
+		   struct err **err);
+/* Remove unreferenced blobs and layers; counts what went. */
+int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_layers,
+		    struct err **err);
+int img_rmi(struct img_store *s, const char *ref, struct err **err);
+
+/* ---- layers (unpack.c) ---- */
+/*
+ * Unpack a (gzip/zstd/plain) tar layer from fd into layers/<chainid-hex>,
+ * via a temp dir: on failure nothing is left.  Whiteouts become overlayfs
+ * whiteouts.  The decompressed stream must hash to diff_id.
+ */
+int img_layer_unpack(struct img_store *s, int fd, const char *diff_id, const char *chain_id,
+		     struct err **err);
+/* Unpack into an open directory (no diff_id check): the core, for tests. */
+int img_unpack_into(int fd, int root_fd, struct err **err);
+bool img_layer_exists(struct img_store *s, const char *chain_id);
+/* open(2) path read-only with openat2(RESOLVE_IN_ROOT) below root. */
+int img_open_in_root(int root, const char *path);
+
+/* ---- images as a whole (manifest.c) ---- */
+/* Parse a manifest; its config digest and layer descriptors. */
+struct img_layer_desc {
+	char digest[IMG_DIGEST_LEN + 1];
+	uint64_t size;
+};
+struct img_manifest {
+	char config[IMG_DIGEST_LEN + 1];
+	uint64_t config_size;
+	size_t n_layers;
+	struct img_layer_desc layers[IMG_LAYERS_MAX];
+};
+int img_manifest_parse(const char *buf, size_t len, struct img_manifest *ret, struct err **err);
+bool img_media_type_is_index(const char *mt);
+/* From an OCI index / Docker manifest list, the linux/amd64 manifest digest. */
+int img_index_pick(const char *buf, size_t len, char ret[IMG_DIGEST_LEN + 1], struct err **err);
+/* The diff_ids of an image config. */
+int img_config_diff_ids(const char *buf, size_t len, char ***ret, struct err **err);
+/*
+ * With the manifest and its blobs stored: verify, unpack missing layers and
+ * record NAME -> manifest in the index.
+ */
+int img_register(struct img_store *s, const char *name, const char *manifest_digest,
+		 struct err **err);
+
+/* ---- import and export (import.c, export.c) ---- */
+/*
+ * Import an OCI layout directory, an oci-archive or a docker-archive tar.
+ * name overrides the name recorded in the source.  Returns the stored name.
+ */
+int img_import(struct img_store *s, const char *path, const char *name, char **ret_name,
+	       struct err **err);
+enum img_archive_format { IMG_OCI_LAYOUT, IMG_OCI_ARCHIVE, IMG_DOCKER_ARCHIVE };
+/* Write ref as an OCI layout directory or an archive (path "-" = stdout for archives). */
+int img_export(struct img_store *s, const char *ref, enum img_archive_format f, const char *path,
+	       struct err **err);
+
+/* ---- the registry client (registry.c, auth.c) ---- */
+struct img_challenge {
+	char *scheme; /* "Bearer" or "Basic" */
+	char *realm, *service, *scope;
+};
+int img_challenge_parse(const char *header, struct img_challenge *ret, struct err **err);
+void img_challenge_free(struct img_challenge *c);
+/* base64(user:pass) for registry from an auth.json; *ret NULL when absent. */
+int img_auth_lookup(const char *authfile, const char *registry, char **ret, struct err **err);
+
+enum img_progress_kind {
+	IMG_PROGRESS_START,
+	IMG_PROGRESS_BYTES,
+	IMG_PROGRESS_DONE,
+	IMG_PROGRESS_EXISTS,
+	IMG_PROGRESS_UNPACK
+};
+typedef void (*img_progress_fn)(void *data, enum img_progress_kind kind, const char *digest,
+				uint64_t done, uint64_t total);
+
+struct img_pull_opts {
+	bool insecure;	      /* allow plain HTTP / unverified TLS */
+	const char *authfile; /* auth.json, optional */
+	img_progress_fn progress;
+	void *progress_data;
+	unsigned retries; /* transient failures per request; 0 = default */
+};
+int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *opts,
+	     char **ret_name, struct err **err);
+
+/* ---- bundles (bundle.c, spec.c) ---- */
+struct img_run_opts {
+	const char *name;
+	char **env;	/* K=V */
+	char **volumes; /* SRC:DST[:ro] */
+	const char *workdir;
+	const char *user;
+	char **args;	     /* command override */
+	uint64_t memory;     /* bytes, 0 = none */
+	uint64_t cpus_milli; /* 0 = none */
+	int64_t pids_limit;  /* 0 = none */
+	bool read_only;
+	bool host_network;
+	bool terminal;
+};
+/* Generate config.json (runc-spec-like) from an image config. */
+/* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
+int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
+		      int rootfs_fd, json_t **ret, struct err **err);
+/* containers/<id>: config.json + overlay rootfs.  Returns the bundle path. */
+int img_bundle_create(struct img_store *s, const char *ref, const char *id,
+		      const struct img_run_opts *o, char **ret_bundle, struct err **err);
+int img_bundle_remove(struct img_store *s, const char *id, struct err **err);

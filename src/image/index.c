@@ -1,0 +1,217 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The store's name index, rmi and garbage collection. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image.h"
+#include "jsonutil.h"
+
+int img_index_load(struct img_store *s, json_t **ret, struct err **err)
+{
+	_cleanup_json_ json_t *idx = NULL;
+	json_t *images;
+	int r;
+
+	if (faccessat(s->dfd, "index.json", F_OK, 0) < 0) {
+		idx = json_pack("{s:{}}", "images");
+		if (!idx)
+			return err_make(err, ENOMEM, "index");
+		*ret = TAKE_PTR(idx);
+		return 0;
+	}
+	r = json_load_file_capped(s->dfd, "index.json", IMG_INDEX_MAX, &idx, err);
+	if (r < 0)
+		return err_wrap(err, "store `%s`", s->path);
+	r = json_get_object(idx, "index.json", "images", &images, err);
+	if (r < 0)
+		return r;
+	if (!images)
+		return err_make(err, 0, "%s/index.json: missing `images`", s->path);
+	*ret = TAKE_PTR(idx);
+	return 0;
+}
+
+int img_index_save(struct img_store *s, json_t *index, struct err **err)
+{
+	_cleanup_free_ char *text = json_dumps(index, JSON_INDENT(1) | JSON_SORT_KEYS);
+
+	if (!text)
+		return err_make(err, ENOMEM, "index");
+	return write_file_atomic_at(s->dfd, "index.json", text, strlen(text), 0644, err);
+}
+
+static bool entry_matches_id(json_t *entry, const char *id)
+{
+	const char *m = json_string_value(json_object_get(entry, "manifest"));
+	size_t n = strlen(id);
+
+	if (!m)
+		return false;
+	if (streq(m, id))
+		return true;
+	/* An unambiguous hex prefix, as `podman images` shows them (12+ chars). */
+	return n >= 12 && n <= 64 && !strncmp(m + 7, id, n);
+}
+
+int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t **ret_entry,
+		   struct err **err)
+{
+	json_t *images = json_object_get(index, "images"), *e, *found = NULL;
+	const char *name, *found_name = NULL;
+	_cleanup_free_ char *canon = NULL;
+	struct img_ref r;
+
+	e = json_object_get(images, ref);
+	if (e) {
+		found = e;
+		found_name = json_object_iter_key(json_object_iter_at(images, ref));
+	} else if (img_ref_parse(ref, &r, NULL) >= 0) {
+		canon = img_ref_name(&r);
+		img_ref_free(&r);
+		if (canon && (e = json_object_get(images, canon))) {
+			found = e;
+			found_name = json_object_iter_key(json_object_iter_at(images, canon));
+		}
+	}
+	if (!found) {
+		json_object_foreach (images, name, e) {
+			if (!entry_matches_id(e, ref))
+				continue;
+			if (found && !json_equal(json_object_get(found, "manifest"),
+						 json_object_get(e, "manifest")))
+				return err_make(err, 0, "`%s`: ambiguous image id", ref);
+			found = e;
+			found_name = name;
+		}
+	}
+	if (!found)
+		return err_make(err, 0, "image `%s` not found in the store", ref);
+	if (ret_name)
+		*ret_name = found_name;
+	if (ret_entry)
+		*ret_entry = found;
+	return 0;
+}
+
+int img_rmi(struct img_store *s, const char *ref, struct err **err)
+{
+	_cleanup_json_ json_t *idx = NULL;
+	_cleanup_free_ char *name = NULL;
+	const char *n;
+	int r;
+
+	r = img_index_load(s, &idx, err);
+	if (r < 0)
+		return r;
+	r = img_index_find(idx, ref, &n, NULL, err);
+	if (r < 0)
+		return r;
+	name = strdup(n);
+	if (!name)
+		return err_make(err, ENOMEM, "rmi");
+	json_object_del(json_object_get(idx, "images"), name);
+	r = img_index_save(s, idx, err);
+	if (r < 0)
+		return r;
+	return img_store_prune(s, NULL, NULL, err);
+}
+
+/* Everything the index and the containers still use, as a set (JSON object). */
+static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
+{
+	_cleanup_json_ json_t *idx = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	json_t *e, *v;
+	const char *name;
+	struct dirent *de;
+	size_t i;
+	int r, cfd;
+
+	r = img_index_load(s, &idx, err);
+	if (r < 0)
+		return r;
+	json_object_foreach (json_object_get(idx, "images"), name, e) {
+		json_array_foreach (json_object_get(e, "blobs"), i, v)
+			json_object_set_new(keep, json_string_value(v), json_true());
+		json_array_foreach (json_object_get(e, "layers"), i, v)
+			json_object_set_new(keep, json_string_value(v), json_true());
+	}
+	cfd = openat(s->dfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfd < 0 || !(d = fdopendir(cfd))) {
+		if (cfd >= 0)
+			close(cfd);
+		return err_make(err, errno, "open `%s/containers`", s->path);
+	}
+	while ((de = readdir(d))) {
+		_cleanup_json_ json_t *img = NULL;
+		char p[512];
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
+		if (json_load_file_capped(dirfd(d), p, IMG_MANIFEST_MAX, &img, NULL) < 0)
+			continue;
+		json_array_foreach (json_object_get(img, "layers"), i, v)
+			json_object_set_new(keep, json_string_value(v), json_true());
+	}
+	return 0;
+}
+
+static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *ret,
+		 struct err **err)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+	char digest[300];
+	unsigned n = 0;
+	int fd, r;
+
+	fd = openat(s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return err_make(err, errno, "open `%s/%s`", s->path, dir);
+	}
+	while ((de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		snprintf(digest, sizeof(digest), "sha256:%s", de->d_name);
+		if (json_object_get(keep, digest))
+			continue;
+		r = rm_rf_at(dirfd(d), de->d_name, err);
+		if (r < 0)
+			return r;
+		n++;
+	}
+	if (ret)
+		*ret = n;
+	return 0;
+}
+
+int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_layers,
+		    struct err **err)
+{
+	_cleanup_json_ json_t *keep = json_object();
+	unsigned tmp;
+	int r;
+
+	if (!keep)
+		return err_make(err, ENOMEM, "prune");
+	r = collect_refs(s, keep, err);
+	if (r < 0)
+		return err_wrap(err, "prune");
+	r = sweep(s, "blobs/sha256", keep, ret_blobs, err);
+	if (r >= 0)
+		r = sweep(s, "layers", keep, ret_layers, err);
+	/* We hold the lock: nothing in tmp/ is in use (partials are dropped too). */
+	if (r >= 0)
+		r = sweep(s, "tmp", keep, &tmp, err);
+	return r < 0 ? err_wrap(err, "prune") : 0;
+}

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* The registry client (distribution spec), used by pull.c. */
+#include <curl/curl.h>
+
+#include "image.h"
+
+struct reg {
+	CURL *curl;
+	char *base;	/* "https://host" or "http://host" */
+	char *registry; /* as in the reference */
+	char *repo;
+	char *basic; /* base64(user:pass) or NULL */
+	char *authz; /* "Authorization: ..." header or NULL */
+	const struct img_pull_opts *opts;
+	/* per response */
+	long status;
+	char *www_auth;
+	char *content_type;
+	char curl_err[CURL_ERROR_SIZE];
+};
+
+/* Where the bytes of a 2xx response go: memory, or a blob writer. */
+struct sink {
+	struct reg *r;
+	CURL *curl;
+	char *buf;
+	size_t len, max;
+	struct img_blob_writer *w;
+	uint64_t asked_from; /* the Range start asked for */
+	bool started;
+	char range[32];
+	struct err *err;
+};
+
+/* Configure handle c for a GET of url into k; returns the header list to free. */
+struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const char *accept,
+				  const char *authz, struct sink *k);
+
+int reg_new(const struct img_ref *ref, const struct img_pull_opts *opts, struct reg **ret,
+	    struct err **err);
+void reg_free(struct reg *r);
+/*
+ * GET a manifest (by tag or digest); *ret_buf/len capped at IMG_MANIFEST_MAX,
+ * *ret_type its Content-Type.
+ */
+int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret_len,
+		     char **ret_type, struct err **err);
+int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_buf, size_t *ret_len,
+		     struct err **err);
+/* Download a blob into the store, resuming a partial, verifying the digest. */
+int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint64_t size,
+		   struct err **err);
+/*
+ * Download several blobs at once (curl multi, a few at a time); a transfer
+ * that fails is retried on its own with reg_fetch_blob(), resuming its partial.
+ */
+int reg_fetch_blobs(struct reg *r, struct img_store *s, const struct img_layer_desc *const *l,
+		    size_t n, struct err **err);

@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * An OCI runtime config (config.json) from an image config: the defaults of
+ * `runc spec` (namespaces, mounts, capabilities, masked paths) with the
+ * image's Entrypoint/Cmd/Env/WorkingDir/User and the run options on top.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "image.h"
+#include "jsonutil.h"
+#include "strv.h"
+#include "fdutil.h"
+#include "parse.h"
+
+static const char *const default_caps[] = {
+    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	       "CAP_FOWNER",
+    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",	       "CAP_SETUID",
+    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
+    "CAP_KILL",	   "CAP_AUDIT_WRITE",
+};
+
+static const char *const masked_paths[] = {
+    "/proc/acpi",	   "/proc/asound",     "/proc/kcore",	    "/proc/keys",
+    "/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug",
+    "/sys/firmware",	   "/proc/scsi",
+};
+
+static const char *const readonly_paths[] = {
+    "/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+};
+
+static json_t *str_array(const char *const *v, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
+static json_t *default_mounts(bool host_net)
+{
+	json_t *m = json_pack(
+	    "[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
+	    " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
+	    "destination", "/proc", "type", "proc", "source", "proc", "destination", "/dev", "type",
+	    "tmpfs", "source", "tmpfs", "options", "nosuid", "strictatime", "mode=755",
+	    "size=65536k", "destination", "/dev/pts", "type", "devpts", "source", "devpts",
+	    "options", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
+	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
+	    "noexec", "nodev", "mode=1777", "size=65536k", "destination", "/dev/mqueue", "type",
+	    "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev");
+
+	/* sysfs needs a network namespace of our own; with the host's, bind it. */
+	json_array_append_new(
+	    m, host_net
+		   ? json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "none",
+			       "source", "/sys", "options", "rbind", "nosuid", "nodev", "ro")
+		   : json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "sysfs",
+			       "source", "sysfs", "options", "nosuid", "noexec", "nodev", "ro"));
+	return m;
+}
+
+/* -v SRC:DST[:ro|rw] */
+static int add_volumes(json_t *mounts, char **vols, struct err **err)
+{
+	for (size_t i = 0; vols && vols[i]; i++) {
+		_cleanup_free_ char *v = strdup(vols[i]);
+		char *dst, *mode;
+
+		if (!v)
+			return err_make(err, ENOMEM, "volume");
+		dst = strchr(v, ':');
+		if (!dst || dst == v || dst[1] != '/' || v[0] != '/')
+			return err_make(err, 0, "-v `%s`: expected /SRC:/DST[:ro]", vols[i]);
+		*dst++ = '\0';
+		mode = strchr(dst, ':');
+		if (mode) {
+			*mode++ = '\0';
+			if (!streq(mode, "ro") && !streq(mode, "rw"))
+				return err_make(err, 0, "-v `%s`: mode must be ro or rw", vols[i]);
+		}
+		json_array_append_new(mounts,
+				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type",
+						"bind", "source", v, "options", "rbind",
+						mode && streq(mode, "ro") ? "ro" : "rw"));
+	}
+	return 0;
+}
+
+/* Image Env, then -e K=V replacing the same key; PATH defaulted. */
+static json_t *merge_env(json_t *image_env, char **extra)
+{
+	json_t *env = json_array(), *v;
+	size_t i;
+	bool has_path = false;
+
+	json_array_foreach (image_env, i, v)
+		if (json_is_string(v))
+			json_array_append(env, v);
+	for (size_t k = 0; extra && extra[k]; k++) {
+		size_t kl = strcspn(extra[k], "=");
+		size_t j;
+
+		json_array_foreach (env, j, v) {
+			const char *s = json_string_value(v);
+
+			if (!strncmp(s, extra[k], kl) && s[kl] == '=') {
+				json_array_remove(env, j);
+				break;
+			}
+		}
+		json_array_append_new(env, json_string(extra[k]));
+	}
+	json_array_foreach (env, i, v)
+		has_path |= !strncmp(json_string_value(v), "PATH=", 5);
+	if (!has_path)
+		json_array_insert_new(env, 0,
+				      json_string("PATH=/usr/local/sbin:/usr/local/bin:"
+						  "/usr/sbin:/usr/bin:/sbin:/bin"));
+	return env;
+}
+
+/* Entrypoint + (CMD... from the command line, or the image's Cmd). */
+static int make_args(json_t *cfg, char **args, json_t **ret, struct err **err)
+{
+	json_t *a = json_array(), *v;
+	size_t i;
+
+	json_array_foreach (json_object_get(cfg, "Entrypoint"), i, v)
+		json_array_append(a, v);
+	if (args && args[0]) {
+		for (i = 0; args[i]; i++)
+			json_array_append_new(a, json_string(args[i]));
+	} else {
+		json_array_foreach (json_object_get(cfg, "Cmd"), i, v)
+			json_array_append(a, v);
+	}
+	if (json_array_size(a) == 0) {
+		json_decref(a);
+		return err_make(err, 0, "no command: the image has no Entrypoint or Cmd");
+	}
+	*ret = a;
+	return 0;
+}
+
+#define PASSWD_MAX (4u << 20)
+
+/* Find name (field 0) in an /etc/passwd-like file of the rootfs; field 2 (and 3). */
+static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *ret_id,
+		     uint32_t *ret_gid, struct err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	char *line, *save = NULL;
+	size_t len;
+
+	fd = img_open_in_root(rootfs, file);
+	if (fd < 0 || read_all_fd(fd, PASSWD_MAX, &buf, &len) < 0)
+		return err_make(err, ENOENT, "user `%s`: cannot read %s in the image", name, file);
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = {};
+		char *p = line;
+		uint64_t id, gid;
+
+		for (int i = 0; i < 4 && p; i++) {
+			f[i] = strsep(&p, ":");
+		}
+		if (!f[2] || !streq(f[0], name) || parse_u64(f[2], &id) < 0 || id > UINT32_MAX)
+			continue;
+		*ret_id = id;
+		if (ret_gid)
+			*ret_gid =
+			    f[3] && parse_u64(f[3], &gid) == 0 && gid <= UINT32_MAX ? gid : 0;
+		return 0;
+	}
+	return err_make(err, ENOENT, "user `%s`: no such entry in the image's %s", name, file);
+}
+
+/* "uid", "uid:gid", "name", "name:group"; names resolved in the image. */
+static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *gid,
+			struct err **err)
+{
+	_cleanup_free_ char *u = strdup(spec ? spec : "");
+	char *g;
+	uint64_t n;
+	uint32_t pgid = 0;
+	int r;
+
+	*uid = *gid = 0;
+	if (!u)
+		return err_make(err, ENOMEM, "user");
+	if (!*u)
+		return 0;
+	g = strchr(u, ':');
+	if (g)
+		*g++ = '\0';
+	if (parse_u64(u, &n) == 0 && n <= UINT32_MAX) {
+		*uid = n;
+	} else {
+		r = lookup_db(rootfs, "/etc/passwd", u, uid, &pgid, err);
+		if (r < 0)
+			return r;
+		*gid = pgid;
+	}
+	if (!g)
+		return 0;
+	if (parse_u64(g, &n) == 0 && n <= UINT32_MAX) {
+		*gid = n;
+		return 0;
+	}
+	return lookup_db(rootfs, "/etc/group", g, gid, NULL, err);
+}
+
+static json_t *resources(const struct img_run_opts *o)
+{
+	json_t *r = json_object();
+
+	json_object_set_new(r, "devices", json_pack("[{s:b,s:s}]", "allow", 0, "access", "rwm"));
+	if (o->memory)
+		json_object_set_new(r, "memory",
+				    json_pack("{s:I}", "limit", (json_int_t)o->memory));
+	if (o->cpus_milli)
+		json_object_set_new(r, "cpu",
+				    json_pack("{s:I,s:I}", "quota",
+					      (json_int_t)(o->cpus_milli * 100), "period", 100000));
+	if (o->pids_limit)
+		json_object_set_new(r, "pids",
+				    json_pack("{s:I}", "limit", (json_int_t)o->pids_limit));
+	return r;
+}
+
+static json_t *linux_section(const struct img_run_opts *o)
+{
+	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
+			       "uts", "type", "mount");
+
+	if (!o->host_network)
+		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
+	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources(o),
+			 "maskedPaths", str_array(masked_paths, ARRAY_SIZE(masked_paths)),
+			 "readonlyPaths", str_array(readonly_paths, ARRAY_SIZE(readonly_paths)));
+}
+
+static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t *args,
+			       uint32_t uid, uint32_t gid)
+{
+	const char *wd =
+	    o->workdir ? o->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
+	json_t *caps = str_array(default_caps, ARRAY_SIZE(default_caps));
+
+	return json_pack("{s:b, s:{s:I,s:I}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:[{s:s,s:I,s:I}],"
+			 " s:b}",
+			 "terminal", o->terminal, "user", "uid", (json_int_t)uid, "gid",
+			 (json_int_t)gid, "args", args, "env",
+			 merge_env(json_object_get(cfg, "Env"), o->env), "cwd",
+			 wd && *wd ? wd : "/", "capabilities", "bounding", caps, "effective", caps,
+			 "permitted", caps, "rlimits", "type", "RLIMIT_NOFILE", "hard",
+			 (json_int_t)1024, "soft", (json_int_t)1024, "noNewPrivileges", 1);
+}
+
+int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
+		      int rootfs_fd, json_t **ret, struct err **err)
+{
+	_cleanup_json_ json_t *image = NULL, *spec = NULL, *mounts = NULL;
+	json_t *cfg, *args = NULL, *proc;
+	const char *user;
+	uint32_t uid, gid;
+	int r;
+
+	r = json_load_buf_capped("image config", config_buf, config_len, IMG_MANIFEST_MAX, &image,
+				 err);
+	if (r < 0)
+		return r;
+	cfg = json_object_get(image, "config");
+	user = o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
+	r = resolve_user(user, rootfs_fd, &uid, &gid, err);
+	if (r >= 0)
+		r = make_args(cfg, o->args, &args, err);
+	if (r < 0)
+		return r;
+	mounts = default_mounts(o->host_network);
+	r = add_volumes(mounts, o->volumes, err);
+	if (r < 0) {
+		json_decref(args);
+		return r;
+	}
+	proc = process_section(cfg, o, args, uid, gid);
+	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
+			 "process", proc, "root", "path", "rootfs", "readonly", o->read_only,
+			 "hostname", o->name ? o->name : "isola", "mounts", mounts, "linux",
+			 linux_section(o));
+	if (!spec)
+		return err_make(err, ENOMEM, "config.json");
+	*ret = TAKE_PTR(spec);
+	return 0;
+}

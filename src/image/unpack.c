@@ -1,0 +1,537 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Layer unpack.  Every path in a layer is hostile: it is cleaned (no "..",
+ * leading "/" dropped), its parent is resolved with openat2(RESOLVE_IN_ROOT)
+ * so symlinks cannot lead out of the layer, and the last component is
+ * created with *at() calls that never follow it.  Whiteouts are written in
+ * overlayfs form.  The decompressed stream is hashed while it is read and
+ * must match the diff_id from the image config.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image.h"
+#include "unpack-internal.h"
+
+#define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
+#define ENTRIES_MAX   1000000u
+#define STREAM_MAX    (64ull << 30) /* decompressed bytes of one layer: gzip bombs stop here */
+#define DIRS_MAX      200000u
+
+struct deferred_dir {
+	char *path;
+	mode_t mode;
+	uid_t uid;
+	gid_t gid;
+	struct timespec mtime;
+};
+
+struct unpack {
+	int root;
+	struct archive *a;
+	struct deferred_dir *dirs;
+	size_t n_dirs;
+};
+
+static int openat2_in_root(int root, const char *path, int flags)
+{
+	struct open_how how = {.flags = flags | O_CLOEXEC, .resolve = RESOLVE_FLAGS};
+
+	return syscall(SYS_openat2, root, path, &how, sizeof(how));
+}
+
+int img_open_in_root(int root, const char *path)
+{
+	return openat2_in_root(root, path, O_RDONLY);
+}
+
+int img_path_clean(const char *in, char *out, size_t size)
+{
+	size_t o = 0;
+	const char *p = in, *end;
+
+	while (*p) {
+		while (*p == '/')
+			p++;
+		end = strchrnul(p, '/');
+		if (end - p == 0)
+			break;
+		if (end - p == 2 && !strncmp(p, "..", 2))
+			return -EXDEV;
+		if (!(end - p == 1 && *p == '.')) {
+			if (o + (end - p) + 2 > size)
+				return -ENAMETOOLONG;
+			if (o)
+				out[o++] = '/';
+			memcpy(out + o, p, end - p);
+			o += end - p;
+		}
+		p = end;
+	}
+	out[o] = '\0';
+	return (int)o;
+}
+
+/* Open (creating missing directories) the directory rel inside root. */
+static int open_dir(int root, const char *rel, bool create, struct err **err)
+{
+	char buf[PATH_MAX];
+	int fd, parent = -1;
+	char *slash;
+
+	if (!*rel)
+		return fcntl(root, F_DUPFD_CLOEXEC, 3);
+	fd = openat2_in_root(root, rel, O_RDONLY | O_DIRECTORY);
+	if (fd >= 0 || errno != ENOENT || !create)
+		return fd >= 0 ? fd : err_make(err, errno, "`%s`", rel);
+	snprintf(buf, sizeof(buf), "%s", rel);
+	for (char *p = buf;; p = slash + 1) {
+		slash = strchr(p, '/');
+		if (slash)
+			*slash = '\0';
+		fd = openat2_in_root(root, buf, O_RDONLY | O_DIRECTORY);
+		if (fd < 0 && errno == ENOENT) {
+			if (mkdirat(parent >= 0 ? parent : root, p, 0755) < 0 && errno != EEXIST) {
+				fd = -errno;
+			} else {
+				fd = openat2_in_root(root, buf, O_RDONLY | O_DIRECTORY);
+			}
+		}
+		if (parent >= 0)
+			close(parent);
+		if (fd < 0)
+			return err_make(err, fd < -1 ? -fd : errno, "`%s`", buf);
+		if (!slash)
+			return fd;
+		*slash = '/';
+		parent = fd;
+	}
+}
+
+/* Split a clean path into its parent dir fd and base name. */
+static int open_parent(int root, char *path, const char **ret_base, bool create, struct err **err)
+{
+	char *slash = strrchr(path, '/');
+	int fd;
+
+	if (!slash) {
+		*ret_base = path;
+		return open_dir(root, "", false, err);
+	}
+	*slash = '\0';
+	fd = open_dir(root, path, create, err);
+	*slash = '/';
+	*ret_base = slash + 1;
+	return fd;
+}
+
+/* Make room for a new entry: anything but a directory replacing a directory goes. */
+static int clear_entry(int pfd, const char *base, bool new_is_dir, struct err **err)
+{
+	struct stat st;
+
+	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : err_make(err, errno, "stat `%s`", base);
+	if (new_is_dir && S_ISDIR(st.st_mode))
+		return 1;
+	return rm_rf_at(pfd, base, err);
+}
+
+static int set_xattrs(struct archive_entry *e, int fd, struct err **err)
+{
+	const char *name;
+	const void *val;
+	size_t size;
+
+	archive_entry_xattr_reset(e);
+	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
+		/* overlayfs' own attributes come only from whiteouts, never from a layer. */
+		if (!strncmp(name, "trusted.overlay.", 16))
+			continue;
+		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != EOPNOTSUPP)
+			return err_make(err, errno, "set xattr `%s`", name);
+	}
+	return 0;
+}
+
+static int write_data(struct unpack *u, int fd, struct err **err)
+{
+	const void *buf;
+	size_t size;
+	la_int64_t off;
+	int r;
+
+	while ((r = archive_read_data_block(u->a, &buf, &size, &off)) == ARCHIVE_OK) {
+		if (size && pwrite(fd, buf, size, off) != (ssize_t)size)
+			return err_make(err, errno ? errno : EIO, "write");
+	}
+	if (r != ARCHIVE_EOF)
+		return err_make(err, EIO, "read layer: %s", archive_error_string(u->a));
+	return 0;
+}
+
+static int extract_file(struct unpack *u, struct archive_entry *e, int pfd, const char *base,
+			struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+	struct timespec ts[2];
+	int r;
+
+	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_make(err, errno, "create");
+	r = write_data(u, fd, err);
+	if (r < 0)
+		return r;
+	if (ftruncate(fd, archive_entry_size(e)) < 0)
+		return err_make(err, errno, "truncate");
+	if (fchown(fd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
+		return err_make(err, errno, "chown");
+	r = set_xattrs(e, fd, err);
+	if (r < 0)
+		return r;
+	if (fchmod(fd, archive_entry_mode(e) & 07777) < 0)
+		return err_make(err, errno, "chmod");
+	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
+	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(e);
+	if (futimens(fd, ts) < 0)
+		return err_make(err, errno, "utimes");
+	return 0;
+}
+
+static int extract_hardlink(struct unpack *u, const char *target, int pfd, const char *base,
+			    struct err **err)
+{
+	char clean[PATH_MAX];
+	_cleanup_close_ int tfd = -1;
+	const char *tbase;
+	int r;
+
+	r = img_path_clean(target, clean, sizeof(clean));
+	if (r <= 0)
+		return err_make(err, r < 0 ? -r : EINVAL, "hard link target `%s` leaves the layer",
+				target);
+	tfd = open_parent(u->root, clean, &tbase, false, err);
+	if (tfd < 0)
+		return err_wrap(err, "hard link target");
+	/* flags 0: a symlink target is linked itself, never followed. */
+	if (linkat(tfd, tbase, pfd, base, 0) < 0)
+		return err_make(err, errno, "hard link to `%s`", target);
+	return 0;
+}
+
+static int extract_other(struct archive_entry *e, int pfd, const char *base, struct err **err)
+{
+	mode_t type = archive_entry_filetype(e), mode = archive_entry_mode(e) & 07777;
+	struct timespec ts[2] = {{.tv_sec = archive_entry_mtime(e)},
+				 {.tv_sec = archive_entry_mtime(e)}};
+
+	if (type == AE_IFLNK) {
+		const char *t = archive_entry_symlink(e);
+
+		if (!t || strlen(t) >= PATH_MAX)
+			return err_make(err, 0, "bad symlink target");
+		if (symlinkat(t, pfd, base) < 0)
+			return err_make(err, errno, "symlink");
+	} else if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO) {
+		if (mknodat(pfd, base, type | mode, archive_entry_rdev(e)) < 0)
+			return err_make(err, errno, "mknod");
+	} else {
+		return 0; /* sockets and unknown types are skipped, as tar does */
+	}
+	if (fchownat(pfd, base, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) <
+	    0)
+		return err_make(err, errno, "chown");
+	if (type != AE_IFLNK && fchmodat(pfd, base, mode, 0) < 0)
+		return err_make(err, errno, "chmod");
+	if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return err_make(err, errno, "utimes");
+	return 0;
+}
+
+static int extract_dir(struct unpack *u, struct archive_entry *e, const char *path, int pfd,
+		       const char *base, struct err **err)
+{
+	struct deferred_dir *d;
+	_cleanup_close_ int fd = -1;
+
+	if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST)
+		return err_make(err, errno, "mkdir");
+	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_make(err, errno, "open directory");
+	if (set_xattrs(e, fd, err) < 0)
+		return err_code(*err);
+	if (u->n_dirs >= DIRS_MAX)
+		return err_make(err, E2BIG, "more than %u directories", DIRS_MAX);
+	if (!(u->n_dirs % 256)) {
+		d = realloc(u->dirs, (u->n_dirs + 256) * sizeof(*d));
+		if (!d)
+			return err_make(err, ENOMEM, "unpack");
+		u->dirs = d;
+	}
+	d = &u->dirs[u->n_dirs];
+	d->path = strdup(path);
+	if (!d->path)
+		return err_make(err, ENOMEM, "unpack");
+	d->mode = archive_entry_mode(e) & 07777;
+	d->uid = archive_entry_uid(e);
+	d->gid = archive_entry_gid(e);
+	d->mtime.tv_sec = archive_entry_mtime(e);
+	d->mtime.tv_nsec = archive_entry_mtime_nsec(e);
+	u->n_dirs++;
+	return 0;
+}
+
+/* ".wh..wh..opq" marks its directory opaque; ".wh.NAME" deletes NAME below. */
+static int extract_whiteout(int pfd, const char *base, struct err **err)
+{
+	const char *name = base + 4;
+
+	if (streq(base, ".wh..wh..opq")) {
+		if (fsetxattr(pfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
+			return err_make(err, errno, "set trusted.overlay.opaque");
+		return 0;
+	}
+	if (!*name || streq(name, ".") || streq(name, ".."))
+		return err_make(err, 0, "bad whiteout");
+	if (clear_entry(pfd, name, false, err) < 0)
+		return err_code(*err);
+	if (mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
+		return err_make(err, errno, "whiteout device");
+	return 0;
+}
+
+static int extract_entry(struct unpack *u, struct archive_entry *e, struct err **err)
+{
+	char path[PATH_MAX];
+	_cleanup_close_ int pfd = -1;
+	const char *base, *hl = archive_entry_hardlink(e);
+	bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
+	int r;
+
+	r = img_path_clean(archive_entry_pathname(e) ?: "", path, sizeof(path));
+	if (r < 0)
+		return err_make(err, -r, "path leaves the layer");
+	if (r == 0)
+		return 0; /* "./" itself */
+	pfd = open_parent(u->root, path, &base, true, err);
+	if (pfd < 0)
+		return err_wrap(err, "parent directory");
+	if (!strncmp(base, ".wh.", 4))
+		return extract_whiteout(pfd, base, err);
+	r = clear_entry(pfd, base, is_dir && !hl, err);
+	if (r < 0)
+		return r;
+	if (hl)
+		return extract_hardlink(u, hl, pfd, base, err);
+	if (is_dir)
+		return extract_dir(u, e, path, pfd, base, err);
+	if (archive_entry_filetype(e) == AE_IFREG)
+		return extract_file(u, e, pfd, base, err);
+	return extract_other(e, pfd, base, err);
+}
+
+/* Directory metadata last, deepest first, so children do not disturb it. */
+static int finish_dirs(struct unpack *u, struct err **err)
+{
+	for (size_t i = u->n_dirs; i-- > 0;) {
+		struct deferred_dir *d = &u->dirs[i];
+		struct timespec ts[2] = {d->mtime, d->mtime};
+		_cleanup_close_ int fd = openat2_in_root(u->root, d->path, O_RDONLY | O_DIRECTORY);
+
+		if (fd < 0)
+			continue; /* replaced by a later entry */
+		if (fchown(fd, d->uid, d->gid) < 0 || fchmod(fd, d->mode) < 0 ||
+		    futimens(fd, ts) < 0)
+			return err_make(err, errno, "directory `%s`", d->path);
+	}
+	return 0;
+}
+
+static int unpack_loop(struct unpack *u, struct err **err)
+{
+	struct archive_entry *e;
+	unsigned n = 0;
+	int r;
+
+	while ((r = archive_read_next_header(u->a, &e)) == ARCHIVE_OK) {
+		if (++n > ENTRIES_MAX)
+			return err_make(err, E2BIG, "more than %u entries", ENTRIES_MAX);
+		r = extract_entry(u, e, err);
+		if (r < 0)
+			return err_wrap(err, "`%s`", archive_entry_pathname(e) ?: "");
+	}
+	if (r != ARCHIVE_EOF)
+		return err_make(err, EIO, "read layer: %s", archive_error_string(u->a));
+	return finish_dirs(u, err);
+}
+
+static void unpack_free(struct unpack *u)
+{
+	for (size_t i = 0; i < u->n_dirs; i++)
+		free(u->dirs[i].path);
+	free(u->dirs);
+}
+
+/* ---- the decompressed stream, hashed on its way to the tar reader ---- */
+
+struct stream {
+	struct archive *raw; /* filters on, format raw: yields the plain tar */
+	struct img_hasher *h;
+	uint64_t total;
+	bool eof;
+};
+
+static la_ssize_t stream_read(struct archive *a, void *data, const void **buf)
+{
+	struct stream *s = data;
+	size_t size;
+	la_int64_t off;
+	int r;
+
+	if (s->eof)
+		return 0;
+	r = archive_read_data_block(s->raw, buf, &size, &off);
+	if (r == ARCHIVE_EOF) {
+		s->eof = true;
+		return 0;
+	}
+	if (r != ARCHIVE_OK) {
+		archive_set_error(a, EIO, "%s", archive_error_string(s->raw));
+		return -1;
+	}
+	if (s->total + size > STREAM_MAX) {
+		archive_set_error(a, EFBIG, "layer larger than %llu bytes decompressed",
+				  STREAM_MAX);
+		return -1;
+	}
+	img_hasher_update(s->h, *buf, size);
+	s->total += size;
+	return size;
+}
+
+static int stream_open(struct stream *s, int fd, struct err **err)
+{
+	struct archive_entry *e;
+
+	s->raw = archive_read_new();
+	s->h = img_hasher_new();
+	if (!s->raw || !s->h)
+		return err_make(err, ENOMEM, "unpack");
+	archive_read_support_filter_gzip(s->raw);
+	archive_read_support_filter_zstd(s->raw);
+	archive_read_support_filter_none(s->raw);
+	archive_read_support_format_raw(s->raw);
+	if (archive_read_open_fd(s->raw, fd, 65536) != ARCHIVE_OK ||
+	    archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
+		return err_make(err, EIO, "open layer: %s", archive_error_string(s->raw));
+	return 0;
+}
+
+static void stream_drain(struct stream *s)
+{
+	const void *buf;
+
+	while (stream_read(s->raw, s, &buf) > 0)
+		;
+}
+
+int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err)
+{
+	struct stream s = {};
+	struct unpack u = {.root = root};
+	int r;
+
+	r = stream_open(&s, fd, err);
+	if (r < 0)
+		goto out;
+	u.a = archive_read_new();
+	if (!u.a) {
+		r = err_make(err, ENOMEM, "unpack");
+		goto out;
+	}
+	archive_read_support_format_tar(u.a);
+	archive_read_support_format_gnutar(u.a);
+	if (archive_read_open(u.a, &s, NULL, stream_read, NULL) != ARCHIVE_OK) {
+		r = err_make(err, EIO, "read layer: %s", archive_error_string(u.a));
+		goto out;
+	}
+	r = unpack_loop(&u, err);
+	if (r >= 0) {
+		stream_drain(&s);
+		if (ret_diff_id)
+			img_hasher_final(s.h, ret_diff_id);
+	}
+out:
+	if (u.a)
+		archive_read_free(u.a);
+	if (s.raw)
+		archive_read_free(s.raw);
+	img_hasher_free(s.h);
+	unpack_free(&u);
+	return r;
+}
+
+int img_unpack_into(int fd, int root_fd, struct err **err)
+{
+	return img_unpack_stream(fd, root_fd, NULL, err);
+}
+
+bool img_layer_exists(struct img_store *s, const char *chain_id)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "layers/%s", img_digest_hex(chain_id));
+	return faccessat(s->dfd, p, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+int img_layer_unpack(struct img_store *s, int fd, const char *diff_id, const char *chain_id,
+		     struct err **err)
+{
+	char tmp[PATH_MAX], dst[PATH_MAX], got[IMG_DIGEST_LEN + 1];
+	_cleanup_close_ int root = -1;
+	int r;
+
+	snprintf(tmp, sizeof(tmp), "tmp/layer-%.16s-%d", img_digest_hex(chain_id), getpid());
+	snprintf(dst, sizeof(dst), "layers/%s", img_digest_hex(chain_id));
+	rm_rf_at(s->dfd, tmp, NULL);
+	if (mkdirat(s->dfd, tmp, 0755) < 0)
+		return err_make(err, errno, "mkdir `%s/%s`", s->path, tmp);
+	root = openat(s->dfd, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0) {
+		r = err_make(err, errno, "open `%s/%s`", s->path, tmp);
+		goto fail;
+	}
+	r = img_unpack_stream(fd, root, got, err);
+	if (r < 0)
+		goto fail;
+	if (!streq(got, diff_id)) {
+		r = err_make(err, EIO, "layer content hashes to %s, the image config says %s", got,
+			     diff_id);
+		goto fail;
+	}
+	if (renameat(s->dfd, tmp, s->dfd, dst) < 0) {
+		r = err_make(err, errno, "rename into `%s/%s`", s->path, dst);
+		goto fail;
+	}
+	return 0;
+fail:
+	rm_rf_at(s->dfd, tmp, NULL);
+	return err_wrap(err, "unpack layer %s", diff_id);
+}

@@ -1,0 +1,133 @@
+# Shared set-up for the image tests: a private registry on 127.0.0.1, OCI
+# layouts built from tar files, and a store under the test's temp dir.
+load helpers
+
+# Start Debian's docker-registry with our own config; sets REG (host:port).
+img_registry_start() {
+	local dir=$1 port
+	port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+	mkdir -p "$dir/reg"
+	cat >"$dir/registry.yml" <<-EOC
+	version: 0.1
+	log:
+	  level: error
+	storage:
+	  filesystem:
+	    rootdirectory: $dir/reg
+	  delete:
+	    enabled: true
+	http:
+	  addr: 127.0.0.1:$port
+	${REG_EXTRA_CONFIG:-}
+	EOC
+	docker-registry serve "$dir/registry.yml" >"$dir/registry.log" 2>&1 &
+	echo $! >"$dir/registry.pid"
+	REG=127.0.0.1:$port
+	for _ in $(seq 50); do
+		curl -s -o /dev/null "http://$REG/v2/" && return 0
+		sleep 0.1
+	done
+	echo "registry did not start" >&2
+	cat "$dir/registry.log" >&2
+	return 1
+}
+
+img_registry_stop() {
+	local dir=$1
+	[ -f "$dir/registry.pid" ] && kill "$(cat "$dir/registry.pid")" 2>/dev/null
+	rm -f "$dir/registry.pid"
+	return 0
+}
+
+# img_layout DIR TAG ARCH TAR... : an OCI image layout whose layers are the
+# given (uncompressed) tar files, gzip-compressed; ARCH is the platform.
+img_layout() {
+	python3 - "$@" <<-'EOP'
+	import gzip, hashlib, json, os, sys
+	out, tag, arch, tars = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+	os.makedirs(out + "/blobs/sha256", exist_ok=True)
+	def put(data):
+	    d = hashlib.sha256(data).hexdigest()
+	    open(out + "/blobs/sha256/" + d, "wb").write(data)
+	    return {"digest": "sha256:" + d, "size": len(data)}
+	layers, diff_ids = [], []
+	for t in tars:
+	    raw = open(t, "rb").read()
+	    diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
+	    desc = put(gzip.compress(raw, mtime=0))
+	    desc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+	    layers.append(desc)
+	cfg = {"architecture": arch, "os": "linux",
+	       "config": {"Env": ["PATH=/bin:/usr/bin"], "Cmd": ["/bin/sh"]},
+	       "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+	c = put(json.dumps(cfg).encode())
+	c["mediaType"] = "application/vnd.oci.image.config.v1+json"
+	man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+	       "config": c, "layers": layers}
+	m = put(json.dumps(man).encode())
+	m["mediaType"] = "application/vnd.oci.image.manifest.v1+json"
+	m["annotations"] = {"org.opencontainers.image.ref.name": tag}
+	idx = {"schemaVersion": 2, "manifests": [m]}
+	json.dump(idx, open(out + "/index.json", "w"))
+	open(out + "/oci-layout", "w").write('{"imageLayoutVersion": "1.0.0"}')
+	print(m["digest"])
+	EOP
+}
+
+# img_tar OUT SPEC... : a tar built with python's tarfile.  SPEC is
+#   f:NAME:CONTENT  d:NAME  l:NAME:TARGET (symlink)  h:NAME:TARGET (hard link)
+#   c:NAME (char 0:0)  b:NAME:BYTES (random content of that size)
+img_tar() {
+	python3 - "$@" <<-'EOP'
+	import io, os, sys, tarfile
+	out, specs = sys.argv[1], sys.argv[2:]
+	with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+	    for s in specs:
+	        kind, name, *rest = s.split(":", 2)
+	        i = tarfile.TarInfo(name)
+	        i.mtime = 1700000000
+	        data = None
+	        if kind == "f":
+	            data = rest[0].encode(); i.size = len(data); i.mode = 0o644
+	        elif kind == "F":
+	            data = open(rest[0], "rb").read(); i.size = len(data); i.mode = 0o755
+	        elif kind == "b":
+	            data = os.urandom(int(rest[0])); i.size = len(data); i.mode = 0o644
+	        elif kind == "d":
+	            i.type = tarfile.DIRTYPE; i.mode = 0o755
+	        elif kind == "l":
+	            i.type = tarfile.SYMTYPE; i.linkname = rest[0]
+	        elif kind == "h":
+	            i.type = tarfile.LNKTYPE; i.linkname = rest[0]
+	        elif kind == "c":
+	            i.type = tarfile.CHRTYPE; i.devmajor = i.devminor = 0
+	        t.addfile(i, io.BytesIO(data) if data is not None else None)
+	EOP
+}
+
+# Push an OCI layout to the test registry as NAME:TAG.
+img_push() {
+	skopeo copy --quiet --dest-tls-verify=false "oci:$1:$2" "docker://$REG/$3" >/dev/null
+}
+
+# A one-command image build: img_make NAME:TAG SPEC... (one layer).
+img_make() {
+	local ref=$1 d
+	shift
+	d=$(mktemp -d "$TMP/build.XXXXXX")
+	img_tar "$d/l.tar" "$@"
+	img_layout "$d/layout" latest amd64 "$d/l.tar" >/dev/null
+	img_push "$d/layout" latest "$ref"
+}
+
+# A busybox image from the host's busybox-static: img_busybox NAME:TAG
+img_busybox() {
+	[ -x /bin/busybox ] || skip "SKIP: busybox-static not installed"
+	img_make "$1" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
+		l:bin/id:busybox l:bin/pwd:busybox l:bin/cat:busybox l:bin/touch:busybox \
+		l:bin/ls:busybox d:etc "f:etc/passwd:root:x:0:0:root:/:/bin/sh
+app:x:1234:4321::/:/bin/sh
+" "f:etc/group:root:x:0:
+staff:x:50:
+" d:tmp
+}

@@ -1,0 +1,112 @@
+#!/usr/bin/env bats
+# Interrupted blob downloads resume with a Range request, in-process (retry)
+# and across processes (tmp/<hex>.partial kept after a kill).
+load image-helpers
+
+setup() {
+	require_cmd docker-registry
+	require_cmd skopeo
+	isola_tmp
+	export ISOLA_STORE=$TMP/store
+	img_registry_start "$TMP"
+}
+
+teardown() {
+	[ -f "$TMP/proxy.pid" ] && kill "$(cat "$TMP/proxy.pid")" 2>/dev/null
+	img_registry_stop "$TMP"
+	isola_cleanup_tmp
+}
+
+# A proxy in front of the registry.  Blob responses are cut: the first one
+# sends half its body then stalls (MODE=stall) or closes (MODE=cut); the
+# second sends half its body and closes; later ones pass.  Range headers are logged.
+start_proxy() {
+	python3 - "$REG" "$1" "$TMP/proxy.log" "$TMP/proxy.port" <<-'EOP' &
+	import http.server, socketserver, sys, time, urllib.request
+	upstream, mode, log, portfile = sys.argv[1:5]
+	import threading
+	state = {"blobs": 0, "inflight": 0, "max": 0}
+	lock = threading.Lock()
+	class H(http.server.BaseHTTPRequestHandler):
+	    def log_message(self, *a): pass
+	    def do_GET(self):
+	        hdrs = {k: v for k, v in self.headers.items() if k.lower() in ("accept", "range", "authorization")}
+	        if "Range" in self.headers:
+	            open(log, "a").write("range " + self.headers["Range"] + "\n")
+	        req = urllib.request.Request("http://" + upstream + self.path, headers=hdrs)
+	        try:
+	            r = urllib.request.urlopen(req)
+	        except urllib.error.HTTPError as e:
+	            r = e
+	        body = r.read()
+	        if mode == "slow" and "/blobs/" in self.path:
+	            with lock:
+	                state["inflight"] += 1
+	                state["max"] = max(state["max"], state["inflight"])
+	                open(log, "a").write("inflight %d\n" % state["max"])
+	            time.sleep(0.5)
+	            with lock:
+	                state["inflight"] -= 1
+	        self.send_response(r.status)
+	        for k, v in r.headers.items():
+	            if k.lower() not in ("connection", "transfer-encoding"):
+	                self.send_header(k, v)
+	        self.end_headers()
+	        if mode != "slow" and "/blobs/" in self.path and len(body) > 65536:
+	            state["blobs"] += 1
+	            n = state["blobs"]
+	            if n <= 2:
+	                self.wfile.write(body[: len(body) // 2]); self.wfile.flush()
+	                if n == 1 and mode == "stall":
+	                    time.sleep(3600)
+	                self.close_connection = True
+	                return
+	        self.wfile.write(body)
+	class S(socketserver.ThreadingMixIn, http.server.HTTPServer):
+	    daemon_threads = True
+	s = S(("127.0.0.1", 0), H)
+	open(portfile, "w").write(str(s.server_address[1]))
+	s.serve_forever()
+	EOP
+	echo $! >"$TMP/proxy.pid"
+	for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
+	PROXY=127.0.0.1:$(cat "$TMP/proxy.port")
+}
+
+@test "pull: a download cut mid-way is resumed with Range (in-process retry)" {
+	img_make t/big:1 b:big:4000000
+	start_proxy cut
+	run "$ISOLA" pull "$PROXY/t/big:1"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c '^range bytes=[1-9]' "$TMP/proxy.log")" -eq 2 ]
+	layer=$(ls "$ISOLA_STORE/layers")
+	[ "$(stat -c %s "$ISOLA_STORE/layers/$layer/big")" -eq 4000000 ]
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+}
+
+@test "pull: a killed pull leaves a partial that the next pull resumes" {
+	img_make t/big:2 b:big:4000000
+	start_proxy stall
+	run timeout -s KILL 4 "$ISOLA" pull "$PROXY/t/big:2"
+	[ "$status" -ne 0 ]
+	partial=$(ls "$ISOLA_STORE/tmp"/*.partial)
+	[ "$(stat -c %s "$partial")" -gt 0 ]
+	run "$ISOLA" pull "$PROXY/t/big:2"
+	[ "$status" -eq 0 ]
+	grep -q '^range bytes=[1-9]' "$TMP/proxy.log"
+	[ ! -e "$partial" ]
+	layer=$(ls "$ISOLA_STORE/layers")
+	[ "$(stat -c %s "$ISOLA_STORE/layers/$layer/big")" -eq 4000000 ]
+}
+
+@test "pull: blobs are downloaded in parallel" {
+	d=$TMP/par
+	mkdir -p "$d"
+	for i in 1 2 3; do img_tar "$d/$i.tar" "f:file$i:$i"; done
+	img_layout "$d/layout" latest amd64 "$d/1.tar" "$d/2.tar" "$d/3.tar" >/dev/null
+	img_push "$d/layout" latest t/par:1
+	start_proxy slow
+	run "$ISOLA" pull "$PROXY/t/par:1"
+	[ "$status" -eq 0 ]
+	[ "$(tail -1 "$TMP/proxy.log")" = "inflight 3" ]
+}

@@ -1,0 +1,175 @@
+#!/usr/bin/env bats
+# isola image run: bundles from images, executed by the OCI runtime
+# ($ISOLA_RUNTIME; runc until our runtime lands in this branch).
+load image-helpers
+
+setup_file() {
+	command -v docker-registry >/dev/null && command -v skopeo >/dev/null || return 0
+	export FILE_TMP=$(mktemp -d /tmp/isola-it-img.XXXXXX)
+	img_registry_start "$FILE_TMP"
+	export REG
+}
+
+teardown_file() {
+	[ -n "${FILE_TMP:-}" ] || return 0
+	img_registry_stop "$FILE_TMP"
+	rm -rf --one-file-system "$FILE_TMP"
+}
+
+setup() {
+	require_cmd docker-registry
+	require_cmd skopeo
+	export ISOLA_RUNTIME=${ISOLA_IMAGE_RUNTIME:-runc}
+	require_cmd "$ISOLA_RUNTIME"
+	isola_tmp
+	export ISOLA_STORE=$TMP/store
+	TMP=$TMP img_busybox t/bb:1
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+}
+
+teardown() {
+	for id in isola-it-bg isola-it-bg2; do
+		runc --root "$ISOLA_STORE/run" delete --force "$id" >/dev/null 2>&1 || true
+	done
+	for c in "$ISOLA_STORE"/containers/*/; do
+		[ -d "$c" ] && umount "$c/rootfs" 2>/dev/null
+	done
+	isola_cleanup_tmp
+}
+
+@test "image run: command, env, workdir, user by name, exit code" {
+	run "$ISOLA" image run --rm -e FOO=bar -w /etc -u app "$REG/t/bb:1" \
+		sh -c 'echo "$FOO $(pwd) $(id -u):$(id -g) $PATH"; exit 3'
+	[ "$status" -eq 3 ]
+	[ "$output" = "bar /etc 1234:4321 /bin:/usr/bin" ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+}
+
+@test "image run: the image's Cmd is the default command" {
+	run "$ISOLA" image run --rm "$REG/t/bb:1" </dev/null
+	[ "$status" -eq 0 ]
+}
+
+@test "image run: -v bind mounts, :ro is read-only, --read-only root" {
+	mkdir -p "$TMP/vol"
+	echo data >"$TMP/vol/f"
+	run "$ISOLA" image run --rm -v "$TMP/vol:/mnt:ro" "$REG/t/bb:1" sh -c 'cat /mnt/f; touch /mnt/g'
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = data ]
+	[ ! -e "$TMP/vol/g" ]
+	run "$ISOLA" image run --rm -v "$TMP/vol:/mnt" "$REG/t/bb:1" touch /mnt/g
+	[ "$status" -eq 0 ]
+	[ -e "$TMP/vol/g" ]
+	run "$ISOLA" image run --rm --read-only "$REG/t/bb:1" touch /x
+	[ "$status" -ne 0 ]
+}
+
+@test "image run: writes go to the container's upper dir, never to the shared layer" {
+	run "$ISOLA" image run --name isola-it-w1 "$REG/t/bb:1" sh -c 'echo mine >/etc/hostname2'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$ISOLA_STORE/containers/isola-it-w1/upper/etc/hostname2")" = mine ]
+	[ ! -e "$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")/etc/hostname2" ]
+	# prune keeps the layers a container uses, even with the image gone.
+	"$ISOLA" rmi "$REG/t/bb:1"
+	[ -n "$(ls "$ISOLA_STORE/layers")" ]
+}
+
+@test "image run: a second container from the same image costs no layer disk" {
+	run "$ISOLA" image run --name isola-it-d1 "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 0 ]
+	before=$(du -skx "$ISOLA_STORE" | cut -f1)
+	run "$ISOLA" image run --name isola-it-d2 "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 0 ]
+	after=$(du -skx "$ISOLA_STORE" | cut -f1)
+	layer_kb=$(du -sk "$ISOLA_STORE/layers" | cut -f1)
+	echo "store ${before}K -> ${after}K, layers ${layer_kb}K" >&3
+	# A copy of the layers would add ~${layer_kb}K; a container adds a few K.
+	[ $((after - before)) -lt 64 ]
+	[ "$layer_kb" -gt 500 ]
+}
+
+@test "image run: bad options fail clearly and leave nothing" {
+	run "$ISOLA" image run --rm -v nocolon "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"-v \`nocolon\`"* ]]
+	run "$ISOLA" image run --rm -u nosuchuser "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"nosuchuser"* ]]
+	run "$ISOLA" image run --rm "$REG/t/none:1" sh -c :
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not found"* ]]
+	run "$ISOLA" image run --network bridge "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+}
+
+@test "image run -d, image ps, logs, stop, rm" {
+	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo started; exec sleep 600'
+	[ "$status" -eq 0 ]
+	[ "$output" = isola-it-bg ]
+	for _ in $(seq 50); do grep -q started "$ISOLA_STORE/containers/isola-it-bg/ctr.log" && break; sleep 0.1; done
+	run "$ISOLA" image ps --format json
+	[ "$(echo "$output" | python3 -c 'import json,sys; c=json.load(sys.stdin)[0]; print(c["id"], c["status"])')" = "isola-it-bg running" ]
+	run "$ISOLA" image logs isola-it-bg
+	[ "$output" = started ]
+	run "$ISOLA" image rm isola-it-bg
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is running"* ]]
+	run "$ISOLA" image stop -t 5 isola-it-bg
+	[ "$status" -eq 0 ]
+	run "$ISOLA" image ps
+	[[ "$output" == *"isola-it-bg"*stopped* ]]
+	run "$ISOLA" image rm isola-it-bg
+	[ "$status" -eq 0 ]
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bg" ]
+	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+}
+
+@test "image rm -f removes a running container" {
+	run "$ISOLA" image run -d --name isola-it-bg2 "$REG/t/bb:1" sh -c 'exec sleep 600'
+	[ "$status" -eq 0 ]
+	run "$ISOLA" image rm -f isola-it-bg2
+	[ "$status" -eq 0 ]
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bg2" ]
+	! runc --root "$ISOLA_STORE/run" state isola-it-bg2 >/dev/null 2>&1
+}
+
+@test "image run: an image with more layers than one mount(2) page holds" {
+	d=$TMP/many
+	mkdir -p "$d"
+	img_tar "$d/base.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/cat:busybox
+	tars=("$d/base.tar")
+	for i in $(seq 70); do
+		img_tar "$d/$i.tar" "f:layer:$i" "f:only$i:$i"
+		tars+=("$d/$i.tar")
+	done
+	img_layout "$d/layout" latest amd64 "${tars[@]}" >/dev/null
+	img_push "$d/layout" latest t/many:1
+	"$ISOLA" pull -q "$REG/t/many:1" >/dev/null
+	[ "$(ls "$ISOLA_STORE/layers" | wc -l)" -ge 71 ]
+	run "$ISOLA" image run --rm "$REG/t/many:1" sh -c 'cat /layer /only1 /only70'
+	[ "$status" -eq 0 ]
+	[ "$output" = 70170 ]
+}
+
+@test "image run: resource options reach config.json" {
+	run "$ISOLA" image run --name isola-it-res --memory 64M --cpus 0.5 --pids-limit 32 \
+		--network host -u 1234 "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 0 ]
+	python3 - "$ISOLA_STORE/containers/isola-it-res/config.json" <<-'EOP'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	r = c["linux"]["resources"]
+	assert r["memory"]["limit"] == 64 << 20, r
+	assert r["cpu"]["quota"] == 50000 and r["cpu"]["period"] == 100000, r
+	assert r["pids"]["limit"] == 32, r
+	assert "network" not in [n["type"] for n in c["linux"]["namespaces"]]
+	assert c["process"]["user"] == {"uid": 1234, "gid": 0}, c["process"]["user"]
+	assert c["process"]["args"] == ["sh", "-c", ":"]
+	EOP
+	run "$ISOLA" image run --rm --memory lots "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--memory"* ]]
+}

@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Unit tests of src/image: digests, references, challenges, paths, unpack. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/xattr.h>
+#include <unistd.h>
+
+#include <archive.h>
+#include <archive_entry.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image.h"
+#include "tap.h"
+#include "unpack-internal.h"
+
+static void test_digest(void)
+{
+	char d[IMG_DIGEST_LEN + 1], c[IMG_DIGEST_LEN + 1];
+	struct img_hasher *h = img_hasher_new();
+
+	img_sha256_digest("abc", 3, d);
+	ok(streq(d, "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	   "sha256(abc)");
+	img_hasher_update(h, "a", 1);
+	img_hasher_update(h, "bc", 2);
+	img_hasher_final(h, c);
+	img_hasher_free(h);
+	ok(streq(c, d), "streaming hash equals one-shot hash");
+	ok(img_digest_valid(d), "valid digest");
+	ok(!img_digest_valid(
+	       "sha256:BA7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	   "upper-case hex refused");
+	ok(!img_digest_valid("sha256:ba78"), "short digest refused");
+	ok(!img_digest_valid(
+	       "sha512:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	   "other algorithms refused");
+	ok(!img_digest_valid(
+	       "sha256:../../../../etc/passwd/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"),
+	   "path in digest refused");
+	img_chain_id(NULL, d, c);
+	ok(streq(c, d), "chain id of the first layer is its diff id");
+	img_chain_id(d, d, c);
+	img_sha256_digest("sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad "
+			  "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad",
+			  143, d);
+	ok(streq(c, d), "chain id = sha256(parent + ' ' + diff id)");
+}
+
+static void check_ref(const char *in, const char *reg, const char *repo, const char *tag,
+		      const char *digest)
+{
+	struct img_ref r = {};
+	_cleanup_err_ struct err *err = NULL;
+	int rc = img_ref_parse(in, &r, &err);
+
+	ok(rc == 0 && streq(r.registry, reg) && streq(r.repo, repo) &&
+	       (tag ? r.tag && streq(r.tag, tag) : !r.tag) &&
+	       (digest ? r.digest && streq(r.digest, digest) : !r.digest),
+	   "reference `%s`", in);
+	img_ref_free(&r);
+}
+
+static void test_refs(void)
+{
+	static const char dg[] =
+	    "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
+	const char *bad[] = {"", "UPPER", "a//b", "a:", "a@sha256:12", "host:5000/a:b:c", "/a"};
+	char buf[200];
+
+	check_ref("busybox", "docker.io", "library/busybox", "latest", NULL);
+	check_ref("busybox:1.36", "docker.io", "library/busybox", "1.36", NULL);
+	check_ref("user/app", "docker.io", "user/app", "latest", NULL);
+	check_ref("localhost:5000/a/b:tag", "localhost:5000", "a/b", "tag", NULL);
+	check_ref("localhost/isola-default", "localhost", "isola-default", "latest", NULL);
+	check_ref("quay.io/x/y", "quay.io", "x/y", "latest", NULL);
+	snprintf(buf, sizeof(buf), "127.0.0.1:5000/a@%s", dg);
+	check_ref(buf, "127.0.0.1:5000", "a", NULL, dg);
+	snprintf(buf, sizeof(buf), "a:t@%s", dg);
+	check_ref(buf, "docker.io", "library/a", "t", dg);
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		struct img_ref r = {};
+		_cleanup_err_ struct err *err = NULL;
+
+		ok(img_ref_parse(bad[i], &r, &err) < 0 && err, "reference `%s` refused", bad[i]);
+	}
+	ok(img_registry_is_local("localhost:5000") && img_registry_is_local("127.0.0.1:1") &&
+	       !img_registry_is_local("docker.io"),
+	   "local registries");
+}
+
+static void test_challenge(void)
+{
+	struct img_challenge c = {};
+	_cleanup_err_ struct err *err = NULL;
+
+	ok(img_challenge_parse("Bearer realm=\"https://auth.docker.io/token\",service=\"registry."
+			       "docker.io\",scope=\"repository:library/busybox:pull\"",
+			       &c, &err) == 0,
+	   "parse a Bearer challenge");
+	ok(c.scheme && streq(c.scheme, "Bearer") &&
+	       streq(c.realm, "https://auth.docker.io/token") &&
+	       streq(c.service, "registry.docker.io") &&
+	       streq(c.scope, "repository:library/busybox:pull"),
+	   "realm, service, scope");
+	img_challenge_free(&c);
+	ok(img_challenge_parse("Basic realm=\"Registry Realm\"", &c, &err) == 0 &&
+	       streq(c.scheme, "Basic") && streq(c.realm, "Registry Realm"),
+	   "Basic challenge");
+	img_challenge_free(&c);
+	ok(img_challenge_parse("Bearer realm=x, scope=\"a,b\"", &c, &err) == 0 &&
+	       streq(c.realm, "x") && streq(c.scope, "a,b"),
+	   "unquoted value, comma in quotes");
+	img_challenge_free(&c);
+	ok(img_challenge_parse("Bearer service=\"x\"", &c, &err) < 0,
+	   "Bearer without realm refused");
+	err_free(&err);
+	ok(img_challenge_parse("Bearer realm=\"unterminated", &c, &err) < 0, "unterminated quote");
+}
+
+static void test_paths(void)
+{
+	char out[64];
+
+	ok(img_path_clean("./a/b/", out, sizeof(out)) == 3 && streq(out, "a/b"), "./a/b/");
+	ok(img_path_clean("/etc//passwd", out, sizeof(out)) > 0 && streq(out, "etc/passwd"),
+	   "absolute names are made relative");
+	ok(img_path_clean("a/./b", out, sizeof(out)) > 0 && streq(out, "a/b"), "a/./b");
+	ok(img_path_clean("../x", out, sizeof(out)) == -EXDEV, "../x refused");
+	ok(img_path_clean("a/../../x", out, sizeof(out)) == -EXDEV, "a/../../x refused");
+	ok(img_path_clean("a/..", out, sizeof(out)) == -EXDEV, "a/.. refused");
+	ok(img_path_clean("a..b/..c", out, sizeof(out)) > 0, "dots inside names are fine");
+	ok(img_path_clean("./", out, sizeof(out)) == 0, "the root itself");
+	ok(img_path_clean(
+	       "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", out,
+	       sizeof(out)) == -ENAMETOOLONG,
+	   "too long");
+}
+
+static void add(struct archive *a, const char *name, mode_t type, const char *data)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, type);
+	archive_entry_set_perm(e, type == AE_IFDIR ? 0755 : 0644);
+	archive_entry_set_size(e, data ? strlen(data) : 0);
+	if (type == AE_IFLNK)
+		archive_entry_set_symlink(e, data);
+	archive_write_header(a, e);
+	if (type == AE_IFREG && data)
+		archive_write_data(a, data, strlen(data));
+	archive_entry_free(e);
+}
+
+/* A gzip tar with whiteouts, written to a memfd. */
+static int make_layer(void)
+{
+	struct archive *a = archive_write_new();
+	int fd = memfd_create("layer", MFD_CLOEXEC);
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_open_fd(a, fd);
+	add(a, "d/", AE_IFDIR, NULL);
+	add(a, "d/.wh..wh..opq", AE_IFREG, NULL);
+	add(a, "d/f", AE_IFREG, "hello");
+	add(a, "d/.wh.gone", AE_IFREG, NULL);
+	add(a, "s", AE_IFLNK, "/etc/passwd");
+	{
+		struct archive_entry *e = archive_entry_new();
+
+		/* A forged overlay attribute must not reach the disk. */
+		archive_entry_set_pathname(e, "forged/");
+		archive_entry_set_filetype(e, AE_IFDIR);
+		archive_entry_set_perm(e, 0755);
+		archive_entry_xattr_add_entry(e, "trusted.overlay.opaque", "y", 1);
+		archive_entry_xattr_add_entry(e, "user.kept", "1", 1);
+		archive_write_header(a, e);
+		archive_entry_free(e);
+	}
+	add(a, "s", AE_IFREG, "replaced");
+	archive_write_close(a);
+	archive_write_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static void test_unpack(void)
+{
+	char dir[] = "/tmp/isola-unit-XXXXXX", buf[8] = "", d[64];
+	_cleanup_close_ int fd = -1, root = -1;
+	_cleanup_err_ struct err *err = NULL;
+	struct stat st;
+
+	if (geteuid() != 0) {
+		skip("whiteouts need root (mknod, trusted.* xattrs)");
+		return;
+	}
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = make_layer();
+	ok(img_unpack_into(fd, root, &err) == 0, "unpack a gzip layer%s%s", err ? ": " : "",
+	   err ? err->msg : "");
+	ok(fstatat(root, "d/gone", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+	       st.st_rdev == makedev(0, 0),
+	   ".wh.gone became a 0:0 character device");
+	ok(faccessat(root, "d/.wh.gone", F_OK, AT_SYMLINK_NOFOLLOW) < 0, "no .wh. file left");
+	snprintf(d, sizeof(d), "%s/d", dir);
+	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof(buf)) == 1 && buf[0] == 'y',
+	   ".wh..wh..opq became trusted.overlay.opaque=y");
+	ok(fstatat(root, "s", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode),
+	   "a file replaces a symlink of the same name");
+	snprintf(d, sizeof(d), "%s/forged", dir);
+	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof(buf)) < 0,
+	   "trusted.overlay.* xattrs from the layer are dropped");
+	ok(getxattr(d, "user.kept", buf, sizeof(buf)) == 1, "other xattrs are kept");
+	rm_rf_at(AT_FDCWD, dir, NULL);
+}
+
+int main(void)
+{
+	test_digest();
+	test_refs();
+	test_challenge();
+	test_paths();
+	test_unpack();
+	return tap_done();
+}
