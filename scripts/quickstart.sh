@@ -15,9 +15,10 @@ work=$(mktemp -d /tmp/isola-quickstart.XXXXXX)
 cleanup() { rm -rf --one-file-system "$work"; }
 trap cleanup EXIT
 
-echo "== a container from the default busybox image"
-scripts/make-bundle.sh "$work/bundle" >/dev/null
-"$isola" --root "$work/state" run --bundle "$work/bundle" "quickstart-$$"
+echo "== a container from the default image (built from the host's busybox-static)"
+scripts/make-default-image.sh --store "$work/store" --isola "$isola" >/dev/null
+"$isola" image run --store "$work/store" --rm localhost/isola-default:latest \
+	sh -c 'echo "hello from an isola container: $(hostname), pid $$"'
 
 echo "== a micro-VM with our hello guest"
 if [ -r /dev/kvm ]; then
