@@ -17,7 +17,7 @@ trap cleanup EXIT
 
 echo "== a container from the default image (built from the host's busybox-static)"
 scripts/make-default-image.sh --store "$work/store" --isola "$isola" >/dev/null
-"$isola" image run --store "$work/store" --rm localhost/isola-default:latest \
+"$isola" run --store "$work/store" --rm localhost/isola-default:latest \
 	sh -c 'echo "hello from an isola container: $(hostname), pid $$"'
 
 echo "== a micro-VM with our hello guest"

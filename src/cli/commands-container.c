@@ -7,7 +7,7 @@
 int cmd_spec(struct cli_globals *g, int argc, char **argv);
 int cmd_create(struct cli_globals *g, int argc, char **argv);
 int cmd_start(struct cli_globals *g, int argc, char **argv);
-int cmd_run(struct cli_globals *g, int argc, char **argv);
+int cmd_run_dispatch(struct cli_globals *g, int argc, char **argv);
 int cmd_state(struct cli_globals *g, int argc, char **argv);
 int cmd_kill(struct cli_globals *g, int argc, char **argv);
 int cmd_delete(struct cli_globals *g, int argc, char **argv);
@@ -19,7 +19,7 @@ const struct cli_command cli_container_commands[] = {
     {"spec", cmd_spec, "write a default config.json"},
     {"create", cmd_create, "create a container"},
     {"start", cmd_start, "start a created container"},
-    {"run", cmd_run, "create and start a container"},
+    {"run", cmd_run_dispatch, "create and start a container (runc form), or run an image (IMAGE [CMD...])"},
     {"state", cmd_state, "print a container's state as JSON"},
     {"kill", cmd_kill, "send a signal to a container"},
     {"delete", cmd_delete, "delete a container"},

@@ -1,0 +1,47 @@
+#!/usr/bin/env bats
+# `isola run` serves runc's form (run [--bundle B] ID) and the image form
+# (run [options] IMAGE [CMD...]); see src/cli/cmd-run-dispatch.c.
+
+load helpers
+
+setup() {
+	isola_tmp
+}
+
+teardown() {
+	isola_cleanup_tmp
+}
+
+make_store() {
+	"$ISOLA_TOP/scripts/make-default-image.sh" --store "$TMP/store" --isola "$ISOLA" >/dev/null
+}
+
+@test "run IMAGE CMD runs the image through the store" {
+	make_store
+	run "$ISOLA" run --store "$TMP/store" --rm localhost/isola-default:latest echo via-plain-run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"via-plain-run"* ]]
+}
+
+@test "run with an image-only option picks the image form" {
+	make_store
+	run "$ISOLA" run --store="$TMP/store" --rm -e GREETING=hi localhost/isola-default:latest \
+		sh -c 'echo $GREETING'
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"hi"* ]]
+}
+
+@test "run --bundle B ID stays runc's run" {
+	make_busybox_bundle "$TMP/bundle"
+	bundle_jq "$TMP/bundle" '.process.args = ["sh", "-c", "exit 3"]'
+	run "$ISOLA" --root "$TMP/root" run --bundle "$TMP/bundle" isola-it-dispatch
+	[ "$status" -eq 3 ]
+}
+
+@test "run ID with no bundle gives runc's error, not an image lookup" {
+	cd "$TMP"
+	run "$ISOLA" --root "$TMP/root" run isola-it-nobundle
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"config.json"* ]]
+	[[ "$output" != *"image"* ]]
+}
