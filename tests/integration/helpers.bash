@@ -48,3 +48,12 @@ make_busybox_bundle() {
 bundle_jq() {
 	jq "$2" "$1/config.json" >"$1/config.json.new" && mv "$1/config.json.new" "$1/config.json"
 }
+
+# Fail when the command succeeds.  A bare `! cmd` line does not fail a bats
+# test (bash exempts negated commands from errexit) unless it is the last line.
+refute() {
+	if "$@"; then
+		echo "expected to fail: $*" >&2
+		return 1
+	fi
+}

@@ -28,8 +28,8 @@ fails_cleanly() {
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *$pattern* ]]
 	[ -z "$(ls -A "$R" 2>/dev/null)" ]
-	! grep -q " $TMP" /proc/self/mountinfo
-	! ls -d /sys/fs/cgroup/*/isola/"$ID" 2>/dev/null
+	refute grep -q " $TMP" /proc/self/mountinfo
+	refute ls -d /sys/fs/cgroup/*/isola/"$ID"
 }
 
 @test "missing bundle" {

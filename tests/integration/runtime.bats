@@ -189,7 +189,7 @@ hello
 bind-ro
 tmpfs" ]
 	[ ! -e "$TMP/data/g" ]
-	! grep -q "$TMP" /proc/self/mountinfo
+	refute grep -q "$TMP" /proc/self/mountinfo
 }
 
 @test "maskedPaths and readonlyPaths" {

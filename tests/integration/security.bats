@@ -30,7 +30,7 @@ args() { # args CMD...: set process.args (one line each)
 # Nothing of a failed container is left: no state, no cgroup.
 nothing_left() {
 	[ -z "$(ls "$R" 2>/dev/null)" ]
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	refute ls -d /sys/fs/cgroup/*/"$ID"
 }
 
 @test "seccomp: a denied syscall fails with the configured errno" {
