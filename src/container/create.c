@@ -307,19 +307,6 @@ static int resolve_rootfs(const char *bundle, const char *root_path, char **ret,
 	return *ret ? 0 : err_make(err, ENOMEM, "rootfs");
 }
 
-/* linux.seccomp compiled in the parent, cached under --root. */
-static int prepare_seccomp(const char *root, json_t *seccomp, struct ct_seccomp **ret,
-			   struct err **err)
-{
-	_cleanup_free_ char *cache = NULL;
-
-	if (!seccomp)
-		return ct_seccomp_prepare(NULL, NULL, ret, err);
-	if (ct_seccomp_cache_dir(root, &cache) < 0)
-		return err_make(err, ENOMEM, "seccomp cache");
-	return ct_seccomp_prepare(seccomp, cache, ret, err);
-}
-
 static int prepare(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -344,7 +331,7 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if ((r = ct_caps_parse(c->spec->process.capabilities, "config.json: process.capabilities",
 			       &c->init.caps, err)) < 0 ||
-	    (r = prepare_seccomp(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
+	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	if (c->spec->process.terminal && !o->console_socket)
 		return err_make(err, ENOTSUP,

@@ -113,19 +113,6 @@ static int process_from_opts(struct exec_ctx *c, struct err **err)
 	return 0;
 }
 
-/* linux.seccomp compiled in the parent, cached under --root. */
-static int prepare_seccomp(const char *root, json_t *seccomp, struct ct_seccomp **ret,
-			   struct err **err)
-{
-	_cleanup_free_ char *cache = NULL;
-
-	if (!seccomp)
-		return ct_seccomp_prepare(NULL, NULL, ret, err);
-	if (ct_seccomp_cache_dir(root, &cache) < 0)
-		return err_make(err, ENOMEM, "seccomp cache");
-	return ct_seccomp_prepare(seccomp, cache, ret, err);
-}
-
 static int load_process(struct exec_ctx *c, struct err **err)
 {
 	int r;
@@ -151,7 +138,7 @@ static int load_process(struct exec_ctx *c, struct err **err)
 				"exec --tty without --console-socket is not supported yet");
 	if ((r = ct_caps_parse(c->proc.capabilities, "process.capabilities", &c->init.caps, err)) <
 		0 ||
-	    (r = prepare_seccomp(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
+	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	c->init.spec = c->spec;
 	c->init.proc = &c->proc;

@@ -28,6 +28,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "seccomp.h"
+#include "state.h"
 
 /* The kernel's own limit on a classic BPF program (BPF_MAXINSNS). */
 #define MAX_INSNS	 4096
@@ -466,4 +467,16 @@ void ct_seccomp_free(struct ct_seccomp *s)
 		return;
 	free(s->prog.filter);
 	free(s);
+}
+
+int ct_seccomp_prepare_root(const char *root, json_t *linux_seccomp, struct ct_seccomp **ret,
+			    struct err **err)
+{
+	_cleanup_free_ char *cache = NULL;
+
+	if (!linux_seccomp)
+		return ct_seccomp_prepare(NULL, NULL, ret, err);
+	if (ct_seccomp_cache_dir(root, &cache) < 0)
+		return err_make(err, ENOMEM, "seccomp cache");
+	return ct_seccomp_prepare(linux_seccomp, cache, ret, err);
 }

@@ -19,6 +19,9 @@ struct ct_seccomp;
 #define CT_SECCOMP_CACHE_DIR "/run/isola/seccomp-cache"
 int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_seccomp **ret,
 		       struct err **err);
+/* The same, with the cache under the runtime's --root (create and exec). */
+int ct_seccomp_prepare_root(const char *root, json_t *linux_seccomp, struct ct_seccomp **ret,
+			    struct err **err);
 /* Child, right before execve; does not allocate.  s == NULL is a no-op. */
 int ct_seccomp_load(struct ct_seccomp *s, struct err **err);
 void ct_seccomp_free(struct ct_seccomp *s);

@@ -57,3 +57,13 @@ refute() {
 		return 1
 	fi
 }
+
+# The usual set-up: a temp dir, a busybox bundle in $B, a state root $R and a
+# unique container id isola-it-PREFIX-PID-TEST in $ID.
+setup_bundle() {
+	isola_tmp
+	B=$TMP/b
+	R=$TMP/root
+	make_busybox_bundle "$B"
+	ID=isola-it-$1-$$-$BATS_TEST_NUMBER
+}

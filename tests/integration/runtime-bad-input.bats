@@ -5,12 +5,8 @@
 load helpers
 
 setup() {
-	isola_tmp
-	B=$TMP/b
-	R=$TMP/root
-	make_busybox_bundle "$B"
+	setup_bundle bad
 	bundle_jq "$B" '.process.args = ["true"]'
-	ID=isola-it-bad-$$-$BATS_TEST_NUMBER
 }
 
 teardown() {

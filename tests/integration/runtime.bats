@@ -5,11 +5,7 @@
 load helpers
 
 setup() {
-	isola_tmp
-	B=$TMP/b
-	R=$TMP/root
-	make_busybox_bundle "$B"
-	ID=isola-it-rt-$$-$BATS_TEST_NUMBER
+	setup_bundle rt
 }
 
 teardown() {

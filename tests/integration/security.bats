@@ -4,11 +4,7 @@
 load helpers
 
 setup() {
-	isola_tmp
-	B=$TMP/b
-	R=$TMP/root
-	make_busybox_bundle "$B"
-	ID=isola-it-sec-$$-$BATS_TEST_NUMBER
+	setup_bundle sec
 	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\""
 }
 
