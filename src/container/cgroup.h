@@ -5,6 +5,7 @@
  * controllers plus a cgroup2 mount at /sys/fs/cgroup/unified).
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <jansson.h>
@@ -37,3 +38,11 @@ int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *
 			struct err **err);
 /* Usage counters as runc's `events --stats` "data" object (cpu, memory, pids). */
 int ct_cgroup_stats(struct ct_cgroup *cg, json_t **ret, struct err **err);
+
+/* OOM notifications: the fd polls readable when an OOM kill may have
+ * happened in the container's memory cgroup; ct_oom_watch_read says how many. */
+struct ct_oom_watch;
+int ct_cgroup_oom_watch(struct ct_cgroup *cg, struct ct_oom_watch **ret, struct err **err);
+int ct_oom_watch_fd(const struct ct_oom_watch *w);
+int ct_oom_watch_read(struct ct_oom_watch *w, uint64_t *ret_new, struct err **err);
+void ct_oom_watch_free(struct ct_oom_watch *w);

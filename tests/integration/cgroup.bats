@@ -229,3 +229,73 @@ start_sleeper() {
 		[ "$(cat "/sys/fs/cgroup/$ID/hugetlb.2MB.max")" = 4194304 ]
 	fi
 }
+
+@test "events streams an oom event when the container exceeds its memory limit" {
+	mem_dir >/dev/null
+	bundle_jq "$B" '.linux.resources.memory = {limit: 16777216, swap: 16777216}'
+	# A child doubles a string until the kernel kills it; the init lives on.
+	args sh -c 'sleep 1; awk "BEGIN { s = \"x\"; for (;;) s = s s }"; echo awk=$?; sleep 1'
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola start "$ID"
+	run timeout 30 "$ISOLA" --root "$R" events --interval 1s "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ] # the stream ends by itself when the init exits
+	[ "$(echo "$output" | jq -r 'select(.type == "oom") | .id' | head -1)" = "$ID" ]
+	[ "$(echo "$output" | jq -r 'select(.type == "stats") | .type' | head -1)" = stats ]
+}
+
+@test "events stream: no oom event without an OOM kill; a stopped container is an error" {
+	args sh -c 'sleep 1.5'
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola start "$ID"
+	run timeout 30 "$ISOLA" --root "$R" events --interval 500ms "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .type | sort -u)" = stats ]
+	run isola events "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is not running"* ]]
+}
+
+@test "a fork bomb stops at pids.max" {
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no pids controller"
+	bundle_jq "$B" '.linux.resources.pids = {limit: 24}'
+	# Every process forks two more, then sleeps; the init only waits.
+	args sh -c 'f() { f & f & exec sleep 1000; }; f 2>/dev/null & wait'
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola start "$ID"
+	dir=/sys/fs/cgroup/pids/$ID
+	for i in $(seq 100); do
+		[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] && break
+		sleep 0.1
+	done
+	sleep 1
+	cat "$dir/pids.current" "$dir/pids.events"
+	[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] # forks were refused
+	n=$(isola ps --format json "$ID" | jq length)
+	echo "processes: $n"
+	[ "$n" -le 24 ]
+	[ "$n" -ge 12 ]
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+	isola delete --force "$ID"
+	[ ! -d "$dir" ]
+}
+
+@test "a CPU hog under quota 20ms/100ms uses about 20% of a CPU" {
+	[ -d /sys/fs/cgroup/cpu ] || skip "SKIP: no cpu controller"
+	bundle_jq "$B" '.linux.resources.cpu = {quota: 20000, period: 100000}'
+	args sh -c 'while :; do :; done'
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola start "$ID"
+	sleep 0.3
+	u0=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
+	t0=$(date +%s%N)
+	sleep 2
+	u1=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
+	t1=$(date +%s%N)
+	pct=$(((u1 - u0) * 100 / (t1 - t0)))
+	echo "cpu usage: $pct% of one CPU"
+	[ "$pct" -ge 5 ]
+	[ "$pct" -le 40 ]
+	[ "$(isola events --stats "$ID" | jq .data.cpu.throttling.throttledPeriods)" -gt 0 ]
+}
