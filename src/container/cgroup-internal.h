@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cgroup.h"
@@ -88,6 +89,19 @@ bool cg_has_file(const char *dir, const char *file);
  * from mount_dir down first (shared by v2 and the hybrid unified tree). */
 int cg_v2_hugetlb(const char *mount_dir, const char *dir, const struct cg_resources *r,
 		  struct err **err);
+
+/* The devices every container may use (null, zero, full, tty, random, ptys...),
+ * allowed after linux.resources.devices as runc does. */
+extern const struct cg_device_rule cg_default_devices[];
+extern const size_t cg_n_default_devices;
+
+struct bpf_insn;
+/* The BPF_PROG_TYPE_CGROUP_DEVICE program for rules (last match wins). */
+int cg_bpf_devices_prog(const struct cg_device_rule *rules, size_t n_rules, struct bpf_insn **ret,
+			size_t *ret_n, struct err **err);
+/* Load it and attach it to the cgroup2 directory dir (BPF_F_ALLOW_MULTI). */
+int cg_bpf_devices_attach(const char *dir, const struct cg_device_rule *rules, size_t n_rules,
+			  struct err **err);
 
 int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err);
 void cg_resources_clear(struct cg_resources *r);

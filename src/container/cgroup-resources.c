@@ -15,6 +15,14 @@
 
 #define W "linux.resources"
 
+const struct cg_device_rule cg_default_devices[] = {
+    {true, 'c', 1, 3, "rwm"},	 {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},
+    {true, 'c', 5, 0, "rwm"},	 {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"},
+    {true, 'c', 5, 1, "rwm"},	 {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
+    {true, 'c', 10, 200, "rwm"},
+};
+const size_t cg_n_default_devices = ARRAY_SIZE(cg_default_devices);
+
 static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has, int64_t *v,
 		       struct err **err)
 {

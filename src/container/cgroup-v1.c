@@ -14,12 +14,6 @@
 #include "cleanup.h"
 #include "log.h"
 
-/* Devices every container gets, as runc allows them (null, zero, full, tty, random...). */
-static const char *const default_devices[] = {
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm",	  "c 1:8 rwm",
-    "c 1:9 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-};
-
 static struct cg_hier *need(struct ct_cgroup *cg, const char *ctrl, const char *field,
 			    struct err **err)
 {
@@ -172,9 +166,11 @@ static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct
 			     err) < 0)
 			return err_wrap(err, "linux.resources.devices[%zu]", i);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
-		if (cg_write(h->path, "devices.allow", default_devices[i], err) < 0)
-			return err_wrap(err, "default device rule `%s`", default_devices[i]);
+	for (size_t i = 0; i < cg_n_default_devices; i++) {
+		device_rule(&cg_default_devices[i], rule, sizeof(rule));
+		if (cg_write(h->path, "devices.allow", rule, err) < 0)
+			return err_wrap(err, "default device rule `%s`", rule);
+	}
 	return 0;
 }
 

@@ -148,6 +148,21 @@ int cg_v2_hugetlb(const char *mount_dir, const char *dir, const struct cg_resour
 	return 0;
 }
 
+/* The user's rules, then the default devices, as one eBPF device filter. */
+static int v2_devices(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	_cleanup_free_ struct cg_device_rule *all =
+	    calloc(r->n_devices + cg_n_default_devices, sizeof(*all));
+
+	if (!all)
+		return err_make(err, ENOMEM, "linux.resources.devices");
+	memcpy(all, r->devices, r->n_devices * sizeof(*all));
+	memcpy(all + r->n_devices, cg_default_devices, cg_n_default_devices * sizeof(*all));
+	if (cg_bpf_devices_attach(dir, all, r->n_devices + cg_n_default_devices, err) < 0)
+		return err_wrap(err, "linux.resources.devices");
+	return 0;
+}
+
 static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	const char *dir = cg->h[0].path, *key;
@@ -171,9 +186,8 @@ static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 	}
 	if (cg_v2_hugetlb(cg->h[0].mount, dir, r, err) < 0)
 		return cg_err(err);
-	if (r->has_devices)
-		log_warn("linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
-			 "supported yet; device access is limited only by the container's /dev");
+	if (r->has_devices && v2_devices(dir, r, err) < 0)
+		return cg_err(err);
 	json_object_foreach (r->unified, key, v) {
 		if (!json_is_string(v))
 			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
