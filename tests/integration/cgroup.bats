@@ -99,22 +99,75 @@ start_sleeper() {
 	[[ "$output" == *filled* ]]
 }
 
-@test "cgroup: blockIO.weight is applied (blkio.weight or blkio.bfq.weight)" {
+@test "cgroup: blockIO weight and per-device throttles are applied" {
 	[ -d /sys/fs/cgroup/blkio ] || skip "SKIP: no blkio hierarchy"
-	bundle_jq "$B" '.linux.resources.blockIO = {weight: 500}'
+	dev=$(lsblk -dno MAJ:MIN | head -1 | tr -d ' ')
+	[ -n "$dev" ] || skip "SKIP: no block device"
+	bundle_jq "$B" ".linux.resources.blockIO = {
+		throttleReadBpsDevice: [{major: ${dev%:*}, minor: ${dev#*:}, rate: 1048576}],
+		throttleWriteIOPSDevice: [{major: ${dev%:*}, minor: ${dev#*:}, rate: 100}]}"
 	start_sleeper
-	cat /sys/fs/cgroup/blkio/"$ID"/blkio*weight
-	grep -qw 500 /sys/fs/cgroup/blkio/"$ID"/blkio*weight
+	grep -qx "$dev 1048576" "/sys/fs/cgroup/blkio/$ID/blkio.throttle.read_bps_device"
+	grep -qx "$dev 100" "/sys/fs/cgroup/blkio/$ID/blkio.throttle.write_iops_device"
+	isola delete --force "$ID"
+	# A weight needs CFQ or BFQ files (BFQ's exist below the root only).
+	bundle_jq "$B" '.linux.resources.blockIO = {weight: 500}'
+	if ls /sys/fs/cgroup/blkio/*/blkio*weight >/dev/null 2>&1; then
+		start_sleeper
+		grep -qx 500 /sys/fs/cgroup/blkio/"$ID"/blkio*weight
+		isola delete --force "$ID"
+	else
+		args true
+		run isola run -b "$B" "$ID"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"linux.resources.blockIO.weight"*"blkio.weight"*"not supported by this host"* ]]
+	fi
+	# A per-device weight needs BFQ as the device's scheduler: applied or refused, never ignored.
+	bundle_jq "$B" '.linux.resources.blockIO = {
+		weightDevice: [{major: '"${dev%:*}"', minor: '"${dev#*:}"', weight: 300}]}'
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	if grep -q '\[bfq\]' "/sys/dev/block/$dev/queue/scheduler"; then
+		[ "$status" -eq 0 ]
+	else
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"linux.resources.blockIO.weightDevice"*"$dev 300"* ]]
+	fi
 }
 
-@test "cgroup: an unsupported resource is an error naming the field, nothing left" {
+@test "cgroup: cpu.idle is applied; memory.useHierarchy false is refused by this kernel" {
+	[ -f /sys/fs/cgroup/cpu/cpu.idle ] || skip "SKIP: no cpu.idle in the v1 cpu controller"
+	bundle_jq "$B" '.linux.resources.cpu = {idle: 1} | .linux.resources.memory = {useHierarchy: true}'
+	start_sleeper
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.idle")" = 1 ]
+	isola delete --force "$ID"
+	bundle_jq "$B" '.linux.resources = {memory: {useHierarchy: false}}'
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	if [ "$status" -eq 0 ]; then
+		[ "$(cat /sys/fs/cgroup/memory/memory.use_hierarchy)" = 0 ] # an old kernel took it
+	else
+		[[ "$output" == *"linux.resources.memory.useHierarchy"* ]]
+	fi
+}
+
+@test "cgroup: network and rdma on a host without net_cls/rdma hierarchies are clear errors" {
+	[ -d /sys/fs/cgroup/net_cls ] && skip "SKIP: net_cls is mounted here"
 	bundle_jq "$B" '.linux.resources.network = {classID: 1048577}'
 	args true
 	run isola run -b "$B" "$ID"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"linux.resources.network: not supported yet"* ]]
+	[[ "$output" == *"linux.resources.network.classID: the net_cls cgroup controller is not mounted"* ]]
 	[ -z "$(ls "$R")" ]
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	run ls -d /sys/fs/cgroup/*/"$ID"
+	[ "$status" -ne 0 ]
+	bundle_jq "$B" '.linux.resources = {rdma: {mlx5_0: {hcaHandles: 2}}}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.rdma: the rdma cgroup controller is not available"* ]]
 }
 
 @test "cgroup: a failing resource write removes the cgroup it made" {

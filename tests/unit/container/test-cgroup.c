@@ -235,8 +235,19 @@ static void test_errors_and_cleanup(void)
 		    "linux.resources.blockIO.weight: `");
 	expect_fail(root, "/t1", "{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}",
 		    "linux.resources.hugepageLimits[0].pageSize: `2XB` is not like 2MB");
-	expect_fail(root, "/t1", "{\"network\":{\"classID\":1}}",
-		    "linux.resources.network: not supported yet");
+	expect_fail(
+	    root, "/t1", "{\"network\":{\"classID\":1}}",
+	    "linux.resources.network.classID: the net_cls cgroup controller is not mounted");
+	expect_fail(root, "/t1", "{\"rdma\":{\"mlx5_0\":{\"hcaHandles\":2}}}",
+		    "linux.resources.rdma: the rdma cgroup controller is not available");
+	expect_fail(root, "/t1", "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}",
+		    "throttleReadBpsDevice[0]: major and minor are required");
+	expect_fail(root, "/t1",
+		    "{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,"
+		    "\"weight\":5}]}}",
+		    "weightDevice[0].weight: 5 is not 10..1000");
+	expect_fail(root, "/t1", "{\"cpu\":{\"idle\":2}}",
+		    "linux.resources.cpu.idle: 2 is not 0 or 1");
 	expect_fail(root, "/t1", "{\"memory\":{\"swappiness\":300}}",
 		    "linux.resources.memory.swappiness: 300 is not 0..100");
 	expect_fail(root, "system.slice:isola:c1", NULL,
@@ -263,6 +274,48 @@ static void test_errors_and_cleanup(void)
 		snprintf(p, sizeof(p), "%s/unified/new/c2", root);
 		ok(!path_exists(p), "unified/new/c2 removed");
 	}
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+/* blockIO per device, network and cpu.idle on v1 (a net_cls,net_prio hierarchy). */
+static void test_v1_more(void)
+{
+	static const char *const files[] = {
+	    "blkio/t3/blkio.throttle.read_bps_device",
+	    "blkio/t3/blkio.throttle.write_iops_device",
+	    "blkio/t3/blkio.bfq.weight",
+	    "blkio/t3/blkio.bfq.weight_device",
+	    "net_cls,net_prio/cgroup.procs",
+	    "net_cls,net_prio/t3/net_cls.classid",
+	    "net_cls,net_prio/t3/net_prio.ifpriomap",
+	    "cpu/t3/cpu.idle",
+	    "memory/t3/memory.use_hierarchy",
+	};
+	_cleanup_json_ json_t *res = json_loads(
+	    "{\"blockIO\":{\"weight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,"
+	    "\"weight\":200}],\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,"
+	    "\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":254,\"minor\":0,"
+	    "\"rate\":100}]},\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":"
+	    "\"eth0\",\"priority\":5}]},\"cpu\":{\"idle\":1},\"memory\":{\"useHierarchy\":true}}",
+	    0, NULL);
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+	char root[256];
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		touch("%s/%s", root, files[i]);
+	is_int(ct_cgroup_create_at(root, "/t3", "c3", res, false, &cg, &err), 0,
+	       "v1: blockIO, network, idle (%s)", err ? err->msg : "ok");
+	is_file("300", "%s/blkio/t3/blkio.bfq.weight", root);
+	is_file("8:0 200", "%s/blkio/t3/blkio.bfq.weight_device", root);
+	is_file("8:0 1048576", "%s/blkio/t3/blkio.throttle.read_bps_device", root);
+	is_file("254:0 100", "%s/blkio/t3/blkio.throttle.write_iops_device", root);
+	is_file("1048577", "%s/net_cls,net_prio/t3/net_cls.classid", root);
+	is_file("eth0 5", "%s/net_cls,net_prio/t3/net_prio.ifpriomap", root);
+	is_file("1", "%s/cpu/t3/cpu.idle", root);
+	is_file("1", "%s/memory/t3/memory.use_hierarchy", root);
 	ct_cgroup_free(cg);
 	err_free(&err);
 }
@@ -302,6 +355,34 @@ static void test_v2(void)
 	err_free(&err);
 }
 
+static void test_v2_more(void)
+{
+	_cleanup_json_ json_t *res =
+	    json_loads("{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":1000}],"
+		       "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":16,\"rate\":4096}]},"
+		       "\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},\"cpu\":{\"idle\":1}}",
+		       0, NULL);
+	static const char *const files[] = {"io.max", "io.weight", "rdma.max", "cpu.idle"};
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+	char root[256];
+
+	snprintf(root, sizeof(root), "%s/v2", top);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		touch("%s/t4/%s", root, files[i]);
+	touch("%s/t4/cgroup.procs", root);
+	is_int(ct_cgroup_create_at(root, "/t4", "c", res, false, &cg, &err), 0,
+	       "v2: io, rdma, idle (%s)", err ? err->msg : "ok");
+	is_file("8:0 10000", "%s/t4/io.weight", root);
+	is_file("8:16 wbps=4096", "%s/t4/io.max", root);
+	is_file("mlx5_0 hca_handle=3 hca_object=max", "%s/t4/rdma.max", root);
+	is_file("1", "%s/t4/cpu.idle", root);
+	ct_cgroup_free(cg);
+	err_free(&err);
+	expect_fail(root, "/t4", "{\"network\":{\"classID\":1}}",
+		    "linux.resources.network: net_cls and net_prio do not exist on cgroup v2");
+}
+
 int main(void)
 {
 	struct err *err = NULL;
@@ -310,7 +391,9 @@ int main(void)
 		return 1;
 	test_hybrid();
 	test_errors_and_cleanup();
+	test_v1_more();
 	test_v2();
+	test_v2_more();
 	rm_rf_at(AT_FDCWD, top, &err);
 	err_free(&err);
 	return tap_done();
