@@ -98,6 +98,7 @@ struct cg_ops {
 
 struct ct_cgroup {
 	enum cg_layout layout;
+	bool default_parent; /* the path is /isola/<id>: destroy also removes an empty /isola */
 	const struct cg_ops *ops;
 	size_t n;
 	struct cg_hier h[CG_MAX_HIERARCHIES];

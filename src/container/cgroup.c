@@ -260,7 +260,8 @@ static int resolve(struct ct_cgroup *cg, const char *cgroups_path, struct err **
 }
 
 /* mkdir every missing level below the mount, letting the driver set each up. */
-static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, struct err **err)
+static int make_dirs_once(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len,
+			  struct err **err)
 {
 	_cleanup_free_ char *p = strdup(h->path);
 	char *s;
@@ -289,6 +290,19 @@ static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, 
 		s = slash ? slash + 1 : NULL;
 	}
 	return 0;
+}
+
+/* A concurrent delete may remove an empty default parent between our mkdirs: retry. */
+static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, struct err **err)
+{
+	int r = -ENOENT;
+
+	for (int attempt = 0; attempt < 8 && r == -ENOENT; attempt++) {
+		if (attempt)
+			err_free(err);
+		r = make_dirs_once(cg, h, mount_len, err);
+	}
+	return r;
 }
 
 static int systemd_check(const char *cgroups_path, bool systemd, struct err **err)
@@ -350,6 +364,7 @@ int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *
 		for (size_t i = 0; r >= 0 && i < cg->n; i++)
 			r = make_dirs(cg, &cg->h[i], mount_len[i], err);
 	}
+	cg->default_parent = dflt != NULL;
 	if (r >= 0)
 		r = set_resources(cg, linux_resources, err);
 	if (r < 0) {
@@ -513,6 +528,22 @@ static int destroy_one(struct cg_hier *h, struct err **err)
 	return 0;
 }
 
+/* The default parent (<mount>/isola) goes with its last container; busy is fine. */
+static void remove_default_parent(const struct cg_hier *h)
+{
+	_cleanup_free_ char *parent = strdup(h->path);
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	size_t mlen = strlen(h->mount);
+
+	if (!slash)
+		return;
+	*slash = '\0';
+	/* Exactly <mount>/isola: never the mount itself or a user's path. */
+	if (strncmp(parent, h->mount, mlen) != 0 || !streq(parent + mlen, "/isola"))
+		return;
+	rmdir(parent);
+}
+
 int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err)
 {
 	bool frozen = false;
@@ -531,6 +562,8 @@ int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err)
 		r = destroy_one(&cg->h[i], err);
 		if (r < 0 && ret == 0)
 			ret = r;
+		if (r >= 0 && cg->default_parent)
+			remove_default_parent(&cg->h[i]);
 	}
 	return ret;
 }
@@ -545,7 +578,8 @@ json_t *ct_cgroup_to_json(const struct ct_cgroup *cg)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "name", cg->h[i].name,
 						     "path", cg->h[i].path, "mount", cg->h[i].mount,
 						     "created", cg->h[i].created));
-	o = json_pack("{s:s, s:o}", "layout", layout_names[cg->layout], "hierarchies", arr);
+	o = json_pack("{s:s, s:b, s:o}", "layout", layout_names[cg->layout], "defaultParent",
+		      cg->default_parent, "hierarchies", arr);
 	return o;
 }
 
@@ -554,9 +588,11 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 	const char *layout = NULL;
 	json_t *arr = NULL, *h;
 	struct ct_cgroup *cg;
+	bool default_parent = false;
 	size_t i;
 
 	if (json_get_string(j, "state.json: cgroup", "layout", true, &layout, err) < 0 ||
+	    json_get_bool(j, "state.json: cgroup", "defaultParent", &default_parent, err) < 0 ||
 	    json_get_array(j, "state.json: cgroup", "hierarchies", &arr, err) < 0)
 		return cg_err(err);
 	if (!arr || json_array_size(arr) == 0 || json_array_size(arr) > CG_MAX_HIERARCHIES)
@@ -569,6 +605,7 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 		if (streq(layout, layout_names[i]))
 			break;
 	cg->layout = (enum cg_layout)i;
+	cg->default_parent = default_parent;
 	cg->ops = cg->layout == CG_LAYOUT_V2 ? &cg_v2_ops : &cg_v1_ops;
 	json_array_foreach (arr, i, h) {
 		const char *name = NULL, *path = NULL, *mount = NULL;

@@ -352,3 +352,51 @@ start_sleeper() {
 	[ "$pct" -le 40 ]
 	[ "$(isola events --stats "$ID" | jq .data.cpu.throttling.throttledPeriods)" -gt 0 ]
 }
+
+# The default parent /isola is shared with other users of isola on this host:
+# it must be gone after our delete unless someone else's container is in it.
+assert_default_parent_gone() {
+	local d others
+	for d in /sys/fs/cgroup/*/isola; do
+		[ -d "$d" ] || continue
+		[ ! -d "$d/$ID" ]
+		others=$(find "$d" -mindepth 1 -maxdepth 1 -type d | grep -c . || true)
+		echo "$d: $others other containers"
+		[ "$others" -gt 0 ]
+	done
+}
+
+@test "delete --force after a create killed midway removes its cgroups and the default parent" {
+	mem_dir >/dev/null
+	bundle_jq "$B" 'del(.linux.cgroupsPath)
+		| .hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "30"]}]'
+	args true
+	"$ISOLA" --root "$R" create -b "$B" "$ID" >/dev/null 2>&1 </dev/null &
+	create=$!
+	for i in $(seq 100); do
+		[ -d "/sys/fs/cgroup/memory/isola/$ID" ] && pgrep -P "$create" sleep >/dev/null && break
+		sleep 0.1
+	done
+	[ -d "/sys/fs/cgroup/memory/isola/$ID" ]
+	hook=$(pgrep -P "$create" sleep)
+	kill -9 "$create"
+	wait "$create" || true
+	kill -9 "$hook" 2>/dev/null || true
+	[ -d "$R/$ID" ]
+	isola delete --force "$ID"
+	[ -z "$(ls "$R")" ]
+	run ls -d /sys/fs/cgroup/*/isola/"$ID"
+	[ "$status" -ne 0 ]
+	assert_default_parent_gone
+}
+
+@test "delete of the last container with the default cgroupsPath removes /isola" {
+	mem_dir >/dev/null
+	bundle_jq "$B" 'del(.linux.cgroupsPath)'
+	start_sleeper
+	[ -d "/sys/fs/cgroup/memory/isola/$ID" ]
+	isola delete --force "$ID"
+	run ls -d /sys/fs/cgroup/*/isola/"$ID"
+	[ "$status" -ne 0 ]
+	assert_default_parent_gone
+}

@@ -355,6 +355,35 @@ static void test_v2(void)
 	err_free(&err);
 }
 
+/* The default /isola/<id>: the parent goes with the last container in it. */
+static void test_default_parent(void)
+{
+	struct ct_cgroup *a = NULL, *b = NULL, *a2 = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	struct err *err = NULL;
+	char root[256], p[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	snprintf(p, sizeof(p), "%s/memory/isola", root);
+	is_int(ct_cgroup_create_at(root, NULL, "d1", NULL, false, &a, &err), 0, "default path d1");
+	is_int(ct_cgroup_create_at(root, NULL, "d2", NULL, false, &b, &err), 0, "default path d2");
+	/* delete reads the cgroup back from state.json */
+	j = ct_cgroup_to_json(a);
+	is_int(ct_cgroup_from_json(j, &a2, &err), 0, "state round trip keeps defaultParent");
+	is_int(ct_cgroup_destroy(a2, &err), 0, "destroy d1");
+	ok(path_exists(p), "isola/ stays while d2 is in it");
+	is_int(ct_cgroup_destroy(b, &err), 0, "destroy d2");
+	ok(!path_exists(p), "isola/ removed with the last container");
+	snprintf(p, sizeof(p), "%s/unified/isola", root);
+	ok(!path_exists(p), "unified/isola removed too");
+	snprintf(p, sizeof(p), "%s/memory", root);
+	ok(path_exists(p), "the hierarchy itself stays");
+	ct_cgroup_free(a);
+	ct_cgroup_free(a2);
+	ct_cgroup_free(b);
+	err_free(&err);
+}
+
 static void test_v2_more(void)
 {
 	_cleanup_json_ json_t *res =
@@ -392,6 +421,7 @@ int main(void)
 	test_hybrid();
 	test_errors_and_cleanup();
 	test_v1_more();
+	test_default_parent();
 	test_v2();
 	test_v2_more();
 	rm_rf_at(AT_FDCWD, top, &err);
