@@ -369,16 +369,17 @@ assert_default_parent_gone() {
 @test "delete --force after a create killed midway removes its cgroups and the default parent" {
 	mem_dir >/dev/null
 	bundle_jq "$B" 'del(.linux.cgroupsPath)
-		| .hooks.createRuntime = [{path: "/bin/sleep", args: ["sleep", "30"]}]'
+		| .hooks.createRuntime = [{path: "/bin/sh",
+			args: ["sh", "-c", "echo $$ >'"$TMP"'/hook.pid; exec sleep 30"]}]'
 	args true
 	"$ISOLA" --root "$R" create -b "$B" "$ID" >/dev/null 2>&1 </dev/null &
 	create=$!
 	for i in $(seq 100); do
-		[ -d "/sys/fs/cgroup/memory/isola/$ID" ] && pgrep -P "$create" sleep >/dev/null && break
+		[ -d "/sys/fs/cgroup/memory/isola/$ID" ] && [ -s "$TMP/hook.pid" ] && break
 		sleep 0.1
 	done
 	[ -d "/sys/fs/cgroup/memory/isola/$ID" ]
-	hook=$(pgrep -P "$create" sleep)
+	hook=$(cat "$TMP/hook.pid")
 	kill -9 "$create"
 	wait "$create" || true
 	kill -9 "$hook" 2>/dev/null || true
