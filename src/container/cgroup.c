@@ -279,12 +279,14 @@ static int make_dirs_once(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_
 		if (mkdir(p, 0755) == 0) {
 			if (!slash)
 				h->created = true;
-			r = cg->ops->init_dir(cg, h, p, err);
-			if (r < 0)
-				return r;
 		} else if (errno != EEXIST) {
 			return err_make(err, errno, "mkdir `%s`", p);
 		}
+		/* Also on EEXIST: a concurrent create may have made the level and
+		 * not set it up yet (an empty cpuset); init_dir is idempotent. */
+		r = cg->ops->init_dir(cg, h, p, err);
+		if (r < 0)
+			return r;
 		if (slash)
 			*slash = '/';
 		s = slash ? slash + 1 : NULL;

@@ -106,6 +106,19 @@ static void make_hybrid(const char *root)
 		touch("%s/%s", root, files[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
 		touch("%s/%s/cgroup.procs", root, ctrls[i]);
+	{
+		char p[PATH_MAX];
+
+		touch("%s/cpuset/cpuset.cpus", root);
+		touch("%s/cpuset/cpuset.mems", root);
+		snprintf(p, sizeof(p), "%s/cpuset/cpuset.cpus", root);
+		put(p, "0-1\n");
+		snprintf(p, sizeof(p), "%s/cpuset/cpuset.mems", root);
+		put(p, "0\n");
+		/* Already set up: not copied from the parent again. */
+		snprintf(p, sizeof(p), "%s/cpuset/t1/cpuset.cpus", root);
+		put(p, "1");
+	}
 	/* Not a mounted hierarchy (no cgroup.procs): must be left alone. */
 	touch("%s/net_cls/README", root);
 }
