@@ -42,6 +42,19 @@ mem_dir() {
 	echo "/sys/fs/cgroup/memory/$ID"
 }
 
+# The layout isola must detect: ISOLA_TEST_LAYOUT (set by cgroup-v1.bats), else the host's.
+want_layout() {
+	if [ -n "${ISOLA_TEST_LAYOUT:-}" ]; then
+		echo "$ISOLA_TEST_LAYOUT"
+	elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		echo v2
+	elif [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		echo hybrid
+	else
+		echo v1
+	fi
+}
+
 start_sleeper() {
 	args sleep 1000
 	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
@@ -51,6 +64,7 @@ start_sleeper() {
 @test "cgroup: created in every hierarchy, removed on delete" {
 	mem_dir >/dev/null
 	start_sleeper
+	[ "$(jq -r .cgroup.layout "$R/$ID/state.json")" = "$(want_layout)" ]
 	pid=$(isola state "$ID" | jq -r .pid)
 	for c in memory pids cpu cpuset freezer devices blkio; do
 		[ -d "/sys/fs/cgroup/$c/$ID" ]
@@ -273,6 +287,13 @@ start_sleeper() {
 	[ -f /sys/fs/cgroup/unified/cgroup.subtree_control ] &&
 		cp /sys/fs/cgroup/unified/cgroup.subtree_control "$TMP/subtree-before"
 	bundle_jq "$B" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}]'
+	if [ "$(want_layout)" = v1 ] && [ ! -d /sys/fs/cgroup/hugetlb ]; then
+		args true
+		run isola run -b "$B" "$ID"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"hugepageLimits: the hugetlb cgroup controller is not mounted"* ]]
+		return
+	fi
 	start_sleeper
 	if [ -d /sys/fs/cgroup/hugetlb ]; then
 		[ "$(cat "/sys/fs/cgroup/hugetlb/$ID/hugetlb.2MB.limit_in_bytes")" = 4194304 ]
