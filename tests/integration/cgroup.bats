@@ -79,7 +79,8 @@ start_sleeper() {
 		sleep 0.1
 	done
 	isola delete "$ID"
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	run ls -d /sys/fs/cgroup/*/"$ID"
+	[ "$status" -ne 0 ]
 }
 
 @test "cgroup: linux.resources memory, pids and cpu are applied" {
@@ -194,7 +195,8 @@ start_sleeper() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"linux.resources.cpu.cpus"* ]]
 	[ -z "$(ls "$R")" ]
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	run ls -d /sys/fs/cgroup/*/"$ID"
+	[ "$status" -ne 0 ]
 }
 
 @test "cgroup: systemd cgroupsPath without systemd is a clear error" {

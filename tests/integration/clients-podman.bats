@@ -17,7 +17,8 @@ teardown() {
 # Containers and per-container cgroups of this test's podman must all be gone.
 assert_podman_clean() {
 	run pm ps -aq
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	local ids
 	ids=$(find /sys/fs/cgroup/ -maxdepth 3 -name 'libpod-*' 2>/dev/null | grep -c . || true)
 	[ "$ids" -eq 0 ] || { find /sys/fs/cgroup/ -maxdepth 3 -name 'libpod-*' >&2; return 1; }
