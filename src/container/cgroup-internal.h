@@ -134,6 +134,9 @@ int cg_bpf_devices_prog(const struct cg_device_rule *rules, size_t n_rules, stru
 int cg_bpf_devices_attach(const char *dir, const struct cg_device_rule *rules, size_t n_rules,
 			  struct err **err);
 
+/* An optional unsigned field: *has says whether it was there (null = absent). */
+int cg_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
+	       struct err **err);
 /* blockIO, network and rdma (cgroup-resources-io.c). */
 int cg_parse_block_io(json_t *b, struct cg_resources *r, struct err **err);
 int cg_parse_network(json_t *n, struct cg_resources *r, struct err **err);

@@ -27,8 +27,8 @@ static const char *const throttle_keys[CG_THROTTLE_N] = {
     "throttleWriteIOPSDevice",
 };
 
-static int opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
-		   struct err **err)
+int cg_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
+	       struct err **err)
 {
 	json_t *j = json_object_get(o, key);
 
@@ -68,8 +68,8 @@ static int parse_devs(json_t *b, const char *key, const char *value_key, bool we
 		d->major = d->minor = -1;
 		if (json_get_i64(e, w, "major", &d->major, err) < 0 ||
 		    json_get_i64(e, w, "minor", &d->minor, err) < 0 ||
-		    opt_u64(e, w, value_key, &d->has_value, &d->value, err) < 0 ||
-		    (weight && opt_u64(e, w, "leafWeight", &d->has_leaf, &d->leaf, err) < 0))
+		    cg_opt_u64(e, w, value_key, &d->has_value, &d->value, err) < 0 ||
+		    (weight && cg_opt_u64(e, w, "leafWeight", &d->has_leaf, &d->leaf, err) < 0))
 			return cg_err(err);
 		if (d->major < 0 || d->minor < 0 || d->major > 0xfff || d->minor > 0xfffff)
 			return err_make(err, 0, "%s: major and minor are required device numbers",
@@ -88,8 +88,8 @@ int cg_parse_block_io(json_t *b, struct cg_resources *r, struct err **err)
 {
 	const char *w = W ".blockIO";
 
-	if (opt_u64(b, w, "weight", &r->has_blkio_weight, &r->blkio_weight, err) < 0 ||
-	    opt_u64(b, w, "leafWeight", &r->has_blkio_leaf_weight, &r->blkio_leaf_weight, err) <
+	if (cg_opt_u64(b, w, "weight", &r->has_blkio_weight, &r->blkio_weight, err) < 0 ||
+	    cg_opt_u64(b, w, "leafWeight", &r->has_blkio_leaf_weight, &r->blkio_leaf_weight, err) <
 		0 ||
 	    check_weight(w, "weight", r->has_blkio_weight, r->blkio_weight, err) < 0 ||
 	    check_weight(w, "leafWeight", r->has_blkio_leaf_weight, r->blkio_leaf_weight, err) < 0)
@@ -114,7 +114,7 @@ int cg_parse_network(json_t *n, struct cg_resources *r, struct err **err)
 	uint64_t classid = 0;
 	size_t i;
 
-	if (opt_u64(n, w, "classID", &r->has_classid, &classid, err) < 0)
+	if (cg_opt_u64(n, w, "classID", &r->has_classid, &classid, err) < 0)
 		return cg_err(err);
 	if (classid > UINT32_MAX)
 		return err_make(err, 0, "%s.classID: %llu is not a 32-bit value", w,
@@ -163,8 +163,8 @@ int cg_parse_rdma(json_t *o, struct cg_resources *r, struct err **err)
 		snprintf(w, sizeof(w), W ".rdma.%.60s", name);
 		if (!name[0] || strlen(name) >= sizeof(d->name) || strpbrk(name, " \n/"))
 			return err_make(err, 0, "%s: not a device name", w);
-		if (opt_u64(e, w, "hcaHandles", &d->has_handles, &h, err) < 0 ||
-		    opt_u64(e, w, "hcaObjects", &d->has_objects, &obj, err) < 0)
+		if (cg_opt_u64(e, w, "hcaHandles", &d->has_handles, &h, err) < 0 ||
+		    cg_opt_u64(e, w, "hcaObjects", &d->has_objects, &obj, err) < 0)
 			return cg_err(err);
 		if (h > INT32_MAX || obj > INT32_MAX)
 			return err_make(err, 0, "%s: limit too large", w);

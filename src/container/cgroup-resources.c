@@ -34,17 +34,6 @@ static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has,
 	return json_get_i64(o, where, key, v, err);
 }
 
-static int get_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
-		       struct err **err)
-{
-	json_t *j = json_object_get(o, key);
-
-	if (!j || json_is_null(j))
-		return 0;
-	*has = true;
-	return json_get_u64(o, where, key, v, err);
-}
-
 static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 {
 	const char *w = W ".memory";
@@ -54,7 +43,7 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 	    get_opt_i64(m, w, "reservation", &r->has_mem_reservation, &r->mem_reservation, err) <
 		0 ||
 	    get_opt_i64(m, w, "swap", &r->has_mem_swap, &r->mem_swap, err) < 0 ||
-	    get_opt_u64(m, w, "swappiness", &r->has_swappiness, &r->swappiness, err) < 0)
+	    cg_opt_u64(m, w, "swappiness", &r->has_swappiness, &r->swappiness, err) < 0)
 		return cg_err(err);
 	if (r->has_swappiness && r->swappiness > 100)
 		return err_make(err, 0, "%s.swappiness: %llu is not 0..100", w,
@@ -78,11 +67,11 @@ static int parse_cpu(json_t *c, struct cg_resources *r, struct err **err)
 {
 	const char *w = W ".cpu";
 
-	if (get_opt_u64(c, w, "shares", &r->has_shares, &r->shares, err) < 0 ||
+	if (cg_opt_u64(c, w, "shares", &r->has_shares, &r->shares, err) < 0 ||
 	    get_opt_i64(c, w, "quota", &r->has_quota, &r->quota, err) < 0 ||
-	    get_opt_u64(c, w, "period", &r->has_period, &r->period, err) < 0 ||
+	    cg_opt_u64(c, w, "period", &r->has_period, &r->period, err) < 0 ||
 	    get_opt_i64(c, w, "realtimeRuntime", &r->has_rt_runtime, &r->rt_runtime, err) < 0 ||
-	    get_opt_u64(c, w, "realtimePeriod", &r->has_rt_period, &r->rt_period, err) < 0 ||
+	    cg_opt_u64(c, w, "realtimePeriod", &r->has_rt_period, &r->rt_period, err) < 0 ||
 	    json_get_string(c, w, "cpus", false, &r->cpus, err) < 0 ||
 	    json_get_string(c, w, "mems", false, &r->mems, err) < 0)
 		return cg_err(err);

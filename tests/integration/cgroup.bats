@@ -55,10 +55,15 @@ want_layout() {
 	fi
 }
 
-start_sleeper() {
-	args sleep 1000
+# create + start the bundle as it is, detached from our stdio.
+create_start() {
 	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
 	isola start "$ID"
+}
+
+start_sleeper() {
+	args sleep 1000
+	create_start
 }
 
 @test "cgroup: created in every hierarchy, removed on delete" {
@@ -311,8 +316,7 @@ start_sleeper() {
 	bundle_jq "$B" '.linux.resources.memory = {limit: 16777216, swap: 16777216}'
 	# A child doubles a string until the kernel kills it; the init lives on.
 	args sh -c 'sleep 1; awk "BEGIN { s = \"x\"; for (;;) s = s s }"; echo awk=$?; sleep 1'
-	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
-	isola start "$ID"
+	create_start
 	run timeout 30 "$ISOLA" --root "$R" events --interval 1s "$ID"
 	echo "$output"
 	[ "$status" -eq 0 ] # the stream ends by itself when the init exits
@@ -322,8 +326,7 @@ start_sleeper() {
 
 @test "events stream: no oom event without an OOM kill; a stopped container is an error" {
 	args sh -c 'sleep 1.5'
-	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
-	isola start "$ID"
+	create_start
 	run timeout 30 "$ISOLA" --root "$R" events --interval 500ms "$ID"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -338,8 +341,7 @@ start_sleeper() {
 	bundle_jq "$B" '.linux.resources.pids = {limit: 24}'
 	# Every process forks two more, then sleeps; the init only waits.
 	args sh -c 'f() { f & f & exec sleep 1000; }; f 2>/dev/null & wait'
-	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
-	isola start "$ID"
+	create_start
 	dir=/sys/fs/cgroup/pids/$ID
 	for i in $(seq 100); do
 		[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] && break
@@ -361,8 +363,7 @@ start_sleeper() {
 	[ -d /sys/fs/cgroup/cpu ] || skip "SKIP: no cpu controller"
 	bundle_jq "$B" '.linux.resources.cpu = {quota: 20000, period: 100000}'
 	args sh -c 'while :; do :; done'
-	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
-	isola start "$ID"
+	create_start
 	sleep 0.3
 	u0=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
 	t0=$(date +%s%N)
