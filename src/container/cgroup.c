@@ -273,15 +273,15 @@ static int make_dirs_once(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_
 		return 0; /* the hierarchy root itself */
 	for (s = p + mount_len + 1; s && *s;) {
 		char *slash = strchr(s, '/');
+		bool made;
 
 		if (slash)
 			*slash = '\0';
-		if (mkdir(p, 0755) == 0) {
-			if (!slash)
-				h->created = true;
-		} else if (errno != EEXIST) {
+		made = mkdir(p, 0755) == 0;
+		if (!made && errno != EEXIST)
 			return err_make(err, errno, "mkdir `%s`", p);
-		}
+		if (!slash) /* the container's own level: ours only if we made it */
+			h->created = made;
 		/* Also on EEXIST: a concurrent create may have made the level and
 		 * not set it up yet (an empty cpuset); init_dir is idempotent. */
 		r = cg->ops->init_dir(cg, h, p, err);
@@ -334,9 +334,8 @@ static int set_resources(struct ct_cgroup *cg, json_t *resources, struct err **e
 	return r;
 }
 
-int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
-			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
-			struct err **err)
+int ct_cgroup_prepare_at(const char *root, const char *cgroups_path, const char *id, bool systemd,
+			 struct ct_cgroup **ret, struct err **err)
 {
 	_cleanup_free_ char *dflt = NULL;
 	struct ct_cgroup *cg;
@@ -357,31 +356,56 @@ int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *
 	if (!cg)
 		return err_make(err, ENOMEM, "cgroup");
 	r = detect(cg, root, err);
-	if (r >= 0) {
-		size_t mount_len[CG_MAX_HIERARCHIES];
-
-		for (size_t i = 0; i < cg->n; i++)
-			mount_len[i] = strlen(cg->h[i].path);
+	if (r >= 0)
 		r = resolve(cg, cgroups_path, err);
-		for (size_t i = 0; r >= 0 && i < cg->n; i++)
-			r = make_dirs(cg, &cg->h[i], mount_len[i], err);
+	if (r < 0) {
+		ct_cgroup_free(cg);
+		return err_wrap(err, "cgroup `%s`", cgroups_path);
 	}
+	/* What realize will make: recorded before it exists, for delete after a crash. */
+	for (size_t i = 0; i < cg->n; i++)
+		cg->h[i].created = !path_exists(cg->h[i].path);
 	cg->default_parent = dflt != NULL;
+	*ret = cg;
+	return 0;
+}
+
+int ct_cgroup_realize(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < cg->n; i++)
+		r = make_dirs(cg, &cg->h[i], strlen(cg->h[i].mount), err);
 	if (r >= 0)
 		r = set_resources(cg, linux_resources, err);
 	if (r < 0) {
 		ct_cgroup_destroy(cg, NULL);
+		return err_wrap(err, "cgroup `%s`", cg->h[0].path + strlen(cg->h[0].mount));
+	}
+	return 0;
+}
+
+int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
+			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
+			struct err **err)
+{
+	struct ct_cgroup *cg = NULL;
+	int r = ct_cgroup_prepare_at(root, cgroups_path, id, systemd, &cg, err);
+
+	if (r >= 0)
+		r = ct_cgroup_realize(cg, linux_resources, err);
+	if (r < 0) {
 		ct_cgroup_free(cg);
-		return err_wrap(err, "cgroup `%s`", cgroups_path);
+		return r;
 	}
 	*ret = cg;
 	return 0;
 }
 
-int ct_cgroup_create(const char *cgroups_path, const char *id, json_t *linux_resources,
-		     bool systemd, struct ct_cgroup **ret, struct err **err)
+int ct_cgroup_prepare(const char *cgroups_path, const char *id, bool systemd,
+		      struct ct_cgroup **ret, struct err **err)
 {
-	return ct_cgroup_create_at(CG_ROOT, cgroups_path, id, linux_resources, systemd, ret, err);
+	return ct_cgroup_prepare_at(CG_ROOT, cgroups_path, id, systemd, ret, err);
 }
 
 int ct_cgroup_update(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)

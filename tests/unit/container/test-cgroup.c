@@ -397,6 +397,36 @@ static void test_default_parent(void)
 	err_free(&err);
 }
 
+/* The state written between prepare and realize is enough for delete after a crash. */
+static void test_prepare_realize(void)
+{
+	struct ct_cgroup *cg = NULL, *from_state = NULL;
+	_cleanup_json_ json_t *state = NULL;
+	struct err *err = NULL;
+	char root[256], p[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	snprintf(p, sizeof(p), "%s/memory/crash/c5", root);
+	is_int(ct_cgroup_prepare_at(root, "/crash/c5", "c5", false, &cg, &err), 0, "prepare");
+	ok(!path_exists(p), "prepare makes nothing");
+	state = ct_cgroup_to_json(cg);
+	is_int(ct_cgroup_realize(cg, NULL, &err), 0, "realize (%s)", err ? err->msg : "ok");
+	ok(path_exists(p), "realize makes the directories");
+	/* The create dies here: only the state written before realize is left. */
+	is_int(ct_cgroup_from_json(state, &from_state, &err), 0, "state read back");
+	is_int(ct_cgroup_destroy(from_state, &err), 0, "delete after the crash");
+	ok(!path_exists(p), "the cgroup the dead create made is removed");
+	ct_cgroup_free(from_state);
+	ct_cgroup_free(cg);
+	/* An existing cgroup is not ours: realize must not claim it. */
+	snprintf(p, sizeof(p), "%s/memory/t1", root);
+	is_int(ct_cgroup_prepare_at(root, "/t1", "c1", false, &cg, &err), 0, "prepare existing");
+	is_int(ct_cgroup_destroy(cg, &err), 0, "destroy");
+	ok(path_exists(p), "an existing cgroup is left alone");
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
 static void test_v2_more(void)
 {
 	_cleanup_json_ json_t *res =
@@ -435,6 +465,7 @@ int main(void)
 	test_errors_and_cleanup();
 	test_v1_more();
 	test_default_parent();
+	test_prepare_realize();
 	test_v2();
 	test_v2_more();
 	rm_rf_at(AT_FDCWD, top, &err);
