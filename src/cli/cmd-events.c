@@ -120,6 +120,12 @@ static int stream_open(const char *root, const char *id, struct stream *s, struc
 	cgroup_target_close(&t);
 	if (r >= 0)
 		r = ct_cgroup_oom_watch(s->cg, &s->oom, err);
+	if (r == -ENOENT) {
+		/* No memory controller (or its event files): stats only, and say so. */
+		log_warn("%s; streaming stats without OOM events", (*err)->msg);
+		err_free(err);
+		r = 0;
+	}
 	if (r < 0)
 		stream_close(s);
 	return r;
@@ -155,8 +161,9 @@ static int stream(const char *root, const char *id, uint64_t interval_ms, struct
 		return r;
 	next = now_ms() + interval_ms;
 	while (r >= 0) {
-		struct pollfd p[2] = {{.fd = s.pidfd, .events = POLLIN},
-				      {.fd = ct_oom_watch_fd(s.oom), .events = POLLIN}};
+		struct pollfd p[2] = {
+		    {.fd = s.pidfd, .events = POLLIN},
+		    {.fd = s.oom ? ct_oom_watch_fd(s.oom) : -1, .events = POLLIN}};
 		uint64_t now = now_ms();
 		_cleanup_json_ json_t *data = NULL;
 

@@ -126,3 +126,17 @@ args() { # args CMD...: set process.args
 	echo "$output"
 	[ "$output" = 67108864 ]
 }
+
+@test "v2: the events stream without a memory controller: stats, a warning, ends with the init" {
+	grep -qw memory "$UNIFIED/cgroup.controllers" && skip "SKIP: memory is on cgroup2 here"
+	args sleep 1.5
+	v2isola create -b "$B" "$ID" >/dev/null 2>&1 </dev/null
+	v2isola start "$ID"
+	run timeout 30 unshare -m --propagation private sh -c \
+		'mount --bind "$0" /sys/fs/cgroup && exec "$@"' "$UNIFIED" \
+		"$ISOLA" --root "$R" events --interval 500ms "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"memory.events"*"streaming stats without OOM events"* ]]
+	[ "$(echo "$output" | grep '^{' | jq -r .type | sort -u)" = stats ]
+}
