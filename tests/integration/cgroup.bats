@@ -275,6 +275,8 @@ start_sleeper() {
 	[ "$(echo "$output" | jq -r .data.pids.limit)" = 50 ]
 	[ "$(echo "$output" | jq -r .data.memory.usage.usage)" -gt 0 ]
 	[ "$(echo "$output" | jq -r .data.cpu.usage.total)" -gt 0 ]
+	[ "$(echo "$output" | jq -r '.data.blkio.ioServiceBytesRecursive | type')" = array ]
+	[ "$(echo "$output" | jq -r '.data.hugetlb | type')" = object ]
 }
 
 @test "cgroup: a relative cgroupsPath is below the runtime's own cgroup" {

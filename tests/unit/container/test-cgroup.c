@@ -190,7 +190,22 @@ static void test_hybrid(void)
 		touch("%s/memory/t1/memory.usage_in_bytes", root);
 		snprintf(p, sizeof(p), "%s/memory/t1/memory.usage_in_bytes", root);
 		put(p, "4096\n");
+		touch("%s/blkio/t1/blkio.throttle.io_service_bytes_recursive", root);
+		snprintf(p, sizeof(p), "%s/blkio/t1/blkio.throttle.io_service_bytes_recursive",
+			 root);
+		put(p, "8:16 Read 4096\n8:16 Write 512\nTotal 4608\n");
 		is_int(ct_cgroup_stats(cg, &stats, &err), 0, "stats");
+		{
+			json_t *b = json_object_get(json_object_get(stats, "blkio"),
+						    "ioServiceBytesRecursive");
+			json_t *e = json_array_get(b, 0);
+
+			ok(json_array_size(b) == 2, "stats: blkio lines without Total");
+			ok(json_integer_value(json_object_get(e, "minor")) == 16 &&
+			       streq(json_string_value(json_object_get(e, "op")), "Read") &&
+			       json_integer_value(json_object_get(e, "value")) == 4096,
+			   "stats: blkio 8:16 Read 4096");
+		}
 		is_int(
 		    json_integer_value(json_object_get(json_object_get(stats, "pids"), "current")),
 		    3, "stats: pids.current");
