@@ -61,7 +61,8 @@ struct cg_resources {
 	size_t n_weight_devs, n_throttle[CG_THROTTLE_N];
 	struct cg_blkio_dev weight_devs[CG_MAX_BLKIO_DEVICES];
 	struct cg_blkio_dev throttle[CG_THROTTLE_N][CG_MAX_BLKIO_DEVICES];
-	bool has_idle, has_use_hierarchy, use_hierarchy;
+	bool has_idle, has_use_hierarchy, use_hierarchy, has_burst, check_before_update;
+	uint64_t burst;
 	int64_t idle;
 	bool has_classid;
 	uint32_t classid;
@@ -115,6 +116,8 @@ int cg_writef(const char *dir, const char *file, struct err **err, const char *f
     __attribute__((format(printf, 4, 5)));
 int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
+/* For memory.checkBeforeUpdate: fail if the number in dir/file exceeds limit (> 0). */
+int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err);
 
 /* Write hugetlb.<size>.max in a cgroup2 directory, enabling the controller
  * from mount_dir down first (shared by v2 and the hybrid unified tree). */

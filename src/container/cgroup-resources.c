@@ -55,6 +55,8 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 	if (json_get_bool(m, w, "useHierarchy", &r->use_hierarchy, err) < 0)
 		return cg_err(err);
 	r->has_use_hierarchy = json_is_boolean(json_object_get(m, "useHierarchy"));
+	if (json_get_bool(m, w, "checkBeforeUpdate", &r->check_before_update, err) < 0)
+		return cg_err(err);
 	if (oom && !json_is_null(oom)) {
 		r->has_oom_disable = true;
 		if (json_get_bool(m, w, "disableOOMKiller", &r->oom_disable, err) < 0)
@@ -79,7 +81,8 @@ static int parse_cpu(json_t *c, struct cg_resources *r, struct err **err)
 		r->cpus = NULL;
 	if (r->mems && !r->mems[0])
 		r->mems = NULL;
-	if (get_opt_i64(c, w, "idle", &r->has_idle, &r->idle, err) < 0)
+	if (get_opt_i64(c, w, "idle", &r->has_idle, &r->idle, err) < 0 ||
+	    cg_opt_u64(c, w, "burst", &r->has_burst, &r->burst, err) < 0)
 		return cg_err(err);
 	if (r->has_idle && r->idle != 0 && r->idle != 1)
 		return err_make(err, 0, "%s.idle: %lld is not 0 or 1", w, (long long)r->idle);

@@ -62,6 +62,9 @@ static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct 
 		return 0;
 	if (!(h = need(cg, "memory", "memory", err)))
 		return cg_err(err);
+	if (r->has_mem_limit && r->check_before_update &&
+	    cg_check_usage(h->path, "memory.usage_in_bytes", r->mem_limit, err) < 0)
+		return cg_err(err);
 	/* memsw must stay >= limit: when growing, raise memsw first. */
 	if (r->has_mem_limit) {
 		struct err *first = NULL;
@@ -106,7 +109,7 @@ static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err
 	struct cg_hier *h;
 
 	if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime ||
-	    r->has_rt_period || r->has_idle) {
+	    r->has_rt_period || r->has_idle || r->has_burst) {
 		if (!(h = need(cg, "cpu", "cpu", err)))
 			return cg_err(err);
 		if (r->has_shares && cg_writef(h->path, "cpu.shares", err, "%llu",
@@ -129,6 +132,9 @@ static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err
 		if (r->has_idle &&
 		    cg_writef(h->path, "cpu.idle", err, "%lld", (long long)r->idle) < 0)
 			return err_wrap(err, "linux.resources.cpu.idle");
+		if (r->has_burst && cg_writef(h->path, "cpu.cfs_burst_us", err, "%llu",
+					      (unsigned long long)r->burst) < 0)
+			return err_wrap(err, "linux.resources.cpu.burst");
 	}
 	if (r->cpus || r->mems) {
 		if (!(h = need(cg, "cpuset", "cpu.cpus", err)))

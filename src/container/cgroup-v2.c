@@ -50,6 +50,9 @@ static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 
 static int v2_memory(const char *dir, const struct cg_resources *r, struct err **err)
 {
+	if (r->has_mem_limit && r->check_before_update &&
+	    cg_check_usage(dir, "memory.current", r->mem_limit, err) < 0)
+		return cg_err(err);
 	if (r->has_mem_limit &&
 	    (r->mem_limit > 0 ? cg_writef(dir, "memory.max", err, "%lld", (long long)r->mem_limit)
 			      : cg_write(dir, "memory.max", "max", err)) < 0)
@@ -101,6 +104,9 @@ static int v2_cpu(const char *dir, const struct cg_resources *r, struct err **er
 		    0)
 			return err_wrap(err, "linux.resources.cpu.quota");
 	}
+	if (r->has_burst &&
+	    cg_writef(dir, "cpu.max.burst", err, "%llu", (unsigned long long)r->burst) < 0)
+		return err_wrap(err, "linux.resources.cpu.burst");
 	if (r->has_rt_runtime || r->has_rt_period)
 		return err_make(err, 0,
 				"linux.resources.cpu.realtimeRuntime: not available on cgroup v2");

@@ -82,6 +82,23 @@ int cg_read(const char *dir, const char *file, char **ret, struct err **err)
 	return read_file_at(AT_FDCWD, p, CG_MAX_FILE, ret, NULL, err);
 }
 
+/* memory.checkBeforeUpdate: a new limit below what is in use is refused. */
+int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err)
+{
+	_cleanup_free_ char *data = NULL;
+	uint64_t usage = 0;
+
+	if (limit <= 0 || cg_read(dir, file, &data, NULL) < 0)
+		return 0; /* unlimited, or nothing to compare with yet */
+	data[strcspn(data, "\n")] = '\0';
+	if (parse_u64(data, &usage) == 0 && usage > (uint64_t)limit)
+		return err_make(err, EBUSY,
+				"linux.resources.memory.limit: %lld is below the current usage "
+				"%llu (checkBeforeUpdate)",
+				(long long)limit, (unsigned long long)usage);
+	return 0;
+}
+
 static bool list_has(const char *list, const char *item);
 
 struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller)

@@ -430,3 +430,17 @@ assert_default_parent_gone() {
 	[ "$status" -ne 0 ]
 	assert_default_parent_gone
 }
+
+@test "update: memory.checkBeforeUpdate refuses a limit below usage; cpu.burst is applied" {
+	dir=$(mem_dir)
+	start_sleeper
+	before=$(cat "$dir/memory.limit_in_bytes")
+	run isola update -r - "$ID" <<<'{"memory":{"limit":4096,"checkBeforeUpdate":true}}'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"memory.limit: 4096 is below the current usage"* ]]
+	[ "$(cat "$dir/memory.limit_in_bytes")" = "$before" ]
+	[ -f "/sys/fs/cgroup/cpu/$ID/cpu.cfs_burst_us" ] || skip "SKIP: no cpu.cfs_burst_us here"
+	isola update -r - "$ID" <<<'{"cpu":{"quota":50000,"period":100000,"burst":20000}}'
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_burst_us")" = 20000 ]
+}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The cgroup drivers against fake cgroup trees under /tmp. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -228,6 +229,13 @@ static void test_hybrid(void)
 		    "{\"limit\":33554432}}",
 		    0, NULL);
 
+		_cleanup_json_ json_t *low =
+		    json_loads("{\"memory\":{\"limit\":2048,\"checkBeforeUpdate\":true}}", 0, NULL);
+
+		ok(ct_cgroup_update(cg2, low, &err) == -EBUSY && err &&
+		       strstr(err->msg, "below the current usage 4096"),
+		   "checkBeforeUpdate refuses a limit below usage (%s)", err ? err->msg : "");
+		err_free(&err);
 		is_int(ct_cgroup_update(cg2, upd, &err), 0, "update");
 		is_file("max", "%s/pids/t1/pids.max", root);
 		is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
@@ -318,15 +326,17 @@ static void test_v1_more(void)
 	    "net_cls,net_prio/t3/net_cls.classid",
 	    "net_cls,net_prio/t3/net_prio.ifpriomap",
 	    "cpu/t3/cpu.idle",
+	    "cpu/t3/cpu.cfs_burst_us",
 	    "memory/t3/memory.use_hierarchy",
 	};
-	_cleanup_json_ json_t *res = json_loads(
-	    "{\"blockIO\":{\"weight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,"
-	    "\"weight\":200}],\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,"
-	    "\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":254,\"minor\":0,"
-	    "\"rate\":100}]},\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":"
-	    "\"eth0\",\"priority\":5}]},\"cpu\":{\"idle\":1},\"memory\":{\"useHierarchy\":true}}",
-	    0, NULL);
+	_cleanup_json_ json_t *res =
+	    json_loads("{\"blockIO\":{\"weight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,"
+		       "\"weight\":200}],\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,"
+		       "\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":254,\"minor\":0,"
+		       "\"rate\":100}]},\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":"
+		       "\"eth0\",\"priority\":5}]},\"cpu\":{\"idle\":1,\"burst\":5000},\"memory\":{"
+		       "\"useHierarchy\":true}}",
+		       0, NULL);
 	struct ct_cgroup *cg = NULL;
 	struct err *err = NULL;
 	char root[256];
@@ -343,6 +353,7 @@ static void test_v1_more(void)
 	is_file("1048577", "%s/net_cls,net_prio/t3/net_cls.classid", root);
 	is_file("eth0 5", "%s/net_cls,net_prio/t3/net_prio.ifpriomap", root);
 	is_file("1", "%s/cpu/t3/cpu.idle", root);
+	is_file("5000", "%s/cpu/t3/cpu.cfs_burst_us", root);
 	is_file("1", "%s/memory/t3/memory.use_hierarchy", root);
 	ct_cgroup_free(cg);
 	err_free(&err);
@@ -444,12 +455,13 @@ static void test_prepare_realize(void)
 
 static void test_v2_more(void)
 {
-	_cleanup_json_ json_t *res =
-	    json_loads("{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":1000}],"
-		       "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":16,\"rate\":4096}]},"
-		       "\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},\"cpu\":{\"idle\":1}}",
-		       0, NULL);
-	static const char *const files[] = {"io.max", "io.weight", "rdma.max", "cpu.idle"};
+	_cleanup_json_ json_t *res = json_loads(
+	    "{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":1000}],"
+	    "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":16,\"rate\":4096}]},"
+	    "\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},\"cpu\":{\"idle\":1,\"burst\":1000}}",
+	    0, NULL);
+	static const char *const files[] = {"io.max", "io.weight", "rdma.max", "cpu.idle",
+					    "cpu.max.burst"};
 	struct ct_cgroup *cg = NULL;
 	struct err *err = NULL;
 	char root[256];
@@ -464,6 +476,7 @@ static void test_v2_more(void)
 	is_file("8:16 wbps=4096", "%s/t4/io.max", root);
 	is_file("mlx5_0 hca_handle=3 hca_object=max", "%s/t4/rdma.max", root);
 	is_file("1", "%s/t4/cpu.idle", root);
+	is_file("1000", "%s/t4/cpu.max.burst", root);
 	ct_cgroup_free(cg);
 	err_free(&err);
 	expect_fail(root, "/t4", "{\"network\":{\"classID\":1}}",
