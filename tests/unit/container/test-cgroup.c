@@ -453,6 +453,60 @@ static void test_prepare_realize(void)
 	err_free(&err);
 }
 
+static void put_at(const char *root, const char *file, const char *data)
+{
+	char p[PATH_MAX];
+
+	touch("%s/%s", root, file);
+	snprintf(p, sizeof(p), "%s/%s", root, file);
+	put(p, data);
+}
+
+/* v2 freeze (cgroup.freeze, waiting for cgroup.events) and stats from a fake tree. */
+static void test_v2_freeze_stats(void)
+{
+	_cleanup_json_ json_t *stats = NULL,
+			      *unified = json_loads("{\"unified\":{\"memory.high\":\"1048576\"}}",
+						    0, NULL);
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+	char root[256], dir[300];
+	bool frozen = false;
+
+	snprintf(root, sizeof(root), "%s/v2", top);
+	snprintf(dir, sizeof(dir), "%s/t5", root);
+	put_at(dir, "cgroup.procs", "");
+	put_at(dir, "memory.high", "max");
+	put_at(dir, "cgroup.freeze", "0");
+	put_at(dir, "cgroup.events", "populated 1\nfrozen 1\n");
+	put_at(dir, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n");
+	put_at(dir, "memory.current", "8192\n");
+	put_at(dir, "pids.current", "2\n");
+	put_at(dir, "io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
+	is_int(ct_cgroup_create_at(root, "/t5", "c", unified, false, &cg, &err), 0,
+	       "v2: unified keys (%s)", err ? err->msg : "ok");
+	is_file("1048576", "%s/memory.high", dir);
+	is_int(ct_cgroup_freeze(cg, true, &err), 0, "v2: freeze");
+	is_file("1", "%s/cgroup.freeze", dir);
+	is_int(ct_cgroup_is_frozen(cg, &frozen, &err), 0, "v2: is_frozen");
+	ok(frozen, "v2: frozen read from cgroup.events");
+	put_at(dir, "cgroup.events", "populated 1\nfrozen 0\n");
+	is_int(ct_cgroup_freeze(cg, false, &err), 0, "v2: thaw");
+	is_file("0", "%s/cgroup.freeze", dir);
+	is_int(ct_cgroup_stats(cg, &stats, &err), 0, "v2: stats");
+	ok(json_integer_value(json_object_get(
+	       json_object_get(json_object_get(stats, "cpu"), "usage"), "total")) == 1500000,
+	   "v2: cpu usage in ns");
+	ok(json_integer_value(json_object_get(
+	       json_object_get(json_object_get(stats, "memory"), "usage"), "usage")) == 8192,
+	   "v2: memory.current");
+	ok(json_array_size(
+	       json_object_get(json_object_get(stats, "blkio"), "ioServiceBytesRecursive")) == 2,
+	   "v2: io.stat as Read and Write entries");
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
 static void test_v2_more(void)
 {
 	_cleanup_json_ json_t *res = json_loads(
@@ -496,6 +550,7 @@ int main(void)
 	test_prepare_realize();
 	test_v2();
 	test_v2_more();
+	test_v2_freeze_stats();
 	rm_rf_at(AT_FDCWD, top, &err);
 	err_free(&err);
 	return tap_done();
