@@ -302,7 +302,9 @@ static int v1_network(struct ct_cgroup *cg, const struct cg_resources *r, struct
 		if (cg_writef(h->path, "net_cls.classid", err, "%u", r->classid) < 0)
 			return err_wrap(err, "linux.resources.network.classID");
 	}
-	if (r->n_prios && !(h = need(cg, "net_prio", "network.priorities", err)))
+	if (!r->n_prios)
+		return 0;
+	if (!(h = need(cg, "net_prio", "network.priorities", err)))
 		return cg_err(err);
 	for (size_t i = 0; i < r->n_prios; i++)
 		if (cg_writef(h->path, "net_prio.ifpriomap", err, "%s %u", r->prios[i].name,
