@@ -156,6 +156,21 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	assert_podman_clean
 }
 
+@test "podman --device-read-bps reaches blkio through isola" {
+	[ -d /sys/fs/cgroup/blkio ] || skip "SKIP: no cgroup v1 blkio controller"
+	local dev
+	dev=$(lsblk -dnpo NAME,TYPE | awk '$2 == "disk" { print $1; exit }')
+	[ -n "$dev" ] || skip "SKIP: no block device"
+	run pm run -d --name isola-it-pb --device-read-bps "$dev:1mb" "$PODMAN_IMG" sleep 100
+	echo "$output"
+	[ "$status" -eq 0 ]
+	pm_cgroup_file isola-it-pb blkio blkio.throttle.read_bps_device
+	[ "$(pm_cgroup_file isola-it-pb blkio blkio.throttle.read_bps_device)" = \
+		"$(lsblk -dno MAJ:MIN "$dev" | tr -d ' ') 1048576" ]
+	pm rm -f -t 0 isola-it-pb
+	assert_podman_clean
+}
+
 @test "podman stats --no-stream sees the container's cgroup (usage, limit, pids)" {
 	pm run -d --name isola-it-ps --memory 64m "$PODMAN_IMG" sleep 100
 	run pm stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' isola-it-ps
