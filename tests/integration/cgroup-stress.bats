@@ -16,9 +16,10 @@ setup() {
 }
 
 teardown() {
-	local id
-	for id in $(ls "$R" 2>/dev/null); do
-		"$ISOLA" --root "$R" delete --force "$id" >/dev/null 2>&1 || true
+	local d
+	for d in "$R"/*/; do
+		[ -d "$d" ] || continue
+		"$ISOLA" --root "$R" delete --force "$(basename "$d")" >/dev/null 2>&1 || true
 	done
 	find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name "$PREFIX-*" -delete 2>/dev/null || true
 	isola_cleanup_tmp

@@ -403,7 +403,7 @@ assert_default_parent_gone() {
 	args true
 	"$ISOLA" --root "$R" create -b "$B" "$ID" >/dev/null 2>&1 </dev/null &
 	create=$!
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ -d "/sys/fs/cgroup/memory/isola/$ID" ] && [ -s "$TMP/hook.pid" ] && break
 		sleep 0.1
 	done
