@@ -348,7 +348,7 @@ start_sleeper() {
 	args sh -c 'f() { f & f & exec sleep 1000; }; f 2>/dev/null & wait'
 	create_start
 	dir=/sys/fs/cgroup/pids/$ID
-	for i in $(seq 100); do
+	for _ in $(seq 100); do
 		[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] && break
 		sleep 0.1
 	done
