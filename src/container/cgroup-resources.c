@@ -104,6 +104,10 @@ static int parse_device(json_t *d, size_t i, struct cg_device_rule *rule, struct
 		return cg_err(err);
 	if (!json_object_get(d, "allow"))
 		return err_make(err, 0, "%s.allow: missing", w);
+	/* Linux device numbers: 12-bit major, 20-bit minor; -1 (or absent) is any. */
+	if (rule->major < -1 || rule->major > 0xfff || rule->minor < -1 || rule->minor > 0xfffff)
+		return err_make(err, 0, "%s: major %lld, minor %lld is not a device number", w,
+				(long long)rule->major, (long long)rule->minor);
 	if (strlen(type) != 1 || !strchr("abc", type[0]))
 		return err_make(err, 0, "%s.type: `%s` is not a, b or c", w, type);
 	if (!access[0] || strlen(access) > 3 || strspn(access, "rwm") != strlen(access))

@@ -282,6 +282,10 @@ static void test_errors_and_cleanup(void)
 		    "{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,"
 		    "\"weight\":5}]}}",
 		    "weightDevice[0].weight: 5 is not 10..1000");
+	expect_fail(root, "/t1",
+		    "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":4294967297,"
+		    "\"minor\":1}]}",
+		    "devices[0]: major 4294967297, minor 1 is not a device number");
 	expect_fail(root, "/t1", "{\"cpu\":{\"idle\":2}}",
 		    "linux.resources.cpu.idle: 2 is not 0 or 1");
 	expect_fail(root, "/t1", "{\"memory\":{\"swappiness\":300}}",
