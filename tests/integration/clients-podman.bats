@@ -149,6 +149,8 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	[ "$(pm_cgroup_file isola-it-pr cpu,cpuacct cpu.cfs_quota_us 2>/dev/null ||
 		pm_cgroup_file isola-it-pr cpu cpu.cfs_quota_us)" = 50000 ]
 	# A memory limit podman set is enforced: allocating past it gets the process killed.
+	# (conmon then writes an "oom" marker file into its working directory: keep it in TMP.)
+	cd "$TMP"
 	run pm exec isola-it-pr awk 'BEGIN { s = "x"; for (;;) s = s s }'
 	echo "awk: $status"
 	[ "$status" -eq 137 ]
