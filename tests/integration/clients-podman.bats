@@ -140,6 +140,8 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 
 @test "podman run --memory --cpus --pids-limit sets the container's cgroup" {
 	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory controller"
+	# conmon writes an "oom" marker into its working directory on an OOM kill: keep it in TMP.
+	cd "$TMP"
 	run pm run -d --name isola-it-pr --memory 64m --cpus 0.5 --pids-limit 33 "$PODMAN_IMG" \
 		sleep 100
 	echo "$output"
@@ -149,8 +151,6 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	[ "$(pm_cgroup_file isola-it-pr cpu,cpuacct cpu.cfs_quota_us 2>/dev/null ||
 		pm_cgroup_file isola-it-pr cpu cpu.cfs_quota_us)" = 50000 ]
 	# A memory limit podman set is enforced: allocating past it gets the process killed.
-	# (conmon then writes an "oom" marker file into its working directory: keep it in TMP.)
-	cd "$TMP"
 	run pm exec isola-it-pr awk 'BEGIN { s = "x"; for (;;) s = s s }'
 	echo "awk: $status"
 	[ "$status" -eq 137 ]
