@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cgroup-target.h"
+#include "cli.h"
 
 int cgroup_target_open(const char *root, const char *id, struct cgroup_target *t, struct err **err)
 {
@@ -32,4 +33,24 @@ void cgroup_target_close(struct cgroup_target *t)
 	if (t->dirfd >= 0)
 		close(t->dirfd);
 	t->dirfd = -1;
+}
+
+int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool frozen)
+{
+	enum ct_status want = frozen ? CT_RUNNING : CT_PAUSED;
+	struct cgroup_target t;
+	struct err *err = NULL;
+	int r;
+
+	if (argc != 2)
+		return cli_usage_error(argv[0], "expected one container id");
+	if (cgroup_target_open(root, argv[1], &t, &err) < 0)
+		return cli_fail(&err);
+	if (t.status != want)
+		r = err_make(&err, 0, "container `%s` is %s, not %s", argv[1],
+			     ct_status_name(t.status), frozen ? "running" : "paused");
+	else
+		r = ct_cgroup_freeze(t.cg, frozen, &err);
+	cgroup_target_close(&t);
+	return r < 0 ? cli_fail(&err) : 0;
 }

@@ -14,3 +14,5 @@ struct cgroup_target {
 /* Open and lock <root>/<id>, read its state and its recorded cgroup. */
 int cgroup_target_open(const char *root, const char *id, struct cgroup_target *t, struct err **err);
 void cgroup_target_close(struct cgroup_target *t);
+/* pause (frozen) and resume: argv is "<cmd> ID"; returns the exit code. */
+int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool frozen);

@@ -15,6 +15,6 @@ const struct cli_command cli_cgroup_commands[] = {
     {"resume", cmd_resume, "thaw a paused container"},
     {"ps", cmd_ps, "list a container's processes (--format table|json)"},
     {"update", cmd_update, "change a container's resource limits"},
-    {"events", cmd_events, "print resource usage (--stats once, or every --interval)"},
+    {"events", cmd_events, "stream usage every --interval and OOM kills (--stats: once)"},
     {},
 };

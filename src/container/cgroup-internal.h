@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "cgroup.h"
@@ -14,6 +15,9 @@
 #define CG_MAX_HIERARCHIES    32
 #define CG_MAX_DEVICE_RULES   512
 #define CG_MAX_HUGEPAGE_SIZES 8
+#define CG_MAX_BLKIO_DEVICES  64
+#define CG_MAX_NET_PRIOS      64
+#define CG_MAX_RDMA	      16
 
 enum cg_layout { CG_LAYOUT_V1, CG_LAYOUT_V2, CG_LAYOUT_HYBRID };
 
@@ -31,6 +35,15 @@ struct cg_device_rule {
 	char access[4];
 };
 
+/* A blockIO per-device entry: weight (and leafWeight) or a throttle rate. */
+struct cg_blkio_dev {
+	int64_t major, minor;
+	bool has_value, has_leaf;
+	uint64_t value, leaf;
+};
+
+enum cg_throttle { CG_READ_BPS, CG_WRITE_BPS, CG_READ_IOPS, CG_WRITE_IOPS, CG_THROTTLE_N };
+
 /* linux.resources, parsed; has_* says whether a field was given. */
 struct cg_resources {
 	bool has_mem_limit, has_mem_reservation, has_mem_swap, has_swappiness, has_oom_disable;
@@ -43,8 +56,27 @@ struct cg_resources {
 	const char *cpus, *mems;
 	bool has_pids_limit;
 	int64_t pids_limit;
-	bool has_blkio_weight;
-	uint64_t blkio_weight;
+	bool has_blkio_weight, has_blkio_leaf_weight;
+	uint64_t blkio_weight, blkio_leaf_weight;
+	size_t n_weight_devs, n_throttle[CG_THROTTLE_N];
+	struct cg_blkio_dev weight_devs[CG_MAX_BLKIO_DEVICES];
+	struct cg_blkio_dev throttle[CG_THROTTLE_N][CG_MAX_BLKIO_DEVICES];
+	bool has_idle, has_use_hierarchy, use_hierarchy, has_burst, check_before_update;
+	uint64_t burst;
+	int64_t idle;
+	bool has_classid;
+	uint32_t classid;
+	size_t n_prios;
+	struct cg_net_prio {
+		char name[16]; /* IFNAMSIZ */
+		uint32_t prio;
+	} prios[CG_MAX_NET_PRIOS];
+	size_t n_rdma;
+	struct cg_rdma {
+		char name[64];
+		bool has_handles, has_objects;
+		uint32_t handles, objects;
+	} rdma[CG_MAX_RDMA];
 	bool has_devices;
 	size_t n_devices;
 	struct cg_device_rule *devices;
@@ -67,6 +99,7 @@ struct cg_ops {
 
 struct ct_cgroup {
 	enum cg_layout layout;
+	bool default_parent; /* the path is /isola/<id>: destroy also removes an empty /isola */
 	const struct cg_ops *ops;
 	size_t n;
 	struct cg_hier h[CG_MAX_HIERARCHIES];
@@ -83,11 +116,38 @@ int cg_writef(const char *dir, const char *file, struct err **err, const char *f
     __attribute__((format(printf, 4, 5)));
 int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
+/* For memory.checkBeforeUpdate: fail if the number in dir/file exceeds limit (> 0). */
+int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err);
 
 /* Write hugetlb.<size>.max in a cgroup2 directory, enabling the controller
  * from mount_dir down first (shared by v2 and the hybrid unified tree). */
 int cg_v2_hugetlb(const char *mount_dir, const char *dir, const struct cg_resources *r,
 		  struct err **err);
+
+/* The devices every container may use (null, zero, full, tty, random, ptys...),
+ * allowed after linux.resources.devices as runc does. */
+extern const struct cg_device_rule cg_default_devices[];
+extern const size_t cg_n_default_devices;
+
+struct bpf_insn;
+/* The BPF_PROG_TYPE_CGROUP_DEVICE program for rules (last match wins). */
+int cg_bpf_devices_prog(const struct cg_device_rule *rules, size_t n_rules, struct bpf_insn **ret,
+			size_t *ret_n, struct err **err);
+/* Load it and attach it to the cgroup2 directory dir (BPF_F_ALLOW_MULTI). */
+int cg_bpf_devices_attach(const char *dir, const struct cg_device_rule *rules, size_t n_rules,
+			  struct err **err);
+
+/* An optional unsigned field: *has says whether it was there (null = absent). */
+int cg_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
+	       struct err **err);
+/* blockIO, network and rdma (cgroup-resources-io.c). */
+int cg_parse_block_io(json_t *b, struct cg_resources *r, struct err **err);
+int cg_parse_network(json_t *n, struct cg_resources *r, struct err **err);
+int cg_parse_rdma(json_t *o, struct cg_resources *r, struct err **err);
+/* The kernel's throttle file names: v1 blkio.throttle.<x>_device, v2 io.max keys. */
+extern const char *const cg_throttle_v1[CG_THROTTLE_N], *const cg_throttle_v2[CG_THROTTLE_N];
+/* "<name> hca_handle=N hca_object=M" ("max" where not given), for rdma.max. */
+void cg_rdma_line(const struct cg_rdma *e, char *buf, size_t len);
 
 int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err);
 void cg_resources_clear(struct cg_resources *r);

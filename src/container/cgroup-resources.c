@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * linux.resources to struct cg_resources.  Fields we cannot apply on any
- * layout yet are rejected here with "not supported yet", never ignored.
+ * linux.resources to struct cg_resources.  The drivers apply them; a field
+ * the host's layout lacks is an error or a warning there, never ignored.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -15,6 +15,14 @@
 
 #define W "linux.resources"
 
+const struct cg_device_rule cg_default_devices[] = {
+    {true, 'c', 1, 3, "rwm"},	 {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},
+    {true, 'c', 5, 0, "rwm"},	 {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"},
+    {true, 'c', 5, 1, "rwm"},	 {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
+    {true, 'c', 10, 200, "rwm"},
+};
+const size_t cg_n_default_devices = ARRAY_SIZE(cg_default_devices);
+
 static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has, int64_t *v,
 		       struct err **err)
 {
@@ -26,17 +34,6 @@ static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has,
 	return json_get_i64(o, where, key, v, err);
 }
 
-static int get_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
-		       struct err **err)
-{
-	json_t *j = json_object_get(o, key);
-
-	if (!j || json_is_null(j))
-		return 0;
-	*has = true;
-	return json_get_u64(o, where, key, v, err);
-}
-
 static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 {
 	const char *w = W ".memory";
@@ -46,7 +43,7 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 	    get_opt_i64(m, w, "reservation", &r->has_mem_reservation, &r->mem_reservation, err) <
 		0 ||
 	    get_opt_i64(m, w, "swap", &r->has_mem_swap, &r->mem_swap, err) < 0 ||
-	    get_opt_u64(m, w, "swappiness", &r->has_swappiness, &r->swappiness, err) < 0)
+	    cg_opt_u64(m, w, "swappiness", &r->has_swappiness, &r->swappiness, err) < 0)
 		return cg_err(err);
 	if (r->has_swappiness && r->swappiness > 100)
 		return err_make(err, 0, "%s.swappiness: %llu is not 0..100", w,
@@ -55,6 +52,11 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 		log_warn("%s.kernel, kernelTCP: kernel memory limits are deprecated by the "
 			 "kernel; ignored",
 			 w);
+	if (json_get_bool(m, w, "useHierarchy", &r->use_hierarchy, err) < 0)
+		return cg_err(err);
+	r->has_use_hierarchy = json_is_boolean(json_object_get(m, "useHierarchy"));
+	if (json_get_bool(m, w, "checkBeforeUpdate", &r->check_before_update, err) < 0)
+		return cg_err(err);
 	if (oom && !json_is_null(oom)) {
 		r->has_oom_disable = true;
 		if (json_get_bool(m, w, "disableOOMKiller", &r->oom_disable, err) < 0)
@@ -67,11 +69,11 @@ static int parse_cpu(json_t *c, struct cg_resources *r, struct err **err)
 {
 	const char *w = W ".cpu";
 
-	if (get_opt_u64(c, w, "shares", &r->has_shares, &r->shares, err) < 0 ||
+	if (cg_opt_u64(c, w, "shares", &r->has_shares, &r->shares, err) < 0 ||
 	    get_opt_i64(c, w, "quota", &r->has_quota, &r->quota, err) < 0 ||
-	    get_opt_u64(c, w, "period", &r->has_period, &r->period, err) < 0 ||
+	    cg_opt_u64(c, w, "period", &r->has_period, &r->period, err) < 0 ||
 	    get_opt_i64(c, w, "realtimeRuntime", &r->has_rt_runtime, &r->rt_runtime, err) < 0 ||
-	    get_opt_u64(c, w, "realtimePeriod", &r->has_rt_period, &r->rt_period, err) < 0 ||
+	    cg_opt_u64(c, w, "realtimePeriod", &r->has_rt_period, &r->rt_period, err) < 0 ||
 	    json_get_string(c, w, "cpus", false, &r->cpus, err) < 0 ||
 	    json_get_string(c, w, "mems", false, &r->mems, err) < 0)
 		return cg_err(err);
@@ -79,8 +81,11 @@ static int parse_cpu(json_t *c, struct cg_resources *r, struct err **err)
 		r->cpus = NULL;
 	if (r->mems && !r->mems[0])
 		r->mems = NULL;
-	if (json_object_get(c, "idle") && !json_is_null(json_object_get(c, "idle")))
-		return err_make(err, 0, "%s.idle: not supported yet", w);
+	if (get_opt_i64(c, w, "idle", &r->has_idle, &r->idle, err) < 0 ||
+	    cg_opt_u64(c, w, "burst", &r->has_burst, &r->burst, err) < 0)
+		return cg_err(err);
+	if (r->has_idle && r->idle != 0 && r->idle != 1)
+		return err_make(err, 0, "%s.idle: %lld is not 0 or 1", w, (long long)r->idle);
 	return 0;
 }
 
@@ -99,6 +104,10 @@ static int parse_device(json_t *d, size_t i, struct cg_device_rule *rule, struct
 		return cg_err(err);
 	if (!json_object_get(d, "allow"))
 		return err_make(err, 0, "%s.allow: missing", w);
+	/* Linux device numbers: 12-bit major, 20-bit minor; -1 (or absent) is any. */
+	if (rule->major < -1 || rule->major > 0xfff || rule->minor < -1 || rule->minor > 0xfffff)
+		return err_make(err, 0, "%s: major %lld, minor %lld is not a device number", w,
+				(long long)rule->major, (long long)rule->minor);
 	if (strlen(type) != 1 || !strchr("abc", type[0]))
 		return err_make(err, 0, "%s.type: `%s` is not a, b or c", w, type);
 	if (!access[0] || strlen(access) > 3 || strspn(access, "rwm") != strlen(access))
@@ -127,34 +136,6 @@ static int parse_devices(json_t *arr, struct cg_resources *r, struct err **err)
 		if (ret < 0)
 			return ret;
 		r->n_devices++;
-	}
-	return 0;
-}
-
-static int parse_block_io(json_t *b, struct cg_resources *r, struct err **err)
-{
-	static const char *const unsupported[] = {
-	    "leafWeight",
-	    "weightDevice",
-	    "throttleReadBpsDevice",
-	    "throttleWriteBpsDevice",
-	    "throttleReadIOPSDevice",
-	    "throttleWriteIOPSDevice",
-	};
-
-	if (get_opt_u64(b, W ".blockIO", "weight", &r->has_blkio_weight, &r->blkio_weight, err) < 0)
-		return cg_err(err);
-	if (r->has_blkio_weight && r->blkio_weight != 0 &&
-	    (r->blkio_weight < 10 || r->blkio_weight > 1000))
-		return err_make(err, 0, W ".blockIO.weight: %llu is not 10..1000",
-				(unsigned long long)r->blkio_weight);
-	if (r->has_blkio_weight && r->blkio_weight == 0)
-		r->has_blkio_weight = false;
-	for (size_t i = 0; i < ARRAY_SIZE(unsupported); i++) {
-		json_t *j = json_object_get(b, unsupported[i]);
-
-		if (j && !json_is_null(j) && !(json_is_array(j) && json_array_size(j) == 0))
-			return err_make(err, 0, W ".blockIO.%s: not supported yet", unsupported[i]);
 	}
 	return 0;
 }
@@ -190,22 +171,6 @@ static int parse_hugepages(json_t *arr, struct cg_resources *r, struct err **err
 	return 0;
 }
 
-/* Keys we cannot apply: an error unless empty. */
-static int reject_unsupported(json_t *res, struct err **err)
-{
-	static const char *const keys[] = {"network", "rdma"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(keys); i++) {
-		json_t *j = json_object_get(res, keys[i]);
-
-		if (!j || json_is_null(j) || (json_is_array(j) && json_array_size(j) == 0) ||
-		    (json_is_object(j) && json_object_size(j) == 0))
-			continue;
-		return err_make(err, 0, W ".%s: not supported yet", keys[i]);
-	}
-	return 0;
-}
-
 /*
  * As runc: 0 means "leave unchanged" for these (containerd's update sends
  * every field, zeros included); -1 means unlimited where that exists.
@@ -233,15 +198,18 @@ int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
 		goto done;
 	if (!json_is_object(res))
 		return err_make(err, 0, W ": expected an object");
-	rc = reject_unsupported(res, err);
-	if (rc >= 0 && (j = json_object_get(res, "memory")) && json_is_object(j))
+	if ((j = json_object_get(res, "memory")) && json_is_object(j))
 		rc = parse_memory(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "cpu")) && json_is_object(j))
 		rc = parse_cpu(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "pids")) && json_is_object(j))
 		rc = get_opt_i64(j, W ".pids", "limit", &r.has_pids_limit, &r.pids_limit, err);
 	if (rc >= 0 && (j = json_object_get(res, "blockIO")) && json_is_object(j))
-		rc = parse_block_io(j, &r, err);
+		rc = cg_parse_block_io(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "network")) && json_is_object(j))
+		rc = cg_parse_network(j, &r, err);
+	if (rc >= 0 && (j = json_object_get(res, "rdma")) && !json_is_null(j))
+		rc = cg_parse_rdma(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "hugepageLimits")) && !json_is_null(j))
 		rc = parse_hugepages(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "devices")) && !json_is_null(j))

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Resource usage in the shape of runc's `events --stats` data ("cpu",
- * "memory", "pids"), read from v1 controller files or the v2 directory.
+ * "memory", "pids", "blkio", "hugetlb"), read from v1 controller files or
+ * the v2 directory.
  * A file the host lacks leaves its field out rather than failing.
  */
 #include <errno.h>
@@ -12,6 +13,7 @@
 
 #include "cgroup-internal.h"
 #include "cleanup.h"
+#include "fdutil.h"
 #include "parse.h"
 
 /* The first number in a file ("max" reads as 0). */
@@ -131,10 +133,105 @@ static json_t *pids(const char *dir)
 	return p;
 }
 
+static json_t *blkio_entry(const char *dev, const char *op, uint64_t v)
+{
+	unsigned maj = 0, min = 0;
+
+	if (sscanf(dev, "%u:%u", &maj, &min) != 2)
+		return NULL;
+	return json_pack("{s:I, s:I, s:s, s:I}", "major", (json_int_t)maj, "minor", (json_int_t)min,
+			 "op", op, "value", (json_int_t)v);
+}
+
+/* v1 "maj:min Op value" lines (the "Total" line is left out, as runc does). */
+static json_t *v1_blkio_list(const char *dir, const char *file)
+{
+	_cleanup_free_ char *data = NULL;
+	json_t *arr = json_array();
+	char *line, *save = NULL;
+
+	if (!dir || !arr || cg_read(dir, file, &data, NULL) < 0)
+		return arr;
+	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char dev[32], op[16];
+		unsigned long long v;
+
+		if (sscanf(line, "%31s %15s %llu", dev, op, &v) == 3)
+			json_array_append_new(arr, blkio_entry(dev, op, v));
+	}
+	return arr;
+}
+
+/* v2 io.stat: "maj:min rbytes=N wbytes=N rios=N wios=N ..." as runc's Read/Write entries. */
+static json_t *v2_blkio(const char *dir)
+{
+	_cleanup_free_ char *data = NULL;
+	json_t *bytes = json_array(), *ios = json_array();
+	char *line, *save = NULL;
+
+	if (cg_read(dir, "io.stat", &data, NULL) == 0)
+		for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			unsigned long long rb, wb, rio, wio;
+			char dev[32];
+
+			if (sscanf(line, "%31s rbytes=%llu wbytes=%llu rios=%llu wios=%llu", dev,
+				   &rb, &wb, &rio, &wio) != 5)
+				continue;
+			json_array_append_new(bytes, blkio_entry(dev, "Read", rb));
+			json_array_append_new(bytes, blkio_entry(dev, "Write", wb));
+			json_array_append_new(ios, blkio_entry(dev, "Read", rio));
+			json_array_append_new(ios, blkio_entry(dev, "Write", wio));
+		}
+	return json_pack("{s:o, s:o}", "ioServiceBytesRecursive", bytes, "ioServicedRecursive",
+			 ios);
+}
+
+/* {"2MB": {usage, max, failcnt}} for each huge page size the kernel has. */
+static json_t *hugetlb(const char *dir, bool v2)
+{
+	static const struct {
+		const char *kb, *name;
+	} sizes[] = {{"64", "64KB"},
+		     {"2048", "2MB"},
+		     {"32768", "32MB"},
+		     {"524288", "512MB"},
+		     {"1048576", "1GB"}};
+	json_t *o = json_object();
+	char file[96], p[128];
+
+	for (size_t i = 0; dir && o && i < ARRAY_SIZE(sizes); i++) {
+		json_t *e = json_object();
+
+		snprintf(p, sizeof(p), "/sys/kernel/mm/hugepages/hugepages-%skB", sizes[i].kb);
+		snprintf(file, sizeof(file), "hugetlb.%s.%s", sizes[i].name,
+			 v2 ? "current" : "usage_in_bytes");
+		if (!path_exists(p) || !cg_has_file(dir, file)) {
+			json_decref(e);
+			continue;
+		}
+		set_u64(e, "usage", dir, file);
+		if (!v2) {
+			snprintf(file, sizeof(file), "hugetlb.%s.max_usage_in_bytes",
+				 sizes[i].name);
+			set_u64(e, "max", dir, file);
+			snprintf(file, sizeof(file), "hugetlb.%s.failcnt", sizes[i].name);
+			set_u64(e, "failcnt", dir, file);
+		}
+		json_object_set_new(o, sizes[i].name, e);
+	}
+	return o;
+}
+
 int cg_v1_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 {
-	json_t *o = json_pack("{s:o, s:o, s:o}", "cpu", v1_cpu(cg), "memory", v1_memory(cg), "pids",
-			      pids(dir_of(cg, "pids")));
+	const char *blkio = dir_of(cg, "blkio"), *huge = dir_of(cg, "hugetlb");
+	bool huge_v2 = !huge && (huge = dir_of(cg, "unified"));
+	json_t *o = json_pack(
+	    "{s:o, s:o, s:o, s:{s:o, s:o}, s:o}", "cpu", v1_cpu(cg), "memory", v1_memory(cg),
+	    "pids", pids(dir_of(cg, "pids")), "blkio", "ioServiceBytesRecursive",
+	    v1_blkio_list(blkio, "blkio.throttle.io_service_bytes_recursive"),
+	    "ioServicedRecursive", v1_blkio_list(blkio, "blkio.throttle.io_serviced_recursive"),
+	    "hugetlb", hugetlb(huge, huge_v2));
 
 	if (!o)
 		return err_make(err, ENOMEM, "cgroup stats");
@@ -158,6 +255,10 @@ int cg_v2_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 		      "throttledPeriods", keyed(cpu, "nr_throttled"), "throttledTime",
 		      keyed(cpu, "throttled_usec") * 1000, "memory", "usage", mem, "raw",
 		      read_keyed(d, "memory.stat"), "pids", pids(d));
+	if (o) {
+		json_object_set_new(o, "blkio", v2_blkio(d));
+		json_object_set_new(o, "hugetlb", hugetlb(d, true));
+	}
 	json_decref(cpu);
 	if (!o)
 		return err_make(err, ENOMEM, "cgroup stats");

@@ -14,12 +14,6 @@
 #include "cleanup.h"
 #include "log.h"
 
-/* Devices every container gets, as runc allows them (null, zero, full, tty, random...). */
-static const char *const default_devices[] = {
-    "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 5:0 rwm",	  "c 1:8 rwm",
-    "c 1:9 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-};
-
 static struct cg_hier *need(struct ct_cgroup *cg, const char *ctrl, const char *field,
 			    struct err **err)
 {
@@ -64,9 +58,12 @@ static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct 
 	int rc = 0;
 
 	if (!(r->has_mem_limit || r->has_mem_reservation || r->has_mem_swap || r->has_swappiness ||
-	      r->has_oom_disable))
+	      r->has_oom_disable || r->has_use_hierarchy))
 		return 0;
 	if (!(h = need(cg, "memory", "memory", err)))
+		return cg_err(err);
+	if (r->has_mem_limit && r->check_before_update &&
+	    cg_check_usage(h->path, "memory.usage_in_bytes", r->mem_limit, err) < 0)
 		return cg_err(err);
 	/* memsw must stay >= limit: when growing, raise memsw first. */
 	if (r->has_mem_limit) {
@@ -100,6 +97,10 @@ static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct 
 	if (r->has_oom_disable &&
 	    cg_write(h->path, "memory.oom_control", r->oom_disable ? "1" : "0", err) < 0)
 		return err_wrap(err, "linux.resources.memory.disableOOMKiller");
+	/* Kernels since 5.15 keep it at 1 and refuse 0: that is an error here too. */
+	if (r->has_use_hierarchy &&
+	    cg_write(h->path, "memory.use_hierarchy", r->use_hierarchy ? "1" : "0", err) < 0)
+		return err_wrap(err, "linux.resources.memory.useHierarchy");
 	return 0;
 }
 
@@ -108,7 +109,7 @@ static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err
 	struct cg_hier *h;
 
 	if (r->has_shares || r->has_quota || r->has_period || r->has_rt_runtime ||
-	    r->has_rt_period) {
+	    r->has_rt_period || r->has_idle || r->has_burst) {
 		if (!(h = need(cg, "cpu", "cpu", err)))
 			return cg_err(err);
 		if (r->has_shares && cg_writef(h->path, "cpu.shares", err, "%llu",
@@ -128,6 +129,12 @@ static int v1_cpu(struct ct_cgroup *cg, const struct cg_resources *r, struct err
 		if (r->has_rt_runtime && cg_writef(h->path, "cpu.rt_runtime_us", err, "%lld",
 						   (long long)r->rt_runtime) < 0)
 			return err_wrap(err, "linux.resources.cpu.realtimeRuntime");
+		if (r->has_idle &&
+		    cg_writef(h->path, "cpu.idle", err, "%lld", (long long)r->idle) < 0)
+			return err_wrap(err, "linux.resources.cpu.idle");
+		if (r->has_burst && cg_writef(h->path, "cpu.cfs_burst_us", err, "%llu",
+					      (unsigned long long)r->burst) < 0)
+			return err_wrap(err, "linux.resources.cpu.burst");
 	}
 	if (r->cpus || r->mems) {
 		if (!(h = need(cg, "cpuset", "cpu.cpus", err)))
@@ -172,9 +179,11 @@ static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct
 			     err) < 0)
 			return err_wrap(err, "linux.resources.devices[%zu]", i);
 	}
-	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++)
-		if (cg_write(h->path, "devices.allow", default_devices[i], err) < 0)
-			return err_wrap(err, "default device rule `%s`", default_devices[i]);
+	for (size_t i = 0; i < cg_n_default_devices; i++) {
+		device_rule(&cg_default_devices[i], rule, sizeof(rule));
+		if (cg_write(h->path, "devices.allow", rule, err) < 0)
+			return err_wrap(err, "default device rule `%s`", rule);
+	}
 	return 0;
 }
 
@@ -227,12 +236,112 @@ static int v1_hugetlb(struct ct_cgroup *cg, const struct cg_resources *r, struct
 	return 0;
 }
 
+/* "maj:min value" lines into file, one write each (the kernel takes one per write). */
+static int write_devs(const char *dir, const char *file, const struct cg_blkio_dev *d, size_t n,
+		      bool leaf, struct err **err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (leaf ? !d[i].has_leaf : !d[i].has_value)
+			continue;
+		if (cg_writef(dir, file, err, "%lld:%lld %llu", (long long)d[i].major,
+			      (long long)d[i].minor,
+			      (unsigned long long)(leaf ? d[i].leaf : d[i].value)) < 0)
+			return cg_err(err);
+	}
+	return 0;
+}
+
+static bool blkio_wanted(const struct cg_resources *r)
+{
+	size_t n = r->n_weight_devs;
+
+	for (int t = 0; t < CG_THROTTLE_N; t++)
+		n += r->n_throttle[t];
+	return n || r->has_blkio_weight || r->has_blkio_leaf_weight;
+}
+
+static int v1_blkio(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	const char *bfq = "", *w = "linux.resources.blockIO";
+	struct cg_hier *h;
+	char file[64];
+
+	if (!blkio_wanted(r))
+		return 0;
+	if (!(h = need(cg, "blkio", "blockIO", err)))
+		return cg_err(err);
+	/* CFQ's files are gone from current kernels; BFQ names them blkio.bfq.*. */
+	if (!cg_has_file(h->path, "blkio.weight") && cg_has_file(h->path, "blkio.bfq.weight"))
+		bfq = "bfq.";
+	snprintf(file, sizeof(file), "blkio.%sweight", bfq);
+	if (r->has_blkio_weight &&
+	    cg_writef(h->path, file, err, "%llu", (unsigned long long)r->blkio_weight) < 0)
+		return err_wrap(err, "%s.weight", w);
+	if (r->has_blkio_leaf_weight && cg_writef(h->path, "blkio.leaf_weight", err, "%llu",
+						  (unsigned long long)r->blkio_leaf_weight) < 0)
+		return err_wrap(err, "%s.leafWeight", w);
+	snprintf(file, sizeof(file), "blkio.%sweight_device", bfq);
+	if (write_devs(h->path, file, r->weight_devs, r->n_weight_devs, false, err) < 0 ||
+	    write_devs(h->path, "blkio.leaf_weight_device", r->weight_devs, r->n_weight_devs, true,
+		       err) < 0)
+		return err_wrap(err, "%s.weightDevice", w);
+	for (int t = 0; t < CG_THROTTLE_N; t++)
+		if (write_devs(h->path, cg_throttle_v1[t], r->throttle[t], r->n_throttle[t], false,
+			       err) < 0)
+			return err_wrap(err, "%s: throttle", w);
+	return 0;
+}
+
+static int v1_network(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h;
+
+	if (r->has_classid) {
+		if (!(h = need(cg, "net_cls", "network.classID", err)))
+			return cg_err(err);
+		if (cg_writef(h->path, "net_cls.classid", err, "%u", r->classid) < 0)
+			return err_wrap(err, "linux.resources.network.classID");
+	}
+	if (!r->n_prios)
+		return 0;
+	if (!(h = need(cg, "net_prio", "network.priorities", err)))
+		return cg_err(err);
+	for (size_t i = 0; i < r->n_prios; i++)
+		if (cg_writef(h->path, "net_prio.ifpriomap", err, "%s %u", r->prios[i].name,
+			      r->prios[i].prio) < 0)
+			return err_wrap(err, "linux.resources.network.priorities[%zu]", i);
+	return 0;
+}
+
+/* rdma is a v1 controller on some hosts, and in the cgroup2 tree on others. */
+static int v1_rdma(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
+{
+	struct cg_hier *h = cg_find(cg, "rdma");
+	char line[128];
+
+	if (!r->n_rdma)
+		return 0;
+	if (!h && (h = cg_find(cg, "unified")) && !cg_has_file(h->path, "rdma.max"))
+		h = NULL;
+	if (!h)
+		return err_make(err, ENOENT,
+				"linux.resources.rdma: the rdma cgroup controller is "
+				"not available on this host");
+	for (size_t i = 0; i < r->n_rdma; i++) {
+		cg_rdma_line(&r->rdma[i], line, sizeof(line));
+		if (cg_write(h->path, "rdma.max", line, err) < 0)
+			return err_wrap(err, "linux.resources.rdma.%s", r->rdma[i].name);
+	}
+	return 0;
+}
+
 static int v1_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	struct cg_hier *h;
 
 	if (v1_memory(cg, r, err) < 0 || v1_cpu(cg, r, err) < 0 || v1_devices(cg, r, err) < 0 ||
-	    v1_unified(cg, r, err) < 0 || v1_hugetlb(cg, r, err) < 0)
+	    v1_unified(cg, r, err) < 0 || v1_hugetlb(cg, r, err) < 0 || v1_blkio(cg, r, err) < 0 ||
+	    v1_network(cg, r, err) < 0 || v1_rdma(cg, r, err) < 0)
 		return cg_err(err);
 	if (r->has_pids_limit) {
 		if (!(h = need(cg, "pids", "pids", err)))
@@ -241,15 +350,6 @@ static int v1_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 			? cg_writef(h->path, "pids.max", err, "%lld", (long long)r->pids_limit) < 0
 			: cg_write(h->path, "pids.max", "max", err) < 0)
 			return err_wrap(err, "linux.resources.pids.limit");
-	}
-	if (r->has_blkio_weight) {
-		const char *file;
-
-		if (!(h = need(cg, "blkio", "blockIO", err)))
-			return cg_err(err);
-		file = cg_has_file(h->path, "blkio.weight") ? "blkio.weight" : "blkio.bfq.weight";
-		if (cg_writef(h->path, file, err, "%llu", (unsigned long long)r->blkio_weight) < 0)
-			return err_wrap(err, "linux.resources.blockIO.weight");
 	}
 	return 0;
 }

@@ -17,7 +17,8 @@
 /* Enable the controllers the root offers in the parent of each new level. */
 static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir, struct err **err)
 {
-	static const char *const wanted[] = {"cpu", "cpuset", "io", "memory", "pids", "hugetlb"};
+	static const char *const wanted[] = {"cpu",  "cpuset",	"io",  "memory",
+					     "pids", "hugetlb", "rdma"};
 	_cleanup_free_ char *parent = strdup(dir), *avail = NULL;
 	char buf[128] = "";
 
@@ -49,6 +50,9 @@ static int v2_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 
 static int v2_memory(const char *dir, const struct cg_resources *r, struct err **err)
 {
+	if (r->has_mem_limit && r->check_before_update &&
+	    cg_check_usage(dir, "memory.current", r->mem_limit, err) < 0)
+		return cg_err(err);
 	if (r->has_mem_limit &&
 	    (r->mem_limit > 0 ? cg_writef(dir, "memory.max", err, "%lld", (long long)r->mem_limit)
 			      : cg_write(dir, "memory.max", "max", err)) < 0)
@@ -100,6 +104,9 @@ static int v2_cpu(const char *dir, const struct cg_resources *r, struct err **er
 		    0)
 			return err_wrap(err, "linux.resources.cpu.quota");
 	}
+	if (r->has_burst &&
+	    cg_writef(dir, "cpu.max.burst", err, "%llu", (unsigned long long)r->burst) < 0)
+		return err_wrap(err, "linux.resources.cpu.burst");
 	if (r->has_rt_runtime || r->has_rt_period)
 		return err_make(err, 0,
 				"linux.resources.cpu.realtimeRuntime: not available on cgroup v2");
@@ -148,6 +155,90 @@ int cg_v2_hugetlb(const char *mount_dir, const char *dir, const struct cg_resour
 	return 0;
 }
 
+/* The spec's blkio weight (10..1000) as io.weight (1..10000), as runc converts. */
+static uint64_t io_weight(uint64_t w)
+{
+	return 1 + (w - 10) * 9999 / 990;
+}
+
+static int v2_io_weights(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	bool bfq = cg_has_file(dir, "io.bfq.weight");
+	const char *file = bfq ? "io.bfq.weight" : "io.weight";
+
+	if (r->has_blkio_weight &&
+	    cg_writef(dir, file, err, "%llu",
+		      (unsigned long long)(bfq ? r->blkio_weight : io_weight(r->blkio_weight))) < 0)
+		return err_wrap(err, "linux.resources.blockIO.weight");
+	for (size_t i = 0; i < r->n_weight_devs; i++) {
+		const struct cg_blkio_dev *d = &r->weight_devs[i];
+
+		if (d->has_value &&
+		    cg_writef(dir, file, err, "%lld:%lld %llu", (long long)d->major,
+			      (long long)d->minor,
+			      (unsigned long long)(bfq ? d->value : io_weight(d->value))) < 0)
+			return err_wrap(err, "linux.resources.blockIO.weightDevice[%zu]", i);
+	}
+	if (r->has_blkio_leaf_weight)
+		log_warn("linux.resources.blockIO.leafWeight: not available on cgroup v2; ignored");
+	return 0;
+}
+
+static int v2_io(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	if (v2_io_weights(dir, r, err) < 0)
+		return cg_err(err);
+	/* io.max takes "maj:min key=value" lines, one key per write here. */
+	for (int t = 0; t < CG_THROTTLE_N; t++)
+		for (size_t i = 0; i < r->n_throttle[t]; i++) {
+			const struct cg_blkio_dev *d = &r->throttle[t][i];
+
+			if (cg_writef(dir, "io.max", err, "%lld:%lld %s=%llu", (long long)d->major,
+				      (long long)d->minor, cg_throttle_v2[t],
+				      (unsigned long long)d->value) < 0)
+				return err_wrap(err, "linux.resources.blockIO: throttle");
+		}
+	return 0;
+}
+
+/* network, rdma, cpu.idle, memory.useHierarchy on v2. */
+static int v2_other(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	char line[128];
+
+	if (r->has_classid || r->n_prios)
+		return err_make(
+		    err, 0,
+		    "linux.resources.network: net_cls and net_prio do not exist on "
+		    "cgroup v2 (use a BPF program or tc on the container's interfaces)");
+	for (size_t i = 0; i < r->n_rdma; i++) {
+		cg_rdma_line(&r->rdma[i], line, sizeof(line));
+		if (cg_write(dir, "rdma.max", line, err) < 0)
+			return err_wrap(err, "linux.resources.rdma.%s", r->rdma[i].name);
+	}
+	if (r->has_idle && cg_writef(dir, "cpu.idle", err, "%lld", (long long)r->idle) < 0)
+		return err_wrap(err, "linux.resources.cpu.idle");
+	if (r->has_use_hierarchy && !r->use_hierarchy)
+		log_warn("linux.resources.memory.useHierarchy: cgroup v2 is always hierarchical; "
+			 "false is ignored");
+	return 0;
+}
+
+/* The user's rules, then the default devices, as one eBPF device filter. */
+static int v2_devices(const char *dir, const struct cg_resources *r, struct err **err)
+{
+	_cleanup_free_ struct cg_device_rule *all =
+	    calloc(r->n_devices + cg_n_default_devices, sizeof(*all));
+
+	if (!all)
+		return err_make(err, ENOMEM, "linux.resources.devices");
+	memcpy(all, r->devices, r->n_devices * sizeof(*all));
+	memcpy(all + r->n_devices, cg_default_devices, cg_n_default_devices * sizeof(*all));
+	if (cg_bpf_devices_attach(dir, all, r->n_devices + cg_n_default_devices, err) < 0)
+		return err_wrap(err, "linux.resources.devices");
+	return 0;
+}
+
 static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	const char *dir = cg->h[0].path, *key;
@@ -159,21 +250,12 @@ static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 	    (r->pids_limit > 0 ? cg_writef(dir, "pids.max", err, "%lld", (long long)r->pids_limit)
 			       : cg_write(dir, "pids.max", "max", err)) < 0)
 		return err_wrap(err, "linux.resources.pids.limit");
-	if (r->has_blkio_weight) {
-		int rc =
-		    cg_has_file(dir, "io.bfq.weight")
-			? cg_writef(dir, "io.bfq.weight", err, "%llu",
-				    (unsigned long long)r->blkio_weight)
-			: cg_writef(dir, "io.weight", err, "%llu",
-				    (unsigned long long)(1 + (r->blkio_weight - 10) * 9999 / 990));
-		if (rc < 0)
-			return err_wrap(err, "linux.resources.blockIO.weight");
-	}
+	if (v2_io(dir, r, err) < 0 || v2_other(dir, r, err) < 0)
+		return cg_err(err);
 	if (cg_v2_hugetlb(cg->h[0].mount, dir, r, err) < 0)
 		return cg_err(err);
-	if (r->has_devices)
-		log_warn("linux.resources.devices: the cgroup v2 device filter (eBPF) is not "
-			 "supported yet; device access is limited only by the container's /dev");
+	if (r->has_devices && v2_devices(dir, r, err) < 0)
+		return cg_err(err);
 	json_object_foreach (r->unified, key, v) {
 		if (!json_is_string(v))
 			return err_make(err, 0, "linux.resources.unified.%s: expected a string",

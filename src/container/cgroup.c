@@ -82,6 +82,23 @@ int cg_read(const char *dir, const char *file, char **ret, struct err **err)
 	return read_file_at(AT_FDCWD, p, CG_MAX_FILE, ret, NULL, err);
 }
 
+/* memory.checkBeforeUpdate: a new limit below what is in use is refused. */
+int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err)
+{
+	_cleanup_free_ char *data = NULL;
+	uint64_t usage = 0;
+
+	if (limit <= 0 || cg_read(dir, file, &data, NULL) < 0)
+		return 0; /* unlimited, or nothing to compare with yet */
+	data[strcspn(data, "\n")] = '\0';
+	if (parse_u64(data, &usage) == 0 && usage > (uint64_t)limit)
+		return err_make(err, EBUSY,
+				"linux.resources.memory.limit: %lld is below the current usage "
+				"%llu (checkBeforeUpdate)",
+				(long long)limit, (unsigned long long)usage);
+	return 0;
+}
+
 static bool list_has(const char *list, const char *item);
 
 struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller)
@@ -260,7 +277,8 @@ static int resolve(struct ct_cgroup *cg, const char *cgroups_path, struct err **
 }
 
 /* mkdir every missing level below the mount, letting the driver set each up. */
-static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, struct err **err)
+static int make_dirs_once(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len,
+			  struct err **err)
 {
 	_cleanup_free_ char *p = strdup(h->path);
 	char *s;
@@ -272,23 +290,38 @@ static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, 
 		return 0; /* the hierarchy root itself */
 	for (s = p + mount_len + 1; s && *s;) {
 		char *slash = strchr(s, '/');
+		bool made;
 
 		if (slash)
 			*slash = '\0';
-		if (mkdir(p, 0755) == 0) {
-			if (!slash)
-				h->created = true;
-			r = cg->ops->init_dir(cg, h, p, err);
-			if (r < 0)
-				return r;
-		} else if (errno != EEXIST) {
+		made = mkdir(p, 0755) == 0;
+		if (!made && errno != EEXIST)
 			return err_make(err, errno, "mkdir `%s`", p);
-		}
+		if (!slash) /* the container's own level: ours only if we made it */
+			h->created = made;
+		/* Also on EEXIST: a concurrent create may have made the level and
+		 * not set it up yet (an empty cpuset); init_dir is idempotent. */
+		r = cg->ops->init_dir(cg, h, p, err);
+		if (r < 0)
+			return r;
 		if (slash)
 			*slash = '/';
 		s = slash ? slash + 1 : NULL;
 	}
 	return 0;
+}
+
+/* A concurrent delete may remove an empty default parent between our mkdirs: retry. */
+static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, struct err **err)
+{
+	int r = -ENOENT;
+
+	for (int attempt = 0; attempt < 8 && r == -ENOENT; attempt++) {
+		if (attempt)
+			err_free(err);
+		r = make_dirs_once(cg, h, mount_len, err);
+	}
+	return r;
 }
 
 static int systemd_check(const char *cgroups_path, bool systemd, struct err **err)
@@ -318,9 +351,8 @@ static int set_resources(struct ct_cgroup *cg, json_t *resources, struct err **e
 	return r;
 }
 
-int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
-			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
-			struct err **err)
+int ct_cgroup_prepare_at(const char *root, const char *cgroups_path, const char *id, bool systemd,
+			 struct ct_cgroup **ret, struct err **err)
 {
 	_cleanup_free_ char *dflt = NULL;
 	struct ct_cgroup *cg;
@@ -341,30 +373,56 @@ int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *
 	if (!cg)
 		return err_make(err, ENOMEM, "cgroup");
 	r = detect(cg, root, err);
-	if (r >= 0) {
-		size_t mount_len[CG_MAX_HIERARCHIES];
-
-		for (size_t i = 0; i < cg->n; i++)
-			mount_len[i] = strlen(cg->h[i].path);
+	if (r >= 0)
 		r = resolve(cg, cgroups_path, err);
-		for (size_t i = 0; r >= 0 && i < cg->n; i++)
-			r = make_dirs(cg, &cg->h[i], mount_len[i], err);
+	if (r < 0) {
+		ct_cgroup_free(cg);
+		return err_wrap(err, "cgroup `%s`", cgroups_path);
 	}
+	/* What realize will make: recorded before it exists, for delete after a crash. */
+	for (size_t i = 0; i < cg->n; i++)
+		cg->h[i].created = !path_exists(cg->h[i].path);
+	cg->default_parent = dflt != NULL;
+	*ret = cg;
+	return 0;
+}
+
+int ct_cgroup_realize(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)
+{
+	int r = 0;
+
+	for (size_t i = 0; r >= 0 && i < cg->n; i++)
+		r = make_dirs(cg, &cg->h[i], strlen(cg->h[i].mount), err);
 	if (r >= 0)
 		r = set_resources(cg, linux_resources, err);
 	if (r < 0) {
 		ct_cgroup_destroy(cg, NULL);
+		return err_wrap(err, "cgroup `%s`", cg->h[0].path + strlen(cg->h[0].mount));
+	}
+	return 0;
+}
+
+int ct_cgroup_create_at(const char *root, const char *cgroups_path, const char *id,
+			json_t *linux_resources, bool systemd, struct ct_cgroup **ret,
+			struct err **err)
+{
+	struct ct_cgroup *cg = NULL;
+	int r = ct_cgroup_prepare_at(root, cgroups_path, id, systemd, &cg, err);
+
+	if (r >= 0)
+		r = ct_cgroup_realize(cg, linux_resources, err);
+	if (r < 0) {
 		ct_cgroup_free(cg);
-		return err_wrap(err, "cgroup `%s`", cgroups_path);
+		return r;
 	}
 	*ret = cg;
 	return 0;
 }
 
-int ct_cgroup_create(const char *cgroups_path, const char *id, json_t *linux_resources,
-		     bool systemd, struct ct_cgroup **ret, struct err **err)
+int ct_cgroup_prepare(const char *cgroups_path, const char *id, bool systemd,
+		      struct ct_cgroup **ret, struct err **err)
 {
-	return ct_cgroup_create_at(CG_ROOT, cgroups_path, id, linux_resources, systemd, ret, err);
+	return ct_cgroup_prepare_at(CG_ROOT, cgroups_path, id, systemd, ret, err);
 }
 
 int ct_cgroup_update(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)
@@ -513,6 +571,22 @@ static int destroy_one(struct cg_hier *h, struct err **err)
 	return 0;
 }
 
+/* The default parent (<mount>/isola) goes with its last container; busy is fine. */
+static void remove_default_parent(const struct cg_hier *h)
+{
+	_cleanup_free_ char *parent = strdup(h->path);
+	char *slash = parent ? strrchr(parent, '/') : NULL;
+	size_t mlen = strlen(h->mount);
+
+	if (!slash)
+		return;
+	*slash = '\0';
+	/* Exactly <mount>/isola: never the mount itself or a user's path. */
+	if (strncmp(parent, h->mount, mlen) != 0 || !streq(parent + mlen, "/isola"))
+		return;
+	rmdir(parent);
+}
+
 int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err)
 {
 	bool frozen = false;
@@ -531,6 +605,8 @@ int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err)
 		r = destroy_one(&cg->h[i], err);
 		if (r < 0 && ret == 0)
 			ret = r;
+		if (r >= 0 && cg->default_parent)
+			remove_default_parent(&cg->h[i]);
 	}
 	return ret;
 }
@@ -545,7 +621,8 @@ json_t *ct_cgroup_to_json(const struct ct_cgroup *cg)
 		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:b}", "name", cg->h[i].name,
 						     "path", cg->h[i].path, "mount", cg->h[i].mount,
 						     "created", cg->h[i].created));
-	o = json_pack("{s:s, s:o}", "layout", layout_names[cg->layout], "hierarchies", arr);
+	o = json_pack("{s:s, s:b, s:o}", "layout", layout_names[cg->layout], "defaultParent",
+		      cg->default_parent, "hierarchies", arr);
 	return o;
 }
 
@@ -554,9 +631,11 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 	const char *layout = NULL;
 	json_t *arr = NULL, *h;
 	struct ct_cgroup *cg;
+	bool default_parent = false;
 	size_t i;
 
 	if (json_get_string(j, "state.json: cgroup", "layout", true, &layout, err) < 0 ||
+	    json_get_bool(j, "state.json: cgroup", "defaultParent", &default_parent, err) < 0 ||
 	    json_get_array(j, "state.json: cgroup", "hierarchies", &arr, err) < 0)
 		return cg_err(err);
 	if (!arr || json_array_size(arr) == 0 || json_array_size(arr) > CG_MAX_HIERARCHIES)
@@ -569,6 +648,7 @@ int ct_cgroup_from_json(json_t *j, struct ct_cgroup **ret, struct err **err)
 		if (streq(layout, layout_names[i]))
 			break;
 	cg->layout = (enum cg_layout)i;
+	cg->default_parent = default_parent;
 	cg->ops = cg->layout == CG_LAYOUT_V2 ? &cg_v2_ops : &cg_v1_ops;
 	json_array_foreach (arr, i, h) {
 		const char *name = NULL, *path = NULL, *mount = NULL;

@@ -387,8 +387,7 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 	if (o->console_socket && c->spec->process.terminal &&
 	    (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
 		return r;
-	r = ct_cgroup_create(c->spec->cgroups_path, o->id, c->spec->resources, o->systemd_cgroup,
-			     &c->cg, err);
+	r = ct_cgroup_prepare(c->spec->cgroups_path, o->id, o->systemd_cgroup, &c->cg, err);
 	if (r == -ENOSYS) {
 		/* A build without cgroup support: run without one. */
 		err_free(err);
@@ -397,13 +396,17 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 		return r;
 	}
 	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
-	/* Recorded before the init exists, so that `delete --force` can clean up
-	 * after a create that was killed midway (pid 0 reads as stopped). */
+	/* Recorded before the cgroup and the init exist, so that `delete --force` can
+	 * clean up after a create that was killed midway (pid 0 reads as stopped). */
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
+		return r;
+	if (c->cg && (r = ct_cgroup_realize(c->cg, c->spec->resources, err)) < 0)
 		return r;
 	r = spawn_init(c, err);
 	if (r < 0)
 		return r;
+	json_decref(c->st.cgroup); /* realize knows which directories it really made */
+	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
 		return r;
 	if (o->pid_file && (r = ct_write_pid_file(o->pid_file, c->pid, err)) < 0)

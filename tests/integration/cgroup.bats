@@ -42,15 +42,34 @@ mem_dir() {
 	echo "/sys/fs/cgroup/memory/$ID"
 }
 
-start_sleeper() {
-	args sleep 1000
+# The layout isola must detect: ISOLA_TEST_LAYOUT (set by cgroup-v1.bats), else the host's.
+want_layout() {
+	if [ -n "${ISOLA_TEST_LAYOUT:-}" ]; then
+		echo "$ISOLA_TEST_LAYOUT"
+	elif [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+		echo v2
+	elif [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		echo hybrid
+	else
+		echo v1
+	fi
+}
+
+# create + start the bundle as it is, detached from our stdio.
+create_start() {
 	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
 	isola start "$ID"
+}
+
+start_sleeper() {
+	args sleep 1000
+	create_start
 }
 
 @test "cgroup: created in every hierarchy, removed on delete" {
 	mem_dir >/dev/null
 	start_sleeper
+	[ "$(jq -r .cgroup.layout "$R/$ID/state.json")" = "$(want_layout)" ]
 	pid=$(isola state "$ID" | jq -r .pid)
 	for c in memory pids cpu cpuset freezer devices blkio; do
 		[ -d "/sys/fs/cgroup/$c/$ID" ]
@@ -65,7 +84,8 @@ start_sleeper() {
 		sleep 0.1
 	done
 	isola delete "$ID"
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	run ls -d /sys/fs/cgroup/*/"$ID"
+	[ "$status" -ne 0 ]
 }
 
 @test "cgroup: linux.resources memory, pids and cpu are applied" {
@@ -99,22 +119,75 @@ start_sleeper() {
 	[[ "$output" == *filled* ]]
 }
 
-@test "cgroup: blockIO.weight is applied (blkio.weight or blkio.bfq.weight)" {
+@test "cgroup: blockIO weight and per-device throttles are applied" {
 	[ -d /sys/fs/cgroup/blkio ] || skip "SKIP: no blkio hierarchy"
-	bundle_jq "$B" '.linux.resources.blockIO = {weight: 500}'
+	dev=$(lsblk -dno MAJ:MIN | head -1 | tr -d ' ')
+	[ -n "$dev" ] || skip "SKIP: no block device"
+	bundle_jq "$B" ".linux.resources.blockIO = {
+		throttleReadBpsDevice: [{major: ${dev%:*}, minor: ${dev#*:}, rate: 1048576}],
+		throttleWriteIOPSDevice: [{major: ${dev%:*}, minor: ${dev#*:}, rate: 100}]}"
 	start_sleeper
-	cat /sys/fs/cgroup/blkio/"$ID"/blkio*weight
-	grep -qw 500 /sys/fs/cgroup/blkio/"$ID"/blkio*weight
+	grep -qx "$dev 1048576" "/sys/fs/cgroup/blkio/$ID/blkio.throttle.read_bps_device"
+	grep -qx "$dev 100" "/sys/fs/cgroup/blkio/$ID/blkio.throttle.write_iops_device"
+	isola delete --force "$ID"
+	# A weight needs CFQ or BFQ files (BFQ's exist below the root only).
+	bundle_jq "$B" '.linux.resources.blockIO = {weight: 500}'
+	if ls /sys/fs/cgroup/blkio/*/blkio*weight >/dev/null 2>&1; then
+		start_sleeper
+		grep -qx 500 /sys/fs/cgroup/blkio/"$ID"/blkio*weight
+		isola delete --force "$ID"
+	else
+		args true
+		run isola run -b "$B" "$ID"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"linux.resources.blockIO.weight"*"blkio.weight"*"not supported by this host"* ]]
+	fi
+	# A per-device weight needs BFQ as the device's scheduler: applied or refused, never ignored.
+	bundle_jq "$B" '.linux.resources.blockIO = {
+		weightDevice: [{major: '"${dev%:*}"', minor: '"${dev#*:}"', weight: 300}]}'
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	if grep -q '\[bfq\]' "/sys/dev/block/$dev/queue/scheduler"; then
+		[ "$status" -eq 0 ]
+	else
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"linux.resources.blockIO.weightDevice"*"$dev 300"* ]]
+	fi
 }
 
-@test "cgroup: an unsupported resource is an error naming the field, nothing left" {
+@test "cgroup: cpu.idle is applied; memory.useHierarchy false is refused by this kernel" {
+	[ -f /sys/fs/cgroup/cpu/cpu.idle ] || skip "SKIP: no cpu.idle in the v1 cpu controller"
+	bundle_jq "$B" '.linux.resources.cpu = {idle: 1} | .linux.resources.memory = {useHierarchy: true}'
+	start_sleeper
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.idle")" = 1 ]
+	isola delete --force "$ID"
+	bundle_jq "$B" '.linux.resources = {memory: {useHierarchy: false}}'
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	if [ "$status" -eq 0 ]; then
+		[ "$(cat /sys/fs/cgroup/memory/memory.use_hierarchy)" = 0 ] # an old kernel took it
+	else
+		[[ "$output" == *"linux.resources.memory.useHierarchy"* ]]
+	fi
+}
+
+@test "cgroup: network and rdma on a host without net_cls/rdma hierarchies are clear errors" {
+	[ -d /sys/fs/cgroup/net_cls ] && skip "SKIP: net_cls is mounted here"
 	bundle_jq "$B" '.linux.resources.network = {classID: 1048577}'
 	args true
 	run isola run -b "$B" "$ID"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"linux.resources.network: not supported yet"* ]]
+	[[ "$output" == *"linux.resources.network.classID: the net_cls cgroup controller is not mounted"* ]]
 	[ -z "$(ls "$R")" ]
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	run ls -d /sys/fs/cgroup/*/"$ID"
+	[ "$status" -ne 0 ]
+	bundle_jq "$B" '.linux.resources = {rdma: {mlx5_0: {hcaHandles: 2}}}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.rdma: the rdma cgroup controller is not available"* ]]
 }
 
 @test "cgroup: a failing resource write removes the cgroup it made" {
@@ -127,7 +200,8 @@ start_sleeper() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"linux.resources.cpu.cpus"* ]]
 	[ -z "$(ls "$R")" ]
-	! ls -d /sys/fs/cgroup/*/"$ID" 2>/dev/null
+	run ls -d /sys/fs/cgroup/*/"$ID"
+	[ "$status" -ne 0 ]
 }
 
 @test "cgroup: systemd cgroupsPath without systemd is a clear error" {
@@ -201,6 +275,8 @@ start_sleeper() {
 	[ "$(echo "$output" | jq -r .data.pids.limit)" = 50 ]
 	[ "$(echo "$output" | jq -r .data.memory.usage.usage)" -gt 0 ]
 	[ "$(echo "$output" | jq -r .data.cpu.usage.total)" -gt 0 ]
+	[ "$(echo "$output" | jq -r '.data.blkio.ioServiceBytesRecursive | type')" = array ]
+	[ "$(echo "$output" | jq -r '.data.hugetlb | type')" = object ]
 }
 
 @test "cgroup: a relative cgroupsPath is below the runtime's own cgroup" {
@@ -220,6 +296,13 @@ start_sleeper() {
 	[ -f /sys/fs/cgroup/unified/cgroup.subtree_control ] &&
 		cp /sys/fs/cgroup/unified/cgroup.subtree_control "$TMP/subtree-before"
 	bundle_jq "$B" '.linux.resources.hugepageLimits = [{pageSize: "2MB", limit: 4194304}]'
+	if [ "$(want_layout)" = v1 ] && [ ! -d /sys/fs/cgroup/hugetlb ]; then
+		args true
+		run isola run -b "$B" "$ID"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"hugepageLimits: the hugetlb cgroup controller is not mounted"* ]]
+		return
+	fi
 	start_sleeper
 	if [ -d /sys/fs/cgroup/hugetlb ]; then
 		[ "$(cat "/sys/fs/cgroup/hugetlb/$ID/hugetlb.2MB.limit_in_bytes")" = 4194304 ]
@@ -228,4 +311,136 @@ start_sleeper() {
 	else
 		[ "$(cat "/sys/fs/cgroup/$ID/hugetlb.2MB.max")" = 4194304 ]
 	fi
+}
+
+@test "events streams an oom event when the container exceeds its memory limit" {
+	mem_dir >/dev/null
+	bundle_jq "$B" '.linux.resources.memory = {limit: 16777216, swap: 16777216}
+		| .process.oomScoreAdj = 500'
+	# A child doubles a string until the kernel kills it; the init lives on.
+	args sh -c 'sleep 1; awk "BEGIN { s = \"x\"; for (;;) s = s s }"; echo awk=$?; sleep 1'
+	create_start
+	run timeout 30 "$ISOLA" --root "$R" events --interval 1s "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ] # the stream ends by itself when the init exits
+	[ "$(echo "$output" | jq -r 'select(.type == "oom") | .id' | head -1)" = "$ID" ]
+	[ "$(echo "$output" | jq -r 'select(.type == "stats") | .type' | head -1)" = stats ]
+	cat "$TMP/out"
+	grep -qx 'awk=137' "$TMP/out" # SIGKILL for the allocator, the init carried on
+}
+
+@test "events stream: no oom event without an OOM kill; a stopped container is an error" {
+	args sh -c 'sleep 1.5'
+	create_start
+	run timeout 30 "$ISOLA" --root "$R" events --interval 500ms "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r .type | sort -u)" = stats ]
+	run isola events "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is not running"* ]]
+}
+
+@test "a fork bomb stops at pids.max" {
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no pids controller"
+	bundle_jq "$B" '.linux.resources.pids = {limit: 24}'
+	# Every process forks two more, then sleeps; the init only waits.
+	args sh -c 'f() { f & f & exec sleep 1000; }; f 2>/dev/null & wait'
+	create_start
+	dir=/sys/fs/cgroup/pids/$ID
+	for _ in $(seq 100); do
+		[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] && break
+		sleep 0.1
+	done
+	sleep 1
+	cat "$dir/pids.current" "$dir/pids.events"
+	[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] # forks were refused
+	n=$(isola ps --format json "$ID" | jq length)
+	echo "processes: $n"
+	[ "$n" -le 24 ]
+	[ "$n" -ge 12 ]
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+	isola delete --force "$ID"
+	[ ! -d "$dir" ]
+}
+
+@test "a CPU hog under quota 20ms/100ms uses about 20% of a CPU" {
+	[ -d /sys/fs/cgroup/cpu ] || skip "SKIP: no cpu controller"
+	bundle_jq "$B" '.linux.resources.cpu = {quota: 20000, period: 100000}'
+	args sh -c 'while :; do :; done'
+	create_start
+	sleep 0.3
+	u0=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
+	t0=$(date +%s%N)
+	sleep 2
+	u1=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
+	t1=$(date +%s%N)
+	pct=$(((u1 - u0) * 100 / (t1 - t0)))
+	echo "cpu usage: $pct% of one CPU"
+	[ "$pct" -ge 5 ]
+	[ "$pct" -le 40 ]
+	[ "$(isola events --stats "$ID" | jq .data.cpu.throttling.throttledPeriods)" -gt 0 ]
+}
+
+# The default parent /isola is shared with other users of isola on this host:
+# it must be gone after our delete unless someone else's container is in it.
+assert_default_parent_gone() {
+	local d others
+	for d in /sys/fs/cgroup/*/isola; do
+		[ -d "$d" ] || continue
+		[ ! -d "$d/$ID" ]
+		others=$(find "$d" -mindepth 1 -maxdepth 1 -type d | grep -c . || true)
+		echo "$d: $others other containers"
+		[ "$others" -gt 0 ]
+	done
+}
+
+@test "delete --force after a create killed midway removes its cgroups and the default parent" {
+	mem_dir >/dev/null
+	bundle_jq "$B" 'del(.linux.cgroupsPath)
+		| .hooks.createRuntime = [{path: "/bin/sh",
+			args: ["sh", "-c", "echo $$ >'"$TMP"'/hook.pid; exec sleep 30"]}]'
+	args true
+	"$ISOLA" --root "$R" create -b "$B" "$ID" >/dev/null 2>&1 </dev/null &
+	create=$!
+	for _ in $(seq 100); do
+		[ -d "/sys/fs/cgroup/memory/isola/$ID" ] && [ -s "$TMP/hook.pid" ] && break
+		sleep 0.1
+	done
+	[ -d "/sys/fs/cgroup/memory/isola/$ID" ]
+	hook=$(cat "$TMP/hook.pid")
+	kill -9 "$create"
+	wait "$create" || true
+	kill -9 "$hook" 2>/dev/null || true
+	[ -d "$R/$ID" ]
+	isola delete --force "$ID"
+	[ -z "$(ls "$R")" ]
+	run ls -d /sys/fs/cgroup/*/isola/"$ID"
+	[ "$status" -ne 0 ]
+	assert_default_parent_gone
+}
+
+@test "delete of the last container with the default cgroupsPath removes /isola" {
+	mem_dir >/dev/null
+	bundle_jq "$B" 'del(.linux.cgroupsPath)'
+	start_sleeper
+	[ -d "/sys/fs/cgroup/memory/isola/$ID" ]
+	isola delete --force "$ID"
+	run ls -d /sys/fs/cgroup/*/isola/"$ID"
+	[ "$status" -ne 0 ]
+	assert_default_parent_gone
+}
+
+@test "update: memory.checkBeforeUpdate refuses a limit below usage; cpu.burst is applied" {
+	dir=$(mem_dir)
+	start_sleeper
+	before=$(cat "$dir/memory.limit_in_bytes")
+	run isola update -r - "$ID" <<<'{"memory":{"limit":4096,"checkBeforeUpdate":true}}'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"memory.limit: 4096 is below the current usage"* ]]
+	[ "$(cat "$dir/memory.limit_in_bytes")" = "$before" ]
+	[ -f "/sys/fs/cgroup/cpu/$ID/cpu.cfs_burst_us" ] || skip "SKIP: no cpu.cfs_burst_us here"
+	isola update -r - "$ID" <<<'{"cpu":{"quota":50000,"period":100000,"burst":20000}}'
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_burst_us")" = 20000 ]
 }

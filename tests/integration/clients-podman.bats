@@ -17,7 +17,8 @@ teardown() {
 # Containers and per-container cgroups of this test's podman must all be gone.
 assert_podman_clean() {
 	run pm ps -aq
-	[ "$status" -eq 0 ] && [ -z "$output" ]
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
 	local ids
 	ids=$(find /sys/fs/cgroup/ -maxdepth 3 -name 'libpod-*' 2>/dev/null | grep -c . || true)
 	[ "$ids" -eq 0 ] || { find /sys/fs/cgroup/ -maxdepth 3 -name 'libpod-*' >&2; return 1; }
@@ -127,4 +128,74 @@ assert_podman_clean() {
 	pm rm -f -t 0 isola-it-pm
 	pm system reset --force
 	assert_no_mounts_left
+}
+
+# The container's v1 directory for a controller, from inside it (/proc/1/cgroup).
+pm_cgroup_file() { # NAME CONTROLLER FILE
+	local path
+	path=$(pm exec "$1" cat /proc/1/cgroup | awk -F: -v c="$2" '$2 == c { print $3 }')
+	[ -n "$path" ] || path=$(pm exec "$1" cat /proc/1/cgroup | awk -F: '$2 == "" { print $3 }')
+	cat "/sys/fs/cgroup/$2$path/$3" 2>/dev/null || cat "/sys/fs/cgroup/unified$path/$3"
+}
+
+@test "podman run --memory --cpus --pids-limit sets the container's cgroup" {
+	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory controller"
+	# conmon writes an "oom" marker into its working directory on an OOM kill: keep it in TMP.
+	cd "$TMP"
+	run pm run -d --name isola-it-pr --memory 64m --cpus 0.5 --pids-limit 33 "$PODMAN_IMG" \
+		sleep 100
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(pm_cgroup_file isola-it-pr memory memory.limit_in_bytes)" = 67108864 ]
+	[ "$(pm_cgroup_file isola-it-pr pids pids.max)" = 33 ]
+	[ "$(pm_cgroup_file isola-it-pr cpu,cpuacct cpu.cfs_quota_us 2>/dev/null ||
+		pm_cgroup_file isola-it-pr cpu cpu.cfs_quota_us)" = 50000 ]
+	# A memory limit podman set is enforced: allocating past it gets the process killed.
+	run pm exec isola-it-pr awk 'BEGIN { s = "x"; for (;;) s = s s }'
+	echo "awk: $status"
+	[ "$status" -eq 137 ]
+	pm rm -f -t 0 isola-it-pr
+	assert_podman_clean
+}
+
+@test "podman --device-read-bps reaches blkio through isola" {
+	[ -d /sys/fs/cgroup/blkio ] || skip "SKIP: no cgroup v1 blkio controller"
+	local dev
+	dev=$(lsblk -dnpo NAME,TYPE | awk '$2 == "disk" { print $1; exit }')
+	[ -n "$dev" ] || skip "SKIP: no block device"
+	run pm run -d --name isola-it-pb --device-read-bps "$dev:1mb" "$PODMAN_IMG" sleep 100
+	echo "$output"
+	[ "$status" -eq 0 ]
+	pm_cgroup_file isola-it-pb blkio blkio.throttle.read_bps_device
+	[ "$(pm_cgroup_file isola-it-pb blkio blkio.throttle.read_bps_device)" = \
+		"$(lsblk -dno MAJ:MIN "$dev" | tr -d ' ') 1048576" ]
+	pm rm -f -t 0 isola-it-pb
+	assert_podman_clean
+}
+
+@test "podman stats --no-stream sees the container's cgroup (usage, limit, pids)" {
+	pm run -d --name isola-it-ps --memory 64m "$PODMAN_IMG" sleep 100
+	run pm stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' isola-it-ps
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"isola-it-ps "*" / 67.11MB 1" ]]
+	pm rm -f -t 0 isola-it-ps
+	assert_podman_clean
+}
+
+@test "podman update changes limits through isola update" {
+	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory controller"
+	pm run -d --name isola-it-pu --memory 64m "$PODMAN_IMG" sleep 100
+	run pm update --memory 96m --cpus 0.25 isola-it-pu
+	echo "$output"
+	if [ "$status" -ne 0 ] && [[ "$output" == *"cgroup"*"v2"* || "$output" == *"not supported"* ]]; then
+		pm rm -f -t 0 isola-it-pu
+		skip "SKIP: podman $(podman version -f '{{.Client.Version}}') refuses update here: $output"
+	fi
+	[ "$status" -eq 0 ]
+	[ "$(pm_cgroup_file isola-it-pu memory memory.limit_in_bytes)" = 100663296 ]
+	[ "$(pm_cgroup_file isola-it-pu cpu,cpuacct cpu.cfs_quota_us 2>/dev/null ||
+		pm_cgroup_file isola-it-pu cpu cpu.cfs_quota_us)" = 25000 ]
+	pm rm -f -t 0 isola-it-pu
+	assert_podman_clean
 }

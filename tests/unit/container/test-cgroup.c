@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The cgroup drivers against fake cgroup trees under /tmp. */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
@@ -106,6 +107,19 @@ static void make_hybrid(const char *root)
 		touch("%s/%s", root, files[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(ctrls); i++)
 		touch("%s/%s/cgroup.procs", root, ctrls[i]);
+	{
+		char p[PATH_MAX];
+
+		touch("%s/cpuset/cpuset.cpus", root);
+		touch("%s/cpuset/cpuset.mems", root);
+		snprintf(p, sizeof(p), "%s/cpuset/cpuset.cpus", root);
+		put(p, "0-1\n");
+		snprintf(p, sizeof(p), "%s/cpuset/cpuset.mems", root);
+		put(p, "0\n");
+		/* Already set up: not copied from the parent again. */
+		snprintf(p, sizeof(p), "%s/cpuset/t1/cpuset.cpus", root);
+		put(p, "1");
+	}
 	/* Not a mounted hierarchy (no cgroup.procs): must be left alone. */
 	touch("%s/net_cls/README", root);
 }
@@ -177,7 +191,22 @@ static void test_hybrid(void)
 		touch("%s/memory/t1/memory.usage_in_bytes", root);
 		snprintf(p, sizeof(p), "%s/memory/t1/memory.usage_in_bytes", root);
 		put(p, "4096\n");
+		touch("%s/blkio/t1/blkio.throttle.io_service_bytes_recursive", root);
+		snprintf(p, sizeof(p), "%s/blkio/t1/blkio.throttle.io_service_bytes_recursive",
+			 root);
+		put(p, "8:16 Read 4096\n8:16 Write 512\nTotal 4608\n");
 		is_int(ct_cgroup_stats(cg, &stats, &err), 0, "stats");
+		{
+			json_t *b = json_object_get(json_object_get(stats, "blkio"),
+						    "ioServiceBytesRecursive");
+			json_t *e = json_array_get(b, 0);
+
+			ok(json_array_size(b) == 2, "stats: blkio lines without Total");
+			ok(json_integer_value(json_object_get(e, "minor")) == 16 &&
+			       streq(json_string_value(json_object_get(e, "op")), "Read") &&
+			       json_integer_value(json_object_get(e, "value")) == 4096,
+			   "stats: blkio 8:16 Read 4096");
+		}
 		is_int(
 		    json_integer_value(json_object_get(json_object_get(stats, "pids"), "current")),
 		    3, "stats: pids.current");
@@ -200,6 +229,13 @@ static void test_hybrid(void)
 		    "{\"limit\":33554432}}",
 		    0, NULL);
 
+		_cleanup_json_ json_t *low =
+		    json_loads("{\"memory\":{\"limit\":2048,\"checkBeforeUpdate\":true}}", 0, NULL);
+
+		ok(ct_cgroup_update(cg2, low, &err) == -EBUSY && err &&
+		       strstr(err->msg, "below the current usage 4096"),
+		   "checkBeforeUpdate refuses a limit below usage (%s)", err ? err->msg : "");
+		err_free(&err);
 		is_int(ct_cgroup_update(cg2, upd, &err), 0, "update");
 		is_file("max", "%s/pids/t1/pids.max", root);
 		is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
@@ -235,8 +271,23 @@ static void test_errors_and_cleanup(void)
 		    "linux.resources.blockIO.weight: `");
 	expect_fail(root, "/t1", "{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}",
 		    "linux.resources.hugepageLimits[0].pageSize: `2XB` is not like 2MB");
-	expect_fail(root, "/t1", "{\"network\":{\"classID\":1}}",
-		    "linux.resources.network: not supported yet");
+	expect_fail(
+	    root, "/t1", "{\"network\":{\"classID\":1}}",
+	    "linux.resources.network.classID: the net_cls cgroup controller is not mounted");
+	expect_fail(root, "/t1", "{\"rdma\":{\"mlx5_0\":{\"hcaHandles\":2}}}",
+		    "linux.resources.rdma: the rdma cgroup controller is not available");
+	expect_fail(root, "/t1", "{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":8}]}}",
+		    "throttleReadBpsDevice[0]: major and minor are required");
+	expect_fail(root, "/t1",
+		    "{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,"
+		    "\"weight\":5}]}}",
+		    "weightDevice[0].weight: 5 is not 10..1000");
+	expect_fail(root, "/t1",
+		    "{\"devices\":[{\"allow\":true,\"type\":\"c\",\"major\":4294967297,"
+		    "\"minor\":1}]}",
+		    "devices[0]: major 4294967297, minor 1 is not a device number");
+	expect_fail(root, "/t1", "{\"cpu\":{\"idle\":2}}",
+		    "linux.resources.cpu.idle: 2 is not 0 or 1");
 	expect_fail(root, "/t1", "{\"memory\":{\"swappiness\":300}}",
 		    "linux.resources.memory.swappiness: 300 is not 0..100");
 	expect_fail(root, "system.slice:isola:c1", NULL,
@@ -263,6 +314,51 @@ static void test_errors_and_cleanup(void)
 		snprintf(p, sizeof(p), "%s/unified/new/c2", root);
 		ok(!path_exists(p), "unified/new/c2 removed");
 	}
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+/* blockIO per device, network and cpu.idle on v1 (a net_cls,net_prio hierarchy). */
+static void test_v1_more(void)
+{
+	static const char *const files[] = {
+	    "blkio/t3/blkio.throttle.read_bps_device",
+	    "blkio/t3/blkio.throttle.write_iops_device",
+	    "blkio/t3/blkio.bfq.weight",
+	    "blkio/t3/blkio.bfq.weight_device",
+	    "net_cls,net_prio/cgroup.procs",
+	    "net_cls,net_prio/t3/net_cls.classid",
+	    "net_cls,net_prio/t3/net_prio.ifpriomap",
+	    "cpu/t3/cpu.idle",
+	    "cpu/t3/cpu.cfs_burst_us",
+	    "memory/t3/memory.use_hierarchy",
+	};
+	_cleanup_json_ json_t *res =
+	    json_loads("{\"blockIO\":{\"weight\":300,\"weightDevice\":[{\"major\":8,\"minor\":0,"
+		       "\"weight\":200}],\"throttleReadBpsDevice\":[{\"major\":8,\"minor\":0,"
+		       "\"rate\":1048576}],\"throttleWriteIOPSDevice\":[{\"major\":254,\"minor\":0,"
+		       "\"rate\":100}]},\"network\":{\"classID\":1048577,\"priorities\":[{\"name\":"
+		       "\"eth0\",\"priority\":5}]},\"cpu\":{\"idle\":1,\"burst\":5000},\"memory\":{"
+		       "\"useHierarchy\":true}}",
+		       0, NULL);
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+	char root[256];
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		touch("%s/%s", root, files[i]);
+	is_int(ct_cgroup_create_at(root, "/t3", "c3", res, false, &cg, &err), 0,
+	       "v1: blockIO, network, idle (%s)", err ? err->msg : "ok");
+	is_file("300", "%s/blkio/t3/blkio.bfq.weight", root);
+	is_file("8:0 200", "%s/blkio/t3/blkio.bfq.weight_device", root);
+	is_file("8:0 1048576", "%s/blkio/t3/blkio.throttle.read_bps_device", root);
+	is_file("254:0 100", "%s/blkio/t3/blkio.throttle.write_iops_device", root);
+	is_file("1048577", "%s/net_cls,net_prio/t3/net_cls.classid", root);
+	is_file("eth0 5", "%s/net_cls,net_prio/t3/net_prio.ifpriomap", root);
+	is_file("1", "%s/cpu/t3/cpu.idle", root);
+	is_file("5000", "%s/cpu/t3/cpu.cfs_burst_us", root);
+	is_file("1", "%s/memory/t3/memory.use_hierarchy", root);
 	ct_cgroup_free(cg);
 	err_free(&err);
 }
@@ -302,6 +398,149 @@ static void test_v2(void)
 	err_free(&err);
 }
 
+/* The default /isola/<id>: the parent goes with the last container in it. */
+static void test_default_parent(void)
+{
+	struct ct_cgroup *a = NULL, *b = NULL, *a2 = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	struct err *err = NULL;
+	char root[256], p[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	snprintf(p, sizeof(p), "%s/memory/isola", root);
+	is_int(ct_cgroup_create_at(root, NULL, "d1", NULL, false, &a, &err), 0, "default path d1");
+	is_int(ct_cgroup_create_at(root, NULL, "d2", NULL, false, &b, &err), 0, "default path d2");
+	/* delete reads the cgroup back from state.json */
+	j = ct_cgroup_to_json(a);
+	is_int(ct_cgroup_from_json(j, &a2, &err), 0, "state round trip keeps defaultParent");
+	is_int(ct_cgroup_destroy(a2, &err), 0, "destroy d1");
+	ok(path_exists(p), "isola/ stays while d2 is in it");
+	is_int(ct_cgroup_destroy(b, &err), 0, "destroy d2");
+	ok(!path_exists(p), "isola/ removed with the last container");
+	snprintf(p, sizeof(p), "%s/unified/isola", root);
+	ok(!path_exists(p), "unified/isola removed too");
+	snprintf(p, sizeof(p), "%s/memory", root);
+	ok(path_exists(p), "the hierarchy itself stays");
+	ct_cgroup_free(a);
+	ct_cgroup_free(a2);
+	ct_cgroup_free(b);
+	err_free(&err);
+}
+
+/* The state written between prepare and realize is enough for delete after a crash. */
+static void test_prepare_realize(void)
+{
+	struct ct_cgroup *cg = NULL, *from_state = NULL;
+	_cleanup_json_ json_t *state = NULL;
+	struct err *err = NULL;
+	char root[256], p[PATH_MAX];
+
+	snprintf(root, sizeof(root), "%s/hybrid", top);
+	snprintf(p, sizeof(p), "%s/memory/crash/c5", root);
+	is_int(ct_cgroup_prepare_at(root, "/crash/c5", "c5", false, &cg, &err), 0, "prepare");
+	ok(!path_exists(p), "prepare makes nothing");
+	state = ct_cgroup_to_json(cg);
+	is_int(ct_cgroup_realize(cg, NULL, &err), 0, "realize (%s)", err ? err->msg : "ok");
+	ok(path_exists(p), "realize makes the directories");
+	/* The create dies here: only the state written before realize is left. */
+	is_int(ct_cgroup_from_json(state, &from_state, &err), 0, "state read back");
+	is_int(ct_cgroup_destroy(from_state, &err), 0, "delete after the crash");
+	ok(!path_exists(p), "the cgroup the dead create made is removed");
+	ct_cgroup_free(from_state);
+	ct_cgroup_free(cg);
+	/* An existing cgroup is not ours: realize must not claim it. */
+	snprintf(p, sizeof(p), "%s/memory/t1", root);
+	is_int(ct_cgroup_prepare_at(root, "/t1", "c1", false, &cg, &err), 0, "prepare existing");
+	is_int(ct_cgroup_destroy(cg, &err), 0, "destroy");
+	ok(path_exists(p), "an existing cgroup is left alone");
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+static void put_at(const char *root, const char *file, const char *data)
+{
+	char p[PATH_MAX];
+
+	touch("%s/%s", root, file);
+	snprintf(p, sizeof(p), "%s/%s", root, file);
+	put(p, data);
+}
+
+/* v2 freeze (cgroup.freeze, waiting for cgroup.events) and stats from a fake tree. */
+static void test_v2_freeze_stats(void)
+{
+	_cleanup_json_ json_t *stats = NULL,
+			      *unified = json_loads("{\"unified\":{\"memory.high\":\"1048576\"}}",
+						    0, NULL);
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+	char root[256], dir[300];
+	bool frozen = false;
+
+	snprintf(root, sizeof(root), "%s/v2", top);
+	snprintf(dir, sizeof(dir), "%s/t5", root);
+	put_at(dir, "cgroup.procs", "");
+	put_at(dir, "memory.high", "max");
+	put_at(dir, "cgroup.freeze", "0");
+	put_at(dir, "cgroup.events", "populated 1\nfrozen 1\n");
+	put_at(dir, "cpu.stat", "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n");
+	put_at(dir, "memory.current", "8192\n");
+	put_at(dir, "pids.current", "2\n");
+	put_at(dir, "io.stat", "8:0 rbytes=4096 wbytes=8192 rios=1 wios=2 dbytes=0 dios=0\n");
+	is_int(ct_cgroup_create_at(root, "/t5", "c", unified, false, &cg, &err), 0,
+	       "v2: unified keys (%s)", err ? err->msg : "ok");
+	is_file("1048576", "%s/memory.high", dir);
+	is_int(ct_cgroup_freeze(cg, true, &err), 0, "v2: freeze");
+	is_file("1", "%s/cgroup.freeze", dir);
+	is_int(ct_cgroup_is_frozen(cg, &frozen, &err), 0, "v2: is_frozen");
+	ok(frozen, "v2: frozen read from cgroup.events");
+	put_at(dir, "cgroup.events", "populated 1\nfrozen 0\n");
+	is_int(ct_cgroup_freeze(cg, false, &err), 0, "v2: thaw");
+	is_file("0", "%s/cgroup.freeze", dir);
+	is_int(ct_cgroup_stats(cg, &stats, &err), 0, "v2: stats");
+	ok(json_integer_value(json_object_get(
+	       json_object_get(json_object_get(stats, "cpu"), "usage"), "total")) == 1500000,
+	   "v2: cpu usage in ns");
+	ok(json_integer_value(json_object_get(
+	       json_object_get(json_object_get(stats, "memory"), "usage"), "usage")) == 8192,
+	   "v2: memory.current");
+	ok(json_array_size(
+	       json_object_get(json_object_get(stats, "blkio"), "ioServiceBytesRecursive")) == 2,
+	   "v2: io.stat as Read and Write entries");
+	ct_cgroup_free(cg);
+	err_free(&err);
+}
+
+static void test_v2_more(void)
+{
+	_cleanup_json_ json_t *res = json_loads(
+	    "{\"blockIO\":{\"weightDevice\":[{\"major\":8,\"minor\":0,\"weight\":1000}],"
+	    "\"throttleWriteBpsDevice\":[{\"major\":8,\"minor\":16,\"rate\":4096}]},"
+	    "\"rdma\":{\"mlx5_0\":{\"hcaHandles\":3}},\"cpu\":{\"idle\":1,\"burst\":1000}}",
+	    0, NULL);
+	static const char *const files[] = {"io.max", "io.weight", "rdma.max", "cpu.idle",
+					    "cpu.max.burst"};
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+	char root[256];
+
+	snprintf(root, sizeof(root), "%s/v2", top);
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++)
+		touch("%s/t4/%s", root, files[i]);
+	touch("%s/t4/cgroup.procs", root);
+	is_int(ct_cgroup_create_at(root, "/t4", "c", res, false, &cg, &err), 0,
+	       "v2: io, rdma, idle (%s)", err ? err->msg : "ok");
+	is_file("8:0 10000", "%s/t4/io.weight", root);
+	is_file("8:16 wbps=4096", "%s/t4/io.max", root);
+	is_file("mlx5_0 hca_handle=3 hca_object=max", "%s/t4/rdma.max", root);
+	is_file("1", "%s/t4/cpu.idle", root);
+	is_file("1000", "%s/t4/cpu.max.burst", root);
+	ct_cgroup_free(cg);
+	err_free(&err);
+	expect_fail(root, "/t4", "{\"network\":{\"classID\":1}}",
+		    "linux.resources.network: net_cls and net_prio do not exist on cgroup v2");
+}
+
 int main(void)
 {
 	struct err *err = NULL;
@@ -310,7 +549,12 @@ int main(void)
 		return 1;
 	test_hybrid();
 	test_errors_and_cleanup();
+	test_v1_more();
+	test_default_parent();
+	test_prepare_realize();
 	test_v2();
+	test_v2_more();
+	test_v2_freeze_stats();
 	rm_rf_at(AT_FDCWD, top, &err);
 	err_free(&err);
 	return tap_done();
