@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Containers started by `isola image run`, driven through the OCI runtime:
- *   isola image ps    [--store D] [--format json|table]
+ * Containers started by `isola run IMAGE` (`isola image run`), driven through the OCI
+ * runtime; also at the top level as `isola ps` (no ID), `logs`, `stop` and `rm`:
+ *   isola image ps    [--store D] [-a] [--format json|table]
  *   isola image logs  [--store D] ID
  *   isola image stop  [--store D] [-t SECONDS] ID...
  *   isola image rm    [--store D] [-f] ID...
@@ -103,14 +104,17 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "time", required_argument, NULL, 't' },
+		{ "all", no_argument, NULL, 'a' },
 		{},
 	};
 	/* clang-format on */
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+ft:", opts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, "+aft:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			break; /* ps: every container is listed, running or not */
 		case 's':
 			a->store = optarg;
 			break;
@@ -170,10 +174,15 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 	r = parse(&a, argc, argv);
 	if (r)
 		return r;
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument `%s`", argv[optind]);
+	if (!streq(a.format, "table") && !streq(a.format, "json"))
+		return cli_usage_error(argv[0], "--format `%s`: expected table or json", a.format);
 	store = store_path(a.store);
-	if (!store || asprintf(&cdir, "%s/containers", store) < 0 || !(d = opendir(cdir)))
-		return 0; /* no store, no containers */
-	while ((de = readdir(d))) {
+	/* No store: no containers. */
+	if (store && asprintf(&cdir, "%s/containers", store) >= 0)
+		d = opendir(cdir);
+	while (d && (de = readdir(d))) {
 		_cleanup_json_ json_t *img = NULL;
 		char p[512];
 

@@ -32,6 +32,15 @@ img_registry_start() {
 	return 1
 }
 
+# Fail when a mount under DIR is left behind.
+img_refute_mounts() {
+	if grep -qF "$1" /proc/self/mountinfo; then
+		echo "mounts left under $1:" >&2
+		grep -F "$1" /proc/self/mountinfo >&2
+		return 1
+	fi
+}
+
 img_registry_stop() {
 	local dir=$1
 	[ -f "$dir/registry.pid" ] && kill "$(cat "$dir/registry.pid")" 2>/dev/null

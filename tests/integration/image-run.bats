@@ -43,7 +43,7 @@ teardown() {
 	[ "$status" -eq 3 ]
 	[ "$output" = "bar /etc 1234:4321 /bin:/usr/bin" ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+	img_refute_mounts "$ISOLA_STORE"
 }
 
 @test "image run: the image's Cmd is the default command" {
@@ -102,29 +102,50 @@ teardown() {
 	run "$ISOLA" image run --network bridge "$REG/t/bb:1" sh -c :
 	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+	img_refute_mounts "$ISOLA_STORE"
 }
 
-@test "image run -d, image ps, logs, stop, rm" {
-	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo started; exec sleep 600'
+@test "run -d IMAGE, then the top-level ps, logs, stop, rm" {
+	run "$ISOLA" run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo started; exec sleep 600'
 	[ "$status" -eq 0 ]
 	[ "$output" = isola-it-bg ]
 	for _ in $(seq 50); do grep -q started "$ISOLA_STORE/containers/isola-it-bg/ctr.log" && break; sleep 0.1; done
-	run "$ISOLA" image ps --format json
+	run "$ISOLA" ps --format json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | python3 -c 'import json,sys; c=json.load(sys.stdin)[0]; print(c["id"], c["status"])')" = "isola-it-bg running" ]
-	run "$ISOLA" image logs isola-it-bg
+	run "$ISOLA" logs isola-it-bg
 	[ "$output" = started ]
-	run "$ISOLA" image rm isola-it-bg
+	run "$ISOLA" rm isola-it-bg
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"is running"* ]]
-	run "$ISOLA" image stop -t 5 isola-it-bg
+	run "$ISOLA" stop -t 5 isola-it-bg
 	[ "$status" -eq 0 ]
-	run "$ISOLA" image ps
+	run "$ISOLA" ps -a
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"isola-it-bg"*stopped* ]]
-	run "$ISOLA" image rm isola-it-bg
+	run "$ISOLA" rm isola-it-bg
 	[ "$status" -eq 0 ]
 	[ ! -e "$ISOLA_STORE/containers/isola-it-bg" ]
-	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+	img_refute_mounts "$ISOLA_STORE"
+	run "$ISOLA" ps
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "CONTAINER ID"* ]]
+}
+
+@test "image ps, logs, stop are the same commands under image" {
+	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo hello; exec sleep 600'
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do grep -q hello "$ISOLA_STORE/containers/isola-it-bg/ctr.log" && break; sleep 0.1; done
+	run "$ISOLA" image ps
+	[[ "$output" == *"isola-it-bg"*running* ]]
+	run "$ISOLA" image logs isola-it-bg
+	[ "$output" = hello ]
+	run "$ISOLA" image stop -t 0 isola-it-bg
+	[ "$status" -eq 0 ]
+	run "$ISOLA" image ps --format bogus
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--format"* ]]
 }
 
 @test "image rm -f removes a running container" {
@@ -133,7 +154,8 @@ teardown() {
 	run "$ISOLA" image rm -f isola-it-bg2
 	[ "$status" -eq 0 ]
 	[ ! -e "$ISOLA_STORE/containers/isola-it-bg2" ]
-	! runc --root "$ISOLA_STORE/run" state isola-it-bg2 >/dev/null 2>&1
+	run runc --root "$ISOLA_STORE/run" state isola-it-bg2
+	[ "$status" -ne 0 ]
 }
 
 @test "image run: an image with more layers than one mount(2) page holds" {
