@@ -5,11 +5,8 @@
 load image-helpers
 
 setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
+	img_setup
 	require_cmd openssl
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=isola-it-token \
 		-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
 	start_token_server
@@ -17,23 +14,13 @@ setup() {
 		"$TOKEN" isola-it-registry isola-it-issuer "$TMP/cert.pem") img_registry_start "$TMP"
 	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:secret | base64)" >"$TMP/auth.json"
 	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:wrong | base64)" >"$TMP/bad.json"
-	TMP=$TMP img_make_creds t/private:1 f:secret:data
+	TMP=$TMP IMG_PUSH_CREDS=user:secret img_make t/private:1 f:secret:data
 }
 
 teardown() {
 	[ -f "$TMP/token.pid" ] && kill "$(cat "$TMP/token.pid")" 2>/dev/null
 	img_registry_stop "$TMP"
 	isola_cleanup_tmp
-}
-
-img_make_creds() {
-	local ref=$1 d
-	shift
-	d=$(mktemp -d "$TMP/build.XXXXXX")
-	img_tar "$d/l.tar" "$@"
-	img_layout "$d/layout" latest amd64 "$d/l.tar" >/dev/null
-	skopeo copy --quiet --dest-tls-verify=false --dest-creds user:secret \
-		"oci:$d/layout:latest" "docker://$REG/$ref" >/dev/null
 }
 
 # A token server: Basic user:secret required; grants what the scope asks.
@@ -75,8 +62,7 @@ start_token_server() {
 	s.serve_forever()
 	EOP
 	echo $! >"$TMP/token.pid"
-	for _ in $(seq 50); do [ -s "$TMP/token.port" ] && break; sleep 0.1; done
-	TOKEN=127.0.0.1:$(cat "$TMP/token.port")
+	TOKEN=$(img_wait_port "$TMP/token.port")
 }
 
 @test "token auth: pull with credentials from an auth.json" {

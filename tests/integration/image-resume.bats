@@ -4,10 +4,7 @@
 load image-helpers
 
 setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
+	img_setup
 	img_registry_start "$TMP"
 }
 
@@ -69,8 +66,7 @@ start_proxy() {
 	s.serve_forever()
 	EOP
 	echo $! >"$TMP/proxy.pid"
-	for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
-	PROXY=127.0.0.1:$(cat "$TMP/proxy.port")
+	PROXY=$(img_wait_port "$TMP/proxy.port")
 }
 
 @test "pull: a download cut mid-way is resumed with Range (in-process retry)" {
