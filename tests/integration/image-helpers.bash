@@ -157,6 +157,7 @@ img_debian_layout() {
 # img_tar OUT SPEC... : a tar built with python's tarfile.  SPEC is
 #   f:NAME:CONTENT  d:NAME  l:NAME:TARGET (symlink)  h:NAME:TARGET (hard link)
 #   c:NAME (char 0:0)  b:NAME:BYTES (random content of that size)
+#   p:NAME:MODE:UID:GID (file "x")  D:NAME:MODE:UID:GID (directory), MODE in octal
 img_tar() {
 	python3 - "$@" <<-'EOP'
 	import io, os, sys, tarfile
@@ -181,6 +182,13 @@ img_tar() {
 	            i.type = tarfile.LNKTYPE; i.linkname = rest[0]
 	        elif kind == "c":
 	            i.type = tarfile.CHRTYPE; i.devmajor = i.devminor = 0
+	        elif kind in "pD":
+	            mode, uid, gid = rest[0].split(":")
+	            i.mode, i.uid, i.gid = int(mode, 8), int(uid), int(gid)
+	            if kind == "D":
+	                i.type = tarfile.DIRTYPE
+	            else:
+	                data = b"x"; i.size = 1
 	        t.addfile(i, io.BytesIO(data) if data is not None else None)
 	EOP
 }

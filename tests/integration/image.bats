@@ -59,6 +59,34 @@ teardown() {
 	[[ "$output" == *"invalid repository name"* ]]
 }
 
+@test "unpack keeps ownership, modes (setuid, sticky) and mtimes, whatever the umask" {
+	img_make t/own:1 D:d:1777:0:0 p:d/suid:4755:0:0 p:d/user:640:1000:1001 \
+		p:d/open:666:0:0 p:d/sgid:2750:5:6 D:priv:700:1000:1000 p:priv/f:600:1000:1000
+	run sh -c "umask 077; exec \"$ISOLA\" pull -q \"$REG/t/own:1\""
+	[ "$status" -eq 0 ]
+	l=$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")
+	run stat -c '%n %a %u:%g %Y' "$l/d" "$l/d/suid" "$l/d/user" "$l/d/open" "$l/d/sgid" \
+		"$l/priv" "$l/priv/f"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$l/d 1777 0:0 1700000000
+$l/d/suid 4755 0:0 1700000000
+$l/d/user 640 1000:1001 1700000000
+$l/d/open 666 0:0 1700000000
+$l/d/sgid 2750 5:6 1700000000
+$l/priv 700 1000:1000 1700000000
+$l/priv/f 600 1000:1000 1700000000" ]
+}
+
+@test "the store's tmp/ is an Orlov top directory on ext4 (chattr +T)" {
+	mkdir -p "$ISOLA_STORE"
+	[ "$(stat -f -c %T "$ISOLA_STORE")" = ext2/ext3 ] || skip "SKIP: the store is not on ext4"
+	require_cmd lsattr
+	img_make t/topdir:1 f:a:1
+	"$ISOLA" pull -q "$REG/t/topdir:1" >/dev/null
+	[[ "$(lsattr -d "$ISOLA_STORE/tmp" | cut -d' ' -f1)" == *T* ]]
+	[[ "$(lsattr -d "$ISOLA_STORE/containers" | cut -d' ' -f1)" == *T* ]]
+}
+
 @test "multi-layer image: whiteouts and opaque directories in overlayfs form" {
 	d=$TMP/ml
 	mkdir -p "$d"
