@@ -521,7 +521,10 @@ static la_ssize_t stream_read(struct archive *a, void *data, const void **buf)
 static int stream_open(struct stream *s, int fd, struct err **err)
 {
 	struct archive_entry *e;
+	int r = img_lazylib_load(IMG_LIB_ARCHIVE, err);
 
+	if (r < 0)
+		return r;
 	s->raw = archive_read_new();
 	s->h = img_hasher_new();
 	if (!s->raw || !s->h)
