@@ -63,4 +63,8 @@ bash" ]
 	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "trusted.overlay.opaque").decode())' \
 		"$ISOLA_STORE/layers/$top/usr/share/doc")" = y ]
 	[ ! -e "$ISOLA_STORE/layers/$top/usr/share/doc/.wh..wh..opq" ]
+	# debootstrap's device nodes survive in layer 1.
+	base=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][sys.argv[2]]["layers"][0][7:])' \
+		"$ISOLA_STORE/index.json" "$REG/t/debian:12")
+	[ "$(stat -c '%F %t:%T' "$ISOLA_STORE/layers/$base/dev/null")" = "character special file 1:3" ]
 }

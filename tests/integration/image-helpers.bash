@@ -86,9 +86,14 @@ img_layout() {
 	for t in tars:
 	    raw = open(t, "rb").read()
 	    diff_ids.append("sha256:" + hashlib.sha256(raw).hexdigest())
-	    level = int(os.environ.get("IMG_GZIP_LEVEL", "9"))
-	    desc = put(gzip.compress(raw, compresslevel=level, mtime=0))
-	    desc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
+	    if os.environ.get("IMG_COMPRESS") == "zstd":
+	        import subprocess
+	        desc = put(subprocess.run(["zstd", "-q", "-c"], input=raw, capture_output=True, check=True).stdout)
+	        desc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+zstd"
+	    else:
+	        level = int(os.environ.get("IMG_GZIP_LEVEL", "9"))
+	        desc = put(gzip.compress(raw, compresslevel=level, mtime=0))
+	        desc["mediaType"] = "application/vnd.oci.image.layer.v1.tar+gzip"
 	    layers.append(desc)
 	cfg = {"architecture": arch, "os": "linux",
 	       "config": {"Env": [os.environ.get("IMG_PATH", "PATH=/bin:/usr/bin")], "Cmd": ["/bin/sh"]},
@@ -158,6 +163,7 @@ img_debian_layout() {
 #   f:NAME:CONTENT  d:NAME  l:NAME:TARGET (symlink)  h:NAME:TARGET (hard link)
 #   c:NAME (char 0:0)  b:NAME:BYTES (random content of that size)
 #   p:NAME:MODE:UID:GID (file "x")  D:NAME:MODE:UID:GID (directory), MODE in octal
+#   x:NAME:KEY=VALUE (file "x" carrying the extended attribute KEY)
 img_tar() {
 	python3 - "$@" <<-'EOP'
 	import io, os, sys, tarfile
@@ -182,6 +188,10 @@ img_tar() {
 	            i.type = tarfile.LNKTYPE; i.linkname = rest[0]
 	        elif kind == "c":
 	            i.type = tarfile.CHRTYPE; i.devmajor = i.devminor = 0
+	        elif kind == "x":
+	            key, val = rest[0].split("=", 1)
+	            i.pax_headers = {"SCHILY.xattr." + key: val}
+	            data = b"x"; i.size = 1; i.mode = 0o644
 	        elif kind in "pD":
 	            mode, uid, gid = rest[0].split(":")
 	            i.mode, i.uid, i.gid = int(mode, 8), int(uid), int(gid)
