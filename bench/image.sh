@@ -7,6 +7,10 @@
 # Prints the median of RUNS for each and the ratios.
 #
 #   bench/image.sh [RUNS] [IMAGES...]   (ISOLA=path/to/isola picks the binary)
+#
+# PEER_TOPDIR=1 marks the work directory `chattr +T`, so that the peers' target
+# directories get the same ext4 Orlov placement that isola gives its layers
+# (docs/performance-image.md explains why that matters on this host).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-5}
@@ -27,6 +31,7 @@ cleanup() {
 	rm -rf --one-file-system "$work"
 }
 trap cleanup EXIT
+[ "${PEER_TOPDIR:-}" = 1 ] && chattr +T "$work"
 export TMP=$work BATS_TEST_DIRNAME=$top/tests/integration
 skip() { echo "bench: $*" >&2; exit 1; }
 # shellcheck source=../tests/integration/image-helpers.bash
