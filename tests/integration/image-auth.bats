@@ -20,6 +20,7 @@ setup() {
 teardown() {
 	[ -f "$TMP/token.pid" ] && kill "$(cat "$TMP/token.pid")" 2>/dev/null
 	img_registry_stop "$TMP"
+	img_registry_stop "$TMP/basic"
 	isola_cleanup_tmp
 }
 
@@ -86,4 +87,25 @@ start_token_server() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bad credentials"* ]]
 	[ -z "$(ls "$ISOLA_STORE/blobs/sha256")" ]
+}
+
+@test "basic auth: a registry with an htpasswd file; credentials from an auth.json" {
+	mkdir -p "$TMP/basic"
+	python3 -W ignore -c 'import crypt; print("user:" + crypt.crypt("secret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+		>"$TMP/basic/htpasswd"
+	grep -q '^user:\$2' "$TMP/basic/htpasswd" || skip "SKIP: no bcrypt in this python3/libcrypt"
+	REG_EXTRA_CONFIG=$(printf 'auth:\n  htpasswd:\n    realm: isola-it\n    path: %s' "$TMP/basic/htpasswd") \
+		img_registry_start "$TMP/basic"
+	TMP=$TMP IMG_PUSH_CREDS=user:secret img_make t/basic:1 f:b:basic
+	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:secret | base64)" >"$TMP/basic.json"
+	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:wrong | base64)" >"$TMP/basic-bad.json"
+	run "$ISOLA" pull "$REG/t/basic:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"authentication required (scheme Basic; no credentials given)"* ]]
+	run "$ISOLA" pull --authfile "$TMP/basic-bad.json" "$REG/t/basic:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"401"* ]]
+	run "$ISOLA" pull --authfile "$TMP/basic.json" "$REG/t/basic:1"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")/b")" = basic ]
 }
