@@ -16,9 +16,7 @@ teardown_file() {
 	img_teardown_file
 }
 
-setup() {
-	img_setup
-}
+setup() { img_setup; }
 
 teardown() {
 	for c in "$ISOLA_STORE"/containers/*/; do

@@ -2,13 +2,8 @@
 # Hostile layers: no entry of a layer may write outside its layer directory.
 load image-helpers
 
-setup_file() {
-	img_setup_file
-}
-
-teardown_file() {
-	img_teardown_file
-}
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
 
 setup() {
 	img_setup

@@ -3,13 +3,8 @@
 # ($ISOLA_RUNTIME; runc until our runtime lands in this branch).
 load image-helpers
 
-setup_file() {
-	img_setup_file
-}
-
-teardown_file() {
-	img_teardown_file
-}
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
 
 setup() {
 	img_setup

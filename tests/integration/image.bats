@@ -2,17 +2,10 @@
 # isola pull / images / rmi / image prune against a real local registry.
 load image-helpers
 
-setup_file() {
-	img_setup_file
-}
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
 
-teardown_file() {
-	img_teardown_file
-}
-
-setup() {
-	img_setup
-}
+setup() { img_setup; }
 
 teardown() {
 	isola_cleanup_tmp
