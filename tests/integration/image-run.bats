@@ -1,6 +1,6 @@
 #!/usr/bin/env bats
-# isola image run: bundles from images, executed by the OCI runtime
-# ($ISOLA_RUNTIME; runc until our runtime lands in this branch).
+# isola image run: bundles from images, executed by the OCI runtime: isola's own,
+# or the one named by $ISOLA_IMAGE_RUNTIME (e.g. runc, to check the bundles alone).
 load image-helpers
 
 setup_file() { img_setup_file; }
@@ -8,15 +8,20 @@ teardown_file() { img_teardown_file; }
 
 setup() {
 	img_setup
-	export ISOLA_RUNTIME=${ISOLA_IMAGE_RUNTIME:-runc}
-	require_cmd "$ISOLA_RUNTIME"
+	if [ -n "${ISOLA_IMAGE_RUNTIME:-}" ]; then
+		require_cmd "$ISOLA_IMAGE_RUNTIME"
+		export ISOLA_RUNTIME=$ISOLA_IMAGE_RUNTIME
+	else
+		unset ISOLA_RUNTIME
+	fi
+	RT=${ISOLA_RUNTIME:-$ISOLA}
 	TMP=$TMP img_busybox t/bb:1
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 }
 
 teardown() {
 	for id in isola-it-bg isola-it-bg2; do
-		runc --root "$ISOLA_STORE/run" delete --force "$id" >/dev/null 2>&1 || true
+		"$RT" --root "$ISOLA_STORE/run" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	for c in "$ISOLA_STORE"/containers/*/; do
 		[ -d "$c" ] && umount "$c/rootfs" 2>/dev/null
@@ -141,7 +146,7 @@ teardown() {
 	run "$ISOLA" image rm -f isola-it-bg2
 	[ "$status" -eq 0 ]
 	[ ! -e "$ISOLA_STORE/containers/isola-it-bg2" ]
-	run runc --root "$ISOLA_STORE/run" state isola-it-bg2
+	run "$RT" --root "$ISOLA_STORE/run" state isola-it-bg2
 	[ "$status" -ne 0 ]
 }
 
