@@ -30,7 +30,6 @@
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 #define ENTRIES_MAX   1000000u
-#define STREAM_MAX    (64ull << 30) /* decompressed bytes of one layer: gzip bombs stop here */
 #define DIRS_MAX      200000u
 
 struct deferred_dir {
@@ -481,81 +480,15 @@ static void unpack_free(struct unpack *u)
 	free(u->dirs);
 }
 
-/* ---- the decompressed stream, hashed on its way to the tar reader ---- */
-
-struct stream {
-	struct archive *raw; /* filters on, format raw: yields the plain tar */
-	struct img_hasher *h;
-	uint64_t total;
-	bool eof;
-};
-
-static la_ssize_t stream_read(struct archive *a, void *data, const void **buf)
-{
-	struct stream *s = data;
-	size_t size;
-	la_int64_t off;
-	int r;
-
-	if (s->eof)
-		return 0;
-	r = archive_read_data_block(s->raw, buf, &size, &off);
-	if (r == ARCHIVE_EOF) {
-		s->eof = true;
-		return 0;
-	}
-	if (r != ARCHIVE_OK) {
-		archive_set_error(a, EIO, "%s", archive_error_string(s->raw));
-		return -1;
-	}
-	if (s->total + size > STREAM_MAX) {
-		archive_set_error(a, EFBIG, "layer larger than %llu bytes decompressed",
-				  STREAM_MAX);
-		return -1;
-	}
-	img_hasher_update(s->h, *buf, size);
-	s->total += size;
-	return size;
-}
-
-static int stream_open(struct stream *s, int fd, struct err **err)
-{
-	struct archive_entry *e;
-	int r = img_lazylib_load(IMG_LIB_ARCHIVE, err);
-
-	if (r < 0)
-		return r;
-	s->raw = archive_read_new();
-	s->h = img_hasher_new();
-	if (!s->raw || !s->h)
-		return err_make(err, ENOMEM, "unpack");
-	archive_read_support_filter_gzip(s->raw);
-	archive_read_support_filter_zstd(s->raw);
-	archive_read_support_filter_none(s->raw);
-	archive_read_support_format_raw(s->raw);
-	if (archive_read_open_fd(s->raw, fd, 65536) != ARCHIVE_OK ||
-	    archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
-		return err_make(err, EIO, "open layer: %s", archive_error_string(s->raw));
-	return 0;
-}
-
-static void stream_drain(struct stream *s)
-{
-	const void *buf;
-
-	while (stream_read(s->raw, s, &buf) > 0)
-		;
-}
-
 int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err)
 {
-	struct stream s = {};
+	struct img_tar_stream s;
 	struct unpack u = {.root = root, .parent_fd = -1};
-	int r;
+	int r, tar_fd;
 
-	r = stream_open(&s, fd, err);
-	if (r < 0)
-		goto out;
+	tar_fd = img_tar_stream_open(&s, fd, err);
+	if (tar_fd < 0)
+		return tar_fd;
 	u.root_ids = geteuid() == 0 && getegid() == 0;
 	u.umask = umask(0);
 	umask(u.umask);
@@ -566,22 +499,18 @@ int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], st
 	}
 	archive_read_support_format_tar(u.a);
 	archive_read_support_format_gnutar(u.a);
-	if (archive_read_open(u.a, &s, NULL, stream_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open_fd(u.a, tar_fd, 65536) != ARCHIVE_OK) {
 		r = err_make(err, EIO, "read layer: %s", archive_error_string(u.a));
 		goto out;
 	}
 	r = unpack_loop(&u, err);
-	if (r >= 0) {
-		stream_drain(&s);
-		if (ret_diff_id)
-			img_hasher_final(s.h, ret_diff_id);
-	}
 out:
+	if (r >= 0)
+		r = img_tar_stream_finish(&s, ret_diff_id, err);
+	else
+		img_tar_stream_abort(&s, err);
 	if (u.a)
 		archive_read_free(u.a);
-	if (s.raw)
-		archive_read_free(s.raw);
-	img_hasher_free(s.h);
 	unpack_free(&u);
 	return r;
 }
