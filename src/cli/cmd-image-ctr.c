@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * Containers started by `isola image run`, driven through the OCI runtime:
- *   isola image ps    [--store D] [--format json|table]
+ * Containers started by `isola run IMAGE` (`isola image run`), driven through the OCI
+ * runtime; also at the top level as `isola ps` (no ID), `logs`, `stop` and `rm`:
+ *   isola image ps    [--store D] [-a] [--format json|table]
  *   isola image logs  [--store D] ID
  *   isola image stop  [--store D] [-t SECONDS] ID...
  *   isola image rm    [--store D] [-f] ID...
@@ -103,14 +104,17 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 		{ "format", required_argument, NULL, 'F' },
 		{ "force", no_argument, NULL, 'f' },
 		{ "time", required_argument, NULL, 't' },
+		{ "all", no_argument, NULL, 'a' },
 		{},
 	};
 	/* clang-format on */
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+ft:", opts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, "+aft:", opts, NULL)) != -1) {
 		switch (c) {
+		case 'a':
+			break; /* ps: every container is listed, running or not */
 		case 's':
 			a->store = optarg;
 			break;
@@ -170,10 +174,15 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 	r = parse(&a, argc, argv);
 	if (r)
 		return r;
+	if (optind < argc)
+		return cli_usage_error(argv[0], "unexpected argument `%s`", argv[optind]);
+	if (!streq(a.format, "table") && !streq(a.format, "json"))
+		return cli_usage_error(argv[0], "--format `%s`: expected table or json", a.format);
 	store = store_path(a.store);
-	if (!store || asprintf(&cdir, "%s/containers", store) < 0 || !(d = opendir(cdir)))
-		return 0; /* no store, no containers */
-	while ((de = readdir(d))) {
+	/* No store: no containers. */
+	if (store && asprintf(&cdir, "%s/containers", store) >= 0)
+		d = opendir(cdir);
+	while (d && (de = readdir(d))) {
 		_cleanup_json_ json_t *img = NULL;
 		char p[512];
 
@@ -238,30 +247,45 @@ static int stop_one(const char *store, const char *id, int timeout)
 	return is_running(store, id) ? -1 : 0;
 }
 
-int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
+/* Parse, then fn for each ID given; the IDs done are printed. */
+static int each_container(struct ctr_args *a, int argc, char **argv,
+			  int (*fn)(const struct ctr_args *a, const char *store, const char *id))
 {
-	struct ctr_args a = {.timeout = 10};
 	_cleanup_free_ char *store = NULL;
 	int r, rc = 0;
 
-	r = parse(&a, argc, argv);
+	r = parse(a, argc, argv);
 	if (r)
 		return r;
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected container ids");
-	store = store_path(a.store);
+	store = store_path(a->store);
 	if (!store)
 		return cli_usage_error(argv[0], "no store");
 	for (int i = optind; i < argc; i++) {
-		if (stop_one(store, argv[i], a.timeout) < 0)
-			rc = cli_usage_error(argv[i], "container did not stop");
+		if (fn(a, store, argv[i]))
+			rc = 1;
 		else
 			printf("%s\n", argv[i]);
 	}
 	return rc;
 }
 
-static int rm_one(const char *opt, const char *store, const char *id, bool force)
+static int stop_cmd(const struct ctr_args *a, const char *store, const char *id)
+{
+	if (stop_one(store, id, a->timeout) < 0)
+		return cli_usage_error(id, "container did not stop");
+	return 0;
+}
+
+int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
+{
+	struct ctr_args a = {.timeout = 10};
+
+	return each_container(&a, argc, argv, stop_cmd);
+}
+
+static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -270,12 +294,12 @@ static int rm_one(const char *opt, const char *store, const char *id, bool force
 	int r;
 
 	if (is_running(store, id)) {
-		if (!force)
+		if (!a->force)
 			return cli_usage_error(id, "container is running; stop it or use -f");
 		stop_one(store, id, 0);
 	}
 	image_cli_runtime(store, del, -1, null, null);
-	r = image_cli_open_store(opt, &s);
+	r = image_cli_open_store(a->store, &s);
 	if (r)
 		return r;
 	r = img_bundle_remove(s, id, &err);
@@ -286,22 +310,6 @@ static int rm_one(const char *opt, const char *store, const char *id, bool force
 int cmd_image_rm(struct cli_globals *g, int argc, char **argv)
 {
 	struct ctr_args a = {};
-	_cleanup_free_ char *store = NULL;
-	int r, rc = 0;
 
-	r = parse(&a, argc, argv);
-	if (r)
-		return r;
-	if (optind >= argc)
-		return cli_usage_error(argv[0], "expected container ids");
-	store = store_path(a.store);
-	if (!store)
-		return cli_usage_error(argv[0], "no store");
-	for (int i = optind; i < argc; i++) {
-		if (rm_one(a.store, store, argv[i], a.force))
-			rc = 1;
-		else
-			printf("%s\n", argv[i]);
-	}
-	return rc;
+	return each_container(&a, argc, argv, rm_one);
 }

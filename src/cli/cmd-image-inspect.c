@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isola image inspect [--store D] REF: the stored entry, manifest and config as JSON. */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,26 +23,17 @@ static int load_blob(struct img_store *s, json_t *entry, const char *key, json_t
 
 int cmd_image_inspect(struct cli_globals *g, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{},
-	};
-	/* clang-format on */
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *idx = NULL, *manifest = NULL, *config = NULL, *out = NULL;
 	_cleanup_free_ char *text = NULL;
 	const char *store = NULL, *name;
 	struct img_store *s = NULL;
 	json_t *entry;
-	int c, r;
+	int r;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 's')
-			return 1;
-		store = optarg;
-	}
+	r = image_cli_store_opt(argc, argv, &store);
+	if (r)
+		return r;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image");
 	r = image_cli_open_store(store, &s);

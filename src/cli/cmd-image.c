@@ -41,7 +41,7 @@ int cmd_image(struct cli_globals *g, int argc, char **argv)
 	return cli_usage_error(argv[1], "unknown image subcommand; see `isola image`");
 }
 
-int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
+int image_cli_store_opt(int argc, char **argv, const char **ret_store)
 {
 	/* clang-format off */
 	static const struct option opts[] = {
@@ -49,18 +49,28 @@ int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
 		{},
 	};
 	/* clang-format on */
-	_cleanup_err_ struct err *err = NULL;
-	const char *store = NULL;
-	struct img_store *s = NULL;
-	unsigned blobs = 0, layers = 0;
-	int c, r;
+	int c;
 
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
 		if (c != 's')
 			return 1;
-		store = optarg;
+		*ret_store = optarg;
 	}
+	return 0;
+}
+
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	const char *store = NULL;
+	struct img_store *s = NULL;
+	unsigned blobs = 0, layers = 0;
+	int r;
+
+	r = image_cli_store_opt(argc, argv, &store);
+	if (r)
+		return r;
 	r = image_cli_open_store(store, &s);
 	if (r)
 		return r;

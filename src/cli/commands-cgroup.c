@@ -6,14 +6,14 @@
 
 int cmd_pause(struct cli_globals *g, int argc, char **argv);
 int cmd_resume(struct cli_globals *g, int argc, char **argv);
-int cmd_ps(struct cli_globals *g, int argc, char **argv);
+int cmd_ps_dispatch(struct cli_globals *g, int argc, char **argv);
 int cmd_update(struct cli_globals *g, int argc, char **argv);
 int cmd_events(struct cli_globals *g, int argc, char **argv);
 
 const struct cli_command cli_cgroup_commands[] = {
     {"pause", cmd_pause, "freeze every process of a container"},
     {"resume", cmd_resume, "thaw a paused container"},
-    {"ps", cmd_ps, "list a container's processes (--format table|json)"},
+    {"ps", cmd_ps_dispatch, "list a container's processes (ps ID), or image-run containers (ps)"},
     {"update", cmd_update, "change a container's resource limits"},
     {"events", cmd_events, "stream usage every --interval and OOM kills (--stats: once)"},
     {},

@@ -27,5 +27,8 @@ int cmd_image_rm(struct cli_globals *g, int argc, char **argv);
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd,
 		      int err_fd);
 
+/* Parse a command's only option, --store DIR; returns an exit code (0: go on). */
+int image_cli_store_opt(int argc, char **argv, const char **ret_store);
+
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);

@@ -149,6 +149,8 @@ static int export_to(struct sink *k, struct img_store *s, enum img_archive_forma
 
 static int open_sink(struct sink *k, enum img_archive_format f, const char *path, struct err **err)
 {
+	int r;
+
 	if (f == IMG_OCI_LAYOUT) {
 		if (mkdir(path, 0755) < 0 && errno != EEXIST)
 			return err_make(err, errno, "mkdir `%s`", path);
@@ -160,6 +162,9 @@ static int open_sink(struct sink *k, enum img_archive_format f, const char *path
 			return err_make(err, errno, "mkdir `%s/blobs/sha256`", path);
 		return 0;
 	}
+	r = img_lazylib_load(IMG_LIB_ARCHIVE, err);
+	if (r < 0)
+		return r;
 	k->a = archive_write_new();
 	if (!k->a)
 		return err_make(err, ENOMEM, "export");

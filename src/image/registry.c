@@ -35,6 +35,11 @@ int reg_new(const struct img_ref *ref, const struct img_pull_opts *opts, struct 
 
 	if (!r)
 		return err_make(err, ENOMEM, "registry");
+	rc = img_lazylib_load(IMG_LIB_CURL, err);
+	if (rc < 0) {
+		free(r);
+		return rc;
+	}
 	r->opts = opts;
 	if (streq(host, "docker.io"))
 		host = "registry-1.docker.io";

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/fs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +31,24 @@ const char *img_store_default_path(const char *opt)
 	return ISOLA_DEFAULT_STORE;
 }
 
+/*
+ * Mark dir as the top of a directory hierarchy (chattr +T) for ext4's Orlov
+ * allocator: each layer unpacked below it then starts in a block group with
+ * free inodes, instead of the group of its parent, which may be nearly full
+ * and make every file creation search for a free inode (measured: 20 us
+ * against 500+ us per file).  Best effort: other filesystems lack the flag.
+ */
+static void set_topdir(int dfd, const char *name)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	int flags;
+
+	if (fd < 0 || ioctl(fd, FS_IOC_GETFLAGS, &flags) < 0 || (flags & FS_TOPDIR_FL))
+		return;
+	flags |= FS_TOPDIR_FL;
+	(void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
+}
+
 int img_store_open(const char *path, struct img_store **ret, struct err **err)
 {
 	_cleanup_close_ int dfd = -1, lfd = -1;
@@ -44,6 +64,8 @@ int img_store_open(const char *path, struct img_store **ret, struct err **err)
 	for (size_t i = 0; i < ARRAY_SIZE(store_dirs); i++)
 		if (mkdirat(dfd, store_dirs[i], 0700) < 0 && errno != EEXIST)
 			return err_make(err, errno, "mkdir `%s/%s`", path, store_dirs[i]);
+	set_topdir(dfd, "tmp");
+	set_topdir(dfd, "containers");
 	lfd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lfd < 0)
 		return err_make(err, errno, "open `%s/lock`", path);

@@ -30,7 +30,6 @@
 
 #define RESOLVE_FLAGS (RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV)
 #define ENTRIES_MAX   1000000u
-#define STREAM_MAX    (64ull << 30) /* decompressed bytes of one layer: gzip bombs stop here */
 #define DIRS_MAX      200000u
 
 struct deferred_dir {
@@ -46,6 +45,11 @@ struct unpack {
 	struct archive *a;
 	struct deferred_dir *dirs;
 	size_t n_dirs;
+	/* The parent directory of the last entry, reused while entries share it. */
+	int parent_fd;
+	char parent[PATH_MAX];
+	bool root_ids; /* we are 0:0: files we create need no chown to 0:0 */
+	mode_t umask;
 };
 
 static int openat2_in_root(int root, const char *path, int flags)
@@ -140,15 +144,13 @@ static int open_parent(int root, char *path, const char **ret_base, bool create,
 	return fd;
 }
 
-/* Make room for a new entry: anything but a directory replacing a directory goes. */
-static int clear_entry(int pfd, const char *base, bool new_is_dir, struct err **err)
+/* Make room for a new entry: what has its name goes (a directory with its contents). */
+static int clear_entry(int pfd, const char *base, struct err **err)
 {
 	struct stat st;
 
 	if (fstatat(pfd, base, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : err_make(err, errno, "stat `%s`", base);
-	if (new_is_dir && S_ISDIR(st.st_mode))
-		return 1;
 	return rm_rf_at(pfd, base, err);
 }
 
@@ -169,19 +171,46 @@ static int set_xattrs(struct archive_entry *e, int fd, struct err **err)
 	return 0;
 }
 
-static int write_data(struct unpack *u, int fd, struct err **err)
+/* Write the entry's data; *ret_end is where the last block ended. */
+static int write_data(struct unpack *u, int fd, int64_t *ret_end, struct err **err)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t off;
 	int r;
 
+	*ret_end = 0;
 	while ((r = archive_read_data_block(u->a, &buf, &size, &off)) == ARCHIVE_OK) {
 		if (size && pwrite(fd, buf, size, off) != (ssize_t)size)
 			return err_make(err, errno ? errno : EIO, "write");
+		*ret_end = off + size;
 	}
 	if (r != ARCHIVE_EOF)
 		return err_make(err, EIO, "read layer: %s", archive_error_string(u->a));
+	return 0;
+}
+
+/*
+ * Ownership, then xattrs (chown drops security.capability), then mode; the
+ * calls that would change nothing are skipped (file creation costs enough on
+ * a busy filesystem): no chown to 0:0 when we are 0:0, no chmod when the
+ * create mode survived the umask and holds no setuid/setgid/sticky bit
+ * (which chown clears and create may not set).
+ */
+static int set_attrs(struct unpack *u, struct archive_entry *e, int fd, struct err **err)
+{
+	uid_t uid = archive_entry_uid(e);
+	gid_t gid = archive_entry_gid(e);
+	mode_t mode = archive_entry_mode(e) & 07777;
+	int r;
+
+	if (!(u->root_ids && uid == 0 && gid == 0) && fchown(fd, uid, gid) < 0)
+		return err_make(err, errno, "chown");
+	r = set_xattrs(e, fd, err);
+	if (r < 0)
+		return r;
+	if (((mode & 07000) || (mode & u->umask)) && fchmod(fd, mode) < 0)
+		return err_make(err, errno, "chmod");
 	return 0;
 }
 
@@ -190,23 +219,22 @@ static int extract_file(struct unpack *u, struct archive_entry *e, int pfd, cons
 {
 	_cleanup_close_ int fd = -1;
 	struct timespec ts[2];
+	int64_t end;
 	int r;
 
-	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		    archive_entry_mode(e) & 0777);
 	if (fd < 0)
-		return err_make(err, errno, "create");
-	r = write_data(u, fd, err);
+		return errno == EEXIST ? -EEXIST : err_make(err, errno, "create");
+	r = write_data(u, fd, &end, err);
 	if (r < 0)
 		return r;
-	if (ftruncate(fd, archive_entry_size(e)) < 0)
+	/* A sparse file may end in a hole. */
+	if (end != archive_entry_size(e) && ftruncate(fd, archive_entry_size(e)) < 0)
 		return err_make(err, errno, "truncate");
-	if (fchown(fd, archive_entry_uid(e), archive_entry_gid(e)) < 0)
-		return err_make(err, errno, "chown");
-	r = set_xattrs(e, fd, err);
+	r = set_attrs(u, e, fd, err);
 	if (r < 0)
 		return r;
-	if (fchmod(fd, archive_entry_mode(e) & 07777) < 0)
-		return err_make(err, errno, "chmod");
 	ts[0].tv_sec = ts[1].tv_sec = archive_entry_mtime(e);
 	ts[0].tv_nsec = ts[1].tv_nsec = archive_entry_mtime_nsec(e);
 	if (futimens(fd, ts) < 0)
@@ -231,15 +259,19 @@ static int extract_hardlink(struct unpack *u, const char *target, int pfd, const
 		return err_wrap(err, "hard link target");
 	/* flags 0: a symlink target is linked itself, never followed. */
 	if (linkat(tfd, tbase, pfd, base, 0) < 0)
-		return err_make(err, errno, "hard link to `%s`", target);
+		return errno == EEXIST ? -EEXIST
+				       : err_make(err, errno, "hard link to `%s`", target);
 	return 0;
 }
 
-static int extract_other(struct archive_entry *e, int pfd, const char *base, struct err **err)
+static int extract_other(struct unpack *u, struct archive_entry *e, int pfd, const char *base,
+			 struct err **err)
 {
 	mode_t type = archive_entry_filetype(e), mode = archive_entry_mode(e) & 07777;
 	struct timespec ts[2] = {{.tv_sec = archive_entry_mtime(e)},
 				 {.tv_sec = archive_entry_mtime(e)}};
+	uid_t uid = archive_entry_uid(e);
+	gid_t gid = archive_entry_gid(e);
 
 	if (type == AE_IFLNK) {
 		const char *t = archive_entry_symlink(e);
@@ -247,15 +279,15 @@ static int extract_other(struct archive_entry *e, int pfd, const char *base, str
 		if (!t || strlen(t) >= PATH_MAX)
 			return err_make(err, 0, "bad symlink target");
 		if (symlinkat(t, pfd, base) < 0)
-			return err_make(err, errno, "symlink");
+			return errno == EEXIST ? -EEXIST : err_make(err, errno, "symlink");
 	} else if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO) {
 		if (mknodat(pfd, base, type | mode, archive_entry_rdev(e)) < 0)
-			return err_make(err, errno, "mknod");
+			return errno == EEXIST ? -EEXIST : err_make(err, errno, "mknod");
 	} else {
 		return 0; /* sockets and unknown types are skipped, as tar does */
 	}
-	if (fchownat(pfd, base, archive_entry_uid(e), archive_entry_gid(e), AT_SYMLINK_NOFOLLOW) <
-	    0)
+	if (!(u->root_ids && uid == 0 && gid == 0) &&
+	    fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		return err_make(err, errno, "chown");
 	if (type != AE_IFLNK && fchmodat(pfd, base, mode, 0) < 0)
 		return err_make(err, errno, "chmod");
@@ -273,6 +305,8 @@ static int extract_dir(struct unpack *u, struct archive_entry *e, const char *pa
 	if (mkdirat(pfd, base, 0700) < 0 && errno != EEXIST)
 		return err_make(err, errno, "mkdir");
 	fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && (errno == ENOTDIR || errno == ELOOP))
+		return -EEXIST; /* something else has the name: replace it */
 	if (fd < 0)
 		return err_make(err, errno, "open directory");
 	if (set_xattrs(e, fd, err) < 0)
@@ -310,41 +344,96 @@ static int extract_whiteout(int pfd, const char *base, struct err **err)
 	}
 	if (!*name || streq(name, ".") || streq(name, ".."))
 		return err_make(err, 0, "bad whiteout");
-	if (clear_entry(pfd, name, false, err) < 0)
+	if (clear_entry(pfd, name, err) < 0)
 		return err_code(*err);
 	if (mknodat(pfd, name, S_IFCHR | 0, makedev(0, 0)) < 0)
 		return err_make(err, errno, "whiteout device");
 	return 0;
 }
 
+/* The parent directory of path (cleaned, modified in place), cached across entries. */
+static int entry_parent(struct unpack *u, char *path, const char **ret_base, struct err **err)
+{
+	char *slash = strrchr(path, '/');
+	size_t len = slash ? (size_t)(slash - path) : 0;
+
+	*ret_base = slash ? slash + 1 : path;
+	if (u->parent_fd >= 0 && strlen(u->parent) == len && !strncmp(u->parent, path, len))
+		return u->parent_fd;
+	if (u->parent_fd >= 0)
+		close(u->parent_fd);
+	u->parent_fd = -1;
+	if (slash)
+		*slash = '\0';
+	u->parent_fd = open_dir(u->root, slash ? path : "", true, err);
+	if (slash)
+		*slash = '/';
+	if (u->parent_fd < 0)
+		return u->parent_fd;
+	memcpy(u->parent, path, len);
+	u->parent[len] = '\0';
+	return u->parent_fd;
+}
+
+static int create_entry(struct unpack *u, struct archive_entry *e, const char *path, int pfd,
+			const char *base, struct err **err)
+{
+	const char *hl = archive_entry_hardlink(e);
+
+	if (hl)
+		return extract_hardlink(u, hl, pfd, base, err);
+	switch (archive_entry_filetype(e)) {
+	case AE_IFDIR:
+		return extract_dir(u, e, path, pfd, base, err);
+	case AE_IFREG:
+		return extract_file(u, e, pfd, base, err);
+	default:
+		return extract_other(u, e, pfd, base, err);
+	}
+}
+
 static int extract_entry(struct unpack *u, struct archive_entry *e, struct err **err)
 {
 	char path[PATH_MAX];
-	_cleanup_close_ int pfd = -1;
-	const char *base, *hl = archive_entry_hardlink(e);
-	bool is_dir = archive_entry_filetype(e) == AE_IFDIR;
-	int r;
+	const char *base;
+	bool plain;
+	int pfd, r;
 
 	r = img_path_clean(archive_entry_pathname(e) ?: "", path, sizeof(path));
 	if (r < 0)
 		return err_make(err, -r, "path leaves the layer");
 	if (r == 0)
 		return 0; /* "./" itself */
-	pfd = open_parent(u->root, path, &base, true, err);
+	pfd = entry_parent(u, path, &base, err);
 	if (pfd < 0)
 		return err_wrap(err, "parent directory");
-	if (!strncmp(base, ".wh.", 4))
-		return extract_whiteout(pfd, base, err);
-	r = clear_entry(pfd, base, is_dir && !hl, err);
-	if (r < 0)
-		return r;
-	if (hl)
-		return extract_hardlink(u, hl, pfd, base, err);
-	if (is_dir)
-		return extract_dir(u, e, path, pfd, base, err);
-	if (archive_entry_filetype(e) == AE_IFREG)
-		return extract_file(u, e, pfd, base, err);
-	return extract_other(e, pfd, base, err);
+	/*
+	 * Only a new plain file or hard link leaves every path resolving as before; after
+	 * anything else the parent is opened afresh (we own pfd: the cache lets go of it).
+	 */
+	plain = strncmp(base, ".wh.", 4) &&
+		(archive_entry_filetype(e) == AE_IFREG || archive_entry_hardlink(e));
+	if (!plain)
+		u->parent_fd = -1;
+	if (!strncmp(base, ".wh.", 4)) {
+		r = extract_whiteout(pfd, base, err);
+		goto out;
+	}
+	/* Create; when the name is taken, remove what is there and create again. */
+	r = create_entry(u, e, path, pfd, base, err);
+	if (r == -EEXIST) {
+		if (plain)
+			u->parent_fd = -1, plain = false;
+		r = clear_entry(pfd, base, err);
+		if (r >= 0)
+			r = create_entry(u, e, path, pfd, base, err);
+		if (r == -EEXIST)
+			r = err_make(err, EEXIST, "create");
+	}
+out:
+	if (!plain)
+		close(pfd);
+	return r;
 }
 
 /* Directory metadata last, deepest first, so children do not disturb it. */
@@ -384,83 +473,25 @@ static int unpack_loop(struct unpack *u, struct err **err)
 
 static void unpack_free(struct unpack *u)
 {
+	if (u->parent_fd >= 0)
+		close(u->parent_fd);
 	for (size_t i = 0; i < u->n_dirs; i++)
 		free(u->dirs[i].path);
 	free(u->dirs);
 }
 
-/* ---- the decompressed stream, hashed on its way to the tar reader ---- */
-
-struct stream {
-	struct archive *raw; /* filters on, format raw: yields the plain tar */
-	struct img_hasher *h;
-	uint64_t total;
-	bool eof;
-};
-
-static la_ssize_t stream_read(struct archive *a, void *data, const void **buf)
-{
-	struct stream *s = data;
-	size_t size;
-	la_int64_t off;
-	int r;
-
-	if (s->eof)
-		return 0;
-	r = archive_read_data_block(s->raw, buf, &size, &off);
-	if (r == ARCHIVE_EOF) {
-		s->eof = true;
-		return 0;
-	}
-	if (r != ARCHIVE_OK) {
-		archive_set_error(a, EIO, "%s", archive_error_string(s->raw));
-		return -1;
-	}
-	if (s->total + size > STREAM_MAX) {
-		archive_set_error(a, EFBIG, "layer larger than %llu bytes decompressed",
-				  STREAM_MAX);
-		return -1;
-	}
-	img_hasher_update(s->h, *buf, size);
-	s->total += size;
-	return size;
-}
-
-static int stream_open(struct stream *s, int fd, struct err **err)
-{
-	struct archive_entry *e;
-
-	s->raw = archive_read_new();
-	s->h = img_hasher_new();
-	if (!s->raw || !s->h)
-		return err_make(err, ENOMEM, "unpack");
-	archive_read_support_filter_gzip(s->raw);
-	archive_read_support_filter_zstd(s->raw);
-	archive_read_support_filter_none(s->raw);
-	archive_read_support_format_raw(s->raw);
-	if (archive_read_open_fd(s->raw, fd, 65536) != ARCHIVE_OK ||
-	    archive_read_next_header(s->raw, &e) != ARCHIVE_OK)
-		return err_make(err, EIO, "open layer: %s", archive_error_string(s->raw));
-	return 0;
-}
-
-static void stream_drain(struct stream *s)
-{
-	const void *buf;
-
-	while (stream_read(s->raw, s, &buf) > 0)
-		;
-}
-
 int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err)
 {
-	struct stream s = {};
-	struct unpack u = {.root = root};
-	int r;
+	struct img_tar_stream s;
+	struct unpack u = {.root = root, .parent_fd = -1};
+	int r, tar_fd;
 
-	r = stream_open(&s, fd, err);
-	if (r < 0)
-		goto out;
+	tar_fd = img_tar_stream_open(&s, fd, err);
+	if (tar_fd < 0)
+		return tar_fd;
+	u.root_ids = geteuid() == 0 && getegid() == 0;
+	u.umask = umask(0);
+	umask(u.umask);
 	u.a = archive_read_new();
 	if (!u.a) {
 		r = err_make(err, ENOMEM, "unpack");
@@ -468,22 +499,18 @@ int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], st
 	}
 	archive_read_support_format_tar(u.a);
 	archive_read_support_format_gnutar(u.a);
-	if (archive_read_open(u.a, &s, NULL, stream_read, NULL) != ARCHIVE_OK) {
+	if (archive_read_open_fd(u.a, tar_fd, 65536) != ARCHIVE_OK) {
 		r = err_make(err, EIO, "read layer: %s", archive_error_string(u.a));
 		goto out;
 	}
 	r = unpack_loop(&u, err);
-	if (r >= 0) {
-		stream_drain(&s);
-		if (ret_diff_id)
-			img_hasher_final(s.h, ret_diff_id);
-	}
 out:
+	if (r >= 0)
+		r = img_tar_stream_finish(&s, ret_diff_id, err);
+	else
+		img_tar_stream_abort(&s, err);
 	if (u.a)
 		archive_read_free(u.a);
-	if (s.raw)
-		archive_read_free(s.raw);
-	img_hasher_free(s.h);
 	unpack_free(&u);
 	return r;
 }

@@ -5,11 +5,8 @@
 load image-helpers
 
 setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
+	img_setup
 	require_cmd openssl
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=isola-it-token \
 		-keyout "$TMP/key.pem" -out "$TMP/cert.pem" 2>/dev/null
 	start_token_server
@@ -17,23 +14,14 @@ setup() {
 		"$TOKEN" isola-it-registry isola-it-issuer "$TMP/cert.pem") img_registry_start "$TMP"
 	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:secret | base64)" >"$TMP/auth.json"
 	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:wrong | base64)" >"$TMP/bad.json"
-	TMP=$TMP img_make_creds t/private:1 f:secret:data
+	TMP=$TMP IMG_PUSH_CREDS=user:secret img_make t/private:1 f:secret:data
 }
 
 teardown() {
 	[ -f "$TMP/token.pid" ] && kill "$(cat "$TMP/token.pid")" 2>/dev/null
 	img_registry_stop "$TMP"
+	img_registry_stop "$TMP/basic"
 	isola_cleanup_tmp
-}
-
-img_make_creds() {
-	local ref=$1 d
-	shift
-	d=$(mktemp -d "$TMP/build.XXXXXX")
-	img_tar "$d/l.tar" "$@"
-	img_layout "$d/layout" latest amd64 "$d/l.tar" >/dev/null
-	skopeo copy --quiet --dest-tls-verify=false --dest-creds user:secret \
-		"oci:$d/layout:latest" "docker://$REG/$ref" >/dev/null
 }
 
 # A token server: Basic user:secret required; grants what the scope asks.
@@ -75,8 +63,7 @@ start_token_server() {
 	s.serve_forever()
 	EOP
 	echo $! >"$TMP/token.pid"
-	for _ in $(seq 50); do [ -s "$TMP/token.port" ] && break; sleep 0.1; done
-	TOKEN=127.0.0.1:$(cat "$TMP/token.port")
+	TOKEN=$(img_wait_port "$TMP/token.port")
 }
 
 @test "token auth: pull with credentials from an auth.json" {
@@ -100,4 +87,25 @@ start_token_server() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bad credentials"* ]]
 	[ -z "$(ls "$ISOLA_STORE/blobs/sha256")" ]
+}
+
+@test "basic auth: a registry with an htpasswd file; credentials from an auth.json" {
+	mkdir -p "$TMP/basic"
+	python3 -W ignore -c 'import crypt; print("user:" + crypt.crypt("secret", crypt.mksalt(crypt.METHOD_BLOWFISH)))' \
+		>"$TMP/basic/htpasswd"
+	grep -q '^user:\$2' "$TMP/basic/htpasswd" || skip "SKIP: no bcrypt in this python3/libcrypt"
+	REG_EXTRA_CONFIG=$(printf 'auth:\n  htpasswd:\n    realm: isola-it\n    path: %s' "$TMP/basic/htpasswd") \
+		img_registry_start "$TMP/basic"
+	TMP=$TMP IMG_PUSH_CREDS=user:secret img_make t/basic:1 f:b:basic
+	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:secret | base64)" >"$TMP/basic.json"
+	printf '{"auths":{"%s":{"auth":"%s"}}}' "$REG" "$(printf user:wrong | base64)" >"$TMP/basic-bad.json"
+	run "$ISOLA" pull "$REG/t/basic:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"authentication required (scheme Basic; no credentials given)"* ]]
+	run "$ISOLA" pull --authfile "$TMP/basic-bad.json" "$REG/t/basic:1"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"401"* ]]
+	run "$ISOLA" pull --authfile "$TMP/basic.json" "$REG/t/basic:1"
+	[ "$status" -eq 0 ]
+	[ "$(cat "$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")/b")" = basic ]
 }

@@ -2,24 +2,11 @@
 # Hostile layers: no entry of a layer may write outside its layer directory.
 load image-helpers
 
-setup_file() {
-	command -v docker-registry >/dev/null && command -v skopeo >/dev/null || return 0
-	export FILE_TMP=$(mktemp -d /tmp/isola-it-img.XXXXXX)
-	img_registry_start "$FILE_TMP"
-	export REG
-}
-
-teardown_file() {
-	[ -n "${FILE_TMP:-}" ] || return 0
-	img_registry_stop "$FILE_TMP"
-	rm -rf --one-file-system "$FILE_TMP"
-}
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
 
 setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
+	img_setup
 	echo original >"$TMP/victim"
 }
 

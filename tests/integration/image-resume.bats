@@ -4,10 +4,7 @@
 load image-helpers
 
 setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
+	img_setup
 	img_registry_start "$TMP"
 }
 
@@ -39,6 +36,16 @@ start_proxy() {
 	        except urllib.error.HTTPError as e:
 	            r = e
 	        body = r.read()
+	        kind = "manifests" if "/manifests/" in self.path else "blobs" if "/blobs/" in self.path else ""
+	        if mode == "flaky" and kind and not state.get("failed " + kind):
+	            # One transient error per kind: 503 for a manifest, 429 for a blob.
+	            state["failed " + kind] = True
+	            code = 503 if kind == "manifests" else 429
+	            open(log, "a").write("sent %d for %s\n" % (code, kind))
+	            self.send_response(code)
+	            self.send_header("Content-Length", "0")
+	            self.end_headers()
+	            return
 	        if mode == "slow" and "/blobs/" in self.path:
 	            with lock:
 	                state["inflight"] += 1
@@ -69,8 +76,7 @@ start_proxy() {
 	s.serve_forever()
 	EOP
 	echo $! >"$TMP/proxy.pid"
-	for _ in $(seq 50); do [ -s "$TMP/proxy.port" ] && break; sleep 0.1; done
-	PROXY=127.0.0.1:$(cat "$TMP/proxy.port")
+	PROXY=$(img_wait_port "$TMP/proxy.port")
 }
 
 @test "pull: a download cut mid-way is resumed with Range (in-process retry)" {
@@ -109,4 +115,14 @@ start_proxy() {
 	run "$ISOLA" pull "$PROXY/t/par:1"
 	[ "$status" -eq 0 ]
 	[ "$(tail -1 "$TMP/proxy.log")" = "inflight 3" ]
+}
+
+@test "pull: 503 and 429 answers are retried" {
+	img_make t/flaky:1 f:a:1 b:big:100000
+	start_proxy flaky
+	run "$ISOLA" pull -q "$PROXY/t/flaky:1"
+	[ "$status" -eq 0 ]
+	grep -q "sent 503 for manifests" "$TMP/proxy.log"
+	grep -q "sent 429 for blobs" "$TMP/proxy.log"
+	[ -n "$(ls "$ISOLA_STORE/layers")" ]
 }

@@ -1,35 +1,27 @@
 #!/usr/bin/env bats
-# isola image run: bundles from images, executed by the OCI runtime
-# ($ISOLA_RUNTIME; runc until our runtime lands in this branch).
+# isola image run: bundles from images, executed by the OCI runtime: isola's own,
+# or the one named by $ISOLA_IMAGE_RUNTIME (e.g. runc, to check the bundles alone).
 load image-helpers
 
-setup_file() {
-	command -v docker-registry >/dev/null && command -v skopeo >/dev/null || return 0
-	export FILE_TMP=$(mktemp -d /tmp/isola-it-img.XXXXXX)
-	img_registry_start "$FILE_TMP"
-	export REG
-}
-
-teardown_file() {
-	[ -n "${FILE_TMP:-}" ] || return 0
-	img_registry_stop "$FILE_TMP"
-	rm -rf --one-file-system "$FILE_TMP"
-}
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
 
 setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
-	export ISOLA_RUNTIME=${ISOLA_IMAGE_RUNTIME:-runc}
-	require_cmd "$ISOLA_RUNTIME"
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
+	img_setup
+	if [ -n "${ISOLA_IMAGE_RUNTIME:-}" ]; then
+		require_cmd "$ISOLA_IMAGE_RUNTIME"
+		export ISOLA_RUNTIME=$ISOLA_IMAGE_RUNTIME
+	else
+		unset ISOLA_RUNTIME
+	fi
+	RT=${ISOLA_RUNTIME:-$ISOLA}
 	TMP=$TMP img_busybox t/bb:1
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 }
 
 teardown() {
 	for id in isola-it-bg isola-it-bg2; do
-		runc --root "$ISOLA_STORE/run" delete --force "$id" >/dev/null 2>&1 || true
+		"$RT" --root "$ISOLA_STORE/run" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	for c in "$ISOLA_STORE"/containers/*/; do
 		[ -d "$c" ] && umount "$c/rootfs" 2>/dev/null
@@ -43,7 +35,7 @@ teardown() {
 	[ "$status" -eq 3 ]
 	[ "$output" = "bar /etc 1234:4321 /bin:/usr/bin" ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+	img_refute_mounts "$ISOLA_STORE"
 }
 
 @test "image run: the image's Cmd is the default command" {
@@ -102,29 +94,50 @@ teardown() {
 	run "$ISOLA" image run --network bridge "$REG/t/bb:1" sh -c :
 	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+	img_refute_mounts "$ISOLA_STORE"
 }
 
-@test "image run -d, image ps, logs, stop, rm" {
-	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo started; exec sleep 600'
+@test "run -d IMAGE, then the top-level ps, logs, stop, rm" {
+	run "$ISOLA" run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo started; exec sleep 600'
 	[ "$status" -eq 0 ]
 	[ "$output" = isola-it-bg ]
 	for _ in $(seq 50); do grep -q started "$ISOLA_STORE/containers/isola-it-bg/ctr.log" && break; sleep 0.1; done
-	run "$ISOLA" image ps --format json
+	run "$ISOLA" ps --format json
+	[ "$status" -eq 0 ]
 	[ "$(echo "$output" | python3 -c 'import json,sys; c=json.load(sys.stdin)[0]; print(c["id"], c["status"])')" = "isola-it-bg running" ]
-	run "$ISOLA" image logs isola-it-bg
+	run "$ISOLA" logs isola-it-bg
 	[ "$output" = started ]
-	run "$ISOLA" image rm isola-it-bg
+	run "$ISOLA" rm isola-it-bg
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"is running"* ]]
-	run "$ISOLA" image stop -t 5 isola-it-bg
+	run "$ISOLA" stop -t 5 isola-it-bg
 	[ "$status" -eq 0 ]
-	run "$ISOLA" image ps
+	run "$ISOLA" ps -a
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"isola-it-bg"*stopped* ]]
-	run "$ISOLA" image rm isola-it-bg
+	run "$ISOLA" rm isola-it-bg
 	[ "$status" -eq 0 ]
 	[ ! -e "$ISOLA_STORE/containers/isola-it-bg" ]
-	! grep -q "$ISOLA_STORE" /proc/self/mountinfo
+	img_refute_mounts "$ISOLA_STORE"
+	run "$ISOLA" ps
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "CONTAINER ID"* ]]
+}
+
+@test "image ps, logs, stop are the same commands under image" {
+	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo hello; exec sleep 600'
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do grep -q hello "$ISOLA_STORE/containers/isola-it-bg/ctr.log" && break; sleep 0.1; done
+	run "$ISOLA" image ps
+	[[ "$output" == *"isola-it-bg"*running* ]]
+	run "$ISOLA" image logs isola-it-bg
+	[ "$output" = hello ]
+	run "$ISOLA" image stop -t 0 isola-it-bg
+	[ "$status" -eq 0 ]
+	run "$ISOLA" image ps --format bogus
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--format"* ]]
 }
 
 @test "image rm -f removes a running container" {
@@ -133,7 +146,8 @@ teardown() {
 	run "$ISOLA" image rm -f isola-it-bg2
 	[ "$status" -eq 0 ]
 	[ ! -e "$ISOLA_STORE/containers/isola-it-bg2" ]
-	! runc --root "$ISOLA_STORE/run" state isola-it-bg2 >/dev/null 2>&1
+	run "$RT" --root "$ISOLA_STORE/run" state isola-it-bg2
+	[ "$status" -ne 0 ]
 }
 
 @test "image run: an image with more layers than one mount(2) page holds" {

@@ -2,25 +2,10 @@
 # isola pull / images / rmi / image prune against a real local registry.
 load image-helpers
 
-setup_file() {
-	command -v docker-registry >/dev/null && command -v skopeo >/dev/null || return 0
-	export FILE_TMP=$(mktemp -d /tmp/isola-it-img.XXXXXX)
-	img_registry_start "$FILE_TMP"
-	export REG
-}
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
 
-teardown_file() {
-	[ -n "${FILE_TMP:-}" ] || return 0
-	img_registry_stop "$FILE_TMP"
-	rm -rf --one-file-system "$FILE_TMP"
-}
-
-setup() {
-	require_cmd docker-registry
-	require_cmd skopeo
-	isola_tmp
-	export ISOLA_STORE=$TMP/store
-}
+setup() { img_setup; }
 
 teardown() {
 	isola_cleanup_tmp
@@ -65,6 +50,64 @@ teardown() {
 	run "$ISOLA" pull "UPPER/case"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"invalid repository name"* ]]
+}
+
+@test "unpack keeps ownership, modes (setuid, sticky) and mtimes, whatever the umask" {
+	img_make t/own:1 D:d:1777:0:0 p:d/suid:4755:0:0 p:d/user:640:1000:1001 \
+		p:d/open:666:0:0 p:d/sgid:2750:5:6 D:priv:700:1000:1000 p:priv/f:600:1000:1000
+	run sh -c "umask 077; exec \"$ISOLA\" pull -q \"$REG/t/own:1\""
+	[ "$status" -eq 0 ]
+	l=$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")
+	run stat -c '%n %a %u:%g %Y' "$l/d" "$l/d/suid" "$l/d/user" "$l/d/open" "$l/d/sgid" \
+		"$l/priv" "$l/priv/f"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$l/d 1777 0:0 1700000000
+$l/d/suid 4755 0:0 1700000000
+$l/d/user 640 1000:1001 1700000000
+$l/d/open 666 0:0 1700000000
+$l/d/sgid 2750 5:6 1700000000
+$l/priv 700 1000:1000 1700000000
+$l/priv/f 600 1000:1000 1700000000" ]
+}
+
+@test "zstd layers; extended attributes are kept" {
+	d=$TMP/z
+	mkdir -p "$d"
+	img_tar "$d/l.tar" d:etc f:etc/zst:compressed x:etc/attr:user.isola=kept
+	IMG_COMPRESS=zstd img_layout "$d/layout" latest amd64 "$d/l.tar" >/dev/null
+	grep -q 'tar+zstd' "$d/layout/blobs/sha256/"*
+	img_push "$d/layout" latest t/zstd:1
+	run "$ISOLA" pull -q "$REG/t/zstd:1"
+	[ "$status" -eq 0 ]
+	l=$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")
+	[ "$(cat "$l/etc/zst")" = compressed ]
+	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.isola").decode())' "$l/etc/attr")" = kept ]
+}
+
+@test "progress: a line per blob without a terminal, a carriage-return line on one" {
+	require_cmd script
+	img_make t/progress:1 f:a:1 b:big:300000
+	run "$ISOLA" pull "$REG/t/progress:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Fetching blob "*" bytes)"* ]]
+	[[ "$output" == *"done"* ]]
+	[[ "$output" != *$'\r'* ]]
+	rm -rf --one-file-system "$ISOLA_STORE"
+	run script -qefc "\"$ISOLA\" pull \"$REG/t/progress:1\"" /dev/null
+	[ "$status" -eq 0 ]
+	# (the terminal turns \n into \r\n: look for a \r that starts a line of ours)
+	[[ "$output" == *$'\rBlob '*" done"* ]]
+	[[ "$output" == *"$REG/t/progress:1"* ]]
+}
+
+@test "the store's tmp/ is an Orlov top directory on ext4 (chattr +T)" {
+	mkdir -p "$ISOLA_STORE"
+	[ "$(stat -f -c %T "$ISOLA_STORE")" = ext2/ext3 ] || skip "SKIP: the store is not on ext4"
+	require_cmd lsattr
+	img_make t/topdir:1 f:a:1
+	"$ISOLA" pull -q "$REG/t/topdir:1" >/dev/null
+	[[ "$(lsattr -d "$ISOLA_STORE/tmp" | cut -d' ' -f1)" == *T* ]]
+	[[ "$(lsattr -d "$ISOLA_STORE/containers" | cut -d' ' -f1)" == *T* ]]
 }
 
 @test "multi-layer image: whiteouts and opaque directories in overlayfs form" {
@@ -191,4 +234,19 @@ teardown() {
 	[ "$(ls "$ISOLA_STORE/layers" | wc -l)" -eq 2 ]
 	[ "$(ls "$ISOLA_STORE/blobs/sha256" | wc -l)" -eq 6 ]
 	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+}
+
+@test "libcurl and libarchive are loaded only when an image command needs them" {
+	require_cmd ldd
+	run ldd "$ISOLA"
+	[ "$status" -eq 0 ]
+	[[ "$output" != *libcurl* ]]
+	[[ "$output" != *libarchive* ]]
+	# ... and they are there when needed: a pull and an unpack work (see above); an
+	# export writes an archive through libarchive.
+	img_make t/lazy:1 f:a:1
+	"$ISOLA" pull -q "$REG/t/lazy:1" >/dev/null
+	run "$ISOLA" image save -o "$TMP/lazy.tar" "$REG/t/lazy:1"
+	[ "$status" -eq 0 ]
+	tar -tf "$TMP/lazy.tar" | grep -q index.json
 }

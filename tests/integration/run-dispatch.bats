@@ -45,3 +45,18 @@ make_store() {
 	[[ "$output" == *"config.json"* ]]
 	[[ "$output" != *"image"* ]]
 }
+
+@test "ps ID stays runc's ps; ps without an ID lists image containers" {
+	run "$ISOLA" --root "$TMP/root" ps isola-it-nosuch
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"isola-it-nosuch"* ]]
+	[[ "$output" != *"CONTAINER ID"* ]]
+	run "$ISOLA" --root "$TMP/root" ps --format json isola-it-nosuch
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"isola-it-nosuch"* ]]
+	run "$ISOLA" ps --store "$TMP/store" --format json
+	[ "$status" -eq 0 ]
+	[ "$output" = "[]" ]
+	run "$ISOLA" ps --store "$TMP/store" extra args
+	[ "$status" -ne 0 ]
+}

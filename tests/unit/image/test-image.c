@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
@@ -224,6 +225,99 @@ static void test_unpack(void)
 	rm_rf_at(AT_FDCWD, dir, NULL);
 }
 
+/* A plain tar of one file, written to a memfd. */
+static int make_plain_layer(void)
+{
+	struct archive *a = archive_write_new();
+	int fd = memfd_create("plain", MFD_CLOEXEC);
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_fd(a, fd);
+	add(a, "f", AE_IFREG, "plain");
+	archive_write_close(a);
+	archive_write_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/* A gzip tar of 1 MiB that does not compress: decompression outlasts the first read. */
+static int make_big_layer(void)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	int fd = memfd_create("big", MFD_CLOEXEC);
+	static char data[1 << 20];
+
+	for (size_t off = 0; off < sizeof(data);) {
+		ssize_t n = getrandom(data + off, sizeof(data) - off, 0);
+
+		off += n > 0 ? (size_t)n : 0;
+	}
+	archive_write_set_format_pax_restricted(a);
+	archive_write_add_filter_gzip(a);
+	archive_write_open_fd(a, fd);
+	archive_entry_set_pathname(e, "big");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_perm(e, 0644);
+	archive_entry_set_size(e, sizeof(data));
+	archive_write_header(a, e);
+	archive_write_data(a, data, sizeof(data));
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+static int copy_prefix(int fd, off_t len)
+{
+	int out = memfd_create("prefix", MFD_CLOEXEC);
+	char buf[65536];
+	ssize_t n;
+
+	for (off_t off = 0; off < len; off += n) {
+		n = pread(fd, buf, len - off < (off_t)sizeof(buf) ? len - off : (off_t)sizeof(buf),
+			  off);
+		if (n <= 0 || write(out, buf, n) != n)
+			break;
+	}
+	lseek(out, 0, SEEK_SET);
+	return out;
+}
+
+/* The diff_id covers the whole stream (end-of-archive padding too); broken streams fail. */
+static void test_unpack_stream(void)
+{
+	char dir[] = "/tmp/isola-unit-XXXXXX", want[IMG_DIGEST_LEN + 1], got[IMG_DIGEST_LEN + 1];
+	_cleanup_close_ int fd = -1, root = -1, cut = -1, gz = -1;
+	_cleanup_free_ char *raw = NULL;
+	struct err *err = NULL;
+	size_t len;
+	struct stat st;
+
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = make_plain_layer();
+	ok(read_all_fd(fd, 1 << 20, &raw, &len) == 0 && len >= 1024, "plain layer made");
+	img_sha256_digest(raw, len, want);
+	lseek(fd, 0, SEEK_SET);
+	ok(img_unpack_stream(fd, root, got, &err) == 0 && streq(got, want),
+	   "diff_id is the sha256 of the whole tar");
+	err_free(&err);
+	ok(fstatat(root, "f", &st, 0) == 0 && st.st_size == 5, "file unpacked");
+	cut = copy_prefix(fd, 700); /* the header and part of the data */
+	ok(img_unpack_stream(cut, root, got, &err) < 0 && err, "a truncated tar fails");
+	err_free(&err);
+	gz = make_big_layer();
+	close(cut);
+	ok(fstat(gz, &st) == 0 && st.st_size > 512 * 1024, "gzip layer made");
+	cut = copy_prefix(gz, st.st_size / 2);
+	ok(img_unpack_into(cut, root, &err) < 0 && err, "a gzip stream cut in half fails%s%s",
+	   err ? ": " : "", err ? err->msg : "");
+	err_free(&err);
+	rm_rf_at(AT_FDCWD, dir, NULL);
+}
+
 int main(void)
 {
 	test_digest();
@@ -231,5 +325,6 @@ int main(void)
 	test_challenge();
 	test_paths();
 	test_unpack();
+	test_unpack_stream();
 	return tap_done();
 }
