@@ -56,12 +56,54 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 	return err_make(err, 0, "memory: expected MiB as a number or a size string");
 }
 
+/*
+ * "rate_limiter": {"bandwidth": {"size", "one_time_burst", "refill_time"},
+ * "ops": {...}} (Firecracker's shape; refill_time in ms) as --disk words.
+ */
+static int rate_words(json_t *d, const char *where, char *buf, size_t cap, struct err **err)
+{
+	static const char *const keys[] = {"bandwidth", "ops", NULL};
+	static const char *const bkeys[] = {"size", "one_time_burst", "refill_time", NULL};
+	static const char *const words[][3] = {{"bw", "bw_burst", "bw_refill"},
+					       {"iops", "iops_burst", "iops_refill"}};
+	char w[64], w2[96];
+	json_t *rl = NULL;
+	size_t len = 0;
+	int r;
+
+	r = json_get_object(d, where, "rate_limiter", &rl, err);
+	if (r < 0 || !rl)
+		return r;
+	snprintf(w, sizeof(w), "%s.rate_limiter", where);
+	r = json_check_keys(rl, w, keys, err);
+	for (unsigned i = 0; r >= 0 && keys[i]; i++) {
+		json_t *b = NULL;
+
+		snprintf(w2, sizeof(w2), "%s.%s", w, keys[i]);
+		r = json_get_object(rl, w, keys[i], &b, err);
+		if (r >= 0 && b)
+			r = json_check_keys(b, w2, bkeys, err);
+		for (unsigned k = 0; r >= 0 && b && bkeys[k]; k++) {
+			uint64_t v = 0;
+
+			r = json_get_u64(b, w2, bkeys[k], &v, err);
+			/* 0 is Firecracker's "no limit": leave the word out. */
+			if (r >= 0 && v)
+				len += snprintf(buf + len, cap - len, ",%s=%llu", words[i][k],
+						(unsigned long long)v);
+			if (len >= cap)
+				return err_make(err, 0, "%s: too long", w);
+		}
+	}
+	return r;
+}
+
 static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err)
 {
-	static const char *const keys[] = {"path", "readonly", "serial", NULL};
+	static const char *const keys[] = {"path", "readonly", "serial", "rate_limiter", NULL};
 	const char *path = NULL, *serial = NULL;
 	bool ro = false;
-	char where[32], opt[4200];
+	char where[32], opt[4200], rate[256] = "";
 	int r;
 
 	snprintf(where, sizeof(where), "disks[%zu]", i);
@@ -74,11 +116,13 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 		r = json_get_string(d, where, "serial", false, &serial, err);
 	if (r >= 0)
 		r = json_get_bool(d, where, "readonly", &ro, err);
+	if (r >= 0)
+		r = rate_words(d, where, rate, sizeof(rate), err);
 	if (r < 0)
 		return r;
 	if (strchr(path, ',') || (serial && strchr(serial, ',')) ||
-	    snprintf(opt, sizeof(opt), "%s%s%s%s", path, ro ? ",ro" : "", serial ? ",serial=" : "",
-		     serial ? serial : "") >= (int)sizeof(opt))
+	    snprintf(opt, sizeof(opt), "%s%s%s%s%s", path, ro ? ",ro" : "",
+		     serial ? ",serial=" : "", serial ? serial : "", rate) >= (int)sizeof(opt))
 		return err_make(err, 0, "%s: path or serial is too long or contains a comma",
 				where);
 	return vmm_config_set(cfg, "disk", opt, err);

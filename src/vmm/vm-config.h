@@ -9,10 +9,19 @@
 
 #include "err.h"
 
+/* One token bucket (`size` 0: unlimited); refill_ms: empty to full. */
+struct vm_rate_cfg {
+	uint64_t size, one_time_burst, refill_ms;
+};
+
+#define VM_MAX_RATE_SIZE   (1ULL << 40) /* tokens per bucket */
+#define VM_MAX_RATE_REFILL 3600000	/* ms */
+
 struct vm_disk_cfg {
 	char *path;
 	bool readonly;
 	char *serial;
+	struct vm_rate_cfg bw, iops; /* rate limiter: bytes and operations */
 };
 
 struct vm_net_cfg {

@@ -109,6 +109,60 @@ qemu_microvm() { # qemu args...
 	[ "$(sector_tag "$TMP/a.img" 3 'isola-blk:3;')" = "isola-blk:3;" ]
 }
 
+# The guest's "bench N x S bytes: write W us, read R us" -> "W R".
+bench_us() {
+	sed -n 's/.*bench .* write \([0-9]*\) us, read \([0-9]*\) us.*/\1 \2/p'
+}
+
+# "N request(s) throttled" from the device's own counter (--debug).
+throttled() {
+	sed -n 's/.*virtio-blk: \([0-9]*\) request(s) throttled.*/\1/p'
+}
+
+@test "vm-virtio: a rate-limited disk holds requests back (iops and bw token buckets)" {
+	truncate -s 16M "$TMP/rl.img"
+	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/rl.img" --cmdline "bench=100 size=4096"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	read -r _ free_read <<<"$(bench_us <<<"$output")"
+	[ -z "$(throttled <<<"$output")" ]
+	# 100 operations/s, bucket of 100: the 100 writes drain it, the reads wait.
+	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
+		--disk "$TMP/rl.img,iops=100" --cmdline "bench=100 size=4096"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	read -r _ slow_read <<<"$(bench_us <<<"$output")"
+	echo "reads: unlimited $free_read us, iops=100 $slow_read us"
+	[ "$(throttled <<<"$output")" -ge 50 ]
+	[ "$slow_read" -gt $((free_read * 5)) ]
+	# 4 MiB/s through a JSON rate_limiter, 1 MiB requests.
+	cat >"$TMP/vm.json" <<-EOF
+	{"kernel": "$GUESTS/virtio-blk.elf", "cmdline": "bench=8 size=1048576",
+	 "disks": [{"path": "$TMP/rl.img", "rate_limiter":
+	   {"bandwidth": {"size": 4194304, "refill_time": 1000}}}]}
+	EOF
+	run timeout 60 "$ISOLA" --debug vm run --config "$TMP/vm.json"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[ "$(throttled <<<"$output")" -ge 4 ]
+}
+
+@test "vm-virtio: bad rate-limit options fail with one clear error" {
+	truncate -s 64K "$TMP/d.img"
+	for opt in iops=0 bw=fast iops=-1 bw_refill=0 bw_burst=1M iops_refill=99999999; do
+		run "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/d.img,$opt"
+		echo "$opt: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"--disk"* ]]
+	done
+	echo '{"kernel": "k", "disks": [{"path": "d", "rate_limiter": {"bw": {}}}]}' >"$TMP/bad.json"
+	run "$ISOLA" vm run --config "$TMP/bad.json"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bad.json"*"rate_limiter.bw"* ]]
+}
+
 @test "vm-virtio: two VMs cannot open one writable image" {
 	truncate -s 64K "$TMP/shared.img"
 	exec 9>>"$TMP/shared.img"
