@@ -184,6 +184,11 @@ uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off)
 	return rd(d, REG_CONFIG + off);
 }
 
+void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v)
+{
+	wr(d, REG_CONFIG + off, v);
+}
+
 uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off)
 {
 	return (uint64_t)vdrv_config32(d, off + 4) << 32 | vdrv_config32(d, off);

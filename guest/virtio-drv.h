@@ -13,7 +13,7 @@
 #define VDRV_F_INDIRECT_DESC (1ull << 28)
 #define VDRV_F_EVENT_IDX     (1ull << 29)
 #define VDRV_QSIZE	     64
-#define VDRV_MAX_QUEUES	     3
+#define VDRV_MAX_QUEUES	     4
 
 struct vdrv_dev {
 	uint64_t base;
@@ -51,6 +51,7 @@ uint32_t vdrv_status(struct vdrv_dev *d);
 uint8_t vdrv_config8(struct vdrv_dev *d, unsigned off);
 uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off);
 uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off);
+void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v);
 
 /* Offer a chain (readable buffers first) without waiting. */
 void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n);

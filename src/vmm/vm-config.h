@@ -58,6 +58,9 @@ struct vm_config {
 	uint32_t vsock_cid;
 	char *vsock_uds;
 	bool rng, balloon;
+	/* Balloon: initial target, stats polling interval (0: none), DEFLATE_ON_OOM. */
+	uint32_t balloon_mib, balloon_stats_s;
+	bool balloon_deflate_on_oom;
 	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
 	bool split_irqchip;
 	/* SIGUSR2 writes a snapshot here (not owned: they point into argv). */

@@ -217,12 +217,13 @@ static int balloon(struct preboot *pb, json_t *j, struct err **err)
 		r = json_get_u32(j, "body", "stats_polling_interval_s", &interval, err);
 	if (r < 0)
 		return r;
-	if (amount || interval)
-		return err_make(err, 0,
-				"body.%s: not supported yet (only a balloon "
-				"device the guest drives)",
-				amount ? "amount_mib" : "stats_polling_interval_s");
+	if (amount > VM_MAX_MEMORY >> 20 || interval > 3600)
+		return err_make(err, 0, "body.%s: too large",
+				interval > 3600 ? "stats_polling_interval_s" : "amount_mib");
 	pb->cfg->balloon = true;
+	pb->cfg->balloon_mib = amount;
+	pb->cfg->balloon_stats_s = interval;
+	pb->cfg->balloon_deflate_on_oom = deflate;
 	return 0;
 }
 
