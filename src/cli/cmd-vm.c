@@ -32,6 +32,7 @@ enum {
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-api.c */
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
+int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
 int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
 void vm_rundir_remove(const struct vm_config *cfg);
 
@@ -172,6 +173,8 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 	}
 	if (streq(argv[1], "run"))
 		return vm_run(argc - 1, argv + 1);
+	if (streq(argv[1], "update"))
+		return cmd_vm_update(g, argc - 1, argv + 1);
 	if (streq(argv[1], "restore"))
 		return cmd_vm_restore(g, argc - 1, argv + 1);
 	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
@@ -179,6 +182,6 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 		return cmd_vm_api(g, argc - 1, argv + 1);
 	return cli_usage_error("vm",
 			       "unknown subcommand `%s`; expected run, restore, ls, info, "
-			       "pause, resume, snapshot or stop",
+			       "pause, resume, snapshot, update or stop",
 			       argv[1]);
 }

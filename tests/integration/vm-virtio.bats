@@ -295,6 +295,82 @@ PY
 	[[ "$output" == *"virtio-balloon: ok"* ]]
 }
 
+rss_kib() { # pid
+	awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"
+}
+
+wait_output() { # file text
+	for _ in $(seq 300); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+	cat "$1"
+	return 1
+}
+
+@test "vm-virtio: balloon follows the host's target (vm update), RSS drops, then deflates" {
+	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	export ISOLA_VM_RUNDIR=$TMP/run
+	vm=isola-it-bal$$
+	"$ISOLA" vm run --id "$vm" --memory 128 --kernel "$GUESTS/virtio-balloon.elf" --balloon \
+		--cmdline "target touch_mib=64" >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	wait_output "$TMP/vm.out" "touched 64 MiB"
+	before=$(rss_kib "$pid")
+	run "$ISOLA" vm update --balloon-stats 1 --balloon 48 "$vm"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait_output "$TMP/vm.out" "inflated to 12288 pages"
+	after=$(rss_kib "$pid")
+	echo "VmRSS: $before kB touched, $after kB with a 48 MiB balloon"
+	[ "$after" -lt $((before - 40 * 1024)) ]
+	# The statistics arrive at the next poll (1 s).
+	for _ in $(seq 30); do
+		run "$ISOLA" vm update --show "$vm"
+		[[ "$output" == *'"actual_mib":48'*'"free_memory":'* ]] && break
+		sleep 0.2
+	done
+	echo "$output"
+	[[ "$output" == *'"target_mib":48,"actual_mib":48'* ]]
+	[[ "$output" == *'"total_memory":134217728'* ]]
+	# --memory N leaves N MiB to the guest: a 128 MiB VM at 128 MiB has no balloon.
+	run "$ISOLA" vm update --memory 128 "$vm"
+	[ "$status" -eq 0 ]
+	wait "$pid" && st=0 || st=$?
+	pid=
+	cat "$TMP/vm.out"
+	[ "$st" -eq 1 ]
+	grep -q "deflated, ok" "$TMP/vm.out"
+	[ ! -e "$TMP/run/$vm" ]
+}
+
+@test "vm-virtio: balloon API refuses bad targets and VMs without a balloon" {
+	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	export ISOLA_VM_RUNDIR=$TMP/run
+	vm=isola-it-bal$$
+	[ -f "$GUESTS/counter.elf" ] || skip "SKIP: counter.elf not built"
+	# A guest that runs until stopped, on a VM without --balloon.
+	"$ISOLA" vm run --id "$vm" --memory 64 --kernel "$GUESTS/counter.elf" \
+		--console none >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/run/$vm/api.sock" ] && break; sleep 0.1; done
+	run "$ISOLA" vm info "$vm"
+	[ "$status" -eq 0 ]
+	run "$ISOLA" vm update --balloon 8 "$vm"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no balloon device"* ]]
+	run "$ISOLA" vm update --memory 65 "$vm"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"only 64 MiB"* ]]
+	run "$ISOLA" vm update --balloon-stats 3601 "$vm"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"balloon-stats"* ]]
+	run "$ISOLA" vm update "$vm"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"nothing to do"* ]]
+	"$ISOLA" vm stop "$vm"
+	wait "$pid" || true
+	pid=
+}
+
 @test "vm-virtio: the same guests pass under QEMU microvm (cross-check)" {
 	require_cmd qemu-system-x86_64
 	truncate -s 1M "$TMP/q.img"
