@@ -3,18 +3,130 @@
  * virtio-net test guest: sends one broadcast frame of EtherType 0x88b5
  * (local experimental) carrying "isola-net-tx", then waits for a frame of the
  * same type carrying "isola-net-rx" (other traffic is skipped).
+ * `udp [csum]`: sends a UDP datagram 10.0.9.2:4000 -> 10.0.9.1:4001
+ * carrying "isola-udp-tx" (with `csum`, CSUM and GUEST_CSUM are negotiated and
+ * the UDP checksum is left to the device: NEEDS_CSUM with only the
+ * pseudo-header sum in the field), then waits for a datagram to port 4000
+ * carrying "isola-udp-rx" and prints the flags of its virtio_net_hdr.
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout.
  */
 #include "virtio-drv.h"
 
 #define VIRTIO_ID_NET 1
+#define F_CSUM	      (1ull << 0)
+#define F_GUEST_CSUM  (1ull << 1)
 #define F_MAC	      (1ull << 5)
 #define F_STATUS      (1ull << 16)
 #define NET_HDR	      12 /* virtio_net_hdr incl. num_buffers (VERSION_1) */
 #define ETH_P_TEST    0x88b5
 #define TIMEOUT_US    10000000
 
-static uint8_t txbuf[NET_HDR + 60], rxbuf[2048];
+static uint8_t txbuf[NET_HDR + 80], rxbuf[2048];
+
+#define ETH_P_IP    0x0800
+#define UDP_OFF	    (14 + 20)  /* UDP header in the frame (IPv4 without options) */
+#define HOST_IP	    0x0a000901 /* 10.0.9.1 */
+#define GUEST_IP    0x0a000902 /* 10.0.9.2 */
+#define NEEDS_CSUM  1
+#define UDP_PAYLOAD 12
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = v >> 8;
+	p[1] = v & 0xff;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, v >> 16);
+	put16(p + 2, v & 0xffff);
+}
+
+/* The ones' complement sum of big-endian 16-bit words, not yet folded. */
+static uint32_t sum16(const uint8_t *p, unsigned len, uint32_t sum)
+{
+	for (unsigned i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)p[i] << 8 | p[i + 1];
+	if (len & 1)
+		sum += (uint32_t)p[len - 1] << 8;
+	return sum;
+}
+
+static uint16_t fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return sum;
+}
+
+/*
+ * A UDP/IPv4 datagram with a virtio_net_hdr in front.  With `offload` the
+ * checksum field holds the folded pseudo-header sum and the header asks the
+ * device to finish it (NEEDS_CSUM, csum_start, csum_offset), as Linux does.
+ */
+static unsigned build_udp(uint8_t *buf, const uint8_t mac[6], bool offload)
+{
+	uint8_t *f = buf + NET_HDR, *ip = f + 14, *udp = f + UDP_OFF;
+	unsigned ulen = 8 + UDP_PAYLOAD;
+	uint32_t pseudo;
+
+	memset(buf, 0, NET_HDR + UDP_OFF + ulen);
+	memset(f, 0xff, 6); /* broadcast: the host takes it for its own address */
+	memcpy(f + 6, mac, 6);
+	put16(f + 12, ETH_P_IP);
+	ip[0] = 0x45, ip[8] = 64, ip[9] = 17; /* IPv4, TTL, UDP */
+	put16(ip + 2, 20 + ulen);
+	put32(ip + 12, GUEST_IP);
+	put32(ip + 16, HOST_IP);
+	put16(ip + 10, ~fold(sum16(ip, 20, 0)));
+	put16(udp, 4000);
+	put16(udp + 2, 4001);
+	put16(udp + 4, ulen);
+	memcpy(udp + 8, "isola-udp-tx", UDP_PAYLOAD);
+	pseudo = sum16(ip + 12, 8, 17 + ulen);
+	if (offload) {
+		buf[0] = NEEDS_CSUM;
+		buf[6] = UDP_OFF; /* csum_start, little-endian */
+		buf[8] = 6;	  /* csum_offset: the UDP checksum field */
+		put16(udp + 6, fold(pseudo));
+	} else {
+		put16(udp + 6, ~fold(sum16(udp, ulen, pseudo)));
+	}
+	return NET_HDR + UDP_OFF + ulen;
+}
+
+static bool is_udp_reply(const uint8_t *f, int64_t len)
+{
+	return len >= UDP_OFF + 8 + UDP_PAYLOAD && f[12] == 0x08 && f[13] == 0x00 &&
+	       f[14 + 9] == 17 && f[UDP_OFF + 2] == 4000 >> 8 && f[UDP_OFF + 3] == (4000 & 0xff) &&
+	       !memcmp(f + UDP_OFF + 8, "isola-udp-rx", UDP_PAYLOAD);
+}
+
+static int udp_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_t mac[6],
+		    bool offload)
+{
+	struct vdrv_buf tb = {txbuf, build_udp(txbuf, mac, offload), false};
+	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
+
+	if (vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0)
+		return 4;
+	guest_printf("virtio-net: udp sent%s\n", offload ? " (checksum by the device)" : "");
+	for (uint64_t end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
+		int64_t len;
+
+		vdrv_offer(rxq, &rb, 1);
+		vdrv_kick(rxq);
+		len = vdrv_wait(rxq, TIMEOUT_US);
+		if (len < 0)
+			return 4;
+		if (is_udp_reply(rxbuf + NET_HDR, len - NET_HDR)) {
+			guest_printf("virtio-net: udp received, hdr flags %u gso %u\n", rxbuf[0],
+				     rxbuf[1]);
+			return 0;
+		}
+	}
+	return 4;
+}
 
 static bool is_test_frame(const uint8_t *f, const char *tag)
 {
@@ -33,7 +145,11 @@ int main(void)
 		guest_printf("virtio-net: no device on the cmdline \"%s\"\n", guest_cmdline());
 		return 1;
 	}
-	if (vdrv_init(&d, F_MAC | F_STATUS) < 0)
+	bool offload = guest_cmdline_has("csum");
+
+	if (vdrv_init(&d, F_MAC | F_STATUS | (offload ? F_CSUM | F_GUEST_CSUM : 0)) < 0)
+		return 2;
+	if (offload && (d.features & (F_CSUM | F_GUEST_CSUM)) != (F_CSUM | F_GUEST_CSUM))
 		return 2;
 	if (vdrv_queue_setup(&d, 0, &rxq) < 0 || vdrv_queue_setup(&d, 1, &txq) < 0)
 		return 3;
@@ -43,13 +159,16 @@ int main(void)
 	guest_printf("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, status %u\n", mac[0], mac[1],
 		     mac[2], mac[3], mac[4], mac[5], vdrv_config8(&d, 6));
 
+	if (guest_cmdline_has("udp"))
+		return udp_mode(&rxq, &txq, mac, offload);
+
 	uint8_t *f = txbuf + NET_HDR;
 	memset(f, 0xff, 6);
 	memcpy(f + 6, mac, 6);
 	f[12] = ETH_P_TEST >> 8;
 	f[13] = ETH_P_TEST & 0xff;
 	memcpy(f + 14, "isola-net-tx", 12);
-	struct vdrv_buf tb = {txbuf, sizeof(txbuf), false};
+	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
 	if (vdrv_submit(&txq, &tb, 1, TIMEOUT_US) < 0)
 		return 4;
 	guest_printf("virtio-net: frame sent\n");

@@ -1,10 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * virtio-net (virtio 1.2 section 5.1) on a TAP device: one receive and one
- * transmit queue.  The TAP carries the 12-byte virtio_net_hdr itself
- * (IFF_VNET_HDR), so frames pass through unchanged.  No offloads are offered
- * (no CSUM, no GSO, no MRG_RXBUF): the guest sends complete, checksummed
- * frames, and TUNSETOFFLOAD 0 makes the kernel hand us the same.
+ * transmit queue.  The TAP carries the 12-byte virtio_net_hdr_v1 itself
+ * (IFF_VNET_HDR, TUNSETVNETHDRSZ), so frames and their checksum/GSO metadata
+ * pass through unchanged, which is what makes the offloads honest: the TAP
+ * takes partially checksummed and GSO frames from us (CSUM, HOST_TSO4/6,
+ * HOST_ECN, HOST_UFO), and hands us such frames only for what the driver
+ * accepted (GUEST_*), set with TUNSETOFFLOAD once the driver's features are
+ * known.  UFO is offered only when this kernel's TAP takes TUN_F_UFO.  No
+ * MRG_RXBUF, no multiqueue, no control queue.
  */
 #include <endian.h>
 #include <errno.h>
@@ -23,9 +27,19 @@
 #include "virtio-internal.h"
 #include "vm-config.h"
 
-#define VIRTIO_NET_F_MAC     5
-#define VIRTIO_NET_F_STATUS  16
-#define VIRTIO_NET_S_LINK_UP 1
+#define VIRTIO_NET_F_CSUM	0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN	9
+#define VIRTIO_NET_F_GUEST_UFO	10
+#define VIRTIO_NET_F_HOST_TSO4	11
+#define VIRTIO_NET_F_HOST_TSO6	12
+#define VIRTIO_NET_F_HOST_ECN	13
+#define VIRTIO_NET_F_HOST_UFO	14
+#define VIRTIO_NET_F_STATUS	16
+#define VIRTIO_NET_S_LINK_UP	1
 
 #define RXQ		0
 #define TXQ		1
@@ -42,7 +56,50 @@ struct virtio_net {
 	struct virtio_dev vdev;
 	int tap;
 	struct net_config config;
+	uint64_t offload_features; /* driver features the TAP's offloads were set for */
 };
+
+/* GUEST_* feature bits and the TUNSETOFFLOAD flag each needs. */
+static const struct {
+	unsigned bit, tun;
+} guest_offloads[] = {
+    {VIRTIO_NET_F_GUEST_CSUM, TUN_F_CSUM}, {VIRTIO_NET_F_GUEST_TSO4, TUN_F_TSO4},
+    {VIRTIO_NET_F_GUEST_TSO6, TUN_F_TSO6}, {VIRTIO_NET_F_GUEST_ECN, TUN_F_TSO_ECN},
+    {VIRTIO_NET_F_GUEST_UFO, TUN_F_UFO},
+};
+
+/* The TUNSETOFFLOAD flags for a set of accepted driver features. */
+static unsigned tun_offloads(uint64_t features)
+{
+	unsigned flags = 0;
+
+	/* Segmentation offloads need checksum offload (5.1.3.1); the TAP agrees. */
+	if (!(features & (1ull << VIRTIO_NET_F_GUEST_CSUM)))
+		return 0;
+	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
+		if (features & (1ull << guest_offloads[i].bit))
+			flags |= guest_offloads[i].tun;
+	return flags;
+}
+
+/*
+ * Make the TAP hand us only what the driver accepted.  There is no hook for
+ * FEATURES_OK, so this runs before the first use of the queues after a
+ * (re)negotiation (worker thread, device lock held).
+ */
+static void sync_offloads(struct virtio_net *n)
+{
+	uint64_t f = n->vdev.driver_features;
+
+	if (f == n->offload_features)
+		return;
+	if (ioctl(n->tap, TUNSETOFFLOAD, tun_offloads(f)) < 0)
+		log_warn_ratelimited("virtio-net: TUNSETOFFLOAD %#x: %m", tun_offloads(f));
+	else
+		log_debug("virtio-net: tap offloads %#x for driver features %#llx", tun_offloads(f),
+			  (unsigned long long)f);
+	n->offload_features = f;
+}
 
 /* Transmit: the readable buffers are header + frame, exactly what the TAP takes. */
 static uint32_t net_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req *req)
@@ -106,6 +163,7 @@ static void net_rx(struct virtio_dev *vdev)
 
 static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
+	sync_offloads((struct virtio_net *)vdev);
 	if (q == TXQ) {
 		virtio_dev_service_queue(vdev, q);
 		return;
@@ -118,6 +176,7 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 static void net_reset(struct virtio_dev *vdev)
 {
 	__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
+	sync_offloads((struct virtio_net *)vdev); /* driver_features is 0 again */
 }
 
 static void net_destroy(struct virtio_dev *vdev)
@@ -160,6 +219,31 @@ static int tap_open(const char *name, struct err **err)
 	return TAKE_FD(fd);
 }
 
+/*
+ * The offload features to offer: the TAP takes checksum-partial and GSO
+ * frames (TSO4/6, ECN) from us whatever TUNSETOFFLOAD says; which receive
+ * offloads it can give us is probed (UFO is refused by some kernels).
+ */
+static uint64_t offered_offloads(int tap)
+{
+	uint64_t f = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4 |
+		     1ull << VIRTIO_NET_F_HOST_TSO6 | 1ull << VIRTIO_NET_F_HOST_ECN;
+	unsigned all = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (ioctl(tap, TUNSETOFFLOAD, all | TUN_F_UFO) == 0) {
+		f |= 1ull << VIRTIO_NET_F_HOST_UFO;
+		all |= TUN_F_UFO;
+	} else if (ioctl(tap, TUNSETOFFLOAD, all) < 0) {
+		return 0; /* no offloads at all */
+	}
+	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
+		if (all & guest_offloads[i].tun)
+			f |= 1ull << guest_offloads[i].bit;
+	if (ioctl(tap, TUNSETOFFLOAD, 0) < 0)
+		return 0;
+	return f;
+}
+
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err)
 {
@@ -187,6 +271,7 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	n->vdev.config = &n->config;
 	n->vdev.config_len = sizeof(n->config);
 	n->vdev.features |= 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS;
+	n->vdev.features |= offered_offloads(n->tap);
 	n->vdev.poll_fd = n->tap;
 	*ret = &n->vdev;
 	return 0;
