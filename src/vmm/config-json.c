@@ -130,8 +130,8 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 
 static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 {
-	static const char *const keys[] = {"tap", "mac", NULL};
-	const char *tap = NULL, *mac = NULL;
+	static const char *const keys[] = {"tap", "mac", "bridge", NULL};
+	const char *tap = NULL, *mac = NULL, *br = NULL;
 	char where[32], opt[128];
 	int r;
 
@@ -143,12 +143,14 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 		r = json_get_string(n, where, "tap", true, &tap, err);
 	if (r >= 0)
 		r = json_get_string(n, where, "mac", false, &mac, err);
+	if (r >= 0)
+		r = json_get_string(n, where, "bridge", false, &br, err);
 	if (r < 0)
 		return r;
-	if (strchr(tap, ',') || (mac && strchr(mac, ',')) ||
-	    snprintf(opt, sizeof(opt), "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "") >=
-		(int)sizeof(opt))
-		return err_make(err, 0, "%s: tap or mac is invalid", where);
+	if (strchr(tap, ',') || (mac && strchr(mac, ',')) || (br && strchr(br, ',')) ||
+	    snprintf(opt, sizeof(opt), "tap=%s%s%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "",
+		     br ? ",bridge=" : "", br ? br : "") >= (int)sizeof(opt))
+		return err_make(err, 0, "%s: tap, mac or bridge is invalid", where);
 	return vmm_config_set(cfg, "net", opt, err);
 }
 

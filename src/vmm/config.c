@@ -30,8 +30,10 @@ void vmm_config_free(struct vm_config *cfg)
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].serial);
 	}
-	for (unsigned i = 0; i < cfg->n_nets; i++)
+	for (unsigned i = 0; i < cfg->n_nets; i++) {
 		free(cfg->nets[i].tap);
+		free(cfg->nets[i].bridge);
+	}
 	free(cfg->vsock_uds);
 	vmm_config_init(cfg);
 }
@@ -133,12 +135,12 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 	return 0;
 }
 
-/* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx]" */
+/* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,bridge=BR]" */
 static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 {
 	_cleanup_free_ char *copy = strdup(v);
 	struct vm_net_cfg n = {0};
-	char *save = NULL, *tok, *tap = NULL;
+	char *save = NULL, *tok, *tap = NULL, *bridge = NULL;
 
 	if (!copy)
 		return err_make(err, ENOMEM, "--net");
@@ -149,12 +151,19 @@ static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 			tap = tok + 4;
 		else if (!strncmp(tok, "mac=", 4) && parse_mac(tok + 4, n.mac) == 0)
 			n.has_mac = true;
+		else if (!strncmp(tok, "bridge=", 7) && tok[7] && strlen(tok + 7) < 16)
+			bridge = tok + 7;
 		else
 			return err_make(err, 0, "--net `%s`: unknown or bad option `%s`", v, tok);
 	}
 	if (!tap)
 		return err_make(err, 0, "--net `%s`: tap=NAME is required", v);
 	n.tap = strdup(tap);
+	n.bridge = bridge ? strdup(bridge) : NULL;
+	if (!n.tap || (bridge && !n.bridge)) {
+		free(n.tap);
+		return err_make(err, ENOMEM, "--net");
+	}
 	cfg->nets[cfg->n_nets++] = n;
 	return 0;
 }

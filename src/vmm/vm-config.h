@@ -26,6 +26,7 @@ struct vm_disk_cfg {
 
 struct vm_net_cfg {
 	char *tap;
+	char *bridge; /* NULL, or a Linux bridge to attach the TAP to */
 	uint8_t mac[6];
 	bool has_mac;
 };

@@ -15,6 +15,7 @@
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -24,6 +25,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "netlink.h"
 #include "virtio-internal.h"
 #include "vm-config.h"
 
@@ -57,6 +59,8 @@ struct virtio_net {
 	int tap;
 	struct net_config config;
 	uint64_t offload_features; /* driver features the TAP's offloads were set for */
+	char ifname[IFNAMSIZ];
+	bool detach; /* we put an existing TAP into a bridge: take it out at the end */
 };
 
 /* GUEST_* feature bits and the TUNSETOFFLOAD flag each needs. */
@@ -182,7 +186,11 @@ static void net_reset(struct virtio_dev *vdev)
 static void net_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
+	_cleanup_err_ struct err *err = NULL;
 
+	/* A TAP we created goes away with its fd; one we only borrowed leaves the bridge. */
+	if (n->detach && virtio_nl_detach(n->ifname, &err) < 0)
+		log_warn("virtio-net: %s", err->msg);
 	virtio_close_fd(&n->tap);
 	free(n);
 }
@@ -244,18 +252,37 @@ static uint64_t offered_offloads(int tap)
 	return f;
 }
 
+/* `--net ...,bridge=BR`: the TAP joins the bridge and goes up. */
+static int bridge(struct virtio_net *n, const struct vm_net_cfg *cfg, bool created,
+		  struct err **err)
+{
+	int r = virtio_nl_attach(cfg->tap, cfg->bridge, err);
+
+	if (r < 0)
+		return r;
+	n->detach = !created;
+	log_debug("virtio-net: tap `%s` (%s) attached to bridge `%s`", cfg->tap,
+		  created ? "created" : "existing", cfg->bridge);
+	return 0;
+}
+
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
+	bool created;
 	int r;
 
 	if (!n)
 		return err_make(err, ENOMEM, "virtio-net");
 	n->tap = -1;
+	snprintf(n->ifname, sizeof(n->ifname), "%s", cfg->tap);
+	created = if_nametoindex(cfg->tap) == 0;
 	r = virtio_dev_init(&n->vdev, &net_ops, mem, err);
 	if (r >= 0)
 		r = n->tap = tap_open(cfg->tap, err);
+	if (r >= 0 && cfg->bridge)
+		r = bridge(n, cfg, created, err);
 	if (r < 0) {
 		virtio_dev_destroy(&n->vdev);
 		return r;
