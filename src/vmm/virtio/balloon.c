@@ -294,7 +294,12 @@ static int do_set_target(struct virtio_balloon *b, void *arg)
 
 static int do_set_interval(struct virtio_balloon *b, void *arg)
 {
-	return set_interval(b, *(uint32_t *)arg);
+	int r = set_interval(b, *(uint32_t *)arg);
+
+	/* The worker picks up poll_wanted when it next wakes: wake it now. */
+	if (r >= 0)
+		virtio_dev_kick(&b->vdev, 2);
+	return r;
 }
 
 static int do_get(struct virtio_balloon *b, void *arg)
