@@ -154,6 +154,37 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 	return vmm_config_set(cfg, "net", opt, err);
 }
 
+/* "balloon": true, false, or {"amount_mib", "deflate_on_oom", "stats_polling_interval_s"} */
+static int set_balloon(struct vm_config *cfg, json_t *bal, struct err **err)
+{
+	static const char *const keys[] = {"amount_mib", "deflate_on_oom",
+					   "stats_polling_interval_s", NULL};
+	int r;
+
+	if (json_is_boolean(bal)) {
+		cfg->balloon = json_is_true(bal);
+		return 0;
+	}
+	if (!json_is_object(bal))
+		return err_make(err, 0, "balloon: expected true, false or an object");
+	r = json_check_keys(bal, "balloon", keys, err);
+	if (r >= 0)
+		r = json_get_u32(bal, "balloon", "amount_mib", &cfg->balloon_mib, err);
+	if (r >= 0)
+		r = json_get_bool(bal, "balloon", "deflate_on_oom", &cfg->balloon_deflate_on_oom,
+				  err);
+	if (r >= 0)
+		r = json_get_u32(bal, "balloon", "stats_polling_interval_s", &cfg->balloon_stats_s,
+				 err);
+	if (r < 0)
+		return r;
+	if ((uint64_t)cfg->balloon_mib << 20 > VM_MAX_MEMORY || cfg->balloon_stats_s > 3600)
+		return err_make(err, 0,
+				"balloon: amount_mib or stats_polling_interval_s too large");
+	cfg->balloon = true;
+	return 0;
+}
+
 static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	static const char *const vsock_keys[] = {"cid", "uds", NULL};
@@ -193,14 +224,8 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 		}
 	}
 	bal = json_object_get(j, "balloon");
-	if (r >= 0 && bal) {
-		if (json_is_boolean(bal))
-			cfg->balloon = json_is_true(bal);
-		else if (json_is_object(bal) && json_object_size(bal) == 0)
-			cfg->balloon = true;
-		else
-			r = err_make(err, 0, "balloon: expected true, false or {}");
-	}
+	if (r >= 0 && bal)
+		r = set_balloon(cfg, bal, err);
 	return r;
 }
 

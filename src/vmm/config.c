@@ -259,6 +259,9 @@ int vmm_config_validate(const struct vm_config *cfg, struct err **err)
 {
 	if (!cfg->kernel)
 		return err_make(err, 0, "no kernel: use --kernel FILE or \"kernel\" in --config");
+	if ((uint64_t)cfg->balloon_mib << 20 > cfg->memory)
+		return err_make(err, 0, "balloon: amount_mib %u is more than the VM's memory",
+				cfg->balloon_mib);
 	if (cfg->hugepages && (cfg->memory & ((2ULL << 20) - 1)))
 		return err_make(err, 0, "--hugepages: --memory must be a multiple of 2 MiB");
 	return 0;

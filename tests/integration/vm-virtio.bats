@@ -445,6 +445,42 @@ wait_output() { # file text
 	[ ! -e "$TMP/run/$vm" ]
 }
 
+@test "vm-virtio: a balloon configured in JSON starts inflated and polls statistics" {
+	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	export ISOLA_VM_RUNDIR=$TMP/run
+	vm=isola-it-bj$$
+	cat >"$TMP/vm.json" <<-EOF
+	{"kernel": "$GUESTS/virtio-balloon.elf", "memory": 64, "cmdline": "target touch_mib=16",
+	 "balloon": {"amount_mib": 8, "stats_polling_interval_s": 1, "deflate_on_oom": true}}
+	EOF
+	"$ISOLA" vm run --id "$vm" --config "$TMP/vm.json" >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	wait_output "$TMP/vm.out" "inflated to 2048 pages"
+	for _ in $(seq 30); do
+		run "$ISOLA" vm update --show "$vm"
+		[[ "$output" == *'"available_memory":'* ]] && break
+		sleep 0.2
+	done
+	echo "$output"
+	[[ "$output" == *'"target_mib":8,"actual_mib":8'* ]]
+	[[ "$output" == *'"available_memory":'* ]]
+	run "$ISOLA" vm update --balloon 0 "$vm"
+	[ "$status" -eq 0 ]
+	wait "$pid" && st=0 || st=$?
+	pid=
+	cat "$TMP/vm.out"
+	[ "$st" -eq 1 ]
+	grep -q "deflated, ok" "$TMP/vm.out"
+	echo '{"kernel": "k", "memory": 64, "balloon": {"amount_mib": 65}}' >"$TMP/big.json"
+	run "$ISOLA" vm run --config "$TMP/big.json"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"amount_mib 65 is more than"* ]]
+	echo '{"kernel": "k", "balloon": {"amount": 1}}' >"$TMP/bad.json"
+	run "$ISOLA" vm run --config "$TMP/bad.json"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bad.json"*"balloon.amount"* ]]
+}
+
 @test "vm-virtio: balloon API refuses bad targets and VMs without a balloon" {
 	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
 	export ISOLA_VM_RUNDIR=$TMP/run
