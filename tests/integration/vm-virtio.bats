@@ -409,6 +409,28 @@ wait_output() { # file text
 	return 1
 }
 
+# `vm update --show` of $vm until it has statistics and matches $1 (in $output).
+balloon_stats() { # pattern
+	for _ in $(seq 30); do
+		run "$ISOLA" vm update --show "$vm"
+		[[ "$output" == *"$1"*'"free_memory":'* ]] && break
+		sleep 0.2
+	done
+	echo "$output"
+}
+
+# Give the balloon guest its memory back; it deflates and exits 0 (status 1).
+deflate_and_wait() { # vm update option value
+	local st=0
+	run "$ISOLA" vm update "$1" "$2" "$vm"
+	[ "$status" -eq 0 ]
+	wait "$pid" || st=$?
+	pid=
+	cat "$TMP/vm.out"
+	[ "$st" -eq 1 ]
+	grep -q "deflated, ok" "$TMP/vm.out"
+}
+
 @test "vm-virtio: balloon follows the host's target (vm update), RSS drops, then deflates" {
 	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
 	export ISOLA_VM_RUNDIR=$TMP/run
@@ -426,22 +448,11 @@ wait_output() { # file text
 	echo "VmRSS: $before kB touched, $after kB with a 48 MiB balloon"
 	[ "$after" -lt $((before - 40 * 1024)) ]
 	# The statistics arrive at the next poll (1 s).
-	for _ in $(seq 30); do
-		run "$ISOLA" vm update --show "$vm"
-		[[ "$output" == *'"actual_mib":48'*'"free_memory":'* ]] && break
-		sleep 0.2
-	done
-	echo "$output"
+	balloon_stats '"actual_mib":48'
 	[[ "$output" == *'"target_mib":48,"actual_mib":48'* ]]
 	[[ "$output" == *'"total_memory":134217728'* ]]
 	# --memory N leaves N MiB to the guest: a 128 MiB VM at 128 MiB has no balloon.
-	run "$ISOLA" vm update --memory 128 "$vm"
-	[ "$status" -eq 0 ]
-	wait "$pid" && st=0 || st=$?
-	pid=
-	cat "$TMP/vm.out"
-	[ "$st" -eq 1 ]
-	grep -q "deflated, ok" "$TMP/vm.out"
+	deflate_and_wait --memory 128
 	[ ! -e "$TMP/run/$vm" ]
 }
 
@@ -456,21 +467,10 @@ wait_output() { # file text
 	"$ISOLA" vm run --id "$vm" --config "$TMP/vm.json" >"$TMP/vm.out" 2>&1 &
 	pid=$!
 	wait_output "$TMP/vm.out" "inflated to 2048 pages"
-	for _ in $(seq 30); do
-		run "$ISOLA" vm update --show "$vm"
-		[[ "$output" == *'"available_memory":'* ]] && break
-		sleep 0.2
-	done
-	echo "$output"
+	balloon_stats '"actual_mib":8'
 	[[ "$output" == *'"target_mib":8,"actual_mib":8'* ]]
 	[[ "$output" == *'"available_memory":'* ]]
-	run "$ISOLA" vm update --balloon 0 "$vm"
-	[ "$status" -eq 0 ]
-	wait "$pid" && st=0 || st=$?
-	pid=
-	cat "$TMP/vm.out"
-	[ "$st" -eq 1 ]
-	grep -q "deflated, ok" "$TMP/vm.out"
+	deflate_and_wait --balloon 0
 	echo '{"kernel": "k", "memory": 64, "balloon": {"amount_mib": 65}}' >"$TMP/big.json"
 	run "$ISOLA" vm run --config "$TMP/big.json"
 	[ "$status" -ne 0 ]
