@@ -63,13 +63,15 @@ static void run_usage(void)
 {
 	printf(
 	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
-	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
+	    "         [--memory SIZE] [--console stdio|none|FILE]\n"
+	    "         [--disk PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N]]\n"
+	    "         [--net tap=NAME[,mac=M][,bridge=BR]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
 	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
 	    "       isola vm snapshot VM --state FILE --mem FILE\n"
+	    "       isola vm update [--balloon MIB | --memory MIB] [--balloon-stats S] [--show] VM\n"
 	    "The --config file is read first; options given on the command line override it.\n"
 	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
 	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
