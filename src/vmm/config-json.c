@@ -60,7 +60,7 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
  * "rate_limiter": {"bandwidth": {"size", "one_time_burst", "refill_time"},
  * "ops": {...}} (Firecracker's shape; refill_time in ms) as --disk words.
  */
-static int rate_words(json_t *d, const char *where, char *buf, size_t cap, struct err **err)
+int vmm_config_rate_words(json_t *d, const char *where, char *buf, size_t cap, struct err **err)
 {
 	static const char *const keys[] = {"bandwidth", "ops", NULL};
 	static const char *const bkeys[] = {"size", "one_time_burst", "refill_time", NULL};
@@ -117,7 +117,7 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 	if (r >= 0)
 		r = json_get_bool(d, where, "readonly", &ro, err);
 	if (r >= 0)
-		r = rate_words(d, where, rate, sizeof(rate), err);
+		r = vmm_config_rate_words(d, where, rate, sizeof(rate), err);
 	if (r < 0)
 		return r;
 	if (strchr(path, ',') || (serial && strchr(serial, ',')) ||

@@ -5,6 +5,7 @@
  * (vmm_config_parse_arg) or from a JSON file (vmm_config_load_json).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -80,5 +81,14 @@ void vmm_config_free(struct vm_config *cfg);
 int vmm_config_set(struct vm_config *cfg, const char *opt, const char *value, struct err **err);
 /* Merge a JSON config file; unknown fields are errors naming the field. */
 int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **err);
+/*
+ * The "rate_limiter" object of a drive (Firecracker's shape: bandwidth/ops
+ * with size, one_time_burst, refill_time) as --disk words (",bw=..,iops=..")
+ * in buf; nothing when `obj` has no rate_limiter.  For the JSON config and
+ * the pre-boot API.
+ */
+struct json_t;
+int vmm_config_rate_words(struct json_t *obj, const char *where, char *buf, size_t cap,
+			  struct err **err);
 /* Final checks (kernel given, sizes within caps). */
 int vmm_config_validate(const struct vm_config *cfg, struct err **err);

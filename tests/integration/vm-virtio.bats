@@ -150,6 +150,33 @@ throttled() {
 	[ "$(throttled <<<"$output")" -ge 4 ]
 }
 
+# PUT through the pre-boot API at $TMP/api.sock; prints the HTTP status.
+preboot_put() { # path body
+	curl -s -o /dev/null -w '%{http_code}' --unix-socket "$TMP/api.sock" -X PUT \
+		-H 'Content-Type: application/json' -d "$2" "http://localhost$1"
+}
+
+@test "vm-virtio: PUT /drives with a Firecracker rate_limiter before boot" {
+	require_cmd curl
+	truncate -s 16M "$TMP/rl.img"
+	"$ISOLA" --debug vm run --api-sock "$TMP/api.sock" >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done
+	[ "$(preboot_put /boot-source "{\"kernel_image_path\":\"$GUESTS/virtio-blk.elf\",
+		\"boot_args\":\"bench=100 size=4096\"}")" = 204 ]
+	[ "$(preboot_put /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/rl.img\",
+		\"is_root_device\":false,\"rate_limiter\":{\"ops\":{\"size\":100,
+		\"refill_time\":1000}}}")" = 204 ]
+	[ "$(preboot_put /drives/d1 "{\"drive_id\":\"d1\",\"path_on_host\":\"$TMP/rl.img\",
+		\"is_root_device\":false,\"rate_limiter\":{\"ops\":{\"sise\":1}}}")" = 400 ]
+	[ "$(preboot_put /actions '{"action_type":"InstanceStart"}')" = 204 ]
+	wait "$pid" && st=0 || st=$?
+	pid=
+	cat "$TMP/vm.out"
+	[ "$st" -eq 1 ]
+	[ "$(throttled <"$TMP/vm.out")" -ge 50 ]
+}
+
 @test "vm-virtio: bad rate-limit options fail with one clear error" {
 	truncate -s 64K "$TMP/d.img"
 	for opt in iops=0 bw=fast iops=-1 bw_refill=0 bw_burst=1M iops_refill=99999999; do
