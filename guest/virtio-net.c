@@ -8,6 +8,8 @@
  * the UDP checksum is left to the device: NEEDS_CSUM with only the
  * pseudo-header sum in the field), then waits for a datagram to port 4000
  * carrying "isola-udp-rx" and prints the flags of its virtio_net_hdr.
+ * `answer`: the other side of the first mode, for two VMs on a bridge: waits
+ * for an "isola-net-tx" frame and answers with "isola-net-rx".
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout.
  */
 #include "virtio-drv.h"
@@ -134,12 +136,46 @@ static bool is_test_frame(const uint8_t *f, const char *tag)
 	       !memcmp(f + 14, tag, guest_strnlen(tag, 32));
 }
 
+/* A 60-byte broadcast frame of type ETH_P_TEST carrying `tag`. */
+static int send_test_frame(struct vdrv_queue *txq, const uint8_t mac[6], const char *tag)
+{
+	uint8_t *f = txbuf + NET_HDR;
+	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
+
+	memset(txbuf, 0, sizeof(txbuf));
+	memset(f, 0xff, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = ETH_P_TEST >> 8;
+	f[13] = ETH_P_TEST & 0xff;
+	memcpy(f + 14, tag, guest_strnlen(tag, 32));
+	return vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0 ? -1 : 0;
+}
+
+/* Receive until a test frame carrying `tag` arrives (in rxbuf); its length or -1. */
+static int64_t wait_test_frame(struct vdrv_queue *rxq, const char *tag)
+{
+	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
+
+	for (uint64_t end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
+		int64_t len;
+
+		vdrv_offer(rxq, &rb, 1);
+		vdrv_kick(rxq);
+		len = vdrv_wait(rxq, TIMEOUT_US);
+		if (len < 0)
+			return -1;
+		if (len >= NET_HDR + 26 && is_test_frame(rxbuf + NET_HDR, tag))
+			return len;
+	}
+	return -1;
+}
+
 int main(void)
 {
 	struct vdrv_queue rxq, txq;
 	struct vdrv_dev d;
 	uint8_t mac[6];
-	uint64_t end;
+	int64_t len;
 
 	if (vdrv_find(VIRTIO_ID_NET, 0, &d) < 0) {
 		guest_printf("virtio-net: no device on the cmdline \"%s\"\n", guest_cmdline());
@@ -161,32 +197,24 @@ int main(void)
 
 	if (guest_cmdline_has("udp"))
 		return udp_mode(&rxq, &txq, mac, offload);
-
-	uint8_t *f = txbuf + NET_HDR;
-	memset(f, 0xff, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = ETH_P_TEST >> 8;
-	f[13] = ETH_P_TEST & 0xff;
-	memcpy(f + 14, "isola-net-tx", 12);
-	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
-	if (vdrv_submit(&txq, &tb, 1, TIMEOUT_US) < 0)
+	if (guest_cmdline_has("answer")) {
+		/* The peer of another VM on a bridge: its frame in, ours back. */
+		guest_printf("virtio-net: waiting for a frame\n");
+		if (wait_test_frame(&rxq, "isola-net-tx") < 0 ||
+		    send_test_frame(&txq, mac, "isola-net-rx") < 0)
+			return 4;
+		guest_printf("virtio-net: answered %02x:%02x:%02x:%02x:%02x:%02x\n",
+			     rxbuf[NET_HDR + 6], rxbuf[NET_HDR + 7], rxbuf[NET_HDR + 8],
+			     rxbuf[NET_HDR + 9], rxbuf[NET_HDR + 10], rxbuf[NET_HDR + 11]);
+		return 0;
+	}
+	if (send_test_frame(&txq, mac, "isola-net-tx") < 0)
 		return 4;
 	guest_printf("virtio-net: frame sent\n");
-
-	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
-	for (end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
-		int64_t len;
-
-		vdrv_offer(&rxq, &rb, 1);
-		vdrv_kick(&rxq);
-		len = vdrv_wait(&rxq, TIMEOUT_US);
-		if (len < 0)
-			return 4;
-		if (len >= NET_HDR + 26 && is_test_frame(rxbuf + NET_HDR, "isola-net-rx")) {
-			guest_printf("virtio-net: got %d-byte frame, num_buffers %u\n",
-				     (int)len - NET_HDR, rxbuf[10]);
-			return 0;
-		}
-	}
-	return 4;
+	len = wait_test_frame(&rxq, "isola-net-rx");
+	if (len < 0)
+		return 4;
+	guest_printf("virtio-net: got %d-byte frame, num_buffers %u\n", (int)len - NET_HDR,
+		     rxbuf[10]);
+	return 0;
 }

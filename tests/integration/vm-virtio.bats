@@ -418,6 +418,31 @@ net_prereqs() {
 	[ "$status" -ne 0 ]
 }
 
+@test "vm-virtio: two VMs on one bridge exchange frames" {
+	net_prereqs
+	ns=isola-it-v$$ br=isola-br$$
+	netns=$ns
+	ip netns add "$ns"
+	ip -n "$ns" link add "$br" type bridge
+	ip -n "$ns" link set "$br" up
+	ip netns exec "$ns" timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-net.elf" \
+		--net "tap=isola-a$$,mac=02:00:00:00:00:0a,bridge=$br" --cmdline answer \
+		>"$TMP/a.out" 2>&1 &
+	pid=$!
+	wait_output "$TMP/a.out" "waiting for a frame"
+	run ip netns exec "$ns" timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-net.elf" \
+		--net "tap=isola-b$$,mac=02:00:00:00:00:0b,bridge=$br"
+	wait "$pid" && a=0 || a=$?
+	pid=
+	echo "$output"; cat "$TMP/a.out"
+	[ "$status" -eq 1 ]
+	[ "$a" -eq 1 ]
+	[[ "$output" == *"got 60-byte frame"* ]]
+	grep -q "answered 02:00:00:00:00:0b" "$TMP/a.out"
+	run ip -n "$ns" -o link show master "$br"
+	[ -z "$output" ] # both TAPs were isola's and are gone
+}
+
 @test "vm-virtio: balloon inflation and free page reporting drop guest pages" {
 	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-balloon.elf" --balloon
