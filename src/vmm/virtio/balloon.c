@@ -62,7 +62,8 @@ struct virtio_balloon {
 /*
  * The VM's balloon, for the control API: a process runs one VM (as in
  * setup.c), and a VM has at most one balloon.  `current_lock` orders the API
- * against the device's creation and destruction.
+ * against the device's creation and destruction (the VMM stops the API
+ * before it tears the devices down, so none is in flight then anyway).
  */
 static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct virtio_balloon *current;
@@ -115,6 +116,16 @@ static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq
 	return 0; /* deflate: the pages simply fault back in */
 }
 
+/*
+ * The worker watches the stats timer only while it holds a buffer to hand
+ * back: a timer that fires with nothing to do (or while the device is not
+ * live, when poll() is not called) would otherwise wake the worker forever.
+ */
+static void watch_timer(struct virtio_balloon *b)
+{
+	__atomic_store_n(&b->vdev.poll_wanted, b->holding && b->interval_s > 0, __ATOMIC_SEQ_CST);
+}
+
 /* Keep the driver's statistics buffer: copy what it says, hand it back later. */
 static void stats_received(struct virtio_balloon *b, struct virtq_req *req)
 {
@@ -134,6 +145,7 @@ static void stats_received(struct virtio_balloon *b, struct virtq_req *req)
 		virtq_push(&b->vdev.vq[2], b->stats_head, 0);
 	b->stats_head = req->head;
 	b->holding = true;
+	watch_timer(b);
 }
 
 static void balloon_queue_notify(struct virtio_dev *vdev, unsigned q)
@@ -164,6 +176,7 @@ static void balloon_timer(struct virtio_dev *vdev)
 	if (read(b->timer, &ticks, sizeof(ticks)) < 0 || !b->holding)
 		return;
 	b->holding = false;
+	watch_timer(b);
 	virtq_push(&vdev->vq[2], b->stats_head, 0);
 	virtio_dev_notify_used(vdev, 2);
 }
@@ -184,6 +197,7 @@ static void balloon_reset(struct virtio_dev *vdev)
 
 	b->config.actual = 0;
 	b->holding = false;
+	watch_timer(b);
 	b->last.has_stats = false;
 	b->last.n_stats = 0;
 }
@@ -220,7 +234,7 @@ static int set_interval(struct virtio_balloon *b, uint32_t seconds)
 	if (timerfd_settime(b->timer, 0, &its, NULL) < 0)
 		return -errno;
 	b->interval_s = seconds;
-	__atomic_store_n(&b->vdev.poll_wanted, seconds > 0, __ATOMIC_SEQ_CST);
+	watch_timer(b);
 	return 0;
 }
 
