@@ -231,6 +231,15 @@ void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n)
 	__atomic_store_n(&q->avail[1], q->avail_idx, __ATOMIC_RELEASE);
 }
 
+void vdrv_offer_at(struct vdrv_queue *q, uint16_t head, const struct vdrv_buf *buf)
+{
+	write_chain(&q->desc[head], buf, 1);
+	q->avail[2 + q->avail_idx % q->size] = head;
+	barrier();
+	q->avail_idx++;
+	__atomic_store_n(&q->avail[1], q->avail_idx, __ATOMIC_RELEASE);
+}
+
 void vdrv_kick(struct vdrv_queue *q)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);

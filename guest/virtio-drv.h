@@ -55,6 +55,8 @@ void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v);
 
 /* Offer a chain (readable buffers first) without waiting. */
 void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n);
+/* Offer a one-buffer chain at descriptor `head` (several may be outstanding). */
+void vdrv_offer_at(struct vdrv_queue *q, uint16_t head, const struct vdrv_buf *buf);
 /* Notify the device of queue q (one MMIO write: an ioeventfd or an exit). */
 void vdrv_kick(struct vdrv_queue *q);
 /* Wait for the next used element; its length, or -1 after timeout_us. */

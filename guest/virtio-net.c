@@ -10,6 +10,8 @@
  * carrying "isola-udp-rx" and prints the flags of its virtio_net_hdr.
  * `answer`: the other side of the first mode, for two VMs on a bridge: waits
  * for an "isola-net-tx" frame and answers with "isola-net-rx".
+ * `mrg`: the first mode with MRG_RXBUF and four 48-byte receive buffers, so
+ * a 60-byte frame (72 with the header) arrives in two; prints num_buffers.
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout.
  */
 #include "virtio-drv.h"
@@ -18,6 +20,9 @@
 #define F_CSUM	      (1ull << 0)
 #define F_GUEST_CSUM  (1ull << 1)
 #define F_MAC	      (1ull << 5)
+#define F_MRG_RXBUF   (1ull << 15)
+#define MRG_BUFS      4
+#define MRG_BUF_LEN   48
 #define F_STATUS      (1ull << 16)
 #define NET_HDR	      12 /* virtio_net_hdr incl. num_buffers (VERSION_1) */
 #define ETH_P_TEST    0x88b5
@@ -170,6 +175,51 @@ static int64_t wait_test_frame(struct vdrv_queue *rxq, const char *tag)
 	return -1;
 }
 
+static uint8_t mrgbuf[MRG_BUFS][MRG_BUF_LEN];
+
+/* Take the next used buffer (they come back in the order offered), offer it again. */
+static int64_t mrg_next(struct vdrv_queue *rxq, unsigned *next, size_t *total)
+{
+	unsigned i = *next;
+	int64_t len = vdrv_wait(rxq, TIMEOUT_US);
+
+	if (len < 0 || len > MRG_BUF_LEN || *total + len > sizeof(rxbuf))
+		return -1;
+	memcpy(rxbuf + *total, mrgbuf[i], len);
+	*total += len;
+	vdrv_offer_at(rxq, i, &(struct vdrv_buf){mrgbuf[i], MRG_BUF_LEN, true});
+	*next = (i + 1) % MRG_BUFS;
+	return len;
+}
+
+static int mrg_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_t mac[6])
+{
+	unsigned next = 0, nb;
+
+	for (unsigned i = 0; i < MRG_BUFS; i++)
+		vdrv_offer_at(rxq, i, &(struct vdrv_buf){mrgbuf[i], MRG_BUF_LEN, true});
+	vdrv_kick(rxq);
+	if (send_test_frame(txq, mac, "isola-net-tx") < 0)
+		return 4;
+	for (uint64_t end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
+		size_t total = 0;
+
+		if (mrg_next(rxq, &next, &total) < 0)
+			return 4;
+		nb = rxbuf[10] | rxbuf[11] << 8;
+		for (unsigned k = 1; k < nb; k++)
+			if (mrg_next(rxq, &next, &total) < 0)
+				return 4;
+		vdrv_kick(rxq);
+		if (total >= NET_HDR + 26 && is_test_frame(rxbuf + NET_HDR, "isola-net-rx")) {
+			guest_printf("virtio-net: got %d-byte frame, num_buffers %u\n",
+				     (int)total - NET_HDR, nb);
+			return 0;
+		}
+	}
+	return 4;
+}
+
 int main(void)
 {
 	struct vdrv_queue rxq, txq;
@@ -181,9 +231,12 @@ int main(void)
 		guest_printf("virtio-net: no device on the cmdline \"%s\"\n", guest_cmdline());
 		return 1;
 	}
-	bool offload = guest_cmdline_has("csum");
+	bool offload = guest_cmdline_has("csum"), mrg = guest_cmdline_has("mrg");
 
-	if (vdrv_init(&d, F_MAC | F_STATUS | (offload ? F_CSUM | F_GUEST_CSUM : 0)) < 0)
+	if (vdrv_init(&d, F_MAC | F_STATUS | (offload ? F_CSUM | F_GUEST_CSUM : 0) |
+			      (mrg ? F_MRG_RXBUF : 0)) < 0)
+		return 2;
+	if (mrg && !(d.features & F_MRG_RXBUF))
 		return 2;
 	if (offload && (d.features & (F_CSUM | F_GUEST_CSUM)) != (F_CSUM | F_GUEST_CSUM))
 		return 2;
@@ -197,6 +250,8 @@ int main(void)
 
 	if (guest_cmdline_has("udp"))
 		return udp_mode(&rxq, &txq, mac, offload);
+	if (mrg)
+		return mrg_mode(&rxq, &txq, mac);
 	if (guest_cmdline_has("answer")) {
 		/* The peer of another VM on a bridge: its frame in, ours back. */
 		guest_printf("virtio-net: waiting for a frame\n");
