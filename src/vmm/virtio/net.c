@@ -212,7 +212,8 @@ static int rx_gather(struct virtio_net *n, size_t need)
 			virtq_unpop(vq);
 		for (unsigned i = 0; i < c->n; i++)
 			virtq_unpop(vq);
-		return r == 0 ? RX_NO_BUFFERS : -E2BIG;
+		/* A ring wholly gathered that still falls short never will do. */
+		return r == 0 && c->n < vq->size ? RX_NO_BUFFERS : -E2BIG;
 	}
 	return 0;
 }
