@@ -66,6 +66,27 @@ static uint16_t fold(uint32_t sum)
 	return sum;
 }
 
+/* Receive into rxbuf until match(frame, length, arg); the length with header, or -1. */
+static int64_t wait_frame(struct vdrv_queue *rxq,
+			  bool (*match)(const uint8_t *f, int64_t len, const void *arg),
+			  const void *arg)
+{
+	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
+
+	for (uint64_t end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
+		int64_t len;
+
+		vdrv_offer(rxq, &rb, 1);
+		vdrv_kick(rxq);
+		len = vdrv_wait(rxq, TIMEOUT_US);
+		if (len < 0)
+			return -1;
+		if (len >= NET_HDR && match(rxbuf + NET_HDR, len - NET_HDR, arg))
+			return len;
+	}
+	return -1;
+}
+
 /*
  * A UDP/IPv4 datagram with a virtio_net_hdr in front.  With `offload` the
  * checksum field holds the folded pseudo-header sum and the header asks the
@@ -102,7 +123,7 @@ static unsigned build_udp(uint8_t *buf, const uint8_t mac[6], bool offload)
 	return NET_HDR + UDP_OFF + ulen;
 }
 
-static bool is_udp_reply(const uint8_t *f, int64_t len)
+static bool is_udp_reply(const uint8_t *f, int64_t len, const void *unused)
 {
 	return len >= UDP_OFF + 8 + UDP_PAYLOAD && f[12] == 0x08 && f[13] == 0x00 &&
 	       f[14 + 9] == 17 && f[UDP_OFF + 2] == 4000 >> 8 && f[UDP_OFF + 3] == (4000 & 0xff) &&
@@ -113,26 +134,14 @@ static int udp_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_
 		    bool offload)
 {
 	struct vdrv_buf tb = {txbuf, build_udp(txbuf, mac, offload), false};
-	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
 
 	if (vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0)
 		return 4;
 	guest_printf("virtio-net: udp sent%s\n", offload ? " (checksum by the device)" : "");
-	for (uint64_t end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
-		int64_t len;
-
-		vdrv_offer(rxq, &rb, 1);
-		vdrv_kick(rxq);
-		len = vdrv_wait(rxq, TIMEOUT_US);
-		if (len < 0)
-			return 4;
-		if (is_udp_reply(rxbuf + NET_HDR, len - NET_HDR)) {
-			guest_printf("virtio-net: udp received, hdr flags %u gso %u\n", rxbuf[0],
-				     rxbuf[1]);
-			return 0;
-		}
-	}
-	return 4;
+	if (wait_frame(rxq, is_udp_reply, NULL) < 0)
+		return 4;
+	guest_printf("virtio-net: udp received, hdr flags %u gso %u\n", rxbuf[0], rxbuf[1]);
+	return 0;
 }
 
 static bool is_test_frame(const uint8_t *f, const char *tag)
@@ -156,23 +165,15 @@ static int send_test_frame(struct vdrv_queue *txq, const uint8_t mac[6], const c
 	return vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0 ? -1 : 0;
 }
 
+static bool test_frame_tagged(const uint8_t *f, int64_t len, const void *tag)
+{
+	return len >= 26 && is_test_frame(f, tag);
+}
+
 /* Receive until a test frame carrying `tag` arrives (in rxbuf); its length or -1. */
 static int64_t wait_test_frame(struct vdrv_queue *rxq, const char *tag)
 {
-	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
-
-	for (uint64_t end = guest_now_us() + TIMEOUT_US; guest_now_us() < end;) {
-		int64_t len;
-
-		vdrv_offer(rxq, &rb, 1);
-		vdrv_kick(rxq);
-		len = vdrv_wait(rxq, TIMEOUT_US);
-		if (len < 0)
-			return -1;
-		if (len >= NET_HDR + 26 && is_test_frame(rxbuf + NET_HDR, tag))
-			return len;
-	}
-	return -1;
+	return wait_frame(rxq, test_frame_tagged, tag);
 }
 
 static uint8_t mrgbuf[MRG_BUFS][MRG_BUF_LEN];
