@@ -184,6 +184,11 @@ uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off)
 	return rd(d, REG_CONFIG + off);
 }
 
+void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v)
+{
+	wr(d, REG_CONFIG + off, v);
+}
+
 uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off)
 {
 	return (uint64_t)vdrv_config32(d, off + 4) << 32 | vdrv_config32(d, off);
@@ -220,6 +225,15 @@ void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n)
 	} else {
 		write_chain(q->desc, bufs, n);
 	}
+	q->avail[2 + q->avail_idx % q->size] = head;
+	barrier();
+	q->avail_idx++;
+	__atomic_store_n(&q->avail[1], q->avail_idx, __ATOMIC_RELEASE);
+}
+
+void vdrv_offer_at(struct vdrv_queue *q, uint16_t head, const struct vdrv_buf *buf)
+{
+	write_chain(&q->desc[head], buf, 1);
 	q->avail[2 + q->avail_idx % q->size] = head;
 	barrier();
 	q->avail_idx++;

@@ -13,7 +13,7 @@
 #define VDRV_F_INDIRECT_DESC (1ull << 28)
 #define VDRV_F_EVENT_IDX     (1ull << 29)
 #define VDRV_QSIZE	     64
-#define VDRV_MAX_QUEUES	     3
+#define VDRV_MAX_QUEUES	     4
 
 struct vdrv_dev {
 	uint64_t base;
@@ -51,9 +51,12 @@ uint32_t vdrv_status(struct vdrv_dev *d);
 uint8_t vdrv_config8(struct vdrv_dev *d, unsigned off);
 uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off);
 uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off);
+void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v);
 
 /* Offer a chain (readable buffers first) without waiting. */
 void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n);
+/* Offer a one-buffer chain at descriptor `head` (several may be outstanding). */
+void vdrv_offer_at(struct vdrv_queue *q, uint16_t head, const struct vdrv_buf *buf);
 /* Notify the device of queue q (one MMIO write: an ioeventfd or an exit). */
 void vdrv_kick(struct vdrv_queue *q);
 /* Wait for the next used element; its length, or -1 after timeout_us. */

@@ -4,6 +4,8 @@
  *  port=P:   connect to host port P, send "hello from guest\n", print what
  *            the host answers, close.
  *  listen=P: wait for the host to connect to port P, echo one message back.
+ *  listen=P echo: echo every message until the host shuts the connection
+ *            down (the latency benchmark's peer).
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout,
  * 5 unexpected packet, 126 bad cmdline.
  */
@@ -79,11 +81,36 @@ static int connect_to(uint32_t port)
 	return 0;
 }
 
+/* Echo messages on the connection until the host ends it (or once). */
+static int echo(uint32_t port, uint32_t peer, bool forever)
+{
+	char msg[256];
+	unsigned n = 0;
+	struct hdr *h;
+
+	do {
+		if (!(h = recv_pkt()))
+			return 4;
+		if (forever && (h->op == OP_SHUTDOWN || h->op == OP_RST))
+			break;
+		if (h->op != OP_RW || h->len > sizeof(msg))
+			return 5;
+		memcpy(msg, h + 1, h->len);
+		if (send_pkt(OP_RW, port, peer, msg, h->len) < 0)
+			return 4;
+		n++;
+	} while (forever);
+	if (forever)
+		guest_printf("virtio-vsock: echoed %u messages\n", n);
+	else
+		guest_printf("virtio-vsock: echoed %u bytes\n", h->len);
+	return 0;
+}
+
 static int accept_on(uint32_t port)
 {
 	struct hdr *h = recv_pkt();
 	uint32_t peer;
-	char msg[256];
 
 	if (!h)
 		return 4;
@@ -91,15 +118,9 @@ static int accept_on(uint32_t port)
 		return 5;
 	peer = h->src_port;
 	guest_printf("virtio-vsock: connection from host port %u\n", peer);
-	if (send_pkt(OP_RESPONSE, port, peer, NULL, 0) < 0 || !(h = recv_pkt()))
+	if (send_pkt(OP_RESPONSE, port, peer, NULL, 0) < 0)
 		return 4;
-	if (h->op != OP_RW || h->len > sizeof(msg))
-		return 5;
-	memcpy(msg, h + 1, h->len);
-	if (send_pkt(OP_RW, port, peer, msg, h->len) < 0)
-		return 4;
-	guest_printf("virtio-vsock: echoed %u bytes\n", h->len);
-	return 0;
+	return echo(port, peer, guest_cmdline_has("echo"));
 }
 
 int main(void)

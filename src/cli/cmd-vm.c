@@ -32,6 +32,7 @@ enum {
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-api.c */
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
+int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
 int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
 void vm_rundir_remove(const struct vm_config *cfg);
 
@@ -62,13 +63,15 @@ static void run_usage(void)
 {
 	printf(
 	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
-	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
+	    "         [--memory SIZE] [--console stdio|none|FILE]\n"
+	    "         [--disk PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N]]\n"
+	    "         [--net tap=NAME[,mac=M][,bridge=BR]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
 	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
 	    "       isola vm snapshot VM --state FILE --mem FILE\n"
+	    "       isola vm update [--balloon MIB | --memory MIB] [--balloon-stats S] [--show] VM\n"
 	    "The --config file is read first; options given on the command line override it.\n"
 	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
 	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
@@ -172,6 +175,8 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 	}
 	if (streq(argv[1], "run"))
 		return vm_run(argc - 1, argv + 1);
+	if (streq(argv[1], "update"))
+		return cmd_vm_update(g, argc - 1, argv + 1);
 	if (streq(argv[1], "restore"))
 		return cmd_vm_restore(g, argc - 1, argv + 1);
 	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
@@ -179,6 +184,6 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 		return cmd_vm_api(g, argc - 1, argv + 1);
 	return cli_usage_error("vm",
 			       "unknown subcommand `%s`; expected run, restore, ls, info, "
-			       "pause, resume, snapshot or stop",
+			       "pause, resume, snapshot, update or stop",
 			       argv[1]);
 }

@@ -56,12 +56,54 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 	return err_make(err, 0, "memory: expected MiB as a number or a size string");
 }
 
+/*
+ * "rate_limiter": {"bandwidth": {"size", "one_time_burst", "refill_time"},
+ * "ops": {...}} (Firecracker's shape; refill_time in ms) as --disk words.
+ */
+int vmm_config_rate_words(json_t *d, const char *where, char *buf, size_t cap, struct err **err)
+{
+	static const char *const keys[] = {"bandwidth", "ops", NULL};
+	static const char *const bkeys[] = {"size", "one_time_burst", "refill_time", NULL};
+	static const char *const words[][3] = {{"bw", "bw_burst", "bw_refill"},
+					       {"iops", "iops_burst", "iops_refill"}};
+	char w[64], w2[96];
+	json_t *rl = NULL;
+	size_t len = 0;
+	int r;
+
+	r = json_get_object(d, where, "rate_limiter", &rl, err);
+	if (r < 0 || !rl)
+		return r;
+	snprintf(w, sizeof(w), "%s.rate_limiter", where);
+	r = json_check_keys(rl, w, keys, err);
+	for (unsigned i = 0; r >= 0 && keys[i]; i++) {
+		json_t *b = NULL;
+
+		snprintf(w2, sizeof(w2), "%s.%s", w, keys[i]);
+		r = json_get_object(rl, w, keys[i], &b, err);
+		if (r >= 0 && b)
+			r = json_check_keys(b, w2, bkeys, err);
+		for (unsigned k = 0; r >= 0 && b && bkeys[k]; k++) {
+			uint64_t v = 0;
+
+			r = json_get_u64(b, w2, bkeys[k], &v, err);
+			/* 0 is Firecracker's "no limit": leave the word out. */
+			if (r >= 0 && v)
+				len += snprintf(buf + len, cap - len, ",%s=%llu", words[i][k],
+						(unsigned long long)v);
+			if (len >= cap)
+				return err_make(err, 0, "%s: too long", w);
+		}
+	}
+	return r;
+}
+
 static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err)
 {
-	static const char *const keys[] = {"path", "readonly", "serial", NULL};
+	static const char *const keys[] = {"path", "readonly", "serial", "rate_limiter", NULL};
 	const char *path = NULL, *serial = NULL;
 	bool ro = false;
-	char where[32], opt[4200];
+	char where[32], opt[4200], rate[256] = "";
 	int r;
 
 	snprintf(where, sizeof(where), "disks[%zu]", i);
@@ -74,11 +116,13 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 		r = json_get_string(d, where, "serial", false, &serial, err);
 	if (r >= 0)
 		r = json_get_bool(d, where, "readonly", &ro, err);
+	if (r >= 0)
+		r = vmm_config_rate_words(d, where, rate, sizeof(rate), err);
 	if (r < 0)
 		return r;
 	if (strchr(path, ',') || (serial && strchr(serial, ',')) ||
-	    snprintf(opt, sizeof(opt), "%s%s%s%s", path, ro ? ",ro" : "", serial ? ",serial=" : "",
-		     serial ? serial : "") >= (int)sizeof(opt))
+	    snprintf(opt, sizeof(opt), "%s%s%s%s%s", path, ro ? ",ro" : "",
+		     serial ? ",serial=" : "", serial ? serial : "", rate) >= (int)sizeof(opt))
 		return err_make(err, 0, "%s: path or serial is too long or contains a comma",
 				where);
 	return vmm_config_set(cfg, "disk", opt, err);
@@ -86,8 +130,8 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 
 static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 {
-	static const char *const keys[] = {"tap", "mac", NULL};
-	const char *tap = NULL, *mac = NULL;
+	static const char *const keys[] = {"tap", "mac", "bridge", NULL};
+	const char *tap = NULL, *mac = NULL, *br = NULL;
 	char where[32], opt[128];
 	int r;
 
@@ -99,13 +143,46 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 		r = json_get_string(n, where, "tap", true, &tap, err);
 	if (r >= 0)
 		r = json_get_string(n, where, "mac", false, &mac, err);
+	if (r >= 0)
+		r = json_get_string(n, where, "bridge", false, &br, err);
 	if (r < 0)
 		return r;
-	if (strchr(tap, ',') || (mac && strchr(mac, ',')) ||
-	    snprintf(opt, sizeof(opt), "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "") >=
-		(int)sizeof(opt))
-		return err_make(err, 0, "%s: tap or mac is invalid", where);
+	if (strchr(tap, ',') || (mac && strchr(mac, ',')) || (br && strchr(br, ',')) ||
+	    snprintf(opt, sizeof(opt), "tap=%s%s%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "",
+		     br ? ",bridge=" : "", br ? br : "") >= (int)sizeof(opt))
+		return err_make(err, 0, "%s: tap, mac or bridge is invalid", where);
 	return vmm_config_set(cfg, "net", opt, err);
+}
+
+/* "balloon": true, false, or {"amount_mib", "deflate_on_oom", "stats_polling_interval_s"} */
+static int set_balloon(struct vm_config *cfg, json_t *bal, struct err **err)
+{
+	static const char *const keys[] = {"amount_mib", "deflate_on_oom",
+					   "stats_polling_interval_s", NULL};
+	int r;
+
+	if (json_is_boolean(bal)) {
+		cfg->balloon = json_is_true(bal);
+		return 0;
+	}
+	if (!json_is_object(bal))
+		return err_make(err, 0, "balloon: expected true, false or an object");
+	r = json_check_keys(bal, "balloon", keys, err);
+	if (r >= 0)
+		r = json_get_u32(bal, "balloon", "amount_mib", &cfg->balloon_mib, err);
+	if (r >= 0)
+		r = json_get_bool(bal, "balloon", "deflate_on_oom", &cfg->balloon_deflate_on_oom,
+				  err);
+	if (r >= 0)
+		r = json_get_u32(bal, "balloon", "stats_polling_interval_s", &cfg->balloon_stats_s,
+				 err);
+	if (r < 0)
+		return r;
+	if ((uint64_t)cfg->balloon_mib << 20 > VM_MAX_MEMORY || cfg->balloon_stats_s > 3600)
+		return err_make(err, 0,
+				"balloon: amount_mib or stats_polling_interval_s too large");
+	cfg->balloon = true;
+	return 0;
 }
 
 static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
@@ -147,14 +224,8 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 		}
 	}
 	bal = json_object_get(j, "balloon");
-	if (r >= 0 && bal) {
-		if (json_is_boolean(bal))
-			cfg->balloon = json_is_true(bal);
-		else if (json_is_object(bal) && json_object_size(bal) == 0)
-			cfg->balloon = true;
-		else
-			r = err_make(err, 0, "balloon: expected true, false or {}");
-	}
+	if (r >= 0 && bal)
+		r = set_balloon(cfg, bal, err);
 	return r;
 }
 

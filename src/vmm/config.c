@@ -30,8 +30,10 @@ void vmm_config_free(struct vm_config *cfg)
 		free(cfg->disks[i].path);
 		free(cfg->disks[i].serial);
 	}
-	for (unsigned i = 0; i < cfg->n_nets; i++)
+	for (unsigned i = 0; i < cfg->n_nets; i++) {
 		free(cfg->nets[i].tap);
+		free(cfg->nets[i].bridge);
+	}
 	free(cfg->vsock_uds);
 	vmm_config_init(cfg);
 }
@@ -61,7 +63,48 @@ static int parse_mac(const char *s, uint8_t mac[6])
 	return 0;
 }
 
-/* "PATH[,ro][,serial=S]" */
+/*
+ * One rate-limit word of --disk: bw=, bw_burst=, bw_refill= (bytes, sizes
+ * like 10M) and iops=, iops_burst=, iops_refill= (operations); refill is in
+ * milliseconds and defaults to 1000, so bw= is bytes per second.  Returns
+ * 1 when the word was one of them, 0 when not, -EINVAL for a bad value.
+ */
+static int set_rate_word(struct vm_disk_cfg *d, const char *tok)
+{
+	static const char *const names[] = {"bw", "iops"};
+	uint64_t n;
+	int r;
+
+	for (unsigned i = 0; i < 2; i++) {
+		struct vm_rate_cfg *rc = i ? &d->iops : &d->bw;
+		size_t l = strlen(names[i]);
+		const char *rest = tok + l;
+		uint64_t *dst = NULL, max = VM_MAX_RATE_SIZE;
+
+		if (strncmp(tok, names[i], l))
+			continue;
+		if (!strncmp(rest, "=", 1))
+			dst = &rc->size;
+		else if (!strncmp(rest, "_burst=", 7))
+			dst = &rc->one_time_burst;
+		else if (!strncmp(rest, "_refill=", 8))
+			dst = &rc->refill_ms, max = VM_MAX_RATE_REFILL;
+		else
+			continue;
+		rest = strchr(rest, '=') + 1;
+		/* Byte counts take size suffixes; operations and milliseconds do not. */
+		r = i == 0 && dst != &rc->refill_ms ? parse_size(rest, &n) : parse_u64(rest, &n);
+		if (r < 0 || n > max || (dst != &rc->one_time_burst && n == 0))
+			return -EINVAL;
+		*dst = n;
+		if (!rc->refill_ms)
+			rc->refill_ms = 1000;
+		return 1;
+	}
+	return 0;
+}
+
+/* "PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N][,bw_burst=..,bw_refill=MS,...]" */
 static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 {
 	_cleanup_free_ char *copy = strdup(v);
@@ -79,9 +122,11 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 			d.readonly = true;
 		else if (!strncmp(tok, "serial=", 7) && strlen(tok + 7) <= 20)
 			d.serial = tok + 7;
-		else
+		else if (set_rate_word(&d, tok) <= 0)
 			return err_make(err, 0, "--disk `%s`: unknown or bad option `%s`", v, tok);
 	}
+	if ((d.bw.one_time_burst && !d.bw.size) || (d.iops.one_time_burst && !d.iops.size))
+		return err_make(err, 0, "--disk `%s`: a burst needs bw= or iops= as well", v);
 	if (!d.path || !*d.path)
 		return err_make(err, 0, "--disk `%s`: no path", v);
 	d.path = strdup(d.path);
@@ -90,12 +135,12 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 	return 0;
 }
 
-/* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx]" */
+/* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,bridge=BR]" */
 static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 {
 	_cleanup_free_ char *copy = strdup(v);
 	struct vm_net_cfg n = {0};
-	char *save = NULL, *tok, *tap = NULL;
+	char *save = NULL, *tok, *tap = NULL, *bridge = NULL;
 
 	if (!copy)
 		return err_make(err, ENOMEM, "--net");
@@ -106,12 +151,19 @@ static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 			tap = tok + 4;
 		else if (!strncmp(tok, "mac=", 4) && parse_mac(tok + 4, n.mac) == 0)
 			n.has_mac = true;
+		else if (!strncmp(tok, "bridge=", 7) && tok[7] && strlen(tok + 7) < 16)
+			bridge = tok + 7;
 		else
 			return err_make(err, 0, "--net `%s`: unknown or bad option `%s`", v, tok);
 	}
 	if (!tap)
 		return err_make(err, 0, "--net `%s`: tap=NAME is required", v);
 	n.tap = strdup(tap);
+	n.bridge = bridge ? strdup(bridge) : NULL;
+	if (!n.tap || (bridge && !n.bridge)) {
+		free(n.tap);
+		return err_make(err, ENOMEM, "--net");
+	}
 	cfg->nets[cfg->n_nets++] = n;
 	return 0;
 }
@@ -207,6 +259,9 @@ int vmm_config_validate(const struct vm_config *cfg, struct err **err)
 {
 	if (!cfg->kernel)
 		return err_make(err, 0, "no kernel: use --kernel FILE or \"kernel\" in --config");
+	if ((uint64_t)cfg->balloon_mib << 20 > cfg->memory)
+		return err_make(err, 0, "balloon: amount_mib %u is more than the VM's memory",
+				cfg->balloon_mib);
 	if (cfg->hugepages && (cfg->memory & ((2ULL << 20) - 1)))
 		return err_make(err, 0, "--hugepages: --memory must be a multiple of 2 MiB");
 	return 0;

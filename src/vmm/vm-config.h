@@ -5,18 +5,29 @@
  * (vmm_config_parse_arg) or from a JSON file (vmm_config_load_json).
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
+
+/* One token bucket (`size` 0: unlimited); refill_ms: empty to full. */
+struct vm_rate_cfg {
+	uint64_t size, one_time_burst, refill_ms;
+};
+
+#define VM_MAX_RATE_SIZE   (1ULL << 40) /* tokens per bucket */
+#define VM_MAX_RATE_REFILL 3600000	/* ms */
 
 struct vm_disk_cfg {
 	char *path;
 	bool readonly;
 	char *serial;
+	struct vm_rate_cfg bw, iops; /* rate limiter: bytes and operations */
 };
 
 struct vm_net_cfg {
 	char *tap;
+	char *bridge; /* NULL, or a Linux bridge to attach the TAP to */
 	uint8_t mac[6];
 	bool has_mac;
 };
@@ -49,6 +60,9 @@ struct vm_config {
 	uint32_t vsock_cid;
 	char *vsock_uds;
 	bool rng, balloon;
+	/* Balloon: initial target, stats polling interval (0: none), DEFLATE_ON_OOM. */
+	uint32_t balloon_mib, balloon_stats_s;
+	bool balloon_deflate_on_oom;
 	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
 	bool split_irqchip;
 	/* SIGUSR2 writes a snapshot here (not owned: they point into argv). */
@@ -67,5 +81,14 @@ void vmm_config_free(struct vm_config *cfg);
 int vmm_config_set(struct vm_config *cfg, const char *opt, const char *value, struct err **err);
 /* Merge a JSON config file; unknown fields are errors naming the field. */
 int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **err);
+/*
+ * The "rate_limiter" object of a drive (Firecracker's shape: bandwidth/ops
+ * with size, one_time_burst, refill_time) as --disk words (",bw=..,iops=..")
+ * in buf; nothing when `obj` has no rate_limiter.  For the JSON config and
+ * the pre-boot API.
+ */
+struct json_t;
+int vmm_config_rate_words(struct json_t *obj, const char *where, char *buf, size_t cap,
+			  struct err **err);
 /* Final checks (kernel given, sizes within caps). */
 int vmm_config_validate(const struct vm_config *cfg, struct err **err);

@@ -26,3 +26,7 @@ void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx
 /* Route one parsed request (no I/O); exposed for the unit test. */
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
 		   size_t body_len, struct api_resp *resp);
+
+/* balloon.c: the /balloon routes of a running VM; false when the path is not one. */
+bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const char *body,
+		    size_t body_len, struct api_resp *resp);

@@ -163,6 +163,8 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 		return fault(resp, 400,
 			     "a snapshot loads before boot: use `isola vm restore`; "
 			     "loading through the API is not supported yet");
+	if (vm_api_balloon(vm, method, path, body, body_len, resp))
+		return;
 	if (is_preboot(path))
 		return fault(resp, 400,
 			     "the microVM is already running: pre-boot configuration "

@@ -148,9 +148,12 @@ static int drive(struct preboot *pb, const char *id, json_t *j, struct err **err
 	_cleanup_free_ char *v = NULL;
 	const char *path = NULL;
 	bool ro = false, root = false;
+	char rate[256] = "";
 	int r;
 
 	r = json_get_string(j, "body", "path_on_host", true, &path, err);
+	if (r >= 0)
+		r = vmm_config_rate_words(j, "body", rate, sizeof(rate), err);
 	if (r >= 0)
 		r = json_get_bool(j, "body", "is_read_only", &ro, err);
 	if (r >= 0)
@@ -161,7 +164,7 @@ static int drive(struct preboot *pb, const char *id, json_t *j, struct err **err
 		r = claim_id(pb->drive_ids, VM_MAX_DISKS, "drive", id, j, "drive_id", err);
 	if (r < 0)
 		return r;
-	if (asprintf(&v, "%s%s", path, ro ? ",ro" : "") < 0)
+	if (asprintf(&v, "%s%s%s", path, ro ? ",ro" : "", rate) < 0)
 		return err_make(err, ENOMEM, "drive");
 	return set_opt(pb->cfg, "disk", "path_on_host", path, v, err);
 }
@@ -217,20 +220,21 @@ static int balloon(struct preboot *pb, json_t *j, struct err **err)
 		r = json_get_u32(j, "body", "stats_polling_interval_s", &interval, err);
 	if (r < 0)
 		return r;
-	if (amount || interval)
-		return err_make(err, 0,
-				"body.%s: not supported yet (only a balloon "
-				"device the guest drives)",
-				amount ? "amount_mib" : "stats_polling_interval_s");
+	if (amount > VM_MAX_MEMORY >> 20 || interval > 3600)
+		return err_make(err, 0, "body.%s: too large",
+				interval > 3600 ? "stats_polling_interval_s" : "amount_mib");
 	pb->cfg->balloon = true;
+	pb->cfg->balloon_mib = amount;
+	pb->cfg->balloon_stats_s = interval;
+	pb->cfg->balloon_deflate_on_oom = deflate;
 	return 0;
 }
 
 static const char *const boot_keys[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
 static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
 					   NULL};
-static const char *const drive_keys[] = {"drive_id", "path_on_host", "is_root_device",
-					 "is_read_only", NULL};
+static const char *const drive_keys[] = {"drive_id",	 "path_on_host", "is_root_device",
+					 "is_read_only", "rate_limiter", NULL};
 static const char *const net_keys[] = {"iface_id", "host_dev_name", "guest_mac", NULL};
 static const char *const vsock_keys[] = {"guest_cid", "uds_path", "vsock_id", NULL};
 static const char *const balloon_keys[] = {"amount_mib", "deflate_on_oom",

@@ -1,41 +1,84 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * virtio-balloon (virtio 1.2 section 5.5): inflate, deflate and free page
- * reporting queues.  Pages the guest gives up (inflated or reported free) are
- * dropped with MADV_DONTNEED, which returns them to the host: guest RAM is an
- * anonymous private mapping, so a later guest access sees a zero page.
- * There is no runtime control of the target yet: num_pages stays 0, so the
- * guest only inflates on its own; free page reporting is the useful part.
+ * virtio-balloon (virtio 1.2 section 5.5): inflate, deflate, statistics and
+ * free page reporting queues.  Pages the guest gives up (inflated or reported
+ * free) are dropped with MADV_DONTNEED, which returns them to the host: guest
+ * RAM is an anonymous private mapping, so a later guest access sees a zero
+ * page.  The host sets the target (num_pages) through vmm_balloon_set_target()
+ * (the control API); the driver's statistics buffer is held and handed back
+ * every stats_polling_interval_s seconds (a timerfd the worker watches) so
+ * the driver refills it.
  */
 #include <endian.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/timerfd.h>
 
 #include "guest-mem.h"
 #include "log.h"
 #include "virtio-internal.h"
+#include "virtio.h"
+#include "vm-config.h"
 
+#define VIRTIO_BALLOON_F_STATS_VQ	1
+#define VIRTIO_BALLOON_F_DEFLATE_ON_OOM 2
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
 #define PFN_SHIFT			12 /* balloon PFNs are always 4 KiB units */
 #define PAGE				4096u
 #define MAX_PFNS			256 /* PFNs per inflate request (Linux sends <= 256) */
 
-/* Queue indices: Linux numbers only the queues whose features were negotiated. */
+/*
+ * Queue indices: Linux numbers only the queues whose features were
+ * negotiated, so the stats queue is 2 when STATS_VQ is, and the reporting
+ * queue follows it (2 or 3).
+ */
 #define INFLATEQ 0
 #define DEFLATEQ 1
-#define REPORTQ	 2
+#define NONE	 (-1)
 
 struct balloon_config {
 	uint32_t num_pages;
 	uint32_t actual;
 } __attribute__((packed));
 
+struct balloon_stat {
+	uint16_t tag;
+	uint64_t val;
+} __attribute__((packed));
+
 struct virtio_balloon {
 	struct virtio_dev vdev;
 	struct balloon_config config;
+	int timer;	     /* stats polling: hand the held buffer back */
+	uint32_t interval_s; /* 0: no polling */
+	bool deflate_on_oom;
+	bool holding;		      /* a stats buffer is held... */
+	uint16_t stats_head;	      /* ... this one */
+	struct vmm_balloon_info last; /* the stats it carried (lock held) */
 };
+
+/*
+ * The VM's balloon, for the control API: a process runs one VM (as in
+ * setup.c), and a VM has at most one balloon.  `current_lock` orders the API
+ * against the device's creation and destruction (the VMM stops the API
+ * before it tears the devices down, so none is in flight then anyway).
+ */
+static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct virtio_balloon *current;
+
+static int stats_queue(const struct virtio_dev *vdev)
+{
+	return vdev->driver_features & (1ull << VIRTIO_BALLOON_F_STATS_VQ) ? 2 : NONE;
+}
+
+static int report_queue(const struct virtio_dev *vdev)
+{
+	if (!(vdev->driver_features & (1ull << VIRTIO_BALLOON_F_PAGE_REPORTING)))
+		return NONE;
+	return stats_queue(vdev) == NONE ? 2 : 3;
+}
 
 /* Drop [gpa, gpa+len) when it is page-aligned guest RAM; anything else is ignored. */
 static void discard(struct virtio_dev *vdev, uint64_t gpa, uint64_t len)
@@ -60,7 +103,7 @@ static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq
 			virtq_iov_to_buf(req->iov, req->n_out, off, &pfn, 4);
 			discard(vdev, (uint64_t)le32toh(pfn) << PFN_SHIFT, PAGE);
 		}
-	} else if (q == REPORTQ) {
+	} else if ((int)q == report_queue(vdev)) {
 		/* Each buffer is a run of free guest pages; we write nothing into it. */
 		for (unsigned i = 0; i < req->n_out + req->n_in; i++) {
 			uint8_t *hva = req->iov[i].iov_base;
@@ -71,6 +114,71 @@ static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq
 		}
 	}
 	return 0; /* deflate: the pages simply fault back in */
+}
+
+/*
+ * The worker watches the stats timer only while it holds a buffer to hand
+ * back: a timer that fires with nothing to do (or while the device is not
+ * live, when poll() is not called) would otherwise wake the worker forever.
+ */
+static void watch_timer(struct virtio_balloon *b)
+{
+	__atomic_store_n(&b->vdev.poll_wanted, b->holding && b->interval_s > 0, __ATOMIC_SEQ_CST);
+}
+
+/* Keep the driver's statistics buffer: copy what it says, hand it back later. */
+static void stats_received(struct virtio_balloon *b, struct virtq_req *req)
+{
+	struct vmm_balloon_info *li = &b->last;
+	struct balloon_stat st;
+	unsigned n = 0;
+
+	for (size_t off = 0; off + sizeof(st) <= req->out_len && n < VMM_BALLOON_MAX_STATS;
+	     off += sizeof(st), n++) {
+		virtq_iov_to_buf(req->iov, req->n_out, off, &st, sizeof(st));
+		li->stats[n].tag = le16toh(st.tag);
+		li->stats[n].val = le64toh(st.val);
+	}
+	li->n_stats = n;
+	li->has_stats = true;
+	if (b->holding) /* the driver offered a second one: return the first */
+		virtq_push(&b->vdev.vq[2], b->stats_head, 0);
+	b->stats_head = req->head;
+	b->holding = true;
+	watch_timer(b);
+}
+
+static void balloon_queue_notify(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
+	int r;
+
+	if ((int)q != stats_queue(vdev)) {
+		virtio_dev_service_queue(vdev, q);
+		return;
+	}
+	while ((r = virtq_pop(&vdev->vq[q], vdev->req)) != 0) {
+		if (r == -EIO) {
+			virtio_dev_needs_reset(vdev);
+			return;
+		}
+		if (r == 1)
+			stats_received(b, vdev->req);
+	}
+}
+
+/* The polling interval passed: give the buffer back so the driver refills it. */
+static void balloon_timer(struct virtio_dev *vdev)
+{
+	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
+	uint64_t ticks;
+
+	if (read(b->timer, &ticks, sizeof(ticks)) < 0 || !b->holding)
+		return;
+	b->holding = false;
+	watch_timer(b);
+	virtq_push(&vdev->vq[2], b->stats_head, 0);
+	virtio_dev_notify_used(vdev, 2);
 }
 
 static void balloon_config_write(struct virtio_dev *vdev, uint32_t off, const void *data,
@@ -85,39 +193,152 @@ static void balloon_config_write(struct virtio_dev *vdev, uint32_t off, const vo
 
 static void balloon_reset(struct virtio_dev *vdev)
 {
-	((struct virtio_balloon *)vdev)->config.actual = 0;
+	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
+
+	b->config.actual = 0;
+	b->holding = false;
+	watch_timer(b);
+	b->last.has_stats = false;
+	b->last.n_stats = 0;
 }
 
 static void balloon_destroy(struct virtio_dev *vdev)
 {
-	free(vdev);
+	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
+
+	pthread_mutex_lock(&current_lock);
+	if (current == b)
+		current = NULL;
+	pthread_mutex_unlock(&current_lock);
+	virtio_close_fd(&b->timer);
+	free(b);
 }
 
 static const struct virtio_dev_ops balloon_ops = {
     .name = "balloon",
     .device_id = VIRTIO_ID_BALLOON,
-    .n_queues = 3,
+    .n_queues = 4,
     .handle = balloon_handle,
+    .queue_notify = balloon_queue_notify,
+    .poll = balloon_timer,
     .config_write = balloon_config_write,
     .reset = balloon_reset,
     .destroy = balloon_destroy,
 };
 
-int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err)
+/* Arm (or with 0 disarm) the periodic stats timer. */
+static int set_interval(struct virtio_balloon *b, uint32_t seconds)
+{
+	struct itimerspec its = {.it_value.tv_sec = seconds, .it_interval.tv_sec = seconds};
+
+	if (timerfd_settime(b->timer, 0, &its, NULL) < 0)
+		return -errno;
+	b->interval_s = seconds;
+	watch_timer(b);
+	return 0;
+}
+
+int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *cfg,
+			  struct virtio_dev **ret, struct err **err)
 {
 	struct virtio_balloon *b = calloc(1, sizeof(*b));
 	int r;
 
 	if (!b)
 		return err_make(err, ENOMEM, "virtio-balloon");
+	b->timer = -1;
 	r = virtio_dev_init(&b->vdev, &balloon_ops, mem, err);
+	if (r >= 0) {
+		b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (b->timer < 0 || set_interval(b, cfg->balloon_stats_s) < 0)
+			r = err_make(err, errno, "virtio-balloon: stats timer");
+	}
 	if (r < 0) {
 		virtio_dev_destroy(&b->vdev);
 		return r;
 	}
+	b->config.num_pages = htole32(cfg->balloon_mib << (20 - PFN_SHIFT));
+	b->deflate_on_oom = cfg->balloon_deflate_on_oom;
 	b->vdev.config = &b->config;
 	b->vdev.config_len = sizeof(b->config);
-	b->vdev.features |= 1ull << VIRTIO_BALLOON_F_PAGE_REPORTING;
+	b->vdev.poll_fd = b->timer;
+	b->vdev.features |=
+	    1ull << VIRTIO_BALLOON_F_PAGE_REPORTING | 1ull << VIRTIO_BALLOON_F_STATS_VQ;
+	if (b->deflate_on_oom)
+		b->vdev.features |= 1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
+	pthread_mutex_lock(&current_lock);
+	if (!current)
+		current = b;
+	pthread_mutex_unlock(&current_lock);
 	*ret = &b->vdev;
 	return 0;
+}
+
+/* Run fn on the current balloon with both locks held; -ENODEV without one. */
+static int with_balloon(int (*fn)(struct virtio_balloon *b, void *arg), void *arg, struct err **err)
+{
+	int r = -ENODEV;
+
+	pthread_mutex_lock(&current_lock);
+	if (current) {
+		pthread_mutex_lock(&current->vdev.lock);
+		r = fn(current, arg);
+		pthread_mutex_unlock(&current->vdev.lock);
+	}
+	pthread_mutex_unlock(&current_lock);
+	if (r == -ENODEV)
+		return err_make(err, ENODEV, "the VM has no balloon device (--balloon)");
+	return r < 0 ? err_make(err, -r, "balloon") : r;
+}
+
+/* A new target: tell the driver with a configuration change interrupt (5.5.6). */
+static int do_set_target(struct virtio_balloon *b, void *arg)
+{
+	struct virtio_dev *vdev = &b->vdev;
+
+	b->config.num_pages = htole32(*(uint32_t *)arg);
+	vdev->config_generation++;
+	if (__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK) {
+		__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
+		if (vdev->interrupt)
+			vdev->interrupt(vdev);
+	}
+	return 0;
+}
+
+static int do_set_interval(struct virtio_balloon *b, void *arg)
+{
+	int r = set_interval(b, *(uint32_t *)arg);
+
+	/* The worker picks up poll_wanted when it next wakes: wake it now. */
+	if (r >= 0)
+		virtio_dev_kick(&b->vdev, 2);
+	return r;
+}
+
+static int do_get(struct virtio_balloon *b, void *arg)
+{
+	struct vmm_balloon_info *ret = arg;
+
+	*ret = b->last;
+	ret->target_pages = le32toh(b->config.num_pages);
+	ret->actual_pages = le32toh(b->config.actual);
+	ret->interval_s = b->interval_s;
+	ret->deflate_on_oom = b->deflate_on_oom;
+	return 0;
+}
+
+int vmm_balloon_set_target(uint32_t pages, struct err **err)
+{
+	return with_balloon(do_set_target, &pages, err);
+}
+
+int vmm_balloon_set_interval(uint32_t seconds, struct err **err)
+{
+	return with_balloon(do_set_interval, &seconds, err);
+}
+
+int vmm_balloon_get(struct vmm_balloon_info *ret, struct err **err)
+{
+	return with_balloon(do_get, ret, err);
 }

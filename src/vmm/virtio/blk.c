@@ -2,7 +2,10 @@
 /*
  * virtio-blk (virtio 1.2 section 5.2) over a raw image file or block device:
  * read, write, flush, GET_ID, discard and write-zeroes; read-only disks refuse
- * writes.  Requests are served on the device's worker thread.
+ * writes.  Requests are served on the device's worker thread.  An optional
+ * rate limit (token buckets for bytes and operations) leaves a request that
+ * does not fit in the ring and arms a timerfd that the worker watches: a
+ * throttled disk never blocks a vCPU and never spins.
  */
 #include <endian.h>
 #include <errno.h>
@@ -14,10 +17,13 @@
 #include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "virtio-internal.h"
 #include "vm-config.h"
 
@@ -42,6 +48,7 @@
 #define BLK_ID_BYTES	  20
 #define MAX_RANGE_SEGS	  32	     /* discard / write-zeroes segments per request */
 #define MAX_RANGE_SECTORS (1u << 22) /* 2 GiB per segment */
+#define BLK_BUDGET	  256	     /* requests served before the worker looks elsewhere */
 
 struct blk_config {
 	uint64_t capacity;
@@ -76,6 +83,10 @@ struct virtio_blk {
 	uint64_t sectors;
 	char id[BLK_ID_BYTES];
 	struct blk_config config;
+	struct virtio_ratelimit rl;
+	int timer;	    /* timerfd: the rate limit lets the next request through */
+	bool waiting;	    /* a request is held back until the timer fires */
+	uint64_t throttled; /* requests that had to wait */
 	struct iovec data[VIRTQ_MAX_SIZE];
 };
 
@@ -226,10 +237,135 @@ static uint32_t blk_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req
 	return written + 1;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* The bytes a request moves, as the rate limiter counts them (data only). */
+static uint64_t req_bytes(const struct virtq_req *req)
+{
+	struct blk_req_hdr hdr;
+
+	if (req->out_len < sizeof(hdr) || req->in_len < 1)
+		return 0;
+	virtq_iov_to_buf(req->iov, req->n_out, 0, &hdr, sizeof(hdr));
+	if (le32toh(hdr.type) == VIRTIO_BLK_T_IN)
+		return req->in_len - 1;
+	if (le32toh(hdr.type) == VIRTIO_BLK_T_OUT)
+		return req->out_len - sizeof(hdr);
+	return 0;
+}
+
+/* Does the rate limit hold this request back?  Then arm the timer for it. */
+static bool throttle(struct virtio_blk *b, const struct virtq_req *req)
+{
+	struct itimerspec its = {0};
+	uint64_t wait;
+
+	if (!virtio_rl_active(&b->rl))
+		return false;
+	wait = virtio_rl_take(&b->rl, req_bytes(req), now_ns());
+	if (!wait)
+		return false;
+	its.it_value.tv_sec = wait / 1000000000;
+	its.it_value.tv_nsec = wait % 1000000000;
+	if (timerfd_settime(b->timer, 0, &its, NULL) < 0) {
+		log_warn_ratelimited("virtio-blk: arm rate-limit timer: %m");
+		return false; /* serve it rather than stall the disk */
+	}
+	b->waiting = true;
+	b->throttled++;
+	__atomic_store_n(&b->vdev.poll_wanted, true, __ATOMIC_SEQ_CST);
+	return true;
+}
+
+/*
+ * The core's service loop plus the rate limit: a request that does not fit
+ * goes back into the ring (notifications stay off meanwhile: the timer, not
+ * the guest, brings us back).
+ */
+static void blk_service(struct virtio_blk *b)
+{
+	struct virtio_dev *vdev = &b->vdev;
+	struct virtq *vq = &vdev->vq[0];
+	unsigned served = 0;
+	int r;
+
+	do {
+		virtq_disable_notify(vq);
+		while ((r = virtq_pop(vq, vdev->req)) != 0) {
+			if (r == -EIO) {
+				log_warn_ratelimited(
+				    "virtio-blk: queue corrupt, device needs reset");
+				virtio_dev_needs_reset(vdev);
+				return;
+			}
+			if (r == -EBADMSG) {
+				log_warn_ratelimited("virtio-blk: malformed descriptor chain");
+				served++; /* returned with length 0 by virtq_pop() */
+				continue;
+			}
+			if (throttle(b, vdev->req)) {
+				virtq_unpop(vq);
+				goto done;
+			}
+			virtq_push(vq, vdev->req->head, blk_handle(vdev, 0, vdev->req));
+			if (++served == BLK_BUDGET) {
+				virtio_dev_kick(vdev, 0); /* come back after the others */
+				goto done;
+			}
+		}
+	} while (virtq_enable_notify(vq));
+done:
+	if (served)
+		virtio_dev_notify_used(vdev, 0);
+}
+
+static void blk_queue_notify(struct virtio_dev *vdev, unsigned q)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+
+	(void)q;
+	if (!b->waiting)
+		blk_service(b);
+}
+
+/* The rate-limit timer fired (worker thread, lock held). */
+static void blk_timer(struct virtio_dev *vdev)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+	uint64_t ticks;
+
+	if (read(b->timer, &ticks, sizeof(ticks)) < 0)
+		return; /* not expired yet (spurious wakeup) */
+	b->waiting = false;
+	__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
+	blk_service(b);
+}
+
+static void blk_reset(struct virtio_dev *vdev)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+	struct itimerspec off = {0};
+
+	if (b->timer >= 0)
+		timerfd_settime(b->timer, 0, &off, NULL);
+	b->waiting = false;
+	__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
+}
+
 static void blk_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_blk *b = (struct virtio_blk *)vdev;
 
+	if (virtio_rl_active(&b->rl))
+		log_debug("virtio-blk: %llu request(s) throttled by the rate limit",
+			  (unsigned long long)b->throttled);
+	virtio_close_fd(&b->timer);
 	virtio_close_fd(&b->fd);
 	free(b);
 }
@@ -239,6 +375,9 @@ static const struct virtio_dev_ops blk_ops = {
     .device_id = VIRTIO_ID_BLOCK,
     .n_queues = 1,
     .handle = blk_handle,
+    .queue_notify = blk_queue_notify,
+    .poll = blk_timer,
+    .reset = blk_reset,
     .destroy = blk_destroy,
 };
 
@@ -296,7 +435,7 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 
 	if (!b)
 		return err_make(err, ENOMEM, "virtio-blk");
-	b->fd = -1;
+	b->fd = b->timer = -1;
 	b->readonly = cfg->readonly;
 	r = virtio_dev_init(&b->vdev, &blk_ops, mem, err);
 	if (r >= 0 && cfg->serial && strlen(cfg->serial) > BLK_ID_BYTES)
@@ -304,6 +443,13 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 			     BLK_ID_BYTES);
 	if (r >= 0)
 		r = blk_open(b, cfg, err);
+	if (r >= 0 && (cfg->bw.size || cfg->iops.size)) {
+		virtio_rl_init(&b->rl, &cfg->bw, &cfg->iops, now_ns());
+		b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+		if (b->timer < 0)
+			r = err_make(err, errno, "disk `%s`: rate-limit timer", cfg->path);
+		b->vdev.poll_fd = b->timer;
+	}
 	if (r < 0) {
 		virtio_dev_destroy(&b->vdev);
 		return r;

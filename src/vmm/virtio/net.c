@@ -1,16 +1,22 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * virtio-net (virtio 1.2 section 5.1) on a TAP device: one receive and one
- * transmit queue.  The TAP carries the 12-byte virtio_net_hdr itself
- * (IFF_VNET_HDR), so frames pass through unchanged.  No offloads are offered
- * (no CSUM, no GSO, no MRG_RXBUF): the guest sends complete, checksummed
- * frames, and TUNSETOFFLOAD 0 makes the kernel hand us the same.
+ * transmit queue.  The TAP carries the 12-byte virtio_net_hdr_v1 itself
+ * (IFF_VNET_HDR, TUNSETVNETHDRSZ), so frames and their checksum/GSO metadata
+ * pass through unchanged, which is what makes the offloads honest: the TAP
+ * takes partially checksummed and GSO frames from us (CSUM, HOST_TSO4/6,
+ * HOST_ECN, HOST_UFO), and hands us such frames only for what the driver
+ * accepted (GUEST_*), set with TUNSETOFFLOAD once the driver's features are
+ * known.  UFO is offered only when this kernel's TAP takes TUN_F_UFO.
+ * MRG_RXBUF spreads a frame over several receive chains.  No multiqueue, no
+ * control queue.
  */
 #include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -20,29 +26,100 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "netlink.h"
 #include "virtio-internal.h"
 #include "vm-config.h"
 
-#define VIRTIO_NET_F_MAC     5
-#define VIRTIO_NET_F_STATUS  16
-#define VIRTIO_NET_S_LINK_UP 1
+#define VIRTIO_NET_F_CSUM	0
+#define VIRTIO_NET_F_GUEST_CSUM 1
+#define VIRTIO_NET_F_MAC	5
+#define VIRTIO_NET_F_GUEST_TSO4 7
+#define VIRTIO_NET_F_GUEST_TSO6 8
+#define VIRTIO_NET_F_GUEST_ECN	9
+#define VIRTIO_NET_F_GUEST_UFO	10
+#define VIRTIO_NET_F_HOST_TSO4	11
+#define VIRTIO_NET_F_HOST_TSO6	12
+#define VIRTIO_NET_F_HOST_ECN	13
+#define VIRTIO_NET_F_HOST_UFO	14
+#define VIRTIO_NET_F_MRG_RXBUF	15
+#define VIRTIO_NET_F_STATUS	16
+#define VIRTIO_NET_S_LINK_UP	1
 
 #define RXQ		0
 #define TXQ		1
 #define NET_HDR_LEN	12 /* struct virtio_net_hdr with num_buffers (VERSION_1) */
 #define NUM_BUFFERS_OFF 10
 #define RX_BUDGET	256
+/* A frame as the TAP hands it over: header, 64 KiB of GSO payload, L2 header. */
+#define NET_BOUNCE_SIZE (NET_HDR_LEN + 65536 + 32)
 
 struct net_config {
 	uint8_t mac[6];
 	uint16_t status;
 } __attribute__((packed));
 
+/* The chains one merged frame is spread over. */
+struct net_rx_chains {
+	unsigned n, niov;
+	uint16_t head[VIRTQ_MAX_SIZE];
+	uint32_t len[VIRTQ_MAX_SIZE];
+	uint16_t first[VIRTQ_MAX_SIZE], count[VIRTQ_MAX_SIZE]; /* their part of iov[] */
+	struct iovec iov[VIRTQ_MAX_SIZE];
+};
+
 struct virtio_net {
 	struct virtio_dev vdev;
 	int tap;
 	struct net_config config;
+	uint64_t offload_features; /* driver features the TAP's offloads were set for */
+	char ifname[IFNAMSIZ];
+	bool detach;	 /* we put an existing TAP into a bridge: take it out at the end */
+	uint8_t *bounce; /* MRG_RXBUF: the frame being delivered... */
+	size_t pending;	 /* ... and its length, 0 when none */
+	struct net_rx_chains rx;
 };
+
+/* GUEST_* feature bits and the TUNSETOFFLOAD flag each needs. */
+static const struct {
+	unsigned bit, tun;
+} guest_offloads[] = {
+    {VIRTIO_NET_F_GUEST_CSUM, TUN_F_CSUM}, {VIRTIO_NET_F_GUEST_TSO4, TUN_F_TSO4},
+    {VIRTIO_NET_F_GUEST_TSO6, TUN_F_TSO6}, {VIRTIO_NET_F_GUEST_ECN, TUN_F_TSO_ECN},
+    {VIRTIO_NET_F_GUEST_UFO, TUN_F_UFO},
+};
+
+/* The TUNSETOFFLOAD flags for a set of accepted driver features. */
+static unsigned tun_offloads(uint64_t features)
+{
+	unsigned flags = 0;
+
+	/* Segmentation offloads need checksum offload (5.1.3.1); the TAP agrees. */
+	if (!(features & (1ull << VIRTIO_NET_F_GUEST_CSUM)))
+		return 0;
+	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
+		if (features & (1ull << guest_offloads[i].bit))
+			flags |= guest_offloads[i].tun;
+	return flags;
+}
+
+/*
+ * Make the TAP hand us only what the driver accepted.  There is no hook for
+ * FEATURES_OK, so this runs before the first use of the queues after a
+ * (re)negotiation (worker thread, device lock held).
+ */
+static void sync_offloads(struct virtio_net *n)
+{
+	uint64_t f = n->vdev.driver_features;
+
+	if (f == n->offload_features)
+		return;
+	if (ioctl(n->tap, TUNSETOFFLOAD, tun_offloads(f)) < 0)
+		log_warn_ratelimited("virtio-net: TUNSETOFFLOAD %#x: %m", tun_offloads(f));
+	else
+		log_debug("virtio-net: tap offloads %#x for driver features %#llx", tun_offloads(f),
+			  (unsigned long long)f);
+	n->offload_features = f;
+}
 
 /* Transmit: the readable buffers are header + frame, exactly what the TAP takes. */
 static uint32_t net_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req *req)
@@ -56,48 +133,157 @@ static uint32_t net_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req
 	return 0;
 }
 
+enum rx_result { RX_DONE, RX_TAP_EMPTY, RX_NO_BUFFERS, RX_BROKEN };
+
+/* One frame straight from the TAP into one chain (no MRG_RXBUF). */
+static enum rx_result rx_single(struct virtio_net *n)
+{
+	struct virtq *vq = &n->vdev.vq[RXQ];
+	struct virtq_req *req = n->vdev.req;
+	uint16_t one = htole16(1);
+	ssize_t len;
+	int r = virtq_pop(vq, req);
+
+	if (r == -EIO)
+		return RX_BROKEN;
+	if (r == -EBADMSG)
+		return RX_DONE; /* already returned with length 0 */
+	if (r == 0)
+		return RX_NO_BUFFERS;
+	if (req->in_len < NET_HDR_LEN || req->n_out) {
+		virtq_push(vq, req->head, 0); /* unusable buffer */
+		return RX_DONE;
+	}
+	len = readv(n->tap, req->iov, req->n_in);
+	if (len < 0) {
+		virtq_unpop(vq);
+		if (errno != EAGAIN)
+			log_warn_ratelimited("virtio-net: read from tap: %m");
+		return RX_TAP_EMPTY;
+	}
+	virtq_buf_to_iov(req->iov, req->n_in, NUM_BUFFERS_OFF, &one, 2);
+	virtq_push(vq, req->head, len);
+	return RX_DONE;
+}
+
+/*
+ * Pop chains until they hold `need` bytes; their heads, lengths and iovecs
+ * go to n->rx.  0 when enough, else RX_NO_BUFFERS (all given back),
+ * RX_BROKEN, or -E2BIG when the ring cannot hold the frame at all.
+ */
+static int rx_gather(struct virtio_net *n, size_t need)
+{
+	struct virtq *vq = &n->vdev.vq[RXQ];
+	struct virtq_req *req = n->vdev.req;
+	struct net_rx_chains *c = &n->rx;
+	size_t have = 0;
+	int r;
+
+	c->n = c->niov = 0;
+	while (have < need) {
+		r = virtq_pop(vq, req);
+		if (r == -EIO)
+			return RX_BROKEN;
+		if (r == -EBADMSG || (r == 1 && (req->n_out || req->in_len < NET_HDR_LEN))) {
+			/*
+			 * A malformed or unusable chain is returned empty; the ones
+			 * before it can no longer be given back with virtq_unpop(),
+			 * so they go back empty as well and gathering starts again.
+			 */
+			if (r == 1)
+				virtq_push(vq, req->head, 0);
+			for (unsigned i = 0; i < c->n; i++)
+				virtq_push(vq, c->head[i], 0);
+			c->n = c->niov = 0;
+			have = 0;
+			continue;
+		}
+		if (r == 1 && c->niov + req->n_in <= VIRTQ_MAX_SIZE && c->n < vq->size) {
+			c->head[c->n] = req->head;
+			c->len[c->n] = req->in_len;
+			c->first[c->n] = c->niov;
+			c->count[c->n++] = req->n_in;
+			memcpy(c->iov + c->niov, req->iov, req->n_in * sizeof(*req->iov));
+			c->niov += req->n_in;
+			have += req->in_len;
+			continue;
+		}
+		if (r == 1)
+			virtq_unpop(vq);
+		for (unsigned i = 0; i < c->n; i++)
+			virtq_unpop(vq);
+		/* A ring wholly gathered that still falls short never will do. */
+		return r == 0 && c->n < vq->size ? RX_NO_BUFFERS : -E2BIG;
+	}
+	return 0;
+}
+
+/*
+ * MRG_RXBUF: the frame is read into a bounce buffer first (the TAP does not
+ * tell the next frame's size), then spread over as many chains as it needs;
+ * num_buffers says how many.  A frame waits there while the guest has too
+ * few buffers posted; one larger than its whole ring is dropped.
+ */
+static enum rx_result rx_merged(struct virtio_net *n)
+{
+	struct net_rx_chains *c = &n->rx;
+	size_t off = 0;
+	ssize_t len;
+	int r;
+
+	if (!n->pending) {
+		len = read(n->tap, n->bounce, NET_BOUNCE_SIZE);
+		if (len < 0 && errno != EAGAIN)
+			log_warn_ratelimited("virtio-net: read from tap: %m");
+		if (len < NET_HDR_LEN)
+			return RX_TAP_EMPTY;
+		n->pending = len;
+	}
+	r = rx_gather(n, n->pending);
+	if (r == -E2BIG) {
+		log_warn_ratelimited(
+		    "virtio-net: %zu-byte frame dropped: receive buffers too small", n->pending);
+		n->pending = 0;
+		return RX_DONE;
+	}
+	if (r)
+		return r;
+	*(uint16_t *)(n->bounce + NUM_BUFFERS_OFF) = htole16(c->n);
+	for (unsigned i = 0; i < c->n; i++) {
+		uint32_t l = c->len[i] < n->pending - off ? c->len[i] : n->pending - off;
+
+		virtq_buf_to_iov(c->iov + c->first[i], c->count[i], 0, n->bounce + off, l);
+		virtq_push(&n->vdev.vq[RXQ], c->head[i], l);
+		off += l;
+	}
+	n->pending = 0;
+	return RX_DONE;
+}
+
 /* Receive frames into the guest's buffers until either side runs dry. */
 static void net_rx(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
-	struct virtq *vq = &vdev->vq[RXQ];
-	uint16_t one = htole16(1);
+	bool merge = vdev->driver_features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
 	unsigned done = 0;
-	ssize_t len;
-	int r;
 
 	while (done < RX_BUDGET) {
-		r = virtq_pop(vq, vdev->req);
-		if (r == -EIO) {
+		enum rx_result r = merge ? rx_merged(n) : rx_single(n);
+
+		if (r == RX_BROKEN) {
 			virtio_dev_needs_reset(vdev);
 			break;
 		}
-		if (r == -EBADMSG) {
-			done++; /* already returned with length 0 */
-			continue;
-		}
-		if (r == 0) {
-			/* No buffers: stop watching the TAP until the guest adds some. */
+		if (r == RX_TAP_EMPTY)
+			break;
+		if (r == RX_NO_BUFFERS) {
+			/* Stop watching the TAP until the guest adds buffers. */
 			__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
-			if (!virtq_enable_notify(vq))
+			if (!virtq_enable_notify(&vdev->vq[RXQ]))
 				break;
 			__atomic_store_n(&vdev->poll_wanted, true, __ATOMIC_SEQ_CST);
 			continue;
 		}
-		if (vdev->req->in_len < NET_HDR_LEN || vdev->req->n_out) {
-			virtq_push(vq, vdev->req->head, 0); /* unusable buffer */
-			done++;
-			continue;
-		}
-		len = readv(n->tap, vdev->req->iov + vdev->req->n_out, vdev->req->n_in);
-		if (len < 0) {
-			virtq_unpop(vq);
-			if (errno != EAGAIN)
-				log_warn_ratelimited("virtio-net: read from tap: %m");
-			break;
-		}
-		virtq_buf_to_iov(vdev->req->iov, vdev->req->n_in, NUM_BUFFERS_OFF, &one, 2);
-		virtq_push(vq, vdev->req->head, len);
 		done++;
 	}
 	if (done)
@@ -106,6 +292,7 @@ static void net_rx(struct virtio_dev *vdev)
 
 static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
+	sync_offloads((struct virtio_net *)vdev);
 	if (q == TXQ) {
 		virtio_dev_service_queue(vdev, q);
 		return;
@@ -118,13 +305,20 @@ static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 static void net_reset(struct virtio_dev *vdev)
 {
 	__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
+	sync_offloads((struct virtio_net *)vdev); /* driver_features is 0 again */
+	((struct virtio_net *)vdev)->pending = 0;
 }
 
 static void net_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
+	_cleanup_err_ struct err *err = NULL;
 
+	/* A TAP we created goes away with its fd; one we only borrowed leaves the bridge. */
+	if (n->detach && virtio_nl_detach(n->ifname, &err) < 0)
+		log_warn("virtio-net: %s", err->msg);
 	virtio_close_fd(&n->tap);
+	free(n->bounce);
 	free(n);
 }
 
@@ -160,18 +354,64 @@ static int tap_open(const char *name, struct err **err)
 	return TAKE_FD(fd);
 }
 
+/*
+ * The offload features to offer: the TAP takes checksum-partial and GSO
+ * frames (TSO4/6, ECN) from us whatever TUNSETOFFLOAD says; which receive
+ * offloads it can give us is probed (UFO is refused by some kernels).
+ */
+static uint64_t offered_offloads(int tap)
+{
+	uint64_t f = 1ull << VIRTIO_NET_F_CSUM | 1ull << VIRTIO_NET_F_HOST_TSO4 |
+		     1ull << VIRTIO_NET_F_HOST_TSO6 | 1ull << VIRTIO_NET_F_HOST_ECN;
+	unsigned all = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
+
+	if (ioctl(tap, TUNSETOFFLOAD, all | TUN_F_UFO) == 0) {
+		f |= 1ull << VIRTIO_NET_F_HOST_UFO;
+		all |= TUN_F_UFO;
+	} else if (ioctl(tap, TUNSETOFFLOAD, all) < 0) {
+		return 0; /* no offloads at all */
+	}
+	for (size_t i = 0; i < sizeof(guest_offloads) / sizeof(guest_offloads[0]); i++)
+		if (all & guest_offloads[i].tun)
+			f |= 1ull << guest_offloads[i].bit;
+	if (ioctl(tap, TUNSETOFFLOAD, 0) < 0)
+		return 0;
+	return f;
+}
+
+/* `--net ...,bridge=BR`: the TAP joins the bridge and goes up. */
+static int bridge(struct virtio_net *n, const struct vm_net_cfg *cfg, bool created,
+		  struct err **err)
+{
+	int r = virtio_nl_attach(cfg->tap, cfg->bridge, err);
+
+	if (r < 0)
+		return r;
+	n->detach = !created;
+	log_debug("virtio-net: tap `%s` (%s) attached to bridge `%s`", cfg->tap,
+		  created ? "created" : "existing", cfg->bridge);
+	return 0;
+}
+
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err)
 {
 	struct virtio_net *n = calloc(1, sizeof(*n));
+	bool created;
 	int r;
 
 	if (!n)
 		return err_make(err, ENOMEM, "virtio-net");
 	n->tap = -1;
+	snprintf(n->ifname, sizeof(n->ifname), "%s", cfg->tap);
+	created = if_nametoindex(cfg->tap) == 0;
 	r = virtio_dev_init(&n->vdev, &net_ops, mem, err);
 	if (r >= 0)
 		r = n->tap = tap_open(cfg->tap, err);
+	if (r >= 0 && cfg->bridge)
+		r = bridge(n, cfg, created, err);
+	if (r >= 0 && !(n->bounce = malloc(NET_BOUNCE_SIZE)))
+		r = err_make(err, ENOMEM, "virtio-net");
 	if (r < 0) {
 		virtio_dev_destroy(&n->vdev);
 		return r;
@@ -187,6 +427,7 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	n->vdev.config = &n->config;
 	n->vdev.config_len = sizeof(n->config);
 	n->vdev.features |= 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS;
+	n->vdev.features |= offered_offloads(n->tap) | 1ull << VIRTIO_NET_F_MRG_RXBUF;
 	n->vdev.poll_fd = n->tap;
 	*ret = &n->vdev;
 	return 0;

@@ -82,7 +82,7 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 			r = attach(vm, vdev, err);
 	}
 	if (r >= 0 && cfg->balloon) {
-		r = virtio_balloon_create(mem, &vdev, err);
+		r = virtio_balloon_create(mem, cfg, &vdev, err);
 		if (r >= 0)
 			r = attach(vm, vdev, err);
 	}

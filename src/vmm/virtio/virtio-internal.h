@@ -126,7 +126,9 @@ struct vm_disk_cfg;
 int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);
 
-int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
+struct vm_config;
+int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *cfg,
+			  struct virtio_dev **ret, struct err **err);
 int virtio_vsock_create(const struct guest_mem *mem, uint32_t cid, const char *uds,
 			struct virtio_dev **ret, struct err **err);
 struct vm_net_cfg;

@@ -12,3 +12,28 @@ struct vm_config;
 
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err);
 void vmm_virtio_teardown(struct vm *vm);
+
+/*
+ * Host control of the VM's balloon (the control API).  Each fails with
+ * -ENODEV when the VM has no balloon.  Pages are 4 KiB balloon pages.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#define VMM_BALLOON_MAX_STATS 16
+
+struct vmm_balloon_info {
+	uint32_t target_pages, actual_pages;
+	uint32_t interval_s;
+	bool deflate_on_oom;
+	bool has_stats; /* the driver has sent statistics */
+	unsigned n_stats;
+	struct {
+		uint16_t tag;
+		uint64_t val;
+	} stats[VMM_BALLOON_MAX_STATS];
+};
+
+int vmm_balloon_set_target(uint32_t pages, struct err **err);
+int vmm_balloon_set_interval(uint32_t seconds, struct err **err);
+int vmm_balloon_get(struct vmm_balloon_info *ret, struct err **err);

@@ -28,7 +28,7 @@ extern int fake_vm;
 struct drv {
 	uint64_t base;
 	uint64_t ring; /* gpa of this device's rings and buffers: queue q at ring + q * 0x8000 */
-	uint16_t avail_idx[2];
+	uint16_t avail_idx[VIRTIO_MAX_QUEUES];
 };
 
 #define DESCQ(d, q)   ((struct virtq_desc *)gp((d)->ring + (q)*0x8000))

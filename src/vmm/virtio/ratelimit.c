@@ -1,0 +1,96 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Token buckets for device rate limits (see ratelimit.h). */
+#include "ratelimit.h"
+
+static void bucket_init(struct virtio_bucket *b, const struct vm_rate_cfg *cfg, uint64_t now_ns)
+{
+	*b = (struct virtio_bucket){0};
+	if (!cfg || !cfg->size || !cfg->refill_ms)
+		return;
+	b->size = cfg->size;
+	b->refill_ns = cfg->refill_ms * 1000000;
+	b->burst = cfg->one_time_burst;
+	b->budget = (int64_t)cfg->size;
+	b->last_ns = now_ns;
+}
+
+void virtio_rl_init(struct virtio_ratelimit *rl, const struct vm_rate_cfg *bytes,
+		    const struct vm_rate_cfg *ops, uint64_t now_ns)
+{
+	bucket_init(&rl->bytes, bytes, now_ns);
+	bucket_init(&rl->ops, ops, now_ns);
+}
+
+bool virtio_rl_active(const struct virtio_ratelimit *rl)
+{
+	return rl->bytes.size || rl->ops.size;
+}
+
+/*
+ * Credit the tokens earned since last_ns.  last_ns moves only by the time
+ * the credited whole tokens took, so no fraction of a token is lost to
+ * frequent calls; a full bucket does not save up time.
+ */
+static void refill(struct virtio_bucket *b, uint64_t now_ns)
+{
+	unsigned __int128 add;
+	uint64_t need;
+
+	if (!b->size || now_ns <= b->last_ns)
+		return;
+	if (b->budget >= (int64_t)b->size) {
+		b->last_ns = now_ns;
+		return;
+	}
+	need = (uint64_t)((int64_t)b->size - b->budget);
+	add = (unsigned __int128)(now_ns - b->last_ns) * b->size / b->refill_ns;
+	if (add >= need) {
+		b->budget = (int64_t)b->size;
+		b->last_ns = now_ns;
+		return;
+	}
+	b->budget += (int64_t)add;
+	b->last_ns += (uint64_t)(add * b->refill_ns / b->size);
+}
+
+/*
+ * Nanoseconds until `cost` tokens can be taken (an oversized cost needs a
+ * full bucket), counting the time since last_ns already earned.
+ */
+static uint64_t wait_ns(const struct virtio_bucket *b, uint64_t cost, uint64_t now_ns)
+{
+	int64_t want = (int64_t)(cost < b->size ? cost : b->size);
+	int64_t have = b->budget + (int64_t)b->burst;
+	unsigned __int128 ns;
+	uint64_t earned = now_ns > b->last_ns ? now_ns - b->last_ns : 0;
+
+	if (!b->size || have >= want)
+		return 0;
+	ns = ((unsigned __int128)(want - have) * b->refill_ns + b->size - 1) / b->size;
+	return ns > earned ? (uint64_t)(ns - earned) : 1;
+}
+
+static void consume(struct virtio_bucket *b, uint64_t cost)
+{
+	uint64_t from_burst = cost < b->burst ? cost : b->burst;
+
+	if (!b->size)
+		return;
+	b->burst -= from_burst;
+	b->budget -= (int64_t)(cost - from_burst);
+}
+
+uint64_t virtio_rl_take(struct virtio_ratelimit *rl, uint64_t bytes, uint64_t now_ns)
+{
+	uint64_t wb, wo;
+
+	refill(&rl->bytes, now_ns);
+	refill(&rl->ops, now_ns);
+	wb = wait_ns(&rl->bytes, bytes, now_ns);
+	wo = wait_ns(&rl->ops, 1, now_ns);
+	if (wb || wo)
+		return wb > wo ? wb : wo;
+	consume(&rl->bytes, bytes);
+	consume(&rl->ops, 1);
+	return 0;
+}
