@@ -43,6 +43,7 @@ static const struct option run_opts[] = {
     {"memory", required_argument, NULL, OPT_VALUE},
     {"console", required_argument, NULL, OPT_VALUE},
     {"irqchip", required_argument, NULL, OPT_VALUE},
+    {"virtio-transport", required_argument, NULL, OPT_VALUE},
     {"disk", required_argument, NULL, OPT_VALUE},
     {"net", required_argument, NULL, OPT_VALUE},
     {"vsock", required_argument, NULL, OPT_VALUE},
@@ -64,7 +65,8 @@ static void run_usage(void)
 	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
 	    "         [--memory SIZE] [--console stdio|none|FILE] [--disk PATH[,ro][,serial=S]]\n"
 	    "         [--net tap=NAME[,mac=M]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
-	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
+	    "         [--irqchip kernel|split] [--virtio-transport mmio|pci] [--hugepages]\n"
+	    "         [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"

@@ -13,18 +13,29 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
+#include "cleanup.h"
 #include "devices/ioapic.h"
 #include "devices/pit.h"
 #include "log.h"
 #include "vm-internal.h"
 
-static void split_msi(void *opaque, uint64_t addr, uint32_t data)
+/* Both irqchip modes: the in-kernel LAPICs take the message directly. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err)
 {
-	struct vm *vm = opaque;
 	struct kvm_msi msi = {.address_lo = (uint32_t)addr, .address_hi = addr >> 32, .data = data};
 
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		log_warn_ratelimited("KVM_SIGNAL_MSI: %m");
+		return err_make(err, errno, "KVM_SIGNAL_MSI %#llx/%#x", (unsigned long long)addr,
+				data);
+	return 0;
+}
+
+static void split_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	if (vm_signal_msi(opaque, addr, data, &err) < 0)
+		log_warn_ratelimited("%s", err->msg);
 }
 
 /* One MSI route per unmasked IOAPIC pin, GSI = pin. */

@@ -5,6 +5,8 @@
  * after guest memory and the irqchip exist and before the vCPUs start;
  * vmm_virtio_teardown() undoes it (safe after a partial setup, and twice).
  */
+#include <stdint.h>
+
 #include "err.h"
 
 struct vm;
@@ -12,3 +14,8 @@ struct vm_config;
 
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err);
 void vmm_virtio_teardown(struct vm *vm);
+/*
+ * The ith virtio-pci function's slot on bus 0 and the GSI its INTA# pulses,
+ * for the MP table; -ENOENT past the last (always with the mmio transport).
+ */
+int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi);
