@@ -17,14 +17,15 @@
 #define VDRV_MAX_QUEUES	     3
 
 struct vdrv_dev {
-	uint64_t base; /* virtio-mmio window, or BAR of the virtio-pci structures */
+	uint64_t base; /* virtio-mmio window; 0 for virtio-pci */
 	uint32_t irq;  /* IOAPIC pin (virtio-pci: the interrupt line register) */
 	uint32_t device_id;
 	uint64_t features; /* negotiated */
-	/* virtio-pci only: slot on bus 0, structure offsets in the BAR, MSI-X cap. */
+	/* virtio-pci only: slot on bus 0, MSI-X cap, where the structures are. */
 	bool pci;
 	uint8_t slot, msix_cap;
-	uint32_t common, notify, notify_mul, isr, devcfg;
+	uint32_t notify_mul;
+	uint64_t common, notify, isr, devcfg;
 };
 
 struct vdrv_queue {

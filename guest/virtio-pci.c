@@ -2,8 +2,10 @@
 /*
  * The virtio-pci half of the ring-3 test driver: configuration mechanism #1
  * on ports 0xcf8/0xcfc, the virtio vendor capabilities (virtio 1.2 section
- * 4.1.4) and MSI-X.  The BAR is used where the VMM placed it (the guest's
- * identity mapping covers the device window), with memory decoding enabled.
+ * 4.1.4) and MSI-X.  BARs are used where the VMM or firmware placed them
+ * (the guest's identity mapping covers the device window), with memory
+ * decoding enabled; the structures may sit in any BAR (QEMU uses BAR 4), so
+ * vdrv_dev holds their absolute addresses and a base of 0.
  */
 #include "virtio-drv.h"
 
@@ -31,7 +33,18 @@ static uint8_t cfg_read8(unsigned slot, unsigned off)
 	return cfg_read32(slot, off) >> (8 * (off & 3));
 }
 
-/* Fill the BAR-relative offsets of the virtio structures; -1 if one is missing. */
+static uint64_t bar_addr(unsigned slot, unsigned bar)
+{
+	uint32_t lo = cfg_read32(slot, 0x10 + 4 * bar);
+
+	if (bar > 5 || (lo & 1))
+		return 0; /* I/O BAR */
+	if ((lo & 6) == 4 && bar < 5)
+		return (lo & ~0xfull) | (uint64_t)cfg_read32(slot, 0x14 + 4 * bar) << 32;
+	return lo & ~0xfull;
+}
+
+/* Fill the addresses of the virtio structures; -1 if one is missing. */
 static int walk_caps(struct vdrv_dev *d)
 {
 	unsigned found = 0, n = 0;
@@ -39,12 +52,13 @@ static int walk_caps(struct vdrv_dev *d)
 	for (unsigned off = cfg_read8(d->slot, 0x34); off && n < 48;
 	     off = cfg_read8(d->slot, off + 1), n++) {
 		uint8_t id = cfg_read8(d->slot, off), type = cfg_read8(d->slot, off + 3);
-		uint32_t where = cfg_read32(d->slot, off + 8);
+		uint64_t where = bar_addr(d->slot, cfg_read8(d->slot, off + 4));
 
 		if (id == CAP_MSIX)
 			d->msix_cap = off;
-		if (id != CAP_VNDR || cfg_read8(d->slot, off + 4) != 0) /* BAR 0 only */
+		if (id != CAP_VNDR || !where)
 			continue;
+		where += cfg_read32(d->slot, off + 8);
 		found |= 1u << type;
 		if (type == 1)
 			d->common = where;
@@ -68,7 +82,6 @@ int vpci_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
 		    nth-- != 0)
 			continue;
 		d.device_id = device_id;
-		d.base = (cfg_read32(slot, 0x10) & ~0xfull) | (uint64_t)cfg_read32(slot, 0x14) << 32;
 		d.irq = cfg_read8(slot, 0x3c);
 		if (walk_caps(&d) < 0)
 			return -1;
@@ -82,7 +95,7 @@ int vpci_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
 void vpci_msix_route(struct vdrv_dev *d, unsigned q, unsigned entry, uint8_t vector)
 {
 	uint32_t table = cfg_read32(d->slot, d->msix_cap + 4);
-	uint64_t e = d->base + (table & ~7u) + 16 * entry;
+	uint64_t e = bar_addr(d->slot, table & 7) + (table & ~7u) + 16 * entry;
 	uint32_t ctrl = cfg_read32(d->slot, d->msix_cap);
 
 	mmio_write32(e, 0xfee00000u | guest_lapic_id() << 12);
@@ -90,6 +103,6 @@ void vpci_msix_route(struct vdrv_dev *d, unsigned q, unsigned entry, uint8_t vec
 	mmio_write32(e + 8, vector);
 	mmio_write32(e + 12, 0); /* unmasked */
 	cfg_write32(d->slot, d->msix_cap, ctrl | (uint32_t)MSIX_ENABLE << 16);
-	*(volatile uint16_t *)(d->base + d->common + 0x16) = q;
-	*(volatile uint16_t *)(d->base + d->common + 0x1a) = entry;
+	*(volatile uint16_t *)(d->common + 0x16) = q;
+	*(volatile uint16_t *)(d->common + 0x1a) = entry;
 }

@@ -56,8 +56,8 @@ int main(void)
 		guest_printf("virtio-rng: no device (cmdline \"%s\")\n", guest_cmdline());
 		return 1;
 	}
-	guest_printf("virtio-rng: device at %#lx irq %u%s\n", (unsigned long)d.base, d.irq,
-		     d.pci ? " (virtio-pci)" : "");
+	guest_printf("virtio-rng: device at %#lx irq %u%s\n",
+		     (unsigned long)(d.pci ? d.common : d.base), d.irq, d.pci ? " (virtio-pci)" : "");
 	if (msix && !d.pci)
 		return 1;
 	if (vdrv_init(&d, 0) < 0)
