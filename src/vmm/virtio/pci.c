@@ -10,8 +10,9 @@
  *
  * Notifications are ioeventfds on the notify addresses when KVM offers them,
  * else the write exit kicks the worker.  Interrupts are MSI-X messages sent
- * with KVM_SIGNAL_MSI once the driver enables MSI-X, else INTA# as an edge on
- * the device's IOAPIC pin (irqfd or KVM_IRQ_LINE), which the MP table routes.
+ * through an irqfd per vector on a GSI with an MSI route once the driver
+ * enables MSI-X (KVM_SIGNAL_MSI without irqfds), else INTA# as an edge on the
+ * device's IOAPIC pin (irqfd or KVM_IRQ_LINE), which the MP table routes.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -84,6 +85,9 @@ struct virtio_pci {
 	bool msix_enabled, msix_masked, intx_disabled; /* mirrored from config space */
 	uint32_t msix[MSIX_VECTORS][4];		       /* addr lo, addr hi, data, control */
 	uint64_t pba;
+	int msi_fd[MSIX_VECTORS]; /* irqfd per vector, or -1: KVM_SIGNAL_MSI */
+	uint32_t msi_gsi[MSIX_VECTORS];
+	bool msi_stale[MSIX_VECTORS]; /* entry changed since its route was set */
 };
 
 struct __attribute__((packed)) virtio_pci_cap {
@@ -107,6 +111,7 @@ static void msix_send(struct virtio_pci *p, uint16_t v)
 {
 	_cleanup_err_ struct err *err = NULL;
 	const uint32_t *e;
+	uint64_t one = 1;
 
 	if (v >= MSIX_VECTORS)
 		return;
@@ -116,8 +121,20 @@ static void msix_send(struct virtio_pci *p, uint16_t v)
 		return;
 	}
 	p->pba &= ~(1ull << v);
-	if (vm_signal_msi(p->vm, e[0] | (uint64_t)e[1] << 32, e[2], &err) < 0)
+	if (p->msi_fd[v] < 0) {
+		if (vm_signal_msi(p->vm, e[0] | (uint64_t)e[1] << 32, e[2], &err) < 0)
+			log_warn_ratelimited("virtio-%s: %s", p->vdev->ops->name, err->msg);
+		return;
+	}
+	/* Routes change rarely: update on the first message after a table write. */
+	if (p->msi_stale[v] &&
+	    vm_msi_route_set(p->vm, p->msi_gsi[v], e[0] | (uint64_t)e[1] << 32, e[2], &err) < 0) {
 		log_warn_ratelimited("virtio-%s: %s", p->vdev->ops->name, err->msg);
+		return;
+	}
+	p->msi_stale[v] = false;
+	if (write(p->msi_fd[v], &one, sizeof(one)) < 0)
+		log_warn_ratelimited("virtio-%s: MSI irqfd: %m", p->vdev->ops->name);
 }
 
 static void intx_pulse(struct virtio_pci *p)
@@ -318,6 +335,8 @@ static void msix_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t
 		return;
 	}
 	memcpy(&p->msix[v][word], data, 4);
+	if (word < 3)
+		p->msi_stale[v] = true;
 	if (word == 3 && !(p->msix[v][3] & MSIX_ENTRY_MASKED) && (p->pba & (1ull << v)))
 		msix_send(p, v); /* unmasked with a message pending */
 }
@@ -480,6 +499,30 @@ static int setup_intx(struct virtio_pci *p, struct err **err)
 	return 0;
 }
 
+/* An irqfd on its own MSI-routed GSI per vector; all or none (KVM_SIGNAL_MSI). */
+static void setup_msi_irqfds(struct virtio_pci *p)
+{
+	_cleanup_err_ struct err *err = NULL;
+	unsigned v;
+
+	for (v = 0; v < MSIX_VECTORS; v++) {
+		p->msi_fd[v] = eventfd(0, EFD_CLOEXEC);
+		if (p->msi_fd[v] < 0 || vm_msi_route_alloc(p->vm, &p->msi_gsi[v], &err) < 0 ||
+		    vm_irqfd(p->vm, p->msi_fd[v], p->msi_gsi[v], &err) < 0)
+			break;
+		p->msi_stale[v] = true;
+	}
+	if (v == MSIX_VECTORS) {
+		log_debug("virtio-%s: MSI-X by irqfd on GSIs %u-%u", p->vdev->ops->name,
+			  p->msi_gsi[0], p->msi_gsi[MSIX_VECTORS - 1]);
+		return;
+	}
+	log_debug("virtio-%s: MSI-X by KVM_SIGNAL_MSI (%s)", p->vdev->ops->name,
+		  err ? err->msg : "eventfd failed");
+	for (v = 0; v < MSIX_VECTORS; v++)
+		virtio_close_fd(&p->msi_fd[v]);
+}
+
 int virtio_pci_attach(struct vm *vm, struct pci_bus *bus, struct virtio_dev *vdev,
 		      struct virtio_pci **ret, struct err **err)
 {
@@ -494,8 +537,10 @@ int virtio_pci_attach(struct vm *vm, struct pci_bus *bus, struct virtio_dev *vde
 	p->vdev = vdev;
 	p->vm = vm;
 	p->irq_fd = -1;
-	for (unsigned v = 0; v < MSIX_VECTORS; v++)
+	for (unsigned v = 0; v < MSIX_VECTORS; v++) {
 		p->msix[v][3] = MSIX_ENTRY_MASKED;
+		p->msi_fd[v] = -1;
+	}
 	transport_reset(p);
 	r = vm_alloc_mmio(vm, BAR_SIZE, &p->base, &p->gsi, err);
 	if (r >= 0 && build_config_space(p) < 0)
@@ -514,6 +559,7 @@ int virtio_pci_attach(struct vm *vm, struct pci_bus *bus, struct virtio_dev *vde
 		return err_wrap(err, "virtio-%s", vdev->ops->name);
 	}
 	setup_ioeventfds(p);
+	setup_msi_irqfds(p);
 	log_debug("virtio-%s: PCI 00:%02x.0, BAR0 %#llx, INTA# on GSI %u", vdev->ops->name,
 		  p->pci.slot, (unsigned long long)p->base, p->gsi);
 	*ret = TAKE_PTR(p);
@@ -531,5 +577,7 @@ void virtio_pci_detach(struct virtio_pci *p)
 	if (!p)
 		return;
 	virtio_close_fd(&p->irq_fd);
+	for (unsigned v = 0; v < MSIX_VECTORS; v++)
+		virtio_close_fd(&p->msi_fd[v]);
 	free(p);
 }

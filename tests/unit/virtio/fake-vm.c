@@ -60,6 +60,17 @@ int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err)
 	return 0;
 }
 
+int vm_msi_route_alloc(struct vm *vm, uint32_t *ret_gsi, struct err **err)
+{
+	*ret_gsi = 32;
+	return 0;
+}
+
+int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, struct err **err)
+{
+	return err_make(err, EOPNOTSUPP, "no GSI routing in the unit test");
+}
+
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
 {
 	if (level)
