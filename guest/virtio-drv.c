@@ -2,24 +2,37 @@
 /* The ring-3 virtio driver of virtio-drv.h (virtio-mmio, or virtio-pci with virtio-pci.c). */
 #include "virtio-drv.h"
 
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_QUEUE_NOTIFY	0x050
-#define REG_INTERRUPT_STATUS	0x060
-#define REG_INTERRUPT_ACK	0x064
-#define REG_CONFIG		0x100
+#define REG_MAGIC	     0x000
+#define REG_VERSION	     0x004
+#define REG_DEVICE_ID	     0x008
+#define REG_QUEUE_NOTIFY     0x050
+#define REG_INTERRUPT_STATUS 0x060
+#define REG_INTERRUPT_ACK    0x064
+#define REG_CONFIG	     0x100
 
 /* The registers both transports have, by name: virtio-mmio offset, or PCI common cfg. */
-enum reg { DFSEL, DF, GFSEL, GF, STATUS, QSEL, QMAX, QSIZE, QREADY, QDESC, QDRIVER, QDEVICE,
-	   QNOFF };
+enum reg {
+	DFSEL,
+	DF,
+	GFSEL,
+	GF,
+	STATUS,
+	QSEL,
+	QMAX,
+	QSIZE,
+	QREADY,
+	QDESC,
+	QDRIVER,
+	QDEVICE,
+	QNOFF
+};
 
 static const struct {
 	uint16_t mmio, pci;
 	uint8_t pci_len; /* virtio-mmio registers are all 32-bit */
 } regs[] = {
-    [DFSEL] = {0x014, 0x00, 4}, [DF] = {0x010, 0x04, 4},	   [GFSEL] = {0x024, 0x08, 4},
-    [GF] = {0x020, 0x0c, 4},	[STATUS] = {0x070, 0x14, 1},   [QSEL] = {0x030, 0x16, 2},
+    [DFSEL] = {0x014, 0x00, 4}, [DF] = {0x010, 0x04, 4},      [GFSEL] = {0x024, 0x08, 4},
+    [GF] = {0x020, 0x0c, 4},	[STATUS] = {0x070, 0x14, 1},  [QSEL] = {0x030, 0x16, 2},
     [QMAX] = {0x034, 0x18, 2},	[QSIZE] = {0x038, 0x18, 2},   [QREADY] = {0x044, 0x1c, 2},
     [QDESC] = {0x080, 0x20, 4}, [QDRIVER] = {0x090, 0x28, 4}, [QDEVICE] = {0x0a0, 0x30, 4},
     [QNOFF] = {0, 0x1e, 2},
@@ -188,7 +201,8 @@ int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q)
 	wr64(d, QDRIVER, (uint64_t)(uintptr_t)q->avail);
 	wr64(d, QDEVICE, (uint64_t)(uintptr_t)q->used);
 	wr(d, QREADY, 1);
-	q->notify = d->base + (d->pci ? d->notify + d->notify_mul * rd(d, QNOFF) : REG_QUEUE_NOTIFY);
+	q->notify =
+	    d->base + (d->pci ? d->notify + d->notify_mul * rd(d, QNOFF) : REG_QUEUE_NOTIFY);
 	return rd(d, QREADY) == 1 ? 0 : -1;
 }
 

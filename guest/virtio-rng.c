@@ -63,7 +63,8 @@ int main(void)
 		return 1;
 	}
 	guest_printf("virtio-rng: device at %#lx irq %u%s\n",
-		     (unsigned long)(d.pci ? d.common : d.base), d.irq, d.pci ? " (virtio-pci)" : "");
+		     (unsigned long)(d.pci ? d.common : d.base), d.irq,
+		     d.pci ? " (virtio-pci)" : "");
 	if (msix && !d.pci)
 		return 1;
 	if (vdrv_init(&d, 0) < 0)

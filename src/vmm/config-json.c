@@ -13,8 +13,9 @@
 #include "jsonutil.h"
 #include "vm-config.h"
 
-static const char *const top_keys[] = {"kernel", "initrd", "cmdline", "cpus", "memory",	 "console",
-				       "disks",	 "nets",   "vsock",   "rng",  "balloon", "virtio-transport", NULL};
+static const char *const top_keys[] = {
+    "kernel", "initrd", "cmdline", "cpus",    "memory",		  "console", "disks",
+    "nets",   "vsock",	"rng",	   "balloon", "virtio-transport", NULL};
 
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {

@@ -97,8 +97,9 @@ static int rebuild_routes(struct vm *vm)
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
 		if (!vm->ioapic) { /* KVM's default: PIC pins 0-15 and IOAPIC pins, GSI = pin */
 			if (pin < 16)
-				add_irqchip(rt, pin, pin < 8 ? KVM_IRQCHIP_PIC_MASTER
-							 : KVM_IRQCHIP_PIC_SLAVE,
+				add_irqchip(rt, pin,
+					    pin < 8 ? KVM_IRQCHIP_PIC_MASTER
+						    : KVM_IRQCHIP_PIC_SLAVE,
 					    pin % 8);
 			add_irqchip(rt, pin, KVM_IRQCHIP_IOAPIC, pin);
 		} else if (ioapic_msi_route(vm->ioapic, pin, &addr, &data)) {

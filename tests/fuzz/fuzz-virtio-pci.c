@@ -27,10 +27,22 @@ static struct bus pio, mmio;
 static struct guest_mem mem;
 
 /* The VM side: no KVM, so every fallback path runs. */
-struct bus *vm_mmio_bus(struct vm *vm) { return &mmio; }
-struct bus *vm_pio_bus(struct vm *vm) { return &pio; }
-int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err) { return 0; }
-int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err) { return 0; }
+struct bus *vm_mmio_bus(struct vm *vm)
+{
+	return &mmio;
+}
+struct bus *vm_pio_bus(struct vm *vm)
+{
+	return &pio;
+}
+int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
+{
+	return 0;
+}
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err)
+{
+	return 0;
+}
 
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err)
 {
@@ -73,7 +85,10 @@ static void stub_destroy(struct virtio_dev *vdev)
 
 static const uint8_t stub_config[24];
 static const struct virtio_dev_ops stub_ops = {
-    .name = "fuzz", .device_id = 1, .n_queues = 2, .handle = stub_handle,
+    .name = "fuzz",
+    .device_id = 1,
+    .n_queues = 2,
+    .handle = stub_handle,
     .destroy = stub_destroy,
 };
 

@@ -88,8 +88,8 @@ static uint8_t *write_pci_irqs(uint8_t *p, unsigned n, uint8_t ioapic_id)
 		vmm_virtio_pci_intx(i, &slot, &gsi);
 #endif
 		memcpy(p,
-		       &(struct mpc_small){{3, 0, MP_IRQ_EDGE_HI, 0, MP_BUS_PCI, slot << 2,
-					    ioapic_id, gsi}},
+		       &(struct mpc_small){
+			   {3, 0, MP_IRQ_EDGE_HI, 0, MP_BUS_PCI, slot << 2, ioapic_id, gsi}},
 		       8);
 	}
 	return p;

@@ -43,8 +43,8 @@ void pci_dev_init(struct pci_dev *d, uint16_t vendor, uint16_t device, uint32_t 
 	put16(d->cfg + PCI_VENDOR_ID, vendor);
 	put16(d->cfg + PCI_DEVICE_ID, device);
 	put32(d->cfg + PCI_REVISION_ID, class_code << 8 | revision);
-	put16(d->wmask + PCI_COMMAND, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER |
-					  PCI_COMMAND_INTX_DISABLE);
+	put16(d->wmask + PCI_COMMAND,
+	      PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER | PCI_COMMAND_INTX_DISABLE);
 	d->cap_end = FIRST_CAP_OFFSET;
 	d->last_next = &d->cfg[PCI_CAPABILITY_LIST];
 }
@@ -91,8 +91,8 @@ bool pci_dev_bar_live(const struct pci_dev *d, unsigned bar)
 	if (bar + 1 >= PCI_NUM_BARS || !d->bar_addr[bar] ||
 	    !(pci_dev_cfg16(d, PCI_COMMAND) & PCI_COMMAND_MEMORY))
 		return false;
-	addr = (cfg32(d, PCI_BAR0 + 4 * bar) & ~0xfull) |
-	       (uint64_t)cfg32(d, PCI_BAR0 + 4 * bar + 4) << 32;
+	addr = (cfg32(d, PCI_BAR0 + 4 * bar) & ~0xfull) | (uint64_t)cfg32(d, PCI_BAR0 + 4 * bar + 4)
+							      << 32;
 	return addr == d->bar_addr[bar];
 }
 
@@ -117,7 +117,8 @@ void pci_cfg_write(struct pci_dev *d, uint32_t off, const void *data, uint32_t l
 	if (!valid(off, len))
 		return;
 	for (uint32_t i = 0; i < len; i++)
-		d->cfg[off + i] = (d->cfg[off + i] & ~d->wmask[off + i]) | (v[i] & d->wmask[off + i]);
+		d->cfg[off + i] =
+		    (d->cfg[off + i] & ~d->wmask[off + i]) | (v[i] & d->wmask[off + i]);
 	if (d->cfg_written)
 		d->cfg_written(d, off, len);
 }

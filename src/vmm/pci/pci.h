@@ -24,26 +24,26 @@
 #define PCI_MAX_SLOTS 32
 #define PCI_NUM_BARS  6
 
-#define PCI_VENDOR_ID	    0x00
-#define PCI_DEVICE_ID	    0x02
-#define PCI_COMMAND	    0x04
-#define PCI_STATUS	    0x06
-#define PCI_REVISION_ID	    0x08
-#define PCI_HEADER_TYPE	    0x0e
-#define PCI_BAR0	    0x10
+#define PCI_VENDOR_ID	     0x00
+#define PCI_DEVICE_ID	     0x02
+#define PCI_COMMAND	     0x04
+#define PCI_STATUS	     0x06
+#define PCI_REVISION_ID	     0x08
+#define PCI_HEADER_TYPE	     0x0e
+#define PCI_BAR0	     0x10
 #define PCI_SUBSYSTEM_VENDOR 0x2c
-#define PCI_SUBSYSTEM_ID    0x2e
-#define PCI_CAPABILITY_LIST 0x34
-#define PCI_INTERRUPT_LINE  0x3c
-#define PCI_INTERRUPT_PIN   0x3d
+#define PCI_SUBSYSTEM_ID     0x2e
+#define PCI_CAPABILITY_LIST  0x34
+#define PCI_INTERRUPT_LINE   0x3c
+#define PCI_INTERRUPT_PIN    0x3d
 
-#define PCI_COMMAND_MEMORY	  0x2
-#define PCI_COMMAND_MASTER	  0x4
-#define PCI_COMMAND_INTX_DISABLE  0x400
-#define PCI_STATUS_CAP_LIST	  0x10
-#define PCI_BAR_MEM_TYPE_64	  0x4
-#define PCI_CAP_ID_MSIX		  0x11
-#define PCI_CAP_ID_VNDR		  0x09
+#define PCI_COMMAND_MEMORY	 0x2
+#define PCI_COMMAND_MASTER	 0x4
+#define PCI_COMMAND_INTX_DISABLE 0x400
+#define PCI_STATUS_CAP_LIST	 0x10
+#define PCI_BAR_MEM_TYPE_64	 0x4
+#define PCI_CAP_ID_MSIX		 0x11
+#define PCI_CAP_ID_VNDR		 0x09
 
 #define PCI_CLASS_BRIDGE_HOST 0x060000
 

@@ -83,7 +83,8 @@ struct virtio_pci {
 	uint16_t signalled_used[VIRTIO_MAX_QUEUES];
 	bool config_signalled;
 	bool msix_enabled, msix_masked, intx_disabled; /* mirrored from config space */
-	uint32_t msix[MSIX_VECTORS][4];		       /* addr lo, addr hi, data, control */
+	bool decode;			/* atomic: BAR 0 live (memory enabled, at its address) */
+	uint32_t msix[MSIX_VECTORS][4]; /* addr lo, addr hi, data, control */
 	uint64_t pba;
 	int msi_fd[MSIX_VECTORS]; /* irqfd per vector, or -1: KVM_SIGNAL_MSI */
 	uint32_t msi_gsi[MSIX_VECTORS];
@@ -318,8 +319,7 @@ static void devcfg_access(struct virtio_dev *vdev, uint64_t off, void *data, uin
 }
 
 /* MSI-X table and PBA, device lock held. */
-static void msix_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t len,
-			bool is_write)
+static void msix_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t len, bool is_write)
 {
 	unsigned v = (off - MSIX_TABLE_OFF) / 16, word = (off % 16) / 4;
 
@@ -341,8 +341,7 @@ static void msix_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t
 		msix_send(p, v); /* unmasked with a message pending */
 }
 
-static void bar_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t len,
-		       bool is_write)
+static void bar_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t len, bool is_write)
 {
 	struct virtio_dev *vdev = p->vdev;
 	uint8_t snap[COMMON_LEN];
@@ -371,7 +370,7 @@ static void pci_bar_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct virtio_pci *p = opaque;
 
-	if (!aligned(off, len) || !pci_dev_bar_live(&p->pci, 0)) {
+	if (!aligned(off, len) || !__atomic_load_n(&p->decode, __ATOMIC_ACQUIRE)) {
 		memset(data, 0xff, len);
 		return;
 	}
@@ -385,7 +384,7 @@ static void pci_bar_write(void *opaque, uint64_t off, const void *data, uint32_t
 	struct virtio_pci *p = opaque;
 	uint64_t q = (off - NOTIFY_OFF) / NOTIFY_MUL;
 
-	if (!aligned(off, len) || !pci_dev_bar_live(&p->pci, 0))
+	if (!aligned(off, len) || !__atomic_load_n(&p->decode, __ATOMIC_ACQUIRE))
 		return;
 	if (off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_MUL * VIRTIO_MAX_QUEUES) {
 		virtio_dev_kick(p->vdev, q); /* only reached without ioeventfd */
@@ -401,13 +400,17 @@ static const struct bus_dev_ops bar_ops = {
     .write = pci_bar_write,
 };
 
-/* Config space changed (PCI bus lock held): mirror the interrupt controls. */
+/*
+ * Config space changed (PCI bus lock held): mirror BAR decoding and the
+ * interrupt controls, so the BAR and interrupt paths never read config space.
+ */
 static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
 {
 	struct virtio_pci *p = d->opaque;
 	uint16_t ctrl = pci_dev_cfg16(d, p->msix_cap + 2);
 	bool was_masked;
 
+	__atomic_store_n(&p->decode, pci_dev_bar_live(d, 0), __ATOMIC_RELEASE);
 	pthread_mutex_lock(&p->vdev->lock);
 	was_masked = p->msix_masked;
 	p->msix_enabled = ctrl & MSIX_CTRL_ENABLE;

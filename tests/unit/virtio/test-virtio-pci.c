@@ -105,7 +105,7 @@ static struct caps walk_caps(unsigned slot)
 	unsigned off = cfg_rd(slot, PCI_CAPABILITY_LIST, 1), n = 0;
 
 	c.bar = (cfg_rd(slot, PCI_BAR0, 4) & ~0xfull) | (uint64_t)cfg_rd(slot, PCI_BAR0 + 4, 4)
-								<< 32;
+							    << 32;
 	for (; off && n < 48; off = cfg_rd(slot, off + 1, 1), n++) {
 		uint8_t id = cfg_rd(slot, off, 1), type = cfg_rd(slot, off + 3, 1);
 		uint32_t where = cfg_rd(slot, off + 8, 4);
@@ -300,7 +300,7 @@ static void test_hostile(const struct caps *c)
 		uint32_t a = rand() | 0x80000000u, port = 0xcf8 + rand() % 8, len = 1 + rand() % 4;
 
 		a &= ~(0x1fu << 11) | (rand() % 3) << 11; /* slots 0-2 mostly */
-		a &= ~0x40u;				   /* leave the BAR/command alone */
+		a &= ~0x40u;				  /* leave the BAR/command alone */
 		bus_access(&pio_bus, 0xcf8, &a, 4, true);
 		v = rand();
 		bus_access(&pio_bus, port, &v, len, rand() % 2);
