@@ -16,6 +16,7 @@
 #include "tap.h"
 #include "virtio.h"
 #include "vm-config.h"
+#include "vm-internal.h"
 
 #define SLOT_RNG 1
 
@@ -309,6 +310,31 @@ static void test_hostile(const struct caps *c)
 	is_int(cfg_rd(SLOT_RNG, 0, 4), 0x1044 << 16 | 0x1af4, "still enumerates afterwards");
 }
 
+/* The MP table names a PCI bus and routes 00:01.0 INTA# to the function's GSI, edge/high. */
+static void test_mptable(void)
+{
+	uint8_t *low = calloc(1, 1 << 20), *e;
+	struct guest_mem m = {.regions = {{0, 1 << 20, low}}, .nr = 1};
+	struct err *err = NULL;
+	bool pci_bus = false, pci_irq = false;
+	uint32_t line = cfg_rd(SLOT_RNG, PCI_INTERRUPT_LINE, 1);
+	uint16_t count;
+
+	ok(mptable_write(&m, 2, &err) == 0, "MP table with a PCI device");
+	memcpy(&count, low + VM_MPTABLE_ADDR + 34, 2);
+	e = low + VM_MPTABLE_ADDR + 44;
+	for (unsigned i = 0; i < count; e += e[0] == 0 ? 20 : 8, i++) {
+		if (e[0] == 1 && e[1] == 1 && !memcmp(e + 2, "PCI   ", 6))
+			pci_bus = true;
+		if (e[0] == 3 && e[4] == 1 && e[5] == SLOT_RNG << 2 && e[7] == line && e[2] == 5)
+			pci_irq = true;
+	}
+	ok(pci_bus, "PCI bus entry (id 1)");
+	ok(pci_irq, "INTA# of slot 1 -> IOAPIC pin %u, edge/active high", line);
+	err_free(&err);
+	free(low);
+}
+
 int main(void)
 {
 	struct vm_config cfg;
@@ -325,6 +351,7 @@ int main(void)
 		err ? err->msg : ""))
 		return tap_done();
 	test_enumeration();
+	test_mptable();
 	c = walk_caps(SLOT_RNG);
 	is_int(c.bar, BASE, "BAR 0 at the window the VM gave");
 	test_common_cfg(&c);
