@@ -123,3 +123,12 @@ qemu_q35() { # qemu args...
 	[[ "$output" == *"virtio-blk: ok"* ]]
 	[ "$(sector_tag "$TMP/q.img" 7 'isola-blk:7;')" = "isola-blk:7;" ]
 }
+
+@test "vm-virtio-pci: snapshot of a VM on the PCI transport is refused clearly" {
+	run timeout 20 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --virtio-transport pci \
+		--snapshot-state "$TMP/s.state" --snapshot-mem "$TMP/s.mem"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"snapshot with --virtio-transport pci is not supported yet"* ]]
+	[ ! -e "$TMP/s.state" ]
+}
