@@ -104,10 +104,13 @@ static bool valid(uint32_t off, uint32_t len)
 
 void pci_cfg_read(struct pci_dev *d, uint32_t off, void *data, uint32_t len)
 {
-	if (valid(off, len))
+	if (valid(off, len)) {
+		if (d->cfg_read)
+			d->cfg_read(d, off, len);
 		memcpy(data, d->cfg + off, len);
-	else if (len <= 8)
+	} else if (len <= 8) {
 		memset(data, 0, len);
+	}
 }
 
 void pci_cfg_write(struct pci_dev *d, uint32_t off, const void *data, uint32_t len)

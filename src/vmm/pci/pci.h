@@ -57,6 +57,8 @@ struct pci_dev {
 	uint8_t *last_next;		 /* the "next" byte to link the next capability */
 	/* Optional: the guest wrote [off, off+len) (bus lock held). */
 	void (*cfg_written)(struct pci_dev *d, uint32_t off, uint32_t len);
+	/* Optional: the guest is about to read [off, off+len) (bus lock held). */
+	void (*cfg_read)(struct pci_dev *d, uint32_t off, uint32_t len);
 	void *opaque;
 	unsigned slot;
 };

@@ -15,6 +15,7 @@
  * device's IOAPIC pin (irqfd or KVM_IRQ_LINE), which the MP table routes.
  */
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -44,6 +45,7 @@
 #define CAP_NOTIFY	  2
 #define CAP_ISR		  3
 #define CAP_DEVICE	  4
+#define CAP_PCI_CFG	  5
 
 #define MSIX_CTRL_ENABLE   0x8000
 #define MSIX_CTRL_FUNCMASK 0x4000
@@ -76,7 +78,7 @@ struct virtio_pci {
 	uint64_t base;
 	uint32_t gsi;
 	int irq_fd; /* INTx irqfd, or -1: KVM_IRQ_LINE */
-	unsigned msix_cap;
+	unsigned msix_cap, cfg_cap;
 	/* Under the device lock: */
 	uint32_t dfselect, gfselect;
 	uint16_t queue_sel, config_vector, queue_vector[VIRTIO_MAX_QUEUES];
@@ -99,6 +101,11 @@ struct __attribute__((packed)) virtio_pci_cap {
 struct __attribute__((packed)) virtio_pci_notify_cap {
 	struct virtio_pci_cap cap;
 	uint32_t notify_off_multiplier;
+};
+
+struct __attribute__((packed)) virtio_pci_cfg_cap {
+	struct virtio_pci_cap cap;
+	uint8_t data[4]; /* pci_cfg_data: the window onto the BAR */
 };
 
 struct __attribute__((packed)) msix_cap {
@@ -366,39 +373,62 @@ static void bar_access(struct virtio_pci *p, uint64_t off, void *data, uint32_t 
 	}
 }
 
+/* An aligned access inside the BAR, from the MMIO bus or the PCI cfg window. */
+static void bar_rw(struct virtio_pci *p, uint64_t off, void *data, uint32_t len, bool is_write)
+{
+	if (is_write && off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_MUL * VIRTIO_MAX_QUEUES) {
+		virtio_dev_kick(p->vdev, (off - NOTIFY_OFF) / NOTIFY_MUL); /* no ioeventfd here */
+		return;
+	}
+	pthread_mutex_lock(&p->vdev->lock);
+	bar_access(p, off, data, len, is_write);
+	pthread_mutex_unlock(&p->vdev->lock);
+}
+
 static void pci_bar_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct virtio_pci *p = opaque;
 
-	if (!aligned(off, len) || !__atomic_load_n(&p->decode, __ATOMIC_ACQUIRE)) {
+	if (!aligned(off, len) || !__atomic_load_n(&p->decode, __ATOMIC_ACQUIRE))
 		memset(data, 0xff, len);
-		return;
-	}
-	pthread_mutex_lock(&p->vdev->lock);
-	bar_access(p, off, data, len, false);
-	pthread_mutex_unlock(&p->vdev->lock);
+	else
+		bar_rw(p, off, data, len, false);
 }
 
 static void pci_bar_write(void *opaque, uint64_t off, const void *data, uint32_t len)
 {
 	struct virtio_pci *p = opaque;
-	uint64_t q = (off - NOTIFY_OFF) / NOTIFY_MUL;
 
-	if (!aligned(off, len) || !__atomic_load_n(&p->decode, __ATOMIC_ACQUIRE))
-		return;
-	if (off >= NOTIFY_OFF && off < NOTIFY_OFF + NOTIFY_MUL * VIRTIO_MAX_QUEUES) {
-		virtio_dev_kick(p->vdev, q); /* only reached without ioeventfd */
-		return;
-	}
-	pthread_mutex_lock(&p->vdev->lock);
-	bar_access(p, off, (void *)data, len, true);
-	pthread_mutex_unlock(&p->vdev->lock);
+	if (aligned(off, len) && __atomic_load_n(&p->decode, __ATOMIC_ACQUIRE))
+		bar_rw(p, off, (void *)data, len, true);
 }
 
 static const struct bus_dev_ops bar_ops = {
     .read = pci_bar_read,
     .write = pci_bar_write,
 };
+
+/*
+ * VIRTIO_PCI_CAP_PCI_CFG (section 4.1.4.9): an access to pci_cfg_data is one
+ * of cap.length (1, 2 or 4) bytes at cap.offset in cap.bar; anything else is
+ * ignored.  Bus lock held; the BAR access takes the device lock as usual.
+ */
+static void cfg_window(struct virtio_pci *p, uint32_t off, uint32_t len, bool is_write)
+{
+	struct virtio_pci_cfg_cap c;
+
+	memcpy(&c, p->pci.cfg + p->cfg_cap, sizeof(c));
+	if (off >= p->cfg_cap + sizeof(c) || off + len <= p->cfg_cap + sizeof(c.cap) ||
+	    c.cap.bar != 0 || (c.cap.length != 1 && c.cap.length != 2 && c.cap.length != 4) ||
+	    c.cap.offset % c.cap.length || c.cap.offset >= BAR_SIZE)
+		return;
+	bar_rw(p, c.cap.offset, p->pci.cfg + p->cfg_cap + sizeof(c.cap), c.cap.length, is_write);
+}
+
+static void cfg_read(struct pci_dev *d, uint32_t off, uint32_t len)
+{
+	cfg_window(d->opaque, off, len, false);
+}
 
 /*
  * Config space changed (PCI bus lock held): mirror BAR decoding and the
@@ -421,6 +451,7 @@ static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
 			if (p->pba & (1ull << v))
 				msix_send(p, v);
 	pthread_mutex_unlock(&p->vdev->lock);
+	cfg_window(p, off, len, true);
 }
 
 static int add_virtio_cap(struct pci_dev *d, uint8_t type, uint32_t off, uint32_t len)
@@ -433,6 +464,21 @@ static int add_virtio_cap(struct pci_dev *d, uint8_t type, uint32_t off, uint32_
 
 	c.cap.len = size;
 	return pci_dev_add_cap(d, &c, size);
+}
+
+/* The PCI cfg access capability; bar, offset, length and the data are writable. */
+static int add_cfg_window_cap(struct pci_dev *d)
+{
+	struct virtio_pci_cfg_cap c = {
+	    .cap = {.id = PCI_CAP_ID_VNDR, .len = sizeof(c), .cfg_type = CAP_PCI_CFG}};
+	int r = pci_dev_add_cap(d, &c, sizeof(c));
+
+	if (r < 0)
+		return r;
+	d->wmask[r + offsetof(struct virtio_pci_cap, bar)] = 0xff;
+	memset(d->wmask + r + offsetof(struct virtio_pci_cap, offset), 0xff, 8);
+	memset(d->wmask + r + sizeof(c.cap), 0xff, sizeof(c.data));
+	return r;
 }
 
 static int build_config_space(struct virtio_pci *p)
@@ -462,7 +508,12 @@ static int build_config_space(struct virtio_pci *p)
 		return r;
 	p->msix_cap = r;
 	p->pci.wmask[r + 3] = (MSIX_CTRL_ENABLE | MSIX_CTRL_FUNCMASK) >> 8;
+	r = add_cfg_window_cap(&p->pci);
+	if (r < 0)
+		return r;
+	p->cfg_cap = r;
 	p->pci.cfg_written = cfg_written;
+	p->pci.cfg_read = cfg_read;
 	p->pci.opaque = p;
 	return 0;
 }

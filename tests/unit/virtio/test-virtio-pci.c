@@ -23,8 +23,8 @@
 struct caps {
 	uint64_t bar;
 	uint32_t common, notify, isr, device, notify_mul;
-	uint8_t msix;
-	unsigned found; /* bit per virtio cfg_type seen */
+	uint8_t msix, window; /* MSI-X and PCI cfg access capabilities */
+	unsigned found;	      /* bit per virtio cfg_type seen */
 };
 
 static void cfg_addr(unsigned slot, unsigned off)
@@ -125,6 +125,8 @@ static struct caps walk_caps(unsigned slot)
 			c.isr = where;
 		else if (type == 4)
 			c.device = where;
+		else if (type == 5)
+			c.window = off;
 	}
 	return c;
 }
@@ -154,6 +156,43 @@ static void test_enumeration(void)
 	is_int(v, 0xffffffff, "no enable bit: no config cycle");
 }
 
+/* A BAR access through the PCI cfg access capability. */
+static uint32_t window(const struct caps *c, uint32_t off, uint32_t len, bool wr, uint32_t v)
+{
+	cfg_wr(SLOT_RNG, c->window + 4, 1, 0);
+	cfg_wr(SLOT_RNG, c->window + 8, 4, off);
+	cfg_wr(SLOT_RNG, c->window + 12, 4, len);
+	if (wr)
+		cfg_wr(SLOT_RNG, c->window + 16, 4, v);
+	return cfg_rd(SLOT_RNG, c->window + 16, 4);
+}
+
+static uint32_t window_ignored(const struct caps *c, uint8_t bar, uint32_t off, uint32_t len)
+{
+	cfg_wr(SLOT_RNG, c->window + 4, 1, bar);
+	cfg_wr(SLOT_RNG, c->window + 8, 4, off);
+	cfg_wr(SLOT_RNG, c->window + 12, 4, len);
+	cfg_wr(SLOT_RNG, c->window + 16, 4, 0xabcd);
+	return cfg_rd(SLOT_RNG, c->window + 16, 4);
+}
+
+static void test_cfg_window(const struct caps *c)
+{
+	is_int(window(c, c->common + 0x12, 2, false, 0) & 0xffff, 1,
+	       "cfg window: num_queues read through config space");
+	window(c, c->common + 0x00, 4, true, 1);
+	is_int(window(c, c->common + 0x04, 4, false, 0), 1, "cfg window: write, then read");
+	is_int(window(c, c->common + 0x00, 4, false, 0), 1, "cfg window: the write landed");
+	/* Unusable windows: the data bytes are plain storage, dfselect stays 1. */
+	cfg_wr(SLOT_RNG, PCI_COMMAND, 2, PCI_COMMAND_MEMORY);
+	is_int(window_ignored(c, 0, 0x2000, 4), 0xabcd, "cfg window: offset past the BAR ignored");
+	is_int(window_ignored(c, 0, c->common, 3), 0xabcd, "cfg window: length 3 ignored");
+	is_int(window_ignored(c, 0, c->common + 2, 4), 0xabcd, "cfg window: misaligned ignored");
+	is_int(window_ignored(c, 1, c->common, 4), 0xabcd, "cfg window: BAR 1 does not exist");
+	is_int(bar_rd(c, c->common, 4), 1, "cfg window: none of them reached the BAR");
+	cfg_wr(SLOT_RNG, PCI_COMMAND, 2, 0);
+}
+
 static void rng_queue(const struct caps *c, uint64_t ring)
 {
 	memset(gp(ring), 0, 0x4000);
@@ -180,7 +219,7 @@ static uint32_t negotiate(const struct caps *c, uint64_t features)
 
 static void test_common_cfg(const struct caps *c)
 {
-	is_int(c->found, 0xe, "common, notify, ISR capabilities (rng has no device config)");
+	is_int(c->found, 0x2e, "common, notify, ISR, PCI cfg capabilities (rng: no device cfg)");
 	ok(c->msix != 0, "MSI-X capability found");
 	is_int(c->notify_mul, 4, "notify_off_multiplier 4");
 	is_int(bar_rd(c, c->common, 4), 0xffffffff, "BAR silent while memory decode is off");
@@ -354,6 +393,7 @@ int main(void)
 	test_mptable();
 	c = walk_caps(SLOT_RNG);
 	is_int(c.bar, BASE, "BAR 0 at the window the VM gave");
+	test_cfg_window(&c);
 	test_common_cfg(&c);
 	test_interrupts(&c, MEM_GPA + 0x10000);
 	test_hostile(&c);
