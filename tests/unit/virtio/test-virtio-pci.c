@@ -131,6 +131,22 @@ static struct caps walk_caps(unsigned slot)
 	return c;
 }
 
+/* What Linux's pci_check_type1() and pci_sanity_check() do before trusting conf1. */
+static void test_linux_conf1_probe(void)
+{
+	uint8_t b = 1;
+	uint32_t a = 0x80000000u, v = 0;
+	uint16_t cls = 0;
+
+	bus_access(&pio_bus, 0xcfb, &b, 1, true);
+	bus_access(&pio_bus, 0xcf8, &a, 4, true);
+	bus_access(&pio_bus, 0xcf8, &v, 4, false);
+	is_int(v, 0x80000000u, "conf1 probe: the address register reads back");
+	cfg_addr(0, 0x08);
+	bus_access(&pio_bus, 0xcfe, &cls, 2, false);
+	is_int(cls, 0x0600, "conf1 probe: 00:00.0 class is host bridge (16-bit read at 0x0a)");
+}
+
 static void test_enumeration(void)
 {
 	is_int(cfg_rd(0, 0x08, 4) >> 8, PCI_CLASS_BRIDGE_HOST, "00:00.0 is a host bridge");
@@ -389,6 +405,7 @@ int main(void)
 	if (!ok(vmm_virtio_setup(VM, &cfg, &err) == 0, "rng on the PCI transport %s",
 		err ? err->msg : ""))
 		return tap_done();
+	test_linux_conf1_probe();
 	test_enumeration();
 	test_mptable();
 	c = walk_caps(SLOT_RNG);
