@@ -1,24 +1,42 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The ring-3 virtio-mmio driver of virtio-drv.h. */
+/* The ring-3 virtio driver of virtio-drv.h (virtio-mmio, or virtio-pci with virtio-pci.c). */
 #include "virtio-drv.h"
 
-#define REG_MAGIC		0x000
-#define REG_VERSION		0x004
-#define REG_DEVICE_ID		0x008
-#define REG_DEVICE_FEATURES	0x010
-#define REG_DEVICE_FEATURES_SEL 0x014
-#define REG_DRIVER_FEATURES	0x020
-#define REG_DRIVER_FEATURES_SEL 0x024
-#define REG_QUEUE_SEL		0x030
-#define REG_QUEUE_NUM_MAX	0x034
-#define REG_QUEUE_NUM		0x038
-#define REG_QUEUE_READY		0x044
-#define REG_QUEUE_NOTIFY	0x050
-#define REG_STATUS		0x070
-#define REG_QUEUE_DESC		0x080
-#define REG_QUEUE_DRIVER	0x090
-#define REG_QUEUE_DEVICE	0x0a0
-#define REG_CONFIG		0x100
+#define REG_MAGIC	     0x000
+#define REG_VERSION	     0x004
+#define REG_DEVICE_ID	     0x008
+#define REG_QUEUE_NOTIFY     0x050
+#define REG_INTERRUPT_STATUS 0x060
+#define REG_INTERRUPT_ACK    0x064
+#define REG_CONFIG	     0x100
+
+/* The registers both transports have, by name: virtio-mmio offset, or PCI common cfg. */
+enum reg {
+	DFSEL,
+	DF,
+	GFSEL,
+	GF,
+	STATUS,
+	QSEL,
+	QMAX,
+	QSIZE,
+	QREADY,
+	QDESC,
+	QDRIVER,
+	QDEVICE,
+	QNOFF
+};
+
+static const struct {
+	uint16_t mmio, pci;
+	uint8_t pci_len; /* virtio-mmio registers are all 32-bit */
+} regs[] = {
+    [DFSEL] = {0x014, 0x00, 4}, [DF] = {0x010, 0x04, 4},      [GFSEL] = {0x024, 0x08, 4},
+    [GF] = {0x020, 0x0c, 4},	[STATUS] = {0x070, 0x14, 1},  [QSEL] = {0x030, 0x16, 2},
+    [QMAX] = {0x034, 0x18, 2},	[QSIZE] = {0x038, 0x18, 2},   [QREADY] = {0x044, 0x1c, 2},
+    [QDESC] = {0x080, 0x20, 4}, [QDRIVER] = {0x090, 0x28, 4}, [QDEVICE] = {0x0a0, 0x30, 4},
+    [QNOFF] = {0, 0x1e, 2},
+};
 
 #define S_ACK	      1
 #define S_DRIVER      2
@@ -40,14 +58,29 @@ struct vdrv_desc {
 static uint8_t ring_pool[4 * VDRV_MAX_QUEUES][3][4096] __attribute__((aligned(4096)));
 static unsigned ring_next;
 
-static uint32_t rd(struct vdrv_dev *d, unsigned off)
+static uint32_t rd(struct vdrv_dev *d, enum reg r)
 {
-	return mmio_read32(d->base + off);
+	uint64_t a = d->base + d->common + regs[r].pci;
+
+	if (!d->pci)
+		return mmio_read32(d->base + regs[r].mmio);
+	if (regs[r].pci_len == 1)
+		return *(volatile uint8_t *)a;
+	return regs[r].pci_len == 2 ? *(volatile uint16_t *)a : mmio_read32(a);
 }
 
-static void wr(struct vdrv_dev *d, unsigned off, uint32_t v)
+static void wr(struct vdrv_dev *d, enum reg r, uint32_t v)
 {
-	mmio_write32(d->base + off, v);
+	uint64_t a = d->base + d->common + regs[r].pci;
+
+	if (!d->pci)
+		mmio_write32(d->base + regs[r].mmio, v);
+	else if (regs[r].pci_len == 1)
+		*(volatile uint8_t *)a = v;
+	else if (regs[r].pci_len == 2)
+		*(volatile uint16_t *)a = v;
+	else
+		mmio_write32(a, v);
 }
 
 /* Parse a hex or decimal number at *s; advances *s. */
@@ -81,6 +114,8 @@ int vdrv_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
 	static const char key[] = "virtio_mmio.device=";
 	const char *s = guest_cmdline();
 
+	if (guest_cmdline_has("pci"))
+		return vpci_find(device_id, nth, ret);
 	for (; *s; s++) {
 		if ((s != guest_cmdline() && s[-1] != ' ') || memcmp(s, key, sizeof(key) - 1))
 			continue;
@@ -94,9 +129,10 @@ int vdrv_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
 		if (*s++ != ':')
 			continue;
 		d.irq = number(&s);
-		if (rd(&d, REG_MAGIC) != 0x74726976 || rd(&d, REG_VERSION) != 2)
+		if (mmio_read32(d.base + REG_MAGIC) != 0x74726976 ||
+		    mmio_read32(d.base + REG_VERSION) != 2)
 			continue;
-		d.device_id = rd(&d, REG_DEVICE_ID);
+		d.device_id = mmio_read32(d.base + REG_DEVICE_ID);
 		if (d.device_id == device_id && nth-- == 0) {
 			*ret = d;
 			return 0;
@@ -108,34 +144,38 @@ int vdrv_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret)
 
 uint64_t vdrv_device_features(struct vdrv_dev *d)
 {
-	wr(d, REG_DEVICE_FEATURES_SEL, 1);
-	uint64_t hi = rd(d, REG_DEVICE_FEATURES);
-	wr(d, REG_DEVICE_FEATURES_SEL, 0);
-	return hi << 32 | rd(d, REG_DEVICE_FEATURES);
+	wr(d, DFSEL, 1);
+	uint64_t hi = rd(d, DF);
+	wr(d, DFSEL, 0);
+	return hi << 32 | rd(d, DF);
 }
 
 int vdrv_init(struct vdrv_dev *d, uint64_t wanted)
 {
 	uint64_t f = (wanted | VDRV_F_VERSION_1) & vdrv_device_features(d);
 
-	wr(d, REG_STATUS, 0);
-	wr(d, REG_STATUS, S_ACK);
-	wr(d, REG_STATUS, S_ACK | S_DRIVER);
-	wr(d, REG_DRIVER_FEATURES_SEL, 0);
-	wr(d, REG_DRIVER_FEATURES, (uint32_t)f);
-	wr(d, REG_DRIVER_FEATURES_SEL, 1);
-	wr(d, REG_DRIVER_FEATURES, f >> 32);
-	wr(d, REG_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
-	if (!(rd(d, REG_STATUS) & S_FEATURES_OK) || !(f & VDRV_F_VERSION_1))
+	wr(d, STATUS, 0);
+	wr(d, STATUS, S_ACK);
+	wr(d, STATUS, S_ACK | S_DRIVER);
+	wr(d, GFSEL, 0);
+	wr(d, GF, (uint32_t)f);
+	wr(d, GFSEL, 1);
+	wr(d, GF, f >> 32);
+	wr(d, STATUS, S_ACK | S_DRIVER | S_FEATURES_OK);
+	if (!(rd(d, STATUS) & S_FEATURES_OK) || !(f & VDRV_F_VERSION_1))
 		return -1;
 	d->features = f;
 	return 0;
 }
 
-static void wr64(struct vdrv_dev *d, unsigned off, uint64_t v)
+/* The high half of a 64-bit register is 4 bytes on in both transports. */
+static void wr64(struct vdrv_dev *d, enum reg r, uint64_t v)
 {
-	wr(d, off, (uint32_t)v);
-	wr(d, off + 4, v >> 32);
+	wr(d, r, (uint32_t)v);
+	if (d->pci)
+		mmio_write32(d->base + d->common + regs[r].pci + 4, v >> 32);
+	else
+		mmio_write32(d->base + regs[r].mmio + 4, v >> 32);
 }
 
 int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q)
@@ -144,9 +184,9 @@ int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q)
 
 	if (ring_next == ARRAY_SIZE(ring_pool))
 		return -1;
-	wr(d, REG_QUEUE_SEL, index);
-	max = rd(d, REG_QUEUE_NUM_MAX);
-	if (max == 0 || rd(d, REG_QUEUE_READY))
+	wr(d, QSEL, index);
+	max = rd(d, QMAX);
+	if (max == 0 || rd(d, QREADY))
 		return -1;
 	memset(q, 0, sizeof(*q));
 	q->dev = d;
@@ -156,32 +196,50 @@ int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q)
 	q->avail = (volatile uint16_t *)ring_pool[ring_next][1];
 	q->used = (volatile uint16_t *)ring_pool[ring_next][2];
 	ring_next++;
-	wr(d, REG_QUEUE_NUM, q->size);
-	wr64(d, REG_QUEUE_DESC, (uint64_t)(uintptr_t)q->desc);
-	wr64(d, REG_QUEUE_DRIVER, (uint64_t)(uintptr_t)q->avail);
-	wr64(d, REG_QUEUE_DEVICE, (uint64_t)(uintptr_t)q->used);
-	wr(d, REG_QUEUE_READY, 1);
-	return rd(d, REG_QUEUE_READY) == 1 ? 0 : -1;
+	wr(d, QSIZE, q->size);
+	wr64(d, QDESC, (uint64_t)(uintptr_t)q->desc);
+	wr64(d, QDRIVER, (uint64_t)(uintptr_t)q->avail);
+	wr64(d, QDEVICE, (uint64_t)(uintptr_t)q->used);
+	wr(d, QREADY, 1);
+	q->notify =
+	    d->base + (d->pci ? d->notify + d->notify_mul * rd(d, QNOFF) : REG_QUEUE_NOTIFY);
+	return rd(d, QREADY) == 1 ? 0 : -1;
 }
 
 void vdrv_driver_ok(struct vdrv_dev *d)
 {
-	wr(d, REG_STATUS, rd(d, REG_STATUS) | S_DRIVER_OK);
+	wr(d, STATUS, rd(d, STATUS) | S_DRIVER_OK);
 }
 
 uint32_t vdrv_status(struct vdrv_dev *d)
 {
-	return rd(d, REG_STATUS);
+	return rd(d, STATUS);
+}
+
+static uint64_t config_addr(struct vdrv_dev *d, unsigned off)
+{
+	return d->base + (d->pci ? d->devcfg : REG_CONFIG) + off;
 }
 
 uint8_t vdrv_config8(struct vdrv_dev *d, unsigned off)
 {
-	return *(volatile uint8_t *)(d->base + REG_CONFIG + off);
+	return *(volatile uint8_t *)config_addr(d, off);
 }
 
 uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off)
 {
-	return rd(d, REG_CONFIG + off);
+	return mmio_read32(config_addr(d, off));
+}
+
+uint32_t vdrv_isr_ack(struct vdrv_dev *d)
+{
+	uint32_t isr;
+
+	if (d->pci)
+		return *(volatile uint8_t *)(d->base + d->isr); /* reading clears it */
+	isr = mmio_read32(d->base + REG_INTERRUPT_STATUS);
+	mmio_write32(d->base + REG_INTERRUPT_ACK, isr);
+	return isr;
 }
 
 void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v)
@@ -243,7 +301,10 @@ void vdrv_offer_at(struct vdrv_queue *q, uint16_t head, const struct vdrv_buf *b
 void vdrv_kick(struct vdrv_queue *q)
 {
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
-	wr(q->dev, REG_QUEUE_NOTIFY, q->index);
+	if (q->dev->pci)
+		*(volatile uint16_t *)q->notify = q->index;
+	else
+		mmio_write32(q->notify, q->index);
 }
 
 int64_t vdrv_wait(struct vdrv_queue *q, uint64_t timeout_us)

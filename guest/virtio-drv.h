@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /*
- * A minimal ring-3 virtio-mmio driver for the test guests: find a device from
- * the `virtio_mmio.device=<size>@<base>:<irq>` cmdline words, negotiate
+ * A minimal ring-3 virtio driver for the test guests: find a device from
+ * the `virtio_mmio.device=<size>@<base>:<irq>` cmdline words or, with `pci`
+ * on the cmdline, by scanning PCI bus 0 (virtio-pci.c), negotiate
  * (VERSION_1 always), set up split virtqueues in static memory (identity
  * mapped, so addresses are guest-physical), submit a chain and poll the used
  * ring.  No interrupts: polling keeps everything in ring 3.
@@ -16,10 +17,15 @@
 #define VDRV_MAX_QUEUES	     4
 
 struct vdrv_dev {
-	uint64_t base;
-	uint32_t irq;
+	uint64_t base; /* virtio-mmio window; 0 for virtio-pci */
+	uint32_t irq;  /* IOAPIC pin (virtio-pci: the interrupt line register) */
 	uint32_t device_id;
 	uint64_t features; /* negotiated */
+	/* virtio-pci only: slot on bus 0, MSI-X cap, where the structures are. */
+	bool pci;
+	uint8_t slot, msix_cap;
+	uint32_t notify_mul;
+	uint64_t common, notify, isr, devcfg;
 };
 
 struct vdrv_queue {
@@ -30,6 +36,7 @@ struct vdrv_queue {
 	volatile uint16_t *avail; /* flags, idx, ring[size], used_event */
 	volatile uint16_t *used;  /* flags, idx, then {u32 id, u32 len}[size] */
 	uint16_t avail_idx, last_used;
+	uint64_t notify; /* where vdrv_kick() writes */
 };
 
 /* One buffer of a chain. */
@@ -52,6 +59,17 @@ uint8_t vdrv_config8(struct vdrv_dev *d, unsigned off);
 uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off);
 uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off);
 void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v);
+
+/* Read the interrupt status and acknowledge it (virtio-pci: the read clears it). */
+uint32_t vdrv_isr_ack(struct vdrv_dev *d);
+
+/* virtio-pci.c: scan bus 0 through ports 0xcf8/0xcfc for the nth device with this id. */
+int vpci_find(uint32_t device_id, unsigned nth, struct vdrv_dev *ret);
+/*
+ * Point MSI-X table entry `entry` at `vector` on this CPU, enable MSI-X and
+ * use the entry for queue q (the config vector stays NO_VECTOR).
+ */
+void vpci_msix_route(struct vdrv_dev *d, unsigned q, unsigned entry, uint8_t vector);
 
 /* Offer a chain (readable buffers first) without waiting. */
 void vdrv_offer(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned n);

@@ -44,6 +44,7 @@ static const struct option run_opts[] = {
     {"memory", required_argument, NULL, OPT_VALUE},
     {"console", required_argument, NULL, OPT_VALUE},
     {"irqchip", required_argument, NULL, OPT_VALUE},
+    {"virtio-transport", required_argument, NULL, OPT_VALUE},
     {"disk", required_argument, NULL, OPT_VALUE},
     {"net", required_argument, NULL, OPT_VALUE},
     {"vsock", required_argument, NULL, OPT_VALUE},
@@ -66,7 +67,8 @@ static void run_usage(void)
 	    "         [--memory SIZE] [--console stdio|none|FILE]\n"
 	    "         [--disk PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N]]\n"
 	    "         [--net tap=NAME[,mac=M][,bridge=BR]] [--vsock cid=N,uds=PATH] [--rng] [--balloon]\n"
-	    "         [--irqchip kernel|split] [--hugepages] [--config vm.json]\n"
+	    "         [--irqchip kernel|split] [--virtio-transport mmio|pci] [--hugepages]\n"
+	    "         [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"

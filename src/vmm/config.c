@@ -246,6 +246,12 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		cfg->split_irqchip = streq(v, "split");
 		return 0;
 	}
+	if (streq(opt, "virtio-transport")) {
+		if (!streq(v, "mmio") && !streq(v, "pci"))
+			return err_make(err, 0, "--virtio-transport `%s`: expected mmio or pci", v);
+		cfg->virtio_pci = streq(v, "pci");
+		return 0;
+	}
 	if (streq(opt, "disk"))
 		return set_disk(cfg, v, err);
 	if (streq(opt, "net"))

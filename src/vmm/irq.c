@@ -13,48 +13,139 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 
+#include "cleanup.h"
 #include "devices/ioapic.h"
 #include "devices/pit.h"
 #include "log.h"
 #include "vm-internal.h"
 
-static void split_msi(void *opaque, uint64_t addr, uint32_t data)
+/* Both irqchip modes: the in-kernel LAPICs take the message directly. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err)
 {
-	struct vm *vm = opaque;
 	struct kvm_msi msi = {.address_lo = (uint32_t)addr, .address_hi = addr >> 32, .data = data};
 
 	if (ioctl(vm->vm_fd, KVM_SIGNAL_MSI, &msi) < 0)
-		log_warn_ratelimited("KVM_SIGNAL_MSI: %m");
+		return err_make(err, errno, "KVM_SIGNAL_MSI %#llx/%#x", (unsigned long long)addr,
+				data);
+	return 0;
 }
 
-/* One MSI route per unmasked IOAPIC pin, GSI = pin. */
+static void split_msi(void *opaque, uint64_t addr, uint32_t data)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	if (vm_signal_msi(opaque, addr, data, &err) < 0)
+		log_warn_ratelimited("%s", err->msg);
+}
+
+/*
+ * Device MSI routes (MSI-X vectors as irqfd GSIs), above the IOAPIC pins.
+ * KVM_SET_GSI_ROUTING replaces the whole table, so every rebuild writes the
+ * irqchip part (KVM's default pin routes, or in split mode one MSI route per
+ * unmasked IOAPIC pin) and then these.  A process runs one VM (as with the
+ * virtio devices), so the table is static, guarded by vm->route_lock.
+ */
+#define MSI_GSI_BASE 32
+#define MSI_ROUTES   128
+
+static struct {
+	struct vm *vm;
+	unsigned n;
+	struct msi_route {
+		bool valid;
+		uint64_t addr;
+		uint32_t data;
+	} r[MSI_ROUTES];
+} msi;
+
+struct routing {
+	struct kvm_irq_routing hdr;
+	struct kvm_irq_routing_entry e[IOAPIC_PINS + 16 + MSI_ROUTES];
+};
+
+static void add_msi(struct routing *rt, uint32_t gsi, uint64_t addr, uint32_t data)
+{
+	struct kvm_irq_routing_entry *e = &rt->e[rt->hdr.nr++];
+
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_MSI;
+	e->u.msi.address_lo = (uint32_t)addr;
+	e->u.msi.address_hi = addr >> 32;
+	e->u.msi.data = data;
+}
+
+static void add_irqchip(struct routing *rt, uint32_t gsi, uint32_t chip, uint32_t pin)
+{
+	struct kvm_irq_routing_entry *e = &rt->e[rt->hdr.nr++];
+
+	e->gsi = gsi;
+	e->type = KVM_IRQ_ROUTING_IRQCHIP;
+	e->u.irqchip.irqchip = chip;
+	e->u.irqchip.pin = pin;
+}
+
+/* Route lock held. */
 static int rebuild_routes(struct vm *vm)
 {
-	struct {
-		struct kvm_irq_routing hdr;
-		struct kvm_irq_routing_entry e[IOAPIC_PINS];
-	} *rt = calloc(1, sizeof(*rt));
+	struct routing *rt = calloc(1, sizeof(*rt));
+	uint64_t addr;
+	uint32_t data;
 	int r;
 
 	if (!rt)
 		return -ENOMEM;
 	for (unsigned pin = 0; pin < IOAPIC_PINS; pin++) {
-		struct kvm_irq_routing_entry *e = &rt->e[rt->hdr.nr];
-		uint64_t addr;
-		uint32_t data;
-
-		if (!ioapic_msi_route(vm->ioapic, pin, &addr, &data))
-			continue;
-		e->gsi = pin;
-		e->type = KVM_IRQ_ROUTING_MSI;
-		e->u.msi.address_lo = (uint32_t)addr;
-		e->u.msi.address_hi = addr >> 32;
-		e->u.msi.data = data;
-		rt->hdr.nr++;
+		if (!vm->ioapic) { /* KVM's default: PIC pins 0-15 and IOAPIC pins, GSI = pin */
+			if (pin < 16)
+				add_irqchip(rt, pin,
+					    pin < 8 ? KVM_IRQCHIP_PIC_MASTER
+						    : KVM_IRQCHIP_PIC_SLAVE,
+					    pin % 8);
+			add_irqchip(rt, pin, KVM_IRQCHIP_IOAPIC, pin);
+		} else if (ioapic_msi_route(vm->ioapic, pin, &addr, &data)) {
+			add_msi(rt, pin, addr, data);
+		}
 	}
+	for (unsigned i = 0; msi.vm == vm && i < msi.n; i++)
+		if (msi.r[i].valid)
+			add_msi(rt, MSI_GSI_BASE + i, msi.r[i].addr, msi.r[i].data);
 	r = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0 ? -errno : 0;
 	free(rt);
 	return r;
+}
+
+int vm_msi_route_alloc(struct vm *vm, uint32_t *ret_gsi, struct err **err)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&vm->route_lock);
+	if (msi.vm && msi.vm != vm)
+		r = err_make(err, EBUSY, "MSI routes of another VM still exist");
+	else if (msi.n == MSI_ROUTES)
+		r = err_make(err, ENOSPC, "more than %d MSI routes", MSI_ROUTES);
+	if (r >= 0) {
+		msi.vm = vm;
+		msi.r[msi.n] = (struct msi_route){0};
+		*ret_gsi = MSI_GSI_BASE + msi.n++;
+	}
+	pthread_mutex_unlock(&vm->route_lock);
+	return r;
+}
+
+int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, struct err **err)
+{
+	unsigned i = gsi - MSI_GSI_BASE;
+	int r;
+
+	if (msi.vm != vm || gsi < MSI_GSI_BASE || i >= msi.n)
+		return err_make(err, EINVAL, "GSI %u is not an MSI route", gsi);
+	pthread_mutex_lock(&vm->route_lock);
+	msi.r[i] = (struct msi_route){true, addr, data};
+	r = rebuild_routes(vm);
+	pthread_mutex_unlock(&vm->route_lock);
+	if (r < 0)
+		return err_make(err, -r, "KVM_SET_GSI_ROUTING");
+	return 0;
 }
 
 static void split_routes_changed(void *opaque)
@@ -104,6 +195,8 @@ int vm_irqchip_setup(struct vm *vm, struct err **err)
 
 void vm_irqchip_teardown(struct vm *vm)
 {
+	if (msi.vm == vm)
+		msi.vm = NULL, msi.n = 0;
 	pit_free(vm->pit);
 	vm->pit = NULL;
 	ioapic_free(vm->ioapic);

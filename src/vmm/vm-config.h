@@ -65,6 +65,8 @@ struct vm_config {
 	bool balloon_deflate_on_oom;
 	/* KVM split irqchip: LAPICs in the kernel, IOAPIC here, no PIC/PIT. */
 	bool split_irqchip;
+	/* --virtio-transport pci: devices on a PCI bus instead of virtio-mmio windows. */
+	bool virtio_pci;
 	/* SIGUSR2 writes a snapshot here (not owned: they point into argv). */
 	const char *snapshot_state, *snapshot_mem;
 	/* The control API's socket and the id it reports (argv, not owned). */

@@ -26,6 +26,14 @@ struct bus *vm_pio_bus(struct vm *vm);
  */
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err);
 int vm_irqfd(struct vm *vm, int efd, uint32_t gsi, struct err **err); /* -EOPNOTSUPP if absent */
+/* Deliver one MSI (address/data as a PCI device writes them) with KVM_SIGNAL_MSI. */
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err);
+/*
+ * A GSI for an MSI route (an MSI-X vector's irqfd), and setting its message;
+ * the route table is rewritten on each set, so set only when it changed.
+ */
+int vm_msi_route_alloc(struct vm *vm, uint32_t *ret_gsi, struct err **err);
+int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, struct err **err);
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
 		 struct err **err); /* KVM_IOEVENTFD */
 /* An MMIO window and a free GSI (IOAPIC pin) for a device. */

@@ -3,6 +3,9 @@
  * Intel MultiProcessor Specification 1.4 tables: one processor entry per
  * vCPU, one ISA bus, the in-kernel IOAPIC with pins 0-23 identity-mapped to
  * ISA IRQs (KVM's default GSI routing), ExtINT on LINT0 and NMI on LINT1.
+ * With virtio-pci, also a PCI bus (id 1) and one entry per function routing
+ * its INTA# to its IOAPIC pin, flagged edge/active-high because the device
+ * pulses the pin (irqfd) rather than holding a level.
  * Placed in the reserved EBDA range, where guests search for "_MP_".
  */
 #include <errno.h>
@@ -10,8 +13,13 @@
 
 #include "../vm-internal.h"
 #include "boot.h"
+#include "virtio/virtio.h"
 
 #define MP_IOAPIC_PINS 24
+#define MP_BUS_ISA     0
+#define MP_BUS_PCI     1
+#define MP_MAX_PCI     32
+#define MP_IRQ_EDGE_HI 0x05 /* polarity 01 active high, trigger 01 edge */
 
 struct __attribute__((packed)) mpf {
 	char sig[4];
@@ -57,10 +65,41 @@ static struct mpc_small intsrc(uint8_t type, uint8_t irq, uint8_t apic, uint8_t 
 	    {type, type == 4 && pin == 1 ? 1 : (type == 4 ? 3 : 0), 0, 0, 0, irq, apic, pin}};
 }
 
+static unsigned pci_functions(void)
+{
+	unsigned n = 0, slot;
+	uint32_t gsi;
+
+#ifdef VMM_HAVE_VIRTIO
+	while (n < MP_MAX_PCI && vmm_virtio_pci_intx(n, &slot, &gsi) == 0)
+		n++;
+#endif
+	return n;
+}
+
+/* One interrupt source per PCI function's INTA#. */
+static uint8_t *write_pci_irqs(uint8_t *p, unsigned n, uint8_t ioapic_id)
+{
+	unsigned slot = 0;
+	uint32_t gsi = 0;
+
+	for (unsigned i = 0; i < n; i++, p += 8) {
+#ifdef VMM_HAVE_VIRTIO
+		vmm_virtio_pci_intx(i, &slot, &gsi);
+#endif
+		memcpy(p,
+		       &(struct mpc_small){
+			   {3, 0, MP_IRQ_EDGE_HI, 0, MP_BUS_PCI, slot << 2, ioapic_id, gsi}},
+		       8);
+	}
+	return p;
+}
+
 int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 {
-	size_t size =
-	    sizeof(struct mpc_header) + nr_cpus * sizeof(struct mpc_cpu) + (3 + MP_IOAPIC_PINS) * 8;
+	unsigned n_pci = pci_functions();
+	size_t size = sizeof(struct mpc_header) + nr_cpus * sizeof(struct mpc_cpu) +
+		      (3 + MP_IOAPIC_PINS) * 8 + (n_pci ? n_pci + 1 : 0) * 8;
 	struct mpf *mpf = guest_mem_ptr(mem, VM_EBDA_ADDR, sizeof(*mpf));
 	struct mpc_header *h = guest_mem_ptr(mem, VM_MPTABLE_ADDR, size);
 	uint8_t ioapic_id = nr_cpus, *p;
@@ -78,23 +117,30 @@ int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 				    .featureflag = 0x201}; /* FPU, APIC */
 		memcpy(p, &c, sizeof(c));
 	}
-	memcpy(p, &(struct mpc_small){{1, 0, 'I', 'S', 'A', ' ', ' ', ' '}}, 8);
+	memcpy(p, &(struct mpc_small){{1, MP_BUS_ISA, 'I', 'S', 'A', ' ', ' ', ' '}}, 8);
 	p += 8;
+	if (n_pci) {
+		memcpy(p, &(struct mpc_small){{1, MP_BUS_PCI, 'P', 'C', 'I', ' ', ' ', ' '}}, 8);
+		p += 8;
+	}
 	memcpy(p, &(struct mpc_small){{2, ioapic_id, 0x11, 1, 0, 0, 0xc0, 0xfe}}, 8);
 	p += 8; /* IOAPIC at 0xfec00000, little endian */
-	for (unsigned i = 0; i <= MP_IOAPIC_PINS; i++, p += 8) {
-		/* The pins, then ExtINT to every LAPIC's LINT0. */
-		struct mpc_small e =
-		    i < MP_IOAPIC_PINS ? intsrc(3, i, ioapic_id, i) : intsrc(4, 0, 0xff, 0);
+	for (unsigned i = 0; i < MP_IOAPIC_PINS; i++, p += 8) {
+		struct mpc_small e = intsrc(3, i, ioapic_id, i);
+
 		memcpy(p, &e, 8);
 	}
+	p = write_pci_irqs(p, n_pci, ioapic_id);
+	struct mpc_small lint = intsrc(4, 0, 0xff, 0); /* ExtINT to every LAPIC's LINT0 */
+	memcpy(p, &lint, 8);
+	p += 8;
 
 	memcpy(h->sig, "PCMP", 4);
 	h->length = p - (uint8_t *)h;
 	h->spec = 4;
 	memcpy(h->oem, "ISOLA   ", 8);
 	memcpy(h->product, "MICROVM     ", 12);
-	h->count = nr_cpus + 2 + MP_IOAPIC_PINS + 1;
+	h->count = nr_cpus + 2 + MP_IOAPIC_PINS + 1 + (n_pci ? n_pci + 1 : 0);
 	h->lapic = VM_LAPIC_ADDR;
 	h->checksum = checksum(h, h->length);
 

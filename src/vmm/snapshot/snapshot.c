@@ -24,6 +24,9 @@
 
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err)
 {
+	if (cfg->virtio_pci)
+		return err_make(err, EOPNOTSUPP,
+				"snapshot with --virtio-transport pci is not supported yet");
 	if (cfg->n_disks || cfg->n_nets || cfg->has_vsock || cfg->rng || cfg->balloon)
 		return err_make(err, EOPNOTSUPP,
 				"snapshot of a VM with virtio devices is not supported yet");

@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Bring-up of the configured virtio devices, each on its own virtio-mmio
- * window, and their teardown in reverse order.
+ * window or, with --virtio-transport pci, as a function on PCI bus 0, and
+ * their teardown in reverse order.
  */
 #include <errno.h>
 #include <stdbool.h>
 
 #include "log.h"
+#include "pci/pci.h"
 #include "virtio-internal.h"
 #include "virtio.h"
 #include "vm-config.h"
@@ -17,6 +19,7 @@
 struct attached {
 	struct virtio_dev *vdev;
 	struct virtio_mmio *mmio;
+	struct virtio_pci *pci;
 };
 
 /*
@@ -27,6 +30,8 @@ static struct {
 	struct vm *vm;
 	struct attached dev[MAX_DEVICES];
 	unsigned n;
+	struct pci_bus pci_bus;
+	bool has_pci;
 } devices;
 
 static int attach(struct vm *vm, struct virtio_dev *vdev, struct err **err)
@@ -34,13 +39,17 @@ static int attach(struct vm *vm, struct virtio_dev *vdev, struct err **err)
 	struct attached *a = &devices.dev[devices.n];
 	int r;
 
-	r = virtio_mmio_attach(vm, vdev, &a->mmio, err);
+	if (devices.has_pci)
+		r = virtio_pci_attach(vm, &devices.pci_bus, vdev, &a->pci, err);
+	else
+		r = virtio_mmio_attach(vm, vdev, &a->mmio, err);
 	if (r >= 0)
 		r = virtio_dev_start(vdev, err);
 	if (r < 0) {
 		virtio_dev_destroy(vdev);
 		virtio_mmio_detach(a->mmio);
-		a->mmio = NULL;
+		virtio_pci_detach(a->pci);
+		*a = (struct attached){0};
 		return r;
 	}
 	a->vdev = vdev;
@@ -60,6 +69,12 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS)
 		return err_make(err, E2BIG, "at most %d disks and %d nets", VM_MAX_DISKS,
 				VM_MAX_NETS);
+	if (cfg->virtio_pci && !devices.has_pci) {
+		r = pci_bus_init(&devices.pci_bus, vm_pio_bus(vm), err);
+		if (r < 0)
+			return err_wrap(err, "--virtio-transport pci");
+		devices.has_pci = true;
+	}
 
 	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++) {
 		r = virtio_blk_create(mem, &cfg->disks[i], &vdev, err);
@@ -107,6 +122,22 @@ void vmm_virtio_teardown(struct vm *vm)
 
 		virtio_dev_destroy(a->vdev);
 		virtio_mmio_detach(a->mmio);
+		virtio_pci_detach(a->pci);
+		*a = (struct attached){0};
 	}
+	if (devices.has_pci)
+		pci_bus_fini(&devices.pci_bus);
+	devices.has_pci = false;
 	devices.vm = NULL;
+}
+
+int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi)
+{
+	for (unsigned k = 0; k < devices.n; k++) {
+		if (!devices.dev[k].pci || i--)
+			continue;
+		virtio_pci_intx(devices.dev[k].pci, slot, gsi);
+		return 0;
+	}
+	return -ENOENT;
 }

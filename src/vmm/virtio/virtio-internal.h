@@ -140,3 +140,15 @@ struct virtio_mmio;
 int virtio_mmio_attach(struct vm *vm, struct virtio_dev *vdev, struct virtio_mmio **ret,
 		       struct err **err);
 void virtio_mmio_detach(struct virtio_mmio *m);
+
+/*
+ * The modern virtio-pci transport: a function on bus, its BAR, INTx GSI,
+ * MSI-X and notifications; the caller starts the worker.
+ */
+struct virtio_pci;
+struct pci_bus;
+int virtio_pci_attach(struct vm *vm, struct pci_bus *bus, struct virtio_dev *vdev,
+		      struct virtio_pci **ret, struct err **err);
+void virtio_pci_detach(struct virtio_pci *p);
+/* The slot and the GSI its INTA# is wired to (for the MP table). */
+void virtio_pci_intx(const struct virtio_pci *p, unsigned *slot, uint32_t *gsi);

@@ -5,6 +5,8 @@
  * after guest memory and the irqchip exist and before the vCPUs start;
  * vmm_virtio_teardown() undoes it (safe after a partial setup, and twice).
  */
+#include <stdint.h>
+
 #include "err.h"
 
 struct vm;
@@ -37,3 +39,9 @@ struct vmm_balloon_info {
 int vmm_balloon_set_target(uint32_t pages, struct err **err);
 int vmm_balloon_set_interval(uint32_t seconds, struct err **err);
 int vmm_balloon_get(struct vmm_balloon_info *ret, struct err **err);
+
+/*
+ * The ith virtio-pci function's slot on bus 0 and the GSI its INTA# pulses,
+ * for the MP table; -ENOENT past the last (always with the mmio transport).
+ */
+int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi);

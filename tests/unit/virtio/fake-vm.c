@@ -11,6 +11,10 @@
 struct guest_mem mem;
 uint8_t *ram;
 struct bus mmio_bus;
+struct bus pio_bus;
+int msis;
+uint64_t last_msi_addr;
+uint32_t last_msi_data;
 char cmdline[1024];
 int irqs;
 int fake_vm;
@@ -41,6 +45,30 @@ struct guest_mem *vm_guest_mem(struct vm *vm)
 struct bus *vm_mmio_bus(struct vm *vm)
 {
 	return &mmio_bus;
+}
+
+struct bus *vm_pio_bus(struct vm *vm)
+{
+	return &pio_bus;
+}
+
+int vm_signal_msi(struct vm *vm, uint64_t addr, uint32_t data, struct err **err)
+{
+	last_msi_addr = addr;
+	last_msi_data = data;
+	__atomic_add_fetch(&msis, 1, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+int vm_msi_route_alloc(struct vm *vm, uint32_t *ret_gsi, struct err **err)
+{
+	*ret_gsi = 32;
+	return 0;
+}
+
+int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, struct err **err)
+{
+	return err_make(err, EOPNOTSUPP, "no GSI routing in the unit test");
 }
 
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)

@@ -20,6 +20,10 @@
 extern struct guest_mem mem;
 extern uint8_t *ram;
 extern struct bus mmio_bus;
+extern struct bus pio_bus; /* the PCI transport's 0xcf8 ports */
+extern int msis;	   /* KVM_SIGNAL_MSI calls, and the last message */
+extern uint64_t last_msi_addr;
+extern uint32_t last_msi_data;
 extern char cmdline[1024];
 extern int irqs;
 extern int fake_vm;
