@@ -31,6 +31,11 @@ int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **er
 int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
 int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
 
+/* devcfg.c: the device configuration (SNAP_DEVCFG), remapped at restore. */
+int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err);
+int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
+		   const struct vmm_restore_args *a, struct err **err);
+
 /* snapshot.c: pause, save everything, resume.  The files appear atomically. */
 int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
 		       struct err **err);

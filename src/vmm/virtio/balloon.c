@@ -15,6 +15,7 @@
 
 #include "guest-mem.h"
 #include "log.h"
+#include "../snapshot/format.h"
 #include "virtio-internal.h"
 
 #define VIRTIO_BALLOON_F_PAGE_REPORTING 5
@@ -93,6 +94,11 @@ static void balloon_destroy(struct virtio_dev *vdev)
 	free(vdev);
 }
 
+static int balloon_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+			struct err **err);
+static int balloon_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+			   struct err **err);
+
 static const struct virtio_dev_ops balloon_ops = {
     .name = "balloon",
     .device_id = VIRTIO_ID_BALLOON,
@@ -101,6 +107,8 @@ static const struct virtio_dev_ops balloon_ops = {
     .config_write = balloon_config_write,
     .reset = balloon_reset,
     .destroy = balloon_destroy,
+    .save = balloon_save,
+    .restore = balloon_restore,
 };
 
 int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err)
@@ -120,4 +128,23 @@ int virtio_balloon_create(const struct guest_mem *mem, struct virtio_dev **ret, 
 	b->vdev.features |= 1ull << VIRTIO_BALLOON_F_PAGE_REPORTING;
 	*ret = &b->vdev;
 	return 0;
+}
+
+/* Snapshot: the config space (target num_pages, the driver's `actual`). */
+static int balloon_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+			struct err **err)
+{
+	(void)err;
+	snap_put(w, SNAP_VIRTIO_DEV, index, &((struct virtio_balloon *)vdev)->config,
+		 sizeof(struct balloon_config));
+	return 0;
+}
+
+static int balloon_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+			   struct err **err)
+{
+	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
+
+	return snap_get(r, SNAP_VIRTIO_DEV, index, &b->config, sizeof(b->config), "balloon",
+			err);
 }
