@@ -5,6 +5,7 @@
  * then checks both read back as zero, i.e. the host dropped them, while a
  * neighbouring page kept its pattern.  Exit codes: 0 ok, 1 no device,
  * 2 negotiation, 3 queue, 4 timeout, 5 page not dropped, 6 neighbour damaged.
+ * `hold=US` waits after the device is set up (vdrv_hold).
  */
 #include "virtio-drv.h"
 
@@ -38,6 +39,7 @@ int main(void)
 	    vdrv_queue_setup(&d, 2, &report) < 0)
 		return 3;
 	vdrv_driver_ok(&d);
+	vdrv_hold("virtio-balloon");
 	memset(pages, 0xa5, sizeof(pages));
 
 	pfns[0] = (uint32_t)((uintptr_t)pages[0] / PAGE);

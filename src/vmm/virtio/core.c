@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -171,7 +172,14 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 
 int virtio_dev_start(struct virtio_dev *vdev, struct err **err)
 {
-	int r = pthread_create(&vdev->worker, NULL, worker_main, vdev);
+	sigset_t all, old;
+	int r;
+
+	/* The worker takes no signals: SIGUSR2 (snapshot) and the like are the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&vdev->worker, NULL, worker_main, vdev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	if (r)
 		return err_make(err, r, "virtio-%s: start worker thread", vdev->ops->name);
