@@ -54,6 +54,12 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err);
  * with err's message when the VM failed to start.  The fd stays open.
  */
 void vmm_api_answer_start(int fd, const struct err *err);
+/*
+ * The snapshot PUT /snapshot/load asked vmm_api_preboot() to restore instead
+ * of booting (run it with vmm_restore_with()), or NULL.
+ */
+struct vmm_restore_args;
+const struct vmm_restore_args *vmm_api_preboot_load(void);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,

@@ -26,3 +26,7 @@ void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx
 /* Route one parsed request (no I/O); exposed for the unit test. */
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
 		   size_t body_len, struct api_resp *resp);
+
+/* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
+#include <jansson.h>
+int api_snapshot_load(json_t *j, struct err **err);

@@ -83,7 +83,7 @@ int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *
 	const char *eq = strchr(arg, '=');
 
 	if (!eq || eq == arg || !eq[1])
-		return err_make(err, EINVAL, "--%s `%s`: expected OLD=NEW", opt, arg);
+		return err_make(err, 0, "--%s `%s`: expected OLD=NEW", opt, arg);
 	if (*n >= max)
 		return err_make(err, E2BIG, "--%s: at most %u", opt, max);
 	tab[*n].from = arg; /* compared up to the '=' */
@@ -130,7 +130,7 @@ static int set_one(struct vm_config *cfg, const char *opt, const char *val, stru
 {
 	if (!strcmp(opt, "rng") || !strcmp(opt, "balloon")) {
 		if (*val)
-			return err_make(err, EINVAL, "%s: unexpected value `%s`", opt, val);
+			return err_make(err, 0, "%s: unexpected value `%s`", opt, val);
 		if (!strcmp(opt, "rng"))
 			cfg->rng = true;
 		else
@@ -139,7 +139,7 @@ static int set_one(struct vm_config *cfg, const char *opt, const char *val, stru
 	}
 	if (strcmp(opt, "disk") && strcmp(opt, "net") && strcmp(opt, "vsock") &&
 	    strcmp(opt, "irqchip"))
-		return err_make(err, EINVAL, "unknown device option `%s`", opt);
+		return err_make(err, 0, "unknown device option `%s`", opt);
 	return vmm_config_set(cfg, opt, val, err);
 }
 
@@ -162,7 +162,7 @@ static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *use
 {
 	for (unsigned i = 0; i < n; i++)
 		if (!used[i])
-			return err_make(err, EINVAL, "--%s `%s`: the snapshot has no such %s",
+			return err_make(err, 0, "--%s `%s`: the snapshot has no such %s",
 					what, tab[i].from, what[0] == 'd' ? "disk" : "TAP");
 	return 0;
 }
@@ -177,17 +177,17 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 	int ret = 0;
 
 	if (!s)
-		return err_make(err, EINVAL, "device configuration: missing");
+		return err_make(err, 0, "device configuration: missing");
 	while (ret >= 0 && off < s->len) {
 		const char *opt = (const char *)s->data + off, *v;
 		size_t a_len = strnlen(opt, s->len - off), b_len;
 
 		if (a_len == s->len - off)
-			return err_make(err, EINVAL, "device configuration: unterminated");
+			return err_make(err, 0, "device configuration: unterminated");
 		v = opt + a_len + 1;
 		b_len = strnlen(v, s->len - off - a_len - 1);
 		if (b_len == s->len - off - a_len - 1)
-			return err_make(err, EINVAL, "device configuration: unterminated");
+			return err_make(err, 0, "device configuration: unterminated");
 		off += a_len + b_len + 2;
 		if (apply_remap(opt, v, a, used_disk, used_tap, val, sizeof(val)) < 0)
 			return err_make(err, E2BIG, "device configuration: %s too long", opt);
