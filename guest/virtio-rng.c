@@ -4,7 +4,7 @@
  * random bytes and checks they came back, are not all zero and differ.
  * With `irq`, the device's IOAPIC pin is routed to a vector and the used
  * buffer must also raise an interrupt with InterruptStatus bit 0.
- * `hold=US` waits after the device is set up (vdrv_hold).
+ * `hold=US` waits after the device (and its interrupt) is set up (vdrv_hold).
  * Exit codes: 0 ok, 1 no device, 2 negotiation refused, 3 queue, 4 timeout,
  * 5 short or bad data, 6 no interrupt.
  */
@@ -52,11 +52,11 @@ int main(void)
 	if (vdrv_queue_setup(&d, 0, &q) < 0)
 		return 3;
 	vdrv_driver_ok(&d);
-	vdrv_hold("virtio-rng");
 	if (irq) {
 		guest_lapic_enable();
 		guest_ioapic_route(d.irq, VEC_VIRTIO, false);
 	}
+	vdrv_hold("virtio-rng");
 	for (unsigned i = 0; i < 2; i++) {
 		struct vdrv_buf b = {buf[i], (uint32_t)n, true};
 

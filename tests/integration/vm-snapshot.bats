@@ -131,17 +131,225 @@ snapshot_counter() {
 	[[ "$output" == *"$TMP/mem"*"memory file"* ]]
 }
 
-@test "vm snapshot: what is not supported yet says so" {
+@test "vm snapshot: bad options and an old format version are one clear error" {
 	require_counter
-	run "$ISOLA" vm run --kernel "$GUEST_DIR/counter.elf" --rng \
-		--snapshot-state "$TMP/st" --snapshot-mem "$TMP/mem"
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
 	run "$ISOLA" vm run --kernel "$GUEST_DIR/counter.elf" --snapshot-state "$TMP/st"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--snapshot-mem"* ]]
-	run "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --disk-remap a=b
+	run "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --disk-remap nothing
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
+	[[ "$output" == *"--disk-remap"*"OLD=NEW"* ]]
 	[ ! -e "$TMP/st" ]
+	snapshot_counter "$TMP"
+	# A version-1 file (no device sections) with a valid checksum.
+	python3 - "$TMP/st" "$TMP/v1" <<'PY'
+import struct, sys, zlib
+b = bytearray(open(sys.argv[1], 'rb').read()[:-4])
+b[8:12] = struct.pack('<I', 1)
+open(sys.argv[2], 'wb').write(b + struct.pack('<I', zlib.crc32(b)))
+PY
+	run "$ISOLA" vm restore --state "$TMP/v1" --mem "$TMP/mem" --console none
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$TMP/v1"*"unsupported version 1 (expected 2)"* ]]
+}
+
+# snapshot_at DIR PATTERN [run args...]: runs a VM (console DIR/out1) until
+# PATTERN shows, snapshots it to DIR/st + DIR/mem, then kills it, so that
+# nothing after the snapshot comes from this VM.
+snapshot_at() {
+	local d=$1 pat=$2 pid i
+	shift 2
+	"$ISOLA" vm run --console "$d/out1" --snapshot-state "$d/st" --snapshot-mem "$d/mem" "$@" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for "$d/out1" "$pat"
+	kill -USR2 "$pid"
+	for i in $(seq 200); do [ -f "$d/st" ] && break; sleep 0.05; done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -f "$d/st" ]
+}
+
+# restore_ok DIR [restore args...]: restores DIR/st into DIR/out2; the guest must exit 0.
+restore_ok() {
+	local d=$1
+	shift
+	run timeout 60 "$ISOLA" vm restore --state "$d/st" --mem "$d/mem" --console "$d/out2" "$@"
+	echo "$output"
+	tr -d '\r' <"$d/out2" >"$d/out2.txt"
+	cat "$d/out2.txt"
+	[ "$status" -eq 1 ] # debug-exit 0
+	grep -q "guest: exit 0" "$d/out2.txt"
+}
+
+require_guest() {
+	require_kvm
+	[ -f "$GUEST_DIR/$1.elf" ] || skip "SKIP: $GUEST_DIR/$1.elf not built"
+}
+
+@test "vm snapshot: rng, disk, vsock and balloon devices restore and keep working" {
+	require_guest virtio-rng
+	truncate -s 1M "$TMP/disk.img"
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-rng.elf" --cmdline "hold=2000000 irq" \
+		--rng --disk "$TMP/disk.img" --vsock "cid=5,uds=$TMP/v.sock" --balloon
+	rm -f "$TMP/v.sock" # the killed VM left it behind
+	restore_ok "$TMP"
+	# The driver's setup from before the snapshot is used as is: no "device at" again.
+	run grep -c "device at" "$TMP/out2.txt"
+	[ "$output" = 0 ]
+	grep -q "virtio-rng: going on" "$TMP/out2.txt"
+	grep -q "virtio-rng: got 64 + 64 bytes" "$TMP/out2.txt"
+	grep -q "interrupt(s) on vector 0x41, InterruptStatus 0x1" "$TMP/out2.txt"
+	grep -q "virtio-rng: ok" "$TMP/out2.txt"
+}
+
+@test "vm snapshot: the balloon device restores (inflate and page reporting after restore)" {
+	require_guest virtio-balloon
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-balloon.elf" --balloon \
+		--cmdline hold=2000000
+	restore_ok "$TMP"
+	grep -q "virtio-balloon: going on" "$TMP/out2.txt"
+	grep -q "virtio-balloon: ok" "$TMP/out2.txt"
+}
+
+@test "vm snapshot: split irqchip, counter and a virtio interrupt through the userspace IOAPIC" {
+	require_counter
+	snapshot_counter "$TMP" --irqchip split
+	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console "$TMP/out2"
+	[ "$status" -eq 1 ]
+	first=$(grep -m1 -o "^counter: [0-9]*" "$TMP/out2" | cut -d' ' -f2)
+	[ "$first" -gt "$SNAP_LINE" ]
+	grep -q "^counter: 60" "$TMP/out2"
+	mkdir "$TMP/rng"
+	require_guest virtio-rng
+	snapshot_at "$TMP/rng" "holding" --kernel "$GUEST_DIR/virtio-rng.elf" --rng \
+		--irqchip split --cmdline "hold=2000000 irq"
+	restore_ok "$TMP/rng"
+	grep -q "interrupt(s) on vector 0x41, InterruptStatus 0x1" "$TMP/rng/out2.txt"
+}
+
+# check_blk IMG FIRST LAST: rounds FIRST..LAST (16 sectors each) hold their tags.
+check_blk() {
+	python3 - "$@" <<'PY'
+import sys
+img, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = open(img, 'rb').read()
+for r in range(first, last + 1):
+    for s in range(r * 16, r * 16 + 16):
+        tag = b'isola-blk:%d;' % s
+        want = (tag * (512 // len(tag) + 1))[:512]
+        assert d[s * 512:(s + 1) * 512] == want, 'sector %d' % s
+print('rounds %d..%d ok' % (first, last))
+PY
+}
+
+@test "vm snapshot: block guest snapshotted mid-I/O finishes after restore with correct data" {
+	require_guest virtio-blk
+	truncate -s 8M "$TMP/disk.img"
+	snapshot_at "$TMP" "round 20" --kernel "$GUEST_DIR/virtio-blk.elf" \
+		--disk "$TMP/disk.img" --cmdline "rounds=400 sectors=16"
+	# The killed VM got nowhere near the end: the last rounds are the restored guest's.
+	run grep -c "round 399" "$TMP/out1"
+	[ "$output" = 0 ]
+	restore_ok "$TMP"
+	grep -q "virtio-blk: round 399" "$TMP/out2.txt"
+	grep -q "virtio-blk: ok" "$TMP/out2.txt"
+	# It went on from the round it was in, not from the start.
+	first=$(grep -m1 -o "^virtio-blk: round [0-9]*" "$TMP/out2.txt" | cut -d' ' -f3)
+	[ "$first" -ge 20 ]
+	check_blk "$TMP/disk.img" 0 399
+}
+
+@test "vm snapshot: a moved disk restores with --disk-remap, and without it is a clear error" {
+	require_guest virtio-blk
+	truncate -s 8M "$TMP/disk.img"
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-blk.elf" \
+		--disk "$TMP/disk.img" --cmdline "hold=2000000 rounds=4 sectors=16"
+	mkdir "$TMP/moved"
+	mv "$TMP/disk.img" "$TMP/moved/new.img"
+	run "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console none
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"disk \`$TMP/disk.img\`"*"--disk-remap"* ]]
+	run "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console none \
+		--disk-remap "$TMP/other.img=$TMP/moved/new.img"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the snapshot has no such disk"* ]]
+	restore_ok "$TMP" --disk-remap "$TMP/disk.img=$TMP/moved/new.img"
+	grep -q "virtio-blk: ok" "$TMP/out2.txt"
+	check_blk "$TMP/moved/new.img" 0 3
+}
+
+@test "vm snapshot: a vsock connection open at the snapshot is reset at restore" {
+	require_guest virtio-vsock
+	python3 - "$TMP/v.sock_5000" "$TMP/host.ready" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
+open(sys.argv[2], 'w').close()
+c, _ = s.accept(); c.settimeout(30)
+c.recv(100)
+c.sendall(b'hello from host\n')
+c.recv(100)
+PY
+	PIDS+=("$!")
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-vsock.elf" \
+		--vsock "cid=7,uds=$TMP/v.sock" --cmdline "port=5000 hold=2000000"
+	grep -q "got 16 bytes: hello from host" "$TMP/out1"
+	rm -f "$TMP/v.sock"
+	restore_ok "$TMP"
+	grep -q "virtio-vsock: after the hold: connection reset by the host" "$TMP/out2.txt"
+}
+
+# api CURL-ARGS...: one request to $TMP/api.sock; prints the body and then the status.
+api() {
+	curl -s --max-time 30 --unix-socket "$TMP/api.sock" -w ' %{http_code}' "$@"
+}
+
+@test "vm snapshot: PUT /snapshot/load restores before boot; bad bodies and late loads are 400" {
+	require_counter
+	require_cmd curl
+	snapshot_counter "$TMP"
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out2" &
+	PIDS+=("$!")
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "'"$TMP/st"'"}'
+	[[ "$output" == *"mem_backend and mem_file_path"*" 400" ]]
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": 1, "mem_file_path": "m"}'
+	[[ "$output" == *"snapshot_path"*" 400" ]]
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "s", "mem_file_path": "m", "x": 1}'
+	[[ "$output" == *"x"*" 400" ]]
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "'"$TMP/st"'",
+		"mem_backend": {"backend_path": "'"$TMP/mem"'", "backend_type": "File"}}'
+	echo "$output"
+	[ "$output" = " 204" ]
+	# resume_vm defaults to false: paused until PATCH /vm Resumed.
+	run api http://l/
+	[[ "$output" == *'"state":"Paused"'*" 200" ]]
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "s", "mem_file_path": "m"}'
+	[[ "$output" == *"already running"*" 400" ]]
+	run api -X PATCH http://l/vm -d '{"state": "Resumed"}'
+	[ "$output" = " 204" ]
+	s=0
+	wait "$pid" || s=$?
+	[ "$s" -eq 1 ]
+	grep -q "^counter: 60" "$TMP/out2"
+	run grep -c "counter: start" "$TMP/out2"
+	[ "$output" = 0 ]
+}
+
+@test "vm snapshot: PUT /snapshot/load after pre-boot configuration is 400" {
+	require_counter
+	require_cmd curl
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console none &
+	PIDS+=("$!")
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
+	run api -X PUT http://l/machine-config -d '{"vcpu_count": 1, "mem_size_mib": 64}'
+	[ "$output" = " 204" ]
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "s", "mem_file_path": "m"}'
+	echo "$output"
+	[[ "$output" == *"only on a fresh VM"*" 400" ]]
 }
