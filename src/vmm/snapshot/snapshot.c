@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -22,6 +23,17 @@
 #include "virtio/virtio.h"
 
 #define PAGE 4096u
+
+/* When the restore began (CLOCK_MONOTONIC, µs): --debug logs where the time goes. */
+static uint64_t restore_t0;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
 
 /* Every device and both irqchip modes have their state saved now. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err)
@@ -191,10 +203,14 @@ void vm_snapshot_signal(struct vm *vm)
 
 int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 {
+	uint64_t t;
 	int r;
 
 	if (!vm->snap)
 		return 0;
+	t = now_us();
+	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
+		  (unsigned long long)(t - restore_t0));
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
@@ -204,6 +220,8 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		r = vmm_virtio_restore(vm, vm->snap, err);
 	if (r < 0)
 		return err_wrap(err, "restore");
+	log_debug("restore: state loaded in %llu us (%llu us since the start)",
+		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);
@@ -254,7 +272,10 @@ int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, in
 	struct snap_reader rd;
 	struct snap_config c;
 	_cleanup_close_ int fd = -1;
-	int r = snap_load(&rd, a->state_path, err);
+	int r;
+
+	restore_t0 = now_us();
+	r = snap_load(&rd, a->state_path, err);
 
 	rd.start_paused = a->paused;
 	if (r >= 0) {
@@ -269,6 +290,8 @@ int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, in
 	if (r >= 0)
 		r = fd = open_mem(a->mem_path, c.memory, err);
 	if (r >= 0) {
+		log_debug("restore: `%s` read and checked in %llu us", a->state_path,
+			  (unsigned long long)(now_us() - restore_t0));
 		cfg->cpus = c.cpus;
 		cfg->memory = c.memory;
 		r = vm_run_restored(cfg, &rd, fd, ret_status, err);
