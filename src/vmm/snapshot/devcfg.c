@@ -152,7 +152,7 @@ static int check_disks(const struct vm_config *cfg, struct err **err)
 		if (stat(cfg->disks[i].path, &st) < 0)
 			return err_make(err, errno,
 					"disk `%s` of the snapshot: use --disk-remap OLD=NEW "
-					"(or drive overrides) to give its new path",
+					"(API: \"disk_remap\") to give its new path",
 					cfg->disks[i].path);
 	return 0;
 }
