@@ -2,7 +2,8 @@
 /*
  * virtio-net test guest: sends one broadcast frame of EtherType 0x88b5
  * (local experimental) carrying "isola-net-tx", then waits for a frame of the
- * same type carrying "isola-net-rx" (other traffic is skipped).
+ * same type carrying "isola-net-rx" (other traffic is skipped).  `hold=US`
+ * waits after printing the MAC, then prints the MAC the device has now.
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout.
  */
 #include "virtio-drv.h"
@@ -42,6 +43,12 @@ int main(void)
 		mac[i] = vdrv_config8(&d, i);
 	guest_printf("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, status %u\n", mac[0], mac[1],
 		     mac[2], mac[3], mac[4], mac[5], vdrv_config8(&d, 6));
+	if (guest_cmdline_has("hold")) {
+		vdrv_hold("virtio-net");
+		guest_printf("virtio-net: mac now %02x:%02x:%02x:%02x:%02x:%02x\n",
+			     vdrv_config8(&d, 0), vdrv_config8(&d, 1), vdrv_config8(&d, 2),
+			     vdrv_config8(&d, 3), vdrv_config8(&d, 4), vdrv_config8(&d, 5));
+	}
 
 	uint8_t *f = txbuf + NET_HDR;
 	memset(f, 0xff, 6);

@@ -11,6 +11,7 @@ GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
 setup() {
 	isola_tmp
 	PIDS=()
+	TAPS=()
 }
 
 teardown() {
@@ -18,6 +19,9 @@ teardown() {
 	for p in "${PIDS[@]}"; do
 		kill "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
+	done
+	for p in "${TAPS[@]}"; do
+		ip link del "$p" 2>/dev/null || true
 	done
 	isola_cleanup_tmp
 }
@@ -301,6 +305,44 @@ PY
 	rm -f "$TMP/v.sock"
 	restore_ok "$TMP"
 	grep -q "virtio-vsock: after the hold: connection reset by the host" "$TMP/out2.txt"
+}
+
+@test "vm snapshot: a net device restores onto another TAP with --net-remap, keeping its MAC" {
+	require_guest virtio-net
+	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
+	require_cmd ip
+	a=isola-it-a$(($$ % 100000)) b=isola-it-b$(($$ % 100000))
+	TAPS=("$a" "$b")
+	for t in "$a" "$b"; do
+		ip tuntap add dev "$t" mode tap vnet_hdr
+		ip link set "$t" up
+	done
+	# No mac=: the device picks a random one, which the snapshot must keep.
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-net.elf" --net "tap=$a" \
+		--cmdline hold=2000000
+	mac=$(tr -d '\r' <"$TMP/out1" | sed -n 's/^virtio-net: mac \([0-9a-f:]*\),.*/\1/p')
+	[ -n "$mac" ]
+	# The host side answers on the new TAP only.
+	python3 - "$b" "$TMP/host.ready" >"$TMP/host.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
+s.bind((sys.argv[1], 0x88b5)); s.settimeout(30)
+open(sys.argv[2], 'w').close()
+while True:
+    f = s.recv(2048)
+    if f[14:26] == b'isola-net-tx':
+        break
+print('from', f[6:12].hex(':'), flush=True)
+s.send(b'\xff' * 6 + bytes.fromhex('020000000099') + b'\x88\xb5' +
+       b'isola-net-rx'.ljust(46, b'\0'))
+PY
+	PIDS+=("$!")
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	restore_ok "$TMP" --net-remap "$a=$b"
+	cat "$TMP/host.out"
+	grep -q "virtio-net: mac now $mac" "$TMP/out2.txt"
+	grep -q "got 60-byte frame" "$TMP/out2.txt"
+	grep -q "from $mac" "$TMP/host.out"
 }
 
 # api CURL-ARGS...: one request to $TMP/api.sock; prints the body and then the status.
