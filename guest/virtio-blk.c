@@ -9,8 +9,9 @@
  * through an indirect table).  `bench=N size=B`: N sequential writes then N reads of B bytes;
  * prints microseconds for each.  `rounds=R`: R write-and-verify rounds, round i at sector
  * S + i * N, printing "virtio-blk: round i" after each (the snapshot test stops it mid-I/O).
- * `hold=US` waits after the device is set up (vdrv_hold). Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout,
- * 5 bad status, 6 data mismatch, 7 read-only expectations not met.
+ * `hold=US` waits after the device is set up (vdrv_hold).
+ * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 5 bad status,
+ * 6 data mismatch, 7 read-only expectations not met.
  */
 #include "virtio-drv.h"
 

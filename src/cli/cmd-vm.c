@@ -134,7 +134,7 @@ static int vm_run(int argc, char **argv)
 	}
 	if (r >= 0 && !cfg.kernel && cfg.api_sock)
 		r = vmm_api_preboot(&cfg, &err); /* configured through the API, then boots */
-	load = vmm_api_preboot_load();	 /* ... or restores a snapshot (PUT /snapshot/load) */
+	load = vmm_api_preboot_load(); /* ... or restores a snapshot (PUT /snapshot/load) */
 	if (r >= 0 && !load)
 		r = vmm_config_validate(&cfg, &err);
 	if (r >= 0 && !cfg.snapshot_state != !cfg.snapshot_mem)

@@ -64,8 +64,9 @@ static int mem_path(json_t *j, const char **ret, struct err **err)
 	if (r >= 0)
 		r = json_get_string(mb, "body.mem_backend", "backend_type", true, &type, err);
 	if (r >= 0 && strcmp(type, "File"))
-		r = err_make(err, 0, "body.mem_backend.backend_type: only \"File\" is "
-					  "supported (\"Uffd\" is not supported yet)");
+		r = err_make(err, 0,
+			     "body.mem_backend.backend_type: only \"File\" is "
+			     "supported (\"Uffd\" is not supported yet)");
 	return r;
 }
 
@@ -85,8 +86,7 @@ static int remaps(json_t *j, const char *key, struct vmm_remap *tab, unsigned *n
 			return err_make(err, 0, "body.%s.%s: expected a string", key, from);
 		if (asprintf(&s, "%s=%s", from, json_string_value(v)) < 0 || !own(s))
 			return err_make(err, ENOMEM, "body.%s", key);
-		r = vmm_remap_add(tab, n, max, key[0] == 'd' ? "disk-remap" : "net-remap", s,
-				  err);
+		r = vmm_remap_add(tab, n, max, key[0] == 'd' ? "disk-remap" : "net-remap", s, err);
 	}
 	return r < 0 ? err_wrap(err, "body.%s", key) : r;
 }
@@ -109,8 +109,8 @@ int api_snapshot_load(json_t *j, struct err **err)
 		r = remaps(j, "net_remap", load.a.taps, &load.a.n_taps, VM_MAX_NETS, err);
 	if (r >= 0 && json_is_true(json_object_get(j, "enable_diff_snapshots")))
 		r = err_make(err, 0, "body.enable_diff_snapshots: not supported yet");
-	if (r >= 0 && (!(load.a.state_path = own(strdup(state))) ||
-		       !(load.a.mem_path = own(strdup(mem)))))
+	if (r >= 0 &&
+	    (!(load.a.state_path = own(strdup(state))) || !(load.a.mem_path = own(strdup(mem)))))
 		r = err_make(err, ENOMEM, "snapshot load");
 	if (r < 0) {
 		load_clear();

@@ -237,9 +237,9 @@ static const char *const vsock_keys[] = {"guest_cid", "uds_path", "vsock_id", NU
 static const char *const balloon_keys[] = {"amount_mib", "deflate_on_oom",
 					   "stats_polling_interval_s", NULL};
 static const char *const action_keys[] = {"action_type", NULL};
-static const char *const load_keys[] = {"snapshot_path", "mem_backend", "mem_file_path",
-					"resume_vm",	 "enable_diff_snapshots", "disk_remap",
-					"net_remap",	 NULL};
+static const char *const load_keys[] = {
+    "snapshot_path",	     "mem_backend", "mem_file_path", "resume_vm",
+    "enable_diff_snapshots", "disk_remap",  "net_remap",     NULL};
 
 /* Firecracker's rule: a snapshot loads into a fresh VMM, not over a configuration. */
 static int snapshot_load(struct preboot *pb, json_t *j, struct err **err)

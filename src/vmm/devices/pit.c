@@ -306,17 +306,17 @@ int pit_set_state(struct pit *p, const struct pit_state *st)
 	for (unsigned i = 0; i < 3; i++) {
 		const struct pit_channel_state *s = &st->ch[i];
 
-		p->ch[i] = (struct pit_channel){
-		    .mode = s->mode,
-		    .access = s->access,
-		    .reload = s->reload,
-		    .start_ns = now > s->elapsed_ns ? now - s->elapsed_ns : 0,
-		    .armed = s->armed,
-		    .latched = s->latched,
-		    .read_hi = s->read_hi,
-		    .write_hi = s->write_hi,
-		    .latch = s->latch,
-		    .write_lo = s->write_lo};
+		p->ch[i] =
+		    (struct pit_channel){.mode = s->mode,
+					 .access = s->access,
+					 .reload = s->reload,
+					 .start_ns = now > s->elapsed_ns ? now - s->elapsed_ns : 0,
+					 .armed = s->armed,
+					 .latched = s->latched,
+					 .read_hi = s->read_hi,
+					 .write_hi = s->write_hi,
+					 .latch = s->latch,
+					 .write_lo = s->write_lo};
 	}
 	p->gate2 = st->gate2;
 	p->speaker = st->speaker;

@@ -58,8 +58,8 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 		snprintf(v, sizeof(v), "tap=%s", cfg->nets[i].tap);
 		if (cfg->nets[i].has_mac)
 			snprintf(v + strlen(v), sizeof(v) - strlen(v),
-				 ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
-				 m[4], m[5]);
+				 ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+				 m[5]);
 		put_pair(buf, cap, &len, "net", v);
 	}
 	if (cfg->has_vsock) {
@@ -93,8 +93,8 @@ int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *
 }
 
 /* The NEW of a remap whose OLD is `from` (length n), marking it used; or NULL. */
-static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used,
-			    const char *from, size_t n)
+static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used, const char *from,
+			    size_t n)
 {
 	for (unsigned i = 0; i < nr; i++) {
 		if (strlen(tab[i].from) - strlen(tab[i].to) - 1 == n &&
@@ -157,13 +157,13 @@ static int check_disks(const struct vm_config *cfg, struct err **err)
 	return 0;
 }
 
-static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *used,
-			const char *what, struct err **err)
+static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *used, const char *what,
+			struct err **err)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (!used[i])
-			return err_make(err, 0, "--%s `%s`: the snapshot has no such %s",
-					what, tab[i].from, what[0] == 'd' ? "disk" : "TAP");
+			return err_make(err, 0, "--%s `%s`: the snapshot has no such %s", what,
+					tab[i].from, what[0] == 'd' ? "disk" : "TAP");
 	return 0;
 }
 

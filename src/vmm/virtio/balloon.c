@@ -145,6 +145,5 @@ static int balloon_restore(struct virtio_dev *vdev, const struct snap_reader *r,
 {
 	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
 
-	return snap_get(r, SNAP_VIRTIO_DEV, index, &b->config, sizeof(b->config), "balloon",
-			err);
+	return snap_get(r, SNAP_VIRTIO_DEV, index, &b->config, sizeof(b->config), "balloon", err);
 }

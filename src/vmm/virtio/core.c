@@ -293,10 +293,12 @@ int virtio_dev_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t ind
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
 		const struct virtq *vq = &vdev->vq[i];
 
-		st.q[i] = (struct vq_state){vq->desc_gpa,   vq->avail_gpa,	 vq->used_gpa,
-					    vq->size,	    vq->last_avail,	 vq->used_idx,
-					    vq->signalled_used, vq->ready && !vq->broken,
-					    vq->signalled_valid, vq->event_idx, vq->indirect};
+		st.q[i] = (struct vq_state){vq->desc_gpa,	 vq->avail_gpa,
+					    vq->used_gpa,	 vq->size,
+					    vq->last_avail,	 vq->used_idx,
+					    vq->signalled_used,	 vq->ready && !vq->broken,
+					    vq->signalled_valid, vq->event_idx,
+					    vq->indirect};
 	}
 	snap_put(w, SNAP_VIRTIO, index, &st, sizeof(st));
 	if (vdev->ops->save)
@@ -305,8 +307,7 @@ int virtio_dev_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t ind
 	return r < 0 ? err_wrap(err, "virtio-%s", vdev->ops->name) : 0;
 }
 
-static int check_state(const struct virtio_dev *vdev, const struct dev_state *st,
-		       struct err **err)
+static int check_state(const struct virtio_dev *vdev, const struct dev_state *st, struct err **err)
 {
 	if (st->device_id != vdev->ops->device_id || st->n_queues != vdev->ops->n_queues)
 		return err_make(err, EINVAL, "device id %u with %u queues, expected %u with %u",

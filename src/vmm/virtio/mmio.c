@@ -365,8 +365,7 @@ struct mmio_state {
 	uint32_t gsi, device_features_sel, driver_features_sel, queue_sel;
 };
 
-int virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w, uint32_t index,
-		     struct err **err)
+int virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w, uint32_t index, struct err **err)
 {
 	struct mmio_state st = {.base = m->base, .gsi = m->gsi};
 

@@ -66,8 +66,8 @@ static void test_pit(void)
 	ok(s.ch[0].reload == 0x1000 && s.ch[0].mode == 2 && s.ch[0].armed, "channel 0 saved");
 	is_int(pit_set_state(b, &s), 0, "PIT state loads");
 	pit_get_state(b, &t);
-	ok(t.ch[0].reload == 0x1000 && t.ch[0].mode == 2 && t.ch[0].access == 3 &&
-	       t.ch[0].armed && t.ch[0].elapsed_ns >= s.ch[0].elapsed_ns,
+	ok(t.ch[0].reload == 0x1000 && t.ch[0].mode == 2 && t.ch[0].access == 3 && t.ch[0].armed &&
+	       t.ch[0].elapsed_ns >= s.ch[0].elapsed_ns,
 	   "PIT state round trips, time goes on from where it was");
 	s.ch[1].reload = 0;
 	is_int(pit_set_state(b, &s), -22, "reload 0 refused");
