@@ -285,6 +285,34 @@ PY
 	check_blk "$TMP/moved/new.img" 0 3
 }
 
+@test "vm snapshot: a restored VM with a disk snapshots again over the API, and that restores" {
+	require_guest virtio-blk
+	require_cmd curl
+	truncate -s 8M "$TMP/disk.img"
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-blk.elf" \
+		--disk "$TMP/disk.img" --cmdline "hold=1000000 rounds=300 sectors=16"
+	"$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console "$TMP/out2" \
+		--api-sock "$TMP/api.sock" &
+	pid=$!
+	PIDS+=("$pid")
+	wait_for "$TMP/out2" "round 5"
+	run curl -s --unix-socket "$TMP/api.sock" -X PUT -w '%{http_code}' \
+		-d "{\"snapshot_path\":\"$TMP/st2\",\"mem_file_path\":\"$TMP/mem2\"}" \
+		http://l/snapshot/create
+	[ "$output" = 204 ]
+	kill -9 "$pid"
+	wait "$pid" || true
+	last=$(tr -d '\r' <"$TMP/out2" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+	run timeout 60 "$ISOLA" vm restore --state "$TMP/st2" --mem "$TMP/mem2" --console "$TMP/out3"
+	[ "$status" -eq 1 ]
+	first=$(tr -d '\r' <"$TMP/out3" | grep -m1 -o "^virtio-blk: round [0-9]*" | cut -d' ' -f3)
+	# The second snapshot was taken after round 5 and no later than the kill.
+	[ "$first" -gt 5 ]
+	[ "$first" -le $((last + 1)) ]
+	grep -q "virtio-blk: ok" "$TMP/out3"
+	check_blk "$TMP/disk.img" 0 299
+}
+
 @test "vm snapshot: a vsock connection open at the snapshot is reset at restore" {
 	require_guest virtio-vsock
 	python3 - "$TMP/v.sock_5000" "$TMP/host.ready" <<'PY' &
