@@ -158,6 +158,56 @@ PY
 	[[ "$output" == *"$TMP/v1"*"unsupported version 1 (expected 2)"* ]]
 }
 
+# cpuid_edit IN OUT brand|feature: a copy of state file IN whose vCPU 0 CPUID
+# shows another brand string, or one more leaf-7 EBX feature; checksum fixed.
+cpuid_edit() {
+	python3 - "$@" <<'PY'
+import struct, sys, zlib
+src, dst, mode = sys.argv[1:4]
+b = bytearray(open(src, 'rb').read()[:-4])
+off, done = 16, False
+for _ in range(struct.unpack_from('<I', b, 12)[0]):
+    t, idx, ln = struct.unpack_from('<III', b, off)
+    for k in range(struct.unpack_from('<I', b, off + 12)[0] if (t, idx) == (25, 0) else 0):
+        e = off + 20 + 40 * k
+        fn, sub = struct.unpack_from('<II', b, e)
+        if mode == 'brand' and fn == 0x80000002:
+            b[e + 12:e + 16] = b'isol'
+            done = True
+        if mode == 'feature' and (fn, sub) == (7, 0):
+            ebx = struct.unpack_from('<I', b, e + 16)[0]
+            bit = next(i for i in range(32) if not ebx >> i & 1)
+            struct.pack_into('<I', b, e + 16, ebx | 1 << bit)
+            print(bit)
+            done = True
+    off += 12 + ln
+assert done, 'no CPUID entry to edit'
+open(dst, 'wb').write(b + struct.pack('<I', zlib.crc32(b)))
+PY
+}
+
+@test "vm snapshot: the CPUID the guest saw is restored; a feature this host lacks is an error" {
+	require_counter
+	snapshot_counter "$TMP"
+	# Same host: the vCPU already has that table, nothing is set.
+	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/st" --mem "$TMP/mem" \
+		--console "$TMP/out2"
+	[ "$status" -eq 1 ]
+	[[ "$output" != *"setting the saved CPUID"* ]]
+	# A table that differs but offers nothing new is set before the guest runs.
+	cpuid_edit "$TMP/st" "$TMP/brand" brand
+	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/brand" --mem "$TMP/mem" \
+		--console "$TMP/out3"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"vCPU 0: setting the saved CPUID"* ]]
+	grep -q "^counter: 60" "$TMP/out3"
+	bit=$(cpuid_edit "$TMP/st" "$TMP/feature" feature)
+	run "$ISOLA" vm restore --state "$TMP/feature" --mem "$TMP/mem" --console none
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"vCPU 0: CPUID 0x7.0 EBX bit $bit: the guest was shown a feature this host does not offer"* ]]
+}
+
 # snapshot_at DIR PATTERN [run args...]: runs a VM (console DIR/out1) until
 # PATTERN shows, snapshots it to DIR/st + DIR/mem, then kills it, so that
 # nothing after the snapshot comes from this VM.

@@ -44,6 +44,7 @@ enum snap_type {
 	SNAP_VCPU_EVENTS = 22,
 	SNAP_VCPU_MP_STATE = 23,
 	SNAP_VCPU_FPU = 24,
+	SNAP_VCPU_CPUID = 25,
 	/* Per virtio device, index = its number in bring-up order. */
 	SNAP_VIRTIO = 32,      /* generic: features, status, queues */
 	SNAP_VIRTIO_MMIO = 33, /* transport registers */

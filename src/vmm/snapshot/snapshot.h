@@ -24,6 +24,9 @@ void vcpu_park(struct vcpu *v);
 /* vcpu-state.c */
 int vcpu_state_save(struct vcpu *v, struct snap_writer *w, struct err **err);
 int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
+/* cpuid-state.c: the CPUID the guest saw; restored first (MSRs depend on it). */
+int vcpu_cpuid_save(struct vcpu *v, struct snap_writer *w, struct err **err);
+int vcpu_cpuid_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
 /* vm-state.c: irqchip, PIT, clock */
 int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err);
 int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
