@@ -158,8 +158,9 @@ PY
 	[[ "$output" == *"$TMP/v1"*"unsupported version 1 (expected 2)"* ]]
 }
 
-# cpuid_edit IN OUT brand|feature: a copy of state file IN whose vCPU 0 CPUID
-# shows another brand string, or one more leaf-7 EBX feature; checksum fixed.
+# cpuid_edit IN OUT brand|feature|tsc: a copy of state file IN whose vCPU 0 CPUID
+# shows another brand string, or one more leaf-7 EBX feature, or whose TSC
+# frequency is doubled; checksum fixed.
 cpuid_edit() {
 	python3 - "$@" <<'PY'
 import struct, sys, zlib
@@ -168,6 +169,10 @@ b = bytearray(open(src, 'rb').read()[:-4])
 off, done = 16, False
 for _ in range(struct.unpack_from('<I', b, 12)[0]):
     t, idx, ln = struct.unpack_from('<III', b, off)
+    if mode == 'tsc' and t == 1:
+        khz = struct.unpack_from('<Q', b, off + 28)[0]
+        struct.pack_into('<Q', b, off + 28, 2 * khz)
+        done = True
     for k in range(struct.unpack_from('<I', b, off + 12)[0] if (t, idx) == (25, 0) else 0):
         e = off + 20 + 40 * k
         fn, sub = struct.unpack_from('<II', b, e)
@@ -186,7 +191,7 @@ open(dst, 'wb').write(b + struct.pack('<I', zlib.crc32(b)))
 PY
 }
 
-@test "vm snapshot: the CPUID the guest saw is restored; a feature this host lacks is an error" {
+@test "vm snapshot: the CPUID and TSC frequency the guest saw are restored; a missing feature is an error" {
 	require_counter
 	snapshot_counter "$TMP"
 	# Same host: the vCPU already has that table, nothing is set.
@@ -194,6 +199,7 @@ PY
 		--console "$TMP/out2"
 	[ "$status" -eq 1 ]
 	[[ "$output" != *"setting the saved CPUID"* ]]
+	[[ "$output" != *"TSC"* ]]
 	# A table that differs but offers nothing new is set before the guest runs.
 	cpuid_edit "$TMP/st" "$TMP/brand" brand
 	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/brand" --mem "$TMP/mem" \
@@ -201,6 +207,14 @@ PY
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"vCPU 0: setting the saved CPUID"* ]]
 	grep -q "^counter: 60" "$TMP/out3"
+	# Another TSC frequency: KVM scales it, or a warning says the clock will drift.
+	cpuid_edit "$TMP/st" "$TMP/tsc" tsc
+	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/tsc" --mem "$TMP/mem" \
+		--console "$TMP/out4"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"TSC scaled to the snapshot's"* ||
+		"$output" == *"KVM cannot scale it"*"the guest's clock will drift"* ]]
 	bit=$(cpuid_edit "$TMP/st" "$TMP/feature" feature)
 	run "$ISOLA" vm restore --state "$TMP/feature" --mem "$TMP/mem" --console none
 	echo "$output"

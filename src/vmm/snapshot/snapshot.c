@@ -201,6 +201,35 @@ void vm_snapshot_signal(struct vm *vm)
 			 cfg->snapshot_mem);
 }
 
+/*
+ * The guest's TSC counts at the saved frequency: ask KVM to scale it when this
+ * host's differs by more than 250 ppm.  Without TSC scaling the guest's clock
+ * runs fast or slow, as QEMU does it, that is a warning, not a failure.
+ */
+static void restore_tsc_khz(struct vm *vm, const struct snap_reader *r)
+{
+	struct snap_config c;
+	_cleanup_err_ struct err *e = NULL;
+	int here;
+
+	if (snap_get(r, SNAP_CONFIG, 0, &c, sizeof(c), "config", &e) < 0 || !c.tsc_khz)
+		return;
+	here = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (here <= 0 || c.tsc_khz > 100000000 ||
+	    (uint64_t)llabs((long long)here - (long long)c.tsc_khz) * 4000 <= c.tsc_khz)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_TSC_KHZ, (unsigned long)c.tsc_khz) < 0) {
+			log_warn("the snapshot's TSC ran at %llu kHz, this host's runs at %d kHz "
+				 "and KVM cannot scale it (%m): the guest's clock will drift",
+				 (unsigned long long)c.tsc_khz, here);
+			return;
+		}
+	}
+	log_debug("restore: TSC scaled to the snapshot's %llu kHz (this host: %d kHz)",
+		  (unsigned long long)c.tsc_khz, here);
+}
+
 int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 {
 	uint64_t t;
@@ -211,6 +240,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	t = now_us();
 	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
 		  (unsigned long long)(t - restore_t0));
+	restore_tsc_khz(vm, vm->snap);
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
@@ -243,6 +273,9 @@ static int check_config(const struct snap_config *c, struct err **err)
 				(unsigned long long)c->memory);
 	if (c->flags)
 		return err_make(err, EINVAL, "config: unknown flags %#x", c->flags);
+	if (c->tsc_khz > 100000000)
+		return err_make(err, EINVAL, "config: TSC frequency %llu kHz out of range",
+				(unsigned long long)c->tsc_khz);
 	return 0;
 }
 
