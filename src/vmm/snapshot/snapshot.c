@@ -204,7 +204,7 @@ void vm_snapshot_signal(struct vm *vm)
 /*
  * The guest's TSC counts at the saved frequency: ask KVM to scale it when this
  * host's differs by more than 250 ppm.  Without TSC scaling the guest's clock
- * runs fast or slow, as QEMU does it, that is a warning, not a failure.
+ * runs fast or slow; as with QEMU, that is a warning, not a failure.
  */
 static void restore_tsc_khz(struct vm *vm, const struct snap_reader *r)
 {

@@ -278,6 +278,24 @@ struct dev_state {
 	struct vq_state q[VIRTIO_MAX_QUEUES];
 };
 
+/* A ring the guest corrupted is saved as not ready: the status says NEEDS_RESET. */
+static struct vq_state queue_state(const struct virtq *vq)
+{
+	return (struct vq_state){
+	    .desc_gpa = vq->desc_gpa,
+	    .avail_gpa = vq->avail_gpa,
+	    .used_gpa = vq->used_gpa,
+	    .size = vq->size,
+	    .last_avail = vq->last_avail,
+	    .used_idx = vq->used_idx,
+	    .signalled_used = vq->signalled_used,
+	    .ready = vq->ready && !vq->broken,
+	    .signalled_valid = vq->signalled_valid,
+	    .event_idx = vq->event_idx,
+	    .indirect = vq->indirect,
+	};
+}
+
 int virtio_dev_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
 		    struct err **err)
 {
@@ -290,16 +308,8 @@ int virtio_dev_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t ind
 	st.status = __atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST);
 	st.isr = __atomic_load_n(&vdev->isr, __ATOMIC_SEQ_CST);
 	st.config_generation = vdev->config_generation;
-	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++) {
-		const struct virtq *vq = &vdev->vq[i];
-
-		st.q[i] = (struct vq_state){vq->desc_gpa,	 vq->avail_gpa,
-					    vq->used_gpa,	 vq->size,
-					    vq->last_avail,	 vq->used_idx,
-					    vq->signalled_used,	 vq->ready && !vq->broken,
-					    vq->signalled_valid, vq->event_idx,
-					    vq->indirect};
-	}
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		st.q[i] = queue_state(&vdev->vq[i]);
 	snap_put(w, SNAP_VIRTIO, index, &st, sizeof(st));
 	if (vdev->ops->save)
 		r = vdev->ops->save(vdev, w, index, err);
