@@ -10,6 +10,7 @@
  * target is back to 0 deflates, rewrites the pages and exits.
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 5 page
  * not dropped, 6 neighbour damaged, 7 no RAM for touch_mib.
+ * `hold=US` waits after the device is set up (vdrv_hold).
  */
 #include "virtio-drv.h"
 
@@ -156,6 +157,7 @@ int main(void)
 	    vdrv_queue_setup(&d, 2, &report) < 0)
 		return 3;
 	vdrv_driver_ok(&d);
+	vdrv_hold("virtio-balloon");
 	memset(pages, 0xa5, sizeof(pages));
 
 	pfns[0] = (uint32_t)((uintptr_t)pages[0] / PAGE);

@@ -7,8 +7,11 @@
  * disk: the RO feature and a failing write.  Prints "virtio-blk: ok".
  * `indirect` / `event_idx` negotiate those ring features (requests then go
  * through an indirect table).  `bench=N size=B`: N sequential writes then N reads of B bytes;
- * prints microseconds for each. Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout,
- * 5 bad status, 6 data mismatch, 7 read-only expectations not met.
+ * prints microseconds for each.  `rounds=R`: R write-and-verify rounds, round i at sector
+ * S + i * N, printing "virtio-blk: round i" after each (the snapshot test stops it mid-I/O).
+ * `hold=US` waits after the device is set up (vdrv_hold).
+ * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 5 bad status,
+ * 6 data mismatch, 7 read-only expectations not met.
  */
 #include "virtio-drv.h"
 
@@ -117,6 +120,18 @@ static int write_verify(uint64_t first, uint64_t n, uint64_t capacity)
 	return 0;
 }
 
+static int rounds(uint64_t first, uint64_t n, uint64_t capacity, uint64_t count)
+{
+	int r = 0;
+
+	for (uint64_t i = 0; r == 0 && i < count; i++) {
+		r = write_verify(first + i * n, n, capacity);
+		if (r == 0)
+			guest_printf("virtio-blk: round %lu\n", (unsigned long)i);
+	}
+	return r;
+}
+
 int main(void)
 {
 	uint64_t first = guest_cmdline_u64_or("sector", 0, UINT32_MAX);
@@ -140,6 +155,7 @@ int main(void)
 	if (vdrv_queue_setup(&d, 0, &q) < 0)
 		return 3;
 	vdrv_driver_ok(&d);
+	vdrv_hold("virtio-blk");
 	capacity = vdrv_config64(&d, 0);
 	if (request(T_GET_ID, 0, id, 20) < 0)
 		return 4;
@@ -151,6 +167,8 @@ int main(void)
 		r = bench(count, size ? size : 512);
 	else if (guest_cmdline_has("ro"))
 		r = check_ro(d.features);
+	else if (guest_cmdline_has("rounds"))
+		r = rounds(first, n, capacity, guest_cmdline_u64_or("rounds", 1, 100000));
 	else
 		r = write_verify(first, n, capacity);
 	if (r == 0)

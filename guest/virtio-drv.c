@@ -329,3 +329,14 @@ int64_t vdrv_submit(struct vdrv_queue *q, const struct vdrv_buf *bufs, unsigned 
 	vdrv_kick(q);
 	return vdrv_wait(q, timeout_us);
 }
+
+void vdrv_hold(const char *who)
+{
+	uint64_t us = guest_cmdline_u64_or("hold", 0, 600000000);
+
+	if (!us)
+		return;
+	guest_printf("%s: holding\n", who);
+	guest_udelay(us);
+	guest_printf("%s: going on\n", who);
+}

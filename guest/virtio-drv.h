@@ -54,6 +54,11 @@ uint64_t vdrv_device_features(struct vdrv_dev *d);
 /* Set up queue `index` with VDRV_QSIZE entries (or QueueNumMax if smaller). */
 int vdrv_queue_setup(struct vdrv_dev *d, unsigned index, struct vdrv_queue *q);
 void vdrv_driver_ok(struct vdrv_dev *d);
+/*
+ * With `hold=US` on the cmdline: print "<who>: holding" and wait US
+ * microseconds (the snapshot tests snapshot a guest whose device is set up).
+ */
+void vdrv_hold(const char *who);
 uint32_t vdrv_status(struct vdrv_dev *d);
 uint8_t vdrv_config8(struct vdrv_dev *d, unsigned off);
 uint32_t vdrv_config32(struct vdrv_dev *d, unsigned off);

@@ -12,6 +12,7 @@
  * for an "isola-net-tx" frame and answers with "isola-net-rx".
  * `mrg`: the first mode with MRG_RXBUF and four 48-byte receive buffers, so
  * a 60-byte frame (72 with the header) arrives in two; prints num_buffers.
+ * `hold=US` waits after printing the MAC, then prints the MAC the device has now.
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout.
  */
 #include "virtio-drv.h"
@@ -248,6 +249,12 @@ int main(void)
 		mac[i] = vdrv_config8(&d, i);
 	guest_printf("virtio-net: mac %02x:%02x:%02x:%02x:%02x:%02x, status %u\n", mac[0], mac[1],
 		     mac[2], mac[3], mac[4], mac[5], vdrv_config8(&d, 6));
+	if (guest_cmdline_has("hold")) {
+		vdrv_hold("virtio-net");
+		guest_printf("virtio-net: mac now %02x:%02x:%02x:%02x:%02x:%02x\n",
+			     vdrv_config8(&d, 0), vdrv_config8(&d, 1), vdrv_config8(&d, 2),
+			     vdrv_config8(&d, 3), vdrv_config8(&d, 4), vdrv_config8(&d, 5));
+	}
 
 	if (guest_cmdline_has("udp"))
 		return udp_mode(&rxq, &txq, mac, offload);

@@ -5,6 +5,7 @@
  * With `irq`, the device's IOAPIC pin is routed to a vector and the used
  * buffer must also raise an interrupt with InterruptStatus bit 0.  With
  * `pci msix`, the queue gets an MSI-X vector instead (no ISR bit needed).
+ * `hold=US` waits after the device (and its interrupt) is set up (vdrv_hold).
  * Exit codes: 0 ok, 1 no device, 2 negotiation refused, 3 queue, 4 timeout,
  * 5 short or bad data, 6 no interrupt.
  */
@@ -78,6 +79,7 @@ int main(void)
 		guest_ioapic_route(d.irq, VEC_VIRTIO, false);
 	if (msix)
 		vpci_msix_route(&d, 0, 1, VEC_VIRTIO);
+	vdrv_hold("virtio-rng");
 	for (unsigned i = 0; i < 2; i++) {
 		struct vdrv_buf b = {buf[i], (uint32_t)n, true};
 

@@ -3,6 +3,10 @@
  * virtio-vsock test guest (guest CID from the device config).
  *  port=P:   connect to host port P, send "hello from guest\n", print what
  *            the host answers, close.
+ *            With `hold=US`: after the answer, keep the connection open for
+ *            US microseconds, then wait for the host's next packet and say
+ *            what it is ("connection reset by the host" for a RST: what a
+ *            restored snapshot gives a connection open when it was taken).
  *  listen=P: wait for the host to connect to port P, echo one message back.
  *  listen=P echo: echo every message until the host shuts the connection
  *            down (the latency benchmark's peer).
@@ -77,6 +81,15 @@ static int connect_to(uint32_t port)
 
 	memcpy(msg, h + 1, h->len < sizeof(msg) - 1 ? h->len : sizeof(msg) - 1);
 	guest_printf("virtio-vsock: got %u bytes: %s", h->len, msg);
+	if (guest_cmdline_has("hold")) {
+		vdrv_hold("virtio-vsock");
+		if (!(h = recv_pkt())) {
+			guest_printf("virtio-vsock: after the hold: nothing from the host\n");
+			return 4;
+		}
+		guest_printf("virtio-vsock: after the hold: %s\n",
+			     h->op == OP_RST ? "connection reset by the host" : "still open");
+	}
 	send_pkt(OP_RST, me, port, NULL, 0);
 	return 0;
 }

@@ -2,9 +2,10 @@
 /*
  * isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]
  *   [--api-sock PATH [--id ID]]
- *   [--disk-remap OLD=NEW] [--tap-remap OLD=NEW]
- * Runs the VM a snapshot describes from where it was taken; the exit code
- * is the guest's, as for `isola vm run`.
+ *   [--disk-remap OLD=NEW]... [--net-remap OLDTAP=NEWTAP]...
+ * Runs the VM a snapshot describes from where it was taken, with the
+ * devices it had (disk paths and TAP names as saved, or remapped); the exit
+ * code is the guest's, as for `isola vm run`.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -25,6 +26,7 @@ static const struct option restore_opts[] = {
     {"mem", required_argument, NULL, OPT_MEM},
     {"console", required_argument, NULL, OPT_CONSOLE},
     {"disk-remap", required_argument, NULL, OPT_DISK_REMAP},
+    {"net-remap", required_argument, NULL, OPT_TAP_REMAP},
     {"tap-remap", required_argument, NULL, OPT_TAP_REMAP},
     {"api-sock", required_argument, NULL, OPT_API_SOCK},
     {"id", required_argument, NULL, OPT_ID},
@@ -35,13 +37,14 @@ static const struct option restore_opts[] = {
 static void restore_usage(void)
 {
 	printf("Usage: isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
+	       "         [--disk-remap OLD=NEW]... [--net-remap OLDTAP=NEWTAP]...\n"
 	       "         [--api-sock PATH [--id ID]]\n");
 }
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	const char *state = NULL, *mem = NULL;
+	struct vmm_restore_args a = {0};
 	_cleanup_free_ char *api_sock = NULL;
 	bool rundir = false;
 	struct vm_config cfg;
@@ -52,16 +55,17 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 	optind = 0;
 	while (r >= 0 && (c = getopt_long_only(argc, argv, "+h", restore_opts, NULL)) != -1) {
 		if (c == OPT_STATE)
-			state = optarg;
+			a.state_path = optarg;
 		else if (c == OPT_MEM)
-			mem = optarg;
+			a.mem_path = optarg;
 		else if (c == OPT_CONSOLE)
 			r = vmm_config_set(&cfg, "console", optarg, &err);
-		else if (c == OPT_DISK_REMAP || c == OPT_TAP_REMAP)
-			r = err_make(&err, 0,
-				     "--%s: not supported yet (snapshots of VMs with "
-				     "virtio devices are not supported yet)",
-				     restore_opts[c - 1].name);
+		else if (c == OPT_DISK_REMAP)
+			r = vmm_remap_add(a.disks, &a.n_disks, VM_MAX_DISKS, "disk-remap", optarg,
+					  &err);
+		else if (c == OPT_TAP_REMAP)
+			r = vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", optarg,
+					  &err);
 		else if (c == OPT_API_SOCK)
 			cfg.api_sock = optarg;
 		else if (c == OPT_ID)
@@ -73,7 +77,7 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 	}
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
-	if (r >= 0 && (!state || !mem))
+	if (r >= 0 && (!a.state_path || !a.mem_path))
 		r = err_make(&err, 0, "--state and --mem are required");
 	if (r >= 0 && cfg.api_id) {
 		r = vm_rundir_prepare(&cfg, &api_sock, &err);
@@ -82,7 +86,7 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
 	if (r >= 0)
-		r = vmm_restore(&cfg, state, mem, &status, &err);
+		r = vmm_restore_with(&cfg, &a, &status, &err);
 	if (rundir)
 		vm_rundir_remove(&cfg);
 	vmm_config_free(&cfg);

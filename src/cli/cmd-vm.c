@@ -98,6 +98,7 @@ static int vm_run(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *api_sock = NULL;
+	const struct vmm_restore_args *load;
 	const char *config = NULL;
 	struct vm_config cfg;
 	bool rundir = false;
@@ -138,7 +139,8 @@ static int vm_run(int argc, char **argv)
 	}
 	if (r >= 0 && !cfg.kernel && cfg.api_sock)
 		r = vmm_api_preboot(&cfg, &err); /* configured through the API, then boots */
-	if (r >= 0)
+	load = vmm_api_preboot_load(); /* ... or restores a snapshot (PUT /snapshot/load) */
+	if (r >= 0 && !load)
 		r = vmm_config_validate(&cfg, &err);
 	if (r >= 0 && !cfg.snapshot_state != !cfg.snapshot_mem)
 		r = err_make(&err, 0, "--snapshot-state and --snapshot-mem go together");
@@ -148,7 +150,8 @@ static int vm_run(int argc, char **argv)
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
-		r = vmm_run(&cfg, &status, &err);
+		r = load ? vmm_restore_with(&cfg, load, &status, &err)
+			 : vmm_run(&cfg, &status, &err);
 	if (cfg.api_start_fd >= 0) {
 		/* Still unanswered if the VM failed before its API started. */
 		vmm_api_answer_start(cfg.api_start_fd, r < 0 ? err : NULL);

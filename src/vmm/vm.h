@@ -62,7 +62,29 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err);
  * with err's message when the VM failed to start.  The fd stays open.
  */
 void vmm_api_answer_start(int fd, const struct err *err);
+/*
+ * The snapshot PUT /snapshot/load asked vmm_api_preboot() to restore instead
+ * of booting (run it with vmm_restore_with()), or NULL.
+ */
+struct vmm_restore_args;
+const struct vmm_restore_args *vmm_api_preboot_load(void);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,
 		int *ret_status, struct err **err);
+/* What a restore may change: the saved disk paths and TAP names, and whether it runs. */
+struct vmm_remap {
+	const char *from, *to;
+};
+struct vmm_restore_args {
+	const char *state_path, *mem_path;
+	struct vmm_remap disks[VM_MAX_DISKS], taps[VM_MAX_NETS];
+	unsigned n_disks, n_taps;
+	bool paused; /* stay paused until PATCH /vm {"state": "Resumed"} */
+};
+/* Add "OLD=NEW" to a remap table (n entries of max); errors name `opt`. */
+int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
+		  const char *arg, struct err **err);
+/* vmm_restore() with remapping; cfg's devices come from the snapshot. */
+int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
+		     struct err **err);

@@ -30,3 +30,6 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 /* balloon.c: the /balloon routes of a running VM; false when the path is not one. */
 bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const char *body,
 		    size_t body_len, struct api_resp *resp);
+/* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
+#include <jansson.h>
+int api_snapshot_load(json_t *j, struct err **err);

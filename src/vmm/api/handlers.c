@@ -161,8 +161,8 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 					    : fault(resp, 405, "PUT only");
 	if (streq(path, "/snapshot/load"))
 		return fault(resp, 400,
-			     "a snapshot loads before boot: use `isola vm restore`; "
-			     "loading through the API is not supported yet");
+			     "the microVM is already running: a snapshot loads only into "
+			     "a fresh `isola vm run --api-sock` (or use `isola vm restore`)");
 	if (vm_api_balloon(vm, method, path, body, body_len, resp))
 		return;
 	if (is_preboot(path))

@@ -23,6 +23,7 @@
 struct preboot {
 	struct vm_config *cfg;
 	bool started;
+	bool configured; /* a configuration PUT succeeded: a snapshot load is refused */
 	char drive_ids[VM_MAX_DISKS][65];
 	char net_ids[VM_MAX_NETS][65];
 };
@@ -240,6 +241,25 @@ static const char *const vsock_keys[] = {"guest_cid", "uds_path", "vsock_id", NU
 static const char *const balloon_keys[] = {"amount_mib", "deflate_on_oom",
 					   "stats_polling_interval_s", NULL};
 static const char *const action_keys[] = {"action_type", NULL};
+static const char *const load_keys[] = {
+    "snapshot_path",	     "mem_backend", "mem_file_path", "resume_vm",
+    "enable_diff_snapshots", "disk_remap",  "net_remap",     NULL};
+
+/* Firecracker's rule: a snapshot loads into a fresh VMM, not over a configuration. */
+static int snapshot_load(struct preboot *pb, json_t *j, struct err **err)
+{
+	int r;
+
+	if (pb->configured)
+		return err_make(err, 0,
+				"/snapshot/load: only on a fresh VM, before any other "
+				"configuration");
+	r = api_snapshot_load(j, err);
+	if (r < 0)
+		return r;
+	pb->started = true;
+	return 0; /* answered once the restored VM runs (vmm_api_answer_start) */
+}
 
 static int action(struct preboot *pb, json_t *j, struct err **err)
 {
@@ -269,7 +289,7 @@ static int route(struct preboot *pb, const char *path, json_t **j, const char *b
 	    {"/boot-source", false, boot_keys}, {"/machine-config", false, machine_keys},
 	    {"/drives/", true, drive_keys},	{"/network-interfaces/", true, net_keys},
 	    {"/vsock", false, vsock_keys},	{"/balloon", false, balloon_keys},
-	    {"/actions", false, action_keys},
+	    {"/actions", false, action_keys},	{"/snapshot/load", false, load_keys},
 	};
 	size_t i, n;
 	const char *id;
@@ -299,8 +319,10 @@ static int route(struct preboot *pb, const char *path, json_t **j, const char *b
 		return vsock(pb, *j, err);
 	case 5:
 		return balloon(pb, *j, err);
-	default:
+	case 6:
 		return action(pb, *j, err);
+	default:
+		return snapshot_load(pb, *j, err);
 	}
 }
 
@@ -328,6 +350,7 @@ static void handle_preboot(void *ctx, const char *method, const char *path, cons
 		return answer(resp, 400, "not available before InstanceStart (or unknown)");
 	if (r < 0)
 		return answer_err(resp, &err);
+	pb->configured = true;
 	if (!pb->started)
 		answer(resp, 204, NULL);
 }

@@ -5,6 +5,7 @@
  * redirection entries at 0x10 + 2 * pin.  Edge pins fire on a rising edge;
  * level pins fire while high and not awaiting EOI (Remote IRR).
  */
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -198,3 +199,34 @@ static void mmio_write(void *opaque, uint64_t off, const void *data, uint32_t le
 }
 
 const struct bus_dev_ops ioapic_mmio_ops = {.read = mmio_read, .write = mmio_write};
+
+void ioapic_get_state(struct ioapic *io, struct ioapic_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&io->lock);
+	memcpy(st->rte, io->rte, sizeof(st->rte));
+	st->sel = io->sel;
+	st->id = io->id;
+	for (unsigned i = 0; i < IOAPIC_PINS; i++)
+		st->line[i] = io->line[i];
+	pthread_mutex_unlock(&io->lock);
+}
+
+int ioapic_set_state(struct ioapic *io, const struct ioapic_state *st)
+{
+	if (st->sel > 0xff || (st->id & ~(0xfu << 24)))
+		return -EINVAL;
+	for (unsigned i = 0; i < IOAPIC_PINS; i++)
+		if (st->line[i] > 1)
+			return -EINVAL;
+	pthread_mutex_lock(&io->lock);
+	memcpy(io->rte, st->rte, sizeof(io->rte));
+	io->sel = st->sel;
+	io->id = st->id;
+	for (unsigned i = 0; i < IOAPIC_PINS; i++)
+		io->line[i] = st->line[i];
+	pthread_mutex_unlock(&io->lock);
+	if (io->cb.routes_changed)
+		io->cb.routes_changed(io->cb.opaque);
+	return 0;
+}

@@ -32,3 +32,14 @@ void ioapic_set_irq(struct ioapic *io, unsigned pin, bool level);
 void ioapic_eoi(struct ioapic *io, uint8_t vector);
 /* The MSI a pin currently maps to; false when masked or out of range. */
 bool ioapic_msi_route(struct ioapic *io, unsigned pin, uint64_t *ret_addr, uint32_t *ret_data);
+
+/* The register state, for a snapshot (fixed layout). */
+struct ioapic_state {
+	uint64_t rte[IOAPIC_PINS];
+	uint32_t sel, id;
+	uint8_t line[IOAPIC_PINS];
+};
+
+void ioapic_get_state(struct ioapic *io, struct ioapic_state *st);
+/* Load a state (checked: -EINVAL, nothing changed); then routes_changed() runs. */
+int ioapic_set_state(struct ioapic *io, const struct ioapic_state *st);

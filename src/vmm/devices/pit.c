@@ -259,3 +259,68 @@ void pit_expired(struct pit *p)
 	vm_set_irq_line(p->vm, 0, false, &e);
 	err_free(&e);
 }
+
+void pit_get_state(struct pit *p, struct pit_state *st)
+{
+	uint64_t now = now_ns();
+
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct pit_channel *c = &p->ch[i];
+
+		st->ch[i] = (struct pit_channel_state){
+		    .elapsed_ns = now > c->start_ns ? now - c->start_ns : 0,
+		    .reload = c->reload,
+		    .latch = c->latch,
+		    .mode = c->mode,
+		    .access = c->access,
+		    .armed = c->armed,
+		    .latched = c->latched,
+		    .read_hi = c->read_hi,
+		    .write_hi = c->write_hi,
+		    .write_lo = c->write_lo};
+	}
+	st->gate2 = p->gate2;
+	st->speaker = p->speaker;
+	pthread_mutex_unlock(&p->lock);
+}
+
+static bool channel_state_ok(const struct pit_channel_state *c)
+{
+	return c->reload >= 1 && c->reload <= 65536 && c->mode <= 5 && c->access <= 3 &&
+	       c->armed <= 1 && c->latched <= 1 && c->read_hi <= 1 && c->write_hi <= 1 &&
+	       c->elapsed_ns < (1ULL << 62);
+}
+
+int pit_set_state(struct pit *p, const struct pit_state *st)
+{
+	uint64_t now = now_ns();
+
+	for (unsigned i = 0; i < 3; i++)
+		if (!channel_state_ok(&st->ch[i]))
+			return -EINVAL;
+	if (st->gate2 > 1 || st->speaker > 1)
+		return -EINVAL;
+	pthread_mutex_lock(&p->lock);
+	for (unsigned i = 0; i < 3; i++) {
+		const struct pit_channel_state *s = &st->ch[i];
+
+		p->ch[i] =
+		    (struct pit_channel){.mode = s->mode,
+					 .access = s->access,
+					 .reload = s->reload,
+					 .start_ns = now > s->elapsed_ns ? now - s->elapsed_ns : 0,
+					 .armed = s->armed,
+					 .latched = s->latched,
+					 .read_hi = s->read_hi,
+					 .write_hi = s->write_hi,
+					 .latch = s->latch,
+					 .write_lo = s->write_lo};
+	}
+	p->gate2 = st->gate2;
+	p->speaker = st->speaker;
+	arm_timer(p);
+	pthread_mutex_unlock(&p->lock);
+	return 0;
+}

@@ -24,3 +24,20 @@ void pit_expired(struct pit *p);
 uint16_t pit_count_at(struct pit *p, unsigned ch, uint64_t now_ns);
 extern const struct bus_dev_ops pit_ops;    /* 0x40-0x43 */
 extern const struct bus_dev_ops pit_61_ops; /* 0x61 */
+
+/* The state, for a snapshot; times are relative (elapsed since the count was loaded). */
+struct pit_channel_state {
+	uint64_t elapsed_ns;
+	uint32_t reload;
+	uint16_t latch;
+	uint8_t mode, access, armed, latched, read_hi, write_hi, write_lo, pad[3];
+};
+
+struct pit_state {
+	struct pit_channel_state ch[3];
+	uint8_t gate2, speaker, pad[6];
+};
+
+void pit_get_state(struct pit *p, struct pit_state *st);
+/* Load a state (checked: -EINVAL, nothing changed) and re-arm channel 0. */
+int pit_set_state(struct pit *p, const struct pit_state *st);

@@ -11,13 +11,14 @@
  * fails any check is rejected as a whole before anything is restored.
  * Pure code (no KVM): unit-tested and fuzzed on its own.
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
 
 #define SNAP_MAGIC	  "ISOLAVM"
-#define SNAP_VERSION	  1
+#define SNAP_VERSION	  2 /* 2: device configuration, virtio and split irqchip */
 #define SNAP_MAX_FILE	  (64u << 20)
 #define SNAP_MAX_SECTION  (1u << 20)
 #define SNAP_MAX_SECTIONS 4096u
@@ -30,6 +31,9 @@ enum snap_type {
 	SNAP_PIT = 3,
 	SNAP_CLOCK = 4,
 	SNAP_SERIAL = 5,
+	SNAP_DEVCFG = 6, /* the devices to recreate: "option\0value\0" pairs */
+	SNAP_IOAPIC = 7, /* --irqchip split: the userspace IOAPIC */
+	SNAP_UPIT = 8,	 /* --irqchip split: the userspace PIT */
 	/* Per vCPU, index = vCPU id. */
 	SNAP_VCPU_REGS = 16,
 	SNAP_VCPU_SREGS = 17,
@@ -40,6 +44,11 @@ enum snap_type {
 	SNAP_VCPU_EVENTS = 22,
 	SNAP_VCPU_MP_STATE = 23,
 	SNAP_VCPU_FPU = 24,
+	SNAP_VCPU_CPUID = 25,
+	/* Per virtio device, index = its number in bring-up order. */
+	SNAP_VIRTIO = 32,      /* generic: features, status, queues */
+	SNAP_VIRTIO_MMIO = 33, /* transport registers */
+	SNAP_VIRTIO_DEV = 34,  /* the device's own (ops->save) */
 };
 
 struct snap_writer {
@@ -59,6 +68,7 @@ struct snap_reader {
 	size_t len;
 	struct snap_section *secs;
 	uint32_t nr;
+	bool start_paused; /* set by the restore, not from the file: run only once resumed */
 };
 
 uint32_t snap_crc32(const void *data, size_t len);

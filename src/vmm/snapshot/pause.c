@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "snapshot.h"
+#include "virtio/virtio.h"
 
 void vcpu_park(struct vcpu *v)
 {
@@ -71,6 +72,7 @@ int vm_pause(struct vm *vm, struct err **err)
 		vm_resume(vm);
 		return err_make(err, ECANCELED, "the VM stopped while pausing");
 	}
+	vmm_virtio_pause(vm, true); /* no request in flight from here on */
 	return 0;
 }
 
@@ -78,6 +80,7 @@ void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_lock);
 	if (vm->pause_depth && --vm->pause_depth == 0) {
+		vmm_virtio_pause(vm, false);
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->pause_cond);
 	}

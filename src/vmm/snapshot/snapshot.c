@@ -13,26 +13,34 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fdutil.h"
 #include "log.h"
 #include "snapshot.h"
+#include "virtio/virtio.h"
 
 #define PAGE 4096u
 
+/* When the restore began (CLOCK_MONOTONIC, µs): --debug logs where the time goes. */
+static uint64_t restore_t0;
+
+static uint64_t now_us(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
+}
+
+/* Every device and both irqchip modes have their state saved now. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err)
 {
 	if (cfg->virtio_pci)
 		return err_make(err, EOPNOTSUPP,
 				"snapshot with --virtio-transport pci is not supported yet");
-	if (cfg->n_disks || cfg->n_nets || cfg->has_vsock || cfg->rng || cfg->balloon)
-		return err_make(err, EOPNOTSUPP,
-				"snapshot of a VM with virtio devices is not supported yet");
-	if (cfg->split_irqchip)
-		return err_make(err, EOPNOTSUPP,
-				"snapshot with --irqchip split is not supported yet");
 	return 0;
 }
 
@@ -121,6 +129,11 @@ static int save_memory(struct vm *vm, const char *path, struct err **err)
 	return 0;
 }
 
+/*
+ * Everything but memory, for a snapshot or a migration.  The VM is paused
+ * (vm_pause(): vCPUs parked, virtio workers quiesced), so the memory saved
+ * after it is consistent with it.
+ */
 static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 {
 	struct snap_config c = {.cpus = vm->nr_vcpus, .memory = vm->ram_size};
@@ -128,11 +141,15 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 
 	c.tsc_khz = khz > 0 ? (uint64_t)khz : 0;
 	snap_put(w, SNAP_CONFIG, 0, &c, sizeof(c));
-	r = vm_state_save(vm, w, err);
+	r = devcfg_save(vm->cfg, w, err);
+	if (r >= 0)
+		r = vm_state_save(vm, w, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_save(&vm->vcpus[i], w, err);
 	if (r >= 0)
 		r = serial_save(vm->serial, w, err);
+	if (r >= 0)
+		r = vmm_virtio_save(vm, w, err);
 	return r;
 }
 
@@ -185,18 +202,67 @@ void vm_snapshot_signal(struct vm *vm)
 			 cfg->snapshot_mem);
 }
 
+/*
+ * The guest's TSC counts at the saved frequency: ask KVM to scale it when this
+ * host's differs by more than 250 ppm.  Without TSC scaling the guest's clock
+ * runs fast or slow; as with QEMU, that is a warning, not a failure.
+ */
+static void restore_tsc_khz(struct vm *vm, const struct snap_reader *r)
+{
+	struct snap_config c;
+	_cleanup_err_ struct err *e = NULL;
+	int here;
+
+	if (snap_get(r, SNAP_CONFIG, 0, &c, sizeof(c), "config", &e) < 0 || !c.tsc_khz)
+		return;
+	here = ioctl(vm->vcpus[0].fd, KVM_GET_TSC_KHZ, 0);
+	if (here <= 0 || c.tsc_khz > 100000000 ||
+	    (uint64_t)llabs((long long)here - (long long)c.tsc_khz) * 4000 <= c.tsc_khz)
+		return;
+	for (unsigned i = 0; i < vm->nr_vcpus; i++) {
+		if (ioctl(vm->vcpus[i].fd, KVM_SET_TSC_KHZ, (unsigned long)c.tsc_khz) < 0) {
+			log_warn("the snapshot's TSC ran at %llu kHz, this host's runs at %d kHz "
+				 "and KVM cannot scale it (%m): the guest's clock will drift",
+				 (unsigned long long)c.tsc_khz, here);
+			return;
+		}
+	}
+	log_debug("restore: TSC scaled to the snapshot's %llu kHz (this host: %d kHz)",
+		  (unsigned long long)c.tsc_khz, here);
+}
+
 int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 {
+	uint64_t t;
 	int r;
 
 	if (!vm->snap)
 		return 0;
+	t = now_us();
+	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
+		  (unsigned long long)(t - restore_t0));
+	restore_tsc_khz(vm, vm->snap);
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
 	if (r >= 0)
 		r = serial_restore(vm->serial, vm->snap, err);
-	return r < 0 ? err_wrap(err, "restore") : 0;
+	if (r >= 0)
+		r = vmm_virtio_restore(vm, vm->snap, err);
+	if (r < 0)
+		return err_wrap(err, "restore");
+	log_debug("restore: state loaded in %llu us (%llu us since the start)",
+		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
+	if (vm->snap->start_paused) {
+		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
+		pthread_mutex_lock(&vm->pause_lock);
+		vm->pause_depth++;
+		pthread_mutex_unlock(&vm->pause_lock);
+		atomic_store(&vm->pause_req, true);
+		atomic_store(&vm->api_paused, true);
+		vmm_virtio_pause(vm, true);
+	}
+	return 0;
 }
 
 static int check_config(const struct snap_config *c, struct err **err)
@@ -208,38 +274,70 @@ static int check_config(const struct snap_config *c, struct err **err)
 				(unsigned long long)c->memory);
 	if (c->flags)
 		return err_make(err, EINVAL, "config: unknown flags %#x", c->flags);
+	if (c->tsc_khz > 100000000)
+		return err_make(err, EINVAL, "config: TSC frequency %llu kHz out of range",
+				(unsigned long long)c->tsc_khz);
 	return 0;
 }
 
-int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,
-		int *ret_status, struct err **err)
+static int open_mem(const char *mem_path, uint64_t size, struct err **err)
+{
+	int fd = open(mem_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	struct stat st;
+
+	if (fd < 0 || fstat(fd, &st) < 0) {
+		int e = errno;
+
+		if (fd >= 0)
+			close(fd);
+		return err_make(err, e, "open `%s`", mem_path);
+	}
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != size) {
+		close(fd);
+		return err_make(err, EINVAL, "`%s`: expected a %llu-byte memory file", mem_path,
+				(unsigned long long)size);
+	}
+	return fd;
+}
+
+int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
+		     struct err **err)
 {
 	struct snap_reader rd;
 	struct snap_config c;
 	_cleanup_close_ int fd = -1;
-	struct stat st;
-	int r = snap_load(&rd, state_path, err);
+	int r;
 
+	restore_t0 = now_us();
+	r = snap_load(&rd, a->state_path, err);
+
+	rd.start_paused = a->paused;
 	if (r >= 0) {
 		r = snap_get(&rd, SNAP_CONFIG, 0, &c, sizeof(c), "config", err);
 		if (r >= 0)
 			r = check_config(&c, err);
+		if (r >= 0)
+			r = devcfg_restore(cfg, &rd, a, err);
 		if (r < 0)
-			err_wrap(err, "`%s`", state_path);
+			err_wrap(err, "`%s`", a->state_path);
 	}
+	if (r >= 0)
+		r = fd = open_mem(a->mem_path, c.memory, err);
 	if (r >= 0) {
-		fd = open(mem_path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0 || fstat(fd, &st) < 0)
-			r = err_make(err, errno, "open `%s`", mem_path);
-		else if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size != c.memory)
-			r = err_make(err, EINVAL, "`%s`: expected a %llu-byte memory file",
-				     mem_path, (unsigned long long)c.memory);
-	}
-	if (r >= 0) {
+		log_debug("restore: `%s` read and checked in %llu us", a->state_path,
+			  (unsigned long long)(now_us() - restore_t0));
 		cfg->cpus = c.cpus;
 		cfg->memory = c.memory;
 		r = vm_run_restored(cfg, &rd, fd, ret_status, err);
 	}
 	snap_reader_free(&rd);
 	return r;
+}
+
+int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,
+		int *ret_status, struct err **err)
+{
+	struct vmm_restore_args a = {.state_path = state_path, .mem_path = mem_path};
+
+	return vmm_restore_with(cfg, &a, ret_status, err);
 }

@@ -24,12 +24,20 @@ void vcpu_park(struct vcpu *v);
 /* vcpu-state.c */
 int vcpu_state_save(struct vcpu *v, struct snap_writer *w, struct err **err);
 int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
+/* cpuid-state.c: the CPUID the guest saw; restored first (MSRs depend on it). */
+int vcpu_cpuid_save(struct vcpu *v, struct snap_writer *w, struct err **err);
+int vcpu_cpuid_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
 /* vm-state.c: irqchip, PIT, clock */
 int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err);
 int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
 /* devices/serial.c */
 int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
 int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
+
+/* devcfg.c: the device configuration (SNAP_DEVCFG), remapped at restore. */
+int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err);
+int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
+		   const struct vmm_restore_args *a, struct err **err);
 
 /* snapshot.c: pause, save everything, resume.  The files appear atomically. */
 int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,

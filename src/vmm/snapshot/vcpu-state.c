@@ -3,7 +3,8 @@
  * vCPU state: registers, special registers, XSAVE (or the legacy FPU), XCRs,
  * every MSR of KVM_GET_MSR_INDEX_LIST this vCPU accepts (the TSC among
  * them), LAPIC, pending events and MP state.  Restored in the order the KVM
- * API needs: MP state, regs/sregs, XSAVE, XCRS, MSRs, LAPIC, events.
+ * API needs: CPUID (cpuid-state.c), MP state, regs/sregs, XSAVE, XCRS, MSRs,
+ * LAPIC, events.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -152,8 +153,10 @@ int vcpu_state_save(struct vcpu *v, struct snap_writer *w, struct err **err)
 	struct vm *vm = v->vm;
 	int r;
 
-	r = save_one(v, w, KVM_GET_MP_STATE, SNAP_VCPU_MP_STATE, sizeof(struct kvm_mp_state),
-		     "KVM_GET_MP_STATE", err);
+	r = vcpu_cpuid_save(v, w, err);
+	if (r >= 0)
+		r = save_one(v, w, KVM_GET_MP_STATE, SNAP_VCPU_MP_STATE,
+			     sizeof(struct kvm_mp_state), "KVM_GET_MP_STATE", err);
 	if (r >= 0)
 		r = save_one(v, w, KVM_GET_REGS, SNAP_VCPU_REGS, sizeof(struct kvm_regs),
 			     "KVM_GET_REGS", err);
@@ -202,8 +205,10 @@ int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err *
 	const struct snap_section *xs = snap_find(r, SNAP_VCPU_XSAVE, v->id);
 	int ret;
 
-	ret = restore_one(v, r, KVM_SET_MP_STATE, SNAP_VCPU_MP_STATE, sizeof(struct kvm_mp_state),
-			  "KVM_SET_MP_STATE", err);
+	ret = vcpu_cpuid_restore(v, r, err);
+	if (ret >= 0)
+		ret = restore_one(v, r, KVM_SET_MP_STATE, SNAP_VCPU_MP_STATE,
+				  sizeof(struct kvm_mp_state), "KVM_SET_MP_STATE", err);
 	if (ret >= 0)
 		ret = restore_one(v, r, KVM_SET_REGS, SNAP_VCPU_REGS, sizeof(struct kvm_regs),
 				  "KVM_SET_REGS", err);

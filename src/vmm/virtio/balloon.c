@@ -18,6 +18,7 @@
 
 #include "guest-mem.h"
 #include "log.h"
+#include "../snapshot/format.h"
 #include "virtio-internal.h"
 #include "virtio.h"
 #include "vm-config.h"
@@ -214,6 +215,11 @@ static void balloon_destroy(struct virtio_dev *vdev)
 	free(b);
 }
 
+static int balloon_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+			struct err **err);
+static int balloon_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+			   struct err **err);
+
 static const struct virtio_dev_ops balloon_ops = {
     .name = "balloon",
     .device_id = VIRTIO_ID_BALLOON,
@@ -224,6 +230,8 @@ static const struct virtio_dev_ops balloon_ops = {
     .config_write = balloon_config_write,
     .reset = balloon_reset,
     .destroy = balloon_destroy,
+    .save = balloon_save,
+    .restore = balloon_restore,
 };
 
 /* Arm (or with 0 disarm) the periodic stats timer. */
@@ -341,4 +349,22 @@ int vmm_balloon_set_interval(uint32_t seconds, struct err **err)
 int vmm_balloon_get(struct vmm_balloon_info *ret, struct err **err)
 {
 	return with_balloon(do_get, ret, err);
+}
+
+/* Snapshot: the config space (target num_pages, the driver's `actual`). */
+static int balloon_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+			struct err **err)
+{
+	(void)err;
+	snap_put(w, SNAP_VIRTIO_DEV, index, &((struct virtio_balloon *)vdev)->config,
+		 sizeof(struct balloon_config));
+	return 0;
+}
+
+static int balloon_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+			   struct err **err)
+{
+	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
+
+	return snap_get(r, SNAP_VIRTIO_DEV, index, &b->config, sizeof(b->config), "balloon", err);
 }

@@ -5,11 +5,13 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../snapshot/format.h"
 #include "cleanup.h"
 #include "log.h"
 #include "virtio-internal.h"
@@ -86,7 +88,8 @@ done:
 static bool live(const struct virtio_dev *vdev)
 {
 	return (vdev->status & VIRTIO_STATUS_DRIVER_OK) &&
-	       !(vdev->status & VIRTIO_STATUS_NEEDS_RESET);
+	       !(vdev->status & VIRTIO_STATUS_NEEDS_RESET) &&
+	       !__atomic_load_n(&vdev->paused, __ATOMIC_SEQ_CST);
 }
 
 static void serve_kicks(struct virtio_dev *vdev, const struct pollfd *pfd)
@@ -119,8 +122,10 @@ static void *worker_main(void *arg)
 	pfd[n + 1] = (struct pollfd){.fd = -1, .events = POLLIN};
 	for (;;) {
 		/* A negative fd is skipped by poll(2): watch poll_fd only when wanted. */
-		pfd[n + 1].fd =
-		    __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) ? vdev->poll_fd : -1;
+		pfd[n + 1].fd = __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) &&
+					!__atomic_load_n(&vdev->paused, __ATOMIC_SEQ_CST)
+				    ? vdev->poll_fd
+				    : -1;
 		if (poll(pfd, n + 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -167,7 +172,14 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 
 int virtio_dev_start(struct virtio_dev *vdev, struct err **err)
 {
-	int r = pthread_create(&vdev->worker, NULL, worker_main, vdev);
+	sigset_t all, old;
+	int r;
+
+	/* The worker takes no signals: SIGUSR2 (snapshot) and the like are the main thread's. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	r = pthread_create(&vdev->worker, NULL, worker_main, vdev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 
 	if (r)
 		return err_make(err, r, "virtio-%s: start worker thread", vdev->ops->name);
@@ -236,4 +248,143 @@ bool virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned q)
 		return false;
 	}
 	return true;
+}
+
+void virtio_dev_pause(struct virtio_dev *vdev, bool paused)
+{
+	pthread_mutex_lock(&vdev->lock);
+	__atomic_store_n(&vdev->paused, paused, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vdev->lock);
+	if (paused)
+		return;
+	/* Kicks dropped while paused, and the poll fd, get looked at again. */
+	for (unsigned q = 0; q < vdev->ops->n_queues; q++)
+		if (vdev->vq[q].ready)
+			virtio_dev_kick(vdev, q);
+}
+
+/* The SNAP_VIRTIO section: this host's layout, fixed sizes. */
+struct vq_state {
+	uint64_t desc_gpa, avail_gpa, used_gpa;
+	uint16_t size, last_avail, used_idx, signalled_used;
+	uint8_t ready, signalled_valid, event_idx, indirect;
+	uint32_t pad;
+};
+
+struct dev_state {
+	uint32_t device_id, n_queues;
+	uint64_t features, driver_features;
+	uint32_t status, isr, config_generation, pad;
+	struct vq_state q[VIRTIO_MAX_QUEUES];
+};
+
+/* A ring the guest corrupted is saved as not ready: the status says NEEDS_RESET. */
+static struct vq_state queue_state(const struct virtq *vq)
+{
+	return (struct vq_state){
+	    .desc_gpa = vq->desc_gpa,
+	    .avail_gpa = vq->avail_gpa,
+	    .used_gpa = vq->used_gpa,
+	    .size = vq->size,
+	    .last_avail = vq->last_avail,
+	    .used_idx = vq->used_idx,
+	    .signalled_used = vq->signalled_used,
+	    .ready = vq->ready && !vq->broken,
+	    .signalled_valid = vq->signalled_valid,
+	    .event_idx = vq->event_idx,
+	    .indirect = vq->indirect,
+	};
+}
+
+int virtio_dev_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		    struct err **err)
+{
+	struct dev_state st = {.device_id = vdev->ops->device_id, .n_queues = vdev->ops->n_queues};
+	int r = 0;
+
+	pthread_mutex_lock(&vdev->lock);
+	st.features = vdev->features;
+	st.driver_features = vdev->driver_features;
+	st.status = __atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST);
+	st.isr = __atomic_load_n(&vdev->isr, __ATOMIC_SEQ_CST);
+	st.config_generation = vdev->config_generation;
+	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
+		st.q[i] = queue_state(&vdev->vq[i]);
+	snap_put(w, SNAP_VIRTIO, index, &st, sizeof(st));
+	if (vdev->ops->save)
+		r = vdev->ops->save(vdev, w, index, err);
+	pthread_mutex_unlock(&vdev->lock);
+	return r < 0 ? err_wrap(err, "virtio-%s", vdev->ops->name) : 0;
+}
+
+static int check_state(const struct virtio_dev *vdev, const struct dev_state *st, struct err **err)
+{
+	if (st->device_id != vdev->ops->device_id || st->n_queues != vdev->ops->n_queues)
+		return err_make(err, EINVAL, "device id %u with %u queues, expected %u with %u",
+				st->device_id, st->n_queues, vdev->ops->device_id,
+				vdev->ops->n_queues);
+	if (st->features != vdev->features || (st->driver_features & ~st->features))
+		return err_make(err, EINVAL, "features %#llx/%#llx do not match this device",
+				(unsigned long long)st->features,
+				(unsigned long long)st->driver_features);
+	if (st->status > 0xff || st->isr > (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG))
+		return err_make(err, EINVAL, "status %#x or ISR %#x out of range", st->status,
+				st->isr);
+	return 0;
+}
+
+static int restore_queue(struct virtio_dev *vdev, unsigned i, const struct vq_state *q,
+			 struct err **err)
+{
+	struct virtq *vq = &vdev->vq[i];
+
+	virtq_reset(vq);
+	vq->size = q->size;
+	vq->desc_gpa = q->desc_gpa;
+	vq->avail_gpa = q->avail_gpa;
+	vq->used_gpa = q->used_gpa;
+	if (!q->ready)
+		return 0;
+	if (i >= vdev->ops->n_queues || virtq_enable(vq, vdev->mem) < 0) {
+		virtq_reset(vq);
+		return err_make(err, EINVAL, "queue %u: ring (size %u) outside guest memory", i,
+				q->size);
+	}
+	vq->event_idx = q->event_idx;
+	vq->indirect = q->indirect;
+	vq->last_avail = q->last_avail;
+	vq->used_idx = q->used_idx;
+	vq->signalled_used = q->signalled_used;
+	vq->signalled_valid = q->signalled_valid;
+	return 0;
+}
+
+int virtio_dev_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+		       struct err **err)
+{
+	struct dev_state st;
+	int ret = snap_get(r, SNAP_VIRTIO, index, &st, sizeof(st), "virtio", err);
+
+	if (ret >= 0)
+		ret = check_state(vdev, &st, err);
+	if (ret < 0)
+		return err_wrap(err, "virtio-%s", vdev->ops->name);
+	pthread_mutex_lock(&vdev->lock);
+	vdev->driver_features = st.driver_features;
+	vdev->config_generation = st.config_generation;
+	for (unsigned i = 0; ret >= 0 && i < VIRTIO_MAX_QUEUES; i++)
+		ret = restore_queue(vdev, i, &st.q[i], err);
+	if (ret >= 0 && vdev->ops->restore)
+		ret = vdev->ops->restore(vdev, r, index, err);
+	if (ret >= 0) {
+		__atomic_store_n(&vdev->isr, st.isr, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&vdev->status, st.status, __ATOMIC_SEQ_CST);
+	} else {
+		reset(vdev);
+	}
+	pthread_mutex_unlock(&vdev->lock);
+	if (ret < 0)
+		return err_wrap(err, "virtio-%s", vdev->ops->name);
+	virtio_dev_pause(vdev, false); /* serve what the guest queued before the snapshot */
+	return 0;
 }

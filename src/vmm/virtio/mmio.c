@@ -12,6 +12,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../snapshot/format.h"
 #include "cleanup.h"
 #include "log.h"
 #include "virtio-internal.h"
@@ -352,4 +353,49 @@ void virtio_mmio_detach(struct virtio_mmio *m)
 		return;
 	virtio_close_fd(&m->irq_fd);
 	free(m);
+}
+
+/*
+ * The transport's snapshot: its selectors, and where it sits (a restore must
+ * have laid out the same windows and GSIs).  Interrupts are edges (irqfd or
+ * a KVM_IRQ_LINE pulse): one not yet taken is in the irqchip/LAPIC state.
+ */
+struct mmio_state {
+	uint64_t base;
+	uint32_t gsi, device_features_sel, driver_features_sel, queue_sel;
+};
+
+int virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w, uint32_t index, struct err **err)
+{
+	struct mmio_state st = {.base = m->base, .gsi = m->gsi};
+
+	(void)err;
+	pthread_mutex_lock(&m->vdev->lock);
+	st.device_features_sel = m->device_features_sel;
+	st.driver_features_sel = m->driver_features_sel;
+	st.queue_sel = m->queue_sel;
+	pthread_mutex_unlock(&m->vdev->lock);
+	snap_put(w, SNAP_VIRTIO_MMIO, index, &st, sizeof(st));
+	return 0;
+}
+
+int virtio_mmio_restore(struct virtio_mmio *m, const struct snap_reader *r, uint32_t index,
+			struct err **err)
+{
+	struct mmio_state st;
+	int ret = snap_get(r, SNAP_VIRTIO_MMIO, index, &st, sizeof(st), "virtio-mmio", err);
+
+	if (ret < 0)
+		return ret;
+	if (st.base != m->base || st.gsi != m->gsi)
+		return err_make(err, EINVAL,
+				"virtio-mmio %u: at %#llx GSI %u, this VM has it at %#llx GSI %u",
+				index, (unsigned long long)st.base, st.gsi,
+				(unsigned long long)m->base, m->gsi);
+	pthread_mutex_lock(&m->vdev->lock);
+	m->device_features_sel = st.device_features_sel;
+	m->driver_features_sel = st.driver_features_sel;
+	m->queue_sel = st.queue_sel; /* any value: selected_queue() checks it */
+	pthread_mutex_unlock(&m->vdev->lock);
+	return 0;
 }

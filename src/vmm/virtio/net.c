@@ -26,6 +26,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "../snapshot/format.h"
 #include "netlink.h"
 #include "virtio-internal.h"
 #include "vm-config.h"
@@ -322,6 +323,11 @@ static void net_destroy(struct virtio_dev *vdev)
 	free(n);
 }
 
+static int net_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		    struct err **err);
+static int net_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+		       struct err **err);
+
 static const struct virtio_dev_ops net_ops = {
     .name = "net",
     .device_id = VIRTIO_ID_NET,
@@ -331,6 +337,8 @@ static const struct virtio_dev_ops net_ops = {
     .poll = net_rx,
     .reset = net_reset,
     .destroy = net_destroy,
+    .save = net_save,
+    .restore = net_restore,
 };
 
 /* Attach to the TAP `name`, creating it if it does not exist. */
@@ -430,5 +438,28 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	n->vdev.features |= offered_offloads(n->tap) | 1ull << VIRTIO_NET_F_MRG_RXBUF;
 	n->vdev.poll_fd = n->tap;
 	*ret = &n->vdev;
+	return 0;
+}
+
+/* Snapshot: the config space, so a MAC chosen at random stays the guest's. */
+static int net_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		    struct err **err)
+{
+	(void)err;
+	snap_put(w, SNAP_VIRTIO_DEV, index, &((struct virtio_net *)vdev)->config,
+		 sizeof(struct net_config));
+	return 0;
+}
+
+static int net_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+		       struct err **err)
+{
+	struct virtio_net *n = (struct virtio_net *)vdev;
+	struct net_config c;
+	int ret = snap_get(r, SNAP_VIRTIO_DEV, index, &c, sizeof(c), "net", err);
+
+	if (ret < 0)
+		return ret;
+	memcpy(n->config.mac, c.mac, sizeof(c.mac)); /* the link status is this host's */
 	return 0;
 }

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdbool.h>
 
+#include "../snapshot/format.h"
 #include "log.h"
 #include "pci/pci.h"
 #include "virtio-internal.h"
@@ -140,4 +141,46 @@ int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi)
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* Snapshot: quiesce every device's worker, or let them go again. */
+void vmm_virtio_pause(struct vm *vm, bool paused)
+{
+	if (devices.vm != vm)
+		return;
+	for (unsigned i = 0; i < devices.n; i++)
+		virtio_dev_pause(devices.dev[i].vdev, paused);
+}
+
+/* Each device's transport and device state, index = its bring-up number. */
+int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	int r = 0;
+
+	if (devices.vm != vm)
+		return 0;
+	for (unsigned i = 0; r >= 0 && i < devices.n; i++) {
+		r = virtio_mmio_save(devices.dev[i].mmio, w, i, err);
+		if (r >= 0)
+			r = virtio_dev_save(devices.dev[i].vdev, w, i, err);
+	}
+	return r;
+}
+
+int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
+{
+	int ret = 0;
+
+	if (devices.vm != vm)
+		return 0;
+	for (unsigned i = 0; ret >= 0 && i < devices.n; i++) {
+		ret = virtio_mmio_restore(devices.dev[i].mmio, r, i, err);
+		if (ret >= 0)
+			ret = virtio_dev_restore(devices.dev[i].vdev, r, i, err);
+	}
+	/* A snapshot with more devices than this VM has would lose them silently. */
+	if (ret >= 0 && snap_find(r, SNAP_VIRTIO, devices.n))
+		ret = err_make(err, EINVAL, "virtio: the snapshot has more than %u devices",
+			       devices.n);
+	return ret;
 }

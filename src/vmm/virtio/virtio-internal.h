@@ -18,6 +18,8 @@
 struct vm;
 struct guest_mem;
 struct virtio_dev;
+struct snap_writer;
+struct snap_reader;
 
 /* Close *fd if open and mark it closed, so it is never closed twice or reused. */
 static inline void virtio_close_fd(int *fd)
@@ -72,6 +74,16 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *vdev);
 	/* Free the device (worker already stopped). */
 	void (*destroy)(struct virtio_dev *vdev);
+	/*
+	 * Optional snapshot of the device's own state beyond the generic part
+	 * (device lock held, worker quiesced): sections SNAP_VIRTIO_DEV with
+	 * the given index.  restore() runs before the guest does and checks
+	 * everything it reads.
+	 */
+	int (*save)(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		    struct err **err);
+	int (*restore)(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+		       struct err **err);
 };
 
 struct virtio_dev {
@@ -94,6 +106,7 @@ struct virtio_dev {
 	bool worker_running;
 	int poll_fd;	  /* extra fd the worker watches, or -1 */
 	bool poll_wanted; /* ... only while the device sets this */
+	bool paused;	  /* atomic, set under lock: the worker serves nothing */
 
 	/* Set by the transport: raise the device's interrupt. */
 	void (*interrupt)(struct virtio_dev *vdev);
@@ -119,6 +132,18 @@ void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q);
 void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q);
 /* The guest corrupted a ring: set DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_dev_needs_reset(struct virtio_dev *vdev);
+
+/*
+ * Snapshot (snapshot/format.h): quiesce the worker (no request in flight
+ * once this returns; resuming re-examines every ready queue), and the
+ * generic state (features, status, ISR, queues) plus ops->save/restore as
+ * section SNAP_VIRTIO with index = the device's number.
+ */
+void virtio_dev_pause(struct virtio_dev *vdev, bool paused);
+int virtio_dev_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		    struct err **err);
+int virtio_dev_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+		       struct err **err);
 
 /* Devices. */
 int virtio_rng_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
@@ -152,3 +177,9 @@ int virtio_pci_attach(struct vm *vm, struct pci_bus *bus, struct virtio_dev *vde
 void virtio_pci_detach(struct virtio_pci *p);
 /* The slot and the GSI its INTA# is wired to (for the MP table). */
 void virtio_pci_intx(const struct virtio_pci *p, unsigned *slot, uint32_t *gsi);
+
+/* The transport's registers (selectors) as SNAP_VIRTIO_MMIO with this index. */
+int virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w, uint32_t index,
+		     struct err **err);
+int virtio_mmio_restore(struct virtio_mmio *m, const struct snap_reader *r, uint32_t index,
+			struct err **err);

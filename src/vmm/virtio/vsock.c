@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "../snapshot/format.h"
 #include "virtio-internal.h"
 #include "vsock-internal.h"
 
@@ -266,6 +267,11 @@ static void vsock_destroy(struct virtio_dev *vdev)
 	free(v);
 }
 
+static int vsock_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		      struct err **err);
+static int vsock_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+			 struct err **err);
+
 static const struct virtio_dev_ops vsock_ops = {
     .name = "vsock",
     .device_id = VIRTIO_ID_VSOCK,
@@ -275,6 +281,8 @@ static const struct virtio_dev_ops vsock_ops = {
     .poll = vsock_poll,
     .reset = vsock_reset,
     .destroy = vsock_destroy,
+    .save = vsock_save,
+    .restore = vsock_restore,
 };
 
 static int vsock_listen(struct virtio_vsock *v, struct err **err)
@@ -329,5 +337,55 @@ int virtio_vsock_create(const struct guest_mem *mem, uint32_t cid, const char *u
 	v->vdev.poll_fd = v->epfd;
 	v->vdev.poll_wanted = true;
 	*ret = &v->vdev;
+	return 0;
+}
+
+/*
+ * Snapshot: host sockets cannot be carried over, so the connections the
+ * guest knows of are saved by their ports only and reset at restore: the
+ * guest gets a RST for each, as if the host had gone away.
+ */
+struct vsock_saved_conn {
+	uint32_t guest_port, host_port;
+};
+
+static int vsock_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
+		      struct err **err)
+{
+	struct virtio_vsock *v = (struct virtio_vsock *)vdev;
+	struct vsock_saved_conn saved[VSOCK_MAX_CONNS];
+	unsigned n = 0;
+
+	(void)err;
+	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
+		const struct conn *c = &v->conns[i];
+
+		if (c->st == C_OPEN || c->st == C_CLOSING || c->st == C_HOST_REQ)
+			saved[n++] = (struct vsock_saved_conn){c->guest_port, c->host_port};
+	}
+	snap_put(w, SNAP_VIRTIO_DEV, index, saved, n * sizeof(saved[0]));
+	return 0;
+}
+
+static int vsock_restore(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
+			 struct err **err)
+{
+	struct virtio_vsock *v = (struct virtio_vsock *)vdev;
+	const struct snap_section *s = snap_find(r, SNAP_VIRTIO_DEV, index);
+	struct vsock_saved_conn c;
+
+	if (!s || s->len % sizeof(c) || s->len / sizeof(c) > VSOCK_MAX_CONNS)
+		return err_make(err, EINVAL, "vsock %u: connection list missing or malformed",
+				index);
+	for (uint32_t off = 0; off < s->len; off += sizeof(c)) {
+		struct conn *nc = conn_new(v, -1, C_RST_ONLY);
+
+		memcpy(&c, s->data + off, sizeof(c));
+		if (!nc)
+			break;
+		nc->guest_port = c.guest_port;
+		nc->host_port = c.host_port;
+		nc->send_rst = true;
+	}
 	return 0;
 }

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * PUT /snapshot/load before boot, in Firecracker's shape:
+ *   {"snapshot_path": S, "mem_backend": {"backend_path": M, "backend_type": "File"},
+ *    "resume_vm": bool}
+ * or "mem_file_path": M instead of mem_backend.  isola's own fields remap
+ * what the snapshot saved: "disk_remap": {"OLD": "NEW", ...} and
+ * "net_remap": {"OLDTAP": "NEWTAP", ...}.  The request is kept here until
+ * the command line runs the restore (vmm_api_preboot_load()).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "cleanup.h"
+#include "jsonutil.h"
+#include "vm.h"
+
+#define MAX_OWNED (2 + VM_MAX_DISKS + VM_MAX_NETS)
+
+static struct {
+	bool requested;
+	struct vmm_restore_args a;
+	char *owned[MAX_OWNED];
+	unsigned n_owned;
+} load;
+
+static const char *own(char *s)
+{
+	if (!s || load.n_owned == MAX_OWNED) {
+		free(s);
+		return NULL;
+	}
+	return load.owned[load.n_owned++] = s;
+}
+
+static void load_clear(void)
+{
+	for (unsigned i = 0; i < load.n_owned; i++)
+		free(load.owned[i]);
+	memset(&load, 0, sizeof(load));
+}
+
+static int mem_path(json_t *j, const char **ret, struct err **err)
+{
+	static const char *const keys[] = {"backend_path", "backend_type", NULL};
+	json_t *mb = NULL;
+	const char *type = NULL;
+	int r = json_get_object(j, "body", "mem_backend", &mb, err);
+
+	if (r >= 0)
+		r = json_get_string(j, "body", "mem_file_path", false, ret, err);
+	if (r < 0)
+		return r;
+	if (!mb == !*ret)
+		return err_make(err, 0, "body: exactly one of mem_backend and mem_file_path");
+	if (!mb)
+		return 0;
+	r = json_check_keys(mb, "body.mem_backend", keys, err);
+	if (r >= 0)
+		r = json_get_string(mb, "body.mem_backend", "backend_path", true, ret, err);
+	if (r >= 0)
+		r = json_get_string(mb, "body.mem_backend", "backend_type", true, &type, err);
+	if (r >= 0 && strcmp(type, "File"))
+		r = err_make(err, 0,
+			     "body.mem_backend.backend_type: only \"File\" is "
+			     "supported (\"Uffd\" is not supported yet)");
+	return r;
+}
+
+static int remaps(json_t *j, const char *key, struct vmm_remap *tab, unsigned *n, unsigned max,
+		  struct err **err)
+{
+	json_t *obj = NULL, *v;
+	const char *from;
+	int r = json_get_object(j, "body", key, &obj, err);
+
+	json_object_foreach (obj, from, v) {
+		char *s = NULL;
+
+		if (r < 0)
+			break;
+		if (!json_is_string(v))
+			return err_make(err, 0, "body.%s.%s: expected a string", key, from);
+		if (asprintf(&s, "%s=%s", from, json_string_value(v)) < 0 || !own(s))
+			return err_make(err, ENOMEM, "body.%s", key);
+		r = vmm_remap_add(tab, n, max, key[0] == 'd' ? "disk-remap" : "net-remap", s, err);
+	}
+	return r < 0 ? err_wrap(err, "body.%s", key) : r;
+}
+
+int api_snapshot_load(json_t *j, struct err **err)
+{
+	const char *state = NULL, *mem = NULL;
+	bool resume = false;
+	int r;
+
+	load_clear();
+	r = json_get_string(j, "body", "snapshot_path", true, &state, err);
+	if (r >= 0)
+		r = mem_path(j, &mem, err);
+	if (r >= 0)
+		r = json_get_bool(j, "body", "resume_vm", &resume, err);
+	if (r >= 0)
+		r = remaps(j, "disk_remap", load.a.disks, &load.a.n_disks, VM_MAX_DISKS, err);
+	if (r >= 0)
+		r = remaps(j, "net_remap", load.a.taps, &load.a.n_taps, VM_MAX_NETS, err);
+	if (r >= 0 && json_is_true(json_object_get(j, "enable_diff_snapshots")))
+		r = err_make(err, 0, "body.enable_diff_snapshots: not supported yet");
+	if (r >= 0 &&
+	    (!(load.a.state_path = own(strdup(state))) || !(load.a.mem_path = own(strdup(mem)))))
+		r = err_make(err, ENOMEM, "snapshot load");
+	if (r < 0) {
+		load_clear();
+		return r;
+	}
+	load.a.paused = !resume;
+	load.requested = true;
+	return 0;
+}
+
+const struct vmm_restore_args *vmm_api_preboot_load(void)
+{
+	return load.requested ? &load.a : NULL;
+}

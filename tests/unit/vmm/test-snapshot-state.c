@@ -1,0 +1,193 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Snapshot state that needs no KVM: the userspace IOAPIC and PIT state
+ * round trips (and refuses out-of-range values), and the device
+ * configuration section with its disk/TAP remapping and malformed input.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "devices/ioapic.h"
+#include "devices/pit.h"
+#include "snapshot/snapshot.h"
+#include "tap.h"
+
+static int n_routes;
+
+static void msi(void *o, uint64_t addr, uint32_t data)
+{
+}
+
+static void routes(void *o)
+{
+	n_routes++;
+}
+
+static void test_ioapic(void)
+{
+	struct ioapic_cb cb = {msi, routes, NULL};
+	struct ioapic *a = ioapic_new(&cb), *b = ioapic_new(&cb);
+	struct ioapic_state s, t;
+	uint32_t v = 0x12;
+
+	ioapic_mmio_ops.write(a, 0x00, &v, 4); /* select RTE 1 low */
+	v = 0x41 | (1u << 15);		       /* vector 0x41, level, unmasked */
+	ioapic_mmio_ops.write(a, 0x10, &v, 4);
+	ioapic_set_irq(a, 1, true);
+	ioapic_get_state(a, &s);
+	n_routes = 0;
+	is_int(ioapic_set_state(b, &s), 0, "IOAPIC state loads");
+	ok(n_routes == 1, "routes rebuilt after loading");
+	ioapic_get_state(b, &t);
+	ok(!memcmp(&s, &t, sizeof(s)), "IOAPIC state round trips");
+	ok((t.rte[1] & (1ull << 14)) && t.line[1], "remote IRR and line level kept");
+	s.line[3] = 2;
+	is_int(ioapic_set_state(b, &s), -22, "bad line level refused");
+	ioapic_free(a);
+	ioapic_free(b);
+}
+
+static void test_pit(void)
+{
+	struct pit *a, *b;
+	struct pit_state s, t;
+	uint8_t v;
+
+	if (pit_new(NULL, &a, NULL) < 0 || pit_new(NULL, &b, NULL) < 0)
+		return (void)ok(0, "pit_new");
+	v = 0x34; /* channel 0, lo/hi, mode 2 */
+	pit_ops.write(a, 3, &v, 1);
+	v = 0x00;
+	pit_ops.write(a, 0, &v, 1);
+	v = 0x10;
+	pit_ops.write(a, 0, &v, 1);
+	pit_get_state(a, &s);
+	ok(s.ch[0].reload == 0x1000 && s.ch[0].mode == 2 && s.ch[0].armed, "channel 0 saved");
+	is_int(pit_set_state(b, &s), 0, "PIT state loads");
+	pit_get_state(b, &t);
+	ok(t.ch[0].reload == 0x1000 && t.ch[0].mode == 2 && t.ch[0].access == 3 && t.ch[0].armed &&
+	       t.ch[0].elapsed_ns >= s.ch[0].elapsed_ns,
+	   "PIT state round trips, time goes on from where it was");
+	s.ch[1].reload = 0;
+	is_int(pit_set_state(b, &s), -22, "reload 0 refused");
+	s.ch[1].reload = 1;
+	s.ch[2].mode = 6;
+	is_int(pit_set_state(b, &s), -22, "mode 6 refused");
+	pit_free(a);
+	pit_free(b);
+}
+
+/* Parse w's bytes back into r. */
+static int reread(struct snap_writer *w, struct snap_reader *r)
+{
+	uint8_t *buf;
+	size_t len;
+	struct err *e = NULL;
+
+	if (snap_writer_finish(w, &buf, &len, &e) < 0 || snap_parse(r, buf, len, &e) < 0) {
+		err_free(&e);
+		return -1;
+	}
+	return 0;
+}
+
+static void test_devcfg(const char *dir)
+{
+	struct vm_config cfg, out;
+	struct vmm_restore_args a = {0};
+	struct snap_writer w;
+	struct snap_reader r;
+	struct err *e = NULL;
+	char disk[300], moved[300];
+
+	snprintf(disk, sizeof(disk), "%s/d.img", dir);
+	snprintf(moved, sizeof(moved), "%s/m.img", dir);
+	fclose(fopen(disk, "w"));
+	vmm_config_init(&cfg);
+	vmm_config_set(&cfg, "disk", disk, &e);
+	vmm_config_set(&cfg, "net", "tap=isola-t0,mac=02:00:00:00:00:07", &e);
+	vmm_config_set(&cfg, "vsock", "cid=9,uds=/tmp/v.sock", &e);
+	vmm_config_set(&cfg, "irqchip", "split", &e);
+	cfg.rng = cfg.balloon = true;
+	snap_writer_init(&w);
+	is_int(devcfg_save(&cfg, &w, &e), 0, "device configuration saved");
+	ok(reread(&w, &r) == 0, "and parsed");
+
+	vmm_config_init(&out);
+	is_int(devcfg_restore(&out, &r, &a, &e), 0, "device configuration restored");
+	ok(out.n_disks == 1 && !strcmp(out.disks[0].path, disk), "disk path");
+	ok(out.n_nets == 1 && !strcmp(out.nets[0].tap, "isola-t0") && out.nets[0].mac[5] == 7,
+	   "TAP and MAC");
+	ok(out.has_vsock && out.vsock_cid == 9 && out.rng && out.balloon && out.split_irqchip,
+	   "vsock, rng, balloon, split irqchip");
+	vmm_config_free(&out);
+
+	rename(disk, moved);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "--disk-remap"),
+	   "missing disk: %s", e ? e->msg : "");
+	err_free(&e);
+	vmm_config_free(&out);
+
+	char dr[700];
+	snprintf(dr, sizeof(dr), "%s=%s", disk, moved);
+	vmm_remap_add(a.disks, &a.n_disks, VM_MAX_DISKS, "disk-remap", dr, &e);
+	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "isola-t0=isola-t1", &e);
+	vmm_config_init(&out);
+	is_int(devcfg_restore(&out, &r, &a, &e), 0, "restored with remaps");
+	ok(!strcmp(out.disks[0].path, moved) && !strcmp(out.nets[0].tap, "isola-t1"),
+	   "disk and TAP remapped");
+	vmm_config_free(&out);
+
+	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "nosuch=x", &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "no such TAP"),
+	   "unused remap: %s", e ? e->msg : "");
+	err_free(&e);
+	vmm_config_free(&out);
+	ok(vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "=x", &e) < 0,
+	   "remap without OLD refused");
+	err_free(&e);
+	snap_reader_free(&r);
+	vmm_config_free(&cfg);
+	unlink(moved);
+}
+
+static void bad_devcfg(const void *data, size_t len, const char *what, const char *want)
+{
+	struct vm_config out;
+	struct vmm_restore_args a = {0};
+	struct snap_writer w;
+	struct snap_reader r;
+	struct err *e = NULL;
+
+	snap_writer_init(&w);
+	snap_put(&w, SNAP_DEVCFG, 0, data, len);
+	if (reread(&w, &r) < 0)
+		return (void)ok(0, "%s: parse", what);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, want), "%s: %s", what,
+	   e ? e->msg : "accepted");
+	err_free(&e);
+	vmm_config_free(&out);
+	snap_reader_free(&r);
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/isola-test-snapstate.XXXXXX";
+
+	test_ioapic();
+	test_pit();
+	if (!mkdtemp(dir))
+		return 1;
+	test_devcfg(dir);
+	rmdir(dir);
+	bad_devcfg("disk", 4, "unterminated option", "unterminated");
+	bad_devcfg("disk\0/x", 7, "unterminated value", "unterminated");
+	bad_devcfg("kernel\0/x\0", 10, "option not a device", "unknown device option");
+	bad_devcfg("rng\0x\0", 6, "rng with a value", "unexpected value");
+	bad_devcfg("net\0tap=\0", 9, "bad net value", "--net");
+	return tap_done();
+}
