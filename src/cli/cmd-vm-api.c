@@ -180,8 +180,9 @@ static char *absolute(const char *p)
 	return out;
 }
 
-static int simple(const char *vm, const char *method, const char *path, const char *body,
-		  bool print, struct err **err)
+/* One request to VM (an id or a socket path); the body of a 2xx answer in *ret_body. */
+int vm_api_request(const char *vm, const char *method, const char *path, const char *body,
+		   char **ret_body, struct err **err)
 {
 	_cleanup_free_ char *sock = NULL, *resp = NULL;
 	int status = 0, r = vm_sock(vm, &sock, err);
@@ -192,9 +193,19 @@ static int simple(const char *vm, const char *method, const char *path, const ch
 		return r;
 	if (status >= 300)
 		return api_fault(status, resp, err);
-	if (print)
-		printf("%s\n", resp);
+	*ret_body = TAKE_PTR(resp);
 	return 0;
+}
+
+static int simple(const char *vm, const char *method, const char *path, const char *body,
+		  bool print, struct err **err)
+{
+	_cleanup_free_ char *resp = NULL;
+	int r = vm_api_request(vm, method, path, body, &resp, err);
+
+	if (r >= 0 && print)
+		printf("%s\n", resp);
+	return r;
 }
 
 static int snapshot(int argc, char **argv, struct err **err)

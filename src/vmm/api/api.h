@@ -26,3 +26,5 @@ void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx
 /* Route one parsed request (no I/O); exposed for the unit test. */
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
 		   size_t body_len, struct api_resp *resp);
+/* migrate.c: PUT /migrate */
+void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

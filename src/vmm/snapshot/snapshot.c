@@ -133,6 +133,11 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 	return r;
 }
 
+int vm_snapshot_save_state(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	return save_state(vm, w, err);
+}
+
 int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
 		       struct err **err)
 {
@@ -188,12 +193,19 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 
 	if (!vm->snap)
 		return 0;
+	/* Migration: guest memory and vm->snap arrive now, and the source hears when they load. */
+	if (vm->cfg->incoming && vm->cfg->incoming->receive(vm->cfg->incoming_ctx, vm, err) < 0)
+		return err_wrap(err, "migration");
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
 	if (r >= 0)
 		r = serial_restore(vm->serial, vm->snap, err);
-	return r < 0 ? err_wrap(err, "restore") : 0;
+	if (r < 0)
+		return err_wrap(err, "restore");
+	if (vm->cfg->incoming && vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err) < 0)
+		return err_wrap(err, "migration");
+	return 0;
 }
 
 static int check_config(const struct snap_config *c, struct err **err)
