@@ -30,14 +30,14 @@ static int parse_tcp(const char *s, struct mig_addr *a, struct err **err)
 	size_t hlen;
 
 	if (!colon || parse_u64(colon + 1, &port) < 0 || port < 1 || port > 65535)
-		return err_make(err, EINVAL, "`tcp:%s`: expected tcp:HOST:PORT (port 1-65535)", s);
+		return err_make(err, 0, "`tcp:%s`: expected tcp:HOST:PORT (port 1-65535)", s);
 	hlen = colon - s;
 	if (hlen >= 2 && s[0] == '[' && s[hlen - 1] == ']') {
 		h++;
 		hlen -= 2;
 	}
 	if (hlen == 0 || hlen >= sizeof(a->host))
-		return err_make(err, EINVAL, "`tcp:%s`: expected a host before the port", s);
+		return err_make(err, 0, "`tcp:%s`: expected a host before the port", s);
 	memcpy(a->host, h, hlen);
 	a->host[hlen] = '\0';
 	snprintf(a->port, sizeof(a->port), "%u", (unsigned)port);
@@ -55,12 +55,12 @@ int mig_addr_parse(const char *s, struct mig_addr *ret, struct err **err)
 			return r;
 	} else if (!strncmp(s, "unix:", 5)) {
 		if (s[5] == '\0' || strlen(s + 5) >= sizeof(a.path))
-			return err_make(err, EINVAL, "`%s`: expected unix:PATH (at most %zu bytes)",
-					s, sizeof(a.path) - 1);
+			return err_make(err, 0, "`%s`: expected unix:PATH (at most %zu bytes)", s,
+					sizeof(a.path) - 1);
 		a.is_unix = true;
 		strcpy(a.path, s + 5);
 	} else {
-		return err_make(err, EINVAL, "`%s`: expected tcp:HOST:PORT or unix:PATH", s);
+		return err_make(err, 0, "`%s`: expected tcp:HOST:PORT or unix:PATH", s);
 	}
 	*ret = a;
 	return 0;

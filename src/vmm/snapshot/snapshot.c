@@ -195,7 +195,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		return 0;
 	/* Migration: guest memory and vm->snap arrive now, and the source hears when they load. */
 	if (vm->cfg->incoming && vm->cfg->incoming->receive(vm->cfg->incoming_ctx, vm, err) < 0)
-		return err_wrap(err, "migration");
+		return err_code(*err);
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
@@ -203,8 +203,8 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		r = serial_restore(vm->serial, vm->snap, err);
 	if (r < 0)
 		return err_wrap(err, "restore");
-	if (vm->cfg->incoming && vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err) < 0)
-		return err_wrap(err, "migration");
+	if (vm->cfg->incoming)
+		return vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
 	return 0;
 }
 
