@@ -64,7 +64,8 @@ void mig_put_config(uint8_t out[MIG_CONFIG_SIZE], const struct mig_config *c);
 int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct err **err);
 /*
  * PAGES and ZERO frames into mem until STATE, whose bytes (malloc'ed) are
- * returned.  Every address and length is checked against mem.
+ * returned.  Every address and length is checked against mem, which must be
+ * all zero to begin with (a fresh VM's RAM).
  */
 int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, uint8_t **ret_state,
 		    size_t *ret_len, struct err **err);

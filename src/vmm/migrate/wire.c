@@ -133,26 +133,55 @@ int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct 
 	return r;
 }
 
-/* A PAGES frame: the data goes straight into guest memory once its range checked out. */
-static int read_pages(const struct mig_reader *rd, const struct guest_mem *mem, uint32_t len,
-		      struct err **err)
+/*
+ * The destination's guest memory is fresh (all zero, untouched) when the
+ * stream starts; `written` has a bit per page a PAGES frame filled since, so
+ * a ZERO frame clears only those instead of reading (and faulting in) RAM.
+ */
+struct sink {
+	const struct guest_mem *mem;
+	uint64_t *written[GUEST_MEM_MAX_REGIONS];
+};
+
+/* The region holding [gpa, gpa + npages pages), and the first page's index in it. */
+static int locate(const struct sink *k, uint64_t gpa, uint64_t npages, unsigned *ret_region,
+		  uint64_t *ret_page)
 {
+	if (gpa % MIG_PAGE || npages == 0 || npages > MIG_MAX_ZERO_RUN ||
+	    !guest_mem_ptr(k->mem, gpa, npages * MIG_PAGE))
+		return -1;
+	for (unsigned i = 0; i < k->mem->nr; i++) {
+		const struct guest_mem_region *rg = &k->mem->regions[i];
+
+		if (gpa >= rg->gpa && gpa - rg->gpa < rg->size) {
+			*ret_region = i;
+			*ret_page = (gpa - rg->gpa) / MIG_PAGE;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* A PAGES frame: the data goes straight into guest memory once its range checked out. */
+static int read_pages(const struct mig_reader *rd, struct sink *k, uint32_t len, struct err **err)
+{
+	uint64_t gpa, page, n = (len - 8) / MIG_PAGE;
+	unsigned i;
 	uint8_t g[8];
-	uint64_t gpa;
-	void *dst;
 	int r;
 
-	if (len < 8 + MIG_PAGE || (len - 8) % MIG_PAGE || len - 8 > MIG_MAX_RUN * MIG_PAGE)
+	if (len < 8 + MIG_PAGE || (len - 8) % MIG_PAGE || n > MIG_MAX_RUN)
 		return err_make(err, EPROTO, "pages frame of %u bytes", len);
 	r = rd->read(rd->ctx, g, sizeof(g), err);
 	if (r < 0)
 		return r;
 	gpa = get_u64(g);
-	dst = gpa % MIG_PAGE ? NULL : guest_mem_ptr(mem, gpa, len - 8);
-	if (!dst)
+	if (locate(k, gpa, n, &i, &page) < 0)
 		return err_make(err, EPROTO, "pages at %#llx (%u bytes): not in guest memory",
 				(unsigned long long)gpa, len - 8);
-	return rd->read(rd->ctx, dst, len - 8, err);
+	for (uint64_t p = page; p < page + n; p++)
+		k->written[i][p / 64] |= 1ULL << (p % 64);
+	return rd->read(rd->ctx, k->mem->regions[i].hva + page * MIG_PAGE, len - 8, err);
 }
 
 bool mig_page_is_zero(const uint8_t *p)
@@ -165,12 +194,11 @@ bool mig_page_is_zero(const uint8_t *p)
 	return true;
 }
 
-/* A ZERO frame: clear only pages that are not zero yet, so untouched RAM stays unallocated. */
-static int read_zero(const struct mig_reader *rd, const struct guest_mem *mem, uint32_t len,
-		     struct err **err)
+static int read_zero(const struct mig_reader *rd, struct sink *k, uint32_t len, struct err **err)
 {
-	uint8_t p[16], *dst;
-	uint64_t gpa, n;
+	uint64_t gpa, n, page;
+	uint8_t p[16];
+	unsigned i;
 	int r;
 
 	if (len != sizeof(p))
@@ -180,49 +208,72 @@ static int read_zero(const struct mig_reader *rd, const struct guest_mem *mem, u
 		return r;
 	gpa = get_u64(p);
 	n = get_u64(p + 8);
-	dst = gpa % MIG_PAGE || n == 0 || n > MIG_MAX_ZERO_RUN
-		  ? NULL
-		  : guest_mem_ptr(mem, gpa, n * MIG_PAGE);
-	if (!dst)
+	if (locate(k, gpa, n, &i, &page) < 0)
 		return err_make(err, EPROTO,
 				"zero pages at %#llx (%llu pages): not in guest memory",
 				(unsigned long long)gpa, (unsigned long long)n);
-	for (uint64_t i = 0; i < n; i++, dst += MIG_PAGE)
-		if (!mig_page_is_zero(dst))
-			memset(dst, 0, MIG_PAGE);
+	for (uint64_t q = page; q < page + n; q++) {
+		uint64_t *w = &k->written[i][q / 64], bit = 1ULL << (q % 64);
+
+		if (*w & bit)
+			memset(k->mem->regions[i].hva + q * MIG_PAGE, 0, MIG_PAGE);
+		*w &= ~bit;
+	}
 	return 0;
 }
 
-int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, uint8_t **ret_state,
-		    size_t *ret_len, struct err **err)
+static int read_frames(const struct mig_reader *rd, struct sink *k, uint32_t *ret_len,
+		       struct err **err)
 {
-	_cleanup_free_ uint8_t *state = NULL;
-	uint32_t type, len;
-
 	for (;;) {
+		uint32_t type, len;
 		int r = read_frame(rd, &type, &len, err);
 
 		if (r < 0)
 			return r;
-		if (type == MIG_STATE)
-			break;
+		if (type == MIG_STATE) {
+			*ret_len = len;
+			return 0;
+		}
 		if (type == MIG_PAGES)
-			r = read_pages(rd, mem, len, err);
+			r = read_pages(rd, k, len, err);
 		else if (type == MIG_ZERO)
-			r = read_zero(rd, mem, len, err);
+			r = read_zero(rd, k, len, err);
 		else
 			r = err_make(err, EPROTO, "unexpected frame type %u", type);
 		if (r < 0)
 			return r;
 	}
-	if (len < SNAP_HEADER_SIZE || len > SNAP_MAX_FILE)
-		return err_make(err, EPROTO, "state frame of %u bytes", len);
-	state = malloc(len);
-	if (!state)
-		return err_make(err, ENOMEM, "state frame of %u bytes", len);
-	if (rd->read(rd->ctx, state, len, err) < 0)
-		return err_code(*err);
-	*ret_state = TAKE_PTR(state);
+}
+
+int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, uint8_t **ret_state,
+		    size_t *ret_len, struct err **err)
+{
+	struct sink k = {.mem = mem};
+	uint8_t *state = NULL;
+	uint32_t len = 0;
+	int r = 0;
+
+	for (unsigned i = 0; r == 0 && i < mem->nr; i++) {
+		k.written[i] = calloc(mem->regions[i].size / MIG_PAGE / 64 + 1, sizeof(uint64_t));
+		if (!k.written[i])
+			r = err_make(err, ENOMEM, "page bitmap");
+	}
+	if (r == 0)
+		r = read_frames(rd, &k, &len, err);
+	if (r == 0 && (len < SNAP_HEADER_SIZE || len > SNAP_MAX_FILE))
+		r = err_make(err, EPROTO, "state frame of %u bytes", len);
+	if (r == 0 && !(state = malloc(len)))
+		r = err_make(err, ENOMEM, "state frame of %u bytes", len);
+	if (r == 0)
+		r = rd->read(rd->ctx, state, len, err);
+	for (unsigned i = 0; i < mem->nr; i++)
+		free(k.written[i]);
+	if (r < 0) {
+		free(state);
+		return r;
+	}
+	*ret_state = state;
 	*ret_len = len;
 	return 0;
 }
