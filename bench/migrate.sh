@@ -32,7 +32,7 @@ isola_case() {
 		"$isola" vm run --kernel "$guests/$guest.elf" --cmdline "$cmdline" --memory 256M \
 			--console "$tmp/out1" --api-sock "$tmp/api.sock" &
 		src=$!
-		until tr -d '\r' <"$tmp/out1" 2>/dev/null | grep -q "$pattern"; do sleep 0.05; done
+		until [ -f "$tmp/out1" ] && tr -d "\r" <"$tmp/out1" | grep -q "$pattern"; do sleep 0.05; done
 		out=$("$isola" vm migrate --api-sock "$tmp/api.sock" --to "tcp:127.0.0.1:$p")
 		wait $src
 		kill $dst

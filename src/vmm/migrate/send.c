@@ -13,9 +13,11 @@
  * their state is not saved yet.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "log.h"
@@ -34,6 +36,10 @@ struct mig_out {
 	bool logging;
 	uint64_t *bitmap; /* one bit per page of the largest slot */
 	struct vmm_migrate_stats *st;
+	/* /proc/self/pagemap entries of pm_n pages of pm_rg from pm_first, or pm_fd < 0 */
+	int pm_fd;
+	const struct guest_mem_region *pm_rg;
+	uint64_t pm_first, pm_n, pm[512];
 };
 
 static int send_frame(struct mig_out *o, uint32_t type, const void *a, size_t alen, const void *b,
@@ -72,6 +78,28 @@ static bool bit(const uint64_t *bm, uint64_t i)
 	return !bm || (bm[i / 64] >> (i % 64)) & 1;
 }
 
+/*
+ * A page that is neither present nor swapped out (/proc/self/pagemap bits 63
+ * and 62) was never written, or was discarded: it reads as zero, and is known
+ * to without touching it, which would fault in every page of a large, mostly
+ * unused guest.  A write after this look is in the dirty log.
+ */
+static bool is_zero(struct mig_out *o, const struct guest_mem_region *rg, uint64_t p)
+{
+	if (o->pm_fd >= 0 && (rg != o->pm_rg || p < o->pm_first || p >= o->pm_first + o->pm_n)) {
+		uint64_t first = p & ~(uint64_t)(ARRAY_SIZE(o->pm) - 1);
+		ssize_t n = pread(o->pm_fd, o->pm, sizeof(o->pm),
+				  ((uintptr_t)rg->hva / MIG_PAGE + first) * sizeof(uint64_t));
+
+		o->pm_rg = rg;
+		o->pm_first = first;
+		o->pm_n = n > 0 ? n / sizeof(uint64_t) : 0;
+	}
+	if (o->pm_fd >= 0 && p - o->pm_first < o->pm_n && !(o->pm[p - o->pm_first] >> 62))
+		return true;
+	return mig_page_is_zero(rg->hva + p * MIG_PAGE);
+}
+
 /* The pages of rg set in bm (all of them when bm is NULL), in runs of like pages. */
 static int send_region(struct mig_out *o, const struct guest_mem_region *rg, const uint64_t *bm,
 		       struct err **err)
@@ -89,10 +117,10 @@ static int send_region(struct mig_out *o, const struct guest_mem_region *rg, con
 			e = p + 1;
 			continue;
 		}
-		zero = mig_page_is_zero(rg->hva + p * MIG_PAGE);
+		zero = is_zero(o, rg, p);
 		for (e = p + 1;
 		     e < n && bit(bm, e) && e - p < (zero ? MIG_MAX_ZERO_RUN : MIG_MAX_RUN) &&
-		     mig_page_is_zero(rg->hva + e * MIG_PAGE) == zero;
+		     is_zero(o, rg, e) == zero;
 		     e++)
 			;
 		int r =
@@ -292,7 +320,7 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 
 int vm_migrate_send(struct vm *vm, const char *dest, struct vmm_migrate_stats *st, struct err **err)
 {
-	struct mig_out o = {.vm = vm, .st = st, .fd = -1};
+	struct mig_out o = {.vm = vm, .st = st, .fd = -1, .pm_fd = -1};
 	uint64_t start = mig_now_ns();
 	int r = vmm_snapshot_supported(vm->cfg, err);
 
@@ -302,10 +330,13 @@ int vm_migrate_send(struct vm *vm, const char *dest, struct vmm_migrate_stats *s
 	o.fd = mig_connect(dest, err);
 	if (o.fd < 0)
 		return err_wrap(err, "migrate");
+	o.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* optional */
 	r = migrate(&o, start, err);
 	if (r < 0)
 		explain(&o, err);
 	dirty_log_stop(&o);
+	if (o.pm_fd >= 0)
+		close(o.pm_fd);
 	close(o.fd);
 	return r < 0 ? err_wrap(err, "migrate to `%s`", dest) : 0;
 }
