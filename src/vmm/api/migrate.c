@@ -32,19 +32,32 @@ static json_t *stats_json(const struct vmm_migrate_stats *s)
 			 "bytes", (json_int_t)s->bytes);
 }
 
-void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp)
+/* The body's "destination", or NULL with the reason in *err. */
+static const char *destination(json_t **j, const char *body, size_t len, struct err **err)
 {
 	static const char *const keys[] = {"destination", NULL};
+	const char *dest = NULL;
+
+	if (json_load_buf_capped("body", body ? body : "", len, 64 * 1024, j, err) < 0)
+		return NULL;
+	if (!json_is_object(*j)) {
+		err_make(err, 0, "body: expected a JSON object");
+		return NULL;
+	}
+	if (json_check_keys(*j, "body", keys, err) < 0 ||
+	    json_get_string(*j, "body", "destination", true, &dest, err) < 0)
+		return NULL;
+	return dest;
+}
+
+void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp)
+{
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *j = NULL;
 	struct vmm_migrate_stats st;
-	const char *dest = NULL;
+	const char *dest = destination(&j, body, len, &err);
 
-	if (json_load_buf_capped("body", body ? body : "", len, 64 * 1024, &j, &err) < 0 ||
-	    (!json_is_object(j) && err_make(&err, EINVAL, "body: expected a JSON object") < 0) ||
-	    json_check_keys(j, "body", keys, &err) < 0 ||
-	    json_get_string(j, "body", "destination", true, &dest, &err) < 0 ||
-	    vm_migrate_send(vm, dest, &st, &err) < 0)
+	if (!dest || vm_migrate_send(vm, dest, &st, &err) < 0)
 		return answer(resp, 400, json_pack("{s:s}", "fault_message", err->msg));
 	answer(resp, 200, stats_json(&st));
 }
