@@ -2,10 +2,10 @@
 # Live migration over TCP on 127.0.0.1: total time and downtime for an idle
 # guest (guest/counter, 256 MiB) and a memory-dirtying one (guest/dirtier
 # rewriting 128 MiB of its 256 MiB without pause), isola next to QEMU
-# -M microvm running the same PVH guests (`-incoming tcp:`, HMP `migrate`).
+# -M microvm running the same PVH guests (`-incoming tcp:`, QMP `migrate`).
 # isola's figures are the source VMM's own (CLOCK_MONOTONIC): total = connect
 # to the destination's OK, downtime = vCPUs paused to the OK received.
-# QEMU's are what `info migrate` reports (max-bandwidth raised to 4 GiB/s,
+# QEMU's are what QMP query-migrate reports (max-bandwidth raised to 4 GiB/s,
 # other parameters default: downtime-limit 300 ms).
 # Each case runs RUNS times (default 3); the table lists every run.
 # Usage: bench/migrate.sh [BUILD_DIR]   (default: build)
@@ -49,13 +49,14 @@ qemu_case() {
 	for _ in $(seq "$runs"); do
 		rm -f "$tmp"/*
 		timeout 120 python3 - "$guests/$2.elf" "$3" "$4" "$tmp" "$(port)" "$1" <<'PY'
-import os, re, socket, subprocess, sys, time
+import json, os, re, socket, subprocess, sys, time
 guest, cmdline, pattern, tmp, port, name = sys.argv[1:7]
 base = ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm", "-nodefaults", "-no-user-config",
         "-nographic", "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         "-kernel", guest, "-append", cmdline, "-m", "256"]
 
-def monitor(path):
+def qmp(path):
+    """A QMP client: cmd(name, **args) returns the "return" value."""
     while True:
         try:
             s = socket.socket(socket.AF_UNIX)
@@ -63,43 +64,41 @@ def monitor(path):
             break
         except OSError:
             time.sleep(0.001)
-    def cmd(c=None):
-        if c is not None:
-            s.sendall((c + "\n").encode())
-        buf = ""
-        while not buf.rstrip().endswith("(qemu)"):
-            buf += s.recv(65536).decode(errors="replace")
-        return buf
-    cmd()
+    f = s.makefile("rw")
+    f.readline()  # greeting
+    def cmd(name, **args):
+        f.write(json.dumps({"execute": name, "arguments": args}) + "\n")
+        f.flush()
+        while True:
+            r = json.loads(f.readline())
+            if "return" in r or "error" in r:
+                return r.get("return", r.get("error"))
+    cmd("qmp_capabilities")
     return cmd
 
 dst = subprocess.Popen(base + ["-serial", f"file:{tmp}/qout2", "-incoming", f"tcp:127.0.0.1:{port}",
-                               "-monitor", f"unix:{tmp}/mon2,server,nowait"],
+                               "-qmp", f"unix:{tmp}/qmp2,server,nowait"], stderr=subprocess.DEVNULL)
+src = subprocess.Popen(base + ["-serial", f"file:{tmp}/qout1", "-qmp", f"unix:{tmp}/qmp1,server,nowait"],
                        stderr=subprocess.DEVNULL)
-src = subprocess.Popen(base + ["-serial", f"file:{tmp}/qout1", "-monitor",
-                               f"unix:{tmp}/mon1,server,nowait"], stderr=subprocess.DEVNULL)
-cmd = monitor(f"{tmp}/mon1")
-monitor(f"{tmp}/mon2")
+cmd = qmp(f"{tmp}/qmp1")
+qmp(f"{tmp}/qmp2")
 while not (os.path.exists(f"{tmp}/qout1") and
            re.search(pattern, open(f"{tmp}/qout1", errors="replace").read(), re.M)):
     time.sleep(0.05)
-cmd("migrate_set_parameter max-bandwidth 4G")
-cmd(f"migrate -d tcp:127.0.0.1:{port}")
+cmd("migrate-set-parameters", **{"max-bandwidth": 4 << 30})
+cmd("migrate", uri=f"tcp:127.0.0.1:{port}")
 while True:
-    info = cmd("info migrate")
-    if re.search(r"Migration status: (completed|failed|cancelled)", info):
+    info = cmd("query-migrate")
+    if info.get("status") in ("completed", "failed", "cancelled"):
         break
     time.sleep(0.005)
-total = re.search(r"total time: (\d+) ms", info)
-down = re.search(r"downtime: (\d+) ms", info)
-sent = re.search(r"transferred ram: (\d+) kbytes", info)
-rounds = re.search(r"dirty sync count: (\d+)", info)
 src.kill(); dst.kill(); src.wait(); dst.wait()
-if not total or not down:
-    print(f"| QEMU | {name} | failed: {info.strip().splitlines()[0]} | | | |")
+if info["status"] != "completed":
+    print(f"| QEMU | {name} | {info['status']} | | | |")
 else:
-    print("| QEMU | %s | %s | %s | %s | %.1f |" % (name, total.group(1), down.group(1),
-          rounds.group(1) if rounds else "?", int(sent.group(1)) / 1024 if sent else 0))
+    ram = info.get("ram", {})
+    print("| QEMU | %s | %d | %d | %s | %.1f |" % (name, info["total-time"], info["downtime"],
+          ram.get("dirty-sync-count", "?"), ram.get("transferred", 0) / 2**20))
 PY
 	done
 }

@@ -38,21 +38,22 @@ static int migrate(int argc, char **argv, struct err **err)
 	};
 	_cleanup_free_ char *body = NULL, *resp = NULL, *sock = NULL;
 	_cleanup_json_ json_t *j = NULL;
-	const char *to = NULL, *vm = NULL;
+	const char *to = NULL, *api = NULL, *vm = NULL;
 	int c;
 
 	optind = 0;
 	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
 		if (c == OPT_TO)
 			to = optarg;
-		else if (c == OPT_API_SOCK &&
-			 asprintf(&sock, "%s%s", strchr(optarg, '/') ? "" : "./", optarg) < 0)
-			return err_make(err, ENOMEM, "--api-sock");
 		else if (c == OPT_API_SOCK)
-			vm = sock; /* a path, even without a '/' */
+			api = optarg;
 		else
 			return err_make(err, EINVAL, "usage: vm migrate VM --to ADDR");
 	}
+	/* --api-sock is a path even without a '/' (a bare VM argument would be an id). */
+	if (api && asprintf(&sock, "%s%s", strchr(api, '/') ? "" : "./", api) < 0)
+		return err_make(err, ENOMEM, "--api-sock");
+	vm = sock;
 	if (!vm && optind + 1 == argc)
 		vm = argv[optind++];
 	if (!vm || !to || optind != argc)

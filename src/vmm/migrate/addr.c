@@ -112,34 +112,6 @@ static int resolve(const struct mig_addr *a, bool passive, struct addrinfo **ret
 	return 0;
 }
 
-int mig_connect(const char *s, struct err **err)
-{
-	struct sockaddr_un un = {.sun_family = AF_UNIX};
-	struct addrinfo *ai = NULL;
-	_cleanup_close_ int fd = -1;
-	struct mig_addr a;
-	int r = mig_addr_parse(s, &a, err);
-
-	if (r < 0)
-		return r;
-	if (a.is_unix) {
-		strcpy(un.sun_path, a.path);
-		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		r = fd < 0 ? -errno : connect_timed(fd, (struct sockaddr *)&un, sizeof(un));
-	} else {
-		r = resolve(&a, false, &ai, err);
-		if (r < 0)
-			return r;
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		r = fd < 0 ? -errno : connect_timed(fd, ai->ai_addr, ai->ai_addrlen);
-		freeaddrinfo(ai);
-	}
-	if (r < 0)
-		return err_make(err, -r, "connect to `%s`", s);
-	set_timeouts(fd);
-	return TAKE_FD(fd);
-}
-
 static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len)
 {
 	int one = 1;
@@ -150,30 +122,53 @@ static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len)
 	return 0;
 }
 
-int mig_listen(const char *s, struct mig_addr *ret_addr, struct err **err)
+/* A stream socket for a, connected (op = connect_timed) or listening (op = bind_listen). */
+static int open_socket(const struct mig_addr *a, int (*op)(int, const struct sockaddr *, socklen_t),
+		       struct err **err)
 {
 	struct sockaddr_un un = {.sun_family = AF_UNIX};
 	struct addrinfo *ai = NULL;
 	_cleanup_close_ int fd = -1;
-	int r = mig_addr_parse(s, ret_addr, err);
+	int r;
 
-	if (r < 0)
-		return r;
-	if (ret_addr->is_unix) {
-		strcpy(un.sun_path, ret_addr->path);
+	if (a->is_unix) {
+		strcpy(un.sun_path, a->path);
 		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		r = fd < 0 ? -errno : bind_listen(fd, (struct sockaddr *)&un, sizeof(un));
+		r = fd < 0 ? -errno : op(fd, (struct sockaddr *)&un, sizeof(un));
 	} else {
-		r = resolve(ret_addr, true, &ai, err);
+		r = resolve(a, op == bind_listen, &ai, err);
 		if (r < 0)
 			return r;
 		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		r = fd < 0 ? -errno : bind_listen(fd, ai->ai_addr, ai->ai_addrlen);
+		r = fd < 0 ? -errno : op(fd, ai->ai_addr, ai->ai_addrlen);
 		freeaddrinfo(ai);
 	}
+	if (r < 0 && a->is_unix)
+		return err_make(err, -r, "%s `unix:%s`",
+				op == bind_listen ? "listen on" : "connect to", a->path);
 	if (r < 0)
-		return err_make(err, -r, "listen on `%s`", s);
+		return err_make(err, -r, "%s `tcp:%s:%s`",
+				op == bind_listen ? "listen on" : "connect to", a->host, a->port);
 	return TAKE_FD(fd);
+}
+
+int mig_connect(const char *s, struct err **err)
+{
+	struct mig_addr a;
+	int fd = mig_addr_parse(s, &a, err);
+
+	if (fd >= 0)
+		fd = open_socket(&a, connect_timed, err);
+	if (fd >= 0)
+		set_timeouts(fd);
+	return fd;
+}
+
+int mig_listen(const char *s, struct mig_addr *ret_addr, struct err **err)
+{
+	int r = mig_addr_parse(s, ret_addr, err);
+
+	return r < 0 ? r : open_socket(ret_addr, bind_listen, err);
 }
 
 void mig_unlisten(int fd, const struct mig_addr *a)

@@ -169,7 +169,7 @@ static void test_hostile_frames(void)
 {
 	static struct stream s;
 	struct mig_config c;
-	uint8_t big[64];
+	uint8_t big[128];
 
 	memset(low, 0x55, sizeof(low));
 	memset(big, 0, sizeof(big));
