@@ -30,6 +30,8 @@ struct stream {
 
 static void put(struct stream *s, const void *p, size_t n)
 {
+	if (n == 0)
+		return;
 	if (s->len + n > sizeof(s->buf))
 		abort();
 	memcpy(s->buf + s->len, p, n);
