@@ -313,3 +313,29 @@ s.sendall(struct.pack("<II", 2, 8 + 4096 * 8) + bytes(1000))  # and the source d
 	[[ "$output" == *"not supported yet"* ]]
 	[ ! -e "$TMP/x.sock" ]
 }
+
+@test "vm migrate: SIGTERM to the source while it waits on a stalled destination stops it at once" {
+	require_guest counter
+	python3 -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+time.sleep(60)  # takes the connection, never answers' "$TMP/stall.sock" &
+	PIDS+=("$!")
+	start_source "" counter "every=20000000"
+	wait_for "$TMP/out1" "^counter: 2$"
+	for i in $(seq 50); do [ -S "$TMP/stall.sock" ] && break; sleep 0.1; done
+	"$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/stall.sock" \
+		>"$TMP/mig.out" 2>&1 &
+	mig=$!
+	sleep 1
+	kill -TERM "$SRC"
+	SECONDS=0
+	wait_exit "$SRC"
+	[ "$EXIT" -eq 143 ]
+	[ "$SECONDS" -le 3 ] # not the 30 s I/O timeout
+	wait_exit "$mig"
+	cat "$TMP/mig.out"
+	[ "$EXIT" -ne 0 ]
+	grep -q "the VM is stopping" "$TMP/mig.out"
+}

@@ -180,24 +180,30 @@ void mig_unlisten(int fd, const struct mig_addr *a)
 		unlink(a->path);
 }
 
-/* Wait for fd to be readable; a signal on sigfd or the timeout fails. */
+unsigned mig_take_signal(int sigfd)
+{
+	struct signalfd_siginfo si;
+
+	return read(sigfd, &si, sizeof(si)) == sizeof(si) ? si.ssi_signo : 0;
+}
+
+/* Wait for fd to be readable; a signal, a cancel or the timeout fails. */
 static int wait_readable(const struct mig_fd *m, struct err **err)
 {
-	struct pollfd p[2] = {{.fd = m->fd, .events = POLLIN}, {.fd = m->sigfd, .events = POLLIN}};
+	struct pollfd p[3] = {{.fd = m->fd, .events = POLLIN},
+			      {.fd = m->sigfd, .events = POLLIN},
+			      {.fd = m->cancel_fd, .events = POLLIN}};
 	int n;
 
 	do
-		n = poll(p, 2, MIG_IO_TIMEOUT_S * 1000);
+		n = poll(p, 3, MIG_IO_TIMEOUT_S * 1000);
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		return err_make(err, errno, "poll");
-	if (p[1].revents) {
-		struct signalfd_siginfo si;
-
-		if (read(m->sigfd, &si, sizeof(si)) != sizeof(si))
-			si.ssi_signo = 0;
-		return err_make(err, EINTR, "interrupted by signal %u", si.ssi_signo);
-	}
+	if (p[1].revents)
+		return err_make(err, EINTR, "interrupted by signal %u", mig_take_signal(m->sigfd));
+	if (p[2].revents)
+		return err_make(err, ECANCELED, "the VM is stopping");
 	if (n == 0)
 		return err_make(err, ETIMEDOUT, "%s sent nothing for %d s", m->peer,
 				MIG_IO_TIMEOUT_S);

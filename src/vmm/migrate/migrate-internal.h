@@ -90,11 +90,17 @@ int mig_connect(const char *s, struct err **err);
 /* A listening socket; a Unix socket's path is unlinked by mig_unlisten(). */
 int mig_listen(const char *s, struct mig_addr *ret_addr, struct err **err);
 void mig_unlisten(int fd, const struct mig_addr *a);
-/* An fd reader that gives up after MIG_IO_TIMEOUT_S of silence or on a signal in sigfd. */
+/*
+ * An fd reader that gives up after MIG_IO_TIMEOUT_S of silence, on a signal
+ * in sigfd (which it reads) or when cancel_fd becomes readable (left as is).
+ * Unused ones are -1.
+ */
 struct mig_fd {
-	int fd, sigfd;
+	int fd, sigfd, cancel_fd;
 	const char *peer;
 };
+/* Read one signal from a signalfd; its number, or 0. */
+unsigned mig_take_signal(int sigfd);
 int mig_fd_read(void *ctx, void *buf, size_t len, struct err **err);
 uint64_t mig_now_ns(void); /* CLOCK_MONOTONIC */
 /* Write all of iov (MSG_NOSIGNAL); -errno. */

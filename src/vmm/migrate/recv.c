@@ -104,7 +104,8 @@ static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
 		if (errno != EINTR)
 			return err_make(err, errno, "poll");
 	if (p[1].revents)
-		return err_make(err, EINTR, "interrupted while waiting on `%s`", addr);
+		return err_make(err, EINTR, "interrupted by signal %u while waiting on `%s`",
+				mig_take_signal(sigfd), addr);
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "accept on `%s`", addr);
@@ -113,7 +114,8 @@ static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
 
 static int receive(struct vm_config *cfg, int fd, int sigfd, int *ret_status, struct err **err)
 {
-	struct mig_in in = {.io = {.fd = fd, .sigfd = sigfd, .peer = "the source"}};
+	struct mig_in in = {
+	    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
 	int r;
 
 	in.rd = (struct mig_reader){mig_fd_read, &in.io};

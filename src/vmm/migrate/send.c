@@ -63,6 +63,8 @@ static int send_run(struct mig_out *o, uint64_t gpa, const uint8_t *hva, uint64_
 {
 	uint8_t p[16];
 
+	if (atomic_load(&o->vm->stopping))
+		return err_make(err, ECANCELED, "the VM stopped during the migration");
 	mig_put_u64(p, gpa);
 	mig_put_u64(p + 8, n);
 	if (zero) {
@@ -232,7 +234,9 @@ static int precopy(struct mig_out *o, struct err **err)
 /* The destination's next frame must be `expect` (READY, OK), or FAIL with its reason. */
 static int reply(struct mig_out *o, uint32_t expect, struct err **err)
 {
-	struct mig_fd in = {.fd = o->fd, .sigfd = -1, .peer = "the destination"};
+	/* The main thread wakes on stop_efd and never reads it: it stays readable once stopping. */
+	struct mig_fd in = {
+	    .fd = o->fd, .sigfd = -1, .cancel_fd = o->vm->stop_efd, .peer = "the destination"};
 
 	return mig_read_reply(&(struct mig_reader){mig_fd_read, &in}, expect, err);
 }
