@@ -35,6 +35,9 @@ struct mig_out {
 	int fd;
 	bool logging;
 	uint64_t *bitmap; /* one bit per page of the largest slot */
+	bool manual;	  /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET, then CLEAR before reading */
+	int clear_slot;	  /* the slot whose pages are re-armed up to `cleared`, or -1 */
+	uint64_t cleared;
 	struct vmm_migrate_stats *st;
 	/* /proc/self/pagemap entries of pm_n pages of pm_rg from pm_first, or pm_fd < 0 */
 	int pm_fd;
@@ -102,14 +105,43 @@ static bool is_zero(struct mig_out *o, const struct guest_mem_region *rg, uint64
 	return mig_page_is_zero(rg->hva + p * MIG_PAGE);
 }
 
+#define MIG_CLEAR_CHUNK 4096u /* pages re-armed per KVM_CLEAR_DIRTY_LOG */
+
+/*
+ * With manual protection KVM_GET_DIRTY_LOG leaves the pages writable; each
+ * chunk is re-armed (KVM_CLEAR_DIRTY_LOG on its dirty bits) just before its
+ * first page is read, so a write after that is in the next round and a write
+ * before it is in this one.  A no-op without manual protection.
+ */
+static int clear_upto(struct mig_out *o, const struct guest_mem_region *rg, uint64_t p,
+		      struct err **err)
+{
+	uint64_t n = rg->size / MIG_PAGE;
+
+	while (o->clear_slot >= 0 && p >= o->cleared) {
+		uint64_t first = o->cleared, num = n - first;
+		struct kvm_clear_dirty_log c = {.slot = o->clear_slot,
+						.num_pages =
+						    num < MIG_CLEAR_CHUNK ? num : MIG_CLEAR_CHUNK,
+						.first_page = first,
+						.dirty_bitmap = o->bitmap + first / 64};
+
+		if (ioctl(o->vm->vm_fd, KVM_CLEAR_DIRTY_LOG, &c) < 0)
+			return err_make(err, errno, "KVM_CLEAR_DIRTY_LOG slot %d", o->clear_slot);
+		o->cleared = first + c.num_pages;
+	}
+	return 0;
+}
+
 /* The pages of rg set in bm (all of them when bm is NULL), in runs of like pages. */
 static int send_region(struct mig_out *o, const struct guest_mem_region *rg, const uint64_t *bm,
 		       struct err **err)
 {
-	uint64_t n = rg->size / MIG_PAGE;
+	uint64_t n = rg->size / MIG_PAGE, max;
 
 	for (uint64_t p = 0, e; p < n; p = e) {
 		bool zero;
+		int r;
 
 		if (bm && !bm[p / 64] && p % 64 == 0) {
 			e = p + 64;
@@ -119,15 +151,19 @@ static int send_region(struct mig_out *o, const struct guest_mem_region *rg, con
 			e = p + 1;
 			continue;
 		}
+		r = clear_upto(o, rg, p, err);
+		if (r < 0)
+			return r;
 		zero = is_zero(o, rg, p);
-		for (e = p + 1;
-		     e < n && bit(bm, e) && e - p < (zero ? MIG_MAX_ZERO_RUN : MIG_MAX_RUN) &&
-		     is_zero(o, rg, e) == zero;
-		     e++)
-			;
-		int r =
-		    send_run(o, rg->gpa + p * MIG_PAGE, rg->hva + p * MIG_PAGE, e - p, zero, err);
-
+		max = zero ? MIG_MAX_ZERO_RUN : MIG_MAX_RUN;
+		for (e = p + 1; e < n && bit(bm, e) && e - p < max; e++) {
+			r = clear_upto(o, rg, e, err);
+			if (r < 0)
+				return r;
+			if (is_zero(o, rg, e) != zero)
+				break;
+		}
+		r = send_run(o, rg->gpa + p * MIG_PAGE, rg->hva + p * MIG_PAGE, e - p, zero, err);
 		if (r < 0)
 			return r;
 	}
@@ -162,6 +198,8 @@ static long send_round(struct mig_out *o, bool all, struct err **err)
 
 		if (n < 0)
 			return n;
+		o->clear_slot = o->manual && !all ? (int)i : -1;
+		o->cleared = 0;
 		r = n ? send_region(o, &mem->regions[i], all ? NULL : o->bitmap, err) : 0;
 		if (r < 0)
 			return r;
@@ -171,14 +209,14 @@ static long send_round(struct mig_out *o, bool all, struct err **err)
 }
 
 /*
- * KVM_GET_DIRTY_LOG returns a slot's bitmap and write-protects those pages
- * again in one call.  KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2 (GET, then
- * KVM_CLEAR_DIRTY_LOG) is not used: on this PVM host a page the counter guest
- * writes without pause came back clean in the next round after a CLEAR.
+ * KVM_GET_DIRTY_LOG returns a slot's bitmap; without manual protection it
+ * also write-protects those pages again, with it (when KVM offers
+ * KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2) clear_upto() does, chunk by chunk.
  */
 static int dirty_log_start(struct mig_out *o, struct err **err)
 {
 	struct vm *vm = o->vm;
+	int caps = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2);
 	size_t words = 0;
 
 	for (unsigned i = 0; i < vm->mem.nr; i++)
@@ -187,6 +225,12 @@ static int dirty_log_start(struct mig_out *o, struct err **err)
 	o->bitmap = calloc(words, sizeof(uint64_t));
 	if (!o->bitmap)
 		return err_make(err, ENOMEM, "dirty bitmap");
+	if (caps > 0 && (caps & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)) {
+		struct kvm_enable_cap c = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2,
+					   .args = {KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE}};
+
+		o->manual = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) == 0;
+	}
 	o->logging = true;
 	return vm_memory_dirty_log(vm, true, err);
 }
@@ -197,6 +241,11 @@ static void dirty_log_stop(struct mig_out *o)
 
 	if (o->logging && vm_memory_dirty_log(o->vm, false, &e) < 0)
 		log_warn("migration: %s", e->msg);
+	if (o->manual) {
+		struct kvm_enable_cap c = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2};
+
+		(void)ioctl(o->vm->vm_fd, KVM_ENABLE_CAP, &c);
+	}
 	free(o->bitmap);
 }
 
@@ -251,7 +300,7 @@ static int stop_and_copy(struct mig_out *o, struct err **err)
 	int r = n < 0 ? (int)n : 0;
 
 	o->st->last_pages = n > 0 ? n : 0;
-	log_debug("migration: paused, %ld dirty pages", n);
+	log_debug("migration: paused, %ld dirty pages (manual protection: %d)", n, o->manual);
 	snap_writer_init(&w);
 	if (r >= 0)
 		r = vm_snapshot_save_state(o->vm, &w, err);
@@ -324,7 +373,7 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 
 int vm_migrate_send(struct vm *vm, const char *dest, struct vmm_migrate_stats *st, struct err **err)
 {
-	struct mig_out o = {.vm = vm, .st = st, .fd = -1, .pm_fd = -1};
+	struct mig_out o = {.vm = vm, .st = st, .fd = -1, .pm_fd = -1, .clear_slot = -1};
 	uint64_t start = mig_now_ns();
 	int r = vmm_snapshot_supported(vm->cfg, err);
 
