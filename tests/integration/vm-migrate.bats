@@ -339,3 +339,40 @@ time.sleep(60)  # takes the connection, never answers' "$TMP/stall.sock" &
 	[ "$EXIT" -ne 0 ]
 	grep -q "the VM is stopping" "$TMP/mig.out"
 }
+
+@test "vm migrate: a destination that fails after the pause: the source resumes and reports it" {
+	require_guest counter
+	# Takes the whole stream, then answers FAIL instead of OK.
+	python3 -c '
+import socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
+c, _ = s.accept()
+f = c.makefile("rb")
+def read(n):
+    b = f.read(n)
+    assert len(b) == n
+    return b
+read(16)
+c.sendall(struct.pack("<II", 7, 0))  # READY
+while True:
+    t, n = struct.unpack("<II", read(8))
+    read(n)
+    if t == 4:  # STATE: the source is paused now
+        break
+msg = b"no room for this VM"
+c.sendall(struct.pack("<II", 6, len(msg)) + msg)' "$TMP/fail.sock" &
+	PIDS+=("$!")
+	start_source "" counter "every=20000000"
+	wait_for "$TMP/out1" "^counter: 2$"
+	for i in $(seq 50); do [ -S "$TMP/fail.sock" ] && break; sleep 0.1; done
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/fail.sock"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the destination failed: no room for this VM"* ]]
+	# Resumed: running, and counting on.
+	kill -0 "$SRC"
+	run "$ISOLA" vm info "$TMP/api.sock"
+	[[ "$output" == *'"state":"Running"'* ]]
+	last=$(numbers "$TMP/out1" counter | tail -1)
+	wait_for "$TMP/out1" "^counter: $((last + 2))$"
+}
