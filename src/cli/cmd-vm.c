@@ -30,6 +30,9 @@ enum {
 };
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
+/* cmd-vm-migrate.c */
+int cmd_vm_migrate(struct cli_globals *g, int argc, char **argv);
+int cmd_vm_receive(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-api.c */
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
@@ -74,6 +77,8 @@ static void run_usage(void)
 	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
 	    "       isola vm snapshot VM --state FILE --mem FILE\n"
 	    "       isola vm update [--balloon MIB | --memory MIB] [--balloon-stats S] [--show] VM\n"
+	    "       isola vm migrate VM --to tcp:HOST:PORT|unix:PATH\n"
+	    "       isola vm receive --listen tcp:HOST:PORT|unix:PATH [--console ..]\n"
 	    "The --config file is read first; options given on the command line override it.\n"
 	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
 	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
@@ -184,11 +189,15 @@ int cmd_vm(struct cli_globals *g, int argc, char **argv)
 		return cmd_vm_update(g, argc - 1, argv + 1);
 	if (streq(argv[1], "restore"))
 		return cmd_vm_restore(g, argc - 1, argv + 1);
+	if (streq(argv[1], "migrate"))
+		return cmd_vm_migrate(g, argc - 1, argv + 1);
+	if (streq(argv[1], "receive"))
+		return cmd_vm_receive(g, argc - 1, argv + 1);
 	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
 	    streq(argv[1], "resume") || streq(argv[1], "snapshot") || streq(argv[1], "stop"))
 		return cmd_vm_api(g, argc - 1, argv + 1);
 	return cli_usage_error("vm",
 			       "unknown subcommand `%s`; expected run, restore, ls, info, "
-			       "pause, resume, snapshot, update or stop",
+			       "pause, resume, snapshot, update, migrate, receive or stop",
 			       argv[1]);
 }

@@ -78,3 +78,23 @@ void vm_memory_teardown(struct vm *vm)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
 	vm->mem.nr = 0;
 }
+
+/* Live migration: turn KVM's dirty page log on or off for every slot (only the flags change). */
+int vm_memory_dirty_log(struct vm *vm, bool on, struct err **err)
+{
+	for (unsigned i = 0; i < vm->mem.nr; i++) {
+		const struct guest_mem_region *rg = &vm->mem.regions[i];
+		struct kvm_userspace_memory_region kr = {
+		    .slot = i,
+		    .flags = on ? KVM_MEM_LOG_DIRTY_PAGES : 0,
+		    .guest_phys_addr = rg->gpa,
+		    .memory_size = rg->size,
+		    .userspace_addr = (uint64_t)(uintptr_t)rg->hva,
+		};
+
+		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
+			return err_make(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u: %s dirty logging",
+					i, on ? "enable" : "disable");
+	}
+	return 0;
+}

@@ -43,6 +43,18 @@ struct vm_net_cfg {
 
 enum vm_console { VM_CONSOLE_STDIO, VM_CONSOLE_NONE, VM_CONSOLE_FILE };
 
+struct vm;
+/*
+ * A live migration's destination (migrate/recv.c) hooks the restore step:
+ * receive() fills guest memory and the state to restore before anything is
+ * loaded, confirm() tells the source once it loaded, before the vCPUs run.
+ * Either failing fails the bring-up.
+ */
+struct vm_incoming_ops {
+	int (*receive)(void *ctx, struct vm *vm, struct err **err);
+	int (*confirm)(void *ctx, struct err **err);
+};
+
 struct vm_config {
 	char *kernel;
 	char *initrd;
@@ -73,6 +85,9 @@ struct vm_config {
 	const char *api_sock, *api_id;
 	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
 	int api_start_fd;  /* -1, or the connection whose InstanceStart awaits the boot */
+	/* Set by a migration's destination, NULL otherwise (not owned). */
+	const struct vm_incoming_ops *incoming;
+	void *incoming_ctx;
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;
 };

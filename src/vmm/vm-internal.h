@@ -128,6 +128,8 @@ void vm_irqchip_teardown(struct vm *vm);
 /* memory.c */
 int vm_memory_setup(struct vm *vm, struct err **err);
 void vm_memory_teardown(struct vm *vm);
+/* KVM_MEM_LOG_DIRTY_PAGES on every slot (slot i = mem.regions[i]), for migration. */
+int vm_memory_dirty_log(struct vm *vm, bool on, struct err **err);
 /* vcpu.c */
 int vcpu_create_all(struct vm *vm, struct err **err);
 int vcpu_start_all(struct vm *vm, struct err **err);

@@ -33,3 +33,5 @@ bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const c
 /* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
 #include <jansson.h>
 int api_snapshot_load(json_t *j, struct err **err);
+/* migrate.c: PUT /migrate */
+void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

@@ -156,6 +156,9 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 	if (streq(path, "/snapshot/create"))
 		return streq(method, "PUT") ? snapshot_create(vm, body, body_len, resp)
 					    : fault(resp, 405, "PUT only");
+	if (streq(path, "/migrate"))
+		return streq(method, "PUT") ? vm_api_migrate(vm, body, body_len, resp)
+					    : fault(resp, 405, "PUT only");
 	if (streq(path, "/actions"))
 		return streq(method, "PUT") ? actions(vm, body, body_len, resp)
 					    : fault(resp, 405, "PUT only");

@@ -153,6 +153,11 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 	return r;
 }
 
+int vm_snapshot_save_state(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	return save_state(vm, w, err);
+}
+
 int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
 		       struct err **err)
 {
@@ -238,6 +243,9 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 
 	if (!vm->snap)
 		return 0;
+	/* Migration: guest memory and vm->snap arrive now, and the source hears when they load. */
+	if (vm->cfg->incoming && vm->cfg->incoming->receive(vm->cfg->incoming_ctx, vm, err) < 0)
+		return err_code(*err);
 	t = now_us();
 	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
 		  (unsigned long long)(t - restore_t0));
@@ -253,6 +261,8 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
 		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
+	if (vm->cfg->incoming)
+		return vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);

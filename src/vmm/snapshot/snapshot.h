@@ -42,6 +42,8 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 /* snapshot.c: pause, save everything, resume.  The files appear atomically. */
 int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
 		       struct err **err);
+/* The state file's sections of a paused VM, as a snapshot writes them (live migration). */
+int vm_snapshot_save_state(struct vm *vm, struct snap_writer *w, struct err **err);
 /* The "restore" bring-up step: no-op unless vm->snap is set. */
 int vm_snapshot_restore_step(struct vm *vm, struct err **err);
 /* SIGUSR2 on the main thread: snapshot to the paths of --snapshot-state/--snapshot-mem. */

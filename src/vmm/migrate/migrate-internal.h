@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Live migration (docs/migration.md): the wire protocol, addresses, and the
+ * two ends.  wire.c and addr.c's parser are pure (no KVM, no sockets) so the
+ * unit tests and the fuzzer drive them on their own.
+ *
+ * Stream, source -> destination:
+ *   "ISOLAMIG"  u32 version  u32 flags (0)
+ *   frames { u32 type, u32 len, u8 payload[len] }:
+ *     CONFIG once and first, PAGES/ZERO any number, STATE once and last.
+ * Destination -> source: READY once its VM is built, then OK; FAIL instead
+ * of either ends the migration.  Little-endian.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "err.h"
+#include "guest-mem.h"
+
+#define MIG_MAGIC	 "ISOLAMIG"
+#define MIG_MAGIC_LEN	 8u
+#define MIG_VERSION	 1u
+#define MIG_HEADER_SIZE	 16u
+#define MIG_FRAME_HDR	 8u
+#define MIG_PAGE	 4096u
+#define MIG_MAX_RUN	 256u	    /* pages of data in one PAGES frame (1 MiB) */
+#define MIG_MAX_ZERO_RUN (1u << 20) /* pages in one ZERO frame (4 GiB) */
+#define MIG_MAX_MSG	 1024u	    /* FAIL message */
+#define MIG_CONFIG_SIZE	 24u	    /* struct snap_config */
+#define MIG_IO_TIMEOUT_S 30	    /* silence on the stream that fails a migration */
+
+enum mig_frame_type {
+	MIG_CONFIG = 1, /* struct snap_config: the machine shape */
+	MIG_PAGES = 2,	/* u64 gpa, then 1..MIG_MAX_RUN pages */
+	MIG_ZERO = 3,	/* u64 gpa, u64 npages: pages that are all zero */
+	MIG_STATE = 4,	/* a snapshot state file (snapshot/format.h), checked as one */
+	MIG_OK = 5,	/* destination: restored, its vCPUs start now */
+	MIG_FAIL = 6,	/* destination: why not (text, <= MIG_MAX_MSG) */
+	MIG_READY = 7,	/* destination: its VM is built, waiting for the state */
+};
+
+/* The machine shape, as the snapshot's config section (snapshot/snapshot.h). */
+struct mig_config {
+	uint32_t cpus;
+	uint32_t flags;
+	uint64_t memory;
+	uint64_t tsc_khz;
+};
+
+/* Reads exactly len bytes or fails with a message. */
+struct mig_reader {
+	int (*read)(void *ctx, void *buf, size_t len, struct err **err);
+	void *ctx;
+};
+
+/* wire.c */
+void mig_put_header(uint8_t out[MIG_HEADER_SIZE]);
+void mig_put_frame(uint8_t out[MIG_FRAME_HDR], uint32_t type, uint32_t len);
+void mig_put_u64(uint8_t *out, uint64_t v);
+void mig_put_config(uint8_t out[MIG_CONFIG_SIZE], const struct mig_config *c);
+int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct err **err);
+/*
+ * PAGES and ZERO frames into mem until STATE, whose bytes (malloc'ed) are
+ * returned.  Every address and length is checked against mem, which must be
+ * all zero to begin with (a fresh VM's RAM).
+ */
+int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, uint8_t **ret_state,
+		    size_t *ret_len, struct err **err);
+/* The destination's answer: 0 for `expect` (READY, OK); FAIL is an -EREMOTEIO error. */
+int mig_read_reply(const struct mig_reader *rd, uint32_t expect, struct err **err);
+/* A memory reader over a buffer (tests, fuzzer); ctx is a struct mig_buf. */
+struct mig_buf {
+	const uint8_t *data;
+	size_t len, off;
+};
+int mig_buf_read(void *ctx, void *buf, size_t len, struct err **err);
+
+/* addr.c: "tcp:HOST:PORT" or "unix:PATH". */
+struct mig_addr {
+	bool is_unix;
+	char host[256];
+	char port[8];
+	char path[108];
+};
+int mig_addr_parse(const char *s, struct mig_addr *ret, struct err **err);
+int mig_connect(const char *s, struct err **err);
+/* A listening socket; a Unix socket's path is unlinked by mig_unlisten(). */
+int mig_listen(const char *s, struct mig_addr *ret_addr, struct err **err);
+void mig_unlisten(int fd, const struct mig_addr *a);
+/*
+ * An fd reader that gives up after MIG_IO_TIMEOUT_S of silence, on a signal
+ * in sigfd (which it reads) or when cancel_fd becomes readable (left as is).
+ * Unused ones are -1.
+ */
+struct mig_fd {
+	int fd, sigfd, cancel_fd;
+	const char *peer;
+};
+/* Read one signal from a signalfd; its number, or 0. */
+unsigned mig_take_signal(int sigfd);
+int mig_fd_read(void *ctx, void *buf, size_t len, struct err **err);
+uint64_t mig_now_ns(void); /* CLOCK_MONOTONIC */
+/* Write all of iov (MSG_NOSIGNAL); -errno. */
+int mig_send_iov(int fd, struct iovec *iov, int n);
+
+bool mig_page_is_zero(const uint8_t *p);
+
+struct vm;
+struct vmm_migrate_stats;
+/* send.c: migrate vm to dest; on success the VM is stopped (exit 0), else it runs on. */
+int vm_migrate_send(struct vm *vm, const char *dest, struct vmm_migrate_stats *st,
+		    struct err **err);

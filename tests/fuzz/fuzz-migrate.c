@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libFuzzer target: the input is what a source sends to a migration's
+ * destination.  It is read exactly as `isola vm receive` reads it, into two
+ * small guest memory regions with guard pages after them; the input's first
+ * byte also feeds the source's reply parser.  Nothing may be read or written
+ * out of bounds, and a stream that gets through must end in a state frame.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "migrate/migrate-internal.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+#define LOW  (256u << 10)
+#define HIGH (64u << 10)
+
+/* Each region is followed by an inaccessible page: a stray write faults. */
+static uint8_t *region(size_t size)
+{
+	uint8_t *p =
+	    mmap(NULL, size + 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED || mprotect(p + size, 4096, PROT_NONE) < 0)
+		abort();
+	return p;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static struct guest_mem mem;
+	struct mig_buf b = {data, size, 0};
+	struct mig_reader rd = {mig_buf_read, &b};
+	struct err *e = NULL;
+	struct mig_config c;
+	uint8_t *state = NULL;
+	size_t len = 0;
+
+	if (!mem.nr) {
+		mem.regions[0] = (struct guest_mem_region){0, LOW, region(LOW)};
+		mem.regions[1] = (struct guest_mem_region){4ULL << 30, HIGH, region(HIGH)};
+		mem.nr = 2;
+	}
+	if (mig_read_config(&rd, &c, &e) >= 0 &&
+	    mig_read_memory(&rd, &mem, &state, &len, &e) >= 0 && (!state || len == 0))
+		abort();
+	free(state);
+	err_free(&e);
+	b = (struct mig_buf){data, size, 0};
+	(void)mig_read_reply(&rd, size ? data[0] % 8 : MIG_OK, &e);
+	err_free(&e);
+	return 0;
+}

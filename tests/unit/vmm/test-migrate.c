@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The live migration wire protocol (src/vmm/migrate/wire.c) and addresses
+ * (addr.c): a valid stream lands in guest memory; broken, truncated and
+ * hostile streams fail with an error and never write outside guest memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "migrate/migrate-internal.h"
+#include "snapshot/format.h"
+#include "tap.h"
+
+#define LOW_SIZE  (1u << 20)
+#define HIGH_SIZE (64u << 10)
+#define HIGH_GPA  (4ULL << 30)
+
+static uint8_t low[LOW_SIZE + 2 * MIG_PAGE] __attribute__((aligned(4096)));
+static uint8_t high[HIGH_SIZE] __attribute__((aligned(4096)));
+static struct guest_mem mem = {
+    .regions = {{0, LOW_SIZE, low}, {HIGH_GPA, HIGH_SIZE, high}},
+    .nr = 2,
+};
+
+struct stream {
+	uint8_t buf[2 << 20];
+	size_t len;
+};
+
+static void put(struct stream *s, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	if (s->len + n > sizeof(s->buf))
+		abort();
+	memcpy(s->buf + s->len, p, n);
+	s->len += n;
+}
+
+static void frame(struct stream *s, uint32_t type, const void *p, size_t n)
+{
+	uint8_t h[MIG_FRAME_HDR];
+
+	mig_put_frame(h, type, n);
+	put(s, h, sizeof(h));
+	put(s, p, n);
+}
+
+static void start(struct stream *s, uint32_t cpus, uint64_t memory)
+{
+	struct mig_config c = {.cpus = cpus, .memory = memory};
+	uint8_t h[MIG_HEADER_SIZE], p[MIG_CONFIG_SIZE];
+
+	s->len = 0;
+	mig_put_header(h);
+	put(s, h, sizeof(h));
+	mig_put_config(p, &c);
+	frame(s, MIG_CONFIG, p, sizeof(p));
+}
+
+static void pages(struct stream *s, uint64_t gpa, unsigned n, uint8_t fill)
+{
+	static uint8_t p[8 + MIG_MAX_RUN * MIG_PAGE + MIG_PAGE];
+
+	mig_put_u64(p, gpa);
+	memset(p + 8, fill, (size_t)n * MIG_PAGE);
+	frame(s, MIG_PAGES, p, 8 + (size_t)n * MIG_PAGE);
+}
+
+static void zero(struct stream *s, uint64_t gpa, uint64_t n)
+{
+	uint8_t p[16];
+
+	mig_put_u64(p, gpa);
+	mig_put_u64(p + 8, n);
+	frame(s, MIG_ZERO, p, sizeof(p));
+}
+
+static void state(struct stream *s)
+{
+	struct snap_writer w;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint32_t x = 7;
+
+	snap_writer_init(&w);
+	snap_put(&w, SNAP_CONFIG, 0, &x, sizeof(x));
+	if (snap_writer_finish(&w, &buf, &len, NULL) < 0)
+		abort();
+	frame(s, MIG_STATE, buf, len);
+	free(buf);
+}
+
+/* Run the destination's reader over s: 0, or the failing step's -errno. */
+static int run(const struct stream *s, size_t len, struct mig_config *c)
+{
+	struct mig_buf b = {s->buf, len, 0};
+	struct mig_reader rd = {mig_buf_read, &b};
+	struct err *e = NULL;
+	uint8_t *st = NULL;
+	size_t stlen = 0;
+	int r = mig_read_config(&rd, c, &e);
+
+	if (r >= 0)
+		r = mig_read_memory(&rd, &mem, &st, &stlen, &e);
+	if (r >= 0 && (stlen < SNAP_HEADER_SIZE || memcmp(st, SNAP_MAGIC, 7)))
+		r = -1000;
+	ok(r >= 0 || (e && e->msg && *e->msg), "an error has a message");
+	err_free(&e);
+	free(st);
+	return r;
+}
+
+static void test_valid(void)
+{
+	static struct stream s;
+	struct mig_config c;
+
+	memset(low, 0, sizeof(low)); /* a fresh VM's RAM */
+	start(&s, 2, 64 << 20);
+	pages(&s, 0x1000, 2, 0xab);
+	zero(&s, 0x2000, 1);
+	pages(&s, 0x10000, 17, 0x55);
+	zero(&s, 0x10000, 16);
+	pages(&s, HIGH_GPA + HIGH_SIZE - MIG_PAGE, 1, 0xcd);
+	state(&s);
+	is_int(run(&s, s.len, &c), 0, "valid stream");
+	is_int(c.cpus, 2, "config cpus");
+	ok(c.memory == 64 << 20, "config memory");
+	ok(low[0x1000] == 0xab && low[0x1fff] == 0xab, "pages written");
+	ok(low[0x2000] == 0 && low[0x2fff] == 0, "zero page cleared");
+	ok(low[0x10000] == 0 && low[0x1ffff] == 0 && low[0x20000] == 0x55, "zero run, and no more");
+	ok(low[0xfff] == 0 && low[0x3000] == 0, "neighbours untouched");
+	ok(high[HIGH_SIZE - 1] == 0xcd, "high region");
+	for (size_t n = 0; n < s.len; n += n < 64 ? 1 : 997)
+		ok(run(&s, n, &c) < 0, "truncated at %zu bytes", n);
+}
+
+static void test_bad_header(void)
+{
+	static struct stream s;
+	struct mig_config c;
+
+	start(&s, 1, 64 << 20);
+	state(&s);
+	s.buf[0] = 'X';
+	ok(run(&s, s.len, &c) < 0, "bad magic");
+	start(&s, 1, 64 << 20);
+	state(&s);
+	s.buf[8] = 2;
+	ok(run(&s, s.len, &c) < 0, "unknown version");
+	s.buf[8] = 1;
+	s.buf[12] = 1;
+	ok(run(&s, s.len, &c) < 0, "unknown flags");
+	start(&s, 0, 64 << 20);
+	state(&s);
+	ok(run(&s, s.len, &c) < 0, "0 vCPUs");
+	start(&s, 65, 64 << 20);
+	ok(run(&s, s.len, &c) < 0, "65 vCPUs");
+	start(&s, 1, (64 << 20) + 1);
+	ok(run(&s, s.len, &c) < 0, "memory not page-sized");
+	start(&s, 1, 1ULL << 40);
+	ok(run(&s, s.len, &c) < 0, "memory over the cap");
+	s.len = MIG_HEADER_SIZE;
+	frame(&s, MIG_PAGES, "12345678", 8);
+	ok(run(&s, s.len, &c) < 0, "pages before config");
+}
+
+static void test_hostile_frames(void)
+{
+	static struct stream s;
+	struct mig_config c;
+	uint8_t big[128];
+
+	memset(low, 0x55, sizeof(low));
+	memset(big, 0, sizeof(big));
+#define BAD(what, ...)                                                                             \
+	do {                                                                                       \
+		start(&s, 1, 64 << 20);                                                            \
+		__VA_ARGS__;                                                                       \
+		state(&s);                                                                         \
+		ok(run(&s, s.len, &c) < 0, what);                                                  \
+	} while (0)
+	BAD("misaligned pages", pages(&s, 0x1001, 1, 1));
+	BAD("pages past the region", pages(&s, LOW_SIZE - MIG_PAGE, 2, 1));
+	BAD("pages in no region", pages(&s, 2ULL << 30, 1, 1));
+	BAD("too many pages in a frame", pages(&s, 0, MIG_MAX_RUN + 1, 1));
+	BAD("pages frame without data", frame(&s, MIG_PAGES, big, 8));
+	BAD("pages frame of a partial page", frame(&s, MIG_PAGES, big, 8 + 100));
+	BAD("zero run past the region", zero(&s, HIGH_GPA, HIGH_SIZE / MIG_PAGE + 1));
+	BAD("zero run of 0 pages", zero(&s, 0, 0));
+	BAD("zero run that wraps", zero(&s, ~0ULL - MIG_PAGE + 1, 2));
+	BAD("zero run of 2^52 pages", zero(&s, 0, 1ULL << 52));
+	BAD("zero frame of a wrong size", frame(&s, MIG_ZERO, big, 24));
+	BAD("unknown frame", frame(&s, 99, big, 0));
+	BAD("second config", frame(&s, MIG_CONFIG, big, MIG_CONFIG_SIZE));
+	BAD("a reply frame", frame(&s, MIG_OK, big, 0));
+	ok(low[LOW_SIZE] == 0x55 && low[LOW_SIZE + MIG_PAGE] == 0x55, "nothing written past RAM");
+	start(&s, 1, 64 << 20);
+	frame(&s, MIG_STATE, big, 4);
+	ok(run(&s, s.len, &c) < 0, "state too short");
+	start(&s, 1, 64 << 20);
+	mig_put_frame(big, MIG_STATE, SNAP_MAX_FILE + 1);
+	put(&s, big, MIG_FRAME_HDR);
+	ok(run(&s, s.len, &c) < 0, "state over the cap");
+	start(&s, 1, 64 << 20);
+	mig_put_frame(big, MIG_PAGES, 0xffffffff);
+	put(&s, big, MIG_FRAME_HDR);
+	ok(run(&s, s.len, &c) < 0, "pages frame of 4 GiB");
+}
+
+static int reply(const void *p, size_t n, uint32_t expect, char **msg)
+{
+	struct mig_buf b = {p, n, 0};
+	struct mig_reader rd = {mig_buf_read, &b};
+	struct err *e = NULL;
+	int r = mig_read_reply(&rd, expect, &e);
+
+	*msg = e ? strdup(e->msg) : NULL;
+	err_free(&e);
+	return r;
+}
+
+static void test_reply(void)
+{
+	static struct stream s;
+	char *msg = NULL;
+
+	s.len = 0;
+	frame(&s, MIG_OK, NULL, 0);
+	is_int(reply(s.buf, s.len, MIG_OK, &msg), 0, "OK");
+	ok(reply(s.buf, s.len, MIG_READY, &msg) == -EPROTO, "OK where READY is expected");
+	free(msg);
+	s.len = 0;
+	frame(&s, MIG_FAIL, "no\033[2Jroom", 10);
+	is_int(reply(s.buf, s.len, MIG_OK, &msg), -EREMOTEIO, "FAIL");
+	ok(msg && strstr(msg, "no?[2Jroom"), "FAIL's message, control bytes replaced: %s", msg);
+	free(msg);
+	s.len = 0;
+	mig_put_frame(s.buf, MIG_FAIL, MIG_MAX_MSG + 1);
+	s.len = MIG_FRAME_HDR;
+	ok(reply(s.buf, s.len, MIG_OK, &msg) == -EPROTO, "FAIL message over the cap");
+	free(msg);
+	ok(reply(s.buf, 3, MIG_OK, &msg) < 0, "short reply");
+	free(msg);
+}
+
+static void test_addr(void)
+{
+	static const char *const good[] = {"tcp:127.0.0.1:80", "tcp:[::1]:8080", "tcp:host:65535",
+					   "unix:/tmp/x.sock", "unix:rel",	 NULL};
+	static const char *const bad[] = {"tcp:127.0.0.1:0",
+					  "tcp:host:65536",
+					  "tcp::80",
+					  "tcp:host:",
+					  "tcp:host",
+					  "tcp:[]:1",
+					  "tcp:h:1x",
+					  "unix:",
+					  "udp:1.2.3.4:5",
+					  "",
+					  NULL};
+	char longpath[200];
+	struct mig_addr a;
+	struct err *e = NULL;
+
+	for (size_t i = 0; good[i]; i++)
+		ok(mig_addr_parse(good[i], &a, &e) == 0, "address %s", good[i]);
+	for (size_t i = 0; bad[i]; i++) {
+		ok(mig_addr_parse(bad[i], &a, &e) < 0, "bad address `%s`", bad[i]);
+		err_free(&e);
+	}
+	mig_addr_parse("tcp:[::1]:8080", &a, &e);
+	ok(!a.is_unix && !strcmp(a.host, "::1") && !strcmp(a.port, "8080"), "v6 host and port");
+	memset(longpath, 'a', sizeof(longpath));
+	memcpy(longpath, "unix:", 5);
+	longpath[sizeof(longpath) - 1] = '\0';
+	ok(mig_addr_parse(longpath, &a, &e) < 0, "Unix path too long");
+	err_free(&e);
+}
+
+int main(void)
+{
+	test_valid();
+	test_bad_header();
+	test_hostile_frames();
+	test_reply();
+	test_addr();
+	return tap_done();
+}
