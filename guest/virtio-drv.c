@@ -244,7 +244,7 @@ uint32_t vdrv_isr_ack(struct vdrv_dev *d)
 
 void vdrv_config_write32(struct vdrv_dev *d, unsigned off, uint32_t v)
 {
-	wr(d, REG_CONFIG + off, v);
+	mmio_write32(config_addr(d, off), v);
 }
 
 uint64_t vdrv_config64(struct vdrv_dev *d, unsigned off)

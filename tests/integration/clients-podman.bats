@@ -2,6 +2,7 @@
 # podman 4.3 driving isola as its OCI runtime (create/start/exec/kill/delete,
 # pause/resume, console sockets, pods sharing namespaces).
 
+bats_require_minimum_version 1.5.0
 load clients-helpers
 
 setup() {
