@@ -169,3 +169,24 @@ idtr:	.word 0x30 * 8 + 7
 	.long idt
 idt:	.fill 0x31 * 8, 1, 0
 '
+
+# A host listener for a guest-initiated vsock connection on $1 (<uds>_<port>):
+# it writes what the guest sends to $2, answers "hello from host\n", and is
+# listening when this returns.  Sets VSOCK_HOST_PID.
+vsock_host_start() {
+	python3 - "$1" "$2" "$TMP/host.ready" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
+open(sys.argv[3], 'w').close()
+c, _ = s.accept(); c.settimeout(10)
+open(sys.argv[2], 'wb').write(c.recv(100))
+c.sendall(b'hello from host\n')
+try:
+    c.recv(100)
+except OSError:
+    pass
+PY
+	VSOCK_HOST_PID=$!
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+}

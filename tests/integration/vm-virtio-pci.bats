@@ -140,24 +140,10 @@ qemu_q35() { # qemu args...
 
 @test "vm-virtio-pci: vsock (3 queues, device config) and balloon work over PCI too" {
 	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
-	python3 - "$TMP/v.sock_5000" "$TMP/got" "$TMP/host.ready" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
-open(sys.argv[3], 'w').close()
-c, _ = s.accept(); c.settimeout(10)
-open(sys.argv[2], 'wb').write(c.recv(100))
-c.sendall(b'hello from host\n')
-try:
-    c.recv(100)
-except OSError:
-    pass
-PY
-	pid=$!
-	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	vsock_host_start "$TMP/v.sock_5000" "$TMP/got"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" --virtio-transport pci \
 		--rng --vsock "cid=7,uds=$TMP/v.sock" --cmdline "pci port=5000"
-	wait "$pid" || true
+	wait "$VSOCK_HOST_PID" || true
 	echo "$output"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"guest cid 7"* ]]
