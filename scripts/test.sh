@@ -22,6 +22,17 @@ count_meson() { # $1 = testlog json
 	skipped=$((skipped + $(grep -c '"result": "SKIP"' "$j")))
 }
 
+echo "== static checks"
+for check in scripts/check/*.sh; do
+	if "$check"; then
+		echo "ok: $check"
+		passed=$((passed + 1))
+	else
+		echo "FAIL: $check"
+		failed=$((failed + 1))
+	fi
+done
+
 echo "== unit tests"
 meson test -C build --print-errorlogs
 count_meson build/meson-logs/testlog.json

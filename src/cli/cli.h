@@ -11,12 +11,12 @@
 #include "log.h"
 
 struct cli_globals {
-	const char *root;	/* --root: container state directory */
-	const char *log;	/* --log FILE */
+	const char *root; /* --root: container state directory */
+	const char *log;  /* --log FILE */
 	enum log_format log_format;
 	bool debug;
 	bool systemd_cgroup;
-	const char *rootless;	/* --rootless true|false|auto (accepted, as runc) */
+	const char *rootless; /* --rootless true|false|auto (accepted, as runc) */
 };
 
 /* A command returns the process exit code. */

@@ -17,14 +17,32 @@
 int cmd_run(struct cli_globals *g, int argc, char **argv);
 
 static const char *const image_only[] = {
-	"rm", "name", "e", "env", "v", "volume", "w", "workdir", "u", "user", "memory",
-	"cpus", "pids-limit", "read-only", "network", "t", "tty", "store", NULL,
+    "rm",      "name", "e",    "env",	 "v",	 "volume",     "w",
+    "workdir", "u",    "user", "memory", "cpus", "pids-limit", "read-only",
+    "network", "t",    "tty",  "store",	 NULL,
 };
 /* Options of either form that take a separate value. */
 static const char *const with_value[] = {
-	"b", "bundle", "pid-file", "console-socket", "preserve-fds", "name", "e", "env", "v",
-	"volume", "w", "workdir", "u", "user", "memory", "cpus", "pids-limit", "network",
-	"store", NULL,
+    "b",
+    "bundle",
+    "pid-file",
+    "console-socket",
+    "preserve-fds",
+    "name",
+    "e",
+    "env",
+    "v",
+    "volume",
+    "w",
+    "workdir",
+    "u",
+    "user",
+    "memory",
+    "cpus",
+    "pids-limit",
+    "network",
+    "store",
+    NULL,
 };
 
 static bool listed(const char *const *list, const char *name, size_t len)

@@ -14,10 +14,10 @@
 #include "config.h"
 
 static const struct cli_command *const tables[] = {
-	cli_container_commands,
-	cli_cgroup_commands,
-	cli_vm_commands,
-	cli_image_commands,
+    cli_container_commands,
+    cli_cgroup_commands,
+    cli_vm_commands,
+    cli_image_commands,
 };
 
 int cli_fail(struct err **err)
@@ -44,14 +44,15 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 static void usage(FILE *out)
 {
-	fprintf(out, "Usage: isola [global options] COMMAND [options] [arguments]\n\n"
-		     "Global options:\n"
-		     "  --root DIR          container state directory (default " ISOLA_DEFAULT_ROOT ")\n"
-		     "  --log FILE          also write errors (and --debug output) to FILE\n"
-		     "  --log-format FMT    text or json\n"
-		     "  --debug             verbose logging\n"
-		     "  --systemd-cgroup    manage cgroups through systemd\n"
-		     "  --version, --help\n\nCommands:\n");
+	fprintf(out,
+		"Usage: isola [global options] COMMAND [options] [arguments]\n\n"
+		"Global options:\n"
+		"  --root DIR          container state directory (default " ISOLA_DEFAULT_ROOT ")\n"
+		"  --log FILE          also write errors (and --debug output) to FILE\n"
+		"  --log-format FMT    text or json\n"
+		"  --debug             verbose logging\n"
+		"  --systemd-cgroup    manage cgroups through systemd\n"
+		"  --version, --help\n\nCommands:\n");
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (const struct cli_command *c = tables[t]; c->name; c++)
 			fprintf(out, "  %-12s %s\n", c->name, c->summary);
@@ -71,15 +72,15 @@ enum { OPT_ROOT = 1, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLE
 static int parse_globals(struct cli_globals *g, int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "root", required_argument, NULL, OPT_ROOT },
-		{ "log", required_argument, NULL, OPT_LOG },
-		{ "log-format", required_argument, NULL, OPT_LOG_FORMAT },
-		{ "debug", no_argument, NULL, OPT_DEBUG },
-		{ "systemd-cgroup", no_argument, NULL, OPT_SYSTEMD },
-		{ "rootless", required_argument, NULL, OPT_ROOTLESS },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "help", no_argument, NULL, 'h' },
-		{},
+	    {"root", required_argument, NULL, OPT_ROOT},
+	    {"log", required_argument, NULL, OPT_LOG},
+	    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
+	    {"debug", no_argument, NULL, OPT_DEBUG},
+	    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
+	    {"rootless", required_argument, NULL, OPT_ROOTLESS},
+	    {"version", no_argument, NULL, OPT_VERSION},
+	    {"help", no_argument, NULL, 'h'},
+	    {},
 	};
 	int c;
 
@@ -98,8 +99,8 @@ static int parse_globals(struct cli_globals *g, int argc, char **argv)
 			else if (streq(optarg, "text"))
 				g->log_format = LOG_FORMAT_TEXT;
 			else
-				return cli_usage_error("--log-format", "`%s`: expected text or json",
-						       optarg);
+				return cli_usage_error("--log-format",
+						       "`%s`: expected text or json", optarg);
 			break;
 		case OPT_DEBUG:
 			g->debug = true;
@@ -126,7 +127,7 @@ static int parse_globals(struct cli_globals *g, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct cli_globals g = { .root = ISOLA_DEFAULT_ROOT, .log_format = LOG_FORMAT_TEXT };
+	struct cli_globals g = {.root = ISOLA_DEFAULT_ROOT, .log_format = LOG_FORMAT_TEXT};
 	const struct cli_command *cmd;
 	int r;
 

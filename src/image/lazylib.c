@@ -27,79 +27,79 @@
 #include "image.h"
 
 /* X(return type, name, (parameters), (arguments)); V(...) for void functions. */
-#define CURL_FUNCS(X, V)                                                                           \
-	X(CURL *, curl_easy_init, (void), ())                                                      \
-	X(CURLcode, curl_easy_perform, (CURL * c), (c))                                            \
-	V(curl_easy_cleanup, (CURL * c), (c))                                                      \
-	V(curl_easy_reset, (CURL * c), (c))                                                        \
-	X(const char *, curl_easy_strerror, (CURLcode e), (e))                                     \
-	X(char *, curl_easy_escape, (CURL * c, const char *s, int n), (c, s, n))                   \
-	X(struct curl_slist *, curl_slist_append, (struct curl_slist * l, const char *s), (l, s))  \
-	V(curl_slist_free_all, (struct curl_slist * l), (l))                                       \
-	X(CURLM *, curl_multi_init, (void), ())                                                    \
-	X(CURLMcode, curl_multi_add_handle, (CURLM * m, CURL * c), (m, c))                         \
-	X(CURLMcode, curl_multi_remove_handle, (CURLM * m, CURL * c), (m, c))                      \
-	X(CURLMcode, curl_multi_perform, (CURLM * m, int *n), (m, n))                              \
-	X(CURLMcode, curl_multi_cleanup, (CURLM * m), (m))                                         \
-	X(CURLMsg *, curl_multi_info_read, (CURLM * m, int *n), (m, n))                            \
-	X(CURLMcode, curl_multi_poll,                                                              \
-	  (CURLM * m, struct curl_waitfd * fds, unsigned int nfds, int ms, int *ret),              \
+#define CURL_FUNCS(X, V)                                                                          \
+	X(CURL *, curl_easy_init, (void), ())                                                     \
+	X(CURLcode, curl_easy_perform, (CURL * c), (c))                                           \
+	V(curl_easy_cleanup, (CURL * c), (c))                                                     \
+	V(curl_easy_reset, (CURL * c), (c))                                                       \
+	X(const char *, curl_easy_strerror, (CURLcode e), (e))                                    \
+	X(char *, curl_easy_escape, (CURL * c, const char *s, int n), (c, s, n))                  \
+	X(struct curl_slist *, curl_slist_append, (struct curl_slist * l, const char *s), (l, s)) \
+	V(curl_slist_free_all, (struct curl_slist * l), (l))                                      \
+	X(CURLM *, curl_multi_init, (void), ())                                                   \
+	X(CURLMcode, curl_multi_add_handle, (CURLM * m, CURL * c), (m, c))                        \
+	X(CURLMcode, curl_multi_remove_handle, (CURLM * m, CURL * c), (m, c))                     \
+	X(CURLMcode, curl_multi_perform, (CURLM * m, int *n), (m, n))                             \
+	X(CURLMcode, curl_multi_cleanup, (CURLM * m), (m))                                        \
+	X(CURLMsg *, curl_multi_info_read, (CURLM * m, int *n), (m, n))                           \
+	X(CURLMcode, curl_multi_poll,                                                             \
+	  (CURLM * m, struct curl_waitfd * fds, unsigned int nfds, int ms, int *ret),             \
 	  (m, fds, nfds, ms, ret))
 
-#define ENTRY_FUNCS(X, V)                                                                          \
-	X(struct archive_entry *, archive_entry_new, (void), ())                                   \
-	V(archive_entry_free, (struct archive_entry * e), (e))                                     \
-	X(__LA_MODE_T, archive_entry_filetype, (struct archive_entry * e), (e))                    \
-	X(__LA_MODE_T, archive_entry_mode, (struct archive_entry * e), (e))                        \
-	X(la_int64_t, archive_entry_uid, (struct archive_entry * e), (e))                          \
-	X(la_int64_t, archive_entry_gid, (struct archive_entry * e), (e))                          \
-	X(la_int64_t, archive_entry_size, (struct archive_entry * e), (e))                         \
-	X(time_t, archive_entry_mtime, (struct archive_entry * e), (e))                            \
-	X(long, archive_entry_mtime_nsec, (struct archive_entry * e), (e))                         \
-	X(dev_t, archive_entry_rdev, (struct archive_entry * e), (e))                              \
-	X(const char *, archive_entry_pathname, (struct archive_entry * e), (e))                   \
-	X(const char *, archive_entry_hardlink, (struct archive_entry * e), (e))                   \
-	X(const char *, archive_entry_symlink, (struct archive_entry * e), (e))                    \
-	V(archive_entry_set_filetype, (struct archive_entry * e, unsigned int t), (e, t))          \
-	V(archive_entry_set_mtime, (struct archive_entry * e, time_t t, long ns), (e, t, ns))      \
-	V(archive_entry_set_pathname, (struct archive_entry * e, const char *p), (e, p))           \
-	V(archive_entry_set_symlink, (struct archive_entry * e, const char *p), (e, p))            \
-	V(archive_entry_set_perm, (struct archive_entry * e, __LA_MODE_T m), (e, m))               \
-	V(archive_entry_set_size, (struct archive_entry * e, la_int64_t s), (e, s))                \
-	V(archive_entry_xattr_add_entry,                                                           \
-	  (struct archive_entry * e, const char *n, const void *v, size_t s), (e, n, v, s))        \
-	X(int, archive_entry_xattr_reset, (struct archive_entry * e), (e))                         \
-	X(int, archive_entry_xattr_next,                                                           \
+#define ENTRY_FUNCS(X, V)                                                                     \
+	X(struct archive_entry *, archive_entry_new, (void), ())                              \
+	V(archive_entry_free, (struct archive_entry * e), (e))                                \
+	X(__LA_MODE_T, archive_entry_filetype, (struct archive_entry * e), (e))               \
+	X(__LA_MODE_T, archive_entry_mode, (struct archive_entry * e), (e))                   \
+	X(la_int64_t, archive_entry_uid, (struct archive_entry * e), (e))                     \
+	X(la_int64_t, archive_entry_gid, (struct archive_entry * e), (e))                     \
+	X(la_int64_t, archive_entry_size, (struct archive_entry * e), (e))                    \
+	X(time_t, archive_entry_mtime, (struct archive_entry * e), (e))                       \
+	X(long, archive_entry_mtime_nsec, (struct archive_entry * e), (e))                    \
+	X(dev_t, archive_entry_rdev, (struct archive_entry * e), (e))                         \
+	X(const char *, archive_entry_pathname, (struct archive_entry * e), (e))              \
+	X(const char *, archive_entry_hardlink, (struct archive_entry * e), (e))              \
+	X(const char *, archive_entry_symlink, (struct archive_entry * e), (e))               \
+	V(archive_entry_set_filetype, (struct archive_entry * e, unsigned int t), (e, t))     \
+	V(archive_entry_set_mtime, (struct archive_entry * e, time_t t, long ns), (e, t, ns)) \
+	V(archive_entry_set_pathname, (struct archive_entry * e, const char *p), (e, p))      \
+	V(archive_entry_set_symlink, (struct archive_entry * e, const char *p), (e, p))       \
+	V(archive_entry_set_perm, (struct archive_entry * e, __LA_MODE_T m), (e, m))          \
+	V(archive_entry_set_size, (struct archive_entry * e, la_int64_t s), (e, s))           \
+	V(archive_entry_xattr_add_entry,                                                      \
+	  (struct archive_entry * e, const char *n, const void *v, size_t s), (e, n, v, s))   \
+	X(int, archive_entry_xattr_reset, (struct archive_entry * e), (e))                    \
+	X(int, archive_entry_xattr_next,                                                      \
 	  (struct archive_entry * e, const char **n, const void **v, size_t *s), (e, n, v, s))
 
-#define READ_FUNCS(X, V)                                                                           \
-	X(struct archive *, archive_read_new, (void), ())                                          \
-	X(int, archive_read_free, (struct archive * a), (a))                                       \
-	X(int, archive_read_support_filter_gzip, (struct archive * a), (a))                        \
-	X(int, archive_read_support_filter_zstd, (struct archive * a), (a))                        \
-	X(int, archive_read_support_filter_none, (struct archive * a), (a))                        \
-	X(int, archive_read_support_format_tar, (struct archive * a), (a))                         \
-	X(int, archive_read_support_format_gnutar, (struct archive * a), (a))                      \
-	X(int, archive_read_support_format_raw, (struct archive * a), (a))                         \
-	X(int, archive_read_open_fd, (struct archive * a, int fd, size_t bs), (a, fd, bs))         \
-	X(int, archive_read_open,                                                                  \
-	  (struct archive * a, void *d, archive_open_callback *o, archive_read_callback *r,        \
-	   archive_close_callback *c),                                                             \
-	  (a, d, o, r, c))                                                                         \
-	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *e), (a, e))  \
-	X(int, archive_read_data_block,                                                            \
-	  (struct archive * a, const void **b, size_t *s, la_int64_t *o), (a, b, s, o))            \
+#define READ_FUNCS(X, V)                                                                          \
+	X(struct archive *, archive_read_new, (void), ())                                         \
+	X(int, archive_read_free, (struct archive * a), (a))                                      \
+	X(int, archive_read_support_filter_gzip, (struct archive * a), (a))                       \
+	X(int, archive_read_support_filter_zstd, (struct archive * a), (a))                       \
+	X(int, archive_read_support_filter_none, (struct archive * a), (a))                       \
+	X(int, archive_read_support_format_tar, (struct archive * a), (a))                        \
+	X(int, archive_read_support_format_gnutar, (struct archive * a), (a))                     \
+	X(int, archive_read_support_format_raw, (struct archive * a), (a))                        \
+	X(int, archive_read_open_fd, (struct archive * a, int fd, size_t bs), (a, fd, bs))        \
+	X(int, archive_read_open,                                                                 \
+	  (struct archive * a, void *d, archive_open_callback *o, archive_read_callback *r,       \
+	   archive_close_callback *c),                                                            \
+	  (a, d, o, r, c))                                                                        \
+	X(int, archive_read_next_header, (struct archive * a, struct archive_entry * *e), (a, e)) \
+	X(int, archive_read_data_block,                                                           \
+	  (struct archive * a, const void **b, size_t *s, la_int64_t *o), (a, b, s, o))           \
 	X(const char *, archive_error_string, (struct archive * a), (a))
 
-#define WRITE_FUNCS(X, V)                                                                          \
-	X(struct archive *, archive_write_new, (void), ())                                         \
-	X(int, archive_write_free, (struct archive * a), (a))                                      \
-	X(int, archive_write_close, (struct archive * a), (a))                                     \
-	X(int, archive_write_add_filter_gzip, (struct archive * a), (a))                           \
-	X(int, archive_write_set_format_pax_restricted, (struct archive * a), (a))                 \
-	X(int, archive_write_open_fd, (struct archive * a, int fd), (a, fd))                       \
-	X(int, archive_write_open_filename, (struct archive * a, const char *f), (a, f))           \
-	X(int, archive_write_header, (struct archive * a, struct archive_entry * e), (a, e))       \
+#define WRITE_FUNCS(X, V)                                                                    \
+	X(struct archive *, archive_write_new, (void), ())                                   \
+	X(int, archive_write_free, (struct archive * a), (a))                                \
+	X(int, archive_write_close, (struct archive * a), (a))                               \
+	X(int, archive_write_add_filter_gzip, (struct archive * a), (a))                     \
+	X(int, archive_write_set_format_pax_restricted, (struct archive * a), (a))           \
+	X(int, archive_write_open_fd, (struct archive * a, int fd), (a, fd))                 \
+	X(int, archive_write_open_filename, (struct archive * a, const char *f), (a, f))     \
+	X(int, archive_write_header, (struct archive * a, struct archive_entry * e), (a, e)) \
 	X(la_ssize_t, archive_write_data, (struct archive * a, const void *b, size_t s), (a, b, s))
 
 #define ARCHIVE_FUNCS(X, V) ENTRY_FUNCS(X, V) READ_FUNCS(X, V) WRITE_FUNCS(X, V)
@@ -188,17 +188,17 @@ static void need(enum img_lib lib)
 	}
 }
 
-#define STUB(lib, ret, name, params, args)                                                         \
-	ret name params                                                                            \
-	{                                                                                          \
-		need(lib);                                                                         \
-		return fns.name args;                                                              \
+#define STUB(lib, ret, name, params, args) \
+	ret name params                    \
+	{                                  \
+		need(lib);                 \
+		return fns.name args;      \
 	}
-#define VSTUB(lib, name, params, args)                                                             \
-	void name params                                                                           \
-	{                                                                                          \
-		need(lib);                                                                         \
-		fns.name args;                                                                     \
+#define VSTUB(lib, name, params, args) \
+	void name params               \
+	{                              \
+		need(lib);             \
+		fns.name args;         \
 	}
 #define CURL_STUB(ret, name, params, args)    STUB(IMG_LIB_CURL, ret, name, params, args)
 #define CURL_VSTUB(name, params, args)	      VSTUB(IMG_LIB_CURL, name, params, args)

@@ -8,13 +8,13 @@
 #include <stdarg.h>
 
 struct err {
-	int errnum;	/* positive errno, 0 when the message says it all */
+	int errnum; /* positive errno, 0 when the message says it all */
 	char *msg;
 };
 
 /* Record an error; returns -errnum, or -EINVAL when errnum is 0. */
 int err_make(struct err **err, int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Prefix the recorded message with "context: "; returns the stored code. */
 int err_wrap(struct err **err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void err_free(struct err **err);

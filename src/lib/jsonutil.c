@@ -8,8 +8,8 @@
 #include "jsonutil.h"
 #include "strv.h"
 
-int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max,
-			 json_t **ret, struct err **err)
+int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
+			 struct err **err)
 {
 	json_error_t jerr;
 	json_t *j;
@@ -24,8 +24,7 @@ int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t m
 	return 0;
 }
 
-int json_load_file_capped(int dirfd, const char *path, size_t max, json_t **ret,
-			  struct err **err)
+int json_load_file_capped(int dirfd, const char *path, size_t max, json_t **ret, struct err **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	size_t len;
@@ -88,8 +87,7 @@ int json_get_i64(json_t *obj, const char *where, const char *key, int64_t *ret, 
 	return 0;
 }
 
-int json_get_u64(json_t *obj, const char *where, const char *key, uint64_t *ret,
-		 struct err **err)
+int json_get_u64(json_t *obj, const char *where, const char *key, uint64_t *ret, struct err **err)
 {
 	int64_t v = 0;
 	json_t *j = json_object_get(obj, key);
@@ -105,8 +103,7 @@ int json_get_u64(json_t *obj, const char *where, const char *key, uint64_t *ret,
 	return 0;
 }
 
-int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret,
-		 struct err **err)
+int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret, struct err **err)
 {
 	int64_t v = 0;
 	json_t *j = json_object_get(obj, key);
@@ -123,8 +120,7 @@ int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret,
 	return 0;
 }
 
-int json_get_object(json_t *obj, const char *where, const char *key, json_t **ret,
-		    struct err **err)
+int json_get_object(json_t *obj, const char *where, const char *key, json_t **ret, struct err **err)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -136,8 +132,7 @@ int json_get_object(json_t *obj, const char *where, const char *key, json_t **re
 	return 0;
 }
 
-int json_get_array(json_t *obj, const char *where, const char *key, json_t **ret,
-		   struct err **err)
+int json_get_array(json_t *obj, const char *where, const char *key, json_t **ret, struct err **err)
 {
 	json_t *v = json_object_get(obj, key);
 
@@ -149,8 +144,7 @@ int json_get_array(json_t *obj, const char *where, const char *key, json_t **ret
 	return 0;
 }
 
-int json_get_strv(json_t *obj, const char *where, const char *key, char ***ret,
-		  struct err **err)
+int json_get_strv(json_t *obj, const char *where, const char *key, char ***ret, struct err **err)
 {
 	_cleanup_strv_ char **v = NULL;
 	json_t *arr = NULL, *e;
@@ -163,10 +157,10 @@ int json_get_strv(json_t *obj, const char *where, const char *key, char ***ret,
 	v = calloc(json_array_size(arr) + 1, sizeof(char *));
 	if (!v)
 		return err_make(err, ENOMEM, "%s%s%s", where ? where : "", sep(where), key);
-	json_array_foreach(arr, i, e) {
+	json_array_foreach (arr, i, e) {
 		if (!json_is_string(e))
-			return err_make(err, 0, "%s%s%s[%zu]: expected a string", where ? where : "",
-					sep(where), key, i);
+			return err_make(err, 0, "%s%s%s[%zu]: expected a string",
+					where ? where : "", sep(where), key, i);
 		v[i] = strdup(json_string_value(e));
 		if (!v[i])
 			return err_make(err, ENOMEM, "%s", key);
@@ -176,13 +170,12 @@ int json_get_strv(json_t *obj, const char *where, const char *key, char ***ret,
 	return 0;
 }
 
-int json_check_keys(json_t *obj, const char *where, const char *const *allowed,
-		    struct err **err)
+int json_check_keys(json_t *obj, const char *where, const char *const *allowed, struct err **err)
 {
 	const char *key;
 	json_t *v;
 
-	json_object_foreach(obj, key, v) {
+	json_object_foreach (obj, key, v) {
 		bool ok = false;
 
 		for (const char *const *a = allowed; *a; a++)

@@ -18,10 +18,9 @@ static inline void cleanup_json_decrefp(json_t **j)
 #define _cleanup_json_ __attribute__((cleanup(cleanup_json_decrefp)))
 
 /* Parse a file of at most max bytes; the error names the file, line and column. */
-int json_load_file_capped(int dirfd, const char *path, size_t max, json_t **ret,
-			  struct err **err);
-int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max,
-			 json_t **ret, struct err **err);
+int json_load_file_capped(int dirfd, const char *path, size_t max, json_t **ret, struct err **err);
+int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
+			 struct err **err);
 
 /*
  * Typed getters.  `where` names the object for messages ("process.user").
@@ -31,19 +30,13 @@ int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t m
 int json_get_string(json_t *obj, const char *where, const char *key, bool required,
 		    const char **ret, struct err **err);
 int json_get_bool(json_t *obj, const char *where, const char *key, bool *ret, struct err **err);
-int json_get_i64(json_t *obj, const char *where, const char *key, int64_t *ret,
-		 struct err **err);
-int json_get_u64(json_t *obj, const char *where, const char *key, uint64_t *ret,
-		 struct err **err);
-int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret,
-		 struct err **err);
+int json_get_i64(json_t *obj, const char *where, const char *key, int64_t *ret, struct err **err);
+int json_get_u64(json_t *obj, const char *where, const char *key, uint64_t *ret, struct err **err);
+int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret, struct err **err);
 int json_get_object(json_t *obj, const char *where, const char *key, json_t **ret,
 		    struct err **err);
-int json_get_array(json_t *obj, const char *where, const char *key, json_t **ret,
-		   struct err **err);
+int json_get_array(json_t *obj, const char *where, const char *key, json_t **ret, struct err **err);
 /* An array of strings as a NULL-terminated vector (strv). */
-int json_get_strv(json_t *obj, const char *where, const char *key, char ***ret,
-		  struct err **err);
+int json_get_strv(json_t *obj, const char *where, const char *key, char ***ret, struct err **err);
 /* Reject keys other than those listed (NULL-terminated). */
-int json_check_keys(json_t *obj, const char *where, const char *const *allowed,
-		    struct err **err);
+int json_check_keys(json_t *obj, const char *where, const char *const *allowed, struct err **err);

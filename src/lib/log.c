@@ -18,10 +18,10 @@ static bool log_dbg;
 static bool log_to_stderr = true;
 
 static const char *const level_names[] = {
-	[LOG_ERROR] = "error",
-	[LOG_WARN] = "warning",
-	[LOG_INFO] = "info",
-	[LOG_DEBUG] = "debug",
+    [LOG_ERROR] = "error",
+    [LOG_WARN] = "warning",
+    [LOG_INFO] = "info",
+    [LOG_DEBUG] = "debug",
 };
 
 int log_open(const char *path, enum log_format format)
@@ -127,7 +127,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (log_to_stderr && (level <= LOG_WARN || log_fd < 0)) {
 		char *line = NULL;
 
-		if (asprintf(&line, "isola: %s%s\n", level == LOG_WARN ? "warning: " : "", msg) >= 0)
+		if (asprintf(&line, "isola: %s%s\n", level == LOG_WARN ? "warning: " : "", msg) >=
+		    0)
 			write_line(STDERR_FILENO, line);
 		free(line);
 	}

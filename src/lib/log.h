@@ -19,11 +19,11 @@ void log_close(void);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
-#define log_debug(...)                              \
-	do {                                        \
-		if (log_debug_enabled())            \
+#define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...)  log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...)                                   \
+	do {                                             \
+		if (log_debug_enabled())                 \
 			log_msg(LOG_DEBUG, __VA_ARGS__); \
 	} while (0)
 
@@ -37,11 +37,14 @@ struct ratelimit {
 	long begin;
 	unsigned printed, missed;
 };
-#define RATELIMIT_INIT(i, b) { .interval_s = (i), .burst = (b) }
+#define RATELIMIT_INIT(i, b)                    \
+	{                                       \
+		.interval_s = (i), .burst = (b) \
+	}
 bool ratelimit_ok(struct ratelimit *rl);
-#define log_warn_ratelimited(...)                                       \
-	do {                                                            \
-		static struct ratelimit _rl = RATELIMIT_INIT(5, 10);    \
-		if (ratelimit_ok(&_rl))                                 \
-			log_msg(LOG_WARN, __VA_ARGS__);                 \
+#define log_warn_ratelimited(...)                                    \
+	do {                                                         \
+		static struct ratelimit _rl = RATELIMIT_INIT(5, 10); \
+		if (ratelimit_ok(&_rl))                              \
+			log_msg(LOG_WARN, __VA_ARGS__);              \
 	} while (0)

@@ -15,9 +15,11 @@
 
 void vmm_config_init(struct vm_config *cfg)
 {
-	*cfg = (struct vm_config){
-	    .cpus = 1, .memory = 64ULL << 20, .console = VM_CONSOLE_STDIO, .api_listen_fd = -1,
-	    .api_start_fd = -1};
+	*cfg = (struct vm_config){.cpus = 1,
+				  .memory = 64ULL << 20,
+				  .console = VM_CONSOLE_STDIO,
+				  .api_listen_fd = -1,
+				  .api_start_fd = -1};
 }
 
 void vmm_config_free(struct vm_config *cfg)

@@ -93,8 +93,9 @@ int vm_memory_dirty_log(struct vm *vm, bool on, struct err **err)
 		};
 
 		if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &kr) < 0)
-			return err_make(err, errno, "KVM_SET_USER_MEMORY_REGION slot %u: %s dirty logging",
-					i, on ? "enable" : "disable");
+			return err_make(err, errno,
+					"KVM_SET_USER_MEMORY_REGION slot %u: %s dirty logging", i,
+					on ? "enable" : "disable");
 	}
 	return 0;
 }

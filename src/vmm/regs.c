@@ -79,10 +79,10 @@ int vcpu_setup_boot_regs(struct vcpu *v, const struct boot_entry *b, struct err 
 
 static int setup_msrs(struct vcpu *v)
 {
-	static const uint32_t zeroed[] = {
-	    0x174,	0x175,	    0x176, /* SYSENTER_CS/ESP/EIP */
-	    0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102,
-	    /* STAR..SFMASK, KERNEL_GS_BASE */};
+	static const uint32_t zeroed[] = {0x174,      0x175,	  0x176, /* SYSENTER_CS/ESP/EIP */
+					  0xc0000081, 0xc0000082, 0xc0000083,
+					  0xc0000084, 0xc0000102,
+					  /* STAR..SFMASK, KERNEL_GS_BASE */};
 	struct {
 		struct kvm_msrs hdr;
 		struct kvm_msr_entry e[ARRAY_SIZE(zeroed) + 1];

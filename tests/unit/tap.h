@@ -6,31 +6,31 @@
 
 static int tap_n, tap_failed;
 
-#define ok(cond, ...)                                                        \
-	({                                                                   \
-		int _c = !!(cond);                                           \
-		tap_n++;                                                     \
-		if (!_c)                                                     \
-			tap_failed++;                                        \
-		printf("%s %d - ", _c ? "ok" : "not ok", tap_n);             \
-		printf(__VA_ARGS__);                                         \
-		printf("\n");                                                \
-		if (!_c)                                                     \
+#define ok(cond, ...)                                                                   \
+	({                                                                              \
+		int _c = !!(cond);                                                      \
+		tap_n++;                                                                \
+		if (!_c)                                                                \
+			tap_failed++;                                                   \
+		printf("%s %d - ", _c ? "ok" : "not ok", tap_n);                        \
+		printf(__VA_ARGS__);                                                    \
+		printf("\n");                                                           \
+		if (!_c)                                                                \
 			printf("#   failed at %s:%d: %s\n", __FILE__, __LINE__, #cond); \
-		_c;                                                          \
+		_c;                                                                     \
 	})
-#define is_int(got, want, ...)                                               \
-	({                                                                   \
-		long long _g = (got), _w = (want);                           \
-		int _r = ok(_g == _w, __VA_ARGS__);                          \
-		if (!_r)                                                     \
-			printf("#   got %lld, want %lld\n", _g, _w);        \
-		_r;                                                          \
+#define is_int(got, want, ...)                                       \
+	({                                                           \
+		long long _g = (got), _w = (want);                   \
+		int _r = ok(_g == _w, __VA_ARGS__);                  \
+		if (!_r)                                             \
+			printf("#   got %lld, want %lld\n", _g, _w); \
+		_r;                                                  \
 	})
-#define skip(why, ...)                                                       \
-	do {                                                                 \
-		tap_n++;                                                     \
-		printf("ok %d - # SKIP %s\n", tap_n, why);                   \
+#define skip(why, ...)                                     \
+	do {                                               \
+		tap_n++;                                   \
+		printf("ok %d - # SKIP %s\n", tap_n, why); \
 	} while (0)
 
 static inline int tap_done(void)

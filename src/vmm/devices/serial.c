@@ -223,7 +223,7 @@ int serial_save(struct serial *s, struct snap_writer *w, struct err **err)
 
 	(void)err;
 	pthread_mutex_lock(&s->lock);
-	st = (struct serial_state){s->ier, s->lcr,     s->mcr,	     s->scr,  s->dll, s->dlm,
+	st = (struct serial_state){s->ier, s->lcr,     s->mcr,	     s->scr,  s->dll,  s->dlm,
 				   s->fcr, s->thr_irq, s->irq_level, s->head, s->count};
 	memcpy(st.fifo, s->fifo, FIFO_SIZE);
 	pthread_mutex_unlock(&s->lock);

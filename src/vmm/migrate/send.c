@@ -386,7 +386,8 @@ static int migratable(const struct vm_config *cfg, struct err **err)
 		return err_make(err, EOPNOTSUPP,
 				"migration of a VM with virtio devices is not supported yet");
 	if (cfg->split_irqchip)
-		return err_make(err, EOPNOTSUPP, "migration with --irqchip split is not supported yet");
+		return err_make(err, EOPNOTSUPP,
+				"migration with --irqchip split is not supported yet");
 	return 0;
 }
 

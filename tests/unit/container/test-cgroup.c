@@ -63,10 +63,10 @@ static char *get(const char *fmt, ...)
 	return data;
 }
 
-#define is_file(want, ...)                                                                         \
-	do {                                                                                       \
-		_cleanup_free_ char *_g = get(__VA_ARGS__);                                        \
-		ok(streq(_g, want), "%s = %s (got %s)", #__VA_ARGS__, want, _g);                   \
+#define is_file(want, ...)                                                       \
+	do {                                                                     \
+		_cleanup_free_ char *_g = get(__VA_ARGS__);                      \
+		ok(streq(_g, want), "%s = %s (got %s)", #__VA_ARGS__, want, _g); \
 	} while (0)
 
 static void make_hybrid(const char *root)

@@ -68,25 +68,25 @@ static void test_json(void)
 	ok(json_load_buf_capped("config.json", doc, strlen(doc), 1 << 20, &j, &e) == 0, "load");
 	ok(json_get_object(j, "", "process", &proc, &e) == 0 && proc, "object");
 	ok(json_get_strv(proc, "process", "args", &args, &e) < 0 &&
-		   streq(e->msg, "process.args[1]: expected a string"),
+	       streq(e->msg, "process.args[1]: expected a string"),
 	   "strv error names the element");
 	err_free(&e);
 	ok(json_get_string(proc, "process", "cwd", false, &s, &e) < 0 &&
-		   streq(e->msg, "process.cwd: expected a string"),
+	       streq(e->msg, "process.cwd: expected a string"),
 	   "wrong type names the field");
 	err_free(&e);
 	ok(json_get_bool(proc, "process", "terminal", &t, &e) == 0 && t, "bool");
 	ok(json_load_buf_capped("config.json", doc, strlen(doc), 10, &proc, &e) < 0 &&
-		   strstr(e->msg, "larger than"),
+	       strstr(e->msg, "larger than"),
 	   "size cap");
 	err_free(&e);
 	ok(json_load_buf_capped("config.json", "{\"a\":", 5, 100, &proc, &e) < 0 &&
-		   strncmp(e->msg, "config.json: line 1", 19) == 0,
+	       strncmp(e->msg, "config.json: line 1", 19) == 0,
 	   "syntax error names file and line");
 	err_free(&e);
-	static const char *const allowed[] = { "args", "cwd", NULL };
+	static const char *const allowed[] = {"args", "cwd", NULL};
 	ok(json_check_keys(proc, "process", allowed, &e) < 0 &&
-		   streq(e->msg, "process.terminal: unknown field"),
+	       streq(e->msg, "process.terminal: unknown field"),
 	   "unknown key");
 	err_free(&e);
 }
@@ -103,7 +103,7 @@ static void test_files(void)
 	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	ok(write_file_atomic_at(dfd, "state.json", "{}", 2, 0600, &e) == 0, "atomic write");
 	ok(read_file_at(dfd, "state.json", 100, &buf, &len, &e) == 0 && len == 2 &&
-		   streq(buf, "{}"),
+	       streq(buf, "{}"),
 	   "read back");
 	ok(read_file_at(dfd, "state.json", 1, &buf, &len, &e) < 0 && strstr(e->msg, "larger"),
 	   "read cap");

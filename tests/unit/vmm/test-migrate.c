@@ -175,12 +175,12 @@ static void test_hostile_frames(void)
 
 	memset(low, 0x55, sizeof(low));
 	memset(big, 0, sizeof(big));
-#define BAD(what, ...)                                                                             \
-	do {                                                                                       \
-		start(&s, 1, 64 << 20);                                                            \
-		__VA_ARGS__;                                                                       \
-		state(&s);                                                                         \
-		ok(run(&s, s.len, &c) < 0, what);                                                  \
+#define BAD(what, ...)                            \
+	do {                                      \
+		start(&s, 1, 64 << 20);           \
+		__VA_ARGS__;                      \
+		state(&s);                        \
+		ok(run(&s, s.len, &c) < 0, what); \
 	} while (0)
 	BAD("misaligned pages", pages(&s, 0x1001, 1, 1));
 	BAD("pages past the region", pages(&s, LOW_SIZE - MIG_PAGE, 2, 1));

@@ -90,7 +90,7 @@ int main(void)
 	pit_ops.read(pit, 3, &wide, 4);
 	is_int(wide, 0, "control port reads 0");
 	out(&pit_ops, 3, 0x10); /* channel 0 lobyte only */
-	out(&pit_ops, 0, 0);    /* count 0 means 65536 */
+	out(&pit_ops, 0, 0);	/* count 0 means 65536 */
 	ok(pit_count_at(pit, 0, 0) == 0, "count 0 is 65536 (reads as 0 at start)");
 	pit_free(pit);
 	return tap_done();
