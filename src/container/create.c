@@ -133,7 +133,8 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	close(c->sock[0]);
 	/* If the runtime dies mid-create, so do we (a credential change clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (child_setup(c, &state_json, &err) < 0)
+	if (ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
+	    child_setup(c, &state_json, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	if (c->init.console_fd >= 0)
 		close(c->init.console_fd);

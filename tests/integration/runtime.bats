@@ -279,7 +279,8 @@ tmpfs" ]
 	[ "$(cat "$TMP/h" | tr '\n' ' ')" = "prestart createRuntime createContainer " ]
 	[ ! -e "$B/rootfs/tmp/h" ]
 	isola start "$ID"
-	[ "$(cat "$B/rootfs/tmp/h")" = startContainer ]
+	# The init runs startContainer after start returns: poll for it.
+	wait_until 10 [ "$(cat "$B/rootfs/tmp/h" 2>/dev/null)" = startContainer ]
 	[ "$(tail -1 "$TMP/h")" = poststart ]
 	isola delete --force "$ID"
 	[ "$(tail -1 "$TMP/h")" = poststop ]

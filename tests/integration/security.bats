@@ -205,3 +205,43 @@ nothing_left() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"user.uid"* ]]
 }
+
+# CVE-2024-21626 class: an fd the runtime inherited (here 7, open on the
+# host's /) must not be reachable from the container as /proc/self/fd/7.
+@test "cwd: /proc/self/fd/N of an inherited fd does not escape the rootfs (run, create)" {
+	echo host-secret >"$TMP/marker"
+	rel=${TMP#/}/marker
+	bundle_jq "$B" ".process.cwd = \"/proc/self/fd/7\" | .process.args = [\"cat\", \"$rel\"]"
+	status=0
+	output=$(isola run -b "$B" "$ID" 7</ 2>&1) || status=$?
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *host-secret* ]]
+	[[ "$output" == *"process.cwd"* ]]
+	isola delete --force "$ID" 2>/dev/null || true
+	isola create -b "$B" "$ID" 7</ >"$TMP/out" 2>&1 3>&-
+	isola start "$ID"
+	wait_until 10 [ "$(ct_status "$R" "$ID")" = stopped ]
+	cat "$TMP/out"
+	[[ "$(cat "$TMP/out")" != *host-secret* ]]
+	[[ "$(cat "$TMP/out")" == *"process.cwd"* ]]
+	# Preserved fds stay usable as the config asks (fd 3 here).
+	bundle_jq "$B" '.process.cwd = "/" | .process.args = ["sh", "-c", "cat <&3"]'
+	isola delete --force "$ID" 2>/dev/null || true
+	run isola run --preserve-fds 1 -b "$B" "$ID" 3<"$TMP/marker"
+	[ "$status" -eq 0 ]
+	[ "$output" = host-secret ]
+}
+
+@test "cwd: exec --cwd /proc/self/fd/N of an inherited fd does not escape the rootfs" {
+	echo host-secret >"$TMP/marker"
+	rel=${TMP#/}/marker
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	run isola exec --cwd /proc/self/fd/7 "$ID" cat "$rel" 7</
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *host-secret* ]]
+	run isola exec --cwd /proc/self/fd/7 "$ID" cat "$rel" 7</ 8</ 9</
+	[[ "$output" != *host-secret* ]]
+}
