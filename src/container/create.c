@@ -191,6 +191,29 @@ static int join_by_path(const struct ct_namespace *ns, int flag, struct err **er
 	return 0;
 }
 
+/* A sysctl's namespace joined by path must not be the runtime's own (the host's). */
+static int check_sysctl_namespaces(const struct ct_spec *s, struct err **err)
+{
+	for (size_t i = 0; s->sysctl && s->sysctl[i]; i += 2) {
+		int t = ct_sysctl_namespace(s->sysctl[i]);
+		char self[64];
+		struct stat a, b;
+
+		if (t < 0 || !s->ns[t].path)
+			continue;
+		snprintf(self, sizeof(self), "/proc/self/ns/%s",
+			 t == CT_NS_NET ? "net" : ct_ns_name(t));
+		if (stat(s->ns[t].path, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return err_make(
+			    err, EPERM,
+			    "config.json: linux.sysctl.%s: the %s namespace `%s` is the "
+			    "host's",
+			    s->sysctl[i], ct_ns_name(t), s->ns[t].path);
+	}
+	return 0;
+}
+
 /* pid and time namespaces apply to children: set them up here, before clone. */
 static int plan_namespaces(struct create_ctx *c, struct err **err)
 {
@@ -328,6 +351,8 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if (!c->spec->has_process)
 		return err_make(err, 0, "config.json: process: missing");
+	if ((r = check_sysctl_namespaces(c->spec, err)) < 0)
+		return r;
 	if ((r = resolve_rootfs(real, c->spec->root_path, &c->st.rootfs, err)) < 0)
 		return r;
 	if ((r = ct_caps_parse(c->spec->process.capabilities, "config.json: process.capabilities",

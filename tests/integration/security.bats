@@ -10,6 +10,10 @@ setup() {
 
 teardown() {
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	# A runtime that wrongly wrote a host sysctl must not leave it changed.
+	if [ -n "${PRINTK_BEFORE:-}" ]; then
+		echo "$PRINTK_BEFORE" >/proc/sys/kernel/printk_ratelimit
+	fi
 	isola_cleanup_tmp
 }
 
@@ -244,4 +248,37 @@ nothing_left() {
 	[[ "$output" != *host-secret* ]]
 	run isola exec --cwd /proc/self/fd/7 "$ID" cat "$rel" 7</ 8</ 9</
 	[[ "$output" != *host-secret* ]]
+}
+
+@test "sysctl: non-namespaced keys are refused, namespaced ones apply in the container" {
+	before=$(cat /proc/sys/kernel/printk_ratelimit)
+	PRINTK_BEFORE=$before
+	args true
+	bundle_jq "$B" ".linux.sysctl = {\"kernel.printk_ratelimit\": \"$((before + 1))\"}"
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.sysctl.kernel.printk_ratelimit"* ]]
+	[ "$(cat /proc/sys/kernel/printk_ratelimit)" = "$before" ]
+	nothing_left
+	# net.* needs the container's own network namespace, not the host's.
+	bundle_jq "$B" '.linux.sysctl = {"net.ipv4.ip_forward": "1"}
+		| .linux.namespaces = [.linux.namespaces[] | select(.type != "network")]'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.sysctl.net.ipv4.ip_forward"* ]]
+	bundle_jq "$B" ".linux.namespaces += [{type: \"network\", path: \"/proc/$$/ns/net\"}]"
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.sysctl.net.ipv4.ip_forward"*"host's"* ]]
+	nothing_left
+	# Namespaced keys with their namespace are written inside the container.
+	args cat /proc/sys/kernel/shmmni /proc/sys/net/ipv4/ip_forward
+	bundle_jq "$B" '.linux.namespaces = [.linux.namespaces[] | select(.type != "network")]
+		| .linux.namespaces += [{type: "network"}]
+		| .linux.sysctl = {"kernel.shmmni": "1234", "net.ipv4.ip_forward": "1"}'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1234 ]
+	[ "${lines[1]}" = 1 ]
 }
