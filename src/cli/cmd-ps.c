@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <stdio.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"

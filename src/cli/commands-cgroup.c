@@ -2,13 +2,8 @@
 /* The cgroup commands. */
 #include <stddef.h>
 
+#include "commands.h"
 #include "cli.h"
-
-int cmd_pause(struct cli_globals *g, int argc, char **argv);
-int cmd_resume(struct cli_globals *g, int argc, char **argv);
-int cmd_ps_dispatch(struct cli_globals *g, int argc, char **argv);
-int cmd_update(struct cli_globals *g, int argc, char **argv);
-int cmd_events(struct cli_globals *g, int argc, char **argv);
 
 const struct cli_command cli_cgroup_commands[] = {
     {"pause", cmd_pause, "freeze every process of a container"},

@@ -2,18 +2,8 @@
 /* The container commands. */
 #include <stddef.h>
 
+#include "commands.h"
 #include "cli.h"
-
-int cmd_spec(struct cli_globals *g, int argc, char **argv);
-int cmd_create(struct cli_globals *g, int argc, char **argv);
-int cmd_start(struct cli_globals *g, int argc, char **argv);
-int cmd_run_dispatch(struct cli_globals *g, int argc, char **argv);
-int cmd_state(struct cli_globals *g, int argc, char **argv);
-int cmd_kill(struct cli_globals *g, int argc, char **argv);
-int cmd_delete(struct cli_globals *g, int argc, char **argv);
-int cmd_list(struct cli_globals *g, int argc, char **argv);
-int cmd_exec(struct cli_globals *g, int argc, char **argv);
-int cmd_features(struct cli_globals *g, int argc, char **argv);
 
 const struct cli_command cli_container_commands[] = {
     {"spec", cmd_spec, "write a default config.json"},
