@@ -246,6 +246,15 @@ start_sleeper() {
 	[[ "${lines[1]}" == *"sleep 1000"* ]]
 }
 
+# The error path of ps freed its output twice (glibc aborts: status 134).
+@test "ps: a failing ps(1) is a clean error" {
+	start_sleeper
+	run isola ps "$ID" -o no-such-column
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"ps failed"* ]]
+}
+
 @test "update changes limits from flags and from -r -" {
 	dir=$(mem_dir)
 	start_sleeper
