@@ -65,12 +65,18 @@ int cg_write(const char *dir, const char *file, const char *value, struct err **
 
 int cg_writef(const char *dir, const char *file, struct err **err, const char *fmt, ...)
 {
-	char buf[256];
+	_cleanup_free_ char *buf = NULL;
 	va_list ap;
+	int n;
 
+	/* Sized to the value (a long cpuset list must not be cut short). */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		buf = NULL;
+		return err_make(err, ENOMEM, "`%s/%s`", dir, file);
+	}
 	return cg_write(dir, file, buf, err);
 }
 
@@ -78,7 +84,8 @@ int cg_read(const char *dir, const char *file, char **ret, struct err **err)
 {
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	if (snprintf(p, sizeof(p), "%s/%s", dir, file) >= (int)sizeof(p))
+		return err_make(err, ENAMETOOLONG, "`%s/%s`", dir, file);
 	return read_file_at(AT_FDCWD, p, CG_MAX_FILE, ret, NULL, err);
 }
 
