@@ -85,3 +85,8 @@ wait_until() {
 ct_status() {
 	"$ISOLA" --root "$1" state "$2" 2>/dev/null | jq -r .status
 }
+
+# pid_dead PID: the process is gone or a zombie.
+pid_dead() {
+	! [ -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
