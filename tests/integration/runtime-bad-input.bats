@@ -105,7 +105,7 @@ fails_cleanly() {
 	[ "$("$ISOLA" --root "$R" state "$ID" | jq -r '.annotations.big | length')" = 3000000 ]
 	"$ISOLA" --root "$R" start "$ID"
 	"$ISOLA" --root "$R" kill "$ID" KILL
-	wait_until 10 [ "$(ct_status "$R" "$ID")" = stopped ]
+	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	"$ISOLA" --root "$R" delete "$ID"
 	[ -z "$(ls -A "$R")" ]
 	refute ls -d /sys/fs/cgroup/*/"$ID"

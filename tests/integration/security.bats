@@ -225,7 +225,7 @@ nothing_left() {
 	isola delete --force "$ID" 2>/dev/null || true
 	isola create -b "$B" "$ID" 7</ >"$TMP/out" 2>&1 3>&-
 	isola start "$ID"
-	wait_until 10 [ "$(ct_status "$R" "$ID")" = stopped ]
+	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	cat "$TMP/out"
 	[[ "$(cat "$TMP/out")" != *host-secret* ]]
 	[[ "$(cat "$TMP/out")" == *"process.cwd"* ]]
