@@ -42,7 +42,14 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct err **err);
 void img_ref_free(struct img_ref *r);
 /* "registry/repo:tag" or "registry/repo@digest": the key in the store's index. */
 char *img_ref_name(const struct img_ref *r);
-/* True for localhost, 127.0.0.0/8 and ::1: plain HTTP is allowed there. */
+#define IMG_HOST_MAX 253
+/*
+ * Parse a registry "host[:port]" or "[ipv6][:port]": the host without brackets
+ * and the port (0 when none).  -EINVAL for anything else.
+ */
+int img_registry_host_parse(const char *registry, char ret_host[static IMG_HOST_MAX + 1],
+			    unsigned *ret_port);
+/* True when the host is exactly localhost, in 127.0.0.0/8 or ::1: plain HTTP is allowed there. */
 bool img_registry_is_local(const char *registry);
 
 /* ---- digests (digest.c) ---- */
