@@ -104,6 +104,8 @@ int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len
 /* Drop what was written so far (server ignored the Range). */
 int img_blob_writer_restart(struct img_blob_writer *w, struct err **err);
 uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
+/* The size announced to begin (0: unknown, only for local imports). */
+uint64_t img_blob_writer_size(const struct img_blob_writer *w);
 int img_blob_writer_commit(struct img_blob_writer *w, struct err **err);
 /* Free; keep_partial leaves tmp/<hex>.partial for a later resume. */
 void img_blob_writer_free(struct img_blob_writer *w, bool keep_partial);

@@ -105,7 +105,7 @@ static int finish(struct reg *r, struct img_store *s, struct xfer *x, struct err
 
 	if (x->ok) {
 		rc = img_blob_writer_commit(x->k.w, err);
-		img_blob_writer_free(x->k.w, true);
+		img_blob_writer_free(x->k.w, rc >= 0);
 		x->k.w = NULL;
 	} else {
 		img_blob_writer_free(x->k.w, !x->k.err);
@@ -127,7 +127,8 @@ static void xfer_free(CURLM *m, struct xfer *x)
 	curl_slist_free_all(x->h);
 	free(x->url);
 	err_free(&x->k.err);
-	img_blob_writer_free(x->k.w, true);
+	/* Still open here only when the pull failed: drop the partial. */
+	img_blob_writer_free(x->k.w, false);
 }
 
 int reg_fetch_blobs(struct reg *r, struct img_store *s, const struct img_layer_desc *const *l,

@@ -202,6 +202,12 @@ struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const
 		snprintf(k->range, sizeof(k->range), "%llu-", (unsigned long long)k->asked_from);
 		curl_easy_setopt(c, CURLOPT_RANGE, k->range);
 	}
+	/* A Content-Length beyond the descriptor's size fails before any byte is stored. */
+	if (k->w && img_blob_writer_size(k->w))
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+				 (curl_off_t)img_blob_writer_size(k->w));
+	else if (!k->w && k->max)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)k->max);
 	return h;
 }
 
@@ -417,11 +423,16 @@ int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint6
 	rc = img_blob_writer_begin(s, digest, size, &k.w, &off, err);
 	if (rc < 0)
 		return rc;
-	if (off != size || !size)
+	if (!size)
+		rc = err_make(err, 0, "%s: no size in its descriptor", what);
+	else if (off != size)
 		rc = get(r, path, NULL, what, &k, err);
 	if (rc >= 0)
 		rc = img_blob_writer_commit(k.w, err);
-	/* A failed transfer keeps its partial for the next pull to resume. */
-	img_blob_writer_free(k.w, rc >= 0 || err_code(*err) != -EFBIG);
+	/*
+	 * Retries within this call resume the partial; a pull that fails for
+	 * good removes it (a full disk must not stay full).
+	 */
+	img_blob_writer_free(k.w, rc >= 0);
 	return rc;
 }

@@ -244,6 +244,11 @@ uint64_t img_blob_writer_offset(const struct img_blob_writer *w)
 	return w->off;
 }
 
+uint64_t img_blob_writer_size(const struct img_blob_writer *w)
+{
+	return w->size;
+}
+
 int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len, struct err **err)
 {
 	if (w->size && w->off + len > w->size)

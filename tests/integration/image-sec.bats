@@ -56,3 +56,62 @@ deep_tar() {
 	[ "$status" -eq 0 ]
 	[ -z "$(ls "$ISOLA_STORE/layers")" ]
 }
+
+# hostile_start MODE: a hostile registry (hostile-registry.py) serving a one-layer
+# image of 256 KiB; sets HREG (127.0.0.1:PORT).  It stops by itself after 120 s.
+hostile_start() {
+	[ -f "$TMP/layout/index.json" ] || {
+		img_tar "$TMP/l.tar" d:etc b:etc/blob:262144 f:etc/passwd:root:x:0:0::/:/bin/sh
+		IMG_GZIP_LEVEL=1 img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	}
+	rm -f "$TMP/srv.port"
+	python3 "$ISOLA_TOP/tests/integration/hostile-registry.py" "$TMP/layout" "$1" \
+		"$TMP/srv.port" "$TMP/srv.log" 120 &
+	echo $! >"$TMP/srv.pid"
+	HREG=$(img_wait_port "$TMP/srv.port")
+}
+
+hostile_stop() {
+	kill "$(cat "$TMP/srv.pid")" 2>/dev/null
+	rm -f "$TMP/srv.pid"
+}
+
+# Nothing half-downloaded stays in the store.
+refute_partials() {
+	[ -z "$(ls "$ISOLA_STORE/tmp" 2>/dev/null)" ] || { ls -l "$ISOLA_STORE/tmp"; return 1; }
+	[ -z "$(ls "$ISOLA_STORE/layers" 2>/dev/null)" ]
+}
+
+@test "pull: a layer descriptor without a size, or with 0 or -1, is refused before any download" {
+	for mode in nosize zerosize negsize; do
+		hostile_start $mode
+		run "$ISOLA" pull "$HREG/t/a:latest"
+		echo "$mode: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"layers[0].size"* ]]
+		[ "$(grep -c /blobs/ "$TMP/srv.log")" -eq 0 ]
+		refute_partials
+		hostile_stop
+		rm -f "$TMP/srv.log"
+	done
+}
+
+@test "pull: a blob larger than its descriptor fails, with or without Content-Length; no partial stays" {
+	for mode in oversize overstream; do
+		hostile_start $mode
+		run "$ISOLA" pull "$HREG/t/a:latest"
+		echo "$mode: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"more data than"* || "$output" == *"aximum file size"* ]]
+		refute_partials
+		hostile_stop
+	done
+}
+
+@test "pull: a download that keeps failing leaves no partial behind" {
+	hostile_start short
+	run "$ISOLA" pull "$HREG/t/a:latest"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	refute_partials
+}
