@@ -23,6 +23,15 @@ int image_cli_open_store(const char *opt, struct img_store **ret)
 	return 0;
 }
 
+int image_cli_open_store_shared(const char *opt, struct img_store **ret)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	if (img_store_open_shared(img_store_default_path(opt), ret, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
 static void on_progress(void *data, enum img_progress_kind kind, const char *digest, uint64_t done,
 			uint64_t total)
 {

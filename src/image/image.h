@@ -81,6 +81,11 @@ struct img_store {
 const char *img_store_default_path(const char *opt);
 /* Create the layout if needed and take the store lock (exclusive). */
 int img_store_open(const char *path, struct img_store **ret, struct err **err);
+/*
+ * The same with the lock shared: for commands that only read the index, blobs
+ * and layers, or add a container of their own (run).  Prune excludes them.
+ */
+int img_store_open_shared(const char *path, struct img_store **ret, struct err **err);
 void img_store_close(struct img_store *s);
 
 bool img_blob_exists(struct img_store *s, const char *digest);
@@ -134,6 +139,11 @@ int img_unpack_into(int fd, int root_fd, struct err **err);
 bool img_layer_exists(struct img_store *s, const char *chain_id);
 /* open(2) path read-only with openat2(RESOLVE_IN_ROOT) below root. */
 int img_open_in_root(int root, const char *path);
+/* The same for a file that must be regular (never a FIFO or a device); O_NONBLOCK. */
+int img_open_regular_in_root(int root, const char *path, struct err **err);
+/* Read a regular file below root, at most max bytes. */
+int img_read_regular_in_root(int root, const char *path, size_t max, char **ret, size_t *ret_len,
+			     struct err **err);
 
 /* ---- images as a whole (manifest.c) ---- */
 /* Parse a manifest; its config digest and layer descriptors. */

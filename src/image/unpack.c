@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +63,48 @@ static int openat2_in_root(int root, const char *path, int flags)
 int img_open_in_root(int root, const char *path)
 {
 	return openat2_in_root(root, path, O_RDONLY);
+}
+
+/*
+ * Opening is an action for a FIFO (it blocks) or a device (a driver runs): the
+ * path is first opened with O_PATH and must be a regular file; the real open
+ * is O_NONBLOCK and must find the same inode.
+ */
+int img_open_regular_in_root(int root, const char *path, struct err **err)
+{
+	_cleanup_close_ int pfd = -1, fd = -1;
+	struct stat ps, st;
+
+	pfd = openat2_in_root(root, path, O_PATH);
+	if (pfd < 0 || fstat(pfd, &ps) < 0)
+		return err_make(err, errno, "open `%s`", path);
+	if (!S_ISREG(ps.st_mode))
+		return err_make(err, 0, "`%s` is not a regular file", path);
+	fd = openat2_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return err_make(err, errno, "open `%s`", path);
+	if (st.st_dev != ps.st_dev || st.st_ino != ps.st_ino || !S_ISREG(st.st_mode))
+		return err_make(err, EBUSY, "`%s` changed while it was opened", path);
+	return TAKE_FD(fd);
+}
+
+int img_read_regular_in_root(int root, const char *path, size_t max, char **ret, size_t *ret_len,
+			     struct err **err)
+{
+	_cleanup_close_ int fd = img_open_regular_in_root(root, path, err);
+	struct stat st;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return err_make(err, errno, "stat `%s`", path);
+	if ((uint64_t)st.st_size > max)
+		return err_make(err, EFBIG, "`%s` is larger than %zu bytes", path, max);
+	r = read_all_fd(fd, max, ret, ret_len);
+	if (r == -EFBIG)
+		return err_make(err, EFBIG, "`%s` is larger than %zu bytes", path, max);
+	return r < 0 ? err_make(err, -r, "read `%s`", path) : 0;
 }
 
 int img_path_clean(const char *in, char *out, size_t size)

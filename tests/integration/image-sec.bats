@@ -10,6 +10,7 @@ setup() {
 
 teardown() {
 	[ -f "$TMP/srv.pid" ] && kill "$(cat "$TMP/srv.pid")" 2>/dev/null
+	[ -p "$TMP/hold" ] && release_lock
 	isola_cleanup_tmp
 }
 
@@ -114,4 +115,79 @@ refute_partials() {
 	echo "$output"
 	[ "$status" -ne 0 ]
 	refute_partials
+}
+
+# hold_lock MODE: hold the store lock (flock -s or -x) in the background until
+# release_lock (or for 60 s at most).
+hold_lock() {
+	mkdir -p "$ISOLA_STORE"
+	mkfifo "$TMP/hold"
+	(
+		exec 9>"$ISOLA_STORE/lock"
+		flock "$1" 9
+		echo held >"$TMP/held"
+		read -r -t 60 _ <>"$TMP/hold"
+	) &
+	echo $! >"$TMP/hold.pid"
+	for _ in $(seq 100); do [ -s "$TMP/held" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+release_lock() {
+	echo go 1<>"$TMP/hold"
+	wait "$(cat "$TMP/hold.pid")" || true
+	rm -f "$TMP/hold" "$TMP/held" "$TMP/hold.pid"
+}
+
+@test "readers share the store lock: images, inspect and save run while another reader holds it" {
+	img_tar "$TMP/l.tar" d:etc f:etc/motd:hi
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" localhost/sh:1 >/dev/null
+	hold_lock -s
+	run timeout 20 "$ISOLA" images
+	echo "images: $status $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *localhost/sh:1* ]]
+	run timeout 20 "$ISOLA" image inspect localhost/sh:1
+	[ "$status" -eq 0 ]
+	run timeout 20 "$ISOLA" image save -o "$TMP/s.tar" localhost/sh:1
+	[ "$status" -eq 0 ]
+	# A writer still waits for the reader: it cannot finish while the lock is held.
+	run timeout 2 "$ISOLA" image prune
+	[ "$status" -eq 124 ]
+	release_lock
+}
+
+# fifo_image REF: an image whose /etc/passwd is a FIFO and /etc/group a device node.
+fifo_image() {
+	python3 - "$TMP/f.tar" <<-'EOP'
+	import sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    for name, kind in (("etc", tarfile.DIRTYPE), ("etc/passwd", tarfile.FIFOTYPE),
+	                       ("etc/group", tarfile.CHRTYPE)):
+	        i = tarfile.TarInfo(name); i.type = kind; i.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+	        i.devmajor, i.devminor = 1, 3
+	        t.addfile(i)
+	EOP
+	img_layout "$TMP/flayout" latest amd64 "$TMP/f.tar" >/dev/null
+	"$ISOLA" image import "$TMP/flayout" "$1" >/dev/null
+}
+
+@test "run: an image whose /etc/passwd is a FIFO (or /etc/group a device) fails at once, leaving nothing" {
+	fifo_image localhost/fifo:1
+	run timeout 30 "$ISOLA" image run --rm -u app localhost/fifo:1 true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"/etc/passwd"*"not a regular file"* ]]
+	run timeout 30 "$ISOLA" image run --rm -u 0:staff localhost/fifo:1 true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"/etc/group"*"not a regular file"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+	# The store is not left locked.
+	run timeout 20 "$ISOLA" image prune
+	[ "$status" -eq 0 ]
 }
