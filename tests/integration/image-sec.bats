@@ -191,3 +191,72 @@ fifo_image() {
 	run timeout 20 "$ISOLA" image prune
 	[ "$status" -eq 0 ]
 }
+
+# syscalls NAME... < FILE: the total count of those syscalls in an `strace -c` summary.
+count_syscalls() {
+	local f=$1
+	shift
+	# columns: % time, seconds, usecs/call, calls, [errors,] syscall
+	awk -v names=" $* " 'index(names, " " $NF " ") && $4 ~ /^[0-9]+$/ { n += $4 } \
+		END { print n + 0 }' "$f"
+}
+
+@test "unpack works in linear time: a layer of ever deeper entries opens each directory once" {
+	require_cmd strace
+	# d/f, d/d/f, … 1,000 levels, no directory entries: every parent is implicit.
+	python3 - "$TMP/deep.tar" <<-'EOP'
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    for depth in range(1, 1001):
+	        i = tarfile.TarInfo("d/" * depth + "f"); i.size = 1
+	        t.addfile(i, io.BytesIO(b"x"))
+	    # and back up: siblings at every depth, deepest first, then directory entries
+	    for depth in range(1000, 0, -100):
+	        i = tarfile.TarInfo("d/" * depth + "g"); i.size = 1
+	        t.addfile(i, io.BytesIO(b"y"))
+	        i = tarfile.TarInfo("d/" * depth + "e"); i.type = tarfile.DIRTYPE; i.mode = 0o755
+	        t.addfile(i)
+	        i = tarfile.TarInfo("d/" * depth + "e/f"); i.size = 1
+	        t.addfile(i, io.BytesIO(b"z"))
+	EOP
+	img_layout "$TMP/layout" latest amd64 "$TMP/deep.tar" >/dev/null
+	run strace -f -c -o "$TMP/strace.txt" -e trace=openat,openat2,mkdirat \
+		"$ISOLA" image import "$TMP/layout" localhost/deep:1
+	[ "$status" -eq 0 ]
+	cat "$TMP/strace.txt"
+	n=$(count_syscalls "$TMP/strace.txt" openat openat2 mkdirat)
+	echo "open/mkdir calls: $n"
+	# Resolving every prefix from the root made about 500,000 calls (and cubic work in the kernel).
+	[ "$n" -gt 1000 ]
+	[ "$n" -lt 20000 ]
+	l=$(ls "$ISOLA_STORE/layers")
+	p=$ISOLA_STORE/layers/$l/$(printf 'd/%.0s' $(seq 1000))
+	[ "$(cat "${p}f")" = x ]
+	[ "$(cat "${p}g")" = y ]
+	[ "$(cat "${p}e/f")" = z ]
+}
+
+@test "unpack keeps sparse files sparse: zero blocks and GNU sparse entries take no disk" {
+	mkdir -p "$TMP/src"
+	# A 64 MiB file of zeros with a few bytes in the middle, stored in full in the tar,
+	truncate -s 64M "$TMP/src/zeros"
+	printf 'middle' | dd of="$TMP/src/zeros" bs=1 seek=$((32 << 20)) conv=notrunc status=none
+	# and a 1 GiB GNU sparse entry (tar -S) holding one block of data.
+	truncate -s 1G "$TMP/src/sparse"
+	printf 'data' | dd of="$TMP/src/sparse" bs=1 seek=$((512 << 20)) conv=notrunc status=none
+	tar -C "$TMP/src" --numeric-owner -cf "$TMP/full.tar" zeros
+	tar -C "$TMP/src" --numeric-owner -S -cf "$TMP/sparse.tar" sparse
+	IMG_GZIP_LEVEL=1 img_layout "$TMP/layout" latest amd64 "$TMP/full.tar" "$TMP/sparse.tar" >/dev/null
+	run "$ISOLA" image import "$TMP/layout" localhost/sparse:1
+	[ "$status" -eq 0 ]
+	for l in "$ISOLA_STORE"/layers/*; do
+		for f in zeros sparse; do
+			[ -f "$l/$f" ] || continue
+			cmp "$l/$f" "$TMP/src/$f"
+			used=$(($(stat -c %b "$l/$f") * $(stat -c %B "$l/$f")))
+			echo "$f: $(stat -c %s "$l/$f") bytes, $used on disk"
+			[ "$used" -lt $((1 << 20)) ]
+		done
+	done
+	[ "$(du -s --block-size=1 "$ISOLA_STORE/layers" | cut -f1)" -lt $((4 << 20)) ]
+}
