@@ -208,7 +208,15 @@ struct img_pull_opts {
 	img_progress_fn progress;
 	void *progress_data;
 	unsigned retries; /* transient failures per request; 0 = default */
+	/*
+	 * Each blob must arrive within timeout_base + size / min_rate seconds,
+	 * retries included (a server dripping a byte now and then is cut off).
+	 */
+	unsigned timeout_base; /* seconds; 0 = IMG_PULL_TIMEOUT_BASE */
+	uint64_t min_rate;     /* bytes per second; 0 = IMG_PULL_MIN_RATE */
 };
+#define IMG_PULL_TIMEOUT_BASE 60
+#define IMG_PULL_MIN_RATE     (64u << 10)
 int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *opts,
 	     char **ret_name, struct err **err);
 

@@ -39,6 +39,7 @@ static int xfer_start(struct reg *r, struct img_store *s, CURLM *m, struct xfer 
 	int rc;
 
 	x->k.r = r;
+	x->k.deadline = reg_blob_deadline(r, x->l->size);
 	rc = img_blob_writer_begin(s, x->l->digest, x->l->size, &x->k.w, &off, err);
 	if (rc < 0)
 		return rc;
@@ -110,7 +111,7 @@ static int finish(struct reg *r, struct img_store *s, struct xfer *x, struct err
 	} else {
 		img_blob_writer_free(x->k.w, !x->k.err);
 		x->k.w = NULL;
-		rc = reg_fetch_blob(r, s, x->l->digest, x->l->size, err);
+		rc = reg_fetch_blob(r, s, x->l->digest, x->l->size, x->k.deadline, err);
 	}
 	if (rc >= 0)
 		progress(r, IMG_PROGRESS_DONE, x->l);

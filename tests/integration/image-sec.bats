@@ -260,3 +260,29 @@ count_syscalls() {
 	done
 	[ "$(du -s --block-size=1 "$ISOLA_STORE/layers" | cut -f1)" -lt $((4 << 20)) ]
 }
+
+@test "pull: a registry dripping a byte every 2 s is cut off by the blob's deadline; no partial stays" {
+	hostile_start drip
+	SECONDS=0
+	run timeout 120 "$ISOLA" pull --timeout-base 3 --min-rate 1M "$HREG/t/a:latest"
+	echo "$output (after ${SECONDS}s)"
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"not complete by its deadline"* ]]
+	refute_partials
+	run "$ISOLA" pull --timeout-base 0 "$HREG/t/a:latest"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--timeout-base"* ]]
+	run "$ISOLA" pull --min-rate fast "$HREG/t/a:latest"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--min-rate"* ]]
+}
+
+@test "pull: the token request escapes the challenge's service and scope" {
+	hostile_start token
+	run timeout 60 "$ISOLA" pull "$HREG/t/a:latest"
+	echo "$output"
+	cat "$TMP/srv.log"
+	[ "$status" -eq 0 ]
+	grep -qF 'token /token?service=reg%26x%3D1%20%23y&scope=repository%3At%2Fa%3Apull' "$TMP/srv.log"
+}

@@ -19,6 +19,7 @@
 #include "fdutil.h"
 #include "image.h"
 #include "tap.h"
+#include "registry-internal.h"
 #include "unpack-internal.h"
 
 static void test_digest(void)
@@ -168,6 +169,33 @@ static void test_registry_hosts(void)
 		   bad_refs[i]);
 	}
 	check_ref("[::1]:5000/a/b:t", "[::1]:5000", "a/b", "t", NULL);
+}
+
+/* The token URL escapes service and scope (they come from the registry's challenge). */
+static void test_token_url(void)
+{
+	struct img_challenge ch = {.scheme = "Bearer",
+				   .realm = "https://auth.example/token",
+				   .service = "reg&x=1 #y",
+				   .scope = "repository:t/a:pull"};
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *url = NULL, *url2 = NULL;
+
+	if (img_lazylib_load(IMG_LIB_CURL, &err) < 0) {
+		skip("SKIP: libcurl not loadable");
+		return;
+	}
+	ok(reg_token_url(&ch, "t/a", &url, &err) == 0 &&
+	       streq(url, "https://auth.example/token?service=reg%26x%3D1%20%23y"
+			  "&scope=repository%3At%2Fa%3Apull"),
+	   "service and scope escaped: %s", url ? url : "(null)");
+	ch.realm = "https://auth.example/token?a=b";
+	ch.service = NULL;
+	ch.scope = NULL;
+	ok(reg_token_url(&ch, "lib/x", &url2, &err) == 0 &&
+	       streq(url2,
+		     "https://auth.example/token?a=b&service=&scope=repository%3Alib%2Fx%3Apull"),
+	   "default scope escaped too: %s", url2 ? url2 : "(null)");
 }
 
 static void test_challenge(void)
@@ -398,6 +426,7 @@ int main(void)
 	test_refs();
 	test_registry_hosts();
 	test_challenge();
+	test_token_url();
 	test_paths();
 	test_unpack();
 	test_unpack_stream();
