@@ -166,7 +166,9 @@ int img_config_diff_ids(const char *buf, size_t len, char ***ret, struct err **e
 		if (!img_digest_valid(ids[i]))
 			return err_make(err, 0, "image config: rootfs.diff_ids[%zu]: bad digest",
 					i);
-	if (!ids && strv_push(&ids, NULL) < 0)
+	/* No diff_ids: an empty list (strv_push(NULL) would strdup(NULL): found by
+	 * fuzz-image-manifest). */
+	if (!ids && !(ids = calloc(1, sizeof(*ids))))
 		return err_make(err, ENOMEM, "config");
 	*ret = TAKE_PTR(ids);
 	return 0;

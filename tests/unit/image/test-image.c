@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "image.h"
+#include "strv.h"
 #include "tap.h"
 #include "registry-internal.h"
 #include "unpack-internal.h"
@@ -196,6 +197,18 @@ static void test_token_url(void)
 	       streq(url2,
 		     "https://auth.example/token?a=b&service=&scope=repository%3Alib%2Fx%3Apull"),
 	   "default scope escaped too: %s", url2 ? url2 : "(null)");
+}
+
+/* A config without rootfs.diff_ids crashed (strdup(NULL)); found by fuzz-image-manifest. */
+static void test_config_no_diff_ids(void)
+{
+	static const char cfg[] = "{\"rootfs\": {\"type\": \"layers\", \"divf_ids\": []}}";
+	_cleanup_err_ struct err *err = NULL;
+	char **ids = NULL;
+
+	ok(img_config_diff_ids(cfg, strlen(cfg), &ids, &err) == 0 && ids && !ids[0],
+	   "a config without diff_ids gives an empty list");
+	strv_free(ids);
 }
 
 static void test_challenge(void)
@@ -426,6 +439,7 @@ int main(void)
 	test_refs();
 	test_registry_hosts();
 	test_challenge();
+	test_config_no_diff_ids();
 	test_token_url();
 	test_paths();
 	test_unpack();
