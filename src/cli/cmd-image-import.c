@@ -101,7 +101,7 @@ int cmd_image_save(struct cli_globals *g, int argc, char **argv)
 				       a.format);
 	if (argc - optind != 1 || !a.output)
 		return cli_usage_error(argv[0], "expected -o FILE REF");
-	r = image_cli_open_store(a.store, &s);
+	r = image_cli_open_store_shared(a.store, &s);
 	if (r)
 		return r;
 	r = img_export(s, argv[optind], f, a.output, &err);
@@ -121,7 +121,7 @@ int cmd_image_export(struct cli_globals *g, int argc, char **argv)
 		return r;
 	if (argc - optind != 2)
 		return cli_usage_error(argv[0], "expected REF DIR");
-	r = image_cli_open_store(a.store, &s);
+	r = image_cli_open_store_shared(a.store, &s);
 	if (r)
 		return r;
 	r = img_export(s, argv[optind], IMG_OCI_LAYOUT, argv[optind + 1], &err);

@@ -36,7 +36,7 @@ int cmd_image_inspect(struct cli_globals *g, int argc, char **argv)
 		return r;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image");
-	r = image_cli_open_store(store, &s);
+	r = image_cli_open_store_shared(store, &s);
 	if (r)
 		return r;
 	r = img_index_load(s, &idx, &err);

@@ -195,7 +195,7 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 	if (r)
 		return r;
 	make_id(&a);
-	r = image_cli_open_store(a.store, &s);
+	r = image_cli_open_store_shared(a.store, &s);
 	if (r)
 		return r;
 	r = img_bundle_create(s, a.image, a.id, &a.o, &bundle, &err);

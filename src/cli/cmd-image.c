@@ -76,8 +76,9 @@ int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
 		return r;
 	r = img_store_prune(s, &blobs, &layers, &err);
 	img_store_close(s);
+	/* Prune continues past a failure: say what went, then what stayed. */
+	printf("Removed %u blobs and %u layers\n", blobs, layers);
 	if (r < 0)
 		return cli_fail(&err);
-	printf("Removed %u blobs and %u layers\n", blobs, layers);
 	return 0;
 }

@@ -84,7 +84,7 @@ int cmd_images(struct cli_globals *g, int argc, char **argv)
 	}
 	if (!streq(format, "json") && !streq(format, "table"))
 		return cli_usage_error(argv[0], "--format `%s`: expected json or table", format);
-	r = image_cli_open_store(store, &s);
+	r = image_cli_open_store_shared(store, &s);
 	if (r)
 		return r;
 	r = img_index_load(s, &idx, &err);

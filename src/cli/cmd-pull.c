@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* isola pull [--store DIR] [--insecure] [--authfile FILE] [--quiet] REF */
+/*
+ * isola pull [--store DIR] [--insecure] [--authfile FILE] [--quiet]
+ *            [--timeout-base SECONDS] [--min-rate BYTES/s] REF
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,6 +11,7 @@
 
 #include "cleanup.h"
 #include "image-cli.h"
+#include "parse.h"
 
 struct pull_progress {
 	bool tty, quiet;
@@ -19,6 +23,15 @@ int image_cli_open_store(const char *opt, struct img_store **ret)
 	_cleanup_err_ struct err *err = NULL;
 
 	if (img_store_open(img_store_default_path(opt), ret, &err) < 0)
+		return cli_fail(&err);
+	return 0;
+}
+
+int image_cli_open_store_shared(const char *opt, struct img_store **ret)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	if (img_store_open_shared(img_store_default_path(opt), ret, &err) < 0)
 		return cli_fail(&err);
 	return 0;
 }
@@ -64,6 +77,8 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 		{ "insecure", no_argument, NULL, 'k' },
 		{ "authfile", required_argument, NULL, 'a' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "timeout-base", required_argument, NULL, 'T' },
+		{ "min-rate", required_argument, NULL, 'R' },
 		{},
 	};
 	/* clang-format on */
@@ -74,6 +89,7 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 	    .progress = on_progress, .progress_data = &p, .authfile = getenv("REGISTRY_AUTH_FILE")};
 	const char *store = NULL;
 	struct img_store *s = NULL;
+	uint64_t v;
 	int c, r;
 
 	optind = 0;
@@ -90,6 +106,21 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 			break;
 		case 'q':
 			p.quiet = true;
+			break;
+		case 'T':
+			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 86400)
+				return cli_usage_error(
+				    argv[0], "--timeout-base `%s`: expected 1..86400 seconds",
+				    optarg);
+			o.timeout_base = v;
+			break;
+		case 'R':
+			if (parse_size(optarg, &v) < 0 || v == 0)
+				return cli_usage_error(
+				    argv[0],
+				    "--min-rate `%s`: expected a size per second, such as 64K",
+				    optarg);
+			o.min_rate = v;
 			break;
 		default:
 			return 1;

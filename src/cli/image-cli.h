@@ -17,3 +17,5 @@ int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);
+/* For readers (images, inspect, save, export, run): the store lock shared. */
+int image_cli_open_store_shared(const char *opt, struct img_store **ret);

@@ -42,7 +42,14 @@ int img_ref_parse(const char *s, struct img_ref *ret, struct err **err);
 void img_ref_free(struct img_ref *r);
 /* "registry/repo:tag" or "registry/repo@digest": the key in the store's index. */
 char *img_ref_name(const struct img_ref *r);
-/* True for localhost, 127.0.0.0/8 and ::1: plain HTTP is allowed there. */
+#define IMG_HOST_MAX 253
+/*
+ * Parse a registry "host[:port]" or "[ipv6][:port]": the host without brackets
+ * and the port (0 when none).  -EINVAL for anything else.
+ */
+int img_registry_host_parse(const char *registry, char ret_host[static IMG_HOST_MAX + 1],
+			    unsigned *ret_port);
+/* True when the host is exactly localhost, in 127.0.0.0/8 or ::1: plain HTTP is allowed there. */
 bool img_registry_is_local(const char *registry);
 
 /* ---- digests (digest.c) ---- */
@@ -74,6 +81,11 @@ struct img_store {
 const char *img_store_default_path(const char *opt);
 /* Create the layout if needed and take the store lock (exclusive). */
 int img_store_open(const char *path, struct img_store **ret, struct err **err);
+/*
+ * The same with the lock shared: for commands that only read the index, blobs
+ * and layers, or add a container of their own (run).  Prune excludes them.
+ */
+int img_store_open_shared(const char *path, struct img_store **ret, struct err **err);
 void img_store_close(struct img_store *s);
 
 bool img_blob_exists(struct img_store *s, const char *digest);
@@ -97,6 +109,8 @@ int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len
 /* Drop what was written so far (server ignored the Range). */
 int img_blob_writer_restart(struct img_blob_writer *w, struct err **err);
 uint64_t img_blob_writer_offset(const struct img_blob_writer *w);
+/* The size announced to begin (0: unknown, only for local imports). */
+uint64_t img_blob_writer_size(const struct img_blob_writer *w);
 int img_blob_writer_commit(struct img_blob_writer *w, struct err **err);
 /* Free; keep_partial leaves tmp/<hex>.partial for a later resume. */
 void img_blob_writer_free(struct img_blob_writer *w, bool keep_partial);
@@ -125,6 +139,11 @@ int img_unpack_into(int fd, int root_fd, struct err **err);
 bool img_layer_exists(struct img_store *s, const char *chain_id);
 /* open(2) path read-only with openat2(RESOLVE_IN_ROOT) below root. */
 int img_open_in_root(int root, const char *path);
+/* The same for a file that must be regular (never a FIFO or a device); O_NONBLOCK. */
+int img_open_regular_in_root(int root, const char *path, struct err **err);
+/* Read a regular file below root, at most max bytes. */
+int img_read_regular_in_root(int root, const char *path, size_t max, char **ret, size_t *ret_len,
+			     struct err **err);
 
 /* ---- images as a whole (manifest.c) ---- */
 /* Parse a manifest; its config digest and layer descriptors. */
@@ -189,7 +208,15 @@ struct img_pull_opts {
 	img_progress_fn progress;
 	void *progress_data;
 	unsigned retries; /* transient failures per request; 0 = default */
+	/*
+	 * Each blob must arrive within timeout_base + size / min_rate seconds,
+	 * retries included (a server dripping a byte now and then is cut off).
+	 */
+	unsigned timeout_base; /* seconds; 0 = IMG_PULL_TIMEOUT_BASE */
+	uint64_t min_rate;     /* bytes per second; 0 = IMG_PULL_MIN_RATE */
 };
+#define IMG_PULL_TIMEOUT_BASE 60
+#define IMG_PULL_MIN_RATE     (64u << 10)
 int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *opts,
 	     char **ret_name, struct err **err);
 

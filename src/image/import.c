@@ -34,9 +34,9 @@ static int copy_blob(struct img_store *s, int src, const char *rel, const char *
 
 	if (img_blob_exists(s, digest))
 		return 0;
-	fd = img_open_in_root(src, rel);
+	fd = img_open_regular_in_root(src, rel, err);
 	if (fd < 0)
-		return err_make(err, errno, "open `%s`", rel);
+		return fd;
 	r = img_blob_writer_begin(s, digest, 0, &w, &off, err);
 	if (r >= 0 && off)
 		r = img_blob_writer_restart(w, err);
@@ -64,13 +64,7 @@ static int copy_oci_blob(struct img_store *s, int src, const char *digest, struc
 
 static int read_in(int src, const char *rel, size_t max, char **ret, size_t *len, struct err **err)
 {
-	_cleanup_close_ int fd = img_open_in_root(src, rel);
-
-	if (fd < 0)
-		return err_make(err, errno, "open `%s`", rel);
-	if (read_all_fd(fd, max, ret, len) < 0)
-		return err_make(err, errno ? errno : EFBIG, "read `%s`", rel);
-	return 0;
+	return img_read_regular_in_root(src, rel, max, ret, len, err);
 }
 
 /* Name the image: the caller's, else the annotation, made canonical. */
@@ -164,17 +158,18 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 static int docker_layer(struct img_store *s, int src, const char *rel, json_t *layers,
 			struct err **err)
 {
-	_cleanup_close_ int fd = img_open_in_root(src, rel);
-	struct img_hasher *h = img_hasher_new();
+	_cleanup_close_ int fd = img_open_regular_in_root(src, rel, err);
+	struct img_hasher *h = NULL;
 	char digest[IMG_DIGEST_LEN + 1], buf[65536], magic[4] = {};
 	uint64_t size = 0;
 	ssize_t n;
 	int r;
 
-	if (fd < 0 || !h) {
-		img_hasher_free(h);
-		return err_make(err, fd < 0 ? errno : ENOMEM, "open `%s`", rel);
-	}
+	if (fd < 0)
+		return fd;
+	h = img_hasher_new();
+	if (!h)
+		return err_make(err, ENOMEM, "open `%s`", rel);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (!size)
 			memcpy(magic, buf, n < 4 ? n : 4);

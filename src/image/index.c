@@ -164,19 +164,23 @@ static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
 	return 0;
 }
 
+/*
+ * Remove what keep does not hold from dir.  A failure does not stop the sweep:
+ * the first error is kept, *ret_failed counts the entries that stayed.
+ */
 static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *ret,
-		 struct err **err)
+		 unsigned *ret_failed, struct err **err)
 {
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	char digest[300];
-	unsigned n = 0;
-	int fd, r;
+	int fd;
 
 	fd = openat(s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || !(d = fdopendir(fd))) {
 		if (fd >= 0)
 			close(fd);
+		(*ret_failed)++;
 		return err_make(err, errno, "open `%s/%s`", s->path, dir);
 	}
 	while ((de = readdir(d))) {
@@ -185,13 +189,14 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 		snprintf(digest, sizeof(digest), "sha256:%s", de->d_name);
 		if (json_object_get(keep, digest))
 			continue;
-		r = rm_rf_at(dirfd(d), de->d_name, err);
-		if (r < 0)
-			return r;
-		n++;
+		if (rm_rf_at(dirfd(d), de->d_name, err) < 0) {
+			if (err && *err)
+				err_wrap(err, "`%s/%s`", s->path, dir);
+			(*ret_failed)++;
+			continue;
+		}
+		(*ret)++;
 	}
-	if (ret)
-		*ret = n;
 	return 0;
 }
 
@@ -199,7 +204,7 @@ int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_laye
 		    struct err **err)
 {
 	_cleanup_json_ json_t *keep = json_object();
-	unsigned tmp;
+	unsigned blobs = 0, layers = 0, tmp = 0, failed = 0;
 	int r;
 
 	if (!keep)
@@ -207,11 +212,18 @@ int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_laye
 	r = collect_refs(s, keep, err);
 	if (r < 0)
 		return err_wrap(err, "prune");
-	r = sweep(s, "blobs/sha256", keep, ret_blobs, err);
-	if (r >= 0)
-		r = sweep(s, "layers", keep, ret_layers, err);
+	sweep(s, "blobs/sha256", keep, &blobs, &failed, err);
+	sweep(s, "layers", keep, &layers, &failed, err);
 	/* We hold the lock: nothing in tmp/ is in use (partials are dropped too). */
-	if (r >= 0)
-		r = sweep(s, "tmp", keep, &tmp, err);
-	return r < 0 ? err_wrap(err, "prune") : 0;
+	sweep(s, "tmp", keep, &tmp, &failed, err);
+	if (ret_blobs)
+		*ret_blobs = blobs;
+	if (ret_layers)
+		*ret_layers = layers;
+	if (!failed)
+		return 0;
+	if (!err || !*err)
+		return -EIO;
+	return err_wrap(err, "prune: %u entr%s could not be removed, the first", failed,
+			failed == 1 ? "y" : "ies");
 }

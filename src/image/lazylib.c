@@ -34,6 +34,7 @@
 	V(curl_easy_reset, (CURL * c), (c))                                                       \
 	X(const char *, curl_easy_strerror, (CURLcode e), (e))                                    \
 	X(char *, curl_easy_escape, (CURL * c, const char *s, int n), (c, s, n))                  \
+	V(curl_free, (void *p), (p))                                                              \
 	X(struct curl_slist *, curl_slist_append, (struct curl_slist * l, const char *s), (l, s)) \
 	V(curl_slist_free_all, (struct curl_slist * l), (l))                                      \
 	X(CURLM *, curl_multi_init, (void), ())                                                   \

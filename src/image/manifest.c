@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Manifests, indexes and image configs (OCI image spec, Docker schema 2). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,18 @@ static int parse_desc(json_t *d, const char *where, char digest[IMG_DIGEST_LEN +
 	if (!json_is_object(d))
 		return err_make(err, 0, "%s: expected an object", where);
 	r = json_get_string(d, where, "digest", true, &dg, err);
+	if (r >= 0 && !json_is_integer(json_object_get(d, "size")))
+		r = err_make(err, 0, "%s.size: missing (the image spec requires it)", where);
 	if (r >= 0)
 		r = json_get_u64(d, where, "size", size, err);
 	if (r >= 0 && mt)
 		r = json_get_string(d, where, "mediaType", false, mt, err);
 	if (r < 0)
 		return r;
+	/* Every download is capped at its size: no size, no limit, so none is refused. */
+	if (*size == 0 || *size > INT64_MAX)
+		return err_make(err, 0, "%s.size: %lld is not a blob size", where,
+				(long long)*size);
 	if (!img_digest_valid(dg))
 		return err_make(err, 0, "%s.digest: unsupported digest `%s`", where, dg);
 	memcpy(digest, dg, IMG_DIGEST_LEN + 1);
@@ -159,7 +166,9 @@ int img_config_diff_ids(const char *buf, size_t len, char ***ret, struct err **e
 		if (!img_digest_valid(ids[i]))
 			return err_make(err, 0, "image config: rootfs.diff_ids[%zu]: bad digest",
 					i);
-	if (!ids && strv_push(&ids, NULL) < 0)
+	/* No diff_ids: an empty list (strv_push(NULL) would strdup(NULL): found by
+	 * fuzz-image-manifest). */
+	if (!ids && !(ids = calloc(1, sizeof(*ids))))
 		return err_make(err, ENOMEM, "config");
 	*ret = TAKE_PTR(ids);
 	return 0;

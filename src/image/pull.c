@@ -105,7 +105,10 @@ static int pull_ref(struct img_store *s, struct reg *r, const struct img_ref *re
 		if (m->config_size > IMG_MANIFEST_MAX)
 			return err_make(err, EFBIG, "image config: larger than %u bytes",
 					IMG_MANIFEST_MAX);
-		rc = reg_get_blob_mem(r, m->config, IMG_MANIFEST_MAX, &cbuf, &clen, err);
+		rc = reg_get_blob_mem(r, m->config, m->config_size, &cbuf, &clen, err);
+		if (rc >= 0 && clen != m->config_size)
+			rc = err_make(err, EIO, "image config: %zu bytes, its descriptor says %llu",
+				      clen, (unsigned long long)m->config_size);
 		if (rc >= 0)
 			rc = img_blob_put(s, m->config, cbuf, clen, err);
 		if (rc < 0)

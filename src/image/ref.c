@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Image references, as the distribution spec and Docker spell them. */
+#include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "cleanup.h"
 #include "image.h"
@@ -53,7 +56,12 @@ static int split_name(char *name, struct img_ref *r, struct err **err)
 	char *slash = strchr(name, '/'), *colon;
 
 	if (slash && looks_like_host(name, slash - name)) {
+		char host[IMG_HOST_MAX + 1];
+		unsigned port;
+
 		r->registry = strndup(name, slash - name);
+		if (r->registry && img_registry_host_parse(r->registry, host, &port) < 0)
+			return err_make(err, 0, "invalid registry host `%s`", r->registry);
 		name = slash + 1;
 	} else {
 		r->registry = strdup("docker.io");
@@ -120,12 +128,88 @@ char *img_ref_name(const struct img_ref *r)
 	return n < 0 ? NULL : s;
 }
 
+/*
+ * Split "host[:port]" or "[v6addr][:port]" into its host (without brackets)
+ * and port (0 when absent).  Hosts are DNS names (letters, digits, '-', '.';
+ * labels neither empty nor starting/ending with '-') or IP addresses.
+ */
+int img_registry_host_parse(const char *registry, char ret_host[static IMG_HOST_MAX + 1],
+			    unsigned *ret_port)
+{
+	const char *end, *port = NULL;
+	size_t n;
+	unsigned long p = 0;
+
+	if (!registry || !*registry)
+		return -EINVAL;
+	if (*registry == '[') {
+		struct in6_addr a6;
+
+		end = strchr(registry, ']');
+		if (!end)
+			return -EINVAL;
+		n = end - registry - 1;
+		if (n == 0 || n > IMG_HOST_MAX)
+			return -EINVAL;
+		memcpy(ret_host, registry + 1, n);
+		ret_host[n] = '\0';
+		if (inet_pton(AF_INET6, ret_host, &a6) != 1)
+			return -EINVAL;
+		if (end[1] == ':')
+			port = end + 2;
+		else if (end[1])
+			return -EINVAL;
+	} else {
+		end = strchr(registry, ':');
+		n = end ? (size_t)(end - registry) : strlen(registry);
+		if (n == 0 || n > IMG_HOST_MAX)
+			return -EINVAL;
+		memcpy(ret_host, registry, n);
+		ret_host[n] = '\0';
+		if (end)
+			port = end + 1;
+		for (const char *l = ret_host; *l;) {
+			size_t ln = strcspn(l, ".");
+
+			if (ln == 0 || ln > 63 || l[0] == '-' || l[ln - 1] == '-')
+				return -EINVAL;
+			for (size_t i = 0; i < ln; i++)
+				if (!isalnum((unsigned char)l[i]) && l[i] != '-')
+					return -EINVAL;
+			l += ln;
+			if (*l == '.' && !*++l)
+				return -EINVAL; /* trailing dot */
+		}
+	}
+	if (port) {
+		if (!*port || strlen(port) > 5)
+			return -EINVAL;
+		for (const char *c = port; *c; c++)
+			if (*c < '0' || *c > '9')
+				return -EINVAL;
+		p = strtoul(port, NULL, 10);
+		if (p == 0 || p > 65535)
+			return -EINVAL;
+	}
+	*ret_port = p;
+	return 0;
+}
+
 bool img_registry_is_local(const char *registry)
 {
-	static const char *const local[] = {"localhost", "127.", "[::1]"};
+	char host[IMG_HOST_MAX + 1];
+	struct in_addr a4;
+	struct in6_addr a6;
+	unsigned port;
 
-	for (size_t i = 0; i < ARRAY_SIZE(local); i++)
-		if (!strncmp(registry, local[i], strlen(local[i])))
-			return true;
+	if (img_registry_host_parse(registry, host, &port) < 0)
+		return false;
+	if (!strcasecmp(host, "localhost"))
+		return true;
+	/* inet_pton() takes only the strict dotted quad: "127.1" and "127.0.0.1.x" are names. */
+	if (inet_pton(AF_INET, host, &a4) == 1)
+		return (ntohl(a4.s_addr) >> 24) == 127;
+	if (registry[0] == '[' && inet_pton(AF_INET6, host, &a6) == 1)
+		return IN6_IS_ADDR_LOOPBACK(&a6);
 	return false;
 }

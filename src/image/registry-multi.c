@@ -39,6 +39,7 @@ static int xfer_start(struct reg *r, struct img_store *s, CURLM *m, struct xfer 
 	int rc;
 
 	x->k.r = r;
+	x->k.deadline = reg_blob_deadline(r, x->l->size);
 	rc = img_blob_writer_begin(s, x->l->digest, x->l->size, &x->k.w, &off, err);
 	if (rc < 0)
 		return rc;
@@ -105,12 +106,12 @@ static int finish(struct reg *r, struct img_store *s, struct xfer *x, struct err
 
 	if (x->ok) {
 		rc = img_blob_writer_commit(x->k.w, err);
-		img_blob_writer_free(x->k.w, true);
+		img_blob_writer_free(x->k.w, rc >= 0);
 		x->k.w = NULL;
 	} else {
 		img_blob_writer_free(x->k.w, !x->k.err);
 		x->k.w = NULL;
-		rc = reg_fetch_blob(r, s, x->l->digest, x->l->size, err);
+		rc = reg_fetch_blob(r, s, x->l->digest, x->l->size, x->k.deadline, err);
 	}
 	if (rc >= 0)
 		progress(r, IMG_PROGRESS_DONE, x->l);
@@ -127,7 +128,8 @@ static void xfer_free(CURLM *m, struct xfer *x)
 	curl_slist_free_all(x->h);
 	free(x->url);
 	err_free(&x->k.err);
-	img_blob_writer_free(x->k.w, true);
+	/* Still open here only when the pull failed: drop the partial. */
+	img_blob_writer_free(x->k.w, false);
 }
 
 int reg_fetch_blobs(struct reg *r, struct img_store *s, const struct img_layer_desc *const *l,

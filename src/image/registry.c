@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -166,6 +167,23 @@ static bool transient(CURLcode c, long status)
 	}
 }
 
+uint64_t reg_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t reg_blob_deadline(const struct reg *r, uint64_t size)
+{
+	uint64_t base = r->opts->timeout_base ? r->opts->timeout_base : IMG_PULL_TIMEOUT_BASE;
+	uint64_t rate = r->opts->min_rate ? r->opts->min_rate : IMG_PULL_MIN_RATE;
+	uint64_t ms = base * 1000 + size / rate * 1000 + size % rate * 1000 / rate;
+
+	return reg_now_ms() + ms;
+}
+
 struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const char *accept,
 				  const char *authz, struct sink *k)
 {
@@ -186,6 +204,12 @@ struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const
 	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, 30L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1L);
 	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, 60L);
+	if (k->deadline) {
+		uint64_t now = reg_now_ms();
+
+		curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
+				 (long)(k->deadline > now + 1 ? k->deadline - now : 1));
+	}
 	curl_easy_setopt(c, CURLOPT_USERAGENT, "isola");
 	curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, on_header);
 	curl_easy_setopt(c, CURLOPT_HEADERDATA, r);
@@ -202,6 +226,12 @@ struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const
 		snprintf(k->range, sizeof(k->range), "%llu-", (unsigned long long)k->asked_from);
 		curl_easy_setopt(c, CURLOPT_RANGE, k->range);
 	}
+	/* A Content-Length beyond the descriptor's size fails before any byte is stored. */
+	if (k->w && img_blob_writer_size(k->w))
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+				 (curl_off_t)img_blob_writer_size(k->w));
+	else if (!k->w && k->max)
+		curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)k->max);
 	return h;
 }
 
@@ -226,22 +256,48 @@ static CURLcode get_once(struct reg *r, const char *url, const char *accept, con
 	return c;
 }
 
+/* curl_easy_escape()'s result belongs to libcurl: curl_free(), never free(). */
+static void curl_freep(char **p)
+{
+	if (*p)
+		curl_free(*p);
+}
+
+/* The token URL: realm?service=<escaped>&scope=<escaped> (distribution's token spec). */
+int reg_token_url(const struct img_challenge *ch, const char *repo, char **ret, struct err **err)
+{
+	__attribute__((cleanup(curl_freep))) char *service = NULL, *scope = NULL;
+	_cleanup_free_ char *raw_scope = NULL;
+	char *url = NULL;
+
+	if (!ch->scope && asprintf(&raw_scope, "repository:%s:pull", repo) < 0)
+		return err_make(err, ENOMEM, "token");
+	service = curl_easy_escape(NULL, ch->service ? ch->service : "", 0);
+	scope = curl_easy_escape(NULL, ch->scope ? ch->scope : raw_scope, 0);
+	if (!service || !scope ||
+	    asprintf(&url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
+		     service, scope) < 0)
+		return err_make(err, ENOMEM, "token");
+	*ret = url;
+	return 0;
+}
+
 static int fetch_token(struct reg *r, const struct img_challenge *ch, struct err **err)
 {
-	_cleanup_free_ char *url = NULL, *scope = NULL, *authz = NULL;
+	_cleanup_free_ char *url = NULL, *authz = NULL;
 	_cleanup_json_ json_t *j = NULL;
-	struct sink k = {.r = r, .max = TOKEN_MAX};
+	struct sink k = {.r = r, .max = TOKEN_MAX, .deadline = reg_blob_deadline(r, TOKEN_MAX)};
 	const char *tok;
 	CURLcode c;
 	int rc;
 
-	if (ch->scope)
-		scope = curl_easy_escape(NULL, ch->scope, 0);
-	else if (asprintf(&scope, "repository%%3A%s%%3Apull", r->repo) < 0)
-		scope = NULL;
-	if (asprintf(&url, "%s%sservice=%s&scope=%s", ch->realm, strchr(ch->realm, '?') ? "&" : "?",
-		     ch->service ? ch->service : "", scope ? scope : "") < 0)
-		return err_make(err, ENOMEM, "token");
+	/* Credentials never go to a plain-HTTP token server for an HTTPS registry. */
+	if (strncasecmp(ch->realm, "https://", 8) &&
+	    (strncasecmp(ch->realm, "http://", 7) || !strncmp(r->base, "https://", 8)))
+		return err_make(err, EACCES, "token realm `%s`: not https", ch->realm);
+	rc = reg_token_url(ch, r->repo, &url, err);
+	if (rc < 0)
+		return rc;
 	if (r->basic && asprintf(&authz, "Authorization: Basic %s", r->basic) < 0)
 		return err_make(err, ENOMEM, "token");
 	c = get_once(r, url, NULL, authz, &k);
@@ -308,6 +364,19 @@ static int status_error(struct reg *r, const char *what, struct err **err)
 	}
 }
 
+static int deadline_error(struct reg *r, const struct sink *k, const char *what, struct err **err)
+{
+	uint64_t got = k->w ? img_blob_writer_offset(k->w) : k->len;
+
+	return err_make(
+	    err, ETIMEDOUT,
+	    "%s: not complete by its deadline (%llu bytes in; the limit is %u s + "
+	    "size at %llu bytes/s)",
+	    what, (unsigned long long)got,
+	    r->opts->timeout_base ? r->opts->timeout_base : IMG_PULL_TIMEOUT_BASE,
+	    (unsigned long long)(r->opts->min_rate ? r->opts->min_rate : IMG_PULL_MIN_RATE));
+}
+
 /* GET with auth and retries.  k->w's offset is re-read before every attempt. */
 static int get(struct reg *r, const char *path, const char *accept, const char *what,
 	       struct sink *k, struct err **err)
@@ -324,6 +393,8 @@ static int get(struct reg *r, const char *path, const char *accept, const char *
 			k->asked_from = img_blob_writer_offset(k->w);
 			k->started = false;
 		}
+		if (k->deadline && reg_now_ms() >= k->deadline)
+			return deadline_error(r, k, what, err);
 		c = get_once(r, url, accept, r->authz, k);
 		if (k->err) {
 			*err = k->err; /* the sink failed: digest, size or disk */
@@ -341,6 +412,8 @@ static int get(struct reg *r, const char *path, const char *accept, const char *
 		}
 		if (c == CURLE_OK && r->status >= 200 && r->status < 300)
 			return 0;
+		if (k->deadline && reg_now_ms() >= k->deadline)
+			return deadline_error(r, k, what, err);
 		if (!transient(c, r->status) || attempt + 1 >= tries)
 			break;
 		if (!k->w) {
@@ -360,7 +433,8 @@ int reg_get_manifest(struct reg *r, const char *ref, char **ret_buf, size_t *ret
 		     char **ret_type, struct err **err)
 {
 	_cleanup_free_ char *path = NULL, *what = NULL;
-	struct sink k = {.r = r, .max = IMG_MANIFEST_MAX};
+	struct sink k = {
+	    .r = r, .max = IMG_MANIFEST_MAX, .deadline = reg_blob_deadline(r, IMG_MANIFEST_MAX)};
 	int rc;
 
 	if (asprintf(&path, "manifests/%s", ref) < 0 ||
@@ -383,7 +457,7 @@ int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_b
 		     struct err **err)
 {
 	_cleanup_free_ char *path = NULL, *what = NULL;
-	struct sink k = {.r = r, .max = max};
+	struct sink k = {.r = r, .max = max, .deadline = reg_blob_deadline(r, max)};
 	char got[IMG_DIGEST_LEN + 1];
 	int rc;
 
@@ -405,10 +479,10 @@ int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_b
 }
 
 int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint64_t size,
-		   struct err **err)
+		   uint64_t deadline, struct err **err)
 {
 	_cleanup_free_ char *path = NULL, *what = NULL;
-	struct sink k = {.r = r};
+	struct sink k = {.r = r, .deadline = deadline ? deadline : reg_blob_deadline(r, size)};
 	uint64_t off;
 	int rc;
 
@@ -417,11 +491,16 @@ int reg_fetch_blob(struct reg *r, struct img_store *s, const char *digest, uint6
 	rc = img_blob_writer_begin(s, digest, size, &k.w, &off, err);
 	if (rc < 0)
 		return rc;
-	if (off != size || !size)
+	if (!size)
+		rc = err_make(err, 0, "%s: no size in its descriptor", what);
+	else if (off != size)
 		rc = get(r, path, NULL, what, &k, err);
 	if (rc >= 0)
 		rc = img_blob_writer_commit(k.w, err);
-	/* A failed transfer keeps its partial for the next pull to resume. */
-	img_blob_writer_free(k.w, rc >= 0 || err_code(*err) != -EFBIG);
+	/*
+	 * Retries within this call resume the partial; a pull that fails for
+	 * good removes it (a full disk must not stay full).
+	 */
+	img_blob_writer_free(k.w, rc >= 0);
 	return rc;
 }

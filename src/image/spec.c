@@ -157,13 +157,11 @@ static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *r
 		     uint32_t *ret_gid, struct err **err)
 {
 	_cleanup_free_ char *buf = NULL;
-	_cleanup_close_ int fd = -1;
 	char *line, *save = NULL;
 	size_t len;
 
-	fd = img_open_in_root(rootfs, file);
-	if (fd < 0 || read_all_fd(fd, PASSWD_MAX, &buf, &len) < 0)
-		return err_make(err, ENOENT, "user `%s`: cannot read %s in the image", name, file);
+	if (img_read_regular_in_root(rootfs, file, PASSWD_MAX, &buf, &len, err) < 0)
+		return err_wrap(err, "user `%s`: cannot read %s in the image", name, file);
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[4] = {};
 		char *p = line;

@@ -49,7 +49,7 @@ static void set_topdir(int dfd, const char *name)
 	(void)ioctl(fd, FS_IOC_SETFLAGS, &flags);
 }
 
-int img_store_open(const char *path, struct img_store **ret, struct err **err)
+static int store_open(const char *path, int lock, struct img_store **ret, struct err **err)
 {
 	_cleanup_close_ int dfd = -1, lfd = -1;
 	struct img_store *s;
@@ -69,8 +69,11 @@ int img_store_open(const char *path, struct img_store **ret, struct err **err)
 	lfd = openat(dfd, "lock", O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (lfd < 0)
 		return err_make(err, errno, "open `%s/lock`", path);
-	/* Serialise writers: two pulls (or a pull and a prune) never interleave. */
-	if (flock(lfd, LOCK_EX) < 0)
+	/*
+	 * Serialise writers: two pulls (or a pull and a prune) never interleave.
+	 * Readers share the lock: they wait for a writer, never for each other.
+	 */
+	if (flock(lfd, lock) < 0)
 		return err_make(err, errno, "lock `%s/lock`", path);
 	s = calloc(1, sizeof(*s));
 	if (!s || !(s->path = strdup(path))) {
@@ -81,6 +84,16 @@ int img_store_open(const char *path, struct img_store **ret, struct err **err)
 	s->lock_fd = TAKE_FD(lfd);
 	*ret = s;
 	return 0;
+}
+
+int img_store_open(const char *path, struct img_store **ret, struct err **err)
+{
+	return store_open(path, LOCK_EX, ret, err);
+}
+
+int img_store_open_shared(const char *path, struct img_store **ret, struct err **err)
+{
+	return store_open(path, LOCK_SH, ret, err);
 }
 
 void img_store_close(struct img_store *s)
@@ -242,6 +255,11 @@ int img_blob_writer_restart(struct img_blob_writer *w, struct err **err)
 uint64_t img_blob_writer_offset(const struct img_blob_writer *w)
 {
 	return w->off;
+}
+
+uint64_t img_blob_writer_size(const struct img_blob_writer *w)
+{
+	return w->size;
 }
 
 int img_blob_writer_write(struct img_blob_writer *w, const void *buf, size_t len, struct err **err)

@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/openat2.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,48 @@ int img_open_in_root(int root, const char *path)
 	return openat2_in_root(root, path, O_RDONLY);
 }
 
+/*
+ * Opening is an action for a FIFO (it blocks) or a device (a driver runs): the
+ * path is first opened with O_PATH and must be a regular file; the real open
+ * is O_NONBLOCK and must find the same inode.
+ */
+int img_open_regular_in_root(int root, const char *path, struct err **err)
+{
+	_cleanup_close_ int pfd = -1, fd = -1;
+	struct stat ps, st;
+
+	pfd = openat2_in_root(root, path, O_PATH);
+	if (pfd < 0 || fstat(pfd, &ps) < 0)
+		return err_make(err, errno, "open `%s`", path);
+	if (!S_ISREG(ps.st_mode))
+		return err_make(err, 0, "`%s` is not a regular file", path);
+	fd = openat2_in_root(root, path, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return err_make(err, errno, "open `%s`", path);
+	if (st.st_dev != ps.st_dev || st.st_ino != ps.st_ino || !S_ISREG(st.st_mode))
+		return err_make(err, EBUSY, "`%s` changed while it was opened", path);
+	return TAKE_FD(fd);
+}
+
+int img_read_regular_in_root(int root, const char *path, size_t max, char **ret, size_t *ret_len,
+			     struct err **err)
+{
+	_cleanup_close_ int fd = img_open_regular_in_root(root, path, err);
+	struct stat st;
+	int r;
+
+	if (fd < 0)
+		return fd;
+	if (fstat(fd, &st) < 0)
+		return err_make(err, errno, "stat `%s`", path);
+	if ((uint64_t)st.st_size > max)
+		return err_make(err, EFBIG, "`%s` is larger than %zu bytes", path, max);
+	r = read_all_fd(fd, max, ret, ret_len);
+	if (r == -EFBIG)
+		return err_make(err, EFBIG, "`%s` is larger than %zu bytes", path, max);
+	return r < 0 ? err_make(err, -r, "read `%s`", path) : 0;
+}
+
 int img_path_clean(const char *in, char *out, size_t size)
 {
 	size_t o = 0;
@@ -91,40 +134,64 @@ int img_path_clean(const char *in, char *out, size_t size)
 	return (int)o;
 }
 
-/* Open (creating missing directories) the directory rel inside root. */
-static int open_dir(int root, const char *rel, bool create, struct err **err)
+/*
+ * Open (creating missing directories) the directory rel inside root, walking
+ * from from_fd, the directory rel[0..from) (root when from is 0).  Each
+ * component is opened relative to the last one, never re-resolving the prefix:
+ * linear in the path, where resolving every prefix from the root was
+ * quadratic (cubic over a layer of ever deeper entries).  A component that is
+ * a symlink (or not a directory) is resolved from the root with
+ * openat2(RESOLVE_IN_ROOT), so a symlink in the layer never leads out of it.
+ */
+static int walk_dir(int root, int from_fd, const char *rel, size_t from, bool create,
+		    struct err **err)
 {
 	char buf[PATH_MAX];
-	int fd, parent = -1;
-	char *slash;
+	int fd = fcntl(from_fd, F_DUPFD_CLOEXEC, 3);
+	size_t len = strlen(rel);
 
-	if (!*rel)
-		return fcntl(root, F_DUPFD_CLOEXEC, 3);
-	fd = openat2_in_root(root, rel, O_RDONLY | O_DIRECTORY);
-	if (fd >= 0 || errno != ENOENT || !create)
-		return fd >= 0 ? fd : err_make(err, errno, "`%s`", rel);
-	snprintf(buf, sizeof(buf), "%s", rel);
-	for (char *p = buf;; p = slash + 1) {
-		slash = strchr(p, '/');
+	if (fd < 0)
+		return err_make(err, errno, "dup");
+	if (len >= sizeof(buf)) {
+		close(fd);
+		return err_make(err, ENAMETOOLONG, "`%s`", rel);
+	}
+	memcpy(buf, rel, len + 1);
+	for (size_t i = from; i < len;) {
+		char *comp = buf + i, *slash = strchr(comp, '/');
+		int nfd;
+
 		if (slash)
 			*slash = '\0';
-		fd = openat2_in_root(root, buf, O_RDONLY | O_DIRECTORY);
-		if (fd < 0 && errno == ENOENT) {
-			if (mkdirat(parent >= 0 ? parent : root, p, 0755) < 0 && errno != EEXIST) {
-				fd = -errno;
-			} else {
-				fd = openat2_in_root(root, buf, O_RDONLY | O_DIRECTORY);
-			}
+		nfd = openat(fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (nfd < 0 && errno == ENOENT && create) {
+			if (mkdirat(fd, comp, 0755) < 0 && errno != EEXIST)
+				nfd = -1;
+			else
+				nfd = openat(fd, comp,
+					     O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		}
-		if (parent >= 0)
-			close(parent);
-		if (fd < 0)
-			return err_make(err, fd < -1 ? -fd : errno, "`%s`", buf);
+		if (nfd < 0 && (errno == ELOOP || errno == ENOTDIR))
+			nfd = openat2_in_root(root, buf, O_RDONLY | O_DIRECTORY);
+		if (nfd < 0) {
+			int r = err_make(err, errno, "`%s`", buf);
+
+			close(fd);
+			return r;
+		}
+		close(fd);
+		fd = nfd;
 		if (!slash)
-			return fd;
+			break;
 		*slash = '/';
-		parent = fd;
+		i = slash - buf + 1;
 	}
+	return fd;
+}
+
+static int open_dir(int root, const char *rel, bool create, struct err **err)
+{
+	return walk_dir(root, root, rel, 0, create, err);
 }
 
 /* Split a clean path into its parent dir fd and base name. */
@@ -171,19 +238,68 @@ static int set_xattrs(struct archive_entry *e, int fd, struct err **err)
 	return 0;
 }
 
-/* Write the entry's data; *ret_end is where the last block ended. */
-static int write_data(struct unpack *u, int fd, int64_t *ret_end, struct err **err)
+#define HOLE_BLOCK 4096
+
+static bool all_zero(const char *p, size_t n)
+{
+	return n == 0 || (p[0] == 0 && !memcmp(p, p + 1, n - 1));
+}
+
+/*
+ * pwrite() buf at off into a new (all-hole) file, skipping aligned blocks of
+ * zeros: they read back as zeros and cost no disk (a gzip layer of 316 KB may
+ * hold a 300 MB file of zeros).
+ */
+static int write_sparse(int fd, const char *buf, size_t size, int64_t off)
+{
+	while (size) {
+		size_t n = HOLE_BLOCK - (size_t)(off % HOLE_BLOCK), run;
+
+		if (n > size)
+			n = size;
+		if (all_zero(buf, n)) {
+			buf += n, off += n, size -= n;
+			continue;
+		}
+		for (run = n; run < size;) {
+			size_t m = size - run < HOLE_BLOCK ? size - run : HOLE_BLOCK;
+
+			if (all_zero(buf + run, m))
+				break;
+			run += m;
+		}
+		for (size_t done = 0; done < run;) {
+			ssize_t w = pwrite(fd, buf + done, run - done, off + done);
+
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w <= 0)
+				return w < 0 ? -errno : -EIO;
+			done += w;
+		}
+		buf += run, off += run, size -= run;
+	}
+	return 0;
+}
+
+/*
+ * Write the entry's data: libarchive hands out the data blocks of a sparse
+ * entry at their offsets (the holes are skipped), and zero blocks are not
+ * written either; the caller sets the size.
+ */
+static int write_data(struct unpack *u, int fd, struct err **err)
 {
 	const void *buf;
 	size_t size;
 	la_int64_t off;
 	int r;
 
-	*ret_end = 0;
 	while ((r = archive_read_data_block(u->a, &buf, &size, &off)) == ARCHIVE_OK) {
-		if (size && pwrite(fd, buf, size, off) != (ssize_t)size)
-			return err_make(err, errno ? errno : EIO, "write");
-		*ret_end = off + size;
+		if (off < 0)
+			return err_make(err, EINVAL, "negative data offset");
+		r = write_sparse(fd, buf, size, off);
+		if (r < 0)
+			return err_make(err, -r, "write");
 	}
 	if (r != ARCHIVE_EOF)
 		return err_make(err, EIO, "read layer: %s", archive_error_string(u->a));
@@ -219,18 +335,20 @@ static int extract_file(struct unpack *u, struct archive_entry *e, int pfd, cons
 {
 	_cleanup_close_ int fd = -1;
 	struct timespec ts[2];
-	int64_t end;
+	struct stat st;
 	int r;
 
 	fd = openat(pfd, base, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
 		    archive_entry_mode(e) & 0777);
 	if (fd < 0)
 		return errno == EEXIST ? -EEXIST : err_make(err, errno, "create");
-	r = write_data(u, fd, &end, err);
+	r = write_data(u, fd, err);
 	if (r < 0)
 		return r;
-	/* A sparse file may end in a hole. */
-	if (end != archive_entry_size(e) && ftruncate(fd, archive_entry_size(e)) < 0)
+	/* The file may end in a hole (or in zeros that were not written). */
+	if (fstat(fd, &st) < 0)
+		return err_make(err, errno, "stat");
+	if (st.st_size != archive_entry_size(e) && ftruncate(fd, archive_entry_size(e)) < 0)
 		return err_make(err, errno, "truncate");
 	r = set_attrs(u, e, fd, err);
 	if (r < 0)
@@ -358,16 +476,24 @@ static int entry_parent(struct unpack *u, char *path, const char **ret_base, str
 	size_t len = slash ? (size_t)(slash - path) : 0;
 
 	*ret_base = slash ? slash + 1 : path;
-	if (u->parent_fd >= 0 && strlen(u->parent) == len && !strncmp(u->parent, path, len))
+	size_t plen = u->parent_fd >= 0 ? strlen(u->parent) : 0;
+	int fd;
+
+	if (u->parent_fd >= 0 && plen == len && !strncmp(u->parent, path, len))
 		return u->parent_fd;
-	if (u->parent_fd >= 0)
-		close(u->parent_fd);
-	u->parent_fd = -1;
 	if (slash)
 		*slash = '\0';
-	u->parent_fd = open_dir(u->root, slash ? path : "", true, err);
+	/* A parent below the cached one is walked to from there (deep trees, in tar order). */
+	if (u->parent_fd >= 0 && plen && plen < len && !strncmp(u->parent, path, plen) &&
+	    path[plen] == '/')
+		fd = walk_dir(u->root, u->parent_fd, path, plen + 1, true, err);
+	else
+		fd = open_dir(u->root, slash ? path : "", true, err);
 	if (slash)
 		*slash = '/';
+	if (u->parent_fd >= 0)
+		close(u->parent_fd);
+	u->parent_fd = fd;
 	if (u->parent_fd < 0)
 		return u->parent_fd;
 	memcpy(u->parent, path, len);
@@ -429,6 +555,13 @@ static int extract_entry(struct unpack *u, struct archive_entry *e, struct err *
 			r = create_entry(u, e, path, pfd, base, err);
 		if (r == -EEXIST)
 			r = err_make(err, EEXIST, "create");
+	}
+	/* A directory is the next entry's parent in tar order: cache it. */
+	if (r >= 0 && !plain && archive_entry_filetype(e) == AE_IFDIR &&
+	    !archive_entry_hardlink(e) && u->parent_fd < 0 && strlen(path) < sizeof(u->parent)) {
+		u->parent_fd = openat(pfd, base, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (u->parent_fd >= 0)
+			snprintf(u->parent, sizeof(u->parent), "%s", path);
 	}
 out:
 	if (!plain)

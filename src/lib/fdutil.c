@@ -145,42 +145,170 @@ int mkdir_p(const char *path, mode_t mode, struct err **err)
 	return 0;
 }
 
-static int rm_children(int dfd, dev_t dev, struct err **err)
+/*
+ * The tree remover.  It walks iteratively and keeps at most RM_OPEN_MAX
+ * directories open, however deep the tree: a level whose directory was closed
+ * is re-opened through ".." from its child, and checked to be the same
+ * directory (dev, ino) so that a rename during the walk cannot redirect it.
+ * A re-opened directory is read again from its start; what was removed is gone.
+ * It never descends into a mount point (another st_dev, or a bind mount's root).
+ */
+#define RM_OPEN_MAX 16
+
+struct rm_level {
+	char *name; /* in the parent level */
+	dev_t dev;
+	ino_t ino;
+	DIR *d; /* NULL while closed to bound the fds */
+};
+
+struct rm_walk {
+	struct rm_level *lv;
+	size_t n, cap;
+	dev_t dev;
+};
+
+static bool is_mount_root(int dfd, const char *name, const struct stat *st, dev_t dev)
 {
-	_cleanup_closedir_ DIR *d = fdopendir(dfd);
-	struct dirent *de;
+	struct statx stx;
 
-	if (!d) {
-		close(dfd);
-		return err_make(err, errno, "fdopendir");
+	if (st->st_dev != dev)
+		return true;
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW | AT_NO_AUTOMOUNT, STATX_TYPE, &stx) == 0 &&
+	    (stx.stx_attributes_mask & STATX_ATTR_MOUNT_ROOT))
+		return stx.stx_attributes & STATX_ATTR_MOUNT_ROOT;
+	return false;
+}
+
+/* Open directory name in dfd and check that it is (dev, ino). */
+static int rm_open(int dfd, const char *name, dev_t dev, ino_t ino, DIR **ret, struct err **err)
+{
+	struct stat st;
+	int fd;
+
+	fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_make(err, errno, "open `%s`", name);
+	if (fstat(fd, &st) < 0 || st.st_dev != dev || st.st_ino != ino) {
+		close(fd);
+		return err_make(err, EBUSY, "`%s` changed while it was being removed", name);
 	}
-	while ((de = readdir(d))) {
-		struct stat st;
+	*ret = fdopendir(fd);
+	if (!*ret) {
+		int r = err_make(err, errno, "fdopendir `%s`", name);
 
-		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
-			continue;
-		if (fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-			return err_make(err, errno, "stat `%s`", de->d_name);
-		if (S_ISDIR(st.st_mode)) {
+		close(fd);
+		return r;
+	}
+	return 0;
+}
+
+static int rm_push(struct rm_walk *w, int dfd, const char *name, const struct stat *st,
+		   struct err **err)
+{
+	struct rm_level *l;
+	int r;
+
+	if (w->n == w->cap) {
+		size_t cap = w->cap ? w->cap * 2 : 64;
+		struct rm_level *nl = reallocarray(w->lv, cap, sizeof(*nl));
+
+		if (!nl)
+			return err_make(err, ENOMEM, "remove");
+		w->lv = nl;
+		w->cap = cap;
+	}
+	l = &w->lv[w->n];
+	*l = (struct rm_level){.dev = st->st_dev, .ino = st->st_ino};
+	l->name = strdup(name);
+	if (!l->name)
+		return err_make(err, ENOMEM, "remove");
+	r = rm_open(dfd, name, st->st_dev, st->st_ino, &l->d, err);
+	if (r < 0) {
+		free(l->name);
+		return r;
+	}
+	w->n++;
+	if (w->n > RM_OPEN_MAX && w->lv[w->n - 1 - RM_OPEN_MAX].d) {
+		closedir(w->lv[w->n - 1 - RM_OPEN_MAX].d);
+		w->lv[w->n - 1 - RM_OPEN_MAX].d = NULL;
+	}
+	return 0;
+}
+
+/* The top level is empty: remove it and make its parent current (re-opened if closed). */
+static int rm_pop(struct rm_walk *w, int top_dfd, struct err **err)
+{
+	struct rm_level *l = &w->lv[w->n - 1], *p = w->n > 1 ? &w->lv[w->n - 2] : NULL;
+	int r = 0;
+
+	if (p && !p->d)
+		r = rm_open(dirfd(l->d), "..", p->dev, p->ino, &p->d, err);
+	if (r >= 0) {
+		closedir(l->d);
+		l->d = NULL;
+		if (unlinkat(p ? dirfd(p->d) : top_dfd, l->name, AT_REMOVEDIR) < 0 &&
+		    errno != ENOENT)
+			r = err_make(err, errno, "rmdir `%s`", l->name);
+	}
+	if (r < 0)
+		return r;
+	free(l->name);
+	w->n--;
+	return 0;
+}
+
+/* Remove one entry of the current level, or descend into it. */
+static int rm_entry(struct rm_walk *w, const char *name, struct err **err)
+{
+	int dfd = dirfd(w->lv[w->n - 1].d);
+	struct stat st;
+
+	if (fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : err_make(err, errno, "stat `%s`", name);
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dfd, name, 0) < 0 && errno != ENOENT)
+			return err_make(err, errno, "unlink `%s`", name);
+		return 0;
+	}
+	/* Never descend into another file system (a leftover mount). */
+	if (is_mount_root(dfd, name, &st, w->dev))
+		return err_make(err, EBUSY, "`%s` is a mount point", name);
+	return rm_push(w, dfd, name, &st, err);
+}
+
+static int rm_walk_run(struct rm_walk *w, int top_dfd, struct err **err)
+{
+	while (w->n > 0) {
+		struct dirent *de;
+
+		errno = 0;
+		de = readdir(w->lv[w->n - 1].d);
+		if (!de) {
 			int r;
 
-			/* Never descend into another file system (a leftover mount). */
-			if (st.st_dev != dev)
-				return err_make(err, EBUSY, "`%s` is a mount point", de->d_name);
-			r = rm_rf_at(dirfd(d), de->d_name, err);
+			if (errno)
+				return err_make(err, errno, "readdir `%s`", w->lv[w->n - 1].name);
+			r = rm_pop(w, top_dfd, err);
 			if (r < 0)
 				return r;
-		} else if (unlinkat(dirfd(d), de->d_name, 0) < 0) {
-			return err_make(err, errno, "unlink `%s`", de->d_name);
+			continue;
 		}
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		int r = rm_entry(w, de->d_name, err);
+
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
 int rm_rf_at(int dirfd, const char *name, struct err **err)
 {
+	struct rm_walk w = {};
 	struct stat st;
-	int fd, r;
+	int r;
 
 	if (fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : err_make(err, errno, "stat `%s`", name);
@@ -189,15 +317,19 @@ int rm_rf_at(int dirfd, const char *name, struct err **err)
 			return err_make(err, errno, "unlink `%s`", name);
 		return 0;
 	}
-	fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
-		return err_make(err, errno, "open `%s`", name);
-	r = rm_children(fd, st.st_dev, err);
-	if (r < 0)
+	w.dev = st.st_dev;
+	r = rm_push(&w, dirfd, name, &st, err);
+	if (r >= 0)
+		r = rm_walk_run(&w, dirfd, err);
+	for (size_t i = 0; i < w.n; i++) {
+		if (w.lv[i].d)
+			closedir(w.lv[i].d);
+		free(w.lv[i].name);
+	}
+	free(w.lv);
+	if (r < 0 && err && *err)
 		return err_wrap(err, "remove `%s`", name);
-	if (unlinkat(dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
-		return err_make(err, errno, "rmdir `%s`", name);
-	return 0;
+	return r < 0 ? r : 0;
 }
 
 bool path_exists(const char *path)

@@ -23,7 +23,7 @@ start_proxy() {
 	upstream, mode, log, portfile = sys.argv[1:5]
 	import threading
 	state = {"blobs": 0, "inflight": 0, "max": 0}
-	lock = threading.Lock()
+	cond = threading.Condition()
 	class H(http.server.BaseHTTPRequestHandler):
 	    def log_message(self, *a): pass
 	    def do_GET(self):
@@ -46,13 +46,14 @@ start_proxy() {
 	            self.send_header("Content-Length", "0")
 	            self.end_headers()
 	            return
-	        if mode == "slow" and "/blobs/" in self.path:
-	            with lock:
+	        if mode == "slow" and "/blobs/" in self.path and body[:2] == b"\x1f\x8b":
+	            # Hold each layer blob until three are in flight (a barrier, 10 s at most).
+	            with cond:
 	                state["inflight"] += 1
 	                state["max"] = max(state["max"], state["inflight"])
 	                open(log, "a").write("inflight %d\n" % state["max"])
-	            time.sleep(0.5)
-	            with lock:
+	                cond.notify_all()
+	                cond.wait_for(lambda: state["max"] >= 3, timeout=10)
 	                state["inflight"] -= 1
 	        self.send_response(r.status)
 	        for k, v in r.headers.items():
@@ -65,7 +66,7 @@ start_proxy() {
 	            if n <= 2:
 	                self.wfile.write(body[: len(body) // 2]); self.wfile.flush()
 	                if n == 1 and mode == "stall":
-	                    time.sleep(3600)
+	                    time.sleep(120)  # a stalled server; the test kills the pull first
 	                self.close_connection = True
 	                return
 	        self.wfile.write(body)
@@ -93,9 +94,17 @@ start_proxy() {
 @test "pull: a killed pull leaves a partial that the next pull resumes" {
 	img_make t/big:2 b:big:4000000
 	start_proxy stall
-	run timeout -s KILL 4 "$ISOLA" pull "$PROXY/t/big:2"
-	[ "$status" -ne 0 ]
-	partial=$(ls "$ISOLA_STORE/tmp"/*.partial)
+	"$ISOLA" pull "$PROXY/t/big:2" >/dev/null 2>&1 &
+	pid=$!
+	# Kill the pull once half the blob is in its partial (the proxy then stalls).
+	for _ in $(seq 200); do
+		partial=$(ls "$ISOLA_STORE/tmp"/*.partial 2>/dev/null | head -1)
+		[ -n "$partial" ] && [ "$(stat -c %s "$partial")" -ge 1000000 ] && break
+		sleep 0.1
+	done
+	kill -KILL "$pid"
+	wait "$pid" || true
+	[ -n "$partial" ]
 	[ "$(stat -c %s "$partial")" -gt 0 ]
 	run "$ISOLA" pull "$PROXY/t/big:2"
 	[ "$status" -eq 0 ]

@@ -18,7 +18,9 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "image.h"
+#include "strv.h"
 #include "tap.h"
+#include "registry-internal.h"
 #include "unpack-internal.h"
 
 static void test_digest(void)
@@ -94,6 +96,119 @@ static void test_refs(void)
 	ok(img_registry_is_local("localhost:5000") && img_registry_is_local("127.0.0.1:1") &&
 	       !img_registry_is_local("docker.io"),
 	   "local registries");
+}
+
+/* Plain HTTP only for a host that is exactly loopback (issue 11, defect 4). */
+static void test_registry_hosts(void)
+{
+	static const char *const local[] = {
+	    "localhost",      "localhost:5000",	       "LocalHost:1", "127.0.0.1",
+	    "127.0.0.1:5000", "127.255.255.254:65535", "127.1.2.3",   "[::1]",
+	    "[::1]:5000",     "[0:0:0:0:0:0:0:1]:80",
+	};
+	static const char *const remote[] = {
+	    "localhost.registry.example.com",
+	    "localhost.registry.example.com:5000",
+	    "127.0.0.1.example.net",
+	    "127.0.0.1.example.net:5000",
+	    "127.example.net",
+	    "localhostx",
+	    "xlocalhost",
+	    "localhost.",
+	    "128.0.0.1",
+	    "126.0.0.1:5000",
+	    "[::2]:5000",
+	    "[::ffff:127.0.0.1]",
+	    "[::1].example.net",
+	    "127.1",
+	    "docker.io",
+	    "localhost:5000@evil.example",
+	    "localhost:0",
+	    "localhost:65536",
+	    "localhost:",
+	    "localhost:+80",
+	    "localhost: 80",
+	    "[::1",
+	    "::1",
+	    "::1:5000",
+	    "[]:5000",
+	    "[::1]x",
+	    "127.0.0.1:5000:6000",
+	    "",
+	    "local_host",
+	    "-localhost",
+	    "a..b",
+	};
+	static const char *const bad_refs[] = {
+	    "localhost:5000@evil.example/a",
+	    "[::1/a",
+	    "a..b.example/x",
+	    "host:0/a",
+	    "host:99999/a",
+	    "-host.example/a",
+	    "ho_st.example/a",
+	    "host.example:/a",
+	};
+	char host[IMG_HOST_MAX + 1];
+	unsigned port = 1;
+
+	for (size_t i = 0; i < ARRAY_SIZE(local); i++)
+		ok(img_registry_is_local(local[i]), "`%s` is local", local[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(remote); i++)
+		ok(!img_registry_is_local(remote[i]), "`%s` is not local", remote[i]);
+	ok(img_registry_host_parse("[::1]:5000", host, &port) == 0 && streq(host, "::1") &&
+	       port == 5000,
+	   "[::1]:5000 is host ::1 port 5000");
+	ok(img_registry_host_parse("quay.io", host, &port) == 0 && streq(host, "quay.io") &&
+	       port == 0,
+	   "quay.io has no port");
+	for (size_t i = 0; i < ARRAY_SIZE(bad_refs); i++) {
+		struct img_ref r = {};
+		_cleanup_err_ struct err *err = NULL;
+
+		ok(img_ref_parse(bad_refs[i], &r, &err) < 0 && err, "reference `%s` refused",
+		   bad_refs[i]);
+	}
+	check_ref("[::1]:5000/a/b:t", "[::1]:5000", "a/b", "t", NULL);
+}
+
+/* The token URL escapes service and scope (they come from the registry's challenge). */
+static void test_token_url(void)
+{
+	struct img_challenge ch = {.scheme = "Bearer",
+				   .realm = "https://auth.example/token",
+				   .service = "reg&x=1 #y",
+				   .scope = "repository:t/a:pull"};
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *url = NULL, *url2 = NULL;
+
+	if (img_lazylib_load(IMG_LIB_CURL, &err) < 0) {
+		skip("SKIP: libcurl not loadable");
+		return;
+	}
+	ok(reg_token_url(&ch, "t/a", &url, &err) == 0 &&
+	       streq(url, "https://auth.example/token?service=reg%26x%3D1%20%23y"
+			  "&scope=repository%3At%2Fa%3Apull"),
+	   "service and scope escaped: %s", url ? url : "(null)");
+	ch.realm = "https://auth.example/token?a=b";
+	ch.service = NULL;
+	ch.scope = NULL;
+	ok(reg_token_url(&ch, "lib/x", &url2, &err) == 0 &&
+	       streq(url2,
+		     "https://auth.example/token?a=b&service=&scope=repository%3Alib%2Fx%3Apull"),
+	   "default scope escaped too: %s", url2 ? url2 : "(null)");
+}
+
+/* A config without rootfs.diff_ids crashed (strdup(NULL)); found by fuzz-image-manifest. */
+static void test_config_no_diff_ids(void)
+{
+	static const char cfg[] = "{\"rootfs\": {\"type\": \"layers\", \"divf_ids\": []}}";
+	_cleanup_err_ struct err *err = NULL;
+	char **ids = NULL;
+
+	ok(img_config_diff_ids(cfg, strlen(cfg), &ids, &err) == 0 && ids && !ids[0],
+	   "a config without diff_ids gives an empty list");
+	strv_free(ids);
 }
 
 static void test_challenge(void)
@@ -322,7 +437,10 @@ int main(void)
 {
 	test_digest();
 	test_refs();
+	test_registry_hosts();
 	test_challenge();
+	test_config_no_diff_ids();
+	test_token_url();
 	test_paths();
 	test_unpack();
 	test_unpack_stream();

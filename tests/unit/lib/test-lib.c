@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of src/lib: errors, number parsing, JSON field errors, files. */
 #include <errno.h>
+#include <sched.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -124,6 +128,129 @@ static void test_files(void)
 	ok(access("/etc/passwd", F_OK) == 0, "symlink target untouched");
 }
 
+/* Make depth nested directories "d" under dfd (one fd open at a time). */
+static int make_deep(int dfd, unsigned depth)
+{
+	int fd = dup(dfd);
+
+	for (unsigned i = 0; i < depth && fd >= 0; i++) {
+		int nfd;
+
+		if (mkdirat(fd, "d", 0700) < 0 && errno != EEXIST)
+			break;
+		if (i % 100 == 0) {
+			int f = openat(fd, "f", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+			if (f >= 0)
+				close(f);
+		}
+		nfd = openat(fd, "d", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		close(fd);
+		fd = nfd;
+	}
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+/* Issue 11, defect 2: removal keeps a bounded number of fds at any depth. */
+static void test_rm_deep(void)
+{
+	/* tmpfs when there is one: 20,000 mkdirs on a busy disk take many seconds. */
+	char shm[] = "/dev/shm/isola-test-rmdeep-XXXXXX", tmp[] = "/tmp/isola-test-rmdeep-XXXXXX";
+	struct rlimit old, low = {.rlim_cur = 64};
+	_cleanup_err_ struct err *e = NULL;
+	_cleanup_close_ int dfd = -1;
+	char *dir = mkdtemp(shm);
+	int r;
+
+	if (!dir)
+		dir = mkdtemp(tmp);
+	ok(dir != NULL, "mkdtemp");
+	if (!dir)
+		return;
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	ok(dfd >= 0 && mkdirat(dfd, "t", 0700) == 0, "tree top");
+	{
+		_cleanup_close_ int t = openat(dfd, "t", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+		ok(t >= 0 && make_deep(t, 20000) == 0, "a 20,000-level tree");
+		ok(mkdirat(t, "wide", 0700) == 0 && make_deep(t, 50) == 0, "and a second branch");
+	}
+	getrlimit(RLIMIT_NOFILE, &old);
+	low.rlim_max = old.rlim_max;
+	setrlimit(RLIMIT_NOFILE, &low);
+	r = rm_rf_at(dfd, "t", &e);
+	setrlimit(RLIMIT_NOFILE, &old);
+	ok(r == 0, "removed with RLIMIT_NOFILE 64 (%s)", e ? e->msg : "ok");
+	ok(faccessat(dfd, "t", F_OK, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT, "tree gone");
+	if (r < 0) /* do not leave 20,000 levels behind */
+		rm_rf_at(dfd, "t", NULL);
+	rmdir(dir);
+}
+
+/* In a child with a private mount namespace: a mount inside the tree is not crossed. */
+static int rm_mount_child(const char *dir, int bind)
+{
+	_cleanup_err_ struct err *e = NULL;
+	char top[300], mnt[300], keep[320];
+	int r, fd;
+
+	snprintf(top, sizeof(top), "%s/t", dir);
+	snprintf(mnt, sizeof(mnt), "%s/t/a/b/m", dir);
+	snprintf(keep, sizeof(keep), "%s/keep", mnt);
+	if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return 77;
+	if (mkdir(top, 0700) < 0 || mkdir(strcat(strcpy(keep, top), "/a"), 0700) < 0)
+		return 2;
+	snprintf(keep, sizeof(keep), "%s/t/a/b", dir);
+	if (mkdir(keep, 0700) < 0 || mkdir(mnt, 0700) < 0)
+		return 2;
+	if (bind) {
+		snprintf(keep, sizeof(keep), "%s/src", dir);
+		if (mkdir(keep, 0700) < 0 || mount(keep, mnt, NULL, MS_BIND, NULL) < 0)
+			return 77;
+	} else if (mount("tmpfs", mnt, "tmpfs", 0, "size=64k") < 0) {
+		return 77;
+	}
+	snprintf(keep, sizeof(keep), "%s/keep", mnt);
+	fd = open(keep, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return 2;
+	close(fd);
+	r = rm_rf_at(AT_FDCWD, top, &e);
+	if (r != -EBUSY || access(keep, F_OK) < 0)
+		return 3;
+	umount2(mnt, MNT_DETACH);
+	return rm_rf_at(AT_FDCWD, dir, NULL) == 0 ? 0 : 4;
+}
+
+static void test_rm_mount(void)
+{
+	for (int bind = 0; bind < 2; bind++) {
+		char dir[] = "/tmp/isola-test-rmmnt-XXXXXX";
+		int status = 0;
+		pid_t pid;
+
+		if (!mkdtemp(dir)) {
+			ok(0, "mkdtemp");
+			continue;
+		}
+		pid = fork();
+		if (pid == 0)
+			_exit(rm_mount_child(dir, bind));
+		waitpid(pid, &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+			skip("SKIP: needs root for a private mount namespace");
+		else
+			ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			   "a %s mount inside the tree is not crossed (child status %d)",
+			   bind ? "bind" : "tmpfs", status);
+		rm_rf_at(AT_FDCWD, dir, NULL);
+	}
+}
+
 static void test_strv(void)
 {
 	_cleanup_strv_ char **v = NULL;
@@ -140,6 +267,8 @@ int main(void)
 	test_parse();
 	test_json();
 	test_files();
+	test_rm_deep();
+	test_rm_mount();
 	test_strv();
 	return tap_done();
 }

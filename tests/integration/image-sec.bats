@@ -1,0 +1,288 @@
+#!/usr/bin/env bats
+# Security defects of the image store and registry client (issue 11): deep
+# trees, hostile registries, non-regular image files, slow servers.
+load image-helpers
+
+setup() {
+	isola_tmp
+	export ISOLA_STORE=$TMP/store
+}
+
+teardown() {
+	[ -f "$TMP/srv.pid" ] && kill "$(cat "$TMP/srv.pid")" 2>/dev/null
+	[ -p "$TMP/hold" ] && release_lock
+	isola_cleanup_tmp
+}
+
+# deep_tar OUT DEPTH: a tar of DEPTH nested directories d/d/…/d with a file at the bottom.
+deep_tar() {
+	python3 - "$1" "$2" <<-'EOP'
+	import io, sys, tarfile
+	out, depth = sys.argv[1], int(sys.argv[2])
+	with tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as t:
+	    p = ""
+	    for _ in range(depth):
+	        p += "d/"
+	        i = tarfile.TarInfo(p.rstrip("/")); i.type = tarfile.DIRTYPE; i.mode = 0o755
+	        t.addfile(i)
+	    i = tarfile.TarInfo(p + "f"); i.size = 1; t.addfile(i, io.BytesIO(b"x"))
+	EOP
+}
+
+@test "rmi removes a 1,200-level layer with 128 fds; prune goes on past a mount and reports it" {
+	deep_tar "$TMP/deep.tar" 1200
+	img_layout "$TMP/layout" latest amd64 "$TMP/deep.tar" >/dev/null
+	run "$ISOLA" image import "$TMP/layout" localhost/deep:1
+	[ "$status" -eq 0 ]
+	[ -n "$(ls "$ISOLA_STORE/layers")" ]
+	run bash -c 'ulimit -n 128 && exec "$0" rmi localhost/deep:1' "$ISOLA"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/layers")" ]
+	[ -z "$(ls "$ISOLA_STORE/blobs/sha256")" ]
+
+	# Unreferenced entries, one holding a mount point: the rest still go.
+	mkdir -p "$ISOLA_STORE/layers/aa/x/m" "$ISOLA_STORE/layers/bb/y" "$ISOLA_STORE/layers/cc"
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs -o size=64k tmpfs "$1/layers/aa/x/m" && touch "$1/layers/aa/x/m/keep" &&
+		"$2" image prune; echo "rc=$?"; [ -e "$1/layers/aa/x/m/keep" ] && echo kept' \
+		sh "$ISOLA_STORE" "$ISOLA"
+	echo "$output"
+	[[ "$output" == *"is a mount point"* ]]
+	[[ "$output" == *"could not be removed"* ]]
+	[[ "$output" == *"rc=1"* ]]
+	[[ "$output" == *kept* ]]
+	[ "$(ls "$ISOLA_STORE/layers")" = aa ]
+	run "$ISOLA" image prune
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/layers")" ]
+}
+
+# hostile_start MODE: a hostile registry (hostile-registry.py) serving a one-layer
+# image of 256 KiB; sets HREG (127.0.0.1:PORT).  It stops by itself after 120 s.
+hostile_start() {
+	[ -f "$TMP/layout/index.json" ] || {
+		img_tar "$TMP/l.tar" d:etc b:etc/blob:262144 f:etc/passwd:root:x:0:0::/:/bin/sh
+		IMG_GZIP_LEVEL=1 img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	}
+	rm -f "$TMP/srv.port"
+	python3 "$ISOLA_TOP/tests/integration/hostile-registry.py" "$TMP/layout" "$1" \
+		"$TMP/srv.port" "$TMP/srv.log" 120 &
+	echo $! >"$TMP/srv.pid"
+	HREG=$(img_wait_port "$TMP/srv.port")
+}
+
+hostile_stop() {
+	kill "$(cat "$TMP/srv.pid")" 2>/dev/null
+	rm -f "$TMP/srv.pid"
+}
+
+# Nothing half-downloaded stays in the store.
+refute_partials() {
+	[ -z "$(ls "$ISOLA_STORE/tmp" 2>/dev/null)" ] || { ls -l "$ISOLA_STORE/tmp"; return 1; }
+	[ -z "$(ls "$ISOLA_STORE/layers" 2>/dev/null)" ]
+}
+
+@test "pull: a layer descriptor without a size, or with 0 or -1, is refused before any download" {
+	for mode in nosize zerosize negsize; do
+		hostile_start $mode
+		run "$ISOLA" pull "$HREG/t/a:latest"
+		echo "$mode: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"layers[0].size"* ]]
+		[ "$(grep -c /blobs/ "$TMP/srv.log")" -eq 0 ]
+		refute_partials
+		hostile_stop
+		rm -f "$TMP/srv.log"
+	done
+}
+
+@test "pull: a blob larger than its descriptor fails, with or without Content-Length; no partial stays" {
+	for mode in oversize overstream; do
+		hostile_start $mode
+		run "$ISOLA" pull "$HREG/t/a:latest"
+		echo "$mode: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"more data than"* || "$output" == *"aximum file size"* ]]
+		refute_partials
+		hostile_stop
+	done
+}
+
+@test "pull: a download that keeps failing leaves no partial behind" {
+	hostile_start short
+	run "$ISOLA" pull "$HREG/t/a:latest"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	refute_partials
+}
+
+# hold_lock MODE: hold the store lock (flock -s or -x) in the background until
+# release_lock (or for 60 s at most).
+hold_lock() {
+	mkdir -p "$ISOLA_STORE"
+	mkfifo "$TMP/hold"
+	(
+		exec 9>"$ISOLA_STORE/lock"
+		flock "$1" 9
+		echo held >"$TMP/held"
+		read -r -t 60 _ <>"$TMP/hold"
+	) &
+	echo $! >"$TMP/hold.pid"
+	for _ in $(seq 100); do [ -s "$TMP/held" ] && return 0; sleep 0.1; done
+	return 1
+}
+
+release_lock() {
+	echo go 1<>"$TMP/hold"
+	wait "$(cat "$TMP/hold.pid")" || true
+	rm -f "$TMP/hold" "$TMP/held" "$TMP/hold.pid"
+}
+
+@test "readers share the store lock: images, inspect and save run while another reader holds it" {
+	img_tar "$TMP/l.tar" d:etc f:etc/motd:hi
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" localhost/sh:1 >/dev/null
+	hold_lock -s
+	run timeout 20 "$ISOLA" images
+	echo "images: $status $output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *localhost/sh:1* ]]
+	run timeout 20 "$ISOLA" image inspect localhost/sh:1
+	[ "$status" -eq 0 ]
+	run timeout 20 "$ISOLA" image save -o "$TMP/s.tar" localhost/sh:1
+	[ "$status" -eq 0 ]
+	# A writer still waits for the reader: it cannot finish while the lock is held.
+	run timeout 2 "$ISOLA" image prune
+	[ "$status" -eq 124 ]
+	release_lock
+}
+
+# fifo_image REF: an image whose /etc/passwd is a FIFO and /etc/group a device node.
+fifo_image() {
+	python3 - "$TMP/f.tar" <<-'EOP'
+	import sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    for name, kind in (("etc", tarfile.DIRTYPE), ("etc/passwd", tarfile.FIFOTYPE),
+	                       ("etc/group", tarfile.CHRTYPE)):
+	        i = tarfile.TarInfo(name); i.type = kind; i.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+	        i.devmajor, i.devminor = 1, 3
+	        t.addfile(i)
+	EOP
+	img_layout "$TMP/flayout" latest amd64 "$TMP/f.tar" >/dev/null
+	"$ISOLA" image import "$TMP/flayout" "$1" >/dev/null
+}
+
+@test "run: an image whose /etc/passwd is a FIFO (or /etc/group a device) fails at once, leaving nothing" {
+	fifo_image localhost/fifo:1
+	run timeout 30 "$ISOLA" image run --rm -u app localhost/fifo:1 true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"/etc/passwd"*"not a regular file"* ]]
+	run timeout 30 "$ISOLA" image run --rm -u 0:staff localhost/fifo:1 true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"/etc/group"*"not a regular file"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+	# The store is not left locked.
+	run timeout 20 "$ISOLA" image prune
+	[ "$status" -eq 0 ]
+}
+
+# syscalls NAME... < FILE: the total count of those syscalls in an `strace -c` summary.
+count_syscalls() {
+	local f=$1
+	shift
+	# columns: % time, seconds, usecs/call, calls, [errors,] syscall
+	awk -v names=" $* " 'index(names, " " $NF " ") && $4 ~ /^[0-9]+$/ { n += $4 } \
+		END { print n + 0 }' "$f"
+}
+
+@test "unpack works in linear time: a layer of ever deeper entries opens each directory once" {
+	require_cmd strace
+	# d/f, d/d/f, … 1,000 levels, no directory entries: every parent is implicit.
+	python3 - "$TMP/deep.tar" <<-'EOP'
+	import io, sys, tarfile
+	with tarfile.open(sys.argv[1], "w", format=tarfile.PAX_FORMAT) as t:
+	    for depth in range(1, 1001):
+	        i = tarfile.TarInfo("d/" * depth + "f"); i.size = 1
+	        t.addfile(i, io.BytesIO(b"x"))
+	    # and back up: siblings at every depth, deepest first, then directory entries
+	    for depth in range(1000, 0, -100):
+	        i = tarfile.TarInfo("d/" * depth + "g"); i.size = 1
+	        t.addfile(i, io.BytesIO(b"y"))
+	        i = tarfile.TarInfo("d/" * depth + "e"); i.type = tarfile.DIRTYPE; i.mode = 0o755
+	        t.addfile(i)
+	        i = tarfile.TarInfo("d/" * depth + "e/f"); i.size = 1
+	        t.addfile(i, io.BytesIO(b"z"))
+	EOP
+	img_layout "$TMP/layout" latest amd64 "$TMP/deep.tar" >/dev/null
+	run strace -f -c -o "$TMP/strace.txt" -e trace=openat,openat2,mkdirat \
+		"$ISOLA" image import "$TMP/layout" localhost/deep:1
+	[ "$status" -eq 0 ]
+	cat "$TMP/strace.txt"
+	n=$(count_syscalls "$TMP/strace.txt" openat openat2 mkdirat)
+	echo "open/mkdir calls: $n"
+	# Resolving every prefix from the root made about 500,000 calls (and cubic work in the kernel).
+	[ "$n" -gt 1000 ]
+	[ "$n" -lt 20000 ]
+	l=$(ls "$ISOLA_STORE/layers")
+	p=$ISOLA_STORE/layers/$l/$(printf 'd/%.0s' $(seq 1000))
+	[ "$(cat "${p}f")" = x ]
+	[ "$(cat "${p}g")" = y ]
+	[ "$(cat "${p}e/f")" = z ]
+}
+
+@test "unpack keeps sparse files sparse: zero blocks and GNU sparse entries take no disk" {
+	mkdir -p "$TMP/src"
+	# A 64 MiB file of zeros with a few bytes in the middle, stored in full in the tar,
+	truncate -s 64M "$TMP/src/zeros"
+	printf 'middle' | dd of="$TMP/src/zeros" bs=1 seek=$((32 << 20)) conv=notrunc status=none
+	# and a 1 GiB GNU sparse entry (tar -S) holding one block of data.
+	truncate -s 1G "$TMP/src/sparse"
+	printf 'data' | dd of="$TMP/src/sparse" bs=1 seek=$((512 << 20)) conv=notrunc status=none
+	tar -C "$TMP/src" --numeric-owner -cf "$TMP/full.tar" zeros
+	tar -C "$TMP/src" --numeric-owner -S -cf "$TMP/sparse.tar" sparse
+	IMG_GZIP_LEVEL=1 img_layout "$TMP/layout" latest amd64 "$TMP/full.tar" "$TMP/sparse.tar" >/dev/null
+	run "$ISOLA" image import "$TMP/layout" localhost/sparse:1
+	[ "$status" -eq 0 ]
+	for l in "$ISOLA_STORE"/layers/*; do
+		for f in zeros sparse; do
+			[ -f "$l/$f" ] || continue
+			cmp "$l/$f" "$TMP/src/$f"
+			used=$(($(stat -c %b "$l/$f") * $(stat -c %B "$l/$f")))
+			echo "$f: $(stat -c %s "$l/$f") bytes, $used on disk"
+			[ "$used" -lt $((1 << 20)) ]
+		done
+	done
+	[ "$(du -s --block-size=1 "$ISOLA_STORE/layers" | cut -f1)" -lt $((4 << 20)) ]
+}
+
+@test "pull: a registry dripping a byte every 2 s is cut off by the blob's deadline; no partial stays" {
+	hostile_start drip
+	SECONDS=0
+	run timeout 120 "$ISOLA" pull --timeout-base 3 --min-rate 1M "$HREG/t/a:latest"
+	echo "$output (after ${SECONDS}s)"
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 124 ]
+	[[ "$output" == *"not complete by its deadline"* ]]
+	refute_partials
+	run "$ISOLA" pull --timeout-base 0 "$HREG/t/a:latest"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--timeout-base"* ]]
+	run "$ISOLA" pull --min-rate fast "$HREG/t/a:latest"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--min-rate"* ]]
+}
+
+@test "pull: the token request escapes the challenge's service and scope" {
+	hostile_start token
+	run timeout 60 "$ISOLA" pull "$HREG/t/a:latest"
+	echo "$output"
+	cat "$TMP/srv.log"
+	[ "$status" -eq 0 ]
+	grep -qF 'token /token?service=reg%26x%3D1%20%23y&scope=repository%3At%2Fa%3Apull' "$TMP/srv.log"
+}
