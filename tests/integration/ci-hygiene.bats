@@ -54,3 +54,17 @@ inner() {
 	[[ "$output" == *"not ok "* ]]
 	[[ "$output" != *"# skip SKIP: $TMP/noguests"* ]]
 }
+
+@test "scripts/check/deps.sh passes, and names a command or package missing from the lists" {
+	run "$ISOLA_TOP/scripts/check/deps.sh"
+	[ "$status" -eq 0 ]
+	# Without clients.txt: podman's pod test needs catatonit, and ctr
+	# (containerd's client) loses its package.
+	mkdir "$TMP/deps"
+	cp "$ISOLA_TOP"/scripts/deps/*.txt "$TMP/deps/"
+	rm "$TMP/deps/clients.txt"
+	DEPS_DIR="$TMP/deps" run "$ISOLA_TOP/scripts/check/deps.sh"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"needs package catatonit"* ]]
+	[[ "$output" == *"'ctr' (used in tests/integration/clients-containerd.bats) comes from package containerd, which"* ]]
+}
