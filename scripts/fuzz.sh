@@ -3,8 +3,9 @@
 # UBSan and run each for a bounded time over its seed corpus
 # (tests/fuzz/corpus/<target>/).  Called by scripts/test.sh; runs alone too.
 #
-# Targets are found by name: any executable the build defines as
-# tests/fuzz/fuzz-<name> runs, so a new target needs no change here.
+# Targets are found by name: every executable the build defines whose name
+# starts with fuzz- (tests/fuzz/fuzz-<name>, tests/unit/vmm/fuzz-vmm-loaders)
+# runs, so a new target needs no change here.
 #
 # Output: one TAP-like line per target, "ok fuzz-x: ..." or "not ok fuzz-x: ...",
 # with its executions and libFuzzer's coverage figures (cov: = edges covered,
@@ -45,9 +46,9 @@ fi
 # Regenerate first so that targets added since the last setup are listed.
 ninja -C "$bdir" build.ninja >/dev/null 2>&1
 mapfile -t targets < <(ninja -C "$bdir" -t targets all 2>/dev/null |
-	grep -oE '^tests/fuzz/fuzz-[A-Za-z0-9_-]+:' | tr -d : | sort -u)
+	grep -oE '^([^ :]*/)?fuzz-[A-Za-z0-9_-]+:' | tr -d : | sort -u)
 if [ ${#targets[@]} -eq 0 ]; then
-	echo "not ok fuzz-build: no tests/fuzz/fuzz-* targets in $bdir (configured without -Dfuzz=true?)"
+	echo "not ok fuzz-build: no fuzz-* targets in $bdir (configured without -Dfuzz=true?)"
 	exit 1
 fi
 if ! nice ninja -C "$bdir" "${targets[@]}" >"$log" 2>&1; then
@@ -75,7 +76,7 @@ for t in "${targets[@]}"; do
 	# New inputs go to the first directory (under the build dir); the seeds
 	# in the repository are only read.
 	timeout -k 10 $((secs + 120)) nice "$bdir/$t" -max_total_time="$secs" -timeout=10 \
-		-rss_limit_mb=2048 -max_len=65536 -print_final_stats=1 \
+		-rss_limit_mb=2048 -print_final_stats=1 \
 		-artifact_prefix="$out/" "${dirs[@]}" >"$out/log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
