@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: dependencies, build, unit tests (plain and with
-# ASan/UBSan), the fuzzers for a bounded time, then the integration tests that drive the real binary as root.
+# The whole test suite: dependencies, build, static checks (scripts/check/*.sh:
+# format, deps lists, gcc -fanalyzer), unit tests (plain and with ASan/UBSan),
+# every fuzzer for FUZZ_SECONDS (scripts/fuzz.sh), then the integration tests
+# that drive the real binary as root.  Set CI=true on a CI machine: tests then
+# fail instead of skipping when a test guest, an isola command or a listed
+# package is missing (tests/integration/helpers.bash: ci_skip).
 # Ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
