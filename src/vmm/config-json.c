@@ -249,7 +249,5 @@ int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **e
 		r = set_numbers(cfg, j, err);
 	if (r >= 0)
 		r = set_devices(cfg, j, err);
-	if (r >= 0 && json_object_get(j, "hugepages"))
-		r = json_get_bool(j, "", "hugepages", &cfg->hugepages, err);
 	return r < 0 ? err_wrap(err, "%s", path) : 0;
 }
