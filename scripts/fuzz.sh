@@ -69,8 +69,9 @@ for t in "${targets[@]}"; do
 	ran=$((ran + 1))
 	out="$bdir/fuzz-out/$name"
 	seeds="$top/tests/fuzz/corpus/$name"
-	rm -f "$out"/crash-* "$out"/leak-* "$out"/timeout-* "$out"/oom-* "$out"/slow-unit-*
 	mkdir -p "$out/corpus"
+	# Reproducers of earlier runs stay; this run's are those newer than this.
+	touch "$out/.start"
 	dirs=("$out/corpus")
 	[ -d "$seeds" ] && dirs+=("$seeds")
 	# New inputs go to the first directory (under the build dir); the seeds
@@ -85,8 +86,8 @@ for t in "${targets[@]}"; do
 	ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<<"$covline")
 	nseeds=$(find "${dirs[@]}" -type f 2>/dev/null | wc -l)
 	figures="${execs:-0} executions, cov: ${cov:-?} ft: ${ft:-?}, corpus ${nseeds} files, ${secs} s"
-	repro=$(find "$out" -maxdepth 1 -type f \( -name 'crash-*' -o -name 'leak-*' \
-		-o -name 'timeout-*' -o -name 'oom-*' \) | head -1)
+	repro=$(find "$out" -maxdepth 1 -type f -newer "$out/.start" \( -name 'crash-*' \
+		-o -name 'leak-*' -o -name 'timeout-*' -o -name 'oom-*' \) | head -1)
 	if [ "$rc" -eq 0 ] && [ -z "$repro" ]; then
 		echo "ok $name: $figures"
 	else
