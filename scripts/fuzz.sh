@@ -16,7 +16,7 @@
 # Environment: FUZZ_SECONDS (per target, default 30), FUZZ_BUILD (default
 # build-fuzz), FUZZ_ONLY (run only targets whose name contains this).
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
 secs=${FUZZ_SECONDS:-30}
 bdir=${FUZZ_BUILD:-build-fuzz}

@@ -24,7 +24,7 @@
 # ANALYZER_BUILD (default build-analyzer) is configured afresh on each run,
 # since ninja would not recompile (and re-warn about) unchanged files.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 bdir=${ANALYZER_BUILD:-build-analyzer}
 known=scripts/check/analyzer-known.txt
 log=$(mktemp)
@@ -60,7 +60,8 @@ if ! nice ninja -C "$bdir" -k 0 $targets >"$log" 2>&1; then
 	exit 1
 fi
 
-# file|warning|‘first quoted name’ for each warning.
+# file|warning|‘first quoted name’ for each warning (GCC quotes with U+2018/9).
+# shellcheck disable=SC1112
 found=$(sed -nE 's/^\.\.\/(src\/[^:]+):[0-9]+:[0-9]+: warning: (.*) \[(-W[^]]+)\]$/\1|\3|\2/p' "$log" |
 	perl -ne 'chomp; my ($f, $w, $m) = split /\|/, $_, 3; my ($q) = $m =~ /(‘[^’]*’)/;
 		print "$f|$w|", ($q // ""), "\n"' | sort -u)

@@ -19,7 +19,7 @@
 # table below (pattern in the sources -> package), e.g. podman's pod infra
 # container runs catatonit.  Commands of isola's own build are in `ours`.
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 1
 
 # pattern (ERE, grepped in the sources) -> package it needs.
 implied=(
