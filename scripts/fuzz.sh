@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build every libFuzzer target (tests/fuzz/fuzz-*) with clang under ASan and
 # UBSan and run each for a bounded time over its seed corpus
-# (tests/fuzz/corpus/<target>/).  Called by scripts/test.sh; runs alone too.
+# (tests/fuzz/corpus/<target>/, with tests/fuzz/<target>.dict if there is
+# one).  Called by scripts/test.sh; runs alone too.
 #
 # Targets are found by name: every executable the build defines whose name
 # starts with fuzz- (tests/fuzz/fuzz-<name>, tests/unit/vmm/fuzz-vmm-loaders)
@@ -72,13 +73,15 @@ for t in "${targets[@]}"; do
 	mkdir -p "$out/corpus"
 	# Reproducers of earlier runs stay; this run's are those newer than this.
 	touch "$out/.start"
-	dirs=("$out/corpus")
+	dirs=("$out/corpus") opts=()
 	[ -d "$seeds" ] && dirs+=("$seeds")
+	# A dictionary of the format's tokens (JSON keys...) helps a text parser.
+	[ -f "$top/tests/fuzz/$name.dict" ] && opts+=(-dict="$top/tests/fuzz/$name.dict")
 	# New inputs go to the first directory (under the build dir); the seeds
 	# in the repository are only read.
 	timeout -k 10 $((secs + 120)) nice "$bdir/$t" -max_total_time="$secs" -timeout=10 \
 		-rss_limit_mb=2048 -print_final_stats=1 \
-		-artifact_prefix="$out/" "${dirs[@]}" >"$out/log" 2>&1
+		-artifact_prefix="$out/" "${opts[@]}" "${dirs[@]}" >"$out/log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/log" | tail -1)
 	covline=$(grep -E '^#[0-9]+.*cov: ' "$out/log" | tail -1)
