@@ -14,18 +14,20 @@
 # or out-of-memory fails the target and leaves the reproducer under
 # $FUZZ_BUILD/fuzz-out/<target>/ (replay: $FUZZ_BUILD/tests/fuzz/<target> FILE).
 #
-# Environment: FUZZ_SECONDS (per target, default 30), FUZZ_BUILD (default
-# build-fuzz), FUZZ_ONLY (run only targets whose name contains this).
+# Environment: FUZZ_SECONDS (per target; default 30, or FUZZ_BUDGET (420)
+# divided by the number of targets if that is less, at least 5), FUZZ_BUILD
+# (default build-fuzz), FUZZ_ONLY (run only targets whose name contains this).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 top=$(pwd)
-secs=${FUZZ_SECONDS:-30}
+secs=${FUZZ_SECONDS:-}
+budget=${FUZZ_BUDGET:-420}
 bdir=${FUZZ_BUILD:-build-fuzz}
 only=${FUZZ_ONLY:-}
 
-case $secs in
+case ${secs:-0}$budget in
 '' | *[!0-9]*)
-	echo "fuzz.sh: FUZZ_SECONDS must be a number of seconds, got '$secs'" >&2
+	echo "fuzz.sh: FUZZ_SECONDS and FUZZ_BUDGET must be numbers of seconds, got '$secs' '$budget'" >&2
 	exit 2
 	;;
 esac
@@ -56,6 +58,14 @@ if ! nice ninja -C "$bdir" "${targets[@]}" >"$log" 2>&1; then
 	grep -E 'error|FAILED|undefined' "$log" | head -40
 	echo "not ok fuzz-build: building the fuzz targets failed"
 	exit 1
+fi
+
+if [ -z "$secs" ]; then
+	# 30 s per target, less when there are so many that the runs would take
+	# more than FUZZ_BUDGET seconds in all (CI's total stays bounded).
+	secs=$((budget / ${#targets[@]}))
+	[ "$secs" -gt 30 ] && secs=30
+	[ "$secs" -lt 5 ] && secs=5
 fi
 
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:allocator_may_return_null=1}

@@ -53,7 +53,7 @@ else
 	failed=$((failed + 1))
 fi
 
-echo "== fuzzers (scripts/fuzz.sh: clang, ASan+UBSan, ${FUZZ_SECONDS:-30} s per target)"
+echo "== fuzzers (scripts/fuzz.sh: clang, ASan+UBSan, ${FUZZ_SECONDS:-30} s per target, ${FUZZ_BUDGET:-420} s in all at most)"
 out=$(mktemp)
 scripts/fuzz.sh | tee "$out"
 passed=$((passed + $(grep -c '^ok ' "$out")))

@@ -64,5 +64,5 @@ teardown() {
 @test "fuzz.sh refuses a bad FUZZ_SECONDS" {
 	FUZZ_SECONDS=abc run "$ISOLA_TOP/scripts/fuzz.sh"
 	[ "$status" -eq 2 ]
-	[[ "$output" == *"FUZZ_SECONDS must be a number"* ]]
+	[[ "$output" == *"FUZZ_SECONDS and FUZZ_BUDGET must be numbers of seconds"* ]]
 }
