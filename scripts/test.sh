@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# The whole test suite: dependencies, build, unit tests (plain and with
-# ASan/UBSan), then the integration tests that drive the real binary as root.
+# The whole test suite: dependencies, build, static checks (scripts/check/*.sh:
+# format, deps lists, gcc -fanalyzer), unit tests (plain and with ASan/UBSan),
+# every fuzzer for FUZZ_SECONDS (scripts/fuzz.sh), then the integration tests
+# that drive the real binary as root.  Set CI=true on a CI machine: tests then
+# fail instead of skipping when a test guest, an isola command or a listed
+# package is missing (tests/integration/helpers.bash: ci_skip).
 # Ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +52,13 @@ else
 	cat /tmp/isola-build-asan.log
 	failed=$((failed + 1))
 fi
+
+echo "== fuzzers (scripts/fuzz.sh: clang, ASan+UBSan, ${FUZZ_SECONDS:-30} s per target, ${FUZZ_BUDGET:-420} s in all at most)"
+out=$(mktemp)
+scripts/fuzz.sh | tee "$out"
+passed=$((passed + $(grep -c '^ok ' "$out")))
+failed=$((failed + $(grep -c '^not ok ' "$out")))
+rm -f "$out"
 
 echo "== integration tests"
 export ISOLA="$top/build/src/cli/isola"

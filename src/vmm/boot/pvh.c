@@ -99,7 +99,8 @@ static int find_entry_note(int fd, const Elf64_Phdr *ph, uint64_t *ret_entry)
 		return 0;
 	if (pread_exact(fd, buf, len, ph->p_offset) < 0)
 		return 0;
-	while (len - pos >= 12) {
+	/* pos may pass len by the padding of the last note: test it before len - pos. */
+	while (pos <= len && len - pos >= 12) {
 		uint32_t nsz, dsz, type;
 		uint64_t name_at = pos + 12, desc_at;
 

@@ -126,7 +126,9 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, int *ret_status, st
 		cfg->incoming = &incoming_ops;
 		cfg->incoming_ctx = &in;
 		r = vm_run_restored(cfg, &in.snap, -1, ret_status, err);
+		/* `in` dies with this frame: leave no pointer to it in the caller's config. */
 		cfg->incoming = NULL;
+		cfg->incoming_ctx = NULL;
 	}
 	if (r < 0 && !in.confirmed)
 		send_fail(fd, *err);

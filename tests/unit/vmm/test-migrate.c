@@ -5,12 +5,20 @@
  * hostile streams fail with an error and never write outside guest memory.
  */
 #include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "migrate/migrate-internal.h"
+#include "migrate/vmm-migrate.h"
 #include "snapshot/format.h"
 #include "tap.h"
+#include "vm-config.h"
 
 #define LOW_SIZE  (1u << 20)
 #define HIGH_SIZE (64u << 10)
@@ -280,6 +288,74 @@ static void test_addr(void)
 	err_free(&e);
 }
 
+/* A source that sends the header and config, then hangs up. */
+struct source {
+	char path[108];
+	struct stream s;
+};
+
+static void *source_main(void *arg)
+{
+	struct source *src = arg;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	char sink[256];
+	int fd = -1;
+
+	strcpy(sa.sun_path, src->path);
+	/* Bounded wait for the destination to listen (up to 10 s). */
+	for (int i = 0; i < 1000; i++) {
+		fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			break;
+		if (fd >= 0)
+			close(fd);
+		fd = -1;
+		nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+	}
+	if (fd < 0)
+		return NULL;
+	if (write(fd, src->s.buf, src->s.len) != (ssize_t)src->s.len)
+		fprintf(stderr, "# source: short write\n");
+	shutdown(fd, SHUT_WR);
+	while (read(fd, sink, sizeof(sink)) > 0)
+		;
+	close(fd);
+	return NULL;
+}
+
+/*
+ * A receive that fails after the config (the source hangs up, or there is no
+ * KVM) leaves no pointer into its stack frame in the caller's vm_config.
+ */
+static void test_receive_leaves_no_stack_pointer(void)
+{
+	static struct source src;
+	char dir[] = "/tmp/isola-test-migrate.XXXXXX", addr[128];
+	struct vm_config cfg;
+	struct err *e = NULL;
+	pthread_t t;
+	int status = 0, r;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(src.path, sizeof(src.path), "%s/mig.sock", dir);
+	snprintf(addr, sizeof(addr), "unix:%s", src.path);
+	start(&src.s, 1, 16 << 20);
+	vmm_config_init(&cfg);
+	pthread_create(&t, NULL, source_main, &src);
+	r = vmm_migrate_receive(&cfg, addr, &status, &e);
+	pthread_join(t, NULL);
+	ok(r < 0 && e, "receive fails when the source hangs up: %s", e ? e->msg : "");
+	ok(cfg.incoming == NULL && cfg.incoming_ctx == NULL,
+	   "the config keeps no pointer to the receive's stack");
+	err_free(&e);
+	vmm_config_free(&cfg);
+	unlink(src.path);
+	rmdir(dir);
+}
+
 int main(void)
 {
 	test_valid();
@@ -287,5 +363,6 @@ int main(void)
 	test_hostile_frames();
 	test_reply();
 	test_addr();
+	test_receive_leaves_no_stack_pointer();
 	return tap_done();
 }

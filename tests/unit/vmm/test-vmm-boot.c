@@ -92,6 +92,17 @@ static void test_pvh(void)
 	memcpy(bad, elf, len);
 	memcpy(bad + len - 20 + 4, &huge, 4); /* descsz past the segment */
 	ok(load_elf(bad, len, &img, "PVH entry note"), "oversized note descriptor refused");
+	/*
+	 * A 13-byte note segment: one note with no name and a 1-byte descriptor,
+	 * whose padding takes the scan to offset 16, past the segment (found by
+	 * fuzz-vmm-loaders; the ASan unit run caught the read past the buffer).
+	 */
+	memcpy(bad, elf, len);
+	Elf32_Phdr *note = (Elf32_Phdr *)(bad + sizeof(Elf32_Ehdr) + sizeof(Elf32_Phdr));
+	uint32_t sizes[2] = {0, 1};
+	note->p_filesz = 13;
+	memcpy(bad + len - 20, sizes, sizeof(sizes));
+	ok(load_elf(bad, len, &img, "PVH entry note"), "note padding past the segment refused");
 }
 
 static void test_pvh_guest_file(void)

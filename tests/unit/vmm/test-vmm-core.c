@@ -198,6 +198,30 @@ static void test_json(void)
 	ok(json_case("{\"memory\":1}", "--memory"), "memory too small");
 	ok(json_case("[1]", "expected a JSON object"), "not an object");
 	ok(json_case("{\"kernel\":", "line"), "syntax error with position");
+	ok(json_case("{\"irqchip\":\"pic\"}", "--irqchip `pic`"), "bad irqchip");
+	ok(json_case("{\"hugepages\":1}", "hugepages: expected"), "hugepages not a bool");
+}
+
+/* The fields docs/vmm.md lists beside the options: irqchip and hugepages. */
+static void test_json_irqchip_hugepages(void)
+{
+	static const char text[] = "{\"kernel\":\"k\",\"memory\":64,\"irqchip\":\"split\","
+				   "\"hugepages\":true}";
+	char path[] = "/tmp/isola-test-vmcfg.XXXXXX";
+	int fd = mkstemp(path), r = -1;
+	struct vm_config c;
+	struct err *err = NULL;
+
+	vmm_config_init(&c);
+	if (fd >= 0 && write(fd, text, sizeof(text) - 1) == sizeof(text) - 1)
+		r = vmm_config_load_json(&c, path, &err);
+	if (fd >= 0)
+		close(fd);
+	unlink(path);
+	ok(r == 0 && c.split_irqchip && c.hugepages, "irqchip and hugepages from JSON: %s",
+	   err ? err->msg : "ok");
+	err_free(&err);
+	vmm_config_free(&c);
 }
 
 int main(void)
@@ -208,5 +232,6 @@ int main(void)
 	test_mptable();
 	test_config();
 	test_json();
+	test_json_irqchip_hugepages();
 	return tap_done();
 }
