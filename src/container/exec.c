@@ -315,6 +315,7 @@ int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 	for (int t = 0; t < CT_NS_COUNT; t++)
 		c.nsfd[t] = -1;
 	c.init.console_fd = -1;
+	c.init.exec_fifo_fd = -1;
 	r = do_exec(&c, ret_status, err);
 	for (int t = 0; t < CT_NS_COUNT; t++)
 		if (c.nsfd[t] >= 0)

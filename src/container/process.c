@@ -150,7 +150,7 @@ int ct_process_exec(struct ct_init *in, struct err **err)
 	env = env_with_home(p);
 	if (!env)
 		return err_make(err, ENOMEM, "env");
-	close_fds_from(3 + in->preserve_fds);
+	close_fds_except(3 + in->preserve_fds, in->exec_fifo_fd);
 	if (p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
 		return r;
 	execve(in->exec_path, p->args, env);
