@@ -42,38 +42,64 @@ static const struct cli_opt *find_key(const struct cli_parser *p, int key)
 	return NULL;
 }
 
+/* "create: <what>; see `isola create --help`" (no command name for global options). */
+static void opt_error(struct cli_parser *p, const char *what)
+{
+	bool global = streq(p->cmd, "isola");
+
+	log_error("%s%s%s; see `isola %s%s--help`", global ? "" : p->cmd, global ? "" : ": ", what,
+		  global ? "" : p->cmd, global ? "" : " ");
+	p->exit_code = 1;
+}
+
 /* The option as the user wrote it, for error messages. */
 static void bad_option(struct cli_parser *p, char **argv, const char *why)
 {
 	const struct cli_opt *o = optopt ? find_key(p, optopt) : NULL;
 	const char *word = argv[optind - 1];
-	bool global = streq(p->cmd, "isola");
-	char see[96];
+	char what[160];
 
-	snprintf(see, sizeof(see), "see `isola %s%s--help`", global ? "" : p->cmd,
-		 global ? "" : " ");
 	if (o && o->key < 0x100 && word[1] != '-')
-		log_error("%s%soption -%c %s; %s", global ? "" : p->cmd, global ? "" : ": ", o->key,
-			  why, see);
+		snprintf(what, sizeof(what), "option -%c %s", o->key, why);
 	else if (o)
-		log_error("%s%soption --%s %s; %s", global ? "" : p->cmd, global ? "" : ": ",
-			  o->name, why, see);
+		snprintf(what, sizeof(what), "option --%s %s", o->name, why);
 	else if (optopt && optopt < 0x100 && word[1] != '-')
-		log_error("%s%sunknown option -%c; %s", global ? "" : p->cmd, global ? "" : ": ",
-			  optopt, see);
+		snprintf(what, sizeof(what), "unknown option -%c", optopt);
 	else
-		log_error("%s%sunknown option `%s`; %s", global ? "" : p->cmd, global ? "" : ": ",
-			  word, see);
-	p->exit_code = 1;
+		snprintf(what, sizeof(what), "unknown option `%.*s`", (int)strcspn(word, "="),
+			 word);
+	opt_error(p, what);
+}
+
+/* getopt_long takes unambiguous prefixes (--bund); we want the whole name only. */
+static bool exact_long(const struct cli_parser *p, char **argv, int idx, const char **ret_word)
+{
+	const char *name = p->lopts[idx].name, *word;
+	bool separate = p->lopts[idx].has_arg && optarg == argv[optind - 1];
+	size_t n = strlen(name);
+
+	word = argv[optind - (separate && optind >= 2 ? 2 : 1)];
+	*ret_word = word;
+	return strncmp(word, "--", 2) == 0 && strncmp(word + 2, name, n) == 0 &&
+	       (word[2 + n] == 0 || word[2 + n] == '=');
 }
 
 int cli_parse(struct cli_parser *p, int argc, char **argv)
 {
 	const struct cli_command *c;
-	int key;
+	const char *word;
+	int key, idx = -1;
 
 	optopt = 0;
-	key = getopt_long(argc, argv, p->shortopts, p->lopts, NULL);
+	key = getopt_long(argc, argv, p->shortopts, p->lopts, &idx);
+	if (idx >= 0 && key != '?' && key != ':' && !exact_long(p, argv, idx, &word)) {
+		char what[160];
+
+		snprintf(what, sizeof(what), "unknown option `%.*s`", (int)strcspn(word, "="),
+			 word);
+		opt_error(p, what);
+		return -1;
+	}
 	switch (key) {
 	case -1:
 		return 0;
@@ -96,6 +122,17 @@ int cli_parse(struct cli_parser *p, int argc, char **argv)
 	default:
 		return key;
 	}
+}
+
+bool cli_parse_none(int argc, char **argv, int *ret_code)
+{
+	struct cli_parser p;
+
+	cli_parser_init(&p, argv[0], NULL);
+	if (cli_parse(&p, argc, argv) >= 0)
+		return false;
+	*ret_code = p.exit_code;
+	return true;
 }
 
 static void print_opt_name(const struct cli_opt *o, char *buf, size_t len)
@@ -125,9 +162,10 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 
 void cli_print_help(FILE *out, const struct cli_command *c)
 {
+	bool args = c->args && *c->args;
+
 	fprintf(out, "Usage: isola %s%s%s%s\n\n%s\n\nOptions:\n", c->name,
-		c->opts ? " [options]" : "", c->args ? " " : "", c->args ? c->args : "",
-		c->summary);
+		c->opts ? " [options]" : "", args ? " " : "", args ? c->args : "", c->summary);
 	print_opts(out, c->opts, true);
 }
 

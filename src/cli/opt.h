@@ -26,6 +26,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "opt.h"
 
 /* A key for an option without a short letter. */
 #define CLI_LONG(n) (0x100 + (n))
@@ -56,6 +57,12 @@ void cli_parser_init(struct cli_parser *p, const char *cmd, const struct cli_opt
  * (0), or after a one-line error naming the bad option (1).
  */
 int cli_parse(struct cli_parser *p, int argc, char **argv);
+
+/*
+ * For a command without options: answers --help, refuses any option.  True
+ * when the command must return *ret_code; else the operands start at optind.
+ */
+bool cli_parse_none(int argc, char **argv, int *ret_code);
 
 /* `isola help CMD`, `isola CMD --help`: usage, summary, every option. */
 void cli_print_help(FILE *out, const struct cli_command *c);
