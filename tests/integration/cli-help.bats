@@ -95,3 +95,24 @@ commands() {
 	[[ "$output" == *state* ]]
 	rm -rf --one-file-system "$d"
 }
+
+@test "update: a memory limit below the usage says so, errno text once" {
+	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory hierarchy (v2 reclaims or OOM-kills instead)"
+	isola_tmp
+	make_busybox_bundle "$TMP/b"
+	id=isola-it-help-$$
+	bundle_jq "$TMP/b" '.process.args = ["sh", "-c",
+		"dd if=/dev/zero of=/dev/shm/x bs=1M count=20 2>/dev/null; touch /dev/shm/done; sleep 100"]
+		| .linux.resources = {"memory": {"limit": 104857600}}'
+	"$ISOLA" --root "$TMP/r" run -d -b "$TMP/b" "$id" >/dev/null 2>&1 3>&-
+	for i in $(seq 100); do
+		"$ISOLA" --root "$TMP/r" exec "$id" test -f /dev/shm/done && break
+		sleep 0.1
+	done
+	run "$ISOLA" --root "$TMP/r" update --memory 1M "$id"
+	"$ISOLA" --root "$TMP/r" delete --force "$id"
+	isola_cleanup_tmp
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"1048576 bytes is below the "*" bytes in use"* ]]
+	[[ "$output" != *"busy: Device or resource busy"* ]]
+}
