@@ -42,15 +42,14 @@ static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
 {
 	_cleanup_free_ char *c = strdup(s);
 	char *colon = c ? strchr(c, ':') : NULL;
-	int uid, gid = 0;
+	uint32_t uid, gid = 0;
 
 	if (!c)
 		return err_make(err, ENOMEM, "--user");
 	if (colon)
 		*colon = 0;
-	if (parse_int(c, &uid) < 0 || uid < 0 ||
-	    (colon && (parse_int(colon + 1, &gid) < 0 || gid < 0)))
-		return err_make(err, 0, "--user `%s`: expected uid[:gid]", s);
+	if (parse_id(c, &uid) < 0 || (colon && parse_id(colon + 1, &gid) < 0))
+		return err_make(err, 0, "--user `%s`: expected uid[:gid], ids 0..4294967294", s);
 	p->uid = uid;
 	p->gid = gid;
 	return 0;

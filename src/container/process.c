@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "init.h"
+#include "parse.h"
 #include "strv.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -99,6 +100,9 @@ static int switch_user(const struct ct_init *in, struct err **err)
 	const struct ct_process *p = in->proc;
 	int r;
 
+	/* setres[ug]id((uid_t)-1) changes nothing: the process would stay root. */
+	if (!id_valid(p->uid) || !id_valid(p->gid))
+		return err_make(err, EINVAL, "user %u:%u: not a valid id", p->uid, p->gid);
 	r = ct_caps_drop_bounding(&in->caps, err);
 	if (r < 0)
 		return r;
