@@ -24,6 +24,7 @@
 #include "fdutil.h"
 #include "hooks.h"
 #include "init.h"
+#include "jsonutil.h"
 #include "state.h"
 #include "sync.h"
 
@@ -392,6 +393,38 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err)
 	return write_file_atomic_at(dfd, name, buf, n, 0644, err);
 }
 
+/*
+ * linux.devices entries are allowed (rwm) in the device cgroup after the
+ * configured rules, so that they win, as runc and crun do: the init must be
+ * able to mknod them, and the container to use them.
+ */
+static int realize_cgroup(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	_cleanup_json_ json_t *res = NULL;
+	json_t *rules;
+
+	if (!s->resources || !s->n_devices ||
+	    !json_is_array(json_object_get(s->resources, "devices")))
+		return ct_cgroup_realize(c->cg, s->resources, err);
+	res = json_deep_copy(s->resources);
+	rules = res ? json_object_get(res, "devices") : NULL;
+	if (!rules)
+		return err_make(err, ENOMEM, "linux.devices");
+	for (size_t i = 0; i < s->n_devices; i++) {
+		const struct ct_device *d = &s->devices[i];
+
+		if (d->type == 'p') /* fifos are not devices to the cgroup */
+			continue;
+		if (json_array_append_new(
+			rules, json_pack("{s:b, s:s#, s:I, s:I, s:s}", "allow", 1, "type", &d->type,
+					 (size_t)1, "major", (json_int_t)d->major, "minor",
+					 (json_int_t)d->minor, "access", "rwm")) < 0)
+			return err_make(err, ENOMEM, "linux.devices");
+	}
+	return ct_cgroup_realize(c->cg, res, err);
+}
+
 static int setup_and_spawn(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -423,7 +456,7 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 	 * clean up after a create that was killed midway (pid 0 reads as stopped). */
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
 		return r;
-	if (c->cg && (r = ct_cgroup_realize(c->cg, c->spec->resources, err)) < 0)
+	if (c->cg && (r = realize_cgroup(c, err)) < 0)
 		return r;
 	r = spawn_init(c, err);
 	if (r < 0)

@@ -58,3 +58,16 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
 	[ "$(cat "$TMP/st" | tr '\n' ' ')" = "created created " ]
 }
+
+@test "linux.devices are allowed in the device cgroup: the container can mknod and open them" {
+	caps='["CAP_MKNOD"]'
+	args sh -c 'mknod /tmp/f c 10 229 && echo made; exec 3</dev/fuse && echo opened'
+	bundle_jq "$B" ".root.readonly = false
+		| .linux.devices = [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]
+		| .linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}]
+		| .process.capabilities.bounding += $caps | .process.capabilities.effective += $caps
+		| .process.capabilities.permitted += $caps"
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *made*opened* ]]
+}
