@@ -98,6 +98,29 @@ static int last_cap(void)
 	return cached;
 }
 
+int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct err **err)
+{
+	static const char *const names[] = {"effective", "permitted", "inheritable"};
+	const uint64_t sets[] = {c->effective, c->permitted, c->inheritable};
+	int last = last_cap();
+
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
+		for (int cap = 0; cap <= last; cap++) {
+			char *name;
+			int r;
+
+			if (!(sets[i] & (UINT64_C(1) << cap)) || prctl(PR_CAPBSET_READ, cap) != 0)
+				continue;
+			name = cap_to_name(cap);
+			r = err_make(err, EPERM,
+				     "%s.%s: %s is not in this host's capability bounding set",
+				     where, names[i], name ? name : "?");
+			cap_free(name);
+			return r;
+		}
+	return 0;
+}
+
 int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err)
 {
 	int last = last_cap();

@@ -355,6 +355,8 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if ((r = ct_caps_parse(c->spec->process.capabilities, "config.json: process.capabilities",
 			       &c->init.caps, err)) < 0 ||
+	    (r = ct_caps_check_bounding(&c->init.caps, "config.json: process.capabilities", err)) <
+		0 ||
 	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	if (c->spec->process.terminal && !o->console_socket)

@@ -137,6 +137,7 @@ static int load_process(struct exec_ctx *c, struct err **err)
 				"exec --tty without --console-socket is not supported yet");
 	if ((r = ct_caps_parse(c->proc.capabilities, "process.capabilities", &c->init.caps, err)) <
 		0 ||
+	    (r = ct_caps_check_bounding(&c->init.caps, "process.capabilities", err)) < 0 ||
 	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	c->init.spec = c->spec;

@@ -71,3 +71,19 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[ "$status" -eq 0 ]
 	[[ "$output" == *made*opened* ]]
 }
+
+@test "create refuses a capability outside the runtime's bounding set, naming it" {
+	require_cmd setpriv
+	caps='["CAP_SYS_PTRACE"]'
+	args true
+	bundle_jq "$B" ".process.capabilities.bounding += $caps
+		| .process.capabilities.effective += $caps | .process.capabilities.permitted += $caps"
+	run setpriv --bounding-set -sys_ptrace "$ISOLA" --root "$R" create -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.capabilities.effective: cap_sys_ptrace is not in this host's capability bounding set"* ]]
+	[ -z "$(ls -A "$R" 2>/dev/null)" ]
+	# Only in the bounding list: nothing to apply, so it is accepted (as runc).
+	bundle_jq "$B" ".process.capabilities = {\"bounding\": $caps}"
+	run setpriv --bounding-set -sys_ptrace "$ISOLA" --root "$R" run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+}
