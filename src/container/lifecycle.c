@@ -15,6 +15,7 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
+#include "fdutil.h"
 #include "hooks.h"
 #include "state.h"
 
@@ -277,7 +278,7 @@ static int read_cmdline(char ***ret, struct err **err)
 int ct_protect_exe(struct err **err)
 {
 	extern char **environ;
-	char exe[4096];
+	char exe[4096], mp[4096];
 	_cleanup_close_ int fd = -1;
 	char **argv = NULL;
 	ssize_t n;
@@ -291,11 +292,18 @@ int ct_protect_exe(struct err **err)
 	if (n < 0)
 		return err_make(err, errno, "readlink /proc/self/exe");
 	exe[n] = 0;
+	r = mount_point_of(exe, mp, sizeof(mp), err);
+	if (r < 0)
+		return r;
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_make(err, errno, "unshare a mount namespace");
-	/* A slave: host mounts still reach us, ours never reach the host. */
-	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
-	    mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
+	/*
+	 * Only the mount holding the binary becomes a slave (host mounts still
+	 * reach it, our bind never reaches the host): every other mount stays a
+	 * peer of the host's, so a container's rshared volume can join its
+	 * source's peer group.
+	 */
+	if (mount(NULL, mp, NULL, MS_SLAVE, NULL) < 0 || mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
 	    mount(NULL, exe, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return err_make(err, errno, "bind `%s` read-only", exe);
 	fd = open(exe, O_PATH | O_CLOEXEC);

@@ -22,5 +22,7 @@ int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
 /* Close every fd >= first (close_range(2) where available). */
 void close_fds_from(int first);
+/* The mount point holding @path (absolute): longest match in /proc/self/mountinfo. */
+int mount_point_of(const char *path, char *ret, size_t size, struct err **err);
 /* The same, but leave @keep (when >= first) open. */
 void close_fds_except(int first, int keep);

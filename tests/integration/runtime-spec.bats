@@ -87,3 +87,54 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	run setpriv --bounding-set -sys_ptrace "$ISOLA" --root "$R" run -b "$B" "$ID"
 	[ "$status" -eq 0 ]
 }
+
+# ns_run SCRIPT: run SCRIPT (bash) in a private mount namespace of its own.
+ns_run() {
+	require_cmd unshare
+	unshare -m bash -c "$1"
+}
+
+@test "rshared volume is a peer of the host's mount: mounts propagate both ways" {
+	caps='["CAP_SYS_ADMIN"]'
+	mkdir -p "$TMP/vol"
+	args sh -c 'grep " /vol " /proc/self/mountinfo > /vol/line
+		mkdir -p /vol/in && mount -t tmpfs inner /vol/in && touch /vol/in/made
+		for i in $(seq 100); do [ -e /vol/host/made ] && break; sleep 0.1; done
+		[ -e /vol/host/made ] && touch /vol/in/seen; sleep 100'
+	bundle_jq "$B" ".mounts += [{\"destination\": \"/vol\", \"type\": \"bind\",
+			\"source\": \"$TMP/vol\", \"options\": [\"rbind\", \"rshared\"]}]
+		| .linux.rootfsPropagation = \"rshared\"
+		| .process.capabilities.bounding += $caps | .process.capabilities.effective += $caps
+		| .process.capabilities.permitted += $caps"
+	run ns_run "set -e
+		mount -t tmpfs vol '$TMP/vol' && mount --make-shared '$TMP/vol'
+		grep ' $TMP/vol ' /proc/self/mountinfo > '$TMP/host-line'
+		'$ISOLA' --root '$R' run -d -b '$B' '$ID' > '$TMP/out' 2>&1 3>&-
+		for i in \$(seq 100); do [ -e '$TMP/vol/in/made' ] && break; sleep 0.1; done
+		mkdir '$TMP/vol/host' && mount -t tmpfs host '$TMP/vol/host' && touch '$TMP/vol/host/made'
+		for i in \$(seq 100); do [ -e '$TMP/vol/in/seen' ] && break; sleep 0.1; done
+		ls '$TMP/vol/in' > '$TMP/seen'; cp '$TMP/vol/line' '$TMP/ct-line' || true; cat '$TMP/out'
+		'$ISOLA' --root '$R' delete --force '$ID'
+		umount -R '$TMP/vol'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	host=$(grep -o 'shared:[0-9]*' "$TMP/host-line")
+	[ -n "$host" ]
+	echo "host: $host; container: $(cat "$TMP/ct-line")"
+	grep -q " $host " "$TMP/ct-line"
+	grep -q "made" "$TMP/seen"
+	grep -q "seen" "$TMP/seen"
+}
+
+@test "every rootfsPropagation value works; unbindable is applied to the new root" {
+	args awk '$5 == "/"' /proc/self/mountinfo
+	for p in private rprivate slave rslave shared rshared unbindable runbindable; do
+		bundle_jq "$B" ".linux.rootfsPropagation = \"$p\""
+		run isola run -b "$B" "$ID-$p"
+		[ "$status" -eq 0 ] || { echo "$p: $output"; false; }
+		case $p in
+		*unbindable) [[ "$output" == *unbindable* ]] ;;
+		*shared) [[ "$output" == *shared:* ]] ;;
+		esac
+	done
+}
