@@ -37,3 +37,5 @@ int ct_wait_forward(pid_t pid);
  * process in a container can open /proc/<pid>/exe for writing.
  */
 int ct_protect_exe(struct err **err);
+/* The caller's mount namespace (an fd kept by ct_protect_exe), or -1. */
+int ct_caller_mntns(void);

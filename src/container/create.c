@@ -76,6 +76,14 @@ static int child_namespaces(struct create_ctx *c, struct err **err)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return err_make(err, errno, "become root in the user namespace");
 	}
+	/*
+	 * No mount namespace listed: the caller's, not the one of our re-exec.
+	 * One joined by path: its path is found there too (a new mount
+	 * namespace never copies binds of mount namespace files).
+	 */
+	if ((!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path) && ct_caller_mntns() >= 0 &&
+	    setns(ct_caller_mntns(), CLONE_NEWNS) < 0)
+		return err_make(err, errno, "join the caller's mount namespace");
 	r = join_namespaces(s, false, err);
 	if (r < 0)
 		return r;
@@ -216,9 +224,6 @@ static int plan_namespaces(struct create_ctx *c, struct err **err)
 	bool user_joined = s->ns[CT_NS_USER].enabled && s->ns[CT_NS_USER].path;
 	int r;
 
-	if (!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path)
-		return err_make(err, 0,
-				"config.json: linux.namespaces: a new mount namespace is required");
 	for (int t = 0; t < CT_NS_COUNT; t++) {
 		if (!s->ns[t].enabled || s->ns[t].path || t == CT_NS_TIME)
 			continue;
@@ -331,6 +336,37 @@ static int resolve_rootfs(const char *bundle, const char *root_path, char **ret,
 	return *ret ? 0 : err_make(err, ENOMEM, "rootfs");
 }
 
+/*
+ * Without a new mount namespace (none listed: the caller's; or one joined by
+ * path) the container shares mounts with others: isola chroots into the
+ * rootfs and mounts nothing there, since every mount (and pivot_root) would
+ * change that namespace for its other users.  What needs mounts is refused.
+ */
+static int check_shared_mntns(const struct ct_spec *s, struct err **err)
+{
+	const char *what = NULL;
+
+	if (s->ns[CT_NS_MNT].enabled && !s->ns[CT_NS_MNT].path)
+		return 0;
+	if (s->n_mounts)
+		what = "mounts";
+	else if (s->masked_paths && s->masked_paths[0])
+		what = "linux.maskedPaths";
+	else if (s->readonly_paths && s->readonly_paths[0])
+		what = "linux.readonlyPaths";
+	else if (s->root_readonly)
+		what = "root.readonly";
+	else if (s->sysctl && s->sysctl[0])
+		what = "linux.sysctl";
+	else if (s->n_devices)
+		what = "linux.devices";
+	if (!what)
+		return 0;
+	return err_make(err, 0,
+			"config.json: %s: needs a new mount namespace (linux.namespaces %s)", what,
+			s->ns[CT_NS_MNT].enabled ? "joins one by path" : "has no \"mount\"");
+}
+
 static int prepare(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -359,6 +395,8 @@ static int prepare(struct create_ctx *c, struct err **err)
 		0 ||
 	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
+	if ((r = check_shared_mntns(c->spec, err)) < 0)
+		return r;
 	if (c->spec->process.terminal && !o->console_socket)
 		return err_make(err, ENOTSUP,
 				"process.terminal without --console-socket is not supported yet");
@@ -368,6 +406,7 @@ static int prepare(struct create_ctx *c, struct err **err)
 	c->init.no_pivot = o->no_pivot;
 	c->init.no_new_keyring = o->no_new_keyring;
 	c->init.in_userns = c->spec->ns[CT_NS_USER].enabled;
+	c->init.shared_mntns = !c->spec->ns[CT_NS_MNT].enabled || c->spec->ns[CT_NS_MNT].path;
 	c->init.preserve_fds = o->preserve_fds;
 	c->st.annotations = json_incref(c->spec->annotations);
 	c->st.hooks = json_incref(c->spec->hooks);

@@ -7,7 +7,9 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <linux/nsfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,6 +19,7 @@
 #include "container.h"
 #include "fdutil.h"
 #include "hooks.h"
+#include "parse.h"
 #include "state.h"
 
 static int pidfd_of(const struct ct_state *s)
@@ -275,19 +278,38 @@ static int read_cmdline(char ***ret, struct err **err)
 	return 0;
 }
 
+/* The caller's mount namespace, kept open across the re-exec below. */
+static int caller_mntns = -1;
+
+int ct_caller_mntns(void)
+{
+	return caller_mntns;
+}
+
 int ct_protect_exe(struct err **err)
 {
 	extern char **environ;
-	char exe[4096], mp[4096];
-	_cleanup_close_ int fd = -1;
+	char exe[4096], mp[4096], num[16];
+	_cleanup_close_ int fd = -1, ns = -1;
+	const char *env = getenv(RO_EXE_ENV);
 	char **argv = NULL;
 	ssize_t n;
 	int r;
 
-	if (getenv(RO_EXE_ENV)) {
+	if (env) {
+		int v;
+
+		/* Only an fd that really is a mount namespace (the env is the user's). */
+		if (parse_int(env, &v) == 0 && v > 2 && fcntl(v, F_SETFD, FD_CLOEXEC) == 0 &&
+		    ioctl(v, NS_GET_NSTYPE) == CLONE_NEWNS)
+			caller_mntns = v;
 		unsetenv(RO_EXE_ENV);
 		return 0;
 	}
+	/* Not O_CLOEXEC: it crosses the execveat below (then gets CLOEXEC). */
+	ns = open("/proc/self/ns/mnt", O_RDONLY);
+	if (ns < 0)
+		return err_make(err, errno, "open /proc/self/ns/mnt");
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return err_make(err, errno, "readlink /proc/self/exe");
@@ -312,7 +334,8 @@ int ct_protect_exe(struct err **err)
 	r = read_cmdline(&argv, err);
 	if (r < 0)
 		return r;
-	setenv(RO_EXE_ENV, "1", 1);
+	snprintf(num, sizeof(num), "%d", ns);
+	setenv(RO_EXE_ENV, num, 1);
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 	r = err_make(err, errno, "re-exec `%s`", exe);
 	unsetenv(RO_EXE_ENV);

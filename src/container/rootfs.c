@@ -313,6 +313,8 @@ int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 	_cleanup_close_ int rootfd = -1;
 	int r;
 
+	if (in->shared_mntns)
+		return 0;
 	if ((r = prepare_propagation(in, err)) < 0)
 		return r;
 	if (mount(in->rootfs, in->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -343,6 +345,9 @@ int ct_rootfs_pivot(const struct ct_init *in, struct err **err)
 		return err_make(err, errno, "open rootfs `%s`", in->rootfs);
 	if (fchdir(newroot) < 0)
 		return err_make(err, errno, "chdir rootfs");
+	if (in->shared_mntns) /* pivot_root would move every process of the namespace */
+		return chroot(".") < 0 || chdir("/") < 0 ? err_make(err, errno, "chroot rootfs")
+							 : 0;
 	if (in->no_pivot) {
 		if (mount(in->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
 			return err_make(err, errno, "move rootfs to /");
@@ -413,6 +418,8 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 	const struct ct_spec *s = in->spec;
 	int r;
 
+	if (in->shared_mntns)
+		return 0;
 	r = write_sysctls(s->sysctl, err);
 	if (r < 0)
 		return r;

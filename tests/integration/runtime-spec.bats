@@ -138,3 +138,51 @@ ns_run() {
 		esac
 	done
 }
+
+# No mounts at all: what a container without its own mount namespace may ask for.
+no_mounts() {
+	bundle_jq "$B" '.mounts = [] | .linux.maskedPaths = [] | .linux.readonlyPaths = []
+		| .root.readonly = false | del(.linux.sysctl) | del(.linux.devices)'
+}
+
+@test "no mount namespace listed: the container shares the caller's mounts" {
+	no_mounts
+	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "mount"))'
+	args sh -c 'readlink /proc/self/ns/mnt; cat /tmp/marker'
+	run ns_run "set -e
+		mount -t proc proc '$B/rootfs/proc'
+		mount -t tmpfs t '$B/rootfs/tmp' && echo from-caller > '$B/rootfs/tmp/marker'
+		readlink /proc/self/ns/mnt
+		'$ISOLA' --root '$R' run -b '$B' '$ID' 3>&-
+		umount '$B/rootfs/tmp' '$B/rootfs/proc'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+	[ "${lines[2]}" = from-caller ]
+	# What needs mounts is refused up front, naming the field.
+	bundle_jq "$B" '.linux.maskedPaths = ["/proc/kcore"]'
+	run isola create -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.maskedPaths: needs a new mount namespace"* ]]
+	[ -z "$(ls -A "$R" 2>/dev/null)" ]
+}
+
+@test "a mount namespace joined by path" {
+	no_mounts
+	args sh -c 'readlink /proc/self/ns/mnt; cat /tmp/marker'
+	run ns_run "set -e
+		mount -t tmpfs ns '$TMP/ns' 2>/dev/null || { mkdir -p '$TMP/ns'; mount -t tmpfs ns '$TMP/ns'; }
+		mount --make-private '$TMP/ns'
+		touch '$TMP/ns/mnt'
+		unshare --mount='$TMP/ns/mnt' true
+		nsenter --mount='$TMP/ns/mnt' sh -c \"mount -t proc proc '$B/rootfs/proc'; mount -t tmpfs t '$B/rootfs/tmp'; echo in-joined > '$B/rootfs/tmp/marker'; readlink /proc/self/ns/mnt\"
+		jq '.linux.namespaces |= map(if .type == \"mount\" then .path = \"$TMP/ns/mnt\" else . end)' '$B/config.json' > '$B/c.new'
+		mv '$B/c.new' '$B/config.json'
+		'$ISOLA' --root '$R' run -b '$B' '$ID' 3>&-
+		umount -l '$TMP/ns/mnt'; umount '$TMP/ns'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+	[ "${lines[2]}" = in-joined ]
+	[ ! -e "$B/rootfs/tmp/marker" ]
+}
