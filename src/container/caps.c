@@ -4,6 +4,7 @@
  * child side uses only prctl(2) and capset(2), so it neither allocates nor
  * depends on libcap's view of the kernel.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -96,6 +97,24 @@ static int last_cap(void)
 			cached = v;
 	}
 	return cached;
+}
+
+json_t *ct_caps_known(void)
+{
+	json_t *arr = json_array();
+
+	for (int cap = 0; arr && cap <= last_cap(); cap++) {
+		char *name = cap_to_name(cap);
+
+		if (!name)
+			continue;
+		for (char *c = name; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (strncmp(name, "CAP_", 4) == 0)
+			json_array_append_new(arr, json_string(name));
+		cap_free(name);
+	}
+	return arr;
 }
 
 int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct err **err)

@@ -87,6 +87,9 @@ int ct_process_setup_privileged(const struct ct_init *in, struct err **err)
 		if (r < 0)
 			return r;
 	}
+	if (p->io_priority &&
+	    syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p->io_priority) < 0)
+		return err_make(err, errno, "process.ioPriority");
 	if (in->spec && in->spec->has_personality && personality(in->spec->personality) < 0)
 		return err_make(err, errno, "personality");
 	if (!in->no_new_keyring && syscall(SYS_keyctl, 1 /* JOIN_SESSION_KEYRING */, NULL) < 0 &&

@@ -186,3 +186,43 @@ no_mounts() {
 	[ "${lines[2]}" = in-joined ]
 	[ ! -e "$B/rootfs/tmp/marker" ]
 }
+
+@test "unimplemented fields are refused when set, naming the field; empty ones pass" {
+	args true
+	for f in '.process.apparmorProfile = "p"' '.process.selinuxLabel = "system_u:r:x"' \
+		'.linux.mountLabel = "system_u:object_r:x"' '.linux.intelRdt = {"closID": "x"}' \
+		'.process.scheduler = {"policy": "SCHED_FIFO"}' '.linux.netDevices = {"eth9": {}}' \
+		'.linux.memoryPolicy = {"mode": "MPOL_BIND"}' '.process.execCPUAffinity = {"initial": "0"}'; do
+		cp "$B/config.json" "$TMP/orig.json"
+		bundle_jq "$B" "$f"
+		run isola create -b "$B" "$ID"
+		cp "$TMP/orig.json" "$B/config.json"
+		[ "$status" -ne 0 ] || { echo "accepted: $f"; false; }
+		name=${f%% =*}
+		[[ "$output" == *"${name#.}: not supported by isola"* ]] || { echo "$f: $output"; false; }
+		[ -z "$(ls -A "$R" 2>/dev/null)" ]
+	done
+	bundle_jq "$B" '.process.apparmorProfile = "" | .process.selinuxLabel = "" | .linux.mountLabel = ""'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+}
+
+@test "process.ioPriority is applied" {
+	args sh -c 'ionice -p $$'
+	bundle_jq "$B" '.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *idle* ]]
+	bundle_jq "$B" '.process.ioPriority = {"class": "IOPRIO_CLASS_BE", "priority": 9}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ioPriority.priority: 9"* ]]
+}
+
+@test "features lists the kernel's capabilities and no security module it lacks" {
+	run isola features
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")'
+	echo "$output" | jq -e '.linux.capabilities | length > 30'
+	echo "$output" | jq -e '.linux.apparmor.enabled == false and .linux.selinux.enabled == false'
+}
