@@ -10,6 +10,9 @@ struct ct_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool no_pivot, no_new_keyring, systemd_cgroup;
 	int preserve_fds;
+	/* process.terminal without console_socket: the pty master goes here
+	 * (foreground `run`); NULL: such a config is an error, as in runc. */
+	int *ret_console;
 };
 
 /* Returns once the init waits for `start`; *ret_pid is its pid. */
@@ -27,6 +30,12 @@ struct ct_exec_opts {
 /* Runs a process in the container; returns its pid (detach) or waits and
  * returns the exit code (128+N on signal N) in *ret_status. */
 int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err);
+
+/* Receive a pty master sent over @sock (SCM_RIGHTS). */
+int ct_console_recv(int sock, int *ret_fd, struct err **err);
+/* Relay in -> master -> out until pid exits (SIGWINCH resizes, other signals are
+ * forwarded, a terminal on @in is raw meanwhile); returns the runc-style exit code. */
+int ct_console_relay(int master, pid_t pid, int in, int out);
 
 /* Wait for pid, forwarding the usual signals; returns the runc-style exit code. */
 int ct_wait_forward(pid_t pid);

@@ -38,7 +38,7 @@ struct create_ctx {
 	struct ct_init init;
 	struct ct_state st;
 	struct ct_cgroup *cg;
-	int dirfd, fifo_fd, sock[2];
+	int dirfd, fifo_fd, sock[2], console_rx;
 	pid_t pid;
 	int clone_flags, unshare_flags;
 };
@@ -397,9 +397,11 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if ((r = check_shared_mntns(c->spec, err)) < 0)
 		return r;
-	if (c->spec->process.terminal && !o->console_socket)
-		return err_make(err, ENOTSUP,
-				"process.terminal without --console-socket is not supported yet");
+	if (c->spec->process.terminal && !o->console_socket && !o->ret_console)
+		return err_make(
+		    err, 0,
+		    "config.json: process.terminal: needs --console-socket (or `run` in "
+		    "the foreground, which relays the terminal itself)");
 	c->init.spec = c->spec;
 	c->init.proc = &c->spec->process;
 	c->init.rootfs = c->st.rootfs;
@@ -484,6 +486,15 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 	if (o->console_socket && c->spec->process.terminal &&
 	    (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
 		return r;
+	/* No socket: the init sends the master to us over a socketpair. */
+	if (!o->console_socket && c->spec->process.terminal) {
+		int sp[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			return err_make(err, errno, "socketpair for the terminal");
+		c->console_rx = sp[0];
+		c->init.console_fd = sp[1];
+	}
 	r = ct_cgroup_prepare(c->spec->cgroups_path, o->id, o->systemd_cgroup, &c->cg, err);
 	if (r == -ENOSYS) {
 		/* A build without cgroup support: run without one. */
@@ -501,6 +512,8 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 		return r;
 	r = spawn_init(c, err);
 	if (r < 0)
+		return r;
+	if (c->console_rx >= 0 && (r = ct_console_recv(c->console_rx, o->ret_console, err)) < 0)
 		return r;
 	json_decref(c->st.cgroup); /* realize knows which directories it really made */
 	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
@@ -525,7 +538,8 @@ static void undo_create(struct create_ctx *c)
 
 int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 {
-	struct create_ctx c = {.o = o, .dirfd = -1, .fifo_fd = -1, .sock = {-1, -1}};
+	struct create_ctx c = {
+	    .o = o, .dirfd = -1, .fifo_fd = -1, .sock = {-1, -1}, .console_rx = -1};
 	int r;
 
 	c.init.console_fd = -1;
@@ -544,6 +558,8 @@ int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 			close(c.sock[i]);
 	if (c.fifo_fd >= 0)
 		close(c.fifo_fd);
+	if (c.console_rx >= 0)
+		close(c.console_rx);
 	if (c.init.console_fd >= 0)
 		close(c.init.console_fd);
 	if (c.dirfd >= 0)
