@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "caps.h"
+#include "commands.h"
 #include "cli.h"
 #include "jsonutil.h"
 #include "opt.h"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"

@@ -2,23 +2,8 @@
 #pragma once
 /* Shared bits of the image commands. */
 #include "cli.h"
+#include "commands.h"
 #include "image.h"
-
-int cmd_pull(struct cli_globals *g, int argc, char **argv);
-int cmd_images(struct cli_globals *g, int argc, char **argv);
-int cmd_rmi(struct cli_globals *g, int argc, char **argv);
-int cmd_image(struct cli_globals *g, int argc, char **argv);
-int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
-int cmd_image_run(struct cli_globals *g, int argc, char **argv);
-int cmd_image_import(struct cli_globals *g, int argc, char **argv);
-int cmd_image_save(struct cli_globals *g, int argc, char **argv);
-int cmd_image_export(struct cli_globals *g, int argc, char **argv);
-
-int cmd_image_inspect(struct cli_globals *g, int argc, char **argv);
-int cmd_image_ps(struct cli_globals *g, int argc, char **argv);
-int cmd_image_logs(struct cli_globals *g, int argc, char **argv);
-int cmd_image_stop(struct cli_globals *g, int argc, char **argv);
-int cmd_image_rm(struct cli_globals *g, int argc, char **argv);
 
 /*
  * Run $ISOLA_RUNTIME (default /proc/self/exe) --root <store>/run ARGS, with

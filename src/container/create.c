@@ -84,6 +84,8 @@ static int child_namespaces(struct create_ctx *c, struct err **err)
 	if ((!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path) && ct_caller_mntns() >= 0 &&
 	    setns(ct_caller_mntns(), CLONE_NEWNS) < 0)
 		return err_make(err, errno, "join the caller's mount namespace");
+	if (ct_caller_mntns() >= 0)
+		close(ct_caller_mntns());
 	r = join_namespaces(s, false, err);
 	if (r < 0)
 		return r;
@@ -161,7 +163,8 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	close(c->sock[0]);
 	/* If the runtime dies mid-create, so do we (a credential change clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (child_setup(c, &state_json, &err) < 0)
+	if (ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
+	    child_setup(c, &state_json, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	if (c->init.console_fd >= 0)
 		close(c->init.console_fd);
@@ -214,6 +217,29 @@ static int join_by_path(const struct ct_namespace *ns, int flag, struct err **er
 
 	if (fd < 0 || setns(fd, flag) < 0)
 		return err_make(err, errno, "join namespace `%s`", ns->path);
+	return 0;
+}
+
+/* A sysctl's namespace joined by path must not be the runtime's own (the host's). */
+static int check_sysctl_namespaces(const struct ct_spec *s, struct err **err)
+{
+	for (size_t i = 0; s->sysctl && s->sysctl[i]; i += 2) {
+		int t = ct_sysctl_namespace(s->sysctl[i]);
+		char self[64];
+		struct stat a, b;
+
+		if (t < 0 || !s->ns[t].path)
+			continue;
+		snprintf(self, sizeof(self), "/proc/self/ns/%s",
+			 t == CT_NS_NET ? "net" : ct_ns_name(t));
+		if (stat(s->ns[t].path, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return err_make(
+			    err, EPERM,
+			    "config.json: linux.sysctl.%s: the %s namespace `%s` is the "
+			    "host's",
+			    s->sysctl[i], ct_ns_name(t), s->ns[t].path);
+	}
 	return 0;
 }
 
@@ -387,6 +413,8 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if (!c->spec->has_process)
 		return err_make(err, 0, "config.json: process: missing");
+	if ((r = check_sysctl_namespaces(c->spec, err)) < 0)
+		return r;
 	if ((r = resolve_rootfs(real, c->spec->root_path, &c->st.rootfs, err)) < 0)
 		return r;
 	if ((r = ct_caps_parse(c->spec->process.capabilities, "config.json: process.capabilities",

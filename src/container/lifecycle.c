@@ -252,29 +252,36 @@ int ct_wait_forward(pid_t pid)
 
 #define RO_EXE_ENV "_ISOLA_RO_EXE"
 
-static int read_cmdline(char ***ret, struct err **err)
+/* Linux caps the whole argument+environment area well below this. */
+#define CMDLINE_MAX (256u << 20)
+
+/* Our own argv, re-read whole (*ret_buf holds the strings *ret points into). */
+static int read_cmdline(char ***ret, char **ret_buf, struct err **err)
 {
 	_cleanup_close_ int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	static char buf[64 * 1024];
+	_cleanup_free_ char *buf = NULL;
 	char **argv;
-	ssize_t n, total = 0;
-	size_t argc = 0;
+	size_t total = 0, argc = 0;
+	int r;
 
 	if (fd < 0)
 		return err_make(err, errno, "open /proc/self/cmdline");
-	while ((n = read(fd, buf + total, sizeof(buf) - 1 - total)) > 0)
-		total += n;
-	buf[total] = 0;
-	for (ssize_t i = 0; i < total; i++)
+	r = read_all_fd(fd, CMDLINE_MAX, &buf, &total);
+	if (r < 0)
+		return err_make(err, -r, "read /proc/self/cmdline");
+	for (size_t i = 0; i < total; i++)
 		argc += buf[i] == 0;
+	if (total && buf[total - 1] != 0)
+		return err_make(err, EINVAL, "/proc/self/cmdline: not NUL-terminated");
 	argv = calloc(argc + 1, sizeof(char *));
 	if (!argv)
 		return err_make(err, ENOMEM, "cmdline");
-	for (ssize_t i = 0, k = 0; i < total && (size_t)k < argc; k++) {
+	for (size_t i = 0, k = 0; i < total && k < argc; k++) {
 		argv[k] = buf + i;
 		i += strlen(buf + i) + 1;
 	}
 	*ret = argv;
+	*ret_buf = TAKE_PTR(buf);
 	return 0;
 }
 
@@ -291,6 +298,7 @@ int ct_protect_exe(struct err **err)
 	extern char **environ;
 	char exe[4096], mp[4096], num[16];
 	_cleanup_close_ int fd = -1, ns = -1;
+	_cleanup_free_ char *args_buf = NULL;
 	const char *env = getenv(RO_EXE_ENV);
 	char **argv = NULL;
 	ssize_t n;
@@ -331,7 +339,7 @@ int ct_protect_exe(struct err **err)
 	fd = open(exe, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "open `%s`", exe);
-	r = read_cmdline(&argv, err);
+	r = read_cmdline(&argv, &args_buf, err);
 	if (r < 0)
 		return r;
 	snprintf(num, sizeof(num), "%d", ns);

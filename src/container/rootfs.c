@@ -378,7 +378,8 @@ static int write_sysctls(char **kv, struct err **err)
 		char path[512];
 		int r;
 
-		snprintf(path, sizeof(path), "/proc/sys/%s", kv[i]);
+		if (snprintf(path, sizeof(path), "/proc/sys/%s", kv[i]) >= (int)sizeof(path))
+			return err_make(err, ENAMETOOLONG, "sysctl %s: key too long", kv[i]);
 		for (char *p = path + 10; *p; p++)
 			if (*p == '.')
 				*p = '/';

@@ -575,6 +575,46 @@ static int parse_devices(struct ct_spec *s, json_t *lx, const char *w, struct er
 	return 0;
 }
 
+/*
+ * The namespace that keeps a sysctl away from the host, or -1 when the key is
+ * not namespaced (runc's list: IPC keys, fs.mqueue.*, net.*, UTS names).
+ */
+int ct_sysctl_namespace(const char *key)
+{
+	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",	    "kernel.msgmni",
+					  "kernel.sem",	   "kernel.shmall",	    "kernel.shmmax",
+					  "kernel.shmmni", "kernel.shm_rmid_forced"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+		if (streq(key, ipc[i]))
+			return CT_NS_IPC;
+	if (strncmp(key, "fs.mqueue.", 10) == 0)
+		return CT_NS_IPC;
+	if (strncmp(key, "net.", 4) == 0)
+		return CT_NS_NET;
+	if (streq(key, "kernel.hostname") || streq(key, "kernel.domainname"))
+		return CT_NS_UTS;
+	return -1;
+}
+
+static int check_sysctl(const struct ct_spec *s, const char *w, const char *k, struct err **err)
+{
+	int t;
+
+	if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
+		return err_make(err, 0, "%s.sysctl: invalid key `%s`", w, k);
+	t = ct_sysctl_namespace(k);
+	if (t < 0)
+		return err_make(err, EPERM,
+				"%s.sysctl.%s: not a namespaced sysctl: it would change the host",
+				w, k);
+	if (!s->ns[t].enabled)
+		return err_make(err, EPERM,
+				"%s.sysctl.%s: needs a %s namespace (it would change the host)", w,
+				k, ct_ns_name(t));
+	return 0;
+}
+
 static int parse_sysctl(struct ct_spec *s, json_t *lx, const char *w, struct err **err)
 {
 	json_t *obj = NULL, *v;
@@ -587,8 +627,8 @@ static int parse_sysctl(struct ct_spec *s, json_t *lx, const char *w, struct err
 	json_object_foreach (obj, k, v) {
 		if (!json_is_string(v))
 			return err_make(err, 0, "%s.sysctl.%s: expected a string", w, k);
-		if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
-			return err_make(err, 0, "%s.sysctl: invalid key `%s`", w, k);
+		if ((r = check_sysctl(s, w, k, err)) < 0)
+			return r;
 		if (strv_push(&s->sysctl, k) < 0 || strv_push(&s->sysctl, json_string_value(v)) < 0)
 			return err_make(err, ENOMEM, "sysctl");
 	}

@@ -112,6 +112,8 @@ int ct_process_parse(json_t *obj, const char *where, struct ct_process *ret, str
 void ct_process_clear(struct ct_process *p);
 
 const char *ct_ns_name(enum ct_ns_type t);
+/* The namespace that makes sysctl KEY private to a container, or -1 (not namespaced). */
+int ct_sysctl_namespace(const char *key);
 int ct_ns_from_name(const char *name);
 int ct_ns_clone_flag(enum ct_ns_type t);
 

@@ -205,6 +205,41 @@ bool path_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+static int close_range_fds(unsigned int lo, unsigned int hi)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+#endif
+	for (unsigned int fd = lo; fd <= hi && fd < 65536; fd++)
+		close((int)fd);
+	return 0;
+}
+
+int close_fds_except(int first, const int *keep, size_t n_keep)
+{
+	unsigned int lo = (unsigned int)first;
+	int r;
+
+	/* Walk the kept fds in ascending order, closing the gaps between them. */
+	for (;;) {
+		int next = -1;
+
+		for (size_t i = 0; i < n_keep; i++)
+			if (keep[i] >= 0 && (unsigned int)keep[i] >= lo &&
+			    (next < 0 || keep[i] < next))
+				next = keep[i];
+		if (next < 0)
+			return close_range_fds(lo, ~0U);
+		if ((unsigned int)next > lo &&
+		    (r = close_range_fds(lo, (unsigned int)next - 1)) < 0)
+			return r;
+		lo = (unsigned int)next + 1;
+	}
+}
+
 void close_fds_from(int first)
 {
 #ifdef SYS_close_range
@@ -213,17 +248,6 @@ void close_fds_from(int first)
 #endif
 	for (int fd = first; fd < 65536; fd++)
 		close(fd);
-}
-
-void close_fds_except(int first, int keep)
-{
-	if (keep < first) {
-		close_fds_from(first);
-		return;
-	}
-	for (int fd = first; fd < keep; fd++)
-		close(fd);
-	close_fds_from(keep + 1);
 }
 
 /* The longest /proc/self/mountinfo mount point that is @path or above it. */

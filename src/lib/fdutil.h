@@ -24,5 +24,9 @@ bool path_exists(const char *path);
 void close_fds_from(int first);
 /* The mount point holding @path (absolute): longest match in /proc/self/mountinfo. */
 int mount_point_of(const char *path, char *ret, size_t size, struct err **err);
-/* The same, but leave @keep (when >= first) open. */
-void close_fds_except(int first, int keep);
+/*
+ * Close every fd >= first except those in keep[] (negative entries are
+ * ignored).  Used before anything resolves a path in a container: an
+ * inherited fd would be reachable as /proc/self/fd/N (CVE-2024-21626).
+ */
+int close_fds_except(int first, const int *keep, size_t n_keep);

@@ -16,8 +16,10 @@ setup() {
 teardown() {
 	"$ISOLA" --root "$R" resume "$ID" >/dev/null 2>&1 || true
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	[ -n "${NESTED_PID:-}" ] && kill -9 "$NESTED_PID" 2>/dev/null
 	for d in /sys/fs/cgroup/*/"$ID"; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		# Deepest first: a failed test may leave nested cgroups behind.
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	# Undo enabling hugetlb in the cgroup2 root if this test did it.
 	if [ -f "$TMP/subtree-before" ] && ! grep -qw hugetlb "$TMP/subtree-before"; then
@@ -244,6 +246,38 @@ start_sleeper() {
 	[[ "${lines[0]}" == *PID* ]]
 	[ "${#lines[@]}" -eq 2 ]
 	[[ "${lines[1]}" == *"sleep 1000"* ]]
+}
+
+# A container may make cgroups below its own (a writable cgroup2 mount, or
+# v1 delegation); delete used to give up past 32 levels, forever.
+@test "cgroup: delete removes nested cgroups at any depth (v1 and cgroup2)" {
+	start_sleeper
+	NESTED_PID=$(isola state "$ID" | jq -r .pid)
+	deep=$(printf 'n/%.0s' $(seq 100))
+	made=0
+	for d in /sys/fs/cgroup/pids /sys/fs/cgroup/memory /sys/fs/cgroup/unified; do
+		[ -d "$d/$ID" ] || continue
+		mkdir -p "$d/$ID/$deep" "$d/$ID/a/b" "$d/$ID/a/c"
+		made=$((made + 1))
+	done
+	[ "$made" -ge 2 ]
+	# The container's process sits in the deepest v1 pids cgroup.
+	echo "$NESTED_PID" >"/sys/fs/cgroup/pids/$ID/${deep}cgroup.procs"
+	isola delete --force "$ID"
+	for d in /sys/fs/cgroup/*/"$ID"; do
+		[ ! -e "$d" ]
+	done
+	# Killed (gone, or a zombie until its new parent reaps it).
+	wait_until 10 pid_dead "$NESTED_PID"
+}
+
+# The error path of ps freed its output twice (glibc aborts: status 134).
+@test "ps: a failing ps(1) is a clean error" {
+	start_sleeper
+	run isola ps "$ID" -o no-such-column
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"ps failed"* ]]
 }
 
 @test "update changes limits from flags and from -r -" {

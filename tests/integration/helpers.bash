@@ -67,3 +67,26 @@ setup_bundle() {
 	make_busybox_bundle "$B"
 	ID=isola-it-$1-$$-$BATS_TEST_NUMBER
 }
+
+# wait_until SECONDS CMD...: poll CMD every 50 ms until it succeeds; fail
+# after SECONDS.  Use instead of a fixed sleep.
+wait_until() {
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 20; i++)); do
+		"$@" && return 0
+		sleep 0.05
+	done
+	echo "timed out after ${limit}s waiting for: $*" >&2
+	return 1
+}
+
+# ct_status ROOT ID: the container's status from `isola state` (empty if none).
+ct_status() {
+	"$ISOLA" --root "$1" state "$2" 2>/dev/null | jq -r .status
+}
+
+# pid_dead PID: the process is gone or a zombie.
+pid_dead() {
+	! [ -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}

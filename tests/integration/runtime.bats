@@ -103,6 +103,20 @@ args() { # args CMD...: set process.args
 	[ "$output" = "sleep 100 " ]
 }
 
+# The runtime re-executes itself from /proc/self/cmdline: nothing may be lost.
+@test "exec passes a 70 KB argument and the ones after it intact" {
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	big=$(head -c 70000 /dev/zero | tr '\0' x)
+	run isola exec "$ID" sh -c 'echo "${#1} $2 $#"' _ "$big" last
+	[ "$status" -eq 0 ]
+	[ "$output" = "70000 last 2" ]
+	# Many arguments totalling well over 64 KiB.
+	run isola exec "$ID" sh -c 'echo "$# ${30000}"' _ $(seq 30000)
+	[ "$status" -eq 0 ]
+	[ "$output" = "30000 30000" ]
+}
+
 @test "exec --process FILE and --detach --pid-file" {
 	args sleep 100
 	isola run -d -b "$B" "$ID"
@@ -279,7 +293,8 @@ tmpfs" ]
 	[ "$(cat "$TMP/h" | tr '\n' ' ')" = "prestart createRuntime createContainer " ]
 	[ ! -e "$B/rootfs/tmp/h" ]
 	isola start "$ID"
-	[ "$(cat "$B/rootfs/tmp/h")" = startContainer ]
+	# The init runs startContainer after start returns: poll for it.
+	wait_until 10 [ "$(cat "$B/rootfs/tmp/h" 2>/dev/null)" = startContainer ]
 	[ "$(tail -1 "$TMP/h")" = poststart ]
 	isola delete --force "$ID"
 	[ "$(tail -1 "$TMP/h")" = poststop ]
