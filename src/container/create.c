@@ -201,6 +201,17 @@ static int write_idmap(pid_t pid, const char *file, const struct ct_idmap *m, si
 	return write_file_at(AT_FDCWD, path, buf, err);
 }
 
+/* Unprivileged, the kernel takes a gid_map only after setgroups is denied. */
+static int deny_setgroups(pid_t pid, struct err **err)
+{
+	char path[64];
+
+	if (geteuid() == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+	return write_file_at(AT_FDCWD, path, "deny", err);
+}
+
 static int set_time_offsets(const struct ct_spec *s, struct err **err)
 {
 	char buf[128];
@@ -299,6 +310,7 @@ static int parent_sync(struct create_ctx *c, struct err **err)
 
 	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path &&
 	    ((r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err)) < 0 ||
+	     (r = deny_setgroups(c->pid, err)) < 0 ||
 	     (r = write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err)) < 0))
 		return r;
 	if (c->cg && (r = ct_cgroup_enter(c->cg, c->pid, err)) < 0)
@@ -496,6 +508,23 @@ static int realize_cgroup(struct create_ctx *c, struct err **err)
 	return ct_cgroup_realize(c->cg, res, err);
 }
 
+/*
+ * Rootless, as runc: a cgroup we may not create is skipped, unless the
+ * config asks for limits (device rules alone need none without a cgroup).
+ */
+static bool rootless_without_cgroup(const struct ct_spec *s, int r)
+{
+	const char *key;
+	json_t *v;
+
+	if (geteuid() == 0 || (r != -EACCES && r != -EPERM && r != -EROFS))
+		return false;
+	json_object_foreach (s->resources, key, v)
+		if (!streq(key, "devices") && !json_is_null(v))
+			return false;
+	return true;
+}
+
 static int setup_and_spawn(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -536,8 +565,13 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 	 * clean up after a create that was killed midway (pid 0 reads as stopped). */
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
 		return r;
-	if (c->cg && (r = realize_cgroup(c, err)) < 0)
-		return r;
+	if (c->cg && (r = realize_cgroup(c, err)) < 0) {
+		if (!rootless_without_cgroup(c->spec, r))
+			return r;
+		err_free(err);
+		ct_cgroup_free(c->cg);
+		c->cg = NULL;
+	}
 	r = spawn_init(c, err);
 	if (r < 0)
 		return r;

@@ -8,7 +8,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
 #include <linux/nsfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -285,6 +288,31 @@ static int read_cmdline(char ***ret, char **ret_buf, struct err **err)
 	return 0;
 }
 
+/*
+ * A copy of the binary in a memfd sealed against any write: what an
+ * unprivileged runtime re-executes from (a container that opens
+ * /proc/<pid>/exe for writing gets EPERM), as runc does without privileges.
+ */
+static int sealed_copy(const char *exe, int *ret_fd, struct err **err)
+{
+	_cleanup_close_ int src = open(exe, O_RDONLY | O_CLOEXEC), mfd = -1;
+	struct stat st;
+	off_t off = 0;
+
+	if (src < 0 || fstat(src, &st) < 0)
+		return err_make(err, errno, "open `%s`", exe);
+	mfd = memfd_create("isola", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return err_make(err, errno, "memfd_create");
+	while (off < st.st_size)
+		if (sendfile(mfd, src, &off, st.st_size - off) <= 0)
+			return err_make(err, errno ? errno : EIO, "copy `%s` to a memfd", exe);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return err_make(err, errno, "seal the copy of `%s`", exe);
+	*ret_fd = TAKE_FD(mfd);
+	return 0;
+}
+
 /* The caller's mount namespace, kept open across the re-exec below. */
 static int caller_mntns = -1;
 
@@ -322,6 +350,13 @@ int ct_protect_exe(struct err **err)
 	if (n < 0)
 		return err_make(err, errno, "readlink /proc/self/exe");
 	exe[n] = 0;
+	if (geteuid() != 0) {
+		/* Unprivileged (rootless): no mount namespace to make; a sealed copy. */
+		r = sealed_copy(exe, &fd, err);
+		if (r < 0)
+			return r;
+		goto reexec;
+	}
 	r = mount_point_of(exe, mp, sizeof(mp), err);
 	if (r < 0)
 		return r;
@@ -339,6 +374,7 @@ int ct_protect_exe(struct err **err)
 	fd = open(exe, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "open `%s`", exe);
+reexec:
 	r = read_cmdline(&argv, &args_buf, err);
 	if (r < 0)
 		return r;
