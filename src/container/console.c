@@ -105,14 +105,20 @@ int ct_console_relay(int master, pid_t pid, int in, int out)
 		tcsetattr(in, TCSANOW, &raw);
 		copy_winsize(in, master);
 	}
-	for (bool exited = false; !exited || out_open;) {
+	/* It may have exited before SIGCHLD was blocked: that signal is gone. */
+	bool exited = waitpid(pid, &status, WNOHANG) == pid;
+
+	while (!exited || out_open) {
 		struct pollfd p[3] = {{sfd, POLLIN, 0},
 				      {out_open ? master : -1, POLLIN, 0},
 				      {in_open ? in : -1, POLLIN, 0}};
-		int n = poll(p, 3, exited ? 100 : -1);
+		/* Once the pty is closed, poll for the exit too (belt and braces). */
+		int n = poll(p, 3, exited ? 100 : out_open ? -1 : 200);
 
 		if (n < 0 && errno != EINTR)
 			break;
+		if (!exited && !out_open && n == 0)
+			exited = waitpid(pid, &status, WNOHANG) == pid;
 		if (exited && n == 0)
 			break; /* the process is gone and the pty has nothing more */
 		if (p[0].revents & POLLIN)
