@@ -26,8 +26,9 @@
 #include "opt.h"
 #include "jsonutil.h"
 #include "parse.h"
+#include "state.h"
 
-#define STATE_MAX (1u << 20)
+#define STATE_MAX CT_STATE_MAX
 
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
 {

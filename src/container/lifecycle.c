@@ -184,6 +184,41 @@ static int kill_and_wait(const struct ct_state *st, struct err **err)
 	return 0;
 }
 
+static bool dirfd_exists(const char *root, const char *id)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	return rfd >= 0 && ct_id_validate(id, NULL) == 0 &&
+	       fstatat(rfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * delete --force without a readable state.json (missing, corrupt, oversized):
+ * kill and remove the cgroup recorded in cgroup.json, then the directory.
+ */
+static int delete_without_state(const char *root, const char *id, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct ct_cgroup *cg = NULL;
+	json_t *j;
+	int r;
+
+	r = ct_state_open_dir(root, id, &dirfd, err);
+	if (r < 0)
+		return r;
+	j = ct_state_read_cgroup(dirfd);
+	if (j && ct_cgroup_from_json(j, &cg, NULL) == 0) {
+		ct_cgroup_freeze(cg, false, NULL);
+		r = ct_cgroup_destroy(cg, err);
+		ct_cgroup_free(cg);
+	}
+	json_decref(j);
+	if (r < 0)
+		return r;
+	return ct_state_remove_dir(root, id, err);
+}
+
 int ct_delete(const char *root, const char *id, bool force, struct err **err)
 {
 	_cleanup_close_ int dirfd = -1;
@@ -194,10 +229,11 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err)
 	int r;
 
 	r = open_state(root, id, &dirfd, &st, &status, err);
-	if (r == -ENODATA && force) {
-		/* A create killed before it wrote state.json: only the directory is left. */
+	if (r < 0 && force && (r == -ENODATA || dirfd_exists(root, id))) {
+		/* A create killed before it wrote state.json, or a state.json that
+		 * cannot be read: clean up by id. */
 		err_free(err);
-		return ct_state_remove_dir(root, id, err);
+		return delete_without_state(root, id, err);
 	}
 	if (r < 0)
 		return r;

@@ -81,10 +81,7 @@ start_sleeper() {
 		grep -qx "$pid" "/sys/fs/cgroup/unified/$ID/cgroup.procs"
 	fi
 	isola kill "$ID" KILL
-	for i in $(seq 50); do
-		[ "$(isola state "$ID" | jq -r .status)" = stopped ] && break
-		sleep 0.1
-	done
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	isola delete "$ID"
 	run ls -d /sys/fs/cgroup/*/"$ID"
 	[ "$status" -ne 0 ]
@@ -375,6 +372,10 @@ start_sleeper() {
 	[[ "$output" == *"is not running"* ]]
 }
 
+pids_max_events() { # DIR: how often a fork was refused at pids.max
+	awk '$1 == "max" { print $2 }' "$1/pids.events"
+}
+
 @test "a fork bomb stops at pids.max" {
 	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no pids controller"
 	bundle_jq "$B" '.linux.resources.pids = {limit: 24}'
@@ -382,11 +383,9 @@ start_sleeper() {
 	args sh -c 'f() { f & f & exec sleep 1000; }; f 2>/dev/null & wait'
 	create_start
 	dir=/sys/fs/cgroup/pids/$ID
-	for _ in $(seq 100); do
-		[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] && break
-		sleep 0.1
-	done
-	sleep 1
+	# Forks get refused, and the bomb fills the cgroup up to its limit.
+	wait_until 10 '[ "$(pids_max_events "$dir")" -gt 0 ]'
+	wait_until 10 '[ "$(cat "$dir/pids.current")" -ge 12 ]'
 	cat "$dir/pids.current" "$dir/pids.events"
 	[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] # forks were refused
 	# The kernel's own count: the bomb grew to the limit and no further.  (A
@@ -408,7 +407,7 @@ start_sleeper() {
 	bundle_jq "$B" '.linux.resources.cpu = {quota: 20000, period: 100000}'
 	args sh -c 'while :; do :; done'
 	create_start
-	sleep 0.3
+	wait_until 5 '[ "$(isola events --stats "$ID" | jq .data.cpu.usage.total)" -gt 0 ]'
 	u0=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
 	t0=$(date +%s%N)
 	sleep 2

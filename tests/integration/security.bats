@@ -230,7 +230,7 @@ nothing_left() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"process.cwd"* ]]
 	[[ "$output" != *host-secret* ]]
-	wait_until 10 [ "$(ct_status "$R" "$ID")" = stopped ]
+	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	cat "$TMP/out"
 	[[ "$(cat "$TMP/out")" != *host-secret* ]]
 	# Preserved fds stay usable as the config asks (fd 3 here).
