@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
 #include "parse.h"
 
 struct pull_progress {
@@ -69,19 +71,21 @@ static void on_progress(void *data, enum img_progress_kind kind, const char *dig
 	}
 }
 
+const struct cli_opt cmd_pull_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
+    {"insecure", CLI_LONG(2), NULL, "plain HTTP, or HTTPS without verifying the certificate"},
+    {"authfile", CLI_LONG(3), "FILE", "registry credentials (default $REGISTRY_AUTH_FILE)"},
+    {"quiet", 'q', NULL, "no progress output"},
+    {"timeout-base", CLI_LONG(4), "SECONDS",
+     "each blob's deadline before its size is counted (60)"},
+    {"min-rate", CLI_LONG(5), "SIZE",
+     "slowest accepted rate per second, added to the deadline (64K)"},
+    {},
+};
+
 int cmd_pull(struct cli_globals *g, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "authfile", required_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{ "timeout-base", required_argument, NULL, 'T' },
-		{ "min-rate", required_argument, NULL, 'R' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser cp;
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *name = NULL;
 	struct pull_progress p = {.tty = isatty(STDERR_FILENO)};
@@ -92,29 +96,29 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 	uint64_t v;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+q", opts, NULL)) != -1) {
+	cli_parser_init(&cp, argv[0], cmd_pull_opts);
+	while ((c = cli_parse(&cp, argc, argv)) > 0) {
 		switch (c) {
-		case 's':
+		case CLI_LONG(1):
 			store = optarg;
 			break;
-		case 'k':
+		case CLI_LONG(2):
 			o.insecure = true;
 			break;
-		case 'a':
+		case CLI_LONG(3):
 			o.authfile = optarg;
 			break;
 		case 'q':
 			p.quiet = true;
 			break;
-		case 'T':
+		case CLI_LONG(4):
 			if (parse_u64(optarg, &v) < 0 || v == 0 || v > 86400)
 				return cli_usage_error(
 				    argv[0], "--timeout-base `%s`: expected 1..86400 seconds",
 				    optarg);
 			o.timeout_base = v;
 			break;
-		case 'R':
+		case CLI_LONG(5):
 			if (parse_size(optarg, &v) < 0 || v == 0)
 				return cli_usage_error(
 				    argv[0],
@@ -122,10 +126,10 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 				    optarg);
 			o.min_rate = v;
 			break;
-		default:
-			return 1;
 		}
 	}
+	if (c < 0)
+		return cp.exit_code;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image reference");
 	r = image_cli_open_store(store, &s);

@@ -4,16 +4,20 @@
 
 #include "cli.h"
 #include "image-cli.h"
+#include "opt.h"
+
+extern const struct cli_opt cmd_pull_opts[], cmd_images_opts[], cmd_rmi_opts[],
+    cmd_image_ctr_opts[];
 
 /* clang-format off */
 const struct cli_command cli_image_commands[] = {
-	{ "pull", cmd_pull, "fetch an image from a registry into the store" },
-	{ "images", cmd_images, "list the images in the store" },
-	{ "rmi", cmd_rmi, "remove an image from the store" },
-	{ "logs", cmd_image_logs, "print the output of a container started by run -d IMAGE" },
-	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)" },
-	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)" },
-	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull" },
+	{ "pull", cmd_pull, "fetch an image from a registry into the store", "IMAGE", cmd_pull_opts },
+	{ "images", cmd_images, "list the images in the store", "", cmd_images_opts },
+	{ "rmi", cmd_rmi, "remove an image from the store", "IMAGE...", cmd_rmi_opts },
+	{ "logs", cmd_image_logs, "print the output of a container started by run -d IMAGE", "NAME", cmd_image_ctr_opts },
+	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)", "NAME...", cmd_image_ctr_opts },
+	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
+	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull", "SUBCOMMAND [ARG...]" },
 	{},
 };
 /* clang-format on */

@@ -7,17 +7,22 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
 #include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "cleanup.h"
-#include "fdutil.h"
 #include "container.h"
+#include "fdutil.h"
 #include "hooks.h"
+#include "parse.h"
 #include "state.h"
 
 static int pidfd_of(const struct ct_state *s)
@@ -50,28 +55,48 @@ static int open_state(const char *root, const char *id, int *dirfd, struct ct_st
 	return 0;
 }
 
-/* Read the byte the init writes once it has the fifo open. */
+/*
+ * Read the byte the init writes once it has the fifo open, then wait for the
+ * end of file: the init holds its end open (O_CLOEXEC) until execve, so the
+ * container's process is running when this returns.  Text after the byte is
+ * the reason the init could not get there (a startContainer hook, exec).
+ */
 static int release_init(int dirfd, const struct ct_state *st, struct err **err)
 {
 	_cleanup_close_ int fd = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct pollfd p = {.events = POLLIN};
-	char c;
+	char buf[1024];
+	size_t len = 0;
+	bool opened = false;
 
 	if (fd < 0)
 		return err_make(err, errno, "open exec.fifo");
 	p.fd = fd;
 	for (;;) {
 		int n = poll(&p, 1, 100);
+		ssize_t got = -1;
 
 		if (n < 0 && errno != EINTR)
 			return err_make(err, errno, "poll exec.fifo");
-		if (n > 0 && read(fd, &c, 1) == 1)
-			break;
-		if ((n > 0 && (p.revents & POLLHUP)) || !ct_state_alive(st))
+		if (n > 0 && (p.revents & (POLLIN | POLLHUP)))
+			got = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (got > 0) {
+			len += got;
+			opened = true;
+			if (len == sizeof(buf) - 1)
+				break;
+			continue;
+		}
+		if (opened && got == 0)
+			break; /* execve closed the init's end */
+		if (!opened && ((n > 0 && (p.revents & POLLHUP)) || !ct_state_alive(st)))
 			return err_make(err, ESRCH, "container `%s`: init exited before start",
 					st->id);
 	}
 	unlinkat(dirfd, "exec.fifo", 0);
+	buf[len] = 0;
+	if (len > 1)
+		return err_make(err, 0, "container `%s`: %s", st->id, buf + 1);
 	return 0;
 }
 
@@ -299,38 +324,98 @@ static int read_cmdline(char ***ret, char **ret_buf, struct err **err)
 	return 0;
 }
 
+/*
+ * A copy of the binary in a memfd sealed against any write: what an
+ * unprivileged runtime re-executes from (a container that opens
+ * /proc/<pid>/exe for writing gets EPERM), as runc does without privileges.
+ */
+static int sealed_copy(const char *exe, int *ret_fd, struct err **err)
+{
+	_cleanup_close_ int src = open(exe, O_RDONLY | O_CLOEXEC), mfd = -1;
+	struct stat st;
+	off_t off = 0;
+
+	if (src < 0 || fstat(src, &st) < 0)
+		return err_make(err, errno, "open `%s`", exe);
+	mfd = memfd_create("isola", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return err_make(err, errno, "memfd_create");
+	while (off < st.st_size)
+		if (sendfile(mfd, src, &off, st.st_size - off) <= 0)
+			return err_make(err, errno ? errno : EIO, "copy `%s` to a memfd", exe);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return err_make(err, errno, "seal the copy of `%s`", exe);
+	*ret_fd = TAKE_FD(mfd);
+	return 0;
+}
+
+/* The caller's mount namespace, kept open across the re-exec below. */
+static int caller_mntns = -1;
+
+int ct_caller_mntns(void)
+{
+	return caller_mntns;
+}
+
 int ct_protect_exe(struct err **err)
 {
 	extern char **environ;
-	char exe[4096];
-	_cleanup_close_ int fd = -1;
+	char exe[4096], mp[4096], num[16];
+	_cleanup_close_ int fd = -1, ns = -1;
 	_cleanup_free_ char *args_buf = NULL;
+	const char *env = getenv(RO_EXE_ENV);
 	char **argv = NULL;
 	ssize_t n;
 	int r;
 
-	if (getenv(RO_EXE_ENV)) {
+	if (env) {
+		int v;
+
+		/* Only an fd that really is a mount namespace (the env is the user's). */
+		if (parse_int(env, &v) == 0 && v > 2 && fcntl(v, F_SETFD, FD_CLOEXEC) == 0 &&
+		    ioctl(v, NS_GET_NSTYPE) == CLONE_NEWNS)
+			caller_mntns = v;
 		unsetenv(RO_EXE_ENV);
 		return 0;
 	}
+	/* Not O_CLOEXEC: it crosses the execveat below (then gets CLOEXEC). */
+	ns = open("/proc/self/ns/mnt", O_RDONLY);
+	if (ns < 0)
+		return err_make(err, errno, "open /proc/self/ns/mnt");
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return err_make(err, errno, "readlink /proc/self/exe");
 	exe[n] = 0;
+	if (geteuid() != 0) {
+		/* Unprivileged (rootless): no mount namespace to make; a sealed copy. */
+		r = sealed_copy(exe, &fd, err);
+		if (r < 0)
+			return r;
+		goto reexec;
+	}
+	r = mount_point_of(exe, mp, sizeof(mp), err);
+	if (r < 0)
+		return r;
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_make(err, errno, "unshare a mount namespace");
-	/* A slave: host mounts still reach us, ours never reach the host. */
-	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
-	    mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
+	/*
+	 * Only the mount holding the binary becomes a slave (host mounts still
+	 * reach it, our bind never reaches the host): every other mount stays a
+	 * peer of the host's, so a container's rshared volume can join its
+	 * source's peer group.
+	 */
+	if (mount(NULL, mp, NULL, MS_SLAVE, NULL) < 0 || mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
 	    mount(NULL, exe, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return err_make(err, errno, "bind `%s` read-only", exe);
 	fd = open(exe, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "open `%s`", exe);
+reexec:
 	r = read_cmdline(&argv, &args_buf, err);
 	if (r < 0)
 		return r;
-	setenv(RO_EXE_ENV, "1", 1);
+	snprintf(num, sizeof(num), "%d", ns);
+	setenv(RO_EXE_ENV, num, 1);
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 	r = err_make(err, errno, "re-exec `%s`", exe);
 	unsetenv(RO_EXE_ENV);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "container.h"
 #include "fdutil.h"
 #include "init.h"
 #include "parse.h"
@@ -87,6 +88,9 @@ int ct_process_setup_privileged(const struct ct_init *in, struct err **err)
 		if (r < 0)
 			return r;
 	}
+	if (p->io_priority &&
+	    syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p->io_priority) < 0)
+		return err_make(err, errno, "process.ioPriority");
 	if (in->spec && in->spec->has_personality && personality(in->spec->personality) < 0)
 		return err_make(err, errno, "personality");
 	if (!in->no_new_keyring && syscall(SYS_keyctl, 1 /* JOIN_SESSION_KEYRING */, NULL) < 0 &&
@@ -135,7 +139,8 @@ static char **env_with_home(const struct ct_process *p)
 
 int ct_close_inherited_fds(const struct ct_init *in, int keep_a, int keep_b, struct err **err)
 {
-	int keep[] = {keep_a, keep_b, in->console_fd};
+	/* The caller's mount namespace: a namespace fd, no path to escape through. */
+	int keep[] = {keep_a, keep_b, in->console_fd, ct_caller_mntns()};
 	int r = close_fds_except(3 + in->preserve_fds, keep, ARRAY_SIZE(keep));
 
 	return r < 0 ? err_make(err, -r, "close inherited fds") : 0;
@@ -178,7 +183,8 @@ int ct_process_exec(struct ct_init *in, struct err **err)
 	env = env_with_home(p);
 	if (!env)
 		return err_make(err, ENOMEM, "env");
-	close_fds_from(3 + in->preserve_fds);
+	/* exec.fifo stays open (O_CLOEXEC) until execve: `start` waits for that. */
+	close_fds_except(3 + in->preserve_fds, &in->exec_fifo_fd, 1);
 	if (p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
 		return r;
 	execve(in->exec_path, p->args, env);

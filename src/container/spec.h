@@ -73,6 +73,7 @@ struct ct_process {
 	size_t n_rlimits;
 	bool no_new_privileges, has_oom_score_adj;
 	int oom_score_adj;
+	int io_priority; /* ioprio_set(2) value, 0: unset */
 };
 
 struct ct_spec {

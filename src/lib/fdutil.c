@@ -381,3 +381,41 @@ void close_fds_from(int first)
 	for (int fd = first; fd < 65536; fd++)
 		close(fd);
 }
+
+/* The longest /proc/self/mountinfo mount point that is @path or above it. */
+int mount_point_of(const char *path, char *ret, size_t size, struct err **err)
+{
+	_cleanup_free_ char *info = NULL;
+	char *line, *save = NULL;
+	size_t best = 0;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &info, NULL, err) < 0)
+		return err_wrap(err, "find the mount of `%s`", path);
+	snprintf(ret, size, "/");
+	for (line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char mp[4096], *o = mp, *f = line;
+		size_t n;
+
+		/* Field 5: the mount point, with space, tab, newline and \ octal-escaped. */
+		for (int i = 0; i < 4 && f; i++)
+			f = strchr(f + 1, ' ');
+		if (!f)
+			continue;
+		for (f++; *f && *f != ' ' && o < mp + sizeof(mp) - 1; f++) {
+			if (f[0] == '\\' && f[1] >= '0' && f[1] <= '3' && f[2] && f[3]) {
+				*o++ = (char)((f[1] - '0') * 64 + (f[2] - '0') * 8 + (f[3] - '0'));
+				f += 3;
+			} else {
+				*o++ = *f;
+			}
+		}
+		*o = 0;
+		n = strlen(mp);
+		if (n > best && strncmp(path, mp, n) == 0 && (path[n] == '/' || !path[n]) &&
+		    n < size) {
+			best = n;
+			memcpy(ret, mp, n + 1);
+		}
+	}
+	return 0;
+}

@@ -224,11 +224,15 @@ nothing_left() {
 	[[ "$output" == *"process.cwd"* ]]
 	isola delete --force "$ID" 2>/dev/null || true
 	isola create -b "$B" "$ID" 7</ >"$TMP/out" 2>&1 3>&-
-	isola start "$ID"
+	# start returns only after execve, so it reports why the process did not start.
+	run isola start "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.cwd"* ]]
+	[[ "$output" != *host-secret* ]]
 	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	cat "$TMP/out"
 	[[ "$(cat "$TMP/out")" != *host-secret* ]]
-	[[ "$(cat "$TMP/out")" == *"process.cwd"* ]]
 	# Preserved fds stay usable as the config asks (fd 3 here).
 	bundle_jq "$B" '.process.cwd = "/" | .process.args = ["sh", "-c", "cat <&3"]'
 	isola delete --force "$ID" 2>/dev/null || true
