@@ -23,6 +23,7 @@
 #include "fdutil.h"
 #include "image-cli.h"
 #include "jsonutil.h"
+#include "net.h"
 #include "parse.h"
 
 #define STATE_MAX (1u << 20)
@@ -89,6 +90,8 @@ static char *container_status(const char *store, const char *id)
 	j = json_loadb(out, len, 0, NULL);
 	return strdup(json_string_value(json_object_get(j, "status")) ?: "unknown");
 }
+
+static bool is_running(const char *store, const char *id);
 
 struct ctr_args {
 	const char *store, *format;
@@ -224,6 +227,11 @@ int cmd_image_logs(struct cli_globals *g, int argc, char **argv)
 	return 0;
 }
 
+bool image_cli_container_running(const char *store, const char *id)
+{
+	return is_running(store, id);
+}
+
 static bool is_running(const char *store, const char *id)
 {
 	_cleanup_free_ char *st = container_status(store, id);
@@ -271,11 +279,19 @@ static int each_container(struct ctr_args *a, int argc, char **argv,
 	return rc;
 }
 
+/* A stopped container leaves its network: the CNI state says what to undo. */
+static int detach(const char *store, const char *id)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	return net_detach(store, id, &err) < 0 ? cli_fail(&err) : 0;
+}
+
 static int stop_cmd(const struct ctr_args *a, const char *store, const char *id)
 {
 	if (stop_one(store, id, a->timeout) < 0)
 		return cli_usage_error(id, "container did not stop");
-	return 0;
+	return detach(store, id);
 }
 
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
@@ -299,6 +315,8 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 		stop_one(store, id, 0);
 	}
 	image_cli_runtime(store, del, -1, null, null);
+	/* Even if DEL fails (reported), the bundle goes: rm -f must not get stuck. */
+	detach(store, id);
 	r = image_cli_open_store(a->store, &s);
 	if (r)
 		return r;

@@ -17,9 +17,9 @@
 int cmd_run(struct cli_globals *g, int argc, char **argv);
 
 static const char *const image_only[] = {
-    "rm",      "name", "e",    "env",	 "v",	 "volume",     "w",
-    "workdir", "u",    "user", "memory", "cpus", "pids-limit", "read-only",
-    "network", "t",    "tty",  "store",	 NULL,
+    "rm",  "name",  "e",      "env",	 "v",	       "volume",    "w",	"workdir",
+    "u",   "user",  "memory", "cpus",	 "pids-limit", "read-only", "network",	"t",
+    "tty", "store", "p",      "publish", "dns",	       "add-host",  "hostname", NULL,
 };
 /* Options of either form that take a separate value. */
 static const char *const with_value[] = {
@@ -42,6 +42,11 @@ static const char *const with_value[] = {
     "pids-limit",
     "network",
     "store",
+    "p",
+    "publish",
+    "dns",
+    "add-host",
+    "hostname",
     NULL,
 };
 

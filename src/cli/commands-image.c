@@ -13,6 +13,7 @@ const struct cli_command cli_image_commands[] = {
 	{ "logs", cmd_image_logs, "print the output of a container started by run -d IMAGE" },
 	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)" },
 	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)" },
+	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune" },
 	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull" },
 	{},
 };

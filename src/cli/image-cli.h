@@ -30,5 +30,9 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 /* Parse a command's only option, --store DIR; returns an exit code (0: go on). */
 int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 
+/* created, running or paused, as the runtime says. */
+bool image_cli_container_running(const char *store, const char *id);
+int cmd_network(struct cli_globals *g, int argc, char **argv);
+
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);

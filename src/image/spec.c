@@ -240,7 +240,10 @@ static json_t *linux_section(const struct img_run_opts *o)
 	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
 			       "uts", "type", "mount");
 
-	if (!o->host_network)
+	if (!o->host_network && o->netns_path)
+		json_array_append_new(
+		    ns, json_pack("{s:s,s:s}", "type", "network", "path", o->netns_path));
+	else if (!o->host_network)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
 	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources(o),
 			 "maskedPaths", str_array(masked_paths, ARRAY_SIZE(masked_paths)),
@@ -293,8 +296,11 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	proc = process_section(cfg, o, args, uid, gid);
 	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
 			 "process", proc, "root", "path", "rootfs", "readonly", o->read_only,
-			 "hostname", o->name ? o->name : "isola", "mounts", mounts, "linux",
-			 linux_section(o));
+			 "hostname",
+			 o->hostname ? o->hostname
+			 : o->name   ? o->name
+				     : "isola",
+			 "mounts", mounts, "linux", linux_section(o));
 	if (!spec)
 		return err_make(err, ENOMEM, "config.json");
 	*ret = TAKE_PTR(spec);

@@ -6,6 +6,7 @@ load helpers
 
 setup() {
 	isola_tmp
+	export ISOLA_NETWORK=none # the image form's bridge network is net.bats' business
 }
 
 teardown() {
