@@ -4,6 +4,7 @@
 
 #include "cgroup-target.h"
 #include "cli.h"
+#include "opt.h"
 
 int cgroup_target_open(const char *root, const char *id, struct cgroup_target *t, struct err **err)
 {
@@ -40,15 +41,19 @@ int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool froze
 	enum ct_status want = frozen ? CT_RUNNING : CT_PAUSED;
 	struct cgroup_target t;
 	struct err *err = NULL;
+	const char *id;
 	int r;
 
-	if (argc != 2)
+	if (cli_parse_none(argc, argv, &r))
+		return r;
+	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one container id");
-	if (cgroup_target_open(root, argv[1], &t, &err) < 0)
+	id = argv[optind];
+	if (cgroup_target_open(root, id, &t, &err) < 0)
 		return cli_fail(&err);
 	if (t.status != want)
-		r = err_make(&err, 0, "container `%s` is %s, not %s", argv[1],
-			     ct_status_name(t.status), frozen ? "running" : "paused");
+		r = err_make(&err, 0, "container `%s` is %s, not %s", id, ct_status_name(t.status),
+			     frozen ? "running" : "paused");
 	else
 		r = ct_cgroup_freeze(t.cg, frozen, &err);
 	cgroup_target_close(&t);

@@ -22,10 +22,14 @@ struct cli_globals {
 /* A command returns the process exit code. */
 typedef int (*cli_fn)(struct cli_globals *g, int argc, char **argv);
 
+struct cli_opt;
+
 struct cli_command {
 	const char *name;
 	cli_fn fn;
 	const char *summary;
+	const char *args;	    /* operands for the usage line: "ID [SIGNAL]" */
+	const struct cli_opt *opts; /* its option table (opt.h), NULL: none */
 };
 
 /* NULL-name-terminated tables, one per module. */

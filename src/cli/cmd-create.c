@@ -9,66 +9,70 @@
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"
+#include "opt.h"
 #include "parse.h"
+
+/* clang-format off */
+#define CREATE_OPTS \
+	{"bundle", 'b', "DIR", "the bundle: config.json and its rootfs (default: the current directory)"}, \
+	{"pid-file", CLI_LONG(1), "FILE", "write the pid of the container's init to FILE"}, \
+	{"console-socket", CLI_LONG(2), "SOCKET", "send the pty master of a terminal container over this AF_UNIX socket"}, \
+	{"no-pivot", CLI_LONG(3), NULL, "move the root with MS_MOVE and chroot instead of pivot_root (rootfs on a ramdisk)"}, \
+	{"no-new-keyring", CLI_LONG(4), NULL, "keep the caller's session keyring instead of a new one"}, \
+	{"preserve-fds", CLI_LONG(5), "N", "pass N more fds (3, 4, ...) to the container's process"}, \
+	{"no-subreaper", CLI_LONG(6), NULL, "accepted for runc compatibility (no effect)"}
+/* clang-format on */
+
+const struct cli_opt cmd_create_opts[] = {CREATE_OPTS, {}};
+const struct cli_opt cmd_run_opts[] = {
+    CREATE_OPTS,
+    {"detach", 'd', NULL, "return once the container runs instead of waiting for it"},
+    {"keep", CLI_LONG(7), NULL, "keep the stopped container instead of deleting it"},
+    {},
+};
 
 int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
 		     struct cmd_create_args *a)
 {
-	static const struct option opts[] = {
-	    {"bundle", required_argument, NULL, 'b'},
-	    {"pid-file", required_argument, NULL, 'p'},
-	    {"console-socket", required_argument, NULL, 'c'},
-	    {"no-pivot", no_argument, NULL, 'P'},
-	    {"no-new-keyring", no_argument, NULL, 'k'},
-	    {"preserve-fds", required_argument, NULL, 'f'},
-	    {"detach", no_argument, NULL, 'd'},
-	    {"keep", no_argument, NULL, 'K'},
-	    {"no-subreaper", no_argument, NULL, 'S'},
-	    {},
-	};
+	struct cli_parser p;
 	int c;
 
 	a->o.root = g->root;
 	a->o.systemd_cgroup = g->systemd_cgroup;
-	while ((c = getopt_long_only(argc, argv, run ? "+b:d" : "+b:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], run ? cmd_run_opts : cmd_create_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
 		case 'b':
 			a->o.bundle = optarg;
 			break;
-		case 'p':
+		case CLI_LONG(1):
 			a->o.pid_file = optarg;
 			break;
-		case 'c':
+		case CLI_LONG(2):
 			a->o.console_socket = optarg;
 			break;
-		case 'P':
+		case CLI_LONG(3):
 			a->o.no_pivot = true;
 			break;
-		case 'k':
+		case CLI_LONG(4):
 			a->o.no_new_keyring = true;
 			break;
-		case 'S':
-			break;
-		case 'f':
+		case CLI_LONG(5):
 			if (parse_int(optarg, &a->o.preserve_fds) < 0 || a->o.preserve_fds < 0 ||
 			    a->o.preserve_fds > 4096)
 				return cli_usage_error(
 				    argv[0], "--preserve-fds `%s`: expected 0..4096", optarg);
 			break;
 		case 'd':
-			if (!run)
-				return cli_usage_error(argv[0], "unknown option --detach");
 			a->detach = true;
 			break;
-		case 'K':
-			if (!run)
-				return cli_usage_error(argv[0], "unknown option --keep");
+		case CLI_LONG(7):
 			a->keep = true;
 			break;
-		default:
-			return 1;
 		}
 	}
+	if (c < 0)
+		return p.exit_code ? p.exit_code : -1;
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	a->o.id = argv[optind];
@@ -84,7 +88,7 @@ int cmd_create(struct cli_globals *g, int argc, char **argv)
 
 	r = cmd_create_parse(g, argc, argv, false, &a);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (ct_protect_exe(&err) < 0 || ct_create(&a.o, &pid, &err) < 0)
 		return cli_fail(&err);
 	return 0;

@@ -11,6 +11,6 @@ struct cmd_create_args {
 	bool detach, keep;
 };
 
-/* Returns 0, or an exit code after printing a usage error. */
+/* Returns 0; -1 after --help (exit 0); or an exit code after printing a usage error. */
 int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
 		     struct cmd_create_args *a);

@@ -6,20 +6,26 @@
 #include <getopt.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "container.h"
+
+const struct cli_opt cmd_delete_opts[] = {
+    {"force", 'f', NULL, "kill a running container first; a missing one is not an error"},
+    {},
+};
 
 int cmd_delete(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"force", no_argument, NULL, 'f'}, {}};
+	struct cli_parser p;
 	struct err *err = NULL;
 	bool force = false;
 	int c, r;
 
-	while ((c = getopt_long_only(argc, argv, "+f", opts, NULL)) != -1) {
-		if (c != 'f')
-			return 1;
+	cli_parser_init(&p, argv[0], cmd_delete_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0)
 		force = true;
-	}
+	if (c < 0)
+		return p.exit_code;
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	r = ct_delete(g->root, argv[optind], force, &err);

@@ -18,6 +18,7 @@
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "jsonutil.h"
 #include "parse.h"
 
@@ -186,29 +187,31 @@ static int stream(const char *root, const char *id, uint64_t interval_ms, struct
 	return r;
 }
 
+const struct cli_opt cmd_events_opts[] = {
+    {"stats", CLI_LONG(1), NULL, "print one stats event and exit"},
+    {"interval", CLI_LONG(2), "DURATION",
+     "time between stats events, e.g. 5s or 500ms (default 5s)"},
+    {},
+};
+
 int cmd_events(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"stats", no_argument, NULL, 's'},
-	    {"interval", required_argument, NULL, 'i'},
-	    {},
-	};
+	struct cli_parser p;
 	uint64_t interval_ms = 5000;
 	struct err *err = NULL;
 	bool once = false;
 	int c, r;
 
-	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
-		if (c == 's')
+	cli_parser_init(&p, argv[0], cmd_events_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
+		if (c == CLI_LONG(1))
 			once = true;
-		else if (c == 'i' && parse_interval(optarg, &interval_ms) == 0)
-			continue;
-		else if (c == 'i')
+		else if (parse_interval(optarg, &interval_ms) < 0)
 			return cli_usage_error(
 			    argv[0], "--interval `%s`: expected e.g. 5s or 500ms", optarg);
-		else
-			return 1;
 	}
+	if (c < 0)
+		return p.exit_code;
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	if (!once)

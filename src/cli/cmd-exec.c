@@ -6,6 +6,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "container.h"
 #include "parse.h"
 #include "strv.h"
@@ -15,34 +16,40 @@ static int push(char ***v, const char *s, const char *cmd)
 	return strv_push(v, s) < 0 ? cli_usage_error(cmd, "out of memory") : 0;
 }
 
+const struct cli_opt cmd_exec_opts[] = {
+    {"process", 'p', "FILE", "the process as an OCI process JSON (instead of COMMAND)"},
+    {"tty", 't', NULL, "give the process a terminal"},
+    {"interactive", 'i', NULL, "keep stdin attached (it always is; accepted for -it)"},
+    {"detach", 'd', NULL, "return at once instead of waiting for the process"},
+    {"env", 'e', "KEY=VALUE", "add an environment variable (repeatable)"},
+    {"cwd", 'w', "DIR", "the working directory in the container"},
+    {"user", 'u', "UID[:GID]", "run as this user and group"},
+    {"cap", 'c', "CAP", "add a capability (repeatable)"},
+    {"pid-file", CLI_LONG(1), "FILE", "write the process's pid to FILE"},
+    {"console-socket", CLI_LONG(2), "SOCKET", "send the pty master over this AF_UNIX socket"},
+    {"preserve-fds", CLI_LONG(3), "N", "pass N more fds (3, 4, ...) to the process"},
+    {"no-new-privs", CLI_LONG(4), NULL, "set no_new_privs for the process"},
+    {"process-label", CLI_LONG(5), "LABEL", "SELinux label (refused: not supported)"},
+    {"apparmor", CLI_LONG(6), "PROFILE", "AppArmor profile (refused: not supported)"},
+    {"cgroup", CLI_LONG(7), "PATH", "run in a sub-cgroup (refused: not supported)"},
+    {},
+};
+
 static int parse(int argc, char **argv, struct ct_exec_opts *o)
 {
-	static const struct option opts[] = {
-	    {"process", required_argument, NULL, 'p'},
-	    {"tty", no_argument, NULL, 't'},
-	    {"detach", no_argument, NULL, 'd'},
-	    {"env", required_argument, NULL, 'e'},
-	    {"cwd", required_argument, NULL, 'w'},
-	    {"user", required_argument, NULL, 'u'},
-	    {"cap", required_argument, NULL, 'c'},
-	    {"pid-file", required_argument, NULL, 'P'},
-	    {"console-socket", required_argument, NULL, 's'},
-	    {"preserve-fds", required_argument, NULL, 'f'},
-	    {"no-new-privs", no_argument, NULL, 'n'},
-	    {"process-label", required_argument, NULL, 'L'},
-	    {"apparmor", required_argument, NULL, 'A'},
-	    {"cgroup", required_argument, NULL, 'G'},
-	    {},
-	};
+	struct cli_parser p;
 	int c, r = 0;
 
-	while (r == 0 && (c = getopt_long_only(argc, argv, "+p:tde:u:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_exec_opts);
+	while (r == 0 && (c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
 		case 'p':
 			o->process_file = optarg;
 			break;
 		case 't':
 			o->tty = true;
+			break;
+		case 'i':
 			break;
 		case 'd':
 			o->detach = true;
@@ -59,31 +66,32 @@ static int parse(int argc, char **argv, struct ct_exec_opts *o)
 		case 'c':
 			r = push(&o->caps, optarg, argv[0]);
 			break;
-		case 'P':
+		case CLI_LONG(1):
 			o->pid_file = optarg;
 			break;
-		case 's':
+		case CLI_LONG(2):
 			o->console_socket = optarg;
 			break;
-		case 'n':
+		case CLI_LONG(4):
 			o->no_new_privs = true;
 			break;
-		case 'f':
+		case CLI_LONG(3):
 			if (parse_int(optarg, &o->preserve_fds) < 0 || o->preserve_fds < 0 ||
 			    o->preserve_fds > 4096)
 				r = cli_usage_error(argv[0], "--preserve-fds: expected 0..4096");
 			break;
-		case 'L':
-		case 'A':
-		case 'G':
-			r = cli_usage_error(argv[0], "this option is not supported yet");
-			break;
 		default:
-			r = 1;
+			r = cli_usage_error(argv[0], "--%s is not supported",
+					    c == CLI_LONG(5)   ? "process-label"
+					    : c == CLI_LONG(6) ? "apparmor"
+							       : "cgroup");
+			break;
 		}
 	}
 	if (r)
 		return r;
+	if (c < 0)
+		return p.exit_code ? p.exit_code : -1;
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected a container id");
 	o->id = argv[optind++];
@@ -102,7 +110,9 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
 	int r, status = 0;
 
 	r = parse(argc, argv, &o);
-	if (r == 0) {
+	if (r < 0)
+		r = 0; /* --help */
+	else if (r == 0) {
 		if (ct_protect_exe(&err) < 0 || ct_exec(&o, &status, &err) < 0)
 			r = cli_fail(&err);
 		else

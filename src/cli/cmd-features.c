@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "cli.h"
+#include "opt.h"
 
 static const char features[] =
     "{\n"
@@ -38,7 +39,11 @@ static const char features[] =
 
 int cmd_features(struct cli_globals *g, int argc, char **argv)
 {
-	if (argc != 1)
+	int code;
+
+	if (cli_parse_none(argc, argv, &code))
+		return code;
+	if (optind != argc)
 		return cli_usage_error(argv[0], "takes no arguments");
 	fputs(features, stdout);
 	return 0;

@@ -6,21 +6,27 @@
 #include <signal.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "container.h"
 #include "parse.h"
 
+const struct cli_opt cmd_kill_opts[] = {
+    {"all", 'a', NULL, "signal every process in the container's cgroup"},
+    {},
+};
+
 int cmd_kill(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"all", no_argument, NULL, 'a'}, {}};
+	struct cli_parser p;
 	struct err *err = NULL;
 	bool all = false;
 	int c, sig = SIGTERM;
 
-	while ((c = getopt_long_only(argc, argv, "+a", opts, NULL)) != -1) {
-		if (c != 'a')
-			return 1;
+	cli_parser_init(&p, argv[0], cmd_kill_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0)
 		all = true;
-	}
+	if (c < 0)
+		return p.exit_code;
 	if (optind != argc - 1 && optind != argc - 2)
 		return cli_usage_error(argv[0], "expected ID [SIGNAL]");
 	if (optind == argc - 2 && parse_signal(argv[optind + 1], &sig) < 0)

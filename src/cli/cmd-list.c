@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "jsonutil.h"
 #include "state.h"
 
@@ -37,24 +38,35 @@ static void print_one(const char *root, const char *id, bool quiet, json_t *arr,
 	ct_state_clear(&st);
 }
 
+const struct cli_opt cmd_list_opts[] = {
+    {"quiet", 'q', NULL, "print the container ids only"},
+    {"format", 'f', "table|json", "the output format (default: table)"},
+    {},
+};
+
 int cmd_list(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"quiet", no_argument, NULL, 'q'}, {"format", required_argument, NULL, 'f'}, {}};
+	struct cli_parser p;
 	_cleanup_json_ json_t *arr = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
 	bool quiet = false;
 	struct dirent *e;
 	int c;
 
-	while ((c = getopt_long_only(argc, argv, "+qf:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_list_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		if (c == 'q')
 			quiet = true;
-		else if (c == 'f' && streq(optarg, "json"))
+		else if (streq(optarg, "json") && !arr)
 			arr = json_array();
-		else if (c != 'f' || !streq(optarg, "table"))
-			return cli_usage_error(argv[0], "--format: expected table or json");
+		else if (!streq(optarg, "table"))
+			return cli_usage_error(argv[0], "--format `%s`: expected table or json",
+					       optarg);
 	}
+	if (c < 0)
+		return p.exit_code;
+	if (optind != argc)
+		return cli_usage_error(argv[0], "takes no arguments");
 	d = opendir(g->root);
 	if (!d && errno != ENOENT)
 		return cli_usage_error(argv[0], "open `%s`: %m", g->root);

@@ -16,6 +16,7 @@
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "fdutil.h"
 #include "parse.h"
 
@@ -107,9 +108,14 @@ static int print_table(char **opts, int n_opts, const pid_t *pids, size_t n, str
 	return 0;
 }
 
+const struct cli_opt cmd_ps_opts[] = {
+    {"format", 'f', "table|json", "ps(1)'s table, or a JSON array of pids (default: table)"},
+    {},
+};
+
 int cmd_ps(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {{"format", required_argument, NULL, 'f'}, {}};
+	struct cli_parser p;
 	const char *format = "table";
 	_cleanup_free_ pid_t *pids = NULL;
 	struct cgroup_target t;
@@ -117,11 +123,11 @@ int cmd_ps(struct cli_globals *g, int argc, char **argv)
 	size_t n = 0;
 	int c, r;
 
-	while ((c = getopt_long_only(argc, argv, "+f:", opts, NULL)) != -1) {
-		if (c != 'f')
-			return 1;
+	cli_parser_init(&p, argv[0], cmd_ps_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0)
 		format = optarg;
-	}
+	if (c < 0)
+		return p.exit_code;
 	if (!streq(format, "table") && !streq(format, "json"))
 		return cli_usage_error(argv[0], "--format `%s`: expected table or json", format);
 	if (optind >= argc)

@@ -17,7 +17,7 @@ int cmd_run(struct cli_globals *g, int argc, char **argv)
 
 	r = cmd_create_parse(g, argc, argv, true, &a);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (ct_protect_exe(&err) < 0 || ct_create(&a.o, &pid, &err) < 0)
 		return cli_fail(&err);
 	if (ct_start(a.o.root, a.o.id, &err) < 0) {

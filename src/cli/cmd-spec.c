@@ -10,14 +10,20 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "spec.h"
 
+const struct cli_opt cmd_spec_opts[] = {
+    {"bundle", 'b', "DIR", "write DIR/config.json (default: the current directory)"},
+    {"rootless", CLI_LONG(1), NULL, "a config for an unprivileged user (user namespace)"},
+    {},
+};
+
 int cmd_spec(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"rootless", no_argument, NULL, 'r'}, {"bundle", required_argument, NULL, 'b'}, {}};
+	struct cli_parser p;
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_close_ int dfd = -1;
@@ -26,14 +32,17 @@ int cmd_spec(struct cli_globals *g, int argc, char **argv)
 	bool rootless = false;
 	int c;
 
-	while ((c = getopt_long_only(argc, argv, "+b:", opts, NULL)) != -1) {
-		if (c == 'r')
+	cli_parser_init(&p, argv[0], cmd_spec_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
+		if (c == CLI_LONG(1))
 			rootless = true;
-		else if (c == 'b')
-			bundle = optarg;
 		else
-			return 1;
+			bundle = optarg;
 	}
+	if (c < 0)
+		return p.exit_code;
+	if (optind != argc)
+		return cli_usage_error(argv[0], "takes no arguments (use --bundle DIR)");
 	dfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dfd < 0)
 		return cli_usage_error(argv[0], "bundle `%s`: %s", bundle, strerror(errno));

@@ -3,15 +3,19 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "opt.h"
 #include "container.h"
 
 int cmd_start(struct cli_globals *g, int argc, char **argv)
 {
 	struct err *err = NULL;
+	int code;
 
-	if (argc != 2)
+	if (cli_parse_none(argc, argv, &code))
+		return code;
+	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one container id");
-	if (ct_start(g->root, argv[1], &err) < 0)
+	if (ct_start(g->root, argv[optind], &err) < 0)
 		return cli_fail(&err);
 	return 0;
 }

@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "jsonutil.h"
 #include "state.h"
 
@@ -17,10 +18,16 @@ int cmd_state(struct cli_globals *g, int argc, char **argv)
 	struct err *err = NULL;
 	_cleanup_close_ int dirfd = -1;
 
-	if (argc != 2)
+	const char *id;
+	int code;
+
+	if (cli_parse_none(argc, argv, &code))
+		return code;
+	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one container id");
-	if (ct_state_open_dir(g->root, argv[1], &dirfd, &err) < 0 ||
-	    ct_state_read(dirfd, argv[1], &st, &err) < 0)
+	id = argv[optind];
+	if (ct_state_open_dir(g->root, id, &dirfd, &err) < 0 ||
+	    ct_state_read(dirfd, id, &st, &err) < 0)
 		return cli_fail(&err);
 	j = ct_state_to_oci_json(&st, ct_state_status(dirfd, &st));
 	ct_state_clear(&st);

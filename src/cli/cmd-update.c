@@ -15,6 +15,7 @@
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "parse.h"
@@ -84,6 +85,17 @@ static int load_resources(const char *path, json_t **ret, struct err **err)
 	return r;
 }
 
+extern const struct cli_opt cmd_update_opts[];
+
+/* The option as the user typed it, for messages. */
+static const char *flag_name(const struct flag *f)
+{
+	for (const struct cli_opt *o = cmd_update_opts; o->name; o++)
+		if (o->key == CLI_LONG(f->opt))
+			return o->name;
+	return f->key;
+}
+
 static int set_flag(json_t *res, const struct flag *f, const char *val, struct err **err)
 {
 	json_t *group = json_object_get(res, f->group), *v;
@@ -94,13 +106,12 @@ static int set_flag(json_t *res, const struct flag *f, const char *val, struct e
 		v = json_string(val);
 	} else if (f->size && !streq(val, "-1")) {
 		if (parse_size(val, &size) < 0 || size > INT64_MAX)
-			return err_make(err, 0, "--%s `%s`: expected a size such as 512m", f->key,
-					val);
+			return err_make(err, 0, "--%s `%s`: expected a size such as 512m",
+					flag_name(f), val);
 		v = json_integer((json_int_t)size);
 	} else {
 		if (parse_i64(val, &num) < 0)
-			return err_make(err, 0, "%s.%s `%s`: expected a number", f->group, f->key,
-					val);
+			return err_make(err, 0, "--%s `%s`: expected a number", flag_name(f), val);
 		v = json_integer(num);
 	}
 	if (!group || !json_is_object(group)) {
@@ -112,43 +123,48 @@ static int set_flag(json_t *res, const struct flag *f, const char *val, struct e
 	return 0;
 }
 
+const struct cli_opt cmd_update_opts[] = {
+    {"resources", 'r', "FILE", "a LinuxResources JSON file, or - for stdin; the flags override it"},
+    {"blkio-weight", CLI_LONG(OPT_BLKIO), "N", "block IO weight, 10..1000"},
+    {"cpu-period", CLI_LONG(OPT_PERIOD), "USEC", "CPU CFS period"},
+    {"cpu-quota", CLI_LONG(OPT_QUOTA), "USEC", "CPU CFS quota per period"},
+    {"cpu-share", CLI_LONG(OPT_SHARE), "N", "CPU shares (relative weight)"},
+    {"cpu-rt-period", CLI_LONG(OPT_RT_PERIOD), "USEC", "CPU realtime period"},
+    {"cpu-rt-runtime", CLI_LONG(OPT_RT_RUNTIME), "USEC", "CPU realtime runtime per period"},
+    {"cpuset-cpus", CLI_LONG(OPT_CPUS), "LIST", "CPUs the container may use, e.g. 0-2,4"},
+    {"cpuset-mems", CLI_LONG(OPT_MEMS), "LIST", "memory nodes the container may use"},
+    {"memory", CLI_LONG(OPT_MEMORY), "SIZE", "memory limit, e.g. 512m (-1: none)"},
+    {"memory-reservation", CLI_LONG(OPT_RESERVATION), "SIZE", "memory soft limit"},
+    {"memory-swap", CLI_LONG(OPT_SWAP), "SIZE", "memory plus swap limit (-1: none)"},
+    {"pids-limit", CLI_LONG(OPT_PIDS), "N", "maximum number of processes"},
+    {"l3-cache-schema", CLI_LONG(OPT_L3), "SCHEMA", "Intel RDT L3 schema (refused: not supported)"},
+    {"mem-bw-schema", CLI_LONG(OPT_MEMBW), "SCHEMA",
+     "Intel RDT memory bandwidth (refused: not supported)"},
+    {},
+};
+
 int cmd_update(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"resources", required_argument, NULL, 'r'},
-	    {"blkio-weight", required_argument, NULL, OPT_BLKIO},
-	    {"cpu-period", required_argument, NULL, OPT_PERIOD},
-	    {"cpu-quota", required_argument, NULL, OPT_QUOTA},
-	    {"cpu-share", required_argument, NULL, OPT_SHARE},
-	    {"cpu-rt-period", required_argument, NULL, OPT_RT_PERIOD},
-	    {"cpu-rt-runtime", required_argument, NULL, OPT_RT_RUNTIME},
-	    {"cpuset-cpus", required_argument, NULL, OPT_CPUS},
-	    {"cpuset-mems", required_argument, NULL, OPT_MEMS},
-	    {"memory", required_argument, NULL, OPT_MEMORY},
-	    {"memory-reservation", required_argument, NULL, OPT_RESERVATION},
-	    {"memory-swap", required_argument, NULL, OPT_SWAP},
-	    {"pids-limit", required_argument, NULL, OPT_PIDS},
-	    {"l3-cache-schema", required_argument, NULL, OPT_L3},
-	    {"mem-bw-schema", required_argument, NULL, OPT_MEMBW},
-	    {},
-	};
+	struct cli_parser p;
 	const char *vals[OPT_MEMBW + 1] = {}, *res_path = NULL;
 	_cleanup_json_ json_t *res = NULL;
 	struct cgroup_target t;
 	struct err *err = NULL;
 	int c, r;
 
-	while ((c = getopt_long_only(argc, argv, "+r:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_update_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		if (c == 'r')
 			res_path = optarg;
-		else if (c == OPT_L3 || c == OPT_MEMBW)
-			return cli_usage_error(argv[0], "Intel RDT (--%s) is not supported yet",
-					       c == OPT_L3 ? "l3-cache-schema" : "mem-bw-schema");
-		else if (c > 0 && c <= OPT_MEMBW)
-			vals[c] = optarg;
+		else if (c == CLI_LONG(OPT_L3) || c == CLI_LONG(OPT_MEMBW))
+			return cli_usage_error(argv[0], "Intel RDT (--%s) is not supported",
+					       c == CLI_LONG(OPT_L3) ? "l3-cache-schema"
+								     : "mem-bw-schema");
 		else
-			return 1;
+			vals[c - CLI_LONG(0)] = optarg;
 	}
+	if (c < 0)
+		return p.exit_code;
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	if (load_resources(res_path, &res, &err) < 0)

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "opt.h"
 
 int cmd_pause(struct cli_globals *g, int argc, char **argv);
 int cmd_resume(struct cli_globals *g, int argc, char **argv);
@@ -10,11 +11,15 @@ int cmd_ps_dispatch(struct cli_globals *g, int argc, char **argv);
 int cmd_update(struct cli_globals *g, int argc, char **argv);
 int cmd_events(struct cli_globals *g, int argc, char **argv);
 
+extern const struct cli_opt cmd_ps_opts[], cmd_update_opts[], cmd_events_opts[];
+
 const struct cli_command cli_cgroup_commands[] = {
-    {"pause", cmd_pause, "freeze every process of a container"},
-    {"resume", cmd_resume, "thaw a paused container"},
-    {"ps", cmd_ps_dispatch, "list a container's processes (ps ID), or image-run containers (ps)"},
-    {"update", cmd_update, "change a container's resource limits"},
-    {"events", cmd_events, "stream usage every --interval and OOM kills (--stats: once)"},
+    {"pause", cmd_pause, "freeze every process of a container", "ID"},
+    {"resume", cmd_resume, "thaw a paused container", "ID"},
+    {"ps", cmd_ps_dispatch, "list a container's processes (ps ID), or image-run containers (ps)",
+     "ID [PS-OPTIONS...]", cmd_ps_opts},
+    {"update", cmd_update, "change a container's resource limits", "ID", cmd_update_opts},
+    {"events", cmd_events, "stream usage every --interval and OOM kills (--stats: once)", "ID",
+     cmd_events_opts},
     {},
 };

@@ -3,6 +3,7 @@
 #include <stddef.h>
 
 #include "cli.h"
+#include "opt.h"
 
 int cmd_spec(struct cli_globals *g, int argc, char **argv);
 int cmd_create(struct cli_globals *g, int argc, char **argv);
@@ -15,17 +16,21 @@ int cmd_list(struct cli_globals *g, int argc, char **argv);
 int cmd_exec(struct cli_globals *g, int argc, char **argv);
 int cmd_features(struct cli_globals *g, int argc, char **argv);
 
+extern const struct cli_opt cmd_spec_opts[], cmd_create_opts[], cmd_run_opts[], cmd_kill_opts[],
+    cmd_delete_opts[], cmd_list_opts[], cmd_exec_opts[];
+
 const struct cli_command cli_container_commands[] = {
-    {"spec", cmd_spec, "write a default config.json"},
-    {"create", cmd_create, "create a container"},
-    {"start", cmd_start, "start a created container"},
+    {"spec", cmd_spec, "write a default config.json", NULL, cmd_spec_opts},
+    {"create", cmd_create, "create a container", "ID", cmd_create_opts},
+    {"start", cmd_start, "start a created container; returns once its process runs", "ID"},
     {"run", cmd_run_dispatch,
-     "create and start a container (runc form), or run an image (IMAGE [CMD...])"},
-    {"state", cmd_state, "print a container's state as JSON"},
-    {"kill", cmd_kill, "send a signal to a container"},
-    {"delete", cmd_delete, "delete a container"},
-    {"list", cmd_list, "list containers"},
-    {"exec", cmd_exec, "run a process in a container"},
-    {"features", cmd_features, "print the supported features as JSON"},
+     "create and start a container (runc form), or run an image (IMAGE [CMD...])", "ID",
+     cmd_run_opts},
+    {"state", cmd_state, "print a container's state as JSON", "ID"},
+    {"kill", cmd_kill, "send a signal to a container (default TERM)", "ID [SIGNAL]", cmd_kill_opts},
+    {"delete", cmd_delete, "delete a container", "ID", cmd_delete_opts},
+    {"list", cmd_list, "list containers", NULL, cmd_list_opts},
+    {"exec", cmd_exec, "run a process in a container", "ID [COMMAND [ARG...]]", cmd_exec_opts},
+    {"features", cmd_features, "print the supported features as JSON", ""},
     {},
 };

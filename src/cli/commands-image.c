@@ -7,14 +7,14 @@
 
 /* clang-format off */
 const struct cli_command cli_image_commands[] = {
-	{ "pull", cmd_pull, "fetch an image from a registry into the store" },
-	{ "images", cmd_images, "list the images in the store" },
-	{ "rmi", cmd_rmi, "remove an image from the store" },
-	{ "logs", cmd_image_logs, "print the output of a container started by run -d IMAGE" },
-	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)" },
-	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)" },
-	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune" },
-	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull" },
+	{ "pull", cmd_pull, "fetch an image from a registry into the store", "IMAGE" },
+	{ "images", cmd_images, "list the images in the store", "" },
+	{ "rmi", cmd_rmi, "remove an image from the store", "IMAGE..." },
+	{ "logs", cmd_image_logs, "print the output of a container started by run -d IMAGE", "NAME" },
+	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)", "NAME..." },
+	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)", "NAME..." },
+	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "create|ls|rm|prune [ARG...]" },
+	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull", "SUBCOMMAND [ARG...]" },
 	{},
 };
 /* clang-format on */

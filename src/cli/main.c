@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "config.h"
+#include "opt.h"
 
 static const struct cli_command *const tables[] = {
     cli_container_commands,
@@ -42,23 +43,37 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 	return 1;
 }
 
+const struct cli_opt cli_global_opts[] = {
+    {"root", CLI_LONG(1), "DIR", "container state directory (default " ISOLA_DEFAULT_ROOT ")"},
+    {"log", CLI_LONG(2), "FILE", "also write errors (and --debug output) to FILE"},
+    {"log-format", CLI_LONG(3), "FORMAT", "format of --log: text or json"},
+    {"debug", CLI_LONG(4), NULL, "verbose logging"},
+    {"systemd-cgroup", CLI_LONG(5), NULL, "manage cgroups through systemd"},
+    {"rootless", CLI_LONG(6), "true|false|auto", "accepted for runc compatibility"},
+    {"version", 'v', NULL, "print the version and exit"},
+    {},
+};
+
 static void usage(FILE *out)
 {
-	fprintf(out,
-		"Usage: isola [global options] COMMAND [options] [arguments]\n\n"
-		"Global options:\n"
-		"  --root DIR          container state directory (default " ISOLA_DEFAULT_ROOT ")\n"
-		"  --log FILE          also write errors (and --debug output) to FILE\n"
-		"  --log-format FMT    text or json\n"
-		"  --debug             verbose logging\n"
-		"  --systemd-cgroup    manage cgroups through systemd\n"
-		"  --version, --help\n\nCommands:\n");
+	fprintf(out, "Usage: isola [global options] COMMAND [options] [arguments]\n\n"
+		     "Global options:\n");
+	for (const struct cli_opt *o = cli_global_opts; o->name; o++) {
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s--%s%s%s", o->key < 0x100 ? "-v, " : "    ",
+			 o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+		fprintf(out, "  %-28s  %s\n", name, o->help);
+	}
+	fprintf(out, "  %-28s  %s\n\nCommands:\n", "-h, --help", "print this help and exit");
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (const struct cli_command *c = tables[t]; c->name; c++)
 			fprintf(out, "  %-12s %s\n", c->name, c->summary);
+	fprintf(out, "\n`isola help COMMAND` or `isola COMMAND --help` lists a command's "
+		     "options.\n");
 }
 
-static const struct cli_command *find_command(const char *name)
+const struct cli_command *cli_find_command(const char *name)
 {
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (const struct cli_command *c = tables[t]; c->name; c++)
@@ -67,33 +82,23 @@ static const struct cli_command *find_command(const char *name)
 	return NULL;
 }
 
-enum { OPT_ROOT = 1, OPT_LOG, OPT_LOG_FORMAT, OPT_DEBUG, OPT_SYSTEMD, OPT_ROOTLESS, OPT_VERSION };
-
 static int parse_globals(struct cli_globals *g, int argc, char **argv)
 {
-	static const struct option opts[] = {
-	    {"root", required_argument, NULL, OPT_ROOT},
-	    {"log", required_argument, NULL, OPT_LOG},
-	    {"log-format", required_argument, NULL, OPT_LOG_FORMAT},
-	    {"debug", no_argument, NULL, OPT_DEBUG},
-	    {"systemd-cgroup", no_argument, NULL, OPT_SYSTEMD},
-	    {"rootless", required_argument, NULL, OPT_ROOTLESS},
-	    {"version", no_argument, NULL, OPT_VERSION},
-	    {"help", no_argument, NULL, 'h'},
-	    {},
-	};
+	struct cli_parser p;
 	int c;
 
-	/* '+': stop at the command name; runc accepts -flag as well as --flag. */
-	while ((c = getopt_long_only(argc, argv, "+hv", opts, NULL)) != -1) {
+	/* Stops at the command name; getopt_long: no prefixes of one option read as another. */
+	cli_parser_init(&p, "isola", cli_global_opts);
+	p.own_help = true;
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
-		case OPT_ROOT:
+		case CLI_LONG(1):
 			g->root = optarg;
 			break;
-		case OPT_LOG:
+		case CLI_LONG(2):
 			g->log = optarg;
 			break;
-		case OPT_LOG_FORMAT:
+		case CLI_LONG(3):
 			if (streq(optarg, "json"))
 				g->log_format = LOG_FORMAT_JSON;
 			else if (streq(optarg, "text"))
@@ -102,26 +107,41 @@ static int parse_globals(struct cli_globals *g, int argc, char **argv)
 				return cli_usage_error("--log-format",
 						       "`%s`: expected text or json", optarg);
 			break;
-		case OPT_DEBUG:
+		case CLI_LONG(4):
 			g->debug = true;
 			break;
-		case OPT_SYSTEMD:
+		case CLI_LONG(5):
 			g->systemd_cgroup = true;
 			break;
-		case OPT_ROOTLESS:
+		case CLI_LONG(6):
 			g->rootless = optarg;
 			break;
 		case 'v':
-		case OPT_VERSION:
 			printf("isola version %s\nspec: %s\n", ISOLA_VERSION, OCI_SPEC_VERSION);
 			exit(0);
 		case 'h':
 			usage(stdout);
 			exit(0);
-		default:
-			return 1;
 		}
 	}
+	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
+}
+
+/* `isola help [CMD]` */
+static int help(int argc, char **argv)
+{
+	const struct cli_command *c;
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	c = cli_find_command(argv[1]);
+	if (!c)
+		return cli_usage_error(argv[1], "unknown command; see `isola --help`");
+	if (!c->args && !c->opts) /* prints its own usage (vm) */
+		return c->fn(NULL, 2, (char *[]){argv[1], "--help", NULL});
+	cli_print_help(stdout, c);
 	return 0;
 }
 
@@ -133,7 +153,7 @@ int main(int argc, char **argv)
 
 	r = parse_globals(&g, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (g.log && log_open(g.log, g.log_format) < 0)
 		fprintf(stderr, "isola: cannot open log file `%s`\n", g.log);
 	log_set_debug(g.debug);
@@ -142,7 +162,11 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
-	cmd = find_command(argv[optind]);
+	if (streq(argv[optind], "help"))
+		return help(argc - optind, argv + optind);
+	if (streq(argv[optind], "__doc"))
+		return cli_doc_tables(argc - optind, argv + optind, tables, ARRAY_SIZE(tables));
+	cmd = cli_find_command(argv[optind]);
 	if (!cmd)
 		return cli_usage_error(argv[optind], "unknown command; see `isola --help`");
 
@@ -150,5 +174,11 @@ int main(int argc, char **argv)
 	argc -= optind;
 	argv += optind;
 	optind = 0;
+	/* Every documented command answers --help the same way, whatever its parser. */
+	if (argc == 2 && (cmd->args || cmd->opts) &&
+	    (streq(argv[1], "--help") || streq(argv[1], "-h"))) {
+		cli_print_help(stdout, cmd);
+		return 0;
+	}
 	return cmd->fn(&g, argc, argv);
 }

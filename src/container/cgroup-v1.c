@@ -52,6 +52,20 @@ static int v1_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 	return 0;
 }
 
+static int v1_below_usage(const char *dir, int64_t limit, struct err **err)
+{
+	_cleanup_free_ char *usage = NULL;
+
+	if (cg_read(dir, "memory.usage_in_bytes", &usage, NULL) < 0)
+		return err_make(err, EBUSY, "%lld bytes is below the memory in use",
+				(long long)limit);
+	usage[strcspn(usage, "\n")] = '\0';
+	return err_make(err, 0,
+			"%lld bytes is below the %s bytes in use, which the kernel could not "
+			"reclaim",
+			(long long)limit, usage);
+}
+
 static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	struct cg_hier *h;
@@ -78,8 +92,13 @@ static int v1_memory(struct ct_cgroup *cg, const struct cg_resources *r, struct 
 			if (rc >= 0)
 				rc = cg_writef(h->path, "memory.limit_in_bytes", err, "%lld",
 					       (long long)r->mem_limit);
-		} else if (rc < 0) {
-			rc = err_make(err, first->errnum, "%s", first->msg);
+		} else if (rc == -EBUSY) {
+			/* The kernel could not reclaim down to the new limit. */
+			err_free(&first);
+			rc = v1_below_usage(h->path, r->mem_limit, err);
+		} else if (rc < 0 && err && !*err) {
+			*err = first; /* as it is: wrapping it again would repeat strerror */
+		} else {
 			err_free(&first);
 		}
 		if (rc < 0)

@@ -120,7 +120,26 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	return 0;
 }
 
-/* Block until `start` opens the fifo, then run the process. */
+/*
+ * Tell `start` why the process could not be run: the message goes down the
+ * exec fifo (start reads it after the first byte), then the init exits.
+ */
+__attribute__((noreturn)) static void child_exec_failed(int fifo, struct err *err)
+{
+	const char *msg = err ? err->msg : "exec failed";
+
+	if (fifo < 0 || write(fifo, msg, strlen(msg)) < 0)
+		fprintf(stderr, "isola: %s\n", msg);
+	_exit(127);
+}
+
+/*
+ * Block until `start` opens the fifo, write one byte, then run the
+ * startContainer hooks and the process.  The fifo stays open (O_CLOEXEC)
+ * until execve closes it: `start` returns once it sees the end of file, so
+ * the user's program is running by then (runtime-spec: poststart after the
+ * process started), and a failure before execve reaches `start` as text.
+ */
 __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 {
 	_cleanup_free_ char *state_json = NULL;
@@ -148,12 +167,11 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 		fprintf(stderr, "isola: open exec fifo: %m\n");
 		_exit(1);
 	}
-	close(fd);
 	close(c->fifo_fd);
+	c->init.exec_fifo_fd = fd;
 	if (ct_hooks_run(c->spec->hooks, CT_HOOK_START_CONTAINER, state_json, &err) >= 0)
 		ct_process_exec(&c->init, &err);
-	fprintf(stderr, "isola: %s\n", err ? err->msg : "exec failed");
-	_exit(127);
+	child_exec_failed(fd, err);
 }
 
 /* ---- parent ---- */
@@ -222,9 +240,14 @@ static int plan_namespaces(struct create_ctx *c, struct err **err)
 	return 0;
 }
 
+/*
+ * prestart and createRuntime get the state with status "created", as crun
+ * gives it: the runtime environment exists and the init waits for `start`
+ * (runtime-spec 1.1 leaves the value open; see docs/runtime.md).
+ */
 static int run_runtime_hooks(struct create_ctx *c, char **ret_json, struct err **err)
 {
-	_cleanup_free_ char *json = ct_state_oci_string(&c->st, CT_CREATING);
+	_cleanup_free_ char *json = ct_state_oci_string(&c->st, CT_CREATED);
 	int r;
 
 	if (!json)
@@ -432,6 +455,7 @@ int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 	int r;
 
 	c.init.console_fd = -1;
+	c.init.exec_fifo_fd = -1;
 	r = prepare(&c, err);
 	if (r >= 0)
 		r = ct_state_create_dir(o->root, o->id, &c.dirfd, err);

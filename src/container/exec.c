@@ -42,15 +42,14 @@ static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
 {
 	_cleanup_free_ char *c = strdup(s);
 	char *colon = c ? strchr(c, ':') : NULL;
-	int uid, gid = 0;
+	uint32_t uid, gid = 0;
 
 	if (!c)
 		return err_make(err, ENOMEM, "--user");
 	if (colon)
 		*colon = 0;
-	if (parse_int(c, &uid) < 0 || uid < 0 ||
-	    (colon && (parse_int(colon + 1, &gid) < 0 || gid < 0)))
-		return err_make(err, 0, "--user `%s`: expected uid[:gid]", s);
+	if (parse_id(c, &uid) < 0 || (colon && parse_id(colon + 1, &gid) < 0))
+		return err_make(err, 0, "--user `%s`: expected uid[:gid], ids 0..4294967294", s);
 	p->uid = uid;
 	p->gid = gid;
 	return 0;
@@ -315,6 +314,7 @@ int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 	for (int t = 0; t < CT_NS_COUNT; t++)
 		c.nsfd[t] = -1;
 	c.init.console_fd = -1;
+	c.init.exec_fifo_fd = -1;
 	r = do_exec(&c, ret_status, err);
 	for (int t = 0; t < CT_NS_COUNT; t++)
 		if (c.nsfd[t] >= 0)

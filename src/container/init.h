@@ -18,7 +18,8 @@ struct ct_init {
 	const char *rootfs; /* absolute */
 	bool no_pivot, no_new_keyring, in_userns;
 	int preserve_fds;
-	int console_fd; /* connected --console-socket, or -1 */
+	int console_fd;	  /* connected --console-socket, or -1 */
+	int exec_fifo_fd; /* write end of exec.fifo, O_CLOEXEC: kept open until execve */
 	struct ct_caps caps;
 	struct ct_seccomp *seccomp;
 	char *exec_path; /* args[0] resolved in the container */

@@ -48,28 +48,48 @@ static int open_state(const char *root, const char *id, int *dirfd, struct ct_st
 	return 0;
 }
 
-/* Read the byte the init writes once it has the fifo open. */
+/*
+ * Read the byte the init writes once it has the fifo open, then wait for the
+ * end of file: the init holds its end open (O_CLOEXEC) until execve, so the
+ * container's process is running when this returns.  Text after the byte is
+ * the reason the init could not get there (a startContainer hook, exec).
+ */
 static int release_init(int dirfd, const struct ct_state *st, struct err **err)
 {
 	_cleanup_close_ int fd = openat(dirfd, "exec.fifo", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct pollfd p = {.events = POLLIN};
-	char c;
+	char buf[1024];
+	size_t len = 0;
+	bool opened = false;
 
 	if (fd < 0)
 		return err_make(err, errno, "open exec.fifo");
 	p.fd = fd;
 	for (;;) {
 		int n = poll(&p, 1, 100);
+		ssize_t got = -1;
 
 		if (n < 0 && errno != EINTR)
 			return err_make(err, errno, "poll exec.fifo");
-		if (n > 0 && read(fd, &c, 1) == 1)
-			break;
-		if ((n > 0 && (p.revents & POLLHUP)) || !ct_state_alive(st))
+		if (n > 0 && (p.revents & (POLLIN | POLLHUP)))
+			got = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (got > 0) {
+			len += got;
+			opened = true;
+			if (len == sizeof(buf) - 1)
+				break;
+			continue;
+		}
+		if (opened && got == 0)
+			break; /* execve closed the init's end */
+		if (!opened && ((n > 0 && (p.revents & POLLHUP)) || !ct_state_alive(st)))
 			return err_make(err, ESRCH, "container `%s`: init exited before start",
 					st->id);
 	}
 	unlinkat(dirfd, "exec.fifo", 0);
+	buf[len] = 0;
+	if (len > 1)
+		return err_make(err, 0, "container `%s`: %s", st->id, buf + 1);
 	return 0;
 }
 

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "init.h"
+#include "parse.h"
 #include "strv.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -99,6 +100,9 @@ static int switch_user(const struct ct_init *in, struct err **err)
 	const struct ct_process *p = in->proc;
 	int r;
 
+	/* setres[ug]id((uid_t)-1) changes nothing: the process would stay root. */
+	if (!id_valid(p->uid) || !id_valid(p->gid))
+		return err_make(err, EINVAL, "user %u:%u: not a valid id", p->uid, p->gid);
 	r = ct_caps_drop_bounding(&in->caps, err);
 	if (r < 0)
 		return r;
@@ -150,7 +154,7 @@ int ct_process_exec(struct ct_init *in, struct err **err)
 	env = env_with_home(p);
 	if (!env)
 		return err_make(err, ENOMEM, "env");
-	close_fds_from(3 + in->preserve_fds);
+	close_fds_except(3 + in->preserve_fds, in->exec_fifo_fd);
 	if (p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
 		return r;
 	execve(in->exec_path, p->args, env);

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "jsonutil.h"
+#include "parse.h"
 #include "spec.h"
 #include "strv.h"
 
@@ -309,8 +310,8 @@ static int parse_user(json_t *proc, const char *where, struct ct_process *p, str
 	r = json_get_object(proc, where, "user", &user, err);
 	if (r < 0 || !user)
 		return r;
-	if ((r = json_get_u32(user, w, "uid", &p->uid, err)) < 0 ||
-	    (r = json_get_u32(user, w, "gid", &p->gid, err)) < 0)
+	if ((r = json_get_id(user, w, "uid", &p->uid, err)) < 0 ||
+	    (r = json_get_id(user, w, "gid", &p->gid, err)) < 0)
 		return r;
 	if (json_object_get(user, "umask")) {
 		r = json_get_u32(user, w, "umask", &p->umask, err);
@@ -329,9 +330,10 @@ static int parse_user(json_t *proc, const char *where, struct ct_process *p, str
 	if (!p->additional_gids)
 		return err_make(err, ENOMEM, "additionalGids");
 	json_array_foreach (gids, i, g) {
-		if (!json_is_integer(g) || json_integer_value(g) < 0 ||
-		    json_integer_value(g) > UINT32_MAX)
-			return err_make(err, 0, "%s.additionalGids[%zu]: expected a gid", w, i);
+		if (!json_is_integer(g) || !id_valid(json_integer_value(g)))
+			return err_make(
+			    err, 0, "%s.additionalGids[%zu]: expected a gid from 0 to 4294967294",
+			    w, i);
 		p->additional_gids[i] = json_integer_value(g);
 		p->n_additional_gids = i + 1;
 	}
@@ -447,10 +449,17 @@ static int parse_idmaps(json_t *lx, const char *w, const char *key, struct ct_id
 		snprintf(wi, sizeof(wi), "%s.%s[%zu]", w, key, i);
 		if (!json_is_object(j))
 			return err_make(err, 0, "%s: expected an object", wi);
-		if ((r = json_get_u32(j, wi, "containerID", &(*ret)[i].container_id, err)) < 0 ||
-		    (r = json_get_u32(j, wi, "hostID", &(*ret)[i].host_id, err)) < 0 ||
+		if ((r = json_get_id(j, wi, "containerID", &(*ret)[i].container_id, err)) < 0 ||
+		    (r = json_get_id(j, wi, "hostID", &(*ret)[i].host_id, err)) < 0 ||
 		    (r = json_get_u32(j, wi, "size", &(*ret)[i].size, err)) < 0)
 			return r;
+		/* Every id of the range must be valid: none may reach (uid_t)-1. */
+		if ((*ret)[i].size == 0 ||
+		    (uint64_t)(*ret)[i].container_id + (*ret)[i].size - 1 > ID_MAX ||
+		    (uint64_t)(*ret)[i].host_id + (*ret)[i].size - 1 > ID_MAX)
+			return err_make(
+			    err, 0,
+			    "%s.size: the range must hold 1 or more ids, all below 4294967295", wi);
 		*ret_n = i + 1;
 	}
 	return 0;
@@ -482,8 +491,8 @@ static int parse_devices(struct ct_spec *s, json_t *lx, const char *w, struct er
 		    (r = json_get_string(j, wi, "type", true, &type, err)) < 0 ||
 		    (r = json_get_i64(j, wi, "major", &d->major, err)) < 0 ||
 		    (r = json_get_i64(j, wi, "minor", &d->minor, err)) < 0 ||
-		    (r = json_get_u32(j, wi, "uid", &d->uid, err)) < 0 ||
-		    (r = json_get_u32(j, wi, "gid", &d->gid, err)) < 0)
+		    (r = json_get_id(j, wi, "uid", &d->uid, err)) < 0 ||
+		    (r = json_get_id(j, wi, "gid", &d->gid, err)) < 0)
 			return r;
 		if (json_object_get(j, "fileMode")) {
 			r = json_get_u32(j, wi, "fileMode", &d->mode, err);

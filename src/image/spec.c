@@ -4,6 +4,7 @@
  * `runc spec` (namespaces, mounts, capabilities, masked paths) with the
  * image's Entrypoint/Cmd/Env/WorkingDir/User and the run options on top.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -166,17 +167,22 @@ static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *r
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *f[4] = {};
 		char *p = line;
-		uint64_t id, gid;
+		uint32_t id, gid = 0;
 
 		for (int i = 0; i < 4 && p; i++) {
 			f[i] = strsep(&p, ":");
 		}
-		if (!f[2] || !streq(f[0], name) || parse_u64(f[2], &id) < 0 || id > UINT32_MAX)
+		if (!f[2] || !streq(f[0], name))
 			continue;
+		/* An entry with a bad id is an error, never root. */
+		if (parse_id(f[2], &id) < 0 || (ret_gid && (!f[3] || parse_id(f[3], &gid) < 0)))
+			return err_make(
+			    err, EINVAL,
+			    "user `%s`: the image's %s gives an invalid id (0..4294967294)", name,
+			    file);
 		*ret_id = id;
 		if (ret_gid)
-			*ret_gid =
-			    f[3] && parse_u64(f[3], &gid) == 0 && gid <= UINT32_MAX ? gid : 0;
+			*ret_gid = gid;
 		return 0;
 	}
 	return err_make(err, ENOENT, "user `%s`: no such entry in the image's %s", name, file);
@@ -188,7 +194,6 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 {
 	_cleanup_free_ char *u = strdup(spec ? spec : "");
 	char *g;
-	uint64_t n;
 	uint32_t pgid = 0;
 	int r;
 
@@ -200,8 +205,10 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 	g = strchr(u, ':');
 	if (g)
 		*g++ = '\0';
-	if (parse_u64(u, &n) == 0 && n <= UINT32_MAX) {
-		*uid = n;
+	if (isdigit((unsigned char)*u)) {
+		if (parse_id(u, uid) < 0)
+			return err_make(err, EINVAL,
+					"user `%s`: expected a uid from 0 to 4294967294", spec);
 	} else {
 		r = lookup_db(rootfs, "/etc/passwd", u, uid, &pgid, err);
 		if (r < 0)
@@ -210,8 +217,10 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 	}
 	if (!g)
 		return 0;
-	if (parse_u64(g, &n) == 0 && n <= UINT32_MAX) {
-		*gid = n;
+	if (isdigit((unsigned char)*g)) {
+		if (parse_id(g, gid) < 0)
+			return err_make(err, EINVAL,
+					"user `%s`: expected a gid from 0 to 4294967294", spec);
 		return 0;
 	}
 	return lookup_db(rootfs, "/etc/group", g, gid, NULL, err);

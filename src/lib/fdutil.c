@@ -214,3 +214,14 @@ void close_fds_from(int first)
 	for (int fd = first; fd < 65536; fd++)
 		close(fd);
 }
+
+void close_fds_except(int first, int keep)
+{
+	if (keep < first) {
+		close_fds_from(first);
+		return;
+	}
+	for (int fd = first; fd < keep; fd++)
+		close(fd);
+	close_fds_from(keep + 1);
+}

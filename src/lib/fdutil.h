@@ -22,3 +22,5 @@ int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
 /* Close every fd >= first (close_range(2) where available). */
 void close_fds_from(int first);
+/* The same, but leave @keep (when >= first) open. */
+void close_fds_except(int first, int keep);

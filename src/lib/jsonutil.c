@@ -6,6 +6,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "parse.h"
 #include "strv.h"
 
 int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
@@ -116,6 +117,23 @@ int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret,
 		return r;
 	if (v < 0 || v > UINT32_MAX)
 		return wrong_type(where, key, "an integer from 0 to 4294967295", err);
+	*ret = (uint32_t)v;
+	return 0;
+}
+
+int json_get_id(json_t *obj, const char *where, const char *key, uint32_t *ret, struct err **err)
+{
+	int64_t v = 0;
+	json_t *j = json_object_get(obj, key);
+	int r;
+
+	if (!j || json_is_null(j))
+		return 0;
+	r = json_get_i64(obj, where, key, &v, err);
+	if (r < 0)
+		return r;
+	if (!id_valid(v))
+		return wrong_type(where, key, "an id from 0 to 4294967294", err);
 	*ret = (uint32_t)v;
 	return 0;
 }

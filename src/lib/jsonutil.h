@@ -33,6 +33,8 @@ int json_get_bool(json_t *obj, const char *where, const char *key, bool *ret, st
 int json_get_i64(json_t *obj, const char *where, const char *key, int64_t *ret, struct err **err);
 int json_get_u64(json_t *obj, const char *where, const char *key, uint64_t *ret, struct err **err);
 int json_get_u32(json_t *obj, const char *where, const char *key, uint32_t *ret, struct err **err);
+/* A uid/gid (id_valid(): 4294967295 is refused). */
+int json_get_id(json_t *obj, const char *where, const char *key, uint32_t *ret, struct err **err);
 int json_get_object(json_t *obj, const char *where, const char *key, json_t **ret,
 		    struct err **err);
 int json_get_array(json_t *obj, const char *where, const char *key, json_t **ret, struct err **err);

@@ -58,6 +58,24 @@ int parse_int(const char *s, int *ret)
 	return 0;
 }
 
+bool id_valid(int64_t v)
+{
+	return v >= 0 && v <= (int64_t)ID_MAX;
+}
+
+int parse_id(const char *s, uint32_t *ret)
+{
+	uint64_t v;
+	int r = parse_u64(s, &v);
+
+	if (r < 0)
+		return r;
+	if (v > ID_MAX)
+		return -ERANGE;
+	*ret = (uint32_t)v;
+	return 0;
+}
+
 int parse_size(const char *s, uint64_t *ret)
 {
 	static const char units[] = "KMGT";

@@ -17,6 +17,14 @@ setup() {
 	RT=${ISOLA_RUNTIME:-$ISOLA}
 	TMP=$TMP img_busybox t/bb:1
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	if [[ "$BATS_TEST_DESCRIPTION" == *4294967295* ]]; then
+		img_make t/evil:1 d:bin F:bin/busybox:/bin/busybox l:bin/id:busybox d:etc \
+			"f:etc/passwd:evil:x:4294967295:0::/:/bin/sh
+evil2:x:0:4294967295::/:/bin/sh
+app:x:1234:4321::/:/bin/sh
+"
+		"$ISOLA" pull -q "$REG/t/evil:1" >/dev/null
+	fi
 }
 
 teardown() {
@@ -92,6 +100,20 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not found"* ]]
 	run "$ISOLA" image run --network nosuchnet "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+# (uid_t)-1 is "unchanged" to setresuid(2): accepting it would run as root.
+@test "image run: uid/gid 4294967295 from -u or the image's passwd is refused" {
+	for u in 4294967295 0:4294967295 evil evil2 app:4294967295; do
+		run "$ISOLA" image run --rm -u "$u" "$REG/t/evil:1" id -u
+		echo "$u: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"4294967294"* ]]
+	done
+	run "$ISOLA" run --rm -u 4294967295 "$REG/t/evil:1" id -u
 	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	img_refute_mounts "$ISOLA_STORE"

@@ -159,3 +159,49 @@ nothing_left() {
 	[ "$SECONDS" -lt 10 ]
 	nothing_left
 }
+
+# (uid_t)-1 is "unchanged" to setresuid(2): accepting it would run as root.
+@test "ids: uid/gid/additionalGids 4294967295 in config.json are refused" {
+	args id -u
+	for f in '.process.user.uid = 4294967295' '.process.user.gid = 4294967295' \
+		'.process.user.uid = 1000 | .process.user.additionalGids = [4294967295]'; do
+		cp "$B/config.json" "$TMP/orig.json"
+		bundle_jq "$B" "$f"
+		run isola run -b "$B" "$ID"
+		echo "$f: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"process.user."*"4294967294"* ]]
+		nothing_left
+		cp "$TMP/orig.json" "$B/config.json"
+	done
+}
+
+@test "ids: uidMappings reaching 4294967295 are refused" {
+	args true
+	bundle_jq "$B" '.linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 4294967295, size: 1}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"uidMappings[0]"* ]]
+	bundle_jq "$B" '.linux.uidMappings = [{containerID: 4294967000, hostID: 100000, size: 65536}]'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"uidMappings[0].size"* ]]
+	nothing_left
+}
+
+@test "ids: exec --user and exec --process refuse 4294967295" {
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	run isola exec --user 4294967295 "$ID" id -u
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--user"* ]]
+	run isola exec --user 0:4294967295 "$ID" id -u
+	[ "$status" -ne 0 ]
+	jq '.process | .args = ["id", "-u"] | .user.uid = 4294967295' "$B/config.json" >"$TMP/p.json"
+	run isola exec --process "$TMP/p.json" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"user.uid"* ]]
+}

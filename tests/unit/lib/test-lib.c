@@ -36,6 +36,7 @@ static void test_err(void)
 static void test_parse(void)
 {
 	uint64_t u = 0;
+	uint32_t id = 0;
 	int i = 0, sig = 0;
 
 	ok(parse_u64("18446744073709551615", &u) == 0 && u == UINT64_MAX, "u64 max");
@@ -43,6 +44,12 @@ static void test_parse(void)
 	ok(parse_u64("-1", &u) < 0, "u64 rejects sign");
 	ok(parse_u64("12a", &u) < 0, "u64 rejects trailing junk");
 	ok(parse_int("2147483648", &i) < 0, "int overflow");
+	ok(parse_id("4294967294", &id) == 0 && id == 4294967294u, "id max");
+	ok(parse_id("4294967295", &id) < 0, "id (uid_t)-1 refused");
+	ok(parse_id("-1", &id) < 0 && parse_id("", &id) < 0 && parse_id("1x", &id) < 0,
+	   "id rejects sign, empty, junk");
+	ok(id_valid(0) && !id_valid(-1) && !id_valid(4294967295) && !id_valid(1LL << 32),
+	   "id_valid");
 	ok(parse_size("64M", &u) == 0 && u == 64ULL << 20, "size 64M");
 	ok(parse_size("2GiB", &u) == 0 && u == 2ULL << 30, "size 2GiB");
 	ok(parse_size("1X", &u) < 0, "size bad unit");

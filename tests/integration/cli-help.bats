@@ -1,0 +1,118 @@
+#!/usr/bin/env bats
+# Help for every command from its option table, the parser's rules
+# (getopt_long: clusters, no prefixes), error text naming the right option,
+# and `meson install` laying out the binary, man pages and completion.
+
+load helpers
+
+commands() {
+	"$ISOLA" --help | sed -n '/^Commands:/,/^$/p' | awk 'NR > 1 && NF { print $1 }'
+}
+
+@test "every command answers --help and -h with its usage, exit 0" {
+	n=0
+	for c in $(commands); do
+		run "$ISOLA" "$c" --help
+		[ "$status" -eq 0 ] || { echo "$c --help: $output"; false; }
+		[[ "$output" == *"Usage: isola $c"* ]] || { echo "$c: $output"; false; }
+		run "$ISOLA" "$c" -h
+		[ "$status" -eq 0 ]
+		run "$ISOLA" help "$c"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"Usage: isola $c"* ]]
+		n=$((n + 1))
+	done
+	[ "$n" -ge 20 ]
+}
+
+@test "help lists every option with a description" {
+	run "$ISOLA" create --help
+	[ "$status" -eq 0 ]
+	for o in --bundle -b --pid-file --console-socket --no-pivot --no-new-keyring --preserve-fds; do
+		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
+	done
+	run "$ISOLA" exec --help
+	[[ "$output" == *"-t, --tty "*"give the process a terminal"* ]]
+	run "$ISOLA" update --help
+	[[ "$output" == *"--memory SIZE"* ]]
+	[[ "$output" == *"--pids-limit N"* ]]
+}
+
+@test "options: short clusters work, prefixes of long options do not" {
+	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" exec -it nosuch-$$ true
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"unknown option"* ]]
+	[[ "$output" == *"nosuch-$$"* ]]
+	run "$ISOLA" create --bundl x y
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown option \`--bundl\`; see \`isola create --help\`"* ]]
+	run "$ISOLA" --ro x list
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown option"* ]]
+	run "$ISOLA" create -b
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"option -b needs a value"* ]]
+	run "$ISOLA" start --help-me x
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown option"* ]]
+}
+
+@test "update names the option with the bad value" {
+	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" update --memory 64X x
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--memory \`64X\`"* ]]
+	[[ "$output" != *limit* ]]
+	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" update --pids-limit many x
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--pids-limit \`many\`"* ]]
+}
+
+@test "meson install puts the binary, man pages and bash completion in place" {
+	require_cmd meson
+	[ -f "$ISOLA_TOP/build/build.ninja" ] || skip "SKIP: no meson build dir at $ISOLA_TOP/build"
+	d=$BATS_TEST_TMPDIR/dest
+	run env DESTDIR="$d" meson install -C "$ISOLA_TOP/build" --no-rebuild
+	[ "$status" -eq 0 ] || { echo "$output"; false; }
+	bin=$(find "$d" -path '*/bin/isola' -type f)
+	[ -x "$bin" ]
+	man8=$(dirname "$(find "$d" -name isola.8)")
+	[ -f "$man8/isola.8" ]
+	for c in $(commands); do
+		[ -f "$man8/isola-$c.8" ] || { echo "no isola-$c.8"; false; }
+	done
+	grep -q -- '\\-\\-bundle' "$man8/isola-create.8"
+	if command -v man >/dev/null; then
+		run man -l "$man8/isola-create.8"
+		[ "$status" -eq 0 ]
+		[[ "$output" == *"create a container"* ]]
+	fi
+	comp=$(find "$d" -path '*/bash-completion/completions/isola')
+	bash -n "$comp"
+	run bash -c "source '$comp'; COMP_WORDS=(isola create --b); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[[ "$output" == *--bundle* ]]
+	run bash -c "source '$comp'; COMP_WORDS=(isola --root /x st); COMP_CWORD=3; _isola; echo \${COMPREPLY[*]}"
+	[[ "$output" == *start* ]]
+	[[ "$output" == *state* ]]
+	rm -rf --one-file-system "$d"
+}
+
+@test "update: a memory limit below the usage says so, errno text once" {
+	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory hierarchy (v2 reclaims or OOM-kills instead)"
+	isola_tmp
+	make_busybox_bundle "$TMP/b"
+	id=isola-it-help-$$
+	bundle_jq "$TMP/b" '.process.args = ["sh", "-c",
+		"dd if=/dev/zero of=/dev/shm/x bs=1M count=20 2>/dev/null; touch /dev/shm/done; sleep 100"]
+		| .linux.resources = {"memory": {"limit": 104857600}}'
+	"$ISOLA" --root "$TMP/r" run -d -b "$TMP/b" "$id" >/dev/null 2>&1 3>&-
+	for i in $(seq 100); do
+		"$ISOLA" --root "$TMP/r" exec "$id" test -f /dev/shm/done && break
+		sleep 0.1
+	done
+	run "$ISOLA" --root "$TMP/r" update --memory 1M "$id"
+	"$ISOLA" --root "$TMP/r" delete --force "$id"
+	isola_cleanup_tmp
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"1048576 bytes is below the "*" bytes in use"* ]]
+	[[ "$output" != *"busy: Device or resource busy"* ]]
+}
