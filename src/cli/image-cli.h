@@ -2,6 +2,7 @@
 #pragma once
 /* Shared bits of the image commands. */
 #include "cli.h"
+#include "opt.h"
 #include "image.h"
 
 int cmd_pull(struct cli_globals *g, int argc, char **argv);
@@ -33,6 +34,16 @@ int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 /* created, running or paused, as the runtime says. */
 bool image_cli_container_running(const char *store, const char *id);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
+
+/* Pull ref into the open store with `isola pull`'s progress lines on stderr. */
+int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,
+		   struct err **err);
+/* The image form's options (cmd-image-run.c), for `isola run --help`. */
+extern const struct cli_opt cmd_image_run_opts[];
+/* Exit codes of run IMAGE, as podman's: isola failed, command not executable / not found. */
+#define EXIT_ISOLA     125
+#define EXIT_NOT_EXEC  126
+#define EXIT_NOT_FOUND 127
 
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);

@@ -209,6 +209,7 @@ struct img_run_opts {
 	bool terminal;
 	const char *netns_path; /* join this network namespace (NULL: a new one) */
 	const char *hostname;	/* NULL: the name, else "isola" */
+	const char *entrypoint; /* NULL: the image's; "": none */
 };
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */

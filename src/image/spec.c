@@ -128,15 +128,20 @@ static json_t *merge_env(json_t *image_env, char **extra)
 }
 
 /* Entrypoint + (CMD... from the command line, or the image's Cmd). */
-static int make_args(json_t *cfg, char **args, json_t **ret, struct err **err)
+/* Entrypoint + (args or Cmd); --entrypoint replaces Entrypoint and drops the image's Cmd. */
+static int make_args(json_t *cfg, const char *entrypoint, char **args, json_t **ret,
+		     struct err **err)
 {
 	json_t *a = json_array(), *v;
 	size_t i;
 
-	json_array_foreach (json_object_get(cfg, "Entrypoint"), i, v)
-		json_array_append(a, v);
-	if (args && args[0]) {
-		for (i = 0; args[i]; i++)
+	if (entrypoint && *entrypoint)
+		json_array_append_new(a, json_string(entrypoint));
+	else if (!entrypoint)
+		json_array_foreach (json_object_get(cfg, "Entrypoint"), i, v)
+			json_array_append(a, v);
+	if (entrypoint || (args && args[0])) {
+		for (i = 0; args && args[i]; i++)
 			json_array_append_new(a, json_string(args[i]));
 	} else {
 		json_array_foreach (json_object_get(cfg, "Cmd"), i, v)
@@ -293,7 +298,7 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	user = o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
 	r = resolve_user(user, rootfs_fd, &uid, &gid, err);
 	if (r >= 0)
-		r = make_args(cfg, o->args, &args, err);
+		r = make_args(cfg, o->entrypoint, o->args, &args, err);
 	if (r < 0)
 		return r;
 	mounts = default_mounts(o->host_network);

@@ -1,0 +1,81 @@
+#!/usr/bin/env bats
+# `isola run IMAGE` with a podman user's command line: pull on first run, exit codes
+# (the container's, 125 isola, 126 not executable, 127 not found), --entrypoint, -i,
+# --pull, --restart.  Networking is net.bats'.
+load image-helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
+
+setup() {
+	img_setup
+	TMP=$TMP img_busybox t/bb:1
+}
+
+teardown() {
+	for c in "$ISOLA_STORE"/containers/*/; do
+		[ -d "$c" ] && "$ISOLA" rm -f "$(basename "$c")" >/dev/null 2>&1
+	done
+	isola_cleanup_tmp
+}
+
+@test "run IMAGE pulls on first run with progress, then runs from the store" {
+	run "$ISOLA" run --rm "$REG/t/bb:1" echo first
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Fetching blob"* || "$output" == *"Blob"* ]]
+	[ "${lines[-1]}" = first ]
+	run "$ISOLA" run --rm "$REG/t/bb:1" echo second
+	[ "$status" -eq 0 ]
+	[ "$output" = second ]
+	run "$ISOLA" run --rm -q --pull always "$REG/t/bb:1" echo third
+	[ "$output" = third ]
+}
+
+@test "run exit codes: the container's, 125, 126, 127" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run --rm "$REG/t/bb:1" sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	run -127 "$ISOLA" run --rm "$REG/t/bb:1" no-such-command
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"no-such-command"*"not found"* ]]
+	run "$ISOLA" run --rm "$REG/t/bb:1" /etc/passwd
+	[ "$status" -eq 126 ]
+	run "$ISOLA" run --rm --no-such-flag "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	run "$ISOLA" run --rm --pull never "$REG/t/other:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"not found in the store $ISOLA_STORE"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run --entrypoint replaces the entrypoint and drops the image's Cmd" {
+	run "$ISOLA" run --rm -q --entrypoint /bin/echo "$REG/t/bb:1" a b
+	[ "$status" -eq 0 ]
+	[ "$output" = "a b" ]
+	run "$ISOLA" run --rm -q --entrypoint /bin/id "$REG/t/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == uid=0* ]]
+}
+
+@test "run reads /dev/null without -i, stdin with -i" {
+	run sh -c "echo from-stdin | '$ISOLA' run --rm -q '$REG/t/bb:1' cat"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run sh -c "echo from-stdin | '$ISOLA' run -i --rm -q '$REG/t/bb:1' cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-stdin ]
+}
+
+@test "run --restart: only no (there is no daemon), said clearly; --pull checks its value" {
+	run "$ISOLA" run --rm --restart no -q "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 0 ]
+	run "$ISOLA" run --rm --restart always "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"needs a daemon"* ]]
+	run "$ISOLA" run --rm --pull sometimes "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--pull \`sometimes\`"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers" 2>/dev/null)" ]
+}
