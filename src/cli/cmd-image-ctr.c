@@ -139,6 +139,13 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 	return 0;
 }
 
+static void print_row(const char *id, const char *image, const char *cmd, const char *created,
+		      const char *status, const char *ports, const char *names)
+{
+	printf("%-14.14s %-32.32s %-20.20s %-21s %-9s %-28s %s\n", id, image, cmd, created, status,
+	       ports, names);
+}
+
 static int print_list(json_t *list, const char *format)
 {
 	_cleanup_free_ char *text = NULL;
@@ -151,11 +158,12 @@ static int print_list(json_t *list, const char *format)
 			printf("%s\n", text);
 		return text ? 0 : 1;
 	}
-	printf("%-20s %-50s %s\n", "CONTAINER ID", "IMAGE", "STATUS");
+	print_row("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+#define S(k) (json_string_value(json_object_get(c, k)) ?: "")
 	json_array_foreach (list, i, c)
-		printf("%-20s %-50s %s\n", json_string_value(json_object_get(c, "id")),
-		       json_string_value(json_object_get(c, "image")) ?: "",
-		       json_string_value(json_object_get(c, "status")));
+		print_row(S("id"), S("image"), S("command"), S("created"), S("status"), S("ports"),
+			  S("names"));
+#undef S
 	return 0;
 }
 
@@ -186,45 +194,15 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 	if (store && asprintf(&cdir, "%s/containers", store) >= 0)
 		d = opendir(cdir);
 	while (d && (de = readdir(d))) {
-		_cleanup_json_ json_t *img = NULL;
-		char p[512];
+		json_t *c;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
-		if (json_load_file_capped(dirfd(d), p, STATE_MAX, &img, NULL) < 0)
-			continue;
-		_cleanup_free_ char *st = container_status(store, de->d_name);
-
-		json_array_append_new(out, json_pack("{s:s, s:O, s:s}", "id", de->d_name, "image",
-						     json_object_get(img, "image"), "status",
-						     st ? st : "unknown"));
+		c = image_cli_container_info(store, de->d_name);
+		if (c)
+			json_array_append_new(out, c);
 	}
 	return print_list(out, a.format);
-}
-
-int cmd_image_logs(struct cli_globals *g, int argc, char **argv)
-{
-	struct ctr_args a = {};
-	_cleanup_free_ char *store = NULL, *p = NULL, *buf = NULL;
-	_cleanup_err_ struct err *err = NULL;
-	size_t len;
-	int r;
-
-	r = parse(&a, argc, argv);
-	if (r)
-		return r;
-	if (argc - optind != 1)
-		return cli_usage_error(argv[0], "expected a container id");
-	store = store_path(a.store);
-	if (!store || asprintf(&p, "%s/containers/%s/ctr.log", store, argv[optind]) < 0 ||
-	    strchr(argv[optind], '/'))
-		return cli_usage_error(argv[0], "`%s`: no such container", argv[optind]);
-	r = read_file_at(AT_FDCWD, p, 64u << 20, &buf, &len, &err);
-	if (r < 0)
-		return cli_fail(&err);
-	fwrite(buf, 1, len, stdout);
-	return 0;
 }
 
 bool image_cli_container_running(const char *store, const char *id)

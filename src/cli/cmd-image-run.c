@@ -297,9 +297,8 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
 		return EXIT_ISOLA;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (null < 0 || out < 0) {
-		log_error("open `%s`: %s", log, strerror(errno));
+	if (null < 0 || image_cli_logger(log, &out) < 0) {
+		log_error("log `%s`: %s", log, strerror(errno));
 		return EXIT_ISOLA;
 	}
 	code = image_cli_runtime(store, bg, null, out, out);

@@ -79,3 +79,55 @@ teardown() {
 	[[ "$output" == *"--pull \`sometimes\`"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers" 2>/dev/null)" ]
 }
+
+@test "logs -f follows until the container exits; --tail, --since, -t" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkfifo "$TMP/go"
+	run "$ISOLA" run -d --name "it-log-$$" -v "$TMP:/t" "$REG/t/bb:1" \
+		sh -c 'echo one; echo two; read x </t/go; echo three'
+	[ "$status" -eq 0 ]
+	# -f prints what is there, waits for more, and returns when the container exits.
+	"$ISOLA" logs -f "it-log-$$" >"$TMP/follow" &
+	fpid=$!
+	for _ in $(seq 100); do grep -q two "$TMP/follow" && break; sleep 0.1; done
+	grep -q two "$TMP/follow"
+	! grep -q three "$TMP/follow"
+	echo go >"$TMP/go"
+	for _ in $(seq 100); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$fpid" 2>/dev/null
+	wait "$fpid"
+	[ "$(cat "$TMP/follow")" = "$(printf 'one\ntwo\nthree')" ]
+	run "$ISOLA" logs --tail 1 "it-log-$$"
+	[ "$output" = three ]
+	run "$ISOLA" logs --since 2h "it-log-$$"
+	[ "${#lines[@]}" -eq 3 ]
+	run "$ISOLA" logs --since 2999-01-01T00:00:00Z "it-log-$$"
+	[ -z "$output" ]
+	run "$ISOLA" logs -t --tail 1 "it-log-$$"
+	[[ "$output" =~ ^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]{8}\.[0-9]{9}Z\ three$ ]]
+	run "$ISOLA" logs --since yesterday "it-log-$$"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--since \`yesterday\`"* ]]
+}
+
+@test "ps: CREATED, STATUS, COMMAND, NAMES columns; --format json with ISO 8601; inspect" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkfifo "$TMP/go"
+	"$ISOLA" run -d --name "it-ps-$$" -v "$TMP:/t" "$REG/t/bb:1" sh -c 'read x </t/go' >/dev/null
+	run "$ISOLA" ps
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "CONTAINER ID"*IMAGE*COMMAND*CREATED*STATUS*PORTS*NAMES ]]
+	[[ "${lines[1]}" == *"sh -c read"*running*"it-ps-$$" ]]
+	run "$ISOLA" ps --format json
+	[ "$(echo "$output" | jq -r '.[0].names')" = "it-ps-$$" ]
+	[ "$(echo "$output" | jq -r '.[0].command')" = "sh -c read x </t/go" ]
+	[[ "$(echo "$output" | jq -r '.[0].created')" =~ ^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]{8}Z$ ]]
+	run "$ISOLA" inspect "it-ps-$$"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.[0].status')" = running ]
+	[ "$(echo "$output" | jq -r '.[0].args[0]')" = sh ]
+	[ "$(echo "$output" | jq -r '.[0].pid')" -gt 0 ]
+	run "$ISOLA" inspect "$REG/t/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *manifest* ]]
+}
