@@ -28,14 +28,14 @@
 
 #define STATE_MAX (1u << 20)
 
-int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
+pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
+			      int err_fd)
 {
 	const char *rt = getenv("ISOLA_RUNTIME");
 	_cleanup_free_ char *root = NULL;
-	const char *argv[16];
+	const char *argv[20];
 	size_t n = 0;
 	pid_t pid;
-	int status;
 
 	if (!rt || !*rt)
 		rt = "/proc/self/exe";
@@ -48,8 +48,6 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 		argv[n++] = *args;
 	argv[n] = NULL;
 	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (pid == 0) {
 		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) || (out_fd >= 0 && dup2(out_fd, 1) < 0) ||
 		    (err_fd >= 0 && dup2(err_fd, 2) < 0))
@@ -58,14 +56,32 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 		fprintf(stderr, "isola: exec runtime `%s`: %s\n", rt, strerror(errno));
 		_exit(127);
 	}
-	signal(SIGINT, SIG_IGN);
+	return pid;
+}
+
+int image_cli_runtime_wait(pid_t pid)
+{
+	int status;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	signal(SIGINT, SIG_DFL);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
+}
+
+int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
+{
+	pid_t pid = image_cli_runtime_spawn(store, args, in_fd, out_fd, err_fd);
+	int code;
+
+	if (pid < 0)
+		return -1;
+	signal(SIGINT, SIG_IGN);
+	code = image_cli_runtime_wait(pid);
+	signal(SIGINT, SIG_DFL);
+	return code;
 }
 
 /* `RUNTIME state ID` -> "running", "stopped", ... or "unknown". */

@@ -260,8 +260,9 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		r = cli_usage_error(argv[0], "-p needs a bridge network (--network bridge|NAME)");
 	else if (a->net != NET_BRIDGE && (a->dns || a->add_hosts))
 		r = cli_usage_error(argv[0], "--dns and --add-host need a bridge network");
-	else if (a->rm && a->detach)
-		r = 0; /* removed by `isola rm`; there is no daemon to do it at exit */
+	else if (a->o.terminal && a->detach)
+		r = cli_usage_error(argv[0], "-t with -d: holding a detached terminal needs a "
+					     "daemon, and isola has none");
 	return r ? EXIT_ISOLA : 0;
 }
 
@@ -288,6 +289,16 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 	_cleanup_close_ int null = -1, out = -1;
 	int code;
 
+	if (!a->detach && a->o.terminal) {
+		char sock[4096];
+		const char *tty[] = {"run", "--bundle", bundle, "--console-socket",
+				     sock,  a->id,	NULL};
+
+		/* Not in the bundle: sun_path holds 108 bytes. */
+		snprintf(sock, sizeof(sock), "/tmp/isola-console-%d.sock", (int)getpid());
+		code = image_cli_runtime_tty(store, tty, sock);
+		return code < 0 ? EXIT_ISOLA : code;
+	}
 	if (!a->detach) {
 		/* Without -i the container reads /dev/null, as podman's does. */
 		null = a->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /* Shared bits of the image commands. */
+#include <sys/types.h>
+
 #include "cli.h"
 #include "opt.h"
 #include "image.h"
@@ -26,6 +28,17 @@ int cmd_image_rm(struct cli_globals *g, int argc, char **argv);
  */
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd,
 		      int err_fd);
+
+/* The same in two steps: start it (its pid, -1 on error), then its exit code. */
+pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
+			      int err_fd);
+int image_cli_runtime_wait(pid_t pid);
+/*
+ * Run the runtime with a terminal: args must hold "--console-socket", sock; the pty
+ * master it sends is proxied to our stdin/stdout (raw mode when stdin is a terminal).
+ * Returns the runtime's exit code, -1 on error.
+ */
+int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock);
 
 /* Parse a command's only option, --store DIR; returns an exit code (0: go on). */
 int image_cli_store_opt(int argc, char **argv, const char **ret_store);

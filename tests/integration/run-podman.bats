@@ -131,3 +131,31 @@ teardown() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *manifest* ]]
 }
+
+@test "run -it gives a terminal; exec -it NAME sh on an image container; -dt is refused" {
+	require_cmd script
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run script -qec "'$ISOLA' run -it --rm '$REG/t/bb:1' sh -c 'tty; exit 3'" /dev/null
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"/dev/pts/0"* ]]
+	run sh -c "printf 'echo typed-in\nexit 4\n' | script -qec \"'$ISOLA' run -it --rm '$REG/t/bb:1' sh\" /dev/null"
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *typed-in* ]]
+
+	mkfifo "$TMP/go"
+	"$ISOLA" run -d --name "it-ex-$$" -v "$TMP:/t" "$REG/t/bb:1" sh -c 'read x </t/go' >/dev/null
+	run "$ISOLA" exec "it-ex-$$" sh -c 'echo plain; exit 5'
+	[ "$status" -eq 5 ]
+	[ "$output" = plain ]
+	run sh -c "printf 'tty\nexit 6\n' | script -qec \"'$ISOLA' exec -it 'it-ex-$$' sh\" /dev/null"
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"/dev/pts/"* ]]
+	[ -z "$(ls /tmp/isola-console-* 2>/dev/null | grep -F -- "-$$." || true)" ]
+
+	run "$ISOLA" run -dt "$REG/t/bb:1" sh
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"needs a daemon"* ]]
+}
