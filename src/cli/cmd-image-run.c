@@ -318,6 +318,41 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 	return code == 0 ? 0 : EXIT_ISOLA;
 }
 
+/*
+ * -v NAME:/DST: a named volume, <store>/volumes/NAME/_data, made on first use and kept
+ * after the container (podman's layout).  Rewritten to the path before the spec is made.
+ */
+static int named_volumes(struct run_args *a, const char *store)
+{
+	for (size_t i = 0; a->o.volumes && a->o.volumes[i]; i++) {
+		char *v = a->o.volumes[i], *colon = strchr(v, ':'), *nv = NULL, p[4096];
+		_cleanup_free_ char *name = NULL;
+
+		if (v[0] == '/' || !colon)
+			continue;
+		name = strndup(v, colon - v);
+		if (!name || !net_name_valid(name))
+			return cli_usage_error("run",
+					       "-v `%s`: a volume name is [A-Za-z0-9_.-], "
+					       "at most 32, or a source is an absolute path",
+					       v);
+		snprintf(p, sizeof(p), "%s/volumes", store);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return cli_usage_error("run", "mkdir `%s`: %s", p, strerror(errno));
+		snprintf(p, sizeof(p), "%s/volumes/%s", store, name);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return cli_usage_error("run", "mkdir `%s`: %s", p, strerror(errno));
+		snprintf(p, sizeof(p), "%s/volumes/%s/_data", store, name);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return cli_usage_error("run", "mkdir `%s`: %s", p, strerror(errno));
+		if (asprintf(&nv, "%s%s", p, colon) < 0)
+			return 1;
+		free(v);
+		a->o.volumes[i] = nv;
+	}
+	return 0;
+}
+
 /* Bridge networking: the netns path goes into config.json, the /etc files are bind mounts. */
 static int plan_network(struct run_args *a, const char *store)
 {
@@ -580,6 +615,8 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 		return EXIT_ISOLA;
 	*ret_store = realpath(s->path, NULL);
 	r = *ret_store ? plan_network(a, *ret_store) : 1;
+	if (r == 0)
+		r = named_volumes(a, *ret_store);
 	if (r == 0)
 		r = ensure_image(a, s, &err) < 0 ? EXIT_ISOLA : 0;
 	if (r == 0 && img_bundle_create(s, a->image_resolved, a->id, &a->o, ret_bundle, &err) < 0)

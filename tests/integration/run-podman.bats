@@ -159,3 +159,17 @@ teardown() {
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"needs a daemon"* ]]
 }
+
+@test "run -v NAME:/DST is a named volume under the store, kept between containers" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run --rm -v "vol$$:/data" "$REG/t/bb:1" sh -c 'echo kept >/data/f'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$ISOLA_STORE/volumes/vol$$/_data/f")" = kept ]
+	run "$ISOLA" run --rm -v "vol$$:/data:ro" "$REG/t/bb:1" sh -c 'cat /data/f; echo x >/data/g'
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = kept ]
+	run "$ISOLA" run --rm -v "../escape:/data" "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"-v \`../escape:/data\`"* ]]
+	[ ! -e "$ISOLA_STORE/escape" ]
+}
