@@ -138,6 +138,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"pids-limit", CLI_LONG(11), "N", "process limit"},
 	{"read-only", CLI_LONG(12), NULL, "a read-only root file system"},
 	{"quiet", 'q', NULL, "no pull progress"},
+	{"init", CLI_LONG(14), NULL, "run a minimal init as PID 1 (reaps, forwards signals)"},
 	{},
 };
 /* clang-format on */
@@ -227,6 +228,9 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return push(&a->dns, optarg);
 	case CLI_LONG(9):
 		return push(&a->add_hosts, optarg);
+	case CLI_LONG(14):
+		a->o.init = true;
+		return 0;
 	case CLI_LONG(13):
 		a->o.hostname = optarg;
 		return 0;
@@ -351,6 +355,27 @@ static int named_volumes(struct run_args *a, const char *store)
 		a->o.volumes[i] = nv;
 	}
 	return 0;
+}
+
+/* isola-init: next to this binary (a build tree), else in libexecdir. */
+static int plan_init(struct run_args *a)
+{
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	char p[4096], *slash;
+
+	if (!a->o.init)
+		return 0;
+	snprintf(p, sizeof(p), "%s", self ? self : "");
+	slash = strrchr(p, '/');
+	if (slash)
+		snprintf(slash + 1, sizeof(p) - (slash + 1 - p), "isola-init");
+	if (!slash || access(p, X_OK) < 0)
+		snprintf(p, sizeof(p), "%s/isola-init", ISOLA_LIBEXECDIR);
+	if (access(p, X_OK) < 0)
+		return cli_usage_error("run", "--init: isola-init not found next to isola or in %s",
+				       ISOLA_LIBEXECDIR);
+	strncat(p, ":/dev/init:ro", sizeof(p) - strlen(p) - 1);
+	return push(&a->o.volumes, p);
 }
 
 /* Bridge networking: the netns path goes into config.json, the /etc files are bind mounts. */
@@ -569,15 +594,18 @@ static int check_command(const char *bundle)
 	_cleanup_close_ int root = -1;
 	const char *arg0, *path = NULL;
 	char p[4096];
-	json_t *env, *v;
+	json_t *env, *v, *args;
 	size_t i;
 	int r;
 
 	snprintf(p, sizeof(p), "%s/config.json", bundle);
 	if (json_load_file_capped(AT_FDCWD, p, 1u << 22, &spec, NULL) < 0)
 		return 0;
-	arg0 = json_string_value(
-	    json_array_get(json_object_get(json_object_get(spec, "process"), "args"), 0));
+	args = json_object_get(json_object_get(spec, "process"), "args");
+	arg0 = json_string_value(json_array_get(args, 0));
+	/* Under --init, the command follows "/dev/init --". */
+	if (arg0 && streq(arg0, "/dev/init"))
+		arg0 = json_string_value(json_array_get(args, 2));
 	env = json_object_get(json_object_get(spec, "process"), "env");
 	json_array_foreach (env, i, v)
 		if (json_is_string(v) && !strncmp(json_string_value(v), "PATH=", 5))
@@ -617,6 +645,8 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 	r = *ret_store ? plan_network(a, *ret_store) : 1;
 	if (r == 0)
 		r = named_volumes(a, *ret_store);
+	if (r == 0)
+		r = plan_init(a);
 	if (r == 0)
 		r = ensure_image(a, s, &err) < 0 ? EXIT_ISOLA : 0;
 	if (r == 0 && img_bundle_create(s, a->image_resolved, a->id, &a->o, ret_bundle, &err) < 0)

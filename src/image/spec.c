@@ -299,6 +299,10 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	r = resolve_user(user, rootfs_fd, &uid, &gid, err);
 	if (r >= 0)
 		r = make_args(cfg, o->entrypoint, o->args, &args, err);
+	if (r >= 0 && o->init) {
+		json_array_insert_new(args, 0, json_string("--"));
+		json_array_insert_new(args, 0, json_string("/dev/init"));
+	}
 	if (r < 0)
 		return r;
 	mounts = default_mounts(o->host_network);

@@ -173,3 +173,23 @@ teardown() {
 	[[ "$output" == *"-v \`../escape:/data\`"* ]]
 	[ ! -e "$ISOLA_STORE/escape" ]
 }
+
+@test "run --init: a minimal init is PID 1, forwards signals, keeps the exit code" {
+	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox \
+		l:bin/cat:busybox l:bin/tr:busybox d:etc d:tmp
+	"$ISOLA" pull -q "$REG/t/bbs:1" >/dev/null
+	run "$ISOLA" run --rm --init "$REG/t/bbs:1" sh -c 'echo pid=$$; tr "\0" " " </proc/1/cmdline; echo; exit 5'
+	[ "$status" -eq 5 ]
+	[ "${lines[0]}" = pid=2 ]
+	[[ "${lines[1]}" == "/dev/init -- sh -c"* ]]
+	run -127 "$ISOLA" run --rm --init "$REG/t/bbs:1" no-such-command
+	[ "$status" -eq 127 ]
+	# TERM reaches the command (PID 2), whose trap says so.
+	"$ISOLA" run -d --init --name "it-init-$$" "$REG/t/bbs:1" \
+		sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 1; done' >/dev/null
+	for _ in $(seq 50); do "$ISOLA" logs "it-init-$$" | grep -q ready && break; sleep 0.1; done
+	run "$ISOLA" stop -t 20 "it-init-$$"
+	[ "$status" -eq 0 ]
+	run "$ISOLA" logs "it-init-$$"
+	[ "${lines[-1]}" = got-term ]
+}
