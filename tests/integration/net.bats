@@ -53,7 +53,8 @@ setup() {
 	IMG=localhost/bbnet:latest
 	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox \
 		l:bin/httpd:busybox l:bin/ping:busybox l:bin/cat:busybox l:bin/true:busybox \
-		l:bin/nslookup:busybox l:bin/sleep:busybox l:bin/hostname:busybox d:etc d:tmp \
+		l:bin/nslookup:busybox l:bin/sleep:busybox l:bin/hostname:busybox \
+		l:bin/readlink:busybox d:etc d:tmp \
 		d:www f:www/index.html:hello-from-isola
 	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
 	"$ISOLA" image import "$TMP/layout" "$IMG" >/dev/null
@@ -244,6 +245,22 @@ curl_page() {
 	done
 	refute_leaks "it-l[0-9]*-$$"
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
+@test "net: --network ns:PATH joins that namespace, --network none has lo only" {
+	require_cmd unshare
+	touch "$TMP/ns"
+	# The namespace file is mounted in a private mount namespace of the test's own.
+	run unshare -m --propagation private sh -c 'unshare --net="$1/ns" true &&
+		stat -L -c %i "$1/ns" && "$2" run --rm --network "ns:$1/ns" "$3" readlink /proc/self/ns/net' \
+		sh "$TMP" "$ISOLA" "$IMG"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "net:[${lines[0]}]" ]
+	run "$ISOLA" run --rm --network none "$IMG" cat /proc/net/dev
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"lo:"* ]]
+	[[ "$output" != *"eth0"* ]]
+	[ -z "$(ls "$ISOLA_STORE/net/state" 2>/dev/null | grep -v '\.lock$' || true)" ]
 }
 
 @test "net: bad input is one line naming the field, and leaves nothing" {
