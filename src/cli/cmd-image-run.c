@@ -291,6 +291,7 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 	const char *bg[] = {"run", "--bundle", bundle, "--detach", a->id, NULL};
 	_cleanup_free_ char *log = NULL;
 	_cleanup_close_ int null = -1, out = -1;
+	pid_t logger;
 	int code;
 
 	if (!a->detach && a->o.terminal) {
@@ -312,14 +313,21 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
 		return EXIT_ISOLA;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	if (null < 0 || image_cli_logger(log, &out) < 0) {
+	logger = null < 0 ? -1 : image_cli_logger(log, &out);
+	if (logger < 0) {
 		log_error("log `%s`: %s", log, strerror(errno));
 		return EXIT_ISOLA;
 	}
 	code = image_cli_runtime(store, bg, null, out, out);
-	if (code == 0)
+	if (code == 0) {
 		printf("%s\n", a->id);
-	return code == 0 ? 0 : EXIT_ISOLA;
+		return 0;
+	}
+	/* The runtime's error went to the log, which goes with the bundle: show it. */
+	close(out);
+	out = -1;
+	image_cli_log_replay(log, logger);
+	return EXIT_ISOLA;
 }
 
 /*

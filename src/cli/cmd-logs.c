@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -65,7 +66,7 @@ static void logger_loop(int in, int out)
 		write_all(out, "\n", 1);
 }
 
-int image_cli_logger(const char *path, int *ret_write_end)
+pid_t image_cli_logger(const char *path, int *ret_write_end)
 {
 	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	int p[2], null, in, log;
@@ -99,7 +100,22 @@ int image_cli_logger(const char *path, int *ret_write_end)
 	}
 	close(p[0]);
 	*ret_write_end = p[1];
-	return 0;
+	return pid;
+}
+
+void image_cli_log_replay(const char *path, pid_t logger)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[4096];
+
+	while (logger > 0 && waitpid(logger, NULL, 0) < 0 && errno == EINTR)
+		;
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		bool stamped = strlen(line) > TS_LEN && line[TS_LEN] == ' ' && line[10] == 'T';
+
+		fputs(stamped ? line + TS_LEN + 1 : line, stderr);
+	}
 }
 
 struct logs_args {

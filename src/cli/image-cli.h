@@ -47,8 +47,10 @@ int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 bool image_cli_container_running(const char *store, const char *id);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
 
-/* Fork the log writer for containers/<id>/ctr.log; *ret_write_end is its input. */
-int image_cli_logger(const char *path, int *ret_write_end);
+/* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
+pid_t image_cli_logger(const char *path, int *ret_write_end);
+/* After a failed start: wait for the logger (its input closed) and copy the log to stderr. */
+void image_cli_log_replay(const char *path, pid_t logger);
 int cmd_logs(struct cli_globals *g, int argc, char **argv);
 
 /* ps / inspect facts of a run IMAGE container (NULL: no such container). */

@@ -193,3 +193,12 @@ teardown() {
 	run "$ISOLA" logs "it-init-$$"
 	[ "${lines[-1]}" = got-term ]
 }
+
+@test "run -d: a runtime failure is shown (not lost with the bundle's log), exit 125, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run -d -v "$TMP/no-such-dir:/x" "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no-such-dir"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
