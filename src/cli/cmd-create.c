@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "opt.h"
 #include "container.h"

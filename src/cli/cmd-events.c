@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "commands.h"
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <getopt.h>
 
+#include "commands.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "opt.h"

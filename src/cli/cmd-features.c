@@ -4,7 +4,10 @@
 #include <string.h>
 #include <stdio.h>
 
+#include "caps.h"
+#include "commands.h"
 #include "cli.h"
+#include "jsonutil.h"
 #include "opt.h"
 
 static const char features[] =
@@ -39,12 +42,20 @@ static const char features[] =
 
 int cmd_features(struct cli_globals *g, int argc, char **argv)
 {
+	_cleanup_json_ json_t *j = NULL;
+	json_t *lx;
 	int code;
 
 	if (cli_parse_none(argc, argv, &code))
 		return code;
 	if (optind != argc)
 		return cli_usage_error(argv[0], "takes no arguments");
-	fputs(features, stdout);
+	/* The capability list is the running kernel's (cap_last_cap), by name. */
+	j = json_loads(features, 0, NULL);
+	lx = j ? json_object_get(j, "linux") : NULL;
+	if (!lx || json_object_set_new(lx, "capabilities", ct_caps_known()) < 0 ||
+	    json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
+		return cli_usage_error(argv[0], "out of memory");
+	putchar('\n');
 	return 0;
 }

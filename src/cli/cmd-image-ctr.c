@@ -21,12 +21,15 @@
 
 #include "cleanup.h"
 #include "fdutil.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
 #include "jsonutil.h"
 #include "net.h"
 #include "parse.h"
+#include "state.h"
 
-#define STATE_MAX (1u << 20)
+#define STATE_MAX CT_STATE_MAX
 
 pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
 			      int err_fd)
@@ -115,29 +118,30 @@ struct ctr_args {
 	int timeout;
 };
 
+const struct cli_opt cmd_image_ctr_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
+    {"format", CLI_LONG(2), "table|json", "ps: the output format (default: table)"},
+    {"force", 'f', NULL, "rm: stop running containers first"},
+    {"time", 't', "SECONDS", "stop, rm -f: seconds between TERM and KILL"},
+    {"all", 'a', NULL, "ps: accepted (every container is listed)"},
+    {},
+};
+
+/* 0, -1 after --help (exit 0), or an exit code after a usage error. */
 static int parse(struct ctr_args *a, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'F' },
-		{ "force", no_argument, NULL, 'f' },
-		{ "time", required_argument, NULL, 't' },
-		{ "all", no_argument, NULL, 'a' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+aft:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_image_ctr_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
 		case 'a':
 			break; /* ps: every container is listed, running or not */
-		case 's':
+		case CLI_LONG(1):
 			a->store = optarg;
 			break;
-		case 'F':
+		case CLI_LONG(2):
 			a->format = optarg;
 			break;
 		case 'f':
@@ -148,11 +152,9 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 				return cli_usage_error(argv[0], "-t `%s`: expected seconds",
 						       optarg);
 			break;
-		default:
-			return 1;
 		}
 	}
-	return 0;
+	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
 static void print_row(const char *id, const char *image, const char *cmd, const char *created,
@@ -200,7 +202,7 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 
 	r = parse(&a, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (optind < argc)
 		return cli_usage_error(argv[0], "unexpected argument `%s`", argv[optind]);
 	if (!streq(a.format, "table") && !streq(a.format, "json"))
@@ -258,7 +260,7 @@ static int each_container(struct ctr_args *a, int argc, char **argv,
 
 	r = parse(a, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected container ids");
 	store = store_path(a->store);

@@ -6,7 +6,9 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
 #include "jsonutil.h"
 
 static void print_table(json_t *images, bool quiet)
@@ -49,16 +51,16 @@ static int print_json(json_t *images)
 	return 0;
 }
 
+const struct cli_opt cmd_images_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
+    {"format", CLI_LONG(2), "table|json", "the output format (default: table)"},
+    {"quiet", 'q', NULL, "print image ids only"},
+    {},
+};
+
 int cmd_images(struct cli_globals *g, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "format", required_argument, NULL, 'f' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *idx = NULL;
 	const char *store = NULL, *format = "table";
@@ -66,22 +68,22 @@ int cmd_images(struct cli_globals *g, int argc, char **argv)
 	bool quiet = false;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+q", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_images_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
-		case 's':
+		case CLI_LONG(1):
 			store = optarg;
 			break;
-		case 'f':
+		case CLI_LONG(2):
 			format = optarg;
 			break;
 		case 'q':
 			quiet = true;
 			break;
-		default:
-			return 1;
 		}
 	}
+	if (c < 0)
+		return p.exit_code;
 	if (!streq(format, "json") && !streq(format, "table"))
 		return cli_usage_error(argv[0], "--format `%s`: expected json or table", format);
 	r = image_cli_open_store(store, &s);

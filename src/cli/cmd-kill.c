@@ -5,6 +5,7 @@
 #include <getopt.h>
 #include <signal.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "opt.h"
 #include "container.h"

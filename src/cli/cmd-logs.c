@@ -125,7 +125,7 @@ struct logs_args {
 	char since_ts[TS_LEN + 1];
 };
 
-static const struct cli_opt logs_opts[] = {
+const struct cli_opt cmd_logs_opts[] = {
     {"store", CLI_LONG(1), "DIR", "the image store"},
     {"follow", 'f', NULL, "keep printing new output until the container stops"},
     {"since", CLI_LONG(2), "TIME", "only lines since an RFC 3339 time or a duration (10m, 2h)"},
@@ -168,7 +168,7 @@ static int parse_logs(struct logs_args *a, int argc, char **argv)
 	int64_t v;
 	int c;
 
-	cli_parser_init(&p, argv[0], logs_opts);
+	cli_parser_init(&p, argv[0], cmd_logs_opts);
 	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
 		case CLI_LONG(1):

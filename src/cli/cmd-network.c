@@ -195,6 +195,14 @@ int cmd_network(struct cli_globals *g, int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error(argv[0], "expected create, ls, rm or prune");
 	sub = argv[1];
+	if (streq(sub, "--help") || streq(sub, "-h")) {
+		printf("Usage: isola network create [--store D] NAME --subnet CIDR "
+		       "[--interface-name BRIDGE]\n"
+		       "       isola network ls [--store D] [--format json|table]\n"
+		       "       isola network rm [--store D] NAME...\n"
+		       "       isola network prune [--store D]\n");
+		return 0;
+	}
 	r = parse(&a, argc - 1, argv + 1);
 	if (r)
 		return r;

@@ -12,8 +12,6 @@
 #include "cli.h"
 #include "image-cli.h"
 
-int cmd_ps(struct cli_globals *g, int argc, char **argv);
-
 /* Options of either form that take a separate value. */
 static const char *const with_value[] = {"f", "format", "store", NULL};
 

@@ -13,6 +13,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"
@@ -22,10 +23,11 @@
 
 #define PS_MAX_OUTPUT (16 << 20)
 
-/* Run ps with the user's options and capture its standard output. */
+/* Run ps with the user's options and capture its standard output (*ret only on success). */
 static int run_ps(char **opts, int n_opts, char **ret, struct err **err)
 {
 	_cleanup_free_ char **argv = calloc((size_t)n_opts + 2, sizeof(char *));
+	_cleanup_free_ char *out = NULL;
 	int fds[2], status = 0, r;
 	pid_t pid;
 
@@ -47,16 +49,15 @@ static int run_ps(char **opts, int n_opts, char **ret, struct err **err)
 		_exit(127);
 	}
 	close(fds[1]);
-	r = read_all_fd(fds[0], PS_MAX_OUTPUT, ret, NULL);
+	r = read_all_fd(fds[0], PS_MAX_OUTPUT, &out, NULL);
 	close(fds[0]);
 	waitpid(pid, &status, 0);
 	if (r < 0)
 		return err_make(err, -r, "read the output of ps");
-	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-		free(*ret);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		return err_make(err, 0, "ps failed (exit status %d)",
 				WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status));
-	}
+	*ret = TAKE_PTR(out);
 	return 0;
 }
 

@@ -7,7 +7,9 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
 
 struct pull_progress {
 	bool tty, quiet;
@@ -56,17 +58,17 @@ static void on_progress(void *data, enum img_progress_kind kind, const char *dig
 	}
 }
 
+const struct cli_opt cmd_pull_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
+    {"insecure", CLI_LONG(2), NULL, "plain HTTP, or HTTPS without verifying the certificate"},
+    {"authfile", CLI_LONG(3), "FILE", "registry credentials (default $REGISTRY_AUTH_FILE)"},
+    {"quiet", 'q', NULL, "no progress output"},
+    {},
+};
+
 int cmd_pull(struct cli_globals *g, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "insecure", no_argument, NULL, 'k' },
-		{ "authfile", required_argument, NULL, 'a' },
-		{ "quiet", no_argument, NULL, 'q' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser cp;
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *name = NULL;
 	struct pull_progress p = {.tty = isatty(STDERR_FILENO)};
@@ -76,25 +78,25 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 	struct img_store *s = NULL;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+q", opts, NULL)) != -1) {
+	cli_parser_init(&cp, argv[0], cmd_pull_opts);
+	while ((c = cli_parse(&cp, argc, argv)) > 0) {
 		switch (c) {
-		case 's':
+		case CLI_LONG(1):
 			store = optarg;
 			break;
-		case 'k':
+		case CLI_LONG(2):
 			o.insecure = true;
 			break;
-		case 'a':
+		case CLI_LONG(3):
 			o.authfile = optarg;
 			break;
 		case 'q':
 			p.quiet = true;
 			break;
-		default:
-			return 1;
 		}
 	}
+	if (c < 0)
+		return cp.exit_code;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image reference");
 	r = image_cli_open_store(store, &s);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isola resume ID: thaw a paused container. */
+#include "commands.h"
 #include "cgroup-target.h"
 #include "cli.h"
 

@@ -5,33 +5,35 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
+
+const struct cli_opt cmd_rmi_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
+    {"force", 'f', NULL, "accepted for podman compatibility"},
+    {},
+};
 
 int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "force", no_argument, NULL, 'f' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	const char *store = NULL;
 	struct img_store *s = NULL;
 	int c, r, rc = 0;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+f", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_rmi_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
-		case 's':
+		case CLI_LONG(1):
 			store = optarg;
 			break;
 		case 'f':
 			break;
-		default:
-			return 1;
 		}
 	}
+	if (c < 0)
+		return p.exit_code;
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected at least one image");
 	r = image_cli_open_store(store, &s);

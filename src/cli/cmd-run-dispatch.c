@@ -16,8 +16,6 @@
 #include "fdutil.h"
 #include "image-cli.h"
 
-int cmd_run(struct cli_globals *g, int argc, char **argv);
-
 static const char *const image_only[] = {
     "rm",	"name",	    "e",    "env",	   "v",		 "volume",     "w",
     "workdir",	"u",	    "user", "memory",	   "cpus",	 "pids-limit", "read-only",

@@ -3,7 +3,9 @@
 #include <stddef.h>
 #include <string.h>
 #include <stdio.h>
+#include <unistd.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"
@@ -12,22 +14,32 @@ int cmd_run(struct cli_globals *g, int argc, char **argv)
 {
 	struct cmd_create_args a = {};
 	struct err *err = NULL;
+	int r, code, console = -1;
 	pid_t pid;
-	int r, code;
 
 	r = cmd_create_parse(g, argc, argv, true, &a);
 	if (r)
 		return r < 0 ? 0 : r;
+	/* In the foreground a terminal needs no --console-socket: we relay it. */
+	if (!a.detach && !a.o.console_socket)
+		a.o.ret_console = &console;
 	if (ct_protect_exe(&err) < 0 || ct_create(&a.o, &pid, &err) < 0)
 		return cli_fail(&err);
 	if (ct_start(a.o.root, a.o.id, &err) < 0) {
 		cli_fail(&err);
+		if (console >= 0)
+			close(console);
 		ct_delete(a.o.root, a.o.id, true, NULL);
 		return 1;
 	}
 	if (a.detach)
 		return 0;
-	code = ct_wait_forward(pid);
+	if (console >= 0) {
+		code = ct_console_relay(console, pid, STDIN_FILENO, STDOUT_FILENO);
+		close(console);
+	} else {
+		code = ct_wait_forward(pid);
+	}
 	if (!a.keep && ct_delete(a.o.root, a.o.id, true, &err) < 0)
 		cli_fail(&err);
 	return code;

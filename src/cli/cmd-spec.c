@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "opt.h"

@@ -2,6 +2,7 @@
 /* isola start ID */
 #include <stddef.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "opt.h"
 #include "container.h"

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "opt.h"

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "cgroup-target.h"
 #include "cleanup.h"
 #include "cli.h"

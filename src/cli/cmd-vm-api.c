@@ -23,6 +23,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "commands.h"
+#include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "fdutil.h"

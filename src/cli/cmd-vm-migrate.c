@@ -16,16 +16,13 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
+#include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "jsonutil.h"
 #include "migrate/vmm-migrate.h"
 #include "vm.h"
-
-int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
-void vm_rundir_remove(const struct vm_config *cfg);
-int vm_api_request(const char *vm, const char *method, const char *path, const char *body,
-		   char **ret_body, struct err **err);
 
 enum { OPT_TO = 1, OPT_API_SOCK, OPT_LISTEN, OPT_CONSOLE, OPT_ID, OPT_REMAP };
 

@@ -12,12 +12,11 @@
 #include <signal.h>
 #include <stdio.h>
 
+#include "commands.h"
+#include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "vm.h"
-
-int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
-void vm_rundir_remove(const struct vm_config *cfg);
 
 enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK, OPT_ID };
 

@@ -13,6 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "commands.h"
+#include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
 #include "vm.h"
@@ -29,15 +31,8 @@ enum {
 	OPT_ID,
 };
 
-int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-migrate.c */
-int cmd_vm_migrate(struct cli_globals *g, int argc, char **argv);
-int cmd_vm_receive(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-api.c */
-int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
-int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
-int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
-void vm_rundir_remove(const struct vm_config *cfg);
 
 static const struct option run_opts[] = {
     {"kernel", required_argument, NULL, OPT_VALUE},

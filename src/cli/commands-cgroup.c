@@ -2,14 +2,9 @@
 /* The cgroup commands. */
 #include <stddef.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "opt.h"
-
-int cmd_pause(struct cli_globals *g, int argc, char **argv);
-int cmd_resume(struct cli_globals *g, int argc, char **argv);
-int cmd_ps_dispatch(struct cli_globals *g, int argc, char **argv);
-int cmd_update(struct cli_globals *g, int argc, char **argv);
-int cmd_events(struct cli_globals *g, int argc, char **argv);
 
 extern const struct cli_opt cmd_ps_opts[], cmd_update_opts[], cmd_events_opts[];
 

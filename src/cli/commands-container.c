@@ -2,20 +2,9 @@
 /* The container commands. */
 #include <stddef.h>
 
+#include "commands.h"
 #include "cli.h"
 #include "opt.h"
-
-int cmd_spec(struct cli_globals *g, int argc, char **argv);
-int cmd_create(struct cli_globals *g, int argc, char **argv);
-int cmd_start(struct cli_globals *g, int argc, char **argv);
-int cmd_run_dispatch(struct cli_globals *g, int argc, char **argv);
-int cmd_state(struct cli_globals *g, int argc, char **argv);
-int cmd_kill(struct cli_globals *g, int argc, char **argv);
-int cmd_delete(struct cli_globals *g, int argc, char **argv);
-int cmd_list(struct cli_globals *g, int argc, char **argv);
-int cmd_exec(struct cli_globals *g, int argc, char **argv);
-int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv);
-int cmd_features(struct cli_globals *g, int argc, char **argv);
 
 extern const struct cli_opt cmd_spec_opts[], cmd_create_opts[], cmd_run_opts[], cmd_kill_opts[],
     cmd_delete_opts[], cmd_list_opts[], cmd_exec_opts[];

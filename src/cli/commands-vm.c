@@ -2,9 +2,8 @@
 /* The vm commands. */
 #include <stddef.h>
 
+#include "commands.h"
 #include "cli.h"
-
-int cmd_vm(struct cli_globals *g, int argc, char **argv);
 
 const struct cli_command cli_vm_commands[] = {
     {"vm", cmd_vm, "run a KVM micro-VM (vm run --kernel FILE ...)"},

@@ -5,22 +5,8 @@
 
 #include "cli.h"
 #include "opt.h"
+#include "commands.h"
 #include "image.h"
-
-int cmd_pull(struct cli_globals *g, int argc, char **argv);
-int cmd_images(struct cli_globals *g, int argc, char **argv);
-int cmd_rmi(struct cli_globals *g, int argc, char **argv);
-int cmd_image(struct cli_globals *g, int argc, char **argv);
-int cmd_image_prune(struct cli_globals *g, int argc, char **argv);
-int cmd_image_run(struct cli_globals *g, int argc, char **argv);
-int cmd_image_import(struct cli_globals *g, int argc, char **argv);
-int cmd_image_save(struct cli_globals *g, int argc, char **argv);
-int cmd_image_export(struct cli_globals *g, int argc, char **argv);
-
-int cmd_image_inspect(struct cli_globals *g, int argc, char **argv);
-int cmd_image_ps(struct cli_globals *g, int argc, char **argv);
-int cmd_image_stop(struct cli_globals *g, int argc, char **argv);
-int cmd_image_rm(struct cli_globals *g, int argc, char **argv);
 
 /*
  * Run $ISOLA_RUNTIME (default /proc/self/exe) --root <store>/run ARGS, with
@@ -45,17 +31,14 @@ int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 
 /* created, running or paused, as the runtime says. */
 bool image_cli_container_running(const char *store, const char *id);
-int cmd_network(struct cli_globals *g, int argc, char **argv);
 
 /* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
 pid_t image_cli_logger(const char *path, int *ret_write_end);
 /* After a failed start: wait for the logger (its input closed) and copy the log to stderr. */
 void image_cli_log_replay(const char *path, pid_t logger);
-int cmd_logs(struct cli_globals *g, int argc, char **argv);
 
 /* ps / inspect facts of a run IMAGE container (NULL: no such container). */
 json_t *image_cli_container_info(const char *store, const char *id);
-int cmd_inspect(struct cli_globals *g, int argc, char **argv);
 
 /* Pull ref into the open store with `isola pull`'s progress lines on stderr. */
 int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,

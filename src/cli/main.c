@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
@@ -149,11 +150,16 @@ int main(int argc, char **argv)
 {
 	struct cli_globals g = {.root = ISOLA_DEFAULT_ROOT, .log_format = LOG_FORMAT_TEXT};
 	const struct cli_command *cmd;
+	_cleanup_free_ char *xdg_root = NULL;
 	int r;
 
 	r = parse_globals(&g, argc, argv);
 	if (r)
 		return r < 0 ? 0 : r;
+	/* Rootless, as runc: state under $XDG_RUNTIME_DIR unless --root says otherwise. */
+	if (geteuid() != 0 && streq(g.root, ISOLA_DEFAULT_ROOT) && getenv("XDG_RUNTIME_DIR") &&
+	    asprintf(&xdg_root, "%s/isola", getenv("XDG_RUNTIME_DIR")) > 0)
+		g.root = xdg_root;
 	if (g.log && log_open(g.log, g.log_format) < 0)
 		fprintf(stderr, "isola: cannot open log file `%s`\n", g.log);
 	log_set_debug(g.debug);

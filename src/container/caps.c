@@ -4,6 +4,7 @@
  * child side uses only prctl(2) and capset(2), so it neither allocates nor
  * depends on libcap's view of the kernel.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
@@ -96,6 +97,47 @@ static int last_cap(void)
 			cached = v;
 	}
 	return cached;
+}
+
+json_t *ct_caps_known(void)
+{
+	json_t *arr = json_array();
+
+	for (int cap = 0; arr && cap <= last_cap(); cap++) {
+		char *name = cap_to_name(cap);
+
+		if (!name)
+			continue;
+		for (char *c = name; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (strncmp(name, "CAP_", 4) == 0)
+			json_array_append_new(arr, json_string(name));
+		cap_free(name);
+	}
+	return arr;
+}
+
+int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct err **err)
+{
+	static const char *const names[] = {"effective", "permitted", "inheritable"};
+	const uint64_t sets[] = {c->effective, c->permitted, c->inheritable};
+	int last = last_cap();
+
+	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
+		for (int cap = 0; cap <= last; cap++) {
+			char *name;
+			int r;
+
+			if (!(sets[i] & (UINT64_C(1) << cap)) || prctl(PR_CAPBSET_READ, cap) != 0)
+				continue;
+			name = cap_to_name(cap);
+			r = err_make(err, EPERM,
+				     "%s.%s: %s is not in this host's capability bounding set",
+				     where, names[i], name ? name : "?");
+			cap_free(name);
+			return r;
+		}
+	return 0;
 }
 
 int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err)

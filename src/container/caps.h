@@ -15,6 +15,11 @@ struct ct_caps {
  * A NULL object gives empty sets. */
 int ct_caps_parse(json_t *process_capabilities, const char *where, struct ct_caps *ret,
 		  struct err **err);
+/* Parent: fail when effective, permitted or inheritable holds a capability
+ * that this process's bounding set lacks (capset would fail in the child). */
+int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct err **err);
+/* The capabilities this kernel knows, by name ("CAP_CHOWN", ...), for `features`. */
+json_t *ct_caps_known(void);
 /* Child, before the uid switch: drop every capability not in c->bounding. */
 int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err);
 /* Child, after setuid (the caller set PR_SET_KEEPCAPS): set the inheritable,

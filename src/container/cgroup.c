@@ -22,6 +22,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "parse.h"
+#include "strv.h"
 
 #define CG_ROOT	    "/sys/fs/cgroup"
 #define CG_MAX_FILE (1 << 20)
@@ -65,12 +66,18 @@ int cg_write(const char *dir, const char *file, const char *value, struct err **
 
 int cg_writef(const char *dir, const char *file, struct err **err, const char *fmt, ...)
 {
-	char buf[256];
+	_cleanup_free_ char *buf = NULL;
 	va_list ap;
+	int n;
 
+	/* Sized to the value (a long cpuset list must not be cut short). */
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	n = vasprintf(&buf, fmt, ap);
 	va_end(ap);
+	if (n < 0) {
+		buf = NULL;
+		return err_make(err, ENOMEM, "`%s/%s`", dir, file);
+	}
 	return cg_write(dir, file, buf, err);
 }
 
@@ -78,7 +85,8 @@ int cg_read(const char *dir, const char *file, char **ret, struct err **err)
 {
 	char p[PATH_MAX];
 
-	snprintf(p, sizeof(p), "%s/%s", dir, file);
+	if (snprintf(p, sizeof(p), "%s/%s", dir, file) >= (int)sizeof(p))
+		return err_make(err, ENAMETOOLONG, "`%s/%s`", dir, file);
 	return read_file_at(AT_FDCWD, p, CG_MAX_FILE, ret, NULL, err);
 }
 
@@ -529,27 +537,109 @@ static void kill_members(const char *dir)
 		kill(pids[i], SIGKILL);
 }
 
-/* rmdir dir and any child cgroups the container made, deepest first. */
-static int rmdir_tree(const char *dir, int depth)
+/* The name of one subdirectory of dfd in *ret_name (NULL: none). */
+static int first_subdir(int dfd, char **ret_name)
 {
-	DIR *d;
+	int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	struct dirent *de;
+	DIR *d;
 
-	if (depth > 32)
-		return -ELOOP;
-	d = opendir(dir);
-	if (d) {
-		while ((de = readdir(d))) {
-			char p[PATH_MAX];
-
-			if (de->d_type != DT_DIR || streq(de->d_name, ".") ||
-			    streq(de->d_name, ".."))
-				continue;
-			if (snprintf(p, sizeof(p), "%s/%s", dir, de->d_name) < (int)sizeof(p))
-				rmdir_tree(p, depth + 1);
-		}
-		closedir(d);
+	*ret_name = NULL;
+	if (fd < 0)
+		return -errno;
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return -errno;
 	}
+	while ((de = readdir(d))) {
+		if (de->d_type != DT_DIR || streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		*ret_name = strdup(de->d_name);
+		break;
+	}
+	closedir(d);
+	return de && !*ret_name ? -ENOMEM : 0;
+}
+
+/* A nested cgroup that would not go: kill what is in it before the retry. */
+static void kill_members_at(int dfd, const char *name)
+{
+	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char p[64];
+
+	if (fd < 0)
+		return;
+	snprintf(p, sizeof(p), "/proc/self/fd/%d", fd);
+	kill_members(p);
+}
+
+#define CG_TREE_MAX_STEPS (1u << 22)
+
+/*
+ * rmdir dir and every cgroup the container made below it, deepest first, at
+ * any depth: one directory fd at a time, down by name and back up through
+ * "..", with the names on a heap stack (no fd or PATH_MAX limit per level).
+ */
+static int rmdir_tree(const char *dir)
+{
+	_cleanup_strv_ char **stack = NULL;
+	size_t n = 0;
+	int fd, r = 0;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (unsigned int step = 0;; step++) {
+		char *name = NULL;
+		int next;
+
+		if (step > CG_TREE_MAX_STEPS) {
+			r = -ELOOP;
+			break;
+		}
+		if ((r = first_subdir(fd, &name)) < 0)
+			break;
+		if (name) {
+			next = openat(fd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+			if (next < 0 || strv_push(&stack, name) < 0) {
+				r = next < 0 ? -errno : -ENOMEM;
+				free(name);
+				if (next >= 0)
+					close(next);
+				if (r == -ENOENT)
+					continue;
+				break;
+			}
+			free(name);
+			n++;
+			close(fd);
+			fd = next;
+			continue;
+		}
+		if (n == 0)
+			break;
+		next = openat(fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (next < 0) {
+			r = -errno;
+			break;
+		}
+		close(fd);
+		fd = next;
+		name = stack[--n];
+		stack[n] = NULL;
+		if (unlinkat(fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT) {
+			r = -errno;
+			if (r == -EBUSY)
+				kill_members_at(fd, name);
+			free(name);
+			break;
+		}
+		free(name);
+	}
+	close(fd);
+	if (r < 0)
+		return r;
 	return rmdir(dir) < 0 && errno != ENOENT ? -errno : 0;
 }
 
@@ -559,7 +649,7 @@ static int destroy_one(struct cg_hier *h, struct err **err)
 
 	/* Processes take a moment to leave after SIGKILL: retry for about 2 s. */
 	for (int attempt = 0; attempt < 200; attempt++) {
-		r = rmdir_tree(h->path, 0);
+		r = rmdir_tree(h->path);
 		if (r != -EBUSY)
 			break;
 		kill_members(h->path);

@@ -10,6 +10,9 @@ struct ct_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool no_pivot, no_new_keyring, systemd_cgroup;
 	int preserve_fds;
+	/* process.terminal without console_socket: the pty master goes here
+	 * (foreground `run`); NULL: such a config is an error, as in runc. */
+	int *ret_console;
 };
 
 /* Returns once the init waits for `start`; *ret_pid is its pid. */
@@ -28,6 +31,12 @@ struct ct_exec_opts {
  * returns the exit code (128+N on signal N) in *ret_status. */
 int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err);
 
+/* Receive a pty master sent over @sock (SCM_RIGHTS). */
+int ct_console_recv(int sock, int *ret_fd, struct err **err);
+/* Relay in -> master -> out until pid exits (SIGWINCH resizes, other signals are
+ * forwarded, a terminal on @in is raw meanwhile); returns the runc-style exit code. */
+int ct_console_relay(int master, pid_t pid, int in, int out);
+
 /* Wait for pid, forwarding the usual signals; returns the runc-style exit code. */
 int ct_wait_forward(pid_t pid);
 
@@ -37,3 +46,5 @@ int ct_wait_forward(pid_t pid);
  * process in a container can open /proc/<pid>/exe for writing.
  */
 int ct_protect_exe(struct err **err);
+/* The caller's mount namespace (an fd kept by ct_protect_exe), or -1. */
+int ct_caller_mntns(void);

@@ -24,6 +24,7 @@
 #include "fdutil.h"
 #include "hooks.h"
 #include "init.h"
+#include "jsonutil.h"
 #include "state.h"
 #include "sync.h"
 
@@ -37,7 +38,7 @@ struct create_ctx {
 	struct ct_init init;
 	struct ct_state st;
 	struct ct_cgroup *cg;
-	int dirfd, fifo_fd, sock[2];
+	int dirfd, fifo_fd, sock[2], console_rx;
 	pid_t pid;
 	int clone_flags, unshare_flags;
 };
@@ -75,6 +76,16 @@ static int child_namespaces(struct create_ctx *c, struct err **err)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return err_make(err, errno, "become root in the user namespace");
 	}
+	/*
+	 * No mount namespace listed: the caller's, not the one of our re-exec.
+	 * One joined by path: its path is found there too (a new mount
+	 * namespace never copies binds of mount namespace files).
+	 */
+	if ((!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path) && ct_caller_mntns() >= 0 &&
+	    setns(ct_caller_mntns(), CLONE_NEWNS) < 0)
+		return err_make(err, errno, "join the caller's mount namespace");
+	if (ct_caller_mntns() >= 0)
+		close(ct_caller_mntns());
 	r = join_namespaces(s, false, err);
 	if (r < 0)
 		return r;
@@ -152,7 +163,8 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	close(c->sock[0]);
 	/* If the runtime dies mid-create, so do we (a credential change clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (child_setup(c, &state_json, &err) < 0)
+	if (ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
+	    child_setup(c, &state_json, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	if (c->init.console_fd >= 0)
 		close(c->init.console_fd);
@@ -189,6 +201,17 @@ static int write_idmap(pid_t pid, const char *file, const struct ct_idmap *m, si
 	return write_file_at(AT_FDCWD, path, buf, err);
 }
 
+/* Unprivileged, the kernel takes a gid_map only after setgroups is denied. */
+static int deny_setgroups(pid_t pid, struct err **err)
+{
+	char path[64];
+
+	if (geteuid() == 0)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
+	return write_file_at(AT_FDCWD, path, "deny", err);
+}
+
 static int set_time_offsets(const struct ct_spec *s, struct err **err)
 {
 	char buf[128];
@@ -208,6 +231,29 @@ static int join_by_path(const struct ct_namespace *ns, int flag, struct err **er
 	return 0;
 }
 
+/* A sysctl's namespace joined by path must not be the runtime's own (the host's). */
+static int check_sysctl_namespaces(const struct ct_spec *s, struct err **err)
+{
+	for (size_t i = 0; s->sysctl && s->sysctl[i]; i += 2) {
+		int t = ct_sysctl_namespace(s->sysctl[i]);
+		char self[64];
+		struct stat a, b;
+
+		if (t < 0 || !s->ns[t].path)
+			continue;
+		snprintf(self, sizeof(self), "/proc/self/ns/%s",
+			 t == CT_NS_NET ? "net" : ct_ns_name(t));
+		if (stat(s->ns[t].path, &a) == 0 && stat(self, &b) == 0 && a.st_dev == b.st_dev &&
+		    a.st_ino == b.st_ino)
+			return err_make(
+			    err, EPERM,
+			    "config.json: linux.sysctl.%s: the %s namespace `%s` is the "
+			    "host's",
+			    s->sysctl[i], ct_ns_name(t), s->ns[t].path);
+	}
+	return 0;
+}
+
 /* pid and time namespaces apply to children: set them up here, before clone. */
 static int plan_namespaces(struct create_ctx *c, struct err **err)
 {
@@ -215,9 +261,6 @@ static int plan_namespaces(struct create_ctx *c, struct err **err)
 	bool user_joined = s->ns[CT_NS_USER].enabled && s->ns[CT_NS_USER].path;
 	int r;
 
-	if (!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path)
-		return err_make(err, 0,
-				"config.json: linux.namespaces: a new mount namespace is required");
 	for (int t = 0; t < CT_NS_COUNT; t++) {
 		if (!s->ns[t].enabled || s->ns[t].path || t == CT_NS_TIME)
 			continue;
@@ -267,6 +310,7 @@ static int parent_sync(struct create_ctx *c, struct err **err)
 
 	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path &&
 	    ((r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err)) < 0 ||
+	     (r = deny_setgroups(c->pid, err)) < 0 ||
 	     (r = write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err)) < 0))
 		return r;
 	if (c->cg && (r = ct_cgroup_enter(c->cg, c->pid, err)) < 0)
@@ -330,6 +374,37 @@ static int resolve_rootfs(const char *bundle, const char *root_path, char **ret,
 	return *ret ? 0 : err_make(err, ENOMEM, "rootfs");
 }
 
+/*
+ * Without a new mount namespace (none listed: the caller's; or one joined by
+ * path) the container shares mounts with others: isola chroots into the
+ * rootfs and mounts nothing there, since every mount (and pivot_root) would
+ * change that namespace for its other users.  What needs mounts is refused.
+ */
+static int check_shared_mntns(const struct ct_spec *s, struct err **err)
+{
+	const char *what = NULL;
+
+	if (s->ns[CT_NS_MNT].enabled && !s->ns[CT_NS_MNT].path)
+		return 0;
+	if (s->n_mounts)
+		what = "mounts";
+	else if (s->masked_paths && s->masked_paths[0])
+		what = "linux.maskedPaths";
+	else if (s->readonly_paths && s->readonly_paths[0])
+		what = "linux.readonlyPaths";
+	else if (s->root_readonly)
+		what = "root.readonly";
+	else if (s->sysctl && s->sysctl[0])
+		what = "linux.sysctl";
+	else if (s->n_devices)
+		what = "linux.devices";
+	if (!what)
+		return 0;
+	return err_make(err, 0,
+			"config.json: %s: needs a new mount namespace (linux.namespaces %s)", what,
+			s->ns[CT_NS_MNT].enabled ? "joins one by path" : "has no \"mount\"");
+}
+
 static int prepare(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -350,21 +425,30 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if (!c->spec->has_process)
 		return err_make(err, 0, "config.json: process: missing");
+	if ((r = check_sysctl_namespaces(c->spec, err)) < 0)
+		return r;
 	if ((r = resolve_rootfs(real, c->spec->root_path, &c->st.rootfs, err)) < 0)
 		return r;
 	if ((r = ct_caps_parse(c->spec->process.capabilities, "config.json: process.capabilities",
 			       &c->init.caps, err)) < 0 ||
+	    (r = ct_caps_check_bounding(&c->init.caps, "config.json: process.capabilities", err)) <
+		0 ||
 	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
-	if (c->spec->process.terminal && !o->console_socket)
-		return err_make(err, ENOTSUP,
-				"process.terminal without --console-socket is not supported yet");
+	if ((r = check_shared_mntns(c->spec, err)) < 0)
+		return r;
+	if (c->spec->process.terminal && !o->console_socket && !o->ret_console)
+		return err_make(
+		    err, 0,
+		    "config.json: process.terminal: needs --console-socket (or `run` in "
+		    "the foreground, which relays the terminal itself)");
 	c->init.spec = c->spec;
 	c->init.proc = &c->spec->process;
 	c->init.rootfs = c->st.rootfs;
 	c->init.no_pivot = o->no_pivot;
 	c->init.no_new_keyring = o->no_new_keyring;
 	c->init.in_userns = c->spec->ns[CT_NS_USER].enabled;
+	c->init.shared_mntns = !c->spec->ns[CT_NS_MNT].enabled || c->spec->ns[CT_NS_MNT].path;
 	c->init.preserve_fds = o->preserve_fds;
 	c->st.annotations = json_incref(c->spec->annotations);
 	c->st.hooks = json_incref(c->spec->hooks);
@@ -392,6 +476,55 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err)
 	return write_file_atomic_at(dfd, name, buf, n, 0644, err);
 }
 
+/*
+ * linux.devices entries are allowed (rwm) in the device cgroup after the
+ * configured rules, so that they win, as runc and crun do: the init must be
+ * able to mknod them, and the container to use them.
+ */
+static int realize_cgroup(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	_cleanup_json_ json_t *res = NULL;
+	json_t *rules;
+
+	if (!s->resources || !s->n_devices ||
+	    !json_is_array(json_object_get(s->resources, "devices")))
+		return ct_cgroup_realize(c->cg, s->resources, err);
+	res = json_deep_copy(s->resources);
+	rules = res ? json_object_get(res, "devices") : NULL;
+	if (!rules)
+		return err_make(err, ENOMEM, "linux.devices");
+	for (size_t i = 0; i < s->n_devices; i++) {
+		const struct ct_device *d = &s->devices[i];
+
+		if (d->type == 'p') /* fifos are not devices to the cgroup */
+			continue;
+		if (json_array_append_new(
+			rules, json_pack("{s:b, s:s#, s:I, s:I, s:s}", "allow", 1, "type", &d->type,
+					 (size_t)1, "major", (json_int_t)d->major, "minor",
+					 (json_int_t)d->minor, "access", "rwm")) < 0)
+			return err_make(err, ENOMEM, "linux.devices");
+	}
+	return ct_cgroup_realize(c->cg, res, err);
+}
+
+/*
+ * Rootless, as runc: a cgroup we may not create is skipped, unless the
+ * config asks for limits (device rules alone need none without a cgroup).
+ */
+static bool rootless_without_cgroup(const struct ct_spec *s, int r)
+{
+	const char *key;
+	json_t *v;
+
+	if (geteuid() == 0 || (r != -EACCES && r != -EPERM && r != -EROFS))
+		return false;
+	json_object_foreach (s->resources, key, v)
+		if (!streq(key, "devices") && !json_is_null(v))
+			return false;
+	return true;
+}
+
 static int setup_and_spawn(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -410,6 +543,15 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 	if (o->console_socket && c->spec->process.terminal &&
 	    (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
 		return r;
+	/* No socket: the init sends the master to us over a socketpair. */
+	if (!o->console_socket && c->spec->process.terminal) {
+		int sp[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			return err_make(err, errno, "socketpair for the terminal");
+		c->console_rx = sp[0];
+		c->init.console_fd = sp[1];
+	}
 	r = ct_cgroup_prepare(c->spec->cgroups_path, o->id, o->systemd_cgroup, &c->cg, err);
 	if (r == -ENOSYS) {
 		/* A build without cgroup support: run without one. */
@@ -423,10 +565,17 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 	 * clean up after a create that was killed midway (pid 0 reads as stopped). */
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
 		return r;
-	if (c->cg && (r = ct_cgroup_realize(c->cg, c->spec->resources, err)) < 0)
-		return r;
+	if (c->cg && (r = realize_cgroup(c, err)) < 0) {
+		if (!rootless_without_cgroup(c->spec, r))
+			return r;
+		err_free(err);
+		ct_cgroup_free(c->cg);
+		c->cg = NULL;
+	}
 	r = spawn_init(c, err);
 	if (r < 0)
+		return r;
+	if (c->console_rx >= 0 && (r = ct_console_recv(c->console_rx, o->ret_console, err)) < 0)
 		return r;
 	json_decref(c->st.cgroup); /* realize knows which directories it really made */
 	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
@@ -451,7 +600,8 @@ static void undo_create(struct create_ctx *c)
 
 int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 {
-	struct create_ctx c = {.o = o, .dirfd = -1, .fifo_fd = -1, .sock = {-1, -1}};
+	struct create_ctx c = {
+	    .o = o, .dirfd = -1, .fifo_fd = -1, .sock = {-1, -1}, .console_rx = -1};
 	int r;
 
 	c.init.console_fd = -1;
@@ -470,6 +620,8 @@ int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 			close(c.sock[i]);
 	if (c.fifo_fd >= 0)
 		close(c.fifo_fd);
+	if (c.console_rx >= 0)
+		close(c.console_rx);
 	if (c.init.console_fd >= 0)
 		close(c.init.console_fd);
 	if (c.dirfd >= 0)

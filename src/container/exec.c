@@ -36,6 +36,7 @@ struct exec_ctx {
 	struct ct_cgroup *cg;
 	int nsfd[CT_NS_COUNT];
 	int sock[2];
+	int console_rx; /* our end of the terminal socketpair, or -1 */
 };
 
 static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
@@ -132,11 +133,13 @@ static int load_process(struct exec_ctx *c, struct err **err)
 		return r;
 	if (c->o->caps && c->o->caps[0] && (r = add_caps(c, err)) < 0)
 		return r;
-	if (c->proc.terminal && !c->o->console_socket)
-		return err_make(err, ENOTSUP,
-				"exec --tty without --console-socket is not supported yet");
+	if (c->proc.terminal && !c->o->console_socket && c->o->detach)
+		return err_make(err, 0,
+				"exec --tty --detach needs --console-socket (without --detach the "
+				"terminal is relayed)");
 	if ((r = ct_caps_parse(c->proc.capabilities, "process.capabilities", &c->init.caps, err)) <
 		0 ||
+	    (r = ct_caps_check_bounding(&c->init.caps, "process.capabilities", err)) < 0 ||
 	    (r = ct_seccomp_prepare_root(c->o->root, c->spec->seccomp, &c->init.seccomp, err)) < 0)
 		return r;
 	c->init.spec = c->spec;
@@ -189,7 +192,8 @@ __attribute__((noreturn)) static void exec_process(struct exec_ctx *c)
 	_cleanup_err_ struct err *err = NULL;
 	int fd = c->sock[1];
 
-	if ((c->proc.terminal && ct_terminal_setup(&c->proc, c->init.console_fd, &err) < 0) ||
+	if (ct_close_inherited_fds(&c->init, fd, -1, &err) < 0 ||
+	    (c->proc.terminal && ct_terminal_setup(&c->proc, c->init.console_fd, &err) < 0) ||
 	    ct_process_find_exec(&c->proc, &c->init.exec_path, &err) < 0 ||
 	    ct_process_setup_privileged(&c->init, &err) < 0)
 		ct_sync_fail(fd, &err);
@@ -292,9 +296,18 @@ static int do_exec(struct exec_ctx *c, int *ret_status, struct err **err)
 	if ((r = read_state(c, err)) < 0 || (r = load_process(c, err)) < 0 ||
 	    (r = open_namespaces(c, err)) < 0)
 		return r;
-	if (c->proc.terminal &&
+	if (c->proc.terminal && o->console_socket &&
 	    (r = ct_console_connect(o->console_socket, &c->init.console_fd, err)) < 0)
 		return r;
+	/* No socket: the process sends the master to us and we relay it. */
+	if (c->proc.terminal && !o->console_socket) {
+		int sp[2];
+
+		if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+			return err_make(err, errno, "socketpair for the terminal");
+		c->console_rx = sp[0];
+		c->init.console_fd = sp[1];
+	}
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
 		return err_make(err, errno, "PR_SET_CHILD_SUBREAPER");
 	r = spawn(c, &pid, err);
@@ -302,13 +315,21 @@ static int do_exec(struct exec_ctx *c, int *ret_status, struct err **err)
 		return r;
 	if (o->pid_file && (r = ct_write_pid_file(o->pid_file, pid, err)) < 0)
 		return r;
+	if (c->console_rx >= 0) {
+		_cleanup_close_ int master = -1;
+
+		if ((r = ct_console_recv(c->console_rx, &master, err)) < 0)
+			return r;
+		*ret_status = ct_console_relay(master, pid, STDIN_FILENO, STDOUT_FILENO);
+		return 0;
+	}
 	*ret_status = o->detach ? 0 : ct_wait_forward(pid);
 	return 0;
 }
 
 int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 {
-	struct exec_ctx c = {.o = o, .sock = {-1, -1}};
+	struct exec_ctx c = {.o = o, .sock = {-1, -1}, .console_rx = -1};
 	int r;
 
 	for (int t = 0; t < CT_NS_COUNT; t++)
@@ -324,6 +345,8 @@ int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 			close(c.sock[i]);
 	if (c.init.console_fd >= 0)
 		close(c.init.console_fd);
+	if (c.console_rx >= 0)
+		close(c.console_rx);
 	free(c.init.exec_path);
 	ct_seccomp_free(c.init.seccomp);
 	ct_cgroup_free(c.cg);

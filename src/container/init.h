@@ -17,6 +17,7 @@ struct ct_init {
 	const struct ct_process *proc;
 	const char *rootfs; /* absolute */
 	bool no_pivot, no_new_keyring, in_userns;
+	bool shared_mntns; /* no new mount namespace: chroot, no mounts */
 	int preserve_fds;
 	int console_fd;	  /* connected --console-socket, or -1 */
 	int exec_fifo_fd; /* write end of exec.fifo, O_CLOEXEC: kept open until execve */
@@ -37,6 +38,12 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err);
 int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **err);
 /* Things that need root in the container: rlimits, oom score, keyring, personality. */
 int ct_process_setup_privileged(const struct ct_init *in, struct err **err);
+/*
+ * Close every fd but stdio, the preserved ones, the console and keep_a/keep_b
+ * (-1: none), before anything resolves a path in the container: an fd left
+ * open would be reachable as /proc/self/fd/N (CVE-2024-21626).
+ */
+int ct_close_inherited_fds(const struct ct_init *in, int keep_a, int keep_b, struct err **err);
 /* User switch, caps, cwd, fd cleanup, seccomp, execve.  Returns only on failure. */
 int ct_process_exec(struct ct_init *in, struct err **err);
 

@@ -7,7 +7,12 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <linux/nsfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -15,7 +20,9 @@
 #include "cgroup.h"
 #include "cleanup.h"
 #include "container.h"
+#include "fdutil.h"
 #include "hooks.h"
+#include "parse.h"
 #include "state.h"
 
 static int pidfd_of(const struct ct_state *s)
@@ -177,6 +184,41 @@ static int kill_and_wait(const struct ct_state *st, struct err **err)
 	return 0;
 }
 
+static bool dirfd_exists(const char *root, const char *id)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct stat st;
+
+	return rfd >= 0 && ct_id_validate(id, NULL) == 0 &&
+	       fstatat(rfd, id, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode);
+}
+
+/*
+ * delete --force without a readable state.json (missing, corrupt, oversized):
+ * kill and remove the cgroup recorded in cgroup.json, then the directory.
+ */
+static int delete_without_state(const char *root, const char *id, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct ct_cgroup *cg = NULL;
+	json_t *j;
+	int r;
+
+	r = ct_state_open_dir(root, id, &dirfd, err);
+	if (r < 0)
+		return r;
+	j = ct_state_read_cgroup(dirfd);
+	if (j && ct_cgroup_from_json(j, &cg, NULL) == 0) {
+		ct_cgroup_freeze(cg, false, NULL);
+		r = ct_cgroup_destroy(cg, err);
+		ct_cgroup_free(cg);
+	}
+	json_decref(j);
+	if (r < 0)
+		return r;
+	return ct_state_remove_dir(root, id, err);
+}
+
 int ct_delete(const char *root, const char *id, bool force, struct err **err)
 {
 	_cleanup_close_ int dirfd = -1;
@@ -187,10 +229,11 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err)
 	int r;
 
 	r = open_state(root, id, &dirfd, &st, &status, err);
-	if (r == -ENODATA && force) {
-		/* A create killed before it wrote state.json: only the directory is left. */
+	if (r < 0 && force && (r == -ENODATA || dirfd_exists(root, id))) {
+		/* A create killed before it wrote state.json, or a state.json that
+		 * cannot be read: clean up by id. */
 		err_free(err);
-		return ct_state_remove_dir(root, id, err);
+		return delete_without_state(root, id, err);
 	}
 	if (r < 0)
 		return r;
@@ -248,63 +291,131 @@ int ct_wait_forward(pid_t pid)
 
 #define RO_EXE_ENV "_ISOLA_RO_EXE"
 
-static int read_cmdline(char ***ret, struct err **err)
+/* Linux caps the whole argument+environment area well below this. */
+#define CMDLINE_MAX (256u << 20)
+
+/* Our own argv, re-read whole (*ret_buf holds the strings *ret points into). */
+static int read_cmdline(char ***ret, char **ret_buf, struct err **err)
 {
 	_cleanup_close_ int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
-	static char buf[64 * 1024];
+	_cleanup_free_ char *buf = NULL;
 	char **argv;
-	ssize_t n, total = 0;
-	size_t argc = 0;
+	size_t total = 0, argc = 0;
+	int r;
 
 	if (fd < 0)
 		return err_make(err, errno, "open /proc/self/cmdline");
-	while ((n = read(fd, buf + total, sizeof(buf) - 1 - total)) > 0)
-		total += n;
-	buf[total] = 0;
-	for (ssize_t i = 0; i < total; i++)
+	r = read_all_fd(fd, CMDLINE_MAX, &buf, &total);
+	if (r < 0)
+		return err_make(err, -r, "read /proc/self/cmdline");
+	for (size_t i = 0; i < total; i++)
 		argc += buf[i] == 0;
+	if (total && buf[total - 1] != 0)
+		return err_make(err, EINVAL, "/proc/self/cmdline: not NUL-terminated");
 	argv = calloc(argc + 1, sizeof(char *));
 	if (!argv)
 		return err_make(err, ENOMEM, "cmdline");
-	for (ssize_t i = 0, k = 0; i < total && (size_t)k < argc; k++) {
+	for (size_t i = 0, k = 0; i < total && k < argc; k++) {
 		argv[k] = buf + i;
 		i += strlen(buf + i) + 1;
 	}
 	*ret = argv;
+	*ret_buf = TAKE_PTR(buf);
 	return 0;
+}
+
+/*
+ * A copy of the binary in a memfd sealed against any write: what an
+ * unprivileged runtime re-executes from (a container that opens
+ * /proc/<pid>/exe for writing gets EPERM), as runc does without privileges.
+ */
+static int sealed_copy(const char *exe, int *ret_fd, struct err **err)
+{
+	_cleanup_close_ int src = open(exe, O_RDONLY | O_CLOEXEC), mfd = -1;
+	struct stat st;
+	off_t off = 0;
+
+	if (src < 0 || fstat(src, &st) < 0)
+		return err_make(err, errno, "open `%s`", exe);
+	mfd = memfd_create("isola", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (mfd < 0)
+		return err_make(err, errno, "memfd_create");
+	while (off < st.st_size)
+		if (sendfile(mfd, src, &off, st.st_size - off) <= 0)
+			return err_make(err, errno ? errno : EIO, "copy `%s` to a memfd", exe);
+	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+		return err_make(err, errno, "seal the copy of `%s`", exe);
+	*ret_fd = TAKE_FD(mfd);
+	return 0;
+}
+
+/* The caller's mount namespace, kept open across the re-exec below. */
+static int caller_mntns = -1;
+
+int ct_caller_mntns(void)
+{
+	return caller_mntns;
 }
 
 int ct_protect_exe(struct err **err)
 {
 	extern char **environ;
-	char exe[4096];
-	_cleanup_close_ int fd = -1;
+	char exe[4096], mp[4096], num[16];
+	_cleanup_close_ int fd = -1, ns = -1;
+	_cleanup_free_ char *args_buf = NULL;
+	const char *env = getenv(RO_EXE_ENV);
 	char **argv = NULL;
 	ssize_t n;
 	int r;
 
-	if (getenv(RO_EXE_ENV)) {
+	if (env) {
+		int v;
+
+		/* Only an fd that really is a mount namespace (the env is the user's). */
+		if (parse_int(env, &v) == 0 && v > 2 && fcntl(v, F_SETFD, FD_CLOEXEC) == 0 &&
+		    ioctl(v, NS_GET_NSTYPE) == CLONE_NEWNS)
+			caller_mntns = v;
 		unsetenv(RO_EXE_ENV);
 		return 0;
 	}
+	/* Not O_CLOEXEC: it crosses the execveat below (then gets CLOEXEC). */
+	ns = open("/proc/self/ns/mnt", O_RDONLY);
+	if (ns < 0)
+		return err_make(err, errno, "open /proc/self/ns/mnt");
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n < 0)
 		return err_make(err, errno, "readlink /proc/self/exe");
 	exe[n] = 0;
+	if (geteuid() != 0) {
+		/* Unprivileged (rootless): no mount namespace to make; a sealed copy. */
+		r = sealed_copy(exe, &fd, err);
+		if (r < 0)
+			return r;
+		goto reexec;
+	}
+	r = mount_point_of(exe, mp, sizeof(mp), err);
+	if (r < 0)
+		return r;
 	if (unshare(CLONE_NEWNS) < 0)
 		return err_make(err, errno, "unshare a mount namespace");
-	/* A slave: host mounts still reach us, ours never reach the host. */
-	if (mount(NULL, "/", NULL, MS_SLAVE | MS_REC, NULL) < 0 ||
-	    mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
+	/*
+	 * Only the mount holding the binary becomes a slave (host mounts still
+	 * reach it, our bind never reaches the host): every other mount stays a
+	 * peer of the host's, so a container's rshared volume can join its
+	 * source's peer group.
+	 */
+	if (mount(NULL, mp, NULL, MS_SLAVE, NULL) < 0 || mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
 	    mount(NULL, exe, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
 		return err_make(err, errno, "bind `%s` read-only", exe);
 	fd = open(exe, O_PATH | O_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "open `%s`", exe);
-	r = read_cmdline(&argv, err);
+reexec:
+	r = read_cmdline(&argv, &args_buf, err);
 	if (r < 0)
 		return r;
-	setenv(RO_EXE_ENV, "1", 1);
+	snprintf(num, sizeof(num), "%d", ns);
+	setenv(RO_EXE_ENV, num, 1);
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
 	r = err_make(err, errno, "re-exec `%s`", exe);
 	unsetenv(RO_EXE_ENV);

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "container.h"
 #include "fdutil.h"
 #include "init.h"
 #include "parse.h"
@@ -87,6 +88,9 @@ int ct_process_setup_privileged(const struct ct_init *in, struct err **err)
 		if (r < 0)
 			return r;
 	}
+	if (p->io_priority &&
+	    syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, p->io_priority) < 0)
+		return err_make(err, errno, "process.ioPriority");
 	if (in->spec && in->spec->has_personality && personality(in->spec->personality) < 0)
 		return err_make(err, errno, "personality");
 	if (!in->no_new_keyring && syscall(SYS_keyctl, 1 /* JOIN_SESSION_KEYRING */, NULL) < 0 &&
@@ -133,6 +137,30 @@ static char **env_with_home(const struct ct_process *p)
 	return env;
 }
 
+int ct_close_inherited_fds(const struct ct_init *in, int keep_a, int keep_b, struct err **err)
+{
+	/* The caller's mount namespace: a namespace fd, no path to escape through. */
+	int keep[] = {keep_a, keep_b, in->console_fd, ct_caller_mntns()};
+	int r = close_fds_except(3 + in->preserve_fds, keep, ARRAY_SIZE(keep));
+
+	return r < 0 ? err_make(err, -r, "close inherited fds") : 0;
+}
+
+/* chdir to process.cwd and make sure it lies inside the container's root. */
+static int enter_cwd(const char *cwd, struct err **err)
+{
+	_cleanup_free_ char *where = NULL;
+
+	if (chdir(cwd) < 0)
+		return err_make(err, errno, "process.cwd `%s`: chdir", cwd);
+	/* getcwd() fails (or gives "(unreachable)/...") outside our root. */
+	where = getcwd(NULL, 0);
+	if (!where || where[0] != '/')
+		return err_make(err, where ? EPERM : errno,
+				"process.cwd `%s`: not inside the container's root", cwd);
+	return 0;
+}
+
 int ct_process_exec(struct ct_init *in, struct err **err)
 {
 	const struct ct_process *p = in->proc;
@@ -149,12 +177,14 @@ int ct_process_exec(struct ct_init *in, struct err **err)
 	if (r < 0)
 		return r;
 	/* Only now, inside the new root and as the user (CVE-2024-21626). */
-	if (chdir(p->cwd) < 0)
-		return err_make(err, errno, "chdir `%s`", p->cwd);
+	r = enter_cwd(p->cwd, err);
+	if (r < 0)
+		return r;
 	env = env_with_home(p);
 	if (!env)
 		return err_make(err, ENOMEM, "env");
-	close_fds_except(3 + in->preserve_fds, in->exec_fifo_fd);
+	/* exec.fifo stays open (O_CLOEXEC) until execve: `start` waits for that. */
+	close_fds_except(3 + in->preserve_fds, &in->exec_fifo_fd, 1);
 	if (p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
 		return r;
 	execve(in->exec_path, p->args, env);

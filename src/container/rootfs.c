@@ -279,18 +279,44 @@ static bool dev_is_bind(const struct ct_spec *s)
 	return bind;
 }
 
-int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
+/*
+ * "/" gets the configured propagation (rslave by default) so that volumes
+ * keep the host's peer groups: an rshared volume is a peer of its source, as
+ * Kubernetes' Bidirectional propagation needs.  pivot_root only needs the new
+ * root, its parent and the old root unshared: make just the mount holding the
+ * rootfs and "/" itself private (not recursively), as runc does.  Unbindable
+ * is applied after pivot_root (the rootfs bind would fail on it).
+ */
+static int prepare_propagation(const struct ct_init *in, struct err **err)
 {
-	const struct ct_spec *s = in->spec;
-	unsigned long prop = s->rootfs_propagation;
-	_cleanup_close_ int rootfd = -1;
+	unsigned long prop = in->spec->rootfs_propagation, type = prop & ~MS_REC;
+	char mp[4096];
 	int r;
 
-	/* pivot_root refuses shared mounts: keep "/" a slave until the end. */
-	if ((prop & ~MS_REC) == MS_SHARED)
+	if (type == MS_UNBINDABLE)
 		prop = MS_SLAVE | MS_REC;
 	if (mount(NULL, "/", NULL, prop, NULL) < 0)
 		return err_make(err, errno, "set propagation of /");
+	if (type != MS_SHARED)
+		return 0;
+	if ((r = mount_point_of(in->rootfs, mp, sizeof(mp), err)) < 0)
+		return r;
+	if (mount(NULL, mp, NULL, MS_PRIVATE, NULL) < 0 ||
+	    mount(NULL, "/", NULL, MS_PRIVATE, NULL) < 0)
+		return err_make(err, errno, "make the mount of the rootfs `%s` private", mp);
+	return 0;
+}
+
+int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
+{
+	const struct ct_spec *s = in->spec;
+	_cleanup_close_ int rootfd = -1;
+	int r;
+
+	if (in->shared_mntns)
+		return 0;
+	if ((r = prepare_propagation(in, err)) < 0)
+		return r;
 	if (mount(in->rootfs, in->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
 		return err_make(err, errno, "bind rootfs `%s`", in->rootfs);
 	rootfd = open(in->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -319,6 +345,9 @@ int ct_rootfs_pivot(const struct ct_init *in, struct err **err)
 		return err_make(err, errno, "open rootfs `%s`", in->rootfs);
 	if (fchdir(newroot) < 0)
 		return err_make(err, errno, "chdir rootfs");
+	if (in->shared_mntns) /* pivot_root would move every process of the namespace */
+		return chroot(".") < 0 || chdir("/") < 0 ? err_make(err, errno, "chroot rootfs")
+							 : 0;
 	if (in->no_pivot) {
 		if (mount(in->rootfs, "/", NULL, MS_MOVE, NULL) < 0)
 			return err_make(err, errno, "move rootfs to /");
@@ -349,7 +378,8 @@ static int write_sysctls(char **kv, struct err **err)
 		char path[512];
 		int r;
 
-		snprintf(path, sizeof(path), "/proc/sys/%s", kv[i]);
+		if (snprintf(path, sizeof(path), "/proc/sys/%s", kv[i]) >= (int)sizeof(path))
+			return err_make(err, ENAMETOOLONG, "sysctl %s: key too long", kv[i]);
 		for (char *p = path + 10; *p; p++)
 			if (*p == '.')
 				*p = '/';
@@ -389,6 +419,8 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 	const struct ct_spec *s = in->spec;
 	int r;
 
+	if (in->shared_mntns)
+		return 0;
 	r = write_sysctls(s->sysctl, err);
 	if (r < 0)
 		return r;
@@ -401,8 +433,10 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 	if (s->root_readonly &&
 	    mount(NULL, "/", NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | locked_flags("/"), NULL) < 0)
 		return err_make(err, errno, "remount / read-only");
-	if ((s->rootfs_propagation & ~MS_REC) == MS_SHARED &&
+	/* rootfsPropagation applies to the new root: shared and unbindable only now. */
+	if (((s->rootfs_propagation & ~MS_REC) == MS_SHARED ||
+	     (s->rootfs_propagation & ~MS_REC) == MS_UNBINDABLE) &&
 	    mount(NULL, "/", NULL, s->rootfs_propagation, NULL) < 0)
-		return err_make(err, errno, "make / shared");
+		return err_make(err, errno, "set rootfsPropagation of /");
 	return 0;
 }

@@ -340,6 +340,68 @@ static int parse_user(json_t *proc, const char *where, struct ct_process *p, str
 	return 0;
 }
 
+/*
+ * Fields isola does not implement are refused when set, never ignored
+ * (runtime-spec: a runtime that cannot apply a setting MUST error).  An
+ * empty string, array or object, or null, counts as not set.
+ */
+static int refuse_unsupported(json_t *o, const char *where, const char *const *keys,
+			      struct err **err)
+{
+	for (; *keys; keys++) {
+		json_t *j = json_object_get(o, *keys);
+
+		if (!j || json_is_null(j) || (json_is_string(j) && !*json_string_value(j)) ||
+		    (json_is_array(j) && !json_array_size(j)) ||
+		    (json_is_object(j) && !json_object_size(j)))
+			continue;
+		return err_make(err, ENOTSUP,
+				"%s.%s: not supported by isola (see `isola features`)", where,
+				*keys);
+	}
+	return 0;
+}
+
+static const char *const process_unsupported[] = {
+    "apparmorProfile", /* AppArmor and SELinux are not enabled on the hosts isola targets */
+    "selinuxLabel",    "scheduler", "execCPUAffinity", NULL,
+};
+
+static const char *const linux_unsupported[] = {
+    "mountLabel", "intelRdt", "memoryPolicy", "netDevices", NULL,
+};
+
+/* process.ioPriority: class and priority for ioprio_set(2). */
+static int parse_io_priority(json_t *proc, const char *where, struct ct_process *p,
+			     struct err **err)
+{
+	static const char *const classes[] = {"", "IOPRIO_CLASS_RT", "IOPRIO_CLASS_BE",
+					      "IOPRIO_CLASS_IDLE"};
+	json_t *io = NULL;
+	const char *cls = NULL;
+	int64_t prio = 0;
+	char w[160];
+	int r;
+
+	if ((r = json_get_object(proc, where, "ioPriority", &io, err)) < 0 || !io)
+		return r;
+	snprintf(w, sizeof(w), "%s.ioPriority", where);
+	if ((r = json_get_string(io, w, "class", true, &cls, err)) < 0)
+		return r;
+	if (json_object_get(io, "priority") &&
+	    (r = json_get_i64(io, w, "priority", &prio, err)) < 0)
+		return r;
+	for (int c = 1; c < 4; c++)
+		if (streq(cls, classes[c]))
+			p->io_priority = c << 13;
+	if (!p->io_priority)
+		return err_make(err, 0, "%s.class: unknown `%s`", w, cls);
+	if (prio < 0 || prio > 7)
+		return err_make(err, 0, "%s.priority: %lld is not 0..7", w, (long long)prio);
+	p->io_priority |= (int)prio;
+	return 0;
+}
+
 int ct_process_parse(json_t *proc, const char *where, struct ct_process *p, struct err **err)
 {
 	json_t *cs = NULL;
@@ -357,7 +419,9 @@ int ct_process_parse(json_t *proc, const char *where, struct ct_process *p, stru
 	    (r = json_get_strv(proc, where, "env", &p->env, err)) < 0 ||
 	    (r = json_get_string(proc, where, "cwd", true, &p->cwd, err)) < 0 ||
 	    (r = parse_rlimits(proc, where, p, err)) < 0 ||
-	    (r = json_get_bool(proc, where, "noNewPrivileges", &p->no_new_privileges, err)) < 0)
+	    (r = json_get_bool(proc, where, "noNewPrivileges", &p->no_new_privileges, err)) < 0 ||
+	    (r = refuse_unsupported(proc, where, process_unsupported, err)) < 0 ||
+	    (r = parse_io_priority(proc, where, p, err)) < 0)
 		return r;
 	if (json_object_get(proc, "commandLine"))
 		return err_make(err, ENOTSUP, "%s.commandLine: not supported on Linux", where);
@@ -511,6 +575,46 @@ static int parse_devices(struct ct_spec *s, json_t *lx, const char *w, struct er
 	return 0;
 }
 
+/*
+ * The namespace that keeps a sysctl away from the host, or -1 when the key is
+ * not namespaced (runc's list: IPC keys, fs.mqueue.*, net.*, UTS names).
+ */
+int ct_sysctl_namespace(const char *key)
+{
+	static const char *const ipc[] = {"kernel.msgmax", "kernel.msgmnb",	    "kernel.msgmni",
+					  "kernel.sem",	   "kernel.shmall",	    "kernel.shmmax",
+					  "kernel.shmmni", "kernel.shm_rmid_forced"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(ipc); i++)
+		if (streq(key, ipc[i]))
+			return CT_NS_IPC;
+	if (strncmp(key, "fs.mqueue.", 10) == 0)
+		return CT_NS_IPC;
+	if (strncmp(key, "net.", 4) == 0)
+		return CT_NS_NET;
+	if (streq(key, "kernel.hostname") || streq(key, "kernel.domainname"))
+		return CT_NS_UTS;
+	return -1;
+}
+
+static int check_sysctl(const struct ct_spec *s, const char *w, const char *k, struct err **err)
+{
+	int t;
+
+	if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
+		return err_make(err, 0, "%s.sysctl: invalid key `%s`", w, k);
+	t = ct_sysctl_namespace(k);
+	if (t < 0)
+		return err_make(err, EPERM,
+				"%s.sysctl.%s: not a namespaced sysctl: it would change the host",
+				w, k);
+	if (!s->ns[t].enabled)
+		return err_make(err, EPERM,
+				"%s.sysctl.%s: needs a %s namespace (it would change the host)", w,
+				k, ct_ns_name(t));
+	return 0;
+}
+
 static int parse_sysctl(struct ct_spec *s, json_t *lx, const char *w, struct err **err)
 {
 	json_t *obj = NULL, *v;
@@ -523,8 +627,8 @@ static int parse_sysctl(struct ct_spec *s, json_t *lx, const char *w, struct err
 	json_object_foreach (obj, k, v) {
 		if (!json_is_string(v))
 			return err_make(err, 0, "%s.sysctl.%s: expected a string", w, k);
-		if (!*k || strstr(k, "..") || strchr(k, '/') || k[0] == '.')
-			return err_make(err, 0, "%s.sysctl: invalid key `%s`", w, k);
+		if ((r = check_sysctl(s, w, k, err)) < 0)
+			return r;
 		if (strv_push(&s->sysctl, k) < 0 || strv_push(&s->sysctl, json_string_value(v)) < 0)
 			return err_make(err, ENOMEM, "sysctl");
 	}
@@ -635,9 +739,7 @@ static int parse_linux(struct ct_spec *s, const char *what, struct err **err)
 	s->seccomp = json_object_get(lx, "seccomp");
 	if (s->seccomp && json_is_null(s->seccomp))
 		s->seccomp = NULL;
-	if (json_object_get(lx, "intelRdt"))
-		return err_make(err, ENOTSUP, "%s.intelRdt: not supported yet", w);
-	return 0;
+	return refuse_unsupported(lx, w, linux_unsupported, err);
 }
 
 static int parse_root(struct ct_spec *s, const char *what, struct err **err)

@@ -73,6 +73,7 @@ struct ct_process {
 	size_t n_rlimits;
 	bool no_new_privileges, has_oom_score_adj;
 	int oom_score_adj;
+	int io_priority; /* ioprio_set(2) value, 0: unset */
 };
 
 struct ct_spec {
@@ -111,6 +112,8 @@ int ct_process_parse(json_t *obj, const char *where, struct ct_process *ret, str
 void ct_process_clear(struct ct_process *p);
 
 const char *ct_ns_name(enum ct_ns_type t);
+/* The namespace that makes sysctl KEY private to a container, or -1 (not namespaced). */
+int ct_sysctl_namespace(const char *key);
 int ct_ns_from_name(const char *name);
 int ct_ns_clone_flag(enum ct_ns_type t);
 

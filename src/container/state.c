@@ -19,8 +19,6 @@
 #include "spec.h"
 #include "state.h"
 
-#define STATE_MAX (1u << 20)
-
 static int lock_dir(int dfd, const char *id, struct err **err)
 {
 	if (flock(dfd, LOCK_EX) < 0)
@@ -105,7 +103,35 @@ int ct_state_write(int dirfd, const struct ct_state *s, struct err **err)
 	buf = json_dumps(j, JSON_COMPACT);
 	if (!buf)
 		return err_make(err, ENOMEM, "state.json");
+	if (strlen(buf) > CT_STATE_MAX)
+		return err_make(
+		    err, EFBIG,
+		    "state.json: %zu bytes, over the %u limit (annotations and hooks too "
+		    "large)",
+		    strlen(buf), CT_STATE_MAX);
+	if (s->cgroup) {
+		_cleanup_free_ char *cg = json_dumps(s->cgroup, JSON_COMPACT);
+		int r;
+
+		if (!cg)
+			return err_make(err, ENOMEM, CT_STATE_CGROUP_FILE);
+		if (strlen(cg) > CT_STATE_CGROUP_MAX)
+			return err_make(err, EFBIG, "%s: over %u bytes", CT_STATE_CGROUP_FILE,
+					CT_STATE_CGROUP_MAX);
+		r = write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, cg, strlen(cg), 0600, err);
+		if (r < 0)
+			return r;
+	}
 	return write_file_atomic_at(dirfd, "state.json", buf, strlen(buf), 0600, err);
+}
+
+json_t *ct_state_read_cgroup(int dirfd)
+{
+	json_t *j = NULL;
+
+	if (json_load_file_capped(dirfd, CT_STATE_CGROUP_FILE, CT_STATE_CGROUP_MAX, &j, NULL) < 0)
+		return NULL;
+	return j;
 }
 
 static char *dup_field(json_t *j, const char *k)
@@ -121,7 +147,7 @@ int ct_state_read(int dirfd, const char *id, struct ct_state *ret, struct err **
 	struct ct_state s = {};
 	int r;
 
-	r = json_load_file_capped(dirfd, "state.json", STATE_MAX, &j, err);
+	r = json_load_file_capped(dirfd, "state.json", CT_STATE_MAX, &j, err);
 	if (r < 0)
 		return err_wrap(err, "container `%s`", id);
 	s.id = dup_field(j, "id");

@@ -12,6 +12,17 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "spec.h"
+
+/*
+ * state.json holds config.json's annotations and hooks plus a few fields, so
+ * whatever create accepts (CT_CONFIG_MAX) fits: state, kill and delete can
+ * always read what create wrote.  create refuses a state over the cap.
+ */
+#define CT_STATE_MAX (CT_CONFIG_MAX + (1u << 20))
+/* The container's cgroup record alone, so delete --force works without state.json. */
+#define CT_STATE_CGROUP_FILE "cgroup.json"
+#define CT_STATE_CGROUP_MAX  (256u << 10)
 
 enum ct_status { CT_CREATING, CT_CREATED, CT_RUNNING, CT_PAUSED, CT_STOPPED };
 
@@ -30,6 +41,8 @@ int ct_state_remove_dir(const char *root, const char *id, struct err **err);
 
 int ct_state_write(int dirfd, const struct ct_state *s, struct err **err);
 int ct_state_read(int dirfd, const char *id, struct ct_state *ret, struct err **err);
+/* The cgroup record of CT_STATE_CGROUP_FILE (for delete --force); NULL if none. */
+json_t *ct_state_read_cgroup(int dirfd);
 void ct_state_clear(struct ct_state *s);
 
 /* The process start time (field 22 of /proc/<pid>/stat); 0 if gone. */

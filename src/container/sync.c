@@ -11,43 +11,92 @@
 #include "cleanup.h"
 #include "sync.h"
 
+/*
+ * A message is a header datagram (type, payload length, first piece of the
+ * payload), then further datagrams of at most CHUNK bytes: one datagram may
+ * not exceed the socket buffer (about 200 KiB), the payload can be MiBs.
+ */
+#define CHUNK (64u << 10)
+
+struct sync_hdr {
+	uint32_t type;
+	uint32_t len;
+};
+
 int ct_sync_send(int fd, int type, const void *data, size_t len)
 {
-	uint32_t t = type;
-	struct iovec iov[2] = {{&t, sizeof(t)}, {(void *)data, len}};
-	struct msghdr msg = {.msg_iov = iov, .msg_iovlen = data ? 2 : 1};
+	struct sync_hdr h = {(uint32_t)type, data ? (uint32_t)len : 0};
+	const char *p = data;
+	size_t off = 0;
 
 	if (len > CT_SYNC_MAX)
 		return -E2BIG;
-	return sendmsg(fd, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
+	do {
+		size_t n = h.len - off < CHUNK ? h.len - off : CHUNK;
+		struct iovec iov[2] = {{&h, sizeof(h)}, {(void *)(p + off), n}};
+		struct msghdr msg = {.msg_iov = off ? iov + 1 : iov, .msg_iovlen = off ? 1 : 2};
+		ssize_t w;
+
+		do
+			w = sendmsg(fd, &msg, MSG_NOSIGNAL);
+		while (w < 0 && errno == EINTR);
+		if (w < 0)
+			return -errno;
+		off += n;
+	} while (off < h.len);
+	return 0;
+}
+
+static int recv_one(int fd, void *buf, size_t len, ssize_t *ret_n, struct err **err)
+{
+	ssize_t n;
+
+	do
+		n = recv(fd, buf, len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return err_make(err, errno, "read from the container process");
+	*ret_n = n;
+	return 0;
 }
 
 int ct_sync_recv(int fd, int want, char **ret_data, struct err **err)
 {
-	_cleanup_free_ char *buf = malloc(CT_SYNC_MAX + sizeof(uint32_t) + 1);
-	uint32_t t;
+	_cleanup_free_ char *first = malloc(sizeof(struct sync_hdr) + CHUNK);
+	_cleanup_free_ char *data = NULL;
+	struct sync_hdr h;
+	size_t off;
 	ssize_t n;
+	int r;
 
-	if (!buf)
+	if (!first)
 		return err_make(err, ENOMEM, "sync");
-	do
-		n = recv(fd, buf, CT_SYNC_MAX + sizeof(uint32_t), 0);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return err_make(err, errno, "read from the container process");
-	if (n < (ssize_t)sizeof(t))
+	if ((r = recv_one(fd, first, sizeof(h) + CHUNK, &n, err)) < 0)
+		return r;
+	if (n < (ssize_t)sizeof(h))
 		return err_make(err, EPIPE, "the container process exited during setup");
-	buf[n] = 0;
-	memcpy(&t, buf, sizeof(t));
-	if (t == CT_SYNC_ERROR)
-		return err_make(err, 0, "%s", buf + sizeof(t));
-	if ((int)t != want)
-		return err_make(err, EPROTO, "container setup: unexpected message %u", t);
-	if (ret_data) {
-		*ret_data = strdup(buf + sizeof(t));
-		if (!*ret_data)
-			return err_make(err, ENOMEM, "sync");
+	memcpy(&h, first, sizeof(h));
+	if (h.len > CT_SYNC_MAX || (size_t)n - sizeof(h) > h.len)
+		return err_make(err, EPROTO, "container setup: a bad message");
+	data = malloc((size_t)h.len + 1);
+	if (!data)
+		return err_make(err, ENOMEM, "sync");
+	off = (size_t)n - sizeof(h);
+	memcpy(data, first + sizeof(h), off);
+	while (off < h.len) {
+		if ((r = recv_one(fd, data + off, h.len - off, &n, err)) < 0)
+			return r;
+		if (n == 0)
+			return err_make(err, EPIPE, "the container process exited during setup");
+		off += (size_t)n;
 	}
+	data[h.len] = 0;
+	if (h.type == CT_SYNC_ERROR)
+		return err_make(err, 0, "%s", data);
+	if ((int)h.type != want)
+		return err_make(err, EPROTO, "container setup: unexpected message %u", h.type);
+	if (ret_data)
+		*ret_data = TAKE_PTR(data);
 	return 0;
 }
 

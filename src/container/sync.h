@@ -5,6 +5,7 @@
 #include <sys/types.h>
 
 #include "err.h"
+#include "state.h"
 
 enum ct_sync_type {
 	CT_SYNC_GO = 1,	    /* parent: maps written, cgroup joined */
@@ -14,7 +15,8 @@ enum ct_sync_type {
 	CT_SYNC_ERROR,	    /* child: payload = message */
 };
 
-#define CT_SYNC_MAX (256u << 10)
+/* The largest payload: the state JSON (annotations included) sent to the init. */
+#define CT_SYNC_MAX CT_STATE_MAX
 
 int ct_sync_send(int fd, int type, const void *data, size_t len);
 /* Receive one message; *ret_data (may be NULL) gets the NUL-terminated payload.

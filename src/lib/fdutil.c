@@ -205,6 +205,41 @@ bool path_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+static int close_range_fds(unsigned int lo, unsigned int hi)
+{
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, lo, hi, 0) == 0)
+		return 0;
+	if (errno != ENOSYS)
+		return -errno;
+#endif
+	for (unsigned int fd = lo; fd <= hi && fd < 65536; fd++)
+		close((int)fd);
+	return 0;
+}
+
+int close_fds_except(int first, const int *keep, size_t n_keep)
+{
+	unsigned int lo = (unsigned int)first;
+	int r;
+
+	/* Walk the kept fds in ascending order, closing the gaps between them. */
+	for (;;) {
+		int next = -1;
+
+		for (size_t i = 0; i < n_keep; i++)
+			if (keep[i] >= 0 && (unsigned int)keep[i] >= lo &&
+			    (next < 0 || keep[i] < next))
+				next = keep[i];
+		if (next < 0)
+			return close_range_fds(lo, ~0U);
+		if ((unsigned int)next > lo &&
+		    (r = close_range_fds(lo, (unsigned int)next - 1)) < 0)
+			return r;
+		lo = (unsigned int)next + 1;
+	}
+}
+
 void close_fds_from(int first)
 {
 #ifdef SYS_close_range
@@ -215,13 +250,40 @@ void close_fds_from(int first)
 		close(fd);
 }
 
-void close_fds_except(int first, int keep)
+/* The longest /proc/self/mountinfo mount point that is @path or above it. */
+int mount_point_of(const char *path, char *ret, size_t size, struct err **err)
 {
-	if (keep < first) {
-		close_fds_from(first);
-		return;
+	_cleanup_free_ char *info = NULL;
+	char *line, *save = NULL;
+	size_t best = 0;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/mountinfo", 16 << 20, &info, NULL, err) < 0)
+		return err_wrap(err, "find the mount of `%s`", path);
+	snprintf(ret, size, "/");
+	for (line = strtok_r(info, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char mp[4096], *o = mp, *f = line;
+		size_t n;
+
+		/* Field 5: the mount point, with space, tab, newline and \ octal-escaped. */
+		for (int i = 0; i < 4 && f; i++)
+			f = strchr(f + 1, ' ');
+		if (!f)
+			continue;
+		for (f++; *f && *f != ' ' && o < mp + sizeof(mp) - 1; f++) {
+			if (f[0] == '\\' && f[1] >= '0' && f[1] <= '3' && f[2] && f[3]) {
+				*o++ = (char)((f[1] - '0') * 64 + (f[2] - '0') * 8 + (f[3] - '0'));
+				f += 3;
+			} else {
+				*o++ = *f;
+			}
+		}
+		*o = 0;
+		n = strlen(mp);
+		if (n > best && strncmp(path, mp, n) == 0 && (path[n] == '/' || !path[n]) &&
+		    n < size) {
+			best = n;
+			memcpy(ret, mp, n + 1);
+		}
 	}
-	for (int fd = first; fd < keep; fd++)
-		close(fd);
-	close_fds_from(keep + 1);
+	return 0;
 }

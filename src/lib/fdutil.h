@@ -22,5 +22,11 @@ int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
 /* Close every fd >= first (close_range(2) where available). */
 void close_fds_from(int first);
-/* The same, but leave @keep (when >= first) open. */
-void close_fds_except(int first, int keep);
+/* The mount point holding @path (absolute): longest match in /proc/self/mountinfo. */
+int mount_point_of(const char *path, char *ret, size_t size, struct err **err);
+/*
+ * Close every fd >= first except those in keep[] (negative entries are
+ * ignored).  Used before anything resolves a path in a container: an
+ * inherited fd would be reachable as /proc/self/fd/N (CVE-2024-21626).
+ */
+int close_fds_except(int first, const int *keep, size_t n_keep);

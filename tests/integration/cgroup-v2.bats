@@ -22,7 +22,9 @@ setup() {
 
 teardown() {
 	v2isola delete --force "$ID" >/dev/null 2>&1 || true
-	[ -d "$UNIFIED/$ID" ] && rmdir "$UNIFIED/$ID"
+	[ -n "${NESTED_PID:-}" ] && kill -9 "$NESTED_PID" 2>/dev/null
+	# Deepest first: a failed test may leave nested cgroups behind.
+	[ -d "$UNIFIED/$ID" ] && find "$UNIFIED/$ID" -depth -type d -exec rmdir {} + 2>/dev/null
 	isola_cleanup_tmp
 }
 
@@ -51,6 +53,19 @@ args() { # args CMD...: set process.args
 	[ "$output" = "[$pid]" ]
 	v2isola delete --force "$ID"
 	[ ! -d "$UNIFIED/$ID" ]
+}
+
+@test "v2: delete removes cgroups the container nested below its own, at any depth" {
+	args sleep 1000
+	v2isola create -b "$B" "$ID" >/dev/null 2>&1 </dev/null
+	v2isola start "$ID"
+	NESTED_PID=$(v2isola state "$ID" | jq -r .pid)
+	deep=$(printf 'n/%.0s' $(seq 100))
+	mkdir -p "$UNIFIED/$ID/$deep" "$UNIFIED/$ID/a/b"
+	echo "$NESTED_PID" >"$UNIFIED/$ID/${deep}cgroup.procs"
+	v2isola delete --force "$ID"
+	[ ! -d "$UNIFIED/$ID" ]
+	wait_until 10 pid_dead "$NESTED_PID"
 }
 
 @test "v2: pause and resume through cgroup.freeze" {

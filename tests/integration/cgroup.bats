@@ -16,8 +16,10 @@ setup() {
 teardown() {
 	"$ISOLA" --root "$R" resume "$ID" >/dev/null 2>&1 || true
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	[ -n "${NESTED_PID:-}" ] && kill -9 "$NESTED_PID" 2>/dev/null
 	for d in /sys/fs/cgroup/*/"$ID"; do
-		[ -d "$d" ] && rmdir "$d" 2>/dev/null
+		# Deepest first: a failed test may leave nested cgroups behind.
+		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
 	done
 	# Undo enabling hugetlb in the cgroup2 root if this test did it.
 	if [ -f "$TMP/subtree-before" ] && ! grep -qw hugetlb "$TMP/subtree-before"; then
@@ -79,10 +81,7 @@ start_sleeper() {
 		grep -qx "$pid" "/sys/fs/cgroup/unified/$ID/cgroup.procs"
 	fi
 	isola kill "$ID" KILL
-	for i in $(seq 50); do
-		[ "$(isola state "$ID" | jq -r .status)" = stopped ] && break
-		sleep 0.1
-	done
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	isola delete "$ID"
 	run ls -d /sys/fs/cgroup/*/"$ID"
 	[ "$status" -ne 0 ]
@@ -246,6 +245,38 @@ start_sleeper() {
 	[[ "${lines[1]}" == *"sleep 1000"* ]]
 }
 
+# A container may make cgroups below its own (a writable cgroup2 mount, or
+# v1 delegation); delete used to give up past 32 levels, forever.
+@test "cgroup: delete removes nested cgroups at any depth (v1 and cgroup2)" {
+	start_sleeper
+	NESTED_PID=$(isola state "$ID" | jq -r .pid)
+	deep=$(printf 'n/%.0s' $(seq 100))
+	made=0
+	for d in /sys/fs/cgroup/pids /sys/fs/cgroup/memory /sys/fs/cgroup/unified; do
+		[ -d "$d/$ID" ] || continue
+		mkdir -p "$d/$ID/$deep" "$d/$ID/a/b" "$d/$ID/a/c"
+		made=$((made + 1))
+	done
+	[ "$made" -ge 2 ]
+	# The container's process sits in the deepest v1 pids cgroup.
+	echo "$NESTED_PID" >"/sys/fs/cgroup/pids/$ID/${deep}cgroup.procs"
+	isola delete --force "$ID"
+	for d in /sys/fs/cgroup/*/"$ID"; do
+		[ ! -e "$d" ]
+	done
+	# Killed (gone, or a zombie until its new parent reaps it).
+	wait_until 10 pid_dead "$NESTED_PID"
+}
+
+# The error path of ps freed its output twice (glibc aborts: status 134).
+@test "ps: a failing ps(1) is a clean error" {
+	start_sleeper
+	run isola ps "$ID" -o no-such-column
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"ps failed"* ]]
+}
+
 @test "update changes limits from flags and from -r -" {
 	dir=$(mem_dir)
 	start_sleeper
@@ -341,6 +372,10 @@ start_sleeper() {
 	[[ "$output" == *"is not running"* ]]
 }
 
+pids_max_events() { # DIR: how often a fork was refused at pids.max
+	awk '$1 == "max" { print $2 }' "$1/pids.events"
+}
+
 @test "a fork bomb stops at pids.max" {
 	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no pids controller"
 	bundle_jq "$B" '.linux.resources.pids = {limit: 24}'
@@ -348,11 +383,9 @@ start_sleeper() {
 	args sh -c 'f() { f & f & exec sleep 1000; }; f 2>/dev/null & wait'
 	create_start
 	dir=/sys/fs/cgroup/pids/$ID
-	for _ in $(seq 100); do
-		[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] && break
-		sleep 0.1
-	done
-	sleep 1
+	# Forks get refused, and the bomb fills the cgroup up to its limit.
+	wait_until 10 '[ "$(pids_max_events "$dir")" -gt 0 ]'
+	wait_until 10 '[ "$(cat "$dir/pids.current")" -ge 12 ]'
 	cat "$dir/pids.current" "$dir/pids.events"
 	[ "$(awk '$1 == "max" { print $2 }' "$dir/pids.events")" -gt 0 ] # forks were refused
 	# The kernel's own count: the bomb grew to the limit and no further.  (A
@@ -374,7 +407,7 @@ start_sleeper() {
 	bundle_jq "$B" '.linux.resources.cpu = {quota: 20000, period: 100000}'
 	args sh -c 'while :; do :; done'
 	create_start
-	sleep 0.3
+	wait_until 5 '[ "$(isola events --stats "$ID" | jq .data.cpu.usage.total)" -gt 0 ]'
 	u0=$(isola events --stats "$ID" | jq .data.cpu.usage.total)
 	t0=$(date +%s%N)
 	sleep 2

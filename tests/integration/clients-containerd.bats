@@ -47,10 +47,14 @@ c() {
 	ctr --address "$TMP/ctd/ctd.sock" "$@"
 }
 
+ctd_task_not_running() {
+	! c tasks ls 2>/dev/null | grep -q RUNNING
+}
+
 teardown() {
 	if [ -f "$TMP/ctd/pid" ]; then
 		c tasks kill -s KILL isola-it-ctd >/dev/null 2>&1 || true
-		sleep 0.2
+		wait_until 5 ctd_task_not_running || true
 		c tasks delete -f isola-it-ctd >/dev/null 2>&1 || true
 		c containers delete isola-it-ctd >/dev/null 2>&1 || true
 		kill "$(cat "$TMP/ctd/pid")" 2>/dev/null || true
@@ -85,11 +89,7 @@ teardown() {
 	fi
 	run c tasks kill -s TERM isola-it-ctd
 	[ "$status" -eq 0 ]
-	local i
-	for i in $(seq 50); do
-		c tasks ls | grep -q RUNNING || break
-		sleep 0.1
-	done
+	wait_until 5 ctd_task_not_running
 	run c tasks ls
 	echo "$output"
 	[[ "$output" == *STOPPED* ]]

@@ -99,7 +99,7 @@ assert_podman_clean() {
 	run pm run -d --pod isola-it-pod --name isola-it-pod1 "$PODMAN_IMG" \
 		sh -c 'echo shared > /dev/shm/mark; while :; do sleep 0.2; done'
 	[ "$status" -eq 0 ]
-	sleep 0.5
+	wait_until 10 pm exec isola-it-pod1 test -s /dev/shm/mark
 	run pm run --rm --pod isola-it-pod "$PODMAN_IMG" sh -c 'cat /dev/shm/mark; hostname'
 	echo "$output"
 	[ "$status" -eq 0 ]

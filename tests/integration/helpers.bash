@@ -67,3 +67,39 @@ setup_bundle() {
 	make_busybox_bundle "$B"
 	ID=isola-it-$1-$$-$BATS_TEST_NUMBER
 }
+
+# wait_until SECONDS CMD [ARG...]: poll every 50 ms until the command succeeds;
+# fail after SECONDS.  Use instead of a fixed sleep.  A single argument is
+# shell code, evaluated afresh each time: wait_until 5 '[ "$(f)" = x ]'.
+wait_until() {
+	local limit=$1 i
+	shift
+	for ((i = 0; i < limit * 20; i++)); do
+		if [ $# -eq 1 ]; then
+			eval "$1" && return 0
+		else
+			"$@" && return 0
+		fi
+		sleep 0.05
+	done
+	echo "timed out after ${limit}s waiting for: $*" >&2
+	return 1
+}
+
+# ct_status ROOT ID: the container's status from `isola state` (empty if none).
+ct_status() {
+	"$ISOLA" --root "$1" state "$2" 2>/dev/null | jq -r .status
+}
+
+# pid_dead PID: the process is gone or a zombie.
+pid_dead() {
+	! [ -e "/proc/$1" ] || grep -q '^State:.*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# all_dead PID...: every process is gone or a zombie.
+all_dead() {
+	local p
+	for p in "$@"; do
+		pid_dead "$p" || return 1
+	done
+}

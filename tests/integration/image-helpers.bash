@@ -100,6 +100,8 @@ img_layout() {
 	cfg = {"architecture": arch, "os": "linux",
 	       "config": {"Env": [os.environ.get("IMG_PATH", "PATH=/bin:/usr/bin")], "Cmd": ["/bin/sh"]},
 	       "rootfs": {"type": "layers", "diff_ids": diff_ids}}
+	if os.environ.get("IMG_USER"):
+	    cfg["config"]["User"] = os.environ["IMG_USER"]
 	c = put(json.dumps(cfg).encode())
 	c["mediaType"] = "application/vnd.oci.image.config.v1+json"
 	man = {"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",

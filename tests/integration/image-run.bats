@@ -24,6 +24,9 @@ evil2:x:0:4294967295::/:/bin/sh
 app:x:1234:4321::/:/bin/sh
 "
 		"$ISOLA" pull -q "$REG/t/evil:1" >/dev/null
+		IMG_USER=4294967295 img_make t/evil-user:1 d:bin F:bin/busybox:/bin/busybox \
+			l:bin/id:busybox
+		"$ISOLA" pull -q "$REG/t/evil-user:1" >/dev/null
 	fi
 }
 
@@ -106,7 +109,7 @@ teardown() {
 }
 
 # (uid_t)-1 is "unchanged" to setresuid(2): accepting it would run as root.
-@test "image run: uid/gid 4294967295 from -u or the image's passwd is refused" {
+@test "image run: uid/gid 4294967295 from -u, the image's User or its passwd is refused" {
 	for u in 4294967295 0:4294967295 evil evil2 app:4294967295; do
 		run "$ISOLA" image run --rm -u "$u" "$REG/t/evil:1" id -u
 		echo "$u: $output"
@@ -115,6 +118,11 @@ teardown() {
 	done
 	run "$ISOLA" run --rm -u 4294967295 "$REG/t/evil:1" id -u
 	[ "$status" -ne 0 ]
+	# The image's own config.User.
+	run "$ISOLA" image run --rm "$REG/t/evil-user:1" id -u
+	echo "config.User: $output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"4294967294"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	img_refute_mounts "$ISOLA_STORE"
 }

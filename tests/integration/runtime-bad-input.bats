@@ -11,6 +11,12 @@ setup() {
 
 teardown() {
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	# A runtime that could not delete must still not leave a cgroup behind.
+	for d in /sys/fs/cgroup/*/"$ID"; do
+		[ -d "$d" ] || continue
+		xargs -r kill -9 <"$d/cgroup.procs" 2>/dev/null
+		wait_until 5 rmdir "$d" 2>/dev/null || true
+	done
 	isola_cleanup_tmp
 }
 
@@ -83,4 +89,45 @@ fails_cleanly() {
 @test "a mount destination that is not absolute" {
 	bundle_jq "$B" '.mounts += [{"destination": "rel", "type": "tmpfs", "source": "tmpfs"}]'
 	fails_cleanly "config.json: mounts*.destination: \`rel\` is not an absolute path" -b "$B" "$ID"
+}
+
+# Limits are consistent: whatever create accepts, state/kill/delete can read.
+@test "3 MiB of annotations: create, state, kill and delete all work" {
+	head -c 3000000 /dev/zero | tr '\0' a >"$TMP/big"
+	jq --rawfile big "$TMP/big" '.annotations = {"big": $big, "small": "x"}
+		| .process.args = ["sleep", "100"]
+		| .hooks = {prestart: [{path: "/bin/sh", args: ["sh", "-c", "cat >/dev/null"]}]}' \
+		"$B/config.json" >"$B/c.json"
+	mv "$B/c.json" "$B/config.json"
+	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\""
+	"$ISOLA" --root "$R" create -b "$B" "$ID" >"$TMP/out" 2>&1 3>&- </dev/null ||
+		{ head -c 300 "$TMP/out"; false; }
+	[ "$("$ISOLA" --root "$R" state "$ID" | jq -r '.annotations.big | length')" = 3000000 ]
+	"$ISOLA" --root "$R" start "$ID"
+	"$ISOLA" --root "$R" kill "$ID" KILL
+	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
+	"$ISOLA" --root "$R" delete "$ID"
+	[ -z "$(ls -A "$R")" ]
+	refute ls -d /sys/fs/cgroup/*/"$ID"
+}
+
+@test "delete --force cleans up after a corrupt or oversized state.json" {
+	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\" | .process.args = [\"sleep\", \"100\"]"
+	for how in corrupt oversized; do
+		"$ISOLA" --root "$R" create -b "$B" "$ID" >/dev/null 2>&1 3>&- </dev/null
+		"$ISOLA" --root "$R" start "$ID"
+		pid=$("$ISOLA" --root "$R" state "$ID" | jq -r .pid)
+		if [ "$how" = corrupt ]; then
+			echo '{"id": ' >"$R/$ID/state.json"
+		else
+			head -c 20000000 /dev/zero | tr '\0' ' ' >>"$R/$ID/state.json"
+		fi
+		run "$ISOLA" --root "$R" state "$ID"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *state.json* ]]
+		"$ISOLA" --root "$R" delete --force "$ID"
+		[ ! -e "$R/$ID" ]
+		refute ls -d /sys/fs/cgroup/*/"$ID"
+		wait_until 10 pid_dead "$pid"
+	done
 }

@@ -58,3 +58,171 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
 	[ "$(cat "$TMP/st" | tr '\n' ' ')" = "created created " ]
 }
+
+@test "linux.devices are allowed in the device cgroup: the container can mknod and open them" {
+	caps='["CAP_MKNOD"]'
+	args sh -c 'mknod /tmp/f c 10 229 && echo made; exec 3</dev/fuse && echo opened'
+	bundle_jq "$B" ".root.readonly = false
+		| .linux.devices = [{\"path\": \"/dev/fuse\", \"type\": \"c\", \"major\": 10, \"minor\": 229}]
+		| .linux.resources.devices = [{\"allow\": false, \"access\": \"rwm\"}]
+		| .process.capabilities.bounding += $caps | .process.capabilities.effective += $caps
+		| .process.capabilities.permitted += $caps"
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *made*opened* ]]
+}
+
+@test "create refuses a capability outside the runtime's bounding set, naming it" {
+	require_cmd setpriv
+	caps='["CAP_SYS_PTRACE"]'
+	args true
+	bundle_jq "$B" ".process.capabilities.bounding += $caps
+		| .process.capabilities.effective += $caps | .process.capabilities.permitted += $caps"
+	run setpriv --bounding-set -sys_ptrace "$ISOLA" --root "$R" create -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.capabilities.effective: cap_sys_ptrace is not in this host's capability bounding set"* ]]
+	[ -z "$(ls -A "$R" 2>/dev/null)" ]
+	# Only in the bounding list: nothing to apply, so it is accepted (as runc).
+	bundle_jq "$B" ".process.capabilities = {\"bounding\": $caps}"
+	run setpriv --bounding-set -sys_ptrace "$ISOLA" --root "$R" run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+}
+
+# ns_run SCRIPT: run SCRIPT (bash) in a private mount namespace of its own.
+ns_run() {
+	require_cmd unshare
+	unshare -m bash -c "$1"
+}
+
+@test "rshared volume is a peer of the host's mount: mounts propagate both ways" {
+	caps='["CAP_SYS_ADMIN"]'
+	mkdir -p "$TMP/vol"
+	args sh -c 'grep " /vol " /proc/self/mountinfo > /vol/line
+		mkdir -p /vol/in && mount -t tmpfs inner /vol/in && touch /vol/in/made
+		for i in $(seq 100); do [ -e /vol/host/made ] && break; sleep 0.1; done
+		[ -e /vol/host/made ] && touch /vol/in/seen; sleep 100'
+	bundle_jq "$B" ".mounts += [{\"destination\": \"/vol\", \"type\": \"bind\",
+			\"source\": \"$TMP/vol\", \"options\": [\"rbind\", \"rshared\"]}]
+		| .linux.rootfsPropagation = \"rshared\"
+		| .process.capabilities.bounding += $caps | .process.capabilities.effective += $caps
+		| .process.capabilities.permitted += $caps"
+	run ns_run "set -e
+		mount -t tmpfs vol '$TMP/vol' && mount --make-shared '$TMP/vol'
+		grep ' $TMP/vol ' /proc/self/mountinfo > '$TMP/host-line'
+		'$ISOLA' --root '$R' run -d -b '$B' '$ID' > '$TMP/out' 2>&1 3>&-
+		for i in \$(seq 100); do [ -e '$TMP/vol/in/made' ] && break; sleep 0.1; done
+		mkdir '$TMP/vol/host' && mount -t tmpfs host '$TMP/vol/host' && touch '$TMP/vol/host/made'
+		for i in \$(seq 100); do [ -e '$TMP/vol/in/seen' ] && break; sleep 0.1; done
+		ls '$TMP/vol/in' > '$TMP/seen'; cp '$TMP/vol/line' '$TMP/ct-line' || true; cat '$TMP/out'
+		'$ISOLA' --root '$R' delete --force '$ID'
+		umount -R '$TMP/vol'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	host=$(grep -o 'shared:[0-9]*' "$TMP/host-line")
+	[ -n "$host" ]
+	echo "host: $host; container: $(cat "$TMP/ct-line")"
+	grep -q " $host " "$TMP/ct-line"
+	grep -q "made" "$TMP/seen"
+	grep -q "seen" "$TMP/seen"
+}
+
+@test "every rootfsPropagation value works; unbindable is applied to the new root" {
+	args awk '$5 == "/"' /proc/self/mountinfo
+	for p in private rprivate slave rslave shared rshared unbindable runbindable; do
+		bundle_jq "$B" ".linux.rootfsPropagation = \"$p\""
+		run isola run -b "$B" "$ID-$p"
+		[ "$status" -eq 0 ] || { echo "$p: $output"; false; }
+		case $p in
+		*unbindable) [[ "$output" == *unbindable* ]] ;;
+		*shared) [[ "$output" == *shared:* ]] ;;
+		esac
+	done
+}
+
+# No mounts at all: what a container without its own mount namespace may ask for.
+no_mounts() {
+	bundle_jq "$B" '.mounts = [] | .linux.maskedPaths = [] | .linux.readonlyPaths = []
+		| .root.readonly = false | del(.linux.sysctl) | del(.linux.devices)'
+}
+
+@test "no mount namespace listed: the container shares the caller's mounts" {
+	no_mounts
+	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "mount"))'
+	args sh -c 'readlink /proc/self/ns/mnt; cat /tmp/marker'
+	run ns_run "set -e
+		mount -t proc proc '$B/rootfs/proc'
+		mount -t tmpfs t '$B/rootfs/tmp' && echo from-caller > '$B/rootfs/tmp/marker'
+		readlink /proc/self/ns/mnt
+		'$ISOLA' --root '$R' run -b '$B' '$ID' 3>&-
+		umount '$B/rootfs/tmp' '$B/rootfs/proc'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+	[ "${lines[2]}" = from-caller ]
+	# What needs mounts is refused up front, naming the field.
+	bundle_jq "$B" '.linux.maskedPaths = ["/proc/kcore"]'
+	run isola create -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.maskedPaths: needs a new mount namespace"* ]]
+	[ -z "$(ls -A "$R" 2>/dev/null)" ]
+}
+
+@test "a mount namespace joined by path" {
+	no_mounts
+	args sh -c 'readlink /proc/self/ns/mnt; cat /tmp/marker'
+	run ns_run "set -e
+		mount -t tmpfs ns '$TMP/ns' 2>/dev/null || { mkdir -p '$TMP/ns'; mount -t tmpfs ns '$TMP/ns'; }
+		mount --make-private '$TMP/ns'
+		touch '$TMP/ns/mnt'
+		unshare --mount='$TMP/ns/mnt' true
+		nsenter --mount='$TMP/ns/mnt' sh -c \"mount -t proc proc '$B/rootfs/proc'; mount -t tmpfs t '$B/rootfs/tmp'; echo in-joined > '$B/rootfs/tmp/marker'; readlink /proc/self/ns/mnt\"
+		jq '.linux.namespaces |= map(if .type == \"mount\" then .path = \"$TMP/ns/mnt\" else . end)' '$B/config.json' > '$B/c.new'
+		mv '$B/c.new' '$B/config.json'
+		'$ISOLA' --root '$R' run -b '$B' '$ID' 3>&-
+		umount -l '$TMP/ns/mnt'; umount '$TMP/ns'"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+	[ "${lines[2]}" = in-joined ]
+	[ ! -e "$B/rootfs/tmp/marker" ]
+}
+
+@test "unimplemented fields are refused when set, naming the field; empty ones pass" {
+	args true
+	for f in '.process.apparmorProfile = "p"' '.process.selinuxLabel = "system_u:r:x"' \
+		'.linux.mountLabel = "system_u:object_r:x"' '.linux.intelRdt = {"closID": "x"}' \
+		'.process.scheduler = {"policy": "SCHED_FIFO"}' '.linux.netDevices = {"eth9": {}}' \
+		'.linux.memoryPolicy = {"mode": "MPOL_BIND"}' '.process.execCPUAffinity = {"initial": "0"}'; do
+		cp "$B/config.json" "$TMP/orig.json"
+		bundle_jq "$B" "$f"
+		run isola create -b "$B" "$ID"
+		cp "$TMP/orig.json" "$B/config.json"
+		[ "$status" -ne 0 ] || { echo "accepted: $f"; false; }
+		name=${f%% =*}
+		[[ "$output" == *"${name#.}: not supported by isola"* ]] || { echo "$f: $output"; false; }
+		[ -z "$(ls -A "$R" 2>/dev/null)" ]
+	done
+	bundle_jq "$B" '.process.apparmorProfile = "" | .process.selinuxLabel = "" | .linux.mountLabel = ""'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+}
+
+@test "process.ioPriority is applied" {
+	args sh -c 'ionice -p $$'
+	bundle_jq "$B" '.process.ioPriority = {"class": "IOPRIO_CLASS_IDLE", "priority": 0}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *idle* ]]
+	bundle_jq "$B" '.process.ioPriority = {"class": "IOPRIO_CLASS_BE", "priority": 9}'
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"ioPriority.priority: 9"* ]]
+}
+
+@test "features lists the kernel's capabilities and no security module it lacks" {
+	run isola features
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.linux.capabilities | index("CAP_SYS_ADMIN")'
+	echo "$output" | jq -e '.linux.capabilities | length > 30'
+	echo "$output" | jq -e '.linux.apparmor.enabled == false and .linux.selinux.enabled == false'
+}

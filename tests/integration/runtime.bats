@@ -34,11 +34,7 @@ args() { # args CMD...: set process.args
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not stopped"* ]]
 	isola kill "$ID" KILL
-	for i in $(seq 50); do
-		[ "$(isola state "$ID" | jq -r .status)" = stopped ] && break
-		sleep 0.1
-	done
-	[ "$(isola state "$ID" | jq -r .status)" = stopped ]
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	isola delete "$ID"
 	run isola state "$ID"
 	[ "$status" -ne 0 ]
@@ -49,8 +45,7 @@ args() { # args CMD...: set process.args
 	args sh -c 'exit 0'
 	isola create -b "$B" "$ID"
 	isola start "$ID"
-	sleep 0.3
-	[ "$(isola state "$ID" | jq -r .status)" = stopped ]
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	[ "$(isola state "$ID" | jq -r .pid)" = 0 ]
 }
 
@@ -63,21 +58,19 @@ args() { # args CMD...: set process.args
 	[ "$status" -eq 3 ]
 	# pid 1 cannot SIGKILL itself: the signal comes from outside.
 	args sleep 100
-	(sleep 1; "$ISOLA" --root "$R" kill "$ID" KILL) &
+	(wait_until 10 '[ "$(ct_status "$R" "$ID")" = running ]' &&
+		"$ISOLA" --root "$R" kill "$ID" KILL) &
 	run isola run -b "$B" "$ID"
 	[ "$status" -eq 137 ]
 	[ -z "$(ls "$R")" ]
 }
 
 @test "run forwards SIGTERM to the container" {
-	args sh -c 'trap "exit 42" TERM; while :; do sleep 0.05; done'
-	"$ISOLA" --root "$R" run -b "$B" "$ID" 3>&- &
+	args sh -c 'trap "exit 42" TERM; echo ready; while :; do sleep 0.05; done'
+	"$ISOLA" --root "$R" run -b "$B" "$ID" >"$TMP/out" 3>&- &
 	pid=$!
-	for i in $(seq 50); do
-		[ "$(isola state "$ID" 2>/dev/null | jq -r .status)" = running ] && break
-		sleep 0.1
-	done
-	sleep 0.2
+	# "ready": the trap is set.
+	wait_until 10 grep -q ready "$TMP/out"
 	kill -TERM $pid
 	wait $pid || status=$?
 	[ "${status:-0}" -eq 42 ]
@@ -101,6 +94,20 @@ args() { # args CMD...: set process.args
 	# It runs in the container's pid namespace.
 	run isola exec "$ID" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
 	[ "$output" = "sleep 100 " ]
+}
+
+# The runtime re-executes itself from /proc/self/cmdline: nothing may be lost.
+@test "exec passes a 70 KB argument and the ones after it intact" {
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	big=$(head -c 70000 /dev/zero | tr '\0' x)
+	run isola exec "$ID" sh -c 'echo "${#1} $2 $#"' _ "$big" last
+	[ "$status" -eq 0 ]
+	[ "$output" = "70000 last 2" ]
+	# Many arguments totalling well over 64 KiB.
+	run isola exec "$ID" sh -c 'echo "$# ${30000}"' _ $(seq 30000)
+	[ "$status" -eq 0 ]
+	[ "$output" = "30000 30000" ]
 }
 
 @test "exec --process FILE and --detach --pid-file" {
@@ -131,13 +138,12 @@ args() { # args CMD...: set process.args
 @test "kill --all signals every process in the container" {
 	args sh -c 'sleep 100 & sleep 100'
 	isola run -d -b "$B" "$ID"
-	sleep 0.2
-	pids=$(cat /sys/fs/cgroup/pids/isola/"$ID"/cgroup.procs 2>/dev/null || true)
-	[ -n "$pids" ] || skip "SKIP: no pids cgroup on this host"
-	[ "$(echo "$pids" | wc -l)" -ge 2 ]
+	procs=/sys/fs/cgroup/pids/isola/"$ID"/cgroup.procs
+	[ -f "$procs" ] || skip "SKIP: no pids cgroup on this host"
+	wait_until 5 '[ "$(wc -l <"$procs")" -ge 2 ]'
+	pids=$(cat "$procs")
 	isola kill --all "$ID" KILL
-	sleep 0.3
-	for p in $pids; do ! kill -0 "$p" 2>/dev/null; done
+	wait_until 5 all_dead $pids
 }
 
 @test "namespaces: hostname, pid 1, own network" {
@@ -279,7 +285,8 @@ tmpfs" ]
 	[ "$(cat "$TMP/h" | tr '\n' ' ')" = "prestart createRuntime createContainer " ]
 	[ ! -e "$B/rootfs/tmp/h" ]
 	isola start "$ID"
-	[ "$(cat "$B/rootfs/tmp/h")" = startContainer ]
+	# The init runs startContainer after start returns: poll for it.
+	wait_until 10 '[ "$(cat "$B/rootfs/tmp/h" 2>/dev/null)" = startContainer ]'
 	[ "$(tail -1 "$TMP/h")" = poststart ]
 	isola delete --force "$ID"
 	[ "$(tail -1 "$TMP/h")" = poststop ]
@@ -321,8 +328,7 @@ tmpfs" ]
 	kill -9 $cpid $hook
 	wait $cpid || true
 	[ -n "$procs" ]
-	sleep 0.3
-	for p in $procs; do ! kill -0 "$p" 2>/dev/null; done
+	wait_until 5 all_dead $procs
 	[ "$(isola state "$ID" | jq -r .status)" = stopped ]
 	isola delete --force "$ID"
 	[ -z "$(ls -A "$R")" ]

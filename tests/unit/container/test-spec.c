@@ -124,6 +124,19 @@ int main(void)
 	bad("\"linux\":{\"devices\":[{\"path\":\"/dev/x\",\"type\":\"q\"}]}",
 	    "linux.devices[0].type");
 	bad("\"linux\":{\"sysctl\":{\"../x\":\"1\"}}", "linux.sysctl");
+	bad("\"linux\":{\"namespaces\":[{\"type\":\"ipc\"}],"
+	    "\"sysctl\":{\"kernel.printk_ratelimit\":\"1\"}}",
+	    "sysctl.kernel.printk_ratelimit: not a namespaced sysctl");
+	bad("\"linux\":{\"namespaces\":[{\"type\":\"ipc\"}],"
+	    "\"sysctl\":{\"net.ipv4.ip_forward\":\"1\"}}",
+	    "sysctl.net.ipv4.ip_forward: needs a network namespace");
+	bad("\"linux\":{\"sysctl\":{\"kernel.shmmax\":\"1\"}}", "needs a ipc namespace");
+	ok(ct_sysctl_namespace("fs.mqueue.msg_max") == CT_NS_IPC &&
+	       ct_sysctl_namespace("kernel.domainname") == CT_NS_UTS &&
+	       ct_sysctl_namespace("net.core.somaxconn") == CT_NS_NET &&
+	       ct_sysctl_namespace("kernel.msg_next_idx") < 0 &&
+	       ct_sysctl_namespace("vm.overcommit_memory") < 0,
+	   "sysctl namespaces as runc's list");
 	bad("\"mounts\":[{\"destination\":\"/x\",\"options\":[\"idmap\"]}]", "not supported yet");
 	bad("\"hostname\":5", "hostname: expected");
 	{

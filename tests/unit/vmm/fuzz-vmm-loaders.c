@@ -39,6 +39,8 @@ static void fuzz_bzimage(int fd, const uint8_t *d, size_t n)
 	err_free(&err);
 }
 
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct pvh_image img;
