@@ -26,6 +26,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "fdutil.h"
 #include "image-cli.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -285,30 +286,45 @@ static void make_id(struct run_args *a)
 }
 
 /* Run the bundle; a detached container's stdio goes to <bundle>/ctr.log. */
+/*
+ * The runtime's own failure (before the container's process ran) is 125, as podman's;
+ * it is told from the container's exit status by the pid file, written once it runs.
+ */
+static int fg_code(int code, const char *pidfile)
+{
+	if (code < 0 || (code != 0 && !path_exists(pidfile)))
+		return EXIT_ISOLA;
+	return code;
+}
+
 static int run_runtime(const char *store, const char *bundle, const struct run_args *a)
 {
-	const char *fg[] = {"run", "--bundle", bundle, a->id, NULL};
+	char pidfile[4096];
+	const char *fg[] = {"run", "--bundle", bundle, "--pid-file", pidfile, a->id, NULL};
 	const char *bg[] = {"run", "--bundle", bundle, "--detach", a->id, NULL};
 	_cleanup_free_ char *log = NULL;
 	_cleanup_close_ int null = -1, out = -1;
 	pid_t logger;
 	int code;
 
+	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", bundle);
+	unlink(pidfile);
 	if (!a->detach && a->o.terminal) {
 		char sock[4096];
-		const char *tty[] = {"run", "--bundle", bundle, "--console-socket",
-				     sock,  a->id,	NULL};
+		const char *tty[] = {"run", "--bundle",	  bundle,  "--console-socket",
+				     sock,  "--pid-file", pidfile, a->id,
+				     NULL};
 
 		/* Not in the bundle: sun_path holds 108 bytes. */
 		snprintf(sock, sizeof(sock), "/tmp/isola-console-%d.sock", (int)getpid());
 		code = image_cli_runtime_tty(store, tty, sock);
-		return code < 0 ? EXIT_ISOLA : code;
+		return fg_code(code, pidfile);
 	}
 	if (!a->detach) {
 		/* Without -i the container reads /dev/null, as podman's does. */
 		null = a->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
 		code = image_cli_runtime(store, fg, null, -1, -1);
-		return code < 0 ? EXIT_ISOLA : code;
+		return fg_code(code, pidfile);
 	}
 	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
 		return EXIT_ISOLA;
