@@ -5,8 +5,8 @@
 # (the default image, built by scripts/make-default-image.sh and loaded into podman
 # from `isola image save`).  Runs in one private mount namespace without
 # /sys/fs/cgroup/unified, since crun refuses hybrid cgroups.  isola's run has no
-# network namespace set-up either way (its default is a private empty netns, like
-# podman's --network none).
+# network namespace set-up either way (`--network none`: a private empty netns, like
+# podman's --network none; bench/run-image-net.sh measures bridge networking).
 #
 #   bench/image-run.sh [RUNS]      (ISOLA=path/to/isola; root; hyperfine, podman, crun, runc)
 set -euo pipefail
@@ -59,12 +59,12 @@ pm load -q -i "$tmp/img.tar" >/dev/null
 pm tag "$(pm images -q | head -n1)" "$img" 2>/dev/null || true
 
 # Each must work before it is timed.
-"$ISOLA" run --rm "$img" true
+"$ISOLA" run --rm --network none "$img" true
 pm run --rm --runtime crun "$img" true
 pm run --rm --runtime runc "$img" true
 
 hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$tmp/h.json" \
-	-n isola "$ISOLA run --rm $img true" \
+	-n isola "$ISOLA run --rm --network none $img true" \
 	-n "podman+crun" "podman --root $tmp/podman/root --runroot $tmp/podman/run --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs run --rm --runtime crun $img true" \
 	-n "podman+runc" "podman --root $tmp/podman/root --runroot $tmp/podman/run --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs run --rm --runtime runc $img true" \
 	>/dev/null

@@ -25,19 +25,20 @@
 #include "image-cli.h"
 #include "opt.h"
 #include "jsonutil.h"
+#include "net.h"
 #include "parse.h"
 #include "state.h"
 
 #define STATE_MAX CT_STATE_MAX
 
-int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
+pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
+			      int err_fd)
 {
 	const char *rt = getenv("ISOLA_RUNTIME");
 	_cleanup_free_ char *root = NULL;
-	const char *argv[16];
+	const char *argv[20];
 	size_t n = 0;
 	pid_t pid;
-	int status;
 
 	if (!rt || !*rt)
 		rt = "/proc/self/exe";
@@ -50,8 +51,6 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 		argv[n++] = *args;
 	argv[n] = NULL;
 	pid = fork();
-	if (pid < 0)
-		return -1;
 	if (pid == 0) {
 		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) || (out_fd >= 0 && dup2(out_fd, 1) < 0) ||
 		    (err_fd >= 0 && dup2(err_fd, 2) < 0))
@@ -60,14 +59,32 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 		fprintf(stderr, "isola: exec runtime `%s`: %s\n", rt, strerror(errno));
 		_exit(127);
 	}
-	signal(SIGINT, SIG_IGN);
+	return pid;
+}
+
+int image_cli_runtime_wait(pid_t pid)
+{
+	int status;
+
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return -1;
-	signal(SIGINT, SIG_DFL);
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
+}
+
+int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
+{
+	pid_t pid = image_cli_runtime_spawn(store, args, in_fd, out_fd, err_fd);
+	int code;
+
+	if (pid < 0)
+		return -1;
+	signal(SIGINT, SIG_IGN);
+	code = image_cli_runtime_wait(pid);
+	signal(SIGINT, SIG_DFL);
+	return code;
 }
 
 /* `RUNTIME state ID` -> "running", "stopped", ... or "unknown". */
@@ -92,6 +109,8 @@ static char *container_status(const char *store, const char *id)
 	j = json_loadb(out, len, 0, NULL);
 	return strdup(json_string_value(json_object_get(j, "status")) ?: "unknown");
 }
+
+static bool is_running(const char *store, const char *id);
 
 struct ctr_args {
 	const char *store, *format;
@@ -138,6 +157,13 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
+static void print_row(const char *id, const char *image, const char *cmd, const char *created,
+		      const char *status, const char *ports, const char *names)
+{
+	printf("%-14.14s %-32.32s %-20.20s %-21s %-9s %-28s %s\n", id, image, cmd, created, status,
+	       ports, names);
+}
+
 static int print_list(json_t *list, const char *format)
 {
 	_cleanup_free_ char *text = NULL;
@@ -150,11 +176,12 @@ static int print_list(json_t *list, const char *format)
 			printf("%s\n", text);
 		return text ? 0 : 1;
 	}
-	printf("%-20s %-50s %s\n", "CONTAINER ID", "IMAGE", "STATUS");
+	print_row("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
+#define S(k) (json_string_value(json_object_get(c, k)) ?: "")
 	json_array_foreach (list, i, c)
-		printf("%-20s %-50s %s\n", json_string_value(json_object_get(c, "id")),
-		       json_string_value(json_object_get(c, "image")) ?: "",
-		       json_string_value(json_object_get(c, "status")));
+		print_row(S("id"), S("image"), S("command"), S("created"), S("status"), S("ports"),
+			  S("names"));
+#undef S
 	return 0;
 }
 
@@ -185,45 +212,20 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv)
 	if (store && asprintf(&cdir, "%s/containers", store) >= 0)
 		d = opendir(cdir);
 	while (d && (de = readdir(d))) {
-		_cleanup_json_ json_t *img = NULL;
-		char p[512];
+		json_t *c;
 
 		if (de->d_name[0] == '.')
 			continue;
-		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
-		if (json_load_file_capped(dirfd(d), p, STATE_MAX, &img, NULL) < 0)
-			continue;
-		_cleanup_free_ char *st = container_status(store, de->d_name);
-
-		json_array_append_new(out, json_pack("{s:s, s:O, s:s}", "id", de->d_name, "image",
-						     json_object_get(img, "image"), "status",
-						     st ? st : "unknown"));
+		c = image_cli_container_info(store, de->d_name);
+		if (c)
+			json_array_append_new(out, c);
 	}
 	return print_list(out, a.format);
 }
 
-int cmd_image_logs(struct cli_globals *g, int argc, char **argv)
+bool image_cli_container_running(const char *store, const char *id)
 {
-	struct ctr_args a = {};
-	_cleanup_free_ char *store = NULL, *p = NULL, *buf = NULL;
-	_cleanup_err_ struct err *err = NULL;
-	size_t len;
-	int r;
-
-	r = parse(&a, argc, argv);
-	if (r)
-		return r < 0 ? 0 : r;
-	if (argc - optind != 1)
-		return cli_usage_error(argv[0], "expected a container id");
-	store = store_path(a.store);
-	if (!store || asprintf(&p, "%s/containers/%s/ctr.log", store, argv[optind]) < 0 ||
-	    strchr(argv[optind], '/'))
-		return cli_usage_error(argv[0], "`%s`: no such container", argv[optind]);
-	r = read_file_at(AT_FDCWD, p, 64u << 20, &buf, &len, &err);
-	if (r < 0)
-		return cli_fail(&err);
-	fwrite(buf, 1, len, stdout);
-	return 0;
+	return is_running(store, id);
 }
 
 static bool is_running(const char *store, const char *id)
@@ -273,11 +275,19 @@ static int each_container(struct ctr_args *a, int argc, char **argv,
 	return rc;
 }
 
+/* A stopped container leaves its network: the CNI state says what to undo. */
+static int detach(const char *store, const char *id)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	return net_detach(store, id, &err) < 0 ? cli_fail(&err) : 0;
+}
+
 static int stop_cmd(const struct ctr_args *a, const char *store, const char *id)
 {
 	if (stop_one(store, id, a->timeout) < 0)
 		return cli_usage_error(id, "container did not stop");
-	return 0;
+	return detach(store, id);
 }
 
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
@@ -301,6 +311,8 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 		stop_one(store, id, 0);
 	}
 	image_cli_runtime(store, del, -1, null, null);
+	/* Even if DEL fails (reported), the bundle goes: rm -f must not get stuck. */
+	detach(store, id);
 	r = image_cli_open_store(a->store, &s);
 	if (r)
 		return r;

@@ -2,10 +2,15 @@
 /*
  * isola image run [--store D] [--rm] [-d] [--name N] [-e K=V] [-v SRC:DST[:ro]]
  *                 [-w DIR] [-u USER] [--memory SIZE] [--cpus N] [--pids-limit N]
- *                 [--read-only] [--network none|host] IMAGE [CMD...]
+ *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH]
+ *                 [-p [IP:]HOST:CTR[/tcp|udp]] [--dns IP] [--add-host NAME:IP]
+ *                 [--hostname NAME] IMAGE [CMD...]
  *
  * Makes a bundle from the image under the store and runs it with the OCI
  * runtime: $ISOLA_RUNTIME (default: this binary) --root <store>/run run.
+ * With a bridge network (the default, "isola"), the container gets a netns of
+ * its own made by src/net, attached by CNI plugins before the runtime starts
+ * and detached when it exits (foreground) or on stop / rm (-d).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,25 +18,87 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "config.h"
+#include "fdutil.h"
 #include "image-cli.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "net.h"
 #include "parse.h"
 #include "strv.h"
 
+enum net_mode { NET_BRIDGE, NET_NONE, NET_HOST, NET_PATH };
+
 struct run_args {
 	struct img_run_opts o;
-	const char *store, *image;
-	bool rm, detach;
+	const char *store, *image, *pull;
+	char *image_resolved; /* the store's name for it */
+	bool rm, detach, interactive, quiet;
 	char id[65];
+	enum net_mode net;
+	const char *network; /* NET_BRIDGE: the network's name; NET_PATH: the netns */
+	struct net_port ports[64];
+	size_t n_ports;
+	char **dns, **add_hosts;
+	char *netns_owned; /* the netns path we made (bridge) */
+	int lock_fd;
 };
 
 static void run_args_free(struct run_args *a)
 {
 	strv_free(a->o.env);
 	strv_free(a->o.volumes);
+	strv_free(a->dns);
+	strv_free(a->add_hosts);
+	free(a->netns_owned);
+	free(a->image_resolved);
+	if (a->lock_fd >= 0)
+		close(a->lock_fd);
+}
+
+/* bridge | none | host | ns:PATH | NAME */
+static int parse_network(struct run_args *a, const char *v, const char *cmd)
+{
+	a->network = NULL;
+	if (streq(v, "bridge")) {
+		a->net = NET_BRIDGE;
+		a->network = NET_DEFAULT_NAME;
+	} else if (streq(v, "none")) {
+		a->net = NET_NONE;
+	} else if (streq(v, "host")) {
+		a->net = NET_HOST;
+	} else if (!strncmp(v, "ns:", 3) && v[3] == '/') {
+		a->net = NET_PATH;
+		a->network = v + 3;
+	} else if (net_name_valid(v)) {
+		a->net = NET_BRIDGE;
+		a->network = v;
+	} else {
+		return cli_usage_error(cmd,
+				       "--network `%s`: expected bridge, none, host, "
+				       "ns:/PATH or a network name",
+				       v);
+	}
+	return 0;
+}
+
+static int parse_publish(struct run_args *a, const char *v, const char *cmd)
+{
+	_cleanup_err_ struct err *err = NULL;
+
+	if (a->n_ports == ARRAY_SIZE(a->ports))
+		return cli_usage_error(cmd, "-p: at most %zu ports", ARRAY_SIZE(a->ports));
+	if (net_port_parse(v, &a->ports[a->n_ports], &err) < 0)
+		return cli_fail(&err);
+	a->n_ports++;
+	return 0;
 }
 
 static int parse_cpus(const char *s, uint64_t *ret)
@@ -47,99 +114,161 @@ static int parse_cpus(const char *s, uint64_t *ret)
 	return 0;
 }
 
-static int parse_opt(struct run_args *a, int c, const char *cmd)
+/* clang-format off */
+const struct cli_opt cmd_image_run_opts[] = {
+	{"store", CLI_LONG(1), "DIR", "the image store (default $ISOLA_STORE or " ISOLA_DEFAULT_STORE ")"},
+	{"rm", CLI_LONG(2), NULL, "remove the container when it exits"},
+	{"detach", 'd', NULL, "run in the background; print the container's name"},
+	{"interactive", 'i', NULL, "keep stdin open (else the container reads /dev/null)"},
+	{"tty", 't', NULL, "give the container a terminal"},
+	{"name", CLI_LONG(3), "NAME", "the container's name (default: a random id)"},
+	{"env", 'e', "KEY=VALUE", "set an environment variable (repeatable)"},
+	{"volume", 'v', "SRC:DST[:ro]", "bind mount a host path, or a named volume (repeatable)"},
+	{"workdir", 'w', "DIR", "the working directory"},
+	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
+	{"entrypoint", CLI_LONG(4), "CMD", "replace the image's entrypoint (\"\": none)"},
+	{"pull", CLI_LONG(5), "POLICY", "missing (default), always or never"},
+	{"restart", CLI_LONG(6), "POLICY", "only \"no\": restarting needs a daemon"},
+	{"network", CLI_LONG(7), "MODE", "bridge (default), none, host, a network name, ns:PATH"},
+	{"publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a container port (repeatable)"},
+	{"dns", CLI_LONG(8), "IP", "a nameserver for /etc/resolv.conf (repeatable)"},
+	{"add-host", CLI_LONG(9), "NAME:IP", "an /etc/hosts entry (repeatable)"},
+	{"hostname", CLI_LONG(13), "NAME", "the container's host name (default: its name)"},
+	{"memory", 'm', "SIZE", "memory limit"},
+	{"cpus", CLI_LONG(10), "N", "CPU limit (fractions allowed)"},
+	{"pids-limit", CLI_LONG(11), "N", "process limit"},
+	{"read-only", CLI_LONG(12), NULL, "a read-only root file system"},
+	{"quiet", 'q', NULL, "no pull progress"},
+	{"init", CLI_LONG(14), NULL, "run a minimal init as PID 1 (reaps, forwards signals)"},
+	{},
+};
+/* clang-format on */
+
+static int push(char ***v, const char *s)
 {
-	switch (c) {
-	case 's':
-		a->store = optarg;
-		break;
-	case 'R':
-		a->rm = true;
-		break;
-	case 'd':
-		a->detach = true;
-		break;
-	case 'n':
-		a->o.name = optarg;
-		break;
-	case 'e':
-		if (strv_push(&a->o.env, optarg) < 0)
-			return 1;
-		break;
-	case 'v':
-		if (strv_push(&a->o.volumes, optarg) < 0)
-			return 1;
-		break;
-	case 'w':
-		a->o.workdir = optarg;
-		break;
-	case 'u':
-		a->o.user = optarg;
-		break;
-	case 'r':
-		a->o.read_only = true;
-		break;
-	case 't':
-		a->o.terminal = true;
-		break;
-	case 'm':
-		if (parse_size(optarg, &a->o.memory) < 0)
-			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
-		break;
-	case 'c':
-		if (parse_cpus(optarg, &a->o.cpus_milli) < 0)
-			return cli_usage_error(cmd, "--cpus `%s`: expected a number", optarg);
-		break;
-	case 'p':
-		if (parse_i64(optarg, &a->o.pids_limit) < 0 || a->o.pids_limit < -1)
-			return cli_usage_error(cmd, "--pids-limit `%s`: expected a number", optarg);
-		break;
-	case 'N':
-		if (!streq(optarg, "none") && !streq(optarg, "host"))
-			return cli_usage_error(cmd, "--network `%s`: expected none or host",
-					       optarg);
-		a->o.host_network = streq(optarg, "host");
-		break;
-	default:
-		return 1;
+	return strv_push(v, s) < 0 ? cli_usage_error("run", "out of memory") : 0;
+}
+
+static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
+{
+	if (c == CLI_LONG(6)) {
+		if (!streq(v, "no"))
+			return cli_usage_error(cmd,
+					       "--restart `%s`: restarting a container needs a "
+					       "daemon and isola has none; run it under a "
+					       "supervisor (systemd, runit) instead",
+					       v);
+		return 0;
 	}
+	if (!streq(v, "missing") && !streq(v, "always") && !streq(v, "never"))
+		return cli_usage_error(cmd, "--pull `%s`: expected missing, always or never", v);
+	a->pull = v;
 	return 0;
 }
 
+static int parse_opt(struct run_args *a, int c, const char *cmd)
+{
+	switch (c) {
+	case CLI_LONG(1):
+		a->store = optarg;
+		return 0;
+	case CLI_LONG(2):
+		a->rm = true;
+		return 0;
+	case 'd':
+		a->detach = true;
+		return 0;
+	case 'i':
+		a->interactive = true;
+		return 0;
+	case 't':
+		a->o.terminal = true;
+		return 0;
+	case 'q':
+		a->quiet = true;
+		return 0;
+	case CLI_LONG(3):
+		a->o.name = optarg;
+		return 0;
+	case 'e':
+		return push(&a->o.env, optarg);
+	case 'v':
+		return push(&a->o.volumes, optarg);
+	case 'w':
+		a->o.workdir = optarg;
+		return 0;
+	case 'u':
+		a->o.user = optarg;
+		return 0;
+	case CLI_LONG(4):
+		a->o.entrypoint = optarg;
+		return 0;
+	case CLI_LONG(5):
+	case CLI_LONG(6):
+		return parse_policy(a, c, optarg, cmd);
+	case CLI_LONG(12):
+		a->o.read_only = true;
+		return 0;
+	case 'm':
+		if (parse_size(optarg, &a->o.memory) < 0)
+			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
+		return 0;
+	case CLI_LONG(10):
+		if (parse_cpus(optarg, &a->o.cpus_milli) < 0)
+			return cli_usage_error(cmd, "--cpus `%s`: expected a number", optarg);
+		return 0;
+	case CLI_LONG(11):
+		if (parse_i64(optarg, &a->o.pids_limit) < 0 || a->o.pids_limit < -1)
+			return cli_usage_error(cmd, "--pids-limit `%s`: expected a number", optarg);
+		return 0;
+	case CLI_LONG(7):
+		return parse_network(a, optarg, cmd);
+	case 'p':
+		return parse_publish(a, optarg, cmd);
+	case CLI_LONG(8):
+		return push(&a->dns, optarg);
+	case CLI_LONG(9):
+		return push(&a->add_hosts, optarg);
+	case CLI_LONG(14):
+		a->o.init = true;
+		return 0;
+	case CLI_LONG(13):
+		a->o.hostname = optarg;
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+/* 0: go on; else the exit code (0 after --help is returned as -1). */
 static int parse_args(struct run_args *a, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "rm", no_argument, NULL, 'R' },
-		{ "detach", no_argument, NULL, 'd' },
-		{ "name", required_argument, NULL, 'n' },
-		{ "env", required_argument, NULL, 'e' },
-		{ "volume", required_argument, NULL, 'v' },
-		{ "workdir", required_argument, NULL, 'w' },
-		{ "user", required_argument, NULL, 'u' },
-		{ "memory", required_argument, NULL, 'm' },
-		{ "cpus", required_argument, NULL, 'c' },
-		{ "pids-limit", required_argument, NULL, 'p' },
-		{ "read-only", no_argument, NULL, 'r' },
-		{ "network", required_argument, NULL, 'N' },
-		{ "tty", no_argument, NULL, 't' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	int c, r;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+dte:v:w:u:m:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_image_run_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		r = parse_opt(a, c, argv[0]);
 		if (r)
-			return r;
+			return EXIT_ISOLA;
 	}
-	if (optind >= argc)
-		return cli_usage_error(argv[0], "expected an image");
+	if (c < 0)
+		return p.exit_code ? EXIT_ISOLA : -1;
+	if (optind >= argc) {
+		cli_usage_error(argv[0], "expected an image");
+		return EXIT_ISOLA;
+	}
 	a->image = argv[optind];
 	a->o.args = argv + optind + 1;
-	return 0;
+	r = 0;
+	if (a->net != NET_BRIDGE && a->n_ports)
+		r = cli_usage_error(argv[0], "-p needs a bridge network (--network bridge|NAME)");
+	else if (a->net != NET_BRIDGE && (a->dns || a->add_hosts))
+		r = cli_usage_error(argv[0], "--dns and --add-host need a bridge network");
+	else if (a->o.terminal && a->detach)
+		r = cli_usage_error(argv[0], "-t with -d: holding a detached terminal needs a "
+					     "daemon, and isola has none");
+	return r ? EXIT_ISOLA : 0;
 }
 
 static void make_id(struct run_args *a)
@@ -157,63 +286,431 @@ static void make_id(struct run_args *a)
 }
 
 /* Run the bundle; a detached container's stdio goes to <bundle>/ctr.log. */
+/*
+ * The runtime's own failure (before the container's process ran) is 125, as podman's;
+ * it is told from the container's exit status by the pid file, written once it runs.
+ */
+static int fg_code(int code, const char *pidfile)
+{
+	if (code < 0 || (code != 0 && !path_exists(pidfile)))
+		return EXIT_ISOLA;
+	return code;
+}
+
 static int run_runtime(const char *store, const char *bundle, const struct run_args *a)
 {
-	const char *fg[] = {"run", "--bundle", bundle, a->id, NULL};
+	char pidfile[4096];
+	const char *fg[] = {"run", "--bundle", bundle, "--pid-file", pidfile, a->id, NULL};
 	const char *bg[] = {"run", "--bundle", bundle, "--detach", a->id, NULL};
 	_cleanup_free_ char *log = NULL;
 	_cleanup_close_ int null = -1, out = -1;
+	pid_t logger;
 	int code;
 
+	snprintf(pidfile, sizeof(pidfile), "%s/init.pid", bundle);
+	unlink(pidfile);
+	if (!a->detach && a->o.terminal) {
+		char sock[4096];
+		const char *tty[] = {"run", "--bundle",	  bundle,  "--console-socket",
+				     sock,  "--pid-file", pidfile, a->id,
+				     NULL};
+
+		/* Not in the bundle: sun_path holds 108 bytes. */
+		snprintf(sock, sizeof(sock), "/tmp/isola-console-%d.sock", (int)getpid());
+		code = image_cli_runtime_tty(store, tty, sock);
+		return fg_code(code, pidfile);
+	}
 	if (!a->detach) {
-		code = image_cli_runtime(store, fg, -1, -1, -1);
-		return code < 0 ? 1 : code;
+		/* Without -i the container reads /dev/null, as podman's does. */
+		null = a->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
+		code = image_cli_runtime(store, fg, null, -1, -1);
+		return fg_code(code, pidfile);
 	}
 	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
-		return 1;
+		return EXIT_ISOLA;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-	if (null < 0 || out < 0) {
-		log_error("open `%s`: %s", log, strerror(errno));
-		return 1;
+	logger = null < 0 ? -1 : image_cli_logger(log, &out);
+	if (logger < 0) {
+		log_error("log `%s`: %s", log, strerror(errno));
+		return EXIT_ISOLA;
 	}
 	code = image_cli_runtime(store, bg, null, out, out);
-	if (code == 0)
+	if (code == 0) {
 		printf("%s\n", a->id);
-	return code < 0 ? 1 : code;
+		return 0;
+	}
+	/* The runtime's error went to the log, which goes with the bundle: show it. */
+	close(out);
+	out = -1;
+	image_cli_log_replay(log, logger);
+	return EXIT_ISOLA;
+}
+
+/*
+ * -v NAME:/DST: a named volume, <store>/volumes/NAME/_data, made on first use and kept
+ * after the container (podman's layout).  Rewritten to the path before the spec is made.
+ */
+static int named_volumes(struct run_args *a, const char *store)
+{
+	for (size_t i = 0; a->o.volumes && a->o.volumes[i]; i++) {
+		char *v = a->o.volumes[i], *colon = strchr(v, ':'), *nv = NULL, p[4096];
+		_cleanup_free_ char *name = NULL;
+
+		if (v[0] == '/' || !colon)
+			continue;
+		name = strndup(v, colon - v);
+		if (!name || !net_name_valid(name))
+			return cli_usage_error("run",
+					       "-v `%s`: a volume name is [A-Za-z0-9_.-], "
+					       "at most 32, or a source is an absolute path",
+					       v);
+		snprintf(p, sizeof(p), "%s/volumes", store);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return cli_usage_error("run", "mkdir `%s`: %s", p, strerror(errno));
+		snprintf(p, sizeof(p), "%s/volumes/%s", store, name);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return cli_usage_error("run", "mkdir `%s`: %s", p, strerror(errno));
+		snprintf(p, sizeof(p), "%s/volumes/%s/_data", store, name);
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return cli_usage_error("run", "mkdir `%s`: %s", p, strerror(errno));
+		if (asprintf(&nv, "%s%s", p, colon) < 0)
+			return 1;
+		free(v);
+		a->o.volumes[i] = nv;
+	}
+	return 0;
+}
+
+/* isola-init: next to this binary (a build tree), else in libexecdir. */
+static int plan_init(struct run_args *a)
+{
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	char p[4096], *slash;
+
+	if (!a->o.init)
+		return 0;
+	snprintf(p, sizeof(p), "%s", self ? self : "");
+	slash = strrchr(p, '/');
+	if (slash)
+		snprintf(slash + 1, sizeof(p) - (slash + 1 - p), "isola-init");
+	if (!slash || access(p, X_OK) < 0)
+		snprintf(p, sizeof(p), "%s/isola-init", ISOLA_LIBEXECDIR);
+	if (access(p, X_OK) < 0)
+		return cli_usage_error("run", "--init: isola-init not found next to isola or in %s",
+				       ISOLA_LIBEXECDIR);
+	strncat(p, ":/dev/init:ro", sizeof(p) - strlen(p) - 1);
+	return push(&a->o.volumes, p);
+}
+
+/* Bridge networking: the netns path goes into config.json, the /etc files are bind mounts. */
+static int plan_network(struct run_args *a, const char *store)
+{
+	static const char *const files[] = {"resolv.conf", "hosts", "hostname"};
+	char v[4096];
+
+	a->o.host_network = a->net == NET_HOST;
+	if (a->net == NET_PATH)
+		a->o.netns_path = a->network;
+	if (a->net != NET_BRIDGE)
+		return 0;
+	if (!a->o.hostname)
+		a->o.hostname = a->o.name ? a->o.name : a->id;
+	a->netns_owned = net_netns_path(store, a->id);
+	if (!a->netns_owned)
+		return 1;
+	a->o.netns_path = a->netns_owned;
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(v, sizeof(v), "%s/containers/%s/%s:/etc/%s", store, a->id, files[i],
+			 files[i]);
+		if (strv_push(&a->o.volumes, v) < 0)
+			return 1;
+	}
+	return 0;
+}
+
+static int attach(struct run_args *a, const char *store, const char *bundle, struct err **err)
+{
+	struct net_attach_opts no = {
+	    .network = a->network,
+	    .ports = a->ports,
+	    .n_ports = a->n_ports,
+	    .hostname = a->o.hostname,
+	    .dns = a->dns,
+	    .add_hosts = a->add_hosts,
+	};
+
+	if (a->net != NET_BRIDGE)
+		return 0;
+	/* Held until we exit: a concurrent `network prune` leaves this one alone. */
+	a->lock_fd = net_lock(store, a->id, err);
+	if (a->lock_fd < 0)
+		return a->lock_fd;
+	return net_attach(store, a->id, &no, bundle, err);
+}
+
+static int remove_bundle(const struct run_args *a, const char *store)
+{
+	_cleanup_err_ struct err *err = NULL;
+	struct img_store *s = NULL;
+	int r;
+
+	if (net_detach(store, a->id, &err) < 0)
+		cli_fail(&err);
+	r = image_cli_open_store(a->store, &s);
+	if (r)
+		return r;
+	if (img_bundle_remove(s, a->id, &err) < 0)
+		cli_fail(&err);
+	img_store_close(s);
+	return 0;
+}
+
+/*
+ * Short names ("busybox", "library/debian": no registry host in the first component) are
+ * tried against unqualified-search-registries of $ISOLA_REGISTRIES_CONF (default
+ * /etc/containers/registries.conf, podman's file), in order; without a list, docker.io.
+ * "localhost/NAME" names a local image and is never pulled from anywhere else.
+ */
+static bool is_short_name(const char *ref)
+{
+	size_t n = strcspn(ref, "/");
+
+	if (!ref[n])
+		return true;
+	return !memchr(ref, '.', n) && !memchr(ref, ':', n) && strncmp(ref, "localhost", n);
+}
+
+static char **search_registries(void)
+{
+	const char *conf = getenv("ISOLA_REGISTRIES_CONF");
+	_cleanup_fclose_ FILE *f = fopen(conf ? conf : "/etc/containers/registries.conf", "re");
+	char line[4096], **out = NULL;
+
+	while (f && fgets(line, sizeof(line), f)) {
+		char *l = line + strspn(line, " \t"), *q, *e;
+
+		if (strncmp(l, "unqualified-search-registries", 29))
+			continue;
+		for (q = strchr(l, '"'); q && (e = strchr(q + 1, '"')); q = strchr(e + 1, '"')) {
+			*e = '\0';
+			if (q[1] && !strpbrk(q + 1, "/ ") && strv_push(&out, q + 1) < 0)
+				break;
+		}
+	}
+	return out;
+}
+
+/* The names to look up and pull, in order: a short name is first a local one. */
+static char **candidates(const char *image)
+{
+	bool short_name = is_short_name(image);
+	_cleanup_strv_ char **regs = short_name ? search_registries() : NULL;
+	char **out = NULL, buf[1024];
+
+	if (short_name) {
+		snprintf(buf, sizeof(buf), "localhost/%s", image);
+		strv_push(&out, buf);
+	}
+	for (size_t i = 0; regs && regs[i]; i++) {
+		if (streq(regs[i], "localhost"))
+			continue;
+		snprintf(buf, sizeof(buf), "%s/%s", regs[i], image);
+		strv_push(&out, buf);
+	}
+	if (!regs || !regs[0])
+		strv_push(&out, image);
+	return out;
+}
+
+/*
+ * The image in the store, pulled first as the policy says: missing (when not there),
+ * always, never.  The error names the store and the registries tried.
+ */
+static int ensure_image(struct run_args *a, struct img_store *s, struct err **err)
+{
+	_cleanup_json_ json_t *idx = NULL;
+	_cleanup_strv_ char **names = candidates(a->image);
+	_cleanup_free_ char *pulled = NULL, *tried = NULL;
+	const char *found;
+	json_t *entry;
+	int r;
+
+	if (!names)
+		return err_make(err, ENOMEM, "image name");
+	r = img_index_load(s, &idx, err);
+	if (r < 0)
+		return r;
+	for (size_t i = 0; names[i] && !streq(a->pull, "always"); i++)
+		if (img_index_find(idx, names[i], &found, &entry, NULL) >= 0) {
+			a->image_resolved = strdup(names[i]);
+			return 0;
+		}
+	if (streq(a->pull, "never"))
+		return err_make(err, 0,
+				"image `%s` not found in the store %s; pull it with 'isola pull "
+				"%s' or use --pull always",
+				a->image, s->path, a->image);
+	r = -ENOENT;
+	for (size_t i = 0; names[i]; i++) {
+		struct img_ref ref = {};
+		char *t = NULL;
+
+		/* localhost/NAME is a local image: never pulled. */
+		if (img_ref_parse(names[i], &ref, NULL) < 0 || streq(ref.registry, "localhost")) {
+			img_ref_free(&ref);
+			continue;
+		}
+		err_free(err);
+		r = image_cli_pull(s, names[i], a->quiet, &pulled, err);
+		if (r >= 0) {
+			img_ref_free(&ref);
+			a->image_resolved = TAKE_PTR(pulled);
+			return 0;
+		}
+		if (asprintf(&t, "%s%s%s", tried ? tried : "", tried ? ", " : "", ref.registry) >=
+		    0) {
+			free(tried);
+			tried = t;
+		}
+		img_ref_free(&ref);
+	}
+	if (!tried)
+		return err_make(err, 0, "image `%s` not found in the store %s", a->image, s->path);
+	return err_wrap(err, "image `%s` not found in the store %s; pulling it from %s failed",
+			a->image, s->path, tried);
+}
+
+/* Resolve name in the rootfs as execvp would (PATH from the env), never leaving it. */
+static int find_exec(int root, const char *name, const char *path)
+{
+	_cleanup_free_ char *dirs = strdup(path ? path
+						: "/usr/local/sbin:/usr/local/bin:"
+						  "/usr/sbin:/usr/bin:/sbin:/bin");
+	char *save = NULL, p[4096];
+	struct stat st;
+	int found = -ENOENT;
+
+	if (!dirs)
+		return -ENOMEM;
+	for (char *d = strchr(name, '/') ? "" : strtok_r(dirs, ":", &save); d;
+	     d = strchr(name, '/') ? NULL : strtok_r(NULL, ":", &save)) {
+		struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
+		_cleanup_close_ int fd = -1;
+
+		snprintf(p, sizeof(p), "%s%s%s", d, *d ? "/" : "", name);
+		fd = syscall(SYS_openat2, root, p, &how, sizeof(how));
+		if (fd < 0 || fstat(fd, &st) < 0)
+			continue;
+		if (S_ISREG(st.st_mode) && (st.st_mode & 0111))
+			return 0;
+		found = -EACCES;
+	}
+	return found;
+}
+
+/*
+ * Check the command before the runtime runs it, for podman's exit codes: 127 when it
+ * is not found, 126 when it is not an executable file.
+ */
+static int check_command(const char *bundle)
+{
+	_cleanup_json_ json_t *spec = NULL;
+	_cleanup_close_ int root = -1;
+	const char *arg0, *path = NULL;
+	char p[4096];
+	json_t *env, *v, *args;
+	size_t i;
+	int r;
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle);
+	if (json_load_file_capped(AT_FDCWD, p, 1u << 22, &spec, NULL) < 0)
+		return 0;
+	args = json_object_get(json_object_get(spec, "process"), "args");
+	arg0 = json_string_value(json_array_get(args, 0));
+	/* Under --init, the command follows "/dev/init --". */
+	if (arg0 && streq(arg0, "/dev/init"))
+		arg0 = json_string_value(json_array_get(args, 2));
+	env = json_object_get(json_object_get(spec, "process"), "env");
+	json_array_foreach (env, i, v)
+		if (json_is_string(v) && !strncmp(json_string_value(v), "PATH=", 5))
+			path = json_string_value(v) + 5;
+	snprintf(p, sizeof(p), "%s/rootfs", bundle);
+	root = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!arg0 || root < 0)
+		return 0;
+	r = find_exec(root, arg0, path);
+	if (r == -ENOENT) {
+		log_error("exec `%s`: executable file not found in $PATH", arg0);
+		return EXIT_NOT_FOUND;
+	}
+	if (r == -EACCES) {
+		log_error("exec `%s`: permission denied (not an executable file)", arg0);
+		return EXIT_NOT_EXEC;
+	}
+	return 0;
+}
+
+static int fail(struct err **err)
+{
+	cli_fail(err);
+	return EXIT_ISOLA;
+}
+
+/* Pull if needed, make the bundle; the store is unlocked on return. */
+static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
+{
+	_cleanup_err_ struct err *err = NULL;
+	struct img_store *s = NULL;
+	int r;
+
+	if (image_cli_open_store(a->store, &s))
+		return EXIT_ISOLA;
+	*ret_store = realpath(s->path, NULL);
+	r = *ret_store ? plan_network(a, *ret_store) : 1;
+	if (r == 0)
+		r = named_volumes(a, *ret_store);
+	if (r == 0)
+		r = plan_init(a);
+	if (r == 0)
+		r = ensure_image(a, s, &err) < 0 ? EXIT_ISOLA : 0;
+	if (r == 0 && img_bundle_create(s, a->image_resolved, a->id, &a->o, ret_bundle, &err) < 0)
+		r = EXIT_ISOLA;
+	img_store_close(s);
+	if (r && err)
+		cli_fail(&err);
+	return r ? EXIT_ISOLA : 0;
 }
 
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 {
-	_cleanup_(run_args_free) struct run_args a = {.o.pids_limit = 0};
+	_cleanup_(run_args_free) struct run_args a = {.lock_fd = -1, .pull = "missing"};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
-	struct img_store *s = NULL;
+	const char *def = getenv("ISOLA_NETWORK");
 	int r, code;
 
+	if (parse_network(&a, def && *def ? def : "bridge", "ISOLA_NETWORK"))
+		return EXIT_ISOLA;
 	r = parse_args(&a, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	make_id(&a);
-	r = image_cli_open_store_shared(a.store, &s);
+	r = prepare(&a, &store, &bundle);
 	if (r)
 		return r;
-	r = img_bundle_create(s, a.image, a.id, &a.o, &bundle, &err);
-	store = realpath(s->path, NULL);
-	/* Let go of the lock while the container runs. */
-	img_store_close(s);
-	if (r < 0)
-		return cli_fail(&err);
-	if (!store)
-		return 1;
-	code = run_runtime(store, bundle, &a);
-	if (a.rm && !a.detach) {
-		r = image_cli_open_store(a.store, &s);
-		if (r)
-			return r;
-		if (img_bundle_remove(s, a.id, &err) < 0)
-			cli_fail(&err);
-		img_store_close(s);
+	r = check_command(bundle);
+	if (r == 0 && attach(&a, store, bundle, &err) < 0)
+		r = fail(&err);
+	if (r) {
+		remove_bundle(&a, store);
+		return r;
 	}
+	code = run_runtime(store, bundle, &a);
+	if (a.detach && code != 0)
+		remove_bundle(&a, store);
+	else if (a.rm && !a.detach)
+		remove_bundle(&a, store);
+	else if (!a.detach && net_detach(store, a.id, &err) < 0)
+		cli_fail(&err);
 	return code;
 }

@@ -16,7 +16,7 @@ static const struct cli_command image_subcommands[] = {
 	{ "run", cmd_image_run, "run a command in a new container made from an image" },
 	{ "inspect", cmd_image_inspect, "show an image's manifest and config" },
 	{ "ps", cmd_image_ps, "list containers started by image run" },
-	{ "logs", cmd_image_logs, "print a detached container's output" },
+	{ "logs", cmd_logs, "print a detached container's output" },
 	{ "stop", cmd_image_stop, "stop containers (TERM, then KILL after -t seconds)" },
 	{ "rm", cmd_image_rm, "remove containers (-f: running ones too)" },
 	{ "import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive" },

@@ -142,3 +142,13 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 	printf("%s\n", name);
 	return 0;
 }
+
+int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,
+		   struct err **err)
+{
+	struct pull_progress p = {.tty = isatty(STDERR_FILENO), .quiet = quiet};
+	struct img_pull_opts o = {
+	    .progress = on_progress, .progress_data = &p, .authfile = getenv("REGISTRY_AUTH_FILE")};
+
+	return img_pull(s, ref, &o, ret_name, err);
+}

@@ -20,7 +20,8 @@ const struct cli_command cli_container_commands[] = {
     {"kill", cmd_kill, "send a signal to a container (default TERM)", "ID [SIGNAL]", cmd_kill_opts},
     {"delete", cmd_delete, "delete a container", "ID", cmd_delete_opts},
     {"list", cmd_list, "list containers", NULL, cmd_list_opts},
-    {"exec", cmd_exec, "run a process in a container", "ID [COMMAND [ARG...]]", cmd_exec_opts},
+    {"exec", cmd_exec_dispatch, "run a process in a container", "ID [COMMAND [ARG...]]",
+     cmd_exec_opts},
     {"features", cmd_features, "print the supported features as JSON", ""},
     {},
 };

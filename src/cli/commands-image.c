@@ -7,16 +7,18 @@
 #include "opt.h"
 
 extern const struct cli_opt cmd_pull_opts[], cmd_images_opts[], cmd_rmi_opts[],
-    cmd_image_ctr_opts[];
+    cmd_image_ctr_opts[], cmd_logs_opts[];
 
 /* clang-format off */
 const struct cli_command cli_image_commands[] = {
 	{ "pull", cmd_pull, "fetch an image from a registry into the store", "IMAGE", cmd_pull_opts },
 	{ "images", cmd_images, "list the images in the store", "", cmd_images_opts },
 	{ "rmi", cmd_rmi, "remove an image from the store", "IMAGE...", cmd_rmi_opts },
-	{ "logs", cmd_image_logs, "print the output of a container started by run -d IMAGE", "NAME", cmd_image_ctr_opts },
+	{ "logs", cmd_logs, "print the output of a container started by run -d IMAGE", "NAME", cmd_logs_opts },
 	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)", "NAME...", cmd_image_ctr_opts },
 	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
+	{ "inspect", cmd_inspect, "show containers (run IMAGE) or an image as JSON", "NAME..." },
+	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "create|ls|rm|prune [ARG...]" },
 	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull", "SUBCOMMAND [ARG...]" },
 	{},
 };

@@ -17,6 +17,7 @@ int cmd_kill(struct cli_globals *g, int argc, char **argv);
 int cmd_delete(struct cli_globals *g, int argc, char **argv);
 int cmd_list(struct cli_globals *g, int argc, char **argv);
 int cmd_exec(struct cli_globals *g, int argc, char **argv);
+int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv);
 int cmd_features(struct cli_globals *g, int argc, char **argv);
 
 /* cgroup commands */
@@ -47,6 +48,8 @@ int cmd_image_save(struct cli_globals *g, int argc, char **argv);
 int cmd_image_export(struct cli_globals *g, int argc, char **argv);
 int cmd_image_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_image_ps(struct cli_globals *g, int argc, char **argv);
-int cmd_image_logs(struct cli_globals *g, int argc, char **argv);
+int cmd_logs(struct cli_globals *g, int argc, char **argv);
+int cmd_inspect(struct cli_globals *g, int argc, char **argv);
+int cmd_network(struct cli_globals *g, int argc, char **argv);
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv);
 int cmd_image_rm(struct cli_globals *g, int argc, char **argv);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /* Shared bits of the image commands. */
+#include <sys/types.h>
+
 #include "cli.h"
+#include "opt.h"
 #include "commands.h"
 #include "image.h"
 
@@ -12,8 +15,40 @@
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd,
 		      int err_fd);
 
+/* The same in two steps: start it (its pid, -1 on error), then its exit code. */
+pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
+			      int err_fd);
+int image_cli_runtime_wait(pid_t pid);
+/*
+ * Run the runtime with a terminal: args must hold "--console-socket", sock; the pty
+ * master it sends is proxied to our stdin/stdout (raw mode when stdin is a terminal).
+ * Returns the runtime's exit code, -1 on error.
+ */
+int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock);
+
 /* Parse a command's only option, --store DIR; returns an exit code (0: go on). */
 int image_cli_store_opt(int argc, char **argv, const char **ret_store);
+
+/* created, running or paused, as the runtime says. */
+bool image_cli_container_running(const char *store, const char *id);
+
+/* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
+pid_t image_cli_logger(const char *path, int *ret_write_end);
+/* After a failed start: wait for the logger (its input closed) and copy the log to stderr. */
+void image_cli_log_replay(const char *path, pid_t logger);
+
+/* ps / inspect facts of a run IMAGE container (NULL: no such container). */
+json_t *image_cli_container_info(const char *store, const char *id);
+
+/* Pull ref into the open store with `isola pull`'s progress lines on stderr. */
+int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,
+		   struct err **err);
+/* The image form's options (cmd-image-run.c), for `isola run --help`. */
+extern const struct cli_opt cmd_image_run_opts[];
+/* Exit codes of run IMAGE, as podman's: isola failed, command not executable / not found. */
+#define EXIT_ISOLA     125
+#define EXIT_NOT_EXEC  126
+#define EXIT_NOT_FOUND 127
 
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);

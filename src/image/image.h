@@ -234,6 +234,10 @@ struct img_run_opts {
 	bool read_only;
 	bool host_network;
 	bool terminal;
+	const char *netns_path; /* join this network namespace (NULL: a new one) */
+	const char *hostname;	/* NULL: the name, else "isola" */
+	const char *entrypoint; /* NULL: the image's; "": none */
+	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */
 };
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */

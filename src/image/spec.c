@@ -128,15 +128,20 @@ static json_t *merge_env(json_t *image_env, char **extra)
 }
 
 /* Entrypoint + (CMD... from the command line, or the image's Cmd). */
-static int make_args(json_t *cfg, char **args, json_t **ret, struct err **err)
+/* Entrypoint + (args or Cmd); --entrypoint replaces Entrypoint and drops the image's Cmd. */
+static int make_args(json_t *cfg, const char *entrypoint, char **args, json_t **ret,
+		     struct err **err)
 {
 	json_t *a = json_array(), *v;
 	size_t i;
 
-	json_array_foreach (json_object_get(cfg, "Entrypoint"), i, v)
-		json_array_append(a, v);
-	if (args && args[0]) {
-		for (i = 0; args[i]; i++)
+	if (entrypoint && *entrypoint)
+		json_array_append_new(a, json_string(entrypoint));
+	else if (!entrypoint)
+		json_array_foreach (json_object_get(cfg, "Entrypoint"), i, v)
+			json_array_append(a, v);
+	if (entrypoint || (args && args[0])) {
+		for (i = 0; args && args[i]; i++)
 			json_array_append_new(a, json_string(args[i]));
 	} else {
 		json_array_foreach (json_object_get(cfg, "Cmd"), i, v)
@@ -247,7 +252,10 @@ static json_t *linux_section(const struct img_run_opts *o)
 	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
 			       "uts", "type", "mount");
 
-	if (!o->host_network)
+	if (!o->host_network && o->netns_path)
+		json_array_append_new(
+		    ns, json_pack("{s:s,s:s}", "type", "network", "path", o->netns_path));
+	else if (!o->host_network)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
 	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources(o),
 			 "maskedPaths", str_array(masked_paths, ARRAY_SIZE(masked_paths)),
@@ -288,7 +296,11 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	user = o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
 	r = resolve_user(user, rootfs_fd, &uid, &gid, err);
 	if (r >= 0)
-		r = make_args(cfg, o->args, &args, err);
+		r = make_args(cfg, o->entrypoint, o->args, &args, err);
+	if (r >= 0 && o->init) {
+		json_array_insert_new(args, 0, json_string("--"));
+		json_array_insert_new(args, 0, json_string("/dev/init"));
+	}
 	if (r < 0)
 		return r;
 	mounts = default_mounts(o->host_network);
@@ -300,8 +312,11 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	proc = process_section(cfg, o, args, uid, gid);
 	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
 			 "process", proc, "root", "path", "rootfs", "readonly", o->read_only,
-			 "hostname", o->name ? o->name : "isola", "mounts", mounts, "linux",
-			 linux_section(o));
+			 "hostname",
+			 o->hostname ? o->hostname
+			 : o->name   ? o->name
+				     : "isola",
+			 "mounts", mounts, "linux", linux_section(o));
 	if (!spec)
 		return err_make(err, ENOMEM, "config.json");
 	*ret = TAKE_PTR(spec);

@@ -53,6 +53,8 @@ img_setup() {
 	require_cmd skopeo
 	isola_tmp
 	export ISOLA_STORE=$TMP/store
+	# run IMAGE defaults to the bridge network; tests that want it ask (net.bats).
+	export ISOLA_NETWORK=none
 }
 
 # Fail when a mount under DIR is left behind.

@@ -6,6 +6,7 @@ load image-helpers
 setup() {
 	isola_tmp
 	export ISOLA_STORE=$TMP/store
+	export ISOLA_NETWORK=none # run IMAGE defaults to the bridge; net.bats tests that
 }
 
 teardown() {

@@ -102,7 +102,7 @@ teardown() {
 	run "$ISOLA" image run --rm "$REG/t/none:1" sh -c :
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not found"* ]]
-	run "$ISOLA" image run --network bridge "$REG/t/bb:1" sh -c :
+	run "$ISOLA" image run --network nosuchnet "$REG/t/bb:1" sh -c :
 	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	img_refute_mounts "$ISOLA_STORE"

@@ -6,6 +6,7 @@ load helpers
 
 setup() {
 	isola_tmp
+	export ISOLA_NETWORK=none # the image form's bridge network is net.bats' business
 }
 
 teardown() {
@@ -38,12 +39,30 @@ make_store() {
 	[ "$status" -eq 3 ]
 }
 
-@test "run ID with no bundle gives runc's error, not an image lookup" {
+@test "run NAME: runc's form with ./config.json, else an image; the error names store and registry" {
 	cd "$TMP"
+	echo 'unqualified-search-registries = ["127.0.0.1:1"]' >"$TMP/registries.conf"
+	export ISOLA_REGISTRIES_CONF=$TMP/registries.conf
+	run "$ISOLA" run --store "$TMP/store" isola-it-nobundle
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"image \`isola-it-nobundle\` not found in the store $TMP/store; pulling it from 127.0.0.1:1 failed"* ]]
+	run "$ISOLA" run --store "$TMP/store" --pull never isola-it-nobundle
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"pull it with 'isola pull isola-it-nobundle' or use --pull always"* ]]
+	echo '{}' >"$TMP/config.json"
 	run "$ISOLA" --root "$TMP/root" run isola-it-nobundle
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"config.json"* ]]
 	[[ "$output" != *"image"* ]]
+}
+
+@test "run -i picks the image form; --bundle keeps runc's" {
+	make_store
+	run "$ISOLA" run --store "$TMP/store" -i --rm localhost/isola-default:latest echo yes
+	[ "$status" -eq 0 ]
+	[[ "$output" == *yes* ]]
+	run "$ISOLA" --root "$TMP/root" run --bundle "$TMP/none" isola-it-x
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"not found in the store"* ]]
 }
 
 @test "ps ID stays runc's ps; ps without an ID lists image containers" {

@@ -1,0 +1,315 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Logs of detached containers.  A small logger process (forked by `run -d`, gone when
+ * the container's output closes) writes each line of its output to
+ * containers/<id>/ctr.log as "<RFC 3339 UTC time, ns> <line>".
+ *   isola logs [--store D] [-f] [--since TIME|DURATION] [--tail N] [-t] NAME
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image-cli.h"
+#include "parse.h"
+
+#define TS_LEN 30 /* "2026-12-03T04:31:00.123456789Z" */
+
+static void timestamp(char buf[TS_LEN + 1])
+{
+	struct timespec ts;
+	struct tm tm;
+	char sec[24], full[64];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(sec, sizeof(sec), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(full, sizeof(full), "%.19s.%09ldZ", sec, ts.tv_nsec % 1000000000);
+	memcpy(buf, full, TS_LEN);
+	buf[TS_LEN] = '\0';
+}
+
+static void logger_loop(int in, int out)
+{
+	char buf[8192], ts[TS_LEN + 1];
+	bool line_start = true;
+	ssize_t n;
+
+	while ((n = read(in, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (char *p = buf, *end = buf + n; p < end;) {
+			char *nl = memchr(p, '\n', end - p);
+			size_t len = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
+
+			if (line_start) {
+				timestamp(ts);
+				ts[TS_LEN] = ' ';
+				write_all(out, ts, TS_LEN + 1);
+			}
+			write_all(out, p, len);
+			line_start = nl != NULL;
+			p += len;
+		}
+	}
+	if (!line_start)
+		write_all(out, "\n", 1);
+}
+
+pid_t image_cli_logger(const char *path, int *ret_write_end)
+{
+	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	int p[2], null, in, log;
+	pid_t pid;
+
+	if (out < 0 || pipe2(p, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return -errno;
+	}
+	if (pid == 0) {
+		/* Its own session: a ^C or hang-up of the terminal that ran `run -d` is not ours.
+		 */
+		setsid();
+		signal(SIGINT, SIG_IGN);
+		signal(SIGHUP, SIG_IGN);
+		close(p[1]);
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		/* No stdio of the caller's: a pipe reader of `run -d` sees EOF when it returns. */
+		in = fcntl(p[0], F_DUPFD_CLOEXEC, 16);
+		log = fcntl(out, F_DUPFD_CLOEXEC, 16);
+		if (in < 0 || log < 0 || dup2(in, 3) < 0 || dup2(log, 4) < 0 || null < 0 ||
+		    dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(1);
+		close_fds_from(5);
+		logger_loop(3, 4);
+		_exit(0);
+	}
+	close(p[0]);
+	*ret_write_end = p[1];
+	return pid;
+}
+
+void image_cli_log_replay(const char *path, pid_t logger)
+{
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[4096];
+
+	while (logger > 0 && waitpid(logger, NULL, 0) < 0 && errno == EINTR)
+		;
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f)) {
+		bool stamped = strlen(line) > TS_LEN && line[TS_LEN] == ' ' && line[10] == 'T';
+
+		fputs(stamped ? line + TS_LEN + 1 : line, stderr);
+	}
+}
+
+struct logs_args {
+	const char *store, *since;
+	bool follow, timestamps;
+	long tail; /* -1: all */
+	char since_ts[TS_LEN + 1];
+};
+
+const struct cli_opt cmd_logs_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store"},
+    {"follow", 'f', NULL, "keep printing new output until the container stops"},
+    {"since", CLI_LONG(2), "TIME", "only lines since an RFC 3339 time or a duration (10m, 2h)"},
+    {"tail", CLI_LONG(3), "N", "only the last N lines"},
+    {"timestamps", 't', NULL, "show each line's time"},
+    {},
+};
+
+/* "30s", "10m", "2h" before now, or an RFC 3339 time (its prefix is compared). */
+static int parse_since(struct logs_args *a, const char *s)
+{
+	size_t n = strlen(s);
+	int64_t v;
+	char unit;
+	time_t t;
+	struct tm tm;
+	_cleanup_free_ char *num = NULL;
+
+	if (n >= 2 && strchr("smh", s[n - 1]) && (num = strndup(s, n - 1)) &&
+	    parse_i64(num, &v) == 0 && v >= 0 && v < (1ll << 31)) {
+		unit = s[n - 1];
+		t = time(NULL) - v * (unit == 'h' ? 3600 : unit == 'm' ? 60 : 1);
+		gmtime_r(&t, &tm);
+		strftime(a->since_ts, sizeof(a->since_ts), "%Y-%m-%dT%H:%M:%S", &tm);
+		return 0;
+	}
+	/* YYYY-MM-DDTHH:MM:SS, optionally more. */
+	if (n < 19 || n > TS_LEN || s[4] != '-' || s[10] != 'T' || s[13] != ':')
+		return -EINVAL;
+	memcpy(a->since_ts, s, n);
+	a->since_ts[n] = '\0';
+	if (s[n - 1] == 'Z')
+		a->since_ts[n - 1] = '\0';
+	return 0;
+}
+
+static int parse_logs(struct logs_args *a, int argc, char **argv)
+{
+	struct cli_parser p;
+	int64_t v;
+	int c;
+
+	cli_parser_init(&p, argv[0], cmd_logs_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
+		switch (c) {
+		case CLI_LONG(1):
+			a->store = optarg;
+			break;
+		case 'f':
+			a->follow = true;
+			break;
+		case 't':
+			a->timestamps = true;
+			break;
+		case CLI_LONG(2):
+			if (parse_since(a, optarg) < 0)
+				return cli_usage_error(argv[0],
+						       "--since `%s`: expected an RFC 3339 time "
+						       "or a duration (30s, 10m, 2h)",
+						       optarg);
+			break;
+		case CLI_LONG(3):
+			if (parse_i64(optarg, &v) < 0 || v < 0)
+				return cli_usage_error(argv[0], "--tail `%s`: expected a count",
+						       optarg);
+			a->tail = v;
+			break;
+		}
+	}
+	if (c < 0)
+		return p.exit_code ? p.exit_code : -1;
+	if (argc - optind != 1)
+		return cli_usage_error(argv[0], "expected a container name");
+	return 0;
+}
+
+/* One stored line: its time (NULL for a line without one) and its text. */
+static void print_line(const struct logs_args *a, const char *line, size_t len)
+{
+	bool stamped = len > TS_LEN && line[TS_LEN] == ' ' && line[4] == '-' && line[10] == 'T';
+
+	if (stamped && a->since_ts[0] && strncmp(line, a->since_ts, strlen(a->since_ts)) < 0)
+		return;
+	if (stamped && !a->timestamps)
+		fwrite(line + TS_LEN + 1, 1, len - TS_LEN - 1, stdout);
+	else
+		fwrite(line, 1, len, stdout);
+}
+
+/* Print the complete lines of buf (from line index skip on); returns the bytes used. */
+static size_t print_lines(const struct logs_args *a, const char *buf, size_t len, long skip)
+{
+	size_t used = 0;
+	long i = 0;
+
+	for (const char *p = buf; p < buf + len;) {
+		const char *nl = memchr(p, '\n', buf + len - p);
+
+		if (!nl)
+			break;
+		if (i++ >= skip)
+			print_line(a, p, nl - p + 1);
+		used += nl - p + 1;
+		p = nl + 1;
+	}
+	fflush(stdout);
+	return used;
+}
+
+static long count_lines(const char *buf, size_t len)
+{
+	long n = 0;
+
+	for (size_t i = 0; i < len; i++)
+		n += buf[i] == '\n';
+	return n;
+}
+
+static void follow(const struct logs_args *a, int fd, const char *store, const char *id)
+{
+	char buf[65536];
+	size_t have = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = read(fd, buf + have, sizeof(buf) - have);
+		if (n > 0) {
+			size_t used;
+
+			have += n;
+			used = print_lines(a, buf, have, 0);
+			if (used == 0 && have == sizeof(buf)) {
+				fwrite(buf, 1, have, stdout);
+				used = have;
+			}
+			memmove(buf, buf + used, have - used);
+			have -= used;
+			continue;
+		}
+		if (!image_cli_container_running(store, id)) {
+			/* Its last words may land after our last read. */
+			while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0)
+				have += n;
+			print_lines(a, buf, have, 0);
+			return;
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+	}
+}
+
+int cmd_logs(struct cli_globals *g, int argc, char **argv)
+{
+	struct logs_args a = {.tail = -1};
+	_cleanup_free_ char *store = NULL, *p = NULL, *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	const char *id;
+	long lines, skip;
+	size_t len;
+	int r;
+
+	r = parse_logs(&a, argc, argv);
+	if (r)
+		return r < 0 ? 0 : r;
+	id = argv[optind];
+	store = realpath(img_store_default_path(a.store), NULL);
+	if (!store || strchr(id, '/') || id[0] == '.' ||
+	    asprintf(&p, "%s/containers/%s/ctr.log", store, id) < 0)
+		return cli_usage_error(argv[0], "`%s`: no such container", id);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cli_usage_error(argv[0], "`%s`: no such container (or no log): %s", id,
+				       strerror(errno));
+	r = read_all_fd(fd, 64u << 20, &buf, &len);
+	if (r < 0)
+		return cli_usage_error(argv[0], "read `%s`: %s", p, strerror(-r));
+	lines = count_lines(buf, len);
+	skip = a.tail >= 0 && a.tail < lines ? lines - a.tail : 0;
+	r = print_lines(&a, buf, len, skip);
+	/* A last line without a newline (the logger is mid-write). */
+	if ((size_t)r < len && !a.follow)
+		fwrite(buf + r, 1, len - r, stdout);
+	if (a.follow) {
+		lseek(fd, r, SEEK_SET);
+		follow(&a, fd, store, id);
+	}
+	return 0;
+}

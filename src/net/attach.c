@@ -1,0 +1,396 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A container on a network: its own netns, CNI ADD with the published ports, the files
+ * that name it (hosts, hostname) and its resolvers (resolv.conf).  The state is written
+ * before ADD so that DEL can undo a half-done ADD after a crash; DEL is idempotent.
+ */
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "jsonutil.h"
+#include "net.h"
+#include "strv.h"
+
+#define STATE_MAX (4u << 20)
+#define IFNAME	  "eth0"
+
+static bool id_valid(const char *id)
+{
+	size_t n = strlen(id);
+
+	if (n == 0 || n > 64 || id[0] == '.' || id[0] == '-')
+		return false;
+	for (const char *c = id; *c; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') ||
+		      (*c >= '0' && *c <= '9') || strchr("_.-", *c)))
+			return false;
+	return true;
+}
+
+static int parse_port(const char *s, size_t len, uint16_t *ret)
+{
+	unsigned v = 0;
+
+	if (len == 0 || len > 5)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		v = v * 10 + (s[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+int net_port_parse(const char *s, struct net_port *ret, struct err **err)
+{
+	struct net_port p = {.proto = "tcp"};
+	const char *slash = strchr(s, '/'), *end = slash ? slash : s + strlen(s);
+	const char *c2 = memrchr(s, ':', end - s), *c1;
+	struct in_addr a;
+
+	if (slash && !streq(slash + 1, "tcp") && !streq(slash + 1, "udp"))
+		goto bad;
+	if (slash)
+		snprintf(p.proto, sizeof(p.proto), "%s", slash + 1);
+	if (!c2)
+		goto bad;
+	c1 = memrchr(s, ':', c2 - s);
+	if (c1) {
+		if ((size_t)(c1 - s) >= sizeof(p.host_ip))
+			goto bad;
+		memcpy(p.host_ip, s, c1 - s);
+		if (inet_pton(AF_INET, p.host_ip, &a) != 1)
+			goto bad;
+	}
+	if (parse_port(c1 ? c1 + 1 : s, c2 - (c1 ? c1 + 1 : s), &p.host_port) < 0 ||
+	    parse_port(c2 + 1, end - c2 - 1, &p.ctr_port) < 0)
+		goto bad;
+	*ret = p;
+	return 0;
+bad:
+	return err_make(err, 0, "-p `%s`: expected [IPv4:]HOSTPORT:CONTAINERPORT[/tcp|udp]", s);
+}
+
+static char *store_file(const char *store, const char *sub, const char *id, const char *ext)
+{
+	char *p = NULL;
+
+	return asprintf(&p, "%s/net/%s/%s%s", store, sub, id, ext) < 0 ? NULL : p;
+}
+
+char *net_netns_path(const char *store, const char *id)
+{
+	return store_file(store, "ns", id, "");
+}
+
+static int make_dirs(const char *store, struct err **err)
+{
+	static const char *const sub[] = {"", "/ns", "/state", "/ipam"};
+	char p[4096];
+
+	for (size_t i = 0; i < ARRAY_SIZE(sub); i++) {
+		snprintf(p, sizeof(p), "%s/net%s", store, sub[i]);
+		if (mkdir(p, 0700) < 0 && errno != EEXIST)
+			return err_make(err, errno, "mkdir `%s`", p);
+	}
+	return 0;
+}
+
+int net_state_load(const char *store, const char *id, json_t **ret, struct err **err)
+{
+	_cleanup_free_ char *p = NULL;
+
+	*ret = NULL;
+	if (!id_valid(id))
+		return err_make(err, 0, "container `%s`: invalid id", id);
+	p = store_file(store, "state", id, ".json");
+	if (!p)
+		return err_make(err, ENOMEM, "state");
+	if (!path_exists(p))
+		return 0;
+	return json_load_file_capped(AT_FDCWD, p, STATE_MAX, ret, err);
+}
+
+static int state_save(const char *store, const char *id, json_t *st, struct err **err)
+{
+	_cleanup_free_ char *text = json_dumps(st, JSON_INDENT(2)), *dir = NULL, *name = NULL;
+	_cleanup_close_ int dfd = -1;
+
+	if (!text || asprintf(&dir, "%s/net/state", store) < 0 ||
+	    asprintf(&name, "%s.json", id) < 0)
+		return err_make(err, ENOMEM, "state");
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_make(err, errno, "open `%s`", dir);
+	return write_file_atomic_at(dfd, name, text, strlen(text), 0600, err);
+}
+
+int net_state_ids(const char *store, char ***ret, struct err **err)
+{
+	_cleanup_free_ char *dir = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	_cleanup_strv_ char **ids = NULL;
+	struct dirent *de;
+
+	if (asprintf(&dir, "%s/net/state", store) < 0)
+		return err_make(err, ENOMEM, "state");
+	d = opendir(dir);
+	if (!d && errno != ENOENT)
+		return err_make(err, errno, "open `%s`", dir);
+	while (d && (de = readdir(d))) {
+		size_t n = strlen(de->d_name);
+		char id[256];
+
+		if (de->d_name[0] == '.' || n < 6 || !streq(de->d_name + n - 5, ".json"))
+			continue;
+		snprintf(id, sizeof(id), "%.*s", (int)(n - 5), de->d_name);
+		if (id_valid(id) && strv_push(&ids, id) < 0)
+			return err_make(err, ENOMEM, "state");
+	}
+	*ret = TAKE_PTR(ids);
+	return 0;
+}
+
+/* The network's conflist with host-local's dataDir under the store. */
+static int effective_conflist(const char *store, const char *network, json_t **ret,
+			      struct err **err)
+{
+	_cleanup_json_ json_t *c = NULL;
+	_cleanup_free_ char *ipam = NULL;
+	json_t *p;
+	size_t i;
+	int r;
+
+	r = net_network_load(store, network, &c, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&ipam, "%s/net/ipam", store) < 0)
+		return err_make(err, ENOMEM, "network");
+	json_array_foreach (json_object_get(c, "plugins"), i, p) {
+		json_t *ip = json_object_get(p, "ipam");
+		const char *t = json_string_value(json_object_get(ip, "type"));
+
+		if (t && streq(t, "host-local") && !json_object_get(ip, "dataDir"))
+			json_object_set_new(ip, "dataDir", json_string(ipam));
+	}
+	*ret = TAKE_PTR(c);
+	return 0;
+}
+
+static json_t *port_mappings(const struct net_attach_opts *o)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < o->n_ports; i++) {
+		const struct net_port *p = &o->ports[i];
+
+		json_array_append_new(a, json_pack("{s:i, s:i, s:s, s:s}", "hostPort", p->host_port,
+						   "containerPort", p->ctr_port, "protocol",
+						   p->proto, "hostIP", p->host_ip));
+	}
+	return a;
+}
+
+static bool same_port(json_t *m, const struct net_port *p)
+{
+	const char *proto = json_string_value(json_object_get(m, "protocol"));
+
+	return json_integer_value(json_object_get(m, "hostPort")) == p->host_port && proto &&
+	       streq(proto, p->proto);
+}
+
+/* Refuse a host port that a socket holds or that another container publishes. */
+static int check_port(const char *store, char **ids, const struct net_port *p, struct err **err)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->host_port)};
+	_cleanup_close_ int s = -1;
+
+	for (size_t i = 0; ids && ids[i]; i++) {
+		_cleanup_json_ json_t *st = NULL;
+		json_t *m;
+		size_t j;
+
+		if (net_state_load(store, ids[i], &st, NULL) < 0 || !st)
+			continue;
+		json_array_foreach (
+		    json_object_get(json_object_get(st, "runtimeConfig"), "portMappings"), j, m)
+			if (same_port(m, p))
+				return err_make(err, EADDRINUSE,
+						"port %u/%s is already published by container `%s`",
+						p->host_port, p->proto, ids[i]);
+	}
+	if (p->host_ip[0] && inet_pton(AF_INET, p->host_ip, &sa.sin_addr) != 1)
+		return err_make(err, 0, "-p: bad address `%s`", p->host_ip);
+	s = socket(AF_INET, (streq(p->proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return err_make(err, errno, "socket");
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return err_make(err, errno, "port %s%s%u/%s is not free", p->host_ip,
+				p->host_ip[0] ? ":" : "", p->host_port, p->proto);
+	return 0;
+}
+
+static int check_ports(const char *store, const struct net_attach_opts *o, struct err **err)
+{
+	_cleanup_strv_ char **ids = NULL;
+	int r;
+
+	for (size_t i = 0; i < o->n_ports; i++)
+		for (size_t j = 0; j < i; j++)
+			if (o->ports[i].host_port == o->ports[j].host_port &&
+			    streq(o->ports[i].proto, o->ports[j].proto))
+				return err_make(err, 0, "-p: host port %u/%s given twice",
+						o->ports[i].host_port, o->ports[i].proto);
+	r = net_state_ids(store, &ids, err);
+	for (size_t i = 0; r >= 0 && i < o->n_ports; i++)
+		r = check_port(store, ids, &o->ports[i], err);
+	return r;
+}
+
+int net_lock(const char *store, const char *id, struct err **err)
+{
+	_cleanup_free_ char *p = NULL;
+	int fd, r;
+
+	if (!id_valid(id))
+		return err_make(err, 0, "container `%s`: invalid id", id);
+	r = make_dirs(store, err);
+	if (r < 0)
+		return r;
+	p = store_file(store, "state", id, ".lock");
+	if (!p)
+		return err_make(err, ENOMEM, "lock");
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return err_make(err, errno, "open `%s`", p);
+	if (flock(fd, LOCK_SH) < 0) {
+		close(fd);
+		return err_make(err, errno, "lock `%s`", p);
+	}
+	return fd;
+}
+
+bool net_busy(const char *store, const char *id)
+{
+	_cleanup_free_ char *p = store_file(store, "state", id, ".lock");
+	_cleanup_close_ int fd = p ? open(p, O_RDWR | O_CLOEXEC) : -1;
+
+	return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
+}
+
+static void unlink_lock(const char *store, const char *id)
+{
+	_cleanup_free_ char *p = store_file(store, "state", id, ".lock");
+
+	if (p)
+		unlink(p);
+}
+
+int net_detach(const char *store, const char *id, struct err **err)
+{
+	_cleanup_json_ json_t *st = NULL;
+	_cleanup_free_ char *ns = NULL, *sp = NULL;
+	json_t *result;
+	int r;
+
+	r = net_state_load(store, id, &st, err);
+	if (r < 0)
+		return r;
+	if (!st) {
+		unlink_lock(store, id);
+		return 0;
+	}
+	ns = net_netns_path(store, id);
+	sp = store_file(store, "state", id, ".json");
+	if (!ns || !sp)
+		return err_make(err, ENOMEM, "state");
+	result = json_object_get(st, "result");
+	r = net_cni_run(json_object_get(st, "conflist"), "DEL", id, ns, IFNAME,
+			json_object_get(st, "runtimeConfig"),
+			json_is_object(result) ? result : NULL, NULL, err);
+	if (r < 0)
+		return err_wrap(err, "container `%s`", id);
+	r = net_netns_remove(ns, err);
+	if (r < 0)
+		return r;
+	if (unlink(sp) < 0 && errno != ENOENT)
+		return err_make(err, errno, "remove `%s`", sp);
+	unlink_lock(store, id);
+	return 0;
+}
+
+/* Files for /etc: resolv.conf, hosts, hostname (files.c). */
+int net_write_files(const char *store, const char *id, const char *network, const char *ip,
+		    const struct net_attach_opts *o, const char *dir, struct err **err);
+
+static int add(const char *store, const char *id, const char *ns, json_t *st, json_t **ret,
+	       struct err **err)
+{
+	int r;
+
+	r = state_save(store, id, st, err);
+	if (r < 0)
+		return r;
+	r = net_netns_create(ns, err);
+	if (r < 0)
+		return r;
+	return net_cni_run(json_object_get(st, "conflist"), "ADD", id, ns, IFNAME,
+			   json_object_get(st, "runtimeConfig"), NULL, ret, err);
+}
+
+int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
+	       const char *files_dir, struct err **err)
+{
+	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
+	_cleanup_free_ char *ns = NULL, *ip = NULL;
+	int r;
+
+	if (!id_valid(id))
+		return err_make(err, 0, "container `%s`: invalid id", id);
+	r = make_dirs(store, err);
+	if (r >= 0)
+		r = effective_conflist(store, o->network, &conflist, err);
+	if (r >= 0)
+		r = check_ports(store, o, err);
+	if (r < 0)
+		return r;
+	ns = net_netns_path(store, id);
+	st = json_pack("{s:s, s:s, s:s?, s:s, s:O, s:{s:o}, s:n}", "id", id, "network", o->network,
+		       "hostname", o->hostname, "ifname", IFNAME, "conflist", conflist,
+		       "runtimeConfig", "portMappings", port_mappings(o), "result");
+	if (!ns || !st)
+		return err_make(err, ENOMEM, "network state");
+	if (path_exists(ns))
+		return err_make(err, EEXIST, "container `%s` has a network namespace (%s)", id, ns);
+	r = add(store, id, ns, st, &result, err);
+	if (r >= 0) {
+		json_object_set(st, "result", result);
+		r = state_save(store, id, st, err);
+	}
+	if (r >= 0) {
+		ip = net_result_ipv4(result);
+		if (ip)
+			json_object_set_new(st, "ip", json_string(ip));
+		r = state_save(store, id, st, err);
+	}
+	if (r >= 0)
+		r = net_write_files(store, id, o->network, ip, o, files_dir, err);
+	if (r < 0)
+		net_detach(store, id, NULL);
+	return r;
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Container networking through CNI plugins (the CNI spec 1.0.0: ADD, DEL and CHECK,
+ * the network configuration on stdin, CNI_* variables, a JSON result on stdout).
+ *
+ * Layout under the image store:
+ *   networks/<name>.conflist   networks made by `isola network create` (the default
+ *                              network "isola" is made on first use)
+ *   net/ns/<id>                the container's network namespace, a bind-mounted nsfs file
+ *   net/state/<id>.json        what was (or was about to be) added: network, conflist,
+ *                              ports, netns, the ADD result; written before ADD so that a
+ *                              crash between ADD and DEL can still be undone
+ *   net/ipam/                  host-local's dataDir (leases per network)
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+#define NET_DEFAULT_NAME   "isola"
+#define NET_DEFAULT_BRIDGE "isola0"
+#define NET_DEFAULT_SUBNET "10.90.0.0/16"
+#define NET_CNI_PATH	   "/usr/lib/cni:/opt/cni/bin"
+#define NET_RESULT_MAX	   (1u << 20)
+
+/* ---- CNI invocation (cni.c) ---- */
+/*
+ * Run a conflist's plugins: ADD in order (each gets the previous result), DEL in reverse
+ * order and CHECK in order with prev (the cached ADD result) as prevResult.  DEL runs every
+ * plugin and reports the first failure.  runtime_config holds capability arguments
+ * ("portMappings"); a plugin gets those it declares in "capabilities".
+ */
+int net_cni_run(json_t *conflist, const char *command, const char *id, const char *netns,
+		const char *ifname, json_t *runtime_config, json_t *prev, json_t **ret,
+		struct err **err);
+/* The first IPv4 address of a result ("10.90.0.5", no prefix); NULL when there is none. */
+char *net_result_ipv4(json_t *result);
+
+/* ---- network namespaces (netns.c) ---- */
+/* A new network namespace, loopback up, bind-mounted on path (a new file). */
+int net_netns_create(const char *path, struct err **err);
+/* Unmount and unlink; a missing file is fine. */
+int net_netns_remove(const char *path, struct err **err);
+/* Delete a bridge interface (set down first); a missing one is fine. */
+int net_bridge_delete(const char *name, struct err **err);
+
+/* ---- networks (network.c) ---- */
+bool net_name_valid(const char *name);
+/* Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall. */
+int net_network_create(const char *store, const char *name, const char *subnet, const char *bridge,
+		       struct err **err);
+/* Load a network; NET_DEFAULT_NAME is created on first use. */
+int net_network_load(const char *store, const char *name, json_t **ret, struct err **err);
+/* [{"name","bridge","subnet"}] */
+int net_network_list(const char *store, json_t **ret, struct err **err);
+/* Refused while a container is attached. */
+int net_network_remove(const char *store, const char *name, struct err **err);
+/* "10.1.2.0/24" -> network address and prefix; rejects host bits and prefixes outside 8..30. */
+int net_cidr_parse(const char *s, uint32_t *ret_addr, unsigned *ret_prefix);
+
+/* ---- container attachments (attach.c) ---- */
+struct net_port {
+	char host_ip[16]; /* "" = every address */
+	uint16_t host_port, ctr_port;
+	char proto[4]; /* "tcp" or "udp" */
+};
+/* [IP:]HOST:CTR[/tcp|udp] */
+int net_port_parse(const char *s, struct net_port *ret, struct err **err);
+
+struct net_attach_opts {
+	const char *network; /* a network name */
+	const struct net_port *ports;
+	size_t n_ports;
+	const char *hostname;
+	char **dns;	  /* nameserver addresses, NULL: the host's (not loopback ones) */
+	char **add_hosts; /* "NAME:IP" */
+};
+/* The netns path of a container: <store>/net/ns/<id>. */
+char *net_netns_path(const char *store, const char *id);
+/*
+ * Create the netns, ADD the container to the network and write resolv.conf, hosts and
+ * hostname into files_dir.  On failure everything done is undone.
+ */
+int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
+	       const char *files_dir, struct err **err);
+/* DEL what the recorded state says, remove the netns and the state; none recorded: 0. */
+int net_detach(const char *store, const char *id, struct err **err);
+/* The recorded state of a container (NULL, 0 when there is none). */
+int net_state_load(const char *store, const char *id, json_t **ret, struct err **err);
+/*
+ * Held (shared) by the process that attaches a container for as long as it lives, so that
+ * a prune does not undo an ADD in progress.  Returns the fd (close to release).
+ */
+int net_lock(const char *store, const char *id, struct err **err);
+/* True while a process holds the container's lock. */
+bool net_busy(const char *store, const char *id);
+/* The ids with recorded state. */
+int net_state_ids(const char *store, char ***ret, struct err **err);

@@ -1,0 +1,284 @@
+#!/usr/bin/env bats
+# Container networking for `isola run IMAGE` through Debian's CNI plugins: a network of
+# this file's own (bridge isl-n<pid>, a free private /24), published ports, two containers
+# on one network, resolv.conf, and nothing left behind (veths, netns, iptables rules,
+# IPAM leases), also after a crash between ADD and DEL.  Every listener is on 127.0.0.1
+# or on this file's bridge; no traffic leaves the host.
+load image-helpers
+
+net_requires() {
+	[ -x /usr/lib/cni/bridge ] || skip "SKIP: containernetworking-plugins not installed"
+	require_cmd iptables
+	require_cmd curl
+	iptables -w -L -n >/dev/null 2>&1 || skip "SKIP: iptables does not work here"
+}
+
+# A private /24 that no route on the host uses yet.
+net_free_subnet() {
+	local i x
+	for i in $(seq 0 60); do
+		x=$(((${1:-$$} + i * 7) % 200 + 20))
+		ip -4 route | grep -q "^10\.213\.$x\." && continue
+		echo "10.213.$x.0/24"
+		return 0
+	done
+	return 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+setup_file() {
+	FILE_TMP=$(mktemp -d /tmp/isola-it-net.XXXXXX)
+	export FILE_TMP
+	cat /proc/sys/net/ipv4/ip_forward >"$FILE_TMP/ip_forward"
+}
+
+teardown_file() {
+	[ -n "${FILE_TMP:-}" ] || return 0
+	[ -f "$FILE_TMP/ip_forward" ] && cat "$FILE_TMP/ip_forward" >/proc/sys/net/ipv4/ip_forward
+	rm -rf --one-file-system "$FILE_TMP"
+}
+
+setup() {
+	net_requires
+	isola_tmp
+	export ISOLA_STORE=$TMP/store
+	unset ISOLA_NETWORK
+	NET=n$$
+	BR=isl-$NET
+	SUBNET=$(net_free_subnet) || skip "SKIP: no free 10.213.x.0/24"
+	GW=${SUBNET%.0/24}.1
+	IMG=localhost/bbnet:latest
+	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox \
+		l:bin/httpd:busybox l:bin/ping:busybox l:bin/cat:busybox l:bin/true:busybox \
+		l:bin/nslookup:busybox l:bin/sleep:busybox l:bin/hostname:busybox \
+		l:bin/readlink:busybox d:etc d:tmp \
+		d:www f:www/index.html:hello-from-isola
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" "$IMG" >/dev/null
+	"$ISOLA" network create "$NET" --subnet "$SUBNET" >/dev/null
+}
+
+teardown() {
+	local c
+	[ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null
+	for c in "$ISOLA_STORE"/containers/*/; do
+		[ -d "$c" ] && "$ISOLA" rm -f "$(basename "$c")" >/dev/null 2>&1
+	done
+	"$ISOLA" network prune >/dev/null 2>&1
+	"$ISOLA" network rm "$NET" >/dev/null 2>&1
+	ip link del "$BR" 2>/dev/null
+	isola_cleanup_tmp
+}
+
+# Nothing of container $1 (or of any, without $1) is left: netns, state, veths on our
+# bridge, iptables rules naming it or our network, IPAM leases.
+refute_leaks() {
+	local left
+	[ -z "$(ls "$ISOLA_STORE/net/ns")" ] || { ls -l "$ISOLA_STORE/net/ns" >&2; return 1; }
+	left=$(ls "$ISOLA_STORE/net/state" | grep -v "\.lock$" || true)
+	[ -z "$left" ] || { echo "state left: $left" >&2; return 1; }
+	left=$(ls "/sys/class/net/$BR/brif" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "veths left on $BR: $left" >&2; return 1; }
+	left=$(iptables-save | grep -E "\"$NET\"|${SUBNET%.0/24}\.|${1:-@@none@@}" || true)
+	[ -z "$left" ] || { echo "iptables rules left: $left" >&2; return 1; }
+	left=$(ls "$ISOLA_STORE/net/ipam/$NET" 2>/dev/null | grep -Ev '^(lock|last_reserved_ip\.0)$' || true)
+	[ -z "$left" ] || { echo "IPAM leases left: $left" >&2; return 1; }
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+# Poll until curl gets the page (bounded).
+curl_page() {
+	for _ in $(seq 100); do
+		out=$(curl -s --max-time 2 "http://$1/") && [ -n "$out" ] && { echo "$out"; return 0; }
+		sleep 0.1
+	done
+	return 1
+}
+
+@test "net: run -d -p HOST:80 httpd, curl from the host gets the page; rm -f leaves nothing" {
+	port=$(free_port)
+	ID=it-web-$$
+	run "$ISOLA" run -d --name "$ID" --network "$NET" -p "127.0.0.1:$port:80" "$IMG" \
+		httpd -f -p 80 -h /www
+	[ "$status" -eq 0 ]
+	run curl_page "127.0.0.1:$port"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello-from-isola ]
+	[ -n "$(ls "/sys/class/net/$BR/brif")" ]
+	[ -n "$(iptables-save | grep "$ID")" ]
+	run "$ISOLA" rm -f "$ID"
+	[ "$status" -eq 0 ]
+	refute_leaks "$ID"
+}
+
+@test "net: the default network publishes on every address (-p HOST:CTR)" {
+	port=$(free_port)
+	ID=it-def-$$
+	# The default network is shared by every store; this test only reads its own port.
+	run "$ISOLA" run -d --name "$ID" -p "$port:80" "$IMG" httpd -f -p 80 -h /www
+	[ "$status" -eq 0 ]
+	run curl_page "127.0.0.1:$port"
+	[ "$status" -eq 0 ]
+	[ "$output" = hello-from-isola ]
+	"$ISOLA" rm -f "$ID"
+	[ -z "$(ls "$ISOLA_STORE/net/state")" ]
+	[ -z "$(iptables-save | grep "$ID")" ]
+}
+
+@test "net: two containers on one network reach each other by IP and by name" {
+	run "$ISOLA" run -d --name "it-a-$$" --network "$NET" "$IMG" sleep 60
+	[ "$status" -eq 0 ]
+	ip_a=$(jq -r .ip "$ISOLA_STORE/net/state/it-a-$$.json")
+	[[ "$ip_a" == "${SUBNET%.0/24}".* ]]
+	run "$ISOLA" run --rm --name "it-b-$$" --hostname bee --network "$NET" "$IMG" \
+		sh -c "ping -c1 -W5 $ip_a && ping -c1 -W5 it-a-$$ && hostname && cat /etc/hostname"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[-1]}" = bee ]
+	[ "${lines[-2]}" = bee ]
+	"$ISOLA" rm -f "it-a-$$"
+	refute_leaks
+}
+
+@test "net: a container resolves through the resolv.conf it was given (--dns, --add-host)" {
+	# A sleeper brings the bridge (and the gateway address) up; the responder listens there.
+	"$ISOLA" run -d --name "it-s-$$" --network "$NET" "$IMG" sleep 60 >/dev/null
+	python3 - "$GW" "$TMP/dns.ready" >"$TMP/dns.log" 2>&1 <<-'EOP' &
+	import socket, sys
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	try:
+	    s.bind((sys.argv[1], 53))
+	except OSError as e:
+	    open(sys.argv[2], "w").write("busy"); sys.exit(0)
+	open(sys.argv[2], "w").write("ok")
+	s.settimeout(30)
+	while True:
+	    q, a = s.recvfrom(512)
+	    qd_end = 12
+	    while q[qd_end] != 0:
+	        qd_end += q[qd_end] + 1
+	    qd_end += 5
+	    qtype = q[qd_end - 4:qd_end - 2]
+	    hdr = q[:2] + b"\x81\x80" + q[4:6] + (b"\x00\x01" if qtype == b"\x00\x01" else b"\x00\x00") + b"\x00\x00\x00\x00"
+	    ans = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 213, 99, 7]) if qtype == b"\x00\x01" else b""
+	    s.sendto(hdr + q[12:qd_end] + ans, a)
+	EOP
+	DNS_PID=$!
+	for _ in $(seq 50); do [ -s "$TMP/dns.ready" ] && break; sleep 0.1; done
+	[ "$(cat "$TMP/dns.ready")" = ok ] || skip "SKIP: port 53 on $GW is taken"
+	run "$ISOLA" run --rm --network "$NET" --dns "$GW" --add-host db.local:10.213.98.9 "$IMG" \
+		sh -c 'cat /etc/resolv.conf; nslookup web.isola.test; cat /etc/hosts'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "nameserver $GW" ]
+	[[ "$output" == *"10.213.99.7"* ]]
+	[[ "$output" == *"10.213.98.9	db.local"* ]]
+}
+
+@test "net: a host port already in use is a clear error and leaves nothing" {
+	port=$(free_port)
+	python3 -c "import socket,time,sys; s=socket.socket(); s.bind(('127.0.0.1',$port)); s.listen(); open(sys.argv[1],'w').write('1'); time.sleep(30)" "$TMP/held" &
+	holder=$!
+	for _ in $(seq 50); do [ -s "$TMP/held" ] && break; sleep 0.1; done
+	run "$ISOLA" run --rm --network "$NET" -p "$port:80" "$IMG" true
+	kill "$holder"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"port $port/tcp is not free"* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	refute_leaks
+	# A port another container publishes is taken too.
+	"$ISOLA" run -d --name "it-p-$$" --network "$NET" -p "$port:80" "$IMG" sleep 60 >/dev/null
+	run "$ISOLA" run --rm --network "$NET" -p "$port:80" "$IMG" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"already published by container \`it-p-$$\`"* ]]
+	"$ISOLA" rm -f "it-p-$$" >/dev/null
+	refute_leaks
+}
+
+@test "net: isola killed between ADD and DEL: rm -f and network prune undo what the state says" {
+	port=$(free_port)
+	"$ISOLA" run --name "it-k1-$$" --network "$NET" -p "$port:80" "$IMG" sleep 60 &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$(jq -r .ip "$ISOLA_STORE/net/state/it-k1-$$.json" 2>/dev/null)" != null ] &&
+			[ -f "$ISOLA_STORE/net/state/it-k1-$$.json" ] && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	[ -n "$(iptables-save | grep "it-k1-$$")" ]
+	run "$ISOLA" rm -f "it-k1-$$"
+	[ "$status" -eq 0 ]
+	refute_leaks "it-k1-$$"
+
+	# The same, then the container dies on its own: prune cleans it.
+	"$ISOLA" run --name "it-k2-$$" --network "$NET" -p "$port:80" "$IMG" sleep 60 &
+	pid=$!
+	for _ in $(seq 100); do
+		[ "$("$ISOLA" --root "$ISOLA_STORE/run" state "it-k2-$$" 2>/dev/null | jq -r .status)" = running ] && break
+		sleep 0.1
+	done
+	kill -9 "$pid"
+	wait "$pid" || true
+	"$ISOLA" --root "$ISOLA_STORE/run" kill "it-k2-$$" KILL
+	for _ in $(seq 100); do
+		[ "$("$ISOLA" --root "$ISOLA_STORE/run" state "it-k2-$$" 2>/dev/null | jq -r .status)" != running ] && break
+		sleep 0.1
+	done
+	run "$ISOLA" network prune
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/net/ns")" ]
+	[ -z "$(iptables-save | grep "it-k2-$$")" ]
+	"$ISOLA" rm -f "it-k2-$$"
+	refute_leaks "it-k2-$$"
+}
+
+@test "net: no leaks after ${ISOLA_NET_LEAK_RUNS:-100} run --rm -p containers" {
+	port=$(free_port)
+	for i in $(seq "${ISOLA_NET_LEAK_RUNS:-100}"); do
+		"$ISOLA" run --rm --name "it-l$i-$$" --network "$NET" -p "$port:80" "$IMG" true
+	done
+	refute_leaks "it-l[0-9]*-$$"
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
+@test "net: --network ns:PATH joins that namespace, --network none has lo only" {
+	require_cmd unshare
+	touch "$TMP/ns"
+	# The namespace file is mounted in a private mount namespace of the test's own.
+	run unshare -m --propagation private sh -c 'unshare --net="$1/ns" true &&
+		stat -L -c %i "$1/ns" && "$2" run --rm --network "ns:$1/ns" "$3" readlink /proc/self/ns/net' \
+		sh "$TMP" "$ISOLA" "$IMG"
+	[ "$status" -eq 0 ]
+	[ "${lines[1]}" = "net:[${lines[0]}]" ]
+	run "$ISOLA" run --rm --network none "$IMG" cat /proc/net/dev
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"lo:"* ]]
+	[[ "$output" != *"eth0"* ]]
+	[ -z "$(ls "$ISOLA_STORE/net/state" 2>/dev/null | grep -v '\.lock$' || true)" ]
+}
+
+@test "net: bad input is one line naming the field, and leaves nothing" {
+	for bad in "-p 99999:80" "-p 1.2.3:80:80" "-p 80:80/sctp" "--network ../x" \
+		"--network ns:relative" "--add-host nocolon" "--hostname -bad"; do
+		# shellcheck disable=SC2086
+		run "$ISOLA" run --rm --network "$NET" $bad "$IMG" true
+		echo "$bad: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	run "$ISOLA" network create "x$$" --subnet 10.213.0.1/24
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--subnet"* ]]
+	run "$ISOLA" network create "y$$" --subnet "$SUBNET"
+	[[ "$output" == *"overlaps network \`$NET\`"* ]]
+	run "$ISOLA" network rm "nonexistent$$"
+	[ "$status" -ne 0 ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	refute_leaks
+}

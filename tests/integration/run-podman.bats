@@ -1,0 +1,204 @@
+#!/usr/bin/env bats
+# `isola run IMAGE` with a podman user's command line: pull on first run, exit codes
+# (the container's, 125 isola, 126 not executable, 127 not found), --entrypoint, -i,
+# --pull, --restart.  Networking is net.bats'.
+load image-helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
+
+setup() {
+	img_setup
+	TMP=$TMP img_busybox t/bb:1
+}
+
+teardown() {
+	for c in "$ISOLA_STORE"/containers/*/; do
+		[ -d "$c" ] && "$ISOLA" rm -f "$(basename "$c")" >/dev/null 2>&1
+	done
+	isola_cleanup_tmp
+}
+
+@test "run IMAGE pulls on first run with progress, then runs from the store" {
+	run "$ISOLA" run --rm "$REG/t/bb:1" echo first
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Fetching blob"* || "$output" == *"Blob"* ]]
+	[ "${lines[-1]}" = first ]
+	run "$ISOLA" run --rm "$REG/t/bb:1" echo second
+	[ "$status" -eq 0 ]
+	[ "$output" = second ]
+	run "$ISOLA" run --rm -q --pull always "$REG/t/bb:1" echo third
+	[ "$output" = third ]
+}
+
+@test "run exit codes: the container's, 125, 126, 127" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run --rm "$REG/t/bb:1" sh -c 'exit 42'
+	[ "$status" -eq 42 ]
+	run -127 "$ISOLA" run --rm "$REG/t/bb:1" no-such-command
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"no-such-command"*"not found"* ]]
+	run "$ISOLA" run --rm "$REG/t/bb:1" /etc/passwd
+	[ "$status" -eq 126 ]
+	run "$ISOLA" run --rm --no-such-flag "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	run "$ISOLA" run --rm --pull never "$REG/t/other:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"not found in the store $ISOLA_STORE"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run --entrypoint replaces the entrypoint and drops the image's Cmd" {
+	run "$ISOLA" run --rm -q --entrypoint /bin/echo "$REG/t/bb:1" a b
+	[ "$status" -eq 0 ]
+	[ "$output" = "a b" ]
+	run "$ISOLA" run --rm -q --entrypoint /bin/id "$REG/t/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == uid=0* ]]
+}
+
+@test "run reads /dev/null without -i, stdin with -i" {
+	run sh -c "echo from-stdin | '$ISOLA' run --rm -q '$REG/t/bb:1' cat"
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	run sh -c "echo from-stdin | '$ISOLA' run -i --rm -q '$REG/t/bb:1' cat"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-stdin ]
+}
+
+@test "run --restart: only no (there is no daemon), said clearly; --pull checks its value" {
+	run "$ISOLA" run --rm --restart no -q "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 0 ]
+	run "$ISOLA" run --rm --restart always "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"needs a daemon"* ]]
+	run "$ISOLA" run --rm --pull sometimes "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--pull \`sometimes\`"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers" 2>/dev/null)" ]
+}
+
+@test "logs -f follows until the container exits; --tail, --since, -t" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkfifo "$TMP/go"
+	run "$ISOLA" run -d --name "it-log-$$" -v "$TMP:/t" "$REG/t/bb:1" \
+		sh -c 'echo one; echo two; read x </t/go; echo three'
+	[ "$status" -eq 0 ]
+	# -f prints what is there, waits for more, and returns when the container exits.
+	"$ISOLA" logs -f "it-log-$$" >"$TMP/follow" &
+	fpid=$!
+	for _ in $(seq 100); do grep -q two "$TMP/follow" && break; sleep 0.1; done
+	grep -q two "$TMP/follow"
+	! grep -q three "$TMP/follow"
+	echo go >"$TMP/go"
+	for _ in $(seq 100); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$fpid" 2>/dev/null
+	wait "$fpid"
+	[ "$(cat "$TMP/follow")" = "$(printf 'one\ntwo\nthree')" ]
+	run "$ISOLA" logs --tail 1 "it-log-$$"
+	[ "$output" = three ]
+	run "$ISOLA" logs --since 2h "it-log-$$"
+	[ "${#lines[@]}" -eq 3 ]
+	run "$ISOLA" logs --since 2999-01-01T00:00:00Z "it-log-$$"
+	[ -z "$output" ]
+	run "$ISOLA" logs -t --tail 1 "it-log-$$"
+	[[ "$output" =~ ^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]{8}\.[0-9]{9}Z\ three$ ]]
+	run "$ISOLA" logs --since yesterday "it-log-$$"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--since \`yesterday\`"* ]]
+}
+
+@test "ps: CREATED, STATUS, COMMAND, NAMES columns; --format json with ISO 8601; inspect" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkfifo "$TMP/go"
+	"$ISOLA" run -d --name "it-ps-$$" -v "$TMP:/t" "$REG/t/bb:1" sh -c 'read x </t/go' >/dev/null
+	run "$ISOLA" ps
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "CONTAINER ID"*IMAGE*COMMAND*CREATED*STATUS*PORTS*NAMES ]]
+	[[ "${lines[1]}" == *"sh -c read"*running*"it-ps-$$" ]]
+	run "$ISOLA" ps --format json
+	[ "$(echo "$output" | jq -r '.[0].names')" = "it-ps-$$" ]
+	[ "$(echo "$output" | jq -r '.[0].command')" = "sh -c read x </t/go" ]
+	[[ "$(echo "$output" | jq -r '.[0].created')" =~ ^20[0-9][0-9]-[0-9][0-9]-[0-9][0-9]T[0-9:]{8}Z$ ]]
+	run "$ISOLA" inspect "it-ps-$$"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | jq -r '.[0].status')" = running ]
+	[ "$(echo "$output" | jq -r '.[0].args[0]')" = sh ]
+	[ "$(echo "$output" | jq -r '.[0].pid')" -gt 0 ]
+	run "$ISOLA" inspect "$REG/t/bb:1"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *manifest* ]]
+}
+
+@test "run -it gives a terminal; exec -it NAME sh on an image container; -dt is refused" {
+	require_cmd script
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run script -qec "'$ISOLA' run -it --rm '$REG/t/bb:1' sh -c 'tty; exit 3'" /dev/null
+	echo "$output"
+	[ "$status" -eq 3 ]
+	[[ "$output" == *"/dev/pts/0"* ]]
+	run sh -c "printf 'echo typed-in\nexit 4\n' | script -qec \"'$ISOLA' run -it --rm '$REG/t/bb:1' sh\" /dev/null"
+	echo "$output"
+	[ "$status" -eq 4 ]
+	[[ "$output" == *typed-in* ]]
+
+	mkfifo "$TMP/go"
+	"$ISOLA" run -d --name "it-ex-$$" -v "$TMP:/t" "$REG/t/bb:1" sh -c 'read x </t/go' >/dev/null
+	run "$ISOLA" exec "it-ex-$$" sh -c 'echo plain; exit 5'
+	[ "$status" -eq 5 ]
+	[ "$output" = plain ]
+	run sh -c "printf 'tty\nexit 6\n' | script -qec \"'$ISOLA' exec -it 'it-ex-$$' sh\" /dev/null"
+	echo "$output"
+	[ "$status" -eq 6 ]
+	[[ "$output" == *"/dev/pts/"* ]]
+	[ -z "$(ls /tmp/isola-console-* 2>/dev/null | grep -F -- "-$$." || true)" ]
+
+	run "$ISOLA" run -dt "$REG/t/bb:1" sh
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"needs a daemon"* ]]
+}
+
+@test "run -v NAME:/DST is a named volume under the store, kept between containers" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run --rm -v "vol$$:/data" "$REG/t/bb:1" sh -c 'echo kept >/data/f'
+	[ "$status" -eq 0 ]
+	[ "$(cat "$ISOLA_STORE/volumes/vol$$/_data/f")" = kept ]
+	run "$ISOLA" run --rm -v "vol$$:/data:ro" "$REG/t/bb:1" sh -c 'cat /data/f; echo x >/data/g'
+	[ "$status" -ne 0 ]
+	[ "${lines[0]}" = kept ]
+	run "$ISOLA" run --rm -v "../escape:/data" "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"-v \`../escape:/data\`"* ]]
+	[ ! -e "$ISOLA_STORE/escape" ]
+}
+
+@test "run --init: a minimal init is PID 1, forwards signals, keeps the exit code" {
+	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox \
+		l:bin/cat:busybox l:bin/tr:busybox d:etc d:tmp
+	"$ISOLA" pull -q "$REG/t/bbs:1" >/dev/null
+	run "$ISOLA" run --rm --init "$REG/t/bbs:1" sh -c 'echo pid=$$; tr "\0" " " </proc/1/cmdline; echo; exit 5'
+	[ "$status" -eq 5 ]
+	[ "${lines[0]}" = pid=2 ]
+	[[ "${lines[1]}" == "/dev/init -- sh -c"* ]]
+	run -127 "$ISOLA" run --rm --init "$REG/t/bbs:1" no-such-command
+	[ "$status" -eq 127 ]
+	# TERM reaches the command (PID 2), whose trap says so.
+	"$ISOLA" run -d --init --name "it-init-$$" "$REG/t/bbs:1" \
+		sh -c 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 1; done' >/dev/null
+	for _ in $(seq 50); do "$ISOLA" logs "it-init-$$" | grep -q ready && break; sleep 0.1; done
+	run "$ISOLA" stop -t 20 "it-init-$$"
+	[ "$status" -eq 0 ]
+	run "$ISOLA" logs "it-init-$$"
+	[ "${lines[-1]}" = got-term ]
+}
+
+@test "run -d: a runtime failure is shown (not lost with the bundle's log), exit 125, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run -d -v "$TMP/no-such-dir:/x" "$REG/t/bb:1" sh -c :
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no-such-dir"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
