@@ -226,3 +226,87 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	[ "$st" -eq 1 ]
 	[ ! -e "$TMP/api.sock" ]
 }
+
+# start_preboot: `isola vm run --api-sock` waiting for its configuration (no KVM needed).
+start_preboot() {
+	require_cmd curl
+	require_cmd python3
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out" "$@" 2>"$TMP/err" &
+	VM_PID=$!
+	wait_for 10 test -S "$TMP/api.sock"
+}
+
+# raw_api: send stdin as-is to the API socket, print the response's status line.
+raw_api() {
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(10)
+s.connect(sys.argv[1])
+s.sendall(sys.stdin.buffer.read())
+s.shutdown(socket.SHUT_WR)
+print(s.makefile("rb").readline().decode().strip())
+' "$TMP/api.sock"
+}
+
+@test "vm api: a client dribbling bytes is cut at the 5 s deadline; others are served meanwhile" {
+	start_preboot
+	run python3 -c '
+import socket, sys, time
+path = sys.argv[1]
+slow = socket.socket(socket.AF_UNIX)
+slow.connect(path)
+slow.settimeout(0.5)
+msg = b"GET / HTTP/1.1\r\nX-Slow: " + b"a" * 200
+sent, fast, slow_open, answer = 0, None, None, b""
+# One byte every 0.5 s, for at most 60 s; a per-read timeout would never cut it.
+for i in range(120):
+    try:
+        slow.send(msg[i:i + 1])
+        sent += 1
+        answer = slow.recv(4096)
+        if answer:
+            break
+    except socket.timeout:
+        pass
+    except OSError:
+        break
+    if i == 2:
+        f = socket.socket(socket.AF_UNIX)
+        f.settimeout(10)
+        f.connect(path)
+        f.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        fast = f.makefile("rb").readline().decode().split()[1]
+        slow_open = 1 if not answer else 0
+print("fast=%s slow_open=%s sent=%d slow=%s" % (fast, slow_open, sent, answer.split(b" ")[1].decode() if answer else "cut"))
+' "$TMP/api.sock"
+	echo "$output"
+	[[ "$output" == "fast=200 slow_open=1 "* ]]
+	[[ "$output" == *" slow=408" ]]
+	sent=$(echo "$output" | sed 's/.*sent=\([0-9]*\).*/\1/')
+	[ "$sent" -lt 30 ] # cut by the deadline, long before 60 s of dribbling
+	run api GET /
+	[ "${lines[-1]}" = 200 ]
+}
+
+@test "vm api: nasty header and body sizes are refused, the VMM stays up" {
+	start_preboot
+	run raw_api <<<$'PUT /vsock HTTP/1.1\r\nContent-Length: 99999999999999999999999\r\n\r\n'
+	[[ "$output" == "HTTP/1.1 413 "* ]]
+	run raw_api <<<$'PUT /vsock HTTP/1.1\r\nContent-Length: -1\r\n\r\n'
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw_api <<<$'PUT /vsock HTTP/1.1\r\nContent-Length: 65537\r\n\r\n'
+	[[ "$output" == "HTTP/1.1 413 "* ]]
+	run raw_api < <(printf 'GET / HTTP/1.1\r\nX: %09000d\r\n\r\n' 0)
+	[[ "$output" == "HTTP/1.1 431 "* ]]
+	run raw_api < <(printf 'GET /%0300d HTTP/1.1\r\n\r\n' 0)
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw_api < <(printf 'GET / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\n{')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw_api < <(printf 'GET / HTTP/1.1\r\nX: a\0b\r\n\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]]
+	run raw_api < <(printf 'GET / HTTP/1.1\r\n')
+	[[ "$output" == "HTTP/1.1 400 "* ]] # the client closed before the head ended
+	run api GET /
+	[ "${lines[-1]}" = 200 ]
+}

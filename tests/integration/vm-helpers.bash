@@ -190,3 +190,13 @@ PY
 	VSOCK_HOST_PID=$!
 	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
 }
+
+# wait_for SECONDS CMD...: poll CMD every 50 ms until it succeeds; fails after SECONDS.
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	until "$@"; do
+		[ "$SECONDS" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}

@@ -16,12 +16,43 @@ struct api_resp {
 	int status;
 	char *body;
 };
+/* A handler leaves resp->status 0 to answer later on the connection (InstanceStart). */
 typedef void (*api_handler)(void *ctx, const char *method, const char *path, const char *body,
 			    size_t body_len, struct api_resp *resp);
-/* server.c: a listening socket at path; serve one connection (one request). */
+
+#include "http.h"
+#define API_MAX_CONNS	    8
+#define API_REQ_DEADLINE_MS 5000
+#define REQ_MAX		    (HTTP_MAX_HEAD + HTTP_MAX_BODY)
+
+struct api_conn {
+	int fd;		  /* -1: a free slot */
+	size_t len;	  /* bytes read into buf */
+	int64_t deadline; /* CLOCK_MONOTONIC ms by which the request must be complete */
+	char *buf;	  /* REQ_MAX bytes while the slot is used */
+};
+
+/* A listening socket's connections; state kept across api_srv_run() calls. */
+struct api_srv {
+	int listen_fd;
+	int64_t deadline_ms;
+	struct api_conn conn[API_MAX_CONNS];
+};
+
+/* server.c: a listening socket at path. */
 int api_listen(const char *path, struct err **err);
 void api_send_resp(int fd, const struct api_resp *r);
-void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx);
+/* A {"fault_message": msg} response (owned body). */
+void api_fault(struct api_resp *resp, int status, const char *msg);
+void api_srv_init(struct api_srv *s, int listen_fd);
+/*
+ * Serve requests until stop_fd is readable (returns -1) or a handler defers
+ * its answer (returns that connection's fd, the caller answers and closes
+ * it); -errno if poll fails.  Connections still open stay in s.
+ */
+int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx);
+/* Answer every open connection with status/why (0: just close) and close it. */
+void api_srv_close_conns(struct api_srv *s, int status, const char *why);
 
 /* Route one parsed request (no I/O); exposed for the unit test. */
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,

@@ -30,11 +30,9 @@ struct preboot {
 
 static void answer(struct api_resp *resp, int status, const char *msg)
 {
-	json_t *j = msg ? json_pack("{s:s}", "fault_message", msg) : NULL;
-
-	resp->status = status;
-	resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
+	if (msg)
+		return api_fault(resp, status, msg);
+	*resp = (struct api_resp){.status = status};
 }
 
 static void answer_err(struct api_resp *resp, struct err **err)
@@ -370,9 +368,9 @@ void vmm_api_answer_start(int fd, const struct err *err)
 
 int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 {
-	static char buf[HTTP_MAX_HEAD + HTTP_MAX_BODY];
 	struct preboot *pb = calloc(1, sizeof(*pb));
-	int lfd;
+	struct api_srv srv;
+	int lfd, fd;
 
 	if (!pb)
 		return err_make(err, ENOMEM, "pre-boot API");
@@ -382,23 +380,16 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 		free(pb);
 		return lfd;
 	}
-	while (!pb->started) {
-		_cleanup_close_ int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0 && errno != EINTR && errno != ECONNABORTED) {
-			int e = errno;
-
-			close(lfd);
-			unlink(cfg->api_sock);
-			free(pb);
-			return err_make(err, e, "--api-sock: accept");
-		}
-		if (fd >= 0)
-			api_serve_conn(fd, buf, sizeof(buf), handle_preboot, pb);
-		if (fd >= 0 && pb->started)
-			cfg->api_start_fd = TAKE_FD(fd);
-	}
+	api_srv_init(&srv, lfd);
+	fd = api_srv_run(&srv, -1, handle_preboot, pb);
+	api_srv_close_conns(&srv, 503, "the microVM is starting; retry");
 	free(pb);
+	if (fd < 0) {
+		close(lfd);
+		unlink(cfg->api_sock);
+		return err_make(err, -fd, "--api-sock: serve");
+	}
+	cfg->api_start_fd = fd;
 	cfg->api_listen_fd = lfd;
 	return 0;
 }
