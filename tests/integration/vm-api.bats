@@ -93,7 +93,7 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	[ "${lines[1]}" = 400 ]
 	run api PUT /actions '{"action_type":"SendCtrlAltDel"}'
 	[ "${lines[1]}" = 400 ]
-	[[ "${lines[0]}" == *"not supported yet"* ]]
+	[[ "${lines[0]}" == *"not supported by isola"* ]]
 	run api GET /nowhere
 	[ "${lines[1]}" = 404 ]
 	run api DELETE /vm
@@ -176,7 +176,7 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	[[ "${lines[0]}" == *'"state":"Not started"'* ]]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	[ "${lines[1]}" = 400 ]
-	[[ "${lines[0]}" == *"no kernel"* ]]
+	[[ "${lines[0]}" == *"no boot source (PUT /boot-source first)"* ]]
 	run api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":128,"bogus":true}'
 	[ "${lines[1]}" = 400 ]
 	[[ "${lines[0]}" == *"body.bogus: unknown field"* ]]
@@ -205,26 +205,159 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 	[ ! -e "$TMP/api.sock" ]
 }
 
-@test "vm api: InstanceStart answers 400 when the VM cannot start, and the VMM exits" {
+@test "vm api: files are checked at PUT; a failed InstanceStart leaves the VMM configurable" {
 	require_kvm
-	require_cmd curl
 	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
-	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out" 2>"$TMP/err" &
-	VM_PID=$!
-	for i in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done
-	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\"}"
-	[ "${lines[-1]}" = 204 ]
+	start_preboot
+	# Missing files are refused when PUT, naming the API field (not a CLI flag).
+	run api PUT /boot-source "{\"kernel_image_path\":\"$TMP/nokernel\"}"
+	echo "$output"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'body.kernel_image_path'*'No such file'* ]]
 	run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/missing.img\",\"is_root_device\":true}"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'body.path_on_host'*"$TMP/missing.img"* ]]
+	mkdir "$TMP/dir"
+	run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/dir\",\"is_root_device\":true}"
+	[ "${lines[1]}" = 400 ]
+	run api PUT /machine-config '{"vcpu_count":2,"mem_size_mib":999999}'
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'body.mem_size_mib'* ]]
+	[[ "${lines[0]}" != *'--memory'* ]]
+	run api PUT /machine-config '{"vcpu_count":0,"mem_size_mib":64}'
+	[[ "${lines[0]}" == *'body.vcpu_count'* ]]
+	# A kernel file that exists but does not load: InstanceStart fails, the VMM stays.
+	head -c 8192 /dev/zero >"$TMP/junk"
+	run api PUT /boot-source "{\"kernel_image_path\":\"$TMP/junk\"}"
 	[ "${lines[-1]}" = 204 ]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	echo "$output"
 	[ "${lines[1]}" = 400 ]
-	[[ "${lines[0]}" == *"$TMP/missing.img"* ]]
-	st=0
-	wait "$VM_PID" || st=$?
+	[[ "${lines[0]}" == *"$TMP/junk"* ]]
+	kill -0 "$VM_PID"
+	run api GET /
+	[[ "${lines[0]}" == *'"state":"Not started"'* ]]
+	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\",\"boot_args\":\"every=20000000\"}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[-1]}" = 204 ]
+	wait_for 10 grep -q "^counter: 2" "$TMP/out"
+	run api GET /machine-config
+	[ "${lines[-1]}" = 200 ]
+	[[ "${lines[0]}" == *'"vcpu_count":1,"mem_size_mib":128'* ]] # Firecracker's defaults
+	kill "$VM_PID"
+	wait "$VM_PID" || true
 	VM_PID=
-	[ "$st" -eq 1 ]
 	[ ! -e "$TMP/api.sock" ]
+}
+
+# jq_ok JSON FILTER: the filter is true of the JSON.
+jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
+
+@test "vm api: a disk path containing a comma through the CLI, the JSON config and the API" {
+	require_kvm
+	require_cmd curl
+	require_cmd jq
+	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	truncate -s 1M "$TMP/a,b.img"
+	start_counter --api-sock "$TMP/api.sock" --disk "$TMP/a,,b.img,ro"
+	run api GET /vm/config
+	echo "$output"
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/a,b.img\" and .drives[0].is_read_only"
+	kill "$VM_PID"; wait "$VM_PID" || true; VM_PID=
+	rm -f "$TMP/out"
+	printf '{"disks": [{"path": "%s", "readonly": true}]}\n' "$TMP/a,b.img" >"$TMP/vm.json"
+	start_counter --api-sock "$TMP/api.sock" --config "$TMP/vm.json"
+	run api GET /vm/config
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/a,b.img\" and .drives[0].is_read_only"
+	kill "$VM_PID"; wait "$VM_PID" || true; VM_PID=
+	rm -f "$TMP/out"
+	start_preboot
+	run api PUT /drives/d "{\"drive_id\":\"d\",\"path_on_host\":\"$TMP/a,b.img\",\"is_root_device\":false,\"is_read_only\":true}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\",\"boot_args\":\"every=20000000\"}"
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[-1]}" = 204 ]
+	run api GET /vm/config
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/a,b.img\" and .drives[0].drive_id == \"d\""
+}
+
+@test "vm api: a recorded firectl/Firecracker SDK request sequence gets the answers the spec gives" {
+	require_kvm
+	require_cmd curl
+	require_cmd jq
+	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	id=isola-it-fc$$
+	truncate -s 1M "$TMP/root,fs.img" "$TMP/data.img"
+	: >"$TMP/fc.log"
+	: >"$TMP/fc.metrics"
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --id "$id" --console "$TMP/out" 2>"$TMP/err" &
+	VM_PID=$!
+	wait_for 10 test -S "$TMP/api.sock"
+	n=0
+	while IFS=$'\t' read -r method path want body check; do
+		[[ "$method" == \#* ]] && continue
+		body=${body//@TMP@/$TMP}
+		body=${body//@GUEST@/$GUEST_DIR}
+		check=${check//@TMP@/$TMP}
+		check=${check//@GUEST@/$GUEST_DIR}
+		check=${check//@ID@/$id}
+		if [ "$body" = - ]; then run api "$method" "$path"; else run api "$method" "$path" "$body"; fi
+		echo "$method $path -> $output"
+		[ "${lines[-1]}" = "$want" ]
+		if [ "$want" -ge 400 ]; then jq_ok "${lines[0]}" '.fault_message | type == "string"'; fi
+		if [ "$check" != - ]; then jq_ok "${lines[0]}" "$check"; fi
+		if [ "$path" = /actions ] && [ "$want" = 204 ] && [[ "$body" == *InstanceStart* ]]; then
+			wait_for 10 grep -q "^counter: 2" "$TMP/out"
+		fi
+		n=$((n + 1))
+	done <"$BATS_TEST_DIRNAME/data/firecracker-sdk-requests.tsv"
+	[ "$n" -ge 20 ]
+	[ -s "$TMP/snap.state" ]
+	# FlushMetrics wrote a line with the vCPU exits since the last one (the guest's serial port writes).
+	line=$(tail -n 1 "$TMP/fc.metrics")
+	echo "$line"
+	jq_ok "$line" '.utc_timestamp_ms > 0 and .vcpu.exit_io_out > 0 and .api_server.requests > 0'
+	# The logger at Warning: the failed drive is not there (info), nothing at debug level.
+	! grep -q ' debug ' "$TMP/fc.log"
+	! grep -q ' info ' "$TMP/fc.log"
+}
+
+@test "vm api: logger levels filter what reaches the log path" {
+	require_kvm
+	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	start_preboot
+	: >"$TMP/log"
+	run api PUT /logger "{\"log_path\":\"$TMP/log\",\"level\":\"Loud\"}"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'body.level'* ]]
+	run api PUT /logger "{\"log_path\":\"$TMP/nolog\"}"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'body.log_path'* ]]
+	run api PUT /logger "{\"log_path\":\"$TMP/log\",\"level\":\"Warning\"}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /logger "{\"log_path\":\"$TMP/log\",\"level\":\"Debug\"}"
+	[ "${lines[1]}" = 400 ] # configured once, as Firecracker's
+	head -c 8192 /dev/zero >"$TMP/junk"
+	run api PUT /boot-source "{\"kernel_image_path\":\"$TMP/junk\"}"
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[1]}" = 400 ]
+	cat "$TMP/log"
+	grep -q ' warning InstanceStart: .*junk' "$TMP/log"
+	! grep -q ' info ' "$TMP/log"
+	! grep -q ' debug ' "$TMP/log"
+	# SIGTERM before boot removes the socket; then debug in another VMM: debug lines arrive.
+	kill "$VM_PID"; wait "$VM_PID" || true; VM_PID=
+	[ ! -e "$TMP/api.sock" ]
+	: >"$TMP/log2"
+	start_preboot
+	run api PUT /logger "{\"log_path\":\"$TMP/log2\",\"level\":\"debug\"}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\",\"boot_args\":\"every=20000000\"}"
+	run api PUT /entropy '{}'
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[-1]}" = 204 ]
+	grep -q ' debug ' "$TMP/log2"
 }
 
 # start_preboot: `isola vm run --api-sock` waiting for its configuration (no KVM needed).

@@ -4,6 +4,8 @@
  * The control API (docs/vm-api.md): HTTP/1.1 + JSON on a Unix socket, in
  * Firecracker's shape, served by one thread while the VM runs.
  */
+#include <jansson.h>
+
 #include "../vm-internal.h"
 
 /* Bring-up step after "run": listen on cfg->api_sock (no-op without it). */
@@ -36,6 +38,7 @@ struct api_conn {
 struct api_srv {
 	int listen_fd;
 	int64_t deadline_ms;
+	int64_t wake_at; /* CLOCK_MONOTONIC ms: api_srv_run() returns -ETIMEDOUT then (0: never) */
 	struct api_conn conn[API_MAX_CONNS];
 };
 
@@ -54,6 +57,30 @@ int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx);
 /* Answer every open connection with status/why (0: just close) and close it. */
 void api_srv_close_conns(struct api_srv *s, int status, const char *why);
 
+/* info.c: the read-only routes' bodies (new references). */
+json_t *api_instance_info(const struct vm_config *cfg, const char *state);
+json_t *api_version(void);
+json_t *api_machine_config(unsigned cpus, uint64_t mem_bytes);
+json_t *api_vm_config(const struct vm_config *cfg, unsigned cpus, uint64_t mem_bytes);
+/* A Firecracker endpoint isola refuses: answered 400 with the reason. */
+bool api_unsupported(const char *method, const char *path, bool running, struct api_resp *resp);
+
+/* obs.c: PUT /logger, PUT /metrics (pre-boot), one metrics line. */
+struct api_metrics {
+	uint64_t requests, failures, last_requests, last_failures;
+	struct vcpu_stats vcpu; /* at the previous line */
+};
+#define API_METRICS_PERIOD_MS 60000
+const char *api_log_level_name(int level);
+int api_logger_put(struct vm_config *cfg, json_t *j, struct err **err);
+int api_metrics_put(struct vm_config *cfg, json_t *j, struct err **err);
+/* vm: NULL before boot. */
+int api_metrics_flush(const struct vm_config *cfg, struct vm *vm, struct api_metrics *m,
+		      struct err **err);
+
+/* server.c: a metrics line for the running VM now (FlushMetrics). */
+int vm_api_flush_metrics(struct vm *vm, struct err **err);
+
 /* Route one parsed request (no I/O); exposed for the unit test. */
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
 		   size_t body_len, struct api_resp *resp);
@@ -62,7 +89,6 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const char *body,
 		    size_t body_len, struct api_resp *resp);
 /* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
-#include <jansson.h>
 int api_snapshot_load(json_t *j, struct err **err);
 /* migrate.c: PUT /migrate */
 void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

@@ -35,6 +35,7 @@ struct vm_api {
 	pthread_t thread;
 	char *path;
 	struct api_srv srv;
+	struct api_metrics metrics;
 };
 
 static const char *reason(int status)
@@ -100,7 +101,17 @@ void api_send_resp(int fd, const struct api_resp *r)
 static void handle_running(void *ctx, const char *method, const char *path, const char *body,
 			   size_t body_len, struct api_resp *resp)
 {
-	vm_api_handle(ctx, method, path, body, body_len, resp);
+	struct vm *vm = ctx;
+
+	vm->api->metrics.requests++;
+	vm_api_handle(vm, method, path, body, body_len, resp);
+	if (resp->status >= 400)
+		vm->api->metrics.failures++;
+}
+
+int vm_api_flush_metrics(struct vm *vm, struct err **err)
+{
+	return api_metrics_flush(vm->cfg, vm, &vm->api->metrics, err);
 }
 
 void api_fault(struct api_resp *resp, int status, const char *msg)
@@ -250,6 +261,14 @@ int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx)
 				pc[nc++] = &s->conn[i];
 				p[n++] = (struct pollfd){.fd = s->conn[i].fd, .events = POLLIN};
 			}
+		if (s->wake_at) {
+			int64_t w = s->wake_at - now_ms();
+
+			if (w <= 0)
+				return -ETIMEDOUT;
+			if (timeout < 0 || w < timeout)
+				timeout = (int)w;
+		}
 		if (poll(p, n, timeout) < 0) {
 			if (errno == EINTR)
 				continue;
@@ -273,8 +292,24 @@ static void *api_thread(void *arg)
 	int fd;
 
 	/* The running VM's handlers never defer an answer; close one if they did. */
-	while ((fd = api_srv_run(&a->srv, a->stop_efd, handle_running, a->vm)) >= 0)
+	for (;;) {
+		if (a->vm->cfg->metrics_fd >= 0 && !a->srv.wake_at)
+			a->srv.wake_at = now_ms() + API_METRICS_PERIOD_MS;
+		fd = api_srv_run(&a->srv, a->stop_efd, handle_running, a->vm);
+		if (fd == -ETIMEDOUT) {
+			struct err *err = NULL;
+
+			a->srv.wake_at = 0;
+			if (vm_api_flush_metrics(a->vm, &err) < 0) {
+				log_warn_ratelimited("%s", err->msg);
+				err_free(&err);
+			}
+			continue;
+		}
+		if (fd < 0)
+			break;
 		close(fd);
+	}
 	api_srv_close_conns(&a->srv, 503, "the microVM is stopping");
 	return NULL;
 }
