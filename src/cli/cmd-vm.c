@@ -16,6 +16,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
+#include "vm-rundir.h"
 #include "vm.h"
 
 enum {
@@ -37,8 +38,6 @@ int cmd_vm_receive(struct cli_globals *g, int argc, char **argv);
 /* cmd-vm-api.c */
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
-int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err);
-void vm_rundir_remove(const struct vm_config *cfg);
 
 static const struct option run_opts[] = {
     {"kernel", required_argument, NULL, OPT_VALUE},
@@ -146,10 +145,9 @@ static int run_configured(struct vm_config *cfg, bool preboot, int *status, stru
 static int vm_run(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	_cleanup_free_ char *api_sock = NULL;
+	struct vm_rundir rd = {0};
 	const char *config = NULL;
 	struct vm_config cfg;
-	bool rundir = false;
 	int c, idx, status = 1, r = 0;
 
 	vmm_config_init(&cfg);
@@ -181,10 +179,8 @@ static int vm_run(int argc, char **argv)
 	}
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
-	if (r >= 0 && cfg.api_id) {
-		r = vm_rundir_prepare(&cfg, &api_sock, &err);
-		rundir = r >= 0 || err_code(err) != -EEXIST;
-	}
+	if (r >= 0)
+		r = vm_rundir_prepare(&cfg, &rd, &err);
 	if (r >= 0)
 		r = run_configured(&cfg, !cfg.kernel && cfg.api_sock, &status, &err);
 	if (cfg.api_listen_fd >= 0) {
@@ -192,8 +188,7 @@ static int vm_run(int argc, char **argv)
 		close(cfg.api_listen_fd);
 		unlink(cfg.api_sock);
 	}
-	if (rundir)
-		vm_rundir_remove(&cfg);
+	vm_rundir_remove(&rd);
 	vmm_config_free(&cfg);
 	if (r < 0) {
 		err_wrap(&err, "vm run");

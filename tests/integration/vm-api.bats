@@ -443,3 +443,42 @@ print("fast=%s slow_open=%s sent=%d slow=%s" % (fast, slow_open, sent, answer.sp
 	run api GET /
 	[ "${lines[-1]}" = 200 ]
 }
+
+@test "vm api: a VM started with only --api-sock is listed by vm ls; every vm command takes an id or a socket" {
+	cd "$TMP"
+	start_counter --api-sock rel.sock
+	pid=$VM_PID
+	run "$ISOLA" vm ls
+	echo "$output"
+	[[ "$output" == *"pid-$pid"*"Running"*"$TMP/run/pid-$pid/api.sock"* ]]
+	[ "$(readlink "$TMP/run/pid-$pid/api.sock")" = "$TMP/rel.sock" ]
+	run "$ISOLA" vm info "pid-$pid"
+	[[ "$output" == *'"state":"Running"'* ]]
+	"$ISOLA" vm pause "$TMP/rel.sock"
+	run "$ISOLA" vm info "$TMP/rel.sock"
+	[[ "$output" == *'"state":"Paused"'* ]]
+	"$ISOLA" vm resume "pid-$pid"
+	"$ISOLA" vm snapshot "pid-$pid" --state st --mem mem
+	[ -s "$TMP/st" ]
+	# The VM first, then options (as for every other vm subcommand).
+	run "$ISOLA" vm migrate "$TMP/rel.sock" --to "unix:$TMP/nobody"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *usage* ]]
+	run timeout 15 "$ISOLA" vm stop "$TMP/rel.sock"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wait "$VM_PID" || true
+	VM_PID=
+	[ ! -e "$TMP/rel.sock" ]
+	[ ! -e "$TMP/run/pid-$pid" ]
+	# A VMM killed with SIGKILL leaves its entry; vm ls drops it.
+	start_counter --api-sock "$TMP/k.sock"
+	pid=$VM_PID
+	[ -d "$TMP/run/pid-$pid" ]
+	kill -9 "$VM_PID"
+	wait "$VM_PID" || true
+	VM_PID=
+	run "$ISOLA" vm ls
+	[[ "$output" != *"pid-$pid"* ]]
+	[ ! -e "$TMP/run/pid-$pid" ]
+}

@@ -1,0 +1,14 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* cmd-vm-api.c: the run directory entry of a VM that has an API (`isola vm ls`). */
+#include "vm-config.h"
+
+struct vm_rundir {
+	char *name; /* the entry (the --id, or pid-PID) once created */
+	char *sock; /* the default socket path when no --api-sock was given */
+};
+
+/* No-op without --id and --api-sock; cfg->api_sock may then point into rd. */
+int vm_rundir_prepare(struct vm_config *cfg, struct vm_rundir *rd, struct err **err);
+/* Remove the entry if it was created, free rd. */
+void vm_rundir_remove(struct vm_rundir *rd);
