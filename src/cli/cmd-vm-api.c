@@ -29,7 +29,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "log.h"
-#include "vm-rundir.h"
+#include "vm-cli.h"
 #include "vm.h"
 
 #define RESP_MAX (64 * 1024)

@@ -20,11 +20,8 @@
 #include "cli.h"
 #include "jsonutil.h"
 #include "migrate/vmm-migrate.h"
-#include "vm-rundir.h"
+#include "vm-cli.h"
 #include "vm.h"
-
-int vm_api_request(const char *vm, const char *method, const char *path, const char *body,
-		   char **ret_body, struct err **err);
 
 enum { OPT_TO = 1, OPT_API_SOCK, OPT_LISTEN, OPT_CONSOLE, OPT_ID, OPT_REMAP };
 

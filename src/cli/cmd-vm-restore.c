@@ -14,7 +14,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
-#include "vm-rundir.h"
+#include "vm-cli.h"
 #include "vm.h"
 
 enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK, OPT_ID };

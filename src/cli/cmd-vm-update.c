@@ -17,11 +17,9 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "vm-cli.h"
 #include "jsonutil.h"
 #include "parse.h"
-
-int vm_api_request(const char *vm, const char *method, const char *path, const char *body,
-		   char **ret_body, struct err **err);
 
 enum { OPT_BALLOON = 1, OPT_MEMORY, OPT_STATS, OPT_SHOW };
 

@@ -16,7 +16,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "log.h"
-#include "vm-rundir.h"
+#include "vm-cli.h"
 #include "vm.h"
 
 enum {
