@@ -471,6 +471,7 @@ print("fast=%s slow_open=%s sent=%d slow=%s" % (fast, slow_open, sent, answer.sp
 	[ ! -e "$TMP/rel.sock" ]
 	[ ! -e "$TMP/run/pid-$pid" ]
 	# A VMM killed with SIGKILL leaves its entry; vm ls drops it.
+	rm -f "$TMP/out"
 	start_counter --api-sock "$TMP/k.sock"
 	pid=$VM_PID
 	[ -d "$TMP/run/pid-$pid" ]

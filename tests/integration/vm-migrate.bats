@@ -12,6 +12,7 @@ GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
 
 setup() {
 	isola_tmp
+	export ISOLA_VM_RUNDIR=$TMP/run # VMs with an API get a vm ls entry: keep them here
 	PIDS=()
 	NS_SRC=isola-it-mig-src-$$
 	NS_DST=isola-it-mig-dst-$$
