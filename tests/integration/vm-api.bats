@@ -482,3 +482,26 @@ print("fast=%s slow_open=%s sent=%d slow=%s" % (fast, slow_open, sent, answer.sp
 	[[ "$output" != *"pid-$pid"* ]]
 	[ ! -e "$TMP/run/pid-$pid" ]
 }
+
+@test "vm api: metrics count a virtio-blk guest's requests and vCPU exits; a last line at exit" {
+	require_kvm
+	require_cmd jq
+	[ -f "$GUEST_DIR/virtio-blk.elf" ] || skip "SKIP: $GUEST_DIR/virtio-blk.elf not built"
+	truncate -s 1M "$TMP/disk.img"
+	: >"$TMP/metrics"
+	start_preboot
+	run api PUT /metrics "{\"metrics_path\":\"$TMP/metrics\"}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":false}"
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/virtio-blk.elf\",\"boot_args\":\"sector=40 sectors=32\"}"
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[-1]}" = 204 ]
+	st=0
+	timeout 60 tail --pid="$VM_PID" -f /dev/null
+	wait "$VM_PID" || st=$?
+	VM_PID=
+	line=$(tail -n 1 "$TMP/metrics")
+	echo "$line"
+	jq_ok "$line" '.virtio[0].device == "blk" and .virtio[0].completed_total > 0 and .virtio[0].bytes_to_guest_total > 0 and .vcpu.exits > 0'
+}

@@ -5,7 +5,8 @@
  * lines go.  Each metrics line is one JSON object with what isola counts
  * (vCPU exits since the previous line, as Firecracker's counters are), written
  * on FlushMetrics and every 60 s by the API thread.  Both are configured
- * once, before boot; the file or pipe must exist.
+ * once, before boot; the file or pipe must exist.  Each virtio device's
+ * completed requests and bytes written to the guest are totals.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,6 +21,7 @@
 #include "cleanup.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "virtio/virtio.h"
 
 static const char *const level_names[] = {"Error", "Warning", "Info", "Debug", "Trace", "Off"};
 
@@ -142,6 +144,21 @@ static json_t *vcpu_metrics(struct vm *vm, struct vcpu_stats *last)
 	return j;
 }
 
+/* Each virtio device's totals since it was made (not deltas: a reset keeps them). */
+static json_t *device_metrics(struct vm *vm)
+{
+	struct vmm_virtio_stat st[VM_MAX_DISKS + VM_MAX_NETS + 3];
+	unsigned n = vm ? vmm_virtio_stats(vm, st, ARRAY_SIZE(st)) : 0;
+	json_t *a = json_array();
+
+	for (unsigned i = 0; a && i < n && i < ARRAY_SIZE(st); i++)
+		json_array_append_new(a,
+				      json_pack("{s:s, s:I, s:I}", "device", st[i].name,
+						"completed_total", (json_int_t)st[i].completed,
+						"bytes_to_guest_total", (json_int_t)st[i].bytes));
+	return a;
+}
+
 int api_metrics_flush(const struct vm_config *cfg, struct vm *vm, struct api_metrics *m,
 		      struct err **err)
 {
@@ -153,11 +170,11 @@ int api_metrics_flush(const struct vm_config *cfg, struct vm *vm, struct api_met
 	if (cfg->metrics_fd < 0)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	j = json_pack("{s:I, s:o, s:{s:I, s:I}}", "utc_timestamp_ms",
+	j = json_pack("{s:I, s:o, s:{s:I, s:I}, s:o}", "utc_timestamp_ms",
 		      (json_int_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, "vcpu",
 		      vcpu_metrics(vm, &m->vcpu), "api_server", "requests",
 		      (json_int_t)(m->requests - m->last_requests), "failures",
-		      (json_int_t)(m->failures - m->last_failures));
+		      (json_int_t)(m->failures - m->last_failures), "virtio", device_metrics(vm));
 	m->last_requests = m->requests;
 	m->last_failures = m->failures;
 	line = j ? json_dumps(j, JSON_COMPACT) : NULL;

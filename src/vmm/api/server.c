@@ -310,6 +310,13 @@ static void *api_thread(void *arg)
 			break;
 		close(fd);
 	}
+	/* The VM stops: a last metrics line, as Firecracker writes at exit. */
+	if (a->vm->cfg->metrics_fd >= 0) {
+		struct err *err = NULL;
+
+		if (vm_api_flush_metrics(a->vm, &err) < 0)
+			err_free(&err);
+	}
 	api_srv_close_conns(&a->srv, 503, "the microVM is stopping");
 	return NULL;
 }
