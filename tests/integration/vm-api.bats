@@ -339,6 +339,13 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	[ "${lines[1]}" = 400 ] # configured once, as Firecracker's
 	head -c 8192 /dev/zero >"$TMP/junk"
 	run api PUT /boot-source "{\"kernel_image_path\":\"$TMP/junk\"}"
+	run api PUT /machine-config '{"vcpu_count":1,"mem_size_mib":65,"huge_pages":"2M"}'
+	[ "${lines[-1]}" = 204 ]
+	run api PUT /actions '{"action_type":"InstanceStart"}'
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'huge_pages'*'mem_size_mib'* ]]
+	run api PUT /machine-config '{"vcpu_count":1,"mem_size_mib":64}'
+	[ "${lines[-1]}" = 204 ]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	[ "${lines[1]}" = 400 ]
 	cat "$TMP/log"

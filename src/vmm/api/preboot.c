@@ -120,6 +120,10 @@ static int action(struct preboot *pb, json_t *j, struct err **err)
 				"SendCtrlAltDel");
 	if (!pb->cfg->kernel)
 		return err_make(err, 0, "InstanceStart: no boot source (PUT /boot-source first)");
+	if (pb->cfg->hugepages && (pb->cfg->memory & ((2ULL << 20) - 1)))
+		return err_make(err, 0,
+				"InstanceStart: machine-config.huge_pages \"2M\" needs an even "
+				"mem_size_mib");
 	r = vmm_config_validate(pb->cfg, err);
 	if (r < 0)
 		return err_wrap(err, "InstanceStart");
