@@ -31,7 +31,7 @@ struct api_conn {
 	int fd;		  /* -1: a free slot */
 	size_t len;	  /* bytes read into buf */
 	int64_t deadline; /* CLOCK_MONOTONIC ms by which the request must be complete */
-	char *buf;	  /* REQ_MAX bytes while the slot is used */
+	char *buf;	  /* REQ_MAX bytes, kept by the slot until api_srv_close_conns() */
 };
 
 /* A listening socket's connections; state kept across api_srv_run() calls. */
@@ -54,7 +54,7 @@ void api_srv_init(struct api_srv *s, int listen_fd);
  * it); -errno if poll fails.  Connections still open stay in s.
  */
 int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx);
-/* Answer every open connection with status/why (0: just close) and close it. */
+/* Answer every open connection with status/why (0: just close), close it, free the buffers. */
 void api_srv_close_conns(struct api_srv *s, int status, const char *why);
 
 /* info.c: the read-only routes' bodies (new references). */

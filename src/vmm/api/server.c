@@ -144,18 +144,18 @@ static void conn_close(struct api_conn *c, int status, const char *why)
 		free(resp.body);
 	}
 	close(c->fd);
-	free(c->buf);
-	*c = (struct api_conn){.fd = -1};
+	c->fd = -1; /* the slot keeps its buffer for the next connection */
 }
 
-static void srv_accept(struct api_srv *s)
+/* Accept one connection into a free slot; NULL when none was accepted. */
+static struct api_conn *srv_accept(struct api_srv *s)
 {
 	struct timeval tv = {.tv_sec = 1};
 	struct api_conn *c = NULL;
 	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 	if (fd < 0)
-		return;
+		return NULL;
 	/* Responses are small; a client that does not read them gets 1 s. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	for (size_t i = 0; i < API_MAX_CONNS && !c; i++)
@@ -164,12 +164,17 @@ static void srv_accept(struct api_srv *s)
 	if (!c) {
 		struct api_conn busy = {.fd = fd};
 
-		return conn_close(&busy, 503, "too many API connections; retry");
+		conn_close(&busy, 503, "too many API connections; retry");
+		return NULL;
 	}
-	*c = (struct api_conn){.fd = fd, .deadline = now_ms() + s->deadline_ms};
-	c->buf = malloc(REQ_MAX);
+	*c = (struct api_conn){.fd = fd, .deadline = now_ms() + s->deadline_ms, .buf = c->buf};
 	if (!c->buf)
+		c->buf = malloc(REQ_MAX);
+	if (!c->buf) {
 		conn_close(c, 503, "out of memory");
+		return NULL;
+	}
+	return c;
 }
 
 /*
@@ -204,8 +209,6 @@ static int srv_read(struct api_srv *s, struct api_conn *c, api_handler handle, v
 	if (!resp.status) { /* answered later (InstanceStart) */
 		fd = c->fd;
 		c->fd = -1;
-		free(c->buf);
-		*c = (struct api_conn){.fd = -1};
 		return fd;
 	}
 	api_send_resp(c->fd, &resp);
@@ -223,8 +226,11 @@ void api_srv_init(struct api_srv *s, int listen_fd)
 
 void api_srv_close_conns(struct api_srv *s, int status, const char *why)
 {
-	for (size_t i = 0; i < API_MAX_CONNS; i++)
+	for (size_t i = 0; i < API_MAX_CONNS; i++) {
 		conn_close(&s->conn[i], status, why);
+		free(s->conn[i].buf);
+		s->conn[i].buf = NULL;
+	}
 }
 
 /* The poll timeout: until the nearest request deadline, or forever. */
@@ -248,7 +254,7 @@ static int srv_timeout(struct api_srv *s, int64_t now)
 int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx)
 {
 	struct pollfd p[API_MAX_CONNS + 2];
-	struct api_conn *pc[API_MAX_CONNS];
+	struct api_conn *pc[API_MAX_CONNS], *c;
 
 	for (;;) {
 		int timeout = srv_timeout(s, now_ms()), fd = -1;
@@ -281,8 +287,11 @@ int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx)
 				fd = srv_read(s, pc[i], handle, ctx);
 		if (fd >= 0)
 			return fd;
-		if (p[1].revents & POLLIN)
-			srv_accept(s);
+		/* The request is usually there already: read it without another poll. */
+		if ((p[1].revents & POLLIN) && (c = srv_accept(s)))
+			fd = srv_read(s, c, handle, ctx);
+		if (fd >= 0)
+			return fd;
 	}
 }
 
