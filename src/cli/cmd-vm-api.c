@@ -4,10 +4,11 @@
  *   isola vm ls
  *   isola vm info|pause|resume VM
  *   isola vm snapshot VM --state FILE --mem FILE
- *   isola vm stop ID   (SIGTERM to the VMM whose pid ID/pid records; waits 10 s)
- * VM is an id given to `isola vm run --id ID` (its socket is
- * $ISOLA_VM_RUNDIR or /run/isola/vm, then ID/api.sock) or a socket path
- * (anything containing a '/').
+ *   isola vm stop VM   (SIGTERM to its VMM; waits 10 s)
+ * VM is the first positional argument of every vm subcommand: an id given
+ * to `isola vm run --id ID` or the pid-PID entry `vm ls` shows for a VM
+ * started with only --api-sock (its socket is $ISOLA_VM_RUNDIR or
+ * /run/isola/vm, then ID/api.sock), or a socket path (anything with a '/').
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,15 +30,25 @@
 #include "cli.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "log.h"
+#include "vm-cli.h"
 #include "vm.h"
 
 #define RESP_MAX (64 * 1024)
 
+/* $ISOLA_VM_RUNDIR, else $XDG_RUNTIME_DIR/isola/vm for other users than root, else /run/isola/vm.
+ */
 static const char *rundir(void)
 {
-	const char *d = getenv("ISOLA_VM_RUNDIR");
+	static char buf[PATH_MAX];
+	const char *d = getenv("ISOLA_VM_RUNDIR"), *x = getenv("XDG_RUNTIME_DIR");
 
-	return d && *d ? d : "/run/isola/vm";
+	if (d && *d)
+		return d;
+	if (geteuid() != 0 && x && x[0] == '/' &&
+	    snprintf(buf, sizeof(buf), "%s/isola/vm", x) < (int)sizeof(buf))
+		return buf;
+	return "/run/isola/vm";
 }
 
 static int check_id(const char *id, struct err **err)
@@ -55,60 +66,113 @@ static int check_id(const char *id, struct err **err)
 	return 0;
 }
 
-/* `isola vm run --id ID`: the runtime directory and the default socket. */
-int vm_rundir_prepare(struct vm_config *cfg, char **ret_sock, struct err **err)
+/* An absolute path for the server, which may run in another directory. */
+static char *absolute(const char *p)
 {
-	_cleanup_free_ char *dir = NULL;
-	int r;
+	char cwd[PATH_MAX], *out = NULL;
 
-	*ret_sock = NULL;
-	if (!cfg->api_id)
+	if (p[0] == '/')
+		return strdup(p);
+	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, p) < 0)
+		return NULL;
+	return out;
+}
+
+/* mkdir rundir()/name; a stale "pid-N" entry (its VMM was SIGKILLed) is replaced. */
+static int make_entry(const char *dir, bool stale_ok, struct err **err)
+{
+	_cleanup_err_ struct err *e = NULL;
+	_cleanup_close_ int rfd = -1;
+
+	if (mkdir(dir, 0700) == 0)
 		return 0;
-	r = check_id(cfg->api_id, err);
-	if (r < 0)
-		return err_wrap(err, "--id");
-	if (asprintf(&dir, "%s/%s", rundir(), cfg->api_id) < 0)
-		return err_make(err, ENOMEM, "--id");
-	r = mkdir_p(rundir(), 0700, err);
-	if (r < 0)
-		return r;
-	if (mkdir(dir, 0700) < 0)
+	if (errno != EEXIST || !stale_ok)
 		return err_make(err, errno, "--id: create `%s`%s", dir,
 				errno == EEXIST ? " (a VM with this id exists)" : "");
-	{
-		_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		char pid[24];
-
-		snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
-		r = dfd < 0 ? err_make(err, errno, "open `%s`", dir)
-			    : write_file_atomic_at(dfd, "pid", pid, strlen(pid), 0600, err);
-		if (r < 0)
-			return r;
-	}
-	if (!cfg->api_sock) {
-		if (asprintf(ret_sock, "%s/api.sock", dir) < 0)
-			return err_make(err, ENOMEM, "--id");
-		cfg->api_sock = *ret_sock;
-	} else if (cfg->api_sock[0] == '/') {
-		/* `isola vm ls` finds an absolute --api-sock through this link. */
-		_cleanup_free_ char *link = NULL;
-
-		if (asprintf(&link, "%s/api.sock", dir) < 0 || symlink(cfg->api_sock, link) < 0)
-			return err_make(err, errno ? errno : ENOMEM, "--id: link the API socket");
-	}
+	rfd = open(rundir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (rfd < 0 || rm_rf_at(rfd, strrchr(dir, '/') + 1, &e) < 0 || mkdir(dir, 0700) < 0)
+		return err_make(err, errno ? errno : EIO, "create `%s`", dir);
 	return 0;
 }
 
-void vm_rundir_remove(const struct vm_config *cfg)
+/*
+ * The run directory entry of a VM with an API: rundir()/ID for --id, else
+ * rundir()/pid-PID for one started with only --api-sock, so that `vm ls`
+ * lists every VM and the clients take either name.  It holds the VMM's pid
+ * and api.sock (the socket, or a link to an --api-sock elsewhere).
+ */
+static int prepare(struct vm_config *cfg, struct vm_rundir *rd, struct err **err)
+{
+	_cleanup_free_ char *dir = NULL, *name = NULL;
+	_cleanup_close_ int dfd = -1;
+	char pid[24];
+	int r;
+
+	*rd = (struct vm_rundir){0};
+	if (!cfg->api_id && !cfg->api_sock)
+		return 0;
+	if (cfg->api_id && (r = check_id(cfg->api_id, err)) < 0)
+		return err_wrap(err, "--id");
+	if (cfg->api_id ? !(name = strdup(cfg->api_id))
+			: asprintf(&name, "pid-%d", (int)getpid()) < 0)
+		return err_make(err, ENOMEM, "run directory");
+	if (asprintf(&dir, "%s/%s", rundir(), name) < 0)
+		return err_make(err, ENOMEM, "run directory");
+	r = mkdir_p(rundir(), 0700, err);
+	if (r >= 0)
+		r = make_entry(dir, !cfg->api_id, err);
+	if (r < 0)
+		return r;
+	rd->name = TAKE_PTR(name);
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	r = dfd < 0 ? err_make(err, errno, "open `%s`", dir)
+		    : write_file_atomic_at(dfd, "pid", pid, strlen(pid), 0600, err);
+	if (r < 0)
+		return r;
+	if (!cfg->api_sock) {
+		if (asprintf(&rd->sock, "%s/api.sock", dir) < 0)
+			return err_make(err, ENOMEM, "--id");
+		cfg->api_sock = rd->sock;
+		return 0;
+	}
+	/* `isola vm ls` and the clients find the socket through this link. */
+	_cleanup_free_ char *target = absolute(cfg->api_sock);
+
+	if (!target || symlinkat(target, dfd, "api.sock") < 0)
+		return err_make(err, errno ? errno : ENOMEM, "link the API socket");
+	return 0;
+}
+
+int vm_rundir_prepare(struct vm_config *cfg, struct vm_rundir *rd, struct err **err)
+{
+	const char *sock = cfg->api_sock;
+	int r = prepare(cfg, rd, err);
+
+	/* Without --id the entry is a convenience for `vm ls`: go on without it. */
+	if (r < 0 && !cfg->api_id) {
+		log_warn("`isola vm ls` will not list this VM: %s", (*err)->msg);
+		err_free(err);
+		vm_rundir_remove(rd);
+		cfg->api_sock = sock;
+		return 0;
+	}
+	return r;
+}
+
+void vm_rundir_remove(struct vm_rundir *rd)
 {
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_close_ int dfd = -1;
 
-	if (!cfg->api_id || check_id(cfg->api_id, &err) < 0)
-		return;
-	dfd = open(rundir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0)
-		(void)rm_rf_at(dfd, cfg->api_id, &err);
+	if (rd->name) {
+		dfd = open(rundir(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0)
+			(void)rm_rf_at(dfd, rd->name, &err);
+	}
+	free(rd->name);
+	free(rd->sock);
+	*rd = (struct vm_rundir){0};
 }
 
 /* One request; *ret_body gets the response body (NUL-terminated). */
@@ -170,18 +234,6 @@ static int vm_sock(const char *vm, char **ret, struct err **err)
 	return 0;
 }
 
-/* An absolute path for the server, which may run in another directory. */
-static char *absolute(const char *p)
-{
-	char cwd[PATH_MAX], *out = NULL;
-
-	if (p[0] == '/')
-		return strdup(p);
-	if (!getcwd(cwd, sizeof(cwd)) || asprintf(&out, "%s/%s", cwd, p) < 0)
-		return NULL;
-	return out;
-}
-
 /* One request to VM (an id or a socket path); a non-2xx answer is an error. */
 int vm_api_request(const char *vm, const char *method, const char *path, const char *body,
 		   char **ret_body, struct err **err)
@@ -239,8 +291,8 @@ static int snapshot(int argc, char **argv, struct err **err)
 	return simple(vm, "PUT", "/snapshot/create", body, false, err);
 }
 
-/* SIGTERM to the VMM of a VM started with --id; it cleans up and removes its directory. */
-static int stop(const char *id, struct err **err)
+/* The pid an entry's pid file records. */
+static int entry_pid(const char *id, pid_t *ret, struct err **err)
 {
 	_cleanup_free_ char *dir = NULL, *buf = NULL;
 	_cleanup_close_ int dfd = -1;
@@ -262,14 +314,83 @@ static int stop(const char *id, struct err **err)
 	pid = strtol(buf, &end, 10);
 	if (pid <= 1 || (*end && *end != '\n'))
 		return err_make(err, 0, "`%s/pid`: not a process id", dir);
+	*ret = pid;
+	return 0;
+}
+
+/* The pid of the process serving a socket path (SO_PEERCRED of a connection). */
+static int sock_pid(const char *sock, pid_t *ret, struct err **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+
+	if (fd < 0)
+		return err_make(err, errno, "socket");
+	if (strlen(sock) >= sizeof(sa.sun_path))
+		return err_make(err, ENAMETOOLONG, "`%s`: path too long", sock);
+	strcpy(sa.sun_path, sock);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return err_make(err, errno, "no VM at `%s`", sock);
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0 || uc.pid <= 1)
+		return err_make(err, errno ? errno : EPROTO, "`%s`: who serves it", sock);
+	*ret = uc.pid;
+	return 0;
+}
+
+/* pid is gone, or a zombie its parent has not reaped yet. */
+static bool exited(pid_t pid)
+{
+	char path[64], buf[256], *p;
+	ssize_t n;
+	_cleanup_close_ int fd = -1;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errno == ENOENT || errno == ESRCH;
+	n = read(fd, buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return true;
+	buf[n] = '\0';
+	p = strrchr(buf, ')'); /* "pid (comm) S ..." */
+	return p && (p[2] == 'Z' || p[2] == 'X');
+}
+
+/*
+ * SIGTERM to the VMM of VM (an id or a socket path); it cleans up (socket,
+ * run directory) and exits.  Waits up to 10 s for it to be gone.
+ */
+static int stop(const char *vm, struct err **err)
+{
+	pid_t pid = 0;
+	int r = strchr(vm, '/') ? sock_pid(vm, &pid, err) : entry_pid(vm, &pid, err);
+
+	if (r < 0)
+		return r;
 	if (kill(pid, SIGTERM) < 0)
-		return err_make(err, errno, "signal VM `%s` (pid %ld)", id, pid);
+		return err_make(err, errno, "signal VM `%s` (pid %d)", vm, (int)pid);
 	for (int i = 0; i < 1000; i++) {
-		if (faccessat(dfd, "pid", F_OK, 0) < 0)
+		if (exited(pid))
 			return 0;
 		usleep(10000);
 	}
-	return err_make(err, ETIMEDOUT, "VM `%s` (pid %ld) did not stop within 10 s", id, pid);
+	return err_make(err, ETIMEDOUT, "VM `%s` (pid %d) did not stop within 10 s", vm, (int)pid);
+}
+
+/* A pid-N entry whose VMM is gone (SIGKILLed): remove it rather than list it. */
+static bool stale_auto_entry(int dfd, const char *name)
+{
+	_cleanup_err_ struct err *e = NULL;
+	pid_t pid;
+
+	if (strncmp(name, "pid-", 4) || entry_pid(name, &pid, &e) < 0)
+		return false;
+	if (kill(pid, 0) == 0 || errno != ESRCH)
+		return false;
+	(void)rm_rf_at(dfd, name, &e);
+	return true;
 }
 
 static int ls(struct err **err)
@@ -287,7 +408,8 @@ static int ls(struct err **err)
 		const char *state = "unreachable";
 		int status = 0;
 
-		if (de->d_name[0] == '.' || vm_sock(de->d_name, &sock, &e) < 0)
+		if (de->d_name[0] == '.' || stale_auto_entry(dirfd(d), de->d_name) ||
+		    vm_sock(de->d_name, &sock, &e) < 0)
 			continue;
 		if (api_call(sock, "GET", "/", NULL, &status, &resp, &e) == 0 && status == 200 &&
 		    (j = json_loads(resp, 0, NULL)) && json_is_string(json_object_get(j, "state")))

@@ -22,6 +22,7 @@
 #include "cli.h"
 #include "jsonutil.h"
 #include "migrate/vmm-migrate.h"
+#include "vm-cli.h"
 #include "vm.h"
 
 enum { OPT_TO = 1, OPT_API_SOCK, OPT_LISTEN, OPT_CONSOLE, OPT_ID, OPT_REMAP };
@@ -39,7 +40,7 @@ static int migrate(int argc, char **argv, struct err **err)
 	int c;
 
 	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
+	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
 		if (c == OPT_TO)
 			to = optarg;
 		else if (c == OPT_API_SOCK)
@@ -123,25 +124,21 @@ static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char
 int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	_cleanup_free_ char *api_sock = NULL;
+	struct vm_rundir rd = {0};
 	const char *listen = NULL;
 	struct vm_config cfg;
-	bool rundir = false;
 	int status = 1, r;
 
 	(void)g;
 	vmm_config_init(&cfg);
 	r = receive_opts(&cfg, argc, argv, &listen, &err);
-	if (r >= 0 && cfg.api_id) {
-		r = vm_rundir_prepare(&cfg, &api_sock, &err);
-		rundir = r >= 0 || err_code(err) != -EEXIST;
-	}
+	if (r >= 0)
+		r = vm_rundir_prepare(&cfg, &rd, &err);
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
 	if (r >= 0)
 		r = vmm_migrate_receive(&cfg, listen, &status, &err);
-	if (rundir)
-		vm_rundir_remove(&cfg);
+	vm_rundir_remove(&rd);
 	vmm_config_free(&cfg);
 	if (r < 0) {
 		err_wrap(&err, "vm receive");

@@ -16,6 +16,7 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "vm-cli.h"
 #include "vm.h"
 
 enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK, OPT_ID };
@@ -44,8 +45,7 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct vmm_restore_args a = {0};
-	_cleanup_free_ char *api_sock = NULL;
-	bool rundir = false;
+	struct vm_rundir rd = {0};
 	struct vm_config cfg;
 	int c, status = 1, r = 0;
 
@@ -78,16 +78,13 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
 	if (r >= 0 && (!a.state_path || !a.mem_path))
 		r = err_make(&err, 0, "--state and --mem are required");
-	if (r >= 0 && cfg.api_id) {
-		r = vm_rundir_prepare(&cfg, &api_sock, &err);
-		rundir = r >= 0 || err_code(err) != -EEXIST;
-	}
+	if (r >= 0)
+		r = vm_rundir_prepare(&cfg, &rd, &err);
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
 	if (r >= 0)
 		r = vmm_restore_with(&cfg, &a, &status, &err);
-	if (rundir)
-		vm_rundir_remove(&cfg);
+	vm_rundir_remove(&rd);
 	vmm_config_free(&cfg);
 	if (r < 0) {
 		err_wrap(&err, "vm restore");

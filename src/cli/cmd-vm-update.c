@@ -19,6 +19,7 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "vm-cli.h"
 #include "jsonutil.h"
 #include "parse.h"
 
@@ -103,7 +104,7 @@ int cmd_vm_update(struct cli_globals *g, int argc, char **argv)
 
 	(void)g;
 	optind = 0;
-	while (r >= 0 && (c = getopt_long_only(argc, argv, "+", update_opts, NULL)) != -1) {
+	while (r >= 0 && (c = getopt_long_only(argc, argv, "", update_opts, NULL)) != -1) {
 		if (c == OPT_BALLOON)
 			r = parse_num("balloon", optarg, &balloon, &err);
 		else if (c == OPT_MEMORY)

@@ -17,6 +17,7 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "log.h"
 #include "vm.h"
 
 enum {
@@ -96,14 +97,53 @@ static int find_config(int argc, char **argv, const char **ret)
 	return 0;
 }
 
+/*
+ * Boot cfg, or the snapshot that PUT /snapshot/load asked for.  With the
+ * pre-boot API, a VM that fails to start answers InstanceStart with the
+ * reason and the API serves its configuration again (Firecracker's VMM
+ * stays up too); the caller may correct it and start again.
+ */
+static int run_configured(struct vm_config *cfg, bool preboot, int *status, struct err **err)
+{
+	const struct vmm_restore_args *load;
+	bool retry;
+	int r;
+
+	for (;;) {
+		r = preboot ? vmm_api_preboot(cfg, err) : 0;
+		load = vmm_api_preboot_load(); /* PUT /snapshot/load restores instead */
+		if (r >= 0 && !load)
+			r = vmm_config_validate(cfg, err);
+		if (r >= 0 && !cfg->snapshot_state != !cfg->snapshot_mem)
+			r = err_make(err, 0, "--snapshot-state and --snapshot-mem go together");
+		if (r >= 0 && cfg->snapshot_state)
+			r = vmm_snapshot_supported(cfg, err);
+		/* A console reader that goes away must not kill the VM: drop the output. */
+		if (r >= 0)
+			signal(SIGPIPE, SIG_IGN);
+		if (r >= 0)
+			r = load ? vmm_restore_with(cfg, load, status, err)
+				 : vmm_run(cfg, status, err);
+		if (cfg->api_start_fd < 0)
+			return r;
+		/* Still unanswered if the VM failed before its API started. */
+		retry = preboot && !load && r < 0 && !vmm_api_start_answered(cfg->api_start_fd);
+		vmm_api_answer_start(cfg->api_start_fd, r < 0 ? *err : NULL);
+		close(cfg->api_start_fd);
+		cfg->api_start_fd = -1;
+		if (!retry)
+			return r;
+		log_warn("InstanceStart: %s; the API serves the configuration again", (*err)->msg);
+		err_free(err);
+	}
+}
+
 static int vm_run(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	_cleanup_free_ char *api_sock = NULL;
-	const struct vmm_restore_args *load;
+	struct vm_rundir rd = {0};
 	const char *config = NULL;
 	struct vm_config cfg;
-	bool rundir = false;
 	int c, idx, status = 1, r = 0;
 
 	vmm_config_init(&cfg);
@@ -135,37 +175,16 @@ static int vm_run(int argc, char **argv)
 	}
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
-	if (r >= 0 && cfg.api_id) {
-		r = vm_rundir_prepare(&cfg, &api_sock, &err);
-		rundir = r >= 0 || err_code(err) != -EEXIST;
-	}
-	if (r >= 0 && !cfg.kernel && cfg.api_sock)
-		r = vmm_api_preboot(&cfg, &err); /* configured through the API, then boots */
-	load = vmm_api_preboot_load(); /* ... or restores a snapshot (PUT /snapshot/load) */
-	if (r >= 0 && !load)
-		r = vmm_config_validate(&cfg, &err);
-	if (r >= 0 && !cfg.snapshot_state != !cfg.snapshot_mem)
-		r = err_make(&err, 0, "--snapshot-state and --snapshot-mem go together");
-	if (r >= 0 && cfg.snapshot_state)
-		r = vmm_snapshot_supported(&cfg, &err);
-	/* A console reader that goes away must not kill the VM: drop the output instead. */
 	if (r >= 0)
-		signal(SIGPIPE, SIG_IGN);
+		r = vm_rundir_prepare(&cfg, &rd, &err);
 	if (r >= 0)
-		r = load ? vmm_restore_with(&cfg, load, &status, &err)
-			 : vmm_run(&cfg, &status, &err);
-	if (cfg.api_start_fd >= 0) {
-		/* Still unanswered if the VM failed before its API started. */
-		vmm_api_answer_start(cfg.api_start_fd, r < 0 ? err : NULL);
-		close(cfg.api_start_fd);
-	}
+		r = run_configured(&cfg, !cfg.kernel && cfg.api_sock, &status, &err);
 	if (cfg.api_listen_fd >= 0) {
 		/* The pre-boot socket: the running VM's server had its own copy. */
 		close(cfg.api_listen_fd);
 		unlink(cfg.api_sock);
 	}
-	if (rundir)
-		vm_rundir_remove(&cfg);
+	vm_rundir_remove(&rd);
 	vmm_config_free(&cfg);
 	if (r < 0) {
 		err_wrap(&err, "vm run");

@@ -16,6 +16,7 @@ static int log_fd = -1;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
 static bool log_dbg;
 static bool log_to_stderr = true;
+static int log_file_max = LOG_DEBUG;
 
 static const char *const level_names[] = {
     [LOG_ERROR] = "error",
@@ -57,6 +58,19 @@ void log_close(void)
 	if (log_fd >= 0)
 		close(log_fd);
 	log_fd = -1;
+}
+
+void log_set_fd(int fd, enum log_format format)
+{
+	if (log_fd >= 0)
+		close(log_fd);
+	log_fd = fd;
+	log_fmt = format;
+}
+
+void log_set_file_level(int max)
+{
+	log_file_max = max;
 }
 
 static void timestamp(char *buf, size_t len)
@@ -122,7 +136,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (!msg)
 		goto out;
 
-	if (log_fd >= 0)
+	if (log_fd >= 0 && (int)level <= log_file_max)
 		to_file(level, msg);
 	if (log_to_stderr && (level <= LOG_WARN || log_fd < 0)) {
 		char *line = NULL;

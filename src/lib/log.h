@@ -16,6 +16,10 @@ bool log_debug_enabled(void);
 /* Write to the log file only (not stderr), e.g. for clients that parse it. */
 void log_set_stderr(bool on);
 void log_close(void);
+/* Take fd as the log file (the VMM's PUT /logger opens it itself). */
+void log_set_fd(int fd, enum log_format format);
+/* Only messages at least this severe reach the log file; -1: none. Default LOG_DEBUG. */
+void log_set_file_level(int max);
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)

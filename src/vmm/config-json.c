@@ -61,17 +61,15 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 
 /*
  * "rate_limiter": {"bandwidth": {"size", "one_time_burst", "refill_time"},
- * "ops": {...}} (Firecracker's shape; refill_time in ms) as --disk words.
+ * "ops": {...}} (Firecracker's shape; refill_time in ms, 1000 when 0; a
+ * size of 0 is no limit).
  */
-int vmm_config_rate_words(json_t *d, const char *where, char *buf, size_t cap, struct err **err)
+int vm_config_rate_limiter(json_t *d, const char *where, struct vm_disk_cfg *disk, struct err **err)
 {
 	static const char *const keys[] = {"bandwidth", "ops", NULL};
 	static const char *const bkeys[] = {"size", "one_time_burst", "refill_time", NULL};
-	static const char *const words[][3] = {{"bw", "bw_burst", "bw_refill"},
-					       {"iops", "iops_burst", "iops_refill"}};
 	char w[64], w2[96];
 	json_t *rl = NULL;
-	size_t len = 0;
 	int r;
 
 	r = json_get_object(d, where, "rate_limiter", &rl, err);
@@ -80,6 +78,8 @@ int vmm_config_rate_words(json_t *d, const char *where, char *buf, size_t cap, s
 	snprintf(w, sizeof(w), "%s.rate_limiter", where);
 	r = json_check_keys(rl, w, keys, err);
 	for (unsigned i = 0; r >= 0 && keys[i]; i++) {
+		struct vm_rate_cfg *rc = i ? &disk->iops : &disk->bw;
+		uint64_t *dst[] = {&rc->size, &rc->one_time_burst, &rc->refill_ms};
 		json_t *b = NULL;
 
 		snprintf(w2, sizeof(w2), "%s.%s", w, keys[i]);
@@ -87,16 +87,17 @@ int vmm_config_rate_words(json_t *d, const char *where, char *buf, size_t cap, s
 		if (r >= 0 && b)
 			r = json_check_keys(b, w2, bkeys, err);
 		for (unsigned k = 0; r >= 0 && b && bkeys[k]; k++) {
-			uint64_t v = 0;
+			uint64_t max = k == 2 ? VM_MAX_RATE_REFILL : VM_MAX_RATE_SIZE;
 
-			r = json_get_u64(b, w2, bkeys[k], &v, err);
-			/* 0 is Firecracker's "no limit": leave the word out. */
-			if (r >= 0 && v)
-				len += snprintf(buf + len, cap - len, ",%s=%llu", words[i][k],
-						(unsigned long long)v);
-			if (len >= cap)
-				return err_make(err, 0, "%s: too long", w);
+			r = json_get_u64(b, w2, bkeys[k], dst[k], err);
+			if (r >= 0 && *dst[k] > max)
+				r = err_make(err, 0, "%s.%s: at most %llu", w2, bkeys[k],
+					     (unsigned long long)max);
 		}
+		if (!rc->size && !rc->one_time_burst)
+			*rc = (struct vm_rate_cfg){0};
+		else if (!rc->refill_ms)
+			rc->refill_ms = 1000;
 	}
 	return r;
 }
@@ -104,9 +105,9 @@ int vmm_config_rate_words(json_t *d, const char *where, char *buf, size_t cap, s
 static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err)
 {
 	static const char *const keys[] = {"path", "readonly", "serial", "rate_limiter", NULL};
+	struct vm_disk_cfg disk = {0};
 	const char *path = NULL, *serial = NULL;
-	bool ro = false;
-	char where[32], opt[4200], rate[256] = "";
+	char where[32];
 	int r;
 
 	snprintf(where, sizeof(where), "disks[%zu]", i);
@@ -118,24 +119,22 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 	if (r >= 0)
 		r = json_get_string(d, where, "serial", false, &serial, err);
 	if (r >= 0)
-		r = json_get_bool(d, where, "readonly", &ro, err);
+		r = json_get_bool(d, where, "readonly", &disk.readonly, err);
 	if (r >= 0)
-		r = vmm_config_rate_words(d, where, rate, sizeof(rate), err);
+		r = vm_config_rate_limiter(d, where, &disk, err);
 	if (r < 0)
 		return r;
-	if (strchr(path, ',') || (serial && strchr(serial, ',')) ||
-	    snprintf(opt, sizeof(opt), "%s%s%s%s%s", path, ro ? ",ro" : "",
-		     serial ? ",serial=" : "", serial ? serial : "", rate) >= (int)sizeof(opt))
-		return err_make(err, 0, "%s: path or serial is too long or contains a comma",
-				where);
-	return vmm_config_set(cfg, "disk", opt, err);
+	disk.path = (char *)path;
+	disk.serial = (char *)serial;
+	return vm_config_add_disk(cfg, &disk, where, err);
 }
 
 static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 {
 	static const char *const keys[] = {"tap", "mac", "bridge", NULL};
+	struct vm_net_cfg net = {0};
 	const char *tap = NULL, *mac = NULL, *br = NULL;
-	char where[32], opt[128];
+	char where[32];
 	int r;
 
 	snprintf(where, sizeof(where), "nets[%zu]", i);
@@ -150,11 +149,12 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 		r = json_get_string(n, where, "bridge", false, &br, err);
 	if (r < 0)
 		return r;
-	if (strchr(tap, ',') || (mac && strchr(mac, ',')) || (br && strchr(br, ',')) ||
-	    snprintf(opt, sizeof(opt), "tap=%s%s%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "",
-		     br ? ",bridge=" : "", br ? br : "") >= (int)sizeof(opt))
-		return err_make(err, 0, "%s: tap, mac or bridge is invalid", where);
-	return vmm_config_set(cfg, "net", opt, err);
+	if (mac && vm_config_parse_mac(mac, net.mac) < 0)
+		return err_make(err, 0, "%s.mac: expected xx:xx:xx:xx:xx:xx", where);
+	net.has_mac = mac;
+	net.tap = (char *)tap;
+	net.bridge = (char *)br;
+	return vm_config_add_net(cfg, &net, where, err);
 }
 
 /* "balloon": true, false, or {"amount_mib", "deflate_on_oom", "stats_polling_interval_s"} */
@@ -214,17 +214,14 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 	if (r >= 0 && vs) {
 		const char *uds = NULL;
 		uint32_t cid = 0;
-		char opt[200];
 
 		r = json_check_keys(vs, "vsock", vsock_keys, err);
 		if (r >= 0)
 			r = json_get_u32(vs, "vsock", "cid", &cid, err);
 		if (r >= 0)
 			r = json_get_string(vs, "vsock", "uds", true, &uds, err);
-		if (r >= 0) {
-			snprintf(opt, sizeof(opt), "cid=%" PRIu32 ",uds=%s", cid, uds);
-			r = vmm_config_set(cfg, "vsock", opt, err);
-		}
+		if (r >= 0)
+			r = vm_config_set_vsock(cfg, cid, uds, "vsock", err);
 	}
 	bal = json_object_get(j, "balloon");
 	if (r >= 0 && bal)

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "jsonutil.h"
@@ -19,7 +20,8 @@ void vmm_config_init(struct vm_config *cfg)
 				  .memory = 64ULL << 20,
 				  .console = VM_CONSOLE_STDIO,
 				  .api_listen_fd = -1,
-				  .api_start_fd = -1};
+				  .api_start_fd = -1,
+				  .metrics_fd = -1};
 }
 
 void vmm_config_free(struct vm_config *cfg)
@@ -37,6 +39,10 @@ void vmm_config_free(struct vm_config *cfg)
 		free(cfg->nets[i].bridge);
 	}
 	free(cfg->vsock_uds);
+	free(cfg->log_path);
+	free(cfg->metrics_path);
+	if (cfg->metrics_fd >= 0)
+		close(cfg->metrics_fd);
 	vmm_config_init(cfg);
 }
 
@@ -51,7 +57,7 @@ static int set_str(char **dst, const char *v, const char *opt, struct err **err)
 	return 0;
 }
 
-static int parse_mac(const char *s, uint8_t mac[6])
+int vm_config_parse_mac(const char *s, uint8_t mac[6])
 {
 	unsigned b[6];
 	char end;
@@ -106,92 +112,221 @@ static int set_rate_word(struct vm_disk_cfg *d, const char *tok)
 	return 0;
 }
 
+/* A copy of s, or NULL for NULL; false when out of memory. */
+static bool dup_opt(char **dst, const char *s)
+{
+	*dst = s ? strdup(s) : NULL;
+	return !s || *dst;
+}
+
+static void disk_free(struct vm_disk_cfg *d)
+{
+	free(d->path);
+	free(d->serial);
+}
+
+int vm_config_add_disk(struct vm_config *cfg, const struct vm_disk_cfg *d, const char *what,
+		       struct err **err)
+{
+	struct vm_disk_cfg n = *d, *slot = NULL;
+
+	for (unsigned i = 0; d->id[0] && i < cfg->n_disks; i++)
+		if (streq(cfg->disks[i].id, d->id))
+			slot = &cfg->disks[i]; /* the same id again: replace it */
+	if (!slot && cfg->n_disks >= VM_MAX_DISKS)
+		return err_make(err, 0, "%s: at most %d disks", what, VM_MAX_DISKS);
+	if (!d->path || !*d->path)
+		return err_make(err, 0, "%s: no path", what);
+	if (d->serial && strlen(d->serial) > 20)
+		return err_make(err, 0, "%s: serial longer than 20 bytes", what);
+	if ((d->bw.one_time_burst && !d->bw.size) || (d->iops.one_time_burst && !d->iops.size))
+		return err_make(err, 0, "%s: a one_time_burst needs a size as well", what);
+	if (!dup_opt(&n.path, d->path) || !dup_opt(&n.serial, d->serial)) {
+		disk_free(&n);
+		return err_make(err, ENOMEM, "%s", what);
+	}
+	if (slot)
+		disk_free(slot);
+	else
+		slot = &cfg->disks[cfg->n_disks++];
+	*slot = n;
+	return 0;
+}
+
+int vm_config_add_net(struct vm_config *cfg, const struct vm_net_cfg *n, const char *what,
+		      struct err **err)
+{
+	struct vm_net_cfg c = *n, *slot = NULL;
+
+	for (unsigned i = 0; n->id[0] && i < cfg->n_nets; i++)
+		if (streq(cfg->nets[i].id, n->id))
+			slot = &cfg->nets[i];
+	if (!slot && cfg->n_nets >= VM_MAX_NETS)
+		return err_make(err, 0, "%s: at most %d network devices", what, VM_MAX_NETS);
+	if (!n->tap || !*n->tap || strlen(n->tap) >= 16)
+		return err_make(err, 0, "%s: the TAP name must be 1..15 bytes", what);
+	if (n->bridge && (!*n->bridge || strlen(n->bridge) >= 16))
+		return err_make(err, 0, "%s: the bridge name must be 1..15 bytes", what);
+	if (!dup_opt(&c.tap, n->tap) || !dup_opt(&c.bridge, n->bridge)) {
+		free(c.tap);
+		free(c.bridge);
+		return err_make(err, ENOMEM, "%s", what);
+	}
+	if (slot) {
+		free(slot->tap);
+		free(slot->bridge);
+	} else {
+		slot = &cfg->nets[cfg->n_nets++];
+	}
+	*slot = c;
+	return 0;
+}
+
+int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds, const char *what,
+			struct err **err)
+{
+	if (cid < 3 || cid > UINT32_MAX - 1)
+		return err_make(err, 0, "%s: the guest CID must be 3..2^32-2", what);
+	if (!uds || !*uds || strlen(uds) >= 108)
+		return err_make(err, 0, "%s: the socket path must be 1..107 bytes", what);
+	cfg->has_vsock = true;
+	cfg->vsock_cid = cid;
+	return set_str(&cfg->vsock_uds, uds, what, err);
+}
+
+int vm_config_set_cpus(struct vm_config *cfg, uint64_t n, const char *what, struct err **err)
+{
+	if (n == 0 || n > VM_MAX_CPUS)
+		return err_make(err, 0, "%s: expected 1..%d vCPUs", what, VM_MAX_CPUS);
+	cfg->cpus = n;
+	return 0;
+}
+
+int vm_config_set_memory(struct vm_config *cfg, uint64_t bytes, const char *what, struct err **err)
+{
+	if (bytes < VM_MIN_MEMORY || bytes > VM_MAX_MEMORY)
+		return err_make(err, 0, "%s: must be between %llu MiB and %llu GiB", what,
+				VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
+	cfg->memory = bytes & ~0xfffULL;
+	cfg->memory_given = true;
+	return 0;
+}
+
+int vm_config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *cmdline,
+			      const char *initrd, const char *what, struct err **err)
+{
+	_cleanup_free_ char *k = NULL, *c = NULL, *i = NULL;
+
+	if (cmdline && strlen(cmdline) >= VM_MAX_CMDLINE)
+		return err_make(err, 0, "%s: the command line is longer than %d bytes", what,
+				VM_MAX_CMDLINE - 1);
+	if ((kernel && !*kernel) || (initrd && !*initrd))
+		return err_make(err, 0, "%s: empty path", what);
+	if (!dup_opt(&k, kernel) || !dup_opt(&c, cmdline) || !dup_opt(&i, initrd))
+		return err_make(err, ENOMEM, "%s", what);
+	if (kernel) {
+		free(cfg->kernel);
+		cfg->kernel = TAKE_PTR(k);
+	}
+	if (cmdline) {
+		free(cfg->cmdline);
+		cfg->cmdline = TAKE_PTR(c);
+	}
+	if (initrd) {
+		free(cfg->initrd);
+		cfg->initrd = TAKE_PTR(i);
+	}
+	return 0;
+}
+
+/*
+ * Split an option value at single commas in place; ",," is a literal comma
+ * (QEMU's convention), so a path may hold one.  Returns the next token.
+ */
+static char *next_tok(char **p)
+{
+	char *tok = *p, *r, *w;
+
+	if (!tok)
+		return NULL;
+	for (r = w = tok; *r; r++, w++) {
+		if (*r == ',' && r[1] == ',')
+			r++;
+		else if (*r == ',')
+			break;
+		*w = *r;
+	}
+	*p = *r ? r + 1 : NULL;
+	*w = '\0';
+	return tok;
+}
+
 /* "PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N][,bw_burst=..,bw_refill=MS,...]" */
 static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 {
-	_cleanup_free_ char *copy = strdup(v);
+	_cleanup_free_ char *copy = strdup(v), *what = NULL;
 	struct vm_disk_cfg d = {0};
-	char *save = NULL, *tok;
+	char *p = copy, *tok;
 
-	if (!copy)
+	if (!copy || asprintf(&what, "--disk `%s`", v) < 0)
 		return err_make(err, ENOMEM, "--disk");
-	if (cfg->n_disks >= VM_MAX_DISKS)
-		return err_make(err, 0, "--disk: at most %d disks", VM_MAX_DISKS);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = next_tok(&p))) {
 		if (!d.path)
 			d.path = tok;
 		else if (streq(tok, "ro"))
 			d.readonly = true;
-		else if (!strncmp(tok, "serial=", 7) && strlen(tok + 7) <= 20)
+		else if (!strncmp(tok, "serial=", 7))
 			d.serial = tok + 7;
 		else if (set_rate_word(&d, tok) <= 0)
-			return err_make(err, 0, "--disk `%s`: unknown or bad option `%s`", v, tok);
+			return err_make(err, 0, "%s: unknown or bad option `%s`", what, tok);
 	}
-	if ((d.bw.one_time_burst && !d.bw.size) || (d.iops.one_time_burst && !d.iops.size))
-		return err_make(err, 0, "--disk `%s`: a burst needs bw= or iops= as well", v);
-	if (!d.path || !*d.path)
-		return err_make(err, 0, "--disk `%s`: no path", v);
-	d.path = strdup(d.path);
-	d.serial = d.serial ? strdup(d.serial) : NULL;
-	cfg->disks[cfg->n_disks++] = d;
-	return 0;
+	return vm_config_add_disk(cfg, &d, what, err);
 }
 
 /* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,bridge=BR]" */
 static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 {
-	_cleanup_free_ char *copy = strdup(v);
+	_cleanup_free_ char *copy = strdup(v), *what = NULL;
 	struct vm_net_cfg n = {0};
-	char *save = NULL, *tok, *tap = NULL, *bridge = NULL;
+	char *p = copy, *tok;
 
-	if (!copy)
+	if (!copy || asprintf(&what, "--net `%s`", v) < 0)
 		return err_make(err, ENOMEM, "--net");
-	if (cfg->n_nets >= VM_MAX_NETS)
-		return err_make(err, 0, "--net: at most %d network devices", VM_MAX_NETS);
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		if (!strncmp(tok, "tap=", 4) && tok[4] && strlen(tok + 4) < 16)
-			tap = tok + 4;
-		else if (!strncmp(tok, "mac=", 4) && parse_mac(tok + 4, n.mac) == 0)
+	while ((tok = next_tok(&p))) {
+		if (!strncmp(tok, "tap=", 4))
+			n.tap = tok + 4;
+		else if (!strncmp(tok, "mac=", 4) && vm_config_parse_mac(tok + 4, n.mac) == 0)
 			n.has_mac = true;
-		else if (!strncmp(tok, "bridge=", 7) && tok[7] && strlen(tok + 7) < 16)
-			bridge = tok + 7;
+		else if (!strncmp(tok, "bridge=", 7))
+			n.bridge = tok + 7;
 		else
-			return err_make(err, 0, "--net `%s`: unknown or bad option `%s`", v, tok);
+			return err_make(err, 0, "%s: unknown or bad option `%s`", what, tok);
 	}
-	if (!tap)
-		return err_make(err, 0, "--net `%s`: tap=NAME is required", v);
-	n.tap = strdup(tap);
-	n.bridge = bridge ? strdup(bridge) : NULL;
-	if (!n.tap || (bridge && !n.bridge)) {
-		free(n.tap);
-		return err_make(err, ENOMEM, "--net");
-	}
-	cfg->nets[cfg->n_nets++] = n;
-	return 0;
+	if (!n.tap)
+		return err_make(err, 0, "%s: tap=NAME is required", what);
+	return vm_config_add_net(cfg, &n, what, err);
 }
 
 /* "cid=N,uds=PATH" */
 static int set_vsock(struct vm_config *cfg, const char *v, struct err **err)
 {
-	_cleanup_free_ char *copy = strdup(v);
-	char *save = NULL, *tok, *uds = NULL;
+	_cleanup_free_ char *copy = strdup(v), *what = NULL;
+	char *p = copy, *tok, *uds = NULL;
 	uint64_t cid = 0;
 
-	if (!copy)
+	if (!copy || asprintf(&what, "--vsock `%s`", v) < 0)
 		return err_make(err, ENOMEM, "--vsock");
-	for (tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	while ((tok = next_tok(&p))) {
 		if (!strncmp(tok, "cid=", 4) && parse_u64(tok + 4, &cid) == 0)
 			continue;
-		if (!strncmp(tok, "uds=", 4) && tok[4] && strlen(tok + 4) < 108)
+		if (!strncmp(tok, "uds=", 4))
 			uds = tok + 4;
 		else
-			return err_make(err, 0, "--vsock `%s`: unknown or bad option `%s`", v, tok);
+			return err_make(err, 0, "%s: unknown or bad option `%s`", what, tok);
 	}
-	if (cid < 3 || cid > UINT32_MAX - 1 || !uds)
-		return err_make(err, 0, "--vsock `%s`: needs cid=N (3..2^32-2) and uds=PATH", v);
-	cfg->has_vsock = true;
-	cfg->vsock_cid = cid;
-	return set_str(&cfg->vsock_uds, uds, "vsock", err);
+	if (!uds)
+		return err_make(err, 0, "%s: needs cid=N and uds=PATH", what);
+	return vm_config_set_vsock(cfg, cid, uds, what, err);
 }
 
 static int set_console(struct vm_config *cfg, const char *v, struct err **err)
@@ -211,34 +346,27 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 {
 	uint64_t n;
 
+	char what[64];
+
+	snprintf(what, sizeof(what), "--%s `%.32s%s`", opt, v, strlen(v) > 32 ? "..." : "");
 	if (streq(opt, "kernel"))
-		return set_str(&cfg->kernel, v, opt, err);
+		return vm_config_set_boot_source(cfg, v, NULL, NULL, what, err);
 	if (streq(opt, "initrd"))
-		return set_str(&cfg->initrd, v, opt, err);
-	if (streq(opt, "cmdline")) {
-		if (strlen(v) >= VM_MAX_CMDLINE)
-			return err_make(err, 0, "--cmdline: longer than %d bytes",
-					VM_MAX_CMDLINE - 1);
-		return set_str(&cfg->cmdline, v, opt, err);
-	}
+		return vm_config_set_boot_source(cfg, NULL, NULL, v, what, err);
+	if (streq(opt, "cmdline"))
+		return vm_config_set_boot_source(cfg, NULL, v, NULL, "--cmdline", err);
 	if (streq(opt, "cpus")) {
-		if (parse_u64(v, &n) < 0 || n == 0 || n > VM_MAX_CPUS)
-			return err_make(err, 0, "--cpus `%s`: expected 1..%d", v, VM_MAX_CPUS);
-		cfg->cpus = n;
-		return 0;
+		if (parse_u64(v, &n) < 0)
+			return err_make(err, 0, "%s: expected 1..%d", what, VM_MAX_CPUS);
+		return vm_config_set_cpus(cfg, n, what, err);
 	}
 	if (streq(opt, "memory")) {
 		/* A bare number is MiB, as with QEMU and Firecracker. */
 		if (parse_u64(v, &n) == 0)
 			n = n > (VM_MAX_MEMORY >> 20) ? VM_MAX_MEMORY + 1 : n << 20;
 		else if (parse_size(v, &n) < 0)
-			return err_make(err, 0, "--memory `%s`: expected a size like 64M", v);
-		if (n < VM_MIN_MEMORY || n > VM_MAX_MEMORY)
-			return err_make(err, 0,
-					"--memory `%s`: must be between %llu MiB and %llu GiB", v,
-					VM_MIN_MEMORY >> 20, VM_MAX_MEMORY >> 30);
-		cfg->memory = n & ~0xfffULL;
-		return 0;
+			return err_make(err, 0, "%s: expected a size like 64M", what);
+		return vm_config_set_memory(cfg, n, what, err);
 	}
 	if (streq(opt, "console"))
 		return set_console(cfg, v, err);

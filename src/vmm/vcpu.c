@@ -129,15 +129,23 @@ static void handle_system_event(struct vcpu *v)
 	}
 }
 
+static void count(uint64_t *c)
+{
+	__atomic_store_n(c, *c + 1, __ATOMIC_RELAXED); /* one writer: this vCPU */
+}
+
 static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 
+	count(&v->stats.exits);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		count(run->io.direction == KVM_EXIT_IO_OUT ? &v->stats.io_out : &v->stats.io_in);
 		handle_io(v);
 		break;
 	case KVM_EXIT_MMIO:
+		count(run->mmio.is_write ? &v->stats.mmio_write : &v->stats.mmio_read);
 		if (!bus_access(&v->vm->mmio, run->mmio.phys_addr, run->mmio.data, run->mmio.len,
 				run->mmio.is_write))
 			log_debug("vCPU %u: unhandled MMIO %#llx", v->id,

@@ -18,7 +18,10 @@ struct vm_rate_cfg {
 #define VM_MAX_RATE_SIZE   (1ULL << 40) /* tokens per bucket */
 #define VM_MAX_RATE_REFILL 3600000	/* ms */
 
+#define VM_MAX_DEV_ID 64 /* Firecracker's drive_id / iface_id */
+
 struct vm_disk_cfg {
+	char id[VM_MAX_DEV_ID + 1]; /* "": none (the command line) */
 	char *path;
 	bool readonly;
 	char *serial;
@@ -26,6 +29,7 @@ struct vm_disk_cfg {
 };
 
 struct vm_net_cfg {
+	char id[VM_MAX_DEV_ID + 1];
 	char *tap;
 	char *bridge; /* NULL, or a Linux bridge to attach the TAP to */
 	uint8_t mac[6];
@@ -88,6 +92,11 @@ struct vm_config {
 	/* Set by a migration's destination, NULL otherwise (not owned). */
 	const struct vm_incoming_ops *incoming;
 	void *incoming_ctx;
+	/* Firecracker's logger and metrics (PUT /logger, /metrics; api/obs.c). */
+	char *log_path, *metrics_path;
+	int log_level;	   /* enum log_level, -1: Off */
+	int metrics_fd;	   /* -1: none */
+	bool memory_given; /* memory was set (else the API's default, 128 MiB, applies) */
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;
 };
@@ -99,13 +108,32 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *value, st
 /* Merge a JSON config file; unknown fields are errors naming the field. */
 int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **err);
 /*
+ * Typed setters: the one place each check lives.  The command line, the JSON
+ * config file and the API build values and call these (no option strings
+ * parsed twice).  `what` names the input in errors (`--disk `x``,
+ * `disks[0]`, `body.path_on_host`).  A disk or net with an id replaces the
+ * one with the same id.
+ */
+int vm_config_add_disk(struct vm_config *cfg, const struct vm_disk_cfg *d, const char *what,
+		       struct err **err);
+int vm_config_add_net(struct vm_config *cfg, const struct vm_net_cfg *n, const char *what,
+		      struct err **err);
+int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds, const char *what,
+			struct err **err);
+int vm_config_set_cpus(struct vm_config *cfg, uint64_t n, const char *what, struct err **err);
+int vm_config_set_memory(struct vm_config *cfg, uint64_t bytes, const char *what, struct err **err);
+/* NULL leaves that part as it is. */
+int vm_config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *cmdline,
+			      const char *initrd, const char *what, struct err **err);
+/* "xx:xx:xx:xx:xx:xx" */
+int vm_config_parse_mac(const char *s, uint8_t mac[6]);
+/*
  * The "rate_limiter" object of a drive (Firecracker's shape: bandwidth/ops
- * with size, one_time_burst, refill_time) as --disk words (",bw=..,iops=..")
- * in buf; nothing when `obj` has no rate_limiter.  For the JSON config and
- * the pre-boot API.
+ * with size, one_time_burst, refill_time in ms) into d->bw/d->iops; nothing
+ * when `obj` has no rate_limiter.  For the JSON config and the API.
  */
 struct json_t;
-int vmm_config_rate_words(struct json_t *obj, const char *where, char *buf, size_t cap,
-			  struct err **err);
+int vm_config_rate_limiter(struct json_t *obj, const char *where, struct vm_disk_cfg *d,
+			   struct err **err);
 /* Final checks (kernel given, sizes within caps). */
 int vmm_config_validate(const struct vm_config *cfg, struct err **err);

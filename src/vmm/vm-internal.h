@@ -51,6 +51,11 @@ struct kvm_caps {
 	bool irqfd, ioeventfd;
 };
 
+/* Exit counts, written by the vCPU's thread only, read relaxed by the API's metrics. */
+struct vcpu_stats {
+	uint64_t exits, io_in, io_out, mmio_read, mmio_write;
+};
+
 struct vcpu {
 	struct vm *vm;
 	unsigned id;
@@ -58,6 +63,7 @@ struct vcpu {
 	struct kvm_run *run;
 	pthread_t thread;
 	bool thread_started;
+	struct vcpu_stats stats;
 };
 
 struct serial;

@@ -62,6 +62,8 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err);
  * with err's message when the VM failed to start.  The fd stays open.
  */
 void vmm_api_answer_start(int fd, const struct err *err);
+/* Whether InstanceStart on fd was answered already (the VM started). */
+bool vmm_api_start_answered(int fd);
 /*
  * The snapshot PUT /snapshot/load asked vmm_api_preboot() to restore instead
  * of booting (run it with vmm_restore_with()), or NULL.

@@ -190,3 +190,24 @@ PY
 	VSOCK_HOST_PID=$!
 	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
 }
+
+# poll_until SECONDS CMD...: run CMD every 50 ms until it succeeds; fails once
+# SECONDS (may be fractional, e.g. 0.5) passed. The tests' one way to wait.
+poll_until() {
+	local end=$(($(date +%s%N) + ${1%.*}000000000 + 10#$(printf '%-9s' "$(
+		[[ $1 == *.* ]] && echo "${1#*.}")" | tr ' ' 0)))
+	shift
+	until "$@"; do
+		[ "$(date +%s%N)" -lt "$end" ] || return 1
+		sleep 0.05
+	done
+}
+
+# tcp_listening [NETNS] PORT: something listens on TCP PORT (in NETNS).
+tcp_listening() {
+	if [ $# -eq 2 ] && [ -n "$1" ]; then
+		ip netns exec "$1" ss -Hltn "sport = :$2" | grep -q .
+	else
+		ss -Hltn "sport = :${!#}" | grep -q .
+	fi
+}

@@ -12,6 +12,7 @@ GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
 
 setup() {
 	isola_tmp
+	export ISOLA_VM_RUNDIR=$TMP/run # VMs with an API get a vm ls entry: keep them here
 	PIDS=()
 	NS_SRC=isola-it-mig-src-$$
 	NS_DST=isola-it-mig-dst-$$
@@ -126,7 +127,7 @@ check_count_continues() {
 	start_dest "$NS_DST" "tcp:10.253.77.2:$PORT"
 	start_source "$NS_SRC" counter "every=20000000 max=300"
 	wait_for "$TMP/out1" "^counter: 5$"
-	sleep 0.2 # the destination is listening by now
+	poll_until 10 tcp_listening "$NS_DST" "$PORT"
 	run ip netns exec "$NS_SRC" "$ISOLA" vm migrate --api-sock "$TMP/api.sock" \
 		--to "tcp:10.253.77.2:$PORT"
 	echo "$output"
@@ -247,7 +248,7 @@ except OSError:
 	[ ! -e "$TMP/out2" ] || [ ! -s "$TMP/out2" ]
 	# A valid start, then a page outside guest memory.
 	start_dest "" "tcp:127.0.0.1:$PORT"
-	sleep 0.3
+	poll_until 10 tcp_listening "$PORT"
 	python3 -c '
 import socket, struct, sys
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
@@ -320,7 +321,8 @@ s.sendall(struct.pack("<II", 2, 8 + 4096 * 8) + bytes(1000))  # and the source d
 import socket, sys, time
 s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(1)
 c, _ = s.accept()
-time.sleep(60)  # takes the connection, never answers' "$TMP/stall.sock" &
+open(sys.argv[2], "w").close()
+time.sleep(60)  # takes the connection, never answers' "$TMP/stall.sock" "$TMP/stall.accepted" &
 	PIDS+=("$!")
 	start_source "" counter "every=20000000"
 	wait_for "$TMP/out1" "^counter: 2$"
@@ -328,7 +330,7 @@ time.sleep(60)  # takes the connection, never answers' "$TMP/stall.sock" &
 	"$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/stall.sock" \
 		>"$TMP/mig.out" 2>&1 &
 	mig=$!
-	sleep 1
+	poll_until 10 test -e "$TMP/stall.accepted" # the migration is under way
 	kill -TERM "$SRC"
 	SECONDS=0
 	wait_exit "$SRC"

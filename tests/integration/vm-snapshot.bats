@@ -10,6 +10,7 @@ GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
 
 setup() {
 	isola_tmp
+	export ISOLA_VM_RUNDIR=$TMP/run # VMs with an API get a vm ls entry: keep them here
 	PIDS=()
 	TAPS=()
 }

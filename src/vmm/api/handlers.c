@@ -59,11 +59,30 @@ static json_t *body_object(const char *body, size_t len, const char *const *keys
 
 static void get_info(struct vm *vm, struct api_resp *resp)
 {
-	reply(resp, 200,
-	      json_pack("{s:s, s:s, s:s, s:i, s:I}", "id", vm->cfg->api_id ? vm->cfg->api_id : "",
-			"state", atomic_load(&vm->api_paused) ? "Paused" : "Running", "vmm_version",
-			"isola", "vcpu_count", (int)vm->nr_vcpus, "mem_size_mib",
-			(json_int_t)(vm->ram_size >> 20)));
+	json_t *j = api_instance_info(vm->cfg, atomic_load(&vm->api_paused) ? "Paused" : "Running");
+
+	/* isola's additions to InstanceInfo: the machine's shape. */
+	if (j) {
+		json_object_set_new(j, "vcpu_count", json_integer(vm->nr_vcpus));
+		json_object_set_new(j, "mem_size_mib", json_integer(vm->ram_size >> 20));
+	}
+	reply(resp, 200, j);
+}
+
+/* GET routes of the running VM; false when the path is not one. */
+static bool get_route(struct vm *vm, const char *path, struct api_resp *resp)
+{
+	if (streq(path, "/"))
+		get_info(vm, resp);
+	else if (streq(path, "/machine-config"))
+		reply(resp, 200, api_machine_config(vm->nr_vcpus, vm->ram_size));
+	else if (streq(path, "/vm/config"))
+		reply(resp, 200, api_vm_config(vm->cfg, vm->nr_vcpus, vm->ram_size));
+	else if (streq(path, "/version"))
+		reply(resp, 200, api_version());
+	else
+		return false;
+	return true;
 }
 
 static void patch_vm(struct vm *vm, const char *body, size_t len, struct api_resp *resp)
@@ -120,7 +139,6 @@ static void actions(struct vm *vm, const char *body, size_t len, struct api_resp
 	_cleanup_err_ struct err *err = NULL;
 	const char *type = NULL;
 
-	(void)vm;
 	if (!j)
 		return;
 	if (json_get_string(j, "body", "action_type", true, &type, &err) < 0)
@@ -128,28 +146,40 @@ static void actions(struct vm *vm, const char *body, size_t len, struct api_resp
 	if (streq(type, "InstanceStart"))
 		return fault(resp, 400, "InstanceStart: the microVM is already running");
 	if (streq(type, "SendCtrlAltDel"))
-		return fault(resp, 400, "SendCtrlAltDel: not supported yet (no keyboard device)");
-	fault(resp, 400, "body.action_type: expected \"InstanceStart\" or \"SendCtrlAltDel\"");
+		return fault(resp, 400,
+			     "SendCtrlAltDel: not supported by isola (no i8042 keyboard "
+			     "controller); `isola vm stop` stops the VM");
+	if (!streq(type, "FlushMetrics"))
+		return fault(resp, 400,
+			     "body.action_type: expected InstanceStart, FlushMetrics or "
+			     "SendCtrlAltDel");
+	if (vm->cfg->metrics_fd < 0)
+		return fault(resp, 400, "FlushMetrics: the metrics system is not configured");
+	if (vm_api_flush_metrics(vm, &err) < 0)
+		return fault_err(resp, 400, &err);
+	reply(resp, 204, NULL);
 }
 
 static bool is_preboot(const char *path)
 {
-	static const char *const exact[] = {"/boot-source", "/machine-config", "/vsock", "/balloon",
-					    "/logger",	    "/metrics",	       NULL};
+	static const char *const exact[] = {
+	    "/boot-source", "/machine-config", "/vsock",   "/balloon",
+	    "/logger",	    "/metrics",	       "/entropy", NULL};
 
 	for (size_t i = 0; exact[i]; i++)
 		if (streq(path, exact[i]))
 			return true;
-	return (!strncmp(path, "/drives/", 8) && path[8]) ||
-	       (!strncmp(path, "/network-interfaces/", 20) && path[20]);
+	return false;
 }
 
 void vm_api_handle(struct vm *vm, const char *method, const char *path, const char *body,
 		   size_t body_len, struct api_resp *resp)
 {
 	*resp = (struct api_resp){0};
+	if (streq(method, "GET") && get_route(vm, path, resp))
+		return;
 	if (streq(path, "/"))
-		return streq(method, "GET") ? get_info(vm, resp) : fault(resp, 405, "GET only");
+		return fault(resp, 405, "GET only");
 	if (streq(path, "/vm"))
 		return streq(method, "PATCH") ? patch_vm(vm, body, body_len, resp)
 					      : fault(resp, 405, "PATCH only");
@@ -168,10 +198,16 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 			     "a fresh `isola vm run --api-sock` (or use `isola vm restore`)");
 	if (vm_api_balloon(vm, method, path, body, body_len, resp))
 		return;
-	if (is_preboot(path))
+	if (api_unsupported(method, path, true, resp))
+		return;
+	if (streq(method, "PATCH") && !strncmp(path, "/drives/", 8) && path[8])
 		return fault(resp, 400,
-			     "the microVM is already running: pre-boot configuration "
-			     "comes from `isola vm run` options (through the API: "
-			     "not supported yet)");
+			     "PATCH /drives: not supported by isola yet (a drive's backing "
+			     "file and rate limiter are fixed once the microVM runs)");
+	if (is_preboot(path) || (!strncmp(path, "/drives/", 8) && path[8]) ||
+	    (!strncmp(path, "/network-interfaces/", 20) && path[20]))
+		return fault(resp, 400,
+			     "the microVM is already running: this is pre-boot configuration "
+			     "(PUT it before InstanceStart, or give it to `isola vm run`)");
 	fault(resp, 404, "no such resource");
 }

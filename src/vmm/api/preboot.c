@@ -1,16 +1,20 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Pre-boot configuration over the API: `isola vm run --api-sock P` without
- * --kernel serves PUT /boot-source, /machine-config, /drives/{id},
- * /network-interfaces/{id}, /vsock and /balloon into a vm_config until
- * PUT /actions InstanceStart finds it valid; the same listening socket then
- * serves the running VM.  Each body maps onto the `isola vm run` option of
- * the same meaning, so the checks and caps are vmm_config_set()'s.
+ * --kernel serves Firecracker's pre-boot routes (PUT /boot-source,
+ * /machine-config, /drives/{id}, /network-interfaces/{id}, /vsock,
+ * /balloon, /entropy, /logger, /metrics) into a vm_config through the same
+ * typed setters as the command line (preboot-dev.c), until PUT /actions
+ * InstanceStart finds it valid; the same listening socket then serves the
+ * running VM.  If the VM then fails to start, the caller answers 400 and
+ * calls this again: the configuration is kept and can be corrected.
  */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -18,23 +22,20 @@
 #include "cleanup.h"
 #include "http.h"
 #include "jsonutil.h"
+#include "preboot.h"
 #include "vm.h"
 
 struct preboot {
 	struct vm_config *cfg;
 	bool started;
-	bool configured; /* a configuration PUT succeeded: a snapshot load is refused */
-	char drive_ids[VM_MAX_DISKS][65];
-	char net_ids[VM_MAX_NETS][65];
+	struct api_metrics metrics;
 };
 
 static void answer(struct api_resp *resp, int status, const char *msg)
 {
-	json_t *j = msg ? json_pack("{s:s}", "fault_message", msg) : NULL;
-
-	resp->status = status;
-	resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
-	json_decref(j);
+	if (msg)
+		return api_fault(resp, status, msg);
+	*resp = (struct api_resp){.status = status};
 }
 
 static void answer_err(struct api_resp *resp, struct err **err)
@@ -58,202 +59,43 @@ static json_t *object(const char *body, size_t len, const char *const *keys, str
 	return j;
 }
 
-/* An option value built from parts that must not contain the separator. */
-static int set_opt(struct vm_config *cfg, const char *opt, const char *field, const char *part,
-		   const char *value, struct err **err)
-{
-	if (part && strchr(part, ','))
-		return err_make(err, 0, "body.%s: a ',' is not supported", field);
-	return vmm_config_set(cfg, opt, value, err);
-}
-
-static int boot_source(struct preboot *pb, json_t *j, struct err **err)
-{
-	const char *kernel = NULL, *args = NULL, *initrd = NULL;
-	int r;
-
-	r = json_get_string(j, "body", "kernel_image_path", true, &kernel, err);
-	if (r >= 0)
-		r = json_get_string(j, "body", "boot_args", false, &args, err);
-	if (r >= 0)
-		r = json_get_string(j, "body", "initrd_path", false, &initrd, err);
-	if (r >= 0)
-		r = vmm_config_set(pb->cfg, "kernel", kernel, err);
-	if (r >= 0 && args)
-		r = vmm_config_set(pb->cfg, "cmdline", args, err);
-	if (r >= 0 && initrd)
-		r = vmm_config_set(pb->cfg, "initrd", initrd, err);
-	return r;
-}
-
-static int machine_config(struct preboot *pb, json_t *j, struct err **err)
-{
-	uint32_t cpus = 0;
-	uint64_t mib = 0;
-	bool smt = false, track = false;
-	char v[32];
-	int r;
-
-	r = json_get_u32(j, "body", "vcpu_count", &cpus, err);
-	if (r >= 0)
-		r = json_get_u64(j, "body", "mem_size_mib", &mib, err);
-	if (r >= 0)
-		r = json_get_bool(j, "body", "smt", &smt, err);
-	if (r >= 0)
-		r = json_get_bool(j, "body", "track_dirty_pages", &track, err);
-	if (r < 0)
-		return r;
-	if (!json_object_get(j, "vcpu_count") || !json_object_get(j, "mem_size_mib"))
-		return err_make(err, 0, "body: vcpu_count and mem_size_mib are required");
-	if (smt || track)
-		return err_make(err, 0, "body.%s: not supported yet",
-				smt ? "smt" : "track_dirty_pages");
-	if (mib > (1ULL << 40))
-		return err_make(err, 0, "body.mem_size_mib: %llu is too large",
-				(unsigned long long)mib);
-	snprintf(v, sizeof(v), "%u", cpus);
-	r = vmm_config_set(pb->cfg, "cpus", v, err);
-	snprintf(v, sizeof(v), "%lluM", (unsigned long long)mib);
-	return r < 0 ? r : vmm_config_set(pb->cfg, "memory", v, err);
-}
-
-/* A new id in ids[n][65]; replacing a configured device is not supported yet. */
-static int claim_id(char (*ids)[65], size_t n, const char *what, const char *id, json_t *j,
-		    const char *id_key, struct err **err)
-{
-	const char *body_id = NULL;
-	size_t i;
-	int r = json_get_string(j, "body", id_key, true, &body_id, err);
-
-	if (r < 0)
-		return r;
-	if (!streq(body_id, id))
-		return err_make(err, 0, "body.%s `%s` differs from the path's `%s`", id_key,
-				body_id, id);
-	if (strlen(id) > 64)
-		return err_make(err, 0, "%s id longer than 64 bytes", what);
-	for (i = 0; i < n && ids[i][0]; i++)
-		if (streq(ids[i], id))
-			return err_make(err, 0,
-					"%s `%s` is already configured (replacing "
-					"one is not supported yet)",
-					what, id);
-	if (i == n)
-		return err_make(err, 0, "at most %zu %ss", n, what);
-	strcpy(ids[i], id);
-	return 0;
-}
-
-static int drive(struct preboot *pb, const char *id, json_t *j, struct err **err)
-{
-	_cleanup_free_ char *v = NULL;
-	const char *path = NULL;
-	bool ro = false, root = false;
-	char rate[256] = "";
-	int r;
-
-	r = json_get_string(j, "body", "path_on_host", true, &path, err);
-	if (r >= 0)
-		r = vmm_config_rate_words(j, "body", rate, sizeof(rate), err);
-	if (r >= 0)
-		r = json_get_bool(j, "body", "is_read_only", &ro, err);
-	if (r >= 0)
-		r = json_get_bool(j, "body", "is_root_device", &root, err);
-	if (r >= 0 && !json_object_get(j, "is_root_device"))
-		r = err_make(err, 0, "body.is_root_device: required");
-	if (r >= 0)
-		r = claim_id(pb->drive_ids, VM_MAX_DISKS, "drive", id, j, "drive_id", err);
-	if (r < 0)
-		return r;
-	if (asprintf(&v, "%s%s%s", path, ro ? ",ro" : "", rate) < 0)
-		return err_make(err, ENOMEM, "drive");
-	return set_opt(pb->cfg, "disk", "path_on_host", path, v, err);
-}
-
-static int net(struct preboot *pb, const char *id, json_t *j, struct err **err)
-{
-	_cleanup_free_ char *v = NULL;
-	const char *tap = NULL, *mac = NULL;
-	int r;
-
-	r = json_get_string(j, "body", "host_dev_name", true, &tap, err);
-	if (r >= 0)
-		r = json_get_string(j, "body", "guest_mac", false, &mac, err);
-	if (r >= 0)
-		r = claim_id(pb->net_ids, VM_MAX_NETS, "network interface", id, j, "iface_id", err);
-	if (r < 0)
-		return r;
-	if (asprintf(&v, "tap=%s%s%s", tap, mac ? ",mac=" : "", mac ? mac : "") < 0)
-		return err_make(err, ENOMEM, "network interface");
-	return set_opt(pb->cfg, "net", mac && strchr(mac, ',') ? "guest_mac" : "host_dev_name",
-		       mac && strchr(mac, ',') ? mac : tap, v, err);
-}
-
-static int vsock(struct preboot *pb, json_t *j, struct err **err)
-{
-	_cleanup_free_ char *v = NULL;
-	const char *uds = NULL, *vid = NULL;
-	uint32_t cid = 0;
-	int r;
-
-	r = json_get_u32(j, "body", "guest_cid", &cid, err);
-	if (r >= 0)
-		r = json_get_string(j, "body", "uds_path", true, &uds, err);
-	if (r >= 0)
-		r = json_get_string(j, "body", "vsock_id", false, &vid, err);
-	if (r < 0)
-		return r;
-	if (asprintf(&v, "cid=%u,uds=%s", cid, uds) < 0)
-		return err_make(err, ENOMEM, "vsock");
-	return set_opt(pb->cfg, "vsock", "uds_path", uds, v, err);
-}
-
-static int balloon(struct preboot *pb, json_t *j, struct err **err)
-{
-	uint64_t amount = 0;
-	bool deflate = false;
-	uint32_t interval = 0;
-	int r = json_get_u64(j, "body", "amount_mib", &amount, err);
-
-	if (r >= 0)
-		r = json_get_bool(j, "body", "deflate_on_oom", &deflate, err);
-	if (r >= 0)
-		r = json_get_u32(j, "body", "stats_polling_interval_s", &interval, err);
-	if (r < 0)
-		return r;
-	if (amount > VM_MAX_MEMORY >> 20 || interval > 3600)
-		return err_make(err, 0, "body.%s: too large",
-				interval > 3600 ? "stats_polling_interval_s" : "amount_mib");
-	pb->cfg->balloon = true;
-	pb->cfg->balloon_mib = amount;
-	pb->cfg->balloon_stats_s = interval;
-	pb->cfg->balloon_deflate_on_oom = deflate;
-	return 0;
-}
-
 static const char *const boot_keys[] = {"kernel_image_path", "boot_args", "initrd_path", NULL};
 static const char *const machine_keys[] = {"vcpu_count", "mem_size_mib", "smt", "track_dirty_pages",
-					   NULL};
-static const char *const drive_keys[] = {"drive_id",	 "path_on_host", "is_root_device",
-					 "is_read_only", "rate_limiter", NULL};
-static const char *const net_keys[] = {"iface_id", "host_dev_name", "guest_mac", NULL};
+					   "huge_pages", "cpu_template", NULL};
+static const char *const drive_keys[] = {
+    "drive_id", "path_on_host", "is_root_device", "is_read_only", "rate_limiter",
+    "partuuid", "cache_type",	"io_engine",	  "socket",	  NULL};
+static const char *const net_keys[] = {"iface_id",	  "host_dev_name",   "guest_mac", "mtu",
+				       "rx_rate_limiter", "tx_rate_limiter", NULL};
 static const char *const vsock_keys[] = {"guest_cid", "uds_path", "vsock_id", NULL};
-static const char *const balloon_keys[] = {"amount_mib", "deflate_on_oom",
-					   "stats_polling_interval_s", NULL};
+static const char *const balloon_keys[] = {
+    "amount_mib",	 "deflate_on_oom",	"stats_polling_interval_s",
+    "free_page_hinting", "free_page_reporting", NULL};
+static const char *const logger_keys[] = {"log_path",	     "level",  "show_level",
+					  "show_log_origin", "module", NULL};
+static const char *const metrics_keys[] = {"metrics_path", NULL};
+static const char *const entropy_keys[] = {"rate_limiter", NULL};
 static const char *const action_keys[] = {"action_type", NULL};
 static const char *const load_keys[] = {
     "snapshot_path",	     "mem_backend", "mem_file_path", "resume_vm",
     "enable_diff_snapshots", "disk_remap",  "net_remap",     NULL};
+
+/* Anything but the logger and metrics configured (Firecracker's rule for a snapshot load). */
+static bool configured(const struct vm_config *c)
+{
+	return c->kernel || c->n_disks || c->n_nets || c->has_vsock || c->balloon || c->rng ||
+	       c->memory_given || c->cpus != 1;
+}
 
 /* Firecracker's rule: a snapshot loads into a fresh VMM, not over a configuration. */
 static int snapshot_load(struct preboot *pb, json_t *j, struct err **err)
 {
 	int r;
 
-	if (pb->configured)
+	if (configured(pb->cfg))
 		return err_make(err, 0,
-				"/snapshot/load: only on a fresh VM, before any other "
-				"configuration");
+				"/snapshot/load: only on a fresh VM, before any configuration "
+				"but the logger and metrics");
 	r = api_snapshot_load(j, err);
 	if (r < 0)
 		return r;
@@ -268,8 +110,20 @@ static int action(struct preboot *pb, json_t *j, struct err **err)
 
 	if (r < 0)
 		return r;
+	if (streq(type, "FlushMetrics"))
+		return api_metrics_flush(pb->cfg, NULL, &pb->metrics, err);
+	if (streq(type, "SendCtrlAltDel"))
+		return err_make(err, 0, "SendCtrlAltDel: the microVM is not running");
 	if (!streq(type, "InstanceStart"))
-		return err_make(err, 0, "body.action_type: only InstanceStart before boot");
+		return err_make(err, 0,
+				"body.action_type: expected InstanceStart, FlushMetrics or "
+				"SendCtrlAltDel");
+	if (!pb->cfg->kernel)
+		return err_make(err, 0, "InstanceStart: no boot source (PUT /boot-source first)");
+	if (pb->cfg->hugepages && (pb->cfg->memory & ((2ULL << 20) - 1)))
+		return err_make(err, 0,
+				"InstanceStart: machine-config.huge_pages \"2M\" needs an even "
+				"mem_size_mib");
 	r = vmm_config_validate(pb->cfg, err);
 	if (r < 0)
 		return err_wrap(err, "InstanceStart");
@@ -277,53 +131,122 @@ static int action(struct preboot *pb, json_t *j, struct err **err)
 	return 0; /* answered once the VM runs (vmm_api_answer_start) */
 }
 
-/* PUT routes: path, exact or prefix, keys, handler (id is the part after the prefix). */
-static int route(struct preboot *pb, const char *path, json_t **j, const char *body, size_t len,
-		 struct err **err)
-{
-	static const struct {
-		const char *path;
-		bool prefix;
-		const char *const *keys;
-	} routes[] = {
-	    {"/boot-source", false, boot_keys}, {"/machine-config", false, machine_keys},
-	    {"/drives/", true, drive_keys},	{"/network-interfaces/", true, net_keys},
-	    {"/vsock", false, vsock_keys},	{"/balloon", false, balloon_keys},
-	    {"/actions", false, action_keys},	{"/snapshot/load", false, load_keys},
-	};
-	size_t i, n;
-	const char *id;
+enum pb_route {
+	R_BOOT,
+	R_MACHINE,
+	R_DRIVE,
+	R_NET,
+	R_VSOCK,
+	R_BALLOON,
+	R_LOGGER,
+	R_METRICS,
+	R_ENTROPY,
+	R_ACTIONS,
+	R_LOAD
+};
 
-	for (i = 0; i < ARRAY_SIZE(routes); i++) {
-		n = strlen(routes[i].path);
-		if (routes[i].prefix ? !strncmp(path, routes[i].path, n) && path[n]
-				     : streq(path, routes[i].path))
-			break;
+/* PUT/PATCH routes: method, path (exact, or a prefix followed by an id), keys. */
+static const struct {
+	const char *method, *path;
+	bool prefix;
+	const char *const *keys;
+	enum pb_route route;
+} routes[] = {
+    {"PUT", "/boot-source", false, boot_keys, R_BOOT},
+    {"PUT", "/machine-config", false, machine_keys, R_MACHINE},
+    {"PATCH", "/machine-config", false, machine_keys, R_MACHINE},
+    {"PUT", "/drives/", true, drive_keys, R_DRIVE},
+    {"PUT", "/network-interfaces/", true, net_keys, R_NET},
+    {"PUT", "/vsock", false, vsock_keys, R_VSOCK},
+    {"PUT", "/balloon", false, balloon_keys, R_BALLOON},
+    {"PUT", "/logger", false, logger_keys, R_LOGGER},
+    {"PUT", "/metrics", false, metrics_keys, R_METRICS},
+    {"PUT", "/entropy", false, entropy_keys, R_ENTROPY},
+    {"PUT", "/actions", false, action_keys, R_ACTIONS},
+    {"PUT", "/snapshot/load", false, load_keys, R_LOAD},
+};
+
+static int dispatch(struct preboot *pb, enum pb_route route, bool patch, const char *id, json_t *j,
+		    struct err **err)
+{
+	struct vm_config *cfg = pb->cfg;
+
+	switch (route) {
+	case R_BOOT:
+		return pb_boot_source(cfg, j, err);
+	case R_MACHINE:
+		return pb_machine_config(cfg, j, patch, err);
+	case R_DRIVE:
+		return pb_drive(cfg, id, j, err);
+	case R_NET:
+		return pb_net(cfg, id, j, err);
+	case R_VSOCK:
+		return pb_vsock(cfg, j, err);
+	case R_BALLOON:
+		return pb_balloon(cfg, j, err);
+	case R_LOGGER:
+		return api_logger_put(cfg, j, err);
+	case R_METRICS:
+		return api_metrics_put(cfg, j, err);
+	case R_ENTROPY:
+		return pb_entropy(cfg, j, err);
+	case R_ACTIONS:
+		return action(pb, j, err);
+	default:
+		return snapshot_load(pb, j, err);
 	}
-	if (i == ARRAY_SIZE(routes))
-		return -ENOENT;
-	id = path + n;
+}
+
+/* The index in routes[] of method+path, or -1. */
+static int find_route(const char *method, const char *path)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(routes); i++) {
+		size_t n = strlen(routes[i].path);
+
+		if (streq(method, routes[i].method) &&
+		    (routes[i].prefix ? !strncmp(path, routes[i].path, n) && path[n]
+				      : streq(path, routes[i].path)))
+			return (int)i;
+	}
+	return -1;
+}
+
+static int route(struct preboot *pb, int i, const char *method, const char *path, json_t **j,
+		 const char *body, size_t len, struct err **err)
+{
+	size_t n = strlen(routes[i].path);
+
 	*j = object(body, len, routes[i].keys, err);
 	if (!*j)
 		return -EINVAL;
-	switch (i) {
-	case 0:
-		return boot_source(pb, *j, err);
-	case 1:
-		return machine_config(pb, *j, err);
-	case 2:
-		return drive(pb, id, *j, err);
-	case 3:
-		return net(pb, id, *j, err);
-	case 4:
-		return vsock(pb, *j, err);
-	case 5:
-		return balloon(pb, *j, err);
-	case 6:
-		return action(pb, *j, err);
-	default:
-		return snapshot_load(pb, *j, err);
-	}
+	return dispatch(pb, routes[i].route, streq(method, "PATCH"), path + n, *j, err);
+}
+
+static bool preboot_get(struct preboot *pb, const char *path, struct api_resp *resp)
+{
+	const struct vm_config *c = pb->cfg;
+	json_t *j;
+
+	if (streq(path, "/"))
+		j = api_instance_info(c, "Not started");
+	else if (streq(path, "/machine-config"))
+		j = api_machine_config(c->cpus, c->memory);
+	else if (streq(path, "/vm/config"))
+		j = api_vm_config(c, c->cpus, c->memory);
+	else if (streq(path, "/version"))
+		j = api_version();
+	else if (streq(path, "/balloon") && c->balloon)
+		j = json_pack("{s:i, s:b, s:i}", "amount_mib", (int)c->balloon_mib,
+			      "deflate_on_oom", c->balloon_deflate_on_oom,
+			      "stats_polling_interval_s", (int)c->balloon_stats_s);
+	else if (streq(path, "/balloon"))
+		return answer(resp, 400, "no balloon device is configured"), true;
+	else
+		return false;
+	resp->status = 200;
+	resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	return true;
 }
 
 static void handle_preboot(void *ctx, const char *method, const char *path, const char *body,
@@ -335,22 +258,22 @@ static void handle_preboot(void *ctx, const char *method, const char *path, cons
 	int r;
 
 	*resp = (struct api_resp){0};
-	if (streq(path, "/") && streq(method, "GET")) {
-		j = json_pack("{s:s, s:s, s:s}", "id", "", "state", "Not started", "vmm_version",
-			      "isola");
-		resp->status = 200;
-		resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	pb->metrics.requests++;
+	if (streq(method, "GET") && preboot_get(pb, path, resp))
 		return;
+	if (api_unsupported(method, path, false, resp))
+		return (void)pb->metrics.failures++;
+	r = find_route(method, path);
+	if (r < 0) {
+		pb->metrics.failures++;
+		return answer(resp, 400,
+			      "not available before InstanceStart: the microVM is not started");
 	}
-	if (!streq(method, "PUT"))
-		return answer(resp, streq(path, "/") ? 405 : 400,
-			      "before InstanceStart only PUT configuration and GET / are served");
-	r = route(pb, path, &j, body, len, &err);
-	if (r == -ENOENT)
-		return answer(resp, 400, "not available before InstanceStart (or unknown)");
-	if (r < 0)
+	r = route(pb, r, method, path, &j, body, len, &err);
+	if (r < 0) {
+		pb->metrics.failures++;
 		return answer_err(resp, &err);
-	pb->configured = true;
+	}
 	if (!pb->started)
 		answer(resp, 204, NULL);
 }
@@ -368,37 +291,73 @@ void vmm_api_answer_start(int fd, const struct err *err)
 	shutdown(fd, SHUT_RDWR); /* answered once: a later call sends nothing */
 }
 
+/*
+ * Serve until a handler defers (InstanceStart): returns its fd.  SIGTERM and
+ * SIGINT stop the loop (-EINTR) so the caller removes the socket and the
+ * run directory; they are blocked only meanwhile (no threads exist yet).
+ */
+static int serve_until_signal(struct api_srv *srv, struct preboot *pb)
+{
+	sigset_t set, old;
+	int sfd, fd;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, &old) < 0)
+		return -errno;
+	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (sfd < 0) {
+		fd = -errno;
+	} else {
+		struct signalfd_siginfo si;
+
+		fd = api_srv_run(srv, sfd, handle_preboot, pb);
+		/* Take the signal now, or unblocking it would deliver it. */
+		while (read(sfd, &si, sizeof(si)) == sizeof(si))
+			;
+		close(sfd);
+	}
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return fd == -1 ? -EINTR : fd;
+}
+
+/* An answered connection was shut down for writing: a send fails with EPIPE. */
+bool vmm_api_start_answered(int fd)
+{
+	return send(fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE;
+}
+
 int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 {
-	static char buf[HTTP_MAX_HEAD + HTTP_MAX_BODY];
 	struct preboot *pb = calloc(1, sizeof(*pb));
-	int lfd;
+	struct api_srv srv;
+	int lfd = cfg->api_listen_fd, fd;
 
 	if (!pb)
 		return err_make(err, ENOMEM, "pre-boot API");
 	pb->cfg = cfg;
-	lfd = api_listen(cfg->api_sock, err);
+	/* Firecracker's default machine: 1 vCPU, 128 MiB (isola's own is 64 MiB). */
+	if (!cfg->memory_given)
+		cfg->memory = 128ULL << 20;
+	if (lfd < 0)
+		lfd = api_listen(cfg->api_sock, err); /* else again after a failed start */
 	if (lfd < 0) {
 		free(pb);
 		return lfd;
 	}
-	while (!pb->started) {
-		_cleanup_close_ int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-		if (fd < 0 && errno != EINTR && errno != ECONNABORTED) {
-			int e = errno;
-
-			close(lfd);
-			unlink(cfg->api_sock);
-			free(pb);
-			return err_make(err, e, "--api-sock: accept");
-		}
-		if (fd >= 0)
-			api_serve_conn(fd, buf, sizeof(buf), handle_preboot, pb);
-		if (fd >= 0 && pb->started)
-			cfg->api_start_fd = TAKE_FD(fd);
-	}
+	cfg->api_listen_fd = -1;
+	api_srv_init(&srv, lfd);
+	fd = serve_until_signal(&srv, pb);
+	api_srv_close_conns(&srv, 503, "the microVM is starting; retry");
 	free(pb);
+	if (fd < 0) {
+		close(lfd);
+		unlink(cfg->api_sock);
+		return fd == -EINTR ? err_make(err, EINTR, "stopped by a signal before boot")
+				    : err_make(err, -fd, "--api-sock: serve");
+	}
+	cfg->api_start_fd = fd;
 	cfg->api_listen_fd = lfd;
 	return 0;
 }

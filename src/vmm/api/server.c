@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The control API's server: a listening Unix socket served by one thread,
- * one request per connection (every response says Connection: close).  A
- * client gets 5 s to send its request; heads are capped at 8 KiB and bodies
- * at 64 KiB (http.c).  The thread stops on an eventfd from vm_api_stop().
+ * The control API's server: a listening Unix socket served by one thread
+ * that polls up to API_MAX_CONNS connections at once, one request per
+ * connection (every response says Connection: close).  A request must be
+ * complete within 5 s of its connection (a deadline, not a per-read
+ * timeout), so a client that dribbles bytes is cut off and never holds up
+ * the others; one more connection than the limit is answered 503.  Heads
+ * are capped at 8 KiB and bodies at 64 KiB (http.c).  The thread stops on
+ * an eventfd from vm_api_stop().
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -14,6 +18,7 @@
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -24,14 +29,13 @@
 #include "log.h"
 #include "snapshot/snapshot.h"
 
-#define REQ_MAX (HTTP_MAX_HEAD + HTTP_MAX_BODY)
-
 struct vm_api {
 	struct vm *vm;
 	int listen_fd, stop_efd;
 	pthread_t thread;
 	char *path;
-	char buf[REQ_MAX];
+	struct api_srv srv;
+	struct api_metrics metrics;
 };
 
 static const char *reason(int status)
@@ -53,6 +57,8 @@ static const char *reason(int status)
 		return "Payload Too Large";
 	case 431:
 		return "Request Header Fields Too Large";
+	case 503:
+		return "Service Unavailable";
 	case 501:
 		return "Not Implemented";
 	case 505:
@@ -95,62 +101,232 @@ void api_send_resp(int fd, const struct api_resp *r)
 static void handle_running(void *ctx, const char *method, const char *path, const char *body,
 			   size_t body_len, struct api_resp *resp)
 {
-	vm_api_handle(ctx, method, path, body, body_len, resp);
+	struct vm *vm = ctx;
+
+	vm->api->metrics.requests++;
+	vm_api_handle(vm, method, path, body, body_len, resp);
+	if (resp->status >= 400)
+		vm->api->metrics.failures++;
 }
 
-void api_serve_conn(int fd, char *buf, size_t cap, api_handler handle, void *ctx)
+int vm_api_flush_metrics(struct vm *vm, struct err **err)
 {
-	struct timeval tv = {.tv_sec = 5};
+	return api_metrics_flush(vm->cfg, vm, &vm->api->metrics, err);
+}
+
+void api_fault(struct api_resp *resp, int status, const char *msg)
+{
+	json_t *j = json_pack("{s:s}", "fault_message", msg ? msg : "bad request");
+
+	resp->status = status;
+	resp->body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Answer a connection that is not served (error or refusal) and close it. */
+static void conn_close(struct api_conn *c, int status, const char *why)
+{
+	struct api_resp resp = {0};
+
+	if (c->fd < 0)
+		return;
+	if (status) {
+		api_fault(&resp, status, why);
+		api_send_resp(c->fd, &resp);
+		free(resp.body);
+	}
+	close(c->fd);
+	c->fd = -1; /* the slot keeps its buffer for the next connection */
+}
+
+/* Accept one connection into a free slot; NULL when none was accepted. */
+static struct api_conn *srv_accept(struct api_srv *s)
+{
+	struct timeval tv = {.tv_sec = 1};
+	struct api_conn *c = NULL;
+	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+
+	if (fd < 0)
+		return NULL;
+	/* Responses are small; a client that does not read them gets 1 s. */
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	for (size_t i = 0; i < API_MAX_CONNS && !c; i++)
+		if (s->conn[i].fd < 0)
+			c = &s->conn[i];
+	if (!c) {
+		struct api_conn busy = {.fd = fd};
+
+		conn_close(&busy, 503, "too many API connections; retry");
+		return NULL;
+	}
+	*c = (struct api_conn){.fd = fd, .deadline = now_ms() + s->deadline_ms, .buf = c->buf};
+	if (!c->buf)
+		c->buf = malloc(REQ_MAX);
+	if (!c->buf) {
+		conn_close(c, 503, "out of memory");
+		return NULL;
+	}
+	return c;
+}
+
+/*
+ * Read what a connection has; returns its fd when a handler left the answer
+ * for later (resp.status 0), else -1.
+ */
+static int srv_read(struct api_srv *s, struct api_conn *c, api_handler handle, void *ctx)
+{
 	struct api_resp resp = {0};
 	struct http_req req;
 	const char *why = NULL;
-	size_t len = 0;
-	long r = 0;
+	ssize_t n = recv(c->fd, c->buf + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
+	long r;
+	int fd;
 
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	while (r == 0 && len < cap) {
-		ssize_t n = read(fd, buf + len, cap - len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			r = n < 0 && errno == EAGAIN ? -408 : -400;
-			why = n < 0 ? "timed out reading the request" : "incomplete request";
-			break;
-		}
-		len += n;
-		r = http_parse(buf, len, &req, &why);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return -1;
+	if (n <= 0) {
+		conn_close(c, n == 0 ? 400 : 0, "incomplete request");
+		return -1;
 	}
-	if (r > 0)
-		handle(ctx, req.method, req.path, req.body, req.body_len, &resp);
-	else
-		resp = (struct api_resp){
-		    -r, json_dumps(json_pack("{s:s}", "fault_message", why ? why : "bad request"),
-				   JSON_COMPACT)};
-	if (resp.status) /* 0: the handler answers later (InstanceStart) */
-		api_send_resp(fd, &resp);
+	c->len += n;
+	r = http_parse(c->buf, c->len, &req, &why);
+	if (r == 0 && c->len < REQ_MAX)
+		return -1;
+	if (r <= 0) {
+		conn_close(c, r ? -r : 413, why ? why : "request too large");
+		return -1;
+	}
+	(void)s;
+	handle(ctx, req.method, req.path, req.body, req.body_len, &resp);
+	if (!resp.status) { /* answered later (InstanceStart) */
+		fd = c->fd;
+		c->fd = -1;
+		return fd;
+	}
+	api_send_resp(c->fd, &resp);
 	free(resp.body);
+	conn_close(c, 0, NULL);
+	return -1;
+}
+
+void api_srv_init(struct api_srv *s, int listen_fd)
+{
+	*s = (struct api_srv){.listen_fd = listen_fd, .deadline_ms = API_REQ_DEADLINE_MS};
+	for (size_t i = 0; i < API_MAX_CONNS; i++)
+		s->conn[i].fd = -1;
+}
+
+void api_srv_close_conns(struct api_srv *s, int status, const char *why)
+{
+	for (size_t i = 0; i < API_MAX_CONNS; i++) {
+		conn_close(&s->conn[i], status, why);
+		free(s->conn[i].buf);
+		s->conn[i].buf = NULL;
+	}
+}
+
+/* The poll timeout: until the nearest request deadline, or forever. */
+static int srv_timeout(struct api_srv *s, int64_t now)
+{
+	int64_t t = -1;
+
+	for (size_t i = 0; i < API_MAX_CONNS; i++) {
+		if (s->conn[i].fd < 0)
+			continue;
+		if (s->conn[i].deadline <= now) {
+			conn_close(&s->conn[i], 408, "the request was not complete in time");
+			continue;
+		}
+		if (t < 0 || s->conn[i].deadline - now < t)
+			t = s->conn[i].deadline - now;
+	}
+	return (int)t;
+}
+
+int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx)
+{
+	struct pollfd p[API_MAX_CONNS + 2];
+	struct api_conn *pc[API_MAX_CONNS], *c;
+
+	for (;;) {
+		int timeout = srv_timeout(s, now_ms()), fd = -1;
+		size_t n = 0, nc = 0;
+
+		p[n++] = (struct pollfd){.fd = stop_fd, .events = POLLIN};
+		p[n++] = (struct pollfd){.fd = s->listen_fd, .events = POLLIN};
+		for (size_t i = 0; i < API_MAX_CONNS; i++)
+			if (s->conn[i].fd >= 0) {
+				pc[nc++] = &s->conn[i];
+				p[n++] = (struct pollfd){.fd = s->conn[i].fd, .events = POLLIN};
+			}
+		if (s->wake_at) {
+			int64_t w = s->wake_at - now_ms();
+
+			if (w <= 0)
+				return -ETIMEDOUT;
+			if (timeout < 0 || w < timeout)
+				timeout = (int)w;
+		}
+		if (poll(p, n, timeout) < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (p[0].revents)
+			return -1;
+		for (size_t i = 0; i < nc && fd < 0; i++)
+			if (p[2 + i].revents)
+				fd = srv_read(s, pc[i], handle, ctx);
+		if (fd >= 0)
+			return fd;
+		/* The request is usually there already: read it without another poll. */
+		if ((p[1].revents & POLLIN) && (c = srv_accept(s)))
+			fd = srv_read(s, c, handle, ctx);
+		if (fd >= 0)
+			return fd;
+	}
 }
 
 static void *api_thread(void *arg)
 {
 	struct vm_api *a = arg;
-	struct pollfd p[2] = {{.fd = a->listen_fd, .events = POLLIN},
-			      {.fd = a->stop_efd, .events = POLLIN}};
+	int fd;
 
+	/* The running VM's handlers never defer an answer; close one if they did. */
 	for (;;) {
-		if (poll(p, 2, -1) < 0 && errno != EINTR)
-			break;
-		if (p[1].revents)
-			break;
-		if (p[0].revents & POLLIN) {
-			_cleanup_close_ int fd = accept4(a->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (a->vm->cfg->metrics_fd >= 0 && !a->srv.wake_at)
+			a->srv.wake_at = now_ms() + API_METRICS_PERIOD_MS;
+		fd = api_srv_run(&a->srv, a->stop_efd, handle_running, a->vm);
+		if (fd == -ETIMEDOUT) {
+			struct err *err = NULL;
 
-			if (fd >= 0)
-				api_serve_conn(fd, a->buf, sizeof(a->buf), handle_running, a->vm);
+			a->srv.wake_at = 0;
+			if (vm_api_flush_metrics(a->vm, &err) < 0) {
+				log_warn_ratelimited("%s", err->msg);
+				err_free(&err);
+			}
+			continue;
 		}
+		if (fd < 0)
+			break;
+		close(fd);
 	}
+	/* The VM stops: a last metrics line, as Firecracker writes at exit. */
+	if (a->vm->cfg->metrics_fd >= 0) {
+		struct err *err = NULL;
+
+		if (vm_api_flush_metrics(a->vm, &err) < 0)
+			err_free(&err);
+	}
+	api_srv_close_conns(&a->srv, 503, "the microVM is stopping");
 	return NULL;
 }
 
@@ -215,6 +391,7 @@ int vm_api_start(struct vm *vm, struct err **err)
 		api_free(a);
 		return err_code(*err);
 	}
+	api_srv_init(&a->srv, a->listen_fd);
 	r = pthread_create(&a->thread, NULL, api_thread, a);
 	if (r) {
 		api_free(a);

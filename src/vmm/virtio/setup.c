@@ -114,6 +114,23 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
  * Runs when the VM is going away (vCPUs stopped): the bus has no way to drop
  * a range, so the MMIO windows stay registered but are never reached again.
  */
+unsigned vmm_virtio_stats(struct vm *vm, struct vmm_virtio_stat *out, unsigned max)
+{
+	unsigned n = devices.vm == vm ? devices.n : 0;
+
+	for (unsigned i = 0; i < n && i < max; i++) {
+		const struct virtio_dev *d = devices.dev[i].vdev;
+
+		out[i] = (struct vmm_virtio_stat){.name = d->ops->name};
+		for (unsigned q = 0; q < d->ops->n_queues && q < VIRTIO_MAX_QUEUES; q++) {
+			out[i].completed +=
+			    __atomic_load_n(&d->vq[q].stat_completed, __ATOMIC_RELAXED);
+			out[i].bytes += __atomic_load_n(&d->vq[q].stat_bytes, __ATOMIC_RELAXED);
+		}
+	}
+	return n;
+}
+
 void vmm_virtio_teardown(struct vm *vm)
 {
 	if (devices.vm != vm)

@@ -18,6 +18,14 @@ struct snap_reader;
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err);
 void vmm_virtio_teardown(struct vm *vm);
 
+/* Per device, in bring-up order: requests completed and bytes written to the guest. */
+struct vmm_virtio_stat {
+	const char *name; /* "blk", "net", ... */
+	uint64_t completed, bytes;
+};
+/* Fills up to max entries (any thread); returns how many devices the VM has. */
+unsigned vmm_virtio_stats(struct vm *vm, struct vmm_virtio_stat *out, unsigned max);
+
 /*
  * Host control of the VM's balloon (the control API).  Each fails with
  * -ENODEV when the VM has no balloon.  Pages are 4 KiB balloon pages.

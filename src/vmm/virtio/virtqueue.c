@@ -52,7 +52,11 @@ int virtq_enable(struct virtq *vq, const struct guest_mem *mem)
 
 void virtq_reset(struct virtq *vq)
 {
+	uint64_t completed = vq->stat_completed, bytes = vq->stat_bytes;
+
 	memset(vq, 0, sizeof(*vq));
+	vq->stat_completed = completed;
+	vq->stat_bytes = bytes;
 }
 
 /* Copy one descriptor out of guest memory (which may be unaligned for indirect tables). */
@@ -195,6 +199,8 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	vq->used_idx++;
 	/* The element must be visible before the index that publishes it. */
 	STORE16_REL(&vq->used->idx, vq->used_idx);
+	__atomic_store_n(&vq->stat_completed, vq->stat_completed + 1, __ATOMIC_RELAXED);
+	__atomic_store_n(&vq->stat_bytes, vq->stat_bytes + len, __ATOMIC_RELAXED);
 }
 
 bool virtq_need_interrupt(struct virtq *vq)

@@ -64,6 +64,13 @@ struct virtq {
 	uint16_t used_idx;	 /* our copy of used->idx */
 	uint16_t signalled_used; /* used_idx at the last interrupt */
 	bool signalled_valid;
+
+	/*
+	 * Requests completed and the bytes they wrote into guest buffers, since
+	 * the device was made (kept across resets).  Written by the device's
+	 * worker in virtq_push(), read relaxed by the API's metrics.
+	 */
+	uint64_t stat_completed, stat_bytes;
 };
 
 /* One request: `out` device-readable buffers, then `in` device-writable ones. */

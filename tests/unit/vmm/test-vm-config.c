@@ -1,0 +1,110 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The typed configuration setters (src/vmm/config.c) and their three
+ * callers' input forms: `--disk` option strings (",," is a comma), the JSON
+ * config file, and values built by the API.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "tap.h"
+#include "vm-config.h"
+
+static int set(struct vm_config *cfg, const char *opt, const char *v, char *msg, size_t cap)
+{
+	struct err *err = NULL;
+	int r = vmm_config_set(cfg, opt, v, &err);
+
+	snprintf(msg, cap, "%s", err ? err->msg : "");
+	err_free(&err);
+	return r;
+}
+
+static void test_cli(void)
+{
+	struct vm_config cfg;
+	char msg[256];
+
+	vmm_config_init(&cfg);
+	is_int(set(&cfg, "disk", "/vm/a,,b.img,ro,serial=s1", msg, sizeof(msg)), 0,
+	       "--disk with ,,");
+	ok(cfg.n_disks == 1 && !strcmp(cfg.disks[0].path, "/vm/a,b.img") && cfg.disks[0].readonly &&
+	       !strcmp(cfg.disks[0].serial, "s1"),
+	   "the path keeps its comma, the options still parse");
+	ok(set(&cfg, "disk", "/vm/x,bogus", msg, sizeof(msg)) < 0 && strstr(msg, "--disk"),
+	   "a CLI error names the flag: %s", msg);
+	ok(set(&cfg, "memory", "999999M", msg, sizeof(msg)) < 0 && strstr(msg, "--memory"),
+	   "memory out of range: %s", msg);
+	is_int(set(&cfg, "net", "tap=t0,mac=02:00:00:00:00:01", msg, sizeof(msg)), 0, "--net");
+	ok(set(&cfg, "net", "tap=0123456789abcdefg", msg, sizeof(msg)) < 0, "a 17-byte TAP name");
+	ok(set(&cfg, "vsock", "cid=2,uds=/x", msg, sizeof(msg)) < 0, "CID 2 is the host's");
+	vmm_config_free(&cfg);
+}
+
+static void test_typed(void)
+{
+	struct vm_config cfg;
+	struct vm_disk_cfg d = {.id = "root", .path = (char *)"/a", .readonly = true};
+	struct err *err = NULL;
+	int r = 0;
+
+	vmm_config_init(&cfg);
+	is_int(vm_config_add_disk(&cfg, &d, "body", &err), 0, "add drive root");
+	d.path = (char *)"/b";
+	d.readonly = false;
+	is_int(vm_config_add_disk(&cfg, &d, "body", &err), 0, "the same id again");
+	ok(cfg.n_disks == 1 && !strcmp(cfg.disks[0].path, "/b") && !cfg.disks[0].readonly,
+	   "... replaces it");
+	for (int i = 0; i < VM_MAX_DISKS && r == 0; i++) {
+		snprintf(d.id, sizeof(d.id), "d%d", i);
+		r = vm_config_add_disk(&cfg, &d, "body", &err);
+	}
+	ok(r < 0 && cfg.n_disks == VM_MAX_DISKS && strstr(err->msg, "at most"), "the cap: %s",
+	   err ? err->msg : "");
+	err_free(&err);
+	d.bw.one_time_burst = 5;
+	strcpy(d.id, "root");
+	ok(vm_config_add_disk(&cfg, &d, "body", &err) < 0, "a burst without a size");
+	err_free(&err);
+	ok(vm_config_set_memory(&cfg, 1ULL << 50, "body.mem_size_mib", &err) < 0 &&
+	       strstr(err->msg, "body.mem_size_mib"),
+	   "an API error names the field: %s", err ? err->msg : "");
+	err_free(&err);
+	vmm_config_free(&cfg);
+}
+
+static void test_json(void)
+{
+	char path[] = "/tmp/isola-test-vm-config-XXXXXX";
+	const char *doc = "{\"disks\": [{\"path\": \"/vm/a,b.img\", \"readonly\": true, "
+			  "\"rate_limiter\": {\"bandwidth\": {\"size\": 1000}}}], "
+			  "\"nets\": [{\"tap\": \"t0\", \"mac\": \"02:00:00:00:00:02\"}]}";
+	struct vm_config cfg;
+	struct err *err = NULL;
+	int fd = mkstemp(path);
+
+	if (fd < 0 || write(fd, doc, strlen(doc)) != (ssize_t)strlen(doc)) {
+		ok(0, "temp file");
+		return;
+	}
+	close(fd);
+	vmm_config_init(&cfg);
+	is_int(vmm_config_load_json(&cfg, path, &err), 0, "JSON config with a comma in a path");
+	ok(cfg.n_disks == 1 && !strcmp(cfg.disks[0].path, "/vm/a,b.img") &&
+	       cfg.disks[0].bw.size == 1000 && cfg.disks[0].bw.refill_ms == 1000,
+	   "path, rate limiter (refill defaults to 1 s)");
+	ok(cfg.n_nets == 1 && cfg.nets[0].has_mac && cfg.nets[0].mac[5] == 2, "net with a MAC");
+	err_free(&err);
+	vmm_config_free(&cfg);
+	unlink(path);
+}
+
+int main(void)
+{
+	test_cli();
+	test_typed();
+	test_json();
+	return tap_done();
+}
