@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: dependencies, build, unit tests (plain and with
-# ASan/UBSan), then the integration tests that drive the real binary as root.
+# ASan/UBSan), the fuzzers for a bounded time, then the integration tests that drive the real binary as root.
 # Ends with one line "N passed, N failed, N skipped".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -48,6 +48,13 @@ else
 	cat /tmp/isola-build-asan.log
 	failed=$((failed + 1))
 fi
+
+echo "== fuzzers (scripts/fuzz.sh: clang, ASan+UBSan, ${FUZZ_SECONDS:-30} s per target)"
+out=$(mktemp)
+scripts/fuzz.sh | tee "$out"
+passed=$((passed + $(grep -c '^ok ' "$out")))
+failed=$((failed + $(grep -c '^not ok ' "$out")))
+rm -f "$out"
 
 echo "== integration tests"
 export ISOLA="$top/build/src/cli/isola"

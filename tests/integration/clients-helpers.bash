@@ -7,7 +7,7 @@ load helpers
 # make_busybox_rootfs DIR: busybox-static as DIR/bin/busybox plus applet links.
 make_busybox_rootfs() {
 	local dir=$1 bb a
-	bb=$(command -v busybox) || skip "SKIP: busybox-static not installed"
+	bb=$(command -v busybox) || ci_skip "busybox-static not installed"
 	mkdir -p "$dir/bin" "$dir/proc" "$dir/sys" "$dir/dev" "$dir/tmp" "$dir/etc" "$dir/root"
 	cp "$bb" "$dir/bin/busybox"
 	for a in $("$bb" --list); do
@@ -32,7 +32,7 @@ PODMAN_IMG=localhost/busybox:it
 podman_setup() {
 	require_cmd podman
 	require_cmd busybox
-	[ -x "$ISOLA" ] || skip "SKIP: $ISOLA not built"
+	[ -x "$ISOLA" ] || ci_skip "$ISOLA not built"
 	mkdir -p "$TMP/podman/root" "$TMP/podman/runroot" "$TMP/podman/tmp" "$TMP/podman/net"
 	cat >"$TMP/podman/containers.conf" <<-CONF
 	[containers]
@@ -84,5 +84,5 @@ podman_teardown() {
 
 # Skip when isola does not offer COMMAND yet (e.g. pause before it lands).
 require_isola_cmd() {
-	"$ISOLA" --help 2>&1 | grep -qE "^  $1 " || skip "SKIP: isola has no '$1' command yet"
+	"$ISOLA" --help 2>&1 | grep -qE "^  $1 " || ci_skip "isola has no '$1' command yet"
 }

@@ -128,7 +128,7 @@ IMG_DEBIAN_CACHE=${IMG_DEBIAN_CACHE:-/var/tmp/isola-debian-bookworm-minbase}
 img_debian_rootfs() {
 	local c=$IMG_DEBIAN_CACHE mirror
 	if [ ! -f "$c/etc/debian_version" ]; then
-		command -v debootstrap >/dev/null || skip "SKIP: debootstrap not installed"
+		command -v debootstrap >/dev/null || ci_skip "debootstrap not installed"
 		mirror=$(img_debian_mirror)
 		curl -sfI --max-time 20 "$mirror/dists/bookworm/Release" >/dev/null ||
 			skip "SKIP: Debian mirror $mirror unreachable"
@@ -228,7 +228,7 @@ img_make() {
 
 # A busybox image from the host's busybox-static: img_busybox NAME:TAG
 img_busybox() {
-	[ -x /bin/busybox ] || skip "SKIP: busybox-static not installed"
+	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
 	img_make "$1" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
 		l:bin/id:busybox l:bin/pwd:busybox l:bin/cat:busybox l:bin/touch:busybox \
 		l:bin/ls:busybox d:etc "f:etc/passwd:root:x:0:0:root:/:/bin/sh

@@ -116,12 +116,12 @@ layer_file() { # NAME PATH: cat PATH from the image's only layer
 }
 
 @test "scripts/make-default-image.sh imports localhost/isola-default:latest" {
-	[ -x /bin/busybox ] || skip "SKIP: busybox-static not installed"
+	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
 	run "$ISOLA_TOP/scripts/make-default-image.sh" --isola "$ISOLA"
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = localhost/isola-default:latest ]
 	[ -L "$ISOLA_STORE/layers/$(ls "$ISOLA_STORE/layers")/bin/ls" ]
-	command -v runc >/dev/null || skip "SKIP: runc not installed to run it"
+	command -v runc >/dev/null || ci_skip "runc not installed to run it"
 	ISOLA_RUNTIME=runc run "$ISOLA" image run --rm localhost/isola-default sh -c 'ls /bin/busybox; echo $PATH'
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = /usr/sbin:/usr/bin:/sbin:/bin ]

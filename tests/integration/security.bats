@@ -45,7 +45,7 @@ nothing_left() {
 }
 
 @test "seccomp: podman's default profile loads, runs and denies sethostname" {
-	[ -f /usr/share/containers/seccomp.json ] || skip "SKIP: golang-github-containers-common not installed"
+	[ -f /usr/share/containers/seccomp.json ] || ci_skip "golang-github-containers-common not installed"
 	# Resolve the profile as podman would for a container without CAP_SYS_ADMIN
 	# (entries that need a capability dropped, the "excludes" ones kept).
 	jq '{defaultAction, defaultErrnoRet,

@@ -25,7 +25,7 @@ teardown() {
 start_counter() {
 	require_kvm
 	require_cmd curl
-	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
 	"$ISOLA" vm run --kernel "$GUEST_DIR/counter.elf" --cmdline "every=20000000" \
 		--console "$TMP/out" "$@" &
 	VM_PID=$!
@@ -168,7 +168,7 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 @test "vm api: pre-boot configuration, then InstanceStart boots it" {
 	require_kvm
 	require_cmd curl
-	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
 	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out" &
 	VM_PID=$!
 	for i in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done
@@ -208,7 +208,7 @@ lines() { grep -c "^counter: [0-9]" "$TMP/out"; }
 @test "vm api: InstanceStart answers 400 when the VM cannot start, and the VMM exits" {
 	require_kvm
 	require_cmd curl
-	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
 	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out" 2>"$TMP/err" &
 	VM_PID=$!
 	for i in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done

@@ -21,7 +21,7 @@ require_kvm() {
 }
 
 require_guest() {
-	[ -f "$GUEST_DIR/$1.elf" ] || skip "SKIP: $GUEST_DIR/$1.elf not built"
+	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
 }
 
 # qemu_guest NAME CMDLINE [EXTRA QEMU ARGS...]: boots the guest, output in $output.
@@ -44,7 +44,7 @@ isola_guest() {
 	shift 2
 	require_kvm
 	require_guest "$name"
-	"$ISOLA" vm run --help >/dev/null 2>&1 || skip "SKIP: isola vm run not available"
+	"$ISOLA" vm run --help >/dev/null 2>&1 || ci_skip "isola vm run not available"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUEST_DIR/$name.elf" --cmdline "$cmdline" "$@"
 	echo "$output"
 }
@@ -187,7 +187,7 @@ isola_guest() {
 
 @test "guest flat binaries: the image from 1 MiB, entered at its first byte" {
 	require_guest hello
-	[ -f "$GUEST_DIR/hello.bin" ] || skip "SKIP: objcopy not installed"
+	[ -f "$GUEST_DIR/hello.bin" ] || ci_skip "objcopy not installed"
 	require_cmd readelf
 	# the ELF entry (pvh_start32) is the load address, 1 MiB
 	readelf -h "$GUEST_DIR/hello.elf" | grep -q 'Entry point address: *0x100000$'

@@ -32,7 +32,7 @@ teardown() {
 
 require_guest() {
 	require_kvm
-	[ -f "$GUEST_DIR/$1.elf" ] || skip "SKIP: $GUEST_DIR/$1.elf not built"
+	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
 }
 
 # The guests end lines with CRLF.

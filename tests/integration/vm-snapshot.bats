@@ -28,7 +28,7 @@ teardown() {
 
 require_counter() {
 	require_kvm
-	[ -f "$GUEST_DIR/counter.elf" ] || skip "SKIP: $GUEST_DIR/counter.elf not built"
+	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
 }
 
 # wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE.
@@ -253,7 +253,7 @@ restore_ok() {
 
 require_guest() {
 	require_kvm
-	[ -f "$GUEST_DIR/$1.elf" ] || skip "SKIP: $GUEST_DIR/$1.elf not built"
+	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
 }
 
 @test "vm snapshot: rng, disk, vsock and balloon devices restore and keep working" {

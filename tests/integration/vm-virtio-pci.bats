@@ -13,7 +13,7 @@ GUESTS=${ISOLA_GUESTS:-$(cd "$(dirname "$ISOLA")/../../guest" 2>/dev/null && pwd
 setup() {
 	require_kvm
 	[ -f "$GUESTS/virtio-blk.elf" ] && [ -f "$GUESTS/virtio-rng.elf" ] ||
-		skip "SKIP: test guests not built ($GUESTS)"
+		ci_skip "test guests not built ($GUESTS)"
 	isola_tmp
 }
 
@@ -139,7 +139,7 @@ qemu_q35() { # qemu args...
 }
 
 @test "vm-virtio-pci: vsock (3 queues, device config) and balloon work over PCI too" {
-	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	[ -f "$GUESTS/virtio-vsock.elf" ] || ci_skip "virtio-vsock.elf not built"
 	vsock_host_start "$TMP/v.sock_5000" "$TMP/got"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" --virtio-transport pci \
 		--rng --vsock "cid=7,uds=$TMP/v.sock" --cmdline "pci port=5000"

@@ -11,7 +11,7 @@ GUESTS=${ISOLA_GUESTS:-$(cd "$(dirname "$ISOLA")/../../guest" 2>/dev/null && pwd
 setup() {
 	require_kvm
 	[ -f "$GUESTS/virtio-blk.elf" ] && [ -f "$GUESTS/virtio-rng.elf" ] ||
-		skip "SKIP: test guests not built ($GUESTS)"
+		ci_skip "test guests not built ($GUESTS)"
 	isola_tmp
 }
 
@@ -226,7 +226,7 @@ preboot_put() { # path body
 }
 
 @test "vm-virtio: vsock, guest connects to a host port (<uds>_<port>)" {
-	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	[ -f "$GUESTS/virtio-vsock.elf" ] || ci_skip "virtio-vsock.elf not built"
 	vsock_host_start "$TMP/v.sock_5000" "$TMP/got"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
 		--vsock "cid=7,uds=$TMP/v.sock" --cmdline port=5000
@@ -239,7 +239,7 @@ preboot_put() { # path body
 }
 
 @test "vm-virtio: vsock, host connects with CONNECT <port> and gets OK <port>" {
-	[ -f "$GUESTS/virtio-vsock.elf" ] || skip "SKIP: virtio-vsock.elf not built"
+	[ -f "$GUESTS/virtio-vsock.elf" ] || ci_skip "virtio-vsock.elf not built"
 	timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-vsock.elf" \
 		--vsock "cid=7,uds=$TMP/v.sock" --cmdline listen=52 >"$TMP/vm.out" 2>&1 &
 	pid=$!
@@ -267,7 +267,7 @@ PY
 
 # A TAP $tap (up) with net_host_side answering on it, as $pid.
 net_tap_with_host() { # name
-	[ -f "$GUESTS/virtio-net.elf" ] || skip "SKIP: virtio-net.elf not built"
+	[ -f "$GUESTS/virtio-net.elf" ] || ci_skip "virtio-net.elf not built"
 	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
 	require_cmd ip
 	tap=$1
@@ -340,7 +340,7 @@ PY
 }
 
 net_prereqs() {
-	[ -f "$GUESTS/virtio-net.elf" ] || skip "SKIP: virtio-net.elf not built"
+	[ -f "$GUESTS/virtio-net.elf" ] || ci_skip "virtio-net.elf not built"
 	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
 	require_cmd ip
 	require_cmd python3
@@ -452,7 +452,7 @@ net_prereqs() {
 }
 
 @test "vm-virtio: balloon inflation and free page reporting drop guest pages" {
-	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	[ -f "$GUESTS/virtio-balloon.elf" ] || ci_skip "virtio-balloon.elf not built"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-balloon.elf" --balloon
 	echo "$output"
 	[ "$status" -eq 1 ]
@@ -492,7 +492,7 @@ deflate_and_wait() { # vm update option value
 }
 
 @test "vm-virtio: balloon follows the host's target (vm update), RSS drops, then deflates" {
-	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	[ -f "$GUESTS/virtio-balloon.elf" ] || ci_skip "virtio-balloon.elf not built"
 	export ISOLA_VM_RUNDIR=$TMP/run
 	vm=isola-it-bal$$
 	"$ISOLA" vm run --id "$vm" --memory 128 --kernel "$GUESTS/virtio-balloon.elf" --balloon \
@@ -517,7 +517,7 @@ deflate_and_wait() { # vm update option value
 }
 
 @test "vm-virtio: a balloon configured in JSON starts inflated and polls statistics" {
-	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	[ -f "$GUESTS/virtio-balloon.elf" ] || ci_skip "virtio-balloon.elf not built"
 	export ISOLA_VM_RUNDIR=$TMP/run
 	vm=isola-it-bj$$
 	cat >"$TMP/vm.json" <<-EOF
@@ -542,10 +542,10 @@ deflate_and_wait() { # vm update option value
 }
 
 @test "vm-virtio: balloon API refuses bad targets and VMs without a balloon" {
-	[ -f "$GUESTS/virtio-balloon.elf" ] || skip "SKIP: virtio-balloon.elf not built"
+	[ -f "$GUESTS/virtio-balloon.elf" ] || ci_skip "virtio-balloon.elf not built"
 	export ISOLA_VM_RUNDIR=$TMP/run
 	vm=isola-it-bal$$
-	[ -f "$GUESTS/counter.elf" ] || skip "SKIP: counter.elf not built"
+	[ -f "$GUESTS/counter.elf" ] || ci_skip "counter.elf not built"
 	# A guest that runs until stopped, on a VM without --balloon.
 	"$ISOLA" vm run --id "$vm" --memory 64 --kernel "$GUESTS/counter.elf" \
 		--console none >"$TMP/vm.out" 2>&1 &

@@ -260,7 +260,7 @@ teardown() {
 @test "vm: --irqchip split runs the test guests' SMP, timer (LAPIC, IOAPIC, PIT) and virtio irqfd checks" {
 	local g=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
 	for f in smp timer virtio-rng; do
-		[ -f "$g/$f.elf" ] || skip "SKIP: guest/$f.elf not built"
+		[ -f "$g/$f.elf" ] || ci_skip "guest/$f.elf not built"
 	done
 	run timeout 30 "$ISOLA" vm run --kernel "$g/smp.elf" --cpus 4 --irqchip split
 	[ "$status" -eq 1 ]
@@ -298,7 +298,7 @@ teardown() {
 
 @test "vm: 64 vCPUs (the --cpus cap) all come up from the MP table" {
 	local g=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-	[ -f "$g/smp.elf" ] || skip "SKIP: guest/smp.elf not built"
+	[ -f "$g/smp.elf" ] || ci_skip "guest/smp.elf not built"
 	run timeout 60 "$ISOLA" vm run --kernel "$g/smp.elf" --cpus 64 --memory 256M
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"smp: 64 cpus"* ]]
