@@ -60,6 +60,15 @@ passed=$((passed + $(grep -c '^ok ' "$out")))
 failed=$((failed + $(grep -c '^not ok ' "$out")))
 rm -f "$out"
 
+echo "== Debian package (scripts/package.sh; tests/integration/package.bats installs it)"
+if scripts/package.sh; then
+	echo "ok: scripts/package.sh"
+	passed=$((passed + 1))
+else
+	echo "FAIL: scripts/package.sh"
+	failed=$((failed + 1))
+fi
+
 echo "== integration tests"
 export ISOLA="$top/build/src/cli/isola"
 export ISOLA_TOP="$top"
