@@ -65,8 +65,8 @@ vm_fetch_kernel() {
 # vm_bzimage FILE: a synthetic 64-bit bzImage (boot protocol 2.15, one setup
 # sector) whose 64-bit entry checks what the VMM handed over: RSI points at
 # boot_params with "HdrS", a 4 KiB initrd, a command line starting "isol" and
-# at least 3 e820 entries.  Exits with debug-exit 0x21 (status 67) when all
-# hold, 0x22 (status 69) otherwise.
+# at least 3 e820 entries.  Exits with debug-exit 0x21 (status 33) when all
+# hold, 0x22 (status 34) otherwise.
 vm_bzimage() {
 	python3 - "$1" <<'PY'
 import struct, sys

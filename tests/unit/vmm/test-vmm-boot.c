@@ -158,6 +158,23 @@ static void test_bzimage_synthetic(void)
 	ok(bzimage_parse(b, sizeof(b), 1 << 20, &bz, &err) == -ENOEXEC && !err, "not a bzImage");
 }
 
+/* The RSDP reaches the kernel: boot_params.acpi_rsdp_addr (0x70), start_info.rsdp_paddr (32). */
+static void test_rsdp_handover(void)
+{
+	struct err *err = NULL;
+	uint64_t v = 0;
+
+	ok(bzimage_set_rsdp(&mem, 0xe0000, &err) == 0, "bzImage RSDP set");
+	memcpy(&v, mem.regions[0].hva + VM_ZERO_PAGE_ADDR + 0x70, 8);
+	is_int(v, 0xe0000, "boot_params.acpi_rsdp_addr");
+	ok(pvh_write_start_info(&mem, VM_CMDLINE_ADDR, 0, 0, &err) == 0 &&
+	       pvh_set_rsdp(&mem, 0xe0000, &err) == 0,
+	   "PVH RSDP set");
+	memcpy(&v, mem.regions[0].hva + VM_PVH_INFO_ADDR + 32, 8);
+	is_int(v, 0xe0000, "hvm_start_info.rsdp_paddr");
+	err_free(&err);
+}
+
 static const char *find_vmlinuz(char *buf, size_t len)
 {
 	const char *env = getenv("ISOLA_TEST_VMLINUZ");
@@ -212,6 +229,7 @@ int main(void)
 	test_pvh();
 	test_pvh_guest_file();
 	test_bzimage_synthetic();
+	test_rsdp_handover();
 	test_bzimage_real();
 	munmap(ram, RAM);
 	return tap_done();
