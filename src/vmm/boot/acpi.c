@@ -67,8 +67,8 @@ struct __attribute__((packed)) acpi_fadt {
 	uint16_t arm_boot_arch;
 	uint8_t minor_version;
 	uint64_t x_facs, x_dsdt;
-	struct acpi_gas x_pm1a_evt, x_pm1b_evt, x_pm1a_cnt, x_pm1b_cnt, x_pm2_cnt, x_pm_tmr,
-	    x_gpe0, x_gpe1, sleep_control, sleep_status;
+	struct acpi_gas x_pm1a_evt, x_pm1b_evt, x_pm1a_cnt, x_pm1b_cnt, x_pm2_cnt, x_pm_tmr, x_gpe0,
+	    x_gpe1, sleep_control, sleep_status;
 	uint64_t hypervisor_id;
 };
 
@@ -86,18 +86,18 @@ _Static_assert(sizeof(struct acpi_rsdp) == 36, "RSDP");
 _Static_assert(sizeof(struct acpi_fadt) == ACPI_FADT_SIZE, "FADT (ACPI 6.5)");
 _Static_assert(sizeof(struct acpi_facs) == 64, "FACS");
 
-#define FADT_WBINVD	    (1u << 0)
-#define FADT_PROC_C1	    (1u << 2)
-#define FADT_SLP_BUTTON	    (1u << 5) /* no sleep button */
-#define FADT_RESET_REG_SUP  (1u << 10)
-#define BOOT_ARCH_NO_VGA    (1u << 2)
-#define MADT_PCAT_COMPAT    1u
-#define MADT_ENABLED	    1u
-#define MADT_SCI_FLAGS	    0x000f /* active low, level triggered */
-#define GAS_SYSTEM_IO	    1
-#define GAS_ACCESS_BYTE	    1
-#define GAS_ACCESS_WORD	    2
-#define GAS_ACCESS_DWORD    3
+#define FADT_WBINVD	   (1u << 0)
+#define FADT_PROC_C1	   (1u << 2)
+#define FADT_SLP_BUTTON	   (1u << 5) /* no sleep button */
+#define FADT_RESET_REG_SUP (1u << 10)
+#define BOOT_ARCH_NO_VGA   (1u << 2)
+#define MADT_PCAT_COMPAT   1u
+#define MADT_ENABLED	   1u
+#define MADT_SCI_FLAGS	   0x000f /* active low, level triggered */
+#define GAS_SYSTEM_IO	   1
+#define GAS_ACCESS_BYTE	   1
+#define GAS_ACCESS_WORD	   2
+#define GAS_ACCESS_DWORD   3
 
 uint8_t acpi_checksum(const void *p, size_t len)
 {
@@ -230,10 +230,8 @@ static int dsdt_write(struct acpi_area *a, const struct acpi_config *c, uint64_t
 
 static struct acpi_gas io_gas(uint16_t port, uint8_t bits, uint8_t access)
 {
-	return (struct acpi_gas){.space = GAS_SYSTEM_IO,
-				 .bit_width = bits,
-				 .access_size = access,
-				 .address = port};
+	return (struct acpi_gas){
+	    .space = GAS_SYSTEM_IO, .bit_width = bits, .access_size = access, .address = port};
 }
 
 static int fadt_write(struct acpi_area *a, uint64_t facs, uint64_t dsdt, uint64_t *ret)
@@ -255,7 +253,7 @@ static int fadt_write(struct acpi_area *a, uint64_t facs, uint64_t dsdt, uint64_
 	f->pm1_cnt_len = 2;
 	f->x_pm1a_evt = io_gas(ACPI_PM1_EVT_PORT, 32, GAS_ACCESS_WORD);
 	f->x_pm1a_cnt = io_gas(ACPI_PM1_CNT_PORT, 16, GAS_ACCESS_WORD);
-	f->p_lvl2_lat = 101; /* > 100: no C2 */
+	f->p_lvl2_lat = 101;  /* > 100: no C2 */
 	f->p_lvl3_lat = 1001; /* > 1000: no C3 */
 	f->century = 0x32;
 	/* No 8042 flag: the i8042 is only its reset line here, a kernel need not probe it. */
@@ -290,7 +288,8 @@ static int madt_write(struct acpi_area *a, const struct acpi_config *c, uint64_t
 
 		memcpy(p, e, 8);
 	}
-	/* I/O APIC: type 1, length 12, id (after the LAPICs, as in the MP table), address, GSI 0. */
+	/* I/O APIC: type 1, length 12, id (after the LAPICs, as in the MP table), address, GSI 0.
+	 */
 	uint8_t io[12] = {1, 12, (uint8_t)c->nr_cpus, 0};
 	v = VM_IOAPIC_ADDR;
 	memcpy(io + 4, &v, 4);

@@ -10,23 +10,23 @@
 
 #include "aml.h"
 
-#define AML_ZERO	  0x00
-#define AML_ONE		  0x01
-#define AML_NAME	  0x08
-#define AML_BYTE	  0x0a
-#define AML_WORD	  0x0b
-#define AML_DWORD	  0x0c
-#define AML_STRING	  0x0d
-#define AML_QWORD	  0x0e
-#define AML_SCOPE	  0x10
-#define AML_BUFFER	  0x11
-#define AML_PACKAGE	  0x12
-#define AML_EXT		  0x5b
-#define AML_EXT_DEVICE	  0x82
-#define AML_ROOT	  '\\'
-#define AML_DUAL_PREFIX	  0x2e
-#define AML_MULTI_PREFIX  0x2f
-#define AML_MAX_SEGS	  16
+#define AML_ZERO	 0x00
+#define AML_ONE		 0x01
+#define AML_NAME	 0x08
+#define AML_BYTE	 0x0a
+#define AML_WORD	 0x0b
+#define AML_DWORD	 0x0c
+#define AML_STRING	 0x0d
+#define AML_QWORD	 0x0e
+#define AML_SCOPE	 0x10
+#define AML_BUFFER	 0x11
+#define AML_PACKAGE	 0x12
+#define AML_EXT		 0x5b
+#define AML_EXT_DEVICE	 0x82
+#define AML_ROOT	 '\\'
+#define AML_DUAL_PREFIX	 0x2e
+#define AML_MULTI_PREFIX 0x2f
+#define AML_MAX_SEGS	 16
 
 void aml_init(struct aml *a, uint8_t *buf, size_t cap)
 {
@@ -134,11 +134,11 @@ void aml_eisaid(struct aml *a, const char *id)
 
 	/* Three letters of 5 bits each ('A' = 1), then four hex digits; stored big endian. */
 	if (strlen(id) == 7) {
-		v = ((uint32_t)(id[0] - '@') & 0x1f) << 26 | ((uint32_t)(id[1] - '@') & 0x1f) << 21 |
-		    ((uint32_t)(id[2] - '@') & 0x1f) << 16;
+		v = ((uint32_t)(id[0] - '@') & 0x1f) << 26 |
+		    ((uint32_t)(id[1] - '@') & 0x1f) << 21 | ((uint32_t)(id[2] - '@') & 0x1f) << 16;
 		for (int i = 3; i < 7; i++) {
 			char c = id[i];
-			uint32_t d = c >= '0' && c <= '9' ? (uint32_t)(c - '0')
+			uint32_t d = c >= '0' && c <= '9'   ? (uint32_t)(c - '0')
 				     : c >= 'A' && c <= 'F' ? (uint32_t)(c - 'A' + 10)
 							    : 0;
 

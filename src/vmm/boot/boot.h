@@ -79,20 +79,20 @@ int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *
  * reserved in the e820 map; the fixed hardware they describe is
  * devices/acpi-pm.c on these ports.
  */
-#define ACPI_AREA_ADDR	   0xe0000ULL
-#define ACPI_AREA_SIZE	   0x20000ULL
-#define ACPI_MAX_CPUS	   255
-#define ACPI_FADT_SIZE	   276
-#define ACPI_DSDT_MAX	   4096
-#define ACPI_PM1_EVT_PORT  0x600 /* PM1a status (2 bytes) and enable (2 bytes) */
-#define ACPI_PM1_CNT_PORT  0x604 /* PM1a control, 2 bytes */
-#define ACPI_RESET_PORT	   0x606 /* FADT RESET_REG, 1 byte */
-#define ACPI_RESET_VALUE   0x01
-#define ACPI_PVPANIC_PORT  0x505 /* QEMU's pvpanic ISA port */
-#define ACPI_SCI_IRQ	   9
-#define ACPI_SLP_TYP_S5	   5
-#define ACPI_PM1_SCI_EN	   0x0001
-#define ACPI_PM1_SLP_EN	   0x2000
+#define ACPI_AREA_ADDR	    0xe0000ULL
+#define ACPI_AREA_SIZE	    0x20000ULL
+#define ACPI_MAX_CPUS	    255
+#define ACPI_FADT_SIZE	    276
+#define ACPI_DSDT_MAX	    4096
+#define ACPI_PM1_EVT_PORT   0x600 /* PM1a status (2 bytes) and enable (2 bytes) */
+#define ACPI_PM1_CNT_PORT   0x604 /* PM1a control, 2 bytes */
+#define ACPI_RESET_PORT	    0x606 /* FADT RESET_REG, 1 byte */
+#define ACPI_RESET_VALUE    0x01
+#define ACPI_PVPANIC_PORT   0x505 /* QEMU's pvpanic ISA port */
+#define ACPI_SCI_IRQ	    9
+#define ACPI_SLP_TYP_S5	    5
+#define ACPI_PM1_SCI_EN	    0x0001
+#define ACPI_PM1_SLP_EN	    0x2000
 #define ACPI_PM1_SLP_TYP(v) (((v) >> 10) & 7)
 
 struct acpi_config {

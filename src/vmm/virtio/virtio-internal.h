@@ -102,7 +102,7 @@ struct virtio_dev {
 	pthread_mutex_t lock;		/* status, features, queue setup vs. the worker */
 	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfd per queue: ioeventfd or our own write */
 	int stop_fd;
-	int wake_fd; /* eventfd: the device became live, look at poll_fd again */
+	int wake_fd;	       /* eventfd: the device became live, look at poll_fd again */
 	unsigned long wakeups; /* atomic: the worker's poll(2) returns (tests, metrics) */
 	pthread_t worker;
 	bool worker_running;

@@ -33,9 +33,12 @@ static void destroy(struct virtio_dev *vdev)
 {
 }
 
-static const struct virtio_dev_ops ops = {
-    .name = "test", .device_id = 4, .n_queues = 1, .handle = handle, .poll = poll_cb,
-    .destroy = destroy};
+static const struct virtio_dev_ops ops = {.name = "test",
+					  .device_id = 4,
+					  .n_queues = 1,
+					  .handle = handle,
+					  .poll = poll_cb,
+					  .destroy = destroy};
 
 static double now(void)
 {
@@ -68,9 +71,8 @@ int main(void)
 	efd = eventfd(1, EFD_CLOEXEC | EFD_NONBLOCK); /* readable from the start */
 	vdev.poll_fd = efd;
 	vdev.poll_wanted = true;
-	vdev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER |
-		      VIRTIO_STATUS_FEATURES_OK | VIRTIO_STATUS_DRIVER_OK |
-		      VIRTIO_STATUS_NEEDS_RESET;
+	vdev.status = VIRTIO_STATUS_ACKNOWLEDGE | VIRTIO_STATUS_DRIVER | VIRTIO_STATUS_FEATURES_OK |
+		      VIRTIO_STATUS_DRIVER_OK | VIRTIO_STATUS_NEEDS_RESET;
 	ok(virtio_dev_start(&vdev, &err) == 0, "worker started");
 
 	/* Each kick is one wake-up; a worker spinning on poll_fd adds thousands in between. */
@@ -82,8 +84,8 @@ int main(void)
 	for (int i = 0; i < 100; i++)
 		sched_yield();
 	w2 = __atomic_load_n(&vdev.wakeups, __ATOMIC_SEQ_CST);
-	ok(w2 - w1 <= 2, "NEEDS_RESET: the readable poll_fd does not wake the worker (%lu wake-ups)",
-	   w2 - w1);
+	ok(w2 - w1 <= 2,
+	   "NEEDS_RESET: the readable poll_fd does not wake the worker (%lu wake-ups)", w2 - w1);
 	is_int(__atomic_load_n(&polls, __ATOMIC_SEQ_CST), 0, "nor is it served");
 
 	/* The driver resets the device and brings it up again: the worker watches the fd. */

@@ -163,7 +163,8 @@ static void test_madt(void)
 		ok(m != NULL, "%u vCPUs: MADT valid", cpus[i]);
 		if (!m)
 			continue;
-		ok(get32(m + 36) == VM_LAPIC_ADDR && (get32(m + 40) & 1), "LAPIC address, PCAT_COMPAT");
+		ok(get32(m + 36) == VM_LAPIC_ADDR && (get32(m + 40) & 1),
+		   "LAPIC address, PCAT_COMPAT");
 		is_int(madt_count(m, 0, &e), cpus[i], "one enabled LAPIC per vCPU");
 		for (uint32_t off = 44, k = 0; off < get32(m + 4); off += m[off + 1])
 			if (m[off] == 0)
@@ -196,8 +197,8 @@ static void test_dsdt(void)
 	const uint8_t *x, *f, *d;
 	uint64_t rsdp = 0;
 	/* Name(\_S5_, Package(4) {5, 5, 0, 0}) */
-	static const uint8_t s5[] = {0x08, '\\', '_', 'S', '5', '_', 0x12, 0x08, 0x04,
-				     0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
+	static const uint8_t s5[] = {0x08, '\\', '_',  'S',  '5',  '_',	 0x12, 0x08,
+				     0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
 	static const uint8_t pnp0a08[] = {0x0c, 0x41, 0xd0, 0x0a, 0x08};
 
 	for (int pci = 0; pci < 2; pci++) {
@@ -269,8 +270,8 @@ static void test_aml(void)
 static void test_iasl(void)
 {
 	static const char *const sigs[] = {"FACP", "APIC", "DSDT"};
-	struct acpi_config c = {.nr_cpus = 4, .pci = true, .pci_mmio_base = 0xd0000000,
-				.pci_mmio_end = 0xfdffffff};
+	struct acpi_config c = {
+	    .nr_cpus = 4, .pci = true, .pci_mmio_base = 0xd0000000, .pci_mmio_end = 0xfdffffff};
 	char dir[] = "/tmp/isola-acpi-XXXXXX", cmd[512];
 	const uint8_t *x, *f, *t;
 	uint64_t rsdp = 0;
