@@ -8,7 +8,8 @@
  * PM1a_CNT and reboot the RESET_REG, both ports of devices/acpi-pm.c.
  *
  *   RSDP -> XSDT -> FADT -> FACS, DSDT
- *                -> MADT (one LAPIC per vCPU, the IOAPIC, SCI override, LINT1 NMI)
+ *                -> MADT (one LAPIC per vCPU, the IOAPIC, SCI override, LINT1 NMI;
+ *                         PCAT_COMPAT unless --irqchip split, which has no 8259)
  *
  * One function per table, each returning the table's guest address; the
  * checksum is set last so each table sums to zero.
@@ -279,7 +280,7 @@ static int madt_write(struct acpi_area *a, const struct acpi_config *c, uint64_t
 	p = (uint8_t *)(h + 1);
 	v = VM_LAPIC_ADDR;
 	memcpy(p, &v, 4);
-	v = MADT_PCAT_COMPAT;
+	v = c->pic ? MADT_PCAT_COMPAT : 0;
 	memcpy(p + 4, &v, 4);
 	p += 8;
 	for (unsigned i = 0; i < c->nr_cpus; i++, p += 8) {

@@ -139,6 +139,7 @@ static int write_acpi(struct vm *vm, struct err **err)
 	struct acpi_config c = {
 	    .nr_cpus = vm->nr_vcpus,
 	    .pci = vm->cfg->virtio_pci,
+	    .pic = !vm->cfg->split_irqchip,
 	    .pci_mmio_base = VM_VIRTIO_MMIO_BASE,
 	    .pci_mmio_end = VM_VIRTIO_MMIO_END - 1,
 	};

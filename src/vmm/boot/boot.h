@@ -98,6 +98,7 @@ int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *
 struct acpi_config {
 	unsigned nr_cpus;
 	bool pci; /* describe the PCI host bridge (virtio-pci) */
+	bool pic; /* there is an 8259 pair (the in-kernel irqchip): MADT PCAT_COMPAT */
 	uint32_t pci_mmio_base, pci_mmio_end;
 };
 /* Write RSDP, XSDT, FADT, FACS, DSDT and MADT; *ret_rsdp is the RSDP's address. */
