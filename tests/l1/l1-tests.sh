@@ -5,7 +5,7 @@
 # Each test is a function t_NAME returning 0 for pass; l1_main prints one
 # TAP line per test and, on failure, the test's log as "# " lines.
 
-: "${l1timeout:=150}"
+: "${l1timeout:=300}"
 BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":acpi" marks a TODO until ACPI lands.
@@ -288,6 +288,7 @@ l1_main() {
 		rm -rf "$W"
 		mkdir -p "$W"
 		fn=t_$(echo "$name" | tr - _)
+		echo "# running $name"
 		# A watchdog: a test that hangs is killed and says so.
 		if timeout -s KILL $((l1timeout * 2)) sh -c '. "$1"; "$2"' _ "$L1_TESTS_FILE" "$fn" \
 			>"$W.log" 2>&1; then

@@ -134,6 +134,7 @@ rootdisk() {
 case "${l2:-}" in
 boot) echo "L2-BOOT-MARKER" ;;
 panic)
+	load # pvpanic-mmio: the panic reaches the VMM (ACPI QEMU0001)
 	echo "L2-PANICKING"
 	echo c >/proc/sysrq-trigger
 	;;

@@ -13,7 +13,12 @@
 # Environment: ISOLA (the binary; default build/src/cli/isola), L1_CACHE (the
 # download/build cache; default: the build dir's l1-cache), L1_OUT (logs;
 # default $L1_CACHE/out), L1_TIMEOUT (seconds for the whole L1 run, default
-# 1500), L1_TEST_TIMEOUT (seconds per in-L1 test, default 150).
+# 3600), L1_TEST_TIMEOUT (seconds per isola run in L1, default 300; a test's
+# watchdog is twice that), L1_APPEND (more L1 kernel options, e.g.
+# loglevel=7 to see L1's kernel log), L1_MODE=bench with L1_RUNS=N (the
+# bench/l1-boot.sh payload instead of the tests).
+# The timeouts are generous because a nested L2 boot under TCG takes 20 s on
+# an idle core and several minutes when the machine's cores are shared.
 # --direct runs the same tests on this host's /dev/kvm (a machine with real
 # VMX/SVM) instead of inside L1.
 # Exit status: 0 when every non-TODO test passed, 1 otherwise, 2 on a setup
@@ -27,8 +32,8 @@ ISOLA=$(realpath "$ISOLA")
 builddir=$(cd "$(dirname "$ISOLA")/../.." && pwd)
 L1_CACHE=${L1_CACHE:-$builddir/l1-cache}
 L1_OUT=${L1_OUT:-$L1_CACHE/out}
-L1_TIMEOUT=${L1_TIMEOUT:-1500}
-L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-150}
+L1_TIMEOUT=${L1_TIMEOUT:-3600}
+L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-300}
 direct=0
 if [ "${1:-}" = --direct ]; then
 	direct=1
@@ -155,7 +160,7 @@ mkcpio() { # DIR OUT
 	mv "$2.tmp" "$2"
 }
 
-l2_mods="crc32c_generic ext4 virtio_pci virtio_blk virtio_net virtio-rng virtio_balloon vmw_vsock_virtio_transport"
+l2_mods="crc32c_generic ext4 pvpanic-mmio virtio_pci virtio_blk virtio_net virtio-rng virtio_balloon vmw_vsock_virtio_transport"
 
 # The L2 initramfs: busybox, socat, mkfs.ext4, both kernels' virtio modules,
 # and tests/l1/l2-init.sh as /init.
@@ -270,7 +275,7 @@ rc=0
 timeout --kill-after=10 "$L1_TIMEOUT" qemu-system-x86_64 -accel tcg,tb-size=512 \
 	-cpu qemu64,+svm,+npt -m 2048 -smp 1 -nographic -no-reboot -nodefaults -serial stdio \
 	-kernel "$cloud"/boot/vmlinuz-* -initrd "$l1" \
-	-append "console=ttyS0 panic=-1 quiet loglevel=3 l1tests=$tests l1timeout=$L1_TEST_TIMEOUT l1mode=$mode l1runs=${L1_RUNS:-5}" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 l1tests=$tests l1timeout=$L1_TEST_TIMEOUT l1mode=$mode l1runs=${L1_RUNS:-5} ${L1_APPEND:-}" \
 	</dev/null >"$serial" 2>&1 || rc=$?
 tr -d '\r' <"$serial" | grep -E '^(not ok|ok|1\.\.|#|BENCH )' >"$L1_OUT/tap" || true
 if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
