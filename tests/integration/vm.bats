@@ -154,68 +154,6 @@ teardown() {
 	[ "$status" -eq 1 ]
 }
 
-@test "vm: Linux (Debian cloud kernel) boots to an initramfs and powers off" {
-	host_has_hw_virt || skip "SKIP: no hardware virtualisation (PVM)"
-	require_cmd busybox
-	require_cmd cpio
-	kernel=$(vm_fetch_kernel) || skip "SKIP: cannot fetch linux-image-cloud-amd64"
-	mkdir -p "$TMP/initrd/bin"
-	cp "$(command -v busybox)" "$TMP/initrd/bin/busybox"
-	cat >"$TMP/initrd/init" <<-'EOF'
-	#!/bin/busybox sh
-	/bin/busybox echo ISOLA-LINUX-BOOT-OK
-	/bin/busybox reboot -f
-	EOF
-	chmod +x "$TMP/initrd/init"
-	(cd "$TMP/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip >"$TMP/initrd.gz")
-	run timeout 60 "$ISOLA" vm run --kernel "$kernel" --initrd "$TMP/initrd.gz" \
-		--memory 256M --cmdline "console=ttyS0 reboot=k panic=-1"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *ISOLA-LINUX-BOOT-OK* ]]
-}
-
-@test "vm: Linux (Debian cloud kernel) finds a disk on virtio-pci as /dev/vda" {
-	host_has_hw_virt || skip "SKIP: no hardware virtualisation (PVM)"
-	require_cmd busybox
-	require_cmd cpio
-	kernel=$(vm_fetch_kernel) || skip "SKIP: cannot fetch linux-image-cloud-amd64"
-	# The stock kernel has virtio, virtio-pci and virtio-blk as modules: load them.
-	mkdir -p "$TMP/initrd/bin" "$TMP/initrd/mods" "$TMP/deb"
-	dpkg-deb --fsys-tarfile /var/tmp/isola-kernel/linux-image-*.deb |
-		tar -x -C "$TMP/deb" --wildcards './lib/modules/*/kernel/drivers/virtio/*' \
-			'./lib/modules/*/kernel/drivers/block/virtio_blk.ko'
-	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-		virtio_blk; do
-		cp "$(find "$TMP/deb" -name "$m.ko" | head -1)" "$TMP/initrd/mods/"
-	done
-	cp "$(command -v busybox)" "$TMP/initrd/bin/busybox"
-	cat >"$TMP/initrd/init" <<-'EOF'
-	#!/bin/busybox sh
-	for m in virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci \
-		virtio_blk; do
-		/bin/busybox insmod /mods/$m.ko
-	done
-	/bin/busybox mkdir -p /dev
-	/bin/busybox mount -t devtmpfs dev /dev
-	for i in 1 2 3 4 5 6 7 8 9 10; do
-		[ -b /dev/vda ] && break
-		/bin/busybox sleep 0.5
-	done
-	/bin/busybox echo "VDA:$(/bin/busybox head -c 14 /dev/vda)"
-	/bin/busybox reboot -f
-	EOF
-	chmod +x "$TMP/initrd/init"
-	(cd "$TMP/initrd" && find . | cpio -o -H newc 2>/dev/null | gzip >"$TMP/initrd.gz")
-	truncate -s 1M "$TMP/disk.img"
-	printf 'ISOLA-PCI-DISK' | dd of="$TMP/disk.img" conv=notrunc status=none
-	run timeout 60 "$ISOLA" vm run --kernel "$kernel" --initrd "$TMP/initrd.gz" \
-		--memory 256M --cmdline "console=ttyS0 reboot=k panic=-1" \
-		--virtio-transport pci --disk "$TMP/disk.img"
-	echo "$output"
-	[ "$status" -eq 0 ]
-	[[ "$output" == *"VDA:ISOLA-PCI-DISK"* ]]
-}
-
 @test "vm: Linux boot protocol: 64-bit entry gets boot_params, initrd, cmdline, e820" {
 	vm_bzimage "$TMP/bz"
 	head -c 4096 /dev/zero >"$TMP/initrd"
