@@ -5,7 +5,7 @@
 # QEMU TCG with an emulated SVM CPU, loads kvm-amd there and runs every test
 # inside it in one boot; on a host with real VMX/SVM the same tests run on
 # /dev/kvm directly.  Each @test checks its own TAP line.
-# Tests marked "TODO acpi" need the ACPI tables of the acpi branch.
+# A test marked "TODO reason" in tests/l1/l1-tests.sh is expected to fail.
 
 load helpers
 load vm-helpers
@@ -49,11 +49,15 @@ l1_check() {
 	l1_check reboot
 }
 
-@test "l1: the cloud kernel (no MP table parser) boots on the PIC (TODO acpi)" {
+@test "l1: the same kernel as a PVH vmlinux (ELF) boots with initrd and cmdline" {
+	l1_check pvh
+}
+
+@test "l1: the cloud kernel (no MP table parser) boots on the IOAPIC from the ACPI MADT" {
 	l1_check cloud-boot
 }
 
-@test "l1: a guest panic ends isola with a non-zero status (TODO acpi)" {
+@test "l1: a guest panic (pvpanic-mmio) ends isola with status 120, saying so" {
 	l1_check panic
 }
 
@@ -105,15 +109,15 @@ l1_check() {
 	l1_check migrate-refused
 }
 
-@test "l1: SMP: 2 vCPUs all online (TODO acpi)" {
+@test "l1: SMP: 2 vCPUs all online (ACPI MADT)" {
 	l1_check smp2
 }
 
-@test "l1: SMP: 4 vCPUs all online (TODO acpi)" {
+@test "l1: SMP: 4 vCPUs all online (ACPI MADT)" {
 	l1_check smp4
 }
 
-@test "l1: poweroff ends isola with status 0 (TODO acpi)" {
+@test "l1: poweroff (ACPI S5) ends isola with status 0" {
 	l1_check poweroff
 }
 

@@ -211,10 +211,14 @@ key=$(cat "$ISOLA" "$here"/*.sh "$(command -v busybox)" | sha256sum | cut -c1-16
 key=$key-$(basename "$cloud")-$(basename "$generic")
 
 # The L2 files (kernels, initramfs, root disk), for L1 or for --direct.
+# The generic kernel as an ELF vmlinux for the PVH test (vm_extract_vmlinux).
+. "$top/tests/integration/vm-helpers.bash"
+
 build_l2dir() { # DIR
 	mkdir -p "$1"
 	cp "$cloud"/boot/vmlinuz-* "$1/vmlinuz-cloud"
 	cp "$generic"/boot/vmlinuz-* "$1/vmlinuz"
+	vm_extract_vmlinux "$1/vmlinuz" "$1/vmlinux" || die "cannot unpack vmlinux from $1/vmlinuz"
 	build_l2 "$1/initrd.gz" "$cloud" "$generic"
 	build_rootdisk "$1/rootdisk.img"
 }
