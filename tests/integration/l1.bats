@@ -49,6 +49,10 @@ l1_check() {
 	l1_check reboot
 }
 
+@test "l1: --on-reboot restart boots the guest again after its reboot" {
+	l1_check restart
+}
+
 @test "l1: the same kernel as a PVH vmlinux (ELF) boots with initrd and cmdline" {
 	l1_check pvh
 }

@@ -9,7 +9,7 @@
 BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
-L1_TESTS="boot reboot pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
+L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate-refused smp2 smp4 poweroff"
 
 log() { echo "$*" >&2; }
@@ -70,6 +70,25 @@ t_boot() {
 t_reboot() {
 	[ -f "$W/../boot.rc" ] || return 1
 	has "$W/../boot.out" L2-DONE && [ "$(cat "$W/../boot.rc")" = 0 ]
+}
+
+# --on-reboot restart: the guest's reboot boots the same VM again (isola
+# re-executes itself; the console fd is inherited, so the output accumulates).
+t_restart() {
+	local i=0 n=0
+	# shellcheck disable=SC2046
+	vm_bg "$W/out" $(linux) --on-reboot restart --cmdline "$BASE l2=boot"
+	while [ $i -lt $((l1timeout * 10)) ]; do
+		n=$(grep -c L2-BOOT-MARKER "$W/out")
+		[ "$n" -ge 2 ] && break
+		kill -0 "$VM_PID" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill "$VM_PID" 2>/dev/null
+	vm_wait
+	log "$n boots"
+	[ "$n" -ge 2 ]
 }
 
 # PVH: the same kernel as an ELF vmlinux entered at XEN_ELFNOTE_PHYS32_ENTRY,
