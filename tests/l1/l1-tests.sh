@@ -75,10 +75,13 @@ t_reboot() {
 # --on-reboot restart: the guest's reboot boots the same VM again (isola
 # re-executes itself; the console fd is inherited, so the output accumulates).
 t_restart() {
-	local i=0 n=0
+	# Two boots: up to the test's whole watchdog budget, not one isola timeout.
+	local i=0 n=0 limit=$((l1timeout * 2 - 20))
 	# shellcheck disable=SC2046
-	vm_bg "$W/out" $(linux) --on-reboot restart --cmdline "$BASE l2=boot"
-	while [ $i -lt $((l1timeout * 10)) ]; do
+	timeout "$limit" "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
+		--on-reboot restart --cmdline "$BASE l2=boot" </dev/null >"$W/out" 2>&1 &
+	VM_PID=$!
+	while [ $i -lt $((limit * 10)) ]; do
 		n=$(grep -c L2-BOOT-MARKER "$W/out")
 		[ "$n" -ge 2 ] && break
 		kill -0 "$VM_PID" 2>/dev/null || break
