@@ -105,11 +105,11 @@ l1_check() {
 	l1_check migrate-refused
 }
 
-@test "l1: SMP: 2 vCPUs all online (TODO acpi)" {
+@test "l1: SMP: 2 vCPUs all online (MP table)" {
 	l1_check smp2
 }
 
-@test "l1: SMP: 4 vCPUs all online (TODO acpi)" {
+@test "l1: SMP: 4 vCPUs all online (MP table)" {
 	l1_check smp4
 }
 
