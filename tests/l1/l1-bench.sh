@@ -18,14 +18,14 @@ now_ms() {
 
 start_vm() { # VMM OUT
 	case $1 in
-	isola) /bin/isola vm run --kernel $K --initrd $I --memory 256M --cmdline "$CMD" ;;
+	isola) timeout 600 /bin/isola vm run --kernel $K --initrd $I --memory 256M --cmdline "$CMD" ;;
 	microvm)
-		qemu-system-x86_64 -M microvm -enable-kvm -cpu host -m 256 -nodefaults \
+		timeout 600 qemu-system-x86_64 -M microvm -enable-kvm -cpu host -m 256 -nodefaults \
 			-no-user-config -nographic -serial stdio -no-reboot -kernel $K -initrd $I \
 			-append "$CMD"
 		;;
 	q35)
-		qemu-system-x86_64 -M q35 -enable-kvm -cpu host -m 256 -nodefaults \
+		timeout 600 qemu-system-x86_64 -M q35 -enable-kvm -cpu host -m 256 -nodefaults \
 			-no-user-config -nographic -serial stdio -no-reboot -kernel $K -initrd $I \
 			-append "$CMD"
 		;;
@@ -38,7 +38,7 @@ one() { # VMM RUN
 	rm -f $out
 	t0=$(now_ms)
 	start_vm "$1" $out
-	while [ $i -lt 6000 ] && kill -0 $VM_PID 2>/dev/null; do
+	while [ $i -lt 30000 ] && kill -0 $VM_PID 2>/dev/null; do
 		if grep -q L2-USERSPACE-UP $out 2>/dev/null; then
 			tu=$(($(now_ms) - t0))
 			hwm=$(awk '/^VmHWM:/ {print $2}' /proc/$VM_PID/status 2>/dev/null)
@@ -51,19 +51,24 @@ one() { # VMM RUN
 	te=$(($(now_ms) - t0))
 	grep -q L2-DONE $out || {
 		echo "# $1 run $2: no L2-DONE (status $rc)"
-		tail -5 $out | sed 's/^/# /'
+		tail -15 $out | sed 's/^/# /'
 	}
 	echo "BENCH $1 $2 $tu $te ${hwm:--}"
 }
 
-echo "# bench: $l1runs paired runs, kernel $(basename $K), 256 MiB, 1 vCPU"
+vmms=$(echo "${l1vmms:-isola,microvm,q35}" | tr , ' ')
+cnt=$(echo $vmms | wc -w)
+echo "# bench: $l1runs paired runs of $vmms, kernel $(basename $K), 256 MiB, 1 vCPU"
 n=1
 while [ $n -le "$l1runs" ]; do
-	case $((n % 3)) in
-	0) order="isola microvm q35" ;;
-	1) order="microvm q35 isola" ;;
-	2) order="q35 isola microvm" ;;
-	esac
+	# Rotate the order each run so no VMM always goes first.
+	r=$((n % cnt))
+	order=
+	i=0
+	for v in $vmms $vmms; do
+		[ $i -ge $r ] && [ $i -lt $((r + cnt)) ] && order="$order $v"
+		i=$((i + 1))
+	done
 	for v in $order; do
 		one $v $n
 	done

@@ -65,16 +65,21 @@ net() {
 	ip link set eth0 up
 	ping -c 3 -W 5 10.77.0.1 >/tmp/ping && echo "PING-OK $(grep -c 'bytes from' /tmp/ping)"
 	socat -u TCP-LISTEN:5002,reuseaddr CREATE:/tmp/in &
+	local i=0
+	while ! netstat -ltn | grep -q ':5002 ' && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
 	echo "NET-LISTENING"
 	head -c 1048576 /dev/urandom >/tmp/out
 	echo "G2H-MD5 $(md5sum </tmp/out | cut -d' ' -f1)"
 	socat -u FILE:/tmp/out TCP:10.77.0.1:5001,connect-timeout=30 || echo "G2H-FAILED"
-	local i=0
-	while [ "$(stat -c %s /tmp/in 2>/dev/null || echo 0)" -lt 1048576 ] && [ $i -lt 300 ]; do
+	i=0
+	while [ "$(stat -c %s /tmp/in 2>/dev/null || echo 0)" -lt 1048576 ] && [ $i -lt 1200 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
-	echo "H2G-MD5 $(md5sum </tmp/in | cut -d' ' -f1)"
+	echo "H2G-MD5 $(md5sum </tmp/in 2>/dev/null | cut -d' ' -f1)"
 }
 
 vsock() {
@@ -84,7 +89,7 @@ vsock() {
 	socat -u VSOCK-LISTEN:52 CREATE:/tmp/v &
 	echo "VSOCK-LISTENING"
 	local i=0
-	while ! grep -q . /tmp/v 2>/dev/null && [ $i -lt 300 ]; do
+	while ! grep -q . /tmp/v 2>/dev/null && [ $i -lt 1200 ]; do
 		sleep 0.1
 		i=$((i + 1))
 	done
@@ -108,7 +113,7 @@ balloon() {
 	t0=$(meminfo MemTotal)
 	f0=$(meminfo MemFree)
 	echo "BALLOON-READY total=$t0 free=$f0"
-	while [ $i -lt 600 ]; do
+	while [ $i -lt 1200 ]; do
 		if [ "$(meminfo MemTotal)" -lt $((t0 - 60000)) ]; then
 			echo "BALLOON-INFLATED total=$(meminfo MemTotal) free=$(meminfo MemFree)"
 			return
