@@ -3,10 +3,16 @@
  * isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]
  *   [--memory SIZE] [--console stdio|none|FILE] [--disk ..] [--net ..]
  *   [--vsock ..] [--rng] [--balloon] [--config vm.json]
- * The exit code is the guest's: debug-exit (v << 1) | 1, 0 on power-off,
- * 128 + signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
+ * The exit code is the guest's: its debug-exit value, 0 on power-off and on a
+ * reboot (--on-reboot exit), 120 when the guest panicked (pvpanic), 128 +
+ * signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
+ * --on-reboot restart boots again by re-executing the same command line
+ * (/proc/self/cmdline) once the VM is torn down: a fresh process, so no
+ * state of the old VM survives; a VM configured through the pre-boot API
+ * has no command line to repeat and exits 0 instead.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -25,6 +31,7 @@ enum {
 	OPT_RNG,
 	OPT_BALLOON,
 	OPT_HUGEPAGES,
+	OPT_NO_ACPI,
 	OPT_VALUE,
 	OPT_SNAP_STATE,
 	OPT_SNAP_MEM,
@@ -50,6 +57,8 @@ static const struct option run_opts[] = {
     {"rng", no_argument, NULL, OPT_RNG},
     {"balloon", no_argument, NULL, OPT_BALLOON},
     {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
+    {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
+    {"on-reboot", required_argument, NULL, OPT_VALUE},
     {"config", required_argument, NULL, OPT_CONFIG},
     {"snapshot-state", required_argument, NULL, OPT_SNAP_STATE},
     {"snapshot-mem", required_argument, NULL, OPT_SNAP_MEM},
@@ -68,7 +77,7 @@ static void run_usage(void)
 	    "         [--net tap=NAME[,mac=M][,bridge=BR]] [--vsock cid=N,uds=PATH] [--rng] "
 	    "[--balloon]\n"
 	    "         [--irqchip kernel|split] [--virtio-transport mmio|pci] [--hugepages]\n"
-	    "         [--config vm.json]\n"
+	    "         [--no-acpi] [--on-reboot exit|restart] [--config vm.json]\n"
 	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
 	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
 	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
@@ -138,12 +147,41 @@ static int run_configured(struct vm_config *cfg, bool preboot, int *status, stru
 	}
 }
 
+#define MAX_CMDLINE_FILE (256 * 1024)
+#define MAX_REEXEC_ARGS	 4096
+
+/* --on-reboot restart: run this same command line again in this process's place. */
+static int reexec_self(void)
+{
+	_cleanup_close_ int fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	static char buf[MAX_CMDLINE_FILE];
+	static char *args[MAX_REEXEC_ARGS + 1];
+	size_t len = 0, n = 0;
+	ssize_t got;
+
+	while (fd >= 0 && len < sizeof(buf) - 1 &&
+	       (got = read(fd, buf + len, sizeof(buf) - 1 - len)) > 0)
+		len += got;
+	if (fd < 0 || len == 0 || len >= sizeof(buf) - 1) {
+		fprintf(stderr, "isola: vm run: restart: cannot read /proc/self/cmdline\n");
+		return 1;
+	}
+	buf[len] = 0;
+	for (size_t i = 0; i < len && n < MAX_REEXEC_ARGS; i += strlen(buf + i) + 1)
+		args[n++] = buf + i;
+	args[n] = NULL;
+	execv("/proc/self/exe", args);
+	fprintf(stderr, "isola: vm run: restart: exec: %s\n", strerror(errno));
+	return 1;
+}
+
 static int vm_run(int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct vm_rundir rd = {0};
 	const char *config = NULL;
 	struct vm_config cfg;
+	bool preboot = false;
 	int c, idx, status = 1, r = 0;
 
 	vmm_config_init(&cfg);
@@ -160,6 +198,8 @@ static int vm_run(int argc, char **argv)
 			cfg.balloon = true;
 		else if (c == OPT_HUGEPAGES)
 			cfg.hugepages = true;
+		else if (c == OPT_NO_ACPI)
+			cfg.no_acpi = true;
 		else if (c == OPT_SNAP_STATE)
 			cfg.snapshot_state = optarg;
 		else if (c == OPT_SNAP_MEM)
@@ -175,10 +215,11 @@ static int vm_run(int argc, char **argv)
 	}
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
+	preboot = !cfg.kernel && cfg.api_sock;
 	if (r >= 0)
 		r = vm_rundir_prepare(&cfg, &rd, &err);
 	if (r >= 0)
-		r = run_configured(&cfg, !cfg.kernel && cfg.api_sock, &status, &err);
+		r = run_configured(&cfg, preboot, &status, &err);
 	if (cfg.api_listen_fd >= 0) {
 		/* The pre-boot socket: the running VM's server had its own copy. */
 		close(cfg.api_listen_fd);
@@ -190,6 +231,10 @@ static int vm_run(int argc, char **argv)
 		err_wrap(&err, "vm run");
 		return cli_fail(&err);
 	}
+	if (status == VMM_EXIT_GUEST_PANIC)
+		fprintf(stderr, "isola: vm run: guest panicked (pvpanic)\n");
+	if (status == VMM_EXIT_REBOOT)
+		return preboot ? 0 : reexec_self();
 	return status;
 }
 

@@ -16,12 +16,14 @@
 static const char *const top_keys[] = {"kernel",  "initrd",    "cmdline", "cpus",
 				       "memory",  "console",   "disks",	  "nets",
 				       "vsock",	  "rng",       "balloon", "virtio-transport",
-				       "irqchip", "hugepages", NULL};
+				       "irqchip", "hugepages", "acpi",	  "on-reboot",
+				       NULL};
 
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	static const char *const keys[] = {"kernel",  "initrd",		  "cmdline",
-					   "console", "virtio-transport", "irqchip"};
+					   "console", "virtio-transport", "irqchip",
+					   "on-reboot"};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = NULL;
@@ -209,6 +211,12 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 		r = json_get_bool(j, "", "rng", &cfg->rng, err);
 	if (r >= 0)
 		r = json_get_bool(j, "", "hugepages", &cfg->hugepages, err);
+	if (r >= 0 && json_object_get(j, "acpi")) {
+		bool acpi = true;
+
+		r = json_get_bool(j, "", "acpi", &acpi, err);
+		cfg->no_acpi = !acpi;
+	}
 	if (r >= 0)
 		r = json_get_object(j, "", "vsock", &vs, err);
 	if (r >= 0 && vs) {

@@ -382,6 +382,12 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		cfg->virtio_pci = streq(v, "pci");
 		return 0;
 	}
+	if (streq(opt, "on-reboot")) {
+		if (!streq(v, "exit") && !streq(v, "restart"))
+			return err_make(err, 0, "--on-reboot `%s`: expected exit or restart", v);
+		cfg->on_reboot = streq(v, "restart") ? VM_REBOOT_RESTART : VM_REBOOT_EXIT;
+		return 0;
+	}
 	if (streq(opt, "disk"))
 		return set_disk(cfg, v, err);
 	if (streq(opt, "net"))

@@ -120,8 +120,10 @@ static void handle_system_event(struct vcpu *v)
 {
 	switch (v->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-	case KVM_SYSTEM_EVENT_RESET:
 		vm_request_stop(v->vm, 0, NULL);
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_request_reboot(v->vm);
 		break;
 	default:
 		stop_with_error(v, 0, NULL, "guest system event %u (crash)",
@@ -155,6 +157,11 @@ static void handle_exit(struct vcpu *v)
 		vm_request_stop(v->vm, 0, NULL);
 		break;
 	case KVM_EXIT_SHUTDOWN:
+		/* Also how a crash ends: an error, unless the user wants reboots to restart. */
+		if (v->vm->cfg->on_reboot == VM_REBOOT_RESTART) {
+			vm_request_reboot(v->vm);
+			break;
+		}
 		stop_with_error(v, 0, vcpu_dump_regs(v), "guest triple fault (KVM_EXIT_SHUTDOWN)");
 		break;
 	case KVM_EXIT_SYSTEM_EVENT:

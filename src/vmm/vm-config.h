@@ -46,6 +46,8 @@ struct vm_net_cfg {
 #define VM_MAX_CONFIG_FILE (64 * 1024)
 
 enum vm_console { VM_CONSOLE_STDIO, VM_CONSOLE_NONE, VM_CONSOLE_FILE };
+/* What a guest reboot (i8042 reset, ACPI reset register) does: exit 0, or boot again. */
+enum vm_on_reboot { VM_REBOOT_EXIT, VM_REBOOT_RESTART };
 
 struct vm;
 /*
@@ -99,6 +101,9 @@ struct vm_config {
 	bool memory_given; /* memory was set (else the API's default, 128 MiB, applies) */
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;
+	/* No ACPI tables (--no-acpi, "acpi": false): the MP table alone. */
+	bool no_acpi;
+	enum vm_on_reboot on_reboot;
 };
 
 void vmm_config_init(struct vm_config *cfg);

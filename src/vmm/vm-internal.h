@@ -89,6 +89,7 @@ struct vm {
 	uint64_t next_mmio;
 	uint32_t next_gsi;
 	struct boot_entry boot;
+	uint64_t rsdp; /* ACPI RSDP address, 0 without ACPI */
 
 	int console_fd; /* serial output; -1 for none */
 	bool console_owned;
@@ -97,6 +98,7 @@ struct vm {
 	struct pit *pit;       /* split irqchip only */
 	pthread_mutex_t route_lock;
 	uint8_t cmos_index;
+	uint16_t pm1_sts, pm1_en, pm1_cnt; /* devices/acpi-pm.c */
 
 	/* Stopping: the first reason wins; vCPUs are kicked with a signal. */
 	pthread_mutex_t stop_lock;
@@ -125,6 +127,8 @@ int kvm_open(struct vm *vm, struct err **err);
 /* The main thread: console input and signals until the guest stops. */
 void vm_wait(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, struct err *why);
+/* The guest asked for a reset: status VMM_EXIT_REBOOT, which vmm_run() maps per cfg->on_reboot. */
+void vm_request_reboot(struct vm *vm);
 /* vmm_run() for a restore: memory from mem_fd, state from snap. */
 int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
 		    int *ret_status, struct err **err);
@@ -160,3 +164,4 @@ void serial_destroy(struct vm *vm);
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 size_t serial_rx_space(struct serial *s);
 int legacy_devices_create(struct vm *vm, struct err **err); /* i8042, debug-exit, CMOS */
+int acpi_pm_create(struct vm *vm, struct err **err);	    /* PM1, RESET_REG, pvpanic */

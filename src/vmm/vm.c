@@ -82,6 +82,11 @@ int vm_cmdline_append(struct vm *vm, const char *s, struct err **err)
 	return 0;
 }
 
+void vm_request_reboot(struct vm *vm)
+{
+	vm_request_stop(vm, VMM_EXIT_REBOOT, NULL);
+}
+
 /* Called from any thread; the first reason to stop wins. Takes ownership of why. */
 void vm_request_stop(struct vm *vm, int status, struct err *why)
 {
@@ -168,7 +173,9 @@ static int devices_setup(struct vm *vm, struct err **err)
 {
 	int r = serial_create(vm, err);
 
-	return r < 0 ? r : legacy_devices_create(vm, err);
+	if (r >= 0)
+		r = legacy_devices_create(vm, err);
+	return r < 0 ? r : acpi_pm_create(vm, err);
 }
 
 static int virtio_setup(struct vm *vm, struct err **err)
@@ -259,6 +266,8 @@ int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap,
 		r = err_code(*err);
 	} else if (r >= 0) {
 		*ret_status = vm->exit_status;
+		if (vm->exit_status == VMM_EXIT_REBOOT && cfg->on_reboot == VM_REBOOT_EXIT)
+			*ret_status = 0;
 	}
 	err_free(&vm->stop_err);
 	pthread_mutex_destroy(&vm->stop_lock);

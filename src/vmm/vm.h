@@ -44,8 +44,14 @@ int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
 
 /*
  * Run a VM described by cfg until it stops.  *ret_status is the process exit
- * code: the debug-exit code ((v << 1) | 1), 0 on power-off, 1 on triple fault.
+ * code: the guest's debug-exit value v (v & 0xff), 0 on power-off (ACPI S5)
+ * and on a reboot with on_reboot = exit, VMM_EXIT_REBOOT on a reboot with
+ * on_reboot = restart, VMM_EXIT_GUEST_PANIC when the guest reported a panic
+ * through pvpanic, 128 + n when signal n stopped it.  A triple fault is an
+ * error (with a register dump) unless on_reboot = restart.
  */
+#define VMM_EXIT_GUEST_PANIC 120
+#define VMM_EXIT_REBOOT	     256
 int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
 /*
  * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like

@@ -70,7 +70,7 @@ snapshot_counter() {
 	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console "$TMP/out2"
 	echo "$output"
 	cat "$TMP/out2"
-	[ "$status" -eq 1 ] # debug-exit 0: (0 << 1) | 1
+	[ "$status" -eq 0 ] # debug-exit 0
 	run grep -c "counter: start" "$TMP/out2"
 	[ "$output" = 0 ]
 	first=$(grep -m1 -o "^counter: [0-9]*" "$TMP/out2" | cut -d' ' -f2)
@@ -103,8 +103,8 @@ snapshot_counter() {
 	s1=0 s2=0
 	wait "$p1" || s1=$?
 	wait "$p2" || s2=$?
-	[ "$s1" -eq 1 ]
-	[ "$s2" -eq 1 ]
+	[ "$s1" -eq 0 ]
+	[ "$s2" -eq 0 ]
 	grep -q "^counter: 60" out2
 	grep -q "^counter: 60" out3
 	run grep -c "counter: start" out2
@@ -198,14 +198,14 @@ PY
 	# Same host: the vCPU already has that table, nothing is set.
 	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/st" --mem "$TMP/mem" \
 		--console "$TMP/out2"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" != *"setting the saved CPUID"* ]]
 	[[ "$output" != *"TSC"* ]]
 	# A table that differs but offers nothing new is set before the guest runs.
 	cpuid_edit "$TMP/st" "$TMP/brand" brand
 	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/brand" --mem "$TMP/mem" \
 		--console "$TMP/out3"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"vCPU 0: setting the saved CPUID"* ]]
 	grep -q "^counter: 60" "$TMP/out3"
 	# Another TSC frequency: KVM scales it, or a warning says the clock will drift.
@@ -213,7 +213,7 @@ PY
 	run timeout 60 "$ISOLA" --debug vm restore --state "$TMP/tsc" --mem "$TMP/mem" \
 		--console "$TMP/out4"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"TSC scaled to the snapshot's"* ||
 		"$output" == *"KVM cannot scale it"*"the guest's clock will drift"* ]]
 	bit=$(cpuid_edit "$TMP/st" "$TMP/feature" feature)
@@ -248,7 +248,7 @@ restore_ok() {
 	echo "$output"
 	tr -d '\r' <"$d/out2" >"$d/out2.txt"
 	cat "$d/out2.txt"
-	[ "$status" -eq 1 ] # debug-exit 0
+	[ "$status" -eq 0 ] # debug-exit 0
 	grep -q "guest: exit 0" "$d/out2.txt"
 }
 
@@ -286,7 +286,7 @@ require_guest() {
 	require_counter
 	snapshot_counter "$TMP" --irqchip split
 	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console "$TMP/out2"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	first=$(grep -m1 -o "^counter: [0-9]*" "$TMP/out2" | cut -d' ' -f2)
 	[ "$first" -gt "$SNAP_LINE" ]
 	grep -q "^counter: 60" "$TMP/out2"
@@ -369,7 +369,7 @@ PY
 	wait "$pid" || true
 	last=$(tr -d '\r' <"$TMP/out2" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
 	run timeout 60 "$ISOLA" vm restore --state "$TMP/st2" --mem "$TMP/mem2" --console "$TMP/out3"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	first=$(tr -d '\r' <"$TMP/out3" | grep -m1 -o "^virtio-blk: round [0-9]*" | cut -d' ' -f3)
 	# The second snapshot was taken after round 5 and no later than the kill.
 	[ "$first" -gt 5 ]
@@ -470,7 +470,7 @@ api() {
 	[ "$output" = " 204" ]
 	s=0
 	wait "$pid" || s=$?
-	[ "$s" -eq 1 ]
+	[ "$s" -eq 0 ]
 	grep -q "^counter: 60" "$TMP/out2"
 	run grep -c "counter: start" "$TMP/out2"
 	[ "$output" = 0 ]

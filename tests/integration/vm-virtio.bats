@@ -48,7 +48,7 @@ qemu_microvm() { # qemu args...
 @test "vm-virtio: virtio-rng delivers random bytes to the guest" {
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --rng --cmdline "bytes=512"
 	echo "$output"
-	[ "$status" -eq 1 ]	# guest exit 0 -> (0 << 1) | 1
+	[ "$status" -eq 0 ]	# the guest's exit 0
 	[[ "$output" == *"got 512 + 512 bytes"* ]]
 	[[ "$output" == *"virtio-rng: ok"* ]]
 }
@@ -56,14 +56,14 @@ qemu_microvm() { # qemu args...
 @test "vm-virtio: the used-buffer interrupt reaches the guest (irqfd -> IOAPIC)" {
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf" --rng --cmdline irq
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"InterruptStatus 0x1"* ]]
 	[[ "$output" == *"virtio-rng: ok"* ]]
 }
 
 @test "vm-virtio: without --rng the guest finds no device" {
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-rng.elf"
-	[ "$status" -eq 3 ]	# guest exit 1
+	[ "$status" -eq 1 ]	# guest exit 1
 	[[ "$output" == *"no device"* ]]
 }
 
@@ -72,7 +72,7 @@ qemu_microvm() { # qemu args...
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" \
 		--disk "$TMP/disk.img,serial=isola-it-disk" --cmdline "sector=100 sectors=16"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *'2048 sectors, serial "isola-it-disk"'* ]]
 	[[ "$output" == *"virtio-blk: ok"* ]]
 	[ "$(sector_tag "$TMP/disk.img" 100 'isola-blk:100;')" = "isola-blk:100;" ]
@@ -85,7 +85,7 @@ qemu_microvm() { # qemu args...
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/disk.img" \
 		--cmdline "sector=40 sectors=32 indirect event_idx"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *", indirect, event_idx"* ]]
 	[ "$(sector_tag "$TMP/disk.img" 71 'isola-blk:71;')" = "isola-blk:71;" ]
 }
@@ -96,7 +96,7 @@ qemu_microvm() { # qemu args...
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-blk.elf" --disk "$TMP/ro.img,ro" \
 		--cmdline ro
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"read-only ok"* ]]
 	[ "$(md5sum <"$TMP/ro.img")" = "$sum" ]
 }
@@ -106,7 +106,7 @@ qemu_microvm() { # qemu args...
 	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
 		--disk "$TMP/a.img" --disk "$TMP/b.img,ro" --rng --cmdline "sector=3 sectors=1"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"3 device(s) attached"* ]]
 	[ "$(sector_tag "$TMP/a.img" 3 'isola-blk:3;')" = "isola-blk:3;" ]
 }
@@ -126,14 +126,14 @@ throttled() {
 	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
 		--disk "$TMP/rl.img" --cmdline "bench=100 size=4096"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	read -r _ free_read <<<"$(bench_us <<<"$output")"
 	[ -z "$(throttled <<<"$output")" ]
 	# 100 operations/s, bucket of 100: the 100 writes drain it, the reads wait.
 	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-blk.elf" \
 		--disk "$TMP/rl.img,iops=100" --cmdline "bench=100 size=4096"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	read -r _ slow_read <<<"$(bench_us <<<"$output")"
 	echo "reads: unlimited $free_read us, iops=100 $slow_read us"
 	[ "$(throttled <<<"$output")" -ge 10 ]
@@ -146,7 +146,7 @@ throttled() {
 	EOF
 	run timeout 60 "$ISOLA" --debug vm run --config "$TMP/vm.json"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[ "$(throttled <<<"$output")" -ge 4 ]
 }
 
@@ -173,7 +173,7 @@ preboot_put() { # path body
 	wait "$pid" && st=0 || st=$?
 	pid=
 	cat "$TMP/vm.out"
-	[ "$st" -eq 1 ]
+	[ "$st" -eq 0 ]
 	[ "$(throttled <"$TMP/vm.out")" -ge 10 ]
 }
 
@@ -220,7 +220,7 @@ preboot_put() { # path body
 	run timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-rng.elf" --rng \
 		--vsock "cid=3,uds=$TMP/v.sock"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"virtio-vsock: notifications by ioeventfd"* ]]
 	[ ! -e "$TMP/v.sock" ]
 }
@@ -232,7 +232,7 @@ preboot_put() { # path body
 		--vsock "cid=7,uds=$TMP/v.sock" --cmdline port=5000
 	wait "$VSOCK_HOST_PID" || true
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"guest cid 7"* ]]
 	[[ "$output" == *"got 16 bytes: hello from host"* ]]
 	[ "$(cat "$TMP/got")" = "hello from guest" ]
@@ -258,7 +258,7 @@ print(c.recv(100).decode().strip())
 PY
 	wait "$pid" && vm=0 || vm=$?
 	echo "$output"; cat "$TMP/vm.out"
-	[ "$vm" -eq 1 ]
+	[ "$vm" -eq 0 ]
 	[ "${lines[0]}" = "OK 1073741824" ]
 	[ "${lines[1]}" = "ping from host" ]
 	grep -q "echoed 15 bytes" "$TMP/vm.out"
@@ -289,7 +289,7 @@ start_net_host_side() {
 		--net "tap=$tap,mac=02:aa:bb:cc:dd:ee"
 	wait "$pid" || true
 	echo "$output"; cat "$TMP/host.out"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"mac 02:aa:bb:cc:dd:ee, status 1"* ]]
 	[[ "$output" == *"got 60-byte frame, num_buffers 1"* ]]
 	grep -q "from 02:aa:bb:cc:dd:ee" "$TMP/host.out"
@@ -302,7 +302,7 @@ start_net_host_side() {
 	wait "$pid" || true
 	pid=
 	echo "$output"; cat "$TMP/host.out"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	# 12-byte header + 60-byte frame in 48-byte buffers: two of them.
 	[[ "$output" == *"got 60-byte frame, num_buffers 2"* ]]
 }
@@ -364,7 +364,7 @@ net_prereqs() {
 		wait "$pid" || true
 		pid=
 		echo "$output"; cat "$TMP/udp.out"
-		[ "$status" -eq 1 ]
+		[ "$status" -eq 0 ]
 		grep -q "got isola-udp-tx from 10.0.9.2" "$TMP/udp.out"
 		if [ "$mode" = csum ]; then
 			# The guest left the UDP checksum to us: only the offload makes it valid.
@@ -399,7 +399,7 @@ net_prereqs() {
 	wait "$pid" || true
 	pid=
 	echo "$output"; cat "$TMP/udp.out"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"tap \`isola-t$$\` (created) attached to bridge \`$br\`"* ]]
 	[[ "$output" == *"udp received"* ]]
 	grep -q "got isola-udp-tx from 10.0.9.2" "$TMP/udp.out"
@@ -410,7 +410,7 @@ net_prereqs() {
 	run ip netns exec "$ns" timeout 60 "$ISOLA" --debug vm run --kernel "$GUESTS/virtio-rng.elf" \
 		--rng --net "tap=isola-e$$,bridge=$br"
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"(existing) attached to bridge"* ]]
 	run ip -n "$ns" -o link show "isola-e$$"
 	echo "$output"
@@ -443,8 +443,8 @@ net_prereqs() {
 	wait "$pid" && a=0 || a=$?
 	pid=
 	echo "$output"; cat "$TMP/a.out"
-	[ "$status" -eq 1 ]
-	[ "$a" -eq 1 ]
+	[ "$status" -eq 0 ]
+	[ "$a" -eq 0 ]
 	[[ "$output" == *"got 60-byte frame"* ]]
 	grep -q "answered 02:00:00:00:00:0b" "$TMP/a.out"
 	run ip -n "$ns" -o link show master "$br"
@@ -455,7 +455,7 @@ net_prereqs() {
 	[ -f "$GUESTS/virtio-balloon.elf" ] || ci_skip "virtio-balloon.elf not built"
 	run timeout 60 "$ISOLA" vm run --kernel "$GUESTS/virtio-balloon.elf" --balloon
 	echo "$output"
-	[ "$status" -eq 1 ]
+	[ "$status" -eq 0 ]
 	[[ "$output" == *"virtio-balloon: ok"* ]]
 }
 
@@ -487,7 +487,7 @@ deflate_and_wait() { # vm update option value
 	wait "$pid" || st=$?
 	pid=
 	cat "$TMP/vm.out"
-	[ "$st" -eq 1 ]
+	[ "$st" -eq 0 ]
 	grep -q "deflated, ok" "$TMP/vm.out"
 }
 

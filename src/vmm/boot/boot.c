@@ -2,7 +2,8 @@
 /*
  * Boot step of the bring-up: pick the loader by the kernel's format (PVH ELF
  * or bzImage), place the initrd and the command line, write the boot GDT,
- * the MP table and the loader's own structures, and set vm->boot.
+ * the MP table, the ACPI tables and the loader's own structures, and set
+ * vm->boot.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -96,6 +97,8 @@ static int boot_pvh(struct vm *vm, int fd, struct err **err)
 	r = load_initrd(vm, img.end, 0xffffffffULL, &igpa, &isize, err);
 	if (r >= 0)
 		r = pvh_write_start_info(&vm->mem, VM_CMDLINE_ADDR, igpa, isize, err);
+	if (r >= 0 && vm->rsdp)
+		r = pvh_set_rsdp(&vm->mem, vm->rsdp, err);
 	if (r >= 0)
 		r = write_gdt(vm, false, err);
 	vm->boot = (struct boot_entry){BOOT_PVH32, img.entry, VM_PVH_INFO_ADDR};
@@ -122,10 +125,27 @@ static int boot_bzimage(struct vm *vm, int fd, const uint8_t *hdr, size_t len, u
 	if (r >= 0)
 		r = bzimage_write_boot_params(&vm->mem, &bz, VM_CMDLINE_ADDR, vm->cmdline_len, igpa,
 					      isize, err);
+	if (r >= 0 && vm->rsdp)
+		r = bzimage_set_rsdp(&vm->mem, vm->rsdp, err);
 	if (r >= 0)
 		r = write_gdt(vm, true, err);
 	vm->boot = (struct boot_entry){BOOT_LINUX64, BZIMAGE_LOAD_ADDR + 0x200, VM_ZERO_PAGE_ADDR};
 	return r;
+}
+
+/* ACPI tables unless --no-acpi; the PCI host bridge only with virtio-pci. */
+static int write_acpi(struct vm *vm, struct err **err)
+{
+	struct acpi_config c = {
+	    .nr_cpus = vm->nr_vcpus,
+	    .pci = vm->cfg->virtio_pci,
+	    .pic = !vm->cfg->split_irqchip,
+	    .pci_mmio_base = VM_VIRTIO_MMIO_BASE,
+	    .pci_mmio_end = VM_VIRTIO_MMIO_END - 1,
+	};
+
+	vm->rsdp = 0;
+	return vm->cfg->no_acpi ? 0 : acpi_write(&vm->mem, &c, &vm->rsdp, err);
 }
 
 int boot_load(struct vm *vm, struct err **err)
@@ -143,6 +163,9 @@ int boot_load(struct vm *vm, struct err **err)
 	n = pread(fd, hdr, sizeof(hdr), 0);
 	if (n < 0)
 		return err_make(err, errno, "read kernel `%s`", path);
+	r = write_acpi(vm, err);
+	if (r < 0)
+		return r;
 	if (n >= 4 && memcmp(hdr, "\177ELF", 4) == 0)
 		r = boot_pvh(vm, fd, err);
 	else

@@ -5,6 +5,7 @@
  * not need a VM, so unit tests run them on a plain mapping.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -72,3 +73,39 @@ int bzimage_load(int fd, const char *path, struct guest_mem *mem, const struct b
 int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *bz,
 			      uint64_t cmdline_gpa, size_t cmdline_len, uint64_t initrd_gpa,
 			      uint64_t initrd_size, struct err **err);
+
+/*
+ * ACPI (acpi.c).  The tables go in the BIOS area [ACPI_AREA_ADDR, 1 MiB),
+ * reserved in the e820 map; the fixed hardware they describe is
+ * devices/acpi-pm.c on these ports.
+ */
+#define ACPI_AREA_ADDR	    0xe0000ULL
+#define ACPI_AREA_SIZE	    0x20000ULL
+#define ACPI_MAX_CPUS	    255
+#define ACPI_FADT_SIZE	    276
+#define ACPI_DSDT_MAX	    4096
+#define ACPI_PM1_EVT_PORT   0x600 /* PM1a status (2 bytes) and enable (2 bytes) */
+#define ACPI_PM1_CNT_PORT   0x604 /* PM1a control, 2 bytes */
+#define ACPI_RESET_PORT	    0x606 /* FADT RESET_REG, 1 byte */
+#define ACPI_RESET_VALUE    0x01
+#define ACPI_PVPANIC_PORT   0x505 /* QEMU's pvpanic ISA port */
+#define ACPI_SCI_IRQ	    9
+#define ACPI_SLP_TYP_S5	    5
+#define ACPI_PM1_SCI_EN	    0x0001
+#define ACPI_PM1_SLP_EN	    0x2000
+#define ACPI_PM1_SLP_TYP(v) (((v) >> 10) & 7)
+
+struct acpi_config {
+	unsigned nr_cpus;
+	bool pci; /* describe the PCI host bridge (virtio-pci) */
+	bool pic; /* there is an 8259 pair (the in-kernel irqchip): MADT PCAT_COMPAT */
+	uint32_t pci_mmio_base, pci_mmio_end;
+};
+/* Write RSDP, XSDT, FADT, FACS, DSDT and MADT; *ret_rsdp is the RSDP's address. */
+int acpi_write(struct guest_mem *mem, const struct acpi_config *c, uint64_t *ret_rsdp,
+	       struct err **err);
+/* The byte that makes len bytes at p sum to zero. */
+uint8_t acpi_checksum(const void *p, size_t len);
+/* Hand the RSDP to the kernel: boot_params.acpi_rsdp_addr / hvm_start_info.rsdp_paddr. */
+int bzimage_set_rsdp(struct guest_mem *mem, uint64_t rsdp, struct err **err);
+int pvh_set_rsdp(struct guest_mem *mem, uint64_t rsdp, struct err **err);

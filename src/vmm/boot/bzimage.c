@@ -183,3 +183,15 @@ int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *
 	}
 	return write_page_tables(mem, err);
 }
+
+#define BP_ACPI_RSDP_ADDR 0x070 /* boot_params.acpi_rsdp_addr, boot protocol 2.14 */
+
+int bzimage_set_rsdp(struct guest_mem *mem, uint64_t rsdp, struct err **err)
+{
+	uint8_t *zp = guest_mem_ptr(mem, VM_ZERO_PAGE_ADDR, 4096);
+
+	if (!zp)
+		return err_make(err, ENOSPC, "guest memory too small for boot_params");
+	memcpy(zp + BP_ACPI_RSDP_ADDR, &rsdp, 8);
+	return 0;
+}

@@ -20,7 +20,9 @@ unsigned e820_build(const struct guest_mem *mem, struct e820_entry *out)
 	unsigned n = 0;
 
 	out[n++] = (struct e820_entry){0, VM_MPTABLE_ADDR, E820_RAM};
-	out[n++] = (struct e820_entry){VM_MPTABLE_ADDR, 0xa0000 - VM_MPTABLE_ADDR, E820_RESERVED};
+	/* The EBDA (MP table), the VGA hole and the BIOS area holding the ACPI tables. */
+	out[n++] =
+	    (struct e820_entry){VM_MPTABLE_ADDR, VM_HIMEM_ADDR - VM_MPTABLE_ADDR, E820_RESERVED};
 	if (low > VM_HIMEM_ADDR)
 		out[n++] = (struct e820_entry){VM_HIMEM_ADDR, low - VM_HIMEM_ADDR, E820_RAM};
 	for (unsigned i = 0; i < mem->nr && n < E820_MAX_ENTRIES; i++)

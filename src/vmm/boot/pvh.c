@@ -200,3 +200,13 @@ int pvh_write_start_info(struct guest_mem *mem, uint64_t cmdline_gpa, uint64_t i
 	}
 	return 0;
 }
+
+int pvh_set_rsdp(struct guest_mem *mem, uint64_t rsdp, struct err **err)
+{
+	struct hvm_start_info *si = guest_mem_ptr(mem, VM_PVH_INFO_ADDR, sizeof(*si));
+
+	if (!si)
+		return err_make(err, ENOSPC, "guest memory too small for the PVH start info");
+	si->rsdp_paddr = rsdp;
+	return 0;
+}

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The few legacy PC ports a guest pokes at: the i8042 (only its reset line:
- * 0xfe to port 0x64 stops the VM, as a reboot is treated as an exit),
- * QEMU-compatible isa-debug-exit at 0xf4 (exit status (value << 1) | 1),
+ * 0xfe to port 0x64 is a reboot, handled per --on-reboot),
+ * isa-debug-exit at 0xf4 (QEMU's device; the exit status is the value
+ * written, not QEMU's (value << 1) | 1),
  * and a CMOS/RTC that reads as zero with a valid, never-updating clock.
  */
 #include <string.h>
@@ -23,7 +24,7 @@ static void i8042_read(void *opaque, uint64_t off, void *data, uint32_t len)
 static void i8042_write(void *opaque, uint64_t off, const void *data, uint32_t len)
 {
 	if (*(const uint8_t *)data == I8042_RESET)
-		vm_request_stop(opaque, 0, NULL);
+		vm_request_reboot(opaque);
 }
 
 /* Port 0x61 between the two belongs to the PIT (KVM's, or devices/pit.c). */
@@ -35,8 +36,8 @@ static void debug_exit_write(void *opaque, uint64_t off, const void *data, uint3
 	uint32_t v = 0;
 
 	memcpy(&v, data, len < 4 ? len : 4);
-	/* Process exit codes are 8 bits, as with QEMU. */
-	vm_request_stop(opaque, (int)(((v << 1) | 1) & 0xff), NULL);
+	/* Process exit codes are 8 bits. */
+	vm_request_stop(opaque, (int)(v & 0xff), NULL);
 }
 
 static const struct bus_dev_ops debug_exit_ops = {.write = debug_exit_write};

@@ -110,30 +110,49 @@ static void serve_kicks(struct virtio_dev *vdev, const struct pollfd *pfd)
 	}
 }
 
+/*
+ * Watch poll_fd only while the device wants it and is live: a readable fd
+ * that nobody reads (NEEDS_RESET, reset, paused) would wake poll(2) at once,
+ * forever.  virtio_dev_set_status() and unpausing wake the worker through
+ * wake_fd or a kick, so the fd is watched again once the device is live.
+ */
+static int poll_fd_now(struct virtio_dev *vdev)
+{
+	bool wanted = __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST);
+	uint32_t st = __atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST);
+
+	if (!wanted || !(st & VIRTIO_STATUS_DRIVER_OK) || (st & VIRTIO_STATUS_NEEDS_RESET) ||
+	    __atomic_load_n(&vdev->paused, __ATOMIC_SEQ_CST))
+		return -1;
+	return vdev->poll_fd;
+}
+
 static void *worker_main(void *arg)
 {
 	struct virtio_dev *vdev = arg;
 	unsigned n = vdev->ops->n_queues;
-	struct pollfd pfd[VIRTIO_MAX_QUEUES + 2];
+	struct pollfd pfd[VIRTIO_MAX_QUEUES + 3];
+	uint64_t v;
 
 	for (unsigned i = 0; i < n; i++)
 		pfd[i] = (struct pollfd){.fd = vdev->kick_fd[i], .events = POLLIN};
 	pfd[n] = (struct pollfd){.fd = vdev->stop_fd, .events = POLLIN};
 	pfd[n + 1] = (struct pollfd){.fd = -1, .events = POLLIN};
+	pfd[n + 2] = (struct pollfd){.fd = vdev->wake_fd, .events = POLLIN};
 	for (;;) {
-		/* A negative fd is skipped by poll(2): watch poll_fd only when wanted. */
-		pfd[n + 1].fd = __atomic_load_n(&vdev->poll_wanted, __ATOMIC_SEQ_CST) &&
-					!__atomic_load_n(&vdev->paused, __ATOMIC_SEQ_CST)
-				    ? vdev->poll_fd
-				    : -1;
-		if (poll(pfd, n + 2, -1) < 0) {
+		/* A negative fd is skipped by poll(2). */
+		pfd[n + 1].fd = poll_fd_now(vdev);
+		if (poll(pfd, n + 3, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("virtio-%s: worker: poll: %m", vdev->ops->name);
 			return NULL;
 		}
+		__atomic_add_fetch(&vdev->wakeups, 1, __ATOMIC_SEQ_CST);
 		if (pfd[n].revents)
 			return NULL;
+		if (pfd[n + 2].revents && read(vdev->wake_fd, &v, sizeof(v)) < 0)
+			log_warn_ratelimited("virtio-%s: worker: wake: %m", vdev->ops->name);
 		serve_kicks(vdev, pfd);
 		if (pfd[n + 1].fd >= 0 && pfd[n + 1].revents) {
 			pthread_mutex_lock(&vdev->lock);
@@ -152,6 +171,7 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 	vdev->features = 1ull << VIRTIO_F_VERSION_1 | 1ull << VIRTIO_F_INDIRECT_DESC |
 			 1ull << VIRTIO_F_EVENT_IDX;
 	vdev->stop_fd = -1;
+	vdev->wake_fd = -1;
 	vdev->poll_fd = -1;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vdev->kick_fd[i] = -1;
@@ -161,6 +181,9 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 		return err_make(err, ENOMEM, "virtio-%s", ops->name);
 	vdev->stop_fd = eventfd(0, EFD_CLOEXEC);
 	if (vdev->stop_fd < 0)
+		return err_make(err, errno, "virtio-%s: eventfd", ops->name);
+	vdev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (vdev->wake_fd < 0)
 		return err_make(err, errno, "virtio-%s: eventfd", ops->name);
 	for (unsigned i = 0; i < ops->n_queues; i++) {
 		vdev->kick_fd[i] = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -197,6 +220,7 @@ void virtio_dev_destroy(struct virtio_dev *vdev)
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		virtio_close_fd(&vdev->kick_fd[i]);
 	virtio_close_fd(&vdev->stop_fd);
+	virtio_close_fd(&vdev->wake_fd);
 	free(vdev->req);
 	pthread_mutex_destroy(&vdev->lock);
 	vdev->ops->destroy(vdev);
@@ -232,6 +256,10 @@ void virtio_dev_set_status(struct virtio_dev *vdev, uint32_t status)
 	}
 	status |= old & VIRTIO_STATUS_NEEDS_RESET;
 	__atomic_store_n(&vdev->status, status, __ATOMIC_SEQ_CST);
+	/* Live now: the worker may have left poll_fd out of its poll set. */
+	if ((status & VIRTIO_STATUS_DRIVER_OK) && !(old & VIRTIO_STATUS_DRIVER_OK) &&
+	    vdev->wake_fd >= 0 && write(vdev->wake_fd, &(uint64_t){1}, sizeof(uint64_t)) < 0)
+		log_warn_ratelimited("virtio-%s: wake worker: %m", vdev->ops->name);
 }
 
 bool virtio_dev_queue_enable(struct virtio_dev *vdev, unsigned q)

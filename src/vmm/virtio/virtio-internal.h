@@ -102,10 +102,12 @@ struct virtio_dev {
 	pthread_mutex_t lock;		/* status, features, queue setup vs. the worker */
 	int kick_fd[VIRTIO_MAX_QUEUES]; /* eventfd per queue: ioeventfd or our own write */
 	int stop_fd;
+	int wake_fd;	       /* eventfd: the device became live, look at poll_fd again */
+	unsigned long wakeups; /* atomic: the worker's poll(2) returns (tests, metrics) */
 	pthread_t worker;
 	bool worker_running;
 	int poll_fd;	  /* extra fd the worker watches, or -1 */
-	bool poll_wanted; /* ... only while the device sets this */
+	bool poll_wanted; /* ... only while the device sets this and is live */
 	bool paused;	  /* atomic, set under lock: the worker serves nothing */
 
 	/* Set by the transport: raise the device's interrupt. */

@@ -169,6 +169,23 @@ static void test_bzimage_synthetic(void)
 	ok(bzimage_parse(b, sizeof(b), 1 << 20, &bz, &err) == -ENOEXEC && !err, "not a bzImage");
 }
 
+/* The RSDP reaches the kernel: boot_params.acpi_rsdp_addr (0x70), start_info.rsdp_paddr (32). */
+static void test_rsdp_handover(void)
+{
+	struct err *err = NULL;
+	uint64_t v = 0;
+
+	ok(bzimage_set_rsdp(&mem, 0xe0000, &err) == 0, "bzImage RSDP set");
+	memcpy(&v, mem.regions[0].hva + VM_ZERO_PAGE_ADDR + 0x70, 8);
+	is_int(v, 0xe0000, "boot_params.acpi_rsdp_addr");
+	ok(pvh_write_start_info(&mem, VM_CMDLINE_ADDR, 0, 0, &err) == 0 &&
+	       pvh_set_rsdp(&mem, 0xe0000, &err) == 0,
+	   "PVH RSDP set");
+	memcpy(&v, mem.regions[0].hva + VM_PVH_INFO_ADDR + 32, 8);
+	is_int(v, 0xe0000, "hvm_start_info.rsdp_paddr");
+	err_free(&err);
+}
+
 static const char *find_vmlinuz(char *buf, size_t len)
 {
 	const char *env = getenv("ISOLA_TEST_VMLINUZ");
@@ -181,6 +198,72 @@ static const char *find_vmlinuz(char *buf, size_t len)
 	snprintf(buf, len, "%s", g.gl_pathv[0]);
 	globfree(&g);
 	return buf;
+}
+
+/*
+ * Debian's vmlinux (vm_extract_vmlinux in vm-helpers.bash unpacks it next to
+ * the fetched vmlinuz) through the PVH loader: the entry from its
+ * XEN_ELFNOTE_PHYS32_ENTRY note (an 8-byte descriptor), segments at their
+ * physical addresses (one has virtual address 0: the per-CPU area), and
+ * the start info with the command line, the initrd module and the memmap.
+ */
+static void test_pvh_vmlinux_real(void)
+{
+	const char *path = getenv("ISOLA_TEST_VMLINUX");
+	const size_t ram = 256u << 20;
+	struct guest_mem big = {.nr = 1};
+	struct pvh_image img = {0};
+	struct err *err = NULL;
+	uint64_t initrd = 0;
+	int fd;
+
+	path = path ? path : "/var/tmp/isola-kernel/vmlinux";
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		skip("no vmlinux (tests/integration/vm-helpers.bash: vm_fetch_kernel)");
+		return;
+	}
+	big.regions[0] =
+	    (struct guest_mem_region){0, ram,
+				      mmap(NULL, ram, PROT_READ | PROT_WRITE,
+					   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0)};
+	ok(pvh_load(fd, path, &big, &img, &err) == 0, "%s loads as PVH", path);
+	if (err)
+		printf("# %s\n", err->msg);
+	ok(img.entry > 0x1000000 && img.entry < img.end, "entry %#llx from the note, in the image",
+	   (unsigned long long)img.entry);
+	Elf64_Ehdr eh;
+	Elf64_Phdr ph;
+	uint8_t text[64];
+	ok(pread(fd, &eh, sizeof(eh), 0) == sizeof(eh) &&
+	       pread(fd, &ph, sizeof(ph), eh.e_phoff) == sizeof(ph) && ph.p_type == PT_LOAD &&
+	       pread(fd, text, sizeof(text), ph.p_offset) == sizeof(text) &&
+	       ph.p_paddr + sizeof(text) <= ram &&
+	       !memcmp(big.regions[0].hva + ph.p_paddr, text, sizeof(text)),
+	   "first segment at its physical address %#llx", (unsigned long long)ph.p_paddr);
+	ok(boot_place_initrd(4 << 20, img.end, ram, 0xffffffffULL, &initrd, &err) == 0 &&
+	       initrd >= img.end,
+	   "initrd above the kernel");
+	ok(pvh_write_start_info(&big, VM_CMDLINE_ADDR, initrd, 4 << 20, &err) == 0 &&
+	       pvh_set_rsdp(&big, 0xe0000, &err) == 0,
+	   "start info written");
+	uint8_t *si = big.regions[0].hva + VM_PVH_INFO_ADDR;
+	uint64_t modlist, cmdline, rsdp, memmap, paddr, size;
+	uint32_t nmods, nmap;
+	memcpy(&nmods, si + 12, 4);
+	memcpy(&modlist, si + 16, 8);
+	memcpy(&cmdline, si + 24, 8);
+	memcpy(&rsdp, si + 32, 8);
+	memcpy(&memmap, si + 40, 8);
+	memcpy(&nmap, si + 48, 4);
+	memcpy(&paddr, big.regions[0].hva + modlist, 8);
+	memcpy(&size, big.regions[0].hva + modlist + 8, 8);
+	ok(nmods == 1 && paddr == initrd && size == 4 << 20, "one module: the initrd");
+	ok(cmdline == VM_CMDLINE_ADDR && rsdp == 0xe0000, "cmdline and rsdp_paddr");
+	ok(memmap == VM_PVH_MEMMAP_ADDR && nmap == 3, "memmap: %u entries", nmap);
+	err_free(&err);
+	munmap(big.regions[0].hva, ram);
+	close(fd);
 }
 
 static void test_bzimage_real(void)
@@ -223,6 +306,8 @@ int main(void)
 	test_pvh();
 	test_pvh_guest_file();
 	test_bzimage_synthetic();
+	test_rsdp_handover();
+	test_pvh_vmlinux_real();
 	test_bzimage_real();
 	munmap(ram, RAM);
 	return tap_done();

@@ -1,0 +1,139 @@
+#!/usr/bin/env bats
+# Stock Debian kernels in isola, with Linux's own virtio drivers against our
+# devices (tests/l1/, docs/vmm.md "The L1 test bed").  This host's /dev/kvm
+# (PVM) cannot run a Linux kernel, so tests/l1/run.sh boots an "L1" VM under
+# QEMU TCG with an emulated SVM CPU, loads kvm-amd there and runs every test
+# inside it in one boot; on a host with real VMX/SVM the same tests run on
+# /dev/kvm directly.  Each @test checks its own TAP line.
+# A test marked "TODO reason" in tests/l1/l1-tests.sh is expected to fail.
+
+load helpers
+load vm-helpers
+
+setup_file() {
+	export L1_OUT=$BATS_FILE_TMPDIR/l1
+	mkdir -p "$L1_OUT"
+	local mode=
+	host_has_hw_virt && mode=--direct
+	# L1_ONLY="NAME..." runs a subset (the others skip).
+	# shellcheck disable=SC2086
+	ISOLA=$ISOLA nice "$ISOLA_TOP/tests/l1/run.sh" $mode ${L1_ONLY:-} >"$L1_OUT/run.out" 2>&1 || true
+}
+
+# l1_check NAME: pass when the bed reported "ok N - NAME"; print its log otherwise.
+l1_check() {
+	local out=$L1_OUT/run.out
+	if grep -q '^1\.\.0 # SKIP' "$out"; then
+		skip "SKIP: $(sed -n 's/^1\.\.0 # SKIP //p' "$out")"
+	fi
+	if [ -n "${L1_ONLY:-}" ] && [[ " $L1_ONLY " != *" $1 "* ]]; then
+		skip "SKIP: not in L1_ONLY"
+	fi
+	if grep -Eq "^ok [0-9]+ - $1( |$)" "$out"; then
+		return 0
+	fi
+	if grep -Eq "^not ok [0-9]+ - $1 # TODO" "$out"; then
+		skip "SKIP: TODO: $(grep -E "^not ok [0-9]+ - $1 # TODO" "$out" | sed 's/.*# TODO //') (expected to fail until it lands)"
+	fi
+	# The test's own log lines, or the end of the run (setup failure, timeout).
+	if grep -Eq "^not ok [0-9]+ - $1( |$)" "$out"; then
+		sed -n "/^not ok [0-9]* - $1\( \|$\)/,/^\(not \)\?ok /p" "$out"
+	else
+		echo "no TAP line for $1; end of the run:"
+		tail -40 "$out"
+		tail -20 "$L1_OUT/serial.log" 2>/dev/null || true
+	fi
+	return 1
+}
+
+@test "l1: a stock Debian kernel (bzImage) boots with an initramfs to userspace" {
+	l1_check boot
+}
+
+@test "l1: guest reboot -f ends isola with status 0" {
+	l1_check reboot
+}
+
+@test "l1: --on-reboot restart boots the guest again after its reboot" {
+	l1_check restart
+}
+
+@test "l1: the same kernel as a PVH vmlinux (ELF) boots with initrd and cmdline" {
+	l1_check pvh
+}
+
+@test "l1: the cloud kernel (no MP table parser) boots on the IOAPIC from the ACPI MADT" {
+	l1_check cloud-boot
+}
+
+@test "l1: a guest panic (pvpanic-mmio) ends isola with status 120, saying so" {
+	l1_check panic
+}
+
+@test "l1: console=ttyS0,115200n8 carries the kernel log" {
+	l1_check console
+}
+
+@test "l1: quiet silences the kernel log, userspace still prints" {
+	l1_check quiet
+}
+
+@test "l1: root=/dev/vda rw boots an ext4 root disk (mkfs.ext4 -d) over virtio-pci" {
+	l1_check rootdisk
+}
+
+@test "l1: init= picks the init on the root disk" {
+	l1_check init
+}
+
+@test "l1: virtio-blk: mkfs.ext4, write, sync, read back after exit; a ro disk refuses writes" {
+	l1_check blk
+}
+
+@test "l1: virtio-net: TAP on a bridge, ping and 1 MiB TCP both ways" {
+	l1_check net
+}
+
+@test "l1: virtio-vsock: guest to host UDS and host CONNECT to a guest listener" {
+	l1_check vsock
+}
+
+@test "l1: virtio-rng: /dev/hwrng is virtio_rng and reads random bytes" {
+	l1_check rng
+}
+
+@test "l1: virtio-balloon: vm update inflates and the guest's MemTotal drops" {
+	l1_check balloon
+}
+
+@test "l1: serial input: a typed command reaches the guest shell" {
+	l1_check serial
+}
+
+@test "l1: snapshot and restore of a booted Linux guest: the counter goes on" {
+	l1_check snapshot
+}
+
+@test "l1: live migration of a Linux guest with a virtio-pci disk is refused, it runs on" {
+	l1_check migrate-refused
+}
+
+@test "l1: SMP: 2 vCPUs all online (ACPI MADT)" {
+	l1_check smp2
+}
+
+@test "l1: SMP: 4 vCPUs all online (ACPI MADT)" {
+	l1_check smp4
+}
+
+@test "l1: poweroff (ACPI S5) ends isola with status 0" {
+	l1_check poweroff
+}
+
+@test "l1: the bed finished inside its time budget" {
+	grep -q '^1\.\.0 # SKIP' "$L1_OUT/run.out" && skip "SKIP: $(sed -n 's/^1\.\.0 # SKIP //p' "$L1_OUT/run.out")"
+	grep -q '^# L1-DONE' "$L1_OUT/run.out" || {
+		tail -40 "$L1_OUT/run.out"
+		return 1
+	}
+}

@@ -1,0 +1,167 @@
+#!/bin/busybox sh
+# /init of the L2 guests (stock Debian kernels in isola, inside L1).
+# The action comes from the kernel command line: l2=NAME (unknown parameters
+# reach init as environment variables).  Without l2= and with root=, it does
+# what Debian's initramfs does: load the virtio modules, mount root= and
+# switch_root to init= (default /sbin/init).
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+echo "L2-USERSPACE-UP $(uname -r)"
+
+load() {
+	local m
+	for m in $(cat "/lib/modules/$(uname -r)/order"); do
+		insmod "/lib/modules/$(uname -r)/$m" 2>/dev/null
+	done
+}
+
+wait_path() { # PATH: up to 10 s
+	local i=0
+	while [ ! -e "$1" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$1" ]
+}
+
+arg() { # NAME: its value on the kernel command line
+	tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1
+}
+
+counter() {
+	local i=0
+	while :; do
+		i=$((i + 1))
+		echo "CNT $i"
+		sleep 1
+	done
+}
+
+blk() {
+	load
+	wait_path /dev/vdb || echo "NO-VDB"
+	mkfs.ext4 -q -F /dev/vda && mount -t ext4 /dev/vda /mnt || echo "BLK-MKFS-FAILED"
+	echo isola-l2-wrote-this >/mnt/hello
+	head -c 1048576 /dev/urandom >/mnt/rand
+	echo "BLK-MD5 $(md5sum </mnt/rand | cut -d' ' -f1)"
+	sync
+	umount /mnt
+	echo "VDB-RO $(blockdev --getro /dev/vdb)"
+	echo "VDB-HEAD $(head -c 11 /dev/vdb)"
+	if dd if=/dev/zero of=/dev/vdb bs=4096 count=1 conv=fsync 2>/dev/null; then
+		echo "VDB-WRITE-ACCEPTED"
+	else
+		echo "VDB-WRITE-REFUSED"
+	fi
+}
+
+net() {
+	load
+	wait_path /sys/class/net/eth0 || echo "NO-ETH0"
+	ip link set lo up
+	ip addr add 10.77.0.2/24 dev eth0
+	ip link set eth0 up
+	ping -c 3 -W 5 10.77.0.1 >/tmp/ping && echo "PING-OK $(grep -c 'bytes from' /tmp/ping)"
+	socat -u TCP-LISTEN:5002,reuseaddr CREATE:/tmp/in &
+	local i=0
+	while ! netstat -ltn | grep -q ':5002 ' && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "NET-LISTENING"
+	head -c 1048576 /dev/urandom >/tmp/out
+	echo "G2H-MD5 $(md5sum </tmp/out | cut -d' ' -f1)"
+	socat -u FILE:/tmp/out TCP:10.77.0.1:5001,connect-timeout=30 || echo "G2H-FAILED"
+	i=0
+	while [ "$(stat -c %s /tmp/in 2>/dev/null || echo 0)" -lt 1048576 ] && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "H2G-MD5 $(md5sum </tmp/in 2>/dev/null | cut -d' ' -f1)"
+}
+
+vsock() {
+	load
+	wait_path /dev/vsock || echo "NO-VSOCK"
+	echo "hello from the guest" | socat -t 5 - VSOCK-CONNECT:2:5000 && echo "G2H-SENT"
+	socat -u VSOCK-LISTEN:52 CREATE:/tmp/v &
+	echo "VSOCK-LISTENING"
+	local i=0
+	while ! grep -q . /tmp/v 2>/dev/null && [ $i -lt 1200 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "H2G $(cat /tmp/v)"
+}
+
+rng() {
+	load
+	wait_path /dev/hwrng
+	echo "RNG-CURRENT $(cat /sys/class/misc/hw_random/rng_current)"
+	echo "RNG-BYTES $(head -c 65536 /dev/hwrng | wc -c)"
+	echo "RNG-GZ $(head -c 4096 /dev/hwrng | gzip | wc -c)"
+}
+
+meminfo() { awk "/^$1:/ {print \$2}" /proc/meminfo; }
+
+balloon() {
+	load
+	wait_path /sys/bus/virtio/drivers/virtio_balloon
+	local t0 f0 i=0
+	t0=$(meminfo MemTotal)
+	f0=$(meminfo MemFree)
+	echo "BALLOON-READY total=$t0 free=$f0"
+	while [ $i -lt 1200 ]; do
+		if [ "$(meminfo MemTotal)" -lt $((t0 - 60000)) ]; then
+			echo "BALLOON-INFLATED total=$(meminfo MemTotal) free=$(meminfo MemFree)"
+			return
+		fi
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "BALLOON-UNCHANGED total=$(meminfo MemTotal) free=$(meminfo MemFree)"
+}
+
+rootdisk() {
+	local root init
+	root=$(arg root)
+	init=$(arg init)
+	load
+	wait_path "$root"
+	mkdir -p /newroot
+	mount -t ext4 -o rw "$root" /newroot || echo "ROOT-MOUNT-FAILED"
+	umount /proc /sys /dev
+	exec switch_root /newroot "${init:-/sbin/init}"
+}
+
+case "${l2:-}" in
+boot) echo "L2-BOOT-MARKER" ;;
+panic)
+	load # pvpanic-mmio: the panic reaches the VMM (ACPI QEMU0001)
+	echo "L2-PANICKING"
+	echo c >/proc/sysrq-trigger
+	;;
+poweroff) poweroff -f ;;
+smp) echo "NPROC=$(nproc)" ;;
+blk) blk ;;
+net) net ;;
+vsock) vsock ;;
+rng) rng ;;
+balloon) balloon ;;
+serial)
+	echo "SHELL-READY"
+	exec sh </dev/console >/dev/console 2>&1
+	;;
+count) counter ;;
+migrate)
+	load
+	wait_path /dev/vda && echo "MIGRATE-READY"
+	counter
+	;;
+"") [ -n "$(arg root)" ] && rootdisk ;;
+*) echo "L2-UNKNOWN-ACTION $l2" ;;
+esac
+echo "L2-DONE"
+reboot -f

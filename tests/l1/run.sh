@@ -1,0 +1,290 @@
+#!/usr/bin/env bash
+# The L1 test bed: stock Debian kernels in isola on a real (emulated) KVM.
+#
+# This host's /dev/kvm (PVM) cannot run a Linux kernel's ring 0.  So this script
+# boots a Linux "L1" VM under QEMU in pure software emulation (TCG) with an AMD
+# CPU that has SVM and nested paging, loads kvm-amd inside it, and runs isola
+# there against stock Debian kernels (the "L2" guests).  Every in-L1 test
+# prints one TAP line on L1's serial console; this script copies those lines
+# to stdout (and the whole console to $L1_OUT/serial.log).
+#
+#   tests/l1/run.sh [--direct] [TEST...]
+#
+# Environment: ISOLA (the binary; default build/src/cli/isola), L1_CACHE (the
+# download/build cache; default: the build dir's l1-cache), L1_OUT (logs;
+# default $L1_CACHE/out), L1_TIMEOUT (seconds for the whole L1 run, default
+# 3600), L1_TEST_TIMEOUT (seconds per isola run in L1, default 300; a test's
+# watchdog is twice that), L1_APPEND (more L1 kernel options, e.g.
+# loglevel=7 to see L1's kernel log), L1_MODE=bench with L1_RUNS=N (the
+# bench/l1-boot.sh payload instead of the tests).
+# The timeouts are generous because a nested L2 boot under TCG takes 20 s on
+# an idle core and several minutes when the machine's cores are shared.
+# --direct runs the same tests on this host's /dev/kvm (a machine with real
+# VMX/SVM) instead of inside L1.
+# Exit status: 0 when every non-TODO test passed, 1 otherwise, 2 on a setup
+# failure; "1..0 # SKIP reason" and 0 when QEMU is missing.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+top=$(cd "$here/../.." && pwd)
+ISOLA=${ISOLA:-$top/build/src/cli/isola}
+ISOLA=$(realpath "$ISOLA")
+builddir=$(cd "$(dirname "$ISOLA")/../.." && pwd)
+L1_CACHE=${L1_CACHE:-$builddir/l1-cache}
+L1_OUT=${L1_OUT:-$L1_CACHE/out}
+L1_TIMEOUT=${L1_TIMEOUT:-3600}
+L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-300}
+direct=0
+if [ "${1:-}" = --direct ]; then
+	direct=1
+	shift
+fi
+
+die() {
+	echo "l1: $*" >&2
+	exit 2
+}
+
+[ -x "$ISOLA" ] || die "no isola binary at $ISOLA (build first)"
+if [ "$direct" = 0 ] && ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "1..0 # SKIP qemu-system-x86_64 is not installed"
+	exit 0
+fi
+for c in apt-get apt-cache dpkg-deb cpio gzip busybox mkfs.ext4 debugfs socat ldd; do
+	command -v "$c" >/dev/null || die "missing $c (scripts/install-deps.sh)"
+done
+mkdir -p "$L1_CACHE" "$L1_OUT"
+
+# The package name of a Debian kernel flavour's image, e.g. linux-image-6.1.0-57-cloud-amd64.
+# apt needs its lists once: a fresh CI machine may have none.
+kernel_pkg() {
+	local meta=linux-image-$1 pkg
+	pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+	if [ -z "$pkg" ]; then
+		apt-get update -q >&2 || true
+		pkg=$(apt-cache depends "$meta" 2>/dev/null | awk '/Depends: linux-image-/{print $2; exit}')
+	fi
+	[ -n "$pkg" ] || die "apt offers no $meta"
+	echo "$pkg"
+}
+
+# fetch_kernel FLAVOUR: unpack the kernel package apt offers into the cache
+# (keyed by package and version; never /boot) and print its directory.
+fetch_kernel() {
+	local pkg ver dir tmp
+	pkg=$(kernel_pkg "$1")
+	ver=$(apt-cache show "$pkg" 2>/dev/null | awk '/^Version:/{print $2; exit}')
+	[ -n "$ver" ] || die "no version for $pkg"
+	dir=$L1_CACHE/kernels/${pkg}_$ver
+	if [ ! -f "$dir/.done" ]; then
+		echo "l1: fetching $pkg $ver" >&2
+		tmp=$(mktemp -d "$L1_CACHE/dl.XXXXXX")
+		# Stale lists name a version the mirror no longer has: update once.
+		(cd "$tmp" && apt-get download "$pkg=$ver" >/dev/null 2>&1) ||
+			(apt-get update -q >&2 && cd "$tmp" && apt-get download "$pkg" >/dev/null 2>&1) ||
+			{
+				rm -rf "$tmp"
+				die "apt-get download $pkg failed"
+			}
+		rm -rf "$dir"
+		mkdir -p "$dir"
+		dpkg-deb -x "$tmp"/*.deb "$dir"
+		rm -rf "$tmp"
+		touch "$dir/.done"
+	fi
+	echo "$dir"
+}
+
+# copy_modules KDIR DEST MOD...: copy MOD and what it depends on (from the
+# modules' own depends= fields; the package has no modules.dep) to
+# DEST/lib/modules/VERSION, and write there an "order" file for insmod.
+copy_modules() {
+	local kdir=$1 dest=$2 kver
+	shift 2
+	kver=$(ls "$kdir/lib/modules")
+	local mdir=$dest/lib/modules/$kver
+	mkdir -p "$mdir"
+	declare -A path=() done=()
+	local f n
+	while read -r f; do
+		n=$(basename "$f" .ko)
+		path[${n//-/_}]=$f
+	done < <(find "$kdir/lib/modules/$kver/kernel" -name '*.ko')
+	add() {
+		local m=${1//-/_} d
+		[ -n "${done[$m]:-}" ] && return 0
+		if [ -z "${path[$m]:-}" ]; then
+			tr - _ <"$kdir/lib/modules/$kver/modules.builtin" | grep -q "/$m\.ko$" &&
+				return 0 # built in
+			die "module $m not in $kdir"
+		fi
+		for d in $(tr '\0' '\n' <"${path[$m]}" | sed -n 's/^depends=//p' | tr , ' '); do
+			add "$d"
+		done
+		done[$m]=1
+		cp "${path[$m]}" "$mdir/"
+		basename "${path[$m]}" >>"$mdir/order"
+	}
+	: >"$mdir/order"
+	for n in "$@"; do
+		add "$n"
+	done
+}
+
+# copy_bin DEST FILE...: binaries with the shared libraries ldd lists.
+copy_bin() {
+	local dest=$1 f l
+	shift
+	for f in "$@"; do
+		mkdir -p "$dest$(dirname "$f")"
+		cp -L "$f" "$dest$f"
+		for l in $(ldd "$f" 2>/dev/null | grep -o '/[^ ]*'); do
+			[ -e "$dest$l" ] && continue
+			mkdir -p "$dest$(dirname "$l")"
+			cp -L "$l" "$dest$l"
+		done
+	done
+}
+
+busybox_tree() { # DEST
+	mkdir -p "$1/bin" "$1/sbin" "$1/proc" "$1/sys" "$1/dev" "$1/tmp" "$1/mnt" "$1/run"
+	cp "$(command -v busybox)" "$1/bin/busybox"
+	local a
+	for a in $(busybox --list); do
+		[ -e "$1/bin/$a" ] || ln -s busybox "$1/bin/$a"
+	done
+}
+
+mkcpio() { # DIR OUT
+	(cd "$1" && find . | LC_ALL=C sort | cpio -o -H newc --quiet) | gzip -1 >"$2.tmp"
+	mv "$2.tmp" "$2"
+}
+
+l2_mods="crc32c_generic ext4 pvpanic-mmio virtio_pci virtio_blk virtio_net virtio-rng virtio_balloon vmw_vsock_virtio_transport"
+
+# The L2 initramfs: busybox, socat, mkfs.ext4, both kernels' virtio modules,
+# and tests/l1/l2-init.sh as /init.
+build_l2() { # OUT KDIR...
+	local out=$1 root k
+	shift
+	root=$(mktemp -d "$L1_CACHE/l2root.XXXXXX")
+	busybox_tree "$root"
+	for k in "$@"; do
+		# shellcheck disable=SC2086
+		copy_modules "$k" "$root" $l2_mods
+	done
+	copy_bin "$root" "$(command -v socat)" "$(command -v mkfs.ext4)"
+	cp "$here/l2-init.sh" "$root/init"
+	printf '#!/bin/sh\necho "ALT-INIT pid=$$"\nreboot -f\n' >"$root/bin/alt-init"
+	chmod +x "$root/init" "$root/bin/alt-init"
+	mkcpio "$root" "$out"
+	rm -rf "$root"
+}
+
+# A root disk for root=/dev/vda: busybox and an init that proves it is on
+# the disk, writable, and then reboots.
+build_rootdisk() { # OUT
+	local root
+	root=$(mktemp -d "$L1_CACHE/rootfs.XXXXXX")
+	busybox_tree "$root"
+	mkdir -p "$root/etc"
+	echo isola-l1-rootdisk >"$root/etc/rootdisk"
+	cat >"$root/sbin/init" <<-'EOF'
+	#!/bin/sh
+	mount -t proc proc /proc
+	if touch /written && [ "$(cat /etc/rootdisk)" = isola-l1-rootdisk ]; then
+		echo "ROOTDISK-OK $(awk '$2 == "/" {print $1, $4}' /proc/mounts | tail -1)"
+	fi
+	sync
+	reboot -f
+	EOF
+	printf '#!/bin/sh\necho "ROOT-ALT-INIT pid=$$"\nreboot -f\n' >"$root/sbin/alt-init"
+	chmod +x "$root/sbin/init" "$root/sbin/alt-init"
+	rm -f "$1"
+	mkfs.ext4 -q -F -L l1root -d "$root" "$1" 32M >/dev/null
+	rm -rf "$root"
+}
+
+cloud=$(fetch_kernel cloud-amd64)
+generic=$(fetch_kernel amd64)
+key=$(cat "$ISOLA" "$here"/*.sh "$(command -v busybox)" | sha256sum | cut -c1-16)
+key=$key-$(basename "$cloud")-$(basename "$generic")
+
+# The L2 files (kernels, initramfs, root disk), for L1 or for --direct.
+# The generic kernel as an ELF vmlinux for the PVH test (vm_extract_vmlinux).
+. "$top/tests/integration/vm-helpers.bash"
+
+build_l2dir() { # DIR
+	mkdir -p "$1"
+	cp "$cloud"/boot/vmlinuz-* "$1/vmlinuz-cloud"
+	cp "$generic"/boot/vmlinuz-* "$1/vmlinuz"
+	vm_extract_vmlinux "$1/vmlinuz" "$1/vmlinux" || die "cannot unpack vmlinux from $1/vmlinuz"
+	build_l2 "$1/initrd.gz" "$cloud" "$generic"
+	build_rootdisk "$1/rootdisk.img"
+}
+
+if [ "$direct" = 1 ]; then
+	# A host with real VMX/SVM: the same tests against its /dev/kvm.
+	l2dir=$L1_CACHE/l2-$key
+	if [ ! -f "$l2dir/.done" ]; then
+		rm -rf "$L1_CACHE"/l2-*
+		build_l2dir "$l2dir"
+		touch "$l2dir/.done"
+	fi
+	work=$(mktemp -d /tmp/isola-l1.XXXXXX)
+	trap 'rm -rf --one-file-system "$work"' EXIT
+	L1_TESTS_FILE=$here/l1-tests.sh ISOLA_BIN=$ISOLA L2DIR=$l2dir W=$work/w \
+		l1timeout=$L1_TEST_TIMEOUT bash -c '. "$1"; l1_main "$2"; echo "# L1-DONE"' \
+		_ "$here/l1-tests.sh" "$*" | tee "$L1_OUT/tap"
+	grep -q '^# L1-DONE' "$L1_OUT/tap" || exit 1
+	! grep -v '# TODO' "$L1_OUT/tap" | grep -q '^not ok'
+	exit
+fi
+
+mode=${L1_MODE:-test}
+l1=$L1_CACHE/l1-$mode-$key.cpio.gz
+if [ ! -f "$l1" ]; then
+	echo "l1: building the L1 initramfs ($mode)" >&2
+	rm -f "$L1_CACHE"/l1-"$mode"-*.cpio.gz
+	root=$(mktemp -d "$L1_CACHE/l1root.XXXXXX")
+	trap 'rm -rf "$root"' EXIT
+	busybox_tree "$root"
+	copy_modules "$cloud" "$root" irqbypass kvm kvm-amd tun bridge
+	copy_bin "$root" "$ISOLA" "$(command -v socat)" "$(command -v debugfs)" \
+		"$(command -v mkfs.ext4)"
+	cp "$ISOLA" "$root/bin/isola"
+	build_l2dir "$root/l2"
+	cp "$here/l1-init.sh" "$root/init"
+	cp "$here/l1-tests.sh" "$here/l1-bench.sh" "$root/"
+	if [ "$mode" = bench ]; then
+		# QEMU as the yardstick inside L1, with its firmware (SeaBIOS, qboot).
+		copy_bin "$root" "$(command -v qemu-system-x86_64)"
+		mkdir -p "$root/usr/share"
+		cp -rL /usr/share/qemu /usr/share/seabios "$root/usr/share/"
+	fi
+	chmod +x "$root/init"
+	mkcpio "$root" "$l1"
+	rm -rf "$root"
+	trap - EXIT
+fi
+
+tests=$(
+	IFS=,
+	echo "$*"
+)
+serial=$L1_OUT/serial.log
+: >"$serial"
+rc=0
+# The test list and timeout travel on L1's kernel command line (init's env).
+timeout --kill-after=10 "$L1_TIMEOUT" qemu-system-x86_64 -accel tcg,tb-size=512 \
+	-cpu qemu64,+svm,+npt -m 2048 -smp 1 -nographic -no-reboot -nodefaults -serial stdio \
+	-kernel "$cloud"/boot/vmlinuz-* -initrd "$l1" \
+	-append "console=ttyS0 panic=-1 quiet loglevel=3 l1tests=$tests l1timeout=$L1_TEST_TIMEOUT l1mode=$mode l1runs=${L1_RUNS:-5} ${L1_APPEND:-}" \
+	</dev/null >"$serial" 2>&1 || rc=$?
+tr -d '\r' <"$serial" | grep -E '^(not ok|ok|1\.\.|#|BENCH )' >"$L1_OUT/tap" || true
+if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
+	echo "# L1 timed out after ${L1_TIMEOUT}s (QEMU killed)" >>"$L1_OUT/tap"
+fi
+cat "$L1_OUT/tap"
+grep -q '^# L1-DONE' "$L1_OUT/tap" || exit 1
+! grep -v '# TODO' "$L1_OUT/tap" | grep -q '^not ok'
