@@ -30,6 +30,10 @@ struct cli_command {
 	const char *summary;
 	const char *args;	    /* operands for the usage line: "ID [SIGNAL]" */
 	const struct cli_opt *opts; /* its option table (opt.h), NULL: none */
+	/* A second form of the command (`run ID` | `run IMAGE [CMD...]`), shown beside the
+	 * first in --help, the man page and completion; NULL: none. */
+	const char *alt_args;
+	const struct cli_opt *alt_opts;
 };
 
 /* NULL-name-terminated tables, one per module. */

@@ -38,6 +38,36 @@ commands() {
 	[[ "$output" == *"--pids-limit N"* ]]
 }
 
+@test "run --help shows both forms: runc's run ID and run IMAGE with its podman options" {
+	run "$ISOLA" run --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: isola run [options] ID"* ]]
+	[[ "$output" == *"isola run [options] IMAGE [COMMAND [ARG...]]"* ]]
+	for o in --bundle --pid-file --console-socket --keep -i --interactive -t --tty -d --detach \
+		-e --env -p --publish -v --volume -w --workdir -u --user --name --entrypoint --rm \
+		--pull --init --restart --network --dns --add-host --hostname --store; do
+		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
+	done
+	[ "$(echo "$output" | grep -c -- '--help')" -eq 1 ]
+	# `isola run IMAGE --help`, `isola image run --help` and `help run` print the same
+	run "$ISOLA" run -it --help
+	[[ "$output" == *"--entrypoint CMD"* ]]
+	run "$ISOLA" help run
+	[[ "$output" == *"--publish"* && "$output" == *"--bundle"* ]]
+	# man page and completion come from the same tables
+	d=$BATS_TEST_TMPDIR/man
+	mkdir -p "$d"
+	"$ISOLA" __doc man "$d"
+	grep -q -- '\\-\\-entrypoint' "$d/isola-run.8"
+	grep -q -- '\\-\\-bundle' "$d/isola-run.8"
+	grep -q 'IMAGE \[COMMAND' "$d/isola-run.8"
+	"$ISOLA" __doc bash >"$d/comp"
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --ent); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --entrypoint ]
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --de); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --detach ]
+}
+
 @test "options: short clusters work, prefixes of long options do not" {
 	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" exec -it nosuch-$$ true
 	[ "$status" -ne 0 ]
