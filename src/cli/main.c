@@ -80,7 +80,7 @@ const struct cli_command *cli_find_command(const char *name)
 		for (const struct cli_command *c = tables[t]; c->name; c++)
 			if (streq(c->name, name))
 				return c;
-	return NULL;
+	return cli_find_subcommand(name);
 }
 
 static int parse_globals(struct cli_globals *g, int argc, char **argv)

@@ -160,6 +160,36 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 		fprintf(out, "  %-28s  %s\n", "-h, --help", "print this help and exit");
 }
 
+static const struct cli_command *const subtables[] = {cli_image_subcommands};
+
+const struct cli_command *cli_find_subcommand(const char *name)
+{
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			if (streq(c->name, name))
+				return c;
+	return NULL;
+}
+
+/* "Subcommands:" and a line for each "NAME SUB" entry, if @name has any. */
+static void print_subcommands(FILE *out, const char *name)
+{
+	size_t n = strlen(name);
+	bool any = false;
+
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++) {
+			if (strncmp(c->name, name, n) != 0 || c->name[n] != ' ')
+				continue;
+			if (!any)
+				fputs("\nSubcommands (`isola SUBCOMMAND --help` for their "
+				      "options):\n",
+				      out);
+			any = true;
+			fprintf(out, "  %-28s  %s\n", c->name + n + 1, c->summary);
+		}
+}
+
 static void print_usage(FILE *out, const char *lead, const char *name, const struct cli_opt *opts,
 			const char *args)
 {
@@ -175,6 +205,7 @@ void cli_print_help(FILE *out, const struct cli_command *c)
 	if (!c->alt_opts) {
 		fprintf(out, "\n%s\n\nOptions:\n", c->summary);
 		print_opts(out, c->opts, true);
+		print_subcommands(out, c->name);
 		return;
 	}
 	/* Two forms: each with its own options; --help belongs to both. */

@@ -67,6 +67,8 @@ bool cli_parse_none(int argc, char **argv, int *ret_code);
 /* `isola help CMD`, `isola CMD --help`: usage, summary, every option. */
 void cli_print_help(FILE *out, const struct cli_command *c);
 const struct cli_command *cli_find_command(const char *name);
+/* A subcommand by its full name ("image ls"); NULL if none. */
+const struct cli_command *cli_find_subcommand(const char *name);
 /* The hidden `isola __doc man DIR | bash`: man pages and completion, built from the tables. */
 int cli_doc_tables(int argc, char **argv, const struct cli_command *const *tables, size_t n);
 /* Global options, for isola(8) and `isola --help`. */

@@ -68,6 +68,30 @@ commands() {
 	[ "$output" = --detach ]
 }
 
+@test "image SUBCOMMAND --help lists that subcommand's options from its table" {
+	run "$ISOLA" image --help
+	[ "$status" -eq 0 ]
+	subs=$(echo "$output" | sed -n "/^Subcommands/,\$p" | awk "NR > 1 { print \$1 }")
+	[ "$(echo "$subs" | wc -l)" -ge 14 ]
+	for s in $subs; do
+		run "$ISOLA" image "$s" --help
+		[ "$status" -eq 0 ] || { echo "image $s: $output"; false; }
+		[[ "${lines[0]}" == "Usage: isola image $s "* ]] || { echo "image $s: $output"; false; }
+		[[ "$output" == *"-h, --help"* ]]
+		run "$ISOLA" image "$s" -h
+		[ "$status" -eq 0 ]
+	done
+	run "$ISOLA" image save --help
+	[[ "$output" == *"-o, --output FILE"* && "$output" == *"--format FORMAT"* ]]
+	run "$ISOLA" image prune --help
+	[[ "$output" == *"--store DIR"* ]]
+	run "$ISOLA" image run --help
+	[[ "$output" == *"--entrypoint CMD"* && "$output" != *"--bundle"* ]]
+	run "$ISOLA" image ls --bogus
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"see \`isola image ls --help\`"* ]]
+}
+
 @test "options: short clusters work, prefixes of long options do not" {
 	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" exec -it nosuch-$$ true
 	[ "$status" -ne 0 ]
