@@ -34,6 +34,11 @@ void cli_parser_init(struct cli_parser *p, const char *cmd, const struct cli_opt
 	opterr = 0;
 }
 
+void cli_parser_permute(struct cli_parser *p)
+{
+	memmove(p->shortopts, p->shortopts + 1, strlen(p->shortopts)); /* drop the '+' */
+}
+
 static const struct cli_opt *find_key(const struct cli_parser *p, int key)
 {
 	for (size_t i = 0; p->opts && p->opts[i].name; i++)
@@ -160,7 +165,7 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 		fprintf(out, "  %-28s  %s\n", "-h, --help", "print this help and exit");
 }
 
-static const struct cli_command *const subtables[] = {cli_image_subcommands};
+static const struct cli_command *const subtables[] = {cli_image_subcommands, cli_vm_subcommands};
 
 const struct cli_command *cli_find_subcommand(const char *name)
 {
@@ -182,9 +187,10 @@ static void print_subcommands(FILE *out, const char *name)
 			if (strncmp(c->name, name, n) != 0 || c->name[n] != ' ')
 				continue;
 			if (!any)
-				fputs("\nSubcommands (`isola SUBCOMMAND --help` for their "
-				      "options):\n",
-				      out);
+				fprintf(out,
+					"\nSubcommands (`isola %s SUBCOMMAND --help` lists its "
+					"options):\n",
+					name);
 			any = true;
 			fprintf(out, "  %-28s  %s\n", c->name + n + 1, c->summary);
 		}

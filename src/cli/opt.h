@@ -50,6 +50,8 @@ struct cli_parser {
 
 /* Options of cmd (argv[0]); opts may be NULL.  Resets getopt. */
 void cli_parser_init(struct cli_parser *p, const char *cmd, const struct cli_opt *opts);
+/* Options may follow operands (`vm update VM --show`), as plain getopt allows. */
+void cli_parser_permute(struct cli_parser *p);
 /*
  * The next option's key (optarg holds its value); 0 at the first operand
  * (optind indexes it; parsing stops there, so `exec ID sh -c x` keeps -c);

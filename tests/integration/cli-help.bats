@@ -92,6 +92,40 @@ commands() {
 	[[ "$output" == *"see \`isola image ls --help\`"* ]]
 }
 
+@test "vm SUBCOMMAND --help lists that subcommand's options from its table" {
+	run "$ISOLA" vm --help
+	[ "$status" -eq 0 ]
+	subs=$(echo "$output" | sed -n "/^Subcommands/,\$p" | awk "NR > 1 { print \$1 }")
+	[ "$(echo "$subs" | wc -l)" -ge 11 ]
+	for s in $subs; do
+		run "$ISOLA" vm "$s" --help
+		[ "$status" -eq 0 ] || { echo "vm $s: $output"; false; }
+		[[ "${lines[0]}" == "Usage: isola vm $s"* ]] || { echo "vm $s: $output"; false; }
+		[[ "$output" == *"-h, --help"* ]]
+		run "$ISOLA" vm "$s" -h
+		[ "$status" -eq 0 ]
+	done
+	run "$ISOLA" vm run --help
+	for o in --kernel --initrd --cmdline --cpus --memory --console --disk --net --vsock --rng \
+		--balloon --config --snapshot-state --api-sock --id; do
+		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
+	done
+	run "$ISOLA" vm restore --help
+	[[ "$output" == *"--disk-remap OLD=NEW"* ]]
+	run "$ISOLA" vm snapshot --help
+	[[ "$output" == *"--state FILE"* && "$output" == *"--mem FILE"* ]]
+	run "$ISOLA" vm migrate --help
+	[[ "$output" == *"--to tcp:HOST:PORT|unix:PATH"* ]]
+	run "$ISOLA" vm update --help
+	[[ "$output" == *"--balloon MIB"* ]]
+	run "$ISOLA" vm ls --bogus
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"see \`isola vm ls --help\`"* ]]
+	# options after the VM still work where they did (getopt permutes)
+	run "$ISOLA" vm update "nosuch-$$" --bogus
+	[[ "$output" == *"unknown option \`--bogus\`"* ]]
+}
+
 @test "options: short clusters work, prefixes of long options do not" {
 	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" exec -it nosuch-$$ true
 	[ "$status" -ne 0 ]
