@@ -294,12 +294,21 @@ static void man_form(FILE *out, const char *name, const char *args)
 	fputs("\"\n", out);
 }
 
+/* "isola-vm-run" for "vm run". */
+static void page_name(char *buf, size_t len, const char *cmd)
+{
+	snprintf(buf, len, "isola-%s", cmd);
+	for (char *b = buf; *b; b++)
+		if (*b == ' ')
+			*b = '-';
+}
+
 static void man_command(FILE *out, const struct cli_command *c)
 {
 	char title[64], name[64];
 	size_t i;
 
-	snprintf(name, sizeof(name), "isola-%s", c->name);
+	page_name(name, sizeof(name), c->name);
 	for (i = 0; name[i] && i < sizeof(title) - 1; i++)
 		title[i] = (name[i] >= 'a' && name[i] <= 'z') ? name[i] - 'a' + 'A' : name[i];
 	title[i] = 0;
@@ -320,7 +329,18 @@ static void man_command(FILE *out, const struct cli_command *c)
 		man_form(out, c->name, c->alt_args);
 		man_opts(out, c->alt_opts, true);
 	}
-	fputs(".SH SEE ALSO\n\\fBisola\\fR(8)\n", out);
+	fputs(".SH SEE ALSO\n\\fBisola\\fR(8)", out);
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *s = subtables[t]; s->name; s++)
+			if (!strncmp(s->name, c->name, strlen(c->name)) &&
+			    s->name[strlen(c->name)] == ' ') {
+				char page[64];
+
+				page_name(page, sizeof(page), s->name);
+				fputs(",\n", out);
+				fprintf(out, "\\fB%s\\fR(8)", page);
+			}
+	fputc('\n', out);
 }
 
 static void man_main(FILE *out, const struct cli_command *const *tables, size_t n)
@@ -396,6 +416,41 @@ static void with_values(FILE *out, const struct cli_opt *opts)
 		}
 }
 
+/* The case for a command with subcommands (vm, image): their names, then each one's options. */
+static bool sub_completion(FILE *out, const char *name)
+{
+	size_t len = strlen(name);
+	bool any = false;
+
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			if (!strncmp(c->name, name, len) && c->name[len] == ' ')
+				any = true;
+	if (!any)
+		return false;
+	fprintf(out,
+		"\t%s)\n\t\tlocal sub= j\n\t\tfor ((j = i + 1; j < COMP_CWORD; j++)); do\n"
+		"\t\t\tcase ${COMP_WORDS[j]} in -*) ;; *) sub=${COMP_WORDS[j]}; break ;; esac\n"
+		"\t\tdone\n\t\tcase $sub in\n\t\t'')\n\t\t\tCOMPREPLY=($(compgen -W \"",
+		name);
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			if (!strncmp(c->name, name, len) && c->name[len] == ' ')
+				fprintf(out, "%s ", c->name + len + 1);
+	fputs("--help -h\" -- \"$cur\")) ;;\n", out);
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++) {
+			if (strncmp(c->name, name, len) || c->name[len] != ' ')
+				continue;
+			fprintf(out, "\t\t%s)\n\t\t\tCOMPREPLY=($(compgen -W \"",
+				c->name + len + 1);
+			words(out, c->opts, NULL);
+			fputs("\" -- \"$cur\")) ;;\n", out);
+		}
+	fputs("\t\tesac ;;\n", out);
+	return true;
+}
+
 static void bash_completion(FILE *out, const struct cli_command *const *tables, size_t n)
 {
 	fputs("# bash completion for isola, generated from its option tables\n"
@@ -413,6 +468,9 @@ static void bash_completion(FILE *out, const struct cli_command *const *tables, 
 			with_values(out, c->opts);
 			with_values(out, c->alt_opts);
 		}
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			with_values(out, c->opts);
 	with_values(out, cli_global_opts);
 	fputs(")\n\t\tCOMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n\tesac\n"
 	      "\tcase $cmd in\n\t'')\n\t\tCOMPREPLY=($(compgen -W \"",
@@ -425,6 +483,8 @@ static void bash_completion(FILE *out, const struct cli_command *const *tables, 
 	fputs(" --version\" -- \"$cur\")) ;;\n", out);
 	for (size_t t = 0; t < n; t++)
 		for (const struct cli_command *c = tables[t]; c->name; c++) {
+			if (sub_completion(out, c->name))
+				continue;
 			fprintf(out, "\t%s)\n\t\tCOMPREPLY=($(compgen -W \"", c->name);
 			words(out, c->opts, c->alt_opts);
 			fputs("\" -- \"$cur\")) ;;\n", out);
@@ -442,7 +502,14 @@ int cli_doc_tables(int argc, char **argv, const struct cli_command *const *table
 			for (const struct cli_command *c = tables[t]; c->name; c++) {
 				char name[64];
 
-				snprintf(name, sizeof(name), "isola-%s", c->name);
+				page_name(name, sizeof(name), c->name);
+				r |= write_man(argv[2], name, c, tables, n);
+			}
+		for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+			for (const struct cli_command *c = subtables[t]; c->name; c++) {
+				char name[64];
+
+				page_name(name, sizeof(name), c->name);
 				r |= write_man(argv[2], name, c, tables, n);
 			}
 		return r;

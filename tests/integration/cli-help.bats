@@ -124,6 +124,19 @@ commands() {
 	# options after the VM still work where they did (getopt permutes)
 	run "$ISOLA" vm update "nosuch-$$" --bogus
 	[[ "$output" == *"unknown option \`--bogus\`"* ]]
+
+	# man pages (isola-vm-run(8), isola-image-save(8)) and completion from the same tables
+	d=$BATS_TEST_TMPDIR/man
+	mkdir -p "$d"
+	"$ISOLA" __doc man "$d"
+	grep -q -- '\\-\\-kernel' "$d/isola-vm-run.8"
+	grep -q -- '\\-\\-format' "$d/isola-image-save.8"
+	grep -q 'isola\\-vm\\-run\|isola-vm-run' "$d/isola-vm.8"
+	"$ISOLA" __doc bash >"$d/comp"
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola vm run --ker); COMP_CWORD=3; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --kernel ]
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola image sa); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = save ]
 }
 
 @test "options: short clusters work, prefixes of long options do not" {
