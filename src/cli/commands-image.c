@@ -18,7 +18,7 @@ const struct cli_command cli_image_commands[] = {
 	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)", "NAME...", cmd_image_ctr_opts },
 	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
 	{ "inspect", cmd_inspect, "show containers (run IMAGE) or an image as JSON", "NAME...", cmd_image_store_opts },
-	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "create|ls|rm|prune [ARG...]" },
+	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "SUBCOMMAND [ARG...]" },
 	{ "image", cmd_image, "the image and image-container subcommands, listed below", "SUBCOMMAND [ARG...]" },
 	{},
 };

@@ -165,7 +165,8 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 		fprintf(out, "  %-28s  %s\n", "-h, --help", "print this help and exit");
 }
 
-static const struct cli_command *const subtables[] = {cli_image_subcommands, cli_vm_subcommands};
+static const struct cli_command *const subtables[] = {cli_image_subcommands, cli_vm_subcommands,
+						      cli_network_subcommands};
 
 const struct cli_command *cli_find_subcommand(const char *name)
 {

@@ -139,6 +139,27 @@ commands() {
 	[ "$output" = save ]
 }
 
+@test "network SUBCOMMAND --help, help vm run; a subcommand name is not a command" {
+	for s in create ls list rm remove prune; do
+		run "$ISOLA" network "$s" --help
+		[ "$status" -eq 0 ] || { echo "network $s: $output"; false; }
+		[[ "${lines[0]}" == "Usage: isola network "* ]]
+		[[ "$output" == *"--store DIR"* ]]
+	done
+	run "$ISOLA" network create --help
+	[[ "$output" == *"--subnet CIDR"* && "$output" == *"--interface-name BRIDGE"* ]]
+	run "$ISOLA" network --help
+	[[ "$output" == *"prune"* ]]
+	run "$ISOLA" help vm run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--kernel FILE"* ]]
+	run "$ISOLA" help image save
+	[[ "$output" == *"--output FILE"* ]]
+	run "$ISOLA" "network ls"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown command"* ]]
+}
+
 @test "options: short clusters work, prefixes of long options do not" {
 	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" exec -it nosuch-$$ true
 	[ "$status" -ne 0 ]
