@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]
- *   [--memory SIZE] [--console stdio|none|FILE] [--disk ..] [--net ..]
- *   [--vsock ..] [--rng] [--balloon] [--config vm.json]
- * The exit code is the guest's: debug-exit (v << 1) | 1, 0 on power-off,
+ * isola vm SUBCOMMAND: the table of subcommands, and vm run's options
+ * (cmd_vm_run_opts: `isola vm run --help`).
+ * The exit code of vm run is the guest's: debug-exit (v << 1) | 1, 0 on power-off,
  * 128 + signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
  */
 #include <errno.h>
@@ -114,6 +113,15 @@ static int run_configured(struct vm_config *cfg, bool preboot, int *status, stru
 	}
 }
 
+/* The vm.json field a value option sets: its long name. */
+static const char *value_opt_name(int key)
+{
+	for (const struct cli_opt *o = cmd_vm_run_opts; o->name; o++)
+		if (o->key == key)
+			return o->name;
+	return "";
+}
+
 int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -131,8 +139,7 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 	cli_parser_init(&p, argv[0], cmd_vm_run_opts);
 	while (r >= 0 && (c = cli_parse(&p, argc, argv)) > 0) {
 		if (c < VALUE_OPTS)
-			r = vmm_config_set(&cfg, cmd_vm_run_opts[c - CLI_LONG(1)].name, optarg,
-					   &err);
+			r = vmm_config_set(&cfg, value_opt_name(c), optarg, &err);
 		else if (c == OPT_RNG)
 			cfg.rng = true;
 		else if (c == OPT_BALLOON)
