@@ -30,6 +30,10 @@ struct cli_command {
 	const char *summary;
 	const char *args;	    /* operands for the usage line: "ID [SIGNAL]" */
 	const struct cli_opt *opts; /* its option table (opt.h), NULL: none */
+	/* A second form of the command (`run ID` | `run IMAGE [CMD...]`), shown beside the
+	 * first in --help, the man page and completion; NULL: none. */
+	const char *alt_args;
+	const struct cli_opt *alt_opts;
 };
 
 /* NULL-name-terminated tables, one per module. */
@@ -37,6 +41,9 @@ extern const struct cli_command cli_container_commands[];
 extern const struct cli_command cli_cgroup_commands[];
 extern const struct cli_command cli_vm_commands[];
 extern const struct cli_command cli_image_commands[];
+/* Subcommands, by full name ("image ls", "vm run"): found by cli_find_command for --help. */
+extern const struct cli_command cli_image_subcommands[], cli_vm_subcommands[],
+    cli_network_subcommands[];
 
 /* Print a recorded error (stderr and the --log file) and return exit code 1. */
 int cli_fail(struct err **err);

@@ -144,7 +144,7 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv)
 
 	r = image_cli_store_opt(argc, argv, &opt);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected container or image names");
 	store = realpath(img_store_default_path(opt), NULL);

@@ -5,35 +5,38 @@
  * isola image save   [--store D] [--format oci-archive|docker-archive] -o FILE REF
  * isola image export [--store D] REF DIR         an OCI image layout directory
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
 
 struct io_args {
 	const char *store, *input, *output, *format;
 };
 
+const struct cli_opt cmd_image_io_opts[] = {
+    {"store", CLI_LONG(1), "DIR",
+     "the image store (default $ISOLA_STORE or " ISOLA_DEFAULT_STORE ")"},
+    {"input", 'i', "FILE", "import, load: the archive or layout to read"},
+    {"output", 'o', "FILE", "save: the archive to write"},
+    {"format", CLI_LONG(2), "FORMAT", "save: oci-archive (default) or docker-archive"},
+    {},
+};
+
+/* 0 to go on, -1 after --help (exit 0), else a usage error's exit code. */
 static int parse(struct io_args *a, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "input", required_argument, NULL, 'i' },
-		{ "output", required_argument, NULL, 'o' },
-		{ "format", required_argument, NULL, 'f' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+i:o:", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_image_io_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
-		case 's':
+		case CLI_LONG(1):
 			a->store = optarg;
 			break;
 		case 'i':
@@ -42,14 +45,12 @@ static int parse(struct io_args *a, int argc, char **argv)
 		case 'o':
 			a->output = optarg;
 			break;
-		case 'f':
+		case CLI_LONG(2):
 			a->format = optarg;
 			break;
-		default:
-			return 1;
 		}
 	}
-	return 0;
+	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
 int cmd_image_import(struct cli_globals *g, int argc, char **argv)
@@ -63,7 +64,7 @@ int cmd_image_import(struct cli_globals *g, int argc, char **argv)
 
 	r = parse(&a, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	src = a.input ? a.input : (optind < argc ? argv[optind++] : NULL);
 	given = optind < argc ? argv[optind++] : NULL;
 	if (!src || optind < argc)
@@ -89,7 +90,7 @@ int cmd_image_save(struct cli_globals *g, int argc, char **argv)
 
 	r = parse(&a, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (streq(a.format, "oci-archive"))
 		f = IMG_OCI_ARCHIVE;
 	else if (streq(a.format, "docker-archive"))
@@ -118,7 +119,7 @@ int cmd_image_export(struct cli_globals *g, int argc, char **argv)
 
 	r = parse(&a, argc, argv);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (argc - optind != 2)
 		return cli_usage_error(argv[0], "expected REF DIR");
 	r = image_cli_open_store_shared(a.store, &s);

@@ -33,7 +33,7 @@ int cmd_image_inspect(struct cli_globals *g, int argc, char **argv)
 
 	r = image_cli_store_opt(argc, argv, &store);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image");
 	r = image_cli_open_store_shared(store, &s);

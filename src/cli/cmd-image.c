@@ -1,63 +1,72 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isola image SUBCOMMAND ...: the image commands under one roof. */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "config.h"
 #include "image-cli.h"
+#include "opt.h"
 
+extern const struct cli_opt cmd_pull_opts[], cmd_images_opts[], cmd_image_run_opts[],
+    cmd_image_ctr_opts[], cmd_logs_opts[], cmd_image_io_opts[];
+
+const struct cli_opt cmd_image_store_opts[] = {
+    {"store", CLI_LONG(1), "DIR",
+     "the image store (default $ISOLA_STORE or " ISOLA_DEFAULT_STORE ")"},
+    {},
+};
+
+/*
+ * Full names ("image ls"): the parsers get them as argv[0], so `--help` finds the entry here
+ * (cli_find_command) and errors say `isola image ls --help`.
+ */
 /* clang-format off */
-static const struct cli_command image_subcommands[] = {
-	{ "pull", cmd_pull, "fetch an image from a registry" },
-	{ "ls", cmd_images, "list images" },
-	{ "list", cmd_images, "list images" },
-	{ "prune", cmd_image_prune, "remove unreferenced blobs and layers" },
-	{ "run", cmd_image_run, "run a command in a new container made from an image" },
-	{ "inspect", cmd_image_inspect, "show an image's manifest and config" },
-	{ "ps", cmd_image_ps, "list containers started by image run" },
-	{ "logs", cmd_logs, "print a detached container's output" },
-	{ "stop", cmd_image_stop, "stop containers (TERM, then KILL after -t seconds)" },
-	{ "rm", cmd_image_rm, "remove containers (-f: running ones too)" },
-	{ "import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive" },
-	{ "load", cmd_image_import, "load an archive (-i FILE)" },
-	{ "save", cmd_image_save, "write an image as an oci-archive or docker-archive" },
-	{ "export", cmd_image_export, "write an image as an OCI layout directory" },
+const struct cli_command cli_image_subcommands[] = {
+	{ "image pull", cmd_pull, "fetch an image from a registry", "IMAGE", cmd_pull_opts },
+	{ "image ls", cmd_images, "list images", "", cmd_images_opts },
+	{ "image list", cmd_images, "list images", "", cmd_images_opts },
+	{ "image prune", cmd_image_prune, "remove unreferenced blobs and layers", "", cmd_image_store_opts },
+	{ "image run", cmd_image_run, "run a command in a new container made from an image", "IMAGE [COMMAND [ARG...]]", cmd_image_run_opts },
+	{ "image inspect", cmd_image_inspect, "show an image's manifest and config", "IMAGE", cmd_image_store_opts },
+	{ "image ps", cmd_image_ps, "list containers started by image run", "", cmd_image_ctr_opts },
+	{ "image logs", cmd_logs, "print a detached container's output", "NAME", cmd_logs_opts },
+	{ "image stop", cmd_image_stop, "stop containers (TERM, then KILL after -t seconds)", "NAME...", cmd_image_ctr_opts },
+	{ "image rm", cmd_image_rm, "remove containers (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
+	{ "image import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive", "SOURCE [NAME]", cmd_image_io_opts },
+	{ "image load", cmd_image_import, "load an archive (-i FILE)", "[FILE [NAME]]", cmd_image_io_opts },
+	{ "image save", cmd_image_save, "write an image as an oci-archive or docker-archive", "-o FILE IMAGE", cmd_image_io_opts },
+	{ "image export", cmd_image_export, "write an image as an OCI layout directory", "IMAGE DIR", cmd_image_io_opts },
 	{},
 };
 /* clang-format on */
 
 int cmd_image(struct cli_globals *g, int argc, char **argv)
 {
-	if (argc < 2) {
-		fprintf(stderr, "Usage: isola image SUBCOMMAND\n");
-		for (const struct cli_command *c = image_subcommands; c->name; c++)
-			fprintf(stderr, "  %-8s %s\n", c->name, c->summary);
-		return 1;
+	const size_t skip = strlen("image ");
+
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		cli_print_help(argc < 2 ? stderr : stdout, cli_find_command("image"));
+		return argc < 2;
 	}
-	for (const struct cli_command *c = image_subcommands; c->name; c++)
-		if (streq(c->name, argv[1]))
+	for (const struct cli_command *c = cli_image_subcommands; c->name; c++)
+		if (streq(c->name + skip, argv[1])) {
+			argv[1] = (char *)c->name;
 			return c->fn(g, argc - 1, argv + 1);
-	return cli_usage_error(argv[1], "unknown image subcommand; see `isola image`");
+		}
+	return cli_usage_error(argv[1], "unknown image subcommand; see `isola image --help`");
 }
 
 int image_cli_store_opt(int argc, char **argv, const char **ret_store)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
-		if (c != 's')
-			return 1;
-		*ret_store = optarg;
-	}
-	return 0;
+	cli_parser_init(&p, argv[0], cmd_image_store_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0)
+		if (c == CLI_LONG(1))
+			*ret_store = optarg;
+	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
 int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
@@ -70,7 +79,7 @@ int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
 
 	r = image_cli_store_opt(argc, argv, &store);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	r = image_cli_open_store(store, &s);
 	if (r)
 		return r;

@@ -8,7 +8,6 @@
  *                                      (crashed runs included), then remove unused networks
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,45 +16,51 @@
 #include "image-cli.h"
 #include "jsonutil.h"
 #include "net.h"
+#include "opt.h"
 #include "strv.h"
 
 struct net_args {
 	const char *store, *subnet, *bridge, *format;
 };
 
+enum { OPT_STORE = CLI_LONG(1), OPT_SUBNET, OPT_BRIDGE, OPT_FORMAT };
+
+/* One table for the four subcommands, as their options overlap. */
+/* clang-format off */
+const struct cli_opt cmd_network_opts[] = {
+	{"store", OPT_STORE, "DIR", "the image store that holds the networks"},
+	{"subnet", OPT_SUBNET, "CIDR", "create: the network's subnet (required)"},
+	{"interface-name", OPT_BRIDGE, "BRIDGE", "create: the bridge's name"},
+	{"format", OPT_FORMAT, "json|table", "ls: the output format"},
+	{},
+};
+/* clang-format on */
+
+/* 0 to go on, -1 after --help (exit 0), else a usage error's exit code. */
 static int parse(struct net_args *a, int argc, char **argv)
 {
-	/* clang-format off */
-	static const struct option opts[] = {
-		{ "store", required_argument, NULL, 's' },
-		{ "subnet", required_argument, NULL, 'S' },
-		{ "interface-name", required_argument, NULL, 'i' },
-		{ "format", required_argument, NULL, 'F' },
-		{},
-	};
-	/* clang-format on */
+	struct cli_parser p;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_network_opts);
+	cli_parser_permute(&p); /* network create NAME --subnet CIDR */
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
-		case 's':
+		case OPT_STORE:
 			a->store = optarg;
 			break;
-		case 'S':
+		case OPT_SUBNET:
 			a->subnet = optarg;
 			break;
-		case 'i':
+		case OPT_BRIDGE:
 			a->bridge = optarg;
 			break;
-		case 'F':
+		case OPT_FORMAT:
 			a->format = optarg;
 			break;
-		default:
-			return 1;
 		}
 	}
-	return 0;
+	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
 /* The store's real path; networks need no store lock (they are files of their own). */
@@ -186,8 +191,20 @@ static int net_prune(struct net_args *a, int argc, char **argv)
 	return rc;
 }
 
+/* Full names ("network ls"), found by cli_find_command for --help. */
+/* clang-format off */
+const struct cli_command cli_network_subcommands[] = {
+	{"network create", NULL, "create a bridge network", "NAME", cmd_network_opts},
+	{"network ls", NULL, "list the networks", "", cmd_network_opts},
+	{"network rm", NULL, "remove networks no container uses", "NAME...", cmd_network_opts},
+	{"network prune", NULL, "remove unused networks and stale attachments", "", cmd_network_opts},
+	{},
+};
+/* clang-format on */
+
 int cmd_network(struct cli_globals *g, int argc, char **argv)
 {
+	static const char *const alias[][2] = {{"list", "ls"}, {"remove", "rm"}};
 	struct net_args a = {};
 	const char *sub;
 	int r;
@@ -196,24 +213,26 @@ int cmd_network(struct cli_globals *g, int argc, char **argv)
 		return cli_usage_error(argv[0], "expected create, ls, rm or prune");
 	sub = argv[1];
 	if (streq(sub, "--help") || streq(sub, "-h")) {
-		printf("Usage: isola network create [--store D] NAME --subnet CIDR "
-		       "[--interface-name BRIDGE]\n"
-		       "       isola network ls [--store D] [--format json|table]\n"
-		       "       isola network rm [--store D] NAME...\n"
-		       "       isola network prune [--store D]\n");
+		cli_print_help(stdout, cli_find_command("network"));
 		return 0;
 	}
+	for (size_t i = 0; i < ARRAY_SIZE(alias); i++)
+		if (streq(sub, alias[i][0]))
+			sub = alias[i][1];
+	for (const struct cli_command *c = cli_network_subcommands; c->name; c++)
+		if (streq(c->name + strlen("network "), sub))
+			argv[1] = (char *)c->name;
+	if (!strchr(argv[1], ' '))
+		return cli_usage_error(argv[0], "`%s`: expected create, ls, rm or prune", sub);
 	r = parse(&a, argc - 1, argv + 1);
 	if (r)
-		return r;
+		return r < 0 ? 0 : r;
 	optind++;
 	if (streq(sub, "create"))
 		return net_create(&a, argc, argv);
-	if (streq(sub, "ls") || streq(sub, "list"))
+	if (streq(sub, "ls"))
 		return net_ls(&a, argc, argv);
-	if (streq(sub, "rm") || streq(sub, "remove"))
+	if (streq(sub, "rm"))
 		return net_rm(&a, argc, argv);
-	if (streq(sub, "prune"))
-		return net_prune(&a, argc, argv);
-	return cli_usage_error(argv[0], "`%s`: expected create, ls, rm or prune", sub);
+	return net_prune(&a, argc, argv);
 }

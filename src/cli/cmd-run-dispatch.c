@@ -6,7 +6,8 @@
  * (runc's run takes exactly one), or when the one argument is an image reference with a
  * registry, tag or digest (`/`, `:` or `@`, none of which a container ID may hold).
  * `run NAME` alone is runc's run when --bundle is given or ./config.json exists, else an
- * image (pulled when missing).
+ * image (pulled when missing).  Which options are image-only comes from the two forms'
+ * option tables (cmd_run_opts, cmd_image_run_opts), so the dispatch cannot drift from them.
  */
 #include <stdbool.h>
 #include <string.h>
@@ -15,65 +16,45 @@
 #include "cli.h"
 #include "fdutil.h"
 #include "image-cli.h"
+#include "opt.h"
 
-static const char *const image_only[] = {
-    "rm",	"name",	    "e",    "env",	   "v",		 "volume",     "w",
-    "workdir",	"u",	    "user", "memory",	   "cpus",	 "pids-limit", "read-only",
-    "network",	"t",	    "tty",  "store",	   "p",		 "publish",    "dns",
-    "add-host", "hostname", "i",    "interactive", "entrypoint", "pull",       "restart",
-    "q",	"quiet",    NULL,
-};
-/* Options of either form that take a separate value. */
-static const char *const with_value[] = {
-    "b",
-    "bundle",
-    "pid-file",
-    "console-socket",
-    "preserve-fds",
-    "name",
-    "e",
-    "env",
-    "v",
-    "volume",
-    "w",
-    "workdir",
-    "u",
-    "user",
-    "memory",
-    "cpus",
-    "pids-limit",
-    "network",
-    "store",
-    "p",
-    "publish",
-    "dns",
-    "add-host",
-    "hostname",
-    "entrypoint",
-    "pull",
-    "restart",
-    NULL,
-};
+extern const struct cli_opt cmd_run_opts[], cmd_image_run_opts[];
 
-static bool listed(const char *const *list, const char *name, size_t len)
+/* The option of @opts that @name (a long name, or one short letter when @is_short) is. */
+static const struct cli_opt *find_opt(const struct cli_opt *opts, const char *name, size_t len,
+				      bool is_short)
 {
-	for (; *list; list++)
-		if (strlen(*list) == len && strncmp(*list, name, len) == 0)
-			return true;
-	return false;
+	for (; opts->name; opts++)
+		if (is_short ? len == 1 && opts->key == (unsigned char)*name
+			     : strlen(opts->name) == len && strncmp(opts->name, name, len) == 0)
+			return opts;
+	return NULL;
 }
 
-/* Short options of the image form, and those of them that take a value. */
-#define IMAGE_SHORT	 "itepvwuqm"
-#define SHORT_WITH_VALUE "epvwumb"
+/* Options only the image form has: in its table, not in runc's run. */
+static bool image_only(const char *name, size_t len, bool is_short)
+{
+	return find_opt(cmd_image_run_opts, name, len, is_short) &&
+	       !find_opt(cmd_run_opts, name, len, is_short);
+}
+
+/* Options of either form that take a value. */
+static bool with_value(const char *name, size_t len, bool is_short)
+{
+	const struct cli_opt *o = find_opt(cmd_run_opts, name, len, is_short);
+
+	if (!o)
+		o = find_opt(cmd_image_run_opts, name, len, is_short);
+	return o && o->arg;
+}
 
 /* A cluster such as -it or -p80:80: true when it holds an image-only letter. */
 static bool short_cluster_is_image(const char *c)
 {
 	for (; *c; c++) {
-		if (strchr(IMAGE_SHORT, *c))
+		if (image_only(c, 1, true))
 			return true;
-		if (strchr(SHORT_WITH_VALUE, *c))
+		if (with_value(c, 1, true))
 			return false;
 	}
 	return false;
@@ -81,11 +62,12 @@ static bool short_cluster_is_image(const char *c)
 
 static bool is_image_form(int argc, char **argv)
 {
-	bool bundle = false;
+	bool bundle = false, is_short;
 	int i;
 
 	for (i = 1; i < argc; i++) {
 		const char *a = argv[i], *name, *eq;
+		const struct cli_opt *o;
 		size_t len;
 
 		if (streq(a, "--")) {
@@ -97,17 +79,18 @@ static bool is_image_form(int argc, char **argv)
 		name = a + (a[1] == '-' ? 2 : 1);
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
-		if (a[1] != '-' && len > 1 && !listed(image_only, name, len) &&
-		    !listed(with_value, name, len)) {
+		is_short = a[1] != '-';
+		if (is_short && len > 1) {
 			if (short_cluster_is_image(name))
 				return !bundle;
 			continue;
 		}
-		if (listed((const char *const[]){"b", "bundle", NULL}, name, len))
+		o = find_opt(cmd_run_opts, name, len, is_short);
+		if (o && o->key == 'b')
 			bundle = true;
-		else if (listed(image_only, name, len))
+		else if (image_only(name, len, is_short))
 			return true;
-		if (!eq && listed(with_value, name, len))
+		if (!eq && with_value(name, len, is_short))
 			i++;
 	}
 	if (bundle || i >= argc)

@@ -13,7 +13,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -28,6 +27,7 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "log.h"
@@ -263,23 +263,31 @@ static int simple(const char *vm, const char *method, const char *path, const ch
 	return r;
 }
 
+const struct cli_opt cmd_vm_snapshot_opts[] = {
+    {"state", CLI_LONG(1), "FILE", "write the VM's state here (required)"},
+    {"mem", CLI_LONG(2), "FILE", "write the guest memory here (required)"},
+    {},
+};
+
+/* <0: an error; 0: done (or --help printed); >0: a usage error's exit code. */
 static int snapshot(int argc, char **argv, struct err **err)
 {
-	static const struct option opts[] = {
-	    {"state", required_argument, NULL, 's'}, {"mem", required_argument, NULL, 'm'}, {}};
 	_cleanup_free_ char *st = NULL, *mem = NULL, *body = NULL;
 	const char *vm = NULL;
+	struct cli_parser p;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
-		if (c == 's')
+	cli_parser_init(&p, argv[0], cmd_vm_snapshot_opts);
+	cli_parser_permute(&p);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
+		free(c == CLI_LONG(1) ? st : mem);
+		if (c == CLI_LONG(1))
 			st = absolute(optarg);
-		else if (c == 'm')
-			mem = absolute(optarg);
 		else
-			return err_make(err, EINVAL, "usage: vm snapshot VM --state F --mem F");
+			mem = absolute(optarg);
 	}
+	if (c < 0)
+		return p.exit_code;
 	vm = optind < argc ? argv[optind] : NULL;
 	if (!vm || optind + 1 != argc || !st || !mem)
 		return err_make(err, EINVAL, "usage: vm snapshot VM --state FILE --mem FILE");
@@ -422,14 +430,19 @@ static int ls(struct err **err)
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	const char *sub = argv[0];
+	const char *sub = argv[0] + (strncmp(argv[0], "vm ", 3) ? 0 : 3);
 	int r;
 
 	(void)g;
-	if (streq(sub, "ls"))
-		r = argc == 1 ? ls(&err) : err_make(&err, EINVAL, "usage: vm ls");
-	else if (streq(sub, "snapshot"))
+	/* Only snapshot has options; the others answer --help and refuse any. */
+	if (!streq(sub, "snapshot") && cli_parse_none(argc, argv, &r))
+		return r;
+	if (streq(sub, "snapshot"))
 		r = snapshot(argc, argv, &err);
+	else if (optind != 1)
+		r = err_make(&err, EINVAL, "usage: vm %s%s", sub, streq(sub, "ls") ? "" : " VM");
+	else if (streq(sub, "ls"))
+		r = argc == 1 ? ls(&err) : err_make(&err, EINVAL, "usage: vm ls");
 	else if (argc != 2)
 		r = err_make(&err, EINVAL, "usage: vm %s VM", sub);
 	else if (streq(sub, "info"))
@@ -444,5 +457,5 @@ int cmd_vm_api(struct cli_globals *g, int argc, char **argv)
 		err_wrap(&err, "vm %s", sub);
 		return cli_fail(&err);
 	}
-	return 0;
+	return r;
 }

@@ -10,7 +10,6 @@
  *     as for `isola vm run`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -20,34 +19,58 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "jsonutil.h"
 #include "migrate/vmm-migrate.h"
 #include "vm-cli.h"
 #include "vm.h"
 
-enum { OPT_TO = 1, OPT_API_SOCK, OPT_LISTEN, OPT_CONSOLE, OPT_ID, OPT_REMAP };
+enum {
+	OPT_TO = CLI_LONG(1),
+	OPT_API_SOCK,
+	OPT_LISTEN,
+	OPT_CONSOLE,
+	OPT_ID,
+	OPT_REMAP,
+};
 
+/* clang-format off */
+const struct cli_opt cmd_vm_migrate_opts[] = {
+	{"to", OPT_TO, "tcp:HOST:PORT|unix:PATH", "the vm receive to send the VM to (required)"},
+	{"api-sock", OPT_API_SOCK, "PATH", "the VM's API socket, instead of naming the VM"},
+	{},
+};
+
+const struct cli_opt cmd_vm_receive_opts[] = {
+	{"listen", OPT_LISTEN, "tcp:HOST:PORT|unix:PATH", "where to wait for the VM (required)"},
+	{"console", OPT_CONSOLE, "stdio|none|FILE", "where the serial console goes"},
+	{"api-sock", OPT_API_SOCK, "PATH", "serve the received VM's API here"},
+	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
+	{"disk-remap", OPT_REMAP, "OLD=NEW", "not supported yet (VMs with virtio devices do not migrate yet)"},
+	{"tap-remap", OPT_REMAP, "OLD=NEW", "not supported yet"},
+	{},
+};
+/* clang-format on */
+
+/* <0: an error; 0: done (or --help printed); >0: a usage error's exit code. */
 static int migrate(int argc, char **argv, struct err **err)
 {
-	static const struct option opts[] = {
-	    {"to", required_argument, NULL, OPT_TO},
-	    {"api-sock", required_argument, NULL, OPT_API_SOCK},
-	    {},
-	};
 	_cleanup_free_ char *body = NULL, *resp = NULL, *sock = NULL;
 	_cleanup_json_ json_t *j = NULL;
 	const char *to = NULL, *api = NULL, *vm = NULL;
+	struct cli_parser p;
 	int c;
 
-	optind = 0;
-	while ((c = getopt_long_only(argc, argv, "", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_vm_migrate_opts);
+	cli_parser_permute(&p);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		if (c == OPT_TO)
 			to = optarg;
 		else if (c == OPT_API_SOCK)
 			api = optarg;
-		else
-			return err_make(err, EINVAL, "usage: vm migrate VM --to ADDR");
 	}
+	if (c < 0)
+		return p.exit_code;
 	/* --api-sock is a path even without a '/' (a bare VM argument would be an id). */
 	if (api && asprintf(&sock, "%s%s", strchr(api, '/') ? "" : "./", api) < 0)
 		return err_make(err, ENOMEM, "--api-sock");
@@ -72,30 +95,26 @@ int cmd_vm_migrate(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 
+	int r;
+
 	(void)g;
-	if (migrate(argc, argv, &err) < 0) {
+	r = migrate(argc, argv, &err);
+	if (r < 0) {
 		err_wrap(&err, "vm migrate");
 		return cli_fail(&err);
 	}
-	return 0;
+	return r;
 }
 
+/* <0: an error; 0: go on; 1: stop with *ret_exit (--help printed, or a usage error). */
 static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char **ret_listen,
-			struct err **err)
+			int *ret_exit, struct err **err)
 {
-	static const struct option opts[] = {
-	    {"listen", required_argument, NULL, OPT_LISTEN},
-	    {"console", required_argument, NULL, OPT_CONSOLE},
-	    {"api-sock", required_argument, NULL, OPT_API_SOCK},
-	    {"id", required_argument, NULL, OPT_ID},
-	    {"disk-remap", required_argument, NULL, OPT_REMAP},
-	    {"tap-remap", required_argument, NULL, OPT_REMAP},
-	    {},
-	};
+	struct cli_parser p;
 	int c, r = 0;
 
-	optind = 0;
-	while (r >= 0 && (c = getopt_long_only(argc, argv, "+", opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_vm_receive_opts);
+	while (r >= 0 && (c = cli_parse(&p, argc, argv)) > 0) {
 		if (c == OPT_LISTEN)
 			*ret_listen = optarg;
 		else if (c == OPT_CONSOLE)
@@ -108,8 +127,10 @@ static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char
 			r = err_make(err, EOPNOTSUPP,
 				     "--disk-remap/--tap-remap: not supported yet "
 				     "(VMs with virtio devices do not migrate yet)");
-		else
-			r = err_make(err, EINVAL, "usage: vm receive --listen ADDR [--console ..]");
+	}
+	if (r >= 0 && c < 0) {
+		*ret_exit = p.exit_code;
+		return 1;
 	}
 	if (r >= 0 && optind < argc)
 		r = err_make(err, EINVAL, "unexpected argument `%s`", argv[optind]);
@@ -131,7 +152,9 @@ int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 
 	(void)g;
 	vmm_config_init(&cfg);
-	r = receive_opts(&cfg, argc, argv, &listen, &err);
+	r = receive_opts(&cfg, argc, argv, &listen, &status, &err);
+	if (r > 0)
+		return vmm_config_free(&cfg), status;
 	if (r >= 0)
 		r = vm_rundir_prepare(&cfg, &rd, &err);
 	if (r >= 0)

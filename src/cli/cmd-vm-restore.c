@@ -8,7 +8,6 @@
  * code is the guest's, as for `isola vm run`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 
@@ -16,30 +15,32 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
-#include "vm-cli.h"
+#include "opt.h"
 #include "vm.h"
 
-enum { OPT_STATE = 1, OPT_MEM, OPT_CONSOLE, OPT_DISK_REMAP, OPT_TAP_REMAP, OPT_API_SOCK, OPT_ID };
-
-static const struct option restore_opts[] = {
-    {"state", required_argument, NULL, OPT_STATE},
-    {"mem", required_argument, NULL, OPT_MEM},
-    {"console", required_argument, NULL, OPT_CONSOLE},
-    {"disk-remap", required_argument, NULL, OPT_DISK_REMAP},
-    {"net-remap", required_argument, NULL, OPT_TAP_REMAP},
-    {"tap-remap", required_argument, NULL, OPT_TAP_REMAP},
-    {"api-sock", required_argument, NULL, OPT_API_SOCK},
-    {"id", required_argument, NULL, OPT_ID},
-    {"help", no_argument, NULL, 'h'},
-    {},
+enum {
+	OPT_STATE = CLI_LONG(1),
+	OPT_MEM,
+	OPT_CONSOLE,
+	OPT_DISK_REMAP,
+	OPT_TAP_REMAP,
+	OPT_API_SOCK,
+	OPT_ID
 };
 
-static void restore_usage(void)
-{
-	printf("Usage: isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
-	       "         [--disk-remap OLD=NEW]... [--net-remap OLDTAP=NEWTAP]...\n"
-	       "         [--api-sock PATH [--id ID]]\n");
-}
+/* clang-format off */
+const struct cli_opt cmd_vm_restore_opts[] = {
+	{"state", OPT_STATE, "FILE", "the snapshot's state file (required)"},
+	{"mem", OPT_MEM, "FILE", "the snapshot's guest memory file (required)"},
+	{"console", OPT_CONSOLE, "stdio|none|FILE", "where the serial console goes"},
+	{"disk-remap", OPT_DISK_REMAP, "OLD=NEW", "open disk NEW where the snapshot had OLD (repeatable)"},
+	{"net-remap", OPT_TAP_REMAP, "OLDTAP=NEWTAP", "attach tap NEWTAP where the snapshot had OLDTAP (repeatable)"},
+	{"tap-remap", OPT_TAP_REMAP, "OLDTAP=NEWTAP", "the same as --net-remap"},
+	{"api-sock", OPT_API_SOCK, "PATH", "serve the API here"},
+	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
+	{},
+};
+/* clang-format on */
 
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 {
@@ -47,12 +48,13 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 	struct vmm_restore_args a = {0};
 	struct vm_rundir rd = {0};
 	struct vm_config cfg;
+	struct cli_parser p;
 	int c, status = 1, r = 0;
 
 	(void)g;
 	vmm_config_init(&cfg);
-	optind = 0;
-	while (r >= 0 && (c = getopt_long_only(argc, argv, "+h", restore_opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_vm_restore_opts);
+	while (r >= 0 && (c = cli_parse(&p, argc, argv)) > 0) {
 		if (c == OPT_STATE)
 			a.state_path = optarg;
 		else if (c == OPT_MEM)
@@ -69,11 +71,9 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 			cfg.api_sock = optarg;
 		else if (c == OPT_ID)
 			cfg.api_id = optarg;
-		else if (c == 'h')
-			return vmm_config_free(&cfg), restore_usage(), 0;
-		else
-			return vmm_config_free(&cfg), 1;
 	}
+	if (c < 0)
+		return vmm_config_free(&cfg), p.exit_code;
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
 	if (r >= 0 && (!a.state_path || !a.mem_path))

@@ -10,7 +10,6 @@
  * path, as for `isola vm info`.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,19 +18,22 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "vm-cli.h"
 #include "jsonutil.h"
 #include "parse.h"
 
-enum { OPT_BALLOON = 1, OPT_MEMORY, OPT_STATS, OPT_SHOW };
+enum { OPT_BALLOON = CLI_LONG(1), OPT_MEMORY, OPT_STATS, OPT_SHOW };
 
-static const struct option update_opts[] = {
-    {"balloon", required_argument, NULL, OPT_BALLOON},
-    {"memory", required_argument, NULL, OPT_MEMORY},
-    {"balloon-stats", required_argument, NULL, OPT_STATS},
-    {"show", no_argument, NULL, OPT_SHOW},
-    {},
+/* clang-format off */
+const struct cli_opt cmd_vm_update_opts[] = {
+	{"balloon", OPT_BALLOON, "MIB", "inflate or deflate the balloon to MIB"},
+	{"memory", OPT_MEMORY, "MIB", "leave the guest MIB (sets the balloon to the rest)"},
+	{"balloon-stats", OPT_STATS, "SECONDS", "poll the guest's memory statistics every SECONDS (0: off)"},
+	{"show", OPT_SHOW, NULL, "print the balloon's statistics"},
+	{},
 };
+/* clang-format on */
 
 /* The balloon size that leaves `mib` MiB to the guest of VM. */
 static int balloon_for_memory(const char *vm, uint64_t mib, uint64_t *ret, struct err **err)
@@ -100,11 +102,13 @@ int cmd_vm_update(struct cli_globals *g, int argc, char **argv)
 	_cleanup_err_ struct err *err = NULL;
 	int64_t balloon = -1, memory = -1, stats = -1;
 	bool show = false;
+	struct cli_parser p;
 	int c, r = 0;
 
 	(void)g;
-	optind = 0;
-	while (r >= 0 && (c = getopt_long_only(argc, argv, "", update_opts, NULL)) != -1) {
+	cli_parser_init(&p, argv[0], cmd_vm_update_opts);
+	cli_parser_permute(&p);
+	while (r >= 0 && (c = cli_parse(&p, argc, argv)) > 0) {
 		if (c == OPT_BALLOON)
 			r = parse_num("balloon", optarg, &balloon, &err);
 		else if (c == OPT_MEMORY)
@@ -113,9 +117,9 @@ int cmd_vm_update(struct cli_globals *g, int argc, char **argv)
 			r = parse_num("balloon-stats", optarg, &stats, &err);
 		else if (c == OPT_SHOW)
 			show = true;
-		else
-			return 1;
 	}
+	if (c < 0)
+		return p.exit_code;
 	if (r >= 0 && balloon >= 0 && memory >= 0)
 		r = err_make(&err, EINVAL, "--balloon and --memory exclude each other");
 	if (r >= 0 && optind + 1 != argc)

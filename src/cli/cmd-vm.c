@@ -1,19 +1,17 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]
- *   [--memory SIZE] [--console stdio|none|FILE] [--disk ..] [--net ..]
- *   [--vsock ..] [--rng] [--balloon] [--config vm.json]
- * The exit code is the guest's: its debug-exit value, 0 on power-off and on a
- * reboot (--on-reboot exit), 120 when the guest panicked (pvpanic), 128 +
- * signal when stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
+ * isola vm SUBCOMMAND: the table of subcommands, and vm run's options
+ * (cmd_vm_run_opts: `isola vm run --help`).
+ * The exit code of vm run is the guest's: its debug-exit value, 0 on power-off and on a
+ * reboot (--on-reboot exit), 120 when the guest panicked (pvpanic), 128 + signal when
+ * stopped by SIGINT/SIGTERM, 1 on a VMM or guest fault.
  * --on-reboot restart boots again by re-executing the same command line
- * (/proc/self/cmdline) once the VM is torn down: a fresh process, so no
- * state of the old VM survives; a VM configured through the pre-boot API
- * has no command line to repeat and exits 0 instead.
+ * (/proc/self/cmdline) once the VM is torn down: a fresh process, so no state of the
+ * old VM survives; a VM configured through the pre-boot API has no command line to
+ * repeat and exits 0 instead.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,73 +21,50 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "opt.h"
 #include "log.h"
 #include "vm.h"
 
+/* Keys below VALUE_OPTS are vm.json fields, set by name (vmm_config_set). */
 enum {
-	OPT_CONFIG = 1,
+	VALUE_OPTS = CLI_LONG(20),
 	OPT_RNG,
 	OPT_BALLOON,
 	OPT_HUGEPAGES,
 	OPT_NO_ACPI,
-	OPT_VALUE,
+	OPT_CONFIG,
 	OPT_SNAP_STATE,
 	OPT_SNAP_MEM,
 	OPT_API_SOCK,
 	OPT_ID,
 };
 
-/* cmd-vm-migrate.c */
-/* cmd-vm-api.c */
-
-static const struct option run_opts[] = {
-    {"kernel", required_argument, NULL, OPT_VALUE},
-    {"initrd", required_argument, NULL, OPT_VALUE},
-    {"cmdline", required_argument, NULL, OPT_VALUE},
-    {"cpus", required_argument, NULL, OPT_VALUE},
-    {"memory", required_argument, NULL, OPT_VALUE},
-    {"console", required_argument, NULL, OPT_VALUE},
-    {"irqchip", required_argument, NULL, OPT_VALUE},
-    {"virtio-transport", required_argument, NULL, OPT_VALUE},
-    {"disk", required_argument, NULL, OPT_VALUE},
-    {"net", required_argument, NULL, OPT_VALUE},
-    {"vsock", required_argument, NULL, OPT_VALUE},
-    {"rng", no_argument, NULL, OPT_RNG},
-    {"balloon", no_argument, NULL, OPT_BALLOON},
-    {"hugepages", no_argument, NULL, OPT_HUGEPAGES},
-    {"no-acpi", no_argument, NULL, OPT_NO_ACPI},
-    {"on-reboot", required_argument, NULL, OPT_VALUE},
-    {"config", required_argument, NULL, OPT_CONFIG},
-    {"snapshot-state", required_argument, NULL, OPT_SNAP_STATE},
-    {"snapshot-mem", required_argument, NULL, OPT_SNAP_MEM},
-    {"api-sock", required_argument, NULL, OPT_API_SOCK},
-    {"id", required_argument, NULL, OPT_ID},
-    {"help", no_argument, NULL, 'h'},
-    {},
+/* clang-format off */
+const struct cli_opt cmd_vm_run_opts[] = {
+	{"kernel", CLI_LONG(1), "FILE", "the guest kernel (bzImage or vmlinux)"},
+	{"initrd", CLI_LONG(2), "FILE", "an initramfs"},
+	{"cmdline", CLI_LONG(3), "STR", "the kernel command line"},
+	{"cpus", CLI_LONG(4), "N", "vCPUs"},
+	{"memory", CLI_LONG(5), "SIZE", "guest memory (e.g. 256M)"},
+	{"console", CLI_LONG(6), "stdio|none|FILE", "where the serial console goes"},
+	{"irqchip", CLI_LONG(7), "kernel|split", "the interrupt controller model"},
+	{"virtio-transport", CLI_LONG(8), "mmio|pci", "how virtio devices attach"},
+	{"disk", CLI_LONG(9), "PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N]", "a virtio-blk disk (repeatable)"},
+	{"net", CLI_LONG(10), "tap=NAME[,mac=M][,bridge=BR]", "a virtio-net device on a tap (repeatable)"},
+	{"vsock", CLI_LONG(11), "cid=N,uds=PATH", "a virtio-vsock device, host side on a unix socket"},
+	{"rng", OPT_RNG, NULL, "a virtio-rng device"},
+	{"balloon", OPT_BALLOON, NULL, "a virtio-balloon device (vm update resizes it)"},
+	{"hugepages", OPT_HUGEPAGES, NULL, "back guest memory with huge pages"},
+	{"no-acpi", OPT_NO_ACPI, NULL, "no ACPI tables (the guest finds its CPUs in the MP table)"},
+	{"on-reboot", CLI_LONG(12), "exit|restart", "what a guest reboot does (default exit, status 0)"},
+	{"config", OPT_CONFIG, "FILE", "a vm.json, read first; options given here override it"},
+	{"snapshot-state", OPT_SNAP_STATE, "FILE", "with --snapshot-mem: SIGUSR2 snapshots the VM here; it goes on"},
+	{"snapshot-mem", OPT_SNAP_MEM, "FILE", "the guest memory file of that snapshot"},
+	{"api-sock", OPT_API_SOCK, "PATH", "serve the API here (without --kernel: the pre-boot API until InstanceStart)"},
+	{"id", OPT_ID, "ID", "a name for vm ls, info, stop (its socket goes under the run directory)"},
+	{},
 };
-
-static void run_usage(void)
-{
-	printf(
-	    "Usage: isola vm run --kernel FILE [--initrd FILE] [--cmdline STR] [--cpus N]\n"
-	    "         [--memory SIZE] [--console stdio|none|FILE]\n"
-	    "         [--disk PATH[,ro][,serial=S][,bw=BYTES/S][,iops=N]]\n"
-	    "         [--net tap=NAME[,mac=M][,bridge=BR]] [--vsock cid=N,uds=PATH] [--rng] "
-	    "[--balloon]\n"
-	    "         [--irqchip kernel|split] [--virtio-transport mmio|pci] [--hugepages]\n"
-	    "         [--no-acpi] [--on-reboot exit|restart] [--config vm.json]\n"
-	    "         [--snapshot-state FILE --snapshot-mem FILE] [--api-sock PATH [--id ID]]\n"
-	    "       isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]\n"
-	    "       isola vm ls | info VM | pause VM | resume VM | stop ID\n"
-	    "       isola vm snapshot VM --state FILE --mem FILE\n"
-	    "       isola vm update [--balloon MIB | --memory MIB] [--balloon-stats S] [--show] "
-	    "VM\n"
-	    "       isola vm migrate VM --to tcp:HOST:PORT|unix:PATH\n"
-	    "       isola vm receive --listen tcp:HOST:PORT|unix:PATH [--console ..]\n"
-	    "The --config file is read first; options given on the command line override it.\n"
-	    "Without --kernel, --api-sock serves the pre-boot API until InstanceStart.\n"
-	    "SIGUSR2 to a VM run with --snapshot-state/--snapshot-mem snapshots it; it goes on.\n");
-}
+/* clang-format on */
 
 static int find_config(int argc, char **argv, const char **ret)
 {
@@ -175,23 +150,34 @@ static int reexec_self(void)
 	return 1;
 }
 
-static int vm_run(int argc, char **argv)
+/* The vm.json field a value option sets: its long name. */
+static const char *value_opt_name(int key)
+{
+	for (const struct cli_opt *o = cmd_vm_run_opts; o->name; o++)
+		if (o->key == key)
+			return o->name;
+	return "";
+}
+
+int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct vm_rundir rd = {0};
 	const char *config = NULL;
 	struct vm_config cfg;
+	struct cli_parser p;
 	bool preboot = false;
-	int c, idx, status = 1, r = 0;
+	int c = 0, status = 1, r = 0;
 
+	(void)g;
 	vmm_config_init(&cfg);
 	find_config(argc, argv, &config);
 	if (config)
 		r = vmm_config_load_json(&cfg, config, &err);
-	optind = 0;
-	while (r >= 0 && (c = getopt_long_only(argc, argv, "+h", run_opts, &idx)) != -1) {
-		if (c == OPT_VALUE)
-			r = vmm_config_set(&cfg, run_opts[idx].name, optarg, &err);
+	cli_parser_init(&p, argv[0], cmd_vm_run_opts);
+	while (r >= 0 && (c = cli_parse(&p, argc, argv)) > 0) {
+		if (c < VALUE_OPTS)
+			r = vmm_config_set(&cfg, value_opt_name(c), optarg, &err);
 		else if (c == OPT_RNG)
 			cfg.rng = true;
 		else if (c == OPT_BALLOON)
@@ -208,11 +194,9 @@ static int vm_run(int argc, char **argv)
 			cfg.api_sock = optarg;
 		else if (c == OPT_ID)
 			cfg.api_id = optarg;
-		else if (c == 'h')
-			return vmm_config_free(&cfg), run_usage(), 0;
-		else if (c != OPT_CONFIG)
-			return vmm_config_free(&cfg), 1;
 	}
+	if (c < 0)
+		return vmm_config_free(&cfg), p.exit_code;
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
 	preboot = !cfg.kernel && cfg.api_sock;
@@ -238,27 +222,42 @@ static int vm_run(int argc, char **argv)
 	return status;
 }
 
+extern const struct cli_opt cmd_vm_restore_opts[], cmd_vm_update_opts[], cmd_vm_snapshot_opts[],
+    cmd_vm_migrate_opts[], cmd_vm_receive_opts[];
+
+/*
+ * Full names ("vm run"): the parsers get them as argv[0], so --help finds the entry here
+ * (cli_find_command) and errors say `isola vm run --help`.
+ */
+/* clang-format off */
+const struct cli_command cli_vm_subcommands[] = {
+	{"vm run", cmd_vm_run, "boot a micro-VM; the exit code is the guest's", "", cmd_vm_run_opts},
+	{"vm restore", cmd_vm_restore, "resume a VM from a snapshot", "", cmd_vm_restore_opts},
+	{"vm ls", cmd_vm_api, "list the VMs started with --id or --api-sock", ""},
+	{"vm info", cmd_vm_api, "print a VM's configuration and state as JSON", "VM"},
+	{"vm pause", cmd_vm_api, "pause a VM's vCPUs", "VM"},
+	{"vm resume", cmd_vm_api, "resume a paused VM", "VM"},
+	{"vm stop", cmd_vm_api, "stop a VM (TERM to its VMM)", "VM"},
+	{"vm snapshot", cmd_vm_api, "write a running VM's snapshot", "VM", cmd_vm_snapshot_opts},
+	{"vm update", cmd_vm_update, "resize a VM's balloon or show its statistics", "VM", cmd_vm_update_opts},
+	{"vm migrate", cmd_vm_migrate, "send a running VM to a vm receive", "VM", cmd_vm_migrate_opts},
+	{"vm receive", cmd_vm_receive, "wait for a migrated VM and run it", "", cmd_vm_receive_opts},
+	{},
+};
+/* clang-format on */
+
 int cmd_vm(struct cli_globals *g, int argc, char **argv)
 {
+	const size_t skip = strlen("vm ");
+
 	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		run_usage();
+		cli_print_help(argc < 2 ? stderr : stdout, cli_find_command("vm"));
 		return argc < 2;
 	}
-	if (streq(argv[1], "run"))
-		return vm_run(argc - 1, argv + 1);
-	if (streq(argv[1], "update"))
-		return cmd_vm_update(g, argc - 1, argv + 1);
-	if (streq(argv[1], "restore"))
-		return cmd_vm_restore(g, argc - 1, argv + 1);
-	if (streq(argv[1], "migrate"))
-		return cmd_vm_migrate(g, argc - 1, argv + 1);
-	if (streq(argv[1], "receive"))
-		return cmd_vm_receive(g, argc - 1, argv + 1);
-	if (streq(argv[1], "ls") || streq(argv[1], "info") || streq(argv[1], "pause") ||
-	    streq(argv[1], "resume") || streq(argv[1], "snapshot") || streq(argv[1], "stop"))
-		return cmd_vm_api(g, argc - 1, argv + 1);
-	return cli_usage_error("vm",
-			       "unknown subcommand `%s`; expected run, restore, ls, info, "
-			       "pause, resume, snapshot, update, migrate, receive or stop",
-			       argv[1]);
+	for (const struct cli_command *c = cli_vm_subcommands; c->name; c++)
+		if (streq(c->name + skip, argv[1])) {
+			argv[1] = (char *)c->name;
+			return c->fn(g, argc - 1, argv + 1);
+		}
+	return cli_usage_error("vm", "unknown subcommand `%s`; see `isola vm --help`", argv[1]);
 }

@@ -7,7 +7,7 @@
 #include "opt.h"
 
 extern const struct cli_opt cmd_pull_opts[], cmd_images_opts[], cmd_rmi_opts[],
-    cmd_image_ctr_opts[], cmd_logs_opts[];
+    cmd_image_ctr_opts[], cmd_logs_opts[], cmd_image_store_opts[];
 
 /* clang-format off */
 const struct cli_command cli_image_commands[] = {
@@ -17,9 +17,9 @@ const struct cli_command cli_image_commands[] = {
 	{ "logs", cmd_logs, "print the output of a container started by run -d IMAGE", "NAME", cmd_logs_opts },
 	{ "stop", cmd_image_stop, "stop containers started by run IMAGE (TERM, then KILL)", "NAME...", cmd_image_ctr_opts },
 	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
-	{ "inspect", cmd_inspect, "show containers (run IMAGE) or an image as JSON", "NAME..." },
-	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "create|ls|rm|prune [ARG...]" },
-	{ "image", cmd_image, "image subcommands: prune, run, import, ls, rm, pull", "SUBCOMMAND [ARG...]" },
+	{ "inspect", cmd_inspect, "show containers (run IMAGE) or an image as JSON", "NAME...", cmd_image_store_opts },
+	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "SUBCOMMAND [ARG...]" },
+	{ "image", cmd_image, "the image and image-container subcommands, listed below", "SUBCOMMAND [ARG...]" },
 	{},
 };
 /* clang-format on */

@@ -6,6 +6,7 @@
 #include "cli.h"
 
 const struct cli_command cli_vm_commands[] = {
-    {"vm", cmd_vm, "run a KVM micro-VM (vm run --kernel FILE ...)"},
+    {"vm", cmd_vm, "KVM micro-VMs: run, restore, snapshot, migrate and manage them",
+     "SUBCOMMAND [ARG...]"},
     {},
 };

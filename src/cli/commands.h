@@ -30,6 +30,7 @@ int cmd_events(struct cli_globals *g, int argc, char **argv);
 
 /* vm commands */
 int cmd_vm(struct cli_globals *g, int argc, char **argv);
+int cmd_vm_run(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);

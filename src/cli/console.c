@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "container.h"
 #include "fdutil.h"
 #include "image-cli.h"
 #include "log.h"
@@ -104,7 +105,7 @@ static void proxy(int master)
 int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock)
 {
 	_cleanup_close_ int s = listen_on(sock), master = -1;
-	struct termios saved, raw;
+	struct termios saved;
 	bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
 	struct winsize ws;
 	pid_t pid;
@@ -123,11 +124,8 @@ int image_cli_runtime_tty(const char *store, const char *const *args, const char
 	if (master >= 0) {
 		if (tty && ioctl(0, TIOCGWINSZ, &ws) == 0)
 			ioctl(master, TIOCSWINSZ, &ws);
-		if (tty) {
-			raw = saved;
-			cfmakeraw(&raw);
-			tcsetattr(0, TCSANOW, &raw);
-		}
+		if (tty)
+			ct_console_make_raw(0, &saved, master);
 		proxy(master);
 		if (tty)
 			tcsetattr(0, TCSANOW, &saved);

@@ -26,7 +26,8 @@ int image_cli_runtime_wait(pid_t pid);
  */
 int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock);
 
-/* Parse a command's only option, --store DIR; returns an exit code (0: go on). */
+/* Parse a command's only option, --store DIR (cmd_image_store_opts): 0 to go on, -1 after
+ * --help (exit 0), else the exit code of a usage error. */
 int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 
 /* created, running or paused, as the runtime says. */

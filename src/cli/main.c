@@ -74,13 +74,22 @@ static void usage(FILE *out)
 		     "options.\n");
 }
 
-const struct cli_command *cli_find_command(const char *name)
+/* A top-level command: what `isola NAME` runs. */
+static const struct cli_command *find_top(const char *name)
 {
 	for (size_t t = 0; t < ARRAY_SIZE(tables); t++)
 		for (const struct cli_command *c = tables[t]; c->name; c++)
 			if (streq(c->name, name))
 				return c;
 	return NULL;
+}
+
+/* A command or subcommand ("vm run"), for --help. */
+const struct cli_command *cli_find_command(const char *name)
+{
+	const struct cli_command *c = find_top(name);
+
+	return c ? c : cli_find_subcommand(name);
 }
 
 static int parse_globals(struct cli_globals *g, int argc, char **argv)
@@ -137,10 +146,17 @@ static int help(int argc, char **argv)
 		usage(stdout);
 		return 0;
 	}
-	c = cli_find_command(argv[1]);
+	if (argc >= 3) { /* `isola help vm run` */
+		char name[64];
+
+		snprintf(name, sizeof(name), "%s %s", argv[1], argv[2]);
+		c = cli_find_subcommand(name);
+	} else {
+		c = cli_find_command(argv[1]);
+	}
 	if (!c)
 		return cli_usage_error(argv[1], "unknown command; see `isola --help`");
-	if (!c->args && !c->opts) /* prints its own usage (vm) */
+	if (!c->args && !c->opts && c->fn) /* prints its own usage */
 		return c->fn(NULL, 2, (char *[]){argv[1], "--help", NULL});
 	cli_print_help(stdout, c);
 	return 0;
@@ -172,7 +188,7 @@ int main(int argc, char **argv)
 		return help(argc - optind, argv + optind);
 	if (streq(argv[optind], "__doc"))
 		return cli_doc_tables(argc - optind, argv + optind, tables, ARRAY_SIZE(tables));
-	cmd = cli_find_command(argv[optind]);
+	cmd = find_top(argv[optind]);
 	if (!cmd)
 		return cli_usage_error(argv[optind], "unknown command; see `isola --help`");
 

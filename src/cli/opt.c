@@ -34,6 +34,11 @@ void cli_parser_init(struct cli_parser *p, const char *cmd, const struct cli_opt
 	opterr = 0;
 }
 
+void cli_parser_permute(struct cli_parser *p)
+{
+	memmove(p->shortopts, p->shortopts + 1, strlen(p->shortopts)); /* drop the '+' */
+}
+
 static const struct cli_opt *find_key(const struct cli_parser *p, int key)
 {
 	for (size_t i = 0; p->opts && p->opts[i].name; i++)
@@ -160,13 +165,64 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 		fprintf(out, "  %-28s  %s\n", "-h, --help", "print this help and exit");
 }
 
+static const struct cli_command *const subtables[] = {cli_image_subcommands, cli_vm_subcommands,
+						      cli_network_subcommands};
+
+const struct cli_command *cli_find_subcommand(const char *name)
+{
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			if (streq(c->name, name))
+				return c;
+	return NULL;
+}
+
+/* "Subcommands:" and a line for each "NAME SUB" entry, if @name has any. */
+static void print_subcommands(FILE *out, const char *name)
+{
+	size_t n = strlen(name);
+	bool any = false;
+
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++) {
+			if (strncmp(c->name, name, n) != 0 || c->name[n] != ' ')
+				continue;
+			if (!any)
+				fprintf(out,
+					"\nSubcommands (`isola %s SUBCOMMAND --help` lists its "
+					"options):\n",
+					name);
+			any = true;
+			fprintf(out, "  %-28s  %s\n", c->name + n + 1, c->summary);
+		}
+}
+
+static void print_usage(FILE *out, const char *lead, const char *name, const struct cli_opt *opts,
+			const char *args)
+{
+	bool a = args && *args;
+
+	fprintf(out, "%s isola %s%s%s%s\n", lead, name, opts ? " [options]" : "", a ? " " : "",
+		a ? args : "");
+}
+
 void cli_print_help(FILE *out, const struct cli_command *c)
 {
-	bool args = c->args && *c->args;
-
-	fprintf(out, "Usage: isola %s%s%s%s\n\n%s\n\nOptions:\n", c->name,
-		c->opts ? " [options]" : "", args ? " " : "", args ? c->args : "", c->summary);
-	print_opts(out, c->opts, true);
+	print_usage(out, "Usage:", c->name, c->opts, c->args);
+	if (!c->alt_opts) {
+		fprintf(out, "\n%s\n\nOptions:\n", c->summary);
+		print_opts(out, c->opts, true);
+		print_subcommands(out, c->name);
+		return;
+	}
+	/* Two forms: each with its own options; --help belongs to both. */
+	print_usage(out, "      ", c->name, c->alt_opts, c->alt_args);
+	fprintf(out, "\n%s\n\nOptions of `isola %s [options] %s`:\n", c->summary, c->name,
+		c->args ? c->args : "");
+	print_opts(out, c->opts, false);
+	fprintf(out, "\nOptions of `isola %s [options] %s`:\n", c->name,
+		c->alt_args ? c->alt_args : "");
+	print_opts(out, c->alt_opts, true);
 }
 
 /* ---- man pages and completion ---- */
@@ -186,7 +242,7 @@ static void roff(FILE *out, const char *s)
 	}
 }
 
-static void man_opts(FILE *out, const struct cli_opt *opts)
+static void man_opts(FILE *out, const struct cli_opt *opts, bool help)
 {
 	for (size_t i = 0; opts && opts[i].name; i++) {
 		fputs(".TP\n", out);
@@ -204,7 +260,8 @@ static void man_opts(FILE *out, const struct cli_opt *opts)
 		roff(out, opts[i].help);
 		fputc('\n', out);
 	}
-	fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nprint the usage and exit\n", out);
+	if (help)
+		fputs(".TP\n\\fB\\-h\\fR, \\fB\\-\\-help\\fR\nprint the usage and exit\n", out);
 }
 
 static void man_header(FILE *out, const char *title, const char *name, const char *summary)
@@ -217,27 +274,74 @@ static void man_header(FILE *out, const char *title, const char *name, const cha
 	fputc('\n', out);
 }
 
+static void man_synopsis(FILE *out, const char *name, const struct cli_opt *opts, const char *args)
+{
+	fprintf(out, "\\fBisola\\fR [\\fIglobal options\\fR] \\fB%s\\fR%s", name,
+		opts ? " [\\fIoptions\\fR]" : "");
+	if (args && *args) {
+		fputc(' ', out);
+		roff(out, args);
+	}
+	fputc('\n', out);
+}
+
+/* A subsection heading for one form's options. */
+static void man_form(FILE *out, const char *name, const char *args)
+{
+	fputs(".SS \"", out);
+	roff(out, name);
+	fputs(" [options] ", out);
+	roff(out, args ? args : "");
+	fputs("\"\n", out);
+}
+
+/* "isola-vm-run" for "vm run". */
+static void page_name(char *buf, size_t len, const char *cmd)
+{
+	snprintf(buf, len, "isola-%s", cmd);
+	for (char *b = buf; *b; b++)
+		if (*b == ' ')
+			*b = '-';
+}
+
 static void man_command(FILE *out, const struct cli_command *c)
 {
 	char title[64], name[64];
 	size_t i;
 
-	snprintf(name, sizeof(name), "isola-%s", c->name);
+	page_name(name, sizeof(name), c->name);
 	for (i = 0; name[i] && i < sizeof(title) - 1; i++)
 		title[i] = (name[i] >= 'a' && name[i] <= 'z') ? name[i] - 'a' + 'A' : name[i];
 	title[i] = 0;
 	man_header(out, title, name, c->summary);
-	fprintf(out, ".SH SYNOPSIS\n\\fBisola\\fR [\\fIglobal options\\fR] \\fB%s\\fR%s", c->name,
-		c->opts ? " [\\fIoptions\\fR]" : "");
-	if (c->args) {
-		fputc(' ', out);
-		roff(out, c->args);
+	fputs(".SH SYNOPSIS\n", out);
+	man_synopsis(out, c->name, c->opts, c->args);
+	if (c->alt_opts) {
+		fputs(".br\n", out);
+		man_synopsis(out, c->name, c->alt_opts, c->alt_args);
 	}
-	fputs("\n.SH DESCRIPTION\n", out);
+	fputs(".SH DESCRIPTION\n", out);
 	roff(out, c->summary);
 	fputs(".\n.SH OPTIONS\n", out);
-	man_opts(out, c->opts);
-	fputs(".SH SEE ALSO\n\\fBisola\\fR(8)\n", out);
+	if (c->alt_opts)
+		man_form(out, c->name, c->args);
+	man_opts(out, c->opts, !c->alt_opts);
+	if (c->alt_opts) {
+		man_form(out, c->name, c->alt_args);
+		man_opts(out, c->alt_opts, true);
+	}
+	fputs(".SH SEE ALSO\n\\fBisola\\fR(8)", out);
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *s = subtables[t]; s->name; s++)
+			if (!strncmp(s->name, c->name, strlen(c->name)) &&
+			    s->name[strlen(c->name)] == ' ') {
+				char page[64];
+
+				page_name(page, sizeof(page), s->name);
+				fputs(",\n", out);
+				fprintf(out, "\\fB%s\\fR(8)", page);
+			}
+	fputc('\n', out);
 }
 
 static void man_main(FILE *out, const struct cli_command *const *tables, size_t n)
@@ -249,7 +353,7 @@ static void man_main(FILE *out, const struct cli_command *const *tables, size_t 
 	      "micro\\-VMs.\n\\fBisola help\\fR \\fICOMMAND\\fR prints a command's options.\n"
 	      ".SH GLOBAL OPTIONS\n",
 	      out);
-	man_opts(out, cli_global_opts);
+	man_opts(out, cli_global_opts, true);
 	fputs(".TP\n\\fB\\-v\\fR, \\fB\\-\\-version\\fR\nprint the version and exit\n"
 	      ".SH COMMANDS\n",
 	      out);
@@ -280,13 +384,26 @@ static int write_man(const char *dir, const char *name, const struct cli_command
 	return fclose(f) == 0 ? 0 : 1;
 }
 
-static void words(FILE *out, const struct cli_opt *opts)
+static void opt_words(FILE *out, const struct cli_opt *opts, const struct cli_opt *skip)
 {
 	for (size_t i = 0; opts && opts[i].name; i++) {
+		bool dup = false;
+
+		for (size_t j = 0; skip && skip[j].name && !dup; j++)
+			dup = streq(skip[j].name, opts[i].name);
+		if (dup)
+			continue;
 		fprintf(out, " --%s", opts[i].name);
 		if (opts[i].key < 0x100)
 			fprintf(out, " -%c", opts[i].key);
 	}
+}
+
+/* Every option of both forms, once each. */
+static void words(FILE *out, const struct cli_opt *opts, const struct cli_opt *alt)
+{
+	opt_words(out, opts, NULL);
+	opt_words(out, alt, opts);
 	fputs(" --help -h", out);
 }
 
@@ -298,6 +415,41 @@ static void with_values(FILE *out, const struct cli_opt *opts)
 			if (opts[i].key < 0x100)
 				fprintf(out, "|-%c", opts[i].key);
 		}
+}
+
+/* The case for a command with subcommands (vm, image): their names, then each one's options. */
+static bool sub_completion(FILE *out, const char *name)
+{
+	size_t len = strlen(name);
+	bool any = false;
+
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			if (!strncmp(c->name, name, len) && c->name[len] == ' ')
+				any = true;
+	if (!any)
+		return false;
+	fprintf(out,
+		"\t%s)\n\t\tlocal sub= j\n\t\tfor ((j = i + 1; j < COMP_CWORD; j++)); do\n"
+		"\t\t\tcase ${COMP_WORDS[j]} in -*) ;; *) sub=${COMP_WORDS[j]}; break ;; esac\n"
+		"\t\tdone\n\t\tcase $sub in\n\t\t'')\n\t\t\tCOMPREPLY=($(compgen -W \"",
+		name);
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
+			if (!strncmp(c->name, name, len) && c->name[len] == ' ')
+				fprintf(out, "%s ", c->name + len + 1);
+	fputs("--help -h\" -- \"$cur\")) ;;\n", out);
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++) {
+			if (strncmp(c->name, name, len) || c->name[len] != ' ')
+				continue;
+			fprintf(out, "\t\t%s)\n\t\t\tCOMPREPLY=($(compgen -W \"",
+				c->name + len + 1);
+			words(out, c->opts, NULL);
+			fputs("\" -- \"$cur\")) ;;\n", out);
+		}
+	fputs("\t\tesac ;;\n", out);
+	return true;
 }
 
 static void bash_completion(FILE *out, const struct cli_command *const *tables, size_t n)
@@ -313,7 +465,12 @@ static void bash_completion(FILE *out, const struct cli_command *const *tables, 
 	      "\tdone\n\tcase $prev in\n\tX",
 	      out);
 	for (size_t t = 0; t < n; t++)
-		for (const struct cli_command *c = tables[t]; c->name; c++)
+		for (const struct cli_command *c = tables[t]; c->name; c++) {
+			with_values(out, c->opts);
+			with_values(out, c->alt_opts);
+		}
+	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+		for (const struct cli_command *c = subtables[t]; c->name; c++)
 			with_values(out, c->opts);
 	with_values(out, cli_global_opts);
 	fputs(")\n\t\tCOMPREPLY=($(compgen -f -- \"$cur\")); return ;;\n\tesac\n"
@@ -323,12 +480,14 @@ static void bash_completion(FILE *out, const struct cli_command *const *tables, 
 		for (const struct cli_command *c = tables[t]; c->name; c++)
 			fprintf(out, "%s ", c->name);
 	fputs("help", out);
-	words(out, cli_global_opts);
+	words(out, cli_global_opts, NULL);
 	fputs(" --version\" -- \"$cur\")) ;;\n", out);
 	for (size_t t = 0; t < n; t++)
 		for (const struct cli_command *c = tables[t]; c->name; c++) {
+			if (sub_completion(out, c->name))
+				continue;
 			fprintf(out, "\t%s)\n\t\tCOMPREPLY=($(compgen -W \"", c->name);
-			words(out, c->opts);
+			words(out, c->opts, c->alt_opts);
 			fputs("\" -- \"$cur\")) ;;\n", out);
 		}
 	fputs("\tesac\n}\ncomplete -o default -F _isola isola\n", out);
@@ -344,7 +503,14 @@ int cli_doc_tables(int argc, char **argv, const struct cli_command *const *table
 			for (const struct cli_command *c = tables[t]; c->name; c++) {
 				char name[64];
 
-				snprintf(name, sizeof(name), "isola-%s", c->name);
+				page_name(name, sizeof(name), c->name);
+				r |= write_man(argv[2], name, c, tables, n);
+			}
+		for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)
+			for (const struct cli_command *c = subtables[t]; c->name; c++) {
+				char name[64];
+
+				page_name(name, sizeof(name), c->name);
 				r |= write_man(argv[2], name, c, tables, n);
 			}
 		return r;

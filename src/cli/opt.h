@@ -50,6 +50,8 @@ struct cli_parser {
 
 /* Options of cmd (argv[0]); opts may be NULL.  Resets getopt. */
 void cli_parser_init(struct cli_parser *p, const char *cmd, const struct cli_opt *opts);
+/* Options may follow operands (`vm update VM --show`), as plain getopt allows. */
+void cli_parser_permute(struct cli_parser *p);
 /*
  * The next option's key (optarg holds its value); 0 at the first operand
  * (optind indexes it; parsing stops there, so `exec ID sh -c x` keeps -c);
@@ -67,6 +69,8 @@ bool cli_parse_none(int argc, char **argv, int *ret_code);
 /* `isola help CMD`, `isola CMD --help`: usage, summary, every option. */
 void cli_print_help(FILE *out, const struct cli_command *c);
 const struct cli_command *cli_find_command(const char *name);
+/* A subcommand by its full name ("image ls"); NULL if none. */
+const struct cli_command *cli_find_subcommand(const char *name);
 /* The hidden `isola __doc man DIR | bash`: man pages and completion, built from the tables. */
 int cli_doc_tables(int argc, char **argv, const struct cli_command *const *tables, size_t n);
 /* Global options, for isola(8) and `isola --help`. */

@@ -86,10 +86,38 @@ static bool on_signal(int sfd, int in, int master, pid_t pid, int *status)
 	return waitpid(pid, status, WNOHANG) == pid;
 }
 
+/*
+ * Hand what the caller's terminal @in already holds in canonical mode to @master, then make
+ * @in raw.  An end of file typed (or sent by `script` when its own stdin ends) before the
+ * switch sits in the line discipline as a NUL marker, which raw mode would deliver as a real
+ * NUL byte (shown as "^@" at the start of the container's output): read it in canonical
+ * mode, where it is an end of file, and pass the container's pty an end of file instead.
+ */
+void ct_console_make_raw(int in, const struct termios *saved, int master)
+{
+	struct termios raw = *saved;
+	char buf[4096];
+
+	for (int i = 0; i < 64; i++) {
+		struct pollfd p = {.fd = in, .events = POLLIN};
+		ssize_t n;
+
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+			break;
+		n = read(in, buf, sizeof(buf));
+		if (n < 0)
+			break;
+		if (write_all(master, n ? buf : "\x04", n ? (size_t)n : 1) < 0)
+			break;
+	}
+	cfmakeraw(&raw);
+	tcsetattr(in, TCSANOW, &raw);
+}
+
 int ct_console_relay(int master, pid_t pid, int in, int out)
 {
 	_cleanup_close_ int sfd = -1;
-	struct termios saved, raw;
+	struct termios saved;
 	bool tty = tcgetattr(in, &saved) == 0, in_open = true, out_open = true;
 	sigset_t set, old;
 	int status = 0;
@@ -100,9 +128,7 @@ int ct_console_relay(int master, pid_t pid, int in, int out)
 	sigprocmask(SIG_BLOCK, &set, &old);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (tty) {
-		raw = saved;
-		cfmakeraw(&raw);
-		tcsetattr(in, TCSANOW, &raw);
+		ct_console_make_raw(in, &saved, master);
 		copy_winsize(in, master);
 	}
 	/* It may have exited before SIGCHLD was blocked: that signal is gone. */

@@ -36,6 +36,9 @@ int ct_console_recv(int sock, int *ret_fd, struct err **err);
 /* Relay in -> master -> out until pid exits (SIGWINCH resizes, other signals are
  * forwarded, a terminal on @in is raw meanwhile); returns the runc-style exit code. */
 int ct_console_relay(int master, pid_t pid, int in, int out);
+struct termios;
+/* Pass @in's pending canonical input (end of file included) to @master, then make @in raw. */
+void ct_console_make_raw(int in, const struct termios *saved, int master);
 
 /* Wait for pid, forwarding the usual signals; returns the runc-style exit code. */
 int ct_wait_forward(pid_t pid);

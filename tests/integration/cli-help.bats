@@ -38,6 +38,128 @@ commands() {
 	[[ "$output" == *"--pids-limit N"* ]]
 }
 
+@test "run --help shows both forms: runc's run ID and run IMAGE with its podman options" {
+	run "$ISOLA" run --help
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Usage: isola run [options] ID"* ]]
+	[[ "$output" == *"isola run [options] IMAGE [COMMAND [ARG...]]"* ]]
+	for o in --bundle --pid-file --console-socket --keep -i --interactive -t --tty -d --detach \
+		-e --env -p --publish -v --volume -w --workdir -u --user --name --entrypoint --rm \
+		--pull --init --restart --network --dns --add-host --hostname --store; do
+		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
+	done
+	[ "$(echo "$output" | grep -c -- '--help')" -eq 1 ]
+	# `isola run IMAGE --help`, `isola image run --help` and `help run` print the same
+	run "$ISOLA" run -it --help
+	[[ "$output" == *"--entrypoint CMD"* ]]
+	run "$ISOLA" help run
+	[[ "$output" == *"--publish"* && "$output" == *"--bundle"* ]]
+	# man page and completion come from the same tables
+	d=$BATS_TEST_TMPDIR/man
+	mkdir -p "$d"
+	"$ISOLA" __doc man "$d"
+	grep -q -- '\\-\\-entrypoint' "$d/isola-run.8"
+	grep -q -- '\\-\\-bundle' "$d/isola-run.8"
+	grep -q 'IMAGE \[COMMAND' "$d/isola-run.8"
+	"$ISOLA" __doc bash >"$d/comp"
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --ent); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --entrypoint ]
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --de); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --detach ]
+}
+
+@test "image SUBCOMMAND --help lists that subcommand's options from its table" {
+	run "$ISOLA" image --help
+	[ "$status" -eq 0 ]
+	subs=$(echo "$output" | sed -n "/^Subcommands/,\$p" | awk "NR > 1 { print \$1 }")
+	[ "$(echo "$subs" | wc -l)" -ge 14 ]
+	for s in $subs; do
+		run "$ISOLA" image "$s" --help
+		[ "$status" -eq 0 ] || { echo "image $s: $output"; false; }
+		[[ "${lines[0]}" == "Usage: isola image $s "* ]] || { echo "image $s: $output"; false; }
+		[[ "$output" == *"-h, --help"* ]]
+		run "$ISOLA" image "$s" -h
+		[ "$status" -eq 0 ]
+	done
+	run "$ISOLA" image save --help
+	[[ "$output" == *"-o, --output FILE"* && "$output" == *"--format FORMAT"* ]]
+	run "$ISOLA" image prune --help
+	[[ "$output" == *"--store DIR"* ]]
+	run "$ISOLA" image run --help
+	[[ "$output" == *"--entrypoint CMD"* && "$output" != *"--bundle"* ]]
+	run "$ISOLA" image ls --bogus
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"see \`isola image ls --help\`"* ]]
+}
+
+@test "vm SUBCOMMAND --help lists that subcommand's options from its table" {
+	run "$ISOLA" vm --help
+	[ "$status" -eq 0 ]
+	subs=$(echo "$output" | sed -n "/^Subcommands/,\$p" | awk "NR > 1 { print \$1 }")
+	[ "$(echo "$subs" | wc -l)" -ge 11 ]
+	for s in $subs; do
+		run "$ISOLA" vm "$s" --help
+		[ "$status" -eq 0 ] || { echo "vm $s: $output"; false; }
+		[[ "${lines[0]}" == "Usage: isola vm $s"* ]] || { echo "vm $s: $output"; false; }
+		[[ "$output" == *"-h, --help"* ]]
+		run "$ISOLA" vm "$s" -h
+		[ "$status" -eq 0 ]
+	done
+	run "$ISOLA" vm run --help
+	for o in --kernel --initrd --cmdline --cpus --memory --console --disk --net --vsock --rng \
+		--balloon --config --snapshot-state --api-sock --id; do
+		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
+	done
+	run "$ISOLA" vm restore --help
+	[[ "$output" == *"--disk-remap OLD=NEW"* ]]
+	run "$ISOLA" vm snapshot --help
+	[[ "$output" == *"--state FILE"* && "$output" == *"--mem FILE"* ]]
+	run "$ISOLA" vm migrate --help
+	[[ "$output" == *"--to tcp:HOST:PORT|unix:PATH"* ]]
+	run "$ISOLA" vm update --help
+	[[ "$output" == *"--balloon MIB"* ]]
+	run "$ISOLA" vm ls --bogus
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"see \`isola vm ls --help\`"* ]]
+	# options after the VM still work where they did (getopt permutes)
+	run "$ISOLA" vm update "nosuch-$$" --bogus
+	[[ "$output" == *"unknown option \`--bogus\`"* ]]
+
+	# man pages (isola-vm-run(8), isola-image-save(8)) and completion from the same tables
+	d=$BATS_TEST_TMPDIR/man
+	mkdir -p "$d"
+	"$ISOLA" __doc man "$d"
+	grep -q -- '\\-\\-kernel' "$d/isola-vm-run.8"
+	grep -q -- '\\-\\-format' "$d/isola-image-save.8"
+	grep -q 'isola\\-vm\\-run\|isola-vm-run' "$d/isola-vm.8"
+	"$ISOLA" __doc bash >"$d/comp"
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola vm run --ker); COMP_CWORD=3; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --kernel ]
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola image sa); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = save ]
+}
+
+@test "network SUBCOMMAND --help, help vm run; a subcommand name is not a command" {
+	for s in create ls list rm remove prune; do
+		run "$ISOLA" network "$s" --help
+		[ "$status" -eq 0 ] || { echo "network $s: $output"; false; }
+		[[ "${lines[0]}" == "Usage: isola network "* ]]
+		[[ "$output" == *"--store DIR"* ]]
+	done
+	run "$ISOLA" network create --help
+	[[ "$output" == *"--subnet CIDR"* && "$output" == *"--interface-name BRIDGE"* ]]
+	run "$ISOLA" network --help
+	[[ "$output" == *"prune"* ]]
+	run "$ISOLA" help vm run
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"--kernel FILE"* ]]
+	run "$ISOLA" help image save
+	[[ "$output" == *"--output FILE"* ]]
+	run "$ISOLA" "network ls"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"unknown command"* ]]
+}
+
 @test "options: short clusters work, prefixes of long options do not" {
 	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" exec -it nosuch-$$ true
 	[ "$status" -ne 0 ]

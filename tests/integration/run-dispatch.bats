@@ -79,3 +79,19 @@ make_store() {
 	run "$ISOLA" ps --store "$TMP/store" extra args
 	[ "$status" -ne 0 ]
 }
+
+@test "run --init / -m NAME pick the image form even with ./config.json (from the option tables)" {
+	cd "$TMP"
+	echo '{}' >"$TMP/config.json"
+	echo 'unqualified-search-registries = ["127.0.0.1:1"]' >"$TMP/registries.conf"
+	export ISOLA_REGISTRIES_CONF=$TMP/registries.conf ISOLA_STORE=$TMP/store
+	for o in --init "-m 64m" "--hostname h"; do
+		# shellcheck disable=SC2086
+		run "$ISOLA" run $o isola-it-notthere
+		[ "$status" -eq 125 ] || { echo "$o: $output"; false; }
+		[[ "$output" == *"not found in the store $TMP/store"* ]]
+	done
+	run "$ISOLA" --root "$TMP/root" run -d isola-it-notthere
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"not found in the store"* ]]
+}

@@ -202,3 +202,17 @@ teardown() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	img_refute_mounts "$ISOLA_STORE"
 }
+
+@test "run -t IMAGE: no stray NUL byte in the output when stdin ends early" {
+	# script(1) sends an end of file to its pty when its own stdin ends; typed before the
+	# relay made the terminal raw, it must reach the container as an end of file, never
+	# as a NUL byte (echoed "^@" ahead of the output).
+	require_cmd script
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	for t in -t -it; do
+		script -qec "'$ISOLA' run $t --rm '$REG/t/bb:1' echo tty-out" /dev/null \
+			</dev/null | cat >"$TMP/out"
+		od -c "$TMP/out"
+		[ "$(cat "$TMP/out")" = $'tty-out\r' ]
+	done
+}
