@@ -156,7 +156,7 @@ static int connect_host(void)
 	struct sockaddr_vm sa = {
 	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_HOST, .svm_port = VMCT_PORT};
 
-	for (int i = 0; i < 100; i++) {
+	for (int i = 0; i < 300; i++) {
 		int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
 		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
@@ -204,7 +204,7 @@ static void setup_root(void)
 	int i;
 
 	mkdirs(d1);
-	for (i = 0; i < 100 && access("/dev/vda", F_OK) < 0; i++)
+	for (i = 0; i < 300 && access("/dev/vda", F_OK) < 0; i++)
 		sleep_ms(100);
 	if (mount("/dev/vda", "/lower", "ext4", MS_RDONLY, "noload") < 0)
 		fatal("mount the root disk /dev/vda: %s", strerror(errno));

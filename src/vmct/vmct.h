@@ -11,8 +11,12 @@
 #include "err.h"
 #include "proto.h"
 
-/* The modules the agent loads (with what they depend on): disk, root, overlay, vsock. */
-#define VMCT_MODULES "virtio_pci virtio_blk ext4 overlay vmw_vsock_virtio_transport"
+/*
+ * The modules the agent loads (with what they depend on): ext4's checksums
+ * (crc32c is found through the crypto API, not a module dependency), disk,
+ * root file system, overlay, vsock.
+ */
+#define VMCT_MODULES "crc32c_generic virtio_pci virtio_blk ext4 overlay vmw_vsock_virtio_transport"
 
 /*
  * Write a newc cpio to @out: /init is @agent, /modules/NN-NAME.ko the

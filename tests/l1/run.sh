@@ -205,9 +205,41 @@ build_rootdisk() { # OUT
 	rm -rf "$root"
 }
 
+# VM containers (run --vm): isola-agent beside isola, the modules it loads
+# (a pruned lib/modules/VER of the generic kernel, with modules.builtin: L1
+# runs the cloud kernel, so `uname -r` tells the guest from L1) and an
+# image store holding a busybox image (built with the image tests' helpers).
+AGENT=$(dirname "$ISOLA")/../vmct/isola-agent
+[ -x "$AGENT" ] || die "no isola-agent at $AGENT (build first)"
+vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc"
+build_vmct() { # DIR
+	local d kver a specs=""
+	mkdir -p "$1"
+	# shellcheck disable=SC2086
+	copy_modules "$generic" "$1" crc32c_generic virtio_pci virtio_blk ext4 overlay \
+		vmw_vsock_virtio_transport
+	kver=$(ls "$generic/lib/modules")
+	cp "$generic/lib/modules/$kver/modules.builtin" "$1/lib/modules/$kver/"
+	d=$(mktemp -d "$L1_CACHE/vmct.XXXXXX")
+	for a in $vmct_applets; do
+		specs="$specs l:bin/$a:busybox"
+	done
+	# shellcheck disable=SC2086
+	(
+		load() { :; }
+		. "$top/tests/integration/image-helpers.bash"
+		img_tar "$d/l.tar" d:bin "F:bin/busybox:$(command -v busybox)" $specs d:etc d:tmp \
+			d:proc d:sys d:dev
+		img_layout "$d/layout" latest amd64 "$d/l.tar" >/dev/null
+	) || die "cannot build the VM container image"
+	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout" localhost/bb:1 >/dev/null ||
+		die "cannot import the VM container image"
+	rm -rf "$d"
+}
+
 cloud=$(fetch_kernel cloud-amd64)
 generic=$(fetch_kernel amd64)
-key=$(cat "$ISOLA" "$here"/*.sh "$(command -v busybox)" | sha256sum | cut -c1-16)
+key=$(cat "$ISOLA" "$AGENT" "$here"/*.sh "$(command -v busybox)" | sha256sum | cut -c1-16)
 key=$key-$(basename "$cloud")-$(basename "$generic")
 
 # The L2 files (kernels, initramfs, root disk), for L1 or for --direct.
@@ -221,6 +253,7 @@ build_l2dir() { # DIR
 	vm_extract_vmlinux "$1/vmlinuz" "$1/vmlinux" || die "cannot unpack vmlinux from $1/vmlinuz"
 	build_l2 "$1/initrd.gz" "$cloud" "$generic"
 	build_rootdisk "$1/rootdisk.img"
+	build_vmct "$1/vmct"
 }
 
 if [ "$direct" = 1 ]; then
@@ -249,10 +282,11 @@ if [ ! -f "$l1" ]; then
 	root=$(mktemp -d "$L1_CACHE/l1root.XXXXXX")
 	trap 'rm -rf "$root"' EXIT
 	busybox_tree "$root"
-	copy_modules "$cloud" "$root" irqbypass kvm kvm-amd tun bridge
+	copy_modules "$cloud" "$root" irqbypass kvm kvm-amd tun bridge overlay
 	copy_bin "$root" "$ISOLA" "$(command -v socat)" "$(command -v debugfs)" \
 		"$(command -v mkfs.ext4)"
 	cp "$ISOLA" "$root/bin/isola"
+	cp "$AGENT" "$root/bin/isola-agent"
 	build_l2dir "$root/l2"
 	cp "$here/l1-init.sh" "$root/init"
 	cp "$here/l1-tests.sh" "$here/l1-bench.sh" "$root/"

@@ -84,7 +84,7 @@ int main(void)
 	MOD("kernel/vsock.ko", "");
 	MOD("kernel/vmw_vsock_virtio_transport_common.ko", "vsock");
 	MOD("kernel/vmw-vsock-virtio-transport.ko", "vmw_vsock_virtio_transport_common,vsock");
-	put("modules.builtin", "kernel/fs/ext4/ext4.ko\n", 23);
+	put("modules.builtin", "kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n", 55);
 
 	snprintf(out, sizeof(out), "%s/initrd.cpio", dir);
 	snprintf(p, sizeof(p), "%s/agent", dir);
@@ -98,7 +98,8 @@ int main(void)
 			  "modules/02-virtio_pci.ko modules/03-virtio_blk.ko modules/04-overlay.ko "
 			  "modules/05-vsock.ko modules/06-vmw_vsock_virtio_transport_common.ko "
 			  "modules/07-vmw_vsock_virtio_transport.ko "),
-	   "modules once each, dependencies first, ext4 (built in) left out, '-' read as '_'");
+	   "modules once each, dependencies first, ext4 and crc32c (built in) left out, '-' read "
+	   "as '_'");
 
 	unlink(out);
 	snprintf(p, sizeof(p), "%s/kernel/virtio_blk.ko", dir);
