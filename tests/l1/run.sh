@@ -241,6 +241,13 @@ build_vmct() { # DIR
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout" localhost/bb:1 >/dev/null ||
 		die "cannot import the VM container image"
 	rm -rf "$d"
+	# The agent's CONFIG and stdin-EOF frames for `true` (docs/vm-containers.md),
+	# served by socat when the bench boots the same VM without run --vm.
+	python3 - "$1/true.frame" <<-'EOP'
+	import struct, sys
+	cfg = b"".join(e + b"\0" for e in [b"arg=true", b"env=PATH=/bin", b"cwd=/", b"uid=0", b"gid=0", b"tty=0"])
+	open(sys.argv[1], "wb").write(struct.pack("<II", 2, len(cfg)) + cfg + struct.pack("<II", 3, 0))
+	EOP
 }
 
 cloud=$(fetch_kernel cloud-amd64)
@@ -290,15 +297,18 @@ if [ ! -f "$l1" ]; then
 	# them would run this trap with theirs.
 	trap 'rm -rf "$l1root"' EXIT
 	busybox_tree "$l1root"
-	copy_modules "$cloud" "$l1root" irqbypass kvm kvm-amd tun bridge overlay
+	l1_mods="irqbypass kvm kvm-amd tun bridge overlay"
+	[ "$mode" = vmct-bench ] && l1_mods="$l1_mods vhost_vsock"
+	# shellcheck disable=SC2086
+	copy_modules "$cloud" "$l1root" $l1_mods
 	copy_bin "$l1root" "$ISOLA" "$(command -v socat)" "$(command -v debugfs)" \
 		"$(command -v mkfs.ext4)"
 	cp "$ISOLA" "$l1root/bin/isola"
 	cp "$AGENT" "$l1root/bin/isola-agent"
 	build_l2dir "$l1root/l2"
 	cp "$here/l1-init.sh" "$l1root/init"
-	cp "$here/l1-tests.sh" "$here/l1-bench.sh" "$l1root/"
-	if [ "$mode" = bench ]; then
+	cp "$here/l1-tests.sh" "$here/l1-bench.sh" "$here/l1-vmct-bench.sh" "$l1root/"
+	if [ "$mode" = bench ] || [ "$mode" = vmct-bench ]; then
 		# QEMU as the yardstick inside L1, with its firmware (SeaBIOS, qboot).
 		copy_bin "$l1root" "$(command -v qemu-system-x86_64)"
 		mkdir -p "$l1root/usr/share"
