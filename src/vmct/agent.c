@@ -277,17 +277,13 @@ static bool pump(int *fd, uint32_t type)
 	return true;
 }
 
-/* Frames from the host: stdin bytes, EOF, signals. */
-static int host_input(struct relay *r)
+/* The whole frames in r->buf: stdin bytes, EOF, signals. */
+static int host_frames(struct relay *r)
 {
-	ssize_t n = read(vsock, r->buf + r->have, VMCT_HDR + VMCT_FRAME_MAX - r->have);
 	const uint8_t *pl;
 	uint32_t type, len;
 	long f;
 
-	if (n <= 0)
-		return -1;
-	r->have += n;
 	while ((f = vmct_frame_next(r->buf, r->have, &type, &pl, &len)) > 0) {
 		if (type == VMCT_STDIN && len == 0 && r->in >= 0) {
 			close(r->in);
@@ -306,6 +302,18 @@ static int host_input(struct relay *r)
 	return f < 0 ? -1 : 0;
 }
 
+static int host_input(struct relay *r)
+{
+	ssize_t n = read(vsock, r->buf + r->have, VMCT_HDR + VMCT_FRAME_MAX - r->have);
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n <= 0)
+		return -1;
+	r->have += n;
+	return host_frames(r);
+}
+
 static void reap(struct relay *r)
 {
 	int st;
@@ -320,6 +328,9 @@ static void reap(struct relay *r)
 
 static void relay(struct relay *r)
 {
+	/* Frames that came with the config (stdin, an early signal) are not news to poll. */
+	if (host_frames(r) < 0)
+		vsock = -1;
 	while (r->out >= 0 || r->err >= 0 || !r->exited) {
 		struct pollfd p[4] = {
 		    {.fd = r->out, .events = POLLIN},

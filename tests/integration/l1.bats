@@ -148,6 +148,14 @@ l1_check() {
 	l1_check vmct-isolation
 }
 
+@test "l1: run --vm -i: stdin reaches the process in the VM, then EOF" {
+	l1_check vmct-stdin
+}
+
+@test "l1: run --vm: SIGTERM to isola reaches the process in the VM, status 143 comes back" {
+	l1_check vmct-signal
+}
+
 @test "l1: run --vm: 5 runs leave no VMM, socket dir, bundle, mount or extra disk image" {
 	l1_check vmct-clean
 }

@@ -11,7 +11,7 @@ BASE="console=ttyS0 reboot=k panic=-1"
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate-refused smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
-vmct-isolation vmct-clean"
+vmct-isolation vmct-stdin vmct-signal vmct-clean"
 
 log() { echo "$*" >&2; }
 
@@ -302,15 +302,19 @@ t_poweroff() {
 
 # VM containers: isola run --vm with the generic kernel and a busybox image
 # (tests/l1/run.sh build_vmct), in a copy of the store under $W.
-vmct() { # OUT ARGS...: run --vm --rm, stdout to OUT, stderr to OUT.err; sets RC
-	local out=$1 kver
-	shift
+vmct_run() { # ARGS...: isola run --vm --rm with the bed's kernel and store
+	local kver
 	kver=$(ls "$L2DIR/vmct/lib/modules")
 	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
-	RC=0
 	ISOLA_STORE=$W/store timeout "$l1timeout" "$ISOLA_BIN" run --vm --rm \
-		--vm-kernel "$L2DIR/vmlinuz" --vm-modules "$L2DIR/vmct/lib/modules/$kver" \
-		"$@" </dev/null >"$out" 2>"$out.err" || RC=$?
+		--vm-kernel "$L2DIR/vmlinuz" --vm-modules "$L2DIR/vmct/lib/modules/$kver" "$@"
+}
+
+vmct() { # OUT ARGS...: stdin from $VMCT_IN (default /dev/null), stdout to OUT, stderr to OUT.err; sets RC
+	local out=$1
+	shift
+	RC=0
+	vmct_run "$@" <"${VMCT_IN:-/dev/null}" >"$out" 2>"$out.err" || RC=$?
 	log "isola run --vm $*: status $RC; stderr: $(cat "$out.err")"
 }
 
@@ -347,6 +351,30 @@ t_vmct_isolation() {
 	rm -f "/tmp/$mark"
 	[ "$RC" = 0 ] && hasnt "$W/out" 987654 && has "$W/out" NO-FILE && hasnt "$W/out" "^$mark" &&
 		[ "$(field "$W/out" NPROC)" -lt 10 ]
+}
+
+# -i: stdin reaches the process, and its end is the process's EOF.
+t_vmct_stdin() {
+	printf 'line one\nline two\n' >"$W/in"
+	VMCT_IN=$W/in vmct "$W/out" -i localhost/bb:1 sh -c 'cat; echo END'
+	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$(printf 'line one\nline two\nEND')" ]
+}
+
+# SIGTERM to isola reaches the process in the VM; its status comes back (128 + 15).
+t_vmct_signal() {
+	vmct_run localhost/bb:1 sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" \
+		2>"$W/out.err" &
+	local pid=$!
+	wait_for "$W/out" STARTED || {
+		kill -KILL "$pid"
+		wait "$pid"
+		return 1
+	}
+	kill -TERM "$pid"
+	RC=0
+	wait "$pid" || RC=$?
+	log "status after SIGTERM: $RC; stderr: $(cat "$W/out.err")"
+	[ "$RC" = 143 ]
 }
 
 # Five runs leave no VMM process, socket dir, bundle, mount or stray disk image.
