@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -95,6 +96,9 @@ static int spawn_vmm(struct host *h, struct err **err)
 		sigprocmask(SIG_SETMASK, &none, NULL);
 		/* Its own process group: a terminal's ^C reaches us, and we tell the guest. */
 		setpgid(0, 0);
+		/* And it does not outlive us, even when we are killed. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+			_exit(127);
 		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			_exit(127);
 		execv(o->vmm, (char **)argv);
@@ -136,17 +140,27 @@ static int accept_agent(struct host *h, struct err **err)
 	    now_ms() + (int64_t)(h->o->boot_timeout_s ? h->o->boot_timeout_s : 600) * 1000;
 
 	while (h->conn < 0) {
-		struct pollfd p[2] = {{.fd = h->listen_fd, .events = POLLIN},
-				      {.fd = h->pidfd, .events = POLLIN}};
+		struct pollfd p[3] = {{.fd = h->listen_fd, .events = POLLIN},
+				      {.fd = h->pidfd, .events = POLLIN},
+				      {.fd = h->sigfd, .events = POLLIN}};
 		int64_t left = end - now_ms();
 		int n;
 
 		if (left <= 0)
 			return err_make(err, ETIMEDOUT, "the VM's agent did not connect in %us",
 					h->o->boot_timeout_s);
-		n = poll(p, 2, left > INT_MAX ? INT_MAX : (int)left);
+		n = poll(p, 3, left > INT_MAX ? INT_MAX : (int)left);
 		if (n < 0 && errno != EINTR)
 			return err_make(err, errno, "poll");
+		if (p[2].revents) {
+			struct signalfd_siginfo si = {};
+
+			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			/* Nothing runs yet to pass it to: stop the VM. */
+			return err_make(err, 0, "signal %u before the container started",
+					si.ssi_signo);
+		}
 		if (p[0].revents)
 			h->conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		else if (p[1].revents) {

@@ -4,6 +4,7 @@
 # tests/l1, l1.bats vmct-*): refused options, bad kernels, the cached root
 # disk and initramfs, and that a failed run leaves nothing behind.
 load image-helpers
+bats_require_minimum_version 1.5.0
 
 setup() {
 	isola_tmp
@@ -18,7 +19,13 @@ setup() {
 	"$ISOLA" image import "$TMP/layout" localhost/vmct-bb:1 >/dev/null
 }
 
-teardown() { isola_cleanup_tmp; }
+teardown() {
+	# A failed test may leave its isola (and so its VMM) running: stop it.
+	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
+	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
+	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	isola_cleanup_tmp
+}
 
 # Nothing of a run is left: no bundle, no socket directory of ours, no VMM.
 nothing_left() {
@@ -89,4 +96,39 @@ nothing_left() {
 	[[ "$output" == *"no-such-cmd"* ]]
 	[ ! -d "$ISOLA_STORE/vm" ]
 	nothing_left
+}
+
+# A guest that never starts the agent (the counter test guest runs forever):
+# isola waits for it until a signal or the boot timeout.
+start_stuck_vm() {
+	[ -c /dev/kvm ] || skip "SKIP: no /dev/kvm"
+	[ -f "$ISOLA_TOP/build/guest/counter.elf" ] || ci_skip "test guests not built"
+	"$ISOLA" run --vm --rm --vm-kernel "$ISOLA_TOP/build/guest/counter.elf" vmct-bb:1 echo hi \
+		>"$TMP/out" 2>&1 3>&- &
+	PID=$!
+	wait_until 100 pgrep -P "$PID" -f "counter.elf"
+	VMM=$(pgrep -P "$PID" -f "counter.elf")
+	VMDIR=$(tr '\0' '\n' </proc/"$VMM"/cmdline | sed -n 's/^cid=3,uds=\(.*\)\/v.sock$/\1/p')
+	# The guest runs: its console (in isola's socket directory) counts.
+	wait_until 100 grep -q "counter: 1" "$VMDIR/console.log"
+}
+
+@test "run --vm: SIGTERM while the VM boots stops the VM, exit 125 naming the signal, nothing left" {
+	start_stuck_vm
+	kill -TERM "$PID"
+	local st=0
+	wait "$PID" || st=$?
+	[ "$st" = 125 ]
+	grep -q "signal 15 before the container started" "$TMP/out"
+	! kill -0 "$VMM" 2>/dev/null
+	[ ! -e "$VMDIR" ]
+	nothing_left
+}
+
+@test "run --vm: the VMM does not outlive a SIGKILLed isola" {
+	start_stuck_vm
+	kill -KILL "$PID"
+	wait "$PID" || true
+	wait_until 100 "! kill -0 $VMM 2>/dev/null"
+	# What a SIGKILL cannot clean (the socket directory, the bundle) teardown removes.
 }
