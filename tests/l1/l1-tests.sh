@@ -302,12 +302,13 @@ t_poweroff() {
 
 # VM containers: isola run --vm with the generic kernel and a busybox image
 # (tests/l1/run.sh build_vmct), in a copy of the store under $W.
+VMCT_KVER=$(ls "$L2DIR/vmct/lib/modules" 2>/dev/null)
+VMCT_ARGS="--vm-kernel $L2DIR/vmlinuz --vm-modules $L2DIR/vmct/lib/modules/$VMCT_KVER"
+
 vmct_run() { # ARGS...: isola run --vm --rm with the bed's kernel and store
-	local kver
-	kver=$(ls "$L2DIR/vmct/lib/modules")
 	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
-	ISOLA_STORE=$W/store timeout "$l1timeout" "$ISOLA_BIN" run --vm --rm \
-		--vm-kernel "$L2DIR/vmlinuz" --vm-modules "$L2DIR/vmct/lib/modules/$kver" "$@"
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store timeout "$l1timeout" "$ISOLA_BIN" run --vm --rm $VMCT_ARGS "$@"
 }
 
 vmct() { # OUT ARGS...: stdin from $VMCT_IN (default /dev/null), stdout to OUT, stderr to OUT.err; sets RC
@@ -331,7 +332,7 @@ t_vmct_exit() {
 # The process runs on the guest's kernel (generic), not L1's (cloud).
 t_vmct_kernel() {
 	local want
-	want=$(ls "$L2DIR/vmct/lib/modules")
+	want=$VMCT_KVER
 	vmct "$W/out" localhost/bb:1 uname -r
 	log "guest $(cat "$W/out"), L1 $(uname -r), want $want"
 	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$want" ] && [ "$want" != "$(uname -r)" ]
@@ -362,9 +363,13 @@ t_vmct_stdin() {
 
 # SIGTERM to isola reaches the process in the VM; its status comes back (128 + 15).
 t_vmct_signal() {
-	vmct_run localhost/bb:1 sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" \
-		2>"$W/out.err" &
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# A simple command, so that $! is isola itself (the test's watchdog bounds it).
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" 2>"$W/out.err" &
 	local pid=$!
+	[ "$(cat /proc/$pid/comm 2>/dev/null)" = isola ] || log "pid $pid is $(cat /proc/$pid/comm)"
 	wait_for "$W/out" STARTED || {
 		kill -KILL "$pid"
 		wait "$pid"
