@@ -19,7 +19,7 @@ runs=${RUNS:-3}
 [ -x "$isola" ] && [ -f "$guests/counter.elf" ] && [ -f "$guests/dirtier.elf" ] ||
 	{ echo "build first: $isola, $guests/{counter,dirtier}.elf" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/isola-bench-mig.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
 
 export BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
 

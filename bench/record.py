@@ -62,7 +62,7 @@ def main(argv):
     ap.add_argument("values", nargs="*")
     ap.add_argument("--x", type=float)
     ap.add_argument("--better", choices=("lower", "higher"), default="lower")
-    a = ap.parse_args(argv)
+    a = ap.parse_intermixed_args(argv)
     x = a.x
     if x is not None and x.is_integer():
         x = int(x)

@@ -20,7 +20,7 @@ isola=$build/src/cli/isola
 counter=$build/guest/counter.elf
 [ -x "$isola" ] && [ -f "$counter" ] || { echo "build first: $isola, $counter" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/isola-bench-snap.XXXXXX)
-trap 'kill $pid 2>/dev/null; wait 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
+trap 'kill $pid 2>/dev/null || true; wait 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
 pid=
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
