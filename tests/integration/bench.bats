@@ -77,4 +77,12 @@ bench_once() {
 		[[ "${lines[0]}" == bench/run:* ]]
 		[ ! -e "$BENCH_TMP/bad" ]
 	done
+	# A build directory the scripts' command lines cannot carry.
+	ln -s "$(dirname "$ISOLA")/../.." "$BENCH_TMP/b 'x"
+	run "$ISOLA_TOP/bench/run" -b "$BENCH_TMP/b 'x" -o "$BENCH_TMP/bad" cgroup
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "bench/run: build directory"* ]]
+	[ ! -e "$BENCH_TMP/bad" ]
+	rm "$BENCH_TMP/b 'x"
 }
