@@ -36,8 +36,10 @@ cleanup() {
 	pm network rm -f "$pnet" >/dev/null 2>&1 || true
 	pm system reset --force >/dev/null 2>&1 || true
 	"$ISOLA" network rm "$inet" >/dev/null 2>&1 || true
-	[ -n "${pbr:-}" ] && ip link del "$pbr" 2>/dev/null
-	[ -n "$inet" ] && ip link del "isl-$inet" 2>/dev/null
+	# Under set -e a failing last command here would end the trap before the
+	# ip_forward restore and the rm: the bridges are usually gone already.
+	[ -z "${pbr:-}" ] || ip link del "$pbr" 2>/dev/null || true
+	ip link del "isl-$inet" 2>/dev/null || true
 	echo "$fwd" >/proc/sys/net/ipv4/ip_forward
 	rm -rf --one-file-system "$tmp"
 }
@@ -96,7 +98,7 @@ python3 "$top/bench/paired.py" -w 3 -r "$RUNS" --export-json "$tmp/h.json" \
 	>/dev/null
 # shellcheck source=lib.sh
 . "$top/bench/lib.sh"
-bench_keep run-image-net "run --rm IMAGE true" "$tmp/h.json"
+bench_keep run-image-net "run --rm -p PORT:80 IMAGE true" "$tmp/h.json"
 jq -r '.results[] | "\(.command) \(.median * 1000) \(.stddev * 1000)"' "$tmp/h.json" |
 	awk '{m[NR]=$2; n[NR]=$1; s[NR]=$3}
 	     END { printf "run --rm -p PORT:80 IMAGE true (bridge network), median of '"$RUNS"' runs\n";
