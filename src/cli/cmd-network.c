@@ -6,6 +6,8 @@
  *   isola network rm     [--store D] NAME...
  *   isola network prune  [--store D]   undo the attachments of containers that are gone
  *                                      (crashed runs included), then remove unused networks
+ *   isola network dns-serve --store D NAME   the network's DNS responder, started by run
+ *                                      (src/net/dns-server.c) on sockets it hands over
  */
 #include <errno.h>
 #include <stdio.h>
@@ -191,6 +193,22 @@ static int net_prune(struct net_args *a, int argc, char **argv)
 	return rc;
 }
 
+/* Started by net_dns_ensure with its sockets as fds 4 and 5; runs until the network idles. */
+static int net_dns(struct net_args *a, int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *store = NULL;
+
+	if (argc - optind != 1)
+		return cli_usage_error(argv[0], "usage: network dns-serve --store DIR NAME");
+	store = store_path(a->store, argv[0]);
+	if (!store)
+		return 1;
+	if (!net_name_valid(argv[optind]))
+		return cli_usage_error(argv[0], "network name `%s`: invalid", argv[optind]);
+	return net_dns_serve(store, argv[optind], &err) < 0 ? cli_fail(&err) : 0;
+}
+
 /* Full names ("network ls"), found by cli_find_command for --help. */
 /* clang-format off */
 const struct cli_command cli_network_subcommands[] = {
@@ -198,6 +216,8 @@ const struct cli_command cli_network_subcommands[] = {
 	{"network ls", NULL, "list the networks", "", cmd_network_opts},
 	{"network rm", NULL, "remove networks no container uses", "NAME...", cmd_network_opts},
 	{"network prune", NULL, "remove unused networks and stale attachments", "", cmd_network_opts},
+	{"network dns-serve", NULL, "(internal) a network's DNS responder, started by run", "NAME",
+	 cmd_network_opts},
 	{},
 };
 /* clang-format on */
@@ -234,5 +254,7 @@ int cmd_network(struct cli_globals *g, int argc, char **argv)
 		return net_ls(&a, argc, argv);
 	if (streq(sub, "rm"))
 		return net_rm(&a, argc, argv);
+	if (streq(sub, "dns-serve"))
+		return net_dns(&a, argc, argv);
 	return net_prune(&a, argc, argv);
 }

@@ -305,6 +305,7 @@ int net_detach(const char *store, const char *id, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = NULL, *sp = NULL;
+	const char *network;
 	json_t *result;
 	int r;
 
@@ -331,12 +332,46 @@ int net_detach(const char *store, const char *id, struct err **err)
 	if (unlink(sp) < 0 && errno != ENOENT)
 		return err_make(err, errno, "remove `%s`", sp);
 	unlink_lock(store, id);
+	/* The last container gone: its network's DNS responder exits; wait for it. */
+	network = json_string_value(json_object_get(st, "network"));
+	if (network && net_name_valid(network) && !streq(network, NET_DEFAULT_NAME))
+		net_dns_settle(store, network);
 	return 0;
 }
 
 /* Files for /etc: resolv.conf, hosts, hostname (files.c). */
 int net_write_files(const char *store, const char *id, const char *network, const char *ip,
-		    const struct net_attach_opts *o, const char *dir, struct err **err);
+		    char **dns_servers, const struct net_attach_opts *o, const char *dir,
+		    struct err **err);
+
+/*
+ * A user-defined network's containers resolve each other through its DNS responder on the
+ * bridge's gateway addresses (*ret_servers); the default network keeps the host's
+ * resolvers (*ret_servers NULL), as podman's default network does.
+ */
+static int dns(const char *store, const char *network, json_t *result, char ***ret_servers,
+	       struct err **err)
+{
+	_cleanup_strv_ char **gw = NULL;
+	int r;
+
+	*ret_servers = NULL;
+	if (streq(network, NET_DEFAULT_NAME))
+		return 0;
+	for (int v6 = 0; v6 < 2; v6++) {
+		_cleanup_free_ char *g = net_result_gateway(result, v6);
+
+		if (g && strv_push(&gw, g) < 0)
+			return err_make(err, ENOMEM, "DNS");
+	}
+	if (!gw)
+		return 0; /* no gateway (a conflist of the user's): the host's resolvers */
+	r = net_dns_ensure(store, network, gw, err);
+	if (r < 0)
+		return r;
+	*ret_servers = TAKE_PTR(gw);
+	return 0;
+}
 
 static int add(const char *store, const char *id, const char *ns, json_t *st, json_t **ret,
 	       struct err **err)
@@ -357,7 +392,8 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 	       const char *files_dir, struct err **err)
 {
 	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
-	_cleanup_free_ char *ns = NULL, *ip = NULL;
+	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL;
+	_cleanup_strv_ char **servers = NULL;
 	int r;
 
 	if (!id_valid(id))
@@ -384,12 +420,18 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 	}
 	if (r >= 0) {
 		ip = net_result_ipv4(result);
+		ip6 = net_result_ipv6(result);
 		if (ip)
 			json_object_set_new(st, "ip", json_string(ip));
+		if (ip6)
+			json_object_set_new(st, "ip6", json_string(ip6));
 		r = state_save(store, id, st, err);
 	}
 	if (r >= 0)
-		r = net_write_files(store, id, o->network, ip, o, files_dir, err);
+		r = dns(store, o->network, result, &servers, err);
+	if (r >= 0)
+		r = net_write_files(store, id, o->network, ip ? ip : ip6, servers, o, files_dir,
+				    err);
 	if (r < 0)
 		net_detach(store, id, NULL);
 	return r;

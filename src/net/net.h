@@ -38,6 +38,10 @@ int net_cni_run(json_t *conflist, const char *command, const char *id, const cha
 		struct err **err);
 /* The first IPv4 address of a result ("10.90.0.5", no prefix); NULL when there is none. */
 char *net_result_ipv4(json_t *result);
+/* The same for IPv6 ("fd00::5"). */
+char *net_result_ipv6(json_t *result);
+/* The gateway of the first address of a family; NULL when there is none. */
+char *net_result_gateway(json_t *result, bool v6);
 
 /* ---- network namespaces (netns.c) ---- */
 /* A new network namespace, loopback up, bind-mounted on path (a new file). */
@@ -99,3 +103,53 @@ int net_lock(const char *store, const char *id, struct err **err);
 bool net_busy(const char *store, const char *id);
 /* The ids with recorded state. */
 int net_state_ids(const char *store, char ***ret, struct err **err);
+
+/* ---- DNS messages (dns.c) ---- */
+#define DNS_PKT_MAX	   4096 /* what we read or send over UDP */
+#define DNS_NAME_TEXT_MAX  1100 /* a 255-byte name with every byte as "\DDD" */
+#define DNS_TYPE_A	   1
+#define DNS_TYPE_AAAA	   28
+#define DNS_RCODE_FORMERR  1
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_NOTIMP   4
+
+struct dns_header {
+	uint16_t id, flags, qd, an, ns, ar;
+};
+struct dns_question {
+	char name[DNS_NAME_TEXT_MAX]; /* lower case, dotted, no final dot; odd bytes "\DDD" */
+	uint16_t type, class;
+	size_t end; /* the offset after the question */
+};
+struct dns_rr {
+	uint16_t type;
+	uint8_t len;
+	uint8_t data[16];
+	uint32_t ttl;
+};
+/*
+ * The name at off (compression followed) as text; ret_next: the offset after it in the
+ * packet.  -EBADMSG for anything malformed.
+ */
+int dns_name_read(const uint8_t *p, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
+		  size_t *ret_next);
+/* Header and the one question; every other record is walked and bounds-checked. */
+int dns_parse(const uint8_t *p, size_t len, struct dns_header *h, struct dns_question *q);
+/* A response to the parsed request req: its question, then rrs (TC when they do not fit). */
+int dns_answer(const uint8_t *req, const struct dns_header *h, const struct dns_question *q,
+	       unsigned rcode, const struct dns_rr *rrs, size_t n_rrs, uint8_t *out, size_t cap,
+	       size_t *ret_len);
+
+/* ---- a network's DNS responder (dns-server.c) ---- */
+/*
+ * Make sure the responder of a network runs: it answers the names of the network's
+ * containers (as net/state records them) on addrs (the gateway addresses, NULL-ended) port
+ * 53 and forwards other names to the host's resolvers.  It is `isola network dns-serve`
+ * (this executable), and exits once the network has no container.
+ */
+int net_dns_ensure(const char *store, const char *network, char **addrs, struct err **err);
+/* After a container left: wait (bounded) for an idle network's responder to exit. */
+void net_dns_settle(const char *store, const char *network);
+/* The responder's loop, on fds handed over by net_dns_ensure. */
+int net_dns_serve(const char *store, const char *network, struct err **err);
