@@ -53,17 +53,22 @@ int net_bridge_delete(const char *name, struct err **err);
 
 /* ---- networks (network.c) ---- */
 bool net_name_valid(const char *name);
-/* Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall. */
-int net_network_create(const char *store, const char *name, const char *subnet, const char *bridge,
-		       struct err **err);
+/*
+ * Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall.
+ * subnets (NULL-ended): one IPv4 and/or one IPv6 subnet; ipv6 insists on the latter.
+ */
+int net_network_create(const char *store, const char *name, char **subnets, bool ipv6,
+		       const char *bridge, struct err **err);
 /* Load a network; NET_DEFAULT_NAME is created on first use. */
 int net_network_load(const char *store, const char *name, json_t **ret, struct err **err);
-/* [{"name","bridge","subnet"}] */
+/* [{"name","bridge","subnet" (the first),"subnets"}] */
 int net_network_list(const char *store, json_t **ret, struct err **err);
 /* Refused while a container is attached. */
 int net_network_remove(const char *store, const char *name, struct err **err);
 /* "10.1.2.0/24" -> network address and prefix; rejects host bits and prefixes outside 8..30. */
 int net_cidr_parse(const char *s, uint32_t *ret_addr, unsigned *ret_prefix);
+/* "fd00:1::/64": rejects host bits and prefixes outside 8..120. */
+int net_cidr6_parse(const char *s, uint8_t ret_addr[16], unsigned *ret_prefix);
 
 /* ---- container attachments (attach.c) ---- */
 struct net_port {

@@ -20,20 +20,36 @@ net_free_subnet() {
 	return 1
 }
 
+# A private IPv6 /64 that no route on the host uses yet.
+net_free_subnet6() {
+	local i x
+	for i in $(seq 0 60); do
+		x=$(printf %x $(((${1:-$$} + i * 7) % 65000 + 256)))
+		ip -6 route | grep -q "^fd00:213:$x:" && continue
+		echo "fd00:213:$x::/64"
+		return 0
+	done
+	return 1
+}
+
 free_port() {
 	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-# ip_forward as it was (the bridge plugin sets it), restored by net_teardown_file.
+# ip_forward (and IPv6 forwarding) as it was (the bridge plugin sets them), restored by
+# net_teardown_file.
 net_setup_file() {
 	FILE_TMP=$(mktemp -d /tmp/isola-it-net.XXXXXX)
 	export FILE_TMP
 	cat /proc/sys/net/ipv4/ip_forward >"$FILE_TMP/ip_forward"
+	cat /proc/sys/net/ipv6/conf/all/forwarding >"$FILE_TMP/ip6_forward" 2>/dev/null || true
 }
 
 net_teardown_file() {
 	[ -n "${FILE_TMP:-}" ] || return 0
 	[ -f "$FILE_TMP/ip_forward" ] && cat "$FILE_TMP/ip_forward" >/proc/sys/net/ipv4/ip_forward
+	[ -s "$FILE_TMP/ip6_forward" ] &&
+		cat "$FILE_TMP/ip6_forward" >/proc/sys/net/ipv6/conf/all/forwarding
 	rm -rf --one-file-system "$FILE_TMP"
 }
 
@@ -77,7 +93,7 @@ refute_leaks() {
 	[ -z "$left" ] || { echo "veths left on $BR: $left" >&2; return 1; }
 	left=$(iptables-save | grep -E "\"$NET\"|${SUBNET%.0/24}\.|${1:-@@none@@}" || true)
 	[ -z "$left" ] || { echo "iptables rules left: $left" >&2; return 1; }
-	left=$(ls "$ISOLA_STORE/net/ipam/$NET" 2>/dev/null | grep -Ev '^(lock|last_reserved_ip\.0)$' || true)
+	left=$(ls "$ISOLA_STORE/net/ipam/$NET" 2>/dev/null | grep -Ev "^(lock|last_reserved_ip\.[0-9]+)$" || true)
 	[ -z "$left" ] || { echo "IPAM leases left: $left" >&2; return 1; }
 	left=$(net_dns_pids)
 	[ -z "$left" ] || { echo "DNS responder left: $left" >&2; return 1; }
