@@ -388,6 +388,41 @@ static int add(const char *store, const char *id, const char *ns, json_t *st, js
 			   json_object_get(st, "runtimeConfig"), NULL, ret, err);
 }
 
+/* DNS names: [A-Za-z0-9_-] labels of at most 63, 253 in all; only where a responder is. */
+static int check_aliases(const struct net_attach_opts *o, struct err **err)
+{
+	for (size_t i = 0; o->aliases && o->aliases[i]; i++) {
+		const char *s = o->aliases[i];
+		size_t label = 0, n = strlen(s);
+		bool ok = n > 0 && n <= 253 && s[0] != '.' && s[0] != '-' && s[n - 1] != '.';
+
+		for (; ok && *s; s++) {
+			label = *s == '.' ? 0 : label + 1;
+			ok = label <= 63 && (*s != '.' || s[1] != '.') &&
+			     ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			      (*s >= '0' && *s <= '9') || strchr("_.-", *s));
+		}
+		if (!ok)
+			return err_make(err, 0, "--network-alias `%s`: expected a DNS name",
+					o->aliases[i]);
+		if (streq(o->network, NET_DEFAULT_NAME))
+			return err_make(
+			    err, 0,
+			    "--network-alias: the default network has no DNS responder; "
+			    "use a network made with 'isola network create'");
+	}
+	return 0;
+}
+
+static json_t *strv_to_json(char **v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
 	       const char *files_dir, struct err **err)
 {
@@ -398,7 +433,9 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 
 	if (!id_valid(id))
 		return err_make(err, 0, "container `%s`: invalid id", id);
-	r = make_dirs(store, err);
+	r = check_aliases(o, err);
+	if (r >= 0)
+		r = make_dirs(store, err);
 	if (r >= 0)
 		r = effective_conflist(store, o->network, &conflist, err);
 	if (r >= 0)
@@ -411,6 +448,8 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 		       "runtimeConfig", "portMappings", port_mappings(o), "result");
 	if (!ns || !st)
 		return err_make(err, ENOMEM, "network state");
+	if (o->aliases)
+		json_object_set_new(st, "aliases", strv_to_json(o->aliases));
 	if (path_exists(ns))
 		return err_make(err, EEXIST, "container `%s` has a network namespace (%s)", id, ns);
 	r = add(store, id, ns, st, &result, err);

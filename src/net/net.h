@@ -86,6 +86,7 @@ struct net_attach_opts {
 	const char *hostname;
 	char **dns;	  /* nameserver addresses, NULL: the host's (not loopback ones) */
 	char **add_hosts; /* "NAME:IP" */
+	char **aliases;	  /* more names for the network's DNS responder (not the default network) */
 };
 /* The netns path of a container: <store>/net/ns/<id>. */
 char *net_netns_path(const char *store, const char *id);

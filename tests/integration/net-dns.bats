@@ -80,13 +80,14 @@ lookup() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "nameserver $GW" ]
 	[[ "$output" == *"Address: $ip_a"* ]]
-	# A container started later is known to an earlier one, by name and by hostname.
-	"$ISOLA" run -d --name "c-$$" --hostname "cee$$" --network "$NET" "$IMG" sleep 120
+	# A container started later is known to an earlier one, by name, hostname and alias.
+	"$ISOLA" run -d --name "c-$$" --hostname "cee$$" --network-alias "db$$.test" \
+		--network "$NET" "$IMG" sleep 120
 	ip_c=$(jq -r .ip "$ISOLA_STORE/net/state/c-$$.json")
-	run "$ISOLA" exec "a-$$" sh -c "nslookup c-$$ && nslookup CEE$$"
+	run "$ISOLA" exec "a-$$" sh -c "nslookup c-$$ && nslookup CEE$$ && nslookup db$$.test"
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$(grep -c "Address: $ip_c" <<<"$output")" -eq 2 ]
+	[ "$(grep -c "Address: $ip_c" <<<"$output")" -eq 3 ]
 	# Still one responder; once c is gone, so is its name (no resolver: SERVFAIL).
 	[ "$(net_dns_pids | wc -l)" -eq 1 ]
 	"$ISOLA" rm -f "c-$$" >/dev/null
@@ -190,6 +191,26 @@ lookup() {
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"network \`$NET\`"*"bind $GW port 53"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	refute_leaks
+}
+
+@test "dns: a bad --network-alias, or one on the default network, is one line and leaves nothing" {
+	for bad in "--network-alias -x" "--network-alias a..b" "--network-alias a/b" \
+		"--network-alias $(printf 'a%.0s' $(seq 64))"; do
+		# shellcheck disable=SC2086
+		run "$ISOLA" run --rm --network "$NET" $bad "$IMG" true
+		echo "$bad: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *--network-alias* ]]
+	done
+	run "$ISOLA" run --rm --network-alias "x$$" "$IMG" true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"default network has no DNS responder"* ]]
+	run "$ISOLA" run --rm --network none --network-alias "x$$" "$IMG" true
+	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	refute_leaks
 }
