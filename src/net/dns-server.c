@@ -6,7 +6,8 @@
  * (id, hostname, aliases) from net/state, which it watches with inotify, so a name
  * appears when a container is attached and goes when it is detached.  Other names go to
  * the host's resolvers (/etc/resolv.conf, or $ISOLA_DNS_RESOLV_CONF) and their answer is
- * relayed; with no resolver, or none answering, the client gets SERVFAIL.
+ * relayed; with no resolver, or none answering, the client gets SERVFAIL.  Only clients
+ * with an address in the network's subnets are answered at all.
  *
  * Files under <store>/net/dns: <network>.lock orders starting and stopping (the starter
  * and the responder's last look at the state hold it), <network>.pid is locked by the
@@ -65,8 +66,16 @@ struct dns_pending {
 	uint8_t query[QUERY_MAX];
 };
 
+struct dns_subnet {
+	int family;
+	uint8_t addr[16];
+	unsigned prefix;
+};
+
 struct dnsd {
 	const char *store, *network;
+	struct dns_subnet subnets[2]; /* only clients from these are answered */
+	size_t n_subnets;
 	char state_dir[4096], lock_path[4096];
 	int ino;
 	int socks[MAX_SOCKS];
@@ -171,6 +180,59 @@ static size_t members(const char *store, const char *network)
 	return d.members;
 }
 
+/* The network's subnets, from its conflist (host-local's ranges). */
+static int subnets_load(struct dnsd *d, struct err **err)
+{
+	_cleanup_json_ json_t *c = NULL;
+	json_t *br, *set;
+	size_t i;
+	int r = net_network_load(d->store, d->network, &c, err);
+
+	if (r < 0)
+		return r;
+	br = json_array_get(json_object_get(c, "plugins"), 0);
+	json_array_foreach (json_object_get(json_object_get(br, "ipam"), "ranges"), i, set) {
+		const char *sub =
+		    json_string_value(json_object_get(json_array_get(set, 0), "subnet"));
+		struct dns_subnet *n = &d->subnets[d->n_subnets];
+		uint32_t a4;
+
+		if (!sub || d->n_subnets >= ARRAY_SIZE(d->subnets))
+			continue;
+		if (net_cidr_parse(sub, &a4, &n->prefix) == 0) {
+			n->family = AF_INET;
+			a4 = htonl(a4);
+			memcpy(n->addr, &a4, 4);
+			d->n_subnets++;
+		} else if (net_cidr6_parse(sub, n->addr, &n->prefix) == 0) {
+			n->family = AF_INET6;
+			d->n_subnets++;
+		}
+	}
+	if (!d->n_subnets)
+		return err_make(err, 0, "network `%s`: no subnet to serve", d->network);
+	return 0;
+}
+
+/* A client on the network: other networks' containers do not learn its names. */
+static bool client_ok(const struct dnsd *d, const struct sockaddr_storage *from)
+{
+	const uint8_t *a = from->ss_family == AF_INET
+			       ? (const uint8_t *)&((const struct sockaddr_in *)from)->sin_addr
+			       : ((const struct sockaddr_in6 *)from)->sin6_addr.s6_addr;
+
+	for (size_t i = 0; i < d->n_subnets; i++) {
+		const struct dns_subnet *s = &d->subnets[i];
+		bool in = s->family == from->ss_family;
+
+		for (unsigned bit = 0; in && bit < s->prefix; bit++)
+			in = !((a[bit / 8] ^ s->addr[bit / 8]) & (0x80 >> (bit % 8)));
+		if (in)
+			return true;
+	}
+	return false;
+}
+
 /* ---- upstream resolvers ---- */
 
 static bool is_ours(struct dnsd *d, const struct sockaddr_storage *sa)
@@ -223,7 +285,12 @@ static void upstreams_load(struct dnsd *d)
 	struct stat st;
 
 	path = path && *path ? path : "/etc/resolv.conf";
-	if (stat(path, &st) == 0 && st.st_mtim.tv_sec == d->resolv_mtime.tv_sec &&
+	if (stat(path, &st) < 0) {
+		d->n_up = 0;
+		d->resolv_mtime = (struct timespec){};
+		return;
+	}
+	if (st.st_mtim.tv_sec == d->resolv_mtime.tv_sec &&
 	    st.st_mtim.tv_nsec == d->resolv_mtime.tv_nsec && d->resolv_mtime.tv_sec)
 		return;
 	d->resolv_mtime = st.st_mtim;
@@ -360,7 +427,9 @@ static void on_query(struct dnsd *d, int lsock)
 	size_t len, nr;
 	bool known;
 
-	if (n < 0 || dns_parse(pkt, n, &h, &q) < 0 || (h.flags & 0x8000))
+	if (n < 0 || !client_ok(d, &from))
+		return;
+	if (dns_parse(pkt, n, &h, &q) < 0 || (h.flags & 0x8000))
 		return; /* malformed, or a response: never answered (no reflection) */
 	if (((h.flags >> 11) & 0xf) != 0)
 		return reply_rcode(lsock, &from, fl, pkt, &h, &q, DNS_RCODE_NOTIMP);
@@ -544,6 +613,8 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s/net/state", store);
 	snprintf(d->lock_path, sizeof(d->lock_path), "%s/net/dns/%s.lock", store, network);
 	r = serve_fds(d, err);
+	if (r >= 0)
+		r = subnets_load(d, err);
 	if (r < 0)
 		goto out;
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
@@ -631,6 +702,8 @@ exec_server(const char *store, const char *network, int pid_fd, const int *socks
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (chdir("/") < 0)
+		_exit(127);
 	for (int s = 1; s < 32; s++)
 		if (s != SIGKILL && s != SIGSTOP)
 			signal(s, SIG_DFL);

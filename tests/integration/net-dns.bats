@@ -117,7 +117,7 @@ lookup() {
 	refute_leaks
 }
 
-@test "dns: the responder survives 10k hostile queries and still answers" {
+@test "dns: the responder survives 10k hostile queries, answers only its network" {
 	run "$ISOLA" run -d --name "h-$$" --network "$NET" "$IMG" sleep 120
 	[ "$status" -eq 0 ]
 	ip_h=$(jq -r .ip "$ISOLA_STORE/net/state/h-$$.json")
@@ -150,6 +150,17 @@ lookup() {
 	        s.recv(4096)
 	    except socket.timeout:
 	        break
+	# A client outside the network's subnet (127.0.0.1) is not answered.
+	o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	o.bind(("127.0.0.1", 0))
+	o.settimeout(1)
+	o.sendto(q(enc(name), qid=0xbeee), (gw, 53))
+	try:
+	    o.recv(4096)
+	    print("answered a client outside the network")
+	    sys.exit(1)
+	except socket.timeout:
+	    pass
 	for attempt in range(20):
 	    s.sendto(q(enc(name.upper()), qid=0xbeef), (gw, 53))
 	    try:
