@@ -808,3 +808,19 @@ void net_dns_settle(const char *store, const char *network)
 	for (int i = 0; i < SETTLE_MS / 10 && !gone(lk, pf); i++)
 		nanosleep(&ts, NULL);
 }
+
+void net_dns_forget(const char *store, const char *network)
+{
+	_cleanup_free_ char *pp = dns_file(store, network, ".pid"),
+			    *lp = dns_file(store, network, ".lock");
+	_cleanup_close_ int lk = lp ? open(lp, O_RDWR | O_CLOEXEC) : -1;
+	_cleanup_close_ int pf = pp ? open(pp, O_RDWR | O_CLOEXEC) : -1;
+
+	/* Under the network's lock, and only if no responder holds the pid file. */
+	if (lk < 0 || flock(lk, LOCK_EX) < 0)
+		return;
+	if (pf >= 0 && flock(pf, LOCK_EX | LOCK_NB) < 0)
+		return;
+	unlink(pp);
+	unlink(lp);
+}

@@ -157,5 +157,7 @@ int dns_answer(const uint8_t *req, const struct dns_header *h, const struct dns_
 int net_dns_ensure(const char *store, const char *network, char **addrs, struct err **err);
 /* After a container left: wait (bounded) for an idle network's responder to exit. */
 void net_dns_settle(const char *store, const char *network);
+/* A removed network: its responder's files go (the responder has gone with its containers). */
+void net_dns_forget(const char *store, const char *network);
 /* The responder's loop, on fds handed over by net_dns_ensure. */
 int net_dns_serve(const char *store, const char *network, struct err **err);

@@ -376,5 +376,6 @@ int net_network_remove(const char *store, const char *name, struct err **err)
 		return err_make(err, errno,
 				errno == ENOENT ? "network `%s`: no such network" : "remove `%s`",
 				errno == ENOENT ? name : path);
+	net_dns_forget(store, name);
 	return 0;
 }

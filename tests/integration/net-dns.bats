@@ -99,6 +99,9 @@ lookup() {
 	"$ISOLA" rm -f "a-$$" >/dev/null
 	refute_leaks
 	[ -z "$(ss -Hlnu "src $GW:53")" ]
+	# Removing the network removes the responder's files.
+	"$ISOLA" network rm "$NET" >/dev/null
+	[ -z "$(ls "$ISOLA_STORE/net/dns")" ]
 }
 
 @test "dns: other names go to the host's resolvers; none answering gives SERVFAIL" {
