@@ -414,6 +414,21 @@ static int check_aliases(const struct net_attach_opts *o, struct err **err)
 	return 0;
 }
 
+/* A new bridge's IPv6 gateway is tentative for a while: wait, so the container can use it. */
+static void settle_ipv6(json_t *conflist)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (json_object_get(conflist, "plugins"), i, p) {
+		const char *t = json_string_value(json_object_get(p, "type"));
+		const char *br = json_string_value(json_object_get(p, "bridge"));
+
+		if (t && streq(t, "bridge") && br && strlen(br) < 16 && !strchr(br, '/'))
+			net_bridge_settle_ipv6(br);
+	}
+}
+
 static json_t *strv_to_json(char **v)
 {
 	json_t *a = json_array();
@@ -466,6 +481,8 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 			json_object_set_new(st, "ip6", json_string(ip6));
 		r = state_save(store, id, st, err);
 	}
+	if (r >= 0 && ip6)
+		settle_ipv6(conflist);
 	if (r >= 0)
 		r = dns(store, o->network, result, &servers, err);
 	if (r >= 0)

@@ -48,6 +48,11 @@ char *net_result_gateway(json_t *result, bool v6);
 int net_netns_create(const char *path, struct err **err);
 /* Unmount and unlink; a missing file is fine. */
 int net_netns_remove(const char *path, struct err **err);
+/*
+ * Wait (at most 3 s) until no IPv6 address of a bridge is tentative: a new bridge's
+ * gateway is unusable for the ~1 s of duplicate address detection.
+ */
+void net_bridge_settle_ipv6(const char *bridge);
 /* Delete a bridge interface (set down first); a missing one is fine. */
 int net_bridge_delete(const char *name, struct err **err);
 

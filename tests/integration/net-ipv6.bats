@@ -51,6 +51,9 @@ refute_leaks6() {
 	[[ "$output" == *"$BR"*"$SUBNET6"* ]]
 	run "$ISOLA" run -d --name "a-$$" --network "$NET" "$IMG" sleep 120
 	[ "$status" -eq 0 ]
+	# The new bridge's gateway is usable at once (not tentative, DAD is over).
+	ip -6 addr show dev "$BR" | grep "$P6::1/64"
+	[ -z "$(ip -6 addr show dev "$BR" | grep tentative)" ]
 	ip6_a=$(jq -r .ip6 "$ISOLA_STORE/net/state/a-$$.json")
 	[[ "$ip6_a" == "$P6":* ]]
 	[ "$(jq -r .ip "$ISOLA_STORE/net/state/a-$$.json")" = null ]
