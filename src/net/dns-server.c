@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * A network's DNS responder, as podman's aardvark-dns: one process per user-defined
- * network, listening on the bridge's gateway addresses (UDP port 53) in the host's
- * network namespace.  It answers A and AAAA for the names of the network's containers
+ * network, listening on the bridge's gateway addresses (port 53, UDP and TCP) in the
+ * host's network namespace.  It answers A and AAAA for the names of the network's containers
  * (id, hostname, aliases) from net/state, which it watches with inotify, so a name
  * appears when a container is attached and goes when it is detached.  Other names go to
  * the host's resolvers (/etc/resolv.conf, or $ISOLA_DNS_RESOLV_CONF) and their answer is
  * relayed; with no resolver, or none answering, the client gets SERVFAIL.  Only clients
- * with an address in the network's subnets are answered at all.
+ * with an address in the network's subnets are answered at all.  Over TCP, queries go
+ * upstream over UDP too.
  *
  * Files under <store>/net/dns: <network>.lock orders starting and stopping (the starter
  * and the responder's last look at the state hold it), <network>.pid is locked by the
- * responder for as long as it lives (and holds its pid).
+ * responder for as long as it lives (and holds its pid).  Started by dns-spawn.c.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -27,26 +28,24 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "dns-internal.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "net.h"
 #include "strv.h"
 
-#define FD_PID	    3 /* the locked pid file */
-#define FD_SOCK	    4 /* and 5: the listening sockets */
-#define MAX_SOCKS   2
-#define MAX_UP	    3 /* resolv.conf's limit (MAXNS) */
+#define TCP_MAX	    16	  /* connections at a time; the oldest gives way */
+#define TCP_IDLE_MS 10000 /* RFC 7766 6.2.3: seconds, not minutes */
+#define MAX_UP	    3	  /* resolv.conf's limit (MAXNS) */
 #define PENDING_MAX 256
 #define FORWARD_MS  2000 /* per upstream, then the next one, then SERVFAIL */
 #define QUERY_MAX   512
 #define ANSWER_TTL  5 /* names come and go with containers */
 #define MAX_ANSWERS 16
-#define SETTLE_MS   5000
 
 struct dns_rec {
 	char name[254];
@@ -54,13 +53,29 @@ struct dns_rec {
 	uint8_t addr[16];
 };
 
+/* Where an answer goes: a UDP socket and an address, or a TCP connection (slot, gen). */
+struct dns_client {
+	int lsock;
+	struct sockaddr_storage addr;
+	socklen_t len;
+	int tcp; /* -1: UDP */
+	uint32_t gen;
+};
+
+/* A TCP connection: two-byte length, then the message (RFC 1035 4.2.2). */
+struct dns_tcp {
+	int fd; /* -1: free */
+	uint32_t gen;
+	uint64_t deadline;
+	size_t have;
+	uint8_t buf[2 + DNS_PKT_MAX];
+};
+
 struct dns_pending {
 	bool used;
 	uint16_t up_id, id;
 	unsigned attempt;
-	int lsock;
-	struct sockaddr_storage client;
-	socklen_t client_len;
+	struct dns_client client;
 	uint64_t deadline;
 	size_t len;
 	uint8_t query[QUERY_MAX];
@@ -78,8 +93,10 @@ struct dnsd {
 	size_t n_subnets;
 	char state_dir[4096], lock_path[4096];
 	int ino;
-	int socks[MAX_SOCKS];
-	size_t n_socks;
+	int socks[MAX_SOCKS], listeners[MAX_SOCKS];
+	size_t n_socks, n_listeners;
+	struct dns_tcp tcp[TCP_MAX];
+	uint32_t tcp_gen;
 	int up_fd[2]; /* AF_INET, AF_INET6 */
 	struct sockaddr_storage up[MAX_UP];
 	socklen_t up_len[MAX_UP];
@@ -99,7 +116,7 @@ static uint64_t now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *dns_file(const char *store, const char *network, const char *ext)
+char *net_dns_file(const char *store, const char *network, const char *ext)
 {
 	char *p = NULL;
 
@@ -171,7 +188,7 @@ static void recs_load(struct dnsd *d)
 	}
 }
 
-static size_t members(const char *store, const char *network)
+size_t net_dns_members(const char *store, const char *network)
 {
 	struct dnsd d = {.store = store, .network = network};
 
@@ -312,21 +329,42 @@ static int up_sock(struct dnsd *d, int family)
 
 /* ---- queries ---- */
 
-static void reply(int sock, const struct sockaddr_storage *to, socklen_t tl, const uint8_t *p,
-		  size_t n)
+static void tcp_close(struct dnsd *d, int i)
 {
-	(void)sendto(sock, p, n, MSG_DONTWAIT, (const struct sockaddr *)to, tl);
+	if (d->tcp[i].fd >= 0)
+		close(d->tcp[i].fd);
+	d->tcp[i].fd = -1;
 }
 
-static void reply_rcode(int sock, const struct sockaddr_storage *to, socklen_t tl,
-			const uint8_t *req, const struct dns_header *h,
-			const struct dns_question *q, unsigned rcode)
+static void reply(struct dnsd *d, const struct dns_client *c, const uint8_t *p, size_t n)
+{
+	uint8_t framed[2 + DNS_PKT_MAX];
+	struct dns_tcp *t;
+
+	if (c->tcp < 0) {
+		(void)sendto(c->lsock, p, n, MSG_DONTWAIT, (const struct sockaddr *)&c->addr,
+			     c->len);
+		return;
+	}
+	t = &d->tcp[c->tcp];
+	if (t->fd < 0 || t->gen != c->gen || n > DNS_PKT_MAX)
+		return; /* that connection is gone */
+	framed[0] = n >> 8;
+	framed[1] = n & 0xff;
+	memcpy(framed + 2, p, n);
+	/* Answers are small: one that does not go out at once ends the connection. */
+	if (send(t->fd, framed, n + 2, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(n + 2))
+		tcp_close(d, c->tcp);
+}
+
+static void reply_rcode(struct dnsd *d, const struct dns_client *c, const uint8_t *req,
+			const struct dns_header *h, const struct dns_question *q, unsigned rcode)
 {
 	uint8_t out[QUERY_MAX];
 	size_t n;
 
 	if (dns_answer(req, h, q, rcode, NULL, 0, out, sizeof(out), &n) == 0)
-		reply(sock, to, tl, out, n);
+		reply(d, c, out, n);
 }
 
 /* The records of q's name and type; *known: the name is one of ours. */
@@ -395,49 +433,114 @@ static uint16_t fresh_id(struct dnsd *d)
 	return id;
 }
 
-static void forward(struct dnsd *d, int lsock, const struct sockaddr_storage *from, socklen_t fl,
-		    uint8_t *pkt, size_t n, const struct dns_header *h,
-		    const struct dns_question *q)
+static void forward(struct dnsd *d, const struct dns_client *c, uint8_t *pkt, size_t n,
+		    const struct dns_header *h, const struct dns_question *q)
 {
 	struct dns_pending *p;
 
 	upstreams_load(d);
 	if (d->n_up == 0 || n > QUERY_MAX)
-		return reply_rcode(lsock, from, fl, pkt, h, q, DNS_RCODE_SERVFAIL);
+		return reply_rcode(d, c, pkt, h, q, DNS_RCODE_SERVFAIL);
 	p = pending_slot(d);
-	*p = (struct dns_pending){
-	    .used = true, .id = h->id, .lsock = lsock, .client_len = fl, .len = n};
+	*p = (struct dns_pending){.used = true, .id = h->id, .client = *c, .len = n};
 	p->up_id = fresh_id(d);
-	memcpy(&p->client, from, fl);
 	memcpy(p->query, pkt, n);
 	p->query[0] = p->up_id >> 8;
 	p->query[1] = p->up_id & 0xff;
 	pending_send(d, p);
 }
 
-static void on_query(struct dnsd *d, int lsock)
+/* A query from a client of the network: our names answered, others forwarded. */
+static void on_message(struct dnsd *d, const struct dns_client *c, uint8_t *pkt, size_t n)
 {
-	uint8_t pkt[DNS_PKT_MAX], out[QUERY_MAX];
-	struct sockaddr_storage from;
-	socklen_t fl = sizeof(from);
+	uint8_t out[QUERY_MAX];
 	struct dns_rr rrs[MAX_ANSWERS];
 	struct dns_header h;
 	struct dns_question q;
-	ssize_t n = recvfrom(lsock, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
 	size_t len, nr;
 	bool known;
 
-	if (n < 0 || !client_ok(d, &from))
-		return;
-	if (dns_parse(pkt, n, &h, &q) < 0 || (h.flags & 0x8000))
+	if (dns_parse(pkt, n, &h, &q) < 0 || (h.flags & 0x8000)) {
+		if (c->tcp >= 0)
+			tcp_close(d, c->tcp);
 		return; /* malformed, or a response: never answered (no reflection) */
+	}
 	if (((h.flags >> 11) & 0xf) != 0)
-		return reply_rcode(lsock, &from, fl, pkt, &h, &q, DNS_RCODE_NOTIMP);
+		return reply_rcode(d, c, pkt, &h, &q, DNS_RCODE_NOTIMP);
 	nr = lookup(d, &q, rrs, &known);
 	if (!known || q.class != 1)
-		return forward(d, lsock, &from, fl, pkt, n, &h, &q);
+		return forward(d, c, pkt, n, &h, &q);
 	if (dns_answer(pkt, &h, &q, 0, rrs, nr, out, sizeof(out), &len) == 0)
-		reply(lsock, &from, fl, out, len);
+		reply(d, c, out, len);
+}
+
+static bool on_query(struct dnsd *d, int lsock)
+{
+	uint8_t pkt[DNS_PKT_MAX];
+	struct dns_client c = {.lsock = lsock, .len = sizeof(c.addr), .tcp = -1};
+	ssize_t n =
+	    recvfrom(lsock, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&c.addr, &c.len);
+
+	if (n >= 0 && client_ok(d, &c.addr))
+		on_message(d, &c, pkt, n);
+	return n >= 0;
+}
+
+/* A new TCP client of the network takes a free slot, or the oldest one's. */
+static void on_accept(struct dnsd *d, int lfd)
+{
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	int fd = accept4(lfd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	int slot = 0;
+
+	if (fd < 0)
+		return;
+	if (!client_ok(d, &from)) {
+		close(fd);
+		return;
+	}
+	for (int i = 0; i < TCP_MAX; i++) {
+		if (d->tcp[i].fd < 0) {
+			slot = i;
+			break;
+		}
+		if (d->tcp[i].deadline < d->tcp[slot].deadline)
+			slot = i;
+	}
+	tcp_close(d, slot);
+	d->tcp[slot].fd = fd;
+	d->tcp[slot].gen = ++d->tcp_gen;
+	d->tcp[slot].have = 0;
+	d->tcp[slot].deadline = now_ms() + TCP_IDLE_MS;
+}
+
+/* Read what a connection sent; a whole message is handled, a bad length ends it. */
+static void on_tcp(struct dnsd *d, int i)
+{
+	struct dns_tcp *t = &d->tcp[i];
+	size_t want =
+	    t->have < 2 ? 2 - t->have : 2 + ((size_t)t->buf[0] << 8 | t->buf[1]) - t->have;
+	ssize_t n = recv(t->fd, t->buf + t->have, want, MSG_DONTWAIT);
+	struct dns_client c = {.tcp = i, .gen = t->gen};
+	size_t len;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			tcp_close(d, i);
+		return;
+	}
+	t->have += n;
+	t->deadline = now_ms() + TCP_IDLE_MS;
+	if (t->have < 2)
+		return;
+	len = (size_t)t->buf[0] << 8 | t->buf[1];
+	if (len < 12 || len > DNS_PKT_MAX)
+		return tcp_close(d, i);
+	if (t->have < 2 + len)
+		return;
+	t->have = 0;
+	on_message(d, &c, t->buf + 2, len);
 }
 
 static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
@@ -454,7 +557,7 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 }
 
 /* An upstream's answer: relayed if it comes from where we asked and is for the question. */
-static void on_upstream(struct dnsd *d, int fd)
+static bool on_upstream(struct dnsd *d, int fd)
 {
 	uint8_t pkt[DNS_PKT_MAX];
 	struct sockaddr_storage from;
@@ -463,8 +566,10 @@ static void on_upstream(struct dnsd *d, int fd)
 	struct dns_header h, qh;
 	struct dns_question q, qq;
 
-	if (n < 0 || dns_parse(pkt, n, &h, &q) < 0 || !(h.flags & 0x8000))
-		return;
+	if (n < 0)
+		return false;
+	if (dns_parse(pkt, n, &h, &q) < 0 || !(h.flags & 0x8000))
+		return true;
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct dns_pending *p = &d->pend[i];
 
@@ -473,13 +578,14 @@ static void on_upstream(struct dnsd *d, int fd)
 			continue;
 		if (dns_parse(p->query, p->len, &qh, &qq) < 0 || strcmp(qq.name, q.name) ||
 		    qq.type != q.type || qq.class != q.class)
-			return;
+			return true;
 		pkt[0] = p->id >> 8;
 		pkt[1] = p->id & 0xff;
-		reply(p->lsock, &p->client, p->client_len, pkt, n);
 		p->used = false;
-		return;
+		reply(d, &p->client, pkt, n);
+		return true;
 	}
+	return true;
 }
 
 /* Upstreams that did not answer in time: the next one, or SERVFAIL. */
@@ -503,13 +609,23 @@ static int expire(struct dnsd *d)
 				p->query[0] = p->id >> 8;
 				p->query[1] = p->id & 0xff;
 				if (dns_parse(p->query, p->len, &h, &q) == 0)
-					reply_rcode(p->lsock, &p->client, p->client_len, p->query,
-						    &h, &q, DNS_RCODE_SERVFAIL);
+					reply_rcode(d, &p->client, p->query, &h, &q,
+						    DNS_RCODE_SERVFAIL);
 				continue;
 			}
 		}
 		if ((int)(p->deadline - now) < next)
 			next = p->deadline - now;
+	}
+	for (int i = 0; i < TCP_MAX; i++) {
+		if (d->tcp[i].fd < 0)
+			continue;
+		if (d->tcp[i].deadline <= now) {
+			tcp_close(d, i);
+			continue;
+		}
+		if ((int)(d->tcp[i].deadline - now) < next)
+			next = d->tcp[i].deadline - now;
 	}
 	return next;
 }
@@ -558,30 +674,46 @@ static int serve_fds(struct dnsd *d, struct err **err)
 		int type = 0;
 		socklen_t l = sizeof(type);
 
-		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) == 0 && type == SOCK_DGRAM) {
-			fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &l) < 0)
+			continue;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (type == SOCK_DGRAM)
 			d->socks[d->n_socks++] = fd;
-		}
+		else if (type == SOCK_STREAM && fcntl(fd, F_SETFL, O_NONBLOCK) == 0)
+			d->listeners[d->n_listeners++] = fd;
 	}
 	if (!d->n_socks)
 		return err_make(err, EBADF, "dns-serve: no listening socket (fd %d)", FD_SOCK);
 	return 0;
 }
 
+/* Every fd to wait on: [inotify, UDP..., listeners..., upstreams (2), connections...]. */
+static size_t poll_set(struct dnsd *d, struct pollfd *pf)
+{
+	size_t n = 0;
+
+	pf[n++] = (struct pollfd){.fd = d->ino, .events = POLLIN};
+	for (size_t i = 0; i < d->n_socks; i++)
+		pf[n++] = (struct pollfd){.fd = d->socks[i], .events = POLLIN};
+	for (size_t i = 0; i < d->n_listeners; i++)
+		pf[n++] = (struct pollfd){.fd = d->listeners[i], .events = POLLIN};
+	for (size_t i = 0; i < 2; i++)
+		pf[n++] = (struct pollfd){.fd = d->up_fd[i], .events = POLLIN};
+	for (int i = 0; i < TCP_MAX; i++)
+		pf[n++] = (struct pollfd){.fd = d->tcp[i].fd, .events = POLLIN};
+	return n;
+}
+
 static int loop(struct dnsd *d)
 {
 	for (;;) {
-		struct pollfd pf[MAX_SOCKS + 3];
-		size_t n = 0;
+		struct pollfd pf[1 + 2 * MAX_SOCKS + 2 + TCP_MAX];
 		int timeout = expire(d);
+		size_t n, k = 1;
 
 		if (idle(d))
 			return 0;
-		pf[n++] = (struct pollfd){.fd = d->ino, .events = POLLIN};
-		for (size_t i = 0; i < d->n_socks; i++)
-			pf[n++] = (struct pollfd){.fd = d->socks[i], .events = POLLIN};
-		for (size_t i = 0; i < 2; i++)
-			pf[n++] = (struct pollfd){.fd = d->up_fd[i], .events = POLLIN};
+		n = poll_set(d, pf);
 		if (poll(pf, n, timeout) < 0 && errno != EINTR)
 			return -errno;
 		if (pf[0].revents) {
@@ -589,14 +721,21 @@ static int loop(struct dnsd *d)
 				return 0; /* the store went away */
 			recs_load(d);
 		}
-		for (size_t i = 0; i < d->n_socks; i++)
-			if (pf[1 + i].revents & POLLIN)
-				for (int k = 0; k < 64; k++) /* a batch, then the others' turn */
-					on_query(d, d->socks[i]);
-		for (size_t i = 0; i < 2; i++)
-			if (d->up_fd[i] >= 0 && (pf[1 + d->n_socks + i].revents & POLLIN))
-				for (int k = 0; k < 64; k++)
-					on_upstream(d, d->up_fd[i]);
+		for (size_t i = 0; i < d->n_socks; i++, k++)
+			for (int b = 0; b < 64 && (pf[k].revents & POLLIN); b++)
+				if (!on_query(d, d->socks[i])) /* a batch, then the others' turn */
+					break;
+		for (size_t i = 0; i < d->n_listeners; i++, k++)
+			if (pf[k].revents & POLLIN)
+				on_accept(d, d->listeners[i]);
+		for (size_t i = 0; i < 2; i++, k++)
+			for (int b = 0; b < 64 && pf[k].fd >= 0 && (pf[k].revents & POLLIN); b++)
+				if (!on_upstream(d, d->up_fd[i]))
+					break;
+		/* Connections as polled (a slot accepted above waits for the next round). */
+		for (int i = 0; i < TCP_MAX; i++, k++)
+			if (pf[k].fd >= 0 && pf[k].fd == d->tcp[i].fd && pf[k].revents)
+				on_tcp(d, i);
 	}
 }
 
@@ -610,6 +749,8 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 		return err_make(err, ENOMEM, "dns-serve");
 	*d = (struct dnsd){
 	    .store = store, .network = network, .ino = -1, .up_fd = {-1, -1}, .exit_lock = -1};
+	for (int i = 0; i < TCP_MAX; i++)
+		d->tcp[i].fd = -1;
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s/net/state", store);
 	snprintf(d->lock_path, sizeof(d->lock_path), "%s/net/dns/%s.lock", store, network);
 	r = serve_fds(d, err);
@@ -643,184 +784,14 @@ out:
 	/* Sockets and the pid file's lock first: then a new responder may start. */
 	for (size_t i = 0; i < d->n_socks; i++)
 		close(d->socks[i]);
+	for (size_t i = 0; i < d->n_listeners; i++)
+		close(d->listeners[i]);
+	for (int i = 0; i < TCP_MAX; i++)
+		tcp_close(d, i);
 	close(FD_PID);
 	if (d->exit_lock >= 0)
 		close(d->exit_lock);
 	free(d->recs);
 	free(d);
 	return r;
-}
-
-/* ---- starting and waiting ---- */
-
-static int bind_53(const char *addr, struct err **err)
-{
-	struct sockaddr_storage sa = {};
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
-	socklen_t len;
-	int one = 1, fd;
-
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(53);
-		len = sizeof(*s4);
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(53);
-		len = sizeof(*s6);
-	} else {
-		return err_make(err, 0, "DNS: bad gateway address `%s`", addr);
-	}
-	fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return err_make(err, errno, "DNS: socket");
-	/* The bridge's IPv6 address may still be tentative (DAD). */
-	if (sa.ss_family == AF_INET6) {
-		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-		setsockopt(fd, IPPROTO_IPV6, IPV6_FREEBIND, &one, sizeof(one));
-	} else {
-		setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
-	}
-	if (bind(fd, (struct sockaddr *)&sa, len) < 0) {
-		int e = errno;
-
-		close(fd);
-		return err_make(err, e, "DNS responder: bind %s port 53", addr);
-	}
-	return fd;
-}
-
-/* In the grandchild: fds in place, a clean signal state, then isola network dns-serve. */
-static void __attribute__((noreturn))
-exec_server(const char *store, const char *network, int pid_fd, const int *socks, size_t n)
-{
-	char *argv[] = {"isola",       "network",	"dns-serve", "--store",
-			(char *)store, (char *)network, NULL};
-	int hi[1 + MAX_SOCKS], nul;
-	sigset_t none;
-
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (chdir("/") < 0)
-		_exit(127);
-	for (int s = 1; s < 32; s++)
-		if (s != SIGKILL && s != SIGSTOP)
-			signal(s, SIG_DFL);
-	hi[0] = fcntl(pid_fd, F_DUPFD, 64);
-	for (size_t i = 0; i < n; i++)
-		hi[1 + i] = fcntl(socks[i], F_DUPFD, 64);
-	nul = open("/dev/null", O_RDWR);
-	if (nul < 0 || hi[0] < 0 || dup2(nul, 0) < 0 || dup2(nul, 1) < 0 || dup2(nul, 2) < 0 ||
-	    dup2(hi[0], FD_PID) < 0)
-		_exit(127);
-	for (size_t i = 0; i < n; i++)
-		if (hi[1 + i] < 0 || dup2(hi[1 + i], FD_SOCK + i) < 0)
-			_exit(127);
-	close_fds_from(FD_SOCK + n);
-	execv("/proc/self/exe", argv);
-	_exit(127);
-}
-
-/* Double fork: the responder is nobody's child and in a session of its own. */
-static int spawn(const char *store, const char *network, int pid_fd, const int *socks, size_t n,
-		 struct err **err)
-{
-	pid_t pid = fork();
-	int status;
-
-	if (pid < 0)
-		return err_make(err, errno, "DNS responder: fork");
-	if (pid == 0) {
-		setsid();
-		if (fork() != 0)
-			_exit(0);
-		exec_server(store, network, pid_fd, socks, n);
-	}
-	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
-		return err_make(err, ECHILD, "DNS responder: fork");
-	return 0;
-}
-
-int net_dns_ensure(const char *store, const char *network, char **addrs, struct err **err)
-{
-	_cleanup_free_ char *dir = NULL, *lp = dns_file(store, network, ".lock"),
-			    *pp = dns_file(store, network, ".pid");
-	_cleanup_close_ int lk = -1, pf = -1;
-	int socks[MAX_SOCKS];
-	size_t n = 0;
-	int r = 0;
-
-	if (!lp || !pp || asprintf(&dir, "%s/net/dns", store) < 0)
-		return err_make(err, ENOMEM, "DNS");
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return err_make(err, errno, "mkdir `%s`", dir);
-	lk = open(lp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (lk < 0 || flock(lk, LOCK_EX) < 0)
-		return err_make(err, errno, "lock `%s`", lp);
-	pf = open(pp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (pf < 0)
-		return err_make(err, errno, "open `%s`", pp);
-	if (flock(pf, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 0 : err_make(err, errno, "lock `%s`", pp);
-	for (size_t i = 0; addrs && addrs[i] && n < MAX_SOCKS; i++) {
-		r = bind_53(addrs[i], err);
-		if (r < 0)
-			break;
-		socks[n++] = r;
-	}
-	if (r >= 0 && n == 0)
-		r = err_make(err, 0, "network `%s`: no gateway address for its DNS responder",
-			     network);
-	if (r >= 0)
-		r = spawn(store, network, pf, socks, n, err);
-	for (size_t i = 0; i < n; i++)
-		close(socks[i]);
-	if (r < 0)
-		return err_wrap(err, "network `%s`", network);
-	return 0;
-}
-
-/* The responder is gone: its pid file is not locked (looked at under the network's lock). */
-static bool gone(int lk, int pf)
-{
-	bool r;
-
-	if (flock(lk, LOCK_EX) < 0)
-		return false;
-	r = flock(pf, LOCK_EX | LOCK_NB) == 0;
-	if (r)
-		flock(pf, LOCK_UN);
-	flock(lk, LOCK_UN);
-	return r;
-}
-
-void net_dns_settle(const char *store, const char *network)
-{
-	_cleanup_free_ char *pp = dns_file(store, network, ".pid"),
-			    *lp = dns_file(store, network, ".lock");
-	_cleanup_close_ int pf = pp ? open(pp, O_RDWR | O_CLOEXEC) : -1;
-	_cleanup_close_ int lk = lp ? open(lp, O_RDWR | O_CLOEXEC) : -1;
-	struct timespec ts = {0, 10 * 1000 * 1000};
-
-	if (pf < 0 || lk < 0 || members(store, network) > 0)
-		return;
-	for (int i = 0; i < SETTLE_MS / 10 && !gone(lk, pf); i++)
-		nanosleep(&ts, NULL);
-}
-
-void net_dns_forget(const char *store, const char *network)
-{
-	_cleanup_free_ char *pp = dns_file(store, network, ".pid"),
-			    *lp = dns_file(store, network, ".lock");
-	_cleanup_close_ int lk = lp ? open(lp, O_RDWR | O_CLOEXEC) : -1;
-	_cleanup_close_ int pf = pp ? open(pp, O_RDWR | O_CLOEXEC) : -1;
-
-	/* Under the network's lock, and only if no responder holds the pid file. */
-	if (lk < 0 || flock(lk, LOCK_EX) < 0)
-		return;
-	if (pf >= 0 && flock(pf, LOCK_EX | LOCK_NB) < 0)
-		return;
-	unlink(pp);
-	unlink(lp);
 }

@@ -99,7 +99,7 @@ lookup() {
 	# The last container gone: the responder exits, nothing is left.
 	"$ISOLA" rm -f "a-$$" >/dev/null
 	refute_leaks
-	[ -z "$(ss -Hlnu "src $GW:53")" ]
+	[ -z "$(ss -Hlnu "src $GW:53")$(ss -Hlnt "src $GW:53")" ]
 	# Removing the network removes the responder's files.
 	"$ISOLA" network rm "$NET" >/dev/null
 	[ -z "$(ls "$ISOLA_STORE/net/dns")" ]
@@ -121,7 +121,7 @@ lookup() {
 	refute_leaks
 }
 
-@test "dns: the responder survives 10k hostile queries, answers only its network" {
+@test "dns: the responder survives 10k hostile queries, answers only its network, over UDP and TCP" {
 	run "$ISOLA" run -d --name "h-$$" --network "$NET" "$IMG" sleep 120
 	[ "$status" -eq 0 ]
 	ip_h=$(jq -r .ip "$ISOLA_STORE/net/state/h-$$.json")
@@ -165,6 +165,35 @@ lookup() {
 	    sys.exit(1)
 	except socket.timeout:
 	    pass
+	# TCP (RFC 7766): 40 idle connections (16 at a time are kept), a lying length, then
+	# a name of ours and a forwarded one (no upstream here: SERVFAIL) on one connection.
+	idle = [socket.create_connection((gw, 53), timeout=5) for _ in range(40)]
+	bad = socket.create_connection((gw, 53), timeout=5)
+	bad.sendall(b"\xff\xff" + b"x" * 100)
+	try:
+	    assert bad.recv(10) == b""  # closed (reset, as unread bytes were left)
+	except ConnectionResetError:
+	    pass
+	def tcp_ask(c, msg):
+	    c.sendall(struct.pack(">H", len(msg)) + msg)
+	    n = struct.unpack(">H", c.recv(2))[0]
+	    r = b""
+	    while len(r) < n:
+	        r += c.recv(n - len(r))
+	    return r
+	o = socket.create_connection((gw, 53), timeout=5, source_address=("127.0.0.1", 0))
+	try:
+	    assert tcp_ask(o, q(enc(name))) is None, "answered a TCP client outside the network"
+	except (ConnectionResetError, struct.error):
+	    pass
+	t = socket.create_connection((gw, 53), timeout=5)
+	r = tcp_ask(t, q(enc(name), qid=0xcafe))
+	assert r[:2] == b"\xca\xfe" and r[3] & 0xf == 0, r
+	tcp_ip = socket.inet_ntoa(r[-4:])
+	r = tcp_ask(t, q(enc("elsewhere.example"), qid=0xcaff))
+	assert r[:2] == b"\xca\xff" and r[3] & 0xf == 2, r
+	for c in idle:
+	    c.close()
 	for attempt in range(20):
 	    s.sendto(q(enc(name.upper()), qid=0xbeef), (gw, 53))
 	    try:
@@ -172,13 +201,13 @@ lookup() {
 	    except socket.timeout:
 	        continue
 	    if r[:2] == b"\xbe\xef":
-	        print(socket.inet_ntoa(r[-4:]), r[3] & 0xf)
+	        print(socket.inet_ntoa(r[-4:]), r[3] & 0xf, tcp_ip)
 	        sys.exit(0)
 	sys.exit(1)
 	EOP
 	echo "$output"
 	[ "$status" -eq 0 ]
-	[ "$output" = "$ip_h 0" ]
+	[ "$output" = "$ip_h 0 $ip_h" ]
 	[ "$(net_dns_pids)" = "$pid" ]
 	"$ISOLA" rm -f "h-$$" >/dev/null
 	refute_leaks
