@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Authentication of the migration stream (docs/migration.md): a pre-shared
+ * key, and per direction a session key
+ *   K = HMAC-SHA256(psk, label || nonce_source || nonce_destination)
+ * where both nonces are fresh random bytes of this connection.  Every frame
+ * carries HMAC-SHA256(K, u64 seq || type || len || payload), seq counting
+ * that direction's frames from 0: a frame cannot be altered, replayed,
+ * reordered, reflected back or spliced in from another session.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/core_names.h>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "migrate-internal.h"
+
+int mig_key_load(const char *path, struct mig_key *ret, struct err **err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0)
+		return err_make(err, errno, "--key-file `%s`", path);
+	if (fstat(fd, &st) < 0)
+		return err_make(err, errno, "--key-file `%s`", path);
+	if (!S_ISREG(st.st_mode))
+		return err_make(err, EINVAL, "--key-file `%s`: not a regular file", path);
+	if (st.st_mode & 077)
+		return err_make(err, EPERM,
+				"--key-file `%s`: readable or writable by group or others "
+				"(mode %03o; chmod 600 it)",
+				path, (unsigned)st.st_mode & 0777);
+	if (st.st_uid != geteuid() && st.st_uid != 0)
+		return err_make(err, EPERM, "--key-file `%s`: owned by another user", path);
+	if (st.st_size < MIG_KEY_MIN || st.st_size > MIG_KEY_MAX)
+		return err_make(err, EINVAL, "--key-file `%s`: %lld bytes (%u to %u random bytes)",
+				path, (long long)st.st_size, MIG_KEY_MIN, MIG_KEY_MAX);
+	n = read(fd, ret->bytes, st.st_size);
+	if (n != st.st_size) {
+		OPENSSL_cleanse(ret->bytes, sizeof(ret->bytes));
+		return err_make(err, n < 0 ? errno : EIO, "--key-file `%s`: read", path);
+	}
+	ret->len = n;
+	return 0;
+}
+
+void mig_key_wipe(struct mig_key *k)
+{
+	if (k)
+		OPENSSL_cleanse(k, sizeof(*k));
+}
+
+int mig_nonce(uint8_t out[MIG_NONCE], struct err **err)
+{
+	if (getrandom(out, MIG_NONCE, 0) != MIG_NONCE)
+		return err_make(err, errno ? errno : EIO, "getrandom");
+	return 0;
+}
+
+static EVP_MAC_CTX *hmac_new(const uint8_t *key, size_t len)
+{
+	char digest[] = "SHA256";
+	OSSL_PARAM params[] = {
+	    OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, digest, 0),
+	    OSSL_PARAM_construct_end(),
+	};
+	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+	EVP_MAC_CTX *c = mac ? EVP_MAC_CTX_new(mac) : NULL;
+
+	EVP_MAC_free(mac); /* the context holds its own reference */
+	if (c && !EVP_MAC_init(c, key, len, params)) {
+		EVP_MAC_CTX_free(c);
+		c = NULL;
+	}
+	return c;
+}
+
+int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
+		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err)
+{
+	EVP_MAC_CTX *c = hmac_new(k->bytes, k->len);
+	uint8_t sk[MIG_TAG];
+	size_t n = 0;
+	bool ok = c && EVP_MAC_update(c, (const uint8_t *)label, strlen(label)) &&
+		  EVP_MAC_update(c, ns, MIG_NONCE) && EVP_MAC_update(c, nd, MIG_NONCE) &&
+		  EVP_MAC_final(c, sk, &n, sizeof(sk)) && n == sizeof(sk);
+
+	EVP_MAC_CTX_free(c);
+	*m = (struct mig_mac){0};
+	if (ok)
+		m->ctx = hmac_new(sk, sizeof(sk));
+	OPENSSL_cleanse(sk, sizeof(sk));
+	if (!m->ctx)
+		return err_make(err, ENOMEM, "HMAC-SHA256 (libcrypto)");
+	return 0;
+}
+
+void mig_mac_free(struct mig_mac *m)
+{
+	EVP_MAC_CTX_free(m->ctx);
+	*m = (struct mig_mac){0};
+}
+
+int mig_mac_tag(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov, int n,
+		uint8_t out[MIG_TAG])
+{
+	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(m->ctx);
+	uint8_t seq[8];
+	size_t len = 0;
+	bool ok;
+
+	mig_put_u64(seq, m->seq);
+	ok = c && EVP_MAC_update(c, seq, sizeof(seq)) && EVP_MAC_update(c, hdr, MIG_FRAME_HDR);
+	for (int i = 0; ok && i < n; i++)
+		ok = !iov[i].iov_len || EVP_MAC_update(c, iov[i].iov_base, iov[i].iov_len);
+	ok = ok && EVP_MAC_final(c, out, &len, MIG_TAG) && len == MIG_TAG;
+	EVP_MAC_CTX_free(c);
+	if (!ok)
+		return -ENOMEM;
+	m->seq++;
+	return 0;
+}
+
+int mig_mac_check(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
+		  int n, const uint8_t tag[MIG_TAG], struct err **err)
+{
+	uint64_t seq = m->seq;
+	uint8_t want[MIG_TAG];
+
+	if (mig_mac_tag(m, hdr, iov, n, want) < 0)
+		return err_make(err, ENOMEM, "HMAC-SHA256 (libcrypto)");
+	if (CRYPTO_memcmp(want, tag, MIG_TAG))
+		return err_make(err, EBADMSG,
+				"frame %llu: bad MAC (a different key, or the stream was "
+				"altered, replayed or cut in)",
+				(unsigned long long)seq);
+	return 0;
+}
