@@ -171,12 +171,12 @@ check_count_continues() {
 	check_count_continues 200
 }
 
-# migrate_dirtier API ADDR FROM TO: migrate the dirtier guest whose console is FROM to
-# the destination at ADDR whose console is TO; it must go on from the next pass with
-# no stale page.
+# migrate_dirtier API ADDR FROM TO [migrate args]: migrate the dirtier guest whose
+# console is FROM to the destination at ADDR whose console is TO; it must go on from
+# the next pass with no stale page.
 migrate_dirtier() {
 	local last first pages
-	run "$ISOLA" vm migrate --api-sock "$1" --to "$2"
+	run "$ISOLA" vm migrate --api-sock "$1" --to "$2" "${@:5}"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	# The whole buffer went at least once, and pages dirtied meanwhile again.
@@ -199,11 +199,14 @@ migrate_dirtier() {
 	migrate_dirtier "$TMP/api.sock" "unix:$TMP/in.sock" "$TMP/out1" "$TMP/out2"
 	wait_exit "$SRC"
 	[ "$EXIT" -eq 0 ]
-	# The migrated VM migrates again.
+	# The migrated VM migrates again, with a key: every tag must cover the bytes
+	# sent although the guest rewrites them meanwhile.
 	hop1=$DST
-	start_dest "" "unix:$TMP/in3.sock" "$TMP/out3"
+	mkkey "$TMP/key"
+	start_dest "" "unix:$TMP/in3.sock" "$TMP/out3" --key-file "$TMP/key"
 	for i in $(seq 50); do [ -S "$TMP/in3.sock" ] && break; sleep 0.1; done
-	migrate_dirtier "$TMP/api2.sock" "unix:$TMP/in3.sock" "$TMP/out2" "$TMP/out3"
+	migrate_dirtier "$TMP/api2.sock" "unix:$TMP/in3.sock" "$TMP/out2" "$TMP/out3" \
+		--key-file "$TMP/key"
 	wait_exit "$hop1"
 	[ "$EXIT" -eq 0 ]
 	[ ! -e "$TMP/api2.sock" ]

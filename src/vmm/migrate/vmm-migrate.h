@@ -11,8 +11,8 @@
 #include "vm-config.h"
 
 struct vmm_migrate_stats {
-	uint64_t total_ns;    /* connect .. the destination's OK */
-	uint64_t downtime_ns; /* source vCPUs paused .. the destination's OK received */
+	uint64_t total_ns;    /* connect .. the destination's STARTED */
+	uint64_t downtime_ns; /* source vCPUs paused .. the destination's STARTED received */
 	unsigned rounds;      /* dirty-page rounds while the guest ran */
 	uint64_t data_pages, zero_pages, last_pages; /* last: sent while paused */
 	uint64_t bytes;
