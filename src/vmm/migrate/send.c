@@ -237,6 +237,8 @@ static int dirty_log_start(struct mig_out *o, struct err **err)
 		o->manual = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) == 0;
 	}
 	o->logging = true;
+	/* The log is ours now: the next Diff snapshot has no base. */
+	atomic_store(&vm->diff_base, false);
 	return vm_memory_dirty_log(vm, true, err);
 }
 
