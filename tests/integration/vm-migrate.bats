@@ -531,6 +531,11 @@ mitm() {
 	[ "$status" -eq 0 ]
 	wait_exit "$SRC"
 	[ "$EXIT" -eq 0 ]
+	# Encrypted: the guest's own text, in its memory, is nowhere in what crossed.
+	grep -q -a "counter: " "$GUEST_DIR/counter.elf"
+	[ -s "$TMP/session" ]
+	run grep -c -a "counter: " "$TMP/session"
+	[ "$output" = 0 ]
 	hop=$DST
 	: >"$TMP/dst.err"
 	start_dest "" "unix:$TMP/in3.sock" "$TMP/out3" --key-file "$TMP/key"

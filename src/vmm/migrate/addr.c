@@ -272,8 +272,19 @@ int mig_send_frame(int fd, struct mig_mac *mac, uint32_t type, const void *a, si
 
 	mig_put_frame(h, type, alen + blen);
 	if (mac && mac->ctx) {
-		int r = mig_mac_tag(mac, h, iov + 1, 2, tag);
+		/* Encrypt a copy: the pieces are the caller's (or guest memory). */
+		uint8_t *c = mig_mac_scratch(mac, alen + blen);
+		int r;
 
+		if (!c && alen + blen)
+			return -ENOMEM;
+		if (alen)
+			memcpy(c, a, alen);
+		if (blen)
+			memcpy(c + alen, b, blen);
+		iov[1] = (struct iovec){c, alen + blen};
+		iov[2] = (struct iovec){NULL, 0};
+		r = mig_mac_seal(mac, h, iov + 1, 1, tag);
 		if (r < 0)
 			return r;
 		iov[3].iov_len = sizeof(tag);

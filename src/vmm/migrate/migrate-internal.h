@@ -61,21 +61,27 @@ struct mig_key {
 int mig_key_load(const char *path, struct mig_key *ret, struct err **err);
 void mig_key_wipe(struct mig_key *k);
 int mig_nonce(uint8_t out[MIG_NONCE], struct err **err);
-/* ctx NULL: frames in this direction carry no tag. */
+/* ctx NULL: frames in this direction are neither encrypted nor tagged. */
 struct mig_mac {
-	void *ctx; /* EVP_MAC_CTX keyed with the session key */
+	void *ctx; /* EVP_MAC_CTX keyed with the session's MAC key */
+	void *enc; /* EVP_CIPHER_CTX, AES-256-CTR with the session's encryption key */
 	uint64_t seq;
+	uint8_t *scratch; /* mig_send_frame() encrypts a copy here */
+	size_t scratch_len;
 };
 #define MIG_LABEL_S2D "isola-migrate-2 source->destination"
 #define MIG_LABEL_D2S "isola-migrate-2 destination->source"
 int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err);
 void mig_mac_free(struct mig_mac *m);
-/* The next frame's tag over seq, the frame header and the payload pieces; seq++. */
-int mig_mac_tag(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov, int n,
-		uint8_t out[MIG_TAG]);
-int mig_mac_check(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
-		  int n, const uint8_t tag[MIG_TAG], struct err **err);
+/* Encrypt the payload pieces in place and tag seq, the header and them; seq++. */
+int mig_mac_seal(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
+		 int n, uint8_t out[MIG_TAG]);
+/* Check the tag (-EBADMSG), then decrypt the pieces in place; seq++. */
+int mig_mac_open(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
+		 int n, const uint8_t tag[MIG_TAG], struct err **err);
+/* A buffer of at least len bytes owned by m (NULL: out of memory). */
+void *mig_mac_scratch(struct mig_mac *m, size_t len);
 
 /* The machine shape, as the snapshot's config section (snapshot/snapshot.h). */
 struct mig_config {

@@ -36,7 +36,6 @@ struct mig_out {
 	const struct mig_key *key; /* NULL: an untagged stream (Unix sockets only) */
 	struct mig_mac tx, rx;
 	bool in_doubt; /* COMMIT sent, STARTED not heard */
-	uint8_t *copy; /* with a key: pages are tagged and sent from this copy */
 	bool logging;
 	uint64_t *bitmap; /* one bit per page of the largest slot */
 	bool manual;	  /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET, then CLEAR before reading */
@@ -75,11 +74,7 @@ static int send_run(struct mig_out *o, uint64_t gpa, const uint8_t *hva, uint64_
 		return send_frame(o, MIG_ZERO, p, 16, NULL, 0, err);
 	}
 	o->st->data_pages += n;
-	if (o->copy) {
-		/* The guest runs: the tag must cover the very bytes that are sent. */
-		memcpy(o->copy, hva, n * MIG_PAGE);
-		hva = o->copy;
-	}
+	/* With a key mig_send_frame() encrypts and tags a copy: the guest may write meanwhile. */
 	return send_frame(o, MIG_PAGES, p, 8, hva, n * MIG_PAGE, err);
 }
 
@@ -486,8 +481,6 @@ int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
 		r = err_make(err, ENOMEM, "key");
 	if (r >= 0 && key_file)
 		r = mig_key_load(key_file, key, err);
-	if (r >= 0 && key_file && !(o.copy = malloc(MIG_MAX_RUN * MIG_PAGE)))
-		r = err_make(err, ENOMEM, "page buffer");
 	if (r >= 0) {
 		o.key = key;
 		o.fd = mig_connect(dest, err);
@@ -495,7 +488,6 @@ int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
 	}
 	if (r < 0) {
 		mig_key_wipe(key);
-		free(o.copy);
 		return err_wrap(err, "migrate");
 	}
 	o.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* optional */
@@ -509,6 +501,5 @@ int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
 	mig_mac_free(&o.tx);
 	mig_mac_free(&o.rx);
 	mig_key_wipe(key);
-	free(o.copy);
 	return r < 0 ? err_wrap(err, "migrate to `%s`", dest) : 0;
 }

@@ -90,10 +90,10 @@ static int read_frame(const struct mig_reader *rd, uint32_t *type, uint32_t *len
 }
 
 /* The tag after a frame's payload, when the stream has them. */
-static int check_tag(const struct mig_reader *rd, uint32_t type, uint32_t len, const void *payload,
+static int check_tag(const struct mig_reader *rd, uint32_t type, uint32_t len, void *payload,
 		     struct err **err)
 {
-	struct iovec iov = {(void *)payload, len};
+	struct iovec iov = {payload, len};
 	uint8_t h[MIG_FRAME_HDR], tag[MIG_TAG];
 	int r;
 
@@ -103,7 +103,7 @@ static int check_tag(const struct mig_reader *rd, uint32_t type, uint32_t len, c
 	if (r < 0)
 		return r;
 	mig_put_frame(h, type, len);
-	return mig_mac_check(rd->mac, h, &iov, 1, tag, err);
+	return mig_mac_open(rd->mac, h, &iov, 1, tag, err);
 }
 
 static bool tagged(const struct mig_reader *rd)

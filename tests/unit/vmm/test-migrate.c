@@ -59,14 +59,21 @@ static void frame(struct stream *s, uint32_t type, const void *p, size_t n)
 
 	mig_put_frame(h, type, n);
 	put(s, h, sizeof(h));
-	put(s, p, n);
 	if (tx.ctx) {
+		static uint8_t c[8 + (MIG_MAX_RUN + 1) * MIG_PAGE];
 		uint8_t tag[MIG_TAG];
 
-		if (mig_mac_tag(&tx, h, &(struct iovec){(void *)p, n}, 1, tag) < 0)
+		if (n > sizeof(c))
 			abort();
+		if (n)
+			memcpy(c, p, n);
+		if (mig_mac_seal(&tx, h, &(struct iovec){c, n}, 1, tag) < 0)
+			abort();
+		put(s, c, n);
 		put(s, tag, sizeof(tag));
+		return;
 	}
+	put(s, p, n);
 }
 
 static void start(struct stream *s, uint32_t cpus, uint64_t memory)
@@ -312,7 +319,16 @@ static void test_auth(void)
 	pages(&s, 0x2000, 1, 0x22);
 	state(&s);
 	is_int(run(&s, s.len, &c), 0, "a tagged stream");
-	ok(low[0x1000] == 0x11 && low[0x2000] == 0x22, "its pages landed");
+	ok(low[0x1000] == 0x11 && low[0x1fff] == 0x11 && low[0x2000] == 0x22, "its pages landed");
+	{
+		static uint8_t plain[256];
+		size_t runs = 0;
+
+		memset(plain, 0x11, sizeof(plain));
+		for (size_t i = 0; i + sizeof(plain) <= s.len; i++)
+			runs += !memcmp(s.buf + i, plain, sizeof(plain));
+		is_int(runs, 0, "the pages are encrypted on the wire");
+	}
 	for (size_t n = 0; n < s.len; n += n < 128 ? 1 : 1013)
 		ok(run(&s, n, &c) < 0, "tagged, truncated at %zu bytes", n);
 
