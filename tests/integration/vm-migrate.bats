@@ -188,6 +188,9 @@ migrate_dirtier() {
 	run grep -c "holds" "$4"
 	[ "$output" = 0 ]
 	first=$(numbers "$4" dirtier | head -1)
+	echo "source's last pass $last, destination's first $first" # for a failure's log
+	text "$3" | tail -2
+	text "$4" | head -2
 	[ "$first" -eq $((last + 1)) ]
 }
 
