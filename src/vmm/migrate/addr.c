@@ -91,7 +91,7 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len)
 	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
 }
 
-static void set_timeouts(int fd)
+void mig_socket_setup(int fd)
 {
 	struct timeval tv = {.tv_sec = MIG_IO_TIMEOUT_S};
 	int one = 1;
@@ -166,7 +166,7 @@ int mig_connect(const char *s, struct err **err)
 	if (fd >= 0)
 		fd = open_socket(&a, connect_timed, err);
 	if (fd >= 0)
-		set_timeouts(fd);
+		mig_socket_setup(fd);
 	return fd;
 }
 

@@ -138,6 +138,8 @@ struct mig_addr {
 };
 int mig_addr_parse(const char *s, struct mig_addr *ret, struct err **err);
 int mig_connect(const char *s, struct err **err);
+/* I/O timeouts, TCP_NODELAY (no Nagle delay between small frames): both ends. */
+void mig_socket_setup(int fd);
 /* A listening socket; a Unix socket's path is unlinked by mig_unlisten(). */
 int mig_listen(const char *s, struct mig_addr *ret_addr, struct err **err);
 void mig_unlisten(int fd, const struct mig_addr *a);

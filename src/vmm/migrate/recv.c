@@ -151,6 +151,7 @@ static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "accept on `%s`", addr);
+	mig_socket_setup(fd);
 	return fd;
 }
 
