@@ -5,7 +5,7 @@
 # -M microvm running the same PVH guests (`-incoming tcp:`, QMP `migrate`).
 # isola's figures are the source VMM's own (CLOCK_MONOTONIC): total = connect
 # to the destination's STARTED, downtime = vCPUs paused to STARTED received
-# (protocol 2: the stream is HMAC-SHA256 tagged with a pre-shared key).
+# (protocol 2: the stream is AES-256-GCM sealed with a pre-shared key).
 # QEMU's are what QMP query-migrate reports (max-bandwidth raised to 4 GiB/s,
 # other parameters default: downtime-limit 300 ms).
 # Each case runs RUNS times (default 3); the table lists every run.
@@ -27,7 +27,7 @@ isola_case() {
 	local name=$1 guest=$2 cmdline=$3 pattern=$4 p src dst out
 	for _ in $(seq "$runs"); do
 		rm -f "$tmp"/*
-		(umask 077 && head -c 32 /dev/urandom >"$tmp/key") # TCP needs a key (HMAC per frame)
+		(umask 077 && head -c 32 /dev/urandom >"$tmp/key") # TCP needs a key (AES-GCM per frame)
 		p=$(port)
 		"$isola" vm receive --listen "tcp:127.0.0.1:$p" --console "$tmp/out2" \
 			--key-file "$tmp/key" &

@@ -44,7 +44,7 @@ def pump(name, src, dst, rec):
     fired = False
     try:
         hello = read(f, 48)
-        tag = 32 if struct.unpack("<I", hello[12:16])[0] & 1 else 0
+        tag = 16 if struct.unpack("<I", hello[12:16])[0] & 1 else 0  # AES-GCM tag
         dst.sendall(hello)
         if rec:
             rec.write(hello)

@@ -1,15 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Encryption and authentication of the migration stream (docs/migration.md):
- * a pre-shared key, and per direction two session keys
- *   K_mac = HMAC-SHA256(psk, label || nonce_source || nonce_destination)
- *   K_enc = HMAC-SHA256(psk, label || " aes" || nonce_source || nonce_destination)
- * where both nonces are fresh random bytes of this connection.  Encrypt then
- * MAC: every payload is AES-256-CTR under K_enc with the IV u64 seq || 0, and
- * the frame carries HMAC-SHA256(K_mac, u64 seq || type || len || ciphertext),
- * seq counting that direction's frames from 0: a frame cannot be read,
+ * a pre-shared key, and per direction a session key
+ *   K = HMAC-SHA256(psk, label || nonce_source || nonce_destination)
+ * where both nonces are fresh random bytes of this connection.  Every
+ * payload is sealed with AES-256-GCM under K, the IV being 4 zero bytes and
+ * the frame's u64 seq (counting that direction's frames from 0), the
+ * additional data the seq and the frame header: a frame cannot be read,
  * altered, replayed, reordered, reflected back or spliced in from another
- * session, and the receiver decrypts only what checked out.
+ * session, and nothing of it is used before its tag checked out.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -87,16 +86,15 @@ static EVP_MAC_CTX *hmac_new(const uint8_t *key, size_t len)
 	return c;
 }
 
-/* HMAC-SHA256(psk, label || sub || ns || nd) */
-static bool derive(const struct mig_key *k, const char *label, const char *sub,
-		   const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], uint8_t out[MIG_TAG])
+/* HMAC-SHA256(psk, label || ns || nd) */
+static bool derive(const struct mig_key *k, const char *label, const uint8_t ns[MIG_NONCE],
+		   const uint8_t nd[MIG_NONCE], uint8_t out[MIG_SESSION_KEY])
 {
 	EVP_MAC_CTX *c = hmac_new(k->bytes, k->len);
 	size_t n = 0;
 	bool ok = c && EVP_MAC_update(c, (const uint8_t *)label, strlen(label)) &&
-		  EVP_MAC_update(c, (const uint8_t *)sub, strlen(sub)) &&
 		  EVP_MAC_update(c, ns, MIG_NONCE) && EVP_MAC_update(c, nd, MIG_NONCE) &&
-		  EVP_MAC_final(c, out, &n, MIG_TAG) && n == MIG_TAG;
+		  EVP_MAC_final(c, out, &n, MIG_SESSION_KEY) && n == MIG_SESSION_KEY;
 
 	EVP_MAC_CTX_free(c);
 	return ok;
@@ -105,72 +103,67 @@ static bool derive(const struct mig_key *k, const char *label, const char *sub,
 int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err)
 {
-	uint8_t km[MIG_TAG], ke[MIG_TAG];
-	bool ok = derive(k, label, "", ns, nd, km) && derive(k, label, " aes", ns, nd, ke);
+	uint8_t key[MIG_SESSION_KEY];
+	bool ok = derive(k, label, ns, nd, key);
 
 	*m = (struct mig_mac){0};
-	if (ok)
-		m->ctx = hmac_new(km, sizeof(km));
-	if (m->ctx)
-		m->enc = EVP_CIPHER_CTX_new();
-	if (m->enc && !EVP_EncryptInit_ex(m->enc, EVP_aes_256_ctr(), NULL, ke, NULL))
-		ok = false;
-	OPENSSL_cleanse(km, sizeof(km));
-	OPENSSL_cleanse(ke, sizeof(ke));
-	if (!ok || !m->ctx || !m->enc) {
+	m->ctx = ok ? EVP_CIPHER_CTX_new() : NULL;
+	m->dec = m->ctx ? EVP_CIPHER_CTX_new() : NULL;
+	ok = m->dec && EVP_EncryptInit_ex(m->ctx, EVP_aes_256_gcm(), NULL, key, NULL) &&
+	     EVP_DecryptInit_ex(m->dec, EVP_aes_256_gcm(), NULL, key, NULL);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (!ok) {
 		mig_mac_free(m);
-		return err_make(err, ENOMEM, "HMAC-SHA256, AES-256-CTR (libcrypto)");
+		return err_make(err, ENOMEM, "AES-256-GCM (libcrypto)");
 	}
 	return 0;
 }
 
 void mig_mac_free(struct mig_mac *m)
 {
-	EVP_MAC_CTX_free(m->ctx);
-	EVP_CIPHER_CTX_free(m->enc);
+	EVP_CIPHER_CTX_free(m->ctx);
+	EVP_CIPHER_CTX_free(m->dec);
 	free(m->scratch);
 	*m = (struct mig_mac){0};
 }
 
-/* AES-256-CTR over the pieces in place, the IV being this frame's seq (CTR: both ways). */
-static bool ctr_crypt(struct mig_mac *m, const struct iovec *iov, int n)
+/* The frame's IV (0, 0, 0, 0, seq big-endian) and additional data (seq, header). */
+static void frame_iv(const struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], uint8_t iv[12],
+		     uint8_t aad[8 + MIG_FRAME_HDR])
 {
-	uint8_t iv[16] = {0};
-	int len;
-
+	memset(iv, 0, 4);
 	for (int i = 0; i < 8; i++)
-		iv[i] = m->seq >> (56 - 8 * i);
-	if (!EVP_EncryptInit_ex(m->enc, NULL, NULL, NULL, iv))
-		return false;
-	for (int i = 0; i < n; i++)
-		if (iov[i].iov_len && !EVP_EncryptUpdate(m->enc, iov[i].iov_base, &len,
-							 iov[i].iov_base, (int)iov[i].iov_len))
-			return false;
-	return true;
+		iv[4 + i] = m->seq >> (56 - 8 * i);
+	mig_put_u64(aad, m->seq);
+	memcpy(aad + 8, hdr, MIG_FRAME_HDR);
 }
 
-/* The tag of the next frame over its (encrypted) pieces. */
-static int tag(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov, int n,
-	       uint8_t out[MIG_TAG])
+/* Run the pieces through ctx in place (GCM: encrypt or decrypt, as ctx was set up). */
+static bool gcm_update(void *ctx, const struct iovec *iov, int n,
+		       int (*update)(EVP_CIPHER_CTX *, unsigned char *, int *,
+				     const unsigned char *, int))
 {
-	EVP_MAC_CTX *c = EVP_MAC_CTX_dup(m->ctx);
-	uint8_t seq[8];
-	size_t len = 0;
-	bool ok;
+	int len;
 
-	mig_put_u64(seq, m->seq);
-	ok = c && EVP_MAC_update(c, seq, sizeof(seq)) && EVP_MAC_update(c, hdr, MIG_FRAME_HDR);
-	for (int i = 0; ok && i < n; i++)
-		ok = !iov[i].iov_len || EVP_MAC_update(c, iov[i].iov_base, iov[i].iov_len);
-	ok = ok && EVP_MAC_final(c, out, &len, MIG_TAG) && len == MIG_TAG;
-	EVP_MAC_CTX_free(c);
-	return ok ? 0 : -ENOMEM;
+	for (int i = 0; i < n; i++)
+		if (iov[i].iov_len &&
+		    !update(ctx, iov[i].iov_base, &len, iov[i].iov_base, (int)iov[i].iov_len))
+			return false;
+	return true;
 }
 
 int mig_mac_seal(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
 		 int n, uint8_t out[MIG_TAG])
 {
-	if (!ctr_crypt(m, iov, n) || tag(m, hdr, iov, n, out) < 0)
+	uint8_t iv[12], aad[8 + MIG_FRAME_HDR], end[16];
+	int len;
+
+	frame_iv(m, hdr, iv, aad);
+	if (!EVP_EncryptInit_ex(m->ctx, NULL, NULL, NULL, iv) ||
+	    !EVP_EncryptUpdate(m->ctx, NULL, &len, aad, sizeof(aad)) ||
+	    !gcm_update(m->ctx, iov, n, EVP_EncryptUpdate) ||
+	    !EVP_EncryptFinal_ex(m->ctx, end, &len) ||
+	    !EVP_CIPHER_CTX_ctrl(m->ctx, EVP_CTRL_GCM_GET_TAG, MIG_TAG, out))
 		return -ENOMEM;
 	m->seq++;
 	return 0;
@@ -179,17 +172,22 @@ int mig_mac_seal(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const stru
 int mig_mac_open(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
 		 int n, const uint8_t t[MIG_TAG], struct err **err)
 {
-	uint8_t want[MIG_TAG];
+	uint8_t iv[12], aad[8 + MIG_FRAME_HDR], end[16], tag[MIG_TAG];
+	int len;
 
-	if (tag(m, hdr, iov, n, want) < 0)
-		return err_make(err, ENOMEM, "HMAC-SHA256 (libcrypto)");
-	if (CRYPTO_memcmp(want, t, MIG_TAG))
+	memcpy(tag, t, sizeof(tag));
+	frame_iv(m, hdr, iv, aad);
+	if (!EVP_DecryptInit_ex(m->dec, NULL, NULL, NULL, iv) ||
+	    !EVP_DecryptUpdate(m->dec, NULL, &len, aad, sizeof(aad)) ||
+	    !gcm_update(m->dec, iov, n, EVP_DecryptUpdate) ||
+	    !EVP_CIPHER_CTX_ctrl(m->dec, EVP_CTRL_GCM_SET_TAG, MIG_TAG, tag))
+		return err_make(err, ENOMEM, "AES-256-GCM (libcrypto)");
+	/* The pieces hold plaintext now, but the caller uses them only if this checks out. */
+	if (EVP_DecryptFinal_ex(m->dec, end, &len) <= 0)
 		return err_make(err, EBADMSG,
 				"frame %llu: bad MAC (a different key, or the stream was "
 				"altered, replayed or cut in)",
 				(unsigned long long)m->seq);
-	if (!ctr_crypt(m, iov, n))
-		return err_make(err, ENOMEM, "AES-256-CTR (libcrypto)");
 	m->seq++;
 	return 0;
 }

@@ -26,9 +26,10 @@
 #define MIG_MAGIC_LEN	 8u
 #define MIG_VERSION	 2u
 #define MIG_HEADER_SIZE	 48u /* magic, version, flags, nonce */
-#define MIG_F_AUTH	 1u  /* frames carry an HMAC-SHA256 tag */
+#define MIG_F_AUTH	 1u  /* frames are AES-256-GCM sealed, tag after each */
 #define MIG_NONCE	 32u
-#define MIG_TAG		 32u
+#define MIG_TAG		 16u /* AES-256-GCM's */
+#define MIG_SESSION_KEY	 32u
 #define MIG_KEY_MIN	 32u
 #define MIG_KEY_MAX	 4096u
 #define MIG_FRAME_HDR	 8u
@@ -63,8 +64,8 @@ void mig_key_wipe(struct mig_key *k);
 int mig_nonce(uint8_t out[MIG_NONCE], struct err **err);
 /* ctx NULL: frames in this direction are neither encrypted nor tagged. */
 struct mig_mac {
-	void *ctx; /* EVP_MAC_CTX keyed with the session's MAC key */
-	void *enc; /* EVP_CIPHER_CTX, AES-256-CTR with the session's encryption key */
+	void *ctx; /* EVP_CIPHER_CTX: AES-256-GCM sealing with the session key */
+	void *dec; /* the same, opening */
 	uint64_t seq;
 	uint8_t *scratch; /* mig_send_frame() encrypts a copy here */
 	size_t scratch_len;
@@ -74,10 +75,10 @@ struct mig_mac {
 int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err);
 void mig_mac_free(struct mig_mac *m);
-/* Encrypt the payload pieces in place and tag seq, the header and them; seq++. */
+/* Encrypt the payload pieces in place and tag them with seq and the header; seq++. */
 int mig_mac_seal(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
 		 int n, uint8_t out[MIG_TAG]);
-/* Check the tag (-EBADMSG), then decrypt the pieces in place; seq++. */
+/* Decrypt the pieces in place and check the tag (-EBADMSG: use nothing); seq++. */
 int mig_mac_open(struct mig_mac *m, const uint8_t hdr[MIG_FRAME_HDR], const struct iovec *iov,
 		 int n, const uint8_t tag[MIG_TAG], struct err **err);
 /* A buffer of at least len bytes owned by m (NULL: out of memory). */
