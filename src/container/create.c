@@ -38,6 +38,7 @@ struct create_ctx {
 	struct ct_init init;
 	struct ct_state st;
 	struct ct_cgroup *cg;
+	struct ct_cgroup_join *join;
 	int dirfd, fifo_fd, sock[2], console_rx;
 	pid_t pid;
 	int clone_flags, unshare_flags;
@@ -76,16 +77,6 @@ static int child_namespaces(struct create_ctx *c, struct err **err)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return err_make(err, errno, "become root in the user namespace");
 	}
-	/*
-	 * No mount namespace listed: the caller's, not the one of our re-exec.
-	 * One joined by path: its path is found there too (a new mount
-	 * namespace never copies binds of mount namespace files).
-	 */
-	if ((!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path) && ct_caller_mntns() >= 0 &&
-	    setns(ct_caller_mntns(), CLONE_NEWNS) < 0)
-		return err_make(err, errno, "join the caller's mount namespace");
-	if (ct_caller_mntns() >= 0)
-		close(ct_caller_mntns());
 	r = join_namespaces(s, false, err);
 	if (r < 0)
 		return r;
@@ -163,7 +154,8 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	close(c->sock[0]);
 	/* If the runtime dies mid-create, so do we (a credential change clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
+	if ((c->join && ct_cgroup_join_self(c->join, &err) < 0) ||
+	    ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
 	    child_setup(c, &state_json, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	if (c->init.console_fd >= 0)
@@ -313,11 +305,13 @@ static int parent_sync(struct create_ctx *c, struct err **err)
 	     (r = deny_setgroups(c->pid, err)) < 0 ||
 	     (r = write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err)) < 0))
 		return r;
-	if (c->cg && (r = ct_cgroup_enter(c->cg, c->pid, err)) < 0)
+	if (c->join && (r = ct_cgroup_join_finish(c->join, c->pid, err)) < 0)
 		return r;
 	c->st.pid = c->pid;
-	if (ct_sync_send(fd, CT_SYNC_GO, NULL, 0) < 0)
-		return err_make(err, errno, "sync with the container process");
+	/* A child that failed before GO (joining its cgroup) queued why: read below. */
+	r = ct_sync_send(fd, CT_SYNC_GO, NULL, 0);
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return err_make(err, -r, "sync with the container process");
 	if ((r = ct_sync_recv(fd, CT_SYNC_HOOKS, NULL, err)) < 0 ||
 	    (r = run_runtime_hooks(c, &json, err)) < 0)
 		return r;
@@ -335,8 +329,9 @@ static int spawn_init(struct create_ctx *c, struct err **err)
 	r = plan_namespaces(c, err);
 	if (r < 0)
 		return r;
-	c->pid =
-	    syscall(SYS_clone, (unsigned long)(c->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (c->cg && (r = ct_cgroup_join_open(c->cg, &c->join, err)) < 0)
+		return r;
+	c->pid = ct_cgroup_join_clone(c->join, (unsigned long)c->clone_flags);
 	if (c->pid < 0)
 		return err_make(err, errno, "clone the container process");
 	if (c->pid == 0)
@@ -626,6 +621,7 @@ int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 		close(c.init.console_fd);
 	if (c.dirfd >= 0)
 		close(c.dirfd);
+	ct_cgroup_join_free(c.join);
 	ct_cgroup_free(c.cg);
 	ct_seccomp_free(c.init.seccomp);
 	ct_spec_free(c.spec);
