@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/mount.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -139,6 +140,39 @@ static bool cgroup2_bind_source(char *buf, size_t len)
 	return false;
 }
 
+/* Our cgroup2 cgroup is the root of our cgroup namespace ("0::/"). */
+static bool in_cgroupns_root(void)
+{
+	_cleanup_free_ char *data = NULL;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/cgroup", 1 << 20, &data, NULL, NULL) < 0)
+		return false;
+	return strncmp(data, "0::/\n", 5) == 0 || strstr(data, "\n0::/\n") != NULL;
+}
+
+/*
+ * A new cgroup2 mount.  Made outside a new cgroup namespace, the kernel waits
+ * for an RCU grace period and re-applies the hierarchy's root options.  When
+ * our cgroup is our namespace's root, a namespace unshared just for the mount
+ * has the same root, so the mount shows the same; then we go back to ours.
+ */
+static int mount_cgroup2(const char *target, unsigned long flags)
+{
+	_cleanup_close_ int own = -1;
+	int r, saved;
+
+	/* Joining the namespace we are in checks that we may come back to it. */
+	if (!in_cgroupns_root() || (own = open("/proc/self/ns/cgroup", O_RDONLY | O_CLOEXEC)) < 0 ||
+	    setns(own, CLONE_NEWCGROUP) < 0 || unshare(CLONE_NEWCGROUP) < 0)
+		return mount("cgroup2", target, "cgroup2", flags, NULL);
+	r = mount("cgroup2", target, "cgroup2", flags, NULL);
+	saved = errno;
+	if (setns(own, CLONE_NEWCGROUP) < 0)
+		return -1; /* errno says why we could not go back: the caller fails */
+	errno = saved;
+	return r;
+}
+
 static int do_bind(const struct ct_mount *m, const char *target, struct err **err)
 {
 	if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
@@ -161,7 +195,7 @@ static int do_mount_one(const struct ct_mount *m, const char *target, struct err
 			    &(struct ct_mount){.source = src, .destination = m->destination},
 			    target, err);
 		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
-		if (mount("cgroup2", target, "cgroup2", flags, NULL) < 0)
+		if (mount_cgroup2(target, flags) < 0)
 			return err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
 		return 0;
 	}

@@ -103,3 +103,27 @@ strace_run() {
 	[ "$status" -eq 0 ]
 	[ "$(sort -u "$TMP/h")" = "$(readlink /proc/self/ns/mnt)" ]
 }
+
+@test "with no cgroup2 mount to bind, cgroup2 is mounted from a cgroup namespace made for it" {
+	[ -f /sys/fs/cgroup/cgroup.controllers ] && skip "SKIP: this host is cgroup v2 only"
+	[ "$(sed -n 's/^0:://p' /proc/self/cgroup)" = / ] || skip "SKIP: not in the cgroup2 root"
+	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "cgroup"))
+		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+			options: ["nosuid", "noexec", "nodev", "ro"]}]'
+	args sh -c 'readlink /proc/self/ns/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+	run unshare -m --propagation private sh -c '
+		if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+			umount /sys/fs/cgroup/unified || exit 99
+		fi
+		exec strace -f -qq -o "$0/trace" -e trace=unshare,setns,mount "$@"' \
+		"$TMP" "$ISOLA" --root "$R" run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	# Still the caller's cgroup namespace, with the root cgroup's view.
+	[[ "$output" == "$(readlink /proc/self/ns/cgroup)"* ]]
+	[[ "$output" == *" / /sys/fs/cgroup ro,"*" - cgroup2 "* ]]
+	# unshare, mount, setns back: in that order, in the init.
+	run grep -A2 'unshare(CLONE_NEWCGROUP)' "$TMP/trace"
+	[[ "${lines[1]}" == *'mount("cgroup2"'* ]]
+	[[ "${lines[2]}" =~ setns\(.*CLONE_NEWCGROUP\)\ +=\ 0 ]]
+}
