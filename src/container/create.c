@@ -204,6 +204,30 @@ static int deny_setgroups(pid_t pid, struct err **err)
 	return write_file_at(AT_FDCWD, path, "deny", err);
 }
 
+/*
+ * Unprivileged, the kernel lets us map only our own id: more (subordinate
+ * ranges) goes through newuidmap/newgidmap, which check /etc/subuid and
+ * /etc/subgid.  setgroups is denied only when we write the gid map ourselves.
+ */
+static int write_idmaps(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	bool unpriv = geteuid() != 0;
+	int r;
+
+	if (unpriv && ct_idmap_needs_helper(s->uid_maps, s->n_uid_maps, geteuid()))
+		r = ct_idmap_write_helper(c->pid, false, s->uid_maps, s->n_uid_maps, err);
+	else
+		r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err);
+	if (r < 0)
+		return r;
+	if (unpriv && ct_idmap_needs_helper(s->gid_maps, s->n_gid_maps, getegid()))
+		return ct_idmap_write_helper(c->pid, true, s->gid_maps, s->n_gid_maps, err);
+	if ((r = deny_setgroups(c->pid, err)) < 0)
+		return r;
+	return write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err);
+}
+
 static int set_time_offsets(const struct ct_spec *s, struct err **err)
 {
 	char buf[128];
@@ -300,10 +324,7 @@ static int parent_sync(struct create_ctx *c, struct err **err)
 	_cleanup_free_ char *json = NULL;
 	int fd = c->sock[0], r;
 
-	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path &&
-	    ((r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err)) < 0 ||
-	     (r = deny_setgroups(c->pid, err)) < 0 ||
-	     (r = write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err)) < 0))
+	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path && (r = write_idmaps(c, err)) < 0)
 		return r;
 	if (c->join && (r = ct_cgroup_join_finish(c->join, c->pid, err)) < 0)
 		return r;
