@@ -5,6 +5,10 @@
 # (ambient caps are dropped: runc spec lists ambient caps that are not inheritable,
 # which runc skips but isola rejects.)
 # Usage: bench/runtime.sh [path/to/isola]   (root; needs hyperfine, crun, runc, jq, busybox)
+# ISOLA_BASE=path/to/older/isola adds that binary to the same run (A/B between revisions).
+# Besides wall-clock medians it prints each runtime's CPU time (user+system, mean
+# over the runs, children included): on a loaded machine wall-clock medians
+# mostly measure the scheduler, CPU time less so.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ISOLA=${1:-${ISOLA:-$top/build/src/cli/isola}}
@@ -14,7 +18,7 @@ if [ "${ISOLA_BENCH_INNER:-}" != 1 ]; then
 	for c in hyperfine crun runc jq busybox; do
 		command -v $c >/dev/null || { echo "runtime.sh: $c not installed" >&2; exit 1; }
 	done
-	export ISOLA RUNS ISOLA_BENCH_INNER=1
+	export ISOLA RUNS ISOLA_BENCH_INNER=1 ISOLA_BASE
 	exec unshare -m --propagation private sh -c \
 		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$ISOLA"' "$0"
 fi
@@ -48,6 +52,10 @@ fi
 
 declare -A bin=([isola]=$ISOLA [crun]=$(command -v crun) [runc]=$(command -v runc))
 order=(isola crun runc)
+if [ -n "${ISOLA_BASE:-}" ]; then
+	bin[base]=$ISOLA_BASE
+	order+=(base)
+fi
 for r in "${order[@]}"; do mkdir -p "$tmp/root-$r"; done
 
 median() { # hyperfine json -> median ms
@@ -64,9 +72,10 @@ bench() { # name command-template(with %R for runtime, %B for bin, %S for state 
 		hyperfine -N -w 3 -r "$RUNS" --export-json "$tmp/$name-$r.json" "$cmd" >/dev/null 2>&1 ||
 			hyperfine -w 3 -r "$RUNS" --export-json "$tmp/$name-$r.json" "$cmd" >/dev/null
 		res[$name-$r]=$(median "$tmp/$name-$r.json")
+		cpu[$name-$r]=$(jq '(.results[0].user + .results[0].system) * 1000' "$tmp/$name-$r.json")
 	done
 }
-declare -A res
+declare -A res cpu
 
 cd "$b"
 bench run "%B --root %S run -b $b bench-%R"
@@ -113,5 +122,21 @@ for t in run lifecycle exec seccomp; do
 		"$(echo "${res[$t-isola]} / ${res[$t-crun]}" | bc -l)" \
 		"$(echo "${res[$t-isola]} / ${res[$t-runc]}" | bc -l)"
 done
+printf '%-12s %10s %10s %10s %12s %12s\n' "cpu ms" isola crun runc "isola/crun" "isola/runc"
+for t in run lifecycle exec seccomp; do
+	[ -n "${cpu[$t-isola]:-}" ] || continue
+	printf '%-12s %10.2f %10.2f %10.2f %12.2f %12.2f\n' "$t" "${cpu[$t-isola]}" \
+		"${cpu[$t-crun]}" "${cpu[$t-runc]}" \
+		"$(echo "${cpu[$t-isola]} / ${cpu[$t-crun]}" | bc -l)" \
+		"$(echo "${cpu[$t-isola]} / ${cpu[$t-runc]}" | bc -l)"
+done
+if [ -n "${ISOLA_BASE:-}" ]; then
+	printf '%-12s %10s %10s %10s %12s\n' "vs base" "isola" "base" "" "isola/base"
+	for t in run lifecycle exec seccomp; do
+		[ -n "${res[$t-base]:-}" ] || continue
+		printf '%-12s %10.2f %10.2f %10s %12.2f\n' "$t" "${res[$t-isola]}" "${res[$t-base]}" "" \
+			"$(echo "${res[$t-isola]} / ${res[$t-base]}" | bc -l)"
+	done
+fi
 printf '%-12s %10s %10s %10s\n' "peak RSS KiB" "${rss[isola]}" "${rss[crun]}" "${rss[runc]}"
 printf '%-12s %10s %10s %10s\n' "256KiB mem" "${mem[isola]}" "${mem[crun]}" "${mem[runc]}"
