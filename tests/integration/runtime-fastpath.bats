@@ -127,3 +127,19 @@ strace_run() {
 	[[ "${lines[1]}" == *'mount("cgroup2"'* ]]
 	[[ "${lines[2]}" =~ setns\(.*CLONE_NEWCGROUP\)\ +=\ 0 ]]
 }
+
+@test "exec places its process in the container's v1 cgroups through tasks too" {
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no cgroup v1 hierarchies on this host"
+	args sleep 100
+	isola run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	strace -f -y -qq -s 64 -o "$TMP/trace" -e trace=write "$ISOLA" --root "$R" exec "$ID" true
+	grep -q "write([0-9]*</sys/fs/cgroup/pids/[^>]*/$ID/tasks>, \"0\", 1)" "$TMP/trace"
+	run grep -E 'write\([0-9]+</sys/fs/cgroup/[a-z_,]+/[^>]*cgroup.procs>' "$TMP/trace"
+	[ "$status" -ne 0 ]
+	# The exec'd process really is in the container's cgroup: the root of its
+	# cgroup namespace (another cgroup would read as "/..").
+	run isola exec "$ID" cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	[[ "$output" == *":pids:/"$'\n'* ]]
+	[[ "$output" != *"/.."* ]]
+}
