@@ -410,6 +410,13 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 			     tail ? tail : "");
 	}
 	host_cleanup(&h);
+	/*
+	 * A signal that came after the relay (while the VMM stopped) is still pending:
+	 * unblocked, it would kill us before the caller removes the bundle.  The VM is
+	 * gone already, so it is consumed here.
+	 */
+	while (sigtimedwait(&mask, NULL, &(struct timespec){0}) > 0)
+		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r >= 0)
 		*ret_status = h.status;

@@ -132,3 +132,14 @@ start_stuck_vm() {
 	wait_until 100 "! kill -0 $VMM 2>/dev/null"
 	# What a SIGKILL cannot clean (the socket directory, the bundle) teardown removes.
 }
+
+@test "run --vm: two signals while the VM boots: exit 125, the second left pending does not kill isola before it removes the bundle" {
+	start_stuck_vm
+	kill -HUP "$PID"
+	kill -TERM "$PID"
+	local st=0
+	wait "$PID" || st=$?
+	[ "$st" = 125 ]
+	! kill -0 "$VMM" 2>/dev/null
+	nothing_left
+}
