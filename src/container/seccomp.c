@@ -21,13 +21,13 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <seccomp.h>
 
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "seccomp.h"
+#include "sha256.h"
 #include "state.h"
 
 /* The kernel's own limit on a classic BPF program (BPF_MAXINSNS). */
@@ -330,27 +330,19 @@ static int cache_key(json_t *sc, char hex[65], struct err **err)
 {
 	_cleanup_free_ char *canon = json_dumps(sc, JSON_SORT_KEYS | JSON_COMPACT);
 	const struct scmp_version *ver = seccomp_version();
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
+	uint8_t md[SHA256_LEN];
+	struct sha256_ctx c;
 	char salt[96];
-	EVP_MD_CTX *md_ctx;
-	int ok;
 
 	if (!canon)
 		return err_make(err, ENOMEM, "linux.seccomp: serialise");
 	snprintf(salt, sizeof(salt), "isola-bpf-v2 arch=%u libseccomp=%u.%u.%u\n",
 		 seccomp_arch_native(), ver->major, ver->minor, ver->micro);
-	md_ctx = EVP_MD_CTX_new();
-	if (!md_ctx)
-		return err_make(err, ENOMEM, "sha256");
-	ok = EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(md_ctx, salt, strlen(salt)) &&
-	     EVP_DigestUpdate(md_ctx, canon, strlen(canon)) &&
-	     EVP_DigestFinal_ex(md_ctx, md, &mdlen);
-	EVP_MD_CTX_free(md_ctx);
-	if (!ok || mdlen != 32)
-		return err_make(err, 0, "linux.seccomp: sha256 failed");
-	for (unsigned int i = 0; i < 32; i++)
+	sha256_init(&c);
+	sha256_update(&c, salt, strlen(salt));
+	sha256_update(&c, canon, strlen(canon));
+	sha256_final(&c, md);
+	for (unsigned int i = 0; i < SHA256_LEN; i++)
 		snprintf(hex + 2 * i, 3, "%02x", md[i]);
 	return 0;
 }

@@ -178,6 +178,19 @@ no_kvm_pit() {
 	poll_until 30 no_kvm_pit "${pids[@]}"
 }
 
+@test "vm: a running VM maps no library it does not use (libcrypto, libcap, libcurl, libarchive)" {
+	vm_guest "$TMP/spin.elf" "$(vm_putc H)$(vm_putc i)$(vm_putc $'\n')$VM_HANG"
+	"$ISOLA" vm run --kernel "$TMP/spin.elf" >"$TMP/out" &
+	local pid=$!
+	poll_until 10 grep -q Hi "$TMP/out"
+	cp "/proc/$pid/maps" "$TMP/maps"
+	kill -TERM "$pid"
+	wait "$pid" || true
+	grep -q libc.so "$TMP/maps"
+	run grep -E 'libcrypto|libcap\.|libcurl|libarchive|libssl' "$TMP/maps"
+	[ "$status" -eq 1 ]
+}
+
 @test "vm: Linux boot protocol: 64-bit entry gets boot_params, initrd, cmdline, e820" {
 	vm_bzimage "$TMP/bz"
 	head -c 4096 /dev/zero >"$TMP/initrd"

@@ -18,6 +18,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "parse.h"
+#include "sha256.h"
 #include "strv.h"
 #include "tap.h"
 
@@ -289,6 +290,42 @@ static void test_close_async(void)
 	close_async(-1); /* no-op */
 }
 
+static void hex(const uint8_t *md, char out[65])
+{
+	for (int i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+/* FIPS 180-4 examples (NIST CSRC), and the same input fed in odd pieces. */
+static void test_sha256(void)
+{
+	static const struct {
+		const char *in, *want;
+	} v[] = {
+	    {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	    {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	};
+	uint8_t md[SHA256_LEN];
+	struct sha256_ctx c;
+	char got[65], a[1000];
+
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		sha256(v[i].in, strlen(v[i].in), md);
+		hex(md, got);
+		ok(streq(got, v[i].want), "sha256(\"%s\")", v[i].in);
+	}
+	memset(a, 'a', sizeof(a));
+	sha256_init(&c);
+	for (int i = 0; i < 1000; i++) /* 1000 x 1000 bytes, in pieces of 1, 999 */
+		sha256_update(&c, a, 1), sha256_update(&c, a, 999);
+	sha256_final(&c, md);
+	hex(md, got);
+	ok(streq(got, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+	   "sha256 of a million 'a', fed in pieces");
+}
+
 int main(void)
 {
 	test_err();
@@ -299,5 +336,6 @@ int main(void)
 	test_rm_mount();
 	test_strv();
 	test_close_async();
+	test_sha256();
 	return tap_done();
 }
