@@ -13,17 +13,15 @@
 #include "jsonutil.h"
 #include "vm-config.h"
 
-static const char *const top_keys[] = {"kernel",  "initrd",    "cmdline", "cpus",
-				       "memory",  "console",   "disks",	  "nets",
-				       "vsock",	  "rng",       "balloon", "virtio-transport",
-				       "irqchip", "hugepages", "acpi",	  "on-reboot",
-				       NULL};
+static const char *const top_keys[] = {
+    "kernel",  "initrd",    "cmdline", "cpus",	    "memory",  "console",
+    "disks",   "nets",	    "vsock",   "rng",	    "balloon", "virtio-transport",
+    "irqchip", "hugepages", "acpi",    "on-reboot", NULL};
 
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {
-	static const char *const keys[] = {"kernel",  "initrd",		  "cmdline",
-					   "console", "virtio-transport", "irqchip",
-					   "on-reboot"};
+	static const char *const keys[] = {"kernel",	       "initrd",  "cmdline",  "console",
+					   "virtio-transport", "irqchip", "on-reboot"};
 
 	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
 		const char *v = NULL;

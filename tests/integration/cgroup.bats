@@ -415,7 +415,7 @@ pids_max_events() { # DIR: how often a fork was refused at pids.max
 	t1=$(date +%s%N)
 	pct=$(((u1 - u0) * 100 / (t1 - t0)))
 	echo "cpu usage: $pct% of one CPU"
-	[ "$pct" -ge 5 ]
+	# Only the cap is checked: a loaded host may give the hog much less than its quota.
 	[ "$pct" -le 40 ]
 	[ "$(isola events --stats "$ID" | jq .data.cpu.throttling.throttledPeriods)" -gt 0 ]
 }

@@ -15,7 +15,9 @@ setup_file() {
 	mkdir -p "$L1_OUT"
 	local mode=
 	host_has_hw_virt && mode=--direct
-	# L1_ONLY="NAME..." runs a subset (the others skip).
+	# L1_ONLY="NAME..." runs a subset (the others skip).  The whole bed gets 40 minutes
+	# at most, retries of a wedged L1 included (run.sh's L1_STALL watchdog).
+	export L1_TIMEOUT=${L1_TIMEOUT:-2400}
 	# shellcheck disable=SC2086
 	ISOLA=$ISOLA nice "$ISOLA_TOP/tests/l1/run.sh" $mode ${L1_ONLY:-} >"$L1_OUT/run.out" 2>&1 || true
 }
