@@ -402,6 +402,9 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 		return err_make(
 		    err, 0,
 		    "linux.seccomp.listenerPath: seccomp user notification is not supported yet");
+	r = ct_seccomp_lib_load(err);
+	if (r < 0)
+		return err_wrap(err, "linux.seccomp");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_make(err, ENOMEM, "linux.seccomp");
