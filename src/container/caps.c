@@ -5,12 +5,13 @@
  * VMM's included, would otherwise map.  The child side uses only prctl(2)
  * and capset(2).
  */
-#include <strings.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -78,6 +79,20 @@ static int cap_by_name(const char *name)
 static const char *cap_name(int cap)
 {
 	return cap >= 0 && (size_t)cap < ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
+}
+
+/* In lower case, as libcap's cap_to_name() wrote it ("cap_sys_ptrace"); "?" if unknown. */
+static const char *cap_name_lower(int cap, char *buf, size_t size)
+{
+	const char *name = cap_name(cap);
+	size_t n = 0;
+
+	if (!name)
+		return "?";
+	for (; name[n] && n < size - 1; n++)
+		buf[n] = (char)tolower((unsigned char)name[n]);
+	buf[n] = 0;
+	return buf;
 }
 
 static const char *const set_names[] = {"bounding", "effective", "inheritable", "permitted",
@@ -177,11 +192,13 @@ int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct er
 
 	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
 		for (int cap = 0; cap <= last; cap++) {
+			char lower[32];
+
 			if (!(sets[i] & (UINT64_C(1) << cap)) || prctl(PR_CAPBSET_READ, cap) != 0)
 				continue;
 			return err_make(err, EPERM,
 					"%s.%s: %s is not in this host's capability bounding set",
-					where, names[i], cap_name(cap) ? cap_name(cap) : "?");
+					where, names[i], cap_name_lower(cap, lower, sizeof(lower)));
 		}
 	return 0;
 }
