@@ -49,6 +49,20 @@ read -r fb_qemu _ < <(python3 "$here/vm-first-byte.py" "$runs" "${qemu[@]}" -ker
 echo "== memory (guest spinning after its output)"
 read -r rss_isola priv_isola max_isola < <("$here/vm-rss.sh" "${isola[@]}" --kernel "$work/spin.elf")
 read -r rss_qemu priv_qemu max_qemu < <("$here/vm-rss.sh" "${qemu[@]}" -kernel "$work/spin.elf")
+# Peak RSS of a whole hello run (max of 5), and the floors: the same binary
+# doing nothing (--version) and a dynamically linked /bin/true.
+peak() {
+	local m=0 k
+	for _ in 1 2 3 4 5; do
+		k=$(/usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1)
+		[ "$k" -gt "$m" ] && m=$k
+	done
+	echo "$m"
+}
+hello_isola=$(peak "${isola[@]}" --kernel "$guest")
+hello_qemu=$(peak "${qemu[@]}" -kernel "$guest")
+version_isola=$(peak "$ISOLA" --version)
+true_floor=$(peak /bin/true)
 
 echo "== creation rate"
 rate() { # $1 = parallel streams, rest = command; 60 VMs in all
@@ -82,6 +96,8 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 	echo "| RSS while running (KiB) | $rss_isola | $rss_qemu | $(ratio "$rss_isola" "$rss_qemu") |"
 	echo "| private memory while running (KiB) | $priv_isola | $priv_qemu | $(ratio "$priv_isola" "$priv_qemu") |"
 	echo "| peak RSS, whole life (KiB) | $max_isola | $max_qemu | $(ratio "$max_isola" "$max_qemu") |"
+	echo "| peak RSS of a hello run, max of 5 (KiB) | $hello_isola | $hello_qemu | $(ratio "$hello_isola" "$hello_qemu") |"
+	echo "| peak RSS: isola --version / /bin/true (KiB) | $version_isola / $true_floor | – | – |"
 	echo "| VMs/s back-to-back | $r1_isola | $r1_qemu | $(ratio "$r1_isola" "$r1_qemu") |"
 	echo "| VMs/s 2 at a time | $r2_isola | $r2_qemu | $(ratio "$r2_isola" "$r2_qemu") |"
 	echo "| --irqchip split: wall time to exit (ms) | $t_split | $t_qemu | $(ratio "$t_split" "$t_qemu") |"
