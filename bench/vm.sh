@@ -86,6 +86,9 @@ r2_qemu=$(rate 2 "${qemu[@]}" -kernel "$guest")
 echo "== KVM floor costs"
 cc -O2 -o "$work/vm-ioctl" "$here/vm-ioctl.c"
 "$work/vm-ioctl" | tee "$work/ioctl.txt"
+echo "== how the VM fd is dropped at exit (bench/vm-teardown.c)"
+cc -O2 -o "$work/vm-teardown" "$here/vm-teardown.c"
+"$work/vm-teardown" | tee "$work/teardown.txt"
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 {
@@ -108,4 +111,9 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 	echo "KVM floor costs on this host (bench/vm-ioctl.c, medians):"
 	echo
 	sed 's/^/    /' "$work/ioctl.txt"
+	echo
+	echo "Parent's wait for a child that built a VM and exits, by how it drops the VM fd"
+	echo "(bench/vm-teardown.c; isola uses scm-cycle):"
+	echo
+	sed 's/^/    /' "$work/teardown.txt"
 } | tee "$here/results/vm-$(date -u +%Y%m%dT%H%M%SZ).md"
