@@ -4,15 +4,15 @@
 #   update with flags, update -r FILE (what containerd sends), events --stats,
 #   ps --format json (what containerd's shim runs), pause + resume.
 # One running busybox container per runtime with memory/cpu/pids limits;
-# hyperfine -N medians and the isola/runc ratio.  `startup` (--version) is
+# medians of paired, alternating runs (bench/paired.py) and the isola/runc ratio.  `startup` (--version) is
 # each binary's exec + dynamic-link cost, included in every other row.
-# Usage: bench/cgroup.sh [path/to/isola]   (root; needs hyperfine, runc, jq, busybox)
+# Usage: bench/cgroup.sh [path/to/isola]   (root; needs python3, runc, jq, busybox)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ISOLA=${1:-${ISOLA:-$top/build/src/cli/isola}}
 RUNS=${RUNS:-30}
 
-for c in hyperfine runc jq busybox bc; do
+for c in python3 runc jq busybox bc; do
 	command -v $c >/dev/null || { echo "cgroup.sh: $c not installed" >&2; exit 1; }
 done
 
@@ -57,15 +57,24 @@ subst() { # runtime template
 	echo "${cmd//%I/isola-bench-cg-$1}"
 }
 
-bench() { # name args [untimed args before each run] (%S = state root, %I = container id)
-	local name=$1 r cmd prep
+# shellcheck source=lib.sh
+. "$top/bench/lib.sh"
+
+# bench NAME ARGS [UNTIMED ARGS BEFORE EACH RUN]: both runtimes alternating, run by run
+# (bench/paired.py); %S = state root, %I = container id.
+bench() {
+	local name=$1 r i=0 args=()
 	for r in "${order[@]}"; do
-		cmd=$(subst "$r" "$2")
-		prep=()
-		[ -z "${3:-}" ] || prep=(--prepare "sh -c '$(subst "$r" "$3") || true'")
-		echo "== $name $r: $cmd" >&2
-		hyperfine -N -w 3 -r "$RUNS" "${prep[@]}" --export-json "$tmp/$name-$r.json" "$cmd" >/dev/null
-		res[$name-$r]=$(jq '.results[0].median * 1000' "$tmp/$name-$r.json")
+		args+=(-n "$r")
+		[ -z "${3:-}" ] || args+=(-p "$(subst "$r" "$3") || true")
+		args+=("$(subst "$r" "$2")")
+	done
+	echo "== $name" >&2
+	python3 "$top/bench/paired.py" -w 3 -r "$RUNS" --export-json "$tmp/$name.json" "${args[@]}"
+	bench_keep cgroup "$name" "$tmp/$name.json"
+	for r in "${order[@]}"; do
+		res[$name-$r]=$(jq ".results[$i].median * 1000" "$tmp/$name.json")
+		i=$((i + 1))
 	done
 }
 

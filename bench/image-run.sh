@@ -8,14 +8,14 @@
 # network namespace set-up either way (`--network none`: a private empty netns, like
 # podman's --network none; bench/run-image-net.sh measures bridge networking).
 #
-#   bench/image-run.sh [RUNS]      (ISOLA=path/to/isola; root; hyperfine, podman, crun, runc)
+#   bench/image-run.sh [RUNS]      (ISOLA=path/to/isola; root; python3, podman, crun, runc)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-${RUNS:-20}}
 ISOLA=${ISOLA:-$top/build/src/cli/isola}
 
 if [ "${ISOLA_BENCH_INNER:-}" != 1 ]; then
-	for c in hyperfine podman crun runc jq busybox; do
+	for c in python3 podman crun runc jq busybox; do
 		command -v $c >/dev/null || { echo "image-run.sh: $c not installed" >&2; exit 1; }
 	done
 	export ISOLA RUNS ISOLA_BENCH_INNER=1
@@ -63,11 +63,14 @@ pm tag "$(pm images -q | head -n1)" "$img" 2>/dev/null || true
 pm run --rm --runtime crun "$img" true
 pm run --rm --runtime runc "$img" true
 
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$tmp/h.json" \
+python3 "$top/bench/paired.py" -w 3 -r "$RUNS" --export-json "$tmp/h.json" \
 	-n isola "$ISOLA run --rm --network none $img true" \
 	-n "podman+crun" "podman --root $tmp/podman/root --runroot $tmp/podman/run --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs run --rm --runtime crun $img true" \
 	-n "podman+runc" "podman --root $tmp/podman/root --runroot $tmp/podman/run --tmpdir $tmp/podman/tmp --storage-driver overlay --cgroup-manager cgroupfs run --rm --runtime runc $img true" \
 	>/dev/null
+# shellcheck source=lib.sh
+. "$top/bench/lib.sh"
+bench_keep image-run "run --rm IMAGE true" "$tmp/h.json"
 jq -r '.results[] | "\(.command) \(.median * 1000) \(.stddev * 1000)"' "$tmp/h.json" |
 	awk '{m[NR]=$2; n[NR]=$1; s[NR]=$3}
 	     END { printf "run --rm IMAGE true, median of '"$RUNS"' runs\n";

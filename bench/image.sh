@@ -37,6 +37,8 @@ skip() { echo "bench: $*" >&2; exit 1; }
 # shellcheck source=../tests/integration/image-helpers.bash
 load() { source "$top/tests/integration/$1.bash"; }
 load image-helpers
+# shellcheck source=lib.sh
+. "$top/bench/lib.sh"
 img_registry_start "$work" >/dev/null
 
 make_synth() {
@@ -81,6 +83,9 @@ bench_one() {
 		sync
 		t_pm+=("$(timed pm pull -q --tls-verify=false "$ref")")
 	done
+	bench_record image "pull + unpack, $name" s isola "${t_isola[@]}"
+	bench_record image "pull + unpack, $name" s skopeo+umoci "${t_peer[@]}"
+	bench_record image "pull + unpack, $name" s podman "${t_pm[@]}"
 	ti=$(printf '%s\n' "${t_isola[@]}" | median)
 	tp=$(printf '%s\n' "${t_peer[@]}" | median)
 	tm=$(printf '%s\n' "${t_pm[@]}" | median)

@@ -8,6 +8,8 @@
 # QEMU's are what QMP query-migrate reports (max-bandwidth raised to 4 GiB/s,
 # other parameters default: downtime-limit 300 ms).
 # Each case runs RUNS times (default 3); the table lists every run.
+# MIG_DIRTY lists the dirtier's MiB rewritten per pass (default 128; the downtime
+# against dirty rate plot takes several).  BENCH_OUT: bench/lib.sh.
 # Usage: bench/migrate.sh [BUILD_DIR]   (default: build)
 set -euo pipefail
 build=${1:-build}
@@ -17,7 +19,28 @@ runs=${RUNS:-3}
 [ -x "$isola" ] && [ -f "$guests/counter.elf" ] && [ -f "$guests/dirtier.elf" ] ||
 	{ echo "build first: $isola, $guests/{counter,dirtier}.elf" >&2; exit 1; }
 tmp=$(mktemp -d /tmp/isola-bench-mig.XXXXXX)
-trap 'kill $(jobs -p) 2>/dev/null; wait 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null; rm -rf --one-file-system "$tmp"' EXIT
+
+export BENCH_DIR=$(cd "$(dirname "$0")" && pwd)
+
+# rec SUBJECT CASE TOTAL_MS DOWNTIME_MS (python, in the heredocs): record one run.
+rec_py='
+def rec(subject, case, total, down):
+    import os, sys
+    if not os.environ.get("BENCH_OUT"):
+        return
+    sys.path.insert(0, os.environ["BENCH_DIR"])
+    import record
+    f = os.environ["BENCH_OUT"] + "/migrate.json"
+    if case.startswith("idle"):
+        record.add(f, "migrate", "total, idle 256 MiB guest", "ms", subject, [total])
+        record.add(f, "migrate", "downtime, idle 256 MiB guest", "ms", subject, [down])
+    else:
+        x = int(case.split()[1])
+        record.add(f, "migrate", "total, by MiB dirtied", "ms", subject, [total], x=x)
+        record.add(f, "migrate", "downtime, by MiB dirtied", "ms", subject, [down], x=x)
+'
+export rec_py
 
 port() { echo $((30000 + RANDOM % 20000)); }
 
@@ -37,8 +60,10 @@ isola_case() {
 		wait $src
 		kill $dst
 		wait $dst || true
-		python3 -c 'import json, sys
+		python3 -c 'import json, os, sys
+exec(os.environ["rec_py"])
 j = json.loads(sys.argv[2])
+rec("isola", sys.argv[1], j["total_ms"], j["downtime_ms"])
 print("| isola | %s | %.1f | %.2f | %d | %.1f |" % (sys.argv[1], j["total_ms"],
       j["downtime_ms"], j["rounds"], j["bytes"] / 2**20))' "$name" "$out"
 	done
@@ -51,6 +76,7 @@ qemu_case() {
 		timeout 120 python3 - "$guests/$2.elf" "$3" "$4" "$tmp" "$(port)" "$1" <<'PY'
 import json, os, re, socket, subprocess, sys, time
 guest, cmdline, pattern, tmp, port, name = sys.argv[1:7]
+exec(os.environ["rec_py"])
 base = ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm", "-nodefaults", "-no-user-config",
         "-nographic", "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
         "-kernel", guest, "-append", cmdline, "-m", "256"]
@@ -97,6 +123,7 @@ if info["status"] != "completed":
     print(f"| QEMU | {name} | {info['status']} | | | |")
 else:
     ram = info.get("ram", {})
+    rec("qemu", name, info["total-time"], info["downtime"])
     print("| QEMU | %s | %d | %d | %s | %.1f |" % (name, info["total-time"], info["downtime"],
           ram.get("dirty-sync-count", "?"), ram.get("transferred", 0) / 2**20))
 PY
@@ -107,7 +134,11 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 echo "| VMM | guest (256 MiB) | total ms | downtime ms | dirty rounds | MiB sent |"
 echo "|---|---|---|---|---|---|"
 isola_case "idle (counter)" counter "every=20000000" "^counter: 3$"
-isola_case "dirtier, 128 MiB" dirtier "mib=128" "^dirtier: 3$"
+for d in ${MIG_DIRTY:-128}; do
+	isola_case "dirtier, $d MiB" dirtier "mib=$d" "^dirtier: 3$"
+done
 command -v qemu-system-x86_64 >/dev/null || { echo "no qemu-system-x86_64: QEMU skipped"; exit 0; }
 qemu_case "idle (counter)" counter "every=20000000" "^counter: 3\r?$"
-qemu_case "dirtier, 128 MiB" dirtier "mib=128" "^dirtier: 3\r?$"
+for d in ${MIG_DIRTY:-128}; do
+	qemu_case "dirtier, $d MiB" dirtier "mib=$d" "^dirtier: 3\r?$"
+done

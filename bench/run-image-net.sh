@@ -2,18 +2,18 @@
 # `isola run --rm -p PORT:80 IMAGE true` with bridge networking (CNI: bridge, host-local,
 # portmap, firewall) against `podman run --rm -p PORT:80 IMAGE true` on a CNI bridge
 # network of its own (podman 4 with Debian's containernetworking-plugins), with crun and
-# runc; same busybox image, same hyperfine run.  Each side gets its own private /24
+# runc; same busybox image, same run, alternating (bench/paired.py).  Each side gets its own private /24
 # network and bridge; published ports are on 127.0.0.1 only.  Runs in one private mount
 # namespace without /sys/fs/cgroup/unified, since crun refuses hybrid cgroups.
 #
-#   bench/run-image-net.sh [RUNS]      (ISOLA=path/to/isola; root; hyperfine, podman, crun, runc)
+#   bench/run-image-net.sh [RUNS]      (ISOLA=path/to/isola; root; python3, podman, crun, runc)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-${RUNS:-20}}
 ISOLA=${ISOLA:-$top/build/src/cli/isola}
 
 if [ "${ISOLA_BENCH_INNER:-}" != 1 ]; then
-	for c in hyperfine podman crun runc jq busybox iptables; do
+	for c in python3 podman crun runc jq busybox iptables; do
 		command -v $c >/dev/null || { echo "run-image-net.sh: $c not installed" >&2; exit 1; }
 	done
 	[ -x /usr/lib/cni/bridge ] || { echo "run-image-net.sh: containernetworking-plugins not installed" >&2; exit 1; }
@@ -36,8 +36,10 @@ cleanup() {
 	pm network rm -f "$pnet" >/dev/null 2>&1 || true
 	pm system reset --force >/dev/null 2>&1 || true
 	"$ISOLA" network rm "$inet" >/dev/null 2>&1 || true
-	[ -n "${pbr:-}" ] && ip link del "$pbr" 2>/dev/null
-	[ -n "$inet" ] && ip link del "isl-$inet" 2>/dev/null
+	# Under set -e a failing last command here would end the trap before the
+	# ip_forward restore and the rm: the bridges are usually gone already.
+	[ -z "${pbr:-}" ] || ip link del "$pbr" 2>/dev/null || true
+	ip link del "isl-$inet" 2>/dev/null || true
 	echo "$fwd" >/proc/sys/net/ipv4/ip_forward
 	rm -rf --one-file-system "$tmp"
 }
@@ -89,11 +91,14 @@ pm run --rm --runtime crun --network "$pnet" -p "127.0.0.1:$port:80" "$img" true
 pm run --rm --runtime runc --network "$pnet" -p "127.0.0.1:$port:80" "$img" true
 
 P="podman --root $tmp/podman/root --runroot $tmp/podman/run --tmpdir $tmp/podman/tmp --network-config-dir $tmp/podman/net --storage-driver overlay --cgroup-manager cgroupfs run --rm"
-hyperfine -N --warmup 3 --runs "$RUNS" --export-json "$tmp/h.json" \
+python3 "$top/bench/paired.py" -w 3 -r "$RUNS" --export-json "$tmp/h.json" \
 	-n isola "$ISOLA run --rm --network $inet -p 127.0.0.1:$port:80 $img true" \
 	-n "podman+crun" "$P --runtime crun --network $pnet -p 127.0.0.1:$port:80 $img true" \
 	-n "podman+runc" "$P --runtime runc --network $pnet -p 127.0.0.1:$port:80 $img true" \
 	>/dev/null
+# shellcheck source=lib.sh
+. "$top/bench/lib.sh"
+bench_keep run-image-net "run --rm -p PORT:80 IMAGE true" "$tmp/h.json"
 jq -r '.results[] | "\(.command) \(.median * 1000) \(.stddev * 1000)"' "$tmp/h.json" |
 	awk '{m[NR]=$2; n[NR]=$1; s[NR]=$3}
 	     END { printf "run --rm -p PORT:80 IMAGE true (bridge network), median of '"$RUNS"' runs\n";

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # isola vs crun vs runc on one busybox bundle, all in ONE private mount
 # namespace without /sys/fs/cgroup/unified (crun refuses hybrid cgroups).
-# Prints hyperfine medians, ratios to crun, and each runtime's peak RSS.
+# Prints medians of paired, alternating runs (bench/paired.py), ratios to crun, each
+# runtime's peak RSS, and start latency with 1..16 runs started at once.
 # (ambient caps are dropped: runc spec lists ambient caps that are not inheritable,
 # which runc skips but isola rejects.)
-# Usage: bench/runtime.sh [path/to/isola]   (root; needs hyperfine, crun, runc, jq, busybox)
+# Usage: bench/runtime.sh [path/to/isola]   (root; needs python3, crun, runc, jq, busybox)
+# RUNS (20), CONCURRENCY (1,2,4,8,16 or none), CONC_ROUNDS (3); BENCH_OUT: bench/lib.sh
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ISOLA=${1:-${ISOLA:-$top/build/src/cli/isola}}
 RUNS=${RUNS:-20}
 
 if [ "${ISOLA_BENCH_INNER:-}" != 1 ]; then
-	for c in hyperfine crun runc jq busybox; do
+	for c in python3 crun runc jq busybox; do
 		command -v $c >/dev/null || { echo "runtime.sh: $c not installed" >&2; exit 1; }
 	done
 	export ISOLA RUNS ISOLA_BENCH_INNER=1
@@ -50,20 +52,24 @@ declare -A bin=([isola]=$ISOLA [crun]=$(command -v crun) [runc]=$(command -v run
 order=(isola crun runc)
 for r in "${order[@]}"; do mkdir -p "$tmp/root-$r"; done
 
-median() { # hyperfine json -> median ms
-	jq '.results[0].median * 1000' "$1"
-}
+# shellcheck source=lib.sh
+. "$top/bench/lib.sh"
 
-bench() { # name command-template(with %R for runtime, %B for bin, %S for state root)
-	local name=$1 tmpl=$2 r cmd
+# bench NAME TEMPLATE: the three runtimes alternating, run by run (bench/paired.py);
+# in the template %B is the runtime's binary, %S its state root, %R its name.
+bench() {
+	local name=$1 tmpl=$2 r cmd i=0 args=()
 	for r in "${order[@]}"; do
 		cmd=${tmpl//%B/${bin[$r]}}
 		cmd=${cmd//%S/$tmp/root-$r}
-		cmd=${cmd//%R/$r}
-		echo "== $name $r" >&2
-		hyperfine -N -w 3 -r "$RUNS" --export-json "$tmp/$name-$r.json" "$cmd" >/dev/null 2>&1 ||
-			hyperfine -w 3 -r "$RUNS" --export-json "$tmp/$name-$r.json" "$cmd" >/dev/null
-		res[$name-$r]=$(median "$tmp/$name-$r.json")
+		args+=(-n "$r" "${cmd//%R/$r}")
+	done
+	echo "== $name" >&2
+	python3 "$top/bench/paired.py" -w 3 -r "$RUNS" --export-json "$tmp/$name.json" "${args[@]}"
+	bench_keep runtime "$name" "$tmp/$name.json"
+	for r in "${order[@]}"; do
+		res[$name-$r]=$(jq ".results[$i].median * 1000" "$tmp/$name.json")
+		i=$((i + 1))
 	done
 }
 declare -A res
@@ -91,19 +97,37 @@ declare -A rss mem
 jq '.linux.resources.memory.limit = 262144' "$b/config.json" >"$tmp/mem.json"
 mkdir -p "$tmp/mem" && cp -a "$b/rootfs" "$tmp/mem/" && cp "$tmp/mem.json" "$tmp/mem/config.json"
 for r in "${order[@]}"; do
-	m=0
+	m=0 all=()
 	for i in 1 2 3 4 5; do
 		k=$(/usr/bin/time -f %M "${bin[$r]}" --root "$tmp/root-$r" run -b "$b" rss-$r 2>&1 >/dev/null | tail -1)
 		[ "$k" -gt "$m" ] && m=$k
+		all+=("$k")
 	done
 	rss[$r]=$m
+	bench_record runtime "peak RSS of run" KiB "$r" "${all[@]}"
 	if "${bin[$r]}" --root "$tmp/root-$r" run -b "$tmp/mem" mem-$r >/dev/null 2>&1; then
 		mem[$r]=ok
+		bench_record runtime "runs under a 256 KiB memory limit" pass "$r" --better higher 1
 	else
 		mem[$r]=FAIL
+		bench_record runtime "runs under a 256 KiB memory limit" pass "$r" --better higher 0
 		"${bin[$r]}" --root "$tmp/root-$r" delete -f mem-$r >/dev/null 2>&1 || true
 	fi
 done
+
+# Start latency with K runs started at once (K in CONCURRENCY; "none" skips it).
+CONCURRENCY=${CONCURRENCY:-1,2,4,8,16}
+if [ "$CONCURRENCY" != none ]; then
+	echo "== concurrent starts ($CONCURRENCY at once), median and max ms per run" >&2
+	args=()
+	for r in "${order[@]}"; do
+		args+=(-n "$r" "${bin[$r]} --root $tmp/root-$r run -b $b conc-{i}-$r")
+	done
+	rec=()
+	[ -z "${BENCH_OUT:-}" ] || rec=(--record "$BENCH_OUT/runtime.json" runtime "run /bin/true, K started at once")
+	python3 "$top/bench/concurrent.py" "${rec[@]}" "${CONC_ROUNDS:-3}" "$CONCURRENCY" "${args[@]}" |
+		awk '{ printf "  %-6s K=%-3s median %8.2f ms  max %8.2f ms\n", $1, $2, $3, $4 }'
+fi
 
 printf '%-12s %10s %10s %10s %12s %12s\n' "median ms" isola crun runc "isola/crun" "isola/runc"
 for t in run lifecycle exec seccomp; do

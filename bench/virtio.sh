@@ -13,6 +13,7 @@
 # count); "-" when perf or the tracepoints are missing.  The guest times with the TSC at the frequency
 # it believes (4 GHz when CPUID does not say); we rescale to the host's TSC
 # rate from /proc/cpuinfo, which only matters for the absolute numbers.
+# BENCH_OUT: bench/lib.sh (the best-of-3 MB/s and the vsock median are recorded).
 #
 #   bench/virtio.sh [BUILD_DIR]      (default: build)
 set -euo pipefail
@@ -23,6 +24,8 @@ guest=$build/guest/virtio-blk.elf
 vsock_guest=$build/guest/virtio-vsock.elf
 [ -x "$isola" ] && [ -f "$guest" ] && [ -f "$vsock_guest" ] ||
 	{ echo "build first: ninja -C $build" >&2; exit 1; }
+# shellcheck source=lib.sh
+. bench/lib.sh
 tmp=$(mktemp -d /tmp/isola-bench-virtio.XXXXXX)
 trap 'rm -rf --one-file-system "$tmp"' EXIT
 img=$tmp/disk.img
@@ -103,6 +106,10 @@ for spec in "4096 2000" "1048576 100"; do
 		set -- $out
 		w=$1 r=$2
 		res[$vmm-$size]="$w $r"
+		bench_record virtio "blk write, $size-byte requests" MB/s $vmm --better higher \
+			"$(awk -v n=$n -v s=$size -v t=$w 'BEGIN { printf "%.1f", n * s / t }')"
+		bench_record virtio "blk read, $size-byte requests" MB/s $vmm --better higher \
+			"$(awk -v n=$n -v s=$size -v t=$r 'BEGIN { printf "%.1f", n * s / t }')"
 		# Each bench unit is one write and one read request.
 		set -- $(exits_per_req run_$vmm "$n" 10 2 "$size")
 		awk -v vmm=$vmm -v size=$size -v n=$n -v w=$w -v r=$r -v em=$1 -v eu=$2 'BEGIN {
@@ -165,6 +172,7 @@ for _ in 1 2 3; do
 done
 if [ -n "$best" ]; then
 	set -- $best $(exits_per_req run_vsock 2000 10 1)
+	bench_record virtio "vsock 64-byte round trip, median" us isola "$1"
 	printf '%-6s %-26s %6d %11s %11s %11s %11s %11s\n' isola "host UDS <-> guest echo" 2000 \
 		"$1" "$2" "$3" "$4" "$5"
 else

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # isola vs QEMU microvm on the same PVH hello guest, in the same run:
-# wall time to exit (hyperfine; isola with the default in-kernel irqchip and
-# with --irqchip split), time to the first serial byte, RSS (total and
-# private, while the guest spins after printing), creation rate back-to-back
-# and 2 at a time, and the KVM ioctl floor costs of this host.
-# Usage: bench/vm.sh [path/to/isola]   (medians; results also in bench/results/)
+# wall time to exit (paired, alternating runs: bench/paired.py; isola with the
+# default in-kernel irqchip and with --irqchip split), time to the first serial
+# byte, RSS (total and private, while the guest spins after printing), creation
+# rate back-to-back and 2 at a time, time to the first byte against guest memory
+# size (VM_MEMS MiB, default 64 256 1024 4096; "none" skips), and the KVM ioctl
+# floor costs of this host.
+# Usage: bench/vm.sh [path/to/isola]   (medians; results also in bench/results/;
+# RUNS (30), VM_MEMS; BENCH_OUT: bench/lib.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -13,7 +16,8 @@ runs=${RUNS:-30}
 work=$(mktemp -d /tmp/isola-bench-vm.XXXXXX)
 trap 'rm -rf --one-file-system "$work"' EXIT
 mkdir -p "$here/results"
-for c in hyperfine qemu-system-x86_64 python3 /usr/bin/time; do
+. "$here/lib.sh"
+for c in qemu-system-x86_64 python3 /usr/bin/time; do
 	command -v "$c" >/dev/null || { echo "bench/vm.sh: $c is missing" >&2; exit 1; }
 done
 
@@ -34,21 +38,33 @@ split=("$ISOLA" vm run --memory 64M --irqchip split)
 
 echo "guest: $guest"
 echo "== wall time to exit ($runs runs each, alternating)"
-hyperfine -N -i -w 3 -r "$runs" --export-json "$work/h.json" \
-	"${isola[*]} --kernel $guest" "${qemu[*]} -kernel $guest" "${split[*]} --kernel $guest" \
-	>/dev/null 2>&1
+python3 "$here/paired.py" -i -w 3 -r "$runs" --export-json "$work/h.json" \
+	-n isola "${isola[*]} --kernel $guest" -n qemu "${qemu[*]} -kernel $guest" \
+	-n isola-split "${split[*]} --kernel $guest"
+bench_keep vm "time to exit" "$work/h.json"
 read -r t_isola t_qemu t_split < <(python3 -c '
 import json,sys; r=json.load(open(sys.argv[1]))["results"]
 print(*("%.2f" % (x["median"] * 1e3) for x in r))' "$work/h.json")
 
 echo "== time to first serial byte"
-read -r fb_isola _ < <(python3 "$here/vm-first-byte.py" "$runs" "${isola[@]}" --kernel "$guest")
-read -r fb_split _ < <(python3 "$here/vm-first-byte.py" "$runs" "${split[@]}" --kernel "$guest")
-read -r fb_qemu _ < <(python3 "$here/vm-first-byte.py" "$runs" "${qemu[@]}" -kernel "$guest" 2>/dev/null)
+{ read -r fb_isola _; read -r fb_split _; read -r fb_qemu _; } < <(python3 "$here/vm-first-byte.py" \
+	--samples "$work/fb.json" "$runs" "${isola[@]}" --kernel "$guest" ::: "${split[@]}" \
+	--kernel "$guest" ::: "${qemu[@]}" -kernel "$guest" 2>/dev/null)
+i=0
+for v in isola isola-split qemu; do
+	mapfile -t s < <(jq ".[$i].first_ms[]" "$work/fb.json")
+	bench_record vm "time to first serial byte" ms "$v" "${s[@]}"
+	i=$((i + 1))
+done
 
 echo "== memory (guest spinning after its output)"
 read -r rss_isola priv_isola max_isola < <("$here/vm-rss.sh" "${isola[@]}" --kernel "$work/spin.elf")
 read -r rss_qemu priv_qemu max_qemu < <("$here/vm-rss.sh" "${qemu[@]}" -kernel "$work/spin.elf")
+for v in isola qemu; do
+	eval "bench_record vm 'RSS while running' KiB $v \$rss_$v"
+	eval "bench_record vm 'private memory while running' KiB $v \$priv_$v"
+	eval "bench_record vm 'peak RSS, whole life' KiB $v \$max_$v"
+done
 # Peak RSS of a whole hello run (max of 5), and the floors: the same binary
 # doing nothing (--version) and a dynamically linked /bin/true.
 peak() {
@@ -63,6 +79,8 @@ hello_isola=$(peak "${isola[@]}" --kernel "$guest")
 hello_qemu=$(peak "${qemu[@]}" -kernel "$guest")
 version_isola=$(peak "$ISOLA" --version)
 true_floor=$(peak /bin/true)
+bench_record vm 'peak RSS of a hello run' KiB isola "$hello_isola"
+bench_record vm 'peak RSS of a hello run' KiB qemu "$hello_qemu"
 
 echo "== creation rate"
 rate() { # $1 = parallel streams, rest = command; 60 VMs in all
@@ -82,6 +100,30 @@ r1_split=$(rate 1 "${split[@]}" --kernel "$guest")
 r2_split=$(rate 2 "${split[@]}" --kernel "$guest")
 r1_qemu=$(rate 1 "${qemu[@]}" -kernel "$guest")
 r2_qemu=$(rate 2 "${qemu[@]}" -kernel "$guest")
+for v in isola split qemu; do
+	n=$v
+	[ $v = split ] && n=isola-split
+	eval "bench_record vm 'VMs/s back-to-back' VMs/s $n --better higher \$r1_$v"
+	eval "bench_record vm 'VMs/s 2 at a time' VMs/s $n --better higher \$r2_$v"
+done
+
+VM_MEMS=${VM_MEMS:-64 256 1024 4096}
+if [ "$VM_MEMS" != none ]; then
+	echo "== time to first serial byte against guest memory (MiB: $VM_MEMS)"
+	for m in $VM_MEMS; do
+		# "${qemu[@]/#64/$m}": QEMU's command with its "-m 64" made "-m $m"
+		python3 "$here/vm-first-byte.py" --samples "$work/fbm.json" "$(((runs + 2) / 3))" \
+			"$ISOLA" vm run --memory "${m}M" --irqchip split --kernel "$guest" ::: \
+			"${qemu[@]/#64/$m}" -kernel "$guest" 2>/dev/null |
+			awk -v m="$m" '{ v[NR] = $1 } END { printf "  %5d MiB: isola (split) %.2f ms, QEMU %.2f ms\n", m, v[1], v[2] }'
+		i=0
+		for v in isola-split qemu; do
+			mapfile -t s < <(jq ".[$i].first_ms[]" "$work/fbm.json")
+			bench_record vm "time to first serial byte, by guest MiB" ms "$v" --x "$m" "${s[@]}"
+			i=$((i + 1))
+		done
+	done
+fi
 
 echo "== KVM floor costs"
 cc -O2 -o "$work/vm-ioctl" "$here/vm-ioctl.c"

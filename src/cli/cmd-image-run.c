@@ -4,7 +4,7 @@
  *                 [-w DIR] [-u USER] [--memory SIZE] [--cpus N] [--pids-limit N]
  *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH]
  *                 [-p [IP:]HOST:CTR[/tcp|udp]] [--dns IP] [--add-host NAME:IP]
- *                 [--hostname NAME] IMAGE [CMD...]
+ *                 [--hostname NAME] [--network-alias NAME] IMAGE [CMD...]
  *
  * Makes a bundle from the image under the store and runs it with the OCI
  * runtime: $ISOLA_RUNTIME (default: this binary) --root <store>/run run.
@@ -46,7 +46,7 @@ struct run_args {
 	const char *network; /* NET_BRIDGE: the network's name; NET_PATH: the netns */
 	struct net_port ports[64];
 	size_t n_ports;
-	char **dns, **add_hosts;
+	char **dns, **add_hosts, **aliases;
 	char *netns_owned; /* the netns path we made (bridge) */
 	int lock_fd;
 };
@@ -57,6 +57,7 @@ static void run_args_free(struct run_args *a)
 	strv_free(a->o.volumes);
 	strv_free(a->dns);
 	strv_free(a->add_hosts);
+	strv_free(a->aliases);
 	free(a->netns_owned);
 	free(a->image_resolved);
 	if (a->lock_fd >= 0)
@@ -134,6 +135,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"dns", CLI_LONG(8), "IP", "a nameserver for /etc/resolv.conf (repeatable)"},
 	{"add-host", CLI_LONG(9), "NAME:IP", "an /etc/hosts entry (repeatable)"},
 	{"hostname", CLI_LONG(13), "NAME", "the container's host name (default: its name)"},
+	{"network-alias", CLI_LONG(15), "NAME", "another DNS name on a created network (repeatable)"},
 	{"memory", 'm', "SIZE", "memory limit"},
 	{"cpus", CLI_LONG(10), "N", "CPU limit (fractions allowed)"},
 	{"pids-limit", CLI_LONG(11), "N", "process limit"},
@@ -229,6 +231,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return push(&a->dns, optarg);
 	case CLI_LONG(9):
 		return push(&a->add_hosts, optarg);
+	case CLI_LONG(15):
+		return push(&a->aliases, optarg);
 	case CLI_LONG(14):
 		a->o.init = true;
 		return 0;
@@ -263,8 +267,9 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	r = 0;
 	if (a->net != NET_BRIDGE && a->n_ports)
 		r = cli_usage_error(argv[0], "-p needs a bridge network (--network bridge|NAME)");
-	else if (a->net != NET_BRIDGE && (a->dns || a->add_hosts))
-		r = cli_usage_error(argv[0], "--dns and --add-host need a bridge network");
+	else if (a->net != NET_BRIDGE && (a->dns || a->add_hosts || a->aliases))
+		r = cli_usage_error(argv[0],
+				    "--dns, --add-host and --network-alias need a bridge network");
 	else if (a->o.terminal && a->detach)
 		r = cli_usage_error(argv[0], "-t with -d: holding a detached terminal needs a "
 					     "daemon, and isola has none");
@@ -437,6 +442,7 @@ static int attach(struct run_args *a, const char *store, const char *bundle, str
 	    .hostname = a->o.hostname,
 	    .dns = a->dns,
 	    .add_hosts = a->add_hosts,
+	    .aliases = a->aliases,
 	};
 
 	if (a->net != NET_BRIDGE)

@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Networks for `isola run IMAGE` (src/net):
- *   isola network create [--store D] NAME --subnet CIDR [--interface-name BRIDGE]
+ *   isola network create [--store D] NAME --subnet CIDR [--subnet CIDR6] [--ipv6]
+ *                        [--interface-name BRIDGE]
  *   isola network ls     [--store D] [--format json|table]
  *   isola network rm     [--store D] NAME...
  *   isola network prune  [--store D]   undo the attachments of containers that are gone
  *                                      (crashed runs included), then remove unused networks
+ *   isola network dns-serve --store D NAME   the network's DNS responder, started by run
+ *                                      (src/net/dns-server.c) on sockets it hands over
  */
 #include <errno.h>
 #include <stdio.h>
@@ -20,16 +23,19 @@
 #include "strv.h"
 
 struct net_args {
-	const char *store, *subnet, *bridge, *format;
+	const char *store, *bridge, *format;
+	char **subnets;
+	bool ipv6;
 };
 
-enum { OPT_STORE = CLI_LONG(1), OPT_SUBNET, OPT_BRIDGE, OPT_FORMAT };
+enum { OPT_STORE = CLI_LONG(1), OPT_SUBNET, OPT_BRIDGE, OPT_FORMAT, OPT_IPV6 };
 
 /* One table for the four subcommands, as their options overlap. */
 /* clang-format off */
 const struct cli_opt cmd_network_opts[] = {
 	{"store", OPT_STORE, "DIR", "the image store that holds the networks"},
-	{"subnet", OPT_SUBNET, "CIDR", "create: the network's subnet (required)"},
+	{"subnet", OPT_SUBNET, "CIDR", "create: the network's subnet (required; an IPv4 and an IPv6 one may be given)"},
+	{"ipv6", OPT_IPV6, NULL, "create: IPv6 addresses too (from the IPv6 --subnet)"},
 	{"interface-name", OPT_BRIDGE, "BRIDGE", "create: the bridge's name"},
 	{"format", OPT_FORMAT, "json|table", "ls: the output format"},
 	{},
@@ -50,7 +56,11 @@ static int parse(struct net_args *a, int argc, char **argv)
 			a->store = optarg;
 			break;
 		case OPT_SUBNET:
-			a->subnet = optarg;
+			if (strv_push(&a->subnets, optarg) < 0)
+				return cli_usage_error(argv[0], "out of memory");
+			break;
+		case OPT_IPV6:
+			a->ipv6 = true;
 			break;
 		case OPT_BRIDGE:
 			a->bridge = optarg;
@@ -84,13 +94,14 @@ static int net_create(struct net_args *a, int argc, char **argv)
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *store = NULL;
 
-	if (argc - optind != 1 || !a->subnet)
-		return cli_usage_error(argv[0], "usage: network create NAME --subnet CIDR "
-						"[--interface-name BRIDGE]");
+	if (argc - optind != 1 || !a->subnets)
+		return cli_usage_error(argv[0],
+				       "usage: network create NAME --subnet CIDR "
+				       "[--subnet CIDR6] [--ipv6] [--interface-name BRIDGE]");
 	store = store_path(a->store, argv[0]);
 	if (!store)
 		return 1;
-	if (net_network_create(store, argv[optind], a->subnet, a->bridge, &err) < 0)
+	if (net_network_create(store, argv[optind], a->subnets, a->ipv6, a->bridge, &err) < 0)
 		return cli_fail(&err);
 	printf("%s\n", argv[optind]);
 	return 0;
@@ -117,10 +128,16 @@ static int net_ls(struct net_args *a, int argc, char **argv)
 		return 0;
 	}
 	printf("%-24s %-16s %s\n", "NAME", "BRIDGE", "SUBNET");
-	json_array_foreach (list, i, n)
-		printf("%-24s %-16s %s\n", json_string_value(json_object_get(n, "name")),
-		       json_string_value(json_object_get(n, "bridge")) ?: "-",
-		       json_string_value(json_object_get(n, "subnet")) ?: "-");
+	json_array_foreach (list, i, n) {
+		json_t *sub;
+		size_t j;
+
+		printf("%-24s %-16s ", json_string_value(json_object_get(n, "name")),
+		       json_string_value(json_object_get(n, "bridge")) ?: "-");
+		json_array_foreach (json_object_get(n, "subnets"), j, sub)
+			printf("%s%s", j ? "," : "", json_string_value(sub));
+		printf("%s\n", json_array_size(json_object_get(n, "subnets")) ? "" : "-");
+	}
 	return 0;
 }
 
@@ -191,6 +208,22 @@ static int net_prune(struct net_args *a, int argc, char **argv)
 	return rc;
 }
 
+/* Started by net_dns_ensure with its sockets as fds 4 and 5; runs until the network idles. */
+static int net_dns(struct net_args *a, int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *store = NULL;
+
+	if (argc - optind != 1)
+		return cli_usage_error(argv[0], "usage: network dns-serve --store DIR NAME");
+	store = store_path(a->store, argv[0]);
+	if (!store)
+		return 1;
+	if (!net_name_valid(argv[optind]))
+		return cli_usage_error(argv[0], "network name `%s`: invalid", argv[optind]);
+	return net_dns_serve(store, argv[optind], &err) < 0 ? cli_fail(&err) : 0;
+}
+
 /* Full names ("network ls"), found by cli_find_command for --help. */
 /* clang-format off */
 const struct cli_command cli_network_subcommands[] = {
@@ -198,6 +231,8 @@ const struct cli_command cli_network_subcommands[] = {
 	{"network ls", NULL, "list the networks", "", cmd_network_opts},
 	{"network rm", NULL, "remove networks no container uses", "NAME...", cmd_network_opts},
 	{"network prune", NULL, "remove unused networks and stale attachments", "", cmd_network_opts},
+	{"network dns-serve", NULL, "(internal) a network's DNS responder, started by run", "NAME",
+	 cmd_network_opts},
 	{},
 };
 /* clang-format on */
@@ -225,14 +260,21 @@ int cmd_network(struct cli_globals *g, int argc, char **argv)
 	if (!strchr(argv[1], ' '))
 		return cli_usage_error(argv[0], "`%s`: expected create, ls, rm or prune", sub);
 	r = parse(&a, argc - 1, argv + 1);
-	if (r)
+	if (r) {
+		strv_free(a.subnets);
 		return r < 0 ? 0 : r;
+	}
 	optind++;
 	if (streq(sub, "create"))
-		return net_create(&a, argc, argv);
-	if (streq(sub, "ls"))
-		return net_ls(&a, argc, argv);
-	if (streq(sub, "rm"))
-		return net_rm(&a, argc, argv);
-	return net_prune(&a, argc, argv);
+		r = net_create(&a, argc, argv);
+	else if (streq(sub, "ls"))
+		r = net_ls(&a, argc, argv);
+	else if (streq(sub, "rm"))
+		r = net_rm(&a, argc, argv);
+	else if (streq(sub, "dns-serve"))
+		r = net_dns(&a, argc, argv);
+	else
+		r = net_prune(&a, argc, argv);
+	strv_free(a.subnets);
+	return r;
 }

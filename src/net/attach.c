@@ -305,6 +305,7 @@ int net_detach(const char *store, const char *id, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = NULL, *sp = NULL;
+	const char *network;
 	json_t *result;
 	int r;
 
@@ -331,12 +332,46 @@ int net_detach(const char *store, const char *id, struct err **err)
 	if (unlink(sp) < 0 && errno != ENOENT)
 		return err_make(err, errno, "remove `%s`", sp);
 	unlink_lock(store, id);
+	/* The last container gone: its network's DNS responder exits; wait for it. */
+	network = json_string_value(json_object_get(st, "network"));
+	if (network && net_name_valid(network) && !streq(network, NET_DEFAULT_NAME))
+		net_dns_settle(store, network);
 	return 0;
 }
 
 /* Files for /etc: resolv.conf, hosts, hostname (files.c). */
 int net_write_files(const char *store, const char *id, const char *network, const char *ip,
-		    const struct net_attach_opts *o, const char *dir, struct err **err);
+		    char **dns_servers, const struct net_attach_opts *o, const char *dir,
+		    struct err **err);
+
+/*
+ * A user-defined network's containers resolve each other through its DNS responder on the
+ * bridge's gateway addresses (*ret_servers); the default network keeps the host's
+ * resolvers (*ret_servers NULL), as podman's default network does.
+ */
+static int dns(const char *store, const char *network, json_t *result, char ***ret_servers,
+	       struct err **err)
+{
+	_cleanup_strv_ char **gw = NULL;
+	int r;
+
+	*ret_servers = NULL;
+	if (streq(network, NET_DEFAULT_NAME))
+		return 0;
+	for (int v6 = 0; v6 < 2; v6++) {
+		_cleanup_free_ char *g = net_result_gateway(result, v6);
+
+		if (g && strv_push(&gw, g) < 0)
+			return err_make(err, ENOMEM, "DNS");
+	}
+	if (!gw)
+		return 0; /* no gateway (a conflist of the user's): the host's resolvers */
+	r = net_dns_ensure(store, network, gw, err);
+	if (r < 0)
+		return r;
+	*ret_servers = TAKE_PTR(gw);
+	return 0;
+}
 
 static int add(const char *store, const char *id, const char *ns, json_t *st, json_t **ret,
 	       struct err **err)
@@ -353,16 +388,69 @@ static int add(const char *store, const char *id, const char *ns, json_t *st, js
 			   json_object_get(st, "runtimeConfig"), NULL, ret, err);
 }
 
+/* DNS names: [A-Za-z0-9_-] labels of at most 63, 253 in all; only where a responder is. */
+static int check_aliases(const struct net_attach_opts *o, struct err **err)
+{
+	for (size_t i = 0; o->aliases && o->aliases[i]; i++) {
+		const char *s = o->aliases[i];
+		size_t label = 0, n = strlen(s);
+		bool ok = n > 0 && n <= 253 && s[0] != '.' && s[0] != '-' && s[n - 1] != '.';
+
+		for (; ok && *s; s++) {
+			label = *s == '.' ? 0 : label + 1;
+			ok = label <= 63 && (*s != '.' || s[1] != '.') &&
+			     ((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+			      (*s >= '0' && *s <= '9') || strchr("_.-", *s));
+		}
+		if (!ok)
+			return err_make(err, 0, "--network-alias `%s`: expected a DNS name",
+					o->aliases[i]);
+		if (streq(o->network, NET_DEFAULT_NAME))
+			return err_make(
+			    err, 0,
+			    "--network-alias: the default network has no DNS responder; "
+			    "use a network made with 'isola network create'");
+	}
+	return 0;
+}
+
+/* A new bridge's IPv6 gateway is tentative for a while: wait, so the container can use it. */
+static void settle_ipv6(json_t *conflist)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (json_object_get(conflist, "plugins"), i, p) {
+		const char *t = json_string_value(json_object_get(p, "type"));
+		const char *br = json_string_value(json_object_get(p, "bridge"));
+
+		if (t && streq(t, "bridge") && br && strlen(br) < 16 && !strchr(br, '/'))
+			net_bridge_settle_ipv6(br);
+	}
+}
+
+static json_t *strv_to_json(char **v)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && v[i]; i++)
+		json_array_append_new(a, json_string(v[i]));
+	return a;
+}
+
 int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
 	       const char *files_dir, struct err **err)
 {
 	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
-	_cleanup_free_ char *ns = NULL, *ip = NULL;
+	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL;
+	_cleanup_strv_ char **servers = NULL;
 	int r;
 
 	if (!id_valid(id))
 		return err_make(err, 0, "container `%s`: invalid id", id);
-	r = make_dirs(store, err);
+	r = check_aliases(o, err);
+	if (r >= 0)
+		r = make_dirs(store, err);
 	if (r >= 0)
 		r = effective_conflist(store, o->network, &conflist, err);
 	if (r >= 0)
@@ -375,6 +463,8 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 		       "runtimeConfig", "portMappings", port_mappings(o), "result");
 	if (!ns || !st)
 		return err_make(err, ENOMEM, "network state");
+	if (o->aliases)
+		json_object_set_new(st, "aliases", strv_to_json(o->aliases));
 	if (path_exists(ns))
 		return err_make(err, EEXIST, "container `%s` has a network namespace (%s)", id, ns);
 	r = add(store, id, ns, st, &result, err);
@@ -384,12 +474,20 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 	}
 	if (r >= 0) {
 		ip = net_result_ipv4(result);
+		ip6 = net_result_ipv6(result);
 		if (ip)
 			json_object_set_new(st, "ip", json_string(ip));
+		if (ip6)
+			json_object_set_new(st, "ip6", json_string(ip6));
 		r = state_save(store, id, st, err);
 	}
+	if (r >= 0 && ip6)
+		settle_ipv6(conflist);
 	if (r >= 0)
-		r = net_write_files(store, id, o->network, ip, o, files_dir, err);
+		r = dns(store, o->network, result, &servers, err);
+	if (r >= 0)
+		r = net_write_files(store, id, o->network, ip ? ip : ip6, servers, o, files_dir,
+				    err);
 	if (r < 0)
 		net_detach(store, id, NULL);
 	return r;

@@ -245,7 +245,8 @@ int net_cni_run(json_t *conflist, const char *command, const char *id, const cha
 	return 0;
 }
 
-char *net_result_ipv4(json_t *result)
+/* The first address (or gateway: key) of a family in a result, without its prefix. */
+static char *result_addr(json_t *result, bool v6, const char *key)
 {
 	json_t *ip;
 	size_t i;
@@ -255,9 +256,25 @@ char *net_result_ipv4(json_t *result)
 		const char *v = json_string_value(json_object_get(ip, "version"));
 
 		/* 0.4.0 results say "version"; 1.0.0 results only hold the address. */
-		if (!a || (v && !streq(v, "4")) || strchr(a, ':'))
+		if (!a || (v && !streq(v, v6 ? "6" : "4")) || !strchr(a, ':') != !v6)
 			continue;
-		return strndup(a, strcspn(a, "/"));
+		a = json_string_value(json_object_get(ip, key));
+		return a ? strndup(a, strcspn(a, "/")) : NULL;
 	}
 	return NULL;
+}
+
+char *net_result_ipv4(json_t *result)
+{
+	return result_addr(result, false, "address");
+}
+
+char *net_result_ipv6(json_t *result)
+{
+	return result_addr(result, true, "address");
+}
+
+char *net_result_gateway(json_t *result, bool v6)
+{
+	return result_addr(result, v6, "gateway");
 }

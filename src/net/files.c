@@ -2,8 +2,10 @@
 /*
  * The container's /etc/resolv.conf, /etc/hosts and /etc/hostname, written into its
  * bundle and bind-mounted by the runtime.  Names: /etc/hosts lists the container itself
- * and every container already on the same network (by id and hostname), so containers
- * started later can reach earlier ones by name; there is no DNS server.
+ * and every container already on the same network (by id and hostname).  On a network
+ * made with `isola network create`, resolv.conf names the network's DNS responder
+ * (dns-server.c), which knows containers started later too; the default network keeps the
+ * host's resolvers, as podman's does.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +21,8 @@
 #include "strv.h"
 
 int net_write_files(const char *store, const char *id, const char *network, const char *ip,
-		    const struct net_attach_opts *o, const char *dir, struct err **err);
+		    char **dns_servers, const struct net_attach_opts *o, const char *dir,
+		    struct err **err);
 
 static bool ip_valid(const char *s)
 {
@@ -41,15 +44,19 @@ static bool hostname_valid(const char *s)
 	return true;
 }
 
-/* The host's resolvers, without loopback ones (unreachable from the container). */
-static void host_resolvers(FILE *out)
+/*
+ * The host's resolvers, without loopback ones (unreachable from the container), and its
+ * search and options lines; with servers_too false, only those lines.
+ */
+static void host_resolvers(FILE *out, bool servers_too)
 {
 	_cleanup_fclose_ FILE *f = fopen("/etc/resolv.conf", "re");
 	char line[512], addr[256];
 
 	while (f && fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "nameserver %255s", addr) == 1) {
-			if (strncmp(addr, "127.", 4) && strcmp(addr, "::1") && ip_valid(addr))
+			if (servers_too && strncmp(addr, "127.", 4) && strcmp(addr, "::1") &&
+			    ip_valid(addr))
 				fprintf(out, "nameserver %s\n", addr);
 		} else if (!strncmp(line, "search ", 7) || !strncmp(line, "options ", 8)) {
 			fputs(line, out);
@@ -66,7 +73,9 @@ static int write_in(const char *dir, const char *name, const char *text, struct 
 	return write_file_atomic_at(dfd, name, text, strlen(text), 0644, err);
 }
 
-static int resolv_conf(const struct net_attach_opts *o, const char *dir, struct err **err)
+/* --dns; else the network's responder (servers) and the host's search; else the host's. */
+static int resolv_conf(const struct net_attach_opts *o, char **servers, const char *dir,
+		       struct err **err)
 {
 	_cleanup_free_ char *text = NULL;
 	size_t len = 0;
@@ -81,8 +90,10 @@ static int resolv_conf(const struct net_attach_opts *o, const char *dir, struct 
 	if (o->dns)
 		for (size_t i = 0; o->dns[i]; i++)
 			fprintf(f, "nameserver %s\n", o->dns[i]);
-	else
-		host_resolvers(f);
+	else if (servers && servers[0])
+		for (size_t i = 0; servers[i]; i++)
+			fprintf(f, "nameserver %s\n", servers[i]);
+	host_resolvers(f, !o->dns && !(servers && servers[0]));
 	if (fclose(f) != 0)
 		return err_make(err, errno, "resolv.conf");
 	return write_in(dir, "resolv.conf", text, err);
@@ -143,7 +154,8 @@ static int hosts(const char *store, const char *id, const char *network, const c
 }
 
 int net_write_files(const char *store, const char *id, const char *network, const char *ip,
-		    const struct net_attach_opts *o, const char *dir, struct err **err)
+		    char **dns_servers, const struct net_attach_opts *o, const char *dir,
+		    struct err **err)
 {
 	_cleanup_free_ char *hn = NULL;
 	int r;
@@ -152,7 +164,7 @@ int net_write_files(const char *store, const char *id, const char *network, cons
 		return err_make(err, 0, "--hostname `%s`: expected a host name", o->hostname);
 	if (asprintf(&hn, "%s\n", o->hostname) < 0)
 		return err_make(err, ENOMEM, "hostname");
-	r = resolv_conf(o, dir, err);
+	r = resolv_conf(o, dns_servers, dir, err);
 	if (r >= 0)
 		r = hosts(store, id, network, ip, o, dir, err);
 	if (r >= 0)

@@ -38,28 +38,42 @@ int net_cni_run(json_t *conflist, const char *command, const char *id, const cha
 		struct err **err);
 /* The first IPv4 address of a result ("10.90.0.5", no prefix); NULL when there is none. */
 char *net_result_ipv4(json_t *result);
+/* The same for IPv6 ("fd00::5"). */
+char *net_result_ipv6(json_t *result);
+/* The gateway of the first address of a family; NULL when there is none. */
+char *net_result_gateway(json_t *result, bool v6);
 
 /* ---- network namespaces (netns.c) ---- */
 /* A new network namespace, loopback up, bind-mounted on path (a new file). */
 int net_netns_create(const char *path, struct err **err);
 /* Unmount and unlink; a missing file is fine. */
 int net_netns_remove(const char *path, struct err **err);
+/*
+ * Wait (at most 3 s) until no IPv6 address of a bridge is tentative: a new bridge's
+ * gateway is unusable for the ~1 s of duplicate address detection.
+ */
+void net_bridge_settle_ipv6(const char *bridge);
 /* Delete a bridge interface (set down first); a missing one is fine. */
 int net_bridge_delete(const char *name, struct err **err);
 
 /* ---- networks (network.c) ---- */
 bool net_name_valid(const char *name);
-/* Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall. */
-int net_network_create(const char *store, const char *name, const char *subnet, const char *bridge,
-		       struct err **err);
+/*
+ * Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall.
+ * subnets (NULL-ended): one IPv4 and/or one IPv6 subnet; ipv6 insists on the latter.
+ */
+int net_network_create(const char *store, const char *name, char **subnets, bool ipv6,
+		       const char *bridge, struct err **err);
 /* Load a network; NET_DEFAULT_NAME is created on first use. */
 int net_network_load(const char *store, const char *name, json_t **ret, struct err **err);
-/* [{"name","bridge","subnet"}] */
+/* [{"name","bridge","subnet" (the first),"subnets"}] */
 int net_network_list(const char *store, json_t **ret, struct err **err);
 /* Refused while a container is attached. */
 int net_network_remove(const char *store, const char *name, struct err **err);
 /* "10.1.2.0/24" -> network address and prefix; rejects host bits and prefixes outside 8..30. */
 int net_cidr_parse(const char *s, uint32_t *ret_addr, unsigned *ret_prefix);
+/* "fd00:1::/64": rejects host bits and prefixes outside 8..120. */
+int net_cidr6_parse(const char *s, uint8_t ret_addr[16], unsigned *ret_prefix);
 
 /* ---- container attachments (attach.c) ---- */
 struct net_port {
@@ -77,6 +91,7 @@ struct net_attach_opts {
 	const char *hostname;
 	char **dns;	  /* nameserver addresses, NULL: the host's (not loopback ones) */
 	char **add_hosts; /* "NAME:IP" */
+	char **aliases;	  /* more names for the network's DNS responder (not the default network) */
 };
 /* The netns path of a container: <store>/net/ns/<id>. */
 char *net_netns_path(const char *store, const char *id);
@@ -99,3 +114,55 @@ int net_lock(const char *store, const char *id, struct err **err);
 bool net_busy(const char *store, const char *id);
 /* The ids with recorded state. */
 int net_state_ids(const char *store, char ***ret, struct err **err);
+
+/* ---- DNS messages (dns.c) ---- */
+#define DNS_PKT_MAX	   4096 /* what we read or send over UDP */
+#define DNS_NAME_TEXT_MAX  1100 /* a 255-byte name with every byte as "\DDD" */
+#define DNS_TYPE_A	   1
+#define DNS_TYPE_AAAA	   28
+#define DNS_RCODE_FORMERR  1
+#define DNS_RCODE_SERVFAIL 2
+#define DNS_RCODE_NXDOMAIN 3
+#define DNS_RCODE_NOTIMP   4
+
+struct dns_header {
+	uint16_t id, flags, qd, an, ns, ar;
+};
+struct dns_question {
+	char name[DNS_NAME_TEXT_MAX]; /* lower case, dotted, no final dot; odd bytes "\DDD" */
+	uint16_t type, class;
+	size_t end; /* the offset after the question */
+};
+struct dns_rr {
+	uint16_t type;
+	uint8_t len;
+	uint8_t data[16];
+	uint32_t ttl;
+};
+/*
+ * The name at off (compression followed) as text; ret_next: the offset after it in the
+ * packet.  -EBADMSG for anything malformed.
+ */
+int dns_name_read(const uint8_t *p, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
+		  size_t *ret_next);
+/* Header and the one question; every other record is walked and bounds-checked. */
+int dns_parse(const uint8_t *p, size_t len, struct dns_header *h, struct dns_question *q);
+/* A response to the parsed request req: its question, then rrs (TC when they do not fit). */
+int dns_answer(const uint8_t *req, const struct dns_header *h, const struct dns_question *q,
+	       unsigned rcode, const struct dns_rr *rrs, size_t n_rrs, uint8_t *out, size_t cap,
+	       size_t *ret_len);
+
+/* ---- a network's DNS responder (dns-server.c) ---- */
+/*
+ * Make sure the responder of a network runs: it answers the names of the network's
+ * containers (as net/state records them) on addrs (the gateway addresses, NULL-ended) port
+ * 53 and forwards other names to the host's resolvers.  It is `isola network dns-serve`
+ * (this executable), and exits once the network has no container.
+ */
+int net_dns_ensure(const char *store, const char *network, char **addrs, struct err **err);
+/* After a container left: wait (bounded) for an idle network's responder to exit. */
+void net_dns_settle(const char *store, const char *network);
+/* A removed network: its responder's files go (the responder has gone with its containers). */
+void net_dns_forget(const char *store, const char *network);
+/* The responder's loop, on fds handed over by net_dns_ensure. */
+int net_dns_serve(const char *store, const char *network, struct err **err);

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -111,4 +112,33 @@ int net_bridge_delete(const char *name, struct err **err)
 	if (ioctl(s, SIOCBRDELBR, name) < 0 && errno != ENXIO)
 		return err_make(err, errno, "delete bridge `%s`", name);
 	return 0;
+}
+
+/* Does a line of /proc/net/if_inet6 (addr ifindex prefix scope flags name) say tentative? */
+static bool tentative_on(const char *line, const char *dev)
+{
+	char addr[33], name[IFNAMSIZ + 1];
+	unsigned idx, prefix, scope, flags;
+
+	if (sscanf(line, "%32s %x %x %x %x %16s", addr, &idx, &prefix, &scope, &flags, name) != 6)
+		return false;
+	/* IFA_F_TENTATIVE; an address whose DAD failed stays so, and is not waited for. */
+	return streq(name, dev) && (flags & 0x40) && !(flags & 0x08);
+}
+
+void net_bridge_settle_ipv6(const char *bridge)
+{
+	struct timespec ts = {0, 20 * 1000 * 1000};
+
+	for (int i = 0; i < 150; i++) { /* 3 s; DAD takes ~1 s */
+		_cleanup_fclose_ FILE *f = fopen("/proc/net/if_inet6", "re");
+		char line[256];
+		bool waiting = false;
+
+		while (f && !waiting && fgets(line, sizeof(line), f))
+			waiting = tentative_on(line, bridge);
+		if (!waiting)
+			return;
+		nanosleep(&ts, NULL);
+	}
 }

@@ -67,12 +67,64 @@ int net_cidr_parse(const char *s, uint32_t *ret_addr, unsigned *ret_prefix)
 	return 0;
 }
 
-static bool overlaps(uint32_t a, unsigned pa, uint32_t b, unsigned pb)
-{
-	unsigned p = pa < pb ? pa : pb;
-	uint32_t mask = 0xffffffffu << (32 - p);
+/* An IPv4 or IPv6 subnet: family, address (16 bytes, IPv4 in the first 4), prefix. */
+struct subnet {
+	int family;
+	uint8_t addr[16];
+	unsigned prefix;
+};
 
-	return (a & mask) == (b & mask);
+int net_cidr6_parse(const char *s, uint8_t ret_addr[16], unsigned *ret_prefix)
+{
+	char buf[64];
+	const char *slash = strchr(s, '/');
+	uint8_t a[16];
+	char *end;
+	unsigned long p;
+
+	if (!slash || (size_t)(slash - s) >= sizeof(buf) || !slash[1])
+		return -EINVAL;
+	memcpy(buf, s, slash - s);
+	buf[slash - s] = '\0';
+	if (inet_pton(AF_INET6, buf, a) != 1)
+		return -EINVAL;
+	errno = 0;
+	p = strtoul(slash + 1, &end, 10);
+	if (errno || *end || p < 8 || p > 120 || slash[1] == '+' || slash[1] == '-')
+		return -EINVAL;
+	for (unsigned bit = p; bit < 128; bit++)
+		if (a[bit / 8] & (0x80 >> (bit % 8)))
+			return -EINVAL;
+	memcpy(ret_addr, a, 16);
+	*ret_prefix = p;
+	return 0;
+}
+
+static int subnet_parse(const char *s, struct subnet *ret)
+{
+	uint32_t a4;
+
+	*ret = (struct subnet){.family = AF_INET6};
+	if (strchr(s, ':'))
+		return net_cidr6_parse(s, ret->addr, &ret->prefix);
+	ret->family = AF_INET;
+	if (net_cidr_parse(s, &a4, &ret->prefix) < 0)
+		return -EINVAL;
+	a4 = htonl(a4);
+	memcpy(ret->addr, &a4, 4);
+	return 0;
+}
+
+static bool overlaps(const struct subnet *a, const struct subnet *b)
+{
+	unsigned p = a->prefix < b->prefix ? a->prefix : b->prefix;
+
+	if (a->family != b->family)
+		return false;
+	for (unsigned bit = 0; bit < p; bit++)
+		if ((a->addr[bit / 8] ^ b->addr[bit / 8]) & (0x80 >> (bit % 8)))
+			return false;
+	return true;
 }
 
 static char *conflist_path(const char *store, const char *name)
@@ -82,69 +134,109 @@ static char *conflist_path(const char *store, const char *name)
 	return asprintf(&p, "%s/networks/%s.conflist", store, name) < 0 ? NULL : p;
 }
 
-static json_t *make_conflist(const char *name, const char *subnet, const char *bridge)
+/* Bridge + host-local (one range set per family) + portmap + firewall. */
+static json_t *make_conflist(const char *name, char **subnets, const char *bridge)
 {
-	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:[[{s:s}]], s:[{s:s}]}},"
+	json_t *ranges = json_array(), *routes = json_array();
+
+	for (size_t i = 0; subnets[i]; i++) {
+		json_array_append_new(ranges, json_pack("[{s:s}]", "subnet", subnets[i]));
+		json_array_append_new(
+		    routes,
+		    json_pack("{s:s}", "dst", strchr(subnets[i], ':') ? "::/0" : "0.0.0.0/0"));
+	}
+	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o}},"
 			 " {s:s, s:{s:b}}, {s:s}]}",
 			 "cniVersion", "1.0.0", "name", name, "plugins", "type", "bridge", "bridge",
 			 bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type",
-			 "host-local", "ranges", "subnet", subnet, "routes", "dst", "0.0.0.0/0",
-			 "type", "portmap", "capabilities", "portMappings", 1, "type", "firewall");
+			 "host-local", "ranges", ranges, "routes", routes, "type", "portmap",
+			 "capabilities", "portMappings", 1, "type", "firewall");
 }
 
-/* The bridge and subnet of a conflist we wrote (NULLs for anything else). */
-static void conflist_facts(json_t *c, const char **ret_bridge, const char **ret_subnet)
+/* The bridge and subnets (a new array) of a conflist we wrote (NULL for anything else). */
+static void conflist_facts(json_t *c, const char **ret_bridge, json_t **ret_subnets)
 {
-	json_t *br = json_array_get(json_object_get(c, "plugins"), 0), *ranges;
+	json_t *br = json_array_get(json_object_get(c, "plugins"), 0), *ranges, *set;
+	size_t i;
 
 	ranges = json_object_get(json_object_get(br, "ipam"), "ranges");
 	*ret_bridge = json_string_value(json_object_get(br, "bridge"));
-	*ret_subnet = json_string_value(
-	    json_object_get(json_array_get(json_array_get(ranges, 0), 0), "subnet"));
+	*ret_subnets = json_array();
+	json_array_foreach (ranges, i, set) {
+		json_t *sub = json_object_get(json_array_get(set, 0), "subnet");
+
+		if (json_is_string(sub))
+			json_array_append(*ret_subnets, sub);
+	}
 }
 
 /* A new network must not share a subnet or a bridge with one we have. */
-static int check_clash(const char *store, const char *name, const char *subnet, const char *bridge,
-		       struct err **err)
+static int check_clash(const char *store, const char *name, const struct subnet *mine,
+		       char **subnets, const char *bridge, struct err **err)
 {
 	_cleanup_json_ json_t *list = NULL;
-	uint32_t addr;
-	unsigned prefix;
-	json_t *n;
-	size_t i;
+	json_t *n, *sub;
+	size_t i, j;
 	int r;
 
-	if (net_cidr_parse(subnet, &addr, &prefix) < 0)
-		return err_make(err, 0, "--subnet `%s`: expected an IPv4 network A.B.C.D/8..30",
-				subnet);
 	r = net_network_list(store, &list, err);
 	if (r < 0)
 		return r;
 	json_array_foreach (list, i, n) {
 		const char *other = json_string_value(json_object_get(n, "name"));
-		const char *sub = json_string_value(json_object_get(n, "subnet"));
 		const char *br = json_string_value(json_object_get(n, "bridge"));
-		uint32_t a;
-		unsigned p;
 
 		if (streq(other, name))
 			return err_make(err, EEXIST, "network `%s` exists", name);
 		if (br && streq(br, bridge))
 			return err_make(err, 0, "bridge `%s` is used by network `%s`", bridge,
 					other);
-		if (sub && net_cidr_parse(sub, &a, &p) == 0 && overlaps(a, p, addr, prefix))
-			return err_make(err, 0, "subnet %s overlaps network `%s` (%s)", subnet,
-					other, sub);
+		json_array_foreach (json_object_get(n, "subnets"), j, sub) {
+			struct subnet o;
+
+			for (size_t k = 0; subnets[k]; k++)
+				if (subnet_parse(json_string_value(sub), &o) == 0 &&
+				    overlaps(&o, &mine[k]))
+					return err_make(err, 0,
+							"subnet %s overlaps network `%s` (%s)",
+							subnets[k], other, json_string_value(sub));
+		}
 	}
 	return 0;
 }
 
-int net_network_create(const char *store, const char *name, const char *subnet, const char *bridge,
-		       struct err **err)
+/* At most one IPv4 and one IPv6 subnet; IPv6 only with ipv6 (set by an IPv6 subnet). */
+static int check_subnets(char **subnets, bool *ipv6, struct subnet *ret, struct err **err)
+{
+	size_t n4 = 0, n6 = 0, i;
+
+	for (i = 0; subnets && subnets[i]; i++) {
+		if (i >= 2)
+			return err_make(err, 0, "--subnet: at most one IPv4 and one IPv6 subnet");
+		if (subnet_parse(subnets[i], &ret[i]) < 0)
+			return err_make(err, 0,
+					"--subnet `%s`: expected an IPv4 network A.B.C.D/8..30 or "
+					"an IPv6 network X::/8..120",
+					subnets[i]);
+		ret[i].family == AF_INET ? n4++ : n6++;
+	}
+	if (i == 0)
+		return err_make(err, 0, "--subnet: required");
+	if (n4 > 1 || n6 > 1)
+		return err_make(err, 0, "--subnet: at most one IPv4 and one IPv6 subnet");
+	if (*ipv6 && !n6)
+		return err_make(err, 0, "--ipv6: give an IPv6 --subnet (for example fd00:1::/64)");
+	*ipv6 = n6 > 0;
+	return 0;
+}
+
+int net_network_create(const char *store, const char *name, char **subnets, bool ipv6,
+		       const char *bridge, struct err **err)
 {
 	_cleanup_free_ char *dir = NULL, *path = NULL, *text = NULL, *br = NULL;
 	_cleanup_json_ json_t *c = NULL;
 	_cleanup_close_ int dfd = -1;
+	struct subnet parsed[2];
 	int r;
 
 	if (!net_name_valid(name))
@@ -157,10 +249,12 @@ int net_network_create(const char *store, const char *name, const char *subnet, 
 				"bridge name `%s`: at most 15 of [A-Za-z0-9_.-] "
 				"(choose one with --interface-name)",
 				bridge);
-	r = check_clash(store, name, subnet, bridge, err);
+	r = check_subnets(subnets, &ipv6, parsed, err);
+	if (r >= 0)
+		r = check_clash(store, name, parsed, subnets, bridge, err);
 	if (r < 0)
 		return r;
-	c = make_conflist(name, subnet, bridge);
+	c = make_conflist(name, subnets, bridge);
 	text = json_dumps(c, JSON_INDENT(2));
 	if (!c || !text || asprintf(&dir, "%s/networks", store) < 0)
 		return err_make(err, ENOMEM, "network `%s`", name);
@@ -189,7 +283,9 @@ int net_network_load(const char *store, const char *name, json_t **ret, struct e
 					"network `%s` not found in %s/networks; create it with "
 					"'isola network create %s --subnet CIDR'",
 					name, store, name);
-		r = net_network_create(store, name, NET_DEFAULT_SUBNET, NET_DEFAULT_BRIDGE, err);
+		char *def[] = {NET_DEFAULT_SUBNET, NULL};
+
+		r = net_network_create(store, name, def, false, NET_DEFAULT_BRIDGE, err);
 		if (r < 0 && r != -EEXIST)
 			return err_wrap(err, "the default network");
 	}
@@ -217,16 +313,18 @@ int net_network_list(const char *store, json_t **ret, struct err **err)
 		return err_make(err, errno, "open `%s`", dir);
 	while (d && (de = readdir(d))) {
 		_cleanup_json_ json_t *c = NULL;
-		const char *br, *sub, *dot = strrchr(de->d_name, '.');
+		const char *br, *dot = strrchr(de->d_name, '.');
+		json_t *subs;
 
 		if (de->d_name[0] == '.' || !dot || !streq(dot, ".conflist"))
 			continue;
 		if (json_load_file_capped(dirfd(d), de->d_name, CONFLIST_MAX, &c, NULL) < 0)
 			continue;
-		conflist_facts(c, &br, &sub);
-		json_array_append_new(out, json_pack("{s:s%, s:s?, s:s?}", "name", de->d_name,
-						     (size_t)(dot - de->d_name), "bridge", br,
-						     "subnet", sub));
+		conflist_facts(c, &br, &subs);
+		json_array_append_new(
+		    out, json_pack("{s:s%, s:s?, s:s?, s:o}", "name", de->d_name,
+				   (size_t)(dot - de->d_name), "bridge", br, "subnet",
+				   json_string_value(json_array_get(subs, 0)), "subnets", subs));
 	}
 	*ret = TAKE_PTR(out);
 	return 0;
@@ -235,14 +333,14 @@ int net_network_list(const char *store, json_t **ret, struct err **err)
 /* Delete the network's bridge (the bridge plugin makes it and never deletes it). */
 static int bridge_of(const char *path, const char *name, struct err **err)
 {
-	_cleanup_json_ json_t *c = NULL;
-	const char *br, *sub;
+	_cleanup_json_ json_t *c = NULL, *subs = NULL;
+	const char *br;
 
 	if (!path_exists(path))
 		return err_make(err, ENOENT, "network `%s`: no such network", name);
 	if (json_load_file_capped(AT_FDCWD, path, CONFLIST_MAX, &c, NULL) < 0)
 		return 0;
-	conflist_facts(c, &br, &sub);
+	conflist_facts(c, &br, &subs);
 	return br && chars_ok(br, 15) ? net_bridge_delete(br, err) : 0;
 }
 
@@ -278,5 +376,6 @@ int net_network_remove(const char *store, const char *name, struct err **err)
 		return err_make(err, errno,
 				errno == ENOENT ? "network `%s`: no such network" : "remove `%s`",
 				errno == ENOENT ? name : path);
+	net_dns_forget(store, name);
 	return 0;
 }

@@ -47,6 +47,22 @@ static void test_cidr(void)
 		ok(net_cidr_parse(bad[i], &a, &p) < 0, "subnet `%s` is refused", bad[i]);
 }
 
+static void test_cidr6(void)
+{
+	static const char *const bad[] = {
+	    "fd00::1/64", "fd00::/7",	 "fd00::/121", "fd00::",     "fd00::/+64",
+	    "fd00::/64x", "10.0.0.0/24", "fd00::/",    "fd00:::/64", "fd00::/-1"};
+	uint8_t a[16];
+	unsigned p;
+
+	ok(net_cidr6_parse("fd00:213:5::/64", a, &p) == 0 && p == 64 && a[0] == 0xfd &&
+	       a[3] == 0x13 && a[5] == 5 && a[15] == 0,
+	   "an IPv6 /64");
+	ok(net_cidr6_parse("fd00:0:0:0:8000::/80", a, &p) == 0 && p == 80 && a[8] == 0x80, "a /80");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ok(net_cidr6_parse(bad[i], a, &p) < 0, "IPv6 subnet `%s` is refused", bad[i]);
+}
+
 static void test_result(void)
 {
 	_cleanup_json_ json_t *v1 =
@@ -156,6 +172,7 @@ int main(void)
 {
 	test_ports();
 	test_cidr();
+	test_cidr6();
 	test_result();
 	test_cni();
 	return tap_done();

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libFuzzer target: DNS messages as a network's responder reads them (queries from
+ * containers, answers from upstream resolvers).  An accepted message's question ends
+ * inside it; an answer built for it parses back with the same question and id.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "net.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t out[DNS_PKT_MAX];
+	struct dns_rr rr[3] = {
+	    {.type = DNS_TYPE_A, .len = 4, .data = {10, 1, 2, 3}},
+	    {.type = DNS_TYPE_AAAA, .len = 16},
+	    {.type = DNS_TYPE_A, .len = 4},
+	};
+	struct dns_header h, rh;
+	struct dns_question q, rq;
+	char name[DNS_NAME_TEXT_MAX];
+	size_t len, next;
+
+	if (size > 12 && dns_name_read(data, size, 12, name, &next) == 0 &&
+	    (next > size || strlen(name) >= DNS_NAME_TEXT_MAX))
+		abort();
+	if (dns_parse(data, size, &h, &q) < 0)
+		return 0;
+	if (q.end > size || q.end < 17)
+		abort();
+	for (size_t cap = 0; cap <= 512; cap += 256) {
+		if (dns_answer(data, &h, &q, 0, rr, 3, out, cap, &len) < 0)
+			continue;
+		if (len > cap || dns_parse(out, len, &rh, &rq) < 0 || rh.id != h.id ||
+		    strcmp(rq.name, q.name) || rq.type != q.type || rq.class != q.class)
+			abort();
+	}
+	return 0;
+}

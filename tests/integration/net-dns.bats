@@ -1,0 +1,260 @@
+#!/usr/bin/env bats
+# Names between containers on a user-defined network: the network's DNS responder
+# (`isola network dns-serve`, src/net/dns-server.c) on the bridge's gateway, started with
+# the first container, answering names as containers come and go, forwarding other names
+# to the resolvers of $ISOLA_DNS_RESOLV_CONF (a responder of this file's own on a
+# 127.x address), and gone with the last container.  Bridge isl-d<pid>, a free /24.
+load image-helpers
+load net-helpers
+
+setup_file() {
+	net_setup_file
+}
+
+teardown_file() {
+	net_teardown_file
+}
+
+setup() {
+	net_requires
+	require_cmd pgrep
+	isola_tmp
+	export ISOLA_STORE=$TMP/store
+	unset ISOLA_NETWORK
+	NET=d$$
+	BR=isl-$NET
+	SUBNET=$(net_free_subnet $(($$ + 101))) || skip "SKIP: no free 10.213.x.0/24"
+	GW=${SUBNET%.0/24}.1
+	: >"$TMP/resolv.conf"
+	export ISOLA_DNS_RESOLV_CONF=$TMP/resolv.conf
+	net_image
+	"$ISOLA" network create "$NET" --subnet "$SUBNET" >/dev/null
+}
+
+teardown() {
+	[ -n "${UP_PID:-}" ] && kill "$UP_PID" 2>/dev/null
+	net_teardown
+}
+
+# An upstream resolver on 127.$1.$2.53:53 that answers every A question with
+# 10.213.99.7 (and says so in $TMP/up.ready).
+upstream() {
+	python3 - "127.$1.$2.53" "$TMP/up.ready" >"$TMP/up.log" 2>&1 <<-'EOP' &
+	import socket, sys
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	try:
+	    s.bind((sys.argv[1], 53))
+	except OSError:
+	    open(sys.argv[2], "w").write("busy"); sys.exit(0)
+	open(sys.argv[2], "w").write("ok")
+	s.settimeout(60)
+	while True:
+	    q, a = s.recvfrom(512)
+	    e = 12
+	    while q[e] != 0:
+	        e += q[e] + 1
+	    e += 5
+	    a_q = q[e - 4:e - 2] == b"\x00\x01"
+	    hdr = q[:2] + b"\x81\x80" + q[4:6] + (b"\x00\x01" if a_q else b"\x00\x00") + b"\x00\x00\x00\x00"
+	    ans = b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes([10, 213, 99, 7]) if a_q else b""
+	    s.sendto(hdr + q[12:e] + ans, a)
+	EOP
+	UP_PID=$!
+	for _ in $(seq 50); do [ -s "$TMP/up.ready" ] && break; sleep 0.1; done
+	[ "$(cat "$TMP/up.ready")" = ok ] || skip "SKIP: port 53 on 127.$1.$2.53 is taken"
+}
+
+# nslookup $2 in a new container (named $1) on the network.
+lookup() {
+	"$ISOLA" run --rm --name "$1" --network "$NET" "$IMG" nslookup "$2"
+}
+
+@test "dns: containers resolve each other by name, as they come and go" {
+	run "$ISOLA" run -d --name "a-$$" --network "$NET" "$IMG" sleep 120
+	[ "$status" -eq 0 ]
+	ip_a=$(jq -r .ip "$ISOLA_STORE/net/state/a-$$.json")
+	[ "$(net_dns_pids | wc -l)" -eq 1 ]
+	run "$ISOLA" run --rm --name "b-$$" --network "$NET" "$IMG" \
+		sh -c "cat /etc/resolv.conf; nslookup a-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "nameserver $GW" ]
+	[[ "$output" == *"Address: $ip_a"* ]]
+	# A container started later is known to an earlier one, by name, hostname and alias.
+	"$ISOLA" run -d --name "c-$$" --hostname "cee$$" --network-alias "db$$.test" \
+		--network "$NET" "$IMG" sleep 120
+	ip_c=$(jq -r .ip "$ISOLA_STORE/net/state/c-$$.json")
+	run "$ISOLA" exec "a-$$" sh -c "nslookup c-$$ && nslookup CEE$$ && nslookup db$$.test"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(grep -c "Address: $ip_c" <<<"$output")" -eq 3 ]
+	# Still one responder; once c is stopped, its names are gone (no resolver: SERVFAIL).
+	[ "$(net_dns_pids | wc -l)" -eq 1 ]
+	"$ISOLA" stop -t 1 "c-$$" >/dev/null
+	run "$ISOLA" exec "a-$$" sh -c "nslookup c-$$ || nslookup db$$.test"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" != *"$ip_c"* ]]
+	"$ISOLA" rm -f "c-$$" >/dev/null
+	# The last container gone: the responder exits, nothing is left.
+	"$ISOLA" rm -f "a-$$" >/dev/null
+	refute_leaks
+	[ -z "$(ss -Hlnu "src $GW:53")$(ss -Hlnt "src $GW:53")" ]
+	# Removing the network removes the responder's files.
+	"$ISOLA" network rm "$NET" >/dev/null
+	[ -z "$(ls "$ISOLA_STORE/net/dns")" ]
+}
+
+@test "dns: other names go to the host's resolvers; none answering gives SERVFAIL" {
+	upstream $(($$ % 200 + 1)) $((($$ / 200) % 200 + 1))
+	echo "nameserver 127.$(($$ % 200 + 1)).$((($$ / 200) % 200 + 1)).53" >"$TMP/resolv.conf"
+	run lookup "f-$$" web.example.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Address: 10.213.99.7"* ]]
+	: >"$TMP/resolv.conf"
+	touch -d '+1 second' "$TMP/resolv.conf" # a new mtime even within one clock tick
+	run lookup "g-$$" web.example.test
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *SERVFAIL* ]]
+	refute_leaks
+}
+
+@test "dns: the responder survives 10k hostile queries, answers only its network, over UDP and TCP" {
+	run "$ISOLA" run -d --name "h-$$" --network "$NET" "$IMG" sleep 120
+	[ "$status" -eq 0 ]
+	ip_h=$(jq -r .ip "$ISOLA_STORE/net/state/h-$$.json")
+	pid=$(net_dns_pids)
+	[ -n "$pid" ]
+	run python3 - "$GW" "h-$$" <<-'EOP'
+	import os, random, socket, struct, sys
+	gw, name = sys.argv[1], sys.argv[2]
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	def q(qname, qid=0x1234, qd=1, an=0):
+	    return struct.pack(">HHHHHH", qid, 0x0100, qd, an, 0, 0) + qname + b"\x00\x01\x00\x01"
+	enc = lambda n: b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\x00"
+	bad = [
+	    b"", b"\x00" * 11, q(b"\xc0\x0c"),                   # a pointer to itself
+	    q(b"\x01a\xc0\x0c"), q(b"\x01a\xc0\x0e"),            # loops through the name
+	    q(b"\xc0\x00"), q(b"\x3fabc"), q(b"\x40a\x00"),     # into the header, short, bad type
+	    q(b"\x3f" + b"a" * 63) * 1, q(enc("x") , qd=0), q(enc("x"), qd=2),
+	    q(enc("x"), an=65535), q((b"\x3f" + b"a" * 63) * 5 + b"\x00"),  # > 255 bytes
+	    q(enc(name))[:-3], os.urandom(4096),
+	]
+	random.seed(7)
+	for i in range(10000):
+	    p = bad[i % len(bad)] if i % 3 else bytearray(q(enc(name), qid=i))
+	    if i % 3 == 0 and i % 2:
+	        p[random.randrange(len(p))] = random.randrange(256)
+	    s.sendto(bytes(p), (gw, 53))
+	s.settimeout(2)
+	while True:  # drain what was answered
+	    try:
+	        s.recv(4096)
+	    except socket.timeout:
+	        break
+	# A client outside the network's subnet (127.0.0.1) is not answered.
+	o = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	o.bind(("127.0.0.1", 0))
+	o.settimeout(1)
+	o.sendto(q(enc(name), qid=0xbeee), (gw, 53))
+	try:
+	    o.recv(4096)
+	    print("answered a client outside the network")
+	    sys.exit(1)
+	except socket.timeout:
+	    pass
+	# TCP (RFC 7766): 40 idle connections (16 at a time are kept), a lying length, then
+	# a name of ours and a forwarded one (no upstream here: SERVFAIL) on one connection.
+	idle = [socket.create_connection((gw, 53), timeout=5) for _ in range(40)]
+	bad = socket.create_connection((gw, 53), timeout=5)
+	bad.sendall(b"\xff\xff" + b"x" * 100)
+	try:
+	    assert bad.recv(10) == b""  # closed (reset, as unread bytes were left)
+	except ConnectionResetError:
+	    pass
+	def tcp_ask(c, msg):
+	    c.sendall(struct.pack(">H", len(msg)) + msg)
+	    n = struct.unpack(">H", c.recv(2))[0]
+	    r = b""
+	    while len(r) < n:
+	        r += c.recv(n - len(r))
+	    return r
+	o = socket.create_connection((gw, 53), timeout=5, source_address=("127.0.0.1", 0))
+	try:
+	    assert tcp_ask(o, q(enc(name))) is None, "answered a TCP client outside the network"
+	except (ConnectionResetError, struct.error):
+	    pass
+	t = socket.create_connection((gw, 53), timeout=5)
+	r = tcp_ask(t, q(enc(name), qid=0xcafe))
+	assert r[:2] == b"\xca\xfe" and r[3] & 0xf == 0, r
+	tcp_ip = socket.inet_ntoa(r[-4:])
+	r = tcp_ask(t, q(enc("elsewhere.example"), qid=0xcaff))
+	assert r[:2] == b"\xca\xff" and r[3] & 0xf == 2, r
+	for c in idle:
+	    c.close()
+	for attempt in range(20):
+	    s.sendto(q(enc(name.upper()), qid=0xbeef), (gw, 53))
+	    try:
+	        r = s.recv(4096)
+	    except socket.timeout:
+	        continue
+	    if r[:2] == b"\xbe\xef":
+	        print(socket.inet_ntoa(r[-4:]), r[3] & 0xf, tcp_ip)
+	        sys.exit(0)
+	sys.exit(1)
+	EOP
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ip_h 0 $ip_h" ]
+	[ "$(net_dns_pids)" = "$pid" ]
+	"$ISOLA" rm -f "h-$$" >/dev/null
+	refute_leaks
+}
+
+@test "dns: the default network keeps the host's resolvers and has no responder" {
+	run "$ISOLA" run --rm --name "i-$$" "$IMG" cat /etc/resolv.conf
+	echo "$output"
+	[ "$status" -eq 0 ]
+	want=$(grep -E '^(nameserver|search|options) ' /etc/resolv.conf |
+		grep -Ev '^nameserver (127\.|::1$)' || true)
+	[ "$output" = "$want" ]
+	[ -z "$(net_dns_pids)" ]
+}
+
+@test "dns: port 53 on the gateway taken is a clear error and leaves nothing" {
+	# The first container brings the bridge (and the gateway's address) up.
+	"$ISOLA" run --rm --name "j-$$" --network "$NET" "$IMG" true
+	python3 -c "import socket,time,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('$GW',53)); open(sys.argv[1],'w').write('1'); time.sleep(60)" "$TMP/held" &
+	UP_PID=$!
+	for _ in $(seq 50); do [ -s "$TMP/held" ] && break; sleep 0.1; done
+	[ -s "$TMP/held" ] || skip "SKIP: could not bind $GW:53"
+	run "$ISOLA" run --rm --name "k-$$" --network "$NET" "$IMG" true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"network \`$NET\`"*"bind $GW port 53"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	refute_leaks
+}
+
+@test "dns: a bad --network-alias, or one on the default network, is one line and leaves nothing" {
+	for bad in "--network-alias -x" "--network-alias a..b" "--network-alias a/b" \
+		"--network-alias $(printf 'a%.0s' $(seq 64))"; do
+		# shellcheck disable=SC2086
+		run "$ISOLA" run --rm --network "$NET" $bad "$IMG" true
+		echo "$bad: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *--network-alias* ]]
+	done
+	run "$ISOLA" run --rm --network-alias "x$$" "$IMG" true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"default network has no DNS responder"* ]]
+	run "$ISOLA" run --rm --network none --network-alias "x$$" "$IMG" true
+	[ "$status" -ne 0 ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	refute_leaks
+}

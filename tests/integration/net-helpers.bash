@@ -1,0 +1,102 @@
+# Shared by the net*.bats files: prerequisites, a free private /24, the test image.
+# shellcheck shell=bash
+
+net_requires() {
+	[ -x /usr/lib/cni/bridge ] || skip "SKIP: containernetworking-plugins not installed"
+	require_cmd iptables
+	require_cmd curl
+	iptables -w -L -n >/dev/null 2>&1 || skip "SKIP: iptables does not work here"
+}
+
+# A private /24 that no route on the host uses yet.
+net_free_subnet() {
+	local i x
+	for i in $(seq 0 60); do
+		x=$(((${1:-$$} + i * 7) % 200 + 20))
+		ip -4 route | grep -q "^10\.213\.$x\." && continue
+		echo "10.213.$x.0/24"
+		return 0
+	done
+	return 1
+}
+
+# A private IPv6 /64 that no route on the host uses yet.
+net_free_subnet6() {
+	local i x
+	for i in $(seq 0 60); do
+		x=$(printf %x $(((${1:-$$} + i * 7) % 65000 + 256)))
+		ip -6 route | grep -q "^fd00:213:$x:" && continue
+		echo "fd00:213:$x::/64"
+		return 0
+	done
+	return 1
+}
+
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# ip_forward (and IPv6 forwarding) as it was (the bridge plugin sets them), restored by
+# net_teardown_file.
+net_setup_file() {
+	FILE_TMP=$(mktemp -d /tmp/isola-it-net.XXXXXX)
+	export FILE_TMP
+	cat /proc/sys/net/ipv4/ip_forward >"$FILE_TMP/ip_forward"
+	cat /proc/sys/net/ipv6/conf/all/forwarding >"$FILE_TMP/ip6_forward" 2>/dev/null || true
+}
+
+net_teardown_file() {
+	[ -n "${FILE_TMP:-}" ] || return 0
+	[ -f "$FILE_TMP/ip_forward" ] && cat "$FILE_TMP/ip_forward" >/proc/sys/net/ipv4/ip_forward
+	[ -s "$FILE_TMP/ip6_forward" ] &&
+		cat "$FILE_TMP/ip6_forward" >/proc/sys/net/ipv6/conf/all/forwarding
+	rm -rf --one-file-system "$FILE_TMP"
+}
+
+# A busybox image with the applets the net tests use: $IMG.
+net_image() {
+	IMG=localhost/bbnet:latest
+	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox \
+		l:bin/httpd:busybox l:bin/ping:busybox l:bin/ping6:busybox l:bin/ip:busybox l:bin/cat:busybox l:bin/true:busybox \
+		l:bin/nslookup:busybox l:bin/sleep:busybox l:bin/hostname:busybox \
+		l:bin/readlink:busybox d:etc d:tmp \
+		d:www f:www/index.html:hello-from-isola
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" "$IMG" >/dev/null
+}
+
+# The DNS responders of this test's store (pgrep only looks).
+net_dns_pids() {
+	pgrep -f "network dns-serve --store $(realpath "$ISOLA_STORE") " || true
+}
+
+net_teardown() {
+	local c
+	[ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null
+	for c in "$ISOLA_STORE"/containers/*/; do
+		[ -d "$c" ] && "$ISOLA" rm -f "$(basename "$c")" >/dev/null 2>&1
+	done
+	"$ISOLA" network prune >/dev/null 2>&1
+	"$ISOLA" network rm "$NET" >/dev/null 2>&1
+	ip link del "$BR" 2>/dev/null
+	isola_cleanup_tmp
+}
+
+# Nothing of container $1 (or of any, without $1) is left: netns, state, veths on our
+# bridge, iptables rules naming it or our network, IPAM leases.
+refute_leaks() {
+	local left
+	[ -z "$(ls "$ISOLA_STORE/net/ns")" ] || { ls -l "$ISOLA_STORE/net/ns" >&2; return 1; }
+	left=$(ls "$ISOLA_STORE/net/state" | grep -v "\.lock$" || true)
+	[ -z "$left" ] || { echo "state left: $left" >&2; return 1; }
+	left=$(ls "/sys/class/net/$BR/brif" 2>/dev/null || true)
+	[ -z "$left" ] || { echo "veths left on $BR: $left" >&2; return 1; }
+	left=$(iptables-save | grep -E "\"$NET\"|${SUBNET%.0/24}\.|${1:-@@none@@}" || true)
+	[ -z "$left" ] || { echo "iptables rules left: $left" >&2; return 1; }
+	left=$(ls "$ISOLA_STORE/net/ipam/$NET" 2>/dev/null | grep -Ev "^(lock|last_reserved_ip\.[0-9]+)$" || true)
+	[ -z "$left" ] || { echo "IPAM leases left: $left" >&2; return 1; }
+	left=$(net_dns_pids)
+	[ -z "$left" ] || { echo "DNS responder left: $left" >&2; return 1; }
+	img_refute_mounts "$ISOLA_STORE"
+}
+

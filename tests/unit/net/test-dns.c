@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * src/net/dns.c: DNS message parsing (names with compression, every length checked) and
+ * the answers of a network's responder.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "net.h"
+#include "tap.h"
+
+/* A query header (id 0x1234, RD, qd 1 unless told) then body. */
+static size_t query(uint8_t *out, const void *body, size_t n, uint16_t qd, uint16_t an)
+{
+	const uint8_t h[12] = {0x12, 0x34, 0x01, 0x00, qd >> 8, qd & 0xff, an >> 8, an & 0xff};
+
+	memcpy(out, h, 12);
+	memcpy(out + 12, body, n);
+	return 12 + n;
+}
+
+#define Q(body) body "\x00\x01\x00\x01"
+
+static int parse(const char *body, size_t n, struct dns_header *h, struct dns_question *q)
+{
+	uint8_t p[DNS_PKT_MAX];
+
+	return dns_parse(p, query(p, body, n, 1, 0), h, q);
+}
+
+static void test_names(void)
+{
+	static const struct {
+		const char *body;
+		size_t n;
+		const char *why;
+	} bad[] = {
+	    {Q("\xc0\x0c"), 6, "a pointer to itself"},
+	    {Q("\x01"
+	       "a\xc0\x0c"),
+	     8, "a loop through a label"},
+	    {Q("\xc0\x02"), 6, "a pointer into the header"},
+	    {Q("\x01"
+	       "a\xc0\x0e"),
+	     8, "a pointer forwards"},
+	    {"\x03"
+	     "abc",
+	     4, "a name past the end"},
+	    {"\xc0", 1, "half a pointer"},
+	    {Q("\x40"
+	       "a\x00"),
+	     7, "label type 01"},
+	    {Q("\x80"
+	       "a\x00"),
+	     7, "label type 10"},
+	    {Q("\x01"
+	       "a\x00"),
+	     5, "no type and class"},
+	};
+	struct dns_header h;
+	struct dns_question q;
+	uint8_t p[DNS_PKT_MAX], big[600];
+	size_t n = 0, next;
+
+	ok(parse(Q("\x03"
+		   "Web\x07"
+		   "example\x00"),
+		 17, &h, &q) == 0 &&
+	       !strcmp(q.name, "web.example") && q.type == 1 && q.class == 1 && q.end == 29 &&
+	       h.id == 0x1234,
+	   "a plain name, lower-cased");
+	ok(parse(Q("\x00"), 5, &h, &q) == 0 && !strcmp(q.name, ""), "the root");
+	ok(parse(Q("\x03"
+		   "a.b\x02"
+		   "c \x00"),
+		 12, &h, &q) == 0 &&
+	       !strcmp(q.name, "a\\046b.c\\032"),
+	   "odd bytes are \\DDD, so they match no container");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ok(parse(bad[i].body, bad[i].n, &h, &q) < 0, "refused: %s", bad[i].why);
+	/* 4 labels of 63: 257 bytes, over the limit; 3 of 63 and one of 61: 255. */
+	for (int i = 0; i < 4; i++) {
+		big[n++] = i < 3 ? 63 : 62;
+		memset(big + n, 'a', big[n - 1]);
+		n += big[n - 1];
+	}
+	big[n++] = 0;
+	ok(parse((const char *)big, n, &h, &q) < 0, "a 256-byte name is refused");
+	big[3 * 64] = 61;
+	big[3 * 64 + 62] = 0;
+	memcpy(big + 3 * 64 + 63, "\x00\x01\x00\x01", 4);
+	ok(parse((const char *)big, 3 * 64 + 67, &h, &q) == 0 && strlen(q.name) == 3 * 64 + 61,
+	   "a 255-byte name is read");
+	/* A compressed name later in the packet: answer's name points at the question. */
+	n = query(p,
+		  Q("\x01"
+		    "x\x00"),
+		  7, 1, 1);
+	memcpy(p + n, "\x01y\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x05\x00\x04\x0a\x00\x00\x01", 18);
+	ok(dns_name_read(p, n + 18, n, q.name, &next) == 0 && !strcmp(q.name, "y.x") &&
+	       next == n + 4,
+	   "compression: y + pointer to x");
+	ok(dns_parse(p, n + 18, &h, &q) == 0 && h.an == 1, "a response with an answer parses");
+	ok(dns_parse(p, n + 17, &h, &q) < 0, "an answer's rdata past the end is refused");
+	n = query(p,
+		  Q("\x01"
+		    "x\x00"),
+		  7, 1, 65535);
+	ok(dns_parse(p, n, &h, &q) < 0, "65535 answers in 19 bytes is refused");
+	n = query(p,
+		  Q("\x01"
+		    "x\x00"),
+		  7, 2, 0);
+	ok(dns_parse(p, n, &h, &q) < 0, "two questions are refused");
+	ok(dns_parse(p, 11, &h, &q) < 0, "a short header is refused");
+}
+
+static void test_answer(void)
+{
+	uint8_t p[DNS_PKT_MAX], out[512];
+	struct dns_rr rr[40] = {};
+	struct dns_header h, rh;
+	struct dns_question q, rq;
+	size_t n = query(p,
+			 Q("\x01"
+			   "a\x00"),
+			 7, 1, 0),
+	       len;
+
+	rr[0] = (struct dns_rr){.type = DNS_TYPE_A, .len = 4, .ttl = 5, .data = {10, 0, 0, 7}};
+	ok(dns_parse(p, n, &h, &q) == 0, "query");
+	ok(dns_answer(p, &h, &q, 0, rr, 1, out, sizeof(out), &len) == 0 && len == n + 16 &&
+	       !memcmp(out + len - 4, "\x0a\x00\x00\x07", 4),
+	   "an A answer");
+	ok(dns_parse(out, len, &rh, &rq) == 0 && rh.id == 0x1234 && (rh.flags & 0x8000) &&
+	       (rh.flags & 0x0100) && (rh.flags & 0x0400) && rh.an == 1 && !strcmp(rq.name, "a"),
+	   "it parses back: QR, RD kept, AA, one answer for `a`");
+	ok(dns_answer(p, &h, &q, DNS_RCODE_SERVFAIL, NULL, 0, out, sizeof(out), &len) == 0 &&
+	       (out[3] & 0xf) == 2 && len == n,
+	   "SERVFAIL, no answer");
+	for (size_t i = 0; i < ARRAY_SIZE(rr); i++)
+		rr[i] = (struct dns_rr){.type = DNS_TYPE_AAAA, .len = 16, .ttl = 5};
+	ok(dns_answer(p, &h, &q, 0, rr, ARRAY_SIZE(rr), out, sizeof(out), &len) == 0 &&
+	       len <= sizeof(out) && (out[2] & 0x02) && dns_parse(out, len, &rh, &rq) == 0 &&
+	       rh.an == (sizeof(out) - n) / 28,
+	   "answers that do not fit: TC, as many as fit");
+	rr[0].len = 17;
+	ok(dns_answer(p, &h, &q, 0, rr, 1, out, sizeof(out), &len) < 0, "rdata of 17 is refused");
+}
+
+int main(void)
+{
+	test_names();
+	test_answer();
+	return tap_done();
+}
