@@ -9,6 +9,7 @@
  *   clone-vm     a CLONE_VM child keeps the fd and closes it after the
  *                parent exits (a process outlives the VMM; init reaps it)
  * Prints the median and the 10th/90th percentiles in milliseconds.
+ * Usage: vm-teardown [RUNS]  (default 41, at most 101)
  * Build: cc -O2 -o vm-teardown vm-teardown.c
  */
 #define _GNU_SOURCE
@@ -26,7 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define N 41
+#define MAX_RUNS 101
 
 static double now_ms(void)
 {
@@ -120,12 +121,18 @@ static void child(int mode)
 	_exit(0);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	static const char *const names[] = {"close", "scm-cycle", "clone-vm"};
-	double t[3][N];
+	char *end = NULL;
+	long n = argc > 1 ? strtol(argv[1], &end, 10) : 41;
+	double t[3][MAX_RUNS];
 
-	for (int i = 0; i < N; i++)
+	if ((end && *end) || n < 1 || n > MAX_RUNS) {
+		fprintf(stderr, "vm-teardown: RUNS must be 1-%d\n", MAX_RUNS);
+		return 2;
+	}
+	for (int i = 0; i < n; i++)
 		for (int mode = 0; mode < 3; mode++) { /* alternating */
 			double t0 = now_ms();
 			int status = 1;
@@ -141,9 +148,9 @@ int main(void)
 			}
 		}
 	for (int mode = 0; mode < 3; mode++) {
-		qsort(t[mode], N, sizeof(double), cmp);
-		printf("%-10s median %6.2f ms  p10 %6.2f  p90 %6.2f\n", names[mode], t[mode][N / 2],
-		       t[mode][N / 10], t[mode][N * 9 / 10]);
+		qsort(t[mode], n, sizeof(double), cmp);
+		printf("%-10s median %6.2f ms  p10 %6.2f  p90 %6.2f\n", names[mode], t[mode][n / 2],
+		       t[mode][n / 10], t[mode][n * 9 / 10]);
 	}
 	return 0;
 }
