@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * process.capabilities.  Names come from the table below (capabilities(7),
- * <linux/capability.h>): no libcap, which every process of this binary, the
- * VMM's included, would otherwise map.  The child side uses only prctl(2)
- * and capset(2).
+ * process.capabilities.  Names are resolved with libcap in the parent; the
+ * child side uses only prctl(2) and capset(2), so it neither allocates nor
+ * depends on libcap's view of the kernel.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -11,89 +10,15 @@
 #include <linux/capability.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <sys/capability.h>
+
 #include "caps.h"
 #include "cleanup.h"
 #include "jsonutil.h"
-
-#define CAP(c) [c] = #c
-static const char *const cap_names[] = {
-    CAP(CAP_CHOWN),
-    CAP(CAP_DAC_OVERRIDE),
-    CAP(CAP_DAC_READ_SEARCH),
-    CAP(CAP_FOWNER),
-    CAP(CAP_FSETID),
-    CAP(CAP_KILL),
-    CAP(CAP_SETGID),
-    CAP(CAP_SETUID),
-    CAP(CAP_SETPCAP),
-    CAP(CAP_LINUX_IMMUTABLE),
-    CAP(CAP_NET_BIND_SERVICE),
-    CAP(CAP_NET_BROADCAST),
-    CAP(CAP_NET_ADMIN),
-    CAP(CAP_NET_RAW),
-    CAP(CAP_IPC_LOCK),
-    CAP(CAP_IPC_OWNER),
-    CAP(CAP_SYS_MODULE),
-    CAP(CAP_SYS_RAWIO),
-    CAP(CAP_SYS_CHROOT),
-    CAP(CAP_SYS_PTRACE),
-    CAP(CAP_SYS_PACCT),
-    CAP(CAP_SYS_ADMIN),
-    CAP(CAP_SYS_BOOT),
-    CAP(CAP_SYS_NICE),
-    CAP(CAP_SYS_RESOURCE),
-    CAP(CAP_SYS_TIME),
-    CAP(CAP_SYS_TTY_CONFIG),
-    CAP(CAP_MKNOD),
-    CAP(CAP_LEASE),
-    CAP(CAP_AUDIT_WRITE),
-    CAP(CAP_AUDIT_CONTROL),
-    CAP(CAP_SETFCAP),
-    CAP(CAP_MAC_OVERRIDE),
-    CAP(CAP_MAC_ADMIN),
-    CAP(CAP_SYSLOG),
-    CAP(CAP_WAKE_ALARM),
-    CAP(CAP_BLOCK_SUSPEND),
-    CAP(CAP_AUDIT_READ),
-    CAP(CAP_PERFMON),
-    CAP(CAP_BPF),
-    CAP(CAP_CHECKPOINT_RESTORE),
-};
-#undef CAP
-
-/* "CAP_SYS_ADMIN" (any case) to its number; -1 if unknown. */
-static int cap_by_name(const char *name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(cap_names); i++)
-		if (cap_names[i] && strcasecmp(name, cap_names[i]) == 0)
-			return (int)i;
-	return -1;
-}
-
-/* The name of cap, NULL for one this table does not know. */
-static const char *cap_name(int cap)
-{
-	return cap >= 0 && (size_t)cap < ARRAY_SIZE(cap_names) ? cap_names[cap] : NULL;
-}
-
-/* In lower case, as libcap's cap_to_name() wrote it ("cap_sys_ptrace"); "?" if unknown. */
-static const char *cap_name_lower(int cap, char *buf, size_t size)
-{
-	const char *name = cap_name(cap);
-	size_t n = 0;
-
-	if (!name)
-		return "?";
-	for (; name[n] && n < size - 1; n++)
-		buf[n] = (char)tolower((unsigned char)name[n]);
-	buf[n] = 0;
-	return buf;
-}
 
 static const char *const set_names[] = {"bounding", "effective", "inheritable", "permitted",
 					"ambient"};
@@ -111,12 +36,12 @@ static int parse_set(json_t *obj, const char *where, const char *key, uint64_t *
 		return r;
 	json_array_foreach (arr, i, v) {
 		const char *name = json_string_value(v);
-		int cap;
+		cap_value_t cap;
 
 		if (!name)
 			return err_make(err, 0, "%s.%s[%zu]: expected a string", where, key, i);
-		cap = cap_by_name(name);
-		if (cap < 0)
+		if (cap_from_name(name, &cap) < 0 || cap < 0 || cap > 63 ||
+		    strncasecmp(name, "CAP_", 4) != 0)
 			return err_make(err, 0, "%s.%s[%zu]: unknown capability \"%s\"", where, key,
 					i, name);
 		mask |= UINT64_C(1) << cap;
@@ -178,9 +103,17 @@ json_t *ct_caps_known(void)
 {
 	json_t *arr = json_array();
 
-	for (int cap = 0; arr && cap <= last_cap(); cap++)
-		if (cap_name(cap))
-			json_array_append_new(arr, json_string(cap_name(cap)));
+	for (int cap = 0; arr && cap <= last_cap(); cap++) {
+		char *name = cap_to_name(cap);
+
+		if (!name)
+			continue;
+		for (char *c = name; *c; c++)
+			*c = (char)toupper((unsigned char)*c);
+		if (strncmp(name, "CAP_", 4) == 0)
+			json_array_append_new(arr, json_string(name));
+		cap_free(name);
+	}
 	return arr;
 }
 
@@ -192,13 +125,17 @@ int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct er
 
 	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
 		for (int cap = 0; cap <= last; cap++) {
-			char lower[32];
+			char *name;
+			int r;
 
 			if (!(sets[i] & (UINT64_C(1) << cap)) || prctl(PR_CAPBSET_READ, cap) != 0)
 				continue;
-			return err_make(err, EPERM,
-					"%s.%s: %s is not in this host's capability bounding set",
-					where, names[i], cap_name_lower(cap, lower, sizeof(lower)));
+			name = cap_to_name(cap);
+			r = err_make(err, EPERM,
+				     "%s.%s: %s is not in this host's capability bounding set",
+				     where, names[i], name ? name : "?");
+			cap_free(name);
+			return r;
 		}
 	return 0;
 }

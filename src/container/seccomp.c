@@ -24,10 +24,10 @@
 #include <seccomp.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "seccomp.h"
-#include "sha256.h"
 #include "state.h"
 
 /* The kernel's own limit on a classic BPF program (BPF_MAXINSNS). */
@@ -330,20 +330,18 @@ static int cache_key(json_t *sc, char hex[65], struct err **err)
 {
 	_cleanup_free_ char *canon = json_dumps(sc, JSON_SORT_KEYS | JSON_COMPACT);
 	const struct scmp_version *ver = seccomp_version();
-	uint8_t md[SHA256_LEN];
-	struct sha256_ctx c;
 	char salt[96];
+	const void *bufs[2];
+	size_t lens[2];
 
 	if (!canon)
 		return err_make(err, ENOMEM, "linux.seccomp: serialise");
 	snprintf(salt, sizeof(salt), "isola-bpf-v2 arch=%u libseccomp=%u.%u.%u\n",
 		 seccomp_arch_native(), ver->major, ver->minor, ver->micro);
-	sha256_init(&c);
-	sha256_update(&c, salt, strlen(salt));
-	sha256_update(&c, canon, strlen(canon));
-	sha256_final(&c, md);
-	for (unsigned int i = 0; i < SHA256_LEN; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	bufs[0] = salt, lens[0] = strlen(salt);
+	bufs[1] = canon, lens[1] = strlen(canon);
+	if (crypto_sha256_hex(bufs, lens, 2, hex, err) < 0)
+		return err_wrap(err, "linux.seccomp: cache key");
 	return 0;
 }
 

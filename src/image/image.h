@@ -26,7 +26,7 @@
 #define IMG_LAYERS_MAX	 128	     /* layers in one image */
 
 /* ---- libcurl and libarchive, loaded on first use (lazylib.c) ---- */
-enum img_lib { IMG_LIB_CURL, IMG_LIB_ARCHIVE, IMG_LIB_CRYPTO };
+enum img_lib { IMG_LIB_CURL, IMG_LIB_ARCHIVE };
 /* Load a library now; an error names it when it is missing. */
 int img_lazylib_load(enum img_lib lib, struct err **err);
 

@@ -1,6 +1,7 @@
 #!/usr/bin/env bats
 # Which shared libraries a process of isola maps: only what its command uses
-# (libcrypto, libcurl, libarchive and libseccomp are dlopen'd on first use).
+# (libcrypto, libcurl, libarchive and libseccomp are dlopen'd on first use;
+# libcap is linked, 48 KiB resident of which 8 KiB private: not worth a dlopen).
 
 load helpers
 
@@ -22,7 +23,7 @@ teardown() {
 	"$ISOLA" --root "$R" kill "$ID" KILL
 	wait "$pid" || true
 	grep -q libc.so "$TMP/maps"
-	run grep -E 'libseccomp|libcrypto|libcap\.|libcurl|libarchive' "$TMP/maps"
+	run grep -E 'libseccomp|libcrypto|libcurl|libarchive' "$TMP/maps"
 	[ "$status" -eq 1 ]
 }
 
@@ -33,4 +34,20 @@ teardown() {
 	run "$ISOLA" --root "$R" run -b "$B" "$ID"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Seccomp:"*2* ]]
+}
+
+@test "libs: the seccomp cache key is libcrypto's sha256, loaded by a container with a filter" {
+	bundle_jq "$B" '.process.args = ["sleep", "100"]
+		| .linux.seccomp = {"defaultAction": "SCMP_ACT_ALLOW",
+			"syscalls": [{"names": ["mknod"], "action": "SCMP_ACT_ERRNO"}]}'
+	"$ISOLA" --root "$R" run -b "$B" "$ID" >/dev/null 2>&1 3>&- &
+	local pid=$!
+	wait_until 10 '[ "$("$ISOLA" --root "$R" state "$ID" 2>/dev/null | jq -r .status)" = running ]'
+	cp "/proc/$pid/maps" "$TMP/maps"
+	"$ISOLA" --root "$R" kill "$ID" KILL
+	wait "$pid" || true
+	grep -q libcrypto "$TMP/maps"
+	# one cache entry, named by a sha256
+	run ls "$R/.seccomp-cache"
+	[[ "$output" =~ ^[0-9a-f]{64}\.bpf$ ]]
 }

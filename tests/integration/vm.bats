@@ -178,7 +178,7 @@ no_kvm_pit() {
 	poll_until 30 no_kvm_pit "${pids[@]}"
 }
 
-@test "vm: a running VM maps no library it does not use (libcrypto, libcap, libseccomp, libcurl, libarchive)" {
+@test "vm: a running VM maps no library it does not use (libcrypto, libseccomp, libcurl, libarchive)" {
 	vm_guest "$TMP/spin.elf" "$(vm_putc H)$(vm_putc i)$(vm_putc $'\n')$VM_HANG"
 	"$ISOLA" vm run --kernel "$TMP/spin.elf" >"$TMP/out" &
 	local pid=$!
@@ -187,7 +187,8 @@ no_kvm_pit() {
 	kill -TERM "$pid"
 	wait "$pid" || true
 	grep -q libc.so "$TMP/maps"
-	run grep -E 'libcrypto|libcap\.|libseccomp|libcurl|libarchive|libssl' "$TMP/maps"
+	# libcap is linked (48 KiB resident, 8 KiB of it private): it may be mapped
+	run grep -E 'libcrypto|libseccomp|libcurl|libarchive|libssl' "$TMP/maps"
 	[ "$status" -eq 1 ]
 }
 

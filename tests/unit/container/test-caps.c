@@ -101,7 +101,7 @@ static void test_apply(void)
 	       "child sees CapBnd/CapEff/CapPrm/CapAmb as set, NET_RAW gone");
 }
 
-/* The in-tree name table: every capability up to CAP_LAST_CAP, any case, "CAP_" required. */
+/* libcap's names: every capability up to CAP_LAST_CAP, any case, "CAP_" required. */
 static void test_names(void)
 {
 	_cleanup_json_ json_t *known = ct_caps_known();
