@@ -18,6 +18,7 @@
 #include "err.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "lazylib.h"
 #include "parse.h"
 #include "strv.h"
 #include "tap.h"
@@ -332,6 +333,23 @@ static void test_sha256(void)
 	ok(maps_libcrypto(), "libcrypto is mapped after it");
 }
 
+/* A library that cannot be loaded is an error naming it, every time (no fallback). */
+static void test_lazylib_missing(void)
+{
+	static void *slot;
+	static const struct lazylib_symbol syms[] = {{"nothing", &slot}};
+	static struct lazylib lib = LAZYLIB_INIT("libisola-no-such-library.so.0", syms);
+	struct err *err = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		ok(lazylib_load(&lib, &err) == -ENOENT && err &&
+		       strstr(err->msg, "cannot load libisola-no-such-library.so.0"),
+		   "a missing library is an error naming it (call %d): %s", i + 1,
+		   err ? err->msg : "");
+		err_free(&err);
+	}
+}
+
 int main(void)
 {
 	test_err();
@@ -343,5 +361,6 @@ int main(void)
 	test_strv();
 	test_close_async();
 	test_sha256();
+	test_lazylib_missing();
 	return tap_done();
 }
