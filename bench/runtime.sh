@@ -7,6 +7,7 @@
 # which runc skips but isola rejects.)
 # Usage: bench/runtime.sh [path/to/isola]   (root; needs python3, crun, runc, jq, busybox)
 # RUNS (20), CONCURRENCY (1,2,4,8,16 or none), CONC_ROUNDS (3); BENCH_OUT: bench/lib.sh
+# ISOLA_BASE=path/to/older/isola adds that binary to the same alternating runs (A/B).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 ISOLA=${1:-${ISOLA:-$top/build/src/cli/isola}}
@@ -16,7 +17,7 @@ if [ "${ISOLA_BENCH_INNER:-}" != 1 ]; then
 	for c in python3 crun runc jq busybox; do
 		command -v $c >/dev/null || { echo "runtime.sh: $c not installed" >&2; exit 1; }
 	done
-	export ISOLA RUNS ISOLA_BENCH_INNER=1
+	export ISOLA RUNS ISOLA_BENCH_INNER=1 ISOLA_BASE
 	exec unshare -m --propagation private sh -c \
 		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0" "$ISOLA"' "$0"
 fi
@@ -50,6 +51,10 @@ fi
 
 declare -A bin=([isola]=$ISOLA [crun]=$(command -v crun) [runc]=$(command -v runc))
 order=(isola crun runc)
+if [ -n "${ISOLA_BASE:-}" ]; then
+	bin[base]=$ISOLA_BASE
+	order+=(base)
+fi
 for r in "${order[@]}"; do mkdir -p "$tmp/root-$r"; done
 
 # shellcheck source=lib.sh
@@ -137,5 +142,13 @@ for t in run lifecycle exec seccomp; do
 		"$(echo "${res[$t-isola]} / ${res[$t-crun]}" | bc -l)" \
 		"$(echo "${res[$t-isola]} / ${res[$t-runc]}" | bc -l)"
 done
+if [ -n "${ISOLA_BASE:-}" ]; then
+	printf '%-12s %10s %10s %12s\n' "vs base" isola base "isola/base"
+	for t in run lifecycle exec seccomp; do
+		[ -n "${res[$t-base]:-}" ] || continue
+		printf '%-12s %10.2f %10.2f %12.2f\n' "$t" "${res[$t-isola]}" "${res[$t-base]}" \
+			"$(echo "${res[$t-isola]} / ${res[$t-base]}" | bc -l)"
+	done
+fi
 printf '%-12s %10s %10s %10s\n' "peak RSS KiB" "${rss[isola]}" "${rss[crun]}" "${rss[runc]}"
 printf '%-12s %10s %10s %10s\n' "256KiB mem" "${mem[isola]}" "${mem[crun]}" "${mem[runc]}"

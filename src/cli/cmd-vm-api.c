@@ -266,6 +266,8 @@ static int simple(const char *vm, const char *method, const char *path, const ch
 const struct cli_opt cmd_vm_snapshot_opts[] = {
     {"state", CLI_LONG(1), "FILE", "write the VM's state here (required)"},
     {"mem", CLI_LONG(2), "FILE", "write the guest memory here (required)"},
+    {"diff", CLI_LONG(3), NULL,
+     "only the pages written since this VM's last snapshot (snapshot_type Diff)"},
     {},
 };
 
@@ -275,11 +277,16 @@ static int snapshot(int argc, char **argv, struct err **err)
 	_cleanup_free_ char *st = NULL, *mem = NULL, *body = NULL;
 	const char *vm = NULL;
 	struct cli_parser p;
+	bool diff = false;
 	int c;
 
 	cli_parser_init(&p, argv[0], cmd_vm_snapshot_opts);
 	cli_parser_permute(&p);
 	while ((c = cli_parse(&p, argc, argv)) > 0) {
+		if (c == CLI_LONG(3)) {
+			diff = true;
+			continue;
+		}
 		free(c == CLI_LONG(1) ? st : mem);
 		if (c == CLI_LONG(1))
 			st = absolute(optarg);
@@ -290,9 +297,11 @@ static int snapshot(int argc, char **argv, struct err **err)
 		return p.exit_code;
 	vm = optind < argc ? argv[optind] : NULL;
 	if (!vm || optind + 1 != argc || !st || !mem)
-		return err_make(err, EINVAL, "usage: vm snapshot VM --state FILE --mem FILE");
+		return err_make(err, EINVAL,
+				"usage: vm snapshot VM --state FILE --mem FILE [--diff]");
 	_cleanup_json_ json_t *j =
-	    json_pack("{s:s, s:s}", "snapshot_path", st, "mem_file_path", mem);
+	    json_pack("{s:s, s:s, s:s}", "snapshot_path", st, "mem_file_path", mem, "snapshot_type",
+		      diff ? "Diff" : "Full");
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!body)
 		return err_make(err, ENOMEM, "request");

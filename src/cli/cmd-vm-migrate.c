@@ -1,17 +1,18 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Live migration (docs/migration.md):
- *   isola vm migrate VM|--api-sock PATH --to tcp:HOST:PORT|unix:PATH
+ *   isola vm migrate VM|--api-sock PATH --to tcp:HOST:PORT|unix:PATH [--key-file FILE]
  *     asks the running VM (PUT /migrate) to move to the destination; prints
  *     the figures as JSON and exits 0 once the destination runs it.
  *   isola vm receive --listen tcp:HOST:PORT|unix:PATH [--console stdio|none|FILE]
- *       [--api-sock PATH [--id ID]]
+ *       [--api-sock PATH [--id ID]] [--key-file FILE]
  *     waits for one incoming VM and runs it; the exit code is the guest's,
  *     as for `isola vm run`.
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -32,12 +33,14 @@ enum {
 	OPT_CONSOLE,
 	OPT_ID,
 	OPT_REMAP,
+	OPT_KEY,
 };
 
 /* clang-format off */
 const struct cli_opt cmd_vm_migrate_opts[] = {
 	{"to", OPT_TO, "tcp:HOST:PORT|unix:PATH", "the vm receive to send the VM to (required)"},
 	{"api-sock", OPT_API_SOCK, "PATH", "the VM's API socket, instead of naming the VM"},
+	{"key-file", OPT_KEY, "FILE", "pre-shared key (32+ random bytes, mode 600) authenticating the stream; required over TCP"},
 	{},
 };
 
@@ -46,6 +49,7 @@ const struct cli_opt cmd_vm_receive_opts[] = {
 	{"console", OPT_CONSOLE, "stdio|none|FILE", "where the serial console goes"},
 	{"api-sock", OPT_API_SOCK, "PATH", "serve the received VM's API here"},
 	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
+	{"key-file", OPT_KEY, "FILE", "pre-shared key (32+ random bytes, mode 600) the source must prove; required over TCP"},
 	{"disk-remap", OPT_REMAP, "OLD=NEW", "not supported yet (VMs with virtio devices do not migrate yet)"},
 	{"tap-remap", OPT_REMAP, "OLD=NEW", "not supported yet"},
 	{},
@@ -55,9 +59,9 @@ const struct cli_opt cmd_vm_receive_opts[] = {
 /* <0: an error; 0: done (or --help printed); >0: a usage error's exit code. */
 static int migrate(int argc, char **argv, struct err **err)
 {
-	_cleanup_free_ char *body = NULL, *resp = NULL, *sock = NULL;
+	_cleanup_free_ char *body = NULL, *resp = NULL, *sock = NULL, *key = NULL;
 	_cleanup_json_ json_t *j = NULL;
-	const char *to = NULL, *api = NULL, *vm = NULL;
+	const char *to = NULL, *api = NULL, *vm = NULL, *key_file = NULL;
 	struct cli_parser p;
 	int c;
 
@@ -68,9 +72,14 @@ static int migrate(int argc, char **argv, struct err **err)
 			to = optarg;
 		else if (c == OPT_API_SOCK)
 			api = optarg;
+		else if (c == OPT_KEY)
+			key_file = optarg;
 	}
 	if (c < 0)
 		return p.exit_code;
+	/* The VMM opens it, from its own working directory. */
+	if (key_file && !(key = realpath(key_file, NULL)))
+		return err_make(err, errno, "--key-file `%s`", key_file);
 	/* --api-sock is a path even without a '/' (a bare VM argument would be an id). */
 	if (api && asprintf(&sock, "%s%s", strchr(api, '/') ? "" : "./", api) < 0)
 		return err_make(err, ENOMEM, "--api-sock");
@@ -78,10 +87,12 @@ static int migrate(int argc, char **argv, struct err **err)
 	if (!vm && optind + 1 == argc)
 		vm = argv[optind++];
 	if (!vm || !to || optind != argc)
-		return err_make(
-		    err, EINVAL,
-		    "usage: vm migrate VM|--api-sock PATH --to tcp:HOST:PORT|unix:PATH");
+		return err_make(err, EINVAL,
+				"usage: vm migrate VM|--api-sock PATH --to tcp:HOST:PORT|unix:PATH "
+				"[--key-file FILE]");
 	j = json_pack("{s:s}", "destination", to);
+	if (j && key && json_object_set_new(j, "key_file", json_string(key)) < 0)
+		return err_make(err, ENOMEM, "request");
 	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (!body)
 		return err_make(err, ENOMEM, "request");
@@ -108,7 +119,7 @@ int cmd_vm_migrate(struct cli_globals *g, int argc, char **argv)
 
 /* <0: an error; 0: go on; 1: stop with *ret_exit (--help printed, or a usage error). */
 static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char **ret_listen,
-			int *ret_exit, struct err **err)
+			const char **ret_key, int *ret_exit, struct err **err)
 {
 	struct cli_parser p;
 	int c, r = 0;
@@ -123,6 +134,8 @@ static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char
 			cfg->api_sock = optarg;
 		else if (c == OPT_ID)
 			cfg->api_id = optarg;
+		else if (c == OPT_KEY)
+			*ret_key = optarg;
 		else if (c == OPT_REMAP)
 			r = err_make(err, EOPNOTSUPP,
 				     "--disk-remap/--tap-remap: not supported yet "
@@ -146,13 +159,13 @@ int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct vm_rundir rd = {0};
-	const char *listen = NULL;
+	const char *listen = NULL, *key = NULL;
 	struct vm_config cfg;
 	int status = 1, r;
 
 	(void)g;
 	vmm_config_init(&cfg);
-	r = receive_opts(&cfg, argc, argv, &listen, &status, &err);
+	r = receive_opts(&cfg, argc, argv, &listen, &key, &status, &err);
 	if (r > 0)
 		return vmm_config_free(&cfg), status;
 	if (r >= 0)
@@ -160,7 +173,7 @@ int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
 	if (r >= 0)
-		r = vmm_migrate_receive(&cfg, listen, &status, &err);
+		r = vmm_migrate_receive(&cfg, listen, key, &status, &err);
 	vm_rundir_remove(&rd);
 	vmm_config_free(&cfg);
 	if (r < 0) {

@@ -92,3 +92,43 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 	}
 	return status;
 }
+
+/* clang-format off */
+const struct cli_opt cmd_vm_rebase_snap_opts[] = {
+	{"base-file", CLI_LONG(1), "FILE", "a Full (or already rebased) memory file, updated in place (required)"},
+	{"diff-file", CLI_LONG(2), "FILE", "the next Diff snapshot's memory file (required)"},
+	{},
+};
+/* clang-format on */
+
+/*
+ * isola vm rebase-snap --base-file BASE --diff-file DIFF: Firecracker's
+ * rebase-snap, so that BASE with the Diff's state file restores the chain.
+ */
+int cmd_vm_rebase_snap(struct cli_globals *g, int argc, char **argv)
+{
+	_cleanup_err_ struct err *err = NULL;
+	const char *base = NULL, *diff = NULL;
+	struct cli_parser p;
+	int c;
+
+	(void)g;
+	cli_parser_init(&p, argv[0], cmd_vm_rebase_snap_opts);
+	while ((c = cli_parse(&p, argc, argv)) > 0) {
+		if (c == CLI_LONG(1))
+			base = optarg;
+		else
+			diff = optarg;
+	}
+	if (c < 0)
+		return p.exit_code;
+	if (!base || !diff || optind != argc)
+		err_make(&err, EINVAL, "usage: vm rebase-snap --base-file FILE --diff-file FILE");
+	else
+		vmm_snapshot_rebase(base, diff, &err);
+	if (err) {
+		err_wrap(&err, "vm rebase-snap");
+		return cli_fail(&err);
+	}
+	return 0;
+}

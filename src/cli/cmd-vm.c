@@ -223,7 +223,7 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 }
 
 extern const struct cli_opt cmd_vm_restore_opts[], cmd_vm_update_opts[], cmd_vm_snapshot_opts[],
-    cmd_vm_migrate_opts[], cmd_vm_receive_opts[];
+    cmd_vm_migrate_opts[], cmd_vm_receive_opts[], cmd_vm_rebase_snap_opts[];
 
 /*
  * Full names ("vm run"): the parsers get them as argv[0], so --help finds the entry here
@@ -239,6 +239,7 @@ const struct cli_command cli_vm_subcommands[] = {
 	{"vm resume", cmd_vm_api, "resume a paused VM", "VM"},
 	{"vm stop", cmd_vm_api, "stop a VM (TERM to its VMM)", "VM"},
 	{"vm snapshot", cmd_vm_api, "write a running VM's snapshot", "VM", cmd_vm_snapshot_opts},
+	{"vm rebase-snap", cmd_vm_rebase_snap, "copy a Diff snapshot's memory onto its base", "", cmd_vm_rebase_snap_opts},
 	{"vm update", cmd_vm_update, "resize a VM's balloon or show its statistics", "VM", cmd_vm_update_opts},
 	{"vm migrate", cmd_vm_migrate, "send a running VM to a vm receive", "VM", cmd_vm_migrate_opts},
 	{"vm receive", cmd_vm_receive, "wait for a migrated VM and run it", "", cmd_vm_receive_opts},

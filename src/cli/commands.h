@@ -34,6 +34,7 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_api(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_update(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv);
+int cmd_vm_rebase_snap(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_migrate(struct cli_globals *g, int argc, char **argv);
 int cmd_vm_receive(struct cli_globals *g, int argc, char **argv);
 

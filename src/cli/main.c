@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -162,6 +163,21 @@ static int help(int argc, char **argv)
 	return 0;
 }
 
+/* $XDG_RUNTIME_DIR/isola, else /run/user/UID/isola when that directory is ours. */
+static char *user_root(void)
+{
+	const char *x = getenv("XDG_RUNTIME_DIR");
+	char run[64], *p = NULL;
+	struct stat st;
+
+	if (x && *x)
+		return asprintf(&p, "%s/isola", x) < 0 ? NULL : p;
+	snprintf(run, sizeof(run), "/run/user/%u", (unsigned)geteuid());
+	if (lstat(run, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid())
+		return NULL;
+	return asprintf(&p, "%s/isola", run) < 0 ? NULL : p;
+}
+
 int main(int argc, char **argv)
 {
 	struct cli_globals g = {.root = ISOLA_DEFAULT_ROOT, .log_format = LOG_FORMAT_TEXT};
@@ -172,9 +188,8 @@ int main(int argc, char **argv)
 	r = parse_globals(&g, argc, argv);
 	if (r)
 		return r < 0 ? 0 : r;
-	/* Rootless, as runc: state under $XDG_RUNTIME_DIR unless --root says otherwise. */
-	if (geteuid() != 0 && streq(g.root, ISOLA_DEFAULT_ROOT) && getenv("XDG_RUNTIME_DIR") &&
-	    asprintf(&xdg_root, "%s/isola", getenv("XDG_RUNTIME_DIR")) > 0)
+	/* Rootless, as runc: state in the user's runtime dir unless --root says otherwise. */
+	if (geteuid() != 0 && streq(g.root, ISOLA_DEFAULT_ROOT) && (xdg_root = user_root()))
 		g.root = xdg_root;
 	if (g.log && log_open(g.log, g.log_format) < 0)
 		fprintf(stderr, "isola: cannot open log file `%s`\n", g.log);

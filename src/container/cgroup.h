@@ -25,6 +25,20 @@ int ct_cgroup_prepare_at(const char *root, const char *cgroups_path, const char 
 			 struct ct_cgroup **ret, struct err **err);
 int ct_cgroup_realize(struct ct_cgroup *cg, json_t *linux_resources, struct err **err);
 int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct err **err);
+
+/*
+ * Entering a new process without the kernel's global cgroup lock (see
+ * cgroup-join.c): open before the fork; clone with ct_cgroup_join_clone
+ * (flags are clone(2)'s, SIGCHLD added; j may be NULL); the child, still
+ * single-threaded, calls ct_cgroup_join_self first thing; the parent then
+ * calls ct_cgroup_join_finish for what the child could not do itself.
+ */
+struct ct_cgroup_join;
+int ct_cgroup_join_open(struct ct_cgroup *cg, struct ct_cgroup_join **ret, struct err **err);
+pid_t ct_cgroup_join_clone(struct ct_cgroup_join *j, unsigned long flags);
+int ct_cgroup_join_self(struct ct_cgroup_join *j, struct err **err);
+int ct_cgroup_join_finish(struct ct_cgroup_join *j, pid_t pid, struct err **err);
+void ct_cgroup_join_free(struct ct_cgroup_join *j);
 int ct_cgroup_pids(struct ct_cgroup *cg, pid_t **ret, size_t *ret_n, struct err **err);
 int ct_cgroup_freeze(struct ct_cgroup *cg, bool frozen, struct err **err);
 int ct_cgroup_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err);

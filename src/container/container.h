@@ -45,9 +45,8 @@ int ct_wait_forward(pid_t pid);
 
 /*
  * CVE-2019-5736: before anything enters a container, re-exec once from a
- * read-only bind mount of our own binary in a private mount namespace, so no
- * process in a container can open /proc/<pid>/exe for writing.
+ * detached read-only bind mount of our own binary (a sealed memfd copy when
+ * unprivileged), so no process in a container can open /proc/<pid>/exe for
+ * writing.  No-op when the binary already cannot be written.
  */
 int ct_protect_exe(struct err **err);
-/* The caller's mount namespace (an fd kept by ct_protect_exe), or -1. */
-int ct_caller_mntns(void);

@@ -38,6 +38,7 @@ struct create_ctx {
 	struct ct_init init;
 	struct ct_state st;
 	struct ct_cgroup *cg;
+	struct ct_cgroup_join *join;
 	int dirfd, fifo_fd, sock[2], console_rx;
 	pid_t pid;
 	int clone_flags, unshare_flags;
@@ -76,16 +77,6 @@ static int child_namespaces(struct create_ctx *c, struct err **err)
 		if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 			return err_make(err, errno, "become root in the user namespace");
 	}
-	/*
-	 * No mount namespace listed: the caller's, not the one of our re-exec.
-	 * One joined by path: its path is found there too (a new mount
-	 * namespace never copies binds of mount namespace files).
-	 */
-	if ((!s->ns[CT_NS_MNT].enabled || s->ns[CT_NS_MNT].path) && ct_caller_mntns() >= 0 &&
-	    setns(ct_caller_mntns(), CLONE_NEWNS) < 0)
-		return err_make(err, errno, "join the caller's mount namespace");
-	if (ct_caller_mntns() >= 0)
-		close(ct_caller_mntns());
 	r = join_namespaces(s, false, err);
 	if (r < 0)
 		return r;
@@ -163,7 +154,8 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	close(c->sock[0]);
 	/* If the runtime dies mid-create, so do we (a credential change clears it). */
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-	if (ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
+	if ((c->join && ct_cgroup_join_self(c->join, &err) < 0) ||
+	    ct_close_inherited_fds(&c->init, c->sock[1], c->fifo_fd, &err) < 0 ||
 	    child_setup(c, &state_json, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	if (c->init.console_fd >= 0)
@@ -210,6 +202,30 @@ static int deny_setgroups(pid_t pid, struct err **err)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/setgroups", pid);
 	return write_file_at(AT_FDCWD, path, "deny", err);
+}
+
+/*
+ * Unprivileged, the kernel lets us map only our own id: more (subordinate
+ * ranges) goes through newuidmap/newgidmap, which check /etc/subuid and
+ * /etc/subgid.  setgroups is denied only when we write the gid map ourselves.
+ */
+static int write_idmaps(struct create_ctx *c, struct err **err)
+{
+	const struct ct_spec *s = c->spec;
+	bool unpriv = geteuid() != 0;
+	int r;
+
+	if (unpriv && ct_idmap_needs_helper(s->uid_maps, s->n_uid_maps, geteuid()))
+		r = ct_idmap_write_helper(c->pid, false, s->uid_maps, s->n_uid_maps, err);
+	else
+		r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err);
+	if (r < 0)
+		return r;
+	if (unpriv && ct_idmap_needs_helper(s->gid_maps, s->n_gid_maps, getegid()))
+		return ct_idmap_write_helper(c->pid, true, s->gid_maps, s->n_gid_maps, err);
+	if ((r = deny_setgroups(c->pid, err)) < 0)
+		return r;
+	return write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err);
 }
 
 static int set_time_offsets(const struct ct_spec *s, struct err **err)
@@ -308,16 +324,15 @@ static int parent_sync(struct create_ctx *c, struct err **err)
 	_cleanup_free_ char *json = NULL;
 	int fd = c->sock[0], r;
 
-	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path &&
-	    ((r = write_idmap(c->pid, "uid_map", s->uid_maps, s->n_uid_maps, err)) < 0 ||
-	     (r = deny_setgroups(c->pid, err)) < 0 ||
-	     (r = write_idmap(c->pid, "gid_map", s->gid_maps, s->n_gid_maps, err)) < 0))
+	if (s->ns[CT_NS_USER].enabled && !s->ns[CT_NS_USER].path && (r = write_idmaps(c, err)) < 0)
 		return r;
-	if (c->cg && (r = ct_cgroup_enter(c->cg, c->pid, err)) < 0)
+	if (c->join && (r = ct_cgroup_join_finish(c->join, c->pid, err)) < 0)
 		return r;
 	c->st.pid = c->pid;
-	if (ct_sync_send(fd, CT_SYNC_GO, NULL, 0) < 0)
-		return err_make(err, errno, "sync with the container process");
+	/* A child that failed before GO (joining its cgroup) queued why: read below. */
+	r = ct_sync_send(fd, CT_SYNC_GO, NULL, 0);
+	if (r < 0 && r != -EPIPE && r != -ECONNRESET)
+		return err_make(err, -r, "sync with the container process");
 	if ((r = ct_sync_recv(fd, CT_SYNC_HOOKS, NULL, err)) < 0 ||
 	    (r = run_runtime_hooks(c, &json, err)) < 0)
 		return r;
@@ -335,8 +350,9 @@ static int spawn_init(struct create_ctx *c, struct err **err)
 	r = plan_namespaces(c, err);
 	if (r < 0)
 		return r;
-	c->pid =
-	    syscall(SYS_clone, (unsigned long)(c->clone_flags | SIGCHLD), NULL, NULL, NULL, NULL);
+	if (c->cg && (r = ct_cgroup_join_open(c->cg, &c->join, err)) < 0)
+		return r;
+	c->pid = ct_cgroup_join_clone(c->join, (unsigned long)c->clone_flags);
 	if (c->pid < 0)
 		return err_make(err, errno, "clone the container process");
 	if (c->pid == 0)
@@ -626,6 +642,7 @@ int ct_create(const struct ct_create_opts *o, pid_t *ret_pid, struct err **err)
 		close(c.init.console_fd);
 	if (c.dirfd >= 0)
 		close(c.dirfd);
+	ct_cgroup_join_free(c.join);
 	ct_cgroup_free(c.cg);
 	ct_seccomp_free(c.init.seccomp);
 	ct_spec_free(c.spec);

@@ -34,6 +34,7 @@ struct exec_ctx {
 	json_t *proc_json, *caps_json;
 	struct ct_init init;
 	struct ct_cgroup *cg;
+	struct ct_cgroup_join *join;
 	int nsfd[CT_NS_COUNT];
 	int sock[2];
 	int console_rx; /* our end of the terminal socketpair, or -1 */
@@ -209,7 +210,8 @@ __attribute__((noreturn)) static void helper_main(struct exec_ctx *c)
 	pid_t pid;
 
 	close(c->sock[0]);
-	if (ct_sync_recv(c->sock[1], CT_SYNC_GO, NULL, &err) < 0 || helper_join(c, &err) < 0)
+	if ((c->join && ct_cgroup_join_self(c->join, &err) < 0) ||
+	    ct_sync_recv(c->sock[1], CT_SYNC_GO, NULL, &err) < 0 || helper_join(c, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);
 	pid = fork();
 	if (pid < 0) {
@@ -232,20 +234,24 @@ static int spawn(struct exec_ctx *c, pid_t *ret_pid, struct err **err)
 {
 	_cleanup_free_ char *pidstr = NULL;
 	pid_t helper;
-	int pid, r, status;
+	int pid, r, w, status;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, c->sock) < 0)
 		return err_make(err, errno, "socketpair");
-	helper = fork();
+	if (c->cg && (r = ct_cgroup_join_open(c->cg, &c->join, err)) < 0)
+		return r;
+	helper = ct_cgroup_join_clone(c->join, 0);
 	if (helper < 0)
 		return err_make(err, errno, "fork");
 	if (helper == 0)
 		helper_main(c);
 	close(c->sock[1]);
 	c->sock[1] = -1;
-	r = c->cg ? ct_cgroup_enter(c->cg, helper, err) : 0;
-	if (r >= 0 && ct_sync_send(c->sock[0], CT_SYNC_GO, NULL, 0) < 0)
-		r = err_make(err, errno, "sync");
+	r = c->join ? ct_cgroup_join_finish(c->join, helper, err) : 0;
+	/* A helper that failed before GO (joining its cgroup) queued why: read below. */
+	if (r >= 0 && (w = ct_sync_send(c->sock[0], CT_SYNC_GO, NULL, 0)) < 0 && w != -EPIPE &&
+	    w != -ECONNRESET)
+		r = err_make(err, -w, "sync");
 	if (r >= 0)
 		r = ct_sync_recv(c->sock[0], CT_SYNC_READY, &pidstr, err);
 	if (r < 0)
@@ -349,6 +355,7 @@ int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 		close(c.console_rx);
 	free(c.init.exec_path);
 	ct_seccomp_free(c.init.seccomp);
+	ct_cgroup_join_free(c.join);
 	ct_cgroup_free(c.cg);
 	ct_process_clear(&c.proc);
 	json_decref(c.proc_json);

@@ -3,16 +3,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/sendfile.h>
 #include <sys/stat.h>
-#include <linux/nsfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -289,7 +287,9 @@ int ct_wait_forward(pid_t pid)
 	return WEXITSTATUS(status);
 }
 
-#define RO_EXE_ENV "_ISOLA_RO_EXE"
+/* Set across our own re-exec only, so that a copy that is still writable is an error, not a loop.
+ */
+#define REEXEC_ENV "_ISOLA_REEXEC"
 
 /* Linux caps the whole argument+environment area well below this. */
 #define CMDLINE_MAX (256u << 20)
@@ -329,96 +329,87 @@ static int read_cmdline(char ***ret, char **ret_buf, struct err **err)
  * unprivileged runtime re-executes from (a container that opens
  * /proc/<pid>/exe for writing gets EPERM), as runc does without privileges.
  */
-static int sealed_copy(const char *exe, int *ret_fd, struct err **err)
+static int sealed_copy(int *ret_fd, struct err **err)
 {
-	_cleanup_close_ int src = open(exe, O_RDONLY | O_CLOEXEC), mfd = -1;
+	_cleanup_close_ int src = open("/proc/self/exe", O_RDONLY | O_CLOEXEC), mfd = -1;
 	struct stat st;
 	off_t off = 0;
 
 	if (src < 0 || fstat(src, &st) < 0)
-		return err_make(err, errno, "open `%s`", exe);
+		return err_make(err, errno, "open /proc/self/exe");
 	mfd = memfd_create("isola", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (mfd < 0)
 		return err_make(err, errno, "memfd_create");
 	while (off < st.st_size)
 		if (sendfile(mfd, src, &off, st.st_size - off) <= 0)
-			return err_make(err, errno ? errno : EIO, "copy `%s` to a memfd", exe);
+			return err_make(err, errno ? errno : EIO, "copy our binary to a memfd");
 	if (fcntl(mfd, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
-		return err_make(err, errno, "seal the copy of `%s`", exe);
+		return err_make(err, errno, "seal the copy of our binary");
 	*ret_fd = TAKE_FD(mfd);
 	return 0;
 }
 
-/* The caller's mount namespace, kept open across the re-exec below. */
-static int caller_mntns = -1;
-
-int ct_caller_mntns(void)
+/*
+ * A read-only bind mount of the very file we run (/proc/self/exe, so a binary
+ * replaced meanwhile is not picked up), detached: open_tree() makes it in no
+ * mount namespace, so nothing is copied now or torn down at exit.  Closing
+ * the tree fd at the execveat dissolves it, after which no one can remount it
+ * writable.  -errno without a message: the caller falls back to a memfd copy.
+ */
+static int ro_clone(int *ret_fd)
 {
-	return caller_mntns;
+	struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV};
+	_cleanup_close_ int fd =
+	    syscall(SYS_open_tree, AT_FDCWD, "/proc/self/exe", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+
+	if (fd < 0)
+		return -errno;
+	if (syscall(SYS_mount_setattr, fd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0)
+		return -errno;
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
+
+/* Nothing can write what we run: a read-only mount, or a write-sealed memfd. */
+static bool exe_protected(void)
+{
+	_cleanup_close_ int fd = -1;
+	struct statvfs sv;
+	int seals;
+
+	if (statvfs("/proc/self/exe", &sv) == 0 && (sv.f_flag & ST_RDONLY))
+		return true;
+	fd = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
+	seals = fd >= 0 ? fcntl(fd, F_GET_SEALS) : -1;
+	return seals >= 0 && (seals & F_SEAL_WRITE);
 }
 
 int ct_protect_exe(struct err **err)
 {
 	extern char **environ;
-	char exe[4096], mp[4096], num[16];
-	_cleanup_close_ int fd = -1, ns = -1;
+	_cleanup_close_ int fd = -1;
 	_cleanup_free_ char *args_buf = NULL;
-	const char *env = getenv(RO_EXE_ENV);
-	char **argv = NULL;
-	ssize_t n;
+	_cleanup_free_ char **argv = NULL;
+	bool again = getenv(REEXEC_ENV) != NULL;
 	int r;
 
-	if (env) {
-		int v;
-
-		/* Only an fd that really is a mount namespace (the env is the user's). */
-		if (parse_int(env, &v) == 0 && v > 2 && fcntl(v, F_SETFD, FD_CLOEXEC) == 0 &&
-		    ioctl(v, NS_GET_NSTYPE) == CLONE_NEWNS)
-			caller_mntns = v;
-		unsetenv(RO_EXE_ENV);
+	unsetenv(REEXEC_ENV);
+	if (exe_protected())
 		return 0;
-	}
-	/* Not O_CLOEXEC: it crosses the execveat below (then gets CLOEXEC). */
-	ns = open("/proc/self/ns/mnt", O_RDONLY);
-	if (ns < 0)
-		return err_make(err, errno, "open /proc/self/ns/mnt");
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n < 0)
-		return err_make(err, errno, "readlink /proc/self/exe");
-	exe[n] = 0;
-	if (geteuid() != 0) {
-		/* Unprivileged (rootless): no mount namespace to make; a sealed copy. */
-		r = sealed_copy(exe, &fd, err);
+	if (again)
+		return err_make(err, EROFS, "our re-executed binary is still writable");
+	/* Rootless: no mount to make (open_tree needs CAP_SYS_ADMIN); a sealed copy. */
+	if (geteuid() != 0 || ro_clone(&fd) < 0) {
+		r = sealed_copy(&fd, err);
 		if (r < 0)
 			return r;
-		goto reexec;
 	}
-	r = mount_point_of(exe, mp, sizeof(mp), err);
-	if (r < 0)
-		return r;
-	if (unshare(CLONE_NEWNS) < 0)
-		return err_make(err, errno, "unshare a mount namespace");
-	/*
-	 * Only the mount holding the binary becomes a slave (host mounts still
-	 * reach it, our bind never reaches the host): every other mount stays a
-	 * peer of the host's, so a container's rshared volume can join its
-	 * source's peer group.
-	 */
-	if (mount(NULL, mp, NULL, MS_SLAVE, NULL) < 0 || mount(exe, exe, NULL, MS_BIND, NULL) < 0 ||
-	    mount(NULL, exe, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0)
-		return err_make(err, errno, "bind `%s` read-only", exe);
-	fd = open(exe, O_PATH | O_CLOEXEC);
-	if (fd < 0)
-		return err_make(err, errno, "open `%s`", exe);
-reexec:
 	r = read_cmdline(&argv, &args_buf, err);
 	if (r < 0)
 		return r;
-	snprintf(num, sizeof(num), "%d", ns);
-	setenv(RO_EXE_ENV, num, 1);
+	setenv(REEXEC_ENV, "1", 1);
 	syscall(SYS_execveat, fd, "", argv, environ, AT_EMPTY_PATH);
-	r = err_make(err, errno, "re-exec `%s`", exe);
-	unsetenv(RO_EXE_ENV);
-	free(argv);
+	r = err_make(err, errno, "re-exec our binary");
+	unsetenv(REEXEC_ENV);
 	return r;
 }

@@ -139,8 +139,7 @@ static char **env_with_home(const struct ct_process *p)
 
 int ct_close_inherited_fds(const struct ct_init *in, int keep_a, int keep_b, struct err **err)
 {
-	/* The caller's mount namespace: a namespace fd, no path to escape through. */
-	int keep[] = {keep_a, keep_b, in->console_fd, ct_caller_mntns()};
+	int keep[] = {keep_a, keep_b, in->console_fd};
 	int r = close_fds_except(3 + in->preserve_fds, keep, ARRAY_SIZE(keep));
 
 	return r < 0 ? err_make(err, -r, "close inherited fds") : 0;

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The config.json that `isola spec` writes: runc's defaults, in our words. */
+#include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "spec.h"
 
 static const char example[] =
@@ -41,15 +44,50 @@ static const char example[] =
     "\"namespaces\":[{\"type\":\"pid\"},%s{\"type\":\"ipc\"},{\"type\":\"uts\"},"
     "{\"type\":\"mount\"},{\"type\":\"cgroup\"}%s]}}";
 
+/* name found in $PATH (or /usr/bin:/bin) as an executable? */
+static bool have_cmd(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/bin:/bin");
+	char *save = NULL, p[4096];
+
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+		if (snprintf(p, sizeof(p), "%s/%s", d, name) < (int)sizeof(p) &&
+		    access(p, X_OK) == 0)
+			return true;
+	return false;
+}
+
+/* Root to the caller; then ids 1.. to its subordinate range when it has one and the helper. */
+static void rootless_map(char *buf, size_t len, const char *key, const char *file,
+			 const char *helper, const char *name, uint32_t own)
+{
+	uint32_t start, count;
+	int n =
+	    snprintf(buf, len, "\"%s\":[{\"containerID\":0,\"hostID\":%u,\"size\":1}", key, own);
+
+	if (n > 0 && (size_t)n < len && have_cmd(helper) &&
+	    ct_subid_range(file, name, own, &start, &count, NULL) > 0)
+		n += snprintf(buf + n, len - n, ",{\"containerID\":1,\"hostID\":%u,\"size\":%u}",
+			      start, count);
+	if (n > 0 && (size_t)n < len)
+		snprintf(buf + n, len - n, "],");
+}
+
 json_t *ct_spec_example(bool rootless)
 {
-	char buf[sizeof(example) + 1024], maps[256];
+	char buf[sizeof(example) + 1024], maps[512] = "", u[200] = "", g[200] = "";
+	struct passwd *pw = rootless ? getpwuid(getuid()) : NULL;
+	const char *name = pw ? pw->pw_name : NULL;
 
 	/* Rootless: map root in the container to the caller, as runc does. */
-	snprintf(maps, sizeof(maps),
-		 "\"uidMappings\":[{\"containerID\":0,\"hostID\":%u,\"size\":1}],"
-		 "\"gidMappings\":[{\"containerID\":0,\"hostID\":%u,\"size\":1}],",
-		 getuid(), getgid());
+	if (rootless) {
+		rootless_map(u, sizeof(u), "uidMappings", "/etc/subuid", "newuidmap", name,
+			     getuid());
+		rootless_map(g, sizeof(g), "gidMappings", "/etc/subgid", "newgidmap", name,
+			     getgid());
+		snprintf(maps, sizeof(maps), "%s%s", u, g);
+	}
 	if (rootless)
 		snprintf(buf, sizeof(buf), example, "",
 			 "{\"destination\":\"/sys\",\"type\":\"none\",\"source\":\"/sys\","

@@ -120,5 +120,17 @@ int ct_ns_clone_flag(enum ct_ns_type t);
 /* Container ids: [A-Za-z0-9][A-Za-z0-9_.+-]*, at most CT_ID_MAX bytes. */
 int ct_id_validate(const char *id, struct err **err);
 
-/* The default config.json `isola spec` writes. */
+/* The default config.json `isola spec` writes.  Rootless, it maps root to the
+ * caller and, when /etc/subuid and /etc/subgid grant the caller a range and
+ * newuidmap/newgidmap are installed, ids 1.. to that range (as podman). */
 json_t *ct_spec_example(bool rootless);
+
+/* Rootless id maps (userns.c).  The caller's range in /etc/subuid-style @file
+ * (a line naming @name or @id): 1 and the range, 0 if none. */
+int ct_subid_range(const char *file, const char *name, uint32_t id, uint32_t *ret_start,
+		   uint32_t *ret_count, struct err **err);
+/* Does an unprivileged process need newuidmap/newgidmap to write this map? */
+bool ct_idmap_needs_helper(const struct ct_idmap *m, size_t n, uint32_t own);
+/* Write /proc/PID/{u,g}id_map through newuidmap or newgidmap. */
+int ct_idmap_write_helper(pid_t pid, bool gid, const struct ct_idmap *m, size_t n,
+			  struct err **err);

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,8 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <pwd.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -21,6 +24,24 @@
 
 static const char *const store_dirs[] = {"blobs", "blobs/sha256", "layers", "tmp", "containers"};
 
+/* Rootless, as podman: $XDG_DATA_HOME/isola, else ~/.local/share/isola. */
+static const char *user_store(void)
+{
+	static char path[4096];
+	const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
+	struct passwd *pw;
+
+	if (data && data[0] == '/')
+		snprintf(path, sizeof(path), "%s/isola", data);
+	else if (home && home[0] == '/')
+		snprintf(path, sizeof(path), "%s/.local/share/isola", home);
+	else if ((pw = getpwuid(geteuid())) && pw->pw_dir && pw->pw_dir[0] == '/')
+		snprintf(path, sizeof(path), "%s/.local/share/isola", pw->pw_dir);
+	else
+		return ISOLA_DEFAULT_STORE;
+	return path;
+}
+
 const char *img_store_default_path(const char *opt)
 {
 	const char *env = getenv("ISOLA_STORE");
@@ -29,6 +50,8 @@ const char *img_store_default_path(const char *opt)
 		return opt;
 	if (env && *env)
 		return env;
+	if (geteuid() != 0)
+		return user_store();
 	return ISOLA_DEFAULT_STORE;
 }
 

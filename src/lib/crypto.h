@@ -4,6 +4,9 @@
  * sha256 with OpenSSL's libcrypto, loaded on first use (crypto.c): mapped, its
  * relocations alone cost ~1.4 MB of resident memory, which the processes that
  * hash nothing (the VMM, a container without a seccomp filter) do not pay.
+ * OpenSSL's own functions that crypto.c defines (SHA256_*, EVP_MAC_*,
+ * EVP_CIPHER_CTX_*, EVP_Encrypt/Decrypt*, OPENSSL_cleanse) may be called
+ * after crypto_load() succeeded; before, they load libcrypto or abort.
  */
 #include <stddef.h>
 

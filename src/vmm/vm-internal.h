@@ -119,6 +119,8 @@ struct vm {
 	unsigned pause_depth; /* under pause_lock: SIGUSR2 and the API may both pause */
 	struct vm_api *api;   /* api/ */
 	atomic_bool api_paused;
+	/* KVM's dirty log has every page written since the last snapshot (a Diff's base) */
+	atomic_bool diff_base;
 };
 
 /* kvm.c */

@@ -78,6 +78,13 @@ struct vmm_restore_args;
 const struct vmm_restore_args *vmm_api_preboot_load(void);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
+/*
+ * Firecracker's rebase-snap: copy the pages a Diff snapshot's memory file
+ * holds (its data extents) onto base, a Full (or already rebased) memory
+ * file of the same size.  Restoring the Diff's state with base then
+ * restores the chain.
+ */
+int vmm_snapshot_rebase(const char *base, const char *diff, struct err **err);
 int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_path,
 		int *ret_status, struct err **err);
 /* What a restore may change: the saved disk paths and TAP names, and whether it runs. */

@@ -5,6 +5,8 @@
  * small guest memory regions with guard pages after them; the input's first
  * byte also feeds the source's reply parser.  Nothing may be read or written
  * out of bounds, and a stream that gets through must end in a state frame.
+ * A hello with MIG_F_AUTH makes the reader check tags with a fixed key (32
+ * zero bytes; the corpus has a stream tagged with it).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -32,25 +34,37 @@ static uint8_t *region(size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct guest_mem mem;
+	static struct mig_key key = {.len = 32};
+	static struct mig_mac mac;
 	struct mig_buf b = {data, size, 0};
-	struct mig_reader rd = {mig_buf_read, &b};
+	struct mig_reader rd = {mig_buf_read, &b, &mac};
+	uint8_t nonce[MIG_NONCE];
 	struct err *e = NULL;
 	struct mig_config c;
 	uint8_t *state = NULL;
+	uint32_t flags = 0;
 	size_t len = 0;
+	bool got;
 
 	if (!mem.nr) {
 		mem.regions[0] = (struct guest_mem_region){0, LOW, region(LOW)};
 		mem.regions[1] = (struct guest_mem_region){4ULL << 30, HIGH, region(HIGH)};
 		mem.nr = 2;
 	}
-	if (mig_read_config(&rd, &c, &e) >= 0 &&
-	    mig_read_memory(&rd, &mem, &state, &len, &e) >= 0 && (!state || len == 0))
+	mig_mac_free(&mac);
+	got = mig_read_header(&rd, &flags, nonce, &e) >= 0;
+	if (got && (flags & MIG_F_AUTH) &&
+	    mig_mac_init(&mac, &key, MIG_LABEL_S2D, nonce, nonce, &e) < 0)
+		abort();
+	got = got && mig_read_config(&rd, &c, &e) >= 0 &&
+	      mig_read_memory(&rd, &mem, &state, &len, &e) >= 0;
+	if (got && (!state || len == 0))
 		abort();
 	free(state);
 	err_free(&e);
 	b = (struct mig_buf){data, size, 0};
-	(void)mig_read_reply(&rd, size ? data[0] % 8 : MIG_OK, &e);
+	mac.seq = 0;
+	(void)mig_read_reply(&rd, size ? data[0] % 11 : MIG_OK, "the peer", &e);
 	err_free(&e);
 	return 0;
 }

@@ -141,3 +141,32 @@ l1_check() {
 		return 1
 	}
 }
+
+# The watchdog of run.sh, on a real L1: its vCPU is stopped through QEMU's
+# monitor in the middle of a test (as a wedged L1 looks from the host), and the
+# bed must kill it, save its registers and boot L1 again for that test.
+@test "l1: a wedged L1 is killed, its registers saved, and booted again for the unfinished test" {
+	grep -q '^1\.\.0 # SKIP' "$L1_OUT/run.out" && skip "SKIP: $(sed -n 's/^1\.\.0 # SKIP //p' "$L1_OUT/run.out")"
+	host_has_hw_virt && skip "SKIP: no L1 on a host with hardware virtualisation (run.sh --direct)"
+	local out=$BATS_TEST_TMPDIR/wedge
+	mkdir -p "$out"
+	(
+		for _ in $(seq 1200); do
+			if grep -q '^# running boot' "$out/serial.log" 2>/dev/null &&
+				echo stop | socat - "UNIX-CONNECT:$out/monitor.sock" >/dev/null 2>&1; then
+				exit 0
+			fi
+			sleep 0.5
+		done
+	) &
+	local stopper=$!
+	run env L1_OUT="$out" L1_STALL=30 L1_RETRIES=1 ISOLA="$ISOLA" "$ISOLA_TOP/tests/l1/run.sh" boot
+	kill "$stopper" 2>/dev/null || true
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"# L1 wedged: QEMU used no CPU for 30s"* ]]
+	[[ "$output" == *"# L1 boot for: boot"*"# L1 boot for: boot"* ]]
+	grep -q '^RIP=' "$out/wedge-1.txt"
+	[ "$(grep -c '^ok [0-9]* - boot' "$out/tap")" -eq 1 ]
+	! pgrep -f "UNIX-CONNECT:$out/monitor.sock"
+}

@@ -72,6 +72,11 @@ wait_exit() {
 	wait "$1" || EXIT=$?
 }
 
+# mkkey FILE: 32 random bytes that only we may read.
+mkkey() {
+	(umask 077 && head -c 32 /dev/urandom >"$1")
+}
+
 # Two namespaces, a veth pair between them: 10.253.77.1 (source), .2 (destination).
 make_netns() {
 	require_cmd ip
@@ -124,12 +129,18 @@ check_count_continues() {
 @test "vm migrate: over TCP between two network namespaces, the count goes on" {
 	require_guest counter
 	make_netns
-	start_dest "$NS_DST" "tcp:10.253.77.2:$PORT"
+	mkkey "$TMP/key"
+	start_dest "$NS_DST" "tcp:10.253.77.2:$PORT" "$TMP/out2" --key-file "$TMP/key"
 	start_source "$NS_SRC" counter "every=20000000 max=300"
 	wait_for "$TMP/out1" "^counter: 5$"
 	poll_until 10 tcp_listening "$NS_DST" "$PORT"
+	# TCP needs the key on both sides.
 	run ip netns exec "$NS_SRC" "$ISOLA" vm migrate --api-sock "$TMP/api.sock" \
 		--to "tcp:10.253.77.2:$PORT"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a TCP migration needs --key-file on both sides"* ]]
+	run ip netns exec "$NS_SRC" "$ISOLA" vm migrate --api-sock "$TMP/api.sock" \
+		--to "tcp:10.253.77.2:$PORT" --key-file "$TMP/key"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *'"downtime_ms":'* ]]
@@ -160,12 +171,12 @@ check_count_continues() {
 	check_count_continues 200
 }
 
-# migrate_dirtier API ADDR FROM TO: migrate the dirtier guest whose console is FROM to
-# the destination at ADDR whose console is TO; it must go on from the next pass with
-# no stale page.
+# migrate_dirtier API ADDR FROM TO [migrate args]: migrate the dirtier guest whose
+# console is FROM to the destination at ADDR whose console is TO; it must go on from
+# the next pass with no stale page.
 migrate_dirtier() {
 	local last first pages
-	run "$ISOLA" vm migrate --api-sock "$1" --to "$2"
+	run "$ISOLA" vm migrate --api-sock "$1" --to "$2" "${@:5}"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	# The whole buffer went at least once, and pages dirtied meanwhile again.
@@ -177,6 +188,9 @@ migrate_dirtier() {
 	run grep -c "holds" "$4"
 	[ "$output" = 0 ]
 	first=$(numbers "$4" dirtier | head -1)
+	echo "source's last pass $last, destination's first $first" # for a failure's log
+	text "$3" | tail -2
+	text "$4" | head -2
 	[ "$first" -eq $((last + 1)) ]
 }
 
@@ -188,11 +202,14 @@ migrate_dirtier() {
 	migrate_dirtier "$TMP/api.sock" "unix:$TMP/in.sock" "$TMP/out1" "$TMP/out2"
 	wait_exit "$SRC"
 	[ "$EXIT" -eq 0 ]
-	# The migrated VM migrates again.
+	# The migrated VM migrates again, with a key: every tag must cover the bytes
+	# sent although the guest rewrites them meanwhile.
 	hop1=$DST
-	start_dest "" "unix:$TMP/in3.sock" "$TMP/out3"
+	mkkey "$TMP/key"
+	start_dest "" "unix:$TMP/in3.sock" "$TMP/out3" --key-file "$TMP/key"
 	for i in $(seq 50); do [ -S "$TMP/in3.sock" ] && break; sleep 0.1; done
-	migrate_dirtier "$TMP/api2.sock" "unix:$TMP/in3.sock" "$TMP/out2" "$TMP/out3"
+	migrate_dirtier "$TMP/api2.sock" "unix:$TMP/in3.sock" "$TMP/out2" "$TMP/out3" \
+		--key-file "$TMP/key"
 	wait_exit "$hop1"
 	[ "$EXIT" -eq 0 ]
 	[ ! -e "$TMP/api2.sock" ]
@@ -247,16 +264,22 @@ except OSError:
 	[ ! -e "$TMP/in.sock" ]
 	[ ! -e "$TMP/out2" ] || [ ! -s "$TMP/out2" ]
 	# A valid start, then a page outside guest memory.
-	start_dest "" "tcp:127.0.0.1:$PORT"
-	poll_until 10 tcp_listening "$PORT"
+	start_dest "" "unix:$TMP/in2.sock"
+	poll_until 10 test -S "$TMP/in2.sock"
 	python3 -c '
 import socket, struct, sys
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = lambda t, p: struct.pack("<II", t, len(p)) + p
-s.sendall(b"ISOLAMIG" + struct.pack("<II", 1, 0) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
+s.sendall(b"ISOLAMIG" + struct.pack("<II", 2, 0) + bytes(32) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
           + f(2, struct.pack("<Q", 0xfffff000) + bytes(4096)))
 s.settimeout(10)
-print(s.recv(100))' "$PORT" >"$TMP/reply"
+r = b""
+try:
+    while b := s.recv(4096):  # until the destination hangs up
+        r += b
+except OSError:
+    pass
+print(r)' "$TMP/in2.sock" >"$TMP/reply"
 	wait_exit "$DST"
 	cat "$TMP/dst.err" "$TMP/reply"
 	[ "$EXIT" -eq 1 ]
@@ -271,10 +294,14 @@ print(s.recv(100))' "$PORT" >"$TMP/reply"
 import socket, struct, sys
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = lambda t, p: struct.pack("<II", t, len(p)) + p
-s.sendall(b"ISOLAMIG" + struct.pack("<II", 1, 0) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
+s.sendall(b"ISOLAMIG" + struct.pack("<II", 2, 0) + bytes(32) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
           + f(2, struct.pack("<Q", 0x100000) + bytes(4096)))
 s.settimeout(20)
-assert s.recv(8) == f(7, b"")  # READY: the VM is built
+r = s.makefile("rb")
+assert r.read(16) == b"ISOLAMIG" + struct.pack("<II", 2, 0)  # its hello
+r.read(32)
+assert r.read(8) == f(8, b"")  # ACCEPT
+assert r.read(8) == f(7, b"")  # READY: the VM is built
 s.sendall(struct.pack("<II", 2, 8 + 4096 * 8) + bytes(1000))  # and the source dies' "$TMP/in.sock"
 	wait_exit "$DST"
 	cat "$TMP/dst.err"
@@ -287,7 +314,9 @@ s.sendall(struct.pack("<II", 2, 8 + 4096 * 8) + bytes(1000))  # and the source d
 	require_guest counter
 	start_source "" counter "every=20000000"
 	wait_for "$TMP/out1" "^counter: 2$"
-	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "tcp:127.0.0.1:1"
+	mkkey "$TMP/key"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "tcp:127.0.0.1:1" \
+		--key-file "$TMP/key"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *'connect to `tcp:127.0.0.1:1`: Connection refused'* ]]
@@ -354,8 +383,9 @@ def read(n):
     b = f.read(n)
     assert len(b) == n
     return b
-read(16)
-c.sendall(struct.pack("<II", 7, 0))  # READY
+read(48)
+c.sendall(b"ISOLAMIG" + struct.pack("<II", 2, 0) + bytes(32))  # hello
+c.sendall(struct.pack("<II", 8, 0) + struct.pack("<II", 7, 0))  # ACCEPT, READY
 while True:
     t, n = struct.unpack("<II", read(8))
     read(n)
@@ -377,4 +407,226 @@ c.sendall(struct.pack("<II", 6, len(msg)) + msg)' "$TMP/fail.sock" &
 	[[ "$output" == *'"state":"Running"'* ]]
 	last=$(numbers "$TMP/out1" counter | tail -1)
 	wait_for "$TMP/out1" "^counter: $((last + 2))$"
+}
+
+# --- Authentication (--key-file) and the commit protocol -------------------------
+
+# start_proxy ACTION: tests/integration/mig-proxy.py at $TMP/mitm.sock, in front of
+# the destination at $TMP/in.sock; it logs the frames it saw to $TMP/proxy.log.
+start_proxy() {
+	rm -f "$TMP/mitm.sock"
+	python3 "$BATS_TEST_DIRNAME/mig-proxy.py" "$TMP/mitm.sock" "$TMP/in.sock" "$1" \
+		"$TMP/proxy.log" &
+	PIDS+=("$!")
+	poll_until 10 test -S "$TMP/mitm.sock"
+}
+
+# dest_refused PATTERN: the destination exited 1 with PATTERN, ran nothing, left nothing.
+dest_refused() {
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q -- "$1" "$TMP/dst.err"
+	[ "$(wc -l <"$TMP/dst.err")" -eq 1 ]
+	[ ! -s "$TMP/out2" ]
+	[ ! -e "$TMP/in.sock" ]
+}
+
+# source_runs: the source says Running and goes on counting.
+source_runs() {
+	local last
+	kill -0 "$SRC"
+	run "$ISOLA" vm info "$TMP/api.sock"
+	[[ "$output" == *'"state":"Running"'* ]]
+	last=$(numbers "$TMP/out1" counter | tail -1)
+	wait_for "$TMP/out1" "^counter: $((last + 2))$"
+}
+
+@test "vm migrate: key files that others can read, short keys and TCP without a key are refused" {
+	mkkey "$TMP/key"
+	chmod 644 "$TMP/key"
+	run "$ISOLA" vm receive --listen "unix:$TMP/x.sock" --key-file "$TMP/key"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"readable or writable by group or others (mode 644; chmod 600 it)"* ]]
+	[ ! -e "$TMP/x.sock" ]
+	(umask 077 && head -c 16 /dev/urandom >"$TMP/short")
+	run "$ISOLA" vm receive --listen "unix:$TMP/x.sock" --key-file "$TMP/short"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"16 bytes (32 to 4096 random bytes)"* ]]
+	run "$ISOLA" vm receive --listen "tcp:127.0.0.1:$PORT"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"a TCP migration needs --key-file on both sides"* ]]
+	[ ! -e "$TMP/x.sock" ]
+	! tcp_listening "$PORT"
+}
+
+@test "vm migrate: a wrong key or a missing key on either side: nothing is sent, the source runs on" {
+	require_guest counter
+	mkkey "$TMP/k1"
+	mkkey "$TMP/k2"
+	start_source "" counter "every=20000000"
+	wait_for "$TMP/out1" "^counter: 2$"
+	# Different keys: the destination's ACCEPT does not check out.
+	start_dest "" "unix:$TMP/in.sock" "$TMP/out2" --key-file "$TMP/k1"
+	poll_until 10 test -S "$TMP/in.sock"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock" \
+		--key-file "$TMP/k2"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the destination's key differs: frame 0: bad MAC"* ]]
+	dest_refused "before its config (a different --key-file?): the source closed the connection"
+	# The source has no key.
+	: >"$TMP/dst.err"
+	start_dest "" "unix:$TMP/in.sock" "$TMP/out2" --key-file "$TMP/k1"
+	poll_until 10 test -S "$TMP/in.sock"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the destination wants an authenticated stream: give --key-file"* ]]
+	dest_refused "the source sent an unauthenticated stream and this side has --key-file"
+	# The destination has none.
+	: >"$TMP/dst.err"
+	start_dest "" "unix:$TMP/in.sock" "$TMP/out2"
+	poll_until 10 test -S "$TMP/in.sock"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock" \
+		--key-file "$TMP/k1"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"the destination has no --key-file"* ]]
+	dest_refused "the source authenticates its stream: give this side its --key-file"
+	source_runs
+}
+
+# mitm ACTION DEST_PATTERN MIGRATE_PATTERN: migrate through the proxy doing ACTION,
+# with a key; the destination must refuse with DEST_PATTERN, the source resume.
+mitm() {
+	: >"$TMP/dst.err"
+	rm -f "$TMP/out2"
+	start_dest "" "unix:$TMP/in.sock" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 test -S "$TMP/in.sock"
+	start_proxy "$1"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/mitm.sock" \
+		--key-file "$TMP/key"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$3"* ]]
+	dest_refused "$2"
+	source_runs
+}
+
+@test "vm migrate: a tampered, replayed, truncated or spliced stream is refused before it lands" {
+	require_guest counter
+	mkkey "$TMP/key"
+	start_source "" counter "every=20000000 max=400"
+	wait_for "$TMP/out1" "^counter: 2$"
+	# A bit of the first page run flipped; that run sent twice; the state never sent.
+	mitm flip-s2d:2 "frame 1: bad MAC" "the destination failed"
+	mitm dup-s2d:2 "frame 2: bad MAC" "the destination failed"
+	mitm cut-s2d:4 "the source closed the connection" "the destination closed the connection"
+	# A whole session recorded, then played to another destination: its nonce differs.
+	: >"$TMP/dst.err"
+	start_dest "" "unix:$TMP/in.sock" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 test -S "$TMP/in.sock"
+	start_proxy "record:$TMP/session"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/mitm.sock" \
+		--key-file "$TMP/key"
+	[ "$status" -eq 0 ]
+	wait_exit "$SRC"
+	[ "$EXIT" -eq 0 ]
+	# Encrypted: the guest's own text, in its memory, is nowhere in what crossed.
+	grep -q -a "counter: " "$GUEST_DIR/counter.elf"
+	[ -s "$TMP/session" ]
+	run grep -c -a "counter: " "$TMP/session"
+	[ "$output" = 0 ]
+	hop=$DST
+	: >"$TMP/dst.err"
+	start_dest "" "unix:$TMP/in3.sock" "$TMP/out3" --key-file "$TMP/key"
+	poll_until 10 test -S "$TMP/in3.sock"
+	python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
+try:
+    s.sendall(open(sys.argv[2], "rb").read())
+    while s.recv(4096):
+        pass
+except OSError:
+    pass' "$TMP/in3.sock" "$TMP/session"
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q "frame 0: bad MAC" "$TMP/dst.err"
+	[ ! -s "$TMP/out3" ]
+	[ ! -e "$TMP/in3.sock" ]
+	# The recorded migration itself went through: the guest counts on there.
+	wait_exit "$hop"
+	[ "$EXIT" -eq 0 ]
+	check_count_continues 400
+}
+
+# cut_at ACTION: migrate the counter through the proxy doing ACTION ($KEYARGS).
+cut_at() {
+	start_source "" counter "every=20000000 max=${MAX:-10000}"
+	wait_for "$TMP/out1" "^counter: 5$"
+	start_dest "" "unix:$TMP/in.sock" "$TMP/out2" "${KEYARGS[@]}"
+	poll_until 10 test -S "$TMP/in.sock"
+	start_proxy "$1"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/mitm.sock" \
+		"${KEYARGS[@]}"
+	echo "$output"
+	cat "$TMP/proxy.log"
+	[ "$status" -ne 0 ]
+}
+
+@test "vm migrate: the destination's OK lost: it discards its copy, the source resumes" {
+	require_guest counter
+	KEYARGS=()
+	cut_at cut-d2s:5
+	grep -q "d2s cut at 5" "$TMP/proxy.log"
+	[[ "$output" == *"the destination closed the connection"* ]]
+	dest_refused "no commit from the source, the guest stays there"
+	source_runs
+}
+
+@test "vm migrate: the commit lost: neither side runs, the source keeps it paused to resume" {
+	require_guest counter
+	KEYARGS=()
+	cut_at cut-s2d:9
+	grep -q "s2d cut at 9" "$TMP/proxy.log"
+	[[ "$output" == *"in doubt after the commit"* ]]
+	dest_refused "no commit from the source, the guest stays there"
+	kill -0 "$SRC"
+	run "$ISOLA" vm info "$TMP/api.sock"
+	[[ "$output" == *'"state":"Paused"'* ]]
+	# The operator finds the destination gone and resumes the source.
+	run "$ISOLA" vm resume "$TMP/api.sock"
+	[ "$status" -eq 0 ]
+	source_runs
+}
+
+@test "vm migrate: the destination's STARTED lost: it runs, the source stays paused" {
+	require_guest counter
+	KEYARGS=()
+	MAX=300 cut_at cut-d2s:10
+	grep -q "d2s cut at 10" "$TMP/proxy.log"
+	[[ "$output" == *"in doubt after the commit"* ]]
+	run "$ISOLA" vm info "$TMP/api.sock"
+	[[ "$output" == *'"state":"Paused"'* ]]
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 0 ]
+	# The source never ran again: together they count 1..300 once.
+	kill "$SRC"
+	wait_exit "$SRC"
+	check_count_continues 300
+}
+
+@test "vm migrate: an altered commit: the destination says FAIL, the source resumes" {
+	require_guest counter
+	mkkey "$TMP/key"
+	KEYARGS=(--key-file "$TMP/key")
+	cut_at flip-s2d:9
+	[[ "$output" == *"the destination failed"*"bad MAC"* ]]
+	dest_refused "no commit from the source, the guest stays there"
+	source_runs
 }

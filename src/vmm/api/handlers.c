@@ -123,11 +123,11 @@ static void snapshot_create(struct vm *vm, const char *body, size_t len, struct 
 	    json_get_string(j, "body", "mem_file_path", true, &mem, &err) < 0 ||
 	    json_get_string(j, "body", "snapshot_type", false, &type, &err) < 0)
 		return fault_err(resp, 400, &err);
-	if (!streq(type, "Full"))
-		return fault(resp, 400, "body.snapshot_type: only \"Full\" is supported");
+	if (!streq(type, "Full") && !streq(type, "Diff"))
+		return fault(resp, 400, "body.snapshot_type: expected \"Full\" or \"Diff\"");
 	if (json_object_get(j, "version"))
 		return fault(resp, 400, "body.version: not supported yet");
-	if (vm_snapshot_create(vm, state, mem, &err) < 0)
+	if (vm_snapshot_create(vm, state, mem, streq(type, "Diff"), &err) < 0)
 		return fault_err(resp, 400, &err);
 	reply(resp, 204, NULL);
 }

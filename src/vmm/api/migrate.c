@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * PUT /migrate {"destination": "tcp:HOST:PORT" | "unix:PATH"}: live-migrate
+ * PUT /migrate {"destination": "tcp:HOST:PORT" | "unix:PATH", "key_file": PATH}: live-migrate
  * the running VM (migrate/send.c).  Firecracker has no migration route; this
  * one answers when the migration is over: 200 with its figures once the
  * destination runs the guest (this VMM then exits with status 0), or 400
@@ -32,10 +32,11 @@ static json_t *stats_json(const struct vmm_migrate_stats *s)
 			 "bytes", (json_int_t)s->bytes);
 }
 
-/* The body's "destination", or NULL with the reason in *err. */
-static const char *destination(json_t **j, const char *body, size_t len, struct err **err)
+/* The body's "destination" (and "key_file"), or NULL with the reason in *err. */
+static const char *destination(json_t **j, const char *body, size_t len, const char **ret_key,
+			       struct err **err)
 {
-	static const char *const keys[] = {"destination", NULL};
+	static const char *const keys[] = {"destination", "key_file", NULL};
 	const char *dest = NULL;
 
 	if (json_load_buf_capped("body", body ? body : "", len, 64 * 1024, j, err) < 0)
@@ -45,7 +46,8 @@ static const char *destination(json_t **j, const char *body, size_t len, struct 
 		return NULL;
 	}
 	if (json_check_keys(*j, "body", keys, err) < 0 ||
-	    json_get_string(*j, "body", "destination", true, &dest, err) < 0)
+	    json_get_string(*j, "body", "destination", true, &dest, err) < 0 ||
+	    json_get_string(*j, "body", "key_file", false, ret_key, err) < 0)
 		return NULL;
 	return dest;
 }
@@ -55,9 +57,9 @@ void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *j = NULL;
 	struct vmm_migrate_stats st;
-	const char *dest = destination(&j, body, len, &err);
+	const char *key = NULL, *dest = destination(&j, body, len, &key, &err);
 
-	if (!dest || vm_migrate_send(vm, dest, &st, &err) < 0)
+	if (!dest || vm_migrate_send(vm, dest, key, &st, &err) < 0)
 		return answer(resp, 400, json_pack("{s:s}", "fault_message", err->msg));
 	answer(resp, 200, stats_json(&st));
 }

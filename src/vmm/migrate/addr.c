@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -90,7 +91,7 @@ static int connect_timed(int fd, const struct sockaddr *sa, socklen_t len)
 	return fcntl(fd, F_SETFL, flags) < 0 ? -errno : 0;
 }
 
-static void set_timeouts(int fd)
+void mig_socket_setup(int fd)
 {
 	struct timeval tv = {.tv_sec = MIG_IO_TIMEOUT_S};
 	int one = 1;
@@ -117,7 +118,12 @@ static int bind_listen(int fd, const struct sockaddr *sa, socklen_t len)
 	int one = 1;
 
 	(void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, sa, len) < 0 || listen(fd, 1) < 0)
+	if (bind(fd, sa, len) < 0)
+		return -errno;
+	/* Only our own user may connect: nothing can before listen(). */
+	if (sa->sa_family == AF_UNIX && chmod(((const struct sockaddr_un *)sa)->sun_path, 0600) < 0)
+		return -errno;
+	if (listen(fd, 1) < 0)
 		return -errno;
 	return 0;
 }
@@ -160,7 +166,7 @@ int mig_connect(const char *s, struct err **err)
 	if (fd >= 0)
 		fd = open_socket(&a, connect_timed, err);
 	if (fd >= 0)
-		set_timeouts(fd);
+		mig_socket_setup(fd);
 	return fd;
 }
 
@@ -256,6 +262,47 @@ int mig_send_iov(int fd, struct iovec *iov, int n)
 		}
 	}
 	return 0;
+}
+
+int mig_send_frame(int fd, struct mig_mac *mac, uint32_t type, const void *a, size_t alen,
+		   const void *b, size_t blen)
+{
+	uint8_t h[MIG_FRAME_HDR], tag[MIG_TAG];
+	struct iovec iov[4] = {{h, sizeof(h)}, {(void *)a, alen}, {(void *)b, blen}, {tag, 0}};
+
+	mig_put_frame(h, type, alen + blen);
+	if (mac && mac->ctx) {
+		/* Encrypt a copy: the pieces are the caller's (or guest memory). */
+		uint8_t *c = mig_mac_scratch(mac, alen + blen);
+		int r;
+
+		if (!c && alen + blen)
+			return -ENOMEM;
+		if (alen)
+			memcpy(c, a, alen);
+		if (blen)
+			memcpy(c + alen, b, blen);
+		iov[1] = (struct iovec){c, alen + blen};
+		iov[2] = (struct iovec){NULL, 0};
+		r = mig_mac_seal(mac, h, iov + 1, 1, tag);
+		if (r < 0)
+			return r;
+		iov[3].iov_len = sizeof(tag);
+	}
+	return mig_send_iov(fd, iov, 4);
+}
+
+int mig_check_auth(const char *addr, bool have_key, struct err **err)
+{
+	struct mig_addr a;
+	int r = mig_addr_parse(addr, &a, err);
+
+	if (r < 0 || have_key || a.is_unix)
+		return r;
+	return err_make(err, EPERM,
+			"`%s`: a TCP migration needs --key-file on both sides (only a Unix "
+			"socket may carry an unauthenticated stream)",
+			addr);
 }
 
 uint64_t mig_now_ns(void)

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -26,19 +27,17 @@
 struct mig_in {
 	struct mig_fd io;
 	struct mig_reader rd;
+	struct mig_mac rx, tx; /* no ctx without a key */
 	struct mig_config c;
 	struct snap_reader snap;
-	bool confirmed;
+	bool committed;	   /* the source said COMMIT: the guest is ours to run */
 	uint64_t state_ns; /* when the state arrived */
 };
 
-static int send_empty(int fd, uint32_t type, const char *what, struct err **err)
+static int send_empty(struct mig_in *in, uint32_t type, const char *what, struct err **err)
 {
-	uint8_t h[MIG_FRAME_HDR];
-	int r;
+	int r = mig_send_frame(in->io.fd, &in->tx, type, NULL, 0, NULL, 0);
 
-	mig_put_frame(h, type, 0);
-	r = mig_send_iov(fd, &(struct iovec){h, sizeof(h)}, 1);
 	return r < 0 ? err_make(err, -r, "%s to the source", what) : 0;
 }
 
@@ -49,7 +48,7 @@ static int in_receive(void *ctx, struct vm *vm, struct err **err)
 	struct snap_config sc;
 	uint8_t *state = NULL;
 	size_t len = 0;
-	int r = send_empty(in->io.fd, MIG_READY, "say ready", err);
+	int r = send_empty(in, MIG_READY, "say ready", err);
 
 	if (r >= 0)
 		r = mig_read_memory(&in->rd, vm_guest_mem(vm), &state, &len, err);
@@ -70,28 +69,71 @@ static int in_receive(void *ctx, struct vm *vm, struct err **err)
 	return 0;
 }
 
+/*
+ * The state is loaded: say OK (prepared) and run only once the source says
+ * COMMIT, after which it never resumes.  Without it (the connection lost,
+ * a bad tag, silence, a signal) this side tears the VM down: the source
+ * either resumes or, if it did send COMMIT, keeps its guest paused.
+ */
 static int in_confirm(void *ctx, struct err **err)
 {
+	_cleanup_err_ struct err *e = NULL;
 	struct mig_in *in = ctx;
-	int r = send_empty(in->io.fd, MIG_OK, "confirm", err);
+	int r = send_empty(in, MIG_OK, "confirm", err);
+
 	log_debug("migration: state loaded and confirmed %.3f ms after it arrived",
 		  (mig_now_ns() - in->state_ns) / 1e6);
-
-	in->confirmed = r >= 0;
-	return r;
+	if (r >= 0)
+		r = mig_read_reply(&in->rd, MIG_COMMIT, "the source", err);
+	if (r < 0)
+		return err_wrap(err, "no commit from the source, the guest stays there");
+	in->committed = true;
+	/* Committed: run even if the source does not hear it (it then keeps its copy paused). */
+	if (send_empty(in, MIG_STARTED, "say started", &e) < 0)
+		log_warn("migration: %s", e->msg);
+	return 0;
 }
 
 static const struct vm_incoming_ops incoming_ops = {in_receive, in_confirm};
 
-static void send_fail(int fd, const struct err *e)
+static void send_fail(struct mig_in *in, const struct err *e)
 {
 	const char *msg = e && e->msg ? e->msg : "failed";
-	size_t n = strnlen(msg, MIG_MAX_MSG);
-	uint8_t h[MIG_FRAME_HDR];
-	struct iovec iov[2] = {{h, sizeof(h)}, {(void *)msg, n}};
 
-	mig_put_frame(h, MIG_FAIL, n);
-	(void)mig_send_iov(fd, iov, 2);
+	(void)mig_send_frame(in->io.fd, &in->tx, MIG_FAIL, msg, strnlen(msg, MIG_MAX_MSG), NULL, 0);
+}
+
+/* Hellos both ways; with a key, the session's MACs and our proof of it (ACCEPT). */
+static int handshake(struct mig_in *in, const struct mig_key *key, struct err **err)
+{
+	uint8_t h[MIG_HEADER_SIZE], ns[MIG_NONCE], nd[MIG_NONCE];
+	uint32_t flags;
+	int r = mig_read_header(&in->rd, &flags, ns, err);
+
+	if (r >= 0)
+		r = mig_nonce(nd, err);
+	if (r < 0)
+		return r;
+	mig_put_header(h, key ? MIG_F_AUTH : 0, nd);
+	r = mig_send_iov(in->io.fd, &(struct iovec){h, sizeof(h)}, 1);
+	if (r < 0)
+		return err_make(err, -r, "send to the source");
+	if (key && !(flags & MIG_F_AUTH))
+		return err_make(err, EPERM,
+				"the source sent an unauthenticated stream and this side has "
+				"--key-file: refused");
+	if (!key && (flags & MIG_F_AUTH))
+		return err_make(
+		    err, EPERM,
+		    "the source authenticates its stream: give this side its --key-file");
+	if (key) {
+		r = mig_mac_init(&in->rx, key, MIG_LABEL_S2D, ns, nd, err);
+		if (r >= 0)
+			r = mig_mac_init(&in->tx, key, MIG_LABEL_D2S, ns, nd, err);
+		if (r < 0)
+			return r;
+	}
+	return send_empty(in, MIG_ACCEPT, "accept", err);
 }
 
 /* The one connection, or a signal / error. */
@@ -109,17 +151,25 @@ static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
 	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "accept on `%s`", addr);
+	mig_socket_setup(fd);
 	return fd;
 }
 
-static int receive(struct vm_config *cfg, int fd, int sigfd, int *ret_status, struct err **err)
+static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_key *key,
+		   int *ret_status, struct err **err)
 {
 	struct mig_in in = {
 	    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
 	int r;
 
-	in.rd = (struct mig_reader){mig_fd_read, &in.io};
-	r = mig_read_config(&in.rd, &in.c, err);
+	in.rd = (struct mig_reader){mig_fd_read, &in.io, &in.rx};
+	r = handshake(&in, key, err);
+	if (r >= 0) {
+		r = mig_read_config(&in.rd, &in.c, err);
+		/* A source whose key differs hangs up on our ACCEPT. */
+		if (r == -ECONNRESET && key)
+			err_wrap(err, "before its config (a different --key-file?)");
+	}
 	if (r >= 0) {
 		cfg->cpus = in.c.cpus;
 		cfg->memory = in.c.memory;
@@ -130,19 +180,33 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, int *ret_status, st
 		cfg->incoming = NULL;
 		cfg->incoming_ctx = NULL;
 	}
-	if (r < 0 && !in.confirmed)
-		send_fail(fd, *err);
+	if (r < 0 && !in.committed)
+		send_fail(&in, *err);
 	snap_reader_free(&in.snap);
+	mig_mac_free(&in.rx);
+	mig_mac_free(&in.tx);
 	return r;
 }
 
-int vmm_migrate_receive(struct vm_config *cfg, const char *addr, int *ret_status, struct err **err)
+int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
+			int *ret_status, struct err **err)
 {
 	_cleanup_close_ int sigfd = -1, fd = -1;
+	_cleanup_free_ struct mig_key *key = NULL;
 	struct mig_addr a;
 	sigset_t set, old;
-	int lfd, r;
+	int lfd, r = mig_check_auth(addr, key_file, err);
 
+	if (r < 0)
+		return r;
+	if (key_file) {
+		key = malloc(sizeof(*key));
+		if (!key)
+			return err_make(err, ENOMEM, "key");
+		r = mig_key_load(key_file, key, err);
+		if (r < 0)
+			return r;
+	}
 	sigemptyset(&set);
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
@@ -159,10 +223,12 @@ int vmm_migrate_receive(struct vm_config *cfg, const char *addr, int *ret_status
 	}
 	fd = accept_one(lfd, sigfd, addr, err);
 	mig_unlisten(lfd, &a);
-	r = fd < 0 ? fd : receive(cfg, fd, sigfd, ret_status, err);
+	r = fd < 0 ? fd : receive(cfg, fd, sigfd, key, ret_status, err);
 	if (r < 0)
 		err_wrap(err, "migration from `%s`", addr);
 out:
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (key)
+		mig_key_wipe(key);
 	return r;
 }

@@ -33,6 +33,9 @@
 struct mig_out {
 	struct vm *vm;
 	int fd;
+	const struct mig_key *key; /* NULL: an untagged stream (Unix sockets only) */
+	struct mig_mac tx, rx;
+	bool in_doubt; /* COMMIT sent, STARTED not heard */
 	bool logging;
 	uint64_t *bitmap; /* one bit per page of the largest slot */
 	bool manual;	  /* KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: GET, then CLEAR before reading */
@@ -48,15 +51,11 @@ struct mig_out {
 static int send_frame(struct mig_out *o, uint32_t type, const void *a, size_t alen, const void *b,
 		      size_t blen, struct err **err)
 {
-	uint8_t h[MIG_FRAME_HDR];
-	struct iovec iov[3] = {{h, sizeof(h)}, {(void *)a, alen}, {(void *)b, blen}};
-	int r;
+	int r = mig_send_frame(o->fd, &o->tx, type, a, alen, b, blen);
 
-	mig_put_frame(h, type, alen + blen);
-	r = mig_send_iov(o->fd, iov, 3);
 	if (r < 0)
 		return err_make(err, -r, "send to the destination");
-	o->st->bytes += sizeof(h) + alen + blen;
+	o->st->bytes += MIG_FRAME_HDR + alen + blen + (o->key ? MIG_TAG : 0);
 	return 0;
 }
 
@@ -75,6 +74,7 @@ static int send_run(struct mig_out *o, uint64_t gpa, const uint8_t *hva, uint64_
 		return send_frame(o, MIG_ZERO, p, 16, NULL, 0, err);
 	}
 	o->st->data_pages += n;
+	/* With a key mig_send_frame() encrypts and tags a copy: the guest may write meanwhile. */
 	return send_frame(o, MIG_PAGES, p, 8, hva, n * MIG_PAGE, err);
 }
 
@@ -232,6 +232,8 @@ static int dirty_log_start(struct mig_out *o, struct err **err)
 		o->manual = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) == 0;
 	}
 	o->logging = true;
+	/* The log is ours now: the next Diff snapshot has no base. */
+	atomic_store(&vm->diff_base, false);
 	return vm_memory_dirty_log(vm, true, err);
 }
 
@@ -280,14 +282,62 @@ static int precopy(struct mig_out *o, struct err **err)
 	return n < 0 ? (int)n : 0;
 }
 
+static struct mig_fd peer_in(struct mig_out *o)
+{
+	/* The main thread wakes on stop_efd and never reads it: it stays readable once stopping. */
+	return (struct mig_fd){
+	    .fd = o->fd, .sigfd = -1, .cancel_fd = o->vm->stop_efd, .peer = "the destination"};
+}
+
 /* The destination's next frame must be `expect` (READY, OK), or FAIL with its reason. */
 static int reply(struct mig_out *o, uint32_t expect, struct err **err)
 {
-	/* The main thread wakes on stop_efd and never reads it: it stays readable once stopping. */
-	struct mig_fd in = {
-	    .fd = o->fd, .sigfd = -1, .cancel_fd = o->vm->stop_efd, .peer = "the destination"};
+	struct mig_fd in = peer_in(o);
 
-	return mig_read_reply(&(struct mig_reader){mig_fd_read, &in}, expect, err);
+	return mig_read_reply(&(struct mig_reader){mig_fd_read, &in, &o->rx}, expect,
+			      "the destination", err);
+}
+
+/*
+ * Hellos both ways; with a key, the session's MACs, and the destination's
+ * ACCEPT must prove it has the key before a byte of the guest is sent.
+ */
+static int handshake(struct mig_out *o, struct err **err)
+{
+	uint8_t h[MIG_HEADER_SIZE], ns[MIG_NONCE], nd[MIG_NONCE];
+	struct mig_fd in = peer_in(o);
+	uint32_t flags;
+	int r = mig_nonce(ns, err);
+
+	if (r < 0)
+		return r;
+	mig_put_header(h, o->key ? MIG_F_AUTH : 0, ns);
+	r = mig_send_iov(o->fd, &(struct iovec){h, sizeof(h)}, 1);
+	if (r < 0)
+		return err_make(err, -r, "send to the destination");
+	o->st->bytes += sizeof(h);
+	r = mig_read_header(&(struct mig_reader){mig_fd_read, &in}, &flags, nd, err);
+	if (r < 0)
+		return err_wrap(err, "the destination's hello");
+	if (o->key && !(flags & MIG_F_AUTH))
+		return err_make(err, EPERM,
+				"the destination has no --key-file: refused to send the VM "
+				"unauthenticated");
+	if (!o->key && (flags & MIG_F_AUTH))
+		return err_make(err, EPERM,
+				"the destination wants an authenticated stream: "
+				"give --key-file");
+	if (o->key) {
+		r = mig_mac_init(&o->tx, o->key, MIG_LABEL_S2D, ns, nd, err);
+		if (r >= 0)
+			r = mig_mac_init(&o->rx, o->key, MIG_LABEL_D2S, ns, nd, err);
+		if (r < 0)
+			return r;
+	}
+	r = reply(o, MIG_ACCEPT, err);
+	if (r == -EBADMSG)
+		err_wrap(err, "the destination's key differs");
+	return r;
 }
 
 /* Paused: the last dirty pages, the state, and the destination's answer. */
@@ -331,20 +381,34 @@ static void explain(struct mig_out *o, struct err **err)
 	err_free(&why);
 }
 
+/*
+ * COMMIT went out but the destination's STARTED did not come back: it may
+ * run the guest or may have discarded it, and this side cannot tell.  The
+ * guest stays paused here, as after PATCH /vm Paused, for whoever can look
+ * at the destination: resume it here only if the destination does not run it.
+ */
+static int in_doubt(struct mig_out *o, struct err **err)
+{
+	o->in_doubt = true;
+	if (atomic_exchange(&o->vm->api_paused, true))
+		vm_resume(o->vm); /* it was paused before: leave that pause only */
+	return err_wrap(err, "in doubt after the commit: the destination may run the guest, so it "
+			     "stays paused here; resume it here (vm resume) only if the "
+			     "destination does not run it");
+}
+
 static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 {
 	struct vm *vm = o->vm;
 	struct mig_config c = {.cpus = vm->nr_vcpus, .memory = vm->ram_size};
-	uint8_t hdr[MIG_HEADER_SIZE], cfg[MIG_CONFIG_SIZE];
+	uint8_t cfg[MIG_CONFIG_SIZE];
 	uint64_t paused;
 	int r;
 
-	mig_put_header(hdr);
 	mig_put_config(cfg, &c);
-	r = mig_send_iov(o->fd, &(struct iovec){hdr, sizeof(hdr)}, 1);
-	if (r < 0)
-		return err_make(err, -r, "send to the destination");
-	r = send_frame(o, MIG_CONFIG, cfg, sizeof(cfg), NULL, 0, err);
+	r = handshake(o, err);
+	if (r >= 0)
+		r = send_frame(o, MIG_CONFIG, cfg, sizeof(cfg), NULL, 0, err);
 	if (r >= 0)
 		r = dirty_log_start(o, err);
 	if (r >= 0)
@@ -359,10 +423,21 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 		return r;
 	log_debug("migration: pause took %.3f ms", (mig_now_ns() - paused) / 1e6);
 	r = stop_and_copy(o, err);
+	if (r >= 0)
+		r = send_frame(o, MIG_COMMIT, NULL, 0, NULL, 0, err);
 	if (r < 0) {
+		/* The destination has no whole COMMIT: it discards its copy. */
 		vm_resume(vm);
 		return r;
 	}
+	/* From here on this side never resumes on its own. */
+	r = reply(o, MIG_STARTED, err);
+	if (r == -EREMOTEIO) { /* a FAIL with a good tag: the destination did not start */
+		vm_resume(vm);
+		return r;
+	}
+	if (r < 0)
+		return in_doubt(o, err);
 	o->st->downtime_ns = mig_now_ns() - paused;
 	o->st->total_ns = mig_now_ns() - start;
 	/* The guest runs on at the destination: stop here, vCPUs leave their pause to exit. */
@@ -391,25 +466,40 @@ static int migratable(const struct vm_config *cfg, struct err **err)
 	return 0;
 }
 
-int vm_migrate_send(struct vm *vm, const char *dest, struct vmm_migrate_stats *st, struct err **err)
+int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
+		    struct vmm_migrate_stats *st, struct err **err)
 {
 	struct mig_out o = {.vm = vm, .st = st, .fd = -1, .pm_fd = -1, .clear_slot = -1};
+	_cleanup_free_ struct mig_key *key = NULL;
 	uint64_t start = mig_now_ns();
 	int r = migratable(vm->cfg, err);
 
 	*st = (struct vmm_migrate_stats){0};
-	if (r < 0)
+	if (r >= 0)
+		r = mig_check_auth(dest, key_file, err);
+	if (r >= 0 && key_file && !(key = malloc(sizeof(*key))))
+		r = err_make(err, ENOMEM, "key");
+	if (r >= 0 && key_file)
+		r = mig_key_load(key_file, key, err);
+	if (r >= 0) {
+		o.key = key;
+		o.fd = mig_connect(dest, err);
+		r = o.fd;
+	}
+	if (r < 0) {
+		mig_key_wipe(key);
 		return err_wrap(err, "migrate");
-	o.fd = mig_connect(dest, err);
-	if (o.fd < 0)
-		return err_wrap(err, "migrate");
+	}
 	o.pm_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC); /* optional */
 	r = migrate(&o, start, err);
-	if (r < 0)
+	if (r < 0 && !o.in_doubt)
 		explain(&o, err);
 	dirty_log_stop(&o);
 	if (o.pm_fd >= 0)
 		close(o.pm_fd);
 	close(o.fd);
+	mig_mac_free(&o.tx);
+	mig_mac_free(&o.rx);
+	mig_key_wipe(key);
 	return r < 0 ? err_wrap(err, "migrate to `%s`", dest) : 0;
 }

@@ -11,8 +11,8 @@
 #include "vm-config.h"
 
 struct vmm_migrate_stats {
-	uint64_t total_ns;    /* connect .. the destination's OK */
-	uint64_t downtime_ns; /* source vCPUs paused .. the destination's OK received */
+	uint64_t total_ns;    /* connect .. the destination's STARTED */
+	uint64_t downtime_ns; /* source vCPUs paused .. the destination's STARTED received */
 	unsigned rounds;      /* dirty-page rounds while the guest ran */
 	uint64_t data_pages, zero_pages, last_pages; /* last: sent while paused */
 	uint64_t bytes;
@@ -21,7 +21,9 @@ struct vmm_migrate_stats {
 /*
  * Listen on addr (tcp:HOST:PORT or unix:PATH), take one connection, build
  * the VM it describes and run it like vmm_run() (cfg gives the console and
- * the API socket; cpus and memory come from the stream).  Fails, leaving
+ * the API socket; cpus and memory come from the stream).  key_file (NULL:
+ * none, allowed on a Unix socket only) must match the source's.  Fails, leaving
  * nothing behind, if the stream is broken or ends before the VM is whole.
  */
-int vmm_migrate_receive(struct vm_config *cfg, const char *addr, int *ret_status, struct err **err);
+int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
+			int *ret_status, struct err **err);

@@ -44,11 +44,12 @@ void mig_put_u64(uint8_t *out, uint64_t v)
 	memcpy(out, &v, sizeof(v));
 }
 
-void mig_put_header(uint8_t out[MIG_HEADER_SIZE])
+void mig_put_header(uint8_t out[MIG_HEADER_SIZE], uint32_t flags, const uint8_t nonce[MIG_NONCE])
 {
 	memcpy(out, MIG_MAGIC, MIG_MAGIC_LEN);
 	put_u32(out + 8, MIG_VERSION);
-	put_u32(out + 12, 0);
+	put_u32(out + 12, flags);
+	memcpy(out + 16, nonce, MIG_NONCE);
 }
 
 void mig_put_config(uint8_t out[MIG_CONFIG_SIZE], const struct mig_config *c)
@@ -88,6 +89,28 @@ static int read_frame(const struct mig_reader *rd, uint32_t *type, uint32_t *len
 	return 0;
 }
 
+/* The tag after a frame's payload, when the stream has them. */
+static int check_tag(const struct mig_reader *rd, uint32_t type, uint32_t len, void *payload,
+		     struct err **err)
+{
+	struct iovec iov = {payload, len};
+	uint8_t h[MIG_FRAME_HDR], tag[MIG_TAG];
+	int r;
+
+	if (!rd->mac || !rd->mac->ctx)
+		return 0;
+	r = rd->read(rd->ctx, tag, sizeof(tag), err);
+	if (r < 0)
+		return r;
+	mig_put_frame(h, type, len);
+	return mig_mac_open(rd->mac, h, &iov, 1, tag, err);
+}
+
+static bool tagged(const struct mig_reader *rd)
+{
+	return rd->mac && rd->mac->ctx;
+}
+
 static int check_config(const struct mig_config *c, struct err **err)
 {
 	if (c->cpus < 1 || c->cpus > VM_MAX_CPUS)
@@ -100,11 +123,10 @@ static int check_config(const struct mig_config *c, struct err **err)
 	return 0;
 }
 
-int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct err **err)
+int mig_read_header(const struct mig_reader *rd, uint32_t *ret_flags, uint8_t ret_nonce[MIG_NONCE],
+		    struct err **err)
 {
-	uint8_t h[MIG_HEADER_SIZE], p[MIG_CONFIG_SIZE];
-	struct mig_config c;
-	uint32_t type, len;
+	uint8_t h[MIG_HEADER_SIZE];
 	int r = rd->read(rd->ctx, h, sizeof(h), err);
 
 	if (r < 0)
@@ -114,9 +136,19 @@ int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct 
 	if (get_u32(h + 8) != MIG_VERSION)
 		return err_make(err, EPROTO, "migration protocol version %u (this side speaks %u)",
 				get_u32(h + 8), MIG_VERSION);
-	if (get_u32(h + 12))
+	if (get_u32(h + 12) & ~MIG_F_AUTH)
 		return err_make(err, EPROTO, "unknown stream flags %#x", get_u32(h + 12));
-	r = read_frame(rd, &type, &len, err);
+	*ret_flags = get_u32(h + 12);
+	memcpy(ret_nonce, h + 16, MIG_NONCE);
+	return 0;
+}
+
+int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct err **err)
+{
+	uint8_t p[MIG_CONFIG_SIZE];
+	struct mig_config c;
+	uint32_t type, len;
+	int r = read_frame(rd, &type, &len, err);
 	if (r < 0)
 		return r;
 	if (type != MIG_CONFIG || len != MIG_CONFIG_SIZE)
@@ -124,6 +156,8 @@ int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct 
 				"expected a %u-byte config frame, got type %u, %u bytes",
 				MIG_CONFIG_SIZE, type, len);
 	r = rd->read(rd->ctx, p, sizeof(p), err);
+	if (r >= 0)
+		r = check_tag(rd, type, len, p, err);
 	if (r < 0)
 		return r;
 	c = (struct mig_config){get_u32(p), get_u32(p + 4), get_u64(p + 8), get_u64(p + 16)};
@@ -141,6 +175,7 @@ int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct 
 struct sink {
 	const struct guest_mem *mem;
 	uint64_t *written[GUEST_MEM_MAX_REGIONS];
+	uint8_t *stage; /* a tagged frame waits here until its tag checked out */
 };
 
 /* The region holding [gpa, gpa + npages pages), and the first page's index in it. */
@@ -162,7 +197,10 @@ static int locate(const struct sink *k, uint64_t gpa, uint64_t npages, unsigned 
 	return -1;
 }
 
-/* A PAGES frame: the data goes straight into guest memory once its range checked out. */
+/*
+ * A PAGES frame.  Untagged, the data goes straight into guest memory once
+ * its range checked out; tagged, it goes there only once the tag did too.
+ */
 static int read_pages(const struct mig_reader *rd, struct sink *k, uint32_t len, struct err **err)
 {
 	uint64_t gpa, page, n = (len - 8) / MIG_PAGE;
@@ -172,15 +210,21 @@ static int read_pages(const struct mig_reader *rd, struct sink *k, uint32_t len,
 
 	if (len < 8 + MIG_PAGE || (len - 8) % MIG_PAGE || n > MIG_MAX_RUN)
 		return err_make(err, EPROTO, "pages frame of %u bytes", len);
-	r = rd->read(rd->ctx, g, sizeof(g), err);
+	r = rd->read(rd->ctx, k->stage ? k->stage : g, k->stage ? len : sizeof(g), err);
+	if (r >= 0 && k->stage)
+		r = check_tag(rd, MIG_PAGES, len, k->stage, err);
 	if (r < 0)
 		return r;
-	gpa = get_u64(g);
+	gpa = get_u64(k->stage ? k->stage : g);
 	if (locate(k, gpa, n, &i, &page) < 0)
 		return err_make(err, EPROTO, "pages at %#llx (%u bytes): not in guest memory",
 				(unsigned long long)gpa, len - 8);
 	for (uint64_t p = page; p < page + n; p++)
 		k->written[i][p / 64] |= 1ULL << (p % 64);
+	if (k->stage) {
+		memcpy(k->mem->regions[i].hva + page * MIG_PAGE, k->stage + 8, len - 8);
+		return 0;
+	}
 	return rd->read(rd->ctx, k->mem->regions[i].hva + page * MIG_PAGE, len - 8, err);
 }
 
@@ -204,6 +248,8 @@ static int read_zero(const struct mig_reader *rd, struct sink *k, uint32_t len, 
 	if (len != sizeof(p))
 		return err_make(err, EPROTO, "zero frame of %u bytes", len);
 	r = rd->read(rd->ctx, p, sizeof(p), err);
+	if (r >= 0)
+		r = check_tag(rd, MIG_ZERO, len, p, err);
 	if (r < 0)
 		return r;
 	gpa = get_u64(p);
@@ -259,6 +305,8 @@ int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, ui
 		if (!k.written[i])
 			r = err_make(err, ENOMEM, "page bitmap");
 	}
+	if (r == 0 && tagged(rd) && !(k.stage = malloc(8 + MIG_MAX_RUN * MIG_PAGE)))
+		r = err_make(err, ENOMEM, "frame buffer");
 	if (r == 0)
 		r = read_frames(rd, &k, &len, err);
 	if (r == 0 && (len < SNAP_HEADER_SIZE || len > SNAP_MAX_FILE))
@@ -267,8 +315,11 @@ int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, ui
 		r = err_make(err, ENOMEM, "state frame of %u bytes", len);
 	if (r == 0)
 		r = rd->read(rd->ctx, state, len, err);
+	if (r == 0)
+		r = check_tag(rd, MIG_STATE, len, state, err);
 	for (unsigned i = 0; i < mem->nr; i++)
 		free(k.written[i]);
+	free(k.stage);
 	if (r < 0) {
 		free(state);
 		return r;
@@ -278,7 +329,7 @@ int mig_read_memory(const struct mig_reader *rd, const struct guest_mem *mem, ui
 	return 0;
 }
 
-int mig_read_reply(const struct mig_reader *rd, uint32_t expect, struct err **err)
+int mig_read_reply(const struct mig_reader *rd, uint32_t expect, const char *from, struct err **err)
 {
 	char msg[MIG_MAX_MSG + 1];
 	uint32_t type, len;
@@ -287,16 +338,18 @@ int mig_read_reply(const struct mig_reader *rd, uint32_t expect, struct err **er
 	if (r < 0)
 		return r;
 	if (type == expect && len == 0)
-		return 0;
+		return check_tag(rd, type, 0, NULL, err);
 	if (type != MIG_FAIL || len > MIG_MAX_MSG)
-		return err_make(err, EPROTO, "bad reply from the destination (type %u, %u bytes)",
-				type, len);
+		return err_make(err, EPROTO, "bad frame from %s (type %u, %u bytes; expected %u)",
+				from, type, len, expect);
 	r = rd->read(rd->ctx, msg, len, err);
+	if (r >= 0)
+		r = check_tag(rd, type, len, msg, err);
 	if (r < 0)
 		return r;
 	msg[len] = '\0';
 	for (uint32_t i = 0; i < len; i++)
 		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] > 0x7e)
 			msg[i] = '?';
-	return err_make(err, EREMOTEIO, "the destination failed: %s", msg);
+	return err_make(err, EREMOTEIO, "%s failed: %s", from, msg);
 }

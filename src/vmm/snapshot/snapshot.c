@@ -99,7 +99,63 @@ static int write_region(int fd, const struct guest_mem_region *rg, uint64_t off)
 	return 0;
 }
 
-static int save_memory(struct vm *vm, const char *path, struct err **err)
+/*
+ * Diff: KVM_GET_DIRTY_LOG per slot (which also re-arms it) and every page
+ * written since the last snapshot at its offset, zero or not, so that a
+ * rebase copies it over the base; pages not written stay holes.
+ */
+static int write_dirty(struct vm *vm, int fd)
+{
+	_cleanup_free_ uint64_t *bm = NULL;
+	uint64_t off = 0, words = 0;
+
+	for (unsigned i = 0; i < vm->mem.nr; i++)
+		if (vm->mem.regions[i].size / PAGE / 64 + 1 > words)
+			words = vm->mem.regions[i].size / PAGE / 64 + 1;
+	bm = calloc(words, sizeof(uint64_t));
+	if (!bm)
+		return -ENOMEM;
+	for (unsigned i = 0; i < vm->mem.nr; i++) {
+		const struct guest_mem_region *rg = &vm->mem.regions[i];
+		struct kvm_dirty_log log = {.slot = i, .dirty_bitmap = bm};
+
+		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
+			return -errno;
+		for (uint64_t p = 0; p < rg->size / PAGE; p++) {
+			if (!(bm[p / 64] >> (p % 64) & 1))
+				continue;
+			if (pwrite(fd, rg->hva + p * PAGE, PAGE, off + p * PAGE) != PAGE)
+				return errno ? -errno : -EIO;
+		}
+		off += rg->size;
+	}
+	return 0;
+}
+
+/* After a Full snapshot: the dirty log (on from now) starts empty. */
+static int arm_diff(struct vm *vm, struct err **err)
+{
+	_cleanup_free_ uint64_t *bm = NULL;
+	int r;
+
+	if (!atomic_load(&vm->diff_base))
+		return vm_memory_dirty_log(vm, true, err);
+	for (unsigned i = 0; i < vm->mem.nr; i++) {
+		struct kvm_dirty_log log = {.slot = i};
+
+		free(bm);
+		bm = calloc(vm->mem.regions[i].size / PAGE / 64 + 1, sizeof(uint64_t));
+		if (!bm)
+			return err_make(err, ENOMEM, "dirty bitmap");
+		log.dirty_bitmap = bm;
+		r = ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log);
+		if (r < 0)
+			return err_make(err, errno, "KVM_GET_DIRTY_LOG slot %u", i);
+	}
+	return 0;
+}
+
+static int save_memory(struct vm *vm, const char *path, bool diff, struct err **err)
 {
 	_cleanup_free_ char *base = NULL, *tmp = NULL;
 	_cleanup_close_ int dfd = open_parent(path, &base, err);
@@ -116,7 +172,9 @@ static int save_memory(struct vm *vm, const char *path, struct err **err)
 		return err_make(err, errno, "create `%s`", path);
 	if (ftruncate(fd, vm->ram_size) < 0)
 		r = -errno;
-	for (unsigned i = 0; r == 0 && i < vm->mem.nr; i++) {
+	if (r == 0 && diff)
+		r = write_dirty(vm, fd);
+	for (unsigned i = 0; r == 0 && !diff && i < vm->mem.nr; i++) {
 		r = write_region(fd, &vm->mem.regions[i], off);
 		off += vm->mem.regions[i].size;
 	}
@@ -158,7 +216,26 @@ int vm_snapshot_save_state(struct vm *vm, struct snap_writer *w, struct err **er
 	return save_state(vm, w, err);
 }
 
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
+/*
+ * A Diff needs KVM's dirty log since the last snapshot: device workers write
+ * guest memory behind it, and a migration (which uses the log) breaks the chain.
+ */
+static int diff_possible(struct vm *vm, struct err **err)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	if (cfg->n_disks || cfg->n_nets || cfg->has_vsock || cfg->rng || cfg->balloon)
+		return err_make(err, EOPNOTSUPP,
+				"a Diff snapshot of a VM with virtio devices is not supported yet "
+				"(their writes are not in KVM's dirty log)");
+	if (!atomic_load(&vm->diff_base))
+		return err_make(err, EINVAL,
+				"a Diff snapshot needs an earlier snapshot of this VM to be the "
+				"base: take a Full one first");
+	return 0;
+}
+
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff,
 		       struct err **err)
 {
 	_cleanup_free_ uint8_t *buf = NULL;
@@ -168,6 +245,8 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	size_t len;
 	int r = vmm_snapshot_supported(vm->cfg, err);
 
+	if (r >= 0 && diff)
+		r = diff_possible(vm, err);
 	if (r < 0)
 		return r;
 	r = vm_pause(vm, err);
@@ -176,7 +255,11 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	snap_writer_init(&w);
 	r = save_state(vm, &w, err);
 	if (r >= 0)
-		r = save_memory(vm, mem_path, err);
+		r = save_memory(vm, mem_path, diff, err);
+	/* The next Diff's base is this snapshot; a failed Diff consumed the log. */
+	if (r >= 0 && !diff)
+		r = arm_diff(vm, err);
+	atomic_store(&vm->diff_base, r >= 0);
 	vm_resume(vm);
 	if (r < 0) {
 		snap_writer_free(&w);
@@ -191,6 +274,76 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	return write_file_atomic_at(dfd, base, buf, len, 0600, err);
 }
 
+/* [off, ret_end) is the next data extent of fd at or after off; 0, or 1 at the end. */
+static int next_extent(int fd, off_t off, off_t *ret_start, off_t *ret_end)
+{
+	off_t a = lseek(fd, off, SEEK_DATA), b;
+
+	if (a < 0)
+		return errno == ENXIO ? 1 : -errno;
+	b = lseek(fd, a, SEEK_HOLE);
+	if (b < 0)
+		return -errno;
+	*ret_start = a;
+	*ret_end = b;
+	return 0;
+}
+
+static int copy_range(int from, int to, off_t a, off_t b)
+{
+	_cleanup_free_ uint8_t *buf = malloc(1 << 20);
+
+	if (!buf)
+		return -ENOMEM;
+	while (a < b) {
+		size_t n = b - a < (1 << 20) ? (size_t)(b - a) : (1 << 20);
+		ssize_t got = pread(from, buf, n, a);
+
+		if (got <= 0)
+			return got < 0 ? -errno : -EIO;
+		if (pwrite(to, buf, got, a) != got)
+			return errno ? -errno : -EIO;
+		a += got;
+	}
+	return 0;
+}
+
+int vmm_snapshot_rebase(const char *base, const char *diff, struct err **err)
+{
+	_cleanup_close_ int bfd = open(base, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	_cleanup_close_ int dfd = open(diff, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	struct stat bs, ds;
+	off_t off = 0, a = 0, b = 0;
+	int r;
+
+	if (bfd < 0 || fstat(bfd, &bs) < 0)
+		return err_make(err, errno, "--base-file `%s`", base);
+	if (dfd < 0 || fstat(dfd, &ds) < 0)
+		return err_make(err, errno, "--diff-file `%s`", diff);
+	if (!S_ISREG(bs.st_mode) || !S_ISREG(ds.st_mode))
+		return err_make(err, EINVAL, "`%s`, `%s`: expected two regular files", base, diff);
+	if (bs.st_dev == ds.st_dev && bs.st_ino == ds.st_ino)
+		return err_make(err, EINVAL, "`%s` and `%s` are the same file", base, diff);
+	if (bs.st_size != ds.st_size || bs.st_size % PAGE)
+		return err_make(err, EINVAL,
+				"`%s` (%lld bytes) and `%s` (%lld bytes): memory files of one VM "
+				"have one size, a multiple of 4096",
+				base, (long long)bs.st_size, diff, (long long)ds.st_size);
+	while ((r = next_extent(dfd, off, &a, &b)) == 0 && a < ds.st_size) {
+		if (b > ds.st_size)
+			b = ds.st_size;
+		r = copy_range(dfd, bfd, a, b);
+		if (r < 0)
+			return err_make(err, -r, "copy `%s` onto `%s`", diff, base);
+		off = b;
+	}
+	if (r < 0)
+		return err_make(err, -r, "find the pages of `%s`", diff);
+	if (fsync(bfd) < 0)
+		return err_make(err, errno, "fsync `%s`", base);
+	return 0;
+}
+
 void vm_snapshot_signal(struct vm *vm)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -200,7 +353,7 @@ void vm_snapshot_signal(struct vm *vm)
 		log_warn("SIGUSR2: no --snapshot-state given, no snapshot taken");
 		return;
 	}
-	if (vm_snapshot_create(vm, cfg->snapshot_state, cfg->snapshot_mem, &err) < 0)
+	if (vm_snapshot_create(vm, cfg->snapshot_state, cfg->snapshot_mem, false, &err) < 0)
 		log_error("snapshot: %s", err->msg);
 	else
 		log_info("snapshot written to `%s` and `%s`", cfg->snapshot_state,

@@ -39,8 +39,12 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		   const struct vmm_restore_args *a, struct err **err);
 
-/* snapshot.c: pause, save everything, resume.  The files appear atomically. */
-int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path,
+/*
+ * snapshot.c: pause, save everything, resume.  The files appear atomically.
+ * diff: the memory file holds only the pages written since this VMM's last
+ * snapshot (Firecracker's Diff: holes elsewhere); the state file is whole.
+ */
+int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_path, bool diff,
 		       struct err **err);
 /* The state file's sections of a paused VM, as a snapshot writes them (live migration). */
 int vm_snapshot_save_state(struct vm *vm, struct snap_writer *w, struct err **err);

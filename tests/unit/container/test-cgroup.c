@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cgroup.h"
@@ -541,6 +542,48 @@ static void test_v2_more(void)
 		    "linux.resources.network: net_cls and net_prio do not exist on cgroup v2");
 }
 
+/*
+ * Joining without cgroup.procs: a v1 hierarchy with a `tasks` file is joined by
+ * the child writing "0" there; cgroup2 (here a plain directory, so clone3
+ * refuses CLONE_INTO_CGROUP) and v1 without `tasks` fall back to the parent
+ * writing the pid.
+ */
+static void test_join(void)
+{
+	char root[PATH_MAX], p[PATH_MAX];
+	struct ct_cgroup *cg = NULL;
+	struct ct_cgroup_join *j = NULL;
+	struct err *err = NULL;
+	int status = -1;
+	pid_t pid;
+
+	snprintf(root, sizeof(root), "%s/join", top);
+	make_hybrid(root);
+	touch("%s/memory/t1/tasks", root);
+	touch("%s/pids/t1/tasks", root);
+	is_int(ct_cgroup_create_at(root, "/t1", "c1", NULL, false, &cg, &err), 0, "join: create");
+	if (!cg)
+		return;
+	is_int(ct_cgroup_join_open(cg, &j, &err), 0, "join: open (%s)", err ? err->msg : "ok");
+	if (!j)
+		return;
+	pid = ct_cgroup_join_clone(j, 0);
+	if (pid == 0)
+		_exit(ct_cgroup_join_self(j, NULL) < 0 ? 1 : 0);
+	ok(pid > 0 && waitpid(pid, &status, 0) == pid && status == 0,
+	   "join: the child joins itself");
+	is_int(ct_cgroup_join_finish(j, pid, &err), 0, "join: finish");
+	is_file("0", "%s/memory/t1/tasks", root);
+	is_file("0", "%s/pids/t1/tasks", root);
+	is_file("", "%s/memory/t1/cgroup.procs", root);
+	is_file("", "%s/pids/t1/cgroup.procs", root);
+	snprintf(p, sizeof(p), "%d", (int)pid);
+	is_file(p, "%s/cpu/t1/cgroup.procs", root); /* no tasks file: the parent writes */
+	is_file(p, "%s/unified/t1/cgroup.procs", root);
+	ct_cgroup_join_free(j);
+	ct_cgroup_free(cg);
+}
+
 int main(void)
 {
 	struct err *err = NULL;
@@ -555,6 +598,7 @@ int main(void)
 	test_v2();
 	test_v2_more();
 	test_v2_freeze_stats();
+	test_join();
 	rm_rf_at(AT_FDCWD, top, &err);
 	err_free(&err);
 	return tap_done();

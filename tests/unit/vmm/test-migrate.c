@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -36,6 +37,12 @@ struct stream {
 	size_t len;
 };
 
+/* With a key: the stream's tags (tx) and the reader's check (rx), session nonces ns, nd. */
+static struct mig_mac tx, rx;
+static struct mig_key key_a, key_b;
+static const uint8_t ns[MIG_NONCE] = {1, 2, 3}, nd[MIG_NONCE] = {4, 5, 6},
+		     nd2[MIG_NONCE] = {4, 5, 7};
+
 static void put(struct stream *s, const void *p, size_t n)
 {
 	if (n == 0)
@@ -52,6 +59,20 @@ static void frame(struct stream *s, uint32_t type, const void *p, size_t n)
 
 	mig_put_frame(h, type, n);
 	put(s, h, sizeof(h));
+	if (tx.ctx) {
+		static uint8_t c[8 + (MIG_MAX_RUN + 1) * MIG_PAGE];
+		uint8_t tag[MIG_TAG];
+
+		if (n > sizeof(c))
+			abort();
+		if (n)
+			memcpy(c, p, n);
+		if (mig_mac_seal(&tx, h, &(struct iovec){c, n}, 1, tag) < 0)
+			abort();
+		put(s, c, n);
+		put(s, tag, sizeof(tag));
+		return;
+	}
 	put(s, p, n);
 }
 
@@ -61,7 +82,8 @@ static void start(struct stream *s, uint32_t cpus, uint64_t memory)
 	uint8_t h[MIG_HEADER_SIZE], p[MIG_CONFIG_SIZE];
 
 	s->len = 0;
-	mig_put_header(h);
+	tx.seq = 0;
+	mig_put_header(h, tx.ctx ? MIG_F_AUTH : 0, ns);
 	put(s, h, sizeof(h));
 	mig_put_config(p, &c);
 	frame(s, MIG_CONFIG, p, sizeof(p));
@@ -104,12 +126,19 @@ static void state(struct stream *s)
 static int run(const struct stream *s, size_t len, struct mig_config *c)
 {
 	struct mig_buf b = {s->buf, len, 0};
-	struct mig_reader rd = {mig_buf_read, &b};
+	struct mig_reader rd = {mig_buf_read, &b, &rx};
+	uint8_t nonce[MIG_NONCE];
 	struct err *e = NULL;
 	uint8_t *st = NULL;
 	size_t stlen = 0;
-	int r = mig_read_config(&rd, c, &e);
+	uint32_t flags;
+	int r = mig_read_header(&rd, &flags, nonce, &e);
 
+	rx.seq = 0;
+	if (r >= 0 && !!(flags & MIG_F_AUTH) != !!rx.ctx)
+		r = err_make(&e, EPERM, "tagged and untagged ends");
+	if (r >= 0)
+		r = mig_read_config(&rd, c, &e);
 	if (r >= 0)
 		r = mig_read_memory(&rd, &mem, &st, &stlen, &e);
 	if (r >= 0 && (stlen < SNAP_HEADER_SIZE || memcmp(st, SNAP_MAGIC, 7)))
@@ -156,10 +185,10 @@ static void test_bad_header(void)
 	ok(run(&s, s.len, &c) < 0, "bad magic");
 	start(&s, 1, 64 << 20);
 	state(&s);
-	s.buf[8] = 2;
-	ok(run(&s, s.len, &c) < 0, "unknown version");
 	s.buf[8] = 1;
-	s.buf[12] = 1;
+	ok(run(&s, s.len, &c) < 0, "version 1");
+	s.buf[8] = 2;
+	s.buf[12] = 2;
 	ok(run(&s, s.len, &c) < 0, "unknown flags");
 	start(&s, 0, 64 << 20);
 	state(&s);
@@ -221,9 +250,12 @@ static void test_hostile_frames(void)
 static int reply(const void *p, size_t n, uint32_t expect, char **msg)
 {
 	struct mig_buf b = {p, n, 0};
-	struct mig_reader rd = {mig_buf_read, &b};
+	struct mig_reader rd = {mig_buf_read, &b, &rx};
 	struct err *e = NULL;
-	int r = mig_read_reply(&rd, expect, &e);
+	int r;
+
+	rx.seq = 0;
+	r = mig_read_reply(&rd, expect, "the destination", &e);
 
 	*msg = e ? strdup(e->msg) : NULL;
 	err_free(&e);
@@ -252,6 +284,148 @@ static void test_reply(void)
 	free(msg);
 	ok(reply(s.buf, 3, MIG_OK, &msg) < 0, "short reply");
 	free(msg);
+}
+
+static void keys(const struct mig_key *src, const struct mig_key *dst, const uint8_t *dnonce)
+{
+	struct err *e = NULL;
+
+	mig_mac_free(&tx);
+	mig_mac_free(&rx);
+	if (src && mig_mac_init(&tx, src, MIG_LABEL_S2D, ns, nd, &e) < 0)
+		abort();
+	if (dst && mig_mac_init(&rx, dst, MIG_LABEL_S2D, ns, dnonce, &e) < 0)
+		abort();
+}
+
+/* Tagged streams: whatever was altered, replayed, reordered or spliced fails before it lands. */
+static void test_auth(void)
+{
+	static struct stream s, t;
+	struct mig_config c;
+	size_t a, b, fr;
+	char *msg = NULL;
+
+	memset(key_a.bytes, 0xa5, 32);
+	key_a.len = 32;
+	memset(key_b.bytes, 0xa5, 33);
+	key_b.len = 33;
+	keys(&key_a, &key_a, nd);
+	memset(low, 0, sizeof(low));
+	start(&s, 1, 64 << 20);
+	a = s.len;
+	pages(&s, 0x1000, 1, 0x11);
+	b = s.len;
+	pages(&s, 0x2000, 1, 0x22);
+	state(&s);
+	is_int(run(&s, s.len, &c), 0, "a tagged stream");
+	ok(low[0x1000] == 0x11 && low[0x1fff] == 0x11 && low[0x2000] == 0x22, "its pages landed");
+	{
+		static uint8_t plain[256];
+		size_t runs = 0;
+
+		memset(plain, 0x11, sizeof(plain));
+		for (size_t i = 0; i + sizeof(plain) <= s.len; i++)
+			runs += !memcmp(s.buf + i, plain, sizeof(plain));
+		is_int(runs, 0, "the pages are encrypted on the wire");
+	}
+	for (size_t n = 0; n < s.len; n += n < 128 ? 1 : 1013)
+		ok(run(&s, n, &c) < 0, "tagged, truncated at %zu bytes", n);
+
+	memset(low, 0, sizeof(low));
+	s.buf[a + MIG_FRAME_HDR + 8 + 100] ^= 1;
+	is_int(run(&s, s.len, &c), -EBADMSG, "a page byte altered");
+	ok(low[0x1000] == 0 && low[0x1064] == 0, "the altered frame did not land");
+	s.buf[a + MIG_FRAME_HDR + 8 + 100] ^= 1;
+	s.buf[a + MIG_FRAME_HDR] ^= 1; /* the gpa */
+	is_int(run(&s, s.len, &c), -EBADMSG, "a page address altered");
+	s.buf[a + MIG_FRAME_HDR] ^= 1;
+	s.buf[b - 1] ^= 0x80;
+	is_int(run(&s, s.len, &c), -EBADMSG, "a tag altered");
+	s.buf[b - 1] ^= 0x80;
+
+	/* Replayed: the first pages frame twice. */
+	fr = b - a;
+	memcpy(t.buf, s.buf, b);
+	memcpy(t.buf + b, s.buf + a, fr);
+	memcpy(t.buf + b + fr, s.buf + b, s.len - b);
+	t.len = s.len + fr;
+	is_int(run(&t, t.len, &c), -EBADMSG, "a frame replayed");
+	/* Reordered: the two pages frames swapped. */
+	memcpy(t.buf, s.buf, a);
+	memcpy(t.buf + a, s.buf + b, fr);
+	memcpy(t.buf + a + fr, s.buf + a, fr);
+	memcpy(t.buf + a + 2 * fr, s.buf + a + 2 * fr, s.len - a - 2 * fr);
+	t.len = s.len;
+	is_int(run(&t, t.len, &c), -EBADMSG, "frames reordered");
+
+	keys(&key_a, &key_a, nd2);
+	is_int(run(&s, s.len, &c), -EBADMSG, "spliced into a session with another nonce");
+	keys(&key_a, &key_b, nd);
+	is_int(run(&s, s.len, &c), -EBADMSG, "another key");
+	keys(NULL, &key_a, nd);
+	start(&s, 1, 64 << 20);
+	state(&s);
+	is_int(run(&s, s.len, &c), -EPERM, "no key at all");
+
+	/* Replies: a FAIL counts only with a good tag. */
+	keys(&key_a, &key_a, nd);
+	s.len = 0;
+	tx.seq = 0;
+	frame(&s, MIG_FAIL, "no", 2);
+	is_int(reply(s.buf, s.len, MIG_OK, &msg), -EREMOTEIO, "tagged FAIL");
+	free(msg);
+	s.buf[s.len - 1] ^= 1;
+	is_int(reply(s.buf, s.len, MIG_OK, &msg), -EBADMSG, "a FAIL with a bad tag");
+	free(msg);
+	s.len = 0;
+	tx.seq = 0;
+	frame(&s, MIG_STARTED, NULL, 0);
+	is_int(reply(s.buf, s.len, MIG_STARTED, &msg), 0, "tagged STARTED");
+	free(msg);
+	keys(NULL, NULL, nd);
+}
+
+static void test_key_file(void)
+{
+	char dir[] = "/tmp/isola-test-mkey.XXXXXX", path[128], link[128];
+	struct mig_key k;
+	struct err *e = NULL;
+	FILE *f;
+
+	if (!mkdtemp(dir)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/key", dir);
+	snprintf(link, sizeof(link), "%s/link", dir);
+	f = fopen(path, "w");
+	fputs("0123456789abcdef0123456789abcdef", f);
+	fclose(f);
+	chmod(path, 0600);
+	ok(mig_key_load(path, &k, &e) == 0 && k.len == 32, "a 32-byte key, mode 600");
+	chmod(path, 0640);
+	ok(mig_key_load(path, &k, &e) == -EPERM && strstr(e->msg, "chmod 600"),
+	   "group-readable key refused: %s", e ? e->msg : "");
+	err_free(&e);
+	chmod(path, 0604);
+	ok(mig_key_load(path, &k, &e) == -EPERM, "world-readable key refused");
+	err_free(&e);
+	chmod(path, 0600);
+	ok(symlink(path, link) == 0 && mig_key_load(link, &k, &e) < 0, "a symlink refused");
+	err_free(&e);
+	ok(truncate(path, 31) == 0, "truncate");
+	ok(mig_key_load(path, &k, &e) == -EINVAL, "a 31-byte key refused");
+	err_free(&e);
+	ok(mig_key_load(dir, &k, &e) < 0, "a directory refused");
+	err_free(&e);
+	ok(mig_check_auth("tcp:127.0.0.1:1", false, &e) == -EPERM, "TCP without a key refused");
+	err_free(&e);
+	ok(mig_check_auth("tcp:127.0.0.1:1", true, &e) == 0, "TCP with a key");
+	ok(mig_check_auth("unix:/x", false, &e) == 0, "a Unix socket without a key");
+	unlink(link);
+	unlink(path);
+	rmdir(dir);
 }
 
 static void test_addr(void)
@@ -345,7 +519,7 @@ static void test_receive_leaves_no_stack_pointer(void)
 	start(&src.s, 1, 16 << 20);
 	vmm_config_init(&cfg);
 	pthread_create(&t, NULL, source_main, &src);
-	r = vmm_migrate_receive(&cfg, addr, &status, &e);
+	r = vmm_migrate_receive(&cfg, addr, NULL, &status, &e);
 	pthread_join(t, NULL);
 	ok(r < 0 && e, "receive fails when the source hangs up: %s", e ? e->msg : "");
 	ok(cfg.incoming == NULL && cfg.incoming_ctx == NULL,
@@ -362,6 +536,8 @@ int main(void)
 	test_bad_header();
 	test_hostile_frames();
 	test_reply();
+	test_auth();
+	test_key_file();
 	test_addr();
 	test_receive_leaves_no_stack_pointer();
 	return tap_done();

@@ -1,0 +1,145 @@
+#!/usr/bin/env bats
+# What `run` does not do any more (docs/performance-runtime.md, "Where the time
+# went"): each of these cost an RCU grace period or a mount namespace copy.
+# Checked from the system calls, not from timings.
+
+load helpers
+
+setup() {
+	setup_bundle fp
+	require_cmd strace
+	args true
+}
+
+teardown() {
+	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	isola_cleanup_tmp
+}
+
+isola() {
+	"$ISOLA" --root "$R" "$@"
+}
+
+args() { # args CMD...: set process.args
+	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
+}
+
+# strace_run FILTER: `isola run` under strace -f -y, trace in $TMP/trace.
+strace_run() {
+	strace -f -y -qq -s 64 -o "$TMP/trace" -e trace="$1" "$ISOLA" --root "$R" run -b "$B" "$ID"
+}
+
+@test "run joins its v1 cgroups through tasks, not a pid written to cgroup.procs" {
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no cgroup v1 hierarchies on this host"
+	strace_run write,clone,clone3
+	# The init writes "0" to each v1 hierarchy's tasks file (no global lock)...
+	grep -q 'write([0-9]*</sys/fs/cgroup/pids/[^>]*/tasks>, "0", 1)' "$TMP/trace"
+	# ...and nobody writes a pid into a v1 cgroup.procs.
+	run grep -E 'write\([0-9]+</sys/fs/cgroup/[a-z_,]+/[^>]*cgroup.procs>' "$TMP/trace"
+	[ "$status" -ne 0 ]
+}
+
+@test "run enters cgroup2 at clone time (CLONE_INTO_CGROUP)" {
+	local u
+	for u in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[ -f $u/cgroup.controllers ] && break
+	done
+	[ -f $u/cgroup.controllers ] || skip "SKIP: no cgroup2 mount on this host"
+	strace_run write,clone,clone3
+	grep -q 'clone3({flags=.*CLONE_INTO_CGROUP' "$TMP/trace"
+	run grep -E "write\([0-9]+<$u/[^>]*cgroup.procs>" "$TMP/trace"
+	[ "$status" -ne 0 ]
+}
+
+@test "without a cgroup namespace, /sys/fs/cgroup is a bind of the host's cgroup2 mount" {
+	local u
+	for u in /sys/fs/cgroup /sys/fs/cgroup/unified; do
+		[ -f $u/cgroup.controllers ] && break
+	done
+	[ -f $u/cgroup.controllers ] || skip "SKIP: no cgroup2 mount on this host"
+	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "cgroup"))
+		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+			options: ["nosuid", "noexec", "nodev", "ro"]}]'
+	args sh -c 'ls /sys/fs/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+	strace_run mount
+	# A new cgroup2 mount outside a cgroup namespace waits for an RCU grace
+	# period, and re-applies (clears) the host's cgroup2 root options.
+	run grep 'mount("cgroup2"' "$TMP/trace"
+	[ "$status" -ne 0 ]
+	grep -q "mount(\"$u\", .*MS_BIND" "$TMP/trace"
+	run isola run -b "$B" "$ID-2"
+	[ "$status" -eq 0 ]
+	# The same view as the host's: the root cgroup, read-only.
+	[[ "$output" == *cgroup.max.depth* ]]
+	[[ "$output" == *" / /sys/fs/cgroup ro,"* ]]
+	[[ "$output" == *" - cgroup2 "* ]]
+}
+
+@test "with a cgroup namespace, /sys/fs/cgroup is a new cgroup2 mount rooted at the container" {
+	bundle_jq "$B" '.linux.namespaces |= (map(select(.type != "cgroup")) + [{type: "cgroup"}])
+		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+			options: ["nosuid", "noexec", "nodev", "ro"]}]'
+	args sh -c 'ls /sys/fs/cgroup'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	# Not the root cgroup (which has no cgroup.freeze).
+	[[ "$output" == *cgroup.freeze* ]]
+}
+
+@test "the runtime re-executes from a detached read-only mount: no mount namespace of its own" {
+	strace_run unshare,open_tree,mount_setattr,execveat
+	grep -q 'open_tree(AT_FDCWD[^,]*, "/proc/self/exe", OPEN_TREE_CLONE' "$TMP/trace"
+	grep -q 'MOUNT_ATTR_RDONLY' "$TMP/trace"
+	run grep 'unshare(CLONE_NEWNS)' "$TMP/trace"
+	[ "$status" -ne 0 ]
+}
+
+@test "prestart and createRuntime hooks run in the caller's mount namespace" {
+	h() { echo "{\"path\":\"/bin/sh\",\"args\":[\"sh\",\"-c\",\"readlink /proc/self/ns/mnt >> $1\"]}"; }
+	bundle_jq "$B" ".hooks = {\"prestart\": [$(h "$TMP/h")], \"createRuntime\": [$(h "$TMP/h")]}"
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(sort -u "$TMP/h")" = "$(readlink /proc/self/ns/mnt)" ]
+}
+
+@test "with no cgroup2 mount to bind, cgroup2 is mounted from a cgroup namespace made for it" {
+	[ -f /sys/fs/cgroup/cgroup.controllers ] && skip "SKIP: this host is cgroup v2 only"
+	[ "$(sed -n 's/^0:://p' /proc/self/cgroup)" = / ] || skip "SKIP: not in the cgroup2 root"
+	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "cgroup"))
+		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+			options: ["nosuid", "noexec", "nodev", "ro"]}]'
+	args sh -c 'readlink /proc/self/ns/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+	run unshare -m --propagation private sh -c '
+		if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+			umount /sys/fs/cgroup/unified || exit 99
+		fi
+		exec strace -f -qq -o "$0/trace" -e trace=unshare,setns,mount "$@"' \
+		"$TMP" "$ISOLA" --root "$R" run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	# Still the caller's cgroup namespace, with the root cgroup's view.
+	[[ "$output" == "$(readlink /proc/self/ns/cgroup)"* ]]
+	[[ "$output" == *" / /sys/fs/cgroup ro,"*" - cgroup2 "* ]]
+	# unshare, mount, setns back: in that order, in the init.
+	run grep -A2 'unshare(CLONE_NEWCGROUP)' "$TMP/trace"
+	[[ "${lines[1]}" == *'mount("cgroup2"'* ]]
+	[[ "${lines[2]}" =~ setns\(.*CLONE_NEWCGROUP\)\ +=\ 0 ]]
+}
+
+@test "exec places its process in the container's v1 cgroups through tasks too" {
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no cgroup v1 hierarchies on this host"
+	args sleep 100
+	isola run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	strace -f -y -qq -s 64 -o "$TMP/trace" -e trace=write "$ISOLA" --root "$R" exec "$ID" true
+	grep -q "write([0-9]*</sys/fs/cgroup/pids/[^>]*/$ID/tasks>, \"0\", 1)" "$TMP/trace"
+	run grep -E 'write\([0-9]+</sys/fs/cgroup/[a-z_,]+/[^>]*cgroup.procs>' "$TMP/trace"
+	[ "$status" -ne 0 ]
+	# The exec'd process really is in the container's cgroup: the root of its
+	# cgroup namespace (another cgroup would read as "/..").
+	run isola exec "$ID" cat /proc/self/cgroup
+	[ "$status" -eq 0 ]
+	[[ "$output" == *":pids:/"$'\n'* ]]
+	[[ "$output" != *"/.."* ]]
+}

@@ -1,0 +1,137 @@
+#!/usr/bin/env bats
+# Diff snapshots (PUT /snapshot/create snapshot_type Diff, `vm snapshot --diff`):
+# only the pages written since the VM's last snapshot; `vm rebase-snap` copies
+# them onto the base, and the last Diff's state with the rebased memory
+# restores the chain.  guest/dirtier rewrites its buffer pass after pass and
+# stops with "holds" (exit 1) on a page that missed a pass.
+
+load helpers
+load vm-helpers
+
+GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+
+setup() {
+	isola_tmp
+	export ISOLA_VM_RUNDIR=$TMP/run
+	PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	isola_cleanup_tmp
+}
+
+require_guest() {
+	require_kvm
+	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
+}
+
+text() {
+	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
+}
+
+# last_pass FILE: the last "dirtier: N".
+last_pass() {
+	text "$1" | grep '^dirtier: [0-9]' | tail -1 | cut -d' ' -f2
+}
+
+# wait_for FILE PATTERN: up to 30 s.
+wait_for() {
+	local i
+	for i in $(seq 300); do
+		text "$1" | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$2' in $1" >&2
+	return 1
+}
+
+# passes N: wait until the source guest did N more passes.
+passes() {
+	local n
+	n=$(last_pass "$TMP/out1")
+	wait_for "$TMP/out1" "^dirtier: $((n + $1))$"
+}
+
+# allocated FILE: KiB on disk.
+allocated() {
+	du -k "$1" | cut -f1
+}
+
+@test "vm snapshot --diff: a chain of two Diffs rebased onto the Full restores, the Full alone does not" {
+	require_guest dirtier
+	"$ISOLA" vm run --kernel "$GUEST_DIR/dirtier.elf" --cmdline "mib=16" --memory 256M \
+		--console "$TMP/out1" --api-sock "$TMP/api.sock" 2>"$TMP/src.err" &
+	SRC=$!
+	PIDS+=("$SRC")
+	wait_for "$TMP/out1" "^dirtier: 2$"
+	# A Diff needs a base.
+	run "$ISOLA" vm snapshot "$TMP/api.sock" --state "$TMP/st0" --mem "$TMP/d0" --diff
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a Diff snapshot needs an earlier snapshot of this VM"* ]]
+	[ ! -e "$TMP/d0" ]
+	"$ISOLA" vm snapshot "$TMP/api.sock" --state "$TMP/st0" --mem "$TMP/mem0"
+	passes 2
+	"$ISOLA" vm snapshot "$TMP/api.sock" --state "$TMP/st1" --mem "$TMP/d1" --diff
+	passes 2
+	"$ISOLA" vm snapshot "$TMP/api.sock" --state "$TMP/st2" --mem "$TMP/d2" --diff
+	last=$(last_pass "$TMP/out1")
+	kill "$SRC"
+	wait "$SRC" || true
+	# A Diff is as large as RAM but holds about the 16 MiB the guest rewrites.
+	[ "$(stat -c %s "$TMP/d2")" -eq $((256 << 20)) ]
+	du -k "$TMP"/mem0 "$TMP"/d1 "$TMP"/d2
+	[ "$(allocated "$TMP/d2")" -ge $((16 << 10)) ]
+	[ "$(allocated "$TMP/d2")" -lt $((20 << 10)) ]
+	# The last state with the Full alone: the guest finds pages of an older pass.
+	run timeout 60 "$ISOLA" vm restore --state "$TMP/st2" --mem "$TMP/mem0" --console "$TMP/stale"
+	text "$TMP/stale" | tail -3
+	[ "$status" -eq 1 ]
+	text "$TMP/stale" | grep -q "holds"
+	# Rebased: it goes on from the pass after the last one seen, with no stale page.
+	cp --sparse=always "$TMP/mem0" "$TMP/chain"
+	"$ISOLA" vm rebase-snap --base-file "$TMP/chain" --diff-file "$TMP/d1"
+	"$ISOLA" vm rebase-snap --base-file "$TMP/chain" --diff-file "$TMP/d2"
+	"$ISOLA" vm restore --state "$TMP/st2" --mem "$TMP/chain" --console "$TMP/out2" &
+	PIDS+=("$!")
+	wait_for "$TMP/out2" "^dirtier: $((last + 4))$"
+	run grep -c "holds" "$TMP/out2"
+	[ "$output" = 0 ]
+	first=$(text "$TMP/out2" | grep '^dirtier: [0-9]' | head -1 | cut -d' ' -f2)
+	[ "$first" -le $((last + 1)) ]
+}
+
+@test "vm snapshot --diff: refused with virtio devices; rebase-snap refuses mismatched files" {
+	require_guest dirtier
+	"$ISOLA" vm run --kernel "$GUEST_DIR/dirtier.elf" --cmdline "mib=4" --memory 64M --rng \
+		--console "$TMP/out1" --api-sock "$TMP/api.sock" 2>"$TMP/src.err" &
+	PIDS+=("$!")
+	wait_for "$TMP/out1" "^dirtier: 2$"
+	"$ISOLA" vm snapshot "$TMP/api.sock" --state "$TMP/st0" --mem "$TMP/mem0"
+	run "$ISOLA" vm snapshot "$TMP/api.sock" --state "$TMP/st1" --mem "$TMP/d1" --diff
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"a Diff snapshot of a VM with virtio devices is not supported yet"* ]]
+	[ ! -e "$TMP/d1" ]
+	head -c 8192 /dev/zero >"$TMP/small"
+	cp "$TMP/mem0" "$TMP/before"
+	run "$ISOLA" vm rebase-snap --base-file "$TMP/mem0" --diff-file "$TMP/small"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"memory files of one VM have one size"* ]]
+	run "$ISOLA" vm rebase-snap --base-file "$TMP/mem0" --diff-file "$TMP/mem0"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"are the same file"* ]]
+	run "$ISOLA" vm rebase-snap --base-file "$TMP/mem0"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"usage"* ]]
+	run "$ISOLA" vm rebase-snap --base-file "$TMP/nothing" --diff-file "$TMP/mem0"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"nothing"* ]]
+	cmp "$TMP/mem0" "$TMP/before"
+}
