@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libseccomp, loaded with dlopen(3) by the first container whose config has
+ * libseccomp, loaded with dlopen(3) (src/lib/lazylib.c) by the first container whose config has
  * linux.seccomp.  Linked normally, every process of this binary maps it: the
  * VMM, every `isola state`/`kill`, and containers without a filter.
  *
@@ -9,15 +9,10 @@
  * ct_seccomp_lib_load() reports a missing library as an error; a stub
  * reached without it (a bug) aborts.
  */
-#include <dlfcn.h>
-#include <errno.h>
-#include <pthread.h>
-#include <stdio.h>
-#include <stdlib.h>
 
 #include <seccomp.h>
 
-#include "cleanup.h"
+#include "lazylib.h"
 #include "seccomp.h"
 
 #define SONAME "libseccomp.so.2"
@@ -38,67 +33,18 @@
 	X(int, seccomp_export_bpf, (const scmp_filter_ctx c, int fd), (c, fd))                   \
 	X(const struct scmp_version *, seccomp_version, (void), ())
 
-#define MEMBER(ret, name, params, args) ret(*name) params;
-#define VMEMBER(name, params, args)	MEMBER(void, name, params, args)
-#define SYMBOL(ret, name, params, args) {#name, (void **)&fns.name},
-#define VSYMBOL(name, params, args)	SYMBOL(void, name, params, args)
-
 static struct {
-	SECCOMP_FUNCS(MEMBER, VMEMBER)
+	SECCOMP_FUNCS(LAZYLIB_MEMBER, LAZYLIB_VMEMBER)
 } fns;
 
-static const struct {
-	const char *name;
-	void **slot;
-} symbols[] = {SECCOMP_FUNCS(SYMBOL, VSYMBOL)};
-
-static pthread_once_t once = PTHREAD_ONCE_INIT;
-static char load_error[256];
-
-static void load(void)
-{
-	void *h = dlopen(SONAME, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(load_error, sizeof(load_error), "%s", dlerror());
-		return;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(symbols); i++) {
-		*symbols[i].slot = dlsym(h, symbols[i].name);
-		if (!*symbols[i].slot) {
-			snprintf(load_error, sizeof(load_error), "no symbol `%s`", symbols[i].name);
-			return;
-		}
-	}
-}
+static const struct lazylib_symbol symbols[] = {SECCOMP_FUNCS(LAZYLIB_SYMBOL, LAZYLIB_VSYMBOL)};
+static struct lazylib libseccomp = LAZYLIB_INIT(SONAME, symbols);
 
 int ct_seccomp_lib_load(struct err **err)
 {
-	pthread_once(&once, load);
-	if (load_error[0])
-		return err_make(err, ENOENT, "cannot load %s: %s", SONAME, load_error);
-	return 0;
+	return lazylib_load(&libseccomp, err);
 }
 
-static void need(void)
-{
-	if (ct_seccomp_lib_load(NULL) < 0) {
-		fprintf(stderr, "isola: cannot load %s: %s\n", SONAME, load_error);
-		abort();
-	}
-}
-
-#define STUB(ret, name, params, args) \
-	ret name params               \
-	{                             \
-		need();               \
-		return fns.name args; \
-	}
-#define VSTUB(name, params, args) \
-	void name params          \
-	{                         \
-		need();           \
-		fns.name args;    \
-	}
-
+#define STUB(ret, name, params, args) LAZYLIB_STUB(&libseccomp, ret, name, params, args)
+#define VSTUB(name, params, args)     LAZYLIB_VSTUB(&libseccomp, name, params, args)
 SECCOMP_FUNCS(STUB, VSTUB)
