@@ -99,6 +99,11 @@ void vm_request_stop(struct vm *vm, int status, struct err *why)
 		vm->stop_err = why;
 		why = NULL;
 		atomic_store(&vm->stopping, true);
+	} else if (vm->exit_status == VMM_EXIT_REBOOT &&
+		   (status == 128 + SIGINT || status == 128 + SIGTERM)) {
+		/* A guest that reboots at the moment the user stops it must not swallow the
+		 * stop: with --on-reboot restart it would boot again and never end. */
+		vm->exit_status = status;
 	}
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
