@@ -293,6 +293,7 @@ static void blk_service(struct virtio_blk *b)
 	struct virtio_dev *vdev = &b->vdev;
 	struct virtq *vq = &vdev->vq[0];
 	unsigned served = 0;
+	uint32_t len;
 	int r;
 
 	do {
@@ -313,7 +314,10 @@ static void blk_service(struct virtio_blk *b)
 				virtq_unpop(vq);
 				goto done;
 			}
-			virtq_push(vq, vdev->req->head, blk_handle(vdev, 0, vdev->req));
+			len = blk_handle(vdev, 0, vdev->req);
+			/* Reads, id, status: in guest memory behind KVM's dirty log. */
+			virtq_mark_written(vq, vdev->req->iov + vdev->req->n_out, vdev->req->n_in);
+			virtq_push(vq, vdev->req->head, len);
 			if (++served == BLK_BUDGET) {
 				virtio_dev_kick(vdev, 0); /* come back after the others */
 				goto done;
