@@ -331,17 +331,14 @@ s.sendall(struct.pack("<II", 2, 8 + 4096 * 8) + bytes(1000))  # and the source d
 	wait_for "$TMP/out1" "^counter: $((last + 2))$"
 	kill "$SRC"
 	wait_exit "$SRC"
-	# virtio devices write guest memory behind KVM's dirty log: refused for now.
-	start_source "" counter "every=20000000" --rng
+	# The userspace irqchip is refused for now (vm-migrate-devices.bats covers the
+	# devices that migrate and those refused).
+	start_source "" counter "every=20000000" --irqchip split
 	for i in $(seq 50); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
 	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not supported yet"* ]]
-	run "$ISOLA" vm receive --listen "unix:$TMP/x.sock" --disk-remap a=b
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
-	[ ! -e "$TMP/x.sock" ]
 }
 
 @test "vm migrate: SIGTERM to the source while it waits on a stalled destination stops it at once" {

@@ -17,6 +17,7 @@
 
 #include "migrate/migrate-internal.h"
 #include "migrate/vmm-migrate.h"
+#include "vm.h"
 #include "snapshot/format.h"
 #include "tap.h"
 #include "vm-config.h"
@@ -519,7 +520,7 @@ static void test_receive_leaves_no_stack_pointer(void)
 	start(&src.s, 1, 16 << 20);
 	vmm_config_init(&cfg);
 	pthread_create(&t, NULL, source_main, &src);
-	r = vmm_migrate_receive(&cfg, addr, NULL, &status, &e);
+	r = vmm_migrate_receive(&cfg, addr, NULL, &(struct vmm_restore_args){0}, &status, &e);
 	pthread_join(t, NULL);
 	ok(r < 0 && e, "receive fails when the source hangs up: %s", e ? e->msg : "");
 	ok(cfg.incoming == NULL && cfg.incoming_ctx == NULL,
