@@ -65,6 +65,22 @@ for v in isola qemu; do
 	eval "bench_record vm 'private memory while running' KiB $v \$priv_$v"
 	eval "bench_record vm 'peak RSS, whole life' KiB $v \$max_$v"
 done
+# Peak RSS of a whole hello run (max of 5), and the floors: the same binary
+# doing nothing (--version) and a dynamically linked /bin/true.
+peak() {
+	local m=0 k
+	for _ in 1 2 3 4 5; do
+		k=$(/usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1)
+		[ "$k" -gt "$m" ] && m=$k
+	done
+	echo "$m"
+}
+hello_isola=$(peak "${isola[@]}" --kernel "$guest")
+hello_qemu=$(peak "${qemu[@]}" -kernel "$guest")
+version_isola=$(peak "$ISOLA" --version)
+true_floor=$(peak /bin/true)
+bench_record vm 'peak RSS of a hello run' KiB isola "$hello_isola"
+bench_record vm 'peak RSS of a hello run' KiB qemu "$hello_qemu"
 
 echo "== creation rate"
 rate() { # $1 = parallel streams, rest = command; 60 VMs in all
@@ -112,6 +128,9 @@ fi
 echo "== KVM floor costs"
 cc -O2 -o "$work/vm-ioctl" "$here/vm-ioctl.c"
 "$work/vm-ioctl" | tee "$work/ioctl.txt"
+echo "== how the VM fd is dropped at exit (bench/vm-teardown.c)"
+cc -O2 -o "$work/vm-teardown" "$here/vm-teardown.c"
+"$work/vm-teardown" "$((runs > 101 ? 101 : runs))" | tee "$work/teardown.txt"
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 {
@@ -122,6 +141,8 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 	echo "| RSS while running (KiB) | $rss_isola | $rss_qemu | $(ratio "$rss_isola" "$rss_qemu") |"
 	echo "| private memory while running (KiB) | $priv_isola | $priv_qemu | $(ratio "$priv_isola" "$priv_qemu") |"
 	echo "| peak RSS, whole life (KiB) | $max_isola | $max_qemu | $(ratio "$max_isola" "$max_qemu") |"
+	echo "| peak RSS of a hello run, max of 5 (KiB) | $hello_isola | $hello_qemu | $(ratio "$hello_isola" "$hello_qemu") |"
+	echo "| peak RSS: isola --version / /bin/true (KiB) | $version_isola / $true_floor | – | – |"
 	echo "| VMs/s back-to-back | $r1_isola | $r1_qemu | $(ratio "$r1_isola" "$r1_qemu") |"
 	echo "| VMs/s 2 at a time | $r2_isola | $r2_qemu | $(ratio "$r2_isola" "$r2_qemu") |"
 	echo "| --irqchip split: wall time to exit (ms) | $t_split | $t_qemu | $(ratio "$t_split" "$t_qemu") |"
@@ -132,4 +153,9 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 	echo "KVM floor costs on this host (bench/vm-ioctl.c, medians):"
 	echo
 	sed 's/^/    /' "$work/ioctl.txt"
+	echo
+	echo "Parent's wait for a child that built a VM and exits, by how it drops the VM fd"
+	echo "(bench/vm-teardown.c; isola uses scm-cycle):"
+	echo
+	sed 's/^/    /' "$work/teardown.txt"
 } | tee "$here/results/vm-$(date -u +%Y%m%dT%H%M%SZ).md"

@@ -21,10 +21,10 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
 #include <seccomp.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "seccomp.h"
@@ -330,28 +330,18 @@ static int cache_key(json_t *sc, char hex[65], struct err **err)
 {
 	_cleanup_free_ char *canon = json_dumps(sc, JSON_SORT_KEYS | JSON_COMPACT);
 	const struct scmp_version *ver = seccomp_version();
-	unsigned char md[EVP_MAX_MD_SIZE];
-	unsigned int mdlen = 0;
 	char salt[96];
-	EVP_MD_CTX *md_ctx;
-	int ok;
+	const void *bufs[2];
+	size_t lens[2];
 
 	if (!canon)
 		return err_make(err, ENOMEM, "linux.seccomp: serialise");
 	snprintf(salt, sizeof(salt), "isola-bpf-v2 arch=%u libseccomp=%u.%u.%u\n",
 		 seccomp_arch_native(), ver->major, ver->minor, ver->micro);
-	md_ctx = EVP_MD_CTX_new();
-	if (!md_ctx)
-		return err_make(err, ENOMEM, "sha256");
-	ok = EVP_DigestInit_ex(md_ctx, EVP_sha256(), NULL) &&
-	     EVP_DigestUpdate(md_ctx, salt, strlen(salt)) &&
-	     EVP_DigestUpdate(md_ctx, canon, strlen(canon)) &&
-	     EVP_DigestFinal_ex(md_ctx, md, &mdlen);
-	EVP_MD_CTX_free(md_ctx);
-	if (!ok || mdlen != 32)
-		return err_make(err, 0, "linux.seccomp: sha256 failed");
-	for (unsigned int i = 0; i < 32; i++)
-		snprintf(hex + 2 * i, 3, "%02x", md[i]);
+	bufs[0] = salt, lens[0] = strlen(salt);
+	bufs[1] = canon, lens[1] = strlen(canon);
+	if (crypto_sha256_hex(bufs, lens, 2, hex, err) < 0)
+		return err_wrap(err, "linux.seccomp: cache key");
 	return 0;
 }
 
@@ -410,6 +400,9 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 		return err_make(
 		    err, 0,
 		    "linux.seccomp.listenerPath: seccomp user notification is not supported yet");
+	r = ct_seccomp_lib_load(err);
+	if (r < 0)
+		return err_wrap(err, "linux.seccomp");
 	s = calloc(1, sizeof(*s));
 	if (!s)
 		return err_make(err, ENOMEM, "linux.seccomp");

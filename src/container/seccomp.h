@@ -24,6 +24,8 @@ int ct_seccomp_prepare_root(const char *root, json_t *linux_seccomp, struct ct_s
 			    struct err **err);
 /* Child, right before execve; does not allocate.  s == NULL is a no-op. */
 int ct_seccomp_load(struct ct_seccomp *s, struct err **err);
+/* Load libseccomp (dlopen'd on first use, seccomp-lib.c); ct_seccomp_prepare() does. */
+int ct_seccomp_lib_load(struct err **err);
 void ct_seccomp_free(struct ct_seccomp *s);
 /* Whether prepare found the program in the cache (for tests and --debug). */
 bool ct_seccomp_from_cache(const struct ct_seccomp *s);

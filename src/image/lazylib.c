@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * libcurl and libarchive, loaded with dlopen(3) the first time the image
- * code needs them.  The same binary is the OCI runtime, which engines exec
- * several times per container: linking the two libraries (and the ~40
- * libraries they pull in) costs every exec ~12 ms of dynamic loading here,
+ * libcurl and libarchive, loaded with dlopen(3) (src/lib/lazylib.c) the first
+ * time the image code needs them; libcrypto is src/lib/crypto.c's.  The same
+ * binary is the OCI runtime, which engines exec several times per container: linking the two
+ * libraries (and the ~40 libraries they pull in) costs every exec ~12 ms of dynamic loading here,
  * against ~1 ms without them.
  *
  * Each function the image code calls is defined below with the library's
@@ -12,12 +12,9 @@
  * without it (a bug) aborts.
  */
 #define CURL_DISABLE_TYPECHECK 1
-#include <dlfcn.h>
 #include <errno.h>
-#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 
 #include <archive.h>
 #include <archive_entry.h>
@@ -25,6 +22,7 @@
 
 #include "cleanup.h"
 #include "image.h"
+#include "lazylib.h"
 
 /* X(return type, name, (parameters), (arguments)); V(...) for void functions. */
 #define CURL_FUNCS(X, V)                                                                          \
@@ -105,106 +103,42 @@
 
 #define ARCHIVE_FUNCS(X, V) ENTRY_FUNCS(X, V) READ_FUNCS(X, V) WRITE_FUNCS(X, V)
 
-#define MEMBER(ret, name, params, args) ret(*name) params;
-#define VMEMBER(name, params, args)	MEMBER(void, name, params, args)
-#define SYMBOL(ret, name, params, args) {#name, (void **)&fns.name},
-#define VSYMBOL(name, params, args)	SYMBOL(void, name, params, args)
-
 static struct {
-	CURL_FUNCS(MEMBER, VMEMBER)
-	ARCHIVE_FUNCS(MEMBER, VMEMBER)
+	CURL_FUNCS(LAZYLIB_MEMBER, LAZYLIB_VMEMBER)
+	ARCHIVE_FUNCS(LAZYLIB_MEMBER, LAZYLIB_VMEMBER)
 	/* The variadic ones, forwarded by hand below. */
 	CURLcode (*curl_easy_setopt)(CURL *c, CURLoption o, ...);
 	CURLcode (*curl_easy_getinfo)(CURL *c, CURLINFO i, ...);
 	void (*archive_set_error)(struct archive *a, int e, const char *fmt, ...);
 } fns;
 
-struct symbol {
-	const char *name;
-	void **slot;
+static const struct lazylib_symbol curl_symbols[] = {
+    CURL_FUNCS(LAZYLIB_SYMBOL, LAZYLIB_VSYMBOL) LAZYLIB_SYMBOL(, curl_easy_setopt, , )
+	LAZYLIB_SYMBOL(, curl_easy_getinfo, , )};
+static const struct lazylib_symbol archive_symbols[] = {
+    ARCHIVE_FUNCS(LAZYLIB_SYMBOL, LAZYLIB_VSYMBOL) LAZYLIB_SYMBOL(, archive_set_error, , )};
+
+static struct lazylib libs[] = {
+    [IMG_LIB_CURL] = LAZYLIB_INIT("libcurl.so.4", curl_symbols),
+    [IMG_LIB_ARCHIVE] = LAZYLIB_INIT("libarchive.so.13", archive_symbols),
 };
-
-static const struct symbol curl_symbols[] = {
-    CURL_FUNCS(SYMBOL, VSYMBOL) SYMBOL(, curl_easy_setopt, , ) SYMBOL(, curl_easy_getinfo, , )};
-static const struct symbol archive_symbols[] = {ARCHIVE_FUNCS(SYMBOL, VSYMBOL)
-						    SYMBOL(, archive_set_error, , )};
-
-struct lib {
-	const char *soname;
-	const struct symbol *symbols;
-	size_t n;
-	pthread_once_t once;
-	char error[256];
-};
-
-static struct lib libs[] = {
-    [IMG_LIB_CURL] = {"libcurl.so.4", curl_symbols, ARRAY_SIZE(curl_symbols), PTHREAD_ONCE_INIT},
-    [IMG_LIB_ARCHIVE] = {"libarchive.so.13", archive_symbols, ARRAY_SIZE(archive_symbols),
-			 PTHREAD_ONCE_INIT},
-};
-
-static void load(struct lib *l)
-{
-	void *h = dlopen(l->soname, RTLD_NOW | RTLD_LOCAL);
-
-	if (!h) {
-		snprintf(l->error, sizeof(l->error), "%s", dlerror());
-		return;
-	}
-	for (size_t i = 0; i < l->n; i++) {
-		*l->symbols[i].slot = dlsym(h, l->symbols[i].name);
-		if (!*l->symbols[i].slot) {
-			snprintf(l->error, sizeof(l->error), "%s: no symbol `%s`", l->soname,
-				 l->symbols[i].name);
-			return;
-		}
-	}
-}
-
-static void load_curl(void)
-{
-	load(&libs[IMG_LIB_CURL]);
-}
-
-static void load_archive(void)
-{
-	load(&libs[IMG_LIB_ARCHIVE]);
-}
 
 int img_lazylib_load(enum img_lib lib, struct err **err)
 {
-	struct lib *l = &libs[lib];
-
-	pthread_once(&l->once, lib == IMG_LIB_CURL ? load_curl : load_archive);
-	if (l->error[0])
-		return err_make(err, ENOENT, "cannot load %s: %s", l->soname, l->error);
-	return 0;
+	return lazylib_load(&libs[lib], err);
 }
 
 static void need(enum img_lib lib)
 {
-	if (img_lazylib_load(lib, NULL) < 0) {
-		fprintf(stderr, "isola: cannot load %s: %s\n", libs[lib].soname, libs[lib].error);
-		abort();
-	}
+	lazylib_need(&libs[lib]);
 }
 
-#define STUB(lib, ret, name, params, args) \
-	ret name params                    \
-	{                                  \
-		need(lib);                 \
-		return fns.name args;      \
-	}
-#define VSTUB(lib, name, params, args) \
-	void name params               \
-	{                              \
-		need(lib);             \
-		fns.name args;         \
-	}
-#define CURL_STUB(ret, name, params, args)    STUB(IMG_LIB_CURL, ret, name, params, args)
-#define CURL_VSTUB(name, params, args)	      VSTUB(IMG_LIB_CURL, name, params, args)
-#define ARCHIVE_STUB(ret, name, params, args) STUB(IMG_LIB_ARCHIVE, ret, name, params, args)
-#define ARCHIVE_VSTUB(name, params, args)     VSTUB(IMG_LIB_ARCHIVE, name, params, args)
+#define CURL_STUB(ret, name, params, args) \
+	LAZYLIB_STUB(&libs[IMG_LIB_CURL], ret, name, params, args)
+#define CURL_VSTUB(name, params, args) LAZYLIB_VSTUB(&libs[IMG_LIB_CURL], name, params, args)
+#define ARCHIVE_STUB(ret, name, params, args) \
+	LAZYLIB_STUB(&libs[IMG_LIB_ARCHIVE], ret, name, params, args)
+#define ARCHIVE_VSTUB(name, params, args) LAZYLIB_VSTUB(&libs[IMG_LIB_ARCHIVE], name, params, args)
 
 CURL_FUNCS(CURL_STUB, CURL_VSTUB)
 ARCHIVE_FUNCS(ARCHIVE_STUB, ARCHIVE_VSTUB)

@@ -17,6 +17,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "crypto.h"
 #include "fdutil.h"
 #include "image.h"
 #include "jsonutil.h"
@@ -78,6 +79,10 @@ static int store_open(const char *path, int lock, struct img_store **ret, struct
 	struct img_store *s;
 	int r;
 
+	/* Every blob is checked against its sha256: libcrypto now, or a clear error. */
+	r = crypto_load(err);
+	if (r < 0)
+		return err_wrap(err, "store");
 	r = mkdir_p(path, 0700, err);
 	if (r < 0)
 		return err_wrap(err, "store");

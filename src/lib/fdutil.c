@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -418,4 +419,41 @@ int mount_point_of(const char *path, char *ret, size_t size, struct err **err)
 		}
 	}
 	return 0;
+}
+
+void close_async(int fd)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	char byte = 0;
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = u.buf,
+	    .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	int sv[2], fds[2];
+
+	if (fd < 0)
+		return;
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		close(fd);
+		return;
+	}
+	/* sv[1] and fd, queued on sv[1] itself: once both ends are closed, only the cycle holds
+	 * them. */
+	fds[0] = sv[1];
+	fds[1] = fd;
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	(void)!sendmsg(sv[0], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	close(sv[0]);
+	close(sv[1]);
+	close(fd);
 }

@@ -20,6 +20,16 @@ int mkdir_p(const char *path, mode_t mode, struct err **err);
 /* Remove a tree without crossing into other file systems (never follows mounts). */
 int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
+/*
+ * Close fd without waiting for its file's release: for a file whose last
+ * close is slow (a KVM VM fd: ~15 ms of irqchip and PIT teardown), so that
+ * the process can report and exit at once.  The file goes in flight on a
+ * unix socket that then holds only itself; the kernel's unix garbage
+ * collector frees that cycle from a worker thread, releasing the file there.
+ * Where that fails (fd limits), or on a kernel whose collector runs in the
+ * closing task, it costs what close() costs.  fd is closed here either way.
+ */
+void close_async(int fd);
 /* Close every fd >= first (close_range(2) where available). */
 void close_fds_from(int first);
 /* The mount point holding @path (absolute): longest match in /proc/self/mountinfo. */

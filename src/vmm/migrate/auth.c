@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "migrate-internal.h"
 
 int mig_key_load(const char *path, struct mig_key *ret, struct err **err)
@@ -29,9 +30,15 @@ int mig_key_load(const char *path, struct mig_key *ret, struct err **err)
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
 	struct stat st;
 	ssize_t n;
+	int r;
 
+	ret->len = 0; /* mig_key_wipe() skips a key that was never read */
 	if (fd < 0)
 		return err_make(err, errno, "--key-file `%s`", path);
+	/* libcrypto (dlopen'd) seals the stream: load it now, or say why not. */
+	r = crypto_load(err);
+	if (r < 0)
+		return err_wrap(err, "--key-file `%s`", path);
 	if (fstat(fd, &st) < 0)
 		return err_make(err, errno, "--key-file `%s`", path);
 	if (!S_ISREG(st.st_mode))
@@ -57,7 +64,8 @@ int mig_key_load(const char *path, struct mig_key *ret, struct err **err)
 
 void mig_key_wipe(struct mig_key *k)
 {
-	if (k)
+	/* len 0: nothing was read (and libcrypto, loaded first, may be absent) */
+	if (k && k->len)
 		OPENSSL_cleanse(k, sizeof(*k));
 }
 
@@ -104,9 +112,12 @@ int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err)
 {
 	uint8_t key[MIG_SESSION_KEY];
-	bool ok = derive(k, label, ns, nd, key);
+	bool ok;
 
 	*m = (struct mig_mac){0};
+	if (crypto_load(err) < 0)
+		return err_wrap(err, "AES-256-GCM");
+	ok = derive(k, label, ns, nd, key);
 	m->ctx = ok ? EVP_CIPHER_CTX_new() : NULL;
 	m->dec = m->ctx ? EVP_CIPHER_CTX_new() : NULL;
 	ok = m->dec && EVP_EncryptInit_ex(m->ctx, EVP_aes_256_gcm(), NULL, key, NULL) &&
@@ -121,8 +132,11 @@ int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 
 void mig_mac_free(struct mig_mac *m)
 {
-	EVP_CIPHER_CTX_free(m->ctx);
-	EVP_CIPHER_CTX_free(m->dec);
+	/* An untagged stream never set them up: no libcrypto to load for that. */
+	if (m->ctx)
+		EVP_CIPHER_CTX_free(m->ctx);
+	if (m->dec)
+		EVP_CIPHER_CTX_free(m->dec);
 	free(m->scratch);
 	*m = (struct mig_mac){0};
 }

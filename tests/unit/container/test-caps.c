@@ -101,9 +101,45 @@ static void test_apply(void)
 	       "child sees CapBnd/CapEff/CapPrm/CapAmb as set, NET_RAW gone");
 }
 
+/* libcap's names: every capability up to CAP_LAST_CAP, any case, "CAP_" required. */
+static void test_names(void)
+{
+	_cleanup_json_ json_t *known = ct_caps_known();
+	_cleanup_json_ json_t *lower = load("{\"bounding\":[\"cap_checkpoint_restore\","
+					    "\"Cap_Bpf\",\"CAP_CHOWN\"]}");
+	_cleanup_json_ json_t *noprefix = load("{\"bounding\":[\"chown\"]}");
+	_cleanup_json_ json_t *number = load("{\"bounding\":[\"12\"]}");
+	struct err *err = NULL;
+	struct ct_caps c;
+	bool all = known != NULL;
+
+	for (size_t i = 0; known && i < json_array_size(known); i++) {
+		char buf[128];
+		_cleanup_json_ json_t *one = NULL;
+
+		snprintf(buf, sizeof(buf), "{\"bounding\":[\"%s\"]}",
+			 json_string_value(json_array_get(known, i)));
+		one = load(buf);
+		all = all && ct_caps_parse(one, "p", &c, &err) == 0 && c.bounding == 1ULL << i;
+		err_free(&err);
+	}
+	ok(all && json_array_size(known) > CAP_SYS_ADMIN,
+	   "every known name (0..%zu) parses to its own number", json_array_size(known) - 1);
+	ok(streq(json_string_value(json_array_get(known, CAP_SYS_ADMIN)), "CAP_SYS_ADMIN"),
+	   "CAP_SYS_ADMIN is number 21");
+	is_int(ct_caps_parse(lower, "p", &c, &err), 0, "names in any case");
+	ok(c.bounding == ((1ULL << CAP_CHECKPOINT_RESTORE) | (1ULL << CAP_BPF) | 1ULL),
+	   "lower-case names give their numbers");
+	ok(ct_caps_parse(noprefix, "p", &c, &err) < 0, "a name without CAP_ fails");
+	err_free(&err);
+	ok(ct_caps_parse(number, "p", &c, &err) < 0, "a number is not a name");
+	err_free(&err);
+}
+
 int main(void)
 {
 	test_parse();
+	test_names();
 	test_apply();
 	return tap_done();
 }

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,9 +14,11 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "crypto.h"
 #include "err.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "lazylib.h"
 #include "parse.h"
 #include "strv.h"
 #include "tap.h"
@@ -261,6 +264,92 @@ static void test_strv(void)
 	ok(streq(v[1], "b") && v[2] == NULL, "strv terminated");
 }
 
+/*
+ * close_async(): the fd is gone from this process at once and its file is
+ * released (the pipe's reader sees EOF) soon after, for 50 files in a row:
+ * nothing stays in flight on the sockets it uses.
+ */
+static void test_close_async(void)
+{
+	int n_closed = 0, n_released = 0;
+
+	for (int i = 0; i < 50; i++) {
+		struct pollfd p = {.events = POLLIN};
+		int fds[2];
+
+		if (pipe2(fds, O_CLOEXEC) < 0)
+			break;
+		close_async(fds[1]);
+		n_closed += fcntl(fds[1], F_GETFD) < 0 && errno == EBADF;
+		p.fd = fds[0];
+		/* Bounded: the kernel's collector runs within milliseconds. */
+		n_released += poll(&p, 1, 10000) == 1 && (p.revents & POLLHUP);
+		close(fds[0]);
+	}
+	is_int(n_closed, 50, "close_async closes the fd in this process");
+	is_int(n_released, 50, "close_async releases the file (the reader sees EOF)");
+	close_async(-1); /* no-op */
+}
+
+static bool maps_libcrypto(void)
+{
+	_cleanup_free_ char *maps = NULL;
+	size_t len = 0;
+	struct err *err = NULL;
+
+	if (read_file_at(AT_FDCWD, "/proc/self/maps", 1 << 24, &maps, &len, &err) < 0) {
+		err_free(&err);
+		return false;
+	}
+	return strstr(maps, "libcrypto.so") != NULL;
+}
+
+/* sha256 through libcrypto, dlopen'd by the first digest (FIPS 180-4 examples). */
+static void test_sha256(void)
+{
+	static const struct {
+		const char *in, *want;
+	} v[] = {
+	    {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+	    {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+	};
+	const void *bufs[2] = {"ab", "c"};
+	size_t lens[2] = {2, 1};
+	struct err *err = NULL;
+	char got[65];
+
+	ok(!maps_libcrypto(), "libcrypto is not mapped before the first digest");
+	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
+		size_t n = strlen(v[i].in);
+
+		is_int(crypto_sha256_hex((const void *const[]){v[i].in}, &n, 1, got, &err), 0,
+		       "sha256(\"%s\")", v[i].in);
+		ok(streq(got, v[i].want), "sha256(\"%s\") value", v[i].in);
+	}
+	is_int(crypto_sha256_hex(bufs, lens, 2, got, &err), 0, "sha256 of two pieces");
+	ok(streq(got, v[1].want), "pieces hash as their concatenation");
+	ok(maps_libcrypto(), "libcrypto is mapped after it");
+}
+
+/* A library that cannot be loaded is an error naming it, every time (no fallback). */
+static void test_lazylib_missing(void)
+{
+	static void *slot;
+	static const struct lazylib_symbol syms[] = {{"nothing", &slot}};
+	static struct lazylib lib = LAZYLIB_INIT("libisola-no-such-library.so.0", syms);
+	struct err *err = NULL;
+
+	for (int i = 0; i < 2; i++) {
+		ok(lazylib_load(&lib, &err) == -ENOENT && err &&
+		       strstr(err->msg, "cannot load libisola-no-such-library.so.0"),
+		   "a missing library is an error naming it (call %d): %s", i + 1,
+		   err ? err->msg : "");
+		err_free(&err);
+	}
+}
+
 int main(void)
 {
 	test_err();
@@ -270,5 +359,8 @@ int main(void)
 	test_rm_deep();
 	test_rm_mount();
 	test_strv();
+	test_close_async();
+	test_sha256();
+	test_lazylib_missing();
 	return tap_done();
 }

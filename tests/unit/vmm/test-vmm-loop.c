@@ -65,6 +65,13 @@ int main(void)
 	}
 	is_int(bad, 0, "200 VMs exited with their debug-exit value 5");
 	is_int(count_dir("/proc/self/fd"), fds, "no fd leaked");
+	/*
+	 * KVM's per-VM worker (kvm-nx-lpage-recovery) is a thread of this
+	 * process until the VM is freed, which close_async() leaves to a kernel
+	 * worker: wait for them all to go, bounded.
+	 */
+	for (int i = 0; i < 3000 && count_dir("/proc/self/task") != threads; i++)
+		usleep(10000);
 	is_int(count_dir("/proc/self/task"), threads, "no thread left");
 	vmm_config_free(&cfg);
 	unlink(path);

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * A shared library loaded with dlopen(3) the first time it is needed, so that
+ * the processes of this binary that do not use it (the VMM, `isola state`, a
+ * container without a seccomp filter) neither map nor relocate it.
+ *
+ * The user compiles against the library's own header and defines each
+ * function it calls with the library's prototype, forwarding to the loaded
+ * symbol (LAZYLIB_STUB).  lazylib_load() reports a missing library or symbol
+ * as an error; a stub reached before a successful load (a bug) aborts.
+ */
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+
+struct lazylib_symbol {
+	const char *name;
+	void **slot;
+};
+
+struct lazylib {
+	const char *soname;
+	const struct lazylib_symbol *symbols;
+	size_t n;
+	/* Private. */
+	pthread_mutex_t lock;
+	bool tried;
+	char error[256];
+};
+
+#define LAZYLIB_INIT(so, syms)                                                            \
+	{                                                                                 \
+		.soname = (so), .symbols = (syms), .n = sizeof(syms) / sizeof((syms)[0]), \
+		.lock = PTHREAD_MUTEX_INITIALIZER                                         \
+	}
+
+/* Load l now (once per process); an error names the library when it cannot be. */
+int lazylib_load(struct lazylib *l, struct err **err);
+/* For the stubs: load l or abort with a message on stderr. */
+void lazylib_need(struct lazylib *l);
+
+/*
+ * Tables of functions: X(return type, name, (parameters), (arguments)), V(...)
+ * for the void ones.  LAZYLIB_MEMBER declares the pointer in a struct `fns`,
+ * LAZYLIB_SYMBOL its entry in a struct lazylib_symbol array.
+ */
+#define LAZYLIB_MEMBER(ret, name, params, args) ret(*name) params;
+#define LAZYLIB_VMEMBER(name, params, args)	LAZYLIB_MEMBER(void, name, params, args)
+#define LAZYLIB_SYMBOL(ret, name, params, args) {#name, (void **)&fns.name},
+#define LAZYLIB_VSYMBOL(name, params, args)	LAZYLIB_SYMBOL(void, name, params, args)
+#define LAZYLIB_STUB(lib, ret, name, params, args) \
+	ret name params                            \
+	{                                          \
+		lazylib_need(lib);                 \
+		return fns.name args;              \
+	}
+#define LAZYLIB_VSTUB(lib, name, params, args) \
+	void name params                       \
+	{                                      \
+		lazylib_need(lib);             \
+		fns.name args;                 \
+	}
