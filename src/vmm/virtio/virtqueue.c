@@ -193,7 +193,8 @@ void virtq_unpop(struct virtq *vq)
 /* The device area (used ring, flags, avail_event) was written: for live migration. */
 static void mark_used(const struct virtq *vq)
 {
-	guest_mem_mark(vq->mem, vq->used, 6u + 8u * vq->size + 2u);
+	if (vq->mem && vq->used)
+		guest_mem_mark(vq->mem, vq->used, 6u + 8u * vq->size + 2u);
 }
 
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
