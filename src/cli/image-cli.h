@@ -55,3 +55,14 @@ extern const struct cli_opt cmd_image_run_opts[];
 int image_cli_open_store(const char *opt, struct img_store **ret);
 /* For readers (images, inspect, save, export, run): the store lock shared. */
 int image_cli_open_store_shared(const char *opt, struct img_store **ret);
+
+/* run --vm: the container in a micro-VM (cmd-image-run-vm.c, docs/vm-containers.md). */
+struct image_vm_opts {
+	const char *kernel;  /* NULL: $ISOLA_VM_KERNEL, else ISOLA_VM_KERNEL_DEFAULT */
+	const char *modules; /* the kernel's lib/modules/VER (NULL: beside the kernel) */
+	uint64_t memory;     /* bytes, 0: 256M */
+	unsigned cpus;	     /* 0: 1 */
+	bool interactive;    /* relay our stdin */
+};
+/* Run the bundle's process in a VM; its exit status, or EXIT_ISOLA (message printed). */
+int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo);

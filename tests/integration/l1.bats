@@ -134,6 +134,34 @@ l1_check() {
 	l1_check poweroff
 }
 
+@test "l1: run --vm --rm IMAGE echo hi prints hi (a container in a micro-VM)" {
+	l1_check vmct-echo
+}
+
+@test "l1: run --vm passes the exit code through (sh -c 'exit 7' -> 7) and keeps stderr apart" {
+	l1_check vmct-exit
+}
+
+@test "l1: run --vm: uname -r is the guest's kernel, not L1's" {
+	l1_check vmct-kernel
+}
+
+@test "l1: run --vm: L1's processes and files are not visible in the VM" {
+	l1_check vmct-isolation
+}
+
+@test "l1: run --vm -i: stdin reaches the process in the VM, then EOF" {
+	l1_check vmct-stdin
+}
+
+@test "l1: run --vm: SIGTERM to isola reaches the process in the VM, status 143 comes back" {
+	l1_check vmct-signal
+}
+
+@test "l1: run --vm: 5 runs leave no VMM, socket dir, bundle, mount or extra disk image" {
+	l1_check vmct-clean
+}
+
 @test "l1: the bed finished inside its time budget" {
 	grep -q '^1\.\.0 # SKIP' "$L1_OUT/run.out" && skip "SKIP: $(sed -n 's/^1\.\.0 # SKIP //p' "$L1_OUT/run.out")"
 	grep -q '^# L1-DONE' "$L1_OUT/run.out" || {

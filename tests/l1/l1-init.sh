@@ -20,8 +20,8 @@ if [ ! -c /dev/kvm ]; then
 	reboot -f
 fi
 export ISOLA_BIN=/bin/isola L2DIR=/l2 W=/tmp/l1w L1_TESTS_FILE=/l1-tests.sh
-if [ "${l1mode:-}" = bench ]; then
-	. /l1-bench.sh
+if [ "${l1mode:-}" = bench ] || [ "${l1mode:-}" = vmct-bench ]; then
+	if [ "$l1mode" = bench ]; then . /l1-bench.sh; else . /l1-vmct-bench.sh; fi
 	echo "# L1-DONE"
 	reboot -f
 fi

@@ -10,7 +10,8 @@ BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
-balloon serial snapshot migrate-refused smp2 smp4 poweroff"
+balloon serial snapshot migrate-refused smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
+vmct-isolation vmct-stdin vmct-signal vmct-clean"
 
 log() { echo "$*" >&2; }
 
@@ -297,6 +298,105 @@ t_poweroff() {
 	# shellcheck disable=SC2046
 	vm "$W/out" $(linux) --cmdline "$BASE l2=poweroff"
 	has "$W/out" L2-USERSPACE-UP && has "$W/out" "sleep state S5" && [ "$RC" = 0 ]
+}
+
+# VM containers: isola run --vm with the generic kernel and a busybox image
+# (tests/l1/run.sh build_vmct), in a copy of the store under $W.
+VMCT_KVER=$(ls "$L2DIR/vmct/lib/modules" 2>/dev/null)
+VMCT_ARGS="--vm-kernel $L2DIR/vmlinuz --vm-modules $L2DIR/vmct/lib/modules/$VMCT_KVER"
+
+vmct_run() { # ARGS...: isola run --vm --rm with the bed's kernel and store
+	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store timeout "$l1timeout" "$ISOLA_BIN" run --vm --rm $VMCT_ARGS "$@"
+}
+
+vmct() { # OUT ARGS...: stdin from $VMCT_IN (default /dev/null), stdout to OUT, stderr to OUT.err; sets RC
+	local out=$1
+	shift
+	RC=0
+	vmct_run "$@" <"${VMCT_IN:-/dev/null}" >"$out" 2>"$out.err" || RC=$?
+	log "isola run --vm $*: status $RC; stderr: $(cat "$out.err")"
+}
+
+t_vmct_echo() {
+	vmct "$W/out" localhost/bb:1 echo hi
+	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = hi ]
+}
+
+t_vmct_exit() {
+	vmct "$W/out" localhost/bb:1 sh -c 'echo to-stderr >&2; exit 7'
+	[ "$RC" = 7 ] && has "$W/out.err" to-stderr && hasnt "$W/out" to-stderr
+}
+
+# The process runs on the guest's kernel (generic), not L1's (cloud).
+t_vmct_kernel() {
+	local want
+	want=$VMCT_KVER
+	vmct "$W/out" localhost/bb:1 uname -r
+	log "guest $(cat "$W/out"), L1 $(uname -r), want $want"
+	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$want" ] && [ "$want" != "$(uname -r)" ]
+}
+
+# L1's processes and files are not in the VM: a marker process and file in L1
+# cannot be seen, and the VM's user processes (not [kernel threads]) are the
+# agent and the command's few.
+t_vmct_isolation() {
+	local mark=l1-marker-$$ pid
+	sleep 987654 &
+	pid=$!
+	echo "$mark" >"/tmp/$mark"
+	vmct "$W/out" localhost/bb:1 sh -c "ps; cat /tmp/$mark || echo NO-FILE; echo NPROC \$(ps | grep -vc '\\[')"
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	rm -f "/tmp/$mark"
+	[ "$RC" = 0 ] && hasnt "$W/out" 987654 && has "$W/out" NO-FILE && hasnt "$W/out" "^$mark" &&
+		[ "$(field "$W/out" NPROC)" -lt 10 ]
+}
+
+# -i: stdin reaches the process, and its end is the process's EOF.
+t_vmct_stdin() {
+	printf 'line one\nline two\n' >"$W/in"
+	VMCT_IN=$W/in vmct "$W/out" -i localhost/bb:1 sh -c 'cat; echo END'
+	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$(printf 'line one\nline two\nEND')" ]
+}
+
+# SIGTERM to isola reaches the process in the VM; its status comes back (128 + 15).
+t_vmct_signal() {
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# A simple command, so that $! is isola itself (the test's watchdog bounds it).
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" 2>"$W/out.err" &
+	local pid=$!
+	[ "$(cat /proc/$pid/comm 2>/dev/null)" = isola ] || log "pid $pid is $(cat /proc/$pid/comm)"
+	wait_for "$W/out" STARTED || {
+		kill -KILL "$pid"
+		wait "$pid"
+		return 1
+	}
+	kill -TERM "$pid"
+	RC=0
+	wait "$pid" || RC=$?
+	log "status after SIGTERM: $RC; stderr: $(cat "$W/out.err")"
+	[ "$RC" = 143 ]
+}
+
+# Five runs leave no VMM process, socket dir, bundle, mount or stray disk image.
+t_vmct_clean() {
+	local i
+	for i in 1 2 3 4 5; do
+		vmct "$W/out$i" localhost/bb:1 true
+		[ "$RC" = 0 ] || return 1
+	done
+	local left
+	left=$(ps -o args 2>/dev/null | grep '[v]m run' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && return 1; }
+	! ls -d /tmp/isola-vmct-* 2>/dev/null || { log "socket dirs left" && return 1; }
+	[ -z "$(ls "$W/store/containers")" ] || { log "bundles left" && return 1; }
+	! grep -q "$W/store" /proc/mounts || { log "mounts left" && return 1; }
+	ls -l "$W/store/vm" >&2
+	[ "$(ls "$W/store/vm" | wc -l)" = 2 ]
 }
 
 # l1_main "NAME...": run the named tests (all when empty), print TAP.

@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# l1-vmct.sh [RUNS [KINDS]]: the start-up of a container in a micro-VM, inside
+# the emulated L1 of tests/l1/run.sh (tests/l1/l1-vmct-bench.sh): `isola run
+# --vm --rm IMAGE true` (vm) against `isola run --rm IMAGE true` (plain), and
+# the same kernel + agent initramfs + root disk booted by `isola vm run`
+# (isola) and by QEMU -M microvm,pcie=on -enable-kvm (qemu), paired runs in
+# rotating order.  Prints the median wall time of each and the ratios.
+# Everything runs under TCG: only the ratios mean anything.
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+runs=${1:-5}
+kinds=${2:-vm,plain,isola,qemu} # comma-separated
+out=$(mktemp -d /tmp/isola-l1-vmct.XXXXXX)
+trap 'rm -rf --one-file-system "$out"' EXIT
+
+L1_MODE=vmct-bench L1_RUNS=$runs L1_OUT=$out L1_APPEND="l1kinds=$kinds" \
+	L1_TIMEOUT=${L1_TIMEOUT:-3000} "$top/tests/l1/run.sh" >"$out/run" 2>&1 || {
+	cat "$out/run"
+	exit 1
+}
+grep '^#' "$out/run" | grep -v L1-DONE || true
+
+median() { sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]; else print "-"}'; }
+col() { awk -v k="$1" '$1 == "BENCH" && $2 == k && $5 == 0 {print $4}' "$out/run" | median; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
+
+printf '%-6s %10s %6s\n' kind median_ms ok
+for k in ${kinds//,/ }; do
+	printf '%-6s %10s %6s\n' "$k" "$(col "$k")" \
+		"$(awk -v k="$k" '$1 == "BENCH" && $2 == k && $5 == 0' "$out/run" | wc -l)/$runs"
+done
+echo "vm/plain (the price of the VM boundary): $(ratio "$(col vm)" "$(col plain)")x"
+echo "isola/qemu (same kernel, agent, disk; VM boot to exit): $(ratio "$(col isola)" "$(col qemu)")x"
+echo "vm/qemu (run --vm end to end vs QEMU's boot alone): $(ratio "$(col vm)" "$(col qemu)")x"

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * isola run --vm [--vm-kernel FILE] [--vm-modules DIR] [--cpus N] [--memory SIZE] IMAGE [CMD...]
+ *
+ * The bundle run IMAGE made (config.json, the overlay rootfs) runs inside a
+ * micro-VM instead (docs/vm-containers.md): the rootfs becomes a cached ext4
+ * disk, isola-agent and the kernel's modules a cached initramfs, and
+ * src/vmct boots `isola vm run` with both and relays the process's stdio.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fdutil.h"
+#include "image-cli.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "strv.h"
+#include "vmct.h"
+
+#define VM_DEFAULT_MEMORY (256ull << 20)
+#define VM_MEMORY_MIN	  (64ull << 20)
+#define VM_BOOT_TIMEOUT	  600
+
+/* process.{args,env,cwd,user} of the bundle's config.json; strings point into *spec. */
+static int load_process(const char *bundle, json_t **spec, struct vmct_config *c, struct err **err)
+{
+	char p[PATH_MAX];
+	json_t *proc, *args, *env, *v;
+	json_int_t uid, gid;
+	size_t i;
+	int r;
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle);
+	r = json_load_file_capped(AT_FDCWD, p, 1u << 22, spec, err);
+	if (r < 0)
+		return r;
+	proc = json_object_get(*spec, "process");
+	args = json_object_get(proc, "args");
+	env = json_object_get(proc, "env");
+	if (!json_is_array(args) || json_array_size(args) == 0 ||
+	    json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX)
+		return err_make(err, 0, "`%s`: process.args missing, or too many args or env", p);
+	c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
+	c->env = calloc(json_array_size(env) + 1, sizeof(char *));
+	if (!c->argv || !c->env)
+		return err_make(err, ENOMEM, "config");
+	json_array_foreach (args, i, v)
+		if (!(c->argv[i] = (char *)json_string_value(v)))
+			return err_make(err, 0, "`%s`: process.args[%zu] is not a string", p, i);
+	json_array_foreach (env, i, v)
+		if (!(c->env[i] = (char *)json_string_value(v)))
+			return err_make(err, 0, "`%s`: process.env[%zu] is not a string", p, i);
+	c->cwd = (char *)json_string_value(json_object_get(proc, "cwd"));
+	uid = json_integer_value(json_object_get(json_object_get(proc, "user"), "uid"));
+	gid = json_integer_value(json_object_get(json_object_get(proc, "user"), "gid"));
+	if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
+		return err_make(err, 0, "`%s`: process.user out of range", p);
+	c->uid = uid;
+	c->gid = gid;
+	c->tty = json_is_true(json_object_get(proc, "terminal"));
+	return 0;
+}
+
+/* The image's layer chain, hashed: the root disk's cache key. */
+static int layers_key(const char *bundle, char ret[33], struct err **err)
+{
+	_cleanup_json_ json_t *meta = NULL;
+	_cleanup_free_ char *text = NULL;
+	char p[PATH_MAX], digest[IMG_DIGEST_LEN + 1];
+	int r;
+
+	snprintf(p, sizeof(p), "%s/image.json", bundle);
+	r = json_load_file_capped(AT_FDCWD, p, 1u << 20, &meta, err);
+	if (r < 0)
+		return r;
+	text = json_dumps(json_object_get(meta, "layers"), JSON_COMPACT | JSON_ENCODE_ANY);
+	if (!text)
+		return err_make(err, 0, "`%s`: no layers", p);
+	img_sha256_digest(text, strlen(text), digest);
+	snprintf(ret, 33, "%.32s", img_digest_hex(digest));
+	return 0;
+}
+
+/* $ISOLA_AGENT, else isola-agent beside isola, in a build tree, or in libexecdir. */
+static char *find_agent(void)
+{
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	const char *env = getenv("ISOLA_AGENT");
+	const char *rel[] = {"isola-agent", "../vmct/isola-agent"};
+	char p[PATH_MAX], *slash;
+
+	if (env && *env)
+		return strdup(env);
+	for (size_t i = 0; self && i < ARRAY_SIZE(rel); i++) {
+		snprintf(p, sizeof(p), "%s", self);
+		slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		snprintf(slash + 1, sizeof(p) - (slash + 1 - p), "%s", rel[i]);
+		if (access(p, X_OK) == 0)
+			return strdup(p);
+	}
+	snprintf(p, sizeof(p), "%s/isola-agent", ISOLA_LIBEXECDIR);
+	return access(p, X_OK) == 0 ? strdup(p) : NULL;
+}
+
+static int find_kernel(const struct image_vm_opts *vo, const char **ret, struct err **err)
+{
+	const char *k = vo->kernel ? vo->kernel : getenv("ISOLA_VM_KERNEL");
+
+	if (!k || !*k)
+		k = ISOLA_VM_KERNEL_DEFAULT;
+	if (access(k, R_OK) < 0)
+		return err_make(err, errno,
+				"guest kernel `%s` (give --vm-kernel FILE or $ISOLA_VM_KERNEL: "
+				"a bzImage such as Debian's linux-image-cloud-amd64 unpacked "
+				"with dpkg-deb -x)",
+				k);
+	*ret = k;
+	return 0;
+}
+
+/* The initramfs and root disk, built on first use under <store>/vm. */
+static int vm_files(const char *store, const char *bundle, const struct image_vm_opts *vo,
+		    const char *kernel, char **ret_initrd, char **ret_disk, struct err **err)
+{
+	_cleanup_free_ char *agent = find_agent(), *moddir = NULL, *cache = NULL, *rootfs = NULL;
+	char key[33];
+	int r;
+
+	if (!agent)
+		return err_make(err, ENOENT, "isola-agent not found next to isola or in %s",
+				ISOLA_LIBEXECDIR);
+	if (vo->modules)
+		moddir = strdup(vo->modules);
+	else
+		moddir = vmct_moddir_for(kernel);
+	if (asprintf(&cache, "%s/vm", store) < 0 || asprintf(&rootfs, "%s/rootfs", bundle) < 0)
+		return err_make(err, ENOMEM, "paths");
+	r = vmct_initramfs_get(cache, agent, moddir, ret_initrd, err);
+	if (r >= 0)
+		r = layers_key(bundle, key, err);
+	if (r >= 0)
+		r = vmct_rootfs_get(cache, key, rootfs, ret_disk, err);
+	return r;
+}
+
+int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_json_ json_t *spec = NULL;
+	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = realpath("/proc/self/exe", NULL);
+	_cleanup_close_ int null = -1;
+	struct vmct_config proc = {};
+	struct vmct_run_opts o = {
+	    .vmm = self,
+	    .memory = vo->memory ? vo->memory : VM_DEFAULT_MEMORY,
+	    .cpus = vo->cpus ? vo->cpus : 1,
+	    .proc = &proc,
+	    .in_fd = vo->interactive ? STDIN_FILENO : -1,
+	    .out_fd = STDOUT_FILENO,
+	    .err_fd = STDERR_FILENO,
+	    .boot_timeout_s = VM_BOOT_TIMEOUT,
+	};
+	int r, status = EXIT_ISOLA;
+
+	if (o.memory < VM_MEMORY_MIN) {
+		log_error("run --vm: --memory %llu: at least 64M", (unsigned long long)o.memory);
+		return EXIT_ISOLA;
+	}
+	r = self ? 0 : err_make(&err, errno, "/proc/self/exe");
+	if (r >= 0)
+		r = load_process(bundle, &spec, &proc, &err);
+	if (r >= 0)
+		r = find_kernel(vo, &o.kernel, &err);
+	if (r >= 0)
+		r = vm_files(store, bundle, vo, o.kernel, &initrd, &disk, &err);
+	o.initrd = initrd;
+	o.disk = disk;
+	if (r >= 0)
+		r = vmct_run(&o, &status, &err);
+	free(proc.argv);
+	free(proc.env);
+	if (r < 0) {
+		cli_fail(&err);
+		return EXIT_ISOLA;
+	}
+	return status;
+}

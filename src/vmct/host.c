@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * One container process in a micro-VM, the host side.  A private directory
+ * holds the vsock socket the VMM connects to when the agent dials the host
+ * (<dir>/v.sock_VMCT_PORT, virtio/vsock.c) and the VM's console log.  The VMM
+ * is `isola vm run` as a child; we relay frames until the agent reports the
+ * exit status, then wait for the VMM (the agent powers the VM off) and remove
+ * the directory.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "vmct.h"
+
+#define CMDLINE	     "console=ttyS0 reboot=k panic=-1 quiet"
+#define STOP_WAIT_MS 30000
+#define CONSOLE_TAIL 2048
+
+struct host {
+	const struct vmct_run_opts *o;
+	char dir[64];
+	pid_t vmm;
+	int pidfd, listen_fd, conn, sigfd;
+	bool vmm_exited, got_exit;
+	int vmm_status, status;
+	char *agent_error;
+	uint8_t *buf;
+	size_t have;
+};
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int listen_at(struct host *h, struct err **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/v.sock_%u", h->dir, VMCT_PORT);
+	h->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (h->listen_fd < 0 || bind(h->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(h->listen_fd, 1) < 0)
+		return err_make(err, errno, "listen on `%s`", sa.sun_path);
+	return 0;
+}
+
+static int spawn_vmm(struct host *h, struct err **err)
+{
+	const struct vmct_run_opts *o = h->o;
+	char mem[32], cpus[16], disk[PATH_MAX + 8], vsock[128], console[96];
+	const char *argv[] = {o->vmm,	 "vm",
+			      "run",	 "--kernel",
+			      o->kernel, "--initrd",
+			      o->initrd, "--cmdline",
+			      CMDLINE,	 "--memory",
+			      mem,	 "--cpus",
+			      cpus,	 "--virtio-transport",
+			      "pci",	 "--disk",
+			      disk,	 "--vsock",
+			      vsock,	 NULL};
+
+	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)(o->memory >> 10));
+	snprintf(cpus, sizeof(cpus), "%u", o->cpus ? o->cpus : 1);
+	snprintf(disk, sizeof(disk), "%s,ro", o->disk);
+	snprintf(vsock, sizeof(vsock), "cid=3,uds=%s/v.sock", h->dir);
+	snprintf(console, sizeof(console), "%s/console.log", h->dir);
+	h->vmm = fork();
+	if (h->vmm < 0)
+		return err_make(err, errno, "fork");
+	if (h->vmm == 0) {
+		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		sigset_t none;
+
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Its own process group: a terminal's ^C reaches us, and we tell the guest. */
+		setpgid(0, 0);
+		/* And it does not outlive us, even when we are killed. */
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+			_exit(127);
+		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
+			_exit(127);
+		execv(o->vmm, (char **)argv);
+		dprintf(2, "exec `%s`: %s\n", o->vmm, strerror(errno));
+		_exit(127);
+	}
+	h->pidfd = syscall(SYS_pidfd_open, h->vmm, 0);
+	if (h->pidfd < 0)
+		return err_make(err, errno, "pidfd_open");
+	return 0;
+}
+
+static void reap_vmm(struct host *h)
+{
+	int st;
+
+	if (h->vmm_exited || h->vmm <= 0)
+		return;
+	if (waitpid(h->vmm, &st, WNOHANG) == h->vmm) {
+		h->vmm_exited = true;
+		h->vmm_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	}
+}
+
+static int send_frame(struct host *h, uint32_t type, const void *p, uint32_t n)
+{
+	uint8_t hdr[VMCT_HDR];
+
+	vmct_frame_header(hdr, type, n);
+	if (write_all(h->conn, hdr, sizeof(hdr)) < 0 || (n && write_all(h->conn, p, n) < 0))
+		return -errno;
+	return 0;
+}
+
+/* Wait for the agent to dial in (the VMM connects our socket), up to the boot timeout. */
+static int accept_agent(struct host *h, struct err **err)
+{
+	int64_t end =
+	    now_ms() + (int64_t)(h->o->boot_timeout_s ? h->o->boot_timeout_s : 600) * 1000;
+
+	while (h->conn < 0) {
+		struct pollfd p[3] = {{.fd = h->listen_fd, .events = POLLIN},
+				      {.fd = h->pidfd, .events = POLLIN},
+				      {.fd = h->sigfd, .events = POLLIN}};
+		int64_t left = end - now_ms();
+		int n;
+
+		if (left <= 0)
+			return err_make(err, ETIMEDOUT, "the VM's agent did not connect in %us",
+					h->o->boot_timeout_s);
+		n = poll(p, 3, left > INT_MAX ? INT_MAX : (int)left);
+		if (n < 0 && errno != EINTR)
+			return err_make(err, errno, "poll");
+		if (p[2].revents) {
+			struct signalfd_siginfo si = {};
+
+			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			/* Nothing runs yet to pass it to: stop the VM. */
+			return err_make(err, 0, "signal %u before the container started",
+					si.ssi_signo);
+		}
+		if (p[0].revents)
+			h->conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		else if (p[1].revents) {
+			reap_vmm(h);
+			return err_make(err, 0,
+					"the VM exited (status %d) before its agent connected",
+					h->vmm_status);
+		}
+	}
+	return 0;
+}
+
+static int send_config(struct host *h, struct err **err)
+{
+	_cleanup_free_ uint8_t *cfg = NULL;
+	uint32_t len;
+
+	cfg = vmct_config_encode(h->o->proc, &len);
+	if (!cfg)
+		return err_make(err, errno, "the process config");
+	if (send_frame(h, VMCT_CONFIG, cfg, len) < 0 ||
+	    (h->o->in_fd < 0 && send_frame(h, VMCT_STDIN, NULL, 0) < 0))
+		return err_make(err, errno, "send the config to the agent");
+	return 0;
+}
+
+/* One frame from the agent. */
+static void agent_frame(struct host *h, uint32_t type, const uint8_t *p, uint32_t n)
+{
+	switch (type) {
+	case VMCT_STDOUT:
+		write_all(h->o->out_fd, p, n);
+		break;
+	case VMCT_STDERR:
+		write_all(h->o->err_fd, p, n);
+		break;
+	case VMCT_EXIT:
+		if (n == 4) {
+			h->got_exit = true;
+			h->status = vmct_get_u32(p) & 0xff;
+		}
+		break;
+	case VMCT_ERROR:
+		free(h->agent_error);
+		h->agent_error = strndup((const char *)p, n > 1024 ? 1024 : n);
+		break;
+	default: /* HELLO, or a host-only type: ignored */
+		break;
+	}
+}
+
+/* Bytes from the agent; -1 when the connection ends (EOF, error, bad frame). */
+static int agent_input(struct host *h)
+{
+	ssize_t n = read(h->conn, h->buf + h->have, VMCT_HDR + VMCT_FRAME_MAX - h->have);
+	const uint8_t *p;
+	uint32_t type, len;
+	long f;
+
+	if (n < 0 && errno == EINTR)
+		return 0;
+	if (n <= 0)
+		return -1;
+	h->have += n;
+	while ((f = vmct_frame_next(h->buf, h->have, &type, &p, &len)) > 0) {
+		agent_frame(h, type, p, len);
+		memmove(h->buf, h->buf + f, h->have - f);
+		h->have -= f;
+	}
+	return f < 0 ? -1 : 0;
+}
+
+static void stdin_input(struct host *h, int *in)
+{
+	static uint8_t b[VMCT_DATA_MAX];
+	ssize_t n = read(*in, b, sizeof(b));
+
+	if (n < 0 && errno == EINTR)
+		return;
+	if (n <= 0) {
+		send_frame(h, VMCT_STDIN, NULL, 0);
+		*in = -1;
+		return;
+	}
+	send_frame(h, VMCT_STDIN, b, n);
+}
+
+static void signal_input(struct host *h)
+{
+	struct signalfd_siginfo si;
+	uint8_t b[4];
+
+	if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
+		return;
+	vmct_put_u32(b, si.ssi_signo);
+	send_frame(h, VMCT_SIGNAL, b, 4);
+}
+
+static void relay(struct host *h)
+{
+	int in = h->o->in_fd;
+
+	while (!h->got_exit) {
+		struct pollfd p[4] = {{.fd = h->conn, .events = POLLIN},
+				      {.fd = in, .events = POLLIN},
+				      {.fd = h->sigfd, .events = POLLIN},
+				      {.fd = h->pidfd, .events = POLLIN}};
+		int n = poll(p, 4, -1);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			break;
+		if (p[0].revents && agent_input(h) < 0)
+			break;
+		if (p[1].revents)
+			stdin_input(h, &in);
+		if (p[2].revents)
+			signal_input(h);
+		if (p[3].revents && !(p[0].revents & POLLIN))
+			break; /* the VMM is gone and nothing is left to read */
+	}
+}
+
+/* The VMM stops once the agent powers off; after STOP_WAIT_MS it is killed. */
+static void stop_vmm(struct host *h, bool kill_now)
+{
+	struct pollfd p = {.fd = h->pidfd, .events = POLLIN};
+	int st;
+
+	if (h->vmm <= 0 || h->vmm_exited)
+		return;
+	if (kill_now || poll(&p, 1, STOP_WAIT_MS) <= 0)
+		kill(h->vmm, SIGKILL);
+	while (waitpid(h->vmm, &st, 0) < 0 && errno == EINTR)
+		;
+	h->vmm_exited = true;
+	h->vmm_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* The end of the console, for an error message. */
+static char *console_tail(struct host *h)
+{
+	_cleanup_free_ char *buf = NULL;
+	char p[96];
+	size_t len = 0;
+
+	snprintf(p, sizeof(p), "%s/console.log", h->dir);
+	if (h->o->console_copy) {
+		_cleanup_free_ char *all = NULL;
+		size_t n = 0;
+
+		if (read_file_at(AT_FDCWD, p, 16u << 20, &all, &n, NULL) >= 0)
+			write_file_atomic_at(AT_FDCWD, h->o->console_copy, all, n, 0600, NULL);
+	}
+	if (read_file_at(AT_FDCWD, p, 16u << 20, &buf, &len, NULL) < 0 || len == 0)
+		return strdup("(no console output)");
+	return strdup(buf + (len > CONSOLE_TAIL ? len - CONSOLE_TAIL : 0));
+}
+
+static void host_cleanup(struct host *h)
+{
+	char p[128];
+
+	stop_vmm(h, true);
+	if (h->conn >= 0)
+		close(h->conn);
+	if (h->listen_fd >= 0)
+		close(h->listen_fd);
+	if (h->pidfd >= 0)
+		close(h->pidfd);
+	if (h->sigfd >= 0)
+		close(h->sigfd);
+	if (h->dir[0]) {
+		const char *const files[] = {"v.sock_1024", "v.sock", "console.log"};
+
+		for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+			snprintf(p, sizeof(p), "%s/%s", h->dir, files[i]);
+			unlink(p);
+		}
+		rmdir(h->dir);
+	}
+	free(h->agent_error);
+	free(h->buf);
+}
+
+static int start(struct host *h, sigset_t *mask, struct err **err)
+{
+	int r;
+
+	h->buf = malloc(VMCT_HDR + VMCT_FRAME_MAX);
+	if (!h->buf)
+		return err_make(err, ENOMEM, "buffer");
+	snprintf(h->dir, sizeof(h->dir), "/tmp/isola-vmct-XXXXXX");
+	if (!mkdtemp(h->dir)) {
+		h->dir[0] = '\0';
+		return err_make(err, errno, "mkdtemp");
+	}
+	h->sigfd = signalfd(-1, mask, SFD_CLOEXEC);
+	if (h->sigfd < 0)
+		return err_make(err, errno, "signalfd");
+	r = listen_at(h, err);
+	if (r >= 0)
+		r = spawn_vmm(h, err);
+	if (r >= 0)
+		r = accept_agent(h, err);
+	if (r >= 0)
+		r = send_config(h, err);
+	return r;
+}
+
+int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
+{
+	struct host h = {.o = o, .pidfd = -1, .listen_fd = -1, .conn = -1, .sigfd = -1};
+	sigset_t mask, old;
+	int r;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	r = start(&h, &mask, err);
+	if (r >= 0) {
+		relay(&h);
+		/* The agent waits for this close before it powers the VM off. */
+		close(h.conn);
+		h.conn = -1;
+		stop_vmm(&h, !h.got_exit);
+	}
+	if (r >= 0 && !h.got_exit) {
+		_cleanup_free_ char *tail = console_tail(&h);
+
+		if (h.agent_error)
+			r = err_make(err, 0, "in the VM: %s", h.agent_error);
+		else
+			r = err_make(err, 0,
+				     "the VM ended (status %d) without the container's exit "
+				     "status; its console ends with:\n%s",
+				     h.vmm_status, tail ? tail : "");
+	} else if (r < 0 && err && *err) {
+		_cleanup_free_ char *tail = console_tail(&h), *msg = strdup((*err)->msg);
+
+		err_free(err);
+		r = err_make(err, 0, "%s; the VM console ends with:\n%s", msg ? msg : "",
+			     tail ? tail : "");
+	}
+	host_cleanup(&h);
+	/*
+	 * A signal that came after the relay (while the VMM stopped) is still pending:
+	 * unblocked, it would kill us before the caller removes the bundle.  The VM is
+	 * gone already, so it is consumed here.
+	 */
+	while (sigtimedwait(&mask, NULL, &(struct timespec){0}) > 0)
+		;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (r >= 0)
+		*ret_status = h.status;
+	return r;
+}

@@ -1,0 +1,232 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* Frames and the process config of the host <-> isola-agent protocol (proto.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+void vmct_put_u32(uint8_t *p, uint32_t v)
+{
+	p[0] = v;
+	p[1] = v >> 8;
+	p[2] = v >> 16;
+	p[3] = v >> 24;
+}
+
+uint32_t vmct_get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len)
+{
+	vmct_put_u32(hdr, type);
+	vmct_put_u32(hdr + 4, len);
+}
+
+long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
+		     const uint8_t **ret_payload, uint32_t *ret_len)
+{
+	uint32_t type, n;
+
+	if (len < VMCT_HDR)
+		return 0;
+	type = vmct_get_u32(buf);
+	n = vmct_get_u32(buf + 4);
+	if (type == 0 || type > VMCT_TYPE_MAX)
+		return -EPROTO;
+	if (n > VMCT_FRAME_MAX)
+		return -EMSGSIZE;
+	if (len - VMCT_HDR < n)
+		return 0;
+	*ret_type = type;
+	*ret_payload = buf + VMCT_HDR;
+	*ret_len = n;
+	return VMCT_HDR + n;
+}
+
+/* Append "key=value\0" to *p (size *len, capacity cap). */
+static int put(char *out, size_t cap, size_t *len, const char *key, const char *val)
+{
+	size_t k = strlen(key), v = strlen(val);
+
+	if (*len + k + v + 2 > cap)
+		return -E2BIG;
+	if (out) {
+		memcpy(out + *len, key, k);
+		out[*len + k] = '=';
+		memcpy(out + *len + k + 1, val, v + 1);
+	}
+	*len += k + v + 2;
+	return 0;
+}
+
+static int encode(const struct vmct_config *c, char *out, size_t *len)
+{
+	char num[16];
+	int r = 0;
+
+	*len = 0;
+	for (size_t i = 0; c->argv && c->argv[i] && !r; i++)
+		r = i < VMCT_ARGS_MAX ? put(out, VMCT_FRAME_MAX, len, "arg", c->argv[i]) : -E2BIG;
+	for (size_t i = 0; c->env && c->env[i] && !r; i++)
+		r = i < VMCT_ARGS_MAX ? put(out, VMCT_FRAME_MAX, len, "env", c->env[i]) : -E2BIG;
+	if (!r)
+		r = put(out, VMCT_FRAME_MAX, len, "cwd", c->cwd ? c->cwd : "/");
+	snprintf(num, sizeof(num), "%u", c->uid);
+	if (!r)
+		r = put(out, VMCT_FRAME_MAX, len, "uid", num);
+	snprintf(num, sizeof(num), "%u", c->gid);
+	if (!r)
+		r = put(out, VMCT_FRAME_MAX, len, "gid", num);
+	if (!r)
+		r = put(out, VMCT_FRAME_MAX, len, "tty", c->tty ? "1" : "0");
+	return r;
+}
+
+uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len)
+{
+	size_t len;
+	char *out;
+
+	if (encode(c, NULL, &len) < 0) {
+		errno = E2BIG;
+		return NULL;
+	}
+	out = malloc(len ? len : 1);
+	if (!out)
+		return NULL;
+	encode(c, out, &len);
+	*ret_len = len;
+	return (uint8_t *)out;
+}
+
+/* A decimal u32 with no sign, no leading junk, no overflow. */
+static int parse_u32(const char *s, uint32_t *ret)
+{
+	uint64_t v = 0;
+
+	if (!*s || strlen(s) > 10)
+		return -EINVAL;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9')
+			return -EINVAL;
+		v = v * 10 + (*s - '0');
+	}
+	if (v > UINT32_MAX)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
+void vmct_config_free(struct vmct_config *c)
+{
+	free(c->argv);
+	free(c->env);
+	free(c->buf);
+	memset(c, 0, sizeof(*c));
+}
+
+struct parse_state {
+	size_t n_arg, n_env;
+	unsigned seen; /* bit per single key */
+};
+
+static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
+{
+	static const char *const single[] = {"cwd", "uid", "gid", "tty"};
+	char *val = strchr(e, '=');
+
+	if (!val)
+		return *why = "an entry without '='", -EINVAL;
+	*val++ = '\0';
+	if (!strcmp(e, "arg")) {
+		c->argv[st->n_arg++] = val;
+		return 0;
+	}
+	if (!strcmp(e, "env")) {
+		if (!strchr(val, '=') || val[0] == '=')
+			return *why = "an env entry that is not KEY=VALUE", -EINVAL;
+		c->env[st->n_env++] = val;
+		return 0;
+	}
+	for (unsigned i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+		if (strcmp(e, single[i]))
+			continue;
+		if (st->seen & (1u << i))
+			return *why = "a repeated key", -EINVAL;
+		st->seen |= 1u << i;
+		if (i == 0) {
+			if (val[0] != '/')
+				return *why = "cwd is not absolute", -EINVAL;
+			c->cwd = val;
+			return 0;
+		}
+		if (i == 3) {
+			if (strcmp(val, "0") && strcmp(val, "1"))
+				return *why = "tty is not 0 or 1", -EINVAL;
+			c->tty = val[0] == '1';
+			return 0;
+		}
+		if (parse_u32(val, i == 1 ? &c->uid : &c->gid) < 0)
+			return *why = "uid or gid is not a number", -EINVAL;
+		return 0;
+	}
+	return *why = "an unknown key", -EINVAL;
+}
+
+/* Count the arg and env entries, so that the arrays are sized before filling. */
+static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env)
+{
+	*n_arg = *n_env = 0;
+	for (size_t o = 0; o < len; o += strlen((const char *)p + o) + 1) {
+		if (!strncmp((const char *)p + o, "arg=", 4))
+			(*n_arg)++;
+		else if (!strncmp((const char *)p + o, "env=", 4))
+			(*n_env)++;
+	}
+	return *n_arg > VMCT_ARGS_MAX || *n_env > VMCT_ARGS_MAX ? -EINVAL : 0;
+}
+
+int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why)
+{
+	struct vmct_config c = {};
+	struct parse_state st = {};
+	const char *why = NULL, *dummy;
+	size_t n_arg, n_env;
+	int r = -EINVAL;
+
+	if (!ret_why)
+		ret_why = &dummy;
+	if (len == 0 || len > VMCT_FRAME_MAX || p[len - 1] != '\0')
+		return *ret_why = "empty, too long or not NUL-terminated", -EINVAL;
+	if (count(p, len, &n_arg, &n_env) < 0)
+		return *ret_why = "too many arg or env entries", -EINVAL;
+	if (n_arg == 0)
+		return *ret_why = "no arg", -EINVAL;
+	c.buf = malloc(len);
+	c.argv = calloc(n_arg + 1, sizeof(char *));
+	c.env = calloc(n_env + 1, sizeof(char *));
+	if (!c.buf || !c.argv || !c.env) {
+		vmct_config_free(&c);
+		return *ret_why = "out of memory", -ENOMEM;
+	}
+	memcpy(c.buf, p, len);
+	for (size_t o = 0, n; o < len; o += n + 1) {
+		n = strlen(c.buf + o); /* before entry() cuts it at '=' */
+		r = entry(&c, &st, c.buf + o, &why);
+		if (r < 0)
+			break;
+	}
+	if (r >= 0 && !c.cwd)
+		c.cwd = "/";
+	if (r < 0) {
+		vmct_config_free(&c);
+		*ret_why = why;
+		return r;
+	}
+	*ret = c;
+	return 0;
+}

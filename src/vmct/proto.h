@@ -1,0 +1,77 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * The host <-> isola-agent protocol over one virtio-vsock stream (the guest
+ * connects to the host, CID 2, port VMCT_PORT).  Every message is a frame:
+ *
+ *   u32 type (little-endian) | u32 length (little-endian) | length bytes
+ *
+ * A length above VMCT_FRAME_MAX is a protocol error (the connection ends).
+ * docs/vm-containers.md describes each frame.  This file uses libc only: the
+ * static agent and the host share it.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VMCT_PORT      1024u
+#define VMCT_HDR       8u
+#define VMCT_FRAME_MAX (1u << 20)  /* payload bytes */
+#define VMCT_DATA_MAX  (64u << 10) /* what a sender puts in one stdio frame */
+#define VMCT_ARGS_MAX  4096u	   /* argv and env entries, each */
+#define VMCT_VERSION   "isola-agent 1"
+
+enum vmct_type {
+	VMCT_HELLO = 1,	 /* guest: VMCT_VERSION */
+	VMCT_CONFIG = 2, /* host: the process (vmct_config_encode) */
+	VMCT_STDIN = 3,	 /* host: bytes for the process's stdin; empty = EOF */
+	VMCT_SIGNAL = 4, /* host: u32 signal number for the process */
+	VMCT_STDOUT = 5, /* guest: the process's stdout */
+	VMCT_STDERR = 6, /* guest: the process's stderr */
+	VMCT_EXIT = 7,	 /* guest: u32 status, the exit code or 128 + signal */
+	VMCT_ERROR = 8,	 /* guest: the process could not be started: a message */
+	VMCT_TYPE_MAX = VMCT_ERROR,
+};
+
+/* The container's process.  argv/env point into buf (one allocation each). */
+struct vmct_config {
+	char **argv; /* NULL-terminated, at least one */
+	char **env;  /* NULL-terminated, K=V */
+	char *cwd;   /* absolute */
+	uint32_t uid, gid;
+	bool tty;
+	char *buf;
+};
+
+/* Write a frame header for @type and @len into @hdr. */
+void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len);
+
+/*
+ * The first frame in @buf[0..@len): 0 when more bytes are needed, the frame's
+ * total size (header + payload) when complete (its type and payload in the
+ * ret_* out-parameters), -EPROTO for an unknown type, -EMSGSIZE for a length
+ * over VMCT_FRAME_MAX.
+ */
+long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
+		     const uint8_t **ret_payload, uint32_t *ret_len);
+
+/*
+ * The payload of a VMCT_CONFIG frame: NUL-terminated "key=value" entries,
+ * keys arg (repeated, in order), env (repeated), cwd, uid, gid, tty (0/1).
+ * Returns a malloc'd buffer and its size in *ret_len, NULL on ENOMEM or E2BIG.
+ */
+uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
+
+/*
+ * Parse a VMCT_CONFIG payload into @ret (free with vmct_config_free).  Hostile
+ * input is refused with -EINVAL: no final NUL, an entry without '=', an
+ * unknown or repeated key, a bad number, no arg, a relative cwd, an env entry
+ * without '=', more than VMCT_ARGS_MAX entries, a payload over VMCT_FRAME_MAX.
+ * @ret_why (optional) names the problem.
+ */
+int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why);
+void vmct_config_free(struct vmct_config *c);
+
+/* Little-endian u32 helpers for the EXIT and SIGNAL payloads. */
+void vmct_put_u32(uint8_t *p, uint32_t v);
+uint32_t vmct_get_u32(const uint8_t *p);

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * Containers inside micro-VMs, the host half (docs/vm-containers.md): the
+ * initramfs with isola-agent, the image's root disk, and one run of a
+ * container's process in a VM through `isola vm run`.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+#include "proto.h"
+
+/*
+ * The modules the agent loads (with what they depend on): ext4's checksums
+ * (crc32c is found through the crypto API, not a module dependency), disk,
+ * root file system, overlay, vsock.
+ */
+#define VMCT_MODULES "crc32c_generic virtio_pci virtio_blk ext4 overlay vmw_vsock_virtio_transport"
+
+/*
+ * Write a newc cpio to @out: /init is @agent, /modules/NN-NAME.ko the
+ * VMCT_MODULES found under @moddir (lib/modules/VERSION of the kernel) with
+ * their dependencies first; a module in modules.builtin is skipped.  @moddir
+ * NULL: no modules (a kernel with everything built in).
+ */
+int vmct_initramfs_write(const char *agent, const char *moddir, const char *out, struct err **err);
+
+/*
+ * The cached initramfs for (@agent, @moddir) under @cachedir
+ * (initrd-<sha256 of both>.cpio), built on first use; *ret its path.
+ */
+int vmct_initramfs_get(const char *cachedir, const char *agent, const char *moddir, char **ret,
+		       struct err **err);
+
+/*
+ * The image's root disk: @rootfs (a directory) as an ext4 image made with
+ * mkfs.ext4 -d, cached as @cachedir/rootfs-@key.ext4 (key: the image's layer
+ * chain) and shared read-only by every VM of that image; *ret its path.
+ */
+int vmct_rootfs_get(const char *cachedir, const char *key, const char *rootfs, char **ret,
+		    struct err **err);
+
+/* The kernel's module directory: KDIR/lib/modules/VER for KDIR/boot/vmlinuz-VER, else NULL. */
+char *vmct_moddir_for(const char *kernel);
+
+struct vmct_run_opts {
+	const char *vmm;    /* the isola binary that runs `vm run` */
+	const char *kernel; /* bzImage */
+	const char *initrd;
+	const char *disk; /* the root disk, attached read-only */
+	uint64_t memory;  /* bytes */
+	unsigned cpus;
+	const struct vmct_config *proc;
+	int in_fd;		  /* the process's stdin, -1: none (EOF at once) */
+	int out_fd, err_fd;	  /* where its stdout and stderr go */
+	unsigned boot_timeout_s;  /* until the agent connects */
+	const char *console_copy; /* on failure, the VM console is left here (NULL: not kept) */
+};
+
+/*
+ * Boot the VM, run the process, relay its stdio and SIGINT/SIGTERM/SIGHUP,
+ * and return its exit status (0..255) in *ret_status.  Nothing is left behind:
+ * the VMM is waited for (killed when it does not stop), its socket directory
+ * removed.  A failure before the process ran returns < 0 with the reason
+ * (the agent's message, or the last console lines).
+ */
+int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err);

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * libFuzzer target: the host <-> isola-agent protocol (src/vmct/proto.c), as
+ * both ends read it: frames out of a byte stream, and a CONFIG payload.  An
+ * accepted config has an argv, an absolute cwd and K=V env entries, and what
+ * vmct_config_encode makes of it parses again to the same.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void check_config(const uint8_t *p, size_t n)
+{
+	struct vmct_config c = {}, c2 = {};
+	uint8_t *enc;
+	uint32_t len;
+	size_t i;
+
+	if (vmct_config_parse(p, n, &c, NULL) < 0)
+		return;
+	if (!c.argv || !c.argv[0] || !c.cwd || c.cwd[0] != '/' || !c.env)
+		abort();
+	for (i = 0; c.env[i]; i++)
+		if (!strchr(c.env[i], '=') || c.env[i][0] == '=')
+			abort();
+	enc = vmct_config_encode(&c, &len);
+	if (!enc || vmct_config_parse(enc, len, &c2, NULL) < 0)
+		abort();
+	for (i = 0; c.argv[i]; i++)
+		if (!c2.argv[i] || strcmp(c.argv[i], c2.argv[i]))
+			abort();
+	if (c2.argv[i] || strcmp(c.cwd, c2.cwd) || c.uid != c2.uid || c.gid != c2.gid ||
+	    c.tty != c2.tty)
+		abort();
+	free(enc);
+	vmct_config_free(&c);
+	vmct_config_free(&c2);
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	const uint8_t *pl;
+	uint32_t type, len;
+	size_t off = 0;
+	long f;
+
+	/* The payload alone, as a config. */
+	check_config(data, size);
+	/* The stream, frame by frame, as the agent and the host read it. */
+	while ((f = vmct_frame_next(data + off, size - off, &type, &pl, &len)) > 0) {
+		if ((size_t)f != VMCT_HDR + len || type == 0 || type > VMCT_TYPE_MAX ||
+		    len > VMCT_FRAME_MAX || pl != data + off + VMCT_HDR)
+			abort();
+		if (type == VMCT_CONFIG)
+			check_config(pl, len);
+		off += f;
+	}
+	return 0;
+}

@@ -1,0 +1,100 @@
+# VM-container start-up benchmark inside L1 (sourced by tests/l1/l1-init.sh
+# when l1mode=vmct-bench; driven by bench/l1-vmct.sh).  Paired runs in
+# rotating order of:
+#   vm     isola run --vm --rm bb:1 true      (bundle, cached disk + initramfs, VM, agent)
+#   plain  isola run --rm --network none bb:1 true   (the same image as a plain container)
+#   isola  isola vm run with the same kernel, initramfs, disk and a vsock device,
+#          a socat listener serving the agent's config frame
+#   qemu   qemu-system-x86_64 -M microvm,pcie=on -enable-kvm, the same kernel,
+#          initramfs and disk (virtio-blk-pci), vhost-vsock-pci, the same socat
+# Prints "BENCH kind run ms status".  Times from /proc/uptime (10 ms); all of
+# it is emulated (TCG), so only the ratios mean anything.
+
+: "${l1runs:=5}"
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+S=/tmp/vbench
+kver=$(ls /l2/vmct/lib/modules)
+K=/l2/vmlinuz
+CMD="console=ttyS0 reboot=k panic=-1 quiet"
+
+now_ms() {
+	local up
+	read -r up _ </proc/uptime
+	echo "${up%.*}${up#*.}0"
+}
+
+mkdir -p $S /sys/fs/cgroup
+mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
+cp -a /l2/vmct/store $S/store
+export ISOLA_STORE=$S/store
+# The plain runtime on L1's initramfs root cannot pivot_root: --no-pivot.
+printf '#!/bin/sh\nset -- $(echo "$@" | sed "s/ run / run --no-pivot /")\nexec /bin/isola "$@"\n' >$S/rt
+chmod +x $S/rt
+VMARGS="--vm-kernel $K --vm-modules /l2/vmct/lib/modules/$kver"
+
+# One run --vm first: it builds the cached initramfs and root disk the others use.
+/bin/isola run --vm --rm $VMARGS bb:1 true >$S/warm 2>&1 || {
+	echo "# warm-up run --vm failed:"
+	sed 's/^/# /' $S/warm
+}
+I=$(ls $S/store/vm/initrd-*.cpio)
+D=$(ls $S/store/vm/rootfs-*.ext4)
+
+serve() { # ADDRESS: answer the agent with /l2/vmct/true.frame, read it to the end
+	socat "$1" SYSTEM:"cat /l2/vmct/true.frame; cat >/dev/null" &
+	SOCAT=$!
+}
+
+run_kind() { # KIND
+	case $1 in
+	vm) timeout 600 /bin/isola run --vm --rm $VMARGS bb:1 true ;;
+	plain) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network none bb:1 true ;;
+	isola)
+		rm -rf $S/v
+		mkdir -p $S/v
+		serve UNIX-LISTEN:$S/v/v.sock_1024
+		timeout 600 /bin/isola vm run --kernel $K --initrd "$I" --memory 256M \
+			--virtio-transport pci --disk "$D,ro" --vsock cid=3,uds=$S/v/v.sock \
+			--cmdline "$CMD"
+		;;
+	qemu)
+		serve VSOCK-LISTEN:1024
+		timeout 600 qemu-system-x86_64 -M microvm,pcie=on -enable-kvm -cpu host -m 256 \
+			-nodefaults -no-user-config -nographic -serial stdio -no-reboot \
+			-kernel $K -initrd "$I" -append "$CMD" \
+			-drive "if=none,id=d0,file=$D,format=raw,readonly=on" \
+			-device virtio-blk-pci,drive=d0 -device vhost-vsock-pci,guest-cid=3
+		;;
+	esac </dev/null >$S/out 2>&1
+}
+
+one() { # KIND RUN
+	local t0 rc=0
+	SOCAT=
+	t0=$(now_ms)
+	run_kind "$1" || rc=$?
+	echo "BENCH $1 $2 $(($(now_ms) - t0)) $rc"
+	[ "$rc" = 0 ] || tail -8 $S/out | sed 's/^/# /'
+	if [ -n "$SOCAT" ]; then
+		kill $SOCAT 2>/dev/null
+		wait $SOCAT 2>/dev/null
+	fi
+}
+
+kinds=$(echo "${l1kinds:-vm,plain,isola,qemu}" | tr , ' ')
+cnt=$(echo $kinds | wc -w)
+echo "# vmct bench: $l1runs paired runs of $kinds, kernel $(basename $K) $kver, 256 MiB, 1 vCPU"
+n=1
+while [ $n -le "$l1runs" ]; do
+	r=$((n % cnt))
+	order=
+	i=0
+	for v in $kinds $kinds; do
+		[ $i -ge $r ] && [ $i -lt $((r + cnt)) ] && order="$order $v"
+		i=$((i + 1))
+	done
+	for v in $order; do
+		one $v $n
+	done
+	n=$((n + 1))
+done

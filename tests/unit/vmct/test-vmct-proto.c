@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/* The host <-> isola-agent protocol: frames and the process config, against hostile input. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "proto.h"
+#include "tap.h"
+
+static int parse(const char *p, size_t len, struct vmct_config *c)
+{
+	const char *why = NULL;
+	int r = vmct_config_parse((const uint8_t *)p, len, c, &why);
+
+	if (r < 0)
+		printf("# refused: %s\n", why ? why : "(no reason)");
+	return r;
+}
+
+#define P(lit, c) parse(lit, sizeof(lit) - 1, c)
+
+static void test_roundtrip(void)
+{
+	char *argv[] = {"sh", "-c", "echo a=b; exit 7", NULL};
+	char *env[] = {"PATH=/bin", "X=a=b", NULL};
+	struct vmct_config in = {.argv = argv, .env = env, .cwd = "/tmp", .uid = 1000, .gid = 100};
+	struct vmct_config out = {};
+	uint32_t len = 0;
+	uint8_t *buf = vmct_config_encode(&in, &len);
+
+	ok(buf && len > 0, "encode");
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "parse what encode wrote");
+	ok(out.argv && !strcmp(out.argv[0], "sh") && !strcmp(out.argv[2], "echo a=b; exit 7") &&
+	       !out.argv[3],
+	   "argv survives, '=' in an arg too");
+	ok(out.env && !strcmp(out.env[1], "X=a=b") && !out.env[2], "env survives");
+	ok(!strcmp(out.cwd, "/tmp") && out.uid == 1000 && out.gid == 100 && !out.tty,
+	   "cwd, uid, gid, tty");
+	vmct_config_free(&out);
+	free(buf);
+}
+
+static void test_hostile_config(void)
+{
+	struct vmct_config c = {};
+
+	ok(P("arg=true", &c) < 0, "no final NUL is refused");
+	ok(parse("", 0, &c) < 0, "empty is refused");
+	ok(P("cwd=/\0", &c) < 0, "no arg is refused");
+	ok(P("arg=x\0bogus\0", &c) < 0, "an entry without '=' is refused");
+	ok(P("arg=x\0what=1\0", &c) < 0, "an unknown key is refused");
+	ok(P("arg=x\0uid=1\0uid=0\0", &c) < 0, "a repeated key is refused");
+	ok(P("arg=x\0uid=-1\0", &c) < 0, "a negative uid is refused");
+	ok(P("arg=x\0uid=4294967296\0", &c) < 0, "a uid over 32 bits is refused");
+	ok(P("arg=x\0gid=99999999999999999999\0", &c) < 0, "a huge gid is refused");
+	ok(P("arg=x\0uid=\0", &c) < 0, "an empty uid is refused");
+	ok(P("arg=x\0cwd=tmp\0", &c) < 0, "a relative cwd is refused");
+	ok(P("arg=x\0tty=2\0", &c) < 0, "tty other than 0/1 is refused");
+	ok(P("arg=x\0env=NOEQUALS\0", &c) < 0, "env without '=' is refused");
+	ok(P("arg=x\0env==v\0", &c) < 0, "env with an empty key is refused");
+	is_int(P("arg=\0", &c), 0, "an empty arg is allowed (exec fails in the guest)");
+	ok(c.argv && c.argv[0] && !*c.argv[0] && !strcmp(c.cwd, "/"), "cwd defaults to /");
+	vmct_config_free(&c);
+
+	/* More entries than VMCT_ARGS_MAX. */
+	size_t n = VMCT_ARGS_MAX + 1, len = n * 6;
+	char *big = malloc(len);
+
+	for (size_t i = 0; i < n; i++)
+		memcpy(big + i * 6, "arg=a", 6);
+	ok(parse(big, len, &c) < 0, "more than %u args is refused", VMCT_ARGS_MAX);
+	ok(vmct_config_parse((uint8_t *)big, VMCT_FRAME_MAX + 1, &c, NULL) < 0,
+	   "a payload over VMCT_FRAME_MAX is refused");
+	free(big);
+}
+
+static void test_frames(void)
+{
+	uint8_t buf[64];
+	const uint8_t *pl;
+	uint32_t type = 0, len = 0;
+
+	vmct_frame_header(buf, VMCT_STDOUT, 3);
+	memcpy(buf + 8, "hi\n", 3);
+	is_int(vmct_frame_next(buf, 0, &type, &pl, &len), 0, "no bytes: need more");
+	is_int(vmct_frame_next(buf, 7, &type, &pl, &len), 0, "a truncated header: need more");
+	is_int(vmct_frame_next(buf, 10, &type, &pl, &len), 0, "a truncated payload: need more");
+	is_int(vmct_frame_next(buf, 11, &type, &pl, &len), 11, "a whole frame");
+	ok(type == VMCT_STDOUT && len == 3 && !memcmp(pl, "hi\n", 3), "its type and payload");
+	vmct_frame_header(buf, VMCT_EXIT, 4);
+	vmct_put_u32(buf + 8, 7);
+	is_int(vmct_frame_next(buf, 14, &type, &pl, &len), 12,
+	       "two frames in a row: the first one's size");
+	ok(vmct_get_u32(pl) == 7, "the exit status");
+
+	vmct_frame_header(buf, VMCT_STDIN, VMCT_FRAME_MAX + 1);
+	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), -EMSGSIZE,
+	       "a length over VMCT_FRAME_MAX is refused at the header");
+	vmct_frame_header(buf, 0xffffffff, 0xffffffff);
+	ok(vmct_frame_next(buf, 8, &type, &pl, &len) < 0, "all-ones header is refused");
+	vmct_frame_header(buf, 0, 0);
+	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), -EPROTO, "type 0 is refused");
+	vmct_frame_header(buf, VMCT_TYPE_MAX + 1, 0);
+	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), -EPROTO, "an unknown type is refused");
+	vmct_frame_header(buf, VMCT_STDIN, 0);
+	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), 8, "an empty frame (stdin EOF)");
+}
+
+int main(void)
+{
+	test_roundtrip();
+	test_hostile_config();
+	test_frames();
+	return tap_done();
+}
