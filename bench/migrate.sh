@@ -5,9 +5,12 @@
 # -M microvm running the same PVH guests (`-incoming tcp:`, QMP `migrate`).
 # isola's figures are the source VMM's own (CLOCK_MONOTONIC): total = connect
 # to the destination's STARTED, downtime = vCPUs paused to STARTED received
-# (protocol 2: the stream is AES-256-GCM sealed with a pre-shared key).
+# (protocol 3: the stream is AES-256-GCM sealed with a pre-shared key).
 # QEMU's are what QMP query-migrate reports (max-bandwidth raised to 4 GiB/s,
 # other parameters default: downtime-limit 300 ms).
+# "busy disk": guest/virtio-blk writing and re-reading rounds of 16 sectors
+# without pause on a raw image both sides open (shared storage on one host;
+# isola: vm receive --disk-remap, QEMU: the same -drive on -incoming).
 # Each case runs RUNS times (default 3); the table lists every run.
 # MIG_DIRTY lists the dirtier's MiB rewritten per pass (default 128; the downtime
 # against dirty rate plot takes several).  BENCH_OUT: bench/lib.sh.
@@ -33,7 +36,10 @@ def rec(subject, case, total, down):
     sys.path.insert(0, os.environ["BENCH_DIR"])
     import record
     f = os.environ["BENCH_OUT"] + "/migrate.json"
-    if case.startswith("idle"):
+    if case.startswith("busy disk"):
+        record.add(f, "migrate", "total, busy disk 256 MiB guest", "ms", subject, [total])
+        record.add(f, "migrate", "downtime, busy disk 256 MiB guest", "ms", subject, [down])
+    elif case.startswith("idle"):
         record.add(f, "migrate", "total, idle 256 MiB guest", "ms", subject, [total])
         record.add(f, "migrate", "downtime, idle 256 MiB guest", "ms", subject, [down])
     else:
@@ -45,18 +51,24 @@ export rec_py
 
 port() { echo $((30000 + RANDOM % 20000)); }
 
-# isola_case NAME GUEST CMDLINE WAIT_PATTERN
+# isola_case NAME GUEST CMDLINE WAIT_PATTERN [DISK]: DISK 1 gives it $tmp/disk.img
 isola_case() {
 	local name=$1 guest=$2 cmdline=$3 pattern=$4 p src dst out
+	local -a run_args=() recv_args=()
 	for _ in $(seq "$runs"); do
 		rm -f "$tmp"/*
 		(umask 077 && head -c 32 /dev/urandom >"$tmp/key") # TCP needs a key (AES-GCM per frame)
+		if [ "${5:-0}" = 1 ]; then
+			truncate -s 1G "$tmp/disk.img"
+			run_args=(--disk "$tmp/disk.img")
+			recv_args=(--disk-remap "$tmp/disk.img=$tmp/disk.img")
+		fi
 		p=$(port)
 		"$isola" vm receive --listen "tcp:127.0.0.1:$p" --console "$tmp/out2" \
-			--key-file "$tmp/key" &
+			--key-file "$tmp/key" "${recv_args[@]}" &
 		dst=$!
 		"$isola" vm run --kernel "$guests/$guest.elf" --cmdline "$cmdline" --memory 256M \
-			--console "$tmp/out1" --api-sock "$tmp/api.sock" &
+			--console "$tmp/out1" --api-sock "$tmp/api.sock" "${run_args[@]}" &
 		src=$!
 		until [ -f "$tmp/out1" ] && tr -d "\r" <"$tmp/out1" | grep -q "$pattern"; do sleep 0.05; done
 		out=$("$isola" vm migrate --api-sock "$tmp/api.sock" --to "tcp:127.0.0.1:$p" \
@@ -73,17 +85,25 @@ print("| isola | %s | %.1f | %.2f | %d | %.1f |" % (sys.argv[1], j["total_ms"],
 	done
 }
 
-# qemu_case NAME GUEST CMDLINE WAIT_PATTERN
+# qemu_case NAME GUEST CMDLINE WAIT_PATTERN [DISK]
 qemu_case() {
 	for _ in $(seq "$runs"); do
 		rm -f "$tmp"/*
-		timeout 120 python3 - "$guests/$2.elf" "$3" "$4" "$tmp" "$(port)" "$1" <<'PY'
+		[ "${5:-0}" = 1 ] && truncate -s 1G "$tmp/disk.img"
+		timeout 120 python3 - "$guests/$2.elf" "$3" "$4" "$tmp" "$(port)" "$1" "${5:-0}" <<'PY'
 import json, os, re, socket, subprocess, sys, time
-guest, cmdline, pattern, tmp, port, name = sys.argv[1:7]
+guest, cmdline, pattern, tmp, port, name, disk = sys.argv[1:8]
 exec(os.environ["rec_py"])
+extra = []
+if disk == "1":  # the guest finds virtio-mmio devices on its command line under QEMU
+    cmdline = "".join("virtio_mmio.device=512@0x%x:%d " % (0xfeb00000 + i * 512, 12 + i)
+                      for i in range(24)) + cmdline
+    extra = ["-global", "virtio-mmio.force-legacy=false",
+             "-drive", f"file={tmp}/disk.img,format=raw,if=none,id=d0",
+             "-device", "virtio-blk-device,drive=d0"]
 base = ["qemu-system-x86_64", "-M", "microvm", "-enable-kvm", "-nodefaults", "-no-user-config",
         "-nographic", "-display", "none", "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-        "-kernel", guest, "-append", cmdline, "-m", "256"]
+        "-kernel", guest, "-append", cmdline, "-m", "256"] + extra
 
 def qmp(path):
     """A QMP client: cmd(name, **args) returns the "return" value."""
@@ -138,11 +158,13 @@ echo "load average: $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) CPUs"
 echo "| VMM | guest (256 MiB) | total ms | downtime ms | dirty rounds | MiB sent |"
 echo "|---|---|---|---|---|---|"
 isola_case "idle (counter)" counter "every=20000000" "^counter: 3$"
+isola_case "busy disk (virtio-blk)" virtio-blk "rounds=100000 sectors=16" "round 20$" 1
 for d in ${MIG_DIRTY:-128}; do
 	isola_case "dirtier, $d MiB" dirtier "mib=$d" "^dirtier: 3$"
 done
 command -v qemu-system-x86_64 >/dev/null || { echo "no qemu-system-x86_64: QEMU skipped"; exit 0; }
 qemu_case "idle (counter)" counter "every=20000000" "^counter: 3\r?$"
+qemu_case "busy disk (virtio-blk)" virtio-blk "rounds=100000 sectors=16" "round 20\r?$" 1
 for d in ${MIG_DIRTY:-128}; do
 	qemu_case "dirtier, $d MiB" dirtier "mib=$d" "^dirtier: 3\r?$"
 done

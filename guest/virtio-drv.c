@@ -311,11 +311,18 @@ int64_t vdrv_wait(struct vdrv_queue *q, uint64_t timeout_us)
 {
 	uint64_t start = guest_now_us();
 	volatile uint32_t *elem;
+	uint16_t idx;
 
-	while (__atomic_load_n(&q->used[1], __ATOMIC_ACQUIRE) == q->last_used) {
+	while ((idx = __atomic_load_n(&q->used[1], __ATOMIC_ACQUIRE)) == q->last_used) {
 		if (guest_now_us() - start > timeout_us)
 			return -1;
 		cpu_relax();
+	}
+	/* More than a ring's worth ahead: the index went back (a lost or stale used ring). */
+	if ((uint16_t)(idx - q->last_used) > q->size) {
+		guest_printf("virtio: used index %u, expected %u or after: stale used ring\n", idx,
+			     q->last_used);
+		guest_exit(VDRV_EXIT_STALE_RING);
 	}
 	elem = (volatile uint32_t *)&q->used[2] + 2 * (q->last_used % q->size);
 	q->last_used++;

@@ -13,6 +13,7 @@
 #define VDRV_F_VERSION_1     (1ull << 32)
 #define VDRV_F_INDIRECT_DESC (1ull << 28)
 #define VDRV_F_EVENT_IDX     (1ull << 29)
+#define VDRV_EXIT_STALE_RING 99 /* the used index went back: exit code */
 #define VDRV_QSIZE	     64
 #define VDRV_MAX_QUEUES	     4
 

@@ -5,7 +5,7 @@
  *     asks the running VM (PUT /migrate) to move to the destination; prints
  *     the figures as JSON and exits 0 once the destination runs it.
  *   isola vm receive --listen tcp:HOST:PORT|unix:PATH [--console stdio|none|FILE]
- *       [--api-sock PATH [--id ID]] [--key-file FILE]
+ *       [--api-sock PATH [--id ID]] [--key-file FILE] [--disk-remap OLD=NEW]...
  *     waits for one incoming VM and runs it; the exit code is the guest's,
  *     as for `isola vm run`.
  */
@@ -50,8 +50,7 @@ const struct cli_opt cmd_vm_receive_opts[] = {
 	{"api-sock", OPT_API_SOCK, "PATH", "serve the received VM's API here"},
 	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
 	{"key-file", OPT_KEY, "FILE", "pre-shared key (32+ random bytes, mode 600) the source must prove; required over TCP"},
-	{"disk-remap", OPT_REMAP, "OLD=NEW", "not supported yet (VMs with virtio devices do not migrate yet)"},
-	{"tap-remap", OPT_REMAP, "OLD=NEW", "not supported yet"},
+	{"disk-remap", OPT_REMAP, "OLD=NEW", "accept the VM's disk OLD and open NEW here (NEW may be OLD; repeatable; a disk not named is refused)"},
 	{},
 };
 /* clang-format on */
@@ -118,8 +117,9 @@ int cmd_vm_migrate(struct cli_globals *g, int argc, char **argv)
 }
 
 /* <0: an error; 0: go on; 1: stop with *ret_exit (--help printed, or a usage error). */
-static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char **ret_listen,
-			const char **ret_key, int *ret_exit, struct err **err)
+static int receive_opts(struct vm_config *cfg, struct vmm_restore_args *a, int argc, char **argv,
+			const char **ret_listen, const char **ret_key, int *ret_exit,
+			struct err **err)
 {
 	struct cli_parser p;
 	int c, r = 0;
@@ -137,9 +137,8 @@ static int receive_opts(struct vm_config *cfg, int argc, char **argv, const char
 		else if (c == OPT_KEY)
 			*ret_key = optarg;
 		else if (c == OPT_REMAP)
-			r = err_make(err, EOPNOTSUPP,
-				     "--disk-remap/--tap-remap: not supported yet "
-				     "(VMs with virtio devices do not migrate yet)");
+			r = vmm_remap_add(a->disks, &a->n_disks, VM_MAX_DISKS, "disk-remap", optarg,
+					  err);
 	}
 	if (r >= 0 && c < 0) {
 		*ret_exit = p.exit_code;
@@ -160,12 +159,13 @@ int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 	_cleanup_err_ struct err *err = NULL;
 	struct vm_rundir rd = {0};
 	const char *listen = NULL, *key = NULL;
+	struct vmm_restore_args a = {0};
 	struct vm_config cfg;
 	int status = 1, r;
 
 	(void)g;
 	vmm_config_init(&cfg);
-	r = receive_opts(&cfg, argc, argv, &listen, &key, &status, &err);
+	r = receive_opts(&cfg, &a, argc, argv, &listen, &key, &status, &err);
 	if (r > 0)
 		return vmm_config_free(&cfg), status;
 	if (r >= 0)
@@ -173,7 +173,7 @@ int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
 	if (r >= 0)
-		r = vmm_migrate_receive(&cfg, listen, key, &status, &err);
+		r = vmm_migrate_receive(&cfg, listen, key, &a, &status, &err);
 	vm_rundir_remove(&rd);
 	vmm_config_free(&cfg);
 	if (r < 0) {

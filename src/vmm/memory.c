@@ -77,6 +77,7 @@ void vm_memory_teardown(struct vm *vm)
 	for (unsigned i = 0; i < vm->mem.nr; i++)
 		munmap(vm->mem.regions[i].hva, vm->mem.regions[i].size);
 	vm->mem.nr = 0;
+	guest_mem_track_free(&vm->mem); /* the device threads are gone (torn down before) */
 }
 
 /* Live migration: turn KVM's dirty page log on or off for every slot (only the flags change). */

@@ -96,6 +96,12 @@ struct vmm_restore_args {
 	struct vmm_remap disks[VM_MAX_DISKS], taps[VM_MAX_NETS];
 	unsigned n_disks, n_taps;
 	bool paused; /* stay paused until PATCH /vm {"state": "Resumed"} */
+	/*
+	 * Migration: the stream's device list comes from the source, so every
+	 * disk must be named in disks[] (OLD=NEW, NEW may be OLD) or it is
+	 * refused, and NICs and vsock (not migratable yet) are refused.
+	 */
+	bool from_stream;
 };
 /* Add "OLD=NEW" to a remap table (n entries of max); errors name `opt`. */
 int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,

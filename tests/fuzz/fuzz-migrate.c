@@ -5,6 +5,7 @@
  * small guest memory regions with guard pages after them; the input's first
  * byte also feeds the source's reply parser.  Nothing may be read or written
  * out of bounds, and a stream that gets through must end in a state frame.
+ * After CONFIG comes the device list (DEVCFG), parsed as a snapshot state.
  * A hello with MIG_F_AUTH makes the reader check tags with a fixed key (32
  * zero bytes; the corpus has a stream tagged with it).
  */
@@ -14,6 +15,7 @@
 #include <sys/mman.h>
 
 #include "migrate/migrate-internal.h"
+#include "snapshot/format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -56,8 +58,16 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (got && (flags & MIG_F_AUTH) &&
 	    mig_mac_init(&mac, &key, MIG_LABEL_S2D, nonce, nonce, &e) < 0)
 		abort();
-	got = got && mig_read_config(&rd, &c, &e) >= 0 &&
-	      mig_read_memory(&rd, &mem, &state, &len, &e) >= 0;
+	got =
+	    got && mig_read_config(&rd, &c, &e) >= 0 && mig_read_devcfg(&rd, &state, &len, &e) >= 0;
+	if (got) { /* the device list is a snapshot state: its parser takes it over */
+		struct snap_reader sr;
+
+		got = snap_parse(&sr, state, len, &e) >= 0;
+		state = NULL;
+		snap_reader_free(&sr);
+	}
+	got = got && mig_read_memory(&rd, &mem, &state, &len, &e) >= 0;
 	if (got && (!state || len == 0))
 		abort();
 	free(state);

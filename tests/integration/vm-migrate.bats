@@ -267,10 +267,15 @@ except OSError:
 	start_dest "" "unix:$TMP/in2.sock"
 	poll_until 10 test -S "$TMP/in2.sock"
 	python3 -c '
-import socket, struct, sys
+import socket, struct, sys, zlib
+def devcfg():  # a snapshot state with one SNAP_DEVCFG section: no devices
+    sec = b"irqchip\0kernel\0"
+    b = b"ISOLAVM\0" + struct.pack("<II", 2, 1) + struct.pack("<III", 6, 0, len(sec)) + sec
+    return b + struct.pack("<I", zlib.crc32(b))
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = lambda t, p: struct.pack("<II", t, len(p)) + p
-s.sendall(b"ISOLAMIG" + struct.pack("<II", 2, 0) + bytes(32) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
+s.sendall(b"ISOLAMIG" + struct.pack("<II", 3, 0) + bytes(32) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
+          + f(11, devcfg())
           + f(2, struct.pack("<Q", 0xfffff000) + bytes(4096)))
 s.settimeout(10)
 r = b""
@@ -291,14 +296,19 @@ print(r)' "$TMP/in2.sock" >"$TMP/reply"
 	start_dest "" "unix:$TMP/in.sock"
 	for i in $(seq 50); do [ -S "$TMP/in.sock" ] && break; sleep 0.1; done
 	python3 -c '
-import socket, struct, sys
+import socket, struct, sys, zlib
+def devcfg():  # a snapshot state with one SNAP_DEVCFG section: no devices
+    sec = b"irqchip\0kernel\0"
+    b = b"ISOLAVM\0" + struct.pack("<II", 2, 1) + struct.pack("<III", 6, 0, len(sec)) + sec
+    return b + struct.pack("<I", zlib.crc32(b))
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = lambda t, p: struct.pack("<II", t, len(p)) + p
-s.sendall(b"ISOLAMIG" + struct.pack("<II", 2, 0) + bytes(32) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
+s.sendall(b"ISOLAMIG" + struct.pack("<II", 3, 0) + bytes(32) + f(1, struct.pack("<IIQQ", 1, 0, 64 << 20, 0))
+          + f(11, devcfg())
           + f(2, struct.pack("<Q", 0x100000) + bytes(4096)))
 s.settimeout(20)
 r = s.makefile("rb")
-assert r.read(16) == b"ISOLAMIG" + struct.pack("<II", 2, 0)  # its hello
+assert r.read(16) == b"ISOLAMIG" + struct.pack("<II", 3, 0)  # its hello
 r.read(32)
 assert r.read(8) == f(8, b"")  # ACCEPT
 assert r.read(8) == f(7, b"")  # READY: the VM is built
@@ -331,17 +341,14 @@ s.sendall(struct.pack("<II", 2, 8 + 4096 * 8) + bytes(1000))  # and the source d
 	wait_for "$TMP/out1" "^counter: $((last + 2))$"
 	kill "$SRC"
 	wait_exit "$SRC"
-	# virtio devices write guest memory behind KVM's dirty log: refused for now.
-	start_source "" counter "every=20000000" --rng
+	# The userspace irqchip is refused for now (vm-migrate-devices.bats covers the
+	# devices that migrate and those refused).
+	start_source "" counter "every=20000000" --irqchip split
 	for i in $(seq 50); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
 	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock"
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not supported yet"* ]]
-	run "$ISOLA" vm receive --listen "unix:$TMP/x.sock" --disk-remap a=b
-	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
-	[ ! -e "$TMP/x.sock" ]
 }
 
 @test "vm migrate: SIGTERM to the source while it waits on a stalled destination stops it at once" {
@@ -384,7 +391,7 @@ def read(n):
     assert len(b) == n
     return b
 read(48)
-c.sendall(b"ISOLAMIG" + struct.pack("<II", 2, 0) + bytes(32))  # hello
+c.sendall(b"ISOLAMIG" + struct.pack("<II", 3, 0) + bytes(32))  # hello
 c.sendall(struct.pack("<II", 8, 0) + struct.pack("<II", 7, 0))  # ACCEPT, READY
 while True:
     t, n = struct.unpack("<II", read(8))
@@ -521,8 +528,9 @@ mitm() {
 	start_source "" counter "every=20000000 max=400"
 	wait_for "$TMP/out1" "^counter: 2$"
 	# A bit of the first page run flipped; that run sent twice; the state never sent.
-	mitm flip-s2d:2 "frame 1: bad MAC" "the destination failed"
-	mitm dup-s2d:2 "frame 2: bad MAC" "the destination failed"
+	# (frame 0 is CONFIG, 1 DEVCFG, 2 the first page run)
+	mitm flip-s2d:2 "frame 2: bad MAC" "the destination failed"
+	mitm dup-s2d:2 "frame 3: bad MAC" "the destination failed"
 	mitm cut-s2d:4 "the source closed the connection" "the destination closed the connection"
 	# A whole session recorded, then played to another destination: its nonce differs.
 	: >"$TMP/dst.err"

@@ -24,7 +24,7 @@
 
 #define MIG_MAGIC	 "ISOLAMIG"
 #define MIG_MAGIC_LEN	 8u
-#define MIG_VERSION	 2u
+#define MIG_VERSION	 3u  /* 3: DEVCFG after CONFIG */
 #define MIG_HEADER_SIZE	 48u /* magic, version, flags, nonce */
 #define MIG_F_AUTH	 1u  /* frames are AES-256-GCM sealed, tag after each */
 #define MIG_NONCE	 32u
@@ -51,6 +51,7 @@ enum mig_frame_type {
 	MIG_ACCEPT = 8,	  /* destination: first frame, its tag proves the key */
 	MIG_COMMIT = 9,	  /* source: run it; the source stops for good */
 	MIG_STARTED = 10, /* destination: committed, its vCPUs start now */
+	MIG_DEVCFG = 11,  /* source, right after CONFIG: a snapshot state holding SNAP_DEVCFG */
 };
 
 /* auth.c: the pre-shared key and one direction's frame MAC. */
@@ -109,6 +110,8 @@ void mig_put_u64(uint8_t *out, uint64_t v);
 void mig_put_config(uint8_t out[MIG_CONFIG_SIZE], const struct mig_config *c);
 /* The CONFIG frame, right after the hellos. */
 int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct err **err);
+/* The DEVCFG frame (<= SNAP_MAX_SECTION + 4 KiB): its bytes, malloc'ed, tag checked. */
+int mig_read_devcfg(const struct mig_reader *rd, uint8_t **ret, size_t *ret_len, struct err **err);
 /*
  * PAGES and ZERO frames into mem until STATE, whose bytes (malloc'ed) are
  * returned.  Every address and length is checked against mem, which must be

@@ -22,6 +22,7 @@
 #include "log.h"
 #include "migrate-internal.h"
 #include "snapshot/snapshot.h"
+#include "virtio/virtio.h"
 #include "vmm-migrate.h"
 
 struct mig_in {
@@ -30,6 +31,7 @@ struct mig_in {
 	struct mig_mac rx, tx; /* no ctx without a key */
 	struct mig_config c;
 	struct snap_reader snap;
+	struct vm *vm;
 	bool committed;	   /* the source said COMMIT: the guest is ours to run */
 	uint64_t state_ns; /* when the state arrived */
 };
@@ -50,6 +52,7 @@ static int in_receive(void *ctx, struct vm *vm, struct err **err)
 	size_t len = 0;
 	int r = send_empty(in, MIG_READY, "say ready", err);
 
+	in->vm = vm;
 	if (r >= 0)
 		r = mig_read_memory(&in->rd, vm_guest_mem(vm), &state, &len, err);
 
@@ -88,6 +91,11 @@ static int in_confirm(void *ctx, struct err **err)
 	if (r < 0)
 		return err_wrap(err, "no commit from the source, the guest stays there");
 	in->committed = true;
+	/* The source dropped the disks' locks before COMMIT: ours now (ours to run regardless). */
+	if (vmm_virtio_lock(in->vm, true, &e) < 0) {
+		log_warn("migration: %s", e->msg);
+		err_free(&e);
+	}
 	/* Committed: run even if the source does not hear it (it then keeps its copy paused). */
 	if (send_empty(in, MIG_STARTED, "say started", &e) < 0)
 		log_warn("migration: %s", e->msg);
@@ -155,8 +163,34 @@ static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
 	return fd;
 }
 
+/*
+ * The devices the source's VM has, in the snapshot's DEVCFG form, applied to
+ * cfg with the destination's remaps: a disk it does not name is refused.
+ */
+static int read_devices(struct mig_in *in, struct vm_config *cfg, const struct vmm_restore_args *a,
+			struct err **err)
+{
+	struct snap_reader rd = {0};
+	struct vmm_restore_args strict = *a;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	int r = mig_read_devcfg(&in->rd, &buf, &len, err);
+
+	if (r < 0)
+		return r;
+	strict.from_stream = true;
+	r = snap_parse(&rd, buf, len, err);
+	if (r >= 0)
+		r = devcfg_restore(cfg, &rd, &strict, err);
+	/* The source holds the disks' locks until it commits (in_confirm). */
+	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++)
+		cfg->disks[i].defer_lock = true;
+	snap_reader_free(&rd);
+	return r < 0 ? err_wrap(err, "the source's devices") : 0;
+}
+
 static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_key *key,
-		   int *ret_status, struct err **err)
+		   const struct vmm_restore_args *a, int *ret_status, struct err **err)
 {
 	struct mig_in in = {
 	    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
@@ -170,6 +204,8 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_ke
 		if (r == -ECONNRESET && key)
 			err_wrap(err, "before its config (a different --key-file?)");
 	}
+	if (r >= 0)
+		r = read_devices(&in, cfg, a, err);
 	if (r >= 0) {
 		cfg->cpus = in.c.cpus;
 		cfg->memory = in.c.memory;
@@ -189,11 +225,11 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_ke
 }
 
 int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
-			int *ret_status, struct err **err)
+			const struct vmm_restore_args *a, int *ret_status, struct err **err)
 {
 	_cleanup_close_ int sigfd = -1, fd = -1;
 	_cleanup_free_ struct mig_key *key = NULL;
-	struct mig_addr a;
+	struct mig_addr ma;
 	sigset_t set, old;
 	int lfd, r = mig_check_auth(addr, key_file, err);
 
@@ -216,14 +252,14 @@ int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key
 		r = err_make(err, errno, "signalfd");
 		goto out;
 	}
-	lfd = mig_listen(addr, &a, err);
+	lfd = mig_listen(addr, &ma, err);
 	if (lfd < 0) {
 		r = lfd;
 		goto out;
 	}
 	fd = accept_one(lfd, sigfd, addr, err);
-	mig_unlisten(lfd, &a);
-	r = fd < 0 ? fd : receive(cfg, fd, sigfd, key, ret_status, err);
+	mig_unlisten(lfd, &ma);
+	r = fd < 0 ? fd : receive(cfg, fd, sigfd, key, a, ret_status, err);
 	if (r < 0)
 		err_wrap(err, "migration from `%s`", addr);
 out:

@@ -8,9 +8,13 @@
  * OK.  Only then is the VM stopped (exit status 0); any failure before that
  * resumes it here.
  *
- * Only VMs that can be snapshotted migrate: virtio devices write guest
- * memory from their own threads, which KVM's dirty log does not see, and
- * their state is not saved yet.
+ * Virtio device workers write guest memory from their own threads, which
+ * KVM's dirty log does not see: they record it in guest_mem's software dirty
+ * bitmap (virtq_mark_written(), the used ring in virtq_push()), merged with
+ * KVM's log every round.  vm_pause() quiesces them (no request in flight)
+ * before the last round, so nothing is written after the last copy.  Their
+ * state travels in the snapshot state; their configuration (DEVCFG) right
+ * after CONFIG, so the destination builds the same devices.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -23,6 +27,7 @@
 #include "log.h"
 #include "migrate-internal.h"
 #include "snapshot/snapshot.h"
+#include "virtio/virtio.h"
 #include "vmm-migrate.h"
 
 #define MIG_MAX_ROUNDS	   30
@@ -170,7 +175,11 @@ static int send_region(struct mig_out *o, const struct guest_mem_region *rg, con
 	return 0;
 }
 
-/* Fetch (and re-arm) slot i's dirty log into o->bitmap; returns the number of dirty pages. */
+/*
+ * Fetch (and re-arm) slot i's dirty log into o->bitmap, with the pages the
+ * VMM's own device workers wrote (guest_mem_mark()) merged in; returns the
+ * number of dirty pages.
+ */
 static long fetch_dirty(struct mig_out *o, unsigned i, const struct guest_mem_region *rg,
 			struct err **err)
 {
@@ -180,6 +189,7 @@ static long fetch_dirty(struct mig_out *o, unsigned i, const struct guest_mem_re
 
 	if (ioctl(o->vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
 		return err_make(err, errno, "KVM_GET_DIRTY_LOG slot %u", i);
+	guest_mem_harvest(&o->vm->mem, i, o->bitmap);
 	for (uint64_t w = 0; w < (n + 63) / 64; w++)
 		count += __builtin_popcountll(o->bitmap[w]);
 	return count;
@@ -231,6 +241,9 @@ static int dirty_log_start(struct mig_out *o, struct err **err)
 
 		o->manual = ioctl(vm->vm_fd, KVM_ENABLE_CAP, &c) == 0;
 	}
+	/* Device writes from here on are recorded, before the first page is read. */
+	if (guest_mem_track(&vm->mem, true) < 0)
+		return err_make(err, ENOMEM, "device dirty bitmap");
 	o->logging = true;
 	/* The log is ours now: the next Diff snapshot has no base. */
 	atomic_store(&vm->diff_base, false);
@@ -243,6 +256,7 @@ static void dirty_log_stop(struct mig_out *o)
 
 	if (o->logging && vm_memory_dirty_log(o->vm, false, &e) < 0)
 		log_warn("migration: %s", e->msg);
+	guest_mem_track(&o->vm->mem, false);
 	if (o->manual) {
 		struct kvm_enable_cap c = {.cap = KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2};
 
@@ -397,6 +411,32 @@ static int in_doubt(struct mig_out *o, struct err **err)
 			     "destination does not run it");
 }
 
+/* The guest stays here after all: its disks' locks again (a warning if one is taken). */
+static void relock(struct mig_out *o)
+{
+	_cleanup_err_ struct err *e = NULL;
+
+	if (vmm_virtio_lock(o->vm, true, &e) < 0)
+		log_warn("migration: %s", e->msg);
+}
+
+/* The devices to build (disk paths, options) as a snapshot's DEVCFG section. */
+static int send_devices(struct mig_out *o, struct err **err)
+{
+	_cleanup_free_ uint8_t *buf = NULL;
+	struct snap_writer w;
+	size_t len = 0;
+	int r;
+
+	snap_writer_init(&w);
+	r = devcfg_save(o->vm->cfg, &w, err);
+	if (r >= 0)
+		r = snap_writer_finish(&w, &buf, &len, err);
+	else
+		snap_writer_free(&w);
+	return r < 0 ? r : send_frame(o, MIG_DEVCFG, buf, len, NULL, 0, err);
+}
+
 static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 {
 	struct vm *vm = o->vm;
@@ -409,6 +449,8 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 	r = handshake(o, err);
 	if (r >= 0)
 		r = send_frame(o, MIG_CONFIG, cfg, sizeof(cfg), NULL, 0, err);
+	if (r >= 0)
+		r = send_devices(o, err);
 	if (r >= 0)
 		r = dirty_log_start(o, err);
 	if (r >= 0)
@@ -423,16 +465,19 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 		return r;
 	log_debug("migration: pause took %.3f ms", (mig_now_ns() - paused) / 1e6);
 	r = stop_and_copy(o, err);
-	if (r >= 0)
+	/* The destination takes the disks' locks once it has the COMMIT. */
+	if (r >= 0 && (r = vmm_virtio_lock(vm, false, err)) >= 0)
 		r = send_frame(o, MIG_COMMIT, NULL, 0, NULL, 0, err);
 	if (r < 0) {
 		/* The destination has no whole COMMIT: it discards its copy. */
+		relock(o);
 		vm_resume(vm);
 		return r;
 	}
 	/* From here on this side never resumes on its own. */
 	r = reply(o, MIG_STARTED, err);
 	if (r == -EREMOTEIO) { /* a FAIL with a good tag: the destination did not start */
+		relock(o);
 		vm_resume(vm);
 		return r;
 	}
@@ -447,9 +492,10 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 }
 
 /*
- * Snapshots cover every device now, but virtio workers write guest memory
- * behind KVM's dirty log, so pre-copy would miss their pages; and the
- * userspace irqchip has not been through a migration test.
+ * Disks (the destination opens the same or a remapped path), rng and the
+ * balloon migrate.  A NIC's TAP cannot be open on both sides at once and a
+ * vsock's Unix socket cannot be bound twice: not yet.  The userspace
+ * irqchip has not been through a migration test.
  */
 static int migratable(const struct vm_config *cfg, struct err **err)
 {
@@ -457,9 +503,13 @@ static int migratable(const struct vm_config *cfg, struct err **err)
 
 	if (r < 0)
 		return r;
-	if (cfg->n_disks || cfg->n_nets || cfg->has_vsock || cfg->rng || cfg->balloon)
+	if (cfg->n_nets)
 		return err_make(err, EOPNOTSUPP,
-				"migration of a VM with virtio devices is not supported yet");
+				"migration of a VM with a virtio-net device is not supported yet");
+	if (cfg->has_vsock)
+		return err_make(
+		    err, EOPNOTSUPP,
+		    "migration of a VM with a virtio-vsock device is not supported yet");
 	if (cfg->split_irqchip)
 		return err_make(err, EOPNOTSUPP,
 				"migration with --irqchip split is not supported yet");

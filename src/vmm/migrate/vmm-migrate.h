@@ -24,6 +24,8 @@ struct vmm_migrate_stats {
  * the API socket; cpus and memory come from the stream).  key_file (NULL:
  * none, allowed on a Unix socket only) must match the source's.  Fails, leaving
  * nothing behind, if the stream is broken or ends before the VM is whole.
+ * a->disks: the disks this side accepts (OLD=NEW; any other is refused).
  */
+struct vmm_restore_args;
 int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
-			int *ret_status, struct err **err);
+			const struct vmm_restore_args *a, int *ret_status, struct err **err);

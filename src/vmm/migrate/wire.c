@@ -167,6 +167,31 @@ int mig_read_config(const struct mig_reader *rd, struct mig_config *ret, struct 
 	return r;
 }
 
+int mig_read_devcfg(const struct mig_reader *rd, uint8_t **ret, size_t *ret_len, struct err **err)
+{
+	_cleanup_free_ uint8_t *p = NULL;
+	uint32_t type, len;
+	int r = read_frame(rd, &type, &len, err);
+
+	if (r < 0)
+		return r;
+	if (type != MIG_DEVCFG || len < SNAP_HEADER_SIZE || len > SNAP_MAX_SECTION + 4096)
+		return err_make(err, EPROTO,
+				"expected a device configuration frame, got type %u, %u bytes",
+				type, len);
+	p = malloc(len);
+	if (!p)
+		return err_make(err, ENOMEM, "device configuration");
+	r = rd->read(rd->ctx, p, len, err);
+	if (r >= 0)
+		r = check_tag(rd, type, len, p, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(p);
+	*ret_len = len;
+	return 0;
+}
+
 /*
  * The destination's guest memory is fresh (all zero, untouched) when the
  * stream starts; `written` has a bit per page a PAGES frame filled since, so

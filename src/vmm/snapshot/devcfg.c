@@ -119,6 +119,8 @@ static int apply_remap(const char *opt, const char *val, const struct vmm_restor
 		to = remapped(a->disks, a->n_disks, used_disk, name, n);
 	else if (is_net)
 		to = remapped(a->taps, a->n_taps, used_tap, name, n);
+	if (!to && is_disk && a->from_stream)
+		return -EPERM;
 	if (!to)
 		return snprintf(out, cap, "%s", val) < (int)cap ? 0 : -E2BIG;
 	return snprintf(out, cap, "%.*s%s%s", (int)(name - val), val, to, name + n) < (int)cap
@@ -189,7 +191,17 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		if (b_len == s->len - off - a_len - 1)
 			return err_make(err, 0, "device configuration: unterminated");
 		off += a_len + b_len + 2;
-		if (apply_remap(opt, v, a, used_disk, used_tap, val, sizeof(val)) < 0)
+		if (a->from_stream && (!strcmp(opt, "net") || !strcmp(opt, "vsock")))
+			return err_make(
+			    err, EOPNOTSUPP,
+			    "the VM has a %s device: its migration is not supported yet", opt);
+		ret = apply_remap(opt, v, a, used_disk, used_tap, val, sizeof(val));
+		if (ret == -EPERM)
+			return err_make(err, EPERM,
+					"the VM has disk `%.*s`: accept it with --disk-remap "
+					"OLD=NEW (NEW may be OLD)",
+					(int)strcspn(v, ","), v);
+		if (ret < 0)
 			return err_make(err, E2BIG, "device configuration: %s too long", opt);
 		ret = set_one(cfg, opt, val, err);
 	}

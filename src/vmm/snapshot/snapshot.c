@@ -100,9 +100,11 @@ static int write_region(int fd, const struct guest_mem_region *rg, uint64_t off)
 }
 
 /*
- * Diff: KVM_GET_DIRTY_LOG per slot (which also re-arms it) and every page
+ * Diff: KVM_GET_DIRTY_LOG per slot (which also re-arms it), with the pages
+ * the device workers wrote (guest_mem_harvest()) merged in, and every page
  * written since the last snapshot at its offset, zero or not, so that a
- * rebase copies it over the base; pages not written stay holes.
+ * rebase copies it over the base; pages not written stay holes.  The VM is
+ * paused: no worker writes meanwhile.
  */
 static int write_dirty(struct vm *vm, int fd)
 {
@@ -121,6 +123,7 @@ static int write_dirty(struct vm *vm, int fd)
 
 		if (ioctl(vm->vm_fd, KVM_GET_DIRTY_LOG, &log) < 0)
 			return -errno;
+		guest_mem_harvest(&vm->mem, i, bm);
 		for (uint64_t p = 0; p < rg->size / PAGE; p++) {
 			if (!(bm[p / 64] >> (p % 64) & 1))
 				continue;
@@ -132,12 +135,17 @@ static int write_dirty(struct vm *vm, int fd)
 	return 0;
 }
 
-/* After a Full snapshot: the dirty log (on from now) starts empty. */
+/*
+ * After a Full snapshot: the dirty log (on from now) starts empty, and so
+ * does the device workers' (paused now).
+ */
 static int arm_diff(struct vm *vm, struct err **err)
 {
 	_cleanup_free_ uint64_t *bm = NULL;
 	int r;
 
+	if (guest_mem_track(&vm->mem, true) < 0)
+		return err_make(err, ENOMEM, "device dirty bitmap");
 	if (!atomic_load(&vm->diff_base))
 		return vm_memory_dirty_log(vm, true, err);
 	for (unsigned i = 0; i < vm->mem.nr; i++) {
@@ -217,17 +225,11 @@ int vm_snapshot_save_state(struct vm *vm, struct snap_writer *w, struct err **er
 }
 
 /*
- * A Diff needs KVM's dirty log since the last snapshot: device workers write
- * guest memory behind it, and a migration (which uses the log) breaks the chain.
+ * A Diff needs KVM's dirty log (and the device workers' bitmap) since the
+ * last snapshot; a migration (which uses both) breaks the chain.
  */
 static int diff_possible(struct vm *vm, struct err **err)
 {
-	const struct vm_config *cfg = vm->cfg;
-
-	if (cfg->n_disks || cfg->n_nets || cfg->has_vsock || cfg->rng || cfg->balloon)
-		return err_make(err, EOPNOTSUPP,
-				"a Diff snapshot of a VM with virtio devices is not supported yet "
-				"(their writes are not in KVM's dirty log)");
 	if (!atomic_load(&vm->diff_base))
 		return err_make(err, EINVAL,
 				"a Diff snapshot needs an earlier snapshot of this VM to be the "

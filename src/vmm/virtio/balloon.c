@@ -92,6 +92,8 @@ static void discard(struct virtio_dev *vdev, uint64_t gpa, uint64_t len)
 	if (!p || (uintptr_t)p % PAGE || madvise(p, len, MADV_DONTNEED) < 0)
 		log_warn_ratelimited("virtio-balloon: cannot discard %#llx+%#llx",
 				     (unsigned long long)gpa, (unsigned long long)len);
+	else
+		guest_mem_mark(vdev->mem, p, len); /* now zero, behind KVM's dirty log */
 }
 
 static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req *req)
@@ -110,8 +112,9 @@ static uint32_t balloon_handle(struct virtio_dev *vdev, unsigned q, struct virtq
 			uint8_t *hva = req->iov[i].iov_base;
 			uint64_t len = req->iov[i].iov_len;
 
-			if ((uintptr_t)hva % PAGE == 0 && len % PAGE == 0)
-				madvise(hva, len, MADV_DONTNEED);
+			if ((uintptr_t)hva % PAGE == 0 && len % PAGE == 0 &&
+			    madvise(hva, len, MADV_DONTNEED) == 0)
+				guest_mem_mark(vdev->mem, hva, len);
 		}
 	}
 	return 0; /* deflate: the pages simply fault back in */

@@ -293,6 +293,7 @@ static void blk_service(struct virtio_blk *b)
 	struct virtio_dev *vdev = &b->vdev;
 	struct virtq *vq = &vdev->vq[0];
 	unsigned served = 0;
+	uint32_t len;
 	int r;
 
 	do {
@@ -313,7 +314,10 @@ static void blk_service(struct virtio_blk *b)
 				virtq_unpop(vq);
 				goto done;
 			}
-			virtq_push(vq, vdev->req->head, blk_handle(vdev, 0, vdev->req));
+			len = blk_handle(vdev, 0, vdev->req);
+			/* Reads, id, status: in guest memory behind KVM's dirty log. */
+			virtq_mark_written(vq, vdev->req->iov + vdev->req->n_out, vdev->req->n_in);
+			virtq_push(vq, vdev->req->head, len);
 			if (++served == BLK_BUDGET) {
 				virtio_dev_kick(vdev, 0); /* come back after the others */
 				goto done;
@@ -370,6 +374,16 @@ static void blk_destroy(struct virtio_dev *vdev)
 	free(b);
 }
 
+/* Migration: drop the image's lock before the commit, or take it (again). */
+static int blk_lock(struct virtio_dev *vdev, bool on)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+
+	if (on)
+		return flock(b->fd, (b->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0 ? -errno : 0;
+	return flock(b->fd, LOCK_UN) < 0 ? -errno : 0;
+}
+
 static const struct virtio_dev_ops blk_ops = {
     .name = "blk",
     .device_id = VIRTIO_ID_BLOCK,
@@ -379,6 +393,7 @@ static const struct virtio_dev_ops blk_ops = {
     .poll = blk_timer,
     .reset = blk_reset,
     .destroy = blk_destroy,
+    .lock = blk_lock,
 };
 
 /* Open and lock the image (shared for read-only, exclusive otherwise); size it. */
@@ -390,7 +405,7 @@ static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, struct 
 	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
 		return err_make(err, errno, "disk `%s`", cfg->path);
-	if (flock(b->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+	if (!cfg->defer_lock && flock(b->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
 		return err_make(err, errno, "disk `%s`: locked by another user", cfg->path);
 	if (fstat(b->fd, &st) < 0)
 		return err_make(err, errno, "disk `%s`", cfg->path);

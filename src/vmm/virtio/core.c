@@ -50,6 +50,15 @@ void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q)
 		raise_isr(vdev, VIRTIO_ISR_QUEUE);
 }
 
+/* Serve one request and complete it, recording what it may have written. */
+static void complete(struct virtio_dev *vdev, struct virtq *vq, unsigned q)
+{
+	uint32_t len = vdev->ops->handle(vdev, q, vdev->req);
+
+	virtq_mark_written(vq, vdev->req->iov + vdev->req->n_out, vdev->req->n_in);
+	virtq_push(vq, vdev->req->head, len);
+}
+
 /* Pop, serve and complete requests until the ring is empty or the budget is spent. */
 void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q)
 {
@@ -72,8 +81,7 @@ void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q)
 				    "virtio-%s: queue %u: malformed descriptor chain",
 				    vdev->ops->name, q);
 			else
-				virtq_push(vq, vdev->req->head,
-					   vdev->ops->handle(vdev, q, vdev->req));
+				complete(vdev, vq, q);
 			if (++served == WORKER_BUDGET) {
 				virtio_dev_kick(vdev, q); /* come back after the others */
 				goto done;

@@ -163,6 +163,7 @@ static enum rx_result rx_single(struct virtio_net *n)
 		return RX_TAP_EMPTY;
 	}
 	virtq_buf_to_iov(req->iov, req->n_in, NUM_BUFFERS_OFF, &one, 2);
+	virtq_mark_written(vq, req->iov, req->n_in);
 	virtq_push(vq, req->head, len);
 	return RX_DONE;
 }
@@ -254,6 +255,7 @@ static enum rx_result rx_merged(struct virtio_net *n)
 		uint32_t l = c->len[i] < n->pending - off ? c->len[i] : n->pending - off;
 
 		virtq_buf_to_iov(c->iov + c->first[i], c->count[i], 0, n->bounce + off, l);
+		virtq_mark_written(&n->vdev.vq[RXQ], c->iov + c->first[i], c->count[i]);
 		virtq_push(&n->vdev.vq[RXQ], c->head[i], l);
 		off += l;
 	}

@@ -169,6 +169,23 @@ void vmm_virtio_pause(struct vm *vm, bool paused)
 		virtio_dev_pause(devices.dev[i].vdev, paused);
 }
 
+int vmm_virtio_lock(struct vm *vm, bool on, struct err **err)
+{
+	int ret = 0;
+
+	if (devices.vm != vm)
+		return 0;
+	for (unsigned i = 0; i < devices.n; i++) {
+		struct virtio_dev *vdev = devices.dev[i].vdev;
+		int r = vdev->ops->lock ? vdev->ops->lock(vdev, on) : 0;
+
+		if (r < 0 && ret == 0)
+			ret = err_make(err, -r, "virtio-%s (device %u): %s its backend's lock",
+				       vdev->ops->name, i, on ? "take" : "drop");
+	}
+	return ret;
+}
+
 /* Each device's transport and device state, index = its bring-up number. */
 int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err)
 {

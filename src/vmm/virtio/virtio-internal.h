@@ -74,6 +74,8 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *vdev);
 	/* Free the device (worker already stopped). */
 	void (*destroy)(struct virtio_dev *vdev);
+	/* Optional: take (on) or drop the backend's lock, for a migration's hand-over. */
+	int (*lock)(struct virtio_dev *vdev, bool on);
 	/*
 	 * Optional snapshot of the device's own state beyond the generic part
 	 * (device lock held, worker quiesced): sections SNAP_VIRTIO_DEV with

@@ -59,5 +59,11 @@ int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi);
 
 /* Snapshot (snapshot/snapshot.c): quiesce the workers; save/restore every device. */
 void vmm_virtio_pause(struct vm *vm, bool paused);
+/*
+ * Migration: drop (on = false) or take every backend's lock (disk images'
+ * flock), so that the side that runs the guest holds them.  -errno of the
+ * first that cannot be taken; the others are still tried.
+ */
+int vmm_virtio_lock(struct vm *vm, bool on, struct err **err);
 int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err);
 int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **err);

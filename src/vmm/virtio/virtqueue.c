@@ -190,6 +190,13 @@ void virtq_unpop(struct virtq *vq)
 	vq->last_avail--;
 }
 
+/* The device area (used ring, flags, avail_event) was written: for live migration. */
+static void mark_used(const struct virtq *vq)
+{
+	if (vq->mem && vq->used)
+		guest_mem_mark(vq->mem, vq->used, 6u + 8u * vq->size + 2u);
+}
+
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
 	struct virtq_used_elem *e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
@@ -201,6 +208,13 @@ void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 	STORE16_REL(&vq->used->idx, vq->used_idx);
 	__atomic_store_n(&vq->stat_completed, vq->stat_completed + 1, __ATOMIC_RELAXED);
 	__atomic_store_n(&vq->stat_bytes, vq->stat_bytes + len, __ATOMIC_RELAXED);
+	mark_used(vq);
+}
+
+void virtq_mark_written(const struct virtq *vq, const struct iovec *iov, unsigned n)
+{
+	for (unsigned i = 0; i < n && vq->mem; i++)
+		guest_mem_mark(vq->mem, iov[i].iov_base, iov[i].iov_len);
 }
 
 bool virtq_need_interrupt(struct virtq *vq)
@@ -223,6 +237,7 @@ void virtq_disable_notify(struct virtq *vq)
 {
 	if (!vq->event_idx)
 		STORE16(&vq->used->flags, VIRTQ_USED_F_NO_NOTIFY);
+	mark_used(vq);
 	/* With EVENT_IDX an avail_event left behind already suppresses kicks. */
 }
 
@@ -236,6 +251,7 @@ bool virtq_enable_notify(struct virtq *vq)
 		STORE16(avail_event, vq->last_avail);
 	else
 		STORE16(&vq->used->flags, 0);
+	mark_used(vq);
 	/* The store above must be visible before we look at avail->idx again. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	return LOAD16_ACQ(&vq->avail->idx) != vq->last_avail;

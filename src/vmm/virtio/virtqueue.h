@@ -95,6 +95,11 @@ void virtq_reset(struct virtq *vq);
 int virtq_pop(struct virtq *vq, struct virtq_req *req);
 /* Give back the chain the last successful virtq_pop() took (not yet pushed). */
 void virtq_unpop(struct virtq *vq);
+/*
+ * The device wrote (or may have written) into these buffers of guest memory:
+ * record it for live migration.  Call it after the writes, before the push.
+ */
+void virtq_mark_written(const struct virtq *vq, const struct iovec *iov, unsigned n);
 /* Return a chain with `len` bytes written into its device-writable buffers. */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len);
 /* After pushes: should the guest be interrupted (NO_INTERRUPT / used_event)? */

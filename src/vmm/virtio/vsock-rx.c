@@ -162,6 +162,7 @@ void vsock_rx(struct virtio_vsock *v)
 				vsock_conn_update(v, c);
 			continue;
 		}
+		virtq_mark_written(vq, req->iov + req->n_out, req->n_in);
 		virtq_push(vq, req->head, len);
 		pushed++;
 		if (c->st != C_FREE)

@@ -132,6 +132,39 @@ static void test_valid_chain(void)
 	is_int(virtq_pop(&vq, &req), 0, "ring drained");
 }
 
+/*
+ * Live migration's device dirty log: a completion marks the used ring's page
+ * and the writable buffers' pages (one spanning two pages marks both), not
+ * the readable ones, and nothing is recorded while tracking is off.
+ */
+static void test_dirty_marks(void)
+{
+	uint64_t bm[MEM_SIZE / 4096 / 64] = {0};
+	const uint64_t used_pg = (USED_GPA - MEM_GPA) / 4096, rd_pg = (BUF_GPA - MEM_GPA) / 4096,
+		       wr_pg = (BUF_GPA + 0x5ff0 - MEM_GPA) / 4096;
+
+#define BIT(p) ((bm[(p) / 64] >> ((p) % 64)) & 1)
+	reset_queue(false, false);
+	set(desc(0), BUF_GPA, 16, VIRTQ_DESC_F_NEXT, 1);
+	set(desc(1), BUF_GPA + 0x5ff0, 32, VIRTQ_DESC_F_WRITE, 0);
+	offer(0);
+	is_int(virtq_pop(&vq, &req), 1, "a chain pops");
+	virtq_mark_written(&vq, req.iov + req.n_out, req.n_in);
+	virtq_push(&vq, req.head, 32);
+	ok(guest_mem_harvest(&mem, 0, bm) == 0, "nothing recorded while not tracking");
+	ok(guest_mem_track(&mem, true) == 0, "tracking on");
+	offer(0);
+	is_int(virtq_pop(&vq, &req), 1, "the chain pops again");
+	virtq_mark_written(&vq, req.iov + req.n_out, req.n_in);
+	virtq_push(&vq, req.head, 32);
+	is_int((int)guest_mem_harvest(&mem, 0, bm), 3, "three pages recorded");
+	ok(BIT(used_pg), "the used ring's page");
+	ok(BIT(wr_pg) && BIT(wr_pg + 1), "both pages of the writable buffer");
+	ok(!BIT(rd_pg), "not the readable buffer's page");
+	guest_mem_track_free(&mem);
+#undef BIT
+}
+
 /* Offer a chain built by the caller and expect it to be failed, not popped. */
 static void expect_bad(const char *what)
 {
@@ -315,6 +348,7 @@ int main(void)
 	test_wrap();
 	test_indirect();
 	test_notify();
+	test_dirty_marks();
 
 	munmap(big, BIG_SIZE);
 	free(ram);

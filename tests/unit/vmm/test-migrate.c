@@ -17,6 +17,7 @@
 
 #include "migrate/migrate-internal.h"
 #include "migrate/vmm-migrate.h"
+#include "vm.h"
 #include "snapshot/format.h"
 #include "tap.h"
 #include "vm-config.h"
@@ -76,7 +77,10 @@ static void frame(struct stream *s, uint32_t type, const void *p, size_t n)
 	put(s, p, n);
 }
 
-static void start(struct stream *s, uint32_t cpus, uint64_t memory)
+static void devcfg(struct stream *s);
+
+/* Hello, CONFIG, then (with_devcfg) the device list. */
+static void start_with(struct stream *s, uint32_t cpus, uint64_t memory, bool with_devcfg)
 {
 	struct mig_config c = {.cpus = cpus, .memory = memory};
 	uint8_t h[MIG_HEADER_SIZE], p[MIG_CONFIG_SIZE];
@@ -87,6 +91,13 @@ static void start(struct stream *s, uint32_t cpus, uint64_t memory)
 	put(s, h, sizeof(h));
 	mig_put_config(p, &c);
 	frame(s, MIG_CONFIG, p, sizeof(p));
+	if (with_devcfg)
+		devcfg(s);
+}
+
+static void start(struct stream *s, uint32_t cpus, uint64_t memory)
+{
+	start_with(s, cpus, memory, true);
 }
 
 static void pages(struct stream *s, uint64_t gpa, unsigned n, uint8_t fill)
@@ -105,6 +116,22 @@ static void zero(struct stream *s, uint64_t gpa, uint64_t n)
 	mig_put_u64(p, gpa);
 	mig_put_u64(p + 8, n);
 	frame(s, MIG_ZERO, p, sizeof(p));
+}
+
+/* A DEVCFG frame: a snapshot state holding one SNAP_DEVCFG section. */
+static void devcfg(struct stream *s)
+{
+	static const char pairs[] = "rng\0\0irqchip\0kernel";
+	struct snap_writer w;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+
+	snap_writer_init(&w);
+	snap_put(&w, SNAP_DEVCFG, 0, pairs, sizeof(pairs));
+	if (snap_writer_finish(&w, &buf, &len, NULL) < 0)
+		abort();
+	frame(s, MIG_DEVCFG, buf, len);
+	free(buf);
 }
 
 static void state(struct stream *s)
@@ -139,6 +166,12 @@ static int run(const struct stream *s, size_t len, struct mig_config *c)
 		r = err_make(&e, EPERM, "tagged and untagged ends");
 	if (r >= 0)
 		r = mig_read_config(&rd, c, &e);
+	if (r >= 0)
+		r = mig_read_devcfg(&rd, &st, &stlen, &e);
+	if (r >= 0 && (stlen < SNAP_HEADER_SIZE || memcmp(st, SNAP_MAGIC, 7)))
+		r = -1001;
+	free(st);
+	st = NULL;
 	if (r >= 0)
 		r = mig_read_memory(&rd, &mem, &st, &stlen, &e);
 	if (r >= 0 && (stlen < SNAP_HEADER_SIZE || memcmp(st, SNAP_MAGIC, 7)))
@@ -234,6 +267,19 @@ static void test_hostile_frames(void)
 	BAD("second config", frame(&s, MIG_CONFIG, big, MIG_CONFIG_SIZE));
 	BAD("a reply frame", frame(&s, MIG_OK, big, 0));
 	ok(low[LOW_SIZE] == 0x55 && low[LOW_SIZE + MIG_PAGE] == 0x55, "nothing written past RAM");
+	/* The device list must follow CONFIG, within its cap. */
+	start_with(&s, 1, 64 << 20, false);
+	pages(&s, 0, 1, 1);
+	state(&s);
+	ok(run(&s, s.len, &c) < 0, "no device list after the config");
+	start_with(&s, 1, 64 << 20, false);
+	mig_put_frame(big, MIG_DEVCFG, SNAP_MAX_SECTION + 4097);
+	put(&s, big, MIG_FRAME_HDR);
+	ok(run(&s, s.len, &c) < 0, "device list over the cap");
+	start_with(&s, 1, 64 << 20, false);
+	frame(&s, MIG_DEVCFG, big, 4);
+	ok(run(&s, s.len, &c) < 0, "device list too short");
+	BAD("second device list", devcfg(&s));
 	start(&s, 1, 64 << 20);
 	frame(&s, MIG_STATE, big, 4);
 	ok(run(&s, s.len, &c) < 0, "state too short");
@@ -519,7 +565,7 @@ static void test_receive_leaves_no_stack_pointer(void)
 	start(&src.s, 1, 16 << 20);
 	vmm_config_init(&cfg);
 	pthread_create(&t, NULL, source_main, &src);
-	r = vmm_migrate_receive(&cfg, addr, NULL, &status, &e);
+	r = vmm_migrate_receive(&cfg, addr, NULL, &(struct vmm_restore_args){0}, &status, &e);
 	pthread_join(t, NULL);
 	ok(r < 0 && e, "receive fails when the source hangs up: %s", e ? e->msg : "");
 	ok(cfg.incoming == NULL && cfg.incoming_ctx == NULL,

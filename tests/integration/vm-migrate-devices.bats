@@ -1,0 +1,212 @@
+#!/usr/bin/env bats
+# Live migration of VMs with virtio devices (docs/migration.md, "Devices"):
+# guest/virtio-blk writes rounds of sectors, each filled with its own sector
+# number, reads every round back and compares, and is migrated mid-run.  The
+# device workers' writes into guest memory (read data, status bytes, the used
+# ring) reach the destination through the software dirty bitmap; afterwards
+# every sector of every round must hold its own number on the disk.
+
+load helpers
+load vm-helpers
+
+GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+
+setup() {
+	isola_tmp
+	export ISOLA_VM_RUNDIR=$TMP/run
+	PIDS=()
+}
+
+teardown() {
+	local p
+	for p in "${PIDS[@]}"; do
+		kill -9 "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	isola_cleanup_tmp
+}
+
+require_guest() {
+	require_kvm
+	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
+}
+
+text() {
+	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
+}
+
+# wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.
+wait_for() {
+	local i
+	for i in $(seq 300); do
+		text "$1" | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$2' in $1" >&2
+	cat "$1" >&2 || true
+	return 1
+}
+
+# wait_exit PID: its exit status in $EXIT, or 124 after 60 s.
+wait_exit() {
+	local i
+	for i in $(seq 600); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	EXIT=124
+	kill -0 "$1" 2>/dev/null && return 0
+	EXIT=0
+	wait "$1" || EXIT=$?
+}
+
+mkkey() {
+	(umask 077 && head -c 32 /dev/urandom >"$1")
+}
+
+# check_blk IMG FIRST LAST: rounds FIRST..LAST of 16 sectors hold their numbers.
+check_blk() {
+	python3 - "$@" <<'PY'
+import sys
+img, first, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+d = open(img, 'rb').read()
+for r in range(first, last + 1):
+    for s in range(r * 16, r * 16 + 16):
+        tag = b'isola-blk:%d;' % s
+        want = (tag * (512 // len(tag) + 1))[:512]
+        assert d[s * 512:(s + 1) * 512] == want, 'sector %d' % s
+print('rounds %d..%d ok' % (first, last))
+PY
+}
+
+start_blk_source() {
+	"$ISOLA" vm run --kernel "$GUEST_DIR/virtio-blk.elf" --disk "$DISK" \
+		--cmdline "rounds=$1 sectors=16" --console "$TMP/out1" \
+		--api-sock "$TMP/api.sock" "${@:2}" 2>"$TMP/src.err" &
+	SRC=$!
+	PIDS+=("$SRC")
+}
+
+start_dest() {
+	"$ISOLA" vm receive --listen "$1" --console "$TMP/out2" "${@:2}" 2>>"$TMP/dst.err" &
+	DST=$!
+	PIDS+=("$DST")
+}
+
+# migrate_blk ADDR [migrate args]: migrate mid-run, the destination finishes it.
+migrate_blk() {
+	local first
+	wait_for "$TMP/out1" "round 20$"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "$1" "${@:2}"
+	echo "$output"
+	cat "$TMP/dst.err" || true
+	[ "$status" -eq 0 ]
+	wait_exit "$SRC"
+	[ "$EXIT" -eq 0 ]
+	wait_exit "$DST"
+	text "$TMP/out2" | tail -3
+	[ "$EXIT" -eq 0 ]
+	# The guest checked every round it read back; it finished on the destination.
+	grep -q "virtio-blk: ok" "$TMP/out2"
+	grep -q "virtio-blk: round $((ROUNDS - 1))" "$TMP/out2"
+	run grep -c "round $((ROUNDS - 1))" "$TMP/out1"
+	[ "$output" = 0 ]
+	first=$(text "$TMP/out2" | grep -m1 -o "^virtio-blk: round [0-9]*" | cut -d' ' -f3)
+	[ "$first" -gt 20 ]
+	check_blk "$DISK" 0 $((ROUNDS - 1))
+}
+
+@test "vm migrate: a guest writing its disk hops through 4 VMMs mid-run; every sector is right" {
+	require_guest virtio-blk
+	local api=$TMP/api.sock out=$TMP/out1 pid h n first
+	ROUNDS=800
+	truncate -s 8M "$TMP/disk.img"
+	DISK=$(realpath "$TMP/disk.img")
+	start_blk_source $ROUNDS --rng --balloon
+	pid=$SRC
+	wait_for "$out" "round 20$"
+	# Each hop is another chance for a device write to land after its page
+	# was copied: the used ring's and read buffers' pages must follow.
+	for h in 2 3 4 5; do
+		"$ISOLA" vm receive --listen "unix:$TMP/in$h.sock" --console "$TMP/out$h" \
+			--api-sock "$TMP/api$h.sock" --disk-remap "$DISK=$DISK" 2>>"$TMP/dst.err" &
+		DST=$!
+		PIDS+=("$DST")
+		for i in $(seq 50); do [ -S "$TMP/in$h.sock" ] && break; sleep 0.1; done
+		n=$(text "$out" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+		wait_for "$out" "round $((n + 3))$"
+		run "$ISOLA" vm migrate --api-sock "$api" --to "unix:$TMP/in$h.sock"
+		echo "hop $h: $output"
+		cat "$TMP/dst.err"
+		[ "$status" -eq 0 ]
+		wait_exit "$pid"
+		[ "$EXIT" -eq 0 ]
+		[ ! -e "$TMP/in$h.sock" ]
+		wait_for "$TMP/out$h" "round"
+		first=$(text "$TMP/out$h" | grep -m1 -o "^virtio-blk: round [0-9]*" | cut -d' ' -f3)
+		[ "$first" -gt "$n" ]
+		api=$TMP/api$h.sock out=$TMP/out$h pid=$DST
+	done
+	wait_exit "$pid"
+	text "$out" | tail -3
+	[ "$EXIT" -eq 0 ]
+	# The guest compared every round it read back; it finished on the last VMM.
+	grep -q "virtio-blk: ok" "$out"
+	grep -q "virtio-blk: round $((ROUNDS - 1))" "$out"
+	run grep -c "round $((ROUNDS - 1))" "$TMP/out1" "$TMP/out2" "$TMP/out3" "$TMP/out4"
+	[[ "$output" != *:1* ]]
+	check_blk "$DISK" 0 $((ROUNDS - 1))
+}
+
+@test "vm migrate: a disk VM over TCP with a key, to a remapped path" {
+	require_guest virtio-blk
+	ROUNDS=300
+	PORT=$((20000 + RANDOM % 20000))
+	truncate -s 8M "$TMP/disk.img"
+	DISK=$(realpath "$TMP/disk.img")
+	ln -s "$DISK" "$TMP/alias.img"
+	mkkey "$TMP/key"
+	start_dest "tcp:127.0.0.1:$PORT" --key-file "$TMP/key" --disk-remap "$DISK=$TMP/alias.img"
+	start_blk_source $ROUNDS
+	for i in $(seq 50); do ss -ltn | grep -q ":$PORT " && break; sleep 0.1; done
+	migrate_blk "tcp:127.0.0.1:$PORT" --key-file "$TMP/key"
+}
+
+@test "vm migrate: a destination that does not accept the disk refuses it; the source runs on" {
+	require_guest virtio-blk
+	ROUNDS=200
+	truncate -s 8M "$TMP/disk.img"
+	DISK=$(realpath "$TMP/disk.img")
+	start_dest "unix:$TMP/in.sock"
+	start_blk_source $ROUNDS
+	wait_for "$TMP/out1" "round 5$"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"disk \`$DISK\`: accept it with --disk-remap"* ]]
+	wait_exit "$DST"
+	[ "$EXIT" -ne 0 ]
+	# The source goes on and finishes with right data.
+	wait_exit "$SRC"
+	[ "$EXIT" -eq 0 ]
+	grep -q "virtio-blk: ok" "$TMP/out1"
+	check_blk "$DISK" 0 $((ROUNDS - 1))
+}
+
+@test "vm migrate: NICs and vsock are refused per device, clearly" {
+	require_guest counter
+	"$ISOLA" vm run --kernel "$GUEST_DIR/counter.elf" --cmdline "every=20000000" \
+		--console "$TMP/out1" --api-sock "$TMP/api.sock" \
+		--vsock "cid=3,uds=$TMP/v.sock" 2>"$TMP/src.err" &
+	SRC=$!
+	PIDS+=("$SRC")
+	wait_for "$TMP/out1" "^counter: 2"
+	run "$ISOLA" vm migrate --api-sock "$TMP/api.sock" --to "unix:$TMP/in.sock"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"virtio-vsock device is not supported yet"* ]]
+	run "$ISOLA" vm receive --listen "unix:$TMP/x.sock" --disk-remap nonsense
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected OLD=NEW"* ]]
+	[ ! -e "$TMP/x.sock" ]
+}
