@@ -18,7 +18,9 @@
 # QEMU CPU progress that make an L1 wedged, default 180) and L1_SILENCE
 # (seconds without console output that do, default twice L1_TEST_TIMEOUT
 # plus 120): a wedged L1 is killed and booted again, L1_RETRIES times at
-# most (default 2), for the tests that have no TAP line yet), L1_APPEND (more L1 kernel options, e.g.
+# most (default 3), for the tests that have no TAP line yet; after L1_NUDGE
+# seconds without CPU progress (default 60) it first gets an NMI, which
+# wakes an L1 halted for want of a timer interrupt), L1_APPEND (more L1 kernel options, e.g.
 # loglevel=7 to see L1's kernel log), L1_MODE=bench with L1_RUNS=N (the
 # bench/l1-boot.sh payload instead of the tests).
 # The timeouts are generous because a nested L2 boot under TCG takes 20 s on
@@ -39,8 +41,9 @@ L1_OUT=${L1_OUT:-$L1_CACHE/out}
 L1_TIMEOUT=${L1_TIMEOUT:-3600}
 L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-300}
 L1_STALL=${L1_STALL:-180}
+L1_NUDGE=${L1_NUDGE:-60}
 L1_SILENCE=${L1_SILENCE:-$((2 * L1_TEST_TIMEOUT + 120))}
-L1_RETRIES=${L1_RETRIES:-2}
+L1_RETRIES=${L1_RETRIES:-3}
 direct=0
 if [ "${1:-}" = --direct ]; then
 	direct=1
@@ -343,7 +346,7 @@ deadline=$((SECONDS + L1_TIMEOUT))
 # spinning; then only this watchdog ends the run.  Before QEMU is killed its
 # registers go to $L1_OUT/wedge-N.txt (through the monitor socket).
 boot_l1() {
-	local tests qpid ticks size last=0 lastsize=-1 since=$SECONDS heard=$SECONDS why=0
+	local tests qpid ticks size last=0 lastsize=-1 since=$SECONDS heard=$SECONDS why=0 nudged=0
 	local mon=$L1_OUT/monitor.sock
 	tests=$(
 		IFS=,
@@ -369,6 +372,18 @@ boot_l1() {
 		if [ "$ticks" -ge $((last + 20)) ]; then
 			last=$ticks
 			since=$SECONDS
+			nudged=0
+		fi
+		# The wedges seen in CI stop in L1's idle loop (HLT with interrupts on: a
+		# timer interrupt that never came).  An NMI wakes the CPU and the idle loop
+		# then re-arms the timer: try that once before giving the boot up.
+		if [ "$nudged" = 0 ] && [ $((SECONDS - since)) -ge "$L1_NUDGE" ] &&
+			[ "$L1_NUDGE" -lt "$L1_STALL" ]; then
+			nudged=1
+			nudges=$((nudges + 1))
+			printf 'info registers\nnmi\n' |
+				timeout 10 socat - "UNIX-CONNECT:$mon" >"$L1_OUT/nudge-$nudges.txt" 2>&1 || true
+			echo "# L1 stalled ${L1_NUDGE}s: NMI sent (registers in nudge-$nudges.txt)" >>"$serial"
 		fi
 		if [ "$size" != "$lastsize" ]; then
 			lastsize=$size
@@ -399,8 +414,8 @@ missing() {
 }
 
 # A wedged L1 is booted again for the tests it did not finish, up to L1_RETRIES times.
-tries=0 wedges=0
-rm -f "$L1_OUT"/wedge-*.txt
+tries=0 wedges=0 nudges=0
+rm -f "$L1_OUT"/wedge-*.txt "$L1_OUT"/nudge-*.txt
 todo=$want
 while :; do
 	rc=0
