@@ -32,6 +32,7 @@ struct api_conn {
 	size_t len;	  /* bytes read into buf */
 	int64_t deadline; /* CLOCK_MONOTONIC ms by which the request must be complete */
 	char *buf;	  /* REQ_MAX bytes, kept by the slot until api_srv_close_conns() */
+	bool draining; /* answered with an error: what the client still sends is read and dropped */
 };
 
 /* A listening socket's connections; state kept across api_srv_run() calls. */

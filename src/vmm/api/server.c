@@ -147,6 +147,43 @@ static void conn_close(struct api_conn *c, int status, const char *why)
 	c->fd = -1; /* the slot keeps its buffer for the next connection */
 }
 
+/*
+ * Answer a request refused before all of it was read (too large, malformed),
+ * then keep reading and dropping what the client still sends until it closes,
+ * for up to DRAIN_MS and DRAIN_MAX bytes.  Closing at once would make the
+ * client's next write fail (EPIPE, or a reset on TCP) before it reads the
+ * answer, and it would see a broken connection instead of the 413.
+ */
+#define DRAIN_MS  1000
+#define DRAIN_MAX (1024 * 1024)
+
+static void conn_refuse(struct api_conn *c, int status, const char *why)
+{
+	struct api_resp resp = {0};
+
+	api_fault(&resp, status, why);
+	api_send_resp(c->fd, &resp);
+	free(resp.body);
+	if (shutdown(c->fd, SHUT_WR) < 0) {
+		conn_close(c, 0, NULL);
+		return;
+	}
+	c->draining = true;
+	c->len = 0;
+	c->deadline = now_ms() + DRAIN_MS;
+}
+
+/* Read and drop; close at EOF, on an error or past DRAIN_MAX. */
+static void conn_drain(struct api_conn *c)
+{
+	ssize_t n = recv(c->fd, c->buf, REQ_MAX, MSG_DONTWAIT);
+
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n <= 0 || (c->len += (size_t)n) > DRAIN_MAX)
+		conn_close(c, 0, NULL);
+}
+
 /* Accept one connection into a free slot; NULL when none was accepted. */
 static struct api_conn *srv_accept(struct api_srv *s)
 {
@@ -186,10 +223,15 @@ static int srv_read(struct api_srv *s, struct api_conn *c, api_handler handle, v
 	struct api_resp resp = {0};
 	struct http_req req;
 	const char *why = NULL;
-	ssize_t n = recv(c->fd, c->buf + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
+	ssize_t n;
 	long r;
 	int fd;
 
+	if (c->draining) {
+		conn_drain(c);
+		return -1;
+	}
+	n = recv(c->fd, c->buf + c->len, REQ_MAX - c->len, MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return -1;
 	if (n <= 0) {
@@ -201,7 +243,7 @@ static int srv_read(struct api_srv *s, struct api_conn *c, api_handler handle, v
 	if (r == 0 && c->len < REQ_MAX)
 		return -1;
 	if (r <= 0) {
-		conn_close(c, r ? -r : 413, why ? why : "request too large");
+		conn_refuse(c, r ? -r : 413, why ? why : "request too large");
 		return -1;
 	}
 	(void)s;
@@ -242,7 +284,11 @@ static int srv_timeout(struct api_srv *s, int64_t now)
 		if (s->conn[i].fd < 0)
 			continue;
 		if (s->conn[i].deadline <= now) {
-			conn_close(&s->conn[i], 408, "the request was not complete in time");
+			if (s->conn[i].draining) /* already answered */
+				conn_close(&s->conn[i], 0, NULL);
+			else
+				conn_close(&s->conn[i], 408,
+					   "the request was not complete in time");
 			continue;
 		}
 		if (t < 0 || s->conn[i].deadline - now < t)
