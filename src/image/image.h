@@ -252,6 +252,16 @@ struct img_run_opts {
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */
+	/*
+	 * Rootless: the bundle is made as root of the store's user namespace (in a mount
+	 * namespace of its own); the container gets a user namespace with these maps
+	 * (the store's) and mounts its overlay on "/" itself, with userxattr.
+	 */
+	bool rootless;
+	struct img_idmap {
+		uint32_t container_id, host_id, size;
+	} uid_maps[2], gid_maps[2];
+	size_t n_uid_maps, n_gid_maps;
 };
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
