@@ -131,10 +131,13 @@ as_nobody() {
 	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.containers.override_stat").decode())' "$f")" = "1000:50:0640:file" ]
 	[ -z "$(find "$S" ! -user nobody)" ]
 	run as_nobody "$TMP/isola" run --rm localhost/rl:1 sh -c \
-		'busybox stat -c "%u:%g %a" /home/u/f; busybox ls /; echo y >/home/u/y'
+		'busybox stat -c "%u:%g %a" /home/u/f; busybox cat /proc/self/uid_map; busybox ls /
+		 echo y >/home/u/y'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "0:0 640" ]
+	# /proc is mounted inside the overlay the runtime put on "/"; root is nobody.
+	[[ "${lines[1]}" =~ ^\ +0\ +$(id -u nobody)\ +1$ ]]
 	[[ "$output" != *gone* ]]
 	as_nobody "$TMP/isola" rmi localhost/rl:1
 	empty "$S/layers" "$S/blobs/sha256" "$S/containers"
