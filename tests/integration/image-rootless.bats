@@ -144,7 +144,7 @@ as_nobody() {
 	[ -z "$(find "$TMP/data" "$TMP/xdg" ! -user nobody)" ]
 }
 
-@test "rootless image: --network bridge is refused clearly, nothing left" {
+@test "rootless image: no network of its own by default, --network host joins the host's, bridge is refused" {
 	mkdir "$TMP/data"
 	chown nobody "$TMP/data" "$TMP/xdg"
 	as_nobody "$TMP/isola" image import "$TMP/layout" localhost/rl:1 >/dev/null 2>&1
@@ -152,5 +152,13 @@ as_nobody() {
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bridge network needs root"* ]]
+	empty "$TMP/data/isola/containers"
+	host=$(as_nobody readlink /proc/self/ns/net)
+	run as_nobody "$TMP/isola" run --rm --network host localhost/rl:1 busybox readlink /proc/self/ns/net
+	[ "$status" -eq 0 ]
+	[ "$output" = "$host" ]
+	run as_nobody "$TMP/isola" run --rm localhost/rl:1 busybox readlink /proc/self/ns/net
+	[ "$status" -eq 0 ]
+	[[ "$output" == net:* && "$output" != "$host" ]]
 	empty "$TMP/data/isola/containers"
 }
