@@ -133,6 +133,11 @@ static int mount_rootfs(const char *store, const char *cdir, json_t *layers, boo
 {
 	char data[MOUNT_DATA_MAX];
 	int r = overlay_options(store, cdir, layers, opts, size);
+	struct img_unpack_ids ids;
+
+	/* Layers unpacked by anything but real root carry user.overlay.* (unpack.c). */
+	img_unpack_ids_detect(&ids);
+	rootless = rootless || ids.mode != IMG_IDS_ALL;
 
 	if (r == -E2BIG && rootless)
 		return err_make(err, 0, "rootless: more layers than one overlay mount holds");

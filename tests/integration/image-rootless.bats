@@ -7,6 +7,7 @@
 # the ids in user.containers.override_stat.  Device nodes are left out with a
 # note; whiteouts, opaque directories, setuid files and hard links work.
 load image-helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() { img_setup_file; }
 teardown_file() { img_teardown_file; }
@@ -161,4 +162,28 @@ as_nobody() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == net:* && "$output" != "$host" ]]
 	empty "$TMP/data/isola/containers"
+}
+
+@test "rootless image: root of a user namespace (unshare -r) unpacks as rootless, opaque dirs as user.overlay.opaque" {
+	require_cmd unshare
+	run unshare -U -r env ISOLA_STORE="$TMP/ns-store" "$ISOLA" image import "$TMP/layout" localhost/rl:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The opaque directory is layer 2's, the one holding opq/new.
+	d=$(dirname "$(find "$TMP/ns-store/layers" -path '*/opq/new')")
+	f=$(find "$TMP/ns-store/layers" -path '*/home/u/f')
+	python3 - "$d" "$f" <<-'EOP'
+	import os, sys
+	opq, f = sys.argv[1], sys.argv[2]
+	names = os.listxattr(opq)
+	assert "user.overlay.opaque" in names and "trusted.overlay.opaque" not in names, names
+	assert os.getxattr(f, "user.containers.override_stat") == b"1000:50:0640:file"
+	EOP
+	# The bundle's overlay honours it (userxattr): layer 1's /opq/old is hidden, so the
+	# command is "not found" (127), not "not executable" (126, a mode 644 file).
+	run -127 unshare -U -r -m env ISOLA_STORE="$TMP/ns-store" ISOLA_NETWORK=none \
+		"$ISOLA" run --rm localhost/rl:1 /opq/old
+	echo "$output"
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"not found"* ]]
 }
