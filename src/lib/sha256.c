@@ -22,7 +22,8 @@ static inline uint32_t ror(uint32_t x, unsigned n)
 
 static void block(uint32_t h[8], const uint8_t *p)
 {
-	uint32_t w[64], a, b, c, d, e, f, g, hh, t1, t2;
+	/* Zeroed only for the analyzer, which loses track of the first loop filling w[0..15]. */
+	uint32_t w[64] = {0}, a, b, c, d, e, f, g, hh, t1, t2;
 
 	for (int i = 0; i < 16; i++)
 		w[i] = (uint32_t)p[4 * i] << 24 | (uint32_t)p[4 * i + 1] << 16 |
