@@ -36,6 +36,10 @@
 int net_cni_run(json_t *conflist, const char *command, const char *id, const char *netns,
 		const char *ifname, json_t *runtime_config, json_t *prev, json_t **ret,
 		struct err **err);
+/* The same with PATH=tools for the plugins (NULL: /usr/sbin:/usr/bin:/sbin:/bin). */
+int net_cni_run_tools(json_t *conflist, const char *command, const char *id, const char *netns,
+		      const char *ifname, const char *tools, json_t *runtime_config, json_t *prev,
+		      json_t **ret, struct err **err);
 /* The first IPv4 address of a result ("10.90.0.5", no prefix); NULL when there is none. */
 char *net_result_ipv4(json_t *result);
 /* The same for IPv6 ("fd00::5"). */
