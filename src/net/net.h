@@ -120,8 +120,9 @@ bool net_busy(const char *store, const char *id);
 int net_state_ids(const char *store, char ***ret, struct err **err);
 
 /* ---- DNS messages (dns.c) ---- */
-#define DNS_PKT_MAX	   4096 /* what we read or send over UDP */
-#define DNS_NAME_TEXT_MAX  1100 /* a 255-byte name with every byte as "\DDD" */
+#define DNS_PKT_MAX	   4096	 /* what we read or send over UDP */
+#define DNS_MSG_MAX	   65535 /* a message over TCP (its length is two bytes) */
+#define DNS_NAME_TEXT_MAX  1100	 /* a 255-byte name with every byte as "\DDD" */
 #define DNS_TYPE_A	   1
 #define DNS_TYPE_AAAA	   28
 #define DNS_RCODE_FORMERR  1
@@ -149,7 +150,10 @@ struct dns_rr {
  */
 int dns_name_read(const uint8_t *p, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
 		  size_t *ret_next);
-/* Header and the one question; every other record is walked and bounds-checked. */
+/*
+ * Header and the one question; every other record is walked and bounds-checked.  len is at
+ * most DNS_MSG_MAX (a TCP answer); the callers' buffers bound what a UDP one can be.
+ */
 int dns_parse(const uint8_t *p, size_t len, struct dns_header *h, struct dns_question *q);
 /* A response to the parsed request req: its question, then rrs (TC when they do not fit). */
 int dns_answer(const uint8_t *req, const struct dns_header *h, const struct dns_question *q,
