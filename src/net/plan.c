@@ -135,12 +135,34 @@ int net_plan_plugins(json_t *conflist, size_t n_ports, struct err **err)
 	return 0;
 }
 
+/* link -> target, replacing a link to anything else (the host's tools may have moved). */
+static int link_to(const char *target, const char *link)
+{
+	char now[PATH_MAX], tmp[PATH_MAX + 16];
+	ssize_t n = readlink(link, now, sizeof(now) - 1);
+
+	if (n >= 0 && (size_t)n == strlen(target) && !memcmp(now, target, n))
+		return 0;
+	snprintf(tmp, sizeof(tmp), "%s.%d", link, (int)getpid());
+	unlink(tmp);
+	if (symlink(target, tmp) < 0)
+		return -errno;
+	if (rename(tmp, link) < 0) {
+		int e = errno;
+
+		unlink(tmp);
+		return -e;
+	}
+	return 0;
+}
+
 /* <store>/net/tools4: iptables (and its save/restore) without ip6tables. */
 static int tools4(const char *store, char **ret, struct err **err)
 {
 	static const char *const names[] = {"iptables", "iptables-save", "iptables-restore"};
 	_cleanup_free_ char *dir = NULL;
 	char target[PATH_MAX], link[PATH_MAX];
+	int r;
 
 	if (asprintf(&dir, "%s/net/tools4", store) < 0)
 		return err_make(err, ENOMEM, "tools");
@@ -150,8 +172,9 @@ static int tools4(const char *store, char **ret, struct err **err)
 		if (!find_tool(names[i], target, sizeof(target)))
 			continue; /* the plugin says what it misses */
 		snprintf(link, sizeof(link), "%s/%s", dir, names[i]);
-		if (symlink(target, link) < 0 && errno != EEXIST)
-			return err_make(err, errno, "symlink `%s`", link);
+		r = link_to(target, link);
+		if (r < 0)
+			return err_make(err, -r, "symlink `%s`", link);
 	}
 	*ret = TAKE_PTR(dir);
 	return 0;

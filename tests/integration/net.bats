@@ -206,6 +206,7 @@ curl_page() {
 		types() { jq -c "[.conflist.plugins[].type], .tools" "$st/\$1.json" | tr '\n' ' '; echo; }
 		"$ISOLA" run -d --name p1-$$ --network "$NET" "$IMG" sleep 60 >/dev/null
 		types p1-$$
+		ln -sfn /nonexistent "$store/net/tools4/iptables" # a stale link is made again
 		"$ISOLA" run -d --name p2-$$ --network "$NET" -p "127.0.0.1:$port:80" "$IMG" \
 			httpd -f -p 80 -h /www >/dev/null
 		types p2-$$
