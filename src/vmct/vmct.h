@@ -57,6 +57,11 @@ struct vmct_run_opts {
 	int out_fd, err_fd;	  /* where its stdout and stderr go */
 	unsigned boot_timeout_s;  /* until the agent connects */
 	const char *console_copy; /* on failure, the VM console is left here (NULL: not kept) */
+	/*
+	 * While the process runs, this file holds the VMM's hybrid-vsock socket
+	 * path (for vmct_exec); removed at the end.  NULL: not written.
+	 */
+	const char *vsock_note;
 };
 
 /*
