@@ -255,7 +255,7 @@ static void signal_input(struct host *h)
 
 	if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
 		return;
-	if (si.ssi_signo == SIGWINCH) { /* only asked for with a terminal */
+	if (si.ssi_signo == SIGWINCH && h->o->proc->tty) { /* the terminal's size changed */
 		vmct_send_winch(h->conn, h->o->in_fd >= 0 ? h->o->in_fd : h->o->out_fd);
 		return;
 	}
