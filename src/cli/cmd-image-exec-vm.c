@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -184,6 +185,8 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	if (a.tty)
 		vmct_term_size(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, &proc.rows,
 			       &proc.cols);
+	/* A vanished reader of our output must not end us (with the terminal raw). */
+	signal(SIGPIPE, SIG_IGN);
 	o.in_fd = a.interactive ? STDIN_FILENO : -1;
 	o.forward_signals = true;
 	r = vmct_exec(uds, &o, &status, &err);

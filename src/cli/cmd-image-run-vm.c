@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -192,6 +193,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0 && asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0)
 		r = err_make(&err, ENOMEM, "path");
 	o.vsock_note = note;
+	/* A vanished reader of our output (or the VMM's socket) must not end us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmct_run(&o, &status, &err);
 	free(proc.argv);

@@ -60,14 +60,36 @@ bool vmct_term_raw(int fd, struct termios *ret_saved)
 	return tcsetattr(fd, TCSANOW, &raw) == 0;
 }
 
+/* All of @p to the socket @fd; a peer that is gone is -EPIPE, not SIGPIPE. */
+static int send_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		c += w;
+		n -= w;
+	}
+	return 0;
+}
+
 int vmct_send_frame(int fd, uint32_t type, const void *p, uint32_t n)
 {
 	uint8_t hdr[VMCT_HDR];
+	int r;
 
 	vmct_frame_header(hdr, type, n);
-	if (write_all(fd, hdr, sizeof(hdr)) < 0 || (n && write_all(fd, p, n) < 0))
-		return -errno;
-	return 0;
+	r = send_all(fd, hdr, sizeof(hdr));
+	if (r >= 0 && n)
+		r = send_all(fd, p, n);
+	if (r < 0)
+		errno = -r;
+	return r;
 }
 
 int vmct_send_winch(int conn, int tty_fd)
@@ -118,8 +140,9 @@ static int hybrid_connect(int fd, const char *uds, int64_t end, struct err **err
 	int r;
 
 	snprintf(req, sizeof(req), "CONNECT %u\n", VMCT_EXEC_PORT);
-	if (write_all(fd, req, strlen(req)) < 0)
-		return err_make(err, errno, "`%s`: send CONNECT", uds);
+	r = send_all(fd, req, strlen(req));
+	if (r < 0)
+		return err_make(err, -r, "`%s`: send CONNECT", uds);
 	for (;;) {
 		ssize_t k;
 

@@ -91,7 +91,8 @@ struct vmct_exec_opts {
 int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_status,
 	      struct err **err);
 
-/* Frame helpers the host sides share: one frame; a WINCH with @tty_fd's size. */
+/* Frame helpers the host sides share (sockets; no SIGPIPE): one frame; a WINCH with @tty_fd's size.
+ */
 int vmct_send_frame(int fd, uint32_t type, const void *p, uint32_t n);
 int vmct_send_winch(int conn, int tty_fd);
 /* @fd's terminal size (0, 0: not a terminal). */
