@@ -454,7 +454,8 @@ t_vmct_exec() {
 	}
 	export ISOLA_STORE=$W/store
 	RC=0
-	timeout 120 "$ISOLA_BIN" exec "$name" sh -c 'echo from-exec; ps; echo to-err >&2; exit 5' \
+	# to-e""rr: ps shows the command line, only the output says to-err.
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c 'echo from-exec; ps; echo to-e""rr >&2; exit 5' \
 		</dev/null >"$W/out1" 2>"$W/out1.err" || RC=$?
 	log "exec: $RC: $(cat "$W/out1") / $(cat "$W/out1.err")"
 	[ "$RC" = 5 ] && has "$W/out1" from-exec && has "$W/out1" 'sleep 1000' &&
