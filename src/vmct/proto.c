@@ -104,14 +104,12 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 		r = put(out, VMCT_FRAME_MAX, len, "gid", num);
 	if (!r)
 		r = put(out, VMCT_FRAME_MAX, len, "tty", c->tty ? "1" : "0");
-	if (c->tty && c->rows && c->cols) {
-		snprintf(num, sizeof(num), "%u", c->rows);
-		if (!r)
-			r = put(out, VMCT_FRAME_MAX, len, "rows", num);
-		snprintf(num, sizeof(num), "%u", c->cols);
-		if (!r)
-			r = put(out, VMCT_FRAME_MAX, len, "cols", num);
-	}
+	snprintf(num, sizeof(num), "%u", c->rows);
+	if (!r && c->tty && c->rows)
+		r = put(out, VMCT_FRAME_MAX, len, "rows", num);
+	snprintf(num, sizeof(num), "%u", c->cols);
+	if (!r && c->tty && c->cols)
+		r = put(out, VMCT_FRAME_MAX, len, "cols", num);
 	return r;
 }
 
