@@ -33,6 +33,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -314,9 +315,9 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 
 struct relay {
 	pid_t pid;
-	int pidfd, in, out, err;
-	int listen_fd; /* further sessions (the first session only), -1: none */
-	bool tty;      /* in and out are the terminal's master */
+	int chldfd, in, out, err; /* chldfd: SIGCHLD (ours and orphans'), a signalfd */
+	int listen_fd;		  /* further sessions (the first session only), -1: none */
+	bool tty;		  /* in and out are the terminal's master */
 	bool exited;
 	int status;
 	uint8_t *buf;
@@ -389,11 +390,15 @@ static int host_input(struct relay *r)
 	return host_frames(r);
 }
 
+/* Every child that ended (ours, a session's handler, an orphan): the process's status. */
 static void reap(struct relay *r)
 {
+	struct signalfd_siginfo si;
 	int st;
 	pid_t p;
 
+	while (read(r->chldfd, &si, sizeof(si)) == sizeof(si))
+		;
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
 		if (p == r->pid) {
 			r->exited = true;
@@ -414,7 +419,7 @@ static void accept_session(struct relay *r)
 	pid = fork();
 	if (pid == 0) {
 		/* Not the first session's fds: its process must see its stdin's EOF. */
-		int fds[] = {r->listen_fd, r->pidfd, r->in, r->out, r->err, vsock};
+		int fds[] = {r->listen_fd, r->chldfd, r->in, r->out, r->err, vsock};
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)
@@ -435,7 +440,7 @@ static void relay(struct relay *r)
 		struct pollfd p[5] = {
 		    {.fd = r->out, .events = POLLIN},
 		    {.fd = r->err, .events = POLLIN},
-		    {.fd = r->exited ? -1 : r->pidfd, .events = POLLIN},
+		    {.fd = r->chldfd, .events = POLLIN},
 		    {.fd = vsock, .events = POLLIN},
 		    {.fd = r->exited ? -1 : r->listen_fd, .events = POLLIN},
 		};
@@ -492,9 +497,17 @@ static void closep(int *fd)
 
 static void run(const struct vmct_config *c, size_t have, int listen_fd)
 {
-	struct relay r = {.buf = frame_buf, .have = have, .pidfd = -1, .listen_fd = listen_fd};
+	struct relay r = {.buf = frame_buf, .have = have, .chldfd = -1, .listen_fd = listen_fd};
 	int in[2], out[2], err[2];
+	sigset_t chld;
 
+	/* Before the fork: no SIGCHLD is missed.  The child unblocks all. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	r.chldfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.chldfd < 0)
+		fatal("signalfd: %s", strerror(errno));
 	make_stdio(c, &r, in, out, err);
 	r.pid = fork();
 	if (r.pid < 0)
@@ -507,9 +520,6 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 	r.in = in[1];
 	r.out = out[0];
 	r.err = err[0];
-	r.pidfd = syscall(SYS_pidfd_open, r.pid, 0);
-	if (r.pidfd < 0)
-		fatal("pidfd_open: %s", strerror(errno));
 	relay(&r);
 	while (!r.exited && waitpid(r.pid, &r.status, 0) == r.pid) {
 		r.exited = true;

@@ -473,6 +473,17 @@ t_vmct_exec() {
 	wait "$PTY_PID"
 	log "exec -it: $(cat "$W/rc"): $(tr -d '\r' <"$W/out4")"
 	[ "$(cat "$W/rc")" = 0 ] && tr -d '\r' <"$W/out4" | grep -Eq '^/dev/pts/[0-9]+$' || ok=1
+	# An exec'd process's orphan is reaped by the agent (PID 1) when it ends,
+	# not left a zombie until the container's process ends.
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c '(sleep 0.7 &)' </dev/null >/dev/null 2>&1
+	RC=0
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c '
+		live() { for f in /proc/[0-9]*/cmdline; do [ "$(tr "\0" " " <$f)" = "sleep 0.7 " ] && return 0; done; return 1; }
+		zombies() { n=0; for f in /proc/[0-9]*/status; do grep -q "^State:.Z" $f && grep -q "^Name:.sleep" $f && n=$((n + 1)); done; echo $n; }
+		i=0; while [ $i -lt 100 ] && { live || [ "$(zombies)" != 0 ]; }; do sleep 0.1; i=$((i + 1)); done
+		echo ZOMBIES $(zombies)' </dev/null >"$W/out6" 2>&1 || RC=$?
+	log "orphan: $RC: $(cat "$W/out6")"
+	[ "$RC" = 0 ] && has "$W/out6" '^ZOMBIES 0$' || ok=1
 	kill -TERM "$pid"
 	RC=0
 	wait "$pid" || RC=$?
