@@ -172,7 +172,7 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	r = a.user ? parse_user(a.user, &proc) : 0;
 	env = merge_env(proc.env, a.env);
 	if (r || !env) {
-		r = r ? r : EXIT_ISOLA;
+		r = r > 0 ? r : EXIT_ISOLA;
 		goto out;
 	}
 	free(proc.argv);
