@@ -269,7 +269,6 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
 	const char *no = a->detach				? "-d"
-			 : a->o.terminal			? "-t"
 			 : a->o.volumes				? "-v"
 			 : a->n_ports				? "-p"
 			 : a->o.init				? "--init"
