@@ -15,7 +15,6 @@
 
 #include "cleanup.h"
 #include "crypto.h"
-#include "sha256.h"
 #include "err.h"
 #include "fdutil.h"
 #include "jsonutil.h"
@@ -334,57 +333,6 @@ static void test_sha256(void)
 	ok(maps_libcrypto(), "libcrypto is mapped after it");
 }
 
-/* The plain C sha256 (sha256.c): FIPS 180-4's examples, without libcrypto. */
-static void test_sha256_portable(void)
-{
-	static const struct {
-		const char *in, *want;
-	} v[] = {
-	    {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
-	    {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
-	    {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
-	     "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
-	};
-	static char a[1000000];
-	const void *bufs[1] = {a};
-	size_t lens[1] = {sizeof(a)};
-	char got[65];
-
-	for (size_t i = 0; i < ARRAY_SIZE(v); i++) {
-		size_t n = strlen(v[i].in);
-
-		sha256_hex((const void *const[]){v[i].in}, &n, 1, got);
-		ok(streq(got, v[i].want), "portable sha256(\"%s\")", v[i].in);
-	}
-	memset(a, 'a', sizeof(a));
-	sha256_hex(bufs, lens, 1, got);
-	ok(streq(got, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
-	   "portable sha256 of a million 'a'");
-	ok(!maps_libcrypto(), "the portable sha256 does not load libcrypto");
-}
-
-/* Every length and split around the block and padding boundaries agrees with libcrypto. */
-static void test_sha256_cross(void)
-{
-	unsigned char data[300];
-	char want[65], got[65];
-	struct err *err = NULL;
-	int bad = 0;
-
-	for (size_t i = 0; i < sizeof(data); i++)
-		data[i] = (unsigned char)(i * 131 + 7);
-	for (size_t len = 0; len <= sizeof(data); len++) {
-		size_t cut = len / 3, lens[2] = {cut, len - cut};
-		const void *bufs[2] = {data, data + cut};
-
-		if (crypto_sha256_hex(bufs, lens, 2, want, &err) < 0)
-			bad++, err_free(&err);
-		sha256_hex(bufs, lens, 2, got);
-		bad += !streq(want, got);
-	}
-	is_int(bad, 0, "portable sha256 = libcrypto's for lengths 0..300 in two pieces");
-}
-
 /* A library that cannot be loaded is an error naming it, every time (no fallback). */
 static void test_lazylib_missing(void)
 {
@@ -412,9 +360,7 @@ int main(void)
 	test_rm_mount();
 	test_strv();
 	test_close_async();
-	test_sha256_portable();
 	test_sha256();
-	test_sha256_cross();
 	test_lazylib_missing();
 	return tap_done();
 }
