@@ -245,6 +245,8 @@ build_vmct() { # DIR
 	) || die "cannot build the VM container image"
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout" localhost/bb:1 >/dev/null ||
 		die "cannot import the VM container image"
+	# The same layer as an OCI bundle's rootfs, for the isola-vm tests.
+	cp "$d/l.tar" "$1/bb-layer.tar"
 	rm -rf "$d"
 	# The agent's CONFIG and stdin-EOF frames for `true` (docs/vm-containers.md),
 	# served by socat when the bench boots the same VM without run --vm.
