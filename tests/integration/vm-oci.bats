@@ -4,7 +4,7 @@
 # annotations, and that a create that fails or is interrupted leaves nothing
 # behind.  This host's /dev/kvm cannot boot Linux: the lifecycle with a real
 # guest is tested in the L1 bed (tests/l1/l1-tests.sh vmoci-*, l1.bats).
-load helpers
+load image-helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
@@ -149,4 +149,20 @@ start_stuck_create() {
 	# What a SIGKILL cannot clean, delete --force does.
 	"$ISOLA" --root "$R" delete --force "$ID"
 	[ ! -e "$R/$ID" ]
+}
+
+@test "vm-oci: isola-vm run IMAGE is run --vm IMAGE (the kernel it looks for is named)" {
+	export ISOLA_STORE=$TMP/store
+	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
+		d:etc d:tmp
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" localhost/vmoci-bb:1 >/dev/null
+	run "$VM" run --rm vmoci-bb:1 echo hi
+	[ "$status" = 125 ]
+	[[ "$output" == *"guest kernel \`$TMP/no-such-kernel\`"* ]]
+	# -t is what run --vm refuses: proof that --vm is on.
+	run "$VM" run --rm -t vmoci-bb:1 echo hi
+	[ "$status" = 125 ]
+	[[ "$output" == *"-t is not supported with --vm"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
