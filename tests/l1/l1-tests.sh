@@ -559,13 +559,16 @@ t_vmoci_podman() {
 	CONF
 	printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/runroot"\n' "$p" "$p" \
 		>"$p/storage.conf"
-	export CONTAINERS_CONF=$p/containers.conf CONTAINERS_STORAGE_CONF=$p/storage.conf
+	export CONTAINERS_CONF=$p/containers.conf CONTAINERS_STORAGE_CONF=$p/storage.conf TMPDIR=$p/tmp
+	# conmon's cgroup (podman allows --cgroups disabled only with crun); podman's locks in /dev/shm.
 	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup || true
+	mkdir -p /dev/shm
+	grep -q ' /dev/shm ' /proc/mounts || mount -t tmpfs shm /dev/shm || true
 	tar -xf "$L2DIR/vmct/bb-layer.tar" -C "$W/bbroot"
 	tar -C "$W/bbroot" -c . | podman --tmpdir "$p/tmp" import --change 'ENV PATH=/bin' - \
 		localhost/bb:vm >"$W/out.import" 2>&1 || { log "import: $(cat "$W/out.import")" && return 1; }
 	RC=0
-	timeout "$l1timeout" podman --tmpdir "$p/tmp" run --rm --cgroups disabled \
+	timeout "$l1timeout" podman --tmpdir "$p/tmp" run --rm \
 		--annotation "run.isola.vm.kernel=$L2DIR/vmlinuz" \
 		--annotation "run.isola.vm.modules=$L2DIR/vmct/lib/modules/$VMCT_KVER" \
 		localhost/bb:vm sh -c 'uname -r; exit 4' </dev/null >"$W/out" 2>"$W/out.err" || RC=$?

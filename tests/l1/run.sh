@@ -313,6 +313,13 @@ if [ ! -f "$l1" ]; then
 	cp "$ISOLA" "$l1root/bin/isola"
 	cp "$AGENT" "$l1root/bin/isola-agent"
 	build_l2dir "$l1root/l2"
+	# podman and conmon for the vmoci-podman test (skipped in L1 without them).
+	if [ "$mode" = test ] && command -v podman >/dev/null && command -v conmon >/dev/null; then
+		copy_bin "$l1root" "$(command -v podman)" "$(command -v conmon)"
+		mkdir -p "$l1root/etc/containers"
+		printf '{"default": [{"type": "insecureAcceptAnything"}]}\n' \
+			>"$l1root/etc/containers/policy.json"
+	fi
 	cp "$here/l1-init.sh" "$l1root/init"
 	cp "$here/l1-tests.sh" "$here/l1-bench.sh" "$here/l1-vmct-bench.sh" "$l1root/"
 	if [ "$mode" = bench ] || [ "$mode" = vmct-bench ]; then
