@@ -25,6 +25,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fdutil.h"
+#include "init.h"
 #include "jsonutil.h"
 #include "oci.h"
 #include "parse.h"
@@ -407,12 +408,9 @@ static int write_states(const struct vmct_oci_create_opts *o, struct plan *p, in
 	r = write_file_atomic_at(dirfd, VMCT_OCI_FILE, text, strlen(text), 0600, err);
 	if (r >= 0)
 		r = ct_state_write(dirfd, &st, err);
-	if (r >= 0 && o->pid_file) {
-		char pid[32];
-
-		snprintf(pid, sizeof(pid), "%d", (int)mon);
-		r = write_file_atomic_at(AT_FDCWD, o->pid_file, pid, strlen(pid), 0644, err);
-	}
+	/* A path, relative to the cwd or not (containerd's shim gives an absolute one). */
+	if (r >= 0 && o->pid_file)
+		r = ct_write_pid_file(o->pid_file, mon, err);
 	return r;
 }
 

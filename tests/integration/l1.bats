@@ -185,6 +185,10 @@ l1_check() {
 	l1_check vmoci-podman
 }
 
+@test "l1: containerd (ctr run --runc-binary isola-vm, runc v2 shim) runs a container in a micro-VM" {
+	l1_check vmoci-containerd
+}
+
 @test "l1: the bed finished inside its time budget" {
 	grep -q '^1\.\.0 # SKIP' "$L1_OUT/run.out" && skip "SKIP: $(sed -n 's/^1\.\.0 # SKIP //p' "$L1_OUT/run.out")"
 	grep -q '^# L1-DONE' "$L1_OUT/run.out" || {

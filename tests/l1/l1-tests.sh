@@ -12,7 +12,7 @@ BASE="console=ttyS0 reboot=k panic=-1"
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate-refused smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmoci-lifecycle vmoci-kill vmoci-annotation
-vmoci-cycles vmoci-podman"
+vmoci-cycles vmoci-podman vmoci-containerd"
 
 log() { echo "$*" >&2; }
 
@@ -439,12 +439,16 @@ vmoci_gone() {
 t_vmoci_lifecycle() {
 	local pid vmm
 	vmoci_bundle "$W/b" '["sh", "-c", "echo out-line; echo err-line >&2; exit 3"]'
-	vmoci create --bundle "$W/b" c1 </dev/null >"$W/out" 2>"$W/out.err" || {
+	mkdir -p "$W/elsewhere"
+	# From another cwd, with an absolute --pid-file (as containerd's shim does).
+	(cd "$W/elsewhere" && vmoci create --pid-file "$W/c1.pid" --bundle "$W/b" c1) \
+		</dev/null >"$W/out" 2>"$W/out.err" || {
 		log "create failed: $(cat "$W/out.err")"
 		return 1
 	}
 	[ "$(vmoci_state c1 status)" = created ] || { log "not created: $(vmoci state c1)" && return 1; }
 	pid=$(vmoci_state c1 pid)
+	[ "$(cat "$W/c1.pid")" = "$pid" ] || { log "pid file: $(cat "$W/c1.pid"), state: $pid" && return 1; }
 	for vmm in /proc/[0-9]*; do
 		[ "$(cut -d' ' -f4 "$vmm/stat" 2>/dev/null)" = "$pid" ] && break
 	done
@@ -575,6 +579,51 @@ t_vmoci_podman() {
 	log "podman run: status $RC; out: $(cat "$W/out"); err: $(cat "$W/out.err")"
 	podman --tmpdir "$p/tmp" rm -af -t 0 >/dev/null 2>&1
 	[ "$RC" = 4 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && vmoci_gone nothing
+}
+
+# containerd inside L1 (when the host had it): `ctr run --runc-binary isola-vm`
+# through the runc v2 shim, of the busybox image saved by isola as an
+# oci-archive (run.sh build_vmct).  The kernel and modules reach isola-vm through the
+# environment (containerd -> shim -> runtime keep it).  77 without containerd.
+t_vmoci_containerd() {
+	command -v containerd >/dev/null && command -v ctr >/dev/null || {
+		log "containerd or ctr not in L1 (not installed on the host that built it)"
+		return 77
+	}
+	local c=$W/ctd pid
+	mkdir -p "$c/root" "$c/state"
+	ln -sf "$ISOLA_BIN" "$W/isola-vm"
+	cat >"$c/config.toml" <<-CONF
+	version = 2
+	root = "$c/root"
+	state = "$c/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
+	  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
+	  "io.containerd.snapshotter.v1.zfs"]
+	[grpc]
+	  address = "$c/ctd.sock"
+	CONF
+	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup || true
+	ISOLA_VM_KERNEL=$L2DIR/vmlinuz ISOLA_VM_MODULES=$L2DIR/vmct/lib/modules/$VMCT_KVER \
+		containerd --config "$c/config.toml" >"$W/out.ctd" 2>&1 &
+	pid=$!
+	wait_for "$W/out.ctd" "serving.*ctd.sock" 60 || { kill "$pid"; return 1; }
+	ctr --address "$c/ctd.sock" -n vmoci images import "$L2DIR/vmct/bb-oci.tar" \
+		>"$W/out.import" 2>&1 || {
+		log "import: $(cat "$W/out.import")"
+		kill "$pid"
+		return 1
+	}
+	local img
+	img=$(ctr --address "$c/ctd.sock" -n vmoci images ls -q | head -1)
+	RC=0
+	timeout "$l1timeout" ctr --address "$c/ctd.sock" -n vmoci run --rm --runc-binary "$W/isola-vm" \
+		"$img" vmoci-ctd sh -c 'uname -r; exit 6' </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	log "ctr run ($img): status $RC; out: $(cat "$W/out"); err: $(cat "$W/out.err")"
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	grep -o " $c[^ ]*" /proc/mounts | sort -r | while read -r m; do umount "$m"; done
+	[ "$RC" = 6 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && vmoci_gone nothing
 }
 
 # l1_main "NAME...": run the named tests (all when empty), print TAP.
