@@ -15,11 +15,12 @@ setup_file() {
 	mkdir -p "$L1_OUT"
 	local mode=
 	host_has_hw_virt && mode=--direct
-	# L1_ONLY="NAME..." runs a subset (the others skip).  The whole bed gets 40 minutes
-	# at most, retries of a wedged L1 included (run.sh's L1_STALL watchdog).
+	# L1_ONLY="NAME..." runs a subset (the others skip).  The whole bed gets 60 minutes
+	# at most, retries of a wedged L1 included (run.sh's L1_STALL watchdog); vmoci-cycles
+	# alone boots 20 VMs (about 20-60 s each under TCG).
 	# A test's isola run gets 200 s (an L2 boot takes ~20 s on an idle core), so a
 	# wedged L1 is found silent after 520 s.
-	export L1_TIMEOUT=${L1_TIMEOUT:-2400} L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-200}
+	export L1_TIMEOUT=${L1_TIMEOUT:-3600} L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-200}
 	# shellcheck disable=SC2086
 	ISOLA=$ISOLA nice "$ISOLA_TOP/tests/l1/run.sh" $mode ${L1_ONLY:-} >"$L1_OUT/run.out" 2>&1 || true
 }
