@@ -267,7 +267,6 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
 	const char *no = a->detach				? "-d"
-			 : a->o.terminal			? "-t"
 			 : a->o.volumes				? "-v"
 			 : a->n_ports				? "-p"
 			 : a->o.init				? "--init"
@@ -502,14 +501,12 @@ static int attach(struct run_args *a, const char *store, const char *bundle, str
 	return net_attach(store, a->id, &no, bundle, err);
 }
 
-static int remove_bundle(const struct run_args *a, const char *store)
+static int remove_bundle_files(const struct run_args *a)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct img_store *s = NULL;
 	int r;
 
-	if (net_detach(store, a->id, &err) < 0)
-		cli_fail(&err);
 	r = image_cli_open_store(a->store, &s);
 	if (r)
 		return r;
@@ -517,6 +514,31 @@ static int remove_bundle(const struct run_args *a, const char *store)
 		cli_fail(&err);
 	img_store_close(s);
 	return 0;
+}
+
+/*
+ * The network's DEL and the bundle's removal side by side: DEL mostly waits (for the
+ * plugins' iptables commits, then for the DNS responder to go), the unmount and rm of
+ * the bundle are work.  Both are done before this returns.
+ */
+static int remove_bundle(const struct run_args *a, const char *store)
+{
+	_cleanup_err_ struct err *err = NULL;
+	pid_t pid = -1;
+	int r;
+
+	if (a->net == NET_BRIDGE) {
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0)
+			_exit(remove_bundle_files(a));
+	}
+	if (net_detach(store, a->id, &err) < 0)
+		cli_fail(&err);
+	if (pid < 0)
+		return remove_bundle_files(a);
+	r = image_cli_runtime_wait(pid);
+	return r < 0 ? 1 : r;
 }
 
 /*

@@ -66,3 +66,15 @@ struct image_vm_opts {
 };
 /* Run the bundle's process in a VM; its exit status, or EXIT_ISOLA (message printed). */
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo);
+
+/*
+ * run --vm writes the VMM's hybrid-vsock socket path into this file of the
+ * container's bundle while its process runs: `isola exec NAME` finds the VM there.
+ */
+#define IMAGE_VM_VSOCK_NOTE "vm-vsock"
+struct vmct_config;
+/* The bundle's process (config.json) for the VM agent; strings point into *spec. */
+int image_vm_load_process(const char *bundle, json_t **spec, struct vmct_config *c,
+			  struct err **err);
+/* isola exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] ID CMD... into a run --vm container. */
+int image_exec_vm(const char *store, int argc, char **argv, int id);

@@ -160,9 +160,9 @@ start_stuck_create() {
 	run "$VM" run --rm vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"guest kernel \`$TMP/no-such-kernel\`"* ]]
-	# -t is what run --vm refuses: proof that --vm is on.
-	run "$VM" run --rm -t vmoci-bb:1 echo hi
+	# -d is what run --vm refuses: proof that --vm is on.
+	run "$VM" run -d vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
-	[[ "$output" == *"-t is not supported with --vm"* ]]
+	[[ "$output" == *"-d is not supported with --vm"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
