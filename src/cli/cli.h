@@ -17,6 +17,7 @@ struct cli_globals {
 	bool debug;
 	bool systemd_cgroup;
 	const char *rootless; /* --rootless true|false|auto (accepted, as runc) */
+	bool vm_name;	      /* invoked as isola-vm: containers run in micro-VMs */
 };
 
 /* A command returns the process exit code. */

@@ -10,6 +10,7 @@
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"
+#include "oci.h"
 #include "opt.h"
 #include "parse.h"
 
@@ -80,6 +81,25 @@ int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
 	return 0;
 }
 
+int cmd_create_vm(struct cli_globals *g, const struct cmd_create_args *a, pid_t *ret_pid,
+		  struct err **err)
+{
+	struct vmct_oci_create_opts vo = {
+	    .root = a->o.root,
+	    .id = a->o.id,
+	    .bundle = a->o.bundle,
+	    .pid_file = a->o.pid_file,
+	    .console_socket = a->o.console_socket,
+	    .by_name = g->vm_name,
+	};
+	int r = vmct_oci_wanted(g->vm_name, a->o.bundle, err);
+
+	if (r <= 0)
+		return r;
+	r = vmct_oci_create(&vo, ret_pid, err);
+	return r < 0 ? r : 1;
+}
+
 int cmd_create(struct cli_globals *g, int argc, char **argv)
 {
 	struct cmd_create_args a = {};
@@ -90,6 +110,11 @@ int cmd_create(struct cli_globals *g, int argc, char **argv)
 	r = cmd_create_parse(g, argc, argv, false, &a);
 	if (r)
 		return r < 0 ? 0 : r;
+	r = cmd_create_vm(g, &a, &pid, &err);
+	if (r < 0)
+		return cli_fail(&err);
+	if (r > 0)
+		return 0;
 	if (ct_protect_exe(&err) < 0 || ct_create(&a.o, &pid, &err) < 0)
 		return cli_fail(&err);
 	return 0;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
+#include "oci.h"
 
 const struct cli_opt cmd_delete_opts[] = {
     {"force", 'f', NULL, "kill a running container first; a missing one is not an error"},
@@ -29,7 +30,10 @@ int cmd_delete(struct cli_globals *g, int argc, char **argv)
 		return p.exit_code;
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
-	r = ct_delete(g->root, argv[optind], force, &err);
+	if (vmct_oci_is_vm(g->root, argv[optind]))
+		r = vmct_oci_delete(g->root, argv[optind], force, &err);
+	else
+		r = ct_delete(g->root, argv[optind], force, &err);
 	/* runc: deleting a missing container with --force is not an error. */
 	if (r == -ENOENT && force) {
 		err_free(&err);

@@ -805,6 +805,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 
 	if (parse_network(&a, def && *def ? def : "bridge", "ISOLA_NETWORK"))
 		return EXIT_ISOLA;
+	/* isola-vm runs every container in a micro-VM: `run IMAGE` is `run --vm IMAGE`. */
+	a.vm = g->vm_name;
 	r = parse_args(&a, argc, argv);
 	if (r)
 		return r < 0 ? 0 : r;

@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
+#include "oci.h"
 #include "parse.h"
 
 const struct cli_opt cmd_kill_opts[] = {
@@ -32,6 +33,12 @@ int cmd_kill(struct cli_globals *g, int argc, char **argv)
 		return cli_usage_error(argv[0], "expected ID [SIGNAL]");
 	if (optind == argc - 2 && parse_signal(argv[optind + 1], &sig) < 0)
 		return cli_usage_error(argv[0], "unknown signal `%s`", argv[optind + 1]);
+	/* --all: the VM's processes are the guest's; its monitor relays to the container's. */
+	if (vmct_oci_is_vm(g->root, argv[optind])) {
+		if (vmct_oci_kill(g->root, argv[optind], sig, &err) < 0)
+			return cli_fail(&err);
+		return 0;
+	}
 	if (ct_kill(g->root, argv[optind], sig, all, &err) < 0)
 		return cli_fail(&err);
 	return 0;

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "cli.h"
 #include "config.h"
+#include "oci.h"
 #include "opt.h"
 
 static const struct cli_command *const tables[] = {
@@ -73,6 +74,13 @@ static void usage(FILE *out)
 			fprintf(out, "  %-12s %s\n", c->name, c->summary);
 	fprintf(out, "\n`isola help COMMAND` or `isola COMMAND --help` lists a command's "
 		     "options.\n");
+}
+
+static const char *basename_of(const char *p)
+{
+	const char *s = strrchr(p, '/');
+
+	return s ? s + 1 : p;
 }
 
 /* A top-level command: what `isola NAME` runs. */
@@ -185,6 +193,8 @@ int main(int argc, char **argv)
 	_cleanup_free_ char *xdg_root = NULL;
 	int r;
 
+	/* isola-vm (a symlink): every container in a micro-VM (docs/vm-containers.md). */
+	g.vm_name = argc > 0 && streq(basename_of(argv[0]), VMCT_OCI_NAME);
 	r = parse_globals(&g, argc, argv);
 	if (r)
 		return r < 0 ? 0 : r;

@@ -286,6 +286,11 @@ static int read_state(struct exec_ctx *c, struct err **err)
 	if (r < 0)
 		return r;
 	status = ct_state_status(dirfd, &c->st);
+	/* Its pid is a host process (the VM's monitor): entering it would be the host. */
+	if (ct_state_is_vm(dirfd))
+		return err_make(err, 0,
+				"container `%s`: exec into a VM container is not supported yet",
+				c->o->id);
 	if (status != CT_RUNNING && status != CT_CREATED)
 		return err_make(err, 0, "cannot exec in a %s container", ct_status_name(status));
 	if (c->st.cgroup && (r = ct_cgroup_from_json(c->st.cgroup, &c->cg, err)) < 0)

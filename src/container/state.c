@@ -220,6 +220,11 @@ bool ct_state_alive(const struct ct_state *s)
 	return s->pid > 0 && ct_proc_start_time(s->pid) == s->start_time;
 }
 
+bool ct_state_is_vm(int dirfd)
+{
+	return faccessat(dirfd, "vm.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
 enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
 {
 	struct ct_cgroup *cg = NULL;
@@ -227,6 +232,13 @@ enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
 
 	if (!ct_state_alive(s))
 		return CT_STOPPED;
+	if (ct_state_is_vm(dirfd)) {
+		/* A VM container (src/vmct/oci.c): s->pid is its monitor, which marks these. */
+		if (faccessat(dirfd, "vm.exit", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return CT_STOPPED;
+		return faccessat(dirfd, "vm.started", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? CT_RUNNING
+										      : CT_CREATED;
+	}
 	if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return CT_CREATED;
 	if (s->cgroup && ct_cgroup_from_json(s->cgroup, &cg, NULL) == 0) {

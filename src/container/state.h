@@ -50,6 +50,8 @@ uint64_t ct_proc_start_time(pid_t pid);
 /* Is the recorded init process still the same, live process? */
 bool ct_state_alive(const struct ct_state *s);
 enum ct_status ct_state_status(int dirfd, const struct ct_state *s);
+/* A container whose process runs in a micro-VM (src/vmct/oci.h: vm.json in its dir). */
+bool ct_state_is_vm(int dirfd);
 const char *ct_status_name(enum ct_status st);
 /* runc's `state` JSON (also what hooks get on stdin). */
 json_t *ct_state_to_oci_json(const struct ct_state *s, enum ct_status st);

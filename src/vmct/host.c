@@ -382,8 +382,12 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 		r = spawn_vmm(h, err);
 	if (r >= 0)
 		r = accept_agent(h, err);
+	if (r >= 0 && h->o->agent_ready)
+		r = h->o->agent_ready(h->o->hook_arg, h->vmm, h->pidfd, h->dir, err);
 	if (r >= 0)
 		r = send_config(h, err);
+	if (r >= 0 && h->o->config_sent)
+		h->o->config_sent(h->o->hook_arg);
 	if (r >= 0 && h->o->vsock_note)
 		r = write_vsock_note(h, err);
 	return r;
@@ -402,8 +406,11 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
-	if (o->proc->tty)
-		sigaddset(&mask, SIGWINCH);
+	/* Relayed too: `isola kill` of a VM container signals its monitor (oci.c). */
+	sigaddset(&mask, SIGUSR1);
+	sigaddset(&mask, SIGUSR2);
+	sigaddset(&mask, SIGWINCH);
+	sigaddset(&mask, SIGALRM);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	r = start(&h, &mask, err);
 	if (r >= 0) {

@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/types.h>
 #include <termios.h>
 
 #include "err.h"
@@ -57,6 +58,14 @@ struct vmct_run_opts {
 	int out_fd, err_fd;	  /* where its stdout and stderr go */
 	unsigned boot_timeout_s;  /* until the agent connects */
 	const char *console_copy; /* on failure, the VM console is left here (NULL: not kept) */
+	/*
+	 * The OCI mode (oci.c): called once the agent has connected, before its
+	 * process config is sent (the VMM's pid and pidfd, the socket dir); < 0
+	 * stops the VM.  Then config_sent once the config went out.  NULL: none.
+	 */
+	int (*agent_ready)(void *arg, pid_t vmm, int vmm_pidfd, const char *dir, struct err **err);
+	void (*config_sent)(void *arg);
+	void *hook_arg;
 	/*
 	 * While the process runs, this file holds the VMM's hybrid-vsock socket
 	 * path (for vmct_exec); removed at the end.  NULL: not written.

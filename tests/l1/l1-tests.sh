@@ -11,7 +11,8 @@ BASE="console=ttyS0 reboot=k panic=-1"
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate-refused smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
-vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec"
+vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmoci-lifecycle vmoci-kill
+vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd"
 
 log() { echo "$*" >&2; }
 
@@ -399,6 +400,232 @@ t_vmct_clean() {
 	[ "$(ls "$W/store/vm" | wc -l)" = 2 ]
 }
 
+# The OCI runtime mode (docs/vm-containers.md): isola-vm (a symlink to isola)
+# create/start/state/kill/delete on a bundle whose rootfs is the busybox
+# image's layer (tests/l1/run.sh build_vmct keeps it as bb-layer.tar).
+VMOCI_ROOT=$W/vmoci-root
+
+vmoci_bundle() { # DIR ARGS_JSON [ANNOTATIONS (JSON members)]
+	mkdir -p "$1/rootfs"
+	tar -xf "$L2DIR/vmct/bb-layer.tar" -C "$1/rootfs"
+	cat >"$1/config.json" <<-EOF
+	{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "annotations": {${3:-}},
+	 "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "cwd": "/",
+	  "env": ["PATH=/bin"], "args": $2}}
+	EOF
+}
+
+vmoci() { # ARGS...: isola-vm with the bed's kernel and modules
+	ln -sf "$ISOLA_BIN" "$W/isola-vm"
+	ISOLA_VM_KERNEL=$L2DIR/vmlinuz ISOLA_VM_MODULES=$L2DIR/vmct/lib/modules/$VMCT_KVER \
+		timeout "$l1timeout" "$W/isola-vm" --root "$VMOCI_ROOT" "$@"
+}
+
+vmoci_state() { vmoci state "$1" 2>/dev/null | sed -n "s/.*\"$2\": \"*\([^\",]*\).*/\1/p"; }
+
+# vmoci_gone ID: no state dir, VMM, monitor socket dir or mount of it is left.
+vmoci_gone() {
+	local left
+	[ ! -e "$VMOCI_ROOT/$1" ] || { log "state dir left: $(ls "$VMOCI_ROOT/$1")" && return 1; }
+	left=$(ps -o args 2>/dev/null | grep '[v]m run' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && return 1; }
+	! ls -d /tmp/isola-vmct-* 2>/dev/null || { log "socket dirs left" && return 1; }
+	! grep -q "$VMOCI_ROOT" /proc/mounts || { log "mounts left" && return 1; }
+}
+
+# create: "created" with the monitor's pid, whose child is the VMM; start: the
+# output reaches the fds create was given; "stopped" after the exit, whose
+# status is kept; delete leaves nothing.
+t_vmoci_lifecycle() {
+	local pid vmm
+	vmoci_bundle "$W/b" '["sh", "-c", "echo out-line; echo err-line >&2; exit 3"]'
+	mkdir -p "$W/elsewhere"
+	# From another cwd, with an absolute --pid-file (as containerd's shim does).
+	(cd "$W/elsewhere" && vmoci create --pid-file "$W/c1.pid" --bundle "$W/b" c1) \
+		</dev/null >"$W/out" 2>"$W/out.err" || {
+		log "create failed: $(cat "$W/out.err")"
+		return 1
+	}
+	[ "$(vmoci_state c1 status)" = created ] || { log "not created: $(vmoci state c1)" && return 1; }
+	pid=$(vmoci_state c1 pid)
+	[ "$(cat "$W/c1.pid")" = "$pid" ] || { log "pid file: $(cat "$W/c1.pid"), state: $pid" && return 1; }
+	for vmm in /proc/[0-9]*; do
+		[ "$(cut -d' ' -f4 "$vmm/stat" 2>/dev/null)" = "$pid" ] && break
+	done
+	vmm=${vmm#/proc/}
+	log "monitor $pid, VMM $vmm: $(tr '\0' ' ' </proc/"$vmm"/cmdline)"
+	tr '\0' ' ' </proc/"$vmm"/cmdline | grep -q 'vm run' || { log "no VMM under $pid" && return 1; }
+	hasnt "$W/out" out-line || return 1
+	vmoci start c1 || return 1
+	wait_for "$W/out" out-line 60 || return 1
+	local i=0
+	while [ "$(vmoci_state c1 status)" != stopped ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	log "state after exit: $(vmoci state c1)"
+	[ "$(vmoci_state c1 status)" = stopped ] && [ "$(cat "$VMOCI_ROOT/c1/vm.exit")" = 3 ] &&
+		[ "$(cat "$W/out")" = out-line ] && [ "$(cat "$W/out.err")" = err-line ] || return 1
+	vmoci delete c1 || return 1
+	vmoci_gone c1
+}
+
+# kill TERM ends a sleeping process in the guest (status 143); delete cleans up.
+t_vmoci_kill() {
+	vmoci_bundle "$W/b" '["sh", "-c", "echo STARTED; exec sleep 1000"]'
+	vmoci create --bundle "$W/b" c2 </dev/null >"$W/out" 2>"$W/out.err" || return 1
+	vmoci start c2 || return 1
+	wait_for "$W/out" STARTED 60 || return 1
+	[ "$(vmoci_state c2 status)" = running ] || { log "not running: $(vmoci state c2)" && return 1; }
+	vmoci kill c2 TERM || return 1
+	local i=0
+	while [ "$(vmoci_state c2 status)" != stopped ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	log "after kill: $(vmoci state c2); exit $(cat "$VMOCI_ROOT/c2/vm.exit")"
+	[ "$(vmoci_state c2 status)" = stopped ] && [ "$(cat "$VMOCI_ROOT/c2/vm.exit")" = 143 ] ||
+		return 1
+	vmoci delete c2 || return 1
+	vmoci_gone c2
+}
+
+# Plain isola runs a VM when the config says run.isola.vm=true (with the
+# kernel, modules, memory and cpus from annotations): runc's `run` form
+# passes the guest's exit status through, and the output is the guest
+# kernel's.
+t_vmoci_annotation() {
+	vmoci_bundle "$W/b" '["sh", "-c", "uname -r; exit 5"]' \
+		"\"run.isola.vm\": \"true\", \"run.isola.vm.kernel\": \"$L2DIR/vmlinuz\",
+		 \"run.isola.vm.modules\": \"$L2DIR/vmct/lib/modules/$VMCT_KVER\",
+		 \"run.isola.vm.memory\": \"128M\", \"run.isola.vm.cpus\": \"1\""
+	RC=0
+	timeout "$l1timeout" "$ISOLA_BIN" --root "$VMOCI_ROOT" run --bundle "$W/b" c3 \
+		</dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	log "run: status $RC; stderr: $(cat "$W/out.err")"
+	[ "$RC" = 5 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && [ "$VMCT_KVER" != "$(uname -r)" ] &&
+		vmoci_gone c3
+}
+
+# VMOCI_CYCLES (20) create/start/delete cycles leave nothing; progress on fd 3.
+t_vmoci_cycles() {
+	local i n=${VMOCI_CYCLES:-20}
+	vmoci_bundle "$W/b" '["true"]'
+	for i in $(seq 1 "$n"); do
+		local t0 t1 t2
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		vmoci create --bundle "$W/b" "cyc$i" </dev/null >"$W/out" 2>&1 || return 1
+		t1=$(cut -d' ' -f1 /proc/uptime)
+		vmoci start "cyc$i" >>"$W/out" 2>&1 || return 1
+		t2=$(cut -d' ' -f1 /proc/uptime)
+		local j=0
+		while [ "$(vmoci_state "cyc$i" status)" != stopped ] && [ $j -lt 600 ]; do
+			sleep 0.1
+			j=$((j + 1))
+		done
+		vmoci delete --force "cyc$i" >>"$W/out" 2>&1 || return 1
+		vmoci_gone "cyc$i" || return 1
+		echo "# vmoci-cycles: $i/$n create $(echo "$t0 $t1" | awk '{print $2 - $1}')s" \
+			"start $(echo "$t1 $t2" | awk '{print $2 - $1}')s" >&3
+	done
+	[ -z "$(ls "$VMOCI_ROOT" | grep -v '^\.')" ] || { log "left: $(ls "$VMOCI_ROOT")" && return 1; }
+	# The cached initramfs is the only thing kept: one file.
+	[ "$(ls "$VMOCI_ROOT/.vm-cache" | wc -l)" = 1 ] || { log "cache: $(ls "$VMOCI_ROOT/.vm-cache")" && return 1; }
+}
+
+# podman (with conmon) inside L1, when the host had them to copy (run.sh):
+# `podman --runtime isola-vm run` of an image imported from the busybox
+# layer; the kernel and modules come as annotations (conmon does not pass
+# podman's environment on to the runtime).  Returns 77 (skip) without podman.
+t_vmoci_podman() {
+	command -v podman >/dev/null && command -v conmon >/dev/null || {
+		log "podman or conmon not in L1 (not installed on the host that built it)"
+		return 77
+	}
+	local p=$W/pm
+	mkdir -p "$p/root" "$p/runroot" "$p/tmp" "$p/net" "$W/bbroot"
+	ln -sf "$ISOLA_BIN" "$W/isola-vm"
+	cat >"$p/containers.conf" <<-CONF
+	[containers]
+	default_ulimits = []
+	log_driver = "k8s-file"
+	netns = "none"
+	[network]
+	network_config_dir = "$p/net"
+	[engine]
+	cgroup_manager = "cgroupfs"
+	events_logger = "file"
+	events_logfile_path = "$p/events.log"
+	runtime = "isolavm"
+	runtime_supports_json = ["isolavm"]
+	[engine.runtimes]
+	isolavm = ["$W/isola-vm"]
+	CONF
+	printf '[storage]\ndriver = "vfs"\ngraphroot = "%s/root"\nrunroot = "%s/runroot"\n' "$p" "$p" \
+		>"$p/storage.conf"
+	export CONTAINERS_CONF=$p/containers.conf CONTAINERS_STORAGE_CONF=$p/storage.conf TMPDIR=$p/tmp
+	# conmon's cgroup (podman allows --cgroups disabled only with crun); podman's locks in /dev/shm.
+	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup || true
+	mkdir -p /dev/shm
+	grep -q ' /dev/shm ' /proc/mounts || mount -t tmpfs shm /dev/shm || true
+	tar -xf "$L2DIR/vmct/bb-layer.tar" -C "$W/bbroot"
+	tar -C "$W/bbroot" -c . | podman --tmpdir "$p/tmp" import --change 'ENV PATH=/bin' - \
+		localhost/bb:vm >"$W/out.import" 2>&1 || { log "import: $(cat "$W/out.import")" && return 1; }
+	RC=0
+	timeout "$l1timeout" podman --tmpdir "$p/tmp" run --rm \
+		--annotation "run.isola.vm.kernel=$L2DIR/vmlinuz" \
+		--annotation "run.isola.vm.modules=$L2DIR/vmct/lib/modules/$VMCT_KVER" \
+		localhost/bb:vm sh -c 'uname -r; exit 4' </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	log "podman run: status $RC; out: $(cat "$W/out"); err: $(cat "$W/out.err")"
+	podman --tmpdir "$p/tmp" rm -af -t 0 >/dev/null 2>&1
+	[ "$RC" = 4 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && vmoci_gone nothing
+}
+
+# containerd inside L1 (when the host had it): `ctr run --runc-binary isola-vm`
+# through the runc v2 shim, of the busybox image saved by isola as an
+# oci-archive (run.sh build_vmct).  The kernel and modules reach isola-vm through the
+# environment (containerd -> shim -> runtime keep it).  77 without containerd.
+t_vmoci_containerd() {
+	command -v containerd >/dev/null && command -v ctr >/dev/null || {
+		log "containerd or ctr not in L1 (not installed on the host that built it)"
+		return 77
+	}
+	local c=$W/ctd pid
+	mkdir -p "$c/root" "$c/state"
+	ln -sf "$ISOLA_BIN" "$W/isola-vm"
+	cat >"$c/config.toml" <<-CONF
+	version = 2
+	root = "$c/root"
+	state = "$c/state"
+	disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.snapshotter.v1.aufs",
+	  "io.containerd.snapshotter.v1.btrfs", "io.containerd.snapshotter.v1.devmapper",
+	  "io.containerd.snapshotter.v1.zfs"]
+	[grpc]
+	  address = "$c/ctd.sock"
+	CONF
+	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup || true
+	ISOLA_VM_KERNEL=$L2DIR/vmlinuz ISOLA_VM_MODULES=$L2DIR/vmct/lib/modules/$VMCT_KVER \
+		containerd --config "$c/config.toml" >"$W/out.ctd" 2>&1 &
+	pid=$!
+	wait_for "$W/out.ctd" "serving.*ctd.sock" 60 || { kill "$pid"; return 1; }
+	ctr --address "$c/ctd.sock" -n vmoci images import "$L2DIR/vmct/bb-oci.tar" \
+		>"$W/out.import" 2>&1 || {
+		log "import: $(cat "$W/out.import")"
+		kill "$pid"
+		return 1
+	}
+	local img
+	img=$(ctr --address "$c/ctd.sock" -n vmoci images ls -q | head -1)
+	RC=0
+	timeout "$l1timeout" ctr --address "$c/ctd.sock" -n vmoci run --rm --runc-binary "$W/isola-vm" \
+		"$img" vmoci-ctd sh -c 'uname -r; exit 6' </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	log "ctr run ($img): status $RC; out: $(cat "$W/out"); err: $(cat "$W/out.err")"
+	kill "$pid"
+	wait "$pid" 2>/dev/null
+	grep -o " $c[^ ]*" /proc/mounts | sort -r | while read -r m; do umount "$m"; done
+	[ "$RC" = 6 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && vmoci_gone nothing
+}
+
 # under_pty OUT CMD: CMD (a shell command) with a terminal of its own as its
 # controlling terminal (socat: busybox has no script; socat -u gives the
 # terminal as stdout only, stdin is reopened), 30x90 at the start; the
@@ -499,7 +726,7 @@ t_vmct_exec() {
 
 # l1_main "NAME...": run the named tests (all when empty), print TAP.
 l1_main() {
-	local want=$1 t name todo n=0 total=0 fn
+	local want=$1 t name todo n=0 total=0 fn wd rc
 	for t in $L1_TESTS; do
 		name=${t%%:*}
 		[ -z "$want" ] || echo " $want " | grep -q " $name " || continue
@@ -518,11 +745,19 @@ l1_main() {
 		fn=t_$(echo "$name" | tr - _)
 		echo "# running $name"
 		# A watchdog: a test that hangs is killed and says so.
-		if timeout -s KILL $((l1timeout * 2)) sh -c '. "$1"; "$2"' _ "$L1_TESTS_FILE" "$fn" \
-			>"$W.log" 2>&1; then
+		# fd 3: progress lines of a long test, to the console (they keep L1 from looking silent).
+		wd=$((l1timeout * 2))
+		[ "$name" = vmoci-cycles ] && wd=$((l1timeout * 12))
+		rc=0
+		timeout -s KILL "$wd" sh -c '. "$1"; "$2"' _ "$L1_TESTS_FILE" "$fn" \
+			3>&1 >"$W.log" 2>&1 || rc=$?
+		if [ "$rc" = 0 ]; then
 			echo "ok $n - $name$todo"
+		elif [ "$rc" = 77 ]; then
+			# A test that cannot run here says why on its log's last line.
+			echo "ok $n - $name # SKIP $(tail -1 "$W.log")"
 		else
-			[ $? = 137 ] && echo "test hung: killed after $((l1timeout * 2))s" >>"$W.log"
+			[ "$rc" = 137 ] && echo "test hung: killed after ${wd}s" >>"$W.log"
 			echo "not ok $n - $name$todo"
 			for f in "$W.log" "$W"/out*; do
 				[ -f "$f" ] || continue

@@ -245,6 +245,11 @@ build_vmct() { # DIR
 	) || die "cannot build the VM container image"
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout" localhost/bb:1 >/dev/null ||
 		die "cannot import the VM container image"
+	# The same layer as an OCI bundle's rootfs, and the image as an oci-archive
+	# (for ctr import; L1 has no libarchive for isola image save), for the isola-vm tests.
+	cp "$d/l.tar" "$1/bb-layer.tar"
+	ISOLA_STORE=$1/store "$ISOLA" image save -o "$1/bb-oci.tar" localhost/bb:1 ||
+		die "cannot save the VM container image"
 	rm -rf "$d"
 	# The agent's CONFIG and stdin-EOF frames for `true` (docs/vm-containers.md),
 	# served by socat when the bench boots the same VM without run --vm.
@@ -311,6 +316,19 @@ if [ ! -f "$l1" ]; then
 	cp "$ISOLA" "$l1root/bin/isola"
 	cp "$AGENT" "$l1root/bin/isola-agent"
 	build_l2dir "$l1root/l2"
+	# containerd (with its runc shim and ctr) for vmoci-containerd, likewise.
+	if [ "$mode" = test ] && command -v containerd >/dev/null && command -v ctr >/dev/null &&
+		command -v containerd-shim-runc-v2 >/dev/null; then
+		copy_bin "$l1root" "$(command -v containerd)" "$(command -v ctr)" \
+			"$(command -v containerd-shim-runc-v2)"
+	fi
+	# podman and conmon for the vmoci-podman test (skipped in L1 without them).
+	if [ "$mode" = test ] && command -v podman >/dev/null && command -v conmon >/dev/null; then
+		copy_bin "$l1root" "$(command -v podman)" "$(command -v conmon)"
+		mkdir -p "$l1root/etc/containers"
+		printf '{"default": [{"type": "insecureAcceptAnything"}]}\n' \
+			>"$l1root/etc/containers/policy.json"
+	fi
 	cp "$here/l1-init.sh" "$l1root/init"
 	cp "$here/l1-tests.sh" "$here/l1-bench.sh" "$here/l1-vmct-bench.sh" "$l1root/"
 	if [ "$mode" = bench ] || [ "$mode" = vmct-bench ]; then

@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * start, kill and delete of a VM container in the OCI mode
+ * (docs/vm-containers.md): start asks the monitor over ctl.sock, kill signals
+ * the monitor, delete kills the monitor and its VMM and removes the files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "jsonutil.h"
+#include "oci.h"
+#include "state.h"
+
+#define START_WAIT_MS 60000
+#define GONE_WAIT_MS  10000
+
+struct vm_info {
+	pid_t monitor, vmm;
+	uint64_t monitor_start, vmm_start;
+	char dir[256];
+};
+
+bool vmct_oci_is_vm(const char *root, const char *id)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC), dfd = -1;
+
+	if (rfd < 0 || ct_id_validate(id, NULL) < 0)
+		return false;
+	dfd = openat(rfd, id, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	return dfd >= 0 && faccessat(dfd, VMCT_OCI_FILE, F_OK, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static void read_info(int dirfd, struct vm_info *vi)
+{
+	_cleanup_json_ json_t *j = NULL;
+	const char *dir;
+
+	memset(vi, 0, sizeof(*vi));
+	if (json_load_file_capped(dirfd, VMCT_OCI_FILE, 4096, &j, NULL) < 0)
+		return;
+	vi->monitor = json_integer_value(json_object_get(j, "monitor"));
+	vi->vmm = json_integer_value(json_object_get(j, "vmm"));
+	vi->monitor_start = json_integer_value(json_object_get(j, "monitorStart"));
+	vi->vmm_start = json_integer_value(json_object_get(j, "vmmStart"));
+	dir = json_string_value(json_object_get(j, "dir"));
+	snprintf(vi->dir, sizeof(vi->dir), "%s", dir ? dir : "");
+}
+
+/* A pidfd for @pid if it is still the process that started at @start; -1 if gone. */
+static int pidfd_if_same(pid_t pid, uint64_t start)
+{
+	int fd;
+
+	if (pid <= 0 || !start)
+		return -1;
+	fd = syscall(SYS_pidfd_open, pid, 0);
+	if (fd >= 0 && ct_proc_start_time(pid) != start) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* SIGKILL and wait until it is gone (a zombie counts), up to GONE_WAIT_MS. */
+static int kill_wait(pid_t pid, uint64_t start)
+{
+	_cleanup_close_ int fd = pidfd_if_same(pid, start);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	if (fd < 0)
+		return 0;
+	syscall(SYS_pidfd_send_signal, fd, SIGKILL, NULL, 0);
+	return poll(&p, 1, GONE_WAIT_MS) == 1 ? 0 : -ETIMEDOUT;
+}
+
+void vmct_oci_rm_sockdir(const char *dir, pid_t vmm)
+{
+	const char *name = dir + strlen(VMCT_SOCKDIR_PREFIX);
+
+	(void)vmm;
+	/* Only what host.c makes: /tmp/isola-vmct-XXXXXX, one level. */
+	if (strncmp(dir, VMCT_SOCKDIR_PREFIX, strlen(VMCT_SOCKDIR_PREFIX)) != 0 || !*name ||
+	    strchr(name, '/') || strstr(name, ".."))
+		return;
+	rm_rf_at(AT_FDCWD, dir, NULL);
+}
+
+static int open_vm(const char *root, const char *id, int *dirfd, struct ct_state *st,
+		   enum ct_status *status, struct err **err)
+{
+	int r = ct_state_open_dir(root, id, dirfd, err);
+
+	if (r >= 0)
+		r = ct_state_read(*dirfd, id, st, err);
+	if (r < 0)
+		return r;
+	*status = ct_state_status(*dirfd, st);
+	return 0;
+}
+
+/* One request to the monitor over ctl.sock; its one-line answer must be "ok". */
+static int request(int dirfd, const char *id, const char *req, struct err **err)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct pollfd p = {.events = POLLIN};
+	char buf[1024];
+	size_t len = 0;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/%s", dirfd, VMCT_OCI_CTL);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return err_make(err, errno, "container `%s`: the VM's monitor", id);
+	if (write_all(fd, req, strlen(req)) < 0)
+		return err_make(err, errno, "container `%s`: the VM's monitor", id);
+	p.fd = fd;
+	while (len < sizeof(buf) - 1 && !memchr(buf, '\n', len)) {
+		ssize_t n;
+
+		if (poll(&p, 1, START_WAIT_MS) <= 0)
+			return err_make(err, ETIMEDOUT, "container `%s`: no answer from the VM",
+					id);
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	buf[len] = '\0';
+	*strchrnul(buf, '\n') = '\0';
+	if (streq(buf, "ok"))
+		return 0;
+	return err_make(err, 0, "container `%s`: %s", id,
+			strncmp(buf, "error: ", 7) == 0 ? buf + 7 : "the VM's monitor ended");
+}
+
+int vmct_oci_start(const char *root, const char *id, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct ct_state st = {};
+	enum ct_status status;
+	int r;
+
+	r = open_vm(root, id, &dirfd, &st, &status, err);
+	if (r >= 0 && status != CT_CREATED)
+		r = err_make(err, 0, "cannot start a container that is %s", ct_status_name(status));
+	if (r >= 0)
+		r = request(dirfd, id, "start\n", err);
+	ct_state_clear(&st);
+	return r;
+}
+
+/* The signals the monitor relays to the guest process (host.c's mask), and KILL. */
+static bool relayed(int sig)
+{
+	static const int sigs[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
+				   SIGUSR2, SIGWINCH, SIGALRM, SIGKILL};
+
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		if (sigs[i] == sig)
+			return true;
+	return false;
+}
+
+int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1, pfd = -1;
+	struct ct_state st = {};
+	enum ct_status status;
+	int r;
+
+	r = open_vm(root, id, &dirfd, &st, &status, err);
+	if (r < 0)
+		return r;
+	if (!relayed(sig))
+		r = err_make(err, EINVAL,
+			     "container `%s`: signal %d cannot be sent into a VM (HUP INT QUIT "
+			     "TERM USR1 USR2 WINCH ALRM KILL can)",
+			     id, sig);
+	else if (status == CT_STOPPED || (pfd = pidfd_if_same(st.pid, st.start_time)) < 0)
+		r = err_make(err, ESRCH, "container `%s` is not running", id);
+	else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0)
+		r = err_make(err, errno, "kill container `%s`", id);
+	ct_state_clear(&st);
+	return r;
+}
+
+/* The monitor, then its VMM, gone; the socket dir and the state dir removed. */
+static int remove_vm(const char *root, const char *id, int dirfd, struct err **err)
+{
+	struct vm_info vi;
+
+	read_info(dirfd, &vi);
+	if (kill_wait(vi.monitor, vi.monitor_start) < 0 || kill_wait(vi.vmm, vi.vmm_start) < 0)
+		return err_make(err, ETIMEDOUT, "container `%s`: the VM did not stop", id);
+	if (vi.dir[0])
+		vmct_oci_rm_sockdir(vi.dir, vi.vmm);
+	return ct_state_remove_dir(root, id, err);
+}
+
+int vmct_oci_delete(const char *root, const char *id, bool force, struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	struct ct_state st = {};
+	enum ct_status status;
+	int r;
+
+	r = open_vm(root, id, &dirfd, &st, &status, err);
+	if (r < 0 && force && dirfd >= 0) {
+		/* No readable state.json: what vm.json names is still removed. */
+		err_free(err);
+		return remove_vm(root, id, dirfd, err);
+	}
+	if (r >= 0 && status == CT_RUNNING && !force)
+		r = err_make(err, 0, "cannot delete container `%s` that is not stopped: running",
+			     id);
+	if (r >= 0)
+		r = remove_vm(root, id, dirfd, err);
+	ct_state_clear(&st);
+	return r;
+}

@@ -1,0 +1,515 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The OCI mode of VM containers: which containers run in a VM (isola-vm, the
+ * run.isola.vm annotations), and create (docs/vm-containers.md).  create
+ * builds the root disk and initramfs, forks the monitor (monitor.c) and waits
+ * until the guest agent has connected; then it writes vm.json and state.json
+ * and lets the monitor go.  start, kill and delete are in oci-ctl.c.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "config.h"
+#include "fdutil.h"
+#include "init.h"
+#include "jsonutil.h"
+#include "oci.h"
+#include "parse.h"
+#include "spec.h"
+#include "state.h"
+#include "vmct.h"
+
+#define DEFAULT_MEMORY (256ull << 20)
+#define MEMORY_MIN     (64ull << 20)
+#define MEMORY_MAX     (256ull << 30)
+#define CPUS_MAX       64
+#define BOOT_TIMEOUT   600
+#define PREFIX	       VMCT_OCI_ANNOTATION "."
+#define STATUS_ABORT   125
+#define STOP_WAIT_MS   10000
+
+/* An absolute path without NULs (a JSON string may hold \u0000). */
+static bool abs_path(json_t *v)
+{
+	const char *s = json_string_value(v);
+
+	return s && s[0] == '/' && strlen(s) == json_string_length(v) && strlen(s) < PATH_MAX;
+}
+
+static int select_one(bool by_name, const char *key, json_t *v, struct vmct_oci_sel *s,
+		      struct err **err)
+{
+	const char *val = json_string_value(v), *sub = key + strlen(PREFIX);
+	int n;
+
+	if (!val)
+		return err_make(err, 0, "annotation `%s`: not a string", key);
+	if (streq(key, VMCT_OCI_ANNOTATION)) {
+		if (!streq(val, "true") && !streq(val, "false"))
+			return err_make(err, 0, "annotation `%s`: `%s`: expected true or false",
+					key, val);
+		if (by_name && streq(val, "false"))
+			return err_make(err, 0,
+					"annotation `%s`: false: " VMCT_OCI_NAME
+					" always runs containers in VMs",
+					key);
+		s->vm = s->vm || streq(val, "true");
+	} else if (streq(sub, "kernel") || streq(sub, "modules")) {
+		if (!abs_path(v))
+			return err_make(err, 0, "annotation `%s`: `%s`: expected an absolute path",
+					key, val);
+		*(streq(sub, "kernel") ? &s->kernel : &s->modules) = val;
+	} else if (streq(sub, "memory")) {
+		if (parse_size(val, &s->memory) < 0 || s->memory < MEMORY_MIN ||
+		    s->memory > MEMORY_MAX)
+			return err_make(err, 0, "annotation `%s`: `%s`: expected a size, 64M..256G",
+					key, val);
+	} else if (streq(sub, "cpus")) {
+		if (parse_int(val, &n) < 0 || n < 1 || n > CPUS_MAX)
+			return err_make(err, 0, "annotation `%s`: `%s`: expected 1..%d", key, val,
+					CPUS_MAX);
+		s->cpus = n;
+	} else {
+		return err_make(err, 0,
+				"annotation `%s`: unknown (known: " VMCT_OCI_ANNOTATION ", " PREFIX
+				"kernel, .modules, .memory, .cpus)",
+				key);
+	}
+	return 0;
+}
+
+int vmct_oci_select(bool by_name, json_t *annotations, struct vmct_oci_sel *ret, struct err **err)
+{
+	struct vmct_oci_sel s = {.vm = by_name};
+	const char *key;
+	json_t *v;
+	int r;
+
+	if (annotations && !json_is_object(annotations))
+		return err_make(err, 0, "annotations: not an object");
+	json_object_foreach (annotations, key, v) {
+		if (!streq(key, VMCT_OCI_ANNOTATION) && strncmp(key, PREFIX, strlen(PREFIX)) != 0)
+			continue;
+		r = select_one(by_name, key, v, &s, err);
+		if (r < 0)
+			return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
+{
+	_cleanup_free_ char *path = NULL, *text = NULL;
+	_cleanup_json_ json_t *spec = NULL;
+	struct vmct_oci_sel s;
+	size_t len = 0;
+	int r;
+
+	if (asprintf(&path, "%s/config.json", bundle ? bundle : ".") < 0)
+		return err_make(err, ENOMEM, "config.json");
+	/* Unreadable: create says why.  (A key spelt with JSON escapes is missed
+	 * here: that is the author's choice of a plain container, not isola-vm's.) */
+	if (read_file_at(AT_FDCWD, path, CT_CONFIG_MAX, &text, &len, NULL) < 0)
+		return by_name;
+	if (!by_name && !memmem(text, len, VMCT_OCI_ANNOTATION, strlen(VMCT_OCI_ANNOTATION)))
+		return 0;
+	spec = json_loadb(text, len, 0, NULL);
+	if (!spec)
+		return by_name;
+	r = vmct_oci_select(by_name, json_object_get(spec, "annotations"), &s, err);
+	if (r < 0)
+		return err_wrap(err, "`%s`", path);
+	return s.vm;
+}
+
+/* process.{args,env,cwd,user,terminal}; strings point into @spec. */
+static int load_process(json_t *spec, struct vmct_config *c, struct err **err)
+{
+	json_t *proc = json_object_get(spec, "process"), *args, *env, *user, *v;
+	json_int_t uid, gid;
+	size_t i;
+
+	args = json_object_get(proc, "args");
+	env = json_object_get(proc, "env");
+	user = json_object_get(proc, "user");
+	if (!json_is_array(args) || json_array_size(args) == 0 ||
+	    json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX)
+		return err_make(err, 0, "process.args: missing, or too many args or env");
+	if (json_is_true(json_object_get(proc, "terminal")))
+		return err_make(err, 0, "process.terminal: not supported in a VM container yet");
+	c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
+	c->env = calloc(json_array_size(env) + 1, sizeof(char *));
+	if (!c->argv || !c->env)
+		return err_make(err, ENOMEM, "config");
+	json_array_foreach (args, i, v)
+		if (!(c->argv[i] = (char *)json_string_value(v)))
+			return err_make(err, 0, "process.args[%zu]: not a string", i);
+	json_array_foreach (env, i, v)
+		if (!(c->env[i] = (char *)json_string_value(v)) || !strchr(c->env[i], '='))
+			return err_make(err, 0, "process.env[%zu]: not a K=V string", i);
+	c->cwd = (char *)json_string_value(json_object_get(proc, "cwd"));
+	if (!c->cwd || c->cwd[0] != '/')
+		return err_make(err, 0, "process.cwd: missing or not absolute");
+	uid = json_integer_value(json_object_get(user, "uid"));
+	gid = json_integer_value(json_object_get(user, "gid"));
+	if (!id_valid(uid) || !id_valid(gid))
+		return err_make(err, 0, "process.user: uid or gid out of range");
+	c->uid = uid;
+	c->gid = gid;
+	return 0;
+}
+
+/* Hooks would run on the host around a guest they cannot see: refused, not skipped. */
+static int check_unsupported(json_t *spec, const struct vmct_oci_create_opts *o, struct err **err)
+{
+	const char *k;
+	json_t *v;
+
+	json_object_foreach (json_object_get(spec, "hooks"), k, v)
+		if (json_array_size(v))
+			return err_make(err, 0, "hooks.%s: not supported in a VM container", k);
+	if (o->console_socket)
+		return err_make(err, 0, "--console-socket: not supported in a VM container yet");
+	return 0;
+}
+
+/* $ISOLA_AGENT, else isola-agent beside isola or in the build tree, else libexecdir. */
+static char *find_agent(void)
+{
+	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
+	const char *env = getenv("ISOLA_AGENT"), *rel[] = {"isola-agent", "../vmct/isola-agent"};
+	char p[PATH_MAX], *slash;
+
+	if (env && *env)
+		return strdup(env);
+	for (size_t i = 0; self && i < ARRAY_SIZE(rel); i++) {
+		snprintf(p, sizeof(p), "%s", self);
+		slash = strrchr(p, '/');
+		if (!slash)
+			break;
+		snprintf(slash + 1, sizeof(p) - (slash + 1 - p), "%s", rel[i]);
+		if (access(p, X_OK) == 0)
+			return strdup(p);
+	}
+	snprintf(p, sizeof(p), "%s/isola-agent", ISOLA_LIBEXECDIR);
+	return access(p, X_OK) == 0 ? strdup(p) : NULL;
+}
+
+/* Everything create needs, resolved before the state dir exists. */
+struct plan {
+	json_t *spec;
+	struct vmct_oci_sel sel;
+	struct vmct_config proc;
+	char *self, *agent, *moddir, *rootfs, *root, *dir;
+	const char *kernel;
+	char *initrd, *disk;
+};
+
+static void plan_free(struct plan *p)
+{
+	free(p->proc.argv);
+	free(p->proc.env);
+	free(p->self);
+	free(p->agent);
+	free(p->moddir);
+	free(p->rootfs);
+	free(p->root);
+	free(p->dir);
+	free(p->initrd);
+	free(p->disk);
+	json_decref(p->spec);
+}
+
+static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struct err **err)
+{
+	_cleanup_free_ char *cfg = NULL;
+	const char *root, *env;
+	int r;
+
+	if (asprintf(&cfg, "%s/config.json", o->bundle) < 0)
+		return err_make(err, ENOMEM, "config");
+	r = json_load_file_capped(AT_FDCWD, cfg, CT_CONFIG_MAX, &p->spec, err);
+	if (r >= 0)
+		r = vmct_oci_select(o->by_name, json_object_get(p->spec, "annotations"), &p->sel,
+				    err);
+	if (r >= 0)
+		r = load_process(p->spec, &p->proc, err);
+	if (r >= 0)
+		r = check_unsupported(p->spec, o, err);
+	if (r < 0)
+		return err_wrap(err, "`%s`", cfg);
+	root = json_string_value(json_object_get(json_object_get(p->spec, "root"), "path"));
+	if (!root || !*root)
+		return err_make(err, 0, "`%s`: root.path: missing", cfg);
+	if (root[0] == '/' ? !(p->rootfs = strdup(root))
+			   : asprintf(&p->rootfs, "%s/%s", o->bundle, root) < 0)
+		return err_make(err, ENOMEM, "rootfs");
+	p->kernel = p->sel.kernel ? p->sel.kernel : getenv("ISOLA_VM_KERNEL");
+	if (!p->kernel || !*p->kernel)
+		p->kernel = ISOLA_VM_KERNEL_DEFAULT;
+	if (access(p->kernel, R_OK) < 0)
+		return err_make(err, errno,
+				"guest kernel `%s` (set run.isola.vm.kernel or $ISOLA_VM_KERNEL)",
+				p->kernel);
+	env = getenv("ISOLA_VM_MODULES");
+	p->moddir = p->sel.modules ? strdup(p->sel.modules)
+		    : env && *env  ? strdup(env)
+				   : vmct_moddir_for(p->kernel);
+	p->agent = find_agent();
+	p->self = realpath("/proc/self/exe", NULL);
+	if (!p->agent || !p->self)
+		return err_make(err, ENOENT, "isola-agent (or /proc/self/exe) not found");
+	return 0;
+}
+
+/* The files: state dir (locked, *dirfd), initramfs (cached) and root disk. */
+static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *dirfd,
+		   struct err **err)
+{
+	_cleanup_free_ char *cache = NULL;
+	int r;
+
+	r = ct_state_create_dir(o->root, o->id, dirfd, err);
+	if (r < 0)
+		return r;
+	p->root = realpath(o->root, NULL);
+	if (!p->root || asprintf(&p->dir, "%s/%s", p->root, o->id) < 0 ||
+	    asprintf(&cache, "%s/.vm-cache", p->root) < 0)
+		return err_make(err, ENOMEM, "paths");
+	r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
+	if (r >= 0)
+		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
+	return r;
+}
+
+/* The monitor: the child of create, in the state dir, stdio kept, all else closed. */
+static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_opts *o,
+						   struct plan *p, int dirfd, int sync_fd,
+						   pid_t parent)
+{
+	struct vmct_monitor m = {.sync_fd = 3, .ctl_fd = 4, .client = -1, .ready_wait = 60};
+	struct vmct_run_opts ro = {
+	    .vmm = p->self,
+	    .kernel = p->kernel,
+	    .initrd = p->initrd,
+	    .disk = p->disk,
+	    .memory = p->sel.memory ? p->sel.memory : DEFAULT_MEMORY,
+	    .cpus = p->sel.cpus ? p->sel.cpus : 1,
+	    .proc = &p->proc,
+	    .in_fd = STDIN_FILENO,
+	    .out_fd = STDOUT_FILENO,
+	    .err_fd = STDERR_FILENO,
+	    .boot_timeout_s = o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
+	};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int ctl, s, c;
+
+	/* Until create says "G", create's death is ours (and the VMM's, by its own PDEATHSIG). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+		_exit(STATUS_ABORT);
+	signal(SIGPIPE, SIG_IGN);
+	setsid();
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VMCT_OCI_CTL);
+	ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fchdir(dirfd) < 0 || ctl < 0 || bind(ctl, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    listen(ctl, 4) < 0 || (s = fcntl(sync_fd, F_DUPFD_CLOEXEC, 64)) < 0 ||
+	    (c = fcntl(ctl, F_DUPFD_CLOEXEC, 64)) < 0 || dup2(s, 3) < 0 || dup2(c, 4) < 0) {
+		dprintf(sync_fd, "E the monitor's control socket: %s", strerror(errno));
+		_exit(STATUS_ABORT);
+	}
+	/* The state dir's lock (dirfd) goes with the rest: create's exit releases it. */
+	close_range(5, ~0u, 0);
+	fcntl(3, F_SETFD, FD_CLOEXEC);
+	fcntl(4, F_SETFD, FD_CLOEXEC);
+	_exit(vmct_monitor_run(&m, &ro));
+}
+
+/*
+ * The monitor's "R <vmm> <dir>\n" (or "E <why>"), up to the boot timeout.  A
+ * signal meanwhile (an engine giving up) fails create, which then cleans up.
+ */
+static int wait_ready(int fd, int sigfd, unsigned timeout_s, pid_t *ret_vmm, char *dir,
+		      size_t dirlen, struct err **err)
+{
+	char buf[512];
+	size_t len = 0;
+	int vmm = 0;
+
+	for (;;) {
+		struct pollfd pf[2] = {{.fd = fd, .events = POLLIN},
+				       {.fd = sigfd, .events = POLLIN}};
+		struct signalfd_siginfo si = {};
+		ssize_t n;
+
+		if (poll(pf, 2, (int)(timeout_s + 30) * 1000) <= 0)
+			return err_make(err, ETIMEDOUT, "the VM did not come up");
+		if (pf[1].revents && read(sigfd, &si, sizeof(si)) == sizeof(si))
+			return err_make(err, 0, "signal %u while the VM booted", si.ssi_signo);
+		if (!pf[0].revents)
+			continue;
+		n = read(fd, buf + len, sizeof(buf) - 1 - len);
+		if (n <= 0 || (len += n) == sizeof(buf) - 1)
+			break;
+		buf[len] = '\0';
+		if (buf[0] == 'R' && strchr(buf, '\n'))
+			break;
+	}
+	buf[len] = '\0';
+	if (buf[0] == 'E' && len > 2)
+		return err_make(err, 0, "%s", buf + 2);
+	*strchrnul(buf, '\n') = '\0';
+	if (buf[0] != 'R' || sscanf(buf, "R %d %*s", &vmm) != 1 || vmm <= 0 ||
+	    !strchr(buf + 2, ' '))
+		return err_make(err, 0, "the VM's monitor ended before the VM was up");
+	snprintf(dir, dirlen, "%s", strchr(buf + 2, ' ') + 1);
+	*ret_vmm = vmm;
+	return 0;
+}
+
+static int write_states(const struct vmct_oci_create_opts *o, struct plan *p, int dirfd, pid_t mon,
+			pid_t vmm, const char *sockdir, struct err **err)
+{
+	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_free_ char *text = NULL;
+	struct ct_state st = {
+	    .id = (char *)o->id,
+	    .bundle = (char *)o->bundle,
+	    .rootfs = p->rootfs,
+	    .pid = mon,
+	    .start_time = ct_proc_start_time(mon),
+	    .annotations = json_object_get(p->spec, "annotations"),
+	};
+	_cleanup_free_ char *created = ct_now_rfc3339(), *bundle = realpath(o->bundle, NULL);
+	int r;
+
+	vm = json_pack("{s:I, s:I, s:I, s:I, s:s}", "monitor", (json_int_t)mon, "monitorStart",
+		       (json_int_t)st.start_time, "vmm", (json_int_t)vmm, "vmmStart",
+		       (json_int_t)ct_proc_start_time(vmm), "dir", sockdir);
+	text = vm ? json_dumps(vm, JSON_COMPACT) : NULL;
+	if (!text || !created || !bundle)
+		return err_make(err, ENOMEM, "state");
+	st.created = created;
+	st.bundle = bundle;
+	r = write_file_atomic_at(dirfd, VMCT_OCI_FILE, text, strlen(text), 0600, err);
+	if (r >= 0)
+		r = ct_state_write(dirfd, &st, err);
+	/* A path, relative to the cwd or not (containerd's shim gives an absolute one). */
+	if (r >= 0 && o->pid_file)
+		r = ct_write_pid_file(o->pid_file, mon, err);
+	return r;
+}
+
+/*
+ * A monitor create gives up on: SIGTERM stops its VM and removes the socket
+ * dir (host.c); after STOP_WAIT_MS, SIGKILL (the VMM dies with it, by
+ * PR_SET_PDEATHSIG).  Reaped.
+ */
+static void stop_monitor(pid_t mon)
+{
+	_cleanup_close_ int fd = syscall(SYS_pidfd_open, mon, 0);
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+
+	kill(mon, SIGTERM);
+	if (fd < 0 || poll(&p, 1, STOP_WAIT_MS) <= 0)
+		kill(mon, SIGKILL);
+	while (waitpid(mon, NULL, 0) < 0 && errno == EINTR)
+		;
+}
+
+static int launch(const struct vmct_oci_create_opts *o, struct plan *p, int dirfd, pid_t *ret_pid,
+		  const sigset_t *old, int sigfd, struct err **err)
+{
+	int sp[2], r;
+	pid_t mon, vmm = 0, self = getpid();
+	char sockdir[256] = "";
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
+		return err_make(err, errno, "socketpair");
+	mon = fork();
+	if (mon < 0) {
+		close(sp[0]);
+		close(sp[1]);
+		return err_make(err, errno, "fork");
+	}
+	if (mon == 0) {
+		sigprocmask(SIG_SETMASK, old, NULL);
+		close(sp[0]);
+		monitor_main(o, p, dirfd, sp[1], self);
+	}
+	close(sp[1]);
+	r = wait_ready(sp[0], sigfd, o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT, &vmm,
+		       sockdir, sizeof(sockdir), err);
+	if (r >= 0)
+		r = write_states(o, p, dirfd, mon, vmm, sockdir, err);
+	if (r >= 0 && write(sp[0], "G", 1) != 1)
+		r = err_make(err, errno, "the VM's monitor");
+	if (r >= 0) {
+		/* Its close says it no longer dies with us (PR_SET_PDEATHSIG off): then we may
+		 * exit. */
+		struct pollfd pf = {.fd = sp[0], .events = POLLIN};
+		char c;
+
+		if (poll(&pf, 1, STOP_WAIT_MS) != 1 || read(sp[0], &c, 1) != 0)
+			r = err_make(err, 0, "the VM's monitor did not take over");
+	}
+	close(sp[0]);
+	if (r < 0) {
+		stop_monitor(mon);
+		if (strncmp(sockdir, VMCT_SOCKDIR_PREFIX, strlen(VMCT_SOCKDIR_PREFIX)) == 0)
+			vmct_oci_rm_sockdir(sockdir, vmm);
+		return r;
+	}
+	*ret_pid = mon;
+	return 0;
+}
+
+int vmct_oci_create(const struct vmct_oci_create_opts *opts, pid_t *ret_pid, struct err **err)
+{
+	struct vmct_oci_create_opts copy = *opts, *o = &copy;
+	_cleanup_close_ int dirfd = -1;
+	struct plan p = {};
+	int r;
+
+	if (!o->bundle)
+		o->bundle = ".";
+	r = ct_id_validate(o->id, err);
+	if (r >= 0)
+		r = plan_make(o, &p, err);
+	if (r >= 0) {
+		sigset_t mask, old;
+		int sigfd;
+
+		sigemptyset(&mask);
+		sigaddset(&mask, SIGINT);
+		sigaddset(&mask, SIGTERM);
+		sigaddset(&mask, SIGHUP);
+		sigaddset(&mask, SIGQUIT);
+		sigprocmask(SIG_BLOCK, &mask, &old);
+		sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
+		r = sigfd < 0 ? err_make(err, errno, "signalfd") : prepare(o, &p, &dirfd, err);
+		if (r >= 0)
+			r = launch(o, &p, dirfd, ret_pid, &old, sigfd, err);
+		if (r < 0 && dirfd >= 0)
+			ct_state_remove_dir(o->root, o->id, NULL);
+		if (sigfd >= 0)
+			close(sigfd);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+	}
+	plan_free(&p);
+	return r;
+}

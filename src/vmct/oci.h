@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/*
+ * The OCI runtime mode of VM containers (docs/vm-containers.md): runc's
+ * create / start / state / kill / delete, with the container's process in a
+ * micro-VM.  A monitor process (monitor.c) owns the VMM and the vsock
+ * connection; the state dir holds vm.json, the root disk and its sockets.
+ */
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#include "err.h"
+
+/* The annotation that asks for a VM, and the prefix of its settings. */
+#define VMCT_OCI_ANNOTATION "run.isola.vm"
+/* What the binary is called when it always runs containers in VMs. */
+#define VMCT_OCI_NAME "isola-vm"
+/* Files in <root>/<id>/ of a VM container (state.c reads the first three). */
+#define VMCT_OCI_FILE	 "vm.json"
+#define VMCT_OCI_STARTED "vm.started"
+#define VMCT_OCI_EXIT	 "vm.exit"
+#define VMCT_OCI_CTL	 "ctl.sock"
+#define VMCT_OCI_DISK	 "rootfs-ct.ext4"
+/* host.c's socket dirs: /tmp/isola-vmct-XXXXXX. */
+#define VMCT_SOCKDIR_PREFIX "/tmp/isola-vmct-"
+
+struct vmct_oci_sel {
+	bool vm;
+	const char *kernel, *modules; /* absolute paths, or NULL: the defaults */
+	uint64_t memory;	      /* bytes, 0: the default */
+	unsigned cpus;		      /* 0: the default */
+};
+
+/*
+ * Whether (and how) a container runs in a VM: @by_name (invoked as isola-vm)
+ * or run.isola.vm=true in @annotations (a JSON object or NULL).  Under
+ * isola-vm, run.isola.vm=false is refused.  Bad or unknown run.isola.vm.*
+ * annotations fail with a message naming them.  Strings point into
+ * @annotations.
+ */
+int vmct_oci_select(bool by_name, json_t *annotations, struct vmct_oci_sel *ret, struct err **err);
+
+/*
+ * Does @bundle's config.json ask for a VM?  1 yes, 0 no, < 0 error (a bad
+ * annotation).  Cheap for plain containers: the JSON is parsed only when
+ * the text holds "run.isola.vm"; an unreadable config is left to create.
+ */
+int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err);
+
+struct vmct_oci_create_opts {
+	const char *root, *id, *bundle, *pid_file, *console_socket;
+	bool by_name;		 /* invoked as isola-vm */
+	unsigned boot_timeout_s; /* 0: 600 */
+};
+
+/*
+ * create: the state dir, root disk and initramfs, the monitor and its VM;
+ * returns once the guest agent waits for `start`.  *ret_pid is the
+ * monitor's pid (our child).  On failure nothing is left behind.
+ */
+int vmct_oci_create(const struct vmct_oci_create_opts *o, pid_t *ret_pid, struct err **err);
+/* Is <root>/<id> a VM container? */
+bool vmct_oci_is_vm(const char *root, const char *id);
+int vmct_oci_start(const char *root, const char *id, struct err **err);
+int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err);
+int vmct_oci_delete(const char *root, const char *id, bool force, struct err **err);
+/* Remove a socket dir a killed monitor left (only a VMCT_SOCKDIR_PREFIX one). */
+void vmct_oci_rm_sockdir(const char *dir, pid_t vmm);
+
+/* monitor.c: the monitor's side, run in the child create forked. */
+struct vmct_run_opts;
+struct vmct_monitor {
+	int sync_fd;	     /* create's end: "R <vmm pid> <dir>\n" or "E <msg>", then "G" */
+	int ctl_fd;	     /* the listening ctl.sock */
+	int client;	     /* the start request being answered */
+	unsigned ready_wait; /* seconds create may take to say "G" */
+};
+/* Run the VM in the monitor (cwd: the state dir); returns the exit status to exit with. */
+int vmct_monitor_run(struct vmct_monitor *m, struct vmct_run_opts *o);
