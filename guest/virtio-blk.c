@@ -9,7 +9,9 @@
  * through an indirect table).  `bench=N size=B`: N sequential writes then N reads of B bytes;
  * prints microseconds for each.  `rounds=R`: R write-and-verify rounds, round i at sector
  * S + i * N, printing "virtio-blk: round i" after each (the snapshot test stops it mid-I/O).
- * `hold=US` waits after the device is set up (vdrv_hold).
+ * `hold=US` waits after the device is set up (vdrv_hold).  `pci msix`: the queue's
+ * used buffers raise MSI-X vector 0x41 and every request waits for its interrupt too (a
+ * migration that loses the MSI-X table or its route stops the guest with exit 4).
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 5 bad status,
  * 6 data mismatch, 7 read-only expectations not met.
  */
@@ -24,6 +26,7 @@
 #define T_GET_ID	8
 #define MAX_SECTORS	64
 #define MAX_BENCH	(1u << 20)
+#define VEC_VIRTIO	0x41
 
 struct req_hdr {
 	uint32_t type, reserved;
@@ -34,6 +37,8 @@ static struct req_hdr hdr;
 static uint8_t status;
 static uint8_t data[MAX_BENCH] __attribute__((aligned(4096)));
 static struct vdrv_queue q;
+static bool use_msix;
+static uint64_t msix_want; /* interrupts the requests so far must have raised */
 
 /* One request; the status byte, or -1 on timeout. */
 static int request(uint32_t type, uint64_t sector, void *buf, uint32_t len)
@@ -49,6 +54,11 @@ static int request(uint32_t type, uint64_t sector, void *buf, uint32_t len)
 	b[n++] = (struct vdrv_buf){&status, 1, true};
 	if (vdrv_submit(&q, b, n, 5000000) < 0)
 		return -1;
+	if (use_msix && !guest_irq_wait(VEC_VIRTIO, ++msix_want, 5000000)) {
+		guest_printf("virtio-blk: no MSI-X interrupt for request %lu\n",
+			     (unsigned long)msix_want);
+		return -1;
+	}
 	return status;
 }
 
@@ -155,6 +165,11 @@ int main(void)
 	if (vdrv_queue_setup(&d, 0, &q) < 0)
 		return 3;
 	vdrv_driver_ok(&d);
+	if (d.pci && guest_cmdline_has("msix")) {
+		guest_lapic_enable();
+		vpci_msix_route(&d, 0, 1, VEC_VIRTIO);
+		use_msix = true;
+	}
 	vdrv_hold("virtio-blk");
 	capacity = vdrv_config64(&d, 0);
 	if (request(T_GET_ID, 0, id, 20) < 0)

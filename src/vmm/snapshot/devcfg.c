@@ -71,6 +71,8 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 	if (cfg->balloon)
 		put_pair(buf, cap, &len, "balloon", "");
 	put_pair(buf, cap, &len, "irqchip", cfg->split_irqchip ? "split" : "kernel");
+	if (cfg->virtio_pci) /* absent: mmio, as before the PCI transport could be saved */
+		put_pair(buf, cap, &len, "virtio-transport", "pci");
 	if (len > cap)
 		return err_make(err, E2BIG, "device configuration too large");
 	snap_put(w, SNAP_DEVCFG, 0, buf, len);
@@ -140,7 +142,7 @@ static int set_one(struct vm_config *cfg, const char *opt, const char *val, stru
 		return 0;
 	}
 	if (strcmp(opt, "disk") && strcmp(opt, "net") && strcmp(opt, "vsock") &&
-	    strcmp(opt, "irqchip"))
+	    strcmp(opt, "irqchip") && strcmp(opt, "virtio-transport"))
 		return err_make(err, 0, "unknown device option `%s`", opt);
 	return vmm_config_set(cfg, opt, val, err);
 }

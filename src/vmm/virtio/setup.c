@@ -193,12 +193,34 @@ int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err)
 
 	if (devices.vm != vm)
 		return 0;
+	if (devices.has_pci) {
+		struct pci_bus_state st;
+
+		pci_bus_save(&devices.pci_bus, &st);
+		snap_put(w, SNAP_PCI_BUS, 0, &st, sizeof(st));
+	}
 	for (unsigned i = 0; r >= 0 && i < devices.n; i++) {
-		r = virtio_mmio_save(devices.dev[i].mmio, w, i, err);
+		if (devices.dev[i].pci)
+			r = virtio_pci_save(devices.dev[i].pci, w, i, err);
+		else
+			r = virtio_mmio_save(devices.dev[i].mmio, w, i, err);
 		if (r >= 0)
 			r = virtio_dev_save(devices.dev[i].vdev, w, i, err);
 	}
 	return r;
+}
+
+/* The bus of a PCI VM; a snapshot's bus with no bus here (or none there) is refused. */
+static int restore_pci_bus(const struct snap_reader *r, struct err **err)
+{
+	struct pci_bus_state st;
+
+	if (!devices.has_pci)
+		return err_make(err, EINVAL,
+				"the snapshot has a PCI bus, this VM has --virtio-transport mmio");
+	if (snap_get(r, SNAP_PCI_BUS, 0, &st, sizeof(st), "PCI bus", err) < 0)
+		return err_code(*err);
+	return pci_bus_load(&devices.pci_bus, &st, err);
 }
 
 int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
@@ -207,8 +229,13 @@ int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **
 
 	if (devices.vm != vm)
 		return 0;
+	if (devices.has_pci || snap_find(r, SNAP_PCI_BUS, 0))
+		ret = restore_pci_bus(r, err);
 	for (unsigned i = 0; ret >= 0 && i < devices.n; i++) {
-		ret = virtio_mmio_restore(devices.dev[i].mmio, r, i, err);
+		if (devices.dev[i].pci)
+			ret = virtio_pci_restore(devices.dev[i].pci, r, i, err);
+		else
+			ret = virtio_mmio_restore(devices.dev[i].mmio, r, i, err);
 		if (ret >= 0)
 			ret = virtio_dev_restore(devices.dev[i].vdev, r, i, err);
 	}
