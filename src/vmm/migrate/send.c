@@ -492,10 +492,10 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 }
 
 /*
- * Disks (the destination opens the same or a remapped path), rng and the
- * balloon migrate.  A NIC's TAP cannot be open on both sides at once and a
- * vsock's Unix socket cannot be bound twice: not yet.  The userspace
- * irqchip has not been through a migration test.
+ * Disks (the destination opens the same or a remapped path), NICs (the
+ * destination attaches its own TAP, --net-remap), rng and the balloon
+ * migrate.  A vsock's Unix socket cannot be bound twice: not yet.  The
+ * userspace irqchip has not been through a migration test.
  */
 static int migratable(const struct vm_config *cfg, struct err **err)
 {
@@ -503,9 +503,6 @@ static int migratable(const struct vm_config *cfg, struct err **err)
 
 	if (r < 0)
 		return r;
-	if (cfg->n_nets)
-		return err_make(err, EOPNOTSUPP,
-				"migration of a VM with a virtio-net device is not supported yet");
 	if (cfg->has_vsock)
 		return err_make(
 		    err, EOPNOTSUPP,

@@ -108,12 +108,17 @@ static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used
 	return NULL;
 }
 
+static const char *tap_name(const char *val)
+{
+	return strncmp(val, "tap=", 4) ? val : val + 4;
+}
+
 /* "OLDPATH[,opts]" or "tap=OLD[,opts]" with the remap applied. */
 static int apply_remap(const char *opt, const char *val, const struct vmm_restore_args *a,
 		       bool *used_disk, bool *used_tap, char *out, size_t cap)
 {
 	bool is_disk = !strcmp(opt, "disk"), is_net = !strcmp(opt, "net");
-	const char *name = is_net && !strncmp(val, "tap=", 4) ? val + 4 : val;
+	const char *name = is_net ? tap_name(val) : val;
 	size_t n = strcspn(name, ",");
 	const char *to = NULL;
 
@@ -121,7 +126,7 @@ static int apply_remap(const char *opt, const char *val, const struct vmm_restor
 		to = remapped(a->disks, a->n_disks, used_disk, name, n);
 	else if (is_net)
 		to = remapped(a->taps, a->n_taps, used_tap, name, n);
-	if (!to && is_disk && a->from_stream)
+	if (!to && (is_disk || is_net) && a->from_stream)
 		return -EPERM;
 	if (!to)
 		return snprintf(out, cap, "%s", val) < (int)cap ? 0 : -E2BIG;
@@ -193,11 +198,17 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		if (b_len == s->len - off - a_len - 1)
 			return err_make(err, 0, "device configuration: unterminated");
 		off += a_len + b_len + 2;
-		if (a->from_stream && (!strcmp(opt, "net") || !strcmp(opt, "vsock")))
+		if (a->from_stream && !strcmp(opt, "vsock"))
 			return err_make(
 			    err, EOPNOTSUPP,
 			    "the VM has a %s device: its migration is not supported yet", opt);
 		ret = apply_remap(opt, v, a, used_disk, used_tap, val, sizeof(val));
+		if (ret == -EPERM && !strcmp(opt, "net"))
+			return err_make(
+			    err, EPERM,
+			    "the VM has a NIC on tap `%.*s`: accept it with --net-remap "
+			    "OLDTAP=NEWTAP (this side's TAP)",
+			    (int)strcspn(tap_name(v), ","), tap_name(v));
 		if (ret == -EPERM)
 			return err_make(err, EPERM,
 					"the VM has disk `%.*s`: accept it with --disk-remap "

@@ -415,8 +415,15 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
 		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
-	if (vm->cfg->incoming)
-		return vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
+	if (vm->cfg->incoming) {
+		/* COMMIT came: the devices may serve what the guest queued before the pause. */
+		r = vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
+		if (r >= 0)
+			vmm_virtio_pause(vm, false);
+		return r;
+	}
+	if (!vm->snap->start_paused)
+		vmm_virtio_pause(vm, false);
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);

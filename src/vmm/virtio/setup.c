@@ -229,6 +229,8 @@ int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **
 
 	if (devices.vm != vm)
 		return 0;
+	/* Nothing runs until the caller says so (vmm_virtio_pause(vm, false)). */
+	vmm_virtio_pause(vm, true);
 	if (devices.has_pci || snap_find(r, SNAP_PCI_BUS, 0))
 		ret = restore_pci_bus(r, err);
 	for (unsigned i = 0; ret >= 0 && i < devices.n; i++) {

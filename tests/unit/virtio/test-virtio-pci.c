@@ -446,15 +446,26 @@ static void test_save_restore(const struct caps *c, uint64_t ring)
 	ok(pci_section(&r, buf, len) != NULL, "state parses");
 	ok(vmm_virtio_restore(VM, &r, &err) == 0, "restore %s", err ? err->msg : "");
 	snap_reader_free(&r);
+	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
+	avail = ((struct virtq_used *)gp(ring + 0x2000))->idx;
+	((struct virtq_avail *)gp(ring + 0x1000))->ring[avail % QSZ] = 0;
+	__atomic_store_n(&((struct virtq_avail *)gp(ring + 0x1000))->idx, avail + 1,
+			 __ATOMIC_RELEASE);
+	bar_wr(c, c->notify, 2, 0);
+	usleep(20000);
+	is_int(((struct virtq_used *)gp(ring + 0x2000))->idx, avail,
+	       "restored devices stay paused until the caller lets them go");
+	vmm_virtio_pause(VM, false);
+	is_int(wait_count(&msis, m), m + 1, "unpaused: the request queued meanwhile is served");
+	avail++;
 	is_int(bar_rd(c, 0x800 + 16 + 8, 4), 0x52, "MSI-X entry data restored");
 	is_int(cfg_rd(SLOT_RNG, c->msix + 2, 2) & 0x8000, 0x8000, "MSI-X enable restored");
 	bar_wr(c, c->common + 0x16, 2, 0);
 	is_int(bar_rd(c, c->common + 0x1a, 2), 1, "queue vector restored");
 	is_int(bar_rd(c, c->common + 0x14, 1), 0xf, "status restored");
 	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
-	avail = ((struct virtq_used *)gp(ring + 0x2000))->idx;
 	is_int(rng_request(c, ring, &avail), 64, "the restored queue serves a request");
-	is_int(wait_count(&msis, m), m + 1, "one MSI-X message after the restore");
+	is_int(wait_count(&msis, m), m + 1, "one MSI-X message for it");
 	ok(last_msi_addr == 0xfee01000 && last_msi_data == 0x52, "with the saved entry");
 	bar_wr(c, c->common + 0x14, 1, 0);
 	cfg_wr(SLOT_RNG, c->msix + 2, 2, 0);
