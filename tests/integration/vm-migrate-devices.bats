@@ -221,6 +221,29 @@ migrate_blk() {
 	check_blk "$DISK" 0 $((ROUNDS - 1))
 }
 
+# --irqchip split: the userspace IOAPIC (its redirection entries, and the MSI
+# routes KVM gets from them) and PIT travel in the state.  The guest waits for
+# an interrupt after every request: through the IOAPIC pin (mmio), and as
+# MSI-X on the PCI transport.
+@test "vm migrate: with --irqchip split, disk interrupts through the IOAPIC and MSI-X go on" {
+	require_guest virtio-blk
+	ROUNDS=300
+	truncate -s 8M "$TMP/disk.img"
+	DISK=$(realpath "$TMP/disk.img")
+	BLK_EXTRA="irq "
+	start_dest "unix:$TMP/in.sock" --disk-remap "$DISK=$DISK"
+	start_blk_source $ROUNDS --irqchip split
+	migrate_blk "unix:$TMP/in.sock"
+	run grep -q "no .* interrupt" "$TMP/out1" "$TMP/out2"
+	[ "$status" -eq 1 ]
+	rm -f "$TMP/disk.img" "$TMP/out1" "$TMP/out2"
+	truncate -s 8M "$TMP/disk.img"
+	BLK_EXTRA="pci msix "
+	start_dest "unix:$TMP/in2.sock" --disk-remap "$DISK=$DISK"
+	start_blk_source $ROUNDS --irqchip split --virtio-transport pci
+	migrate_blk "unix:$TMP/in2.sock"
+}
+
 @test "vm migrate: a destination that does not accept the disk refuses it; the source runs on" {
 	require_guest virtio-blk
 	ROUNDS=200

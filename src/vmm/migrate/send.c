@@ -494,8 +494,8 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 /*
  * Disks (the destination opens the same or a remapped path), NICs (the
  * destination attaches its own TAP, --net-remap), rng and the balloon
- * migrate.  A vsock's Unix socket cannot be bound twice: not yet.  The
- * userspace irqchip has not been through a migration test.
+ * migrate, with either irqchip.  A vsock's Unix socket cannot be bound
+ * twice: not yet.
  */
 static int migratable(const struct vm_config *cfg, struct err **err)
 {
@@ -507,9 +507,6 @@ static int migratable(const struct vm_config *cfg, struct err **err)
 		return err_make(
 		    err, EOPNOTSUPP,
 		    "migration of a VM with a virtio-vsock device is not supported yet");
-	if (cfg->split_irqchip)
-		return err_make(err, EOPNOTSUPP,
-				"migration with --irqchip split is not supported yet");
 	return 0;
 }
 
