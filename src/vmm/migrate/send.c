@@ -492,22 +492,13 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 }
 
 /*
- * Disks (the destination opens the same or a remapped path), NICs (the
- * destination attaches its own TAP, --net-remap), rng and the balloon
- * migrate, with either irqchip.  A vsock's Unix socket cannot be bound
- * twice: not yet.
+ * Every device migrates, with either irqchip: disks (the destination opens
+ * the same or a remapped path), NICs (its own TAP), vsock (its own socket;
+ * open connections are reset), rng and the balloon.
  */
 static int migratable(const struct vm_config *cfg, struct err **err)
 {
-	int r = vmm_snapshot_supported(cfg, err);
-
-	if (r < 0)
-		return r;
-	if (cfg->has_vsock)
-		return err_make(
-		    err, EOPNOTSUPP,
-		    "migration of a VM with a virtio-vsock device is not supported yet");
-	return 0;
+	return vmm_snapshot_supported(cfg, err);
 }
 
 int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
