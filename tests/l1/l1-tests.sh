@@ -281,7 +281,7 @@ t_migrate() {
 		return 1
 	# shellcheck disable=SC2046
 	vm_bg "$W/out" $(linux) --disk "$d" --net "tap=$ta,mac=02:00:00:77:00:02,bridge=$br" \
-		--api-sock "$W/api.sock" --cmdline "$BASE l2=migrate"
+		--api-sock "$W/api.sock" --cmdline "$BASE l2=migrate pingw=10"
 	timeout "$l1timeout" "$ISOLA_BIN" vm receive --listen "unix:$W/in.sock" \
 		--console "$W/out2" --disk-remap "$d=$d" --net-remap "$ta=$tb" </dev/null \
 		>"$W/dst.log" 2>&1 &
@@ -300,7 +300,7 @@ t_migrate() {
 	# migration): two of them, within 150 s (the first few may be lost, as on a
 	# link flap; an L2 second is slow under TCG).
 	j=0
-	while [ "$(tr -d '\r' <"$W/out2" | grep -c ' ok$')" -lt 2 ] && [ $j -lt 1500 ]; do
+	while [ "$(tr -d '\r' <"$W/out2" | grep -c ' ok ')" -lt 2 ] && [ $j -lt 1500 ]; do
 		sleep 0.1
 		j=$((j + 1))
 	done
@@ -313,8 +313,9 @@ t_migrate() {
 	last=$(grep '^CNT' "$W/out2.txt" | tail -1 | cut -d' ' -f2)
 	first=$(grep -m1 '^CNT' "$W/out2.txt" | cut -d' ' -f2)
 	log "source printed CNT 1-$n, destination CNT ${first:-none}-${last:-none}"
-	log "destination: $(grep -c ' ok$' "$W/out2.txt") pings answered," \
-		"$(grep -c ' lost$' "$W/out2.txt") lost (no answer within 2 s)"
+	log "destination: $(grep -c ' ok ' "$W/out2.txt") pings answered," \
+		"$(grep -c ' lost$' "$W/out2.txt") lost (no answer within 10 s);" \
+		"round trips (ms): $(sed -n 's/^CNT [0-9]* ok rtt=//p' "$W/out2.txt" | tr '\n' ' ')"
 	# n + 1 unless a kernel message shared the console line (then grep misses one)
 	[ "${first:-0}" -ge "$n" ] && [ "$first" -le $((n + 3)) ] || ok=0
 	j=1

@@ -40,9 +40,11 @@ counter() {
 }
 
 # Live migration: block i of /dev/vda gets its tag (written through, fsync'ed)
-# and one ping to L1 goes out before "CNT i ok|lost" is printed, once a second.
+# and one ping to L1 goes out (answer awaited pingw=S seconds, default 2) before
+# "CNT i ok rtt=MS" or "CNT i lost" is printed, once a second.
 migrate() {
-	local i=0 p
+	local i=0 p w
+	w=$(arg pingw)
 	load
 	wait_path /dev/vda || echo "NO-VDA"
 	wait_path /sys/class/net/eth0 || echo "NO-ETH0"
@@ -54,9 +56,8 @@ migrate() {
 		i=$((i + 1))
 		printf 'isola-l2-blk-%08d\n' $i | dd of=/dev/vda bs=4096 seek=$i conv=fsync 2>/dev/null ||
 			echo "BLK-WRITE-FAILED $i"
-		p=lost
-		ping -c 1 -W 2 10.77.0.1 >/dev/null 2>&1 && p=ok
-		echo "CNT $i $p"
+		p=$(ping -c 1 -W "${w:-2}" 10.77.0.1 2>/dev/null | sed -n 's/.*time=\([0-9.]*\).*/\1/p')
+		if [ -n "$p" ]; then echo "CNT $i ok rtt=$p"; else echo "CNT $i lost"; fi
 		sleep 1
 	done
 }
