@@ -418,12 +418,16 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	if (vm->cfg->incoming) {
 		/* COMMIT came: the devices may serve what the guest queued before the pause. */
 		r = vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
-		if (r >= 0)
+		if (r >= 0) {
 			vmm_virtio_pause(vm, false);
+			vmm_virtio_notify_all(vm);
+		}
 		return r;
 	}
-	if (!vm->snap->start_paused)
+	if (!vm->snap->start_paused) {
 		vmm_virtio_pause(vm, false);
+		vmm_virtio_notify_all(vm);
+	}
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);

@@ -731,3 +731,29 @@ int virtio_pci_restore(struct virtio_pci *p, const struct snap_reader *r, uint32
 	mirror_cfg(p, false);
 	return 0;
 }
+
+/*
+ * After a restore: one interrupt per live queue's vector (INTx with the
+ * queue ISR bit without MSI-X), whether or not the guest is owed one.  A
+ * message the source sent through an irqfd right before the pause may not
+ * have reached the saved LAPIC state (irqfd injection can be deferred to a
+ * kernel worker); a driver that waits for it would wait for ever.  Drivers
+ * take spurious interrupts (they look at the used ring).
+ */
+void virtio_pci_notify_all(struct virtio_pci *p)
+{
+	struct virtio_dev *vdev = p->vdev;
+
+	if (!(__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	if (!p->msix_enabled) {
+		__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
+		intx_pulse(p);
+	} else {
+		for (unsigned q = 0; q < vdev->ops->n_queues; q++)
+			if (vdev->vq[q].ready)
+				msix_send(p, p->queue_vector[q]);
+	}
+	pthread_mutex_unlock(&vdev->lock);
+}

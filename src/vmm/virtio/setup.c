@@ -160,6 +160,22 @@ int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi)
 	return -ENOENT;
 }
 
+/*
+ * After a restore, once the devices run: one interrupt per live queue, in
+ * case the last one the source sent did not make it into the saved state.
+ */
+void vmm_virtio_notify_all(struct vm *vm)
+{
+	if (devices.vm != vm)
+		return;
+	for (unsigned i = 0; i < devices.n; i++) {
+		if (devices.dev[i].pci)
+			virtio_pci_notify_all(devices.dev[i].pci);
+		else
+			virtio_mmio_notify_all(devices.dev[i].mmio);
+	}
+}
+
 /* Snapshot: quiesce every device's worker, or let them go again. */
 void vmm_virtio_pause(struct vm *vm, bool paused)
 {

@@ -205,6 +205,10 @@ int virtio_pci_save(struct virtio_pci *p, struct snap_writer *w, uint32_t index,
 int virtio_pci_restore(struct virtio_pci *p, const struct snap_reader *r, uint32_t index,
 		       struct err **err);
 
+/* After a restore: interrupt the guest once per live queue, owed or not. */
+void virtio_pci_notify_all(struct virtio_pci *p);
+void virtio_mmio_notify_all(struct virtio_mmio *m);
+
 /* The transport's registers (selectors) as SNAP_VIRTIO_MMIO with this index. */
 int virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w, uint32_t index,
 		     struct err **err);

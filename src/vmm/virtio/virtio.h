@@ -72,3 +72,6 @@ int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err);
  * never wrote a disk or sent a frame.
  */
 int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
+/* Then, once unpaused: one interrupt per live queue (a spurious one is harmless, a lost one not).
+ */
+void vmm_virtio_notify_all(struct vm *vm);

@@ -464,6 +464,10 @@ static void test_save_restore(const struct caps *c, uint64_t ring)
 	is_int(bar_rd(c, c->common + 0x1a, 2), 1, "queue vector restored");
 	is_int(bar_rd(c, c->common + 0x14, 1), 0xf, "status restored");
 	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
+	vmm_virtio_notify_all(VM);
+	is_int(__atomic_load_n(&msis, __ATOMIC_SEQ_CST), m + 1,
+	       "after a restore: one message per live queue, owed or not");
+	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
 	is_int(rng_request(c, ring, &avail), 64, "the restored queue serves a request");
 	is_int(wait_count(&msis, m), m + 1, "one MSI-X message for it");
 	ok(last_msi_addr == 0xfee01000 && last_msi_data == 0x52, "with the saved entry");
