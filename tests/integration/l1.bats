@@ -162,6 +162,14 @@ l1_check() {
 	l1_check vmct-clean
 }
 
+@test "l1: run --vm -it: a terminal in the VM (tty is a pty), sized as ours, resized with ours, ours restored" {
+	l1_check vmct-tty
+}
+
+@test "l1: exec into a run --vm container: output, exit code, stdin, -t, 127; nothing left" {
+	l1_check vmct-exec
+}
+
 @test "l1: the bed finished inside its time budget" {
 	grep -q '^1\.\.0 # SKIP' "$L1_OUT/run.out" && skip "SKIP: $(sed -n 's/^1\.\.0 # SKIP //p' "$L1_OUT/run.out")"
 	grep -q '^# L1-DONE' "$L1_OUT/run.out" || {
