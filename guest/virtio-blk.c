@@ -9,7 +9,10 @@
  * through an indirect table).  `bench=N size=B`: N sequential writes then N reads of B bytes;
  * prints microseconds for each.  `rounds=R`: R write-and-verify rounds, round i at sector
  * S + i * N, printing "virtio-blk: round i" after each (the snapshot test stops it mid-I/O).
- * `hold=US` waits after the device is set up (vdrv_hold).
+ * `hold=US` waits after the device is set up (vdrv_hold).  `pci msix`: the queue's
+ * used buffers raise MSI-X vector 0x41 and every request waits for its interrupt too (a
+ * migration that loses the MSI-X table or its route stops the guest with exit 4).  `irq`:
+ * the same through the device's IOAPIC pin (edge; the ISR is read after each).
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 5 bad status,
  * 6 data mismatch, 7 read-only expectations not met.
  */
@@ -24,6 +27,7 @@
 #define T_GET_ID	8
 #define MAX_SECTORS	64
 #define MAX_BENCH	(1u << 20)
+#define VEC_VIRTIO	0x41
 
 struct req_hdr {
 	uint32_t type, reserved;
@@ -34,6 +38,9 @@ static struct req_hdr hdr;
 static uint8_t status;
 static uint8_t data[MAX_BENCH] __attribute__((aligned(4096)));
 static struct vdrv_queue q;
+static bool use_irq;
+static uint64_t irq_want;	 /* interrupts the requests so far must have raised */
+static struct vdrv_dev *irq_dev; /* `irq`: the device whose ISR each interrupt reads */
 
 /* One request; the status byte, or -1 on timeout. */
 static int request(uint32_t type, uint64_t sector, void *buf, uint32_t len)
@@ -49,6 +56,13 @@ static int request(uint32_t type, uint64_t sector, void *buf, uint32_t len)
 	b[n++] = (struct vdrv_buf){&status, 1, true};
 	if (vdrv_submit(&q, b, n, 5000000) < 0)
 		return -1;
+	if (use_irq && !guest_irq_wait(VEC_VIRTIO, ++irq_want, 5000000)) {
+		guest_printf("virtio-blk: no %s interrupt for request %lu\n",
+			     irq_dev ? "INTx" : "MSI-X", (unsigned long)irq_want);
+		return -1;
+	}
+	if (irq_dev)
+		vdrv_isr_ack(irq_dev);
 	return status;
 }
 
@@ -155,6 +169,16 @@ int main(void)
 	if (vdrv_queue_setup(&d, 0, &q) < 0)
 		return 3;
 	vdrv_driver_ok(&d);
+	if (d.pci && guest_cmdline_has("msix")) {
+		guest_lapic_enable();
+		vpci_msix_route(&d, 0, 1, VEC_VIRTIO);
+		use_irq = true;
+	} else if (guest_cmdline_has("irq")) {
+		guest_lapic_enable();
+		guest_ioapic_route(d.irq, VEC_VIRTIO, false);
+		use_irq = true;
+		irq_dev = &d;
+	}
 	vdrv_hold("virtio-blk");
 	capacity = vdrv_config64(&d, 0);
 	if (request(T_GET_ID, 0, id, 20) < 0)

@@ -13,7 +13,15 @@
  * `mrg`: the first mode with MRG_RXBUF and four 48-byte receive buffers, so
  * a 60-byte frame (72 with the header) arrives in two; prints num_buffers.
  * `hold=US` waits after printing the MAC, then prints the MAC the device has now.
- * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout.
+ * `seq=N`: a stop-and-wait exchange with a peer on the link (the migration test):
+ * frame i carries "isola-seq", i and 32 bytes derived from i; the peer answers
+ * "isola-ack" with the same i and bytes.  No answer within 100 ms: the frame is
+ * sent again (a retransmit, as after a lost frame).  An answer for an earlier i
+ * is a stale ack (the answer to a retransmitted frame whose first copy was not
+ * lost); one for a later i, or with the wrong bytes, is corruption (exit 6), and
+ * so is a used ring that jumps (vdrv_wait).  Prints "virtio-net: seq i" every 50
+ * frames and "virtio-net: seq done N, retransmits R, stale S" at the end.
+ * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 6 corrupt.
  */
 #include "virtio-drv.h"
 
@@ -222,6 +230,109 @@ static int mrg_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_
 	return 4;
 }
 
+#define SEQ_BUFS    8
+#define SEQ_RTO_US  100000
+#define SEQ_TAG_LEN 9
+
+static uint8_t seqbuf[SEQ_BUFS][2048];
+
+/* The 9-byte tag, the u32 sequence number and 32 bytes derived from it. */
+static void seq_payload(uint8_t *p, const char *tag, uint32_t seq)
+{
+	memcpy(p, tag, SEQ_TAG_LEN);
+	memcpy(p + SEQ_TAG_LEN, &seq, 4);
+	for (unsigned k = 0; k < 32; k++)
+		p[SEQ_TAG_LEN + 4 + k] = seq * 7 + k;
+}
+
+static int seq_send(struct vdrv_queue *txq, const uint8_t mac[6], uint32_t seq)
+{
+	uint8_t *f = txbuf + NET_HDR;
+	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
+
+	memset(txbuf, 0, sizeof(txbuf));
+	memset(f, 0xff, 6);
+	memcpy(f + 6, mac, 6);
+	f[12] = ETH_P_TEST >> 8;
+	f[13] = ETH_P_TEST & 0xff;
+	seq_payload(f + 14, "isola-seq", seq);
+	return vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0 ? -1 : 0;
+}
+
+/* An answer in f: its sequence number (checked against its bytes), -1 not one, -2 corrupt. */
+static int64_t seq_ack(const uint8_t *f, int64_t len)
+{
+	uint8_t want[SEQ_TAG_LEN + 4 + 32];
+	uint32_t seq;
+
+	if (len < 14 + (int64_t)sizeof(want) || !is_test_frame(f, "isola-ack"))
+		return -1;
+	memcpy(&seq, f + 14 + SEQ_TAG_LEN, 4);
+	seq_payload(want, "isola-ack", seq);
+	return memcmp(f + 14, want, sizeof(want)) ? -2 : (int64_t)seq;
+}
+
+/* Wait up to SEQ_RTO_US for the ack of seq; 1 acked, 0 timeout, -1 corrupt. */
+static int seq_wait(struct vdrv_queue *rxq, unsigned *next, uint32_t seq, uint32_t *stale)
+{
+	uint64_t end = guest_now_us() + SEQ_RTO_US;
+
+	for (uint64_t now; (now = guest_now_us()) < end;) {
+		int64_t len = vdrv_wait(rxq, end - now), a;
+		unsigned i = *next;
+
+		if (len < 0)
+			return 0;
+		a = len >= NET_HDR ? seq_ack(seqbuf[i] + NET_HDR, len - NET_HDR) : -1;
+		vdrv_offer_at(rxq, i, &(struct vdrv_buf){seqbuf[i], sizeof(seqbuf[i]), true});
+		vdrv_kick(rxq);
+		*next = (i + 1) % SEQ_BUFS;
+		if (a == seq)
+			return 1;
+		if (a >= 0 && a < (int64_t)seq) {
+			(*stale)++;
+			continue;
+		}
+		if (a != -1) {
+			guest_printf("virtio-net: seq %u: bad answer (%ld)\n", seq, (long)a);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int seq_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_t mac[6],
+		    uint32_t count)
+{
+	uint32_t retransmits = 0, stale = 0;
+	unsigned next = 0;
+
+	for (unsigned i = 0; i < SEQ_BUFS; i++)
+		vdrv_offer_at(rxq, i, &(struct vdrv_buf){seqbuf[i], sizeof(seqbuf[i]), true});
+	vdrv_kick(rxq);
+	for (uint32_t seq = 1; seq <= count; seq++) {
+		unsigned tries = 0;
+		int r;
+
+		do {
+			if (tries && ++retransmits && tries > 100) {
+				guest_printf("virtio-net: seq %u: no answer\n", seq);
+				return 4;
+			}
+			tries++;
+			if (seq_send(txq, mac, seq) < 0)
+				return 4;
+		} while ((r = seq_wait(rxq, &next, seq, &stale)) == 0);
+		if (r < 0)
+			return 6;
+		if (seq % 50 == 0)
+			guest_printf("virtio-net: seq %u\n", seq);
+	}
+	guest_printf("virtio-net: seq done %u, retransmits %u, stale %u\n", count, retransmits,
+		     stale);
+	return 0;
+}
+
 int main(void)
 {
 	struct vdrv_queue rxq, txq;
@@ -258,6 +369,8 @@ int main(void)
 
 	if (guest_cmdline_has("udp"))
 		return udp_mode(&rxq, &txq, mac, offload);
+	if (guest_cmdline_has("seq"))
+		return seq_mode(&rxq, &txq, mac, guest_cmdline_u64_or("seq", 100, 10000000));
 	if (mrg)
 		return mrg_mode(&rxq, &txq, mac);
 	if (guest_cmdline_has("answer")) {

@@ -6,6 +6,7 @@
  *     the figures as JSON and exits 0 once the destination runs it.
  *   isola vm receive --listen tcp:HOST:PORT|unix:PATH [--console stdio|none|FILE]
  *       [--api-sock PATH [--id ID]] [--key-file FILE] [--disk-remap OLD=NEW]...
+ *       [--net-remap OLDTAP=NEWTAP]... [--vsock-remap OLD=NEW]
  *     waits for one incoming VM and runs it; the exit code is the guest's,
  *     as for `isola vm run`.
  */
@@ -34,6 +35,8 @@ enum {
 	OPT_ID,
 	OPT_REMAP,
 	OPT_KEY,
+	OPT_NET_REMAP,
+	OPT_VSOCK_REMAP,
 };
 
 /* clang-format off */
@@ -51,6 +54,8 @@ const struct cli_opt cmd_vm_receive_opts[] = {
 	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
 	{"key-file", OPT_KEY, "FILE", "pre-shared key (32+ random bytes, mode 600) the source must prove; required over TCP"},
 	{"disk-remap", OPT_REMAP, "OLD=NEW", "accept the VM's disk OLD and open NEW here (NEW may be OLD; repeatable; a disk not named is refused)"},
+	{"net-remap", OPT_NET_REMAP, "OLDTAP=NEWTAP", "accept the VM's NIC on tap OLDTAP and attach it to tap NEWTAP here (repeatable; a NIC not named is refused)"},
+	{"vsock-remap", OPT_VSOCK_REMAP, "OLD=NEW", "accept the VM's vsock device on Unix socket OLD and bind NEW here (its open connections are reset)"},
 	{},
 };
 /* clang-format on */
@@ -138,6 +143,12 @@ static int receive_opts(struct vm_config *cfg, struct vmm_restore_args *a, int a
 			*ret_key = optarg;
 		else if (c == OPT_REMAP)
 			r = vmm_remap_add(a->disks, &a->n_disks, VM_MAX_DISKS, "disk-remap", optarg,
+					  err);
+		else if (c == OPT_NET_REMAP)
+			r = vmm_remap_add(a->taps, &a->n_taps, VM_MAX_NETS, "net-remap", optarg,
+					  err);
+		else if (c == OPT_VSOCK_REMAP)
+			r = vmm_remap_add(a->vsock_uds, &a->n_vsock_uds, 1, "vsock-remap", optarg,
 					  err);
 	}
 	if (r >= 0 && c < 0) {

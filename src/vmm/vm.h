@@ -93,13 +93,13 @@ struct vmm_remap {
 };
 struct vmm_restore_args {
 	const char *state_path, *mem_path;
-	struct vmm_remap disks[VM_MAX_DISKS], taps[VM_MAX_NETS];
-	unsigned n_disks, n_taps;
+	struct vmm_remap disks[VM_MAX_DISKS], taps[VM_MAX_NETS], vsock_uds[1];
+	unsigned n_disks, n_taps, n_vsock_uds;
 	bool paused; /* stay paused until PATCH /vm {"state": "Resumed"} */
 	/*
 	 * Migration: the stream's device list comes from the source, so every
-	 * disk must be named in disks[] (OLD=NEW, NEW may be OLD) or it is
-	 * refused, and NICs and vsock (not migratable yet) are refused.
+	 * disk, TAP and vsock socket must be named in disks[], taps[] or
+	 * vsock_uds[] (OLD=NEW) or it is refused.
 	 */
 	bool from_stream;
 };

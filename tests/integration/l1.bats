@@ -122,8 +122,8 @@ l1_check() {
 	l1_check snapshot
 }
 
-@test "l1: live migration of a Linux guest with a virtio-pci disk is refused, it runs on" {
-	l1_check migrate-refused
+@test "l1: live migration of a Linux guest with a virtio-pci disk and NIC: it counts, pings and writes on" {
+	l1_check migrate
 }
 
 @test "l1: SMP: 2 vCPUs all online (ACPI MADT)" {

@@ -39,6 +39,29 @@ counter() {
 	done
 }
 
+# Live migration: block i of /dev/vda gets its tag (written through, fsync'ed)
+# and one ping to L1 goes out (answer awaited pingw=S seconds, default 2) before
+# "CNT i ok rtt=MS" or "CNT i lost" is printed, once a second.
+migrate() {
+	local i=0 p w
+	w=$(arg pingw)
+	load
+	wait_path /dev/vda || echo "NO-VDA"
+	wait_path /sys/class/net/eth0 || echo "NO-ETH0"
+	ip link set lo up
+	ip addr add 10.77.0.2/24 dev eth0
+	ip link set eth0 up
+	echo "MIGRATE-READY"
+	while :; do
+		i=$((i + 1))
+		printf 'isola-l2-blk-%08d\n' $i | dd of=/dev/vda bs=4096 seek=$i conv=fsync 2>/dev/null ||
+			echo "BLK-WRITE-FAILED $i"
+		p=$(ping -c 1 -W "${w:-2}" 10.77.0.1 2>/dev/null | sed -n 's/.*time=\([0-9.]*\).*/\1/p')
+		if [ -n "$p" ]; then echo "CNT $i ok rtt=$p"; else echo "CNT $i lost"; fi
+		sleep 1
+	done
+}
+
 blk() {
 	load
 	wait_path /dev/vdb || echo "NO-VDB"
@@ -155,11 +178,7 @@ serial)
 	exec sh </dev/console >/dev/console 2>&1
 	;;
 count) counter ;;
-migrate)
-	load
-	wait_path /dev/vda && echo "MIGRATE-READY"
-	counter
-	;;
+migrate) migrate ;;
 "") [ -n "$(arg root)" ] && rootdisk ;;
 *) echo "L2-UNKNOWN-ACTION $l2" ;;
 esac

@@ -492,28 +492,13 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 }
 
 /*
- * Disks (the destination opens the same or a remapped path), rng and the
- * balloon migrate.  A NIC's TAP cannot be open on both sides at once and a
- * vsock's Unix socket cannot be bound twice: not yet.  The userspace
- * irqchip has not been through a migration test.
+ * Every device migrates, with either irqchip: disks (the destination opens
+ * the same or a remapped path), NICs (its own TAP), vsock (its own socket;
+ * open connections are reset), rng and the balloon.
  */
 static int migratable(const struct vm_config *cfg, struct err **err)
 {
-	int r = vmm_snapshot_supported(cfg, err);
-
-	if (r < 0)
-		return r;
-	if (cfg->n_nets)
-		return err_make(err, EOPNOTSUPP,
-				"migration of a VM with a virtio-net device is not supported yet");
-	if (cfg->has_vsock)
-		return err_make(
-		    err, EOPNOTSUPP,
-		    "migration of a VM with a virtio-vsock device is not supported yet");
-	if (cfg->split_irqchip)
-		return err_make(err, EOPNOTSUPP,
-				"migration with --irqchip split is not supported yet");
-	return 0;
+	return vmm_snapshot_supported(cfg, err);
 }
 
 int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,

@@ -96,6 +96,19 @@ bool pci_dev_bar_live(const struct pci_dev *d, unsigned bar)
 	return addr == d->bar_addr[bar];
 }
 
+int pci_dev_load_cfg(struct pci_dev *d, const uint8_t saved[PCI_CFG_SIZE], unsigned *ret_off)
+{
+	for (unsigned i = 0; i < PCI_CFG_SIZE; i++) {
+		if ((saved[i] & ~d->wmask[i]) != (d->cfg[i] & ~d->wmask[i])) {
+			*ret_off = i;
+			return -EINVAL;
+		}
+	}
+	for (unsigned i = 0; i < PCI_CFG_SIZE; i++)
+		d->cfg[i] = (d->cfg[i] & ~d->wmask[i]) | (saved[i] & d->wmask[i]);
+	return 0;
+}
+
 static bool valid(uint32_t off, uint32_t len)
 {
 	return (len == 1 || len == 2 || len == 4) && off < PCI_CFG_SIZE &&
@@ -198,4 +211,29 @@ int pci_bus_add(struct pci_bus *b, struct pci_dev *d, struct err **err)
 		return 0;
 	}
 	return err_make(err, ENOSPC, "PCI bus 0: all %d slots taken", PCI_MAX_SLOTS - 1);
+}
+
+void pci_bus_save(struct pci_bus *b, struct pci_bus_state *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&b->lock);
+	st->addr = b->addr;
+	memcpy(st->host_cfg, b->host.cfg, PCI_CFG_SIZE);
+	pthread_mutex_unlock(&b->lock);
+}
+
+/* Any 0xcf8 value is one the guest could have written; the host bridge is checked. */
+int pci_bus_load(struct pci_bus *b, const struct pci_bus_state *st, struct err **err)
+{
+	unsigned off;
+	int r;
+
+	pthread_mutex_lock(&b->lock);
+	r = pci_dev_load_cfg(&b->host, st->host_cfg, &off);
+	if (r >= 0)
+		b->addr = st->addr;
+	pthread_mutex_unlock(&b->lock);
+	if (r < 0)
+		return err_make(err, EINVAL, "PCI host bridge: config byte %#x differs", off);
+	return 0;
 }

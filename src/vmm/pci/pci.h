@@ -83,6 +83,14 @@ void pci_dev_set_intx(struct pci_dev *d, uint8_t line);
 bool pci_dev_bar_live(const struct pci_dev *d, unsigned bar);
 uint16_t pci_dev_cfg16(const struct pci_dev *d, uint32_t off);
 
+/*
+ * Load a saved configuration space (snapshot, migration): the bytes the guest
+ * may write (the write mask) are taken from saved, every other byte must equal
+ * this device's (the same function at the same place); -EINVAL names nothing,
+ * *ret_off gets the first differing offset.  No callback runs.
+ */
+int pci_dev_load_cfg(struct pci_dev *d, const uint8_t saved[PCI_CFG_SIZE], unsigned *ret_off);
+
 /* Bounds-checked configuration accesses (1, 2 or 4 bytes inside the space, else 0/ignored). */
 void pci_cfg_read(struct pci_dev *d, uint32_t off, void *data, uint32_t len);
 void pci_cfg_write(struct pci_dev *d, uint32_t off, const void *data, uint32_t len);
@@ -92,3 +100,11 @@ int pci_bus_init(struct pci_bus *b, struct bus *pio, struct err **err);
 void pci_bus_fini(struct pci_bus *b);
 /* Put d in the next free slot (1..31); -ENOSPC when full. */
 int pci_bus_add(struct pci_bus *b, struct pci_dev *d, struct err **err);
+
+/* The bus's own state (the 0xcf8 register, the host bridge's config space). */
+struct pci_bus_state {
+	uint32_t addr, pad;
+	uint8_t host_cfg[PCI_CFG_SIZE];
+};
+void pci_bus_save(struct pci_bus *b, struct pci_bus_state *st);
+int pci_bus_load(struct pci_bus *b, const struct pci_bus_state *st, struct err **err);

@@ -60,6 +60,9 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 			snprintf(v + strlen(v), sizeof(v) - strlen(v),
 				 ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
 				 m[5]);
+		if (cfg->nets[i].bridge) /* the TAP this side attaches joins it too */
+			snprintf(v + strlen(v), sizeof(v) - strlen(v), ",bridge=%s",
+				 cfg->nets[i].bridge);
 		put_pair(buf, cap, &len, "net", v);
 	}
 	if (cfg->has_vsock) {
@@ -71,6 +74,8 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 	if (cfg->balloon)
 		put_pair(buf, cap, &len, "balloon", "");
 	put_pair(buf, cap, &len, "irqchip", cfg->split_irqchip ? "split" : "kernel");
+	if (cfg->virtio_pci) /* absent: mmio, as before the PCI transport could be saved */
+		put_pair(buf, cap, &len, "virtio-transport", "pci");
 	if (len > cap)
 		return err_make(err, E2BIG, "device configuration too large");
 	snap_put(w, SNAP_DEVCFG, 0, buf, len);
@@ -106,20 +111,37 @@ static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used
 	return NULL;
 }
 
-/* "OLDPATH[,opts]" or "tap=OLD[,opts]" with the remap applied. */
+static const char *tap_name(const char *val)
+{
+	return strncmp(val, "tap=", 4) ? val : val + 4;
+}
+
+/* The socket path of a vsock value "cid=N,uds=PATH" (the rest of it), or "". */
+static const char *uds_name(const char *val)
+{
+	const char *u = strstr(val, "uds=");
+
+	return u ? u + 4 : val + strlen(val);
+}
+
+/* "OLDPATH[,opts]", "tap=OLD[,opts]" or "cid=N,uds=OLD" with the remap applied. */
 static int apply_remap(const char *opt, const char *val, const struct vmm_restore_args *a,
-		       bool *used_disk, bool *used_tap, char *out, size_t cap)
+		       bool *used, char *out, size_t cap)
 {
 	bool is_disk = !strcmp(opt, "disk"), is_net = !strcmp(opt, "net");
-	const char *name = is_net && !strncmp(val, "tap=", 4) ? val + 4 : val;
-	size_t n = strcspn(name, ",");
+	bool is_vsock = !strcmp(opt, "vsock");
+	const char *name = is_net ? tap_name(val) : is_vsock ? uds_name(val) : val;
+	size_t n = is_vsock ? strlen(name) : strcspn(name, ",");
 	const char *to = NULL;
 
 	if (is_disk)
-		to = remapped(a->disks, a->n_disks, used_disk, name, n);
+		to = remapped(a->disks, a->n_disks, used, name, n);
 	else if (is_net)
-		to = remapped(a->taps, a->n_taps, used_tap, name, n);
-	if (!to && is_disk && a->from_stream)
+		to = remapped(a->taps, a->n_taps, used + VM_MAX_DISKS, name, n);
+	else if (is_vsock)
+		to = remapped(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS, name,
+			      n);
+	if (!to && (is_disk || is_net || is_vsock) && a->from_stream)
 		return -EPERM;
 	if (!to)
 		return snprintf(out, cap, "%s", val) < (int)cap ? 0 : -E2BIG;
@@ -140,7 +162,7 @@ static int set_one(struct vm_config *cfg, const char *opt, const char *val, stru
 		return 0;
 	}
 	if (strcmp(opt, "disk") && strcmp(opt, "net") && strcmp(opt, "vsock") &&
-	    strcmp(opt, "irqchip"))
+	    strcmp(opt, "irqchip") && strcmp(opt, "virtio-transport"))
 		return err_make(err, 0, "unknown device option `%s`", opt);
 	return vmm_config_set(cfg, opt, val, err);
 }
@@ -165,7 +187,10 @@ static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *use
 	for (unsigned i = 0; i < n; i++)
 		if (!used[i])
 			return err_make(err, 0, "--%s `%s`: the snapshot has no such %s", what,
-					tab[i].from, what[0] == 'd' ? "disk" : "TAP");
+					tab[i].from,
+					what[0] == 'd'	 ? "disk"
+					: what[0] == 'n' ? "TAP"
+							 : "vsock socket");
 	return 0;
 }
 
@@ -173,7 +198,7 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		   const struct vmm_restore_args *a, struct err **err)
 {
 	const struct snap_section *s = snap_find(r, SNAP_DEVCFG, 0);
-	bool used_disk[VM_MAX_DISKS] = {0}, used_tap[VM_MAX_NETS] = {0};
+	bool used[VM_MAX_DISKS + VM_MAX_NETS + 1] = {0}; /* disks, TAPs, the vsock socket */
 	char val[DEVCFG_MAX_VALUE];
 	size_t off = 0;
 	int ret = 0;
@@ -191,11 +216,18 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		if (b_len == s->len - off - a_len - 1)
 			return err_make(err, 0, "device configuration: unterminated");
 		off += a_len + b_len + 2;
-		if (a->from_stream && (!strcmp(opt, "net") || !strcmp(opt, "vsock")))
+		ret = apply_remap(opt, v, a, used, val, sizeof(val));
+		if (ret == -EPERM && !strcmp(opt, "vsock"))
+			return err_make(err, EPERM,
+					"the VM has a vsock device on `%s`: accept it with "
+					"--vsock-remap OLD=NEW (NEW: this side's socket path)",
+					uds_name(v));
+		if (ret == -EPERM && !strcmp(opt, "net"))
 			return err_make(
-			    err, EOPNOTSUPP,
-			    "the VM has a %s device: its migration is not supported yet", opt);
-		ret = apply_remap(opt, v, a, used_disk, used_tap, val, sizeof(val));
+			    err, EPERM,
+			    "the VM has a NIC on tap `%.*s`: accept it with --net-remap "
+			    "OLDTAP=NEWTAP (this side's TAP)",
+			    (int)strcspn(tap_name(v), ","), tap_name(v));
 		if (ret == -EPERM)
 			return err_make(err, EPERM,
 					"the VM has disk `%.*s`: accept it with --disk-remap "
@@ -206,9 +238,12 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		ret = set_one(cfg, opt, val, err);
 	}
 	if (ret >= 0)
-		ret = check_unused(a->disks, a->n_disks, used_disk, "disk-remap", err);
+		ret = check_unused(a->disks, a->n_disks, used, "disk-remap", err);
 	if (ret >= 0)
-		ret = check_unused(a->taps, a->n_taps, used_tap, "net-remap", err);
+		ret = check_unused(a->taps, a->n_taps, used + VM_MAX_DISKS, "net-remap", err);
+	if (ret >= 0)
+		ret = check_unused(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS,
+				   "vsock-remap", err);
 	if (ret >= 0)
 		ret = check_disks(cfg, err);
 	return ret;

@@ -31,9 +31,10 @@ enum snap_type {
 	SNAP_PIT = 3,
 	SNAP_CLOCK = 4,
 	SNAP_SERIAL = 5,
-	SNAP_DEVCFG = 6, /* the devices to recreate: "option\0value\0" pairs */
-	SNAP_IOAPIC = 7, /* --irqchip split: the userspace IOAPIC */
-	SNAP_UPIT = 8,	 /* --irqchip split: the userspace PIT */
+	SNAP_DEVCFG = 6,  /* the devices to recreate: "option\0value\0" pairs */
+	SNAP_IOAPIC = 7,  /* --irqchip split: the userspace IOAPIC */
+	SNAP_UPIT = 8,	  /* --irqchip split: the userspace PIT */
+	SNAP_PCI_BUS = 9, /* --virtio-transport pci: 0xcf8 and the host bridge */
 	/* Per vCPU, index = vCPU id. */
 	SNAP_VCPU_REGS = 16,
 	SNAP_VCPU_SREGS = 17,
@@ -49,6 +50,7 @@ enum snap_type {
 	SNAP_VIRTIO = 32,      /* generic: features, status, queues */
 	SNAP_VIRTIO_MMIO = 33, /* transport registers */
 	SNAP_VIRTIO_DEV = 34,  /* the device's own (ops->save) */
+	SNAP_VIRTIO_PCI = 35,  /* virtio-pci: config space, common cfg selectors, MSI-X */
 };
 
 struct snap_writer {

@@ -80,7 +80,14 @@ void vm_resume(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->pause_lock);
 	if (vm->pause_depth && --vm->pause_depth == 0) {
-		vmm_virtio_pause(vm, false);
+		/*
+		 * A VM that is stopping keeps its devices paused: after a migration
+		 * the source's vCPUs leave their pause only to exit, and a request
+		 * the guest queued before it is the destination's to serve (a frame
+		 * sent twice, a stale disk write over the destination's).
+		 */
+		if (!atomic_load(&vm->stopping))
+			vmm_virtio_pause(vm, false);
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->pause_cond);
 	}

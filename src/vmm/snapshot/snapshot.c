@@ -35,12 +35,11 @@ static uint64_t now_us(void)
 	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
 }
 
-/* Every device and both irqchip modes have their state saved now. */
+/* Every device, both transports and both irqchip modes have their state saved now. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err)
 {
-	if (cfg->virtio_pci)
-		return err_make(err, EOPNOTSUPP,
-				"snapshot with --virtio-transport pci is not supported yet");
+	(void)cfg;
+	(void)err;
 	return 0;
 }
 
@@ -416,8 +415,19 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
 		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
-	if (vm->cfg->incoming)
-		return vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
+	if (vm->cfg->incoming) {
+		/* COMMIT came: the devices may serve what the guest queued before the pause. */
+		r = vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
+		if (r >= 0) {
+			vmm_virtio_pause(vm, false);
+			vmm_virtio_notify_all(vm);
+		}
+		return r;
+	}
+	if (!vm->snap->start_paused) {
+		vmm_virtio_pause(vm, false);
+		vmm_virtio_notify_all(vm);
+	}
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);

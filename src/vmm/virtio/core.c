@@ -421,6 +421,5 @@ int virtio_dev_restore(struct virtio_dev *vdev, const struct snap_reader *r, uin
 	pthread_mutex_unlock(&vdev->lock);
 	if (ret < 0)
 		return err_wrap(err, "virtio-%s", vdev->ops->name);
-	virtio_dev_pause(vdev, false); /* serve what the guest queued before the snapshot */
-	return 0;
+	return 0; /* the caller unpauses it: what the guest queued is served then */
 }

@@ -399,3 +399,14 @@ int virtio_mmio_restore(struct virtio_mmio *m, const struct snap_reader *r, uint
 	pthread_mutex_unlock(&m->vdev->lock);
 	return 0;
 }
+
+/* After a restore: one interrupt with the queue ISR bit (virtio_pci_notify_all() says why). */
+void virtio_mmio_notify_all(struct virtio_mmio *m)
+{
+	struct virtio_dev *vdev = m->vdev;
+
+	if (!(__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
+	mmio_interrupt(vdev);
+}

@@ -21,6 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "../snapshot/format.h"
 #include "cleanup.h"
 #include "log.h"
 #include "pci/pci.h"
@@ -434,9 +435,9 @@ static void cfg_read(struct pci_dev *d, uint32_t off, uint32_t len)
  * Config space changed (PCI bus lock held): mirror BAR decoding and the
  * interrupt controls, so the BAR and interrupt paths never read config space.
  */
-static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
+static void mirror_cfg(struct virtio_pci *p, bool send_pending)
 {
-	struct virtio_pci *p = d->opaque;
+	struct pci_dev *d = &p->pci;
 	uint16_t ctrl = pci_dev_cfg16(d, p->msix_cap + 2);
 	bool was_masked;
 
@@ -446,12 +447,17 @@ static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
 	p->msix_enabled = ctrl & MSIX_CTRL_ENABLE;
 	p->msix_masked = ctrl & MSIX_CTRL_FUNCMASK;
 	p->intx_disabled = pci_dev_cfg16(d, PCI_COMMAND) & PCI_COMMAND_INTX_DISABLE;
-	if (was_masked && !p->msix_masked)
+	if (send_pending && was_masked && !p->msix_masked)
 		for (unsigned v = 0; v < MSIX_VECTORS; v++)
 			if (p->pba & (1ull << v))
 				msix_send(p, v);
 	pthread_mutex_unlock(&p->vdev->lock);
-	cfg_window(p, off, len, true);
+}
+
+static void cfg_written(struct pci_dev *d, uint32_t off, uint32_t len)
+{
+	mirror_cfg(d->opaque, true);
+	cfg_window(d->opaque, off, len, true);
 }
 
 static int add_virtio_cap(struct pci_dev *d, uint8_t type, uint32_t off, uint32_t len)
@@ -634,4 +640,120 @@ void virtio_pci_detach(struct virtio_pci *p)
 	for (unsigned v = 0; v < MSIX_VECTORS; v++)
 		virtio_close_fd(&p->msi_fd[v]);
 	free(p);
+}
+
+_Static_assert(sizeof(struct virtio_pci_state) == 392, "virtio_pci_state has no padding");
+_Static_assert(MSIX_VECTORS == VIRTIO_MAX_QUEUES + 1, "the state's MSI-X table");
+
+/*
+ * The function's state.  MSI routes are not saved: they follow from the
+ * table, and each vector's route is set again on its first message after a
+ * restore (msi_stale), as after a table write.  A message already sent is in
+ * the LAPIC state; one held back by a mask is a pending bit.
+ */
+int virtio_pci_save(struct virtio_pci *p, struct snap_writer *w, uint32_t index, struct err **err)
+{
+	struct virtio_pci_state st;
+
+	(void)err;
+	memset(&st, 0, sizeof(st));
+	st.base = p->base;
+	st.gsi = p->gsi;
+	st.slot = p->pci.slot;
+	pthread_mutex_lock(&p->vdev->lock);
+	memcpy(st.cfg, p->pci.cfg, sizeof(st.cfg));
+	st.dfselect = p->dfselect;
+	st.gfselect = p->gfselect;
+	st.queue_sel = p->queue_sel;
+	st.config_vector = p->config_vector;
+	memcpy(st.queue_vector, p->queue_vector, sizeof(st.queue_vector));
+	memcpy(st.signalled_used, p->signalled_used, sizeof(st.signalled_used));
+	st.config_signalled = p->config_signalled;
+	memcpy(st.msix, p->msix, sizeof(st.msix));
+	st.pba = p->pba;
+	pthread_mutex_unlock(&p->vdev->lock);
+	snap_put(w, SNAP_VIRTIO_PCI, index, &st, sizeof(st));
+	return 0;
+}
+
+static bool vector_ok(uint16_t v)
+{
+	return v < MSIX_VECTORS || v == NO_VECTOR;
+}
+
+/* What the guest could not have written: the place, vectors, pending bits. */
+static int check_state(const struct virtio_pci *p, const struct virtio_pci_state *st,
+		       struct err **err)
+{
+	bool ok =
+	    vector_ok(st->config_vector) && st->config_signalled <= 1 && !(st->pba >> MSIX_VECTORS);
+
+	if (st->base != p->base || st->gsi != p->gsi || st->slot != p->pci.slot)
+		return err_make(err, EINVAL,
+				"at 00:%02x.0 BAR %#llx GSI %u, this VM has it at 00:%02x.0 BAR "
+				"%#llx GSI %u",
+				st->slot, (unsigned long long)st->base, st->gsi, p->pci.slot,
+				(unsigned long long)p->base, p->gsi);
+	for (unsigned q = 0; q < VIRTIO_MAX_QUEUES; q++)
+		ok = ok && vector_ok(st->queue_vector[q]);
+	if (!ok)
+		return err_make(err, EINVAL, "MSI-X vector or pending bits out of range");
+	return 0;
+}
+
+/* Before the vCPUs run: nothing else touches the function meanwhile. */
+int virtio_pci_restore(struct virtio_pci *p, const struct snap_reader *r, uint32_t index,
+		       struct err **err)
+{
+	struct virtio_pci_state st;
+	unsigned off;
+	int ret = snap_get(r, SNAP_VIRTIO_PCI, index, &st, sizeof(st), "virtio-pci", err);
+
+	if (ret >= 0)
+		ret = check_state(p, &st, err);
+	if (ret >= 0 && pci_dev_load_cfg(&p->pci, st.cfg, &off) < 0)
+		ret = err_make(err, EINVAL, "config space byte %#x is read-only and differs", off);
+	if (ret < 0)
+		return err_wrap(err, "virtio-pci %u (%s)", index, p->vdev->ops->name);
+	pthread_mutex_lock(&p->vdev->lock);
+	p->dfselect = st.dfselect;
+	p->gfselect = st.gfselect;
+	p->queue_sel = st.queue_sel; /* any value: selected_queue() checks it */
+	p->config_vector = st.config_vector;
+	memcpy(p->queue_vector, st.queue_vector, sizeof(p->queue_vector));
+	memcpy(p->signalled_used, st.signalled_used, sizeof(p->signalled_used));
+	p->config_signalled = st.config_signalled;
+	memcpy(p->msix, st.msix, sizeof(p->msix));
+	p->pba = st.pba;
+	for (unsigned v = 0; v < MSIX_VECTORS; v++)
+		p->msi_stale[v] = true;
+	pthread_mutex_unlock(&p->vdev->lock);
+	mirror_cfg(p, false);
+	return 0;
+}
+
+/*
+ * After a restore: one interrupt per live queue's vector (INTx with the
+ * queue ISR bit without MSI-X), whether or not the guest is owed one.  A
+ * message the source sent through an irqfd right before the pause may not
+ * have reached the saved LAPIC state (irqfd injection can be deferred to a
+ * kernel worker); a driver that waits for it would wait for ever.  Drivers
+ * take spurious interrupts (they look at the used ring).
+ */
+void virtio_pci_notify_all(struct virtio_pci *p)
+{
+	struct virtio_dev *vdev = p->vdev;
+
+	if (!(__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK))
+		return;
+	pthread_mutex_lock(&vdev->lock);
+	if (!p->msix_enabled) {
+		__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
+		intx_pulse(p);
+	} else {
+		for (unsigned q = 0; q < vdev->ops->n_queues; q++)
+			if (vdev->vq[q].ready)
+				msix_send(p, p->queue_vector[q]);
+	}
+	pthread_mutex_unlock(&vdev->lock);
 }

@@ -160,6 +160,22 @@ int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi)
 	return -ENOENT;
 }
 
+/*
+ * After a restore, once the devices run: one interrupt per live queue, in
+ * case the last one the source sent did not make it into the saved state.
+ */
+void vmm_virtio_notify_all(struct vm *vm)
+{
+	if (devices.vm != vm)
+		return;
+	for (unsigned i = 0; i < devices.n; i++) {
+		if (devices.dev[i].pci)
+			virtio_pci_notify_all(devices.dev[i].pci);
+		else
+			virtio_mmio_notify_all(devices.dev[i].mmio);
+	}
+}
+
 /* Snapshot: quiesce every device's worker, or let them go again. */
 void vmm_virtio_pause(struct vm *vm, bool paused)
 {
@@ -193,12 +209,34 @@ int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err)
 
 	if (devices.vm != vm)
 		return 0;
+	if (devices.has_pci) {
+		struct pci_bus_state st;
+
+		pci_bus_save(&devices.pci_bus, &st);
+		snap_put(w, SNAP_PCI_BUS, 0, &st, sizeof(st));
+	}
 	for (unsigned i = 0; r >= 0 && i < devices.n; i++) {
-		r = virtio_mmio_save(devices.dev[i].mmio, w, i, err);
+		if (devices.dev[i].pci)
+			r = virtio_pci_save(devices.dev[i].pci, w, i, err);
+		else
+			r = virtio_mmio_save(devices.dev[i].mmio, w, i, err);
 		if (r >= 0)
 			r = virtio_dev_save(devices.dev[i].vdev, w, i, err);
 	}
 	return r;
+}
+
+/* The bus of a PCI VM; a snapshot's bus with no bus here (or none there) is refused. */
+static int restore_pci_bus(const struct snap_reader *r, struct err **err)
+{
+	struct pci_bus_state st;
+
+	if (!devices.has_pci)
+		return err_make(err, EINVAL,
+				"the snapshot has a PCI bus, this VM has --virtio-transport mmio");
+	if (snap_get(r, SNAP_PCI_BUS, 0, &st, sizeof(st), "PCI bus", err) < 0)
+		return err_code(*err);
+	return pci_bus_load(&devices.pci_bus, &st, err);
 }
 
 int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
@@ -207,8 +245,15 @@ int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **
 
 	if (devices.vm != vm)
 		return 0;
+	/* Nothing runs until the caller says so (vmm_virtio_pause(vm, false)). */
+	vmm_virtio_pause(vm, true);
+	if (devices.has_pci || snap_find(r, SNAP_PCI_BUS, 0))
+		ret = restore_pci_bus(r, err);
 	for (unsigned i = 0; ret >= 0 && i < devices.n; i++) {
-		ret = virtio_mmio_restore(devices.dev[i].mmio, r, i, err);
+		if (devices.dev[i].pci)
+			ret = virtio_pci_restore(devices.dev[i].pci, r, i, err);
+		else
+			ret = virtio_mmio_restore(devices.dev[i].mmio, r, i, err);
 		if (ret >= 0)
 			ret = virtio_dev_restore(devices.dev[i].vdev, r, i, err);
 	}

@@ -182,6 +182,33 @@ void virtio_pci_detach(struct virtio_pci *p);
 /* The slot and the GSI its INTA# is wired to (for the MP table). */
 void virtio_pci_intx(const struct virtio_pci *p, unsigned *slot, uint32_t *gsi);
 
+/*
+ * The virtio-pci function's state (SNAP_VIRTIO_PCI): where it sits, its
+ * config space (BAR, command, MSI-X control, the cfg window), the common
+ * configuration's selectors and vectors, the MSI-X table and pending bits.
+ * Fixed layout, no padding; a restore checks every field a guest could not
+ * have produced.
+ */
+struct virtio_pci_state {
+	uint64_t base;
+	uint32_t gsi, slot;
+	uint8_t cfg[256];
+	uint32_t dfselect, gfselect;
+	uint16_t queue_sel, config_vector;
+	uint16_t queue_vector[VIRTIO_MAX_QUEUES];
+	uint16_t signalled_used[VIRTIO_MAX_QUEUES];
+	uint32_t config_signalled;
+	uint32_t msix[VIRTIO_MAX_QUEUES + 1][4]; /* addr lo, addr hi, data, control */
+	uint64_t pba;
+};
+int virtio_pci_save(struct virtio_pci *p, struct snap_writer *w, uint32_t index, struct err **err);
+int virtio_pci_restore(struct virtio_pci *p, const struct snap_reader *r, uint32_t index,
+		       struct err **err);
+
+/* After a restore: interrupt the guest once per live queue, owed or not. */
+void virtio_pci_notify_all(struct virtio_pci *p);
+void virtio_mmio_notify_all(struct virtio_mmio *m);
+
 /* The transport's registers (selectors) as SNAP_VIRTIO_MMIO with this index. */
 int virtio_mmio_save(struct virtio_mmio *m, struct snap_writer *w, uint32_t index,
 		     struct err **err);

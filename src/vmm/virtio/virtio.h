@@ -66,4 +66,12 @@ void vmm_virtio_pause(struct vm *vm, bool paused);
  */
 int vmm_virtio_lock(struct vm *vm, bool on, struct err **err);
 int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err);
+/*
+ * Restore leaves every device paused: the caller unpauses them once the guest
+ * may run (a migration: after the COMMIT), so a destination that is discarded
+ * never wrote a disk or sent a frame.
+ */
 int vmm_virtio_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
+/* Then, once unpaused: one interrupt per live queue (a spurious one is harmless, a lost one not).
+ */
+void vmm_virtio_notify_all(struct vm *vm);

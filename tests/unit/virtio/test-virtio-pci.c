@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../snapshot/format.h"
 #include "fake-vm.h"
 #include "pci/pci.h"
 #include "tap.h"
@@ -18,7 +19,8 @@
 #include "vm-config.h"
 #include "vm-internal.h"
 
-#define SLOT_RNG 1
+#define SLOT_RNG	  1
+#define MSIX_VECTORS_TEST (VIRTIO_MAX_QUEUES + 1)
 
 struct caps {
 	uint64_t bar;
@@ -338,6 +340,142 @@ static void test_interrupts(const struct caps *c, uint64_t ring)
 	is_int(bar_rd(c, c->common + 0x1c, 2), 0, "reset: queue disabled");
 }
 
+/* The saved state of slot 1 (device 0) inside a parsed copy of buf, or NULL. */
+static struct virtio_pci_state *pci_section(struct snap_reader *r, const uint8_t *buf, size_t len)
+{
+	uint8_t *copy = malloc(len);
+	struct err *err = NULL;
+	const struct snap_section *sec;
+
+	memcpy(copy, buf, len);
+	if (snap_parse(r, copy, len, &err) < 0) {
+		err_free(&err);
+		return NULL;
+	}
+	sec = snap_find(r, SNAP_VIRTIO_PCI, 0);
+	return sec && sec->len == sizeof(struct virtio_pci_state) ? (void *)sec->data : NULL;
+}
+
+/* A hostile or foreign state: refused, nothing of it applied. */
+static void restore_refused(const uint8_t *buf, size_t len, unsigned field, const char *what)
+{
+	struct snap_reader r;
+	struct virtio_pci_state *st = pci_section(&r, buf, len);
+	struct err *err = NULL;
+
+	if (!st) {
+		ok(0, "%s: no section", what);
+		return;
+	}
+	switch (field) {
+	case 0:
+		st->queue_vector[0] = 77;
+		break;
+	case 1:
+		st->config_vector = MSIX_VECTORS_TEST;
+		break;
+	case 2:
+		st->pba |= 1ull << 40;
+		break;
+	case 3:
+		st->base += 0x1000;
+		break;
+	case 4:
+		st->cfg[PCI_VENDOR_ID] ^= 1;
+		break;
+	case 5:
+		st->cfg[PCI_INTERRUPT_PIN] = 2;
+		break;
+	case 6:
+		st->slot = 7;
+		break;
+	case 7:
+		st->config_signalled = 2;
+		break;
+	}
+	st->msix[1][2] = 0x99; /* must not land */
+	ok(vmm_virtio_restore(VM, &r, &err) < 0, "restore refuses %s: %s", what,
+	   err ? err->msg : "accepted");
+	err_free(&err);
+	snap_reader_free(&r);
+}
+
+/*
+ * Snapshot/migration state: the MSI-X table, its enable bit and the queue's
+ * vector come back after the guest (here: a reset and table writes) changed
+ * them, and the next message uses the saved entry.
+ */
+static void test_save_restore(const struct caps *c, uint64_t ring)
+{
+	struct snap_writer w;
+	struct snap_reader r;
+	struct err *err = NULL;
+	uint8_t *buf = NULL;
+	size_t len = 0;
+	uint16_t avail = 0;
+	int m;
+
+	cfg_wr(SLOT_RNG, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ok(negotiate(c, 1ull << 32) & VIRTIO_STATUS_FEATURES_OK, "save: device negotiated");
+	rng_queue(c, ring);
+	bar_wr(c, c->common + 0x14, 1, 0xf);
+	bar_wr(c, 0x800 + 16 + 0, 4, 0xfee01000);
+	bar_wr(c, 0x800 + 16 + 8, 4, 0x52);
+	bar_wr(c, 0x800 + 16 + 12, 4, 0);
+	bar_wr(c, c->common + 0x1a, 2, 1);
+	cfg_wr(SLOT_RNG, c->msix + 2, 2, 0x8000);
+	snap_writer_init(&w);
+	ok(vmm_virtio_save(VM, &w, &err) == 0 && snap_writer_finish(&w, &buf, &len, &err) == 0,
+	   "save a PCI VM's devices %s", err ? err->msg : "");
+	/* The guest changes everything: reset, another entry, MSI-X off. */
+	bar_wr(c, c->common + 0x14, 1, 0);
+	bar_wr(c, 0x800 + 16 + 8, 4, 0x77);
+	cfg_wr(SLOT_RNG, c->msix + 2, 2, 0);
+	for (unsigned f = 0; f < 8; f++) {
+		static const char *what[] = {"a queue vector past the table",
+					     "a bad config vector",
+					     "a pending bit past the table",
+					     "another BAR address",
+					     "a changed vendor ID",
+					     "a changed interrupt pin",
+					     "another slot",
+					     "a bad config_signalled"};
+		restore_refused(buf, len, f, what[f]);
+	}
+	is_int(bar_rd(c, 0x800 + 16 + 8, 4), 0x77, "refused restores applied nothing");
+	ok(pci_section(&r, buf, len) != NULL, "state parses");
+	ok(vmm_virtio_restore(VM, &r, &err) == 0, "restore %s", err ? err->msg : "");
+	snap_reader_free(&r);
+	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
+	avail = ((struct virtq_used *)gp(ring + 0x2000))->idx;
+	((struct virtq_avail *)gp(ring + 0x1000))->ring[avail % QSZ] = 0;
+	__atomic_store_n(&((struct virtq_avail *)gp(ring + 0x1000))->idx, avail + 1,
+			 __ATOMIC_RELEASE);
+	bar_wr(c, c->notify, 2, 0);
+	usleep(20000);
+	is_int(((struct virtq_used *)gp(ring + 0x2000))->idx, avail,
+	       "restored devices stay paused until the caller lets them go");
+	vmm_virtio_pause(VM, false);
+	is_int(wait_count(&msis, m), m + 1, "unpaused: the request queued meanwhile is served");
+	avail++;
+	is_int(bar_rd(c, 0x800 + 16 + 8, 4), 0x52, "MSI-X entry data restored");
+	is_int(cfg_rd(SLOT_RNG, c->msix + 2, 2) & 0x8000, 0x8000, "MSI-X enable restored");
+	bar_wr(c, c->common + 0x16, 2, 0);
+	is_int(bar_rd(c, c->common + 0x1a, 2), 1, "queue vector restored");
+	is_int(bar_rd(c, c->common + 0x14, 1), 0xf, "status restored");
+	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
+	vmm_virtio_notify_all(VM);
+	is_int(__atomic_load_n(&msis, __ATOMIC_SEQ_CST), m + 1,
+	       "after a restore: one message per live queue, owed or not");
+	m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
+	is_int(rng_request(c, ring, &avail), 64, "the restored queue serves a request");
+	is_int(wait_count(&msis, m), m + 1, "one MSI-X message for it");
+	ok(last_msi_addr == 0xfee01000 && last_msi_data == 0x52, "with the saved entry");
+	bar_wr(c, c->common + 0x14, 1, 0);
+	cfg_wr(SLOT_RNG, c->msix + 2, 2, 0);
+	free(buf);
+}
+
 /* Every width at every offset of the BAR and the config ports: nothing may crash. */
 static void test_hostile(const struct caps *c)
 {
@@ -413,6 +551,7 @@ int main(void)
 	test_cfg_window(&c);
 	test_common_cfg(&c);
 	test_interrupts(&c, MEM_GPA + 0x10000);
+	test_save_restore(&c, MEM_GPA + 0x10000);
 	test_hostile(&c);
 	vmm_virtio_teardown(VM);
 	vmm_config_free(&cfg);

@@ -154,6 +154,59 @@ static void test_devcfg(const char *dir)
 	unlink(moved);
 }
 
+/* A migration stream's device list: every disk, TAP and vsock socket must be accepted. */
+static void stream_devcfg(const void *data, size_t len, const char *remap_tap,
+			  const char *remap_uds, const char *what, const char *want)
+{
+	struct vm_config out;
+	struct vmm_restore_args a = {.from_stream = true};
+	struct snap_writer w;
+	struct snap_reader r;
+	struct err *e = NULL;
+	int ret;
+
+	if (remap_tap)
+		vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", remap_tap, &e);
+	if (remap_uds)
+		vmm_remap_add(a.vsock_uds, &a.n_vsock_uds, 1, "vsock-remap", remap_uds, &e);
+	snap_writer_init(&w);
+	snap_put(&w, SNAP_DEVCFG, 0, data, len);
+	if (reread(&w, &r) < 0)
+		return (void)ok(0, "%s: parse", what);
+	vmm_config_init(&out);
+	ret = devcfg_restore(&out, &r, &a, &e);
+	if (!want)
+		ok(ret == 0 && (!remap_tap || !strcmp(out.nets[0].tap, "tb")) &&
+		       (!remap_uds || !strcmp(out.vsock_uds, "/n/w.sock")),
+		   "%s %s", what, e ? e->msg : "");
+	else
+		ok(ret < 0 && strstr(e->msg, want), "%s: %s", what, e ? e->msg : "accepted");
+	err_free(&e);
+	vmm_config_free(&out);
+	snap_reader_free(&r);
+}
+
+static void test_stream_devcfg(void)
+{
+	static const char net[] = "net\0tap=ta,mac=02:00:00:00:00:07,bridge=br0\0";
+	static const char vsock[] = "vsock\0cid=9,uds=/o/v.sock\0";
+	static const char pci[] = "virtio-transport\0pci\0irqchip\0split\0";
+
+	stream_devcfg(net, sizeof(net) - 1, "ta=tb", NULL, "a NIC accepted by --net-remap", NULL);
+	stream_devcfg(net, sizeof(net) - 1, NULL, NULL, "a NIC not accepted", "--net-remap");
+	stream_devcfg(net, sizeof(net) - 1, "tb=ta", NULL, "a NIC accepted under another name",
+		      "--net-remap");
+	stream_devcfg(vsock, sizeof(vsock) - 1, NULL, "/o/v.sock=/n/w.sock",
+		      "vsock accepted by --vsock-remap", NULL);
+	stream_devcfg(vsock, sizeof(vsock) - 1, NULL, NULL, "vsock not accepted", "--vsock-remap");
+	stream_devcfg("vsock\0cid=9\0", 12, NULL, "/o/v.sock=/n/w.sock",
+		      "vsock without uds=", "--vsock-remap");
+	stream_devcfg("net\0t\0", 6, "t=tb", NULL, "a NIC value without tap=", "--net");
+	stream_devcfg(pci, sizeof(pci) - 1, NULL, NULL, "PCI transport and split irqchip", NULL);
+	stream_devcfg("virtio-transport\0isa\0", 21, NULL, NULL, "a bad transport",
+		      "virtio-transport");
+}
+
 static void bad_devcfg(const void *data, size_t len, const char *what, const char *want)
 {
 	struct vm_config out;
@@ -189,5 +242,6 @@ int main(void)
 	bad_devcfg("kernel\0/x\0", 10, "option not a device", "unknown device option");
 	bad_devcfg("rng\0x\0", 6, "rng with a value", "unexpected value");
 	bad_devcfg("net\0tap=\0", 9, "bad net value", "--net");
+	test_stream_devcfg();
 	return tap_done();
 }
