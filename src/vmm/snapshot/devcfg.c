@@ -60,6 +60,8 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 			snprintf(v + strlen(v), sizeof(v) - strlen(v),
 				 ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
 				 m[5]);
+		if (cfg->nets[i].no_offload)
+			snprintf(v + strlen(v), sizeof(v) - strlen(v), ",offload=off");
 		put_pair(buf, cap, &len, "net", v);
 	}
 	if (cfg->has_vsock) {
