@@ -94,7 +94,7 @@ l1_check() {
 	l1_check blk
 }
 
-@test "l1: virtio-net: TAP on a bridge, ping and 1 MiB TCP both ways" {
+@test "l1: virtio-net: TAP on a bridge, CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
 	l1_check net
 }
 
@@ -160,6 +160,15 @@ l1_check() {
 
 @test "l1: run --vm: 5 runs leave no VMM, socket dir, bundle, mount or extra disk image" {
 	l1_check vmct-clean
+}
+
+# virtio-net without offloads and free page reporting (tests/l1/l1-tests.sh).
+@test "l1: virtio-net offload=off: no CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
+	l1_check net-nooffload
+}
+
+@test "l1: virtio-balloon free page reporting: the guest frees 128 MiB, isola's RSS drops, no inflate" {
+	l1_check balloon-report
 }
 
 @test "l1: the bed finished inside its time budget" {

@@ -30,6 +30,16 @@ arg() { # NAME: its value on the kernel command line
 	tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1
 }
 
+# A tick every 0.1 s (the boot benchmark's restore mark).
+ticker() {
+	local i=0
+	while :; do
+		i=$((i + 1))
+		echo "TICK $i"
+		usleep 100000
+	done
+}
+
 counter() {
 	local i=0
 	while :; do
@@ -57,9 +67,19 @@ blk() {
 	fi
 }
 
+# features DEVICE-ID: the features the driver negotiated with the first virtio
+# device of that type, as 64 0/1 characters, bit 0 first (virtio core sysfs).
+features() {
+	local d
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device")" = "$1" ] && cat "$d/features" && return
+	done
+}
+
 net() {
 	load
 	wait_path /sys/class/net/eth0 || echo "NO-ETH0"
+	echo "NET-FEATURES $(features 0x0001)"
 	ip link set lo up
 	ip addr add 10.77.0.2/24 dev eth0
 	ip link set eth0 up
@@ -124,6 +144,27 @@ balloon() {
 	echo "BALLOON-UNCHANGED total=$(meminfo MemTotal) free=$(meminfo MemFree)"
 }
 
+# Free page reporting: fill 128 MiB of the page cache (tmpfs), report the
+# balloon's features, wait for the host's line on the console (it has read
+# the VMM's RSS), free the file and wait for the second line (the host saw
+# the RSS drop, or gave up).  No inflate: the target stays 0.
+balloon_report() {
+	load
+	wait_path /sys/bus/virtio/drivers/virtio_balloon
+	echo "BALLOON-FEATURES $(features 0x0005)"
+	echo "REPORT-TOTAL $(meminfo MemTotal)"
+	mkdir -p /fill
+	mount -t tmpfs -o size=160m fill /fill
+	dd if=/dev/zero of=/fill/f bs=1M count=128 2>/dev/null
+	echo "REPORT-FILLED free=$(meminfo MemFree)"
+	read -r _ </dev/console
+	rm /fill/f
+	umount /fill
+	echo "REPORT-FREED free=$(meminfo MemFree)"
+	read -r _ </dev/console
+	echo "REPORT-TOTAL $(meminfo MemTotal)"
+}
+
 rootdisk() {
 	local root init
 	root=$(arg root)
@@ -150,11 +191,13 @@ net) net ;;
 vsock) vsock ;;
 rng) rng ;;
 balloon) balloon ;;
+balloon-report) balloon_report ;;
 serial)
 	echo "SHELL-READY"
 	exec sh </dev/console >/dev/console 2>&1
 	;;
 count) counter ;;
+tick) ticker ;;
 migrate)
 	load
 	wait_path /dev/vda && echo "MIGRATE-READY"
