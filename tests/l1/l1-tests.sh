@@ -271,8 +271,10 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 t_balloon_report() {
 	local pid base high low=0 i=0
 	mkfifo "$W/in"
+	# A boot, 128 MiB written and the wait for the reports: up to the test's
+	# whole watchdog budget, not one isola timeout.
 	# shellcheck disable=SC2046
-	timeout "$l1timeout" "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
+	timeout $((l1timeout * 2 - 20)) "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
 		--balloon --cmdline "$BASE l2=balloon-report" <"$W/in" >"$W/out" 2>&1 &
 	VM_PID=$!
 	exec 3>"$W/in"
@@ -280,7 +282,7 @@ t_balloon_report() {
 	wait_for "$W/out" REPORT-FILLED && high=$(rss_kib "$pid") && echo go >&3
 	if wait_for "$W/out" REPORT-FREED; then
 		low=$(rss_kib "$pid")
-		while [ "$low" -gt $((high - 65536)) ] && [ $i -lt 1200 ]; do
+		while [ "${low:-0}" -gt $((high - 65536)) ] && [ $i -lt 1200 ]; do
 			sleep 0.1
 			i=$((i + 1))
 			low=$(rss_kib "$pid")
