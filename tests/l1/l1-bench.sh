@@ -71,6 +71,7 @@ boot() { # VMM: sets TU TE HWM OWN
 	fi
 	stop_vm
 	[ "$TE" != - ] || { echo "# $1: no clean poweroff"; tail -15 $B/out | sed 's/^/# /'; }
+	echo "# $1: userspace $TU ms, poweroff $TE ms" # progress: L1 is alive (run.sh L1_SILENCE)
 }
 
 # snapshot VMM: boot the ticking guest and save it to $B/st + $B/mem (isola)
@@ -83,6 +84,7 @@ snapshot() {
 	*) start_vm "$1" $B/out1 tick -monitor unix:$B/qm.sock,server=on,wait=off ;;
 	esac
 	until_line $B/out1 '^TICK 5$' || return 1
+	echo "# $1: ticking, saving"
 	case $1 in
 	isola)
 		kill -USR2 $VM_PID

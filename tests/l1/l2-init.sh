@@ -30,24 +30,17 @@ arg() { # NAME: its value on the kernel command line
 	tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1
 }
 
-# A tick every 0.1 s (the boot benchmark's restore mark).
-ticker() {
+# count LABEL COMMAND: print "LABEL 1", "LABEL 2"... forever, COMMAND between.
+count() {
 	local i=0
 	while :; do
 		i=$((i + 1))
-		echo "TICK $i"
-		usleep 100000
+		echo "$1 $i"
+		$2
 	done
 }
-
-counter() {
-	local i=0
-	while :; do
-		i=$((i + 1))
-		echo "CNT $i"
-		sleep 1
-	done
-}
+counter() { count CNT "sleep 1"; }
+ticker() { count TICK "usleep 100000"; } # the boot benchmark's restore mark
 
 blk() {
 	load
