@@ -2,8 +2,9 @@
 # l1-boot.sh [RUNS [VMMS]]: boot a stock Debian kernel (the generic amd64 bzImage)
 # with a busybox initramfs in isola and in QEMU (-M microvm and -M q35,
 # -enable-kvm -cpu host), inside the emulated L1 of tests/l1/run.sh (the only
-# place this host can run a Linux kernel under KVM; its watchdog NMIs a stalled
-# L1 and boots a wedged one again from the first paired run not done).  Paired
+# place this host can run a Linux kernel under KVM; its watchdog wakes a stalled
+# L1 with a key press and boots a wedged one again from the first paired run
+# not done).  Paired
 # runs in rotating order (tests/l1/l1-bench.sh); prints the medians of: launch
 # to the initramfs's first userspace line, launch to VMM exit after the
 # guest's `poweroff -f`, the VMM's peak RSS (VmHWM) and its RSS outside guest
