@@ -33,16 +33,17 @@ start_vm() { # VMM OUT L2-ACTION [EXTRA...]: VM_PID (isola or QEMU itself, no wr
 	VM_PID=$!
 }
 
-# until_line FILE PATTERN: poll (0.02 s) while VM_PID lives, up to 400 s; 0 when seen.
+# until_line FILE ERE: poll (0.02 s) while VM_PID lives, up to 400 s; 0 when seen.
+# Console lines end in \r\n (the guest's tty), so "$" does not end a line here.
 until_line() {
 	local i=0
 	while [ $i -lt 20000 ]; do
-		grep -q "$2" "$1" 2>/dev/null && return 0
+		grep -Eq "$2" "$1" 2>/dev/null && return 0
 		kill -0 "$VM_PID" 2>/dev/null || break
 		sleep 0.02
 		i=$((i + 1))
 	done
-	grep -q "$2" "$1" 2>/dev/null
+	grep -Eq "$2" "$1" 2>/dev/null
 }
 
 # own_kib PID: RSS outside mappings of 200 MiB or more (the guest's RAM).
@@ -83,7 +84,7 @@ snapshot() {
 	isola) start_vm isola $B/out1 tick --snapshot-state $B/st --snapshot-mem $B/mem ;;
 	*) start_vm "$1" $B/out1 tick -monitor unix:$B/qm.sock,server=on,wait=off ;;
 	esac
-	until_line $B/out1 '^TICK 5$' || return 1
+	until_line $B/out1 '^TICK 5([^0-9]|$)' || return 1
 	echo "# $1: ticking, saving"
 	case $1 in
 	isola)
@@ -125,7 +126,7 @@ restore() { # VMM: sets TR
 	fi
 	if until_line $B/out2 '^TICK'; then
 		TR=$(($(now_ms) - t0))
-		grep -q '^TICK 1$' $B/out2 && TR=- # it booted again instead
+		grep -Eq '^TICK 1([^0-9]|$)' $B/out2 && TR=- # it booted again instead
 	fi
 	stop_vm
 	[ "$TR" != - ] || { echo "# $1: restore failed ($n ticks saved)"; tail -15 $B/out2 | sed 's/^/# /'; }
