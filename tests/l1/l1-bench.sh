@@ -135,7 +135,10 @@ restore() { # VMM: sets TR
 
 one() { # VMM RUN
 	boot "$1"
-	restore "$1"
+	TR=-
+	# QEMU's save to a file through the monitor never finished in L1 (its
+	# first try, 2026-12-03; not debugged yet): QEMU's restore only on request.
+	[ "$1" = isola ] || [ "${l1qemurestore:-0}" = 1 ] && restore "$1"
 	echo "BENCH $1 $2 $TU $TE ${HWM:--} ${OWN:--} $TR"
 }
 
