@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # `isola run --rm -p PORT:80 IMAGE true` with bridge networking (CNI: bridge, host-local,
-# portmap, firewall) against `podman run --rm -p PORT:80 IMAGE true` on a CNI bridge
+# portmap; firewall where the host's FORWARD chain may drop, src/net/plan.c) against `podman run --rm -p PORT:80 IMAGE true` on a CNI bridge
 # network of its own (podman 4 with Debian's containernetworking-plugins), with crun and
 # runc; same busybox image, same run, alternating (bench/paired.py).  Each side gets its own private /24
 # network and bridge; published ports are on 127.0.0.1 only.  Runs in one private mount
 # namespace without /sys/fs/cgroup/unified, since crun refuses hybrid cgroups.
 #
 #   bench/run-image-net.sh [RUNS]      (ISOLA=path/to/isola; root; python3, podman, crun, runc)
+#
+# ISOLA_BASE=path/to/an/older/isola adds it to the same paired run (A/B between revisions;
+# same store and network, one run at a time) and prints isola / isola-base.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 RUNS=${1:-${RUNS:-20}}
@@ -17,7 +20,7 @@ if [ "${ISOLA_BENCH_INNER:-}" != 1 ]; then
 		command -v $c >/dev/null || { echo "run-image-net.sh: $c not installed" >&2; exit 1; }
 	done
 	[ -x /usr/lib/cni/bridge ] || { echo "run-image-net.sh: containernetworking-plugins not installed" >&2; exit 1; }
-	export ISOLA RUNS ISOLA_BENCH_INNER=1
+	export ISOLA RUNS ISOLA_BENCH_INNER=1 ISOLA_BASE=${ISOLA_BASE:-}
 	exec unshare -m --propagation private sh -c \
 		'umount /sys/fs/cgroup/unified 2>/dev/null; exec "$0"' "$0"
 fi
@@ -90,12 +93,18 @@ pbr=$(pm network inspect "$pnet" | jq -r '.[0].network_interface // empty')
 pm run --rm --runtime crun --network "$pnet" -p "127.0.0.1:$port:80" "$img" true
 pm run --rm --runtime runc --network "$pnet" -p "127.0.0.1:$port:80" "$img" true
 
+base=()
+if [ -n "${ISOLA_BASE:-}" ]; then
+	"$ISOLA_BASE" run --rm --network "$inet" -p "127.0.0.1:$port:80" "$img" true
+	base=(-n isola-base "$ISOLA_BASE run --rm --network $inet -p 127.0.0.1:$port:80 $img true")
+fi
+
 P="podman --root $tmp/podman/root --runroot $tmp/podman/run --tmpdir $tmp/podman/tmp --network-config-dir $tmp/podman/net --storage-driver overlay --cgroup-manager cgroupfs run --rm"
 python3 "$top/bench/paired.py" -w 3 -r "$RUNS" --export-json "$tmp/h.json" \
 	-n isola "$ISOLA run --rm --network $inet -p 127.0.0.1:$port:80 $img true" \
 	-n "podman+crun" "$P --runtime crun --network $pnet -p 127.0.0.1:$port:80 $img true" \
 	-n "podman+runc" "$P --runtime runc --network $pnet -p 127.0.0.1:$port:80 $img true" \
-	>/dev/null
+	"${base[@]}" >/dev/null
 # shellcheck source=lib.sh
 . "$top/bench/lib.sh"
 bench_keep run-image-net "run --rm -p PORT:80 IMAGE true" "$tmp/h.json"
@@ -103,4 +112,5 @@ jq -r '.results[] | "\(.command) \(.median * 1000) \(.stddev * 1000)"' "$tmp/h.j
 	awk '{m[NR]=$2; n[NR]=$1; s[NR]=$3}
 	     END { printf "run --rm -p PORT:80 IMAGE true (bridge network), median of '"$RUNS"' runs\n";
 		   for (i = 1; i <= NR; i++) printf "  %-12s %8.1f ms (sd %.1f)\n", n[i], m[i], s[i];
-		   printf "  ratio isola / podman+crun: %.2f   isola / podman+runc: %.2f\n", m[1]/m[2], m[1]/m[3] }'
+		   printf "  ratio isola / podman+crun: %.2f   isola / podman+runc: %.2f\n", m[1]/m[2], m[1]/m[3];
+		   if (NR > 3) printf "  ratio isola-base / podman+crun: %.2f   isola / isola-base: %.2f\n", m[4]/m[2], m[1]/m[4] }'

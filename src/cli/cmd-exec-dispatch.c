@@ -119,5 +119,11 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv)
 	if (!store || asprintf(&p, "%s/containers/%s/image.json", store, argv[id]) < 0 ||
 	    !path_exists(p))
 		return cmd_exec(g, argc, argv);
+	free(q);
+	q = NULL;
+	/* run --vm's container: the process goes to its VM's agent. */
+	if (asprintf(&q, "%s/containers/%s/" IMAGE_VM_VSOCK_NOTE, store, argv[id]) >= 0 &&
+	    path_exists(q))
+		return image_exec_vm(store, argc, argv, id);
 	return exec_image(store, argc, argv, tty, has_socket);
 }

@@ -297,13 +297,35 @@ int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 	return each_container(&a, argc, argv, stop_cmd);
 }
 
+struct remove_call {
+	const char *store, *id;
+};
+
+static int do_remove(void *data)
+{
+	const struct remove_call *rc = data;
+	_cleanup_err_ struct err *err = NULL;
+	struct img_store *s = NULL;
+	int r;
+
+	r = image_cli_open_store(rc->store, &s);
+	if (r)
+		return r;
+	r = img_bundle_remove(s, rc->id, &err);
+	img_store_close(s);
+	return r < 0 ? cli_fail(&err) : 0;
+}
+
+int image_cli_bundle_remove(const char *store_opt, const char *id)
+{
+	/* A rootless container's upper dir holds subordinate ids: its user namespace. */
+	return image_cli_store_call(do_remove, &(struct remove_call){store_opt, id});
+}
+
 static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	_cleanup_err_ struct err *err = NULL;
-	struct img_store *s = NULL;
-	int r;
 
 	if (is_running(store, id)) {
 		if (!a->force)
@@ -313,12 +335,7 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 	image_cli_runtime(store, del, -1, null, null);
 	/* Even if DEL fails (reported), the bundle goes: rm -f must not get stuck. */
 	detach(store, id);
-	r = image_cli_open_store(a->store, &s);
-	if (r)
-		return r;
-	r = img_bundle_remove(s, id, &err);
-	img_store_close(s);
-	return r < 0 ? cli_fail(&err) : 0;
+	return image_cli_bundle_remove(a->store, id);
 }
 
 int cmd_image_rm(struct cli_globals *g, int argc, char **argv)

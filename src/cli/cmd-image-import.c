@@ -53,12 +53,33 @@ static int parse(struct io_args *a, int argc, char **argv)
 	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
-int cmd_image_import(struct cli_globals *g, int argc, char **argv)
+struct import_call {
+	const char *store, *src, *given;
+};
+
+static int do_import(void *data)
 {
-	struct io_args a = {};
+	const struct import_call *ic = data;
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *name = NULL;
 	struct img_store *s = NULL;
+	int r;
+
+	r = image_cli_open_store(ic->store, &s);
+	if (r)
+		return r;
+	r = img_import(s, ic->src, ic->given, &name, &err);
+	image_cli_note_skipped(s);
+	img_store_close(s);
+	if (r < 0)
+		return cli_fail(&err);
+	printf("%s\n", name);
+	return 0;
+}
+
+int cmd_image_import(struct cli_globals *g, int argc, char **argv)
+{
+	struct io_args a = {};
 	const char *src, *given;
 	int r;
 
@@ -69,15 +90,7 @@ int cmd_image_import(struct cli_globals *g, int argc, char **argv)
 	given = optind < argc ? argv[optind++] : NULL;
 	if (!src || optind < argc)
 		return cli_usage_error(argv[0], "expected SOURCE [NAME]");
-	r = image_cli_open_store(a.store, &s);
-	if (r)
-		return r;
-	r = img_import(s, src, given, &name, &err);
-	img_store_close(s);
-	if (r < 0)
-		return cli_fail(&err);
-	printf("%s\n", name);
-	return 0;
+	return image_cli_store_call(do_import, &(struct import_call){a.store, src, given});
 }
 
 int cmd_image_save(struct cli_globals *g, int argc, char **argv)

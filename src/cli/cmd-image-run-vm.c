@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +30,8 @@
 #define VM_BOOT_TIMEOUT	  600
 
 /* process.{args,env,cwd,user} of the bundle's config.json; strings point into *spec. */
-static int load_process(const char *bundle, json_t **spec, struct vmct_config *c, struct err **err)
+int image_vm_load_process(const char *bundle, json_t **spec, struct vmct_config *c,
+			  struct err **err)
 {
 	char p[PATH_MAX];
 	json_t *proc, *args, *env, *v;
@@ -65,6 +67,9 @@ static int load_process(const char *bundle, json_t **spec, struct vmct_config *c
 	c->uid = uid;
 	c->gid = gid;
 	c->tty = json_is_true(json_object_get(proc, "terminal"));
+	if (c->tty) /* our terminal's size (0 x 0, the guest's default, when none) */
+		vmct_term_size(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, &c->rows,
+			       &c->cols);
 	return 0;
 }
 
@@ -156,7 +161,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 {
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *spec = NULL;
-	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = realpath("/proc/self/exe", NULL);
+	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = realpath("/proc/self/exe", NULL),
+			    *note = NULL;
 	_cleanup_close_ int null = -1;
 	struct vmct_config proc = {};
 	struct vmct_run_opts o = {
@@ -177,13 +183,18 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	}
 	r = self ? 0 : err_make(&err, errno, "/proc/self/exe");
 	if (r >= 0)
-		r = load_process(bundle, &spec, &proc, &err);
+		r = image_vm_load_process(bundle, &spec, &proc, &err);
 	if (r >= 0)
 		r = find_kernel(vo, &o.kernel, &err);
 	if (r >= 0)
 		r = vm_files(store, bundle, vo, o.kernel, &initrd, &disk, &err);
 	o.initrd = initrd;
 	o.disk = disk;
+	if (r >= 0 && asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0)
+		r = err_make(&err, ENOMEM, "path");
+	o.vsock_note = note;
+	/* A vanished reader of our output (or the VMM's socket) must not end us. */
+	signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmct_run(&o, &status, &err);
 	free(proc.argv);

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <linux/openat2.h>
+#include <sched.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -34,6 +35,7 @@
 #include "log.h"
 #include "net.h"
 #include "parse.h"
+#include "spec.h"
 #include "strv.h"
 
 enum net_mode { NET_BRIDGE, NET_NONE, NET_HOST, NET_PATH };
@@ -267,7 +269,6 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
 	const char *no = a->detach				? "-d"
-			 : a->o.terminal			? "-t"
 			 : a->o.volumes				? "-v"
 			 : a->n_ports				? "-p"
 			 : a->o.init				? "--init"
@@ -502,21 +503,35 @@ static int attach(struct run_args *a, const char *store, const char *bundle, str
 	return net_attach(store, a->id, &no, bundle, err);
 }
 
+static int remove_bundle_files(const struct run_args *a)
+{
+	/* Rootless: through the store's user namespace (its upper dir holds subordinate ids). */
+	return image_cli_bundle_remove(a->store, a->id);
+}
+
+/*
+ * The network's DEL and the bundle's removal side by side: DEL mostly waits (for the
+ * plugins' iptables commits, then for the DNS responder to go), the unmount and rm of
+ * the bundle are work.  Both are done before this returns.
+ */
 static int remove_bundle(const struct run_args *a, const char *store)
 {
 	_cleanup_err_ struct err *err = NULL;
-	struct img_store *s = NULL;
+	pid_t pid = -1;
 	int r;
 
+	if (a->net == NET_BRIDGE) {
+		fflush(NULL);
+		pid = fork();
+		if (pid == 0)
+			_exit(remove_bundle_files(a));
+	}
 	if (net_detach(store, a->id, &err) < 0)
 		cli_fail(&err);
-	r = image_cli_open_store(a->store, &s);
-	if (r)
-		return r;
-	if (img_bundle_remove(s, a->id, &err) < 0)
-		cli_fail(&err);
-	img_store_close(s);
-	return 0;
+	if (pid < 0)
+		return remove_bundle_files(a);
+	r = image_cli_runtime_wait(pid);
+	return r < 0 ? 1 : r;
 }
 
 /*
@@ -735,6 +750,51 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 	return r ? EXIT_ISOLA : 0;
 }
 
+/*
+ * Rootless (not root): the bundle is made as root of the store's user namespace, in a
+ * mount namespace of its own where the overlay is mounted only to read the image's
+ * users and check the command; the container mounts it again as root of its own user
+ * namespace with the same map.  No bridge network (CNI needs root): none by default.
+ */
+static int rootless_args(struct run_args *a, const char *cmd)
+{
+	struct ct_idmap m[2];
+
+	if (a->vm)
+		return cli_usage_error(cmd, "--vm is not supported rootless yet");
+	if (a->net == NET_BRIDGE && a->net_given)
+		return cli_usage_error(cmd,
+				       "--network %s: a bridge network needs root (CNI "
+				       "plugins); rootless, use none or host",
+				       a->network);
+	if (a->net == NET_BRIDGE)
+		a->net = NET_NONE, a->network = NULL;
+	a->o.rootless = true;
+	a->o.n_uid_maps = ct_rootless_idmap(false, m);
+	for (size_t i = 0; i < a->o.n_uid_maps; i++)
+		a->o.uid_maps[i] = (struct img_idmap){m[i].container_id, m[i].host_id, m[i].size};
+	a->o.n_gid_maps = ct_rootless_idmap(true, m);
+	for (size_t i = 0; i < a->o.n_gid_maps; i++)
+		a->o.gid_maps[i] = (struct img_idmap){m[i].container_id, m[i].host_id, m[i].size};
+	return 0;
+}
+
+static int prepare_rootless(void *data)
+{
+	struct run_args *a = data;
+	_cleanup_free_ char *store = NULL, *bundle = NULL;
+	int r;
+
+	if (unshare(CLONE_NEWNS) < 0) {
+		log_error("mount namespace: %s", strerror(errno));
+		return EXIT_ISOLA;
+	}
+	r = prepare(a, &store, &bundle);
+	if (r == 0 && (r = check_command(bundle)) != 0)
+		image_cli_bundle_remove(a->store, a->id);
+	return r;
+}
+
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_(run_args_free) struct run_args a = {.lock_fd = -1, .pull = "missing"};
@@ -749,10 +809,21 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 	if (r)
 		return r < 0 ? 0 : r;
 	make_id(&a);
-	r = prepare(&a, &store, &bundle);
-	if (r)
-		return r;
-	r = check_command(bundle);
+	if (geteuid() != 0 && rootless_args(&a, argv[0]))
+		return EXIT_ISOLA;
+	if (a.o.rootless) {
+		r = image_cli_store_call(prepare_rootless, &a);
+		if (r)
+			return r;
+		store = realpath(img_store_default_path(a.store), NULL);
+		if (!store || asprintf(&bundle, "%s/containers/%s", store, a.id) < 0)
+			return EXIT_ISOLA;
+	} else {
+		r = prepare(&a, &store, &bundle);
+		if (r)
+			return r;
+		r = check_command(bundle);
+	}
 	if (r == 0 && a.vm) {
 		/* The VM's writes live in its tmpfs: nothing of it outlives the run. */
 		code = image_run_vm(store, bundle, &a.vmo);

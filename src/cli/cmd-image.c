@@ -69,18 +69,14 @@ int image_cli_store_opt(int argc, char **argv, const char **ret_store)
 	return c < 0 ? (p.exit_code ? p.exit_code : -1) : 0;
 }
 
-int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
+static int do_prune(void *data)
 {
 	_cleanup_err_ struct err *err = NULL;
-	const char *store = NULL;
 	struct img_store *s = NULL;
 	unsigned blobs = 0, layers = 0;
 	int r;
 
-	r = image_cli_store_opt(argc, argv, &store);
-	if (r)
-		return r < 0 ? 0 : r;
-	r = image_cli_open_store(store, &s);
+	r = image_cli_open_store(data, &s);
 	if (r)
 		return r;
 	r = img_store_prune(s, &blobs, &layers, &err);
@@ -90,4 +86,16 @@ int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
 	if (r < 0)
 		return cli_fail(&err);
 	return 0;
+}
+
+int cmd_image_prune(struct cli_globals *g, int argc, char **argv)
+{
+	const char *store = NULL;
+	int r;
+
+	r = image_cli_store_opt(argc, argv, &store);
+	if (r)
+		return r < 0 ? 0 : r;
+	/* Layers of a rootless store hold subordinate ids: removed in its user namespace. */
+	return image_cli_store_call(do_prune, (void *)store);
 }

@@ -83,18 +83,51 @@ const struct cli_opt cmd_pull_opts[] = {
     {},
 };
 
+/* Device nodes a rootless unpack left out: say so once. */
+void image_cli_note_skipped(struct img_store *s)
+{
+	if (s->skipped_devices)
+		fprintf(stderr,
+			"note: %u device node%s in the image left out: a user namespace cannot "
+			"make them (rootless)\n",
+			s->skipped_devices, s->skipped_devices == 1 ? "" : "s");
+	s->skipped_devices = 0;
+}
+
+struct pull_call {
+	const char *store, *ref;
+	const struct img_pull_opts *o;
+};
+
+static int do_pull(void *data)
+{
+	const struct pull_call *pc = data;
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *name = NULL;
+	struct img_store *s = NULL;
+	int r;
+
+	r = image_cli_open_store(pc->store, &s);
+	if (r)
+		return r;
+	r = img_pull(s, pc->ref, pc->o, &name, &err);
+	image_cli_note_skipped(s);
+	img_store_close(s);
+	if (r < 0)
+		return cli_fail(&err);
+	printf("%s\n", name);
+	return 0;
+}
+
 int cmd_pull(struct cli_globals *g, int argc, char **argv)
 {
 	struct cli_parser cp;
-	_cleanup_err_ struct err *err = NULL;
-	_cleanup_free_ char *name = NULL;
 	struct pull_progress p = {.tty = isatty(STDERR_FILENO)};
 	struct img_pull_opts o = {
 	    .progress = on_progress, .progress_data = &p, .authfile = getenv("REGISTRY_AUTH_FILE")};
 	const char *store = NULL;
-	struct img_store *s = NULL;
 	uint64_t v;
-	int c, r;
+	int c;
 
 	cli_parser_init(&cp, argv[0], cmd_pull_opts);
 	while ((c = cli_parse(&cp, argc, argv)) > 0) {
@@ -132,15 +165,7 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 		return cp.exit_code;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image reference");
-	r = image_cli_open_store(store, &s);
-	if (r)
-		return r;
-	r = img_pull(s, argv[optind], &o, &name, &err);
-	img_store_close(s);
-	if (r < 0)
-		return cli_fail(&err);
-	printf("%s\n", name);
-	return 0;
+	return image_cli_store_call(do_pull, &(struct pull_call){store, argv[optind], &o});
 }
 
 int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,
@@ -150,5 +175,8 @@ int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_
 	struct img_pull_opts o = {
 	    .progress = on_progress, .progress_data = &p, .authfile = getenv("REGISTRY_AUTH_FILE")};
 
-	return img_pull(s, ref, &o, ret_name, err);
+	int r = img_pull(s, ref, &o, ret_name, err);
+
+	image_cli_note_skipped(s);
+	return r;
 }

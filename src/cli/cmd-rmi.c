@@ -15,12 +15,37 @@ const struct cli_opt cmd_rmi_opts[] = {
     {},
 };
 
+struct rmi_call {
+	const char *store;
+	char **refs;
+};
+
+static int do_rmi(void *data)
+{
+	const struct rmi_call *rc_ = data;
+	struct img_store *s = NULL;
+	int r, rc = 0;
+
+	r = image_cli_open_store(rc_->store, &s);
+	if (r)
+		return r;
+	for (char **ref = rc_->refs; *ref; ref++) {
+		_cleanup_err_ struct err *err = NULL;
+
+		if (img_rmi(s, *ref, &err) < 0)
+			rc = cli_fail(&err);
+		else
+			printf("Untagged: %s\n", *ref);
+	}
+	img_store_close(s);
+	return rc;
+}
+
 int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 {
 	struct cli_parser p;
 	const char *store = NULL;
-	struct img_store *s = NULL;
-	int c, r, rc = 0;
+	int c;
 
 	cli_parser_init(&p, argv[0], cmd_rmi_opts);
 	while ((c = cli_parse(&p, argc, argv)) > 0) {
@@ -36,17 +61,6 @@ int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 		return p.exit_code;
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected at least one image");
-	r = image_cli_open_store(store, &s);
-	if (r)
-		return r;
-	for (int i = optind; i < argc; i++) {
-		_cleanup_err_ struct err *err = NULL;
-
-		if (img_rmi(s, argv[i], &err) < 0)
-			rc = cli_fail(&err);
-		else
-			printf("Untagged: %s\n", argv[i]);
-	}
-	img_store_close(s);
-	return rc;
+	/* Layers of a rootless store hold subordinate ids: removed in its user namespace. */
+	return image_cli_store_call(do_rmi, &(struct rmi_call){store, argv + optind});
 }

@@ -51,6 +51,17 @@ extern const struct cli_opt cmd_image_run_opts[];
 #define EXIT_NOT_EXEC  126
 #define EXIT_NOT_FOUND 127
 
+/*
+ * Run fn(arg) (an exit code) where it may write the store's layers and containers:
+ * as root directly; as another user in a child that is root of a user namespace
+ * with the rootless map (store-userns.c).  Call it before threads exist.
+ */
+int image_cli_store_call(int (*fn)(void *), void *arg);
+/* Remove containers/<id> of the store (--store value or NULL); an exit code. */
+int image_cli_bundle_remove(const char *store_opt, const char *id);
+/* Print a note for the device nodes a rootless unpack left out (then forget them). */
+void image_cli_note_skipped(struct img_store *s);
+
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);
 /* For readers (images, inspect, save, export, run): the store lock shared. */
@@ -66,3 +77,15 @@ struct image_vm_opts {
 };
 /* Run the bundle's process in a VM; its exit status, or EXIT_ISOLA (message printed). */
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo);
+
+/*
+ * run --vm writes the VMM's hybrid-vsock socket path into this file of the
+ * container's bundle while its process runs: `isola exec NAME` finds the VM there.
+ */
+#define IMAGE_VM_VSOCK_NOTE "vm-vsock"
+struct vmct_config;
+/* The bundle's process (config.json) for the VM agent; strings point into *spec. */
+int image_vm_load_process(const char *bundle, json_t **spec, struct vmct_config *c,
+			  struct err **err);
+/* isola exec [-i] [-t] [-e K=V] [-w DIR] [-u UID[:GID]] ID CMD... into a run --vm container. */
+int image_exec_vm(const char *store, int argc, char **argv, int id);

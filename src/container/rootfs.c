@@ -241,7 +241,13 @@ static int finish_mount(const struct ct_mount *m, const char *target, bool bound
 	return 0;
 }
 
-static int mount_entry(int rootfd, const struct ct_mount *m, struct err **err)
+/* A mount on "/" (an image's overlay, rootless): it covers the rootfs itself. */
+static bool is_root_dest(const char *d)
+{
+	return d[strspn(d, "/")] == '\0';
+}
+
+static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *m, struct err **err)
 {
 	_cleanup_close_ int fd = -1;
 	char target[64];
@@ -262,7 +268,10 @@ static int mount_entry(int rootfd, const struct ct_mount *m, struct err **err)
 	if (r < 0)
 		return r;
 	close(fd);
-	fd = open_in_root(rootfd, m->destination, O_PATH);
+	fd = is_root_dest(m->destination) ? open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)
+					  : open_in_root(rootfd, m->destination, O_PATH);
+	if (fd < 0 && is_root_dest(m->destination))
+		fd = -errno;
 	if (fd < 0)
 		return err_make(err, -fd, "reopen `%s` after mounting", m->destination);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
@@ -408,9 +417,16 @@ int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 	if (rootfd < 0)
 		return err_make(err, errno, "open rootfs `%s`", in->rootfs);
 	for (size_t i = 0; i < s->n_mounts; i++) {
-		r = mount_entry(rootfd, &s->mounts[i], err);
+		r = mount_entry(rootfd, in->rootfs, &s->mounts[i], err);
 		if (r < 0)
 			return r;
+		/* What follows goes into the new mount on "/", not under it. */
+		if (is_root_dest(s->mounts[i].destination)) {
+			close(rootfd);
+			rootfd = open(in->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+			if (rootfd < 0)
+				return err_make(err, errno, "open rootfs `%s`", in->rootfs);
+		}
 	}
 	/* The default devices only when /dev is ours (not a bind of the host's). */
 	if (!dev_is_bind(s)) {

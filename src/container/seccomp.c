@@ -1,15 +1,21 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * linux.seccomp.  The profile is compiled to classic BPF in the parent with
- * libseccomp and exported; the program is cached under cache_dir as
- * "<sha256>.bpf", where the hash covers the canonical JSON (sorted keys,
- * compact), the native architecture and the libseccomp version, so a repeated
- * profile (podman sends the same default profile every time) is read back
- * without touching libseccomp.  The child loads the raw program with
- * seccomp(2), which needs neither libseccomp nor memory allocation.
+ * libseccomp and exported; the program is cached under cache_dir, so a
+ * repeated profile (podman sends the same default profile every time) is read
+ * back without compiling.  An entry "<key>.bpf" holds the text it was compiled
+ * from -- the native architecture, the libseccomp version and the profile's
+ * canonical JSON (sorted keys, compact) -- followed by the program; it is used
+ * only when that text equals ours byte for byte.  So the key, a 64-bit FNV-1a
+ * of the text, only has to spread entries: a collision (even a crafted one)
+ * costs a compile, never another profile's filter, and no cryptographic hash
+ * (libcrypto: ~1.8 MB resident) is needed.  The child loads the raw program
+ * with seccomp(2), which needs neither libseccomp nor memory allocation.
  */
+#include <endian.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <stdio.h>
@@ -24,7 +30,6 @@
 #include <seccomp.h>
 
 #include "cleanup.h"
-#include "crypto.h"
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "seccomp.h"
@@ -326,47 +331,83 @@ out:
 	return r < 0 ? r : 0;
 }
 
-static int cache_key(json_t *sc, char hex[65], struct err **err)
+#define CACHE_MAGIC "isola-bpf-v3\n"
+/* config.json is at most 4 MiB, and so is the profile's text. */
+#define CACHE_MAX_TEXT (4u << 20)
+
+/* The text a program is compiled from; *ret_key names its cache entry. */
+static int cache_text(json_t *sc, char **ret, char ret_key[16 + 5], struct err **err)
 {
 	_cleanup_free_ char *canon = json_dumps(sc, JSON_SORT_KEYS | JSON_COMPACT);
 	const struct scmp_version *ver = seccomp_version();
-	char salt[96];
-	const void *bufs[2];
-	size_t lens[2];
+	uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a 64 */
+	char *text;
 
-	if (!canon)
+	if (!canon || asprintf(&text, "arch=%u libseccomp=%u.%u.%u\n%s", seccomp_arch_native(),
+			       ver->major, ver->minor, ver->micro, canon) < 0)
 		return err_make(err, ENOMEM, "linux.seccomp: serialise");
-	snprintf(salt, sizeof(salt), "isola-bpf-v2 arch=%u libseccomp=%u.%u.%u\n",
-		 seccomp_arch_native(), ver->major, ver->minor, ver->micro);
-	bufs[0] = salt, lens[0] = strlen(salt);
-	bufs[1] = canon, lens[1] = strlen(canon);
-	if (crypto_sha256_hex(bufs, lens, 2, hex, err) < 0)
-		return err_wrap(err, "linux.seccomp: cache key");
+	if (strlen(text) > CACHE_MAX_TEXT) {
+		free(text);
+		return err_make(err, 0, "linux.seccomp: larger than %u bytes", CACHE_MAX_TEXT);
+	}
+	for (const unsigned char *c = (const unsigned char *)text; *c; c++)
+		h = (h ^ *c) * 0x100000001b3ULL;
+	snprintf(ret_key, 16 + 5, "%016" PRIx64 ".bpf", h);
+	*ret = text;
 	return 0;
 }
 
-/* A cache entry is only the raw program; anything malformed counts as a miss. */
-static bool cache_read(int dfd, const char *name, void **ret, size_t *ret_len)
+/*
+ * An entry is CACHE_MAGIC, the text's length (u32, little-endian), the text,
+ * then the program.  Anything malformed, or another text, counts as a miss.
+ */
+static bool cache_read(int dfd, const char *name, const char *text, void **ret, size_t *ret_len)
 {
 	_cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	char *buf = NULL;
-	size_t len = 0;
-
+	_cleanup_free_ char *buf = NULL;
+	size_t len = 0, tlen = strlen(text), head = sizeof(CACHE_MAGIC) - 1 + 4;
 	struct stat st;
+	uint32_t stored;
+	void *prog;
 
-	/* Only trust an entry that we (root) own and nobody else can write. */
+	/* Only trust an entry that we own and nobody else can write. */
 	if (fd < 0 || fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022) ||
 	    !S_ISREG(st.st_mode))
 		return false;
-	if (read_all_fd(fd, MAX_PROG_BYTES, &buf, &len) < 0)
+	if (read_all_fd(fd, head + tlen + MAX_PROG_BYTES, &buf, &len) < 0 || len < head + tlen ||
+	    memcmp(buf, CACHE_MAGIC, head - 4) != 0)
 		return false;
-	if (len == 0 || len % sizeof(struct sock_filter) != 0) {
-		free(buf);
+	memcpy(&stored, buf + head - 4, 4);
+	if (le32toh(stored) != tlen || memcmp(buf + head, text, tlen) != 0)
 		return false;
-	}
-	*ret = buf;
+	len -= head + tlen;
+	if (len == 0 || len % sizeof(struct sock_filter) != 0)
+		return false;
+	prog = malloc(len);
+	if (!prog)
+		return false;
+	memcpy(prog, buf + head + tlen, len);
+	*ret = prog;
 	*ret_len = len;
 	return true;
+}
+
+/* A failed write only costs the next run a compile. */
+static void cache_write(int dfd, const char *name, const char *text, const void *prog, size_t len)
+{
+	size_t tlen = strlen(text), head = sizeof(CACHE_MAGIC) - 1 + 4;
+	_cleanup_free_ char *buf = malloc(head + tlen + len);
+	uint32_t le = htole32((uint32_t)tlen);
+	struct err *ignored = NULL;
+
+	if (!buf)
+		return;
+	memcpy(buf, CACHE_MAGIC, head - 4);
+	memcpy(buf + head - 4, &le, 4);
+	memcpy(buf + head, text, tlen);
+	memcpy(buf + head + tlen, prog, len);
+	write_file_atomic_at(dfd, name, buf, head + tlen + len, 0600, &ignored);
+	err_free(&ignored);
 }
 
 static int open_cache_dir(const char *cache_dir)
@@ -385,7 +426,8 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 {
 	_cleanup_free_ struct ct_seccomp *s = NULL;
 	_cleanup_close_ int dfd = -1;
-	char key[65 + 4];
+	_cleanup_free_ char *text = NULL;
+	char key[16 + 5];
 	void *prog = NULL;
 	size_t len = 0;
 	int r;
@@ -409,27 +451,21 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 	r = parse_flags(linux_seccomp, &s->flags, err);
 	if (r < 0)
 		return err_wrap(err, "config.json");
-	r = cache_key(linux_seccomp, key, err);
+	r = cache_text(linux_seccomp, &text, key, err);
 	if (r < 0)
 		return r;
-	strcat(key, ".bpf");
 	if (!cache_dir)
 		cache_dir = CT_SECCOMP_CACHE_DIR;
 	if (cache_dir[0]) {
 		dfd = open_cache_dir(cache_dir);
-		s->from_cache = dfd >= 0 && cache_read(dfd, key, &prog, &len);
+		s->from_cache = dfd >= 0 && cache_read(dfd, key, text, &prog, &len);
 	}
 	if (!s->from_cache) {
 		r = compile(linux_seccomp, &prog, &len, err);
 		if (r < 0)
 			return err_wrap(err, "config.json");
-		/* A failed cache write only costs the next run a compile. */
-		if (dfd >= 0) {
-			struct err *ignored = NULL;
-
-			write_file_atomic_at(dfd, key, prog, len, 0600, &ignored);
-			err_free(&ignored);
-		}
+		if (dfd >= 0)
+			cache_write(dfd, key, text, prog, len);
 	}
 	s->prog.len = (unsigned short)(len / sizeof(struct sock_filter));
 	s->prog.filter = prog;

@@ -44,48 +44,28 @@ static const char example[] =
     "\"namespaces\":[{\"type\":\"pid\"},%s{\"type\":\"ipc\"},{\"type\":\"uts\"},"
     "{\"type\":\"mount\"},{\"type\":\"cgroup\"}%s]}}";
 
-/* name found in $PATH (or /usr/bin:/bin) as an executable? */
-static bool have_cmd(const char *name)
+/* Root to the caller; then ids 1.. to its subordinate range (ct_rootless_idmap()). */
+static void rootless_map(char *buf, size_t len, const char *key, bool gid)
 {
-	const char *path = getenv("PATH");
-	_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/bin:/bin");
-	char *save = NULL, p[4096];
+	struct ct_idmap m[2];
+	size_t n = ct_rootless_idmap(gid, m);
+	int o = snprintf(buf, len, "\"%s\":[", key);
 
-	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
-		if (snprintf(p, sizeof(p), "%s/%s", d, name) < (int)sizeof(p) &&
-		    access(p, X_OK) == 0)
-			return true;
-	return false;
-}
-
-/* Root to the caller; then ids 1.. to its subordinate range when it has one and the helper. */
-static void rootless_map(char *buf, size_t len, const char *key, const char *file,
-			 const char *helper, const char *name, uint32_t own)
-{
-	uint32_t start, count;
-	int n =
-	    snprintf(buf, len, "\"%s\":[{\"containerID\":0,\"hostID\":%u,\"size\":1}", key, own);
-
-	if (n > 0 && (size_t)n < len && have_cmd(helper) &&
-	    ct_subid_range(file, name, own, &start, &count, NULL) > 0)
-		n += snprintf(buf + n, len - n, ",{\"containerID\":1,\"hostID\":%u,\"size\":%u}",
-			      start, count);
-	if (n > 0 && (size_t)n < len)
-		snprintf(buf + n, len - n, "],");
+	for (size_t i = 0; i < n && o > 0 && (size_t)o < len; i++)
+		o += snprintf(buf + o, len - o, "%s{\"containerID\":%u,\"hostID\":%u,\"size\":%u}",
+			      i ? "," : "", m[i].container_id, m[i].host_id, m[i].size);
+	if (o > 0 && (size_t)o < len)
+		snprintf(buf + o, len - o, "],");
 }
 
 json_t *ct_spec_example(bool rootless)
 {
 	char buf[sizeof(example) + 1024], maps[512] = "", u[200] = "", g[200] = "";
-	struct passwd *pw = rootless ? getpwuid(getuid()) : NULL;
-	const char *name = pw ? pw->pw_name : NULL;
 
 	/* Rootless: map root in the container to the caller, as runc does. */
 	if (rootless) {
-		rootless_map(u, sizeof(u), "uidMappings", "/etc/subuid", "newuidmap", name,
-			     getuid());
-		rootless_map(g, sizeof(g), "gidMappings", "/etc/subgid", "newgidmap", name,
-			     getgid());
+		rootless_map(u, sizeof(u), "uidMappings", false);
+		rootless_map(g, sizeof(g), "gidMappings", true);
 		snprintf(maps, sizeof(maps), "%s%s", u, g);
 	}
 	if (rootless)

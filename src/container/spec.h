@@ -130,6 +130,13 @@ json_t *ct_spec_example(bool rootless);
 int ct_subid_range(const char *file, const char *name, uint32_t id, uint32_t *ret_start,
 		   uint32_t *ret_count, struct err **err);
 /* Does an unprivileged process need newuidmap/newgidmap to write this map? */
+/*
+ * The rootless map of this user: 0 to its own id, then 1.. to its subordinate
+ * range when /etc/subuid (/etc/subgid) grants one and newuidmap (newgidmap) is
+ * installed; what `spec --rootless` writes and rootless image stores use.
+ * Returns the number of entries (1 or 2).
+ */
+size_t ct_rootless_idmap(bool gid, struct ct_idmap ret[2]);
 bool ct_idmap_needs_helper(const struct ct_idmap *m, size_t n, uint32_t own);
 /* Write /proc/PID/{u,g}id_map through newuidmap or newgidmap. */
 int ct_idmap_write_helper(pid_t pid, bool gid, const struct ct_idmap *m, size_t n,

@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,6 +60,34 @@ int ct_subid_range(const char *file, const char *name, uint32_t id, uint32_t *re
 		}
 	}
 	return 0;
+}
+
+/* name found in $PATH (or /usr/bin:/bin) as an executable? */
+static bool have_cmd(const char *name)
+{
+	const char *path = getenv("PATH");
+	_cleanup_free_ char *copy = strdup(path && *path ? path : "/usr/bin:/bin");
+	char *save = NULL, p[4096];
+
+	for (char *d = copy ? strtok_r(copy, ":", &save) : NULL; d; d = strtok_r(NULL, ":", &save))
+		if (snprintf(p, sizeof(p), "%s/%s", d, name) < (int)sizeof(p) &&
+		    access(p, X_OK) == 0)
+			return true;
+	return false;
+}
+
+size_t ct_rootless_idmap(bool gid, struct ct_idmap ret[2])
+{
+	uint32_t own = gid ? getgid() : getuid(), start, count;
+	struct passwd *pw = getpwuid(getuid());
+
+	ret[0] = (struct ct_idmap){.container_id = 0, .host_id = own, .size = 1};
+	if (!have_cmd(gid ? "newgidmap" : "newuidmap") ||
+	    ct_subid_range(gid ? "/etc/subgid" : "/etc/subuid", pw ? pw->pw_name : NULL, own,
+			   &start, &count, NULL) <= 0)
+		return 1;
+	ret[1] = (struct ct_idmap){.container_id = 1, .host_id = start, .size = count};
+	return 2;
 }
 
 bool ct_idmap_needs_helper(const struct ct_idmap *m, size_t n, uint32_t own)

@@ -122,6 +122,60 @@ static int write_json(const char *dir, const char *name, json_t *j, struct err *
 	return write_file_atomic_at(dfd, name, text, strlen(text), 0644, err);
 }
 
+/*
+ * The overlay on rp; its options (lowerdir, upperdir, workdir) in opts.  Rootless,
+ * in a mount namespace of our own and only to read the image's /etc/passwd: the
+ * layers' whiteouts are user.overlay.* (userxattr), and the options must fit one
+ * mount(2) page, as the container's runtime mounts them again.
+ */
+static int mount_rootfs(const char *store, const char *cdir, json_t *layers, bool rootless,
+			const char *rp, char *opts, size_t size, struct err **err)
+{
+	char data[MOUNT_DATA_MAX];
+	int r = overlay_options(store, cdir, layers, opts, size);
+	struct img_unpack_ids ids;
+
+	/* Layers unpacked by anything but real root carry user.overlay.* (unpack.c). */
+	img_unpack_ids_detect(&ids);
+	rootless = rootless || ids.mode != IMG_IDS_ALL;
+
+	if (r == -E2BIG && rootless)
+		return err_make(err, 0, "rootless: more layers than one overlay mount holds");
+	if (r == -E2BIG)
+		return mount_overlay_fsapi(store, cdir, layers, rp, err);
+	if (r < 0)
+		return err_make(err, 0, "bad layer id");
+	if (snprintf(data, sizeof(data), "%s%s", opts, rootless ? ",userxattr" : "") >=
+	    (int)sizeof(data))
+		return err_make(err, 0, "rootless: more layers than one overlay mount holds");
+	if (mount("overlay", rp, "overlay", MS_NODEV, data) < 0)
+		return err_make(err, errno, "mount overlay on `%s`", rp);
+	return 0;
+}
+
+/*
+ * Rootless: the container mounts its overlay itself, as root of its user
+ * namespace (the same map the layers were unpacked with): the first mount of
+ * config.json, on "/", with userxattr (the layers' whiteouts are user.overlay.*).
+ */
+static int add_overlay_mount(json_t *spec, const char *opts, struct err **err)
+{
+	_cleanup_free_ char *copy = strdup(opts);
+	json_t *mounts = json_object_get(spec, "mounts"), *o = json_array(), *m;
+	char *save = NULL;
+
+	if (!copy || !o)
+		return json_decref(o), err_make(err, ENOMEM, "config.json");
+	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
+		json_array_append_new(o, json_string(t));
+	json_array_append_new(o, json_string("userxattr"));
+	m = json_pack("{s:s,s:s,s:s,s:o}", "destination", "/", "type", "overlay", "source",
+		      "overlay", "options", o);
+	if (!m || json_array_insert_new(mounts, 0, m) < 0)
+		return err_make(err, ENOMEM, "config.json");
+	return 0;
+}
+
 /* Mount the rootfs and write config.json; cdir exists. */
 static int populate(struct img_store *s, const char *store, const char *cdir, json_t *entry,
 		    const char *name, const struct img_run_opts *o, struct err **err)
@@ -144,19 +198,16 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 	if (r < 0)
 		return r;
 	snprintf(rp, sizeof(rp), "%s/rootfs", cdir);
-	r = overlay_options(store, cdir, json_object_get(entry, "layers"), opts, sizeof(opts));
-	if (r == -E2BIG)
-		r = mount_overlay_fsapi(store, cdir, json_object_get(entry, "layers"), rp, err);
-	else if (r < 0)
-		return err_make(err, 0, "index entry for `%s`: bad layer id", name);
-	else if (mount("overlay", rp, "overlay", MS_NODEV, opts) < 0)
-		return err_make(err, errno, "mount overlay on `%s`", rp);
+	r = mount_rootfs(store, cdir, json_object_get(entry, "layers"), o->rootless, rp, opts,
+			 sizeof(opts), err);
 	if (r < 0)
-		return r;
+		return err_wrap(err, "index entry for `%s`", name);
 	rootfs = open(rp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (rootfs < 0)
 		return err_make(err, errno, "open `%s`", rp);
 	r = img_spec_generate(cbuf, clen, o, rootfs, &spec, err);
+	if (r >= 0 && o->rootless)
+		r = add_overlay_mount(spec, opts, err);
 	if (r >= 0)
 		r = write_json(cdir, "config.json", spec, err);
 	return r;
@@ -201,7 +252,8 @@ int img_bundle_remove(struct img_store *s, const char *id, struct err **err)
 	if (!id_valid(id))
 		return err_make(err, 0, "container name `%s`: invalid", id);
 	snprintf(p, sizeof(p), "%s/containers/%s/rootfs", s->path, id);
-	if (umount2(p, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+	/* EPERM: a rootless store's user namespace, where nothing of ours is mounted. */
+	if (umount2(p, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && errno != EPERM)
 		return err_make(err, errno, "unmount `%s`", p);
 	cfd = openat(s->dfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0)

@@ -73,8 +73,9 @@ void img_hasher_free(struct img_hasher *h);
 /* ---- the store (store.c) ---- */
 struct img_store {
 	char *path;
-	int dfd;     /* the store directory */
-	int lock_fd; /* >= 0 while locked */
+	int dfd;		  /* the store directory */
+	int lock_fd;		  /* >= 0 while locked */
+	unsigned skipped_devices; /* device nodes a rootless unpack left out */
 };
 
 /* The store directory: --store, else $ISOLA_STORE, else ISOLA_DEFAULT_STORE. */
@@ -127,6 +128,19 @@ int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_laye
 int img_rmi(struct img_store *s, const char *ref, struct err **err);
 
 /* ---- layers (unpack.c) ---- */
+/* Whose ids a layer's files get on disk: see unpack.c. */
+enum img_ids_mode {
+	IMG_IDS_ALL,	/* real root: every id; trusted.overlay.* */
+	IMG_IDS_RANGE,	/* root of a user namespace mapping ids 0..n-1; user.overlay.* */
+	IMG_IDS_SINGLE, /* one id: ids recorded in user.containers.override_stat */
+};
+struct img_unpack_ids {
+	enum img_ids_mode mode;
+	uint32_t n_uids, n_gids; /* IMG_IDS_RANGE: the ids 0..n-1 that exist here */
+};
+/* From this process's ids and /proc/self/{uid,gid}_map. */
+void img_unpack_ids_detect(struct img_unpack_ids *ret);
+
 /*
  * Unpack a (gzip/zstd/plain) tar layer from fd into layers/<chainid-hex>,
  * via a temp dir: on failure nothing is left.  Whiteouts become overlayfs
@@ -238,6 +252,16 @@ struct img_run_opts {
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */
+	/*
+	 * Rootless: the bundle is made as root of the store's user namespace (in a mount
+	 * namespace of its own); the container gets a user namespace with these maps
+	 * (the store's) and mounts its overlay on "/" itself, with userxattr.
+	 */
+	bool rootless;
+	struct img_idmap {
+		uint32_t container_id, host_id, size;
+	} uid_maps[2], gid_maps[2];
+	size_t n_uid_maps, n_gid_maps;
 };
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */

@@ -65,6 +65,10 @@
 	V(archive_entry_set_symlink, (struct archive_entry * e, const char *p), (e, p))       \
 	V(archive_entry_set_perm, (struct archive_entry * e, __LA_MODE_T m), (e, m))          \
 	V(archive_entry_set_size, (struct archive_entry * e, la_int64_t s), (e, s))           \
+	V(archive_entry_set_uid, (struct archive_entry * e, la_int64_t u), (e, u))            \
+	V(archive_entry_set_gid, (struct archive_entry * e, la_int64_t g), (e, g))            \
+	V(archive_entry_set_rdev, (struct archive_entry * e, dev_t d), (e, d))                \
+	V(archive_entry_set_hardlink, (struct archive_entry * e, const char *p), (e, p))      \
 	V(archive_entry_xattr_add_entry,                                                      \
 	  (struct archive_entry * e, const char *n, const void *v, size_t s), (e, n, v, s))   \
 	X(int, archive_entry_xattr_reset, (struct archive_entry * e), (e))                    \

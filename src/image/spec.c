@@ -44,8 +44,21 @@ static json_t *str_array(const char *const *v, size_t n)
 	return a;
 }
 
-static json_t *default_mounts(bool host_net)
+/* Does the container have gid (rootless: only within its gid maps)? */
+static bool has_gid(const struct img_run_opts *o, uint32_t gid)
 {
+	if (!o->rootless)
+		return true;
+	for (size_t i = 0; i < o->n_gid_maps; i++)
+		if (gid >= o->gid_maps[i].container_id &&
+		    gid - o->gid_maps[i].container_id < o->gid_maps[i].size)
+			return true;
+	return false;
+}
+
+static json_t *default_mounts(const struct img_run_opts *o)
+{
+	bool host_net = o->host_network;
 	json_t *m = json_pack(
 	    "[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
 	    " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
@@ -56,7 +69,11 @@ static json_t *default_mounts(bool host_net)
 	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
 	    "noexec", "nodev", "mode=1777", "size=65536k", "destination", "/dev/mqueue", "type",
 	    "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev");
+	json_t *pts = json_object_get(json_array_get(m, 2), "options");
 
+	/* Rootless with only our own gid: no tty group to own the ptys. */
+	if (pts && !has_gid(o, 5))
+		json_array_remove(pts, json_array_size(pts) - 1);
 	/* sysfs needs a network namespace of our own; with the host's, bind it. */
 	json_array_append_new(
 	    m, host_net
@@ -247,19 +264,39 @@ static json_t *resources(const struct img_run_opts *o)
 	return r;
 }
 
+static json_t *idmaps(const struct img_idmap *m, size_t n)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a && i < n; i++)
+		json_array_append_new(a, json_pack("{s:I,s:I,s:I}", "containerID",
+						   (json_int_t)m[i].container_id, "hostID",
+						   (json_int_t)m[i].host_id, "size",
+						   (json_int_t)m[i].size));
+	return a;
+}
+
 static json_t *linux_section(const struct img_run_opts *o)
 {
 	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
-			       "uts", "type", "mount");
+			       "uts", "type", "mount"),
+	       *l;
 
 	if (!o->host_network && o->netns_path)
 		json_array_append_new(
 		    ns, json_pack("{s:s,s:s}", "type", "network", "path", o->netns_path));
 	else if (!o->host_network)
 		json_array_append_new(ns, json_pack("{s:s}", "type", "network"));
-	return json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources(o),
-			 "maskedPaths", str_array(masked_paths, ARRAY_SIZE(masked_paths)),
-			 "readonlyPaths", str_array(readonly_paths, ARRAY_SIZE(readonly_paths)));
+	if (o->rootless)
+		json_array_append_new(ns, json_pack("{s:s}", "type", "user"));
+	l = json_pack("{s:o, s:o, s:o, s:o}", "namespaces", ns, "resources", resources(o),
+		      "maskedPaths", str_array(masked_paths, ARRAY_SIZE(masked_paths)),
+		      "readonlyPaths", str_array(readonly_paths, ARRAY_SIZE(readonly_paths)));
+	if (l && o->rootless) {
+		json_object_set_new(l, "uidMappings", idmaps(o->uid_maps, o->n_uid_maps));
+		json_object_set_new(l, "gidMappings", idmaps(o->gid_maps, o->n_gid_maps));
+	}
+	return l;
 }
 
 static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t *args,
@@ -303,7 +340,7 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	}
 	if (r < 0)
 		return r;
-	mounts = default_mounts(o->host_network);
+	mounts = default_mounts(o);
 	r = add_volumes(mounts, o->volumes, err);
 	if (r < 0) {
 		json_decref(args);

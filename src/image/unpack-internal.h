@@ -36,3 +36,7 @@ void img_tar_stream_abort(struct img_tar_stream *s, struct err **err);
 
 /* Unpack from fd into root; the decompressed stream's digest goes to ret_diff_id. */
 int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err);
+/* The same with the id mode given; the device nodes skipped go to *ret_skipped. */
+int img_unpack_stream_ids(int fd, int root, const struct img_unpack_ids *ids,
+			  char ret_diff_id[IMG_DIGEST_LEN + 1], unsigned *ret_skipped,
+			  struct err **err);

@@ -6,6 +6,17 @@
  * created with *at() calls that never follow it.  Whiteouts are written in
  * overlayfs form.  The decompressed stream is hashed while it is read and
  * must match the diff_id from the image config.
+ *
+ * Ownership depends on who unpacks (img_unpack_ids_detect()): real root chowns
+ * to every id and writes trusted.overlay.* whiteouts; a rootless store is
+ * unpacked as root of a user namespace (src/cli/userns.c) that maps the
+ * user's subordinate ids, so chown works within that range and the ids land
+ * on disk as subordinate ids, as rootless podman's storage does; with only
+ * one id mapped (no /etc/subuid range) nothing is chowned and the layer's
+ * ids and mode are recorded in user.containers.override_stat.  Rootless
+ * stores use user.overlay.* (overlayfs' userxattr), skip device nodes (no
+ * mknod in a user namespace; counted for a note) and ignore layer xattrs the
+ * namespace may not set (trusted.*, EPERM).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,7 +62,103 @@ struct unpack {
 	char parent[PATH_MAX];
 	bool root_ids; /* we are 0:0: files we create need no chown to 0:0 */
 	mode_t umask;
+	struct img_unpack_ids ids;
+	unsigned skipped_devices;
 };
+
+#define OVERRIDE_STAT "user.containers.override_stat"
+
+/* The ids 0..n-1 that a map ("inside outside count" lines) covers without a gap. */
+static uint32_t map_prefix(const char *file)
+{
+	char buf[8192];
+	_cleanup_close_ int fd = open(file, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+	uint64_t covered = 0;
+	bool grew = true;
+
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	while (grew) {
+		const char *p = buf;
+		unsigned long in, out, count;
+		int used;
+
+		grew = false;
+		while (sscanf(p, "%lu %lu %lu%n", &in, &out, &count, &used) == 3) {
+			p += used;
+			if (in <= covered && in + count > covered) {
+				covered = in + count;
+				grew = true;
+			}
+		}
+	}
+	return covered > UINT32_MAX ? UINT32_MAX : (uint32_t)covered;
+}
+
+void img_unpack_ids_detect(struct img_unpack_ids *ret)
+{
+	uint32_t nu = map_prefix("/proc/self/uid_map"), ng = map_prefix("/proc/self/gid_map");
+
+	*ret = (struct img_unpack_ids){.mode = IMG_IDS_SINGLE, .n_uids = 1, .n_gids = 1};
+	if (geteuid() != 0 || getegid() != 0)
+		return;
+	if (nu == UINT32_MAX && ng == UINT32_MAX) {
+		ret->mode = IMG_IDS_ALL;
+	} else if (nu > 1 || ng > 1) {
+		ret->mode = IMG_IDS_RANGE;
+		ret->n_uids = nu ? nu : 1;
+		ret->n_gids = ng ? ng : 1;
+	}
+}
+
+static const char *opaque_xattr(const struct unpack *u)
+{
+	return u->ids.mode == IMG_IDS_ALL ? "trusted.overlay.opaque" : "user.overlay.opaque";
+}
+
+/*
+ * One id only: the layer's ids and mode, as containers/storage records them
+ * ("UID:GID:MODE:TYPE", mode in octal).  Best effort: a file system without
+ * user xattrs keeps the files (owned by us) without the record.
+ */
+static int record_stat(int fd, struct archive_entry *e, struct err **err)
+{
+	mode_t type = archive_entry_filetype(e);
+	char v[64];
+	int n;
+
+	n = snprintf(v, sizeof(v), "%u:%u:%04o:%s", (unsigned)archive_entry_uid(e),
+		     (unsigned)archive_entry_gid(e), (unsigned)(archive_entry_mode(e) & 07777),
+		     type == AE_IFDIR ? "dir" : "file");
+	/* (user xattrs exist only on files and directories: not on fifos, symlinks) */
+	if (fsetxattr(fd, OVERRIDE_STAT, v, n, 0) < 0 && errno != EOPNOTSUPP)
+		return err_make(err, errno, "set %s", OVERRIDE_STAT);
+	return 0;
+}
+
+/*
+ * chown to the entry's ids where they exist here: everywhere as real root,
+ * within the mapped range in a user namespace (beyond it: a clear error), and
+ * in single-id mode nowhere (the ids are recorded instead).
+ */
+static int own(struct unpack *u, int fd, const char *base, uid_t uid, gid_t gid, struct err **err)
+{
+	int r;
+
+	if (u->root_ids && uid == 0 && gid == 0)
+		return 0;
+	if (u->ids.mode == IMG_IDS_SINGLE)
+		return 0;
+	if (u->ids.mode == IMG_IDS_RANGE && (uid >= u->ids.n_uids || gid >= u->ids.n_gids))
+		return err_make(err, 0,
+				"owner %u:%u is outside the %u uids and %u gids this user may map "
+				"(/etc/subuid, /etc/subgid)",
+				(unsigned)uid, (unsigned)gid, u->ids.n_uids, u->ids.n_gids);
+	r = base ? fchownat(fd, base, uid, gid, AT_SYMLINK_NOFOLLOW) : fchown(fd, uid, gid);
+	return r < 0 ? err_make(err, errno, "chown") : 0;
+}
 
 static int openat2_in_root(int root, const char *path, int flags)
 {
@@ -221,7 +328,7 @@ static int clear_entry(int pfd, const char *base, struct err **err)
 	return rm_rf_at(pfd, base, err);
 }
 
-static int set_xattrs(struct archive_entry *e, int fd, struct err **err)
+static int set_xattrs(const struct unpack *u, struct archive_entry *e, int fd, struct err **err)
 {
 	const char *name;
 	const void *val;
@@ -230,9 +337,11 @@ static int set_xattrs(struct archive_entry *e, int fd, struct err **err)
 	archive_entry_xattr_reset(e);
 	while (archive_entry_xattr_next(e, &name, &val, &size) == ARCHIVE_OK) {
 		/* overlayfs' own attributes come only from whiteouts, never from a layer. */
-		if (!strncmp(name, "trusted.overlay.", 16))
+		if (!strncmp(name, "trusted.overlay.", 16) || !strncmp(name, "user.overlay.", 13) ||
+		    streq(name, OVERRIDE_STAT))
 			continue;
-		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != EOPNOTSUPP)
+		if (fsetxattr(fd, name, val, size, 0) < 0 && errno != EOPNOTSUPP &&
+		    !(errno == EPERM && u->ids.mode != IMG_IDS_ALL))
 			return err_make(err, errno, "set xattr `%s`", name);
 	}
 	return 0;
@@ -320,9 +429,11 @@ static int set_attrs(struct unpack *u, struct archive_entry *e, int fd, struct e
 	mode_t mode = archive_entry_mode(e) & 07777;
 	int r;
 
-	if (!(u->root_ids && uid == 0 && gid == 0) && fchown(fd, uid, gid) < 0)
-		return err_make(err, errno, "chown");
-	r = set_xattrs(e, fd, err);
+	r = own(u, fd, NULL, uid, gid, err);
+	if (r >= 0)
+		r = set_xattrs(u, e, fd, err);
+	if (r >= 0 && u->ids.mode == IMG_IDS_SINGLE && (uid || gid))
+		r = record_stat(fd, e, err);
 	if (r < 0)
 		return r;
 	if (((mode & 07000) || (mode & u->umask)) && fchmod(fd, mode) < 0)
@@ -398,15 +509,18 @@ static int extract_other(struct unpack *u, struct archive_entry *e, int pfd, con
 			return err_make(err, 0, "bad symlink target");
 		if (symlinkat(t, pfd, base) < 0)
 			return errno == EEXIST ? -EEXIST : err_make(err, errno, "symlink");
+	} else if ((type == AE_IFCHR || type == AE_IFBLK) && u->ids.mode != IMG_IDS_ALL) {
+		/* No mknod in a user namespace: skipped, as rootless podman does; counted. */
+		u->skipped_devices++;
+		return 0;
 	} else if (type == AE_IFCHR || type == AE_IFBLK || type == AE_IFIFO) {
 		if (mknodat(pfd, base, type | mode, archive_entry_rdev(e)) < 0)
 			return errno == EEXIST ? -EEXIST : err_make(err, errno, "mknod");
 	} else {
 		return 0; /* sockets and unknown types are skipped, as tar does */
 	}
-	if (!(u->root_ids && uid == 0 && gid == 0) &&
-	    fchownat(pfd, base, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
-		return err_make(err, errno, "chown");
+	if (own(u, pfd, base, uid, gid, err) < 0)
+		return err_code(*err);
 	if (type != AE_IFLNK && fchmodat(pfd, base, mode, 0) < 0)
 		return err_make(err, errno, "chmod");
 	if (utimensat(pfd, base, ts, AT_SYMLINK_NOFOLLOW) < 0)
@@ -427,7 +541,10 @@ static int extract_dir(struct unpack *u, struct archive_entry *e, const char *pa
 		return -EEXIST; /* something else has the name: replace it */
 	if (fd < 0)
 		return err_make(err, errno, "open directory");
-	if (set_xattrs(e, fd, err) < 0)
+	if (set_xattrs(u, e, fd, err) < 0)
+		return err_code(*err);
+	if (u->ids.mode == IMG_IDS_SINGLE && (archive_entry_uid(e) || archive_entry_gid(e)) &&
+	    record_stat(fd, e, err) < 0)
 		return err_code(*err);
 	if (u->n_dirs >= DIRS_MAX)
 		return err_make(err, E2BIG, "more than %u directories", DIRS_MAX);
@@ -451,13 +568,13 @@ static int extract_dir(struct unpack *u, struct archive_entry *e, const char *pa
 }
 
 /* ".wh..wh..opq" marks its directory opaque; ".wh.NAME" deletes NAME below. */
-static int extract_whiteout(int pfd, const char *base, struct err **err)
+static int extract_whiteout(const struct unpack *u, int pfd, const char *base, struct err **err)
 {
 	const char *name = base + 4;
 
 	if (streq(base, ".wh..wh..opq")) {
-		if (fsetxattr(pfd, "trusted.overlay.opaque", "y", 1, 0) < 0)
-			return err_make(err, errno, "set trusted.overlay.opaque");
+		if (fsetxattr(pfd, opaque_xattr(u), "y", 1, 0) < 0)
+			return err_make(err, errno, "set %s", opaque_xattr(u));
 		return 0;
 	}
 	if (!*name || streq(name, ".") || streq(name, ".."))
@@ -542,7 +659,7 @@ static int extract_entry(struct unpack *u, struct archive_entry *e, struct err *
 	if (!plain)
 		u->parent_fd = -1;
 	if (!strncmp(base, ".wh.", 4)) {
-		r = extract_whiteout(pfd, base, err);
+		r = extract_whiteout(u, pfd, base, err);
 		goto out;
 	}
 	/* Create; when the name is taken, remove what is there and create again. */
@@ -579,8 +696,9 @@ static int finish_dirs(struct unpack *u, struct err **err)
 
 		if (fd < 0)
 			continue; /* replaced by a later entry */
-		if (fchown(fd, d->uid, d->gid) < 0 || fchmod(fd, d->mode) < 0 ||
-		    futimens(fd, ts) < 0)
+		if (own(u, fd, NULL, d->uid, d->gid, err) < 0)
+			return err_wrap(err, "directory `%s`", d->path);
+		if (fchmod(fd, d->mode) < 0 || futimens(fd, ts) < 0)
 			return err_make(err, errno, "directory `%s`", d->path);
 	}
 	return 0;
@@ -613,10 +731,12 @@ static void unpack_free(struct unpack *u)
 	free(u->dirs);
 }
 
-int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err)
+int img_unpack_stream_ids(int fd, int root, const struct img_unpack_ids *ids,
+			  char ret_diff_id[IMG_DIGEST_LEN + 1], unsigned *ret_skipped,
+			  struct err **err)
 {
 	struct img_tar_stream s;
-	struct unpack u = {.root = root, .parent_fd = -1};
+	struct unpack u = {.root = root, .parent_fd = -1, .ids = *ids};
 	int r, tar_fd;
 
 	tar_fd = img_tar_stream_open(&s, fd, err);
@@ -645,7 +765,17 @@ out:
 	if (u.a)
 		archive_read_free(u.a);
 	unpack_free(&u);
+	if (r >= 0 && ret_skipped)
+		*ret_skipped = u.skipped_devices;
 	return r;
+}
+
+int img_unpack_stream(int fd, int root, char ret_diff_id[IMG_DIGEST_LEN + 1], struct err **err)
+{
+	struct img_unpack_ids ids;
+
+	img_unpack_ids_detect(&ids);
+	return img_unpack_stream_ids(fd, root, &ids, ret_diff_id, NULL, err);
 }
 
 int img_unpack_into(int fd, int root_fd, struct err **err)
@@ -666,6 +796,8 @@ int img_layer_unpack(struct img_store *s, int fd, const char *diff_id, const cha
 {
 	char tmp[PATH_MAX], dst[PATH_MAX], got[IMG_DIGEST_LEN + 1];
 	_cleanup_close_ int root = -1;
+	struct img_unpack_ids ids;
+	unsigned skipped = 0;
 	int r;
 
 	snprintf(tmp, sizeof(tmp), "tmp/layer-%.16s-%d", img_digest_hex(chain_id), getpid());
@@ -678,9 +810,11 @@ int img_layer_unpack(struct img_store *s, int fd, const char *diff_id, const cha
 		r = err_make(err, errno, "open `%s/%s`", s->path, tmp);
 		goto fail;
 	}
-	r = img_unpack_stream(fd, root, got, err);
+	img_unpack_ids_detect(&ids);
+	r = img_unpack_stream_ids(fd, root, &ids, got, &skipped, err);
 	if (r < 0)
 		goto fail;
+	s->skipped_devices += skipped;
 	if (!streq(got, diff_id)) {
 		r = err_make(err, EIO, "layer content hashes to %s, the image config says %s", got,
 			     diff_id);

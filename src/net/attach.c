@@ -20,6 +20,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "net-internal.h"
 #include "net.h"
 #include "strv.h"
 
@@ -304,7 +305,7 @@ static void unlink_lock(const char *store, const char *id)
 int net_detach(const char *store, const char *id, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
-	_cleanup_free_ char *ns = NULL, *sp = NULL;
+	_cleanup_free_ char *ns = NULL, *sp = NULL, *tools = NULL;
 	const char *network;
 	json_t *result;
 	int r;
@@ -321,9 +322,13 @@ int net_detach(const char *store, const char *id, struct err **err)
 	if (!ns || !sp)
 		return err_make(err, ENOMEM, "state");
 	result = json_object_get(st, "result");
-	r = net_cni_run(json_object_get(st, "conflist"), "DEL", id, ns, IFNAME,
-			json_object_get(st, "runtimeConfig"),
-			json_is_object(result) ? result : NULL, NULL, err);
+	/* The tools ADD had (made again if they went). */
+	if (json_is_string(json_object_get(st, "tools")) &&
+	    net_plan_tools(json_object_get(st, "conflist"), store, &tools, err) < 0)
+		return err_wrap(err, "container `%s`", id);
+	r = net_cni_run_tools(json_object_get(st, "conflist"), "DEL", id, ns, IFNAME, tools,
+			      json_object_get(st, "runtimeConfig"),
+			      json_is_object(result) ? result : NULL, NULL, err);
 	if (r < 0)
 		return err_wrap(err, "container `%s`", id);
 	r = net_netns_remove(ns, err);
@@ -384,8 +389,9 @@ static int add(const char *store, const char *id, const char *ns, json_t *st, js
 	r = net_netns_create(ns, err);
 	if (r < 0)
 		return r;
-	return net_cni_run(json_object_get(st, "conflist"), "ADD", id, ns, IFNAME,
-			   json_object_get(st, "runtimeConfig"), NULL, ret, err);
+	return net_cni_run_tools(json_object_get(st, "conflist"), "ADD", id, ns, IFNAME,
+				 json_string_value(json_object_get(st, "tools")),
+				 json_object_get(st, "runtimeConfig"), NULL, ret, err);
 }
 
 /* DNS names: [A-Za-z0-9_-] labels of at most 63, 253 in all; only where a responder is. */
@@ -442,7 +448,7 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 	       const char *files_dir, struct err **err)
 {
 	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
-	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL;
+	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL, *tools = NULL;
 	_cleanup_strv_ char **servers = NULL;
 	int r;
 
@@ -455,6 +461,10 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 		r = effective_conflist(store, o->network, &conflist, err);
 	if (r >= 0)
 		r = check_ports(store, o, err);
+	if (r >= 0)
+		r = net_plan_plugins(conflist, o->n_ports, err);
+	if (r >= 0)
+		r = net_plan_tools(conflist, store, &tools, err);
 	if (r < 0)
 		return r;
 	ns = net_netns_path(store, id);
@@ -465,6 +475,8 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 		return err_make(err, ENOMEM, "network state");
 	if (o->aliases)
 		json_object_set_new(st, "aliases", strv_to_json(o->aliases));
+	if (tools)
+		json_object_set_new(st, "tools", json_string(tools));
 	if (path_exists(ns))
 		return err_make(err, EEXIST, "container `%s` has a network namespace (%s)", id, ns);
 	r = add(store, id, ns, st, &result, err);

@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "net-internal.h"
 #include "net.h"
 
 /* Plugin types are file names: no path separators, no dot files. */
@@ -60,20 +61,19 @@ static int find_plugin(const char *type, char *buf, size_t size, struct err **er
 			type, cni_path());
 }
 
-static void child(const char *plugin, int in, int out, char **env)
+static void child(const char *path, char *const *argv, int in, int out, char **env)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || (null >= 0 && dup2(null, 2) < 0))
 		_exit(127);
 	close_fds_from(3);
-	execve(plugin, (char *[]){(char *)plugin, NULL}, env);
+	execve(path, argv, env);
 	_exit(127);
 }
 
-/* Run the plugin; its stdout in *ret_out, its exit status in *ret_status. */
-static int spawn(const char *plugin, char **env, const char *input, char **ret_out, int *ret_status,
-		 struct err **err)
+int net_spawn(const char *path, char *const *argv, char **env, const char *input, char **ret_out,
+	      int *ret_status, struct err **err)
 {
 	int in[2] = {-1, -1}, out[2] = {-1, -1}, status = 0, r;
 	size_t len;
@@ -89,13 +89,14 @@ static int spawn(const char *plugin, char **env, const char *input, char **ret_o
 		goto out;
 	}
 	if (pid == 0)
-		child(plugin, in[0], out[1], env);
+		child(path, argv, in[0], out[1], env);
 	close(in[0]);
 	close(out[1]);
 	in[0] = out[1] = -1;
 	/* Plugins read their whole input before they write: no deadlock. */
 	signal(SIGPIPE, SIG_IGN);
-	write_all(in[1], input, strlen(input));
+	if (input)
+		write_all(in[1], input, strlen(input));
 	close(in[1]);
 	in[1] = -1;
 	r = read_all_fd(out[0], NET_RESULT_MAX, ret_out, &len);
@@ -103,7 +104,7 @@ static int spawn(const char *plugin, char **env, const char *input, char **ret_o
 		if (errno != EINTR)
 			break;
 	if (r < 0) {
-		r = err_make(err, -r, "read the output of `%s`", plugin);
+		r = err_make(err, -r, "read the output of `%s`", path);
 		goto out;
 	}
 	*ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -132,11 +133,11 @@ static int plugin_error(const char *type, const char *out, int status, struct er
 }
 
 static int exec_plugin(json_t *conf, const char *command, const char *id, const char *netns,
-		       const char *ifname, json_t **ret, struct err **err)
+		       const char *ifname, const char *tools, json_t **ret, struct err **err)
 {
 	const char *type = json_string_value(json_object_get(conf, "type"));
 	_cleanup_free_ char *input = NULL, *out = NULL, *e_cmd = NULL, *e_id = NULL, *e_ns = NULL,
-			    *e_if = NULL, *e_path = NULL;
+			    *e_if = NULL, *e_path = NULL, *e_tools = NULL;
 	char plugin[PATH_MAX];
 	int status = 0, r;
 
@@ -150,11 +151,12 @@ static int exec_plugin(json_t *conf, const char *command, const char *id, const 
 	    asprintf(&e_id, "CNI_CONTAINERID=%s", id) < 0 ||
 	    asprintf(&e_ns, "CNI_NETNS=%s", netns) < 0 ||
 	    asprintf(&e_if, "CNI_IFNAME=%s", ifname) < 0 ||
-	    asprintf(&e_path, "CNI_PATH=%s", cni_path()) < 0)
+	    asprintf(&e_path, "CNI_PATH=%s", cni_path()) < 0 ||
+	    asprintf(&e_tools, "PATH=%s", tools ? tools : "/usr/sbin:/usr/bin:/sbin:/bin") < 0)
 		return err_make(err, ENOMEM, "plugin %s", type);
-	char *env[] = {e_cmd, e_id, e_ns, e_if, e_path, "PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+	char *env[] = {e_cmd, e_id, e_ns, e_if, e_path, e_tools, NULL};
 
-	r = spawn(plugin, env, input, &out, &status, err);
+	r = net_spawn(plugin, (char *[]){plugin, NULL}, env, input, &out, &status, err);
 	if (r < 0)
 		return r;
 	if (status != 0)
@@ -193,19 +195,27 @@ static json_t *plugin_conf(json_t *list, json_t *plugin, json_t *runtime_config,
 }
 
 static int run_one(json_t *list, json_t *plugin, const char *command, const char *id,
-		   const char *netns, const char *ifname, json_t *runtime_config, json_t *prev,
-		   json_t **ret, struct err **err)
+		   const char *netns, const char *ifname, const char *tools, json_t *runtime_config,
+		   json_t *prev, json_t **ret, struct err **err)
 {
 	_cleanup_json_ json_t *conf = plugin_conf(list, plugin, runtime_config, prev);
 
 	if (!conf)
 		return err_make(err, ENOMEM, "plugin configuration");
-	return exec_plugin(conf, command, id, netns, ifname, ret, err);
+	return exec_plugin(conf, command, id, netns, ifname, tools, ret, err);
 }
 
 int net_cni_run(json_t *conflist, const char *command, const char *id, const char *netns,
 		const char *ifname, json_t *runtime_config, json_t *prev, json_t **ret,
 		struct err **err)
+{
+	return net_cni_run_tools(conflist, command, id, netns, ifname, NULL, runtime_config, prev,
+				 ret, err);
+}
+
+int net_cni_run_tools(json_t *conflist, const char *command, const char *id, const char *netns,
+		      const char *ifname, const char *tools, json_t *runtime_config, json_t *prev,
+		      json_t **ret, struct err **err)
 {
 	json_t *plugins = json_object_get(conflist, "plugins"), *result = NULL;
 	const char *name = json_string_value(json_object_get(conflist, "name"));
@@ -217,7 +227,7 @@ int net_cni_run(json_t *conflist, const char *command, const char *id, const cha
 	if (streq(command, "DEL")) {
 		for (size_t i = n; i-- > 0;) {
 			r = run_one(conflist, json_array_get(plugins, i), command, id, netns,
-				    ifname, runtime_config, prev, NULL, first ? NULL : err);
+				    ifname, tools, runtime_config, prev, NULL, first ? NULL : err);
 			if (r < 0 && !first)
 				first = r;
 		}
@@ -227,7 +237,7 @@ int net_cni_run(json_t *conflist, const char *command, const char *id, const cha
 	for (size_t i = 0; i < n && r >= 0; i++) {
 		json_t *next = NULL;
 
-		r = run_one(conflist, json_array_get(plugins, i), command, id, netns, ifname,
+		r = run_one(conflist, json_array_get(plugins, i), command, id, netns, ifname, tools,
 			    runtime_config, result, streq(command, "ADD") ? &next : NULL, err);
 		if (next) {
 			json_decref(result);

@@ -7,8 +7,10 @@
  * appears when a container is attached and goes when it is detached.  Other names go to
  * the host's resolvers (/etc/resolv.conf, or $ISOLA_DNS_RESOLV_CONF) and their answer is
  * relayed; with no resolver, or none answering, the client gets SERVFAIL.  Only clients
- * with an address in the network's subnets are answered at all.  Over TCP, queries go
- * upstream over UDP too.
+ * with an address in the network's subnets are answered at all.  Queries go upstream
+ * over UDP; an answer the upstream truncated (TC) for a client that asked over TCP is
+ * asked again over TCP from the same upstream (RFC 7766 5), and relayed whole; a UDP
+ * client gets the truncated answer and asks again over TCP itself.
  *
  * Files under <store>/net/dns: <network>.lock orders starting and stopping (the starter
  * and the responder's last look at the state hold it), <network>.pid is locked by the
@@ -28,6 +30,7 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -38,14 +41,18 @@
 #include "net.h"
 #include "strv.h"
 
-#define TCP_MAX	    16	  /* connections at a time; the oldest gives way */
-#define TCP_IDLE_MS 10000 /* RFC 7766 6.2.3: seconds, not minutes */
-#define MAX_UP	    3	  /* resolv.conf's limit (MAXNS) */
-#define PENDING_MAX 256
-#define FORWARD_MS  2000 /* per upstream, then the next one, then SERVFAIL */
-#define QUERY_MAX   512
-#define ANSWER_TTL  5 /* names come and go with containers */
-#define MAX_ANSWERS 16
+#define TCP_MAX		 16    /* connections at a time; the oldest gives way */
+#define TCP_IDLE_MS	 10000 /* RFC 7766 6.2.3: seconds, not minutes */
+#define MAX_UP		 3     /* resolv.conf's limit (MAXNS) */
+#define PENDING_MAX	 256
+#define FORWARD_MS	 2000 /* per upstream, then the next one, then SERVFAIL */
+#define QUERY_MAX	 512
+#define ANSWER_TTL	 5 /* names come and go with containers */
+#define MAX_ANSWERS	 16
+#define UPTCP_MAX	 8 /* TCP exchanges with upstreams at a time; the oldest gives way */
+#define UPTCP_PER_CLIENT 2 /* of them for one client connection */
+#define TCP_SNDBUF	 (2 * 65540) /* a whole TCP answer fits in a client's send buffer */
+#define DNS_FLAG_TC	 0x0200
 
 struct dns_rec {
 	char name[254];
@@ -81,6 +88,25 @@ struct dns_pending {
 	uint8_t query[QUERY_MAX];
 };
 
+/*
+ * A truncated answer asked again from the same upstream over TCP, for a TCP client: the
+ * query goes out once connected, the answer (two-byte length, then at most DNS_MSG_MAX
+ * bytes) is read into ans.  Failing that (refused, closed, malformed, another question,
+ * or FORWARD_MS gone by), the client gets the truncated answer kept in tc.
+ */
+struct dns_uptcp {
+	int fd; /* -1: free */
+	bool sent;
+	uint16_t up_id;
+	struct dns_client client;
+	uint64_t deadline;
+	size_t qlen, tclen, have, want;
+	uint8_t query[2 + QUERY_MAX];
+	uint8_t len[2];
+	uint8_t tc[DNS_PKT_MAX]; /* with the client's id */
+	uint8_t *ans;		 /* want bytes, made once the length is read */
+};
+
 struct dns_subnet {
 	int family;
 	uint8_t addr[16];
@@ -106,6 +132,7 @@ struct dnsd {
 	size_t n_recs, members;
 	int exit_lock; /* the network's lock, held from the last look until exit */
 	struct dns_pending pend[PENDING_MAX];
+	struct dns_uptcp uptcp[UPTCP_MAX];
 };
 
 static uint64_t now_ms(void)
@@ -338,7 +365,9 @@ static void tcp_close(struct dnsd *d, int i)
 
 static void reply(struct dnsd *d, const struct dns_client *c, const uint8_t *p, size_t n)
 {
-	uint8_t framed[2 + DNS_PKT_MAX];
+	uint8_t len[2] = {n >> 8, n & 0xff};
+	struct iovec iov[2] = {{len, 2}, {(void *)p, n}};
+	struct msghdr m = {.msg_iov = iov, .msg_iovlen = 2};
 	struct dns_tcp *t;
 
 	if (c->tcp < 0) {
@@ -347,13 +376,13 @@ static void reply(struct dnsd *d, const struct dns_client *c, const uint8_t *p, 
 		return;
 	}
 	t = &d->tcp[c->tcp];
-	if (t->fd < 0 || t->gen != c->gen || n > DNS_PKT_MAX)
+	if (t->fd < 0 || t->gen != c->gen || n > DNS_MSG_MAX)
 		return; /* that connection is gone */
-	framed[0] = n >> 8;
-	framed[1] = n & 0xff;
-	memcpy(framed + 2, p, n);
-	/* Answers are small: one that does not go out at once ends the connection. */
-	if (send(t->fd, framed, n + 2, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(n + 2))
+	/*
+	 * The send buffer holds a whole answer (TCP_SNDBUF): one that does not go out at once
+	 * means the client has not read earlier ones, and ends the connection.
+	 */
+	if (sendmsg(t->fd, &m, MSG_DONTWAIT | MSG_NOSIGNAL) != (ssize_t)(n + 2))
 		tcp_close(d, c->tcp);
 }
 
@@ -500,6 +529,7 @@ static void on_accept(struct dnsd *d, int lfd)
 		close(fd);
 		return;
 	}
+	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){TCP_SNDBUF}, sizeof(int));
 	for (int i = 0; i < TCP_MAX; i++) {
 		if (d->tcp[i].fd < 0) {
 			slot = i;
@@ -556,6 +586,122 @@ static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_st
 	       ((struct sockaddr_in6 *)a)->sin6_port == ((struct sockaddr_in6 *)b)->sin6_port;
 }
 
+/* ---- truncated answers asked again over TCP ---- */
+
+static void uptcp_free(struct dns_uptcp *u)
+{
+	if (u->fd >= 0)
+		close(u->fd);
+	free(u->ans);
+	u->fd = -1;
+	u->ans = NULL;
+}
+
+/* The TCP exchange failed: the client gets the truncated answer. */
+static void uptcp_fail(struct dnsd *d, struct dns_uptcp *u)
+{
+	reply(d, &u->client, u->tc, u->tclen);
+	uptcp_free(u);
+}
+
+/* Ask p's upstream again over TCP; false: it cannot even start (relay tc at once). */
+static bool uptcp_start(struct dnsd *d, const struct dns_pending *p, const uint8_t *tc, size_t n)
+{
+	const struct sockaddr_storage *to = &d->up[p->attempt];
+	struct dns_uptcp *u = &d->uptcp[0];
+	int fd;
+
+	if (n > sizeof(u->tc) || p->len > QUERY_MAX)
+		return false;
+	for (int i = 0, mine = 0; i < UPTCP_MAX; i++)
+		if (d->uptcp[i].fd >= 0 && d->uptcp[i].client.tcp == p->client.tcp &&
+		    d->uptcp[i].client.gen == p->client.gen && ++mine >= UPTCP_PER_CLIENT)
+			return false; /* one connection does not take every exchange */
+	for (int i = 0; i < UPTCP_MAX; i++) {
+		if (d->uptcp[i].fd < 0) {
+			u = &d->uptcp[i];
+			break;
+		}
+		if (d->uptcp[i].deadline < u->deadline)
+			u = &d->uptcp[i];
+	}
+	if (u->fd >= 0)
+		uptcp_fail(d, u); /* all busy: the oldest gives way */
+	fd = socket(to->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	if (connect(fd, (const struct sockaddr *)to, d->up_len[p->attempt]) < 0 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		return false;
+	}
+	*u = (struct dns_uptcp){.fd = fd,
+				.up_id = p->up_id,
+				.client = p->client,
+				.deadline = now_ms() + FORWARD_MS,
+				.qlen = 2 + p->len,
+				.tclen = n};
+	u->query[0] = p->len >> 8;
+	u->query[1] = p->len & 0xff;
+	memcpy(u->query + 2, p->query, p->len);
+	memcpy(u->tc, tc, n);
+	return true;
+}
+
+/* The whole answer read: relayed if it is a response to the question asked. */
+static void uptcp_answer(struct dnsd *d, struct dns_uptcp *u)
+{
+	uint8_t *a = u->ans;
+	struct dns_header h, qh;
+	struct dns_question q, qq;
+
+	if (dns_parse(a, u->want, &h, &q) < 0 || !(h.flags & 0x8000) || h.id != u->up_id ||
+	    dns_parse(u->query + 2, u->qlen - 2, &qh, &qq) < 0 || strcmp(qq.name, q.name) ||
+	    qq.type != q.type || qq.class != q.class)
+		return uptcp_fail(d, u);
+	a[0] = u->tc[0]; /* the client's id */
+	a[1] = u->tc[1];
+	reply(d, &u->client, a, u->want);
+	uptcp_free(u);
+}
+
+/* Connected: send the query (small: at once); then read the length, then the answer. */
+static void on_uptcp(struct dnsd *d, struct dns_uptcp *u)
+{
+	int e = 0;
+	ssize_t r;
+
+	if (!u->sent) {
+		if (getsockopt(u->fd, SOL_SOCKET, SO_ERROR, &e, &(socklen_t){sizeof(e)}) < 0 || e)
+			return uptcp_fail(d, u); /* refused, unreachable */
+		r = send(u->fd, u->query, u->qlen, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (r < 0 && (errno == EAGAIN || errno == ENOTCONN))
+			return; /* still connecting */
+		if (r != (ssize_t)u->qlen)
+			return uptcp_fail(d, u);
+		u->sent = true;
+		return;
+	}
+	if (u->have < 2)
+		r = recv(u->fd, u->len + u->have, 2 - u->have, MSG_DONTWAIT);
+	else
+		r = recv(u->fd, u->ans + u->have - 2, u->want + 2 - u->have, MSG_DONTWAIT);
+	if (r < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (r <= 0)
+		return uptcp_fail(d, u); /* closed before the whole answer */
+	u->have += r;
+	if (u->have == 2 && !u->ans) {
+		u->want = (size_t)u->len[0] << 8 | u->len[1];
+		u->ans = u->want >= 12 ? malloc(u->want) : NULL;
+		if (!u->ans)
+			return uptcp_fail(d, u);
+	}
+	/* Only the announced length is read: what an upstream sends after it is never looked at. */
+	if (u->ans && u->have == 2 + u->want)
+		uptcp_answer(d, u);
+}
+
 /* An upstream's answer: relayed if it comes from where we asked and is for the question. */
 static bool on_upstream(struct dnsd *d, int fd)
 {
@@ -582,6 +728,8 @@ static bool on_upstream(struct dnsd *d, int fd)
 		pkt[0] = p->id >> 8;
 		pkt[1] = p->id & 0xff;
 		p->used = false;
+		if ((h.flags & DNS_FLAG_TC) && p->client.tcp >= 0 && uptcp_start(d, p, pkt, n))
+			return true;
 		reply(d, &p->client, pkt, n);
 		return true;
 	}
@@ -616,6 +764,16 @@ static int expire(struct dnsd *d)
 		}
 		if ((int)(p->deadline - now) < next)
 			next = p->deadline - now;
+	}
+	for (int i = 0; i < UPTCP_MAX; i++) {
+		if (d->uptcp[i].fd < 0)
+			continue;
+		if (d->uptcp[i].deadline <= now) {
+			uptcp_fail(d, &d->uptcp[i]); /* slow, or an endless stream */
+			continue;
+		}
+		if ((int)(d->uptcp[i].deadline - now) < next)
+			next = d->uptcp[i].deadline - now;
 	}
 	for (int i = 0; i < TCP_MAX; i++) {
 		if (d->tcp[i].fd < 0)
@@ -687,7 +845,10 @@ static int serve_fds(struct dnsd *d, struct err **err)
 	return 0;
 }
 
-/* Every fd to wait on: [inotify, UDP..., listeners..., upstreams (2), connections...]. */
+/*
+ * Every fd to wait on: [inotify, UDP..., listeners..., upstreams (2), connections...,
+ * TCP exchanges with upstreams...].
+ */
 static size_t poll_set(struct dnsd *d, struct pollfd *pf)
 {
 	size_t n = 0;
@@ -701,13 +862,16 @@ static size_t poll_set(struct dnsd *d, struct pollfd *pf)
 		pf[n++] = (struct pollfd){.fd = d->up_fd[i], .events = POLLIN};
 	for (int i = 0; i < TCP_MAX; i++)
 		pf[n++] = (struct pollfd){.fd = d->tcp[i].fd, .events = POLLIN};
+	for (int i = 0; i < UPTCP_MAX; i++)
+		pf[n++] = (struct pollfd){.fd = d->uptcp[i].fd,
+					  .events = d->uptcp[i].sent ? POLLIN : POLLOUT};
 	return n;
 }
 
 static int loop(struct dnsd *d)
 {
 	for (;;) {
-		struct pollfd pf[1 + 2 * MAX_SOCKS + 2 + TCP_MAX];
+		struct pollfd pf[1 + 2 * MAX_SOCKS + 2 + TCP_MAX + UPTCP_MAX];
 		int timeout = expire(d);
 		size_t n, k = 1;
 
@@ -736,6 +900,10 @@ static int loop(struct dnsd *d)
 		for (int i = 0; i < TCP_MAX; i++, k++)
 			if (pf[k].fd >= 0 && pf[k].fd == d->tcp[i].fd && pf[k].revents)
 				on_tcp(d, i);
+		/* The same for exchanges (one that gave way above is not this fd's any more). */
+		for (int i = 0; i < UPTCP_MAX; i++, k++)
+			if (pf[k].fd >= 0 && pf[k].fd == d->uptcp[i].fd && pf[k].revents)
+				on_uptcp(d, &d->uptcp[i]);
 	}
 }
 
@@ -751,6 +919,8 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	    .store = store, .network = network, .ino = -1, .up_fd = {-1, -1}, .exit_lock = -1};
 	for (int i = 0; i < TCP_MAX; i++)
 		d->tcp[i].fd = -1;
+	for (int i = 0; i < UPTCP_MAX; i++)
+		d->uptcp[i].fd = -1;
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s/net/state", store);
 	snprintf(d->lock_path, sizeof(d->lock_path), "%s/net/dns/%s.lock", store, network);
 	r = serve_fds(d, err);
@@ -786,6 +956,8 @@ out:
 		close(d->socks[i]);
 	for (size_t i = 0; i < d->n_listeners; i++)
 		close(d->listeners[i]);
+	for (int i = 0; i < UPTCP_MAX; i++)
+		uptcp_free(&d->uptcp[i]);
 	for (int i = 0; i < TCP_MAX; i++)
 		tcp_close(d, i);
 	close(FD_PID);

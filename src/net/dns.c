@@ -104,7 +104,7 @@ int dns_parse(const uint8_t *p, size_t len, struct dns_header *h, struct dns_que
 	size_t off, n;
 	int r;
 
-	if (len < DNS_HDR || len > DNS_PKT_MAX)
+	if (len < DNS_HDR || len > DNS_MSG_MAX)
 		return -EBADMSG;
 	h->id = get16(p);
 	h->flags = get16(p + 2);

@@ -36,6 +36,10 @@
 int net_cni_run(json_t *conflist, const char *command, const char *id, const char *netns,
 		const char *ifname, json_t *runtime_config, json_t *prev, json_t **ret,
 		struct err **err);
+/* The same with PATH=tools for the plugins (NULL: /usr/sbin:/usr/bin:/sbin:/bin). */
+int net_cni_run_tools(json_t *conflist, const char *command, const char *id, const char *netns,
+		      const char *ifname, const char *tools, json_t *runtime_config, json_t *prev,
+		      json_t **ret, struct err **err);
 /* The first IPv4 address of a result ("10.90.0.5", no prefix); NULL when there is none. */
 char *net_result_ipv4(json_t *result);
 /* The same for IPv6 ("fd00::5"). */
@@ -116,8 +120,9 @@ bool net_busy(const char *store, const char *id);
 int net_state_ids(const char *store, char ***ret, struct err **err);
 
 /* ---- DNS messages (dns.c) ---- */
-#define DNS_PKT_MAX	   4096 /* what we read or send over UDP */
-#define DNS_NAME_TEXT_MAX  1100 /* a 255-byte name with every byte as "\DDD" */
+#define DNS_PKT_MAX	   4096	 /* what we read or send over UDP */
+#define DNS_MSG_MAX	   65535 /* a message over TCP (its length is two bytes) */
+#define DNS_NAME_TEXT_MAX  1100	 /* a 255-byte name with every byte as "\DDD" */
 #define DNS_TYPE_A	   1
 #define DNS_TYPE_AAAA	   28
 #define DNS_RCODE_FORMERR  1
@@ -145,7 +150,10 @@ struct dns_rr {
  */
 int dns_name_read(const uint8_t *p, size_t len, size_t off, char out[DNS_NAME_TEXT_MAX],
 		  size_t *ret_next);
-/* Header and the one question; every other record is walked and bounds-checked. */
+/*
+ * Header and the one question; every other record is walked and bounds-checked.  len is at
+ * most DNS_MSG_MAX (a TCP answer); the callers' buffers bound what a UDP one can be.
+ */
 int dns_parse(const uint8_t *p, size_t len, struct dns_header *h, struct dns_question *q);
 /* A response to the parsed request req: its question, then rrs (TC when they do not fit). */
 int dns_answer(const uint8_t *req, const struct dns_header *h, const struct dns_question *q,

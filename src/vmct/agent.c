@@ -10,6 +10,12 @@
  * and stderr go to the host as frames, the host's stdin and signals come back;
  * its exit status is the last frame.  Then the VM powers off.
  *
+ * Protocol v2 (proto.h): once the root is mounted the agent also listens on
+ * vsock port VMCT_EXEC_PORT; every connection there is one more session (an
+ * exec), served by a forked handler that runs its process in the same root.
+ * A process may get a terminal: a pty of a devpts instance mounted in the
+ * root, its controlling terminal (setsid + TIOCSCTTY), sized by the host.
+ *
  * This slice uses chroot + setuid, not isola's container code (namespaces,
  * cgroups, seccomp, capabilities) inside the guest: the VM is the boundary.
  */
@@ -24,8 +30,10 @@
 #include <string.h>
 #include <dirent.h>
 #include <linux/vm_sockets.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -39,7 +47,9 @@
 
 extern char **environ;
 
-static int vsock = -1;
+static int vsock = -1;	   /* this process's session */
+static bool session_child; /* a handler of a further session: it ends, the VM does not */
+static uint8_t frame_buf[VMCT_HDR + VMCT_FRAME_MAX];
 
 static void klog(const char *fmt, ...)
 {
@@ -91,7 +101,10 @@ static void send_u32(uint32_t type, uint32_t v)
 	send_frame(type, b, 4);
 }
 
-/* Wait for the host to close (up to 10 s), so the last frames reach it, then power off. */
+/*
+ * Wait for the host to close (up to 10 s), so the last frames reach it, then
+ * power off; a further session's handler just ends.
+ */
 static __attribute__((noreturn)) void finish(void)
 {
 	struct pollfd p = {.fd = vsock, .events = POLLIN};
@@ -102,6 +115,8 @@ static __attribute__((noreturn)) void finish(void)
 		while (poll(&p, 1, 10000) > 0 && read(vsock, b, sizeof(b)) > 0)
 			;
 	}
+	if (session_child)
+		_exit(0);
 	sync();
 	reboot(RB_POWER_OFF);
 	for (;;)
@@ -220,10 +235,57 @@ static void setup_root(void)
 		  NULL) < 0 ||
 	    mount("devtmpfs", NEWROOT "/dev", "devtmpfs", MS_NOSUID | MS_NOEXEC, NULL) < 0)
 		fatal("mount /proc, /sys, /dev in the root: %s", strerror(errno));
+	/* Terminals: a devpts instance of the root's own, its ptmx usable by all. */
+	if ((mkdir(NEWROOT "/dev/pts", 0755) < 0 && errno != EEXIST) ||
+	    mount("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
+		  "newinstance,ptmxmode=0666,mode=0620") < 0)
+		klog("mount devpts: %s", strerror(errno));
 }
 
-/* The child: stdio from the pipes, into the root, drop to uid/gid, exec. */
-static __attribute__((noreturn)) void child(const struct vmct_config *c, int in, int out, int err)
+/*
+ * A terminal of the root's devpts, sized rows x cols: its master in *ret_master
+ * and its slave (for the child, opened here: no race with the master's reads).
+ */
+static int open_pty(const struct vmct_config *c, int *ret_master, int *ret_slave)
+{
+	struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
+	int m = open(NEWROOT "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, sl;
+	unsigned n;
+	char p[64];
+
+	if (m < 0)
+		return -1;
+	if (ioctl(m, TIOCSPTLCK, &unlock) < 0 || ioctl(m, TIOCGPTN, &n) < 0) {
+		close(m);
+		return -1;
+	}
+	if (ws.ws_row && ws.ws_col)
+		ioctl(m, TIOCSWINSZ, &ws);
+	snprintf(p, sizeof(p), NEWROOT "/dev/pts/%u", n);
+	sl = open(p, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (sl < 0) {
+		close(m);
+		return -1;
+	}
+	*ret_master = m;
+	*ret_slave = sl;
+	return 0;
+}
+
+/* The terminal's slave as stdio and controlling terminal (we are a session leader). */
+static int attach_pty(int fd)
+{
+	if (ioctl(fd, TIOCSCTTY, 0) < 0)
+		return -1;
+	return dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ? -1 : 0;
+}
+
+/*
+ * The child: stdio from the pipes (in, out, err) or the terminal (tty: in is
+ * its slave), into the root, drop to uid/gid, exec.
+ */
+static __attribute__((noreturn)) void child(const struct vmct_config *c, int in, int out, int err,
+					    bool tty)
 {
 	sigset_t none;
 
@@ -231,7 +293,7 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	setsid();
-	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0)
+	if (tty ? attach_pty(in) < 0 : (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0))
 		_exit(125);
 	if (chdir(NEWROOT) < 0 || chroot(".") < 0) {
 		dprintf(2, "isola-agent: chroot: %s\n", strerror(errno));
@@ -253,7 +315,9 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 
 struct relay {
 	pid_t pid;
-	int pidfd, in, out, err;
+	int chldfd, in, out, err; /* chldfd: SIGCHLD (ours and orphans'), a signalfd */
+	int listen_fd;		  /* further sessions (the first session only), -1: none */
+	bool tty;		  /* in and out are the terminal's master */
 	bool exited;
 	int status;
 	uint8_t *buf;
@@ -268,7 +332,7 @@ static bool pump(int *fd, uint32_t type)
 
 	if (n < 0 && errno == EINTR)
 		return true;
-	if (n <= 0) {
+	if (n <= 0) { /* a terminal's master says EIO once no one holds the slave */
 		close(*fd);
 		*fd = -1;
 		return false;
@@ -277,7 +341,29 @@ static bool pump(int *fd, uint32_t type)
 	return true;
 }
 
-/* The whole frames in r->buf: stdin bytes, EOF, signals. */
+static void host_frame(struct relay *r, uint32_t type, const uint8_t *pl, uint32_t len)
+{
+	uint16_t rows, cols;
+
+	if (type == VMCT_STDIN && len == 0 && r->in >= 0 && !r->tty) {
+		close(r->in);
+		r->in = -1;
+	} else if (type == VMCT_STDIN && len && r->in >= 0) {
+		write_all(r->in, pl, len);
+	} else if (type == VMCT_SIGNAL && len == 4 && !r->exited) {
+		uint32_t sig = vmct_get_u32(pl);
+
+		if (sig > 0 && sig < 65)
+			kill(r->pid, sig);
+	} else if (type == VMCT_WINCH && r->tty && r->in >= 0 &&
+		   vmct_winch_parse(pl, len, &rows, &cols) == 0) {
+		struct winsize ws = {.ws_row = rows, .ws_col = cols};
+
+		ioctl(r->in, TIOCSWINSZ, &ws); /* the kernel signals the foreground group */
+	}
+}
+
+/* The whole frames in r->buf: stdin bytes, EOF, signals, terminal sizes. */
 static int host_frames(struct relay *r)
 {
 	const uint8_t *pl;
@@ -285,17 +371,7 @@ static int host_frames(struct relay *r)
 	long f;
 
 	while ((f = vmct_frame_next(r->buf, r->have, &type, &pl, &len)) > 0) {
-		if (type == VMCT_STDIN && len == 0 && r->in >= 0) {
-			close(r->in);
-			r->in = -1;
-		} else if (type == VMCT_STDIN && r->in >= 0) {
-			write_all(r->in, pl, len);
-		} else if (type == VMCT_SIGNAL && len == 4 && !r->exited) {
-			uint32_t sig = vmct_get_u32(pl);
-
-			if (sig > 0 && sig < 65)
-				kill(r->pid, sig);
-		}
+		host_frame(r, type, pl, len);
 		memmove(r->buf, r->buf + f, r->have - f);
 		r->have -= f;
 	}
@@ -314,16 +390,45 @@ static int host_input(struct relay *r)
 	return host_frames(r);
 }
 
+/* Every child that ended (ours, a session's handler, an orphan): the process's status. */
 static void reap(struct relay *r)
 {
+	struct signalfd_siginfo si;
 	int st;
 	pid_t p;
 
+	while (read(r->chldfd, &si, sizeof(si)) == sizeof(si))
+		;
 	while ((p = waitpid(-1, &st, WNOHANG)) > 0)
 		if (p == r->pid) {
 			r->exited = true;
 			r->status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 		}
+}
+
+static __attribute__((noreturn)) void session(int conn);
+
+/* A connection on the exec port: a handler process of its own serves it. */
+static void accept_session(struct relay *r)
+{
+	int conn = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	pid_t pid;
+
+	if (conn < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		/* Not the first session's fds: its process must see its stdin's EOF. */
+		int fds[] = {r->listen_fd, r->chldfd, r->in, r->out, r->err, vsock};
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		session(conn);
+	}
+	if (pid < 0)
+		klog("fork a session: %s", strerror(errno));
+	close(conn);
 }
 
 static void relay(struct relay *r)
@@ -332,14 +437,15 @@ static void relay(struct relay *r)
 	if (host_frames(r) < 0)
 		vsock = -1;
 	while (r->out >= 0 || r->err >= 0 || !r->exited) {
-		struct pollfd p[4] = {
+		struct pollfd p[5] = {
 		    {.fd = r->out, .events = POLLIN},
 		    {.fd = r->err, .events = POLLIN},
-		    {.fd = r->exited ? -1 : r->pidfd, .events = POLLIN},
+		    {.fd = r->chldfd, .events = POLLIN},
 		    {.fd = vsock, .events = POLLIN},
+		    {.fd = r->exited ? -1 : r->listen_fd, .events = POLLIN},
 		};
 		/* Once the process is gone, a pipe a descendant still holds is drained briefly. */
-		int n = poll(p, 4, r->exited ? 200 : -1);
+		int n = poll(p, 5, r->exited ? 200 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -357,48 +463,124 @@ static void relay(struct relay *r)
 				kill(r->pid, SIGKILL);
 			vsock = -1;
 		}
+		if (p[4].revents)
+			accept_session(r);
 	}
 	reap(r);
 }
 
-static void run(const struct vmct_config *c, uint8_t *buf, size_t have)
+/* The process's stdio: pipes, or a terminal (in[0] its slave, in[1] and out[0] its master). */
+static void make_stdio(const struct vmct_config *c, struct relay *r, int in[2], int out[2],
+		       int err[2])
 {
-	struct relay r = {.buf = buf, .have = have, .pidfd = -1};
-	int in[2], out[2], err[2];
+	in[0] = in[1] = out[0] = out[1] = err[0] = err[1] = -1;
+	if (!c->tty) {
+		if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 ||
+		    pipe2(err, O_CLOEXEC) < 0)
+			fatal("pipe: %s", strerror(errno));
+		return;
+	}
+	if (open_pty(c, &in[1], &in[0]) < 0)
+		fatal("a terminal in the VM: %s", strerror(errno));
+	r->tty = true;
+	out[0] = fcntl(in[1], F_DUPFD_CLOEXEC, 3); /* closed apart: pump() closes out at EIO */
+	if (out[0] < 0)
+		fatal("dup: %s", strerror(errno));
+}
 
-	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0 || pipe2(err, O_CLOEXEC) < 0)
-		fatal("pipe: %s", strerror(errno));
+static void closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void run(const struct vmct_config *c, size_t have, int listen_fd)
+{
+	struct relay r = {.buf = frame_buf, .have = have, .chldfd = -1, .listen_fd = listen_fd};
+	int in[2], out[2], err[2];
+	sigset_t chld;
+
+	/* Before the fork: no SIGCHLD is missed.  The child unblocks all. */
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	sigprocmask(SIG_BLOCK, &chld, NULL);
+	r.chldfd = signalfd(-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (r.chldfd < 0)
+		fatal("signalfd: %s", strerror(errno));
+	make_stdio(c, &r, in, out, err);
 	r.pid = fork();
 	if (r.pid < 0)
 		fatal("fork: %s", strerror(errno));
 	if (r.pid == 0)
-		child(c, in[0], out[1], err[1]);
-	close(in[0]);
-	close(out[1]);
-	close(err[1]);
+		child(c, in[0], out[1], err[1], r.tty);
+	closep(&in[0]);
+	closep(&out[1]);
+	closep(&err[1]);
 	r.in = in[1];
 	r.out = out[0];
 	r.err = err[0];
-	r.pidfd = syscall(SYS_pidfd_open, r.pid, 0);
-	if (r.pidfd < 0)
-		fatal("pidfd_open: %s", strerror(errno));
 	relay(&r);
 	while (!r.exited && waitpid(r.pid, &r.status, 0) == r.pid) {
 		r.exited = true;
 		r.status = WIFEXITED(r.status) ? WEXITSTATUS(r.status) : 128 + WTERMSIG(r.status);
 	}
+	closep(&r.in);
 	send_u32(VMCT_EXIT, r.status);
 }
 
-int main(void)
+/* HELLO, then the host's CONFIG: the process (the rest of frame_buf's bytes in *ret_have). */
+static void handshake(struct vmct_config *c, size_t *ret_have)
 {
-	static uint8_t buf[VMCT_HDR + VMCT_FRAME_MAX];
-	struct vmct_config c;
 	const uint8_t *pl;
 	const char *why;
 	uint32_t type, len;
 	size_t have = 0;
 	long f;
+
+	send_frame(VMCT_HELLO, VMCT_VERSION, strlen(VMCT_VERSION));
+	f = read_frame(frame_buf, &have, sizeof(frame_buf), &type, &pl, &len);
+	if (f < 0 || type != VMCT_CONFIG)
+		fatal("expected a config frame from the host");
+	if (vmct_config_parse(pl, len, c, &why) < 0)
+		fatal("bad config from the host: %s", why);
+	memmove(frame_buf, frame_buf + f, have - f);
+	*ret_have = have - f;
+}
+
+/* A further session (an exec), in a handler process: its process, then the handler ends. */
+static __attribute__((noreturn)) void session(int conn)
+{
+	struct vmct_config c;
+	size_t have;
+
+	session_child = true;
+	vsock = conn;
+	handshake(&c, &have);
+	run(&c, have, -1);
+	finish();
+}
+
+/* The exec port's listener; the VM runs on without it (klog says why). */
+static int listen_exec(void)
+{
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = VMCT_EXEC_PORT};
+	int fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(fd, 16) < 0) {
+		klog("listen on vsock port %u: %s", VMCT_EXEC_PORT, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+int main(void)
+{
+	struct vmct_config c;
+	size_t have;
 
 	signal(SIGPIPE, SIG_IGN);
 	mkdir("/proc", 0555);
@@ -411,17 +593,8 @@ int main(void)
 	vsock = connect_host();
 	if (vsock < 0)
 		fatal("cannot connect to the host over vsock");
-	send_frame(VMCT_HELLO, VMCT_VERSION, strlen(VMCT_VERSION));
-	f = read_frame(buf, &have, sizeof(buf), &type, &pl, &len);
-	if (f < 0 || type != VMCT_CONFIG)
-		fatal("expected a config frame from the host");
-	if (vmct_config_parse(pl, len, &c, &why) < 0)
-		fatal("bad config from the host: %s", why);
-	memmove(buf, buf + f, have - f);
-	have -= f;
-	if (c.tty)
-		fatal("a terminal (-t) is not supported in a VM container yet");
+	handshake(&c, &have);
 	setup_root();
-	run(&c, buf, have);
+	run(&c, have, listen_exec());
 	finish();
 }

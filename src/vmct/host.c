@@ -255,6 +255,10 @@ static void signal_input(struct host *h)
 
 	if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
 		return;
+	if (si.ssi_signo == SIGWINCH && h->o->proc->tty) { /* the terminal's size changed */
+		vmct_send_winch(h->conn, h->o->in_fd >= 0 ? h->o->in_fd : h->o->out_fd);
+		return;
+	}
 	vmct_put_u32(b, si.ssi_signo);
 	send_frame(h, VMCT_SIGNAL, b, 4);
 }
@@ -325,6 +329,8 @@ static void host_cleanup(struct host *h)
 {
 	char p[128];
 
+	if (h->o->vsock_note)
+		unlink(h->o->vsock_note);
 	stop_vmm(h, true);
 	if (h->conn >= 0)
 		close(h->conn);
@@ -345,6 +351,15 @@ static void host_cleanup(struct host *h)
 	}
 	free(h->agent_error);
 	free(h->buf);
+}
+
+/* Where exec finds the VM (vmct_exec): the VMM's hybrid-vsock socket. */
+static int write_vsock_note(struct host *h, struct err **err)
+{
+	char p[128];
+
+	snprintf(p, sizeof(p), "%s/v.sock\n", h->dir);
+	return write_file_atomic_at(AT_FDCWD, h->o->vsock_note, p, strlen(p), 0600, err);
 }
 
 static int start(struct host *h, sigset_t *mask, struct err **err)
@@ -369,13 +384,17 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 		r = accept_agent(h, err);
 	if (r >= 0)
 		r = send_config(h, err);
+	if (r >= 0 && h->o->vsock_note)
+		r = write_vsock_note(h, err);
 	return r;
 }
 
 int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 {
 	struct host h = {.o = o, .pidfd = -1, .listen_fd = -1, .conn = -1, .sigfd = -1};
+	struct termios saved;
 	sigset_t mask, old;
+	bool raw;
 	int r;
 
 	sigemptyset(&mask);
@@ -383,10 +402,16 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGHUP);
 	sigaddset(&mask, SIGQUIT);
+	if (o->proc->tty)
+		sigaddset(&mask, SIGWINCH);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	r = start(&h, &mask, err);
 	if (r >= 0) {
+		/* Raw once the process runs (and restored before any message). */
+		raw = o->proc->tty && vmct_term_raw(o->in_fd, &saved);
 		relay(&h);
+		if (raw)
+			tcsetattr(o->in_fd, TCSANOW, &saved);
 		/* The agent waits for this close before it powers the VM off. */
 		close(h.conn);
 		h.conn = -1;

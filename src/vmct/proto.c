@@ -47,6 +47,27 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
 	return VMCT_HDR + n;
 }
 
+void vmct_winch_encode(uint8_t out[8], uint16_t rows, uint16_t cols)
+{
+	vmct_put_u32(out, rows);
+	vmct_put_u32(out + 4, cols);
+}
+
+int vmct_winch_parse(const uint8_t *p, uint32_t len, uint16_t *ret_rows, uint16_t *ret_cols)
+{
+	uint32_t rows, cols;
+
+	if (len != 8)
+		return -EINVAL;
+	rows = vmct_get_u32(p);
+	cols = vmct_get_u32(p + 4);
+	if (rows > UINT16_MAX || cols > UINT16_MAX)
+		return -EINVAL;
+	*ret_rows = rows;
+	*ret_cols = cols;
+	return 0;
+}
+
 /* Append "key=value\0" to *p (size *len, capacity cap). */
 static int put(char *out, size_t cap, size_t *len, const char *key, const char *val)
 {
@@ -83,6 +104,12 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 		r = put(out, VMCT_FRAME_MAX, len, "gid", num);
 	if (!r)
 		r = put(out, VMCT_FRAME_MAX, len, "tty", c->tty ? "1" : "0");
+	snprintf(num, sizeof(num), "%u", c->rows);
+	if (!r && c->tty && c->rows)
+		r = put(out, VMCT_FRAME_MAX, len, "rows", num);
+	snprintf(num, sizeof(num), "%u", c->cols);
+	if (!r && c->tty && c->cols)
+		r = put(out, VMCT_FRAME_MAX, len, "cols", num);
 	return r;
 }
 
@@ -121,6 +148,16 @@ static int parse_u32(const char *s, uint32_t *ret)
 	return 0;
 }
 
+int vmct_connect_reply_parse(const char *line, uint32_t *ret_port)
+{
+	uint32_t port;
+
+	if (strncmp(line, "OK ", 3) || parse_u32(line + 3, &port) < 0)
+		return -EPROTO;
+	*ret_port = port;
+	return 0;
+}
+
 void vmct_config_free(struct vmct_config *c)
 {
 	free(c->argv);
@@ -134,9 +171,40 @@ struct parse_state {
 	unsigned seen; /* bit per single key */
 };
 
+enum { K_CWD, K_UID, K_GID, K_TTY, K_ROWS, K_COLS, K_N };
+
+/* One of the keys that may appear once: cwd, uid, gid, tty, rows, cols. */
+static int single_key(struct vmct_config *c, unsigned k, const char *val, const char **why)
+{
+	uint32_t n;
+
+	switch (k) {
+	case K_CWD:
+		if (val[0] != '/')
+			return *why = "cwd is not absolute", -EINVAL;
+		c->cwd = (char *)val;
+		return 0;
+	case K_TTY:
+		if (strcmp(val, "0") && strcmp(val, "1"))
+			return *why = "tty is not 0 or 1", -EINVAL;
+		c->tty = val[0] == '1';
+		return 0;
+	case K_ROWS:
+	case K_COLS:
+		if (parse_u32(val, &n) < 0 || n > UINT16_MAX)
+			return *why = "rows or cols is not a number up to 65535", -EINVAL;
+		*(k == K_ROWS ? &c->rows : &c->cols) = n;
+		return 0;
+	default:
+		if (parse_u32(val, k == K_UID ? &c->uid : &c->gid) < 0)
+			return *why = "uid or gid is not a number", -EINVAL;
+		return 0;
+	}
+}
+
 static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
 {
-	static const char *const single[] = {"cwd", "uid", "gid", "tty"};
+	static const char *const single[K_N] = {"cwd", "uid", "gid", "tty", "rows", "cols"};
 	char *val = strchr(e, '=');
 
 	if (!val)
@@ -152,27 +220,13 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 		c->env[st->n_env++] = val;
 		return 0;
 	}
-	for (unsigned i = 0; i < sizeof(single) / sizeof(single[0]); i++) {
+	for (unsigned i = 0; i < K_N; i++) {
 		if (strcmp(e, single[i]))
 			continue;
 		if (st->seen & (1u << i))
 			return *why = "a repeated key", -EINVAL;
 		st->seen |= 1u << i;
-		if (i == 0) {
-			if (val[0] != '/')
-				return *why = "cwd is not absolute", -EINVAL;
-			c->cwd = val;
-			return 0;
-		}
-		if (i == 3) {
-			if (strcmp(val, "0") && strcmp(val, "1"))
-				return *why = "tty is not 0 or 1", -EINVAL;
-			c->tty = val[0] == '1';
-			return 0;
-		}
-		if (parse_u32(val, i == 1 ? &c->uid : &c->gid) < 0)
-			return *why = "uid or gid is not a number", -EINVAL;
-		return 0;
+		return single_key(c, i, val, why);
 	}
 	return *why = "an unknown key", -EINVAL;
 }
@@ -222,6 +276,10 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 	}
 	if (r >= 0 && !c.cwd)
 		c.cwd = "/";
+	if (r >= 0 && !c.tty && (st.seen & (1u << K_ROWS | 1u << K_COLS))) {
+		why = "rows or cols without tty=1";
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		vmct_config_free(&c);
 		*ret_why = why;

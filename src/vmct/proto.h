@@ -1,8 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /*
- * The host <-> isola-agent protocol over one virtio-vsock stream (the guest
- * connects to the host, CID 2, port VMCT_PORT).  Every message is a frame:
+ * The host <-> isola-agent protocol (version 2) over virtio-vsock streams.  The
+ * first session: the guest connects to the host (CID 2, port VMCT_PORT).  Then
+ * the agent listens on VMCT_EXEC_PORT: every further session (an exec) is one
+ * connection the host opens through the VMM's hybrid-vsock socket ("CONNECT
+ * 1025\n", answered "OK <port>\n").  Each session: the agent sends HELLO, the
+ * host CONFIG, then stdio/SIGNAL/WINCH frames until the agent's EXIT (or
+ * ERROR).  Every message is a frame:
  *
  *   u32 type (little-endian) | u32 length (little-endian) | length bytes
  *
@@ -14,12 +19,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define VMCT_PORT      1024u
-#define VMCT_HDR       8u
-#define VMCT_FRAME_MAX (1u << 20)  /* payload bytes */
-#define VMCT_DATA_MAX  (64u << 10) /* what a sender puts in one stdio frame */
-#define VMCT_ARGS_MAX  4096u	   /* argv and env entries, each */
-#define VMCT_VERSION   "isola-agent 1"
+#define VMCT_PORT	 1024u /* the host listens (first session) */
+#define VMCT_EXEC_PORT	 1025u /* the agent listens (further sessions) */
+#define VMCT_HDR	 8u
+#define VMCT_FRAME_MAX	 (1u << 20)  /* payload bytes */
+#define VMCT_DATA_MAX	 (64u << 10) /* what a sender puts in one stdio frame */
+#define VMCT_ARGS_MAX	 4096u	     /* argv and env entries, each */
+#define VMCT_VERSION	 "isola-agent 2"
+#define VMCT_CONNECT_MAX 64u /* the VMM's "OK <port>\n" answer, at most */
 
 enum vmct_type {
 	VMCT_HELLO = 1,	 /* guest: VMCT_VERSION */
@@ -30,7 +37,8 @@ enum vmct_type {
 	VMCT_STDERR = 6, /* guest: the process's stderr */
 	VMCT_EXIT = 7,	 /* guest: u32 status, the exit code or 128 + signal */
 	VMCT_ERROR = 8,	 /* guest: the process could not be started: a message */
-	VMCT_TYPE_MAX = VMCT_ERROR,
+	VMCT_WINCH = 9,	 /* host: u32 rows, u32 cols: the terminal's new size */
+	VMCT_TYPE_MAX = VMCT_WINCH,
 };
 
 /* The container's process.  argv/env point into buf (one allocation each). */
@@ -40,6 +48,7 @@ struct vmct_config {
 	char *cwd;   /* absolute */
 	uint32_t uid, gid;
 	bool tty;
+	uint16_t rows, cols; /* the terminal's size (tty), 0: unknown */
 	char *buf;
 };
 
@@ -57,7 +66,8 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
 
 /*
  * The payload of a VMCT_CONFIG frame: NUL-terminated "key=value" entries,
- * keys arg (repeated, in order), env (repeated), cwd, uid, gid, tty (0/1).
+ * keys arg (repeated, in order), env (repeated), cwd, uid, gid, tty (0/1),
+ * rows and cols (decimal, at most 65535; only with tty=1).
  * Returns a malloc'd buffer and its size in *ret_len, NULL on ENOMEM or E2BIG.
  */
 uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
@@ -71,6 +81,17 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
  */
 int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why);
 void vmct_config_free(struct vmct_config *c);
+
+/* A VMCT_WINCH payload (8 bytes). */
+void vmct_winch_encode(uint8_t out[8], uint16_t rows, uint16_t cols);
+/* -EINVAL unless @len is 8 and both values fit in 16 bits. */
+int vmct_winch_parse(const uint8_t *p, uint32_t len, uint16_t *ret_rows, uint16_t *ret_cols);
+
+/*
+ * The VMM's answer to "CONNECT <port>\n", @line without its '\n': "OK <port>"
+ * with a decimal u32.  Anything else is -EPROTO.
+ */
+int vmct_connect_reply_parse(const char *line, uint32_t *ret_port);
 
 /* Little-endian u32 helpers for the EXIT and SIGNAL payloads. */
 void vmct_put_u32(uint8_t *p, uint32_t v);

@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stdint.h>
+#include <termios.h>
 
 #include "err.h"
 #include "proto.h"
@@ -56,6 +57,11 @@ struct vmct_run_opts {
 	int out_fd, err_fd;	  /* where its stdout and stderr go */
 	unsigned boot_timeout_s;  /* until the agent connects */
 	const char *console_copy; /* on failure, the VM console is left here (NULL: not kept) */
+	/*
+	 * While the process runs, this file holds the VMM's hybrid-vsock socket
+	 * path (for vmct_exec); removed at the end.  NULL: not written.
+	 */
+	const char *vsock_note;
 };
 
 /*
@@ -66,3 +72,30 @@ struct vmct_run_opts {
  * (the agent's message, or the last console lines).
  */
 int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err);
+
+/* A further process in a running VM container (exec.c, protocol v2). */
+struct vmct_exec_opts {
+	const struct vmct_config *proc; /* tty: our in_fd goes raw, SIGWINCH becomes WINCH */
+	int in_fd;			/* the process's stdin, -1: none (EOF at once) */
+	int out_fd, err_fd;		/* where its stdout and stderr go */
+	bool forward_signals;		/* SIGINT/SIGTERM/SIGHUP/SIGQUIT to the process */
+	unsigned connect_timeout_s;	/* for CONNECT and HELLO (0: 30 s) */
+};
+
+/*
+ * Run o->proc in the VM whose VMM serves hybrid vsock at @vsock_uds (the
+ * `--vsock uds=` path): "CONNECT 1025" to the agent's listener, then one
+ * session; its exit status (0..255) in *ret_status.  A terminal (proc->tty)
+ * on o->in_fd is put in raw mode for the session and restored on every path.
+ */
+int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_status,
+	      struct err **err);
+
+/* Frame helpers the host sides share (sockets; no SIGPIPE): one frame; a WINCH with @tty_fd's size.
+ */
+int vmct_send_frame(int fd, uint32_t type, const void *p, uint32_t n);
+int vmct_send_winch(int conn, int tty_fd);
+/* @fd's terminal size (0, 0: not a terminal). */
+void vmct_term_size(int fd, uint16_t *ret_rows, uint16_t *ret_cols);
+/* Put @fd in raw mode if it is a terminal (its old mode in *ret_saved): false if not. */
+bool vmct_term_raw(int fd, struct termios *ret_saved);

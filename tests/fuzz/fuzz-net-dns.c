@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * libFuzzer target: DNS messages as a network's responder reads them (queries from
- * containers, answers from upstream resolvers).  An accepted message's question ends
- * inside it; an answer built for it parses back with the same question and id.
+ * containers, answers from upstream resolvers over UDP, and over TCP up to 65535 bytes:
+ * corpus tcp-big.bin is 4.8 KB).  An accepted message's question ends inside it; an
+ * answer built for it parses back with the same question and id.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -3,8 +3,10 @@
  * libFuzzer target: the host <-> isola-agent protocol (src/vmct/proto.c), as
  * both ends read it: frames out of a byte stream, and a CONFIG payload.  An
  * accepted config has an argv, an absolute cwd and K=V env entries, and what
- * vmct_config_encode makes of it parses again to the same.
+ * vmct_config_encode makes of it parses again to the same.  Also (protocol 2)
+ * a WINCH payload and the VMM's answer to CONNECT.
  */
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,15 +36,35 @@ static void check_config(const uint8_t *p, size_t n)
 		if (!c2.argv[i] || strcmp(c.argv[i], c2.argv[i]))
 			abort();
 	if (c2.argv[i] || strcmp(c.cwd, c2.cwd) || c.uid != c2.uid || c.gid != c2.gid ||
-	    c.tty != c2.tty)
+	    c.tty != c2.tty || c.rows != c2.rows || c.cols != c2.cols ||
+	    (!c.tty && (c.rows || c.cols)))
 		abort();
 	free(enc);
 	vmct_config_free(&c);
 	vmct_config_free(&c2);
 }
 
+/* An accepted "OK <port>" answer is exactly what printing its port gives. */
+static void check_connect_reply(const uint8_t *data, size_t size)
+{
+	char line[VMCT_CONNECT_MAX + 1], again[32];
+	uint32_t port;
+
+	if (size > VMCT_CONNECT_MAX || memchr(data, '\0', size))
+		return;
+	memcpy(line, data, size);
+	line[size] = '\0';
+	if (vmct_connect_reply_parse(line, &port) < 0)
+		return;
+	snprintf(again, sizeof(again), "OK %u", port);
+	if (strcmp(line, again) && !(line[3] == '0' && strtoul(line + 3, NULL, 10) == port))
+		abort();
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
+	uint16_t rows, cols;
+
 	const uint8_t *pl;
 	uint32_t type, len;
 	size_t off = 0;
@@ -50,6 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* The payload alone, as a config. */
 	check_config(data, size);
+	check_connect_reply(data, size);
 	/* The stream, frame by frame, as the agent and the host read it. */
 	while ((f = vmct_frame_next(data + off, size - off, &type, &pl, &len)) > 0) {
 		if ((size_t)f != VMCT_HDR + len || type == 0 || type > VMCT_TYPE_MAX ||
@@ -57,6 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (type == VMCT_CONFIG)
 			check_config(pl, len);
+		if (type == VMCT_WINCH && vmct_winch_parse(pl, len, &rows, &cols) == 0 &&
+		    (len != 8 || vmct_get_u32(pl) != rows || vmct_get_u32(pl + 4) != cols))
+			abort();
 		off += f;
 	}
 	return 0;

@@ -162,6 +162,14 @@ l1_check() {
 	l1_check vmct-clean
 }
 
+@test "l1: run --vm -it: a terminal in the VM (tty is a pty), sized as ours, resized with ours, ours restored" {
+	l1_check vmct-tty
+}
+
+@test "l1: exec into a run --vm container: output, exit code, stdin, -t, 127; nothing left" {
+	l1_check vmct-exec
+}
+
 # virtio-net without offloads and free page reporting (tests/l1/l1-tests.sh).
 @test "l1: virtio-net offload=off: no CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
 	l1_check net-nooffload

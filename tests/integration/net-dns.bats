@@ -213,6 +213,127 @@ lookup() {
 	refute_leaks
 }
 
+# An upstream on 127.$1.$2.53:53 that truncates (TC) every UDP answer and answers over TCP
+# as the name says: big.* 300 A records (4.8 KB), lie.* a length of 65535 then 100 bytes
+# and close, other.* an answer to another question, slow.* never.
+upstream_tc() {
+	python3 - "127.$1.$2.53" "$TMP/up.ready" >"$TMP/up.log" 2>&1 <<-'EOP' &
+	import socket, struct, sys, threading, time
+	addr = sys.argv[1]
+	u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+	t.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+	try:
+	    u.bind((addr, 53)); t.bind((addr, 53)); t.listen(16)
+	except OSError:
+	    open(sys.argv[2], "w").write("busy"); sys.exit(0)
+	open(sys.argv[2], "w").write("ok")
+	def split(q):
+	    e = 12
+	    while q[e] != 0:
+	        e += q[e] + 1
+	    return q[12:e + 5], q[13:13 + q[12]]
+	def answer(q, n, flags=0x8180):
+	    question, _ = split(q)
+	    rr = b"".join(b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" +
+	                  bytes([10, 213, i // 250, i % 250]) for i in range(n))
+	    return q[:2] + struct.pack(">HHHHH", flags, 1, n, 0, 0) + question + rr
+	def serve(c):
+	    c.settimeout(30)
+	    n = struct.unpack(">H", c.recv(2))[0]
+	    q = b""
+	    while len(q) < n:
+	        q += c.recv(n - len(q))
+	    label = split(q)[1]
+	    if label == b"big":
+	        a = answer(q, 300)
+	    elif label == b"lie":
+	        c.sendall(b"\xff\xff" + b"x" * 100); c.close(); return
+	    elif label == b"other":
+	        a = answer(q[:12] + b"\x05other\x00\x00\x01\x00\x01", 1)
+	    else:
+	        time.sleep(20); return
+	    c.sendall(struct.pack(">H", len(a)) + a)
+	    time.sleep(1)
+	def tcp():
+	    while True:
+	        c, _ = t.accept()
+	        threading.Thread(target=serve, args=(c,), daemon=True).start()
+	threading.Thread(target=tcp, daemon=True).start()
+	u.settimeout(60)
+	while True:
+	    q, a = u.recvfrom(512)
+	    u.sendto(answer(q, 0, 0x8380), a)  # TC, no answers
+	EOP
+	UP_PID=$!
+	for _ in $(seq 50); do [ -s "$TMP/up.ready" ] && break; sleep 0.1; done
+	[ "$(cat "$TMP/up.ready")" = ok ] || skip "SKIP: port 53 on 127.$1.$2.53 is taken"
+}
+
+@test "dns: a truncated upstream answer is asked again over TCP for a TCP client; bad TCP upstreams give the truncated one" {
+	a=$((($$ + 7) % 200 + 1))
+	b=$(((($$ + 7) / 200) % 200 + 1))
+	upstream_tc "$a" "$b"
+	echo "nameserver 127.$a.$b.53" >"$TMP/resolv.conf"
+	run "$ISOLA" run -d --name "t-$$" --network "$NET" "$IMG" sleep 120
+	[ "$status" -eq 0 ]
+	ip_t=$(jq -r .ip "$ISOLA_STORE/net/state/t-$$.json")
+	pid=$(net_dns_pids)
+	run python3 - "$GW" "t-$$" <<-'EOP'
+	import socket, struct, sys, time
+	gw, name = sys.argv[1], sys.argv[2]
+	enc = lambda n: b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\x00"
+	def q(qname, qid):
+	    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + enc(qname) + b"\x00\x01\x00\x01"
+	def ask(c, msg):
+	    c.sendall(struct.pack(">H", len(msg)) + msg)
+	    n = struct.unpack(">H", c.recv(2))[0]
+	    r = b""
+	    while len(r) < n:
+	        r += c.recv(n - len(r))
+	    return r
+	head = lambda r: struct.unpack(">HHHH", r[:8])  # id, flags, qd, an
+	c = socket.create_connection((gw, 53), timeout=10)
+	r = ask(c, q("big.example.test", 0x0b16))
+	i, f, _, an = head(r)
+	assert i == 0x0b16 and not f & 0x200 and an == 300 and len(r) > 4096, (hex(f), an, len(r))
+	print("tcp big: %d answers, %d bytes" % (an, len(r)))
+	u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	u.settimeout(5)
+	u.sendto(q("big.example.test", 0x0d16), (gw, 53))
+	i, f, _, an = head(u.recv(4096))
+	assert i == 0x0d16 and f & 0x200 and an == 0, (hex(f), an)
+	print("udp big: truncated")
+	for label in ("lie", "other", "slow"):
+	    t0 = time.monotonic()
+	    i, f, _, an = head(ask(c, q(label + ".example.test", 0x1e00)))
+	    assert i == 0x1e00 and f & 0x200 and an == 0, (label, hex(f), an)
+	    print("tcp %s: truncated%s" % (label, " after the deadline" if time.monotonic() - t0 > 1.5 else ""))
+	# A client that asks and never reads: cut off; the others are still answered.
+	greedy = socket.create_connection((gw, 53), timeout=10)
+	for k in range(80):
+	    try:
+	        greedy.sendall(struct.pack(">H", 34) + q("big.example.test", k))
+	    except OSError:
+	        break
+	r = ask(c, q("big.example.test", 0x0b17))
+	assert head(r)[0] == 0x0b17 and head(r)[3] == 300, (hex(head(r)[0]), hex(head(r)[1]), head(r)[3])
+	r = ask(c, q(name, 0x0b18))
+	print("ours:", socket.inet_ntoa(r[-4:]))
+	EOP
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "tcp big: 300 answers, 4834 bytes" ]
+	[ "${lines[1]}" = "udp big: truncated" ]
+	[ "${lines[2]}" = "tcp lie: truncated" ]
+	[ "${lines[3]}" = "tcp other: truncated" ]
+	[ "${lines[4]}" = "tcp slow: truncated after the deadline" ]
+	[ "${lines[5]}" = "ours: $ip_t" ]
+	[ "$(net_dns_pids)" = "$pid" ]
+	"$ISOLA" rm -f "t-$$" >/dev/null
+	refute_leaks
+}
+
 @test "dns: the default network keeps the host's resolvers and has no responder" {
 	run "$ISOLA" run --rm --name "i-$$" "$IMG" cat /etc/resolv.conf
 	echo "$output"

@@ -193,6 +193,48 @@ curl_page() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
+# In a network namespace of its own, as if it were the host: its FORWARD policy is the
+# test's to set, and whatever the plugins do there goes with it.
+@test "net: a run execs only the plugins it needs (portmap with -p, firewall when FORWARD drops)" {
+	port=$(free_port)
+	store=$(realpath "$ISOLA_STORE")
+	st=$store/net/state
+	cat >"$TMP/plan.sh" <<-EOF
+		set -e
+		trap '"$ISOLA" rm -f p1-$$ p2-$$ p3-$$ >/dev/null 2>&1 || true' EXIT
+		ip link set lo up
+		types() { jq -c "[.conflist.plugins[].type], .tools" "$st/\$1.json" | tr '\n' ' '; echo; }
+		"$ISOLA" run -d --name p1-$$ --network "$NET" "$IMG" sleep 60 >/dev/null
+		types p1-$$
+		ln -sfn /nonexistent "$store/net/tools4/iptables" # a stale link is made again
+		"$ISOLA" run -d --name p2-$$ --network "$NET" -p "127.0.0.1:$port:80" "$IMG" \
+			httpd -f -p 80 -h /www >/dev/null
+		types p2-$$
+		for _ in \$(seq 100); do
+			out=\$(curl -s --max-time 2 "http://127.0.0.1:$port/") && [ -n "\$out" ] && break
+			sleep 0.1
+		done
+		echo "page: \$out"
+		iptables -w -P FORWARD DROP
+		"$ISOLA" run -d --name p3-$$ --network "$NET" -p "127.0.0.1:$((port + 1)):80" "$IMG" \
+			sleep 60 >/dev/null
+		types p3-$$
+		echo "fw: \$(iptables-save | grep -c "p3-$$" || true)"
+		"$ISOLA" rm -f p1-$$ p2-$$ p3-$$ >/dev/null
+		echo "left: \$(iptables-save | grep -cE "p[123]-$$" || true)"
+	EOF
+	run unshare -n bash "$TMP/plan.sh"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "[\"bridge\"] \"$store/net/tools4\" " ]
+	[ "${lines[1]}" = "[\"bridge\",\"portmap\"] \"$store/net/tools4\" " ]
+	[ "${lines[2]}" = "page: hello-from-isola" ]
+	[ "${lines[3]}" = '["bridge","portmap","firewall"] null ' ]
+	[[ "${lines[4]}" == "fw: "* && "${lines[4]}" != "fw: 0" ]]
+	[ "${lines[5]}" = "left: 0" ]
+	refute_leaks "p[123]-$$"
+}
+
 @test "net: --network ns:PATH joins that namespace, --network none has lo only" {
 	require_cmd unshare
 	touch "$TMP/ns"

@@ -226,3 +226,19 @@ no_mounts() {
 	echo "$output" | jq -e '.linux.capabilities | length > 30'
 	echo "$output" | jq -e '.linux.apparmor.enabled == false and .linux.selinux.enabled == false'
 }
+
+@test "mounts: a mount on / (an overlay) covers the rootfs, and the mounts after it go into it" {
+	mv "$B/rootfs" "$TMP/lower"
+	mkdir "$B/rootfs" "$TMP/upper" "$TMP/work"
+	jq --arg o "lowerdir=$TMP/lower,upperdir=$TMP/upper,workdir=$TMP/work" \
+		'.mounts = [{"destination": "/", "type": "overlay", "source": "overlay",
+			"options": ($o | split(","))}] + .mounts | .root.readonly = false' "$B/config.json" >"$TMP/c.json"
+	mv "$TMP/c.json" "$B/config.json"
+	args sh -c 'cat /proc/self/stat >/dev/null && echo proc-ok; echo x >/new'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = proc-ok ]
+	[ -f "$TMP/upper/new" ] && [ ! -e "$TMP/lower/new" ]
+	[ -z "$(ls -A "$B/rootfs")" ]
+}

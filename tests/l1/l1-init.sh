@@ -7,6 +7,9 @@ export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
+# Terminals, for the tests that run isola under a pty (vmct-tty, vmct-exec).
+mkdir -p /dev/pts
+mount -t devpts -o ptmxmode=0666 devpts /dev/pts
 mount -t tmpfs -o size=1200m tmp /tmp
 mkdir -p /run
 mount -t tmpfs run /run

@@ -11,7 +11,7 @@ BASE="console=ttyS0 reboot=k panic=-1"
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate-refused smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
-vmct-isolation vmct-stdin vmct-signal vmct-clean
+vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec
 net-nooffload balloon-report"
 
 log() { echo "$*" >&2; }
@@ -468,6 +468,104 @@ t_vmct_clean() {
 	! grep -q "$W/store" /proc/mounts || { log "mounts left" && return 1; }
 	ls -l "$W/store/vm" >&2
 	[ "$(ls "$W/store/vm" | wc -l)" = 2 ]
+}
+
+# under_pty OUT CMD: CMD (a shell command) with a terminal of its own as its
+# controlling terminal (socat: busybox has no script; socat -u gives the
+# terminal as stdout only, stdin is reopened), 30x90 at the start; the
+# terminal's path goes to $W/pty, its modes before and after to $W/before and
+# $W/after, CMD's status to $W/rc, the terminal's output to OUT.
+under_pty() {
+	local out=$1
+	shift
+	cat >"$W/pty.sh" <<-EOF
+	exec 3>&1
+	exec 0<"\$(readlink /proc/self/fd/3)" 3>&-
+	tty >$W/pty
+	stty rows 30 cols 90
+	stty -g >$W/before
+	($*)
+	echo \$? >$W/rc
+	stty -g >$W/after
+	EOF
+	timeout "$l1timeout" socat -u SYSTEM:"sh $W/pty.sh",pty,setsid,ctty STDOUT >"$out" 2>"$out.err" &
+	PTY_PID=$!
+}
+
+# run --vm -it: the process has a terminal in the guest (tty names a pty), of
+# L1's terminal's size; a resize of L1's terminal reaches it (SIGWINCH ->
+# WINCH); L1's terminal is back in its modes after the run.
+t_vmct_tty() {
+	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
+	under_pty "$W/out" "ISOLA_STORE=$W/store $ISOLA_BIN run --vm --rm -it $VMCT_ARGS localhost/bb:1 sh -c 'echo TTY \$(tty); echo SIZE \$(stty size); i=0; while [ \$i -lt 600 ] && [ \"\$(stty size)\" != \"50 100\" ]; do sleep 0.1; i=\$((i+1)); done; echo RESIZED \$(stty size); exit 3'"
+	wait_for "$W/out" "SIZE " || { kill "$PTY_PID"; return 1; }
+	stty -F "$(cat "$W/pty")" rows 50 cols 100
+	wait "$PTY_PID"
+	tr -d '\r' <"$W/out" >"$W/out.txt"
+	log "rc $(cat "$W/rc"); $(cat "$W/out.txt")"
+	[ "$(cat "$W/rc")" = 3 ] && grep -Eq '^TTY /dev/pts/[0-9]+$' "$W/out.txt" &&
+		has "$W/out.txt" '^SIZE 30 90$' && has "$W/out.txt" '^RESIZED 50 100$' &&
+		[ "$(cat "$W/before")" = "$(cat "$W/after")" ]
+}
+
+# isola exec NAME into a running run --vm container: output and exit code
+# come back, it is the same VM (the container's process is there), stdin
+# with -i, a terminal with -t, 127 for a missing command; then nothing is left.
+t_vmct_exec() {
+	local name=vmx$$ pid ok=0
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm --name "$name" $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" 2>"$W/out.err" &
+	pid=$!
+	wait_for "$W/out" STARTED || {
+		kill -KILL "$pid"
+		wait "$pid"
+		return 1
+	}
+	export ISOLA_STORE=$W/store
+	RC=0
+	# to-e""rr: ps shows the command line, only the output says to-err.
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c 'echo from-exec; ps; echo to-e""rr >&2; exit 5' \
+		</dev/null >"$W/out1" 2>"$W/out1.err" || RC=$?
+	log "exec: $RC: $(cat "$W/out1") / $(cat "$W/out1.err")"
+	[ "$RC" = 5 ] && has "$W/out1" from-exec && has "$W/out1" 'sleep 1000' &&
+		has "$W/out1.err" to-err && hasnt "$W/out1" to-err || ok=1
+	RC=0
+	printf 'in-line\n' | timeout 120 "$ISOLA_BIN" exec -i -e X=y "$name" sh -c 'cat; echo X=$X' \
+		>"$W/out2" 2>&1 || RC=$?
+	log "exec -i: $RC: $(cat "$W/out2")"
+	[ "$RC" = 0 ] && [ "$(cat "$W/out2")" = "$(printf 'in-line\nX=y')" ] || ok=1
+	RC=0
+	timeout 120 "$ISOLA_BIN" exec "$name" no-such-cmd </dev/null >"$W/out3" 2>&1 || RC=$?
+	log "exec no-such-cmd: $RC: $(cat "$W/out3")"
+	[ "$RC" = 127 ] || ok=1
+	under_pty "$W/out4" "$ISOLA_BIN exec -it $name tty"
+	wait "$PTY_PID"
+	log "exec -it: $(cat "$W/rc"): $(tr -d '\r' <"$W/out4")"
+	[ "$(cat "$W/rc")" = 0 ] && tr -d '\r' <"$W/out4" | grep -Eq '^/dev/pts/[0-9]+$' || ok=1
+	# An exec'd process's orphan is reaped by the agent (PID 1) when it ends,
+	# not left a zombie until the container's process ends.
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c '(sleep 0.7 &)' </dev/null >/dev/null 2>&1
+	RC=0
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c '
+		live() { for f in /proc/[0-9]*/cmdline; do [ "$(tr "\0" " " <$f)" = "sleep 0.7 " ] && return 0; done; return 1; }
+		zombies() { n=0; for f in /proc/[0-9]*/status; do grep -q "^State:.Z" $f && grep -q "^Name:.sleep" $f && n=$((n + 1)); done; echo $n; }
+		i=0; while [ $i -lt 100 ] && { live || [ "$(zombies)" != 0 ]; }; do sleep 0.1; i=$((i + 1)); done
+		echo ZOMBIES $(zombies)' </dev/null >"$W/out6" 2>&1 || RC=$?
+	log "orphan: $RC: $(cat "$W/out6")"
+	[ "$RC" = 0 ] && has "$W/out6" '^ZOMBIES 0$' || ok=1
+	kill -TERM "$pid"
+	RC=0
+	wait "$pid" || RC=$?
+	log "the container: $RC"
+	[ "$RC" = 143 ] || ok=1
+	RC=0
+	timeout 60 "$ISOLA_BIN" exec "$name" true </dev/null >"$W/out5" 2>&1 || RC=$?
+	log "exec after the end: $RC: $(cat "$W/out5")"
+	[ "$RC" != 0 ] || ok=1
+	[ -z "$(ls "$W/store/containers")" ] && ! ls -d /tmp/isola-vmct-* 2>/dev/null || ok=1
+	return $ok
 }
 
 # l1_main "NAME...": run the named tests (all when empty), print TAP.

@@ -224,7 +224,7 @@ build_rootdisk() { # OUT
 # image store holding a busybox image (built with the image tests' helpers).
 AGENT=$(dirname "$ISOLA")/../vmct/isola-agent
 [ -x "$AGENT" ] || die "no isola-agent at $AGENT (build first)"
-vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc"
+vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc tty stty"
 build_vmct() { # DIR
 	local d kver a specs=""
 	mkdir -p "$1"

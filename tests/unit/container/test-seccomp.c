@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -100,6 +101,86 @@ static void test_deny_getcwd(const char *cache)
 	err_free(&err);
 }
 
+/* The one entry in dir (a fresh cache), read whole into *buf. */
+static bool only_entry(const char *dir, char **name, char **buf, size_t *len)
+{
+	_cleanup_closedir_ DIR *d = opendir(dir);
+	struct dirent *de;
+	struct err *err = NULL;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		if (de->d_name[0] != '.' && n++ == 0)
+			*name = strdup(de->d_name);
+	if (n != 1 || read_file_at(dirfd(d), *name, 1 << 24, buf, len, &err) < 0) {
+		err_free(&err);
+		return false;
+	}
+	return true;
+}
+
+/*
+ * An entry is used only for the very text it was compiled from: another
+ * profile's program under this profile's name (a key collision, crafted or
+ * not) and a cut program are misses, compiled again; nothing but the time is lost.
+ */
+static void test_cache_collision(void)
+{
+	char dir_a[] = "/tmp/isola-test-seccomp-a.XXXXXX",
+	     dir_b[] = "/tmp/isola-test-seccomp-b.XXXXXX";
+	_cleanup_json_ json_t *deny = json_loads(
+	    "{\"defaultAction\":\"SCMP_ACT_ALLOW\",\"syscalls\":[{\"names\":[\"getcwd\"],"
+	    "\"action\":\"SCMP_ACT_ERRNO\",\"errnoRet\":1}]}",
+	    0, NULL);
+	_cleanup_json_ json_t *allow =
+	    json_loads("{\"defaultAction\":\"SCMP_ACT_ALLOW\"}", 0, NULL);
+	_cleanup_free_ char *name_a = NULL, *name_b = NULL, *buf_a = NULL, *buf_b = NULL;
+	_cleanup_close_ int dfd = -1;
+	size_t len_a = 0, len_b = 0;
+	struct ct_seccomp *s = NULL;
+	struct err *err = NULL;
+
+	if (!mkdtemp(dir_a) || !mkdtemp(dir_b)) {
+		ok(0, "mkdtemp");
+		return;
+	}
+	ct_seccomp_prepare(deny, dir_a, &s, &err);
+	ct_seccomp_free(s);
+	ct_seccomp_prepare(allow, dir_b, &s, &err);
+	ct_seccomp_free(s);
+	if (!ok(only_entry(dir_a, &name_a, &buf_a, &len_a) &&
+		    only_entry(dir_b, &name_b, &buf_b, &len_b),
+		"one entry in each cache"))
+		goto out;
+	ok(!streq(name_a, name_b), "two profiles, two names");
+	/* The allow-all program, under the deny profile's name. */
+	dfd = open(dir_a, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (!ok(write_file_atomic_at(dfd, name_a, buf_b, len_b, 0600, &err) == 0,
+		"write a foreign entry"))
+		goto out;
+	s = NULL;
+	is_int(ct_seccomp_prepare(deny, dir_a, &s, &err), 0,
+	       "the deny profile with a foreign entry");
+	ok(s && !ct_seccomp_from_cache(s), "another text under its name is a miss");
+	is_int(child_getcwd_errno(s), EPERM, "and the program compiled again denies getcwd");
+	ct_seccomp_free(s);
+	/* Its own entry again (rewritten by the miss), cut inside the program. */
+	write_file_atomic_at(dfd, name_a, buf_a, len_a - 3, 0600, &err);
+	s = NULL;
+	is_int(ct_seccomp_prepare(deny, dir_a, &s, &err), 0, "the deny profile with a cut entry");
+	ok(s && !ct_seccomp_from_cache(s), "a cut program is a miss");
+	ct_seccomp_free(s);
+	s = NULL;
+	ct_seccomp_prepare(deny, dir_a, &s, &err);
+	ok(s && ct_seccomp_from_cache(s), "the entry written again is a hit");
+	is_int(child_getcwd_errno(s), EPERM, "whose program denies getcwd");
+	ct_seccomp_free(s);
+out:
+	err_free(&err);
+	rm_rf_at(AT_FDCWD, dir_a, NULL);
+	rm_rf_at(AT_FDCWD, dir_b, NULL);
+}
+
 static void test_podman_profile(const char *cache)
 {
 	_cleanup_json_ json_t *j = NULL;
@@ -137,6 +218,7 @@ int main(void)
 		return 1;
 	test_errors();
 	test_deny_getcwd(cache);
+	test_cache_collision();
 	test_podman_profile(cache);
 	rm_rf_at(AT_FDCWD, cache, &err);
 	err_free(&err);

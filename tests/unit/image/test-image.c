@@ -400,6 +400,120 @@ static int copy_prefix(int fd, off_t len)
 	return out;
 }
 
+static void add_owned(struct archive *a, const char *name, mode_t type, mode_t perm, uid_t uid,
+		      gid_t gid)
+{
+	struct archive_entry *e = archive_entry_new();
+
+	archive_entry_set_pathname(e, name);
+	archive_entry_set_filetype(e, type);
+	archive_entry_set_perm(e, perm);
+	archive_entry_set_uid(e, uid);
+	archive_entry_set_gid(e, gid);
+	if (type == AE_IFCHR)
+		archive_entry_set_rdev(e, makedev(1, 3));
+	archive_entry_set_size(e, 0);
+	archive_write_header(a, e);
+	archive_entry_free(e);
+}
+
+/* Files owned by 1000:50, a setuid file, a device node, an opaque dir, a hard link. */
+static int make_owned_layer(uid_t uid)
+{
+	struct archive *a = archive_write_new();
+	struct archive_entry *e = archive_entry_new();
+	int fd = memfd_create("owned", MFD_CLOEXEC);
+
+	archive_write_set_format_pax_restricted(a);
+	archive_write_open_fd(a, fd);
+	add_owned(a, "home/", AE_IFDIR, 0755, 0, 0);
+	add_owned(a, "home/u/", AE_IFDIR, 0700, uid, 50);
+	add_owned(a, "home/u/f", AE_IFREG, 0640, uid, 50);
+	add_owned(a, "suid", AE_IFREG, 04755, uid, 50);
+	add_owned(a, "null", AE_IFCHR, 0666, 0, 0);
+	add(a, "home/.wh..wh..opq", AE_IFREG, NULL);
+	archive_entry_set_pathname(e, "link");
+	archive_entry_set_filetype(e, AE_IFREG);
+	archive_entry_set_hardlink(e, "home/u/f");
+	archive_write_header(a, e);
+	archive_entry_free(e);
+	archive_write_close(a);
+	archive_write_free(a);
+	lseek(fd, 0, SEEK_SET);
+	return fd;
+}
+
+/*
+ * Rootless modes, forced (this runs as root): a range chowns within it and refuses
+ * ids beyond, one id records them in user.containers.override_stat; both skip device
+ * nodes and write user.overlay.opaque.
+ */
+static void test_unpack_ids(void)
+{
+	char dir[] = "/tmp/isola-unit-XXXXXX", buf[64] = "", p[128];
+	struct img_unpack_ids range = {IMG_IDS_RANGE, 2000, 2000}, one = {IMG_IDS_SINGLE, 1, 1};
+	_cleanup_close_ int fd = -1, root = -1;
+	_cleanup_err_ struct err *err = NULL;
+	unsigned skipped = 0;
+	struct stat st, st2;
+	ssize_t n;
+
+	if (geteuid() != 0) {
+		skip("chown needs root");
+		return;
+	}
+	ok(mkdtemp(dir) != NULL, "temp dir");
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = make_owned_layer(1000);
+	ok(img_unpack_stream_ids(fd, root, &range, NULL, &skipped, &err) == 0, "range: unpack%s%s",
+	   err ? ": " : "", err ? err->msg : "");
+	ok(fstatat(root, "home/u/f", &st, 0) == 0 && st.st_uid == 1000 && st.st_gid == 50,
+	   "range: 1000:50 chowned");
+	ok(fstatat(root, "suid", &st, 0) == 0 && (st.st_mode & 07777) == 04755,
+	   "range: setuid bit kept after chown");
+	ok(fstatat(root, "link", &st2, 0) == 0 && fstatat(root, "home/u/f", &st, 0) == 0 &&
+	       st.st_ino == st2.st_ino,
+	   "range: hard link");
+	ok(skipped == 1 && faccessat(root, "null", F_OK, AT_SYMLINK_NOFOLLOW) < 0,
+	   "range: the device node is skipped and counted");
+	snprintf(p, sizeof(p), "%s/home", dir);
+	ok(getxattr(p, "user.overlay.opaque", buf, sizeof(buf)) == 1 &&
+	       getxattr(p, "trusted.overlay.opaque", buf, sizeof(buf)) < 0,
+	   "range: opaque as user.overlay.opaque (userxattr)");
+	rm_rf_at(AT_FDCWD, dir, NULL);
+	close(fd);
+	close(root);
+
+	ok(mkdtemp(strcpy(dir, "/tmp/isola-unit-XXXXXX")) != NULL, "temp dir");
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = make_owned_layer(5000);
+	ok(img_unpack_stream_ids(fd, root, &range, NULL, NULL, &err) < 0 && err &&
+	       strstr(err->msg, "outside"),
+	   "range: an owner beyond the range is refused: %s", err ? err->msg : "");
+	err_free(&err);
+	rm_rf_at(AT_FDCWD, dir, NULL);
+	close(fd);
+	close(root);
+
+	ok(mkdtemp(strcpy(dir, "/tmp/isola-unit-XXXXXX")) != NULL, "temp dir");
+	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = make_owned_layer(1000);
+	ok(img_unpack_stream_ids(fd, root, &one, NULL, &skipped, &err) == 0, "single: unpack%s%s",
+	   err ? ": " : "", err ? err->msg : "");
+	ok(fstatat(root, "home/u/f", &st, 0) == 0 && st.st_uid == 0 && st.st_gid == 0,
+	   "single: no chown");
+	snprintf(p, sizeof(p), "%s/home/u/f", dir);
+	n = getxattr(p, "user.containers.override_stat", buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	ok(streq(buf, "1000:50:0640:file"), "single: override_stat %s", buf);
+	snprintf(p, sizeof(p), "%s/home/u", dir);
+	n = getxattr(p, "user.containers.override_stat", buf, sizeof(buf) - 1);
+	buf[n > 0 ? n : 0] = 0;
+	ok(streq(buf, "1000:50:0700:dir"), "single: override_stat of a dir %s", buf);
+	ok(skipped == 1, "single: the device node is skipped");
+	rm_rf_at(AT_FDCWD, dir, NULL);
+}
+
 /* The diff_id covers the whole stream (end-of-archive padding too); broken streams fail. */
 static void test_unpack_stream(void)
 {
@@ -443,6 +557,7 @@ int main(void)
 	test_token_url();
 	test_paths();
 	test_unpack();
+	test_unpack_ids();
 	test_unpack_stream();
 	return tap_done();
 }

@@ -150,9 +150,34 @@ static void test_answer(void)
 	ok(dns_answer(p, &h, &q, 0, rr, 1, out, sizeof(out), &len) < 0, "rdata of 17 is refused");
 }
 
+/* An answer over TCP: 300 A records, 4.8 KB (over DNS_PKT_MAX); the format's limit holds. */
+static void test_tcp_sized(void)
+{
+	_cleanup_free_ uint8_t *p = calloc(1, DNS_MSG_MAX + 1);
+	struct dns_header h;
+	struct dns_question q;
+	size_t n;
+
+	if (!p)
+		abort();
+	n = query(p,
+		  Q("\x03"
+		    "big\x00"),
+		  9, 1, 300);
+	p[2] |= 0x80;
+	for (int i = 0; i < 300; i++, n += 16)
+		memcpy(p + n, "\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04\x0a\x00\x00\x01",
+		       16);
+	ok(n > DNS_PKT_MAX && dns_parse(p, n, &h, &q) == 0 && h.an == 300 && !strcmp(q.name, "big"),
+	   "a 4.8 KB answer (TCP) parses");
+	ok(dns_parse(p, n - 1, &h, &q) < 0, "one byte short of its last record is refused");
+	ok(dns_parse(p, DNS_MSG_MAX + 1, &h, &q) < 0, "over 65535 bytes is refused");
+}
+
 int main(void)
 {
 	test_names();
 	test_answer();
+	test_tcp_sized();
 	return tap_done();
 }

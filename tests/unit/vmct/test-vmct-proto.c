@@ -38,6 +38,16 @@ static void test_roundtrip(void)
 	   "cwd, uid, gid, tty");
 	vmct_config_free(&out);
 	free(buf);
+
+	/* v2: a terminal and its size. */
+	in.tty = true;
+	in.rows = 40;
+	in.cols = 132;
+	buf = vmct_config_encode(&in, &len);
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "parse a tty config");
+	ok(out.tty && out.rows == 40 && out.cols == 132, "tty, rows, cols survive");
+	vmct_config_free(&out);
+	free(buf);
 }
 
 static void test_hostile_config(void)
@@ -58,6 +68,15 @@ static void test_hostile_config(void)
 	ok(P("arg=x\0tty=2\0", &c) < 0, "tty other than 0/1 is refused");
 	ok(P("arg=x\0env=NOEQUALS\0", &c) < 0, "env without '=' is refused");
 	ok(P("arg=x\0env==v\0", &c) < 0, "env with an empty key is refused");
+	ok(P("arg=x\0tty=1\0rows=65536\0", &c) < 0, "rows over 16 bits is refused");
+	ok(P("arg=x\0tty=1\0cols=-1\0", &c) < 0, "negative cols is refused");
+	ok(P("arg=x\0tty=1\0rows=1x\0", &c) < 0, "rows with junk is refused");
+	ok(P("arg=x\0tty=1\0rows=1\0rows=2\0", &c) < 0, "repeated rows is refused");
+	ok(P("arg=x\0rows=24\0cols=80\0", &c) < 0, "rows/cols without tty=1 are refused");
+	ok(P("arg=x\0tty=0\0cols=80\0", &c) < 0, "cols with tty=0 is refused");
+	is_int(P("arg=x\0cols=80\0tty=1\0rows=24\0", &c), 0, "rows/cols before tty=1 are fine");
+	ok(c.tty && c.rows == 24 && c.cols == 80, "in any order");
+	vmct_config_free(&c);
 	is_int(P("arg=\0", &c), 0, "an empty arg is allowed (exec fails in the guest)");
 	ok(c.argv && c.argv[0] && !*c.argv[0] && !strcmp(c.cwd, "/"), "cwd defaults to /");
 	vmct_config_free(&c);
@@ -100,10 +119,48 @@ static void test_frames(void)
 	ok(vmct_frame_next(buf, 8, &type, &pl, &len) < 0, "all-ones header is refused");
 	vmct_frame_header(buf, 0, 0);
 	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), -EPROTO, "type 0 is refused");
+	vmct_frame_header(buf, VMCT_WINCH, 8);
+	is_int(vmct_frame_next(buf, 16, &type, &pl, &len), 16, "WINCH is a known type (v2)");
 	vmct_frame_header(buf, VMCT_TYPE_MAX + 1, 0);
 	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), -EPROTO, "an unknown type is refused");
 	vmct_frame_header(buf, VMCT_STDIN, 0);
 	is_int(vmct_frame_next(buf, 8, &type, &pl, &len), 8, "an empty frame (stdin EOF)");
+}
+
+static void test_winch(void)
+{
+	uint8_t b[12];
+	uint16_t rows = 0, cols = 0;
+
+	vmct_winch_encode(b, 50, 200);
+	is_int(vmct_winch_parse(b, 8, &rows, &cols), 0, "a WINCH payload");
+	ok(rows == 50 && cols == 200, "its rows and cols");
+	ok(vmct_winch_parse(b, 7, &rows, &cols) < 0, "a short WINCH is refused");
+	ok(vmct_winch_parse(b, 12, &rows, &cols) < 0, "a long WINCH is refused");
+	ok(vmct_winch_parse(b, 0, &rows, &cols) < 0, "an empty WINCH is refused");
+	vmct_put_u32(b, 65536);
+	ok(vmct_winch_parse(b, 8, &rows, &cols) < 0, "rows over 16 bits is refused");
+	vmct_put_u32(b, 1);
+	vmct_put_u32(b + 4, 0xffffffff);
+	ok(vmct_winch_parse(b, 8, &rows, &cols) < 0, "cols of all ones is refused");
+	ok(rows == 50 && cols == 200, "a refused WINCH writes nothing");
+}
+
+static void test_connect_reply(void)
+{
+	uint32_t port = 0;
+
+	is_int(vmct_connect_reply_parse("OK 1073741824", &port), 0, "OK <port>");
+	ok(port == 1073741824u, "its port");
+	ok(vmct_connect_reply_parse("OK", &port) < 0, "OK without a port is refused");
+	ok(vmct_connect_reply_parse("OK ", &port) < 0, "OK with an empty port is refused");
+	ok(vmct_connect_reply_parse("OK -1", &port) < 0, "a negative port is refused");
+	ok(vmct_connect_reply_parse("OK 4294967296", &port) < 0, "a port over 32 bits is refused");
+	ok(vmct_connect_reply_parse("OK 12 ", &port) < 0, "trailing junk is refused");
+	ok(vmct_connect_reply_parse("ok 12", &port) < 0, "lower case is refused");
+	ok(vmct_connect_reply_parse("", &port) < 0, "an empty line is refused");
+	ok(vmct_connect_reply_parse("ERR 12", &port) < 0, "anything else is refused");
+	ok(port == 1073741824u, "a refused answer writes nothing");
 }
 
 int main(void)
@@ -111,5 +168,7 @@ int main(void)
 	test_roundtrip();
 	test_hostile_config();
 	test_frames();
+	test_winch();
+	test_connect_reply();
 	return tap_done();
 }

@@ -1,0 +1,207 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * isola exec [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] ID CMD... for a
+ * container that `run --vm` runs: the process starts in the same VM, through
+ * the agent's exec port (vmct_exec, docs/vm-containers.md).  The environment,
+ * working directory and user default to the container's (its config.json).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image-cli.h"
+#include "jsonutil.h"
+#include "log.h"
+#include "parse.h"
+#include "strv.h"
+#include "vmct.h"
+
+struct exec_args {
+	bool interactive, tty;
+	char **env; /* -e, after the container's */
+	const char *cwd, *user;
+};
+
+/* An option's value: "--opt=V", "--opt V" or "-o V"; NULL when missing. */
+static const char *value(int argc, char **argv, int *i)
+{
+	const char *eq = strchr(argv[*i], '=');
+
+	if (argv[*i][1] == '-' && eq)
+		return eq + 1;
+	return *i + 1 < argc ? argv[++*i] : NULL;
+}
+
+static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
+{
+	for (int i = 1; i < id; i++) {
+		const char *o = argv[i], *v;
+		size_t n = strcspn(o, "=");
+
+		if (!strcmp(o, "--"))
+			break;
+		if (o[1] != '-' && strspn(o + 1, "it") == strlen(o + 1)) {
+			a->interactive |= strchr(o, 'i') != NULL;
+			a->tty |= strchr(o, 't') != NULL;
+			continue;
+		}
+		if (!strcmp(o, "--interactive") || !strcmp(o, "--tty")) {
+			*(o[2] == 'i' ? &a->interactive : &a->tty) = true;
+			continue;
+		}
+		if (!strcmp(o, "-e") || !strncmp(o, "--env", n > 5 ? n : 5)) {
+			v = value(argc, argv, &i);
+			if (!v || !strchr(v, '=') || v[0] == '=')
+				return cli_usage_error("exec", "-e: `%s` is not KEY=VALUE",
+						       v ? v : "");
+			if (strv_push(&a->env, v) < 0)
+				return cli_usage_error("exec", "out of memory");
+		} else if (!strcmp(o, "-w") || !strncmp(o, "--cwd", n > 5 ? n : 5)) {
+			a->cwd = value(argc, argv, &i);
+			if (!a->cwd || a->cwd[0] != '/')
+				return cli_usage_error("exec", "-w: an absolute directory");
+		} else if (!strcmp(o, "-u") || !strncmp(o, "--user", n > 6 ? n : 6)) {
+			a->user = value(argc, argv, &i);
+			if (!a->user)
+				return cli_usage_error("exec", "-u: UID[:GID]");
+		} else if (strcmp(o, "--store") && strncmp(o, "--store=", 8)) {
+			return cli_usage_error("exec", "%s is not supported for a --vm container",
+					       o);
+		} else if (!strchr(o, '=')) {
+			i++; /* --store DIR: the dispatcher used it */
+		}
+	}
+	return 0;
+}
+
+/* -u UID[:GID] (numbers: the image's /etc/passwd is inside the VM). */
+static int parse_user(const char *u, struct vmct_config *c)
+{
+	_cleanup_free_ char *s = strdup(u);
+	char *colon = s ? strchr(s, ':') : NULL;
+
+	if (!s)
+		return -ENOMEM;
+	if (colon)
+		*colon = '\0';
+	if (parse_id(s, &c->uid) < 0 || (colon && parse_id(colon + 1, &c->gid) < 0))
+		return cli_usage_error("exec", "-u `%s`: give numeric UID[:GID] with --vm", u);
+	if (!colon)
+		c->gid = c->uid;
+	return 0;
+}
+
+/* The container's env with -e entries replacing or adding keys. */
+static char **merge_env(char **base, char **extra)
+{
+	char **out = NULL;
+
+	for (size_t i = 0; base && base[i]; i++) {
+		bool replaced = false;
+
+		for (size_t j = 0; extra && extra[j]; j++)
+			replaced |= !strncmp(base[i], extra[j], strcspn(extra[j], "=") + 1);
+		if (!replaced && strv_push(&out, base[i]) < 0)
+			goto fail;
+	}
+	for (size_t j = 0; extra && extra[j]; j++)
+		if (strv_push(&out, extra[j]) < 0)
+			goto fail;
+	if (!out &&
+	    strv_push(&out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") <
+		0)
+		goto fail;
+	return out;
+fail:
+	strv_free(out);
+	return NULL;
+}
+
+/* The vsock socket run --vm noted in the bundle (absent: not a VM that runs). */
+static int vsock_path(const char *bundle, char **ret, struct err **err)
+{
+	char p[PATH_MAX];
+	char *s = NULL;
+	size_t len;
+	int r;
+
+	snprintf(p, sizeof(p), "%s/%s", bundle, IMAGE_VM_VSOCK_NOTE);
+	r = read_file_at(AT_FDCWD, p, 256, &s, &len, err);
+	if (r < 0)
+		return err_wrap(err, "the container's VM is not running");
+	s[strcspn(s, "\n")] = '\0';
+	*ret = s;
+	return 0;
+}
+
+int image_exec_vm(const char *store, int argc, char **argv, int id)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_json_ json_t *spec = NULL;
+	_cleanup_free_ char *bundle = NULL, *uds = NULL;
+	struct exec_args a = {};
+	struct vmct_config proc = {};
+	struct vmct_exec_opts o = {.proc = &proc, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO};
+	char **env = NULL;
+	int r, status = EXIT_ISOLA;
+
+	r = parse_opts(&a, argc, argv, id);
+	if (r)
+		goto out;
+	if (id + 1 >= argc) {
+		r = cli_usage_error("exec", "no command");
+		goto out;
+	}
+	if (asprintf(&bundle, "%s/containers/%s", store, argv[id]) < 0)
+		goto out;
+	r = image_vm_load_process(bundle, &spec, &proc, &err);
+	if (r >= 0)
+		r = vsock_path(bundle, &uds, &err);
+	if (r < 0) {
+		cli_fail(&err);
+		r = EXIT_ISOLA;
+		goto out;
+	}
+	r = a.user ? parse_user(a.user, &proc) : 0;
+	env = merge_env(proc.env, a.env);
+	if (r || !env) {
+		r = r > 0 ? r : EXIT_ISOLA;
+		goto out;
+	}
+	free(proc.argv);
+	free(proc.env);
+	proc.argv = argv + id + 1;
+	proc.env = env;
+	proc.cwd = a.cwd ? (char *)a.cwd : proc.cwd;
+	proc.tty = a.tty;
+	proc.rows = proc.cols = 0;
+	if (a.tty)
+		vmct_term_size(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, &proc.rows,
+			       &proc.cols);
+	/* A vanished reader of our output must not end us (with the terminal raw). */
+	signal(SIGPIPE, SIG_IGN);
+	o.in_fd = a.interactive ? STDIN_FILENO : -1;
+	o.forward_signals = true;
+	r = vmct_exec(uds, &o, &status, &err);
+	if (r < 0) {
+		cli_fail(&err);
+		r = EXIT_ISOLA;
+	} else {
+		r = status;
+	}
+out:
+	if (proc.argv != argv + id + 1) {
+		free(proc.argv);
+		free(proc.env);
+	}
+	strv_free(env);
+	strv_free(a.env);
+	return r;
+}

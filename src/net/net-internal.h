@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+#pragma once
+/* Between the files of src/net. */
+#include <jansson.h>
+#include <stddef.h>
+
+#include "err.h"
+
+/*
+ * Run path with argv and env, input on its stdin (NULL: empty), stderr to /dev/null; its
+ * stdout (at most NET_RESULT_MAX) in *ret_out, its exit status in *ret_status.
+ */
+int net_spawn(const char *path, char *const *argv, char **env, const char *input, char **ret_out,
+	      int *ret_status, struct err **err);
+
+/*
+ * Drop from a container's copy of a network's conflist the plugins this run does not need:
+ * portmap without published ports, and isola's own `firewall` entry where the host's
+ * FORWARD chains accept every packet anyway (plan.c).
+ */
+int net_plan_plugins(json_t *conflist, size_t n_ports, struct err **err);
+/*
+ * The PATH the plugins of a planned conflist need (*ret NULL: the system's): for bridge and
+ * portmap on an IPv4-only network, a directory with iptables but not ip6tables.
+ */
+int net_plan_tools(json_t *conflist, const char *store, char **ret, struct err **err);

@@ -1,0 +1,189 @@
+#!/usr/bin/env bats
+# Rootless images: `pull`, `image import`, `run IMAGE`, `rm` and `rmi` as a normal
+# user, with a store in ~/.local/share/isola.  A user with an /etc/subuid range
+# (made for the test, removed after) unpacks as root of a user namespace mapping
+# that range, so a layer's ids land on disk as subordinate ids and appear
+# unchanged in the container; `nobody` (no range) keeps every file its own and
+# the ids in user.containers.override_stat.  Device nodes are left out with a
+# note; whiteouts, opaque directories, setuid files and hard links work.
+load image-helpers
+bats_require_minimum_version 1.5.0
+
+setup_file() { img_setup_file; }
+teardown_file() { img_teardown_file; }
+
+setup() {
+	img_setup
+	unset ISOLA_STORE ISOLA_RUNTIME
+	require_cmd runuser
+	require_cmd useradd
+	require_cmd setpriv
+	[ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" = 1 ] ||
+		skip "SKIP: unprivileged user namespaces are disabled"
+	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
+	chmod 755 "$TMP"
+	cp "$ISOLA" "$TMP/isola"
+	mkdir -m 700 "$TMP/xdg"
+	# Layer 1: ids 1000:50, a setuid file, a hard link, a device node, dirs for layer 2.
+	img_tar "$TMP/l1.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox \
+		D:home:0755:0:0 D:home/u:0700:1000:50 p:home/u/f:0640:1000:50 \
+		p:suid:4755:1000:50 h:link:home/u/f c:node d:gone f:gone/a:1 d:opq f:opq/old:1
+	# Layer 2: a whiteout and an opaque directory.
+	img_tar "$TMP/l2.tar" f:.wh.gone: d:opq f:opq/.wh..wh..opq: f:opq/new:1
+	img_layout "$TMP/layout" latest amd64 "$TMP/l1.tar" "$TMP/l2.tar" >/dev/null
+	chmod -R a+rX "$TMP/layout"
+	ID=isola-it-rli-$$-$BATS_TEST_NUMBER
+}
+
+teardown() {
+	if [ -n "${U:-}" ]; then
+		as_user "$TMP/isola" rm -f "$ID" >/dev/null 2>&1 || true
+		userdel -r "$U" >/dev/null 2>&1 || true
+	fi
+	isola_cleanup_tmp
+}
+
+make_user() {
+	require_cmd newuidmap
+	require_cmd newgidmap
+	U=isolarl$$
+	useradd -m "$U"
+	UH=$(getent passwd "$U" | cut -d: -f6)
+	grep -q "^$U:" /etc/subuid || usermod --add-subuids 300000-365535 "$U"
+	grep -q "^$U:" /etc/subgid || usermod --add-subgids 300000-365535 "$U"
+	read -r _ SUBUID _ < <(grep "^$U:" /etc/subuid | tr : ' ')
+	read -r _ SUBGID _ < <(grep "^$U:" /etc/subgid | tr : ' ')
+	chown "$U" "$TMP/xdg"
+	S=$UH/.local/share/isola
+}
+
+# empty DIR...: no entries below any of them.
+empty() {
+	[ -z "$(find "$@" -mindepth 1 -print -quit)" ]
+}
+
+as_user() {
+	runuser -u "$U" -- env -i PATH=/usr/bin:/bin HOME="$UH" XDG_RUNTIME_DIR="$TMP/xdg" \
+		ISOLA_NETWORK=none "$@"
+}
+
+as_nobody() {
+	setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups \
+		env -i PATH=/usr/bin:/bin XDG_RUNTIME_DIR="$TMP/xdg" XDG_DATA_HOME="$TMP/data" "$@"
+}
+
+@test "rootless image: pull as a user with subordinate ids; ids kept, run, rm, rmi remove everything" {
+	make_user
+	img_push "$TMP/layout" latest t/rl:1
+	run as_user "$TMP/isola" pull -q "$REG/t/rl:1"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"note: 1 device node in the image left out"* ]]
+	# On disk: the layer's 1000:50 is the user's subordinate id 999:49 of the range.
+	f=$(find "$S/layers" -path '*/home/u/f')
+	[ "$(stat -c %u:%g "$f")" = "$((SUBUID + 999)):$((SUBGID + 49))" ]
+	[ -z "$(find "$S" -user root)" ]
+	# In the container: the image's ids, modes, links; no device; whiteouts applied.
+	run as_user "$TMP/isola" run --rm "$REG/t/rl:1" sh -c \
+		'busybox stat -c "%u:%g %a %h" /home/u/f /suid; busybox stat -c %i /link /home/u/f
+		 busybox ls / /opq; busybox touch /home/u/new; busybox chown 1000:50 /home/u/new'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1000:50 640 2" ]
+	[ "${lines[1]}" = "1000:50 4755 1" ]
+	[ "${lines[2]}" = "${lines[3]}" ]
+	[[ "$output" != *node* && "$output" != *gone* && "$output" != *old* ]]
+	[[ "$output" == *new* ]]
+	# A detached container writes as 1000:50; rm removes its upper dir through the namespace.
+	as_user "$TMP/isola" run -d --name "$ID" "$REG/t/rl:1" \
+		sh -c 'echo x >/home/u/g; busybox chown 1000:50 /home/u/g'
+	wait_until 10 '[ "$(stat -c %u "$S/containers/$ID/upper/home/u/g" 2>/dev/null)" = $((SUBUID + 999)) ]'
+	as_user "$TMP/isola" rm -f "$ID"
+	[ ! -e "$S/containers/$ID" ]
+	as_user "$TMP/isola" rmi "$REG/t/rl:1"
+	empty "$S/layers" "$S/blobs/sha256" "$S/containers"
+	[ -z "$(find "$S" ! -user "$U")" ]
+	[ -z "$(find "$TMP/xdg" -user root)" ]
+}
+
+@test "rootless image: a layer owner beyond the user's subordinate range is refused, nothing left" {
+	make_user
+	read -r _ _ count < <(grep "^$U:" /etc/subuid | tr : ' ')
+	img_tar "$TMP/big.tar" d:bin F:bin/busybox:/bin/busybox "p:far:0644:$((count + 5)):0"
+	img_layout "$TMP/far" latest amd64 "$TMP/big.tar" >/dev/null
+	chmod -R a+rX "$TMP/far"
+	run as_user "$TMP/isola" image import "$TMP/far" localhost/far:1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"far"*"owner $((count + 5)):0 is outside"*"/etc/subuid"* ]]
+	empty "$S/layers" "$S/tmp"
+}
+
+@test "rootless image: nobody (no subordinate ids): files stay its own, ids in override_stat; run, rmi" {
+	mkdir "$TMP/data"
+	chown nobody "$TMP/data" "$TMP/xdg"
+	run as_nobody "$TMP/isola" image import "$TMP/layout" localhost/rl:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"left out"* ]]
+	S=$TMP/data/isola
+	f=$(find "$S/layers" -path '*/home/u/f')
+	[ "$(stat -c %U "$f")" = nobody ]
+	[ "$(python3 -c 'import os,sys; print(os.getxattr(sys.argv[1], "user.containers.override_stat").decode())' "$f")" = "1000:50:0640:file" ]
+	[ -z "$(find "$S" ! -user nobody)" ]
+	run as_nobody "$TMP/isola" run --rm localhost/rl:1 sh -c \
+		'busybox stat -c "%u:%g %a" /home/u/f; busybox cat /proc/self/uid_map; busybox ls /
+		 echo y >/home/u/y'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0:0 640" ]
+	# /proc is mounted inside the overlay the runtime put on "/"; root is nobody.
+	[[ "${lines[1]}" =~ ^\ +0\ +$(id -u nobody)\ +1$ ]]
+	[[ "$output" != *gone* ]]
+	as_nobody "$TMP/isola" rmi localhost/rl:1
+	empty "$S/layers" "$S/blobs/sha256" "$S/containers"
+	[ -z "$(find "$TMP/data" "$TMP/xdg" ! -user nobody)" ]
+}
+
+@test "rootless image: no network of its own by default, --network host joins the host's, bridge is refused" {
+	mkdir "$TMP/data"
+	chown nobody "$TMP/data" "$TMP/xdg"
+	as_nobody "$TMP/isola" image import "$TMP/layout" localhost/rl:1 >/dev/null 2>&1
+	run as_nobody "$TMP/isola" run --rm --network bridge localhost/rl:1 true
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bridge network needs root"* ]]
+	empty "$TMP/data/isola/containers"
+	host=$(as_nobody readlink /proc/self/ns/net)
+	run as_nobody "$TMP/isola" run --rm --network host localhost/rl:1 busybox readlink /proc/self/ns/net
+	[ "$status" -eq 0 ]
+	[ "$output" = "$host" ]
+	run as_nobody "$TMP/isola" run --rm localhost/rl:1 busybox readlink /proc/self/ns/net
+	[ "$status" -eq 0 ]
+	[[ "$output" == net:* && "$output" != "$host" ]]
+	empty "$TMP/data/isola/containers"
+}
+
+@test "rootless image: root of a user namespace (unshare -r) unpacks as rootless, opaque dirs as user.overlay.opaque" {
+	require_cmd unshare
+	run unshare -U -r env ISOLA_STORE="$TMP/ns-store" "$ISOLA" image import "$TMP/layout" localhost/rl:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	# The opaque directory is layer 2's, the one holding opq/new.
+	d=$(dirname "$(find "$TMP/ns-store/layers" -path '*/opq/new')")
+	f=$(find "$TMP/ns-store/layers" -path '*/home/u/f')
+	python3 - "$d" "$f" <<-'EOP'
+	import os, sys
+	opq, f = sys.argv[1], sys.argv[2]
+	names = os.listxattr(opq)
+	assert "user.overlay.opaque" in names and "trusted.overlay.opaque" not in names, names
+	assert os.getxattr(f, "user.containers.override_stat") == b"1000:50:0640:file"
+	EOP
+	# The bundle's overlay honours it (userxattr): layer 1's /opq/old is hidden, so the
+	# command is "not found" (127), not "not executable" (126, a mode 644 file).
+	run -127 unshare -U -r -m env ISOLA_STORE="$TMP/ns-store" ISOLA_NETWORK=none \
+		"$ISOLA" run --rm localhost/rl:1 /opq/old
+	echo "$output"
+	[ "$status" -eq 127 ]
+	[[ "$output" == *"not found"* ]]
+}

@@ -1,0 +1,89 @@
+#!/usr/bin/env bats
+# isola exec NAME into a run --vm container, on this host (no Linux boot: the
+# real VM is in tests/l1, vmct-exec): a container directory as run --vm leaves
+# it (config.json, image.json, the vm-vsock note) and a fake VMM + agent
+# (vm-exec-fake-agent.py) that echoes the process config isola sends.
+load helpers
+bats_require_minimum_version 1.5.0
+
+setup() {
+	isola_tmp
+	require_cmd python3
+	export ISOLA_STORE=$TMP/store
+	NAME=vmexec-$$
+	CT=$ISOLA_STORE/containers/$NAME
+	mkdir -p "$CT"
+	echo '{}' >"$CT/image.json"
+	cat >"$CT/config.json" <<-'EOF'
+	{"ociVersion": "1.0.2", "process": {"args": ["sleep", "1000"],
+	 "env": ["PATH=/bin", "HOME=/root", "KEEP=1"], "cwd": "/srv",
+	 "user": {"uid": 1000, "gid": 100}}}
+	EOF
+	echo "$TMP/v.sock" >"$CT/vm-vsock"
+}
+
+teardown() {
+	[ -n "${FAKE:-}" ] && kill "$FAKE" 2>/dev/null
+	isola_cleanup_tmp
+}
+
+# fake STATUS: the fake agent, in the background, once it listens.
+fake() {
+	python3 "$BATS_TEST_DIRNAME/vm-exec-fake-agent.py" "$TMP/v.sock" "$1" "$TMP/ready" \
+		2>"$TMP/fake.err" &
+	FAKE=$!
+	local i=0
+	while [ ! -e "$TMP/ready" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$TMP/ready" ]
+}
+
+@test "vm-exec: the container's env, cwd and user, -e replacing and adding, the exit code" {
+	fake 42
+	run "$ISOLA" exec "$NAME" sh -c 'echo hi'
+	[ "$status" = 42 ]
+	[ "${lines[0]}" = "arg=sh" ]
+	[ "${lines[1]}" = "arg=-c" ]
+	[ "${lines[2]}" = "arg=echo hi" ]
+	[[ "$output" == *$'env=PATH=/bin\nenv=HOME=/root\nenv=KEEP=1\ncwd=/srv\nuid=1000\ngid=100\ntty=0'* ]]
+	wait "$FAKE"
+	FAKE=
+	rm -f "$TMP/v.sock" "$TMP/ready"
+	fake 0
+	run "$ISOLA" exec -e HOME=/h -e NEW=x=y -w /tmp -u 5:6 "$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" == *$'env=PATH=/bin\nenv=KEEP=1\nenv=HOME=/h\nenv=NEW=x=y\ncwd=/tmp\nuid=5\ngid=6\n'* ]]
+	wait "$FAKE"
+}
+
+@test "vm-exec: -t sends tty=1 (no size without a terminal)" {
+	fake 0
+	run "$ISOLA" exec -t "$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" == *"tty=1"* ]]
+	[[ "$output" != *"rows="* ]]
+	wait "$FAKE"
+}
+
+@test "vm-exec: options it cannot honour are refused in one line, the VM is not contacted" {
+	fake 0
+	for o in -d "--cap CAP_SYS_ADMIN" --privileged "-u root" "-e NOEQUALS" "-w rel"; do
+		# shellcheck disable=SC2086
+		run "$ISOLA" exec $o "$NAME" true
+		[ "$status" != 0 ]
+		[ "${#lines[@]}" = 1 ]
+	done
+	run "$ISOLA" exec "$NAME"
+	[ "$status" != 0 ]
+	# The fake still waits for its one session: nobody connected.
+	kill -0 "$FAKE"
+}
+
+@test "vm-exec: a VM that does not answer (no socket) is an error naming it, exit 125" {
+	run "$ISOLA" exec "$NAME" true
+	[ "$status" = 125 ]
+	[[ "$output" == *"$TMP/v.sock"* ]]
+	[ "${#lines[@]}" = 1 ]
+}
