@@ -35,13 +35,13 @@ start_vm() { # VMM OUT L2-ACTION [EXTRA...]: VM_PID (isola or QEMU itself, no wr
 
 # until_line FILE ERE: poll (0.02 s) while VM_PID lives, up to 400 s; 0 when seen.
 # Console lines end in \r\n (the guest's tty), so "$" does not end a line here.
+# Bounded by the clock, not a count: under TCG one poll costs far more than its sleep.
 until_line() {
-	local i=0
-	while [ $i -lt 20000 ]; do
+	local end=$(($(now_ms) + 400000))
+	while [ "$(now_ms)" -lt $end ]; do
 		grep -Eq "$2" "$1" 2>/dev/null && return 0
 		kill -0 "$VM_PID" 2>/dev/null || break
 		sleep 0.02
-		i=$((i + 1))
 	done
 	grep -Eq "$2" "$1" 2>/dev/null
 }
