@@ -131,9 +131,10 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 
 static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 {
-	static const char *const keys[] = {"tap", "mac", "bridge", NULL};
+	static const char *const keys[] = {"tap", "mac", "bridge", "offload", NULL};
 	struct vm_net_cfg net = {0};
 	const char *tap = NULL, *mac = NULL, *br = NULL;
+	bool offload = true;
 	char where[32];
 	int r;
 
@@ -147,6 +148,8 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 		r = json_get_string(n, where, "mac", false, &mac, err);
 	if (r >= 0)
 		r = json_get_string(n, where, "bridge", false, &br, err);
+	if (r >= 0)
+		r = json_get_bool(n, where, "offload", &offload, err);
 	if (r < 0)
 		return r;
 	if (mac && vm_config_parse_mac(mac, net.mac) < 0)
@@ -154,6 +157,7 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 	net.has_mac = mac;
 	net.tap = (char *)tap;
 	net.bridge = (char *)br;
+	net.no_offload = !offload;
 	return vm_config_add_net(cfg, &net, where, err);
 }
 

@@ -283,7 +283,7 @@ static int set_disk(struct vm_config *cfg, const char *v, struct err **err)
 	return vm_config_add_disk(cfg, &d, what, err);
 }
 
-/* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,bridge=BR]" */
+/* "tap=NAME[,mac=xx:xx:xx:xx:xx:xx][,bridge=BR][,offload=on|off]" */
 static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 {
 	_cleanup_free_ char *copy = strdup(v), *what = NULL;
@@ -299,6 +299,8 @@ static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 			n.has_mac = true;
 		else if (!strncmp(tok, "bridge=", 7))
 			n.bridge = tok + 7;
+		else if (streq(tok, "offload=on") || streq(tok, "offload=off"))
+			n.no_offload = streq(tok, "offload=off");
 		else
 			return err_make(err, 0, "%s: unknown or bad option `%s`", what, tok);
 	}

@@ -35,6 +35,7 @@ struct vm_net_cfg {
 	char *bridge; /* NULL, or a Linux bridge to attach the TAP to */
 	uint8_t mac[6];
 	bool has_mac;
+	bool no_offload; /* offload=off: offer no checksum/segmentation features */
 };
 
 #define VM_MAX_DISKS 8

@@ -98,7 +98,7 @@ l1_check() {
 	l1_check blk
 }
 
-@test "l1: virtio-net: TAP on a bridge, ping and 1 MiB TCP both ways" {
+@test "l1: virtio-net: TAP on a bridge, CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
 	l1_check net
 }
 
@@ -196,6 +196,15 @@ l1_check() {
 
 @test "l1: exec into a run --vm container: output, exit code, stdin, -t, 127; nothing left" {
 	l1_check vmct-exec
+}
+
+# virtio-net without offloads and free page reporting (tests/l1/l1-tests.sh).
+@test "l1: virtio-net offload=off: no CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
+	l1_check net-nooffload
+}
+
+@test "l1: virtio-balloon free page reporting: the guest frees 128 MiB, isola's RSS drops, no inflate" {
+	l1_check balloon-report
 }
 
 @test "l1: the bed finished inside its time budget" {

@@ -18,6 +18,11 @@ for m in $(cat "/lib/modules/$kver/order"); do
 	insmod "/lib/modules/$kver/$m" || echo "# insmod $m failed"
 done
 ip link set lo up
+# Which clocks L1 runs on (docs/vmm.md "L1 wedges": an idle L1 that waits for a
+# timer interrupt forever).
+echo "# L1 clocks: source $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)," \
+	"event $(cat /sys/devices/system/clockevents/clockevent0/current_device)," \
+	"broadcast $(cat /sys/devices/system/clockevents/broadcast/current_device 2>/dev/null)"
 if [ ! -c /dev/kvm ]; then
 	echo "1..0 # SKIP no /dev/kvm in L1 (kvm-amd did not load)"
 	reboot -f

@@ -11,8 +11,8 @@ BASE="console=ttyS0 reboot=k panic=-1"
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
-vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmoci-lifecycle vmoci-kill
-vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd"
+vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec net-nooffload balloon-report
+vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd"
 
 log() { echo "$*" >&2; }
 
@@ -163,7 +163,12 @@ t_blk() {
 		has "$W/out" VDB-WRITE-REFUSED && [ "$(md5 "$W/b.img")" = "$before" ]
 }
 
-t_net() {
+# bit FILE FIELD N: bit N of a 0/1 feature string the guest printed.
+bit() { field "$1" "$2" | cut -c$(($3 + 1)); }
+
+# net_xfer [OFFLOAD]: ping and 1 MiB of TCP each way over a TAP on a bridge;
+# OFFLOAD is an extra --net option (",offload=off").
+net_xfer() {
 	local br=l1br$$ tap=l1tap$$ ok=0
 	ip link add "$br" type bridge && ip addr add 10.77.0.1/24 dev "$br" && ip link set "$br" up ||
 		return 1
@@ -171,7 +176,7 @@ t_net() {
 	socat -u TCP-LISTEN:5001,reuseaddr "CREATE:$W/g2h" &
 	local nc_pid=$!
 	# shellcheck disable=SC2046
-	vm_bg "$W/out" $(linux) --net "tap=$tap,mac=02:00:00:77:00:02,bridge=$br" \
+	vm_bg "$W/out" $(linux) --net "tap=$tap,mac=02:00:00:77:00:02,bridge=$br${1:-}" \
 		--cmdline "$BASE l2=net"
 	if wait_for "$W/out" NET-LISTENING; then
 		socat -u "FILE:$W/h2g" TCP:10.77.0.2:5002,connect-timeout=30 ||
@@ -185,7 +190,26 @@ t_net() {
 	log "g2h: guest $(field "$W/out" G2H-MD5), host $(md5 "$W/g2h"); h2g: host $(md5 "$W/h2g")"
 	has "$W/out" "PING-OK 3" && [ "$(field "$W/out" G2H-MD5)" = "$(md5 "$W/g2h")" ] &&
 		[ "$(field "$W/out" H2G-MD5)" = "$(md5 "$W/h2g")" ] && [ "$RC" = 0 ] && ok=1
+	log "negotiated features $(field "$W/out" NET-FEATURES)"
 	[ $ok = 1 ]
+}
+
+# With the offloads (the default), Linux's driver takes CSUM (0), GUEST_CSUM
+# (1), GUEST_TSO4 (7) and HOST_TSO4 (11): the transfers go as partially
+# checksummed and segmentation-offloaded frames.
+t_net() {
+	net_xfer && [ "$(bit "$W/out" NET-FEATURES 0)$(bit "$W/out" NET-FEATURES 1)" = 11 ] &&
+		[ "$(bit "$W/out" NET-FEATURES 7)$(bit "$W/out" NET-FEATURES 11)" = 11 ]
+}
+
+# offload=off: none of those is offered, so every frame is complete and checksummed.
+t_net_nooffload() {
+	local b
+	net_xfer ,offload=off || return 1
+	for b in 0 1 7 8 11 12; do
+		[ "$(bit "$W/out" NET-FEATURES $b)" = 0 ] || { log "feature bit $b on" && return 1; }
+	done
+	[ "$(bit "$W/out" NET-FEATURES 5)" = 1 ] # MAC: the string is the real one
 }
 
 t_vsock() {
@@ -226,6 +250,52 @@ t_balloon() {
 	vm_wait
 	unset ISOLA_VM_RUNDIR
 	has "$W/out" BALLOON-INFLATED && [ "$RC" = 0 ]
+}
+
+# isola_pid PID: PID when it is isola (busybox timeout execs the command),
+# else its child isola (coreutils timeout forks it: run.sh --direct).
+isola_pid() {
+	local f pid comm ppid
+	[ "$(cat "/proc/$1/comm")" = isola ] && echo "$1" && return
+	for f in /proc/[0-9]*/stat; do
+		read -r pid comm _ ppid _ <"$f" 2>/dev/null || continue
+		[ "$ppid" = "$1" ] && [ "$comm" = "(isola)" ] && echo "$pid" && return
+	done
+}
+
+rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
+
+# Free page reporting: the guest fills and frees 128 MiB and isola's RSS
+# drops by at least 64 MiB without an inflate (the target stays 0, MemTotal
+# does not move).  The console's input paces the guest.
+t_balloon_report() {
+	local pid base high low=0 i=0
+	mkfifo "$W/in"
+	# A boot, 128 MiB written and the wait for the reports: up to the test's
+	# whole watchdog budget, not one isola timeout.
+	# shellcheck disable=SC2046
+	timeout $((l1timeout * 2 - 20)) "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
+		--balloon --cmdline "$BASE l2=balloon-report" <"$W/in" >"$W/out" 2>&1 &
+	VM_PID=$!
+	exec 3>"$W/in"
+	wait_for "$W/out" REPORT-TOTAL && pid=$(isola_pid "$VM_PID") && base=$(rss_kib "$pid")
+	wait_for "$W/out" REPORT-FILLED && high=$(rss_kib "$pid") && echo go >&3
+	if wait_for "$W/out" REPORT-FREED; then
+		low=$(rss_kib "$pid")
+		while [ "${low:-0}" -gt $((high - 65536)) ] && [ $i -lt 1200 ]; do
+			sleep 0.1
+			i=$((i + 1))
+			low=$(rss_kib "$pid")
+		done
+	fi
+	echo done >&3
+	vm_wait
+	exec 3>&-
+	log "isola RSS: ${base:-?} KiB booted, ${high:-?} filled, $low freed (after $((i / 10)) s)"
+	log "balloon features $(field "$W/out" BALLOON-FEATURES)"
+	[ "$(bit "$W/out" BALLOON-FEATURES 5)" = 1 ] && [ "$RC" = 0 ] &&
+		[ "$high" -gt $((base + 65536)) ] && [ "$low" -le $((high - 65536)) ] &&
+		[ "$(grep -c "^REPORT-TOTAL $(field "$W/out" REPORT-TOTAL)" "$W/out")" = 2 ]
 }
 
 t_serial() {

@@ -10,18 +10,13 @@
 # Prints "BENCH kind run ms status".  Times from /proc/uptime (10 ms); all of
 # it is emulated (TCG), so only the ratios mean anything.
 
-: "${l1runs:=5}"
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
 S=/tmp/vbench
 kver=$(ls /l2/vmct/lib/modules)
 K=/l2/vmlinuz
 CMD="console=ttyS0 reboot=k panic=-1 quiet"
 
-now_ms() {
-	local up
-	read -r up _ </proc/uptime
-	echo "${up%.*}${up#*.}0"
-}
+. /l1-paired.sh
 
 mkdir -p $S /sys/fs/cgroup
 mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
@@ -82,19 +77,5 @@ one() { # KIND RUN
 }
 
 kinds=$(echo "${l1kinds:-vm,plain,isola,qemu}" | tr , ' ')
-cnt=$(echo $kinds | wc -w)
 echo "# vmct bench: $l1runs paired runs of $kinds, kernel $(basename $K) $kver, 256 MiB, 1 vCPU"
-n=1
-while [ $n -le "$l1runs" ]; do
-	r=$((n % cnt))
-	order=
-	i=0
-	for v in $kinds $kinds; do
-		[ $i -ge $r ] && [ $i -lt $((r + cnt)) ] && order="$order $v"
-		i=$((i + 1))
-	done
-	for v in $order; do
-		one $v $n
-	done
-	n=$((n + 1))
-done
+paired_runs "$kinds" one

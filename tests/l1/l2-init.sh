@@ -30,14 +30,17 @@ arg() { # NAME: its value on the kernel command line
 	tr ' ' '\n' </proc/cmdline | sed -n "s/^$1=//p" | tail -1
 }
 
-counter() {
+# count LABEL COMMAND: print "LABEL 1", "LABEL 2"... forever, COMMAND between.
+count() {
 	local i=0
 	while :; do
 		i=$((i + 1))
-		echo "CNT $i"
-		sleep 1
+		echo "$1 $i"
+		$2
 	done
 }
+counter() { count CNT "sleep 1"; }
+ticker() { count TICK "usleep 100000"; } # the boot benchmark's restore mark
 
 # Live migration: block i of /dev/vda gets its tag (written through, fsync'ed)
 # and one ping to L1 goes out (answer awaited pingw=S seconds, default 2) before
@@ -80,9 +83,19 @@ blk() {
 	fi
 }
 
+# features DEVICE-ID: the features the driver negotiated with the first virtio
+# device of that type, as 64 0/1 characters, bit 0 first (virtio core sysfs).
+features() {
+	local d
+	for d in /sys/bus/virtio/devices/*; do
+		[ "$(cat "$d/device")" = "$1" ] && cat "$d/features" && return
+	done
+}
+
 net() {
 	load
 	wait_path /sys/class/net/eth0 || echo "NO-ETH0"
+	echo "NET-FEATURES $(features 0x0001)"
 	ip link set lo up
 	ip addr add 10.77.0.2/24 dev eth0
 	ip link set eth0 up
@@ -147,6 +160,27 @@ balloon() {
 	echo "BALLOON-UNCHANGED total=$(meminfo MemTotal) free=$(meminfo MemFree)"
 }
 
+# Free page reporting: fill 128 MiB of the page cache (tmpfs), report the
+# balloon's features, wait for the host's line on the console (it has read
+# the VMM's RSS), free the file and wait for the second line (the host saw
+# the RSS drop, or gave up).  No inflate: the target stays 0.
+balloon_report() {
+	load
+	wait_path /sys/bus/virtio/drivers/virtio_balloon
+	echo "BALLOON-FEATURES $(features 0x0005)"
+	echo "REPORT-TOTAL $(meminfo MemTotal)"
+	mkdir -p /fill
+	mount -t tmpfs -o size=160m fill /fill
+	dd if=/dev/zero of=/fill/f bs=1M count=128 2>/dev/null
+	echo "REPORT-FILLED free=$(meminfo MemFree)"
+	read -r _ </dev/console
+	rm /fill/f
+	umount /fill
+	echo "REPORT-FREED free=$(meminfo MemFree)"
+	read -r _ </dev/console
+	echo "REPORT-TOTAL $(meminfo MemTotal)"
+}
+
 rootdisk() {
 	local root init
 	root=$(arg root)
@@ -173,12 +207,14 @@ net) net ;;
 vsock) vsock ;;
 rng) rng ;;
 balloon) balloon ;;
+balloon-report) balloon_report ;;
 serial)
 	echo "SHELL-READY"
 	exec sh </dev/console >/dev/console 2>&1
 	;;
 count) counter ;;
 migrate) migrate ;;
+tick) ticker ;;
 "") [ -n "$(arg root)" ] && rootdisk ;;
 *) echo "L2-UNKNOWN-ACTION $l2" ;;
 esac

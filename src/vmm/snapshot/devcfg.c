@@ -63,6 +63,8 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 		if (cfg->nets[i].bridge) /* the TAP this side attaches joins it too */
 			snprintf(v + strlen(v), sizeof(v) - strlen(v), ",bridge=%s",
 				 cfg->nets[i].bridge);
+		if (cfg->nets[i].no_offload)
+			snprintf(v + strlen(v), sizeof(v) - strlen(v), ",offload=off");
 		put_pair(buf, cap, &len, "net", v);
 	}
 	if (cfg->has_vsock) {

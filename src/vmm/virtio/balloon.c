@@ -29,6 +29,12 @@
 #define PFN_SHIFT			12 /* balloon PFNs are always 4 KiB units */
 #define PAGE				4096u
 #define MAX_PFNS			256 /* PFNs per inflate request (Linux sends <= 256) */
+/*
+ * A report names guest memory we only madvise(), never copy: Linux sends up
+ * to 32 runs of up to 4 MiB (order 10) each, 128 MiB, above the virtqueue's
+ * default 64 MiB cap (which then refused every full report).
+ */
+#define MAX_REPORT_BYTES (1u << 30)
 
 /*
  * Queue indices: Linux numbers only the queues whose features were
@@ -260,6 +266,8 @@ int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *c
 	b->timer = -1;
 	r = virtio_dev_init(&b->vdev, &balloon_ops, mem, err);
 	if (r >= 0) {
+		/* The reporting queue is 2 or 3 (whether STATS_VQ is negotiated). */
+		b->vdev.vq[2].max_chain_bytes = b->vdev.vq[3].max_chain_bytes = MAX_REPORT_BYTES;
 		b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (b->timer < 0 || set_interval(b, cfg->balloon_stats_s) < 0)
 			r = err_make(err, errno, "virtio-balloon: stats timer");

@@ -437,7 +437,9 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	n->vdev.config = &n->config;
 	n->vdev.config_len = sizeof(n->config);
 	n->vdev.features |= 1ull << VIRTIO_NET_F_MAC | 1ull << VIRTIO_NET_F_STATUS;
-	n->vdev.features |= offered_offloads(n->tap) | 1ull << VIRTIO_NET_F_MRG_RXBUF;
+	n->vdev.features |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
+	if (!cfg->no_offload)
+		n->vdev.features |= offered_offloads(n->tap);
 	n->vdev.poll_fd = n->tap;
 	*ret = &n->vdev;
 	return 0;

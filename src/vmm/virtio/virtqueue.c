@@ -53,10 +53,12 @@ int virtq_enable(struct virtq *vq, const struct guest_mem *mem)
 void virtq_reset(struct virtq *vq)
 {
 	uint64_t completed = vq->stat_completed, bytes = vq->stat_bytes;
+	uint32_t max = vq->max_chain_bytes;
 
 	memset(vq, 0, sizeof(*vq));
 	vq->stat_completed = completed;
 	vq->stat_bytes = bytes;
+	vq->max_chain_bytes = max;
 }
 
 /* Copy one descriptor out of guest memory (which may be unaligned for indirect tables). */
@@ -97,7 +99,7 @@ static int add_buffer(const struct virtq *vq, const struct virtq_desc *d, struct
 	if (d->len == 0)
 		return 0;
 	*total += d->len;
-	if (*total > VIRTQ_MAX_CHAIN_BYTES)
+	if (*total > (vq->max_chain_bytes ? vq->max_chain_bytes : VIRTQ_MAX_CHAIN_BYTES))
 		return -E2BIG;
 	p = guest_mem_ptr(vq->mem, d->addr, d->len);
 	if (!p)
@@ -118,7 +120,8 @@ static int add_buffer(const struct virtq *vq, const struct virtq_desc *d, struct
 
 /*
  * Walk the chain starting at `head`.  At most VIRTQ_MAX_SIZE descriptors in
- * all (which also ends loops), one level of indirection, VIRTQ_MAX_CHAIN_BYTES.
+ * all (which also ends loops), one level of indirection, VIRTQ_MAX_CHAIN_BYTES
+ * (or the queue's own max_chain_bytes) in all.
  */
 static int walk_chain(const struct virtq *vq, uint16_t head, struct virtq_req *req)
 {

@@ -52,6 +52,9 @@ struct virtq {
 	uint16_t size;
 	uint64_t desc_gpa, avail_gpa, used_gpa;
 	bool event_idx, indirect; /* negotiated features */
+	/* Set by the device, kept across resets: the cap on one chain's total
+	 * length when not VIRTQ_MAX_CHAIN_BYTES (0); at most UINT32_MAX. */
+	uint32_t max_chain_bytes;
 
 	/* Device state, valid while ready. */
 	bool ready;

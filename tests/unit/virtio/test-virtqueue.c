@@ -221,6 +221,22 @@ static void test_caps(void)
 	is_int(virtq_pop(&vq, &req), 1, "48 MiB chain is accepted");
 	ok(req.out_len == 48u << 20 && req.n_out == 3, "three 16 MiB buffers");
 	virtq_push(&vq, req.head, 0);
+
+	/* A device that only maps the buffers (balloon free page reports) raises it. */
+	vq.max_chain_bytes = 128u << 20;
+	virtq_reset(&vq);
+	is_int(vq.max_chain_bytes, 128u << 20, "a queue's own cap survives a reset");
+	reset_queue(false, false);
+	for (unsigned i = 0; i < 8; i++)
+		set(desc(i), BIG_GPA + i * (16ull << 20), 16u << 20, VIRTQ_DESC_F_NEXT, i + 1);
+	desc(7)->flags = 0;
+	offer(0);
+	is_int(virtq_pop(&vq, &req), 1, "128 MiB chain accepted under a 128 MiB cap");
+	ok(req.out_len == 128u << 20 && req.n_out == 8, "eight 16 MiB buffers");
+	virtq_push(&vq, req.head, 0);
+	set(desc(7), BIG_GPA + 7 * (16ull << 20), (16u << 20) + 4096, 0, 0);
+	expect_bad("128 MiB + 4 KiB chain above it");
+	vq.max_chain_bytes = 0;
 }
 
 static void test_ring_corruption(void)

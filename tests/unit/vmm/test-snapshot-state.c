@@ -106,7 +106,7 @@ static void test_devcfg(const char *dir)
 	fclose(fopen(disk, "w"));
 	vmm_config_init(&cfg);
 	vmm_config_set(&cfg, "disk", disk, &e);
-	vmm_config_set(&cfg, "net", "tap=isola-t0,mac=02:00:00:00:00:07", &e);
+	vmm_config_set(&cfg, "net", "tap=isola-t0,mac=02:00:00:00:00:07,offload=off", &e);
 	vmm_config_set(&cfg, "vsock", "cid=9,uds=/tmp/v.sock", &e);
 	vmm_config_set(&cfg, "irqchip", "split", &e);
 	cfg.rng = cfg.balloon = true;
@@ -117,8 +117,9 @@ static void test_devcfg(const char *dir)
 	vmm_config_init(&out);
 	is_int(devcfg_restore(&out, &r, &a, &e), 0, "device configuration restored");
 	ok(out.n_disks == 1 && !strcmp(out.disks[0].path, disk), "disk path");
-	ok(out.n_nets == 1 && !strcmp(out.nets[0].tap, "isola-t0") && out.nets[0].mac[5] == 7,
-	   "TAP and MAC");
+	ok(out.n_nets == 1 && !strcmp(out.nets[0].tap, "isola-t0") && out.nets[0].mac[5] == 7 &&
+	       out.nets[0].no_offload,
+	   "TAP, MAC and offload=off");
 	ok(out.has_vsock && out.vsock_cid == 9 && out.rng && out.balloon && out.split_irqchip,
 	   "vsock, rng, balloon, split irqchip");
 	vmm_config_free(&out);
@@ -136,7 +137,8 @@ static void test_devcfg(const char *dir)
 	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "isola-t0=isola-t1", &e);
 	vmm_config_init(&out);
 	is_int(devcfg_restore(&out, &r, &a, &e), 0, "restored with remaps");
-	ok(!strcmp(out.disks[0].path, moved) && !strcmp(out.nets[0].tap, "isola-t1"),
+	ok(!strcmp(out.disks[0].path, moved) && !strcmp(out.nets[0].tap, "isola-t1") &&
+	       out.nets[0].no_offload,
 	   "disk and TAP remapped");
 	vmm_config_free(&out);
 

@@ -39,6 +39,11 @@ static void test_cli(void)
 	   "memory out of range: %s", msg);
 	is_int(set(&cfg, "net", "tap=t0,mac=02:00:00:00:00:01", msg, sizeof(msg)), 0, "--net");
 	ok(set(&cfg, "net", "tap=0123456789abcdefg", msg, sizeof(msg)) < 0, "a 17-byte TAP name");
+	ok(!cfg.nets[0].no_offload, "offloads on by default");
+	is_int(set(&cfg, "net", "tap=t1,offload=off", msg, sizeof(msg)), 0, "--net offload=off");
+	ok(cfg.n_nets == 2 && cfg.nets[1].no_offload, "... turns the offloads off");
+	ok(set(&cfg, "net", "tap=t2,offload=no", msg, sizeof(msg)) < 0 && strstr(msg, "offload=no"),
+	   "offload takes on or off: %s", msg);
 	ok(set(&cfg, "vsock", "cid=2,uds=/x", msg, sizeof(msg)) < 0, "CID 2 is the host's");
 	vmm_config_free(&cfg);
 }
@@ -80,7 +85,8 @@ static void test_json(void)
 	char path[] = "/tmp/isola-test-vm-config-XXXXXX";
 	const char *doc = "{\"disks\": [{\"path\": \"/vm/a,b.img\", \"readonly\": true, "
 			  "\"rate_limiter\": {\"bandwidth\": {\"size\": 1000}}}], "
-			  "\"nets\": [{\"tap\": \"t0\", \"mac\": \"02:00:00:00:00:02\"}]}";
+			  "\"nets\": [{\"tap\": \"t0\", \"mac\": \"02:00:00:00:00:02\"}, "
+			  "{\"tap\": \"t1\", \"offload\": false}]}";
 	struct vm_config cfg;
 	struct err *err = NULL;
 	int fd = mkstemp(path);
@@ -95,7 +101,10 @@ static void test_json(void)
 	ok(cfg.n_disks == 1 && !strcmp(cfg.disks[0].path, "/vm/a,b.img") &&
 	       cfg.disks[0].bw.size == 1000 && cfg.disks[0].bw.refill_ms == 1000,
 	   "path, rate limiter (refill defaults to 1 s)");
-	ok(cfg.n_nets == 1 && cfg.nets[0].has_mac && cfg.nets[0].mac[5] == 2, "net with a MAC");
+	ok(cfg.n_nets == 2 && cfg.nets[0].has_mac && cfg.nets[0].mac[5] == 2 &&
+	       !cfg.nets[0].no_offload,
+	   "net with a MAC");
+	ok(cfg.nets[1].no_offload, "net with \"offload\": false");
 	err_free(&err);
 	vmm_config_free(&cfg);
 	unlink(path);
