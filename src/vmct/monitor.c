@@ -46,13 +46,14 @@ static int wait_go(struct vmct_monitor *m, struct err **err)
 }
 
 /* One request line from a ctl.sock client, NUL-terminated without its '\n'. */
-static int read_request(int fd, char *buf, size_t cap)
+int vmct_read_request(int fd, char *buf, size_t cap)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	size_t len = 0;
 
 	while (len < cap - 1) {
 		ssize_t n;
+		char *nl;
 
 		if (poll(&p, 1, REQUEST_WAIT_MS) <= 0)
 			return -ETIMEDOUT;
@@ -60,8 +61,10 @@ static int read_request(int fd, char *buf, size_t cap)
 		if (n <= 0)
 			return -EIO;
 		len += n;
-		if (memchr(buf, '\n', len)) {
-			*strchr(buf, '\n') = '\0';
+		/* memchr's own hit: a NUL before the '\n' would stop strchr short. */
+		nl = memchr(buf, '\n', len);
+		if (nl) {
+			*nl = '\0';
 			return 0;
 		}
 	}
@@ -116,7 +119,7 @@ static int wait_start(struct gate_state *g, int vmm_pidfd, struct err **err)
 		c = accept4(g->m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0)
 			continue;
-		if (read_request(c, req, sizeof(req)) == 0 && streq(req, "start")) {
+		if (vmct_read_request(c, req, sizeof(req)) == 0 && streq(req, "start")) {
 			g->m->client = c;
 			return 0;
 		}

@@ -78,5 +78,12 @@ struct vmct_monitor {
 	int client;	     /* the start request being answered */
 	unsigned ready_wait; /* seconds create may take to say "G" */
 };
+/*
+ * One request line from a ctl.sock client into buf (cap bytes), NUL-terminated
+ * without its '\n': -ETIMEDOUT for a client silent too long, -EIO at EOF,
+ * -EMSGSIZE for a line that does not fit.
+ */
+int vmct_read_request(int fd, char *buf, size_t cap);
+
 /* Run the VM in the monitor (cwd: the state dir); returns the exit status to exit with. */
 int vmct_monitor_run(struct vmct_monitor *m, struct vmct_run_opts *o);

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which containers run in a VM (isola-vm, run.isola.vm*), against bad annotations. */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "oci.h"
@@ -89,8 +92,44 @@ static void test_bad(void)
 	refused(false, "{\"run.isola.vm.initrd\": \"/x\"}", "run.isola.vm.initrd", "unknown key");
 }
 
+/* read_line BYTES LEN: what vmct_read_request makes of them (then EOF), in buf. */
+static int read_line(const char *bytes, size_t len, char *buf, size_t cap)
+{
+	int sv[2], r;
+
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	if (write(sv[1], bytes, len) != (ssize_t)len)
+		r = -errno;
+	else {
+		close(sv[1]);
+		sv[1] = -1;
+		r = vmct_read_request(sv[0], buf, cap);
+	}
+	close(sv[0]);
+	if (sv[1] >= 0)
+		close(sv[1]);
+	return r;
+}
+
+/* ctl.sock requests: a hostile client gets an error, never a crash. */
+static void test_request(void)
+{
+	char buf[16];
+
+	is_int(read_line("start\n", 6, buf, sizeof(buf)), 0, "a request line");
+	ok(strcmp(buf, "start") == 0, "is read without its newline");
+	/* A NUL before the newline: strchr would miss the '\n' memchr found. */
+	is_int(read_line("\0start\n", 7, buf, sizeof(buf)), 0, "a line with a NUL first");
+	ok(buf[0] == 0, "reads as the empty request");
+	is_int(read_line("sta", 3, buf, sizeof(buf)), -EIO, "EOF before the newline");
+	is_int(read_line("0123456789abcdefXYZ\n", 20, buf, sizeof(buf)), -EMSGSIZE,
+	       "a line longer than the buffer");
+}
+
 int main(void)
 {
+	test_request();
 	test_selection();
 	test_bad();
 	return tap_done();
