@@ -224,7 +224,7 @@ t_vsock() {
 		socat -t 10 - "UNIX-CONNECT:$uds" <"$W/in" >"$W/resp" &
 		exec 3>"$W/in"
 		echo "CONNECT 52" >&3
-		wait_for "$W/resp" "^OK [0-9]+" 30 && echo "hello from L1" >&3
+		wait_for "$W/resp" "^OK [0-9]+" && echo "hello from L1" >&3
 		exec 3>&-
 	fi
 	vm_wait
@@ -332,7 +332,7 @@ t_snapshot() {
 		</dev/null >"$W/out" 2>&1 &
 	pid=$!
 	local ok=0
-	wait_for "$W/out" "^CNT $((snap + 1))" 30 && ok=1
+	wait_for "$W/out" "^CNT $((snap + 1))" && ok=1
 	kill "$pid" 2>/dev/null
 	wait "$pid"
 	first=$(grep -m1 '^CNT' "$W/out" | tr -dc 0-9)
