@@ -220,12 +220,35 @@ t_vsock() {
 	vm_bg "$W/out" $(linux) --vsock "cid=3,uds=$uds" --cmdline "$BASE l2=vsock"
 	if wait_for "$W/out" VSOCK-LISTENING; then
 		# Firecracker's protocol: "CONNECT port\n", answered "OK hostport\n".
-		mkfifo "$W/in"
-		socat -t 10 - "UNIX-CONNECT:$uds" <"$W/in" >"$W/resp" &
-		exec 3>"$W/in"
-		echo "CONNECT 52" >&3
-		wait_for "$W/resp" "^OK [0-9]+" && echo "hello from L1" >&3
-		exec 3>&-
+		# The guest prints VSOCK-LISTENING as its socat starts, not once it
+		# listens: a CONNECT that comes first is reset by the guest and the
+		# VMM closes our socket (seen in CI).  Retry then, as a client would.
+		local try s_pid i
+		for try in 1 2 3 4 5 6 7 8 9 10; do
+			rm -f "$W/in" "$W/resp"
+			mkfifo "$W/in"
+			socat -t 10 - "UNIX-CONNECT:$uds" <"$W/in" >"$W/resp" &
+			s_pid=$!
+			exec 3>"$W/in"
+			echo "CONNECT 52" >&3
+			i=0
+			while ! grep -Eq "^OK [0-9]+" "$W/resp" && kill -0 "$s_pid" 2>/dev/null &&
+				[ $i -lt $((l1timeout * 10)) ]; do
+				sleep 0.1
+				i=$((i + 1))
+			done
+			if grep -Eq "^OK [0-9]+" "$W/resp"; then
+				log "CONNECT answered on try $try"
+				echo "hello from L1" >&3
+				exec 3>&-
+				break
+			fi
+			exec 3>&-
+			kill "$s_pid" 2>/dev/null
+			wait "$s_pid" 2>/dev/null
+			log "CONNECT try $try: no OK ($(cat "$W/resp"))"
+			sleep 1
+		done
 	fi
 	vm_wait
 	kill "$l_pid" 2>/dev/null
