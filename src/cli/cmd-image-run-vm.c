@@ -93,29 +93,6 @@ static int layers_key(const char *bundle, char ret[33], struct err **err)
 	return 0;
 }
 
-/* $ISOLA_AGENT, else isola-agent beside isola, in a build tree, or in libexecdir. */
-static char *find_agent(void)
-{
-	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
-	const char *env = getenv("ISOLA_AGENT");
-	const char *rel[] = {"isola-agent", "../vmct/isola-agent"};
-	char p[PATH_MAX], *slash;
-
-	if (env && *env)
-		return strdup(env);
-	for (size_t i = 0; self && i < ARRAY_SIZE(rel); i++) {
-		snprintf(p, sizeof(p), "%s", self);
-		slash = strrchr(p, '/');
-		if (!slash)
-			break;
-		snprintf(slash + 1, sizeof(p) - (slash + 1 - p), "%s", rel[i]);
-		if (access(p, X_OK) == 0)
-			return strdup(p);
-	}
-	snprintf(p, sizeof(p), "%s/isola-agent", ISOLA_LIBEXECDIR);
-	return access(p, X_OK) == 0 ? strdup(p) : NULL;
-}
-
 static int find_kernel(const struct image_vm_opts *vo, const char **ret, struct err **err)
 {
 	const char *k = vo->kernel ? vo->kernel : getenv("ISOLA_VM_KERNEL");
@@ -136,7 +113,8 @@ static int find_kernel(const struct image_vm_opts *vo, const char **ret, struct 
 static int vm_files(const char *store, const char *bundle, const struct image_vm_opts *vo,
 		    const char *kernel, char **ret_initrd, char **ret_disk, struct err **err)
 {
-	_cleanup_free_ char *agent = find_agent(), *moddir = NULL, *cache = NULL, *rootfs = NULL;
+	_cleanup_free_ char *agent = vmct_find_agent(), *moddir = NULL, *cache = NULL,
+			    *rootfs = NULL;
 	char key[33];
 	int r;
 

@@ -189,7 +189,7 @@ static int check_unsupported(json_t *spec, const struct vmct_oci_create_opts *o,
 }
 
 /* $ISOLA_AGENT, else isola-agent beside isola or in the build tree, else libexecdir. */
-static char *find_agent(void)
+char *vmct_find_agent(void)
 {
 	_cleanup_free_ char *self = realpath("/proc/self/exe", NULL);
 	const char *env = getenv("ISOLA_AGENT"), *rel[] = {"isola-agent", "../vmct/isola-agent"};
@@ -270,7 +270,7 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	p->moddir = p->sel.modules ? strdup(p->sel.modules)
 		    : env && *env  ? strdup(env)
 				   : vmct_moddir_for(p->kernel);
-	p->agent = find_agent();
+	p->agent = vmct_find_agent();
 	p->self = realpath("/proc/self/exe", NULL);
 	if (!p->agent || !p->self)
 		return err_make(err, ENOENT, "isola-agent (or /proc/self/exe) not found");

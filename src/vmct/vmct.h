@@ -45,6 +45,9 @@ int vmct_rootfs_get(const char *cachedir, const char *key, const char *rootfs, c
 
 /* The kernel's module directory: KDIR/lib/modules/VER for KDIR/boot/vmlinuz-VER, else NULL. */
 char *vmct_moddir_for(const char *kernel);
+/* $ISOLA_AGENT, else isola-agent beside isola or in the build tree, else libexecdir; NULL if none.
+ */
+char *vmct_find_agent(void);
 
 struct vmct_run_opts {
 	const char *vmm;    /* the isola binary that runs `vm run` */
