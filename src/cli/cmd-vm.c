@@ -90,13 +90,14 @@ static int find_config(int argc, char **argv, const char **ret)
  */
 static int run_configured(struct vm_config *cfg, bool preboot, int *status, struct err **err)
 {
+	struct vmm_preboot_load pl = {0};
 	const struct vmm_restore_args *load;
 	bool retry;
 	int r;
 
 	for (;;) {
-		r = preboot ? vmm_api_preboot(cfg, err) : 0;
-		load = vmm_api_preboot_load(); /* PUT /snapshot/load restores instead */
+		r = preboot ? vmm_api_preboot(cfg, &pl, err) : 0;
+		load = pl.requested ? &pl.a : NULL; /* PUT /snapshot/load restores instead */
 		if (r >= 0 && !load)
 			r = vmm_config_validate(cfg, err);
 		if (r >= 0 && !cfg->snapshot_state != !cfg->snapshot_mem)
@@ -110,17 +111,19 @@ static int run_configured(struct vm_config *cfg, bool preboot, int *status, stru
 			r = load ? vmm_restore_with(cfg, load, status, err)
 				 : vmm_run(cfg, status, err);
 		if (cfg->api_start_fd < 0)
-			return r;
+			break;
 		/* Still unanswered if the VM failed before its API started. */
 		retry = preboot && !load && r < 0 && !vmm_api_start_answered(cfg->api_start_fd);
 		vmm_api_answer_start(cfg->api_start_fd, r < 0 ? *err : NULL);
 		close(cfg->api_start_fd);
 		cfg->api_start_fd = -1;
 		if (!retry)
-			return r;
+			break;
 		log_warn("InstanceStart: %s; the API serves the configuration again", (*err)->msg);
 		err_free(err);
 	}
+	vmm_preboot_load_clear(&pl);
+	return r;
 }
 
 #define MAX_CMDLINE_FILE (256 * 1024)

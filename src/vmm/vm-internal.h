@@ -71,6 +71,15 @@ struct ioapic;
 struct snap_reader;
 struct vm_api;
 struct pit;
+struct vm_virtio;
+
+/* An MSI-X vector's GSI route (irq.c), under vm->route_lock. */
+#define VM_MSI_ROUTES 128
+struct vm_msi_route {
+	bool valid;
+	uint64_t addr;
+	uint32_t data;
+};
 
 struct vm {
 	const struct vm_config *cfg;
@@ -97,6 +106,9 @@ struct vm {
 	struct ioapic *ioapic; /* split irqchip only */
 	struct pit *pit;       /* split irqchip only */
 	pthread_mutex_t route_lock;
+	unsigned n_msi;
+	struct vm_msi_route msi[VM_MSI_ROUTES];
+	struct vm_virtio *virtio; /* the attached virtio devices and PCI bus (virtio/setup.c) */
 	uint8_t cmos_index;
 	uint16_t pm1_sts, pm1_en, pm1_cnt; /* devices/acpi-pm.c */
 
@@ -121,6 +133,7 @@ struct vm {
 	atomic_bool api_paused;
 	/* KVM's dirty log has every page written since the last snapshot (a Diff's base) */
 	atomic_bool diff_base;
+	size_t steps_done; /* bring-up steps run (vm.c), torn down in reverse */
 };
 
 /* kvm.c */
@@ -131,6 +144,13 @@ void vm_wait(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, struct err *why);
 /* The guest asked for a reset: status VMM_EXIT_REBOOT, which vmm_run() maps per cfg->on_reboot. */
 void vm_request_reboot(struct vm *vm);
+/*
+ * A VM set up up to its vCPUs (memory, irqchip, devices, virtio, boot image,
+ * vCPUs), none of them running; vm_destroy() tears it down.  Any number may
+ * exist in one process (tests hold several).
+ */
+int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err);
+void vm_destroy(struct vm *vm);
 /* vmm_run() for a restore: memory from mem_fd, state from snap. */
 int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
 		    int *ret_status, struct err **err);
@@ -158,7 +178,8 @@ int cpuid_setup_vcpu(struct vm *vm, struct vcpu *vcpu, struct err **err);
 /* boot/boot.c */
 int boot_load(struct vm *vm, struct err **err);
 /* boot/mptable.c */
-int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err);
+/* vm (NULL: none) gives the virtio-pci functions' INTx routes. */
+int mptable_write(struct vm *vm, struct guest_mem *mem, unsigned nr_cpus, struct err **err);
 /* devices */
 int serial_create(struct vm *vm, struct err **err);
 void serial_destroy(struct vm *vm);

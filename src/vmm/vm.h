@@ -15,6 +15,10 @@
 struct vm;
 
 struct guest_mem *vm_guest_mem(struct vm *vm);
+/* The VM's virtio devices and PCI bus (virtio/setup.c creates and frees them); NULL before. */
+struct vm_virtio;
+struct vm_virtio *vm_virtio(struct vm *vm);
+void vm_set_virtio(struct vm *vm, struct vm_virtio *v);
 struct bus *vm_mmio_bus(struct vm *vm);
 struct bus *vm_pio_bus(struct vm *vm);
 /*
@@ -58,11 +62,19 @@ int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
  * vmm_run(); cfg gives the console, its cpus and memory come from the state.
  */
 /*
- * Serve the control API at cfg->api_sock before boot, filling cfg from the
- * pre-boot routes until PUT /actions InstanceStart finds it valid; the
- * listening socket is left in cfg->api_listen_fd for the running VM.
+ * A PUT /snapshot/load the pre-boot API took: the restore to run (with
+ * vmm_restore_with(&load->a)) instead of a boot.  The caller owns it and
+ * frees it with vmm_preboot_load_clear().
  */
-int vmm_api_preboot(struct vm_config *cfg, struct err **err);
+struct vmm_preboot_load;
+void vmm_preboot_load_clear(struct vmm_preboot_load *load);
+/*
+ * Serve the control API at cfg->api_sock before boot, filling cfg from the
+ * pre-boot routes until PUT /actions InstanceStart finds it valid, or load
+ * from PUT /snapshot/load (load->requested); the listening socket is left in
+ * cfg->api_listen_fd for the running VM.
+ */
+int vmm_api_preboot(struct vm_config *cfg, struct vmm_preboot_load *load, struct err **err);
 /*
  * Answer the pending InstanceStart on fd (cfg->api_start_fd): 204, or 400
  * with err's message when the VM failed to start.  The fd stays open.
@@ -70,12 +82,6 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err);
 void vmm_api_answer_start(int fd, const struct err *err);
 /* Whether InstanceStart on fd was answered already (the VM started). */
 bool vmm_api_start_answered(int fd);
-/*
- * The snapshot PUT /snapshot/load asked vmm_api_preboot() to restore instead
- * of booting (run it with vmm_restore_with()), or NULL.
- */
-struct vmm_restore_args;
-const struct vmm_restore_args *vmm_api_preboot_load(void);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 /*
@@ -102,6 +108,12 @@ struct vmm_restore_args {
 	 * vsock_uds[] (OLD=NEW) or it is refused.
 	 */
 	bool from_stream;
+};
+struct vmm_preboot_load {
+	bool requested;
+	struct vmm_restore_args a;
+	char *owned[2 + VM_MAX_DISKS + VM_MAX_NETS]; /* the strings a points to */
+	unsigned n_owned;
 };
 /* Add "OLD=NEW" to a remap table (n entries of max); errors name `opt`. */
 int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,

@@ -90,6 +90,6 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const char *body,
 		    size_t body_len, struct api_resp *resp);
 /* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
-int api_snapshot_load(json_t *j, struct err **err);
+int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err);
 /* migrate.c: PUT /migrate */
 void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

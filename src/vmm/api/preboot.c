@@ -27,6 +27,7 @@
 
 struct preboot {
 	struct vm_config *cfg;
+	struct vmm_preboot_load *load;
 	bool started;
 	struct api_metrics metrics;
 };
@@ -96,7 +97,7 @@ static int snapshot_load(struct preboot *pb, json_t *j, struct err **err)
 		return err_make(err, 0,
 				"/snapshot/load: only on a fresh VM, before any configuration "
 				"but the logger and metrics");
-	r = api_snapshot_load(j, err);
+	r = api_snapshot_load(pb->load, j, err);
 	if (r < 0)
 		return r;
 	pb->started = true;
@@ -328,7 +329,7 @@ bool vmm_api_start_answered(int fd)
 	return send(fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE;
 }
 
-int vmm_api_preboot(struct vm_config *cfg, struct err **err)
+int vmm_api_preboot(struct vm_config *cfg, struct vmm_preboot_load *load, struct err **err)
 {
 	struct preboot *pb = calloc(1, sizeof(*pb));
 	struct api_srv srv;
@@ -337,6 +338,7 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 	if (!pb)
 		return err_make(err, ENOMEM, "pre-boot API");
 	pb->cfg = cfg;
+	pb->load = load;
 	/* Firecracker's default machine: 1 vCPU, 128 MiB (isola's own is 64 MiB). */
 	if (!cfg->memory_given)
 		cfg->memory = 128ULL << 20;

@@ -71,6 +71,7 @@ struct snap_reader {
 	struct snap_section *secs;
 	uint32_t nr;
 	bool start_paused; /* set by the restore, not from the file: run only once resumed */
+	uint64_t t0_us;	   /* when the restore began (CLOCK_MONOTONIC): --debug timings */
 };
 
 uint32_t snap_crc32(const void *data, size_t len);

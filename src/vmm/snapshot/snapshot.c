@@ -24,9 +24,6 @@
 
 #define PAGE 4096u
 
-/* When the restore began (CLOCK_MONOTONIC, µs): --debug logs where the time goes. */
-static uint64_t restore_t0;
-
 static uint64_t now_us(void)
 {
 	struct timespec ts;
@@ -402,7 +399,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		return err_code(*err);
 	t = now_us();
 	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
-		  (unsigned long long)(t - restore_t0));
+		  (unsigned long long)(t - vm->snap->t0_us));
 	restore_tsc_khz(vm, vm->snap);
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
@@ -414,7 +411,8 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	if (r < 0)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
-		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
+		  (unsigned long long)(now_us() - t),
+		  (unsigned long long)(now_us() - vm->snap->t0_us));
 	if (vm->cfg->incoming) {
 		/* COMMIT came: the devices may serve what the guest queued before the pause. */
 		r = vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
@@ -481,11 +479,11 @@ int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, in
 	struct snap_reader rd;
 	struct snap_config c;
 	_cleanup_close_ int fd = -1;
+	uint64_t t0 = now_us(); /* --debug logs where the restore's time goes */
 	int r;
 
-	restore_t0 = now_us();
 	r = snap_load(&rd, a->state_path, err);
-
+	rd.t0_us = t0;
 	rd.start_paused = a->paused;
 	if (r >= 0) {
 		r = snap_get(&rd, SNAP_CONFIG, 0, &c, sizeof(c), "config", err);
@@ -500,7 +498,7 @@ int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, in
 		r = fd = open_mem(a->mem_path, c.memory, err);
 	if (r >= 0) {
 		log_debug("restore: `%s` read and checked in %llu us", a->state_path,
-			  (unsigned long long)(now_us() - restore_t0));
+			  (unsigned long long)(now_us() - rd.t0_us));
 		cfg->cpus = c.cpus;
 		cfg->memory = c.memory;
 		r = vm_run_restored(cfg, &rd, fd, ret_status, err);

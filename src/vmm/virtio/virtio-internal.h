@@ -158,6 +158,9 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 struct vm_config;
 int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *cfg,
 			  struct virtio_dev **ret, struct err **err);
+/* Run fn on vm's balloon (setup.c) with the device set's lock held; -ENODEV without one. */
+int vmm_virtio_with_balloon(struct vm *vm, int (*fn)(struct virtio_dev *vdev, void *arg),
+			    void *arg);
 int virtio_vsock_create(const struct guest_mem *mem, uint32_t cid, const char *uds,
 			struct virtio_dev **ret, struct err **err);
 struct vm_net_cfg;

@@ -42,6 +42,18 @@ struct guest_mem *vm_guest_mem(struct vm *vm)
 	return &mem;
 }
 
+static struct vm_virtio *fake_virtio;
+
+struct vm_virtio *vm_virtio(struct vm *vm)
+{
+	return fake_virtio;
+}
+
+void vm_set_virtio(struct vm *vm, struct vm_virtio *v)
+{
+	fake_virtio = v;
+}
+
 struct bus *vm_mmio_bus(struct vm *vm)
 {
 	return &mmio_bus;

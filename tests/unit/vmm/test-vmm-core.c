@@ -103,7 +103,7 @@ static void test_mptable(void)
 	uint32_t ptr;
 	uint16_t len;
 
-	ok(mptable_write(&m, 4, &err) == 0, "MP table for 4 vCPUs");
+	ok(mptable_write(NULL, &m, 4, &err) == 0, "MP table for 4 vCPUs");
 	ok(!memcmp(ram + VM_EBDA_ADDR, "_MP_", 4), "floating pointer signature");
 	for (int i = 0; i < 16; i++)
 		sum += ram[VM_EBDA_ADDR + i];
@@ -117,8 +117,8 @@ static void test_mptable(void)
 	is_int(sum, 0, "config table checksum");
 	ok(ram[ptr + 44] == 0 && ram[ptr + 44 + 3] == 3 && ram[ptr + 64 + 1] == 1,
 	   "BSP then APs, each enabled");
-	ok(mptable_write(&m, 64, &err) == 0, "MP table for 64 vCPUs (the --cpus cap) fits");
-	ok(mptable_write(&m, 1000, &err) < 0, "too many vCPUs for the EBDA refused");
+	ok(mptable_write(NULL, &m, 64, &err) == 0, "MP table for 64 vCPUs (the --cpus cap) fits");
+	ok(mptable_write(NULL, &m, 1000, &err) < 0, "too many vCPUs for the EBDA refused");
 	err_free(&err);
 	free(ram);
 }
