@@ -96,6 +96,7 @@ int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_p
 /* What a restore may change: the saved disk paths and TAP names, and whether it runs. */
 struct vmm_remap {
 	const char *from, *to;
+	size_t from_len; /* OLD is from[0..from_len) */
 };
 struct vmm_restore_args {
 	const char *state_path, *mem_path;
@@ -112,12 +113,15 @@ struct vmm_restore_args {
 struct vmm_preboot_load {
 	bool requested;
 	struct vmm_restore_args a;
-	char *owned[2 + VM_MAX_DISKS + VM_MAX_NETS]; /* the strings a points to */
+	char *owned[2 + 2 * (VM_MAX_DISKS + VM_MAX_NETS)]; /* the strings a points to */
 	unsigned n_owned;
 };
-/* Add "OLD=NEW" to a remap table (n entries of max); errors name `opt`. */
+/* Add "OLD=NEW" (split at the first '=') to a remap table (n entries of max); errors name `opt`. */
 int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
 		  const char *arg, struct err **err);
+/* The same with OLD and NEW apart (the API's JSON), so either may hold '='. */
+int vmm_remap_set(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
+		  const char *from, const char *to, struct err **err);
 /* vmm_restore() with remapping; cfg's devices come from the snapshot. */
 int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
 		     struct err **err);

@@ -69,15 +69,17 @@ static int remaps(struct vmm_preboot_load *load, json_t *j, const char *key, str
 	int r = json_get_object(j, "body", key, &obj, err);
 
 	json_object_foreach (obj, from, v) {
-		char *s = NULL;
+		const char *f, *t;
 
 		if (r < 0)
 			break;
 		if (!json_is_string(v))
 			return err_make(err, 0, "body.%s.%s: expected a string", key, from);
-		if (asprintf(&s, "%s=%s", from, json_string_value(v)) < 0 || !own(load, s))
+		f = own(load, strdup(from));
+		t = own(load, strdup(json_string_value(v)));
+		if (!f || !t)
 			return err_make(err, ENOMEM, "body.%s", key);
-		r = vmm_remap_add(tab, n, max, key[0] == 'd' ? "disk-remap" : "net-remap", s, err);
+		r = vmm_remap_set(tab, n, max, key, f, t, err);
 	}
 	return r < 0 ? err_wrap(err, "body.%s", key) : r;
 }

@@ -195,7 +195,7 @@ static void test_json(void)
 	ok(json_case("{\"disks\":[{\"path\":\"/d\",\"ro\":true}]}", "disks[0].ro"),
 	   "unknown disk field");
 	ok(json_case("{\"cpus\":\"two\"}", "cpus"), "wrong type");
-	ok(json_case("{\"memory\":1}", "--memory"), "memory too small");
+	ok(json_case("{\"memory\":1}", "memory: must be between"), "memory too small");
 	ok(json_case("[1]", "expected a JSON object"), "not an object");
 	ok(json_case("{\"kernel\":", "line"), "syntax error with position");
 	ok(json_case("{\"irqchip\":\"pic\"}", "--irqchip `pic`"), "bad irqchip");
