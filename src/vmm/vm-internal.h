@@ -83,6 +83,7 @@ struct vm_msi_route {
 
 struct vm {
 	const struct vm_config *cfg;
+	struct vmm_launch launch; /* borrowed fds and hooks (vm.h) */
 	int kvm_fd, vm_fd;
 	struct kvm_caps caps;
 	struct guest_mem mem;
@@ -151,9 +152,13 @@ void vm_request_reboot(struct vm *vm);
  */
 int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err);
 void vm_destroy(struct vm *vm);
-/* vmm_run() for a restore: memory from mem_fd, state from snap. */
-int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
-		    int *ret_status, struct err **err);
+/*
+ * The one path from configured to running, for a boot (snap NULL), a restore
+ * (memory from mem_fd, state from snap) and a migration's destination
+ * (launch->incoming fills both): bring-up, wait, teardown, exit status.
+ */
+int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch,
+		    const struct snap_reader *snap, int mem_fd, int *ret_status, struct err **err);
 /* irq.c */
 int vm_irqchip_setup(struct vm *vm, struct err **err);
 void vm_irqchip_teardown(struct vm *vm);

@@ -28,6 +28,22 @@ struct guest_mem *vm_guest_mem(struct vm *vm)
 	return &vm->mem;
 }
 
+void vmm_launch_init(struct vmm_launch *l)
+{
+	*l = (struct vmm_launch){.api_listen_fd = -1, .api_start_fd = -1, .metrics_fd = -1};
+}
+
+void vmm_launch_fini(struct vmm_launch *l)
+{
+	if (l->api_start_fd >= 0)
+		close(l->api_start_fd);
+	if (l->metrics_fd >= 0)
+		close(l->metrics_fd);
+	if (l->api_listen_fd >= 0)
+		close(l->api_listen_fd);
+	vmm_launch_init(l);
+}
+
 struct vm_virtio *vm_virtio(struct vm *vm)
 {
 	return vm->virtio;
@@ -240,7 +256,8 @@ static size_t step_index(const char *name)
 }
 
 /* A VM not set up yet: every fd -1, nothing allocated but the struct. */
-static struct vm *vm_new(const struct vm_config *cfg, struct err **err)
+static struct vm *vm_new(const struct vm_config *cfg, const struct vmm_launch *launch,
+			 struct err **err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 
@@ -259,6 +276,10 @@ static struct vm *vm_new(const struct vm_config *cfg, struct err **err)
 	    .nr_vcpus = cfg->cpus,
 	    .snap_mem_fd = -1,
 	};
+	if (launch)
+		vm->launch = *launch;
+	else
+		vmm_launch_init(&vm->launch);
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
@@ -304,7 +325,7 @@ static void vm_free(struct vm *vm)
 
 int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err)
 {
-	struct vm *vm = vm_new(cfg, err);
+	struct vm *vm = vm_new(cfg, NULL, err);
 	int r;
 
 	if (!vm)
@@ -324,15 +345,16 @@ void vm_destroy(struct vm *vm)
 		vm_free(vm);
 }
 
-int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
+int vmm_run(const struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
+	    struct err **err)
 {
-	return vm_run_restored(cfg, NULL, -1, ret_status, err);
+	return vm_run_restored(cfg, launch, NULL, -1, ret_status, err);
 }
 
-int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
-		    int *ret_status, struct err **err)
+int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch,
+		    const struct snap_reader *snap, int mem_fd, int *ret_status, struct err **err)
 {
-	struct vm *vm = vm_new(cfg, err);
+	struct vm *vm = vm_new(cfg, launch, err);
 	int r;
 
 	if (!vm)

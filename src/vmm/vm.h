@@ -56,7 +56,24 @@ int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
  */
 #define VMM_EXIT_GUEST_PANIC 120
 #define VMM_EXIT_REBOOT	     256
-int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
+/*
+ * What a process attaches to a VM besides its declared configuration: open
+ * fds and hooks, live state that never goes in struct vm_config.  The VM
+ * borrows them; vmm_launch_fini() closes the fds.  NULL where one is taken
+ * means none of them.
+ */
+struct vmm_launch {
+	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
+	int api_start_fd;  /* -1, or the connection whose InstanceStart awaits the boot */
+	int metrics_fd;	   /* -1, or where PUT /metrics writes */
+	/* A migration's destination (migrate/recv.c), NULL otherwise. */
+	const struct vm_incoming_ops *incoming;
+	void *incoming_ctx;
+};
+void vmm_launch_init(struct vmm_launch *l);
+void vmm_launch_fini(struct vmm_launch *l);
+int vmm_run(const struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
+	    struct err **err);
 /*
  * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like
  * vmm_run(); cfg gives the console, its cpus and memory come from the state.
@@ -72,11 +89,13 @@ void vmm_preboot_load_clear(struct vmm_preboot_load *load);
  * Serve the control API at cfg->api_sock before boot, filling cfg from the
  * pre-boot routes until PUT /actions InstanceStart finds it valid, or load
  * from PUT /snapshot/load (load->requested); the listening socket is left in
- * cfg->api_listen_fd for the running VM.
+ * launch->api_listen_fd for the running VM, the InstanceStart connection in
+ * launch->api_start_fd, and the metrics sink in launch->metrics_fd.
  */
-int vmm_api_preboot(struct vm_config *cfg, struct vmm_preboot_load *load, struct err **err);
+int vmm_api_preboot(struct vm_config *cfg, struct vmm_launch *launch, struct vmm_preboot_load *load,
+		    struct err **err);
 /*
- * Answer the pending InstanceStart on fd (cfg->api_start_fd): 204, or 400
+ * Answer the pending InstanceStart on fd (launch->api_start_fd): 204, or 400
  * with err's message when the VM failed to start.  The fd stays open.
  */
 void vmm_api_answer_start(int fd, const struct err *err);
@@ -123,5 +142,5 @@ int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *
 int vmm_remap_set(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
 		  const char *from, const char *to, struct err **err);
 /* vmm_restore() with remapping; cfg's devices come from the snapshot. */
-int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
-		     struct err **err);
+int vmm_restore_with(struct vm_config *cfg, const struct vmm_launch *launch,
+		     const struct vmm_restore_args *a, int *ret_status, struct err **err);

@@ -209,12 +209,12 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_ke
 	if (r >= 0) {
 		cfg->cpus = in.c.cpus;
 		cfg->memory = in.c.memory;
-		cfg->incoming = &incoming_ops;
-		cfg->incoming_ctx = &in;
-		r = vm_run_restored(cfg, &in.snap, -1, ret_status, err);
-		/* `in` dies with this frame: leave no pointer to it in the caller's config. */
-		cfg->incoming = NULL;
-		cfg->incoming_ctx = NULL;
+		struct vmm_launch launch;
+
+		vmm_launch_init(&launch);
+		launch.incoming = &incoming_ops;
+		launch.incoming_ctx = &in; /* lives in this frame, as does the VM */
+		r = vm_run_restored(cfg, &launch, &in.snap, -1, ret_status, err);
 	}
 	if (r < 0 && !in.committed)
 		send_fail(&in, *err);

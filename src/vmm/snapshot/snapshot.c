@@ -395,7 +395,8 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	if (!vm->snap)
 		return 0;
 	/* Migration: guest memory and vm->snap arrive now, and the source hears when they load. */
-	if (vm->cfg->incoming && vm->cfg->incoming->receive(vm->cfg->incoming_ctx, vm, err) < 0)
+	if (vm->launch.incoming &&
+	    vm->launch.incoming->receive(vm->launch.incoming_ctx, vm, err) < 0)
 		return err_code(*err);
 	t = now_us();
 	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
@@ -413,9 +414,9 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
 		  (unsigned long long)(now_us() - t),
 		  (unsigned long long)(now_us() - vm->snap->t0_us));
-	if (vm->cfg->incoming) {
+	if (vm->launch.incoming) {
 		/* COMMIT came: the devices may serve what the guest queued before the pause. */
-		r = vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
+		r = vm->launch.incoming->confirm(vm->launch.incoming_ctx, err);
 		if (r >= 0) {
 			vmm_virtio_pause(vm, false);
 			vmm_virtio_notify_all(vm);
@@ -473,8 +474,8 @@ static int open_mem(const char *mem_path, uint64_t size, struct err **err)
 	return fd;
 }
 
-int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
-		     struct err **err)
+int vmm_restore_with(struct vm_config *cfg, const struct vmm_launch *launch,
+		     const struct vmm_restore_args *a, int *ret_status, struct err **err)
 {
 	struct snap_reader rd;
 	struct snap_config c;
@@ -501,7 +502,7 @@ int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, in
 			  (unsigned long long)(now_us() - rd.t0_us));
 		cfg->cpus = c.cpus;
 		cfg->memory = c.memory;
-		r = vm_run_restored(cfg, &rd, fd, ret_status, err);
+		r = vm_run_restored(cfg, launch, &rd, fd, ret_status, err);
 	}
 	snap_reader_free(&rd);
 	return r;
@@ -512,5 +513,5 @@ int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_p
 {
 	struct vmm_restore_args a = {.state_path = state_path, .mem_path = mem_path};
 
-	return vmm_restore_with(cfg, &a, ret_status, err);
+	return vmm_restore_with(cfg, NULL, &a, ret_status, err);
 }
