@@ -191,5 +191,9 @@ void serial_destroy(struct vm *vm);
 /* Feed console input; returns how many bytes the receive FIFO took. */
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 size_t serial_rx_space(struct serial *s);
+/* Its registers and FIFO in section SNAP_SERIAL (snap-format.h). */
+struct snap_writer;
+int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
+int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
 int legacy_devices_create(struct vm *vm, struct err **err); /* i8042, debug-exit, CMOS */
 int acpi_pm_create(struct vm *vm, struct err **err);	    /* PM1, RESET_REG, pvpanic */

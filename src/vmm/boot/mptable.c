@@ -70,10 +70,8 @@ static unsigned pci_functions(struct vm *vm)
 	unsigned n = 0, slot;
 	uint32_t gsi;
 
-#ifdef VMM_HAVE_VIRTIO
 	while (n < MP_MAX_PCI && vm && vmm_virtio_pci_intx(vm, n, &slot, &gsi) == 0)
 		n++;
-#endif
 	return n;
 }
 
@@ -84,9 +82,7 @@ static uint8_t *write_pci_irqs(struct vm *vm, uint8_t *p, unsigned n, uint8_t io
 	uint32_t gsi = 0;
 
 	for (unsigned i = 0; i < n; i++, p += 8) {
-#ifdef VMM_HAVE_VIRTIO
 		vmm_virtio_pci_intx(vm, i, &slot, &gsi);
-#endif
 		memcpy(p,
 		       &(struct mpc_small){
 			   {3, 0, MP_IRQ_EDGE_HI, 0, MP_BUS_PCI, slot << 2, ioapic_id, gsi}},

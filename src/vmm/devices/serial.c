@@ -11,7 +11,7 @@
 
 #include "../vm-internal.h"
 #include "fdutil.h"
-#include "../snapshot/snapshot.h"
+#include "snap-format.h"
 
 #define COM1_BASE 0x3f8
 #define FIFO_SIZE 64

@@ -18,7 +18,7 @@
 
 #include "guest-mem.h"
 #include "log.h"
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "virtio-internal.h"
 #include "virtio.h"
 #include "vm-config.h"

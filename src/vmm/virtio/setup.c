@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stdlib.h>
 
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "log.h"
 #include "pci/pci.h"
 #include "virtio-internal.h"

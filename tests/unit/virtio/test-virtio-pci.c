@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "fake-vm.h"
 #include "pci/pci.h"
 #include "tap.h"

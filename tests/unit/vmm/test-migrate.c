@@ -18,7 +18,7 @@
 #include "migrate/migrate-internal.h"
 #include "migrate/vmm-migrate.h"
 #include "vm.h"
-#include "snapshot/format.h"
+#include "snap-format.h"
 #include "tap.h"
 #include "vm-config.h"
 

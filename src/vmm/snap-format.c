@@ -7,7 +7,7 @@
 
 #include "cleanup.h"
 #include "fdutil.h"
-#include "format.h"
+#include "snap-format.h"
 
 uint32_t snap_crc32(const void *data, size_t len)
 {
