@@ -138,7 +138,7 @@ void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q);
 void virtio_dev_needs_reset(struct virtio_dev *vdev);
 
 /*
- * Snapshot (snapshot/format.h): quiesce the worker (no request in flight
+ * Snapshot (snap-format.h): quiesce the worker (no request in flight
  * once this returns; resuming re-examines every ready queue), and the
  * generic state (features, status, ISR, queues) plus ops->save/restore as
  * section SNAP_VIRTIO with index = the device's number.
