@@ -73,6 +73,8 @@ struct vm_api;
 struct pit;
 struct vm_virtio;
 
+#define VM_MAX_STATE_OPS 8
+
 /* An MSI-X vector's GSI route (irq.c), under vm->route_lock. */
 #define VM_MSI_ROUTES 128
 struct vm_msi_route {
@@ -110,6 +112,8 @@ struct vm {
 	unsigned n_msi;
 	struct vm_msi_route msi[VM_MSI_ROUTES];
 	struct vm_virtio *virtio; /* the attached virtio devices and PCI bus (virtio/setup.c) */
+	const struct vm_state_ops *state_ops[VM_MAX_STATE_OPS]; /* vm_state_register() */
+	unsigned n_state_ops;
 	uint8_t cmos_index;
 	uint16_t pm1_sts, pm1_en, pm1_cnt; /* devices/acpi-pm.c */
 
@@ -137,6 +141,13 @@ struct vm {
 	size_t steps_done; /* bring-up steps run (vm.c), torn down in reverse */
 };
 
+/* vm.c: every registered component's hook, in registration order (vm_state_ops) */
+int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err);
+int vm_state_restore_all(struct vm *vm, const struct snap_reader *r, struct err **err);
+void vm_state_pause_all(struct vm *vm, bool paused);
+void vm_state_kick_all(struct vm *vm);
+/* Every one is tried; -errno of the first that failed. */
+int vm_state_lock_all(struct vm *vm, bool on, struct err **err);
 /* kvm.c */
 int kvm_open(struct vm *vm, struct err **err);
 /* vm.c */

@@ -44,6 +44,77 @@ void vmm_launch_fini(struct vmm_launch *l)
 	vmm_launch_init(l);
 }
 
+int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err)
+{
+	if (vm->n_state_ops == VM_MAX_STATE_OPS)
+		return err_make(err, ENOSPC, "%s: more than %d stateful components", ops->name,
+				VM_MAX_STATE_OPS);
+	vm->state_ops[vm->n_state_ops++] = ops;
+	return 0;
+}
+
+void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops)
+{
+	for (unsigned i = 0; i < vm->n_state_ops; i++) {
+		if (vm->state_ops[i] != ops)
+			continue;
+		memmove(&vm->state_ops[i], &vm->state_ops[i + 1],
+			(vm->n_state_ops - i - 1) * sizeof(vm->state_ops[0]));
+		vm->n_state_ops--;
+		return;
+	}
+}
+
+int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->save)
+			r = vm->state_ops[i]->save(vm, w, err);
+	return r;
+}
+
+int vm_state_restore_all(struct vm *vm, const struct snap_reader *rd, struct err **err)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->restore)
+			r = vm->state_ops[i]->restore(vm, rd, err);
+	return r;
+}
+
+void vm_state_pause_all(struct vm *vm, bool paused)
+{
+	for (unsigned i = 0; i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->pause)
+			vm->state_ops[i]->pause(vm, paused);
+}
+
+void vm_state_kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->kick)
+			vm->state_ops[i]->kick(vm);
+}
+
+int vm_state_lock_all(struct vm *vm, bool on, struct err **err)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < vm->n_state_ops; i++) {
+		_cleanup_err_ struct err *e = NULL;
+		int r = vm->state_ops[i]->lock ? vm->state_ops[i]->lock(vm, on, &e) : 0;
+
+		if (r < 0 && ret == 0) {
+			ret = r;
+			*err = TAKE_PTR(e); /* the first error is the one reported */
+		}
+	}
+	return ret;
+}
+
 struct vm_virtio *vm_virtio(struct vm *vm)
 {
 	return vm->virtio;

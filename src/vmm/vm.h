@@ -43,6 +43,28 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uin
 /* An MMIO window and a free GSI (IOAPIC pin) for a device. */
 int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
 		  struct err **err);
+/*
+ * A component whose state snapshots and migrations carry (the serial port,
+ * the virtio devices).  It registers at bring-up and unregisters at
+ * teardown; snapshot/ and migrate/ reach it only through these hooks, in
+ * registration order.  Any member may be NULL.
+ */
+struct snap_writer;
+struct snap_reader;
+struct vm_state_ops {
+	const char *name;
+	int (*save)(struct vm *vm, struct snap_writer *w, struct err **err);
+	/* Leaves the component paused: pause(vm, false) lets it go. */
+	int (*restore)(struct vm *vm, const struct snap_reader *r, struct err **err);
+	/* Quiesce its workers (no request in flight), or let them go again. */
+	void (*pause)(struct vm *vm, bool paused);
+	/* After a restore, once it runs: re-raise what the saved state may have lost. */
+	void (*kick)(struct vm *vm);
+	/* Migration: take (on) or drop its backends' locks. */
+	int (*lock)(struct vm *vm, bool on, struct err **err);
+};
+int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err);
+void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops);
 /* Append to the guest kernel command line (e.g. "virtio_mmio.device=4K@0xd0000000:5"). */
 int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
 

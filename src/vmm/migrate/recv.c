@@ -22,7 +22,6 @@
 #include "log.h"
 #include "migrate-internal.h"
 #include "snapshot/snapshot.h"
-#include "virtio/virtio.h"
 #include "vmm-migrate.h"
 
 struct mig_in {
@@ -92,7 +91,7 @@ static int in_confirm(void *ctx, struct err **err)
 		return err_wrap(err, "no commit from the source, the guest stays there");
 	in->committed = true;
 	/* The source dropped the disks' locks before COMMIT: ours now (ours to run regardless). */
-	if (vmm_virtio_lock(in->vm, true, &e) < 0) {
+	if (vm_state_lock_all(in->vm, true, &e) < 0) {
 		log_warn("migration: %s", e->msg);
 		err_free(&e);
 	}

@@ -20,7 +20,6 @@
 #include "fdutil.h"
 #include "log.h"
 #include "snapshot.h"
-#include "virtio/virtio.h"
 
 #define PAGE 4096u
 
@@ -209,9 +208,7 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_save(&vm->vcpus[i], w, err);
 	if (r >= 0)
-		r = serial_save(vm->serial, w, err);
-	if (r >= 0)
-		r = vmm_virtio_save(vm, w, err);
+		r = vm_state_save_all(vm, w, err); /* the serial port, the virtio devices */
 	return r;
 }
 
@@ -406,9 +403,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
 	if (r >= 0)
-		r = serial_restore(vm->serial, vm->snap, err);
-	if (r >= 0)
-		r = vmm_virtio_restore(vm, vm->snap, err);
+		r = vm_state_restore_all(vm, vm->snap, err); /* they stay paused */
 	if (r < 0)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
@@ -418,14 +413,14 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		/* COMMIT came: the devices may serve what the guest queued before the pause. */
 		r = vm->launch.incoming->confirm(vm->launch.incoming_ctx, err);
 		if (r >= 0) {
-			vmm_virtio_pause(vm, false);
-			vmm_virtio_notify_all(vm);
+			vm_state_pause_all(vm, false);
+			vm_state_kick_all(vm);
 		}
 		return r;
 	}
 	if (!vm->snap->start_paused) {
-		vmm_virtio_pause(vm, false);
-		vmm_virtio_notify_all(vm);
+		vm_state_pause_all(vm, false);
+		vm_state_kick_all(vm);
 	}
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
@@ -434,7 +429,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		pthread_mutex_unlock(&vm->pause_lock);
 		atomic_store(&vm->pause_req, true);
 		atomic_store(&vm->api_paused, true);
-		vmm_virtio_pause(vm, true);
+		vm_state_pause_all(vm, true);
 	}
 	return 0;
 }

@@ -77,6 +77,16 @@ static struct vm_virtio *devices_of(struct vm *vm)
 	return v;
 }
 
+/* What snapshots and migrations call (vm_state_ops), all defined below. */
+static const struct vm_state_ops virtio_state_ops = {
+    .name = "virtio",
+    .save = vmm_virtio_save,
+    .restore = vmm_virtio_restore,
+    .pause = vmm_virtio_pause,
+    .kick = vmm_virtio_notify_all,
+    .lock = vmm_virtio_lock,
+};
+
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err)
 {
 	const struct guest_mem *mem = vm_guest_mem(vm);
@@ -131,6 +141,8 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 			pthread_mutex_unlock(&devices->lock);
 		}
 	}
+	if (r >= 0)
+		r = vm_state_register(vm, &virtio_state_ops, err);
 	if (r < 0) {
 		vmm_virtio_teardown(vm);
 		return r;
@@ -165,6 +177,7 @@ void vmm_virtio_teardown(struct vm *vm)
 {
 	struct vm_virtio *devices = vm_virtio(vm);
 
+	vm_state_unregister(vm, &virtio_state_ops);
 	if (!devices)
 		return;
 	pthread_mutex_lock(&devices->lock);

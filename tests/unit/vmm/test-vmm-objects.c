@@ -67,6 +67,8 @@ static void test_two(struct vm *a, struct vm *b)
 	unsigned slot;
 
 	ok(vm_virtio(a) && vm_virtio(b) && vm_virtio(a) != vm_virtio(b), "each VM has its devices");
+	ok(a->n_state_ops == 2 && b->n_state_ops == 2 && a->state_ops[1] == b->state_ops[1],
+	   "each VM has its serial and virtio state hooks registered");
 	is_int(vmm_virtio_stats(a, st, 8), 3, "VM a: disk, rng, balloon");
 	is_int(vmm_virtio_stats(b, st, 8), 3, "VM b: disk, rng, balloon");
 	is_int(vmm_balloon_set_target(a, 100, &err), 0, "VM a's balloon target");
@@ -117,6 +119,8 @@ int main(void)
 		err_free(&err);
 	if (a && b)
 		test_two(a, b);
+	ok(a && vm_state_lock_all(a, false, &err) == 0 && vm_state_lock_all(a, true, &err) == 0,
+	   "VM a drops and retakes its disk locks through its hooks");
 	vm_destroy(a);
 	ok(vmm_virtio_stats(b, (struct vmm_virtio_stat[3]){0}, 3) == 3, "VM b outlives VM a");
 	vm_destroy(b);
