@@ -26,7 +26,6 @@ struct vm_disk_cfg {
 	bool readonly;
 	char *serial;
 	struct vm_rate_cfg bw, iops; /* rate limiter: bytes and operations */
-	bool defer_lock;	     /* migration: the source holds the lock until it commits */
 };
 
 struct vm_net_cfg {

@@ -115,6 +115,11 @@ int vm_state_lock_all(struct vm *vm, bool on, struct err **err)
 	return ret;
 }
 
+const struct vmm_launch *vm_get_launch(struct vm *vm)
+{
+	return &vm->launch;
+}
+
 struct vm_virtio *vm_virtio(struct vm *vm)
 {
 	return vm->virtio;

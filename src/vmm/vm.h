@@ -18,6 +18,8 @@ struct guest_mem *vm_guest_mem(struct vm *vm);
 /* The VM's virtio devices and PCI bus (virtio/setup.c creates and frees them); NULL before. */
 struct vm_virtio;
 struct vm_virtio *vm_virtio(struct vm *vm);
+/* What the process attached to the VM (struct vmm_launch below). */
+const struct vmm_launch *vm_get_launch(struct vm *vm);
 void vm_set_virtio(struct vm *vm, struct vm_virtio *v);
 struct bus *vm_mmio_bus(struct vm *vm);
 struct bus *vm_pio_bus(struct vm *vm);
@@ -91,6 +93,8 @@ struct vmm_launch {
 	/* A migration's destination (migrate/recv.c), NULL otherwise. */
 	const struct vm_incoming_ops *incoming;
 	void *incoming_ctx;
+	/* Open the disks unlocked: the source holds their locks until it commits. */
+	bool defer_disk_locks;
 };
 void vmm_launch_init(struct vmm_launch *l);
 void vmm_launch_fini(struct vmm_launch *l);

@@ -181,9 +181,6 @@ static int read_devices(struct mig_in *in, struct vm_config *cfg, const struct v
 	r = snap_parse(&rd, buf, len, err);
 	if (r >= 0)
 		r = devcfg_restore(cfg, &rd, &strict, err);
-	/* The source holds the disks' locks until it commits (in_confirm). */
-	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++)
-		cfg->disks[i].defer_lock = true;
 	snap_reader_free(&rd);
 	return r < 0 ? err_wrap(err, "the source's devices") : 0;
 }
@@ -213,6 +210,8 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_ke
 		vmm_launch_init(&launch);
 		launch.incoming = &incoming_ops;
 		launch.incoming_ctx = &in; /* lives in this frame, as does the VM */
+		/* The source holds the disks' locks until it commits (in_confirm). */
+		launch.defer_disk_locks = true;
 		r = vm_run_restored(cfg, &launch, &in.snap, -1, ret_status, err);
 	}
 	if (r < 0 && !in.committed)

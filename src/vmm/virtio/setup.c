@@ -90,6 +90,8 @@ static const struct vm_state_ops virtio_state_ops = {
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err)
 {
 	const struct guest_mem *mem = vm_guest_mem(vm);
+	const struct vmm_launch *launch = vm_get_launch(vm);
+	bool defer_locks = launch && launch->defer_disk_locks;
 	struct vm_virtio *devices;
 	struct virtio_dev *vdev;
 	int r = 0;
@@ -112,7 +114,7 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	}
 
 	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++) {
-		r = virtio_blk_create(mem, &cfg->disks[i], &vdev, err);
+		r = virtio_blk_create(mem, &cfg->disks[i], defer_locks, &vdev, err);
 		if (r >= 0)
 			r = attach(vm, devices, vdev, err);
 	}

@@ -152,7 +152,8 @@ int virtio_dev_restore(struct virtio_dev *vdev, const struct snap_reader *r, uin
 /* Devices. */
 int virtio_rng_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
 struct vm_disk_cfg;
-int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
+/* defer_lock: open the image without its lock (a migration's destination, until COMMIT). */
+int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg, bool defer_lock,
 		      struct virtio_dev **ret, struct err **err);
 
 struct vm_config;

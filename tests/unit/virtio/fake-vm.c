@@ -44,6 +44,11 @@ struct guest_mem *vm_guest_mem(struct vm *vm)
 
 static struct vm_virtio *fake_virtio;
 
+const struct vmm_launch *vm_get_launch(struct vm *vm)
+{
+	return NULL;
+}
+
 /* The tests call the virtio hooks themselves. */
 int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err)
 {
