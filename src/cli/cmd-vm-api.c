@@ -160,6 +160,28 @@ int vm_rundir_prepare(struct vm_config *cfg, struct vm_rundir *rd, struct err **
 	return r;
 }
 
+int vm_cli_start(struct vm_config *cfg, int r, struct err **err, const struct vm_start *how)
+{
+	struct vm_rundir rd = {0};
+	int status = 1;
+
+	if (r >= 0)
+		r = vm_rundir_prepare(cfg, &rd, err);
+	if (r >= 0)
+		signal(SIGPIPE, SIG_IGN);
+	if (r >= 0)
+		r = how->start(cfg, how->arg, &status, err);
+	vm_rundir_remove(&rd);
+	vmm_config_free(cfg);
+	if (r < 0) {
+		err_wrap(err, "%s", how->cmd);
+		return cli_fail(err);
+	}
+	if (status == VMM_EXIT_GUEST_PANIC)
+		fprintf(stderr, "isola: %s: guest panicked (pvpanic)\n", how->cmd);
+	return status;
+}
+
 void vm_rundir_remove(struct vm_rundir *rd)
 {
 	_cleanup_err_ struct err *err = NULL;

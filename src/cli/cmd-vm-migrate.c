@@ -165,31 +165,30 @@ static int receive_opts(struct vm_config *cfg, struct vmm_restore_args *a, int a
 	return r;
 }
 
+struct receive_args {
+	const char *listen, *key;
+	struct vmm_restore_args a;
+};
+
+static int receive(struct vm_config *cfg, void *arg, int *ret_status, struct err **err)
+{
+	struct receive_args *ra = arg;
+
+	return vmm_migrate_receive(cfg, ra->listen, ra->key, &ra->a, ret_status, err);
+}
+
 int cmd_vm_receive(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	struct vm_rundir rd = {0};
-	const char *listen = NULL, *key = NULL;
-	struct vmm_restore_args a = {0};
+	struct receive_args ra = {0};
+	struct vm_start how = {"vm receive", receive, &ra};
 	struct vm_config cfg;
 	int status = 1, r;
 
 	(void)g;
 	vmm_config_init(&cfg);
-	r = receive_opts(&cfg, &a, argc, argv, &listen, &key, &status, &err);
+	r = receive_opts(&cfg, &ra.a, argc, argv, &ra.listen, &ra.key, &status, &err);
 	if (r > 0)
 		return vmm_config_free(&cfg), status;
-	if (r >= 0)
-		r = vm_rundir_prepare(&cfg, &rd, &err);
-	if (r >= 0)
-		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
-	if (r >= 0)
-		r = vmm_migrate_receive(&cfg, listen, key, &a, &status, &err);
-	vm_rundir_remove(&rd);
-	vmm_config_free(&cfg);
-	if (r < 0) {
-		err_wrap(&err, "vm receive");
-		return cli_fail(&err);
-	}
-	return status;
+	return vm_cli_start(&cfg, r, &err, &how);
 }

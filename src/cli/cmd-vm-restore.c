@@ -42,14 +42,19 @@ const struct cli_opt cmd_vm_restore_opts[] = {
 };
 /* clang-format on */
 
+static int restore(struct vm_config *cfg, void *arg, int *ret_status, struct err **err)
+{
+	return vmm_restore_with(cfg, NULL, arg, ret_status, err);
+}
+
 int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct vmm_restore_args a = {0};
-	struct vm_rundir rd = {0};
+	struct vm_start how = {"vm restore", restore, &a};
 	struct vm_config cfg;
 	struct cli_parser p;
-	int c, status = 1, r = 0;
+	int c, r = 0;
 
 	(void)g;
 	vmm_config_init(&cfg);
@@ -78,19 +83,7 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
 	if (r >= 0 && (!a.state_path || !a.mem_path))
 		r = err_make(&err, 0, "--state and --mem are required");
-	if (r >= 0)
-		r = vm_rundir_prepare(&cfg, &rd, &err);
-	if (r >= 0)
-		signal(SIGPIPE, SIG_IGN); /* as vm run: a vanished console reader drops output */
-	if (r >= 0)
-		r = vmm_restore_with(&cfg, &a, &status, &err);
-	vm_rundir_remove(&rd);
-	vmm_config_free(&cfg);
-	if (r < 0) {
-		err_wrap(&err, "vm restore");
-		return cli_fail(&err);
-	}
-	return status;
+	return vm_cli_start(&cfg, r, &err, &how);
 }
 
 /* clang-format off */

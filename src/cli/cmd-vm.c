@@ -88,39 +88,45 @@ static int find_config(int argc, char **argv, const char **ret)
  * reason and the API serves its configuration again (Firecracker's VMM
  * stays up too); the caller may correct it and start again.
  */
-static int run_configured(struct vm_config *cfg, bool preboot, int *status, struct err **err)
+static int run_configured(struct vm_config *cfg, void *arg, int *status, struct err **err)
 {
+	bool preboot = *(bool *)arg;
+	struct vmm_preboot_load pl = {0};
 	const struct vmm_restore_args *load;
+	struct vmm_launch launch;
 	bool retry;
 	int r;
 
+	vmm_launch_init(&launch);
 	for (;;) {
-		r = preboot ? vmm_api_preboot(cfg, err) : 0;
-		load = vmm_api_preboot_load(); /* PUT /snapshot/load restores instead */
+		r = preboot ? vmm_api_preboot(cfg, &launch, &pl, err) : 0;
+		load = pl.requested ? &pl.a : NULL; /* PUT /snapshot/load restores instead */
 		if (r >= 0 && !load)
 			r = vmm_config_validate(cfg, err);
 		if (r >= 0 && !cfg->snapshot_state != !cfg->snapshot_mem)
 			r = err_make(err, 0, "--snapshot-state and --snapshot-mem go together");
 		if (r >= 0 && cfg->snapshot_state)
 			r = vmm_snapshot_supported(cfg, err);
-		/* A console reader that goes away must not kill the VM: drop the output. */
 		if (r >= 0)
-			signal(SIGPIPE, SIG_IGN);
-		if (r >= 0)
-			r = load ? vmm_restore_with(cfg, load, status, err)
-				 : vmm_run(cfg, status, err);
-		if (cfg->api_start_fd < 0)
-			return r;
+			r = load ? vmm_restore_with(cfg, &launch, load, status, err)
+				 : vmm_run(cfg, &launch, status, err);
+		if (launch.api_start_fd < 0)
+			break;
 		/* Still unanswered if the VM failed before its API started. */
-		retry = preboot && !load && r < 0 && !vmm_api_start_answered(cfg->api_start_fd);
-		vmm_api_answer_start(cfg->api_start_fd, r < 0 ? *err : NULL);
-		close(cfg->api_start_fd);
-		cfg->api_start_fd = -1;
+		retry = preboot && !load && r < 0 && !vmm_api_start_answered(launch.api_start_fd);
+		vmm_api_answer_start(launch.api_start_fd, r < 0 ? *err : NULL);
+		close(launch.api_start_fd);
+		launch.api_start_fd = -1;
 		if (!retry)
-			return r;
+			break;
 		log_warn("InstanceStart: %s; the API serves the configuration again", (*err)->msg);
 		err_free(err);
 	}
+	vmm_preboot_load_clear(&pl);
+	if (launch.api_listen_fd >= 0) /* the pre-boot socket: the VM's server had its own copy */
+		unlink(cfg->api_sock);
+	vmm_launch_fini(&launch);
+	return r;
 }
 
 #define MAX_CMDLINE_FILE (256 * 1024)
@@ -163,12 +169,12 @@ static const char *value_opt_name(int key)
 int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
-	struct vm_rundir rd = {0};
 	const char *config = NULL;
 	struct vm_config cfg;
 	struct cli_parser p;
 	bool preboot = false;
-	int c = 0, status = 1, r = 0;
+	struct vm_start how = {"vm run", run_configured, &preboot};
+	int c = 0, status, r = 0;
 
 	(void)g;
 	vmm_config_init(&cfg);
@@ -201,23 +207,7 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
 	preboot = !cfg.kernel && cfg.api_sock;
-	if (r >= 0)
-		r = vm_rundir_prepare(&cfg, &rd, &err);
-	if (r >= 0)
-		r = run_configured(&cfg, preboot, &status, &err);
-	if (cfg.api_listen_fd >= 0) {
-		/* The pre-boot socket: the running VM's server had its own copy. */
-		close(cfg.api_listen_fd);
-		unlink(cfg.api_sock);
-	}
-	vm_rundir_remove(&rd);
-	vmm_config_free(&cfg);
-	if (r < 0) {
-		err_wrap(&err, "vm run");
-		return cli_fail(&err);
-	}
-	if (status == VMM_EXIT_GUEST_PANIC)
-		fprintf(stderr, "isola: vm run: guest panicked (pvpanic)\n");
+	status = vm_cli_start(&cfg, r, &err, &how);
 	if (status == VMM_EXIT_REBOOT)
 		return preboot ? 0 : reexec_self();
 	return status;

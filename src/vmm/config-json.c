@@ -35,26 +35,26 @@ static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 	return 0;
 }
 
-/* "memory": 64 (MiB) or "64M"; "cpus": 2 */
+/* "memory": 64 (MiB) or "64M"; "cpus": 2.  Numbers go to the typed setters as numbers. */
 static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	json_t *mem = json_object_get(j, "memory");
 	uint32_t cpus = 0;
-	char buf[32];
 	int r;
 
 	r = json_get_u32(j, "", "cpus", &cpus, err);
-	if (r >= 0 && json_object_get(j, "cpus")) {
-		snprintf(buf, sizeof(buf), "%" PRIu32, cpus);
-		r = vmm_config_set(cfg, "cpus", buf, err);
-	}
+	if (r >= 0 && json_object_get(j, "cpus"))
+		r = vm_config_set_cpus(cfg, cpus, "cpus", err);
 	if (r < 0 || !mem)
 		return r;
 	if (json_is_integer(mem) && json_integer_value(mem) >= 0) {
-		snprintf(buf, sizeof(buf), "%" JSON_INTEGER_FORMAT, json_integer_value(mem));
-		return vmm_config_set(cfg, "memory", buf, err);
+		uint64_t mib = json_integer_value(mem);
+
+		/* A bare number is MiB; one past the cap stays out of range once shifted. */
+		mib = mib > (VM_MAX_MEMORY >> 20) ? (VM_MAX_MEMORY >> 20) + 1 : mib;
+		return vm_config_set_memory(cfg, mib << 20, "memory", err);
 	}
-	if (json_is_string(mem))
+	if (json_is_string(mem)) /* a size string: the same words as --memory */
 		return vmm_config_set(cfg, "memory", json_string_value(mem), err);
 	return err_make(err, 0, "memory: expected MiB as a number or a size string");
 }

@@ -16,12 +16,7 @@
 
 void vmm_config_init(struct vm_config *cfg)
 {
-	*cfg = (struct vm_config){.cpus = 1,
-				  .memory = 64ULL << 20,
-				  .console = VM_CONSOLE_STDIO,
-				  .api_listen_fd = -1,
-				  .api_start_fd = -1,
-				  .metrics_fd = -1};
+	*cfg = (struct vm_config){.cpus = 1, .memory = 64ULL << 20, .console = VM_CONSOLE_STDIO};
 }
 
 void vmm_config_free(struct vm_config *cfg)
@@ -41,8 +36,6 @@ void vmm_config_free(struct vm_config *cfg)
 	free(cfg->vsock_uds);
 	free(cfg->log_path);
 	free(cfg->metrics_path);
-	if (cfg->metrics_fd >= 0)
-		close(cfg->metrics_fd);
 	vmm_config_init(cfg);
 }
 

@@ -39,28 +39,16 @@ static void split_msi(void *opaque, uint64_t addr, uint32_t data)
 }
 
 /*
- * Device MSI routes (MSI-X vectors as irqfd GSIs), above the IOAPIC pins.
- * KVM_SET_GSI_ROUTING replaces the whole table, so every rebuild writes the
- * irqchip part (KVM's default pin routes, or in split mode one MSI route per
- * unmasked IOAPIC pin) and then these.  A process runs one VM (as with the
- * virtio devices), so the table is static, guarded by vm->route_lock.
+ * Device MSI routes (MSI-X vectors as irqfd GSIs, vm->msi) sit above the
+ * IOAPIC pins.  KVM_SET_GSI_ROUTING replaces the whole table, so every
+ * rebuild writes the irqchip part (KVM's default pin routes, or in split mode
+ * one MSI route per unmasked IOAPIC pin) and then these, under vm->route_lock.
  */
 #define MSI_GSI_BASE 32
-#define MSI_ROUTES   128
-
-static struct {
-	struct vm *vm;
-	unsigned n;
-	struct msi_route {
-		bool valid;
-		uint64_t addr;
-		uint32_t data;
-	} r[MSI_ROUTES];
-} msi;
 
 struct routing {
 	struct kvm_irq_routing hdr;
-	struct kvm_irq_routing_entry e[IOAPIC_PINS + 16 + MSI_ROUTES];
+	struct kvm_irq_routing_entry e[IOAPIC_PINS + 16 + VM_MSI_ROUTES];
 };
 
 static void add_msi(struct routing *rt, uint32_t gsi, uint64_t addr, uint32_t data)
@@ -106,9 +94,9 @@ static int rebuild_routes(struct vm *vm)
 			add_msi(rt, pin, addr, data);
 		}
 	}
-	for (unsigned i = 0; msi.vm == vm && i < msi.n; i++)
-		if (msi.r[i].valid)
-			add_msi(rt, MSI_GSI_BASE + i, msi.r[i].addr, msi.r[i].data);
+	for (unsigned i = 0; i < vm->n_msi; i++)
+		if (vm->msi[i].valid)
+			add_msi(rt, MSI_GSI_BASE + i, vm->msi[i].addr, vm->msi[i].data);
 	r = ioctl(vm->vm_fd, KVM_SET_GSI_ROUTING, rt) < 0 ? -errno : 0;
 	free(rt);
 	return r;
@@ -119,14 +107,11 @@ int vm_msi_route_alloc(struct vm *vm, uint32_t *ret_gsi, struct err **err)
 	int r = 0;
 
 	pthread_mutex_lock(&vm->route_lock);
-	if (msi.vm && msi.vm != vm)
-		r = err_make(err, EBUSY, "MSI routes of another VM still exist");
-	else if (msi.n == MSI_ROUTES)
-		r = err_make(err, ENOSPC, "more than %d MSI routes", MSI_ROUTES);
+	if (vm->n_msi == VM_MSI_ROUTES)
+		r = err_make(err, ENOSPC, "more than %d MSI routes", VM_MSI_ROUTES);
 	if (r >= 0) {
-		msi.vm = vm;
-		msi.r[msi.n] = (struct msi_route){0};
-		*ret_gsi = MSI_GSI_BASE + msi.n++;
+		vm->msi[vm->n_msi] = (struct vm_msi_route){0};
+		*ret_gsi = MSI_GSI_BASE + vm->n_msi++;
 	}
 	pthread_mutex_unlock(&vm->route_lock);
 	return r;
@@ -135,12 +120,14 @@ int vm_msi_route_alloc(struct vm *vm, uint32_t *ret_gsi, struct err **err)
 int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, struct err **err)
 {
 	unsigned i = gsi - MSI_GSI_BASE;
-	int r;
+	int r = 0;
 
-	if (msi.vm != vm || gsi < MSI_GSI_BASE || i >= msi.n)
-		return err_make(err, EINVAL, "GSI %u is not an MSI route", gsi);
 	pthread_mutex_lock(&vm->route_lock);
-	msi.r[i] = (struct msi_route){true, addr, data};
+	if (gsi < MSI_GSI_BASE || i >= vm->n_msi) {
+		pthread_mutex_unlock(&vm->route_lock);
+		return err_make(err, EINVAL, "GSI %u is not an MSI route", gsi);
+	}
+	vm->msi[i] = (struct vm_msi_route){true, addr, data};
 	r = rebuild_routes(vm);
 	pthread_mutex_unlock(&vm->route_lock);
 	if (r < 0)
@@ -195,8 +182,7 @@ int vm_irqchip_setup(struct vm *vm, struct err **err)
 
 void vm_irqchip_teardown(struct vm *vm)
 {
-	if (msi.vm == vm)
-		msi.vm = NULL, msi.n = 0;
+	vm->n_msi = 0;
 	pit_free(vm->pit);
 	vm->pit = NULL;
 	ioapic_free(vm->ioapic);

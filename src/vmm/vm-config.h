@@ -26,7 +26,6 @@ struct vm_disk_cfg {
 	bool readonly;
 	char *serial;
 	struct vm_rate_cfg bw, iops; /* rate limiter: bytes and operations */
-	bool defer_lock;	     /* migration: the source holds the lock until it commits */
 };
 
 struct vm_net_cfg {
@@ -63,6 +62,11 @@ struct vm_incoming_ops {
 	int (*confirm)(void *ctx, struct err **err);
 };
 
+/*
+ * The declared configuration of a VM: plain values, built by the typed
+ * setters below.  What a running process attaches to a VM (open fds, hooks)
+ * is struct vmm_launch (vm.h), not here.
+ */
 struct vm_config {
 	char *kernel;
 	char *initrd;
@@ -91,15 +95,9 @@ struct vm_config {
 	const char *snapshot_state, *snapshot_mem;
 	/* The control API's socket and the id it reports (argv, not owned). */
 	const char *api_sock, *api_id;
-	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
-	int api_start_fd;  /* -1, or the connection whose InstanceStart awaits the boot */
-	/* Set by a migration's destination, NULL otherwise (not owned). */
-	const struct vm_incoming_ops *incoming;
-	void *incoming_ctx;
 	/* Firecracker's logger and metrics (PUT /logger, /metrics; api/obs.c). */
 	char *log_path, *metrics_path;
 	int log_level;	   /* enum log_level, -1: Off */
-	int metrics_fd;	   /* -1: none */
 	bool memory_given; /* memory was set (else the API's default, 128 MiB, applies) */
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;

@@ -71,9 +71,21 @@ struct ioapic;
 struct snap_reader;
 struct vm_api;
 struct pit;
+struct vm_virtio;
+
+#define VM_MAX_STATE_OPS 8
+
+/* An MSI-X vector's GSI route (irq.c), under vm->route_lock. */
+#define VM_MSI_ROUTES 128
+struct vm_msi_route {
+	bool valid;
+	uint64_t addr;
+	uint32_t data;
+};
 
 struct vm {
 	const struct vm_config *cfg;
+	struct vmm_launch launch; /* borrowed fds and hooks (vm.h) */
 	int kvm_fd, vm_fd;
 	struct kvm_caps caps;
 	struct guest_mem mem;
@@ -97,6 +109,11 @@ struct vm {
 	struct ioapic *ioapic; /* split irqchip only */
 	struct pit *pit;       /* split irqchip only */
 	pthread_mutex_t route_lock;
+	unsigned n_msi;
+	struct vm_msi_route msi[VM_MSI_ROUTES];
+	struct vm_virtio *virtio; /* the attached virtio devices and PCI bus (virtio/setup.c) */
+	const struct vm_state_ops *state_ops[VM_MAX_STATE_OPS]; /* vm_state_register() */
+	unsigned n_state_ops;
 	uint8_t cmos_index;
 	uint16_t pm1_sts, pm1_en, pm1_cnt; /* devices/acpi-pm.c */
 
@@ -121,8 +138,16 @@ struct vm {
 	atomic_bool api_paused;
 	/* KVM's dirty log has every page written since the last snapshot (a Diff's base) */
 	atomic_bool diff_base;
+	size_t steps_done; /* bring-up steps run (vm.c), torn down in reverse */
 };
 
+/* vm.c: every registered component's hook, in registration order (vm_state_ops) */
+int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err);
+int vm_state_restore_all(struct vm *vm, const struct snap_reader *r, struct err **err);
+void vm_state_pause_all(struct vm *vm, bool paused);
+void vm_state_kick_all(struct vm *vm);
+/* Every one is tried; -errno of the first that failed. */
+int vm_state_lock_all(struct vm *vm, bool on, struct err **err);
 /* kvm.c */
 int kvm_open(struct vm *vm, struct err **err);
 /* vm.c */
@@ -131,9 +156,20 @@ void vm_wait(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, struct err *why);
 /* The guest asked for a reset: status VMM_EXIT_REBOOT, which vmm_run() maps per cfg->on_reboot. */
 void vm_request_reboot(struct vm *vm);
-/* vmm_run() for a restore: memory from mem_fd, state from snap. */
-int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
-		    int *ret_status, struct err **err);
+/*
+ * A VM set up up to its vCPUs (memory, irqchip, devices, virtio, boot image,
+ * vCPUs), none of them running; vm_destroy() tears it down.  Any number may
+ * exist in one process (tests hold several).
+ */
+int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err);
+void vm_destroy(struct vm *vm);
+/*
+ * The one path from configured to running, for a boot (snap NULL), a restore
+ * (memory from mem_fd, state from snap) and a migration's destination
+ * (launch->incoming fills both): bring-up, wait, teardown, exit status.
+ */
+int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch,
+		    const struct snap_reader *snap, int mem_fd, int *ret_status, struct err **err);
 /* irq.c */
 int vm_irqchip_setup(struct vm *vm, struct err **err);
 void vm_irqchip_teardown(struct vm *vm);
@@ -158,12 +194,17 @@ int cpuid_setup_vcpu(struct vm *vm, struct vcpu *vcpu, struct err **err);
 /* boot/boot.c */
 int boot_load(struct vm *vm, struct err **err);
 /* boot/mptable.c */
-int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err);
+/* vm (NULL: none) gives the virtio-pci functions' INTx routes. */
+int mptable_write(struct vm *vm, struct guest_mem *mem, unsigned nr_cpus, struct err **err);
 /* devices */
 int serial_create(struct vm *vm, struct err **err);
 void serial_destroy(struct vm *vm);
 /* Feed console input; returns how many bytes the receive FIFO took. */
 size_t serial_input(struct serial *s, const uint8_t *buf, size_t len);
 size_t serial_rx_space(struct serial *s);
+/* Its registers and FIFO in section SNAP_SERIAL (snap-format.h). */
+struct snap_writer;
+int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
+int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
 int legacy_devices_create(struct vm *vm, struct err **err); /* i8042, debug-exit, CMOS */
 int acpi_pm_create(struct vm *vm, struct err **err);	    /* PM1, RESET_REG, pvpanic */

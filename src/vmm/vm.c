@@ -28,6 +28,108 @@ struct guest_mem *vm_guest_mem(struct vm *vm)
 	return &vm->mem;
 }
 
+void vmm_launch_init(struct vmm_launch *l)
+{
+	*l = (struct vmm_launch){.api_listen_fd = -1, .api_start_fd = -1, .metrics_fd = -1};
+}
+
+void vmm_launch_fini(struct vmm_launch *l)
+{
+	if (l->api_start_fd >= 0)
+		close(l->api_start_fd);
+	if (l->metrics_fd >= 0)
+		close(l->metrics_fd);
+	if (l->api_listen_fd >= 0)
+		close(l->api_listen_fd);
+	vmm_launch_init(l);
+}
+
+int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err)
+{
+	if (vm->n_state_ops == VM_MAX_STATE_OPS)
+		return err_make(err, ENOSPC, "%s: more than %d stateful components", ops->name,
+				VM_MAX_STATE_OPS);
+	vm->state_ops[vm->n_state_ops++] = ops;
+	return 0;
+}
+
+void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops)
+{
+	for (unsigned i = 0; i < vm->n_state_ops; i++) {
+		if (vm->state_ops[i] != ops)
+			continue;
+		memmove(&vm->state_ops[i], &vm->state_ops[i + 1],
+			(vm->n_state_ops - i - 1) * sizeof(vm->state_ops[0]));
+		vm->n_state_ops--;
+		return;
+	}
+}
+
+int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->save)
+			r = vm->state_ops[i]->save(vm, w, err);
+	return r;
+}
+
+int vm_state_restore_all(struct vm *vm, const struct snap_reader *rd, struct err **err)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->restore)
+			r = vm->state_ops[i]->restore(vm, rd, err);
+	return r;
+}
+
+void vm_state_pause_all(struct vm *vm, bool paused)
+{
+	for (unsigned i = 0; i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->pause)
+			vm->state_ops[i]->pause(vm, paused);
+}
+
+void vm_state_kick_all(struct vm *vm)
+{
+	for (unsigned i = 0; i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->kick)
+			vm->state_ops[i]->kick(vm);
+}
+
+int vm_state_lock_all(struct vm *vm, bool on, struct err **err)
+{
+	int ret = 0;
+
+	for (unsigned i = 0; i < vm->n_state_ops; i++) {
+		_cleanup_err_ struct err *e = NULL;
+		int r = vm->state_ops[i]->lock ? vm->state_ops[i]->lock(vm, on, &e) : 0;
+
+		if (r < 0 && ret == 0) {
+			ret = r;
+			*err = TAKE_PTR(e); /* the first error is the one reported */
+		}
+	}
+	return ret;
+}
+
+const struct vmm_launch *vm_get_launch(struct vm *vm)
+{
+	return &vm->launch;
+}
+
+struct vm_virtio *vm_virtio(struct vm *vm)
+{
+	return vm->virtio;
+}
+
+void vm_set_virtio(struct vm *vm, struct vm_virtio *v)
+{
+	vm->virtio = v;
+}
+
 struct bus *vm_mmio_bus(struct vm *vm)
 {
 	return &vm->mmio;
@@ -219,8 +321,26 @@ static const struct vm_step {
     {"api", vm_api_start, vm_api_stop},
 };
 
-static void vm_init(struct vm *vm, const struct vm_config *cfg)
+/* The index of the step named `name` (the bring-up table's size when absent). */
+static size_t step_index(const char *name)
 {
+	size_t i = 0;
+
+	while (i < ARRAY_SIZE(vm_steps) && strcmp(vm_steps[i].name, name))
+		i++;
+	return i;
+}
+
+/* A VM not set up yet: every fd -1, nothing allocated but the struct. */
+static struct vm *vm_new(const struct vm_config *cfg, const struct vmm_launch *launch,
+			 struct err **err)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	if (!vm) {
+		err_make(err, ENOMEM, "allocate the VM");
+		return NULL;
+	}
 	*vm = (struct vm){
 	    .cfg = cfg,
 	    .kvm_fd = -1,
@@ -232,44 +352,96 @@ static void vm_init(struct vm *vm, const struct vm_config *cfg)
 	    .nr_vcpus = cfg->cpus,
 	    .snap_mem_fd = -1,
 	};
+	if (launch)
+		vm->launch = *launch;
+	else
+		vmm_launch_init(&vm->launch);
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
+	return vm;
 }
 
-int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err)
+/* Run the bring-up steps from the next one not done up to (not including) `end`. */
+static int vm_steps_up(struct vm *vm, size_t end, struct err **err)
 {
-	return vm_run_restored(cfg, NULL, -1, ret_status, err);
-}
-
-int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap, int mem_fd,
-		    int *ret_status, struct err **err)
-{
-	struct vm *vm;
-	size_t done = 0;
 	int r = 0;
 
-	vm = calloc(1, sizeof(*vm));
+	if (vm->steps_done == 0 && vm->cfg->cmdline)
+		r = vm_cmdline_append(vm, vm->cfg->cmdline, err);
+	while (r >= 0 && vm->steps_done < end) {
+		r = vm_steps[vm->steps_done].setup(vm, err);
+		vm->steps_done++; /* a failed step still undoes what it did */
+	}
+	return r;
+}
+
+/* Tear down every step that ran, in reverse. */
+static void vm_steps_down(struct vm *vm)
+{
+	while (vm->steps_done > 0) {
+		vm->steps_done--;
+		if (vm_steps[vm->steps_done].teardown)
+			vm_steps[vm->steps_done].teardown(vm);
+	}
+}
+
+/* Tear down what is left and free the VM. */
+static void vm_free(struct vm *vm)
+{
+	vm_steps_down(vm);
+	err_free(&vm->stop_err);
+	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->route_lock);
+	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_cond_destroy(&vm->pause_cond);
+	free(vm);
+}
+
+int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err)
+{
+	struct vm *vm = vm_new(cfg, NULL, err);
+	int r;
+
 	if (!vm)
-		return err_make(err, ENOMEM, "allocate the VM");
-	vm_init(vm, cfg);
+		return -ENOMEM;
+	r = vm_steps_up(vm, step_index("restore"), err);
+	if (r < 0) {
+		vm_free(vm);
+		return r;
+	}
+	*ret_vm = vm;
+	return 0;
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (vm)
+		vm_free(vm);
+}
+
+int vmm_run(const struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
+	    struct err **err)
+{
+	return vm_run_restored(cfg, launch, NULL, -1, ret_status, err);
+}
+
+int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch,
+		    const struct snap_reader *snap, int mem_fd, int *ret_status, struct err **err)
+{
+	struct vm *vm = vm_new(cfg, launch, err);
+	int r;
+
+	if (!vm)
+		return -ENOMEM;
 	vm->snap = snap;
 	vm->snap_mem_fd = mem_fd;
-	if (cfg->cmdline)
-		r = vm_cmdline_append(vm, cfg->cmdline, err);
-	for (; r >= 0 && done < ARRAY_SIZE(vm_steps); done++) {
-		r = vm_steps[done].setup(vm, err);
-		if (r < 0)
-			done++; /* a failed step still undoes what it did */
-	}
+	r = vm_steps_up(vm, ARRAY_SIZE(vm_steps), err);
 	if (r >= 0)
 		vm_wait(vm);
-	while (done > 0) {
-		done--;
-		if (vm_steps[done].teardown)
-			vm_steps[done].teardown(vm);
-	}
+	/* The vCPUs are joined and the devices gone before the status is read. */
+	vm_steps_down(vm);
 	if (r >= 0 && vm->stop_err) {
 		*err = TAKE_PTR(vm->stop_err);
 		r = err_code(*err);
@@ -278,11 +450,6 @@ int vm_run_restored(const struct vm_config *cfg, const struct snap_reader *snap,
 		if (vm->exit_status == VMM_EXIT_REBOOT && cfg->on_reboot == VM_REBOOT_EXIT)
 			*ret_status = 0;
 	}
-	err_free(&vm->stop_err);
-	pthread_mutex_destroy(&vm->stop_lock);
-	pthread_mutex_destroy(&vm->route_lock);
-	pthread_mutex_destroy(&vm->pause_lock);
-	pthread_cond_destroy(&vm->pause_cond);
-	free(vm);
+	vm_free(vm);
 	return r;
 }

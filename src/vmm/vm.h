@@ -15,6 +15,12 @@
 struct vm;
 
 struct guest_mem *vm_guest_mem(struct vm *vm);
+/* The VM's virtio devices and PCI bus (virtio/setup.c creates and frees them); NULL before. */
+struct vm_virtio;
+struct vm_virtio *vm_virtio(struct vm *vm);
+/* What the process attached to the VM (struct vmm_launch below). */
+const struct vmm_launch *vm_get_launch(struct vm *vm);
+void vm_set_virtio(struct vm *vm, struct vm_virtio *v);
 struct bus *vm_mmio_bus(struct vm *vm);
 struct bus *vm_pio_bus(struct vm *vm);
 /*
@@ -39,6 +45,28 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uin
 /* An MMIO window and a free GSI (IOAPIC pin) for a device. */
 int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
 		  struct err **err);
+/*
+ * A component whose state snapshots and migrations carry (the serial port,
+ * the virtio devices).  It registers at bring-up and unregisters at
+ * teardown; snapshot/ and migrate/ reach it only through these hooks, in
+ * registration order.  Any member may be NULL.
+ */
+struct snap_writer;
+struct snap_reader;
+struct vm_state_ops {
+	const char *name;
+	int (*save)(struct vm *vm, struct snap_writer *w, struct err **err);
+	/* Leaves the component paused: pause(vm, false) lets it go. */
+	int (*restore)(struct vm *vm, const struct snap_reader *r, struct err **err);
+	/* Quiesce its workers (no request in flight), or let them go again. */
+	void (*pause)(struct vm *vm, bool paused);
+	/* After a restore, once it runs: re-raise what the saved state may have lost. */
+	void (*kick)(struct vm *vm);
+	/* Migration: take (on) or drop its backends' locks. */
+	int (*lock)(struct vm *vm, bool on, struct err **err);
+};
+int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err);
+void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops);
 /* Append to the guest kernel command line (e.g. "virtio_mmio.device=4K@0xd0000000:5"). */
 int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
 
@@ -52,30 +80,53 @@ int vm_cmdline_append(struct vm *vm, const char *s, struct err **err);
  */
 #define VMM_EXIT_GUEST_PANIC 120
 #define VMM_EXIT_REBOOT	     256
-int vmm_run(const struct vm_config *cfg, int *ret_status, struct err **err);
+/*
+ * What a process attaches to a VM besides its declared configuration: open
+ * fds and hooks, live state that never goes in struct vm_config.  The VM
+ * borrows them; vmm_launch_fini() closes the fds.  NULL where one is taken
+ * means none of them.
+ */
+struct vmm_launch {
+	int api_listen_fd; /* -1, or the socket a pre-boot configuration listened on */
+	int api_start_fd;  /* -1, or the connection whose InstanceStart awaits the boot */
+	int metrics_fd;	   /* -1, or where PUT /metrics writes */
+	/* A migration's destination (migrate/recv.c), NULL otherwise. */
+	const struct vm_incoming_ops *incoming;
+	void *incoming_ctx;
+	/* Open the disks unlocked: the source holds their locks until it commits. */
+	bool defer_disk_locks;
+};
+void vmm_launch_init(struct vmm_launch *l);
+void vmm_launch_fini(struct vmm_launch *l);
+int vmm_run(const struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
+	    struct err **err);
 /*
  * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like
  * vmm_run(); cfg gives the console, its cpus and memory come from the state.
  */
 /*
- * Serve the control API at cfg->api_sock before boot, filling cfg from the
- * pre-boot routes until PUT /actions InstanceStart finds it valid; the
- * listening socket is left in cfg->api_listen_fd for the running VM.
+ * A PUT /snapshot/load the pre-boot API took: the restore to run (with
+ * vmm_restore_with(&load->a)) instead of a boot.  The caller owns it and
+ * frees it with vmm_preboot_load_clear().
  */
-int vmm_api_preboot(struct vm_config *cfg, struct err **err);
+struct vmm_preboot_load;
+void vmm_preboot_load_clear(struct vmm_preboot_load *load);
 /*
- * Answer the pending InstanceStart on fd (cfg->api_start_fd): 204, or 400
+ * Serve the control API at cfg->api_sock before boot, filling cfg from the
+ * pre-boot routes until PUT /actions InstanceStart finds it valid, or load
+ * from PUT /snapshot/load (load->requested); the listening socket is left in
+ * launch->api_listen_fd for the running VM, the InstanceStart connection in
+ * launch->api_start_fd, and the metrics sink in launch->metrics_fd.
+ */
+int vmm_api_preboot(struct vm_config *cfg, struct vmm_launch *launch, struct vmm_preboot_load *load,
+		    struct err **err);
+/*
+ * Answer the pending InstanceStart on fd (launch->api_start_fd): 204, or 400
  * with err's message when the VM failed to start.  The fd stays open.
  */
 void vmm_api_answer_start(int fd, const struct err *err);
 /* Whether InstanceStart on fd was answered already (the VM started). */
 bool vmm_api_start_answered(int fd);
-/*
- * The snapshot PUT /snapshot/load asked vmm_api_preboot() to restore instead
- * of booting (run it with vmm_restore_with()), or NULL.
- */
-struct vmm_restore_args;
-const struct vmm_restore_args *vmm_api_preboot_load(void);
 /* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 /*
@@ -90,6 +141,7 @@ int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_p
 /* What a restore may change: the saved disk paths and TAP names, and whether it runs. */
 struct vmm_remap {
 	const char *from, *to;
+	size_t from_len; /* OLD is from[0..from_len) */
 };
 struct vmm_restore_args {
 	const char *state_path, *mem_path;
@@ -103,9 +155,18 @@ struct vmm_restore_args {
 	 */
 	bool from_stream;
 };
-/* Add "OLD=NEW" to a remap table (n entries of max); errors name `opt`. */
+struct vmm_preboot_load {
+	bool requested;
+	struct vmm_restore_args a;
+	char *owned[2 + 2 * (VM_MAX_DISKS + VM_MAX_NETS)]; /* the strings a points to */
+	unsigned n_owned;
+};
+/* Add "OLD=NEW" (split at the first '=') to a remap table (n entries of max); errors name `opt`. */
 int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
 		  const char *arg, struct err **err);
+/* The same with OLD and NEW apart (the API's JSON), so either may hold '='. */
+int vmm_remap_set(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
+		  const char *from, const char *to, struct err **err);
 /* vmm_restore() with remapping; cfg's devices come from the snapshot. */
-int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
-		     struct err **err);
+int vmm_restore_with(struct vm_config *cfg, const struct vmm_launch *launch,
+		     const struct vmm_restore_args *a, int *ret_status, struct err **err);

@@ -15,7 +15,7 @@
 #include <sys/mman.h>
 
 #include "migrate/migrate-internal.h"
-#include "snapshot/format.h"
+#include "snap-format.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

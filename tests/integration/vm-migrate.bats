@@ -273,7 +273,7 @@ except OSError:
 import socket, struct, sys, zlib
 def devcfg():  # a snapshot state with one SNAP_DEVCFG section: no devices
     sec = b"irqchip\0kernel\0"
-    b = b"ISOLAVM\0" + struct.pack("<II", 2, 1) + struct.pack("<III", 6, 0, len(sec)) + sec
+    b = b"ISOLAVM\0" + struct.pack("<II", 3, 1) + struct.pack("<III", 6, 0, len(sec)) + sec
     return b + struct.pack("<I", zlib.crc32(b))
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = lambda t, p: struct.pack("<II", t, len(p)) + p
@@ -302,7 +302,7 @@ print(r)' "$TMP/in2.sock" >"$TMP/reply"
 import socket, struct, sys, zlib
 def devcfg():  # a snapshot state with one SNAP_DEVCFG section: no devices
     sec = b"irqchip\0kernel\0"
-    b = b"ISOLAVM\0" + struct.pack("<II", 2, 1) + struct.pack("<III", 6, 0, len(sec)) + sec
+    b = b"ISOLAVM\0" + struct.pack("<II", 3, 1) + struct.pack("<III", 6, 0, len(sec)) + sec
     return b + struct.pack("<I", zlib.crc32(b))
 s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])
 f = lambda t, p: struct.pack("<II", t, len(p)) + p

@@ -156,7 +156,7 @@ PY
 	run "$ISOLA" vm restore --state "$TMP/v1" --mem "$TMP/mem" --console none
 	echo "$output"
 	[ "$status" -eq 1 ]
-	[[ "$output" == *"$TMP/v1"*"unsupported version 1 (expected 2)"* ]]
+	[[ "$output" == *"$TMP/v1"*"unsupported version 1 (expected 3)"* ]]
 }
 
 # cpuid_edit IN OUT brand|feature|tsc: a copy of state file IN whose vCPU 0 CPUID
@@ -348,6 +348,17 @@ PY
 	restore_ok "$TMP" --disk-remap "$TMP/disk.img=$TMP/moved/new.img"
 	grep -q "virtio-blk: ok" "$TMP/out2.txt"
 	check_blk "$TMP/moved/new.img" 0 3
+}
+
+@test "vm snapshot: a disk whose path holds a comma and an '=' restores (typed device fields)" {
+	require_guest virtio-blk
+	truncate -s 8M "$TMP/a,b=c.img"
+	# On the command line ",," is a comma; the snapshot keeps the path itself.
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-blk.elf" \
+		--disk "$TMP/a,,b=c.img" --cmdline "hold=2000000 rounds=4 sectors=16"
+	restore_ok "$TMP"
+	grep -q "virtio-blk: ok" "$TMP/out2.txt"
+	check_blk "$TMP/a,b=c.img" 0 3
 }
 
 @test "vm snapshot: a restored VM with a disk snapshots again over the API, and that restores" {

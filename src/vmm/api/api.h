@@ -74,10 +74,10 @@ struct api_metrics {
 #define API_METRICS_PERIOD_MS 60000
 const char *api_log_level_name(int level);
 int api_logger_put(struct vm_config *cfg, json_t *j, struct err **err);
-int api_metrics_put(struct vm_config *cfg, json_t *j, struct err **err);
+int api_metrics_put(struct vm_config *cfg, struct vmm_launch *launch, json_t *j, struct err **err);
 /* vm: NULL before boot. */
-int api_metrics_flush(const struct vm_config *cfg, struct vm *vm, struct api_metrics *m,
-		      struct err **err);
+int api_metrics_flush(const struct vm_config *cfg, int metrics_fd, struct vm *vm,
+		      struct api_metrics *m, struct err **err);
 
 /* server.c: a metrics line for the running VM now (FlushMetrics). */
 int vm_api_flush_metrics(struct vm *vm, struct err **err);
@@ -90,6 +90,6 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const char *body,
 		    size_t body_len, struct api_resp *resp);
 /* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
-int api_snapshot_load(json_t *j, struct err **err);
+int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err);
 /* migrate.c: PUT /migrate */
 void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

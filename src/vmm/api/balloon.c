@@ -71,12 +71,12 @@ static json_t *statistics(const struct vmm_balloon_info *bi)
 	return j;
 }
 
-static void get(bool stats, struct api_resp *resp)
+static void get(struct vm *vm, bool stats, struct api_resp *resp)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct vmm_balloon_info bi;
 
-	if (vmm_balloon_get(&bi, &err) < 0)
+	if (vmm_balloon_get(vm, &bi, &err) < 0)
 		return answer_err(resp, 400, &err);
 	if (stats)
 		return answer(resp, 200, statistics(&bi));
@@ -99,8 +99,8 @@ static void patch(struct vm *vm, bool stats, const char *body, size_t len, struc
 		r = err_make(&err, EINVAL, "body.amount_mib: %u MiB is more than the VM's %llu MiB",
 			     v, (unsigned long long)(vm->ram_size >> 20));
 	if (r >= 0)
-		r = stats ? vmm_balloon_set_interval(v, &err)
-			  : vmm_balloon_set_target(v * PAGES_PER_MIB, &err);
+		r = stats ? vmm_balloon_set_interval(vm, v, &err)
+			  : vmm_balloon_set_target(vm, v * PAGES_PER_MIB, &err);
 	if (r < 0)
 		return answer_err(resp, 400, &err);
 	answer(resp, 204, NULL);
@@ -114,7 +114,7 @@ bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const c
 	if (!stats && (!streq(path, "/balloon") || streq(method, "PUT")))
 		return false; /* PUT /balloon is pre-boot configuration */
 	if (streq(method, "GET"))
-		get(stats, resp);
+		get(vm, stats, resp);
 	else if (streq(method, "PATCH"))
 		patch(vm, stats, body, body_len, resp);
 	else

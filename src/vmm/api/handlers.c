@@ -153,7 +153,7 @@ static void actions(struct vm *vm, const char *body, size_t len, struct api_resp
 		return fault(resp, 400,
 			     "body.action_type: expected InstanceStart, FlushMetrics or "
 			     "SendCtrlAltDel");
-	if (vm->cfg->metrics_fd < 0)
+	if (vm->launch.metrics_fd < 0)
 		return fault(resp, 400, "FlushMetrics: the metrics system is not configured");
 	if (vm_api_flush_metrics(vm, &err) < 0)
 		return fault_err(resp, 400, &err);

@@ -6,7 +6,7 @@
  * or "mem_file_path": M instead of mem_backend.  isola's own fields remap
  * what the snapshot saved: "disk_remap": {"OLD": "NEW", ...} and
  * "net_remap": {"OLDTAP": "NEWTAP", ...}.  The request is kept here until
- * the command line runs the restore (vmm_api_preboot_load()).
+ * the command line runs the restore (struct vmm_preboot_load, vm.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -18,29 +18,20 @@
 #include "jsonutil.h"
 #include "vm.h"
 
-#define MAX_OWNED (2 + VM_MAX_DISKS + VM_MAX_NETS)
-
-static struct {
-	bool requested;
-	struct vmm_restore_args a;
-	char *owned[MAX_OWNED];
-	unsigned n_owned;
-} load;
-
-static const char *own(char *s)
+static const char *own(struct vmm_preboot_load *load, char *s)
 {
-	if (!s || load.n_owned == MAX_OWNED) {
+	if (!s || load->n_owned == ARRAY_SIZE(load->owned)) {
 		free(s);
 		return NULL;
 	}
-	return load.owned[load.n_owned++] = s;
+	return load->owned[load->n_owned++] = s;
 }
 
-static void load_clear(void)
+void vmm_preboot_load_clear(struct vmm_preboot_load *load)
 {
-	for (unsigned i = 0; i < load.n_owned; i++)
-		free(load.owned[i]);
-	memset(&load, 0, sizeof(load));
+	for (unsigned i = 0; i < load->n_owned; i++)
+		free(load->owned[i]);
+	memset(load, 0, sizeof(*load));
 }
 
 static int mem_path(json_t *j, const char **ret, struct err **err)
@@ -70,58 +61,56 @@ static int mem_path(json_t *j, const char **ret, struct err **err)
 	return r;
 }
 
-static int remaps(json_t *j, const char *key, struct vmm_remap *tab, unsigned *n, unsigned max,
-		  struct err **err)
+static int remaps(struct vmm_preboot_load *load, json_t *j, const char *key, struct vmm_remap *tab,
+		  unsigned *n, unsigned max, struct err **err)
 {
 	json_t *obj = NULL, *v;
 	const char *from;
 	int r = json_get_object(j, "body", key, &obj, err);
 
 	json_object_foreach (obj, from, v) {
-		char *s = NULL;
+		const char *f, *t;
 
 		if (r < 0)
 			break;
 		if (!json_is_string(v))
 			return err_make(err, 0, "body.%s.%s: expected a string", key, from);
-		if (asprintf(&s, "%s=%s", from, json_string_value(v)) < 0 || !own(s))
+		f = own(load, strdup(from));
+		t = own(load, strdup(json_string_value(v)));
+		if (!f || !t)
 			return err_make(err, ENOMEM, "body.%s", key);
-		r = vmm_remap_add(tab, n, max, key[0] == 'd' ? "disk-remap" : "net-remap", s, err);
+		r = vmm_remap_set(tab, n, max, key, f, t, err);
 	}
 	return r < 0 ? err_wrap(err, "body.%s", key) : r;
 }
 
-int api_snapshot_load(json_t *j, struct err **err)
+int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err)
 {
 	const char *state = NULL, *mem = NULL;
 	bool resume = false;
 	int r;
 
-	load_clear();
+	vmm_preboot_load_clear(load);
 	r = json_get_string(j, "body", "snapshot_path", true, &state, err);
 	if (r >= 0)
 		r = mem_path(j, &mem, err);
 	if (r >= 0)
 		r = json_get_bool(j, "body", "resume_vm", &resume, err);
 	if (r >= 0)
-		r = remaps(j, "disk_remap", load.a.disks, &load.a.n_disks, VM_MAX_DISKS, err);
+		r = remaps(load, j, "disk_remap", load->a.disks, &load->a.n_disks, VM_MAX_DISKS,
+			   err);
 	if (r >= 0)
-		r = remaps(j, "net_remap", load.a.taps, &load.a.n_taps, VM_MAX_NETS, err);
+		r = remaps(load, j, "net_remap", load->a.taps, &load->a.n_taps, VM_MAX_NETS, err);
 	if (r >= 0 && json_is_true(json_object_get(j, "enable_diff_snapshots")))
 		r = err_make(err, 0, "body.enable_diff_snapshots: not supported yet");
-	if (r >= 0 &&
-	    (!(load.a.state_path = own(strdup(state))) || !(load.a.mem_path = own(strdup(mem)))))
+	if (r >= 0 && (!(load->a.state_path = own(load, strdup(state))) ||
+		       !(load->a.mem_path = own(load, strdup(mem)))))
 		r = err_make(err, ENOMEM, "snapshot load");
 	if (r < 0) {
-		load_clear();
+		vmm_preboot_load_clear(load);
 		return r;
 	}
-	load.a.paused = !resume;
-	load.requested = true;
+	load->a.paused = !resume;
+	load->requested = true;
 	return 0;
-}
-
-const struct vmm_restore_args *vmm_api_preboot_load(void)
-{
-	return load.requested ? &load.a : NULL;
 }

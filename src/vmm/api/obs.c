@@ -100,7 +100,7 @@ int api_logger_put(struct vm_config *cfg, json_t *j, struct err **err)
 	return 0;
 }
 
-int api_metrics_put(struct vm_config *cfg, json_t *j, struct err **err)
+int api_metrics_put(struct vm_config *cfg, struct vmm_launch *launch, json_t *j, struct err **err)
 {
 	const char *path = NULL;
 	int r = json_get_string(j, "body", "metrics_path", true, &path, err), fd;
@@ -117,7 +117,7 @@ int api_metrics_put(struct vm_config *cfg, json_t *j, struct err **err)
 		close(fd);
 		return err_make(err, ENOMEM, "metrics");
 	}
-	cfg->metrics_fd = fd;
+	launch->metrics_fd = fd;
 	return 0;
 }
 
@@ -159,15 +159,15 @@ static json_t *device_metrics(struct vm *vm)
 	return a;
 }
 
-int api_metrics_flush(const struct vm_config *cfg, struct vm *vm, struct api_metrics *m,
-		      struct err **err)
+int api_metrics_flush(const struct vm_config *cfg, int metrics_fd, struct vm *vm,
+		      struct api_metrics *m, struct err **err)
 {
 	_cleanup_json_ json_t *j = NULL;
 	_cleanup_free_ char *line = NULL;
 	struct timespec ts;
 	size_t len;
 
-	if (cfg->metrics_fd < 0)
+	if (metrics_fd < 0)
 		return 0;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	j = json_pack("{s:I, s:o, s:{s:I, s:I}, s:o}", "utc_timestamp_ms",
@@ -182,7 +182,7 @@ int api_metrics_flush(const struct vm_config *cfg, struct vm *vm, struct api_met
 		return err_make(err, ENOMEM, "metrics");
 	len = strlen(line);
 	line[len] = '\n'; /* the NUL becomes the line's end */
-	if (write(cfg->metrics_fd, line, len + 1) != (ssize_t)(len + 1))
+	if (write(metrics_fd, line, len + 1) != (ssize_t)(len + 1))
 		return err_make(err, errno ? errno : EIO, "write the metrics to `%s`",
 				cfg->metrics_path);
 	return 0;

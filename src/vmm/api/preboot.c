@@ -27,6 +27,8 @@
 
 struct preboot {
 	struct vm_config *cfg;
+	struct vmm_launch *launch;
+	struct vmm_preboot_load *load;
 	bool started;
 	struct api_metrics metrics;
 };
@@ -96,7 +98,7 @@ static int snapshot_load(struct preboot *pb, json_t *j, struct err **err)
 		return err_make(err, 0,
 				"/snapshot/load: only on a fresh VM, before any configuration "
 				"but the logger and metrics");
-	r = api_snapshot_load(j, err);
+	r = api_snapshot_load(pb->load, j, err);
 	if (r < 0)
 		return r;
 	pb->started = true;
@@ -111,7 +113,7 @@ static int action(struct preboot *pb, json_t *j, struct err **err)
 	if (r < 0)
 		return r;
 	if (streq(type, "FlushMetrics"))
-		return api_metrics_flush(pb->cfg, NULL, &pb->metrics, err);
+		return api_metrics_flush(pb->cfg, pb->launch->metrics_fd, NULL, &pb->metrics, err);
 	if (streq(type, "SendCtrlAltDel"))
 		return err_make(err, 0, "SendCtrlAltDel: the microVM is not running");
 	if (!streq(type, "InstanceStart"))
@@ -187,7 +189,7 @@ static int dispatch(struct preboot *pb, enum pb_route route, bool patch, const c
 	case R_LOGGER:
 		return api_logger_put(cfg, j, err);
 	case R_METRICS:
-		return api_metrics_put(cfg, j, err);
+		return api_metrics_put(cfg, pb->launch, j, err);
 	case R_ENTROPY:
 		return pb_entropy(cfg, j, err);
 	case R_ACTIONS:
@@ -328,15 +330,18 @@ bool vmm_api_start_answered(int fd)
 	return send(fd, "", 0, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 && errno == EPIPE;
 }
 
-int vmm_api_preboot(struct vm_config *cfg, struct err **err)
+int vmm_api_preboot(struct vm_config *cfg, struct vmm_launch *launch, struct vmm_preboot_load *load,
+		    struct err **err)
 {
 	struct preboot *pb = calloc(1, sizeof(*pb));
 	struct api_srv srv;
-	int lfd = cfg->api_listen_fd, fd;
+	int lfd = launch->api_listen_fd, fd;
 
 	if (!pb)
 		return err_make(err, ENOMEM, "pre-boot API");
 	pb->cfg = cfg;
+	pb->load = load;
+	pb->launch = launch;
 	/* Firecracker's default machine: 1 vCPU, 128 MiB (isola's own is 64 MiB). */
 	if (!cfg->memory_given)
 		cfg->memory = 128ULL << 20;
@@ -346,7 +351,7 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 		free(pb);
 		return lfd;
 	}
-	cfg->api_listen_fd = -1;
+	launch->api_listen_fd = -1;
 	api_srv_init(&srv, lfd);
 	fd = serve_until_signal(&srv, pb);
 	api_srv_close_conns(&srv, 503, "the microVM is starting; retry");
@@ -357,7 +362,7 @@ int vmm_api_preboot(struct vm_config *cfg, struct err **err)
 		return fd == -EINTR ? err_make(err, EINTR, "stopped by a signal before boot")
 				    : err_make(err, -fd, "--api-sock: serve");
 	}
-	cfg->api_start_fd = fd;
-	cfg->api_listen_fd = lfd;
+	launch->api_start_fd = fd;
+	launch->api_listen_fd = lfd;
 	return 0;
 }

@@ -111,7 +111,7 @@ static void handle_running(void *ctx, const char *method, const char *path, cons
 
 int vm_api_flush_metrics(struct vm *vm, struct err **err)
 {
-	return api_metrics_flush(vm->cfg, vm, &vm->api->metrics, err);
+	return api_metrics_flush(vm->cfg, vm->launch.metrics_fd, vm, &vm->api->metrics, err);
 }
 
 void api_fault(struct api_resp *resp, int status, const char *msg)
@@ -348,7 +348,7 @@ static void *api_thread(void *arg)
 
 	/* The running VM's handlers never defer an answer; close one if they did. */
 	for (;;) {
-		if (a->vm->cfg->metrics_fd >= 0 && !a->srv.wake_at)
+		if (a->vm->launch.metrics_fd >= 0 && !a->srv.wake_at)
 			a->srv.wake_at = now_ms() + API_METRICS_PERIOD_MS;
 		fd = api_srv_run(&a->srv, a->stop_efd, handle_running, a->vm);
 		if (fd == -ETIMEDOUT) {
@@ -366,7 +366,7 @@ static void *api_thread(void *arg)
 		close(fd);
 	}
 	/* The VM stops: a last metrics line, as Firecracker writes at exit. */
-	if (a->vm->cfg->metrics_fd >= 0) {
+	if (a->vm->launch.metrics_fd >= 0) {
 		struct err *err = NULL;
 
 		if (vm_api_flush_metrics(a->vm, &err) < 0)
@@ -413,7 +413,7 @@ int vm_api_start(struct vm *vm, struct err **err)
 	struct vm_api *a;
 	int r;
 
-	if (!vm->cfg->api_sock && vm->cfg->api_listen_fd < 0)
+	if (!vm->cfg->api_sock && vm->launch.api_listen_fd < 0)
 		return 0;
 	a = calloc(1, sizeof(*a));
 	if (!a)
@@ -426,8 +426,8 @@ int vm_api_start(struct vm *vm, struct err **err)
 		return err_make(err, errno ? errno : ENOMEM, "start the API server");
 	}
 	/* After a pre-boot configuration the socket is already listening. */
-	if (vm->cfg->api_listen_fd >= 0) {
-		a->listen_fd = fcntl(vm->cfg->api_listen_fd, F_DUPFD_CLOEXEC, 3);
+	if (vm->launch.api_listen_fd >= 0) {
+		a->listen_fd = fcntl(vm->launch.api_listen_fd, F_DUPFD_CLOEXEC, 3);
 		if (a->listen_fd < 0)
 			err_make(err, errno, "--api-sock: dup");
 	} else {
@@ -445,8 +445,8 @@ int vm_api_start(struct vm *vm, struct err **err)
 	}
 	vm->api = a;
 	/* The VM is set up and its vCPUs run: now InstanceStart succeeded. */
-	if (vm->cfg->api_start_fd >= 0)
-		vmm_api_answer_start(vm->cfg->api_start_fd, NULL);
+	if (vm->launch.api_start_fd >= 0)
+		vmm_api_answer_start(vm->launch.api_start_fd, NULL);
 	return 0;
 }
 

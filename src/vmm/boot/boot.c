@@ -173,6 +173,6 @@ int boot_load(struct vm *vm, struct err **err)
 	if (r >= 0)
 		r = write_cmdline(vm, err);
 	if (r >= 0)
-		r = mptable_write(&vm->mem, vm->nr_vcpus, err);
+		r = mptable_write(vm, &vm->mem, vm->nr_vcpus, err);
 	return r;
 }

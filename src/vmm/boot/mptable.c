@@ -65,28 +65,24 @@ static struct mpc_small intsrc(uint8_t type, uint8_t irq, uint8_t apic, uint8_t 
 	    {type, type == 4 && pin == 1 ? 1 : (type == 4 ? 3 : 0), 0, 0, 0, irq, apic, pin}};
 }
 
-static unsigned pci_functions(void)
+static unsigned pci_functions(struct vm *vm)
 {
 	unsigned n = 0, slot;
 	uint32_t gsi;
 
-#ifdef VMM_HAVE_VIRTIO
-	while (n < MP_MAX_PCI && vmm_virtio_pci_intx(n, &slot, &gsi) == 0)
+	while (n < MP_MAX_PCI && vm && vmm_virtio_pci_intx(vm, n, &slot, &gsi) == 0)
 		n++;
-#endif
 	return n;
 }
 
 /* One interrupt source per PCI function's INTA#. */
-static uint8_t *write_pci_irqs(uint8_t *p, unsigned n, uint8_t ioapic_id)
+static uint8_t *write_pci_irqs(struct vm *vm, uint8_t *p, unsigned n, uint8_t ioapic_id)
 {
 	unsigned slot = 0;
 	uint32_t gsi = 0;
 
 	for (unsigned i = 0; i < n; i++, p += 8) {
-#ifdef VMM_HAVE_VIRTIO
-		vmm_virtio_pci_intx(i, &slot, &gsi);
-#endif
+		vmm_virtio_pci_intx(vm, i, &slot, &gsi);
 		memcpy(p,
 		       &(struct mpc_small){
 			   {3, 0, MP_IRQ_EDGE_HI, 0, MP_BUS_PCI, slot << 2, ioapic_id, gsi}},
@@ -95,9 +91,9 @@ static uint8_t *write_pci_irqs(uint8_t *p, unsigned n, uint8_t ioapic_id)
 	return p;
 }
 
-int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
+int mptable_write(struct vm *vm, struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 {
-	unsigned n_pci = pci_functions();
+	unsigned n_pci = pci_functions(vm);
 	size_t size = sizeof(struct mpc_header) + nr_cpus * sizeof(struct mpc_cpu) +
 		      (3 + MP_IOAPIC_PINS) * 8 + (n_pci ? n_pci + 1 : 0) * 8;
 	struct mpf *mpf = guest_mem_ptr(mem, VM_EBDA_ADDR, sizeof(*mpf));
@@ -130,7 +126,7 @@ int mptable_write(struct guest_mem *mem, unsigned nr_cpus, struct err **err)
 
 		memcpy(p, &e, 8);
 	}
-	p = write_pci_irqs(p, n_pci, ioapic_id);
+	p = write_pci_irqs(vm, p, n_pci, ioapic_id);
 	struct mpc_small lint = intsrc(4, 0, 0xff, 0); /* ExtINT to every LAPIC's LINT0 */
 	memcpy(p, &lint, 8);
 	p += 8;

@@ -32,6 +32,7 @@ struct pit {
 	pthread_mutex_t lock;
 	struct pit_channel ch[3];
 	bool gate2, speaker;
+	unsigned refresh; /* port 0x61 bit 4 toggles on each read (under lock) */
 	int tfd;
 };
 
@@ -184,12 +185,11 @@ const struct bus_dev_ops pit_ops = {.read = pit_read, .write = pit_write};
 static void port61_read(void *opaque, uint64_t off, void *data, uint32_t len)
 {
 	struct pit *p = opaque;
-	static _Atomic unsigned refresh;
 	uint8_t v;
 
 	memset(data, 0, len);
 	pthread_mutex_lock(&p->lock);
-	v = p->gate2 | (p->speaker << 1) | ((refresh++ & 1) << 4) |
+	v = p->gate2 | (p->speaker << 1) | ((p->refresh++ & 1) << 4) |
 	    (out_at(&p->ch[2], now_ns()) << 5);
 	pthread_mutex_unlock(&p->lock);
 	*(uint8_t *)data = v;

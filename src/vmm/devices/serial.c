@@ -11,7 +11,7 @@
 
 #include "../vm-internal.h"
 #include "fdutil.h"
-#include "../snapshot/snapshot.h"
+#include "snap-format.h"
 
 #define COM1_BASE 0x3f8
 #define FIFO_SIZE 64
@@ -190,20 +190,39 @@ size_t serial_input(struct serial *s, const uint8_t *buf, size_t len)
 	return n;
 }
 
+static int state_save(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	return serial_save(vm->serial, w, err);
+}
+
+static int state_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
+{
+	return serial_restore(vm->serial, r, err);
+}
+
+static const struct vm_state_ops serial_state_ops = {
+    .name = "serial",
+    .save = state_save,
+    .restore = state_restore,
+};
+
 int serial_create(struct vm *vm, struct err **err)
 {
 	struct serial *s = calloc(1, sizeof(*s));
+	int r;
 
 	if (!s)
 		return err_make(err, ENOMEM, "allocate the serial port");
 	s->vm = vm;
 	pthread_mutex_init(&s->lock, NULL);
 	vm->serial = s;
-	return bus_register(&vm->pio, COM1_BASE, 8, &serial_ops, s, err);
+	r = bus_register(&vm->pio, COM1_BASE, 8, &serial_ops, s, err);
+	return r < 0 ? r : vm_state_register(vm, &serial_state_ops, err);
 }
 
 void serial_destroy(struct vm *vm)
 {
+	vm_state_unregister(vm, &serial_state_ops);
 	if (!vm->serial)
 		return;
 	pthread_mutex_destroy(&vm->serial->lock);

@@ -44,7 +44,7 @@ enum mig_frame_type {
 	MIG_CONFIG = 1,	  /* struct snap_config: the machine shape */
 	MIG_PAGES = 2,	  /* u64 gpa, then 1..MIG_MAX_RUN pages */
 	MIG_ZERO = 3,	  /* u64 gpa, u64 npages: pages that are all zero */
-	MIG_STATE = 4,	  /* a snapshot state file (snapshot/format.h), checked as one */
+	MIG_STATE = 4,	  /* a snapshot state file (snap-format.h), checked as one */
 	MIG_OK = 5,	  /* destination: restored, its vCPUs start now */
 	MIG_FAIL = 6,	  /* destination: why not (text, <= MIG_MAX_MSG) */
 	MIG_READY = 7,	  /* destination: its VM is built, waiting for the state */

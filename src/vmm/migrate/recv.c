@@ -22,7 +22,6 @@
 #include "log.h"
 #include "migrate-internal.h"
 #include "snapshot/snapshot.h"
-#include "virtio/virtio.h"
 #include "vmm-migrate.h"
 
 struct mig_in {
@@ -92,7 +91,7 @@ static int in_confirm(void *ctx, struct err **err)
 		return err_wrap(err, "no commit from the source, the guest stays there");
 	in->committed = true;
 	/* The source dropped the disks' locks before COMMIT: ours now (ours to run regardless). */
-	if (vmm_virtio_lock(in->vm, true, &e) < 0) {
+	if (vm_state_lock_all(in->vm, true, &e) < 0) {
 		log_warn("migration: %s", e->msg);
 		err_free(&e);
 	}
@@ -182,9 +181,6 @@ static int read_devices(struct mig_in *in, struct vm_config *cfg, const struct v
 	r = snap_parse(&rd, buf, len, err);
 	if (r >= 0)
 		r = devcfg_restore(cfg, &rd, &strict, err);
-	/* The source holds the disks' locks until it commits (in_confirm). */
-	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++)
-		cfg->disks[i].defer_lock = true;
 	snap_reader_free(&rd);
 	return r < 0 ? err_wrap(err, "the source's devices") : 0;
 }
@@ -209,12 +205,14 @@ static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_ke
 	if (r >= 0) {
 		cfg->cpus = in.c.cpus;
 		cfg->memory = in.c.memory;
-		cfg->incoming = &incoming_ops;
-		cfg->incoming_ctx = &in;
-		r = vm_run_restored(cfg, &in.snap, -1, ret_status, err);
-		/* `in` dies with this frame: leave no pointer to it in the caller's config. */
-		cfg->incoming = NULL;
-		cfg->incoming_ctx = NULL;
+		struct vmm_launch launch;
+
+		vmm_launch_init(&launch);
+		launch.incoming = &incoming_ops;
+		launch.incoming_ctx = &in; /* lives in this frame, as does the VM */
+		/* The source holds the disks' locks until it commits (in_confirm). */
+		launch.defer_disk_locks = true;
+		r = vm_run_restored(cfg, &launch, &in.snap, -1, ret_status, err);
 	}
 	if (r < 0 && !in.committed)
 		send_fail(&in, *err);

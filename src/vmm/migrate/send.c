@@ -27,7 +27,6 @@
 #include "log.h"
 #include "migrate-internal.h"
 #include "snapshot/snapshot.h"
-#include "virtio/virtio.h"
 #include "vmm-migrate.h"
 
 #define MIG_MAX_ROUNDS	   30
@@ -416,7 +415,7 @@ static void relock(struct mig_out *o)
 {
 	_cleanup_err_ struct err *e = NULL;
 
-	if (vmm_virtio_lock(o->vm, true, &e) < 0)
+	if (vm_state_lock_all(o->vm, true, &e) < 0)
 		log_warn("migration: %s", e->msg);
 }
 
@@ -466,7 +465,7 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 	log_debug("migration: pause took %.3f ms", (mig_now_ns() - paused) / 1e6);
 	r = stop_and_copy(o, err);
 	/* The destination takes the disks' locks once it has the COMMIT. */
-	if (r >= 0 && (r = vmm_virtio_lock(vm, false, err)) >= 0)
+	if (r >= 0 && (r = vm_state_lock_all(vm, false, err)) >= 0)
 		r = send_frame(o, MIG_COMMIT, NULL, 0, NULL, 0, err);
 	if (r < 0) {
 		/* The destination has no whole COMMIT: it discards its copy. */

@@ -13,7 +13,7 @@
 
 #include "cleanup.h"
 #include "migrate-internal.h"
-#include "snapshot/format.h"
+#include "snap-format.h"
 #include "vm-config.h"
 
 static uint32_t get_u32(const uint8_t *p)

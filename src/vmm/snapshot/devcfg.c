@@ -1,86 +1,105 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * The devices a snapshot was taken with (section SNAP_DEVCFG): the
- * `isola vm run` options that recreate them, as "option\0value\0" pairs,
- * read back through vmm_config_set() so the checks are the same as for a
- * command line.  Disk paths are saved absolute; a restore may remap them
- * and the TAP names (--disk-remap, --net-remap).
+ * The devices a snapshot was taken with (section SNAP_DEVCFG), as typed
+ * "field\0value\0" pairs: a device's key starts it and carries its name
+ * ("disk" PATH, "net" TAP, "vsock" SOCKET), "disk.readonly", "disk.serial",
+ * "net.mac", "net.bridge", "net.offload", "vsock.cid" describe the last one
+ * started, and "rng", "balloon", "irqchip", "virtio-transport" stand alone.
+ * Values are raw bytes (a path may hold commas or '='); they are read back
+ * into struct vm_disk_cfg / vm_net_cfg and go through the same typed setters
+ * as the command line (vm_config_add_disk() ...), never through option
+ * strings.  Disk paths are saved absolute; a restore may remap them, the TAP
+ * names and the vsock socket (--disk-remap, --net-remap, --vsock-remap).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "cleanup.h"
+#include "parse.h"
 #include "snapshot.h"
 
-#define DEVCFG_MAX_VALUE 4200
+struct devcfg_buf {
+	char *buf;
+	size_t cap, len; /* len > cap: too large */
+};
 
-static void put_pair(char *buf, size_t cap, size_t *len, const char *opt, const char *val)
+static void put(struct devcfg_buf *b, const char *field, const char *val)
 {
-	size_t a = strlen(opt) + 1, b = strlen(val) + 1;
+	size_t a = strlen(field) + 1, v = strlen(val) + 1;
 
-	if (*len + a + b > cap) {
-		*len = cap + 1; /* too long: the caller reports it */
+	if (b->len + a + v > b->cap) {
+		b->len = b->cap + 1; /* too long: the caller reports it */
 		return;
 	}
-	memcpy(buf + *len, opt, a);
-	memcpy(buf + *len + a, val, b);
-	*len += a + b;
+	memcpy(b->buf + b->len, field, a);
+	memcpy(b->buf + b->len + a, val, v);
+	b->len += a + v;
 }
 
-static void put_disks(const struct vm_config *cfg, char *buf, size_t cap, size_t *len)
+static void put_disks(const struct vm_config *cfg, struct devcfg_buf *b)
 {
 	for (unsigned i = 0; i < cfg->n_disks; i++) {
 		const struct vm_disk_cfg *d = &cfg->disks[i];
 		_cleanup_free_ char *abs = realpath(d->path, NULL);
-		char v[DEVCFG_MAX_VALUE];
 
-		snprintf(v, sizeof(v), "%s%s%s%s", abs ? abs : d->path, d->readonly ? ",ro" : "",
-			 d->serial ? ",serial=" : "", d->serial ? d->serial : "");
-		put_pair(buf, cap, len, "disk", v);
+		put(b, "disk", abs ? abs : d->path);
+		if (d->readonly)
+			put(b, "disk.readonly", "");
+		if (d->serial)
+			put(b, "disk.serial", d->serial);
+	}
+}
+
+static void put_nets(const struct vm_config *cfg, struct devcfg_buf *b)
+{
+	char mac[18];
+
+	for (unsigned i = 0; i < cfg->n_nets; i++) {
+		const struct vm_net_cfg *n = &cfg->nets[i];
+		const uint8_t *m = n->mac;
+
+		put(b, "net", n->tap);
+		if (n->has_mac) {
+			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
+				 m[2], m[3], m[4], m[5]);
+			put(b, "net.mac", mac);
+		}
+		if (n->bridge) /* the TAP this side attaches joins it too */
+			put(b, "net.bridge", n->bridge);
+		if (n->no_offload)
+			put(b, "net.offload", "off");
 	}
 }
 
 int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err)
 {
-	size_t cap = SNAP_MAX_SECTION, len = 0;
-	_cleanup_free_ char *buf = malloc(cap);
-	char v[DEVCFG_MAX_VALUE];
+	_cleanup_free_ char *buf = malloc(SNAP_MAX_SECTION);
+	struct devcfg_buf b = {buf, SNAP_MAX_SECTION, 0};
+	char cid[16];
 
 	if (!buf)
 		return err_make(err, ENOMEM, "device configuration");
-	put_disks(cfg, buf, cap, &len);
-	for (unsigned i = 0; i < cfg->n_nets; i++) {
-		const uint8_t *m = cfg->nets[i].mac;
-
-		snprintf(v, sizeof(v), "tap=%s", cfg->nets[i].tap);
-		if (cfg->nets[i].has_mac)
-			snprintf(v + strlen(v), sizeof(v) - strlen(v),
-				 ",mac=%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
-				 m[5]);
-		if (cfg->nets[i].bridge) /* the TAP this side attaches joins it too */
-			snprintf(v + strlen(v), sizeof(v) - strlen(v), ",bridge=%s",
-				 cfg->nets[i].bridge);
-		if (cfg->nets[i].no_offload)
-			snprintf(v + strlen(v), sizeof(v) - strlen(v), ",offload=off");
-		put_pair(buf, cap, &len, "net", v);
-	}
+	put_disks(cfg, &b);
+	put_nets(cfg, &b);
 	if (cfg->has_vsock) {
-		snprintf(v, sizeof(v), "cid=%u,uds=%s", cfg->vsock_cid, cfg->vsock_uds);
-		put_pair(buf, cap, &len, "vsock", v);
+		snprintf(cid, sizeof(cid), "%" PRIu32, cfg->vsock_cid);
+		put(&b, "vsock", cfg->vsock_uds);
+		put(&b, "vsock.cid", cid);
 	}
 	if (cfg->rng)
-		put_pair(buf, cap, &len, "rng", "");
+		put(&b, "rng", "");
 	if (cfg->balloon)
-		put_pair(buf, cap, &len, "balloon", "");
-	put_pair(buf, cap, &len, "irqchip", cfg->split_irqchip ? "split" : "kernel");
-	if (cfg->virtio_pci) /* absent: mmio, as before the PCI transport could be saved */
-		put_pair(buf, cap, &len, "virtio-transport", "pci");
-	if (len > cap)
+		put(&b, "balloon", "");
+	put(&b, "irqchip", cfg->split_irqchip ? "split" : "kernel");
+	if (cfg->virtio_pci) /* absent: mmio */
+		put(&b, "virtio-transport", "pci");
+	if (b.len > b.cap)
 		return err_make(err, E2BIG, "device configuration too large");
-	snap_put(w, SNAP_DEVCFG, 0, buf, len);
+	snap_put(w, SNAP_DEVCFG, 0, buf, b.len);
 	return 0;
 }
 
@@ -93,19 +112,30 @@ int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *
 		return err_make(err, 0, "--%s `%s`: expected OLD=NEW", opt, arg);
 	if (*n >= max)
 		return err_make(err, E2BIG, "--%s: at most %u", opt, max);
-	tab[*n].from = arg; /* compared up to the '=' */
-	tab[*n].to = eq + 1;
+	tab[*n] = (struct vmm_remap){.from = arg, .from_len = eq - arg, .to = eq + 1};
 	(*n)++;
 	return 0;
 }
 
-/* The NEW of a remap whose OLD is `from` (length n), marking it used; or NULL. */
-static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used, const char *from,
-			    size_t n)
+int vmm_remap_set(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
+		  const char *from, const char *to, struct err **err)
 {
+	if (!*from || !*to)
+		return err_make(err, 0, "%s: empty OLD or NEW", opt);
+	if (*n >= max)
+		return err_make(err, E2BIG, "%s: at most %u", opt, max);
+	tab[*n] = (struct vmm_remap){.from = from, .from_len = strlen(from), .to = to};
+	(*n)++;
+	return 0;
+}
+
+/* The NEW of a remap whose OLD is `from`, marking it used; or NULL. */
+static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used, const char *from)
+{
+	size_t n = strlen(from);
+
 	for (unsigned i = 0; i < nr; i++) {
-		if (strlen(tab[i].from) - strlen(tab[i].to) - 1 == n &&
-		    !strncmp(tab[i].from, from, n)) {
+		if (tab[i].from_len == n && !memcmp(tab[i].from, from, n)) {
 			used[i] = true;
 			return tab[i].to;
 		}
@@ -113,60 +143,153 @@ static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used
 	return NULL;
 }
 
-static const char *tap_name(const char *val)
+/* What the section describes, before the remaps and the setters. */
+struct devcfg {
+	struct vm_disk_cfg disks[VM_MAX_DISKS];
+	struct vm_net_cfg nets[VM_MAX_NETS];
+	unsigned n_disks, n_nets;
+	const char *vsock_uds; /* NULL: no vsock */
+	uint64_t vsock_cid;
+	bool rng, balloon, split_irqchip, pci;
+};
+
+/* A device's attribute: its device must have been started by its key. */
+static int set_attr(struct devcfg *d, const char *f, const char *v, struct err **err)
 {
-	return strncmp(val, "tap=", 4) ? val : val + 4;
-}
+	struct vm_disk_cfg *disk = d->n_disks ? &d->disks[d->n_disks - 1] : NULL;
+	struct vm_net_cfg *net = d->n_nets ? &d->nets[d->n_nets - 1] : NULL;
 
-/* The socket path of a vsock value "cid=N,uds=PATH" (the rest of it), or "". */
-static const char *uds_name(const char *val)
-{
-	const char *u = strstr(val, "uds=");
-
-	return u ? u + 4 : val + strlen(val);
-}
-
-/* "OLDPATH[,opts]", "tap=OLD[,opts]" or "cid=N,uds=OLD" with the remap applied. */
-static int apply_remap(const char *opt, const char *val, const struct vmm_restore_args *a,
-		       bool *used, char *out, size_t cap)
-{
-	bool is_disk = !strcmp(opt, "disk"), is_net = !strcmp(opt, "net");
-	bool is_vsock = !strcmp(opt, "vsock");
-	const char *name = is_net ? tap_name(val) : is_vsock ? uds_name(val) : val;
-	size_t n = is_vsock ? strlen(name) : strcspn(name, ",");
-	const char *to = NULL;
-
-	if (is_disk)
-		to = remapped(a->disks, a->n_disks, used, name, n);
-	else if (is_net)
-		to = remapped(a->taps, a->n_taps, used + VM_MAX_DISKS, name, n);
-	else if (is_vsock)
-		to = remapped(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS, name,
-			      n);
-	if (!to && (is_disk || is_net || is_vsock) && a->from_stream)
-		return -EPERM;
-	if (!to)
-		return snprintf(out, cap, "%s", val) < (int)cap ? 0 : -E2BIG;
-	return snprintf(out, cap, "%.*s%s%s", (int)(name - val), val, to, name + n) < (int)cap
-		   ? 0
-		   : -E2BIG;
-}
-
-static int set_one(struct vm_config *cfg, const char *opt, const char *val, struct err **err)
-{
-	if (!strcmp(opt, "rng") || !strcmp(opt, "balloon")) {
-		if (*val)
-			return err_make(err, 0, "%s: unexpected value `%s`", opt, val);
-		if (!strcmp(opt, "rng"))
-			cfg->rng = true;
-		else
-			cfg->balloon = true;
+	if (!strncmp(f, "disk.", 5) && !disk)
+		return err_make(err, 0, "`%s` before any disk", f);
+	if (!strncmp(f, "net.", 4) && !net)
+		return err_make(err, 0, "`%s` before any net", f);
+	if (!strcmp(f, "disk.readonly"))
+		disk->readonly = true;
+	else if (!strcmp(f, "disk.serial"))
+		disk->serial = (char *)v;
+	else if (!strcmp(f, "net.mac") && vm_config_parse_mac(v, net->mac) == 0)
+		net->has_mac = true;
+	else if (!strcmp(f, "net.bridge"))
+		net->bridge = (char *)v;
+	else if (!strcmp(f, "net.offload") && !strcmp(v, "off"))
+		net->no_offload = true;
+	else if (!strcmp(f, "vsock.cid") && d->vsock_uds && parse_u64(v, &d->vsock_cid) == 0)
 		return 0;
+	else
+		return err_make(err, 0, "`%s`: unknown field or bad value `%.64s`", f, v);
+	return 0;
+}
+
+static int set_field(struct devcfg *d, const char *f, const char *v, struct err **err)
+{
+	if (!strcmp(f, "disk") && d->n_disks < VM_MAX_DISKS)
+		d->disks[d->n_disks++] = (struct vm_disk_cfg){.path = (char *)v};
+	else if (!strcmp(f, "net") && d->n_nets < VM_MAX_NETS)
+		d->nets[d->n_nets++] = (struct vm_net_cfg){.tap = (char *)v};
+	else if (!strcmp(f, "vsock") && !d->vsock_uds)
+		d->vsock_uds = v;
+	else if ((!strcmp(f, "rng") || !strcmp(f, "balloon")) && *v)
+		return err_make(err, 0, "%s: unexpected value `%.64s`", f, v);
+	else if (!strcmp(f, "rng"))
+		d->rng = true;
+	else if (!strcmp(f, "balloon"))
+		d->balloon = true;
+	else if (!strcmp(f, "irqchip") && (!strcmp(v, "kernel") || !strcmp(v, "split")))
+		d->split_irqchip = !strcmp(v, "split");
+	else if (!strcmp(f, "virtio-transport") && (!strcmp(v, "mmio") || !strcmp(v, "pci")))
+		d->pci = !strcmp(v, "pci");
+	else if (strchr(f, '.'))
+		return set_attr(d, f, v, err);
+	else
+		return err_make(err, 0, "unknown device field `%.64s` or bad value `%.64s`", f, v);
+	return 0;
+}
+
+/* Split the section into its fields (pointers into it). */
+static int parse(const struct snap_section *s, struct devcfg *d, struct err **err)
+{
+	size_t off = 0;
+	int r = 0;
+
+	while (r >= 0 && off < s->len) {
+		const char *f = (const char *)s->data + off, *v;
+		size_t a_len = strnlen(f, s->len - off), b_len;
+
+		if (a_len == s->len - off)
+			return err_make(err, 0, "device configuration: unterminated");
+		v = f + a_len + 1;
+		b_len = strnlen(v, s->len - off - a_len - 1);
+		if (b_len == s->len - off - a_len - 1)
+			return err_make(err, 0, "device configuration: unterminated");
+		off += a_len + b_len + 2;
+		r = set_field(d, f, v, err);
 	}
-	if (strcmp(opt, "disk") && strcmp(opt, "net") && strcmp(opt, "vsock") &&
-	    strcmp(opt, "irqchip") && strcmp(opt, "virtio-transport"))
-		return err_make(err, 0, "unknown device option `%s`", opt);
-	return vmm_config_set(cfg, opt, val, err);
+	return r < 0 ? err_wrap(err, "device configuration") : 0;
+}
+
+/* Point every disk, TAP and the vsock socket at its remap; -EPERM for one not named. */
+static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool *used,
+			struct err **err)
+{
+	const char *to;
+
+	for (unsigned i = 0; i < d->n_disks; i++) {
+		to = remapped(a->disks, a->n_disks, used, d->disks[i].path);
+		if (!to && a->from_stream)
+			return err_make(err, EPERM,
+					"the VM has disk `%s`: accept it with --disk-remap "
+					"OLD=NEW (NEW may be OLD)",
+					d->disks[i].path);
+		if (to)
+			d->disks[i].path = (char *)to;
+	}
+	for (unsigned i = 0; i < d->n_nets; i++) {
+		to = remapped(a->taps, a->n_taps, used + VM_MAX_DISKS, d->nets[i].tap);
+		if (!to && a->from_stream)
+			return err_make(err, EPERM,
+					"the VM has a NIC on tap `%s`: accept it with --net-remap "
+					"OLDTAP=NEWTAP (this side's TAP)",
+					d->nets[i].tap);
+		if (to)
+			d->nets[i].tap = (char *)to;
+	}
+	if (!d->vsock_uds)
+		return 0;
+	to =
+	    remapped(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS, d->vsock_uds);
+	if (!to && a->from_stream)
+		return err_make(err, EPERM,
+				"the VM has a vsock device on `%s`: accept it with "
+				"--vsock-remap OLD=NEW (NEW: this side's socket path)",
+				d->vsock_uds);
+	if (to)
+		d->vsock_uds = to;
+	return 0;
+}
+
+/* The devices into cfg through the typed setters. */
+static int apply(struct vm_config *cfg, const struct devcfg *d, struct err **err)
+{
+	char what[32];
+	int r = 0;
+
+	for (unsigned i = 0; r >= 0 && i < d->n_disks; i++) {
+		snprintf(what, sizeof(what), "disk %u", i);
+		r = vm_config_add_disk(cfg, &d->disks[i], what, err);
+	}
+	for (unsigned i = 0; r >= 0 && i < d->n_nets; i++) {
+		snprintf(what, sizeof(what), "net %u", i);
+		r = vm_config_add_net(cfg, &d->nets[i], what, err);
+	}
+	if (r >= 0 && d->vsock_uds)
+		r = vm_config_set_vsock(cfg, d->vsock_cid, d->vsock_uds, "vsock", err);
+	if (r < 0)
+		return err_wrap(err, "device configuration");
+	cfg->rng = d->rng;
+	cfg->balloon = d->balloon;
+	cfg->split_irqchip = d->split_irqchip;
+	cfg->virtio_pci = d->pci;
+	return 0;
 }
 
 /* A saved disk that is gone is the usual failure of a moved snapshot: say how to fix it. */
@@ -188,8 +311,8 @@ static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *use
 {
 	for (unsigned i = 0; i < n; i++)
 		if (!used[i])
-			return err_make(err, 0, "--%s `%s`: the snapshot has no such %s", what,
-					tab[i].from,
+			return err_make(err, 0, "--%s `%.*s`: the snapshot has no such %s", what,
+					(int)tab[i].from_len, tab[i].from,
 					what[0] == 'd'	 ? "disk"
 					: what[0] == 'n' ? "TAP"
 							 : "vsock socket");
@@ -201,44 +324,16 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 {
 	const struct snap_section *s = snap_find(r, SNAP_DEVCFG, 0);
 	bool used[VM_MAX_DISKS + VM_MAX_NETS + 1] = {0}; /* disks, TAPs, the vsock socket */
-	char val[DEVCFG_MAX_VALUE];
-	size_t off = 0;
-	int ret = 0;
+	_cleanup_free_ struct devcfg *d = calloc(1, sizeof(*d));
+	int ret;
 
+	if (!d)
+		return err_make(err, ENOMEM, "device configuration");
 	if (!s)
 		return err_make(err, 0, "device configuration: missing");
-	while (ret >= 0 && off < s->len) {
-		const char *opt = (const char *)s->data + off, *v;
-		size_t a_len = strnlen(opt, s->len - off), b_len;
-
-		if (a_len == s->len - off)
-			return err_make(err, 0, "device configuration: unterminated");
-		v = opt + a_len + 1;
-		b_len = strnlen(v, s->len - off - a_len - 1);
-		if (b_len == s->len - off - a_len - 1)
-			return err_make(err, 0, "device configuration: unterminated");
-		off += a_len + b_len + 2;
-		ret = apply_remap(opt, v, a, used, val, sizeof(val));
-		if (ret == -EPERM && !strcmp(opt, "vsock"))
-			return err_make(err, EPERM,
-					"the VM has a vsock device on `%s`: accept it with "
-					"--vsock-remap OLD=NEW (NEW: this side's socket path)",
-					uds_name(v));
-		if (ret == -EPERM && !strcmp(opt, "net"))
-			return err_make(
-			    err, EPERM,
-			    "the VM has a NIC on tap `%.*s`: accept it with --net-remap "
-			    "OLDTAP=NEWTAP (this side's TAP)",
-			    (int)strcspn(tap_name(v), ","), tap_name(v));
-		if (ret == -EPERM)
-			return err_make(err, EPERM,
-					"the VM has disk `%.*s`: accept it with --disk-remap "
-					"OLD=NEW (NEW may be OLD)",
-					(int)strcspn(v, ","), v);
-		if (ret < 0)
-			return err_make(err, E2BIG, "device configuration: %s too long", opt);
-		ret = set_one(cfg, opt, val, err);
-	}
+	ret = parse(s, d, err);
+	if (ret >= 0)
+		ret = apply_remaps(d, a, used, err);
 	if (ret >= 0)
 		ret = check_unused(a->disks, a->n_disks, used, "disk-remap", err);
 	if (ret >= 0)
@@ -246,6 +341,8 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 	if (ret >= 0)
 		ret = check_unused(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS,
 				   "vsock-remap", err);
+	if (ret >= 0)
+		ret = apply(cfg, d, err);
 	if (ret >= 0)
 		ret = check_disks(cfg, err);
 	return ret;

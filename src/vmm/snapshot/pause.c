@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "snapshot.h"
-#include "virtio/virtio.h"
 
 void vcpu_park(struct vcpu *v)
 {
@@ -72,7 +71,7 @@ int vm_pause(struct vm *vm, struct err **err)
 		vm_resume(vm);
 		return err_make(err, ECANCELED, "the VM stopped while pausing");
 	}
-	vmm_virtio_pause(vm, true); /* no request in flight from here on */
+	vm_state_pause_all(vm, true); /* no request in flight from here on */
 	return 0;
 }
 
@@ -87,7 +86,7 @@ void vm_resume(struct vm *vm)
 		 * sent twice, a stale disk write over the destination's).
 		 */
 		if (!atomic_load(&vm->stopping))
-			vmm_virtio_pause(vm, false);
+			vm_state_pause_all(vm, false);
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->pause_cond);
 	}

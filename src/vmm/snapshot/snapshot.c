@@ -20,12 +20,8 @@
 #include "fdutil.h"
 #include "log.h"
 #include "snapshot.h"
-#include "virtio/virtio.h"
 
 #define PAGE 4096u
-
-/* When the restore began (CLOCK_MONOTONIC, µs): --debug logs where the time goes. */
-static uint64_t restore_t0;
 
 static uint64_t now_us(void)
 {
@@ -212,9 +208,7 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_save(&vm->vcpus[i], w, err);
 	if (r >= 0)
-		r = serial_save(vm->serial, w, err);
-	if (r >= 0)
-		r = vmm_virtio_save(vm, w, err);
+		r = vm_state_save_all(vm, w, err); /* the serial port, the virtio devices */
 	return r;
 }
 
@@ -398,35 +392,35 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	if (!vm->snap)
 		return 0;
 	/* Migration: guest memory and vm->snap arrive now, and the source hears when they load. */
-	if (vm->cfg->incoming && vm->cfg->incoming->receive(vm->cfg->incoming_ctx, vm, err) < 0)
+	if (vm->launch.incoming &&
+	    vm->launch.incoming->receive(vm->launch.incoming_ctx, vm, err) < 0)
 		return err_code(*err);
 	t = now_us();
 	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
-		  (unsigned long long)(t - restore_t0));
+		  (unsigned long long)(t - vm->snap->t0_us));
 	restore_tsc_khz(vm, vm->snap);
 	r = vm_state_restore(vm, vm->snap, err);
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
 	if (r >= 0)
-		r = serial_restore(vm->serial, vm->snap, err);
-	if (r >= 0)
-		r = vmm_virtio_restore(vm, vm->snap, err);
+		r = vm_state_restore_all(vm, vm->snap, err); /* they stay paused */
 	if (r < 0)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
-		  (unsigned long long)(now_us() - t), (unsigned long long)(now_us() - restore_t0));
-	if (vm->cfg->incoming) {
+		  (unsigned long long)(now_us() - t),
+		  (unsigned long long)(now_us() - vm->snap->t0_us));
+	if (vm->launch.incoming) {
 		/* COMMIT came: the devices may serve what the guest queued before the pause. */
-		r = vm->cfg->incoming->confirm(vm->cfg->incoming_ctx, err);
+		r = vm->launch.incoming->confirm(vm->launch.incoming_ctx, err);
 		if (r >= 0) {
-			vmm_virtio_pause(vm, false);
-			vmm_virtio_notify_all(vm);
+			vm_state_pause_all(vm, false);
+			vm_state_kick_all(vm);
 		}
 		return r;
 	}
 	if (!vm->snap->start_paused) {
-		vmm_virtio_pause(vm, false);
-		vmm_virtio_notify_all(vm);
+		vm_state_pause_all(vm, false);
+		vm_state_kick_all(vm);
 	}
 	if (vm->snap->start_paused) {
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
@@ -435,7 +429,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		pthread_mutex_unlock(&vm->pause_lock);
 		atomic_store(&vm->pause_req, true);
 		atomic_store(&vm->api_paused, true);
-		vmm_virtio_pause(vm, true);
+		vm_state_pause_all(vm, true);
 	}
 	return 0;
 }
@@ -475,17 +469,17 @@ static int open_mem(const char *mem_path, uint64_t size, struct err **err)
 	return fd;
 }
 
-int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, int *ret_status,
-		     struct err **err)
+int vmm_restore_with(struct vm_config *cfg, const struct vmm_launch *launch,
+		     const struct vmm_restore_args *a, int *ret_status, struct err **err)
 {
 	struct snap_reader rd;
 	struct snap_config c;
 	_cleanup_close_ int fd = -1;
+	uint64_t t0 = now_us(); /* --debug logs where the restore's time goes */
 	int r;
 
-	restore_t0 = now_us();
 	r = snap_load(&rd, a->state_path, err);
-
+	rd.t0_us = t0;
 	rd.start_paused = a->paused;
 	if (r >= 0) {
 		r = snap_get(&rd, SNAP_CONFIG, 0, &c, sizeof(c), "config", err);
@@ -500,10 +494,10 @@ int vmm_restore_with(struct vm_config *cfg, const struct vmm_restore_args *a, in
 		r = fd = open_mem(a->mem_path, c.memory, err);
 	if (r >= 0) {
 		log_debug("restore: `%s` read and checked in %llu us", a->state_path,
-			  (unsigned long long)(now_us() - restore_t0));
+			  (unsigned long long)(now_us() - rd.t0_us));
 		cfg->cpus = c.cpus;
 		cfg->memory = c.memory;
-		r = vm_run_restored(cfg, &rd, fd, ret_status, err);
+		r = vm_run_restored(cfg, launch, &rd, fd, ret_status, err);
 	}
 	snap_reader_free(&rd);
 	return r;
@@ -514,5 +508,5 @@ int vmm_restore(struct vm_config *cfg, const char *state_path, const char *mem_p
 {
 	struct vmm_restore_args a = {.state_path = state_path, .mem_path = mem_path};
 
-	return vmm_restore_with(cfg, &a, ret_status, err);
+	return vmm_restore_with(cfg, NULL, &a, ret_status, err);
 }

@@ -5,7 +5,7 @@
  * saves into and restores from the state file beside its own code.
  */
 #include "../vm-internal.h"
-#include "format.h"
+#include "snap-format.h"
 
 /* The machine shape a restore recreates before loading any state. */
 struct snap_config {
@@ -30,9 +30,6 @@ int vcpu_cpuid_restore(struct vcpu *v, const struct snap_reader *r, struct err *
 /* vm-state.c: irqchip, PIT, clock */
 int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err);
 int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
-/* devices/serial.c */
-int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
-int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
 
 /* devcfg.c: the device configuration (SNAP_DEVCFG), remapped at restore. */
 int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err);

@@ -18,7 +18,7 @@
 
 #include "guest-mem.h"
 #include "log.h"
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "virtio-internal.h"
 #include "virtio.h"
 #include "vm-config.h"
@@ -65,15 +65,6 @@ struct virtio_balloon {
 	uint16_t stats_head;	      /* ... this one */
 	struct vmm_balloon_info last; /* the stats it carried (lock held) */
 };
-
-/*
- * The VM's balloon, for the control API: a process runs one VM (as in
- * setup.c), and a VM has at most one balloon.  `current_lock` orders the API
- * against the device's creation and destruction (the VMM stops the API
- * before it tears the devices down, so none is in flight then anyway).
- */
-static pthread_mutex_t current_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct virtio_balloon *current;
 
 static int stats_queue(const struct virtio_dev *vdev)
 {
@@ -216,10 +207,6 @@ static void balloon_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_balloon *b = (struct virtio_balloon *)vdev;
 
-	pthread_mutex_lock(&current_lock);
-	if (current == b)
-		current = NULL;
-	pthread_mutex_unlock(&current_lock);
 	virtio_close_fd(&b->timer);
 	free(b);
 }
@@ -285,26 +272,36 @@ int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *c
 	    1ull << VIRTIO_BALLOON_F_PAGE_REPORTING | 1ull << VIRTIO_BALLOON_F_STATS_VQ;
 	if (b->deflate_on_oom)
 		b->vdev.features |= 1ull << VIRTIO_BALLOON_F_DEFLATE_ON_OOM;
-	pthread_mutex_lock(&current_lock);
-	if (!current)
-		current = b;
-	pthread_mutex_unlock(&current_lock);
 	*ret = &b->vdev;
 	return 0;
 }
 
-/* Run fn on the current balloon with both locks held; -ENODEV without one. */
-static int with_balloon(int (*fn)(struct virtio_balloon *b, void *arg), void *arg, struct err **err)
-{
-	int r = -ENODEV;
+struct balloon_call {
+	int (*fn)(struct virtio_balloon *b, void *arg);
+	void *arg;
+};
 
-	pthread_mutex_lock(&current_lock);
-	if (current) {
-		pthread_mutex_lock(&current->vdev.lock);
-		r = fn(current, arg);
-		pthread_mutex_unlock(&current->vdev.lock);
-	}
-	pthread_mutex_unlock(&current_lock);
+static int call_locked(struct virtio_dev *vdev, void *arg)
+{
+	struct balloon_call *c = arg;
+	int r;
+
+	pthread_mutex_lock(&vdev->lock);
+	r = c->fn((struct virtio_balloon *)vdev, c->arg);
+	pthread_mutex_unlock(&vdev->lock);
+	return r;
+}
+
+/*
+ * Run fn on vm's balloon with the device set's and the device's locks held
+ * (setup.c keeps the VM's balloon, at most one); -ENODEV without one.
+ */
+static int with_balloon(struct vm *vm, int (*fn)(struct virtio_balloon *b, void *arg), void *arg,
+			struct err **err)
+{
+	struct balloon_call c = {fn, arg};
+	int r = vmm_virtio_with_balloon(vm, call_locked, &c);
+
 	if (r == -ENODEV)
 		return err_make(err, ENODEV, "the VM has no balloon device (--balloon)");
 	return r < 0 ? err_make(err, -r, "balloon") : r;
@@ -347,19 +344,19 @@ static int do_get(struct virtio_balloon *b, void *arg)
 	return 0;
 }
 
-int vmm_balloon_set_target(uint32_t pages, struct err **err)
+int vmm_balloon_set_target(struct vm *vm, uint32_t pages, struct err **err)
 {
-	return with_balloon(do_set_target, &pages, err);
+	return with_balloon(vm, do_set_target, &pages, err);
 }
 
-int vmm_balloon_set_interval(uint32_t seconds, struct err **err)
+int vmm_balloon_set_interval(struct vm *vm, uint32_t seconds, struct err **err)
 {
-	return with_balloon(do_set_interval, &seconds, err);
+	return with_balloon(vm, do_set_interval, &seconds, err);
 }
 
-int vmm_balloon_get(struct vmm_balloon_info *ret, struct err **err)
+int vmm_balloon_get(struct vm *vm, struct vmm_balloon_info *ret, struct err **err)
 {
-	return with_balloon(do_get, ret, err);
+	return with_balloon(vm, do_get, ret, err);
 }
 
 /* Snapshot: the config space (target num_pages, the driver's `actual`). */

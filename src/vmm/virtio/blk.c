@@ -397,7 +397,8 @@ static const struct virtio_dev_ops blk_ops = {
 };
 
 /* Open and lock the image (shared for read-only, exclusive otherwise); size it. */
-static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, struct err **err)
+static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, bool defer_lock,
+		    struct err **err)
 {
 	struct stat st;
 	uint64_t bytes;
@@ -405,7 +406,7 @@ static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, struct 
 	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
 	if (b->fd < 0)
 		return err_make(err, errno, "disk `%s`", cfg->path);
-	if (!cfg->defer_lock && flock(b->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+	if (!defer_lock && flock(b->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
 		return err_make(err, errno, "disk `%s`: locked by another user", cfg->path);
 	if (fstat(b->fd, &st) < 0)
 		return err_make(err, errno, "disk `%s`", cfg->path);
@@ -442,7 +443,7 @@ static void blk_fill_config(struct virtio_blk *b)
 								       << VIRTIO_BLK_F_WRITE_ZEROES;
 }
 
-int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
+int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg, bool defer_lock,
 		      struct virtio_dev **ret, struct err **err)
 {
 	struct virtio_blk *b = calloc(1, sizeof(*b));
@@ -457,7 +458,7 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 		r = err_make(err, EINVAL, "disk `%s`: serial longer than %d bytes", cfg->path,
 			     BLK_ID_BYTES);
 	if (r >= 0)
-		r = blk_open(b, cfg, err);
+		r = blk_open(b, cfg, defer_lock, err);
 	if (r >= 0 && (cfg->bw.size || cfg->iops.size)) {
 		virtio_rl_init(&b->rl, &cfg->bw, &cfg->iops, now_ns());
 		b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);

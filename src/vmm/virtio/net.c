@@ -26,7 +26,7 @@
 
 #include "cleanup.h"
 #include "log.h"
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "netlink.h"
 #include "virtio-internal.h"
 #include "vm-config.h"

@@ -21,7 +21,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "cleanup.h"
 #include "log.h"
 #include "pci/pci.h"

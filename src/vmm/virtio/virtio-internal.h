@@ -138,7 +138,7 @@ void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q);
 void virtio_dev_needs_reset(struct virtio_dev *vdev);
 
 /*
- * Snapshot (snapshot/format.h): quiesce the worker (no request in flight
+ * Snapshot (snap-format.h): quiesce the worker (no request in flight
  * once this returns; resuming re-examines every ready queue), and the
  * generic state (features, status, ISR, queues) plus ops->save/restore as
  * section SNAP_VIRTIO with index = the device's number.
@@ -152,12 +152,16 @@ int virtio_dev_restore(struct virtio_dev *vdev, const struct snap_reader *r, uin
 /* Devices. */
 int virtio_rng_create(const struct guest_mem *mem, struct virtio_dev **ret, struct err **err);
 struct vm_disk_cfg;
-int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg,
+/* defer_lock: open the image without its lock (a migration's destination, until COMMIT). */
+int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg, bool defer_lock,
 		      struct virtio_dev **ret, struct err **err);
 
 struct vm_config;
 int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *cfg,
 			  struct virtio_dev **ret, struct err **err);
+/* Run fn on vm's balloon (setup.c) with the device set's lock held; -ENODEV without one. */
+int vmm_virtio_with_balloon(struct vm *vm, int (*fn)(struct virtio_dev *vdev, void *arg),
+			    void *arg);
 int virtio_vsock_create(const struct guest_mem *mem, uint32_t cid, const char *uds,
 			struct virtio_dev **ret, struct err **err);
 struct vm_net_cfg;

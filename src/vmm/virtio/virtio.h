@@ -47,15 +47,15 @@ struct vmm_balloon_info {
 	} stats[VMM_BALLOON_MAX_STATS];
 };
 
-int vmm_balloon_set_target(uint32_t pages, struct err **err);
-int vmm_balloon_set_interval(uint32_t seconds, struct err **err);
-int vmm_balloon_get(struct vmm_balloon_info *ret, struct err **err);
+int vmm_balloon_set_target(struct vm *vm, uint32_t pages, struct err **err);
+int vmm_balloon_set_interval(struct vm *vm, uint32_t seconds, struct err **err);
+int vmm_balloon_get(struct vm *vm, struct vmm_balloon_info *ret, struct err **err);
 
 /*
  * The ith virtio-pci function's slot on bus 0 and the GSI its INTA# pulses,
  * for the MP table; -ENOENT past the last (always with the mmio transport).
  */
-int vmm_virtio_pci_intx(unsigned i, unsigned *slot, uint32_t *gsi);
+int vmm_virtio_pci_intx(struct vm *vm, unsigned i, unsigned *slot, uint32_t *gsi);
 
 /* Snapshot (snapshot/snapshot.c): quiesce the workers; save/restore every device. */
 void vmm_virtio_pause(struct vm *vm, bool paused);

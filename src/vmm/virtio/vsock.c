@@ -20,7 +20,7 @@
 
 #include "cleanup.h"
 #include "log.h"
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "virtio-internal.h"
 #include "vsock-internal.h"
 

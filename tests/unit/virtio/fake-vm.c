@@ -42,6 +42,33 @@ struct guest_mem *vm_guest_mem(struct vm *vm)
 	return &mem;
 }
 
+static struct vm_virtio *fake_virtio;
+
+const struct vmm_launch *vm_get_launch(struct vm *vm)
+{
+	return NULL;
+}
+
+/* The tests call the virtio hooks themselves. */
+int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err)
+{
+	return 0;
+}
+
+void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops)
+{
+}
+
+struct vm_virtio *vm_virtio(struct vm *vm)
+{
+	return fake_virtio;
+}
+
+void vm_set_virtio(struct vm *vm, struct vm_virtio *v)
+{
+	fake_virtio = v;
+}
+
 struct bus *vm_mmio_bus(struct vm *vm)
 {
 	return &mmio_bus;

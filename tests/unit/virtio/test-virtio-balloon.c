@@ -40,16 +40,16 @@ static void host_control(void)
 	memcpy(gp(BUFQ(&d, 2, 0)), stats, sizeof(stats));
 	desc_q(&d, 2, 0, BUFQ(&d, 2, 0), sizeof(stats), 0, 0);
 	is_int(drv_submit_q(&d, 2, 0), -1, "the stats buffer is held (no polling interval)");
-	is_int(vmm_balloon_get(&bi, &err), 0, "statistics read by the host");
+	is_int(vmm_balloon_get(VM, &bi, &err), 0, "statistics read by the host");
 	ok(bi.has_stats && bi.n_stats == 2 && bi.stats[0].tag == 4 && bi.stats[0].val == 4096 &&
 	       bi.stats[1].tag == 5 && bi.stats[1].val == 1 << 20,
 	   "MEMFREE and MEMTOT as the driver sent them");
 	irqs = 0;
-	is_int(vmm_balloon_set_target(512, &err), 0, "new target");
+	is_int(vmm_balloon_set_target(VM, 512, &err), 0, "new target");
 	bus_access(&mmio_bus, BASE + 0x100, &v, 4, false);
 	is_int(v, 512, "num_pages reads the new target");
 	ok(rd(&d, 0x60) & VIRTIO_ISR_CONFIG && irqs > 0, "with a configuration change interrupt");
-	is_int(vmm_balloon_set_interval(1, &err), 0, "polling every second");
+	is_int(vmm_balloon_set_interval(VM, 1, &err), 0, "polling every second");
 	is_int(drv_wait_q(&d, 2), 0, "the stats buffer comes back for a refill");
 
 	memset(gp(PAGE_B), 0xcc, 4096);
@@ -97,7 +97,7 @@ int main(void)
 	is_int(drv_submit_q(&d, 0, 0), 0, "inflating a page outside guest memory is ignored");
 	host_control();
 	vmm_virtio_teardown(VM);
-	ok(vmm_balloon_get(&(struct vmm_balloon_info){0}, &err) == -ENODEV,
+	ok(vmm_balloon_get(VM, &(struct vmm_balloon_info){0}, &err) == -ENODEV,
 	   "no balloon after teardown");
 	err_free(&err);
 	fake_vm_fini();

@@ -11,7 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../snapshot/format.h"
+#include "snap-format.h"
 #include "fake-vm.h"
 #include "pci/pci.h"
 #include "tap.h"
@@ -513,7 +513,7 @@ static void test_mptable(void)
 	uint32_t line = cfg_rd(SLOT_RNG, PCI_INTERRUPT_LINE, 1);
 	uint16_t count;
 
-	ok(mptable_write(&m, 2, &err) == 0, "MP table with a PCI device");
+	ok(mptable_write(VM, &m, 2, &err) == 0, "MP table with a PCI device");
 	memcpy(&count, low + VM_MPTABLE_ADDR + 34, 2);
 	e = low + VM_MPTABLE_ADDR + 44;
 	for (unsigned i = 0; i < count; e += e[0] == 0 ? 20 : 8, i++) {

@@ -18,7 +18,7 @@
 #include "migrate/migrate-internal.h"
 #include "migrate/vmm-migrate.h"
 #include "vm.h"
-#include "snapshot/format.h"
+#include "snap-format.h"
 #include "tap.h"
 #include "vm-config.h"
 
@@ -568,8 +568,7 @@ static void test_receive_leaves_no_stack_pointer(void)
 	r = vmm_migrate_receive(&cfg, addr, NULL, &(struct vmm_restore_args){0}, &status, &e);
 	pthread_join(t, NULL);
 	ok(r < 0 && e, "receive fails when the source hangs up: %s", e ? e->msg : "");
-	ok(cfg.incoming == NULL && cfg.incoming_ctx == NULL,
-	   "the config keeps no pointer to the receive's stack");
+	/* The incoming hooks live in the receive's own struct vmm_launch, never in cfg. */
 	err_free(&e);
 	vmm_config_free(&cfg);
 	unlink(src.path);

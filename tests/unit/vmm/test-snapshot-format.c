@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "snapshot/format.h"
+#include "snap-format.h"
 #include "tap.h"
 
 static void le32(uint8_t *p, uint32_t v)

@@ -101,11 +101,12 @@ static void test_devcfg(const char *dir)
 	struct err *e = NULL;
 	char disk[300], moved[300];
 
-	snprintf(disk, sizeof(disk), "%s/d.img", dir);
-	snprintf(moved, sizeof(moved), "%s/m.img", dir);
+	/* Paths with a comma and an '=': typed fields, not option strings. */
+	snprintf(disk, sizeof(disk), "%s/d,ro=1.img", dir);
+	snprintf(moved, sizeof(moved), "%s/m,serial=x.img", dir);
 	fclose(fopen(disk, "w"));
 	vmm_config_init(&cfg);
-	vmm_config_set(&cfg, "disk", disk, &e);
+	vm_config_add_disk(&cfg, &(struct vm_disk_cfg){.path = disk, .serial = "s,1"}, "disk", &e);
 	vmm_config_set(&cfg, "net", "tap=isola-t0,mac=02:00:00:00:00:07,offload=off", &e);
 	vmm_config_set(&cfg, "vsock", "cid=9,uds=/tmp/v.sock", &e);
 	vmm_config_set(&cfg, "irqchip", "split", &e);
@@ -116,7 +117,9 @@ static void test_devcfg(const char *dir)
 
 	vmm_config_init(&out);
 	is_int(devcfg_restore(&out, &r, &a, &e), 0, "device configuration restored");
-	ok(out.n_disks == 1 && !strcmp(out.disks[0].path, disk), "disk path");
+	ok(out.n_disks == 1 && !strcmp(out.disks[0].path, disk) && !out.disks[0].readonly &&
+	       !strcmp(out.disks[0].serial, "s,1"),
+	   "disk path and serial with commas, not read-only");
 	ok(out.n_nets == 1 && !strcmp(out.nets[0].tap, "isola-t0") && out.nets[0].mac[5] == 7 &&
 	       out.nets[0].no_offload,
 	   "TAP, MAC and offload=off");
@@ -131,9 +134,7 @@ static void test_devcfg(const char *dir)
 	err_free(&e);
 	vmm_config_free(&out);
 
-	char dr[700];
-	snprintf(dr, sizeof(dr), "%s=%s", disk, moved);
-	vmm_remap_add(a.disks, &a.n_disks, VM_MAX_DISKS, "disk-remap", dr, &e);
+	vmm_remap_set(a.disks, &a.n_disks, VM_MAX_DISKS, "disk_remap", disk, moved, &e);
 	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "isola-t0=isola-t1", &e);
 	vmm_config_init(&out);
 	is_int(devcfg_restore(&out, &r, &a, &e), 0, "restored with remaps");
@@ -190,8 +191,8 @@ static void stream_devcfg(const void *data, size_t len, const char *remap_tap,
 
 static void test_stream_devcfg(void)
 {
-	static const char net[] = "net\0tap=ta,mac=02:00:00:00:00:07,bridge=br0\0";
-	static const char vsock[] = "vsock\0cid=9,uds=/o/v.sock\0";
+	static const char net[] = "net\0ta\0net.mac\00002:00:00:00:00:07\0net.bridge\0br0\0";
+	static const char vsock[] = "vsock\0/o/v.sock\0vsock.cid\0009\0";
 	static const char pci[] = "virtio-transport\0pci\0irqchip\0split\0";
 
 	stream_devcfg(net, sizeof(net) - 1, "ta=tb", NULL, "a NIC accepted by --net-remap", NULL);
@@ -201,9 +202,10 @@ static void test_stream_devcfg(void)
 	stream_devcfg(vsock, sizeof(vsock) - 1, NULL, "/o/v.sock=/n/w.sock",
 		      "vsock accepted by --vsock-remap", NULL);
 	stream_devcfg(vsock, sizeof(vsock) - 1, NULL, NULL, "vsock not accepted", "--vsock-remap");
-	stream_devcfg("vsock\0cid=9\0", 12, NULL, "/o/v.sock=/n/w.sock",
-		      "vsock without uds=", "--vsock-remap");
-	stream_devcfg("net\0t\0", 6, "t=tb", NULL, "a NIC value without tap=", "--net");
+	stream_devcfg("vsock.cid\09\0", 12, NULL, "/o/v.sock=/n/w.sock",
+		      "a vsock CID before any vsock", "vsock.cid");
+	stream_devcfg("net.mac\0t\0", 10, "t=tb", NULL, "a NIC field before any NIC",
+		      "before any net");
 	stream_devcfg(pci, sizeof(pci) - 1, NULL, NULL, "PCI transport and split irqchip", NULL);
 	stream_devcfg("virtio-transport\0isa\0", 21, NULL, NULL, "a bad transport",
 		      "virtio-transport");
@@ -241,9 +243,11 @@ int main(void)
 	rmdir(dir);
 	bad_devcfg("disk", 4, "unterminated option", "unterminated");
 	bad_devcfg("disk\0/x", 7, "unterminated value", "unterminated");
-	bad_devcfg("kernel\0/x\0", 10, "option not a device", "unknown device option");
+	bad_devcfg("kernel\0/x\0", 10, "field not a device", "unknown device field");
 	bad_devcfg("rng\0x\0", 6, "rng with a value", "unexpected value");
-	bad_devcfg("net\0tap=\0", 9, "bad net value", "--net");
+	bad_devcfg("net\0\0", 5, "a NIC without a TAP name", "TAP name");
+	bad_devcfg("net\0t\0net.mac\0zz\0", 17, "a bad MAC", "net.mac");
+	bad_devcfg("disk\0/x\0disk.color\0red\0", 23, "an unknown disk field", "disk.color");
 	test_stream_devcfg();
 	return tap_done();
 }

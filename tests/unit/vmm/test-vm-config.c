@@ -110,10 +110,49 @@ static void test_json(void)
 	unlink(path);
 }
 
+/* Numbers reach the typed setters as numbers: errors name the JSON field, not an option. */
+static void test_json_numbers(void)
+{
+	static const struct {
+		const char *doc, *want;
+		uint64_t memory;
+		unsigned cpus;
+	} cases[] = {
+	    {"{\"cpus\": 3, \"memory\": 96}", NULL, 96ULL << 20, 3},
+	    {"{\"memory\": \"1G\"}", NULL, 1ULL << 30, 1},
+	    {"{\"cpus\": 0}", "cpus: expected 1..", 0, 0},
+	    {"{\"memory\": 99999999999}", "memory: must be between", 0, 0},
+	    {"{\"memory\": 1}", "memory: must be between", 0, 0},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char path[] = "/tmp/isola-test-vm-config-XXXXXX";
+		struct vm_config cfg;
+		struct err *err = NULL;
+		int fd = mkstemp(path), r;
+
+		if (fd < 0 || write(fd, cases[i].doc, strlen(cases[i].doc)) < 0)
+			return (void)ok(0, "temp file");
+		close(fd);
+		vmm_config_init(&cfg);
+		r = vmm_config_load_json(&cfg, path, &err);
+		if (cases[i].want)
+			ok(r < 0 && strstr(err->msg, cases[i].want) && !strstr(err->msg, "--"),
+			   "%s refused: %s", cases[i].doc, err ? err->msg : "accepted");
+		else
+			ok(r == 0 && cfg.memory == cases[i].memory && cfg.cpus == cases[i].cpus,
+			   "%s", cases[i].doc);
+		err_free(&err);
+		vmm_config_free(&cfg);
+		unlink(path);
+	}
+}
+
 int main(void)
 {
 	test_cli();
 	test_typed();
 	test_json();
+	test_json_numbers();
 	return tap_done();
 }

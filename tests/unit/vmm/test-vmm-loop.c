@@ -57,7 +57,7 @@ int main(void)
 		struct err *err = NULL;
 		int status = -1;
 
-		if (vmm_run(&cfg, &status, &err) < 0 || status != 5) {
+		if (vmm_run(&cfg, NULL, &status, &err) < 0 || status != 5) {
 			printf("# run %d: status %d %s\n", i, status, err ? err->msg : "");
 			bad++;
 		}

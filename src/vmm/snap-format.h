@@ -18,7 +18,7 @@
 #include "err.h"
 
 #define SNAP_MAGIC	  "ISOLAVM"
-#define SNAP_VERSION	  2 /* 2: device configuration, virtio and split irqchip */
+#define SNAP_VERSION	  3 /* 2: devices, virtio, split irqchip; 3: typed device fields */
 #define SNAP_MAX_FILE	  (64u << 20)
 #define SNAP_MAX_SECTION  (1u << 20)
 #define SNAP_MAX_SECTIONS 4096u
@@ -31,7 +31,7 @@ enum snap_type {
 	SNAP_PIT = 3,
 	SNAP_CLOCK = 4,
 	SNAP_SERIAL = 5,
-	SNAP_DEVCFG = 6,  /* the devices to recreate: "option\0value\0" pairs */
+	SNAP_DEVCFG = 6,  /* the devices to recreate: typed "field\0value\0" pairs (devcfg.c) */
 	SNAP_IOAPIC = 7,  /* --irqchip split: the userspace IOAPIC */
 	SNAP_UPIT = 8,	  /* --irqchip split: the userspace PIT */
 	SNAP_PCI_BUS = 9, /* --virtio-transport pci: 0xcf8 and the host bridge */
@@ -71,6 +71,7 @@ struct snap_reader {
 	struct snap_section *secs;
 	uint32_t nr;
 	bool start_paused; /* set by the restore, not from the file: run only once resumed */
+	uint64_t t0_us;	   /* when the restore began (CLOCK_MONOTONIC): --debug timings */
 };
 
 uint32_t snap_crc32(const void *data, size_t len);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* The snapshot state file format (format.h): writer, strict reader, CRC-32. */
+/* The snapshot state file format (snap-format.h): writer, strict reader, CRC-32. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -7,7 +7,7 @@
 
 #include "cleanup.h"
 #include "fdutil.h"
-#include "format.h"
+#include "snap-format.h"
 
 uint32_t snap_crc32(const void *data, size_t len)
 {
