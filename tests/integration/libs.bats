@@ -2,9 +2,16 @@
 # Which shared libraries a process of isola maps: only what its command uses
 # (libcrypto, libcurl, libarchive and libseccomp are dlopen'd on first use, and
 # the seccomp cache needs no digest;
-# libcap is linked, 48 KiB resident of which 8 KiB private: not worth a dlopen).
+# jansson and libcap are linked from their static archives: no shared object of
+# their own to map).
 
 load helpers
+load vm-helpers
+
+# shared_objects MAPS: the shared objects a maps file shows, by base name, sorted.
+shared_objects() {
+	awk '$6 ~ /\.so/ {n = $6; sub(/.*\//, "", n); print n}' "$1" | sort -u
+}
 
 setup() {
 	setup_bundle libs
@@ -26,6 +33,31 @@ teardown() {
 	grep -q libc.so "$TMP/maps"
 	run grep -E 'libseccomp|libcrypto|libcurl|libarchive' "$TMP/maps"
 	[ "$status" -eq 1 ]
+}
+
+@test "libs: isola run maps only libc and the dynamic loader (jansson, libcap linked in)" {
+	bundle_jq "$B" '.process.args = ["sleep", "100"] | del(.linux.seccomp)'
+	"$ISOLA" --root "$R" run -b "$B" "$ID" >/dev/null 2>&1 3>&- &
+	local pid=$!
+	wait_until 10 '[ "$("$ISOLA" --root "$R" state "$ID" 2>/dev/null | jq -r .status)" = running ]'
+	cp "/proc/$pid/maps" "$TMP/maps"
+	"$ISOLA" --root "$R" kill "$ID" KILL
+	wait "$pid" || true
+	run shared_objects "$TMP/maps"
+	[ "$output" = "$(printf 'ld-linux-x86-64.so.2\nlibc.so.6')" ]
+}
+
+@test "libs: isola vm run maps only libc and the dynamic loader" {
+	require_kvm
+	vm_guest "$TMP/spin.elf" "$(vm_putc H)$(vm_putc $'\n')$VM_HANG"
+	"$ISOLA" vm run --memory 16M --kernel "$TMP/spin.elf" >"$TMP/out" 2>&1 &
+	local pid=$!
+	wait_until 10 'grep -q H "$TMP/out"'
+	cp "/proc/$pid/maps" "$TMP/maps"
+	kill -TERM "$pid"
+	wait "$pid" || true
+	run shared_objects "$TMP/maps"
+	[ "$output" = "$(printf 'ld-linux-x86-64.so.2\nlibc.so.6')" ]
 }
 
 @test "libs: a container with linux.seccomp still gets its filter (libseccomp loaded on demand)" {
