@@ -20,6 +20,16 @@ struct cli_globals {
 	bool vm_name;	      /* invoked as isola-vm: containers run in micro-VMs */
 };
 
+/*
+ * In the static isola, exec isola-dl (the dynamic build) with the same command line (read back from
+ * /proc/self/cmdline: commands rewrite their argv[0]): for the commands that load libcurl,
+ * libarchive or libcrypto (src/cli/dynamic.c).  Returns 0 at once in a dynamic isola; otherwise
+ * returns only on failure, with the exit code.
+ */
+int cli_run_dynamic(const struct cli_globals *g);
+/* The static isola runs this top-level command (and vm subcommand) itself. */
+bool cli_static_command(const char *cmd, const char *sub);
+
 /* A command returns the process exit code. */
 typedef int (*cli_fn)(struct cli_globals *g, int argc, char **argv);
 

@@ -109,7 +109,7 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv)
 	const char *opt_store = NULL;
 	bool tty = false, has_socket = false;
 	_cleanup_free_ char *store = NULL, *p = NULL, *q = NULL;
-	int id = find_id(argc, argv, &tty, &opt_store, &has_socket);
+	int id = find_id(argc, argv, &tty, &opt_store, &has_socket), r;
 
 	if (id < 0 || strchr(argv[id], '/') || argv[id][0] == '.')
 		return cmd_exec(g, argc, argv);
@@ -119,6 +119,10 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv)
 	if (!store || asprintf(&p, "%s/containers/%s/image.json", store, argv[id]) < 0 ||
 	    !path_exists(p))
 		return cmd_exec(g, argc, argv);
+	/* An image's container: the image store's code runs in isola-dl. */
+	r = cli_run_dynamic(g);
+	if (r)
+		return r;
 	free(q);
 	q = NULL;
 	/* run --vm's container: the process goes to its VM's agent. */

@@ -43,5 +43,5 @@ int cmd_ps_dispatch(struct cli_globals *g, int argc, char **argv)
 {
 	if (has_positional(argc, argv))
 		return cmd_ps(g, argc, argv);
-	return cmd_image_ps(g, argc, argv);
+	return cli_run_dynamic(g) ?: cmd_image_ps(g, argc, argv);
 }

@@ -104,6 +104,6 @@ static bool is_image_form(int argc, char **argv)
 int cmd_run_dispatch(struct cli_globals *g, int argc, char **argv)
 {
 	if (is_image_form(argc, argv))
-		return cmd_image_run(g, argc, argv);
+		return cli_run_dynamic(g) ?: cmd_image_run(g, argc, argv);
 	return cmd_run(g, argc, argv);
 }

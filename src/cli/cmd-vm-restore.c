@@ -56,7 +56,6 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 	struct cli_parser p;
 	int c, r = 0;
 
-	(void)g;
 	vmm_config_init(&cfg);
 	cli_parser_init(&p, argv[0], cmd_vm_restore_opts);
 	while (r >= 0 && (c = cli_parse(&p, argc, argv)) > 0) {
@@ -83,6 +82,9 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		r = err_make(&err, 0, "unexpected argument `%s`", argv[optind]);
 	if (r >= 0 && (!a.state_path || !a.mem_path))
 		r = err_make(&err, 0, "--state and --mem are required");
+	/* An API can start a keyed migration (libcrypto): such a VMM runs in isola-dl. */
+	if ((cfg.api_sock || cfg.api_id) && (c = cli_run_dynamic(g)))
+		return vmm_config_free(&cfg), c;
 	return vm_cli_start(&cfg, r, &err, &how);
 }
 

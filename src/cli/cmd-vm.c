@@ -176,7 +176,6 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 	struct vm_start how = {"vm run", run_configured, &preboot};
 	int c = 0, status, r = 0;
 
-	(void)g;
 	vmm_config_init(&cfg);
 	find_config(argc, argv, &config);
 	if (config)
@@ -206,6 +205,9 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 		return vmm_config_free(&cfg), p.exit_code;
 	if (r >= 0 && optind < argc)
 		r = err_make(&err, 0, "vm run: unexpected argument `%s`", argv[optind]);
+	/* An API can start a keyed migration (libcrypto): such a VMM runs in isola-dl. */
+	if ((cfg.api_sock || cfg.api_id) && (status = cli_run_dynamic(g)))
+		return vmm_config_free(&cfg), status;
 	preboot = !cfg.kernel && cfg.api_sock;
 	status = vm_cli_start(&cfg, r, &err, &how);
 	if (status == VMM_EXIT_REBOOT)

@@ -209,6 +209,15 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 1;
 	}
+	/*
+	 * The static isola runs the runtime and the VMM as root; the rest runs in isola-dl
+	 * (rootless too: its subuid lookup goes through NSS, which loads modules).
+	 */
+	if (g.vm_name || geteuid() != 0 || !cli_static_command(argv[optind], argv[optind + 1])) {
+		r = cli_run_dynamic(&g);
+		if (r)
+			return r;
+	}
 	if (streq(argv[optind], "help"))
 		return help(argc - optind, argv + optind);
 	if (streq(argv[optind], "__doc"))

@@ -8,6 +8,9 @@
  * prototype (<seccomp.h> checks them) and forwards to the loaded symbol.
  * ct_seccomp_lib_load() reports a missing library as an error; a stub
  * reached without it (a bug) aborts.
+ *
+ * Everything here is weak: the static isola (src/cli/meson.build) links libseccomp.a whole
+ * and seccomp-static.c, whose definitions replace these.
  */
 
 #include <seccomp.h>
@@ -40,11 +43,13 @@ static struct {
 static const struct lazylib_symbol symbols[] = {SECCOMP_FUNCS(LAZYLIB_SYMBOL, LAZYLIB_VSYMBOL)};
 static struct lazylib libseccomp = LAZYLIB_INIT(SONAME, symbols);
 
-int ct_seccomp_lib_load(struct err **err)
+__attribute__((weak)) int ct_seccomp_lib_load(struct err **err)
 {
 	return lazylib_load(&libseccomp, err);
 }
 
-#define STUB(ret, name, params, args) LAZYLIB_STUB(&libseccomp, ret, name, params, args)
-#define VSTUB(name, params, args)     LAZYLIB_VSTUB(&libseccomp, name, params, args)
+#define STUB(ret, name, params, args) \
+	__attribute__((weak)) LAZYLIB_STUB(&libseccomp, ret, name, params, args)
+#define VSTUB(name, params, args) \
+	__attribute__((weak)) LAZYLIB_VSTUB(&libseccomp, name, params, args)
 SECCOMP_FUNCS(STUB, VSTUB)

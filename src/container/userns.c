@@ -76,10 +76,13 @@ static bool have_cmd(const char *name)
 	return false;
 }
 
+/* Weak: NSS loads modules with dlopen, which the static isola has not (src/cli/dynamic.c). */
+#pragma weak getpwuid
+
 size_t ct_rootless_idmap(bool gid, struct ct_idmap ret[2])
 {
 	uint32_t own = gid ? getgid() : getuid(), start, count;
-	struct passwd *pw = getpwuid(getuid());
+	struct passwd *pw = getpwuid ? getpwuid(getuid()) : NULL;
 
 	ret[0] = (struct ct_idmap){.container_id = 0, .host_id = own, .size = 1};
 	if (!have_cmd(gid ? "newgidmap" : "newuidmap") ||

@@ -25,6 +25,9 @@
 static const char *const store_dirs[] = {"blobs", "blobs/sha256", "layers", "tmp", "containers"};
 
 /* Rootless, as podman: $XDG_DATA_HOME/isola, else ~/.local/share/isola. */
+/* Weak: NSS loads modules with dlopen, which the static isola has not (src/cli/dynamic.c). */
+#pragma weak getpwuid
+
 static const char *user_store(void)
 {
 	static char path[4096];
@@ -35,7 +38,7 @@ static const char *user_store(void)
 		snprintf(path, sizeof(path), "%s/isola", data);
 	else if (home && home[0] == '/')
 		snprintf(path, sizeof(path), "%s/.local/share/isola", home);
-	else if ((pw = getpwuid(geteuid())) && pw->pw_dir && pw->pw_dir[0] == '/')
+	else if (getpwuid && (pw = getpwuid(geteuid())) && pw->pw_dir && pw->pw_dir[0] == '/')
 		snprintf(path, sizeof(path), "%s/.local/share/isola", pw->pw_dir);
 	else
 		return ISOLA_DEFAULT_STORE;

@@ -37,6 +37,10 @@ struct lazylib {
 		.lock = PTHREAD_MUTEX_INITIALIZER                                         \
 	}
 
+/* True in a statically linked isola, which loads no library (src/cli/dynamic.c). */
+bool lazylib_static_binary(void);
+/* Load l with dlopen (lazylib-dl.c; lazylib-static.c in the static isola): errors in l->error. */
+void lazylib_dl_load(struct lazylib *l);
 /* Load l now (once per process); an error names the library when it cannot be. */
 int lazylib_load(struct lazylib *l, struct err **err);
 /* For the stubs: load l or abort with a message on stderr. */

@@ -101,12 +101,21 @@ void mig_socket_setup(int fd)
 	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 }
 
+/* Weak: NSS loads modules with dlopen, which the static isola has not (src/cli/dynamic.c). */
+#pragma weak getaddrinfo
+#pragma weak freeaddrinfo
+
 static int resolve(const struct mig_addr *a, bool passive, struct addrinfo **ret, struct err **err)
 {
 	struct addrinfo hints = {.ai_socktype = SOCK_STREAM,
 				 .ai_flags = AI_NUMERICSERV | (passive ? AI_PASSIVE : 0)};
-	int r = getaddrinfo(a->host, a->port, &hints, ret);
+	int r;
 
+	if (!getaddrinfo)
+		return err_make(err, ENOSYS,
+				"resolve `%s`: this isola is linked statically (isola-dl resolves)",
+				a->host);
+	r = getaddrinfo(a->host, a->port, &hints, ret);
 	if (r)
 		return err_make(err, r == EAI_SYSTEM ? errno : EHOSTUNREACH, "resolve `%s`: %s",
 				a->host, gai_strerror(r));
