@@ -23,6 +23,8 @@ setup() {
 	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
 	chmod 755 "$TMP"
 	cp "$ISOLA" "$TMP/isola"
+	# The static isola runs rootless commands in isola-dl, next to it (src/cli/dynamic.c).
+	[ ! -x "$(dirname "$ISOLA")/isola-dl" ] || cp "$(dirname "$ISOLA")/isola-dl" "$TMP/"
 	mkdir -m 700 "$TMP/xdg"
 	# Layer 1: ids 1000:50, a setuid file, a hard link, a device node, dirs for layer 2.
 	img_tar "$TMP/l1.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox \

@@ -238,10 +238,15 @@ $l/priv/f 600 1000:1000 1700000000" ]
 
 @test "libcurl and libarchive are loaded only when an image command needs them" {
 	require_cmd ldd
-	run ldd "$ISOLA"
-	[ "$status" -eq 0 ]
-	[[ "$output" != *libcurl* ]]
-	[[ "$output" != *libarchive* ]]
+	# isola is static-pie where the build allows it (ldd then says so and fails); isola-dl,
+	# which runs the image commands, links neither library either.
+	local b
+	for b in "$ISOLA" "$(dirname "$ISOLA")/isola-dl"; do
+		[ -x "$b" ] || continue
+		run ldd "$b"
+		[[ "$output" != *libcurl* ]]
+		[[ "$output" != *libarchive* ]]
+	done
 	# ... and they are there when needed: a pull and an unpack work (see above); an
 	# export writes an archive through libarchive.
 	img_make t/lazy:1 f:a:1

@@ -52,7 +52,12 @@ pkg_pm() {
 	grep -q '/usr/bin/isola' /etc/containers/containers.conf.d/isola.conf
 	[ -f /usr/share/doc/isola/examples/containerd-isola.toml ]
 	# Linked only against what the package declares (libcurl/libarchive are dlopen()ed).
+	# /usr/bin/isola is static-pie; isola-dl, its dynamic twin, runs the image commands.
 	run ldd /usr/bin/isola
+	refute grep -q 'not found' <<<"$output"
+	[ -x /usr/libexec/isola/isola-dl ]
+	run ldd /usr/libexec/isola/isola-dl
+	[ "$status" -eq 0 ]
 	refute grep -q 'not found' <<<"$output"
 }
 

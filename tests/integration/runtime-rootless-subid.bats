@@ -23,6 +23,8 @@ setup() {
 	grep -q "^$U:" /etc/subgid || usermod --add-subgids 300000-365535 "$U"
 	chmod 755 "$TMP"
 	cp "$ISOLA" "$TMP/isola"
+	# The static isola runs rootless commands in isola-dl, next to it (src/cli/dynamic.c).
+	[ ! -x "$(dirname "$ISOLA")/isola-dl" ] || cp "$(dirname "$ISOLA")/isola-dl" "$TMP/"
 	mkdir -m 700 "$TMP/xdg"
 	chown "$U" "$TMP/xdg" "$B"
 	rm "$B/config.json"

@@ -15,6 +15,8 @@ setup() {
 	# nobody must reach the bundle and the binary; everything stays under TMP.
 	chmod 755 "$TMP"
 	cp "$ISOLA" "$TMP/isola"
+	# The static isola runs rootless commands in isola-dl, next to it (src/cli/dynamic.c).
+	[ ! -x "$(dirname "$ISOLA")/isola-dl" ] || cp "$(dirname "$ISOLA")/isola-dl" "$TMP/"
 	mkdir "$TMP/xdg"
 	chown nobody "$TMP/xdg" "$B"
 	rm "$B/config.json"

@@ -316,6 +316,11 @@ if [ ! -f "$l1" ]; then
 	copy_bin "$l1root" "$ISOLA" "$(command -v socat)" "$(command -v debugfs)" \
 		"$(command -v mkfs.ext4)"
 	cp "$ISOLA" "$l1root/bin/isola"
+	# A static isola runs its image commands in isola-dl, found next to it (src/cli/dynamic.c).
+	if [ -x "$(dirname "$ISOLA")/isola-dl" ]; then
+		copy_bin "$l1root" "$(dirname "$ISOLA")/isola-dl"
+		cp "$(dirname "$ISOLA")/isola-dl" "$l1root/bin/isola-dl"
+	fi
 	cp "$AGENT" "$l1root/bin/isola-agent"
 	build_l2dir "$l1root/l2"
 	# containerd (with its runc shim and ctr) for vmoci-containerd, likewise.
