@@ -134,6 +134,7 @@ struct vm {
 	int snap_mem_fd; /* guest RAM is mapped MAP_PRIVATE from it when >= 0 */
 	uint64_t snap_mem_off;
 	unsigned pause_depth; /* under pause_lock: SIGUSR2 and the API may both pause */
+	bool kick_on_resume;  /* under pause_lock: restored paused, devices not kicked yet */
 	struct vm_api *api;   /* api/ */
 	atomic_bool api_paused;
 	/* KVM's dirty log has every page written since the last snapshot (a Diff's base) */

@@ -85,8 +85,12 @@ void vm_resume(struct vm *vm)
 		 * the guest queued before it is the destination's to serve (a frame
 		 * sent twice, a stale disk write over the destination's).
 		 */
-		if (!atomic_load(&vm->stopping))
+		if (!atomic_load(&vm->stopping)) {
 			vm_state_pause_all(vm, false);
+			if (vm->kick_on_resume)
+				vm_state_kick_all(vm); /* the first resume of a paused restore */
+		}
+		vm->kick_on_resume = false;
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->pause_cond);
 	}

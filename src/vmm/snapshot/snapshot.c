@@ -426,6 +426,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);
 		vm->pause_depth++;
+		vm->kick_on_resume = true; /* vm_resume() does what is done above */
 		pthread_mutex_unlock(&vm->pause_lock);
 		atomic_store(&vm->pause_req, true);
 		atomic_store(&vm->api_paused, true);
