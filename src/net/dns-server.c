@@ -248,8 +248,6 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	if (r < 0)
 		err_make(err, -r, "dns-serve `%s`", network);
 out:
-	if (d->ino >= 0)
-		close(d->ino);
 	for (size_t i = 0; i < 2; i++)
 		if (d->up_fd[i] >= 0)
 			close(d->up_fd[i]);
@@ -265,6 +263,12 @@ out:
 	close(FD_PID);
 	if (d->exit_lock >= 0)
 		close(d->exit_lock);
+	/*
+	 * The inotify instance is left to the process's exit: closing one waits for an SRCU
+	 * grace period (13 ms on this host's kernel), and `rm`/`run --rm` wait for the locks
+	 * above, not for it.  By the time the exit closes it, the process has no address
+	 * space (no command line) and nothing of the network.
+	 */
 	free(d->recs);
 	free(d);
 	return r;

@@ -172,5 +172,8 @@ int net_dns_ensure(const char *store, const char *network, char **addrs, struct 
 void net_dns_settle(const char *store, const char *network);
 /* A removed network: its responder's files go (the responder has gone with its containers). */
 void net_dns_forget(const char *store, const char *network);
-/* The responder's loop, on fds handed over by net_dns_ensure. */
+/*
+ * The responder's loop, on fds handed over by net_dns_ensure.  It returns with its inotify
+ * fd open, for the process's exit to close (closing one waits ~13 ms): call it last.
+ */
 int net_dns_serve(const char *store, const char *network, struct err **err);
