@@ -189,6 +189,12 @@ void vm_irqchip_teardown(struct vm *vm)
 	vm->ioapic = NULL;
 }
 
+void vm_irqchip_eoi(struct vm *vm, uint8_t vector)
+{
+	if (vm->ioapic)
+		ioapic_eoi(vm->ioapic, vector);
+}
+
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)
 {
 	struct kvm_irq_level irq = {.irq = gsi, .level = level};

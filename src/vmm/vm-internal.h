@@ -148,7 +148,7 @@ void vm_state_pause_all(struct vm *vm, bool paused);
 void vm_state_kick_all(struct vm *vm);
 /* Every one is tried; -errno of the first that failed. */
 int vm_state_lock_all(struct vm *vm, bool on, struct err **err);
-/* kvm.c */
+/* kvm/kvm.c */
 int kvm_open(struct vm *vm, struct err **err);
 /* vm.c */
 /* The main thread: console input and signals until the guest stops. */
@@ -173,22 +173,24 @@ int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch
 /* irq.c */
 int vm_irqchip_setup(struct vm *vm, struct err **err);
 void vm_irqchip_teardown(struct vm *vm);
-/* memory.c */
+/* KVM_EXIT_IOAPIC_EOI (split irqchip): the LAPIC acknowledged a level-triggered vector. */
+void vm_irqchip_eoi(struct vm *vm, uint8_t vector);
+/* kvm/memory.c */
 int vm_memory_setup(struct vm *vm, struct err **err);
 void vm_memory_teardown(struct vm *vm);
 /* KVM_MEM_LOG_DIRTY_PAGES on every slot (slot i = mem.regions[i]), for migration. */
 int vm_memory_dirty_log(struct vm *vm, bool on, struct err **err);
-/* vcpu.c */
+/* kvm/vcpu.c */
 int vcpu_create_all(struct vm *vm, struct err **err);
 int vcpu_start_all(struct vm *vm, struct err **err);
 void vcpu_join_all(struct vm *vm);
 void vcpu_destroy_all(struct vm *vm);
 int vcpu_install_kick_handler(struct err **err);
-/* regs.c */
+/* kvm/regs.c */
 int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_entry *b, struct err **err);
 int vcpu_setup_fpu_msrs_lapic(struct vcpu *vcpu, struct err **err);
 char *vcpu_dump_regs(struct vcpu *vcpu);
-/* cpuid.c */
+/* kvm/cpuid.c */
 int cpuid_init(struct vm *vm, struct err **err);
 int cpuid_setup_vcpu(struct vm *vm, struct vcpu *vcpu, struct err **err);
 /* boot/boot.c */

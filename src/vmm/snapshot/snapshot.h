@@ -18,8 +18,6 @@ struct snap_config {
 /* pause.c: park every vCPU outside KVM_RUN (pending I/O completed) and back. */
 int vm_pause(struct vm *vm, struct err **err);
 void vm_resume(struct vm *vm);
-/* Called from the vCPU loop when a pause is requested. */
-void vcpu_park(struct vcpu *v);
 
 /* vcpu-state.c */
 int vcpu_state_save(struct vcpu *v, struct snap_writer *w, struct err **err);

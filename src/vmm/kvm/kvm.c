@@ -7,7 +7,7 @@
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
-#include "vm-internal.h"
+#include "../vm-internal.h"
 
 static const struct {
 	int cap;
