@@ -21,8 +21,9 @@ root, lib = 'src/vmm', 'src/lib'
 verbose = sys.argv[1] == '-v'
 # Folders whose code must not include these folders' headers.
 forbidden = {d: {'snapshot', 'migrate', 'api'} for d in ('boot', 'devices', 'virtio', 'pci')}
-# Snapshots and migrations reach the virtio devices only through their vm_state_ops hooks.
-forbidden.update({d: {'virtio'} for d in ('snapshot', 'migrate')})
+# Snapshots and migrations reach the devices (virtio, serial, the split irqchip's IOAPIC
+# and PIT) only through their vm_state_ops hooks.
+forbidden.update({d: {'virtio', 'devices'} for d in ('snapshot', 'migrate')})
 # The KVM layer knows no device, boot format, snapshot, migration or API.
 forbidden['kvm'] = {'boot', 'devices', 'virtio', 'pci', 'snapshot', 'migrate', 'api'}
 # Devices, boot, virtio, pci and the API see a VM through vm.h, not through kvm/.

@@ -141,15 +141,22 @@ struct vm {
 	size_t steps_done; /* bring-up steps run (vm.c), torn down in reverse */
 };
 
-/* vm.c: every registered component's hook, in registration order (vm_state_ops) */
-int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err);
-int vm_state_restore_all(struct vm *vm, const struct snap_reader *r, struct err **err);
+/*
+ * vm.c: every registered component's hook, in registration order (vm_state_ops);
+ * save and restore take the components of one side of the vCPUs.
+ */
+int vm_state_save_all(struct vm *vm, bool before_vcpus, struct snap_writer *w, struct err **err);
+int vm_state_restore_all(struct vm *vm, bool before_vcpus, const struct snap_reader *r,
+			 struct err **err);
 void vm_state_pause_all(struct vm *vm, bool paused);
 void vm_state_kick_all(struct vm *vm);
 /* Every one is tried; -errno of the first that failed. */
 int vm_state_lock_all(struct vm *vm, bool on, struct err **err);
 /* kvm/kvm.c */
 int kvm_open(struct vm *vm, struct err **err);
+/* The kvmclock's state hooks (vm_state_ops, before the vCPUs). */
+int kvm_clock_register(struct vm *vm, struct err **err);
+void kvm_clock_unregister(struct vm *vm);
 /* vm.c */
 /* The main thread: console input and signals until the guest stops. */
 void vm_wait(struct vm *vm);

@@ -25,9 +25,8 @@ int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err *
 /* cpuid-state.c: the CPUID the guest saw; restored first (MSRs depend on it). */
 int vcpu_cpuid_save(struct vcpu *v, struct snap_writer *w, struct err **err);
 int vcpu_cpuid_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
-/* vm-state.c: irqchip, PIT, clock */
-int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err);
-int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
+/* The clock (kvm/kvm.c) and the irqchip and PIT (irq.c) are vm_state_ops registered by their
+ * owners. */
 
 /* devcfg.c: the device configuration (SNAP_DEVCFG), remapped at restore. */
 int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err);
