@@ -135,6 +135,57 @@ static int vm_files(const char *store, const char *bundle, const struct image_vm
 	return r;
 }
 
+static void mark_started(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* $ISOLA_VM_COLD=1 boots every VM (tests and benchmarks of the cold path). */
+static bool want_warm(void)
+{
+	const char *v = getenv("ISOLA_VM_COLD");
+
+	return !v || !*v || !strcmp(v, "0");
+}
+
+/*
+ * The warm path (src/vmct/warm.c): restore the template of this kernel,
+ * initrd, memory and cpus (built on first use).  A failure before the
+ * process started leaves a one-line note and *ret_fallback set: the caller
+ * boots cold.  Once the process ran, its result is the run's.
+ */
+static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status, bool *ret_fallback,
+		    struct err **err)
+{
+	_cleanup_free_ char *cache = NULL;
+	struct vmct_warm w = {};
+	bool started = false;
+	int r;
+
+	*ret_fallback = false;
+	if (asprintf(&cache, "%s/vm", store) < 0)
+		return err_make(err, ENOMEM, "path");
+	r = vmct_warm_get(cache, o, &w, err);
+	if (r >= 0) {
+		o->warm = &w;
+		o->config_sent = mark_started;
+		o->hook_arg = &started;
+		r = vmct_run(o, ret_status, err);
+		o->warm = NULL;
+		o->config_sent = NULL;
+		o->hook_arg = NULL;
+	}
+	vmct_warm_free(&w);
+	if (r < 0 && !started && err_code(*err) != ECANCELED) {
+		log_warn("run --vm: no warm start (%s); booting the VM cold",
+			 strtok((*err)->msg, "\n"));
+		err_free(err);
+		*ret_fallback = true;
+		return 0;
+	}
+	return r;
+}
+
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -154,6 +205,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	    .boot_timeout_s = VM_BOOT_TIMEOUT,
 	};
 	int r, status = EXIT_ISOLA;
+	bool cold = true;
 
 	if (o.memory < VM_MEMORY_MIN) {
 		log_error("run --vm: --memory %llu: at least 64M", (unsigned long long)o.memory);
@@ -173,7 +225,9 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	o.vsock_note = note;
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (r >= 0)
+	if (r >= 0 && want_warm())
+		r = run_warm(store, &o, &status, &cold, &err);
+	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);
 	free(proc.argv);
 	free(proc.env);
