@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -149,6 +150,32 @@ static bool want_warm(void)
 }
 
 /*
+ * The template, built on first use.  SIGINT/TERM/HUP/QUIT stop a build (it
+ * removes what it made): they are blocked meanwhile and read from a
+ * signalfd; one that came is consumed, not left to kill us unblocked.
+ */
+static int get_template(const char *cache, const struct vmct_run_opts *o, struct vmct_warm *ret,
+			struct err **err)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	_cleanup_close_ int sfd = -1;
+	sigset_t mask, old;
+	int r;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r = sfd < 0 ? err_make(err, errno, "signalfd") : vmct_warm_get(cache, o, sfd, ret, err);
+	if (r < 0 && err_code(*err) == -ECANCELED)
+		while (sigtimedwait(&mask, NULL, &(struct timespec){0}) > 0)
+			;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/*
  * The warm path (src/vmct/warm.c): restore the template of this kernel,
  * initrd, memory and cpus (built on first use).  A failure before the
  * process started leaves a one-line note and *ret_fallback set: the caller
@@ -165,7 +192,7 @@ static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status,
 	*ret_fallback = false;
 	if (asprintf(&cache, "%s/vm", store) < 0)
 		return err_make(err, ENOMEM, "path");
-	r = vmct_warm_get(cache, o, &w, err);
+	r = get_template(cache, o, &w, err);
 	if (r >= 0) {
 		o->warm = &w;
 		o->config_sent = mark_started;
@@ -176,7 +203,7 @@ static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status,
 		o->hook_arg = NULL;
 	}
 	vmct_warm_free(&w);
-	if (r < 0 && !started && err_code(*err) != ECANCELED) {
+	if (r < 0 && !started && err_code(*err) != -ECANCELED) {
 		log_warn("run --vm: no warm start (%s); booting the VM cold",
 			 strtok((*err)->msg, "\n"));
 		err_free(err);

@@ -438,7 +438,8 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 				     "the VM ended (status %d) without the container's exit "
 				     "status; its console ends with:\n%s",
 				     h.vmm_status, tail ? tail : "");
-	} else if (r < 0 && err && *err) {
+	} else if (r < 0 && err && *err && err_code(*err) != -ECANCELED) {
+		/* (A signal's ECANCELED stays as it is: run --vm's warm path tells it apart.) */
 		_cleanup_free_ char *tail = console_tail(&h), *msg = strdup((*err)->msg);
 
 		err_free(err);

@@ -107,14 +107,19 @@ int vmct_warm_key(const char *kernel, const char *initrd, uint64_t memory, unsig
 /* The template in @dir (its warm.info, state and mem checked); one line naming the file. */
 int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err);
 void vmct_warm_free(struct vmct_warm *w);
-/* The build lock of @key in @cachedir (flock, waits): its fd. */
-int vmct_warm_lock(const char *cachedir, const char *key, struct err **err);
+/*
+ * The template build lock: a flock of @cachedir (builds of any key take
+ * turns; no lock file is left).  Waits, but a signal on @sigfd (-1: none)
+ * ends the wait with ECANCELED.  Returns its fd.
+ */
+int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err);
 /*
  * The template for o's kernel, initrd, memory and cpus under @cachedir, built
- * (one builder at a time: the lock) when missing or broken.
+ * (one builder at a time: the lock) when missing or broken.  A signal on
+ * @sigfd (-1: none) stops the build: ECANCELED, nothing left.
  */
-int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, struct vmct_warm *ret,
-		  struct err **err);
+int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd,
+		  struct vmct_warm *ret, struct err **err);
 /*
  * Restore o->warm with o->disk and a socket in @dir, connect to the agent
  * (ECANCELED: a signal on @sigfd came first) and send the WARM frame.  *vmm,

@@ -159,22 +159,36 @@ int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err)
 	return 0;
 }
 
-int vmct_warm_lock(const char *cachedir, const char *key, struct err **err)
+/* A signal on @sigfd (read, so it does not kill us later): ECANCELED naming it. */
+static int signalled(int sigfd, struct err **err)
 {
-	char p[PATH_MAX];
-	int fd;
+	struct signalfd_siginfo si = {};
 
-	snprintf(p, sizeof(p), "%s/warm-%s.lock", cachedir, key);
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (read(sigfd, &si, sizeof(si)) != sizeof(si))
+		return 0;
+	return err_make(err, ECANCELED, "signal %u before the container started", si.ssi_signo);
+}
+
+int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err)
+{
+	int fd = open(cachedir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
 	if (fd < 0)
-		return err_make(err, errno, "open `%s`", p);
-	while (flock(fd, LOCK_EX) < 0)
-		if (errno != EINTR) {
-			int e = errno;
+		return err_make(err, errno, "open `%s`", cachedir);
+	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		struct pollfd p = {.fd = sigfd, .events = POLLIN};
+		int e = errno, r;
 
+		if (e != EWOULDBLOCK && e != EINTR) {
 			close(fd);
-			return err_make(err, e, "lock `%s`", p);
+			return err_make(err, e, "lock `%s`", cachedir);
 		}
+		/* Another run builds a template: wait for it, but not past a signal. */
+		if (poll(&p, sigfd >= 0 ? 1 : 0, 50) > 0 && (r = signalled(sigfd, err)) < 0) {
+			close(fd);
+			return r;
+		}
+	}
 	return fd;
 }
 
@@ -210,8 +224,12 @@ int vmct_spawn_vmm(const char *const *argv, const char *console, pid_t *ret_pid,
 	return 0;
 }
 
-/* "CONNECT port\n" on a connected fd, and the VMM's "OK <port>\n" before @end. */
-static int hybrid_connect(int fd, unsigned port, int64_t end)
+/*
+ * "CONNECT port\n" on a connected fd, and the VMM's "OK <port>\n" before @end.
+ * The answer waits for the guest's driver: -ECHILD when the VMM exits
+ * meanwhile, -ECANCELED on a signal on @sigfd (left there to be read).
+ */
+static int hybrid_connect(int fd, unsigned port, int64_t end, int pidfd, int sigfd)
 {
 	char line[VMCT_CONNECT_MAX + 1], req[32];
 	uint32_t got;
@@ -221,15 +239,21 @@ static int hybrid_connect(int fd, unsigned port, int64_t end)
 	if (write_all(fd, req, strlen(req)) < 0)
 		return -errno;
 	for (;;) {
-		struct pollfd p = {.fd = fd, .events = POLLIN};
+		struct pollfd p[3] = {{.fd = fd, .events = POLLIN},
+				      {.fd = pidfd, .events = POLLIN},
+				      {.fd = sigfd, .events = POLLIN}};
 		int64_t left = end - now_ms();
 		ssize_t k;
 
 		if (left <= 0)
 			return -ETIMEDOUT;
-		if (poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR)
+		if (poll(p, 3, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR)
 			return -errno;
-		if (!p.revents)
+		if (p[2].revents)
+			return -ECANCELED;
+		if (p[1].revents)
+			return -ECHILD;
+		if (!p[0].revents)
 			continue;
 		k = read(fd, line + n, 1);
 		if (k < 0 && errno == EINTR)
@@ -246,7 +270,7 @@ static int hybrid_connect(int fd, unsigned port, int64_t end)
 }
 
 /* One try: a session with the agent through the VMM at @uds, or -errno. */
-static int try_connect(const char *uds, int64_t end)
+static int try_connect(const char *uds, int64_t end, int pidfd, int sigfd)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	_cleanup_close_ int fd = -1;
@@ -258,7 +282,7 @@ static int try_connect(const char *uds, int64_t end)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return -errno;
-	r = hybrid_connect(fd, VMCT_PORT, end);
+	r = hybrid_connect(fd, VMCT_PORT, end, pidfd, sigfd);
 	return r < 0 ? r : TAKE_FD(fd);
 }
 
@@ -271,8 +295,9 @@ int vmct_warm_connect(const char *uds, int pidfd, int sigfd, unsigned timeout_s,
 	for (;;) {
 		struct pollfd p[2] = {{.fd = pidfd, .events = POLLIN},
 				      {.fd = sigfd, .events = POLLIN}};
+		int n;
 
-		fd = try_connect(uds, end);
+		fd = try_connect(uds, end, pidfd, sigfd);
 		if (fd >= 0)
 			break;
 		if (fd == -ENAMETOOLONG || fd == -EPROTO)
@@ -281,14 +306,11 @@ int vmct_warm_connect(const char *uds, int pidfd, int sigfd, unsigned timeout_s,
 			return err_make(err, ETIMEDOUT, "the VM's agent did not answer in %us",
 					timeout_s);
 		/* Not listening yet (the socket, or the agent): retry in 20 ms. */
-		if (poll(p, sigfd >= 0 ? 2 : 1, 20) > 0) {
-			if (p[1].revents)
-				return err_make(err, ECANCELED,
-						"a signal before the container started");
-			if (p[0].revents)
-				return err_make(err, ECHILD,
-						"the VM exited before its agent answered");
-		}
+		n = fd == -ECANCELED || fd == -ECHILD ? 1 : poll(p, sigfd >= 0 ? 2 : 1, 20);
+		if (n > 0 && (fd == -ECANCELED || p[1].revents) && signalled(sigfd, err) < 0)
+			return -ECANCELED;
+		if (n > 0 && (fd == -ECHILD || p[0].revents))
+			return err_make(err, 0, "the VM exited before its agent answered");
 	}
 	*ret_fd = fd;
 	return 0;
@@ -356,6 +378,7 @@ static int wait_snapshot(const char *state, int pidfd)
 
 struct build {
 	const struct vmct_run_opts *o;
+	int sigfd;
 	char tmp[PATH_MAX - 64], sockdir[64];
 	char disk[PATH_MAX], sock[128], state[PATH_MAX], mem[PATH_MAX], console[PATH_MAX];
 	pid_t pid;
@@ -418,7 +441,7 @@ static int build_boot(struct build *b, struct err **err)
 	snprintf(vsock, sizeof(vsock), "cid=3,uds=%s", b->sock);
 	r = vmct_spawn_vmm(argv, b->console, &b->pid, &b->pidfd, err);
 	if (r >= 0)
-		r = vmct_warm_connect(b->sock, b->pidfd, -1, o->boot_timeout_s, &fd, err);
+		r = vmct_warm_connect(b->sock, b->pidfd, b->sigfd, o->boot_timeout_s, &fd, err);
 	if (r >= 0 && wait_hello(fd, end) < 0)
 		r = err_make(err, ETIMEDOUT, "the template's agent sent no HELLO");
 	if (r < 0)
@@ -452,32 +475,34 @@ static int build_finish(struct build *b, const char *dir, struct err **err)
 	return 0;
 }
 
-/* The end of the template's console, for an error message. */
+/* The last line of the template's console (the VMM's reason), for a one-line message. */
 static void add_console(struct build *b, struct err **err)
 {
 	_cleanup_free_ char *buf = NULL, *msg = NULL;
 	size_t len = 0;
+	char *last;
 
-	if (!err || !*err || read_file_at(AT_FDCWD, b->console, 16u << 20, &buf, &len, NULL) < 0 ||
-	    !len)
+	if (!err || !*err || read_file_at(AT_FDCWD, b->console, 16u << 20, &buf, &len, NULL) < 0)
 		return;
-	msg = strdup((*err)->msg);
-	if (!msg)
+	while (len && (buf[len - 1] == '\n' || buf[len - 1] == '\r'))
+		buf[--len] = '\0';
+	last = strrchr(buf, '\n');
+	last = last ? last + 1 : buf;
+	if (!*last || !(msg = strdup((*err)->msg)))
 		return;
 	err_free(err);
-	err_make(err, 0, "%s; the template VM's console ends with:\n%s", msg,
-		 buf + (len > 2048 ? len - 2048 : 0));
+	err_make(err, 0, "%s; the template VM's console ends with: %.300s", msg, last);
 }
 
 static int build(const char *cachedir, const char *key, const char *dir,
-		 const struct vmct_run_opts *o, struct err **err)
+		 const struct vmct_run_opts *o, int sigfd, struct err **err)
 {
-	struct build b = {.o = o, .pid = -1, .pidfd = -1};
+	struct build b = {.o = o, .sigfd = sigfd, .pid = -1, .pidfd = -1};
 	int r = build_files(&b, cachedir, key, err);
 
 	if (r >= 0)
 		r = build_boot(&b, err);
-	if (r < 0)
+	if (r < 0 && err_code(*err) != -ECANCELED)
 		add_console(&b, err);
 	if (r >= 0)
 		r = build_finish(&b, dir, err);
@@ -488,11 +513,13 @@ static int build(const char *cachedir, const char *key, const char *dir,
 	}
 	if (b.tmp[0] && path_exists(b.tmp))
 		rm_rf_at(AT_FDCWD, b.tmp, NULL);
-	return r < 0 ? err_wrap(err, "build the warm template") : 0;
+	if (r < 0 && err_code(*err) != -ECANCELED)
+		return err_wrap(err, "build the warm template");
+	return r;
 }
 
-int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, struct vmct_warm *ret,
-		  struct err **err)
+int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd,
+		  struct vmct_warm *ret, struct err **err)
 {
 	_cleanup_close_ int lock = -1;
 	_cleanup_free_ char *dir = NULL;
@@ -506,14 +533,14 @@ int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, struct vm
 	if (vmct_warm_load(dir, ret, NULL) >= 0)
 		return 0;
 	/* One builder per key; the others wait for it and use its template. */
-	lock = vmct_warm_lock(cachedir, key, err);
+	lock = vmct_warm_lock(cachedir, sigfd, err);
 	if (lock < 0)
 		return lock;
 	if (vmct_warm_load(dir, ret, NULL) >= 0)
 		return 0;
 	if (path_exists(dir)) /* half a template (removed by hand?): build it again */
 		rm_rf_at(AT_FDCWD, dir, NULL);
-	r = build(cachedir, key, dir, o, err);
+	r = build(cachedir, key, dir, o, sigfd, err);
 	if (r >= 0)
 		r = vmct_warm_load(dir, ret, err);
 	return r;
