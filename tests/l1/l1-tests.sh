@@ -583,7 +583,7 @@ t_vmct_warm() {
 t_vmct_warm_images() {
 	warm "$W/out1" localhost/bb:1 sh -c 'cat /etc/which-image 2>/dev/null || echo none; ls /; cat /proc/cmdline'
 	[ "$RC" = 0 ] && has "$W/out1" '^none$' && hasnt "$W/out1" blob && warm_ok "$W/out1" || return 1
-	warm "$W/out2" localhost/bb:2 sh -c 'cat /etc/which-image; wc -c </blob; cat /proc/cmdline'
+	warm "$W/out2" localhost/bb:2 sh -c 'echo "$(cat /etc/which-image)"; wc -c </blob; cat /proc/cmdline'
 	[ "$RC" = 0 ] && has "$W/out2" '^two$' && has "$W/out2" '^4000000$' &&
 		has "$W/out2" "isola.warm=1" && warm_ok "$W/out2" || return 1
 	warm "$W/out3" localhost/bb:1 sh -c 'cat /etc/which-image 2>/dev/null || echo none'
