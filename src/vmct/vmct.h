@@ -101,9 +101,9 @@ struct vmct_warm {
 	char *vsock_from;  /* the vsock socket's path as saved: --vsock-remap FROM=NEW */
 };
 
-/* The template's key: the kernel's and initrd's path, size, mtime, inode; memory, cpus. */
-int vmct_warm_key(const char *kernel, const char *initrd, uint64_t memory, unsigned cpus,
-		  char ret[VMCT_WARM_KEY_LEN + 1], struct err **err);
+/* The template's key: the VMM's, kernel's and initrd's path, size, mtime, inode; memory, cpus. */
+int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
+		  unsigned cpus, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err);
 /* The template in @dir (its warm.info, state and mem checked); one line naming the file. */
 int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err);
 void vmct_warm_free(struct vmct_warm *w);

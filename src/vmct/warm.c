@@ -69,23 +69,26 @@ static int stat_part(const char *what, const char *path, char *out, size_t n, st
 	return 0;
 }
 
-int vmct_warm_key(const char *kernel, const char *initrd, uint64_t memory, unsigned cpus,
-		  char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
+int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
+		  unsigned cpus, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
 {
-	char k[PATH_MAX + 128], i[PATH_MAX + 128], all[2 * PATH_MAX + 512],
+	char v[PATH_MAX + 128], k[PATH_MAX + 128], i[PATH_MAX + 128], all[3 * PATH_MAX + 512],
 	    digest[IMG_DIGEST_LEN + 1];
 	int r;
 
 	if (!memory || !cpus)
 		return err_make(err, EINVAL, "warm template: memory and cpus must be set");
-	r = stat_part("kernel", kernel, k, sizeof(k), err);
+	/* The VMM too: another isola may not restore this one's snapshot format. */
+	r = stat_part("vmm", vmm, v, sizeof(v), err);
+	if (r >= 0)
+		r = stat_part("kernel", kernel, k, sizeof(k), err);
 	if (r >= 0)
 		r = stat_part("initrd", initrd, i, sizeof(i), err);
 	if (r < 0)
 		return err_wrap(err, "warm template key");
 	/* v1: the agent's warm protocol; the initrd's name carries the agent's hash. */
-	snprintf(all, sizeof(all), "isola-warm v1\n%s%smemory=%llu\ncpus=%u\ntransport=pci\n", k, i,
-		 (unsigned long long)memory, cpus);
+	snprintf(all, sizeof(all), "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n", v,
+		 k, i, (unsigned long long)memory, cpus);
 	img_sha256_digest(all, strlen(all), digest);
 	snprintf(ret, VMCT_WARM_KEY_LEN + 1, "%.*s", VMCT_WARM_KEY_LEN, img_digest_hex(digest));
 	return 0;
@@ -524,7 +527,8 @@ int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd
 	_cleanup_close_ int lock = -1;
 	_cleanup_free_ char *dir = NULL;
 	char key[VMCT_WARM_KEY_LEN + 1];
-	int r = vmct_warm_key(o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1, key, err);
+	int r =
+	    vmct_warm_key(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1, key, err);
 
 	if (r < 0)
 		return r;

@@ -48,29 +48,36 @@ static void test_key(void)
 	struct err *err = NULL;
 	struct timespec ts[2] = {{.tv_sec = 1000}, {.tv_sec = 1000}};
 
+	put("isola", "vmm");
 	put("vmlinuz", "kernel");
 	put("initrd.cpio", "initrd");
-	ok(vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a, &err) == 0 &&
+	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a,
+			 &err) == 0 &&
 	       strlen(a) == VMCT_WARM_KEY_LEN,
 	   "a key of %u hex digits", VMCT_WARM_KEY_LEN);
-	vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
 	ok(!strcmp(a, b), "the same inputs give the same key");
-	vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 512 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 512 << 20, 1, b, NULL);
 	ok(strcmp(a, b), "another memory size, another key");
-	vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 256 << 20, 2, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 2, b, NULL);
 	ok(strcmp(a, b), "other cpus, another key");
 	utimensat(AT_FDCWD, path("vmlinuz"), ts, 0);
-	vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
 	ok(strcmp(a, b), "a kernel changed (mtime) gives another key");
-	vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a, NULL);
 	put("initrd.cpio", "another initrd");
-	vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
 	ok(strcmp(a, b), "an initramfs rebuilt (size) gives another key");
-	ok(vmct_warm_key(path("nokernel"), path("initrd.cpio"), 256 << 20, 1, b, &err) == -ENOENT &&
+	ok(vmct_warm_key(path("isola"), path("nokernel"), path("initrd.cpio"), 256 << 20, 1, b,
+			 &err) == -ENOENT &&
 	       err && strstr(err->msg, "nokernel") && !strchr(err->msg, '\n'),
 	   "a missing kernel is named in one line: %s", err ? err->msg : "");
 	err_free(&err);
-	ok(vmct_warm_key(path("vmlinuz"), path("initrd.cpio"), 0, 1, b, &err) < 0,
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a, NULL);
+	put("isola", "another vmm");
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	ok(strcmp(a, b), "another isola (the VMM) gives another key");
+	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 0, 1, b, &err) < 0,
 	   "no memory size is refused");
 	err_free(&err);
 }
