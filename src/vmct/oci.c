@@ -137,10 +137,9 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 	return s.vm;
 }
 
-/* process.{args,env,cwd,user,terminal}; strings point into @spec. */
-static int load_process(json_t *spec, struct vmct_config *c, struct err **err)
+int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err)
 {
-	json_t *proc = json_object_get(spec, "process"), *args, *env, *user, *v;
+	json_t *args, *env, *user, *v;
 	json_int_t uid, gid;
 	size_t i;
 
@@ -150,8 +149,7 @@ static int load_process(json_t *spec, struct vmct_config *c, struct err **err)
 	if (!json_is_array(args) || json_array_size(args) == 0 ||
 	    json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX)
 		return err_make(err, 0, "process.args: missing, or too many args or env");
-	if (json_is_true(json_object_get(proc, "terminal")))
-		return err_make(err, 0, "process.terminal: not supported in a VM container yet");
+	c->tty = json_is_true(json_object_get(proc, "terminal"));
 	c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
 	c->env = calloc(json_array_size(env) + 1, sizeof(char *));
 	if (!c->argv || !c->env)
@@ -248,7 +246,9 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = vmct_oci_select(o->by_name, json_object_get(p->spec, "annotations"), &p->sel,
 				    err);
 	if (r >= 0)
-		r = load_process(p->spec, &p->proc, err);
+		r = vmct_oci_load_process(json_object_get(p->spec, "process"), &p->proc, err);
+	if (r >= 0 && p->proc.tty)
+		r = err_make(err, 0, "process.terminal: not supported in a VM container yet");
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r < 0)

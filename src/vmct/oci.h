@@ -50,6 +50,14 @@ int vmct_oci_select(bool by_name, json_t *annotations, struct vmct_oci_sel *ret,
  */
 int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err);
 
+struct vmct_config;
+/*
+ * An OCI process object (config.json's process, or exec's --process file)
+ * into @c: args, env, cwd, user.uid/gid, terminal.  Strings point into
+ * @proc; free c->argv and c->env (the arrays only).  Errors name the field.
+ */
+int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err);
+
 struct vmct_oci_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool by_name;		 /* invoked as isola-vm */
@@ -67,6 +75,32 @@ bool vmct_oci_is_vm(const char *root, const char *id);
 int vmct_oci_start(const char *root, const char *id, struct err **err);
 int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err);
 int vmct_oci_delete(const char *root, const char *id, bool force, struct err **err);
+/*
+ * The VMM's hybrid-vsock socket (<dir>/v.sock of vm.json) of a running VM
+ * container, and its bundle (*ret_bundle, optional): for exec.
+ */
+int vmct_oci_vsock(const char *root, const char *id, char **ret_uds, char **ret_bundle,
+		   struct err **err);
+
+struct vmct_oci_exec_opts {
+	const char *root, *id;
+	const char *process_file;   /* an OCI process JSON, else args + the container's process */
+	char **args, **env;	    /* env: K=V replacing or adding to the container's */
+	const char *cwd, *user;	    /* user: UID[:GID], numbers */
+	const char *pid_file;	    /* the exec's host pid: ours, or the exec monitor's (detach) */
+	const char *console_socket; /* with a terminal: the pty master goes here */
+	bool tty, detach;
+};
+
+/*
+ * exec in a running VM container (oci-exec.c): the process runs in the guest
+ * through the agent's exec port.  Foreground: we hold the session and return
+ * its status in *ret_status.  detach: a per-exec monitor (setsid, our child,
+ * its pid in pid_file) holds it and exits with the process's status; we
+ * return once the agent has the process (*ret_status 0).
+ */
+int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct err **err);
+
 /* Remove a socket dir a killed monitor left (only a VMCT_SOCKDIR_PREFIX one). */
 void vmct_oci_rm_sockdir(const char *dir, pid_t vmm);
 
