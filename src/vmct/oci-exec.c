@@ -34,10 +34,6 @@
 #include "state.h"
 #include "vmct.h"
 
-#ifndef TIOCGPTPEER
-#define TIOCGPTPEER _IO('T', 0x41)
-#endif
-
 #define STATUS_FAILED 125 /* the session failed: as podman's "the runtime failed" */
 #define SYNC_MAX      1024
 
@@ -164,8 +160,8 @@ static int check_tty(const struct vmct_oci_exec_opts *o, bool tty, struct err **
 	return 0;
 }
 
-/* A pty: the master to @console_socket, the slave our controlling tty (we lead a session). */
-static int open_pty(const char *console_socket, int *ret_slave, struct err **err)
+int vmct_oci_console(const char *console_socket, uint16_t rows, uint16_t cols, int *ret_slave,
+		     struct err **err)
 {
 	_cleanup_close_ int master = -1, slave = -1, sock = -1;
 	int unlock = 0, r;
@@ -178,6 +174,8 @@ static int open_pty(const char *console_socket, int *ret_slave, struct err **err
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (slave < 0)
 		return err_make(err, errno, "open the pty's peer");
+	if (rows && cols)
+		ioctl(slave, TIOCSWINSZ, &(struct winsize){.ws_row = rows, .ws_col = cols});
 	r = ct_console_connect(console_socket, &sock, err);
 	if (r >= 0)
 		r = ct_console_send(sock, master, "/dev/ptmx", err);
@@ -229,7 +227,7 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 	close_range(4, ~0u, 0);
 	signal(SIGPIPE, SIG_IGN);
 	if (c->tty)
-		r = open_pty(console_socket, &slave, &err);
+		r = vmct_oci_console(console_socket, 0, 0, &slave, &err);
 	if (r >= 0 && c->tty) {
 		o.in_fd = o.out_fd = o.err_fd = slave;
 		vmct_term_size(slave, &c->rows, &c->cols);

@@ -181,8 +181,41 @@ static int check_unsupported(json_t *spec, const struct vmct_oci_create_opts *o,
 	json_object_foreach (json_object_get(spec, "hooks"), k, v)
 		if (json_array_size(v))
 			return err_make(err, 0, "hooks.%s: not supported in a VM container", k);
-	if (o->console_socket)
-		return err_make(err, 0, "--console-socket: not supported in a VM container yet");
+	return 0;
+}
+
+/* runc's rules: a terminal needs the console socket (create always detaches), and vice versa. */
+static int check_tty(const struct vmct_oci_create_opts *o, json_t *proc, struct err **err)
+{
+	bool tty = json_is_true(json_object_get(proc, "terminal"));
+
+	if (tty && !o->console_socket)
+		return err_make(err, EINVAL,
+				"cannot allocate tty if runc will detach without setting console "
+				"socket");
+	if (!tty && o->console_socket)
+		return err_make(err, EINVAL,
+				"cannot use console socket if runc will not allocate tty");
+	return 0;
+}
+
+/* process.terminal: the pty's slave becomes our stdio (process.consoleSize: its first size). */
+static int console_setup(const char *console_socket, json_t *proc, struct err **err)
+{
+	json_t *size = json_object_get(proc, "consoleSize");
+	json_int_t h = json_integer_value(json_object_get(size, "height")),
+		   w = json_integer_value(json_object_get(size, "width"));
+	_cleanup_close_ int slave = -1;
+	int r;
+
+	if (h < 0 || h > UINT16_MAX || w < 0 || w > UINT16_MAX)
+		h = w = 0;
+	r = vmct_oci_console(console_socket, h, w, &slave, err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return err_make(err, errno, "the pty as stdio");
 	return 0;
 }
 
@@ -247,10 +280,10 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 				    err);
 	if (r >= 0)
 		r = vmct_oci_load_process(json_object_get(p->spec, "process"), &p->proc, err);
-	if (r >= 0 && p->proc.tty)
-		r = err_make(err, 0, "process.terminal: not supported in a VM container yet");
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
+	if (r >= 0)
+		r = check_tty(o, json_object_get(p->spec, "process"), err);
 	if (r < 0)
 		return err_wrap(err, "`%s`", cfg);
 	root = json_string_value(json_object_get(json_object_get(p->spec, "root"), "path"));
@@ -302,7 +335,9 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 						   struct plan *p, int dirfd, int sync_fd,
 						   pid_t parent)
 {
-	struct vmct_monitor m = {.sync_fd = 3, .ctl_fd = 4, .client = -1, .ready_wait = 60};
+	struct vmct_monitor m = {
+	    .sync_fd = 3, .ctl_fd = 4, .client = -1, .ready_wait = 60, .proc = &p->proc};
+	_cleanup_err_ struct err *err = NULL;
 	struct vmct_run_opts ro = {
 	    .vmm = p->self,
 	    .kernel = p->kernel,
@@ -324,6 +359,14 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 		_exit(STATUS_ABORT);
 	signal(SIGPIPE, SIG_IGN);
 	setsid();
+	/* Before the chdir: the console socket's path may be relative. */
+	if (p->proc.tty &&
+	    console_setup(o->console_socket, json_object_get(p->spec, "process"), &err) < 0) {
+		dprintf(sync_fd, "E %s", err->msg);
+		_exit(STATUS_ABORT);
+	}
+	if (p->proc.tty)
+		vmct_term_size(STDIN_FILENO, &p->proc.rows, &p->proc.cols);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VMCT_OCI_CTL);
 	ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fchdir(dirfd) < 0 || ctl < 0 || bind(ctl, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||

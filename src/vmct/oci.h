@@ -101,16 +101,26 @@ struct vmct_oci_exec_opts {
  */
 int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct err **err);
 
+/*
+ * A pty for process.terminal: its master goes to @console_socket (SCM_RIGHTS,
+ * as runc sends it), its slave (sized @rows x @cols unless 0) becomes the
+ * controlling terminal of the caller, a session leader; *ret_slave.  The
+ * engine's resize of the master then reaches the caller as SIGWINCH.
+ */
+int vmct_oci_console(const char *console_socket, uint16_t rows, uint16_t cols, int *ret_slave,
+		     struct err **err);
+
 /* Remove a socket dir a killed monitor left (only a VMCT_SOCKDIR_PREFIX one). */
 void vmct_oci_rm_sockdir(const char *dir, pid_t vmm);
 
 /* monitor.c: the monitor's side, run in the child create forked. */
 struct vmct_run_opts;
 struct vmct_monitor {
-	int sync_fd;	     /* create's end: "R <vmm pid> <dir>\n" or "E <msg>", then "G" */
-	int ctl_fd;	     /* the listening ctl.sock */
-	int client;	     /* the start request being answered */
-	unsigned ready_wait; /* seconds create may take to say "G" */
+	int sync_fd;		  /* create's end: "R <vmm pid> <dir>\n" or "E <msg>", then "G" */
+	int ctl_fd;		  /* the listening ctl.sock */
+	int client;		  /* the start request being answered */
+	unsigned ready_wait;	  /* seconds create may take to say "G" */
+	struct vmct_config *proc; /* a terminal's size is read again at start */
 };
 /*
  * One request line from a ctl.sock client into buf (cap bytes), NUL-terminated

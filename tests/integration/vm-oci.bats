@@ -87,19 +87,36 @@ annotate() { # KEY VALUE
 	nothing_left
 }
 
-@test "vm-oci: a terminal, hooks, --console-socket are refused for a VM container" {
+@test "vm-oci: runc's terminal rules; hooks are refused for a VM container" {
 	cp "$B/config.json" "$TMP/config.orig"
 	bundle_jq "$B" '.process.terminal = true'
 	run "$VM" --root "$R" create --bundle "$B" "$ID"
-	[ "$status" = 1 ] && [[ "$output" == *"process.terminal"* ]]
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot allocate tty if runc will detach without setting console socket"* ]]
 	cp "$TMP/config.orig" "$B/config.json"
 	bundle_jq "$B" '.hooks.prestart = [{"path": "/bin/true"}]'
 	run "$VM" --root "$R" create --bundle "$B" "$ID"
 	[ "$status" = 1 ] && [[ "$output" == *"hooks.prestart"* ]]
 	cp "$TMP/config.orig" "$B/config.json"
 	run "$VM" --root "$R" create --console-socket "$TMP/sock" --bundle "$B" "$ID"
-	[ "$status" = 1 ] && [[ "$output" == *"--console-socket"* ]]
+	[ "$status" = 1 ]
+	[[ "$output" == *"cannot use console socket if runc will not allocate tty"* ]]
 	nothing_left
+}
+
+@test "vm-oci: process.terminal: the monitor sends a pty master to --console-socket; a VM that fails still leaves nothing" {
+	local before
+	require_cmd python3
+	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
+	bundle_jq "$B" '.process.terminal = true | .process.consoleSize = {"height": 30, "width": 90}'
+	echo "not a kernel" >"$TMP/bad-kernel"
+	ISOLA_VM_KERNEL=$TMP/bad-kernel run python3 "$BATS_TEST_DIRNAME/vm-oci-exec-fake.py" \
+		engine --console "$TMP/console.sock" -- \
+		"$VM" --root "$R" create --console-socket "$TMP/console.sock" --bundle "$B" "$ID"
+	echo "$output"
+	[[ "$output" == *"console=/dev/ptmx"* ]]
+	[[ "$output" == *"exec=1"* ]]
+	nothing_left "$before"
 }
 
 @test "vm-oci: a file that is no kernel: create fails with the VM's reason; no state, VMM or socket dir left" {
