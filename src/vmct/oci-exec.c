@@ -188,18 +188,25 @@ int vmct_oci_console(const char *console_socket, uint16_t rows, uint16_t cols, i
 }
 
 struct xmon {
-	int sync; /* to the parent: "R" once the agent has the process, or "E <why>" */
+	int sync;     /* to the parent: "R" once the agent has the process, or "E <why>" */
+	pid_t parent; /* exec, which waits for "R" */
 };
 
 static void session_ready(void *arg)
 {
 	struct xmon *m = arg;
 
+	/*
+	 * From now on we outlive exec (an engine, a subreaper, reaps us): the
+	 * death signal goes before "R", or exec's exit could still kill us.  An
+	 * exec that died before it is gone for good: the session ends with us.
+	 */
+	prctl(PR_SET_PDEATHSIG, 0);
+	if (getppid() != m->parent)
+		_exit(STATUS_FAILED);
 	write_all(m->sync, "R", 1);
 	close(m->sync);
 	m->sync = -1;
-	/* From now on we outlive exec: an engine (a subreaper) reaps us. */
-	prctl(PR_SET_PDEATHSIG, 0);
 }
 
 /* The exec monitor: our child; exits with the process's status. */
@@ -208,7 +215,7 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 						   pid_t parent)
 {
 	_cleanup_err_ struct err *err = NULL;
-	struct xmon m = {.sync = 3};
+	struct xmon m = {.sync = 3, .parent = parent};
 	struct vmct_exec_opts o = {
 	    .proc = c,
 	    .in_fd = STDIN_FILENO,
