@@ -244,6 +244,7 @@ char *vmct_find_agent(void)
 /* Everything create needs, resolved before the state dir exists. */
 struct plan {
 	json_t *spec;
+	struct vmct_oci_mounts mounts;
 	struct vmct_oci_sel sel;
 	struct vmct_config proc;
 	char *self, *agent, *moddir, *rootfs, *root, *dir;
@@ -263,6 +264,7 @@ static void plan_free(struct plan *p)
 	free(p->dir);
 	free(p->initrd);
 	free(p->disk);
+	vmct_oci_mounts_free(&p->mounts);
 	json_decref(p->spec);
 }
 
@@ -284,6 +286,10 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)
 		r = check_tty(o, json_object_get(p->spec, "process"), err);
+	if (r >= 0)
+		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
+					 err);
+	p->proc.mounts = p->mounts.guest;
 	if (r < 0)
 		return err_wrap(err, "`%s`", cfg);
 	root = json_string_value(json_object_get(json_object_get(p->spec, "root"), "path"));
@@ -327,6 +333,8 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 	r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
 	if (r >= 0)
 		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
+	if (r >= 0)
+		r = vmct_oci_mounts_copy(&p->mounts, *dirfd, p->disk, err);
 	return r;
 }
 

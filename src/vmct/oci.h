@@ -58,6 +58,31 @@ struct vmct_config;
  */
 int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err);
 
+/* config.json's mounts, planned for a VM (oci-mounts.c): what the guest makes, what is copied. */
+struct vmct_oci_file {
+	char *src, *dest; /* a host file, its path in the container */
+};
+struct vmct_oci_mounts {
+	char **guest; /* the CONFIG's mount entries, NULL-terminated (NULL: none) */
+	size_t n_guest;
+	struct vmct_oci_file *files; /* binds of regular files: copied into the root disk */
+	size_t n_files;
+};
+/*
+ * Each mount of @mounts carried or refused with a message naming it:
+ * /proc, /sys, /dev, /dev/pts are the agent's own; tmpfs, mqueue and
+ * cgroup (at /sys/fs/cgroup) are made in the guest; a bind of a regular
+ * file (up to 1 MiB) is copied; a directory bound at /dev/shm becomes a
+ * guest tmpfs; anything else (other directory binds, devices, other types,
+ * options we cannot honour) is refused.  Relative sources are @bundle's.
+ */
+int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, struct vmct_oci_mounts *ret,
+			 struct err **err);
+/* Copy the file binds into the ext4 image @disk now (debugfs; scratch files in @dirfd). */
+int vmct_oci_mounts_copy(const struct vmct_oci_mounts *p, int dirfd, const char *disk,
+			 struct err **err);
+void vmct_oci_mounts_free(struct vmct_oci_mounts *p);
+
 struct vmct_oci_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool by_name;		 /* invoked as isola-vm */
