@@ -275,3 +275,34 @@ int vmct_oci_delete(const char *root, const char *id, bool force, struct err **e
 	ct_state_clear(&st);
 	return r;
 }
+
+int vmct_oci_vsock(const char *root, const char *id, char **ret_uds, char **ret_bundle,
+		   struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	_cleanup_free_ char *uds = NULL, *bundle = NULL;
+	struct ct_state st = {};
+	enum ct_status status;
+	struct vm_info vi;
+	int r;
+
+	r = open_vm(root, id, &dirfd, &st, &status, err);
+	if (r < 0)
+		return r;
+	if (status != CT_RUNNING)
+		r = err_make(err, 0, "cannot exec in a %s container", ct_status_name(status));
+	if (r >= 0) {
+		read_info(dirfd, &vi);
+		if (!vi.dir[0] || asprintf(&uds, "%s/v.sock", vi.dir) < 0 ||
+		    !(bundle = strdup(st.bundle)))
+			r = err_make(err, 0, "container `%s`: %s holds no VM socket dir", id,
+				     VMCT_OCI_FILE);
+	}
+	ct_state_clear(&st);
+	if (r < 0)
+		return r;
+	*ret_uds = TAKE_PTR(uds);
+	if (ret_bundle)
+		*ret_bundle = TAKE_PTR(bundle);
+	return 0;
+}
