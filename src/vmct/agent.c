@@ -253,6 +253,36 @@ static void setup_root(void)
 		klog("mount devpts: %s", strerror(errno));
 }
 
+/* mkdir -p @path (absolute) with mode 0755. */
+static void mkdir_p(const char *path)
+{
+	char p[sizeof(NEWROOT) + VMCT_MOUNT_STR];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
+/* The OCI mode's tmpfs, mqueue and cgroup mounts, in the root (the first session's CONFIG). */
+static void setup_mounts(const struct vmct_config *c)
+{
+	char dest[sizeof(NEWROOT) + VMCT_MOUNT_STR];
+	struct vmct_mount m;
+
+	for (size_t i = 0; c->mounts && c->mounts[i]; i++) {
+		if (vmct_mount_parse(c->mounts[i], &m) < 0)
+			fatal("a bad mount from the host");
+		snprintf(dest, sizeof(dest), "%s%s", NEWROOT, m.dest);
+		mkdir_p(dest);
+		if (mount(m.type, dest, m.type, m.flags, m.data[0] ? m.data : NULL) < 0)
+			fatal("mount %s on %s: %s", m.type, m.dest, strerror(errno));
+	}
+}
+
 /*
  * A terminal of the root's devpts, sized rows x cols: its master in *ret_master
  * and its slave (for the child, opened here: no race with the master's reads).
@@ -568,6 +598,8 @@ static __attribute__((noreturn)) void session(int conn)
 	session_child = true;
 	vsock = conn;
 	handshake(&c, &have);
+	if (c.mounts)
+		fatal("mounts in an exec session");
 	run(&c, have, -1);
 	finish();
 }
@@ -712,6 +744,7 @@ int main(void)
 		handshake(&c, &have);
 	}
 	setup_root();
+	setup_mounts(&c);
 	run(&c, have, listen_exec());
 	finish();
 }
