@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # l1-vmct.sh [RUNS [KINDS]]: the start-up of a container in a micro-VM, inside
 # the emulated L1 of tests/l1/run.sh (tests/l1/l1-vmct-bench.sh): `isola run
-# --vm --rm IMAGE true` (vm) against `isola run --rm IMAGE true` (plain), and
+# --vm --rm IMAGE true` (vm: a warm start; cold: ISOLA_VM_COLD=1, a boot)
+# against `isola run --rm IMAGE true` (plain), and
 # the same kernel + agent initramfs + root disk booted by `isola vm run`
 # (isola) and by QEMU -M microvm,pcie=on -enable-kvm (qemu), paired runs in
 # rotating order.  Prints the median wall time of each and the ratios.
@@ -24,11 +25,17 @@ median() { sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]; 
 col() { awk -v k="$1" '$1 == "BENCH" && $2 == k && $5 == 0 {print $4}' "$out/run" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
 
+# Every run's time, for the spread (TCG under a shared machine is noisy).
+for k in ${kinds//,/ }; do
+	echo "# $k ms: $(awk -v k="$k" '$1 == "BENCH" && $2 == k && $5 == 0 {printf "%s ", $4}' "$out/run")"
+done
 printf '%-6s %10s %6s\n' kind median_ms ok
 for k in ${kinds//,/ }; do
 	printf '%-6s %10s %6s\n' "$k" "$(col "$k")" \
 		"$(awk -v k="$k" '$1 == "BENCH" && $2 == k && $5 == 0' "$out/run" | wc -l)/$runs"
 done
-echo "vm/plain (the price of the VM boundary): $(ratio "$(col vm)" "$(col plain)")x"
+echo "vm/plain (the price of the VM boundary, warm start): $(ratio "$(col vm)" "$(col plain)")x"
+echo "cold/plain (the same, a cold boot): $(ratio "$(col cold)" "$(col plain)")x"
+echo "vm/cold (warm start against cold boot): $(ratio "$(col vm)" "$(col cold)")x"
 echo "isola/qemu (same kernel, agent, disk; VM boot to exit): $(ratio "$(col isola)" "$(col qemu)")x"
 echo "vm/qemu (run --vm end to end vs QEMU's boot alone): $(ratio "$(col vm)" "$(col qemu)")x"

@@ -26,7 +26,9 @@
 #define VMCT_DATA_MAX	 (64u << 10) /* what a sender puts in one stdio frame */
 #define VMCT_ARGS_MAX	 4096u	     /* argv and env entries, each */
 #define VMCT_VERSION	 "isola-agent 2"
-#define VMCT_CONNECT_MAX 64u /* the VMM's "OK <port>\n" answer, at most */
+#define VMCT_CONNECT_MAX 64u  /* the VMM's "OK <port>\n" answer, at most */
+#define VMCT_MOUNTS_MAX	 64u  /* mount entries of a CONFIG */
+#define VMCT_MOUNT_STR	 256u /* a mount's destination or data, with its NUL */
 
 enum vmct_type {
 	VMCT_HELLO = 1,	 /* guest: VMCT_VERSION */
@@ -38,7 +40,8 @@ enum vmct_type {
 	VMCT_EXIT = 7,	 /* guest: u32 status, the exit code or 128 + signal */
 	VMCT_ERROR = 8,	 /* guest: the process could not be started: a message */
 	VMCT_WINCH = 9,	 /* host: u32 rows, u32 cols: the terminal's new size */
-	VMCT_TYPE_MAX = VMCT_WINCH,
+	VMCT_WARM = 10,	 /* host, before CONFIG of a warm start: the time and fresh entropy */
+	VMCT_TYPE_MAX = VMCT_WARM,
 };
 
 /* The container's process.  argv/env point into buf (one allocation each). */
@@ -49,8 +52,27 @@ struct vmct_config {
 	uint32_t uid, gid;
 	bool tty;
 	uint16_t rows, cols; /* the terminal's size (tty), 0: unknown */
+	/*
+	 * The first session only: mounts the agent makes in the container's
+	 * root before the process starts, each "TYPE FLAGS DEST DATA"
+	 * (vmct_mount_parse); NULL-terminated, NULL: none.
+	 */
+	char **mounts;
 	char *buf;
 };
+
+/* A mount made inside the guest (the OCI mode's tmpfs, mqueue and cgroup mounts). */
+struct vmct_mount {
+	char type[8];		   /* tmpfs, mqueue or cgroup2 */
+	unsigned long flags;	   /* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC and atime flags */
+	char dest[VMCT_MOUNT_STR]; /* absolute, no "..", no whitespace */
+	char data[VMCT_MOUNT_STR]; /* "" for none ("-" on the wire) */
+};
+
+/* @m as its CONFIG entry value into @out (@cap bytes); -EINVAL if @m is not valid. */
+int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
+/* A "TYPE FLAGS DEST DATA" entry: -EINVAL for any other type, flag, path or size. */
+int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
 /* Write a frame header for @type and @len into @hdr. */
 void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len);
@@ -92,6 +114,20 @@ int vmct_winch_parse(const uint8_t *p, uint32_t len, uint16_t *ret_rows, uint16_
  * with a decimal u32.  Anything else is -EPROTO.
  */
 int vmct_connect_reply_parse(const char *line, uint32_t *ret_port);
+
+/*
+ * A VMCT_WARM payload: the host's CLOCK_REALTIME (u32 seconds low, u32
+ * seconds high, u32 nanoseconds) and VMCT_SEED_MIN..VMCT_SEED_MAX bytes of
+ * fresh entropy, for a VM restored from a shared template (warm.c).
+ */
+#define VMCT_SEED_MIN 32u
+#define VMCT_SEED_MAX 256u
+#define VMCT_WARM_HDR 12u
+/* @out holds VMCT_WARM_HDR + @n bytes; @n must be within the bounds. */
+void vmct_warm_encode(uint8_t *out, uint64_t sec, uint32_t nsec, const uint8_t *seed, uint32_t n);
+/* -EINVAL for a seed out of bounds or nanoseconds >= 1e9; the seed points into @p. */
+int vmct_warm_parse(const uint8_t *p, uint32_t len, uint64_t *ret_sec, uint32_t *ret_nsec,
+		    const uint8_t **ret_seed, uint32_t *ret_n);
 
 /* Little-endian u32 helpers for the EXIT and SIGNAL payloads. */
 void vmct_put_u32(uint8_t *p, uint32_t v);

@@ -198,6 +198,14 @@ l1_check() {
 	l1_check vmct-exec
 }
 
+@test "l1: run --vm -d: logs, ps, exec, stop 143 and 137, rm leaves nothing" {
+	l1_check vmct-detach
+}
+
+@test "l1: run --vm -d: logs -f to the end (exit code kept), --rm, rm -f of a running one" {
+	l1_check vmct-detach-end
+}
+
 # virtio-net without offloads and free page reporting (tests/l1/l1-tests.sh).
 @test "l1: virtio-net offload=off: no CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
 	l1_check net-nooffload
@@ -242,4 +250,24 @@ l1_check() {
 	grep -q '^RIP=' "$out/wedge-1.txt"
 	[ "$(grep -c '^ok [0-9]* - boot' "$out/tap")" -eq 1 ]
 	! pgrep -f "UNIX-CONNECT:$out/monitor.sock"
+}
+
+@test "l1: run --vm warm start: the first run builds the template, the next restore it (echo hi, exit 7, stderr apart, isola.warm=1 in the guest)" {
+	l1_check vmct-warm
+}
+
+@test "l1: run --vm warm start: two images from one template, each sees its own root disk (of another size)" {
+	l1_check vmct-warm-images
+}
+
+@test "l1: run --vm warm start: two clones read different /proc/sys/kernel/random/uuid and /dev/urandom bytes (the agent reseeds)" {
+	l1_check vmct-warm-rng
+}
+
+@test "l1: run --vm warm start: another agent (initramfs key) builds a template of its own" {
+	l1_check vmct-warm-rebuild
+}
+
+@test "l1: run --vm warm start: no VMM, socket dir, template build dir, bundle, mount or memory-file copy left" {
+	l1_check vmct-warm-clean
 }

@@ -11,8 +11,10 @@ BASE="console=ttyS0 reboot=k panic=-1"
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
-vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec net-nooffload balloon-report
-vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd"
+vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
+net-nooffload balloon-report
+vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
+vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
 
 log() { echo "$*" >&2; }
 
@@ -446,6 +448,10 @@ t_poweroff() {
 VMCT_KVER=$(ls "$L2DIR/vmct/lib/modules" 2>/dev/null)
 VMCT_ARGS="--vm-kernel $L2DIR/vmlinuz --vm-modules $L2DIR/vmct/lib/modules/$VMCT_KVER"
 
+# The tests above and the OCI mode's boot cold (they predate warm starts and
+# should not each pay a template build); the vmct-warm* tests take the default.
+export ISOLA_VM_COLD=1
+
 vmct_run() { # ARGS...: isola run --vm --rm with the bed's kernel and store
 	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
 	# shellcheck disable=SC2086
@@ -538,6 +544,102 @@ t_vmct_clean() {
 	! grep -q "$W/store" /proc/mounts || { log "mounts left" && return 1; }
 	ls -l "$W/store/vm" >&2
 	[ "$(ls "$W/store/vm" | wc -l)" = 2 ]
+}
+
+# Warm starts (docs/vm-containers.md): run --vm restores a template VM.  The
+# vmct-warm* tests share one store outside $W (the template is built once per
+# L1 boot); vmct-warm-clean, the last, removes it.
+WARM_STORE=/tmp/l1-warm-store
+
+warm() { # OUT ARGS...: like vmct, on the default (warm) path and the shared store
+	local out=$1
+	shift
+	[ -d "$WARM_STORE" ] || cp -a "$L2DIR/vmct/store" "$WARM_STORE"
+	RC=0
+	# shellcheck disable=SC2086
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm --rm \
+		$VMCT_ARGS "$@" </dev/null >"$out" 2>"$out.err" || RC=$?
+	log "isola run --vm (warm) $*: status $RC; stderr: $(cat "$out.err")"
+}
+
+# A warm run: no fallback note, and the guest was restored from the template
+# (its kernel command line is the template's, with isola.warm=1).
+warm_ok() { # OUT
+	hasnt "$1.err" "no warm start" && hasnt "$1.err" "booting the VM cold"
+}
+
+# The first run builds the template, the next ones restore it: echo hi, exit codes.
+t_vmct_warm() {
+	warm "$W/out1" localhost/bb:1 echo hi
+	[ "$RC" = 0 ] && [ "$(cat "$W/out1")" = hi ] && warm_ok "$W/out1" || return 1
+	ls -l "$WARM_STORE/vm" >&2
+	warm "$W/out2" localhost/bb:1 sh -c 'cat /proc/cmdline; echo to-stderr >&2; exit 7'
+	[ "$RC" = 7 ] && has "$W/out2" "isola.warm=1" && has "$W/out2.err" to-stderr &&
+		warm_ok "$W/out2" || return 1
+	warm "$W/out3" localhost/bb:1 echo hi again
+	[ "$RC" = 0 ] && [ "$(cat "$W/out3")" = "hi again" ] && warm_ok "$W/out3"
+}
+
+# Two images from one template: each container sees its own root disk (of another size).
+t_vmct_warm_images() {
+	warm "$W/out1" localhost/bb:1 sh -c 'cat /etc/which-image 2>/dev/null || echo none; ls /; cat /proc/cmdline'
+	[ "$RC" = 0 ] && has "$W/out1" '^none$' && hasnt "$W/out1" blob && warm_ok "$W/out1" || return 1
+	warm "$W/out2" localhost/bb:2 sh -c 'echo "$(cat /etc/which-image)"; wc -c </blob; cat /proc/cmdline'
+	[ "$RC" = 0 ] && has "$W/out2" '^two$' && has "$W/out2" '^4000000$' &&
+		has "$W/out2" "isola.warm=1" && warm_ok "$W/out2" || return 1
+	warm "$W/out3" localhost/bb:1 sh -c 'cat /etc/which-image 2>/dev/null || echo none'
+	[ "$RC" = 0 ] && has "$W/out3" '^none$' && warm_ok "$W/out3"
+}
+
+# Clones of one snapshot share its RNG state: the agent reseeds it from the host.
+t_vmct_warm_rng() {
+	local cmd='cat /proc/sys/kernel/random/uuid; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo'
+	warm "$W/out1" localhost/bb:1 sh -c "$cmd" && warm "$W/out2" localhost/bb:1 sh -c "$cmd"
+	log "first: $(cat "$W/out1"); second: $(cat "$W/out2")"
+	[ "$(wc -l <"$W/out1")" = 2 ] && [ "$(wc -l <"$W/out2")" = 2 ] || return 1
+	warm_ok "$W/out1" && warm_ok "$W/out2" || return 1
+	[ "$(sed -n 1p "$W/out1")" != "$(sed -n 1p "$W/out2")" ] &&
+		[ "$(sed -n 2p "$W/out1")" != "$(sed -n 2p "$W/out2")" ]
+}
+
+# A new agent (another initramfs key) gets a template of its own.
+t_vmct_warm_rebuild() {
+	warm "$W/out1" localhost/bb:1 true
+	[ "$RC" = 0 ] && warm_ok "$W/out1" || return 1
+	local before after
+	before=$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)
+	cp "$(dirname "$ISOLA_BIN")/isola-agent" "$W/agent" 2>/dev/null ||
+		cp "$ISOLA_AGENT" "$W/agent" || return 1
+	printf 'another build' >>"$W/agent" # a static ELF runs with bytes after it
+	export ISOLA_AGENT=$W/agent
+	warm "$W/out2" localhost/bb:1 echo rebuilt
+	unset ISOLA_AGENT
+	after=$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)
+	log "templates: $before, then $after"
+	[ "$RC" = 0 ] && [ "$(cat "$W/out2")" = rebuilt ] && warm_ok "$W/out2" &&
+		[ "$after" = $((before + 1)) ]
+}
+
+# After the warm runs: no VMM, socket dir, template build dir, bundle, mount,
+# nor a copy of a template's memory file (restores map it).
+t_vmct_warm_clean() {
+	local i
+	for i in 1 2 3; do
+		warm "$W/out$i" localhost/bb:1 true
+		[ "$RC" = 0 ] && warm_ok "$W/out$i" || return 1
+	done
+	local left ok=0
+	left=$(ps -o args 2>/dev/null | grep -E '[v]m (run|restore)' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && ok=1; }
+	! ls -d /tmp/isola-vmct-* /tmp/isola-warm-* 2>/dev/null || { log "socket dirs left" && ok=1; }
+	! ls -d "$WARM_STORE"/vm/.warm-* 2>/dev/null || { log "template build dirs left" && ok=1; }
+	[ -z "$(ls "$WARM_STORE/containers")" ] || { log "bundles left" && ok=1; }
+	! grep -q "$WARM_STORE" /proc/mounts || { log "mounts left" && ok=1; }
+	ls -la "$WARM_STORE"/vm "$WARM_STORE"/vm/warm-* >&2
+	[ "$(find /tmp -name mem -type f | wc -l)" = "$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)" ] ||
+		{ log "a memory file was copied" && ok=1; }
+	rm -rf "$WARM_STORE"
+	return $ok
 }
 
 # The OCI runtime mode (docs/vm-containers.md): isola-vm (a symlink to isola)
@@ -861,6 +963,97 @@ t_vmct_exec() {
 	log "exec after the end: $RC: $(cat "$W/out5")"
 	[ "$RC" != 0 ] || ok=1
 	[ -z "$(ls "$W/store/containers")" ] && ! ls -d /tmp/isola-vmct-* 2>/dev/null || ok=1
+	return $ok
+}
+
+# run --vm -d and the commands around it (docs/vm-containers.md): the
+# detached monitor owns the VM.  vmdet ARGS...: isola with the bed's store.
+vmdet() {
+	ISOLA_STORE=$W/store timeout 120 "$ISOLA_BIN" "$@" </dev/null
+}
+
+# No VMM, socket dir, bundle, state or mount of $W/store is left.
+vmdet_nothing_left() {
+	local left
+	left=$(ps -o args 2>/dev/null | grep '[v]m run' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && return 1; }
+	! ls -d /tmp/isola-vmct-* 2>/dev/null || { log "socket dirs left" && return 1; }
+	[ -z "$(ls "$W/store/containers")" ] || { log "bundles left" && return 1; }
+	[ -z "$(ls "$W/store/run" 2>/dev/null)" ] || { log "state left" && return 1; }
+	! grep -q "$W/store" /proc/mounts || { log "mounts left" && return 1; }
+}
+
+# run -d prints the name once the process runs; logs has its stdout and
+# stderr; ps lists it as a VM; exec reaches it; stop: 143 (TERM), and 137 for
+# a process that ignores TERM (KILL after -t); rm leaves nothing.
+t_vmct_detach() {
+	local n=vmd$$ ok=0
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo STARTED; echo to-err >&2; exec sleep 1000' >"$W/out" 2>&1
+	log "run -d: $(cat "$W/out")"
+	[ "$(cat "$W/out")" = "$n" ] || return 1
+	wait_for "$W/store/containers/$n/ctr.log" to-err 60 || ok=1
+	vmdet logs "$n" >"$W/logs" 2>&1
+	log "logs: $(cat "$W/logs")"
+	[ "$(cat "$W/logs")" = "$(printf 'STARTED\nto-err')" ] || ok=1
+	vmdet ps >"$W/ps" 2>&1
+	log "ps: $(cat "$W/ps")"
+	grep -q "running vm.*$n" "$W/ps" || ok=1
+	RC=0
+	vmdet exec "$n" sh -c 'echo from-exec; ps; exit 5' >"$W/exec" 2>&1 || RC=$?
+	log "exec: $RC: $(cat "$W/exec")"
+	[ "$RC" = 5 ] && has "$W/exec" from-exec && has "$W/exec" 'sleep 1000' || ok=1
+	vmdet stop -t 30 "$n" >"$W/stop" 2>&1 || ok=1
+	vmdet ps -a >"$W/ps" 2>&1
+	log "after stop: $(cat "$W/stop"); ps -a: $(cat "$W/ps")"
+	grep -q "stopped (143) vm.*$n" "$W/ps" || ok=1
+	vmdet rm "$n" >/dev/null 2>&1 || ok=1
+	vmdet_nothing_left || ok=1
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+		sh -c "trap '' TERM; echo UP; exec sleep 1000" >"$W/out" 2>&1 || ok=1
+	wait_for "$W/store/containers/$n/ctr.log" UP 60 || ok=1
+	vmdet stop -t 2 "$n" >"$W/stop" 2>&1 || ok=1
+	vmdet ps -a >"$W/ps" 2>&1
+	log "stop of a TERM-ignoring process; ps -a: $(cat "$W/ps")"
+	grep -q "stopped (137) vm.*$n" "$W/ps" || ok=1
+	vmdet rm "$n" >/dev/null 2>&1 || ok=1
+	vmdet_nothing_left || ok=1
+	return $ok
+}
+
+# logs -f follows until the process ends (its exit code is kept); --rm -d
+# removes the container at the end; rm -f of a running one leaves nothing.
+t_vmct_detach_end() {
+	local n=vme$$ ok=0
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo one; sleep 3; echo two; exit 4' >"$W/out" 2>&1 || ok=1
+	vmdet logs -f "$n" >"$W/logs" 2>&1 || ok=1
+	vmdet ps -a >"$W/ps" 2>&1
+	log "logs -f: $(cat "$W/logs"); ps -a: $(cat "$W/ps")"
+	[ "$(cat "$W/logs")" = "$(printf 'one\ntwo')" ] || ok=1
+	grep -q "stopped (4) vm.*$n" "$W/ps" || ok=1
+	vmdet rm "$n" >/dev/null 2>&1 || ok=1
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --rm --name "$n" $VMCT_ARGS localhost/bb:1 echo bye >"$W/out" 2>&1 || ok=1
+	local i=0
+	while [ -e "$W/store/containers/$n" ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	log "--rm: $(cat "$W/out"); gone after $i tenths"
+	vmdet_nothing_left || ok=1
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 sh -c 'echo UP; exec sleep 1000' \
+		>"$W/out" 2>&1 || ok=1
+	wait_for "$W/store/containers/$n/ctr.log" UP 60 || ok=1
+	vmdet rm -f "$n" >"$W/rm" 2>&1 || ok=1
+	log "rm -f: $(cat "$W/rm")"
+	vmdet_nothing_left || ok=1
 	return $ok
 }
 
