@@ -268,8 +268,7 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
  */
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
-	const char *no = a->detach				? "-d"
-			 : a->o.volumes				? "-v"
+	const char *no = a->o.volumes				? "-v"
 			 : a->n_ports				? "-p"
 			 : a->o.init				? "--init"
 			 : a->net_given && a->net != NET_NONE	? "--network (other than none)"
@@ -825,6 +824,13 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		if (r)
 			return r;
 		r = check_command(bundle);
+	}
+	if (r == 0 && a.vm && a.detach) {
+		/* The bundle stays (config, log) until rm, or the end with --rm. */
+		code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
+		if (code != 0)
+			remove_bundle(&a, store);
+		return code;
 	}
 	if (r == 0 && a.vm) {
 		/* The VM's writes live in its tmpfs: nothing of it outlives the run. */

@@ -21,6 +21,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "oci.h"
+#include "parse.h"
 #include "state.h"
 
 #define START_WAIT_MS 60000
@@ -56,6 +57,51 @@ static void read_info(int dirfd, struct vm_info *vi)
 	vi->vmm_start = json_integer_value(json_object_get(j, "vmmStart"));
 	dir = json_string_value(json_object_get(j, "dir"));
 	snprintf(vi->dir, sizeof(vi->dir), "%s", dir ? dir : "");
+}
+
+/* <root>/<id> of a VM container, unlocked (readers only), or -1. */
+static int vm_dir(const char *root, const char *id)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rfd < 0 || ct_id_validate(id, NULL) < 0 || !vmct_oci_is_vm(root, id))
+		return -1;
+	return openat(rfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+void vmct_oci_monitor(const char *root, const char *id, pid_t *ret_pid, uint64_t *ret_start)
+{
+	_cleanup_close_ int dfd = vm_dir(root, id);
+	struct vm_info vi = {};
+
+	if (dfd >= 0)
+		read_info(dfd, &vi);
+	*ret_pid = vi.monitor;
+	*ret_start = vi.monitor_start;
+}
+
+int vmct_oci_exit_status(const char *root, const char *id, int *ret_status)
+{
+	_cleanup_close_ int dfd = vm_dir(root, id);
+	_cleanup_free_ char *text = NULL;
+	struct vm_info vi;
+	int status;
+
+	if (dfd < 0)
+		return -ENOENT;
+	if (read_file_at(dfd, VMCT_OCI_EXIT, 16, &text, NULL, NULL) >= 0) {
+		*strchrnul(text, '\n') = '\0';
+		if (parse_int(text, &status) < 0 || status < 0 || status > 255)
+			return -EINVAL;
+		*ret_status = status;
+		return 0;
+	}
+	read_info(dfd, &vi);
+	if (vi.monitor > 0 && ct_proc_start_time(vi.monitor) == vi.monitor_start)
+		return -EBUSY;
+	/* Gone without a word: SIGKILLed (the VMM died with it, PR_SET_PDEATHSIG). */
+	*ret_status = 128 + SIGKILL;
+	return 0;
 }
 
 /* A pidfd for @pid if it is still the process that started at @start; -1 if gone. */

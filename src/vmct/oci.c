@@ -277,7 +277,9 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	if (asprintf(&cfg, "%s/config.json", o->bundle) < 0)
 		return err_make(err, ENOMEM, "config");
 	r = json_load_file_capped(AT_FDCWD, cfg, CT_CONFIG_MAX, &p->spec, err);
-	if (r >= 0)
+	if (r >= 0 && o->image)
+		p->sel = o->image->sel;
+	else if (r >= 0)
 		r = vmct_oci_select(o->by_name, json_object_get(p->spec, "annotations"), &p->sel,
 				    err);
 	if (r >= 0)
@@ -286,7 +288,8 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)
 		r = check_tty(o, json_object_get(p->spec, "process"), err);
-	if (r >= 0)
+	/* run --vm -d's config is the image CLI's: its own -v handling, the image's shared disk. */
+	if (r >= 0 && !o->image)
 		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
 					 err);
 	p->proc.mounts = p->mounts.guest;
@@ -310,7 +313,9 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		    : env && *env  ? strdup(env)
 				   : vmct_moddir_for(p->kernel);
 	p->agent = vmct_find_agent();
-	p->self = realpath("/proc/self/exe", NULL);
+	/* $ISOLA_VMM: what runs `vm run` (tests put a fake VMM there), else this binary. */
+	env = getenv("ISOLA_VMM");
+	p->self = env && *env ? strdup(env) : realpath("/proc/self/exe", NULL);
 	if (!p->agent || !p->self)
 		return err_make(err, ENOENT, "isola-agent (or /proc/self/exe) not found");
 	return 0;
@@ -330,6 +335,12 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 	if (!p->root || asprintf(&p->dir, "%s/%s", p->root, o->id) < 0 ||
 	    asprintf(&cache, "%s/.vm-cache", p->root) < 0)
 		return err_make(err, ENOMEM, "paths");
+	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */
+	if (o->image && o->image->initrd && o->image->disk) {
+		p->initrd = strdup(o->image->initrd);
+		p->disk = strdup(o->image->disk);
+		return p->initrd && p->disk ? 0 : err_make(err, ENOMEM, "paths");
+	}
 	r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
 	if (r >= 0)
 		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
@@ -362,6 +373,11 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ctl, s, c;
 
+	/* run --vm -d: the log is our stdout and stderr; exec finds the VM by the note. */
+	for (int i = 0; o->image && i < 3; i++)
+		if (o->image->stdio[i] != i && dup2(o->image->stdio[i], i) < 0)
+			_exit(STATUS_ABORT);
+	ro.vsock_note = o->image ? o->image->vsock_note : NULL;
 	/* Until create says "G", create's death is ours (and the VMM's, by its own PDEATHSIG). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(STATUS_ABORT);
@@ -397,7 +413,7 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 static int wait_ready(int fd, int sigfd, unsigned timeout_s, pid_t *ret_vmm, char *dir,
 		      size_t dirlen, struct err **err)
 {
-	char buf[512];
+	char buf[4096]; /* room for the console's tail in an error */
 	size_t len = 0;
 	int vmm = 0;
 

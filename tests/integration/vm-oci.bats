@@ -188,10 +188,10 @@ start_stuck_create() {
 	run "$VM" run --rm vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"guest kernel \`$TMP/no-such-kernel\`"* ]]
-	# -d is what run --vm refuses: proof that --vm is on.
-	run "$VM" run -d vmoci-bb:1 echo hi
+	# -v is what run --vm refuses: proof that --vm is on.
+	run "$VM" run -v /tmp:/x vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
-	[[ "$output" == *"-d is not supported with --vm"* ]]
+	[[ "$output" == *"-v is not supported with --vm"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
