@@ -12,7 +12,8 @@ BASE="console=ttyS0 reboot=k panic=-1"
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec net-nooffload balloon-report
-vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd"
+vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
+vmoci-exec"
 
 log() { echo "$*" >&2; }
 
@@ -666,6 +667,63 @@ t_vmoci_cycles() {
 	[ -z "$(ls "$VMOCI_ROOT" | grep -v '^\.')" ] || { log "left: $(ls "$VMOCI_ROOT")" && return 1; }
 	# The cached initramfs is the only thing kept: one file.
 	[ "$(ls "$VMOCI_ROOT/.vm-cache" | wc -l)" = 1 ] || { log "cache: $(ls "$VMOCI_ROOT/.vm-cache")" && return 1; }
+}
+
+# exec into an isola-vm container (foreground: output and status; --detach
+# --pid-file: the exec monitor lives while the process runs and a TERM to it
+# reaches the process), with the mounts engines add made in the guest:
+# a tmpfs at /run, mqueue, cgroup2, and /etc/hosts bound from a host file
+# (copied at create).
+t_vmoci_exec() {
+	local mon i
+	vmoci_bundle "$W/b" '["sh", "-c", "echo STARTED; exec sleep 1000"]'
+	echo "10.1.2.3 vmoci-exec-host" >"$W/hosts"
+	cat >"$W/b/config.json" <<-EOF
+	{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+	 "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "cwd": "/",
+	  "env": ["PATH=/bin"], "args": ["sh", "-c", "echo STARTED; exec sleep 1000"]},
+	 "mounts": [
+	  {"destination": "/proc", "type": "proc", "source": "proc"},
+	  {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+	   "options": ["nosuid", "mode=755", "size=65536k"]},
+	  {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+	   "options": ["nosuid", "noexec", "nodev"]},
+	  {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+	   "options": ["ro", "nosuid"]},
+	  {"destination": "/etc/hosts", "type": "bind", "source": "$W/hosts",
+	   "options": ["rbind", "rprivate"]}]}
+	EOF
+	vmoci create --bundle "$W/b" c4 </dev/null >"$W/out" 2>"$W/out.err" || {
+		log "create: $(cat "$W/out.err")"
+		return 1
+	}
+	vmoci start c4 || return 1
+	wait_for "$W/out" STARTED 60 || return 1
+	RC=0
+	vmoci exec c4 sh -c 'cat /etc/hosts; grep -E " /(run|dev/mqueue|sys/fs/cgroup) " /proc/mounts | cut -d" " -f2,3; exit 7' \
+		</dev/null >"$W/exec.out" 2>&1 || RC=$?
+	log "exec: status $RC: $(cat "$W/exec.out")"
+	[ "$RC" = 7 ] && grep -q "^10.1.2.3 vmoci-exec-host" "$W/exec.out" &&
+		grep -q "^/run tmpfs" "$W/exec.out" && grep -q "^/dev/mqueue mqueue" "$W/exec.out" &&
+		grep -q "^/sys/fs/cgroup cgroup2" "$W/exec.out" || return 1
+	vmoci exec --detach --pid-file "$W/exec.pid" c4 sh -c 'echo EXEC-UP >/run/up; exec sleep 1000' \
+		</dev/null >"$W/exec2.out" 2>&1 || { log "exec -d: $(cat "$W/exec2.out")" && return 1; }
+	mon=$(cat "$W/exec.pid")
+	log "exec monitor $mon: $(tr '\0' ' ' </proc/"$mon"/cmdline)"
+	kill -0 "$mon" || return 1
+	RC=0
+	vmoci exec c4 cat /run/up </dev/null >"$W/exec3.out" 2>&1 || RC=$?
+	grep -q EXEC-UP "$W/exec3.out" || { log "the detached process did not run: $RC $(cat "$W/exec3.out")" && return 1; }
+	kill -TERM "$mon"
+	i=0
+	while kill -0 "$mon" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$mon" 2>/dev/null || { log "the exec monitor outlived TERM" && return 1; }
+	[ "$(vmoci_state c4 status)" = running ] || { log "the container stopped: $(vmoci state c4)" && return 1; }
+	vmoci delete --force c4 || return 1
+	vmoci_gone c4
 }
 
 # podman (with conmon) inside L1, when the host had them to copy (run.sh):
