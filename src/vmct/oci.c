@@ -362,6 +362,18 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	return 0;
 }
 
+/* Does @res (linux.resources less devices) ask for any limit? */
+static bool limits_asked(json_t *res)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (res, key, v)
+		if (!json_is_null(v) && !(json_is_object(v) && json_object_size(v) == 0))
+			return true;
+	return false;
+}
+
 /*
  * The monitor's and VMM's cgroup: cgroupsPath as for a plain container, and
  * linux.resources but its device rules (those are the guest's: the VMM needs
@@ -383,6 +395,13 @@ static int make_cgroup(const char *id, struct plan *p, int dirfd, struct err **e
 			      &p->cg, err);
 	if (r >= 0)
 		r = ct_cgroup_realize(p->cg, copy, err);
+	if (r < 0 && !limits_asked(copy)) {
+		/* No cgroup file system (a bare L1): without limits to apply, none is made. */
+		err_free(err);
+		ct_cgroup_free(p->cg);
+		p->cg = NULL;
+		return 0;
+	}
 	if (r < 0)
 		return err_wrap(err, "the VM's cgroup");
 	p->cg_made = true;

@@ -107,3 +107,26 @@ cg_gone() {
 	[ ! -e "$R/$ID" ]
 	cg_gone
 }
+
+@test "vm-oci-cgroup: without a cgroup file system (a bare L1) a VM without limits runs without a cgroup; limits are refused" {
+	require_cmd unshare
+	bundle_jq "$B" 'del(.linux.resources)'
+	# Only this mount namespace loses /sys/fs/cgroup.
+	# The monitor keeps create's stdio: a file, not bats' pipe.
+	unshare -m --propagation private sh -c 'umount -R /sys/fs/cgroup || exit 99; exec "$@"' _ \
+		"$VM" --root "$R" create --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
+		{ cat "$TMP/out"; false; }
+	[ ! -e "$R/$ID/cgroup.json" ]
+	run "$ISOLA" --root "$R" pause "$ID"
+	[ "$status" != 0 ]
+	[[ "$output" == *"no cgroup recorded"* ]]
+	"$ISOLA" --root "$R" delete --force "$ID"
+	[ ! -e "$R/$ID" ]
+	bundle_jq "$B" '.linux.resources.memory.limit = 536870912'
+	run unshare -m --propagation private sh -c 'umount -R /sys/fs/cgroup || exit 99; exec "$@"' _ \
+		"$VM" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[ "$status" = 1 ]
+	[[ "$output" == *"the VM's cgroup"* ]]
+	[ ! -e "$R/$ID" ]
+}
