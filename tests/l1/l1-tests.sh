@@ -13,7 +13,7 @@ L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init b
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
-vmoci-exec"
+vmoci-exec vmoci-pause"
 
 log() { echo "$*" >&2; }
 
@@ -724,6 +724,40 @@ t_vmoci_exec() {
 	[ "$(vmoci_state c4 status)" = running ] || { log "the container stopped: $(vmoci state c4)" && return 1; }
 	vmoci delete --force c4 || return 1
 	vmoci_gone c4
+}
+
+# cgroups around a real VMM: a memory limit sizes the guest (limit - 64M), pause
+# freezes the VM (its ticks stop being counted as running), resume thaws it
+# (they go on), ps lists the monitor and the VMM, delete removes the cgroup.
+t_vmoci_pause() {
+	local n vmm
+	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
+	vmoci_bundle "$W/b" '["sh", "-c", "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.2; done"]'
+	sed -i 's|"root": {"path": "rootfs"},|"root": {"path": "rootfs"}, "linux": {"cgroupsPath": "/vmoci-pause", "resources": {"memory": {"limit": 268435456}}},|' \
+		"$W/b/config.json"
+	vmoci create --bundle "$W/b" c5 </dev/null >"$W/out" 2>"$W/out.err" || {
+		log "create: $(cat "$W/out.err")"
+		return 1
+	}
+	vmm=$(sed -n 's/.*"vmm": *\([0-9]*\).*/\1/p' "$VMOCI_ROOT/c5/vm.json")
+	tr '\0' ' ' </proc/"$vmm"/cmdline | grep -q -- "--memory 196608K" ||
+		{ log "VMM: $(tr '\0' ' ' </proc/"$vmm"/cmdline)" && return 1; }
+	grep -qx "$vmm" /sys/fs/cgroup/vmoci-pause/cgroup.procs || { log "VMM not in the cgroup" && return 1; }
+	vmoci start c5 || return 1
+	wait_for "$W/out" "tick 3" 60 || return 1
+	vmoci pause c5 || return 1
+	[ "$(vmoci_state c5 status)" = paused ] || { log "not paused: $(vmoci state c5)" && return 1; }
+	grep -q "frozen 1" /sys/fs/cgroup/vmoci-pause/cgroup.events || return 1
+	vmoci ps --format json c5 >"$W/ps" || return 1
+	log "ps: $(cat "$W/ps")"
+	grep -q "$vmm" "$W/ps" || return 1
+	n=$(grep -c tick "$W/out")
+	vmoci resume c5 || return 1
+	[ "$(vmoci_state c5 status)" = running ] || return 1
+	wait_for "$W/out" "tick $((n + 3))" 60 || return 1
+	vmoci delete --force c5 || return 1
+	[ ! -d /sys/fs/cgroup/vmoci-pause ] || { log "cgroup left" && return 1; }
+	vmoci_gone c5
 }
 
 # podman (with conmon) inside L1, when the host had them to copy (run.sh):
