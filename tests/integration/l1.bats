@@ -251,3 +251,23 @@ l1_check() {
 	[ "$(grep -c '^ok [0-9]* - boot' "$out/tap")" -eq 1 ]
 	! pgrep -f "UNIX-CONNECT:$out/monitor.sock"
 }
+
+@test "l1: run --vm warm start: the first run builds the template, the next restore it (echo hi, exit 7, stderr apart, isola.warm=1 in the guest)" {
+	l1_check vmct-warm
+}
+
+@test "l1: run --vm warm start: two images from one template, each sees its own root disk (of another size)" {
+	l1_check vmct-warm-images
+}
+
+@test "l1: run --vm warm start: two clones read different /proc/sys/kernel/random/uuid and /dev/urandom bytes (the agent reseeds)" {
+	l1_check vmct-warm-rng
+}
+
+@test "l1: run --vm warm start: another agent (initramfs key) builds a template of its own" {
+	l1_check vmct-warm-rebuild
+}
+
+@test "l1: run --vm warm start: no VMM, socket dir, template build dir, bundle, mount or memory-file copy left" {
+	l1_check vmct-warm-clean
+}
