@@ -329,8 +329,8 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)
 		r = check_tty(o, json_object_get(p->spec, "process"), err);
-	/* run --vm -d's config is the image CLI's: its own -v handling, the image's shared disk. */
-	if (r >= 0 && !o->image)
+	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
+	if (r >= 0)
 		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
 					 err);
 	p->proc.mounts = p->mounts.guest;
@@ -429,6 +429,10 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 		return err_make(err, ENOMEM, "paths");
 	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */
 	if (o->image && o->image->initrd && o->image->disk) {
+		if (p->mounts.n_files)
+			return err_make(err, 0,
+					"a bind of a file: the image's shared disk cannot "
+					"hold a copy (not supported with run --vm -d)");
 		p->initrd = strdup(o->image->initrd);
 		p->disk = strdup(o->image->disk);
 		return p->initrd && p->disk ? 0 : err_make(err, ENOMEM, "paths");

@@ -117,6 +117,27 @@ ps_field() { # FIELD
 	nothing_left
 }
 
+@test "vm-detach: logs -f waits for the logger's last lines after the container stopped" {
+	"$ISOLA" run --vm -d --name "$N" vmdet-bb:1 sh -c 'echo one; sleep 2; echo two'
+	wait_until 10 "grep -q one '$ISOLA_STORE/containers/$N/ctr.log'"
+	# The logger lags: stopped.  It and the monitor are forks of run -d (its command
+	# line); the monitor is in vm.json.
+	local logger mon
+	mon=$(jq -r .monitor "$ISOLA_STORE/run/$N/vm.json")
+	logger=$(pgrep -f "run --vm -d --name $N " | grep -vx "$mon")
+	kill -STOP "$logger"
+	"$ISOLA" logs -f "$N" >"$TMP/follow" 2>&1 &
+	local follow=$!
+	wait_until 30 "[ \"\$(ps_field status)\" = stopped ]"
+	# Unfixed, logs -f returns now, without "two"; it must wait for the logger.
+	wait_until 2 "! kill -0 $follow 2>/dev/null" || true
+	kill -CONT "$logger"
+	wait "$follow"
+	[ "$(cat "$TMP/follow")" = $'one\ntwo' ]
+	"$ISOLA" rm "$N"
+	nothing_left
+}
+
 @test "vm-detach: --rm -d removes the container when its process exits" {
 	run "$ISOLA" run --vm -d --rm --name "$N" vmdet-bb:1 sh -c 'echo bye'
 	[ "$status" = 0 ]
