@@ -25,6 +25,10 @@ median() { sort -n | awk '{a[NR] = $1} END {if (NR) print a[int((NR + 1) / 2)]; 
 col() { awk -v k="$1" '$1 == "BENCH" && $2 == k && $5 == 0 {print $4}' "$out/run" | median; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (a == "-" || b == "-" || b == 0) print "-"; else printf "%.2f", a / b}'; }
 
+# Every run's time, for the spread (TCG under a shared machine is noisy).
+for k in ${kinds//,/ }; do
+	echo "# $k ms: $(awk -v k="$k" '$1 == "BENCH" && $2 == k && $5 == 0 {printf "%s ", $4}' "$out/run")"
+done
 printf '%-6s %10s %6s\n' kind median_ms ok
 for k in ${kinds//,/ }; do
 	printf '%-6s %10s %6s\n' "$k" "$(col "$k")" \

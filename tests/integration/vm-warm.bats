@@ -61,7 +61,7 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	wait "$pid" || true
 }
 
-@test "vm restore --vsock-remap: the socket moves; a remap the snapshot lacks, a bad one and a missing disk are one line each, leaving nothing" {
+@test "vm restore --vsock-remap: the socket moves; a socket or disk the snapshot lacks, a bad remap and a missing disk are one line each, leaving nothing" {
 	require_kvm
 	[ -f "$GUEST_DIR/virtio-rng.elf" ] || ci_skip "$GUEST_DIR/virtio-rng.elf not built"
 	truncate -s 1M "$TMP/disk.img"
@@ -81,6 +81,13 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	run "${R[@]}" --vsock-remap "$TMP/v.sock=$TMP/v2.sock" --vsock-remap "$TMP/v.sock=$TMP/v3.sock"
 	[ "$status" != 0 ]
 	[[ "$output" == *"--vsock-remap: at most 1"* ]]
+	truncate -s 3M "$TMP/disk2.img"
+	run "${R[@]}" --disk-remap "$TMP/other.img=$TMP/disk2.img" --vsock-remap "$TMP/v.sock=$TMP/v2.sock"
+	echo "$output"
+	[ "$status" = 1 ]
+	[[ "$output" == *"--disk-remap \`$TMP/other.img\`: the snapshot has no such disk"* ]]
+	[ "${#lines[@]}" = 1 ]
+	[ ! -e "$TMP/v2.sock" ]
 	run "${R[@]}" --disk-remap "$TMP/disk.img=$TMP/missing.img" --vsock-remap "$TMP/v.sock=$TMP/v2.sock"
 	echo "$output"
 	[ "$status" = 1 ]
@@ -89,7 +96,6 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	[ ! -e "$TMP/v2.sock" ]
 	# The killed VM's socket is still there: the restore binds the new one, with a disk of another size.
 	[ -e "$TMP/v.sock" ]
-	truncate -s 3M "$TMP/disk2.img"
 	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console "$TMP/out2" \
 		--disk-remap "$TMP/disk.img=$TMP/disk2.img" --vsock-remap "$TMP/v.sock=$TMP/v2.sock"
 	echo "$output"
