@@ -236,11 +236,12 @@ enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
 		/* A VM container (src/vmct/oci.c): s->pid is its monitor, which marks these. */
 		if (faccessat(dirfd, "vm.exit", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 			return CT_STOPPED;
-		return faccessat(dirfd, "vm.started", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? CT_RUNNING
-										      : CT_CREATED;
-	}
-	if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		if (faccessat(dirfd, "vm.started", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			return CT_CREATED;
+	} else if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
 		return CT_CREATED;
+	}
+	/* A VM container's cgroup holds its monitor and VMM: frozen is paused too. */
 	if (s->cgroup && ct_cgroup_from_json(s->cgroup, &cg, NULL) == 0) {
 		if (ct_cgroup_is_frozen(cg, &frozen, NULL) < 0)
 			frozen = false;

@@ -17,6 +17,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
@@ -241,14 +242,26 @@ int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err)
 	return r;
 }
 
-/* The monitor, then its VMM, gone; the socket dir and the state dir removed. */
+/* The monitor, then its VMM, gone; their cgroup, the socket dir and the state dir removed. */
 static int remove_vm(const char *root, const char *id, int dirfd, struct err **err)
 {
+	_cleanup_json_ json_t *cgj = ct_state_read_cgroup(dirfd);
+	struct ct_cgroup *cg = NULL;
 	struct vm_info vi;
+	int r;
 
 	read_info(dirfd, &vi);
-	if (kill_wait(vi.monitor, vi.monitor_start) < 0 || kill_wait(vi.vmm, vi.vmm_start) < 0)
+	/* A paused VM is thawed first: a frozen task does not die of SIGKILL (v1 freezer). */
+	if (cgj && ct_cgroup_from_json(cgj, &cg, NULL) == 0)
+		ct_cgroup_freeze(cg, false, NULL);
+	if (kill_wait(vi.monitor, vi.monitor_start) < 0 || kill_wait(vi.vmm, vi.vmm_start) < 0) {
+		ct_cgroup_free(cg);
 		return err_make(err, ETIMEDOUT, "container `%s`: the VM did not stop", id);
+	}
+	r = cg ? ct_cgroup_destroy(cg, err) : 0;
+	ct_cgroup_free(cg);
+	if (r < 0)
+		return err_wrap(err, "container `%s`", id);
 	if (vi.dir[0])
 		vmct_oci_rm_sockdir(vi.dir, vi.vmm);
 	return ct_state_remove_dir(root, id, err);

@@ -158,7 +158,8 @@ static int add_guest(struct vmct_oci_mounts *p, const struct vmct_mount *m, size
 	if (!n)
 		return err_make(err, ENOMEM, "mounts");
 	p->guest = n;
-	if (!(n[p->n_guest] = strdup(line)))
+	n[p->n_guest] = strdup(line);
+	if (!n[p->n_guest])
 		return err_make(err, ENOMEM, "mounts");
 	n[++p->n_guest] = NULL;
 	return 0;

@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fdutil.h"
@@ -41,6 +42,8 @@
 #define PREFIX	       VMCT_OCI_ANNOTATION "."
 #define STATUS_ABORT   125
 #define STOP_WAIT_MS   10000
+/* What the VMM itself takes beside the guest's RAM, under a memory limit. */
+#define VMM_OVERHEAD (64ull << 20)
 
 /* An absolute path without NULs (a JSON string may hold \u0000). */
 static bool abs_path(json_t *v)
@@ -219,6 +222,39 @@ static int console_setup(const char *console_socket, json_t *proc, struct err **
 	return 0;
 }
 
+/*
+ * linux.resources.memory.limit bounds the monitor and VMM, guest RAM
+ * included: without run.isola.vm.memory the guest gets the limit less
+ * VMM_OVERHEAD; an annotated size must fit in it with that overhead.
+ */
+static int size_by_limit(json_t *spec, struct vmct_oci_sel *sel, struct err **err)
+{
+	json_t *mem =
+	    json_object_get(json_object_get(json_object_get(spec, "linux"), "resources"), "memory");
+	json_int_t limit = json_integer_value(json_object_get(mem, "limit"));
+
+	if (limit <= 0)
+		return 0;
+	if (sel->memory && sel->memory + VMM_OVERHEAD > (uint64_t)limit)
+		return err_make(err, 0,
+				"annotation `" PREFIX "memory`: %llu bytes and the VMM's %lluM do "
+				"not fit in linux.resources.memory.limit (%lld)",
+				(unsigned long long)sel->memory, VMM_OVERHEAD >> 20,
+				(long long)limit);
+	if (sel->memory)
+		return 0;
+	if ((uint64_t)limit < MEMORY_MIN + VMM_OVERHEAD)
+		return err_make(err, 0,
+				"linux.resources.memory.limit: %lld is below the %lluM a VM "
+				"container needs (a %lluM guest and %lluM for the VMM)",
+				(long long)limit, (MEMORY_MIN + VMM_OVERHEAD) >> 20,
+				MEMORY_MIN >> 20, VMM_OVERHEAD >> 20);
+	sel->memory = ((uint64_t)limit - VMM_OVERHEAD) & ~((1ull << 20) - 1);
+	if (sel->memory > MEMORY_MAX)
+		sel->memory = MEMORY_MAX;
+	return 0;
+}
+
 /* $ISOLA_AGENT, else isola-agent beside isola or in the build tree, else libexecdir. */
 char *vmct_find_agent(void)
 {
@@ -244,6 +280,8 @@ char *vmct_find_agent(void)
 /* Everything create needs, resolved before the state dir exists. */
 struct plan {
 	json_t *spec;
+	struct ct_cgroup *cg; /* the monitor's and VMM's (not run --vm -d's) */
+	bool cg_made;
 	struct vmct_oci_mounts mounts;
 	struct vmct_oci_sel sel;
 	struct vmct_config proc;
@@ -265,6 +303,7 @@ static void plan_free(struct plan *p)
 	free(p->initrd);
 	free(p->disk);
 	vmct_oci_mounts_free(&p->mounts);
+	ct_cgroup_free(p->cg);
 	json_decref(p->spec);
 }
 
@@ -282,12 +321,15 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	else if (r >= 0)
 		r = vmct_oci_select(o->by_name, json_object_get(p->spec, "annotations"), &p->sel,
 				    err);
+	if (r >= 0 && !o->image)
+		r = size_by_limit(p->spec, &p->sel, err);
 	if (r >= 0)
 		r = vmct_oci_load_process(json_object_get(p->spec, "process"), &p->proc, err);
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)
 		r = check_tty(o, json_object_get(p->spec, "process"), err);
+	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
 	if (r >= 0)
 		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
 					 err);
@@ -320,6 +362,57 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	return 0;
 }
 
+/* Does @res (linux.resources less devices) ask for any limit? */
+static bool limits_asked(json_t *res)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (res, key, v)
+		if (!json_is_null(v) && !(json_is_object(v) && json_object_size(v) == 0))
+			return true;
+	return false;
+}
+
+/*
+ * The monitor's and VMM's cgroup: cgroupsPath as for a plain container, and
+ * linux.resources but its device rules (those are the guest's: the VMM needs
+ * /dev/kvm, which a container's rules would deny).
+ */
+static int make_cgroup(const char *id, struct plan *p, int dirfd, struct err **err)
+{
+	_cleanup_json_ json_t *rec = NULL;
+	_cleanup_free_ char *text = NULL;
+	json_t *lnx = json_object_get(p->spec, "linux"), *res = json_object_get(lnx, "resources");
+	_cleanup_json_ json_t *copy = res ? json_deep_copy(res) : NULL;
+	int r;
+
+	if (res && !copy)
+		return err_make(err, ENOMEM, "linux.resources");
+	if (copy)
+		json_object_del(copy, "devices");
+	r = ct_cgroup_prepare(json_string_value(json_object_get(lnx, "cgroupsPath")), id, false,
+			      &p->cg, err);
+	if (r >= 0)
+		r = ct_cgroup_realize(p->cg, copy, err);
+	if (r < 0 && !limits_asked(copy)) {
+		/* No cgroup file system (a bare L1): without limits to apply, none is made. */
+		err_free(err);
+		ct_cgroup_free(p->cg);
+		p->cg = NULL;
+		return 0;
+	}
+	if (r < 0)
+		return err_wrap(err, "the VM's cgroup");
+	p->cg_made = true;
+	/* Recorded at once: a create that dies now leaves delete --force what to remove. */
+	rec = ct_cgroup_to_json(p->cg);
+	text = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+	if (!text)
+		return err_make(err, ENOMEM, "the VM's cgroup");
+	return write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, text, strlen(text), 0600, err);
+}
+
 /* The files: state dir (locked, *dirfd), initramfs (cached) and root disk. */
 static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *dirfd,
 		   struct err **err)
@@ -344,7 +437,9 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 		p->disk = strdup(o->image->disk);
 		return p->initrd && p->disk ? 0 : err_make(err, ENOMEM, "paths");
 	}
-	r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
+	r = make_cgroup(o->id, p, *dirfd, err);
+	if (r >= 0)
+		r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
 	if (r >= 0)
 		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
 	if (r >= 0)
@@ -406,6 +501,13 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 	close_range(5, ~0u, 0);
 	fcntl(3, F_SETFD, FD_CLOEXEC);
 	fcntl(4, F_SETFD, FD_CLOEXEC);
+	/* In the cgroup before the VMM is forked: create moves us, then says "C". */
+	if (p->cg) {
+		char go = 0;
+
+		if (read(3, &go, 1) != 1 || go != 'C')
+			_exit(STATUS_ABORT);
+	}
 	_exit(vmct_monitor_run(&m, &ro));
 }
 
@@ -454,9 +556,10 @@ static int wait_ready(int fd, int sigfd, unsigned timeout_s, pid_t *ret_vmm, cha
 static int write_states(const struct vmct_oci_create_opts *o, struct plan *p, int dirfd, pid_t mon,
 			pid_t vmm, const char *sockdir, struct err **err)
 {
-	_cleanup_json_ json_t *vm = NULL;
+	_cleanup_json_ json_t *vm = NULL, *cg = p->cg ? ct_cgroup_to_json(p->cg) : NULL;
 	_cleanup_free_ char *text = NULL;
 	struct ct_state st = {
+	    .cgroup = cg,
 	    .id = (char *)o->id,
 	    .bundle = (char *)o->bundle,
 	    .rootfs = p->rootfs,
@@ -522,8 +625,12 @@ static int launch(const struct vmct_oci_create_opts *o, struct plan *p, int dirf
 		monitor_main(o, p, dirfd, sp[1], self);
 	}
 	close(sp[1]);
-	r = wait_ready(sp[0], sigfd, o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT, &vmm,
-		       sockdir, sizeof(sockdir), err);
+	r = 0;
+	if (p->cg && (ct_cgroup_enter(p->cg, mon, err) < 0 || write(sp[0], "C", 1) != 1))
+		r = err_make(err, errno, "move the VM's monitor into its cgroup");
+	if (r >= 0)
+		r = wait_ready(sp[0], sigfd, o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
+			       &vmm, sockdir, sizeof(sockdir), err);
 	if (r >= 0)
 		r = write_states(o, p, dirfd, mon, vmm, sockdir, err);
 	if (r >= 0 && write(sp[0], "G", 1) != 1)
@@ -574,6 +681,8 @@ int vmct_oci_create(const struct vmct_oci_create_opts *opts, pid_t *ret_pid, str
 		r = sigfd < 0 ? err_make(err, errno, "signalfd") : prepare(o, &p, &dirfd, err);
 		if (r >= 0)
 			r = launch(o, &p, dirfd, ret_pid, &old, sigfd, err);
+		if (r < 0 && p.cg_made)
+			ct_cgroup_destroy(p.cg, NULL);
 		if (r < 0 && dirfd >= 0)
 			ct_state_remove_dir(o->root, o->id, NULL);
 		if (sigfd >= 0)

@@ -50,18 +50,6 @@ int vmct_oci_select(bool by_name, json_t *annotations, struct vmct_oci_sel *ret,
  */
 int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err);
 
-/*
- * `isola run --vm -d` (the image CLI) has done part of create's work: the VM's
- * settings come from its options (the annotations are not read), the root disk
- * is the image's cached read-only one (no per-container mkfs), and the
- * monitor's stdio goes to the container's log.
- */
-struct vmct_oci_image {
-	struct vmct_oci_sel sel;   /* kernel (required), modules, memory, cpus */
-	const char *initrd, *disk; /* run --vm's cached initramfs and root disk */
-	const char *vsock_note;	   /* the bundle's note for `isola exec` (vmct_run_opts) */
-	int stdio[3];		   /* the monitor's stdin, stdout, stderr */
-};
 struct vmct_config;
 /*
  * An OCI process object (config.json's process, or exec's --process file)
@@ -95,6 +83,19 @@ int vmct_oci_mounts_copy(const struct vmct_oci_mounts *p, int dirfd, const char 
 			 struct err **err);
 void vmct_oci_mounts_free(struct vmct_oci_mounts *p);
 
+/*
+ * `isola run --vm -d` (the image CLI) has done part of create's work: the VM's
+ * settings come from its options (the annotations are not read), the root disk
+ * is the image's cached read-only one (no per-container mkfs), and the
+ * monitor's stdio goes to the container's log.
+ */
+struct vmct_oci_image {
+	struct vmct_oci_sel sel;   /* kernel (required), modules, memory, cpus */
+	const char *initrd, *disk; /* run --vm's cached initramfs and root disk */
+	const char *vsock_note;	   /* the bundle's note for `isola exec` (vmct_run_opts) */
+	int stdio[3];		   /* the monitor's stdin, stdout, stderr */
+};
+
 struct vmct_oci_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool by_name;			    /* invoked as isola-vm */
@@ -113,14 +114,6 @@ bool vmct_oci_is_vm(const char *root, const char *id);
 int vmct_oci_start(const char *root, const char *id, struct err **err);
 int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err);
 int vmct_oci_delete(const char *root, const char *id, bool force, struct err **err);
-/*
- * The exit status of a stopped VM container: vm.exit's, else 137 when its
- * monitor is gone without one (SIGKILLed: the VM died with it).  -ENOENT: not a
- * VM container; -EBUSY: still running.
- */
-int vmct_oci_exit_status(const char *root, const char *id, int *ret_status);
-/* The monitor's pid and start time from vm.json (0s when unreadable). */
-void vmct_oci_monitor(const char *root, const char *id, pid_t *ret_pid, uint64_t *ret_start);
 /*
  * The VMM's hybrid-vsock socket (<dir>/v.sock of vm.json) of a running VM
  * container, and its bundle (*ret_bundle, optional): for exec.
@@ -156,6 +149,14 @@ int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct er
 int vmct_oci_console(const char *console_socket, uint16_t rows, uint16_t cols, int *ret_slave,
 		     struct err **err);
 
+/*
+ * The exit status of a stopped VM container: vm.exit's, else 137 when its
+ * monitor is gone without one (SIGKILLed: the VM died with it).  -ENOENT: not a
+ * VM container; -EBUSY: still running.
+ */
+int vmct_oci_exit_status(const char *root, const char *id, int *ret_status);
+/* The monitor's pid and start time from vm.json (0s when unreadable). */
+void vmct_oci_monitor(const char *root, const char *id, pid_t *ret_pid, uint64_t *ret_start);
 /* Remove a socket dir a killed monitor left (only a VMCT_SOCKDIR_PREFIX one). */
 void vmct_oci_rm_sockdir(const char *dir, pid_t vmm);
 

@@ -190,6 +190,14 @@ l1_check() {
 	l1_check vmoci-containerd
 }
 
+@test "l1: isola-vm exec: output and status; --detach --pid-file monitor relays TERM; tmpfs, mqueue, cgroup2 made in the guest, /etc/hosts copied" {
+	l1_check vmoci-exec
+}
+
+@test "l1: isola-vm pause/resume freeze the VM's cgroup (monitor + VMM), a memory limit sizes the guest, ps lists the VMM, delete removes the cgroup" {
+	l1_check vmoci-pause
+}
+
 @test "l1: run --vm -it: a terminal in the VM (tty is a pty), sized as ours, resized with ours, ours restored" {
 	l1_check vmct-tty
 }

@@ -14,7 +14,7 @@ balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kern
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
-vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
+vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
 
 log() { echo "$*" >&2; }
 
@@ -775,6 +775,97 @@ t_vmoci_cycles() {
 	[ "$(ls "$VMOCI_ROOT/.vm-cache" | wc -l)" = 1 ] || { log "cache: $(ls "$VMOCI_ROOT/.vm-cache")" && return 1; }
 }
 
+# exec into an isola-vm container (foreground: output and status; --detach
+# --pid-file: the exec monitor lives while the process runs and a TERM to it
+# reaches the process), with the mounts engines add made in the guest:
+# a tmpfs at /run, mqueue, cgroup2, and /etc/hosts bound from a host file
+# (copied at create).
+t_vmoci_exec() {
+	local mon i
+	vmoci_bundle "$W/b" '["sh", "-c", "echo STARTED; exec sleep 1000"]'
+	echo "10.1.2.3 vmoci-exec-host" >"$W/hosts"
+	cat >"$W/b/config.json" <<-EOF
+	{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+	 "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "cwd": "/",
+	  "env": ["PATH=/bin"], "args": ["sh", "-c", "echo STARTED; exec sleep 1000"]},
+	 "mounts": [
+	  {"destination": "/proc", "type": "proc", "source": "proc"},
+	  {"destination": "/run", "type": "tmpfs", "source": "tmpfs",
+	   "options": ["nosuid", "mode=755", "size=65536k"]},
+	  {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue",
+	   "options": ["nosuid", "noexec", "nodev"]},
+	  {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup",
+	   "options": ["ro", "nosuid"]},
+	  {"destination": "/etc/hosts", "type": "bind", "source": "$W/hosts",
+	   "options": ["rbind", "rprivate"]}]}
+	EOF
+	vmoci create --bundle "$W/b" c4 </dev/null >"$W/out" 2>"$W/out.err" || {
+		log "create: $(cat "$W/out.err")"
+		return 1
+	}
+	vmoci start c4 || return 1
+	wait_for "$W/out" STARTED 60 || return 1
+	RC=0
+	vmoci exec c4 sh -c 'cat /etc/hosts; grep -E " /(run|dev/mqueue|sys/fs/cgroup) " /proc/mounts | cut -d" " -f2,3; exit 7' \
+		</dev/null >"$W/exec.out" 2>&1 || RC=$?
+	log "exec: status $RC: $(cat "$W/exec.out")"
+	[ "$RC" = 7 ] && grep -q "^10.1.2.3 vmoci-exec-host" "$W/exec.out" &&
+		grep -q "^/run tmpfs" "$W/exec.out" && grep -q "^/dev/mqueue mqueue" "$W/exec.out" &&
+		grep -q "^/sys/fs/cgroup cgroup2" "$W/exec.out" || return 1
+	vmoci exec --detach --pid-file "$W/exec.pid" c4 sh -c 'echo EXEC-UP >/run/up; exec sleep 1000' \
+		</dev/null >"$W/exec2.out" 2>&1 || { log "exec -d: $(cat "$W/exec2.out")" && return 1; }
+	mon=$(cat "$W/exec.pid")
+	log "exec monitor $mon: $(tr '\0' ' ' </proc/"$mon"/cmdline)"
+	kill -0 "$mon" || return 1
+	RC=0
+	vmoci exec c4 cat /run/up </dev/null >"$W/exec3.out" 2>&1 || RC=$?
+	grep -q EXEC-UP "$W/exec3.out" || { log "the detached process did not run: $RC $(cat "$W/exec3.out")" && return 1; }
+	kill -TERM "$mon"
+	i=0
+	while kill -0 "$mon" 2>/dev/null && [ $i -lt 300 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	! kill -0 "$mon" 2>/dev/null || { log "the exec monitor outlived TERM" && return 1; }
+	[ "$(vmoci_state c4 status)" = running ] || { log "the container stopped: $(vmoci state c4)" && return 1; }
+	vmoci delete --force c4 || return 1
+	vmoci_gone c4
+}
+
+# cgroups around a real VMM: a memory limit sizes the guest (limit - 64M), pause
+# freezes the VM (its ticks stop being counted as running), resume thaws it
+# (they go on), ps lists the monitor and the VMM, delete removes the cgroup.
+t_vmoci_pause() {
+	local n vmm
+	grep -q ' /sys/fs/cgroup ' /proc/mounts || mount -t cgroup2 cgroup2 /sys/fs/cgroup || return 1
+	vmoci_bundle "$W/b" '["sh", "-c", "i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.2; done"]'
+	sed -i 's|"root": {"path": "rootfs"},|"root": {"path": "rootfs"}, "linux": {"cgroupsPath": "/vmoci-pause", "resources": {"memory": {"limit": 268435456}}},|' \
+		"$W/b/config.json"
+	vmoci create --bundle "$W/b" c5 </dev/null >"$W/out" 2>"$W/out.err" || {
+		log "create: $(cat "$W/out.err")"
+		return 1
+	}
+	vmm=$(sed -n 's/.*"vmm": *\([0-9]*\).*/\1/p' "$VMOCI_ROOT/c5/vm.json")
+	tr '\0' ' ' </proc/"$vmm"/cmdline | grep -q -- "--memory 196608K" ||
+		{ log "VMM: $(tr '\0' ' ' </proc/"$vmm"/cmdline)" && return 1; }
+	grep -qx "$vmm" /sys/fs/cgroup/vmoci-pause/cgroup.procs || { log "VMM not in the cgroup" && return 1; }
+	vmoci start c5 || return 1
+	wait_for "$W/out" "tick 3" 60 || return 1
+	vmoci pause c5 || return 1
+	[ "$(vmoci_state c5 status)" = paused ] || { log "not paused: $(vmoci state c5)" && return 1; }
+	grep -q "frozen 1" /sys/fs/cgroup/vmoci-pause/cgroup.events || return 1
+	vmoci ps --format json c5 >"$W/ps" || return 1
+	log "ps: $(cat "$W/ps")"
+	grep -q "$vmm" "$W/ps" || return 1
+	n=$(grep -c tick "$W/out")
+	vmoci resume c5 || return 1
+	[ "$(vmoci_state c5 status)" = running ] || return 1
+	wait_for "$W/out" "tick $((n + 3))" 60 || return 1
+	vmoci delete --force c5 || return 1
+	[ ! -d /sys/fs/cgroup/vmoci-pause ] || { log "cgroup left" && return 1; }
+	vmoci_gone c5
+}
+
 # podman (with conmon) inside L1, when the host had them to copy (run.sh):
 # `podman --runtime isola-vm run` of an image imported from the busybox
 # layer; the kernel and modules come as annotations (conmon does not pass
@@ -859,9 +950,19 @@ t_vmoci_containerd() {
 	local img
 	img=$(ctr --address "$c/ctd.sock" -n vmoci images ls -q | head -1)
 	RC=0
-	timeout "$l1timeout" ctr --address "$c/ctd.sock" -n vmoci run --rm --runc-binary "$W/isola-vm" \
+	# --cpu-shares 0: ctr asks for a 1024 weight by default, and this L1's cgroup
+	# root does not enable the cpu controller (its subtree_control refuses +cpu):
+	# a runtime that applies the weight fails there, runc as much as isola-vm,
+	# whose VM cgroup applies linux.resources.
+	timeout "$l1timeout" ctr --address "$c/ctd.sock" -n vmoci run --rm --cpu-shares 0 \
+		--runc-binary "$W/isola-vm" \
 		"$img" vmoci-ctd sh -c 'uname -r; exit 6' </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
 	log "ctr run ($img): status $RC; out: $(cat "$W/out"); err: $(cat "$W/out.err")"
+	[ "$RC" = 6 ] || log "cgroups: root $(cat /sys/fs/cgroup/cgroup.controllers) /" \
+		"$(cat /sys/fs/cgroup/cgroup.subtree_control); vmoci:" \
+		"$(cat /sys/fs/cgroup/vmoci/cgroup.controllers 2>&1) /" \
+		"$(cat /sys/fs/cgroup/vmoci/cgroup.subtree_control 2>&1); procs" \
+		"$(cat /sys/fs/cgroup/vmoci/cgroup.procs 2>&1 | xargs)"
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 	grep -o " $c[^ ]*" /proc/mounts | sort -r | while read -r m; do umount "$m"; done
