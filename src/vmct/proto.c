@@ -251,7 +251,7 @@ static bool hostname_valid(const char *s)
 		return false;
 	for (; *s; s++)
 		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-'))
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
 			return false;
 	return true;
 }
@@ -279,7 +279,7 @@ static int net_key(struct vmct_config *c, unsigned k, char *val, const char **wh
 		return 0;
 	case K_HOSTNAME:
 		if (!hostname_valid(val))
-			return *why = "hostname is not 1..64 of [A-Za-z0-9.-]", -EINVAL;
+			return *why = "hostname is not 1..64 of [A-Za-z0-9._-]", -EINVAL;
 		c->hostname = val;
 		return 0;
 	default:

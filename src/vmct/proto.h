@@ -100,7 +100,7 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
  * multicast, broadcast or the subnet's own network/broadcast address, a
  * prefix outside 1..32, a gateway that is 0, the address itself or off the
  * subnet, an MTU outside 68..65535, net_* keys without both net_addr and
- * net_prefix; a hostname that is not 1..64 of [A-Za-z0-9.-]; a file over
+ * net_prefix; a hostname that is not 1..64 of [A-Za-z0-9._-]; a file over
  * VMCT_FILE_MAX.
  * @ret_why (optional) names the problem.
  */
