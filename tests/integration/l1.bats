@@ -243,3 +243,11 @@ l1_check() {
 	[ "$(grep -c '^ok [0-9]* - boot' "$out/tap")" -eq 1 ]
 	! pgrep -f "UNIX-CONNECT:$out/monitor.sock"
 }
+
+@test "l1: run --vm --network bridge: the guest has the CNI address, route, hostname and /etc files, reaches the bridge's host side; nothing left" {
+	l1_check vmct-net
+}
+
+@test "l1: run --vm -p 8080:80: httpd in a VM container answers through portmap; a second VM container pings and fetches from it; nothing left" {
+	l1_check vmct-net-port
+}
