@@ -159,19 +159,32 @@ static bool is_test_frame(const uint8_t *f, const char *tag)
 	       !memcmp(f + 14, tag, guest_strnlen(tag, 32));
 }
 
-/* A 60-byte broadcast frame of type ETH_P_TEST carrying `tag`. */
-static int send_test_frame(struct vdrv_queue *txq, const uint8_t mac[6], const char *tag)
+/* Clear txbuf for a 60-byte broadcast frame of type ETH_P_TEST from `mac`; its payload. */
+static uint8_t *test_frame_start(const uint8_t mac[6])
 {
 	uint8_t *f = txbuf + NET_HDR;
-	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
 
 	memset(txbuf, 0, sizeof(txbuf));
 	memset(f, 0xff, 6);
 	memcpy(f + 6, mac, 6);
 	f[12] = ETH_P_TEST >> 8;
 	f[13] = ETH_P_TEST & 0xff;
-	memcpy(f + 14, tag, guest_strnlen(tag, 32));
+	return f + 14;
+}
+
+/* Send the frame test_frame_start() began. */
+static int test_frame_send(struct vdrv_queue *txq)
+{
+	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
+
 	return vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0 ? -1 : 0;
+}
+
+/* A test frame carrying `tag`. */
+static int send_test_frame(struct vdrv_queue *txq, const uint8_t mac[6], const char *tag)
+{
+	memcpy(test_frame_start(mac), tag, guest_strnlen(tag, 32));
+	return test_frame_send(txq);
 }
 
 static bool test_frame_tagged(const uint8_t *f, int64_t len, const void *tag)
@@ -247,16 +260,8 @@ static void seq_payload(uint8_t *p, const char *tag, uint32_t seq)
 
 static int seq_send(struct vdrv_queue *txq, const uint8_t mac[6], uint32_t seq)
 {
-	uint8_t *f = txbuf + NET_HDR;
-	struct vdrv_buf tb = {txbuf, NET_HDR + 60, false};
-
-	memset(txbuf, 0, sizeof(txbuf));
-	memset(f, 0xff, 6);
-	memcpy(f + 6, mac, 6);
-	f[12] = ETH_P_TEST >> 8;
-	f[13] = ETH_P_TEST & 0xff;
-	seq_payload(f + 14, "isola-seq", seq);
-	return vdrv_submit(txq, &tb, 1, TIMEOUT_US) < 0 ? -1 : 0;
+	seq_payload(test_frame_start(mac), "isola-seq", seq);
+	return test_frame_send(txq);
 }
 
 /* An answer in f: its sequence number (checked against its bytes), -1 not one, -2 corrupt. */

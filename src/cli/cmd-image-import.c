@@ -69,12 +69,7 @@ static int do_import(void *data)
 	if (r)
 		return r;
 	r = img_import(s, ic->src, ic->given, &name, &err);
-	image_cli_note_skipped(s);
-	img_store_close(s);
-	if (r < 0)
-		return cli_fail(&err);
-	printf("%s\n", name);
-	return 0;
+	return image_cli_end_add(s, r, name, &err);
 }
 
 int cmd_image_import(struct cli_globals *g, int argc, char **argv)

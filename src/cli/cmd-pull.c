@@ -94,6 +94,18 @@ void image_cli_note_skipped(struct img_store *s)
 	s->skipped_devices = 0;
 }
 
+/* The end of pull and import: what the unpack left out, the store closed, then
+ * the image's name or the error. */
+int image_cli_end_add(struct img_store *s, int r, const char *name, struct err **err)
+{
+	image_cli_note_skipped(s);
+	img_store_close(s);
+	if (r < 0)
+		return cli_fail(err);
+	printf("%s\n", name);
+	return 0;
+}
+
 struct pull_call {
 	const char *store, *ref;
 	const struct img_pull_opts *o;
@@ -111,12 +123,7 @@ static int do_pull(void *data)
 	if (r)
 		return r;
 	r = img_pull(s, pc->ref, pc->o, &name, &err);
-	image_cli_note_skipped(s);
-	img_store_close(s);
-	if (r < 0)
-		return cli_fail(&err);
-	printf("%s\n", name);
-	return 0;
+	return image_cli_end_add(s, r, name, &err);
 }
 
 int cmd_pull(struct cli_globals *g, int argc, char **argv)

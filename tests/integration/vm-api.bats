@@ -5,8 +5,6 @@
 load helpers
 load vm-helpers
 
-GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-
 setup() {
 	isola_tmp
 	export ISOLA_VM_RUNDIR=$TMP/run

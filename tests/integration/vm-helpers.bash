@@ -1,5 +1,8 @@
 # Helpers for the VM tests (tests/integration/vm*.bats).
 
+# The test guests (guest/*.elf) of this build.
+GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
+
 # Skip unless /dev/kvm can create a VM here.
 require_kvm() {
 	[ -c /dev/kvm ] || skip "SKIP: no /dev/kvm"
@@ -209,7 +212,7 @@ import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
 open(sys.argv[3], 'w').close()
-c, _ = s.accept(); c.settimeout(10)
+c, _ = s.accept(); c.settimeout(30)
 open(sys.argv[2], 'wb').write(c.recv(100))
 c.sendall(b'hello from host\n')
 try:
@@ -240,4 +243,46 @@ tcp_listening() {
 	else
 		ss -Hltn "sport = :${!#}" | grep -q .
 	fi
+}
+
+# require_guest NAME: skip unless KVM works and guest/NAME.elf was built.
+require_guest() {
+	require_kvm
+	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
+}
+
+# text FILE: a console's text; the guests end lines with CRLF.
+text() {
+	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
+}
+
+# wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.
+wait_for() {
+	local i
+	for i in $(seq 300); do
+		text "$1" | grep -q "$2" && return 0
+		sleep 0.1
+	done
+	echo "timed out waiting for '$2' in $1" >&2
+	cat "$1" >&2 || true
+	return 1
+}
+
+# wait_exit PID: its exit status in $EXIT, or 124 after 60 s (not under `run`:
+# only this shell can wait for its children).
+wait_exit() {
+	local i
+	for i in $(seq 600); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	EXIT=124
+	kill -0 "$1" 2>/dev/null && return 0
+	EXIT=0
+	wait "$1" || EXIT=$?
+}
+
+# mkkey FILE: 32 random bytes that only we may read.
+mkkey() {
+	(umask 077 && head -c 32 /dev/urandom >"$1")
 }

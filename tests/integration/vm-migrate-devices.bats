@@ -9,8 +9,6 @@
 load helpers
 load vm-helpers
 
-GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-
 setup() {
 	isola_tmp
 	export ISOLA_VM_RUNDIR=$TMP/run
@@ -28,44 +26,6 @@ teardown() {
 		ip netns del "$p" 2>/dev/null || true # its TAP goes with it
 	done
 	isola_cleanup_tmp
-}
-
-require_guest() {
-	require_kvm
-	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
-}
-
-text() {
-	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
-}
-
-# wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.
-wait_for() {
-	local i
-	for i in $(seq 300); do
-		text "$1" | grep -q "$2" && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for '$2' in $1" >&2
-	cat "$1" >&2 || true
-	return 1
-}
-
-# wait_exit PID: its exit status in $EXIT, or 124 after 60 s.
-wait_exit() {
-	local i
-	for i in $(seq 600); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	EXIT=124
-	kill -0 "$1" 2>/dev/null && return 0
-	EXIT=0
-	wait "$1" || EXIT=$?
-}
-
-mkkey() {
-	(umask 077 && head -c 32 /dev/urandom >"$1")
 }
 
 # check_blk IMG FIRST LAST: rounds FIRST..LAST of 16 sectors hold their numbers.
@@ -270,18 +230,8 @@ migrate_blk() {
 # (the guest gets a RST for each, as after a snapshot restore).
 @test "vm migrate: a vsock VM moves to the destination's socket; its open connection is reset" {
 	require_guest virtio-vsock
-	python3 - "$TMP/v.sock_5000" "$TMP/host.ready" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
-open(sys.argv[2], 'w').close()
-c, _ = s.accept(); c.settimeout(30)
-c.recv(100)
-c.sendall(b'hello from host\n')
-c.recv(100)
-PY
-	PIDS+=("$!")
-	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	vsock_host_start "$TMP/v.sock_5000" "$TMP/got"
+	PIDS+=("$VSOCK_HOST_PID")
 	"$ISOLA" vm run --kernel "$GUEST_DIR/virtio-vsock.elf" --vsock "cid=7,uds=$TMP/v.sock" \
 		--cmdline "port=5000 hold=3000000" --console "$TMP/out1" \
 		--api-sock "$TMP/api.sock" 2>"$TMP/src.err" &

@@ -8,8 +8,6 @@
 load helpers
 load vm-helpers
 
-GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-
 setup() {
 	isola_tmp
 	export ISOLA_VM_RUNDIR=$TMP/run # VMs with an API get a vm ls entry: keep them here
@@ -31,50 +29,9 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-require_guest() {
-	require_kvm
-	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
-}
-
-# The guests end lines with CRLF.
-text() {
-	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
-}
-
 # numbers FILE NAME: N of every "NAME: N" line.
 numbers() {
 	text "$1" | grep "^$2: [0-9]" | cut -d' ' -f2
-}
-
-# wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.
-wait_for() {
-	local i
-	for i in $(seq 300); do
-		text "$1" | grep -q "$2" && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for '$2' in $1" >&2
-	cat "$1" >&2 || true
-	return 1
-}
-
-# wait_exit PID: its exit status, or 124 after 60 s, in $EXIT (not under `run`:
-# only this shell can wait for its children).
-wait_exit() {
-	local i
-	for i in $(seq 600); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	EXIT=124
-	kill -0 "$1" 2>/dev/null && return 0
-	EXIT=0
-	wait "$1" || EXIT=$?
-}
-
-# mkkey FILE: 32 random bytes that only we may read.
-mkkey() {
-	(umask 077 && head -c 32 /dev/urandom >"$1")
 }
 
 # Two namespaces, a veth pair between them: 10.253.77.1 (source), .2 (destination).

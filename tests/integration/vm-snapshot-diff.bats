@@ -8,8 +8,6 @@
 load helpers
 load vm-helpers
 
-GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-
 setup() {
 	isola_tmp
 	export ISOLA_VM_RUNDIR=$TMP/run
@@ -25,29 +23,9 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-require_guest() {
-	require_kvm
-	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
-}
-
-text() {
-	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
-}
-
 # last_pass FILE: the last "dirtier: N".
 last_pass() {
 	text "$1" | grep '^dirtier: [0-9]' | tail -1 | cut -d' ' -f2
-}
-
-# wait_for FILE PATTERN: up to 30 s.
-wait_for() {
-	local i
-	for i in $(seq 300); do
-		text "$1" | grep -q "$2" && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for '$2' in $1" >&2
-	return 1
 }
 
 # passes N: wait until the source guest did N more passes.

@@ -6,8 +6,6 @@
 load helpers
 load vm-helpers
 
-GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-
 setup() {
 	isola_tmp
 	export ISOLA_VM_RUNDIR=$TMP/run # VMs with an API get a vm ls entry: keep them here
@@ -30,18 +28,6 @@ teardown() {
 require_counter() {
 	require_kvm
 	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
-}
-
-# wait_for FILE PATTERN: up to 20 s for PATTERN to appear in FILE.
-wait_for() {
-	local i
-	for i in $(seq 200); do
-		grep -q "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	echo "timed out waiting for '$2' in $1" >&2
-	cat "$1" >&2 || true
-	return 1
 }
 
 # snapshot_counter DIR [run args...]: runs the counter (max=60 lines), snapshots it after
@@ -252,11 +238,6 @@ restore_ok() {
 	grep -q "guest: exit 0" "$d/out2.txt"
 }
 
-require_guest() {
-	require_kvm
-	[ -f "$GUEST_DIR/$1.elf" ] || ci_skip "$GUEST_DIR/$1.elf not built"
-}
-
 @test "vm snapshot: rng, disk, vsock and balloon devices restore and keep working" {
 	require_guest virtio-rng
 	truncate -s 1M "$TMP/disk.img"
@@ -392,18 +373,8 @@ PY
 
 @test "vm snapshot: a vsock connection open at the snapshot is reset at restore" {
 	require_guest virtio-vsock
-	python3 - "$TMP/v.sock_5000" "$TMP/host.ready" <<'PY' &
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.bind(sys.argv[1]); s.listen(1); s.settimeout(30)
-open(sys.argv[2], 'w').close()
-c, _ = s.accept(); c.settimeout(30)
-c.recv(100)
-c.sendall(b'hello from host\n')
-c.recv(100)
-PY
-	PIDS+=("$!")
-	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	vsock_host_start "$TMP/v.sock_5000" "$TMP/got"
+	PIDS+=("$VSOCK_HOST_PID")
 	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-vsock.elf" \
 		--vsock "cid=7,uds=$TMP/v.sock" --cmdline "port=5000 hold=2000000"
 	grep -q "got 16 bytes: hello from host" "$TMP/out1"

@@ -400,6 +400,11 @@ t_migrate() {
 		j=$((j + 1))
 	done
 	[ $j -lt 1500 ] || { log "no two pings answered at the destination" && ok=0; }
+	log "two answers $((j / 10)) s after the source's exit; the TAPs: $(for t in "$ta" "$tb"; do
+		[ -d "/sys/class/net/$t" ] && echo "$t rx=$(cat "/sys/class/net/$t/statistics/rx_packets")" \
+			"tx=$(cat "/sys/class/net/$t/statistics/tx_packets")" \
+			"master=$(basename "$(readlink "/sys/class/net/$t/master")")"
+	done)"
 	kill "$dst" 2>/dev/null
 	wait "$dst"
 	ip link del "$br"
@@ -409,7 +414,7 @@ t_migrate() {
 	first=$(grep -m1 '^CNT' "$W/out2.txt" | cut -d' ' -f2)
 	log "source printed CNT 1-$n, destination CNT ${first:-none}-${last:-none}"
 	log "destination: $(grep -c ' ok ' "$W/out2.txt") pings answered," \
-		"$(grep -c ' lost$' "$W/out2.txt") lost (no answer within 10 s);" \
+		"$(grep -c ' lost' "$W/out2.txt") lost (no answer within 10 s): $(grep ' lost' "$W/out2.txt" | tr '\n' ' ');" \
 		"round trips (ms): $(sed -n 's/^CNT [0-9]* ok rtt=//p' "$W/out2.txt" | tr '\n' ' ')"
 	# n + 1 unless a kernel message shared the console line (then grep misses one)
 	[ "${first:-0}" -ge "$n" ] && [ "$first" -le $((n + 3)) ] || ok=0
@@ -976,6 +981,9 @@ l1_main() {
 			3>&1 >"$W.log" 2>&1 || rc=$?
 		if [ "$rc" = 0 ]; then
 			echo "ok $n - $name$todo"
+			# What it measured or saw, for the record.
+			tr -d '\r' <"$W.log" | grep -v '^[[:space:]{}"]*$\|^[[:space:]{}"]' | tail -4 |
+				cut -c1-400 | sed 's/^/#   /'
 		elif [ "$rc" = 77 ]; then
 			# A test that cannot run here says why on its log's last line.
 			echo "ok $n - $name # SKIP $(tail -1 "$W.log")"

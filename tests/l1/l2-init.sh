@@ -60,7 +60,12 @@ migrate() {
 		printf 'isola-l2-blk-%08d\n' $i | dd of=/dev/vda bs=4096 seek=$i conv=fsync 2>/dev/null ||
 			echo "BLK-WRITE-FAILED $i"
 		p=$(ping -c 1 -W "${w:-2}" 10.77.0.1 2>/dev/null | sed -n 's/.*time=\([0-9.]*\).*/\1/p')
-		if [ -n "$p" ]; then echo "CNT $i ok rtt=$p"; else echo "CNT $i lost"; fi
+		if [ -n "$p" ]; then
+			echo "CNT $i ok rtt=$p"
+		else # what eth0 saw: were the answers received, the requests sent?
+			echo "CNT $i lost rx=$(cat /sys/class/net/eth0/statistics/rx_packets)" \
+				"tx=$(cat /sys/class/net/eth0/statistics/tx_packets) up=$(cat /sys/class/net/eth0/carrier)"
+		fi
 		sleep 1
 	done
 }
