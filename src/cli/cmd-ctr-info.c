@@ -18,6 +18,7 @@
 #include "image-cli.h"
 #include "jsonutil.h"
 #include "net.h"
+#include "oci.h"
 
 #define INFO_MAX (4u << 20)
 
@@ -100,6 +101,23 @@ static char *join_args(json_t *args)
 	return text;
 }
 
+/* A run --vm -d container (its state in <store>/run/<id> has vm.json): "vm", "exitCode". */
+static json_t *vm_info(json_t *info, const char *store, const char *id)
+{
+	char root[4096];
+	int code;
+
+	snprintf(root, sizeof(root), "%s/run", store);
+	if (!info || !vmct_oci_is_vm(root, id)) {
+		json_object_set_new(info, "vm", json_false());
+		return info;
+	}
+	json_object_set_new(info, "vm", json_true());
+	if (vmct_oci_exit_status(root, id, &code) == 0)
+		json_object_set_new(info, "exitCode", json_integer(code));
+	return info;
+}
+
 json_t *image_cli_container_info(const char *store, const char *id)
 {
 	_cleanup_json_ json_t *img = load(store, id, "image.json"), *spec = NULL, *st = NULL,
@@ -108,7 +126,7 @@ json_t *image_cli_container_info(const char *store, const char *id)
 	char created[32] = "", p[4096];
 	const char *status;
 	struct stat sb;
-	json_t *proc;
+	json_t *proc, *info;
 
 	if (!img)
 		return NULL;
@@ -122,7 +140,7 @@ json_t *image_cli_container_info(const char *store, const char *id)
 	cmd = join_args(json_object_get(proc, "args"));
 	ports = ports_text(json_object_get(json_object_get(net, "runtimeConfig"), "portMappings"));
 	status = json_string_value(json_object_get(st, "status"));
-	return json_pack("{s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:{s:s?, s:s?}}",
+	info = json_pack("{s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:{s:s?, s:s?}}",
 			 "id", id, "names", id, "image", json_object_get(img, "image"), "command",
 			 cmd ? cmd : "", "created", created, "status", status ? status : "exited",
 			 "ports", ports ? ports : "", "pid",
@@ -132,6 +150,7 @@ json_t *image_cli_container_info(const char *store, const char *id)
 			 json_object_get(spec, "mounts") ?: json_null(), "network", "name",
 			 json_string_value(json_object_get(net, "network")), "ip",
 			 json_string_value(json_object_get(net, "ip")));
+	return vm_info(info, store, id);
 }
 
 int cmd_inspect(struct cli_globals *g, int argc, char **argv)

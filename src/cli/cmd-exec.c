@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
+#include "oci.h"
 #include "parse.h"
 #include "strv.h"
 
@@ -104,6 +105,35 @@ static int parse(int argc, char **argv, struct ct_exec_opts *o)
 	return 0;
 }
 
+/* A VM container (isola-vm): the process runs in its guest; what cannot be carried is refused. */
+static int exec_vm(const struct ct_exec_opts *o)
+{
+	struct vmct_oci_exec_opts vo = {
+	    .root = o->root,
+	    .id = o->id,
+	    .process_file = o->process_file,
+	    .args = o->args,
+	    .env = o->env,
+	    .cwd = o->cwd,
+	    .user = o->user,
+	    .pid_file = o->pid_file,
+	    .console_socket = o->console_socket,
+	    .tty = o->tty,
+	    .detach = o->detach,
+	};
+	struct err *err = NULL;
+	int status = 0;
+
+	if (o->caps || o->preserve_fds || o->no_new_privs)
+		return cli_usage_error("exec", "%s: not supported in a VM container",
+				       o->caps		 ? "--cap"
+				       : o->preserve_fds ? "--preserve-fds"
+							 : "--no-new-privs");
+	if (vmct_oci_exec(&vo, &status, &err) < 0)
+		return cli_fail(&err);
+	return status;
+}
+
 int cmd_exec(struct cli_globals *g, int argc, char **argv)
 {
 	struct ct_exec_opts o = {.root = g->root};
@@ -113,7 +143,9 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
 	r = parse(argc, argv, &o);
 	if (r < 0)
 		r = 0; /* --help */
-	else if (r == 0) {
+	else if (r == 0 && vmct_oci_is_vm(g->root, o.id)) {
+		r = exec_vm(&o);
+	} else if (r == 0) {
 		if (ct_protect_exe(&err) < 0 || ct_exec(&o, &status, &err) < 0)
 			r = cli_fail(&err);
 		else

@@ -178,9 +178,20 @@ static int print_list(json_t *list, const char *format)
 	}
 	print_row("CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "PORTS", "NAMES");
 #define S(k) (json_string_value(json_object_get(c, k)) ?: "")
-	json_array_foreach (list, i, c)
-		print_row(S("id"), S("image"), S("command"), S("created"), S("status"), S("ports"),
+	json_array_foreach (list, i, c) {
+		json_t *code = json_object_get(c, "exitCode");
+		char status[64], num[24] = "";
+
+		/* A VM container says so; a stopped one's exit code is known (podman's Exited (N)).
+		 */
+		if (code)
+			snprintf(num, sizeof(num), " (%" JSON_INTEGER_FORMAT ")",
+				 json_integer_value(code));
+		snprintf(status, sizeof(status), "%s%s%s", S("status"), num,
+			 json_is_true(json_object_get(c, "vm")) ? " vm" : "");
+		print_row(S("id"), S("image"), S("command"), S("created"), status, S("ports"),
 			  S("names"));
+	}
 #undef S
 	return 0;
 }

@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -23,6 +26,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "net.h"
+#include "oci.h"
 #include "strv.h"
 #include "vmct.h"
 
@@ -260,4 +264,114 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 		return EXIT_ISOLA;
 	}
 	return status;
+}
+
+/*
+ * --rm with -d: a process of its own waits for the monitor to end, then runs
+ * `isola rm -f` -- unless the name has a new container by then (vm.json names
+ * another monitor).  podman's exit command, without a conmon.
+ */
+static void spawn_remover(const char *store, const char *root, const char *id, pid_t mon)
+{
+	_cleanup_close_ int pfd = syscall(SYS_pidfd_open, mon, 0);
+	uint64_t start, now_start;
+	pid_t pid, now;
+	int null;
+
+	vmct_oci_monitor(root, id, &now, &start);
+	if (pfd < 0 || now != mon)
+		return;
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0)
+		return;
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    dup2(pfd, 3) < 0)
+		_exit(1);
+	close_range(4, ~0u, 0);
+	while (poll(&(struct pollfd){.fd = 3, .events = POLLIN}, 1, -1) < 0 && errno == EINTR)
+		;
+	vmct_oci_monitor(root, id, &now, &now_start);
+	if (now != mon || now_start != start)
+		_exit(0);
+	execl("/proc/self/exe", "isola", "rm", "-f", "--store", store, id, (char *)NULL);
+	_exit(127);
+}
+
+/* The monitor's stdio: /dev/null, the log (its logger's pid in *ret_logger). */
+static int open_log(const char *bundle, struct vmct_oci_image *img, pid_t *ret_logger,
+		    struct err **err)
+{
+	_cleanup_free_ char *log = NULL;
+	int out = -1;
+
+	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
+		return err_make(err, ENOMEM, "path");
+	img->stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (img->stdio[0] < 0)
+		return err_make(err, errno, "/dev/null");
+	*ret_logger = image_cli_logger(log, &out);
+	if (*ret_logger < 0)
+		return err_make(err, -*ret_logger, "log `%s`", log);
+	img->stdio[1] = img->stdio[2] = out;
+	return 0;
+}
+
+int image_run_vm_detached(const char *store, const char *bundle, const char *id,
+			  const struct image_vm_opts *vo, bool rm)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *initrd = NULL, *disk = NULL, *root = NULL, *note = NULL;
+	struct vmct_oci_image img = {
+	    .sel = {.vm = true,
+		    .modules = vo->modules,
+		    .memory = vo->memory ? vo->memory : VM_DEFAULT_MEMORY,
+		    .cpus = vo->cpus ? vo->cpus : 1},
+	    .stdio = {-1, -1, -1},
+	};
+	struct vmct_oci_create_opts co = {.id = id, .bundle = bundle, .image = &img};
+	pid_t logger = -1, mon = -1;
+	int r;
+
+	if (img.sel.memory < VM_MEMORY_MIN) {
+		log_error("run --vm: --memory %llu: at least 64M",
+			  (unsigned long long)img.sel.memory);
+		return EXIT_ISOLA;
+	}
+	r = find_kernel(vo, &img.sel.kernel, &err);
+	if (r >= 0)
+		r = vm_files(store, bundle, vo, img.sel.kernel, &initrd, &disk, &err);
+	if (r >= 0 && (asprintf(&root, "%s/run", store) < 0 ||
+		       asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0))
+		r = err_make(&err, ENOMEM, "paths");
+	img.initrd = initrd;
+	img.disk = disk;
+	img.vsock_note = note;
+	co.root = root;
+	if (r >= 0)
+		r = open_log(bundle, &img, &logger, &err);
+	signal(SIGPIPE, SIG_IGN);
+	if (r >= 0)
+		r = vmct_oci_create(&co, &mon, &err);
+	/* The log's writers are the monitor's stdout and stderr now: its end ends the logger. */
+	if (img.stdio[1] >= 0)
+		close(img.stdio[1]);
+	if (img.stdio[0] >= 0)
+		close(img.stdio[0]);
+	if (r >= 0 && (r = vmct_oci_start(root, id, &err)) < 0)
+		vmct_oci_delete(root, id, true, NULL);
+	if (r < 0) {
+		while (logger > 0 && waitpid(logger, NULL, 0) < 0 && errno == EINTR)
+			;
+		cli_fail(&err);
+		return EXIT_ISOLA;
+	}
+	if (rm)
+		spawn_remover(store, root, id, mon);
+	printf("%s\n", id);
+	return 0;
 }

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -95,6 +96,8 @@ pid_t image_cli_logger(const char *path, int *ret_write_end)
 		    dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
 			_exit(1);
 		close_fds_from(5);
+		/* Held until the last line is written: logs -f waits for it (follow). */
+		flock(4, LOCK_SH);
 		logger_loop(3, 4);
 		_exit(0);
 	}
@@ -244,6 +247,14 @@ static long count_lines(const char *buf, size_t len)
 	return n;
 }
 
+/* Until the logger (which holds a shared lock on the log while it runs) is done; at most 5 s. */
+static void wait_logger(int fd)
+{
+	for (int i = 0; i < 50 && flock(fd, LOCK_EX | LOCK_NB) < 0 && errno == EWOULDBLOCK; i++)
+		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+	flock(fd, LOCK_UN);
+}
+
 static void follow(const struct logs_args *a, int fd, const char *store, const char *id)
 {
 	char buf[65536];
@@ -266,7 +277,9 @@ static void follow(const struct logs_args *a, int fd, const char *store, const c
 			continue;
 		}
 		if (!image_cli_container_running(store, id)) {
-			/* Its last words may land after our last read. */
+			/* Its last words may land after our last read: the logger's lock says when.
+			 */
+			wait_logger(fd);
 			while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0)
 				have += n;
 			print_lines(a, buf, have, 0);

@@ -84,6 +84,14 @@ struct image_vm_opts {
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo);
 
 /*
+ * run --vm -d: the VM owned by a detached monitor (the OCI mode's, src/vmct/oci.c) in
+ * <store>/run/<id>, its output in <bundle>/ctr.log; prints the id once the process
+ * runs.  --rm: removed when it ends.  0, or EXIT_ISOLA (message printed).
+ */
+int image_run_vm_detached(const char *store, const char *bundle, const char *id,
+			  const struct image_vm_opts *vo, bool rm);
+
+/*
  * run --vm writes the VMM's hybrid-vsock socket path into this file of the
  * container's bundle while its process runs: `isola exec NAME` finds the VM there.
  */

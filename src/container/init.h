@@ -52,3 +52,5 @@ int ct_process_exec(struct ct_init *in, struct err **err);
 int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **err);
 /* Connect to a --console-socket path. */
 int ct_console_connect(const char *path, int *ret_fd, struct err **err);
+/* Send @fd (a pty master) over @sock with SCM_RIGHTS, @name as its data, as runc does. */
+int ct_console_send(int sock, int fd, const char *name, struct err **err);

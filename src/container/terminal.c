@@ -36,7 +36,7 @@ int ct_console_connect(const char *path, int *ret_fd, struct err **err)
 	return 0;
 }
 
-static int send_fd(int sock, int fd, const char *name, struct err **err)
+int ct_console_send(int sock, int fd, const char *name, struct err **err)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))] = {};
 	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
@@ -78,7 +78,7 @@ int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **e
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			return err_make(err, errno, "set console size");
 	}
-	r = send_fd(console_fd, master, "/dev/ptmx", err);
+	r = ct_console_send(console_fd, master, "/dev/ptmx", err);
 	if (r < 0)
 		return r;
 	if (setsid() < 0)

@@ -348,6 +348,37 @@ static void setup_etc(const struct vmct_config *c)
 	close(root);
 }
 
+/* mkdir -p @path (absolute) with mode 0755. */
+static void mkdir_p(const char *path)
+{
+	char p[sizeof(NEWROOT) + VMCT_MOUNT_STR];
+
+	snprintf(p, sizeof(p), "%s", path);
+	for (char *s = strchr(p + 1, '/'); s; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		mkdir(p, 0755);
+		*s = '/';
+	}
+	mkdir(p, 0755);
+}
+
+/* The OCI mode's tmpfs, mqueue and cgroup mounts, in the root (the first session's CONFIG).
+ */
+static void setup_mounts(const struct vmct_config *c)
+{
+	char dest[sizeof(NEWROOT) + VMCT_MOUNT_STR];
+	struct vmct_mount m;
+
+	for (size_t i = 0; c->mounts && c->mounts[i]; i++) {
+		if (vmct_mount_parse(c->mounts[i], &m) < 0)
+			fatal("a bad mount from the host");
+		snprintf(dest, sizeof(dest), "%s%s", NEWROOT, m.dest);
+		mkdir_p(dest);
+		if (mount(m.type, dest, m.type, m.flags, m.data[0] ? m.data : NULL) < 0)
+			fatal("mount %s on %s: %s", m.type, m.dest, strerror(errno));
+	}
+}
+
 /*
  * A terminal of the root's devpts, sized rows x cols: its master in *ret_master
  * and its slave (for the child, opened here: no race with the master's reads).
@@ -539,7 +570,8 @@ static void accept_session(struct relay *r)
 
 static void relay(struct relay *r)
 {
-	/* Frames that came with the config (stdin, an early signal) are not news to poll. */
+	/* Frames that came with the config (stdin, an early signal) are not news to poll.
+	 */
 	if (host_frames(r) < 0)
 		vsock = -1;
 	while (r->out >= 0 || r->err >= 0 || !r->exited) {
@@ -550,7 +582,8 @@ static void relay(struct relay *r)
 		    {.fd = vsock, .events = POLLIN},
 		    {.fd = r->exited ? -1 : r->listen_fd, .events = POLLIN},
 		};
-		/* Once the process is gone, a pipe a descendant still holds is drained briefly. */
+		/* Once the process is gone, a pipe a descendant still holds is drained
+		 * briefly. */
 		int n = poll(p, 5, r->exited ? 200 : -1);
 
 		if (n < 0 && errno == EINTR)
@@ -575,7 +608,8 @@ static void relay(struct relay *r)
 	reap(r);
 }
 
-/* The process's stdio: pipes, or a terminal (in[0] its slave, in[1] and out[0] its master). */
+/* The process's stdio: pipes, or a terminal (in[0] its slave, in[1] and out[0] its master).
+ */
 static void make_stdio(const struct vmct_config *c, struct relay *r, int in[2], int out[2],
 		       int err[2])
 {
@@ -635,7 +669,8 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 	send_u32(VMCT_EXIT, r.status);
 }
 
-/* HELLO, then the host's CONFIG: the process (the rest of frame_buf's bytes in *ret_have). */
+/* HELLO, then the host's CONFIG: the process (the rest of frame_buf's bytes in *ret_have).
+ */
 static void handshake(struct vmct_config *c, size_t *ret_have)
 {
 	const uint8_t *pl;
@@ -663,6 +698,8 @@ static __attribute__((noreturn)) void session(int conn)
 	session_child = true;
 	vsock = conn;
 	handshake(&c, &have);
+	if (c.mounts)
+		fatal("mounts in an exec session");
 	run(&c, have, -1);
 	finish();
 }
@@ -701,6 +738,7 @@ int main(void)
 		fatal("cannot connect to the host over vsock");
 	handshake(&c, &have);
 	setup_root();
+	setup_mounts(&c);
 	setup_net(&c.net);
 	setup_etc(&c);
 	run(&c, have, listen_exec());

@@ -371,9 +371,16 @@ int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_st
 		sigaddset(&mask, SIGQUIT);
 		sigaddset(&mask, SIGWINCH);
 	}
+	if (o->forward_signals && o->relay_all_signals) {
+		sigaddset(&mask, SIGUSR1);
+		sigaddset(&mask, SIGUSR2);
+		sigaddset(&mask, SIGALRM);
+	}
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	s.sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 	r = s.sigfd < 0 ? err_make(err, errno, "signalfd") : open_session(&s, vsock_uds, err);
+	if (r >= 0 && o->session_ready)
+		o->session_ready(o->hook_arg);
 	if (r >= 0) {
 		/* Raw only now: an error above is printed on a sane terminal. */
 		raw = o->proc->tty && vmct_term_raw(o->in_fd, &saved);

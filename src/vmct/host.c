@@ -376,13 +376,27 @@ static void host_cleanup(struct host *h)
 	free(h->buf);
 }
 
-/* Where exec finds the VM (vmct_exec): the VMM's hybrid-vsock socket. */
+/*
+ * Where exec finds the VM (vmct_exec): the VMM's hybrid-vsock socket.  The note
+ * is a path; write_file_atomic_at wants a directory and a name in it.
+ */
 static int write_vsock_note(struct host *h, struct err **err)
 {
-	char p[128];
+	_cleanup_free_ char *dir = strdup(h->o->vsock_note);
+	_cleanup_close_ int dfd = -1;
+	char p[128], *name = dir ? strrchr(dir, '/') : NULL;
 
+	if (!dir)
+		return err_make(err, ENOMEM, "vsock note");
+	if (name) {
+		*name++ = '\0';
+		dfd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd < 0)
+			return err_make(err, errno, "open `%s`", dir);
+	}
 	snprintf(p, sizeof(p), "%s/v.sock\n", h->dir);
-	return write_file_atomic_at(AT_FDCWD, h->o->vsock_note, p, strlen(p), 0600, err);
+	return write_file_atomic_at(name ? dfd : AT_FDCWD, name ? name : dir, p, strlen(p), 0600,
+				    err);
 }
 
 static int start(struct host *h, sigset_t *mask, struct err **err)

@@ -107,7 +107,8 @@ static int wait_start(struct gate_state *g, int vmm_pidfd, struct err **err)
 		if (p[2].revents) {
 			struct signalfd_siginfo si = {};
 
-			if (read(sfd, &si, sizeof(si)) != sizeof(si))
+			/* A terminal's resize before start: its size is read at start. */
+			if (read(sfd, &si, sizeof(si)) != sizeof(si) || si.ssi_signo == SIGWINCH)
 				continue;
 			g->sig_status = 128 + (int)si.ssi_signo;
 			return err_make(err, 0, "signal %u before start", si.ssi_signo);
@@ -143,7 +144,10 @@ static int agent_ready(void *arg, pid_t vmm, int vmm_pidfd, const char *dir, str
 	prctl(PR_SET_PDEATHSIG, 0);
 	close(m->sync_fd);
 	m->sync_fd = -1;
-	return wait_start(g, vmm_pidfd, err);
+	r = wait_start(g, vmm_pidfd, err);
+	if (r >= 0 && m->proc && m->proc->tty)
+		vmct_term_size(STDIN_FILENO, &m->proc->rows, &m->proc->cols);
+	return r;
 }
 
 static void config_sent(void *arg)

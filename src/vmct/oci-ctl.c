@@ -21,6 +21,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "oci.h"
+#include "parse.h"
 #include "state.h"
 
 #define START_WAIT_MS 60000
@@ -56,6 +57,51 @@ static void read_info(int dirfd, struct vm_info *vi)
 	vi->vmm_start = json_integer_value(json_object_get(j, "vmmStart"));
 	dir = json_string_value(json_object_get(j, "dir"));
 	snprintf(vi->dir, sizeof(vi->dir), "%s", dir ? dir : "");
+}
+
+/* <root>/<id> of a VM container, unlocked (readers only), or -1. */
+static int vm_dir(const char *root, const char *id)
+{
+	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+	if (rfd < 0 || ct_id_validate(id, NULL) < 0 || !vmct_oci_is_vm(root, id))
+		return -1;
+	return openat(rfd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+}
+
+void vmct_oci_monitor(const char *root, const char *id, pid_t *ret_pid, uint64_t *ret_start)
+{
+	_cleanup_close_ int dfd = vm_dir(root, id);
+	struct vm_info vi = {};
+
+	if (dfd >= 0)
+		read_info(dfd, &vi);
+	*ret_pid = vi.monitor;
+	*ret_start = vi.monitor_start;
+}
+
+int vmct_oci_exit_status(const char *root, const char *id, int *ret_status)
+{
+	_cleanup_close_ int dfd = vm_dir(root, id);
+	_cleanup_free_ char *text = NULL;
+	struct vm_info vi;
+	int status;
+
+	if (dfd < 0)
+		return -ENOENT;
+	if (read_file_at(dfd, VMCT_OCI_EXIT, 16, &text, NULL, NULL) >= 0) {
+		*strchrnul(text, '\n') = '\0';
+		if (parse_int(text, &status) < 0 || status < 0 || status > 255)
+			return -EINVAL;
+		*ret_status = status;
+		return 0;
+	}
+	read_info(dfd, &vi);
+	if (vi.monitor > 0 && ct_proc_start_time(vi.monitor) == vi.monitor_start)
+		return -EBUSY;
+	/* Gone without a word: SIGKILLed (the VMM died with it, PR_SET_PDEATHSIG). */
+	*ret_status = 128 + SIGKILL;
+	return 0;
 }
 
 /* A pidfd for @pid if it is still the process that started at @start; -1 if gone. */
@@ -228,4 +274,35 @@ int vmct_oci_delete(const char *root, const char *id, bool force, struct err **e
 		r = remove_vm(root, id, dirfd, err);
 	ct_state_clear(&st);
 	return r;
+}
+
+int vmct_oci_vsock(const char *root, const char *id, char **ret_uds, char **ret_bundle,
+		   struct err **err)
+{
+	_cleanup_close_ int dirfd = -1;
+	_cleanup_free_ char *uds = NULL, *bundle = NULL;
+	struct ct_state st = {};
+	enum ct_status status;
+	struct vm_info vi;
+	int r;
+
+	r = open_vm(root, id, &dirfd, &st, &status, err);
+	if (r < 0)
+		return r;
+	if (status != CT_RUNNING)
+		r = err_make(err, 0, "cannot exec in a %s container", ct_status_name(status));
+	if (r >= 0) {
+		read_info(dirfd, &vi);
+		if (!vi.dir[0] || asprintf(&uds, "%s/v.sock", vi.dir) < 0 ||
+		    !(bundle = strdup(st.bundle)))
+			r = err_make(err, 0, "container `%s`: %s holds no VM socket dir", id,
+				     VMCT_OCI_FILE);
+	}
+	ct_state_clear(&st);
+	if (r < 0)
+		return r;
+	*ret_uds = TAKE_PTR(uds);
+	if (ret_bundle)
+		*ret_bundle = TAKE_PTR(bundle);
+	return 0;
 }

@@ -137,10 +137,9 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 	return s.vm;
 }
 
-/* process.{args,env,cwd,user,terminal}; strings point into @spec. */
-static int load_process(json_t *spec, struct vmct_config *c, struct err **err)
+int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err)
 {
-	json_t *proc = json_object_get(spec, "process"), *args, *env, *user, *v;
+	json_t *args, *env, *user, *v;
 	json_int_t uid, gid;
 	size_t i;
 
@@ -150,8 +149,7 @@ static int load_process(json_t *spec, struct vmct_config *c, struct err **err)
 	if (!json_is_array(args) || json_array_size(args) == 0 ||
 	    json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX)
 		return err_make(err, 0, "process.args: missing, or too many args or env");
-	if (json_is_true(json_object_get(proc, "terminal")))
-		return err_make(err, 0, "process.terminal: not supported in a VM container yet");
+	c->tty = json_is_true(json_object_get(proc, "terminal"));
 	c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
 	c->env = calloc(json_array_size(env) + 1, sizeof(char *));
 	if (!c->argv || !c->env)
@@ -183,8 +181,41 @@ static int check_unsupported(json_t *spec, const struct vmct_oci_create_opts *o,
 	json_object_foreach (json_object_get(spec, "hooks"), k, v)
 		if (json_array_size(v))
 			return err_make(err, 0, "hooks.%s: not supported in a VM container", k);
-	if (o->console_socket)
-		return err_make(err, 0, "--console-socket: not supported in a VM container yet");
+	return 0;
+}
+
+/* runc's rules: a terminal needs the console socket (create always detaches), and vice versa. */
+static int check_tty(const struct vmct_oci_create_opts *o, json_t *proc, struct err **err)
+{
+	bool tty = json_is_true(json_object_get(proc, "terminal"));
+
+	if (tty && !o->console_socket)
+		return err_make(err, EINVAL,
+				"cannot allocate tty if runc will detach without setting console "
+				"socket");
+	if (!tty && o->console_socket)
+		return err_make(err, EINVAL,
+				"cannot use console socket if runc will not allocate tty");
+	return 0;
+}
+
+/* process.terminal: the pty's slave becomes our stdio (process.consoleSize: its first size). */
+static int console_setup(const char *console_socket, json_t *proc, struct err **err)
+{
+	json_t *size = json_object_get(proc, "consoleSize");
+	json_int_t h = json_integer_value(json_object_get(size, "height")),
+		   w = json_integer_value(json_object_get(size, "width"));
+	_cleanup_close_ int slave = -1;
+	int r;
+
+	if (h < 0 || h > UINT16_MAX || w < 0 || w > UINT16_MAX)
+		h = w = 0;
+	r = vmct_oci_console(console_socket, h, w, &slave, err);
+	if (r < 0)
+		return r;
+	for (int i = 0; i < 3; i++)
+		if (dup2(slave, i) < 0)
+			return err_make(err, errno, "the pty as stdio");
 	return 0;
 }
 
@@ -213,6 +244,7 @@ char *vmct_find_agent(void)
 /* Everything create needs, resolved before the state dir exists. */
 struct plan {
 	json_t *spec;
+	struct vmct_oci_mounts mounts;
 	struct vmct_oci_sel sel;
 	struct vmct_config proc;
 	char *self, *agent, *moddir, *rootfs, *root, *dir;
@@ -232,6 +264,7 @@ static void plan_free(struct plan *p)
 	free(p->dir);
 	free(p->initrd);
 	free(p->disk);
+	vmct_oci_mounts_free(&p->mounts);
 	json_decref(p->spec);
 }
 
@@ -244,13 +277,21 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	if (asprintf(&cfg, "%s/config.json", o->bundle) < 0)
 		return err_make(err, ENOMEM, "config");
 	r = json_load_file_capped(AT_FDCWD, cfg, CT_CONFIG_MAX, &p->spec, err);
-	if (r >= 0)
+	if (r >= 0 && o->image)
+		p->sel = o->image->sel;
+	else if (r >= 0)
 		r = vmct_oci_select(o->by_name, json_object_get(p->spec, "annotations"), &p->sel,
 				    err);
 	if (r >= 0)
-		r = load_process(p->spec, &p->proc, err);
+		r = vmct_oci_load_process(json_object_get(p->spec, "process"), &p->proc, err);
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
+	if (r >= 0)
+		r = check_tty(o, json_object_get(p->spec, "process"), err);
+	if (r >= 0)
+		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
+					 err);
+	p->proc.mounts = p->mounts.guest;
 	if (r < 0)
 		return err_wrap(err, "`%s`", cfg);
 	root = json_string_value(json_object_get(json_object_get(p->spec, "root"), "path"));
@@ -271,7 +312,9 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		    : env && *env  ? strdup(env)
 				   : vmct_moddir_for(p->kernel);
 	p->agent = vmct_find_agent();
-	p->self = realpath("/proc/self/exe", NULL);
+	/* $ISOLA_VMM: what runs `vm run` (tests put a fake VMM there), else this binary. */
+	env = getenv("ISOLA_VMM");
+	p->self = env && *env ? strdup(env) : realpath("/proc/self/exe", NULL);
 	if (!p->agent || !p->self)
 		return err_make(err, ENOENT, "isola-agent (or /proc/self/exe) not found");
 	return 0;
@@ -291,9 +334,21 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 	if (!p->root || asprintf(&p->dir, "%s/%s", p->root, o->id) < 0 ||
 	    asprintf(&cache, "%s/.vm-cache", p->root) < 0)
 		return err_make(err, ENOMEM, "paths");
+	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */
+	if (o->image && o->image->initrd && o->image->disk) {
+		if (p->mounts.n_files)
+			return err_make(err, 0,
+					"a bind of a file: the image's shared disk cannot "
+					"hold a copy (not supported with run --vm -d)");
+		p->initrd = strdup(o->image->initrd);
+		p->disk = strdup(o->image->disk);
+		return p->initrd && p->disk ? 0 : err_make(err, ENOMEM, "paths");
+	}
 	r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
 	if (r >= 0)
 		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
+	if (r >= 0)
+		r = vmct_oci_mounts_copy(&p->mounts, *dirfd, p->disk, err);
 	return r;
 }
 
@@ -302,7 +357,9 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 						   struct plan *p, int dirfd, int sync_fd,
 						   pid_t parent)
 {
-	struct vmct_monitor m = {.sync_fd = 3, .ctl_fd = 4, .client = -1, .ready_wait = 60};
+	struct vmct_monitor m = {
+	    .sync_fd = 3, .ctl_fd = 4, .client = -1, .ready_wait = 60, .proc = &p->proc};
+	_cleanup_err_ struct err *err = NULL;
 	struct vmct_run_opts ro = {
 	    .vmm = p->self,
 	    .kernel = p->kernel,
@@ -319,11 +376,24 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ctl, s, c;
 
+	/* run --vm -d: the log is our stdout and stderr; exec finds the VM by the note. */
+	for (int i = 0; o->image && i < 3; i++)
+		if (o->image->stdio[i] != i && dup2(o->image->stdio[i], i) < 0)
+			_exit(STATUS_ABORT);
+	ro.vsock_note = o->image ? o->image->vsock_note : NULL;
 	/* Until create says "G", create's death is ours (and the VMM's, by its own PDEATHSIG). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(STATUS_ABORT);
 	signal(SIGPIPE, SIG_IGN);
 	setsid();
+	/* Before the chdir: the console socket's path may be relative. */
+	if (p->proc.tty &&
+	    console_setup(o->console_socket, json_object_get(p->spec, "process"), &err) < 0) {
+		dprintf(sync_fd, "E %s", err->msg);
+		_exit(STATUS_ABORT);
+	}
+	if (p->proc.tty)
+		vmct_term_size(STDIN_FILENO, &p->proc.rows, &p->proc.cols);
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", VMCT_OCI_CTL);
 	ctl = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fchdir(dirfd) < 0 || ctl < 0 || bind(ctl, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
@@ -346,7 +416,7 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 static int wait_ready(int fd, int sigfd, unsigned timeout_s, pid_t *ret_vmm, char *dir,
 		      size_t dirlen, struct err **err)
 {
-	char buf[512];
+	char buf[4096]; /* room for the console's tail in an error */
 	size_t len = 0;
 	int vmm = 0;
 

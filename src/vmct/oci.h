@@ -50,10 +50,56 @@ int vmct_oci_select(bool by_name, json_t *annotations, struct vmct_oci_sel *ret,
  */
 int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err);
 
+/*
+ * `isola run --vm -d` (the image CLI) has done part of create's work: the VM's
+ * settings come from its options (the annotations are not read), the root disk
+ * is the image's cached read-only one (no per-container mkfs), and the
+ * monitor's stdio goes to the container's log.
+ */
+struct vmct_oci_image {
+	struct vmct_oci_sel sel;   /* kernel (required), modules, memory, cpus */
+	const char *initrd, *disk; /* run --vm's cached initramfs and root disk */
+	const char *vsock_note;	   /* the bundle's note for `isola exec` (vmct_run_opts) */
+	int stdio[3];		   /* the monitor's stdin, stdout, stderr */
+};
+struct vmct_config;
+/*
+ * An OCI process object (config.json's process, or exec's --process file)
+ * into @c: args, env, cwd, user.uid/gid, terminal.  Strings point into
+ * @proc; free c->argv and c->env (the arrays only).  Errors name the field.
+ */
+int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err);
+
+/* config.json's mounts, planned for a VM (oci-mounts.c): what the guest makes, what is copied. */
+struct vmct_oci_file {
+	char *src, *dest; /* a host file, its path in the container */
+};
+struct vmct_oci_mounts {
+	char **guest; /* the CONFIG's mount entries, NULL-terminated (NULL: none) */
+	size_t n_guest;
+	struct vmct_oci_file *files; /* binds of regular files: copied into the root disk */
+	size_t n_files;
+};
+/*
+ * Each mount of @mounts carried or refused with a message naming it:
+ * /proc, /sys, /dev, /dev/pts are the agent's own; tmpfs, mqueue and
+ * cgroup (at /sys/fs/cgroup) are made in the guest; a bind of a regular
+ * file (up to 1 MiB) is copied; a directory bound at /dev/shm becomes a
+ * guest tmpfs; anything else (other directory binds, devices, other types,
+ * options we cannot honour) is refused.  Relative sources are @bundle's.
+ */
+int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, struct vmct_oci_mounts *ret,
+			 struct err **err);
+/* Copy the file binds into the ext4 image @disk now (debugfs; scratch files in @dirfd). */
+int vmct_oci_mounts_copy(const struct vmct_oci_mounts *p, int dirfd, const char *disk,
+			 struct err **err);
+void vmct_oci_mounts_free(struct vmct_oci_mounts *p);
+
 struct vmct_oci_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
-	bool by_name;		 /* invoked as isola-vm */
-	unsigned boot_timeout_s; /* 0: 600 */
+	bool by_name;			    /* invoked as isola-vm */
+	unsigned boot_timeout_s;	    /* 0: 600 */
+	const struct vmct_oci_image *image; /* NULL: the runtime's create */
 };
 
 /*
@@ -67,16 +113,60 @@ bool vmct_oci_is_vm(const char *root, const char *id);
 int vmct_oci_start(const char *root, const char *id, struct err **err);
 int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err);
 int vmct_oci_delete(const char *root, const char *id, bool force, struct err **err);
+/*
+ * The exit status of a stopped VM container: vm.exit's, else 137 when its
+ * monitor is gone without one (SIGKILLed: the VM died with it).  -ENOENT: not a
+ * VM container; -EBUSY: still running.
+ */
+int vmct_oci_exit_status(const char *root, const char *id, int *ret_status);
+/* The monitor's pid and start time from vm.json (0s when unreadable). */
+void vmct_oci_monitor(const char *root, const char *id, pid_t *ret_pid, uint64_t *ret_start);
+/*
+ * The VMM's hybrid-vsock socket (<dir>/v.sock of vm.json) of a running VM
+ * container, and its bundle (*ret_bundle, optional): for exec.
+ */
+int vmct_oci_vsock(const char *root, const char *id, char **ret_uds, char **ret_bundle,
+		   struct err **err);
+
+struct vmct_oci_exec_opts {
+	const char *root, *id;
+	const char *process_file;   /* an OCI process JSON, else args + the container's process */
+	char **args, **env;	    /* env: K=V replacing or adding to the container's */
+	const char *cwd, *user;	    /* user: UID[:GID], numbers */
+	const char *pid_file;	    /* the exec's host pid: ours, or the exec monitor's (detach) */
+	const char *console_socket; /* with a terminal: the pty master goes here */
+	bool tty, detach;
+};
+
+/*
+ * exec in a running VM container (oci-exec.c): the process runs in the guest
+ * through the agent's exec port.  Foreground: we hold the session and return
+ * its status in *ret_status.  detach: a per-exec monitor (setsid, our child,
+ * its pid in pid_file) holds it and exits with the process's status; we
+ * return once the agent has the process (*ret_status 0).
+ */
+int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct err **err);
+
+/*
+ * A pty for process.terminal: its master goes to @console_socket (SCM_RIGHTS,
+ * as runc sends it), its slave (sized @rows x @cols unless 0) becomes the
+ * controlling terminal of the caller, a session leader; *ret_slave.  The
+ * engine's resize of the master then reaches the caller as SIGWINCH.
+ */
+int vmct_oci_console(const char *console_socket, uint16_t rows, uint16_t cols, int *ret_slave,
+		     struct err **err);
+
 /* Remove a socket dir a killed monitor left (only a VMCT_SOCKDIR_PREFIX one). */
 void vmct_oci_rm_sockdir(const char *dir, pid_t vmm);
 
 /* monitor.c: the monitor's side, run in the child create forked. */
 struct vmct_run_opts;
 struct vmct_monitor {
-	int sync_fd;	     /* create's end: "R <vmm pid> <dir>\n" or "E <msg>", then "G" */
-	int ctl_fd;	     /* the listening ctl.sock */
-	int client;	     /* the start request being answered */
-	unsigned ready_wait; /* seconds create may take to say "G" */
+	int sync_fd;		  /* create's end: "R <vmm pid> <dir>\n" or "E <msg>", then "G" */
+	int ctl_fd;		  /* the listening ctl.sock */
+	int client;		  /* the start request being answered */
+	unsigned ready_wait;	  /* seconds create may take to say "G" */
+	struct vmct_config *proc; /* a terminal's size is read again at start */
 };
 /*
  * One request line from a ctl.sock client into buf (cap bytes), NUL-terminated

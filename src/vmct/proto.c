@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "proto.h"
 
@@ -67,6 +68,8 @@ int vmct_winch_parse(const uint8_t *p, uint32_t len, uint16_t *ret_rows, uint16_
 	*ret_cols = cols;
 	return 0;
 }
+
+static int parse_u32(const char *s, uint32_t *ret);
 
 /* Append "key=value\0" to *p (size *len, capacity cap). */
 static int put(char *out, size_t cap, size_t *len, const char *key, const char *val)
@@ -144,7 +147,95 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 		r = put(out, VMCT_FRAME_MAX, len, "cols", num);
 	if (!r)
 		r = encode_net(c, out, len);
+	for (size_t i = 0; c->mounts && c->mounts[i] && !r; i++)
+		r = i < VMCT_MOUNTS_MAX ? put(out, VMCT_FRAME_MAX, len, "mount", c->mounts[i])
+					: -E2BIG;
 	return r;
+}
+
+#define MOUNT_FLAGS                                                                                \
+	(MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME | \
+	 MS_STRICTATIME)
+
+/* Absolute, no "." or ".." component, no whitespace or control bytes, fits. */
+static bool mount_path_ok(const char *p)
+{
+	size_t n = strlen(p);
+
+	if (p[0] != '/' || n >= VMCT_MOUNT_STR)
+		return false;
+	for (const char *c = p; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	for (const char *c = p; c; c = strchr(c + 1, '/')) {
+		size_t k = strcspn(c + 1, "/");
+
+		if ((k == 1 && c[1] == '.') || (k == 2 && c[1] == '.' && c[2] == '.'))
+			return false;
+	}
+	return true;
+}
+
+static bool mount_data_ok(const char *d)
+{
+	if (strlen(d) >= VMCT_MOUNT_STR)
+		return false;
+	for (const char *c = d; *c; c++)
+		if ((unsigned char)*c <= ' ' || *c == 0x7f)
+			return false;
+	return true;
+}
+
+static bool mount_ok(const struct vmct_mount *m)
+{
+	return (!strcmp(m->type, "tmpfs") || !strcmp(m->type, "mqueue") ||
+		!strcmp(m->type, "cgroup2")) &&
+	       !(m->flags & ~(unsigned long)MOUNT_FLAGS) && mount_path_ok(m->dest) &&
+	       strcmp(m->dest, "/") && mount_data_ok(m->data) && strcmp(m->data, "-");
+}
+
+int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap)
+{
+	int n;
+
+	if (!mount_ok(m))
+		return -EINVAL;
+	n = snprintf(out, cap, "%s %lu %s %s", m->type, m->flags, m->dest,
+		     m->data[0] ? m->data : "-");
+	return n < 0 || (size_t)n >= cap ? -E2BIG : 0;
+}
+
+int vmct_mount_parse(const char *s, struct vmct_mount *ret)
+{
+	struct vmct_mount m = {};
+	const char *f[4];
+	size_t len[4];
+	uint32_t flags;
+	char num[16];
+
+	for (int i = 0; i < 4; i++) {
+		f[i] = s;
+		len[i] = strcspn(s, " ");
+		if (!len[i] || (i < 3 && s[len[i]] != ' ') || (i == 3 && s[len[i]]))
+			return -EINVAL;
+		s += len[i] + (i < 3);
+	}
+	if (len[0] >= sizeof(m.type) || len[1] >= sizeof(num) || len[2] >= sizeof(m.dest) ||
+	    len[3] >= sizeof(m.data))
+		return -EINVAL;
+	memcpy(m.type, f[0], len[0]);
+	memcpy(num, f[1], len[1]);
+	num[len[1]] = '\0';
+	memcpy(m.dest, f[2], len[2]);
+	if (len[3] != 1 || f[3][0] != '-')
+		memcpy(m.data, f[3], len[3]);
+	if (parse_u32(num, &flags) < 0)
+		return -EINVAL;
+	m.flags = flags;
+	if (!mount_ok(&m))
+		return -EINVAL;
+	*ret = m;
+	return 0;
 }
 
 uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len)
@@ -196,12 +287,13 @@ void vmct_config_free(struct vmct_config *c)
 {
 	free(c->argv);
 	free(c->env);
+	free(c->mounts);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }
 
 struct parse_state {
-	size_t n_arg, n_env;
+	size_t n_arg, n_env, n_mount;
 	unsigned seen; /* bit per single key */
 };
 
@@ -359,6 +451,14 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 		c->argv[st->n_arg++] = val;
 		return 0;
 	}
+	if (!strcmp(e, "mount")) {
+		struct vmct_mount m;
+
+		if (vmct_mount_parse(val, &m) < 0)
+			return *why = "a bad mount entry", -EINVAL;
+		c->mounts[st->n_mount++] = val;
+		return 0;
+	}
 	if (!strcmp(e, "env")) {
 		if (!strchr(val, '=') || val[0] == '=')
 			return *why = "an env entry that is not KEY=VALUE", -EINVAL;
@@ -377,16 +477,20 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 }
 
 /* Count the arg and env entries, so that the arrays are sized before filling. */
-static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env)
+static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env, size_t *n_mount)
 {
-	*n_arg = *n_env = 0;
+	*n_arg = *n_env = *n_mount = 0;
 	for (size_t o = 0; o < len; o += strlen((const char *)p + o) + 1) {
 		if (!strncmp((const char *)p + o, "arg=", 4))
 			(*n_arg)++;
 		else if (!strncmp((const char *)p + o, "env=", 4))
 			(*n_env)++;
+		else if (!strncmp((const char *)p + o, "mount=", 6))
+			(*n_mount)++;
 	}
-	return *n_arg > VMCT_ARGS_MAX || *n_env > VMCT_ARGS_MAX ? -EINVAL : 0;
+	return *n_arg > VMCT_ARGS_MAX || *n_env > VMCT_ARGS_MAX || *n_mount > VMCT_MOUNTS_MAX
+		   ? -EINVAL
+		   : 0;
 }
 
 int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why)
@@ -394,21 +498,22 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 	struct vmct_config c = {};
 	struct parse_state st = {};
 	const char *why = NULL, *dummy;
-	size_t n_arg, n_env;
+	size_t n_arg, n_env, n_mount;
 	int r = -EINVAL;
 
 	if (!ret_why)
 		ret_why = &dummy;
 	if (len == 0 || len > VMCT_FRAME_MAX || p[len - 1] != '\0')
 		return *ret_why = "empty, too long or not NUL-terminated", -EINVAL;
-	if (count(p, len, &n_arg, &n_env) < 0)
-		return *ret_why = "too many arg or env entries", -EINVAL;
+	if (count(p, len, &n_arg, &n_env, &n_mount) < 0)
+		return *ret_why = "too many arg, env or mount entries", -EINVAL;
 	if (n_arg == 0)
 		return *ret_why = "no arg", -EINVAL;
 	c.buf = malloc(len);
 	c.argv = calloc(n_arg + 1, sizeof(char *));
 	c.env = calloc(n_env + 1, sizeof(char *));
-	if (!c.buf || !c.argv || !c.env) {
+	c.mounts = n_mount ? calloc(n_mount + 1, sizeof(char *)) : NULL;
+	if (!c.buf || !c.argv || !c.env || (n_mount && !c.mounts)) {
 		vmct_config_free(&c);
 		return *ret_why = "out of memory", -ENOMEM;
 	}

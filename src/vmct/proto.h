@@ -26,7 +26,9 @@
 #define VMCT_DATA_MAX	 (64u << 10) /* what a sender puts in one stdio frame */
 #define VMCT_ARGS_MAX	 4096u	     /* argv and env entries, each */
 #define VMCT_VERSION	 "isola-agent 2"
-#define VMCT_CONNECT_MAX 64u /* the VMM's "OK <port>\n" answer, at most */
+#define VMCT_CONNECT_MAX 64u  /* the VMM's "OK <port>\n" answer, at most */
+#define VMCT_MOUNTS_MAX	 64u  /* mount entries of a CONFIG */
+#define VMCT_MOUNT_STR	 256u /* a mount's destination or data, with its NUL */
 
 enum vmct_type {
 	VMCT_HELLO = 1,	 /* guest: VMCT_VERSION */
@@ -66,8 +68,27 @@ struct vmct_config {
 	struct vmct_net net;
 	/* The UTS name and /etc/{hosts,resolv.conf,hostname} for the root; NULL: none. */
 	char *hostname, *etc_hosts, *etc_resolv, *etc_hostname;
+	/*
+	 * The first session only: mounts the agent makes in the container's
+	 * root before the process starts, each "TYPE FLAGS DEST DATA"
+	 * (vmct_mount_parse); NULL-terminated, NULL: none.
+	 */
+	char **mounts;
 	char *buf;
 };
+
+/* A mount made inside the guest (the OCI mode's tmpfs, mqueue and cgroup mounts). */
+struct vmct_mount {
+	char type[8];		   /* tmpfs, mqueue or cgroup2 */
+	unsigned long flags;	   /* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC and atime flags */
+	char dest[VMCT_MOUNT_STR]; /* absolute, no "..", no whitespace */
+	char data[VMCT_MOUNT_STR]; /* "" for none ("-" on the wire) */
+};
+
+/* @m as its CONFIG entry value into @out (@cap bytes); -EINVAL if @m is not valid. */
+int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
+/* A "TYPE FLAGS DEST DATA" entry: -EINVAL for any other type, flag, path or size. */
+int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
 /* Write a frame header for @type and @len into @hdr. */
 void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len);

@@ -99,6 +99,15 @@ struct vmct_exec_opts {
 	int out_fd, err_fd;		/* where its stdout and stderr go */
 	bool forward_signals;		/* SIGINT/SIGTERM/SIGHUP/SIGQUIT to the process */
 	unsigned connect_timeout_s;	/* for CONNECT and HELLO (0: 30 s) */
+	/*
+	 * The OCI exec's monitor (oci-exec.c): called once the CONFIG went out
+	 * (the process is the agent's now), before the relay starts.  NULL: none.
+	 * With forward_signals, SIGUSR1/SIGUSR2/SIGALRM are relayed too when
+	 * relay_all_signals is set (as kill does for the container's process).
+	 */
+	void (*session_ready)(void *arg);
+	void *hook_arg;
+	bool relay_all_signals;
 };
 
 /*

@@ -198,6 +198,14 @@ l1_check() {
 	l1_check vmct-exec
 }
 
+@test "l1: run --vm -d: logs, ps, exec, stop 143 and 137, rm leaves nothing" {
+	l1_check vmct-detach
+}
+
+@test "l1: run --vm -d: logs -f to the end (exit code kept), --rm, rm -f of a running one" {
+	l1_check vmct-detach-end
+}
+
 # virtio-net without offloads and free page reporting (tests/l1/l1-tests.sh).
 @test "l1: virtio-net offload=off: no CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
 	l1_check net-nooffload

@@ -34,11 +34,11 @@ nothing_left() {
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" = "${1:-0}" ]
 }
 
-@test "run --vm: -d, -v, --init refused with one line, nothing left" {
+@test "run --vm: -v, --init refused with one line, nothing left" {
 	local before
 	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
 	# -p and --network: vm-net.bats.
-	for o in -d "-v /tmp:/x" --init; do
+	for o in "-v /tmp:/x" --init; do
 		# shellcheck disable=SC2086
 		run "$ISOLA" run --vm --rm $o vmct-bb:1 echo hi
 		[ "$status" = 125 ]

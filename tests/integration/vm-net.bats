@@ -44,7 +44,7 @@ nothing_left() {
 	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
 }
 
-@test "vm-net: --network host and ns:PATH are refused with --vm in one line, nothing left" {
+@test "vm-net: --network host, ns:PATH, and -d with a bridge are refused with --vm in one line, nothing left" {
 	run "$ISOLA" run --vm --rm --network host vmnet-bb:1 echo hi
 	[ "$status" = 125 ]
 	[ "${#lines[@]}" = 1 ]
@@ -53,6 +53,10 @@ nothing_left() {
 	[ "$status" = 125 ]
 	[ "${#lines[@]}" = 1 ]
 	[[ "$output" == *"--network ns:PATH with --vm"* ]]
+	run "$ISOLA" run --vm -d --network bridge vmnet-bb:1 echo hi
+	[ "$status" = 125 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"-d with a bridge network is not supported with --vm yet"* ]]
 	run "$ISOLA" run --vm --rm --network none -p 8080:80 vmnet-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"-p needs a bridge network"* ]]

@@ -11,7 +11,8 @@ BASE="console=ttyS0 reboot=k panic=-1"
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh cloud-boot panic console quiet rootdisk init blk net vsock rng
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
-vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec net-nooffload balloon-report
+vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
+net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd vmct-net
 vmct-net-port"
 
@@ -864,6 +865,97 @@ t_vmct_exec() {
 	log "exec after the end: $RC: $(cat "$W/out5")"
 	[ "$RC" != 0 ] || ok=1
 	[ -z "$(ls "$W/store/containers")" ] && ! ls -d /tmp/isola-vmct-* 2>/dev/null || ok=1
+	return $ok
+}
+
+# run --vm -d and the commands around it (docs/vm-containers.md): the
+# detached monitor owns the VM.  vmdet ARGS...: isola with the bed's store.
+vmdet() {
+	ISOLA_STORE=$W/store timeout 120 "$ISOLA_BIN" "$@" </dev/null
+}
+
+# No VMM, socket dir, bundle, state or mount of $W/store is left.
+vmdet_nothing_left() {
+	local left
+	left=$(ps -o args 2>/dev/null | grep '[v]m run' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && return 1; }
+	! ls -d /tmp/isola-vmct-* 2>/dev/null || { log "socket dirs left" && return 1; }
+	[ -z "$(ls "$W/store/containers")" ] || { log "bundles left" && return 1; }
+	[ -z "$(ls "$W/store/run" 2>/dev/null)" ] || { log "state left" && return 1; }
+	! grep -q "$W/store" /proc/mounts || { log "mounts left" && return 1; }
+}
+
+# run -d prints the name once the process runs; logs has its stdout and
+# stderr; ps lists it as a VM; exec reaches it; stop: 143 (TERM), and 137 for
+# a process that ignores TERM (KILL after -t); rm leaves nothing.
+t_vmct_detach() {
+	local n=vmd$$ ok=0
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo STARTED; echo to-err >&2; exec sleep 1000' >"$W/out" 2>&1
+	log "run -d: $(cat "$W/out")"
+	[ "$(cat "$W/out")" = "$n" ] || return 1
+	wait_for "$W/store/containers/$n/ctr.log" to-err 60 || ok=1
+	vmdet logs "$n" >"$W/logs" 2>&1
+	log "logs: $(cat "$W/logs")"
+	[ "$(cat "$W/logs")" = "$(printf 'STARTED\nto-err')" ] || ok=1
+	vmdet ps >"$W/ps" 2>&1
+	log "ps: $(cat "$W/ps")"
+	grep -q "running vm.*$n" "$W/ps" || ok=1
+	RC=0
+	vmdet exec "$n" sh -c 'echo from-exec; ps; exit 5' >"$W/exec" 2>&1 || RC=$?
+	log "exec: $RC: $(cat "$W/exec")"
+	[ "$RC" = 5 ] && has "$W/exec" from-exec && has "$W/exec" 'sleep 1000' || ok=1
+	vmdet stop -t 30 "$n" >"$W/stop" 2>&1 || ok=1
+	vmdet ps -a >"$W/ps" 2>&1
+	log "after stop: $(cat "$W/stop"); ps -a: $(cat "$W/ps")"
+	grep -q "stopped (143) vm.*$n" "$W/ps" || ok=1
+	vmdet rm "$n" >/dev/null 2>&1 || ok=1
+	vmdet_nothing_left || ok=1
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+		sh -c "trap '' TERM; echo UP; exec sleep 1000" >"$W/out" 2>&1 || ok=1
+	wait_for "$W/store/containers/$n/ctr.log" UP 60 || ok=1
+	vmdet stop -t 2 "$n" >"$W/stop" 2>&1 || ok=1
+	vmdet ps -a >"$W/ps" 2>&1
+	log "stop of a TERM-ignoring process; ps -a: $(cat "$W/ps")"
+	grep -q "stopped (137) vm.*$n" "$W/ps" || ok=1
+	vmdet rm "$n" >/dev/null 2>&1 || ok=1
+	vmdet_nothing_left || ok=1
+	return $ok
+}
+
+# logs -f follows until the process ends (its exit code is kept); --rm -d
+# removes the container at the end; rm -f of a running one leaves nothing.
+t_vmct_detach_end() {
+	local n=vme$$ ok=0
+	cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+		sh -c 'echo one; sleep 3; echo two; exit 4' >"$W/out" 2>&1 || ok=1
+	vmdet logs -f "$n" >"$W/logs" 2>&1 || ok=1
+	vmdet ps -a >"$W/ps" 2>&1
+	log "logs -f: $(cat "$W/logs"); ps -a: $(cat "$W/ps")"
+	[ "$(cat "$W/logs")" = "$(printf 'one\ntwo')" ] || ok=1
+	grep -q "stopped (4) vm.*$n" "$W/ps" || ok=1
+	vmdet rm "$n" >/dev/null 2>&1 || ok=1
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --rm --name "$n" $VMCT_ARGS localhost/bb:1 echo bye >"$W/out" 2>&1 || ok=1
+	local i=0
+	while [ -e "$W/store/containers/$n" ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	log "--rm: $(cat "$W/out"); gone after $i tenths"
+	vmdet_nothing_left || ok=1
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 sh -c 'echo UP; exec sleep 1000' \
+		>"$W/out" 2>&1 || ok=1
+	wait_for "$W/store/containers/$n/ctr.log" UP 60 || ok=1
+	vmdet rm -f "$n" >"$W/rm" 2>&1 || ok=1
+	log "rm -f: $(cat "$W/rm")"
+	vmdet_nothing_left || ok=1
 	return $ok
 }
 

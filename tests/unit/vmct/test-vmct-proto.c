@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 
 #include "proto.h"
 #include "tap.h"
@@ -277,8 +278,63 @@ static void test_net_hostile(void)
 	}
 }
 
+/* The OCI mode's guest mounts: a round trip, then what a hostile entry may not do. */
+static void test_mounts(void)
+{
+	struct vmct_mount in = {.type = "tmpfs",
+				.flags = MS_NOSUID | MS_NODEV,
+				.dest = "/run",
+				.data = "mode=755,size=65536k"},
+			  m;
+	char *argv[] = {"sh", NULL}, line[600], *mounts[] = {line, "mqueue 14 /dev/mqueue -", NULL};
+	struct vmct_config c = {.argv = argv, .cwd = "/", .mounts = mounts}, out = {};
+	const char *bad[] = {
+	    "ext4 0 /x -",
+	    "tmpfs 0 /x",
+	    "tmpfs 0 x -",
+	    "tmpfs 0 / -",
+	    "tmpfs 0 /a/../b -",
+	    "tmpfs 0 /a/./b -",
+	    "tmpfs 0 /.. -",
+	    "tmpfs 32 /x -",
+	    "tmpfs 1 /x - extra",
+	    "tmpfs  1 /x -",
+	    "tmpfs -1 /x -",
+	    "tmpfs 99999999999 /x -",
+	    "tmpfs 0 /x\ty -",
+	    "cgroup 0 /sys/fs/cgroup -",
+	    "",
+	};
+	uint32_t len;
+	uint8_t *buf;
+
+	is_int(vmct_mount_format(&in, line, sizeof(line)), 0, "format a tmpfs mount");
+	ok(!strcmp(line, "tmpfs 6 /run mode=755,size=65536k"), "its wire form: %s", line);
+	is_int(vmct_mount_parse(line, &m), 0, "parse it back");
+	ok(!strcmp(m.type, "tmpfs") && m.flags == (MS_NOSUID | MS_NODEV) &&
+	       !strcmp(m.dest, "/run") && !strcmp(m.data, "mode=755,size=65536k"),
+	   "type, flags, dest, data survive");
+	is_int(vmct_mount_parse("mqueue 14 /dev/mqueue -", &m), 0, "no data is '-'");
+	ok(m.data[0] == '\0', "and parses as none");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ok(vmct_mount_parse(bad[i], &m) < 0, "refused: `%s`", bad[i]);
+	strcpy(in.dest, "/a b");
+	ok(vmct_mount_format(&in, line, sizeof(line)) < 0, "a dest with a space cannot be sent");
+	strcpy(in.dest, "/run");
+	vmct_mount_format(&in, line, sizeof(line));
+	buf = vmct_config_encode(&c, &len);
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "a config with mounts");
+	ok(out.mounts && !strcmp(out.mounts[0], line) && !strcmp(out.mounts[1], mounts[1]) &&
+	       !out.mounts[2],
+	   "the mounts survive, in order");
+	vmct_config_free(&out);
+	free(buf);
+	ok(P("arg=x\0mount=tmpfs 0 /../etc -\0", &out) < 0, "a config with a bad mount is refused");
+}
+
 int main(void)
 {
+	test_mounts();
 	test_roundtrip();
 	test_hostile_config();
 	test_frames();

@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+# A fake VMM with a fake isola-agent inside, for the host-side tests of
+# run --vm -d (tests/integration/vm-detach.bats): isola runs it as
+# `$ISOLA_VMM vm run ... --vsock cid=3,uds=DIR/v.sock` in place of
+# `isola vm run`.  It dials DIR/v.sock_1024 as the agent does through the VMM
+# (protocol 2, docs/vm-containers.md), takes the CONFIG and "runs" the
+# process by a tiny interpreter: `echo WORDS`, `sleep N`, `exit N`,
+# `trap '' SIG` (ignore a SIGNAL frame), alone or in `sh -c 'A; B'`.  A SIGNAL
+# frame ends the process with 128 + N unless trapped.  It answers
+# `CONNECT 1025` on DIR/v.sock with an exec session run the same way.  After
+# EXIT it waits for the host to close, as the agent does, and exits ("the VM
+# powers off").  $FAKE_VMM=noboot: prints a console line and exits 1 (a VM
+# that never boots).  Its stdout is the VM's console.
+import os
+import shlex
+import signal
+import socket
+import struct
+import sys
+import threading
+import time
+
+HELLO, CONFIG, STDIN, SIGNAL, STDOUT, STDERR, EXIT = 1, 2, 3, 4, 5, 6, 7
+SIGS = {"TERM": 15, "INT": 2, "HUP": 1, "QUIT": 3, "USR1": 10}
+
+
+def console(msg):
+    sys.stdout.write("fake-vmm: %s\n" % msg)
+    sys.stdout.flush()
+
+
+def read_exact(conn, n):
+    buf = b""
+    while len(buf) < n:
+        chunk = conn.recv(n - len(buf))
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def read_frame(conn):
+    hdr = read_exact(conn, 8)
+    if hdr is None:
+        return None, None
+    kind, n = struct.unpack("<II", hdr)
+    return kind, read_exact(conn, n) if n else b""
+
+
+def send(conn, lock, kind, payload=b""):
+    with lock:
+        conn.sendall(struct.pack("<II", kind, len(payload)) + payload)
+
+
+class Session:
+    def __init__(self, conn):
+        self.conn, self.lock = conn, threading.Lock()
+        self.ignored, self.signals = set(), []
+        self.cv = threading.Condition()
+        self.closed = False
+
+    def reader(self):
+        while True:
+            kind, payload = read_frame(self.conn)
+            with self.cv:
+                if kind is None:
+                    self.closed = True
+                elif kind == SIGNAL:
+                    self.signals.append(struct.unpack("<I", payload)[0])
+                self.cv.notify_all()
+            if kind is None:
+                return
+
+    def wait_signal(self, seconds):
+        end = time.monotonic() + seconds
+        with self.cv:
+            while True:
+                while self.signals:
+                    s = self.signals.pop(0)
+                    if s not in self.ignored:
+                        return s
+                left = end - time.monotonic()
+                if left <= 0 or self.closed:
+                    return None
+                self.cv.wait(left)
+
+    def run(self, args):
+        cmds = [args]
+        if len(args) >= 3 and args[0] == "sh" and args[1] == "-c":
+            cmds = [shlex.split(c) for c in args[2].split(";") if c.strip()]
+        for c in cmds:
+            if c[0] == "exec":
+                c = c[1:]
+            if c[0] == "echo":
+                send(self.conn, self.lock, STDOUT, (" ".join(c[1:]) + "\n").encode())
+            elif c[0] == "echo-err":
+                send(self.conn, self.lock, STDERR, (" ".join(c[1:]) + "\n").encode())
+            elif c[0] == "trap":
+                self.ignored.update(SIGS[s] for s in c[2:])
+            elif c[0] == "exit":
+                return int(c[1])
+            elif c[0] == "sleep":
+                s = self.wait_signal(float(c[1]))
+                if s is not None:
+                    return 128 + s
+            else:
+                send(self.conn, self.lock, STDERR, b"fake: unknown command %s\n" % c[0].encode())
+                return 127
+        return 0
+
+    def serve(self):
+        send(self.conn, self.lock, HELLO, b"isola-agent 2")
+        kind, cfg = read_frame(self.conn)
+        if kind != CONFIG:
+            return
+        args = [e[4:].decode() for e in cfg.split(b"\0") if e.startswith(b"arg=")]
+        threading.Thread(target=self.reader, daemon=True).start()
+        status = self.run(args)
+        send(self.conn, self.lock, EXIT, struct.pack("<I", status))
+        with self.cv:
+            self.cv.wait_for(lambda: self.closed, 10)
+
+
+def exec_listener(path):
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(path)
+    srv.listen(4)
+    while True:
+        conn, _ = srv.accept()
+        f = conn.makefile("rb")
+        if f.readline() != b"CONNECT 1025\n":
+            conn.close()
+            continue
+        conn.sendall(b"OK 1073741824\n")
+        threading.Thread(target=Session(conn).serve, daemon=True).start()
+
+
+def main():
+    uds = next(a[len("cid=3,uds="):] for a in sys.argv if a.startswith("cid=3,uds="))
+    console("booting")
+    if os.environ.get("FAKE_VMM") == "noboot":
+        console("Kernel panic - not syncing: VFS: Unable to mount root fs (a test)")
+        sys.exit(1)
+    threading.Thread(target=exec_listener, args=(uds,), daemon=True).start()
+    conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    conn.connect(uds + "_1024")
+    console("agent connected")
+    Session(conn).serve()
+    console("power off")
+
+
+signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+main()
