@@ -1019,7 +1019,11 @@ t_vmct_net() {
 t_vmct_net_port() {
 	vmct_net_ready || return 77
 	local pid ipa i=0 ok=0
-	vmct_run --network bridge --name vmweb$$ -p 8080:80 localhost/bb:1 sh -c '
+	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
+	# isola itself in the background (not a shell function's subshell): TERM goes to it.
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm $VMCT_ARGS --network bridge \
+		--name vmweb$$ -p 8080:80 localhost/bb:1 sh -c '
 		mkdir -p /tmp/w; echo hello-from-vm >/tmp/w/index.html; echo READY
 		exec httpd -f -p 80 -h /tmp/w' </dev/null >"$W/out1" 2>"$W/out1.err" &
 	pid=$!
