@@ -17,6 +17,7 @@
 #include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -212,6 +213,83 @@ static int vm_hostname(json_t *spec, struct vmct_config *proc, struct err **err)
 	return 0;
 }
 
+static void mark_started(void *arg)
+{
+	*(bool *)arg = true;
+}
+
+/* $ISOLA_VM_COLD=1 boots every VM (tests and benchmarks of the cold path). */
+static bool want_warm(void)
+{
+	const char *v = getenv("ISOLA_VM_COLD");
+
+	return !v || !*v || !strcmp(v, "0");
+}
+
+/*
+ * The template, built on first use.  SIGINT/TERM/HUP/QUIT stop a build (it
+ * removes what it made): they are blocked meanwhile and read from a
+ * signalfd; one that came is consumed, not left to kill us unblocked.
+ */
+static int get_template(const char *cache, const struct vmct_run_opts *o, struct vmct_warm *ret,
+			struct err **err)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	_cleanup_close_ int sfd = -1;
+	sigset_t mask, old;
+	int r;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r = sfd < 0 ? err_make(err, errno, "signalfd") : vmct_warm_get(cache, o, sfd, ret, err);
+	if (r < 0 && err_code(*err) == -ECANCELED)
+		while (sigtimedwait(&mask, NULL, &(struct timespec){0}) > 0)
+			;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
+/*
+ * The warm path (src/vmct/warm.c): restore the template of this kernel,
+ * initrd, memory and cpus (built on first use).  A failure before the
+ * process started leaves a one-line note and *ret_fallback set: the caller
+ * boots cold.  Once the process ran, its result is the run's.
+ */
+static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status, bool *ret_fallback,
+		    struct err **err)
+{
+	_cleanup_free_ char *cache = NULL;
+	struct vmct_warm w = {};
+	bool started = false;
+	int r;
+
+	*ret_fallback = false;
+	if (asprintf(&cache, "%s/vm", store) < 0)
+		return err_make(err, ENOMEM, "path");
+	r = get_template(cache, o, &w, err);
+	if (r >= 0) {
+		o->warm = &w;
+		o->config_sent = mark_started;
+		o->hook_arg = &started;
+		r = vmct_run(o, ret_status, err);
+		o->warm = NULL;
+		o->config_sent = NULL;
+		o->hook_arg = NULL;
+	}
+	vmct_warm_free(&w);
+	if (r < 0 && !started && err_code(*err) != -ECANCELED) {
+		log_warn("run --vm: no warm start (%s); booting the VM cold",
+			 strtok((*err)->msg, "\n"));
+		err_free(err);
+		*ret_fallback = true;
+		return 0;
+	}
+	return r;
+}
+
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo)
 {
 	_cleanup_(vm_net_free) struct vm_net net = {};
@@ -232,6 +310,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	    .boot_timeout_s = VM_BOOT_TIMEOUT,
 	};
 	int r, status = EXIT_ISOLA;
+	bool cold = true;
 
 	if (o.memory < VM_MEMORY_MIN) {
 		log_error("run --vm: --memory %llu: at least 64M", (unsigned long long)o.memory);
@@ -255,7 +334,10 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 		r = vm_network(store, bundle, vo, &net, &proc, &o, &err);
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (r >= 0)
+	/* The template has no NIC (a snapshot's device list is fixed): a NIC boots cold. */
+	if (r >= 0 && want_warm() && !o.net)
+		r = run_warm(store, &o, &status, &cold, &err);
+	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);
 	free(proc.argv);
 	free(proc.env);

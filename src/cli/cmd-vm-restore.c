@@ -2,7 +2,7 @@
 /*
  * isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]
  *   [--api-sock PATH [--id ID]]
- *   [--disk-remap OLD=NEW]... [--net-remap OLDTAP=NEWTAP]...
+ *   [--disk-remap OLD=NEW]... [--net-remap OLDTAP=NEWTAP]... [--vsock-remap OLD=NEW]
  * Runs the VM a snapshot describes from where it was taken, with the
  * devices it had (disk paths and TAP names as saved, or remapped); the exit
  * code is the guest's, as for `isola vm run`.
@@ -25,7 +25,8 @@ enum {
 	OPT_DISK_REMAP,
 	OPT_TAP_REMAP,
 	OPT_API_SOCK,
-	OPT_ID
+	OPT_ID,
+	OPT_VSOCK_REMAP
 };
 
 /* clang-format off */
@@ -36,6 +37,7 @@ const struct cli_opt cmd_vm_restore_opts[] = {
 	{"disk-remap", OPT_DISK_REMAP, "OLD=NEW", "open disk NEW where the snapshot had OLD (repeatable)"},
 	{"net-remap", OPT_TAP_REMAP, "OLDTAP=NEWTAP", "attach tap NEWTAP where the snapshot had OLDTAP (repeatable)"},
 	{"tap-remap", OPT_TAP_REMAP, "OLDTAP=NEWTAP", "the same as --net-remap"},
+	{"vsock-remap", OPT_VSOCK_REMAP, "OLD=NEW", "bind the vsock device's socket at NEW where the snapshot had OLD (its connections are reset)"},
 	{"api-sock", OPT_API_SOCK, "PATH", "serve the API here"},
 	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
 	{},
@@ -71,6 +73,9 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 					  &err);
 		else if (c == OPT_TAP_REMAP)
 			r = vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", optarg,
+					  &err);
+		else if (c == OPT_VSOCK_REMAP)
+			r = vmm_remap_add(a.vsock_uds, &a.n_vsock_uds, 1, "vsock-remap", optarg,
 					  &err);
 		else if (c == OPT_API_SOCK)
 			cfg.api_sock = optarg;

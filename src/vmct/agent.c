@@ -31,6 +31,7 @@
 #include <dirent.h>
 #include <arpa/inet.h>
 #include <linux/openat2.h>
+#include <linux/random.h>
 #include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -141,7 +142,17 @@ static __attribute__((noreturn, format(printf, 1, 2))) void fatal(const char *fm
 	finish();
 }
 
-static void load_modules(void)
+/* Which modules load_modules() loads: a warm template defers the disk's driver. */
+enum mods { MODS_ALL, MODS_BUT_DISK, MODS_DISK };
+
+static bool wanted(const char *name, enum mods which)
+{
+	bool disk = strstr(name, "-virtio_blk.ko") != NULL;
+
+	return name[0] != '.' && (which == MODS_ALL || (which == MODS_DISK) == disk);
+}
+
+static void load_modules(enum mods which)
 {
 	struct dirent **ents = NULL;
 	int n = scandir("/modules", &ents, NULL, alphasort);
@@ -150,7 +161,7 @@ static void load_modules(void)
 		char p[512];
 		int fd;
 
-		if (ents[i]->d_name[0] != '.') {
+		if (wanted(ents[i]->d_name, which)) {
 			snprintf(p, sizeof(p), "/modules/%s", ents[i]->d_name);
 			fd = open(p, O_RDONLY | O_CLOEXEC);
 			if (fd < 0 || (syscall(SYS_finit_module, fd, "", 0) < 0 && errno != EEXIST))
@@ -720,10 +731,105 @@ static int listen_exec(void)
 	return fd;
 }
 
+/*
+ * A warm template (`isola.warm=1` on the kernel command line, src/vmct/warm.c)
+ * is snapshotted while its agent waits in accept() on VMCT_PORT, and every
+ * container restores a copy of it.
+ */
+static bool warm_template(void)
+{
+	char b[1024] = "";
+	int fd = open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd >= 0 ? read(fd, b, sizeof(b) - 1) : -1;
+
+	if (fd >= 0)
+		close(fd);
+	if (n <= 0)
+		return false;
+	b[n] = '\0';
+	return strstr(b, " isola.warm=1") || !strncmp(b, "isola.warm=1", 12);
+}
+
+/*
+ * Every clone of a template has its RNG state, and its clock stops at the
+ * snapshot: the host's time and entropy come first.  The entropy is credited
+ * and the CRNG reseeded from it (RNDRESEEDCRNG) before any process starts;
+ * without that a clone's /dev/urandom would repeat its siblings' output.
+ */
+static void warm_apply(const uint8_t *pl, uint32_t len)
+{
+	struct {
+		struct rand_pool_info info;
+		uint8_t buf[VMCT_SEED_MAX];
+	} rp;
+	const uint8_t *seed;
+	uint64_t sec;
+	uint32_t nsec, n;
+	struct timespec ts;
+	int fd;
+
+	if (vmct_warm_parse(pl, len, &sec, &nsec, &seed, &n) < 0)
+		fatal("a bad warm-start frame from the host");
+	ts = (struct timespec){.tv_sec = (time_t)sec, .tv_nsec = nsec};
+	if (clock_settime(CLOCK_REALTIME, &ts) < 0)
+		klog("set the clock: %s", strerror(errno));
+	rp.info.entropy_count = (int)(n * 8);
+	rp.info.buf_size = (int)n;
+	memcpy(rp.info.buf, seed, n);
+	fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+	if (fd < 0 || ioctl(fd, RNDADDENTROPY, &rp.info) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+		fatal("reseed the VM's RNG: %s", strerror(errno));
+	close(fd);
+}
+
+/*
+ * A restored template: the host connects (CONNECT VMCT_PORT through the
+ * VMM).  Connections that end before the WARM frame (the template builder's
+ * probe, or one the restore reset) are dropped and the next one accepted.
+ */
+static void warm_handshake(struct vmct_config *c, size_t *ret_have)
+{
+	struct sockaddr_vm sa = {
+	    .svm_family = AF_VSOCK, .svm_cid = VMADDR_CID_ANY, .svm_port = VMCT_PORT};
+	int lfd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	const uint8_t *pl;
+	const char *why;
+	uint32_t type, len;
+	size_t have;
+	long f;
+
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
+		fatal("listen on vsock port %u: %s", VMCT_PORT, strerror(errno));
+	for (;;) {
+		vsock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (vsock < 0)
+			continue;
+		have = 0;
+		send_frame(VMCT_HELLO, VMCT_VERSION, strlen(VMCT_VERSION));
+		f = read_frame(frame_buf, &have, sizeof(frame_buf), &type, &pl, &len);
+		if (f > 0 && type == VMCT_WARM)
+			break;
+		close(vsock);
+		vsock = -1;
+	}
+	close(lfd);
+	warm_apply(pl, len);
+	memmove(frame_buf, frame_buf + f, have - f);
+	have -= f;
+	f = read_frame(frame_buf, &have, sizeof(frame_buf), &type, &pl, &len);
+	if (f < 0 || type != VMCT_CONFIG)
+		fatal("expected a config frame from the host");
+	if (vmct_config_parse(pl, len, c, &why) < 0)
+		fatal("bad config from the host: %s", why);
+	memmove(frame_buf, frame_buf + f, have - f);
+	*ret_have = have - f;
+}
+
 int main(void)
 {
 	struct vmct_config c;
 	size_t have;
+	bool warm;
 
 	signal(SIGPIPE, SIG_IGN);
 	mkdir("/proc", 0555);
@@ -732,11 +838,22 @@ int main(void)
 	mount("proc", "/proc", "proc", 0, NULL);
 	mount("sysfs", "/sys", "sysfs", 0, NULL);
 	mount("devtmpfs", "/dev", "devtmpfs", 0, NULL);
-	load_modules();
-	vsock = connect_host();
-	if (vsock < 0)
-		fatal("cannot connect to the host over vsock");
-	handshake(&c, &have);
+	warm = warm_template();
+	load_modules(warm ? MODS_BUT_DISK : MODS_ALL);
+	if (warm) {
+		/*
+		 * The disk's driver loads after the restore: the container's disk
+		 * then replaces the template's placeholder with no cached block or
+		 * stale capacity of it in the guest.
+		 */
+		warm_handshake(&c, &have);
+		load_modules(MODS_DISK);
+	} else {
+		vsock = connect_host();
+		if (vsock < 0)
+			fatal("cannot connect to the host over vsock");
+		handshake(&c, &have);
+	}
 	setup_root();
 	setup_mounts(&c);
 	setup_net(&c.net);

@@ -181,7 +181,7 @@ static int accept_agent(struct host *h, struct err **err)
 			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
 				continue;
 			/* Nothing runs yet to pass it to: stop the VM. */
-			return err_make(err, 0, "signal %u before the container started",
+			return err_make(err, ECANCELED, "signal %u before the container started",
 					si.ssi_signo);
 		}
 		if (p[0].revents)
@@ -414,11 +414,15 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 	h->sigfd = signalfd(-1, mask, SFD_CLOEXEC);
 	if (h->sigfd < 0)
 		return err_make(err, errno, "signalfd");
-	r = listen_at(h, err);
-	if (r >= 0)
-		r = spawn_vmm(h, err);
-	if (r >= 0)
-		r = accept_agent(h, err);
+	if (h->o->warm) {
+		r = vmct_warm_start(h->o, h->dir, h->sigfd, &h->vmm, &h->pidfd, &h->conn, err);
+	} else {
+		r = listen_at(h, err);
+		if (r >= 0)
+			r = spawn_vmm(h, err);
+		if (r >= 0)
+			r = accept_agent(h, err);
+	}
 	if (r >= 0 && h->o->agent_ready)
 		r = h->o->agent_ready(h->o->hook_arg, h->vmm, h->pidfd, h->dir, err);
 	if (r >= 0)
@@ -471,7 +475,8 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 				     "the VM ended (status %d) without the container's exit "
 				     "status; its console ends with:\n%s",
 				     h.vmm_status, tail ? tail : "");
-	} else if (r < 0 && err && *err) {
+	} else if (r < 0 && err && *err && err_code(*err) != -ECANCELED) {
+		/* (A signal's ECANCELED stays as it is: run --vm's warm path tells it apart.) */
 		_cleanup_free_ char *tail = console_tail(&h), *msg = strdup((*err)->msg);
 
 		err_free(err);

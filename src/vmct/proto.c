@@ -48,6 +48,31 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
 	return VMCT_HDR + n;
 }
 
+void vmct_warm_encode(uint8_t *out, uint64_t sec, uint32_t nsec, const uint8_t *seed, uint32_t n)
+{
+	vmct_put_u32(out, (uint32_t)sec);
+	vmct_put_u32(out + 4, (uint32_t)(sec >> 32));
+	vmct_put_u32(out + 8, nsec);
+	memcpy(out + VMCT_WARM_HDR, seed, n);
+}
+
+int vmct_warm_parse(const uint8_t *p, uint32_t len, uint64_t *ret_sec, uint32_t *ret_nsec,
+		    const uint8_t **ret_seed, uint32_t *ret_n)
+{
+	uint32_t nsec;
+
+	if (len < VMCT_WARM_HDR + VMCT_SEED_MIN || len > VMCT_WARM_HDR + VMCT_SEED_MAX)
+		return -EINVAL;
+	nsec = vmct_get_u32(p + 8);
+	if (nsec >= 1000000000u)
+		return -EINVAL;
+	*ret_sec = vmct_get_u32(p) | (uint64_t)vmct_get_u32(p + 4) << 32;
+	*ret_nsec = nsec;
+	*ret_seed = p + VMCT_WARM_HDR;
+	*ret_n = len - VMCT_WARM_HDR;
+	return 0;
+}
+
 void vmct_winch_encode(uint8_t out[8], uint16_t rows, uint16_t cols)
 {
 	vmct_put_u32(out, rows);

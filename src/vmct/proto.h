@@ -40,7 +40,8 @@ enum vmct_type {
 	VMCT_EXIT = 7,	 /* guest: u32 status, the exit code or 128 + signal */
 	VMCT_ERROR = 8,	 /* guest: the process could not be started: a message */
 	VMCT_WINCH = 9,	 /* host: u32 rows, u32 cols: the terminal's new size */
-	VMCT_TYPE_MAX = VMCT_WINCH,
+	VMCT_WARM = 10,	 /* host, before CONFIG of a warm start: the time and fresh entropy */
+	VMCT_TYPE_MAX = VMCT_WARM,
 };
 
 #define VMCT_FILE_MAX	  (256u << 10) /* each etc_* file's contents */
@@ -138,6 +139,20 @@ int vmct_winch_parse(const uint8_t *p, uint32_t len, uint16_t *ret_rows, uint16_
  * with a decimal u32.  Anything else is -EPROTO.
  */
 int vmct_connect_reply_parse(const char *line, uint32_t *ret_port);
+
+/*
+ * A VMCT_WARM payload: the host's CLOCK_REALTIME (u32 seconds low, u32
+ * seconds high, u32 nanoseconds) and VMCT_SEED_MIN..VMCT_SEED_MAX bytes of
+ * fresh entropy, for a VM restored from a shared template (warm.c).
+ */
+#define VMCT_SEED_MIN 32u
+#define VMCT_SEED_MAX 256u
+#define VMCT_WARM_HDR 12u
+/* @out holds VMCT_WARM_HDR + @n bytes; @n must be within the bounds. */
+void vmct_warm_encode(uint8_t *out, uint64_t sec, uint32_t nsec, const uint8_t *seed, uint32_t n);
+/* -EINVAL for a seed out of bounds or nanoseconds >= 1e9; the seed points into @p. */
+int vmct_warm_parse(const uint8_t *p, uint32_t len, uint64_t *ret_sec, uint32_t *ret_nsec,
+		    const uint8_t **ret_seed, uint32_t *ret_n);
 
 /* Little-endian u32 helpers for the EXIT and SIGNAL payloads. */
 void vmct_put_u32(uint8_t *p, uint32_t v);

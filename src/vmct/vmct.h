@@ -50,6 +50,8 @@ char *vmct_moddir_for(const char *kernel);
  */
 char *vmct_find_agent(void);
 
+struct vmct_warm;
+
 struct vmct_run_opts {
 	const char *vmm;    /* the isola binary that runs `vm run` */
 	const char *kernel; /* bzImage */
@@ -81,6 +83,8 @@ struct vmct_run_opts {
 	 * being in that namespace).  NULL: none.
 	 */
 	const char *netns, *net;
+	/* Restore this template (warm.c) instead of booting; NULL: a cold boot. */
+	const struct vmct_warm *warm;
 };
 
 /*
@@ -91,6 +95,53 @@ struct vmct_run_opts {
  * (the agent's message, or the last console lines).
  */
 int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err);
+
+/*
+ * Warm starts (warm.c, docs/vm-containers.md): a snapshot of a booted
+ * template VM whose agent waits, restored per container.
+ */
+#define VMCT_WARM_KEY_LEN 32
+struct vmct_warm {
+	char *dir;	   /* <cache>/warm-KEY */
+	char *state, *mem; /* the snapshot */
+	char *disk_from;   /* the placeholder disk's path as saved: --disk-remap FROM=disk */
+	char *vsock_from;  /* the vsock socket's path as saved: --vsock-remap FROM=NEW */
+};
+
+/* The template's key: the VMM's, kernel's and initrd's path, size, mtime, inode; memory, cpus. */
+int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
+		  unsigned cpus, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err);
+/* The template in @dir (its warm.info, state and mem checked); one line naming the file. */
+int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err);
+void vmct_warm_free(struct vmct_warm *w);
+/*
+ * The template build lock: a flock of @cachedir (builds of any key take
+ * turns; no lock file is left).  Waits, but a signal on @sigfd (-1: none)
+ * ends the wait with ECANCELED.  Returns its fd.
+ */
+int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err);
+/*
+ * The template for o's kernel, initrd, memory and cpus under @cachedir, built
+ * (one builder at a time: the lock) when missing or broken.  A signal on
+ * @sigfd (-1: none) stops the build: ECANCELED, nothing left.
+ */
+int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd,
+		  struct vmct_warm *ret, struct err **err);
+/*
+ * Restore o->warm with o->disk and a socket in @dir, connect to the agent
+ * (ECANCELED: a signal on @sigfd came first) and send the WARM frame.  *vmm,
+ * *pidfd and *conn are set as they come up, for the caller to clean up.
+ */
+int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, pid_t *vmm,
+		    int *pidfd, int *conn, struct err **err);
+/* Connect to the agent through the VMM's hybrid vsock at @uds, retrying until it listens. */
+int vmct_warm_connect(const char *uds, int pidfd, int sigfd, unsigned timeout_s, int *ret_fd,
+		      struct err **err);
+/* The WARM frame: the host's time and fresh entropy. */
+int vmct_warm_send(int fd, struct err **err);
+/* fork + exec @argv with its output into @console, dying with us (PR_SET_PDEATHSIG). */
+int vmct_spawn_vmm(const char *const *argv, const char *console, pid_t *ret_pid, int *ret_pidfd,
+		   struct err **err);
 
 /* A further process in a running VM container (exec.c, protocol v2). */
 struct vmct_exec_opts {

@@ -259,3 +259,23 @@ l1_check() {
 @test "l1: run --vm -p 8080:80: httpd in a VM container answers through portmap; a second VM container pings and fetches from it; nothing left" {
 	l1_check vmct-net-port
 }
+
+@test "l1: run --vm warm start: the first run builds the template, the next restore it (echo hi, exit 7, stderr apart, isola.warm=1 in the guest)" {
+	l1_check vmct-warm
+}
+
+@test "l1: run --vm warm start: two images from one template, each sees its own root disk (of another size)" {
+	l1_check vmct-warm-images
+}
+
+@test "l1: run --vm warm start: two clones read different /proc/sys/kernel/random/uuid and /dev/urandom bytes (the agent reseeds)" {
+	l1_check vmct-warm-rng
+}
+
+@test "l1: run --vm warm start: another agent (initramfs key) builds a template of its own" {
+	l1_check vmct-warm-rebuild
+}
+
+@test "l1: run --vm warm start: no VMM, socket dir, template build dir, bundle, mount or memory-file copy left" {
+	l1_check vmct-warm-clean
+}

@@ -13,6 +13,8 @@ setup() {
 	require_cmd debugfs
 	require_cmd cpio
 	export ISOLA_STORE=$TMP/store
+	# These check the cold boot; the warm path has vm-warm.bats and l1 vmct-warm*.
+	export ISOLA_VM_COLD=1
 	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
 		d:etc d:tmp
 	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null

@@ -14,7 +14,7 @@ balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kern
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd vmct-net
-vmct-net-port"
+vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
 
 log() { echo "$*" >&2; }
 
@@ -450,6 +450,10 @@ VMCT_ARGS="--vm-kernel $L2DIR/vmlinuz --vm-modules $L2DIR/vmct/lib/modules/$VMCT
 # run IMAGE's default is the bridge network: only the vmct-net* tests ask for it.
 export ISOLA_NETWORK=none
 
+# The tests above and the OCI mode's boot cold (they predate warm starts and
+# should not each pay a template build); the vmct-warm* tests take the default.
+export ISOLA_VM_COLD=1
+
 vmct_run() { # ARGS...: isola run --vm --rm with the bed's kernel and store
 	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
 	# shellcheck disable=SC2086
@@ -542,6 +546,102 @@ t_vmct_clean() {
 	! grep -q "$W/store" /proc/mounts || { log "mounts left" && return 1; }
 	ls -l "$W/store/vm" >&2
 	[ "$(ls "$W/store/vm" | wc -l)" = 2 ]
+}
+
+# Warm starts (docs/vm-containers.md): run --vm restores a template VM.  The
+# vmct-warm* tests share one store outside $W (the template is built once per
+# L1 boot); vmct-warm-clean, the last, removes it.
+WARM_STORE=/tmp/l1-warm-store
+
+warm() { # OUT ARGS...: like vmct, on the default (warm) path and the shared store
+	local out=$1
+	shift
+	[ -d "$WARM_STORE" ] || cp -a "$L2DIR/vmct/store" "$WARM_STORE"
+	RC=0
+	# shellcheck disable=SC2086
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm --rm \
+		$VMCT_ARGS "$@" </dev/null >"$out" 2>"$out.err" || RC=$?
+	log "isola run --vm (warm) $*: status $RC; stderr: $(cat "$out.err")"
+}
+
+# A warm run: no fallback note, and the guest was restored from the template
+# (its kernel command line is the template's, with isola.warm=1).
+warm_ok() { # OUT
+	hasnt "$1.err" "no warm start" && hasnt "$1.err" "booting the VM cold"
+}
+
+# The first run builds the template, the next ones restore it: echo hi, exit codes.
+t_vmct_warm() {
+	warm "$W/out1" localhost/bb:1 echo hi
+	[ "$RC" = 0 ] && [ "$(cat "$W/out1")" = hi ] && warm_ok "$W/out1" || return 1
+	ls -l "$WARM_STORE/vm" >&2
+	warm "$W/out2" localhost/bb:1 sh -c 'cat /proc/cmdline; echo to-stderr >&2; exit 7'
+	[ "$RC" = 7 ] && has "$W/out2" "isola.warm=1" && has "$W/out2.err" to-stderr &&
+		warm_ok "$W/out2" || return 1
+	warm "$W/out3" localhost/bb:1 echo hi again
+	[ "$RC" = 0 ] && [ "$(cat "$W/out3")" = "hi again" ] && warm_ok "$W/out3"
+}
+
+# Two images from one template: each container sees its own root disk (of another size).
+t_vmct_warm_images() {
+	warm "$W/out1" localhost/bb:1 sh -c 'cat /etc/which-image 2>/dev/null || echo none; ls /; cat /proc/cmdline'
+	[ "$RC" = 0 ] && has "$W/out1" '^none$' && hasnt "$W/out1" blob && warm_ok "$W/out1" || return 1
+	warm "$W/out2" localhost/bb:2 sh -c 'echo "$(cat /etc/which-image)"; wc -c </blob; cat /proc/cmdline'
+	[ "$RC" = 0 ] && has "$W/out2" '^two$' && has "$W/out2" '^4000000$' &&
+		has "$W/out2" "isola.warm=1" && warm_ok "$W/out2" || return 1
+	warm "$W/out3" localhost/bb:1 sh -c 'cat /etc/which-image 2>/dev/null || echo none'
+	[ "$RC" = 0 ] && has "$W/out3" '^none$' && warm_ok "$W/out3"
+}
+
+# Clones of one snapshot share its RNG state: the agent reseeds it from the host.
+t_vmct_warm_rng() {
+	local cmd='cat /proc/sys/kernel/random/uuid; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo'
+	warm "$W/out1" localhost/bb:1 sh -c "$cmd" && warm "$W/out2" localhost/bb:1 sh -c "$cmd"
+	log "first: $(cat "$W/out1"); second: $(cat "$W/out2")"
+	[ "$(wc -l <"$W/out1")" = 2 ] && [ "$(wc -l <"$W/out2")" = 2 ] || return 1
+	warm_ok "$W/out1" && warm_ok "$W/out2" || return 1
+	[ "$(sed -n 1p "$W/out1")" != "$(sed -n 1p "$W/out2")" ] &&
+		[ "$(sed -n 2p "$W/out1")" != "$(sed -n 2p "$W/out2")" ]
+}
+
+# A new agent (another initramfs key) gets a template of its own.
+t_vmct_warm_rebuild() {
+	warm "$W/out1" localhost/bb:1 true
+	[ "$RC" = 0 ] && warm_ok "$W/out1" || return 1
+	local before after
+	before=$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)
+	cp "$(dirname "$ISOLA_BIN")/isola-agent" "$W/agent" 2>/dev/null ||
+		cp "$ISOLA_AGENT" "$W/agent" || return 1
+	printf 'another build' >>"$W/agent" # a static ELF runs with bytes after it
+	export ISOLA_AGENT=$W/agent
+	warm "$W/out2" localhost/bb:1 echo rebuilt
+	unset ISOLA_AGENT
+	after=$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)
+	log "templates: $before, then $after"
+	[ "$RC" = 0 ] && [ "$(cat "$W/out2")" = rebuilt ] && warm_ok "$W/out2" &&
+		[ "$after" = $((before + 1)) ]
+}
+
+# After the warm runs: no VMM, socket dir, template build dir, bundle, mount,
+# nor a copy of a template's memory file (restores map it).
+t_vmct_warm_clean() {
+	local i
+	for i in 1 2 3; do
+		warm "$W/out$i" localhost/bb:1 true
+		[ "$RC" = 0 ] && warm_ok "$W/out$i" || return 1
+	done
+	local left ok=0
+	left=$(ps -o args 2>/dev/null | grep -E '[v]m (run|restore)' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && ok=1; }
+	! ls -d /tmp/isola-vmct-* /tmp/isola-warm-* 2>/dev/null || { log "socket dirs left" && ok=1; }
+	! ls -d "$WARM_STORE"/vm/.warm-* 2>/dev/null || { log "template build dirs left" && ok=1; }
+	[ -z "$(ls "$WARM_STORE/containers")" ] || { log "bundles left" && ok=1; }
+	! grep -q "$WARM_STORE" /proc/mounts || { log "mounts left" && ok=1; }
+	ls -la "$WARM_STORE"/vm "$WARM_STORE"/vm/warm-* >&2
+	[ "$(find /tmp -name mem -type f | wc -l)" = "$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)" ] ||
+		{ log "a memory file was copied" && ok=1; }
+	rm -rf "$WARM_STORE"
+	return $ok
 }
 
 # The OCI runtime mode (docs/vm-containers.md): isola-vm (a symlink to isola)

@@ -1,8 +1,10 @@
 # VM-container start-up benchmark inside L1 (sourced by tests/l1/l1-init.sh
 # when l1mode=vmct-bench; driven by bench/l1-vmct.sh).  Paired runs in
 # rotating order of:
-#   vm     isola run --vm --rm --network none bb:1 true  (bundle, cached disk + initramfs, VM, agent)
-#   vmnet  isola run --vm --rm --network bridge bb:1 true   (the same with a NIC: CNI ADD/DEL,
+#   vm     isola run --vm --rm --network none bb:1 true  (bundle, cached disk + initramfs, VM, agent:
+#          a warm start, the template restored; docs/vm-containers.md)
+#   cold   the same with ISOLA_VM_COLD=1      (a cold boot of the kernel)
+#   vmnet  isola run --vm --rm --network bridge bb:1 true   (a cold boot with a NIC: CNI ADD/DEL,
 #          the TAP and tc redirects in the netns, virtio-net, eth0 set by the agent)
 #   plain  isola run --rm --network none bb:1 true   (the same image as a plain container)
 #   plainnet  isola run --rm --network bridge bb:1 true   (a plain container on the network)
@@ -32,7 +34,7 @@ printf '#!/bin/sh\nset -- $(echo "$@" | sed "s/ run / run --no-pivot /")\nexec /
 chmod +x $S/rt
 VMARGS="--vm-kernel $K --vm-modules /l2/vmct/lib/modules/$kver"
 
-# One run --vm first: it builds the cached initramfs and root disk the others use.
+# One run --vm first: it builds the cached initramfs, root disk and warm template the others use.
 /bin/isola run --vm --rm $VMARGS bb:1 true >$S/warm 2>&1 || {
 	echo "# warm-up run --vm failed:"
 	sed 's/^/# /' $S/warm
@@ -49,6 +51,7 @@ run_kind() { # KIND
 	case $1 in
 	vm) timeout 600 /bin/isola run --vm --rm $VMARGS bb:1 true ;;
 	vmnet) timeout 600 /bin/isola run --vm --rm --network bridge $VMARGS bb:1 true ;;
+	cold) ISOLA_VM_COLD=1 timeout 600 /bin/isola run --vm --rm $VMARGS bb:1 true ;;
 	plain) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network none bb:1 true ;;
 	plainnet) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network bridge bb:1 true ;;
 	isola)
@@ -77,6 +80,8 @@ one() { # KIND RUN
 	run_kind "$1" || rc=$?
 	echo "BENCH $1 $2 $(($(now_ms) - t0)) $rc"
 	[ "$rc" = 0 ] || tail -8 $S/out | sed 's/^/# /'
+	# A warm run that fell back to a cold boot says so: it must not pass for a warm one.
+	! grep -q "no warm start" $S/out || { echo "# $1 $2: fell back to a cold boot"; sed 's/^/# /' $S/out; }
 	if [ -n "$SOCAT" ]; then
 		kill $SOCAT 2>/dev/null
 		wait $SOCAT 2>/dev/null

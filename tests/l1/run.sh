@@ -247,6 +247,18 @@ build_vmct() { # DIR
 	) || die "cannot build the VM container image"
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout" localhost/bb:1 >/dev/null ||
 		die "cannot import the VM container image"
+	# A second image (a marker file and 4 MB more: a root disk of another size)
+	# for the warm-start tests: each container must see its own disk.
+	# shellcheck disable=SC2086
+	(
+		load() { :; }
+		. "$top/tests/integration/image-helpers.bash"
+		img_tar "$d/l2.tar" d:bin "F:bin/busybox:$(command -v busybox)" $specs d:etc d:tmp \
+			d:proc d:sys d:dev f:etc/which-image:two b:blob:4000000
+		img_layout "$d/layout2" latest amd64 "$d/l2.tar" >/dev/null
+	) || die "cannot build the second VM container image"
+	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout2" localhost/bb:2 >/dev/null ||
+		die "cannot import the second VM container image"
 	# The same layer as an OCI bundle's rootfs, and the image as an oci-archive
 	# (for ctr import; L1 has no libarchive for isola image save), for the isola-vm tests.
 	cp "$d/l.tar" "$1/bb-layer.tar"
