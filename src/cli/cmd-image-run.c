@@ -25,6 +25,7 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -54,6 +55,7 @@ struct run_args {
 	char **dns, **add_hosts, **aliases;
 	char *netns_owned; /* the netns path we made (bridge) */
 	int lock_fd;
+	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
 };
 
 static void run_args_free(struct run_args *a)
@@ -495,9 +497,11 @@ static int plan_network(struct run_args *a, const char *store)
 	return 0;
 }
 
-static int attach(struct run_args *a, const char *store, const char *bundle, struct err **err)
+static int fail(struct err **err);
+
+static struct net_attach_opts attach_opts(const struct run_args *a)
 {
-	struct net_attach_opts no = {
+	return (struct net_attach_opts){
 	    .network = a->network,
 	    .ports = a->ports,
 	    .n_ports = a->n_ports,
@@ -506,14 +510,68 @@ static int attach(struct run_args *a, const char *store, const char *bundle, str
 	    .add_hosts = a->add_hosts,
 	    .aliases = a->aliases,
 	};
+}
+
+/*
+ * Bridge networking: the network's ADD (CNI plugins, a third of a `run --rm -p`) runs in a
+ * child while this process makes the bundle; the /etc files, which go into the bundle,
+ * follow in attach().  The lock, held until we exit, keeps a concurrent `network prune`
+ * off this container.  The child prints its own error.
+ */
+static int attach_begin(struct run_args *a, const char *store)
+{
+	_cleanup_err_ struct err *err = NULL;
+	struct net_attach_opts no = attach_opts(a);
+
+	if (a->net != NET_BRIDGE || a->o.rootless)
+		return 0;
+	a->lock_fd = net_lock(store, a->id, &err);
+	if (a->lock_fd < 0)
+		return fail(&err);
+	fflush(NULL);
+	a->add_pid = fork();
+	if (a->add_pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		return EXIT_ISOLA;
+	}
+	if (a->add_pid == 0) {
+		/*
+		 * The container's lock stays held as long as ADD runs (a killed parent must not
+		 * let a prune race it), as fd 3; nothing else (the store's lock is the parent's).
+		 */
+		if (a->lock_fd != 3 && dup2(a->lock_fd, 3) < 0)
+			_exit(EXIT_ISOLA);
+		fcntl(3, F_SETFD, FD_CLOEXEC);
+		close_fds_from(4);
+		_exit(net_attach_add(store, a->id, &no, &err) < 0 ? fail(&err) : 0);
+	}
+	return 0;
+}
+
+/* The ADD child's end; true if it succeeded. */
+static bool attach_wait(struct run_args *a)
+{
+	int status;
+
+	if (a->add_pid <= 0)
+		return false;
+	while (waitpid(a->add_pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return false;
+	a->add_pid = 0;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0;
+}
+
+static int attach(struct run_args *a, const char *store, const char *bundle)
+{
+	_cleanup_err_ struct err *err = NULL;
+	struct net_attach_opts no = attach_opts(a);
 
 	if (a->net != NET_BRIDGE)
 		return 0;
-	/* Held until we exit: a concurrent `network prune` leaves this one alone. */
-	a->lock_fd = net_lock(store, a->id, err);
-	if (a->lock_fd < 0)
-		return a->lock_fd;
-	return net_attach(store, a->id, &no, bundle, err);
+	if (!attach_wait(a))
+		return EXIT_ISOLA; /* the child said why and undid its part */
+	return net_attach_files(store, a->id, &no, bundle, &err) < 0 ? fail(&err) : 0;
 }
 
 static int remove_bundle_files(const struct run_args *a)
@@ -527,12 +585,13 @@ static int remove_bundle_files(const struct run_args *a)
  * plugins' iptables commits, then for the DNS responder to go), the unmount and rm of
  * the bundle are work.  Both are done before this returns.
  */
-static int remove_bundle(const struct run_args *a, const char *store)
+static int remove_bundle(struct run_args *a, const char *store)
 {
 	_cleanup_err_ struct err *err = NULL;
 	pid_t pid = -1;
 	int r;
 
+	attach_wait(a); /* an ADD still running is undone below, not raced */
 	if (a->net == NET_BRIDGE) {
 		fflush(NULL);
 		pid = fork();
@@ -750,6 +809,8 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 	*ret_store = realpath(s->path, NULL);
 	r = *ret_store ? plan_network(a, *ret_store) : 1;
 	if (r == 0)
+		r = attach_begin(a, *ret_store);
+	if (r == 0)
 		r = named_volumes(a, *ret_store);
 	if (r == 0)
 		r = plan_init(a);
@@ -835,6 +896,11 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 			return EXIT_ISOLA;
 	} else {
 		r = prepare(&a, &store, &bundle);
+		if (r && a.add_pid > 0 && store) {
+			attach_wait(&a); /* no bundle: undo the network's part alone */
+			if (net_detach(store, a.id, &err) < 0)
+				cli_fail(&err);
+		}
 		if (r)
 			return r;
 		r = check_command(bundle);
@@ -850,14 +916,15 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		/* Attached as a plain container; the VM joins the netns (cmd-image-run-vm.c). */
 		a.vmo.network = a.net == NET_BRIDGE;
 		a.vmo.id = a.id;
-		code = attach(&a, store, bundle, &err) < 0 ? fail(&err)
-							   : image_run_vm(store, bundle, &a.vmo);
+		code = attach(&a, store, bundle);
+		if (code == 0)
+			code = image_run_vm(store, bundle, &a.vmo);
 		/* The VM's writes live in its tmpfs: nothing of it outlives the run. */
 		remove_bundle(&a, store);
 		return code;
 	}
-	if (r == 0 && attach(&a, store, bundle, &err) < 0)
-		r = fail(&err);
+	if (r == 0)
+		r = attach(&a, store, bundle);
 	if (r) {
 		remove_bundle(&a, store);
 		return r;

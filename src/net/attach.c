@@ -444,12 +444,12 @@ static json_t *strv_to_json(char **v)
 	return a;
 }
 
-int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
-	       const char *files_dir, struct err **err)
+/* Everything up to and with ADD; the state holds the result (and ip, ip6). */
+int net_attach_add(const char *store, const char *id, const struct net_attach_opts *o,
+		   struct err **err)
 {
 	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
 	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL, *tools = NULL;
-	_cleanup_strv_ char **servers = NULL;
 	int r;
 
 	if (!id_valid(id))
@@ -482,9 +482,6 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 	r = add(store, id, ns, st, &result, err);
 	if (r >= 0) {
 		json_object_set(st, "result", result);
-		r = state_save(store, id, st, err);
-	}
-	if (r >= 0) {
 		ip = net_result_ipv4(result);
 		ip6 = net_result_ipv6(result);
 		if (ip)
@@ -493,14 +490,44 @@ int net_attach(const char *store, const char *id, const struct net_attach_opts *
 			json_object_set_new(st, "ip6", json_string(ip6));
 		r = state_save(store, id, st, err);
 	}
-	if (r >= 0 && ip6)
-		settle_ipv6(conflist);
-	if (r >= 0)
-		r = dns(store, o->network, result, &servers, err);
+	if (r < 0)
+		net_detach(store, id, NULL);
+	return r;
+}
+
+/* After net_attach_add: the DNS responder and the /etc files, from the recorded state. */
+int net_attach_files(const char *store, const char *id, const struct net_attach_opts *o,
+		     const char *files_dir, struct err **err)
+{
+	_cleanup_json_ json_t *st = NULL;
+	_cleanup_strv_ char **servers = NULL;
+	const char *ip, *ip6;
+	json_t *result;
+	int r;
+
+	r = net_state_load(store, id, &st, err);
+	if (r >= 0 && !st)
+		r = err_make(err, ENOENT, "container `%s`: no network state", id);
+	if (r < 0)
+		return r;
+	result = json_object_get(st, "result");
+	ip = json_string_value(json_object_get(st, "ip"));
+	ip6 = json_string_value(json_object_get(st, "ip6"));
+	if (ip6)
+		settle_ipv6(json_object_get(st, "conflist"));
+	r = dns(store, o->network, result, &servers, err);
 	if (r >= 0)
 		r = net_write_files(store, id, o->network, ip ? ip : ip6, servers, o, files_dir,
 				    err);
 	if (r < 0)
 		net_detach(store, id, NULL);
 	return r;
+}
+
+int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
+	       const char *files_dir, struct err **err)
+{
+	int r = net_attach_add(store, id, o, err);
+
+	return r < 0 ? r : net_attach_files(store, id, o, files_dir, err);
 }

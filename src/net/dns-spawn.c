@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,14 @@ int net_dns_ensure(const char *store, const char *network, char **addrs, struct 
 	return 0;
 }
 
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* The responder is gone: its pid file is not locked (looked at under the network's lock). */
 static bool gone(int lk, int pf)
 {
@@ -184,12 +193,17 @@ void net_dns_settle(const char *store, const char *network)
 			    *lp = net_dns_file(store, network, ".lock");
 	_cleanup_close_ int pf = pp ? open(pp, O_RDWR | O_CLOEXEC) : -1;
 	_cleanup_close_ int lk = lp ? open(lp, O_RDWR | O_CLOEXEC) : -1;
-	struct timespec ts = {0, 10 * 1000 * 1000};
+	uint64_t end = now_ms() + SETTLE_MS;
 
 	if (pf < 0 || lk < 0 || net_dns_members(store, network) > 0)
 		return;
-	for (int i = 0; i < SETTLE_MS / 10 && !gone(lk, pf); i++)
-		nanosleep(&ts, NULL);
+	/*
+	 * The responder exits within a millisecond or two of seeing the state go (and from
+	 * its last look until it is gone, gone() waits on its lock): look every 1 ms at first,
+	 * then every 10 ms.
+	 */
+	for (int i = 0; !gone(lk, pf) && now_ms() < end; i++)
+		nanosleep(&(struct timespec){0, (i < 50 ? 1 : 10) * 1000 * 1000}, NULL);
 }
 
 void net_dns_forget(const char *store, const char *network)

@@ -105,6 +105,15 @@ char *net_netns_path(const char *store, const char *id);
  */
 int net_attach(const char *store, const char *id, const struct net_attach_opts *o,
 	       const char *files_dir, struct err **err);
+/*
+ * net_attach in two steps, for a caller that makes files_dir meanwhile: everything up to
+ * and with ADD (the result recorded in the state), then the DNS responder and the files.
+ * Each undoes everything on failure.
+ */
+int net_attach_add(const char *store, const char *id, const struct net_attach_opts *o,
+		   struct err **err);
+int net_attach_files(const char *store, const char *id, const struct net_attach_opts *o,
+		     const char *files_dir, struct err **err);
 /* DEL what the recorded state says, remove the netns and the state; none recorded: 0. */
 int net_detach(const char *store, const char *id, struct err **err);
 /* The recorded state of a container (NULL, 0 when there is none). */
@@ -189,5 +198,8 @@ int net_dns_ensure(const char *store, const char *network, char **addrs, struct 
 void net_dns_settle(const char *store, const char *network);
 /* A removed network: its responder's files go (the responder has gone with its containers). */
 void net_dns_forget(const char *store, const char *network);
-/* The responder's loop, on fds handed over by net_dns_ensure. */
+/*
+ * The responder's loop, on fds handed over by net_dns_ensure.  It returns with its inotify
+ * fd open, for the process's exit to close (closing one waits ~13 ms): call it last.
+ */
 int net_dns_serve(const char *store, const char *network, struct err **err);

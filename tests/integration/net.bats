@@ -6,6 +6,7 @@
 # or on this file's bridge; no traffic leaves the host.
 load image-helpers
 load net-helpers
+bats_require_minimum_version 1.5.0
 
 setup_file() {
 	net_setup_file
@@ -249,6 +250,21 @@ curl_page() {
 	[[ "$output" == *"lo:"* ]]
 	[[ "$output" != *"eth0"* ]]
 	[ -z "$(ls "$ISOLA_STORE/net/state" 2>/dev/null | grep -v '\.lock$' || true)" ]
+}
+
+@test "net: a run that fails while its ADD runs beside the bundle (no image, no command) leaves nothing" {
+	# The network's ADD starts in a child before the bundle is made: each failure after
+	# it must wait for that ADD and undo it.
+	run "$ISOLA" run --rm --pull never --network "$NET" -p "127.0.0.1:$((20000 + $$ % 20000)):80" \
+		"localhost/nothere$$:latest" true
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"nothere$$"* ]]
+	run -127 "$ISOLA" run --rm --network "$NET" -p "127.0.0.1:$((20000 + $$ % 20000)):80" "$IMG" nothere$$
+	echo "$output"
+	run -127 "$ISOLA" run -d --network "$NET" "$IMG" nothere$$
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	refute_leaks
 }
 
 @test "net: bad input is one line naming the field, and leaves nothing" {

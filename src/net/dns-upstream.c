@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The DNS responder's upstreams: the host's resolvers (/etc/resolv.conf, or
+ * $ISOLA_DNS_RESOLV_CONF; re-read when it changes), asked over UDP with a random new id,
+ * one after another (FORWARD_MS each).  An answer is relayed only if it comes from the
+ * resolver asked and is for the question asked; a truncated one for a TCP client is
+ * asked again over TCP (dns-uptcp.c).
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "dns-server-internal.h"
+
+static bool is_ours(struct dnsd *d, const struct sockaddr_storage *sa)
+{
+	for (size_t i = 0; i < d->n_socks; i++) {
+		struct sockaddr_storage me;
+		socklen_t l = sizeof(me);
+
+		if (getsockname(d->socks[i], (struct sockaddr *)&me, &l) == 0 &&
+		    me.ss_family == sa->ss_family &&
+		    (sa->ss_family == AF_INET
+			 ? ((struct sockaddr_in *)&me)->sin_addr.s_addr ==
+			       ((struct sockaddr_in *)sa)->sin_addr.s_addr
+			 : !memcmp(&((struct sockaddr_in6 *)&me)->sin6_addr,
+				   &((struct sockaddr_in6 *)sa)->sin6_addr, 16)))
+			return true;
+	}
+	return false;
+}
+
+static void upstream_add(struct dnsd *d, const char *addr)
+{
+	struct sockaddr_storage sa = {};
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&sa;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&sa;
+
+	if (d->n_up >= MAX_UP)
+		return;
+	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons(53);
+		d->up_len[d->n_up] = sizeof(*s4);
+	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(53);
+		d->up_len[d->n_up] = sizeof(*s6);
+	} else {
+		return;
+	}
+	if (!is_ours(d, &sa))
+		d->up[d->n_up++] = sa;
+}
+
+/* (Re)read the resolvers when resolv.conf changed. */
+void dnsd_upstreams_load(struct dnsd *d)
+{
+	const char *path = getenv("ISOLA_DNS_RESOLV_CONF");
+	_cleanup_fclose_ FILE *f = NULL;
+	char line[512], addr[256];
+	struct stat st;
+
+	path = path && *path ? path : "/etc/resolv.conf";
+	if (stat(path, &st) < 0) {
+		d->n_up = 0;
+		d->resolv_mtime = (struct timespec){};
+		return;
+	}
+	if (st.st_mtim.tv_sec == d->resolv_mtime.tv_sec &&
+	    st.st_mtim.tv_nsec == d->resolv_mtime.tv_nsec && d->resolv_mtime.tv_sec)
+		return;
+	d->resolv_mtime = st.st_mtim;
+	d->n_up = 0;
+	f = fopen(path, "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "nameserver %255s", addr) == 1)
+			upstream_add(d, addr);
+}
+
+static int up_sock(struct dnsd *d, int family)
+{
+	int *fd = &d->up_fd[family == AF_INET6];
+
+	if (*fd < 0)
+		*fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	return *fd;
+}
+
+void dnsd_pending_send(struct dnsd *d, struct dns_pending *p)
+{
+	const struct sockaddr_storage *to = &d->up[p->attempt];
+	int fd = up_sock(d, to->ss_family);
+
+	p->deadline = dnsd_now_ms() + FORWARD_MS;
+	if (fd >= 0)
+		(void)sendto(fd, p->query, p->len, MSG_DONTWAIT, (const struct sockaddr *)to,
+			     d->up_len[p->attempt]);
+}
+
+static struct dns_pending *pending_slot(struct dnsd *d)
+{
+	struct dns_pending *oldest = &d->pend[0];
+
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		if (!d->pend[i].used)
+			return &d->pend[i];
+		if (d->pend[i].deadline < oldest->deadline)
+			oldest = &d->pend[i];
+	}
+	return oldest; /* full: the oldest query is given up (its client asks again) */
+}
+
+static uint16_t fresh_id(struct dnsd *d)
+{
+	uint16_t id = 0;
+
+	for (int tries = 0; tries < 16; tries++) {
+		bool clash = false;
+
+		if (getrandom(&id, sizeof(id), 0) != sizeof(id))
+			id = (uint16_t)(dnsd_now_ms() * 2654435761u >> 7);
+		for (size_t i = 0; i < PENDING_MAX && !clash; i++)
+			clash = d->pend[i].used && d->pend[i].up_id == id;
+		if (!clash)
+			break;
+	}
+	return id;
+}
+
+void dnsd_forward(struct dnsd *d, const struct dns_client *c, uint8_t *pkt, size_t n,
+		  const struct dns_header *h, const struct dns_question *q)
+{
+	struct dns_pending *p;
+
+	dnsd_upstreams_load(d);
+	if (d->n_up == 0 || n > QUERY_MAX)
+		return dnsd_reply_rcode(d, c, pkt, h, q, DNS_RCODE_SERVFAIL);
+	p = pending_slot(d);
+	*p = (struct dns_pending){.used = true, .id = h->id, .client = *c, .len = n};
+	p->up_id = fresh_id(d);
+	memcpy(p->query, pkt, n);
+	p->query[0] = p->up_id >> 8;
+	p->query[1] = p->up_id & 0xff;
+	dnsd_pending_send(d, p);
+}
+
+static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return !memcmp(&((struct sockaddr_in *)a)->sin_addr,
+			       &((struct sockaddr_in *)b)->sin_addr, 4) &&
+		       ((struct sockaddr_in *)a)->sin_port == ((struct sockaddr_in *)b)->sin_port;
+	return !memcmp(&((struct sockaddr_in6 *)a)->sin6_addr,
+		       &((struct sockaddr_in6 *)b)->sin6_addr, 16) &&
+	       ((struct sockaddr_in6 *)a)->sin6_port == ((struct sockaddr_in6 *)b)->sin6_port;
+}
+
+/* An upstream's answer: relayed if it comes from where we asked and is for the question. */
+bool dnsd_on_upstream(struct dnsd *d, int fd)
+{
+	uint8_t pkt[DNS_PKT_MAX];
+	struct sockaddr_storage from;
+	socklen_t fl = sizeof(from);
+	ssize_t n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	struct dns_header h, qh;
+	struct dns_question q, qq;
+
+	if (n < 0)
+		return false;
+	if (dns_parse(pkt, n, &h, &q) < 0 || !(h.flags & 0x8000))
+		return true;
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct dns_pending *p = &d->pend[i];
+
+		if (!p->used || p->up_id != h.id || p->attempt >= d->n_up ||
+		    !same_addr(&from, &d->up[p->attempt]))
+			continue;
+		if (dns_parse(p->query, p->len, &qh, &qq) < 0 || strcmp(qq.name, q.name) ||
+		    qq.type != q.type || qq.class != q.class)
+			return true;
+		pkt[0] = p->id >> 8;
+		pkt[1] = p->id & 0xff;
+		p->used = false;
+		if ((h.flags & DNS_FLAG_TC) && p->client.tcp >= 0 && dnsd_uptcp_start(d, p, pkt, n))
+			return true;
+		dnsd_reply(d, &p->client, pkt, n);
+		return true;
+	}
+	return true;
+}
