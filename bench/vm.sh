@@ -3,11 +3,13 @@
 # wall time to exit (paired, alternating runs: bench/paired.py; isola with the
 # default in-kernel irqchip and with --irqchip split), time to the first serial
 # byte, RSS (total and private, while the guest spins after printing), creation
-# rate back-to-back and 2 at a time, time to the first byte against guest memory
+# rate back-to-back and 2 at a time (bench/vm-rate.py: alternating rounds, with
+# the CPU time per VM and the process floors /bin/true and isola --version), time
+# to the first byte against guest memory
 # size (VM_MEMS MiB, default 64 256 1024 4096; "none" skips), and the KVM ioctl
 # floor costs of this host.
 # Usage: bench/vm.sh [path/to/isola]   (medians; results also in bench/results/;
-# RUNS (30), VM_MEMS; BENCH_OUT: bench/lib.sh)
+# RUNS (30), VM_MEMS, RATE_ROUNDS (5), RATE_PER_ROUND (20); BENCH_OUT: bench/lib.sh)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
@@ -82,29 +84,25 @@ true_floor=$(peak /bin/true)
 bench_record vm 'peak RSS of a hello run' KiB isola "$hello_isola"
 bench_record vm 'peak RSS of a hello run' KiB qemu "$hello_qemu"
 
-echo "== creation rate"
-rate() { # $1 = parallel streams, rest = command; 60 VMs in all
-	local par=$1 per=$((60 / $1)) t0 t1
-	shift
-	t0=$(date +%s.%N)
-	for _ in $(seq "$par"); do
-		(for _ in $(seq "$per"); do "$@" >/dev/null 2>&1 || true; done) &
-	done
-	wait
-	t1=$(date +%s.%N)
-	python3 -c "print(f'{60 / ($t1 - $t0):.1f}')"
-}
-r1_isola=$(rate 1 "${isola[@]}" --kernel "$guest")
-r2_isola=$(rate 2 "${isola[@]}" --kernel "$guest")
-r1_split=$(rate 1 "${split[@]}" --kernel "$guest")
-r2_split=$(rate 2 "${split[@]}" --kernel "$guest")
-r1_qemu=$(rate 1 "${qemu[@]}" -kernel "$guest")
-r2_qemu=$(rate 2 "${qemu[@]}" -kernel "$guest")
-for v in isola split qemu; do
-	n=$v
-	[ $v = split ] && n=isola-split
-	eval "bench_record vm 'VMs/s back-to-back' VMs/s $n --better higher \$r1_$v"
-	eval "bench_record vm 'VMs/s 2 at a time' VMs/s $n --better higher \$r2_$v"
+echo "== creation rate (bench/vm-rate.py: alternating rounds, back to back and 2 at a time)"
+# The floors in the same run: a process that does nothing (/bin/true) and isola's
+# exec + dynamic linking alone (--version).
+python3 "$here/vm-rate.py" -i -r "${RATE_ROUNDS:-5}" -k "${RATE_PER_ROUND:-20}" \
+	--json "$work/rate.json" isola "${isola[*]} --kernel $guest" \
+	isola-split "${split[*]} --kernel $guest" qemu "${qemu[*]} -kernel $guest" \
+	true /bin/true isola-version "$ISOLA --version" | tee "$work/rate.txt"
+read -r _ r1_isola r2_isola cpu_isola < <(grep '^isola ' "$work/rate.txt")
+read -r _ r1_split r2_split cpu_split < <(grep '^isola-split ' "$work/rate.txt")
+read -r _ r1_qemu r2_qemu cpu_qemu < <(grep '^qemu ' "$work/rate.txt")
+read -r _ r1_true r2_true cpu_true < <(grep '^true ' "$work/rate.txt")
+read -r _ r1_version r2_version cpu_version < <(grep '^isola-version ' "$work/rate.txt")
+for v in isola isola-split qemu; do
+	mapfile -t s1 < <(jq ".\"$v\".seq[]" "$work/rate.json")
+	mapfile -t s2 < <(jq ".\"$v\".par2[]" "$work/rate.json")
+	mapfile -t c < <(jq ".\"$v\".cpu_ms[]" "$work/rate.json")
+	bench_record vm 'VMs/s back-to-back' VMs/s "$v" --better higher "${s1[@]}"
+	bench_record vm 'VMs/s 2 at a time' VMs/s "$v" --better higher "${s2[@]}"
+	bench_record vm 'CPU time per VM' ms "$v" "${c[@]}"
 done
 
 VM_MEMS=${VM_MEMS:-64 256 1024 4096}
@@ -149,6 +147,10 @@ ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 	echo "| --irqchip split: time to first serial byte (ms) | $fb_split | $fb_qemu | $(ratio "$fb_split" "$fb_qemu") |"
 	echo "| --irqchip split: VMs/s back-to-back | $r1_split | $r1_qemu | $(ratio "$r1_split" "$r1_qemu") |"
 	echo "| --irqchip split: VMs/s 2 at a time | $r2_split | $r2_qemu | $(ratio "$r2_split" "$r2_qemu") |"
+	echo "| CPU ms per VM (user + system) | $cpu_isola | $cpu_qemu | $(ratio "$cpu_isola" "$cpu_qemu") |"
+	echo "| --irqchip split: CPU ms per VM | $cpu_split | $cpu_qemu | $(ratio "$cpu_split" "$cpu_qemu") |"
+	echo "| floor, same run: /bin/true per s (1 / 2 at a time), CPU ms | $r1_true / $r2_true, $cpu_true | – | – |"
+	echo "| floor, same run: isola --version per s (1 / 2 at a time), CPU ms | $r1_version / $r2_version, $cpu_version | – | – |"
 	echo
 	echo "KVM floor costs on this host (bench/vm-ioctl.c, medians):"
 	echo

@@ -3,7 +3,11 @@
 # against the VMM's contract headers, never against its snapshot, migration or
 # API code (those reach devices through the vm_state_ops hooks the devices
 # register on their VM: vm.h).
-# Nodes are the folders (boot, devices, virtio, pci, snapshot, migrate, api),
+# kvm/ (the VM, vCPU, memory, register and CPUID core over /dev/kvm) sits
+# below everything: it includes only the contract headers, and only the core,
+# snapshot and migrate reach into it (devices, boot, virtio, pci and api see a
+# VM through vm.h).
+# Nodes are the folders (kvm, boot, devices, virtio, pci, snapshot, migrate, api),
 # the headers at src/vmm's top (vm.h, bus.h, snap-format.h ...: the contract)
 # and the sources there (vm.c ...: the core that composes the rest).  An
 # include is resolved as the compiler does: beside the file, then src/vmm,
@@ -17,8 +21,14 @@ root, lib = 'src/vmm', 'src/lib'
 verbose = sys.argv[1] == '-v'
 # Folders whose code must not include these folders' headers.
 forbidden = {d: {'snapshot', 'migrate', 'api'} for d in ('boot', 'devices', 'virtio', 'pci')}
-# Snapshots and migrations reach the virtio devices only through their vm_state_ops hooks.
-forbidden.update({d: {'virtio'} for d in ('snapshot', 'migrate')})
+# Snapshots and migrations reach the devices (virtio, serial, the split irqchip's IOAPIC
+# and PIT) only through their vm_state_ops hooks.
+forbidden.update({d: {'virtio', 'devices'} for d in ('snapshot', 'migrate')})
+# The KVM layer knows no device, boot format, snapshot, migration or API.
+forbidden['kvm'] = {'boot', 'devices', 'virtio', 'pci', 'snapshot', 'migrate', 'api'}
+# Devices, boot, virtio, pci and the API see a VM through vm.h, not through kvm/.
+for d in ('boot', 'devices', 'virtio', 'pci', 'api'):
+    forbidden.setdefault(d, set()).add('kvm')
 include = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 
 

@@ -18,21 +18,43 @@ static const char *const top_keys[] = {
     "disks",   "nets",	    "vsock",   "rng",	    "balloon", "virtio-transport",
     "irqchip", "hugepages", "acpi",    "on-reboot", NULL};
 
+/* The string fields, each through its word table and typed setter: errors name the field. */
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {
-	static const char *const keys[] = {"kernel",	       "initrd",  "cmdline",  "console",
-					   "virtio-transport", "irqchip", "on-reboot"};
+	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *console = NULL,
+		   *irqchip = NULL, *transport = NULL, *reboot = NULL;
+	enum vm_transport t;
+	enum vm_on_reboot o;
+	enum vm_console c;
+	enum vm_irqchip i;
+	int r;
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
-		const char *v = NULL;
-		int r = json_get_string(j, "", keys[i], false, &v, err);
-
-		if (r >= 0 && v)
-			r = vmm_config_set(cfg, keys[i], v, err);
-		if (r < 0)
-			return r;
-	}
-	return 0;
+	r = json_get_string(j, "", "kernel", false, &kernel, err);
+	if (r >= 0)
+		r = json_get_string(j, "", "initrd", false, &initrd, err);
+	if (r >= 0)
+		r = json_get_string(j, "", "cmdline", false, &cmdline, err);
+	if (r >= 0 && (kernel || initrd || cmdline))
+		r = vm_config_set_boot_source(cfg, kernel, cmdline, initrd, "kernel/initrd/cmdline",
+					      err);
+	if (r >= 0)
+		r = json_get_string(j, "", "console", false, &console, err);
+	if (r >= 0 && console && (r = vm_console_parse(console, "console", &c, err)) >= 0)
+		r = vm_config_set_console(cfg, c, console, "console", err);
+	if (r >= 0)
+		r = json_get_string(j, "", "irqchip", false, &irqchip, err);
+	if (r >= 0 && irqchip && (r = vm_irqchip_parse(irqchip, "irqchip", &i, err)) >= 0)
+		r = vm_config_set_irqchip(cfg, i, "irqchip", err);
+	if (r >= 0)
+		r = json_get_string(j, "", "virtio-transport", false, &transport, err);
+	if (r >= 0 && transport &&
+	    (r = vm_transport_parse(transport, "virtio-transport", &t, err)) >= 0)
+		r = vm_config_set_transport(cfg, t, "virtio-transport", err);
+	if (r >= 0)
+		r = json_get_string(j, "", "on-reboot", false, &reboot, err);
+	if (r >= 0 && reboot && (r = vm_on_reboot_parse(reboot, "on-reboot", &o, err)) >= 0)
+		r = vm_config_set_on_reboot(cfg, o, "on-reboot", err);
+	return r;
 }
 
 /* "memory": 64 (MiB) or "64M"; "cpus": 2.  Numbers go to the typed setters as numbers. */
@@ -54,8 +76,12 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 		mib = mib > (VM_MAX_MEMORY >> 20) ? (VM_MAX_MEMORY >> 20) + 1 : mib;
 		return vm_config_set_memory(cfg, mib << 20, "memory", err);
 	}
-	if (json_is_string(mem)) /* a size string: the same words as --memory */
-		return vmm_config_set(cfg, "memory", json_string_value(mem), err);
+	if (json_is_string(mem)) { /* a size string: the same words as --memory */
+		uint64_t bytes;
+
+		r = vm_memory_parse(json_string_value(mem), "memory", &bytes, err);
+		return r < 0 ? r : vm_config_set_memory(cfg, bytes, "memory", err);
+	}
 	return err_make(err, 0, "memory: expected MiB as a number or a size string");
 }
 

@@ -39,12 +39,12 @@ void vmm_config_free(struct vm_config *cfg)
 	vmm_config_init(cfg);
 }
 
-static int set_str(char **dst, const char *v, const char *opt, struct err **err)
+static int set_str(char **dst, const char *v, const char *what, struct err **err)
 {
 	char *d = strdup(v);
 
 	if (!d)
-		return err_make(err, ENOMEM, "--%s", opt);
+		return err_make(err, ENOMEM, "%s", what);
 	free(*dst);
 	*dst = d;
 	return 0;
@@ -324,24 +324,136 @@ static int set_vsock(struct vm_config *cfg, const char *v, struct err **err)
 	return vm_config_set_vsock(cfg, cid, uds, what, err);
 }
 
-static int set_console(struct vm_config *cfg, const char *v, struct err **err)
+/* One word of an enumerated setting and its value. */
+struct word {
+	const char *word;
+	int value;
+};
+
+static int parse_word(const struct word *w, size_t n, const char *word, const char *what, int *ret,
+		      struct err **err)
 {
-	if (streq(v, "stdio"))
-		cfg->console = VM_CONSOLE_STDIO;
-	else if (streq(v, "none"))
-		cfg->console = VM_CONSOLE_NONE;
-	else if (*v)
-		cfg->console = VM_CONSOLE_FILE;
-	else
-		return err_make(err, 0, "--console: expected stdio, none or a file");
-	return cfg->console == VM_CONSOLE_FILE ? set_str(&cfg->console_path, v, "console", err) : 0;
+	for (size_t i = 0; i < n; i++)
+		if (streq(word, w[i].word)) {
+			*ret = w[i].value;
+			return 0;
+		}
+	return err_make(err, EINVAL, "%s `%.32s%s`: expected %s or %s", what, word,
+			strlen(word) > 32 ? "..." : "", w[0].word, w[1].word);
+}
+
+#define N_WORDS(tbl) (sizeof(tbl) / sizeof((tbl)[0]))
+
+static const struct word irqchip_words[] = {{"kernel", VM_IRQCHIP_KERNEL},
+					    {"split", VM_IRQCHIP_SPLIT}};
+static const struct word transport_words[] = {{"mmio", VM_TRANSPORT_MMIO},
+					      {"pci", VM_TRANSPORT_PCI}};
+static const struct word reboot_words[] = {{"exit", VM_REBOOT_EXIT},
+					   {"restart", VM_REBOOT_RESTART}};
+
+int vm_irqchip_parse(const char *word, const char *what, enum vm_irqchip *ret, struct err **err)
+{
+	int v = 0, r = parse_word(irqchip_words, N_WORDS(irqchip_words), word, what, &v, err);
+
+	if (r >= 0)
+		*ret = (enum vm_irqchip)v;
+	return r;
+}
+
+int vm_transport_parse(const char *word, const char *what, enum vm_transport *ret, struct err **err)
+{
+	int v = 0, r = parse_word(transport_words, N_WORDS(transport_words), word, what, &v, err);
+
+	if (r >= 0)
+		*ret = (enum vm_transport)v;
+	return r;
+}
+
+int vm_on_reboot_parse(const char *word, const char *what, enum vm_on_reboot *ret, struct err **err)
+{
+	int v = 0, r = parse_word(reboot_words, N_WORDS(reboot_words), word, what, &v, err);
+
+	if (r >= 0)
+		*ret = (enum vm_on_reboot)v;
+	return r;
+}
+
+int vm_console_parse(const char *word, const char *what, enum vm_console *ret, struct err **err)
+{
+	if (!*word)
+		return err_make(err, EINVAL, "%s: expected stdio, none or a file", what);
+	*ret = streq(word, "stdio")  ? VM_CONSOLE_STDIO
+	       : streq(word, "none") ? VM_CONSOLE_NONE
+				     : VM_CONSOLE_FILE;
+	return 0;
+}
+
+int vm_memory_parse(const char *word, const char *what, uint64_t *ret_bytes, struct err **err)
+{
+	uint64_t n;
+
+	if (parse_u64(word, &n) == 0) /* one past the cap stays out of range once shifted */
+		n = n > (VM_MAX_MEMORY >> 20) ? VM_MAX_MEMORY + 1 : n << 20;
+	else if (parse_size(word, &n) < 0)
+		return err_make(err, EINVAL, "%s `%.32s%s`: expected a size like 64M", what, word,
+				strlen(word) > 32 ? "..." : "");
+	*ret_bytes = n;
+	return 0;
+}
+
+int vm_config_set_irqchip(struct vm_config *cfg, enum vm_irqchip chip, const char *what,
+			  struct err **err)
+{
+	if (chip != VM_IRQCHIP_KERNEL && chip != VM_IRQCHIP_SPLIT)
+		return err_make(err, EINVAL, "%s: no irqchip model %d", what, (int)chip);
+	cfg->split_irqchip = chip == VM_IRQCHIP_SPLIT;
+	return 0;
+}
+
+int vm_config_set_transport(struct vm_config *cfg, enum vm_transport t, const char *what,
+			    struct err **err)
+{
+	if (t != VM_TRANSPORT_MMIO && t != VM_TRANSPORT_PCI)
+		return err_make(err, EINVAL, "%s: no virtio transport %d", what, (int)t);
+	cfg->virtio_pci = t == VM_TRANSPORT_PCI;
+	return 0;
+}
+
+int vm_config_set_on_reboot(struct vm_config *cfg, enum vm_on_reboot r, const char *what,
+			    struct err **err)
+{
+	if (r != VM_REBOOT_EXIT && r != VM_REBOOT_RESTART)
+		return err_make(err, EINVAL, "%s: no reboot action %d", what, (int)r);
+	cfg->on_reboot = r;
+	return 0;
+}
+
+int vm_config_set_console(struct vm_config *cfg, enum vm_console c, const char *path,
+			  const char *what, struct err **err)
+{
+	if (c != VM_CONSOLE_STDIO && c != VM_CONSOLE_NONE && c != VM_CONSOLE_FILE)
+		return err_make(err, EINVAL, "%s: no console kind %d", what, (int)c);
+	if (c == VM_CONSOLE_FILE && (!path || !*path))
+		return err_make(err, EINVAL, "%s: no file", what);
+	if (c == VM_CONSOLE_FILE) {
+		int r = set_str(&cfg->console_path, path, what, err);
+
+		if (r < 0)
+			return r;
+	}
+	cfg->console = c;
+	return 0;
 }
 
 int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct err **err)
 {
-	uint64_t n;
-
+	enum vm_transport transport;
+	enum vm_on_reboot reboot;
+	enum vm_console console;
+	enum vm_irqchip chip;
 	char what[64];
+	uint64_t n;
+	int r;
 
 	snprintf(what, sizeof(what), "--%s `%.32s%s`", opt, v, strlen(v) > 32 ? "..." : "");
 	if (streq(opt, "kernel"))
@@ -356,32 +468,25 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		return vm_config_set_cpus(cfg, n, what, err);
 	}
 	if (streq(opt, "memory")) {
-		/* A bare number is MiB, as with QEMU and Firecracker. */
-		if (parse_u64(v, &n) == 0)
-			n = n > (VM_MAX_MEMORY >> 20) ? VM_MAX_MEMORY + 1 : n << 20;
-		else if (parse_size(v, &n) < 0)
-			return err_make(err, 0, "%s: expected a size like 64M", what);
-		return vm_config_set_memory(cfg, n, what, err);
+		r = vm_memory_parse(v, "--memory", &n, err);
+		return r < 0 ? r : vm_config_set_memory(cfg, n, what, err);
 	}
-	if (streq(opt, "console"))
-		return set_console(cfg, v, err);
+	if (streq(opt, "console")) {
+		r = vm_console_parse(v, "--console", &console, err);
+		return r < 0 ? r : vm_config_set_console(cfg, console, v, "--console", err);
+	}
 	if (streq(opt, "irqchip")) {
-		if (!streq(v, "kernel") && !streq(v, "split"))
-			return err_make(err, 0, "--irqchip `%s`: expected kernel or split", v);
-		cfg->split_irqchip = streq(v, "split");
-		return 0;
+		r = vm_irqchip_parse(v, "--irqchip", &chip, err);
+		return r < 0 ? r : vm_config_set_irqchip(cfg, chip, "--irqchip", err);
 	}
 	if (streq(opt, "virtio-transport")) {
-		if (!streq(v, "mmio") && !streq(v, "pci"))
-			return err_make(err, 0, "--virtio-transport `%s`: expected mmio or pci", v);
-		cfg->virtio_pci = streq(v, "pci");
-		return 0;
+		r = vm_transport_parse(v, "--virtio-transport", &transport, err);
+		return r < 0 ? r
+			     : vm_config_set_transport(cfg, transport, "--virtio-transport", err);
 	}
 	if (streq(opt, "on-reboot")) {
-		if (!streq(v, "exit") && !streq(v, "restart"))
-			return err_make(err, 0, "--on-reboot `%s`: expected exit or restart", v);
-		cfg->on_reboot = streq(v, "restart") ? VM_REBOOT_RESTART : VM_REBOOT_EXIT;
-		return 0;
+		r = vm_on_reboot_parse(v, "--on-reboot", &reboot, err);
+		return r < 0 ? r : vm_config_set_on_reboot(cfg, reboot, "--on-reboot", err);
 	}
 	if (streq(opt, "disk"))
 		return set_disk(cfg, v, err);

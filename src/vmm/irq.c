@@ -7,7 +7,9 @@
  * calls (KVM_SIGNAL_MSI) and for irqfds (GSI routes rebuilt whenever the
  * guest reprograms a redirection entry, which also tells KVM which vectors
  * are level-triggered and need KVM_EXIT_IOAPIC_EOI), and the PIT is
- * devices/pit.c on GSI 0.  There is no PIC in that mode.
+ * devices/pit.c on GSI 0.  There is no PIC in that mode.  Either way the
+ * irqchip is a stateful component (vm_state_ops, before the vCPUs): the
+ * in-kernel PICs, IOAPIC and PIT, or the userspace IOAPIC and PIT.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -17,6 +19,7 @@
 #include "devices/ioapic.h"
 #include "devices/pit.h"
 #include "log.h"
+#include "snap-format.h"
 #include "vm-internal.h"
 
 /* Both irqchip modes: the in-kernel LAPICs take the message directly. */
@@ -145,6 +148,94 @@ static void split_routes_changed(void *opaque)
 	pthread_mutex_unlock(&vm->route_lock);
 }
 
+static const uint32_t kernel_chips[] = {KVM_IRQCHIP_PIC_MASTER, KVM_IRQCHIP_PIC_SLAVE,
+					KVM_IRQCHIP_IOAPIC};
+
+static int kernel_save(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	struct kvm_pit_state2 pit;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(kernel_chips); i++) {
+		struct kvm_irqchip chip = {.chip_id = kernel_chips[i]};
+
+		if (ioctl(vm->vm_fd, KVM_GET_IRQCHIP, &chip) < 0)
+			return err_make(err, errno, "KVM_GET_IRQCHIP %u", kernel_chips[i]);
+		snap_put(w, SNAP_IRQCHIP, kernel_chips[i], &chip, sizeof(chip));
+	}
+	if (ioctl(vm->vm_fd, KVM_GET_PIT2, &pit) < 0)
+		return err_make(err, errno, "KVM_GET_PIT2");
+	snap_put(w, SNAP_PIT, 0, &pit, sizeof(pit));
+	return 0;
+}
+
+static int kernel_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
+{
+	struct kvm_pit_state2 pit;
+	int ret;
+
+	for (unsigned i = 0; i < ARRAY_SIZE(kernel_chips); i++) {
+		struct kvm_irqchip chip;
+
+		ret =
+		    snap_get(r, SNAP_IRQCHIP, kernel_chips[i], &chip, sizeof(chip), "irqchip", err);
+		if (ret < 0)
+			return ret;
+		if (chip.chip_id != kernel_chips[i])
+			return err_make(err, EINVAL, "irqchip %u: chip_id %u", kernel_chips[i],
+					chip.chip_id);
+		if (ioctl(vm->vm_fd, KVM_SET_IRQCHIP, &chip) < 0)
+			return err_make(err, errno, "KVM_SET_IRQCHIP %u", kernel_chips[i]);
+	}
+	ret = snap_get(r, SNAP_PIT, 0, &pit, sizeof(pit), "PIT", err);
+	if (ret < 0)
+		return ret;
+	if (ioctl(vm->vm_fd, KVM_SET_PIT2, &pit) < 0)
+		return err_make(err, errno, "KVM_SET_PIT2");
+	return 0;
+}
+
+static int split_save(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	struct ioapic_state io;
+	struct pit_state pit;
+
+	(void)err;
+	ioapic_get_state(vm->ioapic, &io);
+	snap_put(w, SNAP_IOAPIC, 0, &io, sizeof(io));
+	pit_get_state(vm->pit, &pit);
+	snap_put(w, SNAP_UPIT, 0, &pit, sizeof(pit));
+	return 0;
+}
+
+static int split_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
+{
+	struct ioapic_state io;
+	struct pit_state pit;
+	int ret = snap_get(r, SNAP_IOAPIC, 0, &io, sizeof(io), "IOAPIC", err);
+
+	if (ret >= 0 && ioapic_set_state(vm->ioapic, &io) < 0)
+		ret = err_make(err, EINVAL, "IOAPIC: register state out of range");
+	if (ret >= 0)
+		ret = snap_get(r, SNAP_UPIT, 0, &pit, sizeof(pit), "PIT", err);
+	if (ret >= 0 && pit_set_state(vm->pit, &pit) < 0)
+		ret = err_make(err, EINVAL, "PIT: channel state out of range");
+	return ret;
+}
+
+static const struct vm_state_ops kernel_state_ops = {
+    .name = "irqchip",
+    .before_vcpus = true,
+    .save = kernel_save,
+    .restore = kernel_restore,
+};
+
+static const struct vm_state_ops split_state_ops = {
+    .name = "irqchip",
+    .before_vcpus = true,
+    .save = split_save,
+    .restore = split_restore,
+};
+
 static int split_setup(struct vm *vm, struct err **err)
 {
 	struct kvm_enable_cap cap = {.cap = KVM_CAP_SPLIT_IRQCHIP, .args = {IOAPIC_PINS}};
@@ -164,7 +255,7 @@ static int split_setup(struct vm *vm, struct err **err)
 		r = bus_register(&vm->pio, 0x40, 4, &pit_ops, vm->pit, err);
 	if (r >= 0)
 		r = bus_register(&vm->pio, 0x61, 1, &pit_61_ops, vm->pit, err);
-	return r;
+	return r < 0 ? r : vm_state_register(vm, &split_state_ops, err);
 }
 
 int vm_irqchip_setup(struct vm *vm, struct err **err)
@@ -177,16 +268,24 @@ int vm_irqchip_setup(struct vm *vm, struct err **err)
 		return err_make(err, errno, "KVM_CREATE_IRQCHIP");
 	if (ioctl(vm->vm_fd, KVM_CREATE_PIT2, &pit) < 0)
 		return err_make(err, errno, "KVM_CREATE_PIT2");
-	return 0;
+	return vm_state_register(vm, &kernel_state_ops, err);
 }
 
 void vm_irqchip_teardown(struct vm *vm)
 {
+	vm_state_unregister(vm, &kernel_state_ops);
+	vm_state_unregister(vm, &split_state_ops);
 	vm->n_msi = 0;
 	pit_free(vm->pit);
 	vm->pit = NULL;
 	ioapic_free(vm->ioapic);
 	vm->ioapic = NULL;
+}
+
+void vm_irqchip_eoi(struct vm *vm, uint8_t vector)
+{
+	if (vm->ioapic)
+		ioapic_eoi(vm->ioapic, vector);
 }
 
 int vm_set_irq_line(struct vm *vm, uint32_t gsi, bool level, struct err **err)

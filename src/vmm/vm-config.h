@@ -49,6 +49,10 @@ struct vm_net_cfg {
 enum vm_console { VM_CONSOLE_STDIO, VM_CONSOLE_NONE, VM_CONSOLE_FILE };
 /* What a guest reboot (i8042 reset, ACPI reset register) does: exit 0, or boot again. */
 enum vm_on_reboot { VM_REBOOT_EXIT, VM_REBOOT_RESTART };
+/* KVM's in-kernel PIC + IOAPIC + PIT, or split: LAPICs in the kernel, the rest here. */
+enum vm_irqchip { VM_IRQCHIP_KERNEL, VM_IRQCHIP_SPLIT };
+/* How virtio devices attach: virtio-mmio windows or a PCI bus. */
+enum vm_transport { VM_TRANSPORT_MMIO, VM_TRANSPORT_PCI };
 
 struct vm;
 /*
@@ -130,6 +134,30 @@ int vm_config_set_memory(struct vm_config *cfg, uint64_t bytes, const char *what
 /* NULL leaves that part as it is. */
 int vm_config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *cmdline,
 			      const char *initrd, const char *what, struct err **err);
+int vm_config_set_irqchip(struct vm_config *cfg, enum vm_irqchip chip, const char *what,
+			  struct err **err);
+int vm_config_set_transport(struct vm_config *cfg, enum vm_transport t, const char *what,
+			    struct err **err);
+int vm_config_set_on_reboot(struct vm_config *cfg, enum vm_on_reboot r, const char *what,
+			    struct err **err);
+/* path: the file of VM_CONSOLE_FILE (else NULL). */
+int vm_config_set_console(struct vm_config *cfg, enum vm_console c, const char *path,
+			  const char *what, struct err **err);
+/*
+ * The words of the enumerated settings, one table each for every front end
+ * that takes words (the command line, the JSON config, a snapshot's device
+ * list): `kernel`/`split`, `mmio`/`pci`, `exit`/`restart`, and `stdio`,
+ * `none` or a file for the console.  Any other word: -EINVAL, one line
+ * naming `what` and the words it takes.
+ */
+int vm_irqchip_parse(const char *word, const char *what, enum vm_irqchip *ret, struct err **err);
+int vm_transport_parse(const char *word, const char *what, enum vm_transport *ret,
+		       struct err **err);
+int vm_on_reboot_parse(const char *word, const char *what, enum vm_on_reboot *ret,
+		       struct err **err);
+int vm_console_parse(const char *word, const char *what, enum vm_console *ret, struct err **err);
+/* A memory size: a bare number is MiB (as QEMU's and Firecracker's), else `64M`, `1G` ... */
+int vm_memory_parse(const char *word, const char *what, uint64_t *ret_bytes, struct err **err);
 /* "xx:xx:xx:xx:xx:xx" */
 int vm_config_parse_mac(const char *s, uint8_t mac[6]);
 /*

@@ -134,6 +134,7 @@ struct vm {
 	int snap_mem_fd; /* guest RAM is mapped MAP_PRIVATE from it when >= 0 */
 	uint64_t snap_mem_off;
 	unsigned pause_depth; /* under pause_lock: SIGUSR2 and the API may both pause */
+	bool kick_on_resume;  /* under pause_lock: restored paused, devices not kicked yet */
 	struct vm_api *api;   /* api/ */
 	atomic_bool api_paused;
 	/* KVM's dirty log has every page written since the last snapshot (a Diff's base) */
@@ -141,15 +142,22 @@ struct vm {
 	size_t steps_done; /* bring-up steps run (vm.c), torn down in reverse */
 };
 
-/* vm.c: every registered component's hook, in registration order (vm_state_ops) */
-int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err);
-int vm_state_restore_all(struct vm *vm, const struct snap_reader *r, struct err **err);
+/*
+ * vm.c: every registered component's hook, in registration order (vm_state_ops);
+ * save and restore take the components of one side of the vCPUs.
+ */
+int vm_state_save_all(struct vm *vm, bool before_vcpus, struct snap_writer *w, struct err **err);
+int vm_state_restore_all(struct vm *vm, bool before_vcpus, const struct snap_reader *r,
+			 struct err **err);
 void vm_state_pause_all(struct vm *vm, bool paused);
 void vm_state_kick_all(struct vm *vm);
 /* Every one is tried; -errno of the first that failed. */
 int vm_state_lock_all(struct vm *vm, bool on, struct err **err);
-/* kvm.c */
+/* kvm/kvm.c */
 int kvm_open(struct vm *vm, struct err **err);
+/* The kvmclock's state hooks (vm_state_ops, before the vCPUs). */
+int kvm_clock_register(struct vm *vm, struct err **err);
+void kvm_clock_unregister(struct vm *vm);
 /* vm.c */
 /* The main thread: console input and signals until the guest stops. */
 void vm_wait(struct vm *vm);
@@ -173,22 +181,24 @@ int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch
 /* irq.c */
 int vm_irqchip_setup(struct vm *vm, struct err **err);
 void vm_irqchip_teardown(struct vm *vm);
-/* memory.c */
+/* KVM_EXIT_IOAPIC_EOI (split irqchip): the LAPIC acknowledged a level-triggered vector. */
+void vm_irqchip_eoi(struct vm *vm, uint8_t vector);
+/* kvm/memory.c */
 int vm_memory_setup(struct vm *vm, struct err **err);
 void vm_memory_teardown(struct vm *vm);
 /* KVM_MEM_LOG_DIRTY_PAGES on every slot (slot i = mem.regions[i]), for migration. */
 int vm_memory_dirty_log(struct vm *vm, bool on, struct err **err);
-/* vcpu.c */
+/* kvm/vcpu.c */
 int vcpu_create_all(struct vm *vm, struct err **err);
 int vcpu_start_all(struct vm *vm, struct err **err);
 void vcpu_join_all(struct vm *vm);
 void vcpu_destroy_all(struct vm *vm);
 int vcpu_install_kick_handler(struct err **err);
-/* regs.c */
+/* kvm/regs.c */
 int vcpu_setup_boot_regs(struct vcpu *vcpu, const struct boot_entry *b, struct err **err);
 int vcpu_setup_fpu_msrs_lapic(struct vcpu *vcpu, struct err **err);
 char *vcpu_dump_regs(struct vcpu *vcpu);
-/* cpuid.c */
+/* kvm/cpuid.c */
 int cpuid_init(struct vm *vm, struct err **err);
 int cpuid_setup_vcpu(struct vm *vm, struct vcpu *vcpu, struct err **err);
 /* boot/boot.c */

@@ -65,22 +65,23 @@ void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops)
 	}
 }
 
-int vm_state_save_all(struct vm *vm, struct snap_writer *w, struct err **err)
+int vm_state_save_all(struct vm *vm, bool before_vcpus, struct snap_writer *w, struct err **err)
 {
 	int r = 0;
 
 	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
-		if (vm->state_ops[i]->save)
+		if (vm->state_ops[i]->save && vm->state_ops[i]->before_vcpus == before_vcpus)
 			r = vm->state_ops[i]->save(vm, w, err);
 	return r;
 }
 
-int vm_state_restore_all(struct vm *vm, const struct snap_reader *rd, struct err **err)
+int vm_state_restore_all(struct vm *vm, bool before_vcpus, const struct snap_reader *rd,
+			 struct err **err)
 {
 	int r = 0;
 
 	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
-		if (vm->state_ops[i]->restore)
+		if (vm->state_ops[i]->restore && vm->state_ops[i]->before_vcpus == before_vcpus)
 			r = vm->state_ops[i]->restore(vm, rd, err);
 	return r;
 }
@@ -240,11 +241,12 @@ static int core_setup(struct vm *vm, struct err **err)
 	uint64_t idmap = VM_IDENTITY_MAP_ADDR;
 	if (ioctl(vm->vm_fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
 		return err_make(err, errno, "KVM_SET_IDENTITY_MAP_ADDR");
-	return 0;
+	return kvm_clock_register(vm, err);
 }
 
 static void core_teardown(struct vm *vm)
 {
+	kvm_clock_unregister(vm);
 	if (vm->stop_efd >= 0)
 		close(vm->stop_efd);
 	/*

@@ -46,15 +46,18 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uin
 int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
 		  struct err **err);
 /*
- * A component whose state snapshots and migrations carry (the serial port,
- * the virtio devices).  It registers at bring-up and unregisters at
- * teardown; snapshot/ and migrate/ reach it only through these hooks, in
- * registration order.  Any member may be NULL.
+ * A component whose state snapshots and migrations carry (the clock, the
+ * irqchip, the serial port, the virtio devices).  It registers at bring-up
+ * and unregisters at teardown; snapshot/ and migrate/ reach it only through
+ * these hooks, in registration order: those marked before_vcpus (VM-wide
+ * KVM state the vCPUs' LAPICs and MSRs load on top of) before the vCPUs,
+ * the rest after them.  Any member may be NULL.
  */
 struct snap_writer;
 struct snap_reader;
 struct vm_state_ops {
 	const char *name;
+	bool before_vcpus;
 	int (*save)(struct vm *vm, struct snap_writer *w, struct err **err);
 	/* Leaves the component paused: pause(vm, false) lets it go. */
 	int (*restore)(struct vm *vm, const struct snap_reader *r, struct err **err);

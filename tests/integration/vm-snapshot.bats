@@ -383,6 +383,22 @@ PY
 	grep -q "virtio-vsock: after the hold: connection reset by the host" "$TMP/out2.txt"
 }
 
+# rarp_listen TAP: the first RARP frame on TAP (which the test guests never send)
+# is described in $TMP/rarp.out: "rarp from MAC op N sha MAC tha MAC".
+rarp_listen() {
+	python3 - "$1" "$TMP/rarp.ready" >"$TMP/rarp.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x8035))
+s.bind((sys.argv[1], 0x8035)); s.settimeout(30)
+open(sys.argv[2], 'w').close()
+f = s.recv(2048)
+print('rarp from', f[6:12].hex(':'), 'op', f[21], 'sha', f[22:28].hex(':'), 'tha',
+      f[32:38].hex(':'), flush=True)
+PY
+	PIDS+=("$!")
+	for _ in $(seq 100); do [ -e "$TMP/rarp.ready" ] && break; sleep 0.1; done
+}
+
 @test "vm snapshot: a net device restores onto another TAP with --net-remap, keeping its MAC" {
 	require_guest virtio-net
 	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
@@ -414,11 +430,14 @@ s.send(b'\xff' * 6 + bytes.fromhex('020000000099') + b'\x88\xb5' +
 PY
 	PIDS+=("$!")
 	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+	# The VMM announces the guest's MAC on the new TAP.
+	rarp_listen "$b"
 	restore_ok "$TMP" --net-remap "$a=$b"
-	cat "$TMP/host.out"
+	cat "$TMP/host.out" "$TMP/rarp.out"
 	grep -q "virtio-net: mac now $mac" "$TMP/out2.txt"
 	grep -q "got 60-byte frame" "$TMP/out2.txt"
 	grep -q "from $mac" "$TMP/host.out"
+	grep -qx "rarp from $mac op 3 sha $mac tha $mac" "$TMP/rarp.out"
 }
 
 # api CURL-ARGS...: one request to $TMP/api.sock; prints the body and then the status.
@@ -457,6 +476,33 @@ api() {
 	grep -q "^counter: 60" "$TMP/out2"
 	run grep -c "counter: start" "$TMP/out2"
 	[ "$output" = 0 ]
+}
+
+@test "vm snapshot: a restore loaded paused announces its NIC once resumed" {
+	require_guest virtio-net
+	require_cmd curl
+	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
+	require_cmd ip
+	a=isola-it-p$(($$ % 100000))
+	TAPS=("$a")
+	ip tuntap add dev "$a" mode tap vnet_hdr
+	ip link set "$a" up
+	snapshot_at "$TMP" "holding" --kernel "$GUEST_DIR/virtio-net.elf" \
+		--net "tap=$a,mac=02:00:00:00:42:01" --cmdline hold=2000000
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out2" &
+	PIDS+=("$!")
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
+	rarp_listen "$a"
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "'"$TMP/st"'",
+		"mem_backend": {"backend_path": "'"$TMP/mem"'", "backend_type": "File"}}'
+	[ "$output" = " 204" ]
+	run api -X PATCH http://l/vm -d '{"state": "Resumed"}'
+	[ "$output" = " 204" ]
+	for _ in $(seq 300); do [ -s "$TMP/rarp.out" ] && break; sleep 0.1; done
+	cat "$TMP/rarp.out"
+	grep -qx "rarp from 02:00:00:00:42:01 op 3 sha 02:00:00:00:42:01 tha 02:00:00:00:42:01" \
+		"$TMP/rarp.out"
 }
 
 @test "vm snapshot: PUT /snapshot/load after pre-boot configuration is 400" {

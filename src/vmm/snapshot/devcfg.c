@@ -150,7 +150,9 @@ struct devcfg {
 	unsigned n_disks, n_nets;
 	const char *vsock_uds; /* NULL: no vsock */
 	uint64_t vsock_cid;
-	bool rng, balloon, split_irqchip, pci;
+	bool rng, balloon;
+	enum vm_irqchip irqchip;
+	enum vm_transport transport;
 };
 
 /* A device's attribute: its device must have been started by its key. */
@@ -194,10 +196,10 @@ static int set_field(struct devcfg *d, const char *f, const char *v, struct err 
 		d->rng = true;
 	else if (!strcmp(f, "balloon"))
 		d->balloon = true;
-	else if (!strcmp(f, "irqchip") && (!strcmp(v, "kernel") || !strcmp(v, "split")))
-		d->split_irqchip = !strcmp(v, "split");
-	else if (!strcmp(f, "virtio-transport") && (!strcmp(v, "mmio") || !strcmp(v, "pci")))
-		d->pci = !strcmp(v, "pci");
+	else if (!strcmp(f, "irqchip"))
+		return vm_irqchip_parse(v, "irqchip", &d->irqchip, err);
+	else if (!strcmp(f, "virtio-transport"))
+		return vm_transport_parse(v, "virtio-transport", &d->transport, err);
 	else if (strchr(f, '.'))
 		return set_attr(d, f, v, err);
 	else
@@ -283,12 +285,14 @@ static int apply(struct vm_config *cfg, const struct devcfg *d, struct err **err
 	}
 	if (r >= 0 && d->vsock_uds)
 		r = vm_config_set_vsock(cfg, d->vsock_cid, d->vsock_uds, "vsock", err);
+	if (r >= 0)
+		r = vm_config_set_irqchip(cfg, d->irqchip, "irqchip", err);
+	if (r >= 0)
+		r = vm_config_set_transport(cfg, d->transport, "virtio-transport", err);
 	if (r < 0)
 		return err_wrap(err, "device configuration");
 	cfg->rng = d->rng;
 	cfg->balloon = d->balloon;
-	cfg->split_irqchip = d->split_irqchip;
-	cfg->virtio_pci = d->pci;
 	return 0;
 }
 

@@ -2,9 +2,7 @@
 /*
  * Pausing the vCPUs for a snapshot.  The main thread raises pause_req and
  * kicks every vCPU out of KVM_RUN (immediate_exit + SIGUSR1, as for a stop).
- * Each vCPU then enters KVM_RUN once more with immediate_exit set, which
- * completes a pending PIO/MMIO read without running guest code (KVM API:
- * required before reading vCPU state), and parks on a condition variable.
+ * Each vCPU then parks (vcpu_park() in kvm/vcpu.c) until vm_resume().
  */
 #include <errno.h>
 #include <signal.h>
@@ -12,26 +10,6 @@
 #include <time.h>
 
 #include "snapshot.h"
-
-void vcpu_park(struct vcpu *v)
-{
-	struct vm *vm = v->vm;
-
-	v->run->immediate_exit = 1;
-	(void)ioctl(v->fd, KVM_RUN, 0); /* -EINTR once the pending exit is completed */
-	pthread_mutex_lock(&vm->pause_lock);
-	vm->nr_parked++;
-	pthread_cond_broadcast(&vm->pause_cond);
-	while (atomic_load(&vm->pause_req))
-		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
-	vm->nr_parked--;
-	pthread_mutex_unlock(&vm->pause_lock);
-	/* A stop may have been requested meanwhile: it sets immediate_exit under stop_lock. */
-	pthread_mutex_lock(&vm->stop_lock);
-	if (!atomic_load(&vm->stopping))
-		v->run->immediate_exit = 0;
-	pthread_mutex_unlock(&vm->stop_lock);
-}
 
 static void kick_all(struct vm *vm)
 {
@@ -85,8 +63,12 @@ void vm_resume(struct vm *vm)
 		 * the guest queued before it is the destination's to serve (a frame
 		 * sent twice, a stale disk write over the destination's).
 		 */
-		if (!atomic_load(&vm->stopping))
+		if (!atomic_load(&vm->stopping)) {
 			vm_state_pause_all(vm, false);
+			if (vm->kick_on_resume)
+				vm_state_kick_all(vm); /* the first resume of a paused restore */
+		}
+		vm->kick_on_resume = false;
 		atomic_store(&vm->pause_req, false);
 		pthread_cond_broadcast(&vm->pause_cond);
 	}

@@ -204,11 +204,11 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 	snap_put(w, SNAP_CONFIG, 0, &c, sizeof(c));
 	r = devcfg_save(vm->cfg, w, err);
 	if (r >= 0)
-		r = vm_state_save(vm, w, err);
+		r = vm_state_save_all(vm, true, w, err); /* the clock, the irqchip */
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_save(&vm->vcpus[i], w, err);
 	if (r >= 0)
-		r = vm_state_save_all(vm, w, err); /* the serial port, the virtio devices */
+		r = vm_state_save_all(vm, false, w, err); /* the serial port, the virtio devices */
 	return r;
 }
 
@@ -399,11 +399,11 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 	log_debug("restore: VM, memory, devices and vCPUs created after %llu us",
 		  (unsigned long long)(t - vm->snap->t0_us));
 	restore_tsc_khz(vm, vm->snap);
-	r = vm_state_restore(vm, vm->snap, err);
+	r = vm_state_restore_all(vm, true, vm->snap, err); /* the clock, the irqchip */
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)
 		r = vcpu_state_restore(&vm->vcpus[i], vm->snap, err);
 	if (r >= 0)
-		r = vm_state_restore_all(vm, vm->snap, err); /* they stay paused */
+		r = vm_state_restore_all(vm, false, vm->snap, err); /* they stay paused */
 	if (r < 0)
 		return err_wrap(err, "restore");
 	log_debug("restore: state loaded in %llu us (%llu us since the start)",
@@ -426,6 +426,7 @@ int vm_snapshot_restore_step(struct vm *vm, struct err **err)
 		/* The vCPUs park before their first KVM_RUN; PATCH /vm Resumed lets them go. */
 		pthread_mutex_lock(&vm->pause_lock);
 		vm->pause_depth++;
+		vm->kick_on_resume = true; /* vm_resume() does what is done above */
 		pthread_mutex_unlock(&vm->pause_lock);
 		atomic_store(&vm->pause_req, true);
 		atomic_store(&vm->api_paused, true);

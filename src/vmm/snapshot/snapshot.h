@@ -18,8 +18,6 @@ struct snap_config {
 /* pause.c: park every vCPU outside KVM_RUN (pending I/O completed) and back. */
 int vm_pause(struct vm *vm, struct err **err);
 void vm_resume(struct vm *vm);
-/* Called from the vCPU loop when a pause is requested. */
-void vcpu_park(struct vcpu *v);
 
 /* vcpu-state.c */
 int vcpu_state_save(struct vcpu *v, struct snap_writer *w, struct err **err);
@@ -27,9 +25,8 @@ int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err *
 /* cpuid-state.c: the CPUID the guest saw; restored first (MSRs depend on it). */
 int vcpu_cpuid_save(struct vcpu *v, struct snap_writer *w, struct err **err);
 int vcpu_cpuid_restore(struct vcpu *v, const struct snap_reader *r, struct err **err);
-/* vm-state.c: irqchip, PIT, clock */
-int vm_state_save(struct vm *vm, struct snap_writer *w, struct err **err);
-int vm_state_restore(struct vm *vm, const struct snap_reader *r, struct err **err);
+/* The clock (kvm/kvm.c) and the irqchip and PIT (irq.c) are vm_state_ops registered by their
+ * owners. */
 
 /* devcfg.c: the device configuration (SNAP_DEVCFG), remapped at restore. */
 int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err);

@@ -312,6 +312,44 @@ static void net_reset(struct virtio_dev *vdev)
 	((struct virtio_net *)vdev)->pending = 0;
 }
 
+/*
+ * After a restore or an incoming migration the guest is reachable through
+ * another TAP, often on another host: bridges and switches still send its
+ * frames to the old port until it transmits, and a guest that only answers
+ * (a server) may stay silent.  So the VMM sends RARP frames from the guest's
+ * MAC (RFC 903 "request reverse", ethertype 0x8035, as hypervisors announce a
+ * moved guest), which every learning bridge on the way takes as the MAC's new
+ * place.  Three back to back: one lost frame must not leave the guest unheard.
+ */
+#define ETH_P_RARP   0x8035
+#define RARP_FRAMES  3
+#define RARP_OP_RREQ 3
+
+static void net_resumed(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = (struct virtio_net *)vdev;
+	uint8_t f[NET_HDR_LEN + 60] = {0}; /* header (no offload), minimum Ethernet frame */
+	uint8_t *e = f + NET_HDR_LEN, *a = e + 14;
+
+	memset(e, 0xff, 6);
+	memcpy(e + 6, n->config.mac, 6);
+	e[12] = ETH_P_RARP >> 8;
+	e[13] = ETH_P_RARP & 0xff;
+	a[1] = 1;    /* hardware: Ethernet */
+	a[2] = 0x08; /* protocol: IPv4 */
+	a[4] = 6;    /* hardware address length */
+	a[5] = 4;    /* protocol address length */
+	a[7] = RARP_OP_RREQ;
+	memcpy(a + 8, n->config.mac, 6);  /* sender: the guest, IP unknown (0) */
+	memcpy(a + 18, n->config.mac, 6); /* target: likewise */
+	for (unsigned i = 0; i < RARP_FRAMES; i++)
+		if (write(n->tap, f, sizeof(f)) < 0) {
+			log_warn_ratelimited("virtio-net: announce on tap `%s`: %m", n->ifname);
+			return;
+		}
+	log_debug("virtio-net: guest MAC announced on tap `%s`", n->ifname);
+}
+
 static void net_destroy(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
@@ -339,6 +377,7 @@ static const struct virtio_dev_ops net_ops = {
     .poll = net_rx,
     .reset = net_reset,
     .destroy = net_destroy,
+    .resumed = net_resumed,
     .save = net_save,
     .restore = net_restore,
 };

@@ -229,7 +229,8 @@ int vmm_virtio_with_balloon(struct vm *vm, int (*fn)(struct virtio_dev *vdev, vo
 
 /*
  * After a restore, once the devices run: one interrupt per live queue, in
- * case the last one the source sent did not make it into the saved state.
+ * case the last one the source sent did not make it into the saved state;
+ * and each device's resumed() (a NIC announces the guest on its new link).
  */
 void vmm_virtio_notify_all(struct vm *vm)
 {
@@ -238,6 +239,10 @@ void vmm_virtio_notify_all(struct vm *vm)
 	if (!devices)
 		return;
 	for (unsigned i = 0; i < devices->n; i++) {
+		struct virtio_dev *vdev = devices->dev[i].vdev;
+
+		if (vdev->ops->resumed)
+			vdev->ops->resumed(vdev);
 		if (devices->dev[i].pci)
 			virtio_pci_notify_all(devices->dev[i].pci);
 		else

@@ -77,6 +77,12 @@ struct virtio_dev_ops {
 	/* Optional: take (on) or drop the backend's lock, for a migration's hand-over. */
 	int (*lock)(struct virtio_dev *vdev, bool on);
 	/*
+	 * Optional: the VM runs again after a restore or an incoming migration
+	 * (once, when its devices are let go).  virtio-net announces the guest's
+	 * MAC on its new link.
+	 */
+	void (*resumed)(struct virtio_dev *vdev);
+	/*
 	 * Optional snapshot of the device's own state beyond the generic part
 	 * (device lock held, worker quiesced): sections SNAP_VIRTIO_DEV with
 	 * the given index.  restore() runs before the guest does and checks

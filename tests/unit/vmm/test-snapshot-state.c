@@ -208,7 +208,10 @@ static void test_stream_devcfg(void)
 		      "before any net");
 	stream_devcfg(pci, sizeof(pci) - 1, NULL, NULL, "PCI transport and split irqchip", NULL);
 	stream_devcfg("virtio-transport\0isa\0", 21, NULL, NULL, "a bad transport",
-		      "virtio-transport");
+		      "virtio-transport `isa`: expected mmio or pci");
+	/* The device list's words go through the same table as --irqchip and "irqchip". */
+	stream_devcfg("irqchip\0pic\0", 12, NULL, NULL, "a bad irqchip",
+		      "irqchip `pic`: expected kernel or split");
 }
 
 static void bad_devcfg(const void *data, size_t len, const char *what, const char *want)

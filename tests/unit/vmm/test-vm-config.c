@@ -148,11 +148,84 @@ static void test_json_numbers(void)
 	}
 }
 
+/*
+ * The enumerated words go through one table each and a typed setter: the JSON
+ * config's errors name its field, the command line's its option, one line each.
+ */
+static void test_words(void)
+{
+	static const struct {
+		const char *doc, *want;
+	} json[] = {
+	    {"{\"irqchip\": \"bogus\"}", "irqchip `bogus`: expected kernel or split"},
+	    {"{\"virtio-transport\": \"usb\"}", "virtio-transport `usb`: expected mmio or pci"},
+	    {"{\"on-reboot\": \"halt\"}", "on-reboot `halt`: expected exit or restart"},
+	    {"{\"console\": \"\"}", "console: expected stdio, none or a file"},
+	    {"{\"memory\": \"12Q\"}", "memory `12Q`: expected a size"},
+	};
+	static const struct {
+		const char *opt, *v, *want;
+	} cli[] = {
+	    {"irqchip", "bogus", "--irqchip `bogus`"},
+	    {"virtio-transport", "usb", "--virtio-transport `usb`"},
+	    {"on-reboot", "halt", "--on-reboot `halt`"},
+	    {"console", "", "--console"},
+	    {"memory", "12Q", "--memory `12Q`"},
+	};
+	struct vm_config cfg;
+	struct err *err = NULL;
+	char msg[256];
+
+	for (size_t i = 0; i < sizeof(json) / sizeof(json[0]); i++) {
+		char path[] = "/tmp/isola-test-vm-config-XXXXXX";
+		int fd = mkstemp(path), r;
+
+		if (fd < 0 || write(fd, json[i].doc, strlen(json[i].doc)) < 0)
+			return (void)ok(0, "temp file");
+		close(fd);
+		vmm_config_init(&cfg);
+		r = vmm_config_load_json(&cfg, path, &err);
+		ok(r < 0 && strstr(err->msg, path) && strstr(err->msg, json[i].want) &&
+		       !strstr(err->msg, "--") && !strchr(err->msg, '\n'),
+		   "JSON %s: %s", json[i].doc, err ? err->msg : "accepted");
+		err_free(&err);
+		vmm_config_free(&cfg);
+		unlink(path);
+	}
+	for (size_t i = 0; i < sizeof(cli) / sizeof(cli[0]); i++) {
+		vmm_config_init(&cfg);
+		ok(set(&cfg, cli[i].opt, cli[i].v, msg, sizeof(msg)) < 0 &&
+		       strstr(msg, cli[i].want),
+		   "--%s `%s`: %s", cli[i].opt, cli[i].v, msg);
+		vmm_config_free(&cfg);
+	}
+	vmm_config_init(&cfg);
+	ok(vm_config_set_irqchip(&cfg, VM_IRQCHIP_SPLIT, "x", &err) == 0 && cfg.split_irqchip,
+	   "vm_config_set_irqchip split");
+	ok(vm_config_set_irqchip(&cfg, (enum vm_irqchip)7, "body.irqchip", &err) < 0 &&
+	       strstr(err->msg, "body.irqchip"),
+	   "an out-of-range model is refused, naming the field");
+	err_free(&err);
+	ok(vm_config_set_transport(&cfg, VM_TRANSPORT_PCI, "x", &err) == 0 && cfg.virtio_pci,
+	   "vm_config_set_transport pci");
+	ok(vm_config_set_on_reboot(&cfg, VM_REBOOT_RESTART, "x", &err) == 0 &&
+	       cfg.on_reboot == VM_REBOOT_RESTART,
+	   "vm_config_set_on_reboot restart");
+	ok(vm_config_set_console(&cfg, VM_CONSOLE_FILE, NULL, "console", &err) < 0,
+	   "a console file needs a path");
+	err_free(&err);
+	ok(vm_config_set_console(&cfg, VM_CONSOLE_FILE, "/tmp/c", "console", &err) == 0 &&
+	       cfg.console == VM_CONSOLE_FILE && !strcmp(cfg.console_path, "/tmp/c"),
+	   "console file");
+	vmm_config_free(&cfg);
+}
+
 int main(void)
 {
 	test_cli();
 	test_typed();
 	test_json();
 	test_json_numbers();
+	test_words();
 	return tap_done();
 }

@@ -198,7 +198,8 @@ static void test_json(void)
 	ok(json_case("{\"memory\":1}", "memory: must be between"), "memory too small");
 	ok(json_case("[1]", "expected a JSON object"), "not an object");
 	ok(json_case("{\"kernel\":", "line"), "syntax error with position");
-	ok(json_case("{\"irqchip\":\"pic\"}", "--irqchip `pic`"), "bad irqchip");
+	ok(json_case("{\"irqchip\":\"pic\"}", ": irqchip `pic`: expected kernel or split"),
+	   "bad irqchip: the JSON field is named, not the option");
 	ok(json_case("{\"hugepages\":1}", "hugepages: expected"), "hugepages not a bool");
 }
 

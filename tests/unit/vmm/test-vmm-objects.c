@@ -57,6 +57,18 @@ static void config(struct vm_config *cfg, const char *kernel, const char *disk, 
 	err_free(&err);
 }
 
+/* The VM's state hooks' names in order, "+" after those restored before the vCPUs. */
+static bool state_names(struct vm *vm, char *buf, size_t cap)
+{
+	size_t len = 0;
+
+	buf[0] = 0;
+	for (unsigned i = 0; i < vm->n_state_ops && len < cap; i++)
+		len += snprintf(buf + len, cap - len, "%s%s%s", i ? " " : "",
+				vm->state_ops[i]->name, vm->state_ops[i]->before_vcpus ? "+" : "");
+	return len < cap;
+}
+
 /* The two VMs' devices answer for themselves: balloon targets, stats, MSI routes. */
 static void test_two(struct vm *a, struct vm *b)
 {
@@ -64,11 +76,17 @@ static void test_two(struct vm *a, struct vm *b)
 	struct vmm_balloon_info ia = {0}, ib = {0};
 	struct err *err = NULL;
 	uint32_t gsi_a = 0, gsi_b = 0;
+	char names_a[128], names_b[128];
 	unsigned slot;
 
 	ok(vm_virtio(a) && vm_virtio(b) && vm_virtio(a) != vm_virtio(b), "each VM has its devices");
-	ok(a->n_state_ops == 2 && b->n_state_ops == 2 && a->state_ops[1] == b->state_ops[1],
-	   "each VM has its serial and virtio state hooks registered");
+	ok(state_names(a, names_a, sizeof(names_a)) &&
+	       !strcmp(names_a, "clock+ irqchip+ serial virtio") &&
+	       state_names(b, names_b, sizeof(names_b)) && !strcmp(names_a, names_b),
+	   "each VM has its clock, irqchip (before the vCPUs), serial and virtio state hooks: %s",
+	   names_a);
+	ok(a->state_ops[1] != b->state_ops[1] && a->state_ops[3] == b->state_ops[3],
+	   "the in-kernel and the split irqchip save differently; the virtio set alike");
 	is_int(vmm_virtio_stats(a, st, 8), 3, "VM a: disk, rng, balloon");
 	is_int(vmm_virtio_stats(b, st, 8), 3, "VM b: disk, rng, balloon");
 	is_int(vmm_balloon_set_target(a, 100, &err), 0, "VM a's balloon target");

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 
-#include "vm-internal.h"
+#include "../vm-internal.h"
 
 #define CPUID_MAX_ENTRIES 256
 

@@ -9,7 +9,7 @@
 #include <linux/mman.h>
 #include <sys/mman.h>
 
-#include "vm-internal.h"
+#include "../vm-internal.h"
 
 static int add_region(struct vm *vm, uint64_t gpa, uint64_t size, struct err **err)
 {

@@ -12,7 +12,7 @@
 
 #include "cleanup.h"
 #include "log.h"
-#include "vm-internal.h"
+#include "../vm-internal.h"
 
 #define CR0_PE	 0x1ULL
 #define CR0_ET	 0x10ULL

@@ -13,10 +13,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "devices/ioapic.h"
 #include "log.h"
-#include "snapshot/snapshot.h"
-#include "vm-internal.h"
+#include "../vm-internal.h"
 
 static void kick_handler(int sig)
 {
@@ -176,8 +174,7 @@ static void handle_exit(struct vcpu *v)
 				(unsigned long long)run->internal.suberror);
 		break;
 	case KVM_EXIT_IOAPIC_EOI:
-		if (v->vm->ioapic)
-			ioapic_eoi(v->vm->ioapic, run->eoi.vector);
+		vm_irqchip_eoi(v->vm, run->eoi.vector);
 		break;
 	case KVM_EXIT_INTR:
 	case KVM_EXIT_IRQ_WINDOW_OPEN:
@@ -186,6 +183,32 @@ static void handle_exit(struct vcpu *v)
 		stop_with_error(v, 0, vcpu_dump_regs(v), "unexpected KVM exit reason %llu",
 				(unsigned long long)run->exit_reason);
 	}
+}
+
+/*
+ * A snapshot's pause (snapshot/pause.c) raised pause_req and kicked this vCPU
+ * out of KVM_RUN.  Enter KVM_RUN once more with immediate_exit set, which
+ * completes a pending PIO/MMIO read without running guest code (KVM API:
+ * required before reading vCPU state), and wait on pause_cond until resumed.
+ */
+static void vcpu_park(struct vcpu *v)
+{
+	struct vm *vm = v->vm;
+
+	v->run->immediate_exit = 1;
+	(void)ioctl(v->fd, KVM_RUN, 0); /* -EINTR once the pending exit is completed */
+	pthread_mutex_lock(&vm->pause_lock);
+	vm->nr_parked++;
+	pthread_cond_broadcast(&vm->pause_cond);
+	while (atomic_load(&vm->pause_req))
+		pthread_cond_wait(&vm->pause_cond, &vm->pause_lock);
+	vm->nr_parked--;
+	pthread_mutex_unlock(&vm->pause_lock);
+	/* A stop may have been requested meanwhile: it sets immediate_exit under stop_lock. */
+	pthread_mutex_lock(&vm->stop_lock);
+	if (!atomic_load(&vm->stopping))
+		v->run->immediate_exit = 0;
+	pthread_mutex_unlock(&vm->stop_lock);
 }
 
 static void *vcpu_thread(void *arg)

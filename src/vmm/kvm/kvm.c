@@ -2,12 +2,14 @@
 /*
  * Probe /dev/kvm: API version and the capabilities the VMM relies on.  Only
  * KVM itself is asked; cpuinfo vmx/svm flags are not required (PVM has none).
+ * And the VM's kvmclock, which snapshots carry (KVM_GET_CLOCK / KVM_SET_CLOCK).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/ioctl.h>
 
-#include "vm-internal.h"
+#include "../snap-format.h"
+#include "../vm-internal.h"
 
 static const struct {
 	int cap;
@@ -47,4 +49,45 @@ int kvm_open(struct vm *vm, struct err **err)
 	if (vm->caps.run_size < (int)sizeof(struct kvm_run))
 		return err_make(err, errno ? errno : EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
 	return 0;
+}
+
+static int clock_save(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	struct kvm_clock_data clock = {0};
+
+	if (ioctl(vm->vm_fd, KVM_GET_CLOCK, &clock) < 0)
+		return err_make(err, errno, "KVM_GET_CLOCK");
+	snap_put(w, SNAP_CLOCK, 0, &clock, sizeof(clock));
+	return 0;
+}
+
+static int clock_restore(struct vm *vm, const struct snap_reader *r, struct err **err)
+{
+	struct kvm_clock_data clock;
+	int ret = snap_get(r, SNAP_CLOCK, 0, &clock, sizeof(clock), "clock", err);
+
+	if (ret < 0)
+		return ret;
+	/* Only the clock value: the realtime/host-TSC pairing is this host's. */
+	clock.flags = 0;
+	if (ioctl(vm->vm_fd, KVM_SET_CLOCK, &clock) < 0)
+		return err_make(err, errno, "KVM_SET_CLOCK");
+	return 0;
+}
+
+static const struct vm_state_ops clock_state_ops = {
+    .name = "clock",
+    .before_vcpus = true,
+    .save = clock_save,
+    .restore = clock_restore,
+};
+
+int kvm_clock_register(struct vm *vm, struct err **err)
+{
+	return vm_state_register(vm, &clock_state_ops, err);
+}
+
+void kvm_clock_unregister(struct vm *vm)
+{
+	vm_state_unregister(vm, &clock_state_ops);
 }
