@@ -2,7 +2,8 @@
 # l1-vmct.sh [RUNS [KINDS]]: the start-up of a container in a micro-VM, inside
 # the emulated L1 of tests/l1/run.sh (tests/l1/l1-vmct-bench.sh): `isola run
 # --vm --rm IMAGE true` (vm: a warm start; cold: ISOLA_VM_COLD=1, a boot)
-# against `isola run --rm IMAGE true` (plain), and
+# against `isola run --rm IMAGE true` (plain); vmnet and plainnet: the same two
+# on the bridge network (--network bridge; a VM with a NIC boots cold); and
 # the same kernel + agent initramfs + root disk booted by `isola vm run`
 # (isola) and by QEMU -M microvm,pcie=on -enable-kvm (qemu), paired runs in
 # rotating order.  Prints the median wall time of each and the ratios.
@@ -37,5 +38,7 @@ done
 echo "vm/plain (the price of the VM boundary, warm start): $(ratio "$(col vm)" "$(col plain)")x"
 echo "cold/plain (the same, a cold boot): $(ratio "$(col cold)" "$(col plain)")x"
 echo "vm/cold (warm start against cold boot): $(ratio "$(col vm)" "$(col cold)")x"
+echo "vmnet/cold (a NIC on the bridge network: CNI ADD/DEL, TAP, tc, virtio-net): $(ratio "$(col vmnet)" "$(col cold)")x"
+echo "plainnet/plain (the same network for a plain container): $(ratio "$(col plainnet)" "$(col plain)")x"
 echo "isola/qemu (same kernel, agent, disk; VM boot to exit): $(ratio "$(col isola)" "$(col qemu)")x"
 echo "vm/qemu (run --vm end to end vs QEMU's boot alone): $(ratio "$(col vm)" "$(col qemu)")x"

@@ -26,6 +26,7 @@
 #include "image-cli.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "net.h"
 #include "oci.h"
 #include "strv.h"
 #include "vmct.h"
@@ -140,6 +141,78 @@ static int vm_files(const char *store, const char *bundle, const struct image_vm
 	return r;
 }
 
+/* What the guest's NIC needs, owned here (docs/vm-containers.md "Networking"). */
+struct vm_net {
+	char *netns, *hosts, *resolv, *hostname;
+	char net[64];
+};
+
+static void vm_net_free(struct vm_net *n)
+{
+	free(n->netns);
+	free(n->hosts);
+	free(n->resolv);
+	free(n->hostname);
+}
+
+/*
+ * The container was attached as a plain one (CNI ADD into its netns): join a TAP there
+ * to its eth0, and give the guest eth0's address, MAC and MTU and the bundle's /etc
+ * files.  The VMM runs in the netns.
+ */
+static int vm_network(const char *store, const char *bundle, const struct image_vm_opts *vo,
+		      struct vm_net *n, struct vmct_config *proc, struct vmct_run_opts *o,
+		      struct err **err)
+{
+	static const char *const names[] = {"hosts", "resolv.conf", "hostname"};
+	char **bufs[] = {&n->hosts, &n->resolv, &n->hostname};
+	struct net_vm_iface v;
+	char p[PATH_MAX];
+	int r;
+
+	if (!vo->network)
+		return 0;
+	r = net_vm_link(store, vo->id, &v, err);
+	if (r < 0)
+		return err_wrap(err, "the VM's network");
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+		snprintf(p, sizeof(p), "%s/%s", bundle, names[i]);
+		r = read_file_at(AT_FDCWD, p, VMCT_FILE_MAX, bufs[i], NULL, err);
+		if (r < 0)
+			return r;
+	}
+	n->netns = net_netns_path(store, vo->id);
+	if (!n->netns)
+		return err_make(err, ENOMEM, "netns");
+	snprintf(n->net, sizeof(n->net), "tap=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", v.tap,
+		 v.mac[0], v.mac[1], v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
+	proc->net = (struct vmct_net){.set = true,
+				      .addr = v.addr,
+				      .gw = v.gw,
+				      .prefix = v.prefix,
+				      .mtu = v.mtu >= 68 && v.mtu <= 65535 ? v.mtu : 0};
+	proc->etc_hosts = n->hosts;
+	proc->etc_resolv = n->resolv;
+	proc->etc_hostname = n->hostname;
+	o->netns = n->netns;
+	o->net = n->net;
+	return 0;
+}
+
+/* config.json's hostname, for the guest's UTS name (at most 64 bytes there). */
+static int vm_hostname(json_t *spec, struct vmct_config *proc, struct err **err)
+{
+	const char *h = json_string_value(json_object_get(spec, "hostname"));
+
+	if (!h || !*h)
+		return 0;
+	if (strlen(h) > VMCT_HOSTNAME_MAX)
+		return err_make(err, 0, "--hostname `%s`: at most %u bytes in a VM", h,
+				VMCT_HOSTNAME_MAX);
+	proc->hostname = (char *)h;
+	return 0;
+}
+
 static void mark_started(void *arg)
 {
 	*(bool *)arg = true;
@@ -219,6 +292,7 @@ static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status,
 
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo)
 {
+	_cleanup_(vm_net_free) struct vm_net net = {};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = realpath("/proc/self/exe", NULL),
@@ -246,6 +320,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0)
 		r = image_vm_load_process(bundle, &spec, &proc, &err);
 	if (r >= 0)
+		r = vm_hostname(spec, &proc, &err);
+	if (r >= 0)
 		r = find_kernel(vo, &o.kernel, &err);
 	if (r >= 0)
 		r = vm_files(store, bundle, vo, o.kernel, &initrd, &disk, &err);
@@ -254,9 +330,12 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0 && asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0)
 		r = err_make(&err, ENOMEM, "path");
 	o.vsock_note = note;
+	if (r >= 0)
+		r = vm_network(store, bundle, vo, &net, &proc, &o, &err);
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
-	if (r >= 0 && want_warm())
+	/* The template has no NIC (a snapshot's device list is fixed): a NIC boots cold. */
+	if (r >= 0 && want_warm() && !o.net)
 		r = run_warm(store, &o, &status, &cold, &err);
 	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);

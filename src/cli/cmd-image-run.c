@@ -266,21 +266,35 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 
 /*
  * What --vm does not do yet (docs/vm-containers.md): say so rather than ignore it.  The
- * VM has no network device yet, so it runs with --network none.
+ * VM's NIC is on a bridge network, attached as a plain container's (docs/vm-containers.md
+ * "Networking"); a VM has its own kernel, so it cannot share the host's network stack.
  */
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
-	const char *no = a->o.volumes				? "-v"
-			 : a->n_ports				? "-p"
-			 : a->o.init				? "--init"
-			 : a->net_given && a->net != NET_NONE	? "--network (other than none)"
-			 : a->dns || a->add_hosts || a->aliases ? "--dns/--add-host/--network-alias"
-								: NULL;
+	bool net_opts = a->n_ports || a->dns || a->add_hosts || a->aliases;
+	const char *no =
+	    a->o.volumes					? "-v"
+	    : a->o.init						? "--init"
+	    : a->detach && a->net_given && a->net == NET_BRIDGE ? "-d with a bridge network"
+	    : a->detach && net_opts ? "-d with -p, --dns, --add-host or --network-alias"
+				    : NULL;
 
 	if (no)
 		return cli_usage_error(cmd, "%s is not supported with --vm yet", no);
-	a->net = NET_NONE;
-	a->network = NULL;
+	/* A detached VM (the OCI mode's monitor) has no NIC yet: -d means none. */
+	if (a->detach && a->net == NET_BRIDGE) {
+		a->net = NET_NONE;
+		a->network = NULL;
+	}
+	if (a->net == NET_HOST)
+		return cli_usage_error(cmd,
+				       "--network host with --vm: a VM has its own kernel and "
+				       "network stack, it cannot share the host's; use bridge, "
+				       "a network name or none");
+	if (a->net == NET_PATH)
+		return cli_usage_error(cmd,
+				       "--network ns:PATH with --vm: the VM needs an address "
+				       "from a CNI network; use bridge, a network name or none");
 	a->vmo.memory = a->o.memory;
 	a->vmo.cpus = (a->o.cpus_milli + 999) / 1000;
 	a->vmo.interactive = a->interactive;
@@ -509,7 +523,7 @@ static int attach_begin(struct run_args *a, const char *store)
 	_cleanup_err_ struct err *err = NULL;
 	struct net_attach_opts no = attach_opts(a);
 
-	if (a->net != NET_BRIDGE || a->vm || a->o.rootless)
+	if (a->net != NET_BRIDGE || a->o.rootless)
 		return 0;
 	a->lock_fd = net_lock(store, a->id, &err);
 	if (a->lock_fd < 0)
@@ -899,8 +913,13 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		return code;
 	}
 	if (r == 0 && a.vm) {
+		/* Attached as a plain container; the VM joins the netns (cmd-image-run-vm.c). */
+		a.vmo.network = a.net == NET_BRIDGE;
+		a.vmo.id = a.id;
+		code = attach(&a, store, bundle);
+		if (code == 0)
+			code = image_run_vm(store, bundle, &a.vmo);
 		/* The VM's writes live in its tmpfs: nothing of it outlives the run. */
-		code = image_run_vm(store, bundle, &a.vmo);
 		remove_bundle(&a, store);
 		return code;
 	}

@@ -76,6 +76,9 @@ struct image_vm_opts {
 	uint64_t memory;     /* bytes, 0: 256M */
 	unsigned cpus;	     /* 0: 1 */
 	bool interactive;    /* relay our stdin */
+	/* Attached to a network (net_attach, id): the VM gets a NIC on it. */
+	bool network;
+	const char *id;
 };
 /* Run the bundle's process in a VM; its exit status, or EXIT_ISOLA (message printed). */
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo);

@@ -128,6 +128,23 @@ bool net_busy(const char *store, const char *id);
 /* The ids with recorded state. */
 int net_state_ids(const char *store, char ***ret, struct err **err);
 
+/* ---- a VM container's link (vmlink.c) ---- */
+#define NET_VM_TAP "tap0" /* in the container's netns */
+
+struct net_vm_iface {
+	uint32_t addr, gw; /* IPv4, host byte order; gw 0: none */
+	unsigned prefix, mtu;
+	uint8_t mac[6]; /* eth0's: the guest takes it */
+	char tap[16];
+};
+/*
+ * For a container attached by net_attach, whose process runs in a VM: its IPv4 address,
+ * prefix and gateway from the recorded CNI result, and in its netns a persistent TAP
+ * (NET_VM_TAP, eth0's MTU) joined to eth0 by tc ingress redirects both ways (the VMM, run
+ * in the netns, opens the TAP).  The TAP goes with the netns (net_detach).
+ */
+int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, struct err **err);
+
 /* ---- DNS messages (dns.c) ---- */
 #define DNS_PKT_MAX	   4096	 /* what we read or send over UDP */
 #define DNS_MSG_MAX	   65535 /* a message over TCP (its length is two bytes) */

@@ -29,8 +29,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <dirent.h>
+#include <arpa/inet.h>
+#include <linux/openat2.h>
 #include <linux/random.h>
 #include <linux/vm_sockets.h>
+#include <net/if.h>
+#include <net/route.h>
+#include <netinet/in.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -253,6 +258,107 @@ static void setup_root(void)
 		klog("mount devpts: %s", strerror(errno));
 }
 
+/* SIOCSIFFLAGS: @name up. */
+static int if_up(int s, const char *name)
+{
+	struct ifreq ifr = {};
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -1;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(s, SIOCSIFFLAGS, &ifr);
+}
+
+static void set_sin(struct sockaddr *sa, uint32_t addr)
+{
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(addr)};
+
+	memcpy(sa, &sin, sizeof(sin));
+}
+
+/*
+ * lo up; eth0 (the virtio-net device, docs/vm-containers.md "Networking") with the
+ * address, prefix and MTU the host sent, up, and the default route via the gateway.
+ */
+static void setup_net(const struct vmct_net *n)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), i;
+	struct ifreq ifr = {};
+	struct rtentry rt = {};
+
+	if (s < 0 || if_up(s, "lo") < 0)
+		klog("lo up: %s", strerror(errno));
+	if (!n->set) {
+		if (s >= 0)
+			close(s);
+		return;
+	}
+	if (s < 0)
+		fatal("socket: %s", strerror(errno));
+	for (i = 0; i < 300 && access("/sys/class/net/eth0", F_OK) < 0; i++)
+		sleep_ms(10);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	set_sin(&ifr.ifr_addr, n->addr);
+	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
+		fatal("eth0: set address: %s", strerror(errno));
+	set_sin(&ifr.ifr_netmask, n->prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> n->prefix));
+	if (ioctl(s, SIOCSIFNETMASK, &ifr) < 0)
+		fatal("eth0: set netmask: %s", strerror(errno));
+	ifr.ifr_mtu = n->mtu;
+	if (n->mtu && ioctl(s, SIOCSIFMTU, &ifr) < 0)
+		fatal("eth0: set MTU %u: %s", n->mtu, strerror(errno));
+	if (if_up(s, "eth0") < 0)
+		fatal("eth0 up: %s", strerror(errno));
+	set_sin(&rt.rt_dst, 0);
+	set_sin(&rt.rt_genmask, 0);
+	set_sin(&rt.rt_gateway, n->gw);
+	rt.rt_flags = RTF_UP | RTF_GATEWAY;
+	if (n->gw && ioctl(s, SIOCADDRT, &rt) < 0)
+		fatal("default route via the gateway: %s", strerror(errno));
+	close(s);
+}
+
+/* One of the root's /etc files, replacing what the image has there (a symlink too). */
+static void put_etc(int etc, const char *name, const char *text)
+{
+	int fd;
+
+	if (!text)
+		return;
+	if (unlinkat(etc, name, 0) < 0 && errno != ENOENT)
+		klog("replace /etc/%s: %s", name, strerror(errno));
+	fd = openat(etc, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0)
+		fatal("write /etc/%s: %s", name, strerror(errno));
+	close(fd);
+}
+
+/* The UTS name and /etc/{hosts,resolv.conf,hostname} from the host (the bundle's files). */
+static void setup_etc(const struct vmct_config *c)
+{
+	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT};
+	int root, etc;
+
+	if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+		klog("sethostname: %s", strerror(errno));
+	if (!c->etc_hosts && !c->etc_resolv && !c->etc_hostname)
+		return;
+	root = open(NEWROOT, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	/* /etc resolved inside the root: an image's symlink cannot lead out of it. */
+	etc = root < 0 ? -1 : (int)syscall(SYS_openat2, root, "etc", &how, sizeof(how));
+	if (etc < 0 && errno == ENOENT && mkdirat(root, "etc", 0755) == 0)
+		etc = (int)syscall(SYS_openat2, root, "etc", &how, sizeof(how));
+	if (etc < 0)
+		fatal("open the root's /etc: %s", strerror(errno));
+	put_etc(etc, "hosts", c->etc_hosts);
+	put_etc(etc, "resolv.conf", c->etc_resolv);
+	put_etc(etc, "hostname", c->etc_hostname);
+	close(etc);
+	close(root);
+}
+
 /* mkdir -p @path (absolute) with mode 0755. */
 static void mkdir_p(const char *path)
 {
@@ -267,7 +373,8 @@ static void mkdir_p(const char *path)
 	mkdir(p, 0755);
 }
 
-/* The OCI mode's tmpfs, mqueue and cgroup mounts, in the root (the first session's CONFIG). */
+/* The OCI mode's tmpfs, mqueue and cgroup mounts, in the root (the first session's CONFIG).
+ */
 static void setup_mounts(const struct vmct_config *c)
 {
 	char dest[sizeof(NEWROOT) + VMCT_MOUNT_STR];
@@ -474,7 +581,8 @@ static void accept_session(struct relay *r)
 
 static void relay(struct relay *r)
 {
-	/* Frames that came with the config (stdin, an early signal) are not news to poll. */
+	/* Frames that came with the config (stdin, an early signal) are not news to poll.
+	 */
 	if (host_frames(r) < 0)
 		vsock = -1;
 	while (r->out >= 0 || r->err >= 0 || !r->exited) {
@@ -485,7 +593,8 @@ static void relay(struct relay *r)
 		    {.fd = vsock, .events = POLLIN},
 		    {.fd = r->exited ? -1 : r->listen_fd, .events = POLLIN},
 		};
-		/* Once the process is gone, a pipe a descendant still holds is drained briefly. */
+		/* Once the process is gone, a pipe a descendant still holds is drained
+		 * briefly. */
 		int n = poll(p, 5, r->exited ? 200 : -1);
 
 		if (n < 0 && errno == EINTR)
@@ -510,7 +619,8 @@ static void relay(struct relay *r)
 	reap(r);
 }
 
-/* The process's stdio: pipes, or a terminal (in[0] its slave, in[1] and out[0] its master). */
+/* The process's stdio: pipes, or a terminal (in[0] its slave, in[1] and out[0] its master).
+ */
 static void make_stdio(const struct vmct_config *c, struct relay *r, int in[2], int out[2],
 		       int err[2])
 {
@@ -570,7 +680,8 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 	send_u32(VMCT_EXIT, r.status);
 }
 
-/* HELLO, then the host's CONFIG: the process (the rest of frame_buf's bytes in *ret_have). */
+/* HELLO, then the host's CONFIG: the process (the rest of frame_buf's bytes in *ret_have).
+ */
 static void handshake(struct vmct_config *c, size_t *ret_have)
 {
 	const uint8_t *pl;
@@ -745,6 +856,8 @@ int main(void)
 	}
 	setup_root();
 	setup_mounts(&c);
+	setup_net(&c.net);
+	setup_etc(&c);
 	run(&c, have, listen_exec());
 	finish();
 }

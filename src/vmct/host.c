@@ -11,6 +11,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -64,6 +65,17 @@ static int listen_at(struct host *h, struct err **err)
 	return 0;
 }
 
+static int enter_netns(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), r;
+
+	if (fd < 0)
+		return -1;
+	r = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return r;
+}
+
 static int spawn_vmm(struct host *h, struct err **err)
 {
 	const struct vmct_run_opts *o = h->o;
@@ -77,13 +89,18 @@ static int spawn_vmm(struct host *h, struct err **err)
 			      cpus,	 "--virtio-transport",
 			      "pci",	 "--disk",
 			      disk,	 "--vsock",
-			      vsock,	 NULL};
+			      vsock,	 NULL,
+			      NULL,	 NULL};
 
 	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)(o->memory >> 10));
 	snprintf(cpus, sizeof(cpus), "%u", o->cpus ? o->cpus : 1);
 	snprintf(disk, sizeof(disk), "%s,ro", o->disk);
 	snprintf(vsock, sizeof(vsock), "cid=3,uds=%s/v.sock", h->dir);
 	snprintf(console, sizeof(console), "%s/console.log", h->dir);
+	if (o->net) {
+		argv[ARRAY_SIZE(argv) - 3] = "--net";
+		argv[ARRAY_SIZE(argv) - 2] = o->net;
+	}
 	h->vmm = fork();
 	if (h->vmm < 0)
 		return err_make(err, errno, "fork");
@@ -101,6 +118,12 @@ static int spawn_vmm(struct host *h, struct err **err)
 			_exit(127);
 		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			_exit(127);
+		/* Its TAP is in the container's network namespace: it opens it by name. */
+		if (o->netns && enter_netns(o->netns) < 0) {
+			dprintf(2, "enter the network namespace `%s`: %s\n", o->netns,
+				strerror(errno));
+			_exit(127);
+		}
 		execv(o->vmm, (char **)argv);
 		dprintf(2, "exec `%s`: %s\n", o->vmm, strerror(errno));
 		_exit(127);

@@ -112,6 +112,38 @@ static int put(char *out, size_t cap, size_t *len, const char *key, const char *
 	return 0;
 }
 
+static void ip_text(uint32_t a, char out[16])
+{
+	snprintf(out, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 0xff, (a >> 8) & 0xff, a & 0xff);
+}
+
+/* The network and the files (first session). */
+static int encode_net(const struct vmct_config *c, char *out, size_t *len)
+{
+	const char *const keys[] = {"hostname", "etc_hosts", "etc_resolv", "etc_hostname"};
+	const char *const vals[] = {c->hostname, c->etc_hosts, c->etc_resolv, c->etc_hostname};
+	char num[16];
+	int r = 0;
+
+	if (c->net.set) {
+		ip_text(c->net.addr, num);
+		r = put(out, VMCT_FRAME_MAX, len, "net_addr", num);
+		snprintf(num, sizeof(num), "%u", c->net.prefix);
+		if (!r)
+			r = put(out, VMCT_FRAME_MAX, len, "net_prefix", num);
+		ip_text(c->net.gw, num);
+		if (!r && c->net.gw)
+			r = put(out, VMCT_FRAME_MAX, len, "net_gw", num);
+		snprintf(num, sizeof(num), "%u", c->net.mtu);
+		if (!r && c->net.mtu)
+			r = put(out, VMCT_FRAME_MAX, len, "net_mtu", num);
+	}
+	for (size_t i = 0; i < 4 && !r; i++)
+		if (vals[i])
+			r = put(out, VMCT_FRAME_MAX, len, keys[i], vals[i]);
+	return r;
+}
+
 static int encode(const struct vmct_config *c, char *out, size_t *len)
 {
 	char num[16];
@@ -138,6 +170,8 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 	snprintf(num, sizeof(num), "%u", c->cols);
 	if (!r && c->tty && c->cols)
 		r = put(out, VMCT_FRAME_MAX, len, "cols", num);
+	if (!r)
+		r = encode_net(c, out, len);
 	for (size_t i = 0; c->mounts && c->mounts[i] && !r; i++)
 		r = i < VMCT_MOUNTS_MAX ? put(out, VMCT_FRAME_MAX, len, "mount", c->mounts[i])
 					: -E2BIG;
@@ -288,13 +322,121 @@ struct parse_state {
 	unsigned seen; /* bit per single key */
 };
 
-enum { K_CWD, K_UID, K_GID, K_TTY, K_ROWS, K_COLS, K_N };
+enum {
+	K_CWD,
+	K_UID,
+	K_GID,
+	K_TTY,
+	K_ROWS,
+	K_COLS,
+	K_NET_ADDR,
+	K_NET_PREFIX,
+	K_NET_GW,
+	K_NET_MTU,
+	K_HOSTNAME,
+	K_ETC_HOSTS,
+	K_ETC_RESOLV,
+	K_ETC_HOSTNAME,
+	K_N
+};
 
-/* One of the keys that may appear once: cwd, uid, gid, tty, rows, cols. */
-static int single_key(struct vmct_config *c, unsigned k, const char *val, const char **why)
+/* A dotted quad, each part 1-3 digits up to 255; host byte order. */
+static int parse_ipv4(const char *s, uint32_t *ret)
+{
+	uint32_t a = 0;
+
+	for (int part = 0; part < 4; part++) {
+		unsigned v = 0, digits = 0;
+
+		for (; *s >= '0' && *s <= '9' && digits < 4; s++, digits++)
+			v = v * 10 + (*s - '0');
+		if (digits == 0 || digits > 3 || v > 255 || *s != (part < 3 ? '.' : '\0'))
+			return -EINVAL;
+		if (part < 3)
+			s++;
+		a = a << 8 | v;
+	}
+	*ret = a;
+	return 0;
+}
+
+static bool hostname_valid(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > VMCT_HOSTNAME_MAX || s[0] == '-' || s[0] == '.')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
+			return false;
+	return true;
+}
+
+/* net_*, hostname and the files; each value checked alone here, together in net_check. */
+static int net_key(struct vmct_config *c, unsigned k, char *val, const char **why)
 {
 	uint32_t n;
 
+	switch (k) {
+	case K_NET_ADDR:
+	case K_NET_GW:
+		if (parse_ipv4(val, k == K_NET_ADDR ? &c->net.addr : &c->net.gw) < 0)
+			return *why = "net_addr or net_gw is not a dotted quad", -EINVAL;
+		return 0;
+	case K_NET_PREFIX:
+		if (parse_u32(val, &n) < 0 || n < 1 || n > 32)
+			return *why = "net_prefix is not 1..32", -EINVAL;
+		c->net.prefix = n;
+		return 0;
+	case K_NET_MTU:
+		if (parse_u32(val, &n) < 0 || n < 68 || n > 65535)
+			return *why = "net_mtu is not 68..65535", -EINVAL;
+		c->net.mtu = n;
+		return 0;
+	case K_HOSTNAME:
+		if (!hostname_valid(val))
+			return *why = "hostname is not 1..64 of [A-Za-z0-9._-]", -EINVAL;
+		c->hostname = val;
+		return 0;
+	default:
+		if (strlen(val) > VMCT_FILE_MAX)
+			return *why = "an etc_ file is too long", -EINVAL;
+		*(k == K_ETC_HOSTS    ? &c->etc_hosts
+		  : k == K_ETC_RESOLV ? &c->etc_resolv
+				      : &c->etc_hostname) = val;
+		return 0;
+	}
+}
+
+/* The address, prefix and gateway make sense together (keys seen: @seen). */
+static int net_check(struct vmct_config *c, unsigned seen, const char **why)
+{
+	const unsigned any =
+	    1u << K_NET_ADDR | 1u << K_NET_PREFIX | 1u << K_NET_GW | 1u << K_NET_MTU;
+	uint32_t mask, a = c->net.addr, gw = c->net.gw;
+
+	if (!(seen & any))
+		return 0;
+	if (!(seen & 1u << K_NET_ADDR) || !(seen & 1u << K_NET_PREFIX))
+		return *why = "net_ keys without net_addr and net_prefix", -EINVAL;
+	mask = c->net.prefix == 32 ? 0xffffffffu : ~(0xffffffffu >> c->net.prefix);
+	if (a == 0 || a == 0xffffffffu || (a >> 24) == 127 || (a >> 28) == 0xe ||
+	    (c->net.prefix <= 30 && ((a & ~mask) == 0 || (a & ~mask) == ~mask)))
+		return *why = "net_addr is not a host's address", -EINVAL;
+	if ((seen & 1u << K_NET_GW) && (gw == 0 || gw == a || (gw & mask) != (a & mask)))
+		return *why = "net_gw is 0, the address itself or not on its subnet", -EINVAL;
+	c->net.set = true;
+	return 0;
+}
+
+/* One of the keys that may appear once: cwd, uid, gid, tty, rows, cols, net_*, files. */
+static int single_key(struct vmct_config *c, unsigned k, char *val, const char **why)
+{
+	uint32_t n;
+
+	if (k >= K_NET_ADDR)
+		return net_key(c, k, val, why);
 	switch (k) {
 	case K_CWD:
 		if (val[0] != '/')
@@ -321,7 +463,10 @@ static int single_key(struct vmct_config *c, unsigned k, const char *val, const 
 
 static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
 {
-	static const char *const single[K_N] = {"cwd", "uid", "gid", "tty", "rows", "cols"};
+	static const char *const single[K_N] = {
+	    "cwd",	"uid",	     "gid",	   "tty",	  "rows",
+	    "cols",	"net_addr",  "net_prefix", "net_gw",	  "net_mtu",
+	    "hostname", "etc_hosts", "etc_resolv", "etc_hostname"};
 	char *val = strchr(e, '=');
 
 	if (!val)
@@ -410,6 +555,8 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 		why = "rows or cols without tty=1";
 		r = -EINVAL;
 	}
+	if (r >= 0)
+		r = net_check(&c, st.seen, &why);
 	if (r < 0) {
 		vmct_config_free(&c);
 		*ret_why = why;

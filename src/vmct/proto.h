@@ -44,6 +44,20 @@ enum vmct_type {
 	VMCT_TYPE_MAX = VMCT_WARM,
 };
 
+#define VMCT_FILE_MAX	  (256u << 10) /* each etc_* file's contents */
+#define VMCT_HOSTNAME_MAX 64u
+
+/*
+ * The guest's eth0, from the CNI result (first session only; docs/vm-containers.md
+ * "Networking").  Addresses in host byte order.  set: the VM has a NIC.
+ */
+struct vmct_net {
+	bool set;
+	uint32_t addr, gw; /* gw 0: no default route */
+	uint8_t prefix;	   /* 1..32 */
+	uint16_t mtu;	   /* 68..65535, 0: the driver's */
+};
+
 /* The container's process.  argv/env point into buf (one allocation each). */
 struct vmct_config {
 	char **argv; /* NULL-terminated, at least one */
@@ -52,6 +66,9 @@ struct vmct_config {
 	uint32_t uid, gid;
 	bool tty;
 	uint16_t rows, cols; /* the terminal's size (tty), 0: unknown */
+	struct vmct_net net;
+	/* The UTS name and /etc/{hosts,resolv.conf,hostname} for the root; NULL: none. */
+	char *hostname, *etc_hosts, *etc_resolv, *etc_hostname;
 	/*
 	 * The first session only: mounts the agent makes in the container's
 	 * root before the process starts, each "TYPE FLAGS DEST DATA"
@@ -89,7 +106,9 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
 /*
  * The payload of a VMCT_CONFIG frame: NUL-terminated "key=value" entries,
  * keys arg (repeated, in order), env (repeated), cwd, uid, gid, tty (0/1),
- * rows and cols (decimal, at most 65535; only with tty=1).
+ * rows and cols (decimal, at most 65535; only with tty=1); with c->net.set
+ * net_addr, net_prefix, net_gw (when not 0), net_mtu (when not 0); hostname,
+ * etc_hosts, etc_resolv, etc_hostname when not NULL.
  * Returns a malloc'd buffer and its size in *ret_len, NULL on ENOMEM or E2BIG.
  */
 uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
@@ -98,7 +117,13 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
  * Parse a VMCT_CONFIG payload into @ret (free with vmct_config_free).  Hostile
  * input is refused with -EINVAL: no final NUL, an entry without '=', an
  * unknown or repeated key, a bad number, no arg, a relative cwd, an env entry
- * without '=', more than VMCT_ARGS_MAX entries, a payload over VMCT_FRAME_MAX.
+ * without '=', more than VMCT_ARGS_MAX entries, a payload over VMCT_FRAME_MAX;
+ * for the network: an address that is not a dotted quad or is 0, loopback,
+ * multicast, broadcast or the subnet's own network/broadcast address, a
+ * prefix outside 1..32, a gateway that is 0, the address itself or off the
+ * subnet, an MTU outside 68..65535, net_* keys without both net_addr and
+ * net_prefix; a hostname that is not 1..64 of [A-Za-z0-9._-]; a file over
+ * VMCT_FILE_MAX.
  * @ret_why (optional) names the problem.
  */
 int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why);

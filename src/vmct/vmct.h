@@ -16,9 +16,10 @@
 /*
  * The modules the agent loads (with what they depend on): ext4's checksums
  * (crc32c is found through the crypto API, not a module dependency), disk,
- * root file system, overlay, vsock.
+ * root file system, overlay, vsock, the NIC (virtio_net needs net_failover, failover).
  */
-#define VMCT_MODULES "crc32c_generic virtio_pci virtio_blk ext4 overlay vmw_vsock_virtio_transport"
+#define VMCT_MODULES \
+	"crc32c_generic virtio_pci virtio_blk ext4 overlay vmw_vsock_virtio_transport virtio_net"
 
 /*
  * Write a newc cpio to @out: /init is @agent, /modules/NN-NAME.ko the
@@ -76,6 +77,12 @@ struct vmct_run_opts {
 	 * path (for vmct_exec); removed at the end.  NULL: not written.
 	 */
 	const char *vsock_note;
+	/*
+	 * A NIC (docs/vm-containers.md "Networking"): the VMM runs in the network
+	 * namespace @netns (a path) with `--net @net` ("tap=NAME,mac=M", the TAP
+	 * being in that namespace).  NULL: none.
+	 */
+	const char *netns, *net;
 	/* Restore this template (warm.c) instead of booting; NULL: a cold boot. */
 	const struct vmct_warm *warm;
 };

@@ -15,6 +15,11 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static int same(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
 static void check_config(const uint8_t *p, size_t n)
 {
 	struct vmct_config c = {}, c2 = {};
@@ -38,6 +43,15 @@ static void check_config(const uint8_t *p, size_t n)
 	if (c2.argv[i] || strcmp(c.cwd, c2.cwd) || c.uid != c2.uid || c.gid != c2.gid ||
 	    c.tty != c2.tty || c.rows != c2.rows || c.cols != c2.cols ||
 	    (!c.tty && (c.rows || c.cols)))
+		abort();
+	/* The guest's eth0: what was accepted is sane, and survives the round trip. */
+	if (c.net.set != c2.net.set || c.net.addr != c2.net.addr || c.net.gw != c2.net.gw ||
+	    c.net.prefix != c2.net.prefix || c.net.mtu != c2.net.mtu ||
+	    (c.net.set && (c.net.prefix < 1 || c.net.prefix > 32 || c.net.addr == 0 ||
+			   c.net.gw == c.net.addr || (c.net.mtu && c.net.mtu < 68))))
+		abort();
+	if (!same(c.hostname, c2.hostname) || !same(c.etc_hosts, c2.etc_hosts) ||
+	    !same(c.etc_resolv, c2.etc_resolv) || !same(c.etc_hostname, c2.etc_hostname))
 		abort();
 	free(enc);
 	vmct_config_free(&c);

@@ -260,6 +260,14 @@ l1_check() {
 	! pgrep -f "UNIX-CONNECT:$out/monitor.sock"
 }
 
+@test "l1: run --vm --network bridge: the guest has the CNI address, route, hostname and /etc files, reaches the bridge's host side; nothing left" {
+	l1_check vmct-net
+}
+
+@test "l1: run --vm -p 8080:80: httpd in a VM container answers through portmap; a second VM container pings and fetches from it; nothing left" {
+	l1_check vmct-net-port
+}
+
 @test "l1: run --vm warm start: the first run builds the template, the next restore it (echo hi, exit 7, stderr apart, isola.warm=1 in the guest)" {
 	l1_check vmct-warm
 }

@@ -14,7 +14,8 @@ balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kern
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
-vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
+vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
+vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
 
 log() { echo "$*" >&2; }
 
@@ -447,6 +448,8 @@ t_poweroff() {
 # (tests/l1/run.sh build_vmct), in a copy of the store under $W.
 VMCT_KVER=$(ls "$L2DIR/vmct/lib/modules" 2>/dev/null)
 VMCT_ARGS="--vm-kernel $L2DIR/vmlinuz --vm-modules $L2DIR/vmct/lib/modules/$VMCT_KVER"
+# run IMAGE's default is the bridge network: only the vmct-net* tests ask for it.
+export ISOLA_NETWORK=none
 
 # The tests above and the OCI mode's boot cold (they predate warm starts and
 # should not each pay a template build); the vmct-warm* tests take the default.
@@ -1155,6 +1158,95 @@ t_vmct_detach_end() {
 	vmdet rm -f "$n" >"$W/rm" 2>&1 || ok=1
 	log "rm -f: $(cat "$W/rm")"
 	vmdet_nothing_left || ok=1
+	return $ok
+}
+
+# VM containers on the container network (docs/vm-containers.md "Networking"): the
+# default network (bridge isola0, 10.90.0.0/16, gateway 10.90.0.1) of the test's store.
+vmct_net_ready() {
+	[ -x /usr/lib/cni/bridge ] && command -v iptables >/dev/null || {
+		log "no CNI plugins or iptables in L1 (not installed on the host that built it)"
+		return 1
+	}
+}
+
+# vmct_net_clean NAME...: nothing of the containers' networking is left: netns, state,
+# veth on isola0, TAP, iptables rule, IPAM lease; nor a VMM or socket dir.
+vmct_net_clean() {
+	local left n
+	left=$(ls "$W/store/net/ns" 2>/dev/null)
+	[ -z "$left" ] || { log "netns left: $left" && return 1; }
+	left=$(ls "$W/store/net/state" 2>/dev/null | grep -v '\.lock$')
+	[ -z "$left" ] || { log "state left: $left" && return 1; }
+	left=$(ls /sys/class/net/isola0/brif 2>/dev/null)
+	[ -z "$left" ] || { log "veths left on isola0: $left" && return 1; }
+	left=$(ls /sys/class/net | grep -E '^(tap|veth)' || true)
+	[ -z "$left" ] || { log "links left: $left" && return 1; }
+	for n in "$@"; do
+		left=$(iptables-save | grep -- "$n" || true)
+		[ -z "$left" ] || { log "iptables rules left for $n: $left" && return 1; }
+	done
+	left=$(ls "$W/store/net/ipam/isola" 2>/dev/null | grep -Ev '^(lock|last_reserved_ip\.[0-9]+)$')
+	[ -z "$left" ] || { log "IPAM leases left: $left" && return 1; }
+	left=$(ps -o args 2>/dev/null | grep '[v]m run' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && return 1; }
+	! ls -d /tmp/isola-vmct-* 2>/dev/null || { log "socket dirs left" && return 1; }
+	[ -z "$(ls "$W/store/containers")" ] || { log "bundles left" && return 1; }
+}
+
+# The guest has the CNI result's address on eth0, the default route, --hostname and the
+# bundle's /etc files, and reaches a listener on the bridge's host side (L1's httpd).
+t_vmct_net() {
+	vmct_net_ready || return 77
+	local hpid ok=0
+	mkdir -p "$W/www"
+	echo hello-from-l1 >"$W/www/hi.txt"
+	httpd -f -p 7777 -h "$W/www" &
+	hpid=$!
+	vmct "$W/out" --network bridge --name vmn$$ --hostname vmhost localhost/bb:1 sh -c '
+		echo H=$(hostname) F=$(cat /etc/hostname)
+		ip -4 -o addr show eth0; ip route
+		grep -c "^nameserver" /etc/resolv.conf; grep vmhost /etc/hosts
+		wget -q -O- http://10.90.0.1:7777/hi.txt'
+	kill "$hpid"
+	cat "$W/out" >&2
+	[ "$RC" = 0 ] && has "$W/out" '^H=vmhost F=vmhost$' && has "$W/out" 'inet 10\.90\.' &&
+		has "$W/out" '^default via 10\.90\.0\.1' && has "$W/out" '^hello-from-l1$' || ok=1
+	vmct_net_clean "vmn$$" || ok=1
+	return $ok
+}
+
+# -p HOST:CTR reaches httpd in a VM container (portmap's DNAT to the guest's address);
+# a second VM container pings the first and fetches from it; then nothing is left.
+t_vmct_net_port() {
+	vmct_net_ready || return 77
+	local pid ipa i=0 ok=0
+	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
+	# isola itself in the background (not a shell function's subshell): TERM goes to it.
+	# shellcheck disable=SC2086
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm $VMCT_ARGS --network bridge \
+		--name vmweb$$ -p 8080:80 localhost/bb:1 sh -c '
+		mkdir -p /tmp/w; echo hello-from-vm >/tmp/w/index.html; echo READY
+		exec httpd -f -p 80 -h /tmp/w' </dev/null >"$W/out1" 2>"$W/out1.err" &
+	pid=$!
+	wait_for "$W/out1" READY || { kill -KILL "$pid"; wait "$pid"; cat "$W/out1.err" >&2; return 1; }
+	while [ $i -lt 300 ] && ! wget -q -O "$W/page" http://127.0.0.1:8080/ 2>/dev/null; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	log "through -p 8080:80: $(cat "$W/page" 2>/dev/null)"
+	has "$W/page" '^hello-from-vm$' || ok=1
+	ipa=$(sed -n 's/.*"ip": "\([0-9.]*\)".*/\1/p' "$W/store/net/state/vmweb$$.json")
+	log "the first VM container's address: $ipa"
+	vmct "$W/out2" --network bridge --name vmcli$$ localhost/bb:1 sh -c \
+		"ping -c 1 -W 10 $ipa && wget -q -O- http://$ipa:80/"
+	[ "$RC" = 0 ] && has "$W/out2" '^hello-from-vm$' || ok=1
+	kill -TERM "$pid"
+	RC=0
+	wait "$pid" || RC=$?
+	log "the httpd container: $RC; $(cat "$W/out1.err")"
+	[ "$RC" = 143 ] || ok=1
+	vmct_net_clean "vmweb$$" "vmcli$$" || ok=1
 	return $ok
 }
 

@@ -1,10 +1,13 @@
 # VM-container start-up benchmark inside L1 (sourced by tests/l1/l1-init.sh
 # when l1mode=vmct-bench; driven by bench/l1-vmct.sh).  Paired runs in
 # rotating order of:
-#   vm     isola run --vm --rm bb:1 true      (bundle, cached disk + initramfs, VM, agent:
+#   vm     isola run --vm --rm --network none bb:1 true  (bundle, cached disk + initramfs, VM, agent:
 #          a warm start, the template restored; docs/vm-containers.md)
 #   cold   the same with ISOLA_VM_COLD=1      (a cold boot of the kernel)
+#   vmnet  isola run --vm --rm --network bridge bb:1 true   (a cold boot with a NIC: CNI ADD/DEL,
+#          the TAP and tc redirects in the netns, virtio-net, eth0 set by the agent)
 #   plain  isola run --rm --network none bb:1 true   (the same image as a plain container)
+#   plainnet  isola run --rm --network bridge bb:1 true   (a plain container on the network)
 #   isola  isola vm run with the same kernel, initramfs, disk and a vsock device,
 #          a socat listener serving the agent's config frame
 #   qemu   qemu-system-x86_64 -M microvm,pcie=on -enable-kvm, the same kernel,
@@ -24,6 +27,8 @@ mkdir -p $S /sys/fs/cgroup
 mount -t cgroup2 none /sys/fs/cgroup 2>/dev/null
 cp -a /l2/vmct/store $S/store
 export ISOLA_STORE=$S/store
+# run IMAGE's default is the bridge network: only vmnet and plainnet ask for it.
+export ISOLA_NETWORK=none
 # The plain runtime on L1's initramfs root cannot pivot_root: --no-pivot.
 printf '#!/bin/sh\nset -- $(echo "$@" | sed "s/ run / run --no-pivot /")\nexec /bin/isola "$@"\n' >$S/rt
 chmod +x $S/rt
@@ -45,8 +50,10 @@ serve() { # ADDRESS: answer the agent with /l2/vmct/true.frame, read it to the e
 run_kind() { # KIND
 	case $1 in
 	vm) timeout 600 /bin/isola run --vm --rm $VMARGS bb:1 true ;;
+	vmnet) timeout 600 /bin/isola run --vm --rm --network bridge $VMARGS bb:1 true ;;
 	cold) ISOLA_VM_COLD=1 timeout 600 /bin/isola run --vm --rm $VMARGS bb:1 true ;;
 	plain) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network none bb:1 true ;;
+	plainnet) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network bridge bb:1 true ;;
 	isola)
 		rm -rf $S/v
 		mkdir -p $S/v

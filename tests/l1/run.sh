@@ -224,13 +224,13 @@ build_rootdisk() { # OUT
 # image store holding a busybox image (built with the image tests' helpers).
 AGENT=$(dirname "$ISOLA")/../vmct/isola-agent
 [ -x "$AGENT" ] || die "no isola-agent at $AGENT (build first)"
-vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc tty stty"
+vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc tty stty hostname ip ping wget httpd mkdir"
 build_vmct() { # DIR
 	local d kver a specs=""
 	mkdir -p "$1"
 	# shellcheck disable=SC2086
 	copy_modules "$generic" "$1" crc32c_generic virtio_pci virtio_blk ext4 overlay \
-		vmw_vsock_virtio_transport
+		vmw_vsock_virtio_transport virtio_net
 	kver=$(ls "$generic/lib/modules")
 	cp "$generic/lib/modules/$kver/modules.builtin" "$1/lib/modules/$kver/"
 	d=$(mktemp -d "$L1_CACHE/vmct.XXXXXX")
@@ -322,6 +322,11 @@ if [ ! -f "$l1" ]; then
 	trap 'rm -rf "$l1root"' EXIT
 	busybox_tree "$l1root"
 	l1_mods="irqbypass kvm kvm-amd tun bridge overlay"
+	# VM containers on a CNI network (vmct-net*): veth, the TAP <-> eth0 redirect, and what
+	# the bridge and portmap plugins' iptables (nf_tables) rules need; L1 has no modprobe.
+	l1_mods="$l1_mods veth sch_ingress cls_u32 act_mirred nf_tables nft_compat nft_chain_nat nf_nat
+		nf_conntrack nf_conntrack_netlink xt_MASQUERADE xt_nat xt_comment xt_mark xt_multiport
+		xt_addrtype xt_conntrack xt_tcpudp"
 	[ "$mode" = vmct-bench ] && l1_mods="$l1_mods vhost_vsock"
 	# shellcheck disable=SC2086
 	copy_modules "$cloud" "$l1root" $l1_mods
@@ -340,6 +345,19 @@ if [ ! -f "$l1" ]; then
 		command -v containerd-shim-runc-v2 >/dev/null; then
 		copy_bin "$l1root" "$(command -v containerd)" "$(command -v ctr)" \
 			"$(command -v containerd-shim-runc-v2)"
+	fi
+	# Debian's CNI plugins and iptables (nf_tables) for vmct-net* (skipped in L1 without them).
+	if [ -x /usr/lib/cni/bridge ] && [ -x /usr/sbin/xtables-nft-multi ]; then
+		copy_bin "$l1root" /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/portmap \
+			/usr/lib/cni/firewall /usr/lib/cni/loopback /usr/sbin/xtables-nft-multi
+		for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+			ln -sf xtables-nft-multi "$l1root/usr/sbin/$t"
+		done
+		xt=$(dirname "$(ls /usr/lib/*/xtables/libxt_comment.so | head -1)")
+		mkdir -p "$l1root$(dirname "$xt")"
+		cp -a "$xt" "$l1root$xt"
+		mkdir -p "$l1root/etc"
+		echo "nameserver 10.0.2.3" >"$l1root/etc/resolv.conf"
 	fi
 	# podman and conmon for the vmoci-podman test (skipped in L1 without them).
 	if [ "$mode" = test ] && command -v podman >/dev/null && command -v conmon >/dev/null; then

@@ -84,6 +84,9 @@ int main(void)
 	MOD("kernel/vsock.ko", "");
 	MOD("kernel/vmw_vsock_virtio_transport_common.ko", "vsock");
 	MOD("kernel/vmw-vsock-virtio-transport.ko", "vmw_vsock_virtio_transport_common,vsock");
+	MOD("kernel/sub/failover.ko", "");
+	MOD("kernel/net_failover.ko", "failover");
+	MOD("kernel/virtio_net.ko", "net_failover,virtio,virtio_ring");
 	put("modules.builtin", "kernel/fs/ext4/ext4.ko\nkernel/crypto/crc32c_generic.ko\n", 55);
 
 	snprintf(out, sizeof(out), "%s/initrd.cpio", dir);
@@ -97,7 +100,8 @@ int main(void)
 	ok(!strcmp(names, "init modules modules/00-virtio.ko modules/01-virtio_ring.ko "
 			  "modules/02-virtio_pci.ko modules/03-virtio_blk.ko modules/04-overlay.ko "
 			  "modules/05-vsock.ko modules/06-vmw_vsock_virtio_transport_common.ko "
-			  "modules/07-vmw_vsock_virtio_transport.ko "),
+			  "modules/07-vmw_vsock_virtio_transport.ko modules/08-failover.ko "
+			  "modules/09-net_failover.ko modules/10-virtio_net.ko "),
 	   "modules once each, dependencies first, ext4 and crc32c (built in) left out, '-' read "
 	   "as '_'");
 

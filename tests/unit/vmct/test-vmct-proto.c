@@ -164,6 +164,120 @@ static void test_connect_reply(void)
 	ok(port == 1073741824u, "a refused answer writes nothing");
 }
 
+/* The guest's eth0 and /etc files (docs/vm-containers.md "Networking"). */
+static void test_net_roundtrip(void)
+{
+	char *argv[] = {"true", NULL};
+	struct vmct_config in = {
+	    .argv = argv,
+	    .net = {.set = true, .addr = 0x0a5a0005, .gw = 0x0a5a0001, .prefix = 16, .mtu = 1500},
+	    .hostname = "web-1",
+	    .etc_hosts = "127.0.0.1 localhost\n10.90.0.5 web-1\n",
+	    .etc_resolv = "nameserver 10.90.0.1\n",
+	    .etc_hostname = "web-1\n"};
+	struct vmct_config out = {};
+	uint32_t len = 0;
+	uint8_t *buf = vmct_config_encode(&in, &len);
+
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "net: parse what encode wrote");
+	ok(out.net.set && out.net.addr == 0x0a5a0005 && out.net.gw == 0x0a5a0001 &&
+	       out.net.prefix == 16 && out.net.mtu == 1500,
+	   "address, gateway, prefix, MTU survive");
+	ok(out.hostname && !strcmp(out.hostname, "web-1") && out.etc_hosts &&
+	       !strcmp(out.etc_hosts, in.etc_hosts) && out.etc_resolv &&
+	       !strcmp(out.etc_resolv, in.etc_resolv) && out.etc_hostname &&
+	       !strcmp(out.etc_hostname, "web-1\n"),
+	   "hostname and the files survive, newlines too");
+	vmct_config_free(&out);
+	free(buf);
+
+	in.net.gw = 0;
+	in.net.mtu = 0;
+	in.hostname = in.etc_hosts = in.etc_resolv = in.etc_hostname = NULL;
+	buf = vmct_config_encode(&in, &len);
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "net without gateway and MTU");
+	ok(out.net.set && !out.net.gw && !out.net.mtu && !out.hostname && !out.etc_hosts,
+	   "no default route, the driver's MTU, no files");
+	vmct_config_free(&out);
+	free(buf);
+
+	in.net.set = false;
+	buf = vmct_config_encode(&in, &len);
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "no network");
+	ok(!out.net.set, "--network none: no NIC configured");
+	ok(!memmem(buf, len, "net_", 4), "and no net_ key sent");
+	vmct_config_free(&out);
+	free(buf);
+}
+
+static void test_net_hostile(void)
+{
+	struct vmct_config c = {};
+
+#define NET(s) P("arg=x\0" s, &c)
+	ok(NET("net_addr=10.0.0.2\0net_prefix=33\0") < 0, "prefix 33 is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=0\0") < 0, "prefix 0 is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=-8\0") < 0, "a negative prefix is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=0.0.0.0\0") < 0,
+	   "a zero gateway is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=10.0.0.2\0") < 0,
+	   "the address as its own gateway is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=10.0.1.1\0") < 0,
+	   "a gateway off the subnet is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=32\0net_gw=10.0.0.1\0") < 0,
+	   "a gateway with prefix 32 (never on-link) is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=67\0") < 0, "MTU 67 is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=65536\0") < 0, "MTU 65536 is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=4294967295\0") < 0,
+	   "an absurd MTU is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=0\0") < 0, "MTU 0 is refused");
+	ok(NET("net_addr=0.0.0.0\0net_prefix=24\0") < 0, "address 0 is refused");
+	ok(NET("net_addr=127.0.0.2\0net_prefix=8\0") < 0, "a loopback address is refused");
+	ok(NET("net_addr=224.0.0.1\0net_prefix=24\0") < 0, "a multicast address is refused");
+	ok(NET("net_addr=255.255.255.255\0net_prefix=32\0") < 0, "broadcast is refused");
+	ok(NET("net_addr=10.0.0.0\0net_prefix=24\0") < 0, "the network address is refused");
+	ok(NET("net_addr=10.0.0.255\0net_prefix=24\0") < 0,
+	   "the subnet's broadcast address is refused");
+	ok(NET("net_addr=10.0.0.256\0net_prefix=24\0") < 0, "a part over 255 is refused");
+	ok(NET("net_addr=10.0.0\0net_prefix=24\0") < 0, "three parts are refused");
+	ok(NET("net_addr=10.0.0.2.1\0net_prefix=24\0") < 0, "five parts are refused");
+	ok(NET("net_addr=10.0.0.0002\0net_prefix=24\0") < 0, "four digits are refused");
+	ok(NET("net_addr= 10.0.0.2\0net_prefix=24\0") < 0, "a leading space is refused");
+	ok(NET("net_addr=10..0.2\0net_prefix=24\0") < 0, "an empty part is refused");
+	ok(NET("net_addr=::1\0net_prefix=24\0") < 0, "IPv6 is refused");
+	ok(NET("net_addr=10.0.0.2\0") < 0, "an address without a prefix is refused");
+	ok(NET("net_prefix=24\0") < 0, "a prefix without an address is refused");
+	ok(NET("net_gw=10.0.0.1\0") < 0, "a gateway alone is refused");
+	ok(NET("net_mtu=1500\0") < 0, "an MTU alone is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_addr=10.0.0.3\0") < 0,
+	   "a repeated address is refused");
+	ok(NET("hostname=\0") < 0, "an empty hostname is refused");
+	ok(NET("hostname=a/b\0") < 0, "a hostname with '/' is refused");
+	ok(NET("hostname=-x\0") < 0, "a hostname with a leading '-' is refused");
+	ok(NET("hostname=a\nb\0") < 0, "a hostname with a newline is refused");
+	ok(NET("hostname=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0") < 0,
+	   "a 65-byte hostname is refused");
+	ok(NET("etc_hosts=a\0etc_hosts=b\0") < 0, "a repeated file is refused");
+	is_int(NET("net_addr=10.0.0.1\0net_prefix=31\0net_gw=10.0.0.0\0"), 0,
+	       "a /31 (RFC 3021) takes both addresses");
+	vmct_config_free(&c);
+	is_int(NET("net_addr=192.168.7.9\0net_prefix=32\0"), 0, "a /32 without a gateway");
+	vmct_config_free(&c);
+#undef NET
+	{
+		size_t n = VMCT_FILE_MAX + 64;
+		char *big = malloc(n);
+		size_t o;
+
+		o = (size_t)sprintf(big, "arg=x%cetc_resolv=", 0);
+		memset(big + o, 'a', VMCT_FILE_MAX + 1);
+		big[o + VMCT_FILE_MAX + 1] = '\0';
+		ok(parse(big, o + VMCT_FILE_MAX + 2, &c) < 0, "a file over %u bytes is refused",
+		   VMCT_FILE_MAX);
+		free(big);
+	}
+}
+
 /* The OCI mode's guest mounts: a round trip, then what a hostile entry may not do. */
 static void test_mounts(void)
 {
@@ -226,5 +340,7 @@ int main(void)
 	test_frames();
 	test_winch();
 	test_connect_reply();
+	test_net_roundtrip();
+	test_net_hostile();
 	return tap_done();
 }

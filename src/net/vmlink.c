@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * A VM container's last hop (docs/vm-containers.md "Networking"): in the netns CNI
+ * attached, a persistent TAP beside eth0, the two joined by tc -- an ingress qdisc on
+ * each and a u32 filter matching every frame whose mirred action redirects every frame to the
+ * other's egress, as Kata Containers' "tcfilter" model does.  eth0 keeps what CNI gave it (address,
+ * routes, MAC), so DEL and CHECK see a plain container; its frames never reach the netns's stack
+ * (the redirect steals them at ingress).  The TAP and the filters go with the netns.
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/pkt_cls.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <linux/tc_act/tc_mirred.h>
+#include <net/if.h>
+#include <net/if_arp.h>
+#include <netinet/if_ether.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "jsonutil.h"
+#include "net.h"
+
+#define CTR_IF "eth0"
+#define NL_BUF 1024
+
+struct nl_msg {
+	char buf[NL_BUF];
+	struct nlmsghdr *nh;
+};
+
+/* Append an attribute to the message (@data may be NULL: a nest, closed by nl_end). */
+static struct rtattr *nl_put(struct nl_msg *m, unsigned short type, const void *data, size_t len)
+{
+	struct rtattr *a = (struct rtattr *)(m->buf + NLMSG_ALIGN(m->nh->nlmsg_len));
+
+	a->rta_type = type;
+	a->rta_len = RTA_LENGTH(len);
+	if (data)
+		memcpy(RTA_DATA(a), data, len);
+	m->nh->nlmsg_len = NLMSG_ALIGN(m->nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
+	return a;
+}
+
+static void nl_end(struct nl_msg *m, struct rtattr *nest)
+{
+	nest->rta_len = (char *)m->nh + m->nh->nlmsg_len - (char *)nest;
+}
+
+static struct tcmsg *nl_begin(struct nl_msg *m, unsigned short type, unsigned ifindex)
+{
+	struct tcmsg *t;
+
+	memset(m->buf, 0, sizeof(m->buf));
+	m->nh = (struct nlmsghdr *)m->buf;
+	m->nh->nlmsg_len = NLMSG_LENGTH(sizeof(*t));
+	m->nh->nlmsg_type = type;
+	m->nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+	m->nh->nlmsg_seq = 1;
+	t = NLMSG_DATA(m->nh);
+	t->tcm_family = AF_UNSPEC;
+	t->tcm_ifindex = (int)ifindex;
+	return t;
+}
+
+/* Send and wait for the kernel's ack: 0 or -errno. */
+static int nl_talk(struct nl_msg *m)
+{
+	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+	char resp[4096];
+
+	if (fd < 0)
+		return -errno;
+	if (sendto(fd, m->buf, m->nh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
+		return -errno;
+	for (;;) {
+		ssize_t len = recv(fd, resp, sizeof(resp), 0);
+		struct nlmsghdr *nh = (struct nlmsghdr *)resp;
+
+		if (len < 0 && errno == EINTR)
+			continue;
+		if (len < 0)
+			return -errno;
+		for (; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
+			const struct nlmsgerr *e = NLMSG_DATA(nh);
+
+			if (nh->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EPROTO;
+			return e->error;
+		}
+	}
+}
+
+/* tc qdisc add dev IF ingress */
+static int add_ingress(unsigned ifindex)
+{
+	struct nl_msg m;
+	struct tcmsg *t = nl_begin(&m, RTM_NEWQDISC, ifindex);
+
+	t->tcm_handle = TC_H_MAKE(TC_H_INGRESS, 0);
+	t->tcm_parent = TC_H_INGRESS;
+	nl_put(&m, TCA_KIND, "ingress", sizeof("ingress"));
+	return nl_talk(&m);
+}
+
+/*
+ * tc filter add dev FROM ingress protocol all u32 match u32 0 0 action mirred egress
+ * redirect dev TO.  u32 with one key that matches everything, not matchall: some kernels
+ * (this project's CI host) have no cls_matchall.
+ */
+static int add_redirect(unsigned from, unsigned to)
+{
+	struct tc_mirred p = {.action = TC_ACT_STOLEN, .eaction = TCA_EGRESS_REDIR, .ifindex = to};
+	struct {
+		struct tc_u32_sel sel;
+		struct tc_u32_key key;
+	} sel = {.sel = {.flags = TC_U32_TERMINAL, .nkeys = 1}};
+	struct nl_msg m;
+	struct tcmsg *t = nl_begin(&m, RTM_NEWTFILTER, from);
+	struct rtattr *opts, *acts, *act, *aopts;
+
+	t->tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0);
+	t->tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL)); /* prio 1, every protocol */
+	nl_put(&m, TCA_KIND, "u32", sizeof("u32"));
+	opts = nl_put(&m, TCA_OPTIONS, NULL, 0);
+	nl_put(&m, TCA_U32_SEL, &sel, sizeof(sel));
+	acts = nl_put(&m, TCA_U32_ACT, NULL, 0);
+	act = nl_put(&m, 1, NULL, 0); /* the first action */
+	nl_put(&m, TCA_ACT_KIND, "mirred", sizeof("mirred"));
+	aopts = nl_put(&m, TCA_ACT_OPTIONS, NULL, 0);
+	nl_put(&m, TCA_MIRRED_PARMS, &p, sizeof(p));
+	nl_end(&m, aopts);
+	nl_end(&m, act);
+	nl_end(&m, acts);
+	nl_end(&m, opts);
+	return nl_talk(&m);
+}
+
+/* A persistent TAP (what the VMM opens by name), up, with @mtu. */
+static int make_tap(const char *name, unsigned mtu)
+{
+	_cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+
+	if (fd < 0 || s < 0)
+		return -errno;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
+		return -errno;
+	ifr.ifr_mtu = (int)mtu;
+	if (ioctl(s, SIOCSIFMTU, &ifr) < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		return -errno;
+	ifr.ifr_flags |= IFF_UP;
+	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+struct link_answer {
+	int error; /* errno, 0: done */
+	char what[128];
+	uint8_t mac[6];
+	unsigned mtu;
+};
+
+/* In the container's netns: read eth0, make the TAP, join the two. */
+static void link_in_netns(const char *tap, struct link_answer *a)
+{
+	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {};
+	unsigned eth, tapi;
+	int r;
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), CTR_IF);
+	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
+		goto fail_eth;
+	memcpy(a->mac, ifr.ifr_hwaddr.sa_data, 6);
+	if (ioctl(s, SIOCGIFMTU, &ifr) < 0)
+		goto fail_eth;
+	a->mtu = ifr.ifr_mtu;
+	r = make_tap(tap, a->mtu);
+	if (r < 0) {
+		a->error = -r;
+		snprintf(a->what, sizeof(a->what), "tap `%s`", tap);
+		return;
+	}
+	eth = if_nametoindex(CTR_IF);
+	tapi = if_nametoindex(tap);
+	r = eth && tapi ? add_ingress(eth) : -ENODEV;
+	if (r >= 0)
+		r = add_ingress(tapi);
+	if (r >= 0)
+		r = add_redirect(eth, tapi);
+	if (r >= 0)
+		r = add_redirect(tapi, eth);
+	if (r < 0) {
+		a->error = -r;
+		snprintf(a->what, sizeof(a->what),
+			 "tc redirect " CTR_IF " <-> %s (sch_ingress, cls_u32, act_mirred)", tap);
+	}
+	return;
+fail_eth:
+	a->error = errno;
+	snprintf(a->what, sizeof(a->what), "the netns's " CTR_IF);
+}
+
+/* The first IPv4 address of the recorded result, with its prefix and gateway. */
+static int result_ipv4(json_t *result, struct net_vm_iface *ret, struct err **err)
+{
+	json_t *ip;
+	size_t i;
+
+	json_array_foreach (json_object_get(result, "ips"), i, ip) {
+		const char *addr = json_string_value(json_object_get(ip, "address"));
+		const char *gw = json_string_value(json_object_get(ip, "gateway"));
+		char a[32], *slash;
+		struct in_addr in, g;
+		unsigned long prefix;
+
+		if (!addr || strlen(addr) >= sizeof(a))
+			continue;
+		snprintf(a, sizeof(a), "%s", addr);
+		slash = strchr(a, '/');
+		if (!slash)
+			continue;
+		*slash++ = '\0';
+		if (inet_pton(AF_INET, a, &in) != 1)
+			continue;
+		prefix = strtoul(slash, &slash, 10);
+		if (*slash || prefix < 1 || prefix > 32)
+			return err_make(err, 0, "CNI result: address `%s`: bad prefix", addr);
+		ret->addr = ntohl(in.s_addr);
+		ret->prefix = prefix;
+		ret->gw = gw && inet_pton(AF_INET, gw, &g) == 1 ? ntohl(g.s_addr) : 0;
+		return 0;
+	}
+	return err_make(err, 0, "the network gave no IPv4 address: a VM container needs one");
+}
+
+int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, struct err **err)
+{
+	_cleanup_json_ json_t *st = NULL;
+	_cleanup_free_ char *ns = net_netns_path(store, id);
+	_cleanup_close_ int nsfd = -1;
+	struct link_answer a = {};
+	struct net_vm_iface v = {};
+	int p[2], status, r;
+	pid_t pid;
+
+	r = net_state_load(store, id, &st, err);
+	if (r >= 0 && !st)
+		r = err_make(err, ENOENT, "container `%s`: no network state", id);
+	if (r >= 0)
+		r = result_ipv4(json_object_get(st, "result"), &v, err);
+	if (r < 0)
+		return r;
+	snprintf(v.tap, sizeof(v.tap), NET_VM_TAP);
+	nsfd = ns ? open(ns, O_RDONLY | O_CLOEXEC) : -1;
+	if (nsfd < 0)
+		return err_make(err, errno, "open `%s`", ns ? ns : "netns");
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return err_make(err, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(p[0]);
+		close(p[1]);
+		return err_make(err, errno, "fork");
+	}
+	if (pid == 0) {
+		if (setns(nsfd, CLONE_NEWNET) < 0) {
+			a.error = errno;
+			snprintf(a.what, sizeof(a.what), "enter the netns");
+		} else {
+			link_in_netns(v.tap, &a);
+		}
+		_exit(write(p[1], &a, sizeof(a)) == sizeof(a) ? 0 : 1);
+	}
+	close(p[1]);
+	r = read(p[0], &a, sizeof(a)) == sizeof(a) ? 0 : -EIO;
+	close(p[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (r < 0)
+		return err_make(err, EIO, "%s: the netns helper died", ns);
+	if (a.error) {
+		a.what[sizeof(a.what) - 1] = '\0';
+		return err_make(err, a.error, "%s: %s", ns, a.what);
+	}
+	memcpy(v.mac, a.mac, 6);
+	v.mtu = a.mtu;
+	*ret = v;
+	return 0;
+}
