@@ -151,11 +151,8 @@ curl_page() {
 	port=$(free_port)
 	"$ISOLA" run --name "it-k1-$$" --network "$NET" -p "$port:80" "$IMG" sleep 60 &
 	pid=$!
-	for _ in $(seq 100); do
-		[ "$(jq -r .ip "$ISOLA_STORE/net/state/it-k1-$$.json" 2>/dev/null)" != null ] &&
-			[ -f "$ISOLA_STORE/net/state/it-k1-$$.json" ] && break
-		sleep 0.1
-	done
+	# ADD is over once the state records the address (a loaded machine takes seconds).
+	wait_until 120 '[ "$(jq -r .ip "$ISOLA_STORE/net/state/it-k1-$$.json" 2>/dev/null || echo null)" != null ]'
 	kill -9 "$pid"
 	wait "$pid" || true
 	[ -n "$(iptables-save | grep "it-k1-$$")" ]
@@ -166,10 +163,7 @@ curl_page() {
 	# The same, then the container dies on its own: prune cleans it.
 	"$ISOLA" run --name "it-k2-$$" --network "$NET" -p "$port:80" "$IMG" sleep 60 &
 	pid=$!
-	for _ in $(seq 100); do
-		[ "$("$ISOLA" --root "$ISOLA_STORE/run" state "it-k2-$$" 2>/dev/null | jq -r .status)" = running ] && break
-		sleep 0.1
-	done
+	wait_until 120 '[ "$("$ISOLA" --root "$ISOLA_STORE/run" state "it-k2-$$" 2>/dev/null | jq -r .status)" = running ]'
 	kill -9 "$pid"
 	wait "$pid" || true
 	"$ISOLA" --root "$ISOLA_STORE/run" kill "it-k2-$$" KILL
