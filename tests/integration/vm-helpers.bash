@@ -253,7 +253,7 @@ require_guest() {
 
 # text FILE: a console's text; the guests end lines with CRLF.
 text() {
-	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
+	if [ -f "$1" ]; then tr -d '\r\0' <"$1"; fi
 }
 
 # wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.
@@ -268,11 +268,11 @@ wait_for() {
 	return 1
 }
 
-# wait_exit PID: its exit status in $EXIT, or 124 after 60 s (not under `run`:
-# only this shell can wait for its children).
+# wait_exit PID [SECONDS]: its exit status in $EXIT, or 124 after SECONDS (60)
+# (not under `run`: only this shell can wait for its children).
 wait_exit() {
 	local i
-	for i in $(seq 600); do
+	for i in $(seq $((${2:-60} * 10))); do
 		kill -0 "$1" 2>/dev/null || break
 		sleep 0.1
 	done

@@ -8,13 +8,14 @@ load image-helpers
 load vm-helpers
 bats_require_minimum_version 1.5.0
 
-GUEST_DIR=${ISOLA_GUEST_DIR:-$(dirname "$ISOLA")/../../guest}
-
 setup() {
 	isola_tmp
 	export ISOLA_STORE=$TMP/store
 	export ISOLA_VM_RUNDIR=$TMP/run
 	unset ISOLA_VM_COLD
+	# run --vm defaults to the bridge network, and a VM with a NIC boots cold
+	# (the template has none): these tests are about the warm path.
+	export ISOLA_NETWORK=none
 	PIDS=()
 }
 
