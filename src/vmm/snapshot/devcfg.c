@@ -161,25 +161,34 @@ static int set_attr(struct devcfg *d, const char *f, const char *v, struct err *
 	struct vm_disk_cfg *disk = d->n_disks ? &d->disks[d->n_disks - 1] : NULL;
 	struct vm_net_cfg *net = d->n_nets ? &d->nets[d->n_nets - 1] : NULL;
 
-	if (!strncmp(f, "disk.", 5) && !disk)
-		return err_make(err, 0, "`%s` before any disk", f);
-	if (!strncmp(f, "net.", 4) && !net)
-		return err_make(err, 0, "`%s` before any net", f);
-	if (!strcmp(f, "disk.readonly"))
-		disk->readonly = true;
-	else if (!strcmp(f, "disk.serial"))
-		disk->serial = (char *)v;
-	else if (!strcmp(f, "net.mac") && vm_config_parse_mac(v, net->mac) == 0)
-		net->has_mac = true;
-	else if (!strcmp(f, "net.bridge"))
-		net->bridge = (char *)v;
-	else if (!strcmp(f, "net.offload") && !strcmp(v, "off"))
-		net->no_offload = true;
-	else if (!strcmp(f, "vsock.cid") && d->vsock_uds && parse_u64(v, &d->vsock_cid) == 0)
+	if (!strncmp(f, "disk.", 5)) {
+		if (!disk)
+			return err_make(err, 0, "`%s` before any disk", f);
+		if (!strcmp(f + 5, "readonly"))
+			disk->readonly = true;
+		else if (!strcmp(f + 5, "serial"))
+			disk->serial = (char *)v;
+		else
+			goto bad;
 		return 0;
-	else
-		return err_make(err, 0, "`%s`: unknown field or bad value `%.64s`", f, v);
-	return 0;
+	}
+	if (!strncmp(f, "net.", 4)) {
+		if (!net)
+			return err_make(err, 0, "`%s` before any net", f);
+		if (!strcmp(f + 4, "mac") && vm_config_parse_mac(v, net->mac) == 0)
+			net->has_mac = true;
+		else if (!strcmp(f + 4, "bridge"))
+			net->bridge = (char *)v;
+		else if (!strcmp(f + 4, "offload") && !strcmp(v, "off"))
+			net->no_offload = true;
+		else
+			goto bad;
+		return 0;
+	}
+	if (!strcmp(f, "vsock.cid") && d->vsock_uds && parse_u64(v, &d->vsock_cid) == 0)
+		return 0;
+bad:
+	return err_make(err, 0, "`%s`: unknown field or bad value `%.64s`", f, v);
 }
 
 static int set_field(struct devcfg *d, const char *f, const char *v, struct err **err)
