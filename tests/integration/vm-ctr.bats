@@ -15,6 +15,9 @@ setup() {
 	export ISOLA_STORE=$TMP/store
 	# These check the cold boot; the warm path has vm-warm.bats and l1 vmct-warm*.
 	export ISOLA_VM_COLD=1
+	# run --vm defaults to the bridge network (vm-net.bats): a SIGKILLed run here
+	# would leave its CNI rules for a store the teardown deletes.
+	export ISOLA_NETWORK=none
 	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
 		d:etc d:tmp
 	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
