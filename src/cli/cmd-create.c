@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isola create [options] ID  (and the create options `run` shares). */
+#include <errno.h>
 #include <stddef.h>
 #include <string.h>
 #include <getopt.h>
@@ -96,6 +97,10 @@ int cmd_create_vm(struct cli_globals *g, const struct cmd_create_args *a, pid_t 
 
 	if (r <= 0)
 		return r;
+	/* A VM container hashes its agent and root disk (libcrypto): isola-dl runs it. */
+	if (cli_run_dynamic(g))
+		return err_make(err, ENOEXEC, "annotation %s: a VM container needs isola-dl",
+				VMCT_OCI_ANNOTATION);
 	r = vmct_oci_create(&vo, ret_pid, err);
 	return r < 0 ? r : 1;
 }

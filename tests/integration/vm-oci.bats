@@ -139,6 +139,14 @@ annotate() { # KEY VALUE
 	[ "$status" = 1 ]
 	[[ "$output" == *"before its agent connected"* ]]
 	nothing_left "$before"
+	# Chosen by the annotation, the static isola hands the VM path to isola-dl
+	# (it hashes the agent and the disk with libcrypto), as isola-vm does.
+	annotate run.isola.vm true
+	ISOLA_VM_KERNEL=$TMP/bad-kernel run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[ "$status" = 1 ]
+	[[ "$output" == *"before its agent connected"* ]]
+	nothing_left "$before"
 }
 
 # A guest that never starts the agent (the counter test guest runs forever).
