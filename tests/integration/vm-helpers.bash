@@ -253,7 +253,15 @@ require_guest() {
 
 # text FILE: a console's text; the guests end lines with CRLF.
 text() {
-	if [ -f "$1" ]; then tr -d '\r\0' <"$1"; fi
+	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
+}
+
+# nuls FILE...: how many NUL bytes each file holds (a console should hold none).
+nuls() {
+	local f
+	for f in "$@"; do
+		echo "$f: $(tr -cd '\0' <"$f" 2>/dev/null | wc -c) NUL bytes"
+	done
 }
 
 # wait_for FILE PATTERN: up to 30 s for PATTERN to appear in FILE.

@@ -88,7 +88,7 @@ allocated() {
 
 # rounds FILE: the last "virtio-blk: round N".
 last_round() {
-	text "$1" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3
+	text "$1" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3
 }
 
 @test "vm snapshot --diff: a disk-writing guest's chain restores; every sector right after" {
