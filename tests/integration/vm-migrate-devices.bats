@@ -97,7 +97,7 @@ migrate_blk() {
 		DST=$!
 		PIDS+=("$DST")
 		for i in $(seq 50); do [ -S "$TMP/in$h.sock" ] && break; sleep 0.1; done
-		n=$(text "$out" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+		n=$(text "$out" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
 		wait_for "$out" "round $((n + 3))$"
 		run "$ISOLA" vm migrate --api-sock "$api" --to "unix:$TMP/in$h.sock"
 		echo "hop $h: $output"
@@ -158,7 +158,7 @@ migrate_blk() {
 	[ "$EXIT" -eq 0 ]
 	# Back to a third VMM: the restored MSI-X state is saved again.
 	wait_for "$TMP/out2" "round"
-	n=$(text "$TMP/out2" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+	n=$(text "$TMP/out2" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
 	wait_for "$TMP/out2" "round $((n + 3))$"
 	"$ISOLA" vm receive --listen "unix:$TMP/in3.sock" --console "$TMP/out3" \
 		--disk-remap "$DISK=$DISK" 2>>"$TMP/dst.err" &
