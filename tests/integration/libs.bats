@@ -23,7 +23,8 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-@test "libs: isola run of a container without seccomp maps no libseccomp or libcrypto" {
+# run_maps: `isola run` of a container without seccomp; its runtime's maps in $TMP/maps.
+run_maps() {
 	bundle_jq "$B" '.process.args = ["sleep", "100"] | del(.linux.seccomp)'
 	"$ISOLA" --root "$R" run -b "$B" "$ID" >/dev/null 2>&1 3>&- &
 	local pid=$!
@@ -31,19 +32,17 @@ teardown() {
 	cp "/proc/$pid/maps" "$TMP/maps"
 	"$ISOLA" --root "$R" kill "$ID" KILL
 	wait "$pid" || true
+}
+
+@test "libs: isola run of a container without seccomp maps no libseccomp or libcrypto" {
+	run_maps
 	[ -s "$TMP/maps" ]
 	run grep -E 'libseccomp|libcrypto|libcurl|libarchive' "$TMP/maps"
 	[ "$status" -eq 1 ]
 }
 
 @test "libs: isola run maps no shared object (static isola)" {
-	bundle_jq "$B" '.process.args = ["sleep", "100"] | del(.linux.seccomp)'
-	"$ISOLA" --root "$R" run -b "$B" "$ID" >/dev/null 2>&1 3>&- &
-	local pid=$!
-	wait_until 10 '[ "$("$ISOLA" --root "$R" state "$ID" 2>/dev/null | jq -r .status)" = running ]'
-	cp "/proc/$pid/maps" "$TMP/maps"
-	"$ISOLA" --root "$R" kill "$ID" KILL
-	wait "$pid" || true
+	run_maps
 	run shared_objects "$TMP/maps"
 	[ "$status" -eq 0 ] && [ -z "$output" ]
 }
