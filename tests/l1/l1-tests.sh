@@ -1250,6 +1250,34 @@ t_vmct_net_port() {
 	return $ok
 }
 
+# l1_reap: after a failed test, end what it left running, so that its failure
+# is not counted again by the leak checks of the tests after it (a failing
+# vmoci test returns before its delete).  Prints what it had to end.
+l1_reap() {
+	local d id pid
+	for d in "$VMOCI_ROOT"/*/; do
+		[ -d "$d" ] || continue
+		id=$(basename "$d")
+		echo "vmoci container $id"
+		vmoci delete --force "$id" >/dev/null 2>&1
+	done
+	for pid in $(ps -o pid,args 2>/dev/null | grep -E '[v]m (run|restore)' | awk '{print $1}'); do
+		echo "VMM $pid"
+		kill -KILL "$pid" 2>/dev/null
+	done
+	sleep 0.5
+	for d in $(grep -o " $W[^ ]*" /proc/mounts | sort -r); do
+		echo "mount $d"
+		umount -l "$d" 2>/dev/null
+	done
+	for d in /tmp/isola-vmct-* /tmp/isola-warm-*; do
+		[ -e "$d" ] && echo "left $d" && rm -rf "$d"
+	done
+	for d in /sys/fs/cgroup/vmoci-*; do
+		[ -d "$d" ] && echo "cgroup $d" && rmdir "$d"
+	done
+}
+
 # l1_main "NAME...": run the named tests (all when empty), print TAP.
 l1_main() {
 	local want=$1 t name todo n=0 total=0 fn wd rc
@@ -1293,6 +1321,7 @@ l1_main() {
 				echo "# --- $(basename "$f")"
 				tr -d '\r' <"$f" | grep -v '^$' | tail -40 | sed 's/^/# /'
 			done
+			l1_reap 2>&1 | sed 's/^/# reaped: /'
 		fi
 	done
 }
