@@ -186,17 +186,34 @@ static void handle_exit(struct vcpu *v)
 }
 
 /*
+ * Enter KVM_RUN with immediate_exit set, which completes a pending PIO/MMIO
+ * exit without running guest code (KVM API: required before reading vCPU
+ * state).  Completing one iteration of a string instruction (`rep outsb`)
+ * can end in the next iteration's exit instead of -EINTR: that exit is
+ * handled like any other, or its byte would be lost and the saved state
+ * would hold an operation still pending.  KVM goes back to the guest after
+ * at most 1024 iterations, so the loop is bounded.
+ */
+static void vcpu_complete_pending(struct vcpu *v)
+{
+	for (unsigned i = 0; i <= 1024; i++) {
+		v->run->immediate_exit = 1;
+		if (ioctl(v->fd, KVM_RUN, 0) < 0)
+			return; /* -EINTR: nothing pending any more */
+		handle_exit(v);
+	}
+}
+
+/*
  * A snapshot's pause (snapshot/pause.c) raised pause_req and kicked this vCPU
- * out of KVM_RUN.  Enter KVM_RUN once more with immediate_exit set, which
- * completes a pending PIO/MMIO read without running guest code (KVM API:
- * required before reading vCPU state), and wait on pause_cond until resumed.
+ * out of KVM_RUN.  Complete what is pending and wait on pause_cond until
+ * resumed.
  */
 static void vcpu_park(struct vcpu *v)
 {
 	struct vm *vm = v->vm;
 
-	v->run->immediate_exit = 1;
-	(void)ioctl(v->fd, KVM_RUN, 0); /* -EINTR once the pending exit is completed */
+	vcpu_complete_pending(v);
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
