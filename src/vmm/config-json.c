@@ -14,15 +14,16 @@
 #include "vm-config.h"
 
 static const char *const top_keys[] = {
-    "kernel",  "initrd",    "cmdline", "cpus",	    "memory",  "console",
-    "disks",   "nets",	    "vsock",   "rng",	    "balloon", "virtio-transport",
-    "irqchip", "hugepages", "acpi",    "on-reboot", NULL};
+    "kernel",  "initrd",    "cmdline", "cpus",	    "memory",	     "console",
+    "disks",   "nets",	    "vsock",   "rng",	    "balloon",	     "virtio-transport",
+    "irqchip", "hugepages", "acpi",    "on-reboot", "kernel-unpack", NULL};
 
 /* The string fields, each through its word table and typed setter: errors name the field. */
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *console = NULL,
-		   *irqchip = NULL, *transport = NULL, *reboot = NULL;
+		   *irqchip = NULL, *transport = NULL, *reboot = NULL, *unpack = NULL;
+	enum vm_kernel_unpack u;
 	enum vm_transport t;
 	enum vm_on_reboot o;
 	enum vm_console c;
@@ -54,6 +55,10 @@ static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 		r = json_get_string(j, "", "on-reboot", false, &reboot, err);
 	if (r >= 0 && reboot && (r = vm_on_reboot_parse(reboot, "on-reboot", &o, err)) >= 0)
 		r = vm_config_set_on_reboot(cfg, o, "on-reboot", err);
+	if (r >= 0)
+		r = json_get_string(j, "", "kernel-unpack", false, &unpack, err);
+	if (r >= 0 && unpack && (r = vm_kernel_unpack_parse(unpack, "kernel-unpack", &u, err)) >= 0)
+		r = vm_config_set_kernel_unpack(cfg, u, "kernel-unpack", err);
 	return r;
 }
 

@@ -348,6 +348,8 @@ static const struct word irqchip_words[] = {{"kernel", VM_IRQCHIP_KERNEL},
 					    {"split", VM_IRQCHIP_SPLIT}};
 static const struct word transport_words[] = {{"mmio", VM_TRANSPORT_MMIO},
 					      {"pci", VM_TRANSPORT_PCI}};
+static const struct word unpack_words[] = {
+    {"auto", VM_UNPACK_AUTO}, {"vmm", VM_UNPACK_VMM}, {"guest", VM_UNPACK_GUEST}};
 static const struct word reboot_words[] = {{"exit", VM_REBOOT_EXIT},
 					   {"restart", VM_REBOOT_RESTART}};
 
@@ -375,6 +377,16 @@ int vm_on_reboot_parse(const char *word, const char *what, enum vm_on_reboot *re
 
 	if (r >= 0)
 		*ret = (enum vm_on_reboot)v;
+	return r;
+}
+
+int vm_kernel_unpack_parse(const char *word, const char *what, enum vm_kernel_unpack *ret,
+			   struct err **err)
+{
+	int v = 0, r = parse_word(unpack_words, N_WORDS(unpack_words), word, what, &v, err);
+
+	if (r >= 0)
+		*ret = (enum vm_kernel_unpack)v;
 	return r;
 }
 
@@ -428,6 +440,15 @@ int vm_config_set_on_reboot(struct vm_config *cfg, enum vm_on_reboot r, const ch
 	return 0;
 }
 
+int vm_config_set_kernel_unpack(struct vm_config *cfg, enum vm_kernel_unpack u, const char *what,
+				struct err **err)
+{
+	if (u != VM_UNPACK_AUTO && u != VM_UNPACK_VMM && u != VM_UNPACK_GUEST)
+		return err_make(err, EINVAL, "%s: no kernel unpack mode %d", what, (int)u);
+	cfg->kernel_unpack = u;
+	return 0;
+}
+
 int vm_config_set_console(struct vm_config *cfg, enum vm_console c, const char *path,
 			  const char *what, struct err **err)
 {
@@ -448,6 +469,7 @@ int vm_config_set_console(struct vm_config *cfg, enum vm_console c, const char *
 int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct err **err)
 {
 	enum vm_transport transport;
+	enum vm_kernel_unpack unpack;
 	enum vm_on_reboot reboot;
 	enum vm_console console;
 	enum vm_irqchip chip;
@@ -487,6 +509,10 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 	if (streq(opt, "on-reboot")) {
 		r = vm_on_reboot_parse(v, "--on-reboot", &reboot, err);
 		return r < 0 ? r : vm_config_set_on_reboot(cfg, reboot, "--on-reboot", err);
+	}
+	if (streq(opt, "kernel-unpack")) {
+		r = vm_kernel_unpack_parse(v, "--kernel-unpack", &unpack, err);
+		return r < 0 ? r : vm_config_set_kernel_unpack(cfg, unpack, "--kernel-unpack", err);
 	}
 	if (streq(opt, "disk"))
 		return set_disk(cfg, v, err);

@@ -49,6 +49,12 @@ struct vm_net_cfg {
 enum vm_console { VM_CONSOLE_STDIO, VM_CONSOLE_NONE, VM_CONSOLE_FILE };
 /* What a guest reboot (i8042 reset, ACPI reset register) does: exit 0, or boot again. */
 enum vm_on_reboot { VM_REBOOT_EXIT, VM_REBOOT_RESTART };
+/*
+ * Who decompresses a bzImage's kernel: auto (the VMM when it knows the
+ * format, else the guest), vmm (the VMM or an error), guest (the guest's own
+ * decompressor, which also randomizes the kernel's address: KASLR).
+ */
+enum vm_kernel_unpack { VM_UNPACK_AUTO, VM_UNPACK_VMM, VM_UNPACK_GUEST };
 /* KVM's in-kernel PIC + IOAPIC + PIT, or split: LAPICs in the kernel, the rest here. */
 enum vm_irqchip { VM_IRQCHIP_KERNEL, VM_IRQCHIP_SPLIT };
 /* How virtio devices attach: virtio-mmio windows or a PCI bus. */
@@ -108,6 +114,7 @@ struct vm_config {
 	/* No ACPI tables (--no-acpi, "acpi": false): the MP table alone. */
 	bool no_acpi;
 	enum vm_on_reboot on_reboot;
+	enum vm_kernel_unpack kernel_unpack;
 };
 
 void vmm_config_init(struct vm_config *cfg);
@@ -138,6 +145,10 @@ int vm_config_set_irqchip(struct vm_config *cfg, enum vm_irqchip chip, const cha
 			  struct err **err);
 int vm_config_set_transport(struct vm_config *cfg, enum vm_transport t, const char *what,
 			    struct err **err);
+int vm_kernel_unpack_parse(const char *word, const char *what, enum vm_kernel_unpack *ret,
+			   struct err **err);
+int vm_config_set_kernel_unpack(struct vm_config *cfg, enum vm_kernel_unpack u, const char *what,
+				struct err **err);
 int vm_config_set_on_reboot(struct vm_config *cfg, enum vm_on_reboot r, const char *what,
 			    struct err **err);
 /* path: the file of VM_CONSOLE_FILE (else NULL). */

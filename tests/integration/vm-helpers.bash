@@ -294,3 +294,52 @@ wait_exit() {
 mkkey() {
 	(umask 077 && head -c 32 /dev/urandom >"$1")
 }
+
+# vm_bzimage_packed FILE FORMAT [HOW]: a synthetic bzImage whose compressed
+# payload (FORMAT: xz, gzip, zstd, or lz4 -- lz4's magic only) is a 64-bit ELF
+# vmlinux at 2 MiB; its entry runs vm_bzimage's checks (debug-exit 0x21 when
+# RSI's boot_params hold the initrd, cmdline and e820, else 0x22).  The
+# bzImage's own 64-bit entry (the guest "decompressor") exits 0x23 instead, so
+# the status tells who unpacked the kernel.  HOW: corrupt (a payload byte
+# flipped), short (the size word claims 16 bytes more than the ELF has).
+vm_bzimage_packed() {
+	vm_bzimage "$1.plain"
+	python3 - "$1" "$2" "${3:-}" "$1.plain" <<'PY'
+import gzip, lzma, struct, subprocess, sys
+out, fmt, how, plain = sys.argv[1:5]
+setup = bytearray(open(plain, 'rb').read()[:1024])
+body = open(plain, 'rb').read()[1024 + 0x200:]
+# The ELF: header, one PT_LOAD (paddr 2 MiB, the checks), entry at its start.
+code_off = 0x1000
+elf = bytearray(code_off) + body
+struct.pack_into('<4sBBBBB7xHHIQQQIHHHHHH', elf, 0, b'\x7fELF', 2, 1, 1, 0, 0,
+                 2, 62, 1, 0x200000, 64, 0, 0, 64, 56, 1, 0, 0, 0)
+struct.pack_into('<IIQQQQQQ', elf, 64, 1, 5, code_off, 0xffffffff80200000, 0x200000,
+                 len(body), len(body) + 0x1000, 0x1000)
+elf = bytes(elf)
+if fmt == 'xz':
+    comp = lzma.compress(elf, format=lzma.FORMAT_XZ, check=lzma.CHECK_CRC32)
+elif fmt == 'gzip':
+    comp = gzip.compress(elf)
+elif fmt == 'zstd':
+    comp = subprocess.run(['zstd', '-q', '-c'], input=elf, stdout=subprocess.PIPE, check=True).stdout
+else:
+    comp = b'\x02\x21\x4c\x18' + bytes(64)
+if how == 'corrupt':
+    comp = bytearray(comp)
+    comp[len(comp) // 2] ^= 0x55
+    comp = bytes(comp)
+size = len(elf) + (16 if how == 'short' else 0)
+payload = comp + struct.pack('<I', size)
+entry = bytes.fromhex('66baf400b823000000eff4')  # the "decompressor": debug-exit 0x23
+kernel = bytes(0x200) + entry
+pay_off = len(kernel)
+kernel += payload
+struct.pack_into('<II', setup, 0x248, pay_off, len(payload))
+struct.pack_into('<I', setup, 0x260, 0x400000)  # init_size
+open(out, 'wb').write(bytes(setup) + kernel)
+PY
+	local st=$?
+	rm -f "$1.plain"
+	return $st
+}

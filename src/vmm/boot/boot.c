@@ -105,12 +105,38 @@ static int boot_pvh(struct vm *vm, int fd, struct err **err)
 	return r;
 }
 
+/*
+ * The bzImage's kernel unpacked by the VMM (unpack.c), loaded at its link
+ * address; *ret_entry: its 64-bit entry, *ret_end: where the initrd may start.
+ * -EOPNOTSUPP without an error: boot the bzImage as it is.
+ */
+static int load_unpacked(struct vm *vm, int fd, uint64_t size, const struct bzimage_info *bz,
+			 uint64_t *ret_entry, uint64_t *ret_end, struct err **err)
+{
+	const char *path = vm->cfg->kernel;
+	_cleanup_close_ int efd = -1;
+	struct pvh_image img;
+	int r;
+
+	if (vm->cfg->kernel_unpack == VM_UNPACK_GUEST)
+		return -EOPNOTSUPP;
+	efd = bzimage_unpack(fd, path, size, bz, vm->cfg->kernel_unpack == VM_UNPACK_VMM, err);
+	if (efd < 0)
+		return efd;
+	r = vmlinux_load(efd, path, &vm->mem, &img, err);
+	if (r < 0)
+		return r;
+	*ret_entry = img.entry;
+	*ret_end = img.end > bzimage_kernel_end(bz) ? img.end : bzimage_kernel_end(bz);
+	return 0;
+}
+
 static int boot_bzimage(struct vm *vm, int fd, const uint8_t *hdr, size_t len, uint64_t size,
 			struct err **err)
 {
 	const char *path = vm->cfg->kernel;
+	uint64_t igpa, isize, entry = 0, end = 0;
 	struct bzimage_info bz;
-	uint64_t igpa, isize;
 	int r;
 
 	r = bzimage_parse(hdr, len, size, &bz, err);
@@ -118,10 +144,15 @@ static int boot_bzimage(struct vm *vm, int fd, const uint8_t *hdr, size_t len, u
 		return err_make(err, 0, "kernel `%s`: neither a PVH ELF nor a bzImage", path);
 	if (r < 0)
 		return err_wrap(err, "kernel `%s`", path);
-	r = bzimage_load(fd, path, &vm->mem, &bz, err);
+	r = load_unpacked(vm, fd, size, &bz, &entry, &end, err);
+	if (r == -EOPNOTSUPP && !*err) {
+		/* The guest decompresses itself: the bzImage's own 64-bit entry. */
+		entry = BZIMAGE_LOAD_ADDR + 0x200;
+		end = bzimage_kernel_end(&bz);
+		r = bzimage_load(fd, path, &vm->mem, &bz, err);
+	}
 	if (r >= 0)
-		r = load_initrd(vm, bzimage_kernel_end(&bz), bz.initrd_addr_max, &igpa, &isize,
-				err);
+		r = load_initrd(vm, end, bz.initrd_addr_max, &igpa, &isize, err);
 	if (r >= 0)
 		r = bzimage_write_boot_params(&vm->mem, &bz, VM_CMDLINE_ADDR, vm->cmdline_len, igpa,
 					      isize, err);
@@ -129,7 +160,7 @@ static int boot_bzimage(struct vm *vm, int fd, const uint8_t *hdr, size_t len, u
 		r = bzimage_set_rsdp(&vm->mem, vm->rsdp, err);
 	if (r >= 0)
 		r = write_gdt(vm, true, err);
-	vm->boot = (struct boot_entry){BOOT_LINUX64, BZIMAGE_LOAD_ADDR + 0x200, VM_ZERO_PAGE_ADDR};
+	vm->boot = (struct boot_entry){BOOT_LINUX64, entry, VM_ZERO_PAGE_ADDR};
 	return r;
 }
 

@@ -37,6 +37,9 @@ struct pvh_image {
 };
 int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *ret,
 	     struct err **err);
+/* A 64-bit ELF vmlinux (no note needed): its segments, entry = e_entry (startup_64). */
+int vmlinux_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *ret,
+		 struct err **err);
 /* Write hvm_start_info, its memory map and (when initrd_size) one module. */
 int pvh_write_start_info(struct guest_mem *mem, uint64_t cmdline_gpa, uint64_t initrd_gpa,
 			 uint64_t initrd_size, struct err **err);
@@ -69,6 +72,13 @@ int boot_place_initrd(uint64_t initrd_size, uint64_t kernel_end, uint64_t ram_to
 		      uint64_t addr_max, uint64_t *ret, struct err **err);
 int bzimage_load(int fd, const char *path, struct guest_mem *mem, const struct bzimage_info *bz,
 		 struct err **err);
+/*
+ * The vmlinux ELF in bz's compressed payload, from the unpack cache or
+ * decompressed into it (unpack.c): an fd to read it from.  -EOPNOTSUPP
+ * without an error when !must and isola does not decompress that format.
+ */
+int bzimage_unpack(int fd, const char *path, uint64_t file_size, const struct bzimage_info *bz,
+		   bool must, struct err **err);
 /* Zero page, e820 and 64-bit identity page tables. */
 int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *bz,
 			      uint64_t cmdline_gpa, size_t cmdline_len, uint64_t initrd_gpa,

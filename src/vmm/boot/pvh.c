@@ -123,6 +123,36 @@ static int find_entry_note(int fd, const Elf64_Phdr *ph, uint64_t *ret_entry)
 	return 0;
 }
 
+/* Copy the PT_LOAD segments to their physical addresses; *ret_end: the highest end. */
+static int load_segments(int fd, const char *path, struct guest_mem *mem, const Elf64_Phdr *ph,
+			 unsigned n, uint64_t *ret_end, struct err **err)
+{
+	uint64_t end = 0;
+	int r;
+
+	for (unsigned i = 0; i < n; i++) {
+		const Elf64_Phdr *p = &ph[i];
+
+		if (p->p_type != PT_LOAD || p->p_memsz == 0)
+			continue;
+		if (p->p_filesz > p->p_memsz || p->p_paddr < VM_HIMEM_ADDR ||
+		    !guest_mem_ptr(mem, p->p_paddr, p->p_memsz))
+			return err_make(
+			    err, 0,
+			    "kernel `%s`: segment %#llx+%#llx is below 1 MiB or outside "
+			    "guest memory",
+			    path, (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz);
+		/* Fresh guest memory is zero: only the file part needs writing. */
+		r = boot_read_into(fd, path, mem, p->p_paddr, p->p_filesz, p->p_offset, err);
+		if (r < 0)
+			return r;
+		if (p->p_paddr + p->p_memsz > end)
+			end = p->p_paddr + p->p_memsz;
+	}
+	*ret_end = end;
+	return 0;
+}
+
 int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *ret,
 	     struct err **err)
 {
@@ -148,25 +178,9 @@ int pvh_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *
 		return err_make(
 		    err, 0, "kernel `%s`: ELF without a PVH entry note (XEN_ELFNOTE_PHYS32_ENTRY)",
 		    path);
-	for (unsigned i = 0; i < n; i++) {
-		const Elf64_Phdr *p = &ph[i];
-
-		if (p->p_type != PT_LOAD || p->p_memsz == 0)
-			continue;
-		if (p->p_filesz > p->p_memsz || p->p_paddr < VM_HIMEM_ADDR ||
-		    !guest_mem_ptr(mem, p->p_paddr, p->p_memsz))
-			return err_make(
-			    err, 0,
-			    "kernel `%s`: segment %#llx+%#llx is below 1 MiB or outside "
-			    "guest memory",
-			    path, (unsigned long long)p->p_paddr, (unsigned long long)p->p_memsz);
-		/* Fresh guest memory is zero: only the file part needs writing. */
-		r = boot_read_into(fd, path, mem, p->p_paddr, p->p_filesz, p->p_offset, err);
-		if (r < 0)
-			return r;
-		if (p->p_paddr + p->p_memsz > end)
-			end = p->p_paddr + p->p_memsz;
-	}
+	r = load_segments(fd, path, mem, ph, n, &end, err);
+	if (r < 0)
+		return r;
 	if (end == 0 || entry >= 0x100000000ULL)
 		return err_make(err, 0, "kernel `%s`: no loadable segment or bad entry", path);
 	*ret = (struct pvh_image){.entry = entry, .end = end};
@@ -208,5 +222,31 @@ int pvh_set_rsdp(struct guest_mem *mem, uint64_t rsdp, struct err **err)
 	if (!si)
 		return err_make(err, ENOSPC, "guest memory too small for the PVH start info");
 	si->rsdp_paddr = rsdp;
+	return 0;
+}
+
+int vmlinux_load(int fd, const char *path, struct guest_mem *mem, struct pvh_image *ret,
+		 struct err **err)
+{
+	Elf64_Phdr ph[PVH_MAX_PHDRS];
+	uint64_t end = 0;
+	Elf64_Ehdr e;
+	unsigned n = 0;
+	int r;
+
+	if (pread_exact(fd, &e, sizeof(e), 0) < 0 || memcmp(e.e_ident, ELFMAG, SELFMAG) ||
+	    e.e_ident[EI_CLASS] != ELFCLASS64 || e.e_ident[EI_DATA] != ELFDATA2LSB)
+		return err_make(err, 0, "kernel `%s`: the unpacked payload is not a 64-bit ELF",
+				path);
+	r = read_phdrs(fd, path, e.e_ident, ph, &n, err);
+	if (r >= 0)
+		r = load_segments(fd, path, mem, ph, n, &end, err);
+	if (r < 0)
+		return r;
+	/* vmlinux's entry is startup_64's physical address: it must lie in what was loaded. */
+	if (end == 0 || e.e_entry < VM_HIMEM_ADDR || e.e_entry >= end)
+		return err_make(err, 0, "kernel `%s`: unpacked ELF entry %#llx is not in its image",
+				path, (unsigned long long)e.e_entry);
+	*ret = (struct pvh_image){.entry = e.e_entry, .end = end};
 	return 0;
 }

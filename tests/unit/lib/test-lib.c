@@ -20,6 +20,7 @@
 #include "jsonutil.h"
 #include "lazylib.h"
 #include "parse.h"
+#include "sha256sw.h"
 #include "strv.h"
 #include "tap.h"
 
@@ -350,10 +351,45 @@ static void test_lazylib_missing(void)
 	}
 }
 
+/* FIPS 180-4's examples, a million 'a's fed in odd pieces, and the empty string. */
+static void test_sha256sw(void)
+{
+	static const char abc2[] = "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq";
+	struct sha256sw s;
+	char hex[65], a[1000];
+
+	sha256sw_init(&s);
+	sha256sw_update(&s, "abc", 3);
+	sha256sw_final_hex(&s, hex);
+	ok(streq(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+	   "sha256sw abc");
+	sha256sw_init(&s);
+	sha256sw_update(&s, abc2, strlen(abc2));
+	sha256sw_final_hex(&s, hex);
+	ok(streq(hex, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+	   "sha256sw two blocks");
+	memset(a, 'a', sizeof(a));
+	sha256sw_init(&s);
+	for (int i = 0, n = 0; n < 1000000; i++) {
+		int len = (i % 7) * 97 + 1 < 1000000 - n ? (i % 7) * 97 + 1 : 1000000 - n;
+
+		sha256sw_update(&s, a, len);
+		n += len;
+	}
+	sha256sw_final_hex(&s, hex);
+	ok(streq(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0"),
+	   "sha256sw a million a's in pieces");
+	sha256sw_init(&s);
+	sha256sw_final_hex(&s, hex);
+	ok(streq(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+	   "sha256sw empty");
+}
+
 int main(void)
 {
 	test_err();
 	test_parse();
+	test_sha256sw();
 	test_json();
 	test_files();
 	test_rm_deep();
