@@ -57,6 +57,11 @@ boot() { # KERNEL [OPTIONS...]
 	boot "$TMP/bz" --kernel-unpack guest
 	[ "$status" -eq 35 ]
 	[ ! -e "$TMP/cache/vmlinux" ] || [ -z "$(ls "$TMP/cache/vmlinux")" ]
+	# the same from a vm.json
+	printf '{"kernel": "%s", "initrd": "%s", "cmdline": "isola test", "memory": 64,
+		"console": "none", "kernel-unpack": "guest"}' "$TMP/bz" "$TMP/initrd" >"$TMP/vm.json"
+	run timeout 20 "$ISOLA" vm run --config "$TMP/vm.json"
+	[ "$status" -eq 35 ]
 	run "$ISOLA" vm run --kernel "$TMP/bz" --kernel-unpack sometimes
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"--kernel-unpack"*"sometimes"* ]]
