@@ -11,6 +11,10 @@
 # RAM at the userspace line, and the restore of a booted guest to its first
 # tick; then isola's ratios against each QEMU.  Only runs that every VMM
 # finished count (a run cut by a wedge is done again whole).
+# VMMS may include isola-guest: isola with --kernel-unpack guest (the guest's own
+# decompressor, as before isola unpacked bzImages itself).  L1_PROFILE=1 first
+# boots each VMM once with printk.time=1 and prints where the time went
+# (tests/l1/l1-bench.sh profile()).
 # Everything runs under TCG: absolute numbers are far slower than hardware;
 # only the ratios mean anything.
 set -euo pipefail
@@ -21,7 +25,7 @@ out=$(mktemp -d /tmp/isola-l1-bench.XXXXXX)
 trap 'rm -rf --one-file-system "$out"' EXIT
 
 # A step in L1 (a boot, a save, a restore) prints a line within 400 s.
-L1_MODE=bench L1_RUNS=$runs L1_OUT=$out L1_APPEND="l1vmms=$vmms" L1_TIMEOUT=${L1_TIMEOUT:-5400} \
+L1_MODE=bench L1_RUNS=$runs L1_OUT=$out L1_APPEND="l1vmms=$vmms l1profile=${L1_PROFILE:-0}" L1_TIMEOUT=${L1_TIMEOUT:-5400} \
 	L1_SILENCE=${L1_SILENCE:-900} "$top/tests/l1/run.sh" >"$out/run" 2>&1 || {
 	cat "$out/run"
 	exit 1

@@ -82,6 +82,10 @@ l1_check() {
 	l1_check console
 }
 
+@test "l1: isola unpacks the bzImage's kernel (xz) into its cache; the guest skips its decompressor" {
+	l1_check unpack
+}
+
 @test "l1: quiet silences the kernel log, userspace still prints" {
 	l1_check quiet
 }
