@@ -60,6 +60,8 @@ const struct cli_opt cmd_vm_run_opts[] = {
 	{"on-reboot", CLI_LONG(12), "exit|restart", "what a guest reboot does (default exit, status 0)"},
 	{"kernel-unpack", CLI_LONG(13), "auto|vmm|guest",
 	 "who decompresses a bzImage's kernel (auto: isola for xz/gzip/zstd, cached; guest keeps KASLR)"},
+	{"initrd-unpack", CLI_LONG(14), "auto|vmm|guest",
+	 "who decompresses a gzip/xz/zstd initramfs (auto: isola, cached; the guest gets the cpio)"},
 	{"config", OPT_CONFIG, "FILE", "a vm.json, read first; options given here override it"},
 	{"snapshot-state", OPT_SNAP_STATE, "FILE", "with --snapshot-mem: SIGUSR2 snapshots the VM here; it goes on"},
 	{"snapshot-mem", OPT_SNAP_MEM, "FILE", "the guest memory file of that snapshot"},

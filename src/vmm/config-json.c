@@ -16,13 +16,15 @@
 static const char *const top_keys[] = {
     "kernel",  "initrd",    "cmdline", "cpus",	    "memory",	     "console",
     "disks",   "nets",	    "vsock",   "rng",	    "balloon",	     "virtio-transport",
-    "irqchip", "hugepages", "acpi",    "on-reboot", "kernel-unpack", NULL};
+    "irqchip", "hugepages", "acpi",    "on-reboot", "kernel-unpack", "initrd-unpack",
+    NULL};
 
 /* The string fields, each through its word table and typed setter: errors name the field. */
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	const char *kernel = NULL, *initrd = NULL, *cmdline = NULL, *console = NULL,
-		   *irqchip = NULL, *transport = NULL, *reboot = NULL, *unpack = NULL;
+		   *irqchip = NULL, *transport = NULL, *reboot = NULL, *unpack = NULL,
+		   *iunpack = NULL;
 	enum vm_kernel_unpack u;
 	enum vm_transport t;
 	enum vm_on_reboot o;
@@ -59,6 +61,11 @@ static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 		r = json_get_string(j, "", "kernel-unpack", false, &unpack, err);
 	if (r >= 0 && unpack && (r = vm_kernel_unpack_parse(unpack, "kernel-unpack", &u, err)) >= 0)
 		r = vm_config_set_kernel_unpack(cfg, u, "kernel-unpack", err);
+	if (r >= 0)
+		r = json_get_string(j, "", "initrd-unpack", false, &iunpack, err);
+	if (r >= 0 && iunpack &&
+	    (r = vm_kernel_unpack_parse(iunpack, "initrd-unpack", &u, err)) >= 0)
+		r = vm_config_set_initrd_unpack(cfg, u, "initrd-unpack", err);
 	return r;
 }
 

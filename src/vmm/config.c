@@ -449,6 +449,15 @@ int vm_config_set_kernel_unpack(struct vm_config *cfg, enum vm_kernel_unpack u, 
 	return 0;
 }
 
+int vm_config_set_initrd_unpack(struct vm_config *cfg, enum vm_kernel_unpack u, const char *what,
+				struct err **err)
+{
+	if (u != VM_UNPACK_AUTO && u != VM_UNPACK_VMM && u != VM_UNPACK_GUEST)
+		return err_make(err, EINVAL, "%s: no initrd unpack mode %d", what, (int)u);
+	cfg->initrd_unpack = u;
+	return 0;
+}
+
 int vm_config_set_console(struct vm_config *cfg, enum vm_console c, const char *path,
 			  const char *what, struct err **err)
 {
@@ -513,6 +522,10 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 	if (streq(opt, "kernel-unpack")) {
 		r = vm_kernel_unpack_parse(v, "--kernel-unpack", &unpack, err);
 		return r < 0 ? r : vm_config_set_kernel_unpack(cfg, unpack, "--kernel-unpack", err);
+	}
+	if (streq(opt, "initrd-unpack")) {
+		r = vm_kernel_unpack_parse(v, "--initrd-unpack", &unpack, err);
+		return r < 0 ? r : vm_config_set_initrd_unpack(cfg, unpack, "--initrd-unpack", err);
 	}
 	if (streq(opt, "disk"))
 		return set_disk(cfg, v, err);

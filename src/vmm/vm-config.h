@@ -115,6 +115,8 @@ struct vm_config {
 	bool no_acpi;
 	enum vm_on_reboot on_reboot;
 	enum vm_kernel_unpack kernel_unpack;
+	/* The same for a compressed initramfs (the guest gets the plain cpio). */
+	enum vm_kernel_unpack initrd_unpack;
 };
 
 void vmm_config_init(struct vm_config *cfg);
@@ -148,6 +150,8 @@ int vm_config_set_transport(struct vm_config *cfg, enum vm_transport t, const ch
 int vm_kernel_unpack_parse(const char *word, const char *what, enum vm_kernel_unpack *ret,
 			   struct err **err);
 int vm_config_set_kernel_unpack(struct vm_config *cfg, enum vm_kernel_unpack u, const char *what,
+				struct err **err);
+int vm_config_set_initrd_unpack(struct vm_config *cfg, enum vm_kernel_unpack u, const char *what,
 				struct err **err);
 int vm_config_set_on_reboot(struct vm_config *cfg, enum vm_on_reboot r, const char *what,
 			    struct err **err);

@@ -109,3 +109,55 @@ boot() { # KERNEL [OPTIONS...]
 	[ "$status" -eq 33 ]
 	[ -z "$(ls "$TMP/cache/vmlinux")" ]
 }
+
+# An initramfs of exactly 4096 bytes (a newc magic, then zeros): the test
+# guest exits 33 only when boot_params' ramdisk_size is 4096.
+initrd_4k() { # OUT
+	{ printf 070701 && head -c 4090 /dev/zero; } >"$1"
+}
+
+@test "vm unpack: a gzip, xz or zstd initramfs reaches the guest as its plain cpio, cached" {
+	vm_bzimage_packed "$TMP/bz" xz
+	initrd_4k "$TMP/cpio"
+	gzip -c "$TMP/cpio" >"$TMP/i.gz"
+	xz --check=crc32 -c "$TMP/cpio" >"$TMP/i.xz"
+	zstd -q -c "$TMP/cpio" >"$TMP/i.zst"
+	for i in i.gz i.xz i.zst; do
+		run timeout 20 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/$i" \
+			--cmdline "isola test" --memory 64M --console none
+		echo "$i: $status $output"
+		[ "$status" -eq 33 ]
+		[ -f "$TMP/cache/vmlinux/$(sha256sum "$TMP/$i" | cut -c1-64).cpio" ]
+	done
+	# from the cache, and the guest's way (the compressed file as it is)
+	run timeout 20 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/i.gz" \
+		--cmdline "isola test" --memory 64M --console none --initrd-unpack vmm
+	[ "$status" -eq 33 ]
+	run timeout 20 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/i.gz" \
+		--cmdline "isola test" --memory 64M --console none --initrd-unpack guest
+	[ "$status" -eq 34 ]
+}
+
+@test "vm unpack: a concatenated, corrupt or truncated initramfs is passed on or refused" {
+	vm_bzimage_packed "$TMP/bz" xz
+	initrd_4k "$TMP/cpio"
+	gzip -c "$TMP/cpio" >"$TMP/i.gz"
+	# a compressed archive followed by another: the kernel's way, unchanged (size != 4096)
+	cat "$TMP/i.gz" "$TMP/cpio" >"$TMP/cat"
+	run timeout 20 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/cat" \
+		--cmdline "isola test" --memory 64M --console none
+	[ "$status" -eq 34 ]
+	# truncated, and a flipped byte: one-line errors naming the file; nothing cached
+	head -c 30 "$TMP/i.gz" >"$TMP/short.gz"
+	python3 -c "import sys; b = bytearray(open(sys.argv[1], 'rb').read()); b[20] ^= 0x55; open(sys.argv[2], 'wb').write(b)" \
+		"$TMP/i.gz" "$TMP/bad.gz"
+	for f in short.gz bad.gz; do
+		run timeout 20 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/$f" \
+			--cmdline "isola test" --memory 64M --console none
+		echo "$f: $status $output"
+		[ "$status" -ne 0 ] && [ "$status" -ne 33 ] && [ "$status" -ne 34 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"$TMP/$f"*"gzip data is corrupt"* ]]
+	done
+	! ls "$TMP/cache/vmlinux" | grep -q '\.cpio'
+}

@@ -65,6 +65,19 @@ static int load_initrd(struct vm *vm, uint64_t kernel_end, uint64_t addr_max, ui
 	fd = open_image("initrd", path, BOOT_MAX_INITRD, &size, err);
 	if (fd < 0)
 		return fd;
+	if (vm->cfg->initrd_unpack != VM_UNPACK_GUEST) {
+		uint64_t usize = 0;
+		int ufd = initrd_unpack(fd, path, size, vm->cfg->initrd_unpack == VM_UNPACK_VMM,
+					&usize, err);
+
+		if (ufd < 0 && (ufd != -EOPNOTSUPP || *err))
+			return ufd;
+		if (ufd >= 0) {
+			close(fd);
+			fd = ufd;
+			size = usize;
+		}
+	}
 	r = boot_place_initrd(size, kernel_end, boot_low_ram_end(&vm->mem), addr_max, &gpa, err);
 	if (r >= 0)
 		r = boot_read_into(fd, path, &vm->mem, gpa, size, 0, err);

@@ -79,6 +79,13 @@ int bzimage_load(int fd, const char *path, struct guest_mem *mem, const struct b
  */
 int bzimage_unpack(int fd, const char *path, uint64_t file_size, const struct bzimage_info *bz,
 		   bool must, struct err **err);
+/*
+ * A compressed initramfs as the plain cpio inside it, from the cache or
+ * unpacked into it: an fd and *ret_size.  -EOPNOTSUPP without an error when
+ * !must and the file is not one xz/gzip/zstd stream holding a newc cpio.
+ */
+int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *ret_size,
+		  struct err **err);
 /* Zero page, e820 and 64-bit identity page tables. */
 int bzimage_write_boot_params(struct guest_mem *mem, const struct bzimage_info *bz,
 			      uint64_t cmdline_gpa, size_t cmdline_len, uint64_t initrd_gpa,

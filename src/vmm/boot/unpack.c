@@ -17,6 +17,13 @@
  * directory that only this user can write; otherwise it is made again and
  * renamed over the old one (a symlink there is replaced, never followed).
  * When the cache cannot be written the ELF is held in a memfd.
+ *
+ * An initramfs is unpacked the same way (initrd_unpack): a gzip, xz or zstd
+ * stream that makes up the whole file (zero padding allowed after it) and
+ * holds a newc cpio is decompressed into the cache as <sha256>.cpio, and the
+ * guest gets the plain cpio, which the kernel takes as it is: it then only
+ * copies the files out instead of inflating them first.  Anything else (a
+ * concatenation of archives, another format) goes to the guest unchanged.
  */
 #include <elf.h>
 #include <errno.h>
@@ -296,4 +303,154 @@ int bzimage_unpack(int fd, const char *path, uint64_t file_size, const struct bz
 	if (dirfd >= 0 && (out = store(dirfd, name, elf, elf_len)) >= 0)
 		return out;
 	return hold_in_memfd(path, elf, elf_len, err);
+}
+
+#define INITRD_MAX_OUT (1ULL << 30)
+
+/* Decompress a whole stream into a growing buffer; *ret_used: input consumed. */
+static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_t **ret,
+			 size_t *ret_len, size_t *ret_used)
+{
+	_cleanup_free_ uint8_t *out = NULL;
+	size_t cap = len * 4 + 4096, done = 0, used = 0;
+	lzma_stream xs = LZMA_STREAM_INIT;
+	ZSTD_DStream *zs = NULL;
+	z_stream gz = {0};
+	int r = -EBADMSG;
+	bool end = false;
+
+	if (codec == CODEC_XZ && lzma_stream_decoder(&xs, UNPACK_MAX_OUT, 0) != LZMA_OK)
+		return -ENOMEM;
+	if (codec == CODEC_GZIP && inflateInit2(&gz, 16 + MAX_WBITS) != Z_OK)
+		return -ENOMEM;
+	if (codec == CODEC_ZSTD && !(zs = ZSTD_createDStream()))
+		return -ENOMEM;
+	while (!end) {
+		size_t in_n = len - used > (1u << 30) ? (1u << 30) : len - used, out_n, got, ate;
+
+		if (done == cap) {
+			uint8_t *n;
+
+			if (cap >= INITRD_MAX_OUT) {
+				r = -EFBIG;
+				break;
+			}
+			cap = cap * 2 > INITRD_MAX_OUT ? INITRD_MAX_OUT : cap * 2;
+			if (!(n = realloc(out, cap))) {
+				r = -ENOMEM;
+				break;
+			}
+			out = n;
+		} else if (!out && !(out = malloc(cap))) {
+			r = -ENOMEM;
+			break;
+		}
+		out_n = cap - done > (1u << 30) ? (1u << 30) : cap - done;
+		if (codec == CODEC_XZ) {
+			lzma_ret lr;
+
+			xs.next_in = in + used, xs.avail_in = in_n;
+			xs.next_out = out + done, xs.avail_out = out_n;
+			lr = lzma_code(&xs, LZMA_FINISH);
+			ate = in_n - xs.avail_in, got = out_n - xs.avail_out;
+			end = lr == LZMA_STREAM_END;
+			if (!end && lr != LZMA_OK &&
+			    !(lr == LZMA_BUF_ERROR && got == 0 && ate == 0 && xs.avail_out == 0))
+				break;
+		} else if (codec == CODEC_GZIP) {
+			int zr;
+
+			gz.next_in = (Bytef *)in + used, gz.avail_in = in_n;
+			gz.next_out = out + done, gz.avail_out = out_n;
+			zr = inflate(&gz, Z_NO_FLUSH);
+			ate = in_n - gz.avail_in, got = out_n - gz.avail_out;
+			end = zr == Z_STREAM_END;
+			if (!end && zr != Z_OK && !(zr == Z_BUF_ERROR && gz.avail_out == 0))
+				break;
+		} else {
+			ZSTD_inBuffer zi = {in + used, in_n, 0};
+			ZSTD_outBuffer zo = {out + done, out_n, 0};
+			size_t zr = ZSTD_decompressStream(zs, &zo, &zi);
+
+			if (ZSTD_isError(zr))
+				break;
+			ate = zi.pos, got = zo.pos;
+			end = zr == 0;
+		}
+		used += ate, done += got;
+		if (!end && ate == 0 && got == 0 && done < cap)
+			break; /* truncated: no progress with room to write */
+	}
+	if (codec == CODEC_XZ)
+		lzma_end(&xs);
+	if (codec == CODEC_GZIP)
+		inflateEnd(&gz);
+	ZSTD_freeDStream(zs);
+	if (!end)
+		return r;
+	*ret = TAKE_PTR(out);
+	*ret_len = done;
+	*ret_used = used;
+	return 0;
+}
+
+int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *ret_size,
+		  struct err **err)
+{
+	_cleanup_free_ uint8_t *file = NULL, *cpio = NULL;
+	_cleanup_close_ int dirfd = -1;
+	size_t cpio_len = 0, used = 0;
+	char hex[65], name[80];
+	struct sha256sw h;
+	struct stat st;
+	int fmt, r, out;
+
+	if (size > UNPACK_MAX_IN) {
+		if (!must)
+			return -EOPNOTSUPP;
+		return err_make(err, EFBIG, "initrd `%s`: larger than %llu MiB to unpack", path,
+				UNPACK_MAX_IN >> 20);
+	}
+	r = read_whole(fd, path, size, &file, err);
+	if (r < 0)
+		return err_wrap(err, "initrd");
+	fmt = find_format(file, size);
+	if (fmt < 0 || formats[fmt].codec == CODEC_UNSUPPORTED) {
+		if (!must)
+			return -EOPNOTSUPP; /* a plain cpio, or a format isola leaves to the kernel
+					     */
+		return err_make(err, 0, "initrd `%s`: not compressed with xz, gzip or zstd", path);
+	}
+	sha256sw_init(&h);
+	sha256sw_update(&h, file, size);
+	sha256sw_final_hex(&h, hex);
+	snprintf(name, sizeof(name), "%s.cpio", hex);
+	dirfd = open_cache_dir();
+	if (dirfd >= 0 && (out = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+		char magic[6];
+
+		if (fstat(out, &st) == 0 && S_ISREG(st.st_mode) && st.st_uid == geteuid() &&
+		    pread(out, magic, 6, 0) == 6 && !memcmp(magic, "07070", 5)) {
+			*ret_size = st.st_size;
+			return out;
+		}
+		close(out);
+	}
+	r = stream_unpack(formats[fmt].codec, file, size, &cpio, &cpio_len, &used);
+	/* The whole file must be that one stream (and zero padding): else the kernel's way. */
+	for (size_t i = used; r >= 0 && i < size; i++)
+		if (file[i])
+			r = -EOPNOTSUPP;
+	if (r >= 0 && (cpio_len < 6 || (memcmp(cpio, "070701", 6) && memcmp(cpio, "070702", 6))))
+		r = -EOPNOTSUPP;
+	if (r == -EOPNOTSUPP && !must)
+		return r;
+	if (r < 0)
+		return err_make(err, 0,
+				"initrd `%s`: the %s data is corrupt, too large or not one cpio",
+				path, formats[fmt].name);
+	*ret_size = cpio_len;
+	if (dirfd >= 0 && (out = store(dirfd, name, cpio, cpio_len)) >= 0)
+		return out;
+	return hold_in_memfd(path, cpio, cpio_len, err);
 }
