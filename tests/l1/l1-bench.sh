@@ -23,9 +23,10 @@ start_vm() { # VMM OUT L2-ACTION [EXTRA...]: VM_PID (isola or QEMU itself, no wr
 	shift 3
 	# Simple commands put in the background, so that $! is the VMM itself.
 	if [ "$v" = isola ] || [ "$v" = isola-guest ]; then
-		# isola-guest: the bzImage's own decompressor runs in the guest (as before
-		# --kernel-unpack); isola: the default, the kernel unpacked by isola (cached).
-		[ "$v" = isola-guest ] && set -- --kernel-unpack guest "$@"
+		# isola-guest: the guest decompresses its kernel and initramfs itself (as
+		# before --kernel-unpack and --initrd-unpack); isola: the default, both
+		# unpacked by isola (cached).
+		[ "$v" = isola-guest ] && set -- --kernel-unpack guest --initrd-unpack guest "$@"
 		/bin/isola vm run --kernel $K --initrd $I --memory 256M --cmdline "$CMD l2=$act" "$@" \
 			</dev/null >"$out" 2>&1 &
 	else
@@ -163,14 +164,16 @@ profile() {
 }
 
 mkdir -p $B
-# The unpack cache filled once, timed: isola decompresses the kernel, then
-# fails to fit it into 16 MiB (expected): the time is the cold unpack alone.
+# The unpack cache filled once, timed: isola decompresses and loads the kernel,
+# decompresses the initramfs, then finds no room for it above the kernel's
+# init_size in 80 MiB (expected; the kernel alone takes 74): the time is the cold unpack alone.
 if echo "${l1vmms:-isola}" | grep -qw isola; then
 	t0=$(now_ms)
-	/bin/isola vm run --kernel $K --memory 16M --kernel-unpack vmm </dev/null >$B/unpack 2>&1
-	echo "# unpack (cold cache, sha256 + xz in L1): $(($(now_ms) - t0)) ms; $(ls -l "${HOME:-/}"/.cache/isola/vmlinux 2>/dev/null | tail -1)"
+	/bin/isola vm run --kernel $K --initrd $I --memory 80M </dev/null >$B/unpack 2>&1
+	echo "# unpack (cold cache, sha256 + xz + gzip in L1): $(($(now_ms) - t0)) ms: $(tail -1 $B/unpack)"
+	ls -l "${HOME:-/}"/.cache/isola/vmlinux | sed 's/^/# cache: /'
 	t0=$(now_ms)
-	/bin/isola vm run --kernel $K --memory 16M --kernel-unpack vmm </dev/null >$B/unpack 2>&1
+	/bin/isola vm run --kernel $K --initrd $I --memory 80M </dev/null >$B/unpack 2>&1
 	echo "# unpack (warm cache, sha256 only): $(($(now_ms) - t0)) ms: $(tail -1 $B/unpack)"
 fi
 if [ "${l1profile:-0}" = 1 ] && [ "$l1first" = 1 ]; then

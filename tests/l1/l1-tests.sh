@@ -107,23 +107,25 @@ t_pvh() {
 	has "$W/out" L2-BOOT-MARKER && has "$W/out" "Command line: .*l2=boot" && [ "$RC" = 0 ]
 }
 
-# --kernel-unpack: isola decompresses the bzImage's xz payload into its cache
-# (a fresh one here: a cold unpack) and boots the ELF at its link address
-# through its 64-bit entry; the guest way (--kernel-unpack guest) boots the
-# bzImage's decompressor and caches nothing.  Both reach userspace.
+# --kernel-unpack/--initrd-unpack: isola decompresses the bzImage's xz payload
+# and the gzip initramfs into its cache (a fresh one here: a cold unpack) and
+# boots the ELF at its link address through its 64-bit entry with the plain
+# cpio; the guest way (both "guest") boots the bzImage's decompressor with the
+# gzip initramfs and caches nothing.  Both reach userspace.
 t_unpack() {
 	local t0 t1 t2
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	export ISOLA_CACHE_DIR=$W/cache
 	# shellcheck disable=SC2046
-	vm "$W/out" $(linux) --kernel-unpack vmm --cmdline "$BASE l2=boot"
+	vm "$W/out" $(linux) --kernel-unpack vmm --initrd-unpack vmm --cmdline "$BASE l2=boot"
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	log "unpacked boot (cold cache): L1 uptime $t0..$t1 s"
 	has "$W/out" L2-BOOT-MARKER && [ "$RC" = 0 ] &&
-		[ "$(ls "$W/cache/vmlinux" | grep -c '\.elf$')" = 1 ] || { unset ISOLA_CACHE_DIR && return 1; }
+		[ "$(ls "$W/cache/vmlinux" | grep -c '\.elf$')" = 1 ] &&
+		[ "$(ls "$W/cache/vmlinux" | grep -c '\.cpio$')" = 1 ] || { unset ISOLA_CACHE_DIR && return 1; }
 	export ISOLA_CACHE_DIR=$W/cache2
 	# shellcheck disable=SC2046
-	vm "$W/out2" $(linux) --kernel-unpack guest --cmdline "$BASE l2=boot"
+	vm "$W/out2" $(linux) --kernel-unpack guest --initrd-unpack guest --cmdline "$BASE l2=boot"
 	unset ISOLA_CACHE_DIR
 	t2=$(cut -d' ' -f1 /proc/uptime)
 	log "guest-decompressed boot: L1 uptime $t1..$t2 s"
