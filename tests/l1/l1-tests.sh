@@ -112,6 +112,8 @@ t_pvh() {
 # boots the ELF at its link address through its 64-bit entry with the plain
 # cpio; the guest way (both "guest") boots the bzImage's decompressor with the
 # gzip initramfs and caches nothing.  Both reach userspace.
+clock_at_init() { tr -d '\r' <"$1" | sed -n 's/^\[ *\([0-9.]*\)\] Run \/init.*/\1/p'; }
+
 t_unpack() {
 	local t0 t1 t2
 	t0=$(cut -d' ' -f1 /proc/uptime)
@@ -119,7 +121,6 @@ t_unpack() {
 	# shellcheck disable=SC2046
 	vm "$W/out" $(linux) --kernel-unpack vmm --initrd-unpack vmm --cmdline "$BASE l2=boot"
 	t1=$(cut -d' ' -f1 /proc/uptime)
-	log "unpacked boot (cold cache): L1 uptime $t0..$t1 s"
 	has "$W/out" L2-BOOT-MARKER && [ "$RC" = 0 ] &&
 		[ "$(ls "$W/cache/vmlinux" | grep -c '\.elf$')" = 1 ] &&
 		[ "$(ls "$W/cache/vmlinux" | grep -c '\.cpio$')" = 1 ] || { unset ISOLA_CACHE_DIR && return 1; }
@@ -128,7 +129,9 @@ t_unpack() {
 	vm "$W/out2" $(linux) --kernel-unpack guest --initrd-unpack guest --cmdline "$BASE l2=boot"
 	unset ISOLA_CACHE_DIR
 	t2=$(cut -d' ' -f1 /proc/uptime)
-	log "guest-decompressed boot: L1 uptime $t1..$t2 s"
+	log "unpack: isola-unpacked boot (cold cache) $t0..$t1 s, guest-unpacked boot $t1..$t2 s" \
+		"of L1 uptime; kernel clock at Run /init: $(clock_at_init "$W/out") s vs" \
+		"$(clock_at_init "$W/out2") s"
 	has "$W/out2" L2-BOOT-MARKER && [ "$RC" = 0 ] && [ -z "$(ls "$W/cache2/vmlinux" 2>/dev/null)" ]
 }
 
