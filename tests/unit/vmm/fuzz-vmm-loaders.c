@@ -2,7 +2,9 @@
 /*
  * libFuzzer target for the VMM's parsers of untrusted files: the first byte
  * picks the PVH ELF loader, the bzImage header parser + loader + boot_params
- * writer, or the JSON VM configuration; the rest is the file.  Guest memory
+ * writer, the JSON VM configuration, the bzImage payload unpacker + vmlinux
+ * loader, or the initramfs unpacker (their cache directory is unwritable
+ * here, so results stay in memfds); the rest is the file.  Guest memory
  * is 32 MiB; ASan flags any access outside it.  Build and run:
  *   CC=clang meson setup build-fuzz -Dfuzz=true
  *   ninja -C build-fuzz tests/unit/vmm/fuzz-vmm-loaders
@@ -39,6 +41,28 @@ static void fuzz_bzimage(int fd, const uint8_t *d, size_t n)
 	err_free(&err);
 }
 
+static void fuzz_unpack(int fd, const uint8_t *d, size_t n, bool kernel)
+{
+	struct bzimage_info bz;
+	struct pvh_image img;
+	struct err *err = NULL;
+	uint64_t len = 0;
+	int out;
+
+	if (!kernel) {
+		out = initrd_unpack(fd, "fuzz", n, true, &len, &err);
+	} else {
+		out = bzimage_parse(d, n, n, &bz, &err);
+		if (out == 0)
+			out = bzimage_unpack(fd, "fuzz", n, &bz, true, &err);
+		if (out >= 0 && vmlinux_load(out, "fuzz", &mem, &img, &err) < 0)
+			err_free(&err);
+	}
+	if (out >= 0)
+		close(out);
+	err_free(&err);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -55,16 +79,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *ram = mmap(NULL, RAM, PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		mem = (struct guest_mem){.regions = {{0, RAM, ram}}, .nr = 1};
+		setenv("ISOLA_CACHE_DIR", "/proc/self/no-cache", 1);
 	}
 	fd = memfd_create("fuzz", MFD_CLOEXEC);
 	if (fd < 0 || write(fd, data + 1, size - 1) != (ssize_t)(size - 1))
 		abort();
-	switch (data[0] % 3) {
+	switch (data[0] % 5) {
 	case 0:
 		pvh_load(fd, "fuzz", &mem, &img, &err);
 		break;
 	case 1:
 		fuzz_bzimage(fd, data + 1, size - 1);
+		break;
+	case 3:
+		fuzz_unpack(fd, data + 1, size - 1, true);
+		break;
+	case 4:
+		fuzz_unpack(fd, data + 1, size - 1, false);
 		break;
 	default:
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
