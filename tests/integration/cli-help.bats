@@ -134,7 +134,7 @@ commands() {
 	grep -q 'isola\\-vm\\-run\|isola-vm-run' "$d/isola-vm.8"
 	"$ISOLA" __doc bash >"$d/comp"
 	run bash -c "source '$d/comp'; COMP_WORDS=(isola vm run --ker); COMP_CWORD=3; _isola; echo \${COMPREPLY[*]}"
-	[ "$output" = --kernel ]
+	[ "$output" = "--kernel --kernel-unpack" ]
 	run bash -c "source '$d/comp'; COMP_WORDS=(isola image sa); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
 	[ "$output" = save ]
 }
