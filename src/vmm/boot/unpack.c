@@ -46,6 +46,45 @@
 #define UNPACK_MAX_OUT (512ULL << 20) /* the decompressed ELF */
 #define UNPACK_MAX_IN  (256ULL << 20) /* the bzImage */
 
+/*
+ * Whole files and their unpacked forms live in their own anonymous mappings,
+ * unmapped when done: malloc would keep such buffers resident in the VMM's
+ * heap for its whole life once glibc's mmap threshold has grown past them.
+ */
+struct big {
+	uint8_t *p;
+	size_t len;
+};
+
+static void big_free(struct big *b)
+{
+	if (b->p)
+		munmap(b->p, b->len);
+	*b = (struct big){0};
+}
+#define _cleanup_big_ __attribute__((cleanup(big_free)))
+
+static int big_alloc(struct big *b, size_t len)
+{
+	void *p =
+	    mmap(NULL, len ? len : 1, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	*b = (struct big){p, len ? len : 1};
+	return 0;
+}
+
+static int big_grow(struct big *b, size_t len)
+{
+	void *p = mremap(b->p, b->len, len, MREMAP_MAYMOVE);
+
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	b->p = p, b->len = len;
+	return 0;
+}
+
 enum codec { CODEC_XZ, CODEC_GZIP, CODEC_ZSTD, CODEC_UNSUPPORTED };
 
 static const struct {
@@ -112,10 +151,10 @@ static int find_format(const uint8_t *p, size_t len)
 }
 
 /* Decompress the payload into *ret (its length: the size word the kernel's build appends). */
-static int decompress(const char *path, const uint8_t *p, size_t len, int fmt, uint8_t **ret,
-		      size_t *ret_len, struct err **err)
+static int decompress(const char *path, const uint8_t *p, size_t len, int fmt, struct big *ret,
+		      struct err **err)
 {
-	_cleanup_free_ uint8_t *out = NULL;
+	_cleanup_big_ struct big out = {0};
 	uint32_t size;
 	int r;
 
@@ -123,18 +162,17 @@ static int decompress(const char *path, const uint8_t *p, size_t len, int fmt, u
 	if (size < sizeof(Elf64_Ehdr) || size > UNPACK_MAX_OUT)
 		return err_make(err, 0, "kernel `%s`: payload size word %u is not within %zu..%llu",
 				path, size, sizeof(Elf64_Ehdr), UNPACK_MAX_OUT);
-	out = malloc(size);
-	if (!out)
+	if (big_alloc(&out, size) < 0)
 		return err_make(err, ENOMEM, "kernel `%s`: payload", path);
 	switch (formats[fmt].codec) {
 	case CODEC_XZ:
-		r = xz_unpack(p, len - 4, out, size);
+		r = xz_unpack(p, len - 4, out.p, size);
 		break;
 	case CODEC_GZIP:
-		r = gzip_unpack(p, len - 4, out, size);
+		r = gzip_unpack(p, len - 4, out.p, size);
 		break;
 	default:
-		r = zstd_unpack(p, len - 4, out, size);
+		r = zstd_unpack(p, len - 4, out.p, size);
 		break;
 	}
 	if (r < 0)
@@ -143,11 +181,11 @@ static int decompress(const char *path, const uint8_t *p, size_t len, int fmt, u
 		    "kernel `%s`: the %s payload is corrupt or not %u bytes as its size "
 		    "word says",
 		    path, formats[fmt].name, size);
-	if (memcmp(out, ELFMAG, SELFMAG) || out[EI_CLASS] != ELFCLASS64 ||
-	    ((Elf64_Ehdr *)out)->e_machine != EM_X86_64)
+	if (memcmp(out.p, ELFMAG, SELFMAG) || out.p[EI_CLASS] != ELFCLASS64 ||
+	    ((Elf64_Ehdr *)out.p)->e_machine != EM_X86_64)
 		return err_make(err, 0, "kernel `%s`: the payload is not an x86-64 ELF", path);
-	*ret = TAKE_PTR(out);
-	*ret_len = size;
+	*ret = out;
+	out = (struct big){0};
 	return 0;
 }
 
@@ -228,19 +266,18 @@ static int hold_in_memfd(const char *path, const uint8_t *elf, size_t len, struc
 	return TAKE_FD(fd);
 }
 
-static int read_whole(int fd, const char *path, uint64_t size, uint8_t **ret, struct err **err)
+static int read_whole(int fd, const char *path, uint64_t size, struct big *ret, struct err **err)
 {
-	_cleanup_free_ uint8_t *buf = NULL;
+	_cleanup_big_ struct big buf = {0};
 	uint64_t got = 0;
 
 	if (size > UNPACK_MAX_IN)
 		return err_make(err, EFBIG, "kernel `%s`: larger than %llu MiB to unpack", path,
 				UNPACK_MAX_IN >> 20);
-	buf = malloc(size);
-	if (!buf)
+	if (big_alloc(&buf, size) < 0)
 		return err_make(err, ENOMEM, "kernel `%s`", path);
 	while (got < size) {
-		ssize_t n = pread(fd, buf + got, size - got, got);
+		ssize_t n = pread(fd, buf.p + got, size - got, got);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -248,19 +285,19 @@ static int read_whole(int fd, const char *path, uint64_t size, uint8_t **ret, st
 			return err_make(err, n < 0 ? errno : EIO, "read kernel `%s`", path);
 		got += n;
 	}
-	*ret = TAKE_PTR(buf);
+	*ret = buf;
+	buf = (struct big){0};
 	return 0;
 }
 
 int bzimage_unpack(int fd, const char *path, uint64_t file_size, const struct bzimage_info *bz,
 		   bool must, struct err **err)
 {
-	_cleanup_free_ uint8_t *file = NULL, *elf = NULL;
+	_cleanup_big_ struct big file = {0}, elf = {0};
 	_cleanup_close_ int dirfd = -1;
 	uint32_t off, len;
 	char hex[65], name[80];
 	struct sha256sw h;
-	size_t elf_len = 0;
 	int fmt, r, out;
 
 	if (bz->version < 0x208 || bz->hdr_len < 0x250) {
@@ -279,7 +316,7 @@ int bzimage_unpack(int fd, const char *path, uint64_t file_size, const struct bz
 	r = read_whole(fd, path, file_size, &file, err);
 	if (r < 0)
 		return r;
-	const uint8_t *p = file + bz->kernel_offset + off;
+	const uint8_t *p = file.p + bz->kernel_offset + off;
 
 	fmt = find_format(p, len);
 	if (fmt < 0 || formats[fmt].codec == CODEC_UNSUPPORTED) {
@@ -291,27 +328,27 @@ int bzimage_unpack(int fd, const char *path, uint64_t file_size, const struct bz
 				path, fmt < 0 ? "an unknown format" : formats[fmt].name);
 	}
 	sha256sw_init(&h);
-	sha256sw_update(&h, file, file_size);
+	sha256sw_update(&h, file.p, file_size);
 	sha256sw_final_hex(&h, hex);
 	snprintf(name, sizeof(name), "%s.elf", hex);
 	dirfd = open_cache_dir();
 	if (dirfd >= 0 && (out = open_cached(dirfd, name)) >= 0)
 		return out;
-	r = decompress(path, p, len, fmt, &elf, &elf_len, err);
+	r = decompress(path, p, len, fmt, &elf, err);
 	if (r < 0)
 		return r;
-	if (dirfd >= 0 && (out = store(dirfd, name, elf, elf_len)) >= 0)
+	if (dirfd >= 0 && (out = store(dirfd, name, elf.p, elf.len)) >= 0)
 		return out;
-	return hold_in_memfd(path, elf, elf_len, err);
+	return hold_in_memfd(path, elf.p, elf.len, err);
 }
 
 #define INITRD_MAX_OUT (1ULL << 30)
 
 /* Decompress a whole stream into a growing buffer; *ret_used: input consumed. */
-static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_t **ret,
+static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, struct big *ret,
 			 size_t *ret_len, size_t *ret_used)
 {
-	_cleanup_free_ uint8_t *out = NULL;
+	_cleanup_big_ struct big out = {0};
 	size_t cap = len * 4 + 4096, done = 0, used = 0;
 	lzma_stream xs = LZMA_STREAM_INIT;
 	ZSTD_DStream *zs = NULL;
@@ -329,19 +366,16 @@ static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_
 		size_t in_n = len - used > (1u << 30) ? (1u << 30) : len - used, out_n, got, ate;
 
 		if (done == cap) {
-			uint8_t *n;
-
 			if (cap >= INITRD_MAX_OUT) {
 				r = -EFBIG;
 				break;
 			}
 			cap = cap * 2 > INITRD_MAX_OUT ? INITRD_MAX_OUT : cap * 2;
-			if (!(n = realloc(out, cap))) {
+			if (big_grow(&out, cap) < 0) {
 				r = -ENOMEM;
 				break;
 			}
-			out = n;
-		} else if (!out && !(out = malloc(cap))) {
+		} else if (!out.p && big_alloc(&out, cap) < 0) {
 			r = -ENOMEM;
 			break;
 		}
@@ -350,7 +384,7 @@ static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_
 			lzma_ret lr;
 
 			xs.next_in = in + used, xs.avail_in = in_n;
-			xs.next_out = out + done, xs.avail_out = out_n;
+			xs.next_out = out.p + done, xs.avail_out = out_n;
 			lr = lzma_code(&xs, LZMA_FINISH);
 			ate = in_n - xs.avail_in, got = out_n - xs.avail_out;
 			end = lr == LZMA_STREAM_END;
@@ -361,7 +395,7 @@ static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_
 			int zr;
 
 			gz.next_in = (Bytef *)in + used, gz.avail_in = in_n;
-			gz.next_out = out + done, gz.avail_out = out_n;
+			gz.next_out = out.p + done, gz.avail_out = out_n;
 			zr = inflate(&gz, Z_NO_FLUSH);
 			ate = in_n - gz.avail_in, got = out_n - gz.avail_out;
 			end = zr == Z_STREAM_END;
@@ -369,7 +403,7 @@ static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_
 				break;
 		} else {
 			ZSTD_inBuffer zi = {in + used, in_n, 0};
-			ZSTD_outBuffer zo = {out + done, out_n, 0};
+			ZSTD_outBuffer zo = {out.p + done, out_n, 0};
 			size_t zr = ZSTD_decompressStream(zs, &zo, &zi);
 
 			if (ZSTD_isError(zr))
@@ -388,7 +422,8 @@ static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_
 	ZSTD_freeDStream(zs);
 	if (!end)
 		return r;
-	*ret = TAKE_PTR(out);
+	*ret = out;
+	out = (struct big){0};
 	*ret_len = done;
 	*ret_used = used;
 	return 0;
@@ -397,7 +432,7 @@ static int stream_unpack(enum codec codec, const uint8_t *in, size_t len, uint8_
 int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *ret_size,
 		  struct err **err)
 {
-	_cleanup_free_ uint8_t *file = NULL, *cpio = NULL;
+	_cleanup_big_ struct big file = {0}, cpio = {0};
 	_cleanup_close_ int dirfd = -1;
 	size_t cpio_len = 0, used = 0;
 	char hex[65], name[80];
@@ -414,7 +449,7 @@ int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *
 	r = read_whole(fd, path, size, &file, err);
 	if (r < 0)
 		return err_wrap(err, "initrd");
-	fmt = find_format(file, size);
+	fmt = find_format(file.p, size);
 	if (fmt < 0 || formats[fmt].codec == CODEC_UNSUPPORTED) {
 		if (!must)
 			return -EOPNOTSUPP; /* a plain cpio, or a format isola leaves to the kernel
@@ -422,7 +457,7 @@ int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *
 		return err_make(err, 0, "initrd `%s`: not compressed with xz, gzip or zstd", path);
 	}
 	sha256sw_init(&h);
-	sha256sw_update(&h, file, size);
+	sha256sw_update(&h, file.p, size);
 	sha256sw_final_hex(&h, hex);
 	snprintf(name, sizeof(name), "%s.cpio", hex);
 	dirfd = open_cache_dir();
@@ -436,12 +471,13 @@ int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *
 		}
 		close(out);
 	}
-	r = stream_unpack(formats[fmt].codec, file, size, &cpio, &cpio_len, &used);
+	r = stream_unpack(formats[fmt].codec, file.p, size, &cpio, &cpio_len, &used);
 	/* The whole file must be that one stream (and zero padding): else the kernel's way. */
 	for (size_t i = used; r >= 0 && i < size; i++)
-		if (file[i])
+		if (file.p[i])
 			r = -EOPNOTSUPP;
-	if (r >= 0 && (cpio_len < 6 || (memcmp(cpio, "070701", 6) && memcmp(cpio, "070702", 6))))
+	if (r >= 0 &&
+	    (cpio_len < 6 || (memcmp(cpio.p, "070701", 6) && memcmp(cpio.p, "070702", 6))))
 		r = -EOPNOTSUPP;
 	if (r == -EOPNOTSUPP && !must)
 		return r;
@@ -450,7 +486,7 @@ int initrd_unpack(int fd, const char *path, uint64_t size, bool must, uint64_t *
 				"initrd `%s`: the %s data is corrupt, too large or not one cpio",
 				path, formats[fmt].name);
 	*ret_size = cpio_len;
-	if (dirfd >= 0 && (out = store(dirfd, name, cpio, cpio_len)) >= 0)
+	if (dirfd >= 0 && (out = store(dirfd, name, cpio.p, cpio_len)) >= 0)
 		return out;
-	return hold_in_memfd(path, cpio, cpio_len, err);
+	return hold_in_memfd(path, cpio.p, cpio_len, err);
 }
