@@ -190,12 +190,16 @@ static int vm_network(const char *store, const char *bundle, const struct image_
 				      .addr = v.addr,
 				      .gw = v.gw,
 				      .prefix = v.prefix,
-				      .mtu = v.mtu >= 68 && v.mtu <= 65535 ? v.mtu : 0};
+				      .mtu = v.mtu >= 68 && v.mtu <= 65535 ? v.mtu : 0,
+				      .has_mac = true};
+	/* eth0's MAC: a warm clone's NIC has the template's until the agent sets this. */
+	memcpy(proc->net.mac, v.mac, sizeof(v.mac));
 	proc->etc_hosts = n->hosts;
 	proc->etc_resolv = n->resolv;
 	proc->etc_hostname = n->hostname;
 	o->netns = n->netns;
 	o->net = n->net;
+	o->tap = NET_VM_TAP;
 	return 0;
 }
 
@@ -334,8 +338,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 		r = vm_network(store, bundle, vo, &net, &proc, &o, &err);
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
-	/* The template has no NIC (a snapshot's device list is fixed): a NIC boots cold. */
-	if (r >= 0 && want_warm() && !o.net)
+	/* A container with a network restores a template with a NIC, one without none. */
+	if (r >= 0 && want_warm())
 		r = run_warm(store, &o, &status, &cold, &err);
 	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);

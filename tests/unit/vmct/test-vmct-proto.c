@@ -168,13 +168,18 @@ static void test_connect_reply(void)
 static void test_net_roundtrip(void)
 {
 	char *argv[] = {"true", NULL};
-	struct vmct_config in = {
-	    .argv = argv,
-	    .net = {.set = true, .addr = 0x0a5a0005, .gw = 0x0a5a0001, .prefix = 16, .mtu = 1500},
-	    .hostname = "web-1",
-	    .etc_hosts = "127.0.0.1 localhost\n10.90.0.5 web-1\n",
-	    .etc_resolv = "nameserver 10.90.0.1\n",
-	    .etc_hostname = "web-1\n"};
+	struct vmct_config in = {.argv = argv,
+				 .net = {.set = true,
+					 .addr = 0x0a5a0005,
+					 .gw = 0x0a5a0001,
+					 .prefix = 16,
+					 .mtu = 1500,
+					 .has_mac = true,
+					 .mac = {0x0a, 0x58, 0x0a, 0x5a, 0x00, 0xff}},
+				 .hostname = "web-1",
+				 .etc_hosts = "127.0.0.1 localhost\n10.90.0.5 web-1\n",
+				 .etc_resolv = "nameserver 10.90.0.1\n",
+				 .etc_hostname = "web-1\n"};
 	struct vmct_config out = {};
 	uint32_t len = 0;
 	uint8_t *buf = vmct_config_encode(&in, &len);
@@ -183,6 +188,9 @@ static void test_net_roundtrip(void)
 	ok(out.net.set && out.net.addr == 0x0a5a0005 && out.net.gw == 0x0a5a0001 &&
 	       out.net.prefix == 16 && out.net.mtu == 1500,
 	   "address, gateway, prefix, MTU survive");
+	ok(out.net.has_mac && !memcmp(out.net.mac, "\x0a\x58\x0a\x5a\x00\xff", 6) &&
+	       memmem(buf, len, "net_mac=0a:58:0a:5a:00:ff", 26),
+	   "the MAC survives, as net_mac=0a:58:0a:5a:00:ff");
 	ok(out.hostname && !strcmp(out.hostname, "web-1") && out.etc_hosts &&
 	       !strcmp(out.etc_hosts, in.etc_hosts) && out.etc_resolv &&
 	       !strcmp(out.etc_resolv, in.etc_resolv) && out.etc_hostname &&
@@ -193,11 +201,13 @@ static void test_net_roundtrip(void)
 
 	in.net.gw = 0;
 	in.net.mtu = 0;
+	in.net.has_mac = false;
 	in.hostname = in.etc_hosts = in.etc_resolv = in.etc_hostname = NULL;
 	buf = vmct_config_encode(&in, &len);
 	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "net without gateway and MTU");
-	ok(out.net.set && !out.net.gw && !out.net.mtu && !out.hostname && !out.etc_hosts,
-	   "no default route, the driver's MTU, no files");
+	ok(out.net.set && !out.net.gw && !out.net.mtu && !out.net.has_mac && !out.hostname &&
+	       !out.etc_hosts,
+	   "no default route, the driver's MTU, the NIC's own MAC, no files");
 	vmct_config_free(&out);
 	free(buf);
 
@@ -249,6 +259,30 @@ static void test_net_hostile(void)
 	ok(NET("net_prefix=24\0") < 0, "a prefix without an address is refused");
 	ok(NET("net_gw=10.0.0.1\0") < 0, "a gateway alone is refused");
 	ok(NET("net_mtu=1500\0") < 0, "an MTU alone is refused");
+	ok(NET("net_mac=02:00:00:00:00:01\0") < 0, "a MAC alone is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=01:00:5e:00:00:01\0") < 0,
+	   "a multicast MAC is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=ff:ff:ff:ff:ff:ff\0") < 0,
+	   "the broadcast MAC is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=00:00:00:00:00:00\0") < 0,
+	   "the zero MAC is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00\0") < 0,
+	   "five octets are refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00:01:02\0") < 0,
+	   "seven octets are refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02-00-00-00-00-01\0") < 0,
+	   "dashes are refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00:0g\0") < 0,
+	   "a non-hex digit is refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=2:00:00:00:00:001\0") < 0,
+	   "misplaced colons are refused");
+	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00:01\0"
+	       "net_mac=02:00:00:00:00:02\0") < 0,
+	   "a repeated MAC is refused");
+	is_int(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=0A:58:0a:00:00:02\0"), 0,
+	       "a MAC in either case is taken");
+	ok(c.net.has_mac && !memcmp(c.net.mac, "\x0a\x58\x0a\x00\x00\x02", 6), "as its bytes");
+	vmct_config_free(&c);
 	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_addr=10.0.0.3\0") < 0,
 	   "a repeated address is refused");
 	ok(NET("hostname=\0") < 0, "an empty hostname is refused");
@@ -276,6 +310,22 @@ static void test_net_hostile(void)
 		   VMCT_FILE_MAX);
 		free(big);
 	}
+}
+
+/* The gratuitous ARP the agent sends (RFC 5227 announcement: sender = target = the address). */
+static void test_garp(void)
+{
+	static const uint8_t mac[6] = {0x0a, 0x58, 0x0a, 0x5a, 0x00, 0x05};
+	static const uint8_t want[VMCT_GARP_LEN] = {
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0x58, 0x0a, 0x5a, 0x00, 0x05, 0x08, 0x06,
+	    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x0a, 0x58, 0x0a, 0x5a, 0x00, 0x05,
+	    0x0a, 0x5a, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x5a, 0x00, 0x05};
+	uint8_t f[VMCT_GARP_LEN];
+
+	memset(f, 0xaa, sizeof(f));
+	vmct_garp_frame(f, mac, 0x0a5a0005);
+	ok(!memcmp(f, want, sizeof(f)),
+	   "a gratuitous ARP: broadcast, ARP request from the MAC, sender and target 10.90.0.5");
 }
 
 /* The OCI mode's guest mounts: a round trip, then what a hostile entry may not do. */
@@ -342,5 +392,6 @@ int main(void)
 	test_connect_reply();
 	test_net_roundtrip();
 	test_net_hostile();
+	test_garp();
 	return tap_done();
 }
