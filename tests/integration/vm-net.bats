@@ -22,6 +22,9 @@ setup() {
 	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
 	require_cmd mkfs.ext4
 	export ISOLA_STORE=$TMP/store
+	# The cold boot's NIC (the warm path's is vm-warm-net.bats): the stuck test guest
+	# would otherwise be booted as a template first, in a namespace of its own.
+	export ISOLA_VM_COLD=1
 	NET=v$$
 	BR=isl-$NET
 	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
