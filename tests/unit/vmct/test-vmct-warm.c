@@ -235,6 +235,41 @@ static void test_frame(void)
 	   "nanoseconds of a second or more are refused");
 }
 
+/*
+ * A template's NIC and the container's network must agree before any VMM runs:
+ * a NIC restored without the container's netns would make its TAP in ours.
+ */
+static void test_start_mismatch(void)
+{
+	struct vmct_warm nic = {.dir = "/t/warm-nic",
+				.state = "/t/s",
+				.mem = "/t/m",
+				.disk_from = "/t/d",
+				.vsock_from = "/t/v",
+				.net_from = "warm0"};
+	struct vmct_warm bare = nic;
+	struct vmct_run_opts o = {.vmm = "/nonexistent/vmm", .disk = "/t/disk", .warm = &nic};
+	struct err *err = NULL;
+	pid_t vmm = -1;
+	int pidfd = -1, conn = -1;
+
+	bare.net_from = NULL;
+	ok(vmct_warm_start(&o, "/tmp", -1, &vmm, &pidfd, &conn, &err) == -EINVAL && vmm == -1 &&
+	       err && strstr(err->msg, "has a NIC") && !strchr(err->msg, '\n'),
+	   "a template with a NIC, no network: refused, no VMM: %s", err ? err->msg : "");
+	err_free(&err);
+	o.tap = "tap0";
+	ok(vmct_warm_start(&o, "/tmp", -1, &vmm, &pidfd, &conn, &err) == -EINVAL && vmm == -1,
+	   "a TAP without the container's netns: refused, no VMM");
+	err_free(&err);
+	o.netns = "/run/netns/x";
+	o.warm = &bare;
+	ok(vmct_warm_start(&o, "/tmp", -1, &vmm, &pidfd, &conn, &err) == -EINVAL && vmm == -1 &&
+	       err && strstr(err->msg, "has no NIC"),
+	   "a NIC-less template for a container with a network: refused: %s", err ? err->msg : "");
+	err_free(&err);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -243,6 +278,7 @@ int main(void)
 	test_load();
 	test_lock();
 	test_frame();
+	test_start_mismatch();
 	rm_rf_at(AT_FDCWD, dir, NULL);
 	return tap_done();
 }
