@@ -231,8 +231,7 @@ int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err)
 	return fd;
 }
 
-/* The VMM's network namespace: @netns (a path), a new empty one (VMCT_NETNS_NEW), or ours (NULL).
- */
+/* Enter the VMM's netns: @netns (a path), a new empty one (VMCT_NETNS_NEW), ours (NULL). */
 static int vmm_netns(const char *netns)
 {
 	int fd, r;
