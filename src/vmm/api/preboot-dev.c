@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -17,15 +19,24 @@
 #include "jsonutil.h"
 #include "preboot.h"
 
-/* path opens with flags and is a regular file (or a block device when dev). */
+/*
+ * path opens with flags and is a regular file (or a block device when dev).
+ * Not through a /proc magic link (/proc/self/fd/N): that is one of the VMM's
+ * own files (guest memory, a snapshot), not one the client names.
+ */
 static int check_file(const char *path, int flags, bool dev, const char *field, struct err **err)
 {
+	struct open_how how = {.flags = flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+			       .resolve = RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
 	if (!*path)
 		return err_make(err, EINVAL, "%s: empty path", field);
-	fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		return err_make(err, ELOOP, "%s `%s`: through a /proc magic link, or a loop", field,
+				path);
 	if (fd < 0)
 		return err_make(err, errno, "%s `%s`", field, path);
 	if (fstat(fd, &st) < 0)
