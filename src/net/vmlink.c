@@ -11,10 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
-#include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -31,90 +29,29 @@
 #include "cleanup.h"
 #include "jsonutil.h"
 #include "net.h"
+#include "rtnl.h"
 
 #define CTR_IF "eth0"
-#define NL_BUF 1024
-
-struct nl_msg {
-	char buf[NL_BUF];
-	struct nlmsghdr *nh;
-};
-
-/* Append an attribute to the message (@data may be NULL: a nest, closed by nl_end). */
-static struct rtattr *nl_put(struct nl_msg *m, unsigned short type, const void *data, size_t len)
+/* A tc request on @ifindex that creates (and fails on an existing one). */
+static struct tcmsg *tc_begin(struct rtnl_msg *m, unsigned short type, unsigned ifindex)
 {
-	struct rtattr *a = (struct rtattr *)(m->buf + NLMSG_ALIGN(m->nh->nlmsg_len));
+	struct tcmsg *t = rtnl_begin(m, type, NLM_F_CREATE | NLM_F_EXCL, sizeof(*t));
 
-	a->rta_type = type;
-	a->rta_len = RTA_LENGTH(len);
-	if (data)
-		memcpy(RTA_DATA(a), data, len);
-	m->nh->nlmsg_len = NLMSG_ALIGN(m->nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
-	return a;
-}
-
-static void nl_end(struct nl_msg *m, struct rtattr *nest)
-{
-	nest->rta_len = (char *)m->nh + m->nh->nlmsg_len - (char *)nest;
-}
-
-static struct tcmsg *nl_begin(struct nl_msg *m, unsigned short type, unsigned ifindex)
-{
-	struct tcmsg *t;
-
-	memset(m->buf, 0, sizeof(m->buf));
-	m->nh = (struct nlmsghdr *)m->buf;
-	m->nh->nlmsg_len = NLMSG_LENGTH(sizeof(*t));
-	m->nh->nlmsg_type = type;
-	m->nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-	m->nh->nlmsg_seq = 1;
-	t = NLMSG_DATA(m->nh);
 	t->tcm_family = AF_UNSPEC;
 	t->tcm_ifindex = (int)ifindex;
 	return t;
 }
 
-/* Send and wait for the kernel's ack: 0 or -errno. */
-static int nl_talk(struct nl_msg *m)
-{
-	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	char resp[4096];
-
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, m->buf, m->nh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(fd, resp, sizeof(resp), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)resp;
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len < 0)
-			return -errno;
-		for (; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
-			const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-			if (nh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-				return -EPROTO;
-			return e->error;
-		}
-	}
-}
-
 /* tc qdisc add dev IF ingress */
 static int add_ingress(unsigned ifindex)
 {
-	struct nl_msg m;
-	struct tcmsg *t = nl_begin(&m, RTM_NEWQDISC, ifindex);
+	struct rtnl_msg m;
+	struct tcmsg *t = tc_begin(&m, RTM_NEWQDISC, ifindex);
 
 	t->tcm_handle = TC_H_MAKE(TC_H_INGRESS, 0);
 	t->tcm_parent = TC_H_INGRESS;
-	nl_put(&m, TCA_KIND, "ingress", sizeof("ingress"));
-	return nl_talk(&m);
+	rtnl_put(&m, TCA_KIND, "ingress", sizeof("ingress"));
+	return rtnl_talk(&m);
 }
 
 /*
@@ -129,25 +66,25 @@ static int add_redirect(unsigned from, unsigned to)
 		struct tc_u32_sel sel;
 		struct tc_u32_key key;
 	} sel = {.sel = {.flags = TC_U32_TERMINAL, .nkeys = 1}};
-	struct nl_msg m;
-	struct tcmsg *t = nl_begin(&m, RTM_NEWTFILTER, from);
+	struct rtnl_msg m;
+	struct tcmsg *t = tc_begin(&m, RTM_NEWTFILTER, from);
 	struct rtattr *opts, *acts, *act, *aopts;
 
 	t->tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0);
 	t->tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL)); /* prio 1, every protocol */
-	nl_put(&m, TCA_KIND, "u32", sizeof("u32"));
-	opts = nl_put(&m, TCA_OPTIONS, NULL, 0);
-	nl_put(&m, TCA_U32_SEL, &sel, sizeof(sel));
-	acts = nl_put(&m, TCA_U32_ACT, NULL, 0);
-	act = nl_put(&m, 1, NULL, 0); /* the first action */
-	nl_put(&m, TCA_ACT_KIND, "mirred", sizeof("mirred"));
-	aopts = nl_put(&m, TCA_ACT_OPTIONS, NULL, 0);
-	nl_put(&m, TCA_MIRRED_PARMS, &p, sizeof(p));
-	nl_end(&m, aopts);
-	nl_end(&m, act);
-	nl_end(&m, acts);
-	nl_end(&m, opts);
-	return nl_talk(&m);
+	rtnl_put(&m, TCA_KIND, "u32", sizeof("u32"));
+	opts = rtnl_put(&m, TCA_OPTIONS, NULL, 0);
+	rtnl_put(&m, TCA_U32_SEL, &sel, sizeof(sel));
+	acts = rtnl_put(&m, TCA_U32_ACT, NULL, 0);
+	act = rtnl_put(&m, 1, NULL, 0); /* the first action */
+	rtnl_put(&m, TCA_ACT_KIND, "mirred", sizeof("mirred"));
+	aopts = rtnl_put(&m, TCA_ACT_OPTIONS, NULL, 0);
+	rtnl_put(&m, TCA_MIRRED_PARMS, &p, sizeof(p));
+	rtnl_end(&m, aopts);
+	rtnl_end(&m, act);
+	rtnl_end(&m, acts);
+	rtnl_end(&m, opts);
+	return rtnl_talk(&m);
 }
 
 /* A persistent TAP (what the VMM opens by name), up, with @mtu. */
