@@ -23,13 +23,13 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "jsonutil.h"
 #include "net.h"
 #include "rtnl.h"
+#include "spawn.h"
 
 #define CTR_IF "eth0"
 /* A tc request on @ifindex that creates (and fails on an existing one). */
@@ -187,15 +187,36 @@ static int result_ipv4(json_t *result, struct net_vm_iface *ret, struct err **er
 	return err_make(err, 0, "the network gave no IPv4 address: a VM container needs one");
 }
 
+struct link_args {
+	int nsfd;
+	const char *tap;
+};
+
+/* The helper in the container's netns: its answer, whole, on @fd. */
+static void link_child(void *arg, int fd)
+{
+	struct link_args *l = arg;
+	struct link_answer a = {};
+
+	if (setns(l->nsfd, CLONE_NEWNET) < 0) {
+		a.error = errno;
+		snprintf(a.what, sizeof(a.what), "enter the netns");
+	} else {
+		link_in_netns(l->tap, &a);
+	}
+	_exit(write(fd, &a, sizeof(a)) == sizeof(a) ? 0 : 1);
+}
+
 int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = net_netns_path(store, id);
-	_cleanup_close_ int nsfd = -1;
+	_cleanup_close_ int nsfd = -1, rd = -1;
 	struct link_answer a = {};
 	struct net_vm_iface v = {};
-	int p[2], status, r;
+	struct link_args l = {.tap = v.tap};
 	pid_t pid;
+	int r;
 
 	r = net_state_load(store, id, &st, err);
 	if (r >= 0 && !st)
@@ -208,28 +229,12 @@ int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, str
 	nsfd = ns ? open(ns, O_RDONLY | O_CLOEXEC) : -1;
 	if (nsfd < 0)
 		return err_make(err, errno, "open `%s`", ns ? ns : "netns");
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_make(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_make(err, errno, "fork");
-	}
-	if (pid == 0) {
-		if (setns(nsfd, CLONE_NEWNET) < 0) {
-			a.error = errno;
-			snprintf(a.what, sizeof(a.what), "enter the netns");
-		} else {
-			link_in_netns(v.tap, &a);
-		}
-		_exit(write(p[1], &a, sizeof(a)) == sizeof(a) ? 0 : 1);
-	}
-	close(p[1]);
-	r = read(p[0], &a, sizeof(a)) == sizeof(a) ? 0 : -EIO;
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	l.nsfd = nsfd;
+	r = spawn_reporting(SPAWN_PIPE, link_child, &l, &pid, &rd, err);
+	if (r < 0)
+		return r;
+	r = spawn_read_report(rd, &a, sizeof(a)) == sizeof(a) ? 0 : -EIO;
+	spawn_reap(pid, NULL);
 	if (r < 0)
 		return err_make(err, EIO, "%s: the netns helper died", ns);
 	if (a.error) {

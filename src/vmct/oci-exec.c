@@ -30,6 +30,7 @@
 #include "jsonutil.h"
 #include "oci.h"
 #include "parse.h"
+#include "spawn.h"
 #include "spec.h"
 #include "state.h"
 #include "vmct.h"
@@ -252,51 +253,44 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 static int wait_ready(int fd, pid_t pid, struct err **err)
 {
 	char buf[SYNC_MAX];
-	size_t len = 0;
-	ssize_t n;
+	ssize_t len = spawn_read_report(fd, buf, sizeof(buf) - 1);
 
-	while (len < sizeof(buf) - 1) {
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
+	buf[len > 0 ? len : 0] = '\0';
 	if (len >= 1 && buf[0] == 'R')
 		return 0;
 	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	spawn_reap(pid, NULL);
 	if (len > 2 && buf[0] == 'E')
 		return err_make(err, 0, "%s", buf + 2);
 	return err_make(err, 0, "the exec's monitor ended before the process started");
+}
+
+struct monitor_args {
+	const char *uds, *console_socket;
+	struct vmct_config *c;
+	pid_t parent;
+};
+
+static void monitor_child(void *arg, int fd)
+{
+	struct monitor_args *a = arg;
+
+	exec_monitor(a->uds, a->c, a->console_socket, fd, a->parent);
 }
 
 /* Fork the exec monitor; *ret_pid once the agent has the process. */
 static int spawn_monitor(const char *uds, struct vmct_config *c, const char *console_socket,
 			 pid_t *ret_pid, struct err **err)
 {
+	struct monitor_args a = {
+	    .uds = uds, .console_socket = console_socket, .c = c, .parent = getpid()};
 	_cleanup_close_ int rd = -1;
-	pid_t pid, self = getpid();
-	int p[2], r;
+	pid_t pid;
+	int r;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_make(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_make(err, errno, "fork");
-	}
-	if (pid == 0) {
-		close(p[0]);
-		exec_monitor(uds, c, console_socket, p[1], self);
-	}
-	close(p[1]);
-	rd = p[0];
-	r = wait_ready(rd, pid, err);
+	r = spawn_reporting(SPAWN_PIPE, monitor_child, &a, &pid, &rd, err);
+	if (r >= 0)
+		r = wait_ready(rd, pid, err);
 	if (r < 0)
 		return r;
 	*ret_pid = pid;

@@ -21,6 +21,7 @@
 #include "lazylib.h"
 #include "parse.h"
 #include "rtnl.h"
+#include "spawn.h"
 #include "strv.h"
 #include "tap.h"
 
@@ -392,6 +393,42 @@ static void test_rtnl(void)
 	   "the kernel's error comes back as -errno");
 }
 
+static void report_child(void *arg, int fd)
+{
+	_exit(write(fd, arg, strlen(arg)) < 0 ? 2 : 3);
+}
+
+static void echo_child(void *arg, int fd)
+{
+	char c = 0;
+
+	(void)arg;
+	_exit(read(fd, &c, 1) == 1 && write(fd, &c, 1) == 1 ? 0 : 1);
+}
+
+/* A child that reports back: its words, its status; a socketpair goes both ways. */
+static void test_spawn(void)
+{
+	_cleanup_close_ int fd = -1, sp = -1;
+	char buf[16] = "";
+	pid_t pid = -1;
+	int status = -1;
+
+	ok(spawn_reporting(SPAWN_PIPE, report_child, "E it failed", &pid, &fd, NULL) == 0 &&
+	       pid > 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
+	   "spawn_reporting: a child, our end CLOEXEC");
+	is_int(spawn_read_report(fd, buf, sizeof(buf) - 1), 11, "its report, whole, up to EOF");
+	ok(streq(buf, "E it failed"), "as written: %s", buf);
+	ok(spawn_reap(pid, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3,
+	   "spawn_reap: its status");
+	ok(spawn_reap(pid, NULL) == -ECHILD, "reaped once only");
+	ok(spawn_reporting(SPAWN_SOCKETPAIR, echo_child, NULL, &pid, &sp, NULL) == 0 &&
+	       write(sp, "G", 1) == 1 && spawn_read_report(sp, buf, 1) == 1 && buf[0] == 'G',
+	   "a socketpair: told, and answers");
+	ok(spawn_reap(pid, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "and exits");
+}
+
 int main(void)
 {
 	test_err();
@@ -405,5 +442,6 @@ int main(void)
 	test_sha256();
 	test_lazylib_missing();
 	test_rtnl();
+	test_spawn();
 	return tap_done();
 }
