@@ -7,35 +7,18 @@
 # signal or a SIGKILL of isola (then `network prune`) leaves nothing.
 load image-helpers
 load net-helpers
+load vmct-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	net_setup_file
-}
-
-teardown_file() {
-	net_teardown_file
-}
-
 setup() {
-	isola_tmp
-	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
-	require_cmd mkfs.ext4
-	export ISOLA_STORE=$TMP/store
+	vmct_setup
 	NET=v$$
 	BR=isl-$NET
-	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
-		d:etc d:tmp
-	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
-	"$ISOLA" image import "$TMP/layout" localhost/vmnet-bb:1 >/dev/null
+	vmct_image vmnet-bb
 }
 
 teardown() {
-	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
-	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
-	wait 2>/dev/null || true
-	# A SIGKILLed isola leaves its socket directory (docs/vm-containers.md).
-	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	vmct_kill_leftovers
 	net_teardown
 }
 
