@@ -148,14 +148,13 @@ static int load(const struct vmct_oci_exec_opts *o, const char *bundle, struct x
 	return apply_opts(o, x, err);
 }
 
-/* runc's rules for a terminal and the console socket. */
-static int check_tty(const struct vmct_oci_exec_opts *o, bool tty, struct err **err)
+int vmct_oci_check_tty(bool tty, bool detach, const char *console_socket, struct err **err)
 {
-	if (tty && o->detach && !o->console_socket)
+	if (tty && detach && !console_socket)
 		return err_make(err, EINVAL,
 				"cannot allocate tty if runc will detach without setting console "
 				"socket");
-	if (!tty && o->console_socket)
+	if (!tty && console_socket)
 		return err_make(err, EINVAL,
 				"cannot use console socket if runc will not allocate tty");
 	return 0;
@@ -333,7 +332,7 @@ int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct er
 	if (r >= 0)
 		r = load(o, bundle, &x, err);
 	if (r >= 0)
-		r = check_tty(o, x.c.tty, err);
+		r = vmct_oci_check_tty(x.c.tty, o->detach, o->console_socket, err);
 	if (r < 0)
 		goto out;
 	if (!o->detach && !o->console_socket) {

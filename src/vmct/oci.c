@@ -188,21 +188,6 @@ static int check_unsupported(json_t *spec, const struct vmct_oci_create_opts *o,
 	return 0;
 }
 
-/* runc's rules: a terminal needs the console socket (create always detaches), and vice versa. */
-static int check_tty(const struct vmct_oci_create_opts *o, json_t *proc, struct err **err)
-{
-	bool tty = json_is_true(json_object_get(proc, "terminal"));
-
-	if (tty && !o->console_socket)
-		return err_make(err, EINVAL,
-				"cannot allocate tty if runc will detach without setting console "
-				"socket");
-	if (!tty && o->console_socket)
-		return err_make(err, EINVAL,
-				"cannot use console socket if runc will not allocate tty");
-	return 0;
-}
-
 /* process.terminal: the pty's slave becomes our stdio (process.consoleSize: its first size). */
 static int console_setup(const char *console_socket, json_t *proc, struct err **err)
 {
@@ -329,7 +314,9 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)
-		r = check_tty(o, json_object_get(p->spec, "process"), err);
+		r = vmct_oci_check_tty(
+		    json_is_true(json_object_get(json_object_get(p->spec, "process"), "terminal")),
+		    true, o->console_socket, err); /* create always detaches */
 	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
 	if (r >= 0)
 		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
