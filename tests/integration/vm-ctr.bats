@@ -26,8 +26,7 @@ teardown() {
 
 # Nothing of a run is left: no bundle, no socket directory of ours, no VMM.
 nothing_left() {
-	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
+	vmct_store_empty
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" = "${1:-0}" ]
 }
 

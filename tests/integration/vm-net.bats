@@ -22,11 +22,6 @@ teardown() {
 	net_teardown
 }
 
-nothing_left() {
-	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
-}
-
 @test "vm-net: --network host, ns:PATH, and -d with a bridge are refused with --vm in one line, nothing left" {
 	run "$ISOLA" run --vm --rm --network host vmnet-bb:1 echo hi
 	[ "$status" = 125 ]
@@ -43,7 +38,7 @@ nothing_left() {
 	run "$ISOLA" run --vm --rm --network none -p 8080:80 vmnet-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"-p needs a bridge network"* ]]
-	nothing_left
+	vmct_store_empty
 	[ ! -e "$ISOLA_STORE/net/ns" ] || [ -z "$(ls "$ISOLA_STORE/net/ns")" ]
 }
 
@@ -122,7 +117,7 @@ link_field() { # NS DEV FIELD: the word after FIELD in `ip -o link show DEV`
 	! kill -0 "$VMM" 2>/dev/null
 	VMM=
 	refute_leaks "$ID"
-	nothing_left
+	vmct_store_empty
 }
 
 @test "vm-net: a SIGKILLed isola run --vm takes its VMM; network prune undoes the rest" {

@@ -31,3 +31,9 @@ vmct_kill_leftovers() {
 	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
 	return 0
 }
+
+# No container is left in $ISOLA_STORE, nor a mount below it.
+vmct_store_empty() {
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
+}
