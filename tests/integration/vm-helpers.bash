@@ -256,6 +256,18 @@ text() {
 	if [ -f "$1" ]; then tr -d '\r' <"$1"; fi
 }
 
+# lines FILE: a live console's complete lines, without CRs.  A line the guest
+# is still writing is left out: read mid-write, "round 123" reads as
+# "round 1" (a CI run then waited for a round 13 long gone).
+lines() {
+	local t
+	[ -f "$1" ] || return 0
+	t=$(mktemp)
+	cat "$1" >"$t"
+	if [ -n "$(tail -c1 "$t")" ]; then sed '$d' "$t"; else cat "$t"; fi | tr -d '\r'
+	rm -f "$t"
+}
+
 # nuls FILE...: how many NUL bytes each file holds (a console should hold none).
 nuls() {
 	local f

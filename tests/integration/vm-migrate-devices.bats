@@ -97,7 +97,7 @@ migrate_blk() {
 		DST=$!
 		PIDS+=("$DST")
 		for i in $(seq 50); do [ -S "$TMP/in$h.sock" ] && break; sleep 0.1; done
-		n=$(text "$out" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+		n=$(lines "$out" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
 		wait_for "$out" "round $((n + 3))$"
 		run "$ISOLA" vm migrate --api-sock "$api" --to "unix:$TMP/in$h.sock"
 		echo "hop $h: $output"
@@ -158,7 +158,7 @@ migrate_blk() {
 	[ "$EXIT" -eq 0 ]
 	# Back to a third VMM: the restored MSI-X state is saved again.
 	wait_for "$TMP/out2" "round"
-	n=$(text "$TMP/out2" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+	n=$(lines "$TMP/out2" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
 	wait_for "$TMP/out2" "round $((n + 3))$"
 	"$ISOLA" vm receive --listen "unix:$TMP/in3.sock" --console "$TMP/out3" \
 		--disk-remap "$DISK=$DISK" 2>>"$TMP/dst.err" &
@@ -312,7 +312,7 @@ net_ns() {
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"NIC on tap \`ta\`: accept it with --net-remap"* ]]
-	last=$(text "$TMP/out1" | grep -o "^virtio-net: seq [0-9]*$" | tail -1 | cut -d' ' -f3)
+	last=$(lines "$TMP/out1" | grep -a -o "^virtio-net: seq [0-9]*$" | tail -1 | cut -d' ' -f3)
 	wait_for "$TMP/out1" "seq $((last + 200))$"
 	ip netns exec "$nsb" "$ISOLA" vm receive --listen "unix:$TMP/in.sock" \
 		--console "$TMP/out2" --net-remap ta=tb 2>"$TMP/dst.err" &
@@ -330,7 +330,7 @@ net_ns() {
 	wait_exit "$DST" 300
 	text "$TMP/out2" | tail -2
 	[ "$EXIT" -eq 0 ]
-	last=$(text "$TMP/out1" | grep -o "^virtio-net: seq [0-9]*$" | tail -1 | cut -d' ' -f3)
+	last=$(lines "$TMP/out1" | grep -a -o "^virtio-net: seq [0-9]*$" | tail -1 | cut -d' ' -f3)
 	first=$(text "$TMP/out2" | grep -m1 -o "^virtio-net: seq [0-9]*$" | cut -d' ' -f3)
 	[ "$last" -lt "$N" ]
 	[ "$first" -gt "$last" ]

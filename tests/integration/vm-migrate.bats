@@ -31,7 +31,7 @@ teardown() {
 
 # numbers FILE NAME: N of every "NAME: N" line.
 numbers() {
-	text "$1" | grep "^$2: [0-9]" | cut -d' ' -f2
+	lines "$1" | grep -a "^$2: [0-9]" | cut -d' ' -f2
 }
 
 # Two namespaces, a veth pair between them: 10.253.77.1 (source), .2 (destination).
@@ -147,7 +147,7 @@ migrate_dirtier() {
 	# The guest may stop mid-line: the source printed "dirtier: ", the destination
 	# "817" (seen in CI). So the two consoles are read as one stream, in which the
 	# passes must go on one by one across the hand-over.
-	{ text "$3"; text "$4"; } | grep '^dirtier: [0-9]*$' | cut -d' ' -f2 >"$TMP/passes"
+	{ text "$3"; lines "$4"; } | grep -a '^dirtier: [0-9]*$' | cut -d' ' -f2 >"$TMP/passes"
 	text "$3" | tail -2
 	text "$4" | head -2
 	nuls "$3" "$4" # a CI run saw "pass 331, then 3" while text() dropped NULs: were there any?

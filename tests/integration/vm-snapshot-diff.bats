@@ -25,7 +25,7 @@ teardown() {
 
 # last_pass FILE: the last "dirtier: N".
 last_pass() {
-	text "$1" | grep '^dirtier: [0-9]' | tail -1 | cut -d' ' -f2
+	lines "$1" | grep -a '^dirtier: [0-9]' | tail -1 | cut -d' ' -f2
 }
 
 # passes N: wait until the source guest did N more passes.
@@ -88,7 +88,7 @@ allocated() {
 
 # rounds FILE: the last "virtio-blk: round N".
 last_round() {
-	text "$1" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3
+	lines "$1" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3
 }
 
 @test "vm snapshot --diff: a disk-writing guest's chain restores; every sector right after" {

@@ -359,7 +359,7 @@ PY
 	[ "$output" = 204 ]
 	kill -9 "$pid"
 	wait "$pid" || true
-	last=$(tr -d '\r' <"$TMP/out2" | grep -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
+	last=$(lines "$TMP/out2" | grep -a -o "^virtio-blk: round [0-9]*" | tail -1 | cut -d' ' -f3)
 	run timeout 60 "$ISOLA" vm restore --state "$TMP/st2" --mem "$TMP/mem2" --console "$TMP/out3"
 	[ "$status" -eq 0 ]
 	first=$(tr -d '\r' <"$TMP/out3" | grep -m1 -o "^virtio-blk: round [0-9]*" | cut -d' ' -f3)
