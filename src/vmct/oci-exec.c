@@ -209,6 +209,19 @@ static void session_ready(void *arg)
 	m->sync = -1;
 }
 
+/* The process on our stdio, signals forwarded (all of them, as runc's exec does). */
+static struct vmct_exec_opts stdio_opts(struct vmct_config *c)
+{
+	return (struct vmct_exec_opts){
+	    .proc = c,
+	    .in_fd = STDIN_FILENO,
+	    .out_fd = STDOUT_FILENO,
+	    .err_fd = STDERR_FILENO,
+	    .forward_signals = true,
+	    .relay_all_signals = true,
+	};
+}
+
 /* The exec monitor: our child; exits with the process's status. */
 static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_config *c,
 						   const char *console_socket, int sync,
@@ -216,18 +229,11 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct xmon m = {.sync = 3, .parent = parent};
-	struct vmct_exec_opts o = {
-	    .proc = c,
-	    .in_fd = STDIN_FILENO,
-	    .out_fd = STDOUT_FILENO,
-	    .err_fd = STDERR_FILENO,
-	    .forward_signals = true,
-	    .relay_all_signals = true,
-	    .session_ready = session_ready,
-	    .hook_arg = &m,
-	};
+	struct vmct_exec_opts o = stdio_opts(c);
 	int slave = -1, status = STATUS_FAILED, r = 0;
 
+	o.session_ready = session_ready;
+	o.hook_arg = &m;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || setsid() < 0 ||
 	    dup2(sync, 3) < 0)
 		_exit(STATUS_FAILED);
@@ -300,14 +306,7 @@ static int spawn_monitor(const char *uds, struct vmct_config *c, const char *con
 static int run_here(const char *uds, struct vmct_config *c, const char *pid_file, int *ret_status,
 		    struct err **err)
 {
-	struct vmct_exec_opts o = {
-	    .proc = c,
-	    .in_fd = STDIN_FILENO,
-	    .out_fd = STDOUT_FILENO,
-	    .err_fd = STDERR_FILENO,
-	    .forward_signals = true,
-	    .relay_all_signals = true,
-	};
+	struct vmct_exec_opts o = stdio_opts(c);
 	int r = 0;
 
 	if (pid_file)
