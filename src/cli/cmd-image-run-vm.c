@@ -94,7 +94,9 @@ static int layers_key(const char *bundle, char ret[33], struct err **err)
 	text = json_dumps(json_object_get(meta, "layers"), JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!text)
 		return err_make(err, 0, "`%s`: no layers", p);
-	img_sha256_digest(text, strlen(text), digest);
+	r = img_sha256_digest(text, strlen(text), digest, err);
+	if (r < 0)
+		return r;
 	snprintf(ret, 33, "%.32s", img_digest_hex(digest));
 	return 0;
 }

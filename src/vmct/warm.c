@@ -99,7 +99,9 @@ int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint6
 	/* v1: the agent's warm protocol; the initrd's name carries the agent's hash. */
 	snprintf(all, sizeof(all), "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n%s",
 		 v, k, i, (unsigned long long)memory, cpus, nic ? "nic=1\n" : "");
-	img_sha256_digest(all, strlen(all), digest);
+	r = img_sha256_digest(all, strlen(all), digest, err);
+	if (r < 0)
+		return err_wrap(err, "warm template key");
 	snprintf(ret, VMCT_WARM_KEY_LEN + 1, "%.*s", VMCT_WARM_KEY_LEN, img_digest_hex(digest));
 	return 0;
 }
