@@ -9,23 +9,13 @@
 # build falls back to a cold boot in one line; nothing is left.
 load image-helpers
 load net-helpers
+load vmct-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	net_setup_file
-}
-
-teardown_file() {
-	net_teardown_file
-}
-
 setup() {
-	isola_tmp
-	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
-	require_cmd mkfs.ext4
+	vmct_setup
 	require_cmd cpio
 	net_requires
-	export ISOLA_STORE=$TMP/store
 	export ISOLA_VMM=$ISOLA_TOP/tests/integration/vm-warm-fake-vmm.py
 	export FAKE_LOG=$TMP/log
 	mkdir -p "$FAKE_LOG"
@@ -34,10 +24,7 @@ setup() {
 	BR=isl-$NET
 	SUBNET=$(net_free_subnet) || skip "SKIP: no free 10.213.x.0/24"
 	"$ISOLA" network create "$NET" --subnet "$SUBNET" >/dev/null
-	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
-		d:etc d:tmp
-	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
-	"$ISOLA" image import "$TMP/layout" localhost/wnet-bb:1 >/dev/null
+	vmct_image wnet-bb
 	echo "a kernel the fake VMM never reads" >"$TMP/vmlinuz"
 	B_VMCT=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
 	B_WARM=$(ls -d /tmp/isola-warm-* 2>/dev/null | wc -l)
