@@ -1,4 +1,4 @@
-# Helpers for the `isola run --vm` tests on this host (vm-ctr.bats, vm-detach.bats,
+# Helpers for the `isola run --vm` tests on this host (vm-ctr.bats, vm-detach.bats, vm-warm-net.bats,
 # vm-net.bats): their shared set-up.  Load after image-helpers.
 # shellcheck shell=bash
 
