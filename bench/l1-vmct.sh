@@ -3,7 +3,8 @@
 # the emulated L1 of tests/l1/run.sh (tests/l1/l1-vmct-bench.sh): `isola run
 # --vm --rm IMAGE true` (vm: a warm start; cold: ISOLA_VM_COLD=1, a boot)
 # against `isola run --rm IMAGE true` (plain); vmnet and plainnet: the same two
-# on the bridge network (--network bridge; a VM with a NIC boots cold); and
+# on the bridge network (--network bridge; vmnet restores the template with a
+# NIC), coldnet: vmnet with ISOLA_VM_COLD=1; and
 # the same kernel + agent initramfs + root disk booted by `isola vm run`
 # (isola) and by QEMU -M microvm,pcie=on -enable-kvm (qemu), paired runs in
 # rotating order.  Prints the median wall time of each and the ratios.
@@ -38,7 +39,10 @@ done
 echo "vm/plain (the price of the VM boundary, warm start): $(ratio "$(col vm)" "$(col plain)")x"
 echo "cold/plain (the same, a cold boot): $(ratio "$(col cold)" "$(col plain)")x"
 echo "vm/cold (warm start against cold boot): $(ratio "$(col vm)" "$(col cold)")x"
-echo "vmnet/cold (a NIC on the bridge network: CNI ADD/DEL, TAP, tc, virtio-net): $(ratio "$(col vmnet)" "$(col cold)")x"
+echo "vmnet/plainnet (the VM boundary on the bridge network, warm start): $(ratio "$(col vmnet)" "$(col plainnet)")x"
+echo "coldnet/plainnet (the same, a cold boot): $(ratio "$(col coldnet)" "$(col plainnet)")x"
+echo "vmnet/coldnet (warm start against cold boot, with a NIC): $(ratio "$(col vmnet)" "$(col coldnet)")x"
+echo "vmnet/vm (a NIC on the bridge network, warm: CNI ADD/DEL, TAP, tc, eth0): $(ratio "$(col vmnet)" "$(col vm)")x"
 echo "plainnet/plain (the same network for a plain container): $(ratio "$(col plainnet)" "$(col plain)")x"
 echo "isola/qemu (same kernel, agent, disk; VM boot to exit): $(ratio "$(col isola)" "$(col qemu)")x"
 echo "vm/qemu (run --vm end to end vs QEMU's boot alone): $(ratio "$(col vm)" "$(col qemu)")x"

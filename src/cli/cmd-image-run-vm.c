@@ -94,7 +94,9 @@ static int layers_key(const char *bundle, char ret[33], struct err **err)
 	text = json_dumps(json_object_get(meta, "layers"), JSON_COMPACT | JSON_ENCODE_ANY);
 	if (!text)
 		return err_make(err, 0, "`%s`: no layers", p);
-	img_sha256_digest(text, strlen(text), digest);
+	r = img_sha256_digest(text, strlen(text), digest, err);
+	if (r < 0)
+		return r;
 	snprintf(ret, 33, "%.32s", img_digest_hex(digest));
 	return 0;
 }
@@ -113,6 +115,14 @@ static int find_kernel(const struct image_vm_opts *vo, const char **ret, struct 
 				k);
 	*ret = k;
 	return 0;
+}
+
+/* $ISOLA_VMM: what runs `vm run`/`vm restore` (the host tests' fake VMM), else this binary. */
+static char *vmm_path(void)
+{
+	const char *env = getenv("ISOLA_VMM");
+
+	return env && *env ? strdup(env) : realpath("/proc/self/exe", NULL);
 }
 
 /* The initramfs and root disk, built on first use under <store>/vm. */
@@ -190,12 +200,16 @@ static int vm_network(const char *store, const char *bundle, const struct image_
 				      .addr = v.addr,
 				      .gw = v.gw,
 				      .prefix = v.prefix,
-				      .mtu = v.mtu >= 68 && v.mtu <= 65535 ? v.mtu : 0};
+				      .mtu = v.mtu >= 68 && v.mtu <= 65535 ? v.mtu : 0,
+				      .has_mac = true};
+	/* eth0's MAC: a warm clone's NIC has the template's until the agent sets this. */
+	memcpy(proc->net.mac, v.mac, sizeof(v.mac));
 	proc->etc_hosts = n->hosts;
 	proc->etc_resolv = n->resolv;
 	proc->etc_hostname = n->hostname;
 	o->netns = n->netns;
 	o->net = n->net;
+	o->tap = NET_VM_TAP;
 	return 0;
 }
 
@@ -295,8 +309,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	_cleanup_(vm_net_free) struct vm_net net = {};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *spec = NULL;
-	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = realpath("/proc/self/exe", NULL),
-			    *note = NULL;
+	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = vmm_path(), *note = NULL;
 	_cleanup_close_ int null = -1;
 	struct vmct_config proc = {};
 	struct vmct_run_opts o = {
@@ -334,8 +347,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 		r = vm_network(store, bundle, vo, &net, &proc, &o, &err);
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
-	/* The template has no NIC (a snapshot's device list is fixed): a NIC boots cold. */
-	if (r >= 0 && want_warm() && !o.net)
+	/* A container with a network restores a template with a NIC, one without none. */
+	if (r >= 0 && want_warm())
 		r = run_warm(store, &o, &status, &cold, &err);
 	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);

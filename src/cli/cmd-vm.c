@@ -193,7 +193,10 @@ int cmd_vm_run(struct cli_globals *g, int argc, char **argv)
 		else if (c == OPT_BALLOON)
 			cfg.balloon = true;
 		else if (c == OPT_HUGEPAGES)
-			cfg.hugepages = true;
+			r = vm_config_set_machine(
+			    &cfg,
+			    &(struct vm_machine_cfg){.has_hugepages = true, .hugepages = true},
+			    &vm_machine_cli, &err);
 		else if (c == OPT_NO_ACPI)
 			cfg.no_acpi = true;
 		else if (c == OPT_SNAP_STATE)

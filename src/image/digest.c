@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* sha256 digests with OpenSSL's libcrypto, loaded on first use (src/lib/crypto.c). */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,12 +22,16 @@ bool img_digest_valid(const char *d)
 	return true;
 }
 
-struct img_hasher *img_hasher_new(void)
+struct img_hasher *img_hasher_new(struct err **err)
 {
 	struct img_hasher *h = calloc(1, sizeof(*h));
 
-	/* img_store_open() loaded libcrypto or reported why it could not. */
-	if (!h || !(h->h = crypto_sha256_new(NULL))) {
+	if (!h) {
+		err_make(err, ENOMEM, "sha256");
+		return NULL;
+	}
+	h->h = crypto_sha256_new(err);
+	if (!h->h) {
 		free(h);
 		return NULL;
 	}
@@ -53,27 +58,26 @@ void img_hasher_free(struct img_hasher *h)
 	free(h);
 }
 
-void img_sha256_digest(const void *buf, size_t len, char ret[IMG_DIGEST_LEN + 1])
+int img_sha256_digest(const void *buf, size_t len, char ret[IMG_DIGEST_LEN + 1], struct err **err)
 {
-	struct err *err = NULL;
+	char hex[65];
+	int r = crypto_sha256_hex(&buf, &len, 1, hex, err);
 
-	memcpy(ret, "sha256:", 7);
-	if (crypto_sha256_hex(&buf, &len, 1, ret + 7, &err) < 0) {
-		/* libcrypto missing past img_store_open(), a bug: as lazylib.h's stubs do. */
-		fprintf(stderr, "isola: %s\n", err->msg);
-		abort();
-	}
-	ret[IMG_DIGEST_LEN] = '\0';
+	if (r < 0)
+		return r;
+	snprintf(ret, IMG_DIGEST_LEN + 1, "sha256:%s", hex);
+	return 0;
 }
 
-void img_chain_id(const char *parent, const char *diff_id, char ret[IMG_DIGEST_LEN + 1])
+int img_chain_id(const char *parent, const char *diff_id, char ret[IMG_DIGEST_LEN + 1],
+		 struct err **err)
 {
 	char buf[2 * IMG_DIGEST_LEN + 2];
 
 	if (!parent) {
 		memcpy(ret, diff_id, IMG_DIGEST_LEN + 1);
-		return;
+		return 0;
 	}
 	snprintf(buf, sizeof(buf), "%s %s", parent, diff_id);
-	img_sha256_digest(buf, strlen(buf), ret);
+	return img_sha256_digest(buf, strlen(buf), ret, err);
 }

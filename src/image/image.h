@@ -59,12 +59,15 @@ static inline const char *img_digest_hex(const char *digest)
 {
 	return digest + 7;
 }
-void img_sha256_digest(const void *buf, size_t len, char ret[IMG_DIGEST_LEN + 1]);
+/* "sha256:<hex>" of buf; an error names libcrypto when it cannot be loaded. */
+int img_sha256_digest(const void *buf, size_t len, char ret[IMG_DIGEST_LEN + 1], struct err **err);
 /* chainid(n) = sha256(chainid(n-1) + " " + diffid(n)); chainid(0) = diffid(0). */
-void img_chain_id(const char *parent, const char *diff_id, char ret[IMG_DIGEST_LEN + 1]);
+int img_chain_id(const char *parent, const char *diff_id, char ret[IMG_DIGEST_LEN + 1],
+		 struct err **err);
 
 struct img_hasher;
-struct img_hasher *img_hasher_new(void);
+/* NULL with an error when libcrypto cannot be loaded or memory is short. */
+struct img_hasher *img_hasher_new(struct err **err);
 void img_hasher_update(struct img_hasher *h, const void *buf, size_t len);
 /* Finish into "sha256:<hex>"; the hasher can then be freed only. */
 void img_hasher_final(struct img_hasher *h, char ret[IMG_DIGEST_LEN + 1]);

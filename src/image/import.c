@@ -167,9 +167,9 @@ static int docker_layer(struct img_store *s, int src, const char *rel, json_t *l
 
 	if (fd < 0)
 		return fd;
-	h = img_hasher_new();
+	h = img_hasher_new(err);
 	if (!h)
-		return err_make(err, ENOMEM, "open `%s`", rel);
+		return err_wrap(err, "`%s`", rel);
 	while ((n = read(fd, buf, sizeof(buf))) > 0) {
 		if (!size)
 			memcpy(magic, buf, n < 4 ? n : 4);
@@ -213,8 +213,9 @@ static int docker_manifest(struct img_store *s, int src, json_t *item, const cha
 		return r;
 	if (json_array_size(list) > IMG_LAYERS_MAX)
 		return err_make(err, E2BIG, "manifest.json: more than %d layers", IMG_LAYERS_MAX);
-	img_sha256_digest(cbuf, clen, cdigest);
-	r = img_blob_put(s, cdigest, cbuf, clen, err);
+	r = img_sha256_digest(cbuf, clen, cdigest, err);
+	if (r >= 0)
+		r = img_blob_put(s, cdigest, cbuf, clen, err);
 	json_array_foreach (list, i, l) {
 		if (r < 0)
 			break;
@@ -231,8 +232,9 @@ static int docker_manifest(struct img_store *s, int src, json_t *item, const cha
 	mtext = man ? json_dumps(man, JSON_COMPACT) : NULL;
 	if (!mtext)
 		return err_make(err, ENOMEM, "manifest");
-	img_sha256_digest(mtext, strlen(mtext), mdigest);
-	r = img_blob_put(s, mdigest, mtext, strlen(mtext), err);
+	r = img_sha256_digest(mtext, strlen(mtext), mdigest, err);
+	if (r >= 0)
+		r = img_blob_put(s, mdigest, mtext, strlen(mtext), err);
 	if (r < 0)
 		return r;
 	return img_register(s, name, mdigest, err);

@@ -9,7 +9,7 @@
  * Each function the image code calls is defined below with the library's
  * own prototype (the headers check them) and forwards to the loaded symbol.
  * img_lazylib_load() reports a missing library as an error; a stub reached
- * without it (a bug) aborts.
+ * without it (a bug) exits with a line naming both (lazylib_need).
  */
 #define CURL_DISABLE_TYPECHECK 1
 #include <errno.h>
@@ -132,9 +132,9 @@ int img_lazylib_load(enum img_lib lib, struct err **err)
 	return lazylib_load(&libs[lib], err);
 }
 
-static void need(enum img_lib lib)
+static void need(enum img_lib lib, const char *fn)
 {
-	lazylib_need(&libs[lib]);
+	lazylib_need(&libs[lib], fn);
 }
 
 #define CURL_STUB(ret, name, params, args) \
@@ -156,7 +156,7 @@ CURLcode curl_easy_setopt(CURL *c, CURLoption o, ...)
 	va_list ap;
 	CURLcode r;
 
-	need(IMG_LIB_CURL);
+	need(IMG_LIB_CURL, "curl_easy_setopt");
 	va_start(ap, o);
 	if (o < CURLOPTTYPE_OBJECTPOINT)
 		r = fns.curl_easy_setopt(c, o, va_arg(ap, long));
@@ -175,7 +175,7 @@ CURLcode curl_easy_getinfo(CURL *c, CURLINFO i, ...)
 	va_list ap;
 	CURLcode r;
 
-	need(IMG_LIB_CURL);
+	need(IMG_LIB_CURL, "curl_easy_getinfo");
 	va_start(ap, i);
 	r = fns.curl_easy_getinfo(c, i, va_arg(ap, void *)); /* always a pointer to the result */
 	va_end(ap);
@@ -187,7 +187,7 @@ void archive_set_error(struct archive *a, int e, const char *fmt, ...)
 	char msg[512];
 	va_list ap;
 
-	need(IMG_LIB_ARCHIVE);
+	need(IMG_LIB_ARCHIVE, "archive_set_error");
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

@@ -186,7 +186,9 @@ static int unpack_layers(struct img_store *s, const struct img_manifest *m, char
 		_cleanup_close_ int fd = -1;
 		int r;
 
-		img_chain_id(i ? chain : NULL, diff_ids[i], chain);
+		r = img_chain_id(i ? chain : NULL, diff_ids[i], chain, err);
+		if (r < 0)
+			return r;
 		json_array_append_new(chains, json_string(chain));
 		if (img_layer_exists(s, chain))
 			continue;

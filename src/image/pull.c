@@ -45,7 +45,9 @@ static int fetch_manifest(struct reg *r, const struct img_ref *ref, char **ret_b
 				      err);
 		if (rc < 0)
 			return rc;
-		img_sha256_digest(buf, len, ret_digest);
+		rc = img_sha256_digest(buf, len, ret_digest, err);
+		if (rc < 0)
+			return rc;
 		if (depth ? !streq(ret_digest, pick) : (want && !streq(ret_digest, want)))
 			return err_make(err, EIO, "manifest: digest mismatch: expected %s, got %s",
 					depth ? pick : want, ret_digest);

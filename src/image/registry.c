@@ -468,7 +468,11 @@ int reg_get_blob_mem(struct reg *r, const char *digest, size_t max, char **ret_b
 		free(k.buf);
 		return rc;
 	}
-	img_sha256_digest(k.buf ? k.buf : "", k.len, got);
+	rc = img_sha256_digest(k.buf ? k.buf : "", k.len, got, err);
+	if (rc < 0) {
+		free(k.buf);
+		return rc;
+	}
 	if (!streq(got, digest)) {
 		free(k.buf);
 		return err_make(err, EIO, "%s: digest mismatch (content is %s)", what, got);

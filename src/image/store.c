@@ -182,7 +182,9 @@ int img_blob_read(struct img_store *s, const char *digest, size_t max, char **re
 	r = read_file_at(s->dfd, p, max, &buf, &len, err);
 	if (r < 0)
 		return err_wrap(err, "blob %s", digest);
-	img_sha256_digest(buf, len, got);
+	r = img_sha256_digest(buf, len, got, err);
+	if (r < 0)
+		return r;
 	if (!streq(got, digest))
 		return err_make(err, EIO, "blob %s: content has digest %s (store corrupted)",
 				digest, got);
@@ -197,8 +199,10 @@ int img_blob_put(struct img_store *s, const char *digest, const void *buf, size_
 {
 	char got[IMG_DIGEST_LEN + 1];
 	_cleanup_close_ int bfd = -1;
+	int r = img_sha256_digest(buf, len, got, err);
 
-	img_sha256_digest(buf, len, got);
+	if (r < 0)
+		return r;
 	if (!streq(got, digest))
 		return err_make(err, EIO, "digest mismatch: expected %s, content is %s", digest,
 				got);
@@ -244,9 +248,12 @@ int img_blob_writer_begin(struct img_store *s, const char *digest, uint64_t size
 	if (!img_digest_valid(digest))
 		return err_make(err, 0, "invalid digest `%s`", digest);
 	w = calloc(1, sizeof(*w));
-	if (!w || !(w->h = img_hasher_new())) {
-		free(w);
+	if (!w)
 		return err_make(err, ENOMEM, "blob writer");
+	w->h = img_hasher_new(err);
+	if (!w->h) {
+		free(w);
+		return err_wrap(err, "blob writer");
 	}
 	w->s = s;
 	w->size = size;
@@ -274,9 +281,9 @@ int img_blob_writer_begin(struct img_store *s, const char *digest, uint64_t size
 int img_blob_writer_restart(struct img_blob_writer *w, struct err **err)
 {
 	img_hasher_free(w->h);
-	w->h = img_hasher_new();
+	w->h = img_hasher_new(err);
 	if (!w->h)
-		return err_make(err, ENOMEM, "blob writer");
+		return err_wrap(err, "blob writer");
 	if (ftruncate(w->fd, 0) < 0 || lseek(w->fd, 0, SEEK_SET) < 0)
 		return err_make(err, errno, "truncate `%s`", w->partial);
 	w->off = 0;

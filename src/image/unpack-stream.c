@@ -62,9 +62,11 @@ static int open_raw(struct img_tar_stream *s, int fd, struct err **err)
 
 	if (r < 0)
 		return r;
+	s->h = img_hasher_new(err);
+	if (!s->h)
+		return err_wrap(err, "unpack");
 	s->raw = archive_read_new();
-	s->h = img_hasher_new();
-	if (!s->raw || !s->h)
+	if (!s->raw)
 		return err_make(err, ENOMEM, "unpack");
 	archive_read_support_filter_gzip(s->raw);
 	archive_read_support_filter_zstd(s->raw);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/auxv.h>
+#include <unistd.h>
 
 #include "lazylib.h"
 
@@ -25,10 +26,12 @@ int lazylib_load(struct lazylib *l, struct err **err)
 	return 0;
 }
 
-void lazylib_need(struct lazylib *l)
+void lazylib_need(struct lazylib *l, const char *fn)
 {
 	if (lazylib_load(l, NULL) < 0) {
-		fprintf(stderr, "isola: cannot load %s: %s\n", l->soname, l->error);
-		abort();
+		/* No core dump and no SIGABRT for a command routed to the wrong binary. */
+		fprintf(stderr, "isola: %s needs %s: %s\n", fn, l->soname, l->error);
+		fflush(stderr);
+		_exit(127);
 	}
 }

@@ -8,7 +8,10 @@
  * The user compiles against the library's own header and defines each
  * function it calls with the library's prototype, forwarding to the loaded
  * symbol (LAZYLIB_STUB).  lazylib_load() reports a missing library or symbol
- * as an error; a stub reached before a successful load (a bug) aborts.
+ * as an error: every path into a library's functions calls it (or a caller of it,
+ * crypto_load(), img_lazylib_load()) first and passes the error up.  A stub reached
+ * without a library (a path that skipped that, a bug) still never aborts: it prints
+ * one line naming the library and the function and exits 127 (lazylib_need).
  */
 #include <pthread.h>
 #include <stdbool.h>
@@ -43,8 +46,11 @@ bool lazylib_static_binary(void);
 void lazylib_dl_load(struct lazylib *l);
 /* Load l now (once per process); an error names the library when it cannot be. */
 int lazylib_load(struct lazylib *l, struct err **err);
-/* For the stubs: load l or abort with a message on stderr. */
-void lazylib_need(struct lazylib *l);
+/*
+ * For the stubs, which cannot return an error: load l, or print "isola: FN needs LIB: why"
+ * and _exit(127).  Only a path that skipped lazylib_load() can get there.
+ */
+void lazylib_need(struct lazylib *l, const char *fn);
 
 /*
  * Tables of functions: X(return type, name, (parameters), (arguments)), V(...)
@@ -58,12 +64,12 @@ void lazylib_need(struct lazylib *l);
 #define LAZYLIB_STUB(lib, ret, name, params, args) \
 	ret name params                            \
 	{                                          \
-		lazylib_need(lib);                 \
+		lazylib_need(lib, #name);          \
 		return fns.name args;              \
 	}
 #define LAZYLIB_VSTUB(lib, name, params, args) \
 	void name params                       \
 	{                                      \
-		lazylib_need(lib);             \
+		lazylib_need(lib, #name);      \
 		fns.name args;                 \
 	}

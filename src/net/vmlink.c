@@ -11,10 +11,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
-#include <linux/rtnetlink.h>
 #include <linux/tc_act/tc_mirred.h>
 #include <net/if.h>
 #include <net/if_arp.h>
@@ -25,96 +23,35 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "jsonutil.h"
 #include "net.h"
+#include "rtnl.h"
+#include "spawn.h"
 
 #define CTR_IF "eth0"
-#define NL_BUF 1024
-
-struct nl_msg {
-	char buf[NL_BUF];
-	struct nlmsghdr *nh;
-};
-
-/* Append an attribute to the message (@data may be NULL: a nest, closed by nl_end). */
-static struct rtattr *nl_put(struct nl_msg *m, unsigned short type, const void *data, size_t len)
+/* A tc request on @ifindex that creates (and fails on an existing one). */
+static struct tcmsg *tc_begin(struct rtnl_msg *m, unsigned short type, unsigned ifindex)
 {
-	struct rtattr *a = (struct rtattr *)(m->buf + NLMSG_ALIGN(m->nh->nlmsg_len));
+	struct tcmsg *t = rtnl_begin(m, type, NLM_F_CREATE | NLM_F_EXCL, sizeof(*t));
 
-	a->rta_type = type;
-	a->rta_len = RTA_LENGTH(len);
-	if (data)
-		memcpy(RTA_DATA(a), data, len);
-	m->nh->nlmsg_len = NLMSG_ALIGN(m->nh->nlmsg_len) + RTA_ALIGN(a->rta_len);
-	return a;
-}
-
-static void nl_end(struct nl_msg *m, struct rtattr *nest)
-{
-	nest->rta_len = (char *)m->nh + m->nh->nlmsg_len - (char *)nest;
-}
-
-static struct tcmsg *nl_begin(struct nl_msg *m, unsigned short type, unsigned ifindex)
-{
-	struct tcmsg *t;
-
-	memset(m->buf, 0, sizeof(m->buf));
-	m->nh = (struct nlmsghdr *)m->buf;
-	m->nh->nlmsg_len = NLMSG_LENGTH(sizeof(*t));
-	m->nh->nlmsg_type = type;
-	m->nh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
-	m->nh->nlmsg_seq = 1;
-	t = NLMSG_DATA(m->nh);
 	t->tcm_family = AF_UNSPEC;
 	t->tcm_ifindex = (int)ifindex;
 	return t;
 }
 
-/* Send and wait for the kernel's ack: 0 or -errno. */
-static int nl_talk(struct nl_msg *m)
-{
-	_cleanup_close_ int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-	char resp[4096];
-
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, m->buf, m->nh->nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
-		return -errno;
-	for (;;) {
-		ssize_t len = recv(fd, resp, sizeof(resp), 0);
-		struct nlmsghdr *nh = (struct nlmsghdr *)resp;
-
-		if (len < 0 && errno == EINTR)
-			continue;
-		if (len < 0)
-			return -errno;
-		for (; NLMSG_OK(nh, (size_t)len); nh = NLMSG_NEXT(nh, len)) {
-			const struct nlmsgerr *e = NLMSG_DATA(nh);
-
-			if (nh->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (nh->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-				return -EPROTO;
-			return e->error;
-		}
-	}
-}
-
 /* tc qdisc add dev IF ingress */
 static int add_ingress(unsigned ifindex)
 {
-	struct nl_msg m;
-	struct tcmsg *t = nl_begin(&m, RTM_NEWQDISC, ifindex);
+	struct rtnl_msg m;
+	struct tcmsg *t = tc_begin(&m, RTM_NEWQDISC, ifindex);
 
 	t->tcm_handle = TC_H_MAKE(TC_H_INGRESS, 0);
 	t->tcm_parent = TC_H_INGRESS;
-	nl_put(&m, TCA_KIND, "ingress", sizeof("ingress"));
-	return nl_talk(&m);
+	rtnl_put(&m, TCA_KIND, "ingress", sizeof("ingress"));
+	return rtnl_talk(&m);
 }
 
 /*
@@ -129,25 +66,25 @@ static int add_redirect(unsigned from, unsigned to)
 		struct tc_u32_sel sel;
 		struct tc_u32_key key;
 	} sel = {.sel = {.flags = TC_U32_TERMINAL, .nkeys = 1}};
-	struct nl_msg m;
-	struct tcmsg *t = nl_begin(&m, RTM_NEWTFILTER, from);
+	struct rtnl_msg m;
+	struct tcmsg *t = tc_begin(&m, RTM_NEWTFILTER, from);
 	struct rtattr *opts, *acts, *act, *aopts;
 
 	t->tcm_parent = TC_H_MAKE(TC_H_INGRESS, 0);
 	t->tcm_info = TC_H_MAKE(1u << 16, htons(ETH_P_ALL)); /* prio 1, every protocol */
-	nl_put(&m, TCA_KIND, "u32", sizeof("u32"));
-	opts = nl_put(&m, TCA_OPTIONS, NULL, 0);
-	nl_put(&m, TCA_U32_SEL, &sel, sizeof(sel));
-	acts = nl_put(&m, TCA_U32_ACT, NULL, 0);
-	act = nl_put(&m, 1, NULL, 0); /* the first action */
-	nl_put(&m, TCA_ACT_KIND, "mirred", sizeof("mirred"));
-	aopts = nl_put(&m, TCA_ACT_OPTIONS, NULL, 0);
-	nl_put(&m, TCA_MIRRED_PARMS, &p, sizeof(p));
-	nl_end(&m, aopts);
-	nl_end(&m, act);
-	nl_end(&m, acts);
-	nl_end(&m, opts);
-	return nl_talk(&m);
+	rtnl_put(&m, TCA_KIND, "u32", sizeof("u32"));
+	opts = rtnl_put(&m, TCA_OPTIONS, NULL, 0);
+	rtnl_put(&m, TCA_U32_SEL, &sel, sizeof(sel));
+	acts = rtnl_put(&m, TCA_U32_ACT, NULL, 0);
+	act = rtnl_put(&m, 1, NULL, 0); /* the first action */
+	rtnl_put(&m, TCA_ACT_KIND, "mirred", sizeof("mirred"));
+	aopts = rtnl_put(&m, TCA_ACT_OPTIONS, NULL, 0);
+	rtnl_put(&m, TCA_MIRRED_PARMS, &p, sizeof(p));
+	rtnl_end(&m, aopts);
+	rtnl_end(&m, act);
+	rtnl_end(&m, acts);
+	rtnl_end(&m, opts);
+	return rtnl_talk(&m);
 }
 
 /* A persistent TAP (what the VMM opens by name), up, with @mtu. */
@@ -250,15 +187,36 @@ static int result_ipv4(json_t *result, struct net_vm_iface *ret, struct err **er
 	return err_make(err, 0, "the network gave no IPv4 address: a VM container needs one");
 }
 
+struct link_args {
+	int nsfd;
+	const char *tap;
+};
+
+/* The helper in the container's netns: its answer, whole, on @fd. */
+static void link_child(void *arg, int fd)
+{
+	struct link_args *l = arg;
+	struct link_answer a = {};
+
+	if (setns(l->nsfd, CLONE_NEWNET) < 0) {
+		a.error = errno;
+		snprintf(a.what, sizeof(a.what), "enter the netns");
+	} else {
+		link_in_netns(l->tap, &a);
+	}
+	_exit(write(fd, &a, sizeof(a)) == sizeof(a) ? 0 : 1);
+}
+
 int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = net_netns_path(store, id);
-	_cleanup_close_ int nsfd = -1;
+	_cleanup_close_ int nsfd = -1, rd = -1;
 	struct link_answer a = {};
 	struct net_vm_iface v = {};
-	int p[2], status, r;
+	struct link_args l = {.tap = v.tap};
 	pid_t pid;
+	int r;
 
 	r = net_state_load(store, id, &st, err);
 	if (r >= 0 && !st)
@@ -271,28 +229,12 @@ int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, str
 	nsfd = ns ? open(ns, O_RDONLY | O_CLOEXEC) : -1;
 	if (nsfd < 0)
 		return err_make(err, errno, "open `%s`", ns ? ns : "netns");
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_make(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_make(err, errno, "fork");
-	}
-	if (pid == 0) {
-		if (setns(nsfd, CLONE_NEWNET) < 0) {
-			a.error = errno;
-			snprintf(a.what, sizeof(a.what), "enter the netns");
-		} else {
-			link_in_netns(v.tap, &a);
-		}
-		_exit(write(p[1], &a, sizeof(a)) == sizeof(a) ? 0 : 1);
-	}
-	close(p[1]);
-	r = read(p[0], &a, sizeof(a)) == sizeof(a) ? 0 : -EIO;
-	close(p[0]);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	l.nsfd = nsfd;
+	r = spawn_reporting(SPAWN_PIPE, link_child, &l, &pid, &rd, err);
+	if (r < 0)
+		return r;
+	r = spawn_read_report(rd, &a, sizeof(a)) == sizeof(a) ? 0 : -EIO;
+	spawn_reap(pid, NULL);
 	if (r < 0)
 		return err_make(err, EIO, "%s: the netns helper died", ns);
 	if (a.error) {

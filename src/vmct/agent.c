@@ -35,7 +35,9 @@
 #include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
+#include <netinet/if_ether.h>
 #include <netinet/in.h>
+#include <netpacket/packet.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/reboot.h>
@@ -278,8 +280,59 @@ static void set_sin(struct sockaddr *sa, uint32_t addr)
 }
 
 /*
+ * eth0's MAC: a warm clone has the template's (the same in every clone) until
+ * this sets the container's (SIOCSIFHWADDR while eth0 is down: virtio-net
+ * takes it in software; the host side passes any source MAC).
+ */
+static void set_mac(int s, const struct vmct_net *n)
+{
+	struct ifreq ifr = {};
+
+	if (!n->has_mac)
+		return;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+	memcpy(ifr.ifr_hwaddr.sa_data, n->mac, 6);
+	if (ioctl(s, SIOCSIFHWADDR, &ifr) < 0)
+		fatal("eth0: set MAC: %s", strerror(errno));
+}
+
+/*
+ * A gratuitous ARP from eth0 once it is up: the gateway's and the peers'
+ * neighbour entries for the address (a previous owner's MAC, or a clone's
+ * before it set its own) and the bridges' tables follow at once.  Best effort.
+ */
+static void announce(const struct vmct_net *n)
+{
+	struct sockaddr_ll ll = {
+	    .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP), .sll_halen = 6};
+	uint8_t f[VMCT_GARP_LEN], mac[6];
+	struct ifreq ifr = {};
+	int s = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
+	if (s < 0 || ioctl(s, SIOCGIFINDEX, &ifr) < 0)
+		goto fail;
+	ll.sll_ifindex = ifr.ifr_ifindex;
+	if (ioctl(s, SIOCGIFHWADDR, &ifr) < 0)
+		goto fail;
+	memcpy(mac, ifr.ifr_hwaddr.sa_data, 6);
+	memset(ll.sll_addr, 0xff, 6);
+	vmct_garp_frame(f, mac, n->addr);
+	if (sendto(s, f, sizeof(f), 0, (struct sockaddr *)&ll, sizeof(ll)) != sizeof(f))
+		goto fail;
+	close(s);
+	return;
+fail:
+	klog("eth0: gratuitous ARP: %s", strerror(errno));
+	if (s >= 0)
+		close(s);
+}
+
+/*
  * lo up; eth0 (the virtio-net device, docs/vm-containers.md "Networking") with the
- * address, prefix and MTU the host sent, up, and the default route via the gateway.
+ * MAC, address, prefix and MTU the host sent, up, announced, and the default route
+ * via the gateway.
  */
 static void setup_net(const struct vmct_net *n)
 {
@@ -298,6 +351,7 @@ static void setup_net(const struct vmct_net *n)
 		fatal("socket: %s", strerror(errno));
 	for (i = 0; i < 300 && access("/sys/class/net/eth0", F_OK) < 0; i++)
 		sleep_ms(10);
+	set_mac(s, n);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "eth0");
 	set_sin(&ifr.ifr_addr, n->addr);
 	if (ioctl(s, SIOCSIFADDR, &ifr) < 0)
@@ -310,6 +364,7 @@ static void setup_net(const struct vmct_net *n)
 		fatal("eth0: set MTU %u: %s", n->mtu, strerror(errno));
 	if (if_up(s, "eth0") < 0)
 		fatal("eth0 up: %s", strerror(errno));
+	announce(n);
 	set_sin(&rt.rt_dst, 0);
 	set_sin(&rt.rt_genmask, 0);
 	set_sin(&rt.rt_gateway, n->gw);

@@ -237,10 +237,14 @@ int vmct_initramfs_get(const char *cachedir, const char *agent, const char *modd
 	r = read_file_at(AT_FDCWD, agent, AGENT_MAX, &abuf, &alen, err);
 	if (r < 0)
 		return err_wrap(err, "the agent");
-	img_sha256_digest(abuf, alen, digest);
+	r = img_sha256_digest(abuf, alen, digest, err);
+	if (r < 0)
+		return err_wrap(err, "hash the agent `%s`", agent);
 	if (asprintf(&key, "%s %s %s", digest, moddir ? moddir : "-", VMCT_MODULES) < 0)
 		return err_make(err, ENOMEM, "initramfs");
-	img_sha256_digest(key, strlen(key), digest);
+	r = img_sha256_digest(key, strlen(key), digest, err);
+	if (r < 0)
+		return err_wrap(err, "initramfs cache key");
 	if (asprintf(&path, "%s/initrd-%.16s.cpio", cachedir, img_digest_hex(digest)) < 0 ||
 	    asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
 		return err_make(err, ENOMEM, "initramfs");

@@ -30,6 +30,7 @@
 #include "jsonutil.h"
 #include "oci.h"
 #include "parse.h"
+#include "spawn.h"
 #include "spec.h"
 #include "state.h"
 #include "vmct.h"
@@ -147,14 +148,13 @@ static int load(const struct vmct_oci_exec_opts *o, const char *bundle, struct x
 	return apply_opts(o, x, err);
 }
 
-/* runc's rules for a terminal and the console socket. */
-static int check_tty(const struct vmct_oci_exec_opts *o, bool tty, struct err **err)
+int vmct_oci_check_tty(bool tty, bool detach, const char *console_socket, struct err **err)
 {
-	if (tty && o->detach && !o->console_socket)
+	if (tty && detach && !console_socket)
 		return err_make(err, EINVAL,
 				"cannot allocate tty if runc will detach without setting console "
 				"socket");
-	if (!tty && o->console_socket)
+	if (!tty && console_socket)
 		return err_make(err, EINVAL,
 				"cannot use console socket if runc will not allocate tty");
 	return 0;
@@ -209,6 +209,19 @@ static void session_ready(void *arg)
 	m->sync = -1;
 }
 
+/* The process on our stdio, signals forwarded (all of them, as runc's exec does). */
+static struct vmct_exec_opts stdio_opts(struct vmct_config *c)
+{
+	return (struct vmct_exec_opts){
+	    .proc = c,
+	    .in_fd = STDIN_FILENO,
+	    .out_fd = STDOUT_FILENO,
+	    .err_fd = STDERR_FILENO,
+	    .forward_signals = true,
+	    .relay_all_signals = true,
+	};
+}
+
 /* The exec monitor: our child; exits with the process's status. */
 static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_config *c,
 						   const char *console_socket, int sync,
@@ -216,18 +229,11 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct xmon m = {.sync = 3, .parent = parent};
-	struct vmct_exec_opts o = {
-	    .proc = c,
-	    .in_fd = STDIN_FILENO,
-	    .out_fd = STDOUT_FILENO,
-	    .err_fd = STDERR_FILENO,
-	    .forward_signals = true,
-	    .relay_all_signals = true,
-	    .session_ready = session_ready,
-	    .hook_arg = &m,
-	};
+	struct vmct_exec_opts o = stdio_opts(c);
 	int slave = -1, status = STATUS_FAILED, r = 0;
 
+	o.session_ready = session_ready;
+	o.hook_arg = &m;
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent || setsid() < 0 ||
 	    dup2(sync, 3) < 0)
 		_exit(STATUS_FAILED);
@@ -252,51 +258,44 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 static int wait_ready(int fd, pid_t pid, struct err **err)
 {
 	char buf[SYNC_MAX];
-	size_t len = 0;
-	ssize_t n;
+	ssize_t len = spawn_read_report(fd, buf, sizeof(buf) - 1);
 
-	while (len < sizeof(buf) - 1) {
-		n = read(fd, buf + len, sizeof(buf) - 1 - len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		len += n;
-	}
-	buf[len] = '\0';
+	buf[len > 0 ? len : 0] = '\0';
 	if (len >= 1 && buf[0] == 'R')
 		return 0;
 	kill(pid, SIGKILL);
-	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	spawn_reap(pid, NULL);
 	if (len > 2 && buf[0] == 'E')
 		return err_make(err, 0, "%s", buf + 2);
 	return err_make(err, 0, "the exec's monitor ended before the process started");
+}
+
+struct monitor_args {
+	const char *uds, *console_socket;
+	struct vmct_config *c;
+	pid_t parent;
+};
+
+static void monitor_child(void *arg, int fd)
+{
+	struct monitor_args *a = arg;
+
+	exec_monitor(a->uds, a->c, a->console_socket, fd, a->parent);
 }
 
 /* Fork the exec monitor; *ret_pid once the agent has the process. */
 static int spawn_monitor(const char *uds, struct vmct_config *c, const char *console_socket,
 			 pid_t *ret_pid, struct err **err)
 {
+	struct monitor_args a = {
+	    .uds = uds, .console_socket = console_socket, .c = c, .parent = getpid()};
 	_cleanup_close_ int rd = -1;
-	pid_t pid, self = getpid();
-	int p[2], r;
+	pid_t pid;
+	int r;
 
-	if (pipe2(p, O_CLOEXEC) < 0)
-		return err_make(err, errno, "pipe");
-	pid = fork();
-	if (pid < 0) {
-		close(p[0]);
-		close(p[1]);
-		return err_make(err, errno, "fork");
-	}
-	if (pid == 0) {
-		close(p[0]);
-		exec_monitor(uds, c, console_socket, p[1], self);
-	}
-	close(p[1]);
-	rd = p[0];
-	r = wait_ready(rd, pid, err);
+	r = spawn_reporting(SPAWN_PIPE, monitor_child, &a, &pid, &rd, err);
+	if (r >= 0)
+		r = wait_ready(rd, pid, err);
 	if (r < 0)
 		return r;
 	*ret_pid = pid;
@@ -307,14 +306,7 @@ static int spawn_monitor(const char *uds, struct vmct_config *c, const char *con
 static int run_here(const char *uds, struct vmct_config *c, const char *pid_file, int *ret_status,
 		    struct err **err)
 {
-	struct vmct_exec_opts o = {
-	    .proc = c,
-	    .in_fd = STDIN_FILENO,
-	    .out_fd = STDOUT_FILENO,
-	    .err_fd = STDERR_FILENO,
-	    .forward_signals = true,
-	    .relay_all_signals = true,
-	};
+	struct vmct_exec_opts o = stdio_opts(c);
 	int r = 0;
 
 	if (pid_file)
@@ -339,7 +331,7 @@ int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct er
 	if (r >= 0)
 		r = load(o, bundle, &x, err);
 	if (r >= 0)
-		r = check_tty(o, x.c.tty, err);
+		r = vmct_oci_check_tty(x.c.tty, o->detach, o->console_socket, err);
 	if (r < 0)
 		goto out;
 	if (!o->detach && !o->console_socket) {

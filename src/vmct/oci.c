@@ -30,6 +30,7 @@
 #include "jsonutil.h"
 #include "oci.h"
 #include "parse.h"
+#include "spawn.h"
 #include "spec.h"
 #include "state.h"
 #include "vmct.h"
@@ -187,21 +188,6 @@ static int check_unsupported(json_t *spec, const struct vmct_oci_create_opts *o,
 	return 0;
 }
 
-/* runc's rules: a terminal needs the console socket (create always detaches), and vice versa. */
-static int check_tty(const struct vmct_oci_create_opts *o, json_t *proc, struct err **err)
-{
-	bool tty = json_is_true(json_object_get(proc, "terminal"));
-
-	if (tty && !o->console_socket)
-		return err_make(err, EINVAL,
-				"cannot allocate tty if runc will detach without setting console "
-				"socket");
-	if (!tty && o->console_socket)
-		return err_make(err, EINVAL,
-				"cannot use console socket if runc will not allocate tty");
-	return 0;
-}
-
 /* process.terminal: the pty's slave becomes our stdio (process.consoleSize: its first size). */
 static int console_setup(const char *console_socket, json_t *proc, struct err **err)
 {
@@ -328,7 +314,9 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)
-		r = check_tty(o, json_object_get(p->spec, "process"), err);
+		r = vmct_oci_check_tty(
+		    json_is_true(json_object_get(json_object_get(p->spec, "process"), "terminal")),
+		    true, o->console_socket, err); /* create always detaches */
 	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
 	if (r >= 0)
 		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
@@ -600,51 +588,55 @@ static void stop_monitor(pid_t mon)
 	kill(mon, SIGTERM);
 	if (fd < 0 || poll(&p, 1, STOP_WAIT_MS) <= 0)
 		kill(mon, SIGKILL);
-	while (waitpid(mon, NULL, 0) < 0 && errno == EINTR)
-		;
+	spawn_reap(mon, NULL);
+}
+
+struct monitor_args {
+	const struct vmct_oci_create_opts *o;
+	struct plan *p;
+	int dirfd;
+	pid_t parent;
+	const sigset_t *old;
+};
+
+static void monitor_child(void *arg, int fd)
+{
+	struct monitor_args *a = arg;
+
+	sigprocmask(SIG_SETMASK, a->old, NULL);
+	monitor_main(a->o, a->p, a->dirfd, fd, a->parent);
 }
 
 static int launch(const struct vmct_oci_create_opts *o, struct plan *p, int dirfd, pid_t *ret_pid,
 		  const sigset_t *old, int sigfd, struct err **err)
 {
-	int sp[2], r;
-	pid_t mon, vmm = 0, self = getpid();
+	struct monitor_args a = {.o = o, .p = p, .dirfd = dirfd, .parent = getpid(), .old = old};
+	int sfd, r;
+	pid_t mon, vmm = 0;
 	char sockdir[256] = "";
 
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sp) < 0)
-		return err_make(err, errno, "socketpair");
-	mon = fork();
-	if (mon < 0) {
-		close(sp[0]);
-		close(sp[1]);
-		return err_make(err, errno, "fork");
-	}
-	if (mon == 0) {
-		sigprocmask(SIG_SETMASK, old, NULL);
-		close(sp[0]);
-		monitor_main(o, p, dirfd, sp[1], self);
-	}
-	close(sp[1]);
-	r = 0;
-	if (p->cg && (ct_cgroup_enter(p->cg, mon, err) < 0 || write(sp[0], "C", 1) != 1))
+	r = spawn_reporting(SPAWN_SOCKETPAIR, monitor_child, &a, &mon, &sfd, err);
+	if (r < 0)
+		return r;
+	if (p->cg && (ct_cgroup_enter(p->cg, mon, err) < 0 || write(sfd, "C", 1) != 1))
 		r = err_make(err, errno, "move the VM's monitor into its cgroup");
 	if (r >= 0)
-		r = wait_ready(sp[0], sigfd, o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
+		r = wait_ready(sfd, sigfd, o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
 			       &vmm, sockdir, sizeof(sockdir), err);
 	if (r >= 0)
 		r = write_states(o, p, dirfd, mon, vmm, sockdir, err);
-	if (r >= 0 && write(sp[0], "G", 1) != 1)
+	if (r >= 0 && write(sfd, "G", 1) != 1)
 		r = err_make(err, errno, "the VM's monitor");
 	if (r >= 0) {
 		/* Its close says it no longer dies with us (PR_SET_PDEATHSIG off): then we may
 		 * exit. */
-		struct pollfd pf = {.fd = sp[0], .events = POLLIN};
+		struct pollfd pf = {.fd = sfd, .events = POLLIN};
 		char c;
 
-		if (poll(&pf, 1, STOP_WAIT_MS) != 1 || read(sp[0], &c, 1) != 0)
+		if (poll(&pf, 1, STOP_WAIT_MS) != 1 || read(sfd, &c, 1) != 0)
 			r = err_make(err, 0, "the VM's monitor did not take over");
 	}
-	close(sp[0]);
+	close(sfd);
 	if (r < 0) {
 		stop_monitor(mon);
 		if (strncmp(sockdir, VMCT_SOCKDIR_PREFIX, strlen(VMCT_SOCKDIR_PREFIX)) == 0)

@@ -140,6 +140,8 @@ struct vmct_oci_exec_opts {
  */
 int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct err **err);
 
+/* runc's rules for a terminal (process.terminal) and --console-socket (oci-exec.c). */
+int vmct_oci_check_tty(bool tty, bool detach, const char *console_socket, struct err **err);
 /*
  * A pty for process.terminal: its master goes to @console_socket (SCM_RIGHTS,
  * as runc sends it), its slave (sized @rows x @cols unless 0) becomes the

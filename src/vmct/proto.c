@@ -122,7 +122,8 @@ static int encode_net(const struct vmct_config *c, char *out, size_t *len)
 {
 	const char *const keys[] = {"hostname", "etc_hosts", "etc_resolv", "etc_hostname"};
 	const char *const vals[] = {c->hostname, c->etc_hosts, c->etc_resolv, c->etc_hostname};
-	char num[16];
+	const uint8_t *m = c->net.mac;
+	char num[16], mac[18];
 	int r = 0;
 
 	if (c->net.set) {
@@ -137,6 +138,10 @@ static int encode_net(const struct vmct_config *c, char *out, size_t *len)
 		snprintf(num, sizeof(num), "%u", c->net.mtu);
 		if (!r && c->net.mtu)
 			r = put(out, VMCT_FRAME_MAX, len, "net_mtu", num);
+		snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3],
+			 m[4], m[5]);
+		if (!r && c->net.has_mac)
+			r = put(out, VMCT_FRAME_MAX, len, "net_mac", mac);
 	}
 	for (size_t i = 0; i < 4 && !r; i++)
 		if (vals[i])
@@ -333,6 +338,7 @@ enum {
 	K_NET_PREFIX,
 	K_NET_GW,
 	K_NET_MTU,
+	K_NET_MAC,
 	K_HOSTNAME,
 	K_ETC_HOSTS,
 	K_ETC_RESOLV,
@@ -357,6 +363,37 @@ static int parse_ipv4(const char *s, uint32_t *ret)
 		a = a << 8 | v;
 	}
 	*ret = a;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* xx:xx:xx:xx:xx:xx, a unicast address other than 0. */
+static int parse_mac(const char *s, uint8_t ret[6])
+{
+	uint8_t m[6];
+
+	if (strlen(s) != 17)
+		return -EINVAL;
+	for (int i = 0; i < 6; i++) {
+		int hi = hex_digit(s[3 * i]), lo = hex_digit(s[3 * i + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[3 * i + 2] != ':'))
+			return -EINVAL;
+		m[i] = hi << 4 | lo;
+	}
+	if ((m[0] & 1) || !(m[0] | m[1] | m[2] | m[3] | m[4] | m[5]))
+		return -EINVAL;
+	memcpy(ret, m, 6);
 	return 0;
 }
 
@@ -394,6 +431,12 @@ static int net_key(struct vmct_config *c, unsigned k, char *val, const char **wh
 			return *why = "net_mtu is not 68..65535", -EINVAL;
 		c->net.mtu = n;
 		return 0;
+	case K_NET_MAC:
+		if (parse_mac(val, c->net.mac) < 0)
+			return *why = "net_mac is not a unicast xx:xx:xx:xx:xx:xx other than 0",
+			       -EINVAL;
+		c->net.has_mac = true;
+		return 0;
 	case K_HOSTNAME:
 		if (!hostname_valid(val))
 			return *why = "hostname is not 1..64 of [A-Za-z0-9._-]", -EINVAL;
@@ -412,8 +455,8 @@ static int net_key(struct vmct_config *c, unsigned k, char *val, const char **wh
 /* The address, prefix and gateway make sense together (keys seen: @seen). */
 static int net_check(struct vmct_config *c, unsigned seen, const char **why)
 {
-	const unsigned any =
-	    1u << K_NET_ADDR | 1u << K_NET_PREFIX | 1u << K_NET_GW | 1u << K_NET_MTU;
+	const unsigned any = 1u << K_NET_ADDR | 1u << K_NET_PREFIX | 1u << K_NET_GW |
+			     1u << K_NET_MTU | 1u << K_NET_MAC;
 	uint32_t mask, a = c->net.addr, gw = c->net.gw;
 
 	if (!(seen & any))
@@ -464,9 +507,9 @@ static int single_key(struct vmct_config *c, unsigned k, char *val, const char *
 static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
 {
 	static const char *const single[K_N] = {
-	    "cwd",	"uid",	     "gid",	   "tty",	  "rows",
-	    "cols",	"net_addr",  "net_prefix", "net_gw",	  "net_mtu",
-	    "hostname", "etc_hosts", "etc_resolv", "etc_hostname"};
+	    "cwd",     "uid",	   "gid",	 "tty",	       "rows",
+	    "cols",    "net_addr", "net_prefix", "net_gw",     "net_mtu",
+	    "net_mac", "hostname", "etc_hosts",	 "etc_resolv", "etc_hostname"};
 	char *val = strchr(e, '=');
 
 	if (!val)
@@ -564,4 +607,31 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 	}
 	*ret = c;
 	return 0;
+}
+
+static void put_be32(uint8_t *p, uint32_t v)
+{
+	p[0] = v >> 24;
+	p[1] = v >> 16;
+	p[2] = v >> 8;
+	p[3] = v;
+}
+
+void vmct_garp_frame(uint8_t out[VMCT_GARP_LEN], const uint8_t mac[6], uint32_t ip)
+{
+	uint8_t *a = out + 14;
+
+	memset(out, 0, VMCT_GARP_LEN);
+	memset(out, 0xff, 6); /* broadcast */
+	memcpy(out + 6, mac, 6);
+	out[12] = 0x08; /* ARP */
+	out[13] = 0x06;
+	a[1] = 1;    /* hardware: Ethernet */
+	a[2] = 0x08; /* protocol: IPv4 */
+	a[4] = 6;
+	a[5] = 4;
+	a[7] = 1; /* request */
+	memcpy(a + 8, mac, 6);
+	put_be32(a + 14, ip); /* sender: the guest */
+	put_be32(a + 24, ip); /* target: itself; the target MAC stays 0 */
 }

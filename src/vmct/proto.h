@@ -56,6 +56,8 @@ struct vmct_net {
 	uint32_t addr, gw; /* gw 0: no default route */
 	uint8_t prefix;	   /* 1..32 */
 	uint16_t mtu;	   /* 68..65535, 0: the driver's */
+	bool has_mac;	   /* mac: eth0's, set in the guest before the address */
+	uint8_t mac[6];	   /* unicast, not 0 */
 };
 
 /* The container's process.  argv/env point into buf (one allocation each). */
@@ -107,7 +109,8 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
  * The payload of a VMCT_CONFIG frame: NUL-terminated "key=value" entries,
  * keys arg (repeated, in order), env (repeated), cwd, uid, gid, tty (0/1),
  * rows and cols (decimal, at most 65535; only with tty=1); with c->net.set
- * net_addr, net_prefix, net_gw (when not 0), net_mtu (when not 0); hostname,
+ * net_addr, net_prefix, net_gw (when not 0), net_mtu (when not 0), net_mac
+ * (xx:xx:xx:xx:xx:xx, with has_mac); hostname,
  * etc_hosts, etc_resolv, etc_hostname when not NULL.
  * Returns a malloc'd buffer and its size in *ret_len, NULL on ENOMEM or E2BIG.
  */
@@ -121,13 +124,22 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
  * for the network: an address that is not a dotted quad or is 0, loopback,
  * multicast, broadcast or the subnet's own network/broadcast address, a
  * prefix outside 1..32, a gateway that is 0, the address itself or off the
- * subnet, an MTU outside 68..65535, net_* keys without both net_addr and
+ * subnet, an MTU outside 68..65535, a MAC that is not six hex pairs or is
+ * multicast or all zero, net_* keys without both net_addr and
  * net_prefix; a hostname that is not 1..64 of [A-Za-z0-9._-]; a file over
  * VMCT_FILE_MAX.
  * @ret_why (optional) names the problem.
  */
 int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why);
 void vmct_config_free(struct vmct_config *c);
+
+/*
+ * A gratuitous ARP (an ARP request for @ip from @mac to @ip, broadcast; RFC 5227
+ * "ARP Announcement"): the Ethernet frame the agent sends once eth0 is up, so
+ * that neighbours and bridges learn the guest's address and MAC at once.
+ */
+#define VMCT_GARP_LEN 42
+void vmct_garp_frame(uint8_t out[VMCT_GARP_LEN], const uint8_t mac[6], uint32_t ip);
 
 /* A VMCT_WINCH payload (8 bytes). */
 void vmct_winch_encode(uint8_t out[8], uint16_t rows, uint16_t cols);

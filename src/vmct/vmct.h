@@ -83,6 +83,7 @@ struct vmct_run_opts {
 	 * being in that namespace).  NULL: none.
 	 */
 	const char *netns, *net;
+	const char *tap; /* the TAP's name alone (a warm start's --net-remap); with net */
 	/* Restore this template (warm.c) instead of booting; NULL: a cold boot. */
 	const struct vmct_warm *warm;
 };
@@ -106,11 +107,16 @@ struct vmct_warm {
 	char *state, *mem; /* the snapshot */
 	char *disk_from;   /* the placeholder disk's path as saved: --disk-remap FROM=disk */
 	char *vsock_from;  /* the vsock socket's path as saved: --vsock-remap FROM=NEW */
+	char
+	    *net_from; /* the template's TAP (warm.info net=): --net-remap FROM=TAP; NULL: no NIC */
 };
 
-/* The template's key: the VMM's, kernel's and initrd's path, size, mtime, inode; memory, cpus. */
+/*
+ * The template's key: the VMM's, kernel's and initrd's path, size, mtime, inode;
+ * memory, cpus; whether it has a NIC (@nic: for a container with a network).
+ */
 int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
-		  unsigned cpus, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err);
+		  unsigned cpus, bool nic, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err);
 /* The template in @dir (its warm.info, state and mem checked); one line naming the file. */
 int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err);
 void vmct_warm_free(struct vmct_warm *w);
@@ -139,9 +145,13 @@ int vmct_warm_connect(const char *uds, int pidfd, int sigfd, unsigned timeout_s,
 		      struct err **err);
 /* The WARM frame: the host's time and fresh entropy. */
 int vmct_warm_send(int fd, struct err **err);
-/* fork + exec @argv with its output into @console, dying with us (PR_SET_PDEATHSIG). */
-int vmct_spawn_vmm(const char *const *argv, const char *console, pid_t *ret_pid, int *ret_pidfd,
-		   struct err **err);
+/*
+ * fork + exec @argv with its output into @console, dying with us (PR_SET_PDEATHSIG),
+ * in the network namespace @netns (a path; VMCT_NETNS_NEW: a new, empty one; NULL: ours).
+ */
+#define VMCT_NETNS_NEW ""
+int vmct_spawn_vmm(const char *const *argv, const char *console, const char *netns, pid_t *ret_pid,
+		   int *ret_pidfd, struct err **err);
 
 /* A further process in a running VM container (exec.c, protocol v2). */
 struct vmct_exec_opts {

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -48,6 +49,15 @@
 #define WARM_PLACEHOLDER (1u << 20)
 #define WARM_SNAP_WAIT	 120000 /* ms for the VMM to write the snapshot */
 #define WARM_SEED	 64
+#define WARM_INFO_LINES	 3  /* disk=, vsock=, and net= for a template with a NIC */
+#define WARM_IFNAME_MAX	 15 /* IFNAMSIZ - 1 */
+/*
+ * The template's NIC: a TAP of this name in a network namespace of the build's
+ * own (it goes with the VMM), and a fixed locally administered MAC (each
+ * container's agent sets eth0's, docs/vm-containers.md "Warm starts with a NIC").
+ */
+#define WARM_TAP "warm0"
+#define WARM_NET "tap=" WARM_TAP ",mac=02:00:00:00:00:01"
 
 static int64_t now_ms(void)
 {
@@ -70,7 +80,7 @@ static int stat_part(const char *what, const char *path, char *out, size_t n, st
 }
 
 int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
-		  unsigned cpus, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
+		  unsigned cpus, bool nic, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
 {
 	char v[PATH_MAX + 128], k[PATH_MAX + 128], i[PATH_MAX + 128], all[3 * PATH_MAX + 512],
 	    digest[IMG_DIGEST_LEN + 1];
@@ -87,9 +97,11 @@ int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint6
 	if (r < 0)
 		return err_wrap(err, "warm template key");
 	/* v1: the agent's warm protocol; the initrd's name carries the agent's hash. */
-	snprintf(all, sizeof(all), "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n", v,
-		 k, i, (unsigned long long)memory, cpus);
-	img_sha256_digest(all, strlen(all), digest);
+	snprintf(all, sizeof(all), "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n%s",
+		 v, k, i, (unsigned long long)memory, cpus, nic ? "nic=1\n" : "");
+	r = img_sha256_digest(all, strlen(all), digest, err);
+	if (r < 0)
+		return err_wrap(err, "warm template key");
 	snprintf(ret, VMCT_WARM_KEY_LEN + 1, "%.*s", VMCT_WARM_KEY_LEN, img_digest_hex(digest));
 	return 0;
 }
@@ -101,6 +113,7 @@ void vmct_warm_free(struct vmct_warm *w)
 	free(w->mem);
 	free(w->disk_from);
 	free(w->vsock_from);
+	free(w->net_from);
 	*w = (struct vmct_warm){};
 }
 
@@ -115,6 +128,24 @@ static int info_line(const char *file, const char *line, size_t n, const char *k
 		return err_make(err, EINVAL, "`%s`: expected `%s=/absolute/path`", file, key);
 	*ret = strndup(line + kl + 1, n - kl - 1);
 	return *ret ? 0 : err_make(err, ENOMEM, "`%s`", file);
+}
+
+/* "net=NAME": the placeholder TAP's name (a network interface name, 1..15 bytes). */
+static int info_net(const char *file, const char *line, size_t n, char **ret, struct err **err)
+{
+	size_t i;
+
+	if (n < 5 || n > 4 + WARM_IFNAME_MAX || strncmp(line, "net=", 4))
+		goto bad;
+	for (i = 4; i < n; i++)
+		if (!((line[i] >= 'a' && line[i] <= 'z') || (line[i] >= 'A' && line[i] <= 'Z') ||
+		      (line[i] >= '0' && line[i] <= '9') || line[i] == '-' || line[i] == '_'))
+			goto bad;
+	*ret = strndup(line + 4, n - 4);
+	return *ret ? 0 : err_make(err, ENOMEM, "`%s`", file);
+bad:
+	return err_make(err, EINVAL, "`%s`: expected `net=TAP` (a TAP's name) as the third line",
+			file);
 }
 
 static int is_file(const char *path, struct err **err)
@@ -132,8 +163,8 @@ int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err)
 {
 	_cleanup_free_ char *file = NULL, *text = NULL;
 	struct vmct_warm w = {};
-	const char *nl;
-	size_t len;
+	const char *line[WARM_INFO_LINES + 1];
+	size_t len, n = 0;
 	int r;
 
 	if (asprintf(&file, "%s/" WARM_INFO, dir) < 0 || asprintf(&w.state, "%s/state", dir) < 0 ||
@@ -142,14 +173,21 @@ int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err)
 		return err_make(err, ENOMEM, "warm template");
 	}
 	r = read_file_at(AT_FDCWD, file, WARM_INFO_MAX, &text, &len, err);
-	nl = r >= 0 ? memchr(text, '\n', len) : NULL;
-	if (r >= 0 && (!nl || len < 2 || text[len - 1] != '\n' ||
-		       memchr(nl + 1, '\n', len - (nl - text) - 1) != text + len - 1))
-		r = err_make(err, EINVAL, "`%s`: expected two lines, disk= and vsock=", file);
+	/* line[i] starts line i; line[n] is the end (one past the last '\n'). */
+	for (size_t i = 0; r >= 0 && i < len && n <= WARM_INFO_LINES; i++)
+		if (i == 0 || text[i - 1] == '\n')
+			line[n++] = text + i;
+	if (r >= 0 && n <= WARM_INFO_LINES)
+		line[n] = text + len;
+	if (r >= 0 && (n < 2 || n > WARM_INFO_LINES || text[len - 1] != '\n'))
+		r = err_make(err, EINVAL,
+			     "`%s`: expected the lines disk=, vsock= and maybe net=", file);
 	if (r >= 0)
-		r = info_line(file, text, nl - text, "disk", &w.disk_from, err);
+		r = info_line(file, line[0], line[1] - line[0] - 1, "disk", &w.disk_from, err);
 	if (r >= 0)
-		r = info_line(file, nl + 1, len - (nl - text) - 2, "vsock", &w.vsock_from, err);
+		r = info_line(file, line[1], line[2] - line[1] - 1, "vsock", &w.vsock_from, err);
+	if (r >= 0 && n == 3)
+		r = info_net(file, line[2], line[3] - line[2] - 1, &w.net_from, err);
 	if (r >= 0)
 		r = is_file(w.state, err);
 	if (r >= 0)
@@ -195,8 +233,25 @@ int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err)
 	return fd;
 }
 
-int vmct_spawn_vmm(const char *const *argv, const char *console, pid_t *ret_pid, int *ret_pidfd,
-		   struct err **err)
+/* Enter the VMM's netns: @netns (a path), a new empty one (VMCT_NETNS_NEW), ours (NULL). */
+static int vmm_netns(const char *netns)
+{
+	int fd, r;
+
+	if (!netns)
+		return 0;
+	if (!*netns)
+		return unshare(CLONE_NEWNET);
+	fd = open(netns, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	r = setns(fd, CLONE_NEWNET);
+	close(fd);
+	return r;
+}
+
+int vmct_spawn_vmm(const char *const *argv, const char *console, const char *netns, pid_t *ret_pid,
+		   int *ret_pidfd, struct err **err)
 {
 	pid_t pid = fork();
 	int pidfd;
@@ -215,6 +270,12 @@ int vmct_spawn_vmm(const char *const *argv, const char *console, pid_t *ret_pid,
 			_exit(127);
 		if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(out, 2) < 0)
 			_exit(127);
+		/* A TAP is opened (or made) by name in the VMM's network namespace. */
+		if (vmm_netns(netns) < 0) {
+			dprintf(2, "the VMM's network namespace `%s`: %s\n",
+				*netns ? netns : "(new)", strerror(errno));
+			_exit(127);
+		}
 		execv(argv[0], (char **)argv);
 		dprintf(2, "exec `%s`: %s\n", argv[0], strerror(errno));
 		_exit(127);
@@ -381,6 +442,7 @@ static int wait_snapshot(const char *state, int pidfd)
 
 struct build {
 	const struct vmct_run_opts *o;
+	bool nic;
 	int sigfd;
 	char tmp[PATH_MAX - 64], sockdir[64];
 	char disk[PATH_MAX], sock[128], state[PATH_MAX], mem[PATH_MAX], console[PATH_MAX];
@@ -433,7 +495,8 @@ static int build_boot(struct build *b, struct err **err)
 			      disk,	    "--vsock",
 			      vsock,	    "--snapshot-state",
 			      b->state,	    "--snapshot-mem",
-			      b->mem,	    NULL};
+			      b->mem,	    NULL,
+			      NULL,	    NULL};
 	_cleanup_close_ int fd = -1;
 	int64_t end = now_ms() + (int64_t)(o->boot_timeout_s ? o->boot_timeout_s : 600) * 1000;
 	int r;
@@ -442,7 +505,13 @@ static int build_boot(struct build *b, struct err **err)
 	snprintf(cpus, sizeof(cpus), "%u", o->cpus ? o->cpus : 1);
 	snprintf(disk, sizeof(disk), "%s,ro", b->disk);
 	snprintf(vsock, sizeof(vsock), "cid=3,uds=%s", b->sock);
-	r = vmct_spawn_vmm(argv, b->console, &b->pid, &b->pidfd, err);
+	/* The NIC's TAP is made by the VMM in a namespace of its own, gone with it. */
+	if (b->nic) {
+		argv[ARRAY_SIZE(argv) - 3] = "--net";
+		argv[ARRAY_SIZE(argv) - 2] = WARM_NET;
+	}
+	r = vmct_spawn_vmm(argv, b->console, b->nic ? VMCT_NETNS_NEW : NULL, &b->pid, &b->pidfd,
+			   err);
 	if (r >= 0)
 		r = vmct_warm_connect(b->sock, b->pidfd, b->sigfd, o->boot_timeout_s, &fd, err);
 	if (r >= 0 && wait_hello(fd, end) < 0)
@@ -467,7 +536,8 @@ static int build_finish(struct build *b, const char *dir, struct err **err)
 	stop(&b->pid, &b->pidfd);
 	if (dfd < 0)
 		return err_make(err, errno, "open `%s`", b->tmp);
-	snprintf(info, sizeof(info), "disk=%s\nvsock=%s\n", b->disk, b->sock);
+	snprintf(info, sizeof(info), "disk=%s\nvsock=%s\n%s", b->disk, b->sock,
+		 b->nic ? "net=" WARM_TAP "\n" : "");
 	r = write_file_atomic_at(dfd, WARM_INFO, info, strlen(info), 0600, err);
 	if (r < 0)
 		return r;
@@ -500,7 +570,7 @@ static void add_console(struct build *b, struct err **err)
 static int build(const char *cachedir, const char *key, const char *dir,
 		 const struct vmct_run_opts *o, int sigfd, struct err **err)
 {
-	struct build b = {.o = o, .sigfd = sigfd, .pid = -1, .pidfd = -1};
+	struct build b = {.o = o, .nic = o->net != NULL, .sigfd = sigfd, .pid = -1, .pidfd = -1};
 	int r = build_files(&b, cachedir, key, err);
 
 	if (r >= 0)
@@ -527,8 +597,8 @@ int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd
 	_cleanup_close_ int lock = -1;
 	_cleanup_free_ char *dir = NULL;
 	char key[VMCT_WARM_KEY_LEN + 1];
-	int r =
-	    vmct_warm_key(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1, key, err);
+	int r = vmct_warm_key(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1,
+			      o->net != NULL, key, err);
 
 	if (r < 0)
 		return r;
@@ -554,17 +624,31 @@ int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, p
 		    int *pidfd, int *conn, struct err **err)
 {
 	const struct vmct_warm *w = o->warm;
-	char disk[2 * PATH_MAX + 2], vsock[PATH_MAX + 160], console[96], sock[96];
-	const char *argv[] = {
-	    o->vmm,	 "vm",	  "restore",	  "--state", w->state,	      "--mem", w->mem,
-	    "--console", "stdio", "--disk-remap", disk,	     "--vsock-remap", vsock,   NULL};
+	char disk[2 * PATH_MAX + 2], vsock[PATH_MAX + 160], console[96], sock[96], net[64];
+	const char *argv[] = {o->vmm,	"vm",		"restore", "--state",
+			      w->state, "--mem",	w->mem,	   "--console",
+			      "stdio",	"--disk-remap", disk,	   "--vsock-remap",
+			      vsock,	NULL,		NULL,	   NULL};
 	int r;
 
+	/*
+	 * A template's NIC goes onto the container's TAP, in its netns; never
+	 * without one (the VMM would make its TAP in ours), nor one without.
+	 */
+	if (!w->net_from != !o->tap || !o->tap != !o->netns)
+		return err_make(err, EINVAL, "warm template `%s`: %s", w->dir,
+				w->net_from ? "has a NIC, the container has no network"
+					    : "has no NIC for the container's network");
+	if (o->tap) {
+		snprintf(net, sizeof(net), "%s=%s", w->net_from, o->tap);
+		argv[ARRAY_SIZE(argv) - 3] = "--net-remap";
+		argv[ARRAY_SIZE(argv) - 2] = net;
+	}
 	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
 	snprintf(disk, sizeof(disk), "%s=%s", w->disk_from, o->disk);
 	snprintf(vsock, sizeof(vsock), "%s=%s", w->vsock_from, sock);
 	snprintf(console, sizeof(console), "%s/console.log", dir);
-	r = vmct_spawn_vmm(argv, console, vmm, pidfd, err);
+	r = vmct_spawn_vmm(argv, console, o->netns, vmm, pidfd, err);
 	if (r >= 0)
 		r = vmct_warm_connect(sock, *pidfd, sigfd, o->boot_timeout_s, conn, err);
 	if (r >= 0)

@@ -69,32 +69,35 @@ static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
 	return r;
 }
 
-/* "memory": 64 (MiB) or "64M"; "cpus": 2.  Numbers go to the typed setters as numbers. */
+/* "memory": 64 (MiB) or "64M"; "cpus": 2; "hugepages": true: the machine's typed setter. */
 static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	json_t *mem = json_object_get(j, "memory");
+	struct vm_machine_cfg m = {.has_cpus = json_object_get(j, "cpus") != NULL,
+				   .has_memory = mem != NULL,
+				   .has_hugepages = json_object_get(j, "hugepages") != NULL};
 	uint32_t cpus = 0;
 	int r;
 
 	r = json_get_u32(j, "", "cpus", &cpus, err);
-	if (r >= 0 && json_object_get(j, "cpus"))
-		r = vm_config_set_cpus(cfg, cpus, "cpus", err);
-	if (r < 0 || !mem)
+	if (r >= 0)
+		r = json_get_bool(j, "", "hugepages", &m.hugepages, err);
+	if (r < 0)
 		return r;
-	if (json_is_integer(mem) && json_integer_value(mem) >= 0) {
+	m.cpus = cpus;
+	if (mem && json_is_integer(mem) && json_integer_value(mem) >= 0) {
 		uint64_t mib = json_integer_value(mem);
 
-		/* A bare number is MiB; one past the cap stays out of range once shifted. */
-		mib = mib > (VM_MAX_MEMORY >> 20) ? (VM_MAX_MEMORY >> 20) + 1 : mib;
-		return vm_config_set_memory(cfg, mib << 20, "memory", err);
+		/* A bare number is MiB; past the cap stays past it once shifted. */
+		m.memory = mib > (VM_MAX_MEMORY >> 20) ? UINT64_MAX : mib << 20;
+	} else if (mem && json_is_string(mem)) { /* a size string: the same words as --memory */
+		r = vm_memory_parse(json_string_value(mem), "memory", &m.memory, err);
+		if (r < 0)
+			return r;
+	} else if (mem) {
+		return err_make(err, 0, "memory: expected MiB as a number or a size string");
 	}
-	if (json_is_string(mem)) { /* a size string: the same words as --memory */
-		uint64_t bytes;
-
-		r = vm_memory_parse(json_string_value(mem), "memory", &bytes, err);
-		return r < 0 ? r : vm_config_set_memory(cfg, bytes, "memory", err);
-	}
-	return err_make(err, 0, "memory: expected MiB as a number or a size string");
+	return vm_config_set_machine(cfg, &m, &vm_machine_json, err);
 }
 
 /*
@@ -249,8 +252,6 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 			r = add_net(cfg, v, i, err);
 	if (r >= 0)
 		r = json_get_bool(j, "", "rng", &cfg->rng, err);
-	if (r >= 0)
-		r = json_get_bool(j, "", "hugepages", &cfg->hugepages, err);
 	if (r >= 0 && json_object_get(j, "acpi")) {
 		bool acpi = true;
 

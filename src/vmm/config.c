@@ -205,6 +205,43 @@ int vm_config_set_memory(struct vm_config *cfg, uint64_t bytes, const char *what
 	return 0;
 }
 
+const struct vm_machine_names vm_machine_cli = {"--cpus", "--memory", "--smt",
+						"--track-dirty-pages", "--hugepages"};
+const struct vm_machine_names vm_machine_json = {"cpus", "memory", "smt", "track-dirty-pages",
+						 "hugepages"};
+const struct vm_machine_names vm_machine_api = {"body.vcpu_count", "body.mem_size_mib", "body.smt",
+						"body.track_dirty_pages", "body.huge_pages"};
+
+int vm_config_set_machine(struct vm_config *cfg, const struct vm_machine_cfg *m,
+			  const struct vm_machine_names *names, struct err **err)
+{
+	struct vm_config c = {.cpus = cfg->cpus,
+			      .memory = cfg->memory,
+			      .memory_given = cfg->memory_given,
+			      .hugepages = cfg->hugepages};
+	int r;
+
+	if (m->has_smt && m->smt)
+		return err_make(err, 0, "%s: true is not supported by isola (no SMT topology)",
+				names->smt);
+	if (m->has_track_dirty_pages && m->track_dirty_pages)
+		return err_make(err, 0,
+				"%s: true is not supported by isola (dirty pages are tracked from "
+				"the first Diff snapshot or migration on)",
+				names->track_dirty_pages);
+	if (m->has_cpus && (r = vm_config_set_cpus(&c, m->cpus, names->cpus, err)) < 0)
+		return r;
+	if (m->has_memory && (r = vm_config_set_memory(&c, m->memory, names->memory, err)) < 0)
+		return r;
+	if (m->has_hugepages)
+		c.hugepages = m->hugepages;
+	cfg->cpus = c.cpus;
+	cfg->memory = c.memory;
+	cfg->memory_given = c.memory_given;
+	cfg->hugepages = c.hugepages;
+	return 0;
+}
+
 int vm_config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *cmdline,
 			      const char *initrd, const char *what, struct err **err)
 {
@@ -493,14 +530,22 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		return vm_config_set_boot_source(cfg, NULL, NULL, v, what, err);
 	if (streq(opt, "cmdline"))
 		return vm_config_set_boot_source(cfg, NULL, v, NULL, "--cmdline", err);
-	if (streq(opt, "cpus")) {
-		if (parse_u64(v, &n) < 0)
-			return err_make(err, 0, "%s: expected 1..%d", what, VM_MAX_CPUS);
-		return vm_config_set_cpus(cfg, n, what, err);
-	}
-	if (streq(opt, "memory")) {
-		r = vm_memory_parse(v, "--memory", &n, err);
-		return r < 0 ? r : vm_config_set_memory(cfg, n, what, err);
+	if (streq(opt, "cpus") || streq(opt, "memory")) {
+		struct vm_machine_names names = vm_machine_cli;
+		struct vm_machine_cfg m = {0};
+
+		names.cpus = names.memory = what; /* with the value given */
+		if (streq(opt, "cpus")) {
+			if (parse_u64(v, &n) < 0)
+				return err_make(err, 0, "%s: expected 1..%d", what, VM_MAX_CPUS);
+			m = (struct vm_machine_cfg){.has_cpus = true, .cpus = n};
+		} else {
+			r = vm_memory_parse(v, "--memory", &n, err);
+			if (r < 0)
+				return r;
+			m = (struct vm_machine_cfg){.has_memory = true, .memory = n};
+		}
+		return vm_config_set_machine(cfg, &m, &names, err);
 	}
 	if (streq(opt, "console")) {
 		r = vm_console_parse(v, "--console", &console, err);

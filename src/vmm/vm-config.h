@@ -140,6 +140,25 @@ int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds, co
 			struct err **err);
 int vm_config_set_cpus(struct vm_config *cfg, uint64_t n, const char *what, struct err **err);
 int vm_config_set_memory(struct vm_config *cfg, uint64_t bytes, const char *what, struct err **err);
+/*
+ * The machine's shape (Firecracker's MachineConfiguration): only the fields
+ * whose has_ flag is set change, all of them or none.  memory is in bytes
+ * (UINT64_MAX: past every cap).  isola has no SMT topology and tracks dirty
+ * pages on demand (a Diff snapshot, a migration): smt and track_dirty_pages
+ * true are refused.
+ */
+struct vm_machine_cfg {
+	bool has_cpus, has_memory, has_smt, has_track_dirty_pages, has_hugepages;
+	uint64_t cpus, memory;
+	bool smt, track_dirty_pages, hugepages;
+};
+/* What each front end calls the fields, for its errors. */
+struct vm_machine_names {
+	const char *cpus, *memory, *smt, *track_dirty_pages, *hugepages;
+};
+extern const struct vm_machine_names vm_machine_cli, vm_machine_json, vm_machine_api;
+int vm_config_set_machine(struct vm_config *cfg, const struct vm_machine_cfg *m,
+			  const struct vm_machine_names *names, struct err **err);
 /* NULL leaves that part as it is. */
 int vm_config_set_boot_source(struct vm_config *cfg, const char *kernel, const char *cmdline,
 			      const char *initrd, const char *what, struct err **err);

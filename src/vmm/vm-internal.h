@@ -124,6 +124,7 @@ struct vm {
 	struct err *stop_err;
 	int stop_efd; /* eventfd: wakes the main thread */
 	sigset_t saved_sigmask;
+	bool vcpu0_on_main; /* vCPU 0 runs on the main thread (vcpu_start_all()) */
 
 	/* Snapshot (snapshot/): the pause handshake and the state being restored. */
 	pthread_mutex_t pause_lock;
@@ -161,6 +162,8 @@ void kvm_clock_unregister(struct vm *vm);
 /* vm.c */
 /* The main thread: console input and signals until the guest stops. */
 void vm_wait(struct vm *vm);
+/* Take pending SIGINT/SIGTERM/SIGUSR2 without blocking, as vm_wait() does (wait.c). */
+void vm_take_signals(struct vm *vm);
 void vm_request_stop(struct vm *vm, int status, struct err *why);
 /* The guest asked for a reset: status VMM_EXIT_REBOOT, which vmm_run() maps per cfg->on_reboot. */
 void vm_request_reboot(struct vm *vm);
@@ -192,6 +195,8 @@ int vm_memory_dirty_log(struct vm *vm, bool on, struct err **err);
 int vcpu_create_all(struct vm *vm, struct err **err);
 int vcpu_start_all(struct vm *vm, struct err **err);
 void vcpu_join_all(struct vm *vm);
+/* vCPU 0's loop on the calling (main) thread, when vm->vcpu0_on_main; returns once stopping. */
+void vcpu_run_on_main(struct vm *vm);
 void vcpu_destroy_all(struct vm *vm);
 int vcpu_install_kick_handler(struct err **err);
 /* kvm/regs.c */

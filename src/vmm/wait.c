@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <sys/signalfd.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -48,16 +49,39 @@ static void read_console(struct vm *vm, struct pollfd *in)
 		in->fd = -1; /* EOF or error: stop reading */
 }
 
+static void on_signal(struct vm *vm, int signo)
+{
+	if (signo == SIGUSR2)
+		vm_snapshot_signal(vm);
+	else
+		vm_request_stop(vm, 128 + signo, NULL);
+}
+
 static void handle_signal(struct vm *vm, int sfd)
 {
 	struct signalfd_siginfo si;
 
-	if (read(sfd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGUSR2)
-		vm_snapshot_signal(vm);
-	else
-		vm_request_stop(vm, 128 + (int)si.ssi_signo, NULL);
+	if (read(sfd, &si, sizeof(si)) == sizeof(si))
+		on_signal(vm, (int)si.ssi_signo);
+}
+
+static void wait_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGUSR2);
+}
+
+void vm_take_signals(struct vm *vm)
+{
+	static const struct timespec now;
+	sigset_t set;
+	int sig;
+
+	wait_signals(&set);
+	while ((sig = sigtimedwait(&set, NULL, &now)) > 0)
+		on_signal(vm, sig);
 }
 
 void vm_wait(struct vm *vm)
@@ -68,10 +92,11 @@ void vm_wait(struct vm *vm)
 	bool raw = input && tty_raw(&saved);
 	sigset_t set;
 
-	sigemptyset(&set);
-	sigaddset(&set, SIGINT);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGUSR2);
+	if (vm->vcpu0_on_main) {
+		vcpu_run_on_main(vm); /* nothing else for this thread to wait for */
+		return;
+	}
+	wait_signals(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 
 	struct pollfd p[4] = {

@@ -288,6 +288,10 @@ l1_check() {
 	l1_check vmct-warm-rebuild
 }
 
+@test "l1: run --vm --network bridge warm start: restored onto the container's TAP with eth0's MAC, reaches the gateway, -p works, a second warm container pings it; nothing left" {
+	l1_check vmct-warm-net
+}
+
 @test "l1: run --vm warm start: no VMM, socket dir, template build dir, bundle, mount or memory-file copy left" {
 	l1_check vmct-warm-clean
 }

@@ -7,14 +7,6 @@
 load image-helpers
 load net-helpers
 
-setup_file() {
-	net_setup_file
-}
-
-teardown_file() {
-	net_teardown_file
-}
-
 setup() {
 	net_requires
 	require_cmd pgrep

@@ -53,6 +53,16 @@ net_teardown_file() {
 	rm -rf --one-file-system "$FILE_TMP"
 }
 
+# Every file that loads these helpers (net*.bats, vm-net.bats) saves and restores the
+# host's forwarding around its tests; a file may still define its own.
+setup_file() {
+	net_setup_file
+}
+
+teardown_file() {
+	net_teardown_file
+}
+
 # A busybox image with the applets the net tests use: $IMG.
 net_image() {
 	IMG=localhost/bbnet:latest

@@ -8,14 +8,6 @@ load image-helpers
 load net-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	net_setup_file
-}
-
-teardown_file() {
-	net_teardown_file
-}
-
 setup() {
 	net_requires
 	isola_tmp

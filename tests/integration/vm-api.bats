@@ -252,6 +252,34 @@ counted_past() { [ "$(lines)" -gt "$1" ]; }
 # jq_ok JSON FILTER: the filter is true of the JSON.
 jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 
+@test "vm api: a file PUT through a /proc magic link (an fd of the VMM) is refused; PATCH /drives is post-boot only" {
+	require_kvm
+	require_cmd curl jq
+	start_preboot
+	head -c 65536 /dev/zero >"$TMP/a.img"
+	exec {held}<"$TMP/a.img"
+	for p in "/proc/$VM_PID/fd/0" "/proc/self/fd/0" "/proc/$$/fd/$held"; do
+		run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$p\",\"is_root_device\":false,\"is_read_only\":true}"
+		echo "$p -> $output"
+		[ "${lines[1]}" = 400 ]
+		[[ "${lines[0]}" == '{"fault_message":"body.path_on_host `'"$p"'`: through a /proc magic link'* ]]
+	done
+	exec {held}<&-
+	run api PUT /boot-source "{\"kernel_image_path\":\"/proc/$VM_PID/exe\"}"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'magic link'* ]]
+	run api GET /vm/config
+	jq_ok "${lines[0]}" '(.drives | length) == 0'
+	# A plain path and a symbolic link (not a magic one) are fine.
+	ln -s a.img "$TMP/link.img"
+	run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/link.img\",\"is_root_device\":false,\"is_read_only\":true}"
+	[ "${lines[-1]}" = 204 ]
+	# Firecracker's swagger: PATCH /drives/{drive_id} "Post-boot only".
+	run api PATCH /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/a.img\"}"
+	[ "${lines[1]}" = 400 ]
+	[[ "${lines[0]}" == *'not started'* ]]
+}
+
 @test "vm api: a disk path containing a comma through the CLI, the JSON config and the API" {
 	require_kvm
 	require_cmd curl

@@ -4,38 +4,29 @@
 # tests/l1, l1.bats vmct-*): refused options, bad kernels, the cached root
 # disk and initramfs, and that a failed run leaves nothing behind.
 load image-helpers
+load vmct-helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
-	isola_tmp
-	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
-	require_cmd mkfs.ext4
+	vmct_setup
 	require_cmd debugfs
 	require_cmd cpio
-	export ISOLA_STORE=$TMP/store
+	vmct_image vmct-bb
 	# These check the cold boot; the warm path has vm-warm.bats and l1 vmct-warm*.
 	export ISOLA_VM_COLD=1
 	# run --vm defaults to the bridge network (vm-net.bats): a SIGKILLed run here
 	# would leave its CNI rules for a store the teardown deletes.
 	export ISOLA_NETWORK=none
-	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
-		d:etc d:tmp
-	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
-	"$ISOLA" image import "$TMP/layout" localhost/vmct-bb:1 >/dev/null
 }
 
 teardown() {
-	# A failed test may leave its isola (and so its VMM) running: stop it.
-	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
-	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
-	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	vmct_kill_leftovers
 	isola_cleanup_tmp
 }
 
 # Nothing of a run is left: no bundle, no socket directory of ours, no VMM.
 nothing_left() {
-	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
+	vmct_store_empty
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" = "${1:-0}" ]
 }
 

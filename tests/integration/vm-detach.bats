@@ -5,24 +5,19 @@
 # exit codes and the cleanup are isola's real ones; only the guest is fake.
 # The same with a real guest is in the L1 bed (tests/l1 vmct-detach*).
 load image-helpers
+load vmct-helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
-	isola_tmp
-	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
-	require_cmd mkfs.ext4
+	vmct_setup
 	require_cmd python3
 	require_cmd jq
-	export ISOLA_STORE=$TMP/store
+	vmct_image vmdet-bb l:bin/sleep:busybox
 	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
 	export ISOLA_VMM=$BATS_TEST_DIRNAME/vm-fake-vmm.py
 	# The fake boots no kernel; isola only needs a readable file.
 	echo "fake kernel" >"$TMP/kernel"
 	export ISOLA_VM_KERNEL=$TMP/kernel
-	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
-		l:bin/sleep:busybox d:etc d:tmp
-	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
-	"$ISOLA" image import "$TMP/layout" localhost/vmdet-bb:1 >/dev/null
 	N=vmdet-$$
 }
 

@@ -7,41 +7,22 @@
 # signal or a SIGKILL of isola (then `network prune`) leaves nothing.
 load image-helpers
 load net-helpers
+load vmct-helpers
 bats_require_minimum_version 1.5.0
 
-setup_file() {
-	net_setup_file
-}
-
-teardown_file() {
-	net_teardown_file
-}
-
 setup() {
-	isola_tmp
-	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
-	require_cmd mkfs.ext4
-	export ISOLA_STORE=$TMP/store
+	vmct_setup
+	# The cold boot's NIC (the warm path's is vm-warm-net.bats): the stuck test guest
+	# would otherwise be booted as a template first, in a namespace of its own.
+	export ISOLA_VM_COLD=1
 	NET=v$$
 	BR=isl-$NET
-	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
-		d:etc d:tmp
-	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
-	"$ISOLA" image import "$TMP/layout" localhost/vmnet-bb:1 >/dev/null
+	vmct_image vmnet-bb
 }
 
 teardown() {
-	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
-	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
-	wait 2>/dev/null || true
-	# A SIGKILLed isola leaves its socket directory (docs/vm-containers.md).
-	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	vmct_kill_leftovers
 	net_teardown
-}
-
-nothing_left() {
-	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
 }
 
 @test "vm-net: --network host, ns:PATH, and -d with a bridge are refused with --vm in one line, nothing left" {
@@ -60,7 +41,7 @@ nothing_left() {
 	run "$ISOLA" run --vm --rm --network none -p 8080:80 vmnet-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"-p needs a bridge network"* ]]
-	nothing_left
+	vmct_store_empty
 	[ ! -e "$ISOLA_STORE/net/ns" ] || [ -z "$(ls "$ISOLA_STORE/net/ns")" ]
 }
 
@@ -139,7 +120,7 @@ link_field() { # NS DEV FIELD: the word after FIELD in `ip -o link show DEV`
 	! kill -0 "$VMM" 2>/dev/null
 	VMM=
 	refute_leaks "$ID"
-	nothing_left
+	vmct_store_empty
 }
 
 @test "vm-net: a SIGKILLed isola run --vm takes its VMM; network prune undoes the rest" {

@@ -13,8 +13,8 @@ setup() {
 	export ISOLA_STORE=$TMP/store
 	export ISOLA_VM_RUNDIR=$TMP/run
 	unset ISOLA_VM_COLD
-	# run --vm defaults to the bridge network, and a VM with a NIC boots cold
-	# (the template has none): these tests are about the warm path.
+	# run --vm defaults to the bridge network; these tests are about the warm
+	# path without a NIC (with one: vm-warm-net.bats).
 	export ISOLA_NETWORK=none
 	PIDS=()
 }

@@ -10,6 +10,8 @@ setup() {
 }
 
 teardown() {
+	# a VM a failed test left running (only the tests that set it)
+	[ -z "${pid:-}" ] || kill -KILL "$pid" 2>/dev/null || true
 	isola_cleanup_tmp
 }
 
@@ -69,6 +71,40 @@ teardown() {
 		wait "$pid" || st=$?
 		[ "$st" -eq $((128 + $(kill -l "$sig"))) ]
 	done
+}
+
+# tasks PID: how many threads the process runs (not KVM's own, e.g. kvm-nx-lpage-recovery).
+tasks() { cat /proc/"$1"/task/*/comm | grep -vc '^kvm-'; }
+
+@test "vm: one vCPU and nothing on stdin: vCPU 0 runs on the main thread; signals still stop it" {
+	vm_guest "$TMP/g.elf" "$(vm_putc R)$VM_HANG"
+	for sig in TERM INT; do
+		"$ISOLA" vm run --kernel "$TMP/g.elf" --console "$TMP/c.$sig" </dev/null &
+		pid=$!
+		poll_until 20 grep -q R "$TMP/c.$sig"
+		[ "$(tasks "$pid")" -eq 1 ]
+		kill -"$sig" "$pid"
+		wait_exit "$pid" 10
+		[ "$EXIT" -eq $((128 + $(kill -l "$sig"))) ]
+	done
+	# Two vCPUs, or console input to forward: the main thread waits, every vCPU has a thread.
+	"$ISOLA" vm run --kernel "$TMP/g.elf" --console "$TMP/c.smp" --cpus 2 </dev/null &
+	pid=$!
+	poll_until 20 grep -q R "$TMP/c.smp"
+	[ "$(tasks "$pid")" -eq 3 ]
+	kill -TERM "$pid"
+	wait_exit "$pid" 10
+	[ "$EXIT" -eq 143 ]
+	mkfifo "$TMP/in"
+	exec {keep}<>"$TMP/in"
+	"$ISOLA" vm run --kernel "$TMP/g.elf" <"$TMP/in" >"$TMP/c.in" &
+	pid=$!
+	poll_until 20 grep -q R "$TMP/c.in"
+	[ "$(tasks "$pid")" -eq 2 ]
+	kill -TERM "$pid"
+	wait_exit "$pid" 10
+	exec {keep}>&-
+	[ "$EXIT" -eq 143 ]
 }
 
 @test "vm: SMP guest with 4 vCPUs runs and exits (APs wait for SIPI)" {

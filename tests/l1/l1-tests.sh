@@ -15,7 +15,8 @@ vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach 
 net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
 vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
-vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-clean"
+vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
+vmct-warm-clean"
 
 log() { echo "$*" >&2; }
 
@@ -651,6 +652,61 @@ t_vmct_warm_rebuild() {
 		[ "$after" = $((before + 1)) ]
 }
 
+# A warm start with a NIC (docs/vm-containers.md "Warm starts with a NIC"): run --vm
+# --network bridge restores the template with a NIC (built by the first such run) --
+# warm_ok, and the guest's command line is the template's (isola.warm=1) -- onto the
+# container's TAP: the guest's eth0 has the CNI address and eth0's MAC (not the
+# template's), reaches L1's httpd on the gateway, serves through -p, and a second
+# warm container pings it and fetches from it; then nothing is left.
+t_vmct_warm_net() {
+	vmct_net_ready || return 77
+	local pid hpid ipa mac gmac i=0 ok=0 a=wna$$ b=wnb$$
+	[ -d "$WARM_STORE" ] || cp -a "$L2DIR/vmct/store" "$WARM_STORE"
+	mkdir -p "$W/www"
+	echo hello-from-l1 >"$W/www/hi.txt"
+	httpd -f -p 7778 -h "$W/www" &
+	hpid=$!
+	# shellcheck disable=SC2086
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" run --vm --rm $VMCT_ARGS \
+		--network bridge --name $a -p 8081:80 localhost/bb:1 sh -c '
+		cat /proc/cmdline; echo MAC=$(cat /sys/class/net/eth0/address)
+		ip -4 -o addr show eth0; ip route
+		wget -q -O- http://10.90.0.1:7778/hi.txt
+		mkdir -p /tmp/w; echo hello-from-warm >/tmp/w/index.html; echo READY
+		exec httpd -f -p 80 -h /tmp/w' </dev/null >"$W/out1" 2>"$W/out1.err" &
+	pid=$!
+	wait_for "$W/out1" READY || ok=1
+	kill "$hpid"
+	cat "$W/out1" "$W/out1.err" >&2
+	mac=$(nsenter --net="$WARM_STORE/net/ns/$a" ip link show eth0 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	gmac=$(sed -n 's/^MAC=//p' "$W/out1")
+	log "eth0's MAC in the netns: $mac; the guest's: $gmac"
+	[ -n "$mac" ] && [ "$mac" = "$gmac" ] && [ "$gmac" != 02:00:00:00:00:01 ] || ok=1
+	warm_ok "$W/out1" && has "$W/out1" "isola.warm=1" && has "$W/out1" 'inet 10\.90\.' &&
+		has "$W/out1" '^default via 10\.90\.0\.1' && has "$W/out1" '^hello-from-l1$' || ok=1
+	while [ $ok = 0 ] && [ $i -lt 300 ] && ! wget -q -O "$W/page" http://127.0.0.1:8081/ 2>/dev/null; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	log "through -p 8081:80: $(cat "$W/page" 2>/dev/null)"
+	has "$W/page" '^hello-from-warm$' || ok=1
+	ipa=$(sed -n 's/.*"ip": "\([0-9.]*\)".*/\1/p' "$WARM_STORE/net/state/$a.json")
+	log "the first warm container's address: $ipa"
+	warm "$W/out2" --network bridge --name $b localhost/bb:1 sh -c \
+		"cat /proc/cmdline; ping -c 1 -W 10 $ipa && wget -q -O- http://$ipa:80/"
+	cat "$W/out2" >&2
+	[ "$RC" = 0 ] && has "$W/out2" '^hello-from-warm$' && has "$W/out2" "isola.warm=1" &&
+		warm_ok "$W/out2" || ok=1
+	kill -TERM "$pid"
+	RC=0
+	wait "$pid" || RC=$?
+	log "the httpd container: $RC"
+	[ "$RC" = 143 ] || ok=1
+	NET_STORE=$WARM_STORE vmct_net_clean $a $b || ok=1
+	! ls -d /tmp/isola-warm-* "$WARM_STORE"/vm/.warm-* 2>/dev/null || { log "template build dirs left" && ok=1; }
+	return $ok
+}
+
 # After the warm runs: no VMM, socket dir, template build dir, bundle, mount,
 # nor a copy of a template's memory file (restores map it).
 t_vmct_warm_clean() {
@@ -1201,25 +1257,25 @@ vmct_net_ready() {
 # vmct_net_clean NAME...: nothing of the containers' networking is left: netns, state,
 # veth on isola0, TAP, iptables rule, IPAM lease; nor a VMM or socket dir.
 vmct_net_clean() {
-	local left n
-	left=$(ls "$W/store/net/ns" 2>/dev/null)
+	local left n st=${NET_STORE:-$W/store}
+	left=$(ls "$st/net/ns" 2>/dev/null)
 	[ -z "$left" ] || { log "netns left: $left" && return 1; }
-	left=$(ls "$W/store/net/state" 2>/dev/null | grep -v '\.lock$')
+	left=$(ls "$st/net/state" 2>/dev/null | grep -v '\.lock$')
 	[ -z "$left" ] || { log "state left: $left" && return 1; }
 	left=$(ls /sys/class/net/isola0/brif 2>/dev/null)
 	[ -z "$left" ] || { log "veths left on isola0: $left" && return 1; }
-	left=$(ls /sys/class/net | grep -E '^(tap|veth)' || true)
+	left=$(ls /sys/class/net | grep -E '^(tap|veth|warm)' || true)
 	[ -z "$left" ] || { log "links left: $left" && return 1; }
 	for n in "$@"; do
 		left=$(iptables-save | grep -- "$n" || true)
 		[ -z "$left" ] || { log "iptables rules left for $n: $left" && return 1; }
 	done
-	left=$(ls "$W/store/net/ipam/isola" 2>/dev/null | grep -Ev '^(lock|last_reserved_ip\.[0-9]+)$')
+	left=$(ls "$st/net/ipam/isola" 2>/dev/null | grep -Ev '^(lock|last_reserved_ip\.[0-9]+)$')
 	[ -z "$left" ] || { log "IPAM leases left: $left" && return 1; }
-	left=$(ps -o args 2>/dev/null | grep '[v]m run' || true)
+	left=$(ps -o args 2>/dev/null | grep -E '[v]m (run|restore)' || true)
 	[ -z "$left" ] || { log "VMM processes left: $left" && return 1; }
 	! ls -d /tmp/isola-vmct-* 2>/dev/null || { log "socket dirs left" && return 1; }
-	[ -z "$(ls "$W/store/containers")" ] || { log "bundles left" && return 1; }
+	[ -z "$(ls "$st/containers")" ] || { log "bundles left" && return 1; }
 }
 
 # The guest has the CNI result's address on eth0, the default route, --hostname and the

@@ -9,7 +9,9 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "api.h"
@@ -17,15 +19,24 @@
 #include "jsonutil.h"
 #include "preboot.h"
 
-/* path opens with flags and is a regular file (or a block device when dev). */
+/*
+ * path opens with flags and is a regular file (or a block device when dev).
+ * Not through a /proc magic link (/proc/self/fd/N): that is one of the VMM's
+ * own files (guest memory, a snapshot), not one the client names.
+ */
 static int check_file(const char *path, int flags, bool dev, const char *field, struct err **err)
 {
+	struct open_how how = {.flags = flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
+			       .resolve = RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
 	if (!*path)
 		return err_make(err, EINVAL, "%s: empty path", field);
-	fd = open(path, flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	if (fd < 0 && errno == ELOOP)
+		return err_make(err, ELOOP, "%s `%s`: through a /proc magic link, or a loop", field,
+				path);
 	if (fd < 0)
 		return err_make(err, errno, "%s `%s`", field, path);
 	if (fstat(fd, &st) < 0)
@@ -64,54 +75,40 @@ int pb_machine_config(struct vm_config *cfg, json_t *j, bool patch, struct err *
 {
 	uint32_t cpus = 0;
 	uint64_t mib = 0;
-	bool smt = false, track = false;
 	const char *huge = "None", *tmpl = "None";
+	struct vm_machine_cfg m = {
+	    .has_cpus = json_object_get(j, "vcpu_count") != NULL,
+	    .has_memory = json_object_get(j, "mem_size_mib") != NULL,
+	    .has_smt = json_object_get(j, "smt") != NULL,
+	    .has_track_dirty_pages = json_object_get(j, "track_dirty_pages") != NULL,
+	    .has_hugepages = !patch || json_object_get(j, "huge_pages"),
+	};
 	int r;
 
 	r = json_get_u32(j, "body", "vcpu_count", &cpus, err);
 	if (r >= 0)
 		r = json_get_u64(j, "body", "mem_size_mib", &mib, err);
 	if (r >= 0)
-		r = json_get_bool(j, "body", "smt", &smt, err);
+		r = json_get_bool(j, "body", "smt", &m.smt, err);
 	if (r >= 0)
-		r = json_get_bool(j, "body", "track_dirty_pages", &track, err);
+		r = json_get_bool(j, "body", "track_dirty_pages", &m.track_dirty_pages, err);
 	if (r >= 0)
 		r = json_get_string(j, "body", "huge_pages", false, &huge, err);
 	if (r >= 0)
 		r = json_get_string(j, "body", "cpu_template", false, &tmpl, err);
 	if (r < 0)
 		return r;
-	if (!patch && (!json_object_get(j, "vcpu_count") || !json_object_get(j, "mem_size_mib")))
+	if (!patch && (!m.has_cpus || !m.has_memory))
 		return err_make(err, EINVAL, "body: vcpu_count and mem_size_mib are required");
-	if (smt || track)
-		return err_make(err, EINVAL, "body.%s: true is not supported by isola",
-				smt ? "smt" : "track_dirty_pages");
 	if (!streq(tmpl, "None"))
 		return err_make(err, EINVAL,
 				"body.cpu_template: only \"None\" (isola has no CPU templates)");
 	if (!streq(huge, "None") && !streq(huge, "2M"))
 		return err_make(err, EINVAL, "body.huge_pages: expected \"None\" or \"2M\"");
-	/* All or nothing: set a copy of the machine's fields, then take it. */
-	struct vm_config m = {.cpus = cfg->cpus,
-			      .memory = cfg->memory,
-			      .memory_given = cfg->memory_given,
-			      .hugepages = cfg->hugepages};
-
-	if (json_object_get(j, "vcpu_count") &&
-	    (r = vm_config_set_cpus(&m, cpus, "body.vcpu_count", err)) < 0)
-		return r;
-	if (json_object_get(j, "mem_size_mib") &&
-	    (r = vm_config_set_memory(&m,
-				      mib > (VM_MAX_MEMORY >> 20) ? VM_MAX_MEMORY + 1 : mib << 20,
-				      "body.mem_size_mib", err)) < 0)
-		return r;
-	if (!patch || json_object_get(j, "huge_pages"))
-		m.hugepages = streq(huge, "2M");
-	cfg->cpus = m.cpus;
-	cfg->memory = m.memory;
-	cfg->memory_given = m.memory_given;
-	cfg->hugepages = m.hugepages;
-	return 0;
+	m.cpus = cpus;
+	m.memory = mib > (VM_MAX_MEMORY >> 20) ? UINT64_MAX : mib << 20;
+	m.hugepages = streq(huge, "2M");
+	return vm_config_set_machine(cfg, &m, &vm_machine_api, err);
 }
 
 static int dev_id(char dst[VM_MAX_DEV_ID + 1], const char *path_id, json_t *j, const char *key,

@@ -11,6 +11,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -228,29 +230,91 @@ static void vcpu_park(struct vcpu *v)
 	pthread_mutex_unlock(&vm->stop_lock);
 }
 
-static void *vcpu_thread(void *arg)
+static void vcpu_loop(struct vcpu *v, bool on_main)
 {
-	struct vcpu *v = arg;
-
 	while (!atomic_load(&v->vm->stopping)) {
 		if (atomic_load(&v->vm->pause_req)) {
 			vcpu_park(v);
 			continue;
 		}
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
-			if (errno == EINTR || errno == EAGAIN)
-				continue;
-			stop_with_error(v, errno, NULL, "KVM_RUN");
-			break;
+			if (errno != EINTR && errno != EAGAIN) {
+				stop_with_error(v, errno, NULL, "KVM_RUN");
+				break;
+			}
+			if (on_main)
+				vm_take_signals(v->vm);
+			continue;
 		}
 		handle_exit(v);
 	}
+}
+
+static void *vcpu_thread(void *arg)
+{
+	vcpu_loop(arg, false);
 	return NULL;
+}
+
+void vcpu_run_on_main(struct vm *vm)
+{
+	vcpu_loop(&vm->vcpus[0], true);
+}
+
+/* /dev/null or closed: a console with nothing to read. */
+static bool stdin_is_empty(void)
+{
+	struct stat st;
+
+	if (fstat(STDIN_FILENO, &st) < 0)
+		return errno == EBADF;
+	return S_ISCHR(st.st_mode) && st.st_rdev == makedev(1, 3);
+}
+
+/*
+ * vCPU 0 runs on the main thread when the VM has one vCPU and the main thread
+ * has nothing else to wait for (vm_wait()): no API server, no userspace PIT
+ * timer (split irqchip), no console input, no snapshot on SIGUSR2, no
+ * migration coming in.  That saves a thread and two hand-offs per VM: under
+ * load, each is a wait for a CPU.
+ */
+static bool vcpu0_fits_main(const struct vm *vm)
+{
+	const struct vm_config *cfg = vm->cfg;
+
+	return vm->nr_vcpus == 1 && !cfg->api_sock && vm->launch.api_listen_fd < 0 && !vm->pit &&
+	       !cfg->snapshot_state && !vm->launch.incoming &&
+	       (cfg->console != VM_CONSOLE_STDIO || !vm->serial || stdin_is_empty());
+}
+
+/*
+ * The main thread keeps SIGINT/SIGTERM/SIGUSR2 blocked (vm_wait() takes them
+ * from a signalfd); vCPU 0 on it unblocks them only inside KVM_RUN
+ * (KVM_SET_SIGNAL_MASK), so a signal sent while it runs guest code, or
+ * pending when it enters, makes KVM_RUN return -EINTR and stays pending for
+ * vm_take_signals().
+ */
+static int vcpu_unblock_in_run(struct vcpu *v, struct err **err)
+{
+	_Alignas(struct kvm_signal_mask) uint8_t buf[sizeof(struct kvm_signal_mask) + 8];
+	struct kvm_signal_mask *m = (struct kvm_signal_mask *)buf;
+	sigset_t set;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &set);
+	sigdelset(&set, SIGINT);
+	sigdelset(&set, SIGTERM);
+	sigdelset(&set, SIGUSR2);
+	m->len = 8; /* the kernel's sigset_t: signals 1..64, as glibc's first word */
+	memcpy(m->sigset, &set, 8);
+	if (ioctl(v->fd, KVM_SET_SIGNAL_MASK, m) < 0)
+		return err_make(err, errno, "KVM_SET_SIGNAL_MASK");
+	return 0;
 }
 
 int vcpu_start_all(struct vm *vm, struct err **err)
 {
 	sigset_t block;
+	unsigned first = 0;
 	int r;
 
 	/* SIGINT/SIGTERM go to the main thread's signalfd; vCPUs inherit the mask. */
@@ -262,8 +326,19 @@ int vcpu_start_all(struct vm *vm, struct err **err)
 	r = vcpu_install_kick_handler(err);
 	if (r < 0)
 		return r;
+	if (vcpu0_fits_main(vm)) {
+		r = vcpu_unblock_in_run(&vm->vcpus[0], err);
+		if (r < 0)
+			return r;
+		vm->vcpu0_on_main = true;
+		first = 1;
+	}
 	pthread_mutex_lock(&vm->stop_lock);
-	for (unsigned i = 0; i < vm->nr_vcpus && r == 0; i++) {
+	if (vm->vcpu0_on_main) {
+		vm->vcpus[0].thread = pthread_self(); /* kicked like the others */
+		vm->vcpus[0].thread_started = true;
+	}
+	for (unsigned i = first; i < vm->nr_vcpus && r == 0; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 		pthread_attr_t attr;
 
@@ -282,7 +357,8 @@ void vcpu_join_all(struct vm *vm)
 	if (!atomic_load(&vm->stopping))
 		vm_request_stop(vm, 0, NULL);
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
-		if (vm->vcpus[i].thread_started)
+		if (vm->vcpus[i].thread_started &&
+		    !pthread_equal(vm->vcpus[i].thread, pthread_self()))
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].thread_started = false;
 	}

@@ -20,7 +20,9 @@
 #include "jsonutil.h"
 #include "lazylib.h"
 #include "parse.h"
+#include "rtnl.h"
 #include "sha256sw.h"
+#include "spawn.h"
 #include "strv.h"
 #include "tap.h"
 
@@ -385,6 +387,83 @@ static void test_sha256sw(void)
 	   "sha256sw empty");
 }
 
+/* rtnetlink requests: attribute layout, nests, an overflow refused, an ack's error. */
+static void test_rtnl(void)
+{
+	struct rtnl_msg m;
+	struct ifinfomsg *ifi = rtnl_begin(&m, RTM_SETLINK, NLM_F_CREATE, sizeof(*ifi));
+	struct rtattr *nest, *a;
+	uint32_t v = 7;
+	char big[RTNL_BUF];
+
+	ok(m.nh->nlmsg_flags == (NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE) &&
+	       m.nh->nlmsg_len == NLMSG_LENGTH(sizeof(*ifi)) && (void *)ifi == NLMSG_DATA(m.nh),
+	   "rtnl_begin: header, flags, family struct");
+	nest = rtnl_put(&m, 1, NULL, 0);
+	a = rtnl_put(&m, IFLA_MASTER, &v, sizeof(v));
+	rtnl_put(&m, IFLA_IFNAME, "x", 2);
+	rtnl_end(&m, nest);
+	ok(a && a->rta_len == RTA_LENGTH(4) && *(uint32_t *)RTA_DATA(a) == 7 &&
+	       nest->rta_len == m.nh->nlmsg_len - NLMSG_LENGTH(sizeof(*ifi)),
+	   "rtnl_put/rtnl_end: attributes inside their nest");
+	memset(big, 'x', sizeof(big));
+	ok(!rtnl_put(&m, IFLA_IFNAME, big, sizeof(big)) && !rtnl_put(&m, IFLA_MASTER, &v, 4) &&
+	       rtnl_talk(&m) == -EMSGSIZE,
+	   "an attribute past the buffer is refused, and so is the request");
+	if (geteuid() != 0) {
+		skip("SKIP: needs root for a netns");
+		return;
+	}
+	pid_t pid = fork();
+	if (pid == 0) {
+		if (unshare(CLONE_NEWNET) < 0)
+			_exit(2);
+		ifi = rtnl_begin(&m, RTM_SETLINK, 0, sizeof(*ifi));
+		ifi->ifi_index = 1 << 30; /* no such link */
+		_exit(rtnl_talk(&m) == -ENODEV ? 0 : 1);
+	}
+	int status = -1;
+	waitpid(pid, &status, 0);
+	ok(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "the kernel's error comes back as -errno");
+}
+
+static void report_child(void *arg, int fd)
+{
+	_exit(write(fd, arg, strlen(arg)) < 0 ? 2 : 3);
+}
+
+static void echo_child(void *arg, int fd)
+{
+	char c = 0;
+
+	(void)arg;
+	_exit(read(fd, &c, 1) == 1 && write(fd, &c, 1) == 1 ? 0 : 1);
+}
+
+/* A child that reports back: its words, its status; a socketpair goes both ways. */
+static void test_spawn(void)
+{
+	_cleanup_close_ int fd = -1, sp = -1;
+	char buf[16] = "";
+	pid_t pid = -1;
+	int status = -1;
+
+	ok(spawn_reporting(SPAWN_PIPE, report_child, "E it failed", &pid, &fd, NULL) == 0 &&
+	       pid > 0 && (fcntl(fd, F_GETFD) & FD_CLOEXEC),
+	   "spawn_reporting: a child, our end CLOEXEC");
+	is_int(spawn_read_report(fd, buf, sizeof(buf) - 1), 11, "its report, whole, up to EOF");
+	ok(streq(buf, "E it failed"), "as written: %s", buf);
+	ok(spawn_reap(pid, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 3,
+	   "spawn_reap: its status");
+	ok(spawn_reap(pid, NULL) == -ECHILD, "reaped once only");
+	ok(spawn_reporting(SPAWN_SOCKETPAIR, echo_child, NULL, &pid, &sp, NULL) == 0 &&
+	       write(sp, "G", 1) == 1 && spawn_read_report(sp, buf, 1) == 1 && buf[0] == 'G',
+	   "a socketpair: told, and answers");
+	ok(spawn_reap(pid, &status) == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	   "and exits");
+}
+
 int main(void)
 {
 	test_err();
@@ -398,5 +477,7 @@ int main(void)
 	test_close_async();
 	test_sha256();
 	test_lazylib_missing();
+	test_rtnl();
+	test_spawn();
 	return tap_done();
 }

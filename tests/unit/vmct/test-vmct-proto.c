@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/mount.h>
 
+#include "cleanup.h"
 #include "proto.h"
 #include "tap.h"
 
@@ -19,6 +20,28 @@ static int parse(const char *p, size_t len, struct vmct_config *c)
 }
 
 #define P(lit, c) parse(lit, sizeof(lit) - 1, c)
+
+/* A config the agent must refuse: its bytes (a literal with NULs) and why. */
+struct refused {
+	const char *cfg;
+	size_t len;
+	const char *what;
+};
+#define R(lit, what)                       \
+	{                                  \
+		lit, sizeof(lit) - 1, what \
+	}
+
+/* Each entry of t is refused (and leaves nothing to free). */
+static void check_refused(const struct refused *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		struct vmct_config c = {};
+
+		ok(parse(t[i].cfg, t[i].len, &c) < 0, "%s", t[i].what);
+		vmct_config_free(&c);
+	}
+}
 
 static void test_roundtrip(void)
 {
@@ -53,28 +76,31 @@ static void test_roundtrip(void)
 
 static void test_hostile_config(void)
 {
+	static const struct refused bad[] = {
+	    R("arg=true", "no final NUL is refused"),
+	    R("", "empty is refused"),
+	    R("cwd=/\0", "no arg is refused"),
+	    R("arg=x\0bogus\0", "an entry without '=' is refused"),
+	    R("arg=x\0what=1\0", "an unknown key is refused"),
+	    R("arg=x\0uid=1\0uid=0\0", "a repeated key is refused"),
+	    R("arg=x\0uid=-1\0", "a negative uid is refused"),
+	    R("arg=x\0uid=4294967296\0", "a uid over 32 bits is refused"),
+	    R("arg=x\0gid=99999999999999999999\0", "a huge gid is refused"),
+	    R("arg=x\0uid=\0", "an empty uid is refused"),
+	    R("arg=x\0cwd=tmp\0", "a relative cwd is refused"),
+	    R("arg=x\0tty=2\0", "tty other than 0/1 is refused"),
+	    R("arg=x\0env=NOEQUALS\0", "env without '=' is refused"),
+	    R("arg=x\0env==v\0", "env with an empty key is refused"),
+	    R("arg=x\0tty=1\0rows=65536\0", "rows over 16 bits is refused"),
+	    R("arg=x\0tty=1\0cols=-1\0", "negative cols is refused"),
+	    R("arg=x\0tty=1\0rows=1x\0", "rows with junk is refused"),
+	    R("arg=x\0tty=1\0rows=1\0rows=2\0", "repeated rows is refused"),
+	    R("arg=x\0rows=24\0cols=80\0", "rows/cols without tty=1 are refused"),
+	    R("arg=x\0tty=0\0cols=80\0", "cols with tty=0 is refused"),
+	};
 	struct vmct_config c = {};
 
-	ok(P("arg=true", &c) < 0, "no final NUL is refused");
-	ok(parse("", 0, &c) < 0, "empty is refused");
-	ok(P("cwd=/\0", &c) < 0, "no arg is refused");
-	ok(P("arg=x\0bogus\0", &c) < 0, "an entry without '=' is refused");
-	ok(P("arg=x\0what=1\0", &c) < 0, "an unknown key is refused");
-	ok(P("arg=x\0uid=1\0uid=0\0", &c) < 0, "a repeated key is refused");
-	ok(P("arg=x\0uid=-1\0", &c) < 0, "a negative uid is refused");
-	ok(P("arg=x\0uid=4294967296\0", &c) < 0, "a uid over 32 bits is refused");
-	ok(P("arg=x\0gid=99999999999999999999\0", &c) < 0, "a huge gid is refused");
-	ok(P("arg=x\0uid=\0", &c) < 0, "an empty uid is refused");
-	ok(P("arg=x\0cwd=tmp\0", &c) < 0, "a relative cwd is refused");
-	ok(P("arg=x\0tty=2\0", &c) < 0, "tty other than 0/1 is refused");
-	ok(P("arg=x\0env=NOEQUALS\0", &c) < 0, "env without '=' is refused");
-	ok(P("arg=x\0env==v\0", &c) < 0, "env with an empty key is refused");
-	ok(P("arg=x\0tty=1\0rows=65536\0", &c) < 0, "rows over 16 bits is refused");
-	ok(P("arg=x\0tty=1\0cols=-1\0", &c) < 0, "negative cols is refused");
-	ok(P("arg=x\0tty=1\0rows=1x\0", &c) < 0, "rows with junk is refused");
-	ok(P("arg=x\0tty=1\0rows=1\0rows=2\0", &c) < 0, "repeated rows is refused");
-	ok(P("arg=x\0rows=24\0cols=80\0", &c) < 0, "rows/cols without tty=1 are refused");
-	ok(P("arg=x\0tty=0\0cols=80\0", &c) < 0, "cols with tty=0 is refused");
+	check_refused(bad, ARRAY_SIZE(bad));
 	is_int(P("arg=x\0cols=80\0tty=1\0rows=24\0", &c), 0, "rows/cols before tty=1 are fine");
 	ok(c.tty && c.rows == 24 && c.cols == 80, "in any order");
 	vmct_config_free(&c);
@@ -168,13 +194,18 @@ static void test_connect_reply(void)
 static void test_net_roundtrip(void)
 {
 	char *argv[] = {"true", NULL};
-	struct vmct_config in = {
-	    .argv = argv,
-	    .net = {.set = true, .addr = 0x0a5a0005, .gw = 0x0a5a0001, .prefix = 16, .mtu = 1500},
-	    .hostname = "web-1",
-	    .etc_hosts = "127.0.0.1 localhost\n10.90.0.5 web-1\n",
-	    .etc_resolv = "nameserver 10.90.0.1\n",
-	    .etc_hostname = "web-1\n"};
+	struct vmct_config in = {.argv = argv,
+				 .net = {.set = true,
+					 .addr = 0x0a5a0005,
+					 .gw = 0x0a5a0001,
+					 .prefix = 16,
+					 .mtu = 1500,
+					 .has_mac = true,
+					 .mac = {0x0a, 0x58, 0x0a, 0x5a, 0x00, 0xff}},
+				 .hostname = "web-1",
+				 .etc_hosts = "127.0.0.1 localhost\n10.90.0.5 web-1\n",
+				 .etc_resolv = "nameserver 10.90.0.1\n",
+				 .etc_hostname = "web-1\n"};
 	struct vmct_config out = {};
 	uint32_t len = 0;
 	uint8_t *buf = vmct_config_encode(&in, &len);
@@ -183,6 +214,9 @@ static void test_net_roundtrip(void)
 	ok(out.net.set && out.net.addr == 0x0a5a0005 && out.net.gw == 0x0a5a0001 &&
 	       out.net.prefix == 16 && out.net.mtu == 1500,
 	   "address, gateway, prefix, MTU survive");
+	ok(out.net.has_mac && !memcmp(out.net.mac, "\x0a\x58\x0a\x5a\x00\xff", 6) &&
+	       memmem(buf, len, "net_mac=0a:58:0a:5a:00:ff", 26),
+	   "the MAC survives, as net_mac=0a:58:0a:5a:00:ff");
 	ok(out.hostname && !strcmp(out.hostname, "web-1") && out.etc_hosts &&
 	       !strcmp(out.etc_hosts, in.etc_hosts) && out.etc_resolv &&
 	       !strcmp(out.etc_resolv, in.etc_resolv) && out.etc_hostname &&
@@ -193,11 +227,13 @@ static void test_net_roundtrip(void)
 
 	in.net.gw = 0;
 	in.net.mtu = 0;
+	in.net.has_mac = false;
 	in.hostname = in.etc_hosts = in.etc_resolv = in.etc_hostname = NULL;
 	buf = vmct_config_encode(&in, &len);
 	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "net without gateway and MTU");
-	ok(out.net.set && !out.net.gw && !out.net.mtu && !out.hostname && !out.etc_hosts,
-	   "no default route, the driver's MTU, no files");
+	ok(out.net.set && !out.net.gw && !out.net.mtu && !out.net.has_mac && !out.hostname &&
+	       !out.etc_hosts,
+	   "no default route, the driver's MTU, the NIC's own MAC, no files");
 	vmct_config_free(&out);
 	free(buf);
 
@@ -212,56 +248,83 @@ static void test_net_roundtrip(void)
 
 static void test_net_hostile(void)
 {
+#define NET(s) "arg=x\0" s
+	static const struct refused bad[] = {
+	    R(NET("net_addr=10.0.0.2\0net_prefix=33\0"), "prefix 33 is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=0\0"), "prefix 0 is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=-8\0"), "a negative prefix is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=0.0.0.0\0"),
+	      "a zero gateway is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=10.0.0.2\0"),
+	      "the address as its own gateway is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=10.0.1.1\0"),
+	      "a gateway off the subnet is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=32\0net_gw=10.0.0.1\0"),
+	      "a gateway with prefix 32 (never on-link) is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=67\0"), "MTU 67 is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=65536\0"), "MTU 65536 is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=4294967295\0"),
+	      "an absurd MTU is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=0\0"), "MTU 0 is refused"),
+	    R(NET("net_addr=0.0.0.0\0net_prefix=24\0"), "address 0 is refused"),
+	    R(NET("net_addr=127.0.0.2\0net_prefix=8\0"), "a loopback address is refused"),
+	    R(NET("net_addr=224.0.0.1\0net_prefix=24\0"), "a multicast address is refused"),
+	    R(NET("net_addr=255.255.255.255\0net_prefix=32\0"), "broadcast is refused"),
+	    R(NET("net_addr=10.0.0.0\0net_prefix=24\0"), "the network address is refused"),
+	    R(NET("net_addr=10.0.0.255\0net_prefix=24\0"),
+	      "the subnet's broadcast address is refused"),
+	    R(NET("net_addr=10.0.0.256\0net_prefix=24\0"), "a part over 255 is refused"),
+	    R(NET("net_addr=10.0.0\0net_prefix=24\0"), "three parts are refused"),
+	    R(NET("net_addr=10.0.0.2.1\0net_prefix=24\0"), "five parts are refused"),
+	    R(NET("net_addr=10.0.0.0002\0net_prefix=24\0"), "four digits are refused"),
+	    R(NET("net_addr= 10.0.0.2\0net_prefix=24\0"), "a leading space is refused"),
+	    R(NET("net_addr=10..0.2\0net_prefix=24\0"), "an empty part is refused"),
+	    R(NET("net_addr=::1\0net_prefix=24\0"), "IPv6 is refused"),
+	    R(NET("net_addr=10.0.0.2\0"), "an address without a prefix is refused"),
+	    R(NET("net_prefix=24\0"), "a prefix without an address is refused"),
+	    R(NET("net_gw=10.0.0.1\0"), "a gateway alone is refused"),
+	    R(NET("net_mtu=1500\0"), "an MTU alone is refused"),
+	    R(NET("net_mac=02:00:00:00:00:01\0"), "a MAC alone is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=01:00:5e:00:00:01\0"),
+	      "a multicast MAC is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=ff:ff:ff:ff:ff:ff\0"),
+	      "the broadcast MAC is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=00:00:00:00:00:00\0"),
+	      "the zero MAC is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00\0"),
+	      "five octets are refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00:01:02\0"),
+	      "seven octets are refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02-00-00-00-00-01\0"),
+	      "dashes are refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00:0g\0"),
+	      "a non-hex digit is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=2:00:00:00:00:001\0"),
+	      "misplaced colons are refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=02:00:00:00:00:01\0"
+		  "net_mac=02:00:00:00:00:02\0"),
+	      "a repeated MAC is refused"),
+	    R(NET("net_addr=10.0.0.2\0net_prefix=24\0net_addr=10.0.0.3\0"),
+	      "a repeated address is refused"),
+	    R(NET("hostname=\0"), "an empty hostname is refused"),
+	    R(NET("hostname=a/b\0"), "a hostname with '/' is refused"),
+	    R(NET("hostname=-x\0"), "a hostname with a leading '-' is refused"),
+	    R(NET("hostname=a\nb\0"), "a hostname with a newline is refused"),
+	    R(NET("hostname=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0"),
+	      "a 65-byte hostname is refused"),
+	    R(NET("etc_hosts=a\0etc_hosts=b\0"), "a repeated file is refused"),
+	};
 	struct vmct_config c = {};
 
-#define NET(s) P("arg=x\0" s, &c)
-	ok(NET("net_addr=10.0.0.2\0net_prefix=33\0") < 0, "prefix 33 is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=0\0") < 0, "prefix 0 is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=-8\0") < 0, "a negative prefix is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=0.0.0.0\0") < 0,
-	   "a zero gateway is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=10.0.0.2\0") < 0,
-	   "the address as its own gateway is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_gw=10.0.1.1\0") < 0,
-	   "a gateway off the subnet is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=32\0net_gw=10.0.0.1\0") < 0,
-	   "a gateway with prefix 32 (never on-link) is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=67\0") < 0, "MTU 67 is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=65536\0") < 0, "MTU 65536 is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=4294967295\0") < 0,
-	   "an absurd MTU is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mtu=0\0") < 0, "MTU 0 is refused");
-	ok(NET("net_addr=0.0.0.0\0net_prefix=24\0") < 0, "address 0 is refused");
-	ok(NET("net_addr=127.0.0.2\0net_prefix=8\0") < 0, "a loopback address is refused");
-	ok(NET("net_addr=224.0.0.1\0net_prefix=24\0") < 0, "a multicast address is refused");
-	ok(NET("net_addr=255.255.255.255\0net_prefix=32\0") < 0, "broadcast is refused");
-	ok(NET("net_addr=10.0.0.0\0net_prefix=24\0") < 0, "the network address is refused");
-	ok(NET("net_addr=10.0.0.255\0net_prefix=24\0") < 0,
-	   "the subnet's broadcast address is refused");
-	ok(NET("net_addr=10.0.0.256\0net_prefix=24\0") < 0, "a part over 255 is refused");
-	ok(NET("net_addr=10.0.0\0net_prefix=24\0") < 0, "three parts are refused");
-	ok(NET("net_addr=10.0.0.2.1\0net_prefix=24\0") < 0, "five parts are refused");
-	ok(NET("net_addr=10.0.0.0002\0net_prefix=24\0") < 0, "four digits are refused");
-	ok(NET("net_addr= 10.0.0.2\0net_prefix=24\0") < 0, "a leading space is refused");
-	ok(NET("net_addr=10..0.2\0net_prefix=24\0") < 0, "an empty part is refused");
-	ok(NET("net_addr=::1\0net_prefix=24\0") < 0, "IPv6 is refused");
-	ok(NET("net_addr=10.0.0.2\0") < 0, "an address without a prefix is refused");
-	ok(NET("net_prefix=24\0") < 0, "a prefix without an address is refused");
-	ok(NET("net_gw=10.0.0.1\0") < 0, "a gateway alone is refused");
-	ok(NET("net_mtu=1500\0") < 0, "an MTU alone is refused");
-	ok(NET("net_addr=10.0.0.2\0net_prefix=24\0net_addr=10.0.0.3\0") < 0,
-	   "a repeated address is refused");
-	ok(NET("hostname=\0") < 0, "an empty hostname is refused");
-	ok(NET("hostname=a/b\0") < 0, "a hostname with '/' is refused");
-	ok(NET("hostname=-x\0") < 0, "a hostname with a leading '-' is refused");
-	ok(NET("hostname=a\nb\0") < 0, "a hostname with a newline is refused");
-	ok(NET("hostname=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0") < 0,
-	   "a 65-byte hostname is refused");
-	ok(NET("etc_hosts=a\0etc_hosts=b\0") < 0, "a repeated file is refused");
-	is_int(NET("net_addr=10.0.0.1\0net_prefix=31\0net_gw=10.0.0.0\0"), 0,
+	check_refused(bad, ARRAY_SIZE(bad));
+	is_int(P(NET("net_addr=10.0.0.2\0net_prefix=24\0net_mac=0A:58:0a:00:00:02\0"), &c), 0,
+	       "a MAC in either case is taken");
+	ok(c.net.has_mac && !memcmp(c.net.mac, "\x0a\x58\x0a\x00\x00\x02", 6), "as its bytes");
+	vmct_config_free(&c);
+	is_int(P(NET("net_addr=10.0.0.1\0net_prefix=31\0net_gw=10.0.0.0\0"), &c), 0,
 	       "a /31 (RFC 3021) takes both addresses");
 	vmct_config_free(&c);
-	is_int(NET("net_addr=192.168.7.9\0net_prefix=32\0"), 0, "a /32 without a gateway");
+	is_int(P(NET("net_addr=192.168.7.9\0net_prefix=32\0"), &c), 0, "a /32 without a gateway");
 	vmct_config_free(&c);
 #undef NET
 	{
@@ -276,6 +339,22 @@ static void test_net_hostile(void)
 		   VMCT_FILE_MAX);
 		free(big);
 	}
+}
+
+/* The gratuitous ARP the agent sends (RFC 5227 announcement: sender = target = the address). */
+static void test_garp(void)
+{
+	static const uint8_t mac[6] = {0x0a, 0x58, 0x0a, 0x5a, 0x00, 0x05};
+	static const uint8_t want[VMCT_GARP_LEN] = {
+	    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0a, 0x58, 0x0a, 0x5a, 0x00, 0x05, 0x08, 0x06,
+	    0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01, 0x0a, 0x58, 0x0a, 0x5a, 0x00, 0x05,
+	    0x0a, 0x5a, 0x00, 0x05, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x0a, 0x5a, 0x00, 0x05};
+	uint8_t f[VMCT_GARP_LEN];
+
+	memset(f, 0xaa, sizeof(f));
+	vmct_garp_frame(f, mac, 0x0a5a0005);
+	ok(!memcmp(f, want, sizeof(f)),
+	   "a gratuitous ARP: broadcast, ARP request from the MAC, sender and target 10.90.0.5");
 }
 
 /* The OCI mode's guest mounts: a round trip, then what a hostile entry may not do. */
@@ -342,5 +421,6 @@ int main(void)
 	test_connect_reply();
 	test_net_roundtrip();
 	test_net_hostile();
+	test_garp();
 	return tap_done();
 }

@@ -51,33 +51,45 @@ static void test_key(void)
 	put("isola", "vmm");
 	put("vmlinuz", "kernel");
 	put("initrd.cpio", "initrd");
-	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a,
-			 &err) == 0 &&
+	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false,
+			 a, &err) == 0 &&
 	       strlen(a) == VMCT_WARM_KEY_LEN,
 	   "a key of %u hex digits", VMCT_WARM_KEY_LEN);
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
+		      NULL);
 	ok(!strcmp(a, b), "the same inputs give the same key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 512 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 512 << 20, 1, false, b,
+		      NULL);
 	ok(strcmp(a, b), "another memory size, another key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 2, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 2, false, b,
+		      NULL);
 	ok(strcmp(a, b), "other cpus, another key");
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, true, b,
+		      NULL);
+	ok(strcmp(a, b), "a NIC, another key (a template with one, one without)");
 	utimensat(AT_FDCWD, path("vmlinuz"), ts, 0);
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
+		      NULL);
 	ok(strcmp(a, b), "a kernel changed (mtime) gives another key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, a,
+		      NULL);
 	put("initrd.cpio", "another initrd");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
+		      NULL);
 	ok(strcmp(a, b), "an initramfs rebuilt (size) gives another key");
-	ok(vmct_warm_key(path("isola"), path("nokernel"), path("initrd.cpio"), 256 << 20, 1, b,
-			 &err) == -ENOENT &&
+	ok(vmct_warm_key(path("isola"), path("nokernel"), path("initrd.cpio"), 256 << 20, 1, false,
+			 b, &err) == -ENOENT &&
 	       err && strstr(err->msg, "nokernel") && !strchr(err->msg, '\n'),
 	   "a missing kernel is named in one line: %s", err ? err->msg : "");
 	err_free(&err);
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, a, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, a,
+		      NULL);
 	put("isola", "another vmm");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, b, NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
+		      NULL);
 	ok(strcmp(a, b), "another isola (the VMM) gives another key");
-	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 0, 1, b, &err) < 0,
+	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 0, 1, false, b,
+			 &err) < 0,
 	   "no memory size is refused");
 	err_free(&err);
 }
@@ -119,6 +131,13 @@ static void test_load(void)
 	    {"b-relative", "disk=a\nvsock=/b\n"},
 	    {"b-order", "vsock=/b\ndisk=/a\n"},
 	    {"b-three", "disk=/a\nvsock=/b\nx=/c\n"},
+	    {"b-four", "disk=/a\nvsock=/b\nnet=t0\nnet=t1\n"},
+	    {"b-netempty", "disk=/a\nvsock=/b\nnet=\n"},
+	    {"b-netlong", "disk=/a\nvsock=/b\nnet=abcdefghijklmnop\n"},
+	    {"b-netslash", "disk=/a\nvsock=/b\nnet=../t0\n"},
+	    {"b-netblank", "disk=/a\nvsock=/b\nnet=t 0\n"},
+	    {"b-netnonl", "disk=/a\nvsock=/b\nnet=t0"},
+	    {"b-netfirst", "net=t0\ndisk=/a\nvsock=/b\n"},
 	    {"b-nopath", "disk=\nvsock=/b\n"},
 	    {"b-key", "diskx=/a\nvsock=/b\n"},
 	};
@@ -133,6 +152,13 @@ static void test_load(void)
 	       !strcmp(w.vsock_from, "/tmp/x/v.sock") && strstr(w.state, "good/state") &&
 	       strstr(w.mem, "good/mem"),
 	   "its remap sources and snapshot files");
+	ok(!w.net_from, "no net= line: a template without a NIC");
+	vmct_warm_free(&w);
+	ok(load("good-nic", "disk=/t/p.img\nvsock=/tmp/x/v.sock\nnet=warm0\n", true, &msg) == 0,
+	   "a template with a NIC loads");
+	ok(vmct_warm_load(path("good-nic"), &w, NULL) == 0 && w.net_from &&
+	       !strcmp(w.net_from, "warm0") && !strcmp(w.vsock_from, "/tmp/x/v.sock"),
+	   "its TAP (net=) is the --net-remap source");
 	vmct_warm_free(&w);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		free(msg);
@@ -209,6 +235,41 @@ static void test_frame(void)
 	   "nanoseconds of a second or more are refused");
 }
 
+/*
+ * A template's NIC and the container's network must agree before any VMM runs:
+ * a NIC restored without the container's netns would make its TAP in ours.
+ */
+static void test_start_mismatch(void)
+{
+	struct vmct_warm nic = {.dir = "/t/warm-nic",
+				.state = "/t/s",
+				.mem = "/t/m",
+				.disk_from = "/t/d",
+				.vsock_from = "/t/v",
+				.net_from = "warm0"};
+	struct vmct_warm bare = nic;
+	struct vmct_run_opts o = {.vmm = "/nonexistent/vmm", .disk = "/t/disk", .warm = &nic};
+	struct err *err = NULL;
+	pid_t vmm = -1;
+	int pidfd = -1, conn = -1;
+
+	bare.net_from = NULL;
+	ok(vmct_warm_start(&o, "/tmp", -1, &vmm, &pidfd, &conn, &err) == -EINVAL && vmm == -1 &&
+	       err && strstr(err->msg, "has a NIC") && !strchr(err->msg, '\n'),
+	   "a template with a NIC, no network: refused, no VMM: %s", err ? err->msg : "");
+	err_free(&err);
+	o.tap = "tap0";
+	ok(vmct_warm_start(&o, "/tmp", -1, &vmm, &pidfd, &conn, &err) == -EINVAL && vmm == -1,
+	   "a TAP without the container's netns: refused, no VMM");
+	err_free(&err);
+	o.netns = "/run/netns/x";
+	o.warm = &bare;
+	ok(vmct_warm_start(&o, "/tmp", -1, &vmm, &pidfd, &conn, &err) == -EINVAL && vmm == -1 &&
+	       err && strstr(err->msg, "has no NIC"),
+	   "a NIC-less template for a container with a network: refused: %s", err ? err->msg : "");
+	err_free(&err);
+}
+
 int main(void)
 {
 	if (!mkdtemp(dir))
@@ -217,6 +278,7 @@ int main(void)
 	test_load();
 	test_lock();
 	test_frame();
+	test_start_mismatch();
 	rm_rf_at(AT_FDCWD, dir, NULL);
 	return tap_done();
 }

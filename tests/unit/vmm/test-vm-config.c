@@ -220,6 +220,83 @@ static void test_words(void)
 	vmm_config_free(&cfg);
 }
 
+/* json_err DOC: load DOC as a JSON config; the error message, or "" (static buffer). */
+static const char *json_err(const char *doc, struct vm_config *cfg)
+{
+	static char msg[256];
+	char path[] = "/tmp/isola-test-vm-config-XXXXXX";
+	struct err *err = NULL;
+	int fd = mkstemp(path);
+
+	msg[0] = 0;
+	if (fd < 0 || write(fd, doc, strlen(doc)) < 0)
+		return "temp file";
+	close(fd);
+	if (vmm_config_load_json(cfg, path, &err) < 0)
+		snprintf(msg, sizeof(msg), "%s", err->msg);
+	err_free(&err);
+	unlink(path);
+	return msg;
+}
+
+/*
+ * The machine's one typed setter: the command line, the JSON config and
+ * PUT /machine-config give the same errors, each naming its own field.
+ */
+static void test_machine(void)
+{
+	static const char *const want = "expected 1..64 vCPUs";
+	struct vm_machine_cfg m = {.has_cpus = true, .cpus = 65};
+	struct vm_config cfg;
+	struct err *err = NULL;
+	char msg[256];
+	int r;
+
+	vmm_config_init(&cfg);
+	ok(set(&cfg, "cpus", "65", msg, sizeof(msg)) < 0 && strstr(msg, "--cpus `65`: ") &&
+	       strstr(msg, want),
+	   "CLI: %s", msg);
+	ok(strstr(json_err("{\"cpus\": 65}", &cfg), "cpus: expected 1..64 vCPUs") != NULL,
+	   "JSON: %s", json_err("{\"cpus\": 65}", &cfg));
+	r = vm_config_set_machine(&cfg, &m, &vm_machine_api, &err);
+	ok(r < 0 && strstr(err->msg, "body.vcpu_count: expected 1..64 vCPUs"), "API: %s",
+	   err ? err->msg : "accepted");
+	err_free(&err);
+
+	/* All or nothing: a bad memory size leaves the vCPU count as it was. */
+	is_int(set(&cfg, "cpus", "2", msg, sizeof(msg)), 0, "--cpus 2");
+	m = (struct vm_machine_cfg){.has_cpus = true, .cpus = 4, .has_memory = true, .memory = 1};
+	r = vm_config_set_machine(&cfg, &m, &vm_machine_api, &err);
+	ok(r < 0 && strstr(err->msg, "body.mem_size_mib: must be between") && cfg.cpus == 2,
+	   "a bad mem_size_mib changes nothing: %s", err ? err->msg : "accepted");
+	err_free(&err);
+	ok(set(&cfg, "memory", "1M", msg, sizeof(msg)) < 0 && strstr(msg, "--memory `1M`: must be"),
+	   "CLI memory: %s", msg);
+	ok(strstr(json_err("{\"memory\": 1}", &cfg), "memory: must be between") != NULL,
+	   "JSON memory");
+
+	m = (struct vm_machine_cfg){.has_cpus = true, .cpus = 3, .has_smt = true, .smt = true};
+	r = vm_config_set_machine(&cfg, &m, &vm_machine_api, &err);
+	ok(r < 0 && strstr(err->msg, "body.smt: true is not supported") && cfg.cpus == 2, "smt: %s",
+	   err ? err->msg : "accepted");
+	err_free(&err);
+	m = (struct vm_machine_cfg){.has_track_dirty_pages = true, .track_dirty_pages = true};
+	r = vm_config_set_machine(&cfg, &m, &vm_machine_json, &err);
+	ok(r < 0 && strstr(err->msg, "track-dirty-pages: true is not supported"),
+	   "track_dirty_pages: %s", err ? err->msg : "accepted");
+	err_free(&err);
+
+	m = (struct vm_machine_cfg){
+	    .has_memory = true, .memory = 96ULL << 20, .has_hugepages = true, .hugepages = true};
+	ok(vm_config_set_machine(&cfg, &m, &vm_machine_api, &err) == 0 && cfg.hugepages &&
+	       cfg.memory == 96ULL << 20 && cfg.memory_given && cfg.cpus == 2,
+	   "memory and huge pages set, the vCPUs kept");
+	ok(!strcmp(json_err("{\"hugepages\": false, \"cpus\": 5}", &cfg), "") && !cfg.hugepages &&
+	       cfg.cpus == 5,
+	   "JSON hugepages and cpus");
+	vmm_config_free(&cfg);
+}
+
 int main(void)
 {
 	test_cli();
@@ -227,5 +304,6 @@ int main(void)
 	test_json();
 	test_json_numbers();
 	test_words();
+	test_machine();
 	return tap_done();
 }

@@ -1,0 +1,39 @@
+# Helpers for the `isola run --vm` tests on this host (vm-ctr.bats, vm-detach.bats, vm-warm-net.bats,
+# vm-net.bats): their shared set-up.  Load after image-helpers.
+# shellcheck shell=bash
+
+# A temp dir ($TMP, first: the teardowns use it) and store ($ISOLA_STORE) of this test;
+# skips without busybox-static or mkfs.ext4 (the root disk).
+vmct_setup() {
+	isola_tmp
+	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
+	require_cmd mkfs.ext4
+	export ISOLA_STORE=$TMP/store
+}
+
+# vmct_image NAME [TAR_ENTRY...]: a busybox image localhost/NAME:1 in $ISOLA_STORE with
+# sh, echo and the extra entries (img_tar's syntax).
+vmct_image() {
+	local name=$1
+	shift
+	img_tar "$TMP/l.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/echo:busybox \
+		"$@" d:etc d:tmp
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" "localhost/$name:1" >/dev/null
+}
+
+# Stop what a failed test may leave running: its isola ($PID) and VMM ($VMM), and the
+# socket directory a SIGKILLed isola leaves ($VMDIR).
+vmct_kill_leftovers() {
+	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
+	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
+	wait 2>/dev/null || true
+	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	return 0
+}
+
+# No container is left in $ISOLA_STORE, nor a mount below it.
+vmct_store_empty() {
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
+}
