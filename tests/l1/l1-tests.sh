@@ -322,7 +322,8 @@ rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
 
 # Free page reporting: the guest fills and frees 128 MiB and isola's RSS
 # drops by at least 64 MiB without an inflate (the target stays 0, MemTotal
-# does not move).  The console's input paces the guest.
+# does not move).  The console's input paces the guest: one line after the
+# base RSS is read, one after the filled RSS, one after the freed RSS.
 t_balloon_report() {
 	local pid base high low=0 i=0
 	mkfifo "$W/in"
@@ -333,7 +334,9 @@ t_balloon_report() {
 		--balloon --cmdline "$BASE l2=balloon-report" <"$W/in" >"$W/out" 2>&1 &
 	VM_PID=$!
 	exec 3>"$W/in"
-	wait_for "$W/out" REPORT-TOTAL && pid=$(isola_pid "$VM_PID") && base=$(rss_kib "$pid")
+	# The guest waits for a line after each step, so base is read before
+	# the fill (CI 20 read it after: base == filled).
+	wait_for "$W/out" REPORT-TOTAL && pid=$(isola_pid "$VM_PID") && base=$(rss_kib "$pid") && echo go >&3
 	wait_for "$W/out" REPORT-FILLED && high=$(rss_kib "$pid") && echo go >&3
 	if wait_for "$W/out" REPORT-FREED; then
 		low=$(rss_kib "$pid")

@@ -174,6 +174,7 @@ balloon_report() {
 	wait_path /sys/bus/virtio/drivers/virtio_balloon
 	echo "BALLOON-FEATURES $(features 0x0005)"
 	echo "REPORT-TOTAL $(meminfo MemTotal)"
+	read -r _ </dev/console # the host has read its base RSS
 	mkdir -p /fill
 	mount -t tmpfs -o size=160m fill /fill
 	dd if=/dev/zero of=/fill/f bs=1M count=128 2>/dev/null
