@@ -148,11 +148,15 @@ start_sleeper() {
 	args true
 	run isola run -b "$B" "$ID"
 	echo "$output"
-	if grep -q '\[bfq\]' "/sys/dev/block/$dev/queue/scheduler"; then
+	# A device without a queue/scheduler file (this host's 253:0) has no BFQ either;
+	# a kernel without BFQ has no blkio.weight_device file at all, and the error
+	# names that file instead of the value.
+	if grep -qs '\[bfq\]' "/sys/dev/block/$dev/queue/scheduler"; then
 		[ "$status" -eq 0 ]
 	else
 		[ "$status" -ne 0 ]
-		[[ "$output" == *"linux.resources.blockIO.weightDevice"*"$dev 300"* ]]
+		[[ "$output" == *"linux.resources.blockIO.weightDevice"*"$dev 300"* ||
+			"$output" == *"linux.resources.blockIO.weightDevice"*"blkio.weight_device"*"not supported by this host"* ]]
 	fi
 }
 
