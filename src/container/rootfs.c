@@ -24,6 +24,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "init.h"
+#include "overlay.h"
 
 static int open_in_root(int rootfd, const char *path, int flags)
 {
@@ -197,6 +198,12 @@ static int do_mount_one(const struct ct_mount *m, const char *target, struct err
 		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
 		if (mount_cgroup2(target, flags) < 0)
 			return err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
+		return 0;
+	}
+	/* Any number of lower directories: fsconfig(lowerdir+) past one page of data. */
+	if (streq(m->type, "overlay")) {
+		if (overlay_mount(m->source, target, flags, m->data, err) < 0)
+			return err_wrap(err, "mount overlay on `%s`", m->destination);
 		return 0;
 	}
 	if (mount(m->source, target, m->type, flags, m->data) < 0) {

@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "jsonutil.h"
+#include "overlay.h"
 #include "parse.h"
 #include "spec.h"
 #include "strv.h"
@@ -212,6 +213,9 @@ static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct 
 	}
 	if (streq(m->type, "bind"))
 		m->flags |= MS_BIND;
+	if (streq(m->type, "overlay") && !(m->flags & MS_BIND) &&
+	    overlay_lowerdir_check(m->data, &(size_t){0}, err) < 0)
+		return err_wrap(err, "%s.options", where);
 	return 0;
 }
 

@@ -18,8 +18,7 @@
 #include "fdutil.h"
 #include "image.h"
 #include "jsonutil.h"
-
-#define MOUNT_DATA_MAX 4000 /* the kernel copies one page of mount options */
+#include "overlay.h"
 
 static bool id_valid(const char *id)
 {
@@ -34,63 +33,58 @@ static bool id_valid(const char *id)
 	return true;
 }
 
-/* lowerdir=<top>:...:<bottom>,upperdir=..,workdir=..; -E2BIG when it does not fit. */
-static int overlay_options(const char *store, const char *cdir, json_t *layers, char *buf,
-			   size_t size)
+/* @p with overlayfs's escapes: a backslash before `\`, `:` and `,`. */
+static void put_escaped(FILE *f, const char *p)
 {
-	size_t n = json_array_size(layers), o;
-	int w;
-
-	o = snprintf(buf, size, "lowerdir=");
-	if (n == 0)
-		o += snprintf(buf + o, size - o, "%s/empty", cdir);
-	for (size_t i = n; i-- > 0 && o < size;) {
-		const char *c = json_string_value(json_array_get(layers, i));
-
-		if (!c || !img_digest_valid(c))
-			return -EINVAL;
-		o += snprintf(buf + o, size - o, "%s%s/layers/%s", i == n - 1 ? "" : ":", store,
-			      img_digest_hex(c));
+	for (; *p; p++) {
+		if (strchr("\\:,", *p))
+			fputc('\\', f);
+		fputc(*p, f);
 	}
-	if (o >= size)
-		return -E2BIG;
-	w = snprintf(buf + o, size - o, ",upperdir=%s/upper,workdir=%s/work", cdir, cdir);
-	if (w < 0 || (size_t)w >= size - o)
-		return -E2BIG;
-	return 0;
 }
 
 /*
- * More layers than one page of mount options holds: the new mount API adds
- * them one by one with "lowerdir+" (Linux 6.8), top layer first.
+ * lowerdir=<top>:...:<bottom>,upperdir=..,workdir=..[,userxattr]: mount(2)
+ * data of any length; overlay_mount() takes the new mount API past one page.
  */
-static int mount_overlay_fsapi(const char *store, const char *cdir, json_t *layers,
-			       const char *target, struct err **err)
+static int overlay_options(const char *store, const char *cdir, json_t *layers, bool userxattr,
+			   char **ret, struct err **err)
 {
-	_cleanup_close_ int fs = fsopen("overlay", FSOPEN_CLOEXEC), mnt = -1;
+	_cleanup_free_ char *buf = NULL;
+	size_t n = json_array_size(layers), len = 0;
+	FILE *f = open_memstream(&buf, &len);
 	char p[PATH_MAX];
 
-	if (fs < 0)
-		return err_make(err, errno, "fsopen overlay");
-	for (size_t i = json_array_size(layers); i-- > 0;) {
-		snprintf(p, sizeof(p), "%s/layers/%s", store,
-			 img_digest_hex(json_string_value(json_array_get(layers, i))));
-		if (fsconfig(fs, FSCONFIG_SET_STRING, "lowerdir+", p, 0) < 0)
-			return err_make(err, errno,
-					"overlay with %zu layers needs Linux 6.8 "
-					"(lowerdir+)",
-					json_array_size(layers));
+	if (!f)
+		return err_make(err, errno, "overlay options");
+	fputs("lowerdir=", f);
+	if (n == 0) {
+		snprintf(p, sizeof(p), "%s/empty", cdir);
+		put_escaped(f, p);
 	}
+	for (size_t i = n; i-- > 0;) {
+		const char *c = json_string_value(json_array_get(layers, i));
+
+		if (!c || !img_digest_valid(c)) {
+			fclose(f);
+			return err_make(err, 0, "bad layer id");
+		}
+		snprintf(p, sizeof(p), "%s/layers/%s", store, img_digest_hex(c));
+		if (i != n - 1)
+			fputc(':', f);
+		put_escaped(f, p);
+	}
+	fputs(",upperdir=", f);
 	snprintf(p, sizeof(p), "%s/upper", cdir);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "upperdir", p, 0) < 0)
-		return err_make(err, errno, "overlay upperdir");
+	put_escaped(f, p);
+	fputs(",workdir=", f);
 	snprintf(p, sizeof(p), "%s/work", cdir);
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "workdir", p, 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		return err_make(err, errno, "create overlay");
-	mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NODEV);
-	if (mnt < 0 || move_mount(mnt, "", AT_FDCWD, target, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return err_make(err, errno, "mount overlay on `%s`", target);
+	put_escaped(f, p);
+	if (userxattr)
+		fputs(",userxattr", f);
+	if (fclose(f) != 0 || !buf)
+		return err_make(err, ENOMEM, "overlay options");
+	*ret = TAKE_PTR(buf);
 	return 0;
 }
 
@@ -123,40 +117,38 @@ static int write_json(const char *dir, const char *name, json_t *j, struct err *
 }
 
 /*
- * The overlay on rp; its options (lowerdir, upperdir, workdir) in opts.  Rootless,
- * in a mount namespace of our own and only to read the image's /etc/passwd: the
- * layers' whiteouts are user.overlay.* (userxattr), and the options must fit one
- * mount(2) page, as the container's runtime mounts them again.
+ * The overlay on rp; its options (lowerdir, upperdir, workdir) in *ret_opts.
+ * Rootless, in a mount namespace of our own and only to read the image's
+ * /etc/passwd; the container's runtime mounts the same options again (the
+ * layers' whiteouts are user.overlay.*: userxattr).
  */
 static int mount_rootfs(const char *store, const char *cdir, json_t *layers, bool rootless,
-			const char *rp, char *opts, size_t size, struct err **err)
+			const char *rp, char **ret_opts, struct err **err)
 {
-	char data[MOUNT_DATA_MAX];
-	int r = overlay_options(store, cdir, layers, opts, size);
+	_cleanup_free_ char *opts = NULL;
 	struct img_unpack_ids ids;
+	int r;
 
 	/* Layers unpacked by anything but real root carry user.overlay.* (unpack.c). */
 	img_unpack_ids_detect(&ids);
 	rootless = rootless || ids.mode != IMG_IDS_ALL;
 
-	if (r == -E2BIG && rootless)
-		return err_make(err, 0, "rootless: more layers than one overlay mount holds");
-	if (r == -E2BIG)
-		return mount_overlay_fsapi(store, cdir, layers, rp, err);
+	r = overlay_options(store, cdir, layers, rootless, &opts, err);
 	if (r < 0)
-		return err_make(err, 0, "bad layer id");
-	if (snprintf(data, sizeof(data), "%s%s", opts, rootless ? ",userxattr" : "") >=
-	    (int)sizeof(data))
-		return err_make(err, 0, "rootless: more layers than one overlay mount holds");
-	if (mount("overlay", rp, "overlay", MS_NODEV, data) < 0)
-		return err_make(err, errno, "mount overlay on `%s`", rp);
+		return r;
+	r = overlay_mount("overlay", rp, MS_NODEV, opts, err);
+	if (r < 0)
+		return err_wrap(err, "mount overlay on `%s`", rp);
+	*ret_opts = TAKE_PTR(opts);
 	return 0;
 }
 
 /*
  * Rootless: the container mounts its overlay itself, as root of its user
  * namespace (the same map the layers were unpacked with): the first mount of
- * config.json, on "/", with userxattr (the layers' whiteouts are user.overlay.*).
+ * config.json, on "/", with the options above (userxattr among them: the
+ * layers' whiteouts are user.overlay.*).  Any number of layers: the runtime
+ * goes past one page of options with fsconfig(lowerdir+).
  */
 static int add_overlay_mount(json_t *spec, const char *opts, struct err **err)
 {
@@ -166,9 +158,9 @@ static int add_overlay_mount(json_t *spec, const char *opts, struct err **err)
 
 	if (!copy || !o)
 		return json_decref(o), err_make(err, ENOMEM, "config.json");
+	/* A `\,` in a path splits here but joins again in the runtime's data. */
 	for (char *t = strtok_r(copy, ",", &save); t; t = strtok_r(NULL, ",", &save))
 		json_array_append_new(o, json_string(t));
-	json_array_append_new(o, json_string("userxattr"));
 	m = json_pack("{s:s,s:s,s:s,s:o}", "destination", "/", "type", "overlay", "source",
 		      "overlay", "options", o);
 	if (!m || json_array_insert_new(mounts, 0, m) < 0)
@@ -183,7 +175,8 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 	_cleanup_free_ char *cbuf = NULL;
 	_cleanup_json_ json_t *spec = NULL, *meta = NULL;
 	_cleanup_close_ int rootfs = -1;
-	char opts[MOUNT_DATA_MAX], rp[PATH_MAX];
+	_cleanup_free_ char *opts = NULL;
+	char rp[PATH_MAX];
 	const char *config = json_string_value(json_object_get(entry, "config"));
 	size_t clen;
 	int r;
@@ -198,8 +191,8 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 	if (r < 0)
 		return r;
 	snprintf(rp, sizeof(rp), "%s/rootfs", cdir);
-	r = mount_rootfs(store, cdir, json_object_get(entry, "layers"), o->rootless, rp, opts,
-			 sizeof(opts), err);
+	r = mount_rootfs(store, cdir, json_object_get(entry, "layers"), o->rootless, rp, &opts,
+			 err);
 	if (r < 0)
 		return err_wrap(err, "index entry for `%s`", name);
 	rootfs = open(rp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

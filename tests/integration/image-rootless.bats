@@ -121,6 +121,37 @@ as_nobody() {
 	empty "$S/layers" "$S/tmp"
 }
 
+@test "rootless image: 64 layers, more than one page of overlay options: the runtime mounts them all" {
+	make_user
+	local i tars=()
+	img_tar "$TMP/m1.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox f:bottom:b f:gone:g
+	tars+=("$TMP/m1.tar")
+	for ((i = 2; i < 64; i++)); do
+		img_tar "$TMP/m$i.tar" d:mid "f:mid/$i:$i"
+		tars+=("$TMP/m$i.tar")
+	done
+	img_tar "$TMP/m64.tar" f:top:t f:.wh.gone:
+	tars+=("$TMP/m64.tar")
+	img_layout "$TMP/many" latest amd64 "${tars[@]}" >/dev/null
+	chmod -R a+rX "$TMP/many"
+	as_user "$TMP/isola" image import "$TMP/many" localhost/many:1 >/dev/null
+	run as_user "$TMP/isola" run --name "$ID" localhost/many:1 sh -c \
+		'busybox cat /bottom /mid/2 /mid/63 /top; busybox ls /mid | busybox wc -l; busybox ls /gone'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	# Files of the bottom, two middle and the top layer (no newlines: "b" "2" "63" "t"),
+	# then the 62 middle ones.
+	[ "${lines[0]}" = b263t62 ]
+	# The top layer's whiteout hides the bottom's file.
+	[[ "${lines[1]}" == *"/gone"*"No such file"* ]]
+	# The overlay is config.json's first mount, with 64 lower directories in one option.
+	jq -e '.mounts[0].destination == "/" and (.mounts[0].options | join(",") | length > 4096)
+		and (.mounts[0].options[0] | split(":") | length == 64)' "$S/containers/$ID/config.json"
+	as_user "$TMP/isola" rm -f "$ID"
+	as_user "$TMP/isola" rmi localhost/many:1
+	empty "$S/layers" "$S/containers"
+}
+
 @test "rootless image: nobody (no subordinate ids): files stay its own, ids in override_stat; run, rmi" {
 	mkdir "$TMP/data"
 	chown nobody "$TMP/data" "$TMP/xdg"

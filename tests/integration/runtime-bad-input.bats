@@ -91,6 +91,38 @@ fails_cleanly() {
 	fails_cleanly "config.json: mounts*.destination: \`rel\` is not an absolute path" -b "$B" "$ID"
 }
 
+# overlay_root LOWERDIR: the first mount an overlay on / with these lower
+# directories, an upper and a work directory under $TMP.
+overlay_root() {
+	mkdir -p "$TMP/upper" "$TMP/work"
+	jq --arg l "lowerdir=$1" --arg u "upperdir=$TMP/upper" --arg w "workdir=$TMP/work" \
+		'.mounts = [{"destination": "/", "type": "overlay", "source": "overlay",
+			"options": [$l, $u, $w]}] + .mounts' "$B/config.json" >"$TMP/c.json"
+	mv "$TMP/c.json" "$B/config.json"
+}
+
+@test "overlay lowerdir: an empty entry, a relative path" {
+	mkdir "$TMP/x" "$TMP/y"
+	overlay_root "$TMP/x::$TMP/y:"
+	fails_cleanly "config.json: mounts*.options: lowerdir: entry 3 is empty" -b "$B" "$ID"
+	overlay_root "$TMP/x:y"
+	fails_cleanly "config.json: mounts*.options: lowerdir: entry 2 \`y\` is not an absolute path" \
+		-b "$B" "$ID"
+}
+
+@test "overlay lowerdir: 600 lower directories, past the kernel's 500" {
+	local list=$B/rootfs i d
+	mkdir "$TMP/l"
+	for ((i = 1; i < 600; i++)); do
+		d=$TMP/l/$(printf 'layer-%03d-%053d' "$i" 0)
+		mkdir "$d"
+		list=$d:$list
+	done
+	overlay_root "$list"
+	fails_cleanly "mount overlay on \`/\`: lower directory 501 of 600 \`$TMP/l/layer-099-*\`: overlay: too many lower directories, limit is 500: Invalid argument" \
+		-b "$B" "$ID"
+}
+
 # Limits are consistent: whatever create accepts, state/kill/delete can read.
 @test "3 MiB of annotations: create, state, kill and delete all work" {
 	head -c 3000000 /dev/zero | tr '\0' a >"$TMP/big"

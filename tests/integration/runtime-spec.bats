@@ -242,3 +242,41 @@ no_mounts() {
 	[ -f "$TMP/upper/new" ] && [ ! -e "$TMP/lower/new" ]
 	[ -z "$(ls -A "$B/rootfs")" ]
 }
+
+# lowers N: $TMP/lower (the busybox rootfs) at the bottom and N-1 empty
+# directories with 60-character names above it; prints lowerdir=top:...:bottom.
+lowers() {
+	local i d list=$TMP/lower
+	mv "$B/rootfs" "$TMP/lower"
+	mkdir "$B/rootfs" "$TMP/upper" "$TMP/work" "$TMP/l"
+	for ((i = 1; i < $1; i++)); do
+		d=$TMP/l/$(printf 'layer-%03d-%053d' "$i" 0)
+		mkdir "$d"
+		list=$d:$list
+	done
+	echo "lowerdir=$list"
+}
+
+@test "mounts: an overlay on / with 150 lower directories (10 KiB of options, past mount(2)'s page)" {
+	lower=$(lowers 149)
+	[ "${#lower}" -gt 4096 ]
+	echo bottom >"$TMP/lower/bottom"
+	echo shadowed >"$TMP/lower/top"
+	# The top one's name has a colon and a comma, escaped as overlayfs reads them.
+	mkdir "$TMP/l/top:most,dir"
+	echo top >"$TMP/l/top:most,dir/top"
+	lower="lowerdir=$TMP/l/top\\:most\\,dir:${lower#lowerdir=}"
+	jq --arg l "$lower" --arg o "upperdir=$TMP/upper,workdir=$TMP/work" \
+		'.mounts = [{"destination": "/", "type": "overlay", "source": "overlay",
+			"options": ([$l] + ($o | split(",")) + ["nosuid"])}] + .mounts
+		| .root.readonly = false' "$B/config.json" >"$TMP/c.json"
+	mv "$TMP/c.json" "$B/config.json"
+	args sh -c 'cat /bottom /top; echo x >/new
+		awk '"'"'$5 == "/" { print $6 ~ /nosuid/, $(NF - 2) }'"'"' /proc/self/mountinfo'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf 'bottom\ntop\n1 overlay')" ]
+	[ -f "$TMP/upper/new" ] && [ ! -e "$TMP/lower/new" ]
+	[ -z "$(ls -A "$B/rootfs")" ]
+}

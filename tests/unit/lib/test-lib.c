@@ -19,6 +19,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "lazylib.h"
+#include "overlay.h"
 #include "parse.h"
 #include "rtnl.h"
 #include "sha256sw.h"
@@ -464,6 +465,47 @@ static void test_spawn(void)
 	   "and exits");
 }
 
+/* lowerdir= as overlayfs reads it: escapes, "::" before data-only layers, absolute paths. */
+static void test_overlay(void)
+{
+	static const struct {
+		const char *data;
+		int count; /* -1: refused */
+		const char *msg;
+	} cases[] = {
+	    {"lowerdir=/a:/b,upperdir=/u,workdir=/w,userxattr", 2, NULL},
+	    {"lowerdir=/a\\:b:/c", 2, NULL},
+	    {"lowerdir=/a\\,b:/c,workdir=/w", 2, NULL},
+	    {"lowerdir=/a::/d1:/d2", 3, NULL},
+	    {"upperdir=/u", 0, NULL},
+	    {"lowerdir=/a:", -1, "lowerdir: entry 2 is empty"},
+	    {"lowerdir=:/a", -1, "lowerdir: entry 1 is empty"},
+	    {"lowerdir=/a:::/b", -1, "lowerdir: entry 2 is empty"},
+	    {"lowerdir=/a::/b::/c", -1, "lowerdir: entry 3 is empty"},
+	    {"lowerdir=/a:b", -1, "lowerdir: entry 2 `b` is not an absolute path"},
+	};
+	_cleanup_free_ char *big = malloc(8192);
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		struct err *e = NULL;
+		size_t n = 99;
+		int r = overlay_lowerdir_check(cases[i].data, &n, &e);
+
+		if (cases[i].count >= 0)
+			ok(r == 0 && n == (size_t)cases[i].count, "overlay `%s`: %d lower",
+			   cases[i].data, cases[i].count);
+		else
+			ok(r < 0 && e && streq(e->msg, cases[i].msg) && n == 99,
+			   "overlay `%s` refused: %s", cases[i].data, e ? e->msg : "(none)");
+		err_free(&e);
+	}
+	memset(big, 'x', 8191);
+	big[8191] = '\0';
+	ok(!overlay_data_fits(big), "8 KiB of options do not fit one page");
+	big[sysconf(_SC_PAGESIZE) - 1] = '\0';
+	ok(overlay_data_fits(big), "a page less its NUL fits");
+}
+
 int main(void)
 {
 	test_err();
@@ -479,5 +521,6 @@ int main(void)
 	test_lazylib_missing();
 	test_rtnl();
 	test_spawn();
+	test_overlay();
 	return tap_done();
 }
