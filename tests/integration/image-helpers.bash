@@ -139,6 +139,11 @@ img_debian_rootfs() {
 		(
 			flock 9
 			[ -f "$c/etc/debian_version" ] && exit 0
+			# An interrupted debootstrap leaves /proc (and maybe /sys) mounted in
+			# the tree: unmount before removing, or rm skips them and the next
+			# debootstrap fails on a non-empty target.
+			awk -v p="$c.partial/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo |
+				sort -r | while read -r m; do umount -l "$m"; done
 			rm -rf --one-file-system "$c.partial"
 			debootstrap --variant=minbase bookworm "$c.partial" "$mirror" >"$c.log" 2>&1 &&
 				mv "$c.partial" "$c"
