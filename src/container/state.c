@@ -84,6 +84,18 @@ int ct_state_remove_dir(const char *root, const char *id, struct err **err)
 	return rm_rf_at(rfd, id, err);
 }
 
+static int write_cgroup(int dirfd, const struct ct_state *s, struct err **err)
+{
+	_cleanup_free_ char *cg = json_dumps(s->cgroup, JSON_COMPACT);
+
+	if (!cg)
+		return err_make(err, ENOMEM, CT_STATE_CGROUP_FILE);
+	if (strlen(cg) > CT_STATE_CGROUP_MAX)
+		return err_make(err, EFBIG, "%s: over %u bytes", CT_STATE_CGROUP_FILE,
+				CT_STATE_CGROUP_MAX);
+	return write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, cg, strlen(cg), 0600, err);
+}
+
 int ct_state_write(int dirfd, const struct ct_state *s, struct err **err)
 {
 	_cleanup_json_ json_t *j = NULL;
@@ -109,20 +121,13 @@ int ct_state_write(int dirfd, const struct ct_state *s, struct err **err)
 		    "state.json: %zu bytes, over the %u limit (annotations and hooks too "
 		    "large)",
 		    strlen(buf), CT_STATE_MAX);
-	if (s->cgroup) {
-		_cleanup_free_ char *cg = json_dumps(s->cgroup, JSON_COMPACT);
-		int r;
+	if (s->cgroup && !s->cgroup_saved) {
+		int r = write_cgroup(dirfd, s, err);
 
-		if (!cg)
-			return err_make(err, ENOMEM, CT_STATE_CGROUP_FILE);
-		if (strlen(cg) > CT_STATE_CGROUP_MAX)
-			return err_make(err, EFBIG, "%s: over %u bytes", CT_STATE_CGROUP_FILE,
-					CT_STATE_CGROUP_MAX);
-		r = write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, cg, strlen(cg), 0600, err);
 		if (r < 0)
 			return r;
 	}
-	return write_file_atomic_at(dirfd, "state.json", buf, strlen(buf), 0600, err);
+	return replace_file_at(dirfd, "state.json", buf, strlen(buf), 0600, err);
 }
 
 json_t *ct_state_read_cgroup(int dirfd)

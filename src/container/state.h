@@ -31,6 +31,7 @@ struct ct_state {
 	pid_t pid;
 	uint64_t start_time;
 	json_t *annotations, *cgroup, *hooks; /* owned references, may be NULL */
+	bool cgroup_saved; /* CT_STATE_CGROUP_FILE already holds cgroup: not rewritten */
 };
 
 /* Make <root>/<id> (fails if it exists) and lock it. */

@@ -143,3 +143,12 @@ strace_run() {
 	[[ "$output" == *":pids:/"$'\n'* ]]
 	[[ "$output" != *"/.."* ]]
 }
+
+@test "run renames no file over an existing state file: cgroup.json once, state.json exchanged" {
+	strace_run rename,renameat,renameat2
+	# ext4 writes the data of a file renamed over another out at once (auto_da_alloc).
+	[ "$(grep -c 'rename.*"cgroup.json"' "$TMP/trace")" -eq 1 ]
+	# state.json: made once (pid 0, before the init exists), then swapped for the real one.
+	[ "$(grep -cE '(renameat|rename)\(.*"state.json"' "$TMP/trace")" -eq 1 ]
+	[ "$(grep -c 'renameat2(.*"state.json", RENAME_EXCHANGE) = 0' "$TMP/trace")" -eq 1 ]
+}
