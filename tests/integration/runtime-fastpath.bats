@@ -166,3 +166,13 @@ strace_run() {
 	[ "$(grep -cE '(renameat|rename)\(.*"state.json"' "$TMP/trace")" -eq 1 ]
 	[ "$(grep -c 'renameat2(.*"state.json", RENAME_EXCHANGE) = 0' "$TMP/trace")" -eq 1 ]
 }
+
+@test "run opens devices.allow once for all its device rules (cgroup v1)" {
+	[ -d /sys/fs/cgroup/devices ] || skip "SKIP: no cgroup v1 devices hierarchy on this host"
+	strace_run openat,access,faccessat,faccessat2,write
+	[ "$(grep -c 'openat(.*"devices.allow"' "$TMP/trace")" -eq 1 ]
+	[ "$(grep -c 'write([0-9]*</sys/fs/cgroup/devices/[^>]*/devices.allow>' "$TMP/trace")" -gt 5 ]
+	# A new cpuset copies its parent's cpus and mems without probing for the files first.
+	run grep -E 'access.*cpuset\.(cpus|mems)' "$TMP/trace"
+	[ "$status" -ne 0 ]
+}
