@@ -5,6 +5,7 @@
  * linux.resources.unified keys).
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "cgroup-internal.h"
 #include "cleanup.h"
+#include "fdutil.h"
 #include "log.h"
 
 static struct cg_hier *need(struct ct_cgroup *cg, const char *ctrl, const char *field,
@@ -38,10 +40,12 @@ static int v1_init_dir(struct ct_cgroup *cg, struct cg_hier *h, const char *dir,
 		_cleanup_free_ char *mine = NULL, *theirs = NULL;
 		int r;
 
-		if (!cg_has_file(dir, files[i]))
+		r = cg_read(dir, files[i], &mine, NULL);
+		if (r == -ENOENT)
 			continue;
-		if (cg_read(dir, files[i], &mine, err) < 0 ||
-		    cg_read(parent, files[i], &theirs, err) < 0)
+		if (r < 0)
+			return err_make(err, -r, "read `%s/%s`", dir, files[i]);
+		if (cg_read(parent, files[i], &theirs, err) < 0)
 			return cg_err(err);
 		if (strspn(mine, " \n") != strlen(mine))
 			continue;
@@ -180,8 +184,27 @@ static void device_rule(const struct cg_device_rule *d, char *buf, size_t len)
 		snprintf(buf, len, "%c %s:%s %s", d->type, maj, min, d->access);
 }
 
+/* Open devices.allow or devices.deny of @dir once: each write() to it is one rule. */
+static int open_devices_file(int dfd, const char *dir, const char *file, int *fd, struct err **err)
+{
+	if (*fd >= 0)
+		return 0;
+	*fd = openat(dfd, file, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (*fd < 0)
+		return err_make(err, errno, "open `%s/%s`", dir, file);
+	return 0;
+}
+
+static int write_rule(int fd, const char *dir, const char *file, const char *rule, struct err **err)
+{
+	int r = write_all(fd, rule, strlen(rule));
+
+	return r < 0 ? err_make(err, -r, "write `%s` to `%s/%s`", rule, dir, file) : 0;
+}
+
 static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
+	_cleanup_close_ int dfd = -1, allow = -1, deny = -1;
 	struct cg_hier *h;
 	char rule[96];
 
@@ -189,18 +212,26 @@ static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct
 		return 0;
 	if (!(h = need(cg, "devices", "devices", err)))
 		return cg_err(err);
+	dfd = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0)
+		return err_make(err, errno, "linux.resources.devices: open `%s`", h->path);
 	/* Start from deny-all; the rules then apply in order, as in the spec. */
-	if (cg_write(h->path, "devices.deny", "a", err) < 0)
+	if (open_devices_file(dfd, h->path, "devices.deny", &deny, err) < 0 ||
+	    write_rule(deny, h->path, "devices.deny", "a", err) < 0)
 		return err_wrap(err, "linux.resources.devices");
 	for (size_t i = 0; i < r->n_devices; i++) {
+		const char *file = r->devices[i].allow ? "devices.allow" : "devices.deny";
+		int *fd = r->devices[i].allow ? &allow : &deny;
+
 		device_rule(&r->devices[i], rule, sizeof(rule));
-		if (cg_write(h->path, r->devices[i].allow ? "devices.allow" : "devices.deny", rule,
-			     err) < 0)
+		if (open_devices_file(dfd, h->path, file, fd, err) < 0 ||
+		    write_rule(*fd, h->path, file, rule, err) < 0)
 			return err_wrap(err, "linux.resources.devices[%zu]", i);
 	}
 	for (size_t i = 0; i < cg_n_default_devices; i++) {
 		device_rule(&cg_default_devices[i], rule, sizeof(rule));
-		if (cg_write(h->path, "devices.allow", rule, err) < 0)
+		if (open_devices_file(dfd, h->path, "devices.allow", &allow, err) < 0 ||
+		    write_rule(allow, h->path, "devices.allow", rule, err) < 0)
 			return err_wrap(err, "default device rule `%s`", rule);
 	}
 	return 0;

@@ -544,6 +544,7 @@ static bool rootless_without_cgroup(const struct ct_spec *s, int r)
 static int setup_and_spawn(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
+	json_t *cg_json;
 	int r;
 
 	if (mkfifoat(c->dirfd, "exec.fifo", 0600) < 0)
@@ -593,8 +594,12 @@ static int setup_and_spawn(struct create_ctx *c, struct err **err)
 		return r;
 	if (c->console_rx >= 0 && (r = ct_console_recv(c->console_rx, o->ret_console, err)) < 0)
 		return r;
-	json_decref(c->st.cgroup); /* realize knows which directories it really made */
-	c->st.cgroup = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
+	/* realize knows which directories it really made; cgroup.json is rewritten only
+	 * when that changed what it holds (a replacing rename costs a flush on ext4). */
+	cg_json = c->cg ? ct_cgroup_to_json(c->cg) : NULL;
+	c->st.cgroup_saved = c->st.cgroup && cg_json && json_equal(c->st.cgroup, cg_json);
+	json_decref(c->st.cgroup);
+	c->st.cgroup = cg_json;
 	if ((r = ct_state_write(c->dirfd, &c->st, err)) < 0)
 		return r;
 	if (o->pid_file && (r = ct_write_pid_file(o->pid_file, c->pid, err)) < 0)

@@ -84,6 +84,18 @@ int ct_state_remove_dir(const char *root, const char *id, struct err **err)
 	return rm_rf_at(rfd, id, err);
 }
 
+static int write_cgroup(int dirfd, const struct ct_state *s, struct err **err)
+{
+	_cleanup_free_ char *cg = json_dumps(s->cgroup, JSON_COMPACT);
+
+	if (!cg)
+		return err_make(err, ENOMEM, CT_STATE_CGROUP_FILE);
+	if (strlen(cg) > CT_STATE_CGROUP_MAX)
+		return err_make(err, EFBIG, "%s: over %u bytes", CT_STATE_CGROUP_FILE,
+				CT_STATE_CGROUP_MAX);
+	return write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, cg, strlen(cg), 0600, err);
+}
+
 int ct_state_write(int dirfd, const struct ct_state *s, struct err **err)
 {
 	_cleanup_json_ json_t *j = NULL;
@@ -109,20 +121,13 @@ int ct_state_write(int dirfd, const struct ct_state *s, struct err **err)
 		    "state.json: %zu bytes, over the %u limit (annotations and hooks too "
 		    "large)",
 		    strlen(buf), CT_STATE_MAX);
-	if (s->cgroup) {
-		_cleanup_free_ char *cg = json_dumps(s->cgroup, JSON_COMPACT);
-		int r;
+	if (s->cgroup && !s->cgroup_saved) {
+		int r = write_cgroup(dirfd, s, err);
 
-		if (!cg)
-			return err_make(err, ENOMEM, CT_STATE_CGROUP_FILE);
-		if (strlen(cg) > CT_STATE_CGROUP_MAX)
-			return err_make(err, EFBIG, "%s: over %u bytes", CT_STATE_CGROUP_FILE,
-					CT_STATE_CGROUP_MAX);
-		r = write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, cg, strlen(cg), 0600, err);
 		if (r < 0)
 			return r;
 	}
-	return write_file_atomic_at(dirfd, "state.json", buf, strlen(buf), 0600, err);
+	return replace_file_at(dirfd, "state.json", buf, strlen(buf), 0600, err);
 }
 
 json_t *ct_state_read_cgroup(int dirfd)
@@ -277,18 +282,50 @@ char *ct_state_oci_string(const struct ct_state *s, enum ct_status st)
 	return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
+/*
+ * Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
+ * civil_from_days).  Not gmtime_r/strftime: glibc's first call to either loads
+ * the local time zone (/etc/localtime) to format a UTC time.
+ */
+static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+	int64_t era, yoe, doy, mp;
+
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	yoe = z - era * 146097;
+	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
+	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
+	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
+	*y = yoe + era * 400 + (*m <= 2);
+}
+
+char *ct_rfc3339(const struct timespec *ts)
+{
+	int64_t days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400, y;
+	unsigned m, d;
+	char *out = NULL;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	civil_from_days(days, &y, &m, &d);
+	if (asprintf(&out, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", (long long)y, m, d,
+		     (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60),
+		     ts->tv_nsec) < 0)
+		return NULL;
+	return out;
+}
+
 char *ct_now_rfc3339(void)
 {
 	struct timespec ts;
-	struct tm tm;
-	char buf[64], *out = NULL;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
-	if (asprintf(&out, "%s.%09ldZ", buf, ts.tv_nsec) < 0)
-		return NULL;
-	return out;
+	return ct_rfc3339(&ts);
 }
 
 int ct_seccomp_cache_dir(const char *root, char **ret)

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <time.h>
 
 #include <jansson.h>
 
@@ -31,6 +32,7 @@ struct ct_state {
 	pid_t pid;
 	uint64_t start_time;
 	json_t *annotations, *cgroup, *hooks; /* owned references, may be NULL */
+	bool cgroup_saved; /* CT_STATE_CGROUP_FILE already holds cgroup: not rewritten */
 };
 
 /* Make <root>/<id> (fails if it exists) and lock it. */
@@ -60,3 +62,4 @@ char *ct_state_oci_string(const struct ct_state *s, enum ct_status st);
 int ct_seccomp_cache_dir(const char *root, char **ret);
 /* RFC 3339 with nanoseconds, UTC. */
 char *ct_now_rfc3339(void);
+char *ct_rfc3339(const struct timespec *ts);

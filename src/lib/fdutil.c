@@ -126,6 +126,44 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 	return 0;
 }
 
+/*
+ * write_file_atomic_at for a file that is rewritten: the new text is swapped in
+ * with renameat2(RENAME_EXCHANGE) and the old one unlinked.  Readers still see
+ * one whole version or the other, but ext4 does not write the new file's data out
+ * at once as it does for a rename over an existing file (auto_da_alloc).  A plain
+ * rename where there is nothing to exchange with or no RENAME_EXCHANGE.
+ */
+int replace_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		    struct err **err)
+{
+	char tmp[PATH_MAX];
+	int fd, r;
+
+	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid()) >= (int)sizeof(tmp))
+		return err_make(err, ENAMETOOLONG, "`%s`", name);
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	if (fd < 0)
+		return err_make(err, errno, "create `%s`", tmp);
+	r = write_all(fd, data, len);
+	if (r == 0 && close(fd) < 0)
+		r = -errno;
+	else if (r < 0)
+		close(fd);
+	if (r == 0 && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+		unlinkat(dirfd, tmp, 0); /* now the old text */
+		return 0;
+	}
+	if (r == 0 && errno != ENOENT && errno != EINVAL && errno != ENOSYS)
+		r = -errno;
+	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(dirfd, tmp, 0);
+		return err_make(err, -r, "write `%s`", name);
+	}
+	return 0;
+}
+
 int mkdir_p(const char *path, mode_t mode, struct err **err)
 {
 	_cleanup_free_ char *p = strdup(path);

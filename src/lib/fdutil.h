@@ -16,6 +16,9 @@ int write_file_at(int dirfd, const char *path, const char *data, struct err **er
 /* Write via a temporary file and rename(2): readers see the old or the new file. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			 struct err **err);
+/* The same for a file rewritten in place of an existing one (see fdutil.c). */
+int replace_file_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+		    struct err **err);
 int mkdir_p(const char *path, mode_t mode, struct err **err);
 /* Remove a tree without crossing into other file systems (never follows mounts). */
 int rm_rf_at(int dirfd, const char *name, struct err **err);

@@ -143,3 +143,36 @@ strace_run() {
 	[[ "$output" == *":pids:/"$'\n'* ]]
 	[[ "$output" != *"/.."* ]]
 }
+
+@test "run reads no time zone: the created time is UTC, formatted without /etc/localtime" {
+	args true
+	strace_run openat,open
+	run grep -E 'open(at)?\(.*"(/etc/localtime|/usr/share/zoneinfo)' "$TMP/trace"
+	[ "$status" -ne 0 ]
+	# The same format as before: RFC 3339 in UTC with nanoseconds.
+	args sleep 100
+	isola run -d -b "$B" "$ID-t" >/dev/null 2>&1 3>&-
+	created=$(isola state "$ID-t" | jq -r .created)
+	isola delete --force "$ID-t"
+	[[ "$created" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$ ]]
+	[ "${created:0:10}" = "$(date -u +%Y-%m-%d)" ] || [ "${created:0:10}" = "$(date -u -d '-1 min' +%Y-%m-%d)" ]
+}
+
+@test "run renames no file over an existing state file: cgroup.json once, state.json exchanged" {
+	strace_run rename,renameat,renameat2
+	# ext4 writes the data of a file renamed over another out at once (auto_da_alloc).
+	[ "$(grep -c 'rename.*"cgroup.json"' "$TMP/trace")" -eq 1 ]
+	# state.json: made once (pid 0, before the init exists), then swapped for the real one.
+	[ "$(grep -cE '(renameat|rename)\(.*"state.json"' "$TMP/trace")" -eq 1 ]
+	[ "$(grep -c 'renameat2(.*"state.json", RENAME_EXCHANGE) = 0' "$TMP/trace")" -eq 1 ]
+}
+
+@test "run opens devices.allow once for all its device rules (cgroup v1)" {
+	[ -d /sys/fs/cgroup/devices ] || skip "SKIP: no cgroup v1 devices hierarchy on this host"
+	strace_run openat,access,faccessat,faccessat2,write
+	[ "$(grep -c 'openat(.*"devices.allow"' "$TMP/trace")" -eq 1 ]
+	[ "$(grep -c 'write([0-9]*</sys/fs/cgroup/devices/[^>]*/devices.allow>' "$TMP/trace")" -gt 5 ]
+	# A new cpuset copies its parent's cpus and mems without probing for the files first.
+	run grep -E 'access.*cpuset\.(cpus|mems)' "$TMP/trace"
+	[ "$status" -ne 0 ]
+}

@@ -126,6 +126,20 @@ static void test_files(void)
 	ok(read_file_at(dfd, "state.json", 1, &buf, &len, &e) < 0 && strstr(e->msg, "larger"),
 	   "read cap");
 	err_free(&e);
+	/* replace_file_at: with nothing to exchange with, then over the file; no temporary left. */
+	ok(replace_file_at(dfd, "r.json", "one", 3, 0600, &e) == 0, "replace: new file");
+	ok(replace_file_at(dfd, "r.json", "second", 6, 0600, &e) == 0, "replace: exchange");
+	free(buf);
+	buf = NULL;
+	ok(read_file_at(dfd, "r.json", 100, &buf, &len, &e) == 0 && streq(buf, "second"),
+	   "replace: the new text");
+	{
+		char tmp[64];
+
+		snprintf(tmp, sizeof(tmp), ".r.json.tmp.%d", getpid());
+		ok(faccessat(dfd, tmp, F_OK, 0) < 0 && errno == ENOENT,
+		   "replace: no temporary left");
+	}
 	mkdirat(dfd, "a", 0700);
 	mkdirat(dfd, "a/b", 0700);
 	close(openat(dfd, "a/b/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
