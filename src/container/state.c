@@ -282,50 +282,18 @@ char *ct_state_oci_string(const struct ct_state *s, enum ct_status st)
 	return j ? json_dumps(j, JSON_COMPACT) : NULL;
 }
 
-/*
- * Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's
- * civil_from_days).  Not gmtime_r/strftime: glibc's first call to either loads
- * the local time zone (/etc/localtime) to format a UTC time.
- */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-	int64_t era, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	yoe = z - era * 146097;
-	yoe = (yoe - yoe / 1460 + yoe / 36524 - yoe / 146096) / 365;
-	doy = z - era * 146097 - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
-char *ct_rfc3339(const struct timespec *ts)
-{
-	int64_t days = ts->tv_sec / 86400, secs = ts->tv_sec % 86400, y;
-	unsigned m, d;
-	char *out = NULL;
-
-	if (secs < 0) {
-		secs += 86400;
-		days--;
-	}
-	civil_from_days(days, &y, &m, &d);
-	if (asprintf(&out, "%04lld-%02u-%02uT%02lld:%02lld:%02lld.%09ldZ", (long long)y, m, d,
-		     (long long)(secs / 3600), (long long)(secs / 60 % 60), (long long)(secs % 60),
-		     ts->tv_nsec) < 0)
-		return NULL;
-	return out;
-}
-
 char *ct_now_rfc3339(void)
 {
 	struct timespec ts;
+	struct tm tm;
+	char buf[64], *out = NULL;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	return ct_rfc3339(&ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%S", &tm);
+	if (asprintf(&out, "%s.%09ldZ", buf, ts.tv_nsec) < 0)
+		return NULL;
+	return out;
 }
 
 int ct_seccomp_cache_dir(const char *root, char **ret)

@@ -8,7 +8,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
-#include <time.h>
 
 #include <jansson.h>
 
@@ -62,4 +61,3 @@ char *ct_state_oci_string(const struct ct_state *s, enum ct_status st);
 int ct_seccomp_cache_dir(const char *root, char **ret);
 /* RFC 3339 with nanoseconds, UTC. */
 char *ct_now_rfc3339(void);
-char *ct_rfc3339(const struct timespec *ts);

@@ -144,20 +144,6 @@ strace_run() {
 	[[ "$output" != *"/.."* ]]
 }
 
-@test "run reads no time zone: the created time is UTC, formatted without /etc/localtime" {
-	args true
-	strace_run openat,open
-	run grep -E 'open(at)?\(.*"(/etc/localtime|/usr/share/zoneinfo)' "$TMP/trace"
-	[ "$status" -ne 0 ]
-	# The same format as before: RFC 3339 in UTC with nanoseconds.
-	args sleep 100
-	isola run -d -b "$B" "$ID-t" >/dev/null 2>&1 3>&-
-	created=$(isola state "$ID-t" | jq -r .created)
-	isola delete --force "$ID-t"
-	[[ "$created" =~ ^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{9}Z$ ]]
-	[ "${created:0:10}" = "$(date -u +%Y-%m-%d)" ] || [ "${created:0:10}" = "$(date -u -d '-1 min' +%Y-%m-%d)" ]
-}
-
 @test "run renames no file over an existing state file: cgroup.json once, state.json exchanged" {
 	strace_run rename,renameat,renameat2
 	# ext4 writes the data of a file renamed over another out at once (auto_da_alloc).

@@ -5,33 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fdutil.h"
 #include "state.h"
 #include "tap.h"
-
-/* ct_rfc3339 (no time zone file) against gmtime_r + strftime, the way it was made before. */
-static void test_rfc3339(void)
-{
-	static const time_t secs[] = {0,	  -1,	      951782400,  951868799,
-				      4107542400, 4107456000, 1767225599, 253402300799};
-
-	for (size_t i = 0; i < sizeof(secs) / sizeof(secs[0]); i++) {
-		struct timespec ts = {.tv_sec = secs[i], .tv_nsec = 123456789};
-		_cleanup_free_ char *got = ct_rfc3339(&ts);
-		char want[80], date[64];
-		struct tm tm;
-
-		gmtime_r(&secs[i], &tm);
-		strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
-		snprintf(want, sizeof(want), "%s.123456789Z", date);
-		ok(got && strcmp(got, want) == 0, "rfc3339 of %lld: %s (want %s)",
-		   (long long)secs[i], got ? got : "NULL", want);
-	}
-}
 
 int main(void)
 {
@@ -41,7 +20,6 @@ int main(void)
 	int dfd = -1, dfd2 = -1;
 	pid_t child;
 
-	test_rfc3339();
 	ok(root != NULL, "temp dir");
 	is_int(ct_state_create_dir(root, "c1", &dfd, &err), 0, "create the state dir");
 	ok(ct_state_create_dir(root, "c1", &dfd2, &err) < 0 && strstr(err->msg, "already exists"),
