@@ -54,22 +54,14 @@ static int parse(struct io_args *a, int argc, char **argv)
 }
 
 struct import_call {
-	const char *store, *src, *given;
+	const char *src, *given;
 };
 
-static int do_import(void *data)
+static int import_add(struct img_store *s, const void *arg, char **ret_name, struct err **err)
 {
-	const struct import_call *ic = data;
-	_cleanup_err_ struct err *err = NULL;
-	_cleanup_free_ char *name = NULL;
-	struct img_store *s = NULL;
-	int r;
+	const struct import_call *ic = arg;
 
-	r = image_cli_open_store(ic->store, &s);
-	if (r)
-		return r;
-	r = img_import(s, ic->src, ic->given, &name, &err);
-	return image_cli_end_add(s, r, name, &err);
+	return img_import(s, ic->src, ic->given, ret_name, err);
 }
 
 int cmd_image_import(struct cli_globals *g, int argc, char **argv)
@@ -85,7 +77,9 @@ int cmd_image_import(struct cli_globals *g, int argc, char **argv)
 	given = optind < argc ? argv[optind++] : NULL;
 	if (!src || optind < argc)
 		return cli_usage_error(argv[0], "expected SOURCE [NAME]");
-	return image_cli_store_call(do_import, &(struct import_call){a.store, src, given});
+	return image_cli_store_call(
+	    image_cli_add,
+	    &(struct image_cli_add_call){a.store, import_add, &(struct import_call){src, given}});
 }
 
 int cmd_image_save(struct cli_globals *g, int argc, char **argv)

@@ -20,6 +20,11 @@ struct pull_progress {
 	char digest[20];
 };
 
+struct pull_call {
+	const char *ref;
+	const struct img_pull_opts *o;
+};
+
 int image_cli_open_store(const char *opt, struct img_store **ret)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -94,36 +99,33 @@ void image_cli_note_skipped(struct img_store *s)
 	s->skipped_devices = 0;
 }
 
-/* The end of pull and import: what the unpack left out, the store closed, then
- * the image's name or the error. */
-int image_cli_end_add(struct img_store *s, int r, const char *name, struct err **err)
+/* Pull and import: open the store, add the image, note what the unpack left out, close the
+ * store, then print the image's name or the error.  An exit code. */
+int image_cli_add(void *data)
 {
-	image_cli_note_skipped(s);
-	img_store_close(s);
-	if (r < 0)
-		return cli_fail(err);
-	printf("%s\n", name);
-	return 0;
-}
-
-struct pull_call {
-	const char *store, *ref;
-	const struct img_pull_opts *o;
-};
-
-static int do_pull(void *data)
-{
-	const struct pull_call *pc = data;
+	const struct image_cli_add_call *call = data;
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *name = NULL;
 	struct img_store *s = NULL;
 	int r;
 
-	r = image_cli_open_store(pc->store, &s);
+	r = image_cli_open_store(call->store, &s);
 	if (r)
 		return r;
-	r = img_pull(s, pc->ref, pc->o, &name, &err);
-	return image_cli_end_add(s, r, name, &err);
+	r = call->add(s, call->arg, &name, &err);
+	image_cli_note_skipped(s);
+	img_store_close(s);
+	if (r < 0)
+		return cli_fail(&err);
+	printf("%s\n", name);
+	return 0;
+}
+
+static int pull_add(struct img_store *s, const void *arg, char **ret_name, struct err **err)
+{
+	const struct pull_call *pc = arg;
+
+	return img_pull(s, pc->ref, pc->o, ret_name, err);
 }
 
 int cmd_pull(struct cli_globals *g, int argc, char **argv)
@@ -172,7 +174,9 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 		return cp.exit_code;
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one image reference");
-	return image_cli_store_call(do_pull, &(struct pull_call){store, argv[optind], &o});
+	return image_cli_store_call(
+	    image_cli_add,
+	    &(struct image_cli_add_call){store, pull_add, &(struct pull_call){argv[optind], &o}});
 }
 
 int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,

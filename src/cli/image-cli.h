@@ -61,8 +61,15 @@ int image_cli_store_call(int (*fn)(void *), void *arg);
 int image_cli_bundle_remove(const char *store_opt, const char *id);
 /* Print a note for the device nodes a rootless unpack left out (then forget them). */
 void image_cli_note_skipped(struct img_store *s);
-/* The end of pull/import: the note above, the store closed, the name or the error printed. */
-int image_cli_end_add(struct img_store *s, int r, const char *name, struct err **err);
+/* Pull and import, for image_cli_store_call(image_cli_add, &call): open the store (--store
+ * value or NULL), add(store, arg) an image, the note above, the store closed, then the image's
+ * name or the error printed.  An exit code. */
+struct image_cli_add_call {
+	const char *store;
+	int (*add)(struct img_store *s, const void *arg, char **ret_name, struct err **err);
+	const void *arg;
+};
+int image_cli_add(void *call);
 
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);

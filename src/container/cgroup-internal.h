@@ -118,6 +118,8 @@ int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
 /* For memory.checkBeforeUpdate: fail if the number in dir/file exceeds limit (> 0). */
 int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err);
+/* Write linux.resources.unified's files in a cgroup2 directory, checking each key and value. */
+int cg_write_unified(const char *dir, json_t *unified, struct err **err);
 
 /* Write hugetlb.<size>.max in a cgroup2 directory, enabling the controller
  * from mount_dir down first (shared by v2 and the hybrid unified tree). */

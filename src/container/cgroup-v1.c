@@ -240,8 +240,6 @@ static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct
 static int v1_unified(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	struct cg_hier *h;
-	const char *key;
-	json_t *v;
 
 	if (!r->unified || json_object_size(r->unified) == 0)
 		return 0;
@@ -249,16 +247,7 @@ static int v1_unified(struct ct_cgroup *cg, const struct cg_resources *r, struct
 	if (!h)
 		return err_make(err, 0,
 				"linux.resources.unified: this host has no cgroup2 hierarchy");
-	json_object_foreach (r->unified, key, v) {
-		if (!json_is_string(v))
-			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
-					key);
-		if (strchr(key, '/') || key[0] == '.')
-			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
-		if (cg_write(h->path, key, json_string_value(v), err) < 0)
-			return err_wrap(err, "linux.resources.unified.%s", key);
-	}
-	return 0;
+	return cg_write_unified(h->path, r->unified, err);
 }
 
 /* hugetlb is a v1 controller on some hosts and lives in the cgroup2 tree on others. */

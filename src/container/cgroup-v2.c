@@ -241,8 +241,7 @@ static int v2_devices(const char *dir, const struct cg_resources *r, struct err 
 
 static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
-	const char *dir = cg->h[0].path, *key;
-	json_t *v;
+	const char *dir = cg->h[0].path;
 
 	if (v2_memory(dir, r, err) < 0 || v2_cpu(dir, r, err) < 0)
 		return cg_err(err);
@@ -256,16 +255,7 @@ static int v2_apply(struct ct_cgroup *cg, const struct cg_resources *r, struct e
 		return cg_err(err);
 	if (r->has_devices && v2_devices(dir, r, err) < 0)
 		return cg_err(err);
-	json_object_foreach (r->unified, key, v) {
-		if (!json_is_string(v))
-			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
-					key);
-		if (strchr(key, '/') || key[0] == '.')
-			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
-		if (cg_write(dir, key, json_string_value(v), err) < 0)
-			return err_wrap(err, "linux.resources.unified.%s", key);
-	}
-	return 0;
+	return cg_write_unified(dir, r->unified, err);
 }
 
 static int v2_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err)

@@ -107,6 +107,25 @@ int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err 
 	return 0;
 }
 
+/* linux.resources.unified (v2, and the unified tree of a hybrid host): each key a file of dir,
+ * without '/' or a leading '.', each value a string written to it. */
+int cg_write_unified(const char *dir, json_t *unified, struct err **err)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach (unified, key, v) {
+		if (!json_is_string(v))
+			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
+					key);
+		if (strchr(key, '/') || key[0] == '.')
+			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
+		if (cg_write(dir, key, json_string_value(v), err) < 0)
+			return err_wrap(err, "linux.resources.unified.%s", key);
+	}
+	return 0;
+}
+
 static bool list_has(const char *list, const char *item);
 
 struct cg_hier *cg_find(struct ct_cgroup *cg, const char *controller)

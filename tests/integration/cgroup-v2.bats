@@ -34,12 +34,6 @@ v2isola() {
 		'mount --bind "$0" /sys/fs/cgroup && exec "$@"' "$UNIFIED" "$ISOLA" --root "$R" "$@"
 }
 
-args() { # args CMD...: set process.args
-	local j
-	j=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
-	bundle_jq "$B" ".process.args = $j"
-}
-
 @test "v2: the container lives in the cgroup2 tree only; delete removes it" {
 	args sleep 1000
 	v2isola create -b "$B" "$ID" >/dev/null 2>&1 </dev/null

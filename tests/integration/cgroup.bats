@@ -28,16 +28,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
-args() { # args CMD...: set process.args (one line each)
-	local j
-	j=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
-	bundle_jq "$B" ".process.args = $j"
-}
-
 # The v1 memory hierarchy, or skip.
 mem_dir() {
 	[ -d /sys/fs/cgroup/memory ] || skip "SKIP: no cgroup v1 memory controller on this host"

@@ -82,6 +82,16 @@ setup_bundle() {
 	ID=isola-it-$1-$$-$BATS_TEST_NUMBER
 }
 
+# isola ARG...: the binary with the test's --root (R, as setup_bundle sets it).
+isola() {
+	"$ISOLA" --root "$R" "$@"
+}
+
+# args CMD...: set the bundle's ($B) process.args.
+args() {
+	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
+}
+
 # wait_until SECONDS CMD [ARG...]: poll every 50 ms until the command succeeds;
 # fail after SECONDS.  Use instead of a fixed sleep.  A single argument is
 # shell code, evaluated afresh each time: wait_until 5 '[ "$(f)" = x ]'.

@@ -7,6 +7,7 @@
 # the ids in user.containers.override_stat.  Device nodes are left out with a
 # note; whiteouts, opaque directories, setuid files and hard links work.
 load image-helpers
+load rootless-helpers
 bats_require_minimum_version 1.5.0
 
 setup_file() { img_setup_file; }
@@ -18,14 +19,8 @@ setup() {
 	require_cmd runuser
 	require_cmd useradd
 	require_cmd setpriv
-	[ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" = 1 ] ||
-		skip "SKIP: unprivileged user namespaces are disabled"
 	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
-	chmod 755 "$TMP"
-	cp "$ISOLA" "$TMP/isola"
-	# The static isola runs rootless commands in isola-dl, next to it (src/cli/dynamic.c).
-	[ ! -x "$(dirname "$ISOLA")/isola-dl" ] || cp "$(dirname "$ISOLA")/isola-dl" "$TMP/"
-	mkdir -m 700 "$TMP/xdg"
+	rootless_setup
 	# Layer 1: ids 1000:50, a setuid file, a hard link, a device node, dirs for layer 2.
 	img_tar "$TMP/l1.tar" d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox \
 		D:home:0755:0:0 D:home/u:0700:1000:50 p:home/u/f:0640:1000:50 \
@@ -40,33 +35,21 @@ setup() {
 teardown() {
 	if [ -n "${U:-}" ]; then
 		as_user "$TMP/isola" rm -f "$ID" >/dev/null 2>&1 || true
-		userdel -r "$U" >/dev/null 2>&1 || true
+		rootless_user_remove
 	fi
 	isola_cleanup_tmp
 }
 
 make_user() {
-	require_cmd newuidmap
-	require_cmd newgidmap
-	U=isolarl$$
-	useradd -m "$U"
-	UH=$(getent passwd "$U" | cut -d: -f6)
-	grep -q "^$U:" /etc/subuid || usermod --add-subuids 300000-365535 "$U"
-	grep -q "^$U:" /etc/subgid || usermod --add-subgids 300000-365535 "$U"
+	rootless_user rl
 	read -r _ SUBUID _ < <(grep "^$U:" /etc/subuid | tr : ' ')
 	read -r _ SUBGID _ < <(grep "^$U:" /etc/subgid | tr : ' ')
-	chown "$U" "$TMP/xdg"
 	S=$UH/.local/share/isola
 }
 
 # empty DIR...: no entries below any of them.
 empty() {
 	[ -z "$(find "$@" -mindepth 1 -print -quit)" ]
-}
-
-as_user() {
-	runuser -u "$U" -- env -i PATH=/usr/bin:/bin HOME="$UH" XDG_RUNTIME_DIR="$TMP/xdg" \
-		ISOLA_NETWORK=none "$@"
 }
 
 as_nobody() {

@@ -16,14 +16,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
-args() { # args CMD...: set process.args
-	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
-}
-
 # strace_run FILTER: `isola run` under strace -f -y, trace in $TMP/trace.
 strace_run() {
 	strace -f -y -qq -s 64 -o "$TMP/trace" -e trace="$1" "$ISOLA" --root "$R" run -b "$B" "$ID"

@@ -5,28 +5,13 @@
 # ~/.local/share/isola.
 
 load helpers
+load rootless-helpers
 
 setup() {
-	require_cmd runuser
-	require_cmd useradd
-	require_cmd newuidmap
-	require_cmd newgidmap
-	[ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" = 1 ] ||
-		skip "SKIP: unprivileged user namespaces are disabled"
 	setup_bundle subid
-	U=isolatest$$
-	# A short name: useradd limits it to 32 bytes.
-	useradd -m "$U"
-	UH=$(getent passwd "$U" | cut -d: -f6)
-	# Debian's useradd grants a range itself (SUB_UID_MIN...); make sure of one.
-	grep -q "^$U:" /etc/subuid || usermod --add-subuids 300000-365535 "$U"
-	grep -q "^$U:" /etc/subgid || usermod --add-subgids 300000-365535 "$U"
-	chmod 755 "$TMP"
-	cp "$ISOLA" "$TMP/isola"
-	# The static isola runs rootless commands in isola-dl, next to it (src/cli/dynamic.c).
-	[ ! -x "$(dirname "$ISOLA")/isola-dl" ] || cp "$(dirname "$ISOLA")/isola-dl" "$TMP/"
-	mkdir -m 700 "$TMP/xdg"
-	chown "$U" "$TMP/xdg" "$B"
+	rootless_setup
+	rootless_user test
+	chown "$U" "$B"
 	rm "$B/config.json"
 	chmod -R a+rX "$B"
 	ID=isola-it-subid-$$-$BATS_TEST_NUMBER
@@ -34,17 +19,12 @@ setup() {
 
 teardown() {
 	as_user "$TMP/isola" delete --force "$ID" >/dev/null 2>&1 || true
-	# userdel -r also drops the user's /etc/subuid and /etc/subgid lines.
 	if [ -n "${RUNUSER_DIR:-}" ]; then
 		rm -rf --one-file-system "$RUNUSER_DIR"
 		[ -z "${MADE_RUN_USER:-}" ] || rmdir /run/user 2>/dev/null || true
 	fi
-	[ -z "${U:-}" ] || userdel -r "$U" >/dev/null 2>&1 || true
+	rootless_user_remove
 	isola_cleanup_tmp
-}
-
-as_user() {
-	runuser -u "$U" -- env -i PATH=/usr/bin:/bin HOME="$UH" XDG_RUNTIME_DIR="$TMP/xdg" "$@"
 }
 
 config() { # config JQ-FILTER: edit the user's config.json as that user

@@ -5,19 +5,14 @@
 # CVE-2019-5736 re-exec from a sealed memfd copy of the binary.
 
 load helpers
+load rootless-helpers
 
 setup() {
 	require_cmd setpriv
 	id nobody >/dev/null 2>&1 || skip "SKIP: no user nobody"
-	[ "$(cat /proc/sys/kernel/unprivileged_userns_clone 2>/dev/null || echo 1)" = 1 ] ||
-		skip "SKIP: unprivileged user namespaces are disabled"
 	setup_bundle rootless
 	# nobody must reach the bundle and the binary; everything stays under TMP.
-	chmod 755 "$TMP"
-	cp "$ISOLA" "$TMP/isola"
-	# The static isola runs rootless commands in isola-dl, next to it (src/cli/dynamic.c).
-	[ ! -x "$(dirname "$ISOLA")/isola-dl" ] || cp "$(dirname "$ISOLA")/isola-dl" "$TMP/"
-	mkdir "$TMP/xdg"
+	rootless_setup
 	chown nobody "$TMP/xdg" "$B"
 	rm "$B/config.json"
 	chmod -R a+rX "$B"

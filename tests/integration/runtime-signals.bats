@@ -16,14 +16,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
-args() { # args CMD...: set process.args
-	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
-}
-
 # A shell loop that counts its rounds in /tmp/n (no trap).
 LOOP='i=0; while :; do i=$((i+1)); echo $i > /tmp/n; sleep 0.05; done'
 

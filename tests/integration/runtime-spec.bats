@@ -14,14 +14,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
-args() { # args CMD...: set process.args
-	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
-}
-
 hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	jq -nc --arg s "$1" '{"path":"/bin/sh","args":["sh","-c",$s]}'
 }

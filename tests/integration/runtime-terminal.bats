@@ -17,10 +17,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
 pty_run() { # pty_run STEPS CMD...: drive CMD on a pty (tests/helpers/pty-run.py)
 	printf '%s\n' "$1" >"$TMP/steps"
 	shift

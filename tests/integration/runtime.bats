@@ -13,14 +13,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
-args() { # args CMD...: set process.args
-	bundle_jq "$B" ".process.args = $(jq -nc '$ARGS.positional' --args -- "$@")"
-}
-
 @test "create, start, state, kill, delete" {
 	args sleep 100
 	# The init keeps stdio until it exits (as runc's): never capture it with `run`.

@@ -17,16 +17,6 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-isola() {
-	"$ISOLA" --root "$R" "$@"
-}
-
-args() { # args CMD...: set process.args (one line each)
-	local j
-	j=$(printf '%s\n' "$@" | jq -R . | jq -sc .)
-	bundle_jq "$B" ".process.args = $j"
-}
-
 # Nothing of a failed container is left: no state, no cgroup.
 nothing_left() {
 	[ -z "$(ls "$R" 2>/dev/null)" ]

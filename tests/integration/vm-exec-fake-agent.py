@@ -8,8 +8,9 @@
 #
 #   vm-exec-fake-agent.py SOCKET STATUS READY_FILE
 import socket
-import struct
 import sys
+
+from vmct_frames import CONFIG, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
 
 path, status, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -17,24 +18,13 @@ srv.bind(path)
 srv.listen(1)
 srv.settimeout(60)
 open(ready, "w").close()
-conn, _ = srv.accept()
-conn.settimeout(60)
-f = conn.makefile("rb")
-line = f.readline()
-if line != b"CONNECT 1025\n":
-    sys.exit("bad CONNECT line: %r" % line)
-conn.sendall(b"OK 1073741824\n")
-
-
-def send(kind, payload=b""):
-    conn.sendall(struct.pack("<II", kind, len(payload)) + payload)
-
-
-send(1, b"isola-agent 2")
-kind, n = struct.unpack("<II", f.read(8))
-cfg = f.read(n)
-if kind != 2:
-    sys.exit("expected CONFIG, got %d" % kind)
-send(5, b"".join(e + b"\n" for e in cfg.split(b"\0") if e))
-send(7, struct.pack("<I", status))
+conn = accept_connect(srv, 1025)
+if not conn:
+    sys.exit("bad CONNECT line")
+conn.sendall(frame(HELLO, b"isola-agent 2"))
+kind, cfg = read_frame(conn)
+if kind != CONFIG:
+    sys.exit("expected CONFIG, got %s" % kind)
+conn.sendall(frame(STDOUT, b"".join(e + b"\n" for e in cfg.split(b"\0") if e)))
+conn.sendall(frame(EXIT, u32(status)))
 conn.close()

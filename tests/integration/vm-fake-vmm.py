@@ -20,7 +20,8 @@ import sys
 import threading
 import time
 
-HELLO, CONFIG, STDIN, SIGNAL, STDOUT, STDERR, EXIT = 1, 2, 3, 4, 5, 6, 7
+from vmct_frames import CONFIG, EXIT, HELLO, SIGNAL, STDERR, STDOUT, accept_connect, frame, read_frame, u32
+
 SIGS = {"TERM": 15, "INT": 2, "HUP": 1, "QUIT": 3, "USR1": 10}
 
 
@@ -29,27 +30,9 @@ def console(msg):
     sys.stdout.flush()
 
 
-def read_exact(conn, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def read_frame(conn):
-    hdr = read_exact(conn, 8)
-    if hdr is None:
-        return None, None
-    kind, n = struct.unpack("<II", hdr)
-    return kind, read_exact(conn, n) if n else b""
-
-
 def send(conn, lock, kind, payload=b""):
     with lock:
-        conn.sendall(struct.pack("<II", kind, len(payload)) + payload)
+        conn.sendall(frame(kind, payload))
 
 
 class Session:
@@ -116,7 +99,7 @@ class Session:
         args = [e[4:].decode() for e in cfg.split(b"\0") if e.startswith(b"arg=")]
         threading.Thread(target=self.reader, daemon=True).start()
         status = self.run(args)
-        send(self.conn, self.lock, EXIT, struct.pack("<I", status))
+        send(self.conn, self.lock, EXIT, u32(status))
         with self.cv:
             self.cv.wait_for(lambda: self.closed, 10)
 
@@ -126,12 +109,9 @@ def exec_listener(path):
     srv.bind(path)
     srv.listen(4)
     while True:
-        conn, _ = srv.accept()
-        f = conn.makefile("rb")
-        if f.readline() != b"CONNECT 1025\n":
-            conn.close()
+        conn = accept_connect(srv, 1025)
+        if not conn:
             continue
-        conn.sendall(b"OK 1073741824\n")
         threading.Thread(target=Session(conn).serve, daemon=True).start()
 
 

@@ -24,6 +24,8 @@ import subprocess
 import sys
 import termios
 
+from vmct_frames import CONFIG, EXIT, HELLO, SIGNAL, STDOUT, WINCH, accept_connect, frame, read_frame, u32
+
 signal.alarm(60)
 
 
@@ -32,36 +34,32 @@ def agent(path, status, ready, wait):
     srv.bind(path)
     srv.listen(1)
     open(ready, "w").close()
-    conn, _ = srv.accept()
-    f = conn.makefile("rb")
-    if f.readline() != b"CONNECT 1025\n":
+    conn = accept_connect(srv, 1025)
+    if not conn:
         sys.exit("bad CONNECT line")
-    conn.sendall(b"OK 1073741824\n")
 
     def send(kind, payload=b""):
-        conn.sendall(struct.pack("<II", kind, len(payload)) + payload)
+        conn.sendall(frame(kind, payload))
 
-    def frame():
-        kind, n = struct.unpack("<II", f.read(8))
-        return kind, f.read(n)
-
-    send(1, b"isola-agent 2")
-    kind, cfg = frame()
-    if kind != 2:
-        sys.exit("expected CONFIG, got %d" % kind)
-    send(5, b"".join(e + b"\n" for e in cfg.split(b"\0") if e))
+    send(HELLO, b"isola-agent 2")
+    kind, cfg = read_frame(conn)
+    if kind != CONFIG:
+        sys.exit("expected CONFIG, got %s" % kind)
+    send(STDOUT, b"".join(e + b"\n" for e in cfg.split(b"\0") if e))
     while wait:
-        kind, p = frame()
-        if kind == 4:
+        kind, p = read_frame(conn)
+        if kind is None:
+            sys.exit("EOF before a SIGNAL or WINCH frame")
+        if kind == SIGNAL:
             n = struct.unpack("<I", p)[0]
-            send(5, b"signal=%d\n" % n)
+            send(STDOUT, b"signal=%d\n" % n)
             status = 128 + n
             break
-        if kind == 9:
+        if kind == WINCH:
             rows, cols = struct.unpack("<II", p)
-            send(5, b"winch=%d %d\n" % (rows, cols))
+            send(STDOUT, b"winch=%d %d\n" % (rows, cols))
             break
-    send(7, struct.pack("<I", status))
+    send(EXIT, u32(status))
     conn.close()
 
 

@@ -16,36 +16,14 @@ import signal
 import socket
 import struct
 import sys
-import time
 
-HELLO, CONFIG, STDOUT, EXIT, WARM = 1, 2, 5, 7, 10
+from vmct_frames import EXIT, HELLO, STDOUT, WARM, accept_connect, frame, read_frame, u32
+
 SIOCGIFHWADDR = 0x8927
 
 
 def arg(name):
     return sys.argv[sys.argv.index(name) + 1] if name in sys.argv else None
-
-
-def read_exact(conn, n):
-    buf = b""
-    while len(buf) < n:
-        chunk = conn.recv(n - len(buf))
-        if not chunk:
-            return None
-        buf += chunk
-    return buf
-
-
-def read_frame(conn):
-    hdr = read_exact(conn, 8)
-    if hdr is None:
-        return None, None
-    kind, n = struct.unpack("<II", hdr)
-    return kind, read_exact(conn, n) if n else b""
-
-
-def frame(kind, payload=b""):
-    return struct.pack("<II", kind, len(payload)) + payload
 
 
 def mac_of(ifname):
@@ -78,13 +56,10 @@ def log(kind, extra):
     os.rename("%s/%s.%d.tmp" % (d, kind, n), "%s/%s.%d" % (d, kind, n))
 
 
-def accept_connect(srv):
-    conn, _ = srv.accept()
-    line = conn.makefile("rb").readline()
-    if line != b"CONNECT 1024\n":
-        conn.close()
-        return None
-    conn.sendall(b"OK 1073741824\n" + frame(HELLO, b"isola-agent 2"))
+def accept_agent(srv):
+    conn = accept_connect(srv, 1024)
+    if conn:
+        conn.sendall(frame(HELLO, b"isola-agent 2"))
     return conn
 
 
@@ -108,7 +83,7 @@ def build():
     srv.listen(4)
     conns = []
     while True:
-        c = accept_connect(srv)
+        c = accept_agent(srv)
         if c:
             conns.append(c)
 
@@ -119,7 +94,7 @@ def restore():
     srv.bind(new)
     srv.listen(4)
     while True:
-        conn = accept_connect(srv)
+        conn = accept_agent(srv)
         if not conn:
             continue
         kind, _ = read_frame(conn)
@@ -132,7 +107,7 @@ def restore():
     log("restore", ["config " + e for e in entries if e.startswith("net_")])
     words = [e[4:] for e in entries if e.startswith("arg=")]
     conn.sendall(frame(STDOUT, (" ".join(words[1:]) + "\n").encode()))
-    conn.sendall(frame(EXIT, struct.pack("<I", 0)))
+    conn.sendall(frame(EXIT, u32(0)))
     conn.settimeout(10)
     try:
         while conn.recv(4096):

@@ -295,6 +295,11 @@ static void test_errors_and_cleanup(void)
 		    "linux.resources.cpu.idle: 2 is not 0 or 1");
 	expect_fail(root, "/t1", "{\"memory\":{\"swappiness\":300}}",
 		    "linux.resources.memory.swappiness: 300 is not 0..100");
+	/* Hybrid: linux.resources.unified goes to the cgroup2 tree, with v2's checks. */
+	expect_fail(root, "/t1", "{\"unified\":{\".x\":\"1\"}}",
+		    "linux.resources.unified: bad key `.x`");
+	expect_fail(root, "/t1", "{\"unified\":{\"memory.high\":1}}",
+		    "linux.resources.unified.memory.high: expected a string");
 	expect_fail(root, "system.slice:isola:c1", NULL,
 		    "systemd cgroup driver not available: no systemd");
 	expect_fail(root, "/a/../../etc", NULL, "`.` and `..` are not allowed");
@@ -544,6 +549,10 @@ static void test_v2_more(void)
 	err_free(&err);
 	expect_fail(root, "/t4", "{\"network\":{\"classID\":1}}",
 		    "linux.resources.network: net_cls and net_prio do not exist on cgroup v2");
+	expect_fail(root, "/t4", "{\"unified\":{\"a/b\":\"1\"}}",
+		    "linux.resources.unified: bad key `a/b`");
+	expect_fail(root, "/t4", "{\"unified\":{\"memory.high\":1}}",
+		    "linux.resources.unified.memory.high: expected a string");
 }
 
 /*
