@@ -4,6 +4,7 @@
 # tests/l1, l1.bats vmct-*): refused options, bad kernels, the cached root
 # disk and initramfs, and that a failed run leaves nothing behind.
 load image-helpers
+load vm-helpers
 load vmct-helpers
 bats_require_minimum_version 1.5.0
 
@@ -60,7 +61,7 @@ nothing_left() {
 	run "$ISOLA" run --vm --rm --vm-kernel "$TMP/bad-kernel" vmct-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"before its agent connected"* ]]
-	[[ "$output" == *"neither a PVH ELF nor a bzImage"* ]]
+	[[ "$output" == *"$(no_kernel_error)"* ]]
 	nothing_left "$before"
 	! pgrep -f "bad-kernel" >/dev/null
 }

@@ -245,6 +245,12 @@ tcp_listening() {
 	fi
 }
 
+# The VMM's error for a kernel file that is no kernel.  It reads the kernel
+# after opening /dev/kvm, so on a host without KVM that error comes first.
+no_kernel_error() {
+	if [ -c /dev/kvm ]; then echo "neither a PVH ELF nor a bzImage"; else echo "no KVM on this host"; fi
+}
+
 # require_guest NAME: skip unless KVM works and guest/NAME.elf was built.
 require_guest() {
 	require_kvm

@@ -115,7 +115,7 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	[ "$status" = 125 ]
 	[ "$(grep -c "no warm start" <<<"$output")" = 1 ]
 	[[ "$output" == *"no warm start"*"booting the VM cold"* ]]
-	[[ "$output" == *"neither a PVH ELF nor a bzImage"* ]]
+	[[ "$output" == *"$(no_kernel_error)"* ]]
 	nothing_left "$b1" "$b2"
 }
 
@@ -128,7 +128,7 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	ISOLA_VM_COLD=1 run "$ISOLA" run --vm --rm --vm-kernel "$TMP/bad-kernel" localhost/warm-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" != *"warm"* ]]
-	[[ "$output" == *"neither a PVH ELF nor a bzImage"* ]]
+	[[ "$output" == *"$(no_kernel_error)"* ]]
 	nothing_left "$b1" "$b2"
 }
 
