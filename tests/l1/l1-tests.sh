@@ -715,13 +715,16 @@ t_vmct_warm_net() {
 # fallback note from run -d, the guest's command line has isola.warm=1 --,
 # exec reaches the restored VM, stop gives 143, rm leaves nothing.
 t_vmct_warm_detach() {
-	local n=vwd$$ ok=0 left
+	local n=vwd$$ ok=0 left t0
 	[ -d "$WARM_STORE" ] || cp -a "$L2DIR/vmct/store" "$WARM_STORE"
 	RC=0
+	t0=$(cut -d' ' -f1 /proc/uptime)
 	# shellcheck disable=SC2086
 	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm -d \
 		--name $n $VMCT_ARGS localhost/bb:1 sh -c 'cat /proc/cmdline; echo STARTED; exec sleep 1000' \
 		</dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	echo "# vmct-warm-detach: run -d $(awk -v t="$t0" '{print $1 - t}' /proc/uptime)s" \
+		"(templates before: $(ls -d "$WARM_STORE"/vm/warm-*/ 2>/dev/null | wc -l))" >&3
 	log "run -d: $RC: $(cat "$W/out"); stderr: $(cat "$W/out.err")"
 	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$n" ] && warm_ok "$W/out" || ok=1
 	wait_for "$WARM_STORE/containers/$n/ctr.log" STARTED 60 || ok=1
@@ -905,15 +908,17 @@ t_vmoci_cycles() {
 # bundle's rootfs as its root disk, no fallback note from create, the status
 # through the monitor; delete leaves nothing but the template.
 t_vmoci_warm() {
-	local c i ok=0 left
+	local c i ok=0 left t0
 	vmoci_bundle "$W/b" '["sh", "-c", "cat /proc/cmdline; ls /bin/busybox; exit 4"]' \
 		'"run.isola.vm.memory": "192M"'
 	for c in w1 w2; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
 		(export ISOLA_VM_COLD= && vmoci create --bundle "$W/b" $c) \
 			</dev/null >"$W/$c.out" 2>"$W/$c.out.err" || {
 			log "create $c: $(cat "$W/$c.out.err")"
 			return 1
 		}
+		echo "# vmoci-warm: create $c $(awk -v t="$t0" '{print $1 - t}' /proc/uptime)s" >&3
 		warm_ok "$W/$c.out" || ok=1
 		vmoci start $c || ok=1
 		i=0
