@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "cmd-create.h"
 #include "container.h"
+#include "log.h"
 #include "oci.h"
 #include "opt.h"
 #include "parse.h"
@@ -82,6 +83,12 @@ int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
 	return 0;
 }
 
+/* The monitor's note that a warm start fell back to a cold boot. */
+static void create_warn(const char *note)
+{
+	log_warn("create: %s", note);
+}
+
 int cmd_create_vm(struct cli_globals *g, const struct cmd_create_args *a, pid_t *ret_pid,
 		  struct err **err)
 {
@@ -92,6 +99,7 @@ int cmd_create_vm(struct cli_globals *g, const struct cmd_create_args *a, pid_t 
 	    .pid_file = a->o.pid_file,
 	    .console_socket = a->o.console_socket,
 	    .by_name = g->vm_name,
+	    .warn = create_warn,
 	};
 	int r = vmct_oci_wanted(g->vm_name, a->o.bundle, err);
 

@@ -15,7 +15,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <poll.h>
-#include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -232,40 +231,6 @@ static void mark_started(void *arg)
 	*(bool *)arg = true;
 }
 
-/* $ISOLA_VM_COLD=1 boots every VM (tests and benchmarks of the cold path). */
-static bool want_warm(void)
-{
-	const char *v = getenv("ISOLA_VM_COLD");
-
-	return !v || !*v || !strcmp(v, "0");
-}
-
-/*
- * The template, built on first use.  SIGINT/TERM/HUP/QUIT stop a build (it
- * removes what it made): they are blocked meanwhile and read from a
- * signalfd; one that came is consumed, not left to kill us unblocked.
- */
-static int get_template(const char *cache, const struct vmct_run_opts *o, struct vmct_warm *ret,
-			struct err **err)
-{
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-	_cleanup_close_ int sfd = -1;
-	sigset_t mask, old;
-	int r;
-
-	sigemptyset(&mask);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaddset(&mask, sigs[i]);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	r = sfd < 0 ? err_make(err, errno, "signalfd") : vmct_warm_get(cache, o, sfd, ret, err);
-	if (r < 0 && err_code(*err) == -ECANCELED)
-		while (sigtimedwait(&mask, NULL, &(struct timespec){0}) > 0)
-			;
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return r;
-}
-
 /*
  * The warm path (src/vmct/warm.c): restore the template of this kernel,
  * initrd, memory and cpus (built on first use).  A failure before the
@@ -283,7 +248,7 @@ static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status,
 	*ret_fallback = false;
 	if (asprintf(&cache, "%s/vm", store) < 0)
 		return err_make(err, ENOMEM, "path");
-	r = get_template(cache, o, &w, err);
+	r = vmct_warm_get_blocking(cache, o, &w, err);
 	if (r >= 0) {
 		o->warm = &w;
 		o->config_sent = mark_started;
@@ -348,7 +313,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
 	/* A container with a network restores a template with a NIC, one without none. */
-	if (r >= 0 && want_warm())
+	if (r >= 0 && vmct_warm_wanted())
 		r = run_warm(store, &o, &status, &cold, &err);
 	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);
@@ -416,11 +381,17 @@ static int open_log(const char *bundle, struct vmct_oci_image *img, pid_t *ret_l
 	return 0;
 }
 
+/* The monitor's note that a warm start fell back to a cold boot. */
+static void detached_warn(const char *note)
+{
+	log_warn("run --vm -d: %s", note);
+}
+
 int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 			  const struct image_vm_opts *vo, bool rm)
 {
 	_cleanup_err_ struct err *err = NULL;
-	_cleanup_free_ char *initrd = NULL, *disk = NULL, *root = NULL, *note = NULL;
+	_cleanup_free_ char *initrd = NULL, *disk = NULL, *root = NULL, *note = NULL, *cache = NULL;
 	struct vmct_oci_image img = {
 	    .sel = {.vm = true,
 		    .modules = vo->modules,
@@ -428,7 +399,8 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 		    .cpus = vo->cpus ? vo->cpus : 1},
 	    .stdio = {-1, -1, -1},
 	};
-	struct vmct_oci_create_opts co = {.id = id, .bundle = bundle, .image = &img};
+	struct vmct_oci_create_opts co = {
+	    .id = id, .bundle = bundle, .image = &img, .warn = detached_warn};
 	pid_t logger = -1, mon = -1;
 	int r;
 
@@ -441,11 +413,13 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 	if (r >= 0)
 		r = vm_files(store, bundle, vo, img.sel.kernel, &initrd, &disk, &err);
 	if (r >= 0 && (asprintf(&root, "%s/run", store) < 0 ||
-		       asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0))
+		       asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0 ||
+		       asprintf(&cache, "%s/vm", store) < 0))
 		r = err_make(&err, ENOMEM, "paths");
 	img.initrd = initrd;
 	img.disk = disk;
 	img.vsock_note = note;
+	img.cache = cache; /* the templates of run --vm: the same key, the same template */
 	co.root = root;
 	if (r >= 0)
 		r = open_log(bundle, &img, &logger, &err);

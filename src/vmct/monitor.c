@@ -31,7 +31,8 @@
 
 struct gate_state {
 	struct vmct_monitor *m;
-	int sig_status; /* 128 + N: a signal stopped the VM before start */
+	int sig_status;	 /* 128 + N: a signal stopped the VM before start */
+	bool ready_sent; /* create heard "R": the state names this VMM */
 };
 
 /* create's "G": the state is written, the container is its engine's now. */
@@ -135,6 +136,7 @@ static int agent_ready(void *arg, pid_t vmm, int vmm_pidfd, const char *dir, str
 	struct vmct_monitor *m = g->m;
 	int r;
 
+	g->ready_sent = true;
 	if (dprintf(m->sync_fd, "R %d %s\n", (int)vmm, dir) < 0)
 		return err_make(err, errno, "tell create");
 	r = wait_go(m, err);
@@ -162,17 +164,52 @@ static void config_sent(void *arg)
 	}
 }
 
+/*
+ * The warm path (warm.c), as run --vm's: restore the template of o's kernel,
+ * initrd, memory and cpus under m->warm_cache (built on first use).  A failure
+ * before create heard "R" (after it, the state names the VMM) is told to
+ * create as one "W" line, which create prints, and *ret_cold is set: the
+ * caller boots cold.  A signal is not a failure to fall back from.
+ */
+static int run_warm(struct gate_state *g, struct vmct_run_opts *o, int *status, bool *ret_cold,
+		    struct err **err)
+{
+	struct vmct_monitor *m = g->m;
+	struct vmct_warm w = {};
+	int r = vmct_warm_get_blocking(m->warm_cache, o, &w, err);
+
+	*ret_cold = false;
+	if (r >= 0) {
+		o->warm = &w;
+		r = vmct_run(o, status, err);
+		o->warm = NULL;
+	}
+	vmct_warm_free(&w);
+	if (r < 0 && !g->ready_sent && m->sync_fd >= 0 && err_code(*err) != -ECANCELED) {
+		dprintf(m->sync_fd, "W no warm start (%s); booting the VM cold\n",
+			strtok((*err)->msg, "\n"));
+		err_free(err);
+		*ret_cold = true;
+		return 0;
+	}
+	return r;
+}
+
 int vmct_monitor_run(struct vmct_monitor *m, struct vmct_run_opts *o)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct gate_state g = {.m = m};
 	char buf[16];
-	int status = STATUS_FAILED, r;
+	int status = STATUS_FAILED, r = 0;
+	bool cold = true;
 
 	o->agent_ready = agent_ready;
 	o->config_sent = config_sent;
 	o->hook_arg = &g;
-	r = vmct_run(o, &status, &err);
+	if (m->warm_cache)
+		r = run_warm(&g, o, &status, &cold, &err);
+	if (r >= 0 && cold)
+		r = vmct_run(o, &status, &err);
 	if (r < 0 && m->sync_fd >= 0) {
 		/* Before create finished: it reports the error and removes everything. */
 		dprintf(m->sync_fd, "E %s", err ? err->msg : "the VM failed");

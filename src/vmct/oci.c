@@ -274,6 +274,7 @@ struct plan {
 	char *self, *agent, *moddir, *rootfs, *root, *dir;
 	const char *kernel;
 	char *initrd, *disk;
+	char *warm_cache; /* NULL: boot cold */
 };
 
 static void plan_free(struct plan *p)
@@ -288,6 +289,7 @@ static void plan_free(struct plan *p)
 	free(p->dir);
 	free(p->initrd);
 	free(p->disk);
+	free(p->warm_cache);
 	vmct_oci_mounts_free(&p->mounts);
 	ct_cgroup_free(p->cg);
 	json_decref(p->spec);
@@ -415,6 +417,13 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 	if (!p->root || asprintf(&p->dir, "%s/%s", p->root, o->id) < 0 ||
 	    asprintf(&cache, "%s/.vm-cache", p->root) < 0)
 		return err_make(err, ENOMEM, "paths");
+	/*
+	 * Warm starts (warm.c): run --vm -d restores run --vm's templates; the
+	 * runtime's are kept with its initramfs (the key: docs/vm-containers.md).
+	 */
+	if (vmct_warm_wanted() &&
+	    !(p->warm_cache = strdup(o->image && o->image->cache ? o->image->cache : cache)))
+		return err_make(err, ENOMEM, "paths");
 	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */
 	if (o->image && o->image->initrd && o->image->disk) {
 		if (p->mounts.n_files)
@@ -441,7 +450,13 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 						   pid_t parent)
 {
 	struct vmct_monitor m = {
-	    .sync_fd = 3, .ctl_fd = 4, .client = -1, .ready_wait = 60, .proc = &p->proc};
+	    .sync_fd = 3,
+	    .ctl_fd = 4,
+	    .client = -1,
+	    .ready_wait = 60,
+	    .proc = &p->proc,
+	    .warm_cache = p->warm_cache,
+	};
 	_cleanup_err_ struct err *err = NULL;
 	struct vmct_run_opts ro = {
 	    .vmm = p->self,
@@ -499,12 +514,27 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 	_exit(vmct_monitor_run(&m, &ro));
 }
 
+/* The monitor's "W <note>\n" lines at the head of @buf: to @warn, and out of @buf. */
+static void take_notes(char *buf, size_t *len, void (*warn)(const char *note))
+{
+	char *nl;
+
+	while (buf[0] == 'W' && (nl = strchr(buf, '\n'))) {
+		*nl = '\0';
+		if (warn)
+			warn(nl > buf + 1 ? buf + 2 : "");
+		*len -= nl + 1 - buf;
+		memmove(buf, nl + 1, *len + 1);
+	}
+}
+
 /*
- * The monitor's "R <vmm> <dir>\n" (or "E <why>"), up to the boot timeout.  A
+ * The monitor's "R <vmm> <dir>\n" (or "E <why>"), up to the boot timeout
+ * (counted afresh after each line: a warm start's note comes first).  A
  * signal meanwhile (an engine giving up) fails create, which then cleans up.
  */
-static int wait_ready(int fd, int sigfd, unsigned timeout_s, pid_t *ret_vmm, char *dir,
-		      size_t dirlen, struct err **err)
+static int wait_ready(int fd, int sigfd, unsigned timeout_s, void (*warn)(const char *note),
+		      pid_t *ret_vmm, char *dir, size_t dirlen, struct err **err)
 {
 	char buf[4096]; /* room for the console's tail in an error */
 	size_t len = 0;
@@ -526,6 +556,7 @@ static int wait_ready(int fd, int sigfd, unsigned timeout_s, pid_t *ret_vmm, cha
 		if (n <= 0 || (len += n) == sizeof(buf) - 1)
 			break;
 		buf[len] = '\0';
+		take_notes(buf, &len, warn);
 		if (buf[0] == 'R' && strchr(buf, '\n'))
 			break;
 	}
@@ -622,7 +653,7 @@ static int launch(const struct vmct_oci_create_opts *o, struct plan *p, int dirf
 		r = err_make(err, errno, "move the VM's monitor into its cgroup");
 	if (r >= 0)
 		r = wait_ready(sfd, sigfd, o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
-			       &vmm, sockdir, sizeof(sockdir), err);
+			       o->warn, &vmm, sockdir, sizeof(sockdir), err);
 	if (r >= 0)
 		r = write_states(o, p, dirfd, mon, vmm, sockdir, err);
 	if (r >= 0 && write(sfd, "G", 1) != 1)

@@ -93,6 +93,7 @@ struct vmct_oci_image {
 	struct vmct_oci_sel sel;   /* kernel (required), modules, memory, cpus */
 	const char *initrd, *disk; /* run --vm's cached initramfs and root disk */
 	const char *vsock_note;	   /* the bundle's note for `isola exec` (vmct_run_opts) */
+	const char *cache;	   /* <store>/vm: run --vm's warm templates too */
 	int stdio[3];		   /* the monitor's stdin, stdout, stderr */
 };
 
@@ -101,6 +102,8 @@ struct vmct_oci_create_opts {
 	bool by_name;			    /* invoked as isola-vm */
 	unsigned boot_timeout_s;	    /* 0: 600 */
 	const struct vmct_oci_image *image; /* NULL: the runtime's create */
+	/* A warm start fell back to a cold boot: its one-line note (NULL: dropped). */
+	void (*warn)(const char *note);
 };
 
 /*
@@ -165,11 +168,16 @@ void vmct_oci_rm_sockdir(const char *dir, pid_t vmm);
 /* monitor.c: the monitor's side, run in the child create forked. */
 struct vmct_run_opts;
 struct vmct_monitor {
-	int sync_fd;		  /* create's end: "R <vmm pid> <dir>\n" or "E <msg>", then "G" */
+	/*
+	 * create's end: "W <note>\n" lines (a warm start that fell back), then
+	 * "R <vmm pid> <dir>\n" or "E <msg>"; create answers "G".
+	 */
+	int sync_fd;
 	int ctl_fd;		  /* the listening ctl.sock */
 	int client;		  /* the start request being answered */
 	unsigned ready_wait;	  /* seconds create may take to say "G" */
 	struct vmct_config *proc; /* a terminal's size is read again at start */
+	const char *warm_cache;	  /* the warm templates' dir (warm.c); NULL: boot cold */
 };
 /*
  * One request line from a ctl.sock client into buf (cap bytes), NUL-terminated

@@ -133,6 +133,16 @@ int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err);
  */
 int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd,
 		  struct vmct_warm *ret, struct err **err);
+/* $ISOLA_VM_COLD unset, empty or "0": take the warm path (set: tests and benchmarks of cold boots).
+ */
+bool vmct_warm_wanted(void);
+/*
+ * vmct_warm_get with SIGINT/TERM/HUP/QUIT blocked meanwhile and read from a
+ * signalfd: one of them stops a build (ECANCELED, nothing left) and is
+ * consumed, not left to kill the caller once unblocked.
+ */
+int vmct_warm_get_blocking(const char *cachedir, const struct vmct_run_opts *o,
+			   struct vmct_warm *ret, struct err **err);
 /*
  * Restore o->warm with o->disk and a socket in @dir, connect to the agent
  * (ECANCELED: a signal on @sigfd came first) and send the WARM frame.  *vmm,

@@ -620,6 +620,34 @@ int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd
 	return r;
 }
 
+bool vmct_warm_wanted(void)
+{
+	const char *v = getenv("ISOLA_VM_COLD");
+
+	return !v || !*v || !strcmp(v, "0");
+}
+
+int vmct_warm_get_blocking(const char *cachedir, const struct vmct_run_opts *o,
+			   struct vmct_warm *ret, struct err **err)
+{
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+	_cleanup_close_ int sfd = -1;
+	sigset_t mask, old;
+	int r;
+
+	sigemptyset(&mask);
+	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
+		sigaddset(&mask, sigs[i]);
+	sigprocmask(SIG_BLOCK, &mask, &old);
+	sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	r = sfd < 0 ? err_make(err, errno, "signalfd") : vmct_warm_get(cachedir, o, sfd, ret, err);
+	if (r < 0 && err_code(*err) == -ECANCELED)
+		while (sigtimedwait(&mask, NULL, &(struct timespec){0}) > 0)
+			;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return r;
+}
+
 int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, pid_t *vmm,
 		    int *pidfd, int *conn, struct err **err)
 {

@@ -292,6 +292,14 @@ l1_check() {
 	l1_check vmct-warm-net
 }
 
+@test "l1: run --vm -d warm start: the monitor restores run --vm's template (isola.warm=1, no fallback note); exec, stop 143, rm leaves nothing" {
+	l1_check vmct-warm-detach
+}
+
 @test "l1: run --vm warm start: no VMM, socket dir, template build dir, bundle, mount or memory-file copy left" {
 	l1_check vmct-warm-clean
+}
+
+@test "l1: isola-vm create warm start: a template per annotations' memory, restored by the next create (isola.warm=1, no fallback note), status 4 through the monitor; delete leaves nothing" {
+	l1_check vmoci-warm
 }

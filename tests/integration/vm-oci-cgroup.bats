@@ -14,6 +14,8 @@ setup() {
 	require_cmd jq
 	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
 	export ISOLA_VMM=$BATS_TEST_DIRNAME/vm-fake-vmm.py
+	# The cold path (the fake boots; warm starts: vm-warm-detach.bats).
+	export ISOLA_VM_COLD=1
 	echo "fake kernel" >"$TMP/kernel"
 	export ISOLA_VM_KERNEL=$TMP/kernel
 	ln -s "$ISOLA" "$TMP/isola-vm"

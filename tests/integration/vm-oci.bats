@@ -18,6 +18,8 @@ setup() {
 	# Plain containers must not need a kernel; VM ones find none unless told.
 	export ISOLA_VM_KERNEL=$TMP/no-such-kernel
 	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
+	# The cold path (warm starts of the OCI mode: vm-warm-detach.bats).
+	export ISOLA_VM_COLD=1
 	SOCKDIRS_BEFORE=$(echo /tmp/isola-vmct-*)
 }
 

@@ -7,9 +7,10 @@
 # "eth0 MAC", "config K=V" for the CONFIG's net_ keys).  A build answers
 # CONNECT 1024 with the agent's HELLO and writes the snapshot files on SIGUSR2;
 # a restore listens on the --vsock-remap socket, takes WARM and CONFIG, prints
-# the CONFIG's arg words as the process's stdout and exits 0.  A cold boot (`vm
-# run` without --snapshot-state) is vm-fake-vmm.py's.  $FAKE_VMM=nosnap: a
-# build that never writes a snapshot (it exits at SIGUSR2).
+# the CONFIG's arg words as the process's stdout and exits 0 (a process `exit N`
+# prints nothing and exits N).  A cold boot (`vm run` without --snapshot-state)
+# is vm-fake-vmm.py's.  $FAKE_VMM=nosnap: a build that never writes a snapshot
+# (it exits at SIGUSR2); silent: a build whose agent never answers.
 import fcntl
 import os
 import signal
@@ -81,6 +82,8 @@ def build():
     srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     srv.bind(uds)
     srv.listen(4)
+    while os.environ.get("FAKE_VMM") == "silent":
+        signal.pause()
     conns = []
     while True:
         c = accept_agent(srv)
@@ -106,8 +109,10 @@ def restore():
     entries = [e.decode() for e in cfg.split(b"\0") if e]
     log("restore", ["config " + e for e in entries if e.startswith("net_")])
     words = [e[4:] for e in entries if e.startswith("arg=")]
-    conn.sendall(frame(STDOUT, (" ".join(words[1:]) + "\n").encode()))
-    conn.sendall(frame(EXIT, u32(0)))
+    status = int(words[1]) if len(words) == 2 and words[0] == "exit" else None
+    if status is None:
+        conn.sendall(frame(STDOUT, (" ".join(words[1:]) + "\n").encode()))
+    conn.sendall(frame(EXIT, u32(status or 0)))
     conn.settimeout(10)
     try:
         while conn.recv(4096):

@@ -16,7 +16,7 @@ net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
 vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
-vmct-warm-clean"
+vmct-warm-detach vmct-warm-clean vmoci-warm"
 
 log() { echo "$*" >&2; }
 
@@ -710,6 +710,43 @@ t_vmct_warm_net() {
 	return $ok
 }
 
+# run --vm -d takes the warm path on its monitor: it restores the template
+# run --vm uses (the same key: -d has no NIC, as --network none) -- no
+# fallback note from run -d, the guest's command line has isola.warm=1 --,
+# exec reaches the restored VM, stop gives 143, rm leaves nothing.
+t_vmct_warm_detach() {
+	local n=vwd$$ ok=0 left t0
+	[ -d "$WARM_STORE" ] || cp -a "$L2DIR/vmct/store" "$WARM_STORE"
+	RC=0
+	t0=$(cut -d' ' -f1 /proc/uptime)
+	# shellcheck disable=SC2086
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm -d \
+		--name $n $VMCT_ARGS localhost/bb:1 sh -c 'cat /proc/cmdline; echo STARTED; exec sleep 1000' \
+		</dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	echo "# vmct-warm-detach: run -d $(awk -v t="$t0" '{print $1 - t}' /proc/uptime)s" \
+		"(templates before: $(ls -d "$WARM_STORE"/vm/warm-*/ 2>/dev/null | wc -l))" >&3
+	log "run -d: $RC: $(cat "$W/out"); stderr: $(cat "$W/out.err")"
+	[ "$RC" = 0 ] && [ "$(cat "$W/out")" = "$n" ] && warm_ok "$W/out" || ok=1
+	wait_for "$WARM_STORE/containers/$n/ctr.log" STARTED 60 || ok=1
+	has "$WARM_STORE/containers/$n/ctr.log" "isola.warm=1" || ok=1
+	RC=0
+	ISOLA_STORE=$WARM_STORE timeout 120 "$ISOLA_BIN" exec $n sh -c 'echo from-exec; exit 5' \
+		</dev/null >"$W/exec" 2>&1 || RC=$?
+	log "exec: $RC: $(cat "$W/exec")"
+	[ "$RC" = 5 ] && has "$W/exec" from-exec || ok=1
+	ISOLA_STORE=$WARM_STORE timeout 120 "$ISOLA_BIN" stop -t 30 $n >/dev/null 2>&1 || ok=1
+	ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" ps -a >"$W/ps" 2>&1
+	log "after stop: $(cat "$W/ps")"
+	grep -q "stopped (143) vm.*$n" "$W/ps" || ok=1
+	ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" rm $n >/dev/null 2>&1 || ok=1
+	left=$(ps -o args 2>/dev/null | grep -E '[v]m (run|restore)' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && ok=1; }
+	! ls -d /tmp/isola-vmct-* /tmp/isola-warm-* "$WARM_STORE"/vm/.warm-* 2>/dev/null ||
+		{ log "socket or template build dirs left" && ok=1; }
+	[ -z "$(ls "$WARM_STORE/containers")" ] || { log "bundles left" && ok=1; }
+	return $ok
+}
+
 # After the warm runs: no VMM, socket dir, template build dir, bundle, mount,
 # nor a copy of a template's memory file (restores map it).
 t_vmct_warm_clean() {
@@ -863,6 +900,46 @@ t_vmoci_cycles() {
 	[ -z "$(ls "$VMOCI_ROOT" | grep -v '^\.')" ] || { log "left: $(ls "$VMOCI_ROOT")" && return 1; }
 	# The cached initramfs is the only thing kept: one file.
 	[ "$(ls "$VMOCI_ROOT/.vm-cache" | wc -l)" = 1 ] || { log "cache: $(ls "$VMOCI_ROOT/.vm-cache")" && return 1; }
+}
+
+# The OCI mode takes the warm path too: create's monitor builds a template
+# for the annotations' memory (under <root>/.vm-cache), the second create
+# restores it; each shows isola.warm=1 on the guest's command line with the
+# bundle's rootfs as its root disk, no fallback note from create, the status
+# through the monitor; delete leaves nothing but the template.
+t_vmoci_warm() {
+	local c i ok=0 left t0
+	vmoci_bundle "$W/b" '["sh", "-c", "cat /proc/cmdline; ls /bin/busybox; exit 4"]' \
+		'"run.isola.vm.memory": "192M"'
+	for c in w1 w2; do
+		t0=$(cut -d' ' -f1 /proc/uptime)
+		(export ISOLA_VM_COLD= && vmoci create --bundle "$W/b" $c) \
+			</dev/null >"$W/$c.out" 2>"$W/$c.out.err" || {
+			log "create $c: $(cat "$W/$c.out.err")"
+			return 1
+		}
+		echo "# vmoci-warm: create $c $(awk -v t="$t0" '{print $1 - t}' /proc/uptime)s" >&3
+		warm_ok "$W/$c.out" || ok=1
+		vmoci start $c || ok=1
+		i=0
+		while [ "$(vmoci_state $c status)" != stopped ] && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		log "$c: $(cat "$W/$c.out"); exit $(cat "$VMOCI_ROOT/$c/vm.exit")"
+		[ "$(cat "$VMOCI_ROOT/$c/vm.exit")" = 4 ] && has "$W/$c.out" "isola.warm=1" &&
+			has "$W/$c.out" "^/bin/busybox" || ok=1
+		vmoci delete $c || ok=1
+		vmoci_gone $c || ok=1
+	done
+	ls -la "$VMOCI_ROOT/.vm-cache" >&2
+	[ "$(ls -d "$VMOCI_ROOT"/.vm-cache/warm-*/ | wc -l)" = 1 ] || ok=1
+	left=$(ps -o args 2>/dev/null | grep -E '[v]m restore' || true)
+	[ -z "$left" ] || { log "VMM processes left: $left" && ok=1; }
+	! ls -d /tmp/isola-warm-* "$VMOCI_ROOT"/.vm-cache/.warm-* 2>/dev/null ||
+		{ log "template build dirs left" && ok=1; }
+	rm -rf "$VMOCI_ROOT"/.vm-cache/warm-*
+	return $ok
 }
 
 # exec into an isola-vm container (foreground: output and status; --detach
