@@ -10,7 +10,7 @@
 import socket
 import sys
 
-from vmct_frames import CONFIG, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
+from vmct_frames import close_drained, CONFIG, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
 
 path, status, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -27,4 +27,4 @@ if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)
 conn.sendall(frame(STDOUT, b"".join(e + b"\n" for e in cfg.split(b"\0") if e)))
 conn.sendall(frame(EXIT, u32(status)))
-conn.close()
+close_drained(conn)

@@ -24,7 +24,7 @@ import subprocess
 import sys
 import termios
 
-from vmct_frames import CONFIG, EXIT, HELLO, SIGNAL, STDOUT, WINCH, accept_connect, frame, read_frame, u32
+from vmct_frames import close_drained, CONFIG, EXIT, HELLO, SIGNAL, STDOUT, WINCH, accept_connect, frame, read_frame, u32
 
 signal.alarm(60)
 
@@ -60,7 +60,7 @@ def agent(path, status, ready, wait):
             send(STDOUT, b"winch=%d %d\n" % (rows, cols))
             break
     send(EXIT, u32(status))
-    conn.close()
+    close_drained(conn)
 
 
 def engine(args):
