@@ -101,13 +101,13 @@ int write_file_at(int dirfd, const char *path, const char *data, struct err **er
 	return 0;
 }
 
-int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
-			 struct err **err)
+/* @data in a new ".NAME.tmp.PID" beside @name; its name in @tmp.  Nothing left on failure. */
+static int write_tmp_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			char tmp[PATH_MAX], struct err **err)
 {
-	char tmp[PATH_MAX];
 	int fd, r;
 
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid()) >= (int)sizeof(tmp))
+	if (snprintf(tmp, PATH_MAX, ".%s.tmp.%d", name, getpid()) >= PATH_MAX)
 		return err_make(err, ENAMETOOLONG, "`%s`", name);
 	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
 	if (fd < 0)
@@ -117,13 +117,26 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t l
 		r = -errno;
 	else if (r < 0)
 		close(fd);
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
 	if (r < 0) {
 		unlinkat(dirfd, tmp, 0);
 		return err_make(err, -r, "write `%s`", name);
 	}
 	return 0;
+}
+
+int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
+			 struct err **err)
+{
+	char tmp[PATH_MAX];
+	int r = write_tmp_at(dirfd, name, data, len, mode, tmp, err);
+
+	if (r < 0)
+		return r;
+	if (renameat(dirfd, tmp, dirfd, name) < 0) {
+		r = err_make(err, errno, "write `%s`", name);
+		unlinkat(dirfd, tmp, 0);
+	}
+	return r;
 }
 
 /*
@@ -137,31 +150,20 @@ int replace_file_at(int dirfd, const char *name, const void *data, size_t len, m
 		    struct err **err)
 {
 	char tmp[PATH_MAX];
-	int fd, r;
+	int r = write_tmp_at(dirfd, name, data, len, mode, tmp, err);
 
-	if (snprintf(tmp, sizeof(tmp), ".%s.tmp.%d", name, getpid()) >= (int)sizeof(tmp))
-		return err_make(err, ENAMETOOLONG, "`%s`", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-	if (fd < 0)
-		return err_make(err, errno, "create `%s`", tmp);
-	r = write_all(fd, data, len);
-	if (r == 0 && close(fd) < 0)
-		r = -errno;
-	else if (r < 0)
-		close(fd);
-	if (r == 0 && renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
+	if (r < 0)
+		return r;
+	if (renameat2(dirfd, tmp, dirfd, name, RENAME_EXCHANGE) == 0) {
 		unlinkat(dirfd, tmp, 0); /* now the old text */
 		return 0;
 	}
-	if (r == 0 && errno != ENOENT && errno != EINVAL && errno != ENOSYS)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0) {
+	if ((errno != ENOENT && errno != EINVAL && errno != ENOSYS) ||
+	    renameat(dirfd, tmp, dirfd, name) < 0) {
+		r = err_make(err, errno, "write `%s`", name);
 		unlinkat(dirfd, tmp, 0);
-		return err_make(err, -r, "write `%s`", name);
 	}
-	return 0;
+	return r;
 }
 
 int mkdir_p(const char *path, mode_t mode, struct err **err)
