@@ -10,16 +10,10 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	vmct_setup
-	require_cmd python3
-	require_cmd jq
+	vmct_fake_vmm vm-fake-vmm.py
 	vmct_image vmdet-bb l:bin/sleep:busybox
-	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
-	export ISOLA_VMM=$BATS_TEST_DIRNAME/vm-fake-vmm.py
 	# The cold path (the fake boots; warm starts of -d: vm-warm-detach.bats).
 	export ISOLA_VM_COLD=1
-	# The fake boots no kernel; isola only needs a readable file.
-	echo "fake kernel" >"$TMP/kernel"
-	export ISOLA_VM_KERNEL=$TMP/kernel
 	N=vmdet-$$
 }
 

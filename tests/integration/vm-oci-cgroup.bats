@@ -5,19 +5,15 @@
 # cgroup removed by delete.  No guest boots here: the VMM is the fake of
 # vm-fake-vmm.py ($ISOLA_VMM); the monitor, state and cgroups are isola's.
 load helpers
+load vmct-helpers
 bats_require_minimum_version 1.5.0
 
 setup() {
 	setup_bundle vmocicg
 	require_cmd mkfs.ext4
-	require_cmd python3
-	require_cmd jq
-	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
-	export ISOLA_VMM=$BATS_TEST_DIRNAME/vm-fake-vmm.py
+	vmct_fake_vmm vm-fake-vmm.py
 	# The cold path (the fake boots; warm starts: vm-warm-detach.bats).
 	export ISOLA_VM_COLD=1
-	echo "fake kernel" >"$TMP/kernel"
-	export ISOLA_VM_KERNEL=$TMP/kernel
 	ln -s "$ISOLA" "$TMP/isola-vm"
 	VM=$TMP/isola-vm
 	CG=/isola-it-vmocicg-$$

@@ -13,17 +13,11 @@ bats_require_minimum_version 1.5.0
 
 setup() {
 	vmct_setup
-	require_cmd python3
-	require_cmd jq
+	vmct_fake_vmm vm-warm-fake-vmm.py
 	require_cmd cpio
 	unset ISOLA_VM_COLD ISOLA_NETWORK
-	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
-	export ISOLA_VMM=$ISOLA_TOP/tests/integration/vm-warm-fake-vmm.py
 	export FAKE_LOG=$TMP/log
 	mkdir -p "$FAKE_LOG"
-	# The fake boots no kernel; isola only needs a readable file.
-	echo "a kernel the fake VMM never reads" >"$TMP/kernel"
-	export ISOLA_VM_KERNEL=$TMP/kernel
 	N=vmwd-$$
 	R=$TMP/root
 	ID=vmwd-oci-$$

@@ -1,5 +1,5 @@
-# Helpers for the `isola run --vm` tests on this host (vm-ctr.bats, vm-detach.bats, vm-warm-net.bats,
-# vm-net.bats): their shared set-up.  Load after image-helpers.
+# Helpers for the `isola run --vm` tests on this host (vm-ctr, vm-detach, vm-warm-net,
+# vm-warm-detach, vm-oci-cgroup, vm-net): their shared set-up.  Load after image-helpers.
 # shellcheck shell=bash
 
 # A temp dir ($TMP, first: the teardowns use it) and store ($ISOLA_STORE) of this test;
@@ -9,6 +9,17 @@ vmct_setup() {
 	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
 	require_cmd mkfs.ext4
 	export ISOLA_STORE=$TMP/store
+}
+
+# vmct_fake_vmm SCRIPT: isola's VMM is SCRIPT beside the tests (a fake that boots
+# nothing), with the built agent and a kernel file ($TMP/kernel) it never reads.
+vmct_fake_vmm() {
+	require_cmd python3
+	require_cmd jq
+	export ISOLA_AGENT=$ISOLA_TOP/build/src/vmct/isola-agent
+	export ISOLA_VMM=$BATS_TEST_DIRNAME/$1
+	echo "a kernel the fake VMM never reads" >"$TMP/kernel"
+	export ISOLA_VM_KERNEL=$TMP/kernel
 }
 
 # vmct_image NAME [TAR_ENTRY...]: a busybox image localhost/NAME:1 in $ISOLA_STORE with
