@@ -49,6 +49,8 @@ struct kvm_caps {
 	int max_vcpus;
 	int run_size;
 	bool irqfd, ioeventfd;
+	int coalesced_page; /* the ring's page in a vCPU's mapping; 0: no coalesced MMIO */
+	bool coalesced_pio; /* KVM_CAP_COALESCED_PIO */
 };
 
 /* Exit counts, written by the vCPU's thread only, read relaxed by the API's metrics. */
@@ -115,6 +117,10 @@ struct vm {
 	const struct vm_state_ops *state_ops[VM_MAX_STATE_OPS]; /* vm_state_register() */
 	unsigned n_state_ops;
 	uint8_t cmos_index;
+	/* kvm/coalesced.c: the ring in vCPU 0's mapping, replayed under coalesced_lock */
+	struct kvm_coalesced_mmio_ring *coalesced_ring;
+	pthread_mutex_t coalesced_lock;
+	uint64_t coalesced_writes;	   /* replayed so far, under coalesced_lock */
 	uint16_t pm1_sts, pm1_en, pm1_cnt; /* devices/acpi-pm.c */
 
 	/* Stopping: the first reason wins; vCPUs are kicked with a signal. */
@@ -186,6 +192,15 @@ int vm_irqchip_setup(struct vm *vm, struct err **err);
 void vm_irqchip_teardown(struct vm *vm);
 /* KVM_EXIT_IOAPIC_EOI (split irqchip): the LAPIC acknowledged a level-triggered vector. */
 void vm_irqchip_eoi(struct vm *vm, uint8_t vector);
+/* kvm/coalesced.c: KVM's coalesced MMIO/PIO ring */
+void kvm_coalesced_probe(struct vm *vm);
+/* The ring's place, from the first vCPU's kvm_run mapping. */
+void kvm_coalesced_attach(struct vm *vm, void *vcpu_run);
+/* Start (on) or stop coalescing writes to [addr, addr + size); -ENOTSUP without the cap. */
+int kvm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
+		       struct err **err);
+/* Replay the ring's writes on the buses, in order (before any exit is handled). */
+void kvm_coalesced_drain(struct vm *vm);
 /* kvm/memory.c */
 int vm_memory_setup(struct vm *vm, struct err **err);
 void vm_memory_teardown(struct vm *vm);

@@ -361,6 +361,7 @@ static struct vm *vm_new(const struct vm_config *cfg, const struct vmm_launch *l
 	pthread_mutex_init(&vm->stop_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
+	pthread_mutex_init(&vm->coalesced_lock, NULL);
 	pthread_cond_init(&vm->pause_cond, NULL);
 	return vm;
 }
@@ -397,6 +398,7 @@ static void vm_free(struct vm *vm)
 	pthread_mutex_destroy(&vm->stop_lock);
 	pthread_mutex_destroy(&vm->route_lock);
 	pthread_mutex_destroy(&vm->pause_lock);
+	pthread_mutex_destroy(&vm->coalesced_lock);
 	pthread_cond_destroy(&vm->pause_cond);
 	free(vm);
 }

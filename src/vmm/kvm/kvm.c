@@ -48,6 +48,7 @@ int kvm_open(struct vm *vm, struct err **err)
 	vm->caps.run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (vm->caps.run_size < (int)sizeof(struct kvm_run))
 		return err_make(err, errno ? errno : EINVAL, "KVM_GET_VCPU_MMAP_SIZE");
+	kvm_coalesced_probe(vm);
 	return 0;
 }
 

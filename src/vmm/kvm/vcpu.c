@@ -47,6 +47,7 @@ static int vcpu_create(struct vm *vm, struct vcpu *v, unsigned id, struct err **
 	if (run == MAP_FAILED)
 		return err_make(err, errno, "mmap kvm_run of vCPU %u", id);
 	v->run = run;
+	kvm_coalesced_attach(vm, run);
 	r = cpuid_setup_vcpu(vm, v, err);
 	if (r >= 0)
 		r = vcpu_setup_fpu_msrs_lapic(v, err);
@@ -73,6 +74,7 @@ int vcpu_create_all(struct vm *vm, struct err **err)
 
 void vcpu_destroy_all(struct vm *vm)
 {
+	vm->coalesced_ring = NULL; /* it lives in vCPU 0's mapping */
 	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
 		struct vcpu *v = &vm->vcpus[i];
 
@@ -140,6 +142,8 @@ static void handle_exit(struct vcpu *v)
 {
 	struct kvm_run *run = v->run;
 
+	/* Writes KVM held back in the ring happened before this exit: replay them first. */
+	kvm_coalesced_drain(v->vm);
 	count(&v->stats.exits);
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
@@ -216,6 +220,7 @@ static void vcpu_park(struct vcpu *v)
 	struct vm *vm = v->vm;
 
 	vcpu_complete_pending(v);
+	kvm_coalesced_drain(vm); /* the devices' saved state includes every write */
 	pthread_mutex_lock(&vm->pause_lock);
 	vm->nr_parked++;
 	pthread_cond_broadcast(&vm->pause_cond);
@@ -362,5 +367,18 @@ void vcpu_join_all(struct vm *vm)
 			pthread_join(vm->vcpus[i].thread, NULL);
 		vm->vcpus[i].thread_started = false;
 	}
+	kvm_coalesced_drain(vm); /* the last writes before the guest stopped */
+	for (unsigned i = 0; vm->vcpus && i < vm->nr_vcpus; i++) {
+		const struct vcpu_stats *s = &vm->vcpus[i].stats;
+
+		log_debug(
+		    "vCPU %u: %llu exits (port in %llu, out %llu; MMIO read %llu, write %llu)", i,
+		    (unsigned long long)s->exits, (unsigned long long)s->io_in,
+		    (unsigned long long)s->io_out, (unsigned long long)s->mmio_read,
+		    (unsigned long long)s->mmio_write);
+	}
+	if (vm->coalesced_ring)
+		log_debug("coalesced writes replayed: %llu",
+			  (unsigned long long)vm->coalesced_writes);
 	pthread_sigmask(SIG_SETMASK, &vm->saved_sigmask, NULL);
 }

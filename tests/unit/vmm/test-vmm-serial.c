@@ -2,7 +2,8 @@
 /*
  * The 16550A model against a VM shell without KVM (interrupt line changes
  * then fail quietly): transmit to the console fd, divisor latch, IER/IIR,
- * the receive FIFO and its cap, loopback, and register noise.
+ * the receive FIFO and its cap, loopback, and register noise; and KVM's
+ * coalesced PIO ring, filled here as KVM fills it, replayed onto the port.
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,6 +26,60 @@ static uint8_t in(uint16_t port)
 
 	bus_access(&vm.pio, port, &v, 1, false);
 	return v;
+}
+
+/* Append a one-byte port write to the ring, as KVM does. */
+static void ring_put(struct kvm_coalesced_mmio_ring *ring, unsigned max, uint16_t port, uint8_t v)
+{
+	struct kvm_coalesced_mmio *e = &ring->coalesced_mmio[ring->last];
+
+	memset(e, 0, sizeof(*e));
+	e->phys_addr = port;
+	e->len = 1;
+	e->pio = 1;
+	e->data[0] = v;
+	ring->last = (ring->last + 1) % max;
+}
+
+static void ring_tests(int rfd)
+{
+	static _Alignas(4096) uint8_t page[4096];
+	struct kvm_coalesced_mmio_ring *ring = (struct kvm_coalesced_mmio_ring *)page;
+	unsigned max = (sizeof(page) - sizeof(*ring)) / sizeof(ring->coalesced_mmio[0]);
+	uint8_t buf[64];
+
+	vm.coalesced_ring = ring;
+	ring->first = ring->last = max - 2; /* the writes wrap around the ring's end */
+	for (const char *c = "hello"; *c; c++)
+		ring_put(ring, max, 0x3f8, (uint8_t)*c);
+	kvm_coalesced_drain(&vm);
+	ok(read(rfd, buf, sizeof(buf)) == 5 && !memcmp(buf, "hello", 5),
+	   "ring: the writes reach the console in order, across the wrap");
+	ok(ring->first == ring->last && ring->first == 3, "ring: consumed up to `last`");
+	is_int((int)vm.coalesced_writes, 5, "ring: five writes replayed");
+
+	out(0x3fb, 0x80); /* DLAB: a coalesced write to 0x3f8 is then the divisor's low byte */
+	ring_put(ring, max, 0x3f8, 0x30);
+	kvm_coalesced_drain(&vm);
+	out(0x3fb, 0x03);
+	out(0x3fb, 0x80);
+	ok(in(0x3f8) == 0x30, "ring: a write replayed under DLAB sets the divisor");
+	out(0x3fb, 0x03);
+	ok(read(rfd, buf, sizeof(buf)) < 0, "ring: nor is it output");
+
+	ring->coalesced_mmio[ring->last].len = 200; /* longer than the entry's data */
+	ring->coalesced_mmio[ring->last].phys_addr = 0x3f8;
+	ring->coalesced_mmio[ring->last].pio = 1;
+	ring->coalesced_mmio[ring->last].data[0] = 'w';
+	ring->last = (ring->last + 1) % max;
+	kvm_coalesced_drain(&vm);
+	ok(read(rfd, buf, sizeof(buf)) == 1 && buf[0] == 'w', "ring: a length is capped at 8");
+
+	ring->first = max + 7; /* indexes out of the ring are not followed */
+	ring->last = 1;
+	kvm_coalesced_drain(&vm);
+	ok(read(rfd, buf, sizeof(buf)) < 0, "ring: an index past the ring replays nothing");
+	vm.coalesced_ring = NULL;
 }
 
 int main(void)
@@ -80,6 +135,8 @@ int main(void)
 	uint32_t wide = 0xffffffff;
 	ok(bus_access(&vm.pio, 0x3f8, &wide, 4, false), "a 4-byte read is answered");
 	ok(!bus_access(&vm.pio, 0x3ff, &wide, 2, false), "a read crossing the end is unmapped");
+
+	ring_tests(p[0]);
 
 	serial_destroy(&vm);
 	close(p[0]);
