@@ -428,11 +428,23 @@ static uint64_t offered_offloads(int tap)
 	return f;
 }
 
-/* `--net ...,bridge=BR`: the TAP joins the bridge and goes up. */
+/*
+ * `--net ...,bridge=BR`: the TAP joins the bridge and goes up.  A TAP we
+ * created gets a random MAC starting with 0xfe first, as libvirt gives its
+ * TAPs: a Linux bridge without an address of its own takes its ports' lowest
+ * MAC, so a lower TAP MAC would change the bridge's own (the gateway's) MAC
+ * under every neighbour's ARP cache when the VM comes -- and again when it
+ * goes.  A bridge's ports should not move its address.
+ */
 static int bridge(struct virtio_net *n, const struct vm_net_cfg *cfg, bool created,
 		  struct err **err)
 {
-	int r = virtio_nl_attach(cfg->tap, cfg->bridge, err);
+	uint8_t mac[6] = {0xfe};
+	int r;
+
+	if (created && getrandom(mac + 1, 5, 0) != 5)
+		return err_make(err, errno, "net: a MAC for tap `%s`", cfg->tap);
+	r = virtio_nl_attach(cfg->tap, cfg->bridge, created ? mac : NULL, err);
 
 	if (r < 0)
 		return r;

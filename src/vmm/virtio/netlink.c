@@ -9,8 +9,8 @@
 #include "netlink.h"
 #include "rtnl.h"
 
-/* RTM_SETLINK on ifindex: IFLA_MASTER = master, and IFF_UP when `up`. */
-static int setlink(unsigned ifindex, uint32_t master, bool up)
+/* RTM_SETLINK on ifindex: IFLA_MASTER = master, IFF_UP when `up`, IFLA_ADDRESS = mac if given. */
+static int setlink(unsigned ifindex, uint32_t master, bool up, const uint8_t *mac)
 {
 	struct rtnl_msg m;
 	struct ifinfomsg *ifi = rtnl_begin(&m, RTM_SETLINK, 0, sizeof(*ifi));
@@ -20,10 +20,12 @@ static int setlink(unsigned ifindex, uint32_t master, bool up)
 	ifi->ifi_flags = up ? IFF_UP : 0;
 	ifi->ifi_change = up ? IFF_UP : 0;
 	rtnl_put(&m, IFLA_MASTER, &master, sizeof(master));
+	if (mac)
+		rtnl_put(&m, IFLA_ADDRESS, mac, 6);
 	return rtnl_talk(&m);
 }
 
-int virtio_nl_attach(const char *ifname, const char *bridge, struct err **err)
+int virtio_nl_attach(const char *ifname, const char *bridge, const uint8_t *mac, struct err **err)
 {
 	unsigned ifindex = if_nametoindex(ifname), br = if_nametoindex(bridge);
 	int r;
@@ -32,7 +34,7 @@ int virtio_nl_attach(const char *ifname, const char *bridge, struct err **err)
 		return err_make(err, errno, "net: interface `%s`", ifname);
 	if (!br)
 		return err_make(err, errno, "net: bridge `%s`", bridge);
-	r = setlink(ifindex, br, true);
+	r = setlink(ifindex, br, true, mac);
 	if (r < 0)
 		return err_make(err, -r, "net: attach `%s` to bridge `%s`", ifname, bridge);
 	return 0;
@@ -45,7 +47,7 @@ int virtio_nl_detach(const char *ifname, struct err **err)
 
 	if (!ifindex)
 		return err_make(err, errno, "net: interface `%s`", ifname);
-	r = setlink(ifindex, 0, false);
+	r = setlink(ifindex, 0, false, NULL);
 	if (r < 0)
 		return err_make(err, -r, "net: detach `%s` from its bridge", ifname);
 	return 0;
