@@ -314,7 +314,7 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	require_cmd jq
 	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
 	id=isola-it-fc$$
-	truncate -s 1M "$TMP/root,fs.img" "$TMP/data.img"
+	truncate -s 1M "$TMP/root,fs.img" "$TMP/data.img" "$TMP/root2.img"
 	: >"$TMP/fc.log"
 	: >"$TMP/fc.metrics"
 	"$ISOLA" vm run --api-sock "$TMP/api.sock" --id "$id" --console "$TMP/out" 2>"$TMP/err" &
@@ -340,6 +340,9 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	done <"$BATS_TEST_DIRNAME/data/firecracker-sdk-requests.tsv"
 	[ "$n" -ge 20 ]
 	[ -s "$TMP/snap.state" ]
+	# The snapshot after PATCH /drives names the drive's new file, not the old one.
+	grep -qa "/root2.img" "$TMP/snap.state"
+	refute grep -qa "/root,fs.img" "$TMP/snap.state"
 	# FlushMetrics wrote a line with the vCPU exits since the last one (the guest's serial port writes).
 	line=$(tail -n 1 "$TMP/fc.metrics")
 	echo "$line"

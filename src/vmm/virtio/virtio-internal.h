@@ -171,6 +171,17 @@ struct vm_disk_cfg;
 /* defer_lock: open the image without its lock (a migration's destination, until COMMIT). */
 int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg, bool defer_lock,
 		      struct virtio_dev **ret, struct err **err);
+/*
+ * A running disk's new backing file and/or rate limit (PATCH /drives/{id}).
+ * fd (-1: keep the file) is d->path, already opened with the disk's mode and
+ * checked; it is taken over (closed on failure).  rate: d->bw and d->iops
+ * replace the limit.  No request is half on the old file: the swap runs
+ * under the device lock, which the worker holds while it serves requests.
+ * The file in use again (the same inode) only has its size read again.  On
+ * failure nothing changed.
+ */
+int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, bool rate,
+		      struct err **err);
 
 struct vm_config;
 int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *cfg,
