@@ -280,6 +280,27 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	[[ "${lines[0]}" == *'not started'* ]]
 }
 
+@test "vm api: isola vm update --disk swaps a running VM's disk image; bad ones are refused" {
+	require_cmd jq
+	truncate -s 1M "$TMP/a.img" "$TMP/b.img"
+	start_counter --api-sock "$TMP/api.sock" --disk "$TMP/a.img"
+	(cd "$TMP" && "$ISOLA" vm update --disk disk0=b.img "$TMP/api.sock")
+	run api GET /vm/config
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/b.img\""
+	run "$ISOLA" vm update --disk "disk0=$TMP/missing.img" "$TMP/api.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$TMP/missing.img"* ]]
+	run "$ISOLA" vm update --disk disk0 "$TMP/api.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected ID=PATH"* ]]
+	run "$ISOLA" vm update --disk "disk1=$TMP/a.img" "$TMP/api.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no such drive"* ]]
+	run api GET /vm/config
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/b.img\""
+	kill -0 "$VM_PID"
+}
+
 @test "vm api: a disk path containing a comma through the CLI, the JSON config and the API" {
 	require_kvm
 	require_cmd curl
