@@ -192,6 +192,17 @@ static void test_blk_swap(struct drv *d, struct vm_config *cfg)
 	again = open(b, O_RDWR | O_CLOEXEC);
 	ok(flock(again, LOCK_EX | LOCK_NB) < 0, "B again: the disk still holds B's lock");
 	ok(vmm_virtio_disk_update(VM, 7, -1, &nd, true, &err) < 0, "no disk 7: refused");
+	err_free(&err);
+
+	/* A limit set while running (the disk had none) holds a request; lifting it lets it go. */
+	nd.iops = (struct vm_rate_cfg){.size = 1, .refill_ms = 3600000};
+	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, true, &err), 0, "limit: 1 operation an hour");
+	is_int((blk_req(d, 0, 0, 512, &st), st), 0, "limit: the first request passes");
+	is_int(blk_req(d, 0, 0, 512, &st), -1, "limit: the second is held");
+	nd.iops = (struct vm_rate_cfg){0};
+	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, true, &err), 0, "limit lifted");
+	is_int(drv_wait_q(d, 0), 513, "the held request is served");
+	is_int(*(uint8_t *)gp(BUF(d, 2)), 0, "with status OK");
 	unlink(b);
 	unlink(c);
 }
