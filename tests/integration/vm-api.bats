@@ -284,9 +284,11 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	require_cmd jq
 	truncate -s 1M "$TMP/a.img" "$TMP/b.img"
 	start_counter --api-sock "$TMP/api.sock" --disk "$TMP/a.img"
+	# A relative PATH is made absolute against the client's directory.
 	(cd "$TMP" && "$ISOLA" vm update --disk disk0=b.img "$TMP/api.sock")
+	b=$(cd "$TMP" && pwd -P)/b.img
 	run api GET /vm/config
-	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/b.img\""
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$b\""
 	run "$ISOLA" vm update --disk "disk0=$TMP/missing.img" "$TMP/api.sock"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"$TMP/missing.img"* ]]
@@ -297,7 +299,7 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"no such drive"* ]]
 	run api GET /vm/config
-	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$TMP/b.img\""
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$b\""
 	kill -0 "$VM_PID"
 }
 
