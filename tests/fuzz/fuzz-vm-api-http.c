@@ -39,9 +39,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!strcmp(req.method, "PATCH") && !strncmp(req.path, "/drives/", 8)) {
 			struct api_drive_patch p = {0};
 			struct err *err = NULL;
+			int r =
+			    api_drive_patch_parse(req.body, req.body_len, req.path + 8, &p, &err);
 
-			if (api_drive_patch_parse(req.body, req.body_len, req.path + 8, &p, &err) < 0 &&
-			    (!err || !err->msg))
+			if (r < 0 && (!err || !err->msg))
 				abort();
 			api_drive_patch_free(&p);
 			err_free(&err);
