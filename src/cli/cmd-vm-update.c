@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * isola vm update VM [--balloon MIB | --memory MIB] [--balloon-stats SECONDS] [--show]
+ *                    [--disk ID=PATH]...
  *
  * Resize a running VM through its balloon: --balloon sets the balloon's
  * target (MiB taken from the guest), --memory the memory left to the guest
  * (the balloon takes the rest of the VM's RAM).  --balloon-stats sets the
  * statistics polling interval (0 stops it); --show prints the balloon's
- * statistics (GET /balloon/statistics) afterwards.  VM is an id or a socket
- * path, as for `isola vm info`.
+ * statistics (GET /balloon/statistics) afterwards.  --disk gives the drive
+ * ID (as GET /vm/config names it: disk0... for `vm run --disk`) a new backing
+ * file, PATH (PATCH /drives/ID; relative to this directory).  VM is an id or
+ * a socket path, as for `isola vm info`.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,7 +27,9 @@
 #include "jsonutil.h"
 #include "parse.h"
 
-enum { OPT_BALLOON = CLI_LONG(1), OPT_MEMORY, OPT_STATS, OPT_SHOW };
+enum { OPT_BALLOON = CLI_LONG(1), OPT_MEMORY, OPT_STATS, OPT_SHOW, OPT_DISK };
+
+#define MAX_DISK_OPTS 16
 
 /* clang-format off */
 const struct cli_opt cmd_vm_update_opts[] = {
@@ -31,6 +37,7 @@ const struct cli_opt cmd_vm_update_opts[] = {
 	{"memory", OPT_MEMORY, "MIB", "leave the guest MIB (sets the balloon to the rest)"},
 	{"balloon-stats", OPT_STATS, "SECONDS", "poll the guest's memory statistics every SECONDS (0: off)"},
 	{"show", OPT_SHOW, NULL, "print the balloon's statistics"},
+	{"disk", OPT_DISK, "ID=PATH", "back drive ID by PATH from now on (repeatable)"},
 	{},
 };
 /* clang-format on */
@@ -56,6 +63,32 @@ static int balloon_for_memory(const char *vm, uint64_t mib, uint64_t *ret, struc
 				(unsigned long long)mib, (unsigned long long)total);
 	*ret = total - mib;
 	return 0;
+}
+
+/* PATCH /drives/ID {"drive_id": ID, "path_on_host": PATH made absolute}. */
+static int swap_disk(const char *vm, const char *arg, struct err **err)
+{
+	const char *eq = strchr(arg, '=');
+	_cleanup_free_ char *id = NULL, *abs = NULL, *body = NULL, *route = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	char cwd[PATH_MAX];
+
+	if (!eq || eq == arg || !eq[1])
+		return err_make(err, EINVAL, "--disk `%s`: expected ID=PATH", arg);
+	id = strndup(arg, eq - arg);
+	if (eq[1] == '/')
+		abs = strdup(eq + 1);
+	else if (!getcwd(cwd, sizeof(cwd)))
+		return err_make(err, errno, "--disk: the current directory");
+	else if (asprintf(&abs, "%s/%s", cwd, eq + 1) < 0)
+		abs = NULL;
+	if (!id || !abs)
+		return err_make(err, ENOMEM, "--disk");
+	j = json_pack("{s:s, s:s}", "drive_id", id, "path_on_host", abs);
+	body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	if (!body || asprintf(&route, "/drives/%s", id) < 0)
+		return err_make(err, ENOMEM, "--disk");
+	return vm_api_request(vm, "PATCH", route, body, NULL, err);
 }
 
 static int update(const char *vm, int64_t balloon, int64_t memory, int64_t stats, bool show,
@@ -101,6 +134,8 @@ int cmd_vm_update(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_err_ struct err *err = NULL;
 	int64_t balloon = -1, memory = -1, stats = -1;
+	const char *disks[MAX_DISK_OPTS];
+	unsigned n_disks = 0;
 	bool show = false;
 	struct cli_parser p;
 	int c, r = 0;
@@ -117,6 +152,10 @@ int cmd_vm_update(struct cli_globals *g, int argc, char **argv)
 			r = parse_num("balloon-stats", optarg, &stats, &err);
 		else if (c == OPT_SHOW)
 			show = true;
+		else if (c == OPT_DISK && n_disks == MAX_DISK_OPTS)
+			r = err_make(&err, E2BIG, "--disk: at most %d", MAX_DISK_OPTS);
+		else if (c == OPT_DISK)
+			disks[n_disks++] = optarg;
 	}
 	if (c < 0)
 		return p.exit_code;
@@ -125,11 +164,13 @@ int cmd_vm_update(struct cli_globals *g, int argc, char **argv)
 	if (r >= 0 && optind + 1 != argc)
 		r = err_make(&err, EINVAL,
 			     "usage: vm update [--balloon MIB | --memory MIB] "
-			     "[--balloon-stats SECONDS] [--show] VM");
-	if (r >= 0 && balloon < 0 && memory < 0 && stats < 0 && !show)
+			     "[--balloon-stats SECONDS] [--show] [--disk ID=PATH]... VM");
+	if (r >= 0 && balloon < 0 && memory < 0 && stats < 0 && !show && !n_disks)
 		r = err_make(&err, EINVAL,
 			     "vm update: nothing to do (--balloon, --memory, "
-			     "--balloon-stats or --show)");
+			     "--balloon-stats, --show or --disk)");
+	for (unsigned i = 0; r >= 0 && i < n_disks; i++)
+		r = swap_disk(argv[optind], disks[i], &err);
 	if (r >= 0)
 		r = update(argv[optind], balloon, memory, stats, show, &err);
 	if (r < 0) {

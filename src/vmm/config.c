@@ -118,14 +118,12 @@ static void disk_free(struct vm_disk_cfg *d)
 	free(d->serial);
 }
 
-int vm_config_add_disk(struct vm_config *cfg, const struct vm_disk_cfg *d, const char *what,
-		       struct err **err)
+/* Check d and copy it into *slot (NULL: a new one at the end), freeing what was there. */
+static int put_disk(struct vm_config *cfg, struct vm_disk_cfg *slot, const struct vm_disk_cfg *d,
+		    const char *what, struct err **err)
 {
-	struct vm_disk_cfg n = *d, *slot = NULL;
+	struct vm_disk_cfg n = *d;
 
-	for (unsigned i = 0; d->id[0] && i < cfg->n_disks; i++)
-		if (streq(cfg->disks[i].id, d->id))
-			slot = &cfg->disks[i]; /* the same id again: replace it */
 	if (!slot && cfg->n_disks >= VM_MAX_DISKS)
 		return err_make(err, 0, "%s: at most %d disks", what, VM_MAX_DISKS);
 	if (!d->path || !*d->path)
@@ -144,6 +142,25 @@ int vm_config_add_disk(struct vm_config *cfg, const struct vm_disk_cfg *d, const
 		slot = &cfg->disks[cfg->n_disks++];
 	*slot = n;
 	return 0;
+}
+
+int vm_config_add_disk(struct vm_config *cfg, const struct vm_disk_cfg *d, const char *what,
+		       struct err **err)
+{
+	struct vm_disk_cfg *slot = NULL;
+
+	for (unsigned i = 0; d->id[0] && i < cfg->n_disks; i++)
+		if (streq(cfg->disks[i].id, d->id))
+			slot = &cfg->disks[i]; /* the same id again: replace it */
+	return put_disk(cfg, slot, d, what, err);
+}
+
+int vm_config_set_disk(struct vm_config *cfg, unsigned i, const struct vm_disk_cfg *d,
+		       const char *what, struct err **err)
+{
+	if (i >= cfg->n_disks)
+		return err_make(err, ENOENT, "%s: no disk %u", what, i);
+	return put_disk(cfg, &cfg->disks[i], d, what, err);
 }
 
 int vm_config_add_net(struct vm_config *cfg, const struct vm_net_cfg *n, const char *what,

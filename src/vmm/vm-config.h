@@ -134,6 +134,9 @@ int vmm_config_load_json(struct vm_config *cfg, const char *path, struct err **e
  */
 int vm_config_add_disk(struct vm_config *cfg, const struct vm_disk_cfg *d, const char *what,
 		       struct err **err);
+/* Disk i becomes a copy of d (checked as vm_config_add_disk() does); d may point into it. */
+int vm_config_set_disk(struct vm_config *cfg, unsigned i, const struct vm_disk_cfg *d,
+		       const char *what, struct err **err);
 int vm_config_add_net(struct vm_config *cfg, const struct vm_net_cfg *n, const char *what,
 		      struct err **err);
 int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds, const char *what,

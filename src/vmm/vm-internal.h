@@ -86,7 +86,13 @@ struct vm_msi_route {
 };
 
 struct vm {
-	const struct vm_config *cfg;
+	/*
+	 * The caller's configuration; PATCH /drives changes a disk's path and
+	 * rate limit in it while the VM runs (API thread, under cfg_lock, which
+	 * a snapshot's device list on another thread takes too).
+	 */
+	struct vm_config *cfg;
+	pthread_mutex_t cfg_lock;
 	struct vmm_launch launch; /* borrowed fds and hooks (vm.h) */
 	int kvm_fd, vm_fd;
 	struct kvm_caps caps;
@@ -178,14 +184,14 @@ void vm_request_reboot(struct vm *vm);
  * vCPUs), none of them running; vm_destroy() tears it down.  Any number may
  * exist in one process (tests hold several).
  */
-int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err);
+int vm_create(struct vm_config *cfg, struct vm **ret_vm, struct err **err);
 void vm_destroy(struct vm *vm);
 /*
  * The one path from configured to running, for a boot (snap NULL), a restore
  * (memory from mem_fd, state from snap) and a migration's destination
  * (launch->incoming fills both): bring-up, wait, teardown, exit status.
  */
-int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch,
+int vm_run_restored(struct vm_config *cfg, const struct vmm_launch *launch,
 		    const struct snap_reader *snap, int mem_fd, int *ret_status, struct err **err);
 /* irq.c */
 int vm_irqchip_setup(struct vm *vm, struct err **err);

@@ -334,8 +334,7 @@ static size_t step_index(const char *name)
 }
 
 /* A VM not set up yet: every fd -1, nothing allocated but the struct. */
-static struct vm *vm_new(const struct vm_config *cfg, const struct vmm_launch *launch,
-			 struct err **err)
+static struct vm *vm_new(struct vm_config *cfg, const struct vmm_launch *launch, struct err **err)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 
@@ -359,6 +358,7 @@ static struct vm *vm_new(const struct vm_config *cfg, const struct vmm_launch *l
 	else
 		vmm_launch_init(&vm->launch);
 	pthread_mutex_init(&vm->stop_lock, NULL);
+	pthread_mutex_init(&vm->cfg_lock, NULL);
 	pthread_mutex_init(&vm->route_lock, NULL);
 	pthread_mutex_init(&vm->pause_lock, NULL);
 	pthread_mutex_init(&vm->coalesced_lock, NULL);
@@ -396,6 +396,7 @@ static void vm_free(struct vm *vm)
 	vm_steps_down(vm);
 	err_free(&vm->stop_err);
 	pthread_mutex_destroy(&vm->stop_lock);
+	pthread_mutex_destroy(&vm->cfg_lock);
 	pthread_mutex_destroy(&vm->route_lock);
 	pthread_mutex_destroy(&vm->pause_lock);
 	pthread_mutex_destroy(&vm->coalesced_lock);
@@ -403,7 +404,7 @@ static void vm_free(struct vm *vm)
 	free(vm);
 }
 
-int vm_create(const struct vm_config *cfg, struct vm **ret_vm, struct err **err)
+int vm_create(struct vm_config *cfg, struct vm **ret_vm, struct err **err)
 {
 	struct vm *vm = vm_new(cfg, NULL, err);
 	int r;
@@ -425,13 +426,13 @@ void vm_destroy(struct vm *vm)
 		vm_free(vm);
 }
 
-int vmm_run(const struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
+int vmm_run(struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
 	    struct err **err)
 {
 	return vm_run_restored(cfg, launch, NULL, -1, ret_status, err);
 }
 
-int vm_run_restored(const struct vm_config *cfg, const struct vmm_launch *launch,
+int vm_run_restored(struct vm_config *cfg, const struct vmm_launch *launch,
 		    const struct snap_reader *snap, int mem_fd, int *ret_status, struct err **err)
 {
 	struct vm *vm = vm_new(cfg, launch, err);

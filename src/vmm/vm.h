@@ -101,7 +101,7 @@ struct vmm_launch {
 };
 void vmm_launch_init(struct vmm_launch *l);
 void vmm_launch_fini(struct vmm_launch *l);
-int vmm_run(const struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
+int vmm_run(struct vm_config *cfg, const struct vmm_launch *launch, int *ret_status,
 	    struct err **err);
 /*
  * Restore a VM from a snapshot (snapshot/snapshot.c) and run it like

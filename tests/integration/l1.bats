@@ -102,6 +102,10 @@ l1_check() {
 	l1_check blk
 }
 
+@test "l1: PATCH /drives swaps a running disk's image: the guest sees the new size and data, writes land there" {
+	l1_check blk-swap
+}
+
 @test "l1: virtio-net: TAP on a bridge, CSUM/TSO negotiated, ping and 1 MiB TCP both ways" {
 	l1_check net
 }

@@ -280,6 +280,29 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	[[ "${lines[0]}" == *'not started'* ]]
 }
 
+@test "vm api: isola vm update --disk swaps a running VM's disk image; bad ones are refused" {
+	require_cmd jq
+	truncate -s 1M "$TMP/a.img" "$TMP/b.img"
+	start_counter --api-sock "$TMP/api.sock" --disk "$TMP/a.img"
+	# A relative PATH is made absolute against the client's directory.
+	(cd "$TMP" && "$ISOLA" vm update --disk disk0=b.img "$TMP/api.sock")
+	b=$(cd "$TMP" && pwd -P)/b.img
+	run api GET /vm/config
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$b\""
+	run "$ISOLA" vm update --disk "disk0=$TMP/missing.img" "$TMP/api.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"$TMP/missing.img"* ]]
+	run "$ISOLA" vm update --disk disk0 "$TMP/api.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"expected ID=PATH"* ]]
+	run "$ISOLA" vm update --disk "disk1=$TMP/a.img" "$TMP/api.sock"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"no such drive"* ]]
+	run api GET /vm/config
+	jq_ok "${lines[0]}" ".drives[0].path_on_host == \"$b\""
+	kill -0 "$VM_PID"
+}
+
 @test "vm api: a disk path containing a comma through the CLI, the JSON config and the API" {
 	require_kvm
 	require_cmd curl
@@ -314,7 +337,7 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	require_cmd jq
 	[ -f "$GUEST_DIR/counter.elf" ] || ci_skip "$GUEST_DIR/counter.elf not built"
 	id=isola-it-fc$$
-	truncate -s 1M "$TMP/root,fs.img" "$TMP/data.img"
+	truncate -s 1M "$TMP/root,fs.img" "$TMP/data.img" "$TMP/root2.img"
 	: >"$TMP/fc.log"
 	: >"$TMP/fc.metrics"
 	"$ISOLA" vm run --api-sock "$TMP/api.sock" --id "$id" --console "$TMP/out" 2>"$TMP/err" &
@@ -340,6 +363,9 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	done <"$BATS_TEST_DIRNAME/data/firecracker-sdk-requests.tsv"
 	[ "$n" -ge 20 ]
 	[ -s "$TMP/snap.state" ]
+	# The snapshot after PATCH /drives names the drive's new file, not the old one.
+	grep -qa "/root2.img" "$TMP/snap.state"
+	refute grep -qa "/root,fs.img" "$TMP/snap.state"
 	# FlushMetrics wrote a line with the vCPU exits since the last one (the guest's serial port writes).
 	line=$(tail -n 1 "$TMP/fc.metrics")
 	echo "$line"

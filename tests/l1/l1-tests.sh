@@ -9,7 +9,7 @@
 BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
-L1_TESTS="boot reboot restart pvh unpack cloud-boot panic console quiet rootdisk init blk net vsock rng
+L1_TESTS="boot reboot restart pvh unpack cloud-boot panic console quiet rootdisk init blk blk-swap net vsock rng
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
@@ -208,6 +208,58 @@ t_blk() {
 	[ "$(field "$W/out" BLK-MD5)" = "$(md5 "$W/rand")" ] && has "$W/hello" isola-l2-wrote-this &&
 		has "$W/out" "VDB-RO 1" && has "$W/out" "VDB-HEAD ISOLA-RO-OK" &&
 		has "$W/out" VDB-WRITE-REFUSED && [ "$(md5 "$W/b.img")" = "$before" ]
+}
+
+# api_req METHOD PATH BODY: one request on $W/api.sock; prints the response.  socat
+# waits up to 30 s after sending (-t; its default 0.5 s can end before a slow
+# answer), until the VMM closes (every answer says Connection: close).
+api_req() {
+	printf '%s %s HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: %s\r\n\r\n%s' \
+		"$1" "$2" "${#3}" "$3" | timeout 40 socat -t 30 - "UNIX-CONNECT:$W/api.sock"
+}
+
+# mark FILE OFFSET TEXT: TEXT written into FILE at byte OFFSET.
+mark() { printf '%s' "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc 2>/dev/null; }
+
+# PATCH /drives/{id} after boot: vda goes from a 1 MiB image A to a 2 MiB image B
+# through the API socket.  Linux's virtio_blk takes the configuration change (the
+# new capacity), reads B with O_DIRECT, and its write (past A's end) lands in B.
+# A PATCH naming a missing file, or another drive's id, is refused (400).  Then B
+# grows to 3 MiB and is named again: a second configuration change (under MSI-X,
+# a second message on the config vector), and the guest still reads B.  A is
+# left as it was.
+t_blk_swap() {
+	local a b suma ok=1
+	truncate -s 1M "$W/a.img"
+	truncate -s 2M "$W/b.img"
+	a=$(realpath "$W/a.img")
+	b=$(realpath "$W/b.img")
+	mark "$a" 0 ISOLA-DISK-A
+	mark "$b" 0 ISOLA-DISK-B
+	suma=$(md5 "$a")
+	# shellcheck disable=SC2046
+	vm_bg "$W/out" $(linux) --disk "$a" --api-sock "$W/api.sock" --cmdline "$BASE l2=blkswap"
+	wait_for "$W/out" "^SWAP-BEFORE" || { kill "$VM_PID" 2>/dev/null && ok=0; }
+	api_req PATCH /drives/disk0 "{\"drive_id\":\"disk0\",\"path_on_host\":\"$b\"}" >"$W/r1"
+	api_req PATCH /drives/disk0 "{\"drive_id\":\"disk0\",\"path_on_host\":\"$W/nope.img\"}" >"$W/r2"
+	api_req PATCH /drives/disk0 "{\"drive_id\":\"disk1\",\"path_on_host\":\"$a\"}" >"$W/r3"
+	api_req PATCH /drives/disk9 "{\"drive_id\":\"disk9\",\"path_on_host\":\"$a\"}" >"$W/r4"
+	api_req GET /vm/config "" >"$W/r5"
+	wait_for "$W/out" "^SWAP-WROTE" || ok=0
+	truncate -s 3M "$b"
+	api_req PATCH /drives/disk0 "{\"drive_id\":\"disk0\",\"path_on_host\":\"$b\"}" >"$W/r6"
+	vm_wait
+	log "answers: $(head -1 "$W/r1") / $(tail -1 "$W/r2") / $(tail -1 "$W/r3") / $(tail -1 "$W/r4")"
+	log "guest: $(grep '^SWAP-' "$W/out" | tr -d '\r' | tr '\n' ' ')"
+	has "$W/r1" "HTTP/1.1 204" && has "$W/r2" "HTTP/1.1 400" && has "$W/r2" "nope.img" &&
+		has "$W/r3" "HTTP/1.1 400" && has "$W/r3" "differs" && has "$W/r4" "HTTP/1.1 400" &&
+		has "$W/r5" "\"path_on_host\":\"$b\"" && has "$W/r6" "HTTP/1.1 204" || ok=0
+	has "$W/out" "SWAP-BEFORE 2048 ISOLA-DISK-A" && has "$W/out" "SWAP-AFTER 4096 ISOLA-DISK-B" &&
+		has "$W/out" SWAP-WROTE && has "$W/out" "SWAP-LAST 6144 ISOLA-DISK-B" || ok=0
+	[ "$(dd if="$b" bs=4096 skip=257 count=1 2>/dev/null | head -c 17)" = ISOLA-GUEST-WROTE ] ||
+		{ log "the guest's write is not in B" && ok=0; }
+	[ "$(md5 "$a")" = "$suma" ] || { log "A changed" && ok=0; }
+	[ "$RC" = 0 ] && [ $ok = 1 ]
 }
 
 # bit FILE FIELD N: bit N of a 0/1 feature string the guest printed.

@@ -88,6 +88,41 @@ blk() {
 	fi
 }
 
+# The first 12 bytes of /dev/vda's sector N (default 0), read with O_DIRECT:
+# from the device, never from the page cache.
+vda_head() {
+	dd if=/dev/vda bs=512 skip="${1:-0}" count=1 iflag=direct 2>/dev/null | head -c 12 | tr -d '\0'
+}
+
+# resized FROM: wait (up to 10 min) until vda's size is no longer FROM sectors.
+resized() {
+	local i=0
+	while [ "$(cat /sys/block/vda/size)" = "$1" ] && [ $i -lt 6000 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# PATCH /drives: the host swaps vda's image while this runs, then grows the new
+# one and names it again.  vda's size and head before, after the first
+# configuration change (then a write), and after the second.
+blkswap() {
+	local s
+	load
+	wait_path /dev/vda || echo "NO-VDA"
+	s=$(cat /sys/block/vda/size)
+	echo "SWAP-BEFORE $s $(vda_head)"
+	resized "$s"
+	s=$(cat /sys/block/vda/size)
+	echo "SWAP-AFTER $s $(vda_head)"
+	printf 'ISOLA-GUEST-WROTE' >/tmp/mark
+	# 1 MiB + 4 KiB: past the old image's end.
+	dd if=/tmp/mark of=/dev/vda bs=4096 seek=257 conv=notrunc,fsync 2>/dev/null &&
+		echo "SWAP-WROTE"
+	resized "$s"
+	echo "SWAP-LAST $(cat /sys/block/vda/size) $(vda_head)"
+}
+
 # features DEVICE-ID: the features the driver negotiated with the first virtio
 # device of that type, as 64 0/1 characters, bit 0 first (virtio core sysfs).
 features() {
@@ -209,6 +244,7 @@ panic)
 poweroff) poweroff -f ;;
 smp) echo "NPROC=$(nproc)" ;;
 blk) blk ;;
+blkswap) blkswap ;;
 net) net ;;
 vsock) vsock ;;
 rng) rng ;;

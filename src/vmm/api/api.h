@@ -58,11 +58,24 @@ int api_srv_run(struct api_srv *s, int stop_fd, api_handler handle, void *ctx);
 /* Answer every open connection with status/why (0: just close), close it, free the buffers. */
 void api_srv_close_conns(struct api_srv *s, int status, const char *why);
 
+/*
+ * preboot-dev.c: open path for a field of a request (flags: O_RDONLY or
+ * O_RDWR): a regular file, or a block device when dev; never through a /proc
+ * magic link.  The fd is O_CLOEXEC; a failure names field and path.
+ */
+int api_open_file(const char *path, int flags, bool dev, const char *field, int *ret_fd,
+		  struct err **err);
+/* handlers.c: the body as a JSON object with only the allowed keys (NULL-ended). */
+int api_body_json(const char *body, size_t len, const char *const *keys, json_t **ret,
+		  struct err **err);
+
 /* info.c: the read-only routes' bodies (new references). */
 json_t *api_instance_info(const struct vm_config *cfg, const char *state);
 json_t *api_version(void);
 json_t *api_machine_config(unsigned cpus, uint64_t mem_bytes);
 json_t *api_vm_config(const struct vm_config *cfg, unsigned cpus, uint64_t mem_bytes);
+/* Disk i's drive_id: its own, or "disk<i>" for one from the command line. */
+void api_drive_id(const struct vm_disk_cfg *d, unsigned i, char id[VM_MAX_DEV_ID + 1]);
 /* A Firecracker endpoint isola refuses: answered 400 with the reason. */
 bool api_unsupported(const char *method, const char *path, bool running, struct api_resp *resp);
 
@@ -91,5 +104,20 @@ bool vm_api_balloon(struct vm *vm, const char *method, const char *path, const c
 		    size_t body_len, struct api_resp *resp);
 /* load.c: PUT /snapshot/load before boot (body already an object); kept for the CLI. */
 int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err);
+/*
+ * drives.c: PATCH /drives/{id} once running (Firecracker's PartialDrive):
+ * a new backing file and/or rate limit.  The body, parsed apart for the
+ * unit test: path NULL keeps the file, has_bw/has_iops replace that bucket.
+ */
+struct api_drive_patch {
+	char *path; /* owned */
+	bool has_bw, has_iops;
+	struct vm_rate_cfg bw, iops;
+};
+int api_drive_patch_parse(const char *body, size_t len, const char *path_id,
+			  struct api_drive_patch *ret, struct err **err);
+void api_drive_patch_free(struct api_drive_patch *p);
+void vm_api_patch_drive(struct vm *vm, const char *id, const char *body, size_t len,
+			struct api_resp *resp);
 /* migrate.c: PUT /migrate */
 void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

@@ -33,27 +33,32 @@ static void fault_err(struct api_resp *resp, int status, struct err **err)
 	err_free(err);
 }
 
-/* Parse the body as an object with only the allowed keys. */
+int api_body_json(const char *body, size_t len, const char *const *keys, json_t **ret,
+		  struct err **err)
+{
+	_cleanup_json_ json_t *j = NULL;
+	int r = json_load_buf_capped("body", body ? body : "", len, 64 * 1024, &j, err);
+
+	if (r < 0)
+		return r;
+	if (!json_is_object(j))
+		return err_make(err, EINVAL, "body: expected a JSON object");
+	r = json_check_keys(j, "body", keys, err);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(j);
+	return 0;
+}
+
+/* Parse the body as an object with only the allowed keys; NULL: answered 400. */
 static json_t *body_object(const char *body, size_t len, const char *const *keys,
 			   struct api_resp *resp)
 {
 	_cleanup_err_ struct err *err = NULL;
 	json_t *j = NULL;
 
-	if (json_load_buf_capped("body", body ? body : "", len, 64 * 1024, &j, &err) < 0) {
+	if (api_body_json(body, len, keys, &j, &err) < 0)
 		fault(resp, 400, err->msg);
-		return NULL;
-	}
-	if (!json_is_object(j)) {
-		json_decref(j);
-		fault(resp, 400, "body: expected a JSON object");
-		return NULL;
-	}
-	if (json_check_keys(j, "body", keys, &err) < 0) {
-		json_decref(j);
-		fault(resp, 400, err->msg);
-		return NULL;
-	}
 	return j;
 }
 
@@ -201,9 +206,7 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 	if (api_unsupported(method, path, true, resp))
 		return;
 	if (streq(method, "PATCH") && !strncmp(path, "/drives/", 8) && path[8])
-		return fault(resp, 400,
-			     "PATCH /drives: not supported by isola yet (a drive's backing "
-			     "file and rate limiter are fixed once the microVM runs)");
+		return vm_api_patch_drive(vm, path + 8, body, body_len, resp);
 	if (is_preboot(path) || (!strncmp(path, "/drives/", 8) && path[8]) ||
 	    (!strncmp(path, "/network-interfaces/", 20) && path[20]))
 		return fault(resp, 400,

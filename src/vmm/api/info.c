@@ -36,14 +36,20 @@ static json_t *bucket(const struct vm_rate_cfg *rc)
 			 (json_int_t)rc->one_time_burst, "refill_time", (json_int_t)rc->refill_ms);
 }
 
+void api_drive_id(const struct vm_disk_cfg *d, unsigned i, char id[VM_MAX_DEV_ID + 1])
+{
+	if (d->id[0])
+		snprintf(id, VM_MAX_DEV_ID + 1, "%s", d->id);
+	else
+		snprintf(id, VM_MAX_DEV_ID + 1, "disk%u", i);
+}
+
 static json_t *drive(const struct vm_disk_cfg *d, unsigned i)
 {
 	char id[VM_MAX_DEV_ID + 1];
 	json_t *j, *rl;
 
-	snprintf(id, sizeof(id), "%s", d->id[0] ? d->id : "");
-	if (!d->id[0])
-		snprintf(id, sizeof(id), "disk%u", i);
+	api_drive_id(d, i, id);
 	j = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "drive_id", id, "path_on_host", d->path,
 		      "is_root_device", 0, "is_read_only", d->readonly, "cache_type", "Unsafe",
 		      "io_engine", "Sync");

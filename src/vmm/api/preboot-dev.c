@@ -20,11 +20,11 @@
 #include "preboot.h"
 
 /*
- * path opens with flags and is a regular file (or a block device when dev).
  * Not through a /proc magic link (/proc/self/fd/N): that is one of the VMM's
  * own files (guest memory, a snapshot), not one the client names.
  */
-static int check_file(const char *path, int flags, bool dev, const char *field, struct err **err)
+int api_open_file(const char *path, int flags, bool dev, const char *field, int *ret_fd,
+		  struct err **err)
 {
 	struct open_how how = {.flags = flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
 			       .resolve = RESOLVE_NO_MAGICLINKS};
@@ -44,7 +44,19 @@ static int check_file(const char *path, int flags, bool dev, const char *field, 
 	if (!S_ISREG(st.st_mode) && !(dev && S_ISBLK(st.st_mode)))
 		return err_make(err, EINVAL, "%s `%s`: not a regular file%s", field, path,
 				dev ? " or a block device" : "");
+	/* Blocking I/O from here on (O_NONBLOCK only kept a FIFO from hanging the open). */
+	if (fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0)
+		return err_make(err, errno, "%s `%s`", field, path);
+	*ret_fd = TAKE_FD(fd);
 	return 0;
+}
+
+/* path opens with flags and is a regular file (or a block device when dev). */
+static int check_file(const char *path, int flags, bool dev, const char *field, struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	return api_open_file(path, flags, dev, field, &fd, err);
 }
 
 int pb_boot_source(struct vm_config *cfg, json_t *j, struct err **err)

@@ -428,7 +428,7 @@ static int send_devices(struct mig_out *o, struct err **err)
 	int r;
 
 	snap_writer_init(&w);
-	r = devcfg_save(o->vm->cfg, &w, err);
+	r = vm_devcfg_save(o->vm, &w, err);
 	if (r >= 0)
 		r = snap_writer_finish(&w, &buf, &len, err);
 	else

@@ -103,6 +103,16 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 	return 0;
 }
 
+int vm_devcfg_save(struct vm *vm, struct snap_writer *w, struct err **err)
+{
+	int r;
+
+	pthread_mutex_lock(&vm->cfg_lock);
+	r = devcfg_save(vm->cfg, w, err);
+	pthread_mutex_unlock(&vm->cfg_lock);
+	return r;
+}
+
 int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
 		  const char *arg, struct err **err)
 {

@@ -202,7 +202,7 @@ static int save_state(struct vm *vm, struct snap_writer *w, struct err **err)
 
 	c.tsc_khz = khz > 0 ? (uint64_t)khz : 0;
 	snap_put(w, SNAP_CONFIG, 0, &c, sizeof(c));
-	r = devcfg_save(vm->cfg, w, err);
+	r = vm_devcfg_save(vm, w, err);
 	if (r >= 0)
 		r = vm_state_save_all(vm, true, w, err); /* the clock, the irqchip */
 	for (unsigned i = 0; r >= 0 && i < vm->nr_vcpus; i++)

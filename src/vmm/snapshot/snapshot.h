@@ -30,6 +30,8 @@ int vcpu_cpuid_restore(struct vcpu *v, const struct snap_reader *r, struct err *
 
 /* devcfg.c: the device configuration (SNAP_DEVCFG), remapped at restore. */
 int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err);
+/* The running VM's devices, as they are now (under vm->cfg_lock: PATCH /drives changes them). */
+int vm_devcfg_save(struct vm *vm, struct snap_writer *w, struct err **err);
 int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		   const struct vmm_restore_args *a, struct err **err);
 

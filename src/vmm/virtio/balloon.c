@@ -313,12 +313,7 @@ static int do_set_target(struct virtio_balloon *b, void *arg)
 	struct virtio_dev *vdev = &b->vdev;
 
 	b->config.num_pages = htole32(*(uint32_t *)arg);
-	vdev->config_generation++;
-	if (__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK) {
-		__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_CONFIG, __ATOMIC_SEQ_CST);
-		if (vdev->interrupt)
-			vdev->interrupt(vdev);
-	}
+	virtio_dev_config_changed(vdev);
 	return 0;
 }
 

@@ -80,6 +80,7 @@ struct virtio_blk {
 	struct virtio_dev vdev;
 	int fd;
 	bool readonly;
+	bool locked; /* fd holds the image's flock (not on a migration's destination yet) */
 	uint64_t sectors;
 	char id[BLK_ID_BYTES];
 	struct blk_config config;
@@ -351,15 +352,20 @@ static void blk_timer(struct virtio_dev *vdev)
 	blk_service(b);
 }
 
-static void blk_reset(struct virtio_dev *vdev)
+/* No request held back by the rate limit any more: the timer is off. */
+static void blk_unthrottle(struct virtio_blk *b)
 {
-	struct virtio_blk *b = (struct virtio_blk *)vdev;
 	struct itimerspec off = {0};
 
 	if (b->timer >= 0)
 		timerfd_settime(b->timer, 0, &off, NULL);
 	b->waiting = false;
-	__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&b->vdev.poll_wanted, false, __ATOMIC_SEQ_CST);
+}
+
+static void blk_reset(struct virtio_dev *vdev)
+{
+	blk_unthrottle((struct virtio_blk *)vdev);
 }
 
 static void blk_destroy(struct virtio_dev *vdev)
@@ -379,9 +385,10 @@ static int blk_lock(struct virtio_dev *vdev, bool on)
 {
 	struct virtio_blk *b = (struct virtio_blk *)vdev;
 
-	if (on)
-		return flock(b->fd, (b->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0 ? -errno : 0;
-	return flock(b->fd, LOCK_UN) < 0 ? -errno : 0;
+	if (flock(b->fd, on ? (b->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB : LOCK_UN) < 0)
+		return -errno;
+	b->locked = on;
+	return 0;
 }
 
 static const struct virtio_dev_ops blk_ops = {
@@ -396,31 +403,49 @@ static const struct virtio_dev_ops blk_ops = {
     .lock = blk_lock,
 };
 
-/* Open and lock the image (shared for read-only, exclusive otherwise); size it. */
-static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, bool defer_lock,
-		    struct err **err)
+/* The size of an open image in sectors: a regular file's or a block device's. */
+static int blk_size(int fd, const char *path, uint64_t *ret, struct err **err)
 {
 	struct stat st;
 	uint64_t bytes;
 
-	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
-	if (b->fd < 0)
-		return err_make(err, errno, "disk `%s`", cfg->path);
-	if (!defer_lock && flock(b->fd, (cfg->readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
-		return err_make(err, errno, "disk `%s`: locked by another user", cfg->path);
-	if (fstat(b->fd, &st) < 0)
-		return err_make(err, errno, "disk `%s`", cfg->path);
+	if (fstat(fd, &st) < 0)
+		return err_make(err, errno, "disk `%s`", path);
 	if (S_ISBLK(st.st_mode)) {
-		if (ioctl(b->fd, BLKGETSIZE64, &bytes) < 0)
-			return err_make(err, errno, "disk `%s`: size", cfg->path);
+		if (ioctl(fd, BLKGETSIZE64, &bytes) < 0)
+			return err_make(err, errno, "disk `%s`: size", path);
 	} else if (S_ISREG(st.st_mode)) {
 		bytes = st.st_size;
 	} else {
-		return err_make(err, EINVAL, "disk `%s`: not a regular file or block device",
-				cfg->path);
+		return err_make(err, EINVAL, "disk `%s`: not a regular file or block device", path);
 	}
-	b->sectors = bytes / SECTOR;
+	*ret = bytes / SECTOR;
 	return 0;
+}
+
+/* Take the image's lock: shared for a read-only disk, exclusive otherwise. */
+static int blk_flock(int fd, bool readonly, const char *path, struct err **err)
+{
+	if (flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0)
+		return err_make(err, errno, "disk `%s`: locked by another user", path);
+	return 0;
+}
+
+/* Open and lock the image; size it. */
+static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, bool defer_lock,
+		    struct err **err)
+{
+	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	if (b->fd < 0)
+		return err_make(err, errno, "disk `%s`", cfg->path);
+	if (!defer_lock) {
+		int r = blk_flock(b->fd, cfg->readonly, cfg->path, err);
+
+		if (r < 0)
+			return r;
+	}
+	b->locked = !defer_lock;
+	return blk_size(b->fd, cfg->path, &b->sectors, err);
 }
 
 static void blk_fill_config(struct virtio_blk *b)
@@ -459,7 +484,8 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 			     BLK_ID_BYTES);
 	if (r >= 0)
 		r = blk_open(b, cfg, defer_lock, err);
-	if (r >= 0 && (cfg->bw.size || cfg->iops.size)) {
+	/* The timer exists without a limit too: PATCH /drives may set one later. */
+	if (r >= 0) {
 		virtio_rl_init(&b->rl, &cfg->bw, &cfg->iops, now_ns());
 		b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (b->timer < 0)
@@ -475,4 +501,65 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 	blk_fill_config(b);
 	*ret = &b->vdev;
 	return 0;
+}
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev &&
+	       sa.st_ino == sb.st_ino;
+}
+
+/*
+ * Device lock held: fd (taken) backs the disk from now on.  What the guest
+ * wrote to the old image is flushed first, as a FLUSH request would; the
+ * guest learns the new capacity from a configuration change.
+ */
+static int blk_swap(struct virtio_blk *b, int fd, const char *path, struct err **err)
+{
+	_cleanup_close_ int nfd = fd;
+	uint64_t sectors;
+	int r = blk_size(nfd, path, &sectors, err);
+
+	if (r < 0)
+		return r;
+	if (!same_file(b->fd, nfd)) { /* the same file: its lock is on b->fd, keep that */
+		if (b->locked && (r = blk_flock(nfd, b->readonly, path, err)) < 0)
+			return r;
+		if (!b->readonly && fdatasync(b->fd) < 0)
+			return err_make(err, errno, "disk: flush the image in use before `%s`",
+					path);
+		r = b->fd;
+		b->fd = nfd;
+		nfd = r; /* the old image, closed on return */
+	}
+	b->sectors = sectors;
+	b->config.capacity = htole64(sectors);
+	virtio_dev_config_changed(&b->vdev);
+	return 0;
+}
+
+int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, bool rate,
+		      struct err **err)
+{
+	struct virtio_blk *b = (struct virtio_blk *)vdev;
+	int r = 0;
+
+	if (vdev->ops != &blk_ops) {
+		virtio_close_fd(&fd);
+		return err_make(err, ENODEV, "not a virtio-blk device");
+	}
+	pthread_mutex_lock(&vdev->lock);
+	if (fd >= 0)
+		r = blk_swap(b, fd, d->path, err);
+	if (r >= 0 && rate) {
+		virtio_rl_init(&b->rl, &d->bw, &d->iops, now_ns());
+		if (b->waiting) { /* the held request tries again under the new limit */
+			blk_unthrottle(b);
+			virtio_dev_kick(vdev, 0);
+		}
+	}
+	pthread_mutex_unlock(&vdev->lock);
+	return r;
 }

@@ -23,7 +23,7 @@ static void raise_isr(struct virtio_dev *vdev, uint32_t bit)
 {
 	__atomic_or_fetch(&vdev->isr, bit, __ATOMIC_SEQ_CST);
 	if (vdev->interrupt)
-		vdev->interrupt(vdev);
+		vdev->interrupt(vdev, bit);
 }
 
 void virtio_dev_needs_reset(struct virtio_dev *vdev)
@@ -34,6 +34,13 @@ void virtio_dev_needs_reset(struct virtio_dev *vdev)
 		return;
 	__atomic_or_fetch(&vdev->status, VIRTIO_STATUS_NEEDS_RESET, __ATOMIC_SEQ_CST);
 	raise_isr(vdev, VIRTIO_ISR_CONFIG);
+}
+
+void virtio_dev_config_changed(struct virtio_dev *vdev)
+{
+	vdev->config_generation++;
+	if (__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK)
+		raise_isr(vdev, VIRTIO_ISR_CONFIG);
 }
 
 void virtio_dev_kick(struct virtio_dev *vdev, unsigned q)

@@ -63,12 +63,14 @@ struct virtio_mmio {
 	uint32_t device_features_sel, driver_features_sel, queue_sel;
 };
 
-static void mmio_interrupt(struct virtio_dev *vdev)
+/* One line for both causes: the driver reads InterruptStatus to tell them apart. */
+static void mmio_interrupt(struct virtio_dev *vdev, uint32_t bits)
 {
 	struct virtio_mmio *m = vdev->transport;
 	uint64_t one = 1;
 	_cleanup_err_ struct err *err = NULL;
 
+	(void)bits;
 	if (m->irq_fd >= 0) {
 		if (write(m->irq_fd, &one, sizeof(one)) < 0)
 			log_warn_ratelimited("virtio-%s: irqfd: %m", vdev->ops->name);
@@ -408,5 +410,5 @@ void virtio_mmio_notify_all(struct virtio_mmio *m)
 	if (!(__atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST) & VIRTIO_STATUS_DRIVER_OK))
 		return;
 	__atomic_or_fetch(&vdev->isr, VIRTIO_ISR_QUEUE, __ATOMIC_SEQ_CST);
-	mmio_interrupt(vdev);
+	mmio_interrupt(vdev, VIRTIO_ISR_QUEUE);
 }

@@ -84,7 +84,7 @@ struct virtio_pci {
 	uint32_t dfselect, gfselect;
 	uint16_t queue_sel, config_vector, queue_vector[VIRTIO_MAX_QUEUES];
 	uint16_t signalled_used[VIRTIO_MAX_QUEUES];
-	bool config_signalled;
+	bool config_signalled; /* a config message went out (kept for the snapshot format) */
 	bool msix_enabled, msix_masked, intx_disabled; /* mirrored from config space */
 	bool decode;			/* atomic: BAR 0 live (memory enabled, at its address) */
 	uint32_t msix[MSIX_VECTORS][4]; /* addr lo, addr hi, data, control */
@@ -165,19 +165,20 @@ static void intx_pulse(struct virtio_pci *p)
 
 /*
  * The core raised ISR bits (device lock held).  With MSI-X, each queue whose
- * used index moved since its last message gets its own vector, and a config
- * change (needs-reset) the config vector.
+ * used index moved since its last message gets its own vector, and each
+ * config change (a new capacity or balloon target, needs-reset) a message on
+ * the config vector: the ISR's config bit stays set under MSI-X (the driver
+ * does not read it), so it cannot say whether this change was signalled.
  */
-static void pci_interrupt(struct virtio_dev *vdev)
+static void pci_interrupt(struct virtio_dev *vdev, uint32_t bits)
 {
 	struct virtio_pci *p = vdev->transport;
-	uint32_t isr = __atomic_load_n(&vdev->isr, __ATOMIC_SEQ_CST);
 
 	if (!p->msix_enabled) {
 		intx_pulse(p);
 		return;
 	}
-	if ((isr & VIRTIO_ISR_CONFIG) && !p->config_signalled) {
+	if (bits & VIRTIO_ISR_CONFIG) {
 		p->config_signalled = true;
 		msix_send(p, p->config_vector);
 	}

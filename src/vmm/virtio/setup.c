@@ -227,6 +227,32 @@ int vmm_virtio_with_balloon(struct vm *vm, int (*fn)(struct virtio_dev *vdev, vo
 	return r;
 }
 
+int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm_disk_cfg *d,
+			   bool rate, struct err **err)
+{
+	struct vm_virtio *devices = vm ? vm_virtio(vm) : NULL;
+	struct virtio_dev *vdev = NULL;
+	unsigned k = 0;
+	int r;
+
+	if (!devices) {
+		virtio_close_fd(&fd);
+		return err_make(err, ENODEV, "the VM has no virtio devices");
+	}
+	pthread_mutex_lock(&devices->lock);
+	for (unsigned i = 0; !vdev && i < devices->n; i++)
+		if (devices->dev[i].vdev->ops->device_id == VIRTIO_ID_BLOCK && k++ == disk)
+			vdev = devices->dev[i].vdev;
+	if (vdev)
+		r = virtio_blk_update(vdev, fd, d, rate, err);
+	else
+		r = err_make(err, ENODEV, "the VM has no disk %u", disk);
+	pthread_mutex_unlock(&devices->lock);
+	if (!vdev)
+		virtio_close_fd(&fd);
+	return r;
+}
+
 /*
  * After a restore, once the devices run: one interrupt per live queue, in
  * case the last one the source sent did not make it into the saved state;

@@ -118,8 +118,12 @@ struct virtio_dev {
 	bool poll_wanted; /* ... only while the device sets this and is live */
 	bool paused;	  /* atomic, set under lock: the worker serves nothing */
 
-	/* Set by the transport: raise the device's interrupt. */
-	void (*interrupt)(struct virtio_dev *vdev);
+	/*
+	 * Set by the transport: raise the device's interrupt for the ISR bits
+	 * `bits` just set (VIRTIO_ISR_QUEUE: used buffers, VIRTIO_ISR_CONFIG:
+	 * a configuration change, which has its own MSI-X vector).
+	 */
+	void (*interrupt)(struct virtio_dev *vdev, uint32_t bits);
 	void *transport;
 };
 
@@ -142,6 +146,12 @@ void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q);
 void virtio_dev_notify_used(struct virtio_dev *vdev, unsigned q);
 /* The guest corrupted a ring: set DEVICE_NEEDS_RESET and tell the driver. */
 void virtio_dev_needs_reset(struct virtio_dev *vdev);
+/*
+ * The device changed its config space (device lock held): a new
+ * config_generation and, once the driver is up, a configuration change
+ * notification (virtio 1.2 section 2.5.1), every time.
+ */
+void virtio_dev_config_changed(struct virtio_dev *vdev);
 
 /*
  * Snapshot (snap-format.h): quiesce the worker (no request in flight
@@ -161,6 +171,17 @@ struct vm_disk_cfg;
 /* defer_lock: open the image without its lock (a migration's destination, until COMMIT). */
 int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg, bool defer_lock,
 		      struct virtio_dev **ret, struct err **err);
+/*
+ * A running disk's new backing file and/or rate limit (PATCH /drives/{id}).
+ * fd (-1: keep the file) is d->path, already opened with the disk's mode and
+ * checked; it is taken over (closed on failure).  rate: d->bw and d->iops
+ * replace the limit.  No request is half on the old file: the swap runs
+ * under the device lock, which the worker holds while it serves requests.
+ * The file in use again (the same inode) only has its size read again.  On
+ * failure nothing changed.
+ */
+int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, bool rate,
+		      struct err **err);
 
 struct vm_config;
 int virtio_balloon_create(const struct guest_mem *mem, const struct vm_config *cfg,

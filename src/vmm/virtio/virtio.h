@@ -52,6 +52,16 @@ int vmm_balloon_set_interval(struct vm *vm, uint32_t seconds, struct err **err);
 int vmm_balloon_get(struct vm *vm, struct vmm_balloon_info *ret, struct err **err);
 
 /*
+ * PATCH /drives: the VM's disk number `disk` (in cfg->disks order) gets fd
+ * as its image (d->path, opened with the disk's mode; -1: keep it) and/or
+ * d->bw and d->iops as its rate limit (rate).  fd is taken over.  See
+ * virtio_blk_update(); on failure nothing changed.
+ */
+struct vm_disk_cfg;
+int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm_disk_cfg *d,
+			   bool rate, struct err **err);
+
+/*
  * The ith virtio-pci function's slot on bus 0 and the GSI its INTA# pulses,
  * for the MP table; -ENOENT past the last (always with the mmio transport).
  */

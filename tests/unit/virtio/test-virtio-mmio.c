@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -119,6 +120,93 @@ static void test_blk(struct drv *d, int img_fd)
 	is_int((blk_req(d, 4, 0, 0, &st), st), 0, "blk: requests work after reset");
 }
 
+/* A temporary image of `size` bytes starting with `head`; its path in tmpl. */
+static int image(char *tmpl, off_t size, const char *head)
+{
+	int fd = mkstemp(tmpl);
+
+	if (fd < 0 || ftruncate(fd, size) < 0 || pwrite(fd, head, strlen(head), 0) < 0)
+		return -1;
+	return fd;
+}
+
+static uint64_t capacity(struct drv *d)
+{
+	uint64_t cap = 0;
+
+	bus_access(&mmio_bus, d->base + 0x100, &cap, 8, false);
+	return cap;
+}
+
+/*
+ * PATCH /drives underneath: disk 0 gets a 2 MiB image B.  The guest sees the
+ * new capacity with a new config generation and a configuration change
+ * interrupt, reads B, writes past the old end into B.  A locked image is
+ * refused and changes nothing; the image in use again only resizes.
+ */
+static void test_blk_swap(struct drv *d, struct vm_config *cfg)
+{
+	char b[] = "/tmp/isola-test-blk.XXXXXX", c[] = "/tmp/isola-test-blk.XXXXXX";
+	_cleanup_close_ int bfd = image(b, 2 << 20, "DISK-B"), cfd = image(c, 4096, "DISK-C");
+	_cleanup_close_ int other = open(c, O_RDWR | O_CLOEXEC), again = -1;
+	_cleanup_err_ struct err *err = NULL;
+	struct vm_disk_cfg nd = cfg->disks[0];
+	uint32_t gen = rd(d, 0xfc);
+	uint8_t st, sector[512];
+	int before = __atomic_load_n(&irqs, __ATOMIC_SEQ_CST);
+
+	if (!ok(bfd >= 0 && cfd >= 0 && other >= 0, "images B and C"))
+		return;
+	wr(d, 0x64, rd(d, 0x60)); /* acknowledge what is pending */
+	nd.path = b;
+	is_int(vmm_virtio_disk_update(VM, 0, open(b, O_RDWR | O_CLOEXEC), &nd, false, &err), 0,
+	       "swap: disk 0 now on B %s", err ? err->msg : "");
+	is_int(capacity(d), 4096, "swap: capacity 4096 sectors");
+	is_int(rd(d, 0xfc), gen + 1, "swap: a new config generation");
+	ok(rd(d, 0x60) & VIRTIO_ISR_CONFIG, "swap: InterruptStatus says configuration change");
+	ok(__atomic_load_n(&irqs, __ATOMIC_SEQ_CST) > before, "swap: with an interrupt");
+	wr(d, 0x64, VIRTIO_ISR_CONFIG);
+	is_int((blk_req(d, 0, 0, 512, &st), st), 0, "swap: read OK");
+	ok(memcmp(gp(BUF(d, 1)), "DISK-B", 6) == 0, "swap: the guest reads B");
+	memset(gp(BUF(d, 1)), 0x42, 512);
+	is_int((blk_req(d, 1, 3000, 512, &st), st), 0, "swap: write past the old end OK");
+	ok(pread(bfd, sector, 512, 3000 * 512) == 512 && sector[0] == 0x42, "swap: it lands in B");
+
+	ok(flock(other, LOCK_EX | LOCK_NB) == 0, "C locked by another user");
+	nd.path = c;
+	ok(vmm_virtio_disk_update(VM, 0, open(c, O_RDWR | O_CLOEXEC), &nd, false, &err) < 0 &&
+	       strstr(err->msg, c) && strstr(err->msg, "locked"),
+	   "swap to a locked image refused: %s", err ? err->msg : "");
+	err_free(&err);
+	is_int(capacity(d), 4096, "refused: capacity unchanged");
+	is_int(rd(d, 0xfc), gen + 1, "refused: generation unchanged");
+	is_int((blk_req(d, 0, 0, 512, &st), st), 0, "refused: still reads");
+	ok(memcmp(gp(BUF(d, 1)), "DISK-B", 6) == 0, "refused: still B");
+
+	ok(ftruncate(bfd, 3 << 20) == 0, "B grows to 3 MiB");
+	nd.path = b;
+	again = open(b, O_RDWR | O_CLOEXEC);
+	is_int(vmm_virtio_disk_update(VM, 0, TAKE_FD(again), &nd, false, &err), 0,
+	       "B again: the file in use %s", err ? err->msg : "");
+	is_int(capacity(d), 6144, "B again: the new size");
+	again = open(b, O_RDWR | O_CLOEXEC);
+	ok(flock(again, LOCK_EX | LOCK_NB) < 0, "B again: the disk still holds B's lock");
+	ok(vmm_virtio_disk_update(VM, 7, -1, &nd, true, &err) < 0, "no disk 7: refused");
+	err_free(&err);
+
+	/* A limit set while running (the disk had none) holds a request; lifting it lets it go. */
+	nd.iops = (struct vm_rate_cfg){.size = 1, .refill_ms = 3600000};
+	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, true, &err), 0, "limit: 1 operation an hour");
+	is_int((blk_req(d, 0, 0, 512, &st), st), 0, "limit: the first request passes");
+	is_int(blk_req(d, 0, 0, 512, &st), -1, "limit: the second is held");
+	nd.iops = (struct vm_rate_cfg){0};
+	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, true, &err), 0, "limit lifted");
+	is_int(drv_wait_q(d, 0), 513, "the held request is served");
+	is_int(*(uint8_t *)gp(BUF(d, 2)), 0, "with status OK");
+	unlink(b);
+	unlink(c);
+}
+
 static void test_blk_ro(struct drv *d, int img_fd)
 {
 	uint8_t st, sector[512];
@@ -139,6 +227,7 @@ int main(void)
 	int fd = mkstemp(img), fd2 = mkstemp(img2);
 	_cleanup_err_ struct err *err = NULL;
 	struct vm_config cfg = {0};
+	struct drv blk = {.base = BASE, .ring = MEM_GPA};
 
 	if (fake_vm_init() < 0 || fd < 0 || fd2 < 0 || ftruncate(fd, 1 << 20) < 0 ||
 	    ftruncate(fd2, 4096) < 0)
@@ -154,7 +243,8 @@ int main(void)
 	   "devices announced on the command line: %s", cmdline);
 
 	test_rng(&(struct drv){.base = BASE + 0x2000, .ring = MEM_GPA + 0x20000});
-	test_blk(&(struct drv){.base = BASE, .ring = MEM_GPA}, fd);
+	test_blk(&blk, fd);
+	test_blk_swap(&blk, &cfg);
 	test_blk_ro(&(struct drv){.base = BASE + 0x1000, .ring = MEM_GPA + 0x10000}, fd2);
 
 	vmm_virtio_teardown(VM);
