@@ -23,9 +23,8 @@
 #include "log.h"
 
 #define RING_PAGE 4096u /* x86's PAGE_SIZE, which the uapi's KVM_COALESCED_MMIO_MAX uses */
-#define RING_MAX                                                                        \
-	((RING_PAGE - sizeof(struct kvm_coalesced_mmio_ring)) /                         \
-	 sizeof(struct kvm_coalesced_mmio))
+#define RING_MAX \
+	((RING_PAGE - sizeof(struct kvm_coalesced_mmio_ring)) / sizeof(struct kvm_coalesced_mmio))
 
 void kvm_coalesced_probe(struct vm *vm)
 {
@@ -43,9 +42,9 @@ void kvm_coalesced_probe(struct vm *vm)
 void kvm_coalesced_attach(struct vm *vm, void *vcpu_run)
 {
 	if (vm->caps.coalesced_page && !vm->coalesced_ring)
-		vm->coalesced_ring = (struct kvm_coalesced_mmio_ring *)((char *)vcpu_run +
-									(size_t)vm->caps.coalesced_page *
-									    RING_PAGE);
+		vm->coalesced_ring =
+		    (struct kvm_coalesced_mmio_ring *)((char *)vcpu_run +
+						       (size_t)vm->caps.coalesced_page * RING_PAGE);
 }
 
 int kvm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
