@@ -16,7 +16,7 @@ net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
 vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
-vmct-warm-detach vmct-warm-clean vmoci-warm"
+vmct-warm-detach vmct-warm-clean vmoci-warm vmct-detach-net vmoci-net"
 
 log() { echo "$*" >&2; }
 
@@ -1411,6 +1411,94 @@ t_vmct_net_port() {
 	log "the httpd container: $RC; $(cat "$W/out1.err")"
 	[ "$RC" = 143 ] || ok=1
 	vmct_net_clean "vmweb$$" "vmcli$$" || ok=1
+	return $ok
+}
+
+# run --vm -d on the bridge network with -p 8080:80: httpd in the guest is reached
+# through the port from L1; the guest has the CNI address; rm -f leaves nothing.
+t_vmct_detach_net() {
+	vmct_net_ready || return 77
+	local n=vmdn$$ i=0 ok=0
+	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
+	# shellcheck disable=SC2086
+	vmdet run --vm -d --name "$n" $VMCT_ARGS --network bridge -p 8080:80 localhost/bb:1 \
+		sh -c 'mkdir -p /tmp/w; echo hello-from-detached >/tmp/w/index.html
+		ip -4 -o addr show eth0; echo READY; exec httpd -f -p 80 -h /tmp/w' \
+		>"$W/out" 2>&1 || ok=1
+	log "run -d: $(cat "$W/out")"
+	wait_for "$W/store/containers/$n/ctr.log" READY 120 || ok=1
+	log "log: $(cat "$W/store/containers/$n/ctr.log")"
+	has "$W/store/containers/$n/ctr.log" 'inet 10\.90\.' || ok=1
+	while [ $i -lt 300 ] && ! wget -q -O "$W/page" http://127.0.0.1:8080/ 2>/dev/null; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	log "through -p 8080:80: $(cat "$W/page" 2>/dev/null)"
+	has "$W/page" '^hello-from-detached$' || ok=1
+	vmdet rm -f "$n" >"$W/rm" 2>&1 || ok=1
+	log "rm -f: $(cat "$W/rm")"
+	vmct_net_clean "$n" || ok=1
+	return $ok
+}
+
+# vmoci_ns_snapshot NS: what the netns file NS holds (links, addresses, routes, qdiscs).
+vmoci_ns_snapshot() {
+	nsenter --net="$1" sh -c 'ip -o link show | sed "s/ state [A-Z]*//; s/qlen [0-9]*//" |
+		cut -d" " -f2-3; ip -o addr show | cut -d" " -f2-4; ip route; tc qdisc show' |
+		sort
+}
+
+# The OCI mode's NIC: an engine's netns (made here with unshare and the CNI bridge
+# plugin run by hand, as podman and CRI do) named by linux.namespaces; the guest has
+# eth0's address and route from that netns, pings the bridge and fetches from L1's httpd;
+# after delete the netns holds exactly what it held before.
+t_vmoci_net() {
+	vmct_net_ready || return 77
+	local ns=$W/netns hpid i=0 ok=0 before after
+	touch "$ns"
+	unshare --net="$ns" true || { log "unshare --net=$ns failed" && return 1; }
+	cat >"$W/cni.json" <<-EOF
+	{"cniVersion": "1.0.0", "name": "vmocinet", "type": "bridge", "bridge": "vmoci0",
+	 "isGateway": true, "ipMasq": false,
+	 "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.91.0.0/24"}]],
+	  "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$W/ipam"}}
+	EOF
+	cni() {
+		CNI_COMMAND=$1 CNI_CONTAINERID=vmocinet CNI_NETNS=$ns CNI_IFNAME=eth0 \
+			CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <"$W/cni.json"
+	}
+	cni ADD >"$W/cni.out" 2>&1 || { log "CNI ADD: $(cat "$W/cni.out")" && return 1; }
+	before=$(vmoci_ns_snapshot "$ns")
+	log "the netns: $before"
+	mkdir -p "$W/www"
+	echo hello-from-l1-oci >"$W/www/hi.txt"
+	httpd -f -p 10.91.0.1:7778 -h "$W/www" &
+	hpid=$!
+	vmoci_bundle "$W/b" '["sh", "-c", "ip -4 -o addr show eth0; ip route; ping -c 1 -W 10 10.91.0.1 && wget -q -O- http://10.91.0.1:7778/hi.txt"]'
+	sed -i "s|\"root\":|\"linux\": {\"namespaces\": [{\"type\": \"network\", \"path\": \"$ns\"}]}, \"root\":|" \
+		"$W/b/config.json"
+	if vmoci create --bundle "$W/b" cn </dev/null >"$W/out" 2>"$W/out.err"; then
+		vmoci start cn || ok=1
+		while [ "$(vmoci_state cn status)" != stopped ] && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		log "guest: exit $(cat "$VMOCI_ROOT/cn/vm.exit"); $(cat "$W/out" "$W/out.err")"
+		[ "$(cat "$VMOCI_ROOT/cn/vm.exit")" = 0 ] && has "$W/out" 'inet 10\.91\.0\.' &&
+			has "$W/out" '^default via 10\.91\.0\.1' && has "$W/out" '^hello-from-l1-oci$' || ok=1
+		vmoci delete cn || ok=1
+	else
+		log "create failed: $(cat "$W/out.err")"
+		ok=1
+	fi
+	after=$(vmoci_ns_snapshot "$ns")
+	[ "$before" = "$after" ] || { log "the netns after delete: $after" && ok=1; }
+	vmoci_gone cn || ok=1
+	kill "$hpid"
+	cni DEL >/dev/null 2>&1
+	umount "$ns"
+	rm -f "$ns"
+	ip link del vmoci0 2>/dev/null
 	return $ok
 }
 
