@@ -70,7 +70,7 @@ vmm_pid() {
 	grep -qx web1 "$ISOLA_STORE/containers/$N/hostname"
 	run "$ISOLA" rm -f "$N"
 	[ "$status" = 0 ]
-	! kill -0 "$vmm" 2>/dev/null
+	run ! pgrep -f "$TMP/kernel"
 	refute_leaks "$N"
 	vmct_store_empty
 }

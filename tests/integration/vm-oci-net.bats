@@ -90,7 +90,7 @@ netns_field() { # INDEX PATH: the bundle's linux.namespaces, network's path set
 	echo "before: $before"
 	echo "after: $after"
 	[ "$before" = "$after" ]
-	! ip -n "$NS" link show isola-tap0 2>/dev/null
+	run ! ip -n "$NS" link show isola-tap0
 }
 
 @test "vm-oci-net: a new netns (no path), or a netns with only lo: the guest has no NIC" {
@@ -99,14 +99,14 @@ netns_field() { # INDEX PATH: the bundle's linux.namespaces, network's path set
 	"$VM" --root "$R" create --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
 		{ cat "$TMP/out"; false; }
 	vmm=$(jq -r .vmm "$R/$ID/vm.json")
-	! tr '\0' '\n' <"/proc/$vmm/cmdline" | grep -q -- "--net"
+	[ -z "$(tr '\0' '\n' <"/proc/$vmm/cmdline" | grep -- "^--net")" ]
 	"$ISOLA" --root "$R" delete --force "$ID"
 	ip netns add "$NS" || skip "SKIP: ip netns add failed"
 	netns_field "/run/netns/$NS"
 	"$VM" --root "$R" create --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
 		{ cat "$TMP/out"; false; }
 	vmm=$(jq -r .vmm "$R/$ID/vm.json")
-	! tr '\0' '\n' <"/proc/$vmm/cmdline" | grep -q -- "--net"
+	[ -z "$(tr '\0' '\n' <"/proc/$vmm/cmdline" | grep -- "^--net")" ]
 	[ "$(ip -n "$NS" -o link show | wc -l)" = 1 ]
 	"$ISOLA" --root "$R" delete --force "$ID"
 }
@@ -132,7 +132,7 @@ netns_field() { # INDEX PATH: the bundle's linux.namespaces, network's path set
 	[ "$status" != 0 ]
 	[[ "$output" == *"path: not an absolute path"* ]]
 	[ ! -e "$R/$ID" ]
-	! pgrep -f "$TMP/kernel"
+	run ! pgrep -f "$TMP/kernel"
 }
 
 @test "vm-oci-net: a TAP of ours already in the netns: create fails, the netns is left as it was" {
