@@ -153,7 +153,8 @@ static int vm_files(const char *store, const char *bundle, const struct image_vm
 /* What the guest's NIC needs, owned here (docs/vm-containers.md "Networking"). */
 struct vm_net {
 	char *netns, *hosts, *resolv, *hostname;
-	char net[64];
+	char net[VMCT_OCI_NIC_ARG];
+	struct vmct_oci_nic nic;
 };
 
 static void vm_net_free(struct vm_net *n)
@@ -166,12 +167,11 @@ static void vm_net_free(struct vm_net *n)
 
 /*
  * The container was attached as a plain one (CNI ADD into its netns): join a TAP there
- * to its eth0, and give the guest eth0's address, MAC and MTU and the bundle's /etc
- * files.  The VMM runs in the netns.
+ * to its eth0, and give the guest eth0's address, MAC and MTU (n->nic) and the bundle's
+ * /etc files.  The VMM runs in the netns.
  */
 static int vm_network(const char *store, const char *bundle, const struct image_vm_opts *vo,
-		      struct vm_net *n, struct vmct_config *proc, struct vmct_run_opts *o,
-		      struct err **err)
+		      struct vm_net *n, struct err **err)
 {
 	static const char *const names[] = {"hosts", "resolv.conf", "hostname"};
 	char **bufs[] = {&n->hosts, &n->resolv, &n->hostname};
@@ -179,8 +179,6 @@ static int vm_network(const char *store, const char *bundle, const struct image_
 	char p[PATH_MAX];
 	int r;
 
-	if (!vo->network)
-		return 0;
 	r = net_vm_link(store, vo->id, &v, err);
 	if (r < 0)
 		return err_wrap(err, "the VM's network");
@@ -193,23 +191,20 @@ static int vm_network(const char *store, const char *bundle, const struct image_
 	n->netns = net_netns_path(store, vo->id);
 	if (!n->netns)
 		return err_make(err, ENOMEM, "netns");
-	snprintf(n->net, sizeof(n->net), "tap=%s,mac=%02x:%02x:%02x:%02x:%02x:%02x", v.tap,
-		 v.mac[0], v.mac[1], v.mac[2], v.mac[3], v.mac[4], v.mac[5]);
-	proc->net = (struct vmct_net){.set = true,
-				      .addr = v.addr,
-				      .gw = v.gw,
-				      .prefix = v.prefix,
-				      .mtu = v.mtu >= 68 && v.mtu <= 65535 ? v.mtu : 0,
-				      .has_mac = true};
-	/* eth0's MAC: a warm clone's NIC has the template's until the agent sets this. */
-	memcpy(proc->net.mac, v.mac, sizeof(v.mac));
+	vmct_oci_nic_make(&v, n->netns, NET_VM_TAP, n->net, &n->nic);
+	return 0;
+}
+
+/* The NIC and files of vm_network for a foreground run's VM. */
+static void vm_net_apply(const struct vm_net *n, struct vmct_config *proc, struct vmct_run_opts *o)
+{
+	proc->net = n->nic.cfg;
 	proc->etc_hosts = n->hosts;
 	proc->etc_resolv = n->resolv;
 	proc->etc_hostname = n->hostname;
-	o->netns = n->netns;
-	o->net = n->net;
-	o->tap = NET_VM_TAP;
-	return 0;
+	o->netns = n->nic.netns;
+	o->net = n->nic.vmm_net;
+	o->tap = n->nic.tap;
 }
 
 /* config.json's hostname, for the guest's UTS name (at most 64 bytes there). */
@@ -308,8 +303,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0 && asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0)
 		r = err_make(&err, ENOMEM, "path");
 	o.vsock_note = note;
-	if (r >= 0)
-		r = vm_network(store, bundle, vo, &net, &proc, &o, &err);
+	if (r >= 0 && vo->network && (r = vm_network(store, bundle, vo, &net, &err)) >= 0)
+		vm_net_apply(&net, &proc, &o);
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
 	/* A container with a network restores a template with a NIC, one without none. */
@@ -327,11 +322,12 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 }
 
 /*
- * --rm with -d: a process of its own waits for the monitor to end, then runs
- * `isola rm -f` -- unless the name has a new container by then (vm.json names
- * another monitor).  podman's exit command, without a conmon.
+ * --rm with -d, or a network: a process of its own waits for the monitor to end, then
+ * runs `isola rm -f` (--rm), or leaves the network (CNI DEL, the netns and with it the
+ * TAP) -- unless the name has a new container by then (vm.json names another monitor).
+ * podman's exit command, without a conmon.
  */
-static void spawn_remover(const char *store, const char *root, const char *id, pid_t mon)
+static void spawn_watcher(const char *store, const char *root, const char *id, pid_t mon, bool rm)
 {
 	_cleanup_close_ int pfd = syscall(SYS_pidfd_open, mon, 0);
 	uint64_t start, now_start;
@@ -358,6 +354,8 @@ static void spawn_remover(const char *store, const char *root, const char *id, p
 	vmct_oci_monitor(root, id, &now, &now_start);
 	if (now != mon || now_start != start)
 		_exit(0);
+	if (!rm)
+		_exit(net_detach(store, id, NULL) < 0 ? 1 : 0);
 	execl("/proc/self/exe", "isola", "rm", "-f", "--store", store, id, (char *)NULL);
 	_exit(127);
 }
@@ -387,9 +385,39 @@ static void detached_warn(const char *note)
 	log_warn("run --vm -d: %s", note);
 }
 
+/* The network's NIC and files (vm_network) and config.json's hostname, for the monitor. */
+static int detached_network(const char *store, const char *bundle, const struct image_vm_opts *vo,
+			    struct vm_net *n, json_t **spec, struct vmct_oci_image *img,
+			    struct err **err)
+{
+	struct vmct_config c = {};
+	char p[PATH_MAX];
+	int r;
+
+	snprintf(p, sizeof(p), "%s/config.json", bundle);
+	r = json_load_file_capped(AT_FDCWD, p, 1u << 22, spec, err);
+	if (r >= 0)
+		r = vm_hostname(*spec, &c, err);
+	if (r < 0)
+		return r;
+	img->hostname = c.hostname;
+	if (!vo->network)
+		return 0;
+	r = vm_network(store, bundle, vo, n, err);
+	if (r < 0)
+		return r;
+	img->nic = &n->nic;
+	img->etc_hosts = n->hosts;
+	img->etc_resolv = n->resolv;
+	img->etc_hostname = n->hostname;
+	return 0;
+}
+
 int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 			  const struct image_vm_opts *vo, bool rm)
 {
+	_cleanup_(vm_net_free) struct vm_net net = {};
+	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *initrd = NULL, *disk = NULL, *root = NULL, *note = NULL, *cache = NULL;
 	struct vmct_oci_image img = {
@@ -412,6 +440,8 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 	r = find_kernel(vo, &img.sel.kernel, &err);
 	if (r >= 0)
 		r = vm_files(store, bundle, vo, img.sel.kernel, &initrd, &disk, &err);
+	if (r >= 0)
+		r = detached_network(store, bundle, vo, &net, &spec, &img, &err);
 	if (r >= 0 && (asprintf(&root, "%s/run", store) < 0 ||
 		       asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0 ||
 		       asprintf(&cache, "%s/vm", store) < 0))
@@ -439,8 +469,8 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 		cli_fail(&err);
 		return EXIT_ISOLA;
 	}
-	if (rm)
-		spawn_remover(store, root, id, mon);
+	if (rm || vo->network)
+		spawn_watcher(store, root, id, mon, rm);
 	printf("%s\n", id);
 	return 0;
 }

@@ -271,21 +271,10 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
  */
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
-	bool net_opts = a->n_ports || a->dns || a->add_hosts || a->aliases;
-	const char *no =
-	    a->o.volumes					? "-v"
-	    : a->o.init						? "--init"
-	    : a->detach && a->net_given && a->net == NET_BRIDGE ? "-d with a bridge network"
-	    : a->detach && net_opts ? "-d with -p, --dns, --add-host or --network-alias"
-				    : NULL;
+	const char *no = a->o.volumes ? "-v" : a->o.init ? "--init" : NULL;
 
 	if (no)
 		return cli_usage_error(cmd, "%s is not supported with --vm yet", no);
-	/* A detached VM (the OCI mode's monitor) has no NIC yet: -d means none. */
-	if (a->detach && a->net == NET_BRIDGE) {
-		a->net = NET_NONE;
-		a->network = NULL;
-	}
 	if (a->net == NET_HOST)
 		return cli_usage_error(cmd,
 				       "--network host with --vm: a VM has its own kernel and "
@@ -875,7 +864,7 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	const char *def = getenv("ISOLA_NETWORK");
-	int r, code;
+	int r, code = 0;
 
 	if (parse_network(&a, def && *def ? def : "bridge", "ISOLA_NETWORK"))
 		return EXIT_ISOLA;
@@ -905,18 +894,21 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 			return r;
 		r = check_command(bundle);
 	}
-	if (r == 0 && a.vm && a.detach) {
-		/* The bundle stays (config, log) until rm, or the end with --rm. */
-		code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
-		if (code != 0)
-			remove_bundle(&a, store);
-		return code;
-	}
 	if (r == 0 && a.vm) {
 		/* Attached as a plain container; the VM joins the netns (cmd-image-run-vm.c). */
 		a.vmo.network = a.net == NET_BRIDGE;
 		a.vmo.id = a.id;
 		code = attach(&a, store, bundle);
+	}
+	if (r == 0 && a.vm && a.detach) {
+		/* The bundle stays (config, log) until rm, or the end with --rm. */
+		if (code == 0)
+			code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
+		if (code != 0)
+			remove_bundle(&a, store);
+		return code;
+	}
+	if (r == 0 && a.vm) {
 		if (code == 0)
 			code = image_run_vm(store, bundle, &a.vmo);
 		/* The VM's writes live in its tmpfs: nothing of it outlives the run. */

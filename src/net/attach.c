@@ -302,10 +302,31 @@ static void unlink_lock(const char *store, const char *id)
 		unlink(p);
 }
 
+/*
+ * Detaches take turns (an exclusive flock of net/state, held until we return): a VM
+ * container's watcher (run --vm -d) and `isola stop` both detach once it stopped, and
+ * the second must find the state gone, not half undone.
+ */
+static int detach_lock(const char *store)
+{
+	_cleanup_free_ char *p = NULL;
+	int fd;
+
+	if (asprintf(&p, "%s/net/state", store) < 0)
+		return -1;
+	fd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd >= 0 && flock(fd, LOCK_EX) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd; /* no state dir: nothing to detach, nothing to lock */
+}
+
 int net_detach(const char *store, const char *id, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = NULL, *sp = NULL, *tools = NULL;
+	_cleanup_close_ int lk = detach_lock(store);
 	const char *network;
 	json_t *result;
 	int r;

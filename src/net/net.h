@@ -145,6 +145,20 @@ struct net_vm_iface {
  */
 int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, struct err **err);
 
+/*
+ * The OCI mode (an engine's netns, @nsfd; @what names it in errors): the first interface
+ * other than a loopback that has an IPv4 address (*ret_ifname; "" and nothing done when
+ * there is none), that address and prefix and the default route's gateway (when on its
+ * subnet) read from the netns, and the TAP @tap (which must not exist) joined to it as
+ * net_vm_link does.  On failure nothing is left in the netns.
+ */
+#define NET_VM_OCI_TAP "isola-tap0"
+int net_vm_link_ns(int nsfd, const char *what, const char *tap, struct net_vm_iface *ret,
+		   char ret_ifname[16], struct err **err);
+/* Undo net_vm_link_ns: the TAP (with its filters) and @ifname's ingress qdisc, if there. */
+int net_vm_unlink_ns(int nsfd, const char *what, const char *tap, const char *ifname,
+		     struct err **err);
+
 /* ---- DNS messages (dns.c) ---- */
 #define DNS_PKT_MAX	   4096	 /* what we read or send over UDP */
 #define DNS_MSG_MAX	   65535 /* a message over TCP (its length is two bytes) */

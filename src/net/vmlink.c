@@ -6,16 +6,20 @@
  * other's egress, as Kata Containers' "tcfilter" model does.  eth0 keeps what CNI gave it (address,
  * routes, MAC), so DEL and CHECK see a plain container; its frames never reach the netns's stack
  * (the redirect steals them at ingress).  The TAP and the filters go with the netns.
+ * The OCI mode (net_vm_link_ns) does the same in an engine's netns, whose interface and
+ * address are read there; what it added is removed by net_vm_unlink_ns.
  */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/if_tun.h>
 #include <linux/pkt_cls.h>
 #include <linux/pkt_sched.h>
 #include <linux/tc_act/tc_mirred.h>
 #include <net/if.h>
 #include <net/if_arp.h>
+#include <net/route.h>
 #include <netinet/if_ether.h>
 #include <sched.h>
 #include <stdio.h>
@@ -96,6 +100,9 @@ static int make_tap(const char *name, unsigned mtu)
 
 	if (fd < 0 || s < 0)
 		return -errno;
+	/* TUNSETIFF would attach to an existing TAP of that name: it must be ours. */
+	if (if_nametoindex(name))
+		return -EEXIST;
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0 || ioctl(fd, TUNSETPERSIST, 1) < 0)
 		return -errno;
@@ -106,22 +113,61 @@ static int make_tap(const char *name, unsigned mtu)
 	return ioctl(s, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
 }
 
+/* tc qdisc del dev IF ingress (its filters go with it). */
+static int del_ingress(unsigned ifindex)
+{
+	struct rtnl_msg m;
+	struct tcmsg *t = rtnl_begin(&m, RTM_DELQDISC, 0, sizeof(*t));
+
+	t->tcm_family = AF_UNSPEC;
+	t->tcm_ifindex = (int)ifindex;
+	t->tcm_handle = TC_H_MAKE(TC_H_INGRESS, 0);
+	t->tcm_parent = TC_H_INGRESS;
+	return rtnl_talk(&m);
+}
+
+/* ip link del IF */
+static int del_link(unsigned ifindex)
+{
+	struct rtnl_msg m;
+	struct ifinfomsg *i = rtnl_begin(&m, RTM_DELLINK, 0, sizeof(*i));
+
+	i->ifi_family = AF_UNSPEC;
+	i->ifi_index = (int)ifindex;
+	return rtnl_talk(&m);
+}
+
 struct link_answer {
 	int error; /* errno, 0: done */
 	char what[128];
 	uint8_t mac[6];
 	unsigned mtu;
+	char ifname[IF_NAMESIZE]; /* the interface joined; "": none to join (no NIC) */
+	uint32_t addr, gw;	  /* its IPv4 address, the default route's gateway (0: none) */
+	unsigned prefix;
 };
 
-/* In the container's netns: read eth0, make the TAP, join the two. */
-static void link_in_netns(const char *tap, struct link_answer *a)
+/* Undo what link_in_netns made: the TAP (its ingress goes with it), the iface's ingress. */
+static void unlink_in_netns(const char *tap, const char *ifname)
+{
+	unsigned tapi = if_nametoindex(tap), ifi = ifname ? if_nametoindex(ifname) : 0;
+
+	if (tapi)
+		del_link(tapi);
+	if (ifi)
+		del_ingress(ifi);
+}
+
+/* In the netns: read @ifname's MAC and MTU, make the TAP, join the two. */
+static void link_in_netns(const char *tap, const char *ifname, struct link_answer *a)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	struct ifreq ifr = {};
 	unsigned eth, tapi;
+	bool ingress = false;
 	int r;
 
-	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), CTR_IF);
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ifname);
 	if (s < 0 || ioctl(s, SIOCGIFHWADDR, &ifr) < 0 || ifr.ifr_hwaddr.sa_family != ARPHRD_ETHER)
 		goto fail_eth;
 	memcpy(a->mac, ifr.ifr_hwaddr.sa_data, 6);
@@ -134,9 +180,10 @@ static void link_in_netns(const char *tap, struct link_answer *a)
 		snprintf(a->what, sizeof(a->what), "tap `%s`", tap);
 		return;
 	}
-	eth = if_nametoindex(CTR_IF);
+	eth = if_nametoindex(ifname);
 	tapi = if_nametoindex(tap);
 	r = eth && tapi ? add_ingress(eth) : -ENODEV;
+	ingress = r >= 0;
 	if (r >= 0)
 		r = add_ingress(tapi);
 	if (r >= 0)
@@ -146,12 +193,61 @@ static void link_in_netns(const char *tap, struct link_answer *a)
 	if (r < 0) {
 		a->error = -r;
 		snprintf(a->what, sizeof(a->what),
-			 "tc redirect " CTR_IF " <-> %s (sch_ingress, cls_u32, act_mirred)", tap);
+			 "tc redirect %s <-> %s (sch_ingress, cls_u32, act_mirred)", ifname, tap);
+		/* An ingress qdisc already there is not ours to remove. */
+		unlink_in_netns(tap, ingress ? ifname : NULL);
 	}
 	return;
 fail_eth:
-	a->error = errno;
-	snprintf(a->what, sizeof(a->what), "the netns's " CTR_IF);
+	a->error = errno ? errno : ENODEV;
+	snprintf(a->what, sizeof(a->what), "the netns's %s (an Ethernet interface)", ifname);
+}
+
+/* The default route's gateway via @ifname, from /proc/self/net/route (this netns's). */
+static uint32_t default_gw(const char *ifname)
+{
+	_cleanup_fclose_ FILE *f = fopen("/proc/self/net/route", "re");
+	char line[256], name[IF_NAMESIZE + 1];
+	unsigned dst, gw, mask, flags;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "%16s %x %x %x %*d %*d %*d %x", name, &dst, &gw, &flags, &mask) ==
+			5 &&
+		    streq(name, ifname) && dst == 0 && mask == 0 && (flags & RTF_GATEWAY))
+			return ntohl(gw); /* the file prints the address's bytes as a host u32 */
+	return 0;
+}
+
+/*
+ * An engine's netns: the first interface (in the kernel's order) other than a loopback
+ * with an IPv4 address, that address and prefix, and the default route's gateway when
+ * it is on that subnet.  None: a->ifname stays "" (the guest gets no NIC).
+ */
+static void pick_iface(struct link_answer *a)
+{
+	struct ifaddrs *ifs = NULL, *i;
+
+	if (getifaddrs(&ifs) < 0) {
+		a->error = errno;
+		snprintf(a->what, sizeof(a->what), "the netns's addresses");
+		return;
+	}
+	for (i = ifs; i; i = i->ifa_next) {
+		uint32_t mask;
+
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != AF_INET ||
+		    (i->ifa_flags & IFF_LOOPBACK) || strlen(i->ifa_name) >= IF_NAMESIZE)
+			continue;
+		snprintf(a->ifname, sizeof(a->ifname), "%s", i->ifa_name);
+		a->addr = ntohl(((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr);
+		mask = ntohl(((struct sockaddr_in *)i->ifa_netmask)->sin_addr.s_addr);
+		a->prefix = __builtin_popcount(mask);
+		a->gw = default_gw(a->ifname);
+		if (a->prefix < 1 || (a->gw & mask) != (a->addr & mask) || a->gw == a->addr)
+			a->gw = 0;
+		break;
+	}
+	freeifaddrs(ifs);
 }
 
 /* The first IPv4 address of the recorded result, with its prefix and gateway. */
@@ -190,6 +286,8 @@ static int result_ipv4(json_t *result, struct net_vm_iface *ret, struct err **er
 struct link_args {
 	int nsfd;
 	const char *tap;
+	const char *ifname; /* NULL: pick_iface; with unlink: the interface to undo */
+	bool unlink;
 };
 
 /* The helper in the container's netns: its answer, whole, on @fd. */
@@ -201,21 +299,84 @@ static void link_child(void *arg, int fd)
 	if (setns(l->nsfd, CLONE_NEWNET) < 0) {
 		a.error = errno;
 		snprintf(a.what, sizeof(a.what), "enter the netns");
+	} else if (l->unlink) {
+		unlink_in_netns(l->tap, l->ifname);
 	} else {
-		link_in_netns(l->tap, &a);
+		if (l->ifname)
+			snprintf(a.ifname, sizeof(a.ifname), "%s", l->ifname);
+		else
+			pick_iface(&a);
+		if (!a.error && a.ifname[0])
+			link_in_netns(l->tap, a.ifname, &a);
 	}
 	_exit(write(fd, &a, sizeof(a)) == sizeof(a) ? 0 : 1);
+}
+
+/* Run link_child for @l; its answer in *a.  @what names the netns in errors. */
+static int in_netns(struct link_args *l, const char *what, struct link_answer *a, struct err **err)
+{
+	_cleanup_close_ int rd = -1;
+	pid_t pid;
+	int r;
+
+	r = spawn_reporting(SPAWN_PIPE, link_child, l, &pid, &rd, err);
+	if (r < 0)
+		return r;
+	r = spawn_read_report(rd, a, sizeof(*a)) == sizeof(*a) ? 0 : -EIO;
+	spawn_reap(pid, NULL);
+	if (r < 0)
+		return err_make(err, EIO, "%s: the netns helper died", what);
+	if (a->error) {
+		a->what[sizeof(a->what) - 1] = '\0';
+		return err_make(err, a->error, "%s: %s", what, a->what);
+	}
+	a->ifname[sizeof(a->ifname) - 1] = '\0';
+	return 0;
+}
+
+int net_vm_link_ns(int nsfd, const char *what, const char *tap, struct net_vm_iface *ret,
+		   char ret_ifname[IF_NAMESIZE], struct err **err)
+{
+	struct link_args l = {.nsfd = nsfd, .tap = tap};
+	struct link_answer a = {};
+	struct net_vm_iface v = {.prefix = 0};
+	int r;
+
+	if (strlen(tap) >= sizeof(v.tap))
+		return err_make(err, EINVAL, "tap `%s`: too long", tap);
+	r = in_netns(&l, what, &a, err);
+	if (r < 0)
+		return r;
+	snprintf(ret_ifname, IF_NAMESIZE, "%s", a.ifname);
+	if (!a.ifname[0])
+		return 0;
+	snprintf(v.tap, sizeof(v.tap), "%s", tap);
+	memcpy(v.mac, a.mac, 6);
+	v.mtu = a.mtu;
+	v.addr = a.addr;
+	v.prefix = a.prefix;
+	v.gw = a.gw;
+	*ret = v;
+	return 0;
+}
+
+int net_vm_unlink_ns(int nsfd, const char *what, const char *tap, const char *ifname,
+		     struct err **err)
+{
+	struct link_args l = {.nsfd = nsfd, .tap = tap, .ifname = ifname, .unlink = true};
+	struct link_answer a = {};
+
+	return in_netns(&l, what, &a, err);
 }
 
 int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = net_netns_path(store, id);
-	_cleanup_close_ int nsfd = -1, rd = -1;
-	struct link_answer a = {};
+	_cleanup_close_ int nsfd = -1;
 	struct net_vm_iface v = {};
-	struct link_args l = {.tap = v.tap};
-	pid_t pid;
+	struct link_args l = {.tap = NET_VM_TAP, .ifname = CTR_IF};
+	struct link_answer a = {};
 	int r;
 
 	r = net_state_load(store, id, &st, err);
@@ -230,17 +391,9 @@ int net_vm_link(const char *store, const char *id, struct net_vm_iface *ret, str
 	if (nsfd < 0)
 		return err_make(err, errno, "open `%s`", ns ? ns : "netns");
 	l.nsfd = nsfd;
-	r = spawn_reporting(SPAWN_PIPE, link_child, &l, &pid, &rd, err);
+	r = in_netns(&l, ns, &a, err);
 	if (r < 0)
 		return r;
-	r = spawn_read_report(rd, &a, sizeof(a)) == sizeof(a) ? 0 : -EIO;
-	spawn_reap(pid, NULL);
-	if (r < 0)
-		return err_make(err, EIO, "%s: the netns helper died", ns);
-	if (a.error) {
-		a.what[sizeof(a.what) - 1] = '\0';
-		return err_make(err, a.error, "%s: %s", ns, a.what);
-	}
 	memcpy(v.mac, a.mac, 6);
 	v.mtu = a.mtu;
 	*ret = v;

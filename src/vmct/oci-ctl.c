@@ -21,6 +21,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "oci-internal.h"
 #include "oci.h"
 #include "parse.h"
 #include "state.h"
@@ -264,6 +265,8 @@ static int remove_vm(const char *root, const char *id, int dirfd, struct err **e
 		return err_wrap(err, "container `%s`", id);
 	if (vi.dir[0])
 		vmct_oci_rm_sockdir(vi.dir, vi.vmm);
+	/* The TAP and tc qdisc we added to the engine's netns (the rest is the engine's). */
+	vmct_oci_netns_unlink(dirfd);
 	return ct_state_remove_dir(root, id, err);
 }
 

@@ -28,6 +28,7 @@
 #include "fdutil.h"
 #include "init.h"
 #include "jsonutil.h"
+#include "oci-internal.h"
 #include "oci.h"
 #include "parse.h"
 #include "spawn.h"
@@ -274,7 +275,9 @@ struct plan {
 	char *self, *agent, *moddir, *rootfs, *root, *dir;
 	const char *kernel;
 	char *initrd, *disk;
-	char *warm_cache; /* NULL: boot cold */
+	char *warm_cache;		/* NULL: boot cold */
+	const struct vmct_oci_nic *nic; /* NULL: the guest has no NIC */
+	struct vmct_oci_netns netns;	/* the OCI mode's: the engine's netns */
 };
 
 static void plan_free(struct plan *p)
@@ -291,6 +294,7 @@ static void plan_free(struct plan *p)
 	free(p->disk);
 	free(p->warm_cache);
 	vmct_oci_mounts_free(&p->mounts);
+	vmct_oci_netns_free(&p->netns);
 	ct_cgroup_free(p->cg);
 	json_decref(p->spec);
 }
@@ -304,9 +308,10 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	if (asprintf(&cfg, "%s/config.json", o->bundle) < 0)
 		return err_make(err, ENOMEM, "config");
 	r = json_load_file_capped(AT_FDCWD, cfg, CT_CONFIG_MAX, &p->spec, err);
-	if (r >= 0 && o->image)
+	if (r >= 0 && o->image) {
 		p->sel = o->image->sel;
-	else if (r >= 0)
+		p->nic = o->image->nic;
+	} else if (r >= 0)
 		r = vmct_oci_select(o->by_name, json_object_get(p->spec, "annotations"), &p->sel,
 				    err);
 	if (r >= 0 && !o->image)
@@ -324,6 +329,8 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
 					 err);
 	p->proc.mounts = p->mounts.guest;
+	if (r >= 0 && !o->image)
+		r = vmct_oci_netns_open(p->spec, &p->netns, err);
 	if (r < 0)
 		return err_wrap(err, "`%s`", cfg);
 	root = json_string_value(json_object_get(json_object_get(p->spec, "root"), "path"));
@@ -403,6 +410,24 @@ static int make_cgroup(const char *id, struct plan *p, int dirfd, struct err **e
 	return write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, text, strlen(text), 0600, err);
 }
 
+/*
+ * run --vm -d: does any file bind remain that the agent does not write?  A network's
+ * /etc/hosts, resolv.conf and hostname (bind mounts of the bundle's files in
+ * config.json) come as the CONFIG's etc_* files instead.
+ */
+static bool image_files_left(const struct vmct_oci_image *img, const struct vmct_oci_mounts *m)
+{
+	for (size_t i = 0; i < m->n_files; i++) {
+		const char *d = m->files[i].dest;
+
+		if (!(streq(d, "/etc/hosts") && img->etc_hosts) &&
+		    !(streq(d, "/etc/resolv.conf") && img->etc_resolv) &&
+		    !(streq(d, "/etc/hostname") && img->etc_hostname))
+			return true;
+	}
+	return false;
+}
+
 /* The files: state dir (locked, *dirfd), initramfs (cached) and root disk. */
 static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *dirfd,
 		   struct err **err)
@@ -426,7 +451,7 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 		return err_make(err, ENOMEM, "paths");
 	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */
 	if (o->image && o->image->initrd && o->image->disk) {
-		if (p->mounts.n_files)
+		if (image_files_left(o->image, &p->mounts))
 			return err_make(err, 0,
 					"a bind of a file: the image's shared disk cannot "
 					"hold a copy (not supported with run --vm -d)");
@@ -441,6 +466,11 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
 	if (r >= 0)
 		r = vmct_oci_mounts_copy(&p->mounts, *dirfd, p->disk, err);
+	/* Last: the engine's netns is touched only once everything else is ready. */
+	if (r >= 0)
+		r = vmct_oci_netns_link(&p->netns, *dirfd, err);
+	if (r >= 0 && p->netns.linked)
+		p->nic = &p->netns.nic;
 	return r;
 }
 
@@ -479,6 +509,19 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 		if (o->image->stdio[i] != i && dup2(o->image->stdio[i], i) < 0)
 			_exit(STATUS_ABORT);
 	ro.vsock_note = o->image ? o->image->vsock_note : NULL;
+	if (o->image) {
+		p->proc.hostname = (char *)o->image->hostname;
+		p->proc.etc_hosts = (char *)o->image->etc_hosts;
+		p->proc.etc_resolv = (char *)o->image->etc_resolv;
+		p->proc.etc_hostname = (char *)o->image->etc_hostname;
+	}
+	/* A NIC: the VMM in the netns with the TAP; a warm clone's NIC is remapped onto it. */
+	if (p->nic) {
+		ro.netns = p->nic->netns;
+		ro.net = p->nic->vmm_net;
+		ro.tap = p->nic->tap;
+		p->proc.net = p->nic->cfg;
+	}
 	/* Until create says "G", create's death is ours (and the VMM's, by its own PDEATHSIG). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(STATUS_ABORT);
@@ -682,7 +725,7 @@ int vmct_oci_create(const struct vmct_oci_create_opts *opts, pid_t *ret_pid, str
 {
 	struct vmct_oci_create_opts copy = *opts, *o = &copy;
 	_cleanup_close_ int dirfd = -1;
-	struct plan p = {};
+	struct plan p = {.netns.fd = -1};
 	int r;
 
 	if (!o->bundle)
@@ -706,6 +749,8 @@ int vmct_oci_create(const struct vmct_oci_create_opts *opts, pid_t *ret_pid, str
 			r = launch(o, &p, dirfd, ret_pid, &old, sigfd, err);
 		if (r < 0 && p.cg_made)
 			ct_cgroup_destroy(p.cg, NULL);
+		if (r < 0 && p.netns.linked)
+			vmct_oci_netns_unlink(dirfd);
 		if (r < 0 && dirfd >= 0)
 			ct_state_remove_dir(o->root, o->id, NULL);
 		if (sigfd >= 0)

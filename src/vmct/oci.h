@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "err.h"
+#include "proto.h"
 
 /* The annotation that asks for a VM, and the prefix of its settings. */
 #define VMCT_OCI_ANNOTATION "run.isola.vm"
@@ -89,8 +90,31 @@ void vmct_oci_mounts_free(struct vmct_oci_mounts *p);
  * is the image's cached read-only one (no per-container mkfs), and the
  * monitor's stdio goes to the container's log.
  */
+/*
+ * The guest's NIC (docs/vm-containers.md "Networking"): the VMM runs in the network
+ * namespace @netns (a path) with `--net @vmm_net`, the TAP @tap being there; the
+ * agent gives the guest's eth0 @cfg.
+ */
+struct vmct_oci_nic {
+	const char *netns, *vmm_net, *tap;
+	struct vmct_net cfg;
+};
+
+/*
+ * A NIC for the interface @v (net_vm_link's answer) and its TAP @tap in @netns:
+ * @vmm_net gets the VMM's --net; *ret points at it and at @netns and @tap.
+ */
+#define VMCT_OCI_NIC_ARG 64
+struct net_vm_iface;
+void vmct_oci_nic_make(const struct net_vm_iface *v, const char *netns, const char *tap,
+		       char vmm_net[VMCT_OCI_NIC_ARG], struct vmct_oci_nic *ret);
+
 struct vmct_oci_image {
-	struct vmct_oci_sel sel;   /* kernel (required), modules, memory, cpus */
+	struct vmct_oci_sel sel; /* kernel (required), modules, memory, cpus */
+	/* A network (run --vm -d --network bridge|NAME): its NIC, NULL: none. */
+	const struct vmct_oci_nic *nic;
+	/* The UTS name and /etc files the agent writes (NULL: none; vmct_config's). */
+	const char *hostname, *etc_hosts, *etc_resolv, *etc_hostname;
 	const char *initrd, *disk; /* run --vm's cached initramfs and root disk */
 	const char *vsock_note;	   /* the bundle's note for `isola exec` (vmct_run_opts) */
 	const char *cache;	   /* <store>/vm: run --vm's warm templates too */

@@ -14,6 +14,8 @@ setup() {
 	vmct_image vmdet-bb l:bin/sleep:busybox
 	# The cold path (the fake boots; warm starts of -d: vm-warm-detach.bats).
 	export ISOLA_VM_COLD=1
+	# No network (its -d is vm-detach-net.bats): run IMAGE's default is the bridge.
+	export ISOLA_NETWORK=none
 	N=vmdet-$$
 }
 

@@ -54,7 +54,7 @@ nothing_left() { # CACHE (the templates' dir)
 rund() { # NAME CMD...: run --vm -d of the image
 	local n=$1
 	shift
-	run "$ISOLA" run --vm -d --name "$n" localhost/wd-bb:1 "$@"
+	run "$ISOLA" run --vm -d --network none --name "$n" localhost/wd-bb:1 "$@"
 	echo "$output"
 }
 
@@ -81,7 +81,7 @@ oci_bundle() {
 	stopped "$N"
 	[ "$(ps_field "$N" exitCode)" = 0 ]
 	[ "$("$ISOLA" logs "$N")" = hi ]
-	# Built once (no NIC: -d runs with --network none), restored with the image's disk.
+	# Built once (no NIC: --network none), restored with the image's disk.
 	[ -f "$FAKE_LOG/build.1" ] && [ -f "$FAKE_LOG/restore.1" ]
 	! grep -q "^arg --net" "$FAKE_LOG/build.1"
 	grep -qx "arg --disk-remap" "$FAKE_LOG/restore.1"

@@ -84,6 +84,24 @@ nothing_left() {
 	nothing_left
 }
 
+@test "vm-warm-net: run --vm -d on a bridge network restores the same NIC template onto its tap0; its end leaves the network" {
+	vmrun --network "$NET"
+	[ "$status" = 0 ]
+	local n=wd$$
+	run "$ISOLA" run --vm -d --name "$n" --vm-kernel "$TMP/vmlinuz" --network "$NET" \
+		localhost/wnet-bb:1 echo hi
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$output" = "$n" ]
+	wait_until 100 "[ ! -e '$ISOLA_STORE/net/state/$n.json' ]"
+	[ ! -e "$FAKE_LOG/build.2" ]
+	grep -qx "arg warm0=tap0" "$FAKE_LOG/restore.2"
+	grep -q "^config net_addr=${SUBNET%.0/24}\." "$FAKE_LOG/restore.2"
+	[ "$("$ISOLA" logs "$n")" = hi ]
+	"$ISOLA" rm "$n" >/dev/null
+	nothing_left
+}
+
 @test "vm-warm-net: --network none has a template without a NIC (another key), restored with no --net-remap nor net_ keys" {
 	vmrun --network "$NET"
 	[ "$status" = 0 ]

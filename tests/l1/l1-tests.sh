@@ -16,7 +16,7 @@ net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
 vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
-vmct-warm-detach vmct-warm-clean vmoci-warm"
+vmct-warm-detach vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net"
 
 log() { echo "$*" >&2; }
 
@@ -1112,7 +1112,9 @@ t_vmoci_pause() {
 # `podman --runtime isola-vm run` of an image imported from the busybox
 # layer; the kernel and modules come as annotations (conmon does not pass
 # podman's environment on to the runtime).  Returns 77 (skip) without podman.
-t_vmoci_podman() {
+# vmoci_podman_env: podman (with conmon) set up in $W/pm with isola-vm as its runtime and
+# the busybox image imported as localhost/bb:vm; 77 when L1 has no podman.
+vmoci_podman_env() {
 	command -v podman >/dev/null && command -v conmon >/dev/null || {
 		log "podman or conmon not in L1 (not installed on the host that built it)"
 		return 77
@@ -1146,14 +1148,42 @@ t_vmoci_podman() {
 	tar -xf "$L2DIR/vmct/bb-layer.tar" -C "$W/bbroot"
 	tar -C "$W/bbroot" -c . | podman --tmpdir "$p/tmp" import --change 'ENV PATH=/bin' - \
 		localhost/bb:vm >"$W/out.import" 2>&1 || { log "import: $(cat "$W/out.import")" && return 1; }
+}
+
+vmoci_podman() { # ARGS...: podman run --rm with the bed's kernel and modules; sets RC
 	RC=0
-	timeout "$l1timeout" podman --tmpdir "$p/tmp" run --rm \
+	timeout "$l1timeout" podman --tmpdir "$W/pm/tmp" run --rm \
 		--annotation "run.isola.vm.kernel=$L2DIR/vmlinuz" \
 		--annotation "run.isola.vm.modules=$L2DIR/vmct/lib/modules/$VMCT_KVER" \
-		localhost/bb:vm sh -c 'uname -r; exit 4' </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+		"$@" </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
 	log "podman run: status $RC; out: $(cat "$W/out"); err: $(cat "$W/out.err")"
-	podman --tmpdir "$p/tmp" rm -af -t 0 >/dev/null 2>&1
+	podman --tmpdir "$W/pm/tmp" rm -af -t 0 >/dev/null 2>&1
+}
+
+t_vmoci_podman() {
+	vmoci_podman_env || return $?
+	vmoci_podman localhost/bb:vm sh -c 'uname -r; exit 4'
 	[ "$RC" = 4 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && vmoci_gone nothing
+}
+
+# podman --runtime isola-vm run --network bridge: podman's CNI ADD makes the netns, isola
+# joins the guest to its eth0 (the OCI mode's NIC); the guest fetches from L1's httpd on
+# podman's bridge gateway (10.88.0.1); nothing of isola's is left.
+t_vmoci_podman_net() {
+	vmct_net_ready || return 77
+	vmoci_podman_env || return $?
+	local hpid ok=0
+	mkdir -p "$W/www"
+	echo hello-from-l1-podman >"$W/www/hi.txt"
+	httpd -f -p 7779 -h "$W/www" &
+	hpid=$!
+	vmoci_podman --network bridge localhost/bb:vm sh -c \
+		'ip -4 -o addr show eth0; wget -q -O- http://10.88.0.1:7779/hi.txt'
+	kill "$hpid"
+	[ "$RC" = 0 ] && has "$W/out" 'inet 10\.88\.' && has "$W/out" '^hello-from-l1-podman$' || ok=1
+	vmoci_gone nothing || ok=1
+	! ls /sys/class/net | grep -q '^isola-tap' || { log "a TAP left" && ok=1; }
+	return $ok
 }
 
 # containerd inside L1 (when the host had it): `ctr run --runc-binary isola-vm`
@@ -1486,6 +1516,107 @@ t_vmct_net_port() {
 	log "the httpd container: $RC; $(cat "$W/out1.err")"
 	[ "$RC" = 143 ] || ok=1
 	vmct_net_clean "vmweb$$" "vmcli$$" || ok=1
+	return $ok
+}
+
+# vmct_detach_net STORE PORT NAME COLD: run --vm -d ($ISOLA_VM_COLD=COLD) on the bridge network of STORE with
+# -p PORT:80 and httpd in the guest: L1 fetches the page through the port; the guest has
+# the CNI address (its /proc/cmdline goes to $W/log); rm -f leaves nothing.
+vmct_detach_net() {
+	local st=$1 port=$2 n=$3 i=0 ok=0
+	[ -d "$st" ] || cp -a "$L2DIR/vmct/store" "$st"
+	# shellcheck disable=SC2086
+	ISOLA_VM_COLD=$4 ISOLA_STORE=$st timeout "$l1timeout" "$ISOLA_BIN" run --vm -d --name "$n" $VMCT_ARGS \
+		--network bridge -p "$port:80" localhost/bb:1 \
+		sh -c 'mkdir -p /tmp/w; echo hello-from-detached >/tmp/w/index.html
+		cat /proc/cmdline; ip -4 -o addr show eth0; echo READY
+		exec httpd -f -p 80 -h /tmp/w' </dev/null >"$W/out" 2>&1 || ok=1
+	log "run -d: $(cat "$W/out")"
+	wait_for "$st/containers/$n/ctr.log" READY 120 || ok=1
+	cp "$st/containers/$n/ctr.log" "$W/log"
+	log "log: $(cat "$W/log")"
+	has "$W/log" 'inet 10\.90\.' || ok=1
+	while [ $i -lt 300 ] && ! wget -q -O "$W/page" "http://127.0.0.1:$port/" 2>/dev/null; do
+		sleep 0.2
+		i=$((i + 1))
+	done
+	log "through -p $port:80: $(cat "$W/page" 2>/dev/null)"
+	has "$W/page" '^hello-from-detached$' || ok=1
+	ISOLA_STORE=$st timeout 120 "$ISOLA_BIN" rm -f "$n" >"$W/rm" 2>&1 </dev/null || ok=1
+	log "rm -f: $(cat "$W/rm")"
+	NET_STORE=$st vmct_net_clean "$n" || ok=1
+	return $ok
+}
+
+t_vmct_detach_net() {
+	vmct_net_ready || return 77
+	vmct_detach_net "$W/store" 8080 "vmdn$$" 1 && hasnt "$W/log" isola.warm=1
+}
+
+# The same on the warm path: run --vm -d restores the NIC template (vmct-warm-net's).
+t_vmct_warm_detach_net() {
+	vmct_net_ready || return 77
+	vmct_detach_net "$WARM_STORE" 8082 "vmwdn$$" "" && has "$W/log" isola.warm=1
+}
+
+# vmoci_ns_snapshot NS: what the netns file NS holds (links, addresses, routes, qdiscs).
+vmoci_ns_snapshot() {
+	nsenter --net="$1" sh -c 'ip -o link show | sed "s/ state [A-Z]*//; s/qlen [0-9]*//" |
+		cut -d" " -f2-3; ip -o addr show | cut -d" " -f2-4; ip route; tc qdisc show' |
+		sort
+}
+
+# The OCI mode's NIC: an engine's netns (made here with unshare and the CNI bridge
+# plugin run by hand, as podman and CRI do) named by linux.namespaces; the guest has
+# eth0's address and route from that netns, pings the bridge and fetches from L1's httpd;
+# after delete the netns holds exactly what it held before.
+t_vmoci_net() {
+	vmct_net_ready || return 77
+	local ns=$W/netns hpid i=0 ok=0 before after
+	touch "$ns"
+	unshare --net="$ns" true || { log "unshare --net=$ns failed" && return 1; }
+	cat >"$W/cni.json" <<-EOF
+	{"cniVersion": "1.0.0", "name": "vmocinet", "type": "bridge", "bridge": "vmoci0",
+	 "isGateway": true, "ipMasq": false,
+	 "ipam": {"type": "host-local", "ranges": [[{"subnet": "10.91.0.0/24"}]],
+	  "routes": [{"dst": "0.0.0.0/0"}], "dataDir": "$W/ipam"}}
+	EOF
+	cni() {
+		CNI_COMMAND=$1 CNI_CONTAINERID=vmocinet CNI_NETNS=$ns CNI_IFNAME=eth0 \
+			CNI_PATH=/usr/lib/cni /usr/lib/cni/bridge <"$W/cni.json"
+	}
+	cni ADD >"$W/cni.out" 2>&1 || { log "CNI ADD: $(cat "$W/cni.out")" && return 1; }
+	before=$(vmoci_ns_snapshot "$ns")
+	log "the netns: $before"
+	mkdir -p "$W/www"
+	echo hello-from-l1-oci >"$W/www/hi.txt"
+	httpd -f -p 10.91.0.1:7778 -h "$W/www" &
+	hpid=$!
+	vmoci_bundle "$W/b" '["sh", "-c", "ip -4 -o addr show eth0; ip route; ping -c 1 -W 10 10.91.0.1 && wget -q -O- http://10.91.0.1:7778/hi.txt"]'
+	sed -i "s|\"root\":|\"linux\": {\"namespaces\": [{\"type\": \"network\", \"path\": \"$ns\"}]}, \"root\":|" \
+		"$W/b/config.json"
+	if vmoci create --bundle "$W/b" cn </dev/null >"$W/out" 2>"$W/out.err"; then
+		vmoci start cn || ok=1
+		while [ "$(vmoci_state cn status)" != stopped ] && [ $i -lt 600 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		log "guest: exit $(cat "$VMOCI_ROOT/cn/vm.exit"); $(cat "$W/out" "$W/out.err")"
+		[ "$(cat "$VMOCI_ROOT/cn/vm.exit")" = 0 ] && has "$W/out" 'inet 10\.91\.0\.' &&
+			has "$W/out" '^default via 10\.91\.0\.1' && has "$W/out" '^hello-from-l1-oci$' || ok=1
+		vmoci delete cn || ok=1
+	else
+		log "create failed: $(cat "$W/out.err")"
+		ok=1
+	fi
+	after=$(vmoci_ns_snapshot "$ns")
+	[ "$before" = "$after" ] || { log "the netns after delete: $after" && ok=1; }
+	vmoci_gone cn || ok=1
+	kill "$hpid"
+	cni DEL >/dev/null 2>&1
+	umount "$ns"
+	rm -f "$ns"
+	ip link del vmoci0 2>/dev/null
 	return $ok
 }
 

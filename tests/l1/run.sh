@@ -349,7 +349,8 @@ if [ ! -f "$l1" ]; then
 	# Debian's CNI plugins and iptables (nf_tables) for vmct-net* (skipped in L1 without them).
 	if [ -x /usr/lib/cni/bridge ] && [ -x /usr/sbin/xtables-nft-multi ]; then
 		copy_bin "$l1root" /usr/lib/cni/bridge /usr/lib/cni/host-local /usr/lib/cni/portmap \
-			/usr/lib/cni/firewall /usr/lib/cni/loopback /usr/sbin/xtables-nft-multi
+			/usr/lib/cni/firewall /usr/lib/cni/loopback /usr/lib/cni/tuning \
+			/usr/sbin/xtables-nft-multi
 		for t in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
 			ln -sf xtables-nft-multi "$l1root/usr/sbin/$t"
 		done
