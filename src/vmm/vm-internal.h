@@ -202,9 +202,6 @@ void vm_irqchip_eoi(struct vm *vm, uint8_t vector);
 void kvm_coalesced_probe(struct vm *vm);
 /* The ring's place, from the first vCPU's kvm_run mapping. */
 void kvm_coalesced_attach(struct vm *vm, void *vcpu_run);
-/* Start (on) or stop coalescing writes to [addr, addr + size); -ENOTSUP without the cap. */
-int kvm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
-		       struct err **err);
 /* Replay the ring's writes on the buses, in order (before any exit is handled). */
 void kvm_coalesced_drain(struct vm *vm);
 /* kvm/memory.c */

@@ -149,9 +149,12 @@ t_panic() {
 }
 
 # The whole boot log on the serial console.  The kernel's console writes poll
-# the LSR and write the THR; the THR writes go through KVM's coalesced PIO
-# ring (docs/vmm.md, "Serial console"): isola's debug log counts the replayed
-# writes and the port exits.  The console keeps every line, in order.
+# the LSR and write the THR, and its PCI scan writes CONFIG_ADDRESS (0xcf8)
+# before each config read: those writes go through KVM's coalesced PIO ring
+# (docs/vmm.md, "Writes that need no exit"), so port writes that exit are a
+# few hundred, not one per console byte (17470 in a boot before).  isola's
+# debug log counts the replayed writes and the exits.  The console keeps
+# every line, in order.
 t_console() {
 	local out replayed
 	RC=0
@@ -166,7 +169,7 @@ t_console() {
 	has "$W/out" "Linux version" && has "$W/out" L2-BOOT-MARKER && [ "$RC" = 0 ] &&
 		[ "$(grep -n -m1 'Linux version' "$W/out" | cut -d: -f1)" -lt \
 			"$(grep -n -m1 'Run /init' "$W/out" | cut -d: -f1)" ] &&
-		[ "${replayed:-0}" -ge 4096 ] && [ "${out:-0}" -lt "$replayed" ]
+		[ "${replayed:-0}" -ge 4096 ] && [ "${out:-0}" -lt $(($(wc -c <"$W/out") / 4)) ]
 }
 
 t_quiet() {

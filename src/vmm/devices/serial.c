@@ -88,7 +88,7 @@ static void update_coalescing(struct serial *s)
 
 	if (want == s->coalesced)
 		return;
-	if (kvm_coalesced_zone(s->vm, COM1_BASE + RBR_THR, 1, true, want, &e) < 0) {
+	if (vm_coalesced_zone(s->vm, COM1_BASE + RBR_THR, 1, true, want, &e) < 0) {
 		log_debug("serial: %s; every write exits", e->msg);
 		err_free(&e);
 		s->no_coalesce = true;

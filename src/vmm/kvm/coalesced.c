@@ -47,8 +47,8 @@ void kvm_coalesced_attach(struct vm *vm, void *vcpu_run)
 						       (size_t)vm->caps.coalesced_page * RING_PAGE);
 }
 
-int kvm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
-		       struct err **err)
+int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
+		      struct err **err)
 {
 	struct kvm_coalesced_mmio_zone z = {.addr = addr, .size = size};
 	unsigned long req = on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO;

@@ -9,7 +9,7 @@
 
 #include "pci.h"
 
-#define CONF1_PORT	 0xcf8
+#define CONF1_PORT	 PCI_CONF1_ADDRESS
 #define CONF1_LEN	 8
 #define CONF1_ENABLE	 0x80000000u
 #define FIRST_CAP_OFFSET 0x40

@@ -95,6 +95,8 @@ int pci_dev_load_cfg(struct pci_dev *d, const uint8_t saved[PCI_CFG_SIZE], unsig
 void pci_cfg_read(struct pci_dev *d, uint32_t off, void *data, uint32_t len);
 void pci_cfg_write(struct pci_dev *d, uint32_t off, const void *data, uint32_t len);
 
+/* CONFIG_ADDRESS: a write only latches the function and register the data port then reaches. */
+#define PCI_CONF1_ADDRESS 0xcf8
 /* The bus with its host bridge; registers 0xcf8-0xcff on pio. */
 int pci_bus_init(struct pci_bus *b, struct bus *pio, struct err **err);
 void pci_bus_fini(struct pci_bus *b);

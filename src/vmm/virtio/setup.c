@@ -87,6 +87,22 @@ static const struct vm_state_ops virtio_state_ops = {
     .lock = vmm_virtio_lock,
 };
 
+/*
+ * A guest's PCI config access through the ports is two exits: the
+ * CONFIG_ADDRESS write, then the data port's read or write.  A write to
+ * 0xcf8-0xcfb only latches an address (or is ignored), and the only way to
+ * see the latch is an access to 0xcf8-0xcff, which exits and so replays the
+ * coalesced writes first: they may wait in KVM's ring.  That halves a PCI
+ * scan's exits (a Debian kernel makes ~16k config reads at boot).
+ */
+static void coalesce_conf1(struct vm *vm)
+{
+	_cleanup_err_ struct err *e = NULL;
+
+	if (vm_coalesced_zone(vm, PCI_CONF1_ADDRESS, 4, true, true, &e) < 0)
+		log_debug("pci: %s; every CONFIG_ADDRESS write exits", e->msg);
+}
+
 int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **err)
 {
 	const struct guest_mem *mem = vm_guest_mem(vm);
@@ -111,6 +127,7 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 			return err_wrap(err, "--virtio-transport pci");
 		}
 		devices->has_pci = true;
+		coalesce_conf1(vm);
 	}
 
 	for (unsigned i = 0; r >= 0 && i < cfg->n_disks; i++) {
