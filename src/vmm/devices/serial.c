@@ -4,12 +4,12 @@
  * console fd, receive is a 64-byte FIFO fed by the main thread from stdin.
  * The interrupt line follows the pending sources (THR empty, data ready).
  *
- * A console write is two exits a byte: the LSR read that polls for an empty
- * THR, then the THR write.  While the THR-empty interrupt is off (a console
- * write by the kernel polls instead) and the port is not looping back, the
- * THR's only effect is the byte on the console, which may come a little
- * later: THR writes then go to KVM's coalesced PIO ring (kvm/coalesced.c),
- * replayed before the next exit -- the next LSR read at the latest.
+ * THR writes are not coalesced (kvm/coalesced.c), though a polled console
+ * write is two exits a byte: a coalesced write reaches the console only at
+ * the guest's next exit, and a polled driver that writes its last bytes
+ * without polling after them (isola's own test guests, Linux's earlyprintk)
+ * and then idles with the LAPIC timer and HLT in the kernel could leave them
+ * unseen for as long as it idles.  Only a periodic flush would bound that.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -18,7 +18,6 @@
 
 #include "../vm-internal.h"
 #include "fdutil.h"
-#include "log.h"
 #include "snap-format.h"
 
 #define COM1_BASE 0x3f8
@@ -44,8 +43,6 @@ struct serial {
 	uint8_t ier, lcr, mcr, scr, dll, dlm, fcr;
 	bool thr_irq; /* THR-empty interrupt pending until IIR is read or THR written */
 	bool irq_level;
-	bool coalesced;	  /* THR writes go to KVM's coalesced PIO ring */
-	bool no_coalesce; /* KVM refused the zone: every write exits */
 	uint8_t fifo[FIFO_SIZE];
 	unsigned head, count;
 };
@@ -72,32 +69,6 @@ static void update_irq(struct serial *s)
 		vm_set_irq_line(s->vm, VM_SERIAL_GSI, level, &e);
 		err_free(&e);
 	}
-}
-
-/*
- * Coalesce THR writes exactly while their side effects may wait: not with the
- * THR-empty interrupt enabled (the next byte of an interrupt-driven write
- * waits for it), nor in loopback (the byte is received data).  DLAB needs no
- * care: the LCR write that sets or clears it exits, which replays the ring
- * first, so each write meets the DLAB it was made under.
- */
-static void update_coalescing(struct serial *s)
-{
-	bool want = !s->no_coalesce && !(s->ier & IER_THRI) && !(s->mcr & MCR_LOOP);
-	struct err *e = NULL;
-
-	if (want == s->coalesced)
-		return;
-	if (vm_coalesced_zone(s->vm, COM1_BASE + RBR_THR, 1, true, want, &e) < 0) {
-		log_debug("serial: %s; every write exits", e->msg);
-		err_free(&e);
-		s->no_coalesce = true;
-		if (want)
-			return;
-		/* Not unregistered: the interrupt would wait for the next exit. */
-		log_warn("serial: THR writes stay coalesced with the THR interrupt on");
-	}
-	s->coalesced = want;
 }
 
 static void tx(struct serial *s, uint8_t c)
@@ -179,8 +150,6 @@ static void reg_write(struct serial *s, unsigned reg, uint8_t v)
 		s->scr = v;
 		break;
 	}
-	if (reg == IER || reg == MCR)
-		update_coalescing(s);
 }
 
 static void serial_read(void *opaque, uint64_t off, void *data, uint32_t len)
@@ -255,8 +224,6 @@ int serial_create(struct vm *vm, struct err **err)
 	pthread_mutex_init(&s->lock, NULL);
 	vm->serial = s;
 	r = bus_register(&vm->pio, COM1_BASE, 8, &serial_ops, s, err);
-	if (r >= 0)
-		update_coalescing(s);
 	return r < 0 ? r : vm_state_register(vm, &serial_state_ops, err);
 }
 
@@ -313,7 +280,6 @@ int serial_restore(struct serial *s, const struct snap_reader *r, struct err **e
 	s->head = st.head;
 	s->count = st.count;
 	memcpy(s->fifo, st.fifo, FIFO_SIZE);
-	update_coalescing(s);
 	pthread_mutex_unlock(&s->lock);
 	return 0;
 }

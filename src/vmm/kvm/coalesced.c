@@ -7,13 +7,16 @@
  * at page KVM_CAP_COALESCED_MMIO of every vCPU's kvm_run mapping, and goes
  * on with the guest.  When the ring is full, the write exits as usual.
  *
- * Only writes whose effect may wait belong in a zone: the ring is replayed
- * in order before every exit is handled (kvm_coalesced_drain() at the top of
- * handle_exit()), so any read or non-coalesced write the guest does next
- * sees the device as if each write had exited; what can be late is an
- * interrupt a write would raise, and a zone's owner registers it only while
- * no such interrupt is enabled (devices/serial.c).  The ring is also replayed
- * when a vCPU parks for a snapshot and after the last vCPU stopped.
+ * Only writes whose effect nobody sees until the guest's next exit belong in
+ * a zone, such as a latch that only an access to the same device can read
+ * (the PCI CONFIG_ADDRESS register: virtio/setup.c): the ring is replayed in
+ * order before every exit is handled (kvm_coalesced_drain() at the top of
+ * handle_exit()), so that access sees the device as if each write had
+ * exited.  A write with an effect outside the guest (a console byte) or an
+ * interrupt does not: a guest may idle without an exit for as long as it
+ * likes (devices/serial.c says why the THR is not coalesced).  The ring is
+ * also replayed when a vCPU parks for a snapshot and after the last vCPU
+ * stopped.
  */
 #include <errno.h>
 #include <sys/ioctl.h>

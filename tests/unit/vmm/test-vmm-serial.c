@@ -2,8 +2,10 @@
 /*
  * The 16550A model against a VM shell without KVM (interrupt line changes
  * then fail quietly): transmit to the console fd, divisor latch, IER/IIR,
- * the receive FIFO and its cap, loopback, and register noise; and KVM's
- * coalesced PIO ring, filled here as KVM fills it, replayed onto the port.
+ * the receive FIFO and its cap, loopback, and register noise; and the replay
+ * of KVM's coalesced PIO ring (kvm/coalesced.c), filled here as KVM fills
+ * it, onto this port: the one device whose writes a test can read back in
+ * order (the VMM coalesces only CONFIG_ADDRESS writes, virtio/setup.c).
  */
 #include <fcntl.h>
 #include <stdlib.h>
