@@ -438,13 +438,25 @@ t_serial() {
 	has "$W/out" TYPED-42 && [ "$RC" = 0 ]
 }
 
+# blk_tags_bad IMAGE LAST: how many of blocks 1..LAST lack the tag the migrate
+# guest (l2-init.sh) writes into block i.
+blk_tags_bad() {
+	local j=1 bad=0
+	while [ $j -le "$2" ]; do
+		[ "$(dd if="$1" bs=4096 skip=$j count=1 2>/dev/null | head -c 21)" = \
+			"$(printf 'isola-l2-blk-%08d' $j)" ] || bad=$((bad + 1))
+		j=$((j + 1))
+	done
+	echo $bad
+}
+
 # Snapshot and restore of a booted guest with a virtio-pci disk: the guest of
 # the migrate test (a tagged block written through with fsync each second; no
 # NIC here, so its pings fail at once) is saved on SIGUSR2 and goes on; then
 # it is stopped and the snapshot restored onto the same image: the counter
 # goes on from the snapshot, and afterwards every block 1..last holds its tag.
 t_snapshot() {
-	local pid first snap last j bad=0 d
+	local pid first snap last bad=0 d
 	truncate -s 16M "$W/d.img"
 	d=$(realpath "$W/d.img")
 	timeout "$l1timeout" "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
@@ -472,12 +484,7 @@ t_snapshot() {
 	wait "$pid"
 	first=$(grep -m1 '^CNT' "$W/out" | cut -d' ' -f2 | tr -dc 0-9)
 	last=$(grep '^CNT' "$W/out" | tail -1 | cut -d' ' -f2 | tr -dc 0-9)
-	j=1
-	while [ $j -le "${last:-0}" ]; do
-		[ "$(dd if="$d" bs=4096 skip=$j count=1 2>/dev/null | head -c 21)" = \
-			"$(printf 'isola-l2-blk-%08d' $j)" ] || bad=$((bad + 1))
-		j=$((j + 1))
-	done
+	bad=$(blk_tags_bad "$d" "${last:-0}")
 	log "snapshot taken around CNT 3-$snap; restored guest first printed CNT $first;" \
 		"disk: blocks 1-${last:-0} checked, $bad wrong"
 	[ $ok = 1 ] && [ "${first:-0}" -gt 2 ] && [ "${last:-0}" -gt "$snap" ] && [ $bad = 0 ] &&
@@ -542,12 +549,7 @@ t_migrate() {
 		"round trips (ms): $(sed -n 's/^CNT [0-9]* ok rtt=//p' "$W/out2.txt" | tr '\n' ' ')"
 	# n + 1 unless a kernel message shared the console line (then grep misses one)
 	[ "${first:-0}" -ge "$n" ] && [ "$first" -le $((n + 3)) ] || ok=0
-	j=1
-	while [ $j -le "${last:-0}" ]; do
-		[ "$(dd if="$d" bs=4096 skip=$j count=1 2>/dev/null | head -c 21)" = \
-			"$(printf 'isola-l2-blk-%08d' $j)" ] || bad=$((bad + 1))
-		j=$((j + 1))
-	done
+	bad=$(blk_tags_bad "$d" "${last:-0}")
 	log "disk: blocks 1-${last:-0} checked, $bad wrong; MACs: $macs"
 	# At most the ping in flight at the pause goes unanswered (its answer went to
 	# the source's TAP); the TAP isola made has a 0xfe MAC.
