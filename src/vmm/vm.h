@@ -43,13 +43,12 @@ int vm_msi_route_set(struct vm *vm, uint32_t gsi, uint64_t addr, uint32_t data, 
 int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uint64_t data, int efd,
 		 struct err **err); /* KVM_IOEVENTFD */
 /*
- * Start (on) or stop KVM's coalescing of guest writes to [addr, addr + size)
- * (port I/O with pio): they no longer exit, and reach the bus in order before
+ * Have KVM coalesce guest writes to [addr, addr + size) (port I/O with pio)
+ * for the VM's life: they no longer exit, and reach the bus in order before
  * the next exit is handled (kvm/coalesced.c).  Only for writes whose effects
- * can wait for the guest's next read or exit.  -ENOTSUP without the cap.
+ * can wait for the guest's next exit.  -ENOTSUP without the cap.
  */
-int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
-		      struct err **err);
+int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, struct err **err);
 /* An MMIO window and a free GSI (IOAPIC pin) for a device. */
 int vm_alloc_mmio(struct vm *vm, uint64_t len, uint64_t *ret_base, uint32_t *ret_gsi,
 		  struct err **err);

@@ -20,10 +20,8 @@
  */
 #include <errno.h>
 #include <sys/ioctl.h>
-#include <unistd.h>
 
 #include "../vm-internal.h"
-#include "log.h"
 
 #define RING_PAGE 4096u /* x86's PAGE_SIZE, which the uapi's KVM_COALESCED_MMIO_MAX uses */
 #define RING_MAX \
@@ -50,19 +48,16 @@ void kvm_coalesced_attach(struct vm *vm, void *vcpu_run)
 						       (size_t)vm->caps.coalesced_page * RING_PAGE);
 }
 
-int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
-		      struct err **err)
+int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, struct err **err)
 {
 	struct kvm_coalesced_mmio_zone z = {.addr = addr, .size = size};
-	unsigned long req = on ? KVM_REGISTER_COALESCED_MMIO : KVM_UNREGISTER_COALESCED_MMIO;
 
 	if (!vm->caps.coalesced_page || (pio && !vm->caps.coalesced_pio))
 		return err_make(err, ENOTSUP, "KVM has no coalesced %s", pio ? "PIO" : "MMIO");
 	z.pio = pio;
-	if (ioctl(vm->vm_fd, req, &z) < 0)
-		return err_make(err, errno, "KVM_%sREGISTER_COALESCED_MMIO %s %#llx+%u",
-				on ? "" : "UN", pio ? "port" : "address", (unsigned long long)addr,
-				size);
+	if (ioctl(vm->vm_fd, KVM_REGISTER_COALESCED_MMIO, &z) < 0)
+		return err_make(err, errno, "KVM_REGISTER_COALESCED_MMIO %s %#llx+%u",
+				pio ? "port" : "address", (unsigned long long)addr, size);
 	return 0;
 }
 

@@ -99,7 +99,7 @@ static void coalesce_conf1(struct vm *vm)
 {
 	_cleanup_err_ struct err *e = NULL;
 
-	if (vm_coalesced_zone(vm, PCI_CONF1_ADDRESS, 4, true, true, &e) < 0)
+	if (vm_coalesced_zone(vm, PCI_CONF1_ADDRESS, 4, true, &e) < 0)
 		log_debug("pci: %s; every CONFIG_ADDRESS write exits", e->msg);
 }
 

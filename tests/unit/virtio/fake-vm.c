@@ -116,8 +116,7 @@ int vm_ioeventfd(struct vm *vm, uint64_t addr, uint32_t len, bool datamatch, uin
 	return err_make(err, EOPNOTSUPP, "no ioeventfd in the unit test");
 }
 
-int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, bool on,
-		      struct err **err)
+int vm_coalesced_zone(struct vm *vm, uint64_t addr, uint32_t size, bool pio, struct err **err)
 {
 	return err_make(err, ENOTSUP, "no coalesced writes in the unit test");
 }
