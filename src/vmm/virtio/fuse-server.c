@@ -594,10 +594,7 @@ int fuse_srv_new(int root_fd, bool readonly, struct fuse_srv **ret, struct err *
 		fuse_srv_free(s);
 		return err_make(err, ENOMEM, "virtio-fs");
 	}
-	for (uint32_t i = 0; i < FUSE_MAX_NODES; i++)
-		s->nodes[i].fd = -1;
-	for (uint32_t i = 0; i < FUSE_MAX_HANDLES; i++)
-		s->handles[i].fd = -1;
+	/* Slots past a pool's high-water mark are never read: no need to mark them free. */
 	s->readonly = readonly;
 	if (fuse_node_enter(s, root_fd, &e) < 0 || e.nodeid != FUSE_ROOT_ID) {
 		fuse_srv_free(s);
@@ -614,8 +611,8 @@ void fuse_srv_free(struct fuse_srv *s)
 		return;
 	if (s->nodes && s->handles) {
 		fuse_srv_reset(s);
-		if (s->nodes[0].fd >= 0)
-			close(s->nodes[0].fd);
+		if (s->node_pool.hi && s->nodes[0].fd >= 0)
+			close(s->nodes[0].fd); /* the root */
 	}
 	free(s->nodes);
 	free(s->handles);
