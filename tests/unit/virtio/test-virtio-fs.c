@@ -197,12 +197,15 @@ static void test_files(void)
 	       0, "RELEASE");
 	is_int(rd_(&rw, f, fh, 64, NULL, 0x10000), -EBADF, "READ on a released handle: EBADF");
 
-	/* SETATTR: chmod 4755 ends without the set-id bit; truncate. */
-	struct fuse_setattr_in sa = {.valid = FATTR_MODE | FATTR_SIZE, .mode = 04755, .size = 5};
+	/* SETATTR: chmod 6755 ends without the set-id bits; truncate. */
+	struct fuse_setattr_in sa = {.valid = FATTR_MODE, .mode = 06755};
 	struct fuse_attr_out *ao;
 	is_int(call(&rw, FUSE_SETATTR, f, &sa, sizeof(sa), NULL, 0, (void **)&ao, NULL), 0,
-	       "SETATTR mode 4755, size 5");
-	is_int(host_mode("f"), 0755, "chmod 4755 leaves no setuid bit");
+	       "SETATTR mode 6755");
+	is_int(host_mode("f"), 0755, "chmod 6755 leaves no set-id bit");
+	sa = (struct fuse_setattr_in){.valid = FATTR_SIZE, .size = 5};
+	is_int(call(&rw, FUSE_SETATTR, f, &sa, sizeof(sa), NULL, 0, (void **)&ao, NULL), 0,
+	       "SETATTR size 5");
 	is_int(ao->attr.size, 5, "truncated to 5");
 
 	/* A host file with set-id bits loses them when the guest opens it for writing. */
