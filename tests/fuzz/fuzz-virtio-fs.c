@@ -74,7 +74,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 	}
 	fd = open(share, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 || fuse_srv_new(fd, size && (data[0] & 1), &s, NULL) < 0)
+	if (fd < 0 || fuse_srv_new(fd, size && (data[0] & 1), 64, &s, NULL) < 0)
 		abort();
 	fuse_init(s);
 	for (size_t pos = size ? 1 : 0; pos + 3 <= size;) {

@@ -104,7 +104,7 @@ int virtio_fs_create(const struct guest_mem *mem, const struct vm_fs_cfg *cfg,
 		r = err_make(err, errno, "--fs tag=%s: path `%s`", cfg->tag, cfg->path);
 		goto fail;
 	}
-	r = fuse_srv_new(dfd, cfg->readonly, &fs->srv, err);
+	r = fuse_srv_new(dfd, cfg->readonly, 0, &fs->srv, err);
 	if (r < 0)
 		goto fail;
 	fs->in = malloc(FUSE_MAX_MSG);

@@ -40,8 +40,12 @@
 
 struct fuse_srv;
 
-/* Serve `root_fd` (O_PATH|O_DIRECTORY, taken over, closed on failure too). */
-int fuse_srv_new(int root_fd, bool readonly, struct fuse_srv **ret, struct err **err);
+/*
+ * Serve `root_fd` (O_PATH|O_DIRECTORY, taken over, closed on failure too)
+ * with at most max_nodes inodes held (0: FUSE_MAX_NODES, also the most).
+ */
+int fuse_srv_new(int root_fd, bool readonly, uint32_t max_nodes, struct fuse_srv **ret,
+		 struct err **err);
 void fuse_srv_free(struct fuse_srv *s);
 /* Back to the state before FUSE_INIT: every inode but the root and every handle dropped. */
 void fuse_srv_reset(struct fuse_srv *s);

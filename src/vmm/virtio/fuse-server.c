@@ -569,25 +569,39 @@ void fuse_srv_reset(struct fuse_srv *s)
 	s->inited = false;
 }
 
-/* Many inodes held open: the soft fd limit up to the hard one (as virtiofsd does). */
+/*
+ * An fd per inode and per handle: the fd limit up to what the tables can
+ * hold (as virtiofsd raises it), the hard limit too when the VMM may (root);
+ * short of that the guest gets EMFILE in its replies, never a crash.
+ */
 static void raise_nofile(void)
 {
+	const rlim_t want = FUSE_MAX_NODES + FUSE_MAX_HANDLES + 4096;
 	struct rlimit rl;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
-		rl.rlim_cur = rl.rlim_max;
-		(void)setrlimit(RLIMIT_NOFILE, &rl);
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= want)
+		return;
+	if (rl.rlim_max < want) {
+		struct rlimit up = {want, want};
+
+		if (setrlimit(RLIMIT_NOFILE, &up) == 0)
+			return;
 	}
+	rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
+	(void)setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int fuse_srv_new(int root_fd, bool readonly, struct fuse_srv **ret, struct err **err)
+int fuse_srv_new(int root_fd, bool readonly, uint32_t max_nodes, struct fuse_srv **ret,
+		 struct err **err)
 {
 	struct fuse_srv *s = calloc(1, sizeof(*s));
 	struct fuse_entry_out e;
 
-	if (!s || pool_init(&s->node_pool, FUSE_MAX_NODES) < 0 ||
+	if (max_nodes == 0 || max_nodes > FUSE_MAX_NODES)
+		max_nodes = FUSE_MAX_NODES;
+	if (!s || pool_init(&s->node_pool, max_nodes) < 0 ||
 	    pool_init(&s->handle_pool, FUSE_MAX_HANDLES) < 0 ||
-	    !(s->nodes = calloc(FUSE_MAX_NODES, sizeof(*s->nodes))) ||
+	    !(s->nodes = calloc(max_nodes, sizeof(*s->nodes))) ||
 	    !(s->handles = calloc(FUSE_MAX_HANDLES, sizeof(*s->handles))) ||
 	    !(s->dirbuf = malloc(DIRBUF_SIZE))) {
 		close(root_fd);

@@ -11,12 +11,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fake-vm.h"
+#include "fuse-internal.h"
 #include "tap.h"
 #include "virtio.h"
 #include "vm-config.h"
@@ -445,6 +447,88 @@ static void test_readonly(void)
 	ok(access(path, F_OK) == 0, "the host file is still there");
 }
 
+/* One request straight to a server (no queue): the error of its reply. */
+static int direct(struct fuse_srv *s, uint32_t op, uint64_t node, const void *a, size_t alen,
+		  struct fuse_entry_out *ret)
+{
+	static uint8_t in[4096], out[4096];
+	struct fuse_in_header h = {
+	    .len = sizeof(h) + alen, .opcode = op, .unique = 9, .nodeid = node};
+	struct fuse_out_header oh;
+
+	memcpy(in, &h, sizeof(h));
+	memcpy(in + sizeof(h), a, alen);
+	if (fuse_srv_handle(s, in, h.len, out, sizeof(out)) < sizeof(oh))
+		return 1;
+	memcpy(&oh, out, sizeof(oh));
+	if (ret && !oh.error)
+		memcpy(ret, out + sizeof(oh), sizeof(*ret));
+	return oh.error;
+}
+
+/*
+ * The inode table is capped (here at 100): a guest that looks up more
+ * names gets ENFILE, and FORGET gives the fds back.  Short of fds (the
+ * RLIMIT_NOFILE), a LOOKUP gets EMFILE and the server goes on.
+ */
+static void test_node_cap(void)
+{
+	struct fuse_init_in init = {.major = 7, .minor = 38};
+	struct fuse_forget_in forget = {.nlookup = 1};
+	struct rlimit rl, low;
+	struct fuse_srv *s = NULL;
+	struct fuse_entry_out e;
+	int many, err = 0, fds_before, fds_after;
+	uint64_t last = 0;
+	char name[32], path[300];
+	unsigned i, got = 0;
+
+	snprintf(path, sizeof(path), "%s/many", dir);
+	mkdir(path, 0755);
+	many = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	for (i = 0; i < 300; i++) {
+		snprintf(name, sizeof(name), "%u", i);
+		close(openat(many, name, O_CREAT | O_WRONLY | O_CLOEXEC, 0644));
+	}
+	fds_before = dup(0);
+	close(fds_before);
+	is_int(fuse_srv_new(dup(many), false, 100, &s, NULL), 0, "a server holding 100 inodes");
+	direct(s, FUSE_INIT, 0, &init, sizeof(init), NULL);
+	for (i = 0; i < 300 && !err; i++) {
+		snprintf(name, sizeof(name), "%u", i);
+		err = direct(s, FUSE_LOOKUP, 1, name, strlen(name) + 1, &e);
+		got += !err;
+		last = err ? last : e.nodeid;
+	}
+	is_int(err, -ENFILE, "LOOKUP past the table's cap: ENFILE");
+	is_int(got, 99, "the root and 99 more inodes");
+	direct(s, FUSE_FORGET, last, &forget, sizeof(forget), NULL);
+	is_int(direct(s, FUSE_LOOKUP, 1, "250", 4, NULL), 0, "after a FORGET there is room again");
+	fuse_srv_free(s);
+	fds_after = dup(0);
+	close(fds_after);
+	is_int(fds_after, fds_before, "every fd the server held is closed");
+
+	/* Out of fds before the table is full. */
+	getrlimit(RLIMIT_NOFILE, &rl);
+	is_int(fuse_srv_new(dup(many), false, 0, &s, NULL), 0, "a server with the full table");
+	getrlimit(RLIMIT_NOFILE, &low);
+	low.rlim_cur = fds_before + 50;
+	setrlimit(RLIMIT_NOFILE, &low);
+	direct(s, FUSE_INIT, 0, &init, sizeof(init), NULL);
+	for (i = 0, err = 0; i < 300 && !err; i++) {
+		snprintf(name, sizeof(name), "%u", i);
+		err = direct(s, FUSE_LOOKUP, 1, name, strlen(name) + 1, NULL);
+	}
+	is_int(err, -EMFILE, "out of fds: EMFILE in the reply");
+	is_int(direct(s, FUSE_GETATTR, 1, &(struct fuse_getattr_in){0},
+		      sizeof(struct fuse_getattr_in), NULL),
+	       0, "the server goes on");
+	fuse_srv_free(s);
+	setrlimit(RLIMIT_NOFILE, &rl);
+	close(many);
+}
+
 int main(void)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -473,6 +557,7 @@ int main(void)
 	test_symlink();
 	test_nasty();
 	test_readonly();
+	test_node_cap();
 	vmm_virtio_teardown(VM);
 	fake_vm_fini();
 	snprintf(cmd, sizeof(cmd), "rm -rf --one-file-system %s %s", dir, rodir);
