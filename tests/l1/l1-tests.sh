@@ -227,11 +227,14 @@ t_virtiofs() {
 	wait_for "$W/out" VFS-MOUNTED && echo live-from-l1 >"$s/live"
 	vm_wait
 	log "guest md5 $(field "$W/out" VFS-MD5), L1 reads $(md5 "$s/dir/rand"); a's mode $(stat -c %a "$s/dir/a" 2>&1)"
+	log "32 MiB through virtio-fs: write $(field "$W/out" VFS-DD-WRITE); read $(field "$W/out" VFS-DD-READ)"
 	[ "$RC" = 0 ] && has "$W/out" "VFS-HOST-FILE isola-host-wrote-this" &&
 		[ "$(field "$W/out" VFS-MD5)" = "$(md5 "$s/dir/rand")" ] &&
 		[ "$(field "$W/out" VFS-READBACK)" = "$(md5 "$s/dir/rand")" ] &&
 		has "$s/dir/g2" isola-guest-wrote-this && has "$s/dir/a" inside &&
-		[ ! -e "$s/g1" ] && [ ! -e "$s/gone" ] && [ ! -e "$s/rmd" ] && [ ! -e "$s/null" ] &&
+		[ ! -e "$s/g1" ] && [ ! -e "$s/gone" ] && [ ! -e "$s/rmd" ] && [ ! -e "$s/null" ] && [ ! -e "$s/big" ] &&
+		has "$W/out" "VFS-DD-WRITE 32+0 records in 32+0 records out" &&
+		has "$W/out" "VFS-DD-READ 32+0 records in 32+0 records out" &&
 		[ "$(stat -c %a "$s/dir/a")" = 755 ] && hasnt "$W/out" VFS-MKNOD-MADE &&
 		has "$W/out" "VFS-LS a g2 rand" && has "$W/out" VFS-RO-REFUSED &&
 		has "$W/out" "VFS-RO-READ read-only-content" && [ ! -e "$W/ro/new" ] &&

@@ -104,6 +104,11 @@ virtiofs() {
 	echo "VFS-MD5 $(md5sum </mnt/dir/rand | cut -d' ' -f1)"
 	sync && echo 3 >/proc/sys/vm/drop_caches # the read back comes from the host
 	echo "VFS-READBACK $(md5sum </mnt/dir/rand | cut -d' ' -f1)"
+	# Throughput under nested TCG (a number to watch, not a claim about real KVM).
+	echo "VFS-DD-WRITE $(dd if=/dev/zero of=/mnt/big bs=1M count=32 conv=fsync 2>&1 | tr '\n' ' ')"
+	sync && echo 3 >/proc/sys/vm/drop_caches
+	echo "VFS-DD-READ $(dd if=/mnt/big of=/dev/null bs=1M 2>&1 | tr '\n' ' ')"
+	rm /mnt/big
 	mv /mnt/g1 /mnt/dir/g2
 	echo temp >/mnt/gone && rm /mnt/gone
 	mkdir /mnt/rmd && rmdir /mnt/rmd

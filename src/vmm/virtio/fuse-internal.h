@@ -33,8 +33,14 @@
 
 #define FUSE_MAX_NODES	 65536
 #define FUSE_MAX_HANDLES 16384
-#define FUSE_MAX_WRITE	 (1u << 20) /* also the largest READ and READDIR reply */
-#define FUSE_MAX_PAGES_N (FUSE_MAX_WRITE / 4096)
+/*
+ * Linux's virtio-fs puts each page of a READ or WRITE in its own descriptor,
+ * plus up to 6 for headers and arguments, and a chain holds VIRTQ_MAX_SIZE
+ * (256) descriptors: 240 pages leave room.  1 MiB (256 pages) was tried and
+ * every 1 MiB write (dd bs=1M) came back failed, its chain too long.
+ */
+#define FUSE_MAX_PAGES_N 240
+#define FUSE_MAX_WRITE	 (FUSE_MAX_PAGES_N * 4096u) /* also the largest READ and READDIR reply */
 /* The largest request and reply: a header, a WRITE's fixed part and its data. */
 #define FUSE_MAX_MSG (FUSE_MAX_WRITE + 4096)
 

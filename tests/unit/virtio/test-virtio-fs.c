@@ -90,7 +90,9 @@ static int init(struct drv *d)
 
 	if (r == 0 && d == &rw) {
 		is_int(out->minor, 38, "INIT: minor 38");
-		is_int(out->max_write, 1 << 20, "INIT: max_write 1 MiB");
+		is_int(out->max_write, 240 * 4096, "INIT: max_write 960 KiB (240 pages)");
+		is_int(out->max_pages, 240,
+		       "INIT: max_pages 240, a chain's worth with the headers");
 		ok(!(out->flags & FUSE_POSIX_ACL) && (out->flags & FUSE_MAX_PAGES),
 		   "INIT: only the flags the server implements");
 	}
