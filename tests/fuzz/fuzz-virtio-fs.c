@@ -49,6 +49,13 @@ static int entries(const char *path)
 	return n;
 }
 
+/* At exit: the scratch tree goes (rm_one spares only the top, removed last). */
+static void cleanup(void)
+{
+	nftw(top, rm_one, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
+	rmdir(top);
+}
+
 static void fuse_init(struct fuse_srv *s)
 {
 	struct {
@@ -72,6 +79,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(outside, sizeof(outside), "%s/outside", top);
 		if (mkdir(share, 0755) < 0 || mkdir(outside, 0755) < 0)
 			abort();
+		atexit(cleanup);
 	}
 	fd = open(share, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0 || fuse_srv_new(fd, size && (data[0] & 1), 64, &s, NULL) < 0)
