@@ -53,6 +53,8 @@ const struct cli_opt cmd_vm_run_opts[] = {
 	{"net", CLI_LONG(10), "tap=NAME[,mac=M][,bridge=BR][,offload=off]",
 	 "a virtio-net device on a tap (repeatable); offload=off offers no CSUM/TSO"},
 	{"vsock", CLI_LONG(11), "cid=N,uds=PATH", "a virtio-vsock device, host side on a unix socket"},
+	{"fs", CLI_LONG(15), "tag=TAG,path=DIR[,ro]",
+	 "share a host directory over virtio-fs (repeatable; the guest mounts -t virtiofs TAG)"},
 	{"rng", OPT_RNG, NULL, "a virtio-rng device"},
 	{"balloon", OPT_BALLOON, NULL, "a virtio-balloon device (vm update resizes it)"},
 	{"hugepages", OPT_HUGEPAGES, NULL, "back guest memory with huge pages"},

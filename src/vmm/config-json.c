@@ -17,7 +17,7 @@ static const char *const top_keys[] = {
     "kernel",  "initrd",    "cmdline", "cpus",	    "memory",	     "console",
     "disks",   "nets",	    "vsock",   "rng",	    "balloon",	     "virtio-transport",
     "irqchip", "hugepages", "acpi",    "on-reboot", "kernel-unpack", "initrd-unpack",
-    NULL};
+    "fs",      NULL};
 
 /* The string fields, each through its word table and typed setter: errors name the field. */
 static int set_strings(struct vm_config *cfg, json_t *j, struct err **err)
@@ -233,6 +233,34 @@ static int set_balloon(struct vm_config *cfg, json_t *bal, struct err **err)
 	return 0;
 }
 
+/* "fs": [{"tag": T, "path": DIR, "read_only": bool}] */
+static int add_fs(struct vm_config *cfg, json_t *v, size_t i, struct err **err)
+{
+	static const char *const keys[] = {"tag", "path", "read_only", NULL};
+	const char *tag = NULL, *path = NULL;
+	struct vm_fs_cfg f = {0};
+	char where[32];
+	int r;
+
+	snprintf(where, sizeof(where), "fs[%zu]", i);
+	if (!json_is_object(v))
+		return err_make(err, 0, "%s: expected an object", where);
+	r = json_check_keys(v, where, keys, err);
+	if (r >= 0)
+		r = json_get_string(v, where, "tag", true, &tag, err);
+	if (r >= 0)
+		r = json_get_string(v, where, "path", true, &path, err);
+	if (r >= 0)
+		r = json_get_bool(v, where, "read_only", &f.readonly, err);
+	if (r < 0)
+		return r;
+	if (strlen(tag) >= sizeof(f.tag))
+		return err_make(err, 0, "%s: tag must be 1..%d bytes", where, VM_MAX_FS_TAG);
+	memcpy(f.tag, tag, strlen(tag) + 1);
+	f.path = (char *)path;
+	return vm_config_add_fs(cfg, &f, where, err);
+}
+
 static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 {
 	static const char *const vsock_keys[] = {"cid", "uds", NULL};
@@ -250,6 +278,12 @@ static int set_devices(struct vm_config *cfg, json_t *j, struct err **err)
 	json_array_foreach (arr, i, v)
 		if (r >= 0)
 			r = add_net(cfg, v, i, err);
+	arr = NULL;
+	if (r >= 0)
+		r = json_get_array(j, "", "fs", &arr, err);
+	json_array_foreach (arr, i, v)
+		if (r >= 0)
+			r = add_fs(cfg, v, i, err);
 	if (r >= 0)
 		r = json_get_bool(j, "", "rng", &cfg->rng, err);
 	if (r >= 0 && json_object_get(j, "acpi")) {

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -33,6 +34,8 @@ void vmm_config_free(struct vm_config *cfg)
 		free(cfg->nets[i].tap);
 		free(cfg->nets[i].bridge);
 	}
+	for (unsigned i = 0; i < cfg->n_fs; i++)
+		free(cfg->fs[i].path);
 	free(cfg->vsock_uds);
 	free(cfg->log_path);
 	free(cfg->metrics_path);
@@ -189,6 +192,37 @@ int vm_config_add_net(struct vm_config *cfg, const struct vm_net_cfg *n, const c
 		slot = &cfg->nets[cfg->n_nets++];
 	}
 	*slot = c;
+	return 0;
+}
+
+int vm_config_add_fs(struct vm_config *cfg, const struct vm_fs_cfg *f, const char *what,
+		     struct err **err)
+{
+	size_t n = strnlen(f->tag, sizeof(f->tag));
+	struct stat st;
+	char *path;
+
+	if (cfg->n_fs >= VM_MAX_FS)
+		return err_make(err, 0, "%s: at most %d shared directories", what, VM_MAX_FS);
+	if (n == 0 || n > VM_MAX_FS_TAG)
+		return err_make(err, 0, "%s: tag must be 1..%d bytes", what, VM_MAX_FS_TAG);
+	for (size_t i = 0; i < n; i++)
+		if (f->tag[i] < ' ' || f->tag[i] > '~' || f->tag[i] == ',')
+			return err_make(err, 0, "%s: tag: printable bytes only, no comma", what);
+	for (unsigned i = 0; i < cfg->n_fs; i++)
+		if (streq(cfg->fs[i].tag, f->tag))
+			return err_make(err, 0, "%s: tag `%s` given twice", what, f->tag);
+	if (!f->path || !*f->path)
+		return err_make(err, 0, "%s: path=DIR is required", what);
+	if (stat(f->path, &st) < 0)
+		return err_make(err, errno, "%s: path `%s`", what, f->path);
+	if (!S_ISDIR(st.st_mode))
+		return err_make(err, ENOTDIR, "%s: path `%s`", what, f->path);
+	path = strdup(f->path);
+	if (!path)
+		return err_make(err, ENOMEM, "%s", what);
+	cfg->fs[cfg->n_fs] = *f;
+	cfg->fs[cfg->n_fs++].path = path;
 	return 0;
 }
 
@@ -354,6 +388,30 @@ static int set_net(struct vm_config *cfg, const char *v, struct err **err)
 	if (!n.tap)
 		return err_make(err, 0, "%s: tap=NAME is required", what);
 	return vm_config_add_net(cfg, &n, what, err);
+}
+
+/* "tag=TAG,path=DIR[,ro]" */
+static int set_fs(struct vm_config *cfg, const char *v, struct err **err)
+{
+	_cleanup_free_ char *copy = strdup(v), *what = NULL;
+	struct vm_fs_cfg f = {0};
+	char *p = copy, *tok;
+
+	if (!copy || asprintf(&what, "--fs `%s`", v) < 0)
+		return err_make(err, ENOMEM, "--fs");
+	while ((tok = next_tok(&p))) {
+		if (!strncmp(tok, "tag=", 4) && strlen(tok + 4) < sizeof(f.tag))
+			memcpy(f.tag, tok + 4, strlen(tok + 4) + 1);
+		else if (!strncmp(tok, "tag=", 4))
+			return err_make(err, 0, "%s: tag must be 1..%d bytes", what, VM_MAX_FS_TAG);
+		else if (!strncmp(tok, "path=", 5))
+			f.path = tok + 5;
+		else if (streq(tok, "ro"))
+			f.readonly = true;
+		else
+			return err_make(err, 0, "%s: unknown or bad option `%s`", what, tok);
+	}
+	return vm_config_add_fs(cfg, &f, what, err);
 }
 
 /* "cid=N,uds=PATH" */
@@ -595,6 +653,8 @@ int vmm_config_set(struct vm_config *cfg, const char *opt, const char *v, struct
 		return set_net(cfg, v, err);
 	if (streq(opt, "vsock"))
 		return set_vsock(cfg, v, err);
+	if (streq(opt, "fs"))
+		return set_fs(cfg, v, err);
 	return err_make(err, 0, "unknown VM option `%s`", opt);
 }
 

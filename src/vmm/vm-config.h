@@ -37,8 +37,17 @@ struct vm_net_cfg {
 	bool no_offload; /* offload=off: offer no checksum/segmentation features */
 };
 
+/* A host directory shared with the guest over virtio-fs (--fs tag=T,path=DIR[,ro]). */
+#define VM_MAX_FS_TAG 35 /* bytes; the device's config space holds 36 with the NUL */
+struct vm_fs_cfg {
+	char tag[VM_MAX_FS_TAG + 1];
+	char *path;
+	bool readonly;
+};
+
 #define VM_MAX_DISKS 8
 #define VM_MAX_NETS  4
+#define VM_MAX_FS    8
 
 #define VM_MIN_MEMORY	   (2ULL << 20) /* below this nothing useful boots */
 #define VM_MAX_MEMORY	   (64ULL << 30)
@@ -90,6 +99,8 @@ struct vm_config {
 	unsigned n_disks;
 	struct vm_net_cfg nets[VM_MAX_NETS];
 	unsigned n_nets;
+	struct vm_fs_cfg fs[VM_MAX_FS];
+	unsigned n_fs;
 	bool has_vsock;
 	uint32_t vsock_cid;
 	char *vsock_uds;
@@ -139,6 +150,12 @@ int vm_config_set_disk(struct vm_config *cfg, unsigned i, const struct vm_disk_c
 		       const char *what, struct err **err);
 int vm_config_add_net(struct vm_config *cfg, const struct vm_net_cfg *n, const char *what,
 		      struct err **err);
+/*
+ * A virtio-fs share: tag 1..35 printable bytes without a comma, unique;
+ * path an existing directory (checked here, opened when the device starts).
+ */
+int vm_config_add_fs(struct vm_config *cfg, const struct vm_fs_cfg *f, const char *what,
+		     struct err **err);
 int vm_config_set_vsock(struct vm_config *cfg, uint64_t cid, const char *uds, const char *what,
 			struct err **err);
 int vm_config_set_cpus(struct vm_config *cfg, uint64_t n, const char *what, struct err **err);

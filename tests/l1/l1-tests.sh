@@ -9,7 +9,7 @@
 BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
-L1_TESTS="boot reboot restart pvh unpack cloud-boot panic console quiet rootdisk init blk blk-swap net vsock rng
+L1_TESTS="boot reboot restart pvh unpack cloud-boot panic console quiet rootdisk init blk blk-swap net vsock rng virtiofs
 balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
@@ -210,6 +210,37 @@ t_blk() {
 	[ "$(field "$W/out" BLK-MD5)" = "$(md5 "$W/rand")" ] && has "$W/hello" isola-l2-wrote-this &&
 		has "$W/out" "VDB-RO 1" && has "$W/out" "VDB-HEAD ISOLA-RO-OK" &&
 		has "$W/out" VDB-WRITE-REFUSED && [ "$(md5 "$W/b.img")" = "$before" ]
+}
+
+# virtio-fs (--fs): the guest mounts two shares; what it made is on L1's disk
+# with the same bytes, what L1 writes while it runs the guest reads; the
+# read-only share, the device node and the setuid bit are refused.
+t_virtiofs() {
+	local s=$W/share ok=0
+	rm -rf "$s" "$W/ro"
+	mkdir -p "$s" "$W/ro"
+	echo isola-host-wrote-this >"$s/from-host"
+	echo read-only-content >"$W/ro/r"
+	# shellcheck disable=SC2046
+	KERNEL=vmlinuz-cloud vm_bg "$W/out" $(KERNEL=vmlinuz-cloud linux) \
+		--fs "tag=share,path=$s" --fs "tag=ro,path=$W/ro,ro" --cmdline "$BASE l2=virtiofs"
+	wait_for "$W/out" VFS-MOUNTED && echo live-from-l1 >"$s/live"
+	vm_wait
+	log "guest md5 $(field "$W/out" VFS-MD5), L1 reads $(md5 "$s/dir/rand"); a's mode $(stat -c %a "$s/dir/a" 2>&1)"
+	log "32 MiB through virtio-fs: write $(field "$W/out" VFS-DD-WRITE); read $(field "$W/out" VFS-DD-READ)"
+	[ "$RC" = 0 ] && has "$W/out" "VFS-HOST-FILE isola-host-wrote-this" &&
+		[ "$(field "$W/out" VFS-MD5)" = "$(md5 "$s/dir/rand")" ] &&
+		[ "$(field "$W/out" VFS-READBACK)" = "$(md5 "$s/dir/rand")" ] &&
+		has "$s/dir/g2" isola-guest-wrote-this && has "$s/dir/a" inside &&
+		[ ! -e "$s/g1" ] && [ ! -e "$s/gone" ] && [ ! -e "$s/rmd" ] && [ ! -e "$s/null" ] && [ ! -e "$s/big" ] &&
+		has "$W/out" "VFS-DD-WRITE 32+0 records in 32+0 records out" &&
+		has "$W/out" "VFS-DD-READ 32+0 records in 32+0 records out" &&
+		[ "$(stat -c %a "$s/dir/a")" = 755 ] && hasnt "$W/out" VFS-MKNOD-MADE &&
+		has "$W/out" "VFS-LS a g2 rand" && has "$W/out" VFS-RO-REFUSED &&
+		has "$W/out" "VFS-RO-READ read-only-content" && [ ! -e "$W/ro/new" ] &&
+		has "$W/out" "VFS-LIVE live-from-l1" && hasnt "$W/out" VFS-MOUNT-FAILED && ok=1
+	rm -rf "$s" "$W/ro"
+	[ "$ok" = 1 ]
 }
 
 # api_req METHOD PATH BODY: one request on $W/api.sock; prints the response.  socat

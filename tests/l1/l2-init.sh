@@ -88,6 +88,42 @@ blk() {
 	fi
 }
 
+# virtio-fs: the shares `share` (read-write) and `ro` (read-only) mounted;
+# files and a directory made, written, renamed, removed for L1 to check;
+# a file L1 writes while the guest runs read back; writes to `ro`, a device
+# node and a setuid bit refused.
+virtiofs() {
+	load
+	mkdir -p /mnt /ro
+	mount -t virtiofs share /mnt || echo "VFS-MOUNT-FAILED"
+	mount -t virtiofs -o ro ro /ro || echo "VFS-RO-MOUNT-FAILED"
+	echo "VFS-HOST-FILE $(cat /mnt/from-host)"
+	echo isola-guest-wrote-this >/mnt/g1
+	mkdir /mnt/dir && echo inside >/mnt/dir/a
+	head -c 3000000 /dev/urandom >/mnt/dir/rand
+	echo "VFS-MD5 $(md5sum </mnt/dir/rand | cut -d' ' -f1)"
+	sync && echo 3 >/proc/sys/vm/drop_caches # the read back comes from the host
+	echo "VFS-READBACK $(md5sum </mnt/dir/rand | cut -d' ' -f1)"
+	# Throughput under nested TCG (a number to watch, not a claim about real KVM).
+	echo "VFS-DD-WRITE $(dd if=/dev/zero of=/mnt/big bs=1M count=32 conv=fsync 2>&1 | tr '\n' ' ')"
+	sync && echo 3 >/proc/sys/vm/drop_caches
+	echo "VFS-DD-READ $(dd if=/mnt/big of=/dev/null bs=1M 2>&1 | tr '\n' ' ')"
+	rm /mnt/big
+	mv /mnt/g1 /mnt/dir/g2
+	echo temp >/mnt/gone && rm /mnt/gone
+	mkdir /mnt/rmd && rmdir /mnt/rmd
+	chmod 4755 /mnt/dir/a
+	mknod /mnt/null c 1 3 2>/dev/null && echo "VFS-MKNOD-MADE"
+	echo "VFS-LS $(ls /mnt/dir | tr '\n' ' ')"
+	if echo x 2>/dev/null >/ro/new; then echo "VFS-RO-WROTE"; else echo "VFS-RO-REFUSED"; fi
+	echo "VFS-RO-READ $(cat /ro/r)"
+	sync
+	echo "VFS-MOUNTED"
+	wait_path /mnt/live
+	echo "VFS-LIVE $(cat /mnt/live)"
+	umount /mnt /ro
+}
+
 # The first 12 bytes of /dev/vda's sector N (default 0), read with O_DIRECT:
 # from the device, never from the page cache.
 vda_head() {
@@ -248,6 +284,7 @@ blkswap) blkswap ;;
 net) net ;;
 vsock) vsock ;;
 rng) rng ;;
+virtiofs) virtiofs ;;
 balloon) balloon ;;
 balloon-report) balloon_report ;;
 serial)

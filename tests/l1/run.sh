@@ -173,7 +173,7 @@ mkcpio() { # DIR OUT
 	mv "$2.tmp" "$2"
 }
 
-l2_mods="crc32c_generic ext4 pvpanic-mmio virtio_pci virtio_blk virtio_net virtio-rng virtio_balloon vmw_vsock_virtio_transport"
+l2_mods="crc32c_generic ext4 pvpanic-mmio virtio_pci virtio_blk virtio_net virtio-rng virtio_balloon vmw_vsock_virtio_transport fuse virtiofs"
 
 # The L2 initramfs: busybox, socat, mkfs.ext4, both kernels' virtio modules,
 # and tests/l1/l2-init.sh as /init.

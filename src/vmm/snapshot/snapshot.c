@@ -31,11 +31,17 @@ static uint64_t now_us(void)
 	return ts.tv_sec * 1000000ull + ts.tv_nsec / 1000;
 }
 
-/* Every device, both transports and both irqchip modes have their state saved now. */
+/*
+ * Every device, both transports and both irqchip modes have their state
+ * saved, but for virtio-fs: its inode table and open files are host fds.
+ */
 int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err)
 {
-	(void)cfg;
-	(void)err;
+	if (cfg->n_fs)
+		return err_make(err, EOPNOTSUPP,
+				"--fs `%s`: a VM sharing a directory cannot be snapshotted or "
+				"migrated (the guest's open files are host state)",
+				cfg->fs[0].tag);
 	return 0;
 }
 

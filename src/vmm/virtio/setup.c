@@ -17,7 +17,7 @@
 #include "vm-config.h"
 #include "vm.h"
 
-#define MAX_DEVICES (VM_MAX_DISKS + VM_MAX_NETS + 3)
+#define MAX_DEVICES (VM_MAX_DISKS + VM_MAX_NETS + VM_MAX_FS + 3)
 
 struct attached {
 	struct virtio_dev *vdev;
@@ -112,9 +112,9 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	struct virtio_dev *vdev;
 	int r = 0;
 
-	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS)
-		return err_make(err, E2BIG, "at most %d disks and %d nets", VM_MAX_DISKS,
-				VM_MAX_NETS);
+	if (cfg->n_disks > VM_MAX_DISKS || cfg->n_nets > VM_MAX_NETS || cfg->n_fs > VM_MAX_FS)
+		return err_make(err, E2BIG, "at most %d disks, %d nets and %d shares", VM_MAX_DISKS,
+				VM_MAX_NETS, VM_MAX_FS);
 	devices = devices_of(vm);
 	if (!devices)
 		return err_make(err, ENOMEM, "virtio devices");
@@ -137,6 +137,11 @@ int vmm_virtio_setup(struct vm *vm, const struct vm_config *cfg, struct err **er
 	}
 	for (unsigned i = 0; r >= 0 && i < cfg->n_nets; i++) {
 		r = virtio_net_create(mem, &cfg->nets[i], &vdev, err);
+		if (r >= 0)
+			r = attach(vm, devices, vdev, err);
+	}
+	for (unsigned i = 0; r >= 0 && i < cfg->n_fs; i++) {
+		r = virtio_fs_create(mem, &cfg->fs[i], &vdev, err);
 		if (r >= 0)
 			r = attach(vm, devices, vdev, err);
 	}

@@ -48,6 +48,7 @@ static inline void virtio_close_fd(int *fd)
 #define VIRTIO_ID_RNG	  4
 #define VIRTIO_ID_BALLOON 5
 #define VIRTIO_ID_VSOCK	  19
+#define VIRTIO_ID_FS	  26
 
 struct virtio_dev_ops {
 	const char *name;
@@ -191,6 +192,10 @@ int vmm_virtio_with_balloon(struct vm *vm, int (*fn)(struct virtio_dev *vdev, vo
 			    void *arg);
 int virtio_vsock_create(const struct guest_mem *mem, uint32_t cid, const char *uds,
 			struct virtio_dev **ret, struct err **err);
+struct vm_fs_cfg;
+/* A shared directory (the path opened here, O_PATH|O_DIRECTORY) and its FUSE server. */
+int virtio_fs_create(const struct guest_mem *mem, const struct vm_fs_cfg *cfg,
+		     struct virtio_dev **ret, struct err **err);
 struct vm_net_cfg;
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);
