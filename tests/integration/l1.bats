@@ -162,6 +162,14 @@ l1_check() {
 	l1_check vmct-isolation
 }
 
+@test "l1: run --vm -v: L1's directories are shared live with the guest (virtio-fs), :ro refuses writes" {
+	l1_check vmct-volume
+}
+
+@test "l1: isola-vm: a directory bind of config.json is shared live (virtio-fs), ro enforced" {
+	l1_check vmoci-volume
+}
+
 @test "l1: run --vm -i: stdin reaches the process in the VM, then EOF" {
 	l1_check vmct-stdin
 }
