@@ -142,6 +142,10 @@ l1_check() {
 	l1_check smp4
 }
 
+@test "l1: isola's own hello guest under L1's KVM prints its line and exits 0 (peak RSS logged)" {
+	l1_check hello-rss
+}
+
 @test "l1: poweroff (ACPI S5) ends isola with status 0" {
 	l1_check poweroff
 }

@@ -291,6 +291,8 @@ build_l2dir() { # DIR
 	build_l2 "$1/initrd.gz" "$cloud" "$generic"
 	build_rootdisk "$1/rootdisk.img"
 	build_vmct "$1/vmct"
+	# isola's own hello guest (guest/), when the build made it.
+	[ ! -f "$builddir/guest/hello.elf" ] || cp "$builddir/guest/hello.elf" "$1/hello.elf"
 }
 
 if [ "$direct" = 1 ]; then
