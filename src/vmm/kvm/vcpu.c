@@ -357,6 +357,22 @@ int vcpu_start_all(struct vm *vm, struct err **err)
 	return r ? err_make(err, r, "start a vCPU thread") : 0;
 }
 
+/*
+ * The VMM's peak RSS so far (VmHWM: this process's own, unlike a parent's
+ * ru_maxrss, which also counts the image the exec replaced), for --debug.
+ */
+static void log_peak_rss(void)
+{
+	char line[128];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "VmHWM:", 6))
+			log_debug("peak RSS (VmHWM):%s", strtok(line + 6, "\n"));
+	if (f)
+		fclose(f);
+}
+
 void vcpu_join_all(struct vm *vm)
 {
 	if (!atomic_load(&vm->stopping))
@@ -380,5 +396,7 @@ void vcpu_join_all(struct vm *vm)
 	if (vm->coalesced_ring)
 		log_debug("coalesced writes replayed: %llu",
 			  (unsigned long long)vm->coalesced_writes);
+	if (log_debug_enabled())
+		log_peak_rss();
 	pthread_sigmask(SIG_SETMASK, &vm->saved_sigmask, NULL);
 }

@@ -2,7 +2,9 @@
 /*
  * The devices a snapshot was taken with (section SNAP_DEVCFG), as typed
  * "field\0value\0" pairs: a device's key starts it and carries its name
- * ("disk" PATH, "net" TAP, "vsock" SOCKET), "disk.readonly", "disk.serial",
+ * ("disk" PATH, "net" TAP, "vsock" SOCKET), "disk.id", "disk.readonly",
+ * "disk.serial", "disk.bw" and "disk.iops" (a rate limiter's bucket:
+ * "SIZE,ONE_TIME_BURST,REFILL_MS"), "net.id",
  * "net.mac", "net.bridge", "net.offload", "vsock.cid" describe the last one
  * started, and "rng", "balloon", "irqchip", "virtio-transport" stand alone.
  * Values are raw bytes (a path may hold commas or '='); they are read back
@@ -40,6 +42,18 @@ static void put(struct devcfg_buf *b, const char *field, const char *val)
 	b->len += a + v;
 }
 
+/* A rate limiter's bucket, when it limits. */
+static void put_rate(struct devcfg_buf *b, const char *field, const struct vm_rate_cfg *rc)
+{
+	char v[3 * 21];
+
+	if (!rc->size)
+		return;
+	snprintf(v, sizeof(v), "%" PRIu64 ",%" PRIu64 ",%" PRIu64, rc->size, rc->one_time_burst,
+		 rc->refill_ms);
+	put(b, field, v);
+}
+
 static void put_disks(const struct vm_config *cfg, struct devcfg_buf *b)
 {
 	for (unsigned i = 0; i < cfg->n_disks; i++) {
@@ -47,10 +61,14 @@ static void put_disks(const struct vm_config *cfg, struct devcfg_buf *b)
 		_cleanup_free_ char *abs = realpath(d->path, NULL);
 
 		put(b, "disk", abs ? abs : d->path);
+		if (d->id[0])
+			put(b, "disk.id", d->id);
 		if (d->readonly)
 			put(b, "disk.readonly", "");
 		if (d->serial)
 			put(b, "disk.serial", d->serial);
+		put_rate(b, "disk.bw", &d->bw);
+		put_rate(b, "disk.iops", &d->iops);
 	}
 }
 
@@ -63,6 +81,8 @@ static void put_nets(const struct vm_config *cfg, struct devcfg_buf *b)
 		const uint8_t *m = n->mac;
 
 		put(b, "net", n->tap);
+		if (n->id[0])
+			put(b, "net.id", n->id);
 		if (n->has_mac) {
 			snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1],
 				 m[2], m[3], m[4], m[5]);
@@ -165,39 +185,83 @@ struct devcfg {
 	enum vm_transport transport;
 };
 
+/* A device id as the API takes it: 1..VM_MAX_DEV_ID bytes. */
+static int dev_id(const char *v, char dst[VM_MAX_DEV_ID + 1])
+{
+	if (!*v || strlen(v) > VM_MAX_DEV_ID)
+		return -EINVAL;
+	snprintf(dst, VM_MAX_DEV_ID + 1, "%s", v);
+	return 0;
+}
+
+/*
+ * "SIZE,ONE_TIME_BURST,REFILL_MS" within the bounds the command line and the
+ * API hold a bucket to: a size of 1..VM_MAX_RATE_SIZE, a burst up to that, a
+ * refill of 1..VM_MAX_RATE_REFILL ms.
+ */
+static int rate_bucket(const char *v, struct vm_rate_cfg *rc)
+{
+	uint64_t n[3];
+	char buf[3 * 21];
+	const char *w = buf;
+
+	if (strlen(v) >= sizeof(buf))
+		return -EINVAL;
+	strcpy(buf, v);
+	for (int i = 0; i < 3; i++) {
+		char *comma = strchr(w, ',');
+
+		if ((i < 2) != (comma != NULL))
+			return -EINVAL;
+		if (comma)
+			*comma = '\0';
+		if (parse_u64(w, &n[i]) < 0)
+			return -EINVAL;
+		w = comma + 1;
+	}
+	if (!n[0] || n[0] > VM_MAX_RATE_SIZE || n[1] > VM_MAX_RATE_SIZE || !n[2] ||
+	    n[2] > VM_MAX_RATE_REFILL)
+		return -EINVAL;
+	*rc = (struct vm_rate_cfg){.size = n[0], .one_time_burst = n[1], .refill_ms = n[2]};
+	return 0;
+}
+
 /* A device's attribute: its device must have been started by its key. */
 static int set_attr(struct devcfg *d, const char *f, const char *v, struct err **err)
 {
 	struct vm_disk_cfg *disk = d->n_disks ? &d->disks[d->n_disks - 1] : NULL;
 	struct vm_net_cfg *net = d->n_nets ? &d->nets[d->n_nets - 1] : NULL;
+	int r = -EINVAL;
 
 	if (!strncmp(f, "disk.", 5)) {
 		if (!disk)
 			return err_make(err, 0, "`%s` before any disk", f);
 		if (!strcmp(f + 5, "readonly"))
-			disk->readonly = true;
+			disk->readonly = true, r = 0;
 		else if (!strcmp(f + 5, "serial"))
-			disk->serial = (char *)v;
-		else
-			goto bad;
-		return 0;
-	}
-	if (!strncmp(f, "net.", 4)) {
+			disk->serial = (char *)v, r = 0;
+		else if (!strcmp(f + 5, "id"))
+			r = dev_id(v, disk->id);
+		else if (!strcmp(f + 5, "bw"))
+			r = rate_bucket(v, &disk->bw);
+		else if (!strcmp(f + 5, "iops"))
+			r = rate_bucket(v, &disk->iops);
+	} else if (!strncmp(f, "net.", 4)) {
 		if (!net)
 			return err_make(err, 0, "`%s` before any net", f);
-		if (!strcmp(f + 4, "mac") && vm_config_parse_mac(v, net->mac) == 0)
+		if (!strcmp(f + 4, "id"))
+			r = dev_id(v, net->id);
+		else if (!strcmp(f + 4, "mac") && (r = vm_config_parse_mac(v, net->mac)) == 0)
 			net->has_mac = true;
 		else if (!strcmp(f + 4, "bridge"))
-			net->bridge = (char *)v;
+			net->bridge = (char *)v, r = 0;
 		else if (!strcmp(f + 4, "offload") && !strcmp(v, "off"))
-			net->no_offload = true;
-		else
-			goto bad;
-		return 0;
+			net->no_offload = true, r = 0;
+	} else if (!strcmp(f, "vsock.cid") && d->vsock_uds) {
+		r = parse_u64(v, &d->vsock_cid);
 	}
-	if (!strcmp(f, "vsock.cid") && d->vsock_uds && parse_u64(v, &d->vsock_cid) == 0)
+	if (r == 0)
 		return 0;
-bad:
 	return err_make(err, 0, "`%s`: unknown field or bad value `%.64s`", f, v);
 }
 

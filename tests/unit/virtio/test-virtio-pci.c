@@ -20,6 +20,7 @@
 #include "vm-internal.h"
 
 #define SLOT_RNG	  1
+#define SLOT_BALLOON	  2
 #define MSIX_VECTORS_TEST (VIRTIO_MAX_QUEUES + 1)
 
 struct caps {
@@ -154,7 +155,7 @@ static void test_enumeration(void)
 	is_int(cfg_rd(0, 0x08, 4) >> 8, PCI_CLASS_BRIDGE_HOST, "00:00.0 is a host bridge");
 	is_int(cfg_rd(SLOT_RNG, 0, 4), 0x1044 << 16 | 0x1af4, "00:01.0 is virtio-rng 1af4:1044");
 	is_int(cfg_rd(SLOT_RNG, 0x08, 1), 1, "revision 1 (modern)");
-	is_int(cfg_rd(SLOT_RNG + 1, 0, 4), 0xffffffff, "empty slot reads all ones");
+	is_int(cfg_rd(SLOT_BALLOON + 1, 0, 4), 0xffffffff, "empty slot reads all ones");
 	is_int(cfg_rd(SLOT_RNG, 0, 2), 0x1af4, "16-bit read through 0xcfc");
 	is_int(cfg_rd(SLOT_RNG, 2, 2), 0x1044, "16-bit read through 0xcfe");
 	is_int(cfg_rd(SLOT_RNG, PCI_INTERRUPT_PIN, 1), 1, "INTA#");
@@ -477,6 +478,58 @@ static void test_save_restore(const struct caps *c, uint64_t ring)
 }
 
 /* Every width at every offset of the BAR and the config ports: nothing may crash. */
+/*
+ * Every configuration change reaches the driver (virtio 1.2, 4.1.5.3): under
+ * INTx a pulse with the ISR's config bit; under MSI-X a message on the config
+ * vector for each new balloon target, not only the first one of the device's
+ * life (the ISR's config bit stays set under MSI-X, so it cannot tell whether
+ * a change was signalled).
+ */
+static void test_config_changes(void)
+{
+	struct caps b = walk_caps(SLOT_BALLOON);
+	struct err *err = NULL;
+	int before;
+	uint8_t gen;
+
+	is_int(cfg_rd(SLOT_BALLOON, 0, 4), 0x1045 << 16 | 0x1af4,
+	       "00:02.0 is virtio-balloon 1af4:1045");
+	cfg_wr(SLOT_BALLOON, PCI_COMMAND, 2, PCI_COMMAND_MEMORY | PCI_COMMAND_MASTER);
+	ok(negotiate(&b, 1ull << 32) & VIRTIO_STATUS_FEATURES_OK, "balloon: FEATURES_OK");
+	bar_wr(&b, b.common + 0x14, 1, 0xf);
+	gen = bar_rd(&b, b.common + 0x15, 1);
+	before = __atomic_load_n(&irqs, __ATOMIC_SEQ_CST);
+	ok(vmm_balloon_set_target(VM, 10, &err) == 0, "a balloon target %s", err ? err->msg : "");
+	err_free(&err);
+	ok(__atomic_load_n(&irqs, __ATOMIC_SEQ_CST) > before, "INTx: pulsed");
+	is_int(bar_rd(&b, b.isr, 1), VIRTIO_ISR_CONFIG, "INTx: the ISR says config change");
+	is_int(bar_rd(&b, b.common + 0x15, 1), (uint8_t)(gen + 1), "config generation moved");
+	is_int(bar_rd(&b, b.device, 4), 10, "num_pages reads the target");
+
+	/* MSI-X: table entry 0 (unmasked) as the config vector. */
+	bar_wr(&b, 0x800 + 0, 4, 0xfee02000);
+	bar_wr(&b, 0x800 + 4, 4, 0);
+	bar_wr(&b, 0x800 + 8, 4, 0x61);
+	bar_wr(&b, 0x800 + 12, 4, 0);
+	bar_wr(&b, b.common + 0x10, 2, 0);
+	is_int(bar_rd(&b, b.common + 0x10, 2), 0, "config vector 0");
+	cfg_wr(SLOT_BALLOON, b.msix + 2, 2, 0x8000);
+	for (uint32_t t = 11; t <= 13; t++) {
+		int m = __atomic_load_n(&msis, __ATOMIC_SEQ_CST);
+
+		vmm_balloon_set_target(VM, t, NULL);
+		is_int(__atomic_load_n(&msis, __ATOMIC_SEQ_CST), m + 1,
+		       "target %u: one message on the config vector", t);
+		ok(last_msi_addr == 0xfee02000 && last_msi_data == 0x61,
+		   "target %u: with entry 0's address and data", t);
+	}
+	is_int(bar_rd(&b, b.common + 0x15, 1), (uint8_t)(gen + 4), "a generation per change");
+	is_int(bar_rd(&b, b.device, 4), 13, "num_pages reads the last target");
+	cfg_wr(SLOT_BALLOON, b.msix + 2, 2, 0);
+	bar_wr(&b, b.common + 0x14, 1, 0);
+	is_int(bar_rd(&b, b.common + 0x10, 2), 0xffff, "reset: config vector NO_VECTOR");
+}
+
 static void test_hostile(const struct caps *c)
 {
 	uint64_t v;
@@ -539,8 +592,9 @@ int main(void)
 	test_pci_dev();
 	vmm_config_init(&cfg);
 	cfg.rng = true;
+	cfg.balloon = true;
 	cfg.virtio_pci = true;
-	if (!ok(vmm_virtio_setup(VM, &cfg, &err) == 0, "rng on the PCI transport %s",
+	if (!ok(vmm_virtio_setup(VM, &cfg, &err) == 0, "rng and balloon on the PCI transport %s",
 		err ? err->msg : ""))
 		return tap_done();
 	test_linux_conf1_probe();
@@ -552,6 +606,7 @@ int main(void)
 	test_common_cfg(&c);
 	test_interrupts(&c, MEM_GPA + 0x10000);
 	test_save_restore(&c, MEM_GPA + 0x10000);
+	test_config_changes();
 	test_hostile(&c);
 	vmm_virtio_teardown(VM);
 	vmm_config_free(&cfg);

@@ -106,8 +106,15 @@ static void test_devcfg(const char *dir)
 	snprintf(moved, sizeof(moved), "%s/m,serial=x.img", dir);
 	fclose(fopen(disk, "w"));
 	vmm_config_init(&cfg);
-	vm_config_add_disk(&cfg, &(struct vm_disk_cfg){.path = disk, .serial = "s,1"}, "disk", &e);
+	vm_config_add_disk(&cfg,
+			   &(struct vm_disk_cfg){.id = "rootfs",
+						 .path = disk,
+						 .serial = "s,1",
+						 .bw = {1048576, 4194304, 500},
+						 .iops = {VM_MAX_RATE_SIZE, 0, VM_MAX_RATE_REFILL}},
+			   "disk", &e);
 	vmm_config_set(&cfg, "net", "tap=isola-t0,mac=02:00:00:00:00:07,offload=off", &e);
+	snprintf(cfg.nets[0].id, sizeof(cfg.nets[0].id), "eth0");
 	vmm_config_set(&cfg, "vsock", "cid=9,uds=/tmp/v.sock", &e);
 	vmm_config_set(&cfg, "irqchip", "split", &e);
 	cfg.rng = cfg.balloon = true;
@@ -120,6 +127,12 @@ static void test_devcfg(const char *dir)
 	ok(out.n_disks == 1 && !strcmp(out.disks[0].path, disk) && !out.disks[0].readonly &&
 	       !strcmp(out.disks[0].serial, "s,1"),
 	   "disk path and serial with commas, not read-only");
+	ok(!strcmp(out.disks[0].id, "rootfs") && out.disks[0].bw.size == 1048576 &&
+	       out.disks[0].bw.one_time_burst == 4194304 && out.disks[0].bw.refill_ms == 500 &&
+	       out.disks[0].iops.size == VM_MAX_RATE_SIZE && !out.disks[0].iops.one_time_burst &&
+	       out.disks[0].iops.refill_ms == VM_MAX_RATE_REFILL,
+	   "the drive id and both rate limiter buckets");
+	ok(!strcmp(out.nets[0].id, "eth0"), "the interface id");
 	ok(out.n_nets == 1 && !strcmp(out.nets[0].tap, "isola-t0") && out.nets[0].mac[5] == 7 &&
 	       out.nets[0].no_offload,
 	   "TAP, MAC and offload=off");
@@ -234,6 +247,36 @@ static void bad_devcfg(const void *data, size_t len, const char *what, const cha
 	snap_reader_free(&r);
 }
 
+/* A bucket from the snapshot is held to the bounds of the command line and the API. */
+static void bad_rates(void)
+{
+	static const char *const bad[] = {
+	    "0,0,1000",			/* no size */
+	    "1099511627777,0,1000",	/* over VM_MAX_RATE_SIZE */
+	    "1,1099511627777,1000",	/* a burst over it */
+	    "1,0,0",			/* no refill */
+	    "1,0,3600001",		/* over VM_MAX_RATE_REFILL */
+	    "1,0",			/* two numbers */
+	    "1,0,1,1",			/* four */
+	    "1,,1",			/* an empty one */
+	    "1,0,1,",			/* a trailing comma */
+	    "-1,0,1",			/* a sign */
+	    " 1,0,1",			/* a blank */
+	    "18446744073709551616,0,1", /* past u64 */
+	    "1,0,1000000000000000000000000000000000000000000000000000000000000000000",
+	};
+	char buf[160];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		int n = snprintf(buf, sizeof(buf), "disk%c/x%cdisk.bw%c%s", 0, 0, 0, bad[i]);
+
+		bad_devcfg(buf, n + 1, bad[i], "disk.bw");
+	}
+	bad_devcfg("disk\0/x\0disk.id\0\0", 17, "an empty drive id", "disk.id");
+	snprintf(buf, sizeof(buf), "net%ct%cnet.id%c%065d", 0, 0, 0, 0);
+	bad_devcfg(buf, 6 + 7 + 65 + 1, "a 65-byte interface id", "net.id");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/isola-test-snapstate.XXXXXX";
@@ -251,6 +294,7 @@ int main(void)
 	bad_devcfg("net\0\0", 5, "a NIC without a TAP name", "TAP name");
 	bad_devcfg("net\0t\0net.mac\0zz\0", 17, "a bad MAC", "net.mac");
 	bad_devcfg("disk\0/x\0disk.color\0red\0", 23, "an unknown disk field", "disk.color");
+	bad_rates();
 	test_stream_devcfg();
 	return tap_done();
 }
