@@ -368,7 +368,7 @@ static void log_peak_rss(void)
 
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "VmHWM:", 6))
-			log_debug("peak RSS (VmHWM):%s", strtok(line + 6, "\n"));
+			log_debug("peak RSS (VmHWM): %s", strtok(line + 6, " \t\n"));
 	if (f)
 		fclose(f);
 }
