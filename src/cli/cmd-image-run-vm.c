@@ -221,6 +221,30 @@ static int vm_hostname(json_t *spec, struct vmct_config *proc, struct err **err)
 	return 0;
 }
 
+/*
+ * config.json's mounts (-v): what the agent mounts (tmpfs, mqueue, the shared
+ * directories' virtiofs) and the VMM's shares.  A file bind other than the
+ * network's /etc files is refused: the root disk is the image's shared one.
+ */
+static int vm_mounts(json_t *spec, const char *bundle, struct vmct_oci_mounts *m,
+		     struct vmct_config *proc, struct vmct_run_opts *o, struct err **err)
+{
+	const char *left;
+	int r = vmct_oci_mounts_plan(json_object_get(spec, "mounts"), bundle, m, err);
+
+	if (r < 0)
+		return err_wrap(err, "`%s/config.json`", bundle);
+	left = vmct_oci_mounts_file_left(m, proc->etc_hosts, proc->etc_resolv, proc->etc_hostname);
+	if (left)
+		return err_make(err, 0,
+				"-v `%s`: a file cannot be shared with a VM (its root disk is the "
+				"image's); share its directory",
+				left);
+	proc->mounts = m->guest;
+	o->fs = m->fs;
+	return 0;
+}
+
 static void mark_started(void *arg)
 {
 	*(bool *)arg = true;
@@ -267,6 +291,7 @@ static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status,
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo)
 {
 	_cleanup_(vm_net_free) struct vm_net net = {};
+	_cleanup_(vmct_oci_mounts_free) struct vmct_oci_mounts mounts = {};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = vmm_path(), *note = NULL;
@@ -305,10 +330,15 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	o.vsock_note = note;
 	if (r >= 0 && vo->network && (r = vm_network(store, bundle, vo, &net, &err)) >= 0)
 		vm_net_apply(&net, &proc, &o);
+	if (r >= 0)
+		r = vm_mounts(spec, bundle, &mounts, &proc, &o, &err);
 	/* A vanished reader of our output (or the VMM's socket) must not end us. */
 	signal(SIGPIPE, SIG_IGN);
-	/* A container with a network restores a template with a NIC, one without none. */
-	if (r >= 0 && vmct_warm_wanted())
+	/*
+	 * A container with a network restores a template with a NIC, one without
+	 * none; one that shares directories boots cold (a template has no virtio-fs).
+	 */
+	if (r >= 0 && vmct_warm_wanted() && !o.fs)
 		r = run_warm(store, &o, &status, &cold, &err);
 	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);

@@ -36,6 +36,7 @@
 #include "log.h"
 #include "net.h"
 #include "parse.h"
+#include "proto.h"
 #include "spec.h"
 #include "strv.h"
 
@@ -271,10 +272,25 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
  */
 static int check_vm_args(struct run_args *a, const char *cmd)
 {
-	const char *no = a->o.volumes ? "-v" : a->o.init ? "--init" : NULL;
+	size_t n = 0;
 
-	if (no)
-		return cli_usage_error(cmd, "%s is not supported with --vm yet", no);
+	if (a->o.init)
+		return cli_usage_error(cmd, "--init is not supported with --vm yet");
+	/* -v: a host directory (or a named volume) is shared live; a file cannot be. */
+	for (char **v = a->o.volumes; v && *v; v++, n++) {
+		_cleanup_free_ char *src = strndup(*v, strcspn(*v, ":"));
+		struct stat st;
+
+		if (src && src[0] == '/' && stat(src, &st) == 0 && !S_ISDIR(st.st_mode))
+			return cli_usage_error(
+			    cmd,
+			    "-v `%s`: with --vm only a directory can be shared "
+			    "(the root disk is the image's); share its directory",
+			    *v);
+		if (n >= VMCT_FS_MAX)
+			return cli_usage_error(cmd, "-v `%s`: at most %u volumes with --vm", *v,
+					       VMCT_FS_MAX);
+	}
 	if (a->net == NET_HOST)
 		return cli_usage_error(cmd,
 				       "--network host with --vm: a VM has its own kernel and "

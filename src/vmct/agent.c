@@ -144,14 +144,20 @@ static __attribute__((noreturn, format(printf, 1, 2))) void fatal(const char *fm
 	finish();
 }
 
-/* Which modules load_modules() loads: a warm template defers the disk's driver. */
-enum mods { MODS_ALL, MODS_BUT_DISK, MODS_DISK };
+/*
+ * Which modules load_modules() loads: a warm template defers the disk's
+ * driver; virtiofs and fuse load only for a shared directory (MODS_FS).
+ */
+enum mods { MODS_ALL, MODS_BUT_DISK, MODS_DISK, MODS_FS };
 
 static bool wanted(const char *name, enum mods which)
 {
 	bool disk = strstr(name, "-virtio_blk.ko") != NULL;
+	bool fs = strstr(name, "-virtiofs.ko") || strstr(name, "-fuse.ko");
 
-	return name[0] != '.' && (which == MODS_ALL || (which == MODS_DISK) == disk);
+	if (name[0] == '.' || fs != (which == MODS_FS))
+		return false;
+	return which == MODS_ALL || which == MODS_FS || (which == MODS_DISK) == disk;
 }
 
 static void load_modules(enum mods which)
@@ -428,20 +434,32 @@ static void mkdir_p(const char *path)
 	mkdir(p, 0755);
 }
 
-/* The OCI mode's tmpfs, mqueue and cgroup mounts, in the root (the first session's CONFIG).
+/*
+ * The first session's CONFIG mounts, in the root: the OCI mode's tmpfs, mqueue
+ * and cgroup mounts, and the host's shared directories (virtiofs, the source
+ * being the device's tag; its modules load with the first one).
  */
 static void setup_mounts(const struct vmct_config *c)
 {
 	char dest[sizeof(NEWROOT) + VMCT_MOUNT_STR];
 	struct vmct_mount m;
+	bool fs_loaded = false;
 
 	for (size_t i = 0; c->mounts && c->mounts[i]; i++) {
+		bool fs;
+
 		if (vmct_mount_parse(c->mounts[i], &m) < 0)
 			fatal("a bad mount from the host");
+		fs = !strcmp(m.type, "virtiofs");
+		if (fs && !fs_loaded) {
+			load_modules(MODS_FS);
+			fs_loaded = true;
+		}
 		snprintf(dest, sizeof(dest), "%s%s", NEWROOT, m.dest);
 		mkdir_p(dest);
-		if (mount(m.type, dest, m.type, m.flags, m.data[0] ? m.data : NULL) < 0)
-			fatal("mount %s on %s: %s", m.type, m.dest, strerror(errno));
+		if (mount(fs ? m.data : m.type, dest, m.type, m.flags,
+			  fs || !m.data[0] ? NULL : m.data) < 0)
+			fatal("mount %s on %s: %s", fs ? m.data : m.type, m.dest, strerror(errno));
 	}
 }
 

@@ -76,30 +76,41 @@ static int enter_netns(const char *path)
 	return r;
 }
 
+/* `vm run`'s argv: the fixed options, --net, VMCT_FS_MAX times --fs, the NULL. */
+#define VMM_ARGV_MAX (24 + 2 * VMCT_FS_MAX)
+
 static int spawn_vmm(struct host *h, struct err **err)
 {
 	const struct vmct_run_opts *o = h->o;
 	char mem[32], cpus[16], disk[PATH_MAX + 8], vsock[128], console[96];
-	const char *argv[] = {o->vmm,	 "vm",
-			      "run",	 "--kernel",
-			      o->kernel, "--initrd",
-			      o->initrd, "--cmdline",
-			      CMDLINE,	 "--memory",
-			      mem,	 "--cpus",
-			      cpus,	 "--virtio-transport",
-			      "pci",	 "--disk",
-			      disk,	 "--vsock",
-			      vsock,	 NULL,
-			      NULL,	 NULL};
+	const char *argv[VMM_ARGV_MAX] = {o->vmm,    "vm",
+					  "run",     "--kernel",
+					  o->kernel, "--initrd",
+					  o->initrd, "--cmdline",
+					  CMDLINE,   "--memory",
+					  mem,	     "--cpus",
+					  cpus,	     "--virtio-transport",
+					  "pci",     "--disk",
+					  disk,	     "--vsock",
+					  vsock};
+	size_t n = 0;
 
 	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)(o->memory >> 10));
 	snprintf(cpus, sizeof(cpus), "%u", o->cpus ? o->cpus : 1);
 	snprintf(disk, sizeof(disk), "%s,ro", o->disk);
 	snprintf(vsock, sizeof(vsock), "cid=3,uds=%s/v.sock", h->dir);
 	snprintf(console, sizeof(console), "%s/console.log", h->dir);
+	while (argv[n])
+		n++;
 	if (o->net) {
-		argv[ARRAY_SIZE(argv) - 3] = "--net";
-		argv[ARRAY_SIZE(argv) - 2] = o->net;
+		argv[n++] = "--net";
+		argv[n++] = o->net;
+	}
+	for (size_t i = 0; o->fs && o->fs[i]; i++) {
+		if (i >= VMCT_FS_MAX)
+			return err_make(err, E2BIG, "more than %u shared directories", VMCT_FS_MAX);
+		argv[n++] = "--fs";
+		argv[n++] = o->fs[i];
 	}
 	h->vmm = fork();
 	if (h->vmm < 0)
@@ -414,6 +425,8 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 	h->sigfd = signalfd(-1, mask, SFD_CLOEXEC);
 	if (h->sigfd < 0)
 		return err_make(err, errno, "signalfd");
+	if (h->o->warm && h->o->fs)
+		return err_make(err, EINVAL, "a warm start cannot share directories");
 	if (h->o->warm) {
 		r = vmct_warm_start(h->o, h->dir, h->sigfd, &h->vmm, &h->pidfd, &h->conn, err);
 	} else {

@@ -105,6 +105,15 @@ static char *depends_of(const char *buf, size_t len)
 	return strndup(p, n);
 }
 
+/* NAME.ko's path under m->dir (malloc'd), NULL if there is none. */
+static char *find_module(const struct mods *m, const char *name)
+{
+	find_name = name;
+	find_found = NULL;
+	nftw(m->dir, find_cb, 16, FTW_PHYS);
+	return find_found;
+}
+
 static int add_module(struct mods *m, const char *name, int depth, struct err **err)
 {
 	_cleanup_free_ char *buf = NULL, *deps = NULL;
@@ -119,12 +128,9 @@ static int add_module(struct mods *m, const char *name, int depth, struct err **
 		return 0;
 	if (depth > 16 || m->n == MOD_MAX)
 		return err_make(err, ELOOP, "module `%s`: dependencies too deep or too many", name);
-	find_name = name;
-	find_found = NULL;
-	nftw(m->dir, find_cb, 16, FTW_PHYS);
-	if (!find_found)
+	_cleanup_free_ char *path = find_module(m, name);
+	if (!path)
 		return err_make(err, ENOENT, "module `%s` not found under `%s`", name, m->dir);
-	_cleanup_free_ char *path = find_found;
 	r = read_file_at(AT_FDCWD, path, KO_SIZE_MAX, &buf, &len, err);
 	if (r < 0)
 		return r;
@@ -154,24 +160,36 @@ static void mods_free(struct mods *m)
 	free(m->builtin);
 }
 
-static int collect(struct mods *m, struct err **err)
+/* Each module of the space-separated @names; @optional: one the kernel lacks is left out. */
+static int add_list(struct mods *m, const char *names, bool optional, struct err **err)
 {
-	_cleanup_free_ char *list = strdup(VMCT_MODULES);
-	char p[PATH_MAX], *save = NULL, *n;
-	size_t len;
+	_cleanup_free_ char *list = strdup(names);
+	char *save = NULL, *n;
 	int r;
 
 	if (!list)
 		return err_make(err, ENOMEM, "modules");
-	snprintf(p, sizeof(p), "%s/modules.builtin", m->dir);
-	if (read_file_at(AT_FDCWD, p, 4u << 20, &m->builtin, &len, NULL) >= 0)
-		norm(m->builtin);
 	for (n = strtok_r(list, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
+		if (optional && !find_module(m, n))
+			continue;
 		r = add_module(m, n, 0, err);
 		if (r < 0)
 			return r;
 	}
 	return 0;
+}
+
+static int collect(struct mods *m, struct err **err)
+{
+	char p[PATH_MAX];
+	size_t len;
+	int r;
+
+	snprintf(p, sizeof(p), "%s/modules.builtin", m->dir);
+	if (read_file_at(AT_FDCWD, p, 4u << 20, &m->builtin, &len, NULL) >= 0)
+		norm(m->builtin);
+	r = add_list(m, VMCT_MODULES, false, err);
+	return r < 0 ? r : add_list(m, VMCT_MODULES_OPTIONAL, true, err);
 }
 
 static int write_modules(struct cpio *c, const struct mods *m, struct err **err)

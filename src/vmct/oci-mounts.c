@@ -7,8 +7,8 @@
  * entries); a bind of a regular file is copied into the container's root
  * disk at create (a snapshot, not live: debugfs writes it into the ext4
  * image); a bind of a directory at /dev/shm (podman's shm) becomes a guest
- * tmpfs.  Other directory binds and anything else are refused: no file
- * system is shared with the guest (no virtiofsd in Debian 12).
+ * tmpfs; any other directory is shared live through the VMM's virtio-fs
+ * device (`vm run --fs`), mounted by the agent.  Anything else is refused.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -186,7 +186,51 @@ static int add_file(struct vmct_oci_mounts *p, const char *src, const char *dest
 	return 0;
 }
 
-/* A bind: a regular file is copied; podman's /dev/shm directory becomes a guest tmpfs. */
+/*
+ * A directory shared with the guest: the VMM's `--fs` value and the agent's
+ * virtiofs mount of its tag at m->dest (m->flags from the options: ro is
+ * enforced by the VMM too).
+ */
+static int add_share(struct vmct_oci_mounts *p, const char *src, struct vmct_mount *m, size_t i,
+		     struct err **err)
+{
+	bool ro = m->flags & MS_RDONLY;
+	char **n;
+	int r;
+
+	if (p->n_fs >= VMCT_FS_MAX)
+		return err_make(err, 0,
+				"mounts[%zu] `%s`: more than %u directories shared with a VM", i,
+				m->dest, VMCT_FS_MAX);
+	/* The VMM's option syntax: a comma would end the path. */
+	if (strchr(src, ','))
+		return err_make(err, 0, "mounts[%zu] `%s`: source `%s`: a comma cannot be shared",
+				i, m->dest, src);
+	n = realloc(p->fs, (p->n_fs + 2) * sizeof(char *));
+	if (!n)
+		return err_make(err, ENOMEM, "mounts");
+	p->fs = n;
+	n[p->n_fs] = NULL;
+	snprintf(m->type, sizeof(m->type), "virtiofs");
+	snprintf(m->data, sizeof(m->data), VMCT_FS_PREFIX "%zu", p->n_fs);
+	if (asprintf(&n[p->n_fs], "tag=%s,path=%s%s", m->data, src, ro ? ",ro" : "") < 0) {
+		n[p->n_fs] = NULL;
+		return err_make(err, ENOMEM, "mounts");
+	}
+	r = add_guest(p, m, i, err);
+	if (r < 0) {
+		free(n[p->n_fs]);
+		n[p->n_fs] = NULL;
+		return r;
+	}
+	n[++p->n_fs] = NULL;
+	return 0;
+}
+
+/*
+ * A bind: a regular file is copied; podman's /dev/shm directory becomes a
+ * guest tmpfs; another directory is shared.
+ */
 static int plan_bind(struct vmct_oci_mounts *p, const char *bundle, json_t *mnt, size_t i,
 		     struct vmct_mount *m, struct err **err)
 {
@@ -206,10 +250,7 @@ static int plan_bind(struct vmct_oci_mounts *p, const char *bundle, json_t *mnt,
 		return add_guest(p, m, i, err);
 	}
 	if (S_ISDIR(st.st_mode))
-		return err_make(err, 0,
-				"mounts[%zu] `%s`: a directory bind cannot reach a VM container "
-				"(no file system is shared with the guest)",
-				i, m->dest);
+		return add_share(p, path ? path : src, m, i, err);
 	if (!S_ISREG(st.st_mode))
 		return err_make(err, 0,
 				"mounts[%zu] `%s`: only a regular file can be bound in a VM", i,
@@ -281,6 +322,20 @@ int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, struct vmct_oci_mou
 	return 0;
 }
 
+const char *vmct_oci_mounts_file_left(const struct vmct_oci_mounts *p, bool hosts, bool resolv,
+				      bool hostname)
+{
+	for (size_t i = 0; i < p->n_files; i++) {
+		const char *d = p->files[i].dest;
+
+		if (!(streq(d, "/etc/hosts") && hosts) &&
+		    !(streq(d, "/etc/resolv.conf") && resolv) &&
+		    !(streq(d, "/etc/hostname") && hostname))
+			return d;
+	}
+	return NULL;
+}
+
 void vmct_oci_mounts_free(struct vmct_oci_mounts *p)
 {
 	for (size_t i = 0; i < p->n_guest; i++)
@@ -289,8 +344,11 @@ void vmct_oci_mounts_free(struct vmct_oci_mounts *p)
 		free(p->files[i].src);
 		free(p->files[i].dest);
 	}
+	for (size_t i = 0; i < p->n_fs; i++)
+		free(p->fs[i]);
 	free(p->guest);
 	free(p->files);
+	free(p->fs);
 	memset(p, 0, sizeof(*p));
 }
 

@@ -410,24 +410,6 @@ static int make_cgroup(const char *id, struct plan *p, int dirfd, struct err **e
 	return write_file_atomic_at(dirfd, CT_STATE_CGROUP_FILE, text, strlen(text), 0600, err);
 }
 
-/*
- * run --vm -d: does any file bind remain that the agent does not write?  A network's
- * /etc/hosts, resolv.conf and hostname (bind mounts of the bundle's files in
- * config.json) come as the CONFIG's etc_* files instead.
- */
-static bool image_files_left(const struct vmct_oci_image *img, const struct vmct_oci_mounts *m)
-{
-	for (size_t i = 0; i < m->n_files; i++) {
-		const char *d = m->files[i].dest;
-
-		if (!(streq(d, "/etc/hosts") && img->etc_hosts) &&
-		    !(streq(d, "/etc/resolv.conf") && img->etc_resolv) &&
-		    !(streq(d, "/etc/hostname") && img->etc_hostname))
-			return true;
-	}
-	return false;
-}
-
 /* The files: state dir (locked, *dirfd), initramfs (cached) and root disk. */
 static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *dirfd,
 		   struct err **err)
@@ -445,16 +427,22 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 	/*
 	 * Warm starts (warm.c): run --vm -d restores run --vm's templates; the
 	 * runtime's are kept with its initramfs (the key: docs/vm-containers.md).
+	 * A VM sharing directories boots cold: a template has no virtio-fs device.
 	 */
-	if (vmct_warm_wanted() &&
+	if (vmct_warm_wanted() && !p->mounts.fs &&
 	    !(p->warm_cache = strdup(o->image && o->image->cache ? o->image->cache : cache)))
 		return err_make(err, ENOMEM, "paths");
 	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */
 	if (o->image && o->image->initrd && o->image->disk) {
-		if (image_files_left(o->image, &p->mounts))
+		const char *left = vmct_oci_mounts_file_left(
+		    &p->mounts, o->image->etc_hosts != NULL, o->image->etc_resolv != NULL,
+		    o->image->etc_hostname != NULL);
+
+		if (left)
 			return err_make(err, 0,
-					"a bind of a file: the image's shared disk cannot "
-					"hold a copy (not supported with run --vm -d)");
+					"a bind of the file `%s`: the image's shared disk cannot "
+					"hold a copy (run --vm shares directories only)",
+					left);
 		p->initrd = strdup(o->image->initrd);
 		p->disk = strdup(o->image->disk);
 		return p->initrd && p->disk ? 0 : err_make(err, ENOMEM, "paths");
@@ -500,6 +488,7 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 	    .out_fd = STDOUT_FILENO,
 	    .err_fd = STDERR_FILENO,
 	    .boot_timeout_s = o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
+	    .fs = p->mounts.fs,
 	};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ctl, s, c;

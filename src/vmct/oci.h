@@ -68,20 +68,31 @@ struct vmct_oci_mounts {
 	size_t n_guest;
 	struct vmct_oci_file *files; /* binds of regular files: copied into the root disk */
 	size_t n_files;
+	char **fs; /* shared directories: the VMM's --fs values, NULL-terminated (NULL: none) */
+	size_t n_fs;
 };
 /*
  * Each mount of @mounts carried or refused with a message naming it:
  * /proc, /sys, /dev, /dev/pts are the agent's own; tmpfs, mqueue and
  * cgroup (at /sys/fs/cgroup) are made in the guest; a bind of a regular
  * file (up to 1 MiB) is copied; a directory bound at /dev/shm becomes a
- * guest tmpfs; anything else (other directory binds, devices, other types,
- * options we cannot honour) is refused.  Relative sources are @bundle's.
+ * guest tmpfs; another directory is shared (virtio-fs, up to VMCT_FS_MAX);
+ * anything else (devices, other types, options we cannot honour) is
+ * refused.  Relative sources are @bundle's.
  */
 int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, struct vmct_oci_mounts *ret,
 			 struct err **err);
 /* Copy the file binds into the ext4 image @disk now (debugfs; scratch files in @dirfd). */
 int vmct_oci_mounts_copy(const struct vmct_oci_mounts *p, int dirfd, const char *disk,
 			 struct err **err);
+/*
+ * run --vm, whose root disk is the image's shared one: the first file bind
+ * (its destination) that cannot be carried, i.e. other than /etc/hosts,
+ * /etc/resolv.conf and /etc/hostname where @hosts, @resolv, @hostname say
+ * the CONFIG brings that file (a network's); NULL if there is none.
+ */
+const char *vmct_oci_mounts_file_left(const struct vmct_oci_mounts *p, bool hosts, bool resolv,
+				      bool hostname);
 void vmct_oci_mounts_free(struct vmct_oci_mounts *p);
 
 /*

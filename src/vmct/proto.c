@@ -216,10 +216,21 @@ static bool mount_data_ok(const char *d)
 	return true;
 }
 
+/* A share's tag as the host names them: VMCT_FS_PREFIX and one digit below VMCT_FS_MAX. */
+static bool fs_tag_ok(const char *d)
+{
+	size_t n = strlen(VMCT_FS_PREFIX);
+
+	return !strncmp(d, VMCT_FS_PREFIX, n) && d[n] >= '0' && d[n] < '0' + (int)VMCT_FS_MAX &&
+	       !d[n + 1];
+}
+
 static bool mount_ok(const struct vmct_mount *m)
 {
+	if (!strcmp(m->type, "virtiofs") && !fs_tag_ok(m->data))
+		return false;
 	return (!strcmp(m->type, "tmpfs") || !strcmp(m->type, "mqueue") ||
-		!strcmp(m->type, "cgroup2")) &&
+		!strcmp(m->type, "cgroup2") || !strcmp(m->type, "virtiofs")) &&
 	       !(m->flags & ~(unsigned long)MOUNT_FLAGS) && mount_path_ok(m->dest) &&
 	       strcmp(m->dest, "/") && mount_data_ok(m->data) && strcmp(m->data, "-");
 }

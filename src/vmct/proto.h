@@ -80,9 +80,19 @@ struct vmct_config {
 	char *buf;
 };
 
-/* A mount made inside the guest (the OCI mode's tmpfs, mqueue and cgroup mounts). */
+/*
+ * A VM's virtio-fs shares (the VMM's --fs tag=TAG,path=DIR[,ro]): at most
+ * VMCT_FS_MAX, each tag VMCT_FS_PREFIX followed by its index.
+ */
+#define VMCT_FS_MAX    8u
+#define VMCT_FS_PREFIX "isola-fs"
+
+/*
+ * A mount made inside the guest: the OCI mode's tmpfs, mqueue and cgroup
+ * mounts, and a directory shared by the host (virtiofs, data = the tag).
+ */
 struct vmct_mount {
-	char type[8];		   /* tmpfs, mqueue or cgroup2 */
+	char type[16];		   /* tmpfs, mqueue, cgroup2 or virtiofs */
 	unsigned long flags;	   /* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC and atime flags */
 	char dest[VMCT_MOUNT_STR]; /* absolute, no "..", no whitespace */
 	char data[VMCT_MOUNT_STR]; /* "" for none ("-" on the wire) */
@@ -90,7 +100,10 @@ struct vmct_mount {
 
 /* @m as its CONFIG entry value into @out (@cap bytes); -EINVAL if @m is not valid. */
 int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
-/* A "TYPE FLAGS DEST DATA" entry: -EINVAL for any other type, flag, path or size. */
+/*
+ * A "TYPE FLAGS DEST DATA" entry: -EINVAL for any other type, flag, path or
+ * size, or a virtiofs entry whose data is not a tag VMCT_FS_PREFIX<0..VMCT_FS_MAX-1>.
+ */
 int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
 /* Write a frame header for @type and @len into @hdr. */

@@ -20,6 +20,11 @@
  */
 #define VMCT_MODULES \
 	"crc32c_generic virtio_pci virtio_blk ext4 overlay vmw_vsock_virtio_transport virtio_net"
+/*
+ * Taken when the kernel has them, else left out: virtiofs (with fuse) for
+ * shared directories, which the agent loads only in a VM that has one.
+ */
+#define VMCT_MODULES_OPTIONAL "virtiofs"
 
 /*
  * Write a newc cpio to @out: /init is @agent, /modules/NN-NAME.ko the
@@ -84,6 +89,12 @@ struct vmct_run_opts {
 	 */
 	const char *netns, *net;
 	const char *tap; /* the TAP's name alone (a warm start's --net-remap); with net */
+	/*
+	 * Directories shared with the guest: the VMM's `--fs` values
+	 * ("tag=TAG,path=DIR[,ro]"), NULL-terminated; NULL: none.  A VM with
+	 * shares boots cold (a template has no such device).
+	 */
+	char *const *fs;
 	/* Restore this template (warm.c) instead of booting; NULL: a cold boot. */
 	const struct vmct_warm *warm;
 };

@@ -142,6 +142,10 @@ l1_check() {
 	l1_check smp4
 }
 
+@test "l1: isola's own hello guest under L1's KVM prints its line and exits 0 (peak RSS logged)" {
+	l1_check hello-rss
+}
+
 @test "l1: poweroff (ACPI S5) ends isola with status 0" {
 	l1_check poweroff
 }
@@ -160,6 +164,14 @@ l1_check() {
 
 @test "l1: run --vm: L1's processes and files are not visible in the VM" {
 	l1_check vmct-isolation
+}
+
+@test "l1: run --vm -v: L1's directories are shared live with the guest (virtio-fs), :ro refuses writes" {
+	l1_check vmct-volume
+}
+
+@test "l1: isola-vm: a directory bind of config.json is shared live (virtio-fs), ro enforced" {
+	l1_check vmoci-volume
 }
 
 @test "l1: run --vm -i: stdin reaches the process in the VM, then EOF" {

@@ -5,7 +5,9 @@
 # `isola vm run`.  It dials DIR/v.sock_1024 as the agent does through the VMM
 # (protocol 2, docs/vm-containers.md), takes the CONFIG and "runs" the
 # process by a tiny interpreter: `echo WORDS`, `sleep N`, `exit N`,
-# `trap '' SIG` (ignore a SIGNAL frame), alone or in `sh -c 'A; B'`.  A SIGNAL
+# `trap '' SIG` (ignore a SIGNAL frame), `mounts` (print the CONFIG's mount
+# entries), `fsargs` (print its own --fs arguments), alone or in
+# `sh -c 'A; B'`.  A SIGNAL
 # frame ends the process with 128 + N unless trapped.  It answers
 # `CONNECT 1025` on DIR/v.sock with an exec session run the same way.  After
 # EXIT it waits for the host to close, as the agent does, and exits ("the VM
@@ -78,6 +80,12 @@ class Session:
                 send(self.conn, self.lock, STDOUT, (" ".join(c[1:]) + "\n").encode())
             elif c[0] == "echo-err":
                 send(self.conn, self.lock, STDERR, (" ".join(c[1:]) + "\n").encode())
+            elif c[0] in ("mounts", "fsargs"):
+                if c[0] == "mounts":
+                    out = self.mounts
+                else:
+                    out = [sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--fs"]
+                send(self.conn, self.lock, STDOUT, "".join(m + "\n" for m in out).encode())
             elif c[0] == "trap":
                 self.ignored.update(SIGS[s] for s in c[2:])
             elif c[0] == "exit":
@@ -97,6 +105,7 @@ class Session:
         if kind != CONFIG:
             return
         args = [e[4:].decode() for e in cfg.split(b"\0") if e.startswith(b"arg=")]
+        self.mounts = [e[6:].decode() for e in cfg.split(b"\0") if e.startswith(b"mount=")]
         threading.Thread(target=self.reader, daemon=True).start()
         status = self.run(args)
         send(self.conn, self.lock, EXIT, u32(status))

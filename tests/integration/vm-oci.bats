@@ -198,20 +198,20 @@ start_stuck_create() {
 	run "$VM" run --rm vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"guest kernel \`$TMP/no-such-kernel\`"* ]]
-	# -v is what run --vm refuses: proof that --vm is on.
-	run "$VM" run -v /tmp:/x vmoci-bb:1 echo hi
+	# --init is what run --vm refuses: proof that --vm is on.
+	run "$VM" run --init vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
-	[[ "$output" == *"-v is not supported with --vm"* ]]
+	[[ "$output" == *"--init is not supported with --vm"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
 @test "vm-oci: mounts it cannot carry fail create in one line naming the mount; nothing left" {
 	local before m
 	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
-	mkdir "$TMP/dir"
+	mkdir "$TMP/a,b"
 	cp "$B/config.json" "$TMP/config.orig"
 	for m in \
-		"{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$TMP/dir\", \"options\": [\"rbind\"]}|a directory bind cannot reach" \
+		"{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$TMP/a,b\", \"options\": [\"rbind\"]}|a comma cannot be shared" \
 		"{\"destination\": \"/dev/null2\", \"type\": \"bind\", \"source\": \"/dev/null\"}|only a regular file" \
 		"{\"destination\": \"/x\", \"type\": \"bind\", \"source\": \"$TMP/none\"}|source" \
 		"{\"destination\": \"/mnt\", \"type\": \"ext4\", \"source\": \"/dev/sda\"}|type \`ext4\`" \

@@ -16,7 +16,8 @@ net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
 vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
-vmct-warm-detach vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net"
+vmct-warm-detach vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
+vmct-volume vmoci-volume hello-rss"
 
 log() { echo "$*" >&2; }
 
@@ -597,6 +598,26 @@ smp() {
 t_smp2() { smp 2; }
 t_smp4() { smp 4; }
 
+# isola's own hello guest under L1's KVM: its line and exit status 0, five
+# times; the VMM's peak RSS (VmHWM, which --debug logs as the vCPUs stop) is
+# logged for the record (docs/performance.md; no assert on a number).  Not
+# busybox's `time -v`: it reports ru_maxrss in pages, and a child's ru_maxrss
+# counts the forked busybox the exec replaced.
+t_hello_rss() {
+	local i max=0 k
+	[ -f "$L2DIR/hello.elf" ] || { echo "hello.elf not built (guest/)"; return 77; }
+	for i in 1 2 3 4 5; do
+		RC=0
+		"$ISOLA_BIN" --debug vm run --memory 64M --kernel "$L2DIR/hello.elf" \
+			>"$W/out" 2>"$W/out.err" || RC=$?
+		[ "$RC" = 0 ] && has "$W/out" "hello from isola guest" || return 1
+		k=$(sed -n "s/.*peak RSS (VmHWM): \([0-9]*\) kB.*/\1/p" "$W/out.err")
+		[ -n "$k" ] || { log "no VmHWM line in: $(tail -3 "$W/out.err")"; return 1; }
+		[ "$k" -gt "$max" ] && max=$k
+	done
+	log "hello: VMM peak RSS (VmHWM) ${max} KiB, the largest of 5 runs"
+}
+
 t_poweroff() {
 	# shellcheck disable=SC2046
 	vm "$W/out" $(linux) --cmdline "$BASE l2=poweroff"
@@ -661,6 +682,32 @@ t_vmct_isolation() {
 	rm -f "/tmp/$mark"
 	[ "$RC" = 0 ] && hasnt "$W/out" 987654 && has "$W/out" NO-FILE && hasnt "$W/out" "^$mark" &&
 		[ "$(field "$W/out" NPROC)" -lt 10 ]
+}
+
+# vol_check DIR RODIR OUT: what vol_script did, seen from L1: the guest read L1's
+# file and the read-only share's, its new file, directory and rename are in DIR,
+# its removal too, and the read-only share refused its write.
+VOL_SCRIPT='cat /data/in.txt; echo from-guest >/data/out.txt; mkdir /data/newdir;
+	echo x >/data/newdir/f; mv /data/sub /data/sub2; rm /data/in.txt; cat /ro/f;
+	echo no >/ro/g && echo RO-WRITABLE; ls /data; echo END'
+vol_setup() { # DIR RODIR
+	rm -rf "$1" "$2"
+	mkdir -p "$1/sub" "$2"
+	echo from-l1 >"$1/in.txt"
+	echo ro-file >"$2/f"
+}
+vol_check() { # DIR RODIR OUT
+	log "guest: $(cat "$3")"
+	has "$3" '^from-l1$' && has "$3" '^ro-file$' && has "$3" '^END$' && hasnt "$3" RO-WRITABLE &&
+		[ "$(cat "$1/out.txt")" = from-guest ] && [ "$(cat "$1/newdir/f")" = x ] &&
+		[ -d "$1/sub2" ] && [ ! -e "$1/sub" ] && [ ! -e "$1/in.txt" ] && [ ! -e "$2/g" ]
+}
+
+# -v DIR:/data and DIR:/ro:ro: L1's directories shared live with the guest (virtio-fs).
+t_vmct_volume() {
+	vol_setup "$W/vol" "$W/volro"
+	vmct "$W/out" -v "$W/vol:/data" -v "$W/volro:/ro:ro" localhost/bb:1 sh -c "$VOL_SCRIPT"
+	[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/out"
 }
 
 # -i: stdin reaches the process, and its end is the process's EOF.
@@ -901,11 +948,11 @@ t_vmct_warm_clean() {
 # image's layer (tests/l1/run.sh build_vmct keeps it as bb-layer.tar).
 VMOCI_ROOT=$W/vmoci-root
 
-vmoci_bundle() { # DIR ARGS_JSON [ANNOTATIONS (JSON members)]
+vmoci_bundle() { # DIR ARGS_JSON [ANNOTATIONS (JSON members)] [MOUNTS (JSON array members)]
 	mkdir -p "$1/rootfs"
 	tar -xf "$L2DIR/vmct/bb-layer.tar" -C "$1/rootfs"
 	cat >"$1/config.json" <<-EOF
-	{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "annotations": {${3:-}},
+	{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "annotations": {${3:-}}, "mounts": [${4:-}],
 	 "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "cwd": "/",
 	  "env": ["PATH=/bin"], "args": $2}}
 	EOF
@@ -1001,6 +1048,18 @@ t_vmoci_annotation() {
 	log "run: status $RC; stderr: $(cat "$W/out.err")"
 	[ "$RC" = 5 ] && [ "$(cat "$W/out")" = "$VMCT_KVER" ] && [ "$VMCT_KVER" != "$(uname -r)" ] &&
 		vmoci_gone c3
+}
+
+# Directory binds (podman's -v) in the OCI mode: shared live, ro enforced.
+t_vmoci_volume() {
+	vol_setup "$W/vol" "$W/volro"
+	vmoci_bundle "$W/b" '["sh", "-c", "'"$(echo "$VOL_SCRIPT" | tr '\n\t' '  ')"'"]' "" \
+		"{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$W/vol\", \"options\": [\"rbind\"]},
+		 {\"destination\": \"/ro\", \"type\": \"bind\", \"source\": \"$W/volro\", \"options\": [\"rbind\", \"ro\"]}"
+	RC=0
+	vmoci run --bundle "$W/b" vol1 </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	log "run: status $RC; stderr: $(cat "$W/out.err")"
+	[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/out" && vmoci_gone vol1
 }
 
 # VMOCI_CYCLES (20) create/start/delete cycles leave nothing; progress on fd 3.

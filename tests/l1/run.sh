@@ -224,13 +224,13 @@ build_rootdisk() { # OUT
 # image store holding a busybox image (built with the image tests' helpers).
 AGENT=$(dirname "$ISOLA")/../vmct/isola-agent
 [ -x "$AGENT" ] || die "no isola-agent at $AGENT (build first)"
-vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc tty stty hostname ip ping wget httpd mkdir"
+vmct_applets="sh echo uname ps cat true ls tr grep sleep id wc tty stty hostname ip ping wget httpd mkdir mv rm"
 build_vmct() { # DIR
 	local d kver a specs=""
 	mkdir -p "$1"
 	# shellcheck disable=SC2086
 	copy_modules "$generic" "$1" crc32c_generic virtio_pci virtio_blk ext4 overlay \
-		vmw_vsock_virtio_transport virtio_net
+		vmw_vsock_virtio_transport virtio_net virtiofs
 	kver=$(ls "$generic/lib/modules")
 	cp "$generic/lib/modules/$kver/modules.builtin" "$1/lib/modules/$kver/"
 	d=$(mktemp -d "$L1_CACHE/vmct.XXXXXX")
@@ -291,6 +291,8 @@ build_l2dir() { # DIR
 	build_l2 "$1/initrd.gz" "$cloud" "$generic"
 	build_rootdisk "$1/rootdisk.img"
 	build_vmct "$1/vmct"
+	# isola's own hello guest (guest/), when the build made it.
+	[ ! -f "$builddir/guest/hello.elf" ] || cp "$builddir/guest/hello.elf" "$1/hello.elf"
 }
 
 if [ "$direct" = 1 ]; then

@@ -105,6 +105,19 @@ int main(void)
 	   "modules once each, dependencies first, ext4 and crc32c (built in) left out, '-' read "
 	   "as '_'");
 
+	/* The optional virtiofs: taken (after fuse) when the kernel has it. */
+	unlink(out);
+	MOD("kernel/sub/fuse.ko", "");
+	MOD("kernel/virtiofs.ko", "fuse,virtio,virtio_ring");
+	snprintf(p, sizeof(p), "%s/agent", dir);
+	r = vmct_initramfs_write(p, dir, out, &err);
+	ok(r == 0, "write the initramfs with virtiofs%s%s", err ? ": " : "", err ? err->msg : "");
+	err_free(&err);
+	list(out, names, sizeof(names), init, sizeof(init));
+	ok(strstr(names, "modules/10-virtio_net.ko modules/11-fuse.ko modules/12-virtiofs.ko ") !=
+	       NULL,
+	   "virtiofs is taken last, fuse before it: %s", names);
+
 	unlink(out);
 	snprintf(p, sizeof(p), "%s/kernel/virtio_blk.ko", dir);
 	unlink(p);

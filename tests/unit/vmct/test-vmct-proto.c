@@ -382,6 +382,12 @@ static void test_mounts(void)
 	    "tmpfs 99999999999 /x -",
 	    "tmpfs 0 /x\ty -",
 	    "cgroup 0 /sys/fs/cgroup -",
+	    "virtiofs 0 /data -",
+	    "virtiofs 0 /data share",
+	    "virtiofs 0 /data isola-fs8",
+	    "virtiofs 0 /data isola-fs01",
+	    "virtiofs 0 /data isola-fs",
+	    "virtiofs 0 / isola-fs0",
 	    "",
 	};
 	uint32_t len;
@@ -393,6 +399,9 @@ static void test_mounts(void)
 	ok(!strcmp(m.type, "tmpfs") && m.flags == (MS_NOSUID | MS_NODEV) &&
 	       !strcmp(m.dest, "/run") && !strcmp(m.data, "mode=755,size=65536k"),
 	   "type, flags, dest, data survive");
+	is_int(vmct_mount_parse("virtiofs 1 /srv/data isola-fs7", &m), 0, "a shared directory");
+	ok(!strcmp(m.type, "virtiofs") && m.flags == MS_RDONLY && !strcmp(m.data, "isola-fs7"),
+	   "its type, flags and tag survive");
 	is_int(vmct_mount_parse("mqueue 14 /dev/mqueue -", &m), 0, "no data is '-'");
 	ok(m.data[0] == '\0', "and parses as none");
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
