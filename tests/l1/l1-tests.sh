@@ -611,7 +611,7 @@ t_hello_rss() {
 		"$ISOLA_BIN" --debug vm run --memory 64M --kernel "$L2DIR/hello.elf" \
 			>"$W/out" 2>"$W/out.err" || RC=$?
 		[ "$RC" = 0 ] && has "$W/out" "hello from isola guest" || return 1
-		k=$(sed -n "s/.*peak RSS (VmHWM): \([0-9]*\) kB.*/\1/p" "$W/out.err")
+		k=$(sed -n "s/.*peak RSS (VmHWM): \([0-9]*\) KiB.*/\1/p" "$W/out.err")
 		[ -n "$k" ] || { log "no VmHWM line in: $(tail -3 "$W/out.err")"; return 1; }
 		[ "$k" -gt "$max" ] && max=$k
 	done

@@ -368,7 +368,7 @@ static void log_peak_rss(void)
 
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "VmHWM:", 6))
-			log_debug("peak RSS (VmHWM): %s", strtok(line + 6, " \t\n"));
+			log_debug("peak RSS (VmHWM): %llu KiB", strtoull(line + 6, NULL, 10));
 	if (f)
 		fclose(f);
 }
