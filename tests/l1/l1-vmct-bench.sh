@@ -62,6 +62,7 @@ mkdir -p $S/b/rootfs
 tar -xf /l2/vmct/bb-layer.tar -C $S/b/rootfs
 echo '{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "process": {"terminal": false,
  "user": {"uid": 0, "gid": 0}, "cwd": "/", "env": ["PATH=/bin"], "args": ["true"]},
+ "mounts": [{"destination": "/proc", "type": "proc", "source": "proc"}],
  "linux": {"namespaces": [{"type": "pid"}, {"type": "mount"}, {"type": "ipc"}, {"type": "uts"}]}}' >$S/b/config.json
 ln -sf /bin/isola $S/isola-vm
 export ISOLA_VM_KERNEL=$K ISOLA_VM_MODULES=/l2/vmct/lib/modules/$kver
