@@ -4,7 +4,10 @@
 # --vm --rm IMAGE true` (vm: a warm start; cold: ISOLA_VM_COLD=1, a boot)
 # against `isola run --rm IMAGE true` (plain); vmnet and plainnet: the same two
 # on the bridge network (--network bridge; vmnet restores the template with a
-# NIC), coldnet: vmnet with ISOLA_VM_COLD=1; and
+# NIC), coldnet: vmnet with ISOLA_VM_COLD=1; det and detcold: `run --vm -d --rm`
+# until it returns (the process started; warm and cold); oci, ocicold: the OCI
+# mode's `isola-vm run --bundle` (create, start, exit; warm and cold) and
+# ociplain, the same bundle as a plain container; and
 # the same kernel + agent initramfs + root disk booted by `isola vm run`
 # (isola) and by QEMU -M microvm,pcie=on -enable-kvm (qemu), paired runs in
 # rotating order.  Prints the median wall time of each and the ratios.
@@ -45,4 +48,10 @@ echo "vmnet/coldnet (warm start against cold boot, with a NIC): $(ratio "$(col v
 echo "vmnet/vm (a NIC on the bridge network, warm: CNI ADD/DEL, TAP, tc, eth0): $(ratio "$(col vmnet)" "$(col vm)")x"
 echo "plainnet/plain (the same network for a plain container): $(ratio "$(col plainnet)" "$(col plain)")x"
 echo "isola/qemu (same kernel, agent, disk; VM boot to exit): $(ratio "$(col isola)" "$(col qemu)")x"
+echo "cold/qemu (run --vm with a cold boot, end to end, vs QEMU's boot alone): $(ratio "$(col cold)" "$(col qemu)")x"
+echo "det/plain (run --vm -d until started, warm): $(ratio "$(col det)" "$(col plain)")x"
+echo "detcold/plain (the same, a cold boot): $(ratio "$(col detcold)" "$(col plain)")x"
+echo "oci/ociplain (isola-vm run vs isola run of one bundle, warm): $(ratio "$(col oci)" "$(col ociplain)")x"
+echo "ocicold/ociplain (the same, a cold boot): $(ratio "$(col ocicold)" "$(col ociplain)")x"
+echo "ocicold/qemu (the OCI mode cold, end to end, vs QEMU's boot alone): $(ratio "$(col ocicold)" "$(col qemu)")x"
 echo "vm/qemu (run --vm end to end vs QEMU's boot alone): $(ratio "$(col vm)" "$(col qemu)")x"
