@@ -79,25 +79,17 @@ int image_vm_load_process(const char *bundle, json_t **spec, struct vmct_config 
 }
 
 /* The image's layer chain, hashed: the root disk's cache key. */
-static int layers_key(const char *bundle, char ret[33], struct err **err)
+static int layers_key(const char *bundle, char ret[VMCT_ROOTFS_KEY_LEN + 1], struct err **err)
 {
 	_cleanup_json_ json_t *meta = NULL;
-	_cleanup_free_ char *text = NULL;
-	char p[PATH_MAX], digest[IMG_DIGEST_LEN + 1];
+	char p[PATH_MAX];
 	int r;
 
 	snprintf(p, sizeof(p), "%s/image.json", bundle);
 	r = json_load_file_capped(AT_FDCWD, p, 1u << 20, &meta, err);
-	if (r < 0)
-		return r;
-	text = json_dumps(json_object_get(meta, "layers"), JSON_COMPACT | JSON_ENCODE_ANY);
-	if (!text)
-		return err_make(err, 0, "`%s`: no layers", p);
-	r = img_sha256_digest(text, strlen(text), digest, err);
-	if (r < 0)
-		return r;
-	snprintf(ret, 33, "%.32s", img_digest_hex(digest));
-	return 0;
+	if (r >= 0 && vmct_rootfs_key(json_object_get(meta, "layers"), ret, err) < 0)
+		r = err_wrap(err, "`%s`", p);
+	return r;
 }
 
 static int find_kernel(const struct image_vm_opts *vo, const char **ret, struct err **err)
@@ -124,13 +116,17 @@ static char *vmm_path(void)
 	return env && *env ? strdup(env) : realpath("/proc/self/exe", NULL);
 }
 
-/* The initramfs and root disk, built on first use under <store>/vm. */
+/*
+ * The initramfs and root disk, built on first use under <store>/vm; *ret_lock holds the
+ * disk's shared flock (prune leaves it alone) until the VMM has its own.
+ */
 static int vm_files(const char *store, const char *bundle, const struct image_vm_opts *vo,
-		    const char *kernel, char **ret_initrd, char **ret_disk, struct err **err)
+		    const char *kernel, char **ret_initrd, char **ret_disk, int *ret_lock,
+		    struct err **err)
 {
 	_cleanup_free_ char *agent = vmct_find_agent(), *moddir = NULL, *cache = NULL,
 			    *rootfs = NULL;
-	char key[33];
+	char key[VMCT_ROOTFS_KEY_LEN + 1];
 	int r;
 
 	if (!agent)
@@ -146,7 +142,7 @@ static int vm_files(const char *store, const char *bundle, const struct image_vm
 	if (r >= 0)
 		r = layers_key(bundle, key, err);
 	if (r >= 0)
-		r = vmct_rootfs_get(cache, key, rootfs, ret_disk, err);
+		r = vmct_rootfs_get(cache, key, rootfs, ret_disk, ret_lock, err);
 	return r;
 }
 
@@ -295,7 +291,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = vmm_path(), *note = NULL;
-	_cleanup_close_ int null = -1;
+	_cleanup_close_ int null = -1, disk_lock = -1;
 	struct vmct_config proc = {};
 	struct vmct_run_opts o = {
 	    .vmm = self,
@@ -322,7 +318,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0)
 		r = find_kernel(vo, &o.kernel, &err);
 	if (r >= 0)
-		r = vm_files(store, bundle, vo, o.kernel, &initrd, &disk, &err);
+		r = vm_files(store, bundle, vo, o.kernel, &initrd, &disk, &disk_lock, &err);
 	o.initrd = initrd;
 	o.disk = disk;
 	if (r >= 0 && asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0)
@@ -460,6 +456,7 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 	struct vmct_oci_create_opts co = {
 	    .id = id, .bundle = bundle, .image = &img, .warn = detached_warn};
 	pid_t logger = -1, mon = -1;
+	_cleanup_close_ int disk_lock = -1;
 	int r;
 
 	if (img.sel.memory < VM_MEMORY_MIN) {
@@ -469,7 +466,7 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 	}
 	r = find_kernel(vo, &img.sel.kernel, &err);
 	if (r >= 0)
-		r = vm_files(store, bundle, vo, img.sel.kernel, &initrd, &disk, &err);
+		r = vm_files(store, bundle, vo, img.sel.kernel, &initrd, &disk, &disk_lock, &err);
 	if (r >= 0)
 		r = detached_network(store, bundle, vo, &net, &spec, &img, &err);
 	if (r >= 0 && (asprintf(&root, "%s/run", store) < 0 ||

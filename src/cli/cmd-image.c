@@ -43,18 +43,7 @@ const struct cli_command cli_image_subcommands[] = {
 
 int cmd_image(struct cli_globals *g, int argc, char **argv)
 {
-	const size_t skip = strlen("image ");
-
-	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		cli_print_help(argc < 2 ? stderr : stdout, cli_find_command("image"));
-		return argc < 2;
-	}
-	for (const struct cli_command *c = cli_image_subcommands; c->name; c++)
-		if (streq(c->name + skip, argv[1])) {
-			argv[1] = (char *)c->name;
-			return c->fn(g, argc - 1, argv + 1);
-		}
-	return cli_usage_error(argv[1], "unknown image subcommand; see `isola image --help`");
+	return cli_dispatch_sub(g, argc, argv, "image", cli_image_subcommands);
 }
 
 int image_cli_store_opt(int argc, char **argv, const char **ret_store)

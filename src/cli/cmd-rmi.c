@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* isola rmi [--store DIR] REF... : untag, then drop what nothing references. */
+/*
+ * isola rmi [--store DIR] REF... : untag, then drop what nothing references: blobs,
+ * layers, and the image's VM root disk (<store>/vm/rootfs-KEY.ext4) when no other image
+ * or container has its layer chain and no VM holds it.
+ */
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
@@ -7,7 +11,9 @@
 #include "cleanup.h"
 #include "config.h"
 #include "image-cli.h"
+#include "jsonutil.h"
 #include "opt.h"
+#include "vmct.h"
 
 const struct cli_opt cmd_rmi_opts[] = {
     {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
@@ -20,6 +26,18 @@ struct rmi_call {
 	char **refs;
 };
 
+/* The root disk key of @ref's layer chain; false when there is none (no such image). */
+static bool disk_key(struct img_store *s, const char *ref, char ret[VMCT_ROOTFS_KEY_LEN + 1])
+{
+	_cleanup_json_ json_t *idx = NULL;
+	json_t *entry = NULL;
+	const char *name;
+
+	return img_index_load(s, &idx, NULL) >= 0 &&
+	       img_index_find(idx, ref, &name, &entry, NULL) >= 0 &&
+	       vmct_rootfs_key(json_object_get(entry, "layers"), ret, NULL) >= 0;
+}
+
 static int do_rmi(void *data)
 {
 	const struct rmi_call *rc_ = data;
@@ -31,11 +49,16 @@ static int do_rmi(void *data)
 		return r;
 	for (char **ref = rc_->refs; *ref; ref++) {
 		_cleanup_err_ struct err *err = NULL;
+		char key[VMCT_ROOTFS_KEY_LEN + 1];
+		bool has_key = disk_key(s, *ref, key);
 
-		if (img_rmi(s, *ref, &err) < 0)
+		if (img_rmi(s, *ref, &err) < 0) {
 			rc = cli_fail(&err);
-		else
-			printf("Untagged: %s\n", *ref);
+			continue;
+		}
+		printf("Untagged: %s\n", *ref);
+		if (has_key && image_cli_prune_disk(s, key))
+			rc = 1;
 	}
 	img_store_close(s);
 	return rc;

@@ -251,16 +251,5 @@ const struct cli_command cli_vm_subcommands[] = {
 
 int cmd_vm(struct cli_globals *g, int argc, char **argv)
 {
-	const size_t skip = strlen("vm ");
-
-	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
-		cli_print_help(argc < 2 ? stderr : stdout, cli_find_command("vm"));
-		return argc < 2;
-	}
-	for (const struct cli_command *c = cli_vm_subcommands; c->name; c++)
-		if (streq(c->name + skip, argv[1])) {
-			argv[1] = (char *)c->name;
-			return c->fn(g, argc - 1, argv + 1);
-		}
-	return cli_usage_error("vm", "unknown subcommand `%s`; see `isola vm --help`", argv[1]);
+	return cli_dispatch_sub(g, argc, argv, "vm", cli_vm_subcommands);
 }

@@ -71,6 +71,12 @@ struct image_cli_add_call {
 };
 int image_cli_add(void *call);
 
+/*
+ * rmi: remove the VM root disk of @key (rootfs-KEY.ext4 in <store>/vm) when no image or
+ * container of @s has that layer chain and no VM holds it (cmd-system.c); an exit code.
+ */
+int image_cli_prune_disk(struct img_store *s, const char *key);
+
 /* Open the store named by --store / $ISOLA_STORE / the default, locked. */
 int image_cli_open_store(const char *opt, struct img_store **ret);
 /* For readers (images, inspect, save, export, run): the store lock shared. */

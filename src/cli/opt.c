@@ -165,8 +165,25 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 		fprintf(out, "  %-28s  %s\n", "-h, --help", "print this help and exit");
 }
 
-static const struct cli_command *const subtables[] = {cli_image_subcommands, cli_vm_subcommands,
-						      cli_network_subcommands};
+static const struct cli_command *const subtables[] = {
+    cli_image_subcommands, cli_vm_subcommands, cli_network_subcommands, cli_system_subcommands};
+
+int cli_dispatch_sub(struct cli_globals *g, int argc, char **argv, const char *top,
+		     const struct cli_command *table)
+{
+	const size_t skip = strlen(top) + 1;
+
+	if (argc < 2 || streq(argv[1], "--help") || streq(argv[1], "-h")) {
+		cli_print_help(argc < 2 ? stderr : stdout, cli_find_command(top));
+		return argc < 2;
+	}
+	for (const struct cli_command *c = table; c->name; c++)
+		if (streq(c->name + skip, argv[1])) {
+			argv[1] = (char *)c->name;
+			return c->fn(g, argc - 1, argv + 1);
+		}
+	return cli_usage_error(top, "unknown subcommand `%s`; see `isola %s --help`", argv[1], top);
+}
 
 const struct cli_command *cli_find_subcommand(const char *name)
 {

@@ -71,6 +71,12 @@ void cli_print_help(FILE *out, const struct cli_command *c);
 const struct cli_command *cli_find_command(const char *name);
 /* A subcommand by its full name ("image ls"); NULL if none. */
 const struct cli_command *cli_find_subcommand(const char *name);
+/*
+ * `isola TOP SUB ...`: run @table's "TOP SUB" entry with argv[0] its full name (so that
+ * --help finds it); no SUB or --help: TOP's help; else a usage error.  An exit code.
+ */
+int cli_dispatch_sub(struct cli_globals *g, int argc, char **argv, const char *top,
+		     const struct cli_command *table);
 /* The hidden `isola __doc man DIR | bash`: man pages and completion, built from the tables. */
 int cli_doc_tables(int argc, char **argv, const struct cli_command *const *tables, size_t n);
 /* Global options, for isola(8) and `isola --help`. */

@@ -129,6 +129,12 @@ int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t
 int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_layers,
 		    struct err **err);
 int img_rmi(struct img_store *s, const char *ref, struct err **err);
+/*
+ * fn(use) for what holds layers: each index entry, then each container's image.json
+ * (both have "layers", the layer chain; an entry "blobs" too).
+ */
+int img_store_foreach_use(struct img_store *s, void (*fn)(json_t *use, void *arg), void *arg,
+			  struct err **err);
 
 /* ---- layers (unpack.c) ---- */
 /* Whose ids a layer's files get on disk: see unpack.c. */

@@ -123,26 +123,21 @@ int img_rmi(struct img_store *s, const char *ref, struct err **err)
 	return img_store_prune(s, NULL, NULL, err);
 }
 
-/* Everything the index and the containers still use, as a set (JSON object). */
-static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
+int img_store_foreach_use(struct img_store *s, void (*fn)(json_t *use, void *arg), void *arg,
+			  struct err **err)
 {
 	_cleanup_json_ json_t *idx = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
-	json_t *e, *v;
+	json_t *e;
 	const char *name;
 	struct dirent *de;
-	size_t i;
 	int r, cfd;
 
 	r = img_index_load(s, &idx, err);
 	if (r < 0)
 		return r;
-	json_object_foreach (json_object_get(idx, "images"), name, e) {
-		json_array_foreach (json_object_get(e, "blobs"), i, v)
-			json_object_set_new(keep, json_string_value(v), json_true());
-		json_array_foreach (json_object_get(e, "layers"), i, v)
-			json_object_set_new(keep, json_string_value(v), json_true());
-	}
+	json_object_foreach (json_object_get(idx, "images"), name, e)
+		fn(e, arg);
 	cfd = openat(s->dfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0 || !(d = fdopendir(cfd))) {
 		if (cfd >= 0)
@@ -158,10 +153,27 @@ static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
 		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
 		if (json_load_file_capped(dirfd(d), p, IMG_MANIFEST_MAX, &img, NULL) < 0)
 			continue;
-		json_array_foreach (json_object_get(img, "layers"), i, v)
-			json_object_set_new(keep, json_string_value(v), json_true());
+		fn(img, arg);
 	}
 	return 0;
+}
+
+/* An image's or container's blobs and layers into the set @keep. */
+static void keep_refs(json_t *use, void *keep)
+{
+	static const char *const lists[] = {"blobs", "layers"};
+	json_t *v;
+	size_t i;
+
+	for (size_t l = 0; l < ARRAY_SIZE(lists); l++)
+		json_array_foreach (json_object_get(use, lists[l]), i, v)
+			json_object_set_new(keep, json_string_value(v), json_true());
+}
+
+/* Everything the index and the containers still use, as a set (JSON object). */
+static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
+{
+	return img_store_foreach_use(s, keep_refs, keep, err);
 }
 
 /*

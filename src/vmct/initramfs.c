@@ -238,16 +238,9 @@ int vmct_initramfs_write(const char *agent, const char *moddir, const char *out,
 	return r;
 }
 
-/* Make @dir (and its parent) when missing. */
-static int cache_dir(const char *dir, struct err **err)
+int vmct_agent_tag(const char *agent, char ret[VMCT_AGENT_TAG_LEN + 1], struct err **err)
 {
-	return mkdir_p(dir, 0700, err);
-}
-
-int vmct_initramfs_get(const char *cachedir, const char *agent, const char *moddir, char **ret,
-		       struct err **err)
-{
-	_cleanup_free_ char *abuf = NULL, *key = NULL, *path = NULL, *tmp = NULL;
+	_cleanup_free_ char *abuf = NULL;
 	char digest[IMG_DIGEST_LEN + 1];
 	size_t alen;
 	int r;
@@ -258,16 +251,34 @@ int vmct_initramfs_get(const char *cachedir, const char *agent, const char *modd
 	r = img_sha256_digest(abuf, alen, digest, err);
 	if (r < 0)
 		return err_wrap(err, "hash the agent `%s`", agent);
-	if (asprintf(&key, "%s %s %s", digest, moddir ? moddir : "-", VMCT_MODULES) < 0)
+	snprintf(ret, VMCT_AGENT_TAG_LEN + 1, "%.*s", VMCT_AGENT_TAG_LEN, img_digest_hex(digest));
+	return 0;
+}
+
+int vmct_initramfs_get(const char *cachedir, const char *agent, const char *moddir, char **ret,
+		       struct err **err)
+{
+	_cleanup_free_ char *key = NULL, *path = NULL, *tmp = NULL;
+	char tag[VMCT_AGENT_TAG_LEN + 1], digest[IMG_DIGEST_LEN + 1];
+	_cleanup_close_ int lock = -1;
+	int r;
+
+	r = vmct_agent_tag(agent, tag, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&key, "%s %s %s", tag, moddir ? moddir : "-", VMCT_MODULES) < 0)
 		return err_make(err, ENOMEM, "initramfs");
 	r = img_sha256_digest(key, strlen(key), digest, err);
 	if (r < 0)
 		return err_wrap(err, "initramfs cache key");
-	if (asprintf(&path, "%s/initrd-%.16s.cpio", cachedir, img_digest_hex(digest)) < 0 ||
+	/* The agent's tag first: prune knows an initramfs of another agent at a glance. */
+	if (asprintf(&path, "%s/initrd-%s-%.16s.cpio", cachedir, tag, img_digest_hex(digest)) < 0 ||
 	    asprintf(&tmp, "%s.%d.tmp", path, (int)getpid()) < 0)
 		return err_make(err, ENOMEM, "initramfs");
 	if (!path_exists(path)) {
-		r = cache_dir(cachedir, err);
+		r = mkdir_p(cachedir, 0700, err);
+		if (r >= 0)
+			r = lock = vmct_cache_tmp_lock(tmp, err);
 		if (r >= 0)
 			r = vmct_initramfs_write(agent, moddir, tmp, err);
 		if (r >= 0 && rename(tmp, path) < 0)

@@ -451,7 +451,7 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 	if (r >= 0)
 		r = vmct_initramfs_get(cache, p->agent, p->moddir, &p->initrd, err);
 	if (r >= 0)
-		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, err);
+		r = vmct_rootfs_get(p->dir, "ct", p->rootfs, &p->disk, NULL, err);
 	if (r >= 0)
 		r = vmct_oci_mounts_copy(&p->mounts, *dirfd, p->disk, err);
 	/* Last: the engine's netns is touched only once everything else is ready. */

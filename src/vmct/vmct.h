@@ -10,6 +10,8 @@
 #include <sys/types.h>
 #include <termios.h>
 
+#include <jansson.h>
+
 #include "err.h"
 #include "proto.h"
 
@@ -44,10 +46,71 @@ int vmct_initramfs_get(const char *cachedir, const char *agent, const char *modd
 /*
  * The image's root disk: @rootfs (a directory) as an ext4 image made with
  * mkfs.ext4 -d, cached as @cachedir/rootfs-@key.ext4 (key: the image's layer
- * chain) and shared read-only by every VM of that image; *ret its path.
+ * chain) and shared read-only by every VM of that image; *ret its path.  @ret_lock
+ * (NULL: none) gets an fd holding a shared flock of it: `isola system prune` and
+ * `rmi` leave a locked disk alone (as one a VMM holds), so keep it until the VMM has it.
  */
 int vmct_rootfs_get(const char *cachedir, const char *key, const char *rootfs, char **ret,
-		    struct err **err);
+		    int *ret_lock, struct err **err);
+
+/* The root disk's key: the image's layer chain (image.json's "layers"), hashed. */
+#define VMCT_ROOTFS_KEY_LEN 32
+int vmct_rootfs_key(json_t *layers, char ret[VMCT_ROOTFS_KEY_LEN + 1], struct err **err);
+/* Create @path (a cache's temporary file) with an exclusive flock: its fd. */
+int vmct_cache_tmp_lock(const char *path, struct err **err);
+/* The agent's tag in its initramfs's name: its sha256, 16 hex digits. */
+#define VMCT_AGENT_TAG_LEN 16
+int vmct_agent_tag(const char *agent, char ret[VMCT_AGENT_TAG_LEN + 1], struct err **err);
+
+/*
+ * The VM caches (cache.c): <store>/vm and the OCI mode's <root>/.vm-cache.  What an
+ * entry is, by its name; VMCT_CACHE_OTHER is not ours (left alone).
+ */
+enum vmct_cache_kind {
+	VMCT_CACHE_DISK,   /* rootfs-KEY.ext4 */
+	VMCT_CACHE_INITRD, /* initrd-AGENT-KEY.cpio */
+	VMCT_CACHE_WARM,   /* warm-KEY/ */
+	VMCT_CACHE_BUILD, /* .warm-KEY-XXXXXX/: a template being built, or left by a killed build */
+	VMCT_CACHE_TEMP,  /* rootfs-KEY.ext4.PID.{tmp,log}, initrd-...cpio.PID.tmp */
+	VMCT_CACHE_OTHER,
+	VMCT_CACHE_KINDS = VMCT_CACHE_OTHER,
+};
+const char *vmct_cache_kind_name(enum vmct_cache_kind k);
+
+struct vmct_prune_opts {
+	/* Is the root disk of this key still an image's or a container's?  NULL: keep disks. */
+	bool (*disk_used)(const char *key, void *arg);
+	const char *only_disk; /* rmi: only the disk of this key, nothing else */
+	const char *agent_tag; /* this binary's agent (vmct_agent_tag); NULL: keep initramfs */
+	bool dry_run;	       /* remove nothing; report what would go */
+	/* Each entry removed (or, dry run, to be), with the bytes it took. */
+	void (*removed)(void *arg, enum vmct_cache_kind kind, const char *dir, const char *name,
+			uint64_t bytes);
+	void *arg;
+};
+
+struct vmct_prune_result {
+	uint64_t bytes;
+	unsigned removed;
+	unsigned in_use;    /* unused disks kept as someone holds them (a VMM, a starting run) */
+	bool build_running; /* a template build held the lock: templates and build dirs kept */
+};
+
+/*
+ * Remove from @cachedir what this binary would never use again (docs/vm-containers.md):
+ * disks no image or container has, initramfs images of another agent, templates whose
+ * files changed or which have no warm.key, temporary files and build dirs no builder
+ * holds.  A failure does not stop the sweep: the first is returned.  A missing
+ * @cachedir is empty.
+ */
+int vmct_cache_prune(const char *cachedir, const struct vmct_prune_opts *o,
+		     struct vmct_prune_result *ret, struct err **err);
+
+struct vmct_cache_usage {
+	uint64_t bytes[VMCT_CACHE_KINDS]; /* blocks on disk */
+	unsigned count[VMCT_CACHE_KINDS];
+};
+int vmct_cache_usage(const char *cachedir, struct vmct_cache_usage *ret, struct err **err);
 
 /* The kernel's module directory: KDIR/lib/modules/VER for KDIR/boot/vmlinuz-VER, else NULL. */
 char *vmct_moddir_for(const char *kernel);
@@ -137,6 +200,15 @@ void vmct_warm_free(struct vmct_warm *w);
  * ends the wait with ECANCELED.  Returns its fd.
  */
 int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err);
+/* As @sigfd: do not wait; -EWOULDBLOCK (no message) while a build holds the lock. */
+#define VMCT_WARM_LOCK_TRY (-2)
+/*
+ * Would this binary still restore the template @dirfd/@name (warm-@key)?  Its warm.key
+ * (what the key hashes) hashes to @key, and its VMM, kernel and initrd are still the files
+ * they were (path, size, mtime, device, inode); a path in @gone (NULL-ended, or NULL)
+ * counts as gone.  False for a template without a readable warm.key.
+ */
+bool vmct_warm_current(int dirfd, const char *name, const char *key, char *const *gone);
 /*
  * The template for o's kernel, initrd, memory and cpus under @cachedir, built
  * (one builder at a time: the lock) when missing or broken.  A signal on

@@ -43,14 +43,16 @@
 #include "vmct.h"
 
 /* host.c's command line, and the agent's cue that this boot is a template. */
-#define WARM_CMDLINE	 "console=ttyS0 reboot=k panic=-1 quiet isola.warm=1"
-#define WARM_INFO	 "warm.info"
-#define WARM_INFO_MAX	 8192
-#define WARM_PLACEHOLDER (1u << 20)
-#define WARM_SNAP_WAIT	 120000 /* ms for the VMM to write the snapshot */
-#define WARM_SEED	 64
-#define WARM_INFO_LINES	 3  /* disk=, vsock=, and net= for a template with a NIC */
-#define WARM_IFNAME_MAX	 15 /* IFNAMSIZ - 1 */
+#define WARM_CMDLINE	  "console=ttyS0 reboot=k panic=-1 quiet isola.warm=1"
+#define WARM_INFO	  "warm.info"
+#define WARM_KEYFILE	  "warm.key" /* what the key hashes: the files it was built from */
+#define WARM_KEY_TEXT_MAX (3 * PATH_MAX + 512)
+#define WARM_INFO_MAX	  8192
+#define WARM_PLACEHOLDER  (1u << 20)
+#define WARM_SNAP_WAIT	  120000 /* ms for the VMM to write the snapshot */
+#define WARM_SEED	  64
+#define WARM_INFO_LINES	  3  /* disk=, vsock=, and net= for a template with a NIC */
+#define WARM_IFNAME_MAX	  15 /* IFNAMSIZ - 1 */
 /*
  * The template's NIC: a TAP of this name in a network namespace of the build's
  * own (it goes with the VMM), and a fixed locally administered MAC (each
@@ -79,11 +81,11 @@ static int stat_part(const char *what, const char *path, char *out, size_t n, st
 	return 0;
 }
 
-int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
-		  unsigned cpus, bool nic, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
+/* The text a template's key hashes, kept in the template as warm.key (prune reads it back). */
+static int key_text(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
+		    unsigned cpus, bool nic, char *out, size_t n, struct err **err)
 {
-	char v[PATH_MAX + 128], k[PATH_MAX + 128], i[PATH_MAX + 128], all[3 * PATH_MAX + 512],
-	    digest[IMG_DIGEST_LEN + 1];
+	char v[PATH_MAX + 128], k[PATH_MAX + 128], i[PATH_MAX + 128];
 	int r;
 
 	if (!memory || !cpus)
@@ -97,13 +99,81 @@ int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint6
 	if (r < 0)
 		return err_wrap(err, "warm template key");
 	/* v1: the agent's warm protocol; the initrd's name carries the agent's hash. */
-	snprintf(all, sizeof(all), "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n%s",
-		 v, k, i, (unsigned long long)memory, cpus, nic ? "nic=1\n" : "");
-	r = img_sha256_digest(all, strlen(all), digest, err);
+	snprintf(out, n, "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n%s", v, k, i,
+		 (unsigned long long)memory, cpus, nic ? "nic=1\n" : "");
+	return 0;
+}
+
+static int key_of_text(const char *text, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
+{
+	char digest[IMG_DIGEST_LEN + 1];
+	int r = img_sha256_digest(text, strlen(text), digest, err);
+
 	if (r < 0)
 		return err_wrap(err, "warm template key");
 	snprintf(ret, VMCT_WARM_KEY_LEN + 1, "%.*s", VMCT_WARM_KEY_LEN, img_digest_hex(digest));
 	return 0;
+}
+
+int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
+		  unsigned cpus, bool nic, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
+{
+	char all[WARM_KEY_TEXT_MAX];
+	int r = key_text(vmm, kernel, initrd, memory, cpus, nic, all, sizeof(all), err);
+
+	return r < 0 ? r : key_of_text(all, ret, err);
+}
+
+/*
+ * Is one "what=PATH:size:mtime:dev:ino" line of warm.key still what stat_part says of
+ * PATH now?  PATH is what comes before the last four colons; @gone lists paths a dry
+ * run of prune counts as removed.
+ */
+static bool key_line_current(const char *line, size_t n, char *const *gone)
+{
+	char l[PATH_MAX + 128], now[PATH_MAX + 128], *eq, *c = NULL;
+	int colons = 0;
+
+	if (n >= sizeof(l))
+		return false;
+	memcpy(l, line, n);
+	l[n] = '\0';
+	eq = strchr(l, '=');
+	for (char *p = l + n; eq && p > eq && colons < 4; p--)
+		if (p[-1] == ':' && ++colons == 4)
+			c = p - 1;
+	if (!eq || !c || eq[1] != '/')
+		return false;
+	*eq = *c = '\0';
+	for (; gone && *gone; gone++)
+		if (streq(*gone, eq + 1))
+			return false;
+	if (stat_part(l, eq + 1, now, sizeof(now), NULL) < 0)
+		return false;
+	*eq = '=';
+	*c = ':';
+	return strlen(now) == n + 1 && !strncmp(now, l, n);
+}
+
+bool vmct_warm_current(int dirfd, const char *name, const char *key, char *const *gone)
+{
+	_cleanup_free_ char *text = NULL;
+	char path[NAME_MAX + 16], again[VMCT_WARM_KEY_LEN + 1];
+	size_t len = 0;
+	int files = 0;
+
+	snprintf(path, sizeof(path), "%s/" WARM_KEYFILE, name);
+	if (read_file_at(dirfd, path, WARM_KEY_TEXT_MAX, &text, &len, NULL) < 0 ||
+	    strlen(text) != len || key_of_text(text, again, NULL) < 0 || !streq(again, key))
+		return false;
+	for (const char *p = text, *nl; (nl = strchr(p, '\n')); p = nl + 1)
+		if (!strncmp(p, "vmm=", 4) || !strncmp(p, "kernel=", 7) ||
+		    !strncmp(p, "initrd=", 7)) {
+			if (!key_line_current(p, nl - p, gone))
+				return false;
+			files++;
+		}
+	return files == 3;
 }
 
 void vmct_warm_free(struct vmct_warm *w)
@@ -217,6 +287,10 @@ int vmct_warm_lock(const char *cachedir, int sigfd, struct err **err)
 	if (fd < 0)
 		return err_make(err, errno, "open `%s`", cachedir);
 	while (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		if (sigfd == VMCT_WARM_LOCK_TRY && errno == EWOULDBLOCK) {
+			close(fd);
+			return -EWOULDBLOCK;
+		}
 		struct pollfd p = {.fd = sigfd, .events = POLLIN};
 		int e = errno, r;
 
@@ -529,7 +603,8 @@ static int build_boot(struct build *b, struct err **err)
 
 static int build_finish(struct build *b, const char *dir, struct err **err)
 {
-	char info[PATH_MAX * 2 + 32];
+	const struct vmct_run_opts *o = b->o;
+	char info[PATH_MAX * 2 + 32], key[WARM_KEY_TEXT_MAX];
 	_cleanup_close_ int dfd = open(b->tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r;
 
@@ -538,7 +613,13 @@ static int build_finish(struct build *b, const char *dir, struct err **err)
 		return err_make(err, errno, "open `%s`", b->tmp);
 	snprintf(info, sizeof(info), "disk=%s\nvsock=%s\n%s", b->disk, b->sock,
 		 b->nic ? "net=" WARM_TAP "\n" : "");
-	r = write_file_atomic_at(dfd, WARM_INFO, info, strlen(info), 0600, err);
+	/* What the key was made of, as vmct_warm_get made it: prune checks it still holds. */
+	r = key_text(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1, b->nic, key,
+		     sizeof(key), err);
+	if (r >= 0)
+		r = write_file_atomic_at(dfd, WARM_KEYFILE, key, strlen(key), 0600, err);
+	if (r >= 0)
+		r = write_file_atomic_at(dfd, WARM_INFO, info, strlen(info), 0600, err);
 	if (r < 0)
 		return r;
 	unlink(b->disk);

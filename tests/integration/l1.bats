@@ -312,6 +312,10 @@ l1_check() {
 	l1_check vmct-warm-detach
 }
 
+@test "l1: system prune while a warm VM container runs keeps its disk, the initramfs and the real build's template; exec and the next warm run still work" {
+	l1_check vmct-prune
+}
+
 @test "l1: run --vm warm start: no VMM, socket dir, template build dir, bundle, mount or memory-file copy left" {
 	l1_check vmct-warm-clean
 }

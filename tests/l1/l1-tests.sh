@@ -16,7 +16,7 @@ net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
 vmoci-exec vmoci-pause:the-cgroup2-freezer-does-not-freeze-a-nested-VMM-in-TCG-L1 vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
-vmct-warm-detach vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
+vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
 vmct-volume vmoci-volume hello-rss"
 
 log() { echo "$*" >&2; }
@@ -918,6 +918,54 @@ t_vmct_warm_detach() {
 	! ls -d /tmp/isola-vmct-* /tmp/isola-warm-* "$WARM_STORE"/vm/.warm-* 2>/dev/null ||
 		{ log "socket or template build dirs left" && ok=1; }
 	[ -z "$(ls "$WARM_STORE/containers")" ] || { log "bundles left" && ok=1; }
+	return $ok
+}
+
+# isola system prune on the warm store while a warm VM container runs (docs/vm-containers.md
+# "The caches and what prunes them"): the running container's disk, this isola's
+# initramfs and the template a real build wrote (its warm.key names the real VMM,
+# kernel and initrd) stay; exec still reaches the VM, and a warm run after the
+# prune restores the same template (no new build).
+t_vmct_prune() {
+	local n=vpr$$ ok=0 before
+	[ -d "$WARM_STORE" ] || cp -a "$L2DIR/vmct/store" "$WARM_STORE"
+	warm "$W/out0" localhost/bb:1 true # the template, if no test before built it
+	RC=0
+	# shellcheck disable=SC2086
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm -d \
+		--name $n $VMCT_ARGS localhost/bb:1 sh -c 'echo STARTED; exec sleep 1000' \
+		</dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	[ "$RC" = 0 ] && warm_ok "$W/out" || ok=1
+	wait_for "$WARM_STORE/containers/$n/ctr.log" STARTED 60 || ok=1
+	mkdir -p "$W/keys"
+	for f in "$WARM_STORE"/vm/warm-*; do cp "$f/warm.key" "$W/keys/${f##*/}" || ok=1; done
+	before=$(ls "$WARM_STORE/vm" | sort)
+	ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" system prune >"$W/prune" 2>&1 || ok=1
+	log "prune: $(cat "$W/prune"); before: $before; after: $(ls "$WARM_STORE/vm")"
+	# Every disk stays (the images' and the running container's); one initramfs, this
+	# isola's agent's (vmct-warm-rebuild's other agent's goes); a template stays
+	# exactly when the initramfs its warm.key names does.
+	for f in $(printf '%s\n' "$before" | grep -E '^rootfs-.*\.ext4$'); do
+		[ -e "$WARM_STORE/vm/$f" ] || { log "$f removed" && ok=1; }
+	done
+	[ "$(ls "$WARM_STORE"/vm/initrd-*.cpio | wc -l)" = 1 ] || ok=1
+	for f in $(printf '%s\n' "$before" | grep -E '^warm-'); do
+		local initrd
+		initrd=$(grep '^initrd=' "$W/keys/$f" | sed 's/^initrd=//; s/:[^:]*:[^:]*:[^:]*:[^:]*$//')
+		if [ -e "$initrd" ] && [ ! -e "$WARM_STORE/vm/$f" ]; then
+			log "$f removed, its initramfs kept" && ok=1
+		elif [ ! -e "$initrd" ] && [ -e "$WARM_STORE/vm/$f" ]; then
+			log "$f kept, its initramfs gone" && ok=1
+		fi
+	done
+	RC=0
+	ISOLA_STORE=$WARM_STORE timeout 120 "$ISOLA_BIN" exec $n sh -c 'exit 6' </dev/null || RC=$?
+	[ "$RC" = 6 ] || { log "exec after prune: $RC" && ok=1; }
+	ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" rm -f $n >/dev/null 2>&1 || ok=1
+	before=$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)
+	warm "$W/out1" localhost/bb:1 echo after-prune
+	[ "$RC" = 0 ] && [ "$(cat "$W/out1")" = after-prune ] && warm_ok "$W/out1" || ok=1
+	[ "$(ls -d "$WARM_STORE"/vm/warm-*/ | wc -l)" = "$before" ] || { log "a template was rebuilt" && ok=1; }
 	return $ok
 }
 
