@@ -300,9 +300,9 @@ int vmct_cache_usage(const char *cachedir, struct vmct_cache_usage *ret, struct 
 const char *vmct_cache_kind_name(enum vmct_cache_kind k)
 {
 	static const char *const names[] = {
-	    [VMCT_CACHE_DISK] = "root disk",	      [VMCT_CACHE_INITRD] = "initramfs",
-	    [VMCT_CACHE_WARM] = "warm template",      [VMCT_CACHE_BUILD] = "template build dir",
-	    [VMCT_CACHE_TEMP] = "temporary file",     [VMCT_CACHE_OTHER] = "other"};
+	    [VMCT_CACHE_DISK] = "root disk",	  [VMCT_CACHE_INITRD] = "initramfs",
+	    [VMCT_CACHE_WARM] = "warm template",  [VMCT_CACHE_BUILD] = "template build dir",
+	    [VMCT_CACHE_TEMP] = "temporary file", [VMCT_CACHE_OTHER] = "other"};
 
 	return k < ARRAY_SIZE(names) ? names[k] : "?";
 }
