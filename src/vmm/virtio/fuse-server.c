@@ -595,7 +595,7 @@ int fuse_srv_new(int root_fd, bool readonly, uint32_t max_nodes, struct fuse_srv
 		 struct err **err)
 {
 	struct fuse_srv *s = calloc(1, sizeof(*s));
-	struct fuse_entry_out e;
+	struct fuse_entry_out e = {0};
 
 	if (max_nodes == 0 || max_nodes > FUSE_MAX_NODES)
 		max_nodes = FUSE_MAX_NODES;
