@@ -49,9 +49,8 @@ static uint32_t fs_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req 
 	n = fuse_srv_handle(fs->srv, fs->in, in_len, fs->out, cap);
 	if (!n)
 		return 0;
-	n = virtq_buf_to_iov(req->iov + req->n_out, req->n_in, 0, fs->out, n);
-	virtq_mark_written(&vdev->vq[q], req->iov + req->n_out, req->n_in);
-	return n;
+	/* The core marks the writable part dirty once the request completes. */
+	return virtq_buf_to_iov(req->iov + req->n_out, req->n_in, 0, fs->out, n);
 }
 
 /* A driver reset (module unloaded, kexec): the guest holds no inode any more. */
