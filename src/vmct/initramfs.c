@@ -170,7 +170,9 @@ static int add_list(struct mods *m, const char *names, bool optional, struct err
 	if (!list)
 		return err_make(err, ENOMEM, "modules");
 	for (n = strtok_r(list, " ", &save); n; n = strtok_r(NULL, " ", &save)) {
-		if (optional && !find_module(m, n))
+		_cleanup_free_ char *found = optional ? find_module(m, n) : NULL;
+
+		if (optional && !found)
 			continue;
 		r = add_module(m, n, 0, err);
 		if (r < 0)
