@@ -116,6 +116,15 @@ int cg_writef(const char *dir, const char *file, struct err **err, const char *f
     __attribute__((format(printf, 4, 5)));
 int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
+/*
+ * Move the kernel threads listed in h's `list` file to the hierarchy's root
+ * (`root_file` there), best effort.  A kernel thread is never frozen, so one
+ * in a cgroup keeps the freezer from finishing: Linux 6.1's KVM attaches its
+ * per-VM worker (kvm-nx-lpage-recovery) to the cgroup of the VMM that made
+ * the VM.  It runs on the VM's behalf but no guest code, so it may run on
+ * while the VM container is paused.
+ */
+void cg_evict_kthreads(struct cg_hier *h, const char *list, const char *root_file);
 /* For memory.checkBeforeUpdate: fail if the number in dir/file exceeds limit (> 0). */
 int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err);
 /* Write linux.resources.unified's files in a cgroup2 directory, checking each key and value. */

@@ -400,6 +400,8 @@ static int v1_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
 
 	if (!h)
 		return err_make(err, ENOENT, "the freezer cgroup controller is not mounted");
+	if (frozen)
+		cg_evict_kthreads(h, "tasks", "tasks");
 	/* FREEZING can linger while tasks are busy; re-ask until it sticks (~2 s). */
 	for (int i = 0; i < 400; i++) {
 		_cleanup_free_ char *state = NULL;

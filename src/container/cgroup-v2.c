@@ -272,6 +272,8 @@ static int v2_is_frozen(struct ct_cgroup *cg, bool *ret, struct err **err)
 
 static int v2_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
 {
+	if (frozen)
+		cg_evict_kthreads(&cg->h[0], "cgroup.threads", "cgroup.procs");
 	if (cg_write(cg->h[0].path, "cgroup.freeze", frozen ? "1" : "0", err) < 0)
 		return cg_err(err);
 	for (int i = 0; i < 400; i++) {
@@ -282,6 +284,13 @@ static int v2_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)
 		if (now == frozen)
 			return 0;
 		usleep(i < 10 ? 500 : 5000);
+	}
+	/* A pause that did not finish is undone: the container stays running, not half frozen. */
+	if (frozen) {
+		struct err *ignored = NULL;
+
+		cg_write(cg->h[0].path, "cgroup.freeze", "0", &ignored);
+		err_free(&ignored);
 	}
 	return err_make(err, EBUSY, "`%s`: cgroup did not %s", cg->h[0].path,
 			frozen ? "freeze" : "thaw");

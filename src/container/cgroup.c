@@ -22,6 +22,7 @@
 #include "jsonutil.h"
 #include "log.h"
 #include "parse.h"
+#include "state.h"
 #include "strv.h"
 
 #define CG_ROOT	    "/sys/fs/cgroup"
@@ -484,7 +485,7 @@ static struct cg_hier *procs_hier(struct ct_cgroup *cg)
 	return cg->n ? &cg->h[0] : NULL;
 }
 
-static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **err)
+static int read_ids(const char *dir, const char *file, pid_t **ret, size_t *ret_n, struct err **err)
 {
 	_cleanup_free_ char *data = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
@@ -492,7 +493,7 @@ static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **e
 	char *line, *save = NULL;
 	int r;
 
-	r = cg_read(dir, "cgroup.procs", &data, err);
+	r = cg_read(dir, file, &data, err);
 	if (r < 0)
 		return r;
 	for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -504,8 +505,7 @@ static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **e
 			pid_t *p;
 
 			if (cap >= CG_MAX_PIDS)
-				return err_make(err, E2BIG, "`%s/cgroup.procs`: too many pids",
-						dir);
+				return err_make(err, E2BIG, "`%s/%s`: too many pids", dir, file);
 			cap = cap ? cap * 2 : 16;
 			p = realloc(pids, cap * sizeof(*pids));
 			if (!p)
@@ -517,6 +517,38 @@ static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **e
 	*ret = TAKE_PTR(pids);
 	*ret_n = n;
 	return 0;
+}
+
+static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **err)
+{
+	return read_ids(dir, "cgroup.procs", ret, ret_n, err);
+}
+
+void cg_evict_kthreads(struct cg_hier *h, const char *list, const char *root_file)
+{
+	_cleanup_free_ pid_t *tids = NULL;
+	struct err *e = NULL;
+	size_t n = 0;
+
+	if (read_ids(h->path, list, &tids, &n, &e) < 0) {
+		err_free(&e);
+		return;
+	}
+	/*
+	 * Between the look and the move the thread could end and its id go to
+	 * a new process, which would then be moved to the root.  KVM's worker
+	 * ends only as its VM is destroyed, and a VM container's guest has no
+	 * host process to take the id: nothing in the cgroup gains from it.
+	 */
+	for (size_t i = 0; i < n; i++) {
+		if (!ct_proc_is_kthread(tids[i]))
+			continue;
+		if (cg_writef(h->mount, root_file, &e, "%d", tids[i]) < 0) {
+			log_debug("cgroup: kernel thread %d stays in `%s`: %s", tids[i], h->path,
+				  e->msg);
+			err_free(&e);
+		}
+	}
 }
 
 int ct_cgroup_pids(struct ct_cgroup *cg, pid_t **ret, size_t *ret_n, struct err **err)

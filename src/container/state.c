@@ -186,38 +186,50 @@ void ct_state_clear(struct ct_state *s)
 	memset(s, 0, sizeof(*s));
 }
 
-uint64_t ct_proc_start_time(pid_t pid)
+/* Field `field` (>= 4) of /proc/<pid>/stat as a number; -1 when gone or a zombie. */
+static int proc_stat_field(pid_t pid, int field, uint64_t *ret)
 {
 	char path[64], buf[1024], *p;
 	_cleanup_close_ int fd = -1;
-	uint64_t v = 0;
 	ssize_t n;
-	int field;
 
 	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
-		return 0;
+		return -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	if (n <= 0)
-		return 0;
+		return -1;
 	buf[n] = 0;
 	p = strrchr(buf, ')');
 	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return 0; /* gone or a zombie: stopped */
-	/* p+2 is field 3 (state); the start time is field 22. */
+		return -1; /* gone or a zombie */
+	/* p+2 is field 3 (state). */
 	p += 2;
-	for (field = 3; field < 22 && p; field++) {
+	for (int f = 3; f < field && p; f++) {
 		p = strchr(p, ' ');
 		if (p)
 			p++;
 	}
 	if (!p)
-		return 0;
+		return -1;
 	*strchrnul(p, ' ') = 0;
-	if (parse_u64(p, &v) < 0)
-		return 0;
-	return v;
+	return parse_u64(p, ret);
+}
+
+uint64_t ct_proc_start_time(pid_t pid)
+{
+	uint64_t v = 0;
+
+	return proc_stat_field(pid, 22, &v) < 0 ? 0 : v;
+}
+
+bool ct_proc_is_kthread(pid_t pid)
+{
+	uint64_t flags = 0;
+
+	/* Field 9 is the task's flags; PF_KTHREAD is 0x00200000 (include/linux/sched.h). */
+	return proc_stat_field(pid, 9, &flags) == 0 && (flags & 0x00200000);
 }
 
 bool ct_state_alive(const struct ct_state *s)

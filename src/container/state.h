@@ -48,6 +48,8 @@ void ct_state_clear(struct ct_state *s);
 
 /* The process start time (field 22 of /proc/<pid>/stat); 0 if gone. */
 uint64_t ct_proc_start_time(pid_t pid);
+/* Whether pid is a kernel thread (PF_KTHREAD in /proc/<pid>/stat). */
+bool ct_proc_is_kthread(pid_t pid);
 /* Is the recorded init process still the same, live process? */
 bool ct_state_alive(const struct ct_state *s);
 enum ct_status ct_state_status(int dirfd, const struct ct_state *s);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* state.json round trip, status of dead processes, process start times. */
+/* state.json round trip, status of dead processes, process start times, kernel threads. */
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -11,6 +11,15 @@
 #include "fdutil.h"
 #include "state.h"
 #include "tap.h"
+
+static bool kthreadd_is_pid2(void)
+{
+	_cleanup_free_ char *comm = NULL;
+	size_t len = 0;
+
+	return read_file_at(AT_FDCWD, "/proc/2/comm", 64, &comm, &len, NULL) == 0 &&
+	       strncmp(comm, "kthreadd\n", len) == 0 && len == 9;
+}
 
 int main(void)
 {
@@ -46,6 +55,13 @@ int main(void)
 	waitpid(child, NULL, 0);
 	back.pid = child;
 	is_int(ct_proc_start_time(child), 0, "a reaped process has no start time");
+	/* The freezer moves kernel threads out of a cgroup it freezes (cgroup.c). */
+	if (kthreadd_is_pid2())
+		ok(ct_proc_is_kthread(2), "kthreadd (pid 2) is a kernel thread");
+	else
+		skip("pid 2 is not kthreadd (a pid namespace)", "kthreadd is a kernel thread");
+	ok(!ct_proc_is_kthread(getpid()), "we are not a kernel thread");
+	ok(!ct_proc_is_kthread(child), "a reaped process is not one");
 	ct_state_clear(&back);
 	close(dfd);
 	is_int(ct_state_remove_dir(root, "c1", &err), 0, "remove the state dir");
