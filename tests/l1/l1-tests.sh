@@ -17,7 +17,7 @@ vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-cont
 vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
-vmct-volume vmoci-volume hello-rss"
+vmct-volume vmoci-volume hello-rss vmoci-podman-ops"
 
 log() { echo "$*" >&2; }
 
@@ -1355,6 +1355,45 @@ t_vmoci_podman_net() {
 		'ip -4 -o addr show eth0; wget -q -O- http://10.88.0.1:7779/hi.txt'
 	kill "$hpid"
 	[ "$RC" = 0 ] && has "$W/out" 'inet 10\.88\.' && has "$W/out" '^hello-from-l1-podman$' || ok=1
+	vmoci_gone nothing || ok=1
+	! ls /sys/class/net | grep -q '^isola-tap' || { log "a TAP left" && ok=1; }
+	return $ok
+}
+
+# podman's day-to-day commands on a VM container: run -d -p (portmap's DNAT to the
+# address the guest holds), exec, pause (the guest stops answering), unpause, stop, rm;
+# nothing of isola's is left.
+t_vmoci_podman_ops() {
+	vmct_net_ready || return 77
+	vmoci_podman_env || return $?
+	local ok=0 st ip
+	P() { timeout "$l1timeout" podman --tmpdir "$W/pm/tmp" "$@"; }
+	# L1's busybox wget fetched nothing with -T (and one crashed): timeout(1) bounds it.
+	get() { timeout "$1" wget -q -O- http://10.88.0.1:18080/ 2>/dev/null; }
+	P run -d --name web --network bridge -p 18080:80 \
+		--annotation "run.isola.vm.kernel=$L2DIR/vmlinuz" \
+		--annotation "run.isola.vm.modules=$L2DIR/vmct/lib/modules/$VMCT_KVER" \
+		localhost/bb:vm sh -c 'mkdir /w; echo vm-web > /w/index.html; exec httpd -f -p 80 -h /w' \
+		>"$W/id" 2>"$W/out.err" || { log "run -d: $(cat "$W/out.err")" && return 1; }
+	for _ in $(seq 120); do [ "$(get 2)" = vm-web ] && break; sleep 0.5; done
+	[ "$(get 5)" = vm-web ] || {
+		ip=$(P inspect --format '{{.NetworkSettings.IPAddress}}' web)
+		log "no page through -p 18080:80; direct $ip:80: $(timeout 10 wget -O- "http://$ip/" 2>&1); ping: $(ping -c 1 -W 5 "$ip" 2>&1 | tr '\n' '|')"
+		log "inside: $(P exec web timeout 10 wget -O- http://127.0.0.1/index.html 2>&1); $(P exec web ip -4 -o addr 2>&1)"
+		log "nat: $(iptables -t nat -S 2>&1 | tr '\n' '|')"
+		log "routes: $(ip route | tr '\n' '|')"
+		log "logs: $(P logs web 2>&1 | tail -5)"
+		ok=1
+	}
+	[ "$(P exec web uname -r 2>&1)" = "$VMCT_KVER" ] || { log "exec: $(P exec web uname -r 2>&1)" && ok=1; }
+	P pause web >"$W/p.out" 2>&1 || { log "pause: $(cat "$W/p.out")" && ok=1; }
+	st=$(P inspect --format '{{.State.Status}}' web 2>&1)
+	[ "$st" = paused ] || { log "after pause: $st" && ok=1; }
+	[ -z "$(get 3)" ] || { log "a paused VM answered" && ok=1; }
+	P unpause web >"$W/p.out" 2>&1 || { log "unpause: $(cat "$W/p.out")" && ok=1; }
+	[ "$(get 10)" = vm-web ] || { log "no page after unpause" && ok=1; }
+	P stop -t 2 web >/dev/null 2>&1 || { log "stop failed" && ok=1; }
+	P rm -f web >/dev/null 2>&1 || ok=1
 	vmoci_gone nothing || ok=1
 	! ls /sys/class/net | grep -q '^isola-tap' || { log "a TAP left" && ok=1; }
 	return $ok
