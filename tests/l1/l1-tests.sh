@@ -802,13 +802,18 @@ t_vmct_warm_images() {
 
 # Clones of one snapshot share its RNG state: the agent reseeds it from the host.
 t_vmct_warm_rng() {
-	local cmd='cat /proc/sys/kernel/random/uuid; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo'
+	local cmd='cat /proc/sys/kernel/random/uuid; head -c 32 /dev/urandom | od -An -tx1 | tr -d " \n"; echo
+		cat /proc/sys/kernel/random/boot_id'
 	warm "$W/out1" localhost/bb:1 sh -c "$cmd" && warm "$W/out2" localhost/bb:1 sh -c "$cmd"
 	log "first: $(cat "$W/out1"); second: $(cat "$W/out2")"
-	[ "$(wc -l <"$W/out1")" = 2 ] && [ "$(wc -l <"$W/out2")" = 2 ] || return 1
+	[ "$(wc -l <"$W/out1")" = 3 ] && [ "$(wc -l <"$W/out2")" = 3 ] || return 1
 	warm_ok "$W/out1" && warm_ok "$W/out2" || return 1
 	[ "$(sed -n 1p "$W/out1")" != "$(sed -n 1p "$W/out2")" ] &&
-		[ "$(sed -n 2p "$W/out1")" != "$(sed -n 2p "$W/out2")" ]
+		[ "$(sed -n 2p "$W/out1")" != "$(sed -n 2p "$W/out2")" ] || return 1
+	# Each clone has a boot id of its own, shaped as the kernel's.
+	sed -n 3p "$W/out1" | grep -Eq '^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$' ||
+		{ log "boot_id: $(sed -n 3p "$W/out1")" && return 1; }
+	[ "$(sed -n 3p "$W/out1")" != "$(sed -n 3p "$W/out2")" ] || { log "the same boot_id" && return 1; }
 }
 
 # A new agent (another initramfs key) gets a template of its own.
