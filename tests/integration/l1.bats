@@ -296,7 +296,7 @@ l1_check() {
 	l1_check vmct-warm-images
 }
 
-@test "l1: run --vm warm start: two clones read different /proc/sys/kernel/random/uuid and /dev/urandom bytes (the agent reseeds)" {
+@test "l1: run --vm warm start: two clones read different /proc/sys/kernel/random/uuid, /dev/urandom bytes and boot ids (the agent reseeds)" {
 	l1_check vmct-warm-rng
 }
 
@@ -322,4 +322,41 @@ l1_check() {
 
 @test "l1: isola-vm create warm start: a template per annotations' memory, restored by the next create (isola.warm=1, no fallback note), status 4 through the monitor; delete leaves nothing" {
 	l1_check vmoci-warm
+}
+
+# These ran in the bed without a @test of their own until 2026-12-04 (the
+# check below now catches a test added to tests/l1/l1-tests.sh without one).
+@test "l1: virtio-fs: two shares, the same bytes on both sides, L1's writes seen live; ro share, device node and setuid refused" {
+	l1_check virtiofs
+}
+
+@test "l1: run --vm -d on a bridge network with -p: the page through the port, the CNI address in the guest; rm -f leaves nothing" {
+	l1_check vmct-detach-net
+}
+
+@test "l1: run --vm -d warm start on a bridge network: restored onto the NIC template, the page through -p; rm -f leaves nothing" {
+	l1_check vmct-warm-detach-net
+}
+
+@test "l1: isola-vm in an engine's netns: the guest has eth0's address and route, pings and fetches; the netns is as before after delete" {
+	l1_check vmoci-net
+}
+
+@test "l1: podman --runtime isola-vm --network bridge: the guest has podman's address and fetches from the gateway; nothing left" {
+	l1_check vmoci-podman-net
+}
+
+@test "l1: podman --runtime isola-vm: run -d -p serves the guest's page through portmap, exec, pause (no answer), unpause, stop, rm; nothing left" {
+	l1_check vmoci-podman-ops
+}
+
+# No L1 run needed: every test the bed runs has a @test above that checks its TAP line.
+@test "l1: every test in tests/l1/l1-tests.sh's L1_TESTS is checked by a @test here" {
+	local t missing=
+	for t in $(sed -n '/^L1_TESTS="/,/"$/p' "$ISOLA_TOP/tests/l1/l1-tests.sh" |
+		sed 's/^L1_TESTS="//; s/"$//'); do
+		t=${t%%:*}
+		grep -q "^	l1_check $t\$" "$BATS_TEST_FILENAME" || missing="$missing $t"
+	done
+	[ -z "$missing" ] || { echo "no @test for:$missing"; false; }
 }
