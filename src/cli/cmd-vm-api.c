@@ -31,6 +31,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "procfs.h"
 #include "vm-cli.h"
 #include "vm.h"
 
@@ -378,25 +379,6 @@ static int sock_pid(const char *sock, pid_t *ret, struct err **err)
 	return 0;
 }
 
-/* pid is gone, or a zombie its parent has not reaped yet. */
-static bool exited(pid_t pid)
-{
-	char path[64], buf[256], *p;
-	ssize_t n;
-	_cleanup_close_ int fd = -1;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return errno == ENOENT || errno == ESRCH;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return true;
-	buf[n] = '\0';
-	p = strrchr(buf, ')'); /* "pid (comm) S ..." */
-	return p && (p[2] == 'Z' || p[2] == 'X');
-}
-
 /*
  * SIGTERM to the VMM of VM (an id or a socket path); it cleans up (socket,
  * run directory) and exits.  Waits up to 10 s for it to be gone.
@@ -411,7 +393,7 @@ static int stop(const char *vm, struct err **err)
 	if (kill(pid, SIGTERM) < 0)
 		return err_make(err, errno, "signal VM `%s` (pid %d)", vm, (int)pid);
 	for (int i = 0; i < 1000; i++) {
-		if (exited(pid))
+		if (proc_exited(pid))
 			return 0;
 		usleep(10000);
 	}

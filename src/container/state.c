@@ -16,6 +16,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "parse.h"
+#include "procfs.h"
 #include "spec.h"
 #include "state.h"
 
@@ -184,37 +185,6 @@ void ct_state_clear(struct ct_state *s)
 	json_decref(s->cgroup);
 	json_decref(s->hooks);
 	memset(s, 0, sizeof(*s));
-}
-
-/* Field `field` (>= 4) of /proc/<pid>/stat as a number; -1 when gone or a zombie. */
-static int proc_stat_field(pid_t pid, int field, uint64_t *ret)
-{
-	char path[64], buf[1024], *p;
-	_cleanup_close_ int fd = -1;
-	ssize_t n;
-
-	snprintf(path, sizeof(path), "/proc/%d/stat", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	if (n <= 0)
-		return -1;
-	buf[n] = 0;
-	p = strrchr(buf, ')');
-	if (!p || p[1] != ' ' || p[2] == 'Z' || p[2] == 'X')
-		return -1; /* gone or a zombie */
-	/* p+2 is field 3 (state). */
-	p += 2;
-	for (int f = 3; f < field && p; f++) {
-		p = strchr(p, ' ');
-		if (p)
-			p++;
-	}
-	if (!p)
-		return -1;
-	*strchrnul(p, ' ') = 0;
-	return parse_u64(p, ret);
 }
 
 uint64_t ct_proc_start_time(pid_t pid)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -21,6 +22,7 @@
 #include "lazylib.h"
 #include "overlay.h"
 #include "parse.h"
+#include "procfs.h"
 #include "rtnl.h"
 #include "sha256sw.h"
 #include "spawn.h"
@@ -520,6 +522,44 @@ static void test_overlay(void)
 	ok(overlay_data_fits(big), "a page less its NUL fits");
 }
 
+/* /proc/<pid>/stat: fields past a command name with spaces and parentheses, zombies, gone pids. */
+static void test_procfs(void)
+{
+	uint64_t start = 0, ppid = 0;
+	pid_t pid;
+	int pfd[2];
+	char c;
+
+	ok(proc_stat_field(getpid(), 22, &start) == 0 && start > 0, "our start time (field 22)");
+	ok(!proc_exited(getpid()), "we have not exited");
+	if (pipe(pfd) < 0)
+		return (void)ok(0, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		/* A command name that ends in ") Z 1 (": the state is after the last ')'. */
+		prctl(PR_SET_NAME, "a) Z 1 (b");
+		close(pfd[0]);
+		if (write(pfd[1], "x", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (read(pfd[0], &c, 1) != 1)
+		ok(0, "child ready");
+	close(pfd[0]);
+	ok(!proc_exited(pid), "a running child whose name mimics a zombie's fields");
+	ok(proc_stat_field(pid, 4, &ppid) == 0 && ppid == (uint64_t)getpid(), "its ppid (field 4)");
+	kill(pid, SIGKILL);
+	for (int i = 0; i < 500 && !proc_exited(pid); i++)
+		usleep(10000);
+	ok(proc_exited(pid), "killed and not reaped: a zombie counts as exited");
+	ok(proc_stat_field(pid, 22, &start) < 0, "no fields from a zombie");
+	waitpid(pid, NULL, 0);
+	ok(proc_exited(pid), "reaped: gone");
+	ok(proc_exited((pid_t)-1) && proc_exited((pid_t)2147483647), "pids that cannot exist");
+}
+
 int main(void)
 {
 	test_err();
@@ -536,5 +576,6 @@ int main(void)
 	test_rtnl();
 	test_spawn();
 	test_overlay();
+	test_procfs();
 	return tap_done();
 }
