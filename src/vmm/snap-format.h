@@ -35,6 +35,7 @@ enum snap_type {
 	SNAP_IOAPIC = 7,  /* --irqchip split: the userspace IOAPIC */
 	SNAP_UPIT = 8,	  /* --irqchip split: the userspace PIT */
 	SNAP_PCI_BUS = 9, /* --virtio-transport pci: 0xcf8 and the host bridge */
+	SNAP_I8042 = 10,  /* the keyboard controller (absent before it existed) */
 	/* Per vCPU, index = vCPU id. */
 	SNAP_VCPU_REGS = 16,
 	SNAP_VCPU_SREGS = 17,

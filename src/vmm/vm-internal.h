@@ -69,6 +69,7 @@ struct vcpu {
 };
 
 struct serial;
+struct i8042;
 struct ioapic;
 struct snap_reader;
 struct vm_api;
@@ -114,6 +115,7 @@ struct vm {
 	int console_fd; /* serial output; -1 for none */
 	bool console_owned;
 	struct serial *serial;
+	struct i8042 *i8042;   /* devices/legacy.c */
 	struct ioapic *ioapic; /* split irqchip only */
 	struct pit *pit;       /* split irqchip only */
 	pthread_mutex_t route_lock;
@@ -240,4 +242,7 @@ struct snap_writer;
 int serial_save(struct serial *s, struct snap_writer *w, struct err **err);
 int serial_restore(struct serial *s, const struct snap_reader *r, struct err **err);
 int legacy_devices_create(struct vm *vm, struct err **err); /* i8042, debug-exit, CMOS */
-int acpi_pm_create(struct vm *vm, struct err **err);	    /* PM1, RESET_REG, pvpanic */
+void legacy_devices_destroy(struct vm *vm);
+/* Type Ctrl+Alt+Delete on the i8042's keyboard (PUT /actions SendCtrlAltDel). */
+int vm_send_ctrl_alt_del(struct vm *vm, struct err **err);
+int acpi_pm_create(struct vm *vm, struct err **err); /* PM1, RESET_REG, pvpanic */

@@ -291,6 +291,12 @@ static int devices_setup(struct vm *vm, struct err **err)
 	return r < 0 ? r : acpi_pm_create(vm, err);
 }
 
+static void devices_teardown(struct vm *vm)
+{
+	legacy_devices_destroy(vm);
+	serial_destroy(vm);
+}
+
 static int virtio_setup(struct vm *vm, struct err **err)
 {
 	return vmm_virtio_setup(vm, vm->cfg, err);
@@ -314,7 +320,7 @@ static const struct vm_step {
     {"memory", vm_memory_setup, vm_memory_teardown},
     {"irqchip", vm_irqchip_setup, vm_irqchip_teardown},
     {"console", console_setup, console_teardown},
-    {"devices", devices_setup, serial_destroy},
+    {"devices", devices_setup, devices_teardown},
     {"virtio", virtio_setup, vmm_virtio_teardown},
     {"boot", boot_setup, NULL},
     {"vcpus", vcpu_create_all, vcpu_destroy_all},

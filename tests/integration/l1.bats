@@ -150,6 +150,14 @@ l1_check() {
 	l1_check poweroff
 }
 
+@test "l1: SendCtrlAltDel reaches a Linux guest's init (SIGINT), then restarts it" {
+	l1_check cad
+}
+
+@test "l1: SendCtrlAltDel with --irqchip split (IRQ 1 through the userspace IOAPIC)" {
+	l1_check cad-split
+}
+
 @test "l1: run --vm --rm IMAGE echo hi prints hi (a container in a micro-VM)" {
 	l1_check vmct-echo
 }

@@ -10,7 +10,7 @@ BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh unpack cloud-boot panic console quiet rootdisk init blk blk-swap net vsock rng virtiofs
-balloon serial snapshot migrate smp2 smp4 poweroff vmct-echo vmct-exit vmct-kernel
+balloon serial snapshot migrate smp2 smp4 poweroff cad cad-split vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
@@ -622,6 +622,38 @@ t_poweroff() {
 	# shellcheck disable=SC2046
 	vm "$W/out" $(linux) --cmdline "$BASE l2=poweroff"
 	has "$W/out" L2-USERSPACE-UP && has "$W/out" "sleep state S5" && [ "$RC" = 0 ]
+}
+
+# PUT /actions SendCtrlAltDel: Linux's i8042 and atkbd drivers find the
+# keyboard (ACPI PNP0303), and the keys reach the VT keyboard handler.  First
+# with kernel.ctrl-alt-del 0 (what init systems set): init gets SIGINT.  Then
+# with 1 (the kernel's default): the kernel restarts at once (reboot=k: the
+# i8042's reset line), and isola exits 0 without init's own reboot (L2-DONE).
+# The same through the userspace IOAPIC: IRQ 1 is an edge pin there too.
+t_cad_split() { t_cad --irqchip split; }
+
+kclock() { tr -d '\r' <"$1" | grep -m1 "^\[ *[0-9.]*\] $2" | sed 's/^\[ *\([0-9.]*\)\].*/\1/'; }
+
+t_cad() { # [ISOLA OPTION...]
+	local ok=1
+	# shellcheck disable=SC2046
+	vm_bg "$W/out" $(linux) --api-sock "$W/api.sock" "$@" --cmdline "$BASE l2=cad"
+	wait_for "$W/out" "^CAD-READY" || { kill "$VM_PID" 2>/dev/null && ok=0; }
+	api_req PUT /actions '{"action_type":"SendCtrlAltDel"}' >"$W/r1"
+	wait_for "$W/out" "^CAD-ARMED" 60 || ok=0
+	api_req PUT /actions '{"action_type":"SendCtrlAltDel"}' >"$W/r2"
+	wait_for "$W/out" "reboot: Restarting system" 60 || kill "$VM_PID" 2>/dev/null
+	vm_wait
+	# What the probe cost the boot: the kernel's clock at the controller's
+	# discovery, at its keyboard port (the synchronous part) and at atkbd's bind.
+	log "kernel clock: i8042 found $(kclock "$W/out" 'i8042: PNP: PS/2 Controller') s," \
+		"KBD port $(kclock "$W/out" 'serio: i8042 KBD port') s," \
+		"keyboard bound $(kclock "$W/out" 'input: AT .*keyboard') s"
+	log "keyboard: $(field "$W/out" CAD-KBD)"
+	has "$W/out" 'CAD-KBD .*AT .*keyboard' && has "$W/r1" "HTTP/1.1 204" &&
+		has "$W/out" "^CAD-SIGINT" && has "$W/r2" "HTTP/1.1 204" &&
+		has "$W/out" "reboot: Restarting system" && hasnt "$W/out" L2-DONE || ok=0
+	[ "$RC" = 0 ] && [ $ok = 1 ]
 }
 
 # VM containers: isola run --vm with the generic kernel and a busybox image

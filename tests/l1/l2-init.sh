@@ -258,6 +258,28 @@ balloon_report() {
 	echo "REPORT-TOTAL $(meminfo MemTotal)"
 }
 
+# SendCtrlAltDel (t_cad): name the keyboard the kernel bound, then take the
+# first Ctrl+Alt+Del as init's SIGINT and leave the second to the kernel.
+kbd_name() { sed -n 's/^N: Name="\(.*keyboard.*\)"/\1/p' /proc/bus/input/devices | head -1; }
+
+cad() {
+	local i=0
+	# atkbd binds from the kernel's serio thread, maybe after init started.
+	while [ -z "$(kbd_name)" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	echo "CAD-KBD $(kbd_name)"
+	echo 0 >/proc/sys/kernel/ctrl-alt-del
+	trap 'echo CAD-SIGINT; echo 1 >/proc/sys/kernel/ctrl-alt-del; echo CAD-ARMED' INT
+	echo "CAD-READY"
+	# wait returns at a trapped signal (a foreground sleep would delay the trap).
+	while :; do
+		sleep 1000 &
+		wait $!
+	done
+}
+
 rootdisk() {
 	local root init
 	root=$(arg root)
@@ -278,6 +300,7 @@ panic)
 	echo c >/proc/sysrq-trigger
 	;;
 poweroff) poweroff -f ;;
+cad) cad ;;
 smp) echo "NPROC=$(nproc)" ;;
 blk) blk ;;
 blkswap) blkswap ;;

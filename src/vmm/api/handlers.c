@@ -150,10 +150,13 @@ static void actions(struct vm *vm, const char *body, size_t len, struct api_resp
 		return fault_err(resp, 400, &err);
 	if (streq(type, "InstanceStart"))
 		return fault(resp, 400, "InstanceStart: the microVM is already running");
-	if (streq(type, "SendCtrlAltDel"))
-		return fault(resp, 400,
-			     "SendCtrlAltDel: not supported by isola (no i8042 keyboard "
-			     "controller); `isola vm stop` stops the VM");
+	if (streq(type, "SendCtrlAltDel")) {
+		if (vm_send_ctrl_alt_del(vm, &err) < 0) {
+			err_wrap(&err, "SendCtrlAltDel");
+			return fault_err(resp, 400, &err);
+		}
+		return reply(resp, 204, NULL);
+	}
 	if (!streq(type, "FlushMetrics"))
 		return fault(resp, 400,
 			     "body.action_type: expected InstanceStart, FlushMetrics or "

@@ -91,6 +91,7 @@ _Static_assert(sizeof(struct acpi_facs) == 64, "FACS");
 #define FADT_PROC_C1	   (1u << 2)
 #define FADT_SLP_BUTTON	   (1u << 5) /* no sleep button */
 #define FADT_RESET_REG_SUP (1u << 10)
+#define BOOT_ARCH_8042	   (1u << 1)
 #define BOOT_ARCH_NO_VGA   (1u << 2)
 #define MADT_PCAT_COMPAT   1u
 #define MADT_ENABLED	   1u
@@ -197,6 +198,21 @@ static void dsdt_body(struct aml *m, const struct acpi_config *c)
 		aml_buffer_close(m, buf);
 		aml_close(m, dev);
 	}
+	/*
+	 * The i8042's keyboard (devices/i8042.c): Linux finds it through PNP0303 and skips the
+	 * AUX port, which has no PNP0F13 here.
+	 */
+	dev = aml_device(m, "KBD_");
+	aml_name(m, "_HID");
+	aml_eisaid(m, "PNP0303");
+	aml_name(m, "_CRS");
+	buf = aml_buffer(m);
+	aml_res_io(m, 0x60, 1);
+	aml_res_io(m, 0x64, 1);
+	aml_res_irq(m, 1);
+	aml_res_end(m);
+	aml_buffer_close(m, buf);
+	aml_close(m, dev);
 	/* QEMU's pvpanic ISA device: Linux's pvpanic driver binds QEMU0001. */
 	dev = aml_device(m, "PEVT");
 	aml_name(m, "_HID");
@@ -257,8 +273,7 @@ static int fadt_write(struct acpi_area *a, uint64_t facs, uint64_t dsdt, uint64_
 	f->p_lvl2_lat = 101;  /* > 100: no C2 */
 	f->p_lvl3_lat = 1001; /* > 1000: no C3 */
 	f->century = 0x32;
-	/* No 8042 flag: the i8042 is only its reset line here, a kernel need not probe it. */
-	f->iapc_boot_arch = BOOT_ARCH_NO_VGA;
+	f->iapc_boot_arch = BOOT_ARCH_8042 | BOOT_ARCH_NO_VGA;
 	f->flags = FADT_WBINVD | FADT_PROC_C1 | FADT_SLP_BUTTON | FADT_RESET_REG_SUP;
 	f->reset_reg = io_gas(ACPI_RESET_PORT, 8, GAS_ACCESS_BYTE);
 	f->reset_value = ACPI_RESET_VALUE;

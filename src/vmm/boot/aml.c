@@ -246,6 +246,20 @@ void aml_res_io(struct aml *a, uint16_t base, uint8_t len)
 	aml_bytes(a, d, sizeof(d));
 }
 
+void aml_res_irq(struct aml *a, uint8_t irq)
+{
+	/* IRQNoFlags: small item 0x04, length 2, a mask of ISA IRQs (edge, active high). */
+	uint16_t mask = (uint16_t)(1u << (irq & 15));
+
+	if (irq > 15) { /* no such ISA IRQ: a bug of the caller, reported as aml_error() */
+		a->overflow = true;
+		return;
+	}
+	uint8_t d[3] = {0x22, mask & 0xff, mask >> 8};
+
+	aml_bytes(a, d, sizeof(d));
+}
+
 /* Word address space descriptor (large item 0x08): type 1 I/O, 2 bus number. */
 static void aml_res_word(struct aml *a, uint8_t type, uint8_t type_flags, uint16_t min,
 			 uint16_t max)

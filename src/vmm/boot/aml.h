@@ -42,6 +42,7 @@ void aml_buffer_close(struct aml *a, size_t mark);
 
 /* Resource descriptors (inside aml_buffer()); aml_res_end() closes the template. */
 void aml_res_io(struct aml *a, uint16_t base, uint8_t len);
+void aml_res_irq(struct aml *a, uint8_t irq); /* IRQNoFlags: an ISA IRQ, 0-15 */
 void aml_res_word_bus(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_word_io(struct aml *a, uint16_t min, uint16_t max);
 void aml_res_dword_mem(struct aml *a, uint32_t min, uint32_t max);

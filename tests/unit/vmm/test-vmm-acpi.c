@@ -134,6 +134,7 @@ static void test_fadt(void)
 	ok(f[116] == 1 && f[117] == 8 && get64(f + 120) == ACPI_RESET_PORT &&
 	       f[128] == ACPI_RESET_VALUE,
 	   "RESET_REG: byte at the reset port");
+	is_int(f[109] | f[110] << 8, 0x6, "IAPC_BOOT_ARCH: an 8042, no VGA");
 }
 
 /* The MADT's entries of type t. */
@@ -201,6 +202,10 @@ static void test_dsdt(void)
 	static const uint8_t s5[] = {0x08, '\\', '_',  'S',  '5',  '_',	 0x12, 0x08,
 				     0x04, 0x0a, 0x05, 0x0a, 0x05, 0x00, 0x00};
 	static const uint8_t pnp0a08[] = {0x0c, 0x41, 0xd0, 0x0a, 0x08};
+	static const uint8_t pnp0303[] = {0x0c, 0x41, 0xd0, 0x03, 0x03};
+	static const uint8_t kbd_crs[] = {0x47, 0x01, 0x60, 0x00, 0x60, 0x00, 0x01,
+					  0x01, 0x47, 0x01, 0x64, 0x00, 0x64, 0x00,
+					  0x01, 0x01, 0x22, 0x02, 0x00, 0x79, 0x00};
 
 	for (int pci = 0; pci < 2; pci++) {
 		c.pci = pci;
@@ -217,6 +222,9 @@ static void test_dsdt(void)
 		ok(contains(d, get32(d + 4), "QEMU0001", 9), "pvpanic device QEMU0001");
 		ok(contains(d, get32(d + 4), "\x47\x01\x05\x05\x05\x05\x01\x01", 8),
 		   "pvpanic _CRS: port 0x505");
+		ok(contains(d, get32(d + 4), pnp0303, sizeof(pnp0303)), "keyboard PNP0303");
+		ok(contains(d, get32(d + 4), kbd_crs, sizeof(kbd_crs)),
+		   "keyboard _CRS: ports 0x60 and 0x64, IRQ 1");
 		is_int(contains(d, get32(d + 4), pnp0a08, sizeof(pnp0a08)), pci,
 		       "PCI host bridge PNP0A08 only with virtio-pci");
 	}
@@ -260,6 +268,10 @@ static void test_aml(void)
 	aml_buffer_close(&a, m);
 	ok(a.len == 6 && !memcmp(buf, "\x11\x05\x0a\x02\x79\x00", 6),
 	   "Buffer: PkgLength, BufferSize, bytes");
+	aml_init(&a, buf, sizeof(buf));
+	aml_res_irq(&a, 1);
+	aml_res_irq(&a, 12);
+	ok(a.len == 6 && !memcmp(buf, "\x22\x02\x00\x22\x00\x10", 6), "IRQNoFlags {1}, {12}");
 	aml_init(&a, buf, 8);
 	m = aml_device(&a, "DEV0");
 	aml_string(&a, "a long string that does not fit");
