@@ -7,6 +7,7 @@
  *   isola vm receive --listen tcp:HOST:PORT|unix:PATH [--console stdio|none|FILE]
  *       [--api-sock PATH [--id ID]] [--key-file FILE] [--disk-remap OLD=NEW]...
  *       [--net-remap OLDTAP=NEWTAP]... [--vsock-remap OLD=NEW]
+ *       [--fs-remap TAG=DIR[,ro|,rw]]...
  *     waits for one incoming VM and runs it; the exit code is the guest's,
  *     as for `isola vm run`.
  */
@@ -37,6 +38,7 @@ enum {
 	OPT_KEY,
 	OPT_NET_REMAP,
 	OPT_VSOCK_REMAP,
+	OPT_FS_REMAP,
 };
 
 /* clang-format off */
@@ -56,6 +58,7 @@ const struct cli_opt cmd_vm_receive_opts[] = {
 	{"disk-remap", OPT_REMAP, "OLD=NEW", "accept the VM's disk OLD and open NEW here (NEW may be OLD; repeatable; a disk not named is refused)"},
 	{"net-remap", OPT_NET_REMAP, "OLDTAP=NEWTAP", "accept the VM's NIC on tap OLDTAP and attach it to tap NEWTAP here (repeatable; a NIC not named is refused)"},
 	{"vsock-remap", OPT_VSOCK_REMAP, "OLD=NEW", "accept the VM's vsock device on Unix socket OLD and bind NEW here (its open connections are reset)"},
+	{"fs-remap", OPT_FS_REMAP, "TAG=DIR[,ro|,rw]", "accept the VM's share TAG (one its guest has not mounted) and share DIR here (repeatable; a share not named is refused)"},
 	{},
 };
 /* clang-format on */
@@ -150,6 +153,8 @@ static int receive_opts(struct vm_config *cfg, struct vmm_restore_args *a, int a
 		else if (c == OPT_VSOCK_REMAP)
 			r = vmm_remap_add(a->vsock_uds, &a->n_vsock_uds, 1, "vsock-remap", optarg,
 					  err);
+		else if (c == OPT_FS_REMAP)
+			r = vmm_remap_add(a->fs, &a->n_fs, VM_MAX_FS, "fs-remap", optarg, err);
 	}
 	if (r >= 0 && c < 0) {
 		*ret_exit = p.exit_code;

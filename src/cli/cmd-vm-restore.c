@@ -3,6 +3,7 @@
  * isola vm restore --state FILE --mem FILE [--console stdio|none|FILE]
  *   [--api-sock PATH [--id ID]]
  *   [--disk-remap OLD=NEW]... [--net-remap OLDTAP=NEWTAP]... [--vsock-remap OLD=NEW]
+ *   [--fs-remap TAG=DIR[,ro|,rw]]...
  * Runs the VM a snapshot describes from where it was taken, with the
  * devices it had (disk paths and TAP names as saved, or remapped); the exit
  * code is the guest's, as for `isola vm run`.
@@ -26,7 +27,8 @@ enum {
 	OPT_TAP_REMAP,
 	OPT_API_SOCK,
 	OPT_ID,
-	OPT_VSOCK_REMAP
+	OPT_VSOCK_REMAP,
+	OPT_FS_REMAP
 };
 
 /* clang-format off */
@@ -38,6 +40,7 @@ const struct cli_opt cmd_vm_restore_opts[] = {
 	{"net-remap", OPT_TAP_REMAP, "OLDTAP=NEWTAP", "attach tap NEWTAP where the snapshot had OLDTAP (repeatable)"},
 	{"tap-remap", OPT_TAP_REMAP, "OLDTAP=NEWTAP", "the same as --net-remap"},
 	{"vsock-remap", OPT_VSOCK_REMAP, "OLD=NEW", "bind the vsock device's socket at NEW where the snapshot had OLD (its connections are reset)"},
+	{"fs-remap", OPT_FS_REMAP, "TAG=DIR[,ro|,rw]", "share DIR as TAG, a share no guest driver has taken yet (repeatable)"},
 	{"api-sock", OPT_API_SOCK, "PATH", "serve the API here"},
 	{"id", OPT_ID, "ID", "a name for vm ls, info, stop"},
 	{},
@@ -76,6 +79,8 @@ int cmd_vm_restore(struct cli_globals *g, int argc, char **argv)
 		else if (c == OPT_VSOCK_REMAP)
 			r = vmm_remap_add(a.vsock_uds, &a.n_vsock_uds, 1, "vsock-remap", optarg,
 					  &err);
+		else if (c == OPT_FS_REMAP)
+			r = vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", optarg, &err);
 		else if (c == OPT_API_SOCK)
 			cfg.api_sock = optarg;
 		else if (c == OPT_ID)

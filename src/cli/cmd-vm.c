@@ -111,8 +111,6 @@ static int run_configured(struct vm_config *cfg, void *arg, int *status, struct 
 			r = vmm_config_validate(cfg, err);
 		if (r >= 0 && !cfg->snapshot_state != !cfg->snapshot_mem)
 			r = err_make(err, 0, "--snapshot-state and --snapshot-mem go together");
-		if (r >= 0 && cfg->snapshot_state)
-			r = vmm_snapshot_supported(cfg, err);
 		if (r >= 0)
 			r = load ? vmm_restore_with(cfg, &launch, load, status, err)
 				 : vmm_run(cfg, &launch, status, err);

@@ -164,6 +164,8 @@ struct vm {
 int vm_state_save_all(struct vm *vm, bool before_vcpus, struct snap_writer *w, struct err **err);
 int vm_state_restore_all(struct vm *vm, bool before_vcpus, const struct snap_reader *r,
 			 struct err **err);
+/* Why a snapshot or migration of vm would fail now (a component's can_save), or 0. */
+int vm_state_can_save_all(struct vm *vm, struct err **err);
 void vm_state_pause_all(struct vm *vm, bool paused);
 void vm_state_kick_all(struct vm *vm);
 /* Every one is tried; -errno of the first that failed. */

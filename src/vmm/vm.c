@@ -86,6 +86,16 @@ int vm_state_restore_all(struct vm *vm, bool before_vcpus, const struct snap_rea
 	return r;
 }
 
+int vm_state_can_save_all(struct vm *vm, struct err **err)
+{
+	int r = 0;
+
+	for (unsigned i = 0; r >= 0 && i < vm->n_state_ops; i++)
+		if (vm->state_ops[i]->can_save)
+			r = vm->state_ops[i]->can_save(vm, err);
+	return r;
+}
+
 void vm_state_pause_all(struct vm *vm, bool paused)
 {
 	for (unsigned i = 0; i < vm->n_state_ops; i++)

@@ -74,6 +74,8 @@ struct vm_state_ops {
 	void (*kick)(struct vm *vm);
 	/* Migration: take (on) or drop its backends' locks. */
 	int (*lock)(struct vm *vm, bool on, struct err **err);
+	/* Whether save() can succeed now (any thread; save() checks again, paused). */
+	int (*can_save)(struct vm *vm, struct err **err);
 };
 int vm_state_register(struct vm *vm, const struct vm_state_ops *ops, struct err **err);
 void vm_state_unregister(struct vm *vm, const struct vm_state_ops *ops);
@@ -137,8 +139,6 @@ int vmm_api_preboot(struct vm_config *cfg, struct vmm_launch *launch, struct vmm
 void vmm_api_answer_start(int fd, const struct err *err);
 /* Whether InstanceStart on fd was answered already (the VM started). */
 bool vmm_api_start_answered(int fd);
-/* Why a VM with cfg cannot be snapshotted yet (-EOPNOTSUPP), or 0. */
-int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err);
 /*
  * Firecracker's rebase-snap: copy the pages a Diff snapshot's memory file
  * holds (its data extents) onto base, a Full (or already rebased) memory
@@ -156,12 +156,14 @@ struct vmm_remap {
 struct vmm_restore_args {
 	const char *state_path, *mem_path;
 	struct vmm_remap disks[VM_MAX_DISKS], taps[VM_MAX_NETS], vsock_uds[1];
-	unsigned n_disks, n_taps, n_vsock_uds;
+	/* Shares by tag: TAG=DIR, DIR optionally ending in ",ro" or ",rw" (else as saved). */
+	struct vmm_remap fs[VM_MAX_FS];
+	unsigned n_disks, n_taps, n_vsock_uds, n_fs;
 	bool paused; /* stay paused until PATCH /vm {"state": "Resumed"} */
 	/*
 	 * Migration: the stream's device list comes from the source, so every
-	 * disk, TAP and vsock socket must be named in disks[], taps[] or
-	 * vsock_uds[] (OLD=NEW) or it is refused.
+	 * disk, TAP, vsock socket and share must be named in disks[], taps[],
+	 * vsock_uds[] or fs[] or it is refused.
 	 */
 	bool from_stream;
 };

@@ -358,6 +358,10 @@ l1_check() {
 	l1_check vmoci-podman-ops
 }
 
+@test "l1: a share no driver took is snapshotted, and restored onto another directory (--fs-remap)" {
+	l1_check fs-snapshot
+}
+
 # No L1 run needed: every test the bed runs has a @test above that checks its TAP line.
 @test "l1: every test in tests/l1/l1-tests.sh's L1_TESTS is checked by a @test here" {
 	local t missing=

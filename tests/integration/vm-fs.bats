@@ -67,8 +67,20 @@ refused() {
 	refused "fs\\[0\\]: path \`$TMP/file\`: Not a directory" --config "$TMP/vm.json"
 }
 
-@test "vm fs: a VM with a share refuses --snapshot-state (its open files are host state)" {
-	refused '--fs `s`: a VM sharing a directory cannot be snapshotted or migrated' \
-		--fs "tag=s,path=$TMP/share" --snapshot-state "$TMP/st" --snapshot-mem "$TMP/mem"
-	[ ! -e "$TMP/st" ] && [ ! -e "$TMP/mem" ]
+# A share no guest driver has taken can be snapshotted (vm-snapshot.bats, L1
+# fs-snapshot); the options that remap it are checked before anything runs.
+@test "vm fs: --fs-remap takes TAG=DIR, on restore and receive" {
+	run timeout 20 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --fs-remap share
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'--fs-remap `share`: expected OLD=NEW'* ]]
+	run timeout 20 "$ISOLA" vm receive --listen "unix:$TMP/in.sock" --fs-remap "=$TMP/share"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--fs-remap `='*'`: expected OLD=NEW'* ]]
+	[ ! -e "$TMP/in.sock" ]
+	local args=() i
+	for i in 1 2 3 4 5 6 7 8 9; do args+=(--fs-remap "t$i=$TMP/share"); done
+	run timeout 20 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" "${args[@]}"
+	[[ "$output" == *"--fs-remap: at most 8"* ]]
 }

@@ -331,6 +331,28 @@ PY
 	check_blk "$TMP/moved/new.img" 0 3
 }
 
+# The counter guest has no virtio-fs driver: its share is a device no driver
+# took, saved like any other, and the restore shares another directory.
+@test "vm snapshot: a share no driver took is saved, and --fs-remap points it elsewhere" {
+	require_counter
+	mkdir "$TMP/a" "$TMP/b"
+	snapshot_counter "$TMP" --fs "tag=s,path=$TMP/a,ro"
+	rmdir "$TMP/a"
+	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console none
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"$TMP/a"* ]]
+	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console none \
+		--fs-remap "nosuch=$TMP/b"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"the snapshot has no such share"* ]]
+	run timeout 60 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" --console "$TMP/out2" \
+		--fs-remap "s=$TMP/b,rw"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	grep -q "^counter: 60" "$TMP/out2"
+}
+
 @test "vm snapshot: a disk whose path holds a comma and an '=' restores (typed device fields)" {
 	require_guest virtio-blk
 	truncate -s 8M "$TMP/a,b=c.img"

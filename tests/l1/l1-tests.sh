@@ -17,7 +17,7 @@ vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-cont
 vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
-vmct-volume vmoci-volume hello-rss vmoci-podman-ops"
+vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot"
 
 log() { echo "$*" >&2; }
 
@@ -521,6 +521,53 @@ t_snapshot() {
 		"disk: blocks 1-${last:-0} checked, $bad wrong"
 	[ $ok = 1 ] && [ "${first:-0}" -gt 2 ] && [ "${last:-0}" -gt "$snap" ] && [ $bad = 0 ] &&
 		hasnt "$W/out" "Linux version" && hasnt "$W/out" BLK-WRITE-FAILED
+}
+
+# A share no guest driver has taken yet goes into a snapshot (what a warm
+# template's would be), and the restore points it at another directory
+# (--fs-remap): the restored guest loads virtiofs, mounts the share and reads
+# the new directory; its write lands there, not in the snapshot's directory.
+# Once the guest drives the share, PUT /snapshot/create is refused (400,
+# naming the share) and the VM runs on to its normal end.
+t_fs_snapshot() {
+	local pid ok=1 t=$W/tmpl s=$W/real i=0 snap
+	rm -rf "$t" "$s"
+	mkdir -p "$t" "$s"
+	echo template >"$t/which"
+	echo remapped >"$s/which"
+	# shellcheck disable=SC2046
+	timeout "$l1timeout" "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
+		--fs "tag=share,path=$t" --cmdline "$BASE l2=fssnap" \
+		--snapshot-state "$W/st" --snapshot-mem "$W/mem" </dev/null >"$W/out1" 2>&1 &
+	pid=$!
+	wait_for "$W/out1" "^FSSNAP-WAITING" || { kill "$pid"; wait "$pid"; return 1; }
+	kill -USR2 "$pid"
+	while [ ! -f "$W/st" ] && [ $i -lt 600 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill "$pid"
+	wait "$pid"
+	[ -f "$W/st" ] || { log "no snapshot: $(tr -d '\r' <"$W/out1" | tail -3)"; return 1; }
+	mkfifo "$W/in"
+	timeout "$l1timeout" "$ISOLA_BIN" vm restore --state "$W/st" --mem "$W/mem" \
+		--fs-remap "share=$s" --api-sock "$W/api.sock" <"$W/in" >"$W/out" 2>&1 &
+	VM_PID=$!
+	exec 3>"$W/in"
+	echo go >&3
+	wait_for "$W/out" "^FSSNAP-DONE" || ok=0
+	snap="{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$W/st2\",\"mem_file_path\":\"$W/mem2\"}"
+	api_req PUT /snapshot/create "$snap" >"$W/r1"
+	echo done >&3
+	vm_wait
+	exec 3>&-
+	log "guest read: $(field "$W/out" FSSNAP-FILE); snapshot of the driven share: $(tail -1 "$W/r1")"
+	has "$W/out" "FSSNAP-FILE remapped" && has "$s/g" guest-wrote && [ ! -e "$t/g" ] &&
+		hasnt "$W/out" FSSNAP-MOUNT-FAILED && hasnt "$W/out" "Linux version" &&
+		has "$W/r1" "HTTP/1.1 400" && has "$W/r1" "virtio-fs .share.*drives a share" &&
+		[ ! -e "$W/st2" ] && has "$W/out" L2-DONE || ok=0
+	rm -rf "$t" "$s"
+	[ "$RC" = 0 ] && [ $ok = 1 ]
 }
 
 # Live migration between two isola processes in L1: a booted Debian guest with a

@@ -258,6 +258,30 @@ balloon_report() {
 	echo "REPORT-TOTAL $(meminfo MemTotal)"
 }
 
+# A share in a snapshot (t_fs_snapshot): every module but fuse and virtiofs,
+# so no driver takes the share before the snapshot; the host's first line on
+# the console comes after the restore: then load them and use the share.
+# The second line ends the test.
+fssnap() {
+	local m d
+	d=/lib/modules/$(uname -r)
+	for m in $(cat "$d/order"); do
+		case $m in fuse.ko | virtiofs.ko) ;; *) insmod "$d/$m" 2>/dev/null ;; esac
+	done
+	echo "FSSNAP-WAITING"
+	read -r _ </dev/console
+	insmod "$d/fuse.ko" 2>/dev/null
+	insmod "$d/virtiofs.ko" 2>/dev/null
+	mkdir -p /mnt
+	mount -t virtiofs share /mnt || echo "FSSNAP-MOUNT-FAILED"
+	echo "FSSNAP-FILE $(cat /mnt/which)"
+	echo guest-wrote >/mnt/g
+	sync
+	echo "FSSNAP-DONE"
+	read -r _ </dev/console
+	umount /mnt
+}
+
 # SendCtrlAltDel (t_cad): name the keyboard the kernel bound, then take the
 # first Ctrl+Alt+Del as init's SIGINT and leave the second to the kernel.
 kbd_name() { sed -n 's/^N: Name="\(.*keyboard.*\)"/\1/p' /proc/bus/input/devices | head -1; }
@@ -301,6 +325,7 @@ panic)
 	;;
 poweroff) poweroff -f ;;
 cad) cad ;;
+fssnap) fssnap ;;
 smp) echo "NPROC=$(nproc)" ;;
 blk) blk ;;
 blkswap) blkswap ;;

@@ -493,11 +493,12 @@ static int migrate(struct mig_out *o, uint64_t start, struct err **err)
 /*
  * Every device migrates, with either irqchip: disks (the destination opens
  * the same or a remapped path), NICs (its own TAP), vsock (its own socket;
- * open connections are reset), rng and the balloon.
+ * open connections are reset), rng, the balloon, and a virtio-fs share no
+ * guest driver has taken yet (the destination names its directory).
  */
-static int migratable(const struct vm_config *cfg, struct err **err)
+static int migratable(struct vm *vm, struct err **err)
 {
-	return vmm_snapshot_supported(cfg, err);
+	return vm_state_can_save_all(vm, err);
 }
 
 int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
@@ -506,7 +507,7 @@ int vm_migrate_send(struct vm *vm, const char *dest, const char *key_file,
 	struct mig_out o = {.vm = vm, .st = st, .fd = -1, .pm_fd = -1, .clear_slot = -1};
 	_cleanup_free_ struct mig_key *key = NULL;
 	uint64_t start = mig_now_ns();
-	int r = migratable(vm->cfg, err);
+	int r = migratable(vm, err);
 
 	*st = (struct vmm_migrate_stats){0};
 	if (r >= 0)

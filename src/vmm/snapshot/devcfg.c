@@ -5,16 +5,20 @@
  * ("disk" PATH, "net" TAP, "vsock" SOCKET), "disk.id", "disk.readonly",
  * "disk.serial", "disk.bw" and "disk.iops" (a rate limiter's bucket:
  * "SIZE,ONE_TIME_BURST,REFILL_MS"), "net.id",
- * "net.mac", "net.bridge", "net.offload", "vsock.cid" describe the last one
- * started, and "rng", "balloon", "irqchip", "virtio-transport" stand alone.
+ * "net.mac", "net.bridge", "net.offload", "vsock.cid", "fs.path" and
+ * "fs.readonly" ("fs" TAG: a share no guest driver took yet, fs.c) describe
+ * the last one started, and "rng", "balloon", "irqchip", "virtio-transport"
+ * stand alone.
  * Values are raw bytes (a path may hold commas or '='); they are read back
  * into struct vm_disk_cfg / vm_net_cfg and go through the same typed setters
  * as the command line (vm_config_add_disk() ...), never through option
- * strings.  Disk paths are saved absolute; a restore may remap them, the TAP
- * names and the vsock socket (--disk-remap, --net-remap, --vsock-remap).
+ * strings.  Disk and share paths are saved absolute; a restore may remap
+ * them, the TAP names and the vsock socket (--disk-remap, --fs-remap,
+ * --net-remap, --vsock-remap).
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,6 +99,19 @@ static void put_nets(const struct vm_config *cfg, struct devcfg_buf *b)
 	}
 }
 
+static void put_fs(const struct vm_config *cfg, struct devcfg_buf *b)
+{
+	for (unsigned i = 0; i < cfg->n_fs; i++) {
+		const struct vm_fs_cfg *f = &cfg->fs[i];
+		_cleanup_free_ char *abs = realpath(f->path, NULL);
+
+		put(b, "fs", f->tag);
+		put(b, "fs.path", abs ? abs : f->path);
+		if (f->readonly)
+			put(b, "fs.readonly", "");
+	}
+}
+
 int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err **err)
 {
 	_cleanup_free_ char *buf = malloc(SNAP_MAX_SECTION);
@@ -105,6 +122,7 @@ int devcfg_save(const struct vm_config *cfg, struct snap_writer *w, struct err *
 		return err_make(err, ENOMEM, "device configuration");
 	put_disks(cfg, &b);
 	put_nets(cfg, &b);
+	put_fs(cfg, &b);
 	if (cfg->has_vsock) {
 		snprintf(cid, sizeof(cid), "%" PRIu32, cfg->vsock_cid);
 		put(&b, "vsock", cfg->vsock_uds);
@@ -177,7 +195,9 @@ static const char *remapped(const struct vmm_remap *tab, unsigned nr, bool *used
 struct devcfg {
 	struct vm_disk_cfg disks[VM_MAX_DISKS];
 	struct vm_net_cfg nets[VM_MAX_NETS];
-	unsigned n_disks, n_nets;
+	struct vm_fs_cfg fs[VM_MAX_FS];
+	char fs_path[VM_MAX_FS][PATH_MAX]; /* a remap's DIR without its ",ro" */
+	unsigned n_disks, n_nets, n_fs;
 	const char *vsock_uds; /* NULL: no vsock */
 	uint64_t vsock_cid;
 	bool rng, balloon;
@@ -231,6 +251,7 @@ static int set_attr(struct devcfg *d, const char *f, const char *v, struct err *
 {
 	struct vm_disk_cfg *disk = d->n_disks ? &d->disks[d->n_disks - 1] : NULL;
 	struct vm_net_cfg *net = d->n_nets ? &d->nets[d->n_nets - 1] : NULL;
+	struct vm_fs_cfg *fs = d->n_fs ? &d->fs[d->n_fs - 1] : NULL;
 	int r = -EINVAL;
 
 	if (!strncmp(f, "disk.", 5)) {
@@ -257,6 +278,13 @@ static int set_attr(struct devcfg *d, const char *f, const char *v, struct err *
 			net->bridge = (char *)v, r = 0;
 		else if (!strcmp(f + 4, "offload") && !strcmp(v, "off"))
 			net->no_offload = true, r = 0;
+	} else if (!strncmp(f, "fs.", 3)) {
+		if (!fs)
+			return err_make(err, 0, "`%s` before any fs", f);
+		if (!strcmp(f + 3, "path") && *v)
+			fs->path = (char *)v, r = 0;
+		else if (!strcmp(f + 3, "readonly") && !*v)
+			fs->readonly = true, r = 0;
 	} else if (!strcmp(f, "vsock.cid") && d->vsock_uds) {
 		r = parse_u64(v, &d->vsock_cid);
 	}
@@ -271,6 +299,8 @@ static int set_field(struct devcfg *d, const char *f, const char *v, struct err 
 		d->disks[d->n_disks++] = (struct vm_disk_cfg){.path = (char *)v};
 	else if (!strcmp(f, "net") && d->n_nets < VM_MAX_NETS)
 		d->nets[d->n_nets++] = (struct vm_net_cfg){.tap = (char *)v};
+	else if (!strcmp(f, "fs") && d->n_fs < VM_MAX_FS && *v && strlen(v) <= VM_MAX_FS_TAG)
+		snprintf(d->fs[d->n_fs++].tag, sizeof(d->fs[0].tag), "%s", v);
 	else if (!strcmp(f, "vsock") && !d->vsock_uds)
 		d->vsock_uds = v;
 	else if ((!strcmp(f, "rng") || !strcmp(f, "balloon")) && *v)
@@ -312,7 +342,30 @@ static int parse(const struct snap_section *s, struct devcfg *d, struct err **er
 	return r < 0 ? err_wrap(err, "device configuration") : 0;
 }
 
-/* Point every disk, TAP and the vsock socket at its remap; -EPERM for one not named. */
+/* Where each kind's remaps mark themselves used, in one array. */
+#define USED_NETS  VM_MAX_DISKS
+#define USED_VSOCK (USED_NETS + VM_MAX_NETS)
+#define USED_FS	   (USED_VSOCK + 1)
+#define USED_ALL   (USED_FS + VM_MAX_FS)
+
+/* DIR[,ro|,rw] into the share: the directory, and its mode when given. */
+static int fs_remap(struct vm_fs_cfg *f, char buf[PATH_MAX], const char *to)
+{
+	size_t n = strlen(to);
+
+	if (n >= 3 && (!strcmp(to + n - 3, ",ro") || !strcmp(to + n - 3, ",rw"))) {
+		f->readonly = to[n - 1] == 'o';
+		n -= 3;
+	}
+	if (!n || n >= PATH_MAX)
+		return -EINVAL;
+	memcpy(buf, to, n);
+	buf[n] = '\0';
+	f->path = buf;
+	return 0;
+}
+
+/* Point every disk, TAP, share and the vsock socket at its remap; -EPERM for one not named. */
 static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool *used,
 			struct err **err)
 {
@@ -329,7 +382,7 @@ static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool
 			d->disks[i].path = (char *)to;
 	}
 	for (unsigned i = 0; i < d->n_nets; i++) {
-		to = remapped(a->taps, a->n_taps, used + VM_MAX_DISKS, d->nets[i].tap);
+		to = remapped(a->taps, a->n_taps, used + USED_NETS, d->nets[i].tap);
 		if (!to && a->from_stream)
 			return err_make(err, EPERM,
 					"the VM has a NIC on tap `%s`: accept it with --net-remap "
@@ -338,10 +391,21 @@ static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool
 		if (to)
 			d->nets[i].tap = (char *)to;
 	}
+	for (unsigned i = 0; i < d->n_fs; i++) {
+		to = remapped(a->fs, a->n_fs, used + USED_FS, d->fs[i].tag);
+		if (!to && a->from_stream)
+			return err_make(
+			    err, EPERM,
+			    "the VM shares `%s` (`%s` there): accept it with --fs-remap "
+			    "TAG=DIR (this side's directory)",
+			    d->fs[i].tag, d->fs[i].path ? d->fs[i].path : "?");
+		if (to && fs_remap(&d->fs[i], d->fs_path[i], to) < 0)
+			return err_make(err, ENAMETOOLONG, "--fs-remap `%s=%.64s`: bad directory",
+					d->fs[i].tag, to);
+	}
 	if (!d->vsock_uds)
 		return 0;
-	to =
-	    remapped(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS, d->vsock_uds);
+	to = remapped(a->vsock_uds, a->n_vsock_uds, used + USED_VSOCK, d->vsock_uds);
 	if (!to && a->from_stream)
 		return err_make(err, EPERM,
 				"the VM has a vsock device on `%s`: accept it with "
@@ -365,6 +429,11 @@ static int apply(struct vm_config *cfg, const struct devcfg *d, struct err **err
 	for (unsigned i = 0; r >= 0 && i < d->n_nets; i++) {
 		snprintf(what, sizeof(what), "net %u", i);
 		r = vm_config_add_net(cfg, &d->nets[i], what, err);
+	}
+	for (unsigned i = 0; r >= 0 && i < d->n_fs; i++) {
+		snprintf(what, sizeof(what), "fs %u", i);
+		r = d->fs[i].path ? vm_config_add_fs(cfg, &d->fs[i], what, err)
+				  : err_make(err, 0, "%s `%s`: no path", what, d->fs[i].tag);
 	}
 	if (r >= 0 && d->vsock_uds)
 		r = vm_config_set_vsock(cfg, d->vsock_cid, d->vsock_uds, "vsock", err);
@@ -402,6 +471,7 @@ static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *use
 					(int)tab[i].from_len, tab[i].from,
 					what[0] == 'd'	 ? "disk"
 					: what[0] == 'n' ? "TAP"
+					: what[0] == 'f' ? "share"
 							 : "vsock socket");
 	return 0;
 }
@@ -410,7 +480,7 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 		   const struct vmm_restore_args *a, struct err **err)
 {
 	const struct snap_section *s = snap_find(r, SNAP_DEVCFG, 0);
-	bool used[VM_MAX_DISKS + VM_MAX_NETS + 1] = {0}; /* disks, TAPs, the vsock socket */
+	bool used[USED_ALL] = {0};
 	_cleanup_free_ struct devcfg *d = calloc(1, sizeof(*d));
 	int ret;
 
@@ -424,10 +494,12 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 	if (ret >= 0)
 		ret = check_unused(a->disks, a->n_disks, used, "disk-remap", err);
 	if (ret >= 0)
-		ret = check_unused(a->taps, a->n_taps, used + VM_MAX_DISKS, "net-remap", err);
+		ret = check_unused(a->taps, a->n_taps, used + USED_NETS, "net-remap", err);
 	if (ret >= 0)
-		ret = check_unused(a->vsock_uds, a->n_vsock_uds, used + VM_MAX_DISKS + VM_MAX_NETS,
-				   "vsock-remap", err);
+		ret = check_unused(a->vsock_uds, a->n_vsock_uds, used + USED_VSOCK, "vsock-remap",
+				   err);
+	if (ret >= 0)
+		ret = check_unused(a->fs, a->n_fs, used + USED_FS, "fs-remap", err);
 	if (ret >= 0)
 		ret = apply(cfg, d, err);
 	if (ret >= 0)

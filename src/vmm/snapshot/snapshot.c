@@ -35,16 +35,6 @@ static uint64_t now_us(void)
  * Every device, both transports and both irqchip modes have their state
  * saved, but for virtio-fs: its inode table and open files are host fds.
  */
-int vmm_snapshot_supported(const struct vm_config *cfg, struct err **err)
-{
-	if (cfg->n_fs)
-		return err_make(err, EOPNOTSUPP,
-				"--fs `%s`: a VM sharing a directory cannot be snapshotted or "
-				"migrated (the guest's open files are host state)",
-				cfg->fs[0].tag);
-	return 0;
-}
-
 /* The parent directory of path (O_PATH) and its last component. */
 static int open_parent(const char *path, char **ret_base, struct err **err)
 {
@@ -244,7 +234,7 @@ int vm_snapshot_create(struct vm *vm, const char *state_path, const char *mem_pa
 	_cleanup_close_ int dfd = -1;
 	struct snap_writer w;
 	size_t len;
-	int r = vmm_snapshot_supported(vm->cfg, err);
+	int r = vm_state_can_save_all(vm, err);
 
 	if (r >= 0 && diff)
 		r = diff_possible(vm, err);

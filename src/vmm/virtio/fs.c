@@ -5,7 +5,11 @@
  * device's worker thread; no virtiofsd.  Queue 0 is the high-priority
  * queue (FORGET, BATCH_FORGET, INTERRUPT), queue 1 the one request queue.
  * No DAX window, no notification queue.  The inode table is host state, so
- * a VM with a shared directory refuses snapshots and migration.
+ * a VM whose guest drives a share refuses snapshots and migration.  A device
+ * no driver has taken yet (status ACKNOWLEDGE at most: the bus found it, no
+ * virtiofs driver bound) holds nothing the guest knows of: it is saved like
+ * any device, and a restore may point it at another directory (--fs-remap):
+ * a template VM's share for the container that its clone becomes.
  */
 #include <endian.h>
 #include <errno.h>
@@ -59,12 +63,25 @@ static void fs_reset(struct virtio_dev *vdev)
 	fuse_srv_reset(((struct virtio_fs *)vdev)->srv);
 }
 
+static int fs_can_save(struct virtio_dev *vdev, struct err **err)
+{
+	uint32_t st = __atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST);
+
+	if (!(st & ~(uint32_t)VIRTIO_STATUS_ACKNOWLEDGE))
+		return 0;
+	return err_make(err, EOPNOTSUPP,
+			"virtio-fs `%s`: the guest's driver uses the share and its open files are "
+			"host state; a VM whose guest drives a share cannot be snapshotted or "
+			"migrated",
+			((struct virtio_fs *)vdev)->config.tag);
+}
+
+/* Nothing beyond the generic state: a device no driver took has no FUSE session. */
 static int fs_save(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index, struct err **err)
 {
-	return err_make(err, EOPNOTSUPP,
-			"virtio-fs `%s`: the guest's open files are host state; a VM with --fs "
-			"cannot be snapshotted or migrated",
-			((struct virtio_fs *)vdev)->config.tag);
+	(void)w;
+	(void)index;
+	return fs_can_save(vdev, err);
 }
 
 static void fs_destroy(struct virtio_dev *vdev)
@@ -84,6 +101,7 @@ static const struct virtio_dev_ops fs_ops = {
     .handle = fs_handle,
     .reset = fs_reset,
     .save = fs_save,
+    .can_save = fs_can_save,
     .destroy = fs_destroy,
 };
 

@@ -85,6 +85,7 @@ static const struct vm_state_ops virtio_state_ops = {
     .pause = vmm_virtio_pause,
     .kick = vmm_virtio_notify_all,
     .lock = vmm_virtio_lock,
+    .can_save = vmm_virtio_can_save,
 };
 
 /*
@@ -325,6 +326,20 @@ int vmm_virtio_lock(struct vm *vm, bool on, struct err **err)
 				       vdev->ops->name, i, on ? "take" : "drop");
 	}
 	return ret;
+}
+
+int vmm_virtio_can_save(struct vm *vm, struct err **err)
+{
+	struct vm_virtio *devices = vm_virtio(vm);
+	int r = 0;
+
+	for (unsigned i = 0; devices && r >= 0 && i < devices->n; i++) {
+		struct virtio_dev *vdev = devices->dev[i].vdev;
+
+		if (vdev->ops->can_save)
+			r = vdev->ops->can_save(vdev, err);
+	}
+	return r;
 }
 
 /* Each device's transport and device state, index = its bring-up number. */

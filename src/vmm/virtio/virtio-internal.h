@@ -91,6 +91,8 @@ struct virtio_dev_ops {
 	 */
 	int (*save)(struct virtio_dev *vdev, struct snap_writer *w, uint32_t index,
 		    struct err **err);
+	/* Optional: why save() would refuse now (any thread), or 0. */
+	int (*can_save)(struct virtio_dev *vdev, struct err **err);
 	int (*restore)(struct virtio_dev *vdev, const struct snap_reader *r, uint32_t index,
 		       struct err **err);
 };

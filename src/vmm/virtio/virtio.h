@@ -76,6 +76,7 @@ void vmm_virtio_pause(struct vm *vm, bool paused);
  */
 int vmm_virtio_lock(struct vm *vm, bool on, struct err **err);
 int vmm_virtio_save(struct vm *vm, struct snap_writer *w, struct err **err);
+int vmm_virtio_can_save(struct vm *vm, struct err **err);
 /*
  * Restore leaves every device paused: the caller unpauses them once the guest
  * may run (a migration: after the COMMIT), so a destination that is discarded

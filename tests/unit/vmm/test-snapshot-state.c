@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "devices/ioapic.h"
@@ -170,6 +171,84 @@ static void test_devcfg(const char *dir)
 	unlink(moved);
 }
 
+/* Shares: tag, absolute path and ro saved; --fs-remap TAG=DIR[,ro|,rw] on restore. */
+static void test_fs_devcfg(const char *dir)
+{
+	struct vm_config cfg, out;
+	struct vmm_restore_args a = {0};
+	struct snap_writer w;
+	struct snap_reader r;
+	struct err *e = NULL;
+	char tmpl[300], real[300], to[320], to2[320]; /* the remaps point into them */
+
+	snprintf(tmpl, sizeof(tmpl), "%s/tmpl", dir);
+	snprintf(real, sizeof(real), "%s/real", dir);
+	mkdir(tmpl, 0755);
+	mkdir(real, 0755);
+	vmm_config_init(&cfg);
+	vm_config_add_fs(&cfg, &(struct vm_fs_cfg){.tag = "isola-fs0", .path = tmpl}, "fs", &e);
+	vm_config_add_fs(&cfg, &(struct vm_fs_cfg){.tag = "ro", .path = tmpl, .readonly = true},
+			 "fs", &e);
+	snap_writer_init(&w);
+	is_int(devcfg_save(&cfg, &w, &e), 0, "shares saved");
+	ok(reread(&w, &r) == 0, "and parsed");
+
+	vmm_config_init(&out);
+	is_int(devcfg_restore(&out, &r, &a, &e), 0, "restored as saved");
+	ok(out.n_fs == 2 && !strcmp(out.fs[0].tag, "isola-fs0") && !strcmp(out.fs[0].path, tmpl) &&
+	       !out.fs[0].readonly && !strcmp(out.fs[1].tag, "ro") && out.fs[1].readonly,
+	   "tags, paths and read-only");
+	vmm_config_free(&out);
+
+	snprintf(to, sizeof(to), "isola-fs0=%s,ro", real);
+	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", to, &e);
+	snprintf(to2, sizeof(to2), "ro=%s,rw", real);
+	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", to2, &e);
+	vmm_config_init(&out);
+	is_int(devcfg_restore(&out, &r, &a, &e), 0, "restored with --fs-remap");
+	ok(!strcmp(out.fs[0].path, real) && out.fs[0].readonly && !strcmp(out.fs[1].path, real) &&
+	       !out.fs[1].readonly,
+	   "both shares point at the new directory, ,ro and ,rw applied and stripped");
+	vmm_config_free(&out);
+
+	a.n_fs = 0;
+	snprintf(to, sizeof(to), "isola-fs0=%s/nowhere", dir);
+	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", to, &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "nowhere"),
+	   "a missing directory: %s", e ? e->msg : "accepted");
+	err_free(&e);
+	vmm_config_free(&out);
+
+	a.n_fs = 0;
+	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", "nosuch=/tmp", &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "no such share"),
+	   "a tag the snapshot lacks: %s", e ? e->msg : "accepted");
+	err_free(&e);
+	vmm_config_free(&out);
+
+	a.n_fs = 0;
+	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", "ro=,ro", &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "--fs-remap"),
+	   "an empty directory: %s", e ? e->msg : "accepted");
+	err_free(&e);
+	vmm_config_free(&out);
+
+	/* A migration must name every share. */
+	a = (struct vmm_restore_args){.from_stream = true};
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "--fs-remap"),
+	   "a stream with shares not accepted: %s", e ? e->msg : "accepted");
+	err_free(&e);
+	vmm_config_free(&out);
+	snap_reader_free(&r);
+	vmm_config_free(&cfg);
+	rmdir(tmpl);
+	rmdir(real);
+}
+
 /* A migration stream's device list: every disk, TAP and vsock socket must be accepted. */
 static void stream_devcfg(const void *data, size_t len, const char *remap_tap,
 			  const char *remap_uds, const char *what, const char *want)
@@ -286,6 +365,7 @@ int main(void)
 	if (!mkdtemp(dir))
 		return 1;
 	test_devcfg(dir);
+	test_fs_devcfg(dir);
 	rmdir(dir);
 	bad_devcfg("disk", 4, "unterminated option", "unterminated");
 	bad_devcfg("disk\0/x", 7, "unterminated value", "unterminated");
@@ -294,6 +374,18 @@ int main(void)
 	bad_devcfg("net\0\0", 5, "a NIC without a TAP name", "TAP name");
 	bad_devcfg("net\0t\0net.mac\0zz\0", 17, "a bad MAC", "net.mac");
 	bad_devcfg("disk\0/x\0disk.color\0red\0", 23, "an unknown disk field", "disk.color");
+	/* Literals: sizeof - 1 drops the compiler's NUL, keeping the section's own. */
+#define BAD_LIT(lit, what, want) bad_devcfg(lit, sizeof(lit) - 1, what, want)
+	BAD_LIT("fs\0t\0", "a share without a path", "no path");
+	BAD_LIT("fs.path\0/tmp\0", "a share's path before any share", "before any fs");
+	BAD_LIT("fs\0\0", "a share without a tag", "unknown device field");
+	BAD_LIT("fs\0t\0fs.path\0\0", "an empty share path", "fs.path");
+	BAD_LIT("fs\0t\0fs.path\0/tmp\0fs.readonly\0x\0", "fs.readonly with a value",
+		"fs.readonly");
+	BAD_LIT("fs\0"
+		"0123456789012345678901234567890123456\0fs.path\0/tmp\0",
+		"a 37-byte tag", "unknown device field");
+#undef BAD_LIT
 	bad_rates();
 	test_stream_devcfg();
 	return tap_done();
