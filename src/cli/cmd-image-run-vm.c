@@ -332,9 +332,9 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	signal(SIGPIPE, SIG_IGN);
 	/*
 	 * A container with a network restores a template with a NIC, one without
-	 * none; one that shares directories boots cold (a template has no virtio-fs).
+	 * none; one with N volumes a template with N shares (warm.c).
 	 */
-	if (r >= 0 && vmct_warm_wanted() && !o.fs)
+	if (r >= 0 && vmct_warm_wanted())
 		r = run_warm(store, &o, &status, &cold, &err);
 	if (r >= 0 && cold)
 		r = vmct_run(&o, &status, &err);

@@ -425,8 +425,6 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 	h->sigfd = signalfd(-1, mask, SFD_CLOEXEC);
 	if (h->sigfd < 0)
 		return err_make(err, errno, "signalfd");
-	if (h->o->warm && h->o->fs)
-		return err_make(err, EINVAL, "a warm start cannot share directories");
 	if (h->o->warm) {
 		r = vmct_warm_start(h->o, h->dir, h->sigfd, &h->vmm, &h->pidfd, &h->conn, err);
 	} else {

@@ -426,10 +426,10 @@ static int prepare(const struct vmct_oci_create_opts *o, struct plan *p, int *di
 		return err_make(err, ENOMEM, "paths");
 	/*
 	 * Warm starts (warm.c): run --vm -d restores run --vm's templates; the
-	 * runtime's are kept with its initramfs (the key: docs/vm-containers.md).
-	 * A VM sharing directories boots cold: a template has no virtio-fs device.
+	 * runtime's are kept with its initramfs (the key: docs/vm-containers.md),
+	 * one per number of shared directories as well.
 	 */
-	if (vmct_warm_wanted() && !p->mounts.fs &&
+	if (vmct_warm_wanted() &&
 	    !(p->warm_cache = strdup(o->image && o->image->cache ? o->image->cache : cache)))
 		return err_make(err, ENOMEM, "paths");
 	/* run --vm -d: its cached files (no per-container mkfs: the image's disk is shared). */

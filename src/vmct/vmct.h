@@ -154,8 +154,9 @@ struct vmct_run_opts {
 	const char *tap; /* the TAP's name alone (a warm start's --net-remap); with net */
 	/*
 	 * Directories shared with the guest: the VMM's `--fs` values
-	 * ("tag=TAG,path=DIR[,ro]"), NULL-terminated; NULL: none.  A VM with
-	 * shares boots cold (a template has no such device).
+	 * ("tag=TAG,path=DIR[,ro]", TAG VMCT_FS_PREFIX and its index),
+	 * NULL-terminated; NULL: none.  A warm start restores a template with
+	 * as many shares, no guest driver on them yet, remapped onto these.
 	 */
 	char *const *fs;
 	/* Restore this template (warm.c) instead of booting; NULL: a cold boot. */
@@ -183,14 +184,17 @@ struct vmct_warm {
 	char *vsock_from;  /* the vsock socket's path as saved: --vsock-remap FROM=NEW */
 	char
 	    *net_from; /* the template's TAP (warm.info net=): --net-remap FROM=TAP; NULL: no NIC */
+	unsigned n_fs; /* its shares, tagged VMCT_FS_PREFIX0..n_fs-1 (warm.info fs=N) */
 };
 
 /*
  * The template's key: the VMM's, kernel's and initrd's path, size, mtime, inode;
- * memory, cpus; whether it has a NIC (@nic: for a container with a network).
+ * memory, cpus; whether it has a NIC (@nic: for a container with a network); how
+ * many shares (@n_fs: for a container with that many volumes).
  */
 int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
-		  unsigned cpus, bool nic, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err);
+		  unsigned cpus, bool nic, unsigned n_fs, char ret[VMCT_WARM_KEY_LEN + 1],
+		  struct err **err);
 /* The template in @dir (its warm.info, state and mem checked); one line naming the file. */
 int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err);
 void vmct_warm_free(struct vmct_warm *w);

@@ -10,6 +10,13 @@
  * <cache>/warm-KEY: state, mem and warm.info (the placeholder disk's and the
  * vsock socket's paths as the snapshot saved them, for the remaps).
  *
+ * A container with N volumes restores a template of its own key with N
+ * virtio-fs shares (tags VMCT_FS_PREFIX0..N-1) of an empty read-only
+ * placeholder directory.  The template's agent loads no virtiofs driver
+ * (that comes with the first virtiofs mount of a CONFIG), so no driver has
+ * taken the shares when the snapshot is written, and the VMM restores them
+ * onto the container's directories (--fs-remap TAG=DIR,ro|rw).
+ *
  * Each container then runs `isola vm restore` of the template with its own
  * root disk remapped over the placeholder and a vsock socket of its own; the
  * host connects to the waiting agent, sends the time and fresh entropy (a
@@ -51,7 +58,7 @@
 #define WARM_PLACEHOLDER  (1u << 20)
 #define WARM_SNAP_WAIT	  120000 /* ms for the VMM to write the snapshot */
 #define WARM_SEED	  64
-#define WARM_INFO_LINES	  3  /* disk=, vsock=, and net= for a template with a NIC */
+#define WARM_INFO_LINES	  4  /* disk=, vsock=, then net= (a NIC) and fs=N (shares) */
 #define WARM_IFNAME_MAX	  15 /* IFNAMSIZ - 1 */
 /*
  * The template's NIC: a TAP of this name in a network namespace of the build's
@@ -83,13 +90,15 @@ static int stat_part(const char *what, const char *path, char *out, size_t n, st
 
 /* The text a template's key hashes, kept in the template as warm.key (prune reads it back). */
 static int key_text(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
-		    unsigned cpus, bool nic, char *out, size_t n, struct err **err)
+		    unsigned cpus, bool nic, unsigned n_fs, char *out, size_t n, struct err **err)
 {
-	char v[PATH_MAX + 128], k[PATH_MAX + 128], i[PATH_MAX + 128];
+	char v[PATH_MAX + 128], k[PATH_MAX + 128], i[PATH_MAX + 128], fs[16] = "";
 	int r;
 
 	if (!memory || !cpus)
 		return err_make(err, EINVAL, "warm template: memory and cpus must be set");
+	if (n_fs > VMCT_FS_MAX)
+		return err_make(err, E2BIG, "warm template: more than %u shares", VMCT_FS_MAX);
 	/* The VMM too: another isola may not restore this one's snapshot format. */
 	r = stat_part("vmm", vmm, v, sizeof(v), err);
 	if (r >= 0)
@@ -99,8 +108,10 @@ static int key_text(const char *vmm, const char *kernel, const char *initrd, uin
 	if (r < 0)
 		return err_wrap(err, "warm template key");
 	/* v1: the agent's warm protocol; the initrd's name carries the agent's hash. */
-	snprintf(out, n, "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n%s", v, k, i,
-		 (unsigned long long)memory, cpus, nic ? "nic=1\n" : "");
+	if (n_fs)
+		snprintf(fs, sizeof(fs), "fs=%u\n", n_fs);
+	snprintf(out, n, "isola-warm v1\n%s%s%smemory=%llu\ncpus=%u\ntransport=pci\n%s%s", v, k, i,
+		 (unsigned long long)memory, cpus, nic ? "nic=1\n" : "", fs);
 	return 0;
 }
 
@@ -116,10 +127,11 @@ static int key_of_text(const char *text, char ret[VMCT_WARM_KEY_LEN + 1], struct
 }
 
 int vmct_warm_key(const char *vmm, const char *kernel, const char *initrd, uint64_t memory,
-		  unsigned cpus, bool nic, char ret[VMCT_WARM_KEY_LEN + 1], struct err **err)
+		  unsigned cpus, bool nic, unsigned n_fs, char ret[VMCT_WARM_KEY_LEN + 1],
+		  struct err **err)
 {
 	char all[WARM_KEY_TEXT_MAX];
-	int r = key_text(vmm, kernel, initrd, memory, cpus, nic, all, sizeof(all), err);
+	int r = key_text(vmm, kernel, initrd, memory, cpus, nic, n_fs, all, sizeof(all), err);
 
 	return r < 0 ? r : key_of_text(all, ret, err);
 }
@@ -200,6 +212,17 @@ static int info_line(const char *file, const char *line, size_t n, const char *k
 	return *ret ? 0 : err_make(err, ENOMEM, "`%s`", file);
 }
 
+/* "fs=N": how many shares the template has, 1..VMCT_FS_MAX. */
+static int info_fs(const char *file, const char *line, size_t n, unsigned *ret, struct err **err)
+{
+	if (n != 4 || strncmp(line, "fs=", 3) || line[3] < '1' ||
+	    line[3] > (char)('0' + VMCT_FS_MAX))
+		return err_make(err, EINVAL, "`%s`: expected `fs=N` (1..%u shares)", file,
+				VMCT_FS_MAX);
+	*ret = (unsigned)(line[3] - '0');
+	return 0;
+}
+
 /* "net=NAME": the placeholder TAP's name (a network interface name, 1..15 bytes). */
 static int info_net(const char *file, const char *line, size_t n, char **ret, struct err **err)
 {
@@ -214,8 +237,7 @@ static int info_net(const char *file, const char *line, size_t n, char **ret, st
 	*ret = strndup(line + 4, n - 4);
 	return *ret ? 0 : err_make(err, ENOMEM, "`%s`", file);
 bad:
-	return err_make(err, EINVAL, "`%s`: expected `net=TAP` (a TAP's name) as the third line",
-			file);
+	return err_make(err, EINVAL, "`%s`: expected `net=TAP` (a TAP's name)", file);
 }
 
 static int is_file(const char *path, struct err **err)
@@ -251,13 +273,23 @@ int vmct_warm_load(const char *dir, struct vmct_warm *ret, struct err **err)
 		line[n] = text + len;
 	if (r >= 0 && (n < 2 || n > WARM_INFO_LINES || text[len - 1] != '\n'))
 		r = err_make(err, EINVAL,
-			     "`%s`: expected the lines disk=, vsock= and maybe net=", file);
+			     "`%s`: expected the lines disk=, vsock= and maybe net= and fs=", file);
 	if (r >= 0)
 		r = info_line(file, line[0], line[1] - line[0] - 1, "disk", &w.disk_from, err);
 	if (r >= 0)
 		r = info_line(file, line[1], line[2] - line[1] - 1, "vsock", &w.vsock_from, err);
-	if (r >= 0 && n == 3)
-		r = info_net(file, line[2], line[3] - line[2] - 1, &w.net_from, err);
+	/* Then net= (a NIC), then fs=N (shares), each there or not. */
+	for (size_t i = 2; r >= 0 && i < n; i++) {
+		size_t ll = line[i + 1] - line[i] - 1;
+
+		if (!strncmp(line[i], "net=", 4) && !w.net_from && !w.n_fs)
+			r = info_net(file, line[i], ll, &w.net_from, err);
+		else if (!w.n_fs)
+			r = info_fs(file, line[i], ll, &w.n_fs, err);
+		else
+			r = err_make(err, EINVAL, "`%s`: line %zu: expected nothing more", file,
+				     i + 1);
+	}
 	if (r >= 0)
 		r = is_file(w.state, err);
 	if (r >= 0)
@@ -514,9 +546,22 @@ static int wait_snapshot(const char *state, int pidfd)
 	return 0;
 }
 
+/* How many directories the container shares: its template has as many. */
+static unsigned n_shares(const struct vmct_run_opts *o)
+{
+	unsigned n = 0;
+
+	while (o->fs && o->fs[n])
+		n++;
+	return n;
+}
+
 struct build {
 	const struct vmct_run_opts *o;
 	bool nic;
+	unsigned n_fs;
+	char share[PATH_MAX];			 /* the empty placeholder directory */
+	char fs_opt[VMCT_FS_MAX][PATH_MAX + 64]; /* --fs tag=isola-fsI,path=share,ro */
 	int sigfd;
 	char tmp[PATH_MAX - 64], sockdir[64];
 	char disk[PATH_MAX], sock[128], state[PATH_MAX], mem[PATH_MAX], console[PATH_MAX];
@@ -548,6 +593,12 @@ static int build_files(struct build *b, const char *cachedir, const char *key, s
 	snprintf(b->state, sizeof(b->state), "%s/state", b->tmp);
 	snprintf(b->mem, sizeof(b->mem), "%s/mem", b->tmp);
 	snprintf(b->console, sizeof(b->console), "%s/console.log", b->tmp);
+	snprintf(b->share, sizeof(b->share), "%s/share", b->tmp);
+	if (b->n_fs && mkdir(b->share, 0500) < 0)
+		return err_make(err, errno, "create `%s`", b->share);
+	for (unsigned i = 0; i < b->n_fs; i++)
+		snprintf(b->fs_opt[i], sizeof(b->fs_opt[i]), "tag=" VMCT_FS_PREFIX "%u,path=%s,ro",
+			 i, b->share);
 	fd = open(b->disk, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (fd < 0 || ftruncate(fd, WARM_PLACEHOLDER) < 0)
 		return err_make(err, errno, "create `%s`", b->disk);
@@ -558,31 +609,37 @@ static int build_boot(struct build *b, struct err **err)
 {
 	const struct vmct_run_opts *o = b->o;
 	char mem[32], cpus[16], disk[PATH_MAX + 8], vsock[160];
-	const char *argv[] = {o->vmm,	    "vm",
-			      "run",	    "--kernel",
-			      o->kernel,    "--initrd",
-			      o->initrd,    "--cmdline",
-			      WARM_CMDLINE, "--memory",
-			      mem,	    "--cpus",
-			      cpus,	    "--virtio-transport",
-			      "pci",	    "--disk",
-			      disk,	    "--vsock",
-			      vsock,	    "--snapshot-state",
-			      b->state,	    "--snapshot-mem",
-			      b->mem,	    NULL,
-			      NULL,	    NULL};
+	const char *argv[24 + 2 * VMCT_FS_MAX] = {o->vmm,	"vm",
+						  "run",	"--kernel",
+						  o->kernel,	"--initrd",
+						  o->initrd,	"--cmdline",
+						  WARM_CMDLINE, "--memory",
+						  mem,		"--cpus",
+						  cpus,		"--virtio-transport",
+						  "pci",	"--disk",
+						  disk,		"--vsock",
+						  vsock,	"--snapshot-state",
+						  b->state,	"--snapshot-mem",
+						  b->mem};
 	_cleanup_close_ int fd = -1;
 	int64_t end = now_ms() + (int64_t)(o->boot_timeout_s ? o->boot_timeout_s : 600) * 1000;
+	size_t n = 0;
 	int r;
 
 	snprintf(mem, sizeof(mem), "%lluK", (unsigned long long)(o->memory >> 10));
 	snprintf(cpus, sizeof(cpus), "%u", o->cpus ? o->cpus : 1);
 	snprintf(disk, sizeof(disk), "%s,ro", b->disk);
 	snprintf(vsock, sizeof(vsock), "cid=3,uds=%s", b->sock);
+	while (argv[n])
+		n++;
 	/* The NIC's TAP is made by the VMM in a namespace of its own, gone with it. */
 	if (b->nic) {
-		argv[ARRAY_SIZE(argv) - 3] = "--net";
-		argv[ARRAY_SIZE(argv) - 2] = WARM_NET;
+		argv[n++] = "--net";
+		argv[n++] = WARM_NET;
+	}
+	for (unsigned i = 0; i < b->n_fs; i++) {
+		argv[n++] = "--fs";
+		argv[n++] = b->fs_opt[i];
 	}
 	r = vmct_spawn_vmm(argv, b->console, b->nic ? VMCT_NETNS_NEW : NULL, &b->pid, &b->pidfd,
 			   err);
@@ -604,18 +661,20 @@ static int build_boot(struct build *b, struct err **err)
 static int build_finish(struct build *b, const char *dir, struct err **err)
 {
 	const struct vmct_run_opts *o = b->o;
-	char info[PATH_MAX * 2 + 32], key[WARM_KEY_TEXT_MAX];
+	char info[PATH_MAX * 2 + 48], key[WARM_KEY_TEXT_MAX], fs[16] = "";
 	_cleanup_close_ int dfd = open(b->tmp, O_PATH | O_DIRECTORY | O_CLOEXEC);
 	int r;
 
 	stop(&b->pid, &b->pidfd);
 	if (dfd < 0)
 		return err_make(err, errno, "open `%s`", b->tmp);
-	snprintf(info, sizeof(info), "disk=%s\nvsock=%s\n%s", b->disk, b->sock,
-		 b->nic ? "net=" WARM_TAP "\n" : "");
+	if (b->n_fs)
+		snprintf(fs, sizeof(fs), "fs=%u\n", b->n_fs);
+	snprintf(info, sizeof(info), "disk=%s\nvsock=%s\n%s%s", b->disk, b->sock,
+		 b->nic ? "net=" WARM_TAP "\n" : "", fs);
 	/* What the key was made of, as vmct_warm_get made it: prune checks it still holds. */
-	r = key_text(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1, b->nic, key,
-		     sizeof(key), err);
+	r = key_text(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1, b->nic,
+		     b->n_fs, key, sizeof(key), err);
 	if (r >= 0)
 		r = write_file_atomic_at(dfd, WARM_KEYFILE, key, strlen(key), 0600, err);
 	if (r >= 0)
@@ -651,7 +710,12 @@ static void add_console(struct build *b, struct err **err)
 static int build(const char *cachedir, const char *key, const char *dir,
 		 const struct vmct_run_opts *o, int sigfd, struct err **err)
 {
-	struct build b = {.o = o, .nic = o->net != NULL, .sigfd = sigfd, .pid = -1, .pidfd = -1};
+	struct build b = {.o = o,
+			  .nic = o->net != NULL,
+			  .n_fs = n_shares(o),
+			  .sigfd = sigfd,
+			  .pid = -1,
+			  .pidfd = -1};
 	int r = build_files(&b, cachedir, key, err);
 
 	if (r >= 0)
@@ -679,7 +743,7 @@ int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd
 	_cleanup_free_ char *dir = NULL;
 	char key[VMCT_WARM_KEY_LEN + 1];
 	int r = vmct_warm_key(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1,
-			      o->net != NULL, key, err);
+			      o->net != NULL, n_shares(o), key, err);
 
 	if (r < 0)
 		return r;
@@ -729,15 +793,43 @@ int vmct_warm_get_blocking(const char *cachedir, const struct vmct_run_opts *o,
 	return r;
 }
 
+/*
+ * A share's --fs value "tag=TAG,path=DIR[,ro]" (oci-mounts.c's, DIR without a
+ * comma) as the restore's --fs-remap "TAG=DIR,ro|rw": the mode always said,
+ * the template's placeholder being read-only.
+ */
+static int fs_remap(const char *fs, unsigned i, char *out, size_t n, struct err **err)
+{
+	char tag[32];
+	const char *path, *end;
+	size_t len;
+
+	snprintf(tag, sizeof(tag), "tag=" VMCT_FS_PREFIX "%u,path=", i);
+	if (strncmp(fs, tag, strlen(tag)))
+		return err_make(err, EINVAL, "share %u `%.64s`: not tagged " VMCT_FS_PREFIX "%u", i,
+				fs, i);
+	path = fs + strlen(tag);
+	end = strchr(path, ',');
+	len = end ? (size_t)(end - path) : strlen(path);
+	if (!len || (end && strcmp(end, ",ro")) ||
+	    (size_t)snprintf(out, n, VMCT_FS_PREFIX "%u=%.*s,%s", i, (int)len, path,
+			     end ? "ro" : "rw") >= n)
+		return err_make(err, EINVAL, "share %u `%.64s`: expected tag=TAG,path=DIR[,ro]", i,
+				fs);
+	return 0;
+}
+
 int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, pid_t *vmm,
 		    int *pidfd, int *conn, struct err **err)
 {
 	const struct vmct_warm *w = o->warm;
 	char disk[2 * PATH_MAX + 2], vsock[PATH_MAX + 160], console[96], sock[96], net[64];
-	const char *argv[] = {o->vmm,	"vm",		"restore", "--state",
-			      w->state, "--mem",	w->mem,	   "--console",
-			      "stdio",	"--disk-remap", disk,	   "--vsock-remap",
-			      vsock,	NULL,		NULL,	   NULL};
+	char remap[VMCT_FS_MAX][PATH_MAX + 32];
+	const char *argv[16 + 2 * VMCT_FS_MAX] = {
+	    o->vmm,	 "vm",	  "restore",	  "--state", w->state,	      "--mem", w->mem,
+	    "--console", "stdio", "--disk-remap", disk,	     "--vsock-remap", vsock};
+	unsigned n_fs = n_shares(o);
+	size_t n = 0;
 	int r;
 
 	/*
@@ -748,10 +840,22 @@ int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, p
 		return err_make(err, EINVAL, "warm template `%s`: %s", w->dir,
 				w->net_from ? "has a NIC, the container has no network"
 					    : "has no NIC for the container's network");
+	if (w->n_fs != n_fs)
+		return err_make(err, EINVAL, "warm template `%s`: %u shares, the container has %u",
+				w->dir, w->n_fs, n_fs);
+	while (argv[n])
+		n++;
 	if (o->tap) {
 		snprintf(net, sizeof(net), "%s=%s", w->net_from, o->tap);
-		argv[ARRAY_SIZE(argv) - 3] = "--net-remap";
-		argv[ARRAY_SIZE(argv) - 2] = net;
+		argv[n++] = "--net-remap";
+		argv[n++] = net;
+	}
+	for (unsigned i = 0; i < n_fs; i++) {
+		r = fs_remap(o->fs[i], i, remap[i], sizeof(remap[i]), err);
+		if (r < 0)
+			return r;
+		argv[n++] = "--fs-remap";
+		argv[n++] = remap[i];
 	}
 	snprintf(sock, sizeof(sock), "%s/v.sock", dir);
 	snprintf(disk, sizeof(disk), "%s=%s", w->disk_from, o->disk);

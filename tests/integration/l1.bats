@@ -362,6 +362,14 @@ l1_check() {
 	l1_check fs-snapshot
 }
 
+@test "l1: run --vm with volumes starts warm (a template with shares, remapped onto them)" {
+	l1_check vmct-warm-volume
+}
+
+@test "l1: the OCI mode's directory binds start warm too" {
+	l1_check vmoci-warm-volume
+}
+
 # No L1 run needed: every test the bed runs has a @test above that checks its TAP line.
 @test "l1: every test in tests/l1/l1-tests.sh's L1_TESTS is checked by a @test here" {
 	local t missing=

@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # Directory binds of VM containers in the OCI mode (isola-vm; docs/vm-containers.md
 # "Volumes"): each becomes a virtio-fs share of the VMM and a virtiofs mount the
-# agent makes, ro carried to both; a VM with one boots cold.  No guest boots
+# agent makes, ro carried to both; warm, a template with as many shares
+# remapped onto them.  No guest boots
 # here: the VMM is the fake of vm-warm-fake-vmm.py/vm-fake-vmm.py ($ISOLA_VMM),
 # which prints its --fs arguments and the CONFIG's mounts; the guest's side is
 # tests/l1 vmoci-volume.
@@ -30,8 +31,8 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-@test "vm-oci-volumes: directory binds are virtio-fs shares mounted by the agent (ro on both sides); the VM boots cold" {
-	"$VM" --root "$R" run --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
+@test "vm-oci-volumes: directory binds are virtio-fs shares mounted by the agent (ro on both sides), cold" {
+	ISOLA_VM_COLD=1 "$VM" --root "$R" run --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
 		{ cat "$TMP/out"; false; }
 	cat "$TMP/out"
 	grep -qx "tag=isola-fs0,path=$TMP/data" "$TMP/out"
@@ -40,6 +41,17 @@ teardown() {
 	# MS_RDONLY | MS_NOSUID
 	grep -qx "virtiofs 3 /etc/conf isola-fs1" "$TMP/out"
 	[ -z "$(ls "$FAKE_LOG")" ]
+	[ ! -e "$R/$ID" ]
+}
+
+@test "vm-oci-volumes: warm, a template with two shares is restored onto the binds" {
+	"$VM" --root "$R" run --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
+		{ cat "$TMP/out"; false; }
+	cat "$TMP/out" "$FAKE_LOG"/*
+	[ "$(sed -n 's/^arg //p' "$FAKE_LOG/build.1" | grep -c -- '^--fs$')" = 2 ]
+	grep -qx "arg isola-fs0=$TMP/data,rw" "$FAKE_LOG/restore.1"
+	grep -qx "arg isola-fs1=$TMP/conf,ro" "$FAKE_LOG/restore.1"
+	grep -qx "config mount=virtiofs 3 /etc/conf isola-fs1" "$FAKE_LOG/restore.1"
 	[ ! -e "$R/$ID" ]
 }
 

@@ -5,8 +5,10 @@
 # vm-warm-fake-vmm.py which logs template builds and restores) that prints its
 # --fs arguments and the CONFIG's mount entries: run --vm -v DIR:DST[:ro] and a
 # named volume give the VMM a virtio-fs share and the agent a virtiofs mount of
-# its tag; such a VM boots cold; -d does the same through the monitor; a file,
-# a ninth volume or a comma in the path are refused in one line, nothing left.
+# its tag (booted cold, ISOLA_VM_COLD=1, the fake agent prints them); a warm
+# start restores a template with as many shares, remapped onto the volumes; -d
+# does the same through the monitor; a file, a ninth volume or a comma in the
+# path are refused in one line, nothing left.
 # The OCI mode's directory binds are in vm-oci.bats.
 load image-helpers
 load vmct-helpers
@@ -37,9 +39,9 @@ nothing_left() {
 	! pgrep -f "$TMP/kernel" >/dev/null
 }
 
-@test "vm-volumes: -v DIR:DST and DIR:DST:ro are virtio-fs shares the agent mounts; the VM boots cold" {
+@test "vm-volumes: -v DIR:DST and DIR:DST:ro are virtio-fs shares the agent mounts (a cold boot)" {
 	mkdir "$TMP/ro"
-	run "$ISOLA" run --vm --rm -v "$TMP/share:/data" -v "$TMP/ro:/srv/conf:ro" \
+	ISOLA_VM_COLD=1 run "$ISOLA" run --vm --rm -v "$TMP/share:/data" -v "$TMP/ro:/srv/conf:ro" \
 		vvol-bb:1 sh -c 'fsargs; mounts'
 	echo "$output"
 	[ "$status" = 0 ]
@@ -48,18 +50,51 @@ nothing_left() {
 	# MS_RDONLY is 1: the guest mounts the read-only share read-only too.
 	grep -qx "virtiofs 0 /data isola-fs0" <<<"$output"
 	grep -qx "virtiofs 1 /srv/conf isola-fs1" <<<"$output"
-	# Neither a template build nor a restore: a template has no virtio-fs device.
 	[ -z "$(ls "$FAKE_LOG")" ]
 	nothing_left
-	# Without -v the same run takes the warm path (the check above can fail).
+}
+
+# args FILE: the VMM's arguments a fake logged, one per line.
+args() { sed -n 's/^arg //p' "$1"; }
+
+@test "vm-volumes: a warm start restores a template with as many shares, each remapped onto its volume" {
+	mkdir "$TMP/ro"
+	run "$ISOLA" run --vm --rm -v "$TMP/share:/data" -v "$TMP/ro:/srv/conf:ro" vvol-bb:1 echo hi
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$output" = hi ]
+	cat "$FAKE_LOG/build.1" "$FAKE_LOG/restore.1"
+	# The template: two shares of one empty read-only placeholder.
+	[ "$(args "$FAKE_LOG/build.1" | grep -c -- '^--fs$')" = 2 ]
+	args "$FAKE_LOG/build.1" | grep -qx 'tag=isola-fs0,path=.*/share,ro'
+	args "$FAKE_LOG/build.1" | grep -qx 'tag=isola-fs1,path=.*/share,ro'
+	# The restore: each share onto its volume, the mode always said.
+	args "$FAKE_LOG/restore.1" | grep -qx "isola-fs0=$TMP/share,rw"
+	args "$FAKE_LOG/restore.1" | grep -qx "isola-fs1=$TMP/ro,ro"
+	grep -qx "config mount=virtiofs 0 /data isola-fs0" "$FAKE_LOG/restore.1"
+	grep -qx "config mount=virtiofs 1 /srv/conf isola-fs1" "$FAKE_LOG/restore.1"
+	nothing_left
+	# One volume: a template of its own; two again: the first one's, no build.
+	run "$ISOLA" run --vm --rm -v "$TMP/ro:/srv" vvol-bb:1 echo one
+	[ "$status" = 0 ] && [ "$output" = one ]
+	[ "$(args "$FAKE_LOG/build.2" | grep -c -- '^--fs$')" = 1 ]
+	args "$FAKE_LOG/restore.2" | grep -qx "isola-fs0=$TMP/ro,rw"
+	run "$ISOLA" run --vm --rm -v "$TMP/ro:/a" -v "$TMP/share:/b" vvol-bb:1 echo two
+	[ "$status" = 0 ] && [ "$output" = two ]
+	[ ! -e "$FAKE_LOG/build.3" ]
+	args "$FAKE_LOG/restore.3" | grep -qx "isola-fs0=$TMP/ro,rw"
+	args "$FAKE_LOG/restore.3" | grep -qx "isola-fs1=$TMP/share,rw"
+	# Without -v: a template without shares.
 	run "$ISOLA" run --vm --rm vvol-bb:1 echo hi
 	[ "$status" = 0 ]
-	[ -f "$FAKE_LOG/build.1" ] && [ -f "$FAKE_LOG/restore.1" ]
+	! args "$FAKE_LOG/build.3" | grep -q -- '^--fs$'
+	! args "$FAKE_LOG/restore.4" | grep -q -- '--fs-remap'
+	[ "$(ls "$ISOLA_STORE/vm" | grep -c '^warm-')" = 3 ]
 	nothing_left
 }
 
 @test "vm-volumes: a named volume is shared from the store" {
-	run "$ISOLA" run --vm --rm -v "vvol-$$:/var/lib/data" vvol-bb:1 sh -c fsargs
+	ISOLA_VM_COLD=1 run "$ISOLA" run --vm --rm -v "vvol-$$:/var/lib/data" vvol-bb:1 sh -c fsargs
 	echo "$output"
 	[ "$status" = 0 ]
 	[ "$output" = "tag=isola-fs0,path=$(realpath "$ISOLA_STORE")/volumes/vvol-$$/_data" ]
@@ -67,8 +102,8 @@ nothing_left() {
 	nothing_left
 }
 
-@test "vm-volumes: run --vm -d shares through the monitor" {
-	run "$ISOLA" run --vm -d --name "$N" -v "$TMP/share:/data:ro" vvol-bb:1 \
+@test "vm-volumes: run --vm -d shares through the monitor, cold and warm" {
+	ISOLA_VM_COLD=1 run "$ISOLA" run --vm -d --name "$N" -v "$TMP/share:/data:ro" vvol-bb:1 \
 		sh -c 'fsargs; mounts; sleep 1000'
 	echo "$output"
 	[ "$status" = 0 ]
@@ -78,6 +113,14 @@ nothing_left() {
 	grep -qx "tag=isola-fs0,path=$TMP/share,ro" <<<"$output"
 	grep -qx "virtiofs 1 /data isola-fs0" <<<"$output"
 	[ -z "$(ls "$FAKE_LOG")" ]
+	"$ISOLA" rm -f "$N"
+	nothing_left
+	run "$ISOLA" run --vm -d --name "$N" -v "$TMP/share:/data:ro" vvol-bb:1 echo hi
+	echo "$output"
+	[ "$status" = 0 ]
+	wait_until 10 "[ -f $FAKE_LOG/restore.1 ]"
+	args "$FAKE_LOG/restore.1" | grep -qx "isola-fs0=$TMP/share,ro"
+	grep -qx "config mount=virtiofs 1 /data isola-fs0" "$FAKE_LOG/restore.1"
 	"$ISOLA" rm -f "$N"
 	nothing_left
 }

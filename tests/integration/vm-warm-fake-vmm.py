@@ -4,7 +4,8 @@
 # ...` (a template build: --snapshot-state) or `$ISOLA_VMM vm restore ...`.
 # It writes what it was given, and what it sees in its network namespace, to
 # $FAKE_LOG/{build,restore}.N ("arg X" lines, "netns INODE", "tap NAME yes|no",
-# "eth0 MAC", "config K=V" for the CONFIG's net_ keys).  A build answers
+# "eth0 MAC", "config K=V" for the CONFIG's net_ keys, "config mount=M" for its
+# mounts).  A build answers
 # CONNECT 1024 with the agent's HELLO and writes the snapshot files on SIGUSR2;
 # a restore listens on the --vsock-remap socket, takes WARM and CONFIG, prints
 # the CONFIG's arg words as the process's stdout and exits 0 (a process `exit N`
@@ -107,7 +108,7 @@ def restore():
         kind, cfg = read_frame(conn)
         break
     entries = [e.decode() for e in cfg.split(b"\0") if e]
-    log("restore", ["config " + e for e in entries if e.startswith("net_")])
+    log("restore", ["config " + e for e in entries if e.startswith(("net_", "mount="))])
     words = [e[4:] for e in entries if e.startswith("arg=")]
     status = int(words[1]) if len(words) == 2 and words[0] == "exit" else None
     if status is None:

@@ -17,7 +17,7 @@ vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-cont
 vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
-vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot"
+vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot vmct-warm-volume vmoci-warm-volume"
 
 log() { echo "$*" >&2; }
 
@@ -789,6 +789,22 @@ t_vmct_volume() {
 	[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/out"
 }
 
+# The same warm: the first run builds a template with two shares (of an empty
+# placeholder, which no driver takes before the snapshot), the second restores
+# it with each share remapped onto its volume; both work on L1's directories
+# through the guest's virtiofs mounts, and neither falls back to a cold boot.
+t_vmct_warm_volume() {
+	local i
+	for i in 1 2; do
+		vol_setup "$W/vol" "$W/volro"
+		warm "$W/out$i" -v "$W/vol:/data" -v "$W/volro:/ro:ro" localhost/bb:1 \
+			sh -c "$VOL_SCRIPT; grep -o isola.warm=1 /proc/cmdline"
+		[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/out$i" && warm_ok "$W/out$i" &&
+			has "$W/out$i" '^isola.warm=1$' || return 1
+	done
+	log "templates: $(ls "$WARM_STORE/vm" | grep -c '^warm-')"
+}
+
 # -i: stdin reaches the process, and its end is the process's EOF.
 t_vmct_stdin() {
 	printf 'line one\nline two\n' >"$W/in"
@@ -1192,6 +1208,25 @@ t_vmoci_volume() {
 	vmoci run --bundle "$W/b" vol1 </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
 	log "run: status $RC; stderr: $(cat "$W/out.err")"
 	[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/out" && vmoci_gone vol1
+}
+
+# The OCI mode's directory binds on the warm path: a template with two shares,
+# restored onto the binds (create says nothing of a fallback), twice.
+t_vmoci_warm_volume() {
+	local c
+	for c in wv1 wv2; do
+		vol_setup "$W/vol" "$W/volro"
+		vmoci_bundle "$W/b" '["sh", "-c", "'"$(echo "$VOL_SCRIPT" | tr '\n\t' '  ')"'; grep -o isola.warm=1 /proc/cmdline"]' \
+			'"run.isola.vm.memory": "192M"' \
+			"{\"destination\": \"/data\", \"type\": \"bind\", \"source\": \"$W/vol\", \"options\": [\"rbind\"]},
+			 {\"destination\": \"/ro\", \"type\": \"bind\", \"source\": \"$W/volro\", \"options\": [\"rbind\", \"ro\"]}"
+		RC=0
+		(export ISOLA_VM_COLD= && vmoci run --bundle "$W/b" $c) </dev/null >"$W/$c.out" \
+			2>"$W/$c.out.err" || RC=$?
+		log "run $c: status $RC; stderr: $(cat "$W/$c.out.err")"
+		[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/$c.out" && warm_ok "$W/$c.out" &&
+			has "$W/$c.out" '^isola.warm=1$' && vmoci_gone $c || return 1
+	done
 }
 
 # VMOCI_CYCLES (20) create/start/delete cycles leave nothing; progress on fd 3.

@@ -52,43 +52,55 @@ static void test_key(void)
 	put("vmlinuz", "kernel");
 	put("initrd.cpio", "initrd");
 	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false,
-			 a, &err) == 0 &&
+			 0, a, &err) == 0 &&
 	       strlen(a) == VMCT_WARM_KEY_LEN,
 	   "a key of %u hex digits", VMCT_WARM_KEY_LEN);
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      b, NULL);
 	ok(!strcmp(a, b), "the same inputs give the same key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 512 << 20, 1, false, b,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 512 << 20, 1, false, 0,
+		      b, NULL);
 	ok(strcmp(a, b), "another memory size, another key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 2, false, b,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 2, false, 0,
+		      b, NULL);
 	ok(strcmp(a, b), "other cpus, another key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, true, b,
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, true, 0, b,
 		      NULL);
 	ok(strcmp(a, b), "a NIC, another key (a template with one, one without)");
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 2,
+		      b, NULL);
+	ok(strcmp(a, b), "two shares, another key");
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 3,
+		      a, NULL);
+	ok(strcmp(a, b), "three shares, another key again");
+	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false,
+			 VMCT_FS_MAX + 1, b, &err) == -E2BIG,
+	   "more shares than a VM container may have: refused");
+	err_free(&err);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      a, NULL);
 	utimensat(AT_FDCWD, path("vmlinuz"), ts, 0);
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      b, NULL);
 	ok(strcmp(a, b), "a kernel changed (mtime) gives another key");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, a,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      a, NULL);
 	put("initrd.cpio", "another initrd");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      b, NULL);
 	ok(strcmp(a, b), "an initramfs rebuilt (size) gives another key");
 	ok(vmct_warm_key(path("isola"), path("nokernel"), path("initrd.cpio"), 256 << 20, 1, false,
-			 b, &err) == -ENOENT &&
+			 0, b, &err) == -ENOENT &&
 	       err && strstr(err->msg, "nokernel") && !strchr(err->msg, '\n'),
 	   "a missing kernel is named in one line: %s", err ? err->msg : "");
 	err_free(&err);
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, a,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      a, NULL);
 	put("isola", "another vmm");
-	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, b,
-		      NULL);
+	vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 256 << 20, 1, false, 0,
+		      b, NULL);
 	ok(strcmp(a, b), "another isola (the VMM) gives another key");
-	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 0, 1, false, b,
+	ok(vmct_warm_key(path("isola"), path("vmlinuz"), path("initrd.cpio"), 0, 1, false, 0, b,
 			 &err) < 0,
 	   "no memory size is refused");
 	err_free(&err);
@@ -140,6 +152,12 @@ static void test_load(void)
 	    {"b-netfirst", "net=t0\ndisk=/a\nvsock=/b\n"},
 	    {"b-nopath", "disk=\nvsock=/b\n"},
 	    {"b-key", "diskx=/a\nvsock=/b\n"},
+	    {"b-fs0", "disk=/a\nvsock=/b\nfs=0\n"},
+	    {"b-fs9", "disk=/a\nvsock=/b\nfs=9\n"},
+	    {"b-fs12", "disk=/a\nvsock=/b\nfs=12\n"},
+	    {"b-fsword", "disk=/a\nvsock=/b\nfs=two\n"},
+	    {"b-fsnet", "disk=/a\nvsock=/b\nfs=2\nnet=t0\n"},
+	    {"b-fsfs", "disk=/a\nvsock=/b\nfs=2\nfs=3\n"},
 	};
 	struct vmct_warm w = {};
 	struct err *err = NULL;
@@ -159,6 +177,17 @@ static void test_load(void)
 	ok(vmct_warm_load(path("good-nic"), &w, NULL) == 0 && w.net_from &&
 	       !strcmp(w.net_from, "warm0") && !strcmp(w.vsock_from, "/tmp/x/v.sock"),
 	   "its TAP (net=) is the --net-remap source");
+	ok(!w.n_fs, "no fs= line: no shares");
+	vmct_warm_free(&w);
+	ok(load("good-fs", "disk=/t/p.img\nvsock=/tmp/x/v.sock\nnet=warm0\nfs=8\n", true, &msg) ==
+	       0,
+	   "a template with a NIC and shares loads");
+	ok(vmct_warm_load(path("good-fs"), &w, NULL) == 0 && w.n_fs == 8 && w.net_from,
+	   "its share count (fs=)");
+	vmct_warm_free(&w);
+	ok(load("good-fs1", "disk=/t/p.img\nvsock=/tmp/x/v.sock\nfs=1\n", true, &msg) == 0 &&
+	       vmct_warm_load(path("good-fs1"), &w, NULL) == 0 && w.n_fs == 1 && !w.net_from,
+	   "shares without a NIC");
 	vmct_warm_free(&w);
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		free(msg);
