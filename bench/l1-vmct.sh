@@ -4,7 +4,8 @@
 # --vm --rm IMAGE true` (vm: a warm start; cold: ISOLA_VM_COLD=1, a boot)
 # against `isola run --rm IMAGE true` (plain); vmnet and plainnet: the same two
 # on the bridge network (--network bridge; vmnet restores the template with a
-# NIC), coldnet: vmnet with ISOLA_VM_COLD=1; det and detcold: `run --vm -d --rm`
+# NIC), coldnet: vmnet with ISOLA_VM_COLD=1; vmvol and coldvol: `run --vm --rm -v
+# DIR:/data` warm (the template with a share) and cold; det and detcold: `run --vm -d --rm`
 # until it returns (the process started; warm and cold); oci, ocicold: the OCI
 # mode's `isola-vm run --bundle` (create, start, exit; warm and cold) and
 # ociplain, the same bundle as a plain container; and
@@ -47,6 +48,9 @@ echo "coldnet/plainnet (the same, a cold boot): $(ratio "$(col coldnet)" "$(col 
 echo "vmnet/coldnet (warm start against cold boot, with a NIC): $(ratio "$(col vmnet)" "$(col coldnet)")x"
 echo "vmnet/vm (a NIC on the bridge network, warm: CNI ADD/DEL, TAP, tc, eth0): $(ratio "$(col vmnet)" "$(col vm)")x"
 echo "plainnet/plain (the same network for a plain container): $(ratio "$(col plainnet)" "$(col plain)")x"
+echo "vmvol/plain (a volume, warm: the template with a share): $(ratio "$(col vmvol)" "$(col plain)")x"
+echo "vmvol/coldvol (warm start against cold boot, with a volume): $(ratio "$(col vmvol)" "$(col coldvol)")x"
+echo "vmvol/vm (a volume on the warm path: fuse, virtiofs, the mount): $(ratio "$(col vmvol)" "$(col vm)")x"
 echo "isola/qemu (same kernel, agent, disk; VM boot to exit): $(ratio "$(col isola)" "$(col qemu)")x"
 echo "cold/qemu (run --vm with a cold boot, end to end, vs QEMU's boot alone): $(ratio "$(col cold)" "$(col qemu)")x"
 echo "det/plain (run --vm -d until started, warm): $(ratio "$(col det)" "$(col plain)")x"

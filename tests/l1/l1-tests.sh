@@ -33,6 +33,16 @@ wait_for() {
 	return 1
 }
 
+# wait_file FILE SECONDS: poll until FILE exists (a snapshot's state file is renamed into place).
+wait_file() {
+	local i=0
+	while [ ! -f "$1" ] && [ $i -lt $(($2 * 10)) ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -f "$1" ]
+}
+
 # vm OUT ARGS...: run isola in the foreground with a bounded timeout; sets RC.
 vm() {
 	local out=$1
@@ -498,11 +508,7 @@ t_snapshot() {
 	wait_for "$W/out1" "^CNT 3" || { kill "$pid"; wait "$pid"; return 1; }
 	kill -USR2 "$pid"
 	wait_for "$W/out1" "^CNT 5" 60
-	local i=0
-	while [ ! -f "$W/st" ] && [ $i -lt 300 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_file "$W/st" 30
 	kill "$pid"
 	wait "$pid"
 	snap=$(grep -c '^CNT' "$W/out1")
@@ -530,7 +536,7 @@ t_snapshot() {
 # Once the guest drives the share, PUT /snapshot/create is refused (400,
 # naming the share) and the VM runs on to its normal end.
 t_fs_snapshot() {
-	local pid ok=1 t=$W/tmpl s=$W/real i=0 snap
+	local pid ok=1 t=$W/tmpl s=$W/real snap
 	rm -rf "$t" "$s"
 	mkdir -p "$t" "$s"
 	echo template >"$t/which"
@@ -542,10 +548,7 @@ t_fs_snapshot() {
 	pid=$!
 	wait_for "$W/out1" "^FSSNAP-WAITING" || { kill "$pid"; wait "$pid"; return 1; }
 	kill -USR2 "$pid"
-	while [ ! -f "$W/st" ] && [ $i -lt 600 ]; do
-		sleep 0.1
-		i=$((i + 1))
-	done
+	wait_file "$W/st" 60
 	kill "$pid"
 	wait "$pid"
 	[ -f "$W/st" ] || { log "no snapshot: $(tr -d '\r' <"$W/out1" | tail -3)"; return 1; }

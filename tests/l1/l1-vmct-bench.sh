@@ -8,6 +8,9 @@
 #          the TAP and tc redirects in the netns, the NIC template restored onto the TAP,
 #          eth0's MAC and address set by the agent)
 #   coldnet  the same with ISOLA_VM_COLD=1   (a cold boot with a NIC)
+#   vmvol  isola run --vm --rm -v DIR:/data bb:1 true   (a warm start with a volume: the
+#          template with one share restored onto DIR)
+#   coldvol  the same with ISOLA_VM_COLD=1   (a cold boot with a share)
 #   plain  isola run --rm --network none bb:1 true   (the same image as a plain container)
 #   plainnet  isola run --rm --network bridge bb:1 true   (a plain container on the network)
 #   det    isola run --vm -d --rm --network none bb:1 true: until `run -d` returns (the
@@ -48,6 +51,15 @@ VMARGS="--vm-kernel $K --vm-modules /l2/vmct/lib/modules/$kver"
 	echo "# warm-up run --vm failed:"
 	sed 's/^/# /' $S/warm
 }
+mkdir -p $S/vol
+case ",${l1kinds:-}," in
+*,vmvol,*)
+	/bin/isola run --vm --rm -v $S/vol:/data $VMARGS bb:1 true >$S/warm 2>&1 || {
+		echo "# warm-up run --vm -v failed:"
+		sed 's/^/# /' $S/warm
+	}
+	;;
+esac
 case ",${l1kinds:-}," in
 *,vmnet,*)
 	/bin/isola run --vm --rm --network bridge $VMARGS bb:1 true >$S/warm 2>&1 || {
@@ -89,6 +101,8 @@ run_kind() { # KIND RUN
 	vmnet) timeout 600 /bin/isola run --vm --rm --network bridge $VMARGS bb:1 true ;;
 	cold) ISOLA_VM_COLD=1 timeout 600 /bin/isola run --vm --rm $VMARGS bb:1 true ;;
 	coldnet) ISOLA_VM_COLD=1 timeout 600 /bin/isola run --vm --rm --network bridge $VMARGS bb:1 true ;;
+	vmvol) timeout 600 /bin/isola run --vm --rm -v $S/vol:/data $VMARGS bb:1 true ;;
+	coldvol) ISOLA_VM_COLD=1 timeout 600 /bin/isola run --vm --rm -v $S/vol:/data $VMARGS bb:1 true ;;
 	plain) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network none bb:1 true ;;
 	plainnet) ISOLA_RUNTIME=$S/rt timeout 600 /bin/isola run --rm --network bridge bb:1 true ;;
 	det) timeout 600 /bin/isola run --vm -d --rm --name "bd$2" $VMARGS bb:1 true ;;
