@@ -170,7 +170,7 @@ struct vmm_restore_args {
 struct vmm_preboot_load {
 	bool requested;
 	struct vmm_restore_args a;
-	char *owned[2 + 2 * (VM_MAX_DISKS + VM_MAX_NETS)]; /* the strings a points to */
+	char *owned[2 + 2 * (VM_MAX_DISKS + VM_MAX_NETS + VM_MAX_FS)]; /* the strings a points to */
 	unsigned n_owned;
 };
 /* Add "OLD=NEW" (split at the first '=') to a remap table (n entries of max); errors name `opt`. */

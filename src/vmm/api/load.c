@@ -4,9 +4,9 @@
  *   {"snapshot_path": S, "mem_backend": {"backend_path": M, "backend_type": "File"},
  *    "resume_vm": bool}
  * or "mem_file_path": M instead of mem_backend.  isola's own fields remap
- * what the snapshot saved: "disk_remap": {"OLD": "NEW", ...} and
- * "net_remap": {"OLDTAP": "NEWTAP", ...}.  The request is kept here until
- * the command line runs the restore (struct vmm_preboot_load, vm.h).
+ * what the snapshot saved: "disk_remap": {"OLD": "NEW", ...},
+ * "net_remap": {"OLDTAP": "NEWTAP", ...} and "fs_remap": {"TAG": "DIR[,ro|,rw]"}.  The request is
+ * kept here until the command line runs the restore (struct vmm_preboot_load, vm.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -101,6 +101,8 @@ int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err
 			   err);
 	if (r >= 0)
 		r = remaps(load, j, "net_remap", load->a.taps, &load->a.n_taps, VM_MAX_NETS, err);
+	if (r >= 0)
+		r = remaps(load, j, "fs_remap", load->a.fs, &load->a.n_fs, VM_MAX_FS, err);
 	if (r >= 0 && json_is_true(json_object_get(j, "enable_diff_snapshots")))
 		r = err_make(err, 0, "body.enable_diff_snapshots: not supported yet");
 	if (r >= 0 && (!(load->a.state_path = own(load, strdup(state))) ||

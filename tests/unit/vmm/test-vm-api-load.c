@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * PUT /snapshot/load's body (src/vmm/api/load.c) without KVM: Firecracker's
+ * fields, isola's remaps (disk, net, fs) as the restore takes them, and
+ * hostile bodies refused with nothing kept.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "api/api.h"
+#include "tap.h"
+
+static int load_body(const char *body, struct vmm_preboot_load *load, struct err **err)
+{
+	json_error_t je;
+	json_t *j = json_loads(body, 0, &je);
+	int r;
+
+	if (!j)
+		return err_make(err, EINVAL, "test body: %s", je.text);
+	r = api_snapshot_load(load, j, err);
+	json_decref(j);
+	return r;
+}
+
+static bool remap_is(const struct vmm_remap *m, const char *from, const char *to)
+{
+	return m->from_len == strlen(from) && !memcmp(m->from, from, m->from_len) &&
+	       !strcmp(m->to, to);
+}
+
+static void test_good(void)
+{
+	struct vmm_preboot_load load = {0};
+	struct err *e = NULL;
+
+	is_int(load_body("{\"snapshot_path\": \"/s/st\", \"mem_backend\": {\"backend_path\": "
+			 "\"/s/mem\", \"backend_type\": \"File\"}, \"resume_vm\": true, "
+			 "\"disk_remap\": {\"/a.img\": \"/b.img\"}, \"net_remap\": {\"t0\": \"t1\"}, "
+			 "\"fs_remap\": {\"isola-fs0\": \"/srv/data,rw\", \"ro\": \"/etc/x\"}}",
+			 &load, &e),
+	       0, "a load with every remap %s", e ? e->msg : "");
+	ok(load.requested && !load.a.paused && !strcmp(load.a.state_path, "/s/st") &&
+	       !strcmp(load.a.mem_path, "/s/mem"),
+	   "the snapshot's files, resumed");
+	ok(load.a.n_disks == 1 && remap_is(&load.a.disks[0], "/a.img", "/b.img") &&
+	       load.a.n_taps == 1 && remap_is(&load.a.taps[0], "t0", "t1"),
+	   "disk and TAP remaps");
+	ok(load.a.n_fs == 2 && remap_is(&load.a.fs[0], "isola-fs0", "/srv/data,rw") &&
+	       remap_is(&load.a.fs[1], "ro", "/etc/x"),
+	   "fs_remap: each share's new directory, its mode suffix kept for the restore");
+	vmm_preboot_load_clear(&load);
+}
+
+static void bad(const char *body, const char *want)
+{
+	struct vmm_preboot_load load = {0};
+	struct err *e = NULL;
+
+	ok(load_body(body, &load, &e) < 0 && e && strstr(e->msg, want) && !load.requested &&
+	       !load.n_owned,
+	   "refused, nothing kept: %s", e ? e->msg : "accepted");
+	err_free(&e);
+}
+
+int main(void)
+{
+	char many[2048];
+	size_t n;
+
+	test_good();
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {\"t\": 1}}",
+	    "body.fs_remap.t: expected a string");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": [\"t\"]}",
+	    "fs_remap");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {\"\": \"/d\"}}",
+	    "empty OLD or NEW");
+	n = (size_t)snprintf(many, sizeof(many),
+			     "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {");
+	for (int i = 0; i < 9; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s\"t%d\": \"/d\"", i ? ", " : "",
+				      i);
+	snprintf(many + n, sizeof(many) - n, "}}");
+	bad(many, "at most 8");
+	return tap_done();
+}
