@@ -339,12 +339,16 @@ static int make_dirs_once(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_
 	return 0;
 }
 
-/* A concurrent delete may remove an empty default parent between our mkdirs: retry. */
+/*
+ * A concurrent delete may remove an empty default parent between our mkdirs:
+ * retry.  The level is then gone (ENOENT), or going while we set it up: a
+ * cgroup file of a directory being removed answers ENODEV (kernfs).
+ */
 static int make_dirs(struct ct_cgroup *cg, struct cg_hier *h, size_t mount_len, struct err **err)
 {
 	int r = -ENOENT;
 
-	for (int attempt = 0; attempt < 8 && r == -ENOENT; attempt++) {
+	for (int attempt = 0; attempt < 8 && (r == -ENOENT || r == -ENODEV); attempt++) {
 		if (attempt)
 			err_free(err);
 		r = make_dirs_once(cg, h, mount_len, err);

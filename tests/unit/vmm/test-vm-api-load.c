@@ -35,12 +35,13 @@ static void test_good(void)
 	struct vmm_preboot_load load = {0};
 	struct err *e = NULL;
 
-	is_int(load_body("{\"snapshot_path\": \"/s/st\", \"mem_backend\": {\"backend_path\": "
-			 "\"/s/mem\", \"backend_type\": \"File\"}, \"resume_vm\": true, "
-			 "\"disk_remap\": {\"/a.img\": \"/b.img\"}, \"net_remap\": {\"t0\": \"t1\"}, "
-			 "\"fs_remap\": {\"isola-fs0\": \"/srv/data,rw\", \"ro\": \"/etc/x\"}}",
-			 &load, &e),
-	       0, "a load with every remap %s", e ? e->msg : "");
+	is_int(
+	    load_body("{\"snapshot_path\": \"/s/st\", \"mem_backend\": {\"backend_path\": "
+		      "\"/s/mem\", \"backend_type\": \"File\"}, \"resume_vm\": true, "
+		      "\"disk_remap\": {\"/a.img\": \"/b.img\"}, \"net_remap\": {\"t0\": \"t1\"}, "
+		      "\"fs_remap\": {\"isola-fs0\": \"/srv/data,rw\", \"ro\": \"/etc/x\"}}",
+		      &load, &e),
+	    0, "a load with every remap %s", e ? e->msg : "");
 	ok(load.requested && !load.a.paused && !strcmp(load.a.state_path, "/s/st") &&
 	       !strcmp(load.a.mem_path, "/s/mem"),
 	   "the snapshot's files, resumed");
@@ -76,11 +77,12 @@ int main(void)
 	    "fs_remap");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {\"\": \"/d\"}}",
 	    "empty OLD or NEW");
-	n = (size_t)snprintf(many, sizeof(many),
-			     "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {");
+	n = (size_t)snprintf(
+	    many, sizeof(many),
+	    "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {");
 	for (int i = 0; i < 9; i++)
-		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s\"t%d\": \"/d\"", i ? ", " : "",
-				      i);
+		n += (size_t)snprintf(many + n, sizeof(many) - n, "%s\"t%d\": \"/d\"",
+				      i ? ", " : "", i);
 	snprintf(many + n, sizeof(many) - n, "}}");
 	bad(many, "at most 8");
 	return tap_done();
