@@ -158,7 +158,11 @@ struct vmm_restore_args {
 	struct vmm_remap disks[VM_MAX_DISKS], taps[VM_MAX_NETS], vsock_uds[1];
 	/* Shares by tag: TAG=DIR, DIR optionally ending in ",ro" or ",rw" (else as saved). */
 	struct vmm_remap fs[VM_MAX_FS];
-	unsigned n_disks, n_taps, n_vsock_uds, n_fs;
+	/* Firecracker's network_overrides: a NIC's new TAP by its iface_id (ID=TAP). */
+	struct vmm_remap net_ids[VM_MAX_NETS];
+	unsigned n_disks, n_taps, n_vsock_uds, n_fs, n_net_ids;
+	/* Firecracker's vsock_override: the vsock device's socket, whatever the saved one. */
+	const char *vsock_override;
 	bool paused; /* stay paused until PATCH /vm {"state": "Resumed"} */
 	/*
 	 * Migration: the stream's device list comes from the source, so every
@@ -170,7 +174,8 @@ struct vmm_restore_args {
 struct vmm_preboot_load {
 	bool requested;
 	struct vmm_restore_args a;
-	char *owned[2 + 2 * (VM_MAX_DISKS + VM_MAX_NETS + VM_MAX_FS)]; /* the strings a points to */
+	/* The strings a points to. */
+	char *owned[3 + 2 * (VM_MAX_DISKS + 2 * VM_MAX_NETS + VM_MAX_FS)];
 	unsigned n_owned;
 };
 /* Add "OLD=NEW" (split at the first '=') to a remap table (n entries of max); errors name `opt`. */

@@ -527,6 +527,69 @@ api() {
 		"$TMP/rarp.out"
 }
 
+@test "vm snapshot: PUT /snapshot/load takes Firecracker's network_overrides and vsock_override" {
+	require_counter
+	require_cmd curl
+	[ -c /dev/net/tun ] || skip "SKIP: no /dev/net/tun"
+	require_cmd ip
+	a=isola-it-o$(($$ % 100000))
+	b=isola-it-q$(($$ % 100000))
+	TAPS=("$a" "$b")
+	ip tuntap add dev "$a" mode tap vnet_hdr
+	ip tuntap add dev "$b" mode tap vnet_hdr
+	# The NIC gets its iface_id from the API: a VM configured there, then snapshotted.
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out1" &
+	PIDS+=("$!")
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
+	run api -X PUT http://l/boot-source -d '{"kernel_image_path": "'"$GUEST_DIR/counter.elf"'",
+		"boot_args": "every=40000000"}'
+	[ "$output" = " 204" ]
+	run api -X PUT http://l/network-interfaces/eth0 -d '{"iface_id": "eth0", "host_dev_name": "'"$a"'"}'
+	[ "$output" = " 204" ]
+	run api -X PUT http://l/vsock -d '{"guest_cid": 3, "uds_path": "'"$TMP/v1.sock"'"}'
+	[ "$output" = " 204" ]
+	run api -X PUT http://l/actions -d '{"action_type": "InstanceStart"}'
+	[ "$output" = " 204" ]
+	wait_for "$TMP/out1" "^counter: 3"
+	run api -X PATCH http://l/vm -d '{"state": "Paused"}'
+	[ "$output" = " 204" ]
+	last=$(tr -d '\r' <"$TMP/out1" | grep -o "^counter: [0-9]*" | tail -1 | cut -d' ' -f2)
+	run api -X PUT http://l/snapshot/create -d '{"snapshot_path": "'"$TMP/st"'", "mem_file_path": "'"$TMP/mem"'"}'
+	echo "$output"
+	[ "$output" = " 204" ]
+	kill "$pid"
+	wait "$pid" || true
+	# An iface_id the snapshot does not have: 400 naming it, and the process ends.
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out2" &
+	pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "'"$TMP/st"'", "mem_file_path": "'"$TMP/mem"'",
+		"network_overrides": [{"iface_id": "eth9", "host_dev_name": "'"$b"'"}]}'
+	echo "$output"
+	[[ "$output" == *"network_overrides"*"eth9"*"no such iface_id"*" 400" ]]
+	s=0
+	wait "$pid" || s=$?
+	[ "$s" -ne 0 ]
+	# The NIC moved to TAP b by its id, the vsock device to a new socket.
+	"$ISOLA" vm run --api-sock "$TMP/api.sock" --console "$TMP/out2" &
+	pid=$!
+	PIDS+=("$pid")
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.1; done
+	run api -X PUT http://l/snapshot/load -d '{"snapshot_path": "'"$TMP/st"'", "mem_file_path": "'"$TMP/mem"'",
+		"network_overrides": [{"iface_id": "eth0", "host_dev_name": "'"$b"'"}],
+		"vsock_override": {"uds_path": "'"$TMP/v2.sock"'"}, "resume_vm": true}'
+	echo "$output"
+	[ "$output" = " 204" ]
+	run api http://l/vm/config
+	echo "$output"
+	[[ "$output" == *'"iface_id":"eth0","host_dev_name":"'"$b"'"'* ]]
+	[[ "$output" == *'"uds_path":"'"$TMP/v2.sock"'"'* ]]
+	[ -S "$TMP/v2.sock" ]
+	wait_for "$TMP/out2" "^counter: $((last + 2))"
+}
+
 @test "vm snapshot: PUT /snapshot/load after pre-boot configuration is 400" {
 	require_counter
 	require_cmd curl

@@ -5,8 +5,11 @@
  *    "resume_vm": bool}
  * or "mem_file_path": M instead of mem_backend.  isola's own fields remap
  * what the snapshot saved: "disk_remap": {"OLD": "NEW", ...},
- * "net_remap": {"OLDTAP": "NEWTAP", ...} and "fs_remap": {"TAG": "DIR[,ro|,rw]"}.  The request is
- * kept here until the command line runs the restore (struct vmm_preboot_load, vm.h).
+ * "net_remap": {"OLDTAP": "NEWTAP", ...} and "fs_remap": {"TAG": "DIR[,ro|,rw]"}.
+ * Firecracker's own overrides are taken too: "network_overrides": [{"iface_id":
+ * ID, "host_dev_name": TAP}, ...] (a NIC's new TAP by its id) and
+ * "vsock_override": {"uds_path": PATH}.  The request is kept here until the
+ * command line runs the restore (struct vmm_preboot_load, vm.h).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -84,6 +87,58 @@ static int remaps(struct vmm_preboot_load *load, json_t *j, const char *key, str
 	return r < 0 ? err_wrap(err, "body.%s", key) : r;
 }
 
+/* "network_overrides": [{"iface_id": ID, "host_dev_name": TAP}, ...] */
+static int net_overrides(struct vmm_preboot_load *load, json_t *j, struct err **err)
+{
+	static const char *const keys[] = {"iface_id", "host_dev_name", NULL};
+	json_t *arr = NULL, *v;
+	size_t i;
+	int r = json_get_array(j, "body", "network_overrides", &arr, err);
+
+	json_array_foreach (arr, i, v) {
+		char where[48];
+		const char *id = NULL, *tap = NULL;
+
+		snprintf(where, sizeof(where), "body.network_overrides[%zu]", i);
+		if (r >= 0 && !json_is_object(v))
+			r = err_make(err, 0, "%s: expected an object", where);
+		if (r >= 0)
+			r = json_check_keys(v, where, keys, err);
+		if (r >= 0)
+			r = json_get_string(v, where, "iface_id", true, &id, err);
+		if (r >= 0)
+			r = json_get_string(v, where, "host_dev_name", true, &tap, err);
+		if (r >= 0 && (!(id = own(load, strdup(id))) || !(tap = own(load, strdup(tap)))))
+			r = err_make(err, ENOMEM, "%s", where);
+		if (r >= 0)
+			r = vmm_remap_set(load->a.net_ids, &load->a.n_net_ids, VM_MAX_NETS,
+					  "body.network_overrides", id, tap, err);
+		if (r < 0)
+			break;
+	}
+	return r;
+}
+
+/* "vsock_override": {"uds_path": PATH} */
+static int vsock_override(struct vmm_preboot_load *load, json_t *j, struct err **err)
+{
+	static const char *const keys[] = {"uds_path", NULL};
+	json_t *o = NULL;
+	const char *path = NULL;
+	int r = json_get_object(j, "body", "vsock_override", &o, err);
+
+	if (r < 0 || !o)
+		return r;
+	r = json_check_keys(o, "body.vsock_override", keys, err);
+	if (r >= 0)
+		r = json_get_string(o, "body.vsock_override", "uds_path", true, &path, err);
+	if (r >= 0 && !*path)
+		r = err_make(err, 0, "body.vsock_override.uds_path: empty");
+	if (r >= 0 && !(load->a.vsock_override = own(load, strdup(path))))
+		r = err_make(err, ENOMEM, "body.vsock_override");
+	return r;
+}
+
 int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err)
 {
 	const char *state = NULL, *mem = NULL;
@@ -103,6 +158,10 @@ int api_snapshot_load(struct vmm_preboot_load *load, json_t *j, struct err **err
 		r = remaps(load, j, "net_remap", load->a.taps, &load->a.n_taps, VM_MAX_NETS, err);
 	if (r >= 0)
 		r = remaps(load, j, "fs_remap", load->a.fs, &load->a.n_fs, VM_MAX_FS, err);
+	if (r >= 0)
+		r = net_overrides(load, j, err);
+	if (r >= 0)
+		r = vsock_override(load, j, err);
 	if (r >= 0 && json_is_true(json_object_get(j, "enable_diff_snapshots")))
 		r = err_make(err, 0, "body.enable_diff_snapshots: not supported yet");
 	if (r >= 0 && (!(load->a.state_path = own(load, strdup(state))) ||

@@ -78,9 +78,17 @@ static const char *const logger_keys[] = {"log_path",	     "level",  "show_level
 static const char *const metrics_keys[] = {"metrics_path", NULL};
 static const char *const entropy_keys[] = {"rate_limiter", NULL};
 static const char *const action_keys[] = {"action_type", NULL};
-static const char *const load_keys[] = {
-    "snapshot_path", "mem_backend", "mem_file_path", "resume_vm", "enable_diff_snapshots",
-    "disk_remap",    "net_remap",   "fs_remap",	     NULL};
+static const char *const load_keys[] = {"snapshot_path",
+					"mem_backend",
+					"mem_file_path",
+					"resume_vm",
+					"enable_diff_snapshots",
+					"disk_remap",
+					"net_remap",
+					"fs_remap",
+					"network_overrides",
+					"vsock_override",
+					NULL};
 
 /* Anything but the logger and metrics configured (Firecracker's rule for a snapshot load). */
 static bool configured(const struct vm_config *c)

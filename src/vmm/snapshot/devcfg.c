@@ -14,7 +14,8 @@
  * as the command line (vm_config_add_disk() ...), never through option
  * strings.  Disk and share paths are saved absolute; a restore may remap
  * them, the TAP names and the vsock socket (--disk-remap, --fs-remap,
- * --net-remap, --vsock-remap).
+ * --net-remap, --vsock-remap; the API's Firecracker fields network_overrides,
+ * a TAP by the NIC's iface_id, and vsock_override).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -346,7 +347,8 @@ static int parse(const struct snap_section *s, struct devcfg *d, struct err **er
 #define USED_NETS  VM_MAX_DISKS
 #define USED_VSOCK (USED_NETS + VM_MAX_NETS)
 #define USED_FS	   (USED_VSOCK + 1)
-#define USED_ALL   (USED_FS + VM_MAX_FS)
+#define USED_IDS   (USED_FS + VM_MAX_FS)
+#define USED_ALL   (USED_IDS + VM_MAX_NETS)
 
 /* DIR[,ro|,rw] into the share: the directory, and its mode when given. */
 static int fs_remap(struct vm_fs_cfg *f, char buf[PATH_MAX], const char *to)
@@ -382,7 +384,17 @@ static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool
 			d->disks[i].path = (char *)to;
 	}
 	for (unsigned i = 0; i < d->n_nets; i++) {
+		const char *by_id = d->nets[i].id[0] ? remapped(a->net_ids, a->n_net_ids,
+								used + USED_IDS, d->nets[i].id)
+						     : NULL;
+
 		to = remapped(a->taps, a->n_taps, used + USED_NETS, d->nets[i].tap);
+		if (by_id && to)
+			return err_make(err, 0,
+					"the NIC `%s` on tap `%s` is remapped twice: by its "
+					"iface_id and by its TAP",
+					d->nets[i].id, d->nets[i].tap);
+		to = by_id ? by_id : to;
 		if (!to && a->from_stream)
 			return err_make(err, EPERM,
 					"the VM has a NIC on tap `%s`: accept it with --net-remap "
@@ -402,6 +414,14 @@ static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool
 		if (to && fs_remap(&d->fs[i], d->fs_path[i], to) < 0)
 			return err_make(err, ENAMETOOLONG, "--fs-remap `%s=%.64s`: bad directory",
 					d->fs[i].tag, to);
+	}
+	if (a->vsock_override && (!d->vsock_uds || a->n_vsock_uds))
+		return err_make(err, 0,
+				!d->vsock_uds ? "vsock_override: the snapshot has no vsock device"
+					      : "vsock_override and --vsock-remap: one of them");
+	if (a->vsock_override) {
+		d->vsock_uds = a->vsock_override;
+		return 0;
 	}
 	if (!d->vsock_uds)
 		return 0;
@@ -462,17 +482,14 @@ static int check_disks(const struct vm_config *cfg, struct err **err)
 	return 0;
 }
 
-static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *used, const char *what,
-			struct err **err)
+/* A remap that matched nothing: "OPTION `OLD`: the snapshot has no such NOUN". */
+static int check_unused(const struct vmm_remap *tab, unsigned n, const bool *used, const char *opt,
+			const char *noun, struct err **err)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (!used[i])
-			return err_make(err, 0, "--%s `%.*s`: the snapshot has no such %s", what,
-					(int)tab[i].from_len, tab[i].from,
-					what[0] == 'd'	 ? "disk"
-					: what[0] == 'n' ? "TAP"
-					: what[0] == 'f' ? "share"
-							 : "vsock socket");
+			return err_make(err, 0, "%s `%.*s`: the snapshot has no such %s", opt,
+					(int)tab[i].from_len, tab[i].from, noun);
 	return 0;
 }
 
@@ -492,14 +509,17 @@ int devcfg_restore(struct vm_config *cfg, const struct snap_reader *r,
 	if (ret >= 0)
 		ret = apply_remaps(d, a, used, err);
 	if (ret >= 0)
-		ret = check_unused(a->disks, a->n_disks, used, "disk-remap", err);
+		ret = check_unused(a->disks, a->n_disks, used, "--disk-remap", "disk", err);
 	if (ret >= 0)
-		ret = check_unused(a->taps, a->n_taps, used + USED_NETS, "net-remap", err);
+		ret = check_unused(a->taps, a->n_taps, used + USED_NETS, "--net-remap", "TAP", err);
 	if (ret >= 0)
-		ret = check_unused(a->vsock_uds, a->n_vsock_uds, used + USED_VSOCK, "vsock-remap",
-				   err);
+		ret = check_unused(a->vsock_uds, a->n_vsock_uds, used + USED_VSOCK, "--vsock-remap",
+				   "vsock socket", err);
 	if (ret >= 0)
-		ret = check_unused(a->fs, a->n_fs, used + USED_FS, "fs-remap", err);
+		ret = check_unused(a->fs, a->n_fs, used + USED_FS, "--fs-remap", "share", err);
+	if (ret >= 0)
+		ret = check_unused(a->net_ids, a->n_net_ids, used + USED_IDS, "network_overrides",
+				   "iface_id", err);
 	if (ret >= 0)
 		ret = apply(cfg, d, err);
 	if (ret >= 0)

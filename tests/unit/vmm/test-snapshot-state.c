@@ -166,6 +166,57 @@ static void test_devcfg(const char *dir)
 	ok(vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "=x", &e) < 0,
 	   "remap without OLD refused");
 	err_free(&e);
+
+	/* Firecracker's overrides (the API's network_overrides, vsock_override). */
+	a = (struct vmm_restore_args){0};
+	vmm_remap_set(a.disks, &a.n_disks, VM_MAX_DISKS, "disk_remap", disk, moved, &e);
+	vmm_remap_set(a.net_ids, &a.n_net_ids, VM_MAX_NETS, "network_overrides", "eth0", "isola-t2",
+		      &e);
+	a.vsock_override = "/run/new.sock";
+	vmm_config_init(&out);
+	is_int(devcfg_restore(&out, &r, &a, &e), 0, "restored with Firecracker's overrides");
+	ok(!strcmp(out.nets[0].tap, "isola-t2") && !strcmp(out.nets[0].id, "eth0") &&
+	       !strcmp(out.vsock_uds, "/run/new.sock") && out.vsock_cid == 9,
+	   "the NIC's TAP by its iface_id, the vsock socket whatever its saved path");
+	vmm_config_free(&out);
+
+	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "isola-t0=isola-t1", &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "remapped twice"),
+	   "one NIC by id and by TAP: %s", e ? e->msg : "");
+	err_free(&e);
+	vmm_config_free(&out);
+
+	a.n_taps = 0;
+	vmm_remap_add(a.vsock_uds, &a.n_vsock_uds, 1, "vsock-remap", "/tmp/v.sock=/x", &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "one of them"),
+	   "vsock_override with a vsock remap: %s", e ? e->msg : "");
+	err_free(&e);
+	vmm_config_free(&out);
+
+	a.n_vsock_uds = 0;
+	vmm_remap_set(a.net_ids, &a.n_net_ids, VM_MAX_NETS, "network_overrides", "eth9", "t", &e);
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 &&
+	       strstr(e->msg, "network_overrides `eth9`: the snapshot has no such iface_id"),
+	   "an unknown iface_id: %s", e ? e->msg : "");
+	err_free(&e);
+	vmm_config_free(&out);
+	snap_reader_free(&r);
+	vmm_config_free(&cfg);
+
+	/* A snapshot with no vsock device refuses vsock_override. */
+	vmm_config_init(&cfg);
+	snap_writer_init(&w);
+	is_int(devcfg_save(&cfg, &w, &e), 0, "a VM with no device saved");
+	ok(reread(&w, &r) == 0, "and parsed");
+	a = (struct vmm_restore_args){.vsock_override = "/run/new.sock"};
+	vmm_config_init(&out);
+	ok(devcfg_restore(&out, &r, &a, &e) < 0 && strstr(e->msg, "no vsock device"),
+	   "vsock_override of a VM without vsock: %s", e ? e->msg : "");
+	err_free(&e);
+	vmm_config_free(&out);
 	snap_reader_free(&r);
 	vmm_config_free(&cfg);
 	unlink(moved);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * PUT /snapshot/load's body (src/vmm/api/load.c) without KVM: Firecracker's
- * fields, isola's remaps (disk, net, fs) as the restore takes them, and
+ * fields (network_overrides and vsock_override among them), isola's remaps
+ * (disk, net, fs) as the restore takes them, and
  * hostile bodies refused with nothing kept.
  */
 #include <errno.h>
@@ -54,6 +55,27 @@ static void test_good(void)
 	vmm_preboot_load_clear(&load);
 }
 
+/* Firecracker's own: network_overrides (a TAP by iface_id) and vsock_override. */
+static void test_overrides(void)
+{
+	struct vmm_preboot_load load = {0};
+	struct err *e = NULL;
+
+	is_int(load_body("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			 "\"network_overrides\": [{\"iface_id\": \"eth0\", \"host_dev_name\": "
+			 "\"vmtap0\"}, {\"iface_id\": \"eth1\", \"host_dev_name\": \"vmtap1\"}], "
+			 "\"vsock_override\": {\"uds_path\": \"/run/v.sock\"}}",
+			 &load, &e),
+	       0, "Firecracker's overrides %s", e ? e->msg : "");
+	ok(load.a.n_net_ids == 2 && remap_is(&load.a.net_ids[0], "eth0", "vmtap0") &&
+	       remap_is(&load.a.net_ids[1], "eth1", "vmtap1") && !load.a.n_taps,
+	   "network_overrides: each NIC's TAP by its iface_id");
+	ok(load.a.vsock_override && !strcmp(load.a.vsock_override, "/run/v.sock") &&
+	       !load.a.n_vsock_uds,
+	   "vsock_override: the socket's new path");
+	vmm_preboot_load_clear(&load);
+}
+
 static void bad(const char *body, const char *want)
 {
 	struct vmm_preboot_load load = {0};
@@ -71,6 +93,40 @@ int main(void)
 	size_t n;
 
 	test_good();
+	test_overrides();
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "{\"iface_id\": \"eth0\"}}",
+	    "network_overrides: expected an array");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "[\"eth0\"]}",
+	    "body.network_overrides[0]: expected an object");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\"}, {\"iface_id\": \"eth1\"}]}",
+	    "body.network_overrides[1]");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"t\", \"guest_mac\": \"x\"}]}",
+	    "guest_mac");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "[{\"iface_id\": \"\", \"host_dev_name\": \"t\"}]}",
+	    "empty OLD or NEW");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": "
+	    "{\"uds_path\": \"\"}}",
+	    "vsock_override.uds_path: empty");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": "
+	    "{\"uds\": \"/x\"}}",
+	    "vsock_override");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": "
+	    "\"/x\"}",
+	    "vsock_override");
+	n = (size_t)snprintf(many, sizeof(many),
+			     "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+			     "\"network_overrides\": [");
+	for (int i = 0; i < 9; i++)
+		n += (size_t)snprintf(many + n, sizeof(many) - n,
+				      "%s{\"iface_id\": \"e%d\", \"host_dev_name\": \"t\"}",
+				      i ? ", " : "", i);
+	snprintf(many + n, sizeof(many) - n, "]}");
+	bad(many, "network_overrides: at most 4");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {\"t\": 1}}",
 	    "body.fs_remap.t: expected a string");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": [\"t\"]}",
