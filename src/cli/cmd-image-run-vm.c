@@ -237,7 +237,8 @@ static int vm_mounts(json_t *spec, const char *bundle, struct vmct_oci_mounts *m
 				"image's); share its directory",
 				left);
 	proc->mounts = m->guest;
-	o->fs = m->fs;
+	o->shares = m->shares;
+	o->n_shares = (unsigned)m->n_shares;
 	return 0;
 }
 

@@ -83,6 +83,7 @@ static int spawn_vmm(struct host *h, struct err **err)
 {
 	const struct vmct_run_opts *o = h->o;
 	char mem[32], cpus[16], disk[PATH_MAX + 8], vsock[128], console[96];
+	char fs[VMCT_FS_MAX][PATH_MAX + 32];
 	const char *argv[VMM_ARGV_MAX] = {o->vmm,    "vm",
 					  "run",     "--kernel",
 					  o->kernel, "--initrd",
@@ -106,11 +107,16 @@ static int spawn_vmm(struct host *h, struct err **err)
 		argv[n++] = "--net";
 		argv[n++] = o->net;
 	}
-	for (size_t i = 0; o->fs && o->fs[i]; i++) {
-		if (i >= VMCT_FS_MAX)
-			return err_make(err, E2BIG, "more than %u shared directories", VMCT_FS_MAX);
+	if (o->n_shares > VMCT_FS_MAX)
+		return err_make(err, E2BIG, "more than %u shared directories", VMCT_FS_MAX);
+	for (unsigned i = 0; i < o->n_shares; i++) {
+		if ((size_t)snprintf(fs[i], sizeof(fs[i]), "tag=" VMCT_FS_PREFIX "%u,path=%s%s", i,
+				     o->shares[i].path,
+				     o->shares[i].ro ? ",ro" : "") >= sizeof(fs[i]))
+			return err_make(err, ENAMETOOLONG, "shared directory `%.64s`",
+					o->shares[i].path);
 		argv[n++] = "--fs";
-		argv[n++] = o->fs[i];
+		argv[n++] = fs[i];
 	}
 	h->vmm = fork();
 	if (h->vmm < 0)

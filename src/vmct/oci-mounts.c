@@ -24,6 +24,7 @@
 #include "fdutil.h"
 #include "oci.h"
 #include "proto.h"
+#include "vmct.h"
 
 #define FILE_MAX  (1u << 20) /* a bind-mounted file copied into the disk, at most */
 #define FILES_MAX 64u
@@ -194,11 +195,10 @@ static int add_file(struct vmct_oci_mounts *p, const char *src, const char *dest
 static int add_share(struct vmct_oci_mounts *p, const char *src, struct vmct_mount *m, size_t i,
 		     struct err **err)
 {
-	bool ro = m->flags & MS_RDONLY;
-	char **n;
+	struct vmct_share *s = p->shares;
 	int r;
 
-	if (p->n_fs >= VMCT_FS_MAX)
+	if (p->n_shares >= VMCT_FS_MAX)
 		return err_make(err, 0,
 				"mounts[%zu] `%s`: more than %u directories shared with a VM", i,
 				m->dest, VMCT_FS_MAX);
@@ -206,24 +206,22 @@ static int add_share(struct vmct_oci_mounts *p, const char *src, struct vmct_mou
 	if (strchr(src, ','))
 		return err_make(err, 0, "mounts[%zu] `%s`: source `%s`: a comma cannot be shared",
 				i, m->dest, src);
-	n = realloc(p->fs, (p->n_fs + 2) * sizeof(char *));
-	if (!n)
+	s = realloc(s, (p->n_shares + 1) * sizeof(*s));
+	if (!s)
 		return err_make(err, ENOMEM, "mounts");
-	p->fs = n;
-	n[p->n_fs] = NULL;
+	p->shares = s;
+	s += p->n_shares;
+	*s = (struct vmct_share){.path = strdup(src), .ro = m->flags & MS_RDONLY};
+	if (!s->path)
+		return err_make(err, ENOMEM, "mounts");
 	snprintf(m->type, sizeof(m->type), "virtiofs");
-	snprintf(m->data, sizeof(m->data), VMCT_FS_PREFIX "%zu", p->n_fs);
-	if (asprintf(&n[p->n_fs], "tag=%s,path=%s%s", m->data, src, ro ? ",ro" : "") < 0) {
-		n[p->n_fs] = NULL;
-		return err_make(err, ENOMEM, "mounts");
-	}
+	snprintf(m->data, sizeof(m->data), VMCT_FS_PREFIX "%zu", p->n_shares);
 	r = add_guest(p, m, i, err);
 	if (r < 0) {
-		free(n[p->n_fs]);
-		n[p->n_fs] = NULL;
+		free(s->path);
 		return r;
 	}
-	n[++p->n_fs] = NULL;
+	p->n_shares++;
 	return 0;
 }
 
@@ -344,11 +342,11 @@ void vmct_oci_mounts_free(struct vmct_oci_mounts *p)
 		free(p->files[i].src);
 		free(p->files[i].dest);
 	}
-	for (size_t i = 0; i < p->n_fs; i++)
-		free(p->fs[i]);
+	for (size_t i = 0; i < p->n_shares; i++)
+		free(p->shares[i].path);
 	free(p->guest);
 	free(p->files);
-	free(p->fs);
+	free(p->shares);
 	memset(p, 0, sizeof(*p));
 }
 

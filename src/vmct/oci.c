@@ -488,7 +488,8 @@ static __attribute__((noreturn)) void monitor_main(const struct vmct_oci_create_
 	    .out_fd = STDOUT_FILENO,
 	    .err_fd = STDERR_FILENO,
 	    .boot_timeout_s = o->boot_timeout_s ? o->boot_timeout_s : BOOT_TIMEOUT,
-	    .fs = p->mounts.fs,
+	    .shares = p->mounts.shares,
+	    .n_shares = (unsigned)p->mounts.n_shares,
 	};
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int ctl, s, c;

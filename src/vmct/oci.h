@@ -68,8 +68,8 @@ struct vmct_oci_mounts {
 	size_t n_guest;
 	struct vmct_oci_file *files; /* binds of regular files: copied into the root disk */
 	size_t n_files;
-	char **fs; /* shared directories: the VMM's --fs values, NULL-terminated (NULL: none) */
-	size_t n_fs;
+	struct vmct_share *shares; /* shared directories, share i tagged VMCT_FS_PREFIX i */
+	size_t n_shares;
 };
 /*
  * Each mount of @mounts carried or refused with a message naming it:

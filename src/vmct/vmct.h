@@ -120,6 +120,12 @@ char *vmct_find_agent(void);
 
 struct vmct_warm;
 
+/* A host directory shared with the guest (virtio-fs), tagged VMCT_FS_PREFIX and its index. */
+struct vmct_share {
+	char *path; /* absolute, no comma (the VMM's option syntax) */
+	bool ro;
+};
+
 struct vmct_run_opts {
 	const char *vmm;    /* the isola binary that runs `vm run` */
 	const char *kernel; /* bzImage */
@@ -153,12 +159,13 @@ struct vmct_run_opts {
 	const char *netns, *net;
 	const char *tap; /* the TAP's name alone (a warm start's --net-remap); with net */
 	/*
-	 * Directories shared with the guest: the VMM's `--fs` values
-	 * ("tag=TAG,path=DIR[,ro]", TAG VMCT_FS_PREFIX and its index),
-	 * NULL-terminated; NULL: none.  A warm start restores a template with
-	 * as many shares, no guest driver on them yet, remapped onto these.
+	 * Directories shared with the guest, share i tagged VMCT_FS_PREFIX i: a
+	 * cold boot gives the VMM `--fs tag=TAG,path=DIR[,ro]` each; a warm start
+	 * restores a template with as many shares, no guest driver on them yet,
+	 * and remaps them onto these (`--fs-remap TAG=DIR,ro|rw`).
 	 */
-	char *const *fs;
+	const struct vmct_share *shares;
+	unsigned n_shares;
 	/* Restore this template (warm.c) instead of booting; NULL: a cold boot. */
 	const struct vmct_warm *warm;
 };

@@ -546,16 +546,6 @@ static int wait_snapshot(const char *state, int pidfd)
 	return 0;
 }
 
-/* How many directories the container shares: its template has as many. */
-static unsigned n_shares(const struct vmct_run_opts *o)
-{
-	unsigned n = 0;
-
-	while (o->fs && o->fs[n])
-		n++;
-	return n;
-}
-
 struct build {
 	const struct vmct_run_opts *o;
 	bool nic;
@@ -712,7 +702,7 @@ static int build(const char *cachedir, const char *key, const char *dir,
 {
 	struct build b = {.o = o,
 			  .nic = o->net != NULL,
-			  .n_fs = n_shares(o),
+			  .n_fs = o->n_shares,
 			  .sigfd = sigfd,
 			  .pid = -1,
 			  .pidfd = -1};
@@ -743,7 +733,7 @@ int vmct_warm_get(const char *cachedir, const struct vmct_run_opts *o, int sigfd
 	_cleanup_free_ char *dir = NULL;
 	char key[VMCT_WARM_KEY_LEN + 1];
 	int r = vmct_warm_key(o->vmm, o->kernel, o->initrd, o->memory, o->cpus ? o->cpus : 1,
-			      o->net != NULL, n_shares(o), key, err);
+			      o->net != NULL, o->n_shares, key, err);
 
 	if (r < 0)
 		return r;
@@ -793,32 +783,6 @@ int vmct_warm_get_blocking(const char *cachedir, const struct vmct_run_opts *o,
 	return r;
 }
 
-/*
- * A share's --fs value "tag=TAG,path=DIR[,ro]" (oci-mounts.c's, DIR without a
- * comma) as the restore's --fs-remap "TAG=DIR,ro|rw": the mode always said,
- * the template's placeholder being read-only.
- */
-static int fs_remap(const char *fs, unsigned i, char *out, size_t n, struct err **err)
-{
-	char tag[32];
-	const char *path, *end;
-	size_t len;
-
-	snprintf(tag, sizeof(tag), "tag=" VMCT_FS_PREFIX "%u,path=", i);
-	if (strncmp(fs, tag, strlen(tag)))
-		return err_make(err, EINVAL, "share %u `%.64s`: not tagged " VMCT_FS_PREFIX "%u", i,
-				fs, i);
-	path = fs + strlen(tag);
-	end = strchr(path, ',');
-	len = end ? (size_t)(end - path) : strlen(path);
-	if (!len || (end && strcmp(end, ",ro")) ||
-	    (size_t)snprintf(out, n, VMCT_FS_PREFIX "%u=%.*s,%s", i, (int)len, path,
-			     end ? "ro" : "rw") >= n)
-		return err_make(err, EINVAL, "share %u `%.64s`: expected tag=TAG,path=DIR[,ro]", i,
-				fs);
-	return 0;
-}
-
 int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, pid_t *vmm,
 		    int *pidfd, int *conn, struct err **err)
 {
@@ -828,7 +792,7 @@ int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, p
 	const char *argv[16 + 2 * VMCT_FS_MAX] = {
 	    o->vmm,	 "vm",	  "restore",	  "--state", w->state,	      "--mem", w->mem,
 	    "--console", "stdio", "--disk-remap", disk,	     "--vsock-remap", vsock};
-	unsigned n_fs = n_shares(o);
+	unsigned n_fs = o->n_shares;
 	size_t n = 0;
 	int r;
 
@@ -850,10 +814,13 @@ int vmct_warm_start(const struct vmct_run_opts *o, const char *dir, int sigfd, p
 		argv[n++] = "--net-remap";
 		argv[n++] = net;
 	}
+	/* The mode always said: the template's placeholder is read-only. */
 	for (unsigned i = 0; i < n_fs; i++) {
-		r = fs_remap(o->fs[i], i, remap[i], sizeof(remap[i]), err);
-		if (r < 0)
-			return r;
+		if ((size_t)snprintf(remap[i], sizeof(remap[i]), VMCT_FS_PREFIX "%u=%s,%s", i,
+				     o->shares[i].path,
+				     o->shares[i].ro ? "ro" : "rw") >= sizeof(remap[i]))
+			return err_make(err, ENAMETOOLONG, "shared directory `%.64s`",
+					o->shares[i].path);
 		argv[n++] = "--fs-remap";
 		argv[n++] = remap[i];
 	}
