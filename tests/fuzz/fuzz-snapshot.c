@@ -3,19 +3,48 @@
  * libFuzzer target: the input is a snapshot state file.  It must be parsed
  * or rejected without any out-of-bounds access; when it parses, every section
  * is read in full through the same accessors a restore uses, and the
- * sections checked without KVM (device configuration with a remap, IOAPIC
- * state) go through their loaders.  The CRC is
- * recomputed over the input half of the time so the fuzzer gets past it.
+ * sections checked without KVM (device configuration with every kind of
+ * remap, IOAPIC and i8042 state) go through their loaders; a loaded i8042
+ * then queues Ctrl+Alt+Delete and is read out, so a restored head or count
+ * that points outside its buffer shows.  The CRC is recomputed over the input
+ * half of the time so the fuzzer gets past it.  Seeds: tests/fuzz/snapshot-seed.py.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "devices/i8042.h"
 #include "devices/ioapic.h"
 #include "snapshot/snapshot.h"
 
 static void cb_msi(void *o, uint64_t addr, uint32_t data)
 {
+}
+
+static void cb_kbd(void *o)
+{
+}
+
+static void load_i8042(const struct snap_reader *r)
+{
+	static const struct i8042_hooks hooks = {NULL, cb_kbd, cb_kbd};
+	struct i8042_state st;
+	struct i8042 *k = NULL;
+	struct err *e = NULL;
+	uint64_t v;
+
+	if (i8042_new(&hooks, &k, &e) == 0 &&
+	    snap_get(r, SNAP_I8042, 0, &st, sizeof(st), "i8042", &e) == 0 &&
+	    i8042_set_state(k, &st, &e) == 0) {
+		(void)i8042_ctrl_alt_del(k, &e);
+		err_free(&e);
+		for (int i = 0; i < 2 * I8042_BUF_SIZE; i++) {
+			v = 0;
+			i8042_data_ops.read(k, 0, &v, 1);
+		}
+	}
+	err_free(&e);
+	i8042_free(k);
 }
 
 /* The loaders of sections that need no KVM. */
@@ -30,6 +59,9 @@ static void load_sections(const struct snap_reader *r)
 
 	vmm_remap_add(a.disks, &a.n_disks, VM_MAX_DISKS, "disk-remap", "/a=/b", &e);
 	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "t0=t1", &e);
+	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", "isola-fs1=/tmp,rw", &e);
+	vmm_remap_add(a.net_ids, &a.n_net_ids, VM_MAX_NETS, "network_overrides", "eth1=t2", &e);
+	a.vsock_override = "/tmp/fuzz-v.sock";
 	vmm_config_init(&cfg);
 	(void)devcfg_restore(&cfg, r, &a, &e);
 	err_free(&e);
@@ -39,6 +71,7 @@ static void load_sections(const struct snap_reader *r)
 		(void)ioapic_set_state(io, &st);
 	err_free(&e);
 	ioapic_free(io);
+	load_i8042(r);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -238,7 +238,8 @@ static int rate_bucket(const char *v, struct vm_rate_cfg *rc)
 			*comma = '\0';
 		if (parse_u64(w, &n[i]) < 0)
 			return -EINVAL;
-		w = comma + 1;
+		if (comma) /* not NULL + 1 after the last field: undefined */
+			w = comma + 1;
 	}
 	if (!n[0] || n[0] > VM_MAX_RATE_SIZE || n[1] > VM_MAX_RATE_SIZE || !n[2] ||
 	    n[2] > VM_MAX_RATE_REFILL)
