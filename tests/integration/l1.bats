@@ -158,6 +158,14 @@ l1_check() {
 	l1_check cad-split
 }
 
+@test "l1: a Linux guest ticks on the LAPIC's TSC-deadline timer and a timed sleep returns" {
+	l1_check timer
+}
+
+@test "l1: the same with --irqchip split (no 8259: no PIT interrupt to fall back on)" {
+	l1_check timer-split
+}
+
 @test "l1: run --vm --rm IMAGE echo hi prints hi (a container in a micro-VM)" {
 	l1_check vmct-echo
 }

@@ -10,7 +10,7 @@ BASE="console=ttyS0 reboot=k panic=-1"
 
 # The tests, in order; a trailing ":REASON" marks a TODO (expected to fail).
 L1_TESTS="boot reboot restart pvh unpack cloud-boot panic console quiet rootdisk init blk blk-swap net vsock rng virtiofs
-balloon serial snapshot migrate smp2 smp4 poweroff cad cad-split vmct-echo vmct-exit vmct-kernel
+balloon serial snapshot migrate smp2 smp4 poweroff cad cad-split timer timer-split vmct-echo vmct-exit vmct-kernel
 vmct-isolation vmct-stdin vmct-signal vmct-clean vmct-tty vmct-exec vmct-detach vmct-detach-end
 net-nooffload balloon-report
 vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-containerd
@@ -681,6 +681,23 @@ t_poweroff() {
 # i8042's reset line), and isola exits 0 without init's own reboot (L2-DONE).
 # The same through the userspace IOAPIC: IRQ 1 is an edge pin there too.
 t_cad_split() { t_cad --irqchip split; }
+
+# A timed sleep in a Linux guest, in-kernel and split irqchip.  The guest's
+# tick is the LAPIC in TSC-deadline mode (isola offers it, as KVM emulates
+# it): no PIT calibration at boot, and with --irqchip split (no 8259, so no
+# IRQ 0 to request) a timer at all; before, that guest's per-CPU tick was the
+# PIT without its interrupt and `sleep 0.1` never returned.
+timer() {
+	# shellcheck disable=SC2046
+	vm "$W/out" $(linux) --cmdline "$BASE l2=clock" "$@"
+	tr -d '\r' <"$W/out" | grep -E "^(CLOCK|IRQS)|APIC timer|legacy timer|Switched to" |
+		cut -c1-200 >&2
+	has "$W/out" "^SLEPT" && has "$W/out" "^CLOCKEVENT Clock Event Device: lapic-deadline" &&
+		hasnt "$W/out" "Failed to register legacy timer interrupt" && has "$W/out" L2-DONE &&
+		[ "$RC" = 0 ]
+}
+t_timer() { timer; }
+t_timer_split() { timer --irqchip split; }
 
 kclock() { tr -d '\r' <"$1" | grep -m1 "^\[ *[0-9.]*\] $2" | sed 's/^\[ *\([0-9.]*\)\].*/\1/'; }
 

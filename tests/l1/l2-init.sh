@@ -342,6 +342,16 @@ serial)
 count) counter ;;
 migrate) migrate ;;
 tick) ticker ;;
+clock)
+	# What the kernel keeps time with, and whether a timed sleep returns.
+	echo "CLOCKSOURCE $(cat /sys/devices/system/clocksource/clocksource0/current_clocksource)"
+	echo "CLOCKSOURCES $(cat /sys/devices/system/clocksource/clocksource0/available_clocksource)"
+	grep -E '^(Tick Device|Clock Event Device|Per CPU device|Broadcast device| event_handler| mode:)' /proc/timer_list | sed 's/^/CLOCKEVENT /'
+	grep -E '^ *(0|LOC|NMI):' /proc/interrupts | tr -s ' ' | sed 's/^/IRQS /'
+	sleep 0.1
+	echo "SLEPT"
+	grep -E '^ *(0|LOC):' /proc/interrupts | tr -s ' ' | sed 's/^/IRQS /'
+	;;
 "") [ -n "$(arg root)" ] && rootdisk ;;
 *) echo "L2-UNKNOWN-ACTION $l2" ;;
 esac

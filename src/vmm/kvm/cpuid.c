@@ -2,7 +2,13 @@
 /*
  * Guest CPUID: what KVM supports, with the hypervisor bit set, per-vCPU APIC
  * IDs and a topology of N single-thread cores in one package, and no PMU
- * (the VMM does not back one).
+ * (the VMM does not back one).  The in-kernel LAPIC's TSC-deadline mode is
+ * offered when KVM has it (KVM_CAP_TSC_DEADLINE_TIMER: KVM emulates it but
+ * leaves the bit out of KVM_GET_SUPPORTED_CPUID): a Linux guest that knows
+ * its TSC rate (kvm-clock) then needs no PIT, neither to calibrate its LAPIC
+ * timer (~100 ms of PIT ticks at boot) nor as a tick before it; with
+ * --irqchip split, which has no 8259, that PIT's IRQ 0 could not even be
+ * requested and the guest was left without a timer.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,7 +17,8 @@
 
 #include "../vm-internal.h"
 
-#define CPUID_MAX_ENTRIES 256
+#define CPUID_MAX_ENTRIES	 256
+#define CPUID_1_ECX_TSC_DEADLINE (1u << 24)
 
 int cpuid_init(struct vm *vm, struct err **err)
 {
@@ -22,6 +29,10 @@ int cpuid_init(struct vm *vm, struct err **err)
 	vm->cpuid->nent = CPUID_MAX_ENTRIES;
 	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, vm->cpuid) < 0)
 		return err_make(err, errno, "KVM_GET_SUPPORTED_CPUID");
+	if (ioctl(vm->kvm_fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0)
+		for (unsigned i = 0; i < vm->cpuid->nent; i++)
+			if (vm->cpuid->entries[i].function == 1)
+				vm->cpuid->entries[i].ecx |= CPUID_1_ECX_TSC_DEADLINE;
 	return 0;
 }
 
