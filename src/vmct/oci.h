@@ -59,6 +59,8 @@ struct vmct_config;
  */
 int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err);
 
+struct vmct_share;
+
 /* config.json's mounts, planned for a VM (oci-mounts.c): what the guest makes, what is copied. */
 struct vmct_oci_file {
 	char *src, *dest; /* a host file, its path in the container */

@@ -166,16 +166,19 @@ struct vmm_restore_args {
 	bool paused; /* stay paused until PATCH /vm {"state": "Resumed"} */
 	/*
 	 * Migration: the stream's device list comes from the source, so every
-	 * disk, TAP, vsock socket and share must be named in disks[], taps[],
-	 * vsock_uds[] or fs[] or it is refused.
+	 * disk, TAP, vsock socket and share must be named in disks[], taps[]
+	 * (or net_ids[]), vsock_uds[] or fs[] or it is refused.
 	 */
 	bool from_stream;
 };
 struct vmm_preboot_load {
 	bool requested;
 	struct vmm_restore_args a;
-	/* The strings a points to. */
-	char *owned[3 + 2 * (VM_MAX_DISKS + 2 * VM_MAX_NETS + VM_MAX_FS)];
+	/*
+	 * The strings a points to: state and mem paths, the vsock override, and
+	 * OLD and NEW of each disk, TAP, iface_id and share remap.
+	 */
+	char *owned[3 + 2 * (VM_MAX_DISKS + VM_MAX_NETS + VM_MAX_NETS + VM_MAX_FS)];
 	unsigned n_owned;
 };
 /* Add "OLD=NEW" (split at the first '=') to a remap table (n entries of max); errors name `opt`. */

@@ -47,8 +47,8 @@ static void load_i8042(const struct snap_reader *r)
 	i8042_free(k);
 }
 
-/* The loaders of sections that need no KVM. */
-static void load_sections(const struct snap_reader *r)
+/* The loaders of sections that need no KVM; the vsock socket by override or by remap. */
+static void load_sections(const struct snap_reader *r, bool vsock_override)
 {
 	static const struct ioapic_cb cb = {cb_msi, NULL, NULL};
 	struct vmm_restore_args a = {0};
@@ -61,7 +61,11 @@ static void load_sections(const struct snap_reader *r)
 	vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "t0=t1", &e);
 	vmm_remap_add(a.fs, &a.n_fs, VM_MAX_FS, "fs-remap", "isola-fs1=/tmp,rw", &e);
 	vmm_remap_add(a.net_ids, &a.n_net_ids, VM_MAX_NETS, "network_overrides", "eth1=t2", &e);
-	a.vsock_override = "/tmp/fuzz-v.sock";
+	if (vsock_override)
+		a.vsock_override = "/tmp/fuzz-v.sock";
+	else
+		vmm_remap_add(a.vsock_uds, &a.n_vsock_uds, 1, "vsock-remap", "/tmp/v.sock=/tmp/w",
+			      &e);
 	vmm_config_init(&cfg);
 	(void)devcfg_restore(&cfg, r, &a, &e);
 	err_free(&e);
@@ -105,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		err_free(&e);
 		(void)snap_get(&r, SNAP_SERIAL, 0, out, sizeof(out), "serial", &e);
 		err_free(&e);
-		load_sections(&r);
+		load_sections(&r, size & 2);
 	}
 	err_free(&e);
 	snap_reader_free(&r);

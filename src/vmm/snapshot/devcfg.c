@@ -393,7 +393,7 @@ static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool
 		if (by_id && to)
 			return err_make(err, 0,
 					"the NIC `%s` on tap `%s` is remapped twice: by its "
-					"iface_id and by its TAP",
+					"iface_id (network_overrides) and by its TAP (net_remap)",
 					d->nets[i].id, d->nets[i].tap);
 		to = by_id ? by_id : to;
 		if (!to && a->from_stream)
@@ -422,18 +422,16 @@ static int apply_remaps(struct devcfg *d, const struct vmm_restore_args *a, bool
 					      : "vsock_override and --vsock-remap: one of them");
 	if (a->vsock_override) {
 		d->vsock_uds = a->vsock_override;
-		return 0;
+	} else if (d->vsock_uds) {
+		to = remapped(a->vsock_uds, a->n_vsock_uds, used + USED_VSOCK, d->vsock_uds);
+		if (!to && a->from_stream)
+			return err_make(err, EPERM,
+					"the VM has a vsock device on `%s`: accept it with "
+					"--vsock-remap OLD=NEW (NEW: this side's socket path)",
+					d->vsock_uds);
+		if (to)
+			d->vsock_uds = to;
 	}
-	if (!d->vsock_uds)
-		return 0;
-	to = remapped(a->vsock_uds, a->n_vsock_uds, used + USED_VSOCK, d->vsock_uds);
-	if (!to && a->from_stream)
-		return err_make(err, EPERM,
-				"the VM has a vsock device on `%s`: accept it with "
-				"--vsock-remap OLD=NEW (NEW: this side's socket path)",
-				d->vsock_uds);
-	if (to)
-		d->vsock_uds = to;
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "api/api.h"
+#include "cleanup.h"
 #include "tap.h"
 
 static int load_body(const char *body, struct vmm_preboot_load *load, struct err **err)
@@ -76,6 +77,44 @@ static void test_overrides(void)
 	vmm_preboot_load_clear(&load);
 }
 
+/* Every remap table full and vsock_override: owned[] holds each string (vm.h counts them). */
+static void test_full(void)
+{
+	static const struct {
+		const char *key;
+		unsigned n;
+	} tabs[] = {
+	    {"disk_remap", VM_MAX_DISKS}, {"net_remap", VM_MAX_NETS}, {"fs_remap", VM_MAX_FS}};
+	struct vmm_preboot_load load = {0};
+	struct err *e = NULL;
+	char body[8192];
+	size_t n;
+
+	n = (size_t)snprintf(
+	    body, sizeof(body),
+	    "{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", "
+	    "\"vsock_override\": {\"uds_path\": \"/v\"}, \"network_overrides\": [");
+	for (unsigned i = 0; i < VM_MAX_NETS; i++)
+		n += (size_t)snprintf(body + n, sizeof(body) - n,
+				      "%s{\"iface_id\": \"e%u\", \"host_dev_name\": \"t%u\"}",
+				      i ? ", " : "", i, i);
+	n += (size_t)snprintf(body + n, sizeof(body) - n, "]");
+	for (size_t t = 0; t < ARRAY_SIZE(tabs); t++) {
+		n += (size_t)snprintf(body + n, sizeof(body) - n, ", \"%s\": {", tabs[t].key);
+		for (unsigned i = 0; i < tabs[t].n; i++)
+			n += (size_t)snprintf(body + n, sizeof(body) - n, "%s\"o%u\": \"/n%u\"",
+					      i ? ", " : "", i, i);
+		n += (size_t)snprintf(body + n, sizeof(body) - n, "}");
+	}
+	snprintf(body + n, sizeof(body) - n, "}");
+	is_int(load_body(body, &load, &e), 0, "every table full %s", e ? e->msg : "");
+	ok(load.n_owned == ARRAY_SIZE(load.owned) && load.a.n_net_ids == VM_MAX_NETS &&
+	       load.a.n_disks == VM_MAX_DISKS && load.a.n_fs == VM_MAX_FS,
+	   "owned[] holds them all, exactly (%u of %zu)", load.n_owned, ARRAY_SIZE(load.owned));
+	err_free(&e);
+	vmm_preboot_load_clear(&load);
+}
+
 static void bad(const char *body, const char *want)
 {
 	struct vmm_preboot_load load = {0};
@@ -94,6 +133,7 @@ int main(void)
 
 	test_good();
 	test_overrides();
+	test_full();
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
 	    "{\"iface_id\": \"eth0\"}}",
 	    "network_overrides: expected an array");
@@ -108,7 +148,14 @@ int main(void)
 	    "guest_mac");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
 	    "[{\"iface_id\": \"\", \"host_dev_name\": \"t\"}]}",
-	    "empty OLD or NEW");
+	    "body.network_overrides[0].iface_id: empty");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "[{\"iface_id\": \"e\", \"host_dev_name\": \"\"}]}",
+	    "body.network_overrides[0].host_dev_name: empty");
+	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
+	    "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"a\"}, "
+	    "{\"iface_id\": \"eth0\", \"host_dev_name\": \"b\"}]}",
+	    "body.network_overrides[1].iface_id: `eth0` given twice");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": "
 	    "{\"uds_path\": \"\"}}",
 	    "vsock_override.uds_path: empty");
