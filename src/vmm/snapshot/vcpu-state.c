@@ -4,7 +4,11 @@
  * every MSR of KVM_GET_MSR_INDEX_LIST this vCPU accepts (the TSC among
  * them), LAPIC, pending events and MP state.  Restored in the order the KVM
  * API needs: CPUID (cpuid-state.c), MP state, regs/sregs, XSAVE, XCRS, MSRs,
- * LAPIC, events.
+ * LAPIC, the TSC deadline again, events.  KVM drops a TSC-deadline write
+ * while the LAPIC's timer is not in that mode, which it is not until
+ * KVM_SET_LAPIC: written only with the other MSRs, a guest ticking on the
+ * TSC-deadline timer would come back with its timer disarmed and sleep for
+ * good (seen in L1: a restored Linux guest stopped ticking).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -14,7 +18,8 @@
 #include "cleanup.h"
 #include "snapshot.h"
 
-#define MAX_MSRS 1024
+#define MAX_MSRS	      1024
+#define MSR_IA32_TSC_DEADLINE 0x6e0
 
 struct msrs_buf {
 	struct kvm_msrs hdr;
@@ -76,7 +81,9 @@ static int save_msrs(struct vcpu *v, struct snap_writer *w, struct err **err)
 	return 0;
 }
 
-static int restore_msrs(struct vcpu *v, const struct snap_reader *r, struct err **err)
+/* All the saved MSRs, or (@deadline_only, after the LAPIC) just the TSC deadline. */
+static int restore_msrs(struct vcpu *v, const struct snap_reader *r, bool deadline_only,
+			struct err **err)
 {
 	const struct snap_section *s = snap_find(r, SNAP_VCPU_MSRS, v->id);
 	_cleanup_free_ struct msrs_buf *m = calloc(1, sizeof(*m));
@@ -92,6 +99,16 @@ static int restore_msrs(struct vcpu *v, const struct snap_reader *r, struct err 
 	if (n > MAX_MSRS || s->len != sizeof(m->hdr) + n * sizeof(m->e[0]))
 		return err_make(err, EINVAL, "MSRs: %u entries in %u bytes", n, s->len);
 	memcpy(m->e, s->data + sizeof(m->hdr), n * sizeof(m->e[0]));
+	if (deadline_only) {
+		uint32_t k = 0;
+
+		for (uint32_t i = 0; i < n; i++)
+			if (m->e[i].index == MSR_IA32_TSC_DEADLINE)
+				m->e[k++] = m->e[i];
+		m->hdr.nmsrs = n = k;
+		if (!n)
+			return 0;
+	}
 	set = ioctl(v->fd, KVM_SET_MSRS, m);
 	if (set < 0)
 		return err_make(err, errno, "KVM_SET_MSRS");
@@ -227,10 +244,12 @@ int vcpu_state_restore(struct vcpu *v, const struct snap_reader *r, struct err *
 		ret = restore_one(v, r, KVM_SET_XCRS, SNAP_VCPU_XCRS, sizeof(struct kvm_xcrs),
 				  "KVM_SET_XCRS", err);
 	if (ret >= 0)
-		ret = restore_msrs(v, r, err);
+		ret = restore_msrs(v, r, false, err);
 	if (ret >= 0)
 		ret = restore_one(v, r, KVM_SET_LAPIC, SNAP_VCPU_LAPIC,
 				  sizeof(struct kvm_lapic_state), "KVM_SET_LAPIC", err);
+	if (ret >= 0)
+		ret = restore_msrs(v, r, true, err);
 	if (ret >= 0)
 		ret = restore_events(v, r, err);
 	return ret < 0 ? err_wrap(err, "vCPU %u", v->id) : 0;
