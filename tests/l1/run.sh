@@ -417,14 +417,11 @@ boot_l1() {
 	# no_timer_check: on a loaded host, L1's early IO-APIC timer check under TCG
 	# can miss its ticks and panic ("IO-APIC + timer doesn't work!"): seen twice
 	# in a row here on 2026-12-03; with it the same run passed.
-	# nohz=off highres=off: L1's LAPIC timer ticks periodically, re-armed by
-	# QEMU itself, so a timer interrupt TCG lost (docs/vmm.md "L1 wedges") is
-	# raised again a tick later instead of stalling L1 until the key press.
 	qemu-system-x86_64 -accel tcg,tb-size=512 \
 		-cpu qemu64,+svm,+npt -m 2048 -smp 1 -nographic -no-reboot -nodefaults -serial stdio \
 		-monitor "unix:$mon,server=on,wait=off" \
 		-kernel "$cloud"/boot/vmlinuz-* -initrd "$l1" \
-		-append "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check nohz=off highres=off l1tests=$tests l1timeout=$L1_TEST_TIMEOUT l1mode=$mode l1runs=${L1_RUNS:-5} l1first=$first ${L1_APPEND:-}" \
+		-append "console=ttyS0 panic=-1 quiet loglevel=3 no_timer_check l1tests=$tests l1timeout=$L1_TEST_TIMEOUT l1mode=$mode l1runs=${L1_RUNS:-5} l1first=$first ${L1_APPEND:-}" \
 		</dev/null >>"$serial" 2>&1 &
 	qpid=$!
 	while kill -0 "$qpid" 2>/dev/null; do
