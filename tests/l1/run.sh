@@ -20,7 +20,7 @@
 # plus 120): a wedged L1 is killed and booted again, L1_RETRIES times at
 # most (default 3), for the tests that have no TAP line yet (a benchmark:
 # from its first paired run not done, tests/l1/l1-paired.sh); after L1_NUDGE
-# seconds without CPU progress or console output (default 15) it gets a key
+# seconds without CPU progress or console output (default 5) it gets a key
 # press, which delivers a timer interrupt TCG lost), L1_APPEND (more L1 kernel options, e.g.
 # loglevel=7 to see L1's kernel log), L1_MODE=bench or vmct-bench with
 # L1_RUNS=N (the bench/l1-boot.sh or bench/l1-vmct.sh payload instead of the
@@ -43,7 +43,7 @@ L1_OUT=${L1_OUT:-$L1_CACHE/out}
 L1_TIMEOUT=${L1_TIMEOUT:-3600}
 L1_TEST_TIMEOUT=${L1_TEST_TIMEOUT:-300}
 L1_STALL=${L1_STALL:-180}
-L1_NUDGE=${L1_NUDGE:-15}
+L1_NUDGE=${L1_NUDGE:-5}
 L1_SILENCE=${L1_SILENCE:-$((2 * L1_TEST_TIMEOUT + 120))}
 L1_RETRIES=${L1_RETRIES:-3}
 direct=0
