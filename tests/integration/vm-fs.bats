@@ -84,3 +84,23 @@ refused() {
 	run timeout 20 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" "${args[@]}"
 	[[ "$output" == *"--fs-remap: at most 8"* ]]
 }
+
+# Two NEWs for one OLD: refused as such, before the snapshot is looked for
+# (the devices would otherwise say "no such disk" of the second).
+@test "vm restore/receive: a --disk-remap, --net-remap or --fs-remap OLD given twice is refused" {
+	run timeout 20 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" \
+		--disk-remap "/a.img=/b.img" --disk-remap "/a.img=/c.img"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *'--disk-remap: `/a.img` given twice'* ]]
+	run timeout 20 "$ISOLA" vm receive --listen "unix:$TMP/in.sock" \
+		--net-remap "tap0=tap1" --net-remap "tap0=tap2"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--net-remap: `tap0` given twice'* ]]
+	[ ! -e "$TMP/in.sock" ]
+	run timeout 20 "$ISOLA" vm restore --state "$TMP/st" --mem "$TMP/mem" \
+		--fs-remap "t=$TMP/a" --fs-remap "u=$TMP/a" --fs-remap "t=$TMP/b"
+	[[ "$output" == *'--fs-remap: `t` given twice'* ]]
+}

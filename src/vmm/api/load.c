@@ -111,14 +111,11 @@ static int net_overrides(struct vmm_preboot_load *load, json_t *j, struct err **
 		if (r >= 0 && (!*id || !*tap))
 			r = err_make(err, 0, "%s.%s: empty", where,
 				     *id ? "host_dev_name" : "iface_id");
-		for (unsigned k = 0; r >= 0 && k < load->a.n_net_ids; k++)
-			if (!strcmp(load->a.net_ids[k].from, id))
-				r = err_make(err, 0, "%s.iface_id: `%s` given twice", where, id);
 		if (r >= 0 && (!(id = own(load, strdup(id))) || !(tap = own(load, strdup(tap)))))
 			r = err_make(err, ENOMEM, "%s", where);
 		if (r >= 0)
-			r = vmm_remap_set(load->a.net_ids, &load->a.n_net_ids, VM_MAX_NETS,
-					  "body.network_overrides", id, tap, err);
+			r = vmm_remap_set(load->a.net_ids, &load->a.n_net_ids, VM_MAX_NETS, where,
+					  id, tap, err);
 		if (r < 0)
 			break;
 	}

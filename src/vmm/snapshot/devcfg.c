@@ -152,18 +152,30 @@ int vm_devcfg_save(struct vm *vm, struct snap_writer *w, struct err **err)
 	return r;
 }
 
+/* Append OLD (from_len bytes of from) -> to; an OLD given twice is refused. */
+static int remap_put(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
+		     const char *from, size_t from_len, const char *to, struct err **err)
+{
+	for (unsigned i = 0; i < *n; i++)
+		if (tab[i].from_len == from_len && !memcmp(tab[i].from, from, from_len))
+			return err_make(err, 0, "%s: `%.*s` given twice", opt, (int)from_len, from);
+	if (*n >= max)
+		return err_make(err, E2BIG, "%s: at most %u", opt, max);
+	tab[*n] = (struct vmm_remap){.from = from, .from_len = from_len, .to = to};
+	(*n)++;
+	return 0;
+}
+
 int vmm_remap_add(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
 		  const char *arg, struct err **err)
 {
 	const char *eq = strchr(arg, '=');
+	char name[32];
 
 	if (!eq || eq == arg || !eq[1])
 		return err_make(err, 0, "--%s `%s`: expected OLD=NEW", opt, arg);
-	if (*n >= max)
-		return err_make(err, E2BIG, "--%s: at most %u", opt, max);
-	tab[*n] = (struct vmm_remap){.from = arg, .from_len = eq - arg, .to = eq + 1};
-	(*n)++;
-	return 0;
+	snprintf(name, sizeof(name), "--%s", opt);
+	return remap_put(tab, n, max, name, arg, (size_t)(eq - arg), eq + 1, err);
 }
 
 int vmm_remap_set(struct vmm_remap *tab, unsigned *n, unsigned max, const char *opt,
@@ -171,11 +183,7 @@ int vmm_remap_set(struct vmm_remap *tab, unsigned *n, unsigned max, const char *
 {
 	if (!*from || !*to)
 		return err_make(err, 0, "%s: empty OLD or NEW", opt);
-	if (*n >= max)
-		return err_make(err, E2BIG, "%s: at most %u", opt, max);
-	tab[*n] = (struct vmm_remap){.from = from, .from_len = strlen(from), .to = to};
-	(*n)++;
-	return 0;
+	return remap_put(tab, n, max, opt, from, strlen(from), to, err);
 }
 
 /* The NEW of a remap whose OLD is `from`, marking it used; or NULL. */

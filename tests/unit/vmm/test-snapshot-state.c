@@ -166,6 +166,14 @@ static void test_devcfg(const char *dir)
 	ok(vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "=x", &e) < 0,
 	   "remap without OLD refused");
 	err_free(&e);
+	ok(vmm_remap_add(a.taps, &a.n_taps, VM_MAX_NETS, "net-remap", "nosuch=y", &e) < 0 &&
+	       !strcmp(e->msg, "--net-remap: `nosuch` given twice"),
+	   "an OLD given twice is refused: %s", e ? e->msg : "");
+	err_free(&e);
+	ok(vmm_remap_set(a.disks, &a.n_disks, VM_MAX_DISKS, "disk_remap", disk, "/other", &e) < 0 &&
+	       strstr(e->msg, "given twice"),
+	   "the API's remap too: %s", e ? e->msg : "");
+	err_free(&e);
 
 	/* Firecracker's overrides (the API's network_overrides, vsock_override). */
 	a = (struct vmm_restore_args){0};

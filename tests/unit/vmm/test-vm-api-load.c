@@ -155,7 +155,7 @@ int main(void)
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"network_overrides\": "
 	    "[{\"iface_id\": \"eth0\", \"host_dev_name\": \"a\"}, "
 	    "{\"iface_id\": \"eth0\", \"host_dev_name\": \"b\"}]}",
-	    "body.network_overrides[1].iface_id: `eth0` given twice");
+	    "body.network_overrides[1]: `eth0` given twice");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"vsock_override\": "
 	    "{\"uds_path\": \"\"}}",
 	    "vsock_override.uds_path: empty");
@@ -173,7 +173,7 @@ int main(void)
 				      "%s{\"iface_id\": \"e%d\", \"host_dev_name\": \"t\"}",
 				      i ? ", " : "", i);
 	snprintf(many + n, sizeof(many) - n, "]}");
-	bad(many, "network_overrides: at most 4");
+	bad(many, "network_overrides[4]: at most 4");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": {\"t\": 1}}",
 	    "body.fs_remap.t: expected a string");
 	bad("{\"snapshot_path\": \"/s\", \"mem_file_path\": \"/m\", \"fs_remap\": [\"t\"]}",
