@@ -34,44 +34,19 @@
 #define VM_MEMORY_MIN	  (64ull << 20)
 #define VM_BOOT_TIMEOUT	  600
 
-/* process.{args,env,cwd,user} of the bundle's config.json; strings point into *spec. */
+/* config.json's process (vmct_oci_load_process); strings point into *spec. */
 int image_vm_load_process(const char *bundle, json_t **spec, struct vmct_config *c,
 			  struct err **err)
 {
 	char p[PATH_MAX];
-	json_t *proc, *args, *env, *v;
-	json_int_t uid, gid;
-	size_t i;
 	int r;
 
 	snprintf(p, sizeof(p), "%s/config.json", bundle);
 	r = json_load_file_capped(AT_FDCWD, p, 1u << 22, spec, err);
+	if (r >= 0 && vmct_oci_load_process(json_object_get(*spec, "process"), c, err) < 0)
+		r = err_wrap(err, "`%s`", p);
 	if (r < 0)
 		return r;
-	proc = json_object_get(*spec, "process");
-	args = json_object_get(proc, "args");
-	env = json_object_get(proc, "env");
-	if (!json_is_array(args) || json_array_size(args) == 0 ||
-	    json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX)
-		return err_make(err, 0, "`%s`: process.args missing, or too many args or env", p);
-	c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
-	c->env = calloc(json_array_size(env) + 1, sizeof(char *));
-	if (!c->argv || !c->env)
-		return err_make(err, ENOMEM, "config");
-	json_array_foreach (args, i, v)
-		if (!(c->argv[i] = (char *)json_string_value(v)))
-			return err_make(err, 0, "`%s`: process.args[%zu] is not a string", p, i);
-	json_array_foreach (env, i, v)
-		if (!(c->env[i] = (char *)json_string_value(v)))
-			return err_make(err, 0, "`%s`: process.env[%zu] is not a string", p, i);
-	c->cwd = (char *)json_string_value(json_object_get(proc, "cwd"));
-	uid = json_integer_value(json_object_get(json_object_get(proc, "user"), "uid"));
-	gid = json_integer_value(json_object_get(json_object_get(proc, "user"), "gid"));
-	if (uid < 0 || uid > UINT32_MAX || gid < 0 || gid > UINT32_MAX)
-		return err_make(err, 0, "`%s`: process.user out of range", p);
-	c->uid = uid;
-	c->gid = gid;
-	c->tty = json_is_true(json_object_get(proc, "terminal"));
 	if (c->tty) /* our terminal's size (0 x 0, the guest's default, when none) */
 		vmct_term_size(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, &c->rows,
 			       &c->cols);

@@ -73,37 +73,11 @@ int ct_caps_parse(json_t *process_capabilities, const char *where, struct ct_cap
 	return 0;
 }
 
-/* The highest capability the running kernel knows (cap_last_cap). */
-static int last_cap(void)
-{
-	static int cached = -1;
-	char buf[16] = "";
-	int fd, n;
-
-	if (cached >= 0)
-		return cached;
-	cached = CAP_LAST_CAP;
-	fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cached;
-	n = (int)read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n > 0 && buf[0] >= '0' && buf[0] <= '9') {
-		int v = 0;
-
-		for (int i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
-			v = v * 10 + (buf[i] - '0');
-		if (v > 0 && v < 64)
-			cached = v;
-	}
-	return cached;
-}
-
 json_t *ct_caps_known(void)
 {
 	json_t *arr = json_array();
 
-	for (int cap = 0; arr && cap <= last_cap(); cap++) {
+	for (int cap = 0; arr && cap <= ct_caps_last(); cap++) {
 		char *name = cap_to_name(cap);
 
 		if (!name)
@@ -121,7 +95,7 @@ int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct er
 {
 	static const char *const names[] = {"effective", "permitted", "inheritable"};
 	const uint64_t sets[] = {c->effective, c->permitted, c->inheritable};
-	int last = last_cap();
+	int last = ct_caps_last();
 
 	for (size_t i = 0; i < ARRAY_SIZE(sets); i++)
 		for (int cap = 0; cap <= last; cap++) {
@@ -142,48 +116,17 @@ int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct er
 
 int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err)
 {
-	int last = last_cap();
+	int cap, r = ct_caps_sys_drop_bounding(c, &cap);
 
-	for (int cap = 0; cap <= last; cap++) {
-		if (c->bounding & (UINT64_C(1) << cap))
-			continue;
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return err_make(err, errno, "drop capability %d from the bounding set",
-					cap);
-	}
-	return 0;
+	return r < 0 ? err_make(err, -r, "drop capability %d from the bounding set", cap) : 0;
 }
 
 int ct_caps_apply(const struct ct_caps *c, struct err **err)
 {
-	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-	struct __user_cap_data_struct data[2] = {};
-	uint64_t known = last_cap() >= 63 ? UINT64_MAX : (UINT64_C(1) << (last_cap() + 1)) - 1;
-	uint64_t eff = c->effective & known, perm = c->permitted & known;
-	uint64_t inh = c->inheritable & known, amb = c->ambient & known;
+	const char *what;
+	int cap, r = ct_caps_sys_apply(c, &what, &cap);
 
-	data[0].effective = (uint32_t)eff;
-	data[1].effective = (uint32_t)(eff >> 32);
-	data[0].permitted = (uint32_t)perm;
-	data[1].permitted = (uint32_t)(perm >> 32);
-	data[0].inheritable = (uint32_t)inh;
-	data[1].inheritable = (uint32_t)(inh >> 32);
-	if (syscall(SYS_capset, &hdr, data) < 0)
-		return err_make(err, errno, "capset");
-
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return err_make(err, errno, "clear the ambient capabilities");
-	/*
-	 * The kernel only lets a capability into the ambient set if it is both
-	 * permitted and inheritable; like crun and runc, others are skipped
-	 * (runtime-spec configs often list ambient without inheritable).
-	 */
-	amb &= perm & inh;
-	for (int cap = 0; cap < 64; cap++) {
-		if (!(amb & (UINT64_C(1) << cap)))
-			continue;
-		if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
-			return err_make(err, errno, "raise ambient capability %d", cap);
-	}
-	return 0;
+	if (r < 0 && cap >= 0)
+		return err_make(err, -r, "%s: capability %d", what, cap);
+	return r < 0 ? err_make(err, -r, "%s", what) : 0;
 }

@@ -5,11 +5,8 @@
 
 #include <jansson.h>
 
+#include "caps-sys.h"
 #include "err.h"
-
-struct ct_caps {
-	uint64_t bounding, effective, inheritable, permitted, ambient;
-};
 
 /* Parse the object; `where` names it in messages ("process.capabilities").
  * A NULL object gives empty sets. */

@@ -473,6 +473,13 @@ int ct_seccomp_prepare(json_t *linux_seccomp, const char *cache_dir, struct ct_s
 	return 0;
 }
 
+const void *ct_seccomp_program(const struct ct_seccomp *s, size_t *ret_len, unsigned *ret_flags)
+{
+	*ret_len = (size_t)s->prog.len * sizeof(struct sock_filter);
+	*ret_flags = s->flags;
+	return s->prog.filter;
+}
+
 bool ct_seccomp_from_cache(const struct ct_seccomp *s)
 {
 	return s && s->from_cache;

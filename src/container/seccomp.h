@@ -6,6 +6,7 @@
  * child right before execve().
  */
 #include <stdbool.h>
+#include <stddef.h>
 
 #include <jansson.h>
 
@@ -27,5 +28,7 @@ int ct_seccomp_load(struct ct_seccomp *s, struct err **err);
 /* Load libseccomp (dlopen'd on first use, seccomp-lib.c); ct_seccomp_prepare() does. */
 int ct_seccomp_lib_load(struct err **err);
 void ct_seccomp_free(struct ct_seccomp *s);
+/* The compiled program (struct sock_filter[], *ret_len bytes) and its SECCOMP_FILTER_FLAG_*s. */
+const void *ct_seccomp_program(const struct ct_seccomp *s, size_t *ret_len, unsigned *ret_flags);
 /* Whether prepare found the program in the cache (for tests and --debug). */
 bool ct_seccomp_from_cache(const struct ct_seccomp *s);

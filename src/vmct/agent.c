@@ -6,18 +6,21 @@
  * /modules (in name order: the host numbers them dependencies first), connects
  * to the host over virtio-vsock (CID 2, VMCT_PORT), reads the process config,
  * mounts the image's root disk (/dev/vda, ext4, read-only) under a tmpfs-backed
- * overlay, and runs the process there: chroot, setgid/setuid, exec.  Its stdout
+ * overlay, and runs the process there: chroot, its privileges, exec.  Its stdout
  * and stderr go to the host as frames, the host's stdin and signals come back;
  * its exit status is the last frame.  Then the VM powers off.
  *
- * Protocol v2 (proto.h): once the root is mounted the agent also listens on
+ * Protocol v3 (proto.h): once the root is mounted the agent also listens on
  * vsock port VMCT_EXEC_PORT; every connection there is one more session (an
  * exec), served by a forked handler that runs its process in the same root.
  * A process may get a terminal: a pty of a devpts instance mounted in the
  * root, its controlling terminal (setsid + TIOCSCTTY), sized by the host.
  *
- * This slice uses chroot + setuid, not isola's container code (namespaces,
- * cgroups, seccomp, capabilities) inside the guest: the VM is the boundary.
+ * The process gets the privileges its config.json gives it -- capability
+ * sets, no_new_privs, a seccomp filter the host compiled, supplementary
+ * groups -- set as isola's container init sets them (src/container/caps-sys.c
+ * is shared).  Namespaces and cgroups inside the guest are not made: the VM
+ * is the boundary, and the process sees the agent as PID 1.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,7 +34,9 @@
 #include <dirent.h>
 #include <arpa/inet.h>
 #include <linux/openat2.h>
+#include <linux/filter.h>
 #include <linux/random.h>
+#include <linux/seccomp.h>
 #include <linux/vm_sockets.h>
 #include <net/if.h>
 #include <net/route.h>
@@ -40,7 +45,9 @@
 #include <netpacket/packet.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/reboot.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -49,6 +56,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "caps-sys.h"
 #include "proto.h"
 
 #define NEWROOT "/newroot"
@@ -501,14 +509,66 @@ static int attach_pty(int fd)
 	return dup2(fd, 0) < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0 ? -1 : 0;
 }
 
+static __attribute__((noreturn)) void child_fail(const char *what)
+{
+	dprintf(2, "isola-agent: %s: %s\n", what, strerror(errno));
+	_exit(125);
+}
+
+/*
+ * oomScoreAdj, rlimits (raising one needs CAP_SYS_RESOURCE: before the drop),
+ * umask, ioPriority (the RT class needs CAP_SYS_ADMIN or CAP_SYS_NICE too).
+ */
+static void set_limits(const struct vmct_config *c)
+{
+	char text[16];
+	int fd, n;
+
+	if (c->has_oom) {
+		n = snprintf(text, sizeof(text), "%d", c->oom_score_adj);
+		fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, text, (size_t)n) != n)
+			child_fail("oom_score_adj");
+		close(fd);
+	}
+	for (uint32_t i = 0; i < c->n_rlimits; i++) {
+		const struct vmct_rlimit *l = &c->rlimits[i];
+
+		if (setrlimit((int)l->resource, &(struct rlimit){l->soft, l->hard}) < 0)
+			child_fail("setrlimit");
+	}
+	umask(c->has_umask ? c->umask : 0022);
+	if (c->ioprio && syscall(SYS_ioprio_set, 1 /* IOPRIO_WHO_PROCESS */, 0, c->ioprio) < 0)
+		child_fail("ioprio_set");
+}
+
+/* The container's seccomp filter, from an aligned copy of the host's bytes. */
+static void load_filter(const struct vmct_config *c)
+{
+	struct sock_fprog prog = {.len = (unsigned short)(c->seccomp_len / VMCT_BPF_INSN)};
+
+	if (!c->seccomp)
+		return;
+	prog.filter = malloc(c->seccomp_len);
+	if (!prog.filter)
+		child_fail("seccomp filter");
+	memcpy(prog.filter, c->seccomp, c->seccomp_len);
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, c->seccomp_flags, &prog) < 0)
+		child_fail("load the seccomp filter");
+}
+
 /*
  * The child: stdio from the pipes (in, out, err) or the terminal (tty: in is
- * its slave), into the root, drop to uid/gid, exec.
+ * its slave), into the root; then as isola's container init does
+ * (src/container/process.c): oomScoreAdj, rlimits, umask, ioPriority; no_new_privs,
+ * the seccomp filter, the capability sets, the groups, uid and gid; exec.
  */
 static __attribute__((noreturn)) void child(const struct vmct_config *c, int in, int out, int err,
 					    bool tty)
 {
+	const char *what;
 	sigset_t none;
+	int cap;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
@@ -516,6 +576,7 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 	setsid();
 	if (tty ? attach_pty(in) < 0 : (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0))
 		_exit(125);
+	set_limits(c);
 	if (chdir(NEWROOT) < 0 || chroot(".") < 0) {
 		dprintf(2, "isola-agent: chroot: %s\n", strerror(errno));
 		_exit(125);
@@ -524,10 +585,23 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 		dprintf(2, "isola-agent: chdir `%s`: %s\n", c->cwd, strerror(errno));
 		_exit(125);
 	}
-	if (setgroups(0, NULL) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
+	if (c->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		child_fail("PR_SET_NO_NEW_PRIVS");
+	/* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the drop. */
+	if (!c->no_new_privs)
+		load_filter(c);
+	if (c->has_caps && (ct_caps_sys_drop_bounding(&c->caps, &cap) < 0 ||
+			    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0))
+		child_fail("drop the bounding set");
+	if (setgroups(c->n_groups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
 		dprintf(2, "isola-agent: set uid %u gid %u: %s\n", c->uid, c->gid, strerror(errno));
 		_exit(125);
 	}
+	if (c->has_caps && (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||
+			    ct_caps_sys_apply(&c->caps, &what, &cap) < 0))
+		child_fail("set the capabilities");
+	if (c->no_new_privs)
+		load_filter(c);
 	environ = c->env;
 	execvp(c->argv[0], c->argv);
 	dprintf(2, "isola-agent: exec `%s`: %s\n", c->argv[0], strerror(errno));
@@ -543,6 +617,8 @@ struct relay {
 	int status;
 	uint8_t *buf;
 	size_t have;
+	struct vmct_outq inq; /* stdin bytes the process has not taken yet (in: O_NONBLOCK) */
+	bool in_eof;	      /* the host's EOF came: close in once inq is empty */
 };
 
 /* A pipe's bytes to the host; false at EOF. */
@@ -551,7 +627,7 @@ static bool pump(int *fd, uint32_t type)
 	static char b[VMCT_DATA_MAX];
 	ssize_t n = read(*fd, b, sizeof(b));
 
-	if (n < 0 && errno == EINTR)
+	if (n < 0 && (errno == EINTR || errno == EAGAIN)) /* a terminal's master is O_NONBLOCK */
 		return true;
 	if (n <= 0) { /* a terminal's master says EIO once no one holds the slave */
 		close(*fd);
@@ -562,15 +638,32 @@ static bool pump(int *fd, uint32_t type)
 	return true;
 }
 
+/* Queued stdin to the process, as far as its pipe takes it; then a pending EOF. */
+static void stdin_flush(struct relay *r)
+{
+	if (r->in < 0)
+		return;
+	if (vmct_outq_flush(&r->inq, r->in, false) < 0) { /* EPIPE: no one reads it */
+		vmct_outq_free(&r->inq);
+		r->in_eof = !r->tty;
+	}
+	if (r->in_eof && !vmct_outq_pending(&r->inq)) {
+		close(r->in);
+		r->in = -1;
+	}
+}
+
 static void host_frame(struct relay *r, uint32_t type, const uint8_t *pl, uint32_t len)
 {
 	uint16_t rows, cols;
 
 	if (type == VMCT_STDIN && len == 0 && r->in >= 0 && !r->tty) {
-		close(r->in);
-		r->in = -1;
-	} else if (type == VMCT_STDIN && len && r->in >= 0) {
-		write_all(r->in, pl, len);
+		r->in_eof = true;
+		stdin_flush(r);
+	} else if (type == VMCT_STDIN && len && r->in >= 0 && !r->in_eof) {
+		if (vmct_outq_put(&r->inq, pl, len) < 0)
+			klog("stdin: out of memory, %u bytes dropped", len);
+		stdin_flush(r);
 	} else if (type == VMCT_SIGNAL && len == 4 && !r->exited) {
 		uint32_t sig = vmct_get_u32(pl);
 
@@ -659,16 +752,23 @@ static void relay(struct relay *r)
 	if (host_frames(r) < 0)
 		vsock = -1;
 	while (r->out >= 0 || r->err >= 0 || !r->exited) {
-		struct pollfd p[5] = {
+		size_t queued = vmct_outq_pending(&r->inq);
+		/*
+		 * The host's frames are not read while more than VMCT_OUTQ_HIGH
+		 * bytes of stdin wait for the process (signals behind them wait
+		 * too); its output is relayed all the while.
+		 */
+		struct pollfd p[6] = {
 		    {.fd = r->out, .events = POLLIN},
 		    {.fd = r->err, .events = POLLIN},
 		    {.fd = r->chldfd, .events = POLLIN},
-		    {.fd = vsock, .events = POLLIN},
+		    {.fd = queued > VMCT_OUTQ_HIGH ? -1 : vsock, .events = POLLIN},
 		    {.fd = r->exited ? -1 : r->listen_fd, .events = POLLIN},
+		    {.fd = queued ? r->in : -1, .events = POLLOUT},
 		};
 		/* Once the process is gone, a pipe a descendant still holds is drained
 		 * briefly. */
-		int n = poll(p, 5, r->exited ? 200 : -1);
+		int n = poll(p, 6, r->exited ? 200 : -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -688,8 +788,11 @@ static void relay(struct relay *r)
 		}
 		if (p[4].revents)
 			accept_session(r);
+		if (p[5].revents)
+			stdin_flush(r);
 	}
 	reap(r);
+	vmct_outq_free(&r->inq);
 }
 
 /* The process's stdio: pipes, or a terminal (in[0] its slave, in[1] and out[0] its master).
@@ -742,6 +845,8 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 	closep(&out[1]);
 	closep(&err[1]);
 	r.in = in[1];
+	/* Never blocks the relay (a terminal's master: out too, pump() knows). */
+	fcntl(r.in, F_SETFL, fcntl(r.in, F_GETFL) | O_NONBLOCK);
 	r.out = out[0];
 	r.err = err[0];
 	relay(&r);

@@ -37,6 +37,7 @@ struct session {
 	char *agent_error;
 	uint8_t *buf;
 	size_t have;
+	struct vmct_outq out; /* frames to the agent (relay) */
 };
 
 void vmct_term_size(int fd, uint16_t *ret_rows, uint16_t *ret_cols)
@@ -92,7 +93,7 @@ int vmct_send_frame(int fd, uint32_t type, const void *p, uint32_t n)
 	return r;
 }
 
-int vmct_send_winch(int conn, int tty_fd)
+int vmct_queue_winch(struct vmct_outq *q, int tty_fd)
 {
 	uint8_t b[8];
 	uint16_t rows, cols;
@@ -101,7 +102,7 @@ int vmct_send_winch(int conn, int tty_fd)
 	if (!rows || !cols)
 		return 0;
 	vmct_winch_encode(b, rows, cols);
-	return vmct_send_frame(conn, VMCT_WINCH, b, sizeof(b));
+	return vmct_outq_frame(q, VMCT_WINCH, b, sizeof(b));
 }
 
 static int64_t now_ms(void)
@@ -283,12 +284,9 @@ static void stdin_input(struct session *s)
 
 	if (n < 0 && errno == EINTR)
 		return;
-	if (n <= 0) {
-		vmct_send_frame(s->conn, VMCT_STDIN, NULL, 0);
+	if (n <= 0)
 		s->in = -1;
-		return;
-	}
-	vmct_send_frame(s->conn, VMCT_STDIN, b, n);
+	vmct_outq_frame(&s->out, VMCT_STDIN, b, n > 0 ? (uint32_t)n : 0);
 }
 
 /* SIGWINCH becomes WINCH (with a terminal), the others SIGNAL. */
@@ -301,34 +299,40 @@ static void signal_input(struct session *s)
 		return;
 	if (si.ssi_signo == SIGWINCH) {
 		if (s->o->proc->tty)
-			vmct_send_winch(s->conn, s->o->in_fd >= 0 ? s->o->in_fd : s->o->out_fd);
+			vmct_queue_winch(&s->out, s->o->in_fd >= 0 ? s->o->in_fd : s->o->out_fd);
 		return;
 	}
 	vmct_put_u32(b, si.ssi_signo);
-	vmct_send_frame(s->conn, VMCT_SIGNAL, b, 4);
+	vmct_outq_frame(&s->out, VMCT_SIGNAL, b, 4);
 }
 
+/* As run's relay (host.c): frames to the agent are queued, never blocked on. */
 static void relay(struct session *s)
 {
 	/* Frames that came with HELLO are not news to poll. */
 	if (agent_frames(s) < 0)
 		return;
 	while (!s->got_exit) {
-		struct pollfd p[3] = {{.fd = s->conn, .events = POLLIN},
-				      {.fd = s->in, .events = POLLIN},
-				      {.fd = s->sigfd, .events = POLLIN}};
+		bool waiting = vmct_outq_pending(&s->out) > 0;
+		struct pollfd p[3] = {
+		    {.fd = s->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
+		    {.fd = vmct_outq_pending(&s->out) < VMCT_OUTQ_HIGH ? s->in : -1,
+		     .events = POLLIN},
+		    {.fd = s->sigfd, .events = POLLIN}};
 		int n = poll(p, 3, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
-		if (p[0].revents && agent_input(s) < 0)
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && agent_input(s) < 0)
 			break;
 		if (p[1].revents)
 			stdin_input(s);
 		if (p[2].revents)
 			signal_input(s);
+		if (vmct_outq_flush(&s->out, s->conn, true) < 0)
+			break;
 	}
 }
 
@@ -402,6 +406,7 @@ int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_st
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	free(s.agent_error);
 	free(s.buf);
+	vmct_outq_free(&s.out);
 	if (r >= 0)
 		*ret_status = s.status;
 	return r;

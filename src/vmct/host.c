@@ -43,6 +43,7 @@ struct host {
 	char *agent_error;
 	uint8_t *buf;
 	size_t have;
+	struct vmct_outq out; /* frames to the agent (relay) */
 };
 
 static int64_t now_ms(void)
@@ -273,6 +274,7 @@ static int agent_input(struct host *h)
 	return f < 0 ? -1 : 0;
 }
 
+/* Our stdin, queued as STDIN frames (an empty one at EOF). */
 static void stdin_input(struct host *h, int *in)
 {
 	static uint8_t b[VMCT_DATA_MAX];
@@ -280,12 +282,9 @@ static void stdin_input(struct host *h, int *in)
 
 	if (n < 0 && errno == EINTR)
 		return;
-	if (n <= 0) {
-		send_frame(h, VMCT_STDIN, NULL, 0);
+	if (n <= 0)
 		*in = -1;
-		return;
-	}
-	send_frame(h, VMCT_STDIN, b, n);
+	vmct_outq_frame(&h->out, VMCT_STDIN, b, n > 0 ? (uint32_t)n : 0);
 }
 
 static void signal_input(struct host *h)
@@ -296,34 +295,44 @@ static void signal_input(struct host *h)
 	if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
 		return;
 	if (si.ssi_signo == SIGWINCH && h->o->proc->tty) { /* the terminal's size changed */
-		vmct_send_winch(h->conn, h->o->in_fd >= 0 ? h->o->in_fd : h->o->out_fd);
+		vmct_queue_winch(&h->out, h->o->in_fd >= 0 ? h->o->in_fd : h->o->out_fd);
 		return;
 	}
 	vmct_put_u32(b, si.ssi_signo);
-	send_frame(h, VMCT_SIGNAL, b, 4);
+	vmct_outq_frame(&h->out, VMCT_SIGNAL, b, 4);
 }
 
+/*
+ * Frames both ways until EXIT.  What goes to the agent is queued, never
+ * blocked on: an agent that stops reading (its process does not read stdin)
+ * still has its output read here.  Our stdin is not read while the queue is
+ * over VMCT_OUTQ_HIGH; signals are queued regardless.
+ */
 static void relay(struct host *h)
 {
 	int in = h->o->in_fd;
 
 	while (!h->got_exit) {
-		struct pollfd p[4] = {{.fd = h->conn, .events = POLLIN},
-				      {.fd = in, .events = POLLIN},
-				      {.fd = h->sigfd, .events = POLLIN},
-				      {.fd = h->pidfd, .events = POLLIN}};
+		bool waiting = vmct_outq_pending(&h->out) > 0;
+		struct pollfd p[4] = {
+		    {.fd = h->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
+		    {.fd = vmct_outq_pending(&h->out) < VMCT_OUTQ_HIGH ? in : -1, .events = POLLIN},
+		    {.fd = h->sigfd, .events = POLLIN},
+		    {.fd = h->pidfd, .events = POLLIN}};
 		int n = poll(p, 4, -1);
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
 			break;
-		if (p[0].revents && agent_input(h) < 0)
+		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && agent_input(h) < 0)
 			break;
 		if (p[1].revents)
 			stdin_input(h, &in);
 		if (p[2].revents)
 			signal_input(h);
+		if (vmct_outq_flush(&h->out, h->conn, true) < 0)
+			break; /* the agent's end is gone: EOF comes on the read side too */
 		if (p[3].revents && !(p[0].revents & POLLIN))
 			break; /* the VMM is gone and nothing is left to read */
 	}
@@ -391,6 +400,7 @@ static void host_cleanup(struct host *h)
 	}
 	free(h->agent_error);
 	free(h->buf);
+	vmct_outq_free(&h->out);
 }
 
 /*

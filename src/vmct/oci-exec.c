@@ -30,6 +30,7 @@
 #include "jsonutil.h"
 #include "oci.h"
 #include "parse.h"
+#include "seccomp.h"
 #include "spawn.h"
 #include "spec.h"
 #include "state.h"
@@ -45,6 +46,7 @@ struct xproc {
 	char **base_env; /* the process's own env (the array is ours) */
 	char **env;	 /* c.env: base_env after --env (the array is ours, the strings borrowed) */
 	bool own_argv;	 /* c.argv is load_process's array, not the caller's args */
+	struct ct_seccomp *seccomp; /* the container's filter: c.seccomp points into it */
 };
 
 static void xproc_clear(struct xproc *x)
@@ -53,6 +55,7 @@ static void xproc_clear(struct xproc *x)
 		free(x->c.argv);
 	free(x->base_env);
 	free(x->env);
+	ct_seccomp_free(x->seccomp);
 	json_decref(x->json);
 }
 
@@ -114,6 +117,21 @@ static int apply_opts(const struct vmct_oci_exec_opts *o, struct xproc *x, struc
 	return 0;
 }
 
+/* The container's seccomp filter (config.json: @spec, or read from @bundle): an exec's too. */
+static int load_seccomp(const char *bundle, json_t *spec, struct xproc *x, struct err **err)
+{
+	_cleanup_json_ json_t *own = NULL;
+	_cleanup_free_ char *cfg = NULL;
+	int r;
+
+	if (asprintf(&cfg, "%s/config.json", bundle) < 0)
+		return err_make(err, ENOMEM, "config");
+	if (!spec && (r = json_load_file_capped(AT_FDCWD, cfg, CT_CONFIG_MAX, &own, err)) < 0)
+		return r;
+	r = vmct_oci_load_seccomp(spec ? spec : own, &x->seccomp, &x->c, err);
+	return r < 0 ? err_wrap(err, "`%s`", cfg) : 0;
+}
+
 /* --process FILE, else the container's process with args replaced; then the options. */
 static int load(const struct vmct_oci_exec_opts *o, const char *bundle, struct xproc *x,
 		struct err **err)
@@ -133,6 +151,9 @@ static int load(const struct vmct_oci_exec_opts *o, const char *bundle, struct x
 	x->base_env = TAKE_PTR(x->c.env);
 	if (r < 0)
 		return err_wrap(err, "`%s`", path ? path : cfg);
+	r = load_seccomp(bundle, path ? NULL : x->json, x, err);
+	if (r < 0)
+		return r;
 	if (!path) {
 		while (o->args && o->args[n])
 			n++;

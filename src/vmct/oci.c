@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -22,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "config.h"
@@ -31,6 +33,7 @@
 #include "oci-internal.h"
 #include "oci.h"
 #include "parse.h"
+#include "seccomp.h"
 #include "spawn.h"
 #include "spec.h"
 #include "state.h"
@@ -142,6 +145,56 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 	return s.vm;
 }
 
+/*
+ * What isola's own parser (ct_process_parse, as for a plain container) makes
+ * of process: capabilities (absent: the process keeps root's, as runc does),
+ * noNewPrivileges, user.additionalGids and umask, rlimits, oomScoreAdj,
+ * ioPriority; for the agent to apply.
+ */
+static int load_privileges(json_t *proc, struct vmct_config *c, struct err **err)
+{
+	struct ct_process p;
+	int r = ct_process_parse(proc, "process", &p, err);
+
+	if (r >= 0 && p.capabilities) {
+		r = ct_caps_parse(p.capabilities, "process.capabilities", &c->caps, err);
+		c->has_caps = r >= 0;
+	}
+	if (r >= 0 && p.n_additional_gids > VMCT_GROUPS_MAX)
+		r = err_make(err, 0, "process.user.additionalGids: more than %u groups",
+			     VMCT_GROUPS_MAX);
+	for (size_t i = 0; r >= 0 && i < p.n_additional_gids; i++)
+		c->groups[c->n_groups++] = p.additional_gids[i];
+	/* One entry per resource: RLIM_NLIMITS of them at most. */
+	for (size_t i = 0; r >= 0 && i < p.n_rlimits; i++) {
+		const struct ct_rlimit *l = &p.rlimits[i];
+
+		if (l->soft > l->hard)
+			r = err_make(err, 0,
+				     "process.rlimits[%zu]: soft %" PRIu64 " over hard %" PRIu64, i,
+				     l->soft, l->hard);
+		for (uint32_t k = 0; r >= 0 && k < c->n_rlimits; k++)
+			if (c->rlimits[k].resource == (uint32_t)l->resource)
+				r = err_make(err, 0, "process.rlimits[%zu]: its type given twice",
+					     i);
+		if (r >= 0 && c->n_rlimits == VMCT_RLIMITS_MAX)
+			r = err_make(err, 0, "process.rlimits: more than %u", VMCT_RLIMITS_MAX);
+		if (r >= 0)
+			c->rlimits[c->n_rlimits++] = (struct vmct_rlimit){
+			    .resource = (uint32_t)l->resource, .soft = l->soft, .hard = l->hard};
+	}
+	if (r >= 0 && p.has_umask && p.umask > 0777)
+		r = err_make(err, 0, "process.user.umask: %#o is not a mode", p.umask);
+	c->has_umask = p.has_umask;
+	c->umask = p.umask;
+	c->has_oom = p.has_oom_score_adj;
+	c->oom_score_adj = p.oom_score_adj;
+	c->no_new_privs = p.no_new_privileges;
+	c->ioprio = (uint32_t)p.io_priority;
+	ct_process_clear(&p);
+	return r;
+}
+
 int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err)
 {
 	json_t *args, *env, *user, *v;
@@ -174,6 +227,31 @@ int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err)
 		return err_make(err, 0, "process.user: uid or gid out of range");
 	c->uid = uid;
 	c->gid = gid;
+	return load_privileges(proc, c, err);
+}
+
+int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_config *c,
+			  struct err **err)
+{
+	json_t *sc = json_object_get(json_object_get(spec, "linux"), "seccomp");
+	size_t len;
+	unsigned flags;
+	int r;
+
+	*ret = NULL;
+	if (!sc)
+		return 0;
+	r = ct_seccomp_prepare(sc, NULL, ret, err);
+	if (r < 0 || !*ret)
+		return r;
+	c->seccomp = ct_seccomp_program(*ret, &len, &flags);
+	if (len / VMCT_BPF_INSN > VMCT_BPF_MAX || (flags & ~VMCT_SECCOMP_FLAGS))
+		return err_make(err, 0,
+				"linux.seccomp: a filter of %zu instructions with flags %#x "
+				"cannot be given to a VM's agent",
+				len / VMCT_BPF_INSN, flags);
+	c->seccomp_len = (uint32_t)len;
+	c->seccomp_flags = flags;
 	return 0;
 }
 
@@ -272,6 +350,7 @@ struct plan {
 	struct vmct_oci_mounts mounts;
 	struct vmct_oci_sel sel;
 	struct vmct_config proc;
+	struct ct_seccomp *seccomp; /* proc.seccomp points into it */
 	char *self, *agent, *moddir, *rootfs, *root, *dir;
 	const char *kernel;
 	char *initrd, *disk;
@@ -284,6 +363,7 @@ static void plan_free(struct plan *p)
 {
 	free(p->proc.argv);
 	free(p->proc.env);
+	ct_seccomp_free(p->seccomp);
 	free(p->self);
 	free(p->agent);
 	free(p->moddir);
@@ -318,6 +398,8 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = size_by_limit(p->spec, &p->sel, err);
 	if (r >= 0)
 		r = vmct_oci_load_process(json_object_get(p->spec, "process"), &p->proc, err);
+	if (r >= 0)
+		r = vmct_oci_load_seccomp(p->spec, &p->seccomp, &p->proc, err);
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)

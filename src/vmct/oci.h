@@ -54,10 +54,18 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err);
 struct vmct_config;
 /*
  * An OCI process object (config.json's process, or exec's --process file)
- * into @c: args, env, cwd, user.uid/gid, terminal.  Strings point into
+ * into @c: args, env, cwd, user (uid, gid, additionalGids), terminal,
+ * capabilities, noNewPrivileges.  Strings point into
  * @proc; free c->argv and c->env (the arrays only).  Errors name the field.
  */
 int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err);
+struct ct_seccomp;
+/*
+ * linux.seccomp of config.json @spec compiled (*ret, NULL: none) and given to
+ * @c, which points into it: keep *ret (ct_seccomp_free) while @c is used.
+ */
+int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_config *c,
+			  struct err **err);
 
 struct vmct_share;
 

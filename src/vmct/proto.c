@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Frames and the process config of the host <-> isola-agent protocol (proto.h). */
 #include <errno.h>
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "proto.h"
 
@@ -25,6 +28,66 @@ void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len)
 {
 	vmct_put_u32(hdr, type);
 	vmct_put_u32(hdr + 4, len);
+}
+
+int vmct_outq_put(struct vmct_outq *q, const void *p, size_t n)
+{
+	if (q->off && q->off == q->len)
+		q->off = q->len = 0;
+	if (q->len + n > q->cap && q->off) { /* reuse what was sent */
+		memmove(q->buf, q->buf + q->off, q->len - q->off);
+		q->len -= q->off;
+		q->off = 0;
+	}
+	if (q->len + n > q->cap) {
+		size_t cap = q->cap ? q->cap : 4096;
+		uint8_t *b;
+
+		while (cap < q->len + n)
+			cap *= 2;
+		b = realloc(q->buf, cap);
+		if (!b)
+			return -ENOMEM;
+		q->buf = b;
+		q->cap = cap;
+	}
+	if (n)
+		memcpy(q->buf + q->len, p, n);
+	q->len += n;
+	return 0;
+}
+
+int vmct_outq_frame(struct vmct_outq *q, uint32_t type, const void *p, uint32_t n)
+{
+	uint8_t hdr[VMCT_HDR];
+
+	vmct_frame_header(hdr, type, n);
+	return vmct_outq_put(q, hdr, sizeof(hdr)) < 0 || vmct_outq_put(q, p, n) < 0 ? -ENOMEM : 0;
+}
+
+int vmct_outq_flush(struct vmct_outq *q, int fd, bool sock)
+{
+	while (q->off < q->len) {
+		size_t n = q->len - q->off;
+		ssize_t w = sock ? send(fd, q->buf + q->off, n, MSG_DONTWAIT | MSG_NOSIGNAL)
+				 : write(fd, q->buf + q->off, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (w <= 0)
+			return w < 0 ? -errno : -EPIPE;
+		q->off += (size_t)w;
+	}
+	q->off = q->len = 0;
+	return 0;
+}
+
+void vmct_outq_free(struct vmct_outq *q)
+{
+	free(q->buf);
+	memset(q, 0, sizeof(*q));
 }
 
 long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
@@ -149,6 +212,102 @@ static int encode_net(const struct vmct_config *c, char *out, size_t *len)
 	return r;
 }
 
+/* Append "seccomp=HEX\0": the filter's bytes, two lower-case digits each. */
+static int put_hex(char *out, size_t cap, size_t *len, const char *key, const uint8_t *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t k = strlen(key);
+
+	if (*len + k + 2 * n + 2 > cap)
+		return -E2BIG;
+	if (out) {
+		char *o = out + *len;
+
+		memcpy(o, key, k);
+		o += k;
+		*o++ = '=';
+		for (size_t i = 0; i < n; i++) {
+			*o++ = digits[p[i] >> 4];
+			*o++ = digits[p[i] & 15];
+		}
+		*o = '\0';
+	}
+	*len += k + 2 * n + 2;
+	return 0;
+}
+
+static int encode_priv(const struct vmct_config *c, char *out, size_t *len)
+{
+	const struct ct_caps *k = &c->caps;
+	char text[5 * 17 + 1], groups[VMCT_GROUPS_MAX * 11];
+	size_t g = 0;
+	int r = 0;
+
+	if (c->has_caps) {
+		snprintf(text, sizeof(text),
+			 "%" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64 " %" PRIx64, k->bounding,
+			 k->effective, k->inheritable, k->permitted, k->ambient);
+		r = put(out, VMCT_FRAME_MAX, len, "caps", text);
+	}
+	if (!r && c->no_new_privs)
+		r = put(out, VMCT_FRAME_MAX, len, "nnp", "1");
+	if (c->n_groups > VMCT_GROUPS_MAX)
+		return -E2BIG;
+	for (uint32_t i = 0; i < c->n_groups; i++)
+		g += snprintf(groups + g, sizeof(groups) - g, "%s%u", i ? "," : "", c->groups[i]);
+	if (!r && c->n_groups)
+		r = put(out, VMCT_FRAME_MAX, len, "groups", groups);
+	if (!c->seccomp)
+		return r;
+	if (!c->seccomp_len || c->seccomp_len % VMCT_BPF_INSN ||
+	    c->seccomp_len / VMCT_BPF_INSN > VMCT_BPF_MAX || c->seccomp_flags & ~VMCT_SECCOMP_FLAGS)
+		return -E2BIG;
+	if (!r)
+		r = put_hex(out, VMCT_FRAME_MAX, len, "seccomp", c->seccomp, c->seccomp_len);
+	snprintf(text, sizeof(text), "%u", c->seccomp_flags);
+	if (!r && c->seccomp_flags)
+		r = put(out, VMCT_FRAME_MAX, len, "seccomp_flags", text);
+	return r;
+}
+
+/* An ioprio_set(2) value: class (bits 13..15) RT, BE or IDLE, level 0..7. */
+static bool ioprio_ok(uint32_t v)
+{
+	return (v >> 13) >= 1 && (v >> 13) <= 3 && (v & 0x1fff) <= 7;
+}
+
+/* rlimit entries, umask, oom_score_adj, ioprio: refused as the parser refuses them. */
+static int encode_limits(const struct vmct_config *c, char *out, size_t *len)
+{
+	char text[3 * 21 + 1];
+	int r = 0;
+
+	if (c->n_rlimits > VMCT_RLIMITS_MAX || (c->has_umask && c->umask > 0777) ||
+	    (c->has_oom && (c->oom_score_adj < -1000 || c->oom_score_adj > 1000)))
+		return -E2BIG;
+	for (uint32_t i = 0; i < c->n_rlimits && !r; i++) {
+		const struct vmct_rlimit *l = &c->rlimits[i];
+
+		if (l->resource >= VMCT_RLIMITS_MAX || l->soft > l->hard)
+			return -E2BIG;
+		snprintf(text, sizeof(text), "%u %" PRIu64 " %" PRIu64, l->resource, l->soft,
+			 l->hard);
+		r = put(out, VMCT_FRAME_MAX, len, "rlimit", text);
+	}
+	snprintf(text, sizeof(text), "%u", c->umask);
+	if (!r && c->has_umask)
+		r = put(out, VMCT_FRAME_MAX, len, "umask", text);
+	snprintf(text, sizeof(text), "%d", c->oom_score_adj);
+	if (!r && c->has_oom)
+		r = put(out, VMCT_FRAME_MAX, len, "oom_score_adj", text);
+	if (c->ioprio && !ioprio_ok(c->ioprio))
+		return -E2BIG;
+	snprintf(text, sizeof(text), "%u", c->ioprio);
+	if (!r && c->ioprio)
+		r = put(out, VMCT_FRAME_MAX, len, "ioprio", text);
+	return r;
+}
+
 static int encode(const struct vmct_config *c, char *out, size_t *len)
 {
 	char num[16];
@@ -180,6 +339,10 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 	for (size_t i = 0; c->mounts && c->mounts[i] && !r; i++)
 		r = i < VMCT_MOUNTS_MAX ? put(out, VMCT_FRAME_MAX, len, "mount", c->mounts[i])
 					: -E2BIG;
+	if (!r)
+		r = encode_priv(c, out, len);
+	if (!r)
+		r = encode_limits(c, out, len);
 	return r;
 }
 
@@ -354,6 +517,14 @@ enum {
 	K_ETC_HOSTS,
 	K_ETC_RESOLV,
 	K_ETC_HOSTNAME,
+	K_CAPS,
+	K_NNP,
+	K_GROUPS,
+	K_SECCOMP,
+	K_SECCOMP_FLAGS,
+	K_UMASK,
+	K_OOM,
+	K_IOPRIO,
 	K_N
 };
 
@@ -484,11 +655,125 @@ static int net_check(struct vmct_config *c, unsigned seen, const char **why)
 	return 0;
 }
 
-/* One of the keys that may appear once: cwd, uid, gid, tty, rows, cols, net_*, files. */
+/* At most 16 hex digits, no sign or prefix, then @end. */
+static int parse_hex64(const char *s, char end, const char **ret_end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	int n = 0, d;
+
+	for (; (d = hex_digit(*s)) >= 0; s++, n++)
+		v = v << 4 | (unsigned)d;
+	if (n == 0 || n > 16 || *s != end)
+		return -EINVAL;
+	*ret_end = s;
+	*ret = v;
+	return 0;
+}
+
+static int parse_caps(const char *s, struct ct_caps *ret)
+{
+	uint64_t *sets[] = {&ret->bounding, &ret->effective, &ret->inheritable, &ret->permitted,
+			    &ret->ambient};
+
+	for (size_t i = 0; i < 5; i++) {
+		if (parse_hex64(s, i < 4 ? ' ' : '\0', &s, sets[i]) < 0)
+			return -EINVAL;
+		s++;
+	}
+	return 0;
+}
+
+/* "G,G,...": 1..VMCT_GROUPS_MAX decimal u32s; cut in place. */
+static int parse_groups(char *s, struct vmct_config *c)
+{
+	c->n_groups = 0;
+	for (char *g = s, *next; g; g = next) {
+		next = strchr(g, ',');
+		if (next)
+			*next++ = '\0';
+		if (c->n_groups == VMCT_GROUPS_MAX || parse_u32(g, &c->groups[c->n_groups++]) < 0)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* Hex of 1..VMCT_BPF_MAX instructions, decoded in place (byte i over digits 2i, 2i+1). */
+static int parse_bpf(char *s, struct vmct_config *c)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n % (2 * VMCT_BPF_INSN) || n / (2 * VMCT_BPF_INSN) > VMCT_BPF_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n / 2; i++) {
+		int hi = hex_digit(s[2 * i]), lo = hex_digit(s[2 * i + 1]);
+
+		if (hi < 0 || lo < 0)
+			return -EINVAL;
+		((uint8_t *)s)[i] = (uint8_t)(hi << 4 | lo);
+	}
+	c->seccomp = s;
+	c->seccomp_len = n / 2;
+	return 0;
+}
+
+/*
+ * caps, nnp, groups, seccomp, seccomp_flags (checked against the filter in
+ * vmct_config_parse), umask, oom_score_adj, ioprio.
+ */
+static int priv_key(struct vmct_config *c, unsigned k, char *val, const char **why)
+{
+	uint32_t n;
+
+	switch (k) {
+	case K_CAPS:
+		if (parse_caps(val, &c->caps) < 0)
+			return *why = "caps is not five hex numbers", -EINVAL;
+		c->has_caps = true;
+		return 0;
+	case K_NNP:
+		if (strcmp(val, "1"))
+			return *why = "nnp is not 1", -EINVAL;
+		c->no_new_privs = true;
+		return 0;
+	case K_GROUPS:
+		if (parse_groups(val, c) < 0)
+			return *why = "groups is not 1..256 numbers split by commas", -EINVAL;
+		return 0;
+	case K_SECCOMP:
+		if (parse_bpf(val, c) < 0)
+			return *why = "seccomp is not hex of 1..4096 BPF instructions", -EINVAL;
+		return 0;
+	case K_UMASK:
+		if (parse_u32(val, &c->umask) < 0 || c->umask > 0777)
+			return *why = "umask is not 0..511", -EINVAL;
+		c->has_umask = true;
+		return 0;
+	case K_OOM:
+		if (parse_u32(val + (val[0] == '-'), &n) < 0 || n > 1000 || !strcmp(val, "-0"))
+			return *why = "oom_score_adj is not -1000..1000", -EINVAL;
+		c->oom_score_adj = val[0] == '-' ? -(int32_t)n : (int32_t)n;
+		c->has_oom = true;
+		return 0;
+	case K_IOPRIO:
+		if (parse_u32(val, &c->ioprio) < 0 || !ioprio_ok(c->ioprio))
+			return *why = "ioprio is not a class 1..3 with a level 0..7", -EINVAL;
+		return 0;
+	default:
+		if (parse_u32(val, &c->seccomp_flags) < 0 || !c->seccomp_flags ||
+		    (c->seccomp_flags & ~VMCT_SECCOMP_FLAGS))
+			return *why = "seccomp_flags is not a set of known flags", -EINVAL;
+		return 0;
+	}
+}
+
+/* One of the keys that may appear once: cwd, uid, gid, tty, rows, cols, net_*, files, privileges.
+ */
 static int single_key(struct vmct_config *c, unsigned k, char *val, const char **why)
 {
 	uint32_t n;
 
+	if (k >= K_CAPS)
+		return priv_key(c, k, val, why);
 	if (k >= K_NET_ADDR)
 		return net_key(c, k, val, why);
 	switch (k) {
@@ -515,12 +800,48 @@ static int single_key(struct vmct_config *c, unsigned k, char *val, const char *
 	}
 }
 
+/* A decimal u64 with no sign or junk, then @end; *ret_end just after it. */
+static int parse_u64(const char *s, char end, const char **ret_end, uint64_t *ret)
+{
+	uint64_t v = 0;
+	int n = 0;
+
+	for (; *s >= '0' && *s <= '9'; s++, n++) {
+		if (v > (UINT64_MAX - (uint64_t)(*s - '0')) / 10)
+			return -EINVAL;
+		v = v * 10 + (uint64_t)(*s - '0');
+	}
+	if (n == 0 || n > 20 || *s != end)
+		return -EINVAL;
+	*ret_end = s + 1;
+	*ret = v;
+	return 0;
+}
+
+/* "RESOURCE SOFT HARD": a resource below VMCT_RLIMITS_MAX not seen yet, soft <= hard. */
+static int parse_rlimit(const char *s, struct vmct_config *c)
+{
+	struct vmct_rlimit l;
+	uint64_t res;
+
+	if (parse_u64(s, ' ', &s, &res) < 0 || parse_u64(s, ' ', &s, &l.soft) < 0 ||
+	    parse_u64(s, '\0', &s, &l.hard) < 0 || res >= VMCT_RLIMITS_MAX || l.soft > l.hard)
+		return -EINVAL;
+	l.resource = (uint32_t)res;
+	for (uint32_t i = 0; i < c->n_rlimits; i++)
+		if (c->rlimits[i].resource == l.resource)
+			return -EINVAL;
+	c->rlimits[c->n_rlimits++] = l;
+	return 0;
+}
+
 static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
 {
 	static const char *const single[K_N] = {
-	    "cwd",     "uid",	   "gid",	 "tty",	       "rows",
-	    "cols",    "net_addr", "net_prefix", "net_gw",     "net_mtu",
-	    "net_mac", "hostname", "etc_hosts",	 "etc_resolv", "etc_hostname"};
+	    "cwd",	 "uid",		  "gid",	  "tty",	   "rows",    "cols",
+	    "net_addr",	 "net_prefix",	  "net_gw",	  "net_mtu",	   "net_mac", "hostname",
+	    "etc_hosts", "etc_resolv",	  "etc_hostname", "caps",	   "nnp",     "groups",
+	    "seccomp",	 "seccomp_flags", "umask",	  "oom_score_adj", "ioprio"};
 	char *val = strchr(e, '=');
 
 	if (!val)
@@ -536,6 +857,11 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 		if (vmct_mount_parse(val, &m) < 0)
 			return *why = "a bad mount entry", -EINVAL;
 		c->mounts[st->n_mount++] = val;
+		return 0;
+	}
+	if (!strcmp(e, "rlimit")) {
+		if (c->n_rlimits == VMCT_RLIMITS_MAX || parse_rlimit(val, c) < 0)
+			return *why = "a bad, repeated or 17th rlimit", -EINVAL;
 		return 0;
 	}
 	if (!strcmp(e, "env")) {
@@ -611,6 +937,10 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 	}
 	if (r >= 0)
 		r = net_check(&c, st.seen, &why);
+	if (r >= 0 && c.seccomp_flags && !c.seccomp) {
+		why = "seccomp_flags without seccomp";
+		r = -EINVAL;
+	}
 	if (r < 0) {
 		vmct_config_free(&c);
 		*ret_why = why;

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /*
- * The host <-> isola-agent protocol (version 2) over virtio-vsock streams.  The
+ * The host <-> isola-agent protocol (version 3) over virtio-vsock streams.  The
  * first session: the guest connects to the host (CID 2, port VMCT_PORT).  Then
  * the agent listens on VMCT_EXEC_PORT: every further session (an exec) is one
  * connection the host opens through the VMM's hybrid-vsock socket ("CONNECT
@@ -19,16 +19,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "caps-sys.h"
+
 #define VMCT_PORT	 1024u /* the host listens (first session) */
 #define VMCT_EXEC_PORT	 1025u /* the agent listens (further sessions) */
 #define VMCT_HDR	 8u
 #define VMCT_FRAME_MAX	 (1u << 20)  /* payload bytes */
 #define VMCT_DATA_MAX	 (64u << 10) /* what a sender puts in one stdio frame */
 #define VMCT_ARGS_MAX	 4096u	     /* argv and env entries, each */
-#define VMCT_VERSION	 "isola-agent 2"
-#define VMCT_CONNECT_MAX 64u  /* the VMM's "OK <port>\n" answer, at most */
-#define VMCT_MOUNTS_MAX	 64u  /* mount entries of a CONFIG */
-#define VMCT_MOUNT_STR	 256u /* a mount's destination or data, with its NUL */
+#define VMCT_VERSION	 "isola-agent 3"
+#define VMCT_CONNECT_MAX 64u   /* the VMM's "OK <port>\n" answer, at most */
+#define VMCT_MOUNTS_MAX	 64u   /* mount entries of a CONFIG */
+#define VMCT_MOUNT_STR	 256u  /* a mount's destination or data, with its NUL */
+#define VMCT_GROUPS_MAX	 256u  /* supplementary groups of a process */
+#define VMCT_RLIMITS_MAX 16u   /* rlimit entries (RLIM_NLIMITS: one per resource) */
+#define VMCT_BPF_MAX	 4096u /* seccomp filter instructions (BPF_MAXINSNS) */
+#define VMCT_BPF_INSN	 8u    /* bytes of one (struct sock_filter) */
+/* The SECCOMP_FILTER_FLAG_*s a filter may carry: TSYNC, LOG, SPEC_ALLOW, WAIT_KILLABLE_RECV. */
+#define VMCT_SECCOMP_FLAGS ((1u << 0) | (1u << 1) | (1u << 2) | (1u << 5))
 
 enum vmct_type {
 	VMCT_HELLO = 1,	 /* guest: VMCT_VERSION */
@@ -60,6 +68,12 @@ struct vmct_net {
 	uint8_t mac[6];	   /* unicast, not 0 */
 };
 
+/* A process.rlimits entry: setrlimit(resource (0..15), {soft, hard}), soft <= hard. */
+struct vmct_rlimit {
+	uint32_t resource;
+	uint64_t soft, hard;
+};
+
 /* The container's process.  argv/env point into buf (one allocation each). */
 struct vmct_config {
 	char **argv; /* NULL-terminated, at least one */
@@ -77,6 +91,27 @@ struct vmct_config {
 	 * (vmct_mount_parse); NULL-terminated, NULL: none.
 	 */
 	char **mounts;
+	/*
+	 * The process's privileges (docs/vm-containers.md "Privileges"): with
+	 * has_caps its capability sets, else it keeps the agent's (all of
+	 * them, for root); no_new_privs; its supplementary groups; a seccomp
+	 * filter, NULL for none: seccomp_len bytes of struct sock_filter (the
+	 * parser points it into buf) with its SECCOMP_FILTER_FLAG_*s.
+	 */
+	bool has_caps;
+	struct ct_caps caps;
+	bool no_new_privs;
+	uint32_t n_groups;
+	uint32_t groups[VMCT_GROUPS_MAX];
+	const void *seccomp;
+	uint32_t seccomp_len, seccomp_flags;
+	/* process.rlimits, user.umask (has_umask), oomScoreAdj (has_oom), ioPriority. */
+	uint32_t n_rlimits;
+	struct vmct_rlimit rlimits[VMCT_RLIMITS_MAX];
+	bool has_umask, has_oom;
+	uint32_t umask;	       /* 0..0777 */
+	int32_t oom_score_adj; /* -1000..1000 */
+	uint32_t ioprio;       /* process.ioPriority as ioprio_set(2) takes it, 0: unset */
 	char *buf;
 };
 
@@ -106,6 +141,35 @@ int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
  */
 int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
+/*
+ * Bytes waiting for a non-blocking descriptor: the host's frames to the agent,
+ * the agent's stdin bytes to the process.  A sender queues instead of
+ * blocking, so a peer that has stopped reading (a process that never reads
+ * its stdin) cannot stall the other direction; it stops taking new input
+ * while more than VMCT_OUTQ_HIGH bytes wait (docs/vm-containers.md "Flow
+ * control").
+ */
+#define VMCT_OUTQ_HIGH (1u << 20)
+struct vmct_outq {
+	uint8_t *buf;
+	size_t off, len, cap; /* waiting: buf[off..len) */
+};
+/* Append @n bytes (-ENOMEM). */
+int vmct_outq_put(struct vmct_outq *q, const void *p, size_t n);
+/* Append a frame (-ENOMEM). */
+int vmct_outq_frame(struct vmct_outq *q, uint32_t type, const void *p, uint32_t n);
+/*
+ * Write what waits to @fd without blocking (send() with MSG_DONTWAIT when
+ * @sock, else write() on an O_NONBLOCK fd): 0 when the rest must wait for
+ * POLLOUT (or nothing is left), -errno when @fd failed (EPIPE: no reader).
+ */
+int vmct_outq_flush(struct vmct_outq *q, int fd, bool sock);
+static inline size_t vmct_outq_pending(const struct vmct_outq *q)
+{
+	return q->len - q->off;
+}
+void vmct_outq_free(struct vmct_outq *q);
+
 /* Write a frame header for @type and @len into @hdr. */
 void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len);
 
@@ -124,7 +188,12 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
  * rows and cols (decimal, at most 65535; only with tty=1); with c->net.set
  * net_addr, net_prefix, net_gw (when not 0), net_mtu (when not 0), net_mac
  * (xx:xx:xx:xx:xx:xx, with has_mac); hostname,
- * etc_hosts, etc_resolv, etc_hostname when not NULL.
+ * etc_hosts, etc_resolv, etc_hostname when not NULL; caps (with has_caps:
+ * the bounding, effective, inheritable, permitted and ambient sets, five hex
+ * numbers split by spaces), nnp=1 (with no_new_privs), groups (decimal,
+ * split by commas; when any), seccomp (the filter's bytes in hex) and
+ * seccomp_flags (decimal, when not 0); rlimit (repeated: "RESOURCE SOFT HARD",
+ * decimal), umask, oom_score_adj and ioprio (decimal) when set.
  * Returns a malloc'd buffer and its size in *ret_len, NULL on ENOMEM or E2BIG.
  */
 uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
@@ -140,7 +209,14 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
  * subnet, an MTU outside 68..65535, a MAC that is not six hex pairs or is
  * multicast or all zero, net_* keys without both net_addr and
  * net_prefix; a hostname that is not 1..64 of [A-Za-z0-9._-]; a file over
- * VMCT_FILE_MAX.
+ * VMCT_FILE_MAX; caps that are not five hex numbers of at most 16 digits;
+ * nnp other than 1; groups that are not 1..VMCT_GROUPS_MAX decimal u32s; a
+ * seccomp filter that is not hex of 1..VMCT_BPF_MAX instructions;
+ * seccomp_flags without a filter or with flags outside VMCT_SECCOMP_FLAGS;
+ * an rlimit that is not three decimals, names a resource over 15 or twice,
+ * or has soft over hard, more than VMCT_RLIMITS_MAX of them; a umask over
+ * 0777; an oom_score_adj outside -1000..1000; an ioprio whose class is not
+ * 1..3 (RT, BE, IDLE) or whose level is over 7.
  * @ret_why (optional) names the problem.
  */
 int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why);

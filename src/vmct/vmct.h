@@ -284,10 +284,11 @@ struct vmct_exec_opts {
 int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_status,
 	      struct err **err);
 
-/* Frame helpers the host sides share (sockets; no SIGPIPE): one frame; a WINCH with @tty_fd's size.
- */
+/* Frame helpers the host sides share: one frame to a socket (blocking; no SIGPIPE). */
 int vmct_send_frame(int fd, uint32_t type, const void *p, uint32_t n);
-int vmct_send_winch(int conn, int tty_fd);
+struct vmct_outq;
+/* A WINCH frame with @tty_fd's size, queued (nothing if it is not a terminal). */
+int vmct_queue_winch(struct vmct_outq *q, int tty_fd);
 /* @fd's terminal size (0, 0: not a terminal). */
 void vmct_term_size(int fd, uint16_t *ret_rows, uint16_t *ret_cols);
 /* Put @fd in raw mode if it is a terminal (its old mode in *ret_saved): false if not. */

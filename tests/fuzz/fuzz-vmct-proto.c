@@ -4,7 +4,8 @@
  * both ends read it: frames out of a byte stream, and a CONFIG payload.  An
  * accepted config has an argv, an absolute cwd and K=V env entries, and what
  * vmct_config_encode makes of it parses again to the same.  Also (protocol 2)
- * a WINCH payload and the VMM's answer to CONNECT.
+ * a WINCH payload and the VMM's answer to CONNECT; (protocol 3) capabilities,
+ * no_new_privs, groups, a seccomp filter, rlimits, umask, oom_score_adj.
  */
 #include <stdio.h>
 #include <stdint.h>
@@ -53,6 +54,29 @@ static void check_config(const uint8_t *p, size_t n)
 	if (!same(c.hostname, c2.hostname) || !same(c.etc_hosts, c2.etc_hosts) ||
 	    !same(c.etc_resolv, c2.etc_resolv) || !same(c.etc_hostname, c2.etc_hostname))
 		abort();
+	/* Protocol 3: the privileges are within their limits and survive too. */
+	if (c.has_caps != c2.has_caps || memcmp(&c.caps, &c2.caps, sizeof(c.caps)) ||
+	    c.no_new_privs != c2.no_new_privs || c.n_groups > VMCT_GROUPS_MAX ||
+	    c.n_groups != c2.n_groups || memcmp(c.groups, c2.groups, c.n_groups * 4) ||
+	    !c.seccomp != !c2.seccomp || c.seccomp_len != c2.seccomp_len ||
+	    c.seccomp_flags != c2.seccomp_flags || (c.seccomp_flags & ~VMCT_SECCOMP_FLAGS) ||
+	    (c.seccomp && (!c.seccomp_len || c.seccomp_len % VMCT_BPF_INSN ||
+			   c.seccomp_len > VMCT_BPF_MAX * VMCT_BPF_INSN ||
+			   memcmp(c.seccomp, c2.seccomp, c.seccomp_len))))
+		abort();
+	if (c.n_rlimits > VMCT_RLIMITS_MAX || c.n_rlimits != c2.n_rlimits ||
+	    c.has_umask != c2.has_umask || c.umask != c2.umask || c.umask > 0777 ||
+	    c.has_oom != c2.has_oom || c.oom_score_adj != c2.oom_score_adj ||
+	    c.oom_score_adj < -1000 || c.oom_score_adj > 1000 || c.ioprio != c2.ioprio ||
+	    (c.ioprio && ((c.ioprio >> 13) < 1 || (c.ioprio >> 13) > 3 || (c.ioprio & 0x1fff) > 7)))
+		abort();
+	for (i = 0; i < c.n_rlimits; i++)
+		if (c.rlimits[i].resource >= VMCT_RLIMITS_MAX ||
+		    c.rlimits[i].soft > c.rlimits[i].hard ||
+		    c.rlimits[i].resource != c2.rlimits[i].resource ||
+		    c.rlimits[i].soft != c2.rlimits[i].soft ||
+		    c.rlimits[i].hard != c2.rlimits[i].hard)
+			abort();
 	free(enc);
 	vmct_config_free(&c);
 	vmct_config_free(&c2);

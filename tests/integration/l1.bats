@@ -202,6 +202,18 @@ l1_check() {
 	l1_check vmct-clean
 }
 
+@test "l1: run --vm: the process has config.json's capabilities and no_new_privs (root cannot mount)" {
+	l1_check vmct-priv
+}
+
+@test "l1: isola-vm: capabilities, additionalGids, noNewPrivileges, linux.seccomp, rlimits, umask, oomScoreAdj, ioPriority hold in the VM, for exec too" {
+	l1_check vmoci-priv
+}
+
+@test "l1: run --vm -i: 4 MB of stdin wait while the process writes 2 MB first (no deadlock), then all of it is read" {
+	l1_check vmct-stdin-flow
+}
+
 @test "l1: isola-vm create -> created (monitor pid, VMM its child) -> start -> output on create's fds -> stopped, exit kept -> delete leaves nothing" {
 	l1_check vmoci-lifecycle
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 # A fake VMM + isola-agent for tests/integration/vm-exec.bats: listens on a
 # unix socket as the VMM's hybrid-vsock socket does, answers "CONNECT 1025"
-# with "OK <port>", plays the agent's side of one exec session (protocol 2,
+# with "OK <port>", plays the agent's side of one exec session (protocol 3,
 # docs/vm-containers.md): HELLO, reads CONFIG, sends the CONFIG's entries
 # back as STDOUT (one per line, so the test can check what isola sent), then
 # EXIT with the status given.  One session per run, then it exits.
@@ -21,7 +21,7 @@ open(ready, "w").close()
 conn = accept_connect(srv, 1025)
 if not conn:
     sys.exit("bad CONNECT line")
-conn.sendall(frame(HELLO, b"isola-agent 2"))
+conn.sendall(frame(HELLO, b"isola-agent 3"))
 kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)

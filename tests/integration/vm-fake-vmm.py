@@ -3,7 +3,7 @@
 # run --vm -d (tests/integration/vm-detach.bats): isola runs it as
 # `$ISOLA_VMM vm run ... --vsock cid=3,uds=DIR/v.sock` in place of
 # `isola vm run`.  It dials DIR/v.sock_1024 as the agent does through the VMM
-# (protocol 2, docs/vm-containers.md), takes the CONFIG and "runs" the
+# (protocol 3, docs/vm-containers.md), takes the CONFIG and "runs" the
 # process by a tiny interpreter: `echo WORDS`, `sleep N`, `exit N`,
 # `trap '' SIG` (ignore a SIGNAL frame), `mounts` (print the CONFIG's mount
 # entries), `fsargs` (print its own --fs arguments), alone or in
@@ -100,7 +100,7 @@ class Session:
         return 0
 
     def serve(self):
-        send(self.conn, self.lock, HELLO, b"isola-agent 2")
+        send(self.conn, self.lock, HELLO, b"isola-agent 3")
         kind, cfg = read_frame(self.conn)
         if kind != CONFIG:
             return

@@ -3,7 +3,7 @@
 #
 #   vm-oci-exec-fake.py agent SOCKET STATUS READY_FILE [wait]
 #     A fake VMM + isola-agent: answers "CONNECT 1025" on SOCKET, plays one
-#     exec session of protocol 2 (HELLO, CONFIG echoed back as STDOUT lines).
+#     exec session of protocol 3 (HELLO, CONFIG echoed back as STDOUT lines).
 #     Without `wait`: EXIT STATUS at once.  With `wait`: waits for a SIGNAL
 #     frame (answers "signal=N", EXIT 128+N) or a WINCH frame (answers
 #     "winch=ROWS COLS", EXIT STATUS).
@@ -41,7 +41,7 @@ def agent(path, status, ready, wait):
     def send(kind, payload=b""):
         conn.sendall(frame(kind, payload))
 
-    send(HELLO, b"isola-agent 2")
+    send(HELLO, b"isola-agent 3")
     kind, cfg = read_frame(conn)
     if kind != CONFIG:
         sys.exit("expected CONFIG, got %s" % kind)

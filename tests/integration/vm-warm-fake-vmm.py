@@ -61,7 +61,7 @@ def log(kind, extra):
 def accept_agent(srv):
     conn = accept_connect(srv, 1024)
     if conn:
-        conn.sendall(frame(HELLO, b"isola-agent 2"))
+        conn.sendall(frame(HELLO, b"isola-agent 3"))
     return conn
 
 

@@ -1,4 +1,4 @@
-# The agent protocol's frames (protocol 2, docs/vm-containers.md), for the
+# The agent protocol's frames (protocol 3, docs/vm-containers.md), for the
 # fake VMMs and agents of the integration tests (vm-fake-vmm.py,
 # vm-warm-fake-vmm.py, vm-exec-fake-agent.py, vm-oci-exec-fake.py): a frame is
 # u32 type, u32 length (little-endian), then the payload.

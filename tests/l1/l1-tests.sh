@@ -17,7 +17,8 @@ vmoci-lifecycle vmoci-kill vmoci-annotation vmoci-cycles vmoci-podman vmoci-cont
 vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
-vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot vmct-warm-volume vmoci-warm-volume"
+vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot vmct-warm-volume vmoci-warm-volume
+vmct-priv vmoci-priv vmct-stdin-flow"
 
 log() { echo "$*" >&2; }
 
@@ -783,6 +784,20 @@ t_vmct_isolation() {
 		[ "$(field "$W/out" NPROC)" -lt 10 ]
 }
 
+# The privileges of config.json apply in the guest: run IMAGE's config has
+# runc's 14 default capabilities (CapBnd a80425fb), noNewPrivileges and
+# RLIMIT_NOFILE 1024/1024 (the guest's default hard limit is 4096), so root in
+# the VM cannot mount (no CAP_SYS_ADMIN).  Before protocol 3 the
+# process kept every capability (CapBnd 1ffffffffff) and mounted.
+t_vmct_priv() {
+	vmct "$W/out" localhost/bb:1 sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs):" /proc/self/status;
+		echo "NOFILE $(ulimit -Hn)"; mount -t tmpfs t /tmp && echo MOUNTED; echo END'
+	log "guest: $(cat "$W/out")"
+	[ "$RC" = 0 ] && has "$W/out" '^CapBnd:.*00000000a80425fb$' &&
+		has "$W/out" '^CapEff:.*00000000a80425fb$' && has "$W/out" '^NoNewPrivs:.1$' &&
+		hasnt "$W/out" MOUNTED && has "$W/out" '^END$' && has "$W/out" '^NOFILE 1024$'
+}
+
 # vol_check DIR RODIR OUT: what vol_script did, seen from L1: the guest read L1's
 # file and the read-only share's, its new file, directory and rename are in DIR,
 # its removal too, and the read-only share refused its write.
@@ -826,6 +841,21 @@ t_vmct_warm_volume() {
 }
 
 # -i: stdin reaches the process, and its end is the process's EOF.
+# Flow control: 4 MB of stdin wait while the process first writes 2 MB of
+# output, then reads them.  Before the queues (protocol 3) the agent blocked
+# writing stdin into the full pipe while the process blocked writing stdout:
+# both waited for ever (here: until the timeout, status 124).  vmct-exec does
+# the same through vmct_exec's relay.
+t_vmct_stdin_flow() {
+	local n
+	busybox head -c 4000000 /dev/zero >"$W/in"
+	VMCT_IN=$W/in vmct "$W/out" -i localhost/bb:1 sh -c \
+		'busybox head -c 2000000 /dev/zero; echo "READ $(wc -c)" >&2'
+	n=$(wc -c <"$W/out")
+	log "stdout: $n bytes"
+	[ "$RC" = 0 ] && [ "$n" = 2000000 ] && has "$W/out.err" '^READ 4000000$'
+}
+
 t_vmct_stdin() {
 	printf 'line one\nline two\n' >"$W/in"
 	VMCT_IN=$W/in vmct "$W/out" -i localhost/bb:1 sh -c 'cat; echo END'
@@ -1372,6 +1402,51 @@ t_vmoci_exec() {
 	vmoci_gone c4
 }
 
+# The OCI mode: process.capabilities (ambient KILL for uid 1000), additionalGids,
+# noNewPrivileges, linux.seccomp (chdir fails with ENOSYS), rlimits, umask,
+# oomScoreAdj and ioPriority hold for the container's process and for an exec into it (the
+# filter comes from config.json).
+PRIV_SCRIPT='grep -E "^(Uid|Groups|CapBnd|CapEff|NoNewPrivs|Seccomp):" /proc/self/status; echo "NOFILE $(ulimit -Sn) $(ulimit -Hn)"; echo "UMASK $(umask)"; echo "OOM $(cat /proc/self/oom_score_adj)"; echo "IO $(busybox ionice)"; cd /bin 2>&1 || echo CHDIR-REFUSED'
+priv_check() { # OUT
+	log "guest: $(cat "$1")"
+	has "$1" '^Uid:.1000.1000.1000.1000$' && has "$1" '^Groups:.5 4000000000 *$' &&
+		has "$1" '^CapBnd:.0000000000000420$' && has "$1" '^CapEff:.0000000000000020$' &&
+		has "$1" '^NoNewPrivs:.1$' && has "$1" '^Seccomp:.2$' && has "$1" '^CHDIR-REFUSED$' &&
+		has "$1" 'Function not implemented' && has "$1" '^NOFILE 300 400$' && has "$1" '^UMASK 0027$' &&
+		has "$1" '^OOM 567$' && has "$1" '^IO best-effort: prio 6$'
+}
+t_vmoci_priv() {
+	local script
+	script=$(echo "$PRIV_SCRIPT" | sed 's/"/\\"/g')
+	vmoci_bundle "$W/b" '[]'
+	cat >"$W/b/config.json" <<-EOF
+	{"ociVersion": "1.0.2", "root": {"path": "rootfs"},
+	 "process": {"terminal": false, "cwd": "/", "env": ["PATH=/bin"],
+	  "user": {"uid": 1000, "gid": 1000, "umask": 23, "additionalGids": [5, 4000000000]},
+	  "args": ["sh", "-c", "$script; echo STARTED; exec sleep 1000"],
+	  "capabilities": {"bounding": ["CAP_KILL", "CAP_NET_BIND_SERVICE"], "effective": ["CAP_KILL"],
+	   "permitted": ["CAP_KILL"], "inheritable": ["CAP_KILL"], "ambient": ["CAP_KILL"]},
+	  "noNewPrivileges": true, "oomScoreAdj": 567,
+	  "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 300, "hard": 400}],
+	  "ioPriority": {"class": "IOPRIO_CLASS_BE", "priority": 6}},
+	 "linux": {"seccomp": {"defaultAction": "SCMP_ACT_ALLOW", "architectures": ["SCMP_ARCH_X86_64"],
+	  "syscalls": [{"names": ["chdir"], "action": "SCMP_ACT_ERRNO", "errnoRet": 38}]}}}
+	EOF
+	vmoci create --bundle "$W/b" c5 </dev/null >"$W/out" 2>"$W/out.err" || {
+		log "create: $(cat "$W/out.err")"
+		return 1
+	}
+	vmoci start c5 || return 1
+	wait_for "$W/out" STARTED 60 || { log "stderr: $(cat "$W/out.err")" && return 1; }
+	priv_check "$W/out" || return 1
+	RC=0
+	vmoci exec c5 sh -c "$PRIV_SCRIPT" </dev/null >"$W/exec.out" 2>&1 || RC=$?
+	log "exec: status $RC"
+	priv_check "$W/exec.out" || return 1
+	vmoci delete --force c5 || return 1
+	vmoci_gone c5
+}
+
 # cgroups around a real VMM: a memory limit sizes the guest (limit - 64M), pause
 # freezes the VM (its ticks stop being counted as running), resume thaws it
 # (they go on), ps lists the monitor and the VMM, delete removes the cgroup.
@@ -1659,6 +1734,13 @@ t_vmct_exec() {
 		>"$W/out2" 2>&1 || RC=$?
 	log "exec -i: $RC: $(cat "$W/out2")"
 	[ "$RC" = 0 ] && [ "$(cat "$W/out2")" = "$(printf 'in-line\nX=y')" ] || ok=1
+	# Flow control through vmct_exec's relay (as vmct-stdin-flow for run).
+	RC=0
+	busybox head -c 4000000 /dev/zero | timeout 120 "$ISOLA_BIN" exec -i "$name" sh -c \
+		'busybox head -c 2000000 /dev/zero; echo "READ $(wc -c)" >&2' >"$W/out7" 2>"$W/out7.err" ||
+		RC=$?
+	log "exec -i, 4 MB in, 2 MB out first: $RC: $(wc -c <"$W/out7") bytes, $(cat "$W/out7.err")"
+	[ "$RC" = 0 ] && [ "$(wc -c <"$W/out7")" = 2000000 ] && has "$W/out7.err" '^READ 4000000$' || ok=1
 	RC=0
 	timeout 120 "$ISOLA_BIN" exec "$name" no-such-cmd </dev/null >"$W/out3" 2>&1 || RC=$?
 	log "exec no-such-cmd: $RC: $(cat "$W/out3")"

@@ -19,7 +19,21 @@
 #include "tap.h"
 #include "vmct.h"
 
-enum peer { GOOD, REFUSE, BAD_ANSWER, LONG_ANSWER, OLD_AGENT, BAD_FRAME, NO_EXIT, AGENT_ERROR };
+enum peer {
+	GOOD,
+	REFUSE,
+	BAD_ANSWER,
+	LONG_ANSWER,
+	OLD_AGENT,
+	BAD_FRAME,
+	NO_EXIT,
+	AGENT_ERROR,
+	STALL
+};
+
+/* STALL: the bytes of output the agent writes before it reads, and of stdin it is given. */
+#define STALL_OUT (8u << 20)
+#define STALL_IN  (8u << 20)
 
 static char sock_path[108];
 
@@ -98,6 +112,30 @@ static void peer(int fd, enum peer how)
 		send_frame(fd, VMCT_STDOUT, "partial", 7);
 		_exit(0);
 	}
+	if (how == STALL) {
+		/*
+		 * A process that writes before it reads: 8 MB of output while the
+		 * host's stdin frames pile up unread, then all of stdin counted.
+		 */
+		static uint8_t chunk[VMCT_DATA_MAX];
+		size_t got = 0;
+		char note[32];
+
+		for (size_t sent = 0; sent < STALL_OUT; sent += sizeof(chunk))
+			send_frame(fd, VMCT_STDOUT, chunk, sizeof(chunk));
+		while ((f = recv_frame(fd, buf, &have, &type, &pl, &len)) > 0) {
+			if (type == VMCT_STDIN && len == 0)
+				break;
+			got += type == VMCT_STDIN ? len : 0;
+			memmove(buf, buf + f, have - f);
+			have -= f;
+		}
+		snprintf(note, sizeof(note), "%zu", got);
+		send_frame(fd, VMCT_STDERR, note, (uint32_t)strlen(note));
+		vmct_put_u32(st, 0);
+		send_frame(fd, VMCT_EXIT, st, 4);
+		_exit(0);
+	}
 	/* GOOD: echo stdin as stdout until its EOF, then stderr and EXIT 7. */
 	while ((f = recv_frame(fd, buf, &have, &type, &pl, &len)) > 0) {
 		if (type == VMCT_STDIN && len == 0)
@@ -147,12 +185,23 @@ static int one(enum peer how, char *out, char *errout, char *msg)
 		peer(c, how);
 	}
 	close(l);
-	write_all(in[1], "hello\n", 6);
+	if (how == STALL && fork() == 0) { /* a writer of stdin that never stops by itself */
+		static uint8_t zeros[65536];
+
+		for (size_t n = 0; n < STALL_IN; n += sizeof(zeros))
+			write_all(in[1], zeros, sizeof(zeros));
+		_exit(0);
+	}
+	if (how != STALL)
+		write_all(in[1], "hello\n", 6);
 	close(in[1]);
 	struct vmct_exec_opts x = {
 	    .proc = &proc, .in_fd = in[0], .out_fd = o, .err_fd = e, .connect_timeout_s = 10};
 	r = vmct_exec(sock_path, &x, &status, &err);
-	strcpy(out, contents(o));
+	if (how == STALL)
+		snprintf(out, 256, "%lld", (long long)lseek(o, 0, SEEK_END));
+	else
+		strcpy(out, contents(o));
 	strcpy(errout, contents(e));
 	snprintf(msg, 512, "%s", err ? err->msg : "");
 	if (err)
@@ -164,6 +213,8 @@ static int one(enum peer how, char *out, char *errout, char *msg)
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		printf("# the fake peer failed: %d\n", st);
+	while (wait(NULL) > 0) /* STALL's writer */
+		;
 	unlink(sock_path);
 	return r < 0 ? r : status;
 }
@@ -193,6 +244,10 @@ int main(void)
 	   "a close before EXIT is an error (output kept)");
 	ok(one(AGENT_ERROR, out, errout, msg) < 0 && strstr(msg, "no such file"),
 	   "the agent's ERROR is the message");
+	/* Before the queue, host and agent each blocked writing to the other here. */
+	is_int(one(STALL, out, errout, msg), 0, "an agent that writes 8 MB before reading 8 MB");
+	ok(atoll(out) == STALL_OUT && atoll(errout) == STALL_IN,
+	   "all of the output came out (%s), all of stdin went in (%s)", out, errout);
 	rmdir(dir);
 	return tap_done();
 }

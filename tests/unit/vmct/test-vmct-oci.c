@@ -8,6 +8,8 @@
 
 #include "err.h"
 #include "oci.h"
+#include "proto.h"
+#include "seccomp.h"
 #include "tap.h"
 
 /* The last annotations parsed: the selection's strings point into them. */
@@ -127,8 +129,128 @@ static void test_request(void)
 	       "a line longer than the buffer");
 }
 
+/* vmct_oci_load_process on a process object; the error text in *msg. */
+static int load(const char *json, struct vmct_config *c, char **msg)
+{
+	json_t *p = json_loads(json, 0, NULL);
+	struct err *err = NULL;
+	int r;
+
+	if (!p)
+		return -1000;
+	memset(c, 0, sizeof(*c));
+	r = vmct_oci_load_process(p, c, &err);
+	*msg = err ? strdup(err->msg) : NULL;
+	if (*msg)
+		printf("# refused: %s\n", *msg);
+	err_free(&err);
+	free(c->argv);
+	free(c->env);
+	json_decref(p);
+	return r;
+}
+
+#define PROC(extra) "{\"args\": [\"x\"], \"cwd\": \"/\", \"env\": [], " extra "}"
+
+/* config.json's privileges, as the agent will get them (protocol 3). */
+static void test_privileges(void)
+{
+	struct vmct_config c;
+	char *msg = NULL, *gids;
+	size_t o;
+
+	is_int(load(PROC("\"user\": {\"uid\": 1000, \"gid\": 1000, \"umask\": 63, "
+			 "\"additionalGids\": [5, 4294967294]}, \"noNewPrivileges\": true, "
+			 "\"oomScoreAdj\": -999, \"capabilities\": {\"bounding\": "
+			 "[\"CAP_KILL\", \"CAP_CHOWN\"], \"ambient\": [\"CAP_KILL\"]}, "
+			 "\"rlimits\": [{\"type\": \"RLIMIT_NOFILE\", \"soft\": 10, "
+			 "\"hard\": 20}, {\"type\": \"RLIMIT_CORE\", \"soft\": 0, "
+			 "\"hard\": 9223372036854775807}], \"ioPriority\": {\"class\": "
+			 "\"IOPRIO_CLASS_BE\", \"priority\": 6}"),
+		    &c, &msg),
+	       0, "a process with every privilege field");
+	ok(c.has_caps && c.caps.bounding == ((1u << 5) | 1u) && c.caps.ambient == 1u << 5 &&
+	       !c.caps.effective,
+	   "capabilities by name into masks");
+	ok(c.no_new_privs && c.n_groups == 2 && c.groups[1] == 4294967294u, "nnp, groups");
+	ok(c.n_rlimits == 2 && c.rlimits[0].resource == 7 && c.rlimits[0].soft == 10 &&
+	       c.rlimits[1].resource == 4 && c.rlimits[1].hard == INT64_MAX,
+	   "rlimits: NOFILE 10/20, CORE 0/2^63-1");
+	ok(c.has_umask && c.umask == 077 && c.has_oom && c.oom_score_adj == -999 &&
+	       c.ioprio == (2 << 13 | 6),
+	   "umask, oom, ioPriority");
+	free(msg);
+
+	is_int(load(PROC("\"user\": {\"uid\": 0, \"gid\": 0}"), &c, &msg), 0, "a bare process");
+	ok(!c.has_caps && !c.no_new_privs && !c.n_groups && !c.n_rlimits && !c.has_umask &&
+	       !c.has_oom,
+	   "no capabilities: the process keeps the agent's (runc's behaviour)");
+
+	ok(load(PROC("\"user\": {\"uid\": 0, \"gid\": 0}, \"capabilities\": {\"bounding\": "
+		     "[\"CAP_NOSUCH\"]}"),
+		&c, &msg) < 0 &&
+	       strstr(msg, "process.capabilities"),
+	   "an unknown capability is named");
+	free(msg);
+	ok(load(PROC("\"user\": {\"uid\": 0, \"gid\": 0}, \"rlimits\": [{\"type\": "
+		     "\"RLIMIT_NOFILE\", \"soft\": 2, \"hard\": 1}]"),
+		&c, &msg) < 0 &&
+	       strstr(msg, "process.rlimits[0]"),
+	   "soft over hard is refused on the host");
+	free(msg);
+	ok(load(PROC("\"user\": {\"uid\": 0, \"gid\": 0}, \"apparmorProfile\": \"x\""), &c, &msg) <
+		   0 &&
+	       strstr(msg, "apparmorProfile"),
+	   "what plain containers refuse, a VM container refuses");
+	free(msg);
+
+	/* 257 additional gids: more than the agent takes. */
+	gids = malloc(300 * 12 + 128);
+	o = (size_t)sprintf(gids, "{\"args\": [\"x\"], \"cwd\": \"/\", \"user\": {\"uid\": 0, "
+				  "\"gid\": 0, \"additionalGids\": [0");
+	for (int i = 1; i < 257; i++)
+		o += (size_t)sprintf(gids + o, ", %d", i);
+	strcpy(gids + o, "]}}");
+	ok(load(gids, &c, &msg) < 0 && strstr(msg, "more than 256"), "257 groups are refused");
+	free(msg);
+	free(gids);
+}
+
+/* linux.seccomp compiled on the host into the program the agent loads. */
+static void test_seccomp(void)
+{
+	json_t *spec = json_loads(
+	    "{\"linux\": {\"seccomp\": {\"defaultAction\": \"SCMP_ACT_ALLOW\", "
+	    "\"syscalls\": [{\"names\": [\"chdir\"], \"action\": \"SCMP_ACT_ERRNO\"}]}}}",
+	    0, NULL);
+	struct vmct_config c = {};
+	struct ct_seccomp *sc = NULL;
+	struct err *err = NULL;
+	int r = vmct_oci_load_seccomp(spec, &sc, &c, &err);
+
+	if (r < 0 && err && strstr(err->msg, "libseccomp")) {
+		skip("no libseccomp");
+		skip("no libseccomp");
+	} else {
+		is_int(r, 0, "a filter compiles");
+		ok(sc && c.seccomp && c.seccomp_len && c.seccomp_len % VMCT_BPF_INSN == 0 &&
+		       c.seccomp_len / VMCT_BPF_INSN <= VMCT_BPF_MAX,
+		   "whole BPF instructions (%u bytes)", c.seccomp_len);
+	}
+	err_free(&err);
+	ct_seccomp_free(sc);
+	json_decref(spec);
+	spec = json_loads("{\"linux\": {}}", 0, NULL);
+	c = (struct vmct_config){0};
+	is_int(vmct_oci_load_seccomp(spec, &sc, &c, &err), 0, "no seccomp");
+	ok(!sc && !c.seccomp, "no filter");
+	json_decref(spec);
+}
+
 int main(void)
 {
+	test_privileges();
+	test_seccomp();
 	test_request();
 	test_selection();
 	test_bad();

@@ -420,8 +420,210 @@ static void test_mounts(void)
 	ok(P("arg=x\0mount=tmpfs 0 /../etc -\0", &out) < 0, "a config with a bad mount is refused");
 }
 
+/* v3: capabilities, no_new_privs, groups and a seccomp filter reach the agent unchanged. */
+static void test_priv_roundtrip(void)
+{
+	char *argv[] = {"id", NULL};
+	uint8_t bpf[3 * VMCT_BPF_INSN];
+	struct vmct_config in = {.argv = argv, .cwd = "/"}, out = {};
+	uint32_t len = 0;
+	uint8_t *buf;
+
+	for (size_t i = 0; i < sizeof(bpf); i++)
+		bpf[i] = (uint8_t)(i * 37 + 1); /* every nibble, 0x00 and 0xff bytes too */
+	bpf[0] = 0;
+	bpf[1] = 0xff;
+	in.has_caps = true;
+	in.caps = (struct ct_caps){.bounding = UINT64_MAX,
+				   .effective = 0xa80425fb,
+				   .inheritable = 0,
+				   .permitted = 1,
+				   .ambient = UINT64_C(1) << 63};
+	in.no_new_privs = true;
+	in.n_groups = VMCT_GROUPS_MAX;
+	for (uint32_t i = 0; i < VMCT_GROUPS_MAX; i++)
+		in.groups[i] = i == 0 ? UINT32_MAX : i * 1000;
+	in.seccomp = bpf;
+	in.seccomp_len = sizeof(bpf);
+	in.seccomp_flags = 4; /* SPEC_ALLOW */
+	buf = vmct_config_encode(&in, &len);
+	ok(buf != NULL, "encode a config with privileges");
+	is_int(buf ? vmct_config_parse(buf, len, &out, NULL) : -1, 0, "parse it back");
+	ok(out.has_caps && !memcmp(&out.caps, &in.caps, sizeof(in.caps)), "the five sets survive");
+	ok(out.no_new_privs, "no_new_privs survives");
+	ok(out.n_groups == VMCT_GROUPS_MAX && !memcmp(out.groups, in.groups, sizeof(in.groups)),
+	   "256 groups survive, 4294967295 too");
+	ok(out.seccomp && out.seccomp_len == sizeof(bpf) &&
+	       !memcmp(out.seccomp, bpf, sizeof(bpf)) && out.seccomp_flags == 4,
+	   "the filter's bytes and flags survive");
+	vmct_config_free(&out);
+	free(buf);
+
+	/* Without them: nothing is set (the process keeps what the agent has). */
+	in = (struct vmct_config){.argv = argv, .cwd = "/"};
+	buf = vmct_config_encode(&in, &len);
+	is_int(buf ? vmct_config_parse(buf, len, &out, NULL) : -1, 0, "parse a plain config");
+	ok(!out.has_caps && !out.no_new_privs && !out.n_groups && !out.seccomp,
+	   "no caps, nnp, groups or filter");
+	vmct_config_free(&out);
+	free(buf);
+
+	/* The encoder refuses what the parser would. */
+	in.seccomp = bpf;
+	in.seccomp_len = 7;
+	ok(!vmct_config_encode(&in, &len),
+	   "a filter that is not whole instructions is not encoded");
+	in.seccomp_len = 8;
+	in.seccomp_flags = 8; /* NEW_LISTENER: the agent has no one to give the fd to */
+	ok(!vmct_config_encode(&in, &len), "an unknown filter flag is not encoded");
+	in.seccomp_flags = 0;
+	in.n_groups = VMCT_GROUPS_MAX + 1;
+	ok(!vmct_config_encode(&in, &len), "257 groups are not encoded");
+}
+
+/* rlimits, umask and oom_score_adj: every resource, the extremes of each value. */
+static void test_limits(void)
+{
+	static const struct refused bad[] = {
+	    R("arg=x\0rlimit=7 1024\0", "an rlimit without hard is refused"),
+	    R("arg=x\0rlimit=7 1024 1024 1\0", "a fourth field is refused"),
+	    R("arg=x\0rlimit=16 1 1\0", "resource 16 is refused"),
+	    R("arg=x\0rlimit=4294967303 1 1\0", "a resource over 32 bits is refused"),
+	    R("arg=x\0rlimit=7 2048 1024\0", "soft over hard is refused"),
+	    R("arg=x\0rlimit=7 18446744073709551616 18446744073709551616\0",
+	      "a limit over 64 bits is refused"),
+	    R("arg=x\0rlimit=7 -1 1\0", "a negative limit is refused"),
+	    R("arg=x\0rlimit=7 1 1\0rlimit=7 2 2\0", "a resource given twice is refused"),
+	    R("arg=x\0umask=512\0", "a umask over 0777 is refused"),
+	    R("arg=x\0umask=-1\0", "a negative umask is refused"),
+	    R("arg=x\0oom_score_adj=1001\0", "oom_score_adj 1001 is refused"),
+	    R("arg=x\0oom_score_adj=-1001\0", "oom_score_adj -1001 is refused"),
+	    R("arg=x\0oom_score_adj=--5\0", "a double sign is refused"),
+	    R("arg=x\0oom_score_adj=-0\0", "-0 is refused"),
+	    R("arg=x\0oom_score_adj=+5\0", "a plus sign is refused"),
+	    R("arg=x\0oom_score_adj=1\0oom_score_adj=2\0", "oom_score_adj twice is refused"),
+	    R("arg=x\0ioprio=0\0", "ioprio class 0 is refused"),
+	    R("arg=x\0ioprio=32768\0", "ioprio class 4 is refused"),
+	    R("arg=x\0ioprio=16392\0", "ioprio level 8 is refused"),
+	};
+	char *argv[] = {"x", NULL};
+	struct vmct_config in = {.argv = argv, .cwd = "/"}, out = {};
+	uint32_t len = 0;
+	uint8_t *buf;
+	bool same;
+
+	check_refused(bad, sizeof(bad) / sizeof(bad[0]));
+	in.n_rlimits = VMCT_RLIMITS_MAX;
+	for (uint32_t i = 0; i < VMCT_RLIMITS_MAX; i++)
+		in.rlimits[i] = (struct vmct_rlimit){
+		    .resource = VMCT_RLIMITS_MAX - 1 - i, .soft = i, .hard = i ? UINT64_MAX : 0};
+	in.has_umask = true;
+	in.umask = 0777;
+	in.has_oom = true;
+	in.oom_score_adj = -1000;
+	in.ioprio = 3 << 13 | 7;
+	buf = vmct_config_encode(&in, &len);
+	is_int(buf ? vmct_config_parse(buf, len, &out, NULL) : -1, 0,
+	       "16 rlimits, umask, oom parse");
+	same = out.n_rlimits == VMCT_RLIMITS_MAX;
+	for (uint32_t i = 0; same && i < VMCT_RLIMITS_MAX; i++)
+		same = out.rlimits[i].resource == in.rlimits[i].resource &&
+		       out.rlimits[i].soft == in.rlimits[i].soft &&
+		       out.rlimits[i].hard == in.rlimits[i].hard;
+	ok(same, "every rlimit survives, RLIM_INFINITY too");
+	ok(out.has_umask && out.umask == 0777 && out.has_oom && out.oom_score_adj == -1000 &&
+	       out.ioprio == (3 << 13 | 7),
+	   "umask 0777, oom_score_adj -1000 and ioprio IDLE/7 survive");
+	vmct_config_free(&out);
+	free(buf);
+	in = (struct vmct_config){.argv = argv, .cwd = "/", .has_umask = true};
+	buf = vmct_config_encode(&in, &len);
+	is_int(buf ? vmct_config_parse(buf, len, &out, NULL) : -1, 0, "umask 0 parses");
+	ok(out.has_umask && out.umask == 0 && !out.has_oom && !out.n_rlimits,
+	   "umask 0 is not \"no umask\"");
+	vmct_config_free(&out);
+	free(buf);
+	in.has_oom = true;
+	in.oom_score_adj = 1001;
+	ok(!vmct_config_encode(&in, &len), "oom_score_adj 1001 is not encoded");
+	in.has_oom = false;
+	in.n_rlimits = 1;
+	in.rlimits[0] = (struct vmct_rlimit){.resource = 7, .soft = 2, .hard = 1};
+	ok(!vmct_config_encode(&in, &len), "soft over hard is not encoded");
+}
+
+static void test_priv_hostile(void)
+{
+	static const struct refused bad[] = {
+	    R("arg=x\0caps=1 2 3 4\0", "four capability sets are refused"),
+	    R("arg=x\0caps=1 2 3 4 5 6\0", "six capability sets are refused"),
+	    R("arg=x\0caps=1 2 3 4 10000000000000000\0", "a set over 64 bits is refused"),
+	    R("arg=x\0caps=1  2 3 4 5\0", "an empty set is refused"),
+	    R("arg=x\0caps=0x1 2 3 4 5\0", "a 0x prefix is refused"),
+	    R("arg=x\0caps=-1 2 3 4 5\0", "a sign is refused"),
+	    R("arg=x\0caps=1 2 3 4 5 \0", "a trailing space is refused"),
+	    R("arg=x\0caps=1 2 3 4 5\0caps=1 2 3 4 5\0", "caps twice is refused"),
+	    R("arg=x\0nnp=0\0", "nnp=0 is refused"),
+	    R("arg=x\0nnp=yes\0", "nnp other than 1 is refused"),
+	    R("arg=x\0groups=\0", "empty groups are refused"),
+	    R("arg=x\0groups=1,\0", "a trailing comma is refused"),
+	    R("arg=x\0groups=1,,2\0", "an empty group is refused"),
+	    R("arg=x\0groups=4294967296\0", "a group over 32 bits is refused"),
+	    R("arg=x\0groups=-1\0", "a negative group is refused"),
+	    R("arg=x\0seccomp=\0", "an empty filter is refused"),
+	    R("arg=x\0seccomp=00112233445566\0", "7 bytes are not an instruction"),
+	    R("arg=x\0seccomp=001122334455667\0", "an odd count of digits is refused"),
+	    R("arg=x\0seccomp=00112233445566zz\0", "a non-hex digit is refused"),
+	    R("arg=x\0seccomp_flags=2\0", "flags without a filter are refused"),
+	    R("arg=x\0seccomp=0011223344556677\0seccomp_flags=8\0",
+	      "NEW_LISTENER (or any unknown flag) is refused"),
+	    R("arg=x\0seccomp=0011223344556677\0seccomp_flags=0\0",
+	      "flags 0 spelt out are refused"),
+	};
+	struct vmct_config c = {};
+	_cleanup_free_ char *big = malloc(14 + 4096 * 16 + 1);
+	size_t o;
+	char *groups;
+
+	check_refused(bad, sizeof(bad) / sizeof(bad[0]));
+
+	/* 4096 instructions pass, 4097 do not. */
+	memcpy(big, "arg=x\0seccomp=", 14);
+	memset(big + 14, 'a', 4096 * 16);
+	big[14 + 4096 * 16] = '\0';
+	is_int(parse(big, 14 + 4096 * 16 + 1, &c), 0, "a filter of 4096 instructions is taken");
+	ok(c.seccomp_len == 4096 * 8 && ((const uint8_t *)c.seccomp)[4095 * 8] == 0xaa,
+	   "and decoded");
+	vmct_config_free(&c);
+	free(big);
+	big = malloc(14 + 4097 * 16 + 1);
+	memcpy(big, "arg=x\0seccomp=", 14);
+	memset(big + 14, 'a', 4097 * 16);
+	big[14 + 4097 * 16] = '\0';
+	ok(parse(big, 14 + 4097 * 16 + 1, &c) < 0, "a filter of 4097 instructions is refused");
+	vmct_config_free(&c);
+
+	/* 256 groups pass, 257 do not. */
+	groups = malloc(8 + 257 * 11 + 16);
+	o = (size_t)sprintf(groups, "arg=x%cgroups=", 0);
+	for (int i = 0; i < 257; i++)
+		o += (size_t)sprintf(groups + o, "%s%d", i ? "," : "", i);
+	groups[o] = '\0';
+	ok(parse(groups, o + 1, &c) < 0, "257 groups are refused");
+	vmct_config_free(&c);
+	*strrchr(groups + 6, ',') = '\0';
+	o = strlen(groups + 6) + 6;
+	is_int(parse(groups, o + 1, &c), 0, "256 groups are taken");
+	ok(c.n_groups == 256 && c.groups[255] == 255, "all of them");
+	vmct_config_free(&c);
+	free(groups);
+}
+
 int main(void)
 {
+	test_priv_roundtrip();
+	test_priv_hostile();
+	test_limits();
 	test_mounts();
 	test_roundtrip();
 	test_hostile_config();
