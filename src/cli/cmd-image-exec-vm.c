@@ -82,6 +82,11 @@ static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
 }
 
 /* -u UID[:GID] (numbers: the image's /etc/passwd is inside the VM). */
+/*
+ * -u UID:GID as numbers here; USER[:GROUP] with a name, or a UID alone (its
+ * group is the one passwd gives it, else 0, as docker and runc do), is the
+ * agent's to resolve in the container's /etc/passwd and /etc/group.
+ */
 static int parse_user(const char *u, struct vmct_config *c)
 {
 	_cleanup_free_ char *s = strdup(u);
@@ -91,10 +96,16 @@ static int parse_user(const char *u, struct vmct_config *c)
 		return -ENOMEM;
 	if (colon)
 		*colon = '\0';
-	if (parse_id(s, &c->uid) < 0 || (colon && parse_id(colon + 1, &c->gid) < 0))
-		return cli_usage_error("exec", "-u `%s`: give numeric UID[:GID] with --vm", u);
-	if (!colon)
-		c->gid = c->uid;
+	if (colon && parse_id(s, &c->uid) == 0 && parse_id(colon + 1, &c->gid) == 0) {
+		c->user = NULL;
+		return 0;
+	}
+	if (!vmct_user_valid(u))
+		return cli_usage_error("exec",
+				       "-u `%s`: expected USER[:GROUP], names of "
+				       "[A-Za-z0-9._-] or numbers",
+				       u);
+	c->user = (char *)u;
 	return 0;
 }
 

@@ -542,6 +542,117 @@ static void set_limits(const struct vmct_config *c)
 		child_fail("ioprio_set");
 }
 
+/* The ids a process runs with: the config's, or exec -u NAME's. */
+struct ids {
+	uint32_t uid, gid;
+	uint32_t n_groups;
+	gid_t groups[VMCT_GROUPS_MAX];
+};
+
+/* All digits (vmct_user_valid let at most 32 through): *ret. */
+static bool numeric(const char *s, size_t n, uint32_t *ret)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+		if (v > UINT32_MAX)
+			return false;
+	}
+	*ret = (uint32_t)v;
+	return n > 0;
+}
+
+/* Field @i of a ':'-separated line (NUL-terminated, no newline) and its length. */
+static const char *field(const char *line, int i, size_t *len)
+{
+	for (; i > 0 && line; i--) {
+		line = strchr(line, ':');
+		line = line ? line + 1 : NULL;
+	}
+	if (line)
+		*len = strcspn(line, ":");
+	return line;
+}
+
+/* Does the comma list @members (up to its NUL) hold @name? */
+static bool member(const char *members, const char *name)
+{
+	size_t n = strlen(name);
+
+	for (const char *m = members; m && *m; m = strchr(m, ',') ? strchr(m, ',') + 1 : NULL)
+		if (!strncmp(m, name, n) && (m[n] == ',' || !m[n]))
+			return true;
+	return false;
+}
+
+/*
+ * exec -u NAME[:GROUP] inside the root (after the chroot: the container's
+ * /etc/passwd and /etc/group, as runc reads them): a name or number for the
+ * user (a number not in passwd gets gid 0), a name or number for the group
+ * (else the user's), and the user's groups from /etc/group added to the
+ * config's.  A name that is not there fails the exec (125).
+ */
+static void resolve_user(const char *spec, struct ids *id)
+{
+	size_t ulen = strcspn(spec, ":"), n;
+	const char *grp = spec[ulen] ? spec + ulen + 1 : NULL, *f;
+	char *line = NULL, uname[33] = "";
+	size_t cap = 0;
+	bool found = false, by_num = numeric(spec, ulen, &id->uid);
+	uint32_t v;
+	FILE *fp;
+
+	id->gid = 0;
+	fp = fopen("/etc/passwd", "re");
+	while (fp && !found && getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		f = field(line, 2, &n);
+		if (!f || !numeric(f, n, &v) ||
+		    (by_num ? v != id->uid
+			    : (strcspn(line, ":") != ulen || strncmp(line, spec, ulen))))
+			continue;
+		f = field(line, 3, &n);
+		if (!f || !numeric(f, n, &id->gid))
+			continue;
+		id->uid = v;
+		snprintf(uname, sizeof(uname), "%.*s", (int)strcspn(line, ":"), line);
+		found = true;
+	}
+	if (fp)
+		fclose(fp);
+	if (!found && !by_num) {
+		dprintf(2, "isola-agent: user `%.*s`: not in the container's /etc/passwd\n",
+			(int)ulen, spec);
+		_exit(125);
+	}
+	if (grp && numeric(grp, strlen(grp), &id->gid))
+		grp = NULL;
+	fp = fopen("/etc/group", "re");
+	while (fp && getline(&line, &cap, fp) > 0) {
+		line[strcspn(line, "\n")] = '\0';
+		f = field(line, 2, &n);
+		if (!f || !numeric(f, n, &v))
+			continue;
+		if (grp && strcspn(line, ":") == strlen(grp) && !strncmp(line, grp, strlen(grp))) {
+			id->gid = v;
+			grp = NULL;
+		}
+		f = field(line, 3, &n);
+		if (*uname && f && member(f, uname) && id->n_groups < VMCT_GROUPS_MAX)
+			id->groups[id->n_groups++] = v;
+	}
+	if (fp)
+		fclose(fp);
+	free(line);
+	if (grp) {
+		dprintf(2, "isola-agent: group `%s`: not in the container's /etc/group\n", grp);
+		_exit(125);
+	}
+}
+
 /* The container's seccomp filter, from an aligned copy of the host's bytes. */
 static void load_filter(const struct vmct_config *c)
 {
@@ -567,6 +678,7 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 					    bool tty)
 {
 	const char *what;
+	struct ids id;
 	sigset_t none;
 	int cap;
 
@@ -581,6 +693,13 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 		dprintf(2, "isola-agent: chroot: %s\n", strerror(errno));
 		_exit(125);
 	}
+	id.uid = c->uid;
+	id.gid = c->gid;
+	id.n_groups = c->n_groups;
+	for (uint32_t i = 0; i < c->n_groups; i++)
+		id.groups[i] = c->groups[i];
+	if (c->user)
+		resolve_user(c->user, &id);
 	if (chdir(c->cwd) < 0) {
 		dprintf(2, "isola-agent: chdir `%s`: %s\n", c->cwd, strerror(errno));
 		_exit(125);
@@ -593,8 +712,8 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 	if (c->has_caps && (ct_caps_sys_drop_bounding(&c->caps, &cap) < 0 ||
 			    prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0))
 		child_fail("drop the bounding set");
-	if (setgroups(c->n_groups, c->groups) < 0 || setgid(c->gid) < 0 || setuid(c->uid) < 0) {
-		dprintf(2, "isola-agent: set uid %u gid %u: %s\n", c->uid, c->gid, strerror(errno));
+	if (setgroups(id.n_groups, id.groups) < 0 || setgid(id.gid) < 0 || setuid(id.uid) < 0) {
+		dprintf(2, "isola-agent: set uid %u gid %u: %s\n", id.uid, id.gid, strerror(errno));
 		_exit(125);
 	}
 	if (c->has_caps && (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0 ||

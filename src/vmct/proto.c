@@ -270,6 +270,27 @@ static int encode_priv(const struct vmct_config *c, char *out, size_t *len)
 	return r;
 }
 
+/* 1..32 of [A-Za-z0-9._-], not starting with '-', up to @end (':' or NUL). */
+static const char *user_part(const char *s)
+{
+	const char *p = s;
+
+	for (; *p && *p != ':'; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		      (*p >= '0' && *p <= '9') || *p == '.' || *p == '_' || *p == '-'))
+			return NULL;
+	return p == s || p - s > 32 || *s == '-' ? NULL : p;
+}
+
+bool vmct_user_valid(const char *s)
+{
+	const char *end = user_part(s);
+
+	if (!end)
+		return false;
+	return !*end || ((end = user_part(end + 1)) && !*end);
+}
+
 /* An ioprio_set(2) value: class (bits 13..15) RT, BE or IDLE, level 0..7. */
 static bool ioprio_ok(uint32_t v)
 {
@@ -300,8 +321,10 @@ static int encode_limits(const struct vmct_config *c, char *out, size_t *len)
 	snprintf(text, sizeof(text), "%d", c->oom_score_adj);
 	if (!r && c->has_oom)
 		r = put(out, VMCT_FRAME_MAX, len, "oom_score_adj", text);
-	if (c->ioprio && !ioprio_ok(c->ioprio))
+	if ((c->ioprio && !ioprio_ok(c->ioprio)) || (c->user && !vmct_user_valid(c->user)))
 		return -E2BIG;
+	if (!r && c->user)
+		r = put(out, VMCT_FRAME_MAX, len, "user", c->user);
 	snprintf(text, sizeof(text), "%u", c->ioprio);
 	if (!r && c->ioprio)
 		r = put(out, VMCT_FRAME_MAX, len, "ioprio", text);
@@ -525,6 +548,7 @@ enum {
 	K_UMASK,
 	K_OOM,
 	K_IOPRIO,
+	K_USER,
 	K_N
 };
 
@@ -754,6 +778,11 @@ static int priv_key(struct vmct_config *c, unsigned k, char *val, const char **w
 		c->oom_score_adj = val[0] == '-' ? -(int32_t)n : (int32_t)n;
 		c->has_oom = true;
 		return 0;
+	case K_USER:
+		if (!vmct_user_valid(val))
+			return *why = "user is not NAME[:GROUP] of [A-Za-z0-9._-]", -EINVAL;
+		c->user = val;
+		return 0;
 	case K_IOPRIO:
 		if (parse_u32(val, &c->ioprio) < 0 || !ioprio_ok(c->ioprio))
 			return *why = "ioprio is not a class 1..3 with a level 0..7", -EINVAL;
@@ -837,11 +866,12 @@ static int parse_rlimit(const char *s, struct vmct_config *c)
 
 static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
 {
-	static const char *const single[K_N] = {
+	static const char *const single[] = {
 	    "cwd",	 "uid",		  "gid",	  "tty",	   "rows",    "cols",
 	    "net_addr",	 "net_prefix",	  "net_gw",	  "net_mtu",	   "net_mac", "hostname",
 	    "etc_hosts", "etc_resolv",	  "etc_hostname", "caps",	   "nnp",     "groups",
-	    "seccomp",	 "seccomp_flags", "umask",	  "oom_score_adj", "ioprio"};
+	    "seccomp",	 "seccomp_flags", "umask",	  "oom_score_adj", "ioprio",  "user"};
+	_Static_assert(sizeof(single) / sizeof(single[0]) == K_N, "a name for every single key");
 	char *val = strchr(e, '=');
 
 	if (!val)

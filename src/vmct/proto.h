@@ -112,6 +112,11 @@ struct vmct_config {
 	uint32_t umask;	       /* 0..0777 */
 	int32_t oom_score_adj; /* -1000..1000 */
 	uint32_t ioprio;       /* process.ioPriority as ioprio_set(2) takes it, 0: unset */
+	/*
+	 * exec -u NAME[:GROUP] (vmct_user_valid), resolved by the agent in the
+	 * container's /etc/passwd and /etc/group; NULL: uid and gid as given.
+	 */
+	char *user;
 	char *buf;
 };
 
@@ -170,6 +175,9 @@ static inline size_t vmct_outq_pending(const struct vmct_outq *q)
 }
 void vmct_outq_free(struct vmct_outq *q);
 
+/* USER[:GROUP], each 1..32 of [A-Za-z0-9._-], not starting with '-'. */
+bool vmct_user_valid(const char *s);
+
 /* Write a frame header for @type and @len into @hdr. */
 void vmct_frame_header(uint8_t hdr[VMCT_HDR], uint32_t type, uint32_t len);
 
@@ -193,7 +201,8 @@ long vmct_frame_next(const uint8_t *buf, size_t len, uint32_t *ret_type,
  * numbers split by spaces), nnp=1 (with no_new_privs), groups (decimal,
  * split by commas; when any), seccomp (the filter's bytes in hex) and
  * seccomp_flags (decimal, when not 0); rlimit (repeated: "RESOURCE SOFT HARD",
- * decimal), umask, oom_score_adj and ioprio (decimal) when set.
+ * decimal), umask, oom_score_adj and ioprio (decimal) when set; user when
+ * not NULL.
  * Returns a malloc'd buffer and its size in *ret_len, NULL on ENOMEM or E2BIG.
  */
 uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
@@ -216,7 +225,8 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len);
  * an rlimit that is not three decimals, names a resource over 15 or twice,
  * or has soft over hard, more than VMCT_RLIMITS_MAX of them; a umask over
  * 0777; an oom_score_adj outside -1000..1000; an ioprio whose class is not
- * 1..3 (RT, BE, IDLE) or whose level is over 7.
+ * 1..3 (RT, BE, IDLE) or whose level is over 7; a user that is not
+ * vmct_user_valid.
  * @ret_why (optional) names the problem.
  */
 int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, const char **ret_why);

@@ -68,6 +68,7 @@ static void check_config(const uint8_t *p, size_t n)
 	    c.has_umask != c2.has_umask || c.umask != c2.umask || c.umask > 0777 ||
 	    c.has_oom != c2.has_oom || c.oom_score_adj != c2.oom_score_adj ||
 	    c.oom_score_adj < -1000 || c.oom_score_adj > 1000 || c.ioprio != c2.ioprio ||
+	    !same(c.user, c2.user) || (c.user && !vmct_user_valid(c.user)) ||
 	    (c.ioprio && ((c.ioprio >> 13) < 1 || (c.ioprio >> 13) > 3 || (c.ioprio & 0x1fff) > 7)))
 		abort();
 	for (i = 0; i < c.n_rlimits; i++)

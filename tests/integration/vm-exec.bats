@@ -58,6 +58,26 @@ fake() {
 	wait "$FAKE"
 }
 
+# Names are resolved by the agent in the container's /etc/passwd and group
+# (L1 vmct-exec); a UID alone too, for the group passwd gives it.
+@test "vm-exec: -u NAME[:GROUP] and -u UID go to the agent as user=, -u UID:GID as numbers" {
+	local u
+	for u in nobody nobody:users 1000 www-data:33; do
+		fake 0
+		run "$ISOLA" exec -u "$u" "$NAME" true
+		[ "$status" = 0 ]
+		[[ "$output" == *$'\n'"user=$u"* ]]
+		wait "$FAKE"
+		FAKE=
+		rm -f "$TMP/v.sock" "$TMP/ready"
+	done
+	fake 0
+	run "$ISOLA" exec -u 5:6 "$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" != *"user="* ]]
+	wait "$FAKE"
+}
+
 @test "vm-exec: -t sends tty=1 (no size without a terminal)" {
 	fake 0
 	run "$ISOLA" exec -t "$NAME" true
@@ -69,7 +89,8 @@ fake() {
 
 @test "vm-exec: options it cannot honour are refused in one line, the VM is not contacted" {
 	fake 0
-	for o in -d "--cap CAP_SYS_ADMIN" --privileged "-u root" "-e NOEQUALS" "-w rel"; do
+	for o in -d "--cap CAP_SYS_ADMIN" --privileged "-u a/b" "-u a:b:c" "-u -x" "-u a:" \
+		"-e NOEQUALS" "-w rel"; do
 		# shellcheck disable=SC2086
 		run "$ISOLA" exec $o "$NAME" true
 		[ "$status" != 0 ]

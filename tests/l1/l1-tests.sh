@@ -1734,6 +1734,24 @@ t_vmct_exec() {
 		>"$W/out2" 2>&1 || RC=$?
 	log "exec -i: $RC: $(cat "$W/out2")"
 	[ "$RC" = 0 ] && [ "$(cat "$W/out2")" = "$(printf 'in-line\nX=y')" ] || ok=1
+	# -u NAME[:GROUP] is resolved in the container's /etc/passwd and /etc/group
+	# (written here by root), with the user's groups; an unknown name is 125.
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c 'echo "bob:x:1234:2345::/:/bin/sh" >>/etc/passwd;
+		printf "grp:x:2345:\nextra:x:3456:alice,bob\n" >>/etc/group' </dev/null >/dev/null 2>&1
+	RC=0
+	timeout 120 "$ISOLA_BIN" exec -u bob "$name" sh -c 'echo "IDS $(id -u) $(id -g) $(id -G)"' \
+		</dev/null >"$W/out8" 2>&1 || RC=$?
+	timeout 120 "$ISOLA_BIN" exec -u bob:extra "$name" sh -c 'echo "IDS2 $(id -u) $(id -g)"' \
+		</dev/null >>"$W/out8" 2>&1 || RC=$?
+	timeout 120 "$ISOLA_BIN" exec -u 1234 "$name" sh -c 'echo "IDS3 $(id -u) $(id -g)"' \
+		</dev/null >>"$W/out8" 2>&1 || RC=$?
+	log "exec -u: $RC: $(cat "$W/out8")"
+	[ "$RC" = 0 ] && has "$W/out8" '^IDS 1234 2345 2345 3456$' && has "$W/out8" '^IDS2 1234 3456$' &&
+		has "$W/out8" '^IDS3 1234 2345$' || ok=1
+	RC=0
+	timeout 120 "$ISOLA_BIN" exec -u nosuch "$name" true </dev/null >"$W/out9" 2>&1 || RC=$?
+	log "exec -u nosuch: $RC: $(cat "$W/out9")"
+	[ "$RC" = 125 ] && has "$W/out9" 'nosuch.*not in the container' || ok=1
 	# Flow control through vmct_exec's relay (as vmct-stdin-flow for run).
 	RC=0
 	busybox head -c 4000000 /dev/zero | timeout 120 "$ISOLA_BIN" exec -i "$name" sh -c \

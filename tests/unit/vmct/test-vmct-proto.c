@@ -502,6 +502,14 @@ static void test_limits(void)
 	    R("arg=x\0oom_score_adj=-0\0", "-0 is refused"),
 	    R("arg=x\0oom_score_adj=+5\0", "a plus sign is refused"),
 	    R("arg=x\0oom_score_adj=1\0oom_score_adj=2\0", "oom_score_adj twice is refused"),
+	    R("arg=x\0user=\0", "an empty user is refused"),
+	    R("arg=x\0user=a:\0", "an empty group is refused"),
+	    R("arg=x\0user=:g\0", "a group without a user is refused"),
+	    R("arg=x\0user=a:b:c\0", "three parts are refused"),
+	    R("arg=x\0user=-a\0", "a leading '-' is refused"),
+	    R("arg=x\0user=a/b\0", "a '/' is refused"),
+	    R("arg=x\0user=a b\0", "a blank is refused"),
+	    R("arg=x\0user=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\0", "33 characters are refused"),
 	    R("arg=x\0ioprio=0\0", "ioprio class 0 is refused"),
 	    R("arg=x\0ioprio=32768\0", "ioprio class 4 is refused"),
 	    R("arg=x\0ioprio=16392\0", "ioprio level 8 is refused"),
@@ -522,6 +530,7 @@ static void test_limits(void)
 	in.has_oom = true;
 	in.oom_score_adj = -1000;
 	in.ioprio = 3 << 13 | 7;
+	in.user = "www-data.1_x:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa";
 	buf = vmct_config_encode(&in, &len);
 	is_int(buf ? vmct_config_parse(buf, len, &out, NULL) : -1, 0,
 	       "16 rlimits, umask, oom parse");
@@ -534,6 +543,7 @@ static void test_limits(void)
 	ok(out.has_umask && out.umask == 0777 && out.has_oom && out.oom_score_adj == -1000 &&
 	       out.ioprio == (3 << 13 | 7),
 	   "umask 0777, oom_score_adj -1000 and ioprio IDLE/7 survive");
+	ok(out.user && !strcmp(out.user, in.user), "user NAME:GROUP survives (32 characters each)");
 	vmct_config_free(&out);
 	free(buf);
 	in = (struct vmct_config){.argv = argv, .cwd = "/", .has_umask = true};
@@ -543,6 +553,9 @@ static void test_limits(void)
 	   "umask 0 is not \"no umask\"");
 	vmct_config_free(&out);
 	free(buf);
+	in.user = "a:b:c";
+	ok(!vmct_config_encode(&in, &len), "a bad user is not encoded");
+	in.user = NULL;
 	in.has_oom = true;
 	in.oom_score_adj = 1001;
 	ok(!vmct_config_encode(&in, &len), "oom_score_adj 1001 is not encoded");
