@@ -589,6 +589,38 @@ static bool member(const char *members, const char *name)
 }
 
 /*
+ * The container's /etc/passwd or /etc/group, if it is a regular file: a FIFO
+ * or a device the image put there must not hang or flood the exec.
+ */
+static FILE *open_db(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *fp;
+
+	if (fd < 0)
+		return NULL;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(fp = fdopen(fd, "r"))) {
+		close(fd);
+		return NULL;
+	}
+	return fp;
+}
+
+/* The next line (without its newline), or NULL after EOF or DB_MAX bytes read. */
+#define DB_MAX (4u << 20)
+static char *db_line(FILE *fp, char **line, size_t *cap, size_t *total)
+{
+	ssize_t n = fp && *total < DB_MAX ? getline(line, cap, fp) : -1;
+
+	if (n <= 0)
+		return NULL;
+	*total += (size_t)n;
+	(*line)[strcspn(*line, "\n")] = '\0';
+	return *line;
+}
+
+/*
  * exec -u NAME[:GROUP] inside the root (after the chroot: the container's
  * /etc/passwd and /etc/group, as runc reads them): a name or number for the
  * user (a number not in passwd gets gid 0), a name or number for the group
@@ -600,15 +632,14 @@ static void resolve_user(const char *spec, struct ids *id)
 	size_t ulen = strcspn(spec, ":"), n;
 	const char *grp = spec[ulen] ? spec + ulen + 1 : NULL, *f;
 	char *line = NULL, uname[33] = "";
-	size_t cap = 0;
+	size_t cap = 0, total = 0;
 	bool found = false, by_num = numeric(spec, ulen, &id->uid);
 	uint32_t v;
 	FILE *fp;
 
 	id->gid = 0;
-	fp = fopen("/etc/passwd", "re");
-	while (fp && !found && getline(&line, &cap, fp) > 0) {
-		line[strcspn(line, "\n")] = '\0';
+	fp = open_db("/etc/passwd");
+	while (!found && db_line(fp, &line, &cap, &total)) {
 		f = field(line, 2, &n);
 		if (!f || !numeric(f, n, &v) ||
 		    (by_num ? v != id->uid
@@ -630,9 +661,9 @@ static void resolve_user(const char *spec, struct ids *id)
 	}
 	if (grp && numeric(grp, strlen(grp), &id->gid))
 		grp = NULL;
-	fp = fopen("/etc/group", "re");
-	while (fp && getline(&line, &cap, fp) > 0) {
-		line[strcspn(line, "\n")] = '\0';
+	fp = open_db("/etc/group");
+	total = 0;
+	while (db_line(fp, &line, &cap, &total)) {
 		f = field(line, 2, &n);
 		if (!f || !numeric(f, n, &v))
 			continue;

@@ -1752,6 +1752,13 @@ t_vmct_exec() {
 	timeout 120 "$ISOLA_BIN" exec -u nosuch "$name" true </dev/null >"$W/out9" 2>&1 || RC=$?
 	log "exec -u nosuch: $RC: $(cat "$W/out9")"
 	[ "$RC" = 125 ] && has "$W/out9" 'nosuch.*not in the container' || ok=1
+	# A FIFO for /etc/passwd (a hostile image) is not read: no hang, a clear 125.
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c 'rm /etc/passwd && busybox mkfifo /etc/passwd' \
+		</dev/null >/dev/null 2>&1
+	RC=0
+	timeout 60 "$ISOLA_BIN" exec -u bob "$name" true </dev/null >"$W/out10" 2>&1 || RC=$?
+	log "exec -u with a FIFO passwd: $RC: $(cat "$W/out10")"
+	[ "$RC" = 125 ] && has "$W/out10" 'bob.*not in the container' || ok=1
 	# Flow control through vmct_exec's relay (as vmct-stdin-flow for run).
 	RC=0
 	busybox head -c 4000000 /dev/zero | timeout 120 "$ISOLA_BIN" exec -i "$name" sh -c \
