@@ -406,6 +406,7 @@ deadline=$((SECONDS + L1_TIMEOUT))
 # registers go to $L1_OUT/wedge-N.txt (through the monitor socket).
 boot_l1() {
 	local tests qpid ticks size last=0 lastsize=-1 since=$SECONDS heard=$SECONDS why=0 nudged=$SECONDS
+	local boot_nudges=0
 	local mon=$L1_OUT/monitor.sock
 	tests=$(
 		IFS=,
@@ -447,7 +448,12 @@ boot_l1() {
 			nudges=$((nudges + 1))
 			printf 'info registers\ninfo lapic\nsendkey shift\n' |
 				timeout 10 socat - "UNIX-CONNECT:$mon" >"$L1_OUT/nudge-$nudges.txt" 2>&1 || true
-			echo "# L1 stalled or silent ${L1_NUDGE}s: key pressed (registers in nudge-$nudges.txt)" >>"$serial"
+			# Not into $serial while QEMU writes it: QEMU writes the console a byte
+			# at a time, so this line could land inside a TAP line ("ok 24 - c# L1
+			# ...") and lose that test's result (CI, 2026-12-05); and its growth
+			# would count as L1's output and keep the silence watchdog from firing.
+			echo "# $((SECONDS - started))s: L1 stalled or silent ${L1_NUDGE}s: key pressed (registers in nudge-$nudges.txt)" >>"$L1_OUT/nudges.log"
+			boot_nudges=$((boot_nudges + 1))
 		fi
 		if [ "$size" != "$lastsize" ]; then
 			lastsize=$size
@@ -466,6 +472,7 @@ boot_l1() {
 	done
 	wait "$qpid" 2>/dev/null || true
 	rm -f "$mon"
+	[ "$boot_nudges" = 0 ] || echo "# L1 stalled or silent ${L1_NUDGE}s $boot_nudges times in this boot: a key pressed each time (nudges.log)" >>"$serial"
 	return "$why"
 }
 
@@ -477,10 +484,18 @@ missing() {
 	done | xargs
 }
 
+# Whether the last boot's console has "# L1-DONE" (or L1's skip line: no KVM in L1).
+last_boot_done() {
+	tr -d '\r' <"$serial" |
+		awk '/^# L1 boot for:/ { d = 0 } /^# L1-DONE|^1\.\.0 # SKIP/ { d = 1 } END { exit !d }'
+}
+
 # A wedged L1 is booted again for the tests it did not finish, up to L1_RETRIES
 # times; a benchmark from the first paired run it did not finish (l1-paired.sh).
 tries=0 wedges=0 nudges=0 first=1
 rm -f "$L1_OUT"/wedge-*.txt "$L1_OUT"/nudge-*.txt
+: >"$L1_OUT/nudges.log"
+started=$SECONDS
 todo=$want
 while :; do
 	rc=0
@@ -491,8 +506,15 @@ while :; do
 	125) echo "# L1 wedged: QEMU used no CPU for ${L1_STALL}s (killed; registers in wedge-$wedges.txt)" >>"$serial" ;;
 	126) echo "# L1 wedged: no console output for ${L1_SILENCE}s (killed; registers in wedge-$wedges.txt)" >>"$serial" ;;
 	esac
+	# QEMU that ends by itself before L1 said it was done: L1 panicked (panic=-1 and
+	# -no-reboot end QEMU) or QEMU died; booted again like a wedged L1.  An L1
+	# without KVM says so ("1..0 # SKIP") and ends: that is no early end.
+	if [ "$rc" = 0 ] && ! last_boot_done; then
+		rc=127
+		echo "# L1 ended before its last test did (no L1-DONE on its console)" >>"$serial"
+	fi
 	tr -d '\r' <"$serial" | grep -E '^(not ok|ok|1\.\.|#|BENCH )' >"$L1_OUT/tap" || true
-	{ [ "$rc" = 125 ] || [ "$rc" = 126 ]; } && [ "$tries" -lt "$L1_RETRIES" ] || break
+	case $rc in 125 | 126 | 127) [ "$tries" -lt "$L1_RETRIES" ] || break ;; *) break ;; esac
 	if [ "$mode" = test ]; then
 		todo=$(missing)
 		[ -n "$todo" ] || break
