@@ -549,20 +549,10 @@ struct ids {
 	gid_t groups[VMCT_GROUPS_MAX];
 };
 
-/* All digits (vmct_user_valid let at most 32 through): *ret. */
+/* All digits, at most UINT32_MAX: *ret. */
 static bool numeric(const char *s, size_t n, uint32_t *ret)
 {
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] < '0' || s[i] > '9')
-			return false;
-		v = v * 10 + (uint64_t)(s[i] - '0');
-		if (v > UINT32_MAX)
-			return false;
-	}
-	*ret = (uint32_t)v;
-	return n > 0;
+	return vmct_parse_u32n(s, n, ret) == 0;
 }
 
 /* Field @i of a ':'-separated line (NUL-terminated, no newline) and its length. */

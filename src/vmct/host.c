@@ -27,6 +27,7 @@
 
 #include "cleanup.h"
 #include "fdutil.h"
+#include "relay.h"
 #include "vmct.h"
 
 #define CMDLINE	     "console=ttyS0 reboot=k panic=-1 quiet"
@@ -37,13 +38,10 @@ struct host {
 	const struct vmct_run_opts *o;
 	char dir[64];
 	pid_t vmm;
-	int pidfd, listen_fd, conn, sigfd;
-	bool vmm_exited, got_exit;
-	int vmm_status, status;
-	char *agent_error;
-	uint8_t *buf;
-	size_t have;
-	struct vmct_outq out; /* frames to the agent (relay) */
+	int pidfd, listen_fd, sigfd;
+	bool vmm_exited;
+	int vmm_status;
+	struct vmct_relay r; /* the session: r.conn is the agent's connection */
 };
 
 static int64_t now_ms(void)
@@ -164,23 +162,13 @@ static void reap_vmm(struct host *h)
 	}
 }
 
-static int send_frame(struct host *h, uint32_t type, const void *p, uint32_t n)
-{
-	uint8_t hdr[VMCT_HDR];
-
-	vmct_frame_header(hdr, type, n);
-	if (write_all(h->conn, hdr, sizeof(hdr)) < 0 || (n && write_all(h->conn, p, n) < 0))
-		return -errno;
-	return 0;
-}
-
 /* Wait for the agent to dial in (the VMM connects our socket), up to the boot timeout. */
 static int accept_agent(struct host *h, struct err **err)
 {
 	int64_t end =
 	    now_ms() + (int64_t)(h->o->boot_timeout_s ? h->o->boot_timeout_s : 600) * 1000;
 
-	while (h->conn < 0) {
+	while (h->r.conn < 0) {
 		struct pollfd p[3] = {{.fd = h->listen_fd, .events = POLLIN},
 				      {.fd = h->pidfd, .events = POLLIN},
 				      {.fd = h->sigfd, .events = POLLIN}};
@@ -203,7 +191,7 @@ static int accept_agent(struct host *h, struct err **err)
 					si.ssi_signo);
 		}
 		if (p[0].revents)
-			h->conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+			h->r.conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 		else if (p[1].revents) {
 			reap_vmm(h);
 			return err_make(err, 0,
@@ -222,120 +210,10 @@ static int send_config(struct host *h, struct err **err)
 	cfg = vmct_config_encode(h->o->proc, &len);
 	if (!cfg)
 		return err_make(err, errno, "the process config");
-	if (send_frame(h, VMCT_CONFIG, cfg, len) < 0 ||
-	    (h->o->in_fd < 0 && send_frame(h, VMCT_STDIN, NULL, 0) < 0))
+	if (vmct_send_frame(h->r.conn, VMCT_CONFIG, cfg, len) < 0 ||
+	    (h->o->in_fd < 0 && vmct_send_frame(h->r.conn, VMCT_STDIN, NULL, 0) < 0))
 		return err_make(err, errno, "send the config to the agent");
 	return 0;
-}
-
-/* One frame from the agent. */
-static void agent_frame(struct host *h, uint32_t type, const uint8_t *p, uint32_t n)
-{
-	switch (type) {
-	case VMCT_STDOUT:
-		write_all(h->o->out_fd, p, n);
-		break;
-	case VMCT_STDERR:
-		write_all(h->o->err_fd, p, n);
-		break;
-	case VMCT_EXIT:
-		if (n == 4) {
-			h->got_exit = true;
-			h->status = vmct_get_u32(p) & 0xff;
-		}
-		break;
-	case VMCT_ERROR:
-		free(h->agent_error);
-		h->agent_error = strndup((const char *)p, n > 1024 ? 1024 : n);
-		break;
-	default: /* HELLO, or a host-only type: ignored */
-		break;
-	}
-}
-
-/* Bytes from the agent; -1 when the connection ends (EOF, error, bad frame). */
-static int agent_input(struct host *h)
-{
-	ssize_t n = read(h->conn, h->buf + h->have, VMCT_HDR + VMCT_FRAME_MAX - h->have);
-	const uint8_t *p;
-	uint32_t type, len;
-	long f;
-
-	if (n < 0 && errno == EINTR)
-		return 0;
-	if (n <= 0)
-		return -1;
-	h->have += n;
-	while ((f = vmct_frame_next(h->buf, h->have, &type, &p, &len)) > 0) {
-		agent_frame(h, type, p, len);
-		memmove(h->buf, h->buf + f, h->have - f);
-		h->have -= f;
-	}
-	return f < 0 ? -1 : 0;
-}
-
-/* Our stdin, queued as STDIN frames (an empty one at EOF). */
-static void stdin_input(struct host *h, int *in)
-{
-	static uint8_t b[VMCT_DATA_MAX];
-	ssize_t n = read(*in, b, sizeof(b));
-
-	if (n < 0 && errno == EINTR)
-		return;
-	if (n <= 0)
-		*in = -1;
-	vmct_outq_frame(&h->out, VMCT_STDIN, b, n > 0 ? (uint32_t)n : 0);
-}
-
-static void signal_input(struct host *h)
-{
-	struct signalfd_siginfo si;
-	uint8_t b[4];
-
-	if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
-		return;
-	if (si.ssi_signo == SIGWINCH && h->o->proc->tty) { /* the terminal's size changed */
-		vmct_queue_winch(&h->out, h->o->in_fd >= 0 ? h->o->in_fd : h->o->out_fd);
-		return;
-	}
-	vmct_put_u32(b, si.ssi_signo);
-	vmct_outq_frame(&h->out, VMCT_SIGNAL, b, 4);
-}
-
-/*
- * Frames both ways until EXIT.  What goes to the agent is queued, never
- * blocked on: an agent that stops reading (its process does not read stdin)
- * still has its output read here.  Our stdin is not read while the queue is
- * over VMCT_OUTQ_HIGH; signals are queued regardless.
- */
-static void relay(struct host *h)
-{
-	int in = h->o->in_fd;
-
-	while (!h->got_exit) {
-		bool waiting = vmct_outq_pending(&h->out) > 0;
-		struct pollfd p[4] = {
-		    {.fd = h->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
-		    {.fd = vmct_outq_pending(&h->out) < VMCT_OUTQ_HIGH ? in : -1, .events = POLLIN},
-		    {.fd = h->sigfd, .events = POLLIN},
-		    {.fd = h->pidfd, .events = POLLIN}};
-		int n = poll(p, 4, -1);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			break;
-		if ((p[0].revents & (POLLIN | POLLHUP | POLLERR)) && agent_input(h) < 0)
-			break;
-		if (p[1].revents)
-			stdin_input(h, &in);
-		if (p[2].revents)
-			signal_input(h);
-		if (vmct_outq_flush(&h->out, h->conn, true) < 0)
-			break; /* the agent's end is gone: EOF comes on the read side too */
-		if (p[3].revents && !(p[0].revents & POLLIN))
-			break; /* the VMM is gone and nothing is left to read */
-	}
 }
 
 /* The VMM stops once the agent powers off; after STOP_WAIT_MS it is killed. */
@@ -381,8 +259,8 @@ static void host_cleanup(struct host *h)
 	if (h->o->vsock_note)
 		unlink(h->o->vsock_note);
 	stop_vmm(h, true);
-	if (h->conn >= 0)
-		close(h->conn);
+	if (h->r.conn >= 0)
+		close(h->r.conn);
 	if (h->listen_fd >= 0)
 		close(h->listen_fd);
 	if (h->pidfd >= 0)
@@ -398,9 +276,7 @@ static void host_cleanup(struct host *h)
 		}
 		rmdir(h->dir);
 	}
-	free(h->agent_error);
-	free(h->buf);
-	vmct_outq_free(&h->out);
+	vmct_relay_free(&h->r);
 }
 
 /*
@@ -430,9 +306,6 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 {
 	int r;
 
-	h->buf = malloc(VMCT_HDR + VMCT_FRAME_MAX);
-	if (!h->buf)
-		return err_make(err, ENOMEM, "buffer");
 	snprintf(h->dir, sizeof(h->dir), "/tmp/isola-vmct-XXXXXX");
 	if (!mkdtemp(h->dir)) {
 		h->dir[0] = '\0';
@@ -442,7 +315,7 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 	if (h->sigfd < 0)
 		return err_make(err, errno, "signalfd");
 	if (h->o->warm) {
-		r = vmct_warm_start(h->o, h->dir, h->sigfd, &h->vmm, &h->pidfd, &h->conn, err);
+		r = vmct_warm_start(h->o, h->dir, h->sigfd, &h->vmm, &h->pidfd, &h->r.conn, err);
 	} else {
 		r = listen_at(h, err);
 		if (r >= 0)
@@ -463,11 +336,14 @@ static int start(struct host *h, sigset_t *mask, struct err **err)
 
 int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 {
-	struct host h = {.o = o, .pidfd = -1, .listen_fd = -1, .conn = -1, .sigfd = -1};
+	struct host h = {.o = o, .pidfd = -1, .listen_fd = -1, .sigfd = -1};
 	struct termios saved;
 	sigset_t mask, old;
 	bool raw;
 	int r;
+
+	if (vmct_relay_init(&h.r) < 0)
+		return err_make(err, ENOMEM, "buffer");
 
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGINT);
@@ -484,19 +360,26 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 	if (r >= 0) {
 		/* Raw once the process runs (and restored before any message). */
 		raw = o->proc->tty && vmct_term_raw(o->in_fd, &saved);
-		relay(&h);
+		h.r.in = o->in_fd;
+		h.r.out = o->out_fd;
+		h.r.err = o->err_fd;
+		h.r.sigfd = h.sigfd;
+		h.r.end = h.pidfd; /* the VMM */
+		if (o->proc->tty)
+			h.r.tty = o->in_fd >= 0 ? o->in_fd : o->out_fd;
+		vmct_relay_run(&h.r);
 		if (raw)
 			tcsetattr(o->in_fd, TCSANOW, &saved);
 		/* The agent waits for this close before it powers the VM off. */
-		close(h.conn);
-		h.conn = -1;
-		stop_vmm(&h, !h.got_exit);
+		close(h.r.conn);
+		h.r.conn = -1;
+		stop_vmm(&h, !h.r.got_exit);
 	}
-	if (r >= 0 && !h.got_exit) {
+	if (r >= 0 && !h.r.got_exit) {
 		_cleanup_free_ char *tail = console_tail(&h);
 
-		if (h.agent_error)
-			r = err_make(err, 0, "in the VM: %s", h.agent_error);
+		if (h.r.agent_error)
+			r = err_make(err, 0, "in the VM: %s", h.r.agent_error);
 		else
 			r = err_make(err, 0,
 				     "the VM ended (status %d) without the container's exit "
@@ -520,6 +403,6 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 		;
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	if (r >= 0)
-		*ret_status = h.status;
+		*ret_status = h.r.status;
 	return r;
 }

@@ -482,22 +482,26 @@ uint8_t *vmct_config_encode(const struct vmct_config *c, uint32_t *ret_len)
 	return (uint8_t *)out;
 }
 
-/* A decimal u32 with no sign, no leading junk, no overflow. */
-static int parse_u32(const char *s, uint32_t *ret)
+int vmct_parse_u32n(const char *s, size_t n, uint32_t *ret)
 {
 	uint64_t v = 0;
 
-	if (!*s || strlen(s) > 10)
+	if (!n || n > 10)
 		return -EINVAL;
-	for (; *s; s++) {
-		if (*s < '0' || *s > '9')
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
 			return -EINVAL;
-		v = v * 10 + (*s - '0');
+		v = v * 10 + (uint64_t)(s[i] - '0');
 	}
 	if (v > UINT32_MAX)
 		return -EINVAL;
-	*ret = v;
+	*ret = (uint32_t)v;
 	return 0;
+}
+
+static int parse_u32(const char *s, uint32_t *ret)
+{
+	return vmct_parse_u32n(s, strlen(s), ret);
 }
 
 int vmct_connect_reply_parse(const char *line, uint32_t *ret_port)

@@ -175,6 +175,9 @@ static inline size_t vmct_outq_pending(const struct vmct_outq *q)
 }
 void vmct_outq_free(struct vmct_outq *q);
 
+/* The @n bytes at @s as a decimal u32: digits only (no sign), at most 10, no overflow. */
+int vmct_parse_u32n(const char *s, size_t n, uint32_t *ret);
+
 /* USER[:GROUP], each 1..32 of [A-Za-z0-9._-], not starting with '-'. */
 bool vmct_user_valid(const char *s);
 
