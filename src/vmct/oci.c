@@ -146,28 +146,27 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 }
 
 /*
- * What isola's own parser (ct_process_parse, as for a plain container) makes
- * of process: capabilities (absent: the process keeps root's, as runc does),
- * noNewPrivileges, user.additionalGids and umask, rlimits, oomScoreAdj,
- * ioPriority; for the agent to apply.
+ * The privileges isola's own parser (ct_process_parse, as for a plain
+ * container) found in process: capabilities (absent: the process keeps
+ * root's, as runc does), noNewPrivileges, user.additionalGids and umask,
+ * rlimits, oomScoreAdj, ioPriority; for the agent to apply.
  */
-static int load_privileges(json_t *proc, struct vmct_config *c, struct err **err)
+static int load_privileges(const struct ct_process *p, struct vmct_config *c, struct err **err)
 {
-	struct ct_process p;
-	int r = ct_process_parse(proc, "process", &p, err);
+	int r = 0;
 
-	if (r >= 0 && p.capabilities) {
-		r = ct_caps_parse(p.capabilities, "process.capabilities", &c->caps, err);
+	if (p->capabilities) {
+		r = ct_caps_parse(p->capabilities, "process.capabilities", &c->caps, err);
 		c->has_caps = r >= 0;
 	}
-	if (r >= 0 && p.n_additional_gids > VMCT_GROUPS_MAX)
+	if (r >= 0 && p->n_additional_gids > VMCT_GROUPS_MAX)
 		r = err_make(err, 0, "process.user.additionalGids: more than %u groups",
 			     VMCT_GROUPS_MAX);
-	for (size_t i = 0; r >= 0 && i < p.n_additional_gids; i++)
-		c->groups[c->n_groups++] = p.additional_gids[i];
+	for (size_t i = 0; r >= 0 && i < p->n_additional_gids; i++)
+		c->groups[c->n_groups++] = p->additional_gids[i];
 	/* One entry per resource: RLIM_NLIMITS of them at most. */
-	for (size_t i = 0; r >= 0 && i < p.n_rlimits; i++) {
-		const struct ct_rlimit *l = &p.rlimits[i];
+	for (size_t i = 0; r >= 0 && i < p->n_rlimits; i++) {
+		const struct ct_rlimit *l = &p->rlimits[i];
 
 		if (l->soft > l->hard)
 			r = err_make(err, 0,
@@ -183,51 +182,56 @@ static int load_privileges(json_t *proc, struct vmct_config *c, struct err **err
 			c->rlimits[c->n_rlimits++] = (struct vmct_rlimit){
 			    .resource = (uint32_t)l->resource, .soft = l->soft, .hard = l->hard};
 	}
-	if (r >= 0 && p.has_umask && p.umask > 0777)
-		r = err_make(err, 0, "process.user.umask: %#o is not a mode", p.umask);
-	c->has_umask = p.has_umask;
-	c->umask = p.umask;
-	c->has_oom = p.has_oom_score_adj;
-	c->oom_score_adj = p.oom_score_adj;
-	c->no_new_privs = p.no_new_privileges;
-	c->ioprio = (uint32_t)p.io_priority;
-	ct_process_clear(&p);
+	if (r >= 0 && p->has_umask && p->umask > 0777)
+		r = err_make(err, 0, "process.user.umask: %#o is not a mode", p->umask);
+	c->has_umask = p->has_umask;
+	c->umask = p->umask;
+	c->has_oom = p->has_oom_score_adj;
+	c->oom_score_adj = p->oom_score_adj;
+	c->no_new_privs = p->no_new_privileges;
+	c->ioprio = (uint32_t)p->io_priority;
 	return r;
 }
 
+/*
+ * @proc is checked by ct_process_parse, once; c->argv and c->env are arrays
+ * of @proc's own strings (json's: they live as long as @proc does).
+ */
 int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err)
 {
-	json_t *args, *env, *user, *v;
-	json_int_t uid, gid;
+	json_t *args = json_object_get(proc, "args"), *env = json_object_get(proc, "env"), *v;
+	struct ct_process p;
 	size_t i;
+	int r;
 
-	args = json_object_get(proc, "args");
-	env = json_object_get(proc, "env");
-	user = json_object_get(proc, "user");
-	if (!json_is_array(args) || json_array_size(args) == 0 ||
-	    json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX)
-		return err_make(err, 0, "process.args: missing, or too many args or env");
-	c->tty = json_is_true(json_object_get(proc, "terminal"));
-	c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
-	c->env = calloc(json_array_size(env) + 1, sizeof(char *));
-	if (!c->argv || !c->env)
-		return err_make(err, ENOMEM, "config");
-	json_array_foreach (args, i, v)
-		if (!(c->argv[i] = (char *)json_string_value(v)))
-			return err_make(err, 0, "process.args[%zu]: not a string", i);
-	json_array_foreach (env, i, v)
-		if (!(c->env[i] = (char *)json_string_value(v)) || !strchr(c->env[i], '='))
-			return err_make(err, 0, "process.env[%zu]: not a K=V string", i);
-	c->cwd = (char *)json_string_value(json_object_get(proc, "cwd"));
-	if (!c->cwd || c->cwd[0] != '/')
-		return err_make(err, 0, "process.cwd: missing or not absolute");
-	uid = json_integer_value(json_object_get(user, "uid"));
-	gid = json_integer_value(json_object_get(user, "gid"));
-	if (!id_valid(uid) || !id_valid(gid))
-		return err_make(err, 0, "process.user: uid or gid out of range");
-	c->uid = uid;
-	c->gid = gid;
-	return load_privileges(proc, c, err);
+	r = ct_process_parse(proc, "process", &p, err);
+	if (r >= 0 &&
+	    (json_array_size(args) >= VMCT_ARGS_MAX || json_array_size(env) >= VMCT_ARGS_MAX))
+		r = err_make(err, E2BIG, "process: more than %u args or env entries",
+			     VMCT_ARGS_MAX - 1);
+	if (r >= 0) {
+		c->argv = calloc(json_array_size(args) + 1, sizeof(char *));
+		c->env = calloc(json_array_size(env) + 1, sizeof(char *));
+		if (!c->argv || !c->env)
+			r = err_make(err, ENOMEM, "config");
+	}
+	if (r >= 0) {
+		json_array_foreach (args, i, v)
+			c->argv[i] = (char *)json_string_value(v);
+		json_array_foreach (env, i, v)
+			if (!strchr((c->env[i] = (char *)json_string_value(v)), '=') && r >= 0)
+				r = err_make(err, 0, "process.env[%zu]: `%.64s` is not K=V", i,
+					     c->env[i]);
+	}
+	if (r >= 0) {
+		c->tty = p.terminal;
+		c->cwd = (char *)p.cwd;
+		c->uid = p.uid;
+		c->gid = p.gid;
+		r = load_privileges(&p, c, err);
+	}
+	ct_process_clear(&p);
+	return r;
 }
 
 int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_config *c,

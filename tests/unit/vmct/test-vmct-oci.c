@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Which containers run in a VM (isola-vm, run.isola.vm*), against bad annotations. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "cleanup.h"
 #include "err.h"
 #include "oci.h"
 #include "proto.h"
@@ -216,6 +218,65 @@ static void test_privileges(void)
 	free(gids);
 }
 
+/* process's own fields: one parser, one line naming the field, argv/env into the JSON. */
+static void test_process(void)
+{
+	static const struct {
+		const char *json, *field;
+	} bad[] = {
+	    {"{\"cwd\": \"/\"}", "process.args"},
+	    {"{\"args\": [], \"cwd\": \"/\"}", "process.args"},
+	    {"{\"args\": [\"x\", 7], \"cwd\": \"/\"}", "process.args[1]"},
+	    {"{\"args\": [\"x\"]}", "process.cwd"},
+	    {"{\"args\": [\"x\"], \"cwd\": \"rel\"}", "process.cwd"},
+	    {"{\"args\": [\"x\"], \"cwd\": \"/\", \"env\": [\"A=1\", \"NOEQ\"]}", "process.env[1]"},
+	    {"{\"args\": [\"x\"], \"cwd\": \"/\", \"env\": [null]}", "process.env[0]"},
+	    {"{\"args\": [\"x\"], \"cwd\": \"/\", \"user\": {\"uid\": 4294967295, "
+	     "\"gid\": 0}}",
+	     "process.user.uid"},
+	    {"{\"args\": [\"x\"], \"cwd\": \"/\", \"user\": {\"uid\": 0, \"gid\": -1}}",
+	     "process.user.gid"},
+	    {"{\"args\": [\"x\"], \"cwd\": \"/\", \"terminal\": \"yes\"}", "process.terminal"},
+	};
+	struct vmct_config c;
+	json_t *p = json_loads("{\"args\": [\"sh\", \"-c\", \"true\"], \"cwd\": \"/w\", "
+			       "\"env\": [\"A=1\", \"B=\"], \"terminal\": true, \"user\": "
+			       "{\"uid\": 4294967294, \"gid\": 7}}",
+			       0, NULL);
+	struct err *err = NULL;
+	char *msg = NULL, *many;
+	size_t o;
+
+	memset(&c, 0, sizeof(c));
+	is_int(vmct_oci_load_process(p, &c, &err), 0, "a process loads");
+	ok(c.argv && c.argv[2] && !c.argv[3] && !strcmp(c.argv[1], "-c") &&
+	       c.argv[0] == json_string_value(json_array_get(json_object_get(p, "args"), 0)),
+	   "argv: the JSON's own strings, NULL-terminated");
+	ok(c.env && !strcmp(c.env[1], "B=") && !c.env[2], "env");
+	ok(c.tty && !strcmp(c.cwd, "/w") && c.uid == 4294967294u && c.gid == 7,
+	   "terminal, cwd, uid 4294967294, gid");
+	free(c.argv);
+	free(c.env);
+	json_decref(p);
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		ok(load(bad[i].json, &c, &msg) < 0 && msg && strstr(msg, bad[i].field),
+		   "refused, naming %s", bad[i].field);
+		free(msg);
+	}
+
+	/* VMCT_ARGS_MAX args: one more than the agent's frame takes (NULL last). */
+	many = malloc(VMCT_ARGS_MAX * 5 + 64);
+	o = (size_t)sprintf(many, "{\"cwd\": \"/\", \"args\": [\"x\"");
+	for (unsigned i = 1; i < VMCT_ARGS_MAX; i++)
+		o += (size_t)sprintf(many + o, ", \"x\"");
+	strcpy(many + o, "]}");
+	ok(load(many, &c, &msg) < 0 && msg && strstr(msg, "more than"), "%u args are refused",
+	   VMCT_ARGS_MAX);
+	free(msg);
+	free(many);
+}
+
 /* linux.seccomp compiled on the host into the program the agent loads. */
 static void test_seccomp(void)
 {
@@ -249,6 +310,7 @@ static void test_seccomp(void)
 
 int main(void)
 {
+	test_process();
 	test_privileges();
 	test_seccomp();
 	test_request();
