@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * isola exec [-i] [-t] [-e K=V]... [-w DIR] [-u UID[:GID]] ID CMD... for a
+ * isola exec [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] ID CMD... for a
  * container that `run --vm` runs: the process starts in the same VM, through
  * the agent's exec port (vmct_exec, docs/vm-containers.md).  The environment,
  * working directory and user default to the container's (its config.json).
@@ -81,7 +81,6 @@ static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
 	return 0;
 }
 
-/* -u UID[:GID] (numbers: the image's /etc/passwd is inside the VM). */
 /*
  * -u UID:GID as numbers here; USER[:GROUP] with a name, or a UID alone (its
  * group is the one passwd gives it, else 0, as docker and runc do), is the

@@ -23,6 +23,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cleanup.h"
 #include "container.h"
 #include "fdutil.h"
@@ -85,10 +86,42 @@ static char **merge_env(char **base, char **extra)
 	return out;
 }
 
+/*
+ * --cap X: X joins the bounding, effective, permitted and ambient sets, as
+ * runc's exec and isola's own do (ambient only takes what is also
+ * inheritable: caps-sys.c).  A process without capabilities keeps every one
+ * of the agent's already: nothing to add.
+ */
+static int add_caps(char **names, struct vmct_config *c, struct err **err)
+{
+	uint64_t add = 0;
+
+	for (size_t i = 0; names[i]; i++) {
+		_cleanup_json_ json_t *j = json_pack("{s:[s?]}", "bounding", names[i]);
+		struct ct_caps one;
+
+		if (!j || ct_caps_parse(j, "--cap", &one, NULL) < 0 || !one.bounding)
+			return err_make(err, 0, "--cap `%.64s`: not a capability", names[i]);
+		add |= one.bounding;
+	}
+	if (!c->has_caps)
+		return 0;
+	c->caps.bounding |= add;
+	c->caps.effective |= add;
+	c->caps.permitted |= add;
+	c->caps.ambient |= add;
+	return 0;
+}
+
 static int apply_opts(const struct vmct_oci_exec_opts *o, struct xproc *x, struct err **err)
 {
 	_cleanup_free_ char *u = NULL;
 	char *colon;
+	int r;
+
+	if (o->caps && (r = add_caps(o->caps, &x->c, err)) < 0)
+		return r;
+	x->c.no_new_privs |= o->no_new_privs;
 
 	for (size_t j = 0; o->env && o->env[j]; j++)
 		if (!strchr(o->env[j], '=') || o->env[j][0] == '=')

@@ -176,7 +176,8 @@ struct vmct_oci_exec_opts {
 	const char *cwd, *user;	    /* user: UID[:GID], numbers */
 	const char *pid_file;	    /* the exec's host pid: ours, or the exec monitor's (detach) */
 	const char *console_socket; /* with a terminal: the pty master goes here */
-	bool tty, detach;
+	char **caps;		    /* --cap: added to the process's sets, as runc does */
+	bool tty, detach, no_new_privs;
 };
 
 /*

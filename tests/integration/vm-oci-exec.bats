@@ -83,6 +83,28 @@ fake() {
 	wait "$FAKE"
 }
 
+@test "vm-oci-exec: --cap joins the bounding, effective, permitted and ambient sets; --no-new-privs" {
+	# CAP_KILL (5) from the config, CAP_NET_ADMIN (12) and CAP_CHOWN (0) from --cap.
+	jq '.process.capabilities = {bounding: ["CAP_KILL"], effective: ["CAP_KILL"],
+		permitted: ["CAP_KILL"], inheritable: ["CAP_KILL"]}' "$B/config.json" >"$TMP/c.json"
+	mv "$TMP/c.json" "$B/config.json"
+	fake 0
+	run "$ISOLA" --root "$R" exec --cap CAP_NET_ADMIN -c cap_chown --no-new-privs "$ID" true
+	echo "$output"
+	[ "$status" = 0 ]
+	# bounding effective inheritable permitted ambient, in hex.
+	grep -qx 'caps=1021 1021 20 1021 1001' <<<"$output"
+	grep -qx 'nnp=1' <<<"$output"
+	wait "$FAKE"
+	# Without --no-new-privs and with the config's sets alone.
+	rm -f "$VMDIR/v.sock" "$TMP/ready"
+	fake 0
+	run "$ISOLA" --root "$R" exec "$ID" true
+	grep -qx 'caps=20 20 20 20 0' <<<"$output"
+	[[ "$output" != *nnp=* ]]
+	wait "$FAKE"
+}
+
 @test "vm-oci-exec: --detach --pid-file: the exec monitor holds the session, relays a signal, exits with the status" {
 	fake 0 wait
 	run python3 "$FAKE_PY" engine --signal 15 --pid-file "$TMP/pid" -- \
@@ -121,7 +143,7 @@ fake() {
 	echo '{"args": ["sh"], "cwd": "rel", "user": {"uid": 0, "gid": 0}}' >"$TMP/rel.json"
 	for o in "--detach --tty" "--detach --process $TMP/tty.json" \
 		"--console-socket $TMP/c.sock" "--process $TMP/noargs.json" \
-		"--process $TMP/rel.json" "--process $TMP/none.json" "--cap CAP_SYS_ADMIN" \
+		"--process $TMP/rel.json" "--process $TMP/none.json" "--cap CAP_NOSUCH" "--cap SYS_ADMIN" \
 		"--preserve-fds 1" "--user root" "--env NOEQUALS" "--cwd rel"; do
 		# shellcheck disable=SC2086
 		run "$ISOLA" --root "$R" exec $o --pid-file "$TMP/pid" "$ID" true
@@ -134,6 +156,8 @@ fake() {
 	[[ "$output" == *"cannot allocate tty if runc will detach without setting console socket"* ]]
 	run "$ISOLA" --root "$R" exec --process "$TMP/rel.json" "$ID"
 	[[ "$output" == *"rel.json"*"process.cwd"* ]]
+	run "$ISOLA" --root "$R" exec --cap CAP_NOSUCH "$ID" true
+	[[ "$output" == *"--cap \`CAP_NOSUCH\`: not a capability"* ]]
 	# The fake still waits for its one session: nobody connected.
 	kill -0 "$FAKE"
 	[ "$(pgrep -c -f "exec.*$ID")" = 0 ]

@@ -1443,6 +1443,10 @@ t_vmoci_priv() {
 	vmoci exec c5 sh -c "$PRIV_SCRIPT" </dev/null >"$W/exec.out" 2>&1 || RC=$?
 	log "exec: status $RC"
 	priv_check "$W/exec.out" || return 1
+	# runc's exec --cap: CAP_CHOWN (0) joins the bounding set the config gave (0x420).
+	vmoci exec --cap CAP_CHOWN c5 grep ^CapBnd /proc/self/status </dev/null >"$W/cap.out" 2>&1
+	log "exec --cap CAP_CHOWN: $(cat "$W/cap.out")"
+	has "$W/cap.out" "^CapBnd:.*0000000000000421" || return 1
 	vmoci delete --force c5 || return 1
 	vmoci_gone c5
 }
