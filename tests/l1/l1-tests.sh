@@ -373,7 +373,12 @@ t_vsock() {
 			mkfifo "$W/in"
 			socat -t 10 - "UNIX-CONNECT:$uds" <"$W/in" >"$W/resp" &
 			s_pid=$!
-			exec 3>"$W/in"
+			# Each FIFO here is opened read-write: that open does not
+			# block, so a signal cannot interrupt it.  busybox sh does
+			# not restart an open(2) cut by SIGCHLD, and a failed
+			# redirection on exec ends the test (CI 24: "can't create
+			# /tmp/l1w/in: Interrupted system call").
+			exec 3<>"$W/in"
 			echo "CONNECT 52" >&3
 			i=0
 			while ! grep -Eq "^OK [0-9]+" "$W/resp" && kill -0 "$s_pid" 2>/dev/null &&
@@ -445,7 +450,7 @@ t_balloon_report() {
 	timeout $((l1timeout * 2 - 20)) "$ISOLA_BIN" vm run --memory 256M --virtio-transport pci $(linux) \
 		--balloon --cmdline "$BASE l2=balloon-report" <"$W/in" >"$W/out" 2>&1 &
 	VM_PID=$!
-	exec 3>"$W/in"
+	exec 3<>"$W/in"
 	# The guest waits for a line after each step, so base is read before
 	# the fill (CI 20 read it after: base == filled).
 	wait_for "$W/out" REPORT-TOTAL && pid=$(isola_pid "$VM_PID") && base=$(rss_kib "$pid") && echo go >&3
@@ -473,7 +478,7 @@ t_serial() {
 	timeout "$l1timeout" "$ISOLA_BIN" vm run --memory 256M $(linux) --cmdline "$BASE l2=serial" \
 		<"$W/in" >"$W/out" 2>&1 &
 	VM_PID=$!
-	exec 3>"$W/in"
+	exec 3<>"$W/in"
 	# shellcheck disable=SC2016
 	wait_for "$W/out" SHELL-READY && printf 'echo TYPED-$((6 * 7))\nreboot -f\n' >&3
 	vm_wait
@@ -557,7 +562,7 @@ t_fs_snapshot() {
 	timeout "$l1timeout" "$ISOLA_BIN" vm restore --state "$W/st" --mem "$W/mem" \
 		--fs-remap "share=$s" --api-sock "$W/api.sock" <"$W/in" >"$W/out" 2>&1 &
 	VM_PID=$!
-	exec 3>"$W/in"
+	exec 3<>"$W/in"
 	echo go >&3
 	wait_for "$W/out" "^FSSNAP-DONE" || ok=0
 	snap="{\"snapshot_type\":\"Full\",\"snapshot_path\":\"$W/st2\",\"mem_file_path\":\"$W/mem2\"}"
