@@ -6,7 +6,8 @@
  * /modules (in name order: the host numbers them dependencies first), connects
  * to the host over virtio-vsock (CID 2, VMCT_PORT), reads the process config,
  * mounts the image's root disk (/dev/vda, ext4, read-only) under a tmpfs-backed
- * overlay, and runs the process there: chroot, its privileges, exec.  Its stdout
+ * overlay, and runs the process there: its own mount namespace with that root
+ * on "/" (make_mntns), its privileges, exec.  Its stdout
  * and stderr go to the host as frames, the host's stdin and signals come back;
  * its exit status is the last frame.  Then the VM powers off.
  *
@@ -19,13 +20,14 @@
  * The process gets the privileges its config.json gives it -- capability
  * sets, no_new_privs, a seccomp filter the host compiled, supplementary
  * groups -- set as isola's container init sets them (src/container/caps-sys.c
- * is shared).  Namespaces and cgroups inside the guest are not made: the VM
+ * is shared).  A PID namespace and cgroups inside the guest are not made: the VM
  * is the boundary, and the process sees the agent as PID 1.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -64,6 +66,7 @@
 extern char **environ;
 
 static int vsock = -1;	   /* this process's session */
+static int ct_mntns = -1;  /* the container's mount namespace (make_mntns) */
 static bool session_child; /* a handler of a further session: it ends, the VM does not */
 static uint8_t frame_buf[VMCT_HDR + VMCT_FRAME_MAX];
 
@@ -272,6 +275,34 @@ static void setup_root(void)
 	    mount("devpts", NEWROOT "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC,
 		  "newinstance,ptmxmode=0666,mode=0620") < 0)
 		klog("mount devpts: %s", strerror(errno));
+}
+
+/*
+ * The container's mount namespace, made once the root and its mounts are
+ * ready: a copy of ours with the root's overlay moved onto "/" (as
+ * switch_root moves its new root).  Every session's process joins it, and
+ * setns() leaves it at the overlay's root.
+ *
+ * Not a chroot into NEWROOT: the process has CAP_SYS_CHROOT by default,
+ * and a chroot into a subdirectory with a directory fd outside it walks
+ * ".." past NEWROOT into the agent's initramfs.  Here ".." at the top of
+ * the root reaches "/" of the initramfs, which the overlay covers, so the
+ * walk lands back on the overlay.  pivot_root(2) would be the usual tool,
+ * but it refuses the initramfs (rootfs has no parent mount).
+ */
+static void make_mntns(void)
+{
+	int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+
+	if (self < 0 || unshare(CLONE_NEWNS) < 0)
+		fatal("a mount namespace for the container: %s", strerror(errno));
+	if (mount(NEWROOT, "/", NULL, MS_MOVE, NULL) < 0)
+		fatal("move the root onto /: %s", strerror(errno));
+	/* Our root is still the initramfs's, under the overlay: /proc is ours. */
+	ct_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (ct_mntns < 0 || setns(self, CLONE_NEWNS) < 0)
+		fatal("back to the agent's mount namespace: %s", strerror(errno));
+	close(self);
 }
 
 /* SIOCSIFFLAGS: @name up. */
@@ -611,7 +642,7 @@ static char *db_line(FILE *fp, char **line, size_t *cap, size_t *total)
 }
 
 /*
- * exec -u NAME[:GROUP] inside the root (after the chroot: the container's
+ * exec -u NAME[:GROUP] inside the root (in its mount namespace: the container's
  * /etc/passwd and /etc/group, as runc reads them): a name or number for the
  * user (a number not in passwd gets gid 0), a name or number for the group
  * (else the user's), and the user's groups from /etc/group added to the
@@ -710,8 +741,9 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 	if (tty ? attach_pty(in) < 0 : (dup2(in, 0) < 0 || dup2(out, 1) < 0 || dup2(err, 2) < 0))
 		_exit(125);
 	set_limits(c);
-	if (chdir(NEWROOT) < 0 || chroot(".") < 0) {
-		dprintf(2, "isola-agent: chroot: %s\n", strerror(errno));
+	if (setns(ct_mntns, CLONE_NEWNS) < 0) {
+		dprintf(2, "isola-agent: join the container's mount namespace: %s\n",
+			strerror(errno));
 		_exit(125);
 	}
 	id.uid = c->uid;
@@ -1176,6 +1208,7 @@ int main(void)
 	setup_mounts(&c);
 	setup_net(&c.net);
 	setup_etc(&c);
+	make_mntns();
 	run(&c, have, listen_exec());
 	finish();
 }

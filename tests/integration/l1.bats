@@ -206,6 +206,10 @@ l1_check() {
 	l1_check vmct-priv
 }
 
+@test "l1: run --vm: the root is a mount namespace's /, not a chroot: root with CAP_SYS_CHROOT cannot walk out to the agent's initramfs" {
+	l1_check vmct-escape
+}
+
 @test "l1: isola-vm: capabilities, additionalGids, noNewPrivileges, linux.seccomp, rlimits, umask, oomScoreAdj, ioPriority hold in the VM, for exec too" {
 	l1_check vmoci-priv
 }

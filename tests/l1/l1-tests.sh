@@ -18,7 +18,7 @@ vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
 vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot vmct-warm-volume vmoci-warm-volume
-vmct-priv vmoci-priv vmct-stdin-flow"
+vmct-priv vmoci-priv vmct-stdin-flow vmct-escape"
 
 log() { echo "$*" >&2; }
 
@@ -787,6 +787,15 @@ t_vmct_isolation() {
 	rm -f "/tmp/$mark"
 	[ "$RC" = 0 ] && hasnt "$W/out" 987654 && has "$W/out" NO-FILE && hasnt "$W/out" "^$mark" &&
 		[ "$(field "$W/out" NPROC)" -lt 10 ]
+}
+
+# The container's root is "/" of a mount namespace, not a chroot: root with
+# CAP_SYS_CHROOT (run IMAGE's default set) cannot walk ".." out of a second
+# chroot into the agent's initramfs (escape.c; before, it printed ESCAPED).
+t_vmct_escape() {
+	vmct "$W/out" localhost/bb:2 /bin/escape
+	log "guest: $(cat "$W/out")"
+	[ "$RC" = 0 ] && has "$W/out" '^CONTAINED$'
 }
 
 # The privileges of config.json apply in the guest: run IMAGE's config has

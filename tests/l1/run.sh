@@ -62,7 +62,7 @@ if [ "$direct" = 0 ] && ! command -v qemu-system-x86_64 >/dev/null; then
 	echo "1..0 # SKIP qemu-system-x86_64 is not installed"
 	exit 0
 fi
-for c in apt-get apt-cache dpkg-deb cpio gzip busybox mkfs.ext4 debugfs socat ldd; do
+for c in apt-get apt-cache dpkg-deb cpio gzip busybox mkfs.ext4 debugfs socat ldd cc; do
 	command -v "$c" >/dev/null || die "missing $c (scripts/install-deps.sh)"
 done
 mkdir -p "$L1_CACHE" "$L1_OUT"
@@ -248,13 +248,15 @@ build_vmct() { # DIR
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout" localhost/bb:1 >/dev/null ||
 		die "cannot import the VM container image"
 	# A second image (a marker file and 4 MB more: a root disk of another size)
-	# for the warm-start tests: each container must see its own disk.
+	# for the warm-start tests: each container must see its own disk.  It
+	# also holds /bin/escape (escape.c, static) for vmct-escape.
+	cc -static -O2 -o "$d/escape" "$here/escape.c" || die "cannot build escape.c"
 	# shellcheck disable=SC2086
 	(
 		load() { :; }
 		. "$top/tests/integration/image-helpers.bash"
 		img_tar "$d/l2.tar" d:bin "F:bin/busybox:$(command -v busybox)" $specs d:etc d:tmp \
-			d:proc d:sys d:dev f:etc/which-image:two b:blob:4000000
+			d:proc d:sys d:dev f:etc/which-image:two b:blob:4000000 "F:bin/escape:$d/escape"
 		img_layout "$d/layout2" latest amd64 "$d/l2.tar" >/dev/null
 	) || die "cannot build the second VM container image"
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout2" localhost/bb:2 >/dev/null ||
@@ -276,7 +278,7 @@ build_vmct() { # DIR
 
 cloud=$(fetch_kernel cloud-amd64)
 generic=$(fetch_kernel amd64)
-key=$(cat "$ISOLA" "$AGENT" "$here"/*.sh "$(command -v busybox)" | sha256sum | cut -c1-16)
+key=$(cat "$ISOLA" "$AGENT" "$here"/*.sh "$here"/*.c "$(command -v busybox)" | sha256sum | cut -c1-16)
 key=$key-$(basename "$cloud")-$(basename "$generic")
 
 # The L2 files (kernels, initramfs, root disk), for L1 or for --direct.
