@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * isola exec [-i] [-t] [-e K=V]... [-w DIR] [-u USER[:GROUP]] ID CMD... for a
- * container that `run --vm` runs: the process starts in the same VM, through
+ * isola exec [-i] [-t] [-d] [-e K=V]... [-w DIR] [-u USER[:GROUP]] ID CMD... for
+ * a container that `run --vm` runs: the process starts in the same VM, through
  * the agent's exec port (vmct_exec, docs/vm-containers.md).  The environment,
  * working directory and user default to the container's (its config.json).
+ * -d: an exec monitor holds the session, its stdio /dev/null, and we return
+ * once the agent has the process (vmct_exec_detached).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -24,7 +26,7 @@
 #include "vmct.h"
 
 struct exec_args {
-	bool interactive, tty;
+	bool interactive, tty, detach;
 	char **env; /* -e, after the container's */
 	const char *cwd, *user;
 };
@@ -47,13 +49,16 @@ static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
 
 		if (!strcmp(o, "--"))
 			break;
-		if (o[1] != '-' && strspn(o + 1, "it") == strlen(o + 1)) {
+		if (o[1] != '-' && strspn(o + 1, "itd") == strlen(o + 1)) {
 			a->interactive |= strchr(o, 'i') != NULL;
 			a->tty |= strchr(o, 't') != NULL;
+			a->detach |= strchr(o, 'd') != NULL;
 			continue;
 		}
-		if (!strcmp(o, "--interactive") || !strcmp(o, "--tty")) {
-			*(o[2] == 'i' ? &a->interactive : &a->tty) = true;
+		if (!strcmp(o, "--interactive") || !strcmp(o, "--tty") || !strcmp(o, "--detach")) {
+			*(o[2] == 'i'	? &a->interactive
+			  : o[2] == 't' ? &a->tty
+					: &a->detach) = true;
 			continue;
 		}
 		if (!strcmp(o, "-e") || !strncmp(o, "--env", n > 5 ? n : 5)) {
@@ -78,6 +83,10 @@ static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
 			i++; /* --store DIR: the dispatcher used it */
 		}
 	}
+	/* Nothing is attached to a detached process: no stdin to keep, no terminal. */
+	if (a->detach && (a->interactive || a->tty))
+		return cli_usage_error("exec", "-d with %s is not supported for a --vm container",
+				       a->tty ? "-t" : "-i");
 	return 0;
 }
 
@@ -195,6 +204,12 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	if (a.tty)
 		vmct_term_size(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, &proc.rows,
 			       &proc.cols);
+	if (a.detach) {
+		pid_t monitor;
+
+		r = vmct_exec_detached(uds, &proc, &monitor, &err) < 0 ? cli_fail(&err) : 0;
+		goto out;
+	}
 	/* A vanished reader of our output must not end us (with the terminal raw). */
 	signal(SIGPIPE, SIG_IGN);
 	o.in_fd = a.interactive ? STDIN_FILENO : -1;

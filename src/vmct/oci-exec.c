@@ -276,15 +276,18 @@ static struct vmct_exec_opts stdio_opts(struct vmct_config *c)
 	};
 }
 
-/* The exec monitor: our child; exits with the process's status. */
+/*
+ * The exec monitor: our child; exits with the process's status.  null_stdio:
+ * its stdio is /dev/null (an image container's exec -d: nothing attached).
+ */
 static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_config *c,
-						   const char *console_socket, int sync,
-						   pid_t parent)
+						   const char *console_socket, bool null_stdio,
+						   int sync, pid_t parent)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct xmon m = {.sync = 3, .parent = parent};
 	struct vmct_exec_opts o = stdio_opts(c);
-	int slave = -1, status = STATUS_FAILED, r = 0;
+	int slave = -1, status = STATUS_FAILED, r = 0, null;
 
 	o.session_ready = session_ready;
 	o.hook_arg = &m;
@@ -292,6 +295,12 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 	    dup2(sync, 3) < 0)
 		_exit(STATUS_FAILED);
 	close_range(4, ~0u, 0);
+	if (null_stdio) {
+		null = open("/dev/null", O_RDWR | O_CLOEXEC);
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+			_exit(STATUS_FAILED);
+		close(null);
+	}
 	signal(SIGPIPE, SIG_IGN);
 	if (c->tty)
 		r = vmct_oci_console(console_socket, 0, 0, &slave, &err);
@@ -327,6 +336,7 @@ static int wait_ready(int fd, pid_t pid, struct err **err)
 struct monitor_args {
 	const char *uds, *console_socket;
 	struct vmct_config *c;
+	bool null_stdio;
 	pid_t parent;
 };
 
@@ -334,15 +344,18 @@ static void monitor_child(void *arg, int fd)
 {
 	struct monitor_args *a = arg;
 
-	exec_monitor(a->uds, a->c, a->console_socket, fd, a->parent);
+	exec_monitor(a->uds, a->c, a->console_socket, a->null_stdio, fd, a->parent);
 }
 
 /* Fork the exec monitor; *ret_pid once the agent has the process. */
 static int spawn_monitor(const char *uds, struct vmct_config *c, const char *console_socket,
-			 pid_t *ret_pid, struct err **err)
+			 bool null_stdio, pid_t *ret_pid, struct err **err)
 {
-	struct monitor_args a = {
-	    .uds = uds, .console_socket = console_socket, .c = c, .parent = getpid()};
+	struct monitor_args a = {.uds = uds,
+				 .console_socket = console_socket,
+				 .c = c,
+				 .null_stdio = null_stdio,
+				 .parent = getpid()};
 	_cleanup_close_ int rd = -1;
 	pid_t pid;
 	int r;
@@ -374,6 +387,13 @@ static int run_here(const char *uds, struct vmct_config *c, const char *pid_file
 	return vmct_exec(uds, &o, ret_status, err);
 }
 
+int vmct_exec_detached(const char *uds, struct vmct_config *c, pid_t *ret_pid, struct err **err)
+{
+	if (c->tty)
+		return err_make(err, EINVAL, "a detached exec has no terminal to hold");
+	return spawn_monitor(uds, c, NULL, true, ret_pid, err);
+}
+
 int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct err **err)
 {
 	_cleanup_free_ char *uds = NULL, *bundle = NULL;
@@ -392,7 +412,7 @@ int vmct_oci_exec(const struct vmct_oci_exec_opts *o, int *ret_status, struct er
 		r = run_here(uds, &x.c, o->pid_file, ret_status, err);
 		goto out;
 	}
-	r = spawn_monitor(uds, &x.c, o->console_socket, &pid, err);
+	r = spawn_monitor(uds, &x.c, o->console_socket, false, &pid, err);
 	if (r >= 0 && o->pid_file)
 		r = ct_write_pid_file(o->pid_file, pid, err);
 	if (r < 0 && pid > 0) {

@@ -283,6 +283,14 @@ struct vmct_exec_opts {
  */
 int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_status,
 	      struct err **err);
+/*
+ * The same session held by an exec monitor (oci-exec.c) with /dev/null as
+ * its stdio: `exec -d`.  Returns once the agent has the process, the
+ * monitor's pid in *ret_pid (it outlives us and exits with the process's
+ * status); no terminal (c->tty is refused).
+ */
+int vmct_exec_detached(const char *vsock_uds, struct vmct_config *c, pid_t *ret_pid,
+		       struct err **err);
 
 /* Frame helpers the host sides share: one frame to a socket (blocking; no SIGPIPE). */
 int vmct_send_frame(int fd, uint32_t type, const void *p, uint32_t n);

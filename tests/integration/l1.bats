@@ -254,7 +254,7 @@ l1_check() {
 	l1_check vmct-tty
 }
 
-@test "l1: exec into a run --vm container: output, exit code, stdin, -t, 127; nothing left" {
+@test "l1: exec into a run --vm container: output, exit code, stdin, -t, -d, 127; nothing left" {
 	l1_check vmct-exec
 }
 

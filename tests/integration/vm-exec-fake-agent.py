@@ -4,11 +4,14 @@
 # with "OK <port>", plays the agent's side of one exec session (protocol 3,
 # docs/vm-containers.md): HELLO, reads CONFIG, sends the CONFIG's entries
 # back as STDOUT (one per line, so the test can check what isola sent), then
-# EXIT with the status given.  One session per run, then it exits.
+# EXIT with the status given (once HOLD_FILE exists, if given: a process that
+# runs until the test lets it end).  One session per run, then it exits.
 #
-#   vm-exec-fake-agent.py SOCKET STATUS READY_FILE
+#   vm-exec-fake-agent.py SOCKET STATUS READY_FILE [HOLD_FILE]
+import os
 import socket
 import sys
+import time
 
 from vmct_frames import close_drained, CONFIG, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
 
@@ -26,5 +29,9 @@ kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)
 conn.sendall(frame(STDOUT, b"".join(e + b"\n" for e in cfg.split(b"\0") if e)))
+if len(sys.argv) > 4:
+    open(ready + ".config", "w").close()
+    while not os.path.exists(sys.argv[4]):
+        time.sleep(0.05)
 conn.sendall(frame(EXIT, u32(status)))
 close_drained(conn)

@@ -27,9 +27,9 @@ teardown() {
 	isola_cleanup_tmp
 }
 
-# fake STATUS: the fake agent, in the background, once it listens.
+# fake STATUS [HOLD_FILE]: the fake agent, in the background, once it listens.
 fake() {
-	python3 "$BATS_TEST_DIRNAME/vm-exec-fake-agent.py" "$TMP/v.sock" "$1" "$TMP/ready" \
+	python3 "$BATS_TEST_DIRNAME/vm-exec-fake-agent.py" "$TMP/v.sock" "$1" "$TMP/ready" ${2:+"$2"} \
 		2>"$TMP/fake.err" &
 	FAKE=$!
 	local i=0
@@ -89,7 +89,7 @@ fake() {
 
 @test "vm-exec: options it cannot honour are refused in one line, the VM is not contacted" {
 	fake 0
-	for o in -d "--cap CAP_SYS_ADMIN" --privileged "-u a/b" "-u a:b:c" "-u -x" "-u a:" \
+	for o in "-d -t" -di "--detach --interactive" "--cap CAP_SYS_ADMIN" --privileged "-u a/b" "-u a:b:c" "-u -x" "-u a:" \
 		"-e NOEQUALS" "-w rel"; do
 		# shellcheck disable=SC2086
 		run "$ISOLA" exec $o "$NAME" true
@@ -100,6 +100,34 @@ fake() {
 	[ "$status" != 0 ]
 	# The fake still waits for its one session: nobody connected.
 	kill -0 "$FAKE"
+}
+
+@test "vm-exec: -d returns once the agent has the process; a monitor holds the session until EXIT" {
+	fake 3 "$TMP/hold"
+	run "$ISOLA" exec -d "$NAME" sh -c 'echo hi'
+	[ "$status" = 0 ]
+	# Nothing attached: the process's output (the fake echoes the config) is not ours.
+	[ -z "$output" ]
+	local mon i=0
+	while [ ! -e "$TMP/ready.config" ] && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -e "$TMP/ready.config" ]
+	# The session is still open: the process "runs", held by the monitor.
+	kill -0 "$FAKE"
+	mon=$(pgrep -f "^$ISOLA exec -d $NAME" || true)
+	[ -n "$mon" ]
+	[ "$(ps -o sid= -p "$mon" | tr -d ' ')" = "$mon" ]
+	touch "$TMP/hold"
+	wait "$FAKE"
+	FAKE=
+	i=0
+	while kill -0 "$mon" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	run ! kill -0 "$mon"
 }
 
 @test "vm-exec: a VM that does not answer (no socket) is an error naming it, exit 125" {

@@ -1727,8 +1727,17 @@ t_vmct_tty() {
 # isola exec NAME into a running run --vm container: output and exit code
 # come back, it is the same VM (the container's process is there), stdin
 # with -i, a terminal with -t, 127 for a missing command; then nothing is left.
+# exec_d_left NAME: an `isola exec -d NAME` (its monitor) still runs.
+exec_d_left() {
+	local f
+	for f in /proc/[0-9]*/cmdline; do
+		tr '\0' ' ' <"$f" 2>/dev/null | grep -qF " exec -d $1 " && return 0
+	done
+	return 1
+}
+
 t_vmct_exec() {
-	local name=vmx$$ pid ok=0
+	local name=vmx$$ pid ok=0 i
 	cp -a "$L2DIR/vmct/store" "$W/store"
 	# shellcheck disable=SC2086
 	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm --name "$name" $VMCT_ARGS localhost/bb:1 \
@@ -1784,6 +1793,30 @@ t_vmct_exec() {
 		RC=$?
 	log "exec -i, 4 MB in, 2 MB out first: $RC: $(wc -c <"$W/out7") bytes, $(cat "$W/out7.err")"
 	[ "$RC" = 0 ] && [ "$(wc -c <"$W/out7")" = 2000000 ] && has "$W/out7.err" '^READ 4000000$' || ok=1
+	# exec -d returns while its process waits for /tmp/go; an exec monitor
+	# holds the session and ends with the process.
+	RC=0
+	timeout 120 "$ISOLA_BIN" exec -d "$name" sh -c 'echo started >/tmp/bg;
+		while [ ! -e /tmp/go ]; do sleep 0.1; done; echo done >>/tmp/bg' \
+		</dev/null >"$W/out11" 2>&1 || RC=$?
+	log "exec -d: $RC: $(cat "$W/out11")"
+	[ "$RC" = 0 ] && [ ! -s "$W/out11" ] || ok=1
+	timeout 120 "$ISOLA_BIN" exec "$name" sh -c 'cat /tmp/bg; touch /tmp/go' \
+		</dev/null >"$W/out12" 2>&1
+	i=0
+	while ! has "$W/out12" '^done$' && [ $i -lt 30 ]; do
+		sleep 1
+		i=$((i + 1))
+		timeout 120 "$ISOLA_BIN" exec "$name" cat /tmp/bg </dev/null >"$W/out12" 2>&1
+	done
+	log "exec -d's file: $(cat "$W/out12")"
+	has "$W/out12" '^started$' && has "$W/out12" '^done$' || ok=1
+	i=0
+	while exec_d_left "$name" && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	exec_d_left "$name" && { log "the exec -d monitor is still there" && ok=1; }
 	RC=0
 	timeout 120 "$ISOLA_BIN" exec "$name" no-such-cmd </dev/null >"$W/out3" 2>&1 || RC=$?
 	log "exec no-such-cmd: $RC: $(cat "$W/out3")"
