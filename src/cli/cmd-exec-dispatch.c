@@ -2,17 +2,24 @@
 /*
  * `isola exec` for both forms: runc's (the container is under --root) and podman's, for a
  * container made by `run IMAGE` (under <store>/containers, state in <store>/run), where
- * -t gets a terminal relayed by us (`exec -it NAME sh`).
+ * -t gets a terminal relayed by us (`exec -it NAME sh`).  podman's form also takes
+ * --env-file FILE (its variables become --env arguments, before the -e ones, which win)
+ * and --privileged (every capability of our bounding set, as --cap arguments: podman's
+ * exec --privileged; the container's seccomp filter and no_new_privs stay).
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "envfile.h"
 #include "fdutil.h"
 #include "image-cli.h"
+#include "jsonutil.h"
+#include "strv.h"
 
 int cmd_exec(struct cli_globals *g, int argc, char **argv);
 
@@ -34,6 +41,7 @@ static const char *const with_value[] = {"p",
 					 "apparmor",
 					 "cgroup",
 					 "store",
+					 "env-file",
 					 NULL};
 
 static bool listed(const char *name, size_t len)
@@ -71,36 +79,106 @@ static int find_id(int argc, char **argv, bool *tty, const char **store, bool *h
 	return -1;
 }
 
-/* argv without --store (the runtime does not know it), plus our console socket. */
-static int exec_image(const char *store, int argc, char **argv, bool tty, bool has_socket)
+/* --privileged: a --cap for every capability in our bounding set (podman's choice). */
+static int push_all_caps(char ***args)
 {
-	const char *args[24], *sock_args[] = {"--console-socket", NULL};
+	_cleanup_json_ json_t *names = ct_caps_bounding();
+	json_t *v;
+	size_t i;
+
+	if (!names)
+		return -ENOMEM;
+	json_array_foreach (names, i, v)
+		if (strv_push(args, "--cap") < 0 || strv_push(args, json_string_value(v)) < 0)
+			return -ENOMEM;
+	return 0;
+}
+
+/* argv[i] is option @name ("--store"), alone or as "--name=V": its length, else 0. */
+static size_t is_opt(const char *arg, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(arg, name, n) && (!arg[n] || arg[n] == '=') ? n : 0;
+}
+
+/* @arg is an option whose value is the next argument ("-e", "--env", not "--env=V"). */
+static bool value_follows(const char *arg)
+{
+	const char *name = arg + (arg[1] == '-' ? 2 : 1);
+
+	return arg[0] == '-' && !strchr(name, '=') && listed(name, strlen(name));
+}
+
+/*
+ * The runtime's argv: ours without --store (the runtime does not know it), with
+ * --env-file's variables as --env first (so -e, later, wins) and --privileged as
+ * --cap arguments, plus our console socket.
+ */
+static int runtime_args(int argc, char **argv, int id, const char *sock, char ***ret)
+{
+	_cleanup_strv_ char **args = NULL, **file_env = NULL;
+	_cleanup_err_ struct err *err = NULL;
+	bool privileged = false;
+	int r;
+
+	for (int i = 1; i < id && strcmp(argv[i], "--"); i++) {
+		size_t n;
+
+		if ((n = is_opt(argv[i], "--env-file"))) {
+			const char *f =
+			    argv[i][n] ? argv[i] + n + 1 : (i + 1 < argc ? argv[++i] : "");
+
+			if (envfile_read(f, &file_env, &err) < 0)
+				return cli_fail(&err);
+		} else if (value_follows(argv[i])) {
+			i++;
+		} else {
+			privileged |= !strcmp(argv[i], "--privileged");
+		}
+	}
+	r = strv_push(&args, "exec");
+	if (r == 0 && sock)
+		r = strv_push(&args, "--console-socket") < 0 || strv_push(&args, sock) < 0 ? -1 : 0;
+	for (size_t k = 0; r == 0 && file_env && file_env[k]; k++)
+		r = strv_push(&args, "--env") < 0 || strv_push(&args, file_env[k]) < 0 ? -1 : 0;
+	if (r == 0 && privileged)
+		r = push_all_caps(&args);
+	for (int i = 1; r == 0 && i < argc; i++) {
+		bool before_id = i < id;
+		size_t n;
+
+		if (before_id &&
+		    ((n = is_opt(argv[i], "--store")) || (n = is_opt(argv[i], "--env-file")))) {
+			i += !argv[i][n];
+			continue;
+		}
+		if (before_id && !strcmp(argv[i], "--privileged"))
+			continue;
+		r = strv_push(&args, argv[i]);
+		if (r == 0 && before_id && value_follows(argv[i]) && i + 1 < argc)
+			r = strv_push(&args, argv[++i]);
+	}
+	if (r)
+		return cli_usage_error("exec", "out of memory");
+	*ret = TAKE_PTR(args);
+	return 0;
+}
+
+static int exec_image(const char *store, int argc, char **argv, int id, bool tty, bool has_socket)
+{
+	_cleanup_strv_ char **args = NULL;
 	char sock[128];
-	size_t n = 0;
 	int code;
 
 	snprintf(sock, sizeof(sock), "/tmp/isola-console-%d.sock", (int)getpid());
-	sock_args[1] = sock;
-	args[n++] = "exec";
-	if (tty && !has_socket) {
-		args[n++] = sock_args[0];
-		args[n++] = sock_args[1];
-	}
-	for (int i = 1; i < argc && n < ARRAY_SIZE(args) - 1; i++) {
-		if (!strncmp(argv[i], "--store", 7)) {
-			if (!strchr(argv[i], '='))
-				i++;
-			continue;
-		}
-		args[n++] = argv[i];
-	}
-	if (n == ARRAY_SIZE(args) - 1)
-		return cli_usage_error("exec", "too many arguments");
-	args[n] = NULL;
+	code = runtime_args(argc, argv, id, tty && !has_socket ? sock : NULL, &args);
+	if (code)
+		return code;
 	if (tty && !has_socket)
-		code = image_cli_runtime_tty(store, args, sock);
+		code = image_cli_runtime_tty(store, (const char *const *)args, sock);
 	else
-		code = image_cli_runtime(store, args, -1, -1, -1);
+		code = image_cli_runtime(store, (const char *const *)args, -1, -1, -1);
 	return code < 0 ? EXIT_ISOLA : code;
 }
 
@@ -129,5 +207,5 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv)
 	if (asprintf(&q, "%s/containers/%s/" IMAGE_VM_VSOCK_NOTE, store, argv[id]) >= 0 &&
 	    path_exists(q))
 		return image_exec_vm(store, argc, argv, id);
-	return exec_image(store, argc, argv, tty, has_socket);
+	return exec_image(store, argc, argv, id, tty, has_socket);
 }

@@ -36,18 +36,22 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 {
 	const char *rt = getenv("ISOLA_RUNTIME");
 	_cleanup_free_ char *root = NULL;
-	const char *argv[20];
-	size_t n = 0;
+	_cleanup_free_ const char **argv = NULL;
+	size_t n = 0, n_args = 0;
 	pid_t pid;
 
 	if (!rt || !*rt)
 		rt = "/proc/self/exe";
-	if (asprintf(&root, "%s/run", store) < 0)
+	while (args[n_args])
+		n_args++;
+	/* Every argument goes: a command's own arguments have no limit here. */
+	argv = calloc(n_args + 4, sizeof(*argv));
+	if (!argv || asprintf(&root, "%s/run", store) < 0)
 		return -1;
 	argv[n++] = rt;
 	argv[n++] = "--root";
 	argv[n++] = root;
-	for (; *args && n < ARRAY_SIZE(argv) - 1; args++)
+	for (; *args; args++)
 		argv[n++] = *args;
 	argv[n] = NULL;
 	pid = fork();

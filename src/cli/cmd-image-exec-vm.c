@@ -5,7 +5,10 @@
  * the agent's exec port (vmct_exec, docs/vm-containers.md).  The environment,
  * working directory and user default to the container's (its config.json).
  * -d: an exec monitor holds the session, its stdio /dev/null, and we return
- * once the agent has the process (vmct_exec_detached).
+ * once the agent has the process (vmct_exec_detached).  --env-file FILE adds its
+ * variables before the -e ones (which win); --privileged: the process keeps
+ * every capability of root in the guest (the container's seccomp filter and
+ * no_new_privs stay), as podman's exec --privileged gives its bounding set.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "envfile.h"
 #include "fdutil.h"
 #include "image-cli.h"
 #include "jsonutil.h"
@@ -26,8 +30,9 @@
 #include "vmct.h"
 
 struct exec_args {
-	bool interactive, tty, detach;
-	char **env; /* -e, after the container's */
+	bool interactive, tty, detach, privileged;
+	char **env;	 /* -e, after the container's */
+	char **file_env; /* --env-file, before -e */
 	const char *cwd, *user;
 };
 
@@ -43,6 +48,8 @@ static const char *value(int argc, char **argv, int *i)
 
 static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
 {
+	_cleanup_err_ struct err *err = NULL;
+
 	for (int i = 1; i < id; i++) {
 		const char *o = argv[i], *v;
 		size_t n = strcspn(o, "=");
@@ -61,13 +68,16 @@ static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
 					: &a->detach) = true;
 			continue;
 		}
-		if (!strcmp(o, "-e") || !strncmp(o, "--env", n > 5 ? n : 5)) {
+		if (!strcmp(o, "--privileged")) {
+			a->privileged = true;
+		} else if (!strcmp(o, "-e") || (n == 5 && !strncmp(o, "--env", 5))) {
 			v = value(argc, argv, &i);
-			if (!v || !strchr(v, '=') || v[0] == '=')
-				return cli_usage_error("exec", "-e: `%s` is not KEY=VALUE",
-						       v ? v : "");
-			if (strv_push(&a->env, v) < 0)
-				return cli_usage_error("exec", "out of memory");
+			if (envfile_push_arg("-e", v ? v : "", &a->env, &err) < 0)
+				return cli_fail(&err);
+		} else if (n == 10 && !strncmp(o, "--env-file", 10)) {
+			v = value(argc, argv, &i);
+			if (envfile_read(v ? v : "", &a->file_env, &err) < 0)
+				return cli_fail(&err);
 		} else if (!strcmp(o, "-w") || !strncmp(o, "--cwd", n > 5 ? n : 5)) {
 			a->cwd = value(argc, argv, &i);
 			if (!a->cwd || a->cwd[0] != '/')
@@ -117,7 +127,19 @@ static int parse_user(const char *u, struct vmct_config *c)
 	return 0;
 }
 
-/* The container's env with -e entries replacing or adding keys. */
+/* KEY=... of @kv is set again in @v (a later entry). */
+static bool set_again(const char *kv, char **v)
+{
+	for (; v && *v; v++)
+		if (!strncmp(kv, *v, strcspn(kv, "=") + 1))
+			return true;
+	return false;
+}
+
+/*
+ * The container's env with the --env-file and -e entries (@extra, in that
+ * order) replacing or adding keys; of one key given twice, the later wins.
+ */
 static char **merge_env(char **base, char **extra)
 {
 	char **out = NULL;
@@ -131,7 +153,7 @@ static char **merge_env(char **base, char **extra)
 			goto fail;
 	}
 	for (size_t j = 0; extra && extra[j]; j++)
-		if (strv_push(&out, extra[j]) < 0)
+		if (!set_again(extra[j], extra + j + 1) && strv_push(&out, extra[j]) < 0)
 			goto fail;
 	if (!out &&
 	    strv_push(&out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") <
@@ -189,7 +211,9 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 		goto out;
 	}
 	r = a.user ? parse_user(a.user, &proc) : 0;
-	env = merge_env(proc.env, a.env);
+	for (size_t i = 0; a.env && a.env[i] && !r; i++)
+		r = strv_push(&a.file_env, a.env[i]) < 0 ? EXIT_ISOLA : 0;
+	env = r ? NULL : merge_env(proc.env, a.file_env);
 	if (r || !env) {
 		r = r > 0 ? r : EXIT_ISOLA;
 		goto out;
@@ -200,6 +224,9 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	proc.env = env;
 	proc.cwd = a.cwd ? (char *)a.cwd : proc.cwd;
 	proc.tty = a.tty;
+	/* --privileged: no capability sets, so the agent's (all of root's) stay. */
+	if (a.privileged)
+		proc.has_caps = false;
 	proc.rows = proc.cols = 0;
 	if (a.tty)
 		vmct_term_size(isatty(STDIN_FILENO) ? STDIN_FILENO : STDOUT_FILENO, &proc.rows,
@@ -228,5 +255,6 @@ out:
 	}
 	strv_free(env);
 	strv_free(a.env);
+	strv_free(a.file_env);
 	return r;
 }

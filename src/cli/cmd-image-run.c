@@ -37,6 +37,7 @@
 #include "net.h"
 #include "parse.h"
 #include "proto.h"
+#include "envfile.h"
 #include "spec.h"
 #include "strv.h"
 
@@ -54,6 +55,7 @@ struct run_args {
 	struct net_port ports[64];
 	size_t n_ports;
 	char **dns, **add_hosts, **aliases;
+	char **env_files;  /* --env-file's variables: before -e's, which win */
 	char *netns_owned; /* the netns path we made (bridge) */
 	int lock_fd;
 	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
@@ -62,6 +64,7 @@ struct run_args {
 static void run_args_free(struct run_args *a)
 {
 	strv_free(a->o.env);
+	strv_free(a->env_files);
 	strv_free(a->o.volumes);
 	strv_free(a->dns);
 	strv_free(a->add_hosts);
@@ -131,7 +134,8 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"interactive", 'i', NULL, "keep stdin open (else the container reads /dev/null)"},
 	{"tty", 't', NULL, "give the container a terminal"},
 	{"name", CLI_LONG(3), "NAME", "the container's name (default: a random id)"},
-	{"env", 'e', "KEY=VALUE", "set an environment variable (repeatable)"},
+	{"env", 'e', "KEY=VALUE", "set an environment variable; KEY alone: ours (repeatable)"},
+	{"env-file", CLI_LONG(16), "FILE", "variables from FILE, KEY=VALUE a line (repeatable; -e wins)"},
 	{"volume", 'v', "SRC:DST[:ro]", "bind mount a host path, or a named volume (repeatable)"},
 	{"workdir", 'w', "DIR", "the working directory"},
 	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
@@ -181,6 +185,8 @@ static int parse_policy(struct run_args *a, int c, const char *v, const char *cm
 
 static int parse_opt(struct run_args *a, int c, const char *cmd)
 {
+	_cleanup_err_ struct err *err = NULL;
+
 	switch (c) {
 	case CLI_LONG(1):
 		a->store = optarg;
@@ -204,7 +210,9 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		a->o.name = optarg;
 		return 0;
 	case 'e':
-		return push(&a->o.env, optarg);
+		return envfile_push_arg("-e", optarg, &a->o.env, &err) < 0 ? cli_fail(&err) : 0;
+	case CLI_LONG(16):
+		return envfile_read(optarg, &a->env_files, &err) < 0 ? cli_fail(&err) : 0;
 	case 'v':
 		return push(&a->o.volumes, optarg);
 	case 'w':
@@ -331,6 +339,12 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	}
 	a->image = argv[optind];
 	a->o.args = argv + optind + 1;
+	/* As docker: the files' variables first, then -e's, the later winning (merge_env). */
+	for (size_t i = 0; a->o.env && a->o.env[i]; i++)
+		if (push(&a->env_files, a->o.env[i]))
+			return EXIT_ISOLA;
+	strv_free(a->o.env);
+	a->o.env = TAKE_PTR(a->env_files);
 	r = 0;
 	if (a->net != NET_BRIDGE && a->n_ports)
 		r = cli_usage_error(argv[0], "-p needs a bridge network (--network bridge|NAME)");

@@ -73,13 +73,16 @@ int ct_caps_parse(json_t *process_capabilities, const char *where, struct ct_cap
 	return 0;
 }
 
-json_t *ct_caps_known(void)
+static json_t *names(bool bounding_only)
 {
 	json_t *arr = json_array();
 
 	for (int cap = 0; arr && cap <= ct_caps_last(); cap++) {
-		char *name = cap_to_name(cap);
+		char *name;
 
+		if (bounding_only && prctl(PR_CAPBSET_READ, cap) != 1)
+			continue;
+		name = cap_to_name(cap);
 		if (!name)
 			continue;
 		for (char *c = name; *c; c++)
@@ -89,6 +92,16 @@ json_t *ct_caps_known(void)
 		cap_free(name);
 	}
 	return arr;
+}
+
+json_t *ct_caps_known(void)
+{
+	return names(false);
+}
+
+json_t *ct_caps_bounding(void)
+{
+	return names(true);
 }
 
 int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct err **err)

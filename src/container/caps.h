@@ -17,6 +17,8 @@ int ct_caps_parse(json_t *process_capabilities, const char *where, struct ct_cap
 int ct_caps_check_bounding(const struct ct_caps *c, const char *where, struct err **err);
 /* The capabilities this kernel knows, by name ("CAP_CHOWN", ...), for `features`. */
 json_t *ct_caps_known(void);
+/* Those of them in our own bounding set: what we can give a process (exec --privileged). */
+json_t *ct_caps_bounding(void);
 /* Child, before the uid switch: drop every capability not in c->bounding. */
 int ct_caps_drop_bounding(const struct ct_caps *c, struct err **err);
 /* Child, after setuid (the caller set PR_SET_KEEPCAPS): set the inheritable,

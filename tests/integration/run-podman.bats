@@ -216,3 +216,42 @@ teardown() {
 		[ "$(cat "$TMP/out")" = $'tty-out\r' ]
 	done
 }
+
+@test "run --env-file, then -e (the later wins); -e KEY takes ours; a bad file is one line, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	printf '# comment\nA=from-file\nB=from-file\n\n  C=a # b\n' >"$TMP/env"
+	FROMUS=us run "$ISOLA" run --rm --network none --env-file "$TMP/env" -e B=from-e -e FROMUS \
+		-e UNSET_HERE "$REG/t/bb:1" sh -c 'echo "$A|$B|$C|$FROMUS|${UNSET_HERE-unset}"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "from-file|from-e|a # b|us|unset" ]
+	printf 'A=1\nBAD KEY=2\n' >"$TMP/bad"
+	run "$ISOLA" run --rm --network none --env-file "$TMP/bad" "$REG/t/bb:1" true
+	[ "$status" -eq 125 ]
+	[ "$output" = "isola: --env-file \`$TMP/bad\`, line 2: variable \`BAD KEY\` contains a blank" ]
+	run "$ISOLA" run --rm --network none -e =x "$REG/t/bb:1" true
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" = 1 ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
+@test "exec NAME: --env-file, --privileged (our bounding set), and every argument of a long command" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	"$ISOLA" run -d --name ex1 --network none "$REG/t/bb:1" busybox sleep 1000 >/dev/null
+	printf 'A=from-file\nB=from-file\n' >"$TMP/env"
+	run "$ISOLA" exec --env-file "$TMP/env" -e B=from-e ex1 sh -c 'echo "$A|$B"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "from-file|from-e" ]
+	run "$ISOLA" exec ex1 busybox grep CapEff /proc/self/status
+	[ "$output" != "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
+	run "$ISOLA" exec --privileged ex1 busybox grep CapEff /proc/self/status
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
+	# 40 arguments: the runtime's argv used to stop at 20 and drop the rest silently.
+	run "$ISOLA" exec ex1 echo $(seq 1 40)
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(seq -s ' ' 1 40)" ]
+	run "$ISOLA" exec --env-file "$TMP/nonexistent" ex1 true
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"$TMP/nonexistent"* ]]
+}

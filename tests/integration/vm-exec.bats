@@ -89,8 +89,8 @@ fake() {
 
 @test "vm-exec: options it cannot honour are refused in one line, the VM is not contacted" {
 	fake 0
-	for o in "-d -t" -di "--detach --interactive" "--cap CAP_SYS_ADMIN" --privileged "-u a/b" "-u a:b:c" "-u -x" "-u a:" \
-		"-e NOEQUALS" "-w rel"; do
+	for o in "-d -t" -di "--detach --interactive" "--cap CAP_SYS_ADMIN" "-u a/b" "-u a:b:c" "-u -x" "-u a:" \
+		"-e =x" "--env-file /nonexistent" "-w rel"; do
 		# shellcheck disable=SC2086
 		run "$ISOLA" exec $o "$NAME" true
 		[ "$status" != 0 ]
@@ -100,6 +100,41 @@ fake() {
 	[ "$status" != 0 ]
 	# The fake still waits for its one session: nobody connected.
 	kill -0 "$FAKE"
+}
+
+@test "vm-exec: --env-file, then -e (the later wins); -e KEY takes our value, an unset KEY is nothing" {
+	printf '# comment\nA=from-file\nB=from-file\n\n  C=spaces kept # too\n' >"$TMP/env"
+	fake 0
+	FROMUS=us run "$ISOLA" exec --env-file "$TMP/env" -e B=from-e -e FROMUS -e UNSET_HERE \
+		"$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" == *$'env=KEEP=1\nenv=A=from-file\nenv=C=spaces kept # too\nenv=B=from-e\nenv=FROMUS=us\ncwd='* ]]
+	[[ "$output" != *"B=from-file"* && "$output" != *UNSET_HERE* ]]
+	wait "$FAKE"
+}
+
+@test "vm-exec: --privileged sends no capability sets (the process keeps root's in the guest)" {
+	python3 - "$CT/config.json" <<-'EOF'
+	import json, sys
+	c = json.load(open(sys.argv[1]))
+	c["process"]["capabilities"] = {"bounding": ["CAP_CHOWN"], "effective": ["CAP_CHOWN"],
+	                                "permitted": ["CAP_CHOWN"]}
+	c["process"]["noNewPrivileges"] = True
+	json.dump(c, open(sys.argv[1], "w"))
+	EOF
+	fake 0
+	run "$ISOLA" exec "$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" == *$'\ncaps=1 1 0 1 0\n'* ]]
+	wait "$FAKE"
+	rm -f "$TMP/v.sock" "$TMP/ready"
+	fake 0
+	run "$ISOLA" exec --privileged "$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" != *caps=* ]]
+	# no_new_privs stays, as the container's seccomp filter would.
+	[[ "$output" == *$'\nnnp=1'* ]]
+	wait "$FAKE"
 }
 
 @test "vm-exec: -d returns once the agent has the process; a monitor holds the session until EXIT" {

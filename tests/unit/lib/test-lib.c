@@ -16,6 +16,7 @@
 
 #include "cleanup.h"
 #include "crypto.h"
+#include "envfile.h"
 #include "err.h"
 #include "fdutil.h"
 #include "jsonutil.h"
@@ -282,6 +283,87 @@ static void test_strv(void)
 	strv_push(&v, "b");
 	is_int(strv_length(v), 2, "strv push/length");
 	ok(streq(v[1], "b") && v[2] == NULL, "strv terminated");
+}
+
+/* envfile_read @text from a file; *env and the return value. */
+static int envfile_of(const char *text, size_t len, char ***env, struct err **err)
+{
+	char path[] = "/tmp/isola-envfile-XXXXXX";
+	int fd = mkstemp(path), r;
+
+	if (fd < 0)
+		return -errno;
+	r = write_all(fd, text, len);
+	close(fd);
+	if (r >= 0)
+		r = envfile_read(path, env, err);
+	unlink(path);
+	return r;
+}
+
+static void test_envfile(void)
+{
+	static const char good[] = "\xef\xbb\xbf"
+				   "A=1\n# a comment\n\n   B=two words # kept\r\n"
+				   "C=\nD==x\nISOLA_ENVFILE_SET\nISOLA_ENVFILE_UNSET\n\tE=last";
+	_cleanup_strv_ char **env = NULL;
+	struct err *e = NULL;
+	char *big;
+	int r;
+
+	setenv("ISOLA_ENVFILE_SET", "from-us", 1);
+	unsetenv("ISOLA_ENVFILE_UNSET");
+	r = envfile_of(good, sizeof(good) - 1, &env, &e);
+	is_int(r, 0, "envfile: a good file");
+	is_int(strv_length(env), 6, "envfile: six variables (comment, blank, unset one skipped)");
+	ok(env && streq(env[0], "A=1") && streq(env[1], "B=two words # kept") &&
+	       streq(env[2], "C=") && streq(env[3], "D==x") &&
+	       streq(env[4], "ISOLA_ENVFILE_SET=from-us") && streq(env[5], "E=last"),
+	   "envfile: BOM, CRLF, leading blanks, '#' in a value, KEY alone from our env");
+	strv_free(env);
+	env = NULL;
+
+	r = envfile_of("A=1\n=x\n", 7, &env, &e);
+	ok(r < 0 && e && strstr(e->msg, "line 2: no variable name"), "envfile: =x names line 2");
+	err_free(&e);
+	r = envfile_of("BAD KEY=1\n", 10, &env, &e);
+	ok(r < 0 && e && strstr(e->msg, "line 1: variable `BAD KEY` contains a blank"),
+	   "envfile: a blank in the name is refused");
+	err_free(&e);
+	r = envfile_of("A=1\0B=2\n", 8, &env, &e);
+	ok(r < 0 && e && strstr(e->msg, "NUL byte"), "envfile: a NUL byte is refused");
+	err_free(&e);
+	big = malloc(ENVFILE_MAX + 2);
+	if (big) {
+		memset(big, 'x', ENVFILE_MAX + 1);
+		big[0] = 'A';
+		big[1] = '=';
+		r = envfile_of(big, ENVFILE_MAX + 1, &env, &e);
+		ok(r < 0 && e && strstr(e->msg, "--env-file"), "envfile: over 1 MiB is refused");
+		err_free(&e);
+		free(big);
+	}
+	r = envfile_read("/nonexistent/env", &env, &e);
+	ok(r < 0 && e && strstr(e->msg, "/nonexistent/env"), "envfile: a missing file is named");
+	err_free(&e);
+	r = envfile_read("/proc/self/fd", &env, &e);
+	ok(r < 0, "envfile: a directory is refused");
+	err_free(&e);
+	strv_free(env);
+	env = NULL;
+
+	ok(envfile_push_arg("-e", "A=b c", &env, &e) == 0 &&
+	       envfile_push_arg("-e", "ISOLA_ENVFILE_SET", &env, &e) == 0 &&
+	       envfile_push_arg("-e", "ISOLA_ENVFILE_UNSET", &env, &e) == 0 &&
+	       strv_length(env) == 2 && streq(env[0], "A=b c") &&
+	       streq(env[1], "ISOLA_ENVFILE_SET=from-us"),
+	   "-e KEY=VALUE as given, KEY from our env, an unset KEY is nothing");
+	r = envfile_push_arg("-e", "=x", &env, &e);
+	ok(r < 0 && e && streq(e->msg, "-e `=x`: expected KEY=VALUE or KEY"), "-e =x is refused");
+	err_free(&e);
+	r = envfile_push_arg("--env", "", &env, &e);
+	ok(r < 0 && e && strstr(e->msg, "--env ``"), "an empty -e is refused");
+	err_free(&e);
 }
 
 /*
@@ -570,6 +652,7 @@ int main(void)
 	test_rm_deep();
 	test_rm_mount();
 	test_strv();
+	test_envfile();
 	test_close_async();
 	test_sha256();
 	test_lazylib_missing();
