@@ -94,6 +94,15 @@ static int push_all_caps(char ***args)
 	return 0;
 }
 
+/* "--env K=V" for each of @env. */
+static int push_env(char ***args, char **env)
+{
+	for (size_t k = 0; env && env[k]; k++)
+		if (strv_push(args, "--env") < 0 || strv_push(args, env[k]) < 0)
+			return -1;
+	return 0;
+}
+
 /* argv[i] is option @name ("--store"), alone or as "--name=V": its length, else 0. */
 static size_t is_opt(const char *arg, const char *name)
 {
@@ -117,9 +126,9 @@ static bool value_follows(const char *arg)
  */
 static int runtime_args(int argc, char **argv, int id, const char *sock, char ***ret)
 {
-	_cleanup_strv_ char **args = NULL, **file_env = NULL;
+	_cleanup_strv_ char **args = NULL, **file_env = NULL, **env = NULL;
 	_cleanup_err_ struct err *err = NULL;
-	bool privileged = false;
+	bool privileged = false, env_done = false;
 	int r;
 
 	for (int i = 1; i < id && strcmp(argv[i], "--"); i++) {
@@ -140,13 +149,11 @@ static int runtime_args(int argc, char **argv, int id, const char *sock, char **
 	r = strv_push(&args, "exec");
 	if (r == 0 && sock)
 		r = strv_push(&args, "--console-socket") < 0 || strv_push(&args, sock) < 0 ? -1 : 0;
-	for (size_t k = 0; r == 0 && file_env && file_env[k]; k++)
-		r = strv_push(&args, "--env") < 0 || strv_push(&args, file_env[k]) < 0 ? -1 : 0;
 	if (r == 0 && privileged)
 		r = push_all_caps(&args);
 	for (int i = 1; r == 0 && i < argc; i++) {
 		bool before_id = i < id;
-		size_t n;
+		size_t n = 0;
 
 		if (before_id &&
 		    ((n = is_opt(argv[i], "--store")) || (n = is_opt(argv[i], "--env-file")))) {
@@ -155,7 +162,23 @@ static int runtime_args(int argc, char **argv, int id, const char *sock, char **
 		}
 		if (before_id && !strcmp(argv[i], "--privileged"))
 			continue;
-		r = strv_push(&args, argv[i]);
+		if (before_id && (!strcmp(argv[i], "-e") || (n = is_opt(argv[i], "--env")))) {
+			/* -e KEY: ours, as run's (envfile_push_arg); the runtime takes K=V. */
+			const char *v = argv[i][1] == '-' && argv[i][n]
+					    ? argv[i] + n + 1
+					    : (i + 1 < argc ? argv[++i] : "");
+
+			if (envfile_push_arg("-e", v, &env, &err) < 0)
+				return cli_fail(&err);
+			continue;
+		}
+		/* Before the id (or its "--"): the files' variables, then -e's, which win. */
+		if (!env_done && (i == id || (i + 1 == id && !strcmp(argv[i], "--")))) {
+			env_done = true;
+			r = push_env(&args, file_env) < 0 || push_env(&args, env) < 0 ? -1 : 0;
+		}
+		if (r == 0)
+			r = strv_push(&args, argv[i]);
 		if (r == 0 && before_id && value_follows(argv[i]) && i + 1 < argc)
 			r = strv_push(&args, argv[++i]);
 	}

@@ -234,13 +234,18 @@ teardown() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
-@test "exec NAME: --env-file, --privileged (our bounding set), and every argument of a long command" {
+@test "exec NAME: --env-file, -e KEY, --privileged (our bounding set), and every argument of a long command" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	"$ISOLA" run -d --name ex1 --network none "$REG/t/bb:1" busybox sleep 1000 >/dev/null
 	printf 'A=from-file\nB=from-file\n' >"$TMP/env"
 	run "$ISOLA" exec --env-file "$TMP/env" -e B=from-e ex1 sh -c 'echo "$A|$B"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "from-file|from-e" ]
+	# -e KEY takes ours (the runtime's --env wants K=V); "--" before the name.
+	FROMUS=us run "$ISOLA" exec -e FROMUS -e UNSET_HERE --env-file "$TMP/env" -- ex1 \
+		sh -c 'echo "$FROMUS|$A|${UNSET_HERE-unset}"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "us|from-file|unset" ]
 	run "$ISOLA" exec ex1 busybox grep CapEff /proc/self/status
 	[ "$output" != "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
 	run "$ISOLA" exec --privileged ex1 busybox grep CapEff /proc/self/status
