@@ -162,13 +162,21 @@ static int runtime_args(int argc, char **argv, int id, const char *sock, char **
 		}
 		if (before_id && !strcmp(argv[i], "--privileged"))
 			continue;
-		if (before_id && (!strcmp(argv[i], "-e") || (n = is_opt(argv[i], "--env")))) {
-			/* -e KEY: ours, as run's (envfile_push_arg); the runtime takes K=V. */
-			const char *v = argv[i][1] == '-' && argv[i][n]
-					    ? argv[i] + n + 1
-					    : (i + 1 < argc ? argv[++i] : "");
+		/* -e KEY: ours, as run's (envfile_push_arg); the runtime takes K=V. */
+		if (before_id && !strncmp(argv[i], "-e", 2)) {
+			const char *v = argv[i] + 2; /* -eK=V */
 
+			if (!*v)
+				v = i + 1 < argc ? argv[++i] : "";
 			if (envfile_push_arg("-e", v, &env, &err) < 0)
+				return cli_fail(&err);
+			continue;
+		}
+		if (before_id && (n = is_opt(argv[i], "--env"))) {
+			const char *v =
+			    argv[i][n] ? argv[i] + n + 1 : (i + 1 < argc ? argv[++i] : "");
+
+			if (envfile_push_arg("--env", v, &env, &err) < 0)
 				return cli_fail(&err);
 			continue;
 		}

@@ -234,7 +234,11 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	if (a.detach) {
 		pid_t monitor;
 
-		r = vmct_exec_detached(uds, &proc, &monitor, &err) < 0 ? cli_fail(&err) : 0;
+		r = 0;
+		if (vmct_exec_detached(uds, &proc, &monitor, &err) < 0) {
+			cli_fail(&err);
+			r = EXIT_ISOLA;
+		}
 		goto out;
 	}
 	/* A vanished reader of our output must not end us (with the terminal raw). */

@@ -81,6 +81,24 @@ static int add_caps(struct exec_ctx *c, struct err **err)
 	return 0;
 }
 
+/* KEY=VALUE into *env: in place of KEY's entry, else appended. */
+static int env_set(char ***env, const char *kv)
+{
+	size_t key = strcspn(kv, "=") + 1;
+	char *copy;
+
+	for (char **e = *env; e && *e; e++)
+		if (!strncmp(*e, kv, key)) {
+			copy = strdup(kv);
+			if (!copy)
+				return -ENOMEM;
+			free(*e);
+			*e = copy;
+			return 0;
+		}
+	return strv_push(env, kv);
+}
+
 static int process_from_opts(struct exec_ctx *c, struct err **err)
 {
 	const struct ct_exec_opts *o = c->o;
@@ -102,8 +120,9 @@ static int process_from_opts(struct exec_ctx *c, struct err **err)
 	for (size_t i = 0; base->env && base->env[i]; i++)
 		if (strv_push(&p->env, base->env[i]) < 0)
 			return err_make(err, ENOMEM, "env");
+	/* --env replaces the same key (runc's exec keeps the last value of each). */
 	for (size_t i = 0; o->env && o->env[i]; i++)
-		if (strv_push(&p->env, o->env[i]) < 0)
+		if (env_set(&p->env, o->env[i]) < 0)
 			return err_make(err, ENOMEM, "env");
 	if (!p->args)
 		return err_make(err, 0, "exec: no command given");

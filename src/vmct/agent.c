@@ -67,6 +67,7 @@ extern char **environ;
 
 static int vsock = -1;	   /* this process's session */
 static int ct_mntns = -1;  /* the container's mount namespace (make_mntns) */
+static int ct_pts = -1;	   /* its /dev/pts (O_PATH): terminals are opened there */
 static bool session_child; /* a handler of a further session: it ends, the VM does not */
 static uint8_t frame_buf[VMCT_HDR + VMCT_FRAME_MAX];
 
@@ -290,16 +291,37 @@ static void setup_root(void)
  * walk lands back on the overlay.  pivot_root(2) would be the usual tool,
  * but it refuses the initramfs (rootfs has no parent mount).
  */
+/*
+ * @fd moved above stdio: the agent runs with no console, so 0-2 may be free,
+ * and a child's dup2() onto them must not close one of these.
+ */
+static int above_stdio(int fd)
+{
+	int high;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return high;
+}
+
 static void make_mntns(void)
 {
 	int self = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 
 	if (self < 0 || unshare(CLONE_NEWNS) < 0)
 		fatal("a mount namespace for the container: %s", strerror(errno));
+	/*
+	 * The namespace's own devpts mount: a terminal opened through it is
+	 * /dev/pts/N in /proc/self/fd of the container's process (musl's
+	 * ttyname() reads it), not our /newroot/dev/pts/N.
+	 */
+	ct_pts = above_stdio(open(NEWROOT "/dev/pts", O_PATH | O_DIRECTORY | O_CLOEXEC));
 	if (mount(NEWROOT, "/", NULL, MS_MOVE, NULL) < 0)
 		fatal("move the root onto /: %s", strerror(errno));
 	/* Our root is still the initramfs's, under the overlay: /proc is ours. */
-	ct_mntns = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	ct_mntns = above_stdio(open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC));
 	if (ct_mntns < 0 || setns(self, CLONE_NEWNS) < 0)
 		fatal("back to the agent's mount namespace: %s", strerror(errno));
 	close(self);
@@ -509,9 +531,9 @@ static void setup_mounts(const struct vmct_config *c)
 static int open_pty(const struct vmct_config *c, int *ret_master, int *ret_slave)
 {
 	struct winsize ws = {.ws_row = c->rows, .ws_col = c->cols};
-	int m = open(NEWROOT "/dev/pts/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, sl;
+	int m = openat(ct_pts, "ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC), unlock = 0, sl;
 	unsigned n;
-	char p[64];
+	char p[16];
 
 	if (m < 0)
 		return -1;
@@ -521,8 +543,8 @@ static int open_pty(const struct vmct_config *c, int *ret_master, int *ret_slave
 	}
 	if (ws.ws_row && ws.ws_col)
 		ioctl(m, TIOCSWINSZ, &ws);
-	snprintf(p, sizeof(p), NEWROOT "/dev/pts/%u", n);
-	sl = open(p, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	snprintf(p, sizeof(p), "%u", n);
+	sl = openat(ct_pts, p, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (sl < 0) {
 		close(m);
 		return -1;

@@ -296,10 +296,13 @@ static __attribute__((noreturn)) void exec_monitor(const char *uds, struct vmct_
 		_exit(STATUS_FAILED);
 	close_range(4, ~0u, 0);
 	if (null_stdio) {
+		/* Nothing attached, and no directory of the caller's kept busy. */
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
+		if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+		    chdir("/") < 0)
 			_exit(STATUS_FAILED);
-		close(null);
+		if (null > 2)
+			close(null);
 	}
 	signal(SIGPIPE, SIG_IGN);
 	if (c->tty)

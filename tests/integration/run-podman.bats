@@ -246,6 +246,9 @@ teardown() {
 		sh -c 'echo "$FROMUS|$A|${UNSET_HERE-unset}"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "us|from-file|unset" ]
+	# -eK=V (attached) wins over the file too: one B reaches the process.
+	run "$ISOLA" exec --env-file "$TMP/env" -eB=attached ex1 sh -c 'echo "$B $(env | grep -c ^B=)"'
+	[ "$output" = "attached 1" ]
 	run "$ISOLA" exec ex1 busybox grep CapEff /proc/self/status
 	[ "$output" != "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
 	run "$ISOLA" exec --privileged ex1 busybox grep CapEff /proc/self/status

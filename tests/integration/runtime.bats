@@ -83,6 +83,12 @@ teardown() {
 	run isola exec -e FOO=bar --cwd /tmp --user 1000:1001 "$ID" sh -c 'echo $FOO $(pwd) $(id -u) $(id -g)'
 	[ "$status" -eq 0 ]
 	[ "$output" = "bar /tmp 1000 1001" ]
+	# --env replaces the same key, the last one winning (runc keeps the last value):
+	# one PATH and one FOO reach the process, whatever getenv a program uses.
+	run isola exec --env PATH=/bin:/usr/bin -e FOO=1 -e FOO=2 "$ID" \
+		sh -c 'echo "$FOO $(env | grep -c "^FOO=") $(env | grep -c "^PATH=") $PATH"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "2 1 1 /bin:/usr/bin" ]
 	# It runs in the container's pid namespace.
 	run isola exec "$ID" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
 	[ "$output" = "sleep 100 " ]

@@ -1713,20 +1713,20 @@ under_pty() {
 # WINCH); L1's terminal is back in its modes after the run.
 t_vmct_tty() {
 	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
-	under_pty "$W/out" "ISOLA_STORE=$W/store $ISOLA_BIN run --vm --rm -it $VMCT_ARGS localhost/bb:1 sh -c 'echo TTY \$(tty); echo SIZE \$(stty size); i=0; while [ \$i -lt 600 ] && [ \"\$(stty size)\" != \"50 100\" ]; do sleep 0.1; i=\$((i+1)); done; echo RESIZED \$(stty size); exit 3'"
+	under_pty "$W/out" "ISOLA_STORE=$W/store $ISOLA_BIN run --vm --rm -it $VMCT_ARGS localhost/bb:1 sh -c 'echo TTY \$(tty); ls -l /proc/self/fd/0; echo SIZE \$(stty size); i=0; while [ \$i -lt 600 ] && [ \"\$(stty size)\" != \"50 100\" ]; do sleep 0.1; i=\$((i+1)); done; echo RESIZED \$(stty size); exit 3'"
 	wait_for "$W/out" "SIZE " || { kill "$PTY_PID"; return 1; }
 	stty -F "$(cat "$W/pty")" rows 50 cols 100
 	wait "$PTY_PID"
 	tr -d '\r' <"$W/out" >"$W/out.txt"
 	log "rc $(cat "$W/rc"); $(cat "$W/out.txt")"
+	# The terminal is /dev/pts/N in /proc/self/fd too (musl's ttyname reads
+	# it), not the agent's /newroot/dev/pts/N.
 	[ "$(cat "$W/rc")" = 3 ] && grep -Eq '^TTY /dev/pts/[0-9]+$' "$W/out.txt" &&
+		grep -Eq -- '-> /dev/pts/[0-9]+$' "$W/out.txt" &&
 		has "$W/out.txt" '^SIZE 30 90$' && has "$W/out.txt" '^RESIZED 50 100$' &&
 		[ "$(cat "$W/before")" = "$(cat "$W/after")" ]
 }
 
-# isola exec NAME into a running run --vm container: output and exit code
-# come back, it is the same VM (the container's process is there), stdin
-# with -i, a terminal with -t, 127 for a missing command; then nothing is left.
 # exec_d_left NAME: an `isola exec -d NAME` (its monitor) still runs.
 exec_d_left() {
 	local f
@@ -1736,6 +1736,9 @@ exec_d_left() {
 	return 1
 }
 
+# isola exec NAME into a running run --vm container: output and exit code
+# come back, it is the same VM (the container's process is there), stdin
+# with -i, a terminal with -t, -d, 127 for a missing command; then nothing is left.
 t_vmct_exec() {
 	local name=vmx$$ pid ok=0 i
 	cp -a "$L2DIR/vmct/store" "$W/store"
