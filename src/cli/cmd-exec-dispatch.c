@@ -7,6 +7,7 @@
  * and --privileged (every capability of our bounding set, as --cap arguments: podman's
  * exec --privileged; the container's seccomp filter and no_new_privs stay).
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +53,62 @@ static bool listed(const char *name, size_t len)
 	return false;
 }
 
-/* The index of the container id; *tty when -t/--tty (also in a cluster) is given. */
+/*
+ * exec's options before the id in one spelling, so that each reader below
+ * sees the same words: short clusters split ("-ie K=V" is "-i -e K=V",
+ * "-eK=V" is "-e K=V", as podman's and runc's parsers read them) and
+ * "--privileged=true|false" as "--privileged" or nothing.  The id and what
+ * follows are copied as they are.
+ */
+static int normalize(int argc, char **argv, char ***ret)
+{
+	_cleanup_strv_ char **out = NULL;
+	int i = 1;
+
+	if (strv_push(&out, argv[0]) < 0)
+		return -ENOMEM;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+
+		if (a[0] != '-' || a[1] == '\0' || streq(a, "--"))
+			break;
+		if (a[1] != '-') {
+			for (const char *c = a + 1; *c; c++) {
+				char opt[3] = {'-', *c, '\0'};
+
+				if (strv_push(&out, opt) < 0)
+					return -ENOMEM;
+				if (!listed(c, 1))
+					continue;
+				if (c[1] ? strv_push(&out, c + 1) < 0
+					 : i + 1 < argc && strv_push(&out, argv[++i]) < 0)
+					return -ENOMEM;
+				break;
+			}
+			continue;
+		}
+		if (!strncmp(a, "--privileged=", 13)) {
+			if (!streq(a + 13, "true") && !streq(a + 13, "false"))
+				return cli_usage_error(
+				    "exec", "--privileged `%.32s`: true or false", a + 13);
+			if (streq(a + 13, "true") && strv_push(&out, "--privileged") < 0)
+				return -ENOMEM;
+			continue;
+		}
+		if (strv_push(&out, a) < 0)
+			return -ENOMEM;
+		if (!strchr(a, '=') && listed(a + 2, strlen(a + 2)) && i + 1 < argc &&
+		    strv_push(&out, argv[++i]) < 0)
+			return -ENOMEM;
+	}
+	for (; i < argc; i++)
+		if (strv_push(&out, argv[i]) < 0)
+			return -ENOMEM;
+	*ret = TAKE_PTR(out);
+	return 0;
+}
+
+/* The index of the container id (in normalize()'s words); *tty when -t/--tty is given. */
 static int find_id(int argc, char **argv, bool *tty, const char **store, bool *has_socket)
 {
 	for (int i = 1; i < argc; i++) {
@@ -66,8 +122,7 @@ static int find_id(int argc, char **argv, bool *tty, const char **store, bool *h
 		name = a + (a[1] == '-' ? 2 : 1);
 		eq = strchr(name, '=');
 		len = eq ? (size_t)(eq - name) : strlen(name);
-		if (streq(name, "tty") || (a[1] != '-' && strchr(name, 't') && !listed(name, 1) &&
-					   strspn(name, "itd") == len))
+		if (streq(a, "--tty") || streq(a, "-t"))
 			*tty = true;
 		if (len == 14 && !strncmp(name, "console-socket", 14))
 			*has_socket = true;
@@ -213,13 +268,19 @@ static int exec_image(const char *store, int argc, char **argv, int id, bool tty
 	return code < 0 ? EXIT_ISOLA : code;
 }
 
-int cmd_exec_dispatch(struct cli_globals *g, int argc, char **argv)
+int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 {
 	const char *opt_store = NULL;
 	bool tty = false, has_socket = false;
 	_cleanup_free_ char *store = NULL, *p = NULL, *q = NULL;
-	int id = find_id(argc, argv, &tty, &opt_store, &has_socket), r;
+	_cleanup_strv_ char **argv = NULL;
+	int argc, id, r;
 
+	r = normalize(argc0, argv0, &argv);
+	if (r)
+		return r < 0 ? cli_usage_error("exec", "out of memory") : r;
+	argc = (int)strv_length(argv);
+	id = find_id(argc, argv, &tty, &opt_store, &has_socket);
 	if (id < 0 || strchr(argv[id], '/') || argv[id][0] == '.')
 		return cmd_exec(g, argc, argv);
 	if (asprintf(&q, "%s/%s", g->root, argv[id]) >= 0 && path_exists(q))

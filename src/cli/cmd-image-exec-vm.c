@@ -127,44 +127,6 @@ static int parse_user(const char *u, struct vmct_config *c)
 	return 0;
 }
 
-/* KEY=... of @kv is set again in @v (a later entry). */
-static bool set_again(const char *kv, char **v)
-{
-	for (; v && *v; v++)
-		if (!strncmp(kv, *v, strcspn(kv, "=") + 1))
-			return true;
-	return false;
-}
-
-/*
- * The container's env with the --env-file and -e entries (@extra, in that
- * order) replacing or adding keys; of one key given twice, the later wins.
- */
-static char **merge_env(char **base, char **extra)
-{
-	char **out = NULL;
-
-	for (size_t i = 0; base && base[i]; i++) {
-		bool replaced = false;
-
-		for (size_t j = 0; extra && extra[j]; j++)
-			replaced |= !strncmp(base[i], extra[j], strcspn(extra[j], "=") + 1);
-		if (!replaced && strv_push(&out, base[i]) < 0)
-			goto fail;
-	}
-	for (size_t j = 0; extra && extra[j]; j++)
-		if (!set_again(extra[j], extra + j + 1) && strv_push(&out, extra[j]) < 0)
-			goto fail;
-	if (!out &&
-	    strv_push(&out, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") <
-		0)
-		goto fail;
-	return out;
-fail:
-	strv_free(out);
-	return NULL;
-}
-
 /* The vsock socket run --vm noted in the bundle (absent: not a VM that runs). */
 static int vsock_path(const char *bundle, char **ret, struct err **err)
 {
@@ -213,7 +175,12 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	r = a.user ? parse_user(a.user, &proc) : 0;
 	for (size_t i = 0; a.env && a.env[i] && !r; i++)
 		r = strv_push(&a.file_env, a.env[i]) < 0 ? EXIT_ISOLA : 0;
-	env = r ? NULL : merge_env(proc.env, a.file_env);
+	/* The files' variables, then -e's, the later winning; PATH if none at all. */
+	env = r ? NULL : strv_env_merge(proc.env, a.file_env);
+	if (env && !env[0] &&
+	    strv_push(&env, "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin") <
+		0)
+		env = (strv_free(env), NULL);
 	if (r || !env) {
 		r = r > 0 ? r : EXIT_ISOLA;
 		goto out;

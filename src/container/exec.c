@@ -81,24 +81,6 @@ static int add_caps(struct exec_ctx *c, struct err **err)
 	return 0;
 }
 
-/* KEY=VALUE into *env: in place of KEY's entry, else appended. */
-static int env_set(char ***env, const char *kv)
-{
-	size_t key = strcspn(kv, "=") + 1;
-	char *copy;
-
-	for (char **e = *env; e && *e; e++)
-		if (!strncmp(*e, kv, key)) {
-			copy = strdup(kv);
-			if (!copy)
-				return -ENOMEM;
-			free(*e);
-			*e = copy;
-			return 0;
-		}
-	return strv_push(env, kv);
-}
-
 static int process_from_opts(struct exec_ctx *c, struct err **err)
 {
 	const struct ct_exec_opts *o = c->o;
@@ -122,7 +104,7 @@ static int process_from_opts(struct exec_ctx *c, struct err **err)
 			return err_make(err, ENOMEM, "env");
 	/* --env replaces the same key (runc's exec keeps the last value of each). */
 	for (size_t i = 0; o->env && o->env[i]; i++)
-		if (env_set(&p->env, o->env[i]) < 0)
+		if (strv_env_set(&p->env, o->env[i]) < 0)
 			return err_make(err, ENOMEM, "env");
 	if (!p->args)
 		return err_make(err, 0, "exec: no command given");

@@ -11,13 +11,29 @@
 
 #define BLANKS " \t\v\f\r"
 
+/*
+ * KEY=VALUE as it is; KEY alone takes our value, if we have one (docker and
+ * podman skip it otherwise).  -1 on ENOMEM.
+ */
+static int push_kv(const char *arg, char ***env)
+{
+	_cleanup_free_ char *kv = NULL;
+	const char *v;
+
+	if (strchr(arg, '='))
+		return strv_push(env, arg);
+	v = getenv(arg);
+	if (!v)
+		return 0;
+	if (asprintf(&kv, "%s=%s", arg, v) < 0)
+		return -1;
+	return strv_push(env, kv);
+}
+
 /* One line (NUL-terminated, no '\n'); 0, or an error naming line @n. */
 static int one_line(const char *path, size_t n, char *line, char ***env, struct err **err)
 {
-	_cleanup_free_ char *kv = NULL;
 	size_t key_len;
-	char *eq;
-	const char *v;
 
 	line += strspn(line, BLANKS);
 	/* A file written on Windows ends its lines with "\r\n". */
@@ -25,8 +41,7 @@ static int one_line(const char *path, size_t n, char *line, char ***env, struct 
 		line[strlen(line) - 1] = '\0';
 	if (!*line || *line == '#')
 		return 0;
-	eq = strchr(line, '=');
-	key_len = eq ? (size_t)(eq - line) : strlen(line);
+	key_len = strcspn(line, "=");
 	if (key_len == 0)
 		return err_make(err, 0, "--env-file `%s`, line %zu: no variable name before '='",
 				path, n);
@@ -34,32 +49,14 @@ static int one_line(const char *path, size_t n, char *line, char ***env, struct 
 		return err_make(err, 0,
 				"--env-file `%s`, line %zu: variable `%.*s` contains a blank", path,
 				n, (int)(key_len > 64 ? 64 : key_len), line);
-	if (eq)
-		return strv_push(env, line) < 0 ? err_make(err, ENOMEM, "--env-file") : 0;
-	/* KEY alone: ours, if we have it (docker and podman skip it otherwise). */
-	v = getenv(line);
-	if (!v)
-		return 0;
-	if (asprintf(&kv, "%s=%s", line, v) < 0 || strv_push(env, kv) < 0)
-		return err_make(err, ENOMEM, "--env-file");
-	return 0;
+	return push_kv(line, env) < 0 ? err_make(err, ENOMEM, "--env-file") : 0;
 }
 
 int envfile_push_arg(const char *opt, const char *arg, char ***env, struct err **err)
 {
-	_cleanup_free_ char *kv = NULL;
-	const char *v;
-
 	if (!*arg || *arg == '=')
 		return err_make(err, 0, "%s `%.64s`: expected KEY=VALUE or KEY", opt, arg);
-	if (strchr(arg, '='))
-		return strv_push(env, arg) < 0 ? err_make(err, ENOMEM, "%s", opt) : 0;
-	v = getenv(arg);
-	if (!v)
-		return 0;
-	if (asprintf(&kv, "%s=%s", arg, v) < 0 || strv_push(env, kv) < 0)
-		return err_make(err, ENOMEM, "%s", opt);
-	return 0;
+	return push_kv(arg, env) < 0 ? err_make(err, ENOMEM, "%s", opt) : 0;
 }
 
 int envfile_read(const char *path, char ***env, struct err **err)

@@ -41,3 +41,39 @@ int strv_push(char ***v, const char *s)
 	*v = nv;
 	return 0;
 }
+
+int strv_env_set(char ***env, const char *kv)
+{
+	size_t key = strcspn(kv, "=") + 1;
+
+	for (char **e = *env; e && *e; e++)
+		if (!strncmp(*e, kv, key)) {
+			char *copy = strdup(kv);
+
+			if (!copy)
+				return -1;
+			free(*e);
+			*e = copy;
+			return 0;
+		}
+	return strv_push(env, kv);
+}
+
+char **strv_env_merge(char *const *base, char *const *extra)
+{
+	char **out = NULL;
+
+	for (size_t i = 0; base && base[i]; i++)
+		if (strv_push(&out, base[i]) < 0)
+			goto fail;
+	for (size_t j = 0; extra && extra[j]; j++)
+		if (strv_env_set(&out, extra[j]) < 0)
+			goto fail;
+	/* Nothing at all is a valid, empty environment, not a failure. */
+	if (!out)
+		out = calloc(1, sizeof(char *));
+	return out;
+fail:
+	strv_free(out);
+	return NULL;
+}

@@ -35,6 +35,7 @@
 #include "spawn.h"
 #include "spec.h"
 #include "state.h"
+#include "strv.h"
 #include "vmct.h"
 
 #define STATUS_FAILED 125 /* the session failed: as podman's "the runtime failed" */
@@ -44,9 +45,9 @@
 struct xproc {
 	json_t *json;
 	struct vmct_config c;
-	char **base_env; /* the process's own env (the array is ours) */
-	char **env;	 /* c.env: base_env after --env (the array is ours, the strings borrowed) */
-	bool own_argv;	 /* c.argv is load_process's array, not the caller's args */
+	char **base_env;	    /* the process's own env (the array is ours) */
+	char **env;		    /* c.env: a copy of base_env after --env (strv_env_merge) */
+	bool own_argv;		    /* c.argv is load_process's array, not the caller's args */
 	struct ct_seccomp *seccomp; /* the container's filter: c.seccomp points into it */
 };
 
@@ -55,35 +56,9 @@ static void xproc_clear(struct xproc *x)
 	if (x->own_argv)
 		free(x->c.argv);
 	free(x->base_env);
-	free(x->env);
+	strv_free(x->env);
 	ct_seccomp_free(x->seccomp);
 	json_decref(x->json);
-}
-
-/* @base with each K=V of @extra replacing its key or added; NULL on ENOMEM. */
-static char **merge_env(char **base, char **extra)
-{
-	size_t n = 0, k = 0;
-	char **out;
-
-	for (size_t i = 0; base && base[i]; i++)
-		n++;
-	for (size_t j = 0; extra && extra[j]; j++)
-		n++;
-	out = calloc(n + 1, sizeof(char *));
-	if (!out)
-		return NULL;
-	for (size_t i = 0; base && base[i]; i++) {
-		bool replaced = false;
-
-		for (size_t j = 0; extra && extra[j]; j++)
-			replaced |= !strncmp(base[i], extra[j], strcspn(extra[j], "=") + 1);
-		if (!replaced)
-			out[k++] = base[i];
-	}
-	for (size_t j = 0; extra && extra[j]; j++)
-		out[k++] = extra[j];
-	return out;
 }
 
 /*
@@ -126,7 +101,7 @@ static int apply_opts(const struct vmct_oci_exec_opts *o, struct xproc *x, struc
 	for (size_t j = 0; o->env && o->env[j]; j++)
 		if (!strchr(o->env[j], '=') || o->env[j][0] == '=')
 			return err_make(err, 0, "--env `%s`: expected KEY=VALUE", o->env[j]);
-	x->env = merge_env(x->base_env, o->env);
+	x->env = strv_env_merge(x->base_env, o->env);
 	if (!x->env)
 		return err_make(err, ENOMEM, "env");
 	x->c.env = x->env;

@@ -249,11 +249,23 @@ teardown() {
 	# -eK=V (attached) wins over the file too: one B reaches the process.
 	run "$ISOLA" exec --env-file "$TMP/env" -eB=attached ex1 sh -c 'echo "$B $(env | grep -c ^B=)"'
 	[ "$output" = "attached 1" ]
+	# A cluster whose last letter takes the value: -i -e B=cluster, the name after it.
+	run "$ISOLA" exec -ie B=cluster ex1 sh -c 'echo "$B"'
+	[ "$status" -eq 0 ]
+	[ "$output" = "cluster" ]
 	run "$ISOLA" exec ex1 busybox grep CapEff /proc/self/status
 	[ "$output" != "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
-	run "$ISOLA" exec --privileged ex1 busybox grep CapEff /proc/self/status
-	[ "$status" -eq 0 ]
-	[ "$output" = "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
+	run "$ISOLA" exec --privileged=false ex1 busybox grep CapEff /proc/self/status
+	[ "$output" != "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
+	for p in --privileged --privileged=true; do
+		run "$ISOLA" exec $p ex1 busybox grep CapEff /proc/self/status
+		[ "$status" -eq 0 ]
+		[ "$output" = "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
+	done
+	run "$ISOLA" exec --privileged=maybe ex1 true
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"--privileged \`maybe\`"* ]]
 	# 40 arguments: the runtime's argv used to stop at 20 and drop the rest silently.
 	run "$ISOLA" exec ex1 echo $(seq 1 40)
 	[ "$status" -eq 0 ]

@@ -54,7 +54,8 @@ fake() {
 	fake 0
 	run "$ISOLA" exec -e HOME=/h -e NEW=x=y -w /tmp -u 5:6 "$NAME" true
 	[ "$status" = 0 ]
-	[[ "$output" == *$'env=PATH=/bin\nenv=KEEP=1\nenv=HOME=/h\nenv=NEW=x=y\ncwd=/tmp\nuid=5\ngid=6\n'* ]]
+	# HOME keeps its place with -e's value; NEW is added at the end.
+	[[ "$output" == *$'env=PATH=/bin\nenv=HOME=/h\nenv=KEEP=1\nenv=NEW=x=y\ncwd=/tmp\nuid=5\ngid=6\n'* ]]
 	wait "$FAKE"
 }
 
@@ -108,8 +109,16 @@ fake() {
 	FROMUS=us run "$ISOLA" exec --env-file "$TMP/env" -e B=from-e -e FROMUS -e UNSET_HERE \
 		"$NAME" true
 	[ "$status" = 0 ]
-	[[ "$output" == *$'env=KEEP=1\nenv=A=from-file\nenv=C=spaces kept # too\nenv=B=from-e\nenv=FROMUS=us\ncwd='* ]]
+	# B keeps the file's place and takes -e's value (strv_env_merge, as plain exec).
+	[[ "$output" == *$'env=KEEP=1\nenv=A=from-file\nenv=B=from-e\nenv=C=spaces kept # too\nenv=FROMUS=us\ncwd='* ]]
 	[[ "$output" != *"B=from-file"* && "$output" != *UNSET_HERE* ]]
+	wait "$FAKE"
+	# -ie K=V is -i -e K=V, and the name after it is the container's.
+	rm -f "$TMP/v.sock" "$TMP/ready"
+	fake 0
+	run "$ISOLA" exec -ie KEEP=2 "$NAME" true
+	[ "$status" = 0 ]
+	[[ "$output" == *$'env=KEEP=2\n'* && "$output" != *KEEP=1* ]]
 	wait "$FAKE"
 }
 
@@ -129,7 +138,7 @@ fake() {
 	wait "$FAKE"
 	rm -f "$TMP/v.sock" "$TMP/ready"
 	fake 0
-	run "$ISOLA" exec --privileged "$NAME" true
+	run "$ISOLA" exec --privileged=true "$NAME" true
 	[ "$status" = 0 ]
 	[[ "$output" != *caps=* ]]
 	# no_new_privs stays, as the container's seccomp filter would.

@@ -66,7 +66,8 @@ fake() {
 	run "$ISOLA" --root "$R" exec -e HOME=/h -e NEW=x=y --cwd /tmp --user 5:6 "$ID" true
 	echo "$output"
 	[ "$status" = 0 ]
-	[[ "$output" == *$'env=PATH=/bin\nenv=KEEP=1\nenv=HOME=/h\nenv=NEW=x=y\ncwd=/tmp\nuid=5\ngid=6\n'* ]]
+	# HOME keeps its place with --env's value; NEW is added at the end.
+	[[ "$output" == *$'env=PATH=/bin\nenv=HOME=/h\nenv=KEEP=1\nenv=NEW=x=y\ncwd=/tmp\nuid=5\ngid=6\n'* ]]
 	wait "$FAKE"
 }
 

@@ -285,6 +285,21 @@ static void test_strv(void)
 	ok(streq(v[1], "b") && v[2] == NULL, "strv terminated");
 }
 
+static void test_strv_env(void)
+{
+	char *base[] = {"PATH=/bin", "A=1", "AB=2", NULL};
+	char *extra[] = {"A=x", "C=3", "A=y", "AB=", NULL};
+	_cleanup_strv_ char **m = strv_env_merge(base, extra);
+	_cleanup_strv_ char **none = strv_env_merge(NULL, NULL);
+
+	/* A keeps its place and takes the last value; AB is not A's prefix match. */
+	ok(m && strv_length(m) == 4 && streq(m[0], "PATH=/bin") && streq(m[1], "A=y") &&
+	       streq(m[2], "AB=") && streq(m[3], "C=3"),
+	   "env merge: in place, later wins, exact keys");
+	ok(none && !none[0], "env merge of nothing: an empty vector");
+	ok(base[1][2] == '1', "env merge leaves the base alone");
+}
+
 /* envfile_read @text from a file; *env and the return value. */
 static int envfile_of(const char *text, size_t len, char ***env, struct err **err)
 {
@@ -652,6 +667,7 @@ int main(void)
 	test_rm_deep();
 	test_rm_mount();
 	test_strv();
+	test_strv_env();
 	test_envfile();
 	test_close_async();
 	test_sha256();
