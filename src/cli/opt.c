@@ -18,8 +18,10 @@ void cli_parser_init(struct cli_parser *p, const char *cmd, const struct cli_opt
 	p->shortopts[s++] = '+';
 	p->shortopts[s++] = ':';
 	for (; opts && opts[n].name && n < CLI_OPT_MAX; n++) {
-		p->lopts[n] = (struct option){
-		    opts[n].name, opts[n].arg ? required_argument : no_argument, NULL, opts[n].key};
+		/* A flag's long form also takes "=true" and "=false" (cli_parse). */
+		p->lopts[n] = (struct option){opts[n].name,
+					      opts[n].arg ? required_argument : optional_argument,
+					      NULL, opts[n].key};
 		if (opts[n].key < 0x100) {
 			p->shortopts[s++] = (char)opts[n].key;
 			if (opts[n].arg)
@@ -104,6 +106,24 @@ int cli_parse(struct cli_parser *p, int argc, char **argv)
 			 word);
 		opt_error(p, what);
 		return -1;
+	}
+	/*
+	 * --flag=true is --flag, --flag=false is the flag not given, as the Go
+	 * parsers of runc (urfave/cli) and podman (pflag) read a boolean; a
+	 * later =false does not undo an earlier --flag.
+	 */
+	if (idx >= 0 && key != '?' && key != ':' && p->lopts[idx].has_arg == optional_argument &&
+	    optarg) {
+		if (streq(optarg, "false"))
+			return cli_parse(p, argc, argv);
+		if (!streq(optarg, "true")) {
+			char what[160];
+
+			snprintf(what, sizeof(what), "option --%s takes true or false, not `%.32s`",
+				 p->lopts[idx].name, optarg);
+			opt_error(p, what);
+			return -1;
+		}
 	}
 	switch (key) {
 	case -1:

@@ -179,6 +179,22 @@ commands() {
 	[[ "$output" == *"unknown option"* ]]
 }
 
+@test "options: --flag=true is the flag, --flag=false is not, any other value is refused" {
+	D=$BATS_TEST_TMPDIR
+	mkdir "$D/t" "$D/f" "$D/x"
+	run "$ISOLA" spec --rootless=true -b "$D/t"
+	[ "$status" -eq 0 ]
+	grep -q '"type": *"user"' "$D/t/config.json"
+	run "$ISOLA" spec --rootless=false -b "$D/f"
+	[ "$status" -eq 0 ]
+	! grep -q '"type": *"user"' "$D/f/config.json"
+	run "$ISOLA" spec --rootless=yes -b "$D/x"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"option --rootless takes true or false, not \`yes\`"* ]]
+	[ ! -e "$D/x/config.json" ]
+}
+
 @test "update names the option with the bad value" {
 	run "$ISOLA" --root "$BATS_TEST_TMPDIR/r" update --memory 64X x
 	[ "$status" -ne 0 ]
