@@ -64,8 +64,8 @@ static void xproc_clear(struct xproc *x)
 /*
  * --cap X: X joins the bounding, effective, permitted and ambient sets, as
  * runc's exec and isola's own do (ambient only takes what is also
- * inheritable: caps-sys.c).  A process without capabilities keeps every one
- * of the agent's already: nothing to add.
+ * inheritable: caps-sys.c).  A process sent without sets (run --vm's exec
+ * --privileged) keeps every one of the agent's already: nothing to add.
  */
 static int add_caps(char **names, struct vmct_config *c, struct err **err)
 {

@@ -147,18 +147,17 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 
 /*
  * The privileges isola's own parser (ct_process_parse, as for a plain
- * container) found in process: capabilities (absent: the process keeps
- * root's, as runc does), noNewPrivileges, user.additionalGids and umask,
- * rlimits, oomScoreAdj, ioPriority; for the agent to apply.
+ * container) found in process: capabilities (absent: none, as a plain
+ * container of the same config.json gets, and crun), noNewPrivileges,
+ * user.additionalGids and umask, rlimits, oomScoreAdj, ioPriority; for the
+ * agent to apply.
  */
 static int load_privileges(const struct ct_process *p, struct vmct_config *c, struct err **err)
 {
-	int r = 0;
+	int r;
 
-	if (p->capabilities) {
-		r = ct_caps_parse(p->capabilities, "process.capabilities", &c->caps, err);
-		c->has_caps = r >= 0;
-	}
+	r = ct_caps_parse(p->capabilities, "process.capabilities", &c->caps, err);
+	c->has_caps = r >= 0;
 	if (r >= 0 && p->n_additional_gids > VMCT_GROUPS_MAX)
 		r = err_make(err, 0, "process.user.additionalGids: more than %u groups",
 			     VMCT_GROUPS_MAX);

@@ -84,6 +84,21 @@ fake() {
 	wait "$FAKE"
 }
 
+@test "vm-oci-exec: no process.capabilities is no capability, as for a plain container; --cap adds one" {
+	[ "$(jq '.process | has("capabilities")' "$B/config.json")" = false ]
+	fake 0
+	run "$ISOLA" --root "$R" exec "$ID" true
+	echo "$output"
+	[ "$status" = 0 ]
+	grep -qx 'caps=0 0 0 0 0' <<<"$output"
+	wait "$FAKE"
+	rm -f "$VMDIR/v.sock" "$TMP/ready"
+	fake 0
+	run "$ISOLA" --root "$R" exec --cap CAP_KILL "$ID" true
+	grep -qx 'caps=20 20 0 20 20' <<<"$output"
+	wait "$FAKE"
+}
+
 @test "vm-oci-exec: --cap joins the bounding, effective, permitted and ambient sets; --no-new-privs" {
 	# CAP_KILL (5) from the config, CAP_NET_ADMIN (12) and CAP_CHOWN (0) from --cap.
 	jq '.process.capabilities = {bounding: ["CAP_KILL"], effective: ["CAP_KILL"],

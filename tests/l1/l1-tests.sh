@@ -1160,12 +1160,21 @@ t_vmct_warm_clean() {
 # image's layer (tests/l1/run.sh build_vmct keeps it as bb-layer.tar).
 VMOCI_ROOT=$W/vmoci-root
 
+# runc's 14 default capabilities (CapBnd a80425fb), as podman and containerd
+# send them: a config without process.capabilities gets none, in a VM as in
+# a plain container (tests/integration/vm-oci-exec.bats).
+VMOCI_CAPS='["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
+ "CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
+ "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE"]'
+
 vmoci_bundle() { # DIR ARGS_JSON [ANNOTATIONS (JSON members)] [MOUNTS (JSON array members)]
 	mkdir -p "$1/rootfs"
 	tar -xf "$L2DIR/vmct/bb-layer.tar" -C "$1/rootfs"
 	cat >"$1/config.json" <<-EOF
 	{"ociVersion": "1.0.2", "root": {"path": "rootfs"}, "annotations": {${3:-}}, "mounts": [${4:-}],
 	 "process": {"terminal": false, "user": {"uid": 0, "gid": 0}, "cwd": "/",
+	  "capabilities": {"bounding": $VMOCI_CAPS, "effective": $VMOCI_CAPS,
+	   "permitted": $VMOCI_CAPS},
 	  "env": ["PATH=/bin"], "args": $2}}
 	EOF
 }

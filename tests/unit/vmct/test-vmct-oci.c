@@ -184,9 +184,10 @@ static void test_privileges(void)
 	free(msg);
 
 	is_int(load(PROC("\"user\": {\"uid\": 0, \"gid\": 0}"), &c, &msg), 0, "a bare process");
-	ok(!c.has_caps && !c.no_new_privs && !c.n_groups && !c.n_rlimits && !c.has_umask &&
-	       !c.has_oom,
-	   "no capabilities: the process keeps the agent's (runc's behaviour)");
+	ok(c.has_caps && !c.caps.bounding && !c.caps.effective && !c.caps.permitted &&
+	       !c.caps.inheritable && !c.caps.ambient && !c.no_new_privs && !c.n_groups &&
+	       !c.n_rlimits && !c.has_umask && !c.has_oom,
+	   "no capabilities: empty sets, as a plain container's (crun's behaviour)");
 
 	ok(load(PROC("\"user\": {\"uid\": 0, \"gid\": 0}, \"capabilities\": {\"bounding\": "
 		     "[\"CAP_NOSUCH\"]}"),
