@@ -289,6 +289,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	r = self ? 0 : err_make(&err, errno, "/proc/self/exe");
 	if (r >= 0)
 		r = image_vm_load_process(bundle, &spec, &proc, &err);
+	proc.init = vo->init;
 	if (r >= 0)
 		r = vm_hostname(spec, &proc, &err);
 	if (r >= 0)
@@ -426,7 +427,8 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 	    .sel = {.vm = true,
 		    .modules = vo->modules,
 		    .memory = vo->memory ? vo->memory : VM_DEFAULT_MEMORY,
-		    .cpus = vo->cpus ? vo->cpus : 1},
+		    .cpus = vo->cpus ? vo->cpus : 1,
+		    .init = vo->init},
 	    .stdio = {-1, -1, -1},
 	};
 	struct vmct_oci_create_opts co = {

@@ -282,8 +282,9 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 {
 	size_t n = 0;
 
-	if (a->o.init)
-		return cli_usage_error(cmd, "--init is not supported with --vm yet");
+	/* --init: the agent's own init, not isola-init bind-mounted at /dev/init. */
+	a->vmo.init = a->o.init;
+	a->o.init = false;
 	/* -v: a host directory (or a named volume) is shared live; a file cannot be. */
 	for (char **v = a->o.volumes; v && *v; v++, n++) {
 		_cleanup_free_ char *src = strndup(*v, strcspn(*v, ":"));

@@ -89,6 +89,7 @@ struct image_vm_opts {
 	uint64_t memory;     /* bytes, 0: 256M */
 	unsigned cpus;	     /* 0: 1 */
 	bool interactive;    /* relay our stdin */
+	bool init;	     /* --init: the agent's init is PID 1 (vmct_config.init) */
 	/* Attached to a network (net_attach, id): the VM gets a NIC on it. */
 	bool network;
 	const char *id;

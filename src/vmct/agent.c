@@ -20,8 +20,12 @@
  * The process gets the privileges its config.json gives it -- capability
  * sets, no_new_privs, a seccomp filter the host compiled, supplementary
  * groups -- set as isola's container init sets them (src/container/caps-sys.c
- * is shared).  A PID namespace and cgroups inside the guest are not made: the VM
- * is the boundary, and the process sees the agent as PID 1.
+ * is shared).  The process is PID 1 of a PID namespace of its own, with a
+ * /proc of that namespace (ns_fork); every exec's process joins it, so none
+ * sees the agent or signals it.  With `--init` (config key init) PID 1 is a
+ * small init of the agent's instead (guest_init), which reaps and forwards
+ * signals to the process.  Cgroups inside the guest are not made: the VM is
+ * the boundary.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -68,6 +72,7 @@ extern char **environ;
 static int vsock = -1;	   /* this process's session */
 static int ct_mntns = -1;  /* the container's mount namespace (make_mntns) */
 static int ct_pts = -1;	   /* its /dev/pts (O_PATH): terminals are opened there */
+static int ct_pidns = -1;  /* its PID namespace: the first session's process's (ns_fork) */
 static bool session_child; /* a handler of a further session: it ends, the VM does not */
 static uint8_t frame_buf[VMCT_HDR + VMCT_FRAME_MAX];
 
@@ -743,6 +748,61 @@ static void load_filter(const struct vmct_config *c)
 }
 
 /*
+ * `--init`: we become PID 1's init, the caller (in a child) goes on to exec
+ * the process.  Every signal is blocked here and taken with sigwaitinfo --
+ * PID 1 gets no signal it has no handler for, but a blocked one is queued --
+ * and forwarded to the process; orphans are reaped; the process's end is
+ * ours (128 + N for a signal).  On a terminal the process gets a foreground
+ * process group of its own, so a ^C reaches it once, not through us too.
+ */
+static void guest_init(bool tty)
+{
+	sigset_t all, none;
+	siginfo_t si;
+	pid_t pid, p;
+	int st, sig;
+
+	sigfillset(&all);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &all, NULL);
+	pid = fork();
+	if (pid < 0)
+		child_fail("fork the process under the init");
+	if (pid == 0) {
+		/* SIGTTOU of tcsetpgrp() from a background group is blocked still. */
+		if (tty && (setpgid(0, 0) < 0 || tcsetpgrp(0, getpid()) < 0))
+			child_fail("a foreground process group");
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		return;
+	}
+	prctl(PR_SET_NAME, "init", 0, 0, 0);
+	for (;;) {
+		sig = sigwaitinfo(&all, &si);
+		if (sig < 0)
+			continue;
+		if (sig != SIGCHLD) {
+			kill(pid, sig);
+			continue;
+		}
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			if (p == pid)
+				_exit(WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st));
+	}
+}
+
+/*
+ * The first session's process: PID 1 of the container's PID namespace, and
+ * the /proc of the container's mount namespace that namespace's (a proc
+ * mount shows the PID namespace of whoever mounted it).
+ */
+static void own_proc(void)
+{
+	if (umount2("/proc", MNT_DETACH) < 0 ||
+	    mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+		child_fail("mount /proc of the container's PID namespace");
+}
+
+/*
  * The child: stdio from the pipes (in, out, err) or the terminal (tty: in is
  * its slave), into the root; then as isola's container init does
  * (src/container/process.c): oomScoreAdj, rlimits, umask, ioPriority; no_new_privs,
@@ -768,6 +828,8 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 			strerror(errno));
 		_exit(125);
 	}
+	if (!session_child)
+		own_proc();
 	id.uid = c->uid;
 	id.gid = c->gid;
 	id.n_groups = c->n_groups;
@@ -796,6 +858,8 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 		child_fail("set the capabilities");
 	if (c->no_new_privs)
 		load_filter(c);
+	if (c->init && !session_child)
+		guest_init(tty);
 	environ = c->env;
 	execvp(c->argv[0], c->argv);
 	dprintf(2, "isola-agent: exec `%s`: %s\n", c->argv[0], strerror(errno));
@@ -1009,6 +1073,29 @@ static void make_stdio(const struct vmct_config *c, struct relay *r, int in[2], 
 		fatal("dup: %s", strerror(errno));
 }
 
+/*
+ * The first session's process in a new PID namespace, as its PID 1 (fork()
+ * with CLONE_NEWPID: no stack of its own, the child goes on on a copy of
+ * ours); the namespace is kept for the exec sessions.  A further session's
+ * handler joined that namespace (session()): a plain fork() lands there.
+ */
+static pid_t ns_fork(void)
+{
+	char path[64];
+	pid_t pid;
+
+	if (session_child)
+		return fork();
+	pid = (pid_t)syscall(SYS_clone, CLONE_NEWPID | SIGCHLD, NULL, NULL, NULL, NULL);
+	if (pid <= 0)
+		return pid;
+	snprintf(path, sizeof(path), "/proc/%d/ns/pid", (int)pid);
+	ct_pidns = above_stdio(open(path, O_RDONLY | O_CLOEXEC));
+	if (ct_pidns < 0)
+		klog("the container's PID namespace: %s (no exec can join it)", strerror(errno));
+	return pid;
+}
+
 static void closep(int *fd)
 {
 	if (*fd >= 0)
@@ -1030,7 +1117,10 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 	if (r.chldfd < 0)
 		fatal("signalfd: %s", strerror(errno));
 	make_stdio(c, &r, in, out, err);
-	r.pid = fork();
+	r.pid = ns_fork();
+	/* A PID namespace whose PID 1 is gone takes no new process: ENOMEM. */
+	if (r.pid < 0 && session_child && errno == ENOMEM)
+		fatal("the container's process has ended");
 	if (r.pid < 0)
 		fatal("fork: %s", strerror(errno));
 	if (r.pid == 0)
@@ -1081,8 +1171,11 @@ static __attribute__((noreturn)) void session(int conn)
 	session_child = true;
 	vsock = conn;
 	handshake(&c, &have);
-	if (c.mounts)
-		fatal("mounts in an exec session");
+	if (c.mounts || c.init)
+		fatal("mounts or an init in an exec session");
+	/* Our children are born in the container's PID namespace (ours stays). */
+	if (setns(ct_pidns, CLONE_NEWPID) < 0)
+		fatal("join the container's PID namespace: %s", strerror(errno));
 	run(&c, have, -1);
 	finish();
 }

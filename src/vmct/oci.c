@@ -91,10 +91,15 @@ static int select_one(bool by_name, const char *key, json_t *v, struct vmct_oci_
 			return err_make(err, 0, "annotation `%s`: `%s`: expected 1..%d", key, val,
 					CPUS_MAX);
 		s->cpus = n;
+	} else if (streq(sub, "init")) {
+		if (!streq(val, "true") && !streq(val, "false"))
+			return err_make(err, 0, "annotation `%s`: `%s`: expected true or false",
+					key, val);
+		s->init = streq(val, "true");
 	} else {
 		return err_make(err, 0,
 				"annotation `%s`: unknown (known: " VMCT_OCI_ANNOTATION ", " PREFIX
-				"kernel, .modules, .memory, .cpus)",
+				"kernel, .modules, .memory, .cpus, .init)",
 				key);
 	}
 	return 0;
@@ -401,6 +406,7 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = size_by_limit(p->spec, &p->sel, err);
 	if (r >= 0)
 		r = vmct_oci_load_process(json_object_get(p->spec, "process"), &p->proc, err);
+	p->proc.init = p->sel.init;
 	if (r >= 0)
 		r = vmct_oci_load_seccomp(p->spec, &p->seccomp, &p->proc, err);
 	if (r >= 0)

@@ -33,6 +33,7 @@ struct vmct_oci_sel {
 	const char *kernel, *modules; /* absolute paths, or NULL: the defaults */
 	uint64_t memory;	      /* bytes, 0: the default */
 	unsigned cpus;		      /* 0: the default */
+	bool init;		      /* run.isola.vm.init=true: the agent's init is PID 1 */
 };
 
 /*

@@ -351,6 +351,8 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 		r = put(out, VMCT_FRAME_MAX, len, "gid", num);
 	if (!r)
 		r = put(out, VMCT_FRAME_MAX, len, "tty", c->tty ? "1" : "0");
+	if (!r && c->init)
+		r = put(out, VMCT_FRAME_MAX, len, "init", "1");
 	snprintf(num, sizeof(num), "%u", c->rows);
 	if (!r && c->tty && c->rows)
 		r = put(out, VMCT_FRAME_MAX, len, "rows", num);
@@ -535,6 +537,7 @@ enum {
 	K_TTY,
 	K_ROWS,
 	K_COLS,
+	K_INIT,
 	K_NET_ADDR,
 	K_NET_PREFIX,
 	K_NET_GW,
@@ -820,6 +823,11 @@ static int single_key(struct vmct_config *c, unsigned k, char *val, const char *
 			return *why = "tty is not 0 or 1", -EINVAL;
 		c->tty = val[0] == '1';
 		return 0;
+	case K_INIT:
+		if (strcmp(val, "1"))
+			return *why = "init is not 1", -EINVAL;
+		c->init = true;
+		return 0;
 	case K_ROWS:
 	case K_COLS:
 		if (parse_u32(val, &n) < 0 || n > UINT16_MAX)
@@ -871,10 +879,11 @@ static int parse_rlimit(const char *s, struct vmct_config *c)
 static int entry(struct vmct_config *c, struct parse_state *st, char *e, const char **why)
 {
 	static const char *const single[] = {
-	    "cwd",	 "uid",		  "gid",	  "tty",	   "rows",    "cols",
-	    "net_addr",	 "net_prefix",	  "net_gw",	  "net_mtu",	   "net_mac", "hostname",
-	    "etc_hosts", "etc_resolv",	  "etc_hostname", "caps",	   "nnp",     "groups",
-	    "seccomp",	 "seccomp_flags", "umask",	  "oom_score_adj", "ioprio",  "user"};
+	    "cwd",	     "uid",	"gid",		 "tty",	       "rows",
+	    "cols",	     "init",	"net_addr",	 "net_prefix", "net_gw",
+	    "net_mtu",	     "net_mac", "hostname",	 "etc_hosts",  "etc_resolv",
+	    "etc_hostname",  "caps",	"nnp",		 "groups",     "seccomp",
+	    "seccomp_flags", "umask",	"oom_score_adj", "ioprio",     "user"};
 	_Static_assert(sizeof(single) / sizeof(single[0]) == K_N, "a name for every single key");
 	char *val = strchr(e, '=');
 

@@ -82,6 +82,12 @@ struct vmct_config {
 	uint32_t uid, gid;
 	bool tty;
 	uint16_t rows, cols; /* the terminal's size (tty), 0: unknown */
+	/*
+	 * The first session only (`run --vm --init`): PID 1 of the container's
+	 * PID namespace is the agent's init, which reaps and forwards signals
+	 * to the process; else the process is PID 1 itself.
+	 */
+	bool init;
 	struct vmct_net net;
 	/* The UTS name and /etc/{hosts,resolv.conf,hostname} for the root; NULL: none. */
 	char *hostname, *etc_hosts, *etc_resolv, *etc_hostname;

@@ -31,17 +31,6 @@ nothing_left() {
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" = "${1:-0}" ]
 }
 
-@test "run --vm: --init refused with one line, nothing left" {
-	local before
-	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
-	# -p and --network: vm-net.bats; -v: vm-volumes.bats.
-	run "$ISOLA" run --vm --rm --init vmct-bb:1 echo hi
-	[ "$status" = 125 ]
-	[ "${#lines[@]}" = 1 ]
-	[[ "$output" == *"--init is not supported with --vm"* ]]
-	nothing_left "$before"
-}
-
 @test "run --vm: a missing kernel is named, exit 125, nothing left" {
 	local before
 	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)

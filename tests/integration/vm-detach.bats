@@ -43,6 +43,25 @@ ps_field() { # FIELD
 	"$ISOLA" ps --format json | jq -r ".[] | select(.id == \"$N\") | .$1"
 }
 
+@test "vm-detach: --init asks the agent for its init (init=1), in the foreground and with -d; not without" {
+	run "$ISOLA" run --vm --rm --init vmdet-bb:1 sh -c 'config init'
+	echo "$output"
+	[ "$status" = 0 ]
+	[ "$output" = init=1 ]
+	run "$ISOLA" run --vm --rm vmdet-bb:1 sh -c 'config init'
+	[ "$status" = 0 ]
+	[ -z "$output" ]
+	run "$ISOLA" run --vm -d --init --name "$N" vmdet-bb:1 sh -c 'config init; config arg'
+	[ "$status" = 0 ]
+	wait_until 10 "$ISOLA logs $N | grep -q init=1"
+	# The command is the image's: no /dev/init in front of it (plain run's --init).
+	run "$ISOLA" logs "$N"
+	[ "${lines[0]}" = init=1 ]
+	[ "${lines[1]}" = arg=sh ]
+	"$ISOLA" rm -f "$N" >/dev/null
+	nothing_left
+}
+
 @test "vm-detach: run --vm -d prints the name; logs, ps (a vm), exec, stop (143), inspect's exitCode, rm" {
 	run "$ISOLA" run --vm -d --name "$N" vmdet-bb:1 sh -c 'echo started; echo-err oops; sleep 1000'
 	echo "$output"

@@ -6,7 +6,8 @@
 # (protocol 3, docs/vm-containers.md), takes the CONFIG and "runs" the
 # process by a tiny interpreter: `echo WORDS`, `sleep N`, `exit N`,
 # `trap '' SIG` (ignore a SIGNAL frame), `mounts` (print the CONFIG's mount
-# entries), `fsargs` (print its own --fs arguments), alone or in
+# entries), `config KEY` (print the CONFIG's KEY=... entries), `fsargs`
+# (print its own --fs arguments), alone or in
 # `sh -c 'A; B'`.  A SIGNAL
 # frame ends the process with 128 + N unless trapped.  It answers
 # `CONNECT 1025` on DIR/v.sock with an exec session run the same way.  After
@@ -80,9 +81,11 @@ class Session:
                 send(self.conn, self.lock, STDOUT, (" ".join(c[1:]) + "\n").encode())
             elif c[0] == "echo-err":
                 send(self.conn, self.lock, STDERR, (" ".join(c[1:]) + "\n").encode())
-            elif c[0] in ("mounts", "fsargs"):
+            elif c[0] in ("mounts", "fsargs", "config"):
                 if c[0] == "mounts":
                     out = self.mounts
+                elif c[0] == "config":
+                    out = [e for e in self.cfg if e.startswith(c[1] + "=")]
                 else:
                     out = [sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--fs"]
                 send(self.conn, self.lock, STDOUT, "".join(m + "\n" for m in out).encode())
@@ -106,6 +109,7 @@ class Session:
             return
         args = [e[4:].decode() for e in cfg.split(b"\0") if e.startswith(b"arg=")]
         self.mounts = [e[6:].decode() for e in cfg.split(b"\0") if e.startswith(b"mount=")]
+        self.cfg = [e.decode() for e in cfg.split(b"\0") if e]
         threading.Thread(target=self.reader, daemon=True).start()
         status = self.run(args)
         send(self.conn, self.lock, EXIT, u32(status))

@@ -198,10 +198,10 @@ start_stuck_create() {
 	run "$VM" run --rm vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
 	[[ "$output" == *"guest kernel \`$TMP/no-such-kernel\`"* ]]
-	# --init is what run --vm refuses: proof that --vm is on.
-	run "$VM" run --init vmoci-bb:1 echo hi
+	# --network host is what run --vm refuses: proof that --vm is on.
+	run "$VM" run --network host vmoci-bb:1 echo hi
 	[ "$status" = 125 ]
-	[[ "$output" == *"--init is not supported with --vm"* ]]
+	[[ "$output" == *"--network host with --vm"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 

@@ -18,7 +18,7 @@ vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
 vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot vmct-warm-volume vmoci-warm-volume
-vmct-priv vmoci-priv vmct-stdin-flow vmct-escape"
+vmct-priv vmoci-priv vmct-stdin-flow vmct-escape vmct-init"
 
 log() { echo "$*" >&2; }
 
@@ -774,19 +774,40 @@ t_vmct_kernel() {
 }
 
 # L1's processes and files are not in the VM: a marker process and file in L1
-# cannot be seen, and the VM's user processes (not [kernel threads]) are the
-# agent and the command's few.
+# cannot be seen.  The process is PID 1 of a PID namespace of its own: the
+# agent (/init) and the guest's kernel threads are not in its ps or /proc.
 t_vmct_isolation() {
 	local mark=l1-marker-$$ pid
 	sleep 987654 &
 	pid=$!
 	echo "$mark" >"/tmp/$mark"
-	vmct "$W/out" localhost/bb:1 sh -c "ps; cat /tmp/$mark || echo NO-FILE; echo NPROC \$(ps | grep -vc '\\[')"
+	vmct "$W/out" localhost/bb:1 sh -c "echo PID \$\$; ps -o pid,comm; cat /tmp/$mark || echo NO-FILE; echo NPROC \$(ls -d /proc/[0-9]* | wc -l)"
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 	rm -f "/tmp/$mark"
+	cat "$W/out" >&2
 	[ "$RC" = 0 ] && hasnt "$W/out" 987654 && has "$W/out" NO-FILE && hasnt "$W/out" "^$mark" &&
-		[ "$(field "$W/out" NPROC)" -lt 10 ]
+		has "$W/out" '^PID 1$' && has "$W/out" '^ *1 sh$' && hasnt "$W/out" ' init$' &&
+		hasnt "$W/out" kthreadd && [ "$(field "$W/out" NPROC)" -lt 8 ]
+}
+
+# --init: PID 1 is the agent's init, the command PID 2; an orphan is reaped
+# (no zombie), the command's status is the run's, a signal's as 128 + N.
+t_vmct_init() {
+	local ok=0
+	vmct "$W/out" --init localhost/bb:1 sh -c '
+		echo PID $$; ps -o pid,comm
+		(sleep 0.3 &); sleep 2
+		echo ZOMBIES $(ps -o stat | grep -c "^Z"); exit 9'
+	cat "$W/out" >&2
+	[ "$RC" = 9 ] && has "$W/out" '^PID 2$' && has "$W/out" '^ *1 init$' &&
+		has "$W/out" '^ZOMBIES 0$' || ok=1
+	vmct "$W/out2" --init localhost/bb:1 sh -c 'kill -KILL $$'
+	[ "$RC" = 137 ] || ok=1
+	# Without --init the process is PID 1: its own SIGKILL does not reach it.
+	vmct "$W/out3" localhost/bb:1 sh -c 'kill -KILL $$; echo STILL-HERE'
+	[ "$RC" = 0 ] && has "$W/out3" '^STILL-HERE$' || ok=1
+	return $ok
 }
 
 # The container's root is "/" of a mount namespace, not a chroot: root with
@@ -880,8 +901,9 @@ t_vmct_stdin() {
 t_vmct_signal() {
 	cp -a "$L2DIR/vmct/store" "$W/store"
 	# A simple command, so that $! is isola itself (the test's watchdog bounds it).
+	# --init: sleep is not PID 1 (which would ignore TERM), the agent's init forwards it.
 	# shellcheck disable=SC2086
-	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm $VMCT_ARGS localhost/bb:1 \
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm --init $VMCT_ARGS localhost/bb:1 \
 		sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" 2>"$W/out.err" &
 	local pid=$!
 	[ "$(cat /proc/$pid/comm 2>/dev/null)" = isola ] || log "pid $pid is $(cat /proc/$pid/comm)"
@@ -1008,7 +1030,7 @@ t_vmct_warm_net() {
 	httpd -f -p 7778 -h "$W/www" &
 	hpid=$!
 	# shellcheck disable=SC2086
-	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" run --vm --rm $VMCT_ARGS \
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE "$ISOLA_BIN" run --vm --rm --init $VMCT_ARGS \
 		--network bridge --name $a -p 8081:80 localhost/bb:1 sh -c '
 		cat /proc/cmdline; echo MAC=$(cat /sys/class/net/eth0/address)
 		ip -4 -o addr show eth0; ip route
@@ -1058,7 +1080,7 @@ t_vmct_warm_detach() {
 	RC=0
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	# shellcheck disable=SC2086
-	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm -d \
+	ISOLA_VM_COLD= ISOLA_STORE=$WARM_STORE timeout "$l1timeout" "$ISOLA_BIN" run --vm -d --init \
 		--name $n $VMCT_ARGS localhost/bb:1 sh -c 'cat /proc/cmdline; echo STARTED; exec sleep 1000' \
 		</dev/null >"$W/out" 2>"$W/out.err" || RC=$?
 	echo "# vmct-warm-detach: run -d $(awk -v t="$t0" '{print $1 - t}' /proc/uptime)s" \
@@ -1234,9 +1256,10 @@ t_vmoci_lifecycle() {
 	vmoci_gone c1
 }
 
-# kill TERM ends a sleeping process in the guest (status 143); delete cleans up.
+# kill TERM ends a sleeping process in the guest (status 143): under
+# run.isola.vm.init=true the agent's init is PID 1 and forwards it; delete cleans up.
 t_vmoci_kill() {
-	vmoci_bundle "$W/b" '["sh", "-c", "echo STARTED; exec sleep 1000"]'
+	vmoci_bundle "$W/b" '["sh", "-c", "echo STARTED; exec sleep 1000"]' '"run.isola.vm.init": "true"'
 	vmoci create --bundle "$W/b" c2 </dev/null >"$W/out" 2>"$W/out.err" || return 1
 	vmoci start c2 || return 1
 	wait_for "$W/out" STARTED 60 || return 1
@@ -1752,7 +1775,7 @@ t_vmct_exec() {
 	local name=vmx$$ pid ok=0 i
 	cp -a "$L2DIR/vmct/store" "$W/store"
 	# shellcheck disable=SC2086
-	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm --name "$name" $VMCT_ARGS localhost/bb:1 \
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm --init --name "$name" $VMCT_ARGS localhost/bb:1 \
 		sh -c 'echo STARTED; exec sleep 1000' </dev/null >"$W/out" 2>"$W/out.err" &
 	pid=$!
 	wait_for "$W/out" STARTED || {
@@ -1837,8 +1860,8 @@ t_vmct_exec() {
 	wait "$PTY_PID"
 	log "exec -it: $(cat "$W/rc"): $(tr -d '\r' <"$W/out4")"
 	[ "$(cat "$W/rc")" = 0 ] && tr -d '\r' <"$W/out4" | grep -Eq '^/dev/pts/[0-9]+$' || ok=1
-	# An exec'd process's orphan is reaped by the agent (PID 1) when it ends,
-	# not left a zombie until the container's process ends.
+	# An exec'd process's orphan is reaped by PID 1 of the container's PID
+	# namespace -- here --init's init -- when it ends, not left a zombie.
 	timeout 120 "$ISOLA_BIN" exec "$name" sh -c '(sleep 0.7 &)' </dev/null >/dev/null 2>&1
 	RC=0
 	timeout 120 "$ISOLA_BIN" exec "$name" sh -c '
@@ -1885,7 +1908,7 @@ t_vmct_detach() {
 	local n=vmd$$ ok=0
 	cp -a "$L2DIR/vmct/store" "$W/store"
 	# shellcheck disable=SC2086
-	vmdet run --vm -d --name "$n" $VMCT_ARGS localhost/bb:1 \
+	vmdet run --vm -d --init --name "$n" $VMCT_ARGS localhost/bb:1 \
 		sh -c 'echo STARTED; echo to-err >&2; exec sleep 1000' >"$W/out" 2>&1
 	log "run -d: $(cat "$W/out")"
 	[ "$(cat "$W/out")" = "$n" ] || return 1
@@ -2015,7 +2038,7 @@ t_vmct_net_port() {
 	[ -d "$W/store" ] || cp -a "$L2DIR/vmct/store" "$W/store"
 	# isola itself in the background (not a shell function's subshell): TERM goes to it.
 	# shellcheck disable=SC2086
-	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm $VMCT_ARGS --network bridge \
+	ISOLA_STORE=$W/store "$ISOLA_BIN" run --vm --rm --init $VMCT_ARGS --network bridge \
 		--name vmweb$$ -p 8080:80 localhost/bb:1 sh -c '
 		mkdir -p /tmp/w; echo hello-from-vm >/tmp/w/index.html; echo READY
 		exec httpd -f -p 80 -h /tmp/w' </dev/null >"$W/out1" 2>"$W/out1.err" &

@@ -58,6 +58,11 @@ static void test_selection(void)
 	ok(s.memory == 512ull << 20 && s.cpus == 2 && !strcmp(s.kernel, "/k/vmlinuz") &&
 	       !strcmp(s.modules, "/k/mod"),
 	   "memory, cpus, kernel, modules read");
+	ok(!s.init, "no init unless asked");
+	is_int(sel(true, "{\"run.isola.vm.init\": \"true\"}", &s, &msg), 0, "init=true");
+	ok(s.init, "run.isola.vm.init=true: the agent's init");
+	is_int(sel(true, "{\"run.isola.vm.init\": \"false\"}", &s, &msg), 0, "init=false");
+	ok(!s.init, "run.isola.vm.init=false: the process is PID 1");
 	is_int(sel(false, "{\"run.isola.vmx\": \"true\"}", &s, &msg), 0,
 	       "run.isola.vmx is not ours");
 	ok(!s.vm, "and asks for nothing");
@@ -84,6 +89,7 @@ static void test_bad(void)
 	refused(false, "{\"run.isola.vm.memory\": \"1M\"}", "run.isola.vm.memory", "under 64M");
 	refused(false, "{\"run.isola.vm.memory\": \"999999T\"}", "run.isola.vm.memory",
 		"over the cap");
+	refused(false, "{\"run.isola.vm.init\": \"1\"}", "run.isola.vm.init", "not true/false");
 	refused(false, "{\"run.isola.vm.cpus\": \"0\"}", "run.isola.vm.cpus", "0 cpus");
 	refused(false, "{\"run.isola.vm.cpus\": \"65\"}", "run.isola.vm.cpus", "65 cpus");
 	refused(false, "{\"run.isola.vm.cpus\": \"-1\"}", "run.isola.vm.cpus", "negative");

@@ -58,10 +58,18 @@ static void test_roundtrip(void)
 	       !out.argv[3],
 	   "argv survives, '=' in an arg too");
 	ok(out.env && !strcmp(out.env[1], "X=a=b") && !out.env[2], "env survives");
-	ok(!strcmp(out.cwd, "/tmp") && out.uid == 1000 && out.gid == 100 && !out.tty,
-	   "cwd, uid, gid, tty");
+	ok(!strcmp(out.cwd, "/tmp") && out.uid == 1000 && out.gid == 100 && !out.tty && !out.init,
+	   "cwd, uid, gid, tty, no init");
 	vmct_config_free(&out);
 	free(buf);
+
+	in.init = true;
+	buf = vmct_config_encode(&in, &len);
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "parse an init config");
+	ok(out.init, "init survives");
+	vmct_config_free(&out);
+	free(buf);
+	in.init = false;
 
 	/* v2: a terminal and its size. */
 	in.tty = true;
@@ -89,6 +97,8 @@ static void test_hostile_config(void)
 	    R("arg=x\0uid=\0", "an empty uid is refused"),
 	    R("arg=x\0cwd=tmp\0", "a relative cwd is refused"),
 	    R("arg=x\0tty=2\0", "tty other than 0/1 is refused"),
+	    R("arg=x\0init=0\0", "init other than 1 is refused"),
+	    R("arg=x\0init=1\0init=1\0", "a repeated init is refused"),
 	    R("arg=x\0env=NOEQUALS\0", "env without '=' is refused"),
 	    R("arg=x\0env==v\0", "env with an empty key is refused"),
 	    R("arg=x\0tty=1\0rows=65536\0", "rows over 16 bits is refused"),
