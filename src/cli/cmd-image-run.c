@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <ctype.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <sys/random.h>
@@ -28,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "caps.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fdutil.h"
@@ -55,8 +58,9 @@ struct run_args {
 	struct net_port ports[64];
 	size_t n_ports;
 	char **dns, **add_hosts, **aliases;
-	char **env_files;  /* --env-file's variables: before -e's, which win */
-	char *netns_owned; /* the netns path we made (bridge) */
+	char **env_files;	    /* --env-file's variables: before -e's, which win */
+	char **cap_add, **cap_drop; /* CAP_X or ALL (cap_name) */
+	char *netns_owned;	    /* the netns path we made (bridge) */
 	int lock_fd;
 	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
 };
@@ -65,6 +69,9 @@ static void run_args_free(struct run_args *a)
 {
 	strv_free(a->o.env);
 	strv_free(a->env_files);
+	strv_free(a->cap_add);
+	strv_free(a->cap_drop);
+	strv_free(a->o.caps);
 	strv_free(a->o.volumes);
 	strv_free(a->dns);
 	strv_free(a->add_hosts);
@@ -152,6 +159,8 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"cpus", CLI_LONG(10), "N", "CPU limit (fractions allowed)"},
 	{"pids-limit", CLI_LONG(11), "N", "process limit"},
 	{"read-only", CLI_LONG(12), NULL, "a read-only root file system"},
+	{"cap-add", CLI_LONG(17), "CAP", "add a capability (NET_ADMIN, CAP_NET_ADMIN or ALL) to the default set"},
+	{"cap-drop", CLI_LONG(18), "CAP", "drop a capability (or ALL) from the default set"},
 	{"quiet", 'q', NULL, "no pull progress"},
 	{"init", CLI_LONG(14), NULL, "run a minimal init as PID 1 (reaps, forwards signals)"},
 	{"vm", CLI_LONG(20), NULL, "run the container in its own micro-VM (--memory, --cpus size the VM)"},
@@ -164,6 +173,74 @@ const struct cli_opt cmd_image_run_opts[] = {
 static int push(char ***v, const char *s)
 {
 	return strv_push(v, s) < 0 ? cli_usage_error("run", "out of memory") : 0;
+}
+
+/* --cap-add/--cap-drop NAME: CAP_NAME in upper case (as podman: "net_admin" too), or ALL. */
+static int cap_name(const char *opt, const char *arg, char ***list, const char *cmd)
+{
+	_cleanup_free_ char *s = NULL;
+	_cleanup_json_ json_t *j = NULL;
+	struct ct_caps one;
+
+	if (!strcasecmp(arg, "all"))
+		return push(list, "ALL");
+	if (asprintf(&s, "%s%s", strncasecmp(arg, "CAP_", 4) ? "CAP_" : "", arg) < 0)
+		return cli_usage_error(cmd, "out of memory");
+	for (char *c = s; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	j = json_pack("{s:[s]}", "bounding", s);
+	if (!j || ct_caps_parse(j, opt, &one, NULL) < 0 || !one.bounding)
+		return cli_usage_error(cmd, "%s `%.64s`: not a capability", opt, arg);
+	return push(list, s);
+}
+
+/*
+ * The set --cap-add/--cap-drop make of the default one, by podman's rules:
+ * drop ALL keeps only the added; add ALL starts from every capability we
+ * have (our bounding set) less the dropped; else the default less the
+ * dropped plus the added; one capability both added and dropped, or ALL
+ * both, is refused.
+ */
+static int merge_caps(struct run_args *a, const char *cmd)
+{
+	bool add_all = strv_contains(a->cap_add, "ALL"),
+	     drop_all = strv_contains(a->cap_drop, "ALL");
+	_cleanup_json_ json_t *all = NULL;
+	char **out = NULL;
+	json_t *v;
+	size_t i;
+
+	if (!a->cap_add && !a->cap_drop)
+		return 0;
+	if (add_all && drop_all)
+		return cli_usage_error(cmd, "--cap-add ALL with --cap-drop ALL");
+	for (char **c = a->cap_add; c && *c; c++)
+		if (!streq(*c, "ALL") && strv_contains(a->cap_drop, *c))
+			return cli_usage_error(cmd, "%s: both --cap-add and --cap-drop", *c);
+	if (add_all) {
+		all = ct_caps_bounding();
+		if (!all)
+			return cli_usage_error(cmd, "out of memory");
+		json_array_foreach (all, i, v)
+			if (!strv_contains(a->cap_drop, json_string_value(v)) &&
+			    strv_push(&out, json_string_value(v)) < 0)
+				goto oom;
+	} else if (!drop_all) {
+		for (const char *const *c = img_default_caps; *c; c++)
+			if (!strv_contains(a->cap_drop, *c) && strv_push(&out, *c) < 0)
+				goto oom;
+	}
+	for (char **c = a->cap_add; c && *c; c++)
+		if (!streq(*c, "ALL") && !strv_contains(out, *c) && strv_push(&out, *c) < 0)
+			goto oom;
+	/* Nothing left is an empty set, not the default. */
+	if (!out && !(out = calloc(1, sizeof(char *))))
+		goto oom;
+	a->o.caps = out;
+	return 0;
+oom:
+	strv_free(out);
+	return cli_usage_error(cmd, "out of memory");
 }
 
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
@@ -230,6 +307,10 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 	case CLI_LONG(12):
 		a->o.read_only = true;
 		return 0;
+	case CLI_LONG(17):
+		return cap_name("--cap-add", optarg, &a->cap_add, cmd);
+	case CLI_LONG(18):
+		return cap_name("--cap-drop", optarg, &a->cap_drop, cmd);
 	case 'm':
 		if (parse_size(optarg, &a->o.memory) < 0)
 			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
@@ -346,8 +427,10 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			return EXIT_ISOLA;
 	strv_free(a->o.env);
 	a->o.env = TAKE_PTR(a->env_files);
-	r = 0;
-	if (a->net != NET_BRIDGE && a->n_ports)
+	r = merge_caps(a, argv[0]);
+	if (r)
+		;
+	else if (a->net != NET_BRIDGE && a->n_ports)
 		r = cli_usage_error(argv[0], "-p needs a bridge network (--network bridge|NAME)");
 	else if (a->net != NET_BRIDGE && (a->dns || a->add_hosts || a->aliases))
 		r = cli_usage_error(argv[0],

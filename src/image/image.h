@@ -244,6 +244,8 @@ int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o
 	     char **ret_name, struct err **err);
 
 /* ---- bundles (bundle.c, spec.c) ---- */
+/* runc's default capability set, run IMAGE's (NULL-terminated). */
+extern const char *const img_default_caps[];
 struct img_run_opts {
 	const char *name;
 	char **env;	/* K=V */
@@ -261,6 +263,8 @@ struct img_run_opts {
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */
+	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
+	char **caps;
 	/*
 	 * Rootless: the bundle is made as root of the store's user namespace (in a mount
 	 * namespace of its own); the container gets a user namespace with these maps

@@ -18,11 +18,22 @@
 #include "fdutil.h"
 #include "parse.h"
 
-static const char *const default_caps[] = {
-    "CAP_CHOWN",   "CAP_DAC_OVERRIDE", "CAP_FSETID",	       "CAP_FOWNER",
-    "CAP_MKNOD",   "CAP_NET_RAW",      "CAP_SETGID",	       "CAP_SETUID",
-    "CAP_SETFCAP", "CAP_SETPCAP",      "CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT",
-    "CAP_KILL",	   "CAP_AUDIT_WRITE",
+const char *const img_default_caps[] = {
+    "CAP_CHOWN",
+    "CAP_DAC_OVERRIDE",
+    "CAP_FSETID",
+    "CAP_FOWNER",
+    "CAP_MKNOD",
+    "CAP_NET_RAW",
+    "CAP_SETGID",
+    "CAP_SETUID",
+    "CAP_SETFCAP",
+    "CAP_SETPCAP",
+    "CAP_NET_BIND_SERVICE",
+    "CAP_SYS_CHROOT",
+    "CAP_KILL",
+    "CAP_AUDIT_WRITE",
+    NULL,
 };
 
 static const char *const masked_paths[] = {
@@ -304,7 +315,8 @@ static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t
 {
 	const char *wd =
 	    o->workdir ? o->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
-	json_t *caps = str_array(default_caps, ARRAY_SIZE(default_caps));
+	json_t *caps = o->caps ? str_array((const char *const *)o->caps, strv_length(o->caps))
+			       : str_array(img_default_caps, ARRAY_SIZE(img_default_caps) - 1);
 
 	return json_pack("{s:b, s:{s:I,s:I}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:[{s:s,s:I,s:I}],"
 			 " s:b}",

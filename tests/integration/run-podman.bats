@@ -234,6 +234,34 @@ teardown() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
+@test "run --cap-add/--cap-drop: podman's names and rules; a bad one is one line, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	caps() { "$ISOLA" run --rm --network none "$@" "$REG/t/bb:1" busybox grep CapEff /proc/self/status; }
+	# runc's default set less CAP_CHOWN (bit 0): a80425fb -> a80425fa.
+	run caps --cap-drop chown
+	[ "$status" -eq 0 ]
+	[[ "$output" == *00000000a80425fa ]]
+	# NET_ADMIN (bit 12) added, lower case and without CAP_ as podman takes it.
+	run caps --cap-add net_admin
+	[[ "$output" == *00000000a80435fb ]]
+	# drop ALL keeps only what is added: NET_RAW (bit 13).
+	run caps --cap-drop ALL --cap-add CAP_NET_RAW
+	[[ "$output" == *0000000000002000 ]]
+	run caps --cap-drop all
+	[[ "$output" == *0000000000000000 ]]
+	# add ALL: every capability we have, less a dropped one.
+	run caps --cap-add ALL
+	[ "$output" = "$(grep CapBnd /proc/self/status | sed 's/CapBnd/CapEff/')" ]
+	for bad in "--cap-add CAP_NOPE" "--cap-drop ''" "--cap-add KILL --cap-drop kill" \
+		"--cap-add ALL --cap-drop ALL"; do
+		eval "run caps $bad"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+	done
+	[[ "$output" == *"--cap-add ALL with --cap-drop ALL"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
 @test "exec NAME: --env-file, -e KEY, --privileged (our bounding set), and every argument of a long command" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	"$ISOLA" run -d --name ex1 --network none "$REG/t/bb:1" busybox sleep 1000 >/dev/null

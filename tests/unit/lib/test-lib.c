@@ -283,6 +283,8 @@ static void test_strv(void)
 	strv_push(&v, "b");
 	is_int(strv_length(v), 2, "strv push/length");
 	ok(streq(v[1], "b") && v[2] == NULL, "strv terminated");
+	ok(strv_contains(v, "b") && !strv_contains(v, "c") && !strv_contains(NULL, "a"),
+	   "strv_contains");
 }
 
 static void test_strv_env(void)
