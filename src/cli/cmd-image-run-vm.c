@@ -27,6 +27,7 @@
 #include "log.h"
 #include "net.h"
 #include "oci.h"
+#include "seccomp.h"
 #include "strv.h"
 #include "vmct.h"
 
@@ -269,6 +270,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	_cleanup_free_ char *initrd = NULL, *disk = NULL, *self = vmm_path(), *note = NULL;
 	_cleanup_close_ int null = -1, disk_lock = -1;
 	struct vmct_config proc = {};
+	struct ct_seccomp *seccomp = NULL; /* proc.seccomp points into it */
 	struct vmct_run_opts o = {
 	    .vmm = self,
 	    .memory = vo->memory ? vo->memory : VM_DEFAULT_MEMORY,
@@ -290,6 +292,11 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0)
 		r = image_vm_load_process(bundle, &spec, &proc, &err);
 	proc.init = vo->init;
+	if (r >= 0)
+		r = vmct_oci_load_paths(spec, &proc, &err);
+	/* config.json's filter (run IMAGE's default one), as -d's monitor loads it. */
+	if (r >= 0)
+		r = vmct_oci_load_seccomp(spec, &seccomp, &proc, &err);
 	if (r >= 0)
 		r = vm_hostname(spec, &proc, &err);
 	if (r >= 0)
@@ -317,6 +324,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 		r = vmct_run(&o, &status, &err);
 	free(proc.argv);
 	free(proc.env);
+	strv_free(proc.paths);
+	ct_seccomp_free(seccomp);
 	if (r < 0) {
 		cli_fail(&err);
 		return EXIT_ISOLA;

@@ -57,6 +57,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -69,11 +70,12 @@
 
 extern char **environ;
 
-static int vsock = -1;	   /* this process's session */
-static int ct_mntns = -1;  /* the container's mount namespace (make_mntns) */
-static int ct_pts = -1;	   /* its /dev/pts (O_PATH): terminals are opened there */
-static int ct_pidns = -1;  /* its PID namespace: the first session's process's (ns_fork) */
-static bool session_child; /* a handler of a further session: it ends, the VM does not */
+static int vsock = -1;	    /* this process's session */
+static int ct_mntns = -1;   /* the container's mount namespace (make_mntns) */
+static int ct_pts = -1;	    /* its /dev/pts (O_PATH): terminals are opened there */
+static int ct_pidns = -1;   /* its PID namespace: the first session's process's (ns_fork) */
+static int setup_done = -1; /* the first session's child closes it once the namespaces are set */
+static bool session_child;  /* a handler of a further session: it ends, the VM does not */
 static uint8_t frame_buf[VMCT_HDR + VMCT_FRAME_MAX];
 
 static void klog(const char *fmt, ...)
@@ -803,6 +805,47 @@ static void own_proc(void)
 }
 
 /*
+ * linux.maskedPaths and readonlyPaths, as for a plain container: a masked
+ * directory gets an empty read-only tmpfs over it, a masked file /dev/null;
+ * a read-only path a read-only bind of itself, which keeps the nosuid,
+ * nodev and noexec it had.  A path the root does not have is skipped.  In
+ * the container's mount namespace, so every exec sees them too; /proc's
+ * entries after own_proc (its new /proc has none of an earlier mask).
+ */
+static void apply_paths(const struct vmct_config *c)
+{
+	char what[VMCT_MOUNT_STR + 16];
+	struct statvfs vfs;
+	struct stat st;
+
+	for (size_t i = 0; c->paths && c->paths[i]; i++) {
+		const char *p = c->paths[i] + 2;
+		unsigned long keep;
+		bool masked = c->paths[i][0] == 'M';
+		int r;
+
+		if (stat(p, &st) < 0 && errno == ENOENT)
+			continue;
+		snprintf(what, sizeof(what), "%s %s", masked ? "mask" : "make read-only", p);
+		if (masked && S_ISDIR(st.st_mode))
+			r = mount("tmpfs", p, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
+				  "size=0,mode=0555");
+		else if (masked)
+			r = mount("/dev/null", p, NULL, MS_BIND, NULL);
+		else if (mount(p, p, NULL, MS_BIND | MS_REC, NULL) < 0 || statvfs(p, &vfs) < 0)
+			r = -1;
+		else {
+			keep = (vfs.f_flag & ST_NOSUID ? MS_NOSUID : 0) |
+			       (vfs.f_flag & ST_NODEV ? MS_NODEV : 0) |
+			       (vfs.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+			r = mount(NULL, p, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | keep, NULL);
+		}
+		if (r < 0)
+			child_fail(what);
+	}
+}
+
+/*
  * The child: stdio from the pipes (in, out, err) or the terminal (tty: in is
  * its slave), into the root; then as isola's container init does
  * (src/container/process.c): oomScoreAdj, rlimits, umask, ioPriority; no_new_privs,
@@ -828,8 +871,12 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 			strerror(errno));
 		_exit(125);
 	}
-	if (!session_child)
+	if (!session_child) {
 		own_proc();
+		apply_paths(c);
+		/* Now an exec may join (run() waits for this). */
+		close(setup_done);
+	}
 	id.uid = c->uid;
 	id.gid = c->gid;
 	id.n_groups = c->n_groups;
@@ -1106,7 +1153,7 @@ static void closep(int *fd)
 static void run(const struct vmct_config *c, size_t have, int listen_fd)
 {
 	struct relay r = {.buf = frame_buf, .have = have, .chldfd = -1, .listen_fd = listen_fd};
-	int in[2], out[2], err[2];
+	int in[2], out[2], err[2], ready[2] = {-1, -1};
 	sigset_t chld;
 
 	/* Before the fork: no SIGCHLD is missed.  The child unblocks all. */
@@ -1117,6 +1164,16 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 	if (r.chldfd < 0)
 		fatal("signalfd: %s", strerror(errno));
 	make_stdio(c, &r, in, out, err);
+	/*
+	 * The first session: no exec is accepted before the child has set up
+	 * the namespaces it joins (own_proc, apply_paths): it closes setup_done.
+	 */
+	if (!session_child) {
+		if (pipe2(ready, O_CLOEXEC) < 0)
+			fatal("pipe: %s", strerror(errno));
+		ready[0] = above_stdio(ready[0]);
+		setup_done = ready[1] = above_stdio(ready[1]);
+	}
 	r.pid = ns_fork();
 	/* A PID namespace whose PID 1 is gone takes no new process: ENOMEM. */
 	if (r.pid < 0 && session_child && errno == ENOMEM)
@@ -1125,6 +1182,15 @@ static void run(const struct vmct_config *c, size_t have, int listen_fd)
 		fatal("fork: %s", strerror(errno));
 	if (r.pid == 0)
 		child(c, in[0], out[1], err[1], r.tty);
+	if (ready[1] >= 0) {
+		char b;
+
+		closep(&ready[1]);
+		setup_done = -1;
+		while (read(ready[0], &b, 1) < 0 && errno == EINTR)
+			;
+		closep(&ready[0]);
+	}
 	closep(&in[0]);
 	closep(&out[1]);
 	closep(&err[1]);

@@ -37,6 +37,7 @@
 #include "spawn.h"
 #include "spec.h"
 #include "state.h"
+#include "strv.h"
 #include "vmct.h"
 
 #define DEFAULT_MEMORY (256ull << 20)
@@ -238,6 +239,38 @@ int vmct_oci_load_process(json_t *proc, struct vmct_config *c, struct err **err)
 	return r;
 }
 
+int vmct_oci_load_paths(json_t *spec, struct vmct_config *c, struct err **err)
+{
+	static const char *const keys[] = {"maskedPaths", "readonlyPaths"};
+	json_t *lx = json_object_get(spec, "linux"), *v;
+	char e[VMCT_MOUNT_STR + 2];
+	size_t i, n = 0;
+
+	for (size_t k = 0; k < 2; k++) {
+		json_t *arr = json_object_get(lx, keys[k]);
+
+		if (arr && !json_is_array(arr))
+			return err_make(err, 0, "linux.%s: not an array", keys[k]);
+		json_array_foreach (arr, i, v) {
+			const char *p = json_string_value(v);
+
+			snprintf(e, sizeof(e), "%c %s", k ? 'R' : 'M', p ? p : "");
+			if (!p || strlen(p) != json_string_length(v) || !vmct_path_ok(e))
+				return err_make(err, 0,
+						"linux.%s[%zu]: `%.64s`: not an absolute path a "
+						"VM's agent takes (no blank, `.` or `..`, under "
+						"256 bytes)",
+						keys[k], i, p ? p : "");
+			if (++n > VMCT_PATHS_MAX)
+				return err_make(err, 0, "linux.%s: more than %u paths in all",
+						keys[k], VMCT_PATHS_MAX);
+			if (strv_push(&c->paths, e) < 0)
+				return err_make(err, ENOMEM, "paths");
+		}
+	}
+	return 0;
+}
+
 int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_config *c,
 			  struct err **err)
 {
@@ -371,6 +404,7 @@ static void plan_free(struct plan *p)
 {
 	free(p->proc.argv);
 	free(p->proc.env);
+	strv_free(p->proc.paths);
 	ct_seccomp_free(p->seccomp);
 	free(p->self);
 	free(p->agent);
@@ -409,6 +443,8 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	p->proc.init = p->sel.init;
 	if (r >= 0)
 		r = vmct_oci_load_seccomp(p->spec, &p->seccomp, &p->proc, err);
+	if (r >= 0)
+		r = vmct_oci_load_paths(p->spec, &p->proc, err);
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)

@@ -67,6 +67,12 @@ struct ct_seccomp;
  */
 int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_config *c,
 			  struct err **err);
+/*
+ * linux.maskedPaths and readonlyPaths of @spec as @c->paths ("M PATH", "R
+ * PATH"; strv_free it); at most VMCT_PATHS_MAX in all, each a path the
+ * agent takes (vmct_path_ok), else an error naming the entry.
+ */
+int vmct_oci_load_paths(json_t *spec, struct vmct_config *c, struct err **err);
 
 struct vmct_share;
 

@@ -361,6 +361,10 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 		r = put(out, VMCT_FRAME_MAX, len, "cols", num);
 	if (!r)
 		r = encode_net(c, out, len);
+	for (size_t i = 0; c->paths && c->paths[i] && !r; i++)
+		r = i < VMCT_PATHS_MAX && vmct_path_ok(c->paths[i])
+			? put(out, VMCT_FRAME_MAX, len, "path", c->paths[i])
+			: -E2BIG;
 	for (size_t i = 0; c->mounts && c->mounts[i] && !r; i++)
 		r = i < VMCT_MOUNTS_MAX ? put(out, VMCT_FRAME_MAX, len, "mount", c->mounts[i])
 					: -E2BIG;
@@ -392,6 +396,11 @@ static bool mount_path_ok(const char *p)
 			return false;
 	}
 	return true;
+}
+
+bool vmct_path_ok(const char *e)
+{
+	return (e[0] == 'M' || e[0] == 'R') && e[1] == ' ' && mount_path_ok(e + 2);
 }
 
 static bool mount_data_ok(const char *d)
@@ -521,12 +530,13 @@ void vmct_config_free(struct vmct_config *c)
 	free(c->argv);
 	free(c->env);
 	free(c->mounts);
+	free(c->paths);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }
 
 struct parse_state {
-	size_t n_arg, n_env, n_mount;
+	size_t n_arg, n_env, n_mount, n_path;
 	unsigned seen; /* bit per single key */
 };
 
@@ -902,6 +912,12 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 		c->mounts[st->n_mount++] = val;
 		return 0;
 	}
+	if (!strcmp(e, "path")) {
+		if (!vmct_path_ok(val))
+			return *why = "a bad path entry", -EINVAL;
+		c->paths[st->n_path++] = val;
+		return 0;
+	}
 	if (!strcmp(e, "rlimit")) {
 		if (c->n_rlimits == VMCT_RLIMITS_MAX || parse_rlimit(val, c) < 0)
 			return *why = "a bad, repeated or 17th rlimit", -EINVAL;
@@ -925,9 +941,10 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 }
 
 /* Count the arg and env entries, so that the arrays are sized before filling. */
-static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env, size_t *n_mount)
+static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env, size_t *n_mount,
+		 size_t *n_path)
 {
-	*n_arg = *n_env = *n_mount = 0;
+	*n_arg = *n_env = *n_mount = *n_path = 0;
 	for (size_t o = 0; o < len; o += strlen((const char *)p + o) + 1) {
 		if (!strncmp((const char *)p + o, "arg=", 4))
 			(*n_arg)++;
@@ -935,8 +952,11 @@ static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env, siz
 			(*n_env)++;
 		else if (!strncmp((const char *)p + o, "mount=", 6))
 			(*n_mount)++;
+		else if (!strncmp((const char *)p + o, "path=", 5))
+			(*n_path)++;
 	}
-	return *n_arg > VMCT_ARGS_MAX || *n_env > VMCT_ARGS_MAX || *n_mount > VMCT_MOUNTS_MAX
+	return *n_arg > VMCT_ARGS_MAX || *n_env > VMCT_ARGS_MAX || *n_mount > VMCT_MOUNTS_MAX ||
+		       *n_path > VMCT_PATHS_MAX
 		   ? -EINVAL
 		   : 0;
 }
@@ -946,22 +966,23 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 	struct vmct_config c = {};
 	struct parse_state st = {};
 	const char *why = NULL, *dummy;
-	size_t n_arg, n_env, n_mount;
+	size_t n_arg, n_env, n_mount, n_path;
 	int r = -EINVAL;
 
 	if (!ret_why)
 		ret_why = &dummy;
 	if (len == 0 || len > VMCT_FRAME_MAX || p[len - 1] != '\0')
 		return *ret_why = "empty, too long or not NUL-terminated", -EINVAL;
-	if (count(p, len, &n_arg, &n_env, &n_mount) < 0)
-		return *ret_why = "too many arg, env or mount entries", -EINVAL;
+	if (count(p, len, &n_arg, &n_env, &n_mount, &n_path) < 0)
+		return *ret_why = "too many arg, env, mount or path entries", -EINVAL;
 	if (n_arg == 0)
 		return *ret_why = "no arg", -EINVAL;
 	c.buf = malloc(len);
 	c.argv = calloc(n_arg + 1, sizeof(char *));
 	c.env = calloc(n_env + 1, sizeof(char *));
 	c.mounts = n_mount ? calloc(n_mount + 1, sizeof(char *)) : NULL;
-	if (!c.buf || !c.argv || !c.env || (n_mount && !c.mounts)) {
+	c.paths = n_path ? calloc(n_path + 1, sizeof(char *)) : NULL;
+	if (!c.buf || !c.argv || !c.env || (n_mount && !c.mounts) || (n_path && !c.paths)) {
 		vmct_config_free(&c);
 		return *ret_why = "out of memory", -ENOMEM;
 	}

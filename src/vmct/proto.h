@@ -31,6 +31,7 @@
 #define VMCT_CONNECT_MAX 64u   /* the VMM's "OK <port>\n" answer, at most */
 #define VMCT_MOUNTS_MAX	 64u   /* mount entries of a CONFIG */
 #define VMCT_MOUNT_STR	 256u  /* a mount's destination or data, with its NUL */
+#define VMCT_PATHS_MAX	 64u   /* path entries (masked, read-only) of a CONFIG */
 #define VMCT_GROUPS_MAX	 256u  /* supplementary groups of a process */
 #define VMCT_RLIMITS_MAX 16u   /* rlimit entries (RLIM_NLIMITS: one per resource) */
 #define VMCT_BPF_MAX	 4096u /* seccomp filter instructions (BPF_MAXINSNS) */
@@ -98,6 +99,13 @@ struct vmct_config {
 	 */
 	char **mounts;
 	/*
+	 * The first session only: linux.maskedPaths as "M PATH" and
+	 * readonlyPaths as "R PATH" (vmct_path_ok), applied in the container's
+	 * mount namespace once its /proc is the PID namespace's;
+	 * NULL-terminated, NULL: none.
+	 */
+	char **paths;
+	/*
 	 * The process's privileges (docs/vm-containers.md "Privileges"): with
 	 * has_caps its capability sets, else it keeps the agent's (all of
 	 * them, for root); no_new_privs; its supplementary groups; a seccomp
@@ -150,6 +158,8 @@ int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
  * A "TYPE FLAGS DEST DATA" entry: -EINVAL for any other type, flag, path or
  * size, or a virtiofs entry whose data is not a tag VMCT_FS_PREFIX<0..VMCT_FS_MAX-1>.
  */
+/* "M PATH" or "R PATH": PATH absolute, no "." or ".." part, no blank, under 256 bytes. */
+bool vmct_path_ok(const char *entry);
 int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
 /*

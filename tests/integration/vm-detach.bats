@@ -62,6 +62,19 @@ ps_field() { # FIELD
 	nothing_left
 }
 
+@test "vm-detach: run IMAGE's masked and read-only paths reach the agent, with -d too" {
+	run "$ISOLA" run --vm --rm vmdet-bb:1 sh -c 'config path'
+	echo "$output"
+	[ "$status" = 0 ]
+	[[ "$output" == *$'path=M /proc/kcore\n'* ]]
+	[[ "$output" == *"path=R /proc/sys"* ]]
+	run "$ISOLA" run --vm -d --name "$N" vmdet-bb:1 sh -c 'config path'
+	[ "$status" = 0 ]
+	wait_until 10 "$ISOLA logs $N | grep -q 'path=R /proc/sysrq-trigger'"
+	"$ISOLA" rm -f "$N" >/dev/null
+	nothing_left
+}
+
 @test "vm-detach: run --vm -d prints the name; logs, ps (a vm), exec, stop (143), inspect's exitCode, rm" {
 	run "$ISOLA" run --vm -d --name "$N" vmdet-bb:1 sh -c 'echo started; echo-err oops; sleep 1000'
 	echo "$output"

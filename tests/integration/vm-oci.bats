@@ -69,6 +69,26 @@ annotate() { # KEY VALUE
 	done
 }
 
+@test "vm-oci: masked and read-only paths the agent cannot take fail create naming the entry, nothing left" {
+	local before bad
+	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
+	cp "$B/config.json" "$TMP/config.orig"
+	for bad in '.linux.maskedPaths = ["/proc/kcore", "proc/x"]|linux.maskedPaths[1]' \
+		'.linux.readonlyPaths = ["/proc/../etc"]|linux.readonlyPaths[0]' \
+		'.linux.readonlyPaths = ["/a b"]|linux.readonlyPaths[0]' \
+		'.linux.maskedPaths = [1]|linux.maskedPaths[0]' \
+		'.linux.maskedPaths = "/proc/kcore"|linux.maskedPaths: not an array' \
+		'.linux.maskedPaths = [range(65) as $i | "/p\($i)"]|more than 64 paths'; do
+		jq "${bad%|*}" "$TMP/config.orig" >"$B/config.json"
+		run "$VM" --root "$R" create --bundle "$B" "$ID" </dev/null
+		echo "$bad: $output"
+		[ "$status" = 1 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"${bad##*|}"* ]]
+		nothing_left "$before"
+	done
+}
+
 @test "vm-oci: isola-vm refuses run.isola.vm=false (a bundle cannot drop the VM)" {
 	annotate run.isola.vm false
 	run "$VM" --root "$R" create --bundle "$B" "$ID"

@@ -776,19 +776,24 @@ t_vmct_kernel() {
 # L1's processes and files are not in the VM: a marker process and file in L1
 # cannot be seen.  The process is PID 1 of a PID namespace of its own: the
 # agent (/init) and the guest's kernel threads are not in its ps or /proc.
+# run IMAGE's masked and read-only paths hold in the guest (/proc/kcore is
+# /dev/null, /sys/firmware empty, /proc/sys read-only).
 t_vmct_isolation() {
 	local mark=l1-marker-$$ pid
 	sleep 987654 &
 	pid=$!
 	echo "$mark" >"/tmp/$mark"
-	vmct "$W/out" localhost/bb:1 sh -c "echo PID \$\$; ps -o pid,comm; cat /tmp/$mark || echo NO-FILE; echo NPROC \$(ls -d /proc/[0-9]* | wc -l)"
+	vmct "$W/out" localhost/bb:1 sh -c "echo PID \$\$; ps -o pid,comm; cat /tmp/$mark || echo NO-FILE; echo NPROC \$(ls -d /proc/[0-9]* | wc -l)
+		echo KCORE \$(wc -c </proc/kcore) FIRMWARE \$(ls /sys/firmware | wc -l)
+		echo x >/proc/sys/kernel/hostname || echo SYS-RO"
 	kill "$pid"
 	wait "$pid" 2>/dev/null
 	rm -f "/tmp/$mark"
 	cat "$W/out" >&2
 	[ "$RC" = 0 ] && hasnt "$W/out" 987654 && has "$W/out" NO-FILE && hasnt "$W/out" "^$mark" &&
 		has "$W/out" '^PID 1$' && has "$W/out" '^ *1 sh$' && hasnt "$W/out" ' init$' &&
-		hasnt "$W/out" kthreadd && [ "$(field "$W/out" NPROC)" -lt 8 ]
+		hasnt "$W/out" kthreadd && [ "$(field "$W/out" NPROC)" -lt 8 ] &&
+		has "$W/out" '^KCORE 0 FIRMWARE 0$' && has "$W/out" '^SYS-RO$'
 }
 
 # --init: PID 1 is the agent's init, the command PID 2; an orphan is reaped

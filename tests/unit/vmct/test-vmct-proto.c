@@ -63,6 +63,20 @@ static void test_roundtrip(void)
 	vmct_config_free(&out);
 	free(buf);
 
+	{
+		char *paths[] = {"M /proc/kcore", "R /proc/sys", NULL};
+
+		in.paths = paths;
+		buf = vmct_config_encode(&in, &len);
+		is_int(vmct_config_parse(buf, len, &out, NULL), 0, "parse a config with paths");
+		ok(out.paths && !strcmp(out.paths[0], "M /proc/kcore") &&
+		       !strcmp(out.paths[1], "R /proc/sys") && !out.paths[2],
+		   "masked and read-only paths survive, in order");
+		vmct_config_free(&out);
+		free(buf);
+		in.paths = NULL;
+	}
+
 	in.init = true;
 	buf = vmct_config_encode(&in, &len);
 	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "parse an init config");
@@ -98,6 +112,11 @@ static void test_hostile_config(void)
 	    R("arg=x\0cwd=tmp\0", "a relative cwd is refused"),
 	    R("arg=x\0tty=2\0", "tty other than 0/1 is refused"),
 	    R("arg=x\0init=0\0", "init other than 1 is refused"),
+	    R("arg=x\0path=X /proc\0", "a path kind other than M or R is refused"),
+	    R("arg=x\0path=M proc\0", "a relative path is refused"),
+	    R("arg=x\0path=M /proc/../etc\0", "a path through .. is refused"),
+	    R("arg=x\0path=R /a b\0", "a path with a blank is refused"),
+	    R("arg=x\0path=M\0", "a path entry without a path is refused"),
 	    R("arg=x\0init=1\0init=1\0", "a repeated init is refused"),
 	    R("arg=x\0env=NOEQUALS\0", "env without '=' is refused"),
 	    R("arg=x\0env==v\0", "env with an empty key is refused"),
@@ -114,6 +133,20 @@ static void test_hostile_config(void)
 	is_int(P("arg=x\0cols=80\0tty=1\0rows=24\0", &c), 0, "rows/cols before tty=1 are fine");
 	ok(c.tty && c.rows == 24 && c.cols == 80, "in any order");
 	vmct_config_free(&c);
+	{
+		/* VMCT_PATHS_MAX path entries are taken, one more is not. */
+		char buf[6 + (VMCT_PATHS_MAX + 1) * 10];
+		size_t n = 6;
+
+		memcpy(buf, "arg=x", 6);
+		for (unsigned i = 0; i < VMCT_PATHS_MAX; i++, n += 10)
+			memcpy(buf + n, "path=M /a", 10);
+		is_int(vmct_config_parse((uint8_t *)buf, n, &c, NULL), 0, "64 paths are taken");
+		vmct_config_free(&c);
+		memcpy(buf + n, "path=M /a", 10);
+		ok(vmct_config_parse((uint8_t *)buf, n + 10, &c, NULL) < 0,
+		   "a 65th path is refused");
+	}
 	is_int(P("arg=\0", &c), 0, "an empty arg is allowed (exec fails in the guest)");
 	ok(c.argv && c.argv[0] && !*c.argv[0] && !strcmp(c.cwd, "/"), "cwd defaults to /");
 	vmct_config_free(&c);
