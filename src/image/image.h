@@ -265,6 +265,9 @@ struct img_run_opts {
 	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */
 	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
 	char **caps;
+	/* linux.seccomp: @seccomp (a profile's JSON), else none if unconfined, else ours. */
+	json_t *seccomp;
+	bool seccomp_unconfined;
 	/*
 	 * Rootless: the bundle is made as root of the store's user namespace (in a mount
 	 * namespace of its own); the container gets a user namespace with these maps

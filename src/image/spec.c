@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -287,6 +288,98 @@ static json_t *idmaps(const struct img_idmap *m, size_t n)
 	return a;
 }
 
+/*
+ * run IMAGE's default seccomp filter: every syscall allowed but those a
+ * container with the default capabilities has no use for and that widen the
+ * kernel's attack surface -- new namespaces (unshare, setns, clone with a
+ * CLONE_NEW* flag: a user namespace gives its root CAP_SYS_ADMIN over
+ * mounts and much else), keyrings, bpf, perf events, userfaultfd, io_uring,
+ * module and kexec loading, mounts, clock and swap changes, and the
+ * obsolete ones.  clone3 says ENOSYS (its flags are behind a pointer no
+ * filter can read), so libc falls back to clone.  Docker's and podman's
+ * defaults deny these too (theirs are allow-lists); --security-opt
+ * seccomp=unconfined drops the filter, seccomp=FILE replaces it.
+ */
+static const char *const denied_syscalls[] = {
+    "acct",
+    "add_key",
+    "bpf",
+    "clock_adjtime",
+    "clock_settime",
+    "create_module",
+    "delete_module",
+    "finit_module",
+    "fsconfig",
+    "fsmount",
+    "fsopen",
+    "fspick",
+    "get_kernel_syms",
+    "init_module",
+    "io_uring_enter",
+    "io_uring_register",
+    "io_uring_setup",
+    "ioperm",
+    "iopl",
+    "kcmp",
+    "kexec_file_load",
+    "kexec_load",
+    "keyctl",
+    "lookup_dcookie",
+    "mount",
+    "mount_setattr",
+    "move_mount",
+    "name_to_handle_at",
+    "nfsservctl",
+    "open_by_handle_at",
+    "open_tree",
+    "perf_event_open",
+    "pivot_root",
+    "quotactl",
+    "reboot",
+    "request_key",
+    "setns",
+    "settimeofday",
+    "stime",
+    "swapoff",
+    "swapon",
+    "sysfs",
+    "_sysctl",
+    "umount",
+    "umount2",
+    "unshare",
+    "uselib",
+    "userfaultfd",
+    "ustat",
+    "vm86",
+    "vm86old",
+};
+
+static json_t *default_seccomp(void)
+{
+	static const json_int_t clone_new[] = {0x00000080 /* CLONE_NEWTIME */,
+					       CLONE_NEWNS,
+					       CLONE_NEWCGROUP,
+					       CLONE_NEWUTS,
+					       CLONE_NEWIPC,
+					       CLONE_NEWUSER,
+					       CLONE_NEWPID,
+					       CLONE_NEWNET};
+	json_t *rules = json_pack("[{s:o,s:s,s:i},{s:[s],s:s,s:i}]", "names",
+				  str_array(denied_syscalls, ARRAY_SIZE(denied_syscalls)), "action",
+				  "SCMP_ACT_ERRNO", "errnoRet", EPERM, "names", "clone3", "action",
+				  "SCMP_ACT_ERRNO", "errnoRet", ENOSYS);
+
+	/* One rule per flag: the conditions of one rule are ANDed, rules ORed. */
+	for (size_t i = 0; rules && i < ARRAY_SIZE(clone_new); i++)
+		json_array_append_new(rules, json_pack("{s:[s],s:s,s:i,s:[{s:i,s:I,s:I,s:s}]}",
+						       "names", "clone", "action", "SCMP_ACT_ERRNO",
+						       "errnoRet", EPERM, "args", "index", 0,
+						       "value", clone_new[i], "valueTwo",
+						       clone_new[i], "op", "SCMP_CMP_MASKED_EQ"));
+	return json_pack("{s:s,s:[s,s,s],s:o}", "defaultAction", "SCMP_ACT_ALLOW", "architectures",
+			 "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls", rules);
+}
+
 static json_t *linux_section(const struct img_run_opts *o)
 {
 	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
@@ -307,6 +400,9 @@ static json_t *linux_section(const struct img_run_opts *o)
 		json_object_set_new(l, "uidMappings", idmaps(o->uid_maps, o->n_uid_maps));
 		json_object_set_new(l, "gidMappings", idmaps(o->gid_maps, o->n_gid_maps));
 	}
+	if (l && (o->seccomp || !o->seccomp_unconfined))
+		json_object_set_new(l, "seccomp",
+				    o->seccomp ? json_incref(o->seccomp) : default_seccomp());
 	return l;
 }
 

@@ -262,6 +262,43 @@ teardown() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
+@test "run IMAGE: a default seccomp filter (no new namespaces); --security-opt seccomp=unconfined|FILE; bad values in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	r() {
+		"$ISOLA" run --rm --network none "$@" "$REG/t/bb:1" busybox sh -c \
+			'grep ^Seccomp: /proc/self/status; busybox unshare -U true && echo UNSHARED
+			busybox mkdir /tmp/made && echo MADE; true'
+	}
+	run r
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'Seccomp:\t2'* ]]
+	[[ "$output" != *UNSHARED* ]]
+	[[ "$output" == *MADE* ]]
+	run r --security-opt seccomp=unconfined
+	[[ "$output" == *$'Seccomp:\t0'* ]]
+	[[ "$output" == *UNSHARED* ]]
+	# A profile of one's own replaces ours: it denies mkdir only.
+	echo '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"],
+		"action": "SCMP_ACT_ERRNO"}]}' >"$TMP/profile.json"
+	run r --security-opt "seccomp=$TMP/profile.json"
+	[[ "$output" == *$'Seccomp:\t2'* ]]
+	[[ "$output" == *UNSHARED* ]]
+	[[ "$output" != *MADE* ]]
+	run r --security-opt label=disable --security-opt no-new-privileges
+	[ "$status" -eq 0 ]
+	for bad in "seccomp=$TMP/nonexistent" "selinux=x" "seccomp=$TMP"; do
+		run r --security-opt "$bad"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+	done
+	echo '{"defaultAction": "SCMP_ACT_NOPE"}' >"$TMP/bad.json"
+	run r --security-opt "seccomp=$TMP/bad.json"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *defaultAction* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
 @test "exec NAME: --env-file, -e KEY, --privileged (our bounding set), and every argument of a long command" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	"$ISOLA" run -d --name ex1 --network none "$REG/t/bb:1" busybox sleep 1000 >/dev/null
