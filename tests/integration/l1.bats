@@ -210,6 +210,10 @@ l1_check() {
 	l1_check vmct-escape
 }
 
+@test "l1: run --vm --init: PID 1 is the agent's init, the command PID 2; orphans reaped; 9 and 137 pass through; without --init PID 1 survives its own SIGKILL" {
+	l1_check vmct-init
+}
+
 @test "l1: isola-vm: capabilities, additionalGids, noNewPrivileges, linux.seccomp, rlimits, umask, oomScoreAdj, ioPriority hold in the VM, for exec too" {
 	l1_check vmoci-priv
 }
