@@ -221,8 +221,6 @@ static int push(char ***v, const char *s)
 static int cap_name(const char *opt, const char *arg, char ***list, const char *cmd)
 {
 	_cleanup_free_ char *s = NULL;
-	_cleanup_json_ json_t *j = NULL;
-	struct ct_caps one;
 
 	if (!strcasecmp(arg, "all"))
 		return push(list, "ALL");
@@ -230,8 +228,7 @@ static int cap_name(const char *opt, const char *arg, char ***list, const char *
 		return cli_usage_error(cmd, "out of memory");
 	for (char *c = s; *c; c++)
 		*c = (char)toupper((unsigned char)*c);
-	j = json_pack("{s:[s]}", "bounding", s);
-	if (!j || ct_caps_parse(j, opt, &one, NULL) < 0 || !one.bounding)
+	if (ct_cap_from_name(s) < 0)
 		return cli_usage_error(cmd, "%s `%.64s`: not a capability", opt, arg);
 	return push(list, s);
 }

@@ -23,6 +23,23 @@
 static const char *const set_names[] = {"bounding", "effective", "inheritable", "permitted",
 					"ambient"};
 
+/*
+ * libcap's cap_from_name() reads a name up to the first character it does not
+ * expect, so "CAP_CHOWN,CAP_KILL" and "CAP_CHOWN " are CAP_CHOWN to it: a
+ * name here is letters, digits and '_' only, or it is unknown.
+ */
+int ct_cap_from_name(const char *name)
+{
+	cap_value_t cap;
+
+	if (name[strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_")])
+		return -1;
+	if (strncasecmp(name, "CAP_", 4) != 0 || cap_from_name(name, &cap) < 0 || cap < 0 ||
+	    cap > 63)
+		return -1;
+	return (int)cap;
+}
+
 static int parse_set(json_t *obj, const char *where, const char *key, uint64_t *ret,
 		     struct err **err)
 {
@@ -36,12 +53,12 @@ static int parse_set(json_t *obj, const char *where, const char *key, uint64_t *
 		return r;
 	json_array_foreach (arr, i, v) {
 		const char *name = json_string_value(v);
-		cap_value_t cap;
+		int cap;
 
 		if (!name)
 			return err_make(err, 0, "%s.%s[%zu]: expected a string", where, key, i);
-		if (cap_from_name(name, &cap) < 0 || cap < 0 || cap > 63 ||
-		    strncasecmp(name, "CAP_", 4) != 0)
+		cap = ct_cap_from_name(name);
+		if (cap < 0)
 			return err_make(err, 0, "%s.%s[%zu]: unknown capability \"%s\"", where, key,
 					i, name);
 		mask |= UINT64_C(1) << cap;

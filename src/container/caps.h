@@ -8,6 +8,9 @@
 #include "caps-sys.h"
 #include "err.h"
 
+/* One capability by its OCI name, "CAP_" and all (any case): its number
+ * (0..63), or -1 for a name libcap does not know. */
+int ct_cap_from_name(const char *name);
 /* Parse the object; `where` names it in messages ("process.capabilities").
  * A NULL object gives empty sets. */
 int ct_caps_parse(json_t *process_capabilities, const char *where, struct ct_caps *ret,

@@ -72,12 +72,11 @@ static int add_caps(char **names, struct vmct_config *c, struct err **err)
 	uint64_t add = 0;
 
 	for (size_t i = 0; names[i]; i++) {
-		_cleanup_json_ json_t *j = json_pack("{s:[s?]}", "bounding", names[i]);
-		struct ct_caps one;
+		int cap = ct_cap_from_name(names[i]);
 
-		if (!j || ct_caps_parse(j, "--cap", &one, NULL) < 0 || !one.bounding)
+		if (cap < 0)
 			return err_make(err, 0, "--cap `%.64s`: not a capability", names[i]);
-		add |= one.bounding;
+		add |= UINT64_C(1) << cap;
 	}
 	if (!c->has_caps)
 		return 0;

@@ -58,6 +58,12 @@ fails_cleanly() {
 	fails_cleanly "process.capabilities*CAP_BOGUS*" -b "$B" "$ID"
 }
 
+@test "a capability name with more after it (libcap alone reads only the first name)" {
+	bundle_jq "$B" '.process.capabilities.bounding += ["CAP_CHOWN,CAP_SYS_ADMIN"]'
+	fails_cleanly 'process.capabilities.bounding*unknown capability "CAP_CHOWN,CAP_SYS_ADMIN"' \
+		-b "$B" "$ID"
+}
+
 @test "bad ids: ../x, empty, longer than 1024" {
 	fails_cleanly "container id \`../x\`: invalid" -b "$B" "../x"
 	fails_cleanly "container id: empty" -b "$B" ""

@@ -136,9 +136,26 @@ static void test_names(void)
 	err_free(&err);
 }
 
+/* The one name check run --cap-add and isola-vm's exec --cap use too. */
+static void test_from_name(void)
+{
+	is_int(ct_cap_from_name("CAP_CHOWN"), CAP_CHOWN, "CAP_CHOWN");
+	is_int(ct_cap_from_name("cap_net_admin"), CAP_NET_ADMIN, "any case");
+	is_int(ct_cap_from_name("CAP_SYS_ADMIN"), CAP_SYS_ADMIN, "CAP_SYS_ADMIN");
+	is_int(ct_cap_from_name("CHOWN"), -1, "the CAP_ prefix is needed");
+	is_int(ct_cap_from_name("CAP_NOPE"), -1, "an unknown name");
+	is_int(ct_cap_from_name("CAP_"), -1, "the prefix alone");
+	is_int(ct_cap_from_name(""), -1, "an empty name");
+	/* libcap alone takes each of these for CAP_CHOWN. */
+	is_int(ct_cap_from_name("CAP_CHOWN "), -1, "a trailing space");
+	is_int(ct_cap_from_name("CAP_CHOWN,CAP_KILL"), -1, "a list is not a name");
+	is_int(ct_cap_from_name("cap_chown+ep"), -1, "a cap_from_text clause is not a name");
+}
+
 int main(void)
 {
 	test_parse();
+	test_from_name();
 	test_names();
 	test_apply();
 	return tap_done();
