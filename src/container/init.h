@@ -33,6 +33,9 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err);
 int ct_rootfs_prepare(const struct ct_init *in, struct err **err);
 int ct_rootfs_pivot(const struct ct_init *in, struct err **err);
 int ct_rootfs_finish(const struct ct_init *in, struct err **err);
+/* Write to /proc/REL ("sys/kernel/x", "self/oom_score_adj") through the
+ * container's own procfs, refusing a file another mount covers. */
+int ct_proc_write(const char *rel, const char *data, struct err **err);
 
 /* process.c */
 int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **err);

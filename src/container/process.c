@@ -84,7 +84,7 @@ int ct_process_setup_privileged(const struct ct_init *in, struct err **err)
 	}
 	if (p->has_oom_score_adj) {
 		snprintf(buf, sizeof(buf), "%d", p->oom_score_adj);
-		r = write_file_at(AT_FDCWD, "/proc/self/oom_score_adj", buf, err);
+		r = ct_proc_write("self/oom_score_adj", buf, err);
 		if (r < 0)
 			return r;
 	}

@@ -480,36 +480,101 @@ int ct_rootfs_pivot(const struct ct_init *in, struct err **err)
 	return 0;
 }
 
+/*
+ * What the runtime writes to /proc in the container (sysctls, oom_score_adj)
+ * goes through its own procfs only: /proc must be a proc mount, and the path
+ * may not leave that mount.  A /proc file covered by a bind of another file
+ * (core_pattern, a host file), which a mount shared with another container
+ * can let someone make, is refused, not written: runc's CVE-2025-52881.
+ */
+int ct_proc_write(const char *rel, const char *data, struct err **err)
+{
+	struct open_how how = {
+	    .flags = O_WRONLY | O_TRUNC | O_NOCTTY | O_CLOEXEC,
+	    .resolve = RESOLVE_BENEATH | RESOLVE_NO_XDEV | RESOLVE_NO_MAGICLINKS,
+	};
+	_cleanup_close_ int proc = -1, fd = -1;
+	struct statfs sf;
+	int r;
+
+	proc = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (proc < 0 || fstatfs(proc, &sf) < 0)
+		return err_make(err, errno, "open the container's /proc");
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		return err_make(err, 0, "the container's /proc is not a proc mount");
+	fd = (int)syscall(SYS_openat2, proc, rel, &how, sizeof(how));
+	if (fd < 0 && errno == EXDEV)
+		return err_make(err, 0, "/proc/%s is covered by another mount, not written", rel);
+	if (fd < 0)
+		return err_make(err, errno, "open /proc/%s", rel);
+	r = write_all(fd, data, strlen(data));
+	if (r < 0)
+		return err_make(err, -r, "write `%s` to /proc/%s", data, rel);
+	return 0;
+}
+
 static int write_sysctls(char **kv, struct err **err)
 {
 	for (size_t i = 0; kv && kv[i] && kv[i + 1]; i += 2) {
 		char path[512];
-		int r;
 
-		if (snprintf(path, sizeof(path), "/proc/sys/%s", kv[i]) >= (int)sizeof(path))
+		if (snprintf(path, sizeof(path), "sys/%s", kv[i]) >= (int)sizeof(path))
 			return err_make(err, ENAMETOOLONG, "sysctl %s: key too long", kv[i]);
-		for (char *p = path + 10; *p; p++)
+		for (char *p = path + 4; *p; p++)
 			if (*p == '.')
 				*p = '/';
-		r = write_file_at(AT_FDCWD, path, kv[i + 1], err);
-		if (r < 0)
+		if (ct_proc_write(path, kv[i + 1], err) < 0)
 			return err_wrap(err, "sysctl %s", kv[i]);
 	}
 	return 0;
 }
 
-static int mask_path(const char *p, struct err **err)
+/*
+ * Files are masked with the container's /dev/null, as in runc.  A /dev that
+ * another container shares can have it swapped meanwhile, for a symlink to a
+ * /proc/sys file say, and a bind of "/dev/null" would then put that file,
+ * writable, over the masked path (runc's CVE-2025-31133).  So it is opened
+ * once, not through a symlink, must be the null device (1:3), and each mask
+ * clones that open file.
+ */
+static int open_null(struct err **err)
 {
+	_cleanup_close_ int fd = open("/dev/null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	struct stat st;
 
-	if (stat(p, &st) < 0)
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return err_make(err, errno, "maskedPaths: open the container's /dev/null");
+	if (!S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+		return err_make(
+		    err, 0, "maskedPaths: the container's /dev/null is not the null device (1:3)");
+	return TAKE_FD(fd);
+}
+
+/* The path is opened once: what is checked is what gets the mount.  The
+ * null device is opened at the first file to mask (*null_fd < 0 before). */
+static int mask_path(const char *p, int *null_fd, struct err **err)
+{
+	_cleanup_close_ int t = open(p, O_PATH | O_CLOEXEC), fs = -1, mnt = -1;
+	struct stat st;
+
+	if (t < 0)
 		return errno == ENOENT ? 0 : err_make(err, errno, "maskedPaths `%s`", p);
+	if (fstat(t, &st) < 0)
+		return err_make(err, errno, "maskedPaths `%s`", p);
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", p, "tmpfs", MS_RDONLY, NULL) < 0)
-			return err_make(err, errno, "mask `%s`", p);
-	} else if (mount("/dev/null", p, NULL, MS_BIND, NULL) < 0) {
-		return err_make(err, errno, "mask `%s`", p);
+		fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+		if (fs < 0 || fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+			return err_make(err, errno, "mask `%s`: tmpfs", p);
+		mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_RDONLY);
+	} else {
+		if (*null_fd < 0 && (*null_fd = open_null(err)) < 0)
+			return *null_fd;
+		mnt = (int)syscall(SYS_open_tree, *null_fd, "",
+				   AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	}
+	if (mnt < 0 ||
+	    move_mount(mnt, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return err_make(err, errno, "mask `%s`", p);
 	return 0;
 }
 
@@ -525,6 +590,7 @@ static int readonly_path(const char *p, struct err **err)
 int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 {
 	const struct ct_spec *s = in->spec;
+	_cleanup_close_ int null_fd = -1;
 	int r;
 
 	if (in->shared_mntns)
@@ -533,7 +599,7 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; s->masked_paths && s->masked_paths[i]; i++)
-		if ((r = mask_path(s->masked_paths[i], err)) < 0)
+		if ((r = mask_path(s->masked_paths[i], &null_fd, err)) < 0)
 			return r;
 	for (size_t i = 0; s->readonly_paths && s->readonly_paths[i]; i++)
 		if ((r = readonly_path(s->readonly_paths[i], err)) < 0)

@@ -113,6 +113,28 @@ nothing_left() {
 	nothing_left
 }
 
+@test "maskedPaths: a /dev/null that is not the null device is refused, not bound over /proc" {
+	# runc's CVE-2025-31133: masks bind the container's /dev/null, which a
+	# shared /dev can swap.  Here the config makes it 1:5 (zero); a symlink
+	# or any other node is refused the same way.
+	bundle_jq "$B" '.linux.devices = [{path: "/dev/null", type: "c", major: 1, minor: 5}]
+		| .linux.maskedPaths = ["/proc/keys"]'
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"maskedPaths: the container's /dev/null is not the null device (1:3)"* ]]
+	nothing_left
+	# Masked directories need no /dev/null; files masked with the real one read nothing.
+	bundle_jq "$B" '.linux.devices = [] | .linux.maskedPaths = ["/sys/firmware", "/proc/keys"]'
+	args sh -c 'ls /sys/firmware | wc -l; wc -c </proc/keys; stat -c %t,%T /proc/keys'
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = "0
+0
+1,3" ]
+}
+
 @test "hooks: prestart, poststart and poststop get the state on stdin" {
 	for h in prestart poststart poststop; do
 		printf '#!/bin/sh\ncat > %s/%s.json\n' "$TMP" "$h" >"$TMP/$h.sh"
@@ -275,4 +297,31 @@ nothing_left() {
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 1234 ]
 	[ "${lines[1]}" = 1 ]
+}
+
+@test "sysctl, oomScoreAdj: a /proc file covered by another mount is refused, the file under it not written" {
+	# runc's CVE-2025-52881 makes the cover with a race on a shared mount; a
+	# config mount makes the same cover here, deterministically.
+	echo host-data >"$TMP/victim"
+	bundle_jq "$B" ".mounts += [{destination: \"/proc/sys/kernel/domainname\",
+			type: \"bind\", source: \"$TMP/victim\", options: [\"bind\"]}]
+		| .linux.sysctl = {\"kernel.domainname\": \"pwned\"}"
+	args true
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"sysctl kernel.domainname: /proc/sys/kernel/domainname is covered by another mount, not written"* ]]
+	[ "$(cat "$TMP/victim")" = host-data ]
+	nothing_left
+	# process.oomScoreAdj is written the same way.
+	bundle_jq "$B" ".mounts = [.mounts[] | select(.destination != \"/proc/sys/kernel/domainname\")]
+		| del(.linux.sysctl) | .process.oomScoreAdj = 500
+		| .mounts += [{destination: \"/proc/self/oom_score_adj\",
+			type: \"bind\", source: \"$TMP/victim\", options: [\"bind\"]}]"
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"/proc/self/oom_score_adj is covered by another mount, not written"* ]]
+	[ "$(cat "$TMP/victim")" = host-data ]
+	nothing_left
 }
