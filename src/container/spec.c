@@ -710,6 +710,16 @@ static int parse_personality(struct ct_spec *s, json_t *lx, const char *w, struc
 	return 0;
 }
 
+/* The spec: "The values MUST be absolute paths in the container namespace." */
+static int check_absolute(char **v, const char *where, const char *key, struct err **err)
+{
+	for (size_t i = 0; v && v[i]; i++)
+		if (v[i][0] != '/')
+			return err_make(err, 0, "%s.%s[%zu]: `%.64s`: not an absolute path", where,
+					key, i, v[i]);
+	return 0;
+}
+
 static int parse_linux(struct ct_spec *s, const char *what, struct err **err)
 {
 	json_t *lx = NULL;
@@ -731,6 +741,9 @@ static int parse_linux(struct ct_spec *s, const char *what, struct err **err)
 	    (r = json_get_string(lx, w, "cgroupsPath", false, &s->cgroups_path, err)) < 0 ||
 	    (r = parse_time_offsets(s, lx, w, err)) < 0 ||
 	    (r = parse_personality(s, lx, w, err)) < 0)
+		return r;
+	if ((r = check_absolute(s->masked_paths, w, "maskedPaths", err)) < 0 ||
+	    (r = check_absolute(s->readonly_paths, w, "readonlyPaths", err)) < 0)
 		return r;
 	if (prop && parse_propagation(prop, &s->rootfs_propagation) < 0)
 		return err_make(err, 0, "%s.rootfsPropagation: unknown `%s`", w, prop);

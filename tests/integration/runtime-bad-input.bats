@@ -64,6 +64,14 @@ fails_cleanly() {
 		-b "$B" "$ID"
 }
 
+@test "maskedPaths and readonlyPaths entries must be absolute (the spec's MUST)" {
+	bundle_jq "$B" '.linux.maskedPaths = ["/proc/kcore", "proc/keys"]'
+	fails_cleanly 'config.json: linux.maskedPaths\[1\]: `proc/keys`: not an absolute path' \
+		-b "$B" "$ID"
+	bundle_jq "$B" '.linux.maskedPaths = [] | .linux.readonlyPaths = [""]'
+	fails_cleanly 'config.json: linux.readonlyPaths\[0\]: ``: not an absolute path' -b "$B" "$ID"
+}
+
 @test "bad ids: ../x, empty, longer than 1024" {
 	fails_cleanly "container id \`../x\`: invalid" -b "$B" "../x"
 	fails_cleanly "container id: empty" -b "$B" ""
