@@ -53,17 +53,51 @@ static bool listed(const char *name, size_t len)
 	return false;
 }
 
+/* exec's flags (no value); --FLAG=true|false is read as the Go parsers read it. */
+static const char *const flags[] = {"tty",	  "interactive",  "detach",
+				    "privileged", "no-new-privs", NULL};
+
+/*
+ * "--FLAG=true" as "--FLAG" and "--FLAG=false" as nothing (1); 0 for a
+ * word that is not such a flag with a value; -EINVAL for another value
+ * (said in one line); -ENOMEM.
+ */
+static int bool_flag(const char *a, char ***out)
+{
+	const char *eq = strchr(a, '=');
+
+	if (strncmp(a, "--", 2) || !eq)
+		return 0;
+	for (const char *const *f = flags; *f; f++) {
+		size_t n = strlen(*f);
+		_cleanup_free_ char *bare = NULL;
+
+		if ((size_t)(eq - a - 2) != n || strncmp(a + 2, *f, n))
+			continue;
+		if (!streq(eq + 1, "true") && !streq(eq + 1, "false")) {
+			cli_usage_error("exec", "option --%s takes true or false, not `%.32s`", *f,
+					eq + 1);
+			return -EINVAL;
+		}
+		if (streq(eq + 1, "false"))
+			return 1;
+		bare = strndup(a, (size_t)(eq - a));
+		return !bare || strv_push(out, bare) < 0 ? -ENOMEM : 1;
+	}
+	return 0;
+}
+
 /*
  * exec's options before the id in one spelling, so that each reader below
  * sees the same words: short clusters split ("-ie K=V" is "-i -e K=V",
  * "-eK=V" is "-e K=V", as podman's and runc's parsers read them) and
- * "--privileged=true|false" as "--privileged" or nothing.  The id and what
+ * a flag's "--tty=true|false" as "--tty" or nothing.  The id and what
  * follows are copied as they are.
  */
 static int normalize(int argc, char **argv, char ***ret)
 {
 	_cleanup_strv_ char **out = NULL;
-	int i = 1;
+	int i = 1, r;
 
 	if (strv_push(&out, argv[0]) < 0)
 		return -ENOMEM;
@@ -87,12 +121,9 @@ static int normalize(int argc, char **argv, char ***ret)
 			}
 			continue;
 		}
-		if (!strncmp(a, "--privileged=", 13)) {
-			if (!streq(a + 13, "true") && !streq(a + 13, "false"))
-				return cli_usage_error(
-				    "exec", "--privileged `%.32s`: true or false", a + 13);
-			if (streq(a + 13, "true") && strv_push(&out, "--privileged") < 0)
-				return -ENOMEM;
+		if ((r = bool_flag(a, &out)) != 0) {
+			if (r < 0)
+				return r == -EINVAL ? 1 : r;
 			continue;
 		}
 		if (strv_push(&out, a) < 0)

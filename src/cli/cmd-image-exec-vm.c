@@ -25,9 +25,12 @@
 #include "image-cli.h"
 #include "jsonutil.h"
 #include "log.h"
+#include "opt.h"
 #include "parse.h"
 #include "strv.h"
 #include "vmct.h"
+
+extern const struct cli_opt cmd_exec_opts[];
 
 struct exec_args {
 	bool interactive, tty, detach, privileged;
@@ -36,63 +39,105 @@ struct exec_args {
 	const char *cwd, *user;
 };
 
-/* An option's value: "--opt=V", "--opt V" or "-o V"; NULL when missing. */
-static const char *value(int argc, char **argv, int *i)
-{
-	const char *eq = strchr(argv[*i], '=');
+/* What exec takes for a --vm container; runc's other exec options are refused by name. */
+static const struct cli_opt vm_opts[] = {
+    {"interactive", 'i', NULL, NULL},
+    {"tty", 't', NULL, NULL},
+    {"detach", 'd', NULL, NULL},
+    {"env", 'e', "KEY=VALUE", NULL},
+    {"env-file", CLI_LONG(1), "FILE", NULL},
+    {"cwd", 'w', "DIR", NULL},
+    {"user", 'u', "USER[:GROUP]", NULL},
+    {"privileged", CLI_LONG(2), NULL, NULL},
+    {"store", CLI_LONG(3), "DIR", NULL}, /* the dispatcher used it */
+    {},
+};
 
-	if (argv[*i][1] == '-' && eq)
-		return eq + 1;
-	return *i + 1 < argc ? argv[++*i] : NULL;
+#define REFUSED(n) CLI_LONG(16 + (n))
+
+/* vm_opts, then exec's others (cmd_exec_opts): a long-only one keyed REFUSED(its index). */
+static void vm_table(struct cli_opt *t, size_t max)
+{
+	size_t n = 0;
+
+	for (; vm_opts[n].name; n++)
+		t[n] = vm_opts[n];
+	for (size_t i = 0; cmd_exec_opts[i].name && n + 1 < max; i++) {
+		bool ours = false;
+
+		for (size_t k = 0; vm_opts[k].name; k++)
+			ours |= streq(vm_opts[k].name, cmd_exec_opts[i].name);
+		if (ours)
+			continue;
+		t[n] = cmd_exec_opts[i];
+		if (t[n].key >= 0x100)
+			t[n].key = REFUSED((int)i);
+		n++;
+	}
+	t[n] = (struct cli_opt){};
 }
 
-static int parse_opts(struct exec_args *a, int argc, char **argv, int id)
+static int refused(int key)
+{
+	size_t i = 0;
+
+	if (key < 0x100)
+		while (cmd_exec_opts[i].name && cmd_exec_opts[i].key != key)
+			i++;
+	else
+		i = (size_t)(key - REFUSED(0));
+	return cli_usage_error("exec", "--%s is not supported for a --vm container",
+			       cmd_exec_opts[i].name);
+}
+
+/* Options up to the id (argv[id]), read by exec's one option parser (opt.c). */
+static int parse_opts(struct exec_args *a, char **argv, int id)
 {
 	_cleanup_err_ struct err *err = NULL;
+	struct cli_opt table[CLI_OPT_MAX + 1];
+	struct cli_parser p;
+	int c;
 
-	for (int i = 1; i < id; i++) {
-		const char *o = argv[i], *v;
-		size_t n = strcspn(o, "=");
-
-		if (!strcmp(o, "--"))
+	vm_table(table, ARRAY_SIZE(table));
+	cli_parser_init(&p, "exec", table);
+	while ((c = cli_parse(&p, id, argv)) > 0) {
+		switch (c) {
+		case 'i':
+			a->interactive = true;
 			break;
-		if (o[1] != '-' && strspn(o + 1, "itd") == strlen(o + 1)) {
-			a->interactive |= strchr(o, 'i') != NULL;
-			a->tty |= strchr(o, 't') != NULL;
-			a->detach |= strchr(o, 'd') != NULL;
-			continue;
-		}
-		if (!strcmp(o, "--interactive") || !strcmp(o, "--tty") || !strcmp(o, "--detach")) {
-			*(o[2] == 'i'	? &a->interactive
-			  : o[2] == 't' ? &a->tty
-					: &a->detach) = true;
-			continue;
-		}
-		if (!strcmp(o, "--privileged")) {
-			a->privileged = true;
-		} else if (!strcmp(o, "-e") || (n == 5 && !strncmp(o, "--env", 5))) {
-			v = value(argc, argv, &i);
-			if (envfile_push_arg("-e", v ? v : "", &a->env, &err) < 0)
+		case 't':
+			a->tty = true;
+			break;
+		case 'd':
+			a->detach = true;
+			break;
+		case 'e':
+			if (envfile_push_arg("-e", optarg, &a->env, &err) < 0)
 				return cli_fail(&err);
-		} else if (n == 10 && !strncmp(o, "--env-file", 10)) {
-			v = value(argc, argv, &i);
-			if (envfile_read(v ? v : "", &a->file_env, &err) < 0)
+			break;
+		case CLI_LONG(1):
+			if (envfile_read(optarg, &a->file_env, &err) < 0)
 				return cli_fail(&err);
-		} else if (!strcmp(o, "-w") || !strncmp(o, "--cwd", n > 5 ? n : 5)) {
-			a->cwd = value(argc, argv, &i);
-			if (!a->cwd || a->cwd[0] != '/')
+			break;
+		case 'w':
+			a->cwd = optarg;
+			if (a->cwd[0] != '/')
 				return cli_usage_error("exec", "-w: an absolute directory");
-		} else if (!strcmp(o, "-u") || !strncmp(o, "--user", n > 6 ? n : 6)) {
-			a->user = value(argc, argv, &i);
-			if (!a->user)
-				return cli_usage_error("exec", "-u: UID[:GID]");
-		} else if (strcmp(o, "--store") && strncmp(o, "--store=", 8)) {
-			return cli_usage_error("exec", "%s is not supported for a --vm container",
-					       o);
-		} else if (!strchr(o, '=')) {
-			i++; /* --store DIR: the dispatcher used it */
+			break;
+		case 'u':
+			a->user = optarg;
+			break;
+		case CLI_LONG(2):
+			a->privileged = true;
+			break;
+		case CLI_LONG(3):
+			break;
+		default:
+			return refused(c);
 		}
 	}
+	if (c < 0) /* a usage error said; --help cannot come here (the dispatcher answers it) */
+		return p.exit_code ? p.exit_code : 1;
 	/* Nothing is attached to a detached process: no stdin to keep, no terminal. */
 	if (a->detach && (a->interactive || a->tty))
 		return cli_usage_error("exec", "-d with %s is not supported for a --vm container",
@@ -155,7 +200,7 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	char **env = NULL;
 	int r, status = EXIT_ISOLA;
 
-	r = parse_opts(&a, argc, argv, id);
+	r = parse_opts(&a, argv, id);
 	if (r)
 		goto out;
 	if (id + 1 >= argc) {

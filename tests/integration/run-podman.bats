@@ -330,7 +330,14 @@ teardown() {
 	run "$ISOLA" exec --privileged=maybe ex1 true
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" = 1 ]
-	[[ "$output" == *"--privileged \`maybe\`"* ]]
+	[[ "$output" == *"option --privileged takes true or false, not \`maybe\`"* ]]
+	# Every flag reads =true/=false so; -t's terminal relay sees --tty=false as no -t.
+	run "$ISOLA" exec --tty=false --interactive=true ex1 sh -c 'test -t 1 || echo no-tty'
+	[ "$status" -eq 0 ]
+	[ "$output" = no-tty ]
+	run "$ISOLA" exec --detach=yes ex1 true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"option --detach takes true or false, not \`yes\`"* ]]
 	# 40 arguments: the runtime's argv used to stop at 20 and drop the rest silently.
 	run "$ISOLA" exec ex1 echo $(seq 1 40)
 	[ "$status" -eq 0 ]

@@ -86,6 +86,19 @@ fake() {
 	[[ "$output" == *"tty=1"* ]]
 	[[ "$output" != *"rows="* ]]
 	wait "$FAKE"
+	# --tty=true is -t, --tty=false no -t (the VM's parser used to refuse both).
+	for t in true false; do
+		rm -f "$TMP/v.sock" "$TMP/ready"
+		fake 0
+		run "$ISOLA" exec --tty=$t "$NAME" true
+		[ "$status" = 0 ]
+		if [ $t = true ]; then
+			[[ "$output" == *"tty=1"* ]]
+		else
+			[[ "$output" != *"tty=1"* ]]
+		fi
+		wait "$FAKE"
+	done
 }
 
 @test "vm-exec: options it cannot honour are refused in one line, the VM is not contacted" {
@@ -97,6 +110,16 @@ fake() {
 		[ "$status" != 0 ]
 		[ "${#lines[@]}" = 1 ]
 	done
+	# runc's exec options are named as such, however they were spelled.
+	for o in "-c CAP_KILL" "--cap=CAP_KILL" "--pid-file /x" "-p /x"; do
+		# shellcheck disable=SC2086
+		run "$ISOLA" exec $o "$NAME" true
+		[ "$status" != 0 ]
+		echo "$o: $output"
+		[[ "$output" == *"exec: --"*" is not supported for a --vm container" ]]
+	done
+	run "$ISOLA" exec --tty=maybe "$NAME" true
+	[[ "$output" == *"option --tty takes true or false, not \`maybe\`" ]]
 	run "$ISOLA" exec "$NAME"
 	[ "$status" != 0 ]
 	# The fake still waits for its one session: nobody connected.
