@@ -220,6 +220,31 @@ static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *r
 	return err_make(err, ENOENT, "user `%s`: no such entry in the image's %s", name, file);
 }
 
+/*
+ * The primary group of a numeric uid: its first well-formed entry in the
+ * image's /etc/passwd, else 0 (no entry, no file), as docker and podman do.
+ */
+static uint32_t uid_group(int rootfs, uint32_t uid)
+{
+	_cleanup_free_ char *buf = NULL;
+	char *line, *save = NULL;
+	size_t len;
+
+	if (img_read_regular_in_root(rootfs, "/etc/passwd", PASSWD_MAX, &buf, &len, NULL) < 0)
+		return 0;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = {};
+		char *p = line;
+		uint32_t id, gid;
+
+		for (int i = 0; i < 4 && p; i++)
+			f[i] = strsep(&p, ":");
+		if (f[3] && parse_id(f[2], &id) == 0 && id == uid && parse_id(f[3], &gid) == 0)
+			return gid;
+	}
+	return 0;
+}
+
 /* "uid", "uid:gid", "name", "name:group"; names resolved in the image. */
 static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *gid,
 			struct err **err)
@@ -241,6 +266,7 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 		if (parse_id(u, uid) < 0)
 			return err_make(err, EINVAL,
 					"user `%s`: expected a uid from 0 to 4294967294", spec);
+		*gid = uid_group(rootfs, *uid);
 	} else {
 		r = lookup_db(rootfs, "/etc/passwd", u, uid, &pgid, err);
 		if (r < 0)
