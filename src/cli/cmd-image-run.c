@@ -323,6 +323,10 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		a->quiet = true;
 		return 0;
 	case CLI_LONG(3):
+		/* Refused here, not cut to fit: a cut name is another container's. */
+		if (!img_container_name_valid(optarg))
+			return cli_usage_error(
+			    cmd, "--name `%.80s`: use [A-Za-z0-9_.-], at most 64", optarg);
 		a->o.name = optarg;
 		return 0;
 	case 'e':
@@ -615,6 +619,26 @@ static int plan_init(struct run_args *a)
 	return push(&a->o.volumes, p);
 }
 
+/* Whether a -v (SRC:DST[:OPTS]) already mounts on dst ("/etc//hosts/" is "/etc/hosts"). */
+static bool user_mounts(const struct run_args *a, const char *dst)
+{
+	for (size_t i = 0; a->o.volumes && a->o.volumes[i]; i++) {
+		const char *d = strchr(a->o.volumes[i], ':');
+		char norm[4096];
+		size_t n = 0;
+
+		for (; d && *++d && *d != ':' && n + 1 < sizeof(norm);)
+			if (*d != '/' || !n || norm[n - 1] != '/')
+				norm[n++] = *d;
+		while (n > 1 && norm[n - 1] == '/')
+			n--;
+		norm[n] = '\0';
+		if (d && streq(norm, dst))
+			return true;
+	}
+	return false;
+}
+
 /* Bridge networking: the netns path goes into config.json, the /etc files are bind mounts. */
 static int plan_network(struct run_args *a, const char *store)
 {
@@ -633,6 +657,9 @@ static int plan_network(struct run_args *a, const char *store)
 		return 1;
 	a->o.netns_path = a->netns_owned;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		snprintf(v, sizeof(v), "/etc/%s", files[i]);
+		if (user_mounts(a, v)) /* the user's file wins, as with podman */
+			continue;
 		snprintf(v, sizeof(v), "%s/containers/%s/%s:/etc/%s", store, a->id, files[i],
 			 files[i]);
 		if (strv_push(&a->o.volumes, v) < 0)
@@ -941,6 +968,22 @@ static int fail(struct err **err)
 	return EXIT_ISOLA;
 }
 
+/*
+ * A name in use is refused before anything is made under it, the network's ADD
+ * included (podman: "the container name is already in use").  The bundle's
+ * exclusive mkdir still decides a race between two runs of one name.
+ */
+static int name_free(const struct run_args *a, const char *store)
+{
+	char p[4096];
+
+	snprintf(p, sizeof(p), "%s/containers/%s", store, a->id);
+	if (access(p, F_OK) == 0 || errno != ENOENT)
+		return cli_usage_error("run", "the container name `%s` is already in use (%s)",
+				       a->id, p);
+	return 0;
+}
+
 /* Pull if needed, make the bundle; the store is unlocked on return. */
 static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 {
@@ -951,7 +994,9 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 	if (image_cli_open_store(a->store, &s))
 		return EXIT_ISOLA;
 	*ret_store = realpath(s->path, NULL);
-	r = *ret_store ? plan_network(a, *ret_store) : 1;
+	r = *ret_store ? name_free(a, *ret_store) : 1;
+	if (r == 0)
+		r = plan_network(a, *ret_store);
 	if (r == 0)
 		r = attach_begin(a, *ret_store);
 	if (r == 0)
@@ -1040,11 +1085,14 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 			return EXIT_ISOLA;
 	} else {
 		r = prepare(&a, &store, &bundle);
-		if (r && a.add_pid > 0 && store) {
-			attach_wait(&a); /* no bundle: undo the network's part alone */
-			if (net_detach(store, a.id, &err) < 0)
-				cli_fail(&err);
-		}
+		/*
+		 * No bundle: undo the network's part alone, and only if our ADD made it.  A
+		 * failed ADD undid its own part; what is there then (the netns of a
+		 * container of this name that raced us) is not ours to delete.
+		 */
+		if (r && a.add_pid > 0 && store && attach_wait(&a) &&
+		    net_detach(store, a.id, &err) < 0)
+			cli_fail(&err);
 		if (r)
 			return r;
 		r = check_command(bundle);

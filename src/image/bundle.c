@@ -20,7 +20,7 @@
 #include "jsonutil.h"
 #include "overlay.h"
 
-static bool id_valid(const char *id)
+bool img_container_name_valid(const char *id)
 {
 	size_t n = strlen(id);
 
@@ -215,7 +215,7 @@ int img_bundle_create(struct img_store *s, const char *ref, const char *id,
 	json_t *entry;
 	int r;
 
-	if (!id_valid(id))
+	if (!img_container_name_valid(id))
 		return err_make(err, 0, "container name `%s`: use [A-Za-z0-9_.-], at most 64", id);
 	r = img_index_load(s, &idx, err);
 	if (r >= 0)
@@ -242,7 +242,7 @@ int img_bundle_remove(struct img_store *s, const char *id, struct err **err)
 	char p[PATH_MAX];
 	_cleanup_close_ int cfd = -1;
 
-	if (!id_valid(id))
+	if (!img_container_name_valid(id))
 		return err_make(err, 0, "container name `%s`: invalid", id);
 	snprintf(p, sizeof(p), "%s/containers/%s/rootfs", s->path, id);
 	/* EPERM: a rootless store's user namespace, where nothing of ours is mounted. */

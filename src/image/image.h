@@ -283,6 +283,8 @@ struct img_run_opts {
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
 		      int rootfs_fd, json_t **ret, struct err **err);
+/* A container's name: [A-Za-z0-9_.-], 1..64, not starting with '.' or '-'. */
+bool img_container_name_valid(const char *id);
 /* containers/<id>: config.json + overlay rootfs.  Returns the bundle path. */
 int img_bundle_create(struct img_store *s, const char *ref, const char *id,
 		      const struct img_run_opts *o, char **ret_bundle, struct err **err);

@@ -49,6 +49,18 @@ teardown() {
 	img_refute_mounts "$ISOLA_STORE"
 }
 
+@test "image run: a numeric -u takes its group from the image's passwd (0 when not there)" {
+	# app is 1234:4321 in t/bb's passwd; podman and docker give a listed uid its group.
+	run "$ISOLA" image run --rm -u 1234 "$REG/t/bb:1" sh -c 'echo $(id -u):$(id -g)'
+	[ "$status" -eq 0 ]
+	[ "$output" = "1234:4321" ]
+	run "$ISOLA" image run --rm -u 4242 "$REG/t/bb:1" sh -c 'echo $(id -u):$(id -g)'
+	[ "$output" = "4242:0" ]
+	run "$ISOLA" image run --rm -u 1234:50 "$REG/t/bb:1" sh -c 'echo $(id -u):$(id -g)'
+	[ "$output" = "1234:50" ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
 @test "image run: the image's Cmd is the default command" {
 	run "$ISOLA" image run --rm "$REG/t/bb:1" </dev/null
 	[ "$status" -eq 0 ]
@@ -103,6 +115,14 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"not found"* ]]
 	run "$ISOLA" image run --network nosuchnet "$REG/t/bb:1" sh -c :
+	[ "$status" -ne 0 ]
+	# A name over 64 was cut to 64, and so was another container's.
+	run "$ISOLA" image run --rm --network none --name "$(printf 'a%.0s' $(seq 65))" \
+		"$REG/t/bb:1" true
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"at most 64"* ]]
+	run "$ISOLA" image run --rm --network none --name ../x "$REG/t/bb:1" true
 	[ "$status" -ne 0 ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	img_refute_mounts "$ISOLA_STORE"

@@ -253,6 +253,35 @@ curl_page() {
 	refute_leaks
 }
 
+@test "net: a run of a name in use is refused and leaves that container's network alone" {
+	# It used to start the network's ADD, fail on the bundle, and then DEL the
+	# running container's veth, lease, rules and netns as its own.
+	port=$(free_port)
+	ID=it-dup-$$
+	run "$ISOLA" run -d --name "$ID" --network "$NET" -p "127.0.0.1:$port:80" "$IMG" \
+		httpd -f -p 80 -h /www
+	[ "$status" -eq 0 ]
+	run curl_page "127.0.0.1:$port"
+	[ "$output" = hello-from-isola ]
+	rules=$(iptables-save | grep -c "$ID")
+	run "$ISOLA" run --rm --name "$ID" --network "$NET" "$IMG" true
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"the container name \`$ID\` is already in use"* ]]
+	[ "$(iptables-save | grep -c "$ID")" = "$rules" ]
+	run curl_page "127.0.0.1:$port"
+	[ "$output" = hello-from-isola ]
+	# A -v of the user's own on /etc/hosts (any spelling) wins over the network's file.
+	echo "192.0.2.1 mine" >"$TMP/hosts"
+	run "$ISOLA" run --rm --network "$NET" -v "$TMP/hosts:/etc//hosts:ro" "$IMG" cat /etc/hosts
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "192.0.2.1 mine" ]
+	run "$ISOLA" rm -f "$ID"
+	refute_leaks "$ID"
+}
+
 @test "net: bad input is one line naming the field, and leaves nothing" {
 	for bad in "-p 99999:80" "-p 1.2.3:80:80" "-p 80:80/sctp" "--network ../x" \
 		"--network ns:relative" "--add-host nocolon" "--hostname -bad"; do
