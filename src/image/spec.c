@@ -221,15 +221,17 @@ static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *r
 }
 
 /*
- * The primary group of a numeric uid: its first well-formed entry in the
- * image's /etc/passwd, else 0 (no entry, no file), as docker and podman do.
+ * A numeric uid's first well-formed entry in the image's /etc/passwd: its
+ * group and name (*name NULL when there is none, no file: gid 0), as docker
+ * and podman read it.
  */
-static uint32_t uid_group(int rootfs, uint32_t uid)
+static uint32_t uid_entry(int rootfs, uint32_t uid, char **name)
 {
 	_cleanup_free_ char *buf = NULL;
 	char *line, *save = NULL;
 	size_t len;
 
+	*name = NULL;
 	if (img_read_regular_in_root(rootfs, "/etc/passwd", PASSWD_MAX, &buf, &len, NULL) < 0)
 		return 0;
 	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
@@ -239,22 +241,68 @@ static uint32_t uid_group(int rootfs, uint32_t uid)
 
 		for (int i = 0; i < 4 && p; i++)
 			f[i] = strsep(&p, ":");
-		if (f[3] && parse_id(f[2], &id) == 0 && id == uid && parse_id(f[3], &gid) == 0)
+		if (f[3] && parse_id(f[2], &id) == 0 && id == uid && parse_id(f[3], &gid) == 0) {
+			*name = strdup(f[0]);
 			return gid;
+		}
 	}
 	return 0;
 }
 
-/* "uid", "uid:gid", "name", "name:group"; names resolved in the image. */
-static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *gid,
+#define GROUPS_MAX 256 /* as the VM agent takes (VMCT_GROUPS_MAX) */
+
+/*
+ * The groups of the image's /etc/group that list name as a member, but the
+ * primary gid: process.user.additionalGids, as podman sets them.  At most
+ * GROUPS_MAX; a malformed line is skipped; NULL when there are none.
+ */
+static json_t *member_groups(int rootfs, const char *name, uint32_t primary)
+{
+	_cleanup_free_ char *buf = NULL;
+	_cleanup_json_ json_t *gids = json_array();
+	char *line, *save = NULL;
+	size_t len;
+
+	if (!name || !gids ||
+	    img_read_regular_in_root(rootfs, "/etc/group", PASSWD_MAX, &buf, &len, NULL) < 0)
+		return NULL;
+	for (line = strtok_r(buf, "\n", &save); line && json_array_size(gids) < GROUPS_MAX;
+	     line = strtok_r(NULL, "\n", &save)) {
+		char *f[4] = {}, *p = line, *m, *msave = NULL;
+		uint32_t gid;
+		bool dup = false;
+		size_t i;
+		json_t *v;
+
+		for (int k = 0; k < 4 && p; k++)
+			f[k] = strsep(&p, ":");
+		if (!f[3] || parse_id(f[2], &gid) < 0 || gid == primary)
+			continue;
+		for (m = strtok_r(f[3], ",", &msave); m && !streq(m, name);
+		     m = strtok_r(NULL, ",", &msave))
+			;
+		json_array_foreach (gids, i, v)
+			dup |= json_integer_value(v) == (json_int_t)gid;
+		if (m && !dup)
+			json_array_append_new(gids, json_integer(gid));
+	}
+	return json_array_size(gids) ? TAKE_PTR(gids) : NULL;
+}
+
+/*
+ * "uid", "uid:gid", "name", "name:group"; names resolved in the image.  Without
+ * a group, the user's supplementary groups from /etc/group go to *groups.
+ */
+static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *gid, json_t **groups,
 			struct err **err)
 {
-	_cleanup_free_ char *u = strdup(spec ? spec : "");
+	_cleanup_free_ char *u = strdup(spec ? spec : ""), *name = NULL;
 	char *g;
 	uint32_t pgid = 0;
 	int r;
 
 	*uid = *gid = 0;
+	*groups = NULL;
 	if (!u)
 		return err_make(err, ENOMEM, "user");
 	if (!*u)
@@ -266,15 +314,18 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 		if (parse_id(u, uid) < 0)
 			return err_make(err, EINVAL,
 					"user `%s`: expected a uid from 0 to 4294967294", spec);
-		*gid = uid_group(rootfs, *uid);
+		*gid = uid_entry(rootfs, *uid, &name);
 	} else {
 		r = lookup_db(rootfs, "/etc/passwd", u, uid, &pgid, err);
 		if (r < 0)
 			return r;
 		*gid = pgid;
+		name = strdup(u);
 	}
-	if (!g)
+	if (!g) {
+		*groups = member_groups(rootfs, name, *gid);
 		return 0;
+	}
 	if (isdigit((unsigned char)*g)) {
 		if (parse_id(g, gid) < 0)
 			return err_make(err, EINVAL,
@@ -433,28 +484,29 @@ static json_t *linux_section(const struct img_run_opts *o)
 }
 
 static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t *args,
-			       uint32_t uid, uint32_t gid)
+			       uint32_t uid, uint32_t gid, json_t *groups)
 {
 	const char *wd =
 	    o->workdir ? o->workdir : json_string_value(json_object_get(cfg, "WorkingDir"));
 	json_t *caps = o->caps ? str_array((const char *const *)o->caps, strv_length(o->caps))
 			       : str_array(img_default_caps, ARRAY_SIZE(img_default_caps) - 1);
 
-	return json_pack("{s:b, s:{s:I,s:I}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:[{s:s,s:I,s:I}],"
-			 " s:b}",
-			 "terminal", o->terminal, "user", "uid", (json_int_t)uid, "gid",
-			 (json_int_t)gid, "args", args, "env",
-			 merge_env(json_object_get(cfg, "Env"), o->env), "cwd",
-			 wd && *wd ? wd : "/", "capabilities", "bounding", caps, "effective", caps,
-			 "permitted", caps, "rlimits", "type", "RLIMIT_NOFILE", "hard",
-			 (json_int_t)1024, "soft", (json_int_t)1024, "noNewPrivileges", 1);
+	return json_pack(
+	    "{s:b, s:{s:I,s:I,s:o*}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:[{s:s,s:I,s:I}],"
+	    " s:b}",
+	    "terminal", o->terminal, "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid,
+	    "additionalGids", groups, "args", args, "env",
+	    merge_env(json_object_get(cfg, "Env"), o->env), "cwd", wd && *wd ? wd : "/",
+	    "capabilities", "bounding", caps, "effective", caps, "permitted", caps, "rlimits",
+	    "type", "RLIMIT_NOFILE", "hard", (json_int_t)1024, "soft", (json_int_t)1024,
+	    "noNewPrivileges", 1);
 }
 
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
 		      int rootfs_fd, json_t **ret, struct err **err)
 {
 	_cleanup_json_ json_t *image = NULL, *spec = NULL, *mounts = NULL;
-	json_t *cfg, *args = NULL, *proc;
+	json_t *cfg, *args = NULL, *proc, *groups = NULL;
 	const char *user;
 	uint32_t uid, gid;
 	int r;
@@ -465,22 +517,30 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 		return r;
 	cfg = json_object_get(image, "config");
 	user = o->user ? o->user : json_string_value(json_object_get(cfg, "User"));
-	r = resolve_user(user, rootfs_fd, &uid, &gid, err);
+	r = resolve_user(user, rootfs_fd, &uid, &gid, &groups, err);
+	/* Rootless, the groups may be unmapped or setgroups(2) denied: none, as before. */
+	if (o->rootless) {
+		json_decref(groups);
+		groups = NULL;
+	}
 	if (r >= 0)
 		r = make_args(cfg, o->entrypoint, o->args, &args, err);
 	if (r >= 0 && o->init) {
 		json_array_insert_new(args, 0, json_string("--"));
 		json_array_insert_new(args, 0, json_string("/dev/init"));
 	}
-	if (r < 0)
+	if (r < 0) {
+		json_decref(groups);
 		return r;
+	}
 	mounts = default_mounts(o);
 	r = add_volumes(mounts, o->volumes, err);
 	if (r < 0) {
 		json_decref(args);
+		json_decref(groups);
 		return r;
 	}
-	proc = process_section(cfg, o, args, uid, gid);
+	proc = process_section(cfg, o, args, uid, gid, groups);
 	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
 			 "process", proc, "root", "path", "rootfs", "readonly", o->read_only,
 			 "hostname",

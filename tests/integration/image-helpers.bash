@@ -243,6 +243,6 @@ img_busybox() {
 		l:bin/ls:busybox d:etc "f:etc/passwd:root:x:0:0:root:/:/bin/sh
 app:x:1234:4321::/:/bin/sh
 " "f:etc/group:root:x:0:
-staff:x:50:
+staff:x:50:app
 " d:tmp
 }

@@ -58,6 +58,12 @@ teardown() {
 	[ "$output" = "4242:0" ]
 	run "$ISOLA" image run --rm -u 1234:50 "$REG/t/bb:1" sh -c 'echo $(id -u):$(id -g)'
 	[ "$output" = "1234:50" ]
+	# Supplementary groups: t/bb's /etc/group lists app in staff (50), by name or uid.
+	for u in app 1234; do
+		run "$ISOLA" image run --rm -u $u "$REG/t/bb:1" sh -c 'id -G'
+		[ "$status" -eq 0 ]
+		[ "$output" = "4321 50" ]
+	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
@@ -230,7 +236,8 @@ teardown() {
 	assert r["cpu"]["quota"] == 50000 and r["cpu"]["period"] == 100000, r
 	assert r["pids"]["limit"] == 32, r
 	assert "network" not in [n["type"] for n in c["linux"]["namespaces"]]
-	assert c["process"]["user"] == {"uid": 1234, "gid": 0}, c["process"]["user"]
+	assert c["process"]["user"] == {"uid": 1234, "gid": 4321, "additionalGids": [50]}, \
+		c["process"]["user"]
 	assert c["process"]["args"] == ["sh", "-c", ":"]
 	EOP
 	run "$ISOLA" image run --rm --memory lots "$REG/t/bb:1" sh -c :
