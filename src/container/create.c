@@ -99,6 +99,16 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	r = ct_sync_recv(fd, CT_SYNC_GO, NULL, err);
 	if (r < 0)
 		return r;
+	/*
+	 * Not dumpable from here to the execve (which makes it dumpable again):
+	 * a process of a namespace joined below could otherwise ptrace the init
+	 * while it still has the runtime's privileges and no seccomp filter
+	 * (runc: CVE-2016-9962).  After GO: the parent has written the ID maps
+	 * (a non-dumpable process's /proc files are root's, out of a rootless
+	 * parent's reach).
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return err_make(err, errno, "PR_SET_DUMPABLE");
 	if ((r = child_namespaces(c, err)) < 0)
 		return r;
 	prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);

@@ -81,6 +81,35 @@ static int add_caps(struct exec_ctx *c, struct err **err)
 	return 0;
 }
 
+/*
+ * What the container's process has and an exec'd one keeps, as runc's exec:
+ * rlimits (else RLIMIT_NPROC and the rest are the caller's), oomScoreAdj,
+ * ioPriority, and the supplementary groups unless --user names another user.
+ */
+static int inherit_limits(const struct ct_process *base, struct ct_process *p, bool groups,
+			  struct err **err)
+{
+	p->has_oom_score_adj = base->has_oom_score_adj;
+	p->oom_score_adj = base->oom_score_adj;
+	p->io_priority = base->io_priority;
+	if (base->n_rlimits) {
+		p->rlimits = calloc(base->n_rlimits, sizeof(*p->rlimits));
+		if (!p->rlimits)
+			return err_make(err, ENOMEM, "rlimits");
+		memcpy(p->rlimits, base->rlimits, base->n_rlimits * sizeof(*p->rlimits));
+		p->n_rlimits = base->n_rlimits;
+	}
+	if (groups && base->n_additional_gids) {
+		p->additional_gids = calloc(base->n_additional_gids, sizeof(gid_t));
+		if (!p->additional_gids)
+			return err_make(err, ENOMEM, "additionalGids");
+		memcpy(p->additional_gids, base->additional_gids,
+		       base->n_additional_gids * sizeof(gid_t));
+		p->n_additional_gids = base->n_additional_gids;
+	}
+	return 0;
+}
+
 static int process_from_opts(struct exec_ctx *c, struct err **err)
 {
 	const struct ct_exec_opts *o = c->o;
@@ -112,7 +141,7 @@ static int process_from_opts(struct exec_ctx *c, struct err **err)
 		return err_make(err, 0, "--cwd `%s`: not an absolute path", p->cwd);
 	if (o->user && (r = parse_user_opt(o->user, p, err)) < 0)
 		return r;
-	return 0;
+	return inherit_limits(base, p, !o->user, err);
 }
 
 static int load_process(struct exec_ctx *c, struct err **err)
@@ -211,6 +240,13 @@ __attribute__((noreturn)) static void helper_main(struct exec_ctx *c)
 	pid_t pid;
 
 	close(c->sock[0]);
+	/*
+	 * Not dumpable until the process's execve: the container's root could
+	 * otherwise ptrace it, once it is in the PID namespace, before its
+	 * capabilities drop and its seccomp filter loads (runc: CVE-2016-9962).
+	 */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		_exit(EXIT_FAILURE);
 	if ((c->join && ct_cgroup_join_self(c->join, &err) < 0) ||
 	    ct_sync_recv(c->sock[1], CT_SYNC_GO, NULL, &err) < 0 || helper_join(c, &err) < 0)
 		ct_sync_fail(c->sock[1], &err);

@@ -859,6 +859,12 @@ static __attribute__((noreturn)) void child(const struct vmct_config *c, int in,
 	sigset_t none;
 	int cap;
 
+	/*
+	 * Not dumpable until the execve: in the container's PID namespace, its
+	 * root could otherwise ptrace this child between the capability drop and
+	 * the seccomp filter (runc: CVE-2016-9962).
+	 */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
