@@ -40,10 +40,12 @@ static const char *const kind_names[] = {
     [CT_HOOK_POSTSTOP] = "poststop",
 };
 
+#define HOOK_TIMEOUT_MAX (366 * 24 * 3600)
+
 struct hook {
 	const char *path;
 	char **args, **env;
-	int64_t timeout; /* seconds, 0 = none */
+	int64_t timeout; /* seconds, 0 = none; at most HOOK_TIMEOUT_MAX */
 };
 
 static long long now_ms(void)
@@ -71,6 +73,10 @@ static int parse_hook(json_t *j, const char *where, struct hook *h, struct err *
 		return err_or_inval(err);
 	if (json_object_get(j, "timeout") && h->timeout <= 0)
 		return err_make(err, 0, "%s.timeout: must be greater than zero", where);
+	/* Seconds to a millisecond deadline must not overflow: a year is plenty. */
+	if (h->timeout > HOOK_TIMEOUT_MAX)
+		return err_make(err, 0, "%s.timeout: %lld s is more than %d (a year)", where,
+				(long long)h->timeout, HOOK_TIMEOUT_MAX);
 	return 0;
 }
 

@@ -176,6 +176,35 @@ nothing_left() {
 	nothing_left
 }
 
+@test "hooks: a timeout past a year is refused (seconds to a deadline overflowed: killed at once)" {
+	# jq would make INT64_MAX a float: the number goes in as text.
+	bundle_jq "$B" '.hooks = {createRuntime: [{path: "/bin/true", timeout: 424242}]}'
+	args true
+	sed -i 's/424242/9223372036854775807/' "$B/config.json"
+	run isola run -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"hooks.createRuntime"?0?".timeout: 9223372036854775807 s is more than 31622400 (a year)"* ]]
+	nothing_left
+}
+
+@test "exec keeps the container's rlimits, oomScoreAdj and supplementary groups" {
+	bundle_jq "$B" '.process.rlimits = [{type: "RLIMIT_NOFILE", soft: 321, hard: 654},
+			{type: "RLIMIT_NPROC", soft: 50, hard: 50}]
+		| .process.oomScoreAdj = 500 | .process.user.additionalGids = [10, 20]'
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	run isola exec "$ID" sh -c 'ulimit -n; ulimit -u; cat /proc/self/oom_score_adj; id -G'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "321
+50
+500
+0 10 20" ]
+	# --user names another user: not the container's groups.
+	run isola exec --user 1000:1000 "$ID" id -G
+	[ "$output" = 1000 ]
+}
+
 # (uid_t)-1 is "unchanged" to setresuid(2): accepting it would run as root.
 @test "ids: uid/gid/additionalGids 4294967295 in config.json are refused" {
 	args id -u
