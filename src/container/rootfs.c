@@ -174,27 +174,94 @@ static int mount_cgroup2(const char *target, unsigned long flags)
 	return r;
 }
 
-static int do_bind(const struct ct_mount *m, const char *target, struct err **err)
+static int setattr_fd(int fd, bool recursive, struct mount_attr *a)
 {
-	if (mount(m->source, target, NULL, MS_BIND | (m->flags & MS_REC), NULL) < 0)
+	return (int)syscall(SYS_mount_setattr, fd, "",
+			    AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), a, sizeof(*a));
+}
+
+/* MS_SHARED/SLAVE/PRIVATE/UNBINDABLE (| MS_REC: the whole tree) on a mount's fd. */
+static int mount_propagation(int fd, unsigned long p)
+{
+	struct mount_attr a = {.propagation = p & ~MS_REC};
+
+	return setattr_fd(fd, p & MS_REC, &a);
+}
+
+/*
+ * A bind's per-mount flags as mount_setattr(2) attributes, by remount's rule:
+ * the flags given, ro and the atime ones cleared when not given; nosuid, nodev
+ * and noexec that the source has are kept (what locked_flags() did).
+ */
+static void bind_attrs(unsigned long f, struct mount_attr *a)
+{
+	*a = (struct mount_attr){.attr_clr = MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME};
+	if (f & MS_RDONLY)
+		a->attr_set |= MOUNT_ATTR_RDONLY;
+	else
+		a->attr_clr |= MOUNT_ATTR_RDONLY;
+	if (f & MS_NOSUID)
+		a->attr_set |= MOUNT_ATTR_NOSUID;
+	if (f & MS_NODEV)
+		a->attr_set |= MOUNT_ATTR_NODEV;
+	if (f & MS_NOEXEC)
+		a->attr_set |= MOUNT_ATTR_NOEXEC;
+	if (f & MS_NODIRATIME)
+		a->attr_set |= MOUNT_ATTR_NODIRATIME;
+	a->attr_set |= f & MS_NOATIME	    ? MOUNT_ATTR_NOATIME
+		       : f & MS_STRICTATIME ? MOUNT_ATTR_STRICTATIME
+					    : MOUNT_ATTR_RELATIME;
+}
+
+/*
+ * A bind is made detached (open_tree), gets its flags and attributes there,
+ * and only then is attached onto the destination's fd; its propagation is
+ * set through the same fd afterwards.  Nothing is looked up again by path: a
+ * volume shared with another container could swap a component of it in
+ * between and send the `ro` to another mount.
+ */
+static int do_bind(const struct ct_mount *m, int target_fd, bool private, struct err **err)
+{
+	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
+	_cleanup_close_ int t = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
+					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
+						 ((m->flags & MS_REC) ? AT_RECURSIVE : 0));
+	struct mount_attr a;
+
+	if (t < 0)
 		return err_make(err, errno, "bind `%s` on `%s`", m->source, m->destination);
+	bind_attrs(rest, &a);
+	if (rest && setattr_fd(t, false, &a) < 0)
+		return err_make(err, errno, "remount `%s`", m->destination);
+	a = (struct mount_attr){.attr_set = m->attr_set, .attr_clr = m->attr_clr};
+	if ((m->attr_set || m->attr_clr) && setattr_fd(t, true, &a) < 0)
+		return err_make(err, errno, "mount_setattr `%s`", m->destination);
+	if (move_mount(t, "", target_fd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return err_make(err, errno, "bind `%s` on `%s`", m->source, m->destination);
+	/* t is the attached mount now. */
+	if (m->propagation && mount_propagation(t, m->propagation) < 0)
+		return err_make(err, errno, "set propagation of `%s`", m->destination);
+	/* The bind of the caller's cgroup2 mount: nothing made inside reaches the host. */
+	if (private && !m->propagation && mount_propagation(t, MS_PRIVATE) < 0)
+		return err_make(err, errno, "make `%s` private", m->destination);
 	return 1;
 }
 
-/* Mount @m on @target; returns 1 if it became a bind that still needs its flags applied. */
-static int do_mount_one(const struct ct_mount *m, const char *target, struct err **err)
+/* Mount @m on @target (target_fd's magic link); 1 if it became a bind, complete (do_bind). */
+static int do_mount_one(const struct ct_mount *m, int target_fd, const char *target,
+			struct err **err)
 {
 	unsigned long flags = m->flags & ~(MS_REC);
 
 	if (m->flags & MS_BIND)
-		return do_bind(m, target, err);
+		return do_bind(m, target_fd, false, err);
 	if (streq(m->type, "cgroup")) {
 		char src[32];
 
 		if (cgroup2_bind_source(src, sizeof(src)))
 			return do_bind(
 			    &(struct ct_mount){.source = src, .destination = m->destination},
-			    target, err);
+			    target_fd, true, err);
 		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
 		if (mount_cgroup2(target, flags) < 0)
 			return err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
@@ -213,7 +280,7 @@ static int do_mount_one(const struct ct_mount *m, const char *target, struct err
 
 			b.source = "/sys";
 			b.flags |= MS_BIND | MS_REC;
-			return do_bind(&b, target, err);
+			return do_bind(&b, target_fd, false, err);
 		}
 		return err_make(err, errno, "mount %s `%s` on `%s`", m->type, m->source,
 				m->destination);
@@ -222,23 +289,14 @@ static int do_mount_one(const struct ct_mount *m, const char *target, struct err
 }
 
 /*
- * Flags, propagation and attributes of a mount just made.  @target must name the
+ * Propagation and attributes of a mount just made, not a bind (do_bind).  @target must name the
  * new mount's root: the O_PATH fd used for the mount itself still points at the
  * inode underneath, where remount and propagation changes fail with EINVAL.
  */
-static int finish_mount(const struct ct_mount *m, const char *target, bool bound, struct err **err)
+static int finish_mount(const struct ct_mount *m, const char *target, struct err **err)
 {
-	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-
-	if (bound && rest &&
-	    mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | rest | locked_flags(target), NULL) < 0)
-		return err_make(err, errno, "remount `%s`", m->destination);
 	if (m->propagation && mount(NULL, target, NULL, m->propagation, NULL) < 0)
 		return err_make(err, errno, "set propagation of `%s`", m->destination);
-	/* The bind of the caller's cgroup2 mount: nothing made inside reaches the host. */
-	if (bound && streq(m->type, "cgroup") && !m->propagation &&
-	    mount(NULL, target, NULL, MS_PRIVATE, NULL) < 0)
-		return err_make(err, errno, "make `%s` private", m->destination);
 	if (m->attr_set || m->attr_clr) {
 		struct mount_attr a = {.attr_set = m->attr_set, .attr_clr = m->attr_clr};
 
@@ -271,9 +329,11 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *m,
 	if (r < 0)
 		return err_wrap(err, "mount `%s`", m->destination);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	r = do_mount_one(m, target, err);
-	if (r < 0)
-		return r;
+	r = do_mount_one(m, fd, target, err);
+	if (r != 0)
+		return r < 0 ? r : 0; /* a bind has all it needs (do_bind) */
+	if (!m->propagation && !m->attr_set && !m->attr_clr)
+		return 0;
 	close(fd);
 	fd = is_root_dest(m->destination) ? open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)
 					  : open_in_root(rootfd, m->destination, O_PATH);
@@ -282,7 +342,7 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *m,
 	if (fd < 0)
 		return err_make(err, -fd, "reopen `%s` after mounting", m->destination);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	return finish_mount(m, target, r > 0, err);
+	return finish_mount(m, target, err);
 }
 
 static const struct {
