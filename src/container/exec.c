@@ -201,6 +201,14 @@ static int open_namespaces(struct exec_ctx *c, struct err **err)
 		if (c->nsfd[t] < 0)
 			return err_make(err, errno, "open `%s`", path);
 	}
+	/*
+	 * The pid was the init's (start time) before; still the init's now, so
+	 * the namespaces opened in between are its, not those of a process that
+	 * reused the pid after the init ended.
+	 */
+	if (!ct_state_alive(&c->st))
+		return err_make(err, 0, "container `%s`: its init ended while exec joined it",
+				c->o->id);
 	return 0;
 }
 
