@@ -223,9 +223,9 @@ static void bind_attrs(unsigned long f, struct mount_attr *a)
 static int do_bind(const struct ct_mount *m, int target_fd, bool private, struct err **err)
 {
 	unsigned long rest = m->flags & ~(MS_BIND | MS_REC | MS_REMOUNT);
-	_cleanup_close_ int t = (int)syscall(SYS_open_tree, AT_FDCWD, m->source,
-					     OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC |
-						 ((m->flags & MS_REC) ? AT_RECURSIVE : 0));
+	unsigned flags =
+	    OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | ((m->flags & MS_REC) ? AT_RECURSIVE : 0);
+	_cleanup_close_ int t = (int)syscall(SYS_open_tree, AT_FDCWD, m->source, flags);
 	struct mount_attr a;
 
 	if (t < 0)
