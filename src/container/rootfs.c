@@ -258,10 +258,14 @@ static int do_mount_one(const struct ct_mount *m, int target_fd, const char *tar
 	if (streq(m->type, "cgroup")) {
 		char src[32];
 
-		if (cgroup2_bind_source(src, sizeof(src)))
-			return do_bind(
-			    &(struct ct_mount){.source = src, .destination = m->destination},
-			    target_fd, true, err);
+		if (cgroup2_bind_source(src, sizeof(src))) {
+			/* The mount's own flags (ro, nosuid, ...) on a bind of that one mount. */
+			struct ct_mount b = *m;
+
+			b.source = src;
+			b.flags = (m->flags & ~MS_REC) | MS_BIND;
+			return do_bind(&b, target_fd, true, err);
+		}
 		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
 		if (mount_cgroup2(target, flags) < 0)
 			return err_make(err, errno, "mount cgroup2 on `%s`", m->destination);

@@ -54,12 +54,13 @@ strace_run() {
 		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
 			options: ["nosuid", "noexec", "nodev", "ro"]}]'
 	args sh -c 'ls /sys/fs/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
-	strace_run mount
+	strace_run mount,open_tree
 	# A new cgroup2 mount outside a cgroup namespace waits for an RCU grace
 	# period, and re-applies (clears) the host's cgroup2 root options.
 	run grep 'mount("cgroup2"' "$TMP/trace"
 	[ "$status" -ne 0 ]
-	grep -q "mount(\"$u\", .*MS_BIND" "$TMP/trace"
+	# A bind is a detached clone, attached by fd (rootfs.c do_bind).
+	grep -q "open_tree(AT_FDCWD[^,]*, \"$u\", OPEN_TREE_CLONE" "$TMP/trace"
 	run isola run -b "$B" "$ID-2"
 	[ "$status" -eq 0 ]
 	# The same view as the host's: the root cgroup, read-only.
