@@ -186,24 +186,35 @@ static int make_args(json_t *cfg, const char *entrypoint, char **args, json_t **
 
 #define PASSWD_MAX (4u << 20)
 
+/*
+ * The next line of an /etc/passwd-like buffer (*rest starts at it), split at
+ * ':' into its first four fields, NULL when absent; false at the end.
+ */
+static bool next_entry(char **rest, char *f[4])
+{
+	char *line;
+
+	if (!*rest)
+		return false;
+	line = strsep(rest, "\n");
+	for (int i = 0; i < 4; i++)
+		f[i] = line ? strsep(&line, ":") : NULL;
+	return true;
+}
+
 /* Find name (field 0) in an /etc/passwd-like file of the rootfs; field 2 (and 3). */
 static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *ret_id,
 		     uint32_t *ret_gid, struct err **err)
 {
 	_cleanup_free_ char *buf = NULL;
-	char *line, *save = NULL;
+	char *rest, *f[4];
 	size_t len;
 
 	if (img_read_regular_in_root(rootfs, file, PASSWD_MAX, &buf, &len, err) < 0)
 		return err_wrap(err, "user `%s`: cannot read %s in the image", name, file);
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = {};
-		char *p = line;
+	for (rest = buf; next_entry(&rest, f);) {
 		uint32_t id, gid = 0;
 
-		for (int i = 0; i < 4 && p; i++) {
-			f[i] = strsep(&p, ":");
-		}
 		if (!f[2] || !streq(f[0], name))
 			continue;
 		/* An entry with a bad id is an error, never root. */
@@ -228,19 +239,15 @@ static int lookup_db(int rootfs, const char *file, const char *name, uint32_t *r
 static uint32_t uid_entry(int rootfs, uint32_t uid, char **name)
 {
 	_cleanup_free_ char *buf = NULL;
-	char *line, *save = NULL;
+	char *rest, *f[4];
 	size_t len;
 
 	*name = NULL;
 	if (img_read_regular_in_root(rootfs, "/etc/passwd", PASSWD_MAX, &buf, &len, NULL) < 0)
 		return 0;
-	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = {};
-		char *p = line;
+	for (rest = buf; next_entry(&rest, f);) {
 		uint32_t id, gid;
 
-		for (int i = 0; i < 4 && p; i++)
-			f[i] = strsep(&p, ":");
 		if (f[3] && parse_id(f[2], &id) == 0 && id == uid && parse_id(f[3], &gid) == 0) {
 			*name = strdup(f[0]);
 			return gid;
@@ -260,22 +267,19 @@ static json_t *member_groups(int rootfs, const char *name, uint32_t primary)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_json_ json_t *gids = json_array();
-	char *line, *save = NULL;
+	char *rest, *f[4];
 	size_t len;
 
 	if (!name || !gids ||
 	    img_read_regular_in_root(rootfs, "/etc/group", PASSWD_MAX, &buf, &len, NULL) < 0)
 		return NULL;
-	for (line = strtok_r(buf, "\n", &save); line && json_array_size(gids) < GROUPS_MAX;
-	     line = strtok_r(NULL, "\n", &save)) {
-		char *f[4] = {}, *p = line, *m, *msave = NULL;
+	for (rest = buf; json_array_size(gids) < GROUPS_MAX && next_entry(&rest, f);) {
+		char *m, *msave = NULL;
 		uint32_t gid;
 		bool dup = false;
 		size_t i;
 		json_t *v;
 
-		for (int k = 0; k < 4 && p; k++)
-			f[k] = strsep(&p, ":");
 		if (!f[3] || parse_id(f[2], &gid) < 0 || gid == primary)
 			continue;
 		for (m = strtok_r(f[3], ",", &msave); m && !streq(m, name);
