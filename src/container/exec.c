@@ -38,6 +38,7 @@ struct exec_ctx {
 	int nsfd[CT_NS_COUNT];
 	int sock[2];
 	int console_rx; /* our end of the terminal socketpair, or -1 */
+	enum ct_status status; /* when the state was read */
 };
 
 static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
@@ -186,7 +187,13 @@ static const char *const ns_files[CT_NS_COUNT] = {
     [CT_NS_UTS] = "uts",   [CT_NS_CGROUP] = "cgroup", [CT_NS_TIME] = "time", [CT_NS_MNT] = "mnt",
 };
 
-/* Open the init's namespaces that differ from ours. */
+/*
+ * Open the init's namespaces that differ from ours.  A kind this kernel lacks
+ * (no /proc/self/ns/KIND) is skipped; any other failure is an error, never a
+ * namespace left unjoined.  Until its execve the init is not dumpable, so
+ * /proc/PID/ns/ is root's only: a rootless caller reaches it once the
+ * container has started.
+ */
 static int open_namespaces(struct exec_ctx *c, struct err **err)
 {
 	for (int t = 0; t < CT_NS_COUNT; t++) {
@@ -195,7 +202,23 @@ static int open_namespaces(struct exec_ctx *c, struct err **err)
 
 		snprintf(path, sizeof(path), "/proc/%d/ns/%s", c->st.pid, ns_files[t]);
 		snprintf(self, sizeof(self), "/proc/self/ns/%s", ns_files[t]);
-		if (stat(path, &a) < 0 || (stat(self, &b) == 0 && a.st_ino == b.st_ino))
+		if (stat(self, &b) < 0) {
+			if (errno == ENOENT)
+				continue;
+			return err_make(err, errno, "stat `%s`", self);
+		}
+		if (stat(path, &a) < 0) {
+			if ((errno == ENOENT || errno == ESRCH) && !ct_state_alive(&c->st))
+				return err_make(err, 0, "container `%s`: its init has ended",
+						c->o->id);
+			if ((errno == EACCES || errno == EPERM) && c->status == CT_CREATED)
+				return err_make(err, errno,
+						"container `%s` has not started: its namespaces "
+						"(`%s`) are open to root only until it does",
+						c->o->id, path);
+			return err_make(err, errno, "stat `%s`", path);
+		}
+		if (a.st_ino == b.st_ino && a.st_dev == b.st_dev)
 			continue;
 		c->nsfd[t] = open(path, O_RDONLY | O_CLOEXEC);
 		if (c->nsfd[t] < 0)
@@ -330,7 +353,7 @@ static int read_state(struct exec_ctx *c, struct err **err)
 	r = ct_state_read(dirfd, c->o->id, &c->st, err);
 	if (r < 0)
 		return r;
-	status = ct_state_status(dirfd, &c->st);
+	status = c->status = ct_state_status(dirfd, &c->st);
 	/* Its pid is a host process (the VM's monitor): entering it would be the host. */
 	if (ct_state_is_vm(dirfd))
 		return err_make(err, 0,

@@ -64,3 +64,23 @@ as_nobody() {
 	[[ "$output" == *cgroup* ]]
 	[ -z "$(ls -A "$TMP/xdg/isola" 2>/dev/null)" ]
 }
+
+@test "rootless: exec before start is refused in one line (the init is not dumpable), works after start" {
+	as_nobody "$TMP/isola" spec --rootless --bundle "$B"
+	jq '.process.terminal = false | .process.args = ["sleep", "100"]' \
+		"$B/config.json" >"$TMP/c" && cat "$TMP/c" >"$B/config.json"
+	as_nobody "$TMP/isola" create -b "$B" "$ID" 3>&-
+	run as_nobody "$TMP/isola" exec "$ID" id -u
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"\`$ID\` has not started"*"/ns/"* ]]
+	# Nothing ran: the init is still the only process of its session.
+	pid=$(as_nobody "$TMP/isola" state "$ID" | jq -r .pid)
+	[ -z "$(pgrep -P "$pid")" ]
+	as_nobody "$TMP/isola" start "$ID"
+	run as_nobody "$TMP/isola" exec "$ID" id -u
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 0 ]
+}
