@@ -37,7 +37,7 @@ struct exec_ctx {
 	struct ct_cgroup_join *join;
 	int nsfd[CT_NS_COUNT];
 	int sock[2];
-	int console_rx; /* our end of the terminal socketpair, or -1 */
+	int console_rx;	       /* our end of the terminal socketpair, or -1 */
 	enum ct_status status; /* when the state was read */
 };
 

@@ -82,8 +82,7 @@ static void check(json_t *spec)
 		abort();
 	if (!groups)
 		return;
-	if (!json_is_array(groups) || json_array_size(groups) == 0 ||
-	    json_array_size(groups) > 256)
+	if (!json_is_array(groups) || json_array_size(groups) == 0 || json_array_size(groups) > 256)
 		abort();
 	json_array_foreach (groups, i, g) {
 		json_int_t v = json_is_integer(g) ? json_integer_value(g) : -1;
