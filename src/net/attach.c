@@ -8,6 +8,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -215,7 +218,35 @@ static bool same_port(json_t *m, const struct net_port *p)
 	       streq(proto, p->proto);
 }
 
-/* Refuse a host port that a socket holds or that another container publishes. */
+/* Is host_ip (IPv4, "" for all) an address of no bridge of this host? */
+static bool off_bridges(const char *host_ip)
+{
+	struct ifaddrs *ifa = NULL;
+	struct in_addr want;
+	bool off = true;
+
+	if (!host_ip[0] || inet_pton(AF_INET, host_ip, &want) != 1 || !want.s_addr ||
+	    getifaddrs(&ifa) < 0)
+		return false;
+	for (struct ifaddrs *i = ifa; i && off; i = i->ifa_next) {
+		char path[IFNAMSIZ + 32];
+
+		if (!i->ifa_addr || i->ifa_addr->sa_family != AF_INET ||
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr != want.s_addr)
+			continue;
+		snprintf(path, sizeof(path), "/sys/class/net/%s/bridge", i->ifa_name);
+		off = access(path, F_OK) < 0;
+	}
+	freeifaddrs(ifa);
+	return off;
+}
+
+/*
+ * Refuse a host port that a socket holds or that another container publishes; and port 53
+ * where containers send their DNS queries: portmap's DNAT takes every local address
+ * without a host IP, the gateways too, so such a container would get the queries that
+ * other networks' containers send to their responders (and podman's).
+ */
 static int check_port(const char *store, char **ids, const struct net_port *p, struct err **err)
 {
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(p->host_port)};
@@ -237,6 +268,13 @@ static int check_port(const char *store, char **ids, const struct net_port *p, s
 	}
 	if (p->host_ip[0] && inet_pton(AF_INET, p->host_ip, &sa.sin_addr) != 1)
 		return err_make(err, 0, "-p: bad address `%s`", p->host_ip);
+	if (p->host_port == 53 && !off_bridges(p->host_ip))
+		return err_make(err, 0,
+				"-p %s%s53/%s: port 53 on %s would take the DNS queries "
+				"containers send to their gateway; publish it on a host "
+				"address that is not a bridge's (-p IP:53:PORT)",
+				p->host_ip, p->host_ip[0] ? ":" : "", p->proto,
+				p->host_ip[0] ? "a bridge's address" : "every address");
 	s = socket(AF_INET, (streq(p->proto, "udp") ? SOCK_DGRAM : SOCK_STREAM) | SOCK_CLOEXEC, 0);
 	if (s < 0)
 		return err_make(err, errno, "socket");
@@ -244,6 +282,26 @@ static int check_port(const char *store, char **ids, const struct net_port *p, s
 		return err_make(err, errno, "port %s%s%u/%s is not free", p->host_ip,
 				p->host_ip[0] ? ":" : "", p->host_port, p->proto);
 	return 0;
+}
+
+/* <store>/net/ports.lock, exclusively: held from the port check to the state's save. */
+static int ports_lock(const char *store, struct err **err)
+{
+	_cleanup_free_ char *p = NULL;
+	int fd;
+
+	if (asprintf(&p, "%s/net/ports.lock", store) < 0)
+		return err_make(err, ENOMEM, "lock");
+	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return err_make(err, errno, "open `%s`", p);
+	if (flock(fd, LOCK_EX) < 0) {
+		int e = errno;
+
+		close(fd);
+		return err_make(err, e, "lock `%s`", p);
+	}
+	return fd;
 }
 
 static int check_ports(const char *store, const struct net_attach_opts *o, struct err **err)
@@ -399,14 +457,11 @@ static int dns(const char *store, const char *network, json_t *result, char ***r
 	return 0;
 }
 
-static int add(const char *store, const char *id, const char *ns, json_t *st, json_t **ret,
-	       struct err **err)
+/* After the state is saved (so that DEL can undo whatever ADD did before a crash). */
+static int add(const char *id, const char *ns, json_t *st, json_t **ret, struct err **err)
 {
 	int r;
 
-	r = state_save(store, id, st, err);
-	if (r < 0)
-		return r;
 	r = net_netns_create(ns, err);
 	if (r < 0)
 		return r;
@@ -471,7 +526,7 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 {
 	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
 	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL, *tools = NULL;
-	int r;
+	int r, lk;
 
 	if (!id_valid(id))
 		return err_make(err, 0, "container `%s`: invalid id", id);
@@ -481,11 +536,11 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 	if (r >= 0)
 		r = effective_conflist(store, o->network, &conflist, err);
 	if (r >= 0)
-		r = check_ports(store, o, err);
-	if (r >= 0)
 		r = net_plan_plugins(conflist, o->n_ports, err);
 	if (r >= 0)
 		r = net_plan_tools(conflist, store, &tools, err);
+	if (r >= 0)
+		r = net_guard_localnet(conflist, err);
 	if (r < 0)
 		return r;
 	ns = net_netns_path(store, id);
@@ -500,7 +555,17 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 		json_object_set_new(st, "tools", json_string(tools));
 	if (path_exists(ns))
 		return err_make(err, EEXIST, "container `%s` has a network namespace (%s)", id, ns);
-	r = add(store, id, ns, st, &result, err);
+	/* Checked and recorded under one lock: two runs never publish the same port. */
+	lk = o->n_ports ? ports_lock(store, err) : INT_MAX;
+	if (lk < 0)
+		return lk;
+	r = lk != INT_MAX ? check_ports(store, o, err) : 0;
+	if (r >= 0)
+		r = state_save(store, id, st, err);
+	if (lk != INT_MAX)
+		close(lk);
+	if (r >= 0)
+		r = add(id, ns, st, &result, err);
 	if (r >= 0) {
 		json_object_set(st, "result", result);
 		ip = net_result_ipv4(result);

@@ -24,3 +24,9 @@ int net_plan_plugins(json_t *conflist, size_t n_ports, struct err **err);
  * portmap on an IPv4-only network, a directory with iptables but not ip6tables.
  */
 int net_plan_tools(json_t *conflist, const char *store, char **ret, struct err **err);
+/*
+ * With a portmap that SNATs (route_localnet on the bridge), make sure iptables' INPUT has
+ * the rule that drops packets to 127/8 from anywhere but the host (plan.c).
+ */
+#define NET_LOCALNET_GUARD "isola: no 127/8 from outside (route_localnet, CVE-2020-8558)"
+int net_guard_localnet(json_t *conflist, struct err **err);

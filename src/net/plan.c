@@ -196,3 +196,61 @@ int net_plan_tools(json_t *conflist, const char *store, char **ret, struct err *
 	}
 	return tools4(store, ret, err);
 }
+
+/*
+ * portmap's SNAT for published ports (its default, "snat": true) sets route_localnet on the
+ * interface that routes to the container, so that the host's own 127.0.0.1:PORT can be
+ * DNATed out to it.  It adds no rule against the other direction: a container (CAP_NET_RAW
+ * is in the default set) then reaches the host's loopback-only services by sending to
+ * 127.0.0.1 through the bridge (CVE-2020-8558; CNI plugins issues 481 and 729).  The guard
+ * is the rule kube-proxy installs: in INPUT, drop what comes to 127/8 from elsewhere unless
+ * it belongs to a connection the host made or a DNAT.  One rule for every interface (so
+ * for user conflists too), made before the first ADD that needs it and kept, as portmap
+ * keeps its CNI-HOSTPORT-* chains.
+ */
+#define GUARD_RULE                                                                              \
+	"!", "-s", "127.0.0.0/8", "-d", "127.0.0.0/8", "-m", "conntrack", "!", "--ctstate",     \
+	    "RELATED,ESTABLISHED,DNAT", "-m", "comment", "--comment", NET_LOCALNET_GUARD, "-j", \
+	    "DROP", NULL
+
+static bool portmap_snats(json_t *conflist)
+{
+	json_t *p;
+	size_t i;
+
+	json_array_foreach (json_object_get(conflist, "plugins"), i, p) {
+		const char *t = json_string_value(json_object_get(p, "type"));
+
+		if (t && streq(t, "portmap") && !json_is_false(json_object_get(p, "snat")))
+			return true;
+	}
+	return false;
+}
+
+int net_guard_localnet(json_t *conflist, struct err **err)
+{
+	char path[PATH_MAX];
+	char *env[] = {"PATH=" SYS_PATH, NULL};
+	_cleanup_free_ char *out = NULL, *out2 = NULL;
+	int status = -1, r;
+
+	if (!portmap_snats(conflist))
+		return 0;
+	if (!find_tool("iptables", path, sizeof(path)))
+		return err_make(err, ENOENT,
+				"-p needs iptables (to guard 127.0.0.1 against containers)");
+	r = net_spawn(path, (char *[]){"iptables", "-w", "-C", "INPUT", GUARD_RULE}, env, NULL,
+		      &out, &status, err);
+	if (r < 0 || status == 0)
+		return r;
+	r = net_spawn(path, (char *[]){"iptables", "-w", "-I", "INPUT", "1", GUARD_RULE}, env, NULL,
+		      &out2, &status, err);
+	if (r < 0)
+		return r;
+	if (status != 0)
+		return err_make(err, 0,
+				"iptables: cannot add the rule that keeps containers off the "
+				"host's 127.0.0.1 (exit %d)",
+				status);
+	return 0;
+}
