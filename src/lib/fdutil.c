@@ -2,12 +2,14 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -101,17 +103,42 @@ int write_file_at(int dirfd, const char *path, const char *data, struct err **er
 	return 0;
 }
 
-/* @data in a new ".NAME.tmp.PID" beside @name; its name in @tmp.  Nothing left on failure. */
+int open_tmp_at(int dirfd, const char *name, mode_t mode, char tmp[PATH_MAX], struct err **err)
+{
+	for (int i = 0; i < 16; i++) {
+		uint64_t rnd;
+		int fd;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			return err_make(err, errno, "getrandom");
+		if (snprintf(tmp, PATH_MAX, ".%s.tmp.%016" PRIx64, name, rnd) >= PATH_MAX)
+			return err_make(err, ENAMETOOLONG, "`%s`", name);
+		fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		if (fd < 0 && errno == EEXIST)
+			continue;
+		if (fd < 0)
+			return err_make(err, errno, "create `%s`", tmp);
+		if (fchmod(fd, mode) < 0) {
+			int e = errno;
+
+			close(fd);
+			unlinkat(dirfd, tmp, 0);
+			return err_make(err, e, "chmod `%s`", tmp);
+		}
+		return fd;
+	}
+	return err_make(err, EEXIST, "create a temporary file for `%s`", name);
+}
+
+/* @data in a new temporary file beside @name (open_tmp_at); its name in @tmp. */
 static int write_tmp_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			char tmp[PATH_MAX], struct err **err)
 {
 	int fd, r;
 
-	if (snprintf(tmp, PATH_MAX, ".%s.tmp.%d", name, getpid()) >= PATH_MAX)
-		return err_make(err, ENAMETOOLONG, "`%s`", name);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+	fd = open_tmp_at(dirfd, name, mode, tmp, err);
 	if (fd < 0)
-		return err_make(err, errno, "create `%s`", tmp);
+		return fd;
 	r = write_all(fd, data, len);
 	if (r == 0 && close(fd) < 0)
 		r = -errno;

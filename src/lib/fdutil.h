@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /* File and fd helpers.  All return 0 or a negative errno and fill err. */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
@@ -13,6 +14,12 @@ int read_all_fd(int fd, size_t max, char **ret, size_t *ret_len);
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_len,
 		 struct err **err);
 int write_file_at(int dirfd, const char *path, const char *data, struct err **err);
+/*
+ * A new temporary file ".NAME.tmp.<random>" in dirfd, for a rename onto NAME: created
+ * with O_EXCL | O_NOFOLLOW (a name planted in the directory, symlink or file, is never
+ * used) and given exactly @mode, whatever the umask.  Its name in @tmp; returns the fd.
+ */
+int open_tmp_at(int dirfd, const char *name, mode_t mode, char tmp[PATH_MAX], struct err **err);
 /* Write via a temporary file and rename(2): readers see the old or the new file. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode,
 			 struct err **err);

@@ -156,19 +156,19 @@ static int arm_diff(struct vm *vm, struct err **err)
 
 static int save_memory(struct vm *vm, const char *path, bool diff, struct err **err)
 {
-	_cleanup_free_ char *base = NULL, *tmp = NULL;
+	_cleanup_free_ char *base = NULL;
 	_cleanup_close_ int dfd = open_parent(path, &base, err);
 	_cleanup_close_ int fd = -1;
+	char tmp[PATH_MAX];
 	uint64_t off = 0;
 	int r = 0;
 
 	if (dfd < 0)
 		return dfd;
-	if (asprintf(&tmp, ".%s.tmp.%d", base, getpid()) < 0)
-		return err_make(err, ENOMEM, "`%s`", path);
-	fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	/* A new file of its own: never one planted in the directory (or a symlink). */
+	fd = open_tmp_at(dfd, base, 0600, tmp, err);
 	if (fd < 0)
-		return err_make(err, errno, "create `%s`", path);
+		return err_wrap(err, "snapshot memory `%s`", path);
 	if (ftruncate(fd, vm->ram_size) < 0)
 		r = -errno;
 	if (r == 0 && diff)

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Unit tests of src/lib: errors, number parsing, JSON field errors, files. */
+#include <dirent.h>
 #include <errno.h>
 #include <sched.h>
 #include <fcntl.h>
@@ -112,6 +113,20 @@ static void test_json(void)
 	err_free(&e);
 }
 
+/* Entries of dir whose name starts with prefix. */
+static int count_tmp(const char *dir, const char *prefix)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int n = 0;
+
+	while (d && (de = readdir(d)))
+		n += !strncmp(de->d_name, prefix, strlen(prefix));
+	if (d)
+		closedir(d);
+	return n;
+}
+
 static void test_files(void)
 {
 	char dir[] = "/tmp/isola-test-lib.XXXXXX";
@@ -136,12 +151,40 @@ static void test_files(void)
 	buf = NULL;
 	ok(read_file_at(dfd, "r.json", 100, &buf, &len, &e) == 0 && streq(buf, "second"),
 	   "replace: the new text");
+	ok(count_tmp(dir, ".r.json.tmp.") == 0, "replace: no temporary left");
 	{
+		/*
+		 * Names planted where the temporary used to go (".NAME.tmp.PID"): a symlink
+		 * to a victim and a world-writable file.  Neither is written through, and
+		 * the result has the mode asked for.
+		 */
 		char tmp[64];
+		struct stat st;
+		mode_t um = umask(0);
 
-		snprintf(tmp, sizeof(tmp), ".r.json.tmp.%d", getpid());
-		ok(faccessat(dfd, tmp, F_OK, 0) < 0 && errno == ENOENT,
-		   "replace: no temporary left");
+		ok(write_file_atomic_at(dfd, "victim", "intact", 6, 0600, &e) == 0, "victim");
+		snprintf(tmp, sizeof(tmp), ".s.json.tmp.%d", getpid());
+		ok(symlinkat("victim", dfd, tmp) == 0, "plant a symlink");
+		ok(write_file_atomic_at(dfd, "s.json", "new", 3, 0600, &e) == 0,
+		   "atomic write beside a planted symlink");
+		free(buf);
+		buf = NULL;
+		ok(read_file_at(dfd, "victim", 100, &buf, &len, &e) == 0 && streq(buf, "intact"),
+		   "the symlink's target is untouched");
+		unlinkat(dfd, tmp, 0);
+		snprintf(tmp, sizeof(tmp), ".p.json.tmp.%d", getpid());
+		close(openat(dfd, tmp, O_CREAT | O_WRONLY | O_CLOEXEC, 0666));
+		ok(write_file_atomic_at(dfd, "p.json", "secret", 6, 0600, &e) == 0 &&
+		       fstatat(dfd, "p.json", &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+		       (st.st_mode & 07777) == 0600,
+		   "not the planted 0666 file: mode 0600");
+		ok(fstatat(dfd, tmp, &st, 0) == 0 && st.st_size == 0, "the planted file is empty");
+		unlinkat(dfd, tmp, 0);
+		umask(077);
+		ok(write_file_atomic_at(dfd, "m.json", "x", 1, 0644, &e) == 0 &&
+		       fstatat(dfd, "m.json", &st, 0) == 0 && (st.st_mode & 07777) == 0644,
+		   "the mode asked for, whatever the umask");
+		umask(um);
 	}
 	mkdirat(dfd, "a", 0700);
 	mkdirat(dfd, "a/b", 0700);
