@@ -594,3 +594,17 @@ print("fast=%s slow_open=%s sent=%d slow=%s" % (fast, slow_open, sent, answer.sp
 	echo "$line"
 	jq_ok "$line" '.virtio[0].device == "blk" and .virtio[0].completed_total > 0 and .virtio[0].bytes_to_guest_total > 0 and .vcpu.exits > 0'
 }
+
+# Pre-boot: the socket exists before anything touches /dev/kvm, so this runs anywhere.
+@test "vm api: the socket is the owner's only (0600), whatever the umask" {
+	(
+		umask 000
+		exec "$ISOLA" vm run --api-sock "$TMP/api.sock" 2>"$TMP/err"
+	) &
+	VM_PID=$!
+	for _ in $(seq 100); do
+		[ -S "$TMP/api.sock" ] && break
+		sleep 0.05
+	done
+	[ "$(stat -c %a "$TMP/api.sock")" = 600 ]
+}

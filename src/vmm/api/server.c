@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
@@ -389,6 +390,14 @@ int api_listen(const char *path, struct err **err)
 		return err_make(err, errno, "socket");
 	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
 		return err_make(err, errno, "--api-sock: bind `%s`", path);
+	/* Whoever can connect drives the VMM (as root, often): the owner only, whatever the umask.
+	 */
+	if (chmod(path, 0600) < 0) {
+		int e = errno;
+
+		unlink(path);
+		return err_make(err, e, "--api-sock: chmod `%s`", path);
+	}
 	if (listen(fd, 16) < 0) {
 		unlink(path);
 		return err_make(err, errno, "--api-sock: listen `%s`", path);
