@@ -1,7 +1,14 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
-/* Between the DNS responder (dns-server.c) and its starter (dns-spawn.c). */
+/*
+ * Between the DNS responder (dns-server.c) and its starter (dns-spawn.c), and the message
+ * helpers (dns.c) only the responder uses when it forwards a query.
+ */
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
+
+#include "net.h"
 
 #define FD_PID	  3 /* the locked pid file */
 #define FD_SOCK	  4 /* to 7: the UDP sockets and TCP listeners */
@@ -11,3 +18,15 @@
 char *net_dns_file(const char *store, const char *network, const char *ext);
 /* How many containers net/state has on the network. */
 size_t net_dns_members(const char *store, const char *network);
+
+/* One bit for each byte a question's name can have on the wire (255). */
+#define DNS_CASE_MASK 32
+/*
+ * 0x20 (RFC 5452 9.1): flip the case of each letter of the question's name (parsed by
+ * dns_parse into q) whose bit is set in mask.  The same mask again gives the name back.
+ */
+void dns_question_flip_case(uint8_t *p, const struct dns_question *q,
+			    const uint8_t mask[DNS_CASE_MASK]);
+/* Whether two parsed messages have the same question, byte for byte: case counts. */
+bool dns_question_same(const uint8_t *a, const struct dns_question *qa, const uint8_t *b,
+		       const struct dns_question *qb);

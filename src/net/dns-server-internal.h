@@ -5,7 +5,8 @@
  *   dns-server.c    the process: its sockets, the poll loop, timers, exit when idle
  *   dns-names.c     the network's names (from net/state), its subnets, the lookup
  *   dns-query.c     clients: UDP queries, TCP connections, answers sent back
- *   dns-upstream.c  the host's resolvers: forwarding over UDP and relaying their answers
+ *   dns-upstream.c  the host's resolvers: forwarding over UDP (a socket per query) and
+ *                   relaying their answers
  *   dns-uptcp.c     a truncated upstream answer asked again over TCP (RFC 7766 5)
  */
 #include <netinet/in.h>
@@ -56,13 +57,21 @@ struct dns_tcp {
 	uint8_t buf[2 + DNS_PKT_MAX];
 };
 
+/*
+ * A query forwarded upstream (RFC 5452): its own UDP socket, connect()ed to the upstream
+ * asked (the kernel picks a random source port and drops what comes from elsewhere), a
+ * random id, and the question's name in random case (case_mask), which the answer must
+ * repeat exactly.  query is what went upstream: up_id, the mixed case.
+ */
 struct dns_pending {
 	bool used;
+	int fd; /* -1: none (not sent, or the upstream refused) */
 	uint16_t up_id, id;
 	unsigned attempt;
 	struct dns_client client;
 	uint64_t deadline;
 	size_t len;
+	uint8_t case_mask[DNS_CASE_MASK];
 	uint8_t query[QUERY_MAX];
 };
 
@@ -101,7 +110,6 @@ struct dnsd {
 	size_t n_socks, n_listeners;
 	struct dns_tcp tcp[TCP_MAX];
 	uint32_t tcp_gen;
-	int up_fd[2]; /* AF_INET, AF_INET6 */
 	struct sockaddr_storage up[MAX_UP];
 	socklen_t up_len[MAX_UP];
 	size_t n_up;
@@ -135,11 +143,15 @@ void dnsd_on_tcp(struct dnsd *d, int i);
 
 /* dns-upstream.c */
 void dnsd_upstreams_load(struct dnsd *d);
+/* p asked of its upstream (d->up[p->attempt]) from a new socket, FORWARD_MS from now. */
 void dnsd_pending_send(struct dnsd *d, struct dns_pending *p);
+/* No upstream answered p: its socket closed, its slot free, its client gets SERVFAIL. */
+void dnsd_pending_fail(struct dnsd *d, struct dns_pending *p);
+void dnsd_pending_close(struct dns_pending *p);
 void dnsd_forward(struct dnsd *d, const struct dns_client *c, uint8_t *pkt, size_t n,
 		  const struct dns_header *h, const struct dns_question *q);
-/* One datagram from an upstream socket; false: none was waiting. */
-bool dnsd_on_upstream(struct dnsd *d, int fd);
+/* One datagram on p's socket; false: none was waiting (or the socket is gone). */
+bool dnsd_on_upstream(struct dnsd *d, struct dns_pending *p);
 
 /* dns-uptcp.c */
 void dnsd_uptcp_free(struct dns_uptcp *u);

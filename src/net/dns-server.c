@@ -8,9 +8,10 @@
  * the host's resolvers (/etc/resolv.conf, or $ISOLA_DNS_RESOLV_CONF) and their answer is
  * relayed; with no resolver, or none answering, the client gets SERVFAIL.  Only clients
  * with an address in the network's subnets are answered at all.  Queries go upstream
- * over UDP; an answer the upstream truncated (TC) for a client that asked over TCP is
- * asked again over TCP from the same upstream (RFC 7766 5), and relayed whole; a UDP
- * client gets the truncated answer and asks again over TCP itself.
+ * over UDP, each from a socket of its own (random port, id and case: RFC 5452); an
+ * answer the upstream truncated (TC) for a client that asked over TCP is asked again over
+ * TCP from the same upstream (RFC 7766 5), and relayed whole; a UDP client gets the
+ * truncated answer and asks again over TCP itself.
  *
  * Files under <store>/net/dns: <network>.lock orders starting and stopping (the starter
  * and the responder's last look at the state hold it), <network>.pid is locked by the
@@ -47,23 +48,15 @@ static int expire(struct dnsd *d)
 
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct dns_pending *p = &d->pend[i];
-		struct dns_header h;
-		struct dns_question q;
 
 		if (!p->used)
 			continue;
 		if (p->deadline <= now) {
-			if (++p->attempt < d->n_up) {
-				dnsd_pending_send(d, p);
-			} else {
-				p->used = false;
-				p->query[0] = p->id >> 8;
-				p->query[1] = p->id & 0xff;
-				if (dns_parse(p->query, p->len, &h, &q) == 0)
-					dnsd_reply_rcode(d, &p->client, p->query, &h, &q,
-							 DNS_RCODE_SERVFAIL);
+			if (++p->attempt >= d->n_up) {
+				dnsd_pending_fail(d, p);
 				continue;
 			}
+			dnsd_pending_send(d, p);
 		}
 		if ((int)(p->deadline - now) < next)
 			next = p->deadline - now;
@@ -147,8 +140,8 @@ static int serve_fds(struct dnsd *d, struct err **err)
 }
 
 /*
- * Every fd to wait on: [inotify, UDP..., listeners..., upstreams (2), connections...,
- * TCP exchanges with upstreams...].
+ * Every fd to wait on: [inotify, UDP..., listeners..., forwarded queries (PENDING_MAX),
+ * connections..., TCP exchanges with upstreams...].
  */
 static size_t poll_set(struct dnsd *d, struct pollfd *pf)
 {
@@ -159,8 +152,8 @@ static size_t poll_set(struct dnsd *d, struct pollfd *pf)
 		pf[n++] = (struct pollfd){.fd = d->socks[i], .events = POLLIN};
 	for (size_t i = 0; i < d->n_listeners; i++)
 		pf[n++] = (struct pollfd){.fd = d->listeners[i], .events = POLLIN};
-	for (size_t i = 0; i < 2; i++)
-		pf[n++] = (struct pollfd){.fd = d->up_fd[i], .events = POLLIN};
+	for (size_t i = 0; i < PENDING_MAX; i++)
+		pf[n++] = (struct pollfd){.fd = d->pend[i].fd, .events = POLLIN};
 	for (int i = 0; i < TCP_MAX; i++)
 		pf[n++] = (struct pollfd){.fd = d->tcp[i].fd, .events = POLLIN};
 	for (int i = 0; i < UPTCP_MAX; i++)
@@ -172,7 +165,7 @@ static size_t poll_set(struct dnsd *d, struct pollfd *pf)
 static int loop(struct dnsd *d)
 {
 	for (;;) {
-		struct pollfd pf[1 + 2 * MAX_SOCKS + 2 + TCP_MAX + UPTCP_MAX];
+		struct pollfd pf[1 + 2 * MAX_SOCKS + PENDING_MAX + TCP_MAX + UPTCP_MAX];
 		int timeout = expire(d);
 		size_t n, k = 1;
 
@@ -194,9 +187,12 @@ static int loop(struct dnsd *d)
 		for (size_t i = 0; i < d->n_listeners; i++, k++)
 			if (pf[k].revents & POLLIN)
 				dnsd_on_accept(d, d->listeners[i]);
-		for (size_t i = 0; i < 2; i++, k++)
-			for (int b = 0; b < 64 && pf[k].fd >= 0 && (pf[k].revents & POLLIN); b++)
-				if (!dnsd_on_upstream(d, d->up_fd[i]))
+		/* Answers (or errors: POLLERR) on the sockets as polled, a few each. */
+		for (size_t i = 0; i < PENDING_MAX; i++, k++)
+			for (int b = 0;
+			     b < 8 && pf[k].fd >= 0 && pf[k].fd == d->pend[i].fd && pf[k].revents;
+			     b++)
+				if (!dnsd_on_upstream(d, &d->pend[i]))
 					break;
 		/* Connections as polled (a slot accepted above waits for the next round). */
 		for (int i = 0; i < TCP_MAX; i++, k++)
@@ -217,8 +213,9 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 
 	if (!d)
 		return err_make(err, ENOMEM, "dns-serve");
-	*d = (struct dnsd){
-	    .store = store, .network = network, .ino = -1, .up_fd = {-1, -1}, .exit_lock = -1};
+	*d = (struct dnsd){.store = store, .network = network, .ino = -1, .exit_lock = -1};
+	for (int i = 0; i < PENDING_MAX; i++)
+		d->pend[i].fd = -1;
 	for (int i = 0; i < TCP_MAX; i++)
 		d->tcp[i].fd = -1;
 	for (int i = 0; i < UPTCP_MAX; i++)
@@ -248,9 +245,8 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	if (r < 0)
 		err_make(err, -r, "dns-serve `%s`", network);
 out:
-	for (size_t i = 0; i < 2; i++)
-		if (d->up_fd[i] >= 0)
-			close(d->up_fd[i]);
+	for (int i = 0; i < PENDING_MAX; i++)
+		dnsd_pending_close(&d->pend[i]);
 	/* Sockets and the pid file's lock first: then a new responder may start. */
 	for (size_t i = 0; i < d->n_socks; i++)
 		close(d->socks[i]);

@@ -1,17 +1,23 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * The DNS responder's upstreams: the host's resolvers (/etc/resolv.conf, or
- * $ISOLA_DNS_RESOLV_CONF; re-read when it changes), asked over UDP with a random new id,
- * one after another (FORWARD_MS each).  An answer is relayed only if it comes from the
- * resolver asked and is for the question asked; a truncated one for a TCP client is
- * asked again over TCP (dns-uptcp.c).
+ * $ISOLA_DNS_RESOLV_CONF; re-read when it changes), asked over UDP one after another
+ * (FORWARD_MS each).  Against forged answers (RFC 5452), every query goes from a socket of
+ * its own, connect()ed to the resolver asked, so from a random source port, and nothing
+ * from another address or port reaches it; with a random new id, and the question's name
+ * in random case (0x20).  An answer is relayed only if it has that id and that question,
+ * letter for letter; the client gets it with its own id and case back.  At most
+ * PENDING_MAX queries (so sockets) at a time: the oldest gives way.  A truncated answer
+ * for a TCP client is asked again over TCP (dns-uptcp.c).
  */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "dns-server-internal.h"
@@ -82,24 +88,49 @@ void dnsd_upstreams_load(struct dnsd *d)
 			upstream_add(d, addr);
 }
 
-static int up_sock(struct dnsd *d, int family)
+void dnsd_pending_close(struct dns_pending *p)
 {
-	int *fd = &d->up_fd[family == AF_INET6];
-
-	if (*fd < 0)
-		*fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	return *fd;
+	if (p->fd >= 0)
+		close(p->fd);
+	p->fd = -1;
 }
 
 void dnsd_pending_send(struct dnsd *d, struct dns_pending *p)
 {
 	const struct sockaddr_storage *to = &d->up[p->attempt];
-	int fd = up_sock(d, to->ss_family);
+	_cleanup_close_ int fd = -1;
 
+	dnsd_pending_close(p); /* the previous upstream's, if any: its answer is too late */
 	p->deadline = dnsd_now_ms() + FORWARD_MS;
-	if (fd >= 0)
-		(void)sendto(fd, p->query, p->len, MSG_DONTWAIT, (const struct sockaddr *)to,
-			     d->up_len[p->attempt]);
+	fd = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	/* Out of fds, or no route: this upstream times out like a silent one. */
+	if (fd < 0 || connect(fd, (const struct sockaddr *)to, d->up_len[p->attempt]) < 0 ||
+	    send(fd, p->query, p->len, MSG_DONTWAIT) < 0)
+		return;
+	p->fd = TAKE_FD(fd);
+}
+
+/* The query's question back in the client's case. */
+static int pending_unmix(struct dns_pending *p, struct dns_header *h, struct dns_question *q)
+{
+	int r = dns_parse(p->query, p->len, h, q);
+
+	if (r == 0)
+		dns_question_flip_case(p->query, q, p->case_mask);
+	return r;
+}
+
+void dnsd_pending_fail(struct dnsd *d, struct dns_pending *p)
+{
+	struct dns_header h;
+	struct dns_question q;
+
+	dnsd_pending_close(p);
+	p->used = false;
+	p->query[0] = p->id >> 8;
+	p->query[1] = p->id & 0xff;
+	if (pending_unmix(p, &h, &q) == 0)
+		dnsd_reply_rcode(d, &p->client, p->query, &h, &q, DNS_RCODE_SERVFAIL);
 }
 
 static struct dns_pending *pending_slot(struct dnsd *d)
@@ -141,57 +172,48 @@ void dnsd_forward(struct dnsd *d, const struct dns_client *c, uint8_t *pkt, size
 	if (d->n_up == 0 || n > QUERY_MAX)
 		return dnsd_reply_rcode(d, c, pkt, h, q, DNS_RCODE_SERVFAIL);
 	p = pending_slot(d);
-	*p = (struct dns_pending){.used = true, .id = h->id, .client = *c, .len = n};
+	dnsd_pending_close(p); /* the oldest, giving way */
+	*p = (struct dns_pending){.used = true, .fd = -1, .id = h->id, .client = *c, .len = n};
 	p->up_id = fresh_id(d);
 	memcpy(p->query, pkt, n);
 	p->query[0] = p->up_id >> 8;
 	p->query[1] = p->up_id & 0xff;
+	if (getrandom(p->case_mask, sizeof(p->case_mask), 0) == sizeof(p->case_mask))
+		dns_question_flip_case(p->query, q, p->case_mask);
+	else
+		memset(p->case_mask, 0, sizeof(p->case_mask));
 	dnsd_pending_send(d, p);
 }
 
-static bool same_addr(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-	if (a->ss_family != b->ss_family)
-		return false;
-	if (a->ss_family == AF_INET)
-		return !memcmp(&((struct sockaddr_in *)a)->sin_addr,
-			       &((struct sockaddr_in *)b)->sin_addr, 4) &&
-		       ((struct sockaddr_in *)a)->sin_port == ((struct sockaddr_in *)b)->sin_port;
-	return !memcmp(&((struct sockaddr_in6 *)a)->sin6_addr,
-		       &((struct sockaddr_in6 *)b)->sin6_addr, 16) &&
-	       ((struct sockaddr_in6 *)a)->sin6_port == ((struct sockaddr_in6 *)b)->sin6_port;
-}
-
-/* An upstream's answer: relayed if it comes from where we asked and is for the question. */
-bool dnsd_on_upstream(struct dnsd *d, int fd)
+/*
+ * A datagram on p's socket: from p's upstream (the socket is connected), relayed if it is
+ * an answer with p's id and p's question exactly as it went out (case included).
+ */
+bool dnsd_on_upstream(struct dnsd *d, struct dns_pending *p)
 {
 	uint8_t pkt[DNS_PKT_MAX];
-	struct sockaddr_storage from;
-	socklen_t fl = sizeof(from);
-	ssize_t n = recvfrom(fd, pkt, sizeof(pkt), MSG_DONTWAIT, (struct sockaddr *)&from, &fl);
+	ssize_t n = recv(p->fd, pkt, sizeof(pkt), MSG_DONTWAIT);
 	struct dns_header h, qh;
 	struct dns_question q, qq;
 
-	if (n < 0)
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return false;
-	if (dns_parse(pkt, n, &h, &q) < 0 || !(h.flags & 0x8000))
-		return true;
-	for (size_t i = 0; i < PENDING_MAX; i++) {
-		struct dns_pending *p = &d->pend[i];
-
-		if (!p->used || p->up_id != h.id || p->attempt >= d->n_up ||
-		    !same_addr(&from, &d->up[p->attempt]))
-			continue;
-		if (dns_parse(p->query, p->len, &qh, &qq) < 0 || strcmp(qq.name, q.name) ||
-		    qq.type != q.type || qq.class != q.class)
-			return true;
-		pkt[0] = p->id >> 8;
-		pkt[1] = p->id & 0xff;
-		p->used = false;
-		if ((h.flags & DNS_FLAG_TC) && p->client.tcp >= 0 && dnsd_uptcp_start(d, p, pkt, n))
-			return true;
-		dnsd_reply(d, &p->client, pkt, n);
-		return true;
+	if (n < 0) {
+		dnsd_pending_close(p); /* refused, unreachable: it times out like a silent one */
+		return false;
 	}
+	if (dns_parse(pkt, n, &h, &q) < 0 || !(h.flags & 0x8000) || h.id != p->up_id ||
+	    dns_parse(p->query, p->len, &qh, &qq) < 0 || !dns_question_same(p->query, &qq, pkt, &q))
+		return true; /* not the answer: it may still come */
+	dnsd_pending_close(p);
+	p->used = false;
+	dns_question_flip_case(pkt, &q, p->case_mask);
+	pkt[0] = p->id >> 8;
+	pkt[1] = p->id & 0xff;
+	/* Over TCP, the query goes as the client asked it (a connection is not forged blind). */
+	if ((h.flags & DNS_FLAG_TC) && p->client.tcp >= 0 && pending_unmix(p, &qh, &qq) == 0 &&
+	    dnsd_uptcp_start(d, p, pkt, n))
+		return true;
+	dnsd_reply(d, &p->client, pkt, n);
 	return true;
 }

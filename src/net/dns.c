@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "dns-internal.h"
 #include "net.h"
 
 #define DNS_MAX_JUMPS 32
@@ -133,6 +134,30 @@ int dns_parse(const uint8_t *p, size_t len, struct dns_header *h, struct dns_que
 			return r;
 	}
 	return 0;
+}
+
+/*
+ * The question's name is at DNS_HDR and never compressed (a pointer there could only point
+ * into the header, which dns_name_read refuses), so its bytes are [DNS_HDR, end - 4).
+ * Length bytes are at most 63: never a letter.
+ */
+void dns_question_flip_case(uint8_t *p, const struct dns_question *q,
+			    const uint8_t mask[DNS_CASE_MASK])
+{
+	for (size_t i = DNS_HDR; i + 4 < q->end && i - DNS_HDR < 8 * DNS_CASE_MASK; i++) {
+		size_t b = i - DNS_HDR;
+		uint8_t lower = p[i] | 0x20;
+
+		if (lower >= 'a' && lower <= 'z' && (mask[b / 8] >> (b % 8) & 1))
+			p[i] ^= 0x20;
+	}
+}
+
+bool dns_question_same(const uint8_t *a, const struct dns_question *qa, const uint8_t *b,
+		       const struct dns_question *qb)
+{
+	return qa->end == qb->end && qa->end >= DNS_HDR &&
+	       !memcmp(a + DNS_HDR, b + DNS_HDR, qa->end - DNS_HDR);
 }
 
 int dns_answer(const uint8_t *req, const struct dns_header *h, const struct dns_question *q,

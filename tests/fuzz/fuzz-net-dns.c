@@ -3,15 +3,45 @@
  * libFuzzer target: DNS messages as a network's responder reads them (queries from
  * containers, answers from upstream resolvers over UDP, and over TCP up to 65535 bytes:
  * corpus tcp-big.bin is 4.8 KB).  An accepted message's question ends inside it; an
- * answer built for it parses back with the same question and id.
+ * answer built for it parses back with the same question and id.  Its question's case
+ * mixed as for forwarding (0x20, a mask from the input) parses to the same name, differs
+ * byte for byte only where a letter flipped, and the same mask again gives it back.
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "dns-internal.h"
 #include "net.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static void mixed_case(const uint8_t *data, size_t size, const struct dns_question *q)
+{
+	static uint8_t m[DNS_MSG_MAX];
+	uint8_t mask[DNS_CASE_MASK] = {};
+	struct dns_header mh;
+	struct dns_question mq;
+	bool flipped = false;
+
+	memcpy(mask, data + size - (size < sizeof(mask) ? size : sizeof(mask)),
+	       size < sizeof(mask) ? size : sizeof(mask));
+	memcpy(m, data, size);
+	dns_question_flip_case(m, q, mask);
+	for (size_t i = 0; i < size; i++)
+		if (m[i] != data[i]) {
+			if (i < 12 || i + 4 >= q->end || (m[i] ^ data[i]) != 0x20 ||
+			    (m[i] | 0x20) < 'a' || (m[i] | 0x20) > 'z')
+				abort();
+			flipped = true;
+		}
+	if (dns_parse(m, size, &mh, &mq) < 0 || strcmp(mq.name, q->name) || mq.end != q->end ||
+	    dns_question_same(data, q, m, &mq) == flipped)
+		abort();
+	dns_question_flip_case(m, &mq, mask);
+	if (memcmp(m, data, size))
+		abort();
+}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -33,6 +63,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (q.end > size || q.end < 17)
 		abort();
+	mixed_case(data, size, &q);
 	for (size_t cap = 0; cap <= 512; cap += 256) {
 		if (dns_answer(data, &h, &q, 0, rr, 3, out, cap, &len) < 0)
 			continue;

@@ -326,6 +326,167 @@ upstream_tc() {
 	refute_leaks
 }
 
+# An upstream on 127.$1.$2.53:53 that echoes the question as it came (case and all) and
+# logs "<source port> <name as received>" to $TMP/up.seen.  first.*, case.*: answered
+# (10.213.99.7).  port.*: a forged answer (right id and question, A 6.6.6.6) to the port
+# of the previous query first, then the true one.  case-forged.*: an answer with the
+# question's letters in the other case (A 6.6.6.7) first, then the true one.  silent.*:
+# never answered.
+upstream_forge() {
+	python3 - "127.$1.$2.53" "$TMP/up.ready" "$TMP/up.seen" >"$TMP/up.log" 2>&1 <<-'EOP' &
+	import socket, struct, sys, time
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	try:
+	    s.bind((sys.argv[1], 53))
+	except OSError:
+	    open(sys.argv[2], "w").write("busy"); sys.exit(0)
+	open(sys.argv[2], "w").write("ok")
+	seen = open(sys.argv[3], "a", buffering=1)
+	def answer(q, question, ip):
+	    return (q[:2] + struct.pack(">HHHHH", 0x8180, 1, 1, 0, 0) + question +
+	            b"\xc0\x0c\x00\x01\x00\x01\x00\x00\x00\x3c\x00\x04" + bytes(ip))
+	prev = None
+	s.settimeout(120)
+	while True:
+	    q, a = s.recvfrom(512)
+	    e = 12
+	    while q[e] != 0:
+	        e += q[e] + 1
+	    question, name = q[12:e + 5], q[12:e + 1]
+	    label = q[13:13 + q[12]].lower()
+	    labels, i = [], 0
+	    while name[i]:
+	        labels.append(name[i + 1:i + 1 + name[i]].decode()); i += 1 + name[i]
+	    seen.write("%d %s\n" % (a[1], ".".join(labels)))
+	    if label == b"port" and prev:
+	        s.sendto(answer(q, question, [6, 6, 6, 6]), (a[0], prev))
+	        time.sleep(0.3)
+	    elif label == b"case-forged":
+	        s.sendto(answer(q, question.swapcase(), [6, 6, 6, 7]), a)
+	        time.sleep(0.3)
+	    prev = a[1]
+	    if label != b"silent":
+	        s.sendto(answer(q, question, [10, 213, 99, 7]), a)
+	EOP
+	UP_PID=$!
+	for _ in $(seq 50); do [ -s "$TMP/up.ready" ] && break; sleep 0.1; done
+	[ "$(cat "$TMP/up.ready")" = ok ] || skip "SKIP: port 53 on 127.$1.$2.53 is taken"
+}
+
+# ask.py GW NAME...: each name asked over UDP (in the case given), "<name> <A>" printed,
+# or "<name> rcode N", or "<name> question changed" if the answer's question is not the
+# one asked, byte for byte.
+ask_py() {
+	cat >"$TMP/ask.py" <<-'EOP'
+	import socket, struct, sys
+	gw = sys.argv[1]
+	enc = lambda n: b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\x00"
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	s.settimeout(6)
+	for k, name in enumerate(sys.argv[2:]):
+	    question = enc(name) + b"\x00\x01\x00\x01"
+	    s.sendto(struct.pack(">HHHHHH", 0x4000 + k, 0x0100, 1, 0, 0, 0) + question, (gw, 53))
+	    while True:
+	        r = s.recv(4096)
+	        if r[:2] == struct.pack(">H", 0x4000 + k):
+	            break
+	    if r[12:12 + len(question)] != question:
+	        print(name, "question changed", r[12:12 + len(question)])
+	    elif r[3] & 0xf:
+	        print(name, "rcode", r[3] & 0xf)
+	    else:
+	        print(name, socket.inet_ntoa(r[-4:]))
+	EOP
+}
+
+@test "dns: forged upstream answers (to an earlier query's port, or in another case) are not relayed (RFC 5452)" {
+	a=$((($$ + 13) % 200 + 1))
+	b=$(((($$ + 13) / 200) % 200 + 1))
+	upstream_forge "$a" "$b"
+	echo "nameserver 127.$a.$b.53" >"$TMP/resolv.conf"
+	run "$ISOLA" run -d --name "p-$$" --network "$NET" "$IMG" sleep 120
+	[ "$status" -eq 0 ]
+	ask_py
+	run python3 "$TMP/ask.py" "$GW" first.example.test port.example.test \
+		case-forged.example.test
+	echo "$output"
+	cat "$TMP/up.seen"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "first.example.test 10.213.99.7" ]
+	[ "${lines[1]}" = "port.example.test 10.213.99.7" ]
+	[ "${lines[2]}" = "case-forged.example.test 10.213.99.7" ]
+	# Each query went from a port of its own.
+	[ "$(cut -d' ' -f1 "$TMP/up.seen" | sort -u | wc -l)" -eq 3 ]
+	"$ISOLA" rm -f "p-$$" >/dev/null
+	refute_leaks
+}
+
+@test "dns: a forwarded name goes in random case (0x20); the client gets its own case back" {
+	a=$((($$ + 17) % 200 + 1))
+	b=$(((($$ + 17) / 200) % 200 + 1))
+	upstream_forge "$a" "$b"
+	echo "nameserver 127.$a.$b.53" >"$TMP/resolv.conf"
+	run "$ISOLA" run -d --name "q-$$" --network "$NET" "$IMG" sleep 120
+	[ "$status" -eq 0 ]
+	ask_py
+	name=case.abcdefghijklmnopqrstuvwxyz.Example.TEST
+	run python3 "$TMP/ask.py" "$GW" "$name" "$name" "$name"
+	echo "$output"
+	cat "$TMP/up.seen"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	for l in "${lines[@]}"; do [ "$l" = "$name 10.213.99.7" ]; done
+	# The upstream saw the name (the same letters) in three different cases, none the client's.
+	[ "$(cut -d' ' -f2 "$TMP/up.seen" | tr A-Z a-z | sort -u)" = "${name,,}" ]
+	[ "$(cut -d' ' -f2 "$TMP/up.seen" | sort -u | wc -l)" -eq 3 ]
+	! grep -qx "[0-9]* $name" "$TMP/up.seen"
+	"$ISOLA" rm -f "q-$$" >/dev/null
+	refute_leaks
+}
+
+@test "dns: a socket per forwarded query, at most 256, all closed again (timeouts, refusals, the oldest giving way)" {
+	a=$((($$ + 19) % 200 + 1))
+	b=$(((($$ + 19) / 200) % 200 + 1))
+	upstream_forge "$a" "$b"
+	# The first resolver refuses (nothing on its port 53), the second never answers.
+	printf 'nameserver 127.%s.%s.54\nnameserver 127.%s.%s.53\n' "$a" "$b" "$a" "$b" \
+		>"$TMP/resolv.conf"
+	run "$ISOLA" run -d --name "r-$$" --network "$NET" "$IMG" sleep 120
+	[ "$status" -eq 0 ]
+	pid=$(net_dns_pids)
+	base=$(ls "/proc/$pid/fd" | wc -l)
+	run python3 - "$GW" "/proc/$pid/fd" <<-'EOP'
+	import os, socket, struct, sys, time
+	gw, fds = sys.argv[1], sys.argv[2]
+	enc = lambda n: b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\x00"
+	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	for k in range(300):
+	    s.sendto(struct.pack(">HHHHHH", k, 0x0100, 1, 0, 0, 0) +
+	             enc("silent.%d.example.test" % k) + b"\x00\x01\x00\x01", (gw, 53))
+	most, servfail = 0, 0
+	s.settimeout(0.1)
+	t0 = time.monotonic()
+	while time.monotonic() - t0 < 5.5:
+	    most = max(most, len(os.listdir(fds)))
+	    try:
+	        r = s.recv(4096)
+	        servfail += r[3] & 0xf == 2
+	    except socket.timeout:
+	        pass
+	print(most, servfail)
+	EOP
+	echo "$output base $base"
+	[ "$status" -eq 0 ]
+	most=${output% *}
+	[ "$most" -gt $((base + 200)) ]
+	[ "$most" -le $((base + 256)) ]
+	[ "${output#* }" -eq 256 ]
+	[ "$(ls "/proc/$pid/fd" | wc -l)" -eq "$base" ]
+	[ "$(net_dns_pids)" = "$pid" ]
+	"$ISOLA" rm -f "r-$$" >/dev/null
+	refute_leaks
+}
+
 @test "dns: the default network keeps the host's resolvers and has no responder" {
 	run "$ISOLA" run --rm --name "i-$$" "$IMG" cat /etc/resolv.conf
 	echo "$output"

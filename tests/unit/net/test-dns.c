@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * src/net/dns.c: DNS message parsing (names with compression, every length checked) and
- * the answers of a network's responder.
+ * the answers of a network's responder; the question's case mixed for forwarding (0x20)
+ * and compared byte for byte.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
+#include "dns-internal.h"
 #include "net.h"
 #include "tap.h"
 
@@ -174,10 +176,48 @@ static void test_tcp_sized(void)
 	ok(dns_parse(p, DNS_MSG_MAX + 1, &h, &q) < 0, "over 65535 bytes is refused");
 }
 
+/* 0x20: the mask's letters flip, nothing else does; twice is the name again. */
+static void test_case(void)
+{
+	uint8_t p[DNS_PKT_MAX], a[DNS_PKT_MAX], mask[DNS_CASE_MASK];
+	struct dns_header h, ah;
+	struct dns_question q, aq;
+	size_t n = query(p,
+			 Q("\x03"
+			   "a-Z\x02"
+			   "b9\x00"),
+			 12, 1, 0);
+
+	memset(mask, 0xff, sizeof(mask));
+	memcpy(a, p, n);
+	ok(dns_parse(p, n, &h, &q) == 0, "query");
+	dns_question_flip_case(a, &q, mask);
+	ok(!memcmp(a + 12,
+		   "\x03"
+		   "A-z\x02"
+		   "B9\x00\x00\x01\x00\x01",
+		   12),
+	   "every letter flipped, lengths, digits, '-', type and class kept");
+	ok(dns_parse(a, n, &ah, &aq) == 0 && !strcmp(aq.name, q.name),
+	   "the same name to the parser");
+	ok(!dns_question_same(p, &q, a, &aq), "another case is another question, byte for byte");
+	dns_question_flip_case(a, &aq, mask);
+	ok(!memcmp(a, p, n) && dns_question_same(p, &q, a, &aq), "the same mask again: as asked");
+	memset(mask, 0, sizeof(mask));
+	mask[0] = 0x02; /* byte 1 of the name: 'a' */
+	dns_question_flip_case(a, &aq, mask);
+	ok(a[13] == 'A' && !memcmp(a + 14, p + 14, n - 14), "only the masked letter");
+	memcpy(a, p, n);
+	a[n - 3] = 28; /* AAAA */
+	ok(dns_parse(a, n, &ah, &aq) == 0 && !dns_question_same(p, &q, a, &aq),
+	   "another type is another question");
+}
+
 int main(void)
 {
 	test_names();
 	test_answer();
 	test_tcp_sized();
+	test_case();
 	return tap_done();
 }
