@@ -435,8 +435,19 @@ static int blk_flock(int fd, bool readonly, const char *path, struct err **err)
 static int blk_open(struct virtio_blk *b, const struct vm_disk_cfg *cfg, bool defer_lock,
 		    struct err **err)
 {
-	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	struct stat st;
+
+	/*
+	 * O_NONBLOCK: a FIFO (or a device that waits for a peer) named as a disk, by a user or a
+	 * snapshot's state, fails below instead of hanging the open; cleared for the I/O.
+	 */
+	b->fd = open(cfg->path, (cfg->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC | O_NONBLOCK);
 	if (b->fd < 0)
+		return err_make(err, errno, "disk `%s`", cfg->path);
+	if (fstat(b->fd, &st) < 0 || (!S_ISREG(st.st_mode) && !S_ISBLK(st.st_mode)))
+		return err_make(err, EINVAL, "disk `%s`: not a regular file or block device",
+				cfg->path);
+	if (fcntl(b->fd, F_SETFL, fcntl(b->fd, F_GETFL) & ~O_NONBLOCK) < 0)
 		return err_make(err, errno, "disk `%s`", cfg->path);
 	if (!defer_lock) {
 		int r = blk_flock(b->fd, cfg->readonly, cfg->path, err);

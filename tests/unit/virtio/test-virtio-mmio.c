@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -256,6 +257,28 @@ int main(void)
 	ok(vmm_virtio_setup(VM, &cfg, &err) < 0 && strstr(err->msg, "/nonexistent/isola/v.sock"),
 	   "bad vsock uds refused: %s", err ? err->msg : "");
 	vmm_virtio_teardown(VM);
+	err_free(&err);
+
+	/* A FIFO as a disk (a user's, or one a snapshot names) is refused, not waited on. */
+	{
+		char fifo[] = "/tmp/isola-test-blk-fifo.XXXXXX";
+		int t = mkstemp(fifo);
+
+		if (t >= 0) {
+			close(t);
+			unlink(fifo);
+		}
+		cfg.has_vsock = false;
+		cfg.n_disks = 1;
+		cfg.disks[0] = (struct vm_disk_cfg){.path = fifo, .readonly = true};
+		alarm(10); /* the code before this hung in open(2) */
+		ok(mkfifo(fifo, 0600) == 0 && vmm_virtio_setup(VM, &cfg, &err) < 0 &&
+		       strstr(err->msg, "not a regular file or block device"),
+		   "a FIFO disk is refused at once: %s", err ? err->msg : "");
+		alarm(0);
+		vmm_virtio_teardown(VM);
+		unlink(fifo);
+	}
 	unlink(img);
 	unlink(img2);
 	close(fd);
