@@ -167,6 +167,25 @@ static int open_socket(const struct mig_addr *a, int (*op)(int, const struct soc
 	return TAKE_FD(fd);
 }
 
+/*
+ * The listener of a Unix socket must be us or root: anyone may bind a path first (in /tmp,
+ * say), and a keyless stream carries the guest's memory in clear.
+ */
+static int check_peer(int fd, const struct mig_addr *a, struct err **err)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return err_make(err, errno, "unix:%s: SO_PEERCRED", a->path);
+	if (cr.uid != 0 && cr.uid != geteuid())
+		return err_make(err, EPERM,
+				"unix:%s is served by uid %u (pid %d), neither us nor root: not "
+				"sending the guest there",
+				a->path, (unsigned)cr.uid, (int)cr.pid);
+	return 0;
+}
+
 int mig_connect(const char *s, struct err **err)
 {
 	struct mig_addr a;
@@ -174,6 +193,10 @@ int mig_connect(const char *s, struct err **err)
 
 	if (fd >= 0)
 		fd = open_socket(&a, connect_timed, err);
+	if (fd >= 0 && a.is_unix && check_peer(fd, &a, err) < 0) {
+		close(fd);
+		return -EPERM;
+	}
 	if (fd >= 0)
 		mig_socket_setup(fd);
 	return fd;

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -508,6 +509,48 @@ static void test_addr(void)
 	err_free(&e);
 }
 
+/* mig_connect refuses a Unix socket that another user (not root) listens on. */
+static void test_connect_peer(void)
+{
+	char dir[] = "/tmp/isola-test-mig.XXXXXX", path[128], addr[140];
+	int sp[2], st;
+	struct err *e = NULL;
+	char c;
+	pid_t pid;
+
+	if (geteuid() != 0 || !mkdtemp(dir) || socketpair(AF_UNIX, SOCK_STREAM, 0, sp) < 0) {
+		ok(1, "# SKIP peer check: needs root");
+		return;
+	}
+	(void)!chown(dir, 65534, 65534);
+	snprintf(path, sizeof(path), "%s/s", dir);
+	snprintf(addr, sizeof(addr), "unix:%s", path);
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_un un = {.sun_family = AF_UNIX};
+		int l = socket(AF_UNIX, SOCK_STREAM, 0);
+
+		strcpy(un.sun_path, path);
+		if (setresgid(65534, 65534, 65534) < 0 || setresuid(65534, 65534, 65534) < 0 ||
+		    l < 0 || bind(l, (struct sockaddr *)&un, sizeof(un)) < 0 || listen(l, 1) < 0)
+			_exit(1);
+		chmod(path, 0666);
+		(void)!write(sp[1], "r", 1);
+		(void)!read(sp[1], &c, 1); /* until the parent is done */
+		_exit(0);
+	}
+	close(sp[1]);
+	ok(read(sp[0], &c, 1) == 1, "another user listens on %s", path);
+	ok(mig_connect(addr, &e) < 0 && e && strstr(e->msg, "uid 65534"),
+	   "a socket of another user is refused: %s", e ? e->msg : "");
+	err_free(&e);
+	(void)!write(sp[0], "x", 1);
+	waitpid(pid, &st, 0);
+	close(sp[0]);
+	unlink(path);
+	rmdir(dir);
+}
+
 /* A source that sends the header and config, then hangs up. */
 struct source {
 	char path[108];
@@ -584,6 +627,7 @@ int main(void)
 	test_auth();
 	test_key_file();
 	test_addr();
+	test_connect_peer();
 	test_receive_leaves_no_stack_pointer();
 	return tap_done();
 }
