@@ -137,7 +137,7 @@ static char *conflist_path(const char *store, const char *name)
 /* Bridge + host-local (one range set per family) + portmap + firewall. */
 static json_t *make_conflist(const char *name, char **subnets, const char *bridge)
 {
-	json_t *ranges = json_array(), *routes = json_array();
+	json_t *ranges = json_array(), *routes = json_array(), *c;
 
 	for (size_t i = 0; subnets[i]; i++) {
 		json_array_append_new(ranges, json_pack("[{s:s}]", "subnet", subnets[i]));
@@ -145,12 +145,34 @@ static json_t *make_conflist(const char *name, char **subnets, const char *bridg
 		    routes,
 		    json_pack("{s:s}", "dst", strchr(subnets[i], ':') ? "::/0" : "0.0.0.0/0"));
 	}
-	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o}},"
-			 " {s:s, s:{s:b}}, {s:s}]}",
-			 "cniVersion", "1.0.0", "name", name, "plugins", "type", "bridge", "bridge",
-			 bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type",
-			 "host-local", "ranges", ranges, "routes", routes, "type", "portmap",
-			 "capabilities", "portMappings", 1, "type", "firewall");
+	c = json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o}},"
+		      " {s:s, s:{s:b}}, {s:s}]}",
+		      "cniVersion", "1.0.0", "name", name, "plugins", "type", "bridge", "bridge",
+		      bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type",
+		      "host-local", "ranges", ranges, "routes", routes, "type", "portmap",
+		      "capabilities", "portMappings", 1, "type", "firewall");
+	/* Not passed to the plugins (cni.c gives each its object, name and cniVersion). */
+	if (c && json_object_set_new(c, "isola", json_pack("{s:b}", "ownsBridge", 1)) < 0)
+		json_decref(TAKE_PTR(c));
+	return c;
+}
+
+/*
+ * May rm and prune delete this network's bridge?  Only if isola made it: create refuses
+ * a name that is an interface already and then marks the conflist ("isola":
+ * {"ownsBridge": true}); the bridge plugin makes the bridge on the first ADD (and again
+ * after a reboot) under that name.  A conflist of an older isola (no marker) counts only
+ * for isola's own names: isola0 of the default network, isl-NAME of network NAME.
+ */
+static bool bridge_claimed(json_t *c, const char *name, const char *br)
+{
+	json_t *mark = json_object_get(c, "isola");
+
+	if (mark)
+		return json_is_true(json_object_get(mark, "ownsBridge"));
+	if (streq(name, NET_DEFAULT_NAME))
+		return streq(br, NET_DEFAULT_BRIDGE);
+	return strncmp(br, "isl-", 4) == 0 && streq(br + 4, name);
 }
 
 /* The bridge and subnets (a new array) of a conflist we wrote (NULL for anything else). */
@@ -254,6 +276,13 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 		r = check_clash(store, name, parsed, subnets, bridge, err);
 	if (r < 0)
 		return r;
+	/* isola0 is ours whichever store made it: every store's default network shares it. */
+	if (!(streq(name, NET_DEFAULT_NAME) && streq(bridge, NET_DEFAULT_BRIDGE)) &&
+	    net_iface_exists(bridge))
+		return err_make(err, 0,
+				"--interface-name: interface `%s` exists; give a name no interface "
+				"has (isola makes the bridge)",
+				bridge);
 	c = make_conflist(name, subnets, bridge);
 	text = json_dumps(c, JSON_INDENT(2));
 	if (!c || !text || asprintf(&dir, "%s/networks", store) < 0)
@@ -330,21 +359,35 @@ int net_network_list(const char *store, json_t **ret, struct err **err)
 	return 0;
 }
 
-/* Delete the network's bridge (the bridge plugin makes it and never deletes it). */
-static int bridge_of(const char *path, const char *name, struct err **err)
+/*
+ * Delete the network's bridge (the bridge plugin makes it and never deletes it) if it is a
+ * bridge isola made; anything else is left alone, untouched, and ret_note says so.
+ */
+static int remove_bridge(const char *path, const char *name, char **ret_note, struct err **err)
 {
 	_cleanup_json_ json_t *c = NULL, *subs = NULL;
-	const char *br;
+	const char *br, *why = NULL;
 
 	if (!path_exists(path))
 		return err_make(err, ENOENT, "network `%s`: no such network", name);
 	if (json_load_file_capped(AT_FDCWD, path, CONFLIST_MAX, &c, NULL) < 0)
 		return 0;
 	conflist_facts(c, &br, &subs);
-	return br && chars_ok(br, 15) ? net_bridge_delete(br, err) : 0;
+	if (!br || !chars_ok(br, 15) || !net_iface_exists(br))
+		return 0;
+	if (!net_iface_is_bridge(br))
+		why = "is not a bridge";
+	else if (!bridge_claimed(c, name, br))
+		why = "is a bridge isola did not make";
+	if (!why)
+		return net_bridge_delete(br, err);
+	if (ret_note &&
+	    asprintf(ret_note, "network `%s`: interface `%s` %s; left alone", name, br, why) < 0)
+		*ret_note = NULL;
+	return 0;
 }
 
-int net_network_remove(const char *store, const char *name, struct err **err)
+int net_network_remove(const char *store, const char *name, char **ret_note, struct err **err)
 {
 	_cleanup_strv_ char **ids = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -369,7 +412,7 @@ int net_network_remove(const char *store, const char *name, struct err **err)
 	path = conflist_path(store, name);
 	if (!path)
 		return err_make(err, ENOMEM, "network");
-	r = bridge_of(path, name, err);
+	r = remove_bridge(path, name, ret_note, err);
 	if (r < 0)
 		return r;
 	if (unlink(path) < 0)
