@@ -71,6 +71,8 @@ bool net_name_valid(const char *name);
 /*
  * Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall.
  * subnets (NULL-ended): one IPv4 and/or one IPv6 subnet; ipv6 insists on the latter.
+ * Refused: a bridge name that is an interface already (but isola0 of the default network),
+ * a subnet in a special-purpose range or over an address or a route of the host.
  */
 int net_network_create(const char *store, const char *name, char **subnets, bool ipv6,
 		       const char *bridge, struct err **err);

@@ -9,7 +9,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -125,6 +127,157 @@ static bool overlaps(const struct subnet *a, const struct subnet *b)
 		if ((a->addr[bit / 8] ^ b->addr[bit / 8]) & (0x80 >> (bit % 8)))
 			return false;
 	return true;
+}
+
+/* Ranges no network may overlap (RFC 6890): unusable as a subnet behind a bridge. */
+static const struct special {
+	struct subnet net;
+	const char *name;
+} special[] = {
+    {{AF_INET, {0}, 8}, "0.0.0.0/8 (\"this network\")"},
+    {{AF_INET, {127}, 8}, "127.0.0.0/8 (loopback)"},
+    {{AF_INET, {169, 254}, 16}, "169.254.0.0/16 (link-local)"},
+    {{AF_INET, {224}, 4}, "224.0.0.0/4 (multicast)"},
+    {{AF_INET, {240}, 4}, "240.0.0.0/4 (reserved, broadcast)"},
+    {{AF_INET6, {0}, 128}, ":: (unspecified)"},
+    {{AF_INET6, {[15] = 1}, 128}, "::1 (loopback)"},
+    {{AF_INET6, {[10] = 0xff, [11] = 0xff}, 96}, "::ffff:0:0/96 (IPv4-mapped)"},
+    {{AF_INET6, {0xfe, 0x80}, 10}, "fe80::/10 (link-local)"},
+    {{AF_INET6, {0xff}, 8}, "ff00::/8 (multicast)"},
+};
+
+static unsigned mask_prefix(const uint8_t *m, size_t len)
+{
+	unsigned p = 0;
+
+	for (size_t i = 0; i < len; i++)
+		p += __builtin_popcount(m[i]);
+	return p;
+}
+
+/* "10.1.0.0/16" of a subnet, into buf. */
+static const char *subnet_str(const struct subnet *s, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(s->family, s->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, size, "%s/%u", a, s->prefix);
+	return buf;
+}
+
+/* An address of a host interface (not skip's) in or around mine: "address A/P on IF". */
+static int host_address_overlap(const struct subnet *mine, const char *skip, char **ret_what)
+{
+	struct ifaddrs *all = NULL;
+	char buf[64];
+	int r = 0;
+
+	if (getifaddrs(&all) < 0)
+		return -errno;
+	for (struct ifaddrs *i = all; i && !r; i = i->ifa_next) {
+		struct subnet a = {.family = mine->family};
+		const void *addr, *mask;
+		size_t len = mine->family == AF_INET ? 4 : 16;
+
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != mine->family ||
+		    streq(i->ifa_name, skip))
+			continue;
+		if (mine->family == AF_INET) {
+			addr = &((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			mask = &((struct sockaddr_in *)i->ifa_netmask)->sin_addr;
+		} else {
+			addr = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			mask = &((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr;
+		}
+		memcpy(a.addr, addr, len);
+		a.prefix = mask_prefix(mask, len);
+		if (overlaps(&a, mine))
+			r = asprintf(ret_what, "the host's address %s on `%s`",
+				     subnet_str(&a, buf, sizeof(buf)), i->ifa_name) < 0
+				? -ENOMEM
+				: 1;
+	}
+	freeifaddrs(all);
+	return r;
+}
+
+/* One line of /proc/net/route or /proc/net/ipv6_route as a route (prefix 0: skip it). */
+static bool route_line(int family, const char *line, struct subnet *ret, char dev[IFNAMSIZ])
+{
+	char hex[33];
+	unsigned dst, mask, p;
+
+	*ret = (struct subnet){.family = family};
+	if (family == AF_INET) {
+		/* Iface Destination Gateway Flags RefCnt Use Metric Mask ...; in network order */
+		if (sscanf(line, "%15s %x %*x %*x %*d %*d %*d %x", dev, &dst, &mask) != 3)
+			return false;
+		memcpy(ret->addr, &dst, 4);
+		ret->prefix = mask_prefix((uint8_t *)&mask, 4);
+		return ret->prefix > 0;
+	}
+	/* dst dst_len src src_len next_hop metric refcnt use flags dev */
+	if (sscanf(line, "%32s %x %*s %*x %*s %*x %*x %*x %*x %15s", hex, &p, dev) != 3 ||
+	    strlen(hex) != 32 || p == 0 || p > 128)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &ret->addr[i]) != 1)
+			return false;
+	ret->prefix = p;
+	return true;
+}
+
+/* A route of the host (not via skip) that overlaps mine: "route N/P dev IF". */
+static int host_route_overlap(const struct subnet *mine, const char *skip, char **ret_what)
+{
+	const char *path = mine->family == AF_INET ? "/proc/net/route" : "/proc/net/ipv6_route";
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[512], dev[IFNAMSIZ], buf[64];
+	struct subnet r;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* no IPv6: no IPv6 route */
+	while (fgets(line, sizeof(line), f)) {
+		if (!route_line(mine->family, line, &r, dev) || streq(dev, skip) ||
+		    !overlaps(&r, mine))
+			continue;
+		return asprintf(ret_what, "the host's route %s (dev %s)",
+				subnet_str(&r, buf, sizeof(buf)), dev) < 0
+			   ? -ENOMEM
+			   : 1;
+	}
+	return 0;
+}
+
+/*
+ * A subnet must not overlap a special-purpose range, nor what the host has: an address of
+ * one of its interfaces or a route of its main table (/proc/net/route; IPv6: every route
+ * of /proc/net/ipv6_route), as podman checks.  The default route and the routes and
+ * addresses of bridge itself (the default network's isola0, shared by the stores) do not
+ * count.
+ */
+static int check_host(char **subnets, const struct subnet *mine, const char *bridge,
+		      struct err **err)
+{
+	for (size_t k = 0; subnets[k]; k++) {
+		_cleanup_free_ char *what = NULL;
+		int r;
+
+		for (size_t i = 0; i < ARRAY_SIZE(special); i++)
+			if (overlaps(&special[i].net, &mine[k]))
+				return err_make(err, 0, "--subnet %s: overlaps %s", subnets[k],
+						special[i].name);
+		r = host_address_overlap(&mine[k], bridge, &what);
+		if (r == 0)
+			r = host_route_overlap(&mine[k], bridge, &what);
+		if (r < 0)
+			return err_make(err, -r, "--subnet %s: the host's addresses and routes",
+					subnets[k]);
+		if (r > 0)
+			return err_make(err, 0, "--subnet %s: overlaps %s", subnets[k], what);
+	}
+	return 0;
 }
 
 static char *conflist_path(const char *store, const char *name)
@@ -283,6 +436,9 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 				"--interface-name: interface `%s` exists; give a name no interface "
 				"has (isola makes the bridge)",
 				bridge);
+	r = check_host(subnets, parsed, bridge, err);
+	if (r < 0)
+		return r;
 	c = make_conflist(name, subnets, bridge);
 	text = json_dumps(c, JSON_INDENT(2));
 	if (!c || !text || asprintf(&dir, "%s/networks", store) < 0)

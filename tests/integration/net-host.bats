@@ -112,3 +112,44 @@ is_up() {
 	[ ! -e "/sys/class/net/nhe$P" ]
 	[ ! -e "/sys/class/net/isl-hg$P" ]
 }
+
+@test "net-host: --subnet in a special-purpose range is refused in one line naming --subnet" {
+	for s in 127.0.0.0/8 0.0.0.0/8 169.254.0.0/16 224.0.0.0/8 239.1.0.0/16 240.0.0.0/8 \
+		255.255.255.0/24 ::/8 ::/120 ::ffff:0:0/96 fe80::/64 ff00::/8 ff02::/16; do
+		run "$ISOLA" network create "hs$P" --subnet "$s"
+		echo "$s: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--subnet $s: overlaps"* ]]
+		[ ! -e "$ISOLA_STORE/networks/hs$P.conflist" ]
+	done
+}
+
+@test "net-host: --subnet overlapping an address or a route of the host is refused, naming it" {
+	# A veth of the test's own stands for the LAN: its address and a route through it.
+	mkif "nhs$P" veth
+	ip addr add 10.218.70.1/24 dev "nhs$P"
+	ip route add 10.218.80.0/22 dev "nhs$P"
+	v6=
+	if [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null)" = 0 ]; then
+		ip -6 addr add fd00:218:70::1/64 dev "nhs$P" nodad
+		ip -6 route add fd00:218:80::/48 dev "nhs$P"
+		v6="fd00:218:70::/64=address fd00:218:80:1::/64=route fd00:218::/32=address"
+	fi
+	for c in 10.218.70.0/24=address 10.218.70.128/25=address 10.218.0.0/16=address \
+		10.218.81.0/24=route 10.218.82.0/23=route $v6; do
+		s=${c%=*}
+		run "$ISOLA" network create "ho$P" --subnet "$s"
+		echo "$s: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--subnet $s: overlaps the host's ${c#*=} "*"nhs$P"* ]]
+		[ ! -e "$ISOLA_STORE/networks/ho$P.conflist" ]
+	done
+	# Beside them, and once the route is gone, the subnet is free.
+	run "$ISOLA" network create "ho$P" --subnet 10.218.84.0/24
+	[ "$status" -eq 0 ]
+	ip route del 10.218.80.0/22 dev "nhs$P"
+	run "$ISOLA" network create "hp$P" --subnet 10.218.81.0/24
+	[ "$status" -eq 0 ]
+}
