@@ -18,6 +18,7 @@
 #include "cleanup.h"
 #include "image-cli.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "net.h"
 #include "opt.h"
 #include "strv.h"
@@ -153,11 +154,14 @@ static int net_rm(struct net_args *a, int argc, char **argv)
 		return 1;
 	for (int i = optind; i < argc; i++) {
 		_cleanup_err_ struct err *err = NULL;
+		_cleanup_free_ char *note = NULL;
 
-		if (net_network_remove(store, argv[i], &err) < 0)
+		if (net_network_remove(store, argv[i], &note, &err) < 0)
 			rc = cli_fail(&err);
 		else
 			printf("%s\n", argv[i]);
+		if (note)
+			log_warn("%s", note);
 	}
 	return rc;
 }
@@ -199,10 +203,13 @@ static int net_prune(struct net_args *a, int argc, char **argv)
 		return cli_fail(&err);
 	json_array_foreach (list, i, n) {
 		const char *name = json_string_value(json_object_get(n, "name"));
+		_cleanup_free_ char *note = NULL;
 
 		/* In use: the removal refuses, and that is no error here. */
-		if (net_network_remove(store, name, &err) == 0)
+		if (net_network_remove(store, name, &note, &err) == 0)
 			printf("%s\n", name);
+		if (note)
+			log_warn("%s", note);
 		err_free(&err);
 	}
 	return rc;

@@ -57,7 +57,13 @@ int net_netns_remove(const char *path, struct err **err);
  * gateway is unusable for the ~1 s of duplicate address detection.
  */
 void net_bridge_settle_ipv6(const char *bridge);
-/* Delete a bridge interface (set down first); a missing one is fine. */
+/* Is there an interface of that name in our network namespace?  Is it a bridge? */
+bool net_iface_exists(const char *name);
+bool net_iface_is_bridge(const char *name);
+/*
+ * Delete a bridge with no ports (set down first); a missing one, or one with ports, is
+ * fine.  An interface that is no bridge is refused (-ENOTTY) before anything is set on it.
+ */
 int net_bridge_delete(const char *name, struct err **err);
 
 /* ---- networks (network.c) ---- */
@@ -65,6 +71,8 @@ bool net_name_valid(const char *name);
 /*
  * Write networks/<name>.conflist: bridge (NAT, gateway) + host-local + portmap + firewall.
  * subnets (NULL-ended): one IPv4 and/or one IPv6 subnet; ipv6 insists on the latter.
+ * Refused: a bridge name that is an interface already (but isola0 of the default network),
+ * a subnet in a special-purpose range or over an address or a route of the host.
  */
 int net_network_create(const char *store, const char *name, char **subnets, bool ipv6,
 		       const char *bridge, struct err **err);
@@ -72,8 +80,13 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 int net_network_load(const char *store, const char *name, json_t **ret, struct err **err);
 /* [{"name","bridge","subnet" (the first),"subnets"}] */
 int net_network_list(const char *store, json_t **ret, struct err **err);
-/* Refused while a container is attached. */
-int net_network_remove(const char *store, const char *name, struct err **err);
+/*
+ * Refused while a container is attached.  The bridge is deleted (when no port is on it)
+ * only if it is a bridge and isola made it (the conflist's "isola" marker, see network.c);
+ * otherwise the network is removed and the interface left alone, and ret_note (may be
+ * NULL) gets a warning to show (free it).
+ */
+int net_network_remove(const char *store, const char *name, char **ret_note, struct err **err);
 /* "10.1.2.0/24" -> network address and prefix; rejects host bits and prefixes outside 8..30. */
 int net_cidr_parse(const char *s, uint32_t *ret_addr, unsigned *ret_prefix);
 /* "fd00:1::/64": rejects host bits and prefixes outside 8..120. */

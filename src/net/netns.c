@@ -92,6 +92,22 @@ static bool bridge_in_use(const char *name)
 	return false;
 }
 
+bool net_iface_exists(const char *name)
+{
+	return strlen(name) < IFNAMSIZ && if_nametoindex(name) != 0;
+}
+
+bool net_iface_is_bridge(const char *name)
+{
+	char p[64];
+	struct stat st;
+
+	if (strlen(name) >= IFNAMSIZ || strchr(name, '/') || name[0] == '.')
+		return false;
+	snprintf(p, sizeof(p), "/sys/class/net/%s/bridge", name);
+	return stat(p, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
 int net_bridge_delete(const char *name, struct err **err)
 {
 	_cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -101,6 +117,11 @@ int net_bridge_delete(const char *name, struct err **err)
 		return err_make(err, errno, "socket");
 	if (strlen(name) >= IFNAMSIZ)
 		return err_make(err, EINVAL, "bridge `%s`", name);
+	if (!net_iface_exists(name))
+		return 0;
+	/* Before anything is set on it: anything else (eth0, lo, a veth) is left alone. */
+	if (!net_iface_is_bridge(name))
+		return err_make(err, ENOTTY, "`%s` is not a bridge; left alone", name);
 	if (bridge_in_use(name))
 		return 0;
 	strcpy(ifr.ifr_name, name);

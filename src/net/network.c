@@ -9,7 +9,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ifaddrs.h>
 #include <limits.h>
+#include <net/if.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +129,157 @@ static bool overlaps(const struct subnet *a, const struct subnet *b)
 	return true;
 }
 
+/* Ranges no network may overlap (RFC 6890): unusable as a subnet behind a bridge. */
+static const struct special {
+	struct subnet net;
+	const char *name;
+} special[] = {
+    {{AF_INET, {0}, 8}, "0.0.0.0/8 (\"this network\")"},
+    {{AF_INET, {127}, 8}, "127.0.0.0/8 (loopback)"},
+    {{AF_INET, {169, 254}, 16}, "169.254.0.0/16 (link-local)"},
+    {{AF_INET, {224}, 4}, "224.0.0.0/4 (multicast)"},
+    {{AF_INET, {240}, 4}, "240.0.0.0/4 (reserved, broadcast)"},
+    {{AF_INET6, {0}, 128}, ":: (unspecified)"},
+    {{AF_INET6, {[15] = 1}, 128}, "::1 (loopback)"},
+    {{AF_INET6, {[10] = 0xff, [11] = 0xff}, 96}, "::ffff:0:0/96 (IPv4-mapped)"},
+    {{AF_INET6, {0xfe, 0x80}, 10}, "fe80::/10 (link-local)"},
+    {{AF_INET6, {0xff}, 8}, "ff00::/8 (multicast)"},
+};
+
+static unsigned mask_prefix(const uint8_t *m, size_t len)
+{
+	unsigned p = 0;
+
+	for (size_t i = 0; i < len; i++)
+		p += __builtin_popcount(m[i]);
+	return p;
+}
+
+/* "10.1.0.0/16" of a subnet, into buf. */
+static const char *subnet_str(const struct subnet *s, char *buf, size_t size)
+{
+	char a[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(s->family, s->addr, a, sizeof(a)))
+		snprintf(a, sizeof(a), "?");
+	snprintf(buf, size, "%s/%u", a, s->prefix);
+	return buf;
+}
+
+/* An address of a host interface (not skip's) in or around mine: "address A/P on IF". */
+static int host_address_overlap(const struct subnet *mine, const char *skip, char **ret_what)
+{
+	struct ifaddrs *all = NULL;
+	char buf[64];
+	int r = 0;
+
+	if (getifaddrs(&all) < 0)
+		return -errno;
+	for (struct ifaddrs *i = all; i && !r; i = i->ifa_next) {
+		struct subnet a = {.family = mine->family};
+		const void *addr, *mask;
+		size_t len = mine->family == AF_INET ? 4 : 16;
+
+		if (!i->ifa_addr || !i->ifa_netmask || i->ifa_addr->sa_family != mine->family ||
+		    streq(i->ifa_name, skip))
+			continue;
+		if (mine->family == AF_INET) {
+			addr = &((struct sockaddr_in *)i->ifa_addr)->sin_addr;
+			mask = &((struct sockaddr_in *)i->ifa_netmask)->sin_addr;
+		} else {
+			addr = &((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr;
+			mask = &((struct sockaddr_in6 *)i->ifa_netmask)->sin6_addr;
+		}
+		memcpy(a.addr, addr, len);
+		a.prefix = mask_prefix(mask, len);
+		if (overlaps(&a, mine))
+			r = asprintf(ret_what, "the host's address %s on `%s`",
+				     subnet_str(&a, buf, sizeof(buf)), i->ifa_name) < 0
+				? -ENOMEM
+				: 1;
+	}
+	freeifaddrs(all);
+	return r;
+}
+
+/* One line of /proc/net/route or /proc/net/ipv6_route as a route (prefix 0: skip it). */
+static bool route_line(int family, const char *line, struct subnet *ret, char dev[IFNAMSIZ])
+{
+	char hex[33];
+	unsigned dst, mask, p;
+
+	*ret = (struct subnet){.family = family};
+	if (family == AF_INET) {
+		/* Iface Destination Gateway Flags RefCnt Use Metric Mask ...; in network order */
+		if (sscanf(line, "%15s %x %*x %*x %*d %*d %*d %x", dev, &dst, &mask) != 3)
+			return false;
+		memcpy(ret->addr, &dst, 4);
+		ret->prefix = mask_prefix((uint8_t *)&mask, 4);
+		return ret->prefix > 0;
+	}
+	/* dst dst_len src src_len next_hop metric refcnt use flags dev */
+	if (sscanf(line, "%32s %x %*s %*x %*s %*x %*x %*x %*x %15s", hex, &p, dev) != 3 ||
+	    strlen(hex) != 32 || p == 0 || p > 128)
+		return false;
+	for (int i = 0; i < 16; i++)
+		if (sscanf(hex + 2 * i, "%2hhx", &ret->addr[i]) != 1)
+			return false;
+	ret->prefix = p;
+	return true;
+}
+
+/* A route of the host (not via skip) that overlaps mine: "route N/P dev IF". */
+static int host_route_overlap(const struct subnet *mine, const char *skip, char **ret_what)
+{
+	const char *path = mine->family == AF_INET ? "/proc/net/route" : "/proc/net/ipv6_route";
+	_cleanup_fclose_ FILE *f = fopen(path, "re");
+	char line[512], dev[IFNAMSIZ], buf[64];
+	struct subnet r;
+
+	if (!f)
+		return errno == ENOENT ? 0 : -errno; /* no IPv6: no IPv6 route */
+	while (fgets(line, sizeof(line), f)) {
+		if (!route_line(mine->family, line, &r, dev) || streq(dev, skip) ||
+		    !overlaps(&r, mine))
+			continue;
+		return asprintf(ret_what, "the host's route %s (dev %s)",
+				subnet_str(&r, buf, sizeof(buf)), dev) < 0
+			   ? -ENOMEM
+			   : 1;
+	}
+	return 0;
+}
+
+/*
+ * A subnet must not overlap a special-purpose range, nor what the host has: an address of
+ * one of its interfaces or a route of its main table (/proc/net/route; IPv6: every route
+ * of /proc/net/ipv6_route), as podman checks.  The default route and the routes and
+ * addresses of bridge itself (the default network's isola0, shared by the stores) do not
+ * count.
+ */
+static int check_host(char **subnets, const struct subnet *mine, const char *bridge,
+		      struct err **err)
+{
+	for (size_t k = 0; subnets[k]; k++) {
+		_cleanup_free_ char *what = NULL;
+		int r;
+
+		for (size_t i = 0; i < ARRAY_SIZE(special); i++)
+			if (overlaps(&special[i].net, &mine[k]))
+				return err_make(err, 0, "--subnet %s: overlaps %s", subnets[k],
+						special[i].name);
+		r = host_address_overlap(&mine[k], bridge, &what);
+		if (r == 0)
+			r = host_route_overlap(&mine[k], bridge, &what);
+		if (r < 0)
+			return err_make(err, -r, "--subnet %s: the host's addresses and routes",
+					subnets[k]);
+		if (r > 0)
+			return err_make(err, 0, "--subnet %s: overlaps %s", subnets[k], what);
+	}
+	return 0;
+}
+
 static char *conflist_path(const char *store, const char *name)
 {
 	char *p = NULL;
@@ -137,7 +290,7 @@ static char *conflist_path(const char *store, const char *name)
 /* Bridge + host-local (one range set per family) + portmap + firewall. */
 static json_t *make_conflist(const char *name, char **subnets, const char *bridge)
 {
-	json_t *ranges = json_array(), *routes = json_array();
+	json_t *ranges = json_array(), *routes = json_array(), *c;
 
 	for (size_t i = 0; subnets[i]; i++) {
 		json_array_append_new(ranges, json_pack("[{s:s}]", "subnet", subnets[i]));
@@ -145,12 +298,34 @@ static json_t *make_conflist(const char *name, char **subnets, const char *bridg
 		    routes,
 		    json_pack("{s:s}", "dst", strchr(subnets[i], ':') ? "::/0" : "0.0.0.0/0"));
 	}
-	return json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o}},"
-			 " {s:s, s:{s:b}}, {s:s}]}",
-			 "cniVersion", "1.0.0", "name", name, "plugins", "type", "bridge", "bridge",
-			 bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type",
-			 "host-local", "ranges", ranges, "routes", routes, "type", "portmap",
-			 "capabilities", "portMappings", 1, "type", "firewall");
+	c = json_pack("{s:s, s:s, s:[{s:s, s:s, s:b, s:b, s:b, s:{s:s, s:o, s:o}},"
+		      " {s:s, s:{s:b}}, {s:s}]}",
+		      "cniVersion", "1.0.0", "name", name, "plugins", "type", "bridge", "bridge",
+		      bridge, "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "ipam", "type",
+		      "host-local", "ranges", ranges, "routes", routes, "type", "portmap",
+		      "capabilities", "portMappings", 1, "type", "firewall");
+	/* Not passed to the plugins (cni.c gives each its object, name and cniVersion). */
+	if (c && json_object_set_new(c, "isola", json_pack("{s:b}", "ownsBridge", 1)) < 0)
+		json_decref(TAKE_PTR(c));
+	return c;
+}
+
+/*
+ * May rm and prune delete this network's bridge?  Only if isola made it: create refuses
+ * a name that is an interface already and then marks the conflist ("isola":
+ * {"ownsBridge": true}); the bridge plugin makes the bridge on the first ADD (and again
+ * after a reboot) under that name.  A conflist of an older isola (no marker) counts only
+ * for isola's own names: isola0 of the default network, isl-NAME of network NAME.
+ */
+static bool bridge_claimed(json_t *c, const char *name, const char *br)
+{
+	json_t *mark = json_object_get(c, "isola");
+
+	if (mark)
+		return json_is_true(json_object_get(mark, "ownsBridge"));
+	if (streq(name, NET_DEFAULT_NAME))
+		return streq(br, NET_DEFAULT_BRIDGE);
+	return strncmp(br, "isl-", 4) == 0 && streq(br + 4, name);
 }
 
 /* The bridge and subnets (a new array) of a conflist we wrote (NULL for anything else). */
@@ -254,6 +429,16 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 		r = check_clash(store, name, parsed, subnets, bridge, err);
 	if (r < 0)
 		return r;
+	/* isola0 is ours whichever store made it: every store's default network shares it. */
+	if (!(streq(name, NET_DEFAULT_NAME) && streq(bridge, NET_DEFAULT_BRIDGE)) &&
+	    net_iface_exists(bridge))
+		return err_make(err, 0,
+				"--interface-name: interface `%s` exists; give a name no interface "
+				"has (isola makes the bridge)",
+				bridge);
+	r = check_host(subnets, parsed, bridge, err);
+	if (r < 0)
+		return r;
 	c = make_conflist(name, subnets, bridge);
 	text = json_dumps(c, JSON_INDENT(2));
 	if (!c || !text || asprintf(&dir, "%s/networks", store) < 0)
@@ -330,21 +515,35 @@ int net_network_list(const char *store, json_t **ret, struct err **err)
 	return 0;
 }
 
-/* Delete the network's bridge (the bridge plugin makes it and never deletes it). */
-static int bridge_of(const char *path, const char *name, struct err **err)
+/*
+ * Delete the network's bridge (the bridge plugin makes it and never deletes it) if it is a
+ * bridge isola made; anything else is left alone, untouched, and ret_note says so.
+ */
+static int remove_bridge(const char *path, const char *name, char **ret_note, struct err **err)
 {
 	_cleanup_json_ json_t *c = NULL, *subs = NULL;
-	const char *br;
+	const char *br, *why = NULL;
 
 	if (!path_exists(path))
 		return err_make(err, ENOENT, "network `%s`: no such network", name);
 	if (json_load_file_capped(AT_FDCWD, path, CONFLIST_MAX, &c, NULL) < 0)
 		return 0;
 	conflist_facts(c, &br, &subs);
-	return br && chars_ok(br, 15) ? net_bridge_delete(br, err) : 0;
+	if (!br || !chars_ok(br, 15) || !net_iface_exists(br))
+		return 0;
+	if (!net_iface_is_bridge(br))
+		why = "is not a bridge";
+	else if (!bridge_claimed(c, name, br))
+		why = "is a bridge isola did not make";
+	if (!why)
+		return net_bridge_delete(br, err);
+	if (ret_note &&
+	    asprintf(ret_note, "network `%s`: interface `%s` %s; left alone", name, br, why) < 0)
+		*ret_note = NULL;
+	return 0;
 }
 
-int net_network_remove(const char *store, const char *name, struct err **err)
+int net_network_remove(const char *store, const char *name, char **ret_note, struct err **err)
 {
 	_cleanup_strv_ char **ids = NULL;
 	_cleanup_free_ char *path = NULL;
@@ -369,7 +568,7 @@ int net_network_remove(const char *store, const char *name, struct err **err)
 	path = conflist_path(store, name);
 	if (!path)
 		return err_make(err, ENOMEM, "network");
-	r = bridge_of(path, name, err);
+	r = remove_bridge(path, name, ret_note, err);
 	if (r < 0)
 		return r;
 	if (unlink(path) < 0)

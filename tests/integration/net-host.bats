@@ -1,0 +1,155 @@
+#!/usr/bin/env bats
+# `isola network create/rm/prune` and the host's own interfaces: an --interface-name that
+# is an interface already is refused; rm and prune delete only a bridge isola made and
+# leave anything else (not a bridge, a bridge of someone else) as it was.  No container
+# runs here.  Every interface the tests make or change is their own (veths and bridges
+# named nh*<pid> or isl-h*<pid>), deleted in teardown; `lo` is only named to be refused.
+load helpers
+
+setup() {
+	[ "$(id -u)" = 0 ] || skip "SKIP: needs root (interfaces)"
+	require_cmd ip
+	require_cmd jq
+	isola_tmp
+	export ISOLA_STORE=$TMP/store
+	P=$(($$ % 100000))
+	IFS_MADE=()
+}
+
+teardown() {
+	local i
+	# The networks are files in the store, gone with it (no `network rm`: a binary
+	# without the fix would set the interface it names down).
+	for i in "${IFS_MADE[@]}"; do
+		ip link del "$i" 2>/dev/null || true
+	done
+	isola_cleanup_tmp
+}
+
+# mkif NAME veth|bridge: an interface of the test's own, up (veth: with its peer NAMEp).
+mkif() {
+	if [ "$2" = veth ]; then
+		ip link add "$1" type veth peer name "$1p"
+	else
+		ip link add "$1" type bridge
+	fi
+	IFS_MADE+=("$1")
+	ip link set "$1" up
+}
+
+is_up() {
+	(($(cat "/sys/class/net/$1/flags") & 1))
+}
+
+@test "net-host: --interface-name of an existing interface (veth, bridge, lo) is refused in one line" {
+	mkif "nhv$P" veth
+	mkif "nhb$P" bridge
+	for ifn in "nhv$P" "nhb$P" lo; do
+		run "$ISOLA" network create "hx$P" --subnet 10.218.61.0/24 --interface-name "$ifn"
+		echo "$ifn: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *--interface-name*"\`$ifn\`"* ]]
+		[ ! -e "$ISOLA_STORE/networks/hx$P.conflist" ]
+	done
+	is_up "nhv$P"
+	is_up "nhb$P"
+	# The default name isl-NAME too (another store's network of the same name).
+	mkif "isl-hy$P" bridge
+	run "$ISOLA" network create "hy$P" --subnet 10.218.62.0/24
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--interface-name: interface \`isl-hy$P\` exists"* ]]
+}
+
+@test "net-host: rm and prune leave an interface that is no bridge, or a bridge isola did not make, alone" {
+	# Interfaces that appear under a network's name after create (or a store of an older
+	# isola, which took any name): the network goes, the interface stays as it was.
+	"$ISOLA" network create "ha$P" --subnet 10.218.63.0/24 --interface-name "nhv$P" >/dev/null
+	"$ISOLA" network create "hb$P" --subnet 10.218.64.0/24 --interface-name "nhb$P" >/dev/null
+	"$ISOLA" network create "hc$P" --subnet 10.218.65.0/24 --interface-name "nhw$P" >/dev/null
+	mkif "nhv$P" veth
+	mkif "nhb$P" bridge
+	mkif "nhw$P" veth
+	f=$ISOLA_STORE/networks/hb$P.conflist
+	jq 'del(.isola)' "$f" >"$f.new" && mv "$f.new" "$f"
+	run "$ISOLA" network rm "ha$P"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"warning: network \`ha$P\`: interface \`nhv$P\` is not a bridge; left alone"* ]]
+	[ ! -e "$ISOLA_STORE/networks/ha$P.conflist" ]
+	is_up "nhv$P"
+	run "$ISOLA" network prune
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"interface \`nhb$P\` is a bridge isola did not make; left alone"* ]]
+	[[ "$output" == *"interface \`nhw$P\` is not a bridge; left alone"* ]]
+	[ -z "$("$ISOLA" network ls --format json | jq -r '.[].name')" ]
+	is_up "nhb$P"
+	is_up "nhw$P"
+	run "$ISOLA" network prune
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+}
+
+@test "net-host: rm and prune still delete the bridges isola made (isl-NAME, --interface-name)" {
+	# The bridge plugin makes the bridge on the first ADD; `ip link add` stands for it.
+	"$ISOLA" network create "hd$P" --subnet 10.218.66.0/24 >/dev/null
+	"$ISOLA" network create "he$P" --subnet 10.218.67.0/24 --interface-name "nhe$P" >/dev/null
+	"$ISOLA" network create "hg$P" --subnet 10.218.68.0/24 >/dev/null
+	mkif "isl-hd$P" bridge
+	mkif "nhe$P" bridge
+	mkif "isl-hg$P" bridge
+	# A network of an older isola (no marker) with isola's own name for its bridge.
+	f=$ISOLA_STORE/networks/hg$P.conflist
+	jq 'del(.isola)' "$f" >"$f.new" && mv "$f.new" "$f"
+	run "$ISOLA" network rm "hd$P"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hd$P" ]
+	[ ! -e "/sys/class/net/isl-hd$P" ]
+	run "$ISOLA" network prune
+	[ "$status" -eq 0 ]
+	[[ "$output" != *warning* ]]
+	[ ! -e "/sys/class/net/nhe$P" ]
+	[ ! -e "/sys/class/net/isl-hg$P" ]
+}
+
+@test "net-host: --subnet in a special-purpose range is refused in one line naming --subnet" {
+	for s in 127.0.0.0/8 0.0.0.0/8 169.254.0.0/16 224.0.0.0/8 239.1.0.0/16 240.0.0.0/8 \
+		255.255.255.0/24 ::/8 ::/120 ::ffff:0:0/96 fe80::/64 ff00::/8 ff02::/16; do
+		run "$ISOLA" network create "hs$P" --subnet "$s"
+		echo "$s: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--subnet $s: overlaps"* ]]
+		[ ! -e "$ISOLA_STORE/networks/hs$P.conflist" ]
+	done
+}
+
+@test "net-host: --subnet overlapping an address or a route of the host is refused, naming it" {
+	# A veth of the test's own stands for the LAN: its address and a route through it.
+	mkif "nhs$P" veth
+	ip addr add 10.218.70.1/24 dev "nhs$P"
+	ip route add 10.218.80.0/22 dev "nhs$P"
+	v6=
+	if [ "$(cat /proc/sys/net/ipv6/conf/all/disable_ipv6 2>/dev/null)" = 0 ]; then
+		ip -6 addr add fd00:218:70::1/64 dev "nhs$P" nodad
+		ip -6 route add fd00:218:80::/48 dev "nhs$P"
+		v6="fd00:218:70::/64=address fd00:218:80:1::/64=route fd00:218::/32=address"
+	fi
+	for c in 10.218.70.0/24=address 10.218.70.128/25=address 10.218.0.0/16=address \
+		10.218.81.0/24=route 10.218.82.0/23=route $v6; do
+		s=${c%=*}
+		run "$ISOLA" network create "ho$P" --subnet "$s"
+		echo "$s: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--subnet $s: overlaps the host's ${c#*=} "*"nhs$P"* ]]
+		[ ! -e "$ISOLA_STORE/networks/ho$P.conflist" ]
+	done
+	# Beside them, and once the route is gone, the subnet is free.
+	run "$ISOLA" network create "ho$P" --subnet 10.218.84.0/24
+	[ "$status" -eq 0 ]
+	ip route del 10.218.80.0/22 dev "nhs$P"
+	run "$ISOLA" network create "hp$P" --subnet 10.218.81.0/24
+	[ "$status" -eq 0 ]
+}
