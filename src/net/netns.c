@@ -70,7 +70,8 @@ int net_netns_create(const char *path, struct err **err)
 
 int net_netns_remove(const char *path, struct err **err)
 {
-	if (umount2(path, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT)
+	/* UMOUNT_NOFOLLOW: a symlink in net/ns never takes the mount it points to. */
+	if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
 		return err_make(err, errno, "unmount `%s`", path);
 	if (unlink(path) < 0 && errno != ENOENT)
 		return err_make(err, errno, "remove `%s`", path);

@@ -153,3 +153,24 @@ is_up() {
 	run "$ISOLA" network create "hp$P" --subnet 10.218.81.0/24
 	[ "$status" -eq 0 ]
 }
+
+@test "network prune: a symlink planted as a netns file never unmounts what it points to" {
+	require_cmd unshare
+	mkdir -p "$ISOLA_STORE/net/ns" "$ISOLA_STORE/net/state" "$TMP/victim"
+	echo '{"id": "evil", "network": "none-such", "conflist": {"cniVersion": "1.0.0",
+		"name": "x", "plugins": [{"type": "nop"}]}, "runtimeConfig": {}, "result": null}' \
+		>"$ISOLA_STORE/net/state/evil.json"
+	ln -s "$TMP/victim" "$ISOLA_STORE/net/ns/evil"
+	# A plugin whose DEL succeeds whatever the namespace is (DEL must be idempotent).
+	mkdir "$TMP/cni"
+	printf '#!/bin/sh\nexit 0\n' >"$TMP/cni/nop"
+	chmod +x "$TMP/cni/nop"
+	# In a mount namespace of the test's own: the victim is a tmpfs there.
+	run unshare -m --propagation private sh -c '
+		mount -t tmpfs victim "$1/victim" && touch "$1/victim/here"
+		ISOLA_CNI_PATH="$1/cni" "$2" network prune >/dev/null 2>"$1/prune.err"
+		[ -e "$1/victim/here" ] && echo still-mounted || echo unmounted' sh "$TMP" "$ISOLA"
+	echo "$output"; cat "$TMP/prune.err"
+	[ "$output" = still-mounted ]
+	[ ! -e "$ISOLA_STORE/net/state/evil.json" ]
+}
