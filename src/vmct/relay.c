@@ -21,6 +21,7 @@
 
 #include "fdutil.h"
 #include "relay.h"
+#include "text.h"
 #include "vmct.h"
 
 void vmct_term_size(int fd, uint16_t *ret_rows, uint16_t *ret_cols)
@@ -125,9 +126,9 @@ static void agent_frame(struct vmct_relay *r, uint32_t type, const uint8_t *p, u
 			r->status = vmct_get_u32(p) & 0xff;
 		}
 		break;
-	case VMCT_ERROR:
+	case VMCT_ERROR: /* guest text, for our message: escaped */
 		free(r->agent_error);
-		r->agent_error = strndup((const char *)p, n > 1024 ? 1024 : n);
+		r->agent_error = text_escape_ctl(p, n > 1024 ? 1024 : n);
 		break;
 	default: /* HELLO, or a host-only type: ignored */
 		break;

@@ -25,7 +25,7 @@ struct vmct_relay {
 	struct vmct_outq q; /* frames to the agent, never blocked on */
 	bool got_exit;
 	int status;	   /* the process's exit status, 0..255, once got_exit */
-	char *agent_error; /* the agent's last ERROR frame, at most 1 KiB */
+	char *agent_error; /* the agent's last ERROR frame (1 KiB of it), escaped */
 };
 
 /* All of @p to the socket @fd; a peer that is gone is -EPIPE, not SIGPIPE. */

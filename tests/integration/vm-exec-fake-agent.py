@@ -8,14 +8,17 @@
 # runs until the test lets it end).  One session per run, then it exits.
 #
 #   vm-exec-fake-agent.py SOCKET STATUS READY_FILE [HOLD_FILE]
+#
+# STATUS "esc": an ERROR frame full of terminal escape sequences instead (a
+# hostile guest), then a close without EXIT.
 import os
 import socket
 import sys
 import time
 
-from vmct_frames import close_drained, CONFIG, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
+from vmct_frames import close_drained, CONFIG, ERROR, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
 
-path, status, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+path, status, ready = sys.argv[1], sys.argv[2], sys.argv[3]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)
 srv.listen(1)
@@ -28,10 +31,14 @@ conn.sendall(frame(HELLO, b"isola-agent 3"))
 kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)
+if status == "esc":
+    conn.sendall(frame(ERROR, b"\x1b]0;pwned\x07\x1b[2J\x1b[31mfake prompt$ \xc2\x9b\x7f"))
+    close_drained(conn)
+    sys.exit(0)
 conn.sendall(frame(STDOUT, b"".join(e + b"\n" for e in cfg.split(b"\0") if e)))
 if len(sys.argv) > 4:
     open(ready + ".config", "w").close()
     while not os.path.exists(sys.argv[4]):
         time.sleep(0.05)
-conn.sendall(frame(EXIT, u32(status)))
+conn.sendall(frame(EXIT, u32(int(status))))
 close_drained(conn)

@@ -203,3 +203,14 @@ fake() {
 	[[ "$output" == *"$TMP/v.sock"* ]]
 	[ "${#lines[@]}" = 1 ]
 }
+
+# A hostile guest's text reaches the operator's terminal escaped (\xNN), never
+# as escape sequences that retitle, clear or recolour it.
+@test "vm-exec: the agent's ERROR text comes out with its control characters escaped" {
+	fake esc
+	run "$ISOLA" exec "$NAME" true
+	[ "$status" = 125 ]
+	[[ "$output" == *'in the VM: \x1b]0;pwned\x07\x1b[2J\x1b[31mfake prompt$ \xc2\x9b\x7f'* ]]
+	[[ "$output" != *$'\e'* && "$output" != *$'\a'* && "$output" != *$'\x7f'* ]]
+	wait "$FAKE"
+}
