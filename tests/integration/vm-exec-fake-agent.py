@@ -10,7 +10,8 @@
 #   vm-exec-fake-agent.py SOCKET STATUS READY_FILE [HOLD_FILE]
 #
 # STATUS "esc": an ERROR frame full of terminal escape sequences instead (a
-# hostile guest), then a close without EXIT.
+# hostile guest), then a close without EXIT.  STATUS "noread": HELLO, then
+# never a read (the host's CONFIG waits on a full socket) until killed.
 import os
 import socket
 import sys
@@ -28,6 +29,8 @@ conn = accept_connect(srv, 1025)
 if not conn:
     sys.exit("bad CONNECT line")
 conn.sendall(frame(HELLO, b"isola-agent 3"))
+if status == "noread":
+    time.sleep(3600)
 kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)

@@ -214,3 +214,21 @@ fake() {
 	[[ "$output" != *$'\e'* && "$output" != *$'\a'* && "$output" != *$'\x7f'* ]]
 	wait "$FAKE"
 }
+
+# An agent that sends HELLO and never reads: the CONFIG (a big --env-file, more
+# than the socket holds) is sent by the same deadline as HELLO (30 s), and
+# exec -d then fails in one line instead of waiting forever.
+@test "vm-exec: an agent that never reads the config: exec -d fails at the deadline, no hang" {
+	local i start
+	for i in $(seq 600); do
+		printf 'V%d=%01000d\n' "$i" 0
+	done >"$TMP/env"
+	fake noread
+	start=$SECONDS
+	run timeout -s KILL 60 "$ISOLA" exec -d --env-file "$TMP/env" "$NAME" true
+	echo "$output"
+	[ "$status" = 125 ]
+	[ $((SECONDS - start)) -lt 45 ]
+	[[ "$output" == *"the agent did not take the process config in 30s"* ]]
+	[ "${#lines[@]}" = 1 ]
+}
