@@ -34,6 +34,12 @@ struct session {
 	struct vmct_relay r;
 };
 
+/* CONNECT, HELLO and CONFIG together, in seconds (vmct_exec_opts.connect_timeout_s). */
+static unsigned open_timeout_s(const struct vmct_exec_opts *o)
+{
+	return o->connect_timeout_s ? o->connect_timeout_s : 30;
+}
+
 static int64_t now_ms(void)
 {
 	struct timespec ts;
@@ -42,10 +48,10 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* Wait until @fd is readable, up to @end_ms; -ETIMEDOUT after that. */
-static int wait_readable(int fd, int64_t end_ms)
+/* Wait until @fd has @events (POLLIN, POLLOUT), up to @end_ms; -ETIMEDOUT after that. */
+static int wait_fd(int fd, short events, int64_t end_ms)
 {
-	struct pollfd p = {.fd = fd, .events = POLLIN};
+	struct pollfd p = {.fd = fd, .events = events};
 
 	for (;;) {
 		int64_t left = end_ms - now_ms();
@@ -76,7 +82,7 @@ static int hybrid_connect(int fd, const char *uds, int64_t end, struct err **err
 	for (;;) {
 		ssize_t k;
 
-		r = wait_readable(fd, end);
+		r = wait_fd(fd, POLLIN, end);
 		if (r < 0)
 			return err_make(err, -r, "`%s`: no answer to CONNECT %u", uds,
 					VMCT_EXEC_PORT);
@@ -113,7 +119,7 @@ static long read_frame(struct session *s, int64_t end, uint32_t *type, const uin
 
 		if (f != 0)
 			return f;
-		r = wait_readable(s->r.conn, end);
+		r = wait_fd(s->r.conn, POLLIN, end);
 		if (r < 0)
 			return r;
 		n = read(s->r.conn, s->r.buf + s->r.have, VMCT_HDR + VMCT_FRAME_MAX - s->r.have);
@@ -125,13 +131,49 @@ static long read_frame(struct session *s, int64_t end, uint32_t *type, const uin
 	}
 }
 
-/* The agent's HELLO (its version must be ours), then our CONFIG. */
+/* All of @p to the socket @fd by @end_ms: an agent that never reads cannot hold us. */
+static int send_until(int fd, const void *p, size_t n, int64_t end_ms)
+{
+	const char *c = p;
+
+	while (n) {
+		ssize_t w = send(fd, c, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int r;
+
+		if (w < 0 && errno == EAGAIN) {
+			r = wait_fd(fd, POLLOUT, end_ms);
+			if (r < 0)
+				return r;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -errno;
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int send_frame_until(int fd, uint32_t type, const void *p, uint32_t n, int64_t end_ms)
+{
+	uint8_t hdr[VMCT_HDR];
+	int r;
+
+	vmct_frame_header(hdr, type, n);
+	r = send_until(fd, hdr, sizeof(hdr), end_ms);
+	return r < 0 || !n ? r : send_until(fd, p, n, end_ms);
+}
+
+/* The agent's HELLO (its version must be ours), then our CONFIG, both by @end. */
 static int handshake(struct session *s, const char *uds, int64_t end, struct err **err)
 {
 	_cleanup_free_ uint8_t *cfg = NULL;
 	const uint8_t *pl;
 	uint32_t type, len;
 	long f = read_frame(s, end, &type, &pl, &len);
+	int r;
 
 	if (f <= 0)
 		return err_make(err, f ? (int)-f : ECONNRESET, "`%s`: no HELLO from the agent",
@@ -143,17 +185,22 @@ static int handshake(struct session *s, const char *uds, int64_t end, struct err
 	cfg = vmct_config_encode(s->o->proc, &len);
 	if (!cfg)
 		return err_make(err, errno, "the process config");
-	if (vmct_send_frame(s->r.conn, VMCT_CONFIG, cfg, len) < 0 ||
-	    (s->r.in < 0 && vmct_send_frame(s->r.conn, VMCT_STDIN, NULL, 0) < 0))
-		return err_make(err, errno, "`%s`: send the config", uds);
+	r = send_frame_until(s->r.conn, VMCT_CONFIG, cfg, len, end);
+	if (r >= 0 && s->r.in < 0)
+		r = send_frame_until(s->r.conn, VMCT_STDIN, NULL, 0, end);
+	if (r == -ETIMEDOUT)
+		return err_make(err, ETIMEDOUT,
+				"`%s`: the agent did not take the process config in %us", uds,
+				open_timeout_s(s->o));
+	if (r < 0)
+		return err_make(err, -r, "`%s`: send the config", uds);
 	return 0;
 }
 
 static int open_session(struct session *s, const char *uds, struct err **err)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	unsigned t = s->o->connect_timeout_s ? s->o->connect_timeout_s : 30;
-	int64_t end = now_ms() + (int64_t)t * 1000;
+	int64_t end = now_ms() + (int64_t)open_timeout_s(s->o) * 1000;
 	int r;
 
 	if (strlen(uds) >= sizeof(sa.sun_path))
@@ -184,6 +231,7 @@ int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_st
 	s.r.err = o->err_fd;
 	if (o->proc->tty)
 		s.r.tty = o->in_fd >= 0 ? o->in_fd : o->out_fd;
+	s.r.stop_on_second = o->forward_signals && o->stop_on_second;
 	sigemptyset(&mask);
 	if (o->forward_signals) {
 		sigaddset(&mask, SIGINT);
@@ -208,7 +256,9 @@ int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_st
 		vmct_relay_run(&s.r);
 		if (raw)
 			tcsetattr(o->in_fd, TCSANOW, &saved);
-		if (!s.r.got_exit)
+		if (s.r.stopped_by && !s.r.got_exit)
+			s.r.status = 128 + s.r.stopped_by; /* we gave up on it */
+		else if (!s.r.got_exit)
 			r = err_make(err, 0, "in the VM: %s",
 				     s.r.agent_error ? s.r.agent_error
 						     : "the session ended without an exit status");

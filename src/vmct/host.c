@@ -28,6 +28,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "relay.h"
+#include "text.h"
 #include "vmct.h"
 
 #define CMDLINE	     "console=ttyS0 reboot=k panic=-1 quiet"
@@ -232,7 +233,7 @@ static void stop_vmm(struct host *h, bool kill_now)
 	h->vmm_status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
-/* The end of the console, for an error message. */
+/* The end of the console, for an error message: guest text, escaped. */
 static char *console_tail(struct host *h)
 {
 	_cleanup_free_ char *buf = NULL;
@@ -249,7 +250,9 @@ static char *console_tail(struct host *h)
 	}
 	if (read_file_at(AT_FDCWD, p, 16u << 20, &buf, &len, NULL) < 0 || len == 0)
 		return strdup("(no console output)");
-	return strdup(buf + (len > CONSOLE_TAIL ? len - CONSOLE_TAIL : 0));
+	if (len > CONSOLE_TAIL)
+		return text_escape_ctl(buf + len - CONSOLE_TAIL, CONSOLE_TAIL);
+	return text_escape_ctl(buf, len);
 }
 
 static void host_cleanup(struct host *h)

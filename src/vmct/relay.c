@@ -21,6 +21,7 @@
 
 #include "fdutil.h"
 #include "relay.h"
+#include "text.h"
 #include "vmct.h"
 
 void vmct_term_size(int fd, uint16_t *ret_rows, uint16_t *ret_cols)
@@ -125,26 +126,33 @@ static void agent_frame(struct vmct_relay *r, uint32_t type, const uint8_t *p, u
 			r->status = vmct_get_u32(p) & 0xff;
 		}
 		break;
-	case VMCT_ERROR:
+	case VMCT_ERROR: /* guest text, for our message: escaped */
 		free(r->agent_error);
-		r->agent_error = strndup((const char *)p, n > 1024 ? 1024 : n);
+		r->agent_error = text_escape_ctl(p, n > 1024 ? 1024 : n);
 		break;
 	default: /* HELLO, or a host-only type: ignored */
 		break;
 	}
 }
 
-/* The whole frames in r->buf; -1 on a bad one. */
+/*
+ * The whole frames in r->buf; -1 on a bad one.  The part of a frame left over
+ * is moved to the front once: moved after each frame, a guest's stream of
+ * tiny frames would cost the host a buffer's memmove per 8 bytes.
+ */
 static int agent_frames(struct vmct_relay *r)
 {
 	const uint8_t *p;
 	uint32_t type, len;
+	size_t off = 0;
 	long f;
 
-	while ((f = vmct_frame_next(r->buf, r->have, &type, &p, &len)) > 0) {
+	while ((f = vmct_frame_next(r->buf + off, r->have - off, &type, &p, &len)) > 0) {
 		agent_frame(r, type, p, len);
-		vmct_relay_consume(r, (size_t)f);
+		off += (size_t)f;
 	}
+	if (off)
+		vmct_relay_consume(r, off);
 	return f < 0 ? -1 : 0;
 }
 
@@ -174,10 +182,16 @@ static void stdin_input(struct vmct_relay *r)
 	vmct_outq_frame(&r->q, VMCT_STDIN, b, n > 0 ? (uint32_t)n : 0);
 }
 
-/* SIGWINCH with a terminal becomes WINCH; every other signal, SIGNAL. */
+/*
+ * SIGWINCH with a terminal becomes WINCH; every other signal, SIGNAL.  With
+ * stop_on_second, a SIGINT, SIGTERM or SIGHUP after one was passed on is not:
+ * the user gives up on the process, and the relay ends (as docker's CLI does
+ * at a second ^C).
+ */
 static void signal_input(struct vmct_relay *r)
 {
 	struct signalfd_siginfo si;
+	bool stop;
 	uint8_t b[4];
 
 	if (read(r->sigfd, &si, sizeof(si)) != sizeof(si))
@@ -186,6 +200,12 @@ static void signal_input(struct vmct_relay *r)
 		vmct_queue_winch(&r->q, r->tty);
 		return;
 	}
+	stop = si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP;
+	if (r->stop_on_second && stop && r->stop_sent) {
+		r->stopped_by = (int)si.ssi_signo;
+		return;
+	}
+	r->stop_sent |= stop;
 	vmct_put_u32(b, si.ssi_signo);
 	vmct_outq_frame(&r->q, VMCT_SIGNAL, b, 4);
 }
@@ -194,7 +214,7 @@ void vmct_relay_run(struct vmct_relay *r)
 {
 	if (agent_frames(r) < 0)
 		return;
-	while (!r->got_exit) {
+	while (!r->got_exit && !r->stopped_by) {
 		bool waiting = vmct_outq_pending(&r->q) > 0;
 		struct pollfd p[4] = {{.fd = r->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
 				      {.fd = vmct_outq_pending(&r->q) < VMCT_OUTQ_HIGH ? r->in : -1,

@@ -47,6 +47,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "image.h"
+#include "text.h"
 #include "vmct.h"
 
 /* host.c's command line, and the agent's cue that this boot is a template. */
@@ -678,10 +679,13 @@ static int build_finish(struct build *b, const char *dir, struct err **err)
 	return 0;
 }
 
-/* The last line of the template's console (the VMM's reason), for a one-line message. */
+/*
+ * The last line of the template's console (the VMM's reason), for a one-line
+ * message: guest text, escaped.
+ */
 static void add_console(struct build *b, struct err **err)
 {
-	_cleanup_free_ char *buf = NULL, *msg = NULL;
+	_cleanup_free_ char *buf = NULL, *msg = NULL, *line = NULL;
 	size_t len = 0;
 	char *last;
 
@@ -691,10 +695,11 @@ static void add_console(struct build *b, struct err **err)
 		buf[--len] = '\0';
 	last = strrchr(buf, '\n');
 	last = last ? last + 1 : buf;
-	if (!*last || !(msg = strdup((*err)->msg)))
+	if (!*last || !(line = text_escape_ctl(last, strnlen(last, 300))) ||
+	    !(msg = strdup((*err)->msg)))
 		return;
 	err_free(err);
-	err_make(err, 0, "%s; the template VM's console ends with: %.300s", msg, last);
+	err_make(err, 0, "%s; the template VM's console ends with: %s", msg, line);
 }
 
 static int build(const char *cachedir, const char *key, const char *dir,

@@ -114,6 +114,7 @@ struct vm {
 
 	int console_fd; /* serial output; -1 for none */
 	bool console_owned;
+	uint64_t console_file_max; /* a regular-file console's cap; 0: SERIAL_FILE_MAX */
 	struct serial *serial;
 	struct i8042 *i8042;   /* devices/legacy.c */
 	struct ioapic *ioapic; /* split irqchip only */
@@ -234,6 +235,8 @@ int boot_load(struct vm *vm, struct err **err);
 /* vm (NULL: none) gives the virtio-pci functions' INTx routes. */
 int mptable_write(struct vm *vm, struct guest_mem *mem, unsigned nr_cpus, struct err **err);
 /* devices */
+/* A regular-file console over SERIAL_FILE_MAX bytes keeps its last 1/128th (serial.c). */
+#define SERIAL_FILE_MAX (8u << 20)
 int serial_create(struct vm *vm, struct err **err);
 void serial_destroy(struct vm *vm);
 /* Feed console input; returns how many bytes the receive FIFO took. */

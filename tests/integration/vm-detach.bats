@@ -198,12 +198,14 @@ ps_field() { # FIELD
 	nothing_left "$dir"
 }
 
-@test "vm-detach: a VM that never boots: run -d fails 125 with the console's tail, nothing left" {
+@test "vm-detach: a VM that never boots: run -d fails 125 with the console's tail (escaped), nothing left" {
 	FAKE_VMM=noboot run "$ISOLA" run --vm -d --name "$N" vmdet-bb:1 echo hi
 	echo "$output"
 	[ "$status" = 125 ]
 	[[ "$output" == *"before its agent connected"* ]]
 	[[ "$output" == *"Kernel panic - not syncing"* ]]
+	# The guest's escape sequences come out as text, not to the terminal.
+	[[ "$output" == *'\x1b]0;pwned\x07\x1b[2JKernel panic'* && "$output" != *$'\e'* ]]
 	nothing_left
 }
 

@@ -8,14 +8,21 @@
 # runs until the test lets it end).  One session per run, then it exits.
 #
 #   vm-exec-fake-agent.py SOCKET STATUS READY_FILE [HOLD_FILE]
+#
+# STATUS "esc": an ERROR frame full of terminal escape sequences instead (a
+# hostile guest), then a close without EXIT.  STATUS "noread": HELLO, then
+# never a read (the host's CONFIG waits on a full socket) until killed.
+# STATUS "ignore": a process that ignores signals: each SIGNAL frame is
+# noted in READY_FILE.signals, and no EXIT comes until the host closes.
 import os
 import socket
+import struct
 import sys
 import time
 
-from vmct_frames import close_drained, CONFIG, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
+from vmct_frames import close_drained, CONFIG, ERROR, EXIT, HELLO, SIGNAL, STDOUT, accept_connect, frame, read_frame, u32
 
-path, status, ready = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+path, status, ready = sys.argv[1], sys.argv[2], sys.argv[3]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
 srv.bind(path)
 srv.listen(1)
@@ -25,13 +32,27 @@ conn = accept_connect(srv, 1025)
 if not conn:
     sys.exit("bad CONNECT line")
 conn.sendall(frame(HELLO, b"isola-agent 3"))
+if status == "noread":
+    time.sleep(3600)
 kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)
+if status == "ignore":
+    while True:
+        kind, payload = read_frame(conn)
+        if kind is None:
+            sys.exit(0)
+        if kind == SIGNAL:
+            with open(ready + ".signals", "a") as f:
+                f.write("signal %d\n" % struct.unpack("<I", payload)[0])
+if status == "esc":
+    conn.sendall(frame(ERROR, b"\x1b]0;pwned\x07\x1b[2J\x1b[31mfake prompt$ \xc2\x9b\x7f"))
+    close_drained(conn)
+    sys.exit(0)
 conn.sendall(frame(STDOUT, b"".join(e + b"\n" for e in cfg.split(b"\0") if e)))
 if len(sys.argv) > 4:
     open(ready + ".config", "w").close()
     while not os.path.exists(sys.argv[4]):
         time.sleep(0.05)
-conn.sendall(frame(EXIT, u32(status)))
+conn.sendall(frame(EXIT, u32(int(status))))
 close_drained(conn)

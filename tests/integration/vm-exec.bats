@@ -203,3 +203,72 @@ fake() {
 	[[ "$output" == *"$TMP/v.sock"* ]]
 	[ "${#lines[@]}" = 1 ]
 }
+
+# A hostile guest's text reaches the operator's terminal escaped (\xNN), never
+# as escape sequences that retitle, clear or recolour it.
+@test "vm-exec: the agent's ERROR text comes out with its control characters escaped" {
+	fake esc
+	run "$ISOLA" exec "$NAME" true
+	[ "$status" = 125 ]
+	[[ "$output" == *'in the VM: \x1b]0;pwned\x07\x1b[2J\x1b[31mfake prompt$ \xc2\x9b\x7f'* ]]
+	[[ "$output" != *$'\e'* && "$output" != *$'\a'* && "$output" != *$'\x7f'* ]]
+	wait "$FAKE"
+}
+
+# An agent that sends HELLO and never reads: the CONFIG (a big --env-file, more
+# than the socket holds) is sent by the same deadline as HELLO (30 s), and
+# exec -d then fails in one line instead of waiting forever.
+@test "vm-exec: an agent that never reads the config: exec -d fails at the deadline, no hang" {
+	local i start
+	for i in $(seq 600); do
+		printf 'V%d=%01000d\n' "$i" 0
+	done >"$TMP/env"
+	fake noread
+	start=$SECONDS
+	run timeout -s KILL 60 "$ISOLA" exec -d --env-file "$TMP/env" "$NAME" true
+	echo "$output"
+	[ "$status" = 125 ]
+	[ $((SECONDS - start)) -lt 45 ]
+	[[ "$output" == *"the agent did not take the process config in 30s"* ]]
+	[ "${#lines[@]}" = 1 ]
+}
+
+# wait_signals N: the fake agent has seen N SIGNAL frames (5 s at most).
+wait_signals() {
+	local i=0
+	while [ "$(cat "$TMP/ready.signals" 2>/dev/null | wc -l)" -lt "$1" ] && [ $i -lt 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ "$(wc -l <"$TMP/ready.signals")" = "$1" ]
+}
+
+# A process that ignores the signal: the first SIGTERM/SIGINT/SIGHUP goes to
+# it, a second ends isola exec here with 128 + that signal (as docker's CLI
+# gives up at a second ^C).  (SIGINT is ignored by a background job here.)
+@test "vm-exec: a second SIGTERM or SIGHUP while one is forwarded ends exec with 128 + it" {
+	local pid dog sig want
+	for sig in TERM HUP; do
+		[ "$sig" = TERM ] && want=143 || want=129
+		rm -f "$TMP/v.sock" "$TMP/ready" "$TMP/ready.signals"
+		fake ignore
+		"$ISOLA" exec "$NAME" sleep 1000 &
+		pid=$!
+		# (Not under timeout(1), which passes a signal on to its process group as well.)
+		(sleep 30 && kill -KILL "$pid") 2>/dev/null &
+		dog=$!
+		sleep 0.5
+		kill -TERM "$pid"
+		wait_signals 1
+		grep -qx "signal 15" "$TMP/ready.signals"
+		sleep 0.3
+		kill -0 "$pid" # one signal, passed on: still waiting for the process
+		kill -"$sig" "$pid"
+		run wait "$pid"
+		kill "$dog" 2>/dev/null || true
+		[ "$status" = "$want" ]
+		wait_signals 1 # the second was not passed on
+		wait "$FAKE"
+		FAKE=
+	done
+}

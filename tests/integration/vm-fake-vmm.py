@@ -12,8 +12,8 @@
 # frame ends the process with 128 + N unless trapped.  It answers
 # `CONNECT 1025` on DIR/v.sock with an exec session run the same way.  After
 # EXIT it waits for the host to close, as the agent does, and exits ("the VM
-# powers off").  $FAKE_VMM=noboot: prints a console line and exits 1 (a VM
-# that never boots).  Its stdout is the VM's console.
+# powers off").  $FAKE_VMM=noboot: prints a console line (with escape
+# sequences) and exits 1 (a VM that never boots).  Its stdout is the VM's console.
 import os
 import shlex
 import signal
@@ -132,7 +132,8 @@ def main():
     uds = next(a[len("cid=3,uds="):] for a in sys.argv if a.startswith("cid=3,uds="))
     console("booting")
     if os.environ.get("FAKE_VMM") == "noboot":
-        console("Kernel panic - not syncing: VFS: Unable to mount root fs (a test)")
+        # With escape sequences, as a hostile guest's console has: isola escapes them.
+        console("\x1b]0;pwned\x07\x1b[2JKernel panic - not syncing: VFS: Unable to mount root fs (a test)")
         sys.exit(1)
     threading.Thread(target=exec_listener, args=(uds,), daemon=True).start()
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)

@@ -10,10 +10,18 @@
  * without polling after them (isola's own test guests, Linux's earlyprintk)
  * and then idles with the LAPIC timer and HLT in the kernel could leave them
  * unseen for as long as it idles.  Only a periodic flush would bound that.
+ *
+ * A console that is a regular file (run --vm's console.log, `--console
+ * FILE`) is the guest's to fill: past SERIAL_FILE_MAX bytes (8 MiB) it starts
+ * over with the last 1/128th of that (64 KiB, kept in memory: the fd may be
+ * write-only), so the newest output stays and the disk does not fill.  What
+ * the file held before the VM started is left as it is.  A
+ * terminal, pipe or socket is never limited: someone reads it.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "../vm-internal.h"
@@ -45,6 +53,13 @@ struct serial {
 	bool irq_level;
 	uint8_t fifo[FIFO_SIZE];
 	unsigned head, count;
+	/* A regular-file console only (keep is NULL otherwise): */
+	uint64_t file_max;  /* the cap on what we write to it */
+	uint64_t file_base; /* its length before us: never cut */
+	uint64_t file_len;  /* what we wrote after that */
+	uint8_t *keep;	    /* our last keep_size bytes, a ring; the next goes at keep_at */
+	size_t keep_size, keep_at;
+	bool keep_full; /* the ring wrapped: all of it is output */
 };
 
 static uint8_t iir(struct serial *s)
@@ -71,13 +86,45 @@ static void update_irq(struct serial *s)
 	}
 }
 
+/* A full console file starts over with the last bytes we wrote (up to keep_size). */
+static void file_restart(struct serial *s, int fd)
+{
+	if (ftruncate(fd, (off_t)s->file_base) < 0 ||
+	    lseek(fd, (off_t)s->file_base, SEEK_SET) < 0) {
+		/* Not ours to police (it grows on), nor to retry at every byte. */
+		free(s->keep);
+		s->keep = NULL;
+		return;
+	}
+	if (s->keep_full)
+		(void)write_all(fd, s->keep + s->keep_at, s->keep_size - s->keep_at);
+	(void)write_all(fd, s->keep, s->keep_at);
+	s->file_len = s->keep_full ? s->keep_size : s->keep_at;
+}
+
+static void console_out(struct serial *s, uint8_t c)
+{
+	int fd = s->vm->console_fd;
+
+	if (s->keep && s->file_len >= s->file_max)
+		file_restart(s, fd);
+	if (write_all(fd, &c, 1) < 0 || !s->keep)
+		return;
+	s->file_len++;
+	s->keep[s->keep_at++] = c;
+	if (s->keep_at == s->keep_size) {
+		s->keep_at = 0;
+		s->keep_full = true;
+	}
+}
+
 static void tx(struct serial *s, uint8_t c)
 {
 	if (s->mcr & MCR_LOOP) {
 		if (s->count < FIFO_SIZE)
 			s->fifo[(s->head + s->count++) % FIFO_SIZE] = c;
 	} else if (s->vm->console_fd >= 0) {
-		(void)write_all(s->vm->console_fd, &c, 1);
+		console_out(s, c);
 	}
 	s->thr_irq = true;
 }
@@ -216,11 +263,22 @@ static const struct vm_state_ops serial_state_ops = {
 int serial_create(struct vm *vm, struct err **err)
 {
 	struct serial *s = calloc(1, sizeof(*s));
+	struct stat st;
 	int r;
 
 	if (!s)
 		return err_make(err, ENOMEM, "allocate the serial port");
 	s->vm = vm;
+	if (vm->console_fd >= 0 && fstat(vm->console_fd, &st) == 0 && S_ISREG(st.st_mode)) {
+		s->file_max = vm->console_file_max ? vm->console_file_max : SERIAL_FILE_MAX;
+		s->file_base = (uint64_t)st.st_size;
+		s->keep_size = s->file_max / 128 ? s->file_max / 128 : 1;
+		s->keep = malloc(s->keep_size);
+		if (!s->keep) {
+			free(s);
+			return err_make(err, ENOMEM, "allocate the serial port's console ring");
+		}
+	}
 	pthread_mutex_init(&s->lock, NULL);
 	vm->serial = s;
 	r = bus_register(&vm->pio, COM1_BASE, 8, &serial_ops, s, err);
@@ -233,6 +291,7 @@ void serial_destroy(struct vm *vm)
 	if (!vm->serial)
 		return;
 	pthread_mutex_destroy(&vm->serial->lock);
+	free(vm->serial->keep);
 	free(vm->serial);
 	vm->serial = NULL;
 }

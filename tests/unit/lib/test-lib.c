@@ -30,6 +30,7 @@
 #include "spawn.h"
 #include "strv.h"
 #include "tap.h"
+#include "text.h"
 
 static void test_err(void)
 {
@@ -328,6 +329,19 @@ static void test_strv(void)
 	ok(streq(v[1], "b") && v[2] == NULL, "strv terminated");
 	ok(strv_contains(v, "b") && !strv_contains(v, "c") && !strv_contains(NULL, "a"),
 	   "strv_contains");
+}
+
+static void test_text_escape(void)
+{
+	static const char in[] = "a\tb\n\x1b]0;t\x07\x1b[2J\r\x7f\0z \xc2\x9b"
+				 "1m \xc3\xa9 \\";
+	_cleanup_free_ char *s = text_escape_ctl(in, sizeof(in) - 1);
+
+	ok(s && streq(s, "a\tb\n\\x1b]0;t\\x07\\x1b[2J\\x0d\\x7f\\x00z \\xc2\\x9b1m \xc3\xa9 \\"),
+	   "escape: ESC, BEL, CR, DEL, NUL and C1 CSI as \\xNN; tab, newline, UTF-8 kept");
+	free(s);
+	s = text_escape_ctl("", 0);
+	ok(s && !*s, "escape: empty");
 }
 
 static void test_strv_env(void)
@@ -712,6 +726,7 @@ int main(void)
 	test_rm_deep();
 	test_rm_mount();
 	test_strv();
+	test_text_escape();
 	test_strv_env();
 	test_envfile();
 	test_close_async();

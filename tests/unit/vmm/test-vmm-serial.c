@@ -6,12 +6,17 @@
  * of KVM's coalesced PIO ring (kvm/coalesced.c), filled here as KVM fills
  * it, onto this port: the one device whose writes a test can read back in
  * order (the VMM coalesces only CONFIG_ADDRESS writes, virtio/setup.c).
+ * And a guest's flood of a console: a regular file keeps under its cap with
+ * the newest bytes, a pipe takes them all.
  */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
+#include "fdutil.h"
 #include "tap.h"
 #include "vm-internal.h"
 
@@ -84,6 +89,98 @@ static void ring_tests(int rfd)
 	vm.coalesced_ring = NULL;
 }
 
+#define FLOOD_MAX (64u << 10) /* the cap these tests set (SERIAL_FILE_MAX is 8 MiB) */
+#define FLOOD	  (3 * FLOOD_MAX + 1000)
+
+/* The guest's output: text lines whose bytes all differ from their neighbours' places. */
+static uint8_t flood_byte(size_t i)
+{
+	return i % 61 == 60 ? '\n' : (uint8_t)('!' + (i * 7 + i / 61) % 90);
+}
+
+/* FLOOD bytes from a guest, a byte a THR write, on a VM of its own whose console is @fd. */
+static void flood(struct vm *v, int fd)
+{
+	struct err *err = NULL;
+
+	v->vm_fd = -1;
+	v->console_fd = fd;
+	v->console_file_max = FLOOD_MAX;
+	if (serial_create(v, &err) < 0)
+		abort();
+	for (size_t i = 0; i < FLOOD; i++) {
+		uint8_t c = flood_byte(i);
+
+		bus_access(&v->pio, 0x3f8, &c, 1, true);
+	}
+	serial_destroy(v);
+}
+
+static void file_cap_tests(void)
+{
+	static struct vm v;
+	static uint8_t got[2 * FLOOD_MAX];
+	char path[] = "/tmp/test-vmm-serial-XXXXXX";
+	int fd = mkstemp(path), rfd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+	size_t tail;
+	bool same = true;
+
+	/* Opened as run --vm opens console.log (write-only), with a line already in it. */
+	if (fd < 0 || rfd < 0 || write(fd, "before\n", 7) != 7)
+		abort();
+	flood(&v, fd);
+	n = pread(rfd, got, sizeof(got), 0);
+	if (fstat(fd, &st) < 0)
+		abort();
+	ok(st.st_size == n && n <= 7 + FLOOD_MAX,
+	   "file: %lld bytes after %u from the guest, cap %u", (long long)st.st_size, FLOOD,
+	   FLOOD_MAX);
+	tail = n > 7 ? (size_t)n - 7 : 0;
+	ok(tail >= FLOOD_MAX / 128, "file: at least the ring's %u bytes kept", FLOOD_MAX / 128);
+	ok(!memcmp(got, "before\n", 7), "file: what it held before the VM is kept");
+	for (size_t i = 0; i < tail && same; i++)
+		same = got[7 + i] == flood_byte(FLOOD - tail + i);
+	ok(same, "file: it ends with the guest's newest %zu bytes, in order", tail);
+	close(fd);
+	close(rfd);
+	unlink(path);
+}
+
+static void pipe_tests(void)
+{
+	static struct vm v;
+	static uint8_t buf[65536];
+	int p[2], cnt[2];
+	size_t total = 0, bad = 0, have = 0;
+	pid_t pid;
+
+	if (pipe2(p, O_CLOEXEC) < 0 || pipe2(cnt, O_CLOEXEC) < 0)
+		abort();
+	pid = fork();
+	if (pid == 0) { /* the reader: counts the bytes and those out of place */
+		ssize_t n;
+
+		close(p[1]);
+		while ((n = read(p[0], buf, sizeof(buf))) > 0)
+			for (ssize_t i = 0; i < n; i++, total++)
+				bad += buf[i] != flood_byte(total);
+		write_all(cnt[1], &total, sizeof(total));
+		write_all(cnt[1], &bad, sizeof(bad));
+		_exit(0);
+	}
+	close(p[0]);
+	close(cnt[1]);
+	flood(&v, p[1]);
+	close(p[1]);
+	have = read(cnt[0], &total, sizeof(total)) == sizeof(total) &&
+	       read(cnt[0], &bad, sizeof(bad)) == sizeof(bad);
+	waitpid(pid, NULL, 0);
+	close(cnt[0]);
+	ok(have && total == FLOOD && !bad, "pipe: all %zu bytes, in order: never capped", total);
+}
+
 int main(void)
 {
 	struct err *err = NULL;
@@ -139,6 +236,8 @@ int main(void)
 	ok(!bus_access(&vm.pio, 0x3ff, &wide, 2, false), "a read crossing the end is unmapped");
 
 	ring_tests(p[0]);
+	file_cap_tests();
+	pipe_tests();
 
 	serial_destroy(&vm);
 	close(p[0]);
