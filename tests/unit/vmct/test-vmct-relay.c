@@ -34,7 +34,8 @@ static void put(struct stream *s, const void *p, size_t n)
 		if (!s->p)
 			abort();
 	}
-	memcpy(s->p + s->len, p, n);
+	if (n)
+		memcpy(s->p + s->len, p, n);
 	s->len += n;
 }
 
