@@ -187,7 +187,7 @@ commands() {
 	grep -q '"type": *"user"' "$D/t/config.json"
 	run "$ISOLA" spec --rootless=false -b "$D/f"
 	[ "$status" -eq 0 ]
-	! grep -q '"type": *"user"' "$D/f/config.json"
+	refute grep -q '"type": *"user"' "$D/f/config.json"
 	run "$ISOLA" spec --rootless=yes -b "$D/x"
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" = 1 ]

@@ -439,7 +439,7 @@ ask_py() {
 	# The upstream saw the name (the same letters) in three different cases, none the client's.
 	[ "$(cut -d' ' -f2 "$TMP/up.seen" | tr A-Z a-z | sort -u)" = "${name,,}" ]
 	[ "$(cut -d' ' -f2 "$TMP/up.seen" | sort -u | wc -l)" -eq 3 ]
-	! grep -qx "[0-9]* $name" "$TMP/up.seen"
+	refute grep -qx "[0-9]* $name" "$TMP/up.seen"
 	"$ISOLA" rm -f "q-$$" >/dev/null
 	refute_leaks
 }

@@ -91,10 +91,10 @@ teardown() {
 	fpid=$!
 	for _ in $(seq 100); do grep -q two "$TMP/follow" && break; sleep 0.1; done
 	grep -q two "$TMP/follow"
-	! grep -q three "$TMP/follow"
+	refute grep -q three "$TMP/follow"
 	echo go >"$TMP/go"
 	for _ in $(seq 100); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.1; done
-	! kill -0 "$fpid" 2>/dev/null
+	refute kill -0 "$fpid" 2>/dev/null
 	wait "$fpid"
 	[ "$(cat "$TMP/follow")" = "$(printf 'one\ntwo\nthree')" ]
 	run "$ISOLA" logs --tail 1 "it-log-$$"

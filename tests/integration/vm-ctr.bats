@@ -105,7 +105,7 @@ start_stuck_vm() {
 	wait "$PID" || st=$?
 	[ "$st" = 125 ]
 	grep -q "signal 15 before the container started" "$TMP/out"
-	! kill -0 "$VMM" 2>/dev/null
+	refute kill -0 "$VMM" 2>/dev/null
 	[ ! -e "$VMDIR" ]
 	nothing_left
 }
