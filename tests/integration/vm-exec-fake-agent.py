@@ -38,7 +38,6 @@ kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)
 if status == "ignore":
-    open(ready + ".config", "w").close()
     while True:
         kind, payload = read_frame(conn)
         if kind is None:
