@@ -257,7 +257,6 @@ int image_exec_vm(const char *store, int argc, char **argv, int id)
 	signal(SIGPIPE, SIG_IGN);
 	o.in_fd = a.interactive ? STDIN_FILENO : -1;
 	o.forward_signals = true;
-	o.stop_on_second = true;
 	r = vmct_exec(uds, &o, &status, &err);
 	if (r < 0) {
 		cli_fail(&err);

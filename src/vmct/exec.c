@@ -231,7 +231,6 @@ int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_st
 	s.r.err = o->err_fd;
 	if (o->proc->tty)
 		s.r.tty = o->in_fd >= 0 ? o->in_fd : o->out_fd;
-	s.r.stop_on_second = o->forward_signals && o->stop_on_second;
 	sigemptyset(&mask);
 	if (o->forward_signals) {
 		sigaddset(&mask, SIGINT);
@@ -256,9 +255,7 @@ int vmct_exec(const char *vsock_uds, const struct vmct_exec_opts *o, int *ret_st
 		vmct_relay_run(&s.r);
 		if (raw)
 			tcsetattr(o->in_fd, TCSANOW, &saved);
-		if (s.r.stopped_by && !s.r.got_exit)
-			s.r.status = 128 + s.r.stopped_by; /* we gave up on it */
-		else if (!s.r.got_exit)
+		if (!s.r.got_exit)
 			r = err_make(err, 0, "in the VM: %s",
 				     s.r.agent_error ? s.r.agent_error
 						     : "the session ended without an exit status");

@@ -182,16 +182,10 @@ static void stdin_input(struct vmct_relay *r)
 	vmct_outq_frame(&r->q, VMCT_STDIN, b, n > 0 ? (uint32_t)n : 0);
 }
 
-/*
- * SIGWINCH with a terminal becomes WINCH; every other signal, SIGNAL.  With
- * stop_on_second, a SIGINT, SIGTERM or SIGHUP after one was passed on is not:
- * the user gives up on the process, and the relay ends (as docker's CLI does
- * at a second ^C).
- */
+/* SIGWINCH with a terminal becomes WINCH; every other signal, SIGNAL. */
 static void signal_input(struct vmct_relay *r)
 {
 	struct signalfd_siginfo si;
-	bool stop;
 	uint8_t b[4];
 
 	if (read(r->sigfd, &si, sizeof(si)) != sizeof(si))
@@ -200,12 +194,6 @@ static void signal_input(struct vmct_relay *r)
 		vmct_queue_winch(&r->q, r->tty);
 		return;
 	}
-	stop = si.ssi_signo == SIGINT || si.ssi_signo == SIGTERM || si.ssi_signo == SIGHUP;
-	if (r->stop_on_second && stop && r->stop_sent) {
-		r->stopped_by = (int)si.ssi_signo;
-		return;
-	}
-	r->stop_sent |= stop;
 	vmct_put_u32(b, si.ssi_signo);
 	vmct_outq_frame(&r->q, VMCT_SIGNAL, b, 4);
 }
@@ -214,7 +202,7 @@ void vmct_relay_run(struct vmct_relay *r)
 {
 	if (agent_frames(r) < 0)
 		return;
-	while (!r->got_exit && !r->stopped_by) {
+	while (!r->got_exit) {
 		bool waiting = vmct_outq_pending(&r->q) > 0;
 		struct pollfd p[4] = {{.fd = r->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
 				      {.fd = vmct_outq_pending(&r->q) < VMCT_OUTQ_HIGH ? r->in : -1,

@@ -26,11 +26,6 @@ struct vmct_relay {
 	bool got_exit;
 	int status;	   /* the process's exit status, 0..255, once got_exit */
 	char *agent_error; /* the agent's last ERROR frame (1 KiB of it), escaped */
-
-	/* A second SIGINT/TERM/HUP after one was passed on ends the relay (exec's choice). */
-	bool stop_on_second;
-	bool stop_sent; /* one was passed on */
-	int stopped_by; /* the signal that ended the relay on our side, 0: none */
 };
 
 /* All of @p to the socket @fd; a peer that is gone is -EPIPE, not SIGPIPE. */
@@ -41,8 +36,7 @@ int vmct_relay_init(struct vmct_relay *r);
 
 /*
  * Whole frames already in r->buf (those that came with HELLO), then frames
- * both ways until EXIT, the agent's end, a bad frame or (stop_on_second) a
- * second stop signal.  Our stdin is not read
+ * both ways until EXIT, the agent's end or a bad frame.  Our stdin is not read
  * while r->q holds over VMCT_OUTQ_HIGH; signals are queued regardless.  The
  * descriptors stay open (r->in is -1 after its EOF).
  */

@@ -263,7 +263,6 @@ struct vmct_exec_opts {
 	int in_fd;			/* the process's stdin, -1: none (EOF at once) */
 	int out_fd, err_fd;		/* where its stdout and stderr go */
 	bool forward_signals;		/* SIGINT/SIGTERM/SIGHUP/SIGQUIT to the process */
-	bool stop_on_second;		/* and a second SIGINT/TERM/HUP ends us: 128 + it */
 	unsigned connect_timeout_s;	/* for CONNECT, HELLO and CONFIG together (0: 30 s) */
 	/*
 	 * The OCI exec's monitor (oci-exec.c): called once the CONFIG went out

@@ -12,15 +12,12 @@
 # STATUS "esc": an ERROR frame full of terminal escape sequences instead (a
 # hostile guest), then a close without EXIT.  STATUS "noread": HELLO, then
 # never a read (the host's CONFIG waits on a full socket) until killed.
-# STATUS "ignore": a process that ignores signals: each SIGNAL frame is
-# noted in READY_FILE.signals, and no EXIT comes until the host closes.
 import os
 import socket
-import struct
 import sys
 import time
 
-from vmct_frames import close_drained, CONFIG, ERROR, EXIT, HELLO, SIGNAL, STDOUT, accept_connect, frame, read_frame, u32
+from vmct_frames import close_drained, CONFIG, ERROR, EXIT, HELLO, STDOUT, accept_connect, frame, read_frame, u32
 
 path, status, ready = sys.argv[1], sys.argv[2], sys.argv[3]
 srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -37,14 +34,6 @@ if status == "noread":
 kind, cfg = read_frame(conn)
 if kind != CONFIG:
     sys.exit("expected CONFIG, got %s" % kind)
-if status == "ignore":
-    while True:
-        kind, payload = read_frame(conn)
-        if kind is None:
-            sys.exit(0)
-        if kind == SIGNAL:
-            with open(ready + ".signals", "a") as f:
-                f.write("signal %d\n" % struct.unpack("<I", payload)[0])
 if status == "esc":
     conn.sendall(frame(ERROR, b"\x1b]0;pwned\x07\x1b[2J\x1b[31mfake prompt$ \xc2\x9b\x7f"))
     close_drained(conn)
