@@ -27,6 +27,7 @@
 #include "vm-cli.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "confine.h"
 #include "opt.h"
 #include "fdutil.h"
 #include "jsonutil.h"
@@ -170,6 +171,11 @@ int vm_cli_start(struct vm_config *cfg, int r, struct err **err, const struct vm
 		r = vm_rundir_prepare(cfg, &rd, err);
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN);
+	/* Before the first byte from a guest, a snapshot, a migration or an API client. */
+	if (r >= 0)
+		r = vmm_confine(
+		    &(struct vmm_confine_opts){.allow_exec = cfg->on_reboot == VM_REBOOT_RESTART},
+		    err);
 	if (r >= 0)
 		r = how->start(cfg, how->arg, &status, err);
 	vm_rundir_remove(&rd);

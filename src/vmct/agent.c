@@ -19,7 +19,7 @@
  *
  * The process gets the privileges its config.json gives it -- capability
  * sets, no_new_privs, a seccomp filter the host compiled, supplementary
- * groups -- set as isola's container init sets them (src/container/caps-sys.c
+ * groups -- set as isola's container init sets them (src/lib/caps-sys.c
  * is shared).  The process is PID 1 of a PID namespace of its own, with a
  * /proc of that namespace (ns_fork); every exec's process joins it, so none
  * sees the agent or signals it.  With `--init` (config key init) PID 1 is a

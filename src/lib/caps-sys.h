@@ -3,8 +3,8 @@
 /*
  * The capability sets of a process as bit masks (bit n = capability n), and
  * the two steps that set them, with prctl(2) and capset(2) only: libc, no
- * allocation.  The container's init and the VM containers' guest agent (a
- * static binary) both use them.
+ * allocation.  The container's init, the VMM (vmm/confine.c) and the VM
+ * containers' guest agent (a static binary) use them.
  */
 #include <stdint.h>
 
