@@ -40,38 +40,89 @@
  * SYS_RAWIO, MKNOD (virtio-fs then makes no device node: fifos and sockets
  * need no capability), SETUID, SETGID, KILL, NET_RAW, ...
  */
-const uint64_t vmm_confine_caps = BIT(CAP_CHOWN) | BIT(CAP_DAC_OVERRIDE) | BIT(CAP_DAC_READ_SEARCH) |
-				  BIT(CAP_FOWNER) | BIT(CAP_FSETID) | BIT(CAP_NET_BIND_SERVICE) |
-				  BIT(CAP_NET_ADMIN) | BIT(CAP_IPC_LOCK) | BIT(CAP_SYS_RESOURCE);
+const uint64_t vmm_confine_caps = BIT(CAP_CHOWN) | BIT(CAP_DAC_OVERRIDE) |
+				  BIT(CAP_DAC_READ_SEARCH) | BIT(CAP_FOWNER) | BIT(CAP_FSETID) |
+				  BIT(CAP_NET_BIND_SERVICE) | BIT(CAP_NET_ADMIN) |
+				  BIT(CAP_IPC_LOCK) | BIT(CAP_SYS_RESOURCE);
 
 /* System calls refused with EPERM whatever their arguments. */
 static const int denied[] = {
     /* Another program, or another process's memory. */
-    __NR_ptrace, __NR_process_vm_readv, __NR_process_vm_writev, __NR_kcmp, __NR_pidfd_getfd,
+    __NR_ptrace,
+    __NR_process_vm_readv,
+    __NR_process_vm_writev,
+    __NR_kcmp,
+    __NR_pidfd_getfd,
     __NR_process_madvise,
     /* Mounts, roots and namespaces. */
-    __NR_mount, __NR_umount2, __NR_pivot_root, __NR_chroot, __NR_setns, __NR_unshare,
-    __NR_open_tree, __NR_move_mount, __NR_fsopen, __NR_fsconfig, __NR_fsmount, __NR_fspick,
+    __NR_mount,
+    __NR_umount2,
+    __NR_pivot_root,
+    __NR_chroot,
+    __NR_setns,
+    __NR_unshare,
+    __NR_open_tree,
+    __NR_move_mount,
+    __NR_fsopen,
+    __NR_fsconfig,
+    __NR_fsmount,
+    __NR_fspick,
     __NR_mount_setattr,
     /* The kernel itself. */
-    __NR_init_module, __NR_finit_module, __NR_delete_module, __NR_kexec_load,
-    __NR_kexec_file_load, __NR_bpf, __NR_perf_event_open, __NR_reboot, __NR_swapon,
-    __NR_swapoff, __NR_iopl, __NR_ioperm, __NR_acct, __NR_syslog, __NR_quotactl,
-    __NR_quotactl_fd, __NR_lookup_dcookie, __NR_uselib, __NR_vhangup, __NR_personality,
-    __NR_settimeofday, __NR_clock_settime, __NR_clock_adjtime, __NR_adjtimex,
+    __NR_init_module,
+    __NR_finit_module,
+    __NR_delete_module,
+    __NR_kexec_load,
+    __NR_kexec_file_load,
+    __NR_bpf,
+    __NR_perf_event_open,
+    __NR_reboot,
+    __NR_swapon,
+    __NR_swapoff,
+    __NR_iopl,
+    __NR_ioperm,
+    __NR_acct,
+    __NR_syslog,
+    __NR_quotactl,
+    __NR_quotactl_fd,
+    __NR_lookup_dcookie,
+    __NR_uselib,
+    __NR_vhangup,
+    __NR_personality,
+    __NR_settimeofday,
+    __NR_clock_settime,
+    __NR_clock_adjtime,
+    __NR_adjtimex,
     /* Keyrings, and attack surface no VMM path uses. */
-    __NR_keyctl, __NR_add_key, __NR_request_key, __NR_io_uring_setup, __NR_io_uring_enter,
-    __NR_io_uring_register, __NR_userfaultfd, __NR_open_by_handle_at, __NR_name_to_handle_at,
-    __NR_fanotify_init, __NR_migrate_pages, __NR_move_pages,
+    __NR_keyctl,
+    __NR_add_key,
+    __NR_request_key,
+    __NR_io_uring_setup,
+    __NR_io_uring_enter,
+    __NR_io_uring_register,
+    __NR_userfaultfd,
+    __NR_open_by_handle_at,
+    __NR_name_to_handle_at,
+    __NR_fanotify_init,
+    __NR_migrate_pages,
+    __NR_move_pages,
     /* Identity: no uid or gid change, no capability raised back. */
-    __NR_setuid, __NR_setgid, __NR_setreuid, __NR_setregid, __NR_setresuid, __NR_setresgid,
-    __NR_setfsuid, __NR_setfsgid, __NR_setgroups, __NR_capset,
+    __NR_setuid,
+    __NR_setgid,
+    __NR_setreuid,
+    __NR_setregid,
+    __NR_setresuid,
+    __NR_setresgid,
+    __NR_setfsuid,
+    __NR_setfsgid,
+    __NR_setgroups,
+    __NR_capset,
 };
 
 /* The exec calls: refused unless --on-reboot restart needs them. */
 static const int exec_calls[] = {__NR_execve, __NR_execveat};
 
-#define NS_FLAGS                                                                      \
+#define NS_FLAGS                                                                       \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
 	 CLONE_NEWPID | CLONE_NEWNET)
 #define ARG_LO(n)    (offsetof(struct seccomp_data, args) + 8 * (n)) /* little endian */

@@ -93,7 +93,7 @@ static int try_threads(void)
 	if (pid == 0)
 		_exit(3);
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st) && WEXITSTATUS(st) == 3 ? 0
-													: 4;
+											       : 4;
 }
 
 static int try_sockets(void)
@@ -102,8 +102,7 @@ static int try_sockets(void)
 	int fd;
 
 	for (size_t i = 0; i < sizeof(ok_domains) / sizeof(ok_domains[0]); i++) {
-		fd = socket(ok_domains[i], ok_domains[i] == AF_NETLINK ? SOCK_RAW : SOCK_STREAM,
-			    0);
+		fd = socket(ok_domains[i], ok_domains[i] == AF_NETLINK ? SOCK_RAW : SOCK_STREAM, 0);
 		if (fd < 0)
 			return 10 + (int)i;
 		close(fd);
@@ -119,7 +118,8 @@ static int try_ioctls(void)
 	char c = 'x';
 	int n;
 
-	return want_errno(ioctl(-1, TIOCSTI, &c), EPERM) | want_errno(ioctl(-1, TIOCLINUX, &c), EPERM) |
+	return want_errno(ioctl(-1, TIOCSTI, &c), EPERM) |
+	       want_errno(ioctl(-1, TIOCLINUX, &c), EPERM) |
 	       want_errno(ioctl(-1, FIONREAD, &n), EBADF);
 }
 
@@ -216,7 +216,8 @@ int main(void)
 	       "clone3 answers ENOSYS; threads and a plain fork still start");
 	is_int(confined(try_sockets, false), 0,
 	       "unix, inet, inet6 and netlink sockets open; packet, vsock and alg do not");
-	is_int(confined(try_ioctls, false), 0, "TIOCSTI and TIOCLINUX are refused, FIONREAD is not");
+	is_int(confined(try_ioctls, false), 0,
+	       "TIOCSTI and TIOCLINUX are refused, FIONREAD is not");
 	is_int(confined(try_io, false), 0, "files and eventfds work");
 	if (has_i386_abi())
 		is_int(confined(try_i386_abi, false), 128 + SIGSYS,
