@@ -423,6 +423,71 @@ source_runs() {
 	! tcp_listening "$PORT"
 }
 
+# A TCP port is open to anyone who reaches it: before the fix, the first
+# connection (junk, say) ended vm receive and the real source found nothing
+# listening.  Now a peer that does not prove the key in 10 s is dropped with a
+# warning and the next one is taken.  Nothing here needs KVM: every peer
+# fails before a VM is built.
+@test "vm migrate: junk, another key or silence on the TCP port does not end vm receive" {
+	require_cmd python3 ss
+	mkkey "$TMP/key"
+	start_dest "" "tcp:127.0.0.1:$PORT" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 tcp_listening "$PORT"
+	python3 - "$PORT" <<'PY'
+import os, socket, struct, sys
+
+port = int(sys.argv[1])
+AUTH_HELLO = b"ISOLAMIG" + struct.pack("<II", 3, 1) + os.urandom(32)
+
+def conn():
+    return socket.create_connection(("127.0.0.1", port), timeout=30)
+
+def until_closed(s):  # what the destination sent before it hung up
+    got = b""
+    try:
+        while c := s.recv(65536):
+            got += c
+    except ConnectionResetError:
+        pass
+    s.close()
+    return got
+
+# 1. junk: the destination drops it on its bad magic.
+s = conn()
+try:
+    s.sendall(os.urandom(4096))
+except OSError:
+    pass
+until_closed(s)
+# 2. an authenticated hello, then a config frame sealed with another key.
+s = conn()
+s.sendall(AUTH_HELLO)
+s.sendall(struct.pack("<II", 1, 24) + os.urandom(24 + 16))
+got = until_closed(s)
+assert got[:8] == b"ISOLAMIG", got[:8]
+# 3. silence: dropped at the 10 s deadline (the socket's own timeout is 30 s).
+until_closed(conn())
+# 4. the port still takes a source and answers its hello.
+s = conn()
+s.sendall(AUTH_HELLO)
+hello = s.recv(48, socket.MSG_WAITALL)
+assert hello[:8] == b"ISOLAMIG", hello
+s.close()
+print("four connections served")
+PY
+	kill -0 "$DST"
+	kill -TERM "$DST"
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	run grep -c "dropped a connection from 127.0.0.1:[0-9]*: .*still listening on .tcp:127.0.0.1:$PORT" "$TMP/dst.err"
+	[ "$output" -ge 3 ]
+	grep -q "bad magic" "$TMP/dst.err"
+	grep -q "did not authenticate in 10 s" "$TMP/dst.err"
+	refute tcp_listening "$PORT"
+	[ ! -s "$TMP/out2" ]
+}
+
 @test "vm migrate: a wrong key or a missing key on either side: nothing is sent, the source runs on" {
 	require_guest counter
 	mkkey "$TMP/k1"

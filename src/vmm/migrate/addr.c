@@ -225,17 +225,26 @@ unsigned mig_take_signal(int sigfd)
 	return read(sigfd, &si, sizeof(si)) == sizeof(si) ? si.ssi_signo : 0;
 }
 
-/* Wait for fd to be readable; a signal, a cancel or the timeout fails. */
+/* Wait for fd to be readable; a signal, a cancel, the timeout or the deadline fails. */
 static int wait_readable(const struct mig_fd *m, struct err **err)
 {
 	struct pollfd p[3] = {{.fd = m->fd, .events = POLLIN},
 			      {.fd = m->sigfd, .events = POLLIN},
 			      {.fd = m->cancel_fd, .events = POLLIN}};
-	int n;
+	int n, ms;
 
-	do
-		n = poll(p, 3, MIG_IO_TIMEOUT_S * 1000);
-	while (n < 0 && errno == EINTR);
+	do {
+		uint64_t now = mig_now_ns();
+
+		ms = MIG_IO_TIMEOUT_S * 1000;
+		if (m->deadline_ns && now >= m->deadline_ns)
+			return err_make(err, ETIMEDOUT, "%s did not authenticate in %d s", m->peer,
+					MIG_AUTH_TIMEOUT_S);
+		if (m->deadline_ns && (m->deadline_ns - now) / 1000000 < (uint64_t)ms)
+			ms = (int)((m->deadline_ns - now) / 1000000) + 1;
+		n = poll(p, 3, ms);
+	} while ((n < 0 && errno == EINTR) ||
+		 (n == 0 && ms < MIG_IO_TIMEOUT_S * 1000)); /* the deadline: checked above */
 	if (n < 0)
 		return err_make(err, errno, "poll");
 	if (p[1].revents)

@@ -22,23 +22,24 @@
 #include "err.h"
 #include "guest-mem.h"
 
-#define MIG_MAGIC	 "ISOLAMIG"
-#define MIG_MAGIC_LEN	 8u
-#define MIG_VERSION	 3u  /* 3: DEVCFG after CONFIG */
-#define MIG_HEADER_SIZE	 48u /* magic, version, flags, nonce */
-#define MIG_F_AUTH	 1u  /* frames are AES-256-GCM sealed, tag after each */
-#define MIG_NONCE	 32u
-#define MIG_TAG		 16u /* AES-256-GCM's */
-#define MIG_SESSION_KEY	 32u
-#define MIG_KEY_MIN	 32u
-#define MIG_KEY_MAX	 4096u
-#define MIG_FRAME_HDR	 8u
-#define MIG_PAGE	 4096u
-#define MIG_MAX_RUN	 256u	    /* pages of data in one PAGES frame (1 MiB) */
-#define MIG_MAX_ZERO_RUN (1u << 20) /* pages in one ZERO frame (4 GiB) */
-#define MIG_MAX_MSG	 1024u	    /* FAIL message */
-#define MIG_CONFIG_SIZE	 24u	    /* struct snap_config */
-#define MIG_IO_TIMEOUT_S 30	    /* silence on the stream that fails a migration */
+#define MIG_MAGIC	   "ISOLAMIG"
+#define MIG_MAGIC_LEN	   8u
+#define MIG_VERSION	   3u  /* 3: DEVCFG after CONFIG */
+#define MIG_HEADER_SIZE	   48u /* magic, version, flags, nonce */
+#define MIG_F_AUTH	   1u  /* frames are AES-256-GCM sealed, tag after each */
+#define MIG_NONCE	   32u
+#define MIG_TAG		   16u /* AES-256-GCM's */
+#define MIG_SESSION_KEY	   32u
+#define MIG_KEY_MIN	   32u
+#define MIG_KEY_MAX	   4096u
+#define MIG_FRAME_HDR	   8u
+#define MIG_PAGE	   4096u
+#define MIG_MAX_RUN	   256u	      /* pages of data in one PAGES frame (1 MiB) */
+#define MIG_MAX_ZERO_RUN   (1u << 20) /* pages in one ZERO frame (4 GiB) */
+#define MIG_MAX_MSG	   1024u      /* FAIL message */
+#define MIG_CONFIG_SIZE	   24u	      /* struct snap_config */
+#define MIG_IO_TIMEOUT_S   30	      /* silence on the stream that fails a migration */
+#define MIG_AUTH_TIMEOUT_S 10	      /* a TCP peer's time to prove the key (vm receive) */
 
 enum mig_frame_type {
 	MIG_CONFIG = 1,	  /* struct snap_config: the machine shape */
@@ -149,12 +150,13 @@ int mig_listen(const char *s, struct mig_addr *ret_addr, struct err **err);
 void mig_unlisten(int fd, const struct mig_addr *a);
 /*
  * An fd reader that gives up after MIG_IO_TIMEOUT_S of silence, on a signal
- * in sigfd (which it reads) or when cancel_fd becomes readable (left as is).
- * Unused ones are -1.
+ * in sigfd (which it reads), when cancel_fd becomes readable (left as is) or
+ * at deadline_ns (CLOCK_MONOTONIC; 0: none).  Unused fds are -1.
  */
 struct mig_fd {
 	int fd, sigfd, cancel_fd;
 	const char *peer;
+	uint64_t deadline_ns;
 };
 /* Read one signal from a signalfd; its number, or 0. */
 unsigned mig_take_signal(int sigfd);

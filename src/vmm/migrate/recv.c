@@ -10,8 +10,10 @@
  * signalfd throughout, so the Unix socket never outlives us.
  */
 #include <errno.h>
+#include <netdb.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
@@ -143,10 +145,14 @@ static int handshake(struct mig_in *in, const struct mig_key *key, struct err **
 	return send_empty(in, MIG_ACCEPT, "accept", err);
 }
 
-/* The one connection, or a signal / error. */
-static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
+/* The next connection, its peer's address in peer; or a signal / error. */
+static int accept_next(int lfd, int sigfd, const char *addr, char *peer, size_t peer_len,
+		       struct err **err)
 {
 	struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
+	struct sockaddr_storage sa;
+	socklen_t sa_len = sizeof(sa);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
 	int fd;
 
 	while (poll(p, 2, -1) < 0)
@@ -155,9 +161,16 @@ static int accept_one(int lfd, int sigfd, const char *addr, struct err **err)
 	if (p[1].revents)
 		return err_make(err, EINTR, "interrupted by signal %u while waiting on `%s`",
 				mig_take_signal(sigfd), addr);
-	fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	fd = accept4(lfd, (struct sockaddr *)&sa, &sa_len, SOCK_CLOEXEC);
 	if (fd < 0)
 		return err_make(err, errno, "accept on `%s`", addr);
+	if (sa.ss_family != AF_UNIX &&
+	    getnameinfo((struct sockaddr *)&sa, sa_len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(peer, peer_len, sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+			 port);
+	else
+		snprintf(peer, peer_len, "a local peer");
 	mig_socket_setup(fd);
 	return fd;
 }
@@ -185,48 +198,92 @@ static int read_devices(struct mig_in *in, struct vm_config *cfg, const struct v
 	return r < 0 ? err_wrap(err, "the source's devices") : 0;
 }
 
-static int receive(struct vm_config *cfg, int fd, int sigfd, const struct mig_key *key,
-		   const struct vmm_restore_args *a, int *ret_status, struct err **err)
+/* Hellos, then the config: with a key, the first frame whose tag proves the peer has it. */
+static int greet(struct mig_in *in, const struct mig_key *key, struct err **err)
 {
-	struct mig_in in = {
-	    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
 	int r;
 
-	in.rd = (struct mig_reader){mig_fd_read, &in.io, &in.rx};
-	r = handshake(&in, key, err);
+	in->rd = (struct mig_reader){mig_fd_read, &in->io, &in->rx};
+	r = handshake(in, key, err);
 	if (r >= 0) {
-		r = mig_read_config(&in.rd, &in.c, err);
+		r = mig_read_config(&in->rd, &in->c, err);
 		/* A source whose key differs hangs up on our ACCEPT. */
 		if (r == -ECONNRESET && key)
 			err_wrap(err, "before its config (a different --key-file?)");
 	}
-	if (r >= 0)
-		r = read_devices(&in, cfg, a, err);
+	return r;
+}
+
+/* The greeted source's devices, then the VM: built, filled, confirmed and run. */
+static int receive(struct mig_in *in, struct vm_config *cfg, const struct vmm_restore_args *a,
+		   int *ret_status, struct err **err)
+{
+	int r = read_devices(in, cfg, a, err);
+
 	if (r >= 0) {
-		cfg->cpus = in.c.cpus;
-		cfg->memory = in.c.memory;
+		cfg->cpus = in->c.cpus;
+		cfg->memory = in->c.memory;
 		struct vmm_launch launch;
 
 		vmm_launch_init(&launch);
 		launch.incoming = &incoming_ops;
-		launch.incoming_ctx = &in; /* lives in this frame, as does the VM */
+		launch.incoming_ctx = in; /* lives in our caller's frame, as does the VM */
 		/* The source holds the disks' locks until it commits (in_confirm). */
 		launch.defer_disk_locks = true;
-		r = vm_run_restored(cfg, &launch, &in.snap, -1, ret_status, err);
+		r = vm_run_restored(cfg, &launch, &in->snap, -1, ret_status, err);
 	}
-	if (r < 0 && !in.committed)
-		send_fail(&in, *err);
-	snap_reader_free(&in.snap);
-	mig_mac_free(&in.rx);
-	mig_mac_free(&in.tx);
 	return r;
+}
+
+/*
+ * Accept until a source is greeted.  On a Unix socket (mode 0600: only its
+ * own user or root connects) the first connection is the source, whatever
+ * it sends.  A TCP port is open to anyone who can reach it, and a TCP stream
+ * always has a key: a peer that does not prove it within MIG_AUTH_TIMEOUT_S
+ * (junk, silence, a scanner, another key) is dropped with a warning and the
+ * next connection is taken, so it cannot end the receive before the real
+ * source arrives.  *in holds the greeted connection (io.fd) or -1.
+ */
+static int accept_source(struct mig_in *in, int lfd, const struct mig_addr *ma, int sigfd,
+			 const char *addr, const struct mig_key *key, struct err **err)
+{
+	bool retry = !ma->is_unix && key;
+	char peer[NI_MAXHOST + NI_MAXSERV + 8];
+	int r;
+
+	for (unsigned refused = 0;; refused++) {
+		int fd = accept_next(lfd, sigfd, addr, peer, sizeof(peer), err);
+
+		if (fd < 0)
+			return fd;
+		*in = (struct mig_in){
+		    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
+		if (retry)
+			in->io.deadline_ns = mig_now_ns() + MIG_AUTH_TIMEOUT_S * 1000000000ull;
+		r = greet(in, key, err);
+		in->io.deadline_ns = 0;
+		if (r >= 0 || !retry || r == -EINTR)
+			return r;
+		if (refused < 5)
+			log_warn("migration: dropped a connection from %s: %s; still listening on "
+				 "`%s`",
+				 peer, (*err)->msg, addr);
+		else
+			log_debug("migration: dropped a connection from %s: %s", peer, (*err)->msg);
+		err_free(err);
+		mig_mac_free(&in->rx);
+		mig_mac_free(&in->tx);
+		close(fd);
+		in->io.fd = -1;
+	}
 }
 
 int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
 			const struct vmm_restore_args *a, int *ret_status, struct err **err)
 {
-	_cleanup_close_ int sigfd = -1, fd = -1;
+	_cleanup_close_ int sigfd = -1;
 	_cleanup_free_ struct mig_key *key = NULL;
+	struct mig_in in = {0};
 	struct mig_addr ma;
 	sigset_t set, old;
 	int lfd, r = mig_check_auth(addr, key_file, err);
@@ -255,9 +312,18 @@ int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key
 		r = lfd;
 		goto out;
 	}
-	fd = accept_one(lfd, sigfd, addr, err);
+	in.io.fd = -1;
+	r = accept_source(&in, lfd, &ma, sigfd, addr, key, err);
 	mig_unlisten(lfd, &ma);
-	r = fd < 0 ? fd : receive(cfg, fd, sigfd, key, a, ret_status, err);
+	if (r >= 0)
+		r = receive(&in, cfg, a, ret_status, err);
+	if (r < 0 && in.io.fd >= 0 && !in.committed)
+		send_fail(&in, *err);
+	if (in.io.fd >= 0)
+		close(in.io.fd);
+	snap_reader_free(&in.snap);
+	mig_mac_free(&in.rx);
+	mig_mac_free(&in.tx);
 	if (r < 0)
 		err_wrap(err, "migration from `%s`", addr);
 out:
