@@ -4,11 +4,13 @@
  *
  * The filter is a fixed classic-BPF program built here, not with libseccomp:
  * it is known at build time (as Firecracker compiles its filters ahead of
- * time), and the VMM maps no library it does not need (lazylib.h).  It is a
- * flat list: the kernel caches the verdict of every system call whose
- * verdict does not depend on its arguments (Linux 5.11's action cache), so
- * only ioctl, socket and clone run the program on each call; ioctl, the
- * VMM's hot call (KVM_RUN), is tested first.
+ * time), and the VMM maps no library it does not need (lazylib.h).  The
+ * kernel caches the verdict of every system call whose verdict does not
+ * depend on its arguments (Linux 5.11's action cache), so only ioctl, socket
+ * and clone run the program on each call; ioctl, the VMM's hot call
+ * (KVM_RUN), is tested first.  Installing it costs ~0.35 ms here, most of
+ * it the kernel's (a one-instruction filter costs 0.12 ms; a search tree
+ * instead of the flat list measured no faster) and the bounding set's drops.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -122,6 +124,12 @@ static const int denied[] = {
 /* The exec calls: refused unless --on-reboot restart needs them. */
 static const int exec_calls[] = {__NR_execve, __NR_execveat};
 
+const int *vmm_confine_denied(size_t *ret_n)
+{
+	*ret_n = ARRAY_SIZE(denied);
+	return denied;
+}
+
 #define NS_FLAGS                                                                       \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
 	 CLONE_NEWPID | CLONE_NEWNET)
@@ -144,19 +152,19 @@ static void emit(struct prog *p, struct sock_filter ins)
 {
 	if (p->n < PROG_MAX)
 		p->f[p->n] = ins;
-	p->n++; /* past PROG_MAX: vmm_confine_filter() refuses the program */
+	p->n++; /* past PROG_MAX: build() refuses the program */
 }
 
-/* nr == NR: refused with e. */
-static void deny_nr(struct prog *p, int nr, int e)
+/* nr == NR: refused with EPERM. */
+static void deny_nr(struct prog *p, int nr)
 {
 	emit(p, (struct sock_filter)JEQ((unsigned)nr, 0, 1));
-	emit(p, (struct sock_filter)DENY(e));
+	emit(p, (struct sock_filter)DENY(EPERM));
 }
 
 /*
  * The program: the ABI, the three calls judged by an argument (each ends in a
- * verdict), then the flat list of numbers refused.
+ * verdict), then the flat list of the numbers refused.
  */
 static int build(struct prog *p, const struct vmm_confine_opts *o)
 {
@@ -198,9 +206,9 @@ static int build(struct prog *p, const struct vmm_confine_opts *o)
 	for (size_t i = 0; i < ARRAY_SIZE(head); i++)
 		emit(p, head[i]);
 	for (size_t i = 0; i < ARRAY_SIZE(denied); i++)
-		deny_nr(p, denied[i], EPERM);
+		deny_nr(p, denied[i]);
 	for (size_t i = 0; !o->allow_exec && i < ARRAY_SIZE(exec_calls); i++)
-		deny_nr(p, exec_calls[i], EPERM);
+		deny_nr(p, exec_calls[i]);
 	emit(p, (struct sock_filter)ALLOW);
 	return p->n <= PROG_MAX ? 0 : -E2BIG;
 }

@@ -21,6 +21,7 @@
  * an allow list stops a guest in the field.  An allow list is the next step.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -32,6 +33,9 @@ struct vmm_confine_opts {
 	/* --on-reboot restart execs isola again: exec stays allowed. */
 	bool allow_exec;
 };
+
+/* The numbers refused whatever their arguments (exec aside), for the tests. */
+const int *vmm_confine_denied(size_t *ret_n);
 
 /* Confine the calling process (every thread, TSYNC); no undo. */
 int vmm_confine(const struct vmm_confine_opts *o, struct err **err);
