@@ -165,6 +165,7 @@ int vm_rundir_prepare(struct vm_config *cfg, struct vm_rundir *rd, struct err **
 int vm_cli_start(struct vm_config *cfg, int r, struct err **err, const struct vm_start *how)
 {
 	struct vm_rundir rd = {0};
+	bool restarted;
 	int status = 1;
 
 	if (r >= 0)
@@ -172,9 +173,12 @@ int vm_cli_start(struct vm_config *cfg, int r, struct err **err, const struct vm
 	if (r >= 0)
 		signal(SIGPIPE, SIG_IGN);
 	/* Before the first byte from a guest, a snapshot, a migration or an API client. */
+	restarted = getenv(VM_RESTART_ENV) != NULL;
+	unsetenv(VM_RESTART_ENV);
 	if (r >= 0)
 		r = vmm_confine(
-		    &(struct vmm_confine_opts){.allow_exec = cfg->on_reboot == VM_REBOOT_RESTART},
+		    &(struct vmm_confine_opts){.allow_exec = cfg->on_reboot == VM_REBOOT_RESTART,
+					       .restarted = restarted},
 		    err);
 	if (r >= 0)
 		r = how->start(cfg, how->arg, &status, err);

@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -156,6 +157,7 @@ static int reexec_self(void)
 	for (size_t i = 0; i < len && n < MAX_REEXEC_ARGS; i += strlen(buf + i) + 1)
 		args[n++] = buf + i;
 	args[n] = NULL;
+	setenv(VM_RESTART_ENV, "1", 1);
 	execv("/proc/self/exe", args);
 	fprintf(stderr, "isola: vm run: restart: exec: %s\n", strerror(errno));
 	return 1;

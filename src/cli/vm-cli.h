@@ -20,6 +20,9 @@ void vm_rundir_remove(struct vm_rundir *rd);
  * the guest panicked.  r < 0 (the caller's option parsing failed) skips to
  * the end.  Returns the process exit code; VMM_EXIT_REBOOT is left to vm run.
  */
+/* Set by vm run's --on-reboot restart for the isola it execs (vm_cli_start unsets it). */
+#define VM_RESTART_ENV "ISOLA_VM_RESTARTED"
+
 struct vm_start {
 	const char *cmd; /* "vm run" */
 	int (*start)(struct vm_config *cfg, void *arg, int *ret_status, struct err **err);

@@ -222,15 +222,26 @@ static int cut_caps(struct err **err)
 	const char *what = NULL;
 	int cap = -1, r;
 
+	uint64_t perm, eff, inh;
+
 	if (syscall(SYS_capget, &hdr, d) < 0)
 		return err_make(err, errno, "capget");
-	/* Without CAP_SETPCAP (a non-root VMM) the bounding set cannot shrink: it holds nothing. */
-	if (d[0].effective & BIT(CAP_SETPCAP)) {
+	perm = (uint64_t)d[1].permitted << 32 | d[0].permitted;
+	eff = (uint64_t)d[1].effective << 32 | d[0].effective;
+	inh = (uint64_t)d[1].inheritable << 32 | d[0].inheritable;
+	/*
+	 * Without CAP_SETPCAP the bounding set cannot shrink: a non-root VMM
+	 * (it holds nothing) or one restarted by a confined one (cut already).
+	 */
+	if (eff & BIT(CAP_SETPCAP)) {
 		r = ct_caps_sys_drop_bounding(&c, &cap);
 		if (r < 0)
 			return err_make(err, -r, "drop capability %d from the bounding set", cap);
 	}
-	c.permitted = ((uint64_t)d[1].permitted << 32 | d[0].permitted) & vmm_confine_caps;
+	/* Cut already (a restart: the filter it inherited refuses capset, too). */
+	if (!(perm & ~vmm_confine_caps) && eff == perm && !inh)
+		return 0;
+	c.permitted = perm & vmm_confine_caps;
 	c.effective = c.permitted;
 	r = ct_caps_sys_apply(&c, &what, &cap);
 	if (r < 0)
@@ -254,6 +265,8 @@ int vmm_confine(const struct vmm_confine_opts *o, struct err **err)
 		return err_wrap(err, "confine the VMM"), r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_make(err, errno, "confine the VMM: no_new_privs");
+	if (o->restarted && prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2)
+		return 0;
 	fprog = (struct sock_fprog){.len = p.n, .filter = p.f};
 	/* TSYNC: a thread started before us (none today) gets it too, or we fail. */
 	r = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog);

@@ -32,6 +32,11 @@ extern const uint64_t vmm_confine_caps;
 struct vmm_confine_opts {
 	/* --on-reboot restart execs isola again: exec stays allowed. */
 	bool allow_exec;
+	/*
+	 * This process is that exec, by a confined VMM: it inherited the filter,
+	 * so it adds none (filters stack, and the kernel caps their total size).
+	 */
+	bool restarted;
 };
 
 /* The numbers refused whatever their arguments (exec aside), for the tests. */

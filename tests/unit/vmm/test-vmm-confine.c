@@ -168,6 +168,36 @@ static int try_each_denied(void)
 	return bad;
 }
 
+/*
+ * --on-reboot restart: a confined VMM (exec allowed) execs isola again, which
+ * confines itself once more: capset, which the inherited filter refuses, is
+ * not needed (the sets are cut), and with `restarted` no second filter stacks.
+ */
+static const char *again_mode;
+static uint64_t status_mask(const char *key);
+
+static int try_restart(void)
+{
+	char *argv[] = {"test-vmm-confine", "again", (char *)again_mode, NULL};
+
+	execv("/proc/self/exe", argv);
+	return 1;
+}
+
+/* The exec'd side: 0 when it confined itself with the filters it should have. */
+static int again(const char *mode)
+{
+	struct err *err = NULL;
+	bool restarted = !strcmp(mode, "restarted");
+
+	if (vmm_confine(&(struct vmm_confine_opts){.allow_exec = true, .restarted = restarted},
+			&err) < 0) {
+		printf("# again: %s\n", err->msg);
+		return 1;
+	}
+	return status_mask("Seccomp_filters:") == (restarted ? 1u : 2u) ? 0 : 2;
+}
+
 /* getpid through int 0x80 (the i386 ABI): the filter kills, as for any foreign ABI. */
 static int try_i386_abi(void)
 {
@@ -217,9 +247,12 @@ static bool has_i386_abi(void)
 	return pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
 	bool root;
+
+	if (argc == 3 && !strcmp(argv[1], "again"))
+		return again(argv[2]);
 
 	cap_eff_before = status_mask("CapEff:");
 	cap_bnd_before = status_mask("CapBnd:");
@@ -245,12 +278,21 @@ int main(void)
 	if (root) {
 		is_int(confined(try_identity, false), 0,
 		       "setuid, setgid, io_uring, bpf and ptrace are refused");
+		again_mode = "restarted";
+		is_int(
+		    confined(try_restart, true), 0,
+		    "a restart exec'd by a confined VMM confines itself again, adding no filter");
+		again_mode = "fresh";
+		is_int(confined(try_restart, true), 0,
+		       "without `restarted` it stacks a second filter, and capset is not needed");
 		is_int(confined(try_each_denied, false), 0,
-		       "each number of the deny list is refused (the search tree finds them all)");
+		       "each number of the deny list is refused");
 		is_int(confined(check_status, false), 0,
 		       "no_new_privs, a filter, and every capability set cut to the VMM's");
 	} else {
 		skip("not root with every capability: uid changes are refused anyway", "");
+		skip("not root with every capability", "");
+		skip("not root with every capability", "");
 		skip("not root with every capability", "");
 		skip("not root with every capability", "");
 	}
