@@ -129,6 +129,12 @@ cc -O2 -o "$work/vm-ioctl" "$here/vm-ioctl.c"
 echo "== how the VM fd is dropped at exit (bench/vm-teardown.c)"
 cc -O2 -o "$work/vm-teardown" "$here/vm-teardown.c"
 "$work/vm-teardown" "$((runs > 101 ? 101 : runs))" | tee "$work/teardown.txt"
+echo "== the VMM's confinement: install, and a filtered ioctl (bench/vm-confine.c)"
+bdir=$(cd "$(dirname "$ISOLA")/../.." && pwd)
+cc -O2 -I"$top/src/vmm" -I"$top/src/lib" -o "$work/vm-confine" "$here/vm-confine.c" \
+	"$bdir/src/vmm/libisola-vmm.a" "$bdir/src/lib/libisola-caps-sys.a" \
+	"$bdir/src/lib/libisola-base.a" -lpthread
+"$work/vm-confine" | tee "$work/confine.txt"
 
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 {
