@@ -99,8 +99,8 @@ int main(void)
 	for (int k = 1; k < 3; k++) {
 		double plain = median(v[0][k]), conf = median(v[1][k]);
 
-		printf("%-8s plain %.0f ns, confined %.0f ns (%.2fx)\n", k == 1 ? "ioctl" : "getppid",
-		       plain, conf, conf / plain);
+		printf("%-8s plain %.0f ns, confined %.0f ns (%.2fx)\n",
+		       k == 1 ? "ioctl" : "getppid", plain, conf, conf / plain);
 	}
 	return 0;
 }
