@@ -69,12 +69,43 @@ curl_page() {
 	[ "$status" -eq 0 ]
 	ip_a=$(jq -r .ip "$ISOLA_STORE/net/state/it-a-$$.json")
 	[[ "$ip_a" == "${SUBNET%.0/24}".* ]]
-	run "$ISOLA" run --rm --name "it-b-$$" --hostname bee --network "$NET" "$IMG" \
-		sh -c "ping -c1 -W5 $ip_a && ping -c1 -W5 it-a-$$ && hostname && cat /etc/hostname"
+	# busybox ping opens a raw socket only: CAP_NET_RAW, out of the default set, is added
+	# (the next test pings without it).
+	run "$ISOLA" run --rm --name "it-b-$$" --hostname bee --network "$NET" --cap-add NET_RAW \
+		"$IMG" sh -c "ping -c1 -W5 $ip_a && ping -c1 -W5 it-a-$$ && hostname && cat /etc/hostname"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = bee ]
 	[ "${lines[-2]}" = bee ]
+	"$ISOLA" rm -f "it-a-$$"
+	refute_leaks
+}
+
+@test "net: no CAP_NET_RAW by default (no raw socket, no busybox ping); ping_group_range 0 0 lets root ping the gateway and a neighbour; --cap-add NET_RAW gives it back" {
+	net_probe_image
+	run "$ISOLA" run -d --name "it-a-$$" --network "$NET" "$IMG" sleep 60
+	[ "$status" -eq 0 ]
+	ip_a=$(jq -r .ip "$ISOLA_STORE/net/state/it-a-$$.json")
+	run "$ISOLA" run --rm --network "$NET" "$PIMG" sh -c \
+		"id -u; cat /proc/sys/net/ipv4/ping_group_range; icmp-probe raw; ping -c1 -W2 $GW;
+		 icmp-probe ping $GW && icmp-probe ping $ip_a"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = $'0\t0' ]
+	[ "${lines[2]}" = "fail raw socket: Operation not permitted" ]
+	[[ "$output" == *"ping: permission denied"* ]]
+	[ "${lines[-2]}" = "ok reply from $GW" ]
+	[ "${lines[-1]}" = "ok reply from $ip_a" ]
+	run "$ISOLA" run --rm --network "$NET" --cap-add NET_RAW "$PIMG" sh -c \
+		"icmp-probe raw && ping -c1 -W5 $ip_a"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "ok raw socket" ]
+	# --network host: the host's namespace, whose sysctl is not ours to change.
+	run "$ISOLA" run --rm --network host "$PIMG" cat /proc/sys/net/ipv4/ping_group_range
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat /proc/sys/net/ipv4/ping_group_range)" ]
 	"$ISOLA" rm -f "it-a-$$"
 	refute_leaks
 }
