@@ -257,15 +257,21 @@ curl_page() {
 	require_cmd unshare
 	touch "$TMP/ns"
 	# The namespace file is mounted in a private mount namespace of the test's own.
+	# A joined namespace is someone else's: its ping_group_range is left as it is (the
+	# kernel's default, "1 0"); --network none's is made for the container: "0 0".
 	run unshare -m --propagation private sh -c 'unshare --net="$1/ns" true &&
-		stat -L -c %i "$1/ns" && "$2" run --rm --network "ns:$1/ns" "$3" readlink /proc/self/ns/net' \
+		stat -L -c %i "$1/ns" && "$2" run --rm --network "ns:$1/ns" "$3" sh -c \
+		"readlink /proc/self/ns/net; cat /proc/sys/net/ipv4/ping_group_range"' \
 		sh "$TMP" "$ISOLA" "$IMG"
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = "net:[${lines[0]}]" ]
-	run "$ISOLA" run --rm --network none "$IMG" cat /proc/net/dev
+	[ "${lines[2]}" = $'1\t0' ]
+	run "$ISOLA" run --rm --network none "$IMG" sh -c \
+		'cat /proc/net/dev; cat /proc/sys/net/ipv4/ping_group_range'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"lo:"* ]]
 	[[ "$output" != *"eth0"* ]]
+	[ "${lines[-1]}" = $'0\t0' ]
 	[ -z "$(ls "$ISOLA_STORE/net/state" 2>/dev/null | grep -v '\.lock$' || true)" ]
 }
 
