@@ -294,6 +294,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	proc.init = vo->init;
 	if (r >= 0)
 		r = vmct_oci_load_paths(spec, &proc, &err);
+	if (r >= 0)
+		r = vmct_oci_load_sysctls(spec, &proc, &err);
 	/* config.json's filter (run IMAGE's default one), as -d's monitor loads it. */
 	if (r >= 0)
 		r = vmct_oci_load_seccomp(spec, &seccomp, &proc, &err);
@@ -325,6 +327,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	free(proc.argv);
 	free(proc.env);
 	strv_free(proc.paths);
+	strv_free(proc.sysctls);
 	ct_seccomp_free(seccomp);
 	if (r < 0) {
 		cli_fail(&err);

@@ -656,6 +656,7 @@ static int plan_network(struct run_args *a, const char *store)
 	if (!a->netns_owned)
 		return 1;
 	a->o.netns_path = a->netns_owned;
+	a->o.netns_private = true;
 	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
 		snprintf(v, sizeof(v), "/etc/%s", files[i]);
 		if (user_mounts(a, v)) /* the user's file wins, as with podman */

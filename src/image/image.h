@@ -260,6 +260,7 @@ struct img_run_opts {
 	bool host_network;
 	bool terminal;
 	const char *netns_path; /* join this network namespace (NULL: a new one) */
+	bool netns_private;	/* netns_path is one made for this container (a bridge's) */
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */

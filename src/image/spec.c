@@ -19,23 +19,30 @@
 #include "fdutil.h"
 #include "parse.h"
 
+/*
+ * Podman 4's default set (containers.conf default_capabilities): runc's and
+ * Docker's 14 less CAP_NET_RAW, CAP_MKNOD and CAP_AUDIT_WRITE, CapBnd
+ * 0x800405fb.  CAP_NET_RAW let a container forge frames on the bridge it
+ * shares with others (ARP and IP spoofing of its neighbours); ping works
+ * without it through ICMP datagram sockets (ping_group_range below).
+ * --cap-add NET_RAW (or ALL) gives it back.
+ */
+/* clang-format off */
 const char *const img_default_caps[] = {
-    "CAP_CHOWN",
-    "CAP_DAC_OVERRIDE",
-    "CAP_FSETID",
-    "CAP_FOWNER",
-    "CAP_MKNOD",
-    "CAP_NET_RAW",
-    "CAP_SETGID",
-    "CAP_SETUID",
-    "CAP_SETFCAP",
-    "CAP_SETPCAP",
-    "CAP_NET_BIND_SERVICE",
-    "CAP_SYS_CHROOT",
-    "CAP_KILL",
-    "CAP_AUDIT_WRITE",
-    NULL,
+	"CAP_CHOWN",
+	"CAP_DAC_OVERRIDE",
+	"CAP_FOWNER",
+	"CAP_FSETID",
+	"CAP_KILL",
+	"CAP_NET_BIND_SERVICE",
+	"CAP_SETFCAP",
+	"CAP_SETGID",
+	"CAP_SETPCAP",
+	"CAP_SETUID",
+	"CAP_SYS_CHROOT",
+	NULL,
 };
+/* clang-format on */
 
 static const char *const masked_paths[] = {
     "/proc/acpi",	   "/proc/asound",     "/proc/kcore",	    "/proc/keys",
@@ -461,6 +468,14 @@ static json_t *default_seccomp(void)
 			 "SCMP_ARCH_X86_64", "SCMP_ARCH_X86", "SCMP_ARCH_X32", "syscalls", rules);
 }
 
+/*
+ * The namespaces, limits, masked paths, seccomp filter and, as podman does,
+ * net.ipv4.ping_group_range "0 0" in a network namespace made for the
+ * container (a bridge network's or none's): root in it pings through ICMP
+ * datagram sockets without CAP_NET_RAW.  Like podman, only in a netns we
+ * made: one joined by --network ns:PATH is someone else's to configure, and
+ * --network host's is the host's.
+ */
 static json_t *linux_section(const struct img_run_opts *o)
 {
 	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
@@ -481,6 +496,9 @@ static json_t *linux_section(const struct img_run_opts *o)
 		json_object_set_new(l, "uidMappings", idmaps(o->uid_maps, o->n_uid_maps));
 		json_object_set_new(l, "gidMappings", idmaps(o->gid_maps, o->n_gid_maps));
 	}
+	if (l && !o->host_network && (!o->netns_path || o->netns_private))
+		json_object_set_new(l, "sysctl",
+				    json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
 	if (l && (o->seccomp || !o->seccomp_unconfined))
 		json_object_set_new(l, "seccomp",
 				    o->seccomp ? json_incref(o->seccomp) : default_seccomp());

@@ -448,6 +448,30 @@ static void setup_net(const struct vmct_net *n)
 	close(s);
 }
 
+/*
+ * linux.sysctl (run IMAGE's net.ipv4.ping_group_range, say), written to the
+ * guest's /proc/sys before the process starts: the container shares the
+ * guest's namespaces but its mount and PID ones, and the VM's kernel is its
+ * own.  A key the kernel does not take fails the start, as it does a plain
+ * container's.
+ */
+static void setup_sysctls(const struct vmct_config *c)
+{
+	for (size_t i = 0; c->sysctls && c->sysctls[i]; i++) {
+		const char *e = c->sysctls[i], *v = strchr(e, ' ') + 1; /* vmct_sysctl_ok */
+		char path[VMCT_SYSCTL_STR + 16];
+		int fd, n = snprintf(path, sizeof(path), "/proc/sys/%.*s", (int)(v - 1 - e), e);
+
+		for (char *p = path + 10; p < path + n; p++)
+			if (*p == '.')
+				*p = '/';
+		fd = open(path, O_WRONLY | O_TRUNC | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 || write_all(fd, v, strlen(v)) < 0)
+			fatal("sysctl %.*s: %s", (int)(v - 1 - e), e, strerror(errno));
+		close(fd);
+	}
+}
+
 /* One of the root's /etc files, replacing what the image has there (a symlink too). */
 static void put_etc(int etc, const char *name, const char *text)
 {
@@ -1394,6 +1418,7 @@ int main(void)
 	setup_root();
 	setup_mounts(&c);
 	setup_net(&c.net);
+	setup_sysctls(&c);
 	setup_etc(&c);
 	make_mntns();
 	run(&c, have, listen_exec());

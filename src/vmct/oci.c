@@ -271,6 +271,42 @@ int vmct_oci_load_paths(json_t *spec, struct vmct_config *c, struct err **err)
 	return 0;
 }
 
+int vmct_oci_load_sysctls(json_t *spec, struct vmct_config *c, struct err **err)
+{
+	json_t *obj = json_object_get(json_object_get(spec, "linux"), "sysctl"), *v;
+	const char *k;
+	size_t n = 0;
+
+	if (obj && !json_is_object(obj))
+		return err_make(err, 0, "linux.sysctl: not an object");
+	json_object_foreach (obj, k, v) {
+		const char *val = json_string_value(v);
+		_cleanup_free_ char *e = NULL;
+
+		if (!val || strlen(val) != json_string_length(v))
+			return err_make(err, 0, "linux.sysctl.%.64s: expected a string", k);
+		if (ct_sysctl_namespace(k) < 0)
+			return err_make(err, EPERM,
+					"linux.sysctl.%.64s: not a namespaced sysctl: not taken "
+					"in a VM either",
+					k);
+		if (asprintf(&e, "%s %s", k, val) < 0)
+			return err_make(err, ENOMEM, "sysctl");
+		if (!vmct_sysctl_ok(e))
+			return err_make(err, 0,
+					"linux.sysctl.%.64s: `%.64s`: not a sysctl a VM's agent "
+					"takes (key of [a-z0-9_.-], a printable value, under %u "
+					"bytes)",
+					k, val, VMCT_SYSCTL_STR);
+		if (++n > VMCT_SYSCTLS_MAX)
+			return err_make(err, 0, "linux.sysctl: more than %u keys",
+					VMCT_SYSCTLS_MAX);
+		if (strv_push(&c->sysctls, e) < 0)
+			return err_make(err, ENOMEM, "sysctl");
+	}
+	return 0;
+}
+
 int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_config *c,
 			  struct err **err)
 {
@@ -405,6 +441,7 @@ static void plan_free(struct plan *p)
 	free(p->proc.argv);
 	free(p->proc.env);
 	strv_free(p->proc.paths);
+	strv_free(p->proc.sysctls);
 	ct_seccomp_free(p->seccomp);
 	free(p->self);
 	free(p->agent);
@@ -445,6 +482,8 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = vmct_oci_load_seccomp(p->spec, &p->seccomp, &p->proc, err);
 	if (r >= 0)
 		r = vmct_oci_load_paths(p->spec, &p->proc, err);
+	if (r >= 0)
+		r = vmct_oci_load_sysctls(p->spec, &p->proc, err);
 	if (r >= 0)
 		r = check_unsupported(p->spec, o, err);
 	if (r >= 0)

@@ -73,6 +73,14 @@ int vmct_oci_load_seccomp(json_t *spec, struct ct_seccomp **ret, struct vmct_con
  * agent takes (vmct_path_ok), else an error naming the entry.
  */
 int vmct_oci_load_paths(json_t *spec, struct vmct_config *c, struct err **err);
+/*
+ * linux.sysctl of @spec as @c->sysctls ("KEY VALUE"; strv_free it): keys
+ * that are namespaced for a plain container (ct_sysctl_namespace), at most
+ * VMCT_SYSCTLS_MAX, each an entry the agent takes (vmct_sysctl_ok), else an
+ * error naming the key.  The agent writes them in the guest, whose kernel
+ * is the container's alone.
+ */
+int vmct_oci_load_sysctls(json_t *spec, struct vmct_config *c, struct err **err);
 
 struct vmct_share;
 

@@ -368,6 +368,10 @@ static int encode(const struct vmct_config *c, char *out, size_t *len)
 	for (size_t i = 0; c->mounts && c->mounts[i] && !r; i++)
 		r = i < VMCT_MOUNTS_MAX ? put(out, VMCT_FRAME_MAX, len, "mount", c->mounts[i])
 					: -E2BIG;
+	for (size_t i = 0; c->sysctls && c->sysctls[i] && !r; i++)
+		r = i < VMCT_SYSCTLS_MAX && vmct_sysctl_ok(c->sysctls[i])
+			? put(out, VMCT_FRAME_MAX, len, "sysctl", c->sysctls[i])
+			: -E2BIG;
 	if (!r)
 		r = encode_priv(c, out, len);
 	if (!r)
@@ -401,6 +405,22 @@ static bool mount_path_ok(const char *p)
 bool vmct_path_ok(const char *e)
 {
 	return (e[0] == 'M' || e[0] == 'R') && e[1] == ' ' && mount_path_ok(e + 2);
+}
+
+bool vmct_sysctl_ok(const char *e)
+{
+	const char *v = strchr(e, ' '), *c;
+
+	if (!v || v == e || !v[1] || strlen(e) >= VMCT_SYSCTL_STR || e[0] == '.' || v[-1] == '.')
+		return false;
+	for (c = e; c < v; c++)
+		if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '_' ||
+		      *c == '-' || (*c == '.' && c[1] != '.')))
+			return false;
+	for (c = v + 1; *c; c++)
+		if (((unsigned char)*c < ' ' && *c != '\t') || *c == 0x7f)
+			return false;
+	return true;
 }
 
 static bool mount_data_ok(const char *d)
@@ -531,12 +551,13 @@ void vmct_config_free(struct vmct_config *c)
 	free(c->env);
 	free(c->mounts);
 	free(c->paths);
+	free(c->sysctls);
 	free(c->buf);
 	memset(c, 0, sizeof(*c));
 }
 
 struct parse_state {
-	size_t n_arg, n_env, n_mount, n_path;
+	size_t n_arg, n_env, n_mount, n_path, n_sysctl;
 	unsigned seen; /* bit per single key */
 };
 
@@ -918,6 +939,12 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 		c->paths[st->n_path++] = val;
 		return 0;
 	}
+	if (!strcmp(e, "sysctl")) {
+		if (!vmct_sysctl_ok(val))
+			return *why = "a bad sysctl entry", -EINVAL;
+		c->sysctls[st->n_sysctl++] = val;
+		return 0;
+	}
 	if (!strcmp(e, "rlimit")) {
 		if (c->n_rlimits == VMCT_RLIMITS_MAX || parse_rlimit(val, c) < 0)
 			return *why = "a bad, repeated or 17th rlimit", -EINVAL;
@@ -940,23 +967,28 @@ static int entry(struct vmct_config *c, struct parse_state *st, char *e, const c
 	return *why = "an unknown key", -EINVAL;
 }
 
-/* Count the arg and env entries, so that the arrays are sized before filling. */
-static int count(const uint8_t *p, size_t len, size_t *n_arg, size_t *n_env, size_t *n_mount,
-		 size_t *n_path)
+/* Count the repeated entries (arg, env, mount, path, sysctl): the arrays are sized first. */
+struct counts {
+	size_t arg, env, mount, path, sysctl;
+};
+
+static int count(const uint8_t *p, size_t len, struct counts *n)
 {
-	*n_arg = *n_env = *n_mount = *n_path = 0;
+	*n = (struct counts){};
 	for (size_t o = 0; o < len; o += strlen((const char *)p + o) + 1) {
 		if (!strncmp((const char *)p + o, "arg=", 4))
-			(*n_arg)++;
+			n->arg++;
 		else if (!strncmp((const char *)p + o, "env=", 4))
-			(*n_env)++;
+			n->env++;
 		else if (!strncmp((const char *)p + o, "mount=", 6))
-			(*n_mount)++;
+			n->mount++;
 		else if (!strncmp((const char *)p + o, "path=", 5))
-			(*n_path)++;
+			n->path++;
+		else if (!strncmp((const char *)p + o, "sysctl=", 7))
+			n->sysctl++;
 	}
-	return *n_arg > VMCT_ARGS_MAX || *n_env > VMCT_ARGS_MAX || *n_mount > VMCT_MOUNTS_MAX ||
-		       *n_path > VMCT_PATHS_MAX
+	return n->arg > VMCT_ARGS_MAX || n->env > VMCT_ARGS_MAX || n->mount > VMCT_MOUNTS_MAX ||
+		       n->path > VMCT_PATHS_MAX || n->sysctl > VMCT_SYSCTLS_MAX
 		   ? -EINVAL
 		   : 0;
 }
@@ -966,23 +998,25 @@ int vmct_config_parse(const uint8_t *p, size_t len, struct vmct_config *ret, con
 	struct vmct_config c = {};
 	struct parse_state st = {};
 	const char *why = NULL, *dummy;
-	size_t n_arg, n_env, n_mount, n_path;
+	struct counts cnt;
 	int r = -EINVAL;
 
 	if (!ret_why)
 		ret_why = &dummy;
 	if (len == 0 || len > VMCT_FRAME_MAX || p[len - 1] != '\0')
 		return *ret_why = "empty, too long or not NUL-terminated", -EINVAL;
-	if (count(p, len, &n_arg, &n_env, &n_mount, &n_path) < 0)
-		return *ret_why = "too many arg, env, mount or path entries", -EINVAL;
-	if (n_arg == 0)
+	if (count(p, len, &cnt) < 0)
+		return *ret_why = "too many arg, env, mount, path or sysctl entries", -EINVAL;
+	if (cnt.arg == 0)
 		return *ret_why = "no arg", -EINVAL;
 	c.buf = malloc(len);
-	c.argv = calloc(n_arg + 1, sizeof(char *));
-	c.env = calloc(n_env + 1, sizeof(char *));
-	c.mounts = n_mount ? calloc(n_mount + 1, sizeof(char *)) : NULL;
-	c.paths = n_path ? calloc(n_path + 1, sizeof(char *)) : NULL;
-	if (!c.buf || !c.argv || !c.env || (n_mount && !c.mounts) || (n_path && !c.paths)) {
+	c.argv = calloc(cnt.arg + 1, sizeof(char *));
+	c.env = calloc(cnt.env + 1, sizeof(char *));
+	c.mounts = cnt.mount ? calloc(cnt.mount + 1, sizeof(char *)) : NULL;
+	c.paths = cnt.path ? calloc(cnt.path + 1, sizeof(char *)) : NULL;
+	c.sysctls = cnt.sysctl ? calloc(cnt.sysctl + 1, sizeof(char *)) : NULL;
+	if (!c.buf || !c.argv || !c.env || (cnt.mount && !c.mounts) || (cnt.path && !c.paths) ||
+	    (cnt.sysctl && !c.sysctls)) {
 		vmct_config_free(&c);
 		return *ret_why = "out of memory", -ENOMEM;
 	}

@@ -32,6 +32,8 @@
 #define VMCT_MOUNTS_MAX	 64u   /* mount entries of a CONFIG */
 #define VMCT_MOUNT_STR	 256u  /* a mount's destination or data, with its NUL */
 #define VMCT_PATHS_MAX	 64u   /* path entries (masked, read-only) of a CONFIG */
+#define VMCT_SYSCTLS_MAX 32u   /* sysctl entries of a CONFIG */
+#define VMCT_SYSCTL_STR	 256u  /* a sysctl entry, "KEY VALUE", with its NUL */
 #define VMCT_GROUPS_MAX	 256u  /* supplementary groups of a process */
 #define VMCT_RLIMITS_MAX 16u   /* rlimit entries (RLIM_NLIMITS: one per resource) */
 #define VMCT_BPF_MAX	 4096u /* seccomp filter instructions (BPF_MAXINSNS) */
@@ -106,6 +108,12 @@ struct vmct_config {
 	 */
 	char **paths;
 	/*
+	 * The first session only: linux.sysctl as "KEY VALUE" entries
+	 * (vmct_sysctl_ok), written to the guest's /proc/sys before the
+	 * process starts; NULL-terminated, NULL: none.
+	 */
+	char **sysctls;
+	/*
 	 * The process's privileges (docs/vm-containers.md "Privileges"): with
 	 * has_caps its capability sets, else it keeps the agent's (all of
 	 * them, for root); no_new_privs; its supplementary groups; a seccomp
@@ -160,6 +168,11 @@ int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
  */
 /* "M PATH" or "R PATH": PATH absolute, no "." or ".." part, no blank, under 256 bytes. */
 bool vmct_path_ok(const char *entry);
+/*
+ * "KEY VALUE": KEY dot-separated parts of [a-z0-9_-] (no empty one), VALUE
+ * printable bytes, blanks and tabs, not empty; under VMCT_SYSCTL_STR in all.
+ */
+bool vmct_sysctl_ok(const char *entry);
 int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
 /*

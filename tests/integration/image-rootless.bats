@@ -161,7 +161,7 @@ as_nobody() {
 	[ -z "$(find "$TMP/data" "$TMP/xdg" ! -user nobody)" ]
 }
 
-@test "rootless image: no network of its own by default, --network host joins the host's, bridge is refused" {
+@test "rootless image: no network of its own by default (ping_group_range 0 0 in its netns), --network host joins the host's, bridge is refused" {
 	mkdir "$TMP/data"
 	chown nobody "$TMP/data" "$TMP/xdg"
 	as_nobody "$TMP/isola" image import "$TMP/layout" localhost/rl:1 >/dev/null 2>&1
@@ -177,6 +177,16 @@ as_nobody() {
 	run as_nobody "$TMP/isola" run --rm localhost/rl:1 busybox readlink /proc/self/ns/net
 	[ "$status" -eq 0 ]
 	[[ "$output" == net:* && "$output" != "$host" ]]
+	# That netns is the container's user namespace's: its root sets ping_group_range "0 0"
+	# there (config.json's linux.sysctl, as podman), which --network host leaves alone.
+	run as_nobody "$TMP/isola" run --rm localhost/rl:1 busybox cat /proc/sys/net/ipv4/ping_group_range
+	[ "$status" -eq 0 ]
+	[ "$output" = $'0\t0' ]
+	run as_nobody "$TMP/isola" run --rm --network host localhost/rl:1 busybox cat \
+		/proc/sys/net/ipv4/ping_group_range
+	[ "$status" -eq 0 ]
+	# The host's range, seen through the user namespace's gid map (65534 where unmapped).
+	[ "$output" != $'0\t0' ]
 	empty "$TMP/data/isola/containers"
 }
 

@@ -75,6 +75,18 @@ net_image() {
 	"$ISOLA" image import "$TMP/layout" "$IMG" >/dev/null
 }
 
+# $IMG (net_image, run first) plus /bin/icmp-probe (tests/helpers/icmp-probe.c, built
+# static here): $PIMG.  busybox ping opens raw sockets only; the probe shows what a
+# container without CAP_NET_RAW can do.
+net_probe_image() {
+	PIMG=localhost/bbprobe:latest
+	cc -static -O2 -o "$TMP/icmp-probe" "$ISOLA_TOP/tests/helpers/icmp-probe.c" ||
+		ci_skip "cc -static failed (no C compiler or static libc)"
+	img_tar "$TMP/probe.tar" d:bin F:bin/icmp-probe:"$TMP/icmp-probe"
+	img_layout "$TMP/probe-layout" latest amd64 "$TMP/l.tar" "$TMP/probe.tar" >/dev/null
+	"$ISOLA" image import "$TMP/probe-layout" "$PIMG" >/dev/null
+}
+
 # The DNS responders of this test's store (pgrep only looks).
 net_dns_pids() {
 	pgrep -f "network dns-serve --store $(realpath "$ISOLA_STORE") " || true

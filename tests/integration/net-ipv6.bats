@@ -1,7 +1,8 @@
 #!/usr/bin/env bats
 # IPv6 on a user-defined network: `network create --ipv6 --subnet fd00:213:X::/64` (alone
 # or beside an IPv4 subnet) gives containers an IPv6 address from host-local, a default
-# route through the bridge, ping6 between them, and AAAA answers from the network's DNS
+# route through the bridge, ping6 between them (ICMPv6 datagram sockets without
+# CAP_NET_RAW too), and AAAA answers from the network's DNS
 # responder.  The default network stays IPv4.  Bridge isl-6<pid>, a free ULA /64.
 load image-helpers
 load net-helpers
@@ -49,14 +50,23 @@ refute_leaks6() {
 	ip6_a=$(jq -r .ip6 "$ISOLA_STORE/net/state/a-$$.json")
 	[[ "$ip6_a" == "$P6":* ]]
 	[ "$(jq -r .ip "$ISOLA_STORE/net/state/a-$$.json")" = null ]
-	run "$ISOLA" run --rm --name "b-$$" --network "$NET" "$IMG" sh -c \
-		"cat /etc/resolv.conf; ip -6 route show default; ping6 -c1 -W5 $ip6_a &&
-		 nslookup -type=AAAA a-$$ && ping6 -c1 -W5 a-$$"
+	# Without CAP_NET_RAW (not in the default set): an ICMPv6 datagram socket, which
+	# net.ipv4.ping_group_range ("0 0" in the container's netns) allows as well.
+	net_probe_image
+	run "$ISOLA" run --rm --name "b-$$" --network "$NET" "$PIMG" sh -c \
+		"cat /etc/resolv.conf; ip -6 route show default; icmp-probe ping $ip6_a &&
+		 nslookup -type=AAAA a-$$"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = "nameserver $P6::1" ]
 	[[ "${lines[1]}" == "default via $P6::1 dev eth0"* ]]
+	[ "${lines[2]}" = "ok reply from $ip6_a" ]
 	[[ "$output" == *"Address: $ip6_a"* ]]
+	# busybox ping6 (by name) opens a raw socket: CAP_NET_RAW added.
+	run "$ISOLA" run --rm --name "b-$$" --network "$NET" --cap-add NET_RAW "$IMG" \
+		ping6 -c1 -W5 "a-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
 	"$ISOLA" rm -f "a-$$" >/dev/null
 	refute_leaks6 "a-$$"
 }
@@ -74,7 +84,8 @@ refute_leaks6() {
 	[[ "$ip6_c" == "$P6":* ]]
 	# IPv6 rules to undo: the plugins keep ip6tables (no IPv4-only tools directory).
 	[ "$(jq -r .tools "$ISOLA_STORE/net/state/c-$$.json")" = null ]
-	run "$ISOLA" run --rm --name "d-$$" --network "$NET" "$IMG" sh -c \
+	# busybox ping and ping6 open raw sockets: CAP_NET_RAW added.
+	run "$ISOLA" run --rm --name "d-$$" --network "$NET" --cap-add NET_RAW "$IMG" sh -c \
 		"ping -c1 -W5 $ip_c && ping6 -c1 -W5 $ip6_c && nslookup c-$$"
 	echo "$output"
 	[ "$status" -eq 0 ]

@@ -69,12 +69,43 @@ curl_page() {
 	[ "$status" -eq 0 ]
 	ip_a=$(jq -r .ip "$ISOLA_STORE/net/state/it-a-$$.json")
 	[[ "$ip_a" == "${SUBNET%.0/24}".* ]]
-	run "$ISOLA" run --rm --name "it-b-$$" --hostname bee --network "$NET" "$IMG" \
-		sh -c "ping -c1 -W5 $ip_a && ping -c1 -W5 it-a-$$ && hostname && cat /etc/hostname"
+	# busybox ping opens a raw socket only: CAP_NET_RAW, out of the default set, is added
+	# (the next test pings without it).
+	run "$ISOLA" run --rm --name "it-b-$$" --hostname bee --network "$NET" --cap-add NET_RAW \
+		"$IMG" sh -c "ping -c1 -W5 $ip_a && ping -c1 -W5 it-a-$$ && hostname && cat /etc/hostname"
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[-1]}" = bee ]
 	[ "${lines[-2]}" = bee ]
+	"$ISOLA" rm -f "it-a-$$"
+	refute_leaks
+}
+
+@test "net: no CAP_NET_RAW by default (no raw socket, no busybox ping); ping_group_range 0 0 lets root ping the gateway and a neighbour; --cap-add NET_RAW gives it back" {
+	net_probe_image
+	run "$ISOLA" run -d --name "it-a-$$" --network "$NET" "$IMG" sleep 60
+	[ "$status" -eq 0 ]
+	ip_a=$(jq -r .ip "$ISOLA_STORE/net/state/it-a-$$.json")
+	run "$ISOLA" run --rm --network "$NET" "$PIMG" sh -c \
+		"id -u; cat /proc/sys/net/ipv4/ping_group_range; icmp-probe raw; ping -c1 -W2 $GW;
+		 icmp-probe ping $GW && icmp-probe ping $ip_a"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0 ]
+	[ "${lines[1]}" = $'0\t0' ]
+	[ "${lines[2]}" = "fail raw socket: Operation not permitted" ]
+	[[ "$output" == *"ping: permission denied"* ]]
+	[ "${lines[-2]}" = "ok reply from $GW" ]
+	[ "${lines[-1]}" = "ok reply from $ip_a" ]
+	run "$ISOLA" run --rm --network "$NET" --cap-add NET_RAW "$PIMG" sh -c \
+		"icmp-probe raw && ping -c1 -W5 $ip_a"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "ok raw socket" ]
+	# --network host: the host's namespace, whose sysctl is not ours to change.
+	run "$ISOLA" run --rm --network host "$PIMG" cat /proc/sys/net/ipv4/ping_group_range
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(cat /proc/sys/net/ipv4/ping_group_range)" ]
 	"$ISOLA" rm -f "it-a-$$"
 	refute_leaks
 }
@@ -226,15 +257,21 @@ curl_page() {
 	require_cmd unshare
 	touch "$TMP/ns"
 	# The namespace file is mounted in a private mount namespace of the test's own.
+	# A joined namespace is someone else's: its ping_group_range is left as it is (the
+	# kernel's default, "1 0"); --network none's is made for the container: "0 0".
 	run unshare -m --propagation private sh -c 'unshare --net="$1/ns" true &&
-		stat -L -c %i "$1/ns" && "$2" run --rm --network "ns:$1/ns" "$3" readlink /proc/self/ns/net' \
+		stat -L -c %i "$1/ns" && "$2" run --rm --network "ns:$1/ns" "$3" sh -c \
+		"readlink /proc/self/ns/net; cat /proc/sys/net/ipv4/ping_group_range"' \
 		sh "$TMP" "$ISOLA" "$IMG"
 	[ "$status" -eq 0 ]
 	[ "${lines[1]}" = "net:[${lines[0]}]" ]
-	run "$ISOLA" run --rm --network none "$IMG" cat /proc/net/dev
+	[ "${lines[2]}" = $'1\t0' ]
+	run "$ISOLA" run --rm --network none "$IMG" sh -c \
+		'cat /proc/net/dev; cat /proc/sys/net/ipv4/ping_group_range'
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"lo:"* ]]
 	[[ "$output" != *"eth0"* ]]
+	[ "${lines[-1]}" = $'0\t0' ]
 	[ -z "$(ls "$ISOLA_STORE/net/state" 2>/dev/null | grep -v '\.lock$' || true)" ]
 }
 

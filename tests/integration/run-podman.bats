@@ -237,14 +237,24 @@ teardown() {
 @test "run --cap-add/--cap-drop: podman's names and rules; a bad one is one line, nothing left" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	caps() { "$ISOLA" run --rm --network none "$@" "$REG/t/bb:1" busybox grep CapEff /proc/self/status; }
-	# runc's default set less CAP_CHOWN (bit 0): a80425fb -> a80425fa.
+	# Podman 4's 11 by default, CHOWN DAC_OVERRIDE FOWNER FSETID KILL SETGID SETUID SETPCAP
+	# (bits 0-8 but 2) NET_BIND_SERVICE (10) SYS_CHROOT (18) SETFCAP (31): 800405fb.
+	# Not runc's 14 (a80425fb): no NET_RAW (13), MKNOD (27) or AUDIT_WRITE (29).
+	run "$ISOLA" run --rm --network none "$REG/t/bb:1" busybox grep -E '^Cap(Bnd|Eff|Prm):' \
+		/proc/self/status
+	[ "$status" -eq 0 ]
+	[ "$output" = $'CapPrm:\t00000000800405fb\nCapEff:\t00000000800405fb\nCapBnd:\t00000000800405fb' ]
+	# Less CAP_CHOWN (bit 0): 800405fa.
 	run caps --cap-drop chown
 	[ "$status" -eq 0 ]
-	[[ "$output" == *00000000a80425fa ]]
+	[[ "$output" == *00000000800405fa ]]
 	# NET_ADMIN (bit 12) added, lower case and without CAP_ as podman takes it.
 	run caps --cap-add net_admin
-	[[ "$output" == *00000000a80435fb ]]
-	# drop ALL keeps only what is added: NET_RAW (bit 13).
+	[[ "$output" == *00000000800415fb ]]
+	# NET_RAW (bit 13) comes back when asked for.
+	run caps --cap-add NET_RAW
+	[[ "$output" == *00000000800425fb ]]
+	# drop ALL keeps only what is added: NET_RAW.
 	run caps --cap-drop ALL --cap-add CAP_NET_RAW
 	[[ "$output" == *0000000000002000 ]]
 	run caps --cap-drop all

@@ -825,17 +825,24 @@ t_vmct_escape() {
 }
 
 # The privileges of config.json apply in the guest: run IMAGE's config has
-# runc's 14 default capabilities (CapBnd a80425fb), noNewPrivileges and
-# RLIMIT_NOFILE 1024/1024 (the guest's default hard limit is 4096), so root in
-# the VM cannot mount (no CAP_SYS_ADMIN).  Before protocol 3 the
-# process kept every capability (CapBnd 1ffffffffff) and mounted.
+# podman 4's 11 default capabilities (CapBnd 800405fb: runc's 14, a80425fb,
+# less NET_RAW, MKNOD and AUDIT_WRITE), noNewPrivileges and RLIMIT_NOFILE
+# 1024/1024 (the guest's default hard limit is 4096), so root in the VM
+# cannot mount (no CAP_SYS_ADMIN) nor open a raw socket; its linux.sysctl
+# net.ipv4.ping_group_range "0 0" is the guest's, so it pings lo through an
+# ICMP datagram socket (icmp-probe, in bb:2).  Before protocol 3 the process
+# kept every capability (CapBnd 1ffffffffff) and mounted.
 t_vmct_priv() {
-	vmct "$W/out" localhost/bb:1 sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs):" /proc/self/status;
-		echo "NOFILE $(ulimit -Hn)"; mount -t tmpfs t /tmp && echo MOUNTED; echo END'
+	vmct "$W/out" localhost/bb:2 sh -c 'grep -E "^(CapBnd|CapEff|NoNewPrivs):" /proc/self/status;
+		echo "NOFILE $(ulimit -Hn)"; mount -t tmpfs t /tmp && echo MOUNTED;
+		echo "PGR $(cat /proc/sys/net/ipv4/ping_group_range)"; icmp-probe raw;
+		icmp-probe ping 127.0.0.1; echo END'
 	log "guest: $(cat "$W/out")"
-	[ "$RC" = 0 ] && has "$W/out" '^CapBnd:.*00000000a80425fb$' &&
-		has "$W/out" '^CapEff:.*00000000a80425fb$' && has "$W/out" '^NoNewPrivs:.1$' &&
-		hasnt "$W/out" MOUNTED && has "$W/out" '^END$' && has "$W/out" '^NOFILE 1024$'
+	[ "$RC" = 0 ] && has "$W/out" '^CapBnd:.*00000000800405fb$' &&
+		has "$W/out" '^CapEff:.*00000000800405fb$' && has "$W/out" '^NoNewPrivs:.1$' &&
+		hasnt "$W/out" MOUNTED && has "$W/out" '^END$' && has "$W/out" '^NOFILE 1024$' &&
+		has "$W/out" '^PGR 0.0$' && has "$W/out" '^fail raw socket: Operation not permitted$' &&
+		has "$W/out" '^ok reply from 127.0.0.1$'
 }
 
 # vol_check DIR RODIR OUT: what vol_script did, seen from L1: the guest read L1's
@@ -1060,7 +1067,8 @@ t_vmct_warm_net() {
 	has "$W/page" '^hello-from-warm$' || ok=1
 	ipa=$(sed -n 's/.*"ip": "\([0-9.]*\)".*/\1/p' "$WARM_STORE/net/state/$a.json")
 	log "the first warm container's address: $ipa"
-	warm "$W/out2" --network bridge --name $b localhost/bb:1 sh -c \
+	# busybox ping opens a raw socket: CAP_NET_RAW, out of run IMAGE's default set, added.
+	warm "$W/out2" --network bridge --name $b --cap-add NET_RAW localhost/bb:1 sh -c \
 		"cat /proc/cmdline; ping -c 1 -W 10 $ipa && wget -q -O- http://$ipa:80/"
 	cat "$W/out2" >&2
 	[ "$RC" = 0 ] && has "$W/out2" '^hello-from-warm$' && has "$W/out2" "isola.warm=1" &&
@@ -1187,7 +1195,7 @@ t_vmct_warm_clean() {
 # image's layer (tests/l1/run.sh build_vmct keeps it as bb-layer.tar).
 VMOCI_ROOT=$W/vmoci-root
 
-# runc's 14 default capabilities (CapBnd a80425fb), as podman and containerd
+# runc's 14 default capabilities (CapBnd a80425fb), as containerd (and podman before 4)
 # send them: a config without process.capabilities gets none, in a VM as in
 # a plain container (tests/integration/vm-oci-exec.bats).
 VMOCI_CAPS='["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
@@ -2057,9 +2065,12 @@ t_vmct_net_port() {
 	has "$W/page" '^hello-from-vm$' || ok=1
 	ipa=$(sed -n 's/.*"ip": "\([0-9.]*\)".*/\1/p' "$W/store/net/state/vmweb$$.json")
 	log "the first VM container's address: $ipa"
-	vmct "$W/out2" --network bridge --name vmcli$$ localhost/bb:1 sh -c \
-		"ping -c 1 -W 10 $ipa && wget -q -O- http://$ipa:80/"
-	[ "$RC" = 0 ] && has "$W/out2" '^hello-from-vm$' || ok=1
+	# Without CAP_NET_RAW (not in run IMAGE's default set): an ICMP datagram socket,
+	# which the guest's net.ipv4.ping_group_range "0 0" (config.json's) allows.
+	vmct "$W/out2" --network bridge --name vmcli$$ localhost/bb:2 sh -c \
+		"icmp-probe ping $ipa && wget -q -O- http://$ipa:80/"
+	[ "$RC" = 0 ] && has "$W/out2" "^ok reply from $ipa\$" && has "$W/out2" '^hello-from-vm$' ||
+		ok=1
 	kill -TERM "$pid"
 	RC=0
 	wait "$pid" || RC=$?

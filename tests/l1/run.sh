@@ -249,14 +249,19 @@ build_vmct() { # DIR
 		die "cannot import the VM container image"
 	# A second image (a marker file and 4 MB more: a root disk of another size)
 	# for the warm-start tests: each container must see its own disk.  It
-	# also holds /bin/escape (escape.c, static) for vmct-escape.
+	# also holds /bin/escape (escape.c, static) for vmct-escape and /bin/icmp-probe
+	# (tests/helpers/icmp-probe.c, static: busybox ping needs CAP_NET_RAW, which run
+	# IMAGE's default set lacks) for vmct-priv and vmct-net-port.
 	cc -static -O2 -o "$d/escape" "$here/escape.c" || die "cannot build escape.c"
+	cc -static -O2 -o "$d/icmp-probe" "$top/tests/helpers/icmp-probe.c" ||
+		die "cannot build icmp-probe.c"
 	# shellcheck disable=SC2086
 	(
 		load() { :; }
 		. "$top/tests/integration/image-helpers.bash"
 		img_tar "$d/l2.tar" d:bin "F:bin/busybox:$(command -v busybox)" $specs d:etc d:tmp \
-			d:proc d:sys d:dev f:etc/which-image:two b:blob:4000000 "F:bin/escape:$d/escape"
+			d:proc d:sys d:dev f:etc/which-image:two b:blob:4000000 "F:bin/escape:$d/escape" \
+			"F:bin/icmp-probe:$d/icmp-probe"
 		img_layout "$d/layout2" latest amd64 "$d/l2.tar" >/dev/null
 	) || die "cannot build the second VM container image"
 	ISOLA_STORE=$1/store "$ISOLA" image import "$d/layout2" localhost/bb:2 >/dev/null ||
@@ -278,7 +283,8 @@ build_vmct() { # DIR
 
 cloud=$(fetch_kernel cloud-amd64)
 generic=$(fetch_kernel amd64)
-key=$(cat "$ISOLA" "$AGENT" "$here"/*.sh "$here"/*.c "$(command -v busybox)" | sha256sum | cut -c1-16)
+key=$(cat "$ISOLA" "$AGENT" "$here"/*.sh "$here"/*.c "$top/tests/helpers/icmp-probe.c" \
+	"$(command -v busybox)" | sha256sum | cut -c1-16)
 key=$key-$(basename "$cloud")-$(basename "$generic")
 
 # The L2 files (kernels, initramfs, root disk), for L1 or for --direct.

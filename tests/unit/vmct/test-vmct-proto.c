@@ -675,8 +675,53 @@ static void test_priv_hostile(void)
 	free(groups);
 }
 
+/* linux.sysctl entries: "KEY VALUE" round trip; bad keys and values, a 33rd entry refused. */
+static void test_sysctls(void)
+{
+	static const struct refused bad[] = {
+	    R("arg=x\0sysctl=net.ipv4.ping_group_range\0", "a sysctl without a value is refused"),
+	    R("arg=x\0sysctl=net.ipv4.ping_group_range \0", "an empty value is refused"),
+	    R("arg=x\0sysctl= 0 0\0", "an empty key is refused"),
+	    R("arg=x\0sysctl=net/ipv4/ip_forward 1\0", "a '/' in the key is refused"),
+	    R("arg=x\0sysctl=net..ipv4 1\0", "an empty key part (..) is refused"),
+	    R("arg=x\0sysctl=.net.ipv4 1\0", "a leading dot is refused"),
+	    R("arg=x\0sysctl=net.ipv4. 1\0", "a trailing dot is refused"),
+	    R("arg=x\0sysctl=Net.ipv4 1\0", "an upper-case key is refused"),
+	    R("arg=x\0sysctl=net.ipv4 1\n2\0", "a control byte in the value is refused"),
+	};
+	char *argv[] = {"true", NULL};
+	char *sysctls[] = {"net.ipv4.ping_group_range 0 0", "net.ipv4.ip_forward 1", NULL};
+	char *bad_in[] = {"net/ipv4 1", NULL};
+	struct vmct_config in = {.argv = argv, .sysctls = sysctls}, out = {};
+	uint32_t len = 0;
+	uint8_t *buf = vmct_config_encode(&in, &len);
+	char big[6 + (VMCT_SYSCTLS_MAX + 1) * 13];
+	size_t n = 6;
+
+	is_int(vmct_config_parse(buf, len, &out, NULL), 0, "parse a config with sysctls");
+	ok(out.sysctls && !strcmp(out.sysctls[0], "net.ipv4.ping_group_range 0 0") &&
+	       !strcmp(out.sysctls[1], "net.ipv4.ip_forward 1") && !out.sysctls[2],
+	   "sysctls survive, in order, blanks in the value too");
+	vmct_config_free(&out);
+	free(buf);
+	in.sysctls = bad_in;
+	ok(!vmct_config_encode(&in, &len) && errno == E2BIG, "encode refuses a bad sysctl");
+	check_refused(bad, ARRAY_SIZE(bad));
+	ok(vmct_sysctl_ok("kernel.shm_rmid_forced 1") && vmct_sysctl_ok("net.a-b.c 0\t0"),
+	   "'_', '-' in keys and a tab in values are taken");
+	/* VMCT_SYSCTLS_MAX entries are taken, one more is not. */
+	memcpy(big, "arg=x", 6);
+	for (unsigned i = 0; i <= VMCT_SYSCTLS_MAX; i++)
+		memcpy(big + 6 + i * 13, "sysctl=a.b 1", 13);
+	n = 6 + VMCT_SYSCTLS_MAX * 13;
+	is_int(vmct_config_parse((uint8_t *)big, n, &out, NULL), 0, "32 sysctls are taken");
+	vmct_config_free(&out);
+	ok(vmct_config_parse((uint8_t *)big, n + 13, &out, NULL) < 0, "a 33rd sysctl is refused");
+}
+
 int main(void)
 {
+	test_sysctls();
 	test_priv_roundtrip();
 	test_priv_hostile();
 	test_limits();
