@@ -12,17 +12,17 @@ struct vm_rundir {
 int vm_rundir_prepare(struct vm_config *cfg, struct vm_rundir *rd, struct err **err);
 /* Remove the entry if it was created, free rd. */
 void vm_rundir_remove(struct vm_rundir *rd);
-/*
- * The one way vm run, vm restore and vm receive take a configured VM to
- * running and back: the vm ls entry, SIGPIPE ignored (a vanished console
- * reader drops output), start(), the entry removed, cfg freed, and the
- * failure (wrapped with cmd) or the guest's exit status, with a note when
- * the guest panicked.  r < 0 (the caller's option parsing failed) skips to
- * the end.  Returns the process exit code; VMM_EXIT_REBOOT is left to vm run.
- */
 /* Set by vm run's --on-reboot restart for the isola it execs (vm_cli_start unsets it). */
 #define VM_RESTART_ENV "ISOLA_VM_RESTARTED"
 
+/*
+ * The one way vm run, vm restore and vm receive take a configured VM to
+ * running and back: the vm ls entry, SIGPIPE ignored (a vanished console
+ * reader drops output), the process confined (vmm_confine), start(), the
+ * entry removed, cfg freed, and the failure (wrapped with cmd) or the
+ * guest's exit status, with a note when the guest panicked.  r < 0 (the caller's option parsing
+ * failed) skips to the end.  Returns the process exit code; VMM_EXIT_REBOOT is left to vm run.
+ */
 struct vm_start {
 	const char *cmd; /* "vm run" */
 	int (*start)(struct vm_config *cfg, void *arg, int *ret_status, struct err **err);

@@ -220,9 +220,8 @@ static int cut_caps(struct err **err)
 	struct __user_cap_data_struct d[2] = {};
 	struct ct_caps c = {.bounding = vmm_confine_caps};
 	const char *what = NULL;
-	int cap = -1, r;
-
 	uint64_t perm, eff, inh;
+	int cap = -1, r;
 
 	if (syscall(SYS_capget, &hdr, d) < 0)
 		return err_make(err, errno, "capget");
