@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,6 +13,89 @@
 #include "parse.h"
 #include "strv.h"
 
+/*
+ * @buf with every integer token in (INT64_MAX, UINT64_MAX] written as the
+ * int64 of the same bits (18446744073709551615 -> -1), in a new buffer; NULL
+ * when there is none or out of memory.  Tokens in strings, with a fraction
+ * or exponent, or past UINT64_MAX stay as they are.
+ */
+static char *big_ints_wrapped(const char *buf, size_t len, size_t *ret_len)
+{
+	char *out = NULL;
+	size_t o = 0, i = 0;
+	bool found = false, in_str = false;
+
+	/* One token grows by at most one byte (9223372036854775808 -> -9223372036854775808). */
+	out = malloc(len + len / 19 + 2);
+	if (!out)
+		return NULL;
+	while (i < len) {
+		char c = buf[i];
+		size_t k = i;
+		uint64_t v = 0;
+		bool skip = false; /* not a token to rewrite */
+
+		if (in_str) {
+			if (c == '\\' && i + 1 < len)
+				out[o++] = buf[i++];
+			else if (c == '"')
+				in_str = false;
+			out[o++] = buf[i++];
+			continue;
+		}
+		if (c != '-' && (c < '0' || c > '9')) {
+			in_str = c == '"';
+			out[o++] = buf[i++];
+			continue;
+		}
+		/* A number token, whole: only a plain run of digits is looked at. */
+		for (; k < len && strchr("0123456789+-.eE", buf[k]) && buf[k]; k++) {
+			unsigned d = (unsigned)(buf[k] - '0');
+
+			if (d > 9)
+				skip = true; /* a sign, fraction or exponent: not ours */
+			else {
+				skip = skip || v > (UINT64_MAX - d) / 10; /* past UINT64_MAX */
+				v = v * 10 + d;
+			}
+		}
+		if (!skip && v > INT64_MAX) {
+			o += (size_t)sprintf(out + o, "%" PRId64, (int64_t)v);
+			found = true;
+		} else {
+			memcpy(out + o, buf + i, k - i);
+			o += k - i;
+		}
+		i = k;
+	}
+	if (!found) {
+		free(out);
+		return NULL;
+	}
+	*ret_len = o;
+	return out;
+}
+
+/*
+ * json_loadb, but an integer jansson cannot hold (it has int64 only) that an
+ * OCI uint64 field may carry -- podman writes an unlimited rlimit as
+ * 18446744073709551615 -- is read as the int64 of the same bits, which
+ * json_get_u64 turns back into the same uint64.
+ */
+json_t *json_loadb_u64(const char *buf, size_t len, size_t flags, json_error_t *jerr)
+{
+	_cleanup_free_ char *wrapped = NULL;
+	json_t *j = json_loadb(buf, len, flags, jerr);
+	size_t wlen;
+
+	if (j || strncmp(jerr->text, "too big integer", 15))
+		return j;
+	wrapped = big_ints_wrapped(buf, len, &wlen);
+	if (!wrapped)
+		return NULL;
+	return json_loadb(wrapped, wlen, flags, jerr);
+}
+
 int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max, json_t **ret,
 			 struct err **err)
 {
@@ -17,7 +104,7 @@ int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t m
 
 	if (len > max)
 		return err_make(err, 0, "%s: larger than %zu bytes", what, max);
-	j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &jerr);
+	j = json_loadb_u64(buf, len, JSON_REJECT_DUPLICATES, &jerr);
 	if (!j)
 		return err_make(err, 0, "%s: line %d column %d: %s", what, jerr.line, jerr.column,
 				jerr.text);

@@ -17,6 +17,12 @@ static inline void cleanup_json_decrefp(json_t **j)
 }
 #define _cleanup_json_ __attribute__((cleanup(cleanup_json_decrefp)))
 
+/*
+ * json_loadb that also takes integers in (INT64_MAX, UINT64_MAX], as OCI's
+ * uint64 fields carry them, as the int64 of the same bits (json_get_u64 reads
+ * them back).
+ */
+json_t *json_loadb_u64(const char *buf, size_t len, size_t flags, json_error_t *jerr);
 /* Parse a file of at most max bytes; the error names the file, line and column. */
 int json_load_file_capped(int dirfd, const char *path, size_t max, json_t **ret, struct err **err);
 int json_load_buf_capped(const char *what, const char *buf, size_t len, size_t max, json_t **ret,

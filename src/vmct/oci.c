@@ -131,6 +131,7 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 	_cleanup_free_ char *path = NULL, *text = NULL;
 	_cleanup_json_ json_t *spec = NULL;
 	struct vmct_oci_sel s;
+	json_error_t jerr;
 	size_t len = 0;
 	int r;
 
@@ -142,7 +143,7 @@ int vmct_oci_wanted(bool by_name, const char *bundle, struct err **err)
 		return by_name;
 	if (!by_name && !memmem(text, len, VMCT_OCI_ANNOTATION, strlen(VMCT_OCI_ANNOTATION)))
 		return 0;
-	spec = json_loadb(text, len, 0, NULL);
+	spec = json_loadb_u64(text, len, 0, &jerr);
 	if (!spec)
 		return by_name;
 	r = vmct_oci_select(by_name, json_object_get(spec, "annotations"), &s, err);

@@ -200,3 +200,20 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	pm rm -f -t 0 isola-it-pu
 	assert_podman_clean
 }
+
+@test "podman --ulimit unlimited (RLIMIT_INFINITY as 18446744073709551615) reaches the container" {
+	# podman writes "unlimited" as the uint64 2^64-1 in config.json; a parser
+	# with signed 64-bit integers only refused the whole file.
+	# nproc as containers.conf has it: podman drops those defaults once --ulimit is
+	# given, and this host has no CAP_SYS_RESOURCE to raise RLIMIT_NPROC to its 1048576.
+	run pm run --rm --ulimit core=-1:-1 --ulimit nofile=4096:8192 \
+		--ulimit nproc=32768:32768 "$PODMAN_IMG" \
+		sh -c 'ulimit -c; ulimit -Hc; ulimit -n; ulimit -Hn'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = unlimited ]
+	[ "${lines[1]}" = unlimited ]
+	[ "${lines[2]}" = 4096 ]
+	[ "${lines[3]}" = 8192 ]
+	assert_podman_clean
+}

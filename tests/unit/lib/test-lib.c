@@ -114,6 +114,43 @@ static void test_json(void)
 	err_free(&e);
 }
 
+/*
+ * OCI's uint64 fields past INT64_MAX (podman's unlimited rlimit is
+ * 18446744073709551615): jansson has int64 only and refused the file.
+ */
+static void test_json_u64(void)
+{
+	const char *doc = "{\"rlimits\":[{\"soft\":18446744073709551615,"
+			  "\"hard\":9223372036854775808}, {\"soft\":9223372036854775807,"
+			  "\"hard\":-18446744073709551615e-1}],"
+			  "\"s\":\"18446744073709551615 \\\" 18446744073709551614\","
+			  "\"r\":1.5e3}";
+	_cleanup_json_ json_t *j = NULL;
+	struct err *e = NULL;
+	json_t *rl, *x = NULL;
+	uint64_t v = 0;
+
+	ok(json_load_buf_capped("config.json", doc, strlen(doc), 1 << 20, &j, &e) == 0,
+	   "load: integers up to UINT64_MAX");
+	err_free(&e);
+	rl = json_array_get(json_object_get(j, "rlimits"), 0);
+	ok(json_get_u64(rl, "r", "soft", &v, &e) == 0 && v == UINT64_MAX, "UINT64_MAX read back");
+	ok(json_get_u64(rl, "r", "hard", &v, &e) == 0 && v == 9223372036854775808ull,
+	   "INT64_MAX + 1 read back");
+	rl = json_array_get(json_object_get(j, "rlimits"), 1);
+	ok(json_get_u64(rl, "r", "soft", &v, &e) == 0 && v == INT64_MAX, "INT64_MAX unchanged");
+	ok(json_is_real(json_object_get(rl, "hard")), "a negative real is left alone");
+	ok(j && streq(json_string_value(json_object_get(j, "s")),
+		      "18446744073709551615 \" 18446744073709551614"),
+	   "digits in a string (after an escaped quote too) are left alone");
+	ok(json_is_real(json_object_get(j, "r")), "a real is left alone");
+	ok(json_load_buf_capped("config.json", "{\"a\":18446744073709551616}", 26, 100, &x, &e) <
+		   0 &&
+	       strstr(e->msg, "too big integer"),
+	   "past UINT64_MAX: still refused");
+	err_free(&e);
+}
+
 /* Entries of dir whose name starts with prefix. */
 static int count_tmp(const char *dir, const char *prefix)
 {
@@ -722,6 +759,7 @@ int main(void)
 	test_parse();
 	test_sha256sw();
 	test_json();
+	test_json_u64();
 	test_files();
 	test_rm_deep();
 	test_rm_mount();
