@@ -37,6 +37,14 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err);
  * container's own procfs, refusing a file another mount covers. */
 int ct_proc_write(const char *rel, const char *data, struct err **err);
 
+/* copyup.c: a tmpfs's tmpcopyup. */
+#define CT_COPYUP_DEPTH 128
+/*
+ * Copy what directory @src_fd holds into @dst_fd (the new tmpfs's root), not
+ * following symlinks nor leaving @src_fd's file system; errors name @dest.
+ */
+int ct_copyup(int src_fd, int dst_fd, const char *dest, struct err **err);
+
 /* process.c */
 int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **err);
 /* Things that need root in the container: rlimits, oom score, keyring, personality. */

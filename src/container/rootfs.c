@@ -310,15 +310,23 @@ static int finish_mount(const struct ct_mount *m, const char *target, struct err
 	return 0;
 }
 
+static bool is_tmpfs(const struct ct_mount *m)
+{
+	return streq(m->type, "tmpfs") && !(m->flags & MS_BIND);
+}
+
 /* A mount on "/" (an image's overlay, rootless): it covers the rootfs itself. */
 static bool is_root_dest(const char *d)
 {
 	return d[strspn(d, "/")] == '\0';
 }
 
-static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *m, struct err **err)
+static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *orig,
+		       struct err **err)
 {
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, below = -1;
+	const struct ct_mount *m = orig;
+	struct ct_mount rw = *orig;
 	char target[64];
 	bool dir = true;
 	struct stat st;
@@ -329,24 +337,69 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *m,
 			return err_make(err, errno, "mount source `%s`", m->source);
 		dir = S_ISDIR(st.st_mode);
 	}
+	/*
+	 * tmpcopyup: the directory the tmpfs will cover, read once it is mounted.
+	 * One the image does not have is made empty, and the tmpfs keeps its mode=.
+	 */
+	if (m->copyup) {
+		_cleanup_close_ int t = open_in_root(rootfd, m->destination, O_PATH | O_DIRECTORY);
+
+		below = t < 0 ? -1 : openat(t, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (t >= 0 && below < 0)
+			return err_make(err, errno, "tmpcopyup: open `%s`", m->destination);
+	}
 	r = mkpath_in_root(rootfd, m->destination, dir, &fd, err);
 	if (r < 0)
 		return err_wrap(err, "mount `%s`", m->destination);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
+	/* A read-only tmpfs is made so once every mount is done (ro_tmpfs_finish). */
+	if (is_tmpfs(m) && (m->flags & MS_RDONLY) && !is_root_dest(m->destination)) {
+		rw.flags &= ~MS_RDONLY;
+		m = &rw;
+	}
 	r = do_mount_one(m, fd, target, err);
 	if (r != 0)
 		return r < 0 ? r : 0; /* a bind has all it needs (do_bind) */
-	if (!m->propagation && !m->attr_set && !m->attr_clr)
+	if (!m->propagation && !m->attr_set && !m->attr_clr && below < 0)
 		return 0;
 	close(fd);
-	fd = is_root_dest(m->destination) ? open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)
-					  : open_in_root(rootfd, m->destination, O_PATH);
+	fd =
+	    is_root_dest(m->destination)
+		? open(rootfs, (below < 0 ? O_PATH : O_RDONLY) | O_DIRECTORY | O_CLOEXEC)
+		: open_in_root(rootfd, m->destination, below < 0 ? O_PATH : O_RDONLY | O_DIRECTORY);
 	if (fd < 0 && is_root_dest(m->destination))
 		fd = -errno;
 	if (fd < 0)
 		return err_make(err, -fd, "reopen `%s` after mounting", m->destination);
+	if (below >= 0 && (r = ct_copyup(below, fd, m->destination, err)) < 0)
+		return r;
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
 	return finish_mount(m, target, err);
+}
+
+/*
+ * The read-only tmpfs mounts, made so last, as runc does: the mounts below
+ * them (podman's /etc/hosts under --tmpfs /etc:ro) need their mount points
+ * created first.
+ */
+static int ro_tmpfs_finish(const struct ct_spec *s, int rootfd, struct err **err)
+{
+	struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+
+	for (size_t i = 0; i < s->n_mounts; i++) {
+		const struct ct_mount *m = &s->mounts[i];
+		_cleanup_close_ int fd = -1;
+
+		if (!is_tmpfs(m) || !(m->flags & MS_RDONLY) || is_root_dest(m->destination))
+			continue;
+		fd = open_in_root(rootfd, m->destination, O_PATH);
+		if (fd < 0)
+			return err_make(err, -fd, "reopen `%s` to make it read-only",
+					m->destination);
+		if (setattr_fd(fd, false, &a) < 0)
+			return err_make(err, errno, "make `%s` read-only", m->destination);
+	}
+	return 0;
 }
 
 static const struct {
@@ -505,7 +558,7 @@ int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 		if (r < 0)
 			return r;
 	}
-	return 0;
+	return ro_tmpfs_finish(s, rootfd, err);
 }
 
 int ct_rootfs_pivot(const struct ct_init *in, struct err **err)

@@ -137,7 +137,7 @@ static const struct mount_opt mount_opts[] = {
     {"rsymfollow", true, MOUNT_ATTR_NOSYMFOLLOW, 2},
 };
 
-static const char *const unsupported_opts[] = {"idmap", "ridmap", "tmpcopyup", NULL};
+static const char *const unsupported_opts[] = {"idmap", "ridmap", NULL};
 
 static int apply_mount_opt(struct ct_mount *m, const char *o, const char *where, struct err **err)
 {
@@ -156,6 +156,11 @@ static int apply_mount_opt(struct ct_mount *m, const char *o, const char *where,
 			m->flags &= ~mo->flag;
 		else
 			m->flags |= mo->flag;
+		return 0;
+	}
+	/* runc's and crun's extension (podman sets it on its tmpfs mounts): copyup.c. */
+	if (streq(o, "tmpcopyup") || streq(o, "notmpcopyup")) {
+		m->copyup = o[0] == 't';
 		return 0;
 	}
 	for (size_t i = 0; unsupported_opts[i]; i++)
@@ -213,6 +218,8 @@ static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct 
 	}
 	if (streq(m->type, "bind"))
 		m->flags |= MS_BIND;
+	/* As runc: tmpcopyup means nothing but on a tmpfs. */
+	m->copyup = m->copyup && streq(m->type, "tmpfs") && !(m->flags & MS_BIND);
 	if (streq(m->type, "overlay") && !(m->flags & MS_BIND) &&
 	    overlay_lowerdir_check(m->data, &(size_t){0}, err) < 0)
 		return err_wrap(err, "%s.options", where);

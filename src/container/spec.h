@@ -44,6 +44,7 @@ struct ct_mount {
 	unsigned long propagation;   /* MS_SHARED etc., with MS_REC when recursive */
 	uint64_t attr_set, attr_clr; /* recursive MOUNT_ATTR_* for mount_setattr(2) */
 	char *data;		     /* unknown options, comma separated */
+	bool copyup;		     /* tmpcopyup: a tmpfs starts with what it covers */
 };
 
 struct ct_rlimit {

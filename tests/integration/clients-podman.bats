@@ -217,3 +217,22 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	[ "${lines[3]}" = 8192 ]
 	assert_podman_clean
 }
+
+@test "podman --tmpfs, --mount type=tmpfs and --read-only (tmpcopyup) through isola" {
+	# podman marks each tmpfs tmpcopyup: the image's files at the destination
+	# show through, and a read-only one still takes podman's /etc binds.
+	run pm run --rm --read-only --tmpfs /etc:ro --tmpfs /scratch:size=1m,mode=1777 \
+		--mount type=tmpfs,destination=/x,tmpfs-size=1m "$PODMAN_IMG" \
+		sh -c 'head -1 /etc/passwd; [ -s /etc/hosts ] && echo hosts
+			touch /etc/new 2>/dev/null || echo etc-ro
+			stat -c %a /scratch /x; touch /scratch/a /x/a /tmp/a && echo rw'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "root:x:0:0:root:/root:/bin/sh
+hosts
+etc-ro
+1777
+1777
+rw" ]
+	assert_podman_clean
+}

@@ -280,3 +280,85 @@ lowers() {
 	[ -f "$TMP/upper/new" ] && [ ! -e "$TMP/lower/new" ]
 	[ -z "$(ls -A "$B/rootfs")" ]
 }
+
+# tmpfs_mount DEST OPTION...: append a tmpfs mount to the bundle's mounts.
+tmpfs_mount() {
+	local dest=$1
+	shift
+	bundle_jq "$B" ".mounts += [{\"destination\": \"$dest\", \"type\": \"tmpfs\",
+		\"source\": \"tmpfs\", \"options\": $(jq -nc '$ARGS.positional' --args -- "$@")}]"
+}
+
+@test "mounts: tmpcopyup copies the image's tree into the tmpfs: owners, modes, links not followed, no other mount entered" {
+	local d=$B/rootfs/data
+	mkdir -p "$d/sub/deeper" "$B/rootfs/data2"
+	printf 'content' >"$d/sub/deeper/f"
+	chown 1234:5678 "$d/sub/deeper/f"
+	chmod 4755 "$d/sub/deeper/f"
+	chmod 0711 "$d/sub"
+	ln -s /etc/passwd "$d/abs-link"
+	ln -s ../../../../../../../etc "$d/rel-link"
+	mkfifo "$d/fifo"
+	touch -d '2001-02-03 04:05:06' "$d/sub/deeper/f"
+	chmod 0750 "$d"
+	# data/mnt: a tmpfs mounted before (mount order), with a bind in it: the
+	# copy has its mount point, empty.
+	mkdir "$d/mnt"
+	tmpfs_mount /data/mnt size=1m
+	bundle_jq "$B" '.mounts += [{"destination": "/data/mnt/x", "type": "bind",
+		"source": "/etc/hostname", "options": ["bind", "ro"]}]'
+	tmpfs_mount /data size=1m tmpcopyup
+	tmpfs_mount /data2 size=1m notmpcopyup
+	args sh -c 'grep -q " /data tmpfs" /proc/mounts && echo tmpfs
+		cat /data/sub/deeper/f; echo
+		stat -c "%u:%g %a %Y" /data/sub/deeper/f /data/sub /data
+		readlink /data/abs-link; readlink /data/rel-link
+		[ -p /data/fifo ] && echo fifo
+		ls -A /data/mnt | wc -l
+		echo x >/data/new && echo writable'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = tmpfs ]
+	[ "${lines[1]}" = content ]
+	[ "${lines[2]}" = "1234:5678 4755 $(date -d '2001-02-03 04:05:06' +%s)" ]
+	[ "${lines[3]%% *}" = "0:0" ] && [ "$(echo "${lines[3]}" | cut -d' ' -f2)" = 711 ]
+	[ "$(echo "${lines[4]}" | cut -d' ' -f1,2)" = "0:0 750" ]
+	[ "${lines[5]}" = /etc/passwd ]
+	[ "${lines[6]}" = ../../../../../../../etc ]
+	[ "${lines[7]}" = fifo ]
+	[ "${lines[8]}" = 0 ]
+	[ "${lines[9]}" = writable ]
+	# The image's tree is untouched; the write went to the tmpfs.
+	[ ! -e "$d/new" ]
+	[ "$(cat "$d/sub/deeper/f")" = content ]
+}
+
+@test "mounts: a read-only tmpfs is made so after the mounts below it; tmpcopyup of a tree too deep fails naming it, nothing left" {
+	mkdir -p "$B/rootfs/ro/keep"
+	echo kept >"$B/rootfs/ro/keep/file"
+	tmpfs_mount /ro size=1m tmpcopyup ro
+	# A bind below a read-only tmpfs needs its mount point made in it first.
+	bundle_jq "$B" '.mounts += [{"destination": "/ro/hostname", "type": "bind",
+		"source": "/etc/hostname", "options": ["bind", "ro"]}]'
+	args sh -c 'cat /ro/keep/file; [ -s /ro/hostname ] && echo bound
+		touch /ro/x 2>/dev/null || echo read-only'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "kept
+bound
+read-only" ]
+	# 200 levels: past CT_COPYUP_DEPTH (128).
+	local p=$B/rootfs/ro i
+	for ((i = 0; i < 200; i++)); do p=$p/d; done
+	mkdir -p "$p"
+	run isola run -b "$B" "$ID-deep"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"tmpcopyup of \`/ro\`: more than 128 levels at \`/keep"* ||
+		"$output" == *"tmpcopyup of \`/ro\`: more than 128 levels at \`/d/d/d"* ]]
+	run isola state "$ID-deep"
+	[ "$status" -ne 0 ]
+	refute grep -q "$B/rootfs" /proc/self/mountinfo
+}

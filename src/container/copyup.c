@@ -1,0 +1,205 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * tmpcopyup (a runc/crun extension podman sets on every --tmpfs, --mount
+ * type=tmpfs and --read-only's /run, /tmp and /var/tmp): what the image has
+ * at the destination is copied into the fresh tmpfs, so /run/lock or
+ * /var/tmp/x still exist on top of it.
+ *
+ * The tree is the image's, so it is hostile: every name is opened relative to
+ * its parent's fd with O_NOFOLLOW (a symlink is copied as a symlink, never
+ * followed), the walk stays on the destination's file system (a directory
+ * another mount covers is copied as an empty mount point, a file under one
+ * is left out), and it stops at CT_COPYUP_DEPTH levels with an error naming
+ * the path.  Regular files, directories, symlinks, fifos and device nodes are
+ * copied with their owner, mode and times; sockets are left out (nothing
+ * listens on them in a copy) and hard links become separate files.  Extended
+ * attributes are not copied.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "init.h"
+
+struct copyup {
+	const char *dest; /* the mount's destination, for errors */
+	dev_t dev;	  /* the source tree's file system */
+	char path[4096];  /* the entry being copied, below dest */
+};
+
+static int fail(struct copyup *c, int e, const char *what, struct err **err)
+{
+	return err_make(err, e, "tmpcopyup of `%s`: %s `%s`", c->dest, what,
+			c->path[0] ? c->path : "/");
+}
+
+static int copy_data(int from, int to)
+{
+	char buf[65536];
+
+	for (;;) {
+		ssize_t n = copy_file_range(from, NULL, to, NULL, 1u << 30, 0);
+
+		if (n == 0)
+			return 0;
+		if (n > 0)
+			continue;
+		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+			return -errno;
+		break;
+	}
+	/* A file system copy_file_range cannot read from: plain reads. */
+	for (;;) {
+		ssize_t n = read(from, buf, sizeof(buf)), w = 0;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : 0;
+		while (w < n) {
+			ssize_t k = write(to, buf + w, (size_t)(n - w));
+
+			if (k < 0 && errno != EINTR)
+				return -errno;
+			w += k > 0 ? k : 0;
+		}
+	}
+}
+
+/* Owner, then mode (a chown clears set-id bits), then times; not through symlinks. */
+static int copy_meta(struct copyup *c, int dfd, const char *name, const struct stat *st,
+		     struct err **err)
+{
+	struct timespec t[2] = {st->st_atim, st->st_mtim};
+
+	/* EINVAL: an id the container's user namespace does not map; left as made. */
+	if (fchownat(dfd, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+		return fail(c, errno, "chown", err);
+	if (!S_ISLNK(st->st_mode) && fchmodat(dfd, name, st->st_mode & 07777, 0) < 0)
+		return fail(c, errno, "chmod", err);
+	if (utimensat(dfd, name, t, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "set the times of", err);
+	return 0;
+}
+
+static int copy_dir(struct copyup *c, int sfd, int dfd, unsigned depth, struct err **err);
+
+static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsigned depth,
+		      struct err **err)
+{
+	struct stat st;
+	int r;
+
+	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return fail(c, errno, "stat", err);
+	if (S_ISSOCK(st.st_mode) || (st.st_dev != c->dev && !S_ISDIR(st.st_mode)))
+		return 0; /* a socket, or a file another mount covers: not copied */
+	if (S_ISDIR(st.st_mode) && st.st_dev != c->dev) {
+		/* Another mount: its mount point, empty. */
+		if (mkdirat(dfd, name, 0700) < 0)
+			return fail(c, errno, "mkdir", err);
+	} else if (S_ISDIR(st.st_mode)) {
+		_cleanup_close_ int s = -1, d = -1;
+
+		if (depth >= CT_COPYUP_DEPTH) {
+			char what[40];
+
+			snprintf(what, sizeof(what), "more than %u levels at", CT_COPYUP_DEPTH);
+			return fail(c, ELOOP, what, err);
+		}
+		s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (s < 0)
+			return fail(c, errno, "open", err);
+		if (mkdirat(dfd, name, 0700) < 0)
+			return fail(c, errno, "mkdir", err);
+		d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (d < 0)
+			return fail(c, errno, "open the copy of", err);
+		r = copy_dir(c, s, d, depth + 1, err);
+		if (r < 0)
+			return r;
+	} else if (S_ISREG(st.st_mode)) {
+		_cleanup_close_ int s = -1, d = -1;
+
+		s = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (s < 0)
+			return fail(c, errno, "open", err);
+		d = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (d < 0)
+			return fail(c, errno, "create the copy of", err);
+		r = copy_data(s, d);
+		if (r < 0)
+			return fail(c, -r, "copy", err);
+	} else if (S_ISLNK(st.st_mode)) {
+		char target[4096];
+		ssize_t n = readlinkat(sfd, name, target, sizeof(target) - 1);
+
+		if (n < 0)
+			return fail(c, errno, "readlink", err);
+		target[n] = '\0';
+		if (symlinkat(target, dfd, name) < 0)
+			return fail(c, errno, "symlink", err);
+	} else if (mknodat(dfd, name, st.st_mode & (S_IFMT | 0600), st.st_rdev) < 0) {
+		return fail(c, errno, "mknod", err);
+	}
+	return copy_meta(c, dfd, name, &st, err);
+}
+
+static int copy_dir(struct copyup *c, int sfd, int dfd, unsigned depth, struct err **err)
+{
+	size_t len = strlen(c->path);
+	struct dirent *de;
+	DIR *d;
+	int fd, r = 0;
+
+	fd = openat(sfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return fail(c, errno, "open", err);
+	d = fdopendir(fd);
+	if (!d) {
+		close(fd);
+		return fail(c, errno, "read", err);
+	}
+	while (r >= 0 && (errno = 0, de = readdir(d))) {
+		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
+			continue;
+		if ((size_t)snprintf(c->path + len, sizeof(c->path) - len, "/%s", de->d_name) >=
+		    sizeof(c->path) - len) {
+			c->path[len] = '\0';
+			r = fail(c, ENAMETOOLONG, "a name too long below", err);
+			break;
+		}
+		r = copy_entry(c, sfd, dfd, de->d_name, depth, err);
+		c->path[len] = '\0';
+	}
+	if (r >= 0 && errno)
+		r = fail(c, errno, "read", err);
+	closedir(d);
+	return r;
+}
+
+int ct_copyup(int src_fd, int dst_fd, const char *dest, struct err **err)
+{
+	struct copyup c = {.dest = dest};
+	struct stat st;
+	int r;
+
+	if (fstat(src_fd, &st) < 0)
+		return fail(&c, errno, "stat", err);
+	c.dev = st.st_dev;
+	r = copy_dir(&c, src_fd, dst_fd, 0, err);
+	if (r < 0)
+		return r;
+	/* The tmpfs's root takes the directory's owner and mode, as runc's does. */
+	if (fchown(dst_fd, st.st_uid, st.st_gid) < 0 && errno != EINVAL)
+		return fail(&c, errno, "chown", err);
+	if (fchmod(dst_fd, st.st_mode & 07777) < 0)
+		return fail(&c, errno, "chmod", err);
+	return 0;
+}
