@@ -4,7 +4,8 @@
  *                 [-w DIR] [-u USER] [--memory SIZE] [--cpus N] [--pids-limit N]
  *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH]
  *                 [-p [IP:]HOST:CTR[/tcp|udp]] [--dns IP] [--add-host NAME:IP]
- *                 [--hostname NAME] [--network-alias NAME]
+ *                 [--hostname NAME] [--network-alias NAME] [--sysctl K=V]
+ *                 [--ulimit NAME=SOFT[:HARD]] [--tmpfs DEST[:OPTS]]
  *                 [--vm [--vm-kernel FILE] [--vm-modules DIR]] IMAGE [CMD...]
  *
  * Makes a bundle from the image under the store and runs it with the OCI
@@ -71,6 +72,9 @@ static void run_args_free(struct run_args *a)
 	strv_free(a->env_files);
 	strv_free(a->cap_add);
 	strv_free(a->cap_drop);
+	strv_free(a->o.sysctls);
+	strv_free(a->o.tmpfs);
+	strv_free(a->o.ulimits);
 	strv_free(a->o.caps);
 	json_decref(a->o.seccomp);
 	strv_free(a->o.volumes);
@@ -203,6 +207,9 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"cap-add", CLI_LONG(17), "CAP", "add a capability (NET_ADMIN, CAP_NET_ADMIN or ALL) to the default set"},
 	{"cap-drop", CLI_LONG(18), "CAP", "drop a capability (or ALL) from the default set"},
 	{"security-opt", CLI_LONG(19), "OPT", "seccomp=unconfined|PROFILE.json; no-new-privileges, label=disable, apparmor=unconfined (no-ops)"},
+	{"sysctl", CLI_LONG(23), "KEY=VALUE", "a namespaced sysctl (net.*, kernel.shm*, ...; repeatable)"},
+	{"tmpfs", CLI_LONG(24), "DEST[:OPTS]", "mount a tmpfs (rw,noexec,nosuid,nodev unless OPTS say otherwise)"},
+	{"ulimit", CLI_LONG(25), "NAME=SOFT[:HARD]", "a resource limit (nofile=1024:2048, core=-1; repeatable)"},
 	{"quiet", 'q', NULL, "no pull progress"},
 	{"init", CLI_LONG(14), NULL, "run a minimal init as PID 1 (reaps, forwards signals)"},
 	{"vm", CLI_LONG(20), NULL, "run the container in its own micro-VM (--memory, --cpus size the VM)"},
@@ -282,6 +289,41 @@ oom:
 	return cli_usage_error(cmd, "out of memory");
 }
 
+/*
+ * --sysctl KEY=VALUE: only what a namespace of the container's keeps from the
+ * host (runc's list, ct_sysctl_namespace); net.* needs its own network
+ * namespace (check_sysctl_net, once --network is known).
+ */
+static int parse_sysctl(struct run_args *a, const char *v, const char *cmd)
+{
+	size_t kl = strcspn(v, "=");
+	_cleanup_free_ char *k = strndup(v, kl);
+
+	if (!k)
+		return cli_usage_error(cmd, "out of memory");
+	if (!v[kl] || !kl || k[0] == '.' || strstr(k, "..") || strpbrk(k, "/ \t\n"))
+		return cli_usage_error(cmd, "--sysctl `%.64s`: expected KEY=VALUE", v);
+	if (ct_sysctl_namespace(k) < 0)
+		return cli_usage_error(cmd,
+				       "--sysctl `%.64s`: not a namespaced sysctl (it would "
+				       "change the host); net.*, fs.mqueue.*, kernel.msg*, "
+				       "kernel.sem, kernel.shm*, kernel.hostname and "
+				       "kernel.domainname are",
+				       v);
+	return push(&a->o.sysctls, v);
+}
+
+static int check_sysctl_net(struct run_args *a, const char *cmd)
+{
+	for (char **s = a->o.sysctls; s && *s; s++)
+		if (a->net == NET_HOST && !strncmp(*s, "net.", 4))
+			return cli_usage_error(cmd,
+					       "--sysctl `%.64s` with --network host: the "
+					       "container has the host's network namespace",
+					       *s);
+	return 0;
+}
+
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
 {
 	if (c == CLI_LONG(6)) {
@@ -356,6 +398,20 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return cap_name("--cap-drop", optarg, &a->cap_drop, cmd);
 	case CLI_LONG(19):
 		return parse_security_opt(a, optarg, cmd);
+	case CLI_LONG(23):
+		return parse_sysctl(a, optarg, cmd);
+	case CLI_LONG(24):
+		if (img_tmpfs_check(optarg, &err) < 0)
+			return cli_fail(&err);
+		return push(&a->o.tmpfs, optarg);
+	case CLI_LONG(25): {
+		const char *type;
+		uint64_t soft, hard;
+
+		if (img_ulimit_parse(optarg, &type, &soft, &hard, &err) < 0)
+			return cli_fail(&err);
+		return push(&a->o.ulimits, optarg);
+	}
 	case 'm':
 		if (parse_size(optarg, &a->o.memory) < 0)
 			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
@@ -435,6 +491,8 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 		return cli_usage_error(cmd,
 				       "--network ns:PATH with --vm: the VM needs an address "
 				       "from a CNI network; use bridge, a network name or none");
+	/* --tmpfs: the agent mounts a tmpfs, it has no tmpcopyup. */
+	a->o.tmpfs_no_copyup = true;
 	a->vmo.memory = a->o.memory;
 	a->vmo.cpus = (a->o.cpus_milli + 999) / 1000;
 	a->vmo.interactive = a->interactive;
@@ -483,6 +541,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	else if (a->o.terminal && a->detach)
 		r = cli_usage_error(argv[0], "-t with -d: holding a detached terminal needs a "
 					     "daemon, and isola has none");
+	if (!r)
+		r = check_sysctl_net(a, argv[0]);
 	if (!r && a->vm)
 		r = check_vm_args(a, argv[0]);
 	return r ? EXIT_ISOLA : 0;

@@ -263,7 +263,11 @@ struct img_run_opts {
 	bool netns_private;	/* netns_path is one made for this container (a bridge's) */
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
-	bool init; /* run the command under /dev/init -- (bind-mounted by the caller) */
+	bool init;	      /* run the command under /dev/init -- (bind-mounted by the caller) */
+	char **sysctls;	      /* KEY=VALUE (--sysctl, checked by the caller); over ours */
+	char **tmpfs;	      /* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
+	bool tmpfs_no_copyup; /* --vm: the agent has no tmpcopyup */
+	char **ulimits;	      /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
 	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
 	char **caps;
 	/* linux.seccomp: @seccomp (a profile's JSON), else none if unconfined, else ours. */
@@ -280,6 +284,16 @@ struct img_run_opts {
 	} uid_maps[2], gid_maps[2];
 	size_t n_uid_maps, n_gid_maps;
 };
+/*
+ * --ulimit NAME=SOFT[:HARD], as podman takes it: NAME one of core, cpu, data,
+ * fsize, locks, memlock, msgqueue, nice, nofile, nproc, rss, rtprio, rttime,
+ * sigpending, stack, as; a value a number, or -1 / "unlimited"; HARD
+ * defaults to SOFT.  *ret_type is "RLIMIT_" NAME in upper case (static).
+ */
+int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft, uint64_t *ret_hard,
+		     struct err **err);
+/* --tmpfs DEST[:OPTIONS]: an absolute DEST, options a tmpfs and isola take. */
+int img_tmpfs_check(const char *arg, struct err **err);
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,

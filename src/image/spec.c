@@ -130,6 +130,193 @@ static int add_volumes(json_t *mounts, char **vols, struct err **err)
 	return 0;
 }
 
+static const char *const ulimit_names[] = {
+    "core",   "cpu",   "data", "fsize",	 "locks",  "memlock",	 "msgqueue", "nice",
+    "nofile", "nproc", "rss",  "rtprio", "rttime", "sigpending", "stack",    "as"};
+static const char *const ulimit_types[] = {
+    "RLIMIT_CORE",   "RLIMIT_CPU",	  "RLIMIT_DATA",     "RLIMIT_FSIZE",
+    "RLIMIT_LOCKS",  "RLIMIT_MEMLOCK",	  "RLIMIT_MSGQUEUE", "RLIMIT_NICE",
+    "RLIMIT_NOFILE", "RLIMIT_NPROC",	  "RLIMIT_RSS",	     "RLIMIT_RTPRIO",
+    "RLIMIT_RTTIME", "RLIMIT_SIGPENDING", "RLIMIT_STACK",    "RLIMIT_AS"};
+
+static int ulimit_value(const char *v, uint64_t *ret)
+{
+	if (streq(v, "-1") || streq(v, "unlimited")) {
+		*ret = UINT64_MAX;
+		return 0;
+	}
+	return parse_u64(v, ret);
+}
+
+int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft, uint64_t *ret_hard,
+		     struct err **err)
+{
+	const char *eq = strchr(arg, '='), *colon;
+	_cleanup_free_ char *soft = NULL;
+	size_t i;
+
+	for (i = 0; eq && i < ARRAY_SIZE(ulimit_names); i++)
+		if (strlen(ulimit_names[i]) == (size_t)(eq - arg) &&
+		    !strncmp(arg, ulimit_names[i], (size_t)(eq - arg)))
+			break;
+	if (!eq || i == ARRAY_SIZE(ulimit_names))
+		return err_make(err, 0,
+				"--ulimit `%.64s`: expected NAME=SOFT[:HARD], NAME one of core, "
+				"cpu, data, fsize, locks, memlock, msgqueue, nice, nofile, nproc, "
+				"rss, rtprio, rttime, sigpending, stack, as",
+				arg);
+	colon = strchr(eq + 1, ':');
+	soft = strndup(eq + 1, colon ? (size_t)(colon - eq - 1) : strlen(eq + 1));
+	if (!soft)
+		return err_make(err, ENOMEM, "--ulimit");
+	if (ulimit_value(soft, ret_soft) < 0 ||
+	    ulimit_value(colon ? colon + 1 : soft, ret_hard) < 0)
+		return err_make(err, 0, "--ulimit `%.64s`: expected a number, -1 or unlimited",
+				arg);
+	if (*ret_soft > *ret_hard)
+		return err_make(err, 0, "--ulimit `%.64s`: the soft limit is over the hard one",
+				arg);
+	*ret_type = ulimit_types[i];
+	return 0;
+}
+
+static bool path_has_dotdot(const char *p)
+{
+	for (const char *c = p; (c = strstr(c, "..")); c += 2)
+		if ((c == p || c[-1] == '/') && (c[2] == '/' || !c[2]))
+			return true;
+	return false;
+}
+
+/* An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value. */
+static bool tmpfs_option_ok(const char *o)
+{
+	static const char *const words[] = {
+	    "ro",	"rw",	      "exec",	     "noexec",	      "suid",	   "nosuid",
+	    "dev",	"nodev",      "atime",	     "noatime",	      "diratime",  "nodiratime",
+	    "relatime", "norelatime", "strictatime", "nostrictatime", "tmpcopyup", "notmpcopyup"};
+	static const char *const keys[] = {
+	    "size=", "mode=", "uid=", "gid=", "nr_inodes=", "nr_blocks="};
+
+	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
+		if (streq(o, words[i]))
+			return true;
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (!strncmp(o, keys[i], strlen(keys[i])) && o[strlen(keys[i])] &&
+		    !strpbrk(o, " \t\n"))
+			return true;
+	return false;
+}
+
+int img_tmpfs_check(const char *arg, struct err **err)
+{
+	_cleanup_free_ char *s = strdup(arg);
+	char *opts, *save = NULL;
+
+	if (!s)
+		return err_make(err, ENOMEM, "--tmpfs");
+	opts = strchr(s, ':');
+	if (opts)
+		*opts++ = '\0';
+	if (s[0] != '/' || !s[strspn(s, "/")] || path_has_dotdot(s))
+		return err_make(err, 0,
+				"--tmpfs `%.64s`: expected DEST[:OPTIONS], DEST absolute, not / "
+				"and without ..",
+				arg);
+	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save))
+		if (!tmpfs_option_ok(o))
+			return err_make(err, 0,
+					"--tmpfs `%.64s`: option `%.32s` is not one for a tmpfs",
+					arg, o);
+	return 0;
+}
+
+/*
+ * --tmpfs DEST[:OPTIONS], as podman mounts it: rw, noexec, nosuid, nodev
+ * unless OPTIONS say otherwise, and tmpcopyup (the image's files at DEST show
+ * through) unless notmpcopyup is given or @copyup is false (a VM's agent has
+ * no copy).
+ */
+static int add_tmpfs(json_t *mounts, char **list, bool copyup, struct err **err)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		_cleanup_free_ char *s = strdup(list[i]);
+		char *opts, *save = NULL;
+		json_t *o = json_pack("[s,s,s,s]", "rw", "noexec", "nosuid", "nodev");
+		bool no_copy = !copyup;
+
+		if (!s || !o) {
+			json_decref(o);
+			return err_make(err, ENOMEM, "--tmpfs");
+		}
+		opts = strchr(s, ':');
+		if (opts)
+			*opts++ = '\0';
+		for (char *w = opts ? strtok_r(opts, ",", &save) : NULL; w;
+		     w = strtok_r(NULL, ",", &save)) {
+			no_copy |= streq(w, "notmpcopyup");
+			if (!streq(w, "tmpcopyup") && !streq(w, "notmpcopyup"))
+				json_array_append_new(o, json_string(w));
+		}
+		if (!no_copy)
+			json_array_append_new(o, json_string("tmpcopyup"));
+		json_array_append_new(mounts,
+				      json_pack("{s:s,s:s,s:s,s:o}", "destination", s, "type",
+						"tmpfs", "source", "tmpfs", "options", o));
+	}
+	return 0;
+}
+
+/* --sysctl KEY=VALUE into linux.sysctl, over what we set ourselves. */
+static void add_sysctls(json_t *l, char **list)
+{
+	json_t *obj = json_object_get(l, "sysctl");
+
+	if (!list)
+		return;
+	if (!obj) {
+		obj = json_object();
+		json_object_set_new(l, "sysctl", obj);
+	}
+	for (size_t i = 0; list[i]; i++) {
+		const char *eq = strchr(list[i], '=');
+		_cleanup_free_ char *k = eq ? strndup(list[i], (size_t)(eq - list[i])) : NULL;
+
+		if (k)
+			json_object_set_new(obj, k, json_string(eq + 1));
+	}
+}
+
+/* RLIMIT_NOFILE 1024 as runc's spec has it, then --ulimit's (checked), the same type replaced. */
+static json_t *rlimits(const struct img_run_opts *o)
+{
+	json_t *a = json_array(), *v;
+	bool nofile = false;
+	size_t i;
+
+	for (size_t k = 0; a && o->ulimits && o->ulimits[k]; k++) {
+		const char *type;
+		uint64_t soft, hard;
+
+		if (img_ulimit_parse(o->ulimits[k], &type, &soft, &hard, NULL) < 0)
+			continue;
+		json_array_foreach (a, i, v)
+			if (streq(json_string_value(json_object_get(v, "type")), type)) {
+				json_array_remove(a, i);
+				break;
+			}
+		nofile |= streq(type, "RLIMIT_NOFILE");
+		/* UINT64_MAX as -1: jansson's integers are int64 (json_get_u64 reads it back). */
+		json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "type", type, "hard",
+						   (json_int_t)hard, "soft", (json_int_t)soft));
+	}
+	if (a && !nofile)
+		json_array_insert_new(a, 0,
+				      json_pack("{s:s,s:I,s:I}", "type", "RLIMIT_NOFILE", "hard",
+						(json_int_t)1024, "soft", (json_int_t)1024));
+	return a;
+}
+
 /* Image Env, then -e K=V replacing the same key; PATH defaulted. */
 static json_t *merge_env(json_t *image_env, char **extra)
 {
@@ -499,6 +686,8 @@ static json_t *linux_section(const struct img_run_opts *o)
 	if (l && !o->host_network && (!o->netns_path || o->netns_private))
 		json_object_set_new(l, "sysctl",
 				    json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
+	if (l)
+		add_sysctls(l, o->sysctls);
 	if (l && (o->seccomp || !o->seccomp_unconfined))
 		json_object_set_new(l, "seccomp",
 				    o->seccomp ? json_incref(o->seccomp) : default_seccomp());
@@ -513,15 +702,12 @@ static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t
 	json_t *caps = o->caps ? str_array((const char *const *)o->caps, strv_length(o->caps))
 			       : str_array(img_default_caps, ARRAY_SIZE(img_default_caps) - 1);
 
-	return json_pack(
-	    "{s:b, s:{s:I,s:I,s:o*}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:[{s:s,s:I,s:I}],"
-	    " s:b}",
-	    "terminal", o->terminal, "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid,
-	    "additionalGids", groups, "args", args, "env",
-	    merge_env(json_object_get(cfg, "Env"), o->env), "cwd", wd && *wd ? wd : "/",
-	    "capabilities", "bounding", caps, "effective", caps, "permitted", caps, "rlimits",
-	    "type", "RLIMIT_NOFILE", "hard", (json_int_t)1024, "soft", (json_int_t)1024,
-	    "noNewPrivileges", 1);
+	return json_pack("{s:b, s:{s:I,s:I,s:o*}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:o, s:b}",
+			 "terminal", o->terminal, "user", "uid", (json_int_t)uid, "gid",
+			 (json_int_t)gid, "additionalGids", groups, "args", args, "env",
+			 merge_env(json_object_get(cfg, "Env"), o->env), "cwd",
+			 wd && *wd ? wd : "/", "capabilities", "bounding", caps, "effective", caps,
+			 "permitted", caps, "rlimits", rlimits(o), "noNewPrivileges", 1);
 }
 
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
@@ -557,6 +743,8 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	}
 	mounts = default_mounts(o);
 	r = add_volumes(mounts, o->volumes, err);
+	if (r >= 0)
+		r = add_tmpfs(mounts, o->tmpfs, !o->tmpfs_no_copyup, err);
 	if (r < 0) {
 		json_decref(args);
 		json_decref(groups);

@@ -357,3 +357,40 @@ teardown() {
 	[ "${#lines[@]}" = 1 ]
 	[[ "$output" == *"$TMP/nonexistent"* ]]
 }
+
+@test "run --sysctl, --ulimit, --tmpfs: podman's forms; a bad one is one line, exit 125, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# --tmpfs /etc keeps the image's files (tmpcopyup, as podman), is noexec by
+	# default; exec in OPTS lifts it.  --sysctl wins over our ping_group_range.
+	run "$ISOLA" run --rm --network none --sysctl kernel.shm_rmid_forced=1 \
+		--sysctl "net.ipv4.ping_group_range=1 2" --ulimit nofile=100:200 --ulimit core=-1 \
+		--ulimit stack=8388608 --tmpfs /etc --tmpfs /scr:size=1m,mode=1777,exec \
+		"$REG/t/bb:1" busybox sh -c 'cat /proc/sys/kernel/shm_rmid_forced \
+			/proc/sys/net/ipv4/ping_group_range
+		ulimit -n; ulimit -Hn; ulimit -c; ulimit -s
+		grep -E " /(etc|scr) " /proc/mounts | cut -d" " -f2-4
+		grep -c ^root: /etc/passwd; stat -c %a /scr'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "1
+1	2
+100
+200
+unlimited
+8192
+/etc tmpfs rw,nosuid,nodev,noexec,relatime
+/scr tmpfs rw,nosuid,nodev,relatime,size=1024k
+1
+1777" ]
+	for bad in "--sysctl kernel.pid_max=1" "--sysctl net.x" "--sysctl ../../x=1" \
+		"--network host --sysctl net.ipv4.ip_forward=1" "--ulimit nofile=5:4" \
+		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" \
+		"--tmpfs /x:size=1m,bind"; do
+		eval "run \"$ISOLA\" run --rm --network none $bad \"$REG/t/bb:1\" true"
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+	done
+	[[ "$output" == *"--tmpfs \`/x:size=1m,bind\`: option \`bind\` is not one for a tmpfs"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
