@@ -488,6 +488,186 @@ PY
 	[ ! -s "$TMP/out2" ]
 }
 
+# A python3 peer for the TCP port: hellos, connections that say nothing,
+# connections from other loopback addresses (Linux routes 127/8 to lo).
+mig_peer_py() {
+	cat <<'PY'
+import os, select, socket, struct, sys, time
+
+port = int(sys.argv[1])
+AUTH_HELLO = b"ISOLAMIG" + struct.pack("<II", 3, 1) + os.urandom(32)
+
+def conn(src="127.0.0.1", timeout=30):
+    return socket.create_connection(("127.0.0.1", port), timeout=timeout,
+                                    source_address=(src, 0))
+
+def silent(srcs, within=30):
+    # Connections that say nothing, all of them established within `within` s.
+    socks = []
+    for src in srcs:
+        s = socket.socket()
+        s.bind((src, 0))
+        s.setblocking(False)
+        s.connect_ex(("127.0.0.1", port))
+        socks.append(s)
+    end = time.monotonic() + within
+    for s in socks:
+        left = end - time.monotonic()
+        _, w, _ = select.select([], [s], [], max(left, 0))
+        err = s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        assert w and not err, "a silent connection was not taken within %d s" % within
+    return socks
+
+def is_open(s):  # taken, nothing sent to it, not closed
+    try:
+        s.recv(1, socket.MSG_DONTWAIT)
+        return False  # EOF (or bytes the destination never sends first)
+    except BlockingIOError:
+        return True
+    except ConnectionResetError:
+        return False
+
+def closed(s, timeout):  # hung up on (EOF or a reset) within timeout
+    end = time.monotonic() + timeout
+    try:
+        while time.monotonic() < end:
+            s.settimeout(max(end - time.monotonic(), 0.001))
+            if s.recv(4096) == b"":
+                return True
+    except ConnectionResetError:
+        return True
+    except socket.timeout:
+        pass
+    return False
+
+def hello(s):
+    s.sendall(AUTH_HELLO)
+    got = s.recv(48, socket.MSG_WAITALL)
+    assert got[:8] == b"ISOLAMIG", got
+    return got
+PY
+}
+
+@test "vm migrate: silent connections held open on the TCP port do not hold up the source" {
+	require_cmd python3 ss
+	mkkey "$TMP/key"
+	start_dest "" "tcp:127.0.0.1:$PORT" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 tcp_listening "$PORT"
+	# Twelve connections that say nothing, three from each of four addresses,
+	# held open: greeted one at a time they would cost the source 10 s each.
+	python3 - "$PORT" "$DST" <<PY
+$(mig_peer_py)
+import signal
+held = silent(["127.0.0.%d" % (10 + i // 3) for i in range(12)])
+# A real source waits 30 s for our hello (MIG_IO_TIMEOUT_S).
+t = time.monotonic()
+s = conn(timeout=30)
+hello(s)
+print("answered in %.3f s" % (time.monotonic() - t))
+assert all(is_open(h) for h in held), "a silent connection was closed before its deadline"
+# SIGTERM with them pending: all of them closed, vm receive ends.
+os.kill(int(sys.argv[2]), signal.SIGTERM)
+assert all(closed(h, 30) for h in held + [s]), "a connection outlived the signal"
+print("the source was answered with 12 silent connections pending")
+PY
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q "interrupted by signal 15 while waiting on .tcp:127.0.0.1:$PORT" "$TMP/dst.err"
+	refute tcp_listening "$PORT"
+}
+
+@test "vm migrate: one address cannot fill the TCP port's pending slots" {
+	require_cmd python3 ss
+	mkkey "$TMP/key"
+	start_dest "" "tcp:127.0.0.1:$PORT" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 tcp_listening "$PORT"
+	# Four pending from 127.0.0.1 at most: the fifth and sixth are closed at
+	# once (in order they would wait 40 s and more), the source from
+	# 127.0.0.2 is answered.
+	python3 - "$PORT" <<PY
+$(mig_peer_py)
+held = silent(["127.0.0.1"] * 4)
+over = [conn() for _ in range(2)]
+assert all(closed(s, 30) for s in over), "a connection over the cap was not closed"
+s = conn("127.0.0.2", timeout=30)
+hello(s)
+assert all(is_open(h) for h in held), "a pending connection was closed before its deadline"
+print("over the cap closed, the source answered")
+PY
+	kill -TERM "$DST"
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q "refused 2 connections over the caps (64 pending, 4 from one address)" "$TMP/dst.err"
+	refute tcp_listening "$PORT"
+}
+
+@test "vm migrate: the TCP port keeps at most 64 connections pending" {
+	require_cmd python3 ss
+	mkkey "$TMP/key"
+	start_dest "" "tcp:127.0.0.1:$PORT" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 tcp_listening "$PORT"
+	python3 - "$PORT" <<PY
+$(mig_peer_py)
+held = silent(["127.0.1.%d" % (i // 4) for i in range(64)])
+s = conn("127.0.0.5")
+assert closed(s, 30), "a 65th pending connection was not closed"
+assert all(is_open(h) for h in held), "a pending connection was closed before its deadline"
+print("64 pending, the 65th closed")
+PY
+	kill -TERM "$DST"
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q "refused 1 connection over the caps" "$TMP/dst.err"
+}
+
+@test "vm migrate: the first TCP peer to prove the key is the source, the pending ones are closed" {
+	require_cmd python3 ss
+	python3 -c "import cryptography.hazmat.primitives.ciphers.aead" 2>/dev/null ||
+		skip "python3 cryptography is not installed"
+	mkkey "$TMP/key"
+	start_dest "" "tcp:127.0.0.1:$PORT" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 tcp_listening "$PORT"
+	python3 - "$PORT" "$TMP/key" <<PY
+$(mig_peer_py)
+import hashlib, hmac
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+
+psk = open(sys.argv[2], "rb").read()
+def session(label, ns, nd):
+    return AESGCM(hmac.new(psk, label + ns + nd, hashlib.sha256).digest())
+def ad(seq, typ, n):
+    return struct.pack("<QII", seq, typ, n), b"\0" * 4 + struct.pack(">Q", seq)
+
+held = silent(["127.0.0.3", "127.0.0.3", "127.0.0.4"])
+s = conn()
+theirs = hello(s)
+ns, nd = AUTH_HELLO[16:], theirs[16:]
+s2d = session(b"isola-migrate-2 source->destination", ns, nd)
+d2s = session(b"isola-migrate-2 destination->source", ns, nd)
+accept = s.recv(8 + 16, socket.MSG_WAITALL)
+aad, iv = ad(0, 8, 0)
+assert accept[:8] == aad[8:], accept
+d2s.decrypt(iv, accept[8:], aad)  # ACCEPT: the destination has our key
+config = struct.pack("<IIQQ", 1, 0, 64 << 20, 0)
+aad, iv = ad(0, 1, len(config))
+s.sendall(aad[8:] + s2d.encrypt(iv, config, aad))
+# The source is greeted: the pending connections are closed, long before their deadline.
+assert all(closed(h, 30) for h in held), "a pending connection was left open"
+s.close()
+print("greeted; the pending connections were closed")
+PY
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q "migration from .tcp:127.0.0.1:$PORT.: the source closed the connection" "$TMP/dst.err"
+	# Closed for the source, not dropped at their 10 s deadline.
+	refute grep -q "dropped a connection" "$TMP/dst.err"
+	refute tcp_listening "$PORT"
+}
+
 @test "vm migrate: a wrong key or a missing key on either side: nothing is sent, the source runs on" {
 	require_guest counter
 	mkkey "$TMP/k1"

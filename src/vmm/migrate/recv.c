@@ -11,11 +11,15 @@
  */
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -145,36 +149,6 @@ static int handshake(struct mig_in *in, const struct mig_key *key, struct err **
 	return send_empty(in, MIG_ACCEPT, "accept", err);
 }
 
-/* The next connection, its peer's address in peer; or a signal / error. */
-static int accept_next(int lfd, int sigfd, const char *addr, char *peer, size_t peer_len,
-		       struct err **err)
-{
-	struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}};
-	struct sockaddr_storage sa;
-	socklen_t sa_len = sizeof(sa);
-	char host[NI_MAXHOST], port[NI_MAXSERV];
-	int fd;
-
-	while (poll(p, 2, -1) < 0)
-		if (errno != EINTR)
-			return err_make(err, errno, "poll");
-	if (p[1].revents)
-		return err_make(err, EINTR, "interrupted by signal %u while waiting on `%s`",
-				mig_take_signal(sigfd), addr);
-	fd = accept4(lfd, (struct sockaddr *)&sa, &sa_len, SOCK_CLOEXEC);
-	if (fd < 0)
-		return err_make(err, errno, "accept on `%s`", addr);
-	if (sa.ss_family != AF_UNIX &&
-	    getnameinfo((struct sockaddr *)&sa, sa_len, host, sizeof(host), port, sizeof(port),
-			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
-		snprintf(peer, peer_len, sa.ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
-			 port);
-	else
-		snprintf(peer, peer_len, "a local peer");
-	mig_socket_setup(fd);
-	return fd;
-}
-
 /*
  * The devices the source's VM has, in the snapshot's DEVCFG form, applied to
  * cfg with the destination's remaps: a disk it does not name is refused.
@@ -236,46 +210,306 @@ static int receive(struct mig_in *in, struct vm_config *cfg, const struct vmm_re
 }
 
 /*
+ * A TCP port is open to anyone who can reach it, so its peers are greeted
+ * side by side, each on a thread of its own with MIG_AUTH_TIMEOUT_S from its
+ * accept: a silent or slow peer costs the real source nothing.  At most
+ * PEERS_MAX are pending, at most PEERS_PER_ADDR from one address (so one
+ * host cannot take every slot); a connection over either cap is closed at
+ * once.  The threads read no signal (the main loop takes those) and stop
+ * when cancel_fd, an eventfd, is written.
+ */
+#define PEERS_MAX      64
+#define PEERS_PER_ADDR 4
+#define PEER_STACK     (256u << 10)
+
+struct peer {
+	struct mig_in in;
+	const struct mig_key *key;
+	pthread_t tid;
+	int done_fd; /* the main loop's eventfd: one more peer is done */
+	char name[NI_MAXHOST + NI_MAXSERV + 8];
+	uint8_t addr[16]; /* the peer's address, for PEERS_PER_ADDR */
+	socklen_t addr_len;
+	int r; /* greet()'s, with err: valid once done */
+	struct err *err;
+	atomic_bool done;
+};
+
+struct peers {
+	struct peer *p[PEERS_MAX];
+	unsigned n;
+	int done_fd, cancel_fd;
+	const char *addr; /* what we listen on, for the logs */
+	unsigned dropped; /* failed to greet: the first 5 are warnings */
+	unsigned refused; /* over a cap */
+};
+
+static void *greet_peer(void *arg)
+{
+	struct peer *p = arg;
+	uint64_t one = 1;
+	int done_fd = p->done_fd;
+
+	p->r = greet(&p->in, p->key, &p->err);
+	atomic_store_explicit(&p->done, true, memory_order_release);
+	(void)!write(done_fd, &one, sizeof(one));
+	return NULL;
+}
+
+static void peer_free(struct peer *p)
+{
+	err_free(&p->err);
+	mig_mac_free(&p->in.rx);
+	mig_mac_free(&p->in.tx);
+	close(p->in.io.fd);
+	free(p);
+}
+
+/* A peer that will not be the source: say why (a cancelled one was only pending). */
+static void peer_drop(struct peers *ps, struct peer *p)
+{
+	if (p->r >= 0 || p->r == -ECANCELED)
+		log_debug("migration: closed the connection from %s: %s", p->name,
+			  p->r >= 0 ? "greeted, but not the source taken" : "still pending");
+	else if (ps->dropped++ < 5)
+		log_warn("migration: dropped a connection from %s: %s; still listening on `%s`",
+			 p->name, p->err->msg, ps->addr);
+	else
+		log_debug("migration: dropped a connection from %s: %s", p->name, p->err->msg);
+	peer_free(p);
+}
+
+/* Join the peers that are done; the first that greeted is taken out and returned. */
+static struct peer *peers_reap(struct peers *ps, bool want)
+{
+	struct peer *won = NULL;
+
+	for (unsigned i = 0; i < ps->n;) {
+		struct peer *p = ps->p[i];
+
+		if (!atomic_load_explicit(&p->done, memory_order_acquire)) {
+			i++;
+			continue;
+		}
+		pthread_join(p->tid, NULL);
+		ps->p[i] = ps->p[--ps->n];
+		if (p->r >= 0 && want && !won)
+			won = p;
+		else
+			peer_drop(ps, p);
+	}
+	return won;
+}
+
+/* Cancel the pending peers and wait for their threads: nothing is left running. */
+static void peers_stop(struct peers *ps)
+{
+	uint64_t one = 1;
+
+	if (ps->cancel_fd >= 0)
+		(void)!write(ps->cancel_fd, &one, sizeof(one));
+	for (unsigned i = 0; i < ps->n; i++) {
+		pthread_join(ps->p[i]->tid, NULL);
+		peer_drop(ps, ps->p[i]);
+	}
+	ps->n = 0;
+	if (ps->refused)
+		log_warn("migration: refused %u connection%s over the caps (%u pending, %u from "
+			 "one address) on `%s`",
+			 ps->refused, ps->refused == 1 ? "" : "s", PEERS_MAX, PEERS_PER_ADDR,
+			 ps->addr);
+}
+
+/* The peer's address, to count its connections by (the port left out). */
+static void peer_addr(struct peer *p, const struct sockaddr_storage *sa)
+{
+	const void *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	p->addr_len = 16;
+	if (sa->ss_family == AF_INET) {
+		a = &((const struct sockaddr_in *)sa)->sin_addr;
+		p->addr_len = 4;
+	}
+	memcpy(p->addr, a, p->addr_len);
+}
+
+static bool peers_full(const struct peers *ps, const struct peer *p)
+{
+	unsigned same = 0;
+
+	for (unsigned i = 0; i < ps->n; i++)
+		same += ps->p[i]->addr_len == p->addr_len &&
+			!memcmp(ps->p[i]->addr, p->addr, p->addr_len);
+	return ps->n >= PEERS_MAX || same >= PEERS_PER_ADDR;
+}
+
+/* Greet the new connection fd on a thread of its own, or close it over a cap. */
+static void peers_add(struct peers *ps, int fd, const struct sockaddr_storage *sa, const char *name,
+		      const struct mig_key *key)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+	pthread_attr_t attr;
+	int r = -ENOMEM;
+
+	if (p) {
+		p->in = (struct mig_in){
+		    .io = {.fd = fd,
+			   .sigfd = -1,
+			   .cancel_fd = ps->cancel_fd,
+			   .peer = "the source",
+			   .deadline_ns = mig_now_ns() + MIG_AUTH_TIMEOUT_S * 1000000000ull}};
+		p->key = key;
+		p->done_fd = ps->done_fd;
+		snprintf(p->name, sizeof(p->name), "%s", name);
+		peer_addr(p, sa);
+		r = peers_full(ps, p) ? -EBUSY : 0;
+	}
+	if (r >= 0) {
+		pthread_attr_init(&attr);
+		pthread_attr_setstacksize(&attr, PEER_STACK);
+		r = -pthread_create(&p->tid, &attr, greet_peer, p);
+		pthread_attr_destroy(&attr);
+	}
+	if (r >= 0) {
+		ps->p[ps->n++] = p;
+		return;
+	}
+	ps->refused++;
+	log_debug("migration: refused a connection from %s: %s", name,
+		  r == -EBUSY ? "too many pending from it or in all" : strerror(-r));
+	free(p);
+	close(fd);
+}
+
+/* The greeted peer's connection as *in, read as on a Unix socket from now on. */
+static void peer_take(struct mig_in *in, struct peer *p, int sigfd)
+{
+	*in = p->in;
+	in->io.sigfd = sigfd;
+	in->io.cancel_fd = -1;
+	in->io.deadline_ns = 0;
+	in->rd = (struct mig_reader){mig_fd_read, &in->io, &in->rx};
+	free(p);
+}
+
+/* The next connection, its peer's name in peer and address in sa; or an error. */
+static int accept_one(int lfd, const char *addr, struct sockaddr_storage *sa, char *peer,
+		      size_t peer_len, struct err **err)
+{
+	socklen_t sa_len = sizeof(*sa);
+	char host[NI_MAXHOST], port[NI_MAXSERV];
+	int fd = accept4(lfd, (struct sockaddr *)sa, &sa_len, SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return err_make(err, errno, "accept on `%s`", addr);
+	if (sa->ss_family != AF_UNIX &&
+	    getnameinfo((struct sockaddr *)sa, sa_len, host, sizeof(host), port, sizeof(port),
+			NI_NUMERICHOST | NI_NUMERICSERV) == 0)
+		snprintf(peer, peer_len, sa->ss_family == AF_INET6 ? "[%s]:%s" : "%s:%s", host,
+			 port);
+	else
+		snprintf(peer, peer_len, "a local peer");
+	mig_socket_setup(fd);
+	return fd;
+}
+
+/*
+ * An error of that one connection (the peer gave up before we took it, or
+ * its network did: accept(2)), not of the port: take the next.  Out of fds
+ * is not among them, the connection would stay queued and poll() spin.
+ */
+static bool accept_transient(int e)
+{
+	return e == ECONNABORTED || e == EAGAIN || e == EINTR || e == EPROTO || e == ENETDOWN ||
+	       e == ENETUNREACH || e == EHOSTUNREACH || e == EHOSTDOWN || e == ENONET;
+}
+
+/* Wait for lfd, sigfd or done_fd (-1: none); a signal is an error. */
+static int wait_event(struct pollfd p[3], int sigfd, const char *addr, struct err **err)
+{
+	while (poll(p, 3, -1) < 0)
+		if (errno != EINTR)
+			return err_make(err, errno, "poll");
+	if (p[1].revents)
+		return err_make(err, EINTR, "interrupted by signal %u while waiting on `%s`",
+				mig_take_signal(sigfd), addr);
+	return 0;
+}
+
+/* Accept and greet TCP peers side by side until one proves the key: *in. */
+static int accept_tcp(struct mig_in *in, int lfd, int sigfd, const char *addr,
+		      const struct mig_key *key, struct err **err)
+{
+	struct peers ps = {.addr = addr, .done_fd = -1, .cancel_fd = -1};
+	struct peer *won = NULL;
+	int r = 0;
+
+	ps.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ps.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ps.done_fd < 0 || ps.cancel_fd < 0)
+		r = err_make(err, errno, "eventfd");
+	while (r >= 0 && !won) {
+		struct pollfd p[3] = {{.fd = lfd, .events = POLLIN},
+				      {.fd = sigfd, .events = POLLIN},
+				      {.fd = ps.done_fd, .events = POLLIN}};
+		struct sockaddr_storage sa;
+		char name[NI_MAXHOST + NI_MAXSERV + 8];
+		uint64_t n;
+
+		r = wait_event(p, sigfd, addr, err);
+		if (r >= 0 && p[2].revents) {
+			(void)!read(ps.done_fd, &n, sizeof(n));
+			won = peers_reap(&ps, true);
+		}
+		if (r >= 0 && !won && p[0].revents) {
+			r = accept_one(lfd, addr, &sa, name, sizeof(name), err);
+			if (accept_transient(-r)) {
+				log_debug("migration: %s", (*err)->msg);
+				err_free(err);
+				r = 0;
+			} else if (r >= 0) {
+				peers_add(&ps, r, &sa, name, key);
+			}
+		}
+	}
+	peers_stop(&ps);
+	if (won)
+		peer_take(in, won, sigfd);
+	if (ps.done_fd >= 0)
+		close(ps.done_fd);
+	if (ps.cancel_fd >= 0)
+		close(ps.cancel_fd);
+	return won ? 0 : r;
+}
+
+/*
  * Accept until a source is greeted.  On a Unix socket (mode 0600: only its
  * own user or root connects) the first connection is the source, whatever
- * it sends.  A TCP port is open to anyone who can reach it, and a TCP stream
- * always has a key: a peer that does not prove it within MIG_AUTH_TIMEOUT_S
- * (junk, silence, a scanner, another key) is dropped with a warning and the
- * next connection is taken, so it cannot end the receive before the real
- * source arrives.  *in holds the greeted connection (io.fd) or -1.
+ * it sends.  A TCP stream always has a key, and its peers are greeted side
+ * by side (accept_tcp): one that does not prove the key within
+ * MIG_AUTH_TIMEOUT_S (junk, silence, a scanner, another key) is dropped
+ * with a warning, so it cannot end the receive nor hold it up.  *in holds
+ * the greeted connection (io.fd) or -1.
  */
 static int accept_source(struct mig_in *in, int lfd, const struct mig_addr *ma, int sigfd,
 			 const char *addr, const struct mig_key *key, struct err **err)
 {
-	bool retry = !ma->is_unix && key;
+	struct pollfd p[3] = {
+	    {.fd = lfd, .events = POLLIN}, {.fd = sigfd, .events = POLLIN}, {.fd = -1}};
+	struct sockaddr_storage sa;
 	char peer[NI_MAXHOST + NI_MAXSERV + 8];
-	int r;
+	int fd;
 
-	for (unsigned refused = 0;; refused++) {
-		int fd = accept_next(lfd, sigfd, addr, peer, sizeof(peer), err);
-
-		if (fd < 0)
-			return fd;
-		*in = (struct mig_in){
-		    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
-		if (retry)
-			in->io.deadline_ns = mig_now_ns() + MIG_AUTH_TIMEOUT_S * 1000000000ull;
-		r = greet(in, key, err);
-		in->io.deadline_ns = 0;
-		if (r >= 0 || !retry || r == -EINTR)
-			return r;
-		if (refused < 5)
-			log_warn("migration: dropped a connection from %s: %s; still listening on "
-				 "`%s`",
-				 peer, (*err)->msg, addr);
-		else
-			log_debug("migration: dropped a connection from %s: %s", peer, (*err)->msg);
-		err_free(err);
-		mig_mac_free(&in->rx);
-		mig_mac_free(&in->tx);
-		close(fd);
-		in->io.fd = -1;
-	}
+	if (!ma->is_unix && key)
+		return accept_tcp(in, lfd, sigfd, addr, key, err);
+	fd = wait_event(p, sigfd, addr, err);
+	if (fd >= 0)
+		fd = accept_one(lfd, addr, &sa, peer, sizeof(peer), err);
+	if (fd < 0)
+		return fd;
+	*in = (struct mig_in){
+	    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
+	return greet(in, key, err);
 }
 
 int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
