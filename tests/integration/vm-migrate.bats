@@ -626,7 +626,7 @@ PY
 @test "vm migrate: the first TCP peer to prove the key is the source, the pending ones are closed" {
 	require_cmd python3 ss
 	python3 -c "import cryptography.hazmat.primitives.ciphers.aead" 2>/dev/null ||
-		skip "python3 cryptography is not installed"
+		ci_skip "python3-cryptography is not installed (scripts/deps/vmm.txt)"
 	mkkey "$TMP/key"
 	start_dest "" "tcp:127.0.0.1:$PORT" "$TMP/out2" --key-file "$TMP/key"
 	poll_until 10 tcp_listening "$PORT"
