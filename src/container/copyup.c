@@ -10,14 +10,15 @@
  * followed), the walk stays on the destination's file system (a directory
  * another mount covers is copied as an empty mount point, a file under one
  * is left out), and it stops at CT_COPYUP_DEPTH levels with an error naming
- * the path.  Regular files, directories, symlinks, fifos and device nodes are
- * copied with their owner, mode and times; sockets are left out (nothing
- * listens on them in a copy) and hard links become separate files.  Extended
- * attributes are not copied.
+ * the path.  Regular files (their holes left holes), directories, symlinks,
+ * fifos and device nodes are copied with their owner, mode and times;
+ * sockets are left out (nothing listens on them in a copy) and hard links
+ * become separate files.  Extended attributes are not copied.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,37 +40,65 @@ static int fail(struct copyup *c, int e, const char *what, struct err **err)
 			c->path[0] ? c->path : "/");
 }
 
-static int copy_data(int from, int to)
+/* [*off, end) of @from into @to at the same offsets; *off advances. */
+static int copy_range(int from, int to, off_t *off, off_t end)
 {
 	char buf[65536];
+	bool plain = false;
 
-	for (;;) {
-		ssize_t n = copy_file_range(from, NULL, to, NULL, 1u << 30, 0);
+	while (*off < end) {
+		off_t out = *off;
+		size_t want = (size_t)(end - *off);
+		ssize_t n = plain ? -1 : copy_file_range(from, off, to, &out, want, 0);
 
-		if (n == 0)
-			return 0;
 		if (n > 0)
 			continue;
-		if (errno != EXDEV && errno != EINVAL && errno != ENOSYS && errno != EOPNOTSUPP)
+		if (n == 0)
+			return -EIO; /* the file shrank under us */
+		if (!plain && errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+		    errno != EOPNOTSUPP)
 			return -errno;
-		break;
-	}
-	/* A file system copy_file_range cannot read from: plain reads. */
-	for (;;) {
-		ssize_t n = read(from, buf, sizeof(buf)), w = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
+		plain = true;
+		/* A pair copy_file_range cannot do: plain reads and writes. */
+		n = pread(from, buf, want < sizeof(buf) ? want : sizeof(buf), *off);
 		if (n <= 0)
-			return n < 0 ? -errno : 0;
-		while (w < n) {
-			ssize_t k = write(to, buf + w, (size_t)(n - w));
-
-			if (k < 0 && errno != EINTR)
+			return n < 0 ? -errno : -EIO;
+		for (ssize_t w = 0, k; w < n; w += k) {
+			k = pwrite(to, buf + w, (size_t)(n - w), *off + w);
+			if (k < 0)
 				return -errno;
-			w += k > 0 ? k : 0;
 		}
+		*off += n;
 	}
+	return 0;
+}
+
+/*
+ * The data of a file of @size bytes, its holes left holes: an image can hold
+ * a sparse file of a terabyte in a few bytes of tar, which a plain copy would
+ * write out as zeros into the tmpfs (memory).
+ */
+static int copy_data(int from, int to, off_t size)
+{
+	off_t pos = 0;
+	int r;
+
+	while (pos < size) {
+		off_t data = lseek(from, pos, SEEK_DATA), hole;
+
+		if (data < 0 && errno == ENXIO)
+			break; /* only a hole is left */
+		if (data < 0)
+			data = pos; /* no SEEK_DATA here: all of it is data */
+		hole = lseek(from, data, SEEK_HOLE);
+		if (hole < 0 || hole > size)
+			hole = size;
+		r = copy_range(from, to, &data, hole);
+		if (r < 0)
+			return r;
+		pos = hole;
+	}
+	return ftruncate(to, size) < 0 ? -errno : 0;
 }
 
 /* Owner, then mode (a chown clears set-id bits), then times; not through symlinks. */
@@ -133,7 +162,7 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		d = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (d < 0)
 			return fail(c, errno, "create the copy of", err);
-		r = copy_data(s, d);
+		r = copy_data(s, d, st.st_size);
 		if (r < 0)
 			return fail(c, -r, "copy", err);
 	} else if (S_ISLNK(st.st_mode)) {

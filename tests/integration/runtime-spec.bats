@@ -299,6 +299,9 @@ tmpfs_mount() {
 	ln -s /etc/passwd "$d/abs-link"
 	ln -s ../../../../../../../etc "$d/rel-link"
 	mkfifo "$d/fifo"
+	# 64 GiB of hole and 4 KiB of data: copied as written, it would not fit size=1m.
+	truncate -s 64G "$d/sparse"
+	printf 'tail' | dd of="$d/sparse" bs=1 seek=$((64 << 30)) conv=notrunc status=none
 	touch -d '2001-02-03 04:05:06' "$d/sub/deeper/f"
 	chmod 0750 "$d"
 	# data/mnt: a tmpfs mounted before (mount order), with a bind in it: the
@@ -315,7 +318,8 @@ tmpfs_mount() {
 		readlink /data/abs-link; readlink /data/rel-link
 		[ -p /data/fifo ] && echo fifo
 		ls -A /data/mnt | wc -l
-		echo x >/data/new && echo writable'
+		echo x >/data/new && echo writable
+		stat -c %s /data/sparse; tail -c 4 /data/sparse; echo'
 	run isola run -b "$B" "$ID"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -329,6 +333,8 @@ tmpfs_mount() {
 	[ "${lines[7]}" = fifo ]
 	[ "${lines[8]}" = 0 ]
 	[ "${lines[9]}" = writable ]
+	[ "${lines[10]}" = $(((64 << 30) + 4)) ]
+	[ "${lines[11]}" = tail ]
 	# The image's tree is untouched; the write went to the tmpfs.
 	[ ! -e "$d/new" ]
 	[ "$(cat "$d/sub/deeper/f")" = content ]
