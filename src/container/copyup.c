@@ -12,8 +12,9 @@
  * is left out), and it stops at CT_COPYUP_DEPTH levels with an error naming
  * the path.  Regular files (their holes left holes), directories, symlinks,
  * fifos and device nodes are copied with their owner, mode and times;
- * sockets are left out (nothing listens on them in a copy) and hard links
- * become separate files.  Extended attributes are not copied.
+ * sockets are left out (nothing listens on them in a copy); hard links stay
+ * links (the first 65536 files with several).  Extended attributes are not
+ * copied.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -28,11 +29,57 @@
 #include "cleanup.h"
 #include "init.h"
 
+#define COPYUP_LINKS_MAX 65536 /* files with several links that are remembered */
+#define COPYUP_LINK_HASH 4096  /* buckets of them, by inode number */
+
 struct copyup {
 	const char *dest; /* the mount's destination, for errors */
 	dev_t dev;	  /* the source tree's file system */
+	int root;	  /* the tmpfs's root */
 	char path[4096];  /* the entry being copied, below dest */
+	/* Files with more than one link: the first copy of each, linked again. */
+	struct copyup_link {
+		ino_t ino;
+		char *path;  /* below root, without the leading / */
+		size_t next; /* in its bucket; 0: none (entries count from 1) */
+	} *links;
+	size_t n_links, *bucket;
 };
+
+/* The copy of a file another link of which was copied already, or NULL. */
+static const char *link_find(const struct copyup *c, ino_t ino)
+{
+	if (!c->bucket)
+		return NULL;
+	for (size_t i = c->bucket[ino % COPYUP_LINK_HASH]; i; i = c->links[i - 1].next)
+		if (c->links[i - 1].ino == ino)
+			return c->links[i - 1].path;
+	return NULL;
+}
+
+/* Remember the copy of a file with other links (past the cap: they are copied). */
+static void link_add(struct copyup *c, ino_t ino)
+{
+	struct copyup_link *l;
+	size_t *head;
+	char *p;
+
+	if (c->n_links >= COPYUP_LINKS_MAX)
+		return;
+	if (!c->bucket && !(c->bucket = calloc(COPYUP_LINK_HASH, sizeof(*c->bucket))))
+		return;
+	if (!(p = strdup(c->path + 1)))
+		return;
+	l = realloc(c->links, (c->n_links + 1) * sizeof(*l));
+	if (!l) {
+		free(p);
+		return;
+	}
+	head = &c->bucket[ino % COPYUP_LINK_HASH];
+	c->links = l;
+	c->links[c->n_links++] = (struct copyup_link){ino, p, *head};
+	*head = c->n_links;
+}
 
 static int fail(struct copyup *c, int e, const char *what, struct err **err)
 {
@@ -153,9 +200,16 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		r = copy_dir(c, s, d, depth + 1, err);
 		if (r < 0)
 			return r;
+	} else if (S_ISREG(st.st_mode) && st.st_nlink > 1 && link_find(c, st.st_ino)) {
+		/* Hard links stay links: ten thousand of a big file are not ten thousand copies. */
+		if (linkat(c->root, link_find(c, st.st_ino), dfd, name, 0) < 0)
+			return fail(c, errno, "link", err);
+		return 0;
 	} else if (S_ISREG(st.st_mode)) {
 		_cleanup_close_ int s = -1, d = -1;
 
+		if (st.st_nlink > 1)
+			link_add(c, st.st_ino);
 		s = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 		if (s < 0)
 			return fail(c, errno, "open", err);
@@ -215,7 +269,7 @@ static int copy_dir(struct copyup *c, int sfd, int dfd, unsigned depth, struct e
 
 int ct_copyup(int src_fd, int dst_fd, const char *dest, struct err **err)
 {
-	struct copyup c = {.dest = dest};
+	struct copyup c = {.dest = dest, .root = dst_fd};
 	struct stat st;
 	int r;
 
@@ -223,6 +277,10 @@ int ct_copyup(int src_fd, int dst_fd, const char *dest, struct err **err)
 		return fail(&c, errno, "stat", err);
 	c.dev = st.st_dev;
 	r = copy_dir(&c, src_fd, dst_fd, 0, err);
+	for (size_t i = 0; i < c.n_links; i++)
+		free(c.links[i].path);
+	free(c.links);
+	free(c.bucket);
 	if (r < 0)
 		return r;
 	/* The tmpfs's root takes the directory's owner and mode, as runc's does. */

@@ -289,7 +289,7 @@ tmpfs_mount() {
 		\"source\": \"tmpfs\", \"options\": $(jq -nc '$ARGS.positional' --args -- "$@")}]"
 }
 
-@test "mounts: tmpcopyup copies the image's tree into the tmpfs: owners, modes, links not followed, no other mount entered" {
+@test "mounts: tmpcopyup copies the image's tree into the tmpfs: owners, modes, links not followed, holes, hard links, no other mount entered" {
 	local d=$B/rootfs/data
 	mkdir -p "$d/sub/deeper" "$B/rootfs/data2"
 	printf 'content' >"$d/sub/deeper/f"
@@ -302,6 +302,9 @@ tmpfs_mount() {
 	# 64 GiB of hole and 4 KiB of data: copied as written, it would not fit size=1m.
 	truncate -s 64G "$d/sparse"
 	printf 'tail' | dd of="$d/sparse" bs=1 seek=$((64 << 30)) conv=notrunc status=none
+	# 100 links to 64 KiB: one copy and 99 links (100 copies would not fit 1 MiB).
+	head -c 65536 /dev/urandom >"$d/sub/linked"
+	for ((i = 0; i < 99; i++)); do ln "$d/sub/linked" "$d/l$i"; done
 	touch -d '2001-02-03 04:05:06' "$d/sub/deeper/f"
 	chmod 0750 "$d"
 	# data/mnt: a tmpfs mounted before (mount order), with a bind in it: the
@@ -319,7 +322,8 @@ tmpfs_mount() {
 		[ -p /data/fifo ] && echo fifo
 		ls -A /data/mnt | wc -l
 		echo x >/data/new && echo writable
-		stat -c %s /data/sparse; tail -c 4 /data/sparse; echo'
+		stat -c %s /data/sparse; tail -c 4 /data/sparse; echo
+		stat -c %h /data/sub/linked; cmp /data/l98 /data/sub/linked && echo same'
 	run isola run -b "$B" "$ID"
 	echo "$output"
 	[ "$status" -eq 0 ]
@@ -335,6 +339,8 @@ tmpfs_mount() {
 	[ "${lines[9]}" = writable ]
 	[ "${lines[10]}" = $(((64 << 30) + 4)) ]
 	[ "${lines[11]}" = tail ]
+	[ "${lines[12]}" = 100 ]
+	[ "${lines[13]}" = same ]
 	# The image's tree is untouched; the write went to the tmpfs.
 	[ ! -e "$d/new" ]
 	[ "$(cat "$d/sub/deeper/f")" = content ]
