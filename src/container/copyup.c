@@ -42,7 +42,7 @@ struct copyup {
 		ino_t ino;
 		char *path;  /* below root, without the leading / */
 		size_t next; /* in its bucket; 0: none (entries count from 1) */
-	} *links;
+	} * links;
 	size_t n_links, *bucket;
 };
 
