@@ -43,7 +43,7 @@ struct copyup {
 		char *path;  /* below root, without the leading / */
 		size_t next; /* in its bucket; 0: none (entries count from 1) */
 	} * links;
-	size_t n_links, *bucket;
+	size_t n_links, cap_links, *bucket;
 };
 
 /* The copy of a file another link of which was copied already, or NULL. */
@@ -60,25 +60,28 @@ static const char *link_find(const struct copyup *c, ino_t ino)
 /* Remember the copy of a file with other links (past the cap: they are copied). */
 static void link_add(struct copyup *c, ino_t ino)
 {
-	struct copyup_link *l;
 	size_t *head;
-	char *p;
 
 	if (c->n_links >= COPYUP_LINKS_MAX)
 		return;
 	if (!c->bucket && !(c->bucket = calloc(COPYUP_LINK_HASH, sizeof(*c->bucket))))
 		return;
-	if (!(p = strdup(c->path + 1)))
-		return;
-	l = realloc(c->links, (c->n_links + 1) * sizeof(*l));
-	if (!l) {
-		free(p);
-		return;
+	if (c->n_links == c->cap_links) {
+		size_t cap = c->cap_links ? 2 * c->cap_links : 64;
+		struct copyup_link *l = realloc(c->links, cap * sizeof(*l));
+
+		if (!l)
+			return;
+		c->links = l;
+		c->cap_links = cap;
 	}
 	head = &c->bucket[ino % COPYUP_LINK_HASH];
-	c->links = l;
-	c->links[c->n_links++] = (struct copyup_link){ino, p, *head};
-	*head = c->n_links;
+	c->links[c->n_links].path = strdup(c->path + 1);
+	if (!c->links[c->n_links].path)
+		return;
+	c->links[c->n_links].ino = ino;
+	c->links[c->n_links].next = *head;
+	*head = ++c->n_links;
 }
 
 static int fail(struct copyup *c, int e, const char *what, struct err **err)
