@@ -24,7 +24,7 @@ static const char features[] =
     "    \"rnodiratime\", \"rnoexec\", \"rnosuid\", \"rnosymfollow\", \"ro\", \"rprivate\",\n"
     "    \"rro\", \"rrw\", \"rshared\", \"rslave\", \"rsuid\", \"rsymfollow\", \"runbindable\",\n"
     "    \"rw\", \"shared\", \"silent\", \"slave\", \"strictatime\", \"suid\", \"symfollow\",\n"
-    "    \"sync\", \"unbindable\"],\n"
+    "    \"sync\", \"tmpcopyup\", \"unbindable\"],\n"
     "  \"linux\": {\n"
     "    \"namespaces\": [\"cgroup\", \"ipc\", \"mount\", \"network\", \"pid\", \"time\", "
     "\"user\",\n"

@@ -267,6 +267,7 @@ tmpfs" ]
 	[ "$status" -eq 0 ]
 	echo "$output" | jq -e '.linux.namespaces | index("time")'
 	echo "$output" | jq -e '.mountOptions | index("rro")'
+	echo "$output" | jq -e '.mountOptions | index("tmpcopyup")'
 }
 
 @test "hooks run at their points in the lifecycle, in order" {
