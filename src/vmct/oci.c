@@ -491,13 +491,6 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		r = vmct_oci_check_tty(
 		    json_is_true(json_object_get(json_object_get(p->spec, "process"), "terminal")),
 		    true, o->console_socket, err); /* create always detaches */
-	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
-	if (r >= 0)
-		r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts,
-					 err);
-	p->proc.mounts = p->mounts.guest;
-	if (r >= 0 && !o->image)
-		r = vmct_oci_netns_open(p->spec, &p->netns, err);
 	if (r < 0)
 		return err_wrap(err, "`%s`", cfg);
 	root = json_string_value(json_object_get(json_object_get(p->spec, "root"), "path"));
@@ -506,6 +499,14 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 	if (root[0] == '/' ? !(p->rootfs = strdup(root))
 			   : asprintf(&p->rootfs, "%s/%s", o->bundle, root) < 0)
 		return err_make(err, ENOMEM, "rootfs");
+	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
+	r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, p->rootfs,
+				 &p->mounts, err);
+	p->proc.mounts = p->mounts.guest;
+	if (r >= 0 && !o->image)
+		r = vmct_oci_netns_open(p->spec, &p->netns, err);
+	if (r < 0)
+		return err_wrap(err, "`%s`", cfg);
 	p->kernel = p->sel.kernel ? p->sel.kernel : getenv("ISOLA_VM_KERNEL");
 	if (!p->kernel || !*p->kernel)
 		p->kernel = ISOLA_VM_KERNEL_DEFAULT;

@@ -70,3 +70,28 @@ teardown() {
 	[ ! -e "$R/$ID" ]
 	! pgrep -f "$TMP/kernel" >/dev/null
 }
+
+@test "vm-oci-volumes: tmpcopyup (podman's --tmpfs) is taken where it copies nothing, refused in one line where the image has files" {
+	# /scratch is not in the image and /tmp is empty: the tmpfs carries no copy.
+	bundle_jq "$B" '.mounts += [
+		{"destination": "/scratch", "type": "tmpfs", "source": "tmpfs",
+		 "options": ["rw", "nosuid", "nodev", "tmpcopyup", "size=1m"]},
+		{"destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
+		 "options": ["nosuid", "tmpcopyup"]}]'
+	ISOLA_VM_COLD=1 "$VM" --root "$R" run --bundle "$B" "$ID" </dev/null >"$TMP/out" 2>&1 3>&- ||
+		{ cat "$TMP/out"; false; }
+	cat "$TMP/out"
+	# MS_NOSUID | MS_NODEV
+	grep -qx "tmpfs 6 /scratch size=1m" "$TMP/out"
+	grep -qx "tmpfs 2 /tmp -" "$TMP/out"
+	# /bin holds busybox: copying it is what the agent cannot do yet.
+	bundle_jq "$B" '.mounts += [{"destination": "/bin", "type": "tmpfs", "source": "tmpfs",
+		"options": ["tmpcopyup"]}]'
+	run "$VM" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[ "$status" = 1 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"config.json"*"mounts["*"\`/bin\`: tmpcopyup of what the image has there: the VM's agent has no copy yet"* ]]
+	[ ! -e "$R/$ID" ]
+	! pgrep -f "$TMP/kernel" >/dev/null
+}
