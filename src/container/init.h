@@ -33,6 +33,10 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err);
 int ct_rootfs_prepare(const struct ct_init *in, struct err **err);
 int ct_rootfs_pivot(const struct ct_init *in, struct err **err);
 int ct_rootfs_finish(const struct ct_init *in, struct err **err);
+/* A bind made detached with @m's flags, then attached on target_fd; 1 when done. */
+int ct_rootfs_bind(const struct ct_mount *m, int target_fd, bool private, struct err **err);
+/* rootfs-cgroup.c: the `cgroup` mount on a v1/hybrid host; 0 where it does not apply. */
+int ct_rootfs_cgroup_v1(const struct ct_mount *m, int target_fd, bool cgroupns, struct err **err);
 /* Write to /proc/REL ("sys/kernel/x", "self/oom_score_adj") through the
  * container's own procfs, refusing a file another mount covers. */
 int ct_proc_write(const char *rel, const char *data, struct err **err);

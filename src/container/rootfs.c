@@ -247,17 +247,29 @@ static int do_bind(const struct ct_mount *m, int target_fd, bool private, struct
 	return 1;
 }
 
-/* Mount @m on @target (target_fd's magic link); 1 if it became a bind, complete (do_bind). */
-static int do_mount_one(const struct ct_mount *m, int target_fd, const char *target,
+int ct_rootfs_bind(const struct ct_mount *m, int target_fd, bool private, struct err **err)
+{
+	return do_bind(m, target_fd, private, err);
+}
+
+/*
+ * Mount @m on @target (target_fd's magic link); 1 if it is complete (a bind,
+ * do_bind, or a cgroup v1 view).  @cgroupns: the container has a cgroup namespace.
+ */
+static int do_mount_one(const struct ct_mount *m, int target_fd, const char *target, bool cgroupns,
 			struct err **err)
 {
 	unsigned long flags = m->flags & ~(MS_REC);
+	int r;
 
 	if (m->flags & MS_BIND)
 		return do_bind(m, target_fd, false, err);
 	if (streq(m->type, "cgroup")) {
 		char src[32];
 
+		/* A v1 or hybrid host: its hierarchies, as runc shows them. */
+		if ((r = ct_rootfs_cgroup_v1(m, target_fd, cgroupns, err)) != 0)
+			return r;
 		if (cgroup2_bind_source(src, sizeof(src))) {
 			/* The mount's own flags (ro, nosuid, ...) on a bind of that one mount. */
 			struct ct_mount b = *m;
@@ -266,7 +278,7 @@ static int do_mount_one(const struct ct_mount *m, int target_fd, const char *tar
 			b.flags = (m->flags & ~MS_REC) | MS_BIND;
 			return do_bind(&b, target_fd, true, err);
 		}
-		/* A cgroup2 view (on this host's hybrid layout too), scoped by the cgroup ns. */
+		/* A cgroup2 view, scoped by the cgroup ns. */
 		if (mount_cgroup2(target, flags) < 0)
 			return err_make(err, errno, "mount cgroup2 on `%s`", m->destination);
 		return 0;
@@ -321,7 +333,7 @@ static bool is_root_dest(const char *d)
 	return d[strspn(d, "/")] == '\0';
 }
 
-static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *orig,
+static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *orig, bool cgroupns,
 		       struct err **err)
 {
 	_cleanup_close_ int fd = -1, below = -1;
@@ -357,7 +369,7 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *or
 		rw.flags &= ~MS_RDONLY;
 		m = &rw;
 	}
-	r = do_mount_one(m, fd, target, err);
+	r = do_mount_one(m, fd, target, cgroupns, err);
 	if (r != 0)
 		return r < 0 ? r : 0; /* a bind has all it needs (do_bind) */
 	if (!m->propagation && !m->attr_set && !m->attr_clr && below < 0)
@@ -541,7 +553,8 @@ int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 	if (rootfd < 0)
 		return err_make(err, errno, "open rootfs `%s`", in->rootfs);
 	for (size_t i = 0; i < s->n_mounts; i++) {
-		r = mount_entry(rootfd, in->rootfs, &s->mounts[i], err);
+		r = mount_entry(rootfd, in->rootfs, &s->mounts[i], s->ns[CT_NS_CGROUP].enabled,
+				err);
 		if (r < 0)
 			return r;
 		/* What follows goes into the new mount on "/", not under it. */

@@ -236,3 +236,18 @@ etc-ro
 rw" ]
 	assert_podman_clean
 }
+
+@test "podman --systemd always on a cgroup v1 host: the v1 view takes podman's systemd bind" {
+	[ -f /sys/fs/cgroup/cgroup.controllers ] && skip "SKIP: this host is cgroup v2 only"
+	[ -d /sys/fs/cgroup/systemd ] || skip "SKIP: no name=systemd hierarchy on this host"
+	# podman binds the host's /sys/fs/cgroup/systemd under the cgroup mount:
+	# a cgroup2 view there had no such directory, and it is read-only.
+	run pm run --rm --systemd always --memory 64m "$PODMAN_IMG" sh -c \
+		'cat /sys/fs/cgroup/memory/memory.limit_in_bytes
+		grep -q " /sys/fs/cgroup/systemd .* - cgroup " /proc/self/mountinfo && echo systemd'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 67108864 ]
+	[ "${lines[1]}" = systemd ]
+	assert_podman_clean
+}

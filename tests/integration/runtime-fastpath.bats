@@ -43,7 +43,7 @@ strace_run() {
 	[ "$status" -ne 0 ]
 }
 
-@test "without a cgroup namespace, /sys/fs/cgroup is a bind of the host's cgroup2 mount" {
+@test "without a cgroup namespace, the cgroup mount binds the host's cgroup2 mount, or on a hybrid host the container's own cgroup2 directory" {
 	local u
 	for u in /sys/fs/cgroup /sys/fs/cgroup/unified; do
 		[ -f $u/cgroup.controllers ] && break
@@ -53,20 +53,29 @@ strace_run() {
 		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
 		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
 			options: ["nosuid", "noexec", "nodev", "ro"]}]'
-	args sh -c 'ls /sys/fs/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+	args sh -c "ls $u; grep \" $u \" /proc/self/mountinfo"
 	strace_run mount,open_tree
 	# A new cgroup2 mount outside a cgroup namespace waits for an RCU grace
 	# period, and re-applies (clears) the host's cgroup2 root options.
 	run grep 'mount("cgroup2"' "$TMP/trace"
 	[ "$status" -ne 0 ]
-	# A bind is a detached clone, attached by fd (rootfs.c do_bind).
-	grep -q "open_tree(AT_FDCWD[^,]*, \"$u\", OPEN_TREE_CLONE" "$TMP/trace"
 	run isola run -b "$B" "$ID-2"
 	[ "$status" -eq 0 ]
-	# The same view as the host's: the root cgroup, read-only.
-	[[ "$output" == *cgroup.max.depth* ]]
-	[[ "$output" == *" / /sys/fs/cgroup ro,"* ]]
+	[[ "$output" == *" $u ro,"* ]]
 	[[ "$output" == *" - cgroup2 "* ]]
+	if [ "$u" = /sys/fs/cgroup ]; then
+		# A bind is a detached clone, attached by fd (rootfs.c do_bind).
+		grep -q "open_tree(AT_FDCWD[^,]*, \"$u\", OPEN_TREE_CLONE" "$TMP/trace"
+		# The same view as the host's: the root cgroup, read-only.
+		[[ "$output" == *cgroup.max.depth* ]]
+		[[ "$output" == *" / $u ro,"* ]]
+	else
+		# The v1 view of a hybrid host (rootfs-cgroup.c): only the container's
+		# own cgroup2 directory (a non-root cgroup has cgroup.freeze).
+		grep -q "open_tree(AT_FDCWD[^,]*, \"$u/[^\"]*$ID\", OPEN_TREE_CLONE" "$TMP/trace"
+		[[ "$output" == *cgroup.freeze* ]]
+		[[ "$output" == *" /isola/$ID-2 $u ro,"* ]]
+	fi
 }
 
 @test "with a cgroup namespace, /sys/fs/cgroup is a new cgroup2 mount rooted at the container" {
@@ -74,7 +83,8 @@ strace_run() {
 		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
 		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
 			options: ["nosuid", "noexec", "nodev", "ro"]}]'
-	args sh -c 'ls /sys/fs/cgroup'
+	# On a hybrid host, cgroup2 is the view's `unified` directory.
+	args sh -c 'ls /sys/fs/cgroup; [ ! -d /sys/fs/cgroup/unified ] || ls /sys/fs/cgroup/unified'
 	run isola run -b "$B" "$ID"
 	[ "$status" -eq 0 ]
 	# Not the root cgroup (which has no cgroup.freeze).
@@ -97,28 +107,29 @@ strace_run() {
 	[ "$(sort -u "$TMP/h")" = "$(readlink /proc/self/ns/mnt)" ]
 }
 
-@test "with no cgroup2 mount to bind, cgroup2 is mounted from a cgroup namespace made for it" {
+@test "on a pure v1 layout the cgroup mount is the v1 view: no cgroup2 mount, no namespace made for one" {
 	[ -f /sys/fs/cgroup/cgroup.controllers ] && skip "SKIP: this host is cgroup v2 only"
-	[ "$(sed -n 's/^0:://p' /proc/self/cgroup)" = / ] || skip "SKIP: not in the cgroup2 root"
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no cgroup v1 hierarchies on this host"
 	bundle_jq "$B" '.linux.namespaces |= map(select(.type != "cgroup"))
 		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
 		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
 			options: ["nosuid", "noexec", "nodev", "ro"]}]'
-	args sh -c 'readlink /proc/self/ns/cgroup; grep " /sys/fs/cgroup " /proc/self/mountinfo'
+	args sh -c 'readlink /proc/self/ns/cgroup; grep " /sys/fs/cgroup" /proc/self/mountinfo'
 	run unshare -m --propagation private sh -c '
 		if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
 			umount /sys/fs/cgroup/unified || exit 99
 		fi
 		exec strace -f -qq -o "$0/trace" -e trace=unshare,setns,mount "$@"' \
 		"$TMP" "$ISOLA" --root "$R" run -b "$B" "$ID"
+	echo "$output"
 	[ "$status" -eq 0 ]
-	# Still the caller's cgroup namespace, with the root cgroup's view.
+	# Still the caller's cgroup namespace; a read-only tmpfs with the v1 hierarchies.
 	[[ "$output" == "$(readlink /proc/self/ns/cgroup)"* ]]
-	[[ "$output" == *" / /sys/fs/cgroup ro,"*" - cgroup2 "* ]]
-	# unshare, mount, setns back: in that order, in the init.
-	run grep -A2 'unshare(CLONE_NEWCGROUP)' "$TMP/trace"
-	[[ "${lines[1]}" == *'mount("cgroup2"'* ]]
-	[[ "${lines[2]}" =~ setns\(.*CLONE_NEWCGROUP\)\ +=\ 0 ]]
+	[[ "$output" == *" / /sys/fs/cgroup ro,"*" - tmpfs "* ]]
+	[[ "$output" == *" /isola/$ID /sys/fs/cgroup/pids ro,"*" - cgroup "* ]]
+	[[ "$output" != *cgroup2* ]]
+	run grep -E 'mount\("cgroup2"|unshare\(CLONE_NEWCGROUP\)' "$TMP/trace"
+	[ "$status" -ne 0 ]
 }
 
 @test "exec places its process in the container's v1 cgroups through tasks too" {

@@ -11,6 +11,7 @@ setup() {
 
 teardown() {
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	[ -z "${SIB:-}" ] || rmdir /sys/fs/cgroup/memory/"$SIB" 2>/dev/null || true
 	isola_cleanup_tmp
 }
 
@@ -373,4 +374,81 @@ read-only" ]
 	run isola state "$ID-deep"
 	[ "$status" -ne 0 ]
 	refute grep -q "$B/rootfs" /proc/self/mountinfo
+}
+
+# The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
+# with the container's own cgroup of each hierarchy, as runc makes it.
+v1_host() {
+	[ -f /sys/fs/cgroup/cgroup.controllers ] && skip "SKIP: /sys/fs/cgroup is cgroup2 (pure v2 host)"
+	[ -f /sys/fs/cgroup/memory/cgroup.procs ] && [ -f /sys/fs/cgroup/pids/cgroup.procs ] ||
+		skip "SKIP: no cgroup v1 memory and pids hierarchies on this host"
+}
+
+# cgroup_view NS: limits set, the default ro `cgroup` mount, a cgroup namespace
+# or none (NS = with/without); args print what the container sees.
+cgroup_view() {
+	local ns='map(select(.type != "cgroup"))'
+	[ "$1" = with ] && ns="$ns + [{type: \"cgroup\"}]"
+	bundle_jq "$B" ".linux.namespaces |= ($ns)
+		| .linux.resources.memory = {limit: 67108864} | .linux.resources.pids = {limit: 77}
+		| .mounts |= map(select(.destination != \"/sys/fs/cgroup\"))
+		| .mounts += [{destination: \"/sys/fs/cgroup\", type: \"cgroup\", source: \"cgroup\",
+			options: [\"nosuid\", \"noexec\", \"nodev\", \"relatime\", \"ro\"]}]"
+	args sh -c 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max
+		grep -q " /sys/fs/cgroup/unified .* - cgroup2 " /proc/self/mountinfo && echo unified
+		[ -f /sys/fs/cgroup/unified/cgroup.procs ] || echo no-unified-procs
+		mkdir /sys/fs/cgroup/memory/x 2>/dev/null || echo memory-ro
+		touch /sys/fs/cgroup/x 2>/dev/null || echo tmpfs-ro
+		ls /sys/fs/cgroup/memory /sys/fs/cgroup/systemd'
+}
+
+# check_cgroup_view SIBLING: the output of cgroup_view's container.
+check_cgroup_view() {
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 67108864 ]
+	[ "${lines[1]}" = 77 ]
+	if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
+		[ "${lines[2]}" = unified ]
+	else
+		[ "${lines[2]}" = no-unified-procs ]
+	fi
+	[[ "$output" == *memory-ro*tmpfs-ro* ]]
+	[[ "$output" == *memory.usage_in_bytes* ]]
+	# Only its own cgroup: no sibling, nothing of the host's systemd tree.
+	[[ "$output" != *"$1"* ]]
+	[[ "$output" != *"$ID"* ]]
+	[[ "$output" != *release_agent* ]]
+}
+
+@test "cgroup v1 host: without a cgroup namespace the cgroup mount shows the container's own v1 cgroups" {
+	v1_host
+	SIB=isola-test-$$-$BATS_TEST_NUMBER
+	mkdir /sys/fs/cgroup/memory/"$SIB"
+	cgroup_view without
+	run isola run -b "$B" "$ID"
+	rmdir /sys/fs/cgroup/memory/"$SIB"
+	check_cgroup_view "$SIB"
+}
+
+@test "cgroup v1 host: with a cgroup namespace the cgroup mount shows the container's own v1 cgroups" {
+	v1_host
+	SIB=isola-test-$$-$BATS_TEST_NUMBER
+	mkdir /sys/fs/cgroup/memory/"$SIB"
+	cgroup_view with
+	run isola run -b "$B" "$ID"
+	rmdir /sys/fs/cgroup/memory/"$SIB"
+	check_cgroup_view "$SIB"
+}
+
+@test "cgroup v1 host: a rw cgroup mount lets the container make a cgroup under its own" {
+	v1_host
+	cgroup_view with
+	bundle_jq "$B" '.mounts |= map(if .destination == "/sys/fs/cgroup"
+		then .options |= map(select(. != "ro")) else . end)'
+	args sh -c 'mkdir /sys/fs/cgroup/memory/sub && rmdir /sys/fs/cgroup/memory/sub && echo ok'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = ok ]
 }
