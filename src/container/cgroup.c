@@ -32,7 +32,7 @@
 static const char *const layout_names[] = {
     [CG_LAYOUT_V1] = "v1", [CG_LAYOUT_V2] = "v2", [CG_LAYOUT_HYBRID] = "hybrid"};
 
-/* The v1 controllers we place containers in (named hierarchies are skipped). */
+/* The v1 controllers we place containers in (of named hierarchies, only name=systemd). */
 static const char *const v1_controllers[] = {
     "blkio",  "cpu",	 "cpuacct",  "cpuset",	   "devices", "freezer", "hugetlb",
     "memory", "net_cls", "net_prio", "perf_event", "pids",    "rdma",	 "misc",
@@ -145,6 +145,18 @@ static bool is_v1_controller(const char *name)
 	return false;
 }
 
+/*
+ * The named hierarchy systemd keeps its own tree in ("name=systemd", mounted at
+ * <root>/systemd on v1 and hybrid hosts): a v1 hierarchy there, not cgroup2.
+ * runc places containers in it too, so that a systemd inside finds a cgroup of
+ * its own there rather than the host's root.
+ */
+static bool is_named_systemd(const char *name, const char *dir)
+{
+	return streq(name, "systemd") && cg_has_file(dir, "cgroup.procs") &&
+	       !cg_has_file(dir, "cgroup.controllers");
+}
+
 /* A v1 mount directory: "memory", or "cpu,cpuacct" with its alias symlinks skipped. */
 static bool v1_hier_name_ok(const char *name)
 {
@@ -195,12 +207,15 @@ static int detect(struct ct_cgroup *cg, const char *root, struct err **err)
 
 		snprintf(p, sizeof(p), "%s/%s", root, de->d_name);
 		/* Aliases such as cpu -> cpu,cpuacct are symlinks: take the real mount only. */
-		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode) || !v1_hier_name_ok(de->d_name))
+		if (lstat(p, &st) < 0 || !S_ISDIR(st.st_mode))
 			continue;
+		if (is_named_systemd(de->d_name, p))
+			r = add_hier(cg, "name=systemd", p, err);
 		/* An empty directory where no hierarchy is mounted has no cgroup.procs. */
-		if (!cg_has_file(p, "cgroup.procs"))
+		else if (v1_hier_name_ok(de->d_name) && cg_has_file(p, "cgroup.procs"))
+			r = add_hier(cg, de->d_name, p, err);
+		else
 			continue;
-		r = add_hier(cg, de->d_name, p, err);
 		if (r < 0)
 			return r;
 	}

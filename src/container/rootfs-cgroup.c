@@ -159,8 +159,8 @@ static bool cgv_sources(struct cgv *v)
 }
 
 /*
- * A hierarchy the container was not placed in (isola makes none in named
- * ones such as name=systemd) would show the host's whole tree: where it has
+ * A hierarchy the container was not placed in (a named one other than
+ * name=systemd) would show the host's whole tree: where it has
  * cgroups of its own elsewhere, such a hierarchy gets an empty directory.
  * In a cgroup namespace, the host mount's root shows as "/" exactly when the
  * namespace is rooted there.

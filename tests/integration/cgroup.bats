@@ -70,6 +70,11 @@ start_sleeper() {
 	if [ -f /sys/fs/cgroup/unified/cgroup.controllers ]; then
 		grep -qx "$pid" "/sys/fs/cgroup/unified/$ID/cgroup.procs"
 	fi
+	# The named hierarchy name=systemd too, as runc: a systemd inside finds its own.
+	if [ -f /sys/fs/cgroup/systemd/cgroup.procs ] && [ ! -f /sys/fs/cgroup/systemd/cgroup.controllers ]; then
+		grep -qx "$pid" "/sys/fs/cgroup/systemd/$ID/cgroup.procs"
+		grep -qx "[0-9]*:name=systemd:/$ID" "/proc/$pid/cgroup"
+	fi
 	isola kill "$ID" KILL
 	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	isola delete "$ID"

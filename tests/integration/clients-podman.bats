@@ -244,10 +244,14 @@ rw" ]
 	# a cgroup2 view there had no such directory, and it is read-only.
 	run pm run --rm --systemd always --memory 64m "$PODMAN_IMG" sh -c \
 		'cat /sys/fs/cgroup/memory/memory.limit_in_bytes
-		grep -q " /sys/fs/cgroup/systemd .* - cgroup " /proc/self/mountinfo && echo systemd'
+		grep -q " /sys/fs/cgroup/systemd .* - cgroup " /proc/self/mountinfo && echo systemd
+		own=$(sed -n "s/^[0-9]*:name=systemd://p" /proc/self/cgroup)
+		[ "$own" != / ] && grep -qx 1 "/sys/fs/cgroup/systemd$own/cgroup.procs" && echo own'
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "${lines[0]}" = 67108864 ]
 	[ "${lines[1]}" = systemd ]
+	# A systemd inside finds its own cgroup in that tree, not the host's root.
+	[ "${lines[2]}" = own ]
 	assert_podman_clean
 }

@@ -399,6 +399,7 @@ cgroup_view() {
 		[ -f /sys/fs/cgroup/unified/cgroup.procs ] || echo no-unified-procs
 		mkdir /sys/fs/cgroup/memory/x 2>/dev/null || echo memory-ro
 		touch /sys/fs/cgroup/x 2>/dev/null || echo tmpfs-ro
+		grep -qx 1 /sys/fs/cgroup/systemd/cgroup.procs 2>/dev/null && echo systemd-own
 		ls /sys/fs/cgroup/memory /sys/fs/cgroup/systemd'
 }
 
@@ -415,6 +416,10 @@ check_cgroup_view() {
 	fi
 	[[ "$output" == *memory-ro*tmpfs-ro* ]]
 	[[ "$output" == *memory.usage_in_bytes* ]]
+	# name=systemd: the container's own cgroup there, holding its pid 1.
+	if [ -f /sys/fs/cgroup/systemd/cgroup.procs ] && [ ! -f /sys/fs/cgroup/systemd/cgroup.controllers ]; then
+		[[ "$output" == *systemd-own* ]]
+	fi
 	# Only its own cgroup: no sibling, nothing of the host's systemd tree.
 	[[ "$output" != *"$1"* ]]
 	[[ "$output" != *"$ID"* ]]

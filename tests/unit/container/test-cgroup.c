@@ -123,6 +123,8 @@ static void make_hybrid(const char *root)
 	}
 	/* Not a mounted hierarchy (no cgroup.procs): must be left alone. */
 	touch("%s/net_cls/README", root);
+	/* A named hierarchy other than name=systemd: left alone too. */
+	touch("%s/named/cgroup.procs", root);
 }
 
 static void test_hybrid(void)
@@ -172,7 +174,9 @@ static void test_hybrid(void)
 	is_int(ct_cgroup_enter(cg, 4242, &err), 0, "enter writes every hierarchy");
 	is_file("4242", "%s/unified/t1/cgroup.procs", root);
 	is_file("4242", "%s/memory/t1/cgroup.procs", root);
-	is_file("", "%s/systemd/t1/cgroup.procs", root); /* named hierarchy untouched */
+	is_file("4242", "%s/systemd/t1/cgroup.procs", root); /* name=systemd, as runc */
+	snprintf(p, sizeof(p), "%s/named/t1", root);
+	ok(!path_exists(p), "no directory made in another named hierarchy");
 	snprintf(p, sizeof(p), "%s/net_cls/t1", root);
 	ok(!path_exists(p), "no directory made where no hierarchy is mounted");
 	snprintf(p, sizeof(p), "%s/pids/t1/cgroup.procs", root);
