@@ -62,9 +62,16 @@ int ct_close_inherited_fds(const struct ct_init *in, int keep_a, int keep_b, str
 /* User switch, caps, cwd, fd cleanup, seccomp, execve.  Returns only on failure. */
 int ct_process_exec(struct ct_init *in, struct err **err);
 
-/* terminal.c: open a pty in the container, send the master over console_fd,
- * make the slave our controlling terminal and stdio. */
-int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **err);
+/*
+ * terminal.c: a session of its own for the container's process, as runc's
+ * init makes.  In the caller's session, a process handed the caller's
+ * terminal as stdin could push input into the caller's shell with TIOCSTI
+ * (bubblewrap's CVE-2017-5226), and it would share the caller's process group
+ * (conmon's --timeout kills its own group, and took itself with it).  With
+ * process.terminal: open a pty in the container, send the master over
+ * console_fd, make the slave our controlling terminal and stdio.
+ */
+int ct_session_setup(const struct ct_process *p, int console_fd, struct err **err);
 /* Connect to a --console-socket path. */
 int ct_console_connect(const char *path, int *ret_fd, struct err **err);
 /* Send @fd (a pty master) over @sock with SCM_RIGHTS, @name as its data, as runc does. */

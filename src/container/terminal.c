@@ -57,7 +57,7 @@ int ct_console_send(int sock, int fd, const char *name, struct err **err)
 	return 0;
 }
 
-int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **err)
+static int terminal_setup(const struct ct_process *p, int console_fd, struct err **err)
 {
 	_cleanup_close_ int master = -1, slave = -1;
 	int unlock = 0, r;
@@ -81,12 +81,17 @@ int ct_terminal_setup(const struct ct_process *p, int console_fd, struct err **e
 	r = ct_console_send(console_fd, master, "/dev/ptmx", err);
 	if (r < 0)
 		return r;
-	if (setsid() < 0)
-		return err_make(err, errno, "setsid");
 	if (ioctl(slave, TIOCSCTTY, 0) < 0)
 		return err_make(err, errno, "set controlling terminal");
 	for (int i = 0; i < 3; i++)
 		if (dup2(slave, i) < 0)
 			return err_make(err, errno, "dup2 pty");
 	return 0;
+}
+
+int ct_session_setup(const struct ct_process *p, int console_fd, struct err **err)
+{
+	if (setsid() < 0)
+		return err_make(err, errno, "setsid");
+	return p->terminal ? terminal_setup(p, console_fd, err) : 0;
 }

@@ -46,6 +46,20 @@ assert_podman_clean() {
 	assert_podman_clean
 }
 
+# conmon's --timeout kills the container's process group: with the
+# container in conmon's group (no session of its own) it killed conmon too,
+# podman never got an exit code and the container stayed "Up" for good.
+@test "podman run --timeout ends the container, not conmon (a session of its own)" {
+	run pm run --name tmo --timeout 2 "$PODMAN_IMG" sleep 30
+	echo "$output"
+	[ "$status" -eq 255 ] # podman's code for a timed-out container, as with runc
+	[[ "$output" != *"no such exit code"* ]]
+	run pm inspect -f '{{.State.Status}}' tmo
+	[ "$output" = exited ]
+	pm rm tmo
+	assert_podman_clean
+}
+
 @test "podman run -d, exec, stop, rm" {
 	run pm run -d --name isola-it-pd "$PODMAN_IMG" \
 		sh -c 'trap "exit 0" TERM; while :; do sleep 0.2; done'

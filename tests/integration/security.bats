@@ -354,3 +354,29 @@ nothing_left() {
 	[ "$(cat "$TMP/victim")" = host-data ]
 	nothing_left
 }
+
+# The process gets the caller's terminal as stdin (process.terminal false):
+# TIOCSTI there would make the caller's shell run a command once the
+# container is done.  `run`, then `exec`; the shell reads what is typed.
+@test "session: a container process cannot push input into the caller's terminal (TIOCSTI)" {
+	require_cmd cc
+	require_cmd python3
+	cc -static -O2 -o "$B/rootfs/bin/tiocsti" "$ISOLA_TOP/tests/helpers/tiocsti.c" ||
+		skip "SKIP: cannot build a static helper (no static libc)"
+	printf '%s\n' 'expect tiocsti-done' 'send typed' 'expect GOT:' >"$TMP/steps"
+	args /bin/tiocsti
+	run timeout 60 python3 "$ISOLA_TOP/tests/helpers/pty-run.py" "$TMP/steps" -- sh -c \
+		'"$0" --root "$1" run -b "$2" "$3"; read -r line; echo "GOT:[$line]"' \
+		"$ISOLA" "$R" "$B" "$ID"
+	echo "$output"
+	[[ "$output" == *"GOT:[typed]"* ]]
+	[[ "$output" != *"tiocsti: pushed"* ]]
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	run timeout 60 python3 "$ISOLA_TOP/tests/helpers/pty-run.py" "$TMP/steps" -- sh -c \
+		'"$0" --root "$1" exec "$2" /bin/tiocsti; read -r line; echo "GOT:[$line]"' \
+		"$ISOLA" "$R" "$ID"
+	echo "$output"
+	[[ "$output" == *"GOT:[typed]"* ]]
+	[[ "$output" != *"tiocsti: pushed"* ]]
+}
