@@ -202,8 +202,7 @@ static int vm_mounts(json_t *spec, const char *bundle, struct vmct_oci_mounts *m
 		     struct vmct_config *proc, struct vmct_run_opts *o, struct err **err)
 {
 	const char *left;
-	/* No rootfs: run IMAGE --vm asks for no tmpcopyup (image_run's tmpfs_no_copyup). */
-	int r = vmct_oci_mounts_plan(json_object_get(spec, "mounts"), bundle, NULL, m, err);
+	int r = vmct_oci_mounts_plan(json_object_get(spec, "mounts"), bundle, m, err);
 
 	if (r < 0)
 		return err_wrap(err, "`%s/config.json`", bundle);

@@ -491,8 +491,6 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 		return cli_usage_error(cmd,
 				       "--network ns:PATH with --vm: the VM needs an address "
 				       "from a CNI network; use bridge, a network name or none");
-	/* --tmpfs: the agent mounts a tmpfs, it has no tmpcopyup. */
-	a->o.tmpfs_no_copyup = true;
 	a->vmo.memory = a->o.memory;
 	a->vmo.cpus = (a->o.cpus_milli + 999) / 1000;
 	a->vmo.interactive = a->interactive;

@@ -263,11 +263,10 @@ struct img_run_opts {
 	bool netns_private;	/* netns_path is one made for this container (a bridge's) */
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
-	bool init;	      /* run the command under /dev/init -- (bind-mounted by the caller) */
-	char **sysctls;	      /* KEY=VALUE (--sysctl, checked by the caller); over ours */
-	char **tmpfs;	      /* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
-	bool tmpfs_no_copyup; /* --vm: the agent has no tmpcopyup */
-	char **ulimits;	      /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
+	bool init;	/* run the command under /dev/init -- (bind-mounted by the caller) */
+	char **sysctls; /* KEY=VALUE (--sysctl, checked by the caller); over ours */
+	char **tmpfs;	/* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
+	char **ulimits; /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
 	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
 	char **caps;
 	/* linux.seccomp: @seccomp (a profile's JSON), else none if unconfined, else ours. */

@@ -234,16 +234,15 @@ int img_tmpfs_check(const char *arg, struct err **err)
 /*
  * --tmpfs DEST[:OPTIONS], as podman mounts it: rw, noexec, nosuid, nodev
  * unless OPTIONS say otherwise, and tmpcopyup (the image's files at DEST show
- * through) unless notmpcopyup is given or @copyup is false (a VM's agent has
- * no copy).
+ * through) unless notmpcopyup is given; a VM's agent copies too.
  */
-static int add_tmpfs(json_t *mounts, char **list, bool copyup, struct err **err)
+static int add_tmpfs(json_t *mounts, char **list, struct err **err)
 {
 	for (size_t i = 0; list && list[i]; i++) {
 		_cleanup_free_ char *s = strdup(list[i]);
 		char *opts, *save = NULL;
 		json_t *o = json_pack("[s,s,s,s]", "rw", "noexec", "nosuid", "nodev");
-		bool no_copy = !copyup;
+		bool no_copy = false;
 
 		if (!s || !o) {
 			json_decref(o);
@@ -744,7 +743,7 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 	mounts = default_mounts(o);
 	r = add_volumes(mounts, o->volumes, err);
 	if (r >= 0)
-		r = add_tmpfs(mounts, o->tmpfs, !o->tmpfs_no_copyup, err);
+		r = add_tmpfs(mounts, o->tmpfs, err);
 	if (r < 0) {
 		json_decref(args);
 		json_decref(groups);

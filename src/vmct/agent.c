@@ -41,6 +41,7 @@
 #include <arpa/inet.h>
 #include <linux/openat2.h>
 #include <linux/filter.h>
+#include <linux/magic.h>
 #include <linux/random.h>
 #include <linux/seccomp.h>
 #include <linux/vm_sockets.h>
@@ -57,6 +58,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -64,6 +66,7 @@
 #include <unistd.h>
 
 #include "caps-sys.h"
+#include "copytree.h"
 #include "proto.h"
 
 #define NEWROOT "/newroot"
@@ -526,6 +529,59 @@ static void mkdir_p(const char *path)
 	mkdir(p, 0755);
 }
 
+/* @path (absolute) in the root, resolved inside it: an image's symlink cannot lead out. */
+static int open_in_root(const char *path, uint64_t flags)
+{
+	struct open_how how = {.flags = flags | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+	int root = open(NEWROOT, O_PATH | O_DIRECTORY | O_CLOEXEC), fd, e;
+
+	if (root < 0)
+		return -1;
+	fd = (int)syscall(SYS_openat2, root, path + strspn(path, "/"), &how, sizeof(how));
+	e = errno;
+	close(root);
+	errno = e;
+	return fd;
+}
+
+/*
+ * A tmpcopyup tmpfs (docs/vm-containers.md "Mounts"): what the root has at
+ * m->dest is read through @below, opened before the mount covers it (the
+ * mount is made on that very directory), and copied into the new tmpfs with
+ * src/lib/copytree.c's rules for a hostile tree.  A read-only one is made
+ * read-only once the copy is in.
+ */
+static void mount_copyup(const struct vmct_mount *m, int below)
+{
+	struct ct_copytree_fail f = {};
+	struct stat sb, st;
+	struct statfs sf;
+	char at[32];
+	int top, r;
+
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", below);
+	if (mount(m->type, at, m->type, m->flags & ~(unsigned long)MS_RDONLY,
+		  m->data[0] ? m->data : NULL) < 0)
+		fatal("mount %s on %s: %s", m->type, m->dest, strerror(errno));
+	top = open_in_root(m->dest, O_RDONLY | O_DIRECTORY);
+	if (top < 0)
+		fatal("tmpcopyup of %s: open it after mounting: %s", m->dest, strerror(errno));
+	/* The tmpfs just made, not what the image has there. */
+	if (fstat(top, &st) < 0 || fstat(below, &sb) < 0 || fstatfs(top, &sf) < 0 ||
+	    st.st_dev == sb.st_dev || sf.f_type != TMPFS_MAGIC)
+		fatal("tmpcopyup of %s: the tmpfs is not where it was mounted", m->dest);
+	r = ct_copytree(below, top, &f);
+	if (r < 0)
+		fatal("tmpcopyup of %s: %s %s: %s", m->dest, f.what, f.path, strerror(-r));
+	/* The tmpfs's root is @top's: @at is the directory under it. */
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", top);
+	if ((m->flags & MS_RDONLY) &&
+	    mount(NULL, at, NULL, MS_REMOUNT | MS_BIND | m->flags, NULL) < 0)
+		fatal("make %s read-only: %s", m->dest, strerror(errno));
+	close(top);
+}
+
 /*
  * The first session's CONFIG mounts, in the root: the OCI mode's tmpfs, mqueue
  * and cgroup mounts, and the host's shared directories (virtiofs, the source
@@ -538,6 +594,7 @@ static void setup_mounts(const struct vmct_config *c)
 	bool fs_loaded = false;
 
 	for (size_t i = 0; c->mounts && c->mounts[i]; i++) {
+		int below = -1;
 		bool fs;
 
 		if (vmct_mount_parse(c->mounts[i], &m) < 0)
@@ -546,6 +603,17 @@ static void setup_mounts(const struct vmct_config *c)
 		if (fs && !fs_loaded) {
 			load_modules(MODS_FS);
 			fs_loaded = true;
+		}
+		/* tmpcopyup: what the root has there, before the mount covers it; nothing: none. */
+		if (m.copyup) {
+			below = open_in_root(m.dest, O_RDONLY | O_DIRECTORY);
+			if (below < 0 && errno != ENOENT)
+				fatal("tmpcopyup of %s: open it: %s", m.dest, strerror(errno));
+		}
+		if (below >= 0) {
+			mount_copyup(&m, below);
+			close(below);
+			continue;
 		}
 		snprintf(dest, sizeof(dest), "%s%s", NEWROOT, m.dest);
 		mkdir_p(dest);

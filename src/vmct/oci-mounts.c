@@ -10,16 +10,13 @@
  * tmpfs; any other directory is shared live through the VMM's virtio-fs
  * device (`vm run --fs`), mounted by the agent.  Anything else is refused.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -270,36 +267,8 @@ static int plan_bind(struct vmct_oci_mounts *p, const char *bundle, json_t *mnt,
 	return add_file(p, path ? path : src, m->dest, i, err);
 }
 
-/*
- * tmpcopyup of @dest would copy nothing: @rootfs has no such directory, or an
- * empty one (looked up inside it: RESOLVE_IN_ROOT).  Without @rootfs: unknown.
- */
-static bool copies_nothing(const char *rootfs, const char *dest)
-{
-	struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
-			       .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int root = -1, fd = -1;
-	struct dirent *de;
-	bool empty = true;
-	DIR *d;
-
-	if (!rootfs || (root = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
-		return false;
-	fd = (int)syscall(SYS_openat2, root, dest + strspn(dest, "/"), &how, sizeof(how));
-	if (fd < 0)
-		return errno == ENOENT;
-	d = fdopendir(fd);
-	if (!d)
-		return false;
-	fd = -1; /* the DIR's now */
-	while (empty && (de = readdir(d)))
-		empty = streq(de->d_name, ".") || streq(de->d_name, "..");
-	closedir(d);
-	return empty;
-}
-
-static int plan_one(struct vmct_oci_mounts *p, const char *bundle, const char *rootfs, json_t *mnt,
-		    size_t i, struct err **err)
+static int plan_one(struct vmct_oci_mounts *p, const char *bundle, json_t *mnt, size_t i,
+		    struct err **err)
 {
 	const char *dest = json_string_value(json_object_get(mnt, "destination"));
 	const char *type = json_string_value(json_object_get(mnt, "type")), *bad = NULL;
@@ -324,13 +293,10 @@ static int plan_one(struct vmct_oci_mounts *p, const char *bundle, const char *r
 				dest, bad);
 	if (bind)
 		return plan_bind(p, bundle, mnt, i, &m, err);
-	if (copyup && !copies_nothing(rootfs, dest))
-		return err_make(err, 0,
-				"mounts[%zu] `%s`: tmpcopyup of what the image has there: the VM's "
-				"agent has no copy yet",
-				i, dest);
 	if (streq(type, "tmpfs") || streq(type, "mqueue")) {
 		snprintf(m.type, sizeof(m.type), "%s", type);
+		/* tmpcopyup: the agent copies what the root has there (src/lib/copytree.c). */
+		m.copyup = copyup && streq(type, "tmpfs");
 		return add_guest(p, &m, i, err);
 	}
 	if ((streq(type, "cgroup") || streq(type, "cgroup2")) && streq(dest, "/sys/fs/cgroup")) {
@@ -341,8 +307,8 @@ static int plan_one(struct vmct_oci_mounts *p, const char *bundle, const char *r
 			dest, type);
 }
 
-int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, const char *rootfs,
-			 struct vmct_oci_mounts *ret, struct err **err)
+int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, struct vmct_oci_mounts *ret,
+			 struct err **err)
 {
 	struct vmct_oci_mounts p = {};
 	size_t i;
@@ -352,7 +318,7 @@ int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, const char *rootfs,
 	if (mounts && !json_is_array(mounts))
 		return err_make(err, 0, "mounts: not an array");
 	json_array_foreach (mounts, i, mnt) {
-		r = plan_one(&p, bundle, rootfs, mnt, i, err);
+		r = plan_one(&p, bundle, mnt, i, err);
 		if (r < 0)
 			break;
 	}

@@ -500,8 +500,7 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 			   : asprintf(&p->rootfs, "%s/%s", o->bundle, root) < 0)
 		return err_make(err, ENOMEM, "rootfs");
 	/* run --vm -d too: its file binds are refused in prepare() (the image's disk is shared). */
-	r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, p->rootfs,
-				 &p->mounts, err);
+	r = vmct_oci_mounts_plan(json_object_get(p->spec, "mounts"), o->bundle, &p->mounts, err);
 	p->proc.mounts = p->mounts.guest;
 	if (r >= 0 && !o->image)
 		r = vmct_oci_netns_open(p->spec, &p->netns, err);

@@ -103,12 +103,11 @@ struct vmct_oci_mounts {
  * file (up to 1 MiB) is copied; a directory bound at /dev/shm becomes a
  * guest tmpfs; another directory is shared (virtio-fs, up to VMCT_FS_MAX);
  * anything else (devices, other types, options we cannot honour) is
- * refused.  Relative sources are @bundle's.  A tmpfs's tmpcopyup is taken
- * where it copies nothing (@rootfs has nothing at its destination), else
- * refused: the agent has no copy.
+ * refused.  Relative sources are @bundle's.  A tmpfs's tmpcopyup goes to the
+ * guest with it: the agent copies what the root has at its destination.
  */
-int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, const char *rootfs,
-			 struct vmct_oci_mounts *ret, struct err **err);
+int vmct_oci_mounts_plan(json_t *mounts, const char *bundle, struct vmct_oci_mounts *ret,
+			 struct err **err);
 /* Copy the file binds into the ext4 image @disk now (debugfs; scratch files in @dirfd). */
 int vmct_oci_mounts_copy(const struct vmct_oci_mounts *p, int dirfd, const char *disk,
 			 struct err **err);

@@ -449,7 +449,8 @@ static bool mount_ok(const struct vmct_mount *m)
 	return (!strcmp(m->type, "tmpfs") || !strcmp(m->type, "mqueue") ||
 		!strcmp(m->type, "cgroup2") || !strcmp(m->type, "virtiofs")) &&
 	       !(m->flags & ~(unsigned long)MOUNT_FLAGS) && mount_path_ok(m->dest) &&
-	       strcmp(m->dest, "/") && mount_data_ok(m->data) && strcmp(m->data, "-");
+	       strcmp(m->dest, "/") && mount_data_ok(m->data) && strcmp(m->data, "-") &&
+	       (!m->copyup || !strcmp(m->type, "tmpfs"));
 }
 
 int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap)
@@ -458,8 +459,8 @@ int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap)
 
 	if (!mount_ok(m))
 		return -EINVAL;
-	n = snprintf(out, cap, "%s %lu %s %s", m->type, m->flags, m->dest,
-		     m->data[0] ? m->data : "-");
+	n = snprintf(out, cap, "%s %lu %s %s%s", m->type, m->flags, m->dest,
+		     m->data[0] ? m->data : "-", m->copyup ? " copyup" : "");
 	return n < 0 || (size_t)n >= cap ? -E2BIG : 0;
 }
 
@@ -474,10 +475,14 @@ int vmct_mount_parse(const char *s, struct vmct_mount *ret)
 	for (int i = 0; i < 4; i++) {
 		f[i] = s;
 		len[i] = strcspn(s, " ");
-		if (!len[i] || (i < 3 && s[len[i]] != ' ') || (i == 3 && s[len[i]]))
+		if (!len[i] || (i < 3 && s[len[i]] != ' '))
 			return -EINVAL;
 		s += len[i] + (i < 3);
 	}
+	/* A fifth word: only "copyup", and nothing after it. */
+	if (*s && strcmp(s, " copyup"))
+		return -EINVAL;
+	m.copyup = *s;
 	if (len[0] >= sizeof(m.type) || len[1] >= sizeof(num) || len[2] >= sizeof(m.dest) ||
 	    len[3] >= sizeof(m.data))
 		return -EINVAL;

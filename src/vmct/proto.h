@@ -158,14 +158,11 @@ struct vmct_mount {
 	unsigned long flags;	   /* MS_RDONLY MS_NOSUID MS_NODEV MS_NOEXEC and atime flags */
 	char dest[VMCT_MOUNT_STR]; /* absolute, no "..", no whitespace */
 	char data[VMCT_MOUNT_STR]; /* "" for none ("-" on the wire) */
+	bool copyup;		   /* tmpfs only: tmpcopyup, the root's files at dest copied in */
 };
 
 /* @m as its CONFIG entry value into @out (@cap bytes); -EINVAL if @m is not valid. */
 int vmct_mount_format(const struct vmct_mount *m, char *out, size_t cap);
-/*
- * A "TYPE FLAGS DEST DATA" entry: -EINVAL for any other type, flag, path or
- * size, or a virtiofs entry whose data is not a tag VMCT_FS_PREFIX<0..VMCT_FS_MAX-1>.
- */
 /* "M PATH" or "R PATH": PATH absolute, no "." or ".." part, no blank, under 256 bytes. */
 bool vmct_path_ok(const char *entry);
 /*
@@ -173,6 +170,12 @@ bool vmct_path_ok(const char *entry);
  * printable bytes, blanks and tabs, not empty; under VMCT_SYSCTL_STR in all.
  */
 bool vmct_sysctl_ok(const char *entry);
+/*
+ * A "TYPE FLAGS DEST DATA" entry, or "tmpfs FLAGS DEST DATA copyup" for a
+ * tmpcopyup (an agent older than the field refuses it rather than ignore
+ * it): -EINVAL for any other type, flag, path, size or fifth word, or a
+ * virtiofs entry whose data is not a tag VMCT_FS_PREFIX<0..VMCT_FS_MAX-1>.
+ */
 int vmct_mount_parse(const char *s, struct vmct_mount *ret);
 
 /*

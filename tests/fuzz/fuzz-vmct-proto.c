@@ -5,7 +5,8 @@
  * accepted config has an argv, an absolute cwd and K=V env entries, and what
  * vmct_config_encode makes of it parses again to the same.  Also (protocol 2)
  * a WINCH payload and the VMM's answer to CONNECT; (protocol 3) capabilities,
- * no_new_privs, groups, a seccomp filter, rlimits, umask, oom_score_adj.
+ * no_new_privs, groups, a seccomp filter, rlimits, umask, oom_score_adj;
+ * the guest mounts (a tmpfs's copyup word too) survive a format and a parse.
  */
 #include <stdio.h>
 #include <stdint.h>
@@ -19,6 +20,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static int same(const char *a, const char *b)
 {
 	return a == b || (a && b && !strcmp(a, b));
+}
+
+/* An accepted mount entry formats back to one that parses to the same mount. */
+static void check_mount(const char *entry)
+{
+	struct vmct_mount m, m2;
+	char line[3 * VMCT_MOUNT_STR];
+
+	if (vmct_mount_parse(entry, &m) < 0 || vmct_mount_format(&m, line, sizeof(line)) < 0 ||
+	    vmct_mount_parse(line, &m2) < 0)
+		abort();
+	if (strcmp(m.type, m2.type) || m.flags != m2.flags || strcmp(m.dest, m2.dest) ||
+	    strcmp(m.data, m2.data) || m.copyup != m2.copyup ||
+	    (m.copyup && strcmp(m.type, "tmpfs")))
+		abort();
 }
 
 static void check_config(const uint8_t *p, size_t n)
@@ -35,6 +51,8 @@ static void check_config(const uint8_t *p, size_t n)
 	for (i = 0; c.env[i]; i++)
 		if (!strchr(c.env[i], '=') || c.env[i][0] == '=')
 			abort();
+	for (i = 0; c.mounts && c.mounts[i]; i++)
+		check_mount(c.mounts[i]);
 	enc = vmct_config_encode(&c, &len);
 	if (!enc || vmct_config_parse(enc, len, &c2, NULL) < 0)
 		abort();

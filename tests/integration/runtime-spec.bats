@@ -347,6 +347,28 @@ tmpfs_mount() {
 	[ "$(cat "$d/sub/deeper/f")" = content ]
 }
 
+@test "mounts: tmpcopyup from an overlay root whose layers are on two file systems copies the lower layer's files" {
+	# As a VM guest's root is (ext4 under a tmpfs upper): overlayfs gives the
+	# lower files the lower layer's st_dev, not the directories'; the copy
+	# tells mounts by statx's mount id and still takes them.
+	local o=$TMP/ovl
+	mkdir -p "$B/rootfs/data/sub" "$o/up" "$o/root"
+	echo lower-file >"$B/rootfs/data/sub/f"
+	ln -s sub/f "$B/rootfs/data/link"
+	mount -t tmpfs tmpfs "$o/up"
+	mkdir "$o/up/u" "$o/up/w"
+	mount -t overlay overlay -o "lowerdir=$B/rootfs,upperdir=$o/up/u,workdir=$o/up/w" "$o/root"
+	bundle_jq "$B" ".root.path = \"$o/root\""
+	tmpfs_mount /data size=1m tmpcopyup
+	args sh -c 'cat /data/sub/f; readlink /data/link'
+	run isola run -b "$B" "$ID"
+	umount "$o/root" "$o/up"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "lower-file
+sub/f" ]
+}
+
 @test "mounts: a read-only tmpfs is made so after the mounts below it; tmpcopyup of a tree too deep fails naming it, nothing left" {
 	mkdir -p "$B/rootfs/ro/keep"
 	echo kept >"$B/rootfs/ro/keep/file"

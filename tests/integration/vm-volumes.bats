@@ -154,3 +154,14 @@ args() { sed -n 's/^arg //p' "$1"; }
 	done
 	[ -z "$(ls "$FAKE_LOG")" ]
 }
+
+@test "vm-volumes: --tmpfs asks the agent for tmpcopyup as plain run does; notmpcopyup does not" {
+	ISOLA_VM_COLD=1 run "$ISOLA" run --vm --rm --tmpfs /etc --tmpfs /scr:size=1m,notmpcopyup \
+		vvol-bb:1 sh -c mounts
+	echo "$output"
+	[ "$status" = 0 ]
+	# podman's rw,noexec,nosuid,nodev: MS_NOSUID | MS_NODEV | MS_NOEXEC
+	grep -qx "tmpfs 14 /etc - copyup" <<<"$output"
+	grep -qx "tmpfs 14 /scr size=1m" <<<"$output"
+	nothing_left
+}

@@ -18,7 +18,7 @@ vmoci-exec vmoci-pause vmct-net
 vmct-net-port vmct-warm vmct-warm-images vmct-warm-rng vmct-warm-rebuild vmct-warm-net
 vmct-warm-detach vmct-prune vmct-warm-clean vmoci-warm vmct-detach-net vmct-warm-detach-net vmoci-net vmoci-podman-net
 vmct-volume vmoci-volume hello-rss vmoci-podman-ops fs-snapshot vmct-warm-volume vmoci-warm-volume
-vmct-priv vmoci-priv vmct-stdin-flow vmct-escape vmct-init"
+vmct-priv vmoci-priv vmct-stdin-flow vmct-escape vmct-init vmoci-tmpcopyup"
 
 log() { echo "$*" >&2; }
 
@@ -1317,6 +1317,48 @@ t_vmoci_volume() {
 	vmoci run --bundle "$W/b" vol1 </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
 	log "run: status $RC; stderr: $(cat "$W/out.err")"
 	[ "$RC" = 0 ] && vol_check "$W/vol" "$W/volro" "$W/out" && vmoci_gone vol1
+}
+
+# tmpcopyup in the OCI mode (podman's --tmpfs, --read-only): the agent copies
+# what the image has at each tmpfs's destination into it, as a plain
+# container's runtime does: contents, modes, the tmpfs root's mode, a hard
+# link, symlinks copied as symlinks (never followed, an absolute one not
+# leading out to the agent's root); a read-only one gets its copy, then is
+# read-only; a destination the image lacks starts empty with its mode=.
+TMPCOPYUP_SCRIPT='grep -E " /(cu|curo|cunew) tmpfs" /proc/mounts | cut -d" " -f2,3 | sort;
+	cat /cu/f /cu/sub/g; stat -c "%n %a %h" /cu /cu/f /cu/hl /cu/sub /cunew;
+	[ -L /cu/esc ] && echo "esc -> $(readlink /cu/esc)"; [ -L /cu/up ] && echo "up -> $(readlink /cu/up)";
+	ls /cu/up/; cat /curo/r; echo w >/cu/new && echo CU-WRITABLE; echo w >/curo/w || echo CURO-RO;
+	echo END'
+t_vmoci_tmpcopyup() {
+	local m='"type": "tmpfs", "source": "tmpfs"'
+	# The script's double quotes escaped for the JSON string.
+	vmoci_bundle "$W/b" '["sh", "-c", "'"$(echo "$TMPCOPYUP_SCRIPT" | tr '\n\t' '  ' | sed 's/"/\\"/g')"'"]' "" \
+		"{\"destination\": \"/cu\", $m, \"options\": [\"nosuid\", \"tmpcopyup\", \"size=1m\"]},
+		 {\"destination\": \"/curo\", $m, \"options\": [\"ro\", \"tmpcopyup\"]},
+		 {\"destination\": \"/cunew\", $m, \"options\": [\"tmpcopyup\", \"mode=1777\"]}"
+	mkdir -p "$W/b/rootfs/cu/sub" "$W/b/rootfs/curo" "$W/b/rootfs/upper"
+	echo image-f >"$W/b/rootfs/cu/f"
+	echo image-g >"$W/b/rootfs/cu/sub/g"
+	echo image-r >"$W/b/rootfs/curo/r"
+	ln "$W/b/rootfs/cu/f" "$W/b/rootfs/cu/hl"
+	ln -s /bin "$W/b/rootfs/cu/esc"
+	ln -s ../upper "$W/b/rootfs/cu/up"
+	echo not-copied >"$W/b/rootfs/upper/outside"
+	chmod 0640 "$W/b/rootfs/cu/f"
+	chmod 0710 "$W/b/rootfs/cu"
+	chmod 0705 "$W/b/rootfs/cu/sub"
+	RC=0
+	vmoci run --bundle "$W/b" cu1 </dev/null >"$W/out" 2>"$W/out.err" || RC=$?
+	log "run: status $RC; stderr: $(cat "$W/out.err")"
+	log "guest: $(cat "$W/out")"
+	[ "$RC" = 0 ] && has "$W/out" '^/cu tmpfs$' && has "$W/out" '^/curo tmpfs$' &&
+		has "$W/out" '^/cunew tmpfs$' && has "$W/out" '^image-f$' && has "$W/out" '^image-g$' &&
+		has "$W/out" '^/cu 710 ' && has "$W/out" '^/cu/f 640 2$' && has "$W/out" '^/cu/hl 640 2$' &&
+		has "$W/out" '^/cu/sub 705 ' && has "$W/out" '^/cunew 1777 ' &&
+		has "$W/out" '^esc -> /bin$' && has "$W/out" '^up -> ../upper$' &&
+		has "$W/out" '^outside$' && has "$W/out" '^image-r$' && has "$W/out" '^CU-WRITABLE$' &&
+		has "$W/out" '^CURO-RO$' && has "$W/out" '^END$' && vmoci_gone cu1
 }
 
 # The OCI mode's directory binds on the warm path: a template with two shares,

@@ -420,6 +420,12 @@ static void test_mounts(void)
 	    "tmpfs 0 /.. -",
 	    "tmpfs 32 /x -",
 	    "tmpfs 1 /x - extra",
+	    "tmpfs 1 /x - copyup ",
+	    "tmpfs 1 /x - copyup copyup",
+	    "tmpfs 1 /x -  copyup",
+	    "tmpfs 1 /x - Copyup",
+	    "mqueue 0 /dev/mqueue - copyup",
+	    "virtiofs 0 /data isola-fs0 copyup",
 	    "tmpfs  1 /x -",
 	    "tmpfs -1 /x -",
 	    "tmpfs 99999999999 /x -",
@@ -440,8 +446,21 @@ static void test_mounts(void)
 	ok(!strcmp(line, "tmpfs 6 /run mode=755,size=65536k"), "its wire form: %s", line);
 	is_int(vmct_mount_parse(line, &m), 0, "parse it back");
 	ok(!strcmp(m.type, "tmpfs") && m.flags == (MS_NOSUID | MS_NODEV) &&
-	       !strcmp(m.dest, "/run") && !strcmp(m.data, "mode=755,size=65536k"),
-	   "type, flags, dest, data survive");
+	       !strcmp(m.dest, "/run") && !strcmp(m.data, "mode=755,size=65536k") && !m.copyup,
+	   "type, flags, dest, data survive; no copyup");
+	/* tmpcopyup: a fifth word, which an agent without it refuses (4 words exactly). */
+	in.copyup = true;
+	is_int(vmct_mount_format(&in, line, sizeof(line)), 0, "format a tmpcopyup tmpfs");
+	ok(!strcmp(line, "tmpfs 6 /run mode=755,size=65536k copyup"), "its wire form: %s", line);
+	is_int(vmct_mount_parse(line, &m), 0, "parse it back");
+	ok(m.copyup && !strcmp(m.data, "mode=755,size=65536k") && !strcmp(m.dest, "/run"),
+	   "copyup survives, data and dest with it");
+	is_int(vmct_mount_parse("tmpfs 0 /tmp - copyup", &m), 0, "copyup without data");
+	ok(m.copyup && !m.data[0], "copyup set, data none");
+	strcpy(in.type, "mqueue");
+	ok(vmct_mount_format(&in, line, sizeof(line)) < 0, "copyup on an mqueue cannot be sent");
+	strcpy(in.type, "tmpfs");
+	in.copyup = false;
 	is_int(vmct_mount_parse("virtiofs 1 /srv/data isola-fs7", &m), 0, "a shared directory");
 	ok(!strcmp(m.type, "virtiofs") && m.flags == MS_RDONLY && !strcmp(m.data, "isola-fs7"),
 	   "its type, flags and tag survive");
