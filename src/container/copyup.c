@@ -167,6 +167,45 @@ static int copy_meta(struct copyup *c, int dfd, const char *name, const struct s
 	return 0;
 }
 
+/*
+ * The file opened is the one stat'ed: another container sharing the
+ * directory can swap the name for a device node, a fifo or another
+ * directory between the two (the kernel follows no symlink, but O_NOFOLLOW
+ * does not refuse a device).
+ */
+static int check_same(struct copyup *c, int fd, const struct stat *st, struct err **err)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0)
+		return fail(c, errno, "stat", err);
+	if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino)
+		return fail(c, 0, "replaced by another file while copying", err);
+	return 0;
+}
+
+/*
+ * @name opened for reading, refused unless it is the regular file in @st:
+ * opened O_PATH first, so a device swapped in is never opened (an open can
+ * act on one, or block on a fifo), then reopened through /proc/self/fd.
+ */
+static int open_regular(struct copyup *c, int sfd, const char *name, const struct stat *st,
+			struct err **err)
+{
+	_cleanup_close_ int p = openat(sfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	char self[64];
+	int r, fd;
+
+	if (p < 0)
+		return fail(c, errno, "open", err);
+	if ((r = check_same(c, p, st, err)) < 0)
+		return r;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", p);
+	fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	return fd < 0 ? fail(c, errno, "open", err) : fd;
+}
+
 static int copy_dir(struct copyup *c, int sfd, int dfd, unsigned depth, struct err **err);
 
 static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsigned depth,
@@ -195,6 +234,8 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0)
 			return fail(c, errno, "open", err);
+		if ((r = check_same(c, s, &st, err)) < 0)
+			return r;
 		if (mkdirat(dfd, name, 0700) < 0)
 			return fail(c, errno, "mkdir", err);
 		d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -213,9 +254,9 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 
 		if (st.st_nlink > 1)
 			link_add(c, st.st_ino);
-		s = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		s = open_regular(c, sfd, name, &st, err);
 		if (s < 0)
-			return fail(c, errno, "open", err);
+			return s;
 		d = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (d < 0)
 			return fail(c, errno, "create the copy of", err);
