@@ -23,7 +23,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -35,6 +39,7 @@
 struct copyup {
 	const char *dest; /* the mount's destination, for errors */
 	dev_t dev;	  /* the source tree's file system */
+	uint64_t mnt;	  /* and its mount (statx STATX_MNT_ID); 0: unknown (before 5.8) */
 	int root;	  /* the tmpfs's root */
 	char path[4096];  /* the entry being copied, below dest */
 	/* Files with more than one link: the first copy of each, linked again. */
@@ -168,6 +173,27 @@ static int copy_meta(struct copyup *c, int dfd, const char *name, const struct s
 }
 
 /*
+ * Whether @name in @dfd ("" : @dfd itself) is on the source tree's own mount.
+ * st_dev alone misses a bind mount from the same file system (a host
+ * directory bound below the destination would be copied into the tmpfs);
+ * the mount ID does not, where the kernel has it (5.8).
+ */
+static bool on_source_mount(const struct copyup *c, int dfd, const char *name, dev_t dev)
+{
+	struct statx sx;
+
+	if (dev != c->dev)
+		return false;
+	if (!c->mnt)
+		return true;
+	if (statx(dfd, name, AT_SYMLINK_NOFOLLOW | (name[0] ? 0 : AT_EMPTY_PATH), STATX_MNT_ID,
+		  &sx) < 0 ||
+	    !(sx.stx_mask & STATX_MNT_ID))
+		return false; /* cannot tell: not entered */
+	return sx.stx_mnt_id == c->mnt;
+}
+
+/*
  * The file opened is the one stat'ed: another container sharing the
  * directory can swap the name for a device node, a fifo or another
  * directory between the two (the kernel follows no symlink, but O_NOFOLLOW
@@ -182,6 +208,8 @@ static int check_same(struct copyup *c, int fd, const struct stat *st, struct er
 	if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_dev != st->st_dev ||
 	    now.st_ino != st->st_ino)
 		return fail(c, 0, "replaced by another file while copying", err);
+	if (!on_source_mount(c, fd, "", now.st_dev))
+		return fail(c, 0, "replaced by another mount while copying", err);
 	return 0;
 }
 
@@ -212,13 +240,15 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		      struct err **err)
 {
 	struct stat st;
+	bool mine;
 	int r;
 
 	if (fstatat(sfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return fail(c, errno, "stat", err);
-	if (S_ISSOCK(st.st_mode) || (st.st_dev != c->dev && !S_ISDIR(st.st_mode)))
+	mine = on_source_mount(c, sfd, name, st.st_dev);
+	if (S_ISSOCK(st.st_mode) || (!mine && !S_ISDIR(st.st_mode)))
 		return 0; /* a socket, or a file another mount covers: not copied */
-	if (S_ISDIR(st.st_mode) && st.st_dev != c->dev) {
+	if (S_ISDIR(st.st_mode) && !mine) {
 		/* Another mount: its mount point, empty. */
 		if (mkdirat(dfd, name, 0700) < 0)
 			return fail(c, errno, "mkdir", err);
@@ -311,15 +341,43 @@ static int copy_dir(struct copyup *c, int sfd, int dfd, unsigned depth, struct e
 	return r;
 }
 
+/*
+ * A kernel file system: its files describe the host or the runtime's own
+ * process (proc, sys), and reading them with the runtime's privileges is no
+ * copy of the image.  `--tmpfs /proc` covers such a mount.
+ */
+static bool is_kernel_fs(int fd)
+{
+	static const unsigned long types[] = {
+	    PROC_SUPER_MAGIC, SYSFS_MAGIC,	CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
+	    DEBUGFS_MAGIC,    SECURITYFS_MAGIC, TRACEFS_MAGIC,	    BPF_FS_MAGIC,
+	};
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return true; /* cannot tell: copy nothing */
+	for (size_t i = 0; i < ARRAY_SIZE(types); i++)
+		if ((unsigned long)sf.f_type == types[i])
+			return true;
+	return false;
+}
+
 int ct_copyup(int src_fd, int dst_fd, const char *dest, struct err **err)
 {
 	struct copyup c = {.dest = dest, .root = dst_fd};
+	struct statx sx;
 	struct stat st;
 	int r;
 
 	if (fstat(src_fd, &st) < 0)
 		return fail(&c, errno, "stat", err);
+	/* What covers a kernel file system starts empty, as if the image had nothing. */
+	if (is_kernel_fs(src_fd))
+		return 0;
 	c.dev = st.st_dev;
+	if (statx(src_fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &sx) == 0 &&
+	    (sx.stx_mask & STATX_MNT_ID))
+		c.mnt = sx.stx_mnt_id;
 	r = copy_dir(&c, src_fd, dst_fd, 0, err);
 	for (size_t i = 0; i < c.n_links; i++)
 		free(c.links[i].path);

@@ -376,6 +376,34 @@ read-only" ]
 	refute grep -q "$B/rootfs" /proc/self/mountinfo
 }
 
+@test "mounts: tmpcopyup does not copy a bind mount from the same file system below the destination" {
+	# A host directory on the rootfs's own file system (same st_dev), bound
+	# read-only below the tmpfs: its files must not become writable copies.
+	mkdir -p "$TMP/hostvol" "$B/rootfs/data/vol"
+	echo host-volume-file >"$TMP/hostvol/secret"
+	[ "$(stat -c %d "$TMP/hostvol")" = "$(stat -c %d "$B/rootfs/data")" ] ||
+		skip "SKIP: the temp dir and the bundle are on different file systems"
+	echo image >"$B/rootfs/data/kept"
+	bundle_jq "$B" ".mounts += [{destination: \"/data/vol\", type: \"bind\",
+		source: \"$TMP/hostvol\", options: [\"rbind\", \"ro\"]}]"
+	tmpfs_mount /data size=1m tmpcopyup
+	args sh -c 'cat /data/kept; ls -A /data/vol | wc -l'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "image
+0" ]
+}
+
+@test "mounts: a tmpcopyup tmpfs over /sys starts empty instead of copying the kernel's files" {
+	tmpfs_mount /sys size=1m tmpcopyup
+	args sh -c 'ls -A /sys | wc -l'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 0 ]
+}
+
 # The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
 # with the container's own cgroup of each hierarchy, as runc makes it.
 v1_host() {
