@@ -13,8 +13,9 @@
  * the path.  Regular files (their holes left holes), directories, symlinks,
  * fifos and device nodes are copied with their owner, mode and times;
  * sockets are left out (nothing listens on them in a copy); hard links stay
- * links (the first 65536 files with several).  Extended attributes are not
- * copied.
+ * links (the first 65536 files with several, and only while their paths
+ * take at most 16 MiB; past that, each link is a copy).  Extended attributes
+ * are not copied.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -35,6 +36,8 @@
 
 #define COPYUP_LINKS_MAX 65536 /* files with several links that are remembered */
 #define COPYUP_LINK_HASH 4096  /* buckets of them, by inode number */
+/* Bytes of their paths kept: 65536 paths of 4 KiB would be 256 MiB in the init. */
+#define COPYUP_LINK_BYTES (16 << 20)
 
 struct copyup {
 	const char *dest; /* the mount's destination, for errors */
@@ -49,6 +52,7 @@ struct copyup {
 		size_t next; /* in its bucket; 0: none (entries count from 1) */
 	} * links;
 	size_t n_links, cap_links, *bucket;
+	size_t link_bytes; /* of the paths kept, at most COPYUP_LINK_BYTES */
 };
 
 /* The copy of a file another link of which was copied already, or NULL. */
@@ -62,12 +66,12 @@ static const char *link_find(const struct copyup *c, ino_t ino)
 	return NULL;
 }
 
-/* Remember the copy of a file with other links (past the cap: they are copied). */
+/* Remember the copy of a file with other links (past the caps: they are copied). */
 static void link_add(struct copyup *c, ino_t ino)
 {
-	size_t *head;
+	size_t *head, len = strlen(c->path);
 
-	if (c->n_links >= COPYUP_LINKS_MAX)
+	if (c->n_links >= COPYUP_LINKS_MAX || c->link_bytes + len > COPYUP_LINK_BYTES)
 		return;
 	if (!c->bucket && !(c->bucket = calloc(COPYUP_LINK_HASH, sizeof(*c->bucket))))
 		return;
@@ -84,6 +88,7 @@ static void link_add(struct copyup *c, ino_t ino)
 	c->links[c->n_links].path = strdup(c->path + 1);
 	if (!c->links[c->n_links].path)
 		return;
+	c->link_bytes += len;
 	c->links[c->n_links].ino = ino;
 	c->links[c->n_links].next = *head;
 	*head = ++c->n_links;

@@ -404,6 +404,24 @@ read-only" ]
 	[ "$output" = 0 ]
 }
 
+@test "mounts: tmpcopyup keeps at most 16 MiB of hard-link paths; past that, links are copies" {
+	# 4600 files with two links each, under a 3,770-character path: remembering
+	# every one would keep 17 MiB of paths in the init (65536 of them: 256 MiB).
+	local l i p=/data
+	l=$(printf 'd%.0s' {1..250})
+	for ((i = 0; i < 15; i++)); do p=$p/$l; done
+	mkdir -p "$B/rootfs$p/a" "$B/rootfs$p/b"
+	(cd "$B/rootfs$p/a" && touch f{0000..4599} && ln f* ../b/)
+	tmpfs_mount /data tmpcopyup
+	args sh -c "cd $p && ls a b | grep -c f; stat -c %h a/* b/* | grep -c '^1\$'"
+	run isola run -b "$B" "$ID"
+	echo "${output:0:200}"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 9200 ]
+	# The copied ones: both names of each file past the cap, and not all of them.
+	[ "${lines[1]}" -gt 0 ] && [ "${lines[1]}" -lt 9200 ]
+}
+
 # The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
 # with the container's own cgroup of each hierarchy, as runc makes it.
 v1_host() {
