@@ -422,6 +422,19 @@ read-only" ]
 	[ "${lines[1]}" -gt 0 ] && [ "${lines[1]}" -lt 9200 ]
 }
 
+@test "mounts: a read-only tmpcopyup tmpfs on / gets the image's files and the mount points, then is made read-only" {
+	bundle_jq "$B" '.mounts = [{destination: "/", type: "tmpfs", source: "tmpfs",
+		options: ["ro", "tmpcopyup"]}] + .mounts'
+	args sh -c 'touch /x 2>/dev/null || echo read-only
+		grep " / / " /proc/self/mountinfo | grep -c " - tmpfs "; [ -d /proc/self ] && echo proc'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "read-only
+1
+proc" ]
+}
+
 # The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
 # with the container's own cgroup of each hierarchy, as runc makes it.
 v1_host() {
