@@ -435,6 +435,21 @@ read-only" ]
 proc" ]
 }
 
+@test "mounts: a destination with a . or .. component is refused naming it (/. is / under another name)" {
+	local d
+	cp "$B/config.json" "$TMP/config.orig"
+	for d in /. /./ /data/.. //./ /a/./b; do
+		cp "$TMP/config.orig" "$B/config.json"
+		tmpfs_mount "$d" tmpcopyup
+		run isola run -b "$B" "$ID"
+		echo "$d: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"mounts["*"].destination: \`$d\` must be absolute, without \`.\` or \`..\`"* ]]
+	done
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+}
+
 # The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
 # with the container's own cgroup of each hierarchy, as runc makes it.
 v1_host() {
