@@ -12,7 +12,8 @@
  * is left out), and it stops at CT_COPYUP_DEPTH levels with an error naming
  * the path.  Regular files (their holes left holes), directories, symlinks,
  * fifos and device nodes are copied with their owner, mode and times;
- * sockets are left out (nothing listens on them in a copy); hard links stay
+ * sockets are left out (nothing listens on them in a copy), and so are
+ * device nodes the container may not make (mknod EPERM); hard links stay
  * links (the first 65536 files with several, and only while their paths
  * take at most 16 MiB; past that, each link is a copy).  Extended attributes
  * are not copied.
@@ -308,6 +309,13 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		if (symlinkat(target, dfd, name) < 0)
 			return fail(c, errno, "symlink", err);
 	} else if (mknodat(dfd, name, st.st_mode & (S_IFMT | 0600), st.st_rdev) < 0) {
+		/*
+		 * A device node the devices cgroup or a user namespace does not let
+		 * the container make: left out, as it could not open it either
+		 * (runc 1.1 fails the container instead).
+		 */
+		if (errno == EPERM && (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)))
+			return 0;
 		return fail(c, errno, "mknod", err);
 	}
 	return copy_meta(c, dfd, name, &st, err);

@@ -450,6 +450,22 @@ proc" ]
 	[ "$status" -ne 0 ]
 }
 
+@test "mounts: tmpcopyup leaves out a device node the devices cgroup does not let the container make" {
+	mkdir -p "$B/rootfs/data"
+	mknod "$B/rootfs/data/loop" b 7 0
+	mknod "$B/rootfs/data/null" c 1 3
+	echo kept >"$B/rootfs/data/file"
+	# The default devices cgroup allows 1:3 (/dev/null) and no block device.
+	tmpfs_mount /data size=1m tmpcopyup
+	args sh -c 'cat /data/file; [ -c /data/null ] && echo null; [ -e /data/loop ] || echo no-loop'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "kept
+null
+no-loop" ]
+}
+
 # The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
 # with the container's own cgroup of each hierarchy, as runc makes it.
 v1_host() {
