@@ -364,8 +364,11 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *or
 	if (r < 0)
 		return err_wrap(err, "mount `%s`", m->destination);
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
-	/* A read-only tmpfs is made so once every mount is done (ro_tmpfs_finish). */
-	if (is_tmpfs(m) && (m->flags & MS_RDONLY) && !is_root_dest(m->destination)) {
+	/*
+	 * A read-only tmpfs is made so once every mount is done (ro_tmpfs_finish):
+	 * one on "/" too, which needs the copy and every mount point made in it.
+	 */
+	if (is_tmpfs(m) && (m->flags & MS_RDONLY)) {
 		rw.flags &= ~MS_RDONLY;
 		m = &rw;
 	}
@@ -389,6 +392,17 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *or
 	return finish_mount(m, target, err);
 }
 
+/* Whether mounts[i] is on "/" and a later mount on "/" covers it (and hides it). */
+static bool covered_root(const struct ct_spec *s, size_t i)
+{
+	if (!is_root_dest(s->mounts[i].destination))
+		return false;
+	for (size_t j = i + 1; j < s->n_mounts; j++)
+		if (is_root_dest(s->mounts[j].destination))
+			return true;
+	return false;
+}
+
 /*
  * The read-only tmpfs mounts, made so last, as runc does: the mounts below
  * them (podman's /etc/hosts under --tmpfs /etc:ro) need their mount points
@@ -402,9 +416,14 @@ static int ro_tmpfs_finish(const struct ct_spec *s, int rootfd, struct err **err
 		const struct ct_mount *m = &s->mounts[i];
 		_cleanup_close_ int fd = -1;
 
-		if (!is_tmpfs(m) || !(m->flags & MS_RDONLY) || is_root_dest(m->destination))
+		if (!is_tmpfs(m) || !(m->flags & MS_RDONLY) || covered_root(s, i))
 			continue;
-		fd = open_in_root(rootfd, m->destination, O_PATH);
+		/* rootfd is the topmost mount on "/", reopened after each (ct_rootfs_prepare). */
+		fd = is_root_dest(m->destination)
+			 ? openat(rootfd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC)
+			 : open_in_root(rootfd, m->destination, O_PATH);
+		if (fd < 0 && is_root_dest(m->destination))
+			fd = -errno;
 		if (fd < 0)
 			return err_make(err, -fd, "reopen `%s` to make it read-only",
 					m->destination);

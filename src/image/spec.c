@@ -180,11 +180,15 @@ int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft,
 	return 0;
 }
 
-static bool path_has_dotdot(const char *p)
+/* A "." or ".." component: "/." would pass the "not /" check and cover the rootfs. */
+static bool path_has_dots(const char *p)
 {
-	for (const char *c = p; (c = strstr(c, "..")); c += 2)
-		if ((c == p || c[-1] == '/') && (c[2] == '/' || !c[2]))
+	for (const char *c = p; (c = strchr(c, '.')); c++) {
+		size_t n = c[1] == '.' ? 2 : 1;
+
+		if ((c == p || c[-1] == '/') && (c[n] == '/' || !c[n]))
 			return true;
+	}
 	return false;
 }
 
@@ -218,10 +222,10 @@ int img_tmpfs_check(const char *arg, struct err **err)
 	opts = strchr(s, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (s[0] != '/' || !s[strspn(s, "/")] || path_has_dotdot(s))
+	if (s[0] != '/' || !s[strspn(s, "/")] || path_has_dots(s))
 		return err_make(err, 0,
 				"--tmpfs `%.64s`: expected DEST[:OPTIONS], DEST absolute, not / "
-				"and without ..",
+				"and without . or ..",
 				arg);
 	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save))
 		if (!tmpfs_option_ok(o))

@@ -17,8 +17,13 @@
  * CT_COPYTREE_DEPTH levels with an error naming the path.  Regular files
  * (their holes left holes), directories, symlinks, fifos and device nodes are
  * copied with their owner, mode and times; sockets are left out (nothing
- * listens on them in a copy); hard links stay links (the first 65536 files
- * with several, by device and inode).  Extended attributes are not copied.
+ * listens on them in a copy), and so are device nodes the container may not
+ * make (mknod EPERM); hard links stay links (the first 65536 files with
+ * several, by device and inode, while their paths take at most 16 MiB; past
+ * that, each link is a copy).  The file opened is the file stat'ed (another
+ * container sharing the directory may swap names).  What covers a kernel
+ * file system (proc, sysfs...) starts empty.  Extended attributes are not
+ * copied.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -29,6 +34,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
+#include <linux/magic.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -36,6 +43,8 @@
 
 #define COPYUP_LINKS_MAX 65536 /* files with several links that are remembered */
 #define COPYUP_LINK_HASH 4096  /* buckets of them, by inode number */
+/* Bytes of their paths kept: 65536 paths of 4 KiB would be 256 MiB in the init. */
+#define COPYTREE_LINK_BYTES (16 << 20)
 
 struct copyup {
 	struct ct_copytree_fail *fail; /* what failed, where */
@@ -51,6 +60,7 @@ struct copyup {
 		size_t next; /* in its bucket; 0: none (entries count from 1) */
 	} * links;
 	size_t n_links, cap_links, *bucket;
+	size_t link_bytes; /* of the paths kept, at most COPYTREE_LINK_BYTES */
 };
 
 /* The copy of a file another link of which was copied already, or NULL. */
@@ -64,14 +74,13 @@ static const char *link_find(const struct copyup *c, const struct stat *st)
 	return NULL;
 }
 
-/* Remember the copy of a file with other links (past the cap: they are copied). */
+/* Remember the copy of a file with other links (past the caps: they are copied). */
 static void link_add(struct copyup *c, const struct stat *st)
 {
+	size_t *head, len = strlen(c->path);
 	ino_t ino = st->st_ino;
 
-	size_t *head;
-
-	if (c->n_links >= COPYUP_LINKS_MAX)
+	if (c->n_links >= COPYUP_LINKS_MAX || c->link_bytes + len > COPYTREE_LINK_BYTES)
 		return;
 	if (!c->bucket && !(c->bucket = calloc(COPYUP_LINK_HASH, sizeof(*c->bucket))))
 		return;
@@ -88,6 +97,7 @@ static void link_add(struct copyup *c, const struct stat *st)
 	c->links[c->n_links].path = strdup(c->path + 1);
 	if (!c->links[c->n_links].path)
 		return;
+	c->link_bytes += len;
 	c->links[c->n_links].ino = ino;
 	c->links[c->n_links].dev = st->st_dev;
 	c->links[c->n_links].next = *head;
@@ -199,6 +209,53 @@ static bool other_mount(const struct copyup *c, int sfd, const char *name, const
 	return id ? id != c->mnt_id : st->st_dev != c->dev;
 }
 
+/*
+ * The file opened is the one stat'ed: another container sharing the
+ * directory can swap the name for a device node, a fifo or another
+ * directory between the two (O_NOFOLLOW does not refuse a device).
+ */
+static int check_same(struct copyup *c, int fd, const struct stat *st)
+{
+	struct stat now;
+
+	if (fstat(fd, &now) < 0)
+		return fail(c, errno, "stat");
+	if ((now.st_mode & S_IFMT) != (st->st_mode & S_IFMT) || now.st_dev != st->st_dev ||
+	    now.st_ino != st->st_ino)
+		return fail(c, 0, "replaced by another file while copying");
+	if (other_mount(c, fd, "", &now))
+		return fail(c, 0, "replaced by another mount while copying");
+	return 0;
+}
+
+/*
+ * @name opened for reading, refused unless it is the regular file in @st:
+ * opened O_PATH first, so a device swapped in is never opened (an open can
+ * act on one, or block on a fifo), then reopened through /proc/self/fd.
+ */
+static int open_regular(struct copyup *c, int sfd, const char *name, const struct stat *st)
+{
+	_cleanup_close_ int p = openat(sfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	char self[64];
+	int r, fd;
+
+	if (p < 0)
+		return fail(c, errno, "open");
+	if ((r = check_same(c, p, st)) < 0)
+		return r;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", p);
+	fd = open(self, O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		/* No /proc here: the name again, then the same check on what opened. */
+		fd = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		if (fd >= 0 && (r = check_same(c, fd, st)) < 0) {
+			close(fd);
+			return r;
+		}
+	}
+	return fd < 0 ? fail(c, errno, "open") : fd;
+}
+
 static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsigned depth)
 {
 	struct stat st;
@@ -222,6 +279,8 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		s = openat(sfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 		if (s < 0)
 			return fail(c, errno, "open");
+		if ((r = check_same(c, s, &st)) < 0)
+			return r;
 		if (mkdirat(dfd, name, 0700) < 0)
 			return fail(c, errno, "mkdir");
 		d = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
@@ -240,9 +299,9 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 
 		if (st.st_nlink > 1)
 			link_add(c, &st);
-		s = openat(sfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+		s = open_regular(c, sfd, name, &st);
 		if (s < 0)
-			return fail(c, errno, "open");
+			return s;
 		d = openat(dfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 		if (d < 0)
 			return fail(c, errno, "create the copy of");
@@ -259,6 +318,13 @@ static int copy_entry(struct copyup *c, int sfd, int dfd, const char *name, unsi
 		if (symlinkat(target, dfd, name) < 0)
 			return fail(c, errno, "symlink");
 	} else if (mknodat(dfd, name, st.st_mode & (S_IFMT | 0600), st.st_rdev) < 0) {
+		/*
+		 * A device node the devices cgroup or a user namespace does not let
+		 * the container make: left out, as it could not open it either
+		 * (runc 1.1 fails the container instead).
+		 */
+		if (errno == EPERM && (S_ISBLK(st.st_mode) || S_ISCHR(st.st_mode)))
+			return 0;
 		return fail(c, errno, "mknod");
 	}
 	return copy_meta(c, dfd, name, &st);
@@ -297,6 +363,27 @@ static int copy_dir(struct copyup *c, int sfd, int dfd, unsigned depth)
 	return r;
 }
 
+/*
+ * A kernel file system: its files describe the host or the runtime's own
+ * process (proc, sys), and reading them with the runtime's privileges is no
+ * copy of the image.  `--tmpfs /proc` covers such a mount.
+ */
+static bool is_kernel_fs(int fd)
+{
+	static const unsigned long types[] = {
+	    PROC_SUPER_MAGIC, SYSFS_MAGIC,	CGROUP_SUPER_MAGIC, CGROUP2_SUPER_MAGIC,
+	    DEBUGFS_MAGIC,    SECURITYFS_MAGIC, TRACEFS_MAGIC,	    BPF_FS_MAGIC,
+	};
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return true; /* cannot tell: copy nothing */
+	for (size_t i = 0; i < sizeof(types) / sizeof(types[0]); i++)
+		if ((unsigned long)sf.f_type == types[i])
+			return true;
+	return false;
+}
+
 int ct_copytree(int src_fd, int dst_fd, struct ct_copytree_fail *ret_fail)
 {
 	struct copyup c = {.fail = ret_fail, .root = dst_fd};
@@ -305,6 +392,9 @@ int ct_copytree(int src_fd, int dst_fd, struct ct_copytree_fail *ret_fail)
 
 	if (fstat(src_fd, &st) < 0)
 		return fail(&c, errno, "stat");
+	/* What covers a kernel file system starts empty, as if the image had nothing. */
+	if (is_kernel_fs(src_fd))
+		return 0;
 	c.dev = st.st_dev;
 	c.mnt_id = mount_id(src_fd, "");
 	r = copy_dir(&c, src_fd, dst_fd, 0);

@@ -384,7 +384,7 @@ unlimited
 1777" ]
 	for bad in "--sysctl kernel.pid_max=1" "--sysctl net.x" "--sysctl ../../x=1" \
 		"--network host --sysctl net.ipv4.ip_forward=1" "--ulimit nofile=5:4" \
-		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" \
+		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" "--tmpfs /." \
 		"--tmpfs /x:size=1m,bind"; do
 		eval "run \"$ISOLA\" run --rm --network none $bad \"$REG/t/bb:1\" true"
 		echo "$bad: $output"

@@ -398,6 +398,96 @@ read-only" ]
 	refute grep -q "$B/rootfs" /proc/self/mountinfo
 }
 
+@test "mounts: tmpcopyup does not copy a bind mount from the same file system below the destination" {
+	# A host directory on the rootfs's own file system (same st_dev), bound
+	# read-only below the tmpfs: its files must not become writable copies.
+	mkdir -p "$TMP/hostvol" "$B/rootfs/data/vol"
+	echo host-volume-file >"$TMP/hostvol/secret"
+	[ "$(stat -c %d "$TMP/hostvol")" = "$(stat -c %d "$B/rootfs/data")" ] ||
+		skip "SKIP: the temp dir and the bundle are on different file systems"
+	echo image >"$B/rootfs/data/kept"
+	bundle_jq "$B" ".mounts += [{destination: \"/data/vol\", type: \"bind\",
+		source: \"$TMP/hostvol\", options: [\"rbind\", \"ro\"]}]"
+	tmpfs_mount /data size=1m tmpcopyup
+	args sh -c 'cat /data/kept; ls -A /data/vol | wc -l'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "image
+0" ]
+}
+
+@test "mounts: a tmpcopyup tmpfs over /sys starts empty instead of copying the kernel's files" {
+	tmpfs_mount /sys size=1m tmpcopyup
+	args sh -c 'ls -A /sys | wc -l'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 0 ]
+}
+
+@test "mounts: tmpcopyup keeps at most 16 MiB of hard-link paths; past that, links are copies" {
+	# 4600 files with two links each, under a 3,770-character path: remembering
+	# every one would keep 17 MiB of paths in the init (65536 of them: 256 MiB).
+	local l i p=/data
+	l=$(printf 'd%.0s' {1..250})
+	for ((i = 0; i < 15; i++)); do p=$p/$l; done
+	mkdir -p "$B/rootfs$p/a" "$B/rootfs$p/b"
+	(cd "$B/rootfs$p/a" && touch f{0000..4599} && ln f* ../b/)
+	tmpfs_mount /data tmpcopyup
+	args sh -c "cd $p && ls a b | grep -c f; stat -c %h a/* b/* | grep -c '^1\$'"
+	run isola run -b "$B" "$ID"
+	echo "${output:0:200}"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 9200 ]
+	# The copied ones: both names of each file past the cap, and not all of them.
+	[ "${lines[1]}" -gt 0 ] && [ "${lines[1]}" -lt 9200 ]
+}
+
+@test "mounts: a read-only tmpcopyup tmpfs on / gets the image's files and the mount points, then is made read-only" {
+	bundle_jq "$B" '.mounts = [{destination: "/", type: "tmpfs", source: "tmpfs",
+		options: ["ro", "tmpcopyup"]}] + .mounts'
+	args sh -c 'touch /x 2>/dev/null || echo read-only
+		grep " / / " /proc/self/mountinfo | grep -c " - tmpfs "; [ -d /proc/self ] && echo proc'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "read-only
+1
+proc" ]
+}
+
+@test "mounts: a destination with a . or .. component is refused naming it (/. is / under another name)" {
+	local d
+	cp "$B/config.json" "$TMP/config.orig"
+	for d in /. /./ /data/.. //./ /a/./b; do
+		cp "$TMP/config.orig" "$B/config.json"
+		tmpfs_mount "$d" tmpcopyup
+		run isola run -b "$B" "$ID"
+		echo "$d: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"mounts["*"].destination: \`$d\` must be absolute, without \`.\` or \`..\`"* ]]
+	done
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+}
+
+@test "mounts: tmpcopyup leaves out a device node the devices cgroup does not let the container make" {
+	mkdir -p "$B/rootfs/data"
+	mknod "$B/rootfs/data/loop" b 7 0
+	mknod "$B/rootfs/data/null" c 1 3
+	echo kept >"$B/rootfs/data/file"
+	# The default devices cgroup allows 1:3 (/dev/null) and no block device.
+	tmpfs_mount /data size=1m tmpcopyup
+	args sh -c 'cat /data/file; [ -c /data/null ] && echo null; [ -e /data/loop ] || echo no-loop'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "kept
+null
+no-loop" ]
+}
+
 # The `cgroup` mount on a cgroup v1 or hybrid host (docs/runtime.md): a tmpfs
 # with the container's own cgroup of each hierarchy, as runc makes it.
 v1_host() {
