@@ -213,24 +213,36 @@ static int receive(struct mig_in *in, struct vm_config *cfg, const struct vmm_re
  * A TCP port is open to anyone who can reach it, so its peers are greeted
  * side by side, each on a thread of its own with MIG_AUTH_TIMEOUT_S from its
  * accept: a silent or slow peer costs the real source nothing.  At most
- * PEERS_MAX are pending, at most PEERS_PER_ADDR from one address (so one
- * host cannot take every slot); a connection over either cap is closed at
- * once.  The threads read no signal (the main loop takes those) and stop
- * when cancel_fd, an eventfd, is written.
+ * PEERS_MAX are pending, at most PEERS_PER_NET from one network (an IPv4 /24
+ * or an IPv6 /64, the addresses one host can easily take; an IPv4-mapped
+ * address counts as IPv4).  A connection over either cap is not refused: a
+ * pending peer is evicted to make room, the oldest of the newcomer's network
+ * for that cap, else the oldest of the network with the most pending
+ * (peers_victim).  Refusing the newcomer let whoever fills the slots, and
+ * refills each as it is dropped at its deadline, lock the source out for
+ * good; a source sends its hello at once and proves the key one round trip
+ * later, and alone on its network it is evicted only once every pending
+ * peer is alone on its own.  The per-network cap evicts too, rather than
+ * refuse: refusing would lock out a source that shares its /24 with a filler
+ * (the same NAT, a neighbour), while evicting keeps a network's churn among
+ * its own slots.  Each thread reads no signal (the main loop
+ * takes those) and stops when its cancel_fd, an eventfd, is written.
  */
-#define PEERS_MAX      64
-#define PEERS_PER_ADDR 4
-#define PEER_STACK     (256u << 10)
+#define PEERS_MAX     64
+#define PEERS_PER_NET 4
+#define PEER_STACK    (256u << 10)
 
 struct peer {
 	struct mig_in in;
 	const struct mig_key *key;
 	pthread_t tid;
-	int done_fd; /* the main loop's eventfd: one more peer is done */
+	int done_fd;   /* the main loop's eventfd: one more peer is done */
+	int cancel_fd; /* ours: written, the greeting stops (ECANCELED) */
 	char name[NI_MAXHOST + NI_MAXSERV + 8];
-	uint8_t addr[16]; /* the peer's address, for PEERS_PER_ADDR */
-	socklen_t addr_len;
-	int r; /* greet()'s, with err: valid once done */
+	uint64_t accepted_ns; /* the oldest pending is evicted first */
+	uint8_t net[8];	      /* the peer's /24 or /64, for PEERS_PER_NET */
+	uint8_t net_len;      /* 3 (IPv4) or 8 (IPv6) */
+	int r;		      /* greet()'s, with err: valid once done */
 	struct err *err;
 	atomic_bool done;
 };
@@ -238,10 +250,12 @@ struct peer {
 struct peers {
 	struct peer *p[PEERS_MAX];
 	unsigned n;
-	int done_fd, cancel_fd;
+	int done_fd;
+	struct peer *won; /* the first that proved the key, taken out */
 	const char *addr; /* what we listen on, for the logs */
 	unsigned dropped; /* failed to greet: the first 5 are warnings */
-	unsigned refused; /* over a cap */
+	unsigned evicted; /* pending, made room for a newer one */
+	unsigned refused; /* could not be greeted at all (no memory, no thread) */
 };
 
 static void *greet_peer(void *arg)
@@ -262,6 +276,8 @@ static void peer_free(struct peer *p)
 	mig_mac_free(&p->in.rx);
 	mig_mac_free(&p->in.tx);
 	close(p->in.io.fd);
+	if (p->cancel_fd >= 0)
+		close(p->cancel_fd);
 	free(p);
 }
 
@@ -279,91 +295,211 @@ static void peer_drop(struct peers *ps, struct peer *p)
 	peer_free(p);
 }
 
-/* Join the peers that are done; the first that greeted is taken out and returned. */
-static struct peer *peers_reap(struct peers *ps, bool want)
+static bool peer_done(const struct peer *p)
 {
-	struct peer *won = NULL;
+	return atomic_load_explicit(&p->done, memory_order_acquire);
+}
 
+/* Join the peers that are done; the first that greeted is taken out as ps->won. */
+static void peers_reap(struct peers *ps)
+{
 	for (unsigned i = 0; i < ps->n;) {
 		struct peer *p = ps->p[i];
 
-		if (!atomic_load_explicit(&p->done, memory_order_acquire)) {
+		if (!peer_done(p)) {
 			i++;
 			continue;
 		}
 		pthread_join(p->tid, NULL);
 		ps->p[i] = ps->p[--ps->n];
-		if (p->r >= 0 && want && !won)
-			won = p;
+		if (p->r >= 0 && !ps->won)
+			ps->won = p;
 		else
 			peer_drop(ps, p);
 	}
-	return won;
 }
 
-/* Cancel the pending peers and wait for their threads: nothing is left running. */
+/*
+ * Stop peer i's greeting, wait for its thread (it only waits on its socket
+ * and its cancel_fd, so this is at once) and take it out.  One that proved
+ * the key before it saw the cancel is not evicted: it is the source.
+ */
+static void peers_evict(struct peers *ps, unsigned i)
+{
+	struct peer *p = ps->p[i];
+	uint64_t one = 1;
+
+	(void)!write(p->cancel_fd, &one, sizeof(one));
+	pthread_join(p->tid, NULL);
+	ps->p[i] = ps->p[--ps->n];
+	if (p->r >= 0 && !ps->won) {
+		ps->won = p;
+		return;
+	}
+	if (p->r != -ECANCELED) { /* it failed on its own meanwhile */
+		peer_drop(ps, p);
+		return;
+	}
+	ps->evicted++;
+	log_debug("migration: evicted the pending connection from %s for a newer one", p->name);
+	peer_free(p);
+}
+
+/* Stop every pending peer and wait for their threads: nothing is left running. */
 static void peers_stop(struct peers *ps)
 {
 	uint64_t one = 1;
 
-	if (ps->cancel_fd >= 0)
-		(void)!write(ps->cancel_fd, &one, sizeof(one));
+	for (unsigned i = 0; i < ps->n; i++)
+		(void)!write(ps->p[i]->cancel_fd, &one, sizeof(one));
 	for (unsigned i = 0; i < ps->n; i++) {
 		pthread_join(ps->p[i]->tid, NULL);
 		peer_drop(ps, ps->p[i]);
 	}
 	ps->n = 0;
-	if (ps->refused)
-		log_warn("migration: refused %u connection%s over the caps (%u pending, %u from "
-			 "one address) on `%s`",
-			 ps->refused, ps->refused == 1 ? "" : "s", PEERS_MAX, PEERS_PER_ADDR,
+	if (ps->evicted)
+		log_warn("migration: evicted %u pending connection%s for newer ones (%u pending at "
+			 "most, %u from one /24 or /64) on `%s`",
+			 ps->evicted, ps->evicted == 1 ? "" : "s", PEERS_MAX, PEERS_PER_NET,
 			 ps->addr);
+	if (ps->refused)
+		log_warn("migration: refused %u connection%s on `%s`: out of memory or threads",
+			 ps->refused, ps->refused == 1 ? "" : "s", ps->addr);
 }
 
-/* The peer's address, to count its connections by (the port left out). */
-static void peer_addr(struct peer *p, const struct sockaddr_storage *sa)
+/* The peer's network, to count its connections by: its IPv4 /24 or IPv6 /64. */
+static void peer_net(struct peer *p, const struct sockaddr_storage *sa)
 {
-	const void *a = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+	const struct sockaddr_in6 *s6 = (const struct sockaddr_in6 *)sa;
+	const uint8_t *a = s6->sin6_addr.s6_addr;
 
-	p->addr_len = 16;
+	p->net_len = 8;
 	if (sa->ss_family == AF_INET) {
-		a = &((const struct sockaddr_in *)sa)->sin_addr;
-		p->addr_len = 4;
+		a = (const uint8_t *)&((const struct sockaddr_in *)sa)->sin_addr;
+		p->net_len = 3;
+	} else if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		a += 12;
+		p->net_len = 3;
 	}
-	memcpy(p->addr, a, p->addr_len);
+	memcpy(p->net, a, p->net_len);
 }
 
-static bool peers_full(const struct peers *ps, const struct peer *p)
+static bool same_net(const struct peer *a, const struct peer *b)
+{
+	return a->net_len == b->net_len && !memcmp(a->net, b->net, a->net_len);
+}
+
+/* The oldest of net's network still greeting, or -1; how many it has pending in *ret_same. */
+static int peers_oldest(const struct peers *ps, const struct peer *net, unsigned *ret_same)
 {
 	unsigned same = 0;
+	int old = -1;
 
-	for (unsigned i = 0; i < ps->n; i++)
-		same += ps->p[i]->addr_len == p->addr_len &&
-			!memcmp(ps->p[i]->addr, p->addr, p->addr_len);
-	return ps->n >= PEERS_MAX || same >= PEERS_PER_ADDR;
+	for (unsigned i = 0; i < ps->n; i++) {
+		const struct peer *q = ps->p[i];
+
+		if (!same_net(q, net))
+			continue;
+		same++;
+		if (!peer_done(q) && (old < 0 || q->accepted_ns < ps->p[old]->accepted_ns))
+			old = (int)i;
+	}
+	*ret_same = same;
+	return old;
 }
 
-/* Greet the new connection fd on a thread of its own, or close it over a cap. */
+/*
+ * The peer to evict for room in all: the oldest pending one of the network
+ * with the most pending, or -1.  A source alone on its network is then the
+ * last to go: filling the slots faster than it proves the key takes
+ * PEERS_MAX networks, not PEERS_MAX / PEERS_PER_NET.
+ */
+static int peers_victim(const struct peers *ps)
+{
+	unsigned most = 0;
+	int v = -1;
+
+	for (unsigned i = 0; i < ps->n; i++) {
+		const struct peer *q = ps->p[i];
+		unsigned same;
+
+		if (peer_done(q))
+			continue;
+		peers_oldest(ps, q, &same);
+		if (same > most || (same == most && q->accepted_ns < ps->p[v]->accepted_ns)) {
+			most = same;
+			v = (int)i;
+		}
+	}
+	return v;
+}
+
+/*
+ * Room for p under both caps, the oldest pending of its network or of the
+ * most crowded one evicted; false if a peer proved the key meanwhile.  Each
+ * round takes a peer out: an evicted one, or one that finished and is reaped
+ * next round.
+ */
+static bool peers_make_room(struct peers *ps, const struct peer *p)
+{
+	for (;;) {
+		unsigned same;
+		int i;
+
+		peers_reap(ps);
+		if (ps->won)
+			return false;
+		i = peers_oldest(ps, p, &same);
+		if (same < PEERS_PER_NET) {
+			if (ps->n < PEERS_MAX)
+				return true;
+			i = peers_victim(ps);
+		}
+		if (i >= 0)
+			peers_evict(ps, (unsigned)i);
+	}
+}
+
+/* A peer for the new connection fd, not yet started; NULL without memory. */
+static struct peer *peer_new(struct peers *ps, int fd, const struct sockaddr_storage *sa,
+			     const char *name, const struct mig_key *key)
+{
+	struct peer *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (p->cancel_fd < 0) {
+		int e = errno;
+
+		free(p);
+		errno = e;
+		return NULL;
+	}
+	p->accepted_ns = mig_now_ns();
+	p->in = (struct mig_in){
+	    .io = {.fd = fd,
+		   .sigfd = -1,
+		   .cancel_fd = p->cancel_fd,
+		   .peer = "the source",
+		   .deadline_ns = p->accepted_ns + MIG_AUTH_TIMEOUT_S * 1000000000ull}};
+	p->key = key;
+	p->done_fd = ps->done_fd;
+	snprintf(p->name, sizeof(p->name), "%s", name);
+	peer_net(p, sa);
+	return p;
+}
+
+/* Greet the new connection fd on a thread of its own, room made for it under the caps. */
 static void peers_add(struct peers *ps, int fd, const struct sockaddr_storage *sa, const char *name,
 		      const struct mig_key *key)
 {
-	struct peer *p = calloc(1, sizeof(*p));
+	struct peer *p = peer_new(ps, fd, sa, name, key);
 	pthread_attr_t attr;
-	int r = -ENOMEM;
+	int r = p ? 0 : -errno;
 
-	if (p) {
-		p->in = (struct mig_in){
-		    .io = {.fd = fd,
-			   .sigfd = -1,
-			   .cancel_fd = ps->cancel_fd,
-			   .peer = "the source",
-			   .deadline_ns = mig_now_ns() + MIG_AUTH_TIMEOUT_S * 1000000000ull}};
-		p->key = key;
-		p->done_fd = ps->done_fd;
-		snprintf(p->name, sizeof(p->name), "%s", name);
-		peer_addr(p, sa);
-		r = peers_full(ps, p) ? -EBUSY : 0;
-	}
+	if (r >= 0 && !peers_make_room(ps, p))
+		r = -ECANCELED;
 	if (r >= 0) {
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, PEER_STACK);
@@ -374,10 +510,14 @@ static void peers_add(struct peers *ps, int fd, const struct sockaddr_storage *s
 		ps->p[ps->n++] = p;
 		return;
 	}
-	ps->refused++;
-	log_debug("migration: refused a connection from %s: %s", name,
-		  r == -EBUSY ? "too many pending from it or in all" : strerror(-r));
-	free(p);
+	if (r != -ECANCELED) /* not refused, only too late: the source is greeted */
+		ps->refused++;
+	log_debug("migration: closed the connection from %s: %s", name,
+		  r == -ECANCELED ? "the source is greeted" : strerror(-r));
+	if (p) {
+		close(p->cancel_fd);
+		free(p);
+	}
 	close(fd);
 }
 
@@ -389,6 +529,7 @@ static void peer_take(struct mig_in *in, struct peer *p, int sigfd)
 	in->io.cancel_fd = -1;
 	in->io.deadline_ns = 0;
 	in->rd = (struct mig_reader){mig_fd_read, &in->io, &in->rx};
+	close(p->cancel_fd);
 	free(p);
 }
 
@@ -440,15 +581,13 @@ static int wait_event(struct pollfd p[3], int sigfd, const char *addr, struct er
 static int accept_tcp(struct mig_in *in, int lfd, int sigfd, const char *addr,
 		      const struct mig_key *key, struct err **err)
 {
-	struct peers ps = {.addr = addr, .done_fd = -1, .cancel_fd = -1};
-	struct peer *won = NULL;
+	struct peers ps = {.addr = addr};
 	int r = 0;
 
 	ps.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ps.cancel_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (ps.done_fd < 0 || ps.cancel_fd < 0)
+	if (ps.done_fd < 0)
 		r = err_make(err, errno, "eventfd");
-	while (r >= 0 && !won) {
+	while (r >= 0 && !ps.won) {
 		struct pollfd p[3] = {{.fd = lfd, .events = POLLIN},
 				      {.fd = sigfd, .events = POLLIN},
 				      {.fd = ps.done_fd, .events = POLLIN}};
@@ -459,9 +598,9 @@ static int accept_tcp(struct mig_in *in, int lfd, int sigfd, const char *addr,
 		r = wait_event(p, sigfd, addr, err);
 		if (r >= 0 && p[2].revents) {
 			(void)!read(ps.done_fd, &n, sizeof(n));
-			won = peers_reap(&ps, true);
+			peers_reap(&ps);
 		}
-		if (r >= 0 && !won && p[0].revents) {
+		if (r >= 0 && !ps.won && p[0].revents) {
 			r = accept_one(lfd, addr, &sa, name, sizeof(name), err);
 			if (accept_transient(-r)) {
 				log_debug("migration: %s", (*err)->msg);
@@ -469,17 +608,16 @@ static int accept_tcp(struct mig_in *in, int lfd, int sigfd, const char *addr,
 				r = 0;
 			} else if (r >= 0) {
 				peers_add(&ps, r, &sa, name, key);
+				r = 0;
 			}
 		}
 	}
 	peers_stop(&ps);
-	if (won)
-		peer_take(in, won, sigfd);
+	if (ps.won)
+		peer_take(in, ps.won, sigfd);
 	if (ps.done_fd >= 0)
 		close(ps.done_fd);
-	if (ps.cancel_fd >= 0)
-		close(ps.cancel_fd);
-	return won ? 0 : r;
+	return ps.won ? 0 : r;
 }
 
 /*
