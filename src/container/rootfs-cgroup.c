@@ -159,8 +159,19 @@ static bool cgv_sources(struct cgv *v)
 }
 
 /*
+ * A named hierarchy other than name=systemd (elogind's, a user's): isola
+ * places no container there, so the container is wherever its caller was,
+ * and the caller's cgroup (a session's, with its siblings) is not the
+ * container's to see or write.
+ */
+static bool cgv_named_other(const struct cgv_hier *h)
+{
+	return !h->v2 && strstr(h->opts, "name=") && !streq(h->opts, "name=systemd");
+}
+
+/*
  * A hierarchy the container was not placed in (a named one other than
- * name=systemd) would show the host's whole tree: where it has
+ * name=systemd: always) would show the host's whole tree: where it has
  * cgroups of its own elsewhere, such a hierarchy gets an empty directory.
  * In a cgroup namespace, the host mount's root shows as "/" exactly when the
  * namespace is rooted there.
@@ -175,7 +186,7 @@ static void cgv_hide_unplaced(struct cgv *v, bool cgroupns)
 		placed |= !v->h[i].at_root;
 	}
 	for (size_t i = 0; i < v->n; i++)
-		v->h[i].hide = placed && v->h[i].at_root;
+		v->h[i].hide = (placed && v->h[i].at_root) || cgv_named_other(&v->h[i]);
 }
 
 static int cgv_setattr(int fd, unsigned at_flags, struct mount_attr *a)

@@ -558,6 +558,44 @@ check_cgroup_view() {
 	check_cgroup_view "$SIB"
 }
 
+# A named v1 hierarchy isola places nothing in (elogind's, a user's): the
+# container is in its caller's cgroup there, whose siblings are not its to
+# see or write.  The test mounts one (the hierarchy outlives the test in the
+# kernel, empty, as any named one does) over a private copy of the layout.
+@test "cgroup v1 host: a named hierarchy other than name=systemd is an empty directory in the view" {
+	v1_host
+	cgroup_view without
+	bundle_jq "$B" '.mounts |= map(if .destination == "/sys/fs/cgroup"
+		then .options |= map(select(. != "ro")) else . end)'
+	args sh -c 'ls /sys/fs/cgroup/isolatest; mkdir /sys/fs/cgroup/isolatest/sib/x && echo WROTE'
+	mkdir "$TMP/cg"
+	run unshare -m --propagation private sh -ec '
+		mount --rbind /sys/fs/cgroup "$1"
+		mount -t tmpfs -o mode=755 tmpfs /sys/fs/cgroup
+		for d in "$1"/*; do
+			[ -d "$d" ] && [ ! -L "$d" ] || continue
+			mkdir "/sys/fs/cgroup/${d##*/}"
+			mount --bind "$d" "/sys/fs/cgroup/${d##*/}"
+		done
+		mkdir /sys/fs/cgroup/isolatest
+		mount -t cgroup -o none,name=isolatest cgroup /sys/fs/cgroup/isolatest
+		mkdir -p /sys/fs/cgroup/isolatest/c1/sib
+		echo $$ >/sys/fs/cgroup/isolatest/c1/cgroup.procs
+		set +e
+		"$2" --root "$3" run -b "$4" "$5"
+		[ -d /sys/fs/cgroup/isolatest/c1/sib/x ] && echo HOST-WRITTEN
+		echo $$ >/sys/fs/cgroup/isolatest/cgroup.procs
+		rmdir /sys/fs/cgroup/isolatest/c1/sib/x /sys/fs/cgroup/isolatest/c1/sib \
+			/sys/fs/cgroup/isolatest/c1 2>/dev/null
+		true' sh "$TMP/cg" "$ISOLA" "$R" "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ -z "$(grep -x sib <<<"$output")" ]
+	[[ "$output" != *cgroup.procs* ]]
+	[[ "$output" != *WROTE* ]]
+	[[ "$output" != *HOST-WRITTEN* ]]
+}
+
 @test "cgroup v1 host: a rw cgroup mount lets the container make a cgroup under its own" {
 	v1_host
 	cgroup_view with
