@@ -59,6 +59,8 @@ static char *big_ints_wrapped(const char *buf, size_t len, size_t *ret_len)
 				v = v * 10 + d;
 			}
 		}
+		/* Leading zeros are not JSON: left for jansson to refuse. */
+		skip = skip || buf[i] == '0';
 		if (!skip && v > INT64_MAX) {
 			o += (size_t)sprintf(out + o, "%" PRId64, (int64_t)v);
 			found = true;

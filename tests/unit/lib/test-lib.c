@@ -149,6 +149,14 @@ static void test_json_u64(void)
 	       strstr(e->msg, "too big integer"),
 	   "past UINT64_MAX: still refused");
 	err_free(&e);
+	json_decref(x);
+	x = NULL;
+	/* A big token makes the second pass; a leading-zero one must not come out valid. */
+	doc = "{\"a\":18446744073709551615,\"b\":000000000009223372036854777856}";
+	ok(json_load_buf_capped("config.json", doc, strlen(doc), 100, &x, &e) < 0,
+	   "leading zeros past INT64_MAX: still refused (%s)", e ? e->msg : "accepted");
+	err_free(&e);
+	json_decref(x);
 }
 
 /* Entries of dir whose name starts with prefix. */
