@@ -458,7 +458,12 @@ static int make_device(int rootfd, const char *path, mode_t mode, dev_t dev, boo
 		return r;
 	unlinkat(dfd, name, 0);
 	if (!bind) {
-		if (mknodat(dfd, name, mode, dev) < 0)
+		/* The mode asked for, not cut by the caller's umask (/dev/null 0644 under 022). */
+		mode_t mask = umask(0);
+
+		r = mknodat(dfd, name, mode, dev);
+		umask(mask);
+		if (r < 0)
 			return err_make(err, errno, "mknod `%s`", path);
 		return 0;
 	}

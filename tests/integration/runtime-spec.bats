@@ -65,6 +65,23 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[[ "$output" == *made*opened* ]]
 }
 
+# The caller's umask (podman's, a shell's 022 or 077) must not cut a device's
+# mode: /dev/null 0644 is a /dev/null only root can write to.
+@test "devices get their mode whatever the caller's umask: /dev/null 0666, fileMode as given" {
+	args sh -c 'stat -c "%n %a" /dev/null /dev/zero /dev/tty /dev/mynull /dev/mine'
+	bundle_jq "$B" '.linux.devices = [
+		{"path": "/dev/mynull", "type": "c", "major": 1, "minor": 3, "fileMode": 8630},
+		{"path": "/dev/mine", "type": "c", "major": 1, "minor": 5, "fileMode": 8624}]'
+	run sh -c 'umask 077; exec "$0" --root "$1" run -b "$2" "$3"' "$ISOLA" "$R" "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "/dev/null 666" ]
+	[ "${lines[1]}" = "/dev/zero 666" ]
+	[ "${lines[2]}" = "/dev/tty 666" ]
+	[ "${lines[3]}" = "/dev/mynull 666" ]
+	[ "${lines[4]}" = "/dev/mine 660" ]
+}
+
 @test "create refuses a capability outside the runtime's bounding set, naming it" {
 	require_cmd setpriv
 	caps='["CAP_SYS_PTRACE"]'
