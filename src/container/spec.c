@@ -11,6 +11,7 @@
 #include <sys/resource.h>
 
 #include "cleanup.h"
+#include "fdutil.h"
 #include "jsonutil.h"
 #include "overlay.h"
 #include "parse.h"
@@ -181,22 +182,6 @@ static int apply_mount_opt(struct ct_mount *m, const char *o, const char *where,
 	return m->data ? 0 : err_make(err, ENOMEM, "%s", where);
 }
 
-/*
- * A "." or ".." component: "/." or "/a/.." is the root under another name
- * (".." stops at the rootfs, RESOLVE_IN_ROOT), which the mount code would
- * take for a directory below it (a tmpcopyup of the rootfs into itself).
- */
-static bool has_dot_component(const char *p)
-{
-	for (const char *c = p; (c = strchr(c, '.')); c++) {
-		size_t n = c[1] == '.' ? 2 : 1;
-
-		if ((c == p || c[-1] == '/') && (c[n] == '/' || !c[n]))
-			return true;
-	}
-	return false;
-}
-
 static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct err **err)
 {
 	static const char *const keys[] = {"destination", "type",	 "source", "options",
@@ -219,7 +204,7 @@ static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct 
 	if (m->destination[0] != '/')
 		return err_make(err, 0, "%s.destination: `%s` is not an absolute path", where,
 				m->destination);
-	if (has_dot_component(m->destination))
+	if (path_has_dot_component(m->destination))
 		return err_make(err, 0,
 				"%s.destination: `%s` must be absolute, without `.` or `..`", where,
 				m->destination);

@@ -180,18 +180,6 @@ int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft,
 	return 0;
 }
 
-/* A "." or ".." component: "/." would pass the "not /" check and cover the rootfs. */
-static bool path_has_dots(const char *p)
-{
-	for (const char *c = p; (c = strchr(c, '.')); c++) {
-		size_t n = c[1] == '.' ? 2 : 1;
-
-		if ((c == p || c[-1] == '/') && (c[n] == '/' || !c[n]))
-			return true;
-	}
-	return false;
-}
-
 /* An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value. */
 static bool tmpfs_option_ok(const char *o)
 {
@@ -222,7 +210,7 @@ int img_tmpfs_check(const char *arg, struct err **err)
 	opts = strchr(s, ':');
 	if (opts)
 		*opts++ = '\0';
-	if (s[0] != '/' || !s[strspn(s, "/")] || path_has_dots(s))
+	if (s[0] != '/' || !s[strspn(s, "/")] || path_has_dot_component(s))
 		return err_make(err, 0,
 				"--tmpfs `%.64s`: expected DEST[:OPTIONS], DEST absolute, not / "
 				"and without . or ..",

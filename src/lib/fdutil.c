@@ -405,6 +405,17 @@ bool path_exists(const char *path)
 	return access(path, F_OK) == 0;
 }
 
+bool path_has_dot_component(const char *p)
+{
+	for (const char *c = p; (c = strchr(c, '.')); c++) {
+		size_t n = c[1] == '.' ? 2 : 1;
+
+		if ((c == p || c[-1] == '/') && (c[n] == '/' || !c[n]))
+			return true;
+	}
+	return false;
+}
+
 static int close_range_fds(unsigned int lo, unsigned int hi)
 {
 #ifdef SYS_close_range

@@ -31,6 +31,12 @@ int mkdir_p(const char *path, mode_t mode, struct err **err);
 int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
 /*
+ * A "." or ".." component: "/." or "/a/.." is the root under another name
+ * (".." stops at a rootfs, RESOLVE_IN_ROOT), which code comparing a mount's
+ * destination with "/" would take for a directory below it.
+ */
+bool path_has_dot_component(const char *p);
+/*
  * Close fd without waiting for its file's release: for a file whose last
  * close is slow (a KVM VM fd: ~15 ms of irqchip and PIT teardown), so that
  * the process can report and exit at once.  The file goes in flight on a
