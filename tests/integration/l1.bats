@@ -190,6 +190,10 @@ l1_check() {
 	l1_check vmoci-volume
 }
 
+@test "l1: isola-vm: a tmpcopyup tmpfs holds what the image has there (the guest agent's copy)" {
+	l1_check vmoci-tmpcopyup
+}
+
 @test "l1: run --vm -i: stdin reaches the process in the VM, then EOF" {
 	l1_check vmct-stdin
 }
