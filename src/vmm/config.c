@@ -275,17 +275,14 @@ int vm_config_set_machine(struct vm_config *cfg, const struct vm_machine_cfg *m,
 	if (m->has_smt && m->smt)
 		return err_make(err, 0, "%s: true is not supported by isola (no SMT topology)",
 				names->smt);
-	if (m->has_track_dirty_pages && m->track_dirty_pages)
-		return err_make(err, 0,
-				"%s: true is not supported by isola (dirty pages are tracked from "
-				"the first Diff snapshot or migration on)",
-				names->track_dirty_pages);
 	if (m->has_cpus && (r = vm_config_set_cpus(&c, m->cpus, names->cpus, err)) < 0)
 		return r;
 	if (m->has_memory && (r = vm_config_set_memory(&c, m->memory, names->memory, err)) < 0)
 		return r;
 	if (m->has_hugepages)
 		c.hugepages = m->hugepages;
+	if (m->has_track_dirty_pages)
+		cfg->track_dirty_pages = m->track_dirty_pages;
 	cfg->cpus = c.cpus;
 	cfg->memory = c.memory;
 	cfg->memory_given = c.memory_given;

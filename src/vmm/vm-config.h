@@ -122,6 +122,11 @@ struct vm_config {
 	bool memory_given; /* memory was set (else the API's default, 128 MiB, applies) */
 	/* Back RAM with reserved 2 MiB hugetlb pages (reserved up front, not lazily). */
 	bool hugepages;
+	/*
+	 * Firecracker's track_dirty_pages, kept to be reported back: isola arms
+	 * KVM's dirty log at the first Full snapshot or migration either way.
+	 */
+	bool track_dirty_pages;
 	/* No ACPI tables (--no-acpi, "acpi": false): the MP table alone. */
 	bool no_acpi;
 	enum vm_on_reboot on_reboot;
@@ -163,9 +168,9 @@ int vm_config_set_memory(struct vm_config *cfg, uint64_t bytes, const char *what
 /*
  * The machine's shape (Firecracker's MachineConfiguration): only the fields
  * whose has_ flag is set change, all of them or none.  memory is in bytes
- * (UINT64_MAX: past every cap).  isola has no SMT topology and tracks dirty
- * pages on demand (a Diff snapshot, a migration): smt and track_dirty_pages
- * true are refused.
+ * (UINT64_MAX: past every cap).  isola has no SMT topology: smt true is
+ * refused.  Dirty pages are tracked on demand (from a Full snapshot or a
+ * migration on), so track_dirty_pages is only recorded.
  */
 struct vm_machine_cfg {
 	bool has_cpus, has_memory, has_smt, has_track_dirty_pages, has_hugepages;

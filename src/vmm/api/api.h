@@ -72,7 +72,7 @@ int api_body_json(const char *body, size_t len, const char *const *keys, json_t 
 /* info.c: the read-only routes' bodies (new references). */
 json_t *api_instance_info(const struct vm_config *cfg, const char *state);
 json_t *api_version(void);
-json_t *api_machine_config(unsigned cpus, uint64_t mem_bytes);
+json_t *api_machine_config(const struct vm_config *cfg, unsigned cpus, uint64_t mem_bytes);
 json_t *api_vm_config(const struct vm_config *cfg, unsigned cpus, uint64_t mem_bytes);
 /* Disk i's drive_id: its own, or "disk<i>" for one from the command line. */
 void api_drive_id(const struct vm_disk_cfg *d, unsigned i, char id[VM_MAX_DEV_ID + 1]);

@@ -80,7 +80,7 @@ static bool get_route(struct vm *vm, const char *path, struct api_resp *resp)
 	if (streq(path, "/"))
 		get_info(vm, resp);
 	else if (streq(path, "/machine-config"))
-		reply(resp, 200, api_machine_config(vm->nr_vcpus, vm->ram_size));
+		reply(resp, 200, api_machine_config(vm->cfg, vm->nr_vcpus, vm->ram_size));
 	else if (streq(path, "/vm/config"))
 		reply(resp, 200, api_vm_config(vm->cfg, vm->nr_vcpus, vm->ram_size));
 	else if (streq(path, "/version"))

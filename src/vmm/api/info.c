@@ -23,11 +23,11 @@ json_t *api_version(void)
 	return json_pack("{s:s}", "firecracker_version", ISOLA_VERSION);
 }
 
-json_t *api_machine_config(unsigned cpus, uint64_t mem_bytes)
+json_t *api_machine_config(const struct vm_config *cfg, unsigned cpus, uint64_t mem_bytes)
 {
 	return json_pack("{s:i, s:I, s:b, s:b, s:s}", "vcpu_count", (int)cpus, "mem_size_mib",
-			 (json_int_t)(mem_bytes >> 20), "smt", 0, "track_dirty_pages", 0,
-			 "huge_pages", "None");
+			 (json_int_t)(mem_bytes >> 20), "smt", 0, "track_dirty_pages",
+			 cfg->track_dirty_pages, "huge_pages", cfg->hugepages ? "2M" : "None");
 }
 
 static json_t *bucket(const struct vm_rate_cfg *rc)
@@ -111,7 +111,7 @@ json_t *api_vm_config(const struct vm_config *cfg, unsigned cpus, uint64_t mem_b
 	for (unsigned i = 0; i < cfg->n_nets; i++)
 		json_array_append_new(nets, iface(&cfg->nets[i], i));
 	json_object_set_new(j, "boot-source", boot_source(cfg));
-	json_object_set_new(j, "machine-config", api_machine_config(cpus, mem_bytes));
+	json_object_set_new(j, "machine-config", api_machine_config(cfg, cpus, mem_bytes));
 	json_object_set_new(j, "drives", drives);
 	json_object_set_new(j, "network-interfaces", nets);
 	json_object_set_new(j, "vsock",

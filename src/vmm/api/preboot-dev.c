@@ -92,7 +92,7 @@ int pb_machine_config(struct vm_config *cfg, json_t *j, bool patch, struct err *
 	    .has_cpus = json_object_get(j, "vcpu_count") != NULL,
 	    .has_memory = json_object_get(j, "mem_size_mib") != NULL,
 	    .has_smt = json_object_get(j, "smt") != NULL,
-	    .has_track_dirty_pages = json_object_get(j, "track_dirty_pages") != NULL,
+	    .has_track_dirty_pages = !patch || json_object_get(j, "track_dirty_pages"),
 	    .has_hugepages = !patch || json_object_get(j, "huge_pages"),
 	};
 	int r;

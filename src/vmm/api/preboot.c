@@ -240,7 +240,7 @@ static bool preboot_get(struct preboot *pb, const char *path, struct api_resp *r
 	if (streq(path, "/"))
 		j = api_instance_info(c, "Not started");
 	else if (streq(path, "/machine-config"))
-		j = api_machine_config(c->cpus, c->memory);
+		j = api_machine_config(c, c->cpus, c->memory);
 	else if (streq(path, "/vm/config"))
 		j = api_vm_config(c, c->cpus, c->memory);
 	else if (streq(path, "/version"))

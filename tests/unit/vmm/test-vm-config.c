@@ -280,10 +280,17 @@ static void test_machine(void)
 	ok(r < 0 && strstr(err->msg, "body.smt: true is not supported") && cfg.cpus == 2, "smt: %s",
 	   err ? err->msg : "accepted");
 	err_free(&err);
+	/* Firecracker's clients send track_dirty_pages true before a Diff snapshot. */
 	m = (struct vm_machine_cfg){.has_track_dirty_pages = true, .track_dirty_pages = true};
-	r = vm_config_set_machine(&cfg, &m, &vm_machine_json, &err);
-	ok(r < 0 && strstr(err->msg, "track-dirty-pages: true is not supported"),
-	   "track_dirty_pages: %s", err ? err->msg : "accepted");
+	r = vm_config_set_machine(&cfg, &m, &vm_machine_api, &err);
+	ok(r == 0 && cfg.track_dirty_pages && cfg.cpus == 2, "track_dirty_pages true: %s",
+	   err ? err->msg : "accepted");
+	err_free(&err);
+	m = (struct vm_machine_cfg){
+	    .has_track_dirty_pages = true, .track_dirty_pages = true, .has_smt = true, .smt = true};
+	cfg.track_dirty_pages = false;
+	r = vm_config_set_machine(&cfg, &m, &vm_machine_api, &err);
+	ok(r < 0 && !cfg.track_dirty_pages, "track_dirty_pages with a refused smt changes nothing");
 	err_free(&err);
 
 	m = (struct vm_machine_cfg){
