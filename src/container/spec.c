@@ -223,6 +223,12 @@ static int parse_mount(json_t *j, const char *where, struct ct_mount *m, struct 
 	}
 	if (streq(m->type, "bind"))
 		m->flags |= MS_BIND;
+	/* The runtime and the process need /proc/self after the mounts (runc refuses too). */
+	if (path_same_abs(m->destination, "/proc") &&
+	    (!streq(m->type, "proc") || (m->flags & MS_BIND)))
+		return err_make(err, 0,
+				"%s.destination: only a proc mount may go on /proc (this is %s)",
+				where, m->flags & MS_BIND ? "a bind" : m->type);
 	/* As runc: tmpcopyup means nothing but on a tmpfs. */
 	m->copyup = m->copyup && streq(m->type, "tmpfs") && !(m->flags & MS_BIND);
 	if (streq(m->type, "overlay") && !(m->flags & MS_BIND) &&

@@ -122,6 +122,9 @@ static int add_volumes(json_t *mounts, char **vols, struct err **err)
 			if (!streq(mode, "ro") && !streq(mode, "rw"))
 				return err_make(err, 0, "-v `%s`: mode must be ro or rw", vols[i]);
 		}
+		if (path_same_abs(dst, "/proc"))
+			return err_make(err, 0, "-v `%s`: /proc is the container's procfs",
+					vols[i]);
 		json_array_append_new(mounts,
 				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type",
 						"bind", "source", v, "options", "rbind",
@@ -215,6 +218,8 @@ int img_tmpfs_check(const char *arg, struct err **err)
 				"--tmpfs `%.64s`: expected DEST[:OPTIONS], DEST absolute, not / "
 				"and without . or ..",
 				arg);
+	if (path_same_abs(s, "/proc"))
+		return err_make(err, 0, "--tmpfs `%.64s`: /proc is the container's procfs", arg);
 	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save))
 		if (!tmpfs_option_ok(o))
 			return err_make(err, 0,

@@ -416,6 +416,26 @@ bool path_has_dot_component(const char *p)
 	return false;
 }
 
+bool path_same_abs(const char *p, const char *abs)
+{
+	for (;;) {
+		while (*p == '/' && p[1] == '/')
+			p++;
+		while (*abs == '/' && abs[1] == '/')
+			abs++;
+		if (*p == '/' && !p[strspn(p, "/")])
+			p += strlen(p);
+		if (*abs == '/' && !abs[strspn(abs, "/")])
+			abs += strlen(abs);
+		if (*p != *abs)
+			return false;
+		if (!*p)
+			return true;
+		p++;
+		abs++;
+	}
+}
+
 static int close_range_fds(unsigned int lo, unsigned int hi)
 {
 #ifdef SYS_close_range

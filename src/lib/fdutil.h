@@ -36,6 +36,8 @@ bool path_exists(const char *path);
  * destination with "/" would take for a directory below it.
  */
 bool path_has_dot_component(const char *p);
+/* p names the absolute path abs, repeated and trailing slashes aside ("//proc/" is "/proc"). */
+bool path_same_abs(const char *p, const char *abs);
 /*
  * Close fd without waiting for its file's release: for a file whose last
  * close is slow (a KVM VM fd: ~15 ms of irqchip and PIT teardown), so that

@@ -385,12 +385,16 @@ unlimited
 	for bad in "--sysctl kernel.pid_max=1" "--sysctl net.x" "--sysctl ../../x=1" \
 		"--network host --sysctl net.ipv4.ip_forward=1" "--ulimit nofile=5:4" \
 		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" "--tmpfs /." \
-		"--tmpfs /x:size=1m,bind"; do
+		"--tmpfs /x:size=1m,bind" "--tmpfs //proc/" "-v /tmp:/proc"; do
 		eval "run \"$ISOLA\" run --rm --network none $bad \"$REG/t/bb:1\" true"
 		echo "$bad: $output"
 		[ "$status" -eq 125 ]
 		[ "${#lines[@]}" = 1 ]
+		case $bad in
+		*bind) [[ "$output" == *"--tmpfs \`/x:size=1m,bind\`: option \`bind\` is not one for a tmpfs"* ]] ;;
+		*proc/) [[ "$output" == *"--tmpfs \`//proc/\`: /proc is the container's procfs"* ]] ;;
+		*:/proc) [[ "$output" == *"-v \`/tmp:/proc\`: /proc is the container's procfs"* ]] ;;
+		esac
 	done
-	[[ "$output" == *"--tmpfs \`/x:size=1m,bind\`: option \`bind\` is not one for a tmpfs"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }

@@ -489,6 +489,33 @@ proc" ]
 	[ "$status" -ne 0 ]
 }
 
+@test "mounts: only a proc mount may go on /proc, in one line naming the entry" {
+	local d
+	cp "$B/config.json" "$TMP/config.orig"
+	for d in /proc //proc/; do
+		cp "$TMP/config.orig" "$B/config.json"
+		tmpfs_mount "$d" size=1m
+		run isola run -b "$B" "$ID"
+		echo "$d: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"mounts["*"].destination: only a proc mount may go on /proc (this is tmpfs)" ]]
+	done
+	cp "$TMP/config.orig" "$B/config.json"
+	bundle_jq "$B" '.mounts += [{"destination": "/proc", "type": "bind", "source": "/proc", "options": ["rbind"]}]'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[[ "$output" == *"only a proc mount may go on /proc (this is a bind)" ]]
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+	# A proc mount of its own still goes there (the spec's default has one).
+	cp "$TMP/config.orig" "$B/config.json"
+	args cat /proc/self/comm
+	run isola run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = cat ]
+}
+
 @test "mounts: tmpcopyup leaves out a device node the devices cgroup does not let the container make" {
 	mkdir -p "$B/rootfs/data"
 	mknod "$B/rootfs/data/loop" b 7 0
