@@ -418,6 +418,8 @@ bool path_has_dot_component(const char *p)
 
 bool path_same_abs(const char *p, const char *abs)
 {
+	if ((*p == '/') != (*abs == '/'))
+		return false;
 	for (;;) {
 		while (*p == '/' && p[1] == '/')
 			p++;

@@ -364,6 +364,22 @@ static void test_rm_mount(void)
 	}
 }
 
+static void test_paths(void)
+{
+	static const char *const same[] = {"/proc", "//proc", "/proc/", "//proc//", "///proc///"};
+	static const char *const other[] = {"/proc/x", "/procs", "/pro", "proc", "/", "/proc/."};
+
+	for (size_t i = 0; i < ARRAY_SIZE(same); i++)
+		ok(path_same_abs(same[i], "/proc"), "`%s` is /proc", same[i]);
+	for (size_t i = 0; i < ARRAY_SIZE(other); i++)
+		ok(!path_same_abs(other[i], "/proc"), "`%s` is not /proc", other[i]);
+	ok(path_same_abs("//", "/") && path_same_abs("/", "/") && !path_same_abs("", "/"),
+	   "the root under its names");
+	ok(path_has_dot_component("/a/./b") && path_has_dot_component("/..") &&
+	       path_has_dot_component("/.") && !path_has_dot_component("/a.b/.c/..d"),
+	   "dot components, and dots in names");
+}
+
 static void test_strv(void)
 {
 	_cleanup_strv_ char **v = NULL;
@@ -771,6 +787,7 @@ int main(void)
 	test_files();
 	test_rm_deep();
 	test_rm_mount();
+	test_paths();
 	test_strv();
 	test_text_escape();
 	test_strv_env();
