@@ -497,18 +497,22 @@ import os, select, socket, struct, sys, time
 port = int(sys.argv[1])
 AUTH_HELLO = b"ISOLAMIG" + struct.pack("<II", 3, 1) + os.urandom(32)
 
+def dst(src):  # the listener's side: IPv6 sources reach it on ::1
+    return (socket.AF_INET6, "::1") if ":" in src else (socket.AF_INET, "127.0.0.1")
+
 def conn(src="127.0.0.1", timeout=30):
-    return socket.create_connection(("127.0.0.1", port), timeout=timeout,
+    return socket.create_connection((dst(src)[1], port), timeout=timeout,
                                     source_address=(src, 0))
 
 def silent(srcs, within=30):
     # Connections that say nothing, all of them established within `within` s.
     socks = []
     for src in srcs:
-        s = socket.socket()
+        fam, addr = dst(src)
+        s = socket.socket(fam)
         s.bind((src, 0))
         s.setblocking(False)
-        s.connect_ex(("127.0.0.1", port))
+        s.connect_ex((addr, port))
         socks.append(s)
     end = time.monotonic() + within
     for s in socks:
@@ -603,6 +607,43 @@ PY
 	[ "$EXIT" -eq 1 ]
 	grep -q "evicted 3 pending connections for newer ones (64 pending at most, 4 from one /24 or /64)" "$TMP/dst.err"
 	refute tcp_listening "$PORT"
+}
+
+@test "vm migrate: the per-network cap counts an IPv6 /64, and an IPv4-mapped peer by its IPv4 /24" {
+	require_cmd python3 ss ip
+	mkkey "$TMP/key"
+	ip netns add "$NS_DST"
+	ip -n "$NS_DST" link set lo up
+	for a in 2001:db8:1::1 2001:db8:1::2 2001:db8:1::3 2001:db8:2::1; do
+		ip -n "$NS_DST" addr add "$a/64" dev lo nodad
+	done
+	# [::] takes IPv4 too, as ::ffff:127.0.x.y.
+	start_dest "$NS_DST" "tcp:[::]:$PORT" "$TMP/out2" --key-file "$TMP/key"
+	poll_until 10 tcp_listening "$NS_DST" "$PORT"
+	ip netns exec "$NS_DST" python3 - "$PORT" <<PY
+$(mig_peer_py)
+v6 = silent(["2001:db8:1::1"] * 4)  # 2001:db8:1::/64 at its 4
+mapped = silent(["127.0.3.1"] * 4)  # 127.0.3.0/24 at its 4
+other = silent(["2001:db8:2::1"])
+# Another address of the same /64 is the same network: its oldest goes.
+over = silent(["2001:db8:1::2"])
+# (within 5 s: each pending connection's own deadline is 10 s)
+assert closed(v6[0], 5), "a second address of the /64 did not count against it"
+# Another /24 is another network, though all IPv4-mapped addresses share
+# one IPv6 /64 (::ffff:0:0/96): nothing of 127.0.3.0/24 goes for it.
+late = silent(["127.0.4.1"])
+s = conn("2001:db8:1::3", timeout=30)  # the source, from the full /64
+hello(s)
+assert closed(v6[1], 5), "the /64's oldest was not evicted for the source"
+assert all(is_open(h) for h in v6[2:] + over + mapped + other + late), \
+    "a pending connection of another network was closed"
+print("counted per /64 and per IPv4 /24, the source answered")
+PY
+	kill -TERM "$DST"
+	wait_exit "$DST"
+	cat "$TMP/dst.err"
+	[ "$EXIT" -eq 1 ]
+	grep -q "evicted 2 pending connections for newer ones" "$TMP/dst.err"
 }
 
 @test "vm migrate: the TCP port keeps at most 64 connections pending, the oldest makes room" {
