@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,9 +105,66 @@ static int make_dirs(const char *cdir, struct err **err)
 	return 0;
 }
 
+/*
+ * OCI's rlimits are uint64 and jansson's integers int64, so a limit past
+ * INT64_MAX (RLIM_INFINITY) is -1 in the spec object, which isola's runtime
+ * reads back (json_get_u64) but runc's Go refuses.  Written as its unsigned
+ * decimal: each such value becomes a string holding a random token, and the
+ * dumped text has those strings replaced (no other string can hold the token).
+ */
+static char *dump_config(json_t *spec)
+{
+	_cleanup_json_ json_t *j = json_deep_copy(spec);
+	_cleanup_free_ char *text = NULL;
+	json_t *rl = json_object_get(json_object_get(j, "process"), "rlimits"), *v;
+	static const char *const keys[] = {"hard", "soft"};
+	uint8_t rnd[16];
+	char tok[2 * sizeof(rnd) + 1], pat[sizeof(tok) + 8], *out, *o;
+	const char *p, *q;
+	size_t i;
+
+	if (!j || getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return NULL;
+	for (i = 0; i < sizeof(rnd); i++)
+		snprintf(tok + 2 * i, 3, "%02x", rnd[i]);
+	json_array_foreach (rl, i, v)
+		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
+			json_t *n = json_object_get(v, keys[k]);
+			char s[64];
+
+			if (!json_is_integer(n) || json_integer_value(n) >= 0)
+				continue;
+			snprintf(s, sizeof(s), "%s:%llu", tok,
+				 (unsigned long long)(uint64_t)json_integer_value(n));
+			json_object_set_new(v, keys[k], json_string(s));
+		}
+	text = json_dumps(j, JSON_INDENT(2));
+	if (!text)
+		return NULL;
+	/* Each "TOK:N" loses its quotes and token: never longer than before. */
+	out = o = malloc(strlen(text) + 1);
+	if (!out)
+		return NULL;
+	snprintf(pat, sizeof(pat), "\"%s:", tok);
+	for (p = text; (q = strstr(p, pat));) {
+		size_t digits;
+
+		memcpy(o, p, (size_t)(q - p));
+		o += q - p;
+		q += strlen(pat);
+		digits = strspn(q, "0123456789");
+		memcpy(o, q, digits);
+		o += digits;
+		p = q + digits + 1; /* past the closing quote */
+	}
+	strcpy(o, p);
+	return out;
+}
+
 static int write_json(const char *dir, const char *name, json_t *j, struct err **err)
 {
-	_cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2));
+	_cleanup_free_ char *text =
+	    streq(name, "config.json") ? dump_config(j) : json_dumps(j, JSON_INDENT(2));
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (!text)

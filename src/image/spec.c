@@ -302,7 +302,7 @@ static json_t *rlimits(const struct img_run_opts *o)
 				break;
 			}
 		nofile |= streq(type, "RLIMIT_NOFILE");
-		/* UINT64_MAX as -1: jansson's integers are int64 (json_get_u64 reads it back). */
+		/* UINT64_MAX as -1 here (int64); config.json gets it unsigned (bundle.c). */
 		json_array_append_new(a, json_pack("{s:s,s:I,s:I}", "type", type, "hard",
 						   (json_int_t)hard, "soft", (json_int_t)soft));
 	}

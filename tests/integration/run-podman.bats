@@ -382,6 +382,14 @@ unlimited
 /scr tmpfs rw,nosuid,nodev,relatime,size=1024k
 1
 1777" ]
+	# config.json has RLIM_INFINITY as OCI's uint64 (it was -1, which runc refused).
+	ISOLA_RUNTIME=runc run "$ISOLA" run --rm --network none --ulimit core=-1 \
+		--ulimit nofile=64:128 "$REG/t/bb:1" sh -c 'ulimit -c; ulimit -Hc; ulimit -n'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "unlimited
+unlimited
+64" ]
 	for bad in "--sysctl kernel.pid_max=1" "--sysctl net.x" "--sysctl ../../x=1" \
 		"--network host --sysctl net.ipv4.ip_forward=1" "--ulimit nofile=5:4" \
 		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" "--tmpfs /." \
