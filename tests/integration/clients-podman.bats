@@ -188,6 +188,18 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	assert_podman_clean
 }
 
+@test "podman --device HOST:CTR:r through isola: readable, not writable (the PERMS are the cgroup's)" {
+	[ -c /dev/loop-control ] || skip "SKIP: no /dev/loop-control"
+	# isola allowed rwm on every linux.devices entry, so :r meant nothing.
+	run pm run --rm --device /dev/loop-control:/dev/lc:r "$PODMAN_IMG" sh -c \
+		'exec 3</dev/lc && echo read-ok; exec 4>/dev/lc && echo write-ok'
+	echo "$output"
+	[[ "$output" == *read-ok* ]]
+	[[ "$output" == *"/dev/lc: Operation not permitted"* ]]
+	[[ "$output" != *write-ok* ]]
+	assert_podman_clean
+}
+
 @test "podman stats --no-stream sees the container's cgroup (usage, limit, pids)" {
 	pm run -d --name isola-it-ps --memory 64m "$PODMAN_IMG" sleep 100
 	run pm stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' isola-it-ps
