@@ -75,6 +75,7 @@ static void run_args_free(struct run_args *a)
 	strv_free(a->o.sysctls);
 	strv_free(a->o.tmpfs);
 	strv_free(a->o.ulimits);
+	strv_free(a->o.devices);
 	strv_free(a->o.caps);
 	json_decref(a->o.seccomp);
 	strv_free(a->o.volumes);
@@ -210,6 +211,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"sysctl", CLI_LONG(23), "KEY=VALUE", "a namespaced sysctl (net.*, kernel.shm*, ...; repeatable)"},
 	{"tmpfs", CLI_LONG(24), "DEST[:OPTS]", "mount a tmpfs (rw,noexec,nosuid,nodev unless OPTS say otherwise)"},
 	{"ulimit", CLI_LONG(25), "NAME=SOFT[:HARD]", "a resource limit (nofile=1024:2048, core=-1; repeatable)"},
+	{"device", CLI_LONG(26), "HOST[:CTR][:PERMS]", "give the container a host device (PERMS of rwm; repeatable)"},
 	{"quiet", 'q', NULL, "no pull progress"},
 	{"init", CLI_LONG(14), NULL, "run a minimal init as PID 1 (reaps, forwards signals)"},
 	{"vm", CLI_LONG(20), NULL, "run the container in its own micro-VM (--memory, --cpus size the VM)"},
@@ -412,6 +414,13 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 			return cli_fail(&err);
 		return push(&a->o.ulimits, optarg);
 	}
+	case CLI_LONG(26): {
+		struct img_device d;
+
+		if (img_device_parse(optarg, &d, &err) < 0)
+			return cli_fail(&err);
+		return push(&a->o.devices, optarg);
+	}
 	case 'm':
 		if (parse_size(optarg, &a->o.memory) < 0)
 			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
@@ -482,6 +491,9 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 			return cli_usage_error(cmd, "-v `%s`: at most %u volumes with --vm", *v,
 					       VMCT_FS_MAX);
 	}
+	if (a->o.devices)
+		return cli_usage_error(cmd, "--device with --vm: the VM has its own devices, the "
+					    "host's are not passed through");
 	if (a->net == NET_HOST)
 		return cli_usage_error(cmd,
 				       "--network host with --vm: a VM has its own kernel and "

@@ -267,6 +267,7 @@ struct img_run_opts {
 	char **sysctls; /* KEY=VALUE (--sysctl, checked by the caller); over ours */
 	char **tmpfs;	/* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
 	char **ulimits; /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
+	char **devices; /* HOST[:CTR][:PERMS] (--device, img_device_parse) */
 	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
 	char **caps;
 	/* linux.seccomp: @seccomp (a profile's JSON), else none if unconfined, else ours. */
@@ -291,6 +292,18 @@ struct img_run_opts {
  */
 int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft, uint64_t *ret_hard,
 		     struct err **err);
+/*
+ * --device HOST[:CTR][:PERMS], as podman takes it: HOST a character or block
+ * device (a link to one is followed), CTR where the container gets it
+ * (default HOST), PERMS what its devices cgroup allows, of "rwm" (default).
+ */
+struct img_device {
+	char path[4096]; /* CTR */
+	char type;	 /* 'c' or 'b' */
+	uint32_t major, minor, mode, uid, gid;
+	char access[4];
+};
+int img_device_parse(const char *arg, struct img_device *ret, struct err **err);
 /* --tmpfs DEST[:OPTIONS]: an absolute DEST, options a tmpfs and isola take. */
 int img_tmpfs_check(const char *arg, struct err **err);
 /* Generate config.json (runc-spec-like) from an image config. */

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 
 #include "cleanup.h"
 #include "config.h"
@@ -100,6 +102,16 @@ static json_t *default_mounts(const struct img_run_opts *o)
 			       "source", "/sys", "options", "rbind", "nosuid", "nodev", "ro")
 		   : json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "sysfs",
 			       "source", "sysfs", "options", "nosuid", "noexec", "nodev", "ro"));
+	/*
+	 * The container's own cgroups, read-only, as podman's and runc's spec have
+	 * them: programs size themselves by their limits (a JVM reads
+	 * memory.limit_in_bytes or memory.max).  The runtime shows only the
+	 * container's own cgroup of each hierarchy (docs/cgroups.md).
+	 */
+	json_array_append_new(m, json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s,s]}", "destination",
+					   "/sys/fs/cgroup", "type", "cgroup", "source", "cgroup",
+					   "options", "rprivate", "nosuid", "noexec", "nodev",
+					   "relatime", "ro"));
 	return m;
 }
 
@@ -181,6 +193,82 @@ int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft,
 				arg);
 	*ret_type = ulimit_types[i];
 	return 0;
+}
+
+int img_device_parse(const char *arg, struct img_device *ret, struct err **err)
+{
+	_cleanup_free_ char *s = strdup(arg);
+	char *host, *ctr = NULL, *perms = NULL, *c;
+	struct stat st;
+
+	if (!s)
+		return err_make(err, ENOMEM, "--device");
+	host = s;
+	if ((c = strchr(host, ':'))) {
+		*c++ = '\0';
+		if (*c == '/') {
+			ctr = c;
+			if ((c = strchr(ctr, ':'))) {
+				*c++ = '\0';
+				perms = c;
+			}
+		} else {
+			perms = c;
+		}
+	}
+	if (host[0] != '/' || (ctr && (path_has_dot_component(ctr) || !ctr[strspn(ctr, "/")])))
+		return err_make(err, 0,
+				"--device `%.64s`: expected HOST[:CTR][:PERMS], both absolute, CTR "
+				"not / and without . or ..",
+				arg);
+	if (perms && (!*perms || strlen(perms) > 3 || perms[strspn(perms, "rwm")] ||
+		      (strchr(perms, 'r') != strrchr(perms, 'r')) ||
+		      (strchr(perms, 'w') != strrchr(perms, 'w')) ||
+		      (strchr(perms, 'm') != strrchr(perms, 'm'))))
+		return err_make(err, 0, "--device `%.64s`: PERMS is some of r, w and m, each once",
+				arg);
+	if (stat(host, &st) < 0)
+		return err_make(err, errno, "--device `%.64s`: %s", arg, host);
+	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+		return err_make(err, 0, "--device `%.64s`: %s is not a character or block device",
+				arg, host);
+	if (snprintf(ret->path, sizeof(ret->path), "%s", ctr ? ctr : host) >=
+	    (int)sizeof(ret->path))
+		return err_make(err, 0, "--device `%.64s`: the path is too long", arg);
+	ret->type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+	ret->major = major(st.st_rdev);
+	ret->minor = minor(st.st_rdev);
+	ret->mode = st.st_mode & 07777;
+	ret->uid = st.st_uid;
+	ret->gid = st.st_gid;
+	snprintf(ret->access, sizeof(ret->access), "%s", perms ? perms : "rwm");
+	return 0;
+}
+
+/* --device's nodes in linux.devices and their rules after the default deny (checked). */
+static void add_devices(json_t *lx, json_t *rules, char **list)
+{
+	json_t *devs = json_array();
+
+	for (size_t i = 0; devs && list && list[i]; i++) {
+		struct img_device d;
+
+		if (img_device_parse(list[i], &d, NULL) < 0)
+			continue;
+		json_array_append_new(
+		    devs, json_pack("{s:s,s:s%,s:I,s:I,s:I,s:I,s:I}", "path", d.path, "type",
+				    &d.type, (size_t)1, "major", (json_int_t)d.major, "minor",
+				    (json_int_t)d.minor, "fileMode", (json_int_t)d.mode, "uid",
+				    (json_int_t)d.uid, "gid", (json_int_t)d.gid));
+		json_array_append_new(rules,
+				      json_pack("{s:b,s:s%,s:I,s:I,s:s}", "allow", 1, "type",
+						&d.type, (size_t)1, "major", (json_int_t)d.major,
+						"minor", (json_int_t)d.minor, "access", d.access));
+	}
+	if (devs && json_array_size(devs))
+		json_object_set_new(lx, "devices", devs);
+	else
+		json_decref(devs);
 }
 
 /* An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value. */
@@ -684,6 +772,9 @@ static json_t *linux_section(const struct img_run_opts *o)
 				    json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
 	if (l)
 		add_sysctls(l, o->sysctls);
+	if (l && o->devices)
+		add_devices(l, json_object_get(json_object_get(l, "resources"), "devices"),
+			    o->devices);
 	if (l && (o->seccomp || !o->seccomp_unconfined))
 		json_object_set_new(l, "seccomp",
 				    o->seccomp ? json_incref(o->seccomp) : default_seccomp());

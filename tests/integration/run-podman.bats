@@ -358,6 +358,61 @@ teardown() {
 	[[ "$output" == *"$TMP/nonexistent"* ]]
 }
 
+@test "run IMAGE: the container reads its own cgroup limits under /sys/fs/cgroup, read-only (as podman's)" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	if [ -f /sys/fs/cgroup/memory/memory.limit_in_bytes ]; then
+		f=/sys/fs/cgroup/memory/memory.limit_in_bytes
+	else
+		f=/sys/fs/cgroup/memory.max
+	fi
+	run "$ISOLA" run --rm --network none --memory 64m --pids-limit 33 "$REG/t/bb:1" sh -c "
+		cat $f; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max
+		mkdir /sys/fs/cgroup/pids/x 2>/dev/null || mkdir /sys/fs/cgroup/x 2>/dev/null || echo read-only"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "67108864
+33
+read-only" ]
+}
+
+@test "run --device: the host's node at CTR, allowed by the devices cgroup as PERMS say; bad ones in one line" {
+	[ -c /dev/loop-control ] || skip "no /dev/loop-control on this host"
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# Not among the runtime's default devices: without --device it is not there
+	# and the devices cgroup refuses it; m alone lets it be made, not opened.
+	run "$ISOLA" run --rm --network none --device /dev/loop-control:/dev/lc-m:m \
+		--device /dev/full:/dev/f:rw "$REG/t/bb:1" sh -c '
+		stat -c "%n %t:%T %a %F" /dev/lc-m /dev/f
+		cat /dev/lc-m || echo m-only
+		echo x >/dev/f || echo full'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"/dev/lc-m a:ed 600 character special file"* ]]
+	[[ "$output" == *"/dev/f 1:7 666 character special file"* ]]
+	[[ "$output" == *"Operation not permitted"*m-only* ]]
+	[[ "$output" == *"No space left on device"*full* ]]
+	run "$ISOLA" run --rm --network none --device /dev/loop-control "$REG/t/bb:1" sh -c '
+		stat -c "%n %t:%T" /dev/loop-control; cat /dev/loop-control'
+	echo "$output"
+	# Opened (the devices cgroup would say EPERM); loop-control has no read.
+	[ "$output" = "/dev/loop-control a:ed
+cat: read error: Invalid argument" ]
+	run "$ISOLA" run --rm --network none "$REG/t/bb:1" sh -c '[ -e /dev/loop-control ] || echo absent'
+	[ "$output" = absent ]
+	for bad in /nonexistent /etc/passwd /dev/full:rel /dev/full:/dev/f:rwx /dev/full:/dev/../f \
+		/dev/full:rr /dev/full:/ dev/full /dev/full:; do
+		run "$ISOLA" run --rm --network none --device "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--device \`$bad\`: "* ]]
+	done
+	run "$ISOLA" run --rm --vm --device /dev/full "$REG/t/bb:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--device with --vm: the VM has its own devices"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
 @test "run --sysctl, --ulimit, --tmpfs: podman's forms; a bad one is one line, exit 125, nothing left" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	# --tmpfs /etc keeps the image's files (tmpcopyup, as podman), is noexec by
