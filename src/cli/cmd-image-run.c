@@ -212,6 +212,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"tmpfs", CLI_LONG(24), "DEST[:OPTS]", "mount a tmpfs (rw,noexec,nosuid,nodev unless OPTS say otherwise)"},
 	{"ulimit", CLI_LONG(25), "NAME=SOFT[:HARD]", "a resource limit (nofile=1024:2048, core=-1; repeatable)"},
 	{"device", CLI_LONG(26), "HOST[:CTR][:PERMS]", "give the container a host device (PERMS of rwm; repeatable)"},
+	{"privileged", CLI_LONG(27), NULL, "every capability and device, no seccomp filter, no masked paths"},
 	{"quiet", 'q', NULL, "no pull progress"},
 	{"init", CLI_LONG(14), NULL, "run a minimal init as PID 1 (reaps, forwards signals)"},
 	{"vm", CLI_LONG(20), NULL, "run the container in its own micro-VM (--memory, --cpus size the VM)"},
@@ -414,6 +415,9 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 			return cli_fail(&err);
 		return push(&a->o.ulimits, optarg);
 	}
+	case CLI_LONG(27):
+		a->o.privileged = true;
+		return 0;
 	case CLI_LONG(26): {
 		struct img_device d;
 
@@ -491,6 +495,9 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 			return cli_usage_error(cmd, "-v `%s`: at most %u volumes with --vm", *v,
 					       VMCT_FS_MAX);
 	}
+	if (a->o.privileged)
+		return cli_usage_error(cmd, "--privileged with --vm: the VM is the boundary; the "
+					    "host's devices are not passed through");
 	if (a->o.devices)
 		return cli_usage_error(cmd, "--device with --vm: the VM has its own devices, the "
 					    "host's are not passed through");
@@ -540,6 +547,12 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 			return EXIT_ISOLA;
 	strv_free(a->o.env);
 	a->o.env = TAKE_PTR(a->env_files);
+	/* --privileged: every capability we have (less --cap-drop's), no filter unless one is
+	 * given. */
+	if (a->o.privileged && !strv_contains(a->cap_add, "ALL") && push(&a->cap_add, "ALL"))
+		return EXIT_ISOLA;
+	if (a->o.privileged && !a->o.seccomp)
+		a->o.seccomp_unconfined = true;
 	r = merge_caps(a, argv[0]);
 	if (r)
 		;

@@ -268,6 +268,12 @@ struct img_run_opts {
 	char **tmpfs;	/* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
 	char **ulimits; /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
 	char **devices; /* HOST[:CTR][:PERMS] (--device, img_device_parse) */
+	/*
+	 * --privileged: no masked or read-only paths, sysfs and the cgroup mount
+	 * read-write, every device allowed and (not rootless) the host's /dev nodes
+	 * in linux.devices.  The caller sets the capabilities and the filter.
+	 */
+	bool privileged;
 	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
 	char **caps;
 	/* linux.seccomp: @seccomp (a profile's JSON), else none if unconfined, else ours. */

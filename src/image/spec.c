@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -80,6 +81,7 @@ static bool has_gid(const struct img_run_opts *o, uint32_t gid)
 static json_t *default_mounts(const struct img_run_opts *o)
 {
 	bool host_net = o->host_network;
+	const char *rw = o->privileged ? "rw" : "ro"; /* /sys and its cgroups */
 	json_t *m = json_pack(
 	    "[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
 	    " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
@@ -99,9 +101,9 @@ static json_t *default_mounts(const struct img_run_opts *o)
 	json_array_append_new(
 	    m, host_net
 		   ? json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "none",
-			       "source", "/sys", "options", "rbind", "nosuid", "nodev", "ro")
+			       "source", "/sys", "options", "rbind", "nosuid", "nodev", rw)
 		   : json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/sys", "type", "sysfs",
-			       "source", "sysfs", "options", "nosuid", "noexec", "nodev", "ro"));
+			       "source", "sysfs", "options", "nosuid", "noexec", "nodev", rw));
 	/*
 	 * The container's own cgroups, read-only, as podman's and runc's spec have
 	 * them: programs size themselves by their limits (a JVM reads
@@ -111,7 +113,7 @@ static json_t *default_mounts(const struct img_run_opts *o)
 	json_array_append_new(m, json_pack("{s:s,s:s,s:s,s:[s,s,s,s,s,s]}", "destination",
 					   "/sys/fs/cgroup", "type", "cgroup", "source", "cgroup",
 					   "options", "rprivate", "nosuid", "noexec", "nodev",
-					   "relatime", "ro"));
+					   "relatime", rw));
 	return m;
 }
 
@@ -248,7 +250,7 @@ int img_device_parse(const char *arg, struct img_device *ret, struct err **err)
 /* --device's nodes in linux.devices and their rules after the default deny (checked). */
 static void add_devices(json_t *lx, json_t *rules, char **list)
 {
-	json_t *devs = json_array();
+	json_t *had = json_object_get(lx, "devices"), *devs = had ? had : json_array();
 
 	for (size_t i = 0; devs && list && list[i]; i++) {
 		struct img_device d;
@@ -265,10 +267,58 @@ static void add_devices(json_t *lx, json_t *rules, char **list)
 						&d.type, (size_t)1, "major", (json_int_t)d.major,
 						"minor", (json_int_t)d.minor, "access", d.access));
 	}
+	if (had)
+		return;
 	if (devs && json_array_size(devs))
 		json_object_set_new(lx, "devices", devs);
 	else
 		json_decref(devs);
+}
+
+/*
+ * --privileged: the host's device nodes under /dev (podman's walk), but the
+ * directories the runtime mounts (pts, shm, mqueue) and the nodes it makes
+ * itself (ptmx, console); at most 4096, the runtime's cap.
+ */
+static json_t *host_devices;
+
+static int add_host_device(const char *path, const struct stat *st, int type, struct FTW *ftw)
+{
+	static const char *const skip[] = {"/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/ptmx",
+					   "/dev/console"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
+		if (streq(path, skip[i]))
+			return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
+	if ((!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode)) ||
+	    json_array_size(host_devices) >= 4096)
+		return FTW_CONTINUE;
+	json_array_append_new(host_devices,
+			      json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "path", path, "type",
+					S_ISCHR(st->st_mode) ? "c" : "b", "major",
+					(json_int_t)major(st->st_rdev), "minor",
+					(json_int_t)minor(st->st_rdev), "fileMode",
+					(json_int_t)(st->st_mode & 07777), "uid",
+					(json_int_t)st->st_uid, "gid", (json_int_t)st->st_gid));
+	return FTW_CONTINUE;
+}
+
+static void add_privileged(json_t *lx, const struct img_run_opts *o)
+{
+	json_t *res = json_object_get(lx, "resources");
+
+	json_object_set_new(lx, "maskedPaths", json_array());
+	json_object_set_new(lx, "readonlyPaths", json_array());
+	json_object_set_new(res, "devices", json_pack("[{s:b,s:s}]", "allow", 1, "access", "rwm"));
+	/* Rootless: the user namespace cannot make nodes; /dev is the runtime's. */
+	if (o->rootless)
+		return;
+	host_devices = json_array();
+	if (host_devices && nftw("/dev", add_host_device, 16, FTW_PHYS | FTW_ACTIONRETVAL) == 0 &&
+	    json_array_size(host_devices))
+		json_object_set(lx, "devices", host_devices);
+	json_decref(host_devices);
+	host_devices = NULL;
 }
 
 /* An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value. */
@@ -772,6 +822,8 @@ static json_t *linux_section(const struct img_run_opts *o)
 				    json_pack("{s:s}", "net.ipv4.ping_group_range", "0 0"));
 	if (l)
 		add_sysctls(l, o->sysctls);
+	if (l && o->privileged)
+		add_privileged(l, o);
 	if (l && o->devices)
 		add_devices(l, json_object_get(json_object_get(l, "resources"), "devices"),
 			    o->devices);

@@ -375,6 +375,46 @@ teardown() {
 read-only" ]
 }
 
+@test "run --privileged: every capability, no filter or masked paths, /sys and cgroups rw, the host's devices" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	[ -c /dev/loop-control ] || skip "no /dev/loop-control on this host"
+	bnd=$(awk '/^CapBnd:/ { print $2 }' /proc/self/status)
+	script='awk "/^(CapEff|Seccomp):/ { print \$2 }" /proc/self/status
+		head -c 10 /proc/timer_list | wc -c
+		awk "\$2 == \"/sys\" { split(\$4, o, \",\"); print o[1] }" /proc/mounts
+		grep -c " /proc/sys proc ro" /proc/mounts
+		cat /dev/loop-control 2>&1
+		if [ -d /sys/fs/cgroup/pids ]; then d=/sys/fs/cgroup/pids/x; else d=/sys/fs/cgroup/x; fi
+		mkdir $d 2>/dev/null && rmdir $d && echo cgroup-rw'
+	run "$ISOLA" run --rm --network none --privileged "$REG/t/bb:1" sh -c "$script"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$bnd
+0
+10
+rw
+0
+cat: read error: Invalid argument
+cgroup-rw" ]
+	# The same without it: podman's defaults.
+	run "$ISOLA" run --rm --network none "$REG/t/bb:1" sh -c "$script"
+	echo "$output"
+	[ "${lines[1]}" = 2 ]
+	[ "${lines[2]}" = 0 ]
+	[ "${lines[3]}" = ro ]
+	[ "${lines[4]}" = 1 ]
+	[[ "$output" == *"can't open '/dev/loop-control'"* ]]
+	[[ "$output" != *cgroup-rw* ]]
+	# --cap-drop still drops; with --vm it is refused in one line.
+	run "$ISOLA" run --rm --network none --privileged --cap-drop SYS_ADMIN "$REG/t/bb:1" \
+		sh -c 'grep -c "^CapEff:.*$" /proc/self/status; mount -t tmpfs t /mnt 2>/dev/null || echo refused'
+	[[ "$output" == *refused* ]]
+	run "$ISOLA" run --rm --vm --privileged "$REG/t/bb:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"--privileged with --vm"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
 @test "run --device: the host's node at CTR, allowed by the devices cgroup as PERMS say; bad ones in one line" {
 	[ -c /dev/loop-control ] || skip "no /dev/loop-control on this host"
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
