@@ -29,6 +29,8 @@ implied=(
 	' pod create | --pod ' catatonit
 	'podman ' golang-github-containers-common
 	'qemu-system-x86_64 .*-M microvm' qemu-system-x86
+	'import grpc' python3-grpcio
+	'google\.protobuf' python3-protobuf
 )
 # Names that are not external commands although PATH may have them here.
 ours='isola|isola-guest|bats'

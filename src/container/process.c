@@ -123,14 +123,57 @@ static int switch_user(const struct ct_init *in, struct err **err)
 	return ct_caps_apply(&in->caps, err);
 }
 
+#define PASSWD_MAX (4u << 20)
+
+/*
+ * "HOME=<dir>" for uid from the container's /etc/passwd (we are inside its
+ * root), as runc sets HOME when process.env has none: containerd's CRI
+ * plugin leaves HOME to the runtime.  "HOME=/" when the file or the entry is
+ * missing.  Only a regular file is read (a FIFO the image put there must not
+ * hang the start), and at most PASSWD_MAX bytes of it.
+ */
+static char *passwd_home(uid_t uid)
+{
+	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	_cleanup_free_ char *line = NULL;
+	char *home = NULL;
+	size_t cap = 0, total = 0;
+	struct stat st;
+	ssize_t n;
+	FILE *fp;
+
+	if (fd < 0)
+		return strdup("HOME=/");
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(fp = fdopen(fd, "r"))) {
+		close(fd);
+		return strdup("HOME=/");
+	}
+	while (!home && total < PASSWD_MAX && (n = getline(&line, &cap, fp)) > 0) {
+		char *rest = line, *f[6];
+		uint32_t id;
+
+		total += (size_t)n;
+		line[strcspn(line, "\n")] = '\0';
+		for (int i = 0; i < 6; i++)
+			f[i] = rest ? strsep(&rest, ":") : NULL;
+		if (f[5] && *f[5] && parse_id(f[2], &id) == 0 && id == uid &&
+		    asprintf(&home, "HOME=%s", f[5]) < 0)
+			home = NULL;
+	}
+	fclose(fp);
+	return home ? home : strdup("HOME=/");
+}
+
 static char **env_with_home(const struct ct_process *p)
 {
+	_cleanup_free_ char *home = NULL;
 	char **env = NULL;
 
 	for (size_t i = 0; p->env && p->env[i]; i++)
 		if (strv_push(&env, p->env[i]) < 0)
 			return NULL;
-	if (!env_get(p->env, "HOME") && strv_push(&env, "HOME=/") < 0)
+	if (!env_get(p->env, "HOME") &&
+	    (!(home = passwd_home(p->uid)) || strv_push(&env, home) < 0))
 		return NULL;
 	if (!env_get(p->env, "PATH") && strv_push(&env, "PATH=" DEFAULT_PATH) < 0)
 		return NULL;
@@ -172,6 +215,10 @@ int ct_process_exec(struct ct_init *in, struct err **err)
 	/* Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the drop. */
 	if (!p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)
 		return r;
+	/* Before the switch: /etc/passwd may be readable by root only. */
+	env = env_with_home(p);
+	if (!env)
+		return err_make(err, ENOMEM, "env");
 	r = switch_user(in, err);
 	if (r < 0)
 		return r;
@@ -179,9 +226,6 @@ int ct_process_exec(struct ct_init *in, struct err **err)
 	r = enter_cwd(p->cwd, err);
 	if (r < 0)
 		return r;
-	env = env_with_home(p);
-	if (!env)
-		return err_make(err, ENOMEM, "env");
 	/* exec.fifo stays open (O_CLOEXEC) until execve: `start` waits for that. */
 	close_fds_except(3 + in->preserve_fds, &in->exec_fifo_fd, 1);
 	if (p->no_new_privileges && (r = ct_seccomp_load(in->seccomp, err)) < 0)

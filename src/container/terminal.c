@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <termios.h>
@@ -57,7 +59,33 @@ int ct_console_send(int sock, int fd, const char *name, struct err **err)
 	return 0;
 }
 
-static int terminal_setup(const struct ct_process *p, int console_fd, struct err **err)
+/*
+ * The container's /dev/console: the pty's slave bound over it (created
+ * first, as an empty file, when the rootfs has none), as the runtime spec
+ * asks of a container with process.terminal and as runc does.  We are inside
+ * the new root: the paths are the container's.
+ */
+static int mount_dev_console(int master, struct err **err)
+{
+	char pts[32];
+	unsigned int n;
+	int fd;
+
+	if (ioctl(master, TIOCGPTN, &n) < 0)
+		return err_make(err, errno, "pty number");
+	snprintf(pts, sizeof(pts), "/dev/pts/%u", n);
+	fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return err_make(err, errno, "create /dev/console");
+	if (fd >= 0)
+		close(fd);
+	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0)
+		return err_make(err, errno, "bind %s on /dev/console", pts);
+	return 0;
+}
+
+static int terminal_setup(const struct ct_process *p, int console_fd, bool dev_console,
+			  struct err **err)
 {
 	_cleanup_close_ int master = -1, slave = -1;
 	int unlock = 0, r;
@@ -78,6 +106,8 @@ static int terminal_setup(const struct ct_process *p, int console_fd, struct err
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			return err_make(err, errno, "set console size");
 	}
+	if (dev_console && (r = mount_dev_console(master, err)) < 0)
+		return r;
 	r = ct_console_send(console_fd, master, "/dev/ptmx", err);
 	if (r < 0)
 		return r;
@@ -89,9 +119,9 @@ static int terminal_setup(const struct ct_process *p, int console_fd, struct err
 	return 0;
 }
 
-int ct_session_setup(const struct ct_process *p, int console_fd, struct err **err)
+int ct_session_setup(const struct ct_process *p, int console_fd, bool dev_console, struct err **err)
 {
 	if (setsid() < 0)
 		return err_make(err, errno, "setsid");
-	return p->terminal ? terminal_setup(p, console_fd, err) : 0;
+	return p->terminal ? terminal_setup(p, console_fd, dev_console, err) : 0;
 }

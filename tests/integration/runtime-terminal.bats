@@ -49,6 +49,19 @@ send exit 3' "$ISOLA" --root "$R" run -b "$B" "$ID"
 	[[ "$output" == *"out-42"* ]]
 }
 
+# The runtime spec (and runc): with process.terminal, the pty is bound over
+# /dev/console; containerd's CRI runs tty: true containers that way.
+@test "the init's pty is bound over /dev/console" {
+	require_cmd script
+	bundle_jq "$B" '.process.args = ["sh", "-c",
+		"t=$(tty); echo console=$(stat -c %t:%T /dev/console) tty=$(stat -c %t:%T $t)"]'
+	run script -qec "'$ISOLA' --root '$R' run -b '$B' '$ID'" /dev/null </dev/null
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" =~ console=([0-9a-f]+:[0-9a-f]+)\ tty=([0-9a-f]+:[0-9a-f]+) ]]
+	[ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ]
+}
+
 @test "exec -it: a shell in a running container on the runtime's pty" {
 	bundle_jq "$B" '.process.terminal = false | .process.args = ["sleep", "100"]'
 	isola run -d -b "$B" "$ID-d" >/dev/null 2>&1 3>&-

@@ -94,6 +94,37 @@ teardown() {
 	[ "$output" = "sleep 100 " ]
 }
 
+# containerd's CRI plugin leaves HOME out of process.env; runc then takes the
+# user's from the container's /etc/passwd ("/" without an entry).
+@test "HOME, when process.env has none, is the user's home in the container's /etc/passwd" {
+	echo "u:x:1000:1000::/home/u:/bin/sh" >>"$B/rootfs/etc/passwd"
+	args sh -c 'echo "$HOME"'
+	run isola run -b "$B" "$ID"
+	[ "$output" = /root ]
+	bundle_jq "$B" '.process.user = {uid: 1000, gid: 1000}'
+	run isola run -b "$B" "$ID"
+	[ "$output" = /home/u ]
+	bundle_jq "$B" '.process.user = {uid: 2000, gid: 2000}'
+	run isola run -b "$B" "$ID"
+	[ "$output" = / ]
+	# exec as well; process.env's own HOME wins.
+	bundle_jq "$B" '.process.user = {uid: 0, gid: 0}'
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	run isola exec --user 1000:1000 "$ID" sh -c 'echo "$HOME"'
+	[ "$output" = /home/u ]
+	run isola exec -e HOME=/mine "$ID" sh -c 'echo "$HOME"'
+	[ "$output" = /mine ]
+	isola delete --force "$ID"
+	# A FIFO in place of /etc/passwd neither hangs nor fails the start.
+	rm "$B/rootfs/etc/passwd"
+	mkfifo "$B/rootfs/etc/passwd"
+	args sh -c 'echo "$HOME"'
+	run timeout 20 "$ISOLA" --root "$R" run -b "$B" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = / ]
+}
+
 # The runtime re-executes itself from /proc/self/cmdline: nothing may be lost.
 @test "exec passes a 70 KB argument and the ones after it intact" {
 	args sleep 100
