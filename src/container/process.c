@@ -134,7 +134,7 @@ static int switch_user(const struct ct_init *in, struct err **err)
  */
 static char *passwd_home(uid_t uid)
 {
-	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
 	_cleanup_free_ char *line = NULL;
 	char *home = NULL;
 	size_t cap = 0, total = 0;
@@ -148,7 +148,9 @@ static char *passwd_home(uid_t uid)
 		close(fd);
 		return strdup("HOME=/");
 	}
-	while (!home && total < PASSWD_MAX && (n = getline(&line, &cap, fp)) > 0) {
+	/* getline grows its buffer to a line's length: the file's size bounds it. */
+	while (!home && total < PASSWD_MAX && st.st_size <= (off_t)PASSWD_MAX &&
+	       (n = getline(&line, &cap, fp)) > 0) {
 		char *rest = line, *f[6];
 		uint32_t id;
 

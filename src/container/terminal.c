@@ -10,6 +10,7 @@
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -63,23 +64,36 @@ int ct_console_send(int sock, int fd, const char *name, struct err **err)
  * The container's /dev/console: the pty's slave bound over it (created
  * first, as an empty file, when the rootfs has none), as the runtime spec
  * asks of a container with process.terminal and as runc does.  We are inside
- * the new root: the paths are the container's.
+ * the new root: the paths are the container's.  The bind lands on the file
+ * itself (through /proc/self/fd), never where a link an image put at
+ * /dev/console points, and only on a file or a character device.
  */
 static int mount_dev_console(int master, struct err **err)
 {
-	char pts[32];
+	_cleanup_close_ int fd = -1;
+	char pts[32], at[32];
 	unsigned int n;
-	int fd;
+	struct stat st;
 
 	if (ioctl(master, TIOCGPTN, &n) < 0)
 		return err_make(err, errno, "pty number");
 	snprintf(pts, sizeof(pts), "/dev/pts/%u", n);
-	fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-	if (fd < 0 && errno != EEXIST)
-		return err_make(err, errno, "create /dev/console");
-	if (fd >= 0)
-		close(fd);
-	if (mount(pts, "/dev/console", NULL, MS_BIND, NULL) < 0)
+	fd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT) {
+		fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+			  0600);
+		if (fd >= 0) {
+			close(fd);
+			fd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+		}
+	}
+	if (fd < 0)
+		return err_make(err, errno, "open /dev/console");
+	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
+		return err_make(err, errno ? errno : EINVAL,
+				"/dev/console is not a file or a character device");
+	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
+	if (mount(pts, at, NULL, MS_BIND, NULL) < 0)
 		return err_make(err, errno, "bind %s on /dev/console", pts);
 	return 0;
 }
