@@ -188,6 +188,20 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	assert_podman_clean
 }
 
+# runc appends `c *:* m` and `b *:* m` to every container's device rules: with
+# CAP_MKNOD (podman's default set) a container may make any node (debootstrap,
+# image builds) but not open one that no rule allows.
+@test "podman run: mknod of any device is allowed, opening it is not (runc's default rules)" {
+	run pm run --rm "$PODMAN_IMG" sh -c \
+		'mknod /tmp/mem c 1 1 && mknod /tmp/loop b 7 0 && echo made; cat /tmp/mem'
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == made*"/tmp/mem"*"Operation not permitted" ]]
+	run pm run --rm --cap-drop MKNOD "$PODMAN_IMG" mknod /tmp/mem c 1 1
+	[ "$status" -eq 1 ]
+	assert_podman_clean
+}
+
 @test "podman stats --no-stream sees the container's cgroup (usage, limit, pids)" {
 	pm run -d --name isola-it-ps --memory 64m "$PODMAN_IMG" sleep 100
 	run pm stats --no-stream --format '{{.Name}} {{.MemUsage}} {{.PIDs}}' isola-it-ps
