@@ -106,6 +106,22 @@ assert_podman_clean() {
 	assert_podman_clean
 }
 
+# A frozen process does not die of SIGKILL until thawed: runc thaws a paused
+# container after SIGKILL; without that podman waited for an exit that never came.
+@test "podman kill of a paused container kills it (thawed after SIGKILL)" {
+	require_isola_cmd pause
+	pm run -d --name isola-it-pk "$PODMAN_IMG" sleep 100
+	pm pause isola-it-pk
+	run pm kill isola-it-pk
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' isola-it-pk
+	echo "$output"
+	[ "$output" = "exited 137" ]
+	pm rm isola-it-pk
+	assert_podman_clean
+}
+
 @test "podman pod: two containers share ipc and uts" {
 	run pm pod create --name isola-it-pod
 	echo "$output"
