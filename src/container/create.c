@@ -122,7 +122,7 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	if ((r = ct_hooks_run(s->hooks, CT_HOOK_CREATE_CONTAINER, *state_json, err)) < 0 ||
 	    (r = ct_rootfs_pivot(&c->init, err)) < 0)
 		return r;
-	if ((r = ct_session_setup(&s->process, c->init.console_fd, err)) < 0)
+	if ((r = ct_session_setup(&s->process, c->init.console_fd, !c->init.shared_mntns, err)) < 0)
 		return r;
 	if ((r = ct_rootfs_finish(&c->init, err)) < 0 ||
 	    (r = ct_process_find_exec(&s->process, &c->init.exec_path, err)) < 0 ||

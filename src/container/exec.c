@@ -255,7 +255,7 @@ __attribute__((noreturn)) static void exec_process(struct exec_ctx *c)
 	int fd = c->sock[1];
 
 	if (ct_close_inherited_fds(&c->init, fd, -1, &err) < 0 ||
-	    ct_session_setup(&c->proc, c->init.console_fd, &err) < 0 ||
+	    ct_session_setup(&c->proc, c->init.console_fd, false, &err) < 0 ||
 	    ct_process_find_exec(&c->proc, &c->init.exec_path, &err) < 0 ||
 	    ct_process_setup_privileged(&c->init, &err) < 0)
 		ct_sync_fail(fd, &err);

@@ -90,6 +90,19 @@ assert_podman_clean() {
 	[ "$status" -eq 1 ]
 }
 
+# runtime-spec (Default Devices): with a terminal, /dev/console is the pty,
+# bind mounted, as runc does for the init (an exec -t gets no mount of its own).
+@test "podman run -t: /dev/console is the container's terminal" {
+	run pm run --rm -t "$PODMAN_IMG" sh -c \
+		'[ /dev/console -ef "$(tty)" ] && echo same; echo via-console >/dev/console'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == same*via-console* ]]
+	run pm run --rm "$PODMAN_IMG" ls /dev/console
+	[ "$status" -ne 0 ]
+	assert_podman_clean
+}
+
 @test "podman pause and unpause" {
 	require_isola_cmd pause
 	pm run -d --name isola-it-pp "$PODMAN_IMG" sh -c 'while :; do sleep 0.2; done'
