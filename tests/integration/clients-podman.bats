@@ -92,6 +92,19 @@ assert_podman_clean() {
 
 # runtime-spec (Default Devices): with a terminal, /dev/console is the pty,
 # bind mounted, as runc does for the init (an exec -t gets no mount of its own).
+# conmon hands the init a read-only host /dev/null as stdin; runc reopens such
+# stdio read-write on the container's /dev/null (reOpenDevNull).
+@test "podman run: stdin on /dev/null is the container's, writable (runc's reOpenDevNull)" {
+	run pm run --rm "$PODMAN_IMG" sh -c \
+		'echo x >&0 && [ /proc/self/fd/0 -ef /dev/null ] && echo reopened'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = reopened ]
+	run pm run --rm -i "$PODMAN_IMG" cat <<<piped
+	[ "$output" = piped ]
+	assert_podman_clean
+}
+
 @test "podman run -t: /dev/console is the container's terminal" {
 	run pm run --rm -t "$PODMAN_IMG" sh -c \
 		'[ /dev/console -ef "$(tty)" ] && echo same; echo via-console >/dev/console'
