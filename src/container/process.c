@@ -31,11 +31,18 @@ static const char *env_get(char **env, const char *name)
 	return NULL;
 }
 
+/* On false, errno says why: a directory or a device is EACCES, as execve has it. */
 static bool is_executable(const char *path)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+	if (stat(path, &st) < 0)
+		return false;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return false;
+	}
+	return access(path, X_OK) == 0;
 }
 
 /* Look args[0] up in the container's PATH, as runc does at create. */

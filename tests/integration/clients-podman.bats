@@ -46,6 +46,23 @@ assert_podman_clean() {
 	assert_podman_clean
 }
 
+# execve of a directory or a device is EACCES: podman's 126 ("cannot invoke"),
+# as with runc; a stale errno made it "No such file or directory" and 127.
+@test "podman run and exec of a directory or a device: permission denied, 126" {
+	run pm run --rm "$PODMAN_IMG" /bin
+	echo "$output"
+	[ "$status" -eq 126 ]
+	[[ "$output" == *"/bin"*"ermission denied"* ]]
+	run pm run --rm "$PODMAN_IMG" /dev/null
+	[ "$status" -eq 126 ]
+	pm run -d --name isola-it-px "$PODMAN_IMG" sleep 100
+	run pm exec isola-it-px /bin
+	echo "$output"
+	[ "$status" -eq 126 ]
+	pm rm -f -t 0 isola-it-px
+	assert_podman_clean
+}
+
 # conmon's --timeout kills the container's process group: with the
 # container in conmon's group (no session of its own) it killed conmon too,
 # podman never got an exit code and the container stayed "Up" for good.
