@@ -63,6 +63,21 @@ assert_podman_clean() {
 	assert_podman_clean
 }
 
+# A relative program path is the process's cwd's, as with runc (which looks it
+# up after the chdir): isola looked it up from / and said 127.
+@test "podman run -w DIR ./prog and exec -w DIR ./prog: relative to the working directory" {
+	run pm run --rm -w /bin "$PODMAN_IMG" ./echo from-cwd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-cwd ]
+	pm run -d --name isola-it-rw "$PODMAN_IMG" sleep 100
+	run pm exec -w /bin isola-it-rw ./echo exec-cwd
+	echo "$output"
+	[ "$output" = exec-cwd ]
+	pm rm -f -t 0 isola-it-rw
+	assert_podman_clean
+}
+
 # conmon's --timeout kills the container's process group: with the
 # container in conmon's group (no session of its own) it killed conmon too,
 # podman never got an exit code and the container stayed "Up" for good.
