@@ -21,14 +21,16 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The last NAME= wins, as in runc (os.Setenv for each entry): podman exec -e adds one. */
 static const char *env_get(char **env, const char *name)
 {
 	size_t n = strlen(name);
+	const char *v = NULL;
 
 	for (size_t i = 0; env && env[i]; i++)
 		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
+			v = env[i] + n + 1;
+	return v;
 }
 
 /* On false, errno says why: a directory or a device is EACCES, as execve has it. */

@@ -78,6 +78,23 @@ assert_podman_clean() {
 	assert_podman_clean
 }
 
+# podman exec -e PATH=... adds a second PATH after the container's: the last
+# one is the process's (runc sets each in turn), also for finding the program.
+@test "podman exec -e PATH=DIR finds the program in DIR (the last PATH wins)" {
+	pm run -d --name isola-it-pa "$PODMAN_IMG" sh -c \
+		'mkdir -p /opt/bin && printf "#!/bin/sh\necho via-opt\n" >/opt/bin/tool &&
+		chmod +x /opt/bin/tool && sleep 100'
+	sleep 0.5
+	run pm exec -e PATH=/opt/bin:/bin isola-it-pa tool
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = via-opt ]
+	run pm exec -e PATH=/nonexistent isola-it-pa sh -c true
+	[ "$status" -eq 127 ]
+	pm rm -f -t 0 isola-it-pa
+	assert_podman_clean
+}
+
 # conmon's --timeout kills the container's process group: with the
 # container in conmon's group (no session of its own) it killed conmon too,
 # podman never got an exit code and the container stayed "Up" for good.
