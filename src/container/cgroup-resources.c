@@ -15,11 +15,15 @@
 
 #define W "linux.resources"
 
+/*
+ * Appended after the config's rules, as runc does: mknod of any device (opening one
+ * still needs a rule), then the devices every container gets.
+ */
 const struct cg_device_rule cg_default_devices[] = {
-    {true, 'c', 1, 3, "rwm"},	 {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},
-    {true, 'c', 5, 0, "rwm"},	 {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"},
-    {true, 'c', 5, 1, "rwm"},	 {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"},
-    {true, 'c', 10, 200, "rwm"},
+    {true, 'c', -1, -1, "m"}, {true, 'b', -1, -1, "m"},	   {true, 'c', 1, 3, "rwm"},
+    {true, 'c', 1, 5, "rwm"}, {true, 'c', 1, 7, "rwm"},	   {true, 'c', 5, 0, "rwm"},
+    {true, 'c', 1, 8, "rwm"}, {true, 'c', 1, 9, "rwm"},	   {true, 'c', 5, 1, "rwm"},
+    {true, 'c', 5, 2, "rwm"}, {true, 'c', 136, -1, "rwm"}, {true, 'c', 10, 200, "rwm"},
 };
 const size_t cg_n_default_devices = ARRAY_SIZE(cg_default_devices);
 

@@ -122,7 +122,7 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	if ((r = ct_hooks_run(s->hooks, CT_HOOK_CREATE_CONTAINER, *state_json, err)) < 0 ||
 	    (r = ct_rootfs_pivot(&c->init, err)) < 0)
 		return r;
-	if ((r = ct_session_setup(&s->process, c->init.console_fd, true, err)) < 0)
+	if ((r = ct_session_setup(&s->process, c->init.console_fd, !c->init.shared_mntns, err)) < 0)
 		return r;
 	if ((r = ct_rootfs_finish(&c->init, err)) < 0 ||
 	    (r = ct_process_find_exec(&s->process, &c->init.exec_path, err)) < 0 ||
@@ -502,10 +502,9 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err)
 }
 
 /*
- * linux.devices entries may be made (m) whatever the configured rules say, so
- * that the init can mknod them; runc allows m for every device by default.
- * Reading and writing them is for resources.devices to allow: podman's
- * `--device /dev/sdb:r` is a read-only disk (rwm here made it writable).
+ * linux.devices entries are allowed (rwm) in the device cgroup after the
+ * configured rules, so that they win, as runc and crun do: the init must be
+ * able to mknod them, and the container to use them.
  */
 static int realize_cgroup(struct create_ctx *c, struct err **err)
 {
@@ -528,7 +527,7 @@ static int realize_cgroup(struct create_ctx *c, struct err **err)
 		if (json_array_append_new(
 			rules, json_pack("{s:b, s:s#, s:I, s:I, s:s}", "allow", 1, "type", &d->type,
 					 (size_t)1, "major", (json_int_t)d->major, "minor",
-					 (json_int_t)d->minor, "access", "m")) < 0)
+					 (json_int_t)d->minor, "access", "rwm")) < 0)
 			return err_make(err, ENOMEM, "linux.devices");
 	}
 	return ct_cgroup_realize(c->cg, res, err);

@@ -69,11 +69,10 @@ int ct_process_exec(struct ct_init *in, struct err **err);
  * (bubblewrap's CVE-2017-5226), and it would share the caller's process group
  * (conmon's --timeout kills its own group, and took itself with it).  With
  * process.terminal: open a pty in the container, send the master over
- * console_fd, make the slave our controlling terminal and stdio, and (the
- * init: dev_console) bind it over the container's /dev/console.
+ * console_fd, make the slave our controlling terminal and stdio, and with
+ * @console (the init in a mount namespace of its own) bind it on /dev/console.
  */
-int ct_session_setup(const struct ct_process *p, int console_fd, bool dev_console,
-		     struct err **err);
+int ct_session_setup(const struct ct_process *p, int console_fd, bool console, struct err **err);
 /* Connect to a --console-socket path. */
 int ct_console_connect(const char *path, int *ret_fd, struct err **err);
 /* Send @fd (a pty master) over @sock with SCM_RIGHTS, @name as its data, as runc does. */

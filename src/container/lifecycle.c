@@ -145,6 +145,25 @@ static int kill_all(const struct ct_state *st, int sig, struct err **err)
 	return 0;
 }
 
+/*
+ * A frozen process does not die of SIGKILL until it is thawed: after a SIGKILL to a
+ * paused container, thaw it so the kill takes effect, as runc does.
+ */
+static int thaw_killed(const struct ct_state *st, struct err **err)
+{
+	struct ct_cgroup *cg = NULL;
+	int r;
+
+	if (!st->cgroup)
+		return 0;
+	r = ct_cgroup_from_json(st->cgroup, &cg, err);
+	if (r < 0)
+		return r;
+	r = ct_cgroup_freeze(cg, false, err);
+	ct_cgroup_free(cg);
+	return r < 0 ? err_wrap(err, "container `%s`: thaw after SIGKILL", st->id) : 0;
+}
+
 int ct_kill(const char *root, const char *id, int sig, bool all, struct err **err)
 {
 	_cleanup_close_ int dirfd = -1, pfd = -1;
@@ -162,6 +181,8 @@ int ct_kill(const char *root, const char *id, int sig, bool all, struct err **er
 	} else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
 		r = err_make(err, errno, "kill container `%s`", id);
 	}
+	if (r >= 0 && sig == SIGKILL && status == CT_PAUSED)
+		r = thaw_killed(&st, err);
 	ct_state_clear(&st);
 	return r;
 }

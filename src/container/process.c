@@ -21,21 +21,49 @@
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
+/* The last NAME= wins, as in runc (os.Setenv for each entry): podman exec -e adds one. */
 static const char *env_get(char **env, const char *name)
 {
 	size_t n = strlen(name);
+	const char *v = NULL;
 
 	for (size_t i = 0; env && env[i]; i++)
 		if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
-			return env[i] + n + 1;
-	return NULL;
+			v = env[i] + n + 1;
+	return v;
 }
 
+/* On false, errno says why: a directory or a device is EACCES, as execve has it. */
 static bool is_executable(const char *path)
 {
 	struct stat st;
 
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+	if (stat(path, &st) < 0)
+		return false;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return false;
+	}
+	return access(path, X_OK) == 0;
+}
+
+/*
+ * @dir/@name, with a relative @dir (or "" for none) taken from process.cwd: the
+ * lookup runs before the chdir, and runc's runs after it.
+ */
+static char *join_from_cwd(const struct ct_process *p, const char *dir, const char *name)
+{
+	const char *cwd = p->cwd && p->cwd[0] ? p->cwd : "/";
+	char *full = NULL;
+	int n;
+
+	if (dir[0] == '/')
+		n = asprintf(&full, "%s/%s", dir, name);
+	else if (dir[0])
+		n = asprintf(&full, "%s/%s/%s", cwd, dir, name);
+	else
+		n = asprintf(&full, "%s/%s", cwd, name);
+	return n < 0 ? NULL : full;
 }
 
 /* Look args[0] up in the container's PATH, as runc does at create. */
@@ -46,18 +74,24 @@ int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **er
 	char *dir, *save = NULL;
 
 	if (strchr(arg0, '/')) {
-		if (!is_executable(arg0))
+		_cleanup_free_ char *full =
+		    arg0[0] == '/' ? strdup(arg0) : join_from_cwd(p, "", arg0);
+
+		if (!full)
+			return err_make(err, ENOMEM, "%s", arg0);
+		errno = 0;
+		if (!is_executable(full))
 			return err_make(err, errno ? errno : EACCES, "exec `%s`", arg0);
-		*ret = strdup(arg0);
-		return *ret ? 0 : err_make(err, ENOMEM, "%s", arg0);
+		*ret = TAKE_PTR(full);
+		return 0;
 	}
 	copy = strdup(path ? path : DEFAULT_PATH);
 	if (!copy)
 		return err_make(err, ENOMEM, "PATH");
 	for (dir = strtok_r(copy, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		char *full = NULL;
+		char *full = join_from_cwd(p, dir, arg0);
 
-		if (asprintf(&full, "%s/%s", *dir ? dir : ".", arg0) < 0)
+		if (!full)
 			return err_make(err, ENOMEM, "PATH");
 		if (is_executable(full)) {
 			*ret = full;

@@ -741,6 +741,34 @@ static int readonly_path(const char *p, struct err **err)
 	return 0;
 }
 
+/*
+ * A stdio fd on the null device (conmon gives the init a read-only /dev/null
+ * as stdin) is reopened read-write on the container's /dev/null, as runc's
+ * reOpenDevNull does: a write to it is then not EBADF, and it is the
+ * container's file, not the host's.  Best effort: no usable /dev/null or /proc,
+ * no change.
+ */
+static void reopen_null_stdio(void)
+{
+	_cleanup_close_ int null_fd = -1, rw = -1;
+	_cleanup_err_ struct err *e = NULL;
+	struct stat st;
+	char p[64];
+
+	for (int fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+			continue;
+		if (rw < 0) {
+			if ((null_fd = open_null(&e)) < 0)
+				return;
+			snprintf(p, sizeof(p), "/proc/self/fd/%d", null_fd);
+			if ((rw = open(p, O_RDWR | O_CLOEXEC)) < 0)
+				return;
+		}
+		dup3(rw, fd, 0);
+	}
+}
+
 int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 {
 	const struct ct_spec *s = in->spec;
@@ -749,6 +777,7 @@ int ct_rootfs_finish(const struct ct_init *in, struct err **err)
 
 	if (in->shared_mntns)
 		return 0;
+	reopen_null_stdio();
 	r = write_sysctls(s->sysctl, err);
 	if (r < 0)
 		return r;

@@ -2,15 +2,16 @@
 /*
  * process.terminal: a pty opened inside the container (its devpts), whose
  * master goes to the --console-socket with SCM_RIGHTS, as runc sends it.
+ * The container's init also gets it as /dev/console (runtime-spec, Default Devices).
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <stdio.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <termios.h>
 #include <unistd.h>
@@ -61,44 +62,33 @@ int ct_console_send(int sock, int fd, const char *name, struct err **err)
 }
 
 /*
- * The container's /dev/console: the pty's slave bound over it (created
- * first, as an empty file, when the rootfs has none), as the runtime spec
- * asks of a container with process.terminal and as runc does.  We are inside
- * the new root: the paths are the container's.  The bind lands on the file
- * itself (through /proc/self/fd), never where a link an image put at
- * /dev/console points, and only on a file or a character device.
+ * runtime-spec (Default Devices): with a terminal, the pty is bind mounted on
+ * /dev/console, as runc does.  The file is made if missing; a symlink there is
+ * refused, never followed.
  */
-static int mount_dev_console(int master, struct err **err)
+static int mount_console(int slave, struct err **err)
 {
-	_cleanup_close_ int fd = -1;
-	char pts[32], at[32];
-	unsigned int n;
+	_cleanup_close_ int t = -1, mnt = -1;
 	struct stat st;
 
-	if (ioctl(master, TIOCGPTN, &n) < 0)
-		return err_make(err, errno, "pty number");
-	snprintf(pts, sizeof(pts), "/dev/pts/%u", n);
-	fd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
-		fd = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-			  0600);
-		if (fd >= 0) {
-			close(fd);
-			fd = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
-		}
-	}
-	if (fd < 0)
+	t = open("/dev/console", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+	if (t < 0 && errno != EEXIST)
+		return err_make(err, errno, "create /dev/console");
+	close(t);
+	t = open("/dev/console", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (t < 0 || fstat(t, &st) < 0)
 		return err_make(err, errno, "open /dev/console");
-	if (fstat(fd, &st) < 0 || !(S_ISREG(st.st_mode) || S_ISCHR(st.st_mode)))
-		return err_make(err, errno ? errno : EINVAL,
-				"/dev/console is not a file or a character device");
-	snprintf(at, sizeof(at), "/proc/self/fd/%d", fd);
-	if (mount(pts, at, NULL, MS_BIND, NULL) < 0)
-		return err_make(err, errno, "bind %s on /dev/console", pts);
+	if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode))
+		return err_make(err, EINVAL, "/dev/console is not a file or a device");
+	mnt = (int)syscall(SYS_open_tree, slave, "",
+			   AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (mnt < 0 ||
+	    move_mount(mnt, "", t, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+		return err_make(err, errno, "bind the terminal on /dev/console");
 	return 0;
 }
 
-static int terminal_setup(const struct ct_process *p, int console_fd, bool dev_console,
+static int terminal_setup(const struct ct_process *p, int console_fd, bool console,
 			  struct err **err)
 {
 	_cleanup_close_ int master = -1, slave = -1;
@@ -120,7 +110,7 @@ static int terminal_setup(const struct ct_process *p, int console_fd, bool dev_c
 		if (ioctl(slave, TIOCSWINSZ, &ws) < 0)
 			return err_make(err, errno, "set console size");
 	}
-	if (dev_console && (r = mount_dev_console(master, err)) < 0)
+	if (console && (r = mount_console(slave, err)) < 0)
 		return r;
 	r = ct_console_send(console_fd, master, "/dev/ptmx", err);
 	if (r < 0)
@@ -133,9 +123,9 @@ static int terminal_setup(const struct ct_process *p, int console_fd, bool dev_c
 	return 0;
 }
 
-int ct_session_setup(const struct ct_process *p, int console_fd, bool dev_console, struct err **err)
+int ct_session_setup(const struct ct_process *p, int console_fd, bool console, struct err **err)
 {
 	if (setsid() < 0)
 		return err_make(err, errno, "setsid");
-	return p->terminal ? terminal_setup(p, console_fd, dev_console, err) : 0;
+	return p->terminal ? terminal_setup(p, console_fd, console, err) : 0;
 }

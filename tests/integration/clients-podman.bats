@@ -46,6 +46,55 @@ assert_podman_clean() {
 	assert_podman_clean
 }
 
+# execve of a directory or a device is EACCES: podman's 126 ("cannot invoke"),
+# as with runc; a stale errno made it "No such file or directory" and 127.
+@test "podman run and exec of a directory or a device: permission denied, 126" {
+	run pm run --rm "$PODMAN_IMG" /bin
+	echo "$output"
+	[ "$status" -eq 126 ]
+	[[ "$output" == *"/bin"*"ermission denied"* ]]
+	run pm run --rm "$PODMAN_IMG" /dev/null
+	[ "$status" -eq 126 ]
+	pm run -d --name isola-it-px "$PODMAN_IMG" sleep 100
+	run pm exec isola-it-px /bin
+	echo "$output"
+	[ "$status" -eq 126 ]
+	pm rm -f -t 0 isola-it-px
+	assert_podman_clean
+}
+
+# A relative program path is the process's cwd's, as with runc (which looks it
+# up after the chdir): isola looked it up from / and said 127.
+@test "podman run -w DIR ./prog and exec -w DIR ./prog: relative to the working directory" {
+	run pm run --rm -w /bin "$PODMAN_IMG" ./echo from-cwd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-cwd ]
+	pm run -d --name isola-it-rw "$PODMAN_IMG" sleep 100
+	run pm exec -w /bin isola-it-rw ./echo exec-cwd
+	echo "$output"
+	[ "$output" = exec-cwd ]
+	pm rm -f -t 0 isola-it-rw
+	assert_podman_clean
+}
+
+# podman exec -e PATH=... adds a second PATH after the container's: the last
+# one is the process's (runc sets each in turn), also for finding the program.
+@test "podman exec -e PATH=DIR finds the program in DIR (the last PATH wins)" {
+	pm run -d --name isola-it-pa "$PODMAN_IMG" sh -c \
+		'mkdir -p /opt/bin && printf "#!/bin/sh\necho via-opt\n" >/opt/bin/tool &&
+		chmod +x /opt/bin/tool && sleep 100'
+	sleep 0.5
+	run pm exec -e PATH=/opt/bin:/bin isola-it-pa tool
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = via-opt ]
+	run pm exec -e PATH=/nonexistent isola-it-pa sh -c true
+	[ "$status" -eq 127 ]
+	pm rm -f -t 0 isola-it-pa
+	assert_podman_clean
+}
+
 # conmon's --timeout kills the container's process group: with the
 # container in conmon's group (no session of its own) it killed conmon too,
 # podman never got an exit code and the container stayed "Up" for good.
@@ -90,6 +139,32 @@ assert_podman_clean() {
 	[ "$status" -eq 1 ]
 }
 
+# runtime-spec (Default Devices): with a terminal, /dev/console is the pty,
+# bind mounted, as runc does for the init (an exec -t gets no mount of its own).
+# conmon hands the init a read-only host /dev/null as stdin; runc reopens such
+# stdio read-write on the container's /dev/null (reOpenDevNull).
+@test "podman run: stdin on /dev/null is the container's, writable (runc's reOpenDevNull)" {
+	run pm run --rm "$PODMAN_IMG" sh -c \
+		'echo x >&0 && [ /proc/self/fd/0 -ef /dev/null ] && echo reopened'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = reopened ]
+	run pm run --rm -i "$PODMAN_IMG" cat <<<piped
+	[ "$output" = piped ]
+	assert_podman_clean
+}
+
+@test "podman run -t: /dev/console is the container's terminal" {
+	run pm run --rm -t "$PODMAN_IMG" sh -c \
+		'[ /dev/console -ef "$(tty)" ] && echo same; echo via-console >/dev/console'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == same*via-console* ]]
+	run pm run --rm "$PODMAN_IMG" ls /dev/console
+	[ "$status" -ne 0 ]
+	assert_podman_clean
+}
+
 @test "podman pause and unpause" {
 	require_isola_cmd pause
 	pm run -d --name isola-it-pp "$PODMAN_IMG" sh -c 'while :; do sleep 0.2; done'
@@ -103,6 +178,22 @@ assert_podman_clean() {
 	run pm exec isola-it-pp true
 	[ "$status" -eq 0 ]
 	pm rm -f -t 0 isola-it-pp
+	assert_podman_clean
+}
+
+# A frozen process does not die of SIGKILL until thawed: runc thaws a paused
+# container after SIGKILL; without that podman waited for an exit that never came.
+@test "podman kill of a paused container kills it (thawed after SIGKILL)" {
+	require_isola_cmd pause
+	pm run -d --name isola-it-pk "$PODMAN_IMG" sleep 100
+	pm pause isola-it-pk
+	run pm kill isola-it-pk
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' isola-it-pk
+	echo "$output"
+	[ "$output" = "exited 137" ]
+	pm rm isola-it-pk
 	assert_podman_clean
 }
 
@@ -197,6 +288,20 @@ pm_cgroup_file() { # NAME CONTROLLER FILE
 	[[ "$output" == *read-ok* ]]
 	[[ "$output" == *"/dev/lc: Operation not permitted"* ]]
 	[[ "$output" != *write-ok* ]]
+	assert_podman_clean
+}
+
+# runc appends `c *:* m` and `b *:* m` to every container's device rules: with
+# CAP_MKNOD (podman's default set) a container may make any node (debootstrap,
+# image builds) but not open one that no rule allows.
+@test "podman run: mknod of any device is allowed, opening it is not (runc's default rules)" {
+	run pm run --rm "$PODMAN_IMG" sh -c \
+		'mknod /tmp/mem c 1 1 && mknod /tmp/loop b 7 0 && echo made; cat /tmp/mem'
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == made*"/tmp/mem"*"Operation not permitted" ]]
+	run pm run --rm --cap-drop MKNOD "$PODMAN_IMG" mknod /tmp/mem c 1 1
+	[ "$status" -eq 1 ]
 	assert_podman_clean
 }
 

@@ -166,7 +166,8 @@ static void test_hybrid(void)
 	is_file("4194304", "%s/unified/t1/hugetlb.2MB.max", root); /* hybrid: hugetlb in cgroup2 */
 	is_file("+hugetlb", "%s/unified/cgroup.subtree_control", root);
 	/* One open file per rules file, one write per rule (appended here, a plain file). */
-	is_file("c 1:3 rwc 1:3 rwmc 1:5 rwmc 1:7 rwmc 5:0 rwmc 1:8 rwmc 1:9 rwmc 5:1 rwmc 5:2 rwm"
+	is_file("c 1:3 rwc *:* mb *:* mc 1:3 rwmc 1:5 rwmc 1:7 rwmc 5:0 rwmc 1:8 rwmc 1:9 rwmc 5:1 "
+		"rwmc 5:2 rwm"
 		"c 136:* rwmc 10:200 rwm",
 		"%s/devices/t1/devices.allow", root);
 	is_file("aa", "%s/devices/t1/devices.deny", root); /* deny-all, then the rule */
