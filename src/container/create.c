@@ -502,9 +502,11 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err)
 }
 
 /*
- * linux.devices entries are allowed (rwm) in the device cgroup after the
- * configured rules, so that they win, as runc and crun do: the init must be
- * able to mknod them, and the container to use them.
+ * linux.devices entries may be made (m) whatever the configured rules say, so
+ * that the init can mknod them (runc's default rules allow m for every device
+ * too: cg_default_devices).  Reading and writing them is for resources.devices
+ * to allow: podman's `--device /dev/sdb:r` is a read-only disk (rwm here made
+ * it writable).
  */
 static int realize_cgroup(struct create_ctx *c, struct err **err)
 {
@@ -527,7 +529,7 @@ static int realize_cgroup(struct create_ctx *c, struct err **err)
 		if (json_array_append_new(
 			rules, json_pack("{s:b, s:s#, s:I, s:I, s:s}", "allow", 1, "type", &d->type,
 					 (size_t)1, "major", (json_int_t)d->major, "minor",
-					 (json_int_t)d->minor, "access", "rwm")) < 0)
+					 (json_int_t)d->minor, "access", "m")) < 0)
 			return err_make(err, ENOMEM, "linux.devices");
 	}
 	return ct_cgroup_realize(c->cg, res, err);
