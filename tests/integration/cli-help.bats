@@ -45,7 +45,8 @@ commands() {
 	[[ "$output" == *"isola run [options] IMAGE [COMMAND [ARG...]]"* ]]
 	for o in --bundle --pid-file --console-socket --keep -i --interactive -t --tty -d --detach \
 		-e --env -p --publish -v --volume -w --workdir -u --user --name --entrypoint --rm \
-		--pull --init --restart --network --dns --add-host --hostname --store; do
+		--pull --init --restart --network --dns --add-host --hostname --store --device \
+		--privileged; do
 		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
 	done
 	[ "$(echo "$output" | grep -c -- '--help')" -eq 1 ]
@@ -64,8 +65,10 @@ commands() {
 	"$ISOLA" __doc bash >"$d/comp"
 	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --ent); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
 	[ "$output" = --entrypoint ]
-	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --de); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --det); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
 	[ "$output" = --detach ]
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --de); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = "--detach --device" ]
 }
 
 @test "image SUBCOMMAND --help lists that subcommand's options from its table" {
