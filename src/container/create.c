@@ -119,7 +119,7 @@ static int child_setup(struct create_ctx *c, char **state_json, struct err **err
 	r = ct_sync_recv(fd, CT_SYNC_HOOKS_DONE, state_json, err);
 	if (r < 0)
 		return r;
-	if ((r = ct_hooks_run(s->hooks, CT_HOOK_CREATE_CONTAINER, *state_json, err)) < 0 ||
+	if ((r = ct_hooks_run(s->hooks, CT_HOOK_CREATE_CONTAINER, *state_json, NULL, err)) < 0 ||
 	    (r = ct_rootfs_pivot(&c->init, err)) < 0)
 		return r;
 	if ((r = ct_session_setup(&s->process, c->init.console_fd, !c->init.shared_mntns, err)) < 0)
@@ -182,7 +182,7 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	}
 	close(c->fifo_fd);
 	c->init.exec_fifo_fd = fd;
-	if (ct_hooks_run(c->spec->hooks, CT_HOOK_START_CONTAINER, state_json, &err) >= 0)
+	if (ct_hooks_run(c->spec->hooks, CT_HOOK_START_CONTAINER, state_json, NULL, &err) >= 0)
 		ct_process_exec(&c->init, &err);
 	child_exec_failed(fd, err);
 }
@@ -320,8 +320,8 @@ static int run_runtime_hooks(struct create_ctx *c, char **ret_json, struct err *
 
 	if (!json)
 		return err_make(err, ENOMEM, "state");
-	if ((r = ct_hooks_run(c->spec->hooks, CT_HOOK_PRESTART, json, err)) < 0 ||
-	    (r = ct_hooks_run(c->spec->hooks, CT_HOOK_CREATE_RUNTIME, json, err)) < 0)
+	if ((r = ct_hooks_run(c->spec->hooks, CT_HOOK_PRESTART, json, c->st.bundle, err)) < 0 ||
+	    (r = ct_hooks_run(c->spec->hooks, CT_HOOK_CREATE_RUNTIME, json, c->st.bundle, err)) < 0)
 		return r;
 	*ret_json = TAKE_PTR(json);
 	return 0;

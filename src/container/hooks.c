@@ -80,12 +80,15 @@ static int parse_hook(json_t *j, const char *where, struct hook *h, struct err *
 	return 0;
 }
 
-static void exec_hook(const struct hook *h, int stdin_fd)
+static void exec_hook(const struct hook *h, int stdin_fd, const char *cwd)
 {
 	char *default_argv[] = {(char *)h->path, NULL};
 
 	if (dup2(stdin_fd, STDIN_FILENO) < 0)
 		_exit(127);
+	if (cwd && chdir(cwd) < 0) {
+		/* Keep the caller's directory; see hooks.h. */
+	}
 	close_fds_from(3);
 	signal(SIGPIPE, SIG_DFL);
 	execve(h->path, h->args && h->args[0] ? h->args : default_argv,
@@ -151,7 +154,8 @@ static int wait_hook(pid_t pid, long long deadline, int *ret_status)
 	return 0;
 }
 
-static int run_one(const struct hook *h, const char *where, const char *state, struct err **err)
+static int run_one(const struct hook *h, const char *where, const char *state, const char *cwd,
+		   struct err **err)
 {
 	long long deadline = h->timeout ? now_ms() + h->timeout * 1000 : 0;
 	sigset_t pipe_set, old_set;
@@ -167,7 +171,7 @@ static int run_one(const struct hook *h, const char *where, const char *state, s
 		return err_make(err, errno, "%s: fork", where);
 	}
 	if (pid == 0)
-		exec_hook(h, fds[0]);
+		exec_hook(h, fds[0], cwd);
 	close(fds[0]);
 	fcntl(fds[1], F_SETFL, O_NONBLOCK);
 	sigemptyset(&pipe_set);
@@ -207,7 +211,8 @@ static bool failure_is_fatal(enum ct_hook_kind kind)
 	return kind != CT_HOOK_POSTSTART && kind != CT_HOOK_POSTSTOP;
 }
 
-int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, struct err **err)
+int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, const char *cwd,
+		 struct err **err)
 {
 	const char *name;
 	json_t *list, *j;
@@ -241,11 +246,11 @@ int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, 
 			return err_wrap(err, "config.json");
 		}
 		if (failure_is_fatal(kind)) {
-			r = run_one(&h, where, state_json, err);
+			r = run_one(&h, where, state_json, cwd, err);
 		} else {
 			struct err *warn = NULL;
 
-			if (run_one(&h, where, state_json, &warn) < 0)
+			if (run_one(&h, where, state_json, cwd, &warn) < 0)
 				log_warn("%s (ignored for %s hooks)", warn->msg, name);
 			err_free(&warn);
 			r = 0;

@@ -18,5 +18,12 @@ enum ct_hook_kind {
 	CT_HOOK_POSTSTOP,
 };
 
-/* hooks is the config's "hooks" object (may be NULL). */
-int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, struct err **err);
+/*
+ * hooks is the config's "hooks" object (may be NULL).  Each hook starts in
+ * cwd if it is not NULL: the bundle for the hooks that run in the runtime's
+ * namespaces, as with runc and crun, which change to the bundle at create
+ * (a hook that cannot change there keeps the caller's directory: poststop
+ * may run after an engine removed the bundle).
+ */
+int ct_hooks_run(json_t *hooks, enum ct_hook_kind kind, const char *state_json, const char *cwd,
+		 struct err **err);

@@ -118,7 +118,7 @@ int ct_start(const char *root, const char *id, struct err **err)
 		goto out;
 	json = ct_state_oci_string(&st, CT_RUNNING);
 	if (json)
-		r = ct_hooks_run(st.hooks, CT_HOOK_POSTSTART, json, err);
+		r = ct_hooks_run(st.hooks, CT_HOOK_POSTSTART, json, st.bundle, err);
 out:
 	ct_state_clear(&st);
 	return r;
@@ -269,7 +269,7 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err)
 		goto out;
 	json = ct_state_oci_string(&st, CT_STOPPED);
 	if (json)
-		ct_hooks_run(st.hooks, CT_HOOK_POSTSTOP, json, NULL);
+		ct_hooks_run(st.hooks, CT_HOOK_POSTSTOP, json, st.bundle, NULL);
 	r = ct_state_remove_dir(root, id, err);
 out:
 	ct_cgroup_free(cg);

@@ -52,6 +52,22 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[ "$(cat "$TMP/st" | tr '\n' ' ')" = "created created " ]
 }
 
+@test "hooks in the runtime's namespaces start in the bundle, wherever the caller is (as runc)" {
+	args sleep 100
+	w="pwd -P >> $TMP/cwd"
+	bundle_jq "$B" ".hooks = {\"prestart\": [$(hook "$w")], \"createRuntime\": [$(hook "$w")],
+		\"poststart\": [$(hook "$w")], \"poststop\": [$(hook "$w")]}"
+	mkdir "$TMP/elsewhere"
+	cd "$TMP/elsewhere"
+	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	isola start "$ID"
+	isola delete -f "$ID"
+	real=$(cd "$B" && pwd -P)
+	cat "$TMP/cwd"
+	[ "$(sort -u "$TMP/cwd")" = "$real" ]
+	[ "$(wc -l <"$TMP/cwd")" -eq 4 ]
+}
+
 @test "linux.devices may be made whatever the device rules say; opening one is for the rules (as runc)" {
 	caps='["CAP_MKNOD"]'
 	args sh -c 'mknod /tmp/f c 10 229 && echo made; exec 3</dev/fuse && echo opened'

@@ -64,13 +64,13 @@ static void test_state_args_env(void)
 	_cleanup_free_ char *in = NULL, *args = NULL;
 	struct err *err = NULL;
 
-	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, "{\"id\":\"c1\",\"pid\":42}", &err), 0,
+	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, "{\"id\":\"c1\",\"pid\":42}", NULL, &err), 0,
 	       "prestart hook runs (%s)", err ? err->msg : "ok");
 	in = slurp("stdin");
 	args = slurp("args");
 	ok(in && streq(in, "{\"id\":\"c1\",\"pid\":42}"), "state JSON arrived on stdin");
 	ok(args && streq(args, "one two hello\n"), "args and env passed: %s", args ? args : "");
-	is_int(ct_hooks_run(h, CT_HOOK_POSTSTART, "{}", &err), 0, "other kinds are not run");
+	is_int(ct_hooks_run(h, CT_HOOK_POSTSTART, "{}", NULL, &err), 0, "other kinds are not run");
 	err_free(&err);
 }
 
@@ -85,19 +85,22 @@ static void test_failures(void)
 	struct err *err = NULL;
 	struct timespec a, b;
 
-	ok(ct_hooks_run(h, CT_HOOK_CREATE_RUNTIME, "{}", &err) < 0, "failing createRuntime fails");
+	ok(ct_hooks_run(h, CT_HOOK_CREATE_RUNTIME, "{}", NULL, &err) < 0,
+	   "failing createRuntime fails");
 	ok(err && strstr(err->msg, "hooks.createRuntime[0]") && strstr(err->msg, "exit status 3"),
 	   "message: %s", err ? err->msg : "");
 	err_free(&err);
-	is_int(ct_hooks_run(h, CT_HOOK_POSTSTOP, "{}", &err), 0, "failing poststop only warns");
-	is_int(ct_hooks_run(h, CT_HOOK_POSTSTART, "{}", &err), 0, "missing poststart only warns");
+	is_int(ct_hooks_run(h, CT_HOOK_POSTSTOP, "{}", NULL, &err), 0,
+	       "failing poststop only warns");
+	is_int(ct_hooks_run(h, CT_HOOK_POSTSTART, "{}", NULL, &err), 0,
+	       "missing poststart only warns");
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	ok(ct_hooks_run(h, CT_HOOK_START_CONTAINER, "{}", &err) < 0, "slow hook times out");
+	ok(ct_hooks_run(h, CT_HOOK_START_CONTAINER, "{}", NULL, &err) < 0, "slow hook times out");
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	ok(err && strstr(err->msg, "timed out"), "message: %s", err ? err->msg : "");
 	ok(b.tv_sec - a.tv_sec < 5, "killed at the timeout, not after the 30 s sleep");
 	err_free(&err);
-	ok(ct_hooks_run(bad, CT_HOOK_PRESTART, "{}", &err) < 0, "relative path rejected");
+	ok(ct_hooks_run(bad, CT_HOOK_PRESTART, "{}", NULL, &err) < 0, "relative path rejected");
 	ok(err && strstr(err->msg, "config.json: hooks.prestart[0].path"), "message: %s",
 	   err ? err->msg : "");
 	err_free(&err);
@@ -113,7 +116,7 @@ static void test_no_read(void)
 
 	memset(big, 'x', n);
 	big[n] = '\0';
-	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, big, &err), 0,
+	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, big, NULL, &err), 0,
 	       "hook that ignores stdin succeeds, we survive EPIPE");
 	err_free(&err);
 }
@@ -126,7 +129,7 @@ static void test_env_inherited(void)
 	struct err *err = NULL;
 
 	setenv("ISOLA_TEST_HOOK_VAR", "inherited", 1);
-	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, "{}", &err), 0, "hook without env runs");
+	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, "{}", NULL, &err), 0, "hook without env runs");
 	out = slurp("env");
 	ok(out && streq(out, "inherited\n"), "environment inherited: %s", out ? out : "");
 	err_free(&err);
