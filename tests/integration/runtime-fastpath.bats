@@ -166,3 +166,29 @@ strace_run() {
 	run grep -E 'access.*cpuset\.(cpus|mems)' "$TMP/trace"
 	[ "$status" -ne 0 ]
 }
+
+@test "in a user namespace with a cgroup namespace the v1 view is new mounts rooted at the container" {
+	[ -f /sys/fs/cgroup/cgroup.controllers ] && skip "SKIP: this host is cgroup v2 only"
+	[ -d /sys/fs/cgroup/pids ] || skip "SKIP: no cgroup v1 hierarchies on this host"
+	# This kernel lets a user namespace that owns the cgroup namespace mount a
+	# v1 hierarchy that exists; the view must not fall back to cgroup2 then.
+	bundle_jq "$B" '.linux.namespaces |= (map(select(.type != "cgroup" and .type != "user"))
+			+ [{type: "cgroup"}, {type: "user"}])
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .mounts |= map(select(.destination != "/sys/fs/cgroup"))
+		| .mounts += [{destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup",
+			options: ["nosuid", "noexec", "nodev", "ro"]}]'
+	chmod 755 "$TMP"
+	chown -R 100000:100000 "$B/rootfs"
+	args sh -c 'grep " /sys/fs/cgroup" /proc/self/mountinfo; cat /sys/fs/cgroup/pids/pids.max'
+	bundle_jq "$B" '.linux.resources.pids = {limit: 77}'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" / /sys/fs/cgroup ro,"*" - tmpfs "* ]]
+	[[ "$output" == *" / /sys/fs/cgroup/pids ro,"*" - cgroup "* ]]
+	[[ "$output" == *" / /sys/fs/cgroup/unified ro,"*" - cgroup2 "* ]]
+	# The namespace's root is the container's own cgroup: its limit shows.
+	[ "${lines[-1]}" = 77 ]
+}
