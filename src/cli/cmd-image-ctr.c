@@ -11,10 +11,12 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,16 +93,22 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 	return code;
 }
 
-/* `RUNTIME state ID` -> "running", "stopped", ... or "unknown". */
-static char *container_status(const char *store, const char *id)
+/*
+ * `RUNTIME state ID` -> "running", "stopped", ... or "unknown"; its "pid" in
+ * *ret_pid when that is not NULL (0 if none).
+ */
+static char *container_status_pid(const char *store, const char *id, pid_t *ret_pid)
 {
 	const char *args[] = {"state", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	_cleanup_free_ char *out = NULL;
 	_cleanup_json_ json_t *j = NULL;
+	json_int_t pid;
 	int p[2], code;
 	size_t len;
 
+	if (ret_pid)
+		*ret_pid = 0;
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return strdup("unknown");
 	code = image_cli_runtime(store, args, -1, p[1], null);
@@ -111,7 +119,15 @@ static char *container_status(const char *store, const char *id)
 	}
 	close(p[0]);
 	j = json_loadb(out, len, 0, NULL);
+	pid = json_integer_value(json_object_get(j, "pid"));
+	if (ret_pid && pid > 0 && pid <= INT32_MAX)
+		*ret_pid = (pid_t)pid;
 	return strdup(json_string_value(json_object_get(j, "status")) ?: "unknown");
+}
+
+static char *container_status(const char *store, const char *id)
+{
+	return container_status_pid(store, id, NULL);
 }
 
 static bool is_running(const char *store, const char *id);
@@ -243,31 +259,98 @@ bool image_cli_container_running(const char *store, const char *id)
 	return is_running(store, id);
 }
 
+static bool status_running(const char *st)
+{
+	return st && (streq(st, "running") || streq(st, "created") || streq(st, "paused"));
+}
+
 static bool is_running(const char *store, const char *id)
 {
 	_cleanup_free_ char *st = container_status(store, id);
 
-	return st && (streq(st, "running") || streq(st, "created") || streq(st, "paused"));
+	return status_running(st);
 }
 
+static int64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * Until the container is not running or @ms have passed.  With a pidfd of
+ * its init the wait ends when the init does; without one (another PID
+ * namespace, an old kernel), the runtime's state is asked every 100 ms.
+ */
+static void wait_stopped(const char *store, const char *id, int pidfd, int64_t ms)
+{
+	int64_t end = mono_ms() + ms, left;
+
+	if (pidfd >= 0) {
+		struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+		while ((left = end - mono_ms()) > 0 && poll(&p, 1, (int)left) < 0 && errno == EINTR)
+			;
+		if (!(p.revents & POLLIN))
+			return; /* the timeout, or a poll that failed: the caller asks the state */
+		/* The init is gone; the runtime's state follows at once (it checks the pid). */
+		end = mono_ms() + 1000;
+	}
+	while (is_running(store, id) && (left = end - mono_ms()) > 0)
+		nanosleep(&(struct timespec){.tv_nsec = (left < 100 ? left : 100) * 1000000}, NULL);
+}
+
+/* TERM, then KILL after @timeout seconds; -1 if it still runs 5 s later. */
 static int stop_one(const char *store, const char *id, int timeout)
 {
 	const char *term[] = {"kill", id, "TERM", NULL}, *kill9[] = {"kill", id, "KILL", NULL};
+	_cleanup_free_ char *st = NULL;
+	_cleanup_close_ int pidfd = -1;
+	pid_t pid;
 
-	if (!is_running(store, id))
+	st = container_status_pid(store, id, &pid);
+	if (!status_running(st))
 		return 0;
+	/*
+	 * If the init exited and its pid was reused in between, the pidfd is
+	 * another process's: the wait then lasts the timeout, and the state,
+	 * asked again, says the container stopped (no KILL is sent).
+	 */
+	if (pid > 0)
+		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	image_cli_runtime(store, term, -1, -1, -1);
-	for (int i = 0; i < timeout * 10 && is_running(store, id); i++)
-		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
-	if (is_running(store, id))
+	wait_stopped(store, id, pidfd, (int64_t)timeout * 1000);
+	if (is_running(store, id)) {
 		image_cli_runtime(store, kill9, -1, -1, -1);
-	for (int i = 0; i < 50 && is_running(store, id); i++)
-		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
+		wait_stopped(store, id, pidfd, 5000);
+	}
 	return is_running(store, id) ? -1 : 0;
 }
 
-/* Parse, then fn for each ID given; the IDs done are printed. */
-static int each_container(struct ctr_args *a, int argc, char **argv,
+static bool container_name_plain(const char *id)
+{
+	return *id && id[0] != '.' && !strchr(id, '/');
+}
+
+/* A container of `run IMAGE` in @store: its directory there. */
+static bool container_exists(const char *store, const char *id)
+{
+	_cleanup_free_ char *p = NULL;
+
+	return container_name_plain(id) && asprintf(&p, "%s/containers/%s", store, id) >= 0 &&
+	       path_exists(p);
+}
+
+/*
+ * Parse, then fn for each ID given; the IDs done are printed.  An ID that is
+ * not in the store is said so, with podman's exit code: 125 for stop, 1 for
+ * rm; rm -f says nothing and still undoes what a crash may have left under
+ * the runtime's root and in the network.  Otherwise the exit code is 1 if
+ * fn failed for any.
+ */
+static int each_container(struct ctr_args *a, int argc, char **argv, bool rm,
 			  int (*fn)(const struct ctr_args *a, const char *store, const char *id))
 {
 	_cleanup_free_ char *store = NULL;
@@ -282,10 +365,22 @@ static int each_container(struct ctr_args *a, int argc, char **argv,
 	if (!store)
 		return cli_usage_error(argv[0], "no store");
 	for (int i = optind; i < argc; i++) {
-		if (fn(a, store, argv[i]))
-			rc = 1;
-		else
+		if (!container_exists(store, argv[i])) {
+			if (rm && a->force) {
+				if (container_name_plain(argv[i]))
+					fn(a, store, argv[i]);
+				continue;
+			}
+			log_error("%s: no container `%.255s` in the store %s", argv[0], argv[i],
+				  store);
+			if (!rc)
+				rc = rm ? 1 : EXIT_ISOLA;
+		} else if (fn(a, store, argv[i])) {
+			if (!rc)
+				rc = 1;
+		} else {
 			printf("%s\n", argv[i]);
+		}
 	}
 	return rc;
 }
@@ -309,7 +404,7 @@ int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 {
 	struct ctr_args a = {.timeout = 10};
 
-	return each_container(&a, argc, argv, stop_cmd);
+	return each_container(&a, argc, argv, false, stop_cmd);
 }
 
 struct remove_call {
@@ -357,5 +452,5 @@ int cmd_image_rm(struct cli_globals *g, int argc, char **argv)
 {
 	struct ctr_args a = {};
 
-	return each_container(&a, argc, argv, rm_one);
+	return each_container(&a, argc, argv, true, rm_one);
 }

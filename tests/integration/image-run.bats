@@ -181,6 +181,42 @@ teardown() {
 	[[ "${lines[0]}" == "CONTAINER ID"* ]]
 }
 
+@test "stop and rm of a name not in the store: podman's exit codes, the store named; rm -f is quiet" {
+	run "$ISOLA" stop isola-it-none
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no container \`isola-it-none\` in the store $ISOLA_STORE"* ]]
+	run "$ISOLA" rm isola-it-none
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"no container \`isola-it-none\`"* ]]
+	run "$ISOLA" rm -f isola-it-none ../x .
+	[ "$status" -eq 0 ]
+	[ -z "$output" ]
+	# One missing among others: the others are done, the exit code says one was not.
+	"$ISOLA" run -d --network none --name isola-it-bg "$REG/t/bb:1" sh -c "exec sleep 600" >/dev/null
+	run "$ISOLA" stop -t 1 isola-it-none isola-it-bg
+	[ "$status" -eq 125 ]
+	[[ "$output" == *isola-it-bg* ]]
+	run "$ISOLA" rm isola-it-bg isola-it-none
+	[ "$status" -eq 1 ]
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bg" ]
+}
+
+@test "stop: a PID 1 that ignores TERM is killed at -t's timeout; one that exits on TERM is not waited for" {
+	"$ISOLA" run -d --network none --name isola-it-bg "$REG/t/bb:1" sh -c "exec sleep 600" >/dev/null
+	"$ISOLA" run -d --network none --name isola-it-bg2 "$REG/t/bb:1" \
+		sh -c 'trap "echo got-term; exit 3" TERM; echo up; while :; do sleep 0.1; done'
+	for _ in $(seq 50); do grep -q up "$ISOLA_STORE/containers/isola-it-bg2/ctr.log" && break; sleep 0.1; done
+	run "$ISOLA" stop -t 1 isola-it-bg
+	[ "$status" -eq 0 ]
+	run "$ISOLA" inspect isola-it-bg
+	[[ "$output" == *'"status": "stopped"'* ]]
+	run "$ISOLA" stop -t 600 isola-it-bg2
+	[ "$status" -eq 0 ]
+	run "$ISOLA" logs isola-it-bg2
+	[[ "$output" == *got-term* ]]
+	"$ISOLA" rm isola-it-bg isola-it-bg2 >/dev/null
+}
+
 @test "image ps, logs, stop are the same commands under image" {
 	run "$ISOLA" image run -d --name isola-it-bg "$REG/t/bb:1" sh -c 'echo hello; exec sleep 600'
 	[ "$status" -eq 0 ]
