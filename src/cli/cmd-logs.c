@@ -13,6 +13,7 @@
 #include <string.h>
 #include <time.h>
 #include <sys/file.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -238,13 +239,36 @@ static size_t print_lines(const struct logs_args *a, const char *buf, size_t len
 	return used;
 }
 
-static long count_lines(const char *buf, size_t len)
-{
-	long n = 0;
+#define LOG_CHUNK 65536
 
-	for (size_t i = 0; i < len; i++)
-		n += buf[i] == '\n';
-	return n;
+/*
+ * Where the last @n complete lines of the log begin, read backwards a chunk
+ * at a time: a log has no size limit (a container may write for months), so
+ * it is never read whole.  A last line without its newline (the logger is
+ * mid-write) is not one of the n.
+ */
+static off_t tail_offset(int fd, off_t size, long n)
+{
+	static char buf[LOG_CHUNK];
+	off_t end = size;
+	long seen = 0;
+
+	while (end > 0) {
+		size_t len = end < LOG_CHUNK ? (size_t)end : LOG_CHUNK;
+		ssize_t r = pread(fd, buf, len, end - (off_t)len);
+
+		if (r != (ssize_t)len)
+			return 0;
+		for (size_t i = len; i-- > 0;) {
+			if (buf[i] != '\n')
+				continue;
+			/* The newline before the n-th last complete line ends the scan. */
+			if (seen++ == n)
+				return end - (off_t)len + (off_t)i + 1;
+		}
+		end -= (off_t)len;
+	}
+	return 0;
 }
 
 /* Until the logger (which holds a shared lock on the log while it runs) is done; at most 5 s. */
@@ -255,10 +279,26 @@ static void wait_logger(int fd)
 	flock(fd, LOCK_UN);
 }
 
+/* The logger still runs: it holds a shared lock on the log until its last line is written. */
+static bool logger_running(int fd)
+{
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0)
+		return errno == EWOULDBLOCK;
+	flock(fd, LOCK_UN);
+	return false;
+}
+
+/*
+ * New lines as they come, every 100 ms, until the container stopped.  While
+ * its logger runs, the container's output is open and nothing is asked;
+ * after, the runtime's state is (once a second if the container lives on
+ * with its output closed): a `state` is a process, not a 100 ms poll's work.
+ */
 static void follow(const struct logs_args *a, int fd, const char *store, const char *id)
 {
-	char buf[65536];
+	char buf[LOG_CHUNK];
 	size_t have = 0;
+	unsigned idle = 0;
 	ssize_t n;
 
 	for (;;) {
@@ -266,6 +306,7 @@ static void follow(const struct logs_args *a, int fd, const char *store, const c
 		if (n > 0) {
 			size_t used;
 
+			idle = 0;
 			have += n;
 			used = print_lines(a, buf, have, 0);
 			if (used == 0 && have == sizeof(buf)) {
@@ -276,7 +317,8 @@ static void follow(const struct logs_args *a, int fd, const char *store, const c
 			have -= used;
 			continue;
 		}
-		if (!image_cli_container_running(store, id)) {
+		if (!logger_running(fd) && idle++ % 10 == 0 &&
+		    !image_cli_container_running(store, id)) {
 			/* Its last words may land after our last read: the logger's lock says when.
 			 */
 			wait_logger(fd);
@@ -295,8 +337,8 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 	_cleanup_free_ char *store = NULL, *p = NULL, *buf = NULL;
 	_cleanup_close_ int fd = -1;
 	const char *id;
-	long lines, skip;
-	size_t len;
+	struct stat st;
+	size_t have = 0;
 	int r;
 
 	r = parse_logs(&a, argc, argv);
@@ -311,18 +353,39 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 	if (fd < 0)
 		return cli_usage_error(argv[0], "`%s`: no such container (or no log): %s", id,
 				       strerror(errno));
-	r = read_all_fd(fd, 64u << 20, &buf, &len);
-	if (r < 0)
-		return cli_usage_error(argv[0], "read `%s`: %s", p, strerror(-r));
-	lines = count_lines(buf, len);
-	skip = a.tail >= 0 && a.tail < lines ? lines - a.tail : 0;
-	r = print_lines(&a, buf, len, skip);
-	/* A last line without a newline (the logger is mid-write). */
-	if ((size_t)r < len && !a.follow)
-		fwrite(buf + r, 1, len - r, stdout);
+	if (fstat(fd, &st) < 0)
+		return cli_usage_error(argv[0], "stat `%s`: %s", p, strerror(errno));
+	if (a.tail >= 0 && lseek(fd, tail_offset(fd, st.st_size, a.tail), SEEK_SET) < 0)
+		return cli_usage_error(argv[0], "seek `%s`: %s", p, strerror(errno));
+	buf = malloc(LOG_CHUNK);
+	if (!buf)
+		return cli_usage_error(argv[0], "out of memory");
+	for (;;) {
+		ssize_t n = read(fd, buf + have, LOG_CHUNK - have);
+		size_t used;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return cli_usage_error(argv[0], "read `%s`: %s", p, strerror(errno));
+		if (n == 0)
+			break;
+		have += (size_t)n;
+		used = print_lines(&a, buf, have, 0);
+		if (used == 0 && have == LOG_CHUNK) { /* a line longer than the buffer */
+			fwrite(buf, 1, have, stdout);
+			used = have;
+		}
+		memmove(buf, buf + used, have - used);
+		have -= used;
+	}
 	if (a.follow) {
-		lseek(fd, r, SEEK_SET);
+		/* follow() reads the last line again once it is complete. */
+		lseek(fd, -(off_t)have, SEEK_CUR);
 		follow(&a, fd, store, id);
+	} else if (have) {
+		/* A last line without a newline (the logger is mid-write). */
+		fwrite(buf, 1, have, stdout);
 	}
 	return 0;
 }

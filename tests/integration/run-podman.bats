@@ -110,6 +110,28 @@ teardown() {
 	[[ "$output" == *"--since \`yesterday\`"* ]]
 }
 
+@test "logs of more than 64 MiB: the whole log, --tail and -f from its end" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# 9000 lines of 8 KB: 72 MB, more than logs could read before.
+	"$ISOLA" run -d --network none --name "it-big-$$" "$REG/t/bb:1" \
+		sh -c 'exec awk "BEGIN { s = sprintf(\"%8000s\", \"\"); for (i = 0; i < 9000; i++) print i s }"' >/dev/null
+	for _ in $(seq 600); do
+		[ "$("$ISOLA" inspect "it-big-$$" | jq -r '.[0].status')" = stopped ] && break
+		sleep 0.1
+	done
+	[ "$(stat -c %s "$ISOLA_STORE/containers/it-big-$$/ctr.log")" -gt $((64 << 20)) ]
+	run "$ISOLA" logs --tail 2 "it-big-$$"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "8998 "* ]] && [[ "${lines[1]}" == "8999 "* ]]
+	[ "$("$ISOLA" logs "it-big-$$" | awk '{ print $1 }' | md5sum)" = "$(seq 0 8999 | md5sum)" ]
+	run "$ISOLA" logs -f --tail 1 "it-big-$$"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 1 ] && [[ "${lines[0]}" == "8999 "* ]]
+	run "$ISOLA" logs --tail 0 "it-big-$$"
+	[ -z "$output" ]
+}
+
 @test "ps: CREATED, STATUS, COMMAND, NAMES columns; --format json with ISO 8601; inspect" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	mkfifo "$TMP/go"
