@@ -175,8 +175,10 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv)
 
 		if (!c && argc - optind == 1)
 			return cmd_image_inspect(g, argc, argv);
-		if (!c)
-			return cli_usage_error(argv[0], "`%s`: no such container", argv[i]);
+		if (!c) {
+			cli_usage_error(argv[0], "`%s`: no such container", argv[i]);
+			return EXIT_ISOLA; /* podman's */
+		}
 		json_array_append_new(out, c);
 	}
 	text = json_dumps(out, JSON_INDENT(2));

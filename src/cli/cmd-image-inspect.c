@@ -47,8 +47,10 @@ int cmd_image_inspect(struct cli_globals *g, int argc, char **argv)
 	if (r >= 0)
 		r = load_blob(s, entry, "config", &config, &err);
 	img_store_close(s);
-	if (r < 0)
-		return cli_fail(&err);
+	if (r < 0) {
+		cli_fail(&err);
+		return EXIT_ISOLA; /* podman's code, "no such object" included */
+	}
 	out = json_pack("{s:s, s:O, s:O, s:O, s:O}", "name", name, "id",
 			json_object_get(entry, "manifest"), "layers",
 			json_object_get(entry, "layers"), "manifest", manifest, "config", config);

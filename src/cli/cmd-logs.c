@@ -346,13 +346,18 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 		return r < 0 ? 0 : r;
 	id = argv[optind];
 	store = realpath(img_store_default_path(a.store), NULL);
+	/* No such container: podman's 125. */
 	if (!store || strchr(id, '/') || id[0] == '.' ||
-	    asprintf(&p, "%s/containers/%s/ctr.log", store, id) < 0)
-		return cli_usage_error(argv[0], "`%s`: no such container", id);
+	    asprintf(&p, "%s/containers/%s/ctr.log", store, id) < 0) {
+		cli_usage_error(argv[0], "`%s`: no such container", id);
+		return EXIT_ISOLA;
+	}
 	fd = open(p, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cli_usage_error(argv[0], "`%s`: no such container (or no log): %s", id,
-				       strerror(errno));
+	if (fd < 0) {
+		cli_usage_error(argv[0], "`%s`: no such container in the store %s (or no log): %s",
+				id, store, strerror(errno));
+		return EXIT_ISOLA;
+	}
 	if (fstat(fd, &st) < 0)
 		return cli_usage_error(argv[0], "stat `%s`: %s", p, strerror(errno));
 	if (a.tail >= 0 && lseek(fd, tail_offset(fd, st.st_size, a.tail), SEEK_SET) < 0)

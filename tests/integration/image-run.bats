@@ -181,7 +181,7 @@ teardown() {
 	[[ "${lines[0]}" == "CONTAINER ID"* ]]
 }
 
-@test "stop and rm of a name not in the store: podman's exit codes, the store named; rm -f is quiet" {
+@test "stop, rm, logs, inspect of a name not in the store: podman's exit codes, the store named; rm -f is quiet" {
 	run "$ISOLA" stop isola-it-none
 	[ "$status" -eq 125 ]
 	[[ "$output" == *"no container \`isola-it-none\` in the store $ISOLA_STORE"* ]]
@@ -191,6 +191,13 @@ teardown() {
 	run "$ISOLA" rm -f isola-it-none ../x .
 	[ "$status" -eq 0 ]
 	[ -z "$output" ]
+	run "$ISOLA" logs isola-it-none
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no such container in the store $ISOLA_STORE"* ]]
+	run "$ISOLA" inspect isola-it-none
+	[ "$status" -eq 125 ]
+	run "$ISOLA" inspect isola-it-none isola-it-none2
+	[ "$status" -eq 125 ]
 	# One missing among others: the others are done, the exit code says one was not.
 	"$ISOLA" run -d --network none --name isola-it-bg "$REG/t/bb:1" sh -c "exec sleep 600" >/dev/null
 	run "$ISOLA" stop -t 1 isola-it-none isola-it-bg
