@@ -164,39 +164,32 @@ static int switch_user(const struct ct_init *in, struct err **err)
  * root), as runc sets HOME when process.env has none: containerd's CRI
  * plugin leaves HOME to the runtime.  "HOME=/" when the file or the entry is
  * missing.  Only a regular file is read (a FIFO the image put there must not
- * hang the start), and at most PASSWD_MAX bytes of it.
+ * hang the start), and at most PASSWD_MAX bytes of it whatever its size says:
+ * /etc/passwd may be a link to /proc/self/pagemap, a "regular file" of size
+ * 0 and endless zeros, put there by the image or a process of the container
+ * before an `exec`.
  */
 static char *passwd_home(uid_t uid)
 {
-	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	_cleanup_free_ char *line = NULL;
-	char *home = NULL;
-	size_t cap = 0, total = 0;
+	_cleanup_close_ int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	_cleanup_free_ char *buf = NULL;
+	char *home = NULL, *rest, *line;
 	struct stat st;
-	ssize_t n;
-	FILE *fp;
+	size_t len;
 
-	if (fd < 0)
+	if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    read_all_fd(fd, PASSWD_MAX, &buf, &len) < 0 || memchr(buf, '\0', len))
 		return strdup("HOME=/");
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || !(fp = fdopen(fd, "r"))) {
-		close(fd);
-		return strdup("HOME=/");
-	}
-	/* getline grows its buffer to a line's length: the file's size bounds it. */
-	while (!home && total < PASSWD_MAX && st.st_size <= (off_t)PASSWD_MAX &&
-	       (n = getline(&line, &cap, fp)) > 0) {
-		char *rest = line, *f[6];
+	for (rest = buf; !home && (line = strsep(&rest, "\n"));) {
+		char *f[6];
 		uint32_t id;
 
-		total += (size_t)n;
-		line[strcspn(line, "\n")] = '\0';
 		for (int i = 0; i < 6; i++)
-			f[i] = rest ? strsep(&rest, ":") : NULL;
+			f[i] = line ? strsep(&line, ":") : NULL;
 		if (f[5] && *f[5] && parse_id(f[2], &id) == 0 && id == uid &&
 		    asprintf(&home, "HOME=%s", f[5]) < 0)
 			home = NULL;
 	}
-	fclose(fp);
 	return home ? home : strdup("HOME=/");
 }
 
