@@ -299,6 +299,19 @@ static int exec_image(const char *store, int argc, char **argv, int id, bool tty
 	return code < 0 ? EXIT_ISOLA : code;
 }
 
+/* An option before the id that only podman's form takes (--store, --env-file, --privileged). */
+static bool podman_form(char **argv, int id)
+{
+	for (int i = 1; i < id; i++) {
+		if (is_opt(argv[i], "--store") || is_opt(argv[i], "--env-file") ||
+		    streq(argv[i], "--privileged"))
+			return true;
+		if (value_follows(argv[i]))
+			i++; /* -e --store is a value */
+	}
+	return false;
+}
+
 int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 {
 	const char *opt_store = NULL;
@@ -318,8 +331,16 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 		return cmd_exec(g, argc, argv);
 	store = realpath(img_store_default_path(opt_store), NULL);
 	if (!store || asprintf(&p, "%s/containers/%s/image.json", store, argv[id]) < 0 ||
-	    !path_exists(p))
+	    !path_exists(p)) {
+		/* Options only podman's form has: runc's parser would call them unknown. */
+		if (podman_form(argv, id)) {
+			log_error("exec: no container `%.255s` in the store %s or under --root %s",
+				  argv[id], store ? store : img_store_default_path(opt_store),
+				  g->root);
+			return EXIT_ISOLA;
+		}
 		return cmd_exec(g, argc, argv);
+	}
 	/* An image's container: the image store's code runs in isola-dl. */
 	r = cli_run_dynamic(g);
 	if (r)

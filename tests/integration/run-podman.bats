@@ -378,6 +378,13 @@ teardown() {
 	[ "$status" -ne 0 ]
 	[ "${#lines[@]}" = 1 ]
 	[[ "$output" == *"$TMP/nonexistent"* ]]
+	# A name in neither place, with an option only podman's form has: 125 and both
+	# places named (runc's parser answered "unknown option --store" with 1).
+	run "$ISOLA" exec --store "$ISOLA_STORE" it-none true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no container \`it-none\` in the store $ISOLA_STORE or under --root"* ]]
+	run "$ISOLA" exec --privileged it-none true
+	[ "$status" -eq 125 ]
 }
 
 @test "run IMAGE: the container reads its own cgroup limits under /sys/fs/cgroup, read-only (as podman's)" {
