@@ -501,37 +501,39 @@ int ct_write_pid_file(const char *path, pid_t pid, struct err **err)
 	return write_file_atomic_at(dfd, name, buf, n, 0644, err);
 }
 
+/* Root of the host's user namespace (runc's RunningInUserNS, inverted). */
+static bool host_root(void)
+{
+	_cleanup_free_ char *map = NULL;
+	unsigned long a, b, n;
+
+	if (geteuid() != 0 ||
+	    read_file_at(AT_FDCWD, "/proc/self/uid_map", 4096, &map, NULL, NULL) < 0)
+		return false;
+	return sscanf(map, "%lu %lu %lu", &a, &b, &n) == 3 && a == 0 && b == 0 && n == 4294967295UL;
+}
+
 /*
- * linux.devices entries may be made (m) whatever the configured rules say, so
- * that the init can mknod them (runc's default rules allow m for every device
- * too: cg_default_devices).  Reading and writing them is for resources.devices
- * to allow: podman's `--device /dev/sdb:r` is a read-only disk (rwm here made
- * it writable).
+ * The device rules start from deny-all even when the config has none
+ * (runc's emulator starts from a white-list too): without
+ * linux.resources.devices the cgroup kept `a *:* rwm`, and CAP_MKNOD made
+ * and opened any host device.  Only the defaults (cg_default_devices) are
+ * allowed then; they end with `c *:* m` and `b *:* m`, so the init can make
+ * linux.devices whatever the rules say, and reading and writing them is for
+ * the rules to allow (podman's `--device /dev/sdb:r` is read-only).  As
+ * runc, not in a user namespace, whose root cannot write device rules.
  */
 static int realize_cgroup(struct create_ctx *c, struct err **err)
 {
 	const struct ct_spec *s = c->spec;
+	json_t *rules = s->resources ? json_object_get(s->resources, "devices") : NULL;
 	_cleanup_json_ json_t *res = NULL;
-	json_t *rules;
 
-	if (!s->resources || !s->n_devices ||
-	    !json_is_array(json_object_get(s->resources, "devices")))
+	if ((rules && !json_is_null(rules)) || !host_root())
 		return ct_cgroup_realize(c->cg, s->resources, err);
-	res = json_deep_copy(s->resources);
-	rules = res ? json_object_get(res, "devices") : NULL;
-	if (!rules)
-		return err_make(err, ENOMEM, "linux.devices");
-	for (size_t i = 0; i < s->n_devices; i++) {
-		const struct ct_device *d = &s->devices[i];
-
-		if (d->type == 'p') /* fifos are not devices to the cgroup */
-			continue;
-		if (json_array_append_new(
-			rules, json_pack("{s:b, s:s#, s:I, s:I, s:s}", "allow", 1, "type", &d->type,
-					 (size_t)1, "major", (json_int_t)d->major, "minor",
-					 (json_int_t)d->minor, "access", "m")) < 0)
-			return err_make(err, ENOMEM, "linux.devices");
-	}
+	res = s->resources ? json_deep_copy(s->resources) : json_object();
+	if (!res || json_object_set_new(res, "devices", json_array()) < 0)
+		return err_make(err, ENOMEM, "linux.resources");
 	return ct_cgroup_realize(c->cg, res, err);
 }
 

@@ -333,6 +333,46 @@ static bool is_root_dest(const char *d)
 	return d[strspn(d, "/")] == '\0';
 }
 
+/* The /proc files a bind of a file may cover (lxcfs's), runc's list. */
+static const char *const proc_bind_ok[] = {"/proc/cpuinfo",
+					   "/proc/diskstats",
+					   "/proc/meminfo",
+					   "/proc/stat",
+					   "/proc/swaps",
+					   "/proc/uptime",
+					   "/proc/loadavg",
+					   "/proc/slabinfo",
+					   "/proc/net/dev",
+					   "/proc/sys/kernel/ns_last_pid",
+					   "/proc/sys/crypto/fips_enabled"};
+
+/*
+ * A mount whose target, resolved in the root, is on the container's procfs:
+ * a symlink in the image (`/data -> /proc`) takes a mount past the text check
+ * of spec.c, and a bind or tmpfs over /proc would give the init a /proc of
+ * the image's making (the exec fifo is opened through /proc/self/fd).  Only
+ * a proc mount at /proc and a bind of a file on runc's list may go there.
+ */
+static int check_proc_target(const struct ct_mount *m, int fd, bool dir, struct err **err)
+{
+	struct statfs sf;
+
+	if (fstatfs(fd, &sf) < 0)
+		return err_make(err, errno, "mount `%s`", m->destination);
+	if (sf.f_type != PROC_SUPER_MAGIC)
+		return 0;
+	if (streq(m->type, "proc") && !(m->flags & MS_BIND) &&
+	    path_same_abs(m->destination, "/proc"))
+		return 0;
+	for (size_t i = 0; !dir && (m->flags & MS_BIND) && i < ARRAY_SIZE(proc_bind_ok); i++)
+		if (path_same_abs(m->destination, proc_bind_ok[i]))
+			return 0;
+	return err_make(err, 0,
+			"mounts: `%s` is in the container's /proc (after its symlinks), where "
+			"only a proc mount and a bind of a file runc allows (lxcfs's) may go",
+			m->destination);
+}
+
 static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *orig, bool cgroupns,
 		       struct err **err)
 {
@@ -363,6 +403,8 @@ static int mount_entry(int rootfd, const char *rootfs, const struct ct_mount *or
 	r = mkpath_in_root(rootfd, m->destination, dir, &fd, err);
 	if (r < 0)
 		return err_wrap(err, "mount `%s`", m->destination);
+	if ((r = check_proc_target(m, fd, dir, err)) < 0)
+		return r;
 	snprintf(target, sizeof(target), "/proc/self/fd/%d", fd);
 	/*
 	 * A read-only tmpfs is made so once every mount is done (ro_tmpfs_finish):

@@ -90,6 +90,39 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[[ "$output" != *write-ok* ]]
 }
 
+# runc starts from deny-all whatever the config says; isola kept `a *:* rwm`
+# for a config without linux.resources.devices (a review helper's finding).
+@test "without linux.resources.devices (or resources), only the default devices open: deny-all first (as runc)" {
+	[ -e /dev/loop0 ] || skip "SKIP: no /dev/loop0 on this host"
+	caps='["CAP_MKNOD"]'
+	args sh -c 'mknod /dev/l0 b 7 0 && echo made; dd if=/dev/l0 of=/dev/null count=1 2>&1 && echo OPENED;
+		echo x >/dev/null && echo null-ok'
+	for drop in 'del(.linux.resources.devices)' 'del(.linux.resources)' '.linux.resources.devices = null'; do
+		bundle_jq "$B" ".process.capabilities.bounding += $caps | .process.capabilities.effective += $caps
+			| .process.capabilities.permitted += $caps | $drop"
+		run isola run -b "$B" "$ID"
+		echo "$drop: $output"
+		[[ "$output" == *made* ]]
+		[[ "$output" == *"'/dev/l0': Operation not permitted"* ]]
+		[[ "$output" != *OPENED* ]]
+		[[ "$output" == *null-ok* ]]
+		isola delete -f "$ID" 2>/dev/null || true
+	done
+}
+
+# A privileged config lists every host device; each one got an `m` rule of its
+# own, and 512 and more failed create with "more than 512 rules".
+@test "600 linux.devices entries: create works (no rule per device)" {
+	args sh -c 'ls /dev/x599 && echo x >/dev/x599 && echo ok'
+	bundle_jq "$B" '.linux.resources.devices = [{allow: true, access: "rwm"}]
+		| .linux.devices = [range(0; 600) | {path: "/dev/x\(.)", type: "c", major: 1, minor: 3,
+			fileMode: 438, uid: 0, gid: 0}]'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *ok ]]
+}
+
 # The caller's umask (podman's, a shell's 022 or 077) must not cut a device's
 # mode: /dev/null 0644 is a /dev/null only root can write to.
 @test "devices get their mode whatever the caller's umask: /dev/null 0666, fileMode as given" {
@@ -539,6 +572,46 @@ proc" ]
 	run isola run -b "$B" "$ID"
 	[ "$status" -eq 0 ]
 	[ "$output" = cat ]
+}
+
+# A review helper's finding: the rule above read the destination's text, and
+# the image's symlink /data -> /proc put a bind over the container's /proc,
+# whose self/fd links then sent the exec fifo to /dev/null: the process ran at
+# create, before start.
+@test "mounts: a destination that resolves into /proc (an image's symlink, /proc/1) is refused; lxcfs's file binds are not" {
+	ln -s /proc "$B/rootfs/data"
+	mkdir -p "$TMP/vol/self/fd" "$TMP/mark"
+	for i in $(seq 0 30); do ln -s /dev/null "$TMP/vol/self/fd/$i"; done
+	cp "$B/config.json" "$TMP/config.orig"
+	args sh -c 'date > /mark/ran; sleep 30'
+	V=$TMP/vol M=$TMP/mark bundle_jq "$B" '.mounts += [
+		{destination: "/data", type: "bind", source: $ENV.V, options: ["rbind"]},
+		{destination: "/mark", type: "bind", source: $ENV.M, options: ["rbind"]}]'
+	run isola create -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"\`/data\` is in the container's /proc"* ]]
+	[ ! -e "$TMP/mark/ran" ]
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+	for d in /proc/1 /proc/self/fd /data/sys; do
+		cp "$TMP/config.orig" "$B/config.json"
+		tmpfs_mount "$d" size=1m
+		run isola run -b "$B" "$ID"
+		echo "$d: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"is in the container's /proc"* ]]
+	done
+	# A bind of a file over /proc/meminfo (lxcfs) still goes there.
+	echo "MemTotal: 1 kB" >"$TMP/meminfo"
+	cp "$TMP/config.orig" "$B/config.json"
+	F=$TMP/meminfo bundle_jq "$B" '.mounts += [
+		{destination: "/proc/meminfo", type: "bind", source: $ENV.F, options: ["bind", "ro"]}]'
+	args head -1 /proc/meminfo
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "MemTotal: 1 kB" ]
 }
 
 @test "mounts: tmpcopyup leaves out a device node the container may not make (a user namespace)" {
