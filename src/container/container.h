@@ -23,7 +23,7 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err);
 
 struct ct_exec_opts {
 	const char *root, *id, *process_file, *cwd, *user, *pid_file, *console_socket;
-	char **args, **env, **caps;
+	char **args, **env, **caps, **groups; /* groups: --additional-gids, as given */
 	bool tty, detach, no_new_privs;
 	int preserve_fds;
 };

@@ -94,6 +94,25 @@ teardown() {
 	[ "$output" = "sleep 100 " ]
 }
 
+@test "exec --additional-gids (-g) adds supplementary groups, as runc's" {
+	bundle_jq "$B" '.process.user.additionalGids = [10]'
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	# Added to the config's groups; with --user another user's set is only them.
+	run isola exec -g 5 --additional-gids 6 "$ID" sh -c 'grep ^Groups: /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "Groups: 5 6 10" ]
+	run isola exec --user 1000:1000 -g 7 "$ID" sh -c 'grep ^Groups: /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "Groups: 7" ]
+	for bad in x -1 4294967295 ""; do
+		run isola exec -g "$bad" "$ID" true
+		echo "$bad: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"--additional-gids \`$bad\`: expected a gid"* ]]
+	done
+}
+
 # containerd's CRI plugin leaves HOME out of process.env; runc then takes the
 # user's from the container's /etc/passwd ("/" without an entry).
 @test "HOME, when process.env has none, is the user's home in the container's /etc/passwd" {
