@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
+#include "spec.h"
 #include "oci.h"
 #include "parse.h"
 #include "strv.h"
@@ -58,7 +59,12 @@ static int parse(int argc, char **argv, struct ct_exec_opts *o)
 			o->detach = true;
 			break;
 		case 'e':
-			r = push(&o->env, optarg, argv[0]);
+			/* Both exec paths (container and VM) take them from here. */
+			if (!ct_env_valid(optarg))
+				r = cli_usage_error(argv[0], "--env `%s`: expected NAME=VALUE",
+						    optarg);
+			else
+				r = push(&o->env, optarg, argv[0]);
 			break;
 		case 'w':
 			o->cwd = optarg;

@@ -89,6 +89,14 @@ teardown() {
 		sh -c 'echo "$FOO $(env | grep -c "^FOO=") $(env | grep -c "^PATH=") $PATH"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "2 1 1 /bin:/usr/bin" ]
+	# A bare NAME is refused (as runc's), not handed to execve as it is.
+	run isola exec --env FOO "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--env `FOO`: expected NAME=VALUE'* ]]
+	run isola exec -e =x "$ID" true
+	[ "$status" -ne 0 ]
+	run isola exec -e A=b=c -e B= "$ID" sh -c 'echo "$A|$B"'
+	[ "$output" = "b=c|" ]
 	# It runs in the container's pid namespace.
 	run isola exec "$ID" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
 	[ "$output" = "sleep 100 " ]
