@@ -189,6 +189,15 @@ teardown() {
 	run isola list -q
 	[ "$output" = "$ID" ]
 	[ "$(isola list --format json | jq -r '.[0].id')" = "$ID" ]
+	# OWNER is the state directory's owner in both formats, as runc's list.
+	run isola list
+	[[ "${lines[1]}" == *" root" ]]
+	[ "$(isola list --format json | jq -r '.[0].owner')" = root ]
+	chown 4242 "$R/$ID"
+	[ "$(isola list --format json | jq -r '.[0].owner')" = "#4242" ]
+	run isola list
+	[[ "${lines[1]}" == *" #4242" ]]
+	chown 0 "$R/$ID"
 }
 
 @test "kill --all signals every process in the container" {
