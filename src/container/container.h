@@ -10,6 +10,9 @@ struct ct_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool no_pivot, no_new_keyring, systemd_cgroup;
 	int preserve_fds;
+	/* Socket activation (LISTEN_FDS for our pid): fds 3.. passed before the
+	 * preserve_fds ones, and LISTEN_FDS=N, LISTEN_PID=1 in the process's env. */
+	int listen_fds;
 	/* process.terminal without console_socket: the pty master goes here
 	 * (foreground `run`); NULL: such a config is an error, as in runc. */
 	int *ret_console;

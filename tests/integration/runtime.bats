@@ -302,6 +302,24 @@ tmpfs" ]
 	[ "$output" = through ]
 }
 
+# systemd socket activation, as runc's: LISTEN_FDS fds for our pid come first,
+# --preserve-fds ones after them, and the process sees LISTEN_FDS/LISTEN_PID=1.
+@test "create and run pass LISTEN_FDS fds (socket activation) before --preserve-fds ones" {
+	args sh -c 'echo "$LISTEN_FDS $LISTEN_PID $(cat <&3) $(cat <&4)"'
+	echo listen >"$TMP/f3"
+	echo extra >"$TMP/f4"
+	# LISTEN_PID must be isola's own pid: exec keeps the shell's.
+	run sh -c 'LISTEN_FDS=1 exec env LISTEN_PID=$$ "$0" --root "$1" run --preserve-fds 1 \
+		-b "$2" "$3" 3<"$4/f3" 4<"$4/f4"' "$ISOLA" "$R" "$B" "$ID" "$TMP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 1 listen extra" ]
+	# Meant for another process: ignored.
+	args sh -c 'echo "${LISTEN_FDS:-none}"; ls /proc/self/fd/3 2>/dev/null || echo no3'
+	LISTEN_FDS=1 LISTEN_PID=1 run isola run -b "$B" "$ID" 3<"$TMP/f3"
+	[ "$output" = "$(printf 'none\nno3')" ]
+}
+
 @test "the runtime binary cannot be written through /proc/<pid>/exe (CVE-2019-5736)" {
 	args sleep 100
 	isola create -b "$B" "$ID"
