@@ -5,7 +5,9 @@
 #include <string.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "cli.h"
@@ -34,6 +36,21 @@ const struct cli_opt cmd_run_opts[] = {
     {"keep", CLI_LONG(7), NULL, "keep the stopped container instead of deleting it"},
     {},
 };
+
+/*
+ * systemd socket activation, as runc's create and run: LISTEN_FDS fds from 3
+ * when LISTEN_PID is our pid (a re-exec keeps it), else none.
+ */
+static int listen_fds(void)
+{
+	const char *pid = getenv("LISTEN_PID"), *fds = getenv("LISTEN_FDS");
+	int p, n;
+
+	if (!pid || !fds || parse_int(pid, &p) < 0 || p != getpid() || parse_int(fds, &n) < 0 ||
+	    n <= 0 || n > 4096)
+		return 0;
+	return n;
+}
 
 int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
 		     struct cmd_create_args *a)
@@ -80,6 +97,7 @@ int cmd_create_parse(struct cli_globals *g, int argc, char **argv, bool run,
 	if (optind != argc - 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	a->o.id = argv[optind];
+	a->o.listen_fds = listen_fds();
 	return 0;
 }
 

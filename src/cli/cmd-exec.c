@@ -9,6 +9,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
+#include "spec.h"
 #include "oci.h"
 #include "parse.h"
 #include "strv.h"
@@ -26,6 +27,7 @@ const struct cli_opt cmd_exec_opts[] = {
     {"env", 'e', "KEY=VALUE", "add an environment variable (repeatable)"},
     {"cwd", 'w', "DIR", "the working directory in the container"},
     {"user", 'u', "UID[:GID]", "run as this user and group"},
+    {"additional-gids", 'g', "GID", "add a supplementary group (repeatable)"},
     {"cap", 'c', "CAP", "add a capability (repeatable)"},
     {"pid-file", CLI_LONG(1), "FILE", "write the process's pid to FILE"},
     {"console-socket", CLI_LONG(2), "SOCKET", "send the pty master over this AF_UNIX socket"},
@@ -57,13 +59,21 @@ static int parse(int argc, char **argv, struct ct_exec_opts *o)
 			o->detach = true;
 			break;
 		case 'e':
-			r = push(&o->env, optarg, argv[0]);
+			/* Both exec paths (container and VM) take them from here. */
+			if (!ct_env_valid(optarg))
+				r = cli_usage_error(argv[0], "--env `%s`: expected NAME=VALUE",
+						    optarg);
+			else
+				r = push(&o->env, optarg, argv[0]);
 			break;
 		case 'w':
 			o->cwd = optarg;
 			break;
 		case 'u':
 			o->user = optarg;
+			break;
+		case 'g':
+			r = push(&o->groups, optarg, argv[0]);
 			break;
 		case 'c':
 			r = push(&o->caps, optarg, argv[0]);
@@ -129,6 +139,9 @@ static int exec_vm(const struct ct_exec_opts *o)
 	/* The session carries stdio only: no other descriptor reaches the guest. */
 	if (o->preserve_fds)
 		return cli_usage_error("exec", "--preserve-fds: not supported in a VM container");
+	if (o->groups)
+		return cli_usage_error("exec",
+				       "--additional-gids: not supported in a VM container");
 	if (vmct_oci_exec(&vo, &status, &err) < 0)
 		return cli_fail(&err);
 	return status;
@@ -154,5 +167,6 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
 	strv_free(o.args);
 	strv_free(o.env);
 	strv_free(o.caps);
+	strv_free(o.groups);
 	return r;
 }

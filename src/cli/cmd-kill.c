@@ -6,6 +6,7 @@
 #include <signal.h>
 
 #include "commands.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
@@ -31,10 +32,16 @@ int cmd_kill(struct cli_globals *g, int argc, char **argv)
 		return p.exit_code;
 	if (optind != argc - 1 && optind != argc - 2)
 		return cli_usage_error(argv[0], "expected ID [SIGNAL]");
-	if (optind == argc - 2 && parse_signal(argv[optind + 1], &sig) < 0)
+	/* 0 sends nothing and fails unless the container runs, as runc's kill ID 0. */
+	if (optind == argc - 2 && streq(argv[optind + 1], "0"))
+		sig = 0;
+	else if (optind == argc - 2 && parse_signal(argv[optind + 1], &sig) < 0)
 		return cli_usage_error(argv[0], "unknown signal `%s`", argv[optind + 1]);
 	/* --all: the VM's processes are the guest's; its monitor relays to the container's. */
 	if (vmct_oci_is_vm(g->root, argv[optind])) {
+		if (sig == 0)
+			return cli_usage_error(argv[0],
+					       "signal 0: not supported for a VM container");
 		if (vmct_oci_kill(g->root, argv[optind], sig, &err) < 0)
 			return cli_fail(&err);
 		return 0;

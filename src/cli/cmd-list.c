@@ -6,7 +6,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "commands.h"
@@ -16,8 +18,36 @@
 #include "jsonutil.h"
 #include "state.h"
 
+/* Weak: NSS loads modules with dlopen, which the static isola has not (src/cli/dynamic.c). */
+#pragma weak getpwuid_r
+
+/*
+ * runc's list OWNER: the name of the user owning the container's state
+ * directory, "#UID" when it has none (the static build has no NSS: root is
+ * still "root").
+ */
+static void dir_owner(int dirfd, char *buf, size_t size)
+{
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	struct stat sb;
+
+	if (fstat(dirfd, &sb) < 0) {
+		snprintf(buf, size, "?");
+		return;
+	}
+	if (getpwuid_r && getpwuid_r(sb.st_uid, &pw, pwbuf, sizeof(pwbuf), &res) == 0 && res)
+		snprintf(buf, size, "%s", res->pw_name);
+	else if (sb.st_uid == 0)
+		snprintf(buf, size, "root");
+	else
+		snprintf(buf, size, "#%u", (unsigned)sb.st_uid);
+}
+
 static void print_one(const char *root, const char *id, bool quiet, json_t *arr, bool header)
 {
+	char owner[256];
+	json_t *j;
 	_cleanup_close_ int dirfd = -1;
 	struct ct_state st = {};
 	struct err *err = NULL;
@@ -29,13 +59,22 @@ static void print_one(const char *root, const char *id, bool quiet, json_t *arr,
 		return;
 	}
 	s = ct_state_status(dirfd, &st);
-	if (quiet)
-		printf("%s\n", st.id);
-	else if (arr)
-		json_array_append_new(arr, ct_state_to_oci_json(&st, s));
+	if (*st.owner)
+		snprintf(owner, sizeof(owner), "%s", st.owner);
 	else
+		dir_owner(dirfd, owner, sizeof(owner));
+	if (quiet) {
+		printf("%s\n", st.id);
+	} else if (arr) {
+		/* The same owner as the table's, as runc's list --format json. */
+		j = ct_state_to_oci_json(&st, s);
+		if (j)
+			json_object_set_new(j, "owner", json_string(owner));
+		json_array_append_new(arr, j);
+	} else {
 		printf("%-12s %-8d %-10s %-40s %-32s %s\n", st.id, s == CT_STOPPED ? 0 : st.pid,
-		       ct_status_name(s), st.bundle, st.created, *st.owner ? st.owner : "root");
+		       ct_status_name(s), st.bundle, st.created, owner);
+	}
 	ct_state_clear(&st);
 }
 

@@ -148,7 +148,7 @@ int cg_bpf_devices_prog(const struct cg_device_rule *rules, size_t n_rules, stru
 int cg_bpf_devices_attach(const char *dir, const struct cg_device_rule *rules, size_t n_rules,
 			  struct err **err);
 
-/* An optional unsigned field: *has says whether it was there (null = absent). */
+/* An optional unsigned field: *has says whether it was there (null = absent); < 0 fails. */
 int cg_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_t *v,
 	       struct err **err);
 /* blockIO, network and rdma (cgroup-resources-io.c). */

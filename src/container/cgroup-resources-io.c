@@ -35,6 +35,13 @@ int cg_opt_u64(json_t *o, const char *where, const char *key, bool *has, uint64_
 	if (!j || json_is_null(j))
 		return 0;
 	*has = true;
+	/*
+	 * The spec makes these uint64: a negative number must not wrap to a
+	 * huge one (cpu.shares -1 became the largest weight the kernel allows).
+	 */
+	if (json_is_integer(j) && json_integer_value(j) < 0)
+		return err_make(err, 0, "%s.%s: %lld is negative", where, key,
+				(long long)json_integer_value(j));
 	return json_get_u64(o, where, key, v, err);
 }
 

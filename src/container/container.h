@@ -10,6 +10,9 @@ struct ct_create_opts {
 	const char *root, *id, *bundle, *pid_file, *console_socket;
 	bool no_pivot, no_new_keyring, systemd_cgroup;
 	int preserve_fds;
+	/* Socket activation (LISTEN_FDS for our pid): fds 3.. passed before the
+	 * preserve_fds ones, and LISTEN_FDS=N, LISTEN_PID=1 in the process's env. */
+	int listen_fds;
 	/* process.terminal without console_socket: the pty master goes here
 	 * (foreground `run`); NULL: such a config is an error, as in runc. */
 	int *ret_console;
@@ -23,7 +26,7 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err);
 
 struct ct_exec_opts {
 	const char *root, *id, *process_file, *cwd, *user, *pid_file, *console_socket;
-	char **args, **env, **caps;
+	char **args, **env, **caps, **groups; /* groups: --additional-gids, as given */
 	bool tty, detach, no_new_privs;
 	int preserve_fds;
 };

@@ -26,6 +26,7 @@
 #include "init.h"
 #include "jsonutil.h"
 #include "state.h"
+#include "strv.h"
 #include "sync.h"
 
 #ifndef CLONE_NEWTIME
@@ -430,6 +431,19 @@ static int check_shared_mntns(const struct ct_spec *s, struct err **err)
 			s->ns[CT_NS_MNT].enabled ? "joins one by path" : "has no \"mount\"");
 }
 
+/* Socket activation, as runc: the process learns of the fds as its own (pid 1's). */
+static int add_listen_env(struct ct_process *p, int n, struct err **err)
+{
+	char kv[32];
+
+	if (n <= 0)
+		return 0;
+	snprintf(kv, sizeof(kv), "LISTEN_FDS=%d", n);
+	if (strv_env_set(&p->env, kv) < 0 || strv_env_set(&p->env, "LISTEN_PID=1") < 0)
+		return err_make(err, ENOMEM, "process.env");
+	return 0;
+}
+
 static int prepare(struct create_ctx *c, struct err **err)
 {
 	const struct ct_create_opts *o = c->o;
@@ -450,7 +464,8 @@ static int prepare(struct create_ctx *c, struct err **err)
 		return r;
 	if (!c->spec->has_process)
 		return err_make(err, 0, "config.json: process: missing");
-	if ((r = check_sysctl_namespaces(c->spec, err)) < 0)
+	if ((r = add_listen_env(&c->spec->process, o->listen_fds, err)) < 0 ||
+	    (r = check_sysctl_namespaces(c->spec, err)) < 0)
 		return r;
 	if ((r = resolve_rootfs(real, c->spec->root_path, &c->st.rootfs, err)) < 0)
 		return r;
@@ -474,7 +489,7 @@ static int prepare(struct create_ctx *c, struct err **err)
 	c->init.no_new_keyring = o->no_new_keyring;
 	c->init.in_userns = c->spec->ns[CT_NS_USER].enabled;
 	c->init.shared_mntns = !c->spec->ns[CT_NS_MNT].enabled || c->spec->ns[CT_NS_MNT].path;
-	c->init.preserve_fds = o->preserve_fds;
+	c->init.preserve_fds = o->listen_fds + o->preserve_fds;
 	c->st.annotations = json_incref(c->spec->annotations);
 	c->st.hooks = json_incref(c->spec->hooks);
 	return 0;

@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
@@ -55,6 +56,35 @@ static int parse_user_opt(const char *s, struct ct_process *p, struct err **err)
 		return err_make(err, 0, "--user `%s`: expected uid[:gid], ids 0..4294967294", s);
 	p->uid = uid;
 	p->gid = gid;
+	return 0;
+}
+
+/*
+ * --additional-gids: added to the groups the process already has (the
+ * config's, or none when --user names another user), as runc's exec does.
+ */
+static int add_groups(char *const *groups, struct ct_process *p, struct err **err)
+{
+	size_t n = 0;
+	gid_t *g;
+
+	while (groups[n])
+		n++;
+	if (n + p->n_additional_gids > 65536)
+		return err_make(err, 0, "--additional-gids: more than 65536 groups");
+	g = reallocarray(p->additional_gids, p->n_additional_gids + n, sizeof(gid_t));
+	if (!g)
+		return err_make(err, ENOMEM, "--additional-gids");
+	p->additional_gids = g;
+	for (size_t i = 0; i < n; i++) {
+		uint32_t gid;
+
+		if (parse_id(groups[i], &gid) < 0)
+			return err_make(err, 0,
+					"--additional-gids `%s`: expected a gid, 0..4294967294",
+					groups[i]);
+		g[p->n_additional_gids++] = gid;
+	}
 	return 0;
 }
 
@@ -142,7 +172,9 @@ static int process_from_opts(struct exec_ctx *c, struct err **err)
 		return err_make(err, 0, "--cwd `%s`: not an absolute path", p->cwd);
 	if (o->user && (r = parse_user_opt(o->user, p, err)) < 0)
 		return r;
-	return inherit_limits(base, p, !o->user, err);
+	if ((r = inherit_limits(base, p, !o->user, err)) < 0)
+		return r;
+	return o->groups ? add_groups(o->groups, p, err) : 0;
 }
 
 static int load_process(struct exec_ctx *c, struct err **err)

@@ -424,6 +424,13 @@ static int parse_io_priority(json_t *proc, const char *where, struct ct_process 
 	return 0;
 }
 
+bool ct_env_valid(const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+
+	return eq && eq != kv;
+}
+
 int ct_process_parse(json_t *proc, const char *where, struct ct_process *p, struct err **err)
 {
 	json_t *cs = NULL;
@@ -449,6 +456,10 @@ int ct_process_parse(json_t *proc, const char *where, struct ct_process *p, stru
 		return err_make(err, ENOTSUP, "%s.commandLine: not supported on Linux", where);
 	if (!p->args || !p->args[0])
 		return err_make(err, 0, "%s.args: missing or empty", where);
+	for (size_t i = 0; p->env && p->env[i]; i++)
+		if (!ct_env_valid(p->env[i]))
+			return err_make(err, 0, "%s.env[%zu]: `%s`: expected NAME=VALUE", where, i,
+					p->env[i]);
 	if (p->cwd[0] != '/')
 		return err_make(err, 0, "%s.cwd: `%s` is not an absolute path", where, p->cwd);
 	if (cs) {

@@ -108,6 +108,11 @@ int ct_spec_load(const char *bundle, struct ct_spec **ret, struct err **err);
 int ct_spec_parse(json_t *json, const char *what, struct ct_spec **ret, struct err **err);
 void ct_spec_free(struct ct_spec *s);
 
+/*
+ * An environment entry is NAME=VALUE with a non-empty NAME (runc refuses
+ * others); a bare NAME reached execve's envp as it was.
+ */
+bool ct_env_valid(const char *kv);
 /* A process object (config's "process" or exec --process FILE). */
 int ct_process_parse(json_t *obj, const char *where, struct ct_process *ret, struct err **err);
 void ct_process_clear(struct ct_process *p);

@@ -481,3 +481,26 @@ assert_default_parent_gone() {
 	isola update -r - "$ID" <<<'{"cpu":{"quota":50000,"period":100000,"burst":20000}}'
 	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_burst_us")" = 20000 ]
 }
+
+@test "update: a negative value for an unsigned field is refused, not wrapped to a huge one" {
+	start_sleeper
+	isola update --cpu-share 512 "$ID"
+	# (uint64)-1 in cpu.shares was the largest weight the kernel allows (262144).
+	run isola update --cpu-share -1 "$ID"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.cpu.shares: -1 is negative"* ]]
+	run isola update -r - "$ID" <<<'{"cpu":{"shares":-2,"period":-1}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cpu.shares: -2 is negative"* ]]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.shares")" = 512 ]
+	run isola update -r - "$ID" <<<'{"blockIO":{"throttleReadBpsDevice":[{"major":1,"minor":3,"rate":-1}]}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"rate: -1 is negative"* ]]
+	# The same at create.
+	isola delete --force "$ID"
+	bundle_jq "$B" '.linux.resources.cpu.shares = -1'
+	run isola create -b "$B" "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.cpu.shares: -1 is negative"* ]]
+}

@@ -177,3 +177,10 @@ overlay_root() {
 		wait_until 10 pid_dead "$pid"
 	done
 }
+
+@test "process.env entries must be NAME=VALUE (runc refuses a bare NAME and an empty NAME)" {
+	bundle_jq "$B" '.process.env += ["FOO"]'
+	fails_cleanly 'config.json: process.env\[2\]: `FOO`: expected NAME=VALUE' -b "$B" "$ID"
+	bundle_jq "$B" '.process.env[2] = "=x"'
+	fails_cleanly 'process.env\[2\]: `=x`: expected NAME=VALUE' -b "$B" "$ID"
+}

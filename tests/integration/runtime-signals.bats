@@ -55,3 +55,24 @@ rounds() { cat "$B/rootfs/tmp/n" 2>/dev/null || echo 0; }
 	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
 	[ "$(cat "$B/rootfs/tmp/got")" = got ]
 }
+
+@test "kill ID 0 sends nothing and says whether the container runs, as runc's" {
+	args sleep 100
+	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	isola kill "$ID" 0
+	isola start "$ID"
+	isola kill "$ID" 0
+	isola kill --all "$ID" 0
+	[ "$(ct_status "$R" "$ID")" = running ]
+	isola kill "$ID" KILL
+	wait_until 10 '[ "$(ct_status "$R" "$ID")" = stopped ]'
+	run isola kill "$ID" 0
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is not running"* ]]
+	# Only a bare 0: other non-signals are still refused.
+	for bad in -1 00x SIG0 65 ""; do
+		run isola kill "$ID" "$bad"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"unknown signal"* ]]
+	done
+}

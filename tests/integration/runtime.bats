@@ -89,9 +89,36 @@ teardown() {
 		sh -c 'echo "$FOO $(env | grep -c "^FOO=") $(env | grep -c "^PATH=") $PATH"'
 	[ "$status" -eq 0 ]
 	[ "$output" = "2 1 1 /bin:/usr/bin" ]
+	# A bare NAME is refused (as runc's), not handed to execve as it is.
+	run isola exec --env FOO "$ID" true
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'--env `FOO`: expected NAME=VALUE'* ]]
+	run isola exec -e =x "$ID" true
+	[ "$status" -ne 0 ]
+	run isola exec -e A=b=c -e B= "$ID" sh -c 'echo "$A|$B"'
+	[ "$output" = "b=c|" ]
 	# It runs in the container's pid namespace.
 	run isola exec "$ID" sh -c 'cat /proc/1/cmdline | tr "\0" " "'
 	[ "$output" = "sleep 100 " ]
+}
+
+@test "exec --additional-gids (-g) adds supplementary groups, as runc's" {
+	bundle_jq "$B" '.process.user.additionalGids = [10]'
+	args sleep 100
+	isola run -d -b "$B" "$ID"
+	# Added to the config's groups; with --user another user's set is only them.
+	run isola exec -g 5 --additional-gids 6 "$ID" sh -c 'grep ^Groups: /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "Groups: 5 6 10" ]
+	run isola exec --user 1000:1000 -g 7 "$ID" sh -c 'grep ^Groups: /proc/self/status'
+	[ "$status" -eq 0 ]
+	[ "$(echo $output)" = "Groups: 7" ]
+	for bad in x -1 4294967295 ""; do
+		run isola exec -g "$bad" "$ID" true
+		echo "$bad: $output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"--additional-gids \`$bad\`: expected a gid"* ]]
+	done
 }
 
 # containerd's CRI plugin leaves HOME out of process.env; runc then takes the
@@ -170,6 +197,15 @@ teardown() {
 	run isola list -q
 	[ "$output" = "$ID" ]
 	[ "$(isola list --format json | jq -r '.[0].id')" = "$ID" ]
+	# OWNER is the state directory's owner in both formats, as runc's list.
+	run isola list
+	[[ "${lines[1]}" == *" root" ]]
+	[ "$(isola list --format json | jq -r '.[0].owner')" = root ]
+	chown 4242 "$R/$ID"
+	[ "$(isola list --format json | jq -r '.[0].owner')" = "#4242" ]
+	run isola list
+	[[ "${lines[1]}" == *" #4242" ]]
+	chown 0 "$R/$ID"
 }
 
 @test "kill --all signals every process in the container" {
@@ -272,6 +308,24 @@ tmpfs" ]
 	run isola run --preserve-fds 1 -b "$B" "$ID" 3<"$TMP/f3"
 	[ "$status" -eq 0 ]
 	[ "$output" = through ]
+}
+
+# systemd socket activation, as runc's: LISTEN_FDS fds for our pid come first,
+# --preserve-fds ones after them, and the process sees LISTEN_FDS/LISTEN_PID=1.
+@test "create and run pass LISTEN_FDS fds (socket activation) before --preserve-fds ones" {
+	args sh -c 'echo "$LISTEN_FDS $LISTEN_PID $(cat <&3) $(cat <&4)"'
+	echo listen >"$TMP/f3"
+	echo extra >"$TMP/f4"
+	# LISTEN_PID must be isola's own pid: exec keeps the shell's.
+	run sh -c 'LISTEN_FDS=1 exec env LISTEN_PID=$$ "$0" --root "$1" run --preserve-fds 1 \
+		-b "$2" "$3" 3<"$4/f3" 4<"$4/f4"' "$ISOLA" "$R" "$B" "$ID" "$TMP"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "1 1 listen extra" ]
+	# Meant for another process: ignored.
+	args sh -c 'echo "${LISTEN_FDS:-none}"; ls /proc/self/fd/3 2>/dev/null || echo no3'
+	LISTEN_FDS=1 LISTEN_PID=1 run isola run -b "$B" "$ID" 3<"$TMP/f3"
+	[ "$output" = "$(printf 'none\nno3')" ]
 }
 
 @test "the runtime binary cannot be written through /proc/<pid>/exe (CVE-2019-5736)" {
