@@ -67,20 +67,8 @@ cri_containerd_start() {
 	  ]
 	}
 	CONF
-	cat >"$d/config.toml" <<-CONF
-	version = 2
-	root = "$d/root"
-	state = "$d/state"
-	disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-		"io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"]
-	[grpc]
-	  address = "$d/ctd.sock"
-	[ttrpc]
-	  address = "$d/ctd.sock.ttrpc"
-	[debug]
-	  address = "$d/debug.sock"
-	[metrics]
-	  address = ""
+	ctd_config_base "$d" >"$d/config.toml"
+	cat >>"$d/config.toml" <<-CONF
 	[plugins."io.containerd.internal.v1.opt"]
 	  path = "$d/opt"
 	[plugins."io.containerd.grpc.v1.cri"]
@@ -106,9 +94,7 @@ cri_containerd_start() {
 	        BinaryName = "$(command -v runc)"
 	        SystemdCgroup = false
 	CONF
-	unshare -m --propagation unchanged sh -c \
-		"mount --make-rshared /; exec containerd --config $d/config.toml" >"$d/log" 2>&1 &
-	echo $! >"$d/pid"
+	ctd_start "$d"
 	wait_until 10 'cri RuntimeService.Version >/dev/null 2>&1' || { cat "$d/log"; return 1; }
 	ctr --address "$d/ctd.sock" -n k8s.io images import "$TMP/pause.tar" >/dev/null
 	ctr --address "$d/ctd.sock" -n k8s.io images import "$TMP/busybox.tar" >/dev/null
