@@ -31,6 +31,7 @@ implied=(
 	'qemu-system-x86_64 .*-M microvm' qemu-system-x86
 	'import grpc' python3-grpcio
 	'google\.protobuf' python3-protobuf
+	'^import websocket' python3-websocket
 )
 # Names that are not external commands although PATH may have them here.
 ours='isola|isola-guest|bats'

@@ -127,6 +127,8 @@ bool cg_has_file(const char *dir, const char *file);
 void cg_evict_kthreads(struct cg_hier *h, const char *list, const char *root_file);
 /* For memory.checkBeforeUpdate: fail if the number in dir/file exceeds limit (> 0). */
 int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err **err);
+/* Parse linux.resources and write it with cg's driver (create and update). */
+int cg_set_resources(struct ct_cgroup *cg, json_t *resources, struct err **err);
 /* Write linux.resources.unified's files in a cgroup2 directory, checking each key and value. */
 int cg_write_unified(const char *dir, json_t *unified, struct err **err);
 

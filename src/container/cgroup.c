@@ -385,7 +385,7 @@ static int systemd_check(const char *cgroups_path, bool systemd, struct err **er
 	return err_make(err, 0, "systemd cgroup driver: not supported yet");
 }
 
-static int set_resources(struct ct_cgroup *cg, json_t *resources, struct err **err)
+int cg_set_resources(struct ct_cgroup *cg, json_t *resources, struct err **err)
 {
 	struct cg_resources res;
 	int r;
@@ -441,7 +441,7 @@ int ct_cgroup_realize(struct ct_cgroup *cg, json_t *linux_resources, struct err 
 	for (size_t i = 0; r >= 0 && i < cg->n; i++)
 		r = make_dirs(cg, &cg->h[i], strlen(cg->h[i].mount), err);
 	if (r >= 0)
-		r = set_resources(cg, linux_resources, err);
+		r = cg_set_resources(cg, linux_resources, err);
 	if (r < 0) {
 		ct_cgroup_destroy(cg, NULL);
 		return err_wrap(err, "cgroup `%s`", cg->h[0].path + strlen(cg->h[0].mount));
@@ -470,11 +470,6 @@ int ct_cgroup_prepare(const char *cgroups_path, const char *id, bool systemd,
 		      struct ct_cgroup **ret, struct err **err)
 {
 	return ct_cgroup_prepare_at(CG_ROOT, cgroups_path, id, systemd, ret, err);
-}
-
-int ct_cgroup_update(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)
-{
-	return set_resources(cg, linux_resources, err);
 }
 
 int ct_cgroup_enter(struct ct_cgroup *cg, pid_t pid, struct err **err)

@@ -294,6 +294,34 @@ start_sleeper() {
 	[[ "$output" == *"expected a size"* ]]
 }
 
+# A write that fails midway (a CPU the host lacks) must not leave the writes
+# before it: runc puts the previous limits back, and containerd, which keeps
+# the old spec when update fails, relies on that.  isola kept them.
+@test "update: a failed update leaves every limit as it was (memory, memsw, shares, quota)" {
+	dir=$(mem_dir)
+	bundle_jq "$B" '.linux.resources.memory = {limit: 33554432, swap: 33554432}'
+	start_sleeper
+	local memsw=memory.memsw.limit_in_bytes
+	[ -f "$dir/$memsw" ] || memsw=memory.limit_in_bytes
+	run isola update -r - "$ID" <<<'{"memory":{"limit":50331648,"swap":50331648},
+		"cpu":{"shares":300,"quota":20000,"period":100000,"cpus":"0-4095"}}'
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.cpu.cpus"* ]]
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
+	[ "$(cat "$dir/$memsw")" = 33554432 ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.shares")" = 1024 ]
+	[ "$(cat "/sys/fs/cgroup/cpu/$ID/cpu.cfs_quota_us")" = -1 ]
+	# Shrinking (limit before memsw), then failing: memsw goes back after limit.
+	run isola update -r - "$ID" <<<'{"memory":{"limit":16777216,"swap":16777216},"cpu":{"mems":"4095"}}'
+	[ "$status" -ne 0 ]
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
+	[ "$(cat "$dir/$memsw")" = 33554432 ]
+	# And a good update still goes through.
+	isola update --memory 64m --memory-swap 64m "$ID"
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 67108864 ]
+}
+
 @test "events --stats prints runc-style usage" {
 	bundle_jq "$B" '.linux.resources.pids = {limit: 50}'
 	start_sleeper

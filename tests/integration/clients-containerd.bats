@@ -15,26 +15,8 @@ setup() {
 	pm save --format oci-archive -o "$TMP/img.tar" "$PODMAN_IMG" >/dev/null 2>&1
 	local d=$TMP/ctd
 	mkdir -p "$d"
-	cat >"$d/config.toml" <<-CONF
-	version = 2
-	root = "$d/root"
-	state = "$d/state"
-	disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
-		"io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs",
-		"io.containerd.grpc.v1.cri"]
-	[grpc]
-	  address = "$d/ctd.sock"
-	[ttrpc]
-	  address = "$d/ctd.sock.ttrpc"
-	[debug]
-	  address = "$d/debug.sock"
-	[metrics]
-	  address = ""
-	CONF
-	unshare -m --propagation unchanged sh -c \
-		"mount --make-rshared /; exec containerd --config $d/config.toml" >"$d/log" 2>&1 &
-	CTD_PID=$!
-	echo "$CTD_PID" >"$d/pid"
+	ctd_config_base "$d" io.containerd.grpc.v1.cri >"$d/config.toml"
+	ctd_start "$d"
 	local i
 	for i in $(seq 50); do
 		c version >/dev/null 2>&1 && break

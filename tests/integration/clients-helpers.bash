@@ -86,3 +86,42 @@ podman_teardown() {
 require_isola_cmd() {
 	"$ISOLA" --help 2>&1 | grep -qE "^  $1 " || ci_skip "isola has no '$1' command yet"
 }
+
+# --- containerd -----------------------------------------------------------
+
+# ctd_config_base DIR [PLUGIN...]: the head of a containerd 1.6 config.toml
+# that the containerd and CRI tests share: root, state and sockets under DIR,
+# no metrics listener, the snapshotters this host lacks (and PLUGIN...)
+# disabled.  The caller appends its own tables.
+ctd_config_base() {
+	local d=$1 p more=""
+	shift
+	for p in "$@"; do
+		more+=", \"$p\""
+	done
+	cat <<-CONF
+	version = 2
+	root = "$d/root"
+	state = "$d/state"
+	disabled_plugins = ["io.containerd.snapshotter.v1.aufs", "io.containerd.snapshotter.v1.btrfs",
+		"io.containerd.snapshotter.v1.devmapper", "io.containerd.snapshotter.v1.zfs"$more]
+	[grpc]
+	  address = "$d/ctd.sock"
+	[ttrpc]
+	  address = "$d/ctd.sock.ttrpc"
+	[debug]
+	  address = "$d/debug.sock"
+	[metrics]
+	  address = ""
+	CONF
+}
+
+# ctd_start DIR: containerd on DIR/config.toml, in a mount namespace of its
+# own with / rshared (the shim's mounts must reach it); its output in
+# DIR/log, its pid in DIR/pid.
+ctd_start() {
+	local d=$1
+	unshare -m --propagation unchanged sh -c \
+		"mount --make-rshared /; exec containerd --config $d/config.toml" >"$d/log" 2>&1 &
+	echo $! >"$d/pid"
+}
