@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * isola image run [--store D] [--rm] [-d] [--name N] [-e K=V] [-v SRC:DST[:ro]]
+ * isola image run [--store D] [--rm] [-d] [--name N] [-e K=V] [-v SRC:DST[:OPTS]]
  *                 [-w DIR] [-u USER] [--memory SIZE] [--cpus N] [--pids-limit N]
  *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH]
  *                 [-p [IP:]HOST:CTR[/tcp|udp]] [--dns IP] [--add-host NAME:IP]
  *                 [--hostname NAME] [--network-alias NAME] [--sysctl K=V]
- *                 [--ulimit NAME=SOFT[:HARD]] [--tmpfs DEST[:OPTS]]
+ *                 [--ulimit NAME=SOFT[:HARD]] [--tmpfs DEST[:OPTS]] [--mount ...]
  *                 [--vm [--vm-kernel FILE] [--vm-modules DIR]] IMAGE [CMD...]
  *
  * Makes a bundle from the image under the store and runs it with the OCI
@@ -189,7 +189,8 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"name", CLI_LONG(3), "NAME", "the container's name (default: a random id)"},
 	{"env", 'e', "KEY=VALUE", "set an environment variable; KEY alone: ours (repeatable)"},
 	{"env-file", CLI_LONG(16), "FILE", "variables from FILE, KEY=VALUE a line (repeatable; -e wins)"},
-	{"volume", 'v', "SRC:DST[:ro]", "bind mount a host path, or a named volume (repeatable)"},
+	{"volume", 'v', "SRC:DST[:OPTS]", "bind mount a host path or a named volume (OPTS: ro, rw, rshared...; repeatable)"},
+	{"mount", CLI_LONG(28), "type=TYPE,...", "bind, volume or tmpfs mount, podman's syntax (repeatable)"},
 	{"workdir", 'w', "DIR", "the working directory"},
 	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
 	{"entrypoint", CLI_LONG(4), "CMD", "replace the image's entrypoint (\"\": none)"},
@@ -327,6 +328,26 @@ static int check_sysctl_net(struct run_args *a, const char *cmd)
 	return 0;
 }
 
+/* --mount: the entry -v or --tmpfs would make (img_mount_parse); a volume's name as -v's. */
+static int parse_mount(struct run_args *a, const char *v, const char *cmd)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *entry = NULL, *name = NULL;
+	enum img_mount_kind kind;
+
+	if (img_mount_parse(v, &kind, &entry, &err) < 0)
+		return cli_fail(&err);
+	if (kind == IMG_MOUNT_TMPFS)
+		return push(&a->o.tmpfs, entry);
+	name = entry[0] == '/' ? NULL : strndup(entry, strcspn(entry, ":"));
+	if (entry[0] != '/' && (!name || !net_name_valid(name)))
+		return cli_usage_error(cmd,
+				       "--mount `%.64s`: a volume's name is [A-Za-z0-9_.-], at "
+				       "most 32",
+				       v);
+	return push(&a->o.volumes, entry);
+}
+
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
 {
 	if (c == CLI_LONG(6)) {
@@ -418,6 +439,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 	case CLI_LONG(27):
 		a->o.privileged = true;
 		return 0;
+	case CLI_LONG(28):
+		return parse_mount(a, optarg, cmd);
 	case CLI_LONG(26): {
 		struct img_device d;
 

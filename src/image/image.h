@@ -312,6 +312,15 @@ struct img_device {
 int img_device_parse(const char *arg, struct img_device *ret, struct err **err);
 /* --tmpfs DEST[:OPTIONS]: an absolute DEST, options a tmpfs and isola take. */
 int img_tmpfs_check(const char *arg, struct err **err);
+/*
+ * --mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,bind-propagation=..]
+ * [,tmpfs-size=..][,tmpfs-mode=..] (src, dst, destination, ro aliases), as podman takes
+ * it: *ret_entry is what -v (IMG_MOUNT_VOLUME: "SRC:DST:ro|rw[,PROPAGATION]", SRC a path
+ * or a volume's name) or --tmpfs (IMG_MOUNT_TMPFS: "DST:OPTIONS") would hold.
+ */
+enum img_mount_kind { IMG_MOUNT_VOLUME, IMG_MOUNT_TMPFS };
+int img_mount_parse(const char *arg, enum img_mount_kind *ret_kind, char **ret_entry,
+		    struct err **err);
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,

@@ -117,32 +117,66 @@ static json_t *default_mounts(const struct img_run_opts *o)
 	return m;
 }
 
-/* -v SRC:DST[:ro|rw] */
+/*
+ * -v SRC:DST[:OPTIONS], OPTIONS ro or rw and a propagation (private, rprivate, shared,
+ * rshared, slave, rslave), comma separated, as podman takes them.
+ */
+static int volume_options(const char *arg, char *mode, json_t *o, struct err **err)
+{
+	static const char *const props[] = {"private", "rprivate", "shared",
+					    "rshared", "slave",	   "rslave"};
+	bool ro = false, rw = false, prop = false;
+	char *save = NULL;
+
+	for (char *w = mode ? strtok_r(mode, ",", &save) : NULL; w;
+	     w = strtok_r(NULL, ",", &save)) {
+		bool is_prop = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(props); i++)
+			is_prop |= streq(w, props[i]);
+		if (streq(w, "ro") || streq(w, "rw")) {
+			if (ro || rw)
+				return err_make(err, 0, "-v `%s`: ro or rw, once", arg);
+			ro = streq(w, "ro");
+			rw = !ro;
+		} else if (!is_prop || prop) {
+			return err_make(err, 0,
+					"-v `%s`: options are ro or rw and one propagation "
+					"(private, rprivate, shared, rshared, slave, rslave)",
+					arg);
+		} else {
+			prop = true;
+		}
+		json_array_append_new(o, json_string(w));
+	}
+	if (!ro && !rw)
+		json_array_append_new(o, json_string("rw"));
+	return 0;
+}
+
 static int add_volumes(json_t *mounts, char **vols, struct err **err)
 {
 	for (size_t i = 0; vols && vols[i]; i++) {
 		_cleanup_free_ char *v = strdup(vols[i]);
+		_cleanup_json_ json_t *o = json_pack("[s]", "rbind");
 		char *dst, *mode;
 
-		if (!v)
+		if (!v || !o)
 			return err_make(err, ENOMEM, "volume");
 		dst = strchr(v, ':');
 		if (!dst || dst == v || dst[1] != '/' || v[0] != '/')
 			return err_make(err, 0, "-v `%s`: expected /SRC:/DST[:ro]", vols[i]);
 		*dst++ = '\0';
 		mode = strchr(dst, ':');
-		if (mode) {
+		if (mode)
 			*mode++ = '\0';
-			if (!streq(mode, "ro") && !streq(mode, "rw"))
-				return err_make(err, 0, "-v `%s`: mode must be ro or rw", vols[i]);
-		}
+		if (volume_options(vols[i], mode, o, err) < 0)
+			return -EINVAL;
 		if (path_same_abs(dst, "/proc"))
 			return err_make(err, 0, "-v `%s`: /proc is the container's procfs",
 					vols[i]);
-		json_array_append_new(mounts,
-				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type",
-						"bind", "source", v, "options", "rbind",
-						mode && streq(mode, "ro") ? "ro" : "rw"));
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:O}", "destination", dst,
+							"type", "bind", "source", v, "options", o));
 	}
 	return 0;
 }
@@ -849,6 +883,30 @@ static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t
 			 "permitted", caps, "rlimits", rlimits(o), "noNewPrivileges", 1);
 }
 
+/*
+ * As podman: a shared volume makes "/" shared, else a slave one makes it rslave, so
+ * that the volume's propagation reaches its source (a private "/" cuts it off).
+ */
+static void root_propagation(json_t *spec, json_t *mounts)
+{
+	const char *prop = NULL;
+	json_t *m, *o;
+	size_t i, j;
+
+	json_array_foreach (mounts, i, m)
+		json_array_foreach (json_object_get(m, "options"), j, o) {
+			const char *w = json_string_value(o);
+
+			if (w && (streq(w, "shared") || streq(w, "rshared")))
+				prop = "shared";
+			else if (w && !prop && (streq(w, "slave") || streq(w, "rslave")))
+				prop = "rslave";
+		}
+	if (prop)
+		json_object_set_new(json_object_get(spec, "linux"), "rootfsPropagation",
+				    json_string(prop));
+}
+
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
 		      int rootfs_fd, json_t **ret, struct err **err)
 {
@@ -899,6 +957,7 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 			 "mounts", mounts, "linux", linux_section(o));
 	if (!spec)
 		return err_make(err, ENOMEM, "config.json");
+	root_propagation(spec, mounts);
 	*ret = TAKE_PTR(spec);
 	return 0;
 }

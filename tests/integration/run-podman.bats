@@ -501,3 +501,65 @@ unlimited
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --mount: bind, volume and tmpfs as podman takes them; -v's propagation; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkdir -p "$TMP/m/ro" "$TMP/m/rw" "$TMP/m/p"
+	echo host >"$TMP/m/ro/f"
+	# podman (runc, 4.3) on the same flags: /b ro, /c rw, a tmpfs rw,nosuid,nodev (not
+	# noexec, unlike --tmpfs) with size= and mode=, a named volume as -v NAME:/DST, /p in
+	# a peer group of its own (rshared makes rootfsPropagation shared, as podman does).
+	run "$ISOLA" run --rm --network none --mount type=bind,src="$TMP/m/ro",dst=/b,ro \
+		--mount "type=bind,source=$TMP/m/rw,target=/c,readonly=false" \
+		--mount type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1700 \
+		--mount "type=volume,src=mvol$$,dst=/v" \
+		--mount "type=bind,src=$TMP/m/p,dst=/p,bind-propagation=rshared" \
+		-v "$TMP/m/p:/q:rslave,ro" "$REG/t/bb:1" sh -c 'cat /b/f; echo ctr >/c/g
+		echo vol >/v/h; { echo x >/b/no; } 2>/dev/null || echo ro
+		grep -E " /(b|c|t) " /proc/mounts | cut -d" " -f2,4 | sed "s/,.*relatime/ &/" | cut -d" " -f1,2
+		grep " /t " /proc/mounts | cut -d" " -f4; stat -c %a /t
+		grep " /p " /proc/self/mountinfo | grep -c shared:
+		grep " /q " /proc/mounts | cut -d" " -f4 | cut -d, -f1'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "host
+ro
+/b ro
+/c rw
+/t rw
+rw,nosuid,nodev,relatime,size=1024k,mode=1700
+1700
+1
+ro" ]
+	[ "$(cat "$TMP/m/rw/g")" = ctr ]
+	[ "$(cat "$ISOLA_STORE/volumes/mvol$$/_data/h")" = vol ]
+	for bad in "type=bind,dst=/x" "type=bind,src=$TMP/none,dst=/x" "type=bind,src=rel,dst=/x" \
+		"type=bind,src=$TMP/m,dst=x" "type=bind,src=$TMP/m,dst=/proc" "type=bind,src=$TMP/m,dst=//proc/" \
+		"type=bind,src=$TMP/m,dst=/a/../x" "type=bind,src=$TMP/m/../m,dst=/x" \
+		"type=bind,src=/proc/self/fd/3,dst=/x" "type=bind,src=/proc/thread-self/root,dst=/x" \
+		"type=bind,src=$TMP/m,dst=/" "type=bind,src=$TMP/m,dst=/x,dst=/y" \
+		"type=bind,src=$TMP/m,target=/x,destination=/y" "type=foo,dst=/x" "dst=/x" \
+		"type=bind,src=$TMP/m,dst=/x,bogus" "type=bind,src=$TMP/m,dst=/x,bind-propagation=foo" \
+		"type=bind,src=$TMP/m,dst=/x,ro=maybe" "type=bind,src=$TMP/m,dst=/x,ro,rw" \
+		"type=bind,src=$TMP/m,dst=/x,tmpfs-size=1m" "type=bind,src=$TMP/m,dst=/x:y" \
+		"type=tmpfs,src=/tmp,dst=/x" "type=tmpfs,dst=/x,bind-propagation=rshared" \
+		"type=tmpfs,dst=/x,tmpfs-size=0" "type=tmpfs,dst=/x,tmpfs-size=-1" \
+		"type=tmpfs,dst=/x,tmpfs-size=18446744073709551615k" "type=tmpfs,dst=/x,tmpfs-size=18446744073709551615" "type=tmpfs,dst=/x,tmpfs-size=1025P" "type=tmpfs,dst=/x,tmpfs-size=1m,tmpfs-size=2m" \
+		"type=tmpfs,dst=/x,tmpfs-mode=8" "type=tmpfs,dst=/x,tmpfs-mode=17777" "type=tmpfs,dst=/x,tmpfs-mode=" \
+		"type=volume,dst=/x" "type=volume,src=../e,dst=/x" "type=volume,src=.e,dst=/x" \
+		"type=volume,src=v,dst=/x,bind-propagation=shared" "type=bind,src=$TMP/m,dst=/$(printf 'x%.0s' {1..5000})"; do
+		run "$ISOLA" run --rm --network none --mount "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--mount \`${bad:0:20}"* ]]
+	done
+	for bad in "$TMP/m:/x:ro,rw" "$TMP/m:/x:shared,slave" "$TMP/m:/x:bind"; do
+		run "$ISOLA" run --rm --network none -v "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[[ "$output" == *"-v \`$bad\`"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	[ ! -e "$ISOLA_STORE/volumes/e" ]
+}
