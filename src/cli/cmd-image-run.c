@@ -191,6 +191,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"env-file", CLI_LONG(16), "FILE", "variables from FILE, KEY=VALUE a line (repeatable; -e wins)"},
 	{"volume", 'v', "SRC:DST[:OPTS]", "bind mount a host path or a named volume (OPTS: ro, rw, rshared...; repeatable)"},
 	{"mount", CLI_LONG(28), "type=TYPE,...", "bind, volume or tmpfs mount, podman's syntax (repeatable)"},
+	{"shm-size", CLI_LONG(29), "SIZE", "the size of /dev/shm (default 64m)"},
 	{"workdir", 'w', "DIR", "the working directory"},
 	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
 	{"entrypoint", CLI_LONG(4), "CMD", "replace the image's entrypoint (\"\": none)"},
@@ -441,6 +442,11 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return 0;
 	case CLI_LONG(28):
 		return parse_mount(a, optarg, cmd);
+	case CLI_LONG(29):
+		if (img_tmpfs_size_parse(optarg, &a->o.shm_size) < 0)
+			return cli_usage_error(
+			    cmd, "--shm-size `%.64s`: expected a size from 1 to 1E", optarg);
+		return 0;
 	case CLI_LONG(26): {
 		struct img_device d;
 

@@ -4,6 +4,7 @@
  * becomes the entry -v or --tmpfs would have made, so that what those check and do
  * (named volumes, /etc files the user mounts, --vm's shares, tmpcopyup) applies as is.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,6 +88,31 @@ static int path_ok(const char *arg, const char *what, const char *p, struct err 
 				"--mount `%.64s`: the %s must be an absolute path without . or .. "
 				"components or ':'",
 				arg, what);
+	return 0;
+}
+
+/*
+ * A tmpfs's size= as podman writes it: a number of bytes, K, M, G or T after it (and a
+ * B, "1m", "1MiB", "1mb").  0 is refused: tmpfs takes it as no limit at all, which is
+ * not what anyone typing a size means; so is a size the kernel's round-up to pages
+ * would wrap to 0 (podman mounts 18446744073709551615 as size=0k): at most 1 EiB.
+ */
+int img_tmpfs_size_parse(const char *s, uint64_t *ret)
+{
+	char buf[64];
+	size_t n = strlen(s);
+	uint64_t v;
+
+	if (n == 0 || n >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, n + 1);
+	/* "1b": parse_size takes "1", "1m", "1mb" and "1MiB", not a B alone. */
+	if (n >= 2 && (buf[n - 1] == 'b' || buf[n - 1] == 'B') &&
+	    isdigit((unsigned char)buf[n - 2]))
+		buf[n - 1] = '\0';
+	if (parse_size(buf, &v) < 0 || v == 0 || v > (1ULL << 60))
+		return -EINVAL;
+	*ret = v;
 	return 0;
 }
 
@@ -184,12 +210,9 @@ static int bind_entry(const char *arg, const struct mount_keys *k, bool volume, 
 
 /*
  * DST:exec[,ro][,size=N][,mode=M], as --tmpfs takes it: podman mounts a --mount tmpfs
- * rw,nosuid,nodev (exec, unlike its --tmpfs).  A size of 0 is refused: tmpfs takes it
- * as no limit at all, which is not what anyone typing a size means; so is one the
- * kernel's round-up to pages would wrap to 0 (podman mounts 18446744073709551615 as
- * size=0k, unlimited): at most 1 EiB.
+ * rw,nosuid,nodev (exec, unlike its --tmpfs).
  */
-#define TMPFS_SIZE_MAX (1ULL << 60)
+
 static int tmpfs_entry(const char *arg, const struct mount_keys *k, bool ro, char **ret,
 		       struct err **err)
 {
@@ -201,7 +224,7 @@ static int tmpfs_entry(const char *arg, const struct mount_keys *k, bool ro, cha
 		return err_make(err, 0, "--mount `%.64s`: a tmpfs has no source", arg);
 	if (k->v[K_PROP])
 		return err_make(err, 0, "--mount `%.64s`: bind-propagation is a bind's", arg);
-	if (k->v[K_SIZE] && (parse_size(k->v[K_SIZE], &n) < 0 || n == 0 || n > TMPFS_SIZE_MAX))
+	if (k->v[K_SIZE] && img_tmpfs_size_parse(k->v[K_SIZE], &n) < 0)
 		return err_make(err, 0,
 				"--mount `%.64s`: tmpfs-size `%.32s`: expected a size from 1 to 1E",
 				arg, k->v[K_SIZE]);

@@ -82,17 +82,22 @@ static json_t *default_mounts(const struct img_run_opts *o)
 {
 	bool host_net = o->host_network;
 	const char *rw = o->privileged ? "rw" : "ro"; /* /sys and its cgroups */
-	json_t *m = json_pack(
-	    "[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
-	    " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
-	    "destination", "/proc", "type", "proc", "source", "proc", "destination", "/dev", "type",
-	    "tmpfs", "source", "tmpfs", "options", "nosuid", "strictatime", "mode=755",
-	    "size=65536k", "destination", "/dev/pts", "type", "devpts", "source", "devpts",
-	    "options", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
-	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
-	    "noexec", "nodev", "mode=1777", "size=65536k", "destination", "/dev/mqueue", "type",
-	    "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev");
-	json_t *pts = json_object_get(json_array_get(m, 2), "options");
+	char shm[48] = "size=65536k";
+	json_t *m, *pts;
+
+	if (o->shm_size) /* --shm-size, in bytes: the kernel rounds up to a page */
+		snprintf(shm, sizeof(shm), "size=%llu", (unsigned long long)o->shm_size);
+	m = json_pack("[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
+		      " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
+		      "destination", "/proc", "type", "proc", "source", "proc", "destination",
+		      "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+		      "strictatime", "mode=755", "size=65536k", "destination", "/dev/pts", "type",
+		      "devpts", "source", "devpts", "options", "nosuid", "noexec", "newinstance",
+		      "ptmxmode=0666", "mode=0620", "gid=5", "destination", "/dev/shm", "type",
+		      "tmpfs", "source", "shm", "options", "nosuid", "noexec", "nodev", "mode=1777",
+		      shm, "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue",
+		      "options", "nosuid", "noexec", "nodev");
+	pts = json_object_get(json_array_get(m, 2), "options");
 
 	/* Rootless with only our own gid: no tty group to own the ptys. */
 	if (pts && !has_gid(o, 5))

@@ -563,3 +563,26 @@ ro" ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	[ ! -e "$ISOLA_STORE/volumes/e" ]
 }
+
+@test "run --shm-size: /dev/shm's size as podman mounts it; 0, -1 and sizes that wrap refused" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# podman (runc, 4.3): 1m is size=1024k, 100000 bytes 100k, 1b a page; the default 64m.
+	for s in "1m 1024k" "100000 100k" "1b 4k" "2GiB 2097152k" "- 65536k"; do
+		set -- $s
+		opt=(--shm-size "$1")
+		[ "$1" = - ] && opt=()
+		run "$ISOLA" run --rm --network none "${opt[@]}" "$REG/t/bb:1" \
+			sh -c 'grep " /dev/shm " /proc/mounts | cut -d" " -f4'
+		echo "$1: $output"
+		[ "$status" -eq 0 ]
+		[ "$output" = "rw,nosuid,nodev,noexec,relatime,size=$2" ]
+	done
+	for bad in 0 -1 18446744073709551615 1025P 1x "" 1m1 "$(printf '9%.0s' {1..300})"; do
+		run "$ISOLA" run --rm --network none --shm-size "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--shm-size \`${bad:0:20}"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}

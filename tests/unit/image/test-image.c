@@ -635,6 +635,23 @@ static void test_mount_parse(void)
 	}
 }
 
+static void test_tmpfs_size(void)
+{
+	static const char *const bad[] = {
+	    "0",   "0k", "-1",	"18446744073709551615", "1025P", "16384P", "1x", "", "b", "1 m",
+	    "1m1", "+1", "0x10"};
+	uint64_t v = 0;
+
+	ok(img_tmpfs_size_parse("1", &v) == 0 && v == 1, "tmpfs size 1");
+	ok(img_tmpfs_size_parse("1b", &v) == 0 && v == 1, "tmpfs size 1b");
+	ok(img_tmpfs_size_parse("64m", &v) == 0 && v == 64 << 20, "tmpfs size 64m");
+	ok(img_tmpfs_size_parse("2GiB", &v) == 0 && v == 2ULL << 30, "tmpfs size 2GiB");
+	ok(img_tmpfs_size_parse("1048576T", &v) == 0 && v == 1ULL << 60, "tmpfs size 1 EiB");
+	ok(img_tmpfs_size_parse("1048577T", &v) < 0, "tmpfs size over 1 EiB refused");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ok(img_tmpfs_size_parse(bad[i], &v) < 0, "tmpfs size `%s` refused", bad[i]);
+}
+
 int main(void)
 {
 	test_digest();
@@ -648,5 +665,6 @@ int main(void)
 	test_unpack_ids();
 	test_unpack_stream();
 	test_mount_parse();
+	test_tmpfs_size();
 	return tap_done();
 }
