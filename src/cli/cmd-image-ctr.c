@@ -152,7 +152,8 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 			a->force = true;
 			break;
 		case 't':
-			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0)
+			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0 ||
+			    a->timeout > IMAGE_STOP_TIMEOUT_MAX)
 				return cli_usage_error(argv[0], "-t `%s`: expected seconds",
 						       optarg);
 			break;
@@ -250,12 +251,28 @@ static bool is_running(const char *store, const char *id)
 	return st && (streq(st, "running") || streq(st, "created") || streq(st, "paused"));
 }
 
+/*
+ * The container's stop signal (--stop-signal, else TERM), then KILL after timeout
+ * seconds; a timeout < 0: the container's --stop-timeout, else 10, as podman's stop.
+ */
 static int stop_one(const char *store, const char *id, int timeout)
 {
-	const char *term[] = {"kill", id, "TERM", NULL}, *kill9[] = {"kill", id, "KILL", NULL};
+	_cleanup_json_ json_t *meta = image_cli_container_meta(store, id);
+	json_int_t sig = json_integer_value(json_object_get(meta, "stopSignal"));
+	json_t *t = json_object_get(meta, "stopTimeout");
+	const char *kill9[] = {"kill", id, "KILL", NULL};
+	char signame[16] = "TERM";
+	const char *term[] = {"kill", id, signame, NULL};
 
 	if (!is_running(store, id))
 		return 0;
+	if (sig > 0 && sig <= SIGRTMAX)
+		snprintf(signame, sizeof(signame), "%d", (int)sig);
+	if (timeout < 0)
+		timeout = json_is_integer(t) && json_integer_value(t) >= 0 &&
+				  json_integer_value(t) <= IMAGE_STOP_TIMEOUT_MAX
+			      ? (int)json_integer_value(t)
+			      : 10;
 	image_cli_runtime(store, term, -1, -1, -1);
 	for (int i = 0; i < timeout * 10 && is_running(store, id); i++)
 		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
@@ -307,7 +324,7 @@ static int stop_cmd(const struct ctr_args *a, const char *store, const char *id)
 
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 {
-	struct ctr_args a = {.timeout = 10};
+	struct ctr_args a = {.timeout = -1};
 
 	return each_container(&a, argc, argv, stop_cmd);
 }

@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -76,6 +77,7 @@ static void run_args_free(struct run_args *a)
 	strv_free(a->o.tmpfs);
 	strv_free(a->o.ulimits);
 	strv_free(a->o.devices);
+	strv_free(a->o.labels);
 	strv_free(a->o.caps);
 	json_decref(a->o.seccomp);
 	strv_free(a->o.volumes);
@@ -192,6 +194,9 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"volume", 'v', "SRC:DST[:OPTS]", "bind mount a host path or a named volume (OPTS: ro, rw, rshared...; repeatable)"},
 	{"mount", CLI_LONG(28), "type=TYPE,...", "bind, volume or tmpfs mount, podman's syntax (repeatable)"},
 	{"shm-size", CLI_LONG(29), "SIZE", "the size of /dev/shm (default 64m)"},
+	{"label", 'l', "KEY=VALUE", "a label, shown by inspect (repeatable)"},
+	{"stop-signal", CLI_LONG(30), "SIG", "the signal stop sends first (default TERM)"},
+	{"stop-timeout", CLI_LONG(31), "SECONDS", "how long stop waits before KILL (default 10)"},
 	{"workdir", 'w', "DIR", "the working directory"},
 	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
 	{"entrypoint", CLI_LONG(4), "CMD", "replace the image's entrypoint (\"\": none)"},
@@ -349,6 +354,34 @@ static int parse_mount(struct run_args *a, const char *v, const char *cmd)
 	return push(&a->o.volumes, entry);
 }
 
+/*
+ * --label KEY[=VALUE] (podman: KEY alone is an empty value).  Unlike podman, where the
+ * last of a key wins silently, a key given twice is refused; keys and values are
+ * bounded, and so is their number, since inspect prints them all.
+ */
+#define LABELS_MAX 256
+static int parse_label(struct run_args *a, const char *v, const char *cmd)
+{
+	size_t kl = strcspn(v, "="), n = 0;
+
+	if (!kl || kl > 256 || strlen(v + kl) > 4097)
+		return cli_usage_error(cmd,
+				       "--label `%.64s`: expected KEY=VALUE, KEY 1 to 256 bytes, "
+				       "VALUE at most 4096",
+				       v);
+	for (size_t i = 0; i < kl; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return cli_usage_error(cmd, "--label `%.64s`: a control character in KEY",
+					       v);
+	for (char **l = a->o.labels; l && *l; l++, n++)
+		if (strcspn(*l, "=") == kl && !strncmp(*l, v, kl))
+			return cli_usage_error(cmd, "--label `%.64s`: `%.*s` given twice", v,
+					       (int)(kl > 64 ? 64 : kl), v);
+	if (n >= LABELS_MAX)
+		return cli_usage_error(cmd, "--label `%.64s`: at most %d labels", v, LABELS_MAX);
+	return push(&a->o.labels, v);
+}
+
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
 {
 	if (c == CLI_LONG(6)) {
@@ -442,6 +475,20 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return 0;
 	case CLI_LONG(28):
 		return parse_mount(a, optarg, cmd);
+	case 'l':
+		return parse_label(a, optarg, cmd);
+	case CLI_LONG(30):
+		if (parse_signal(optarg, &a->o.stop_signal) < 0)
+			return cli_usage_error(cmd, "--stop-signal `%.64s`: not a signal", optarg);
+		return 0;
+	case CLI_LONG(31):
+		if (parse_int(optarg, &a->o.stop_timeout) < 0 || a->o.stop_timeout < 0 ||
+		    a->o.stop_timeout > IMAGE_STOP_TIMEOUT_MAX)
+			return cli_usage_error(
+			    cmd, "--stop-timeout `%.64s`: expected seconds, at most %d", optarg,
+			    IMAGE_STOP_TIMEOUT_MAX);
+		a->o.has_stop_timeout = true;
+		return 0;
 	case CLI_LONG(29):
 		if (img_tmpfs_size_parse(optarg, &a->o.shm_size) < 0)
 			return cli_usage_error(

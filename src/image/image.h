@@ -270,6 +270,16 @@ struct img_run_opts {
 	char **devices;	   /* HOST[:CTR][:PERMS] (--device, img_device_parse) */
 	uint64_t shm_size; /* /dev/shm's size in bytes (--shm-size); 0: 64 MiB */
 	/*
+	 * Kept in the bundle's image.json, for inspect and stop: --label KEY=VALUE (checked
+	 * by the caller, keys unique) as "labels", --stop-signal as "stopSignal" (0: none,
+	 * stop sends SIGTERM), --stop-timeout as "stopTimeout" (if has_stop_timeout; else
+	 * stop waits 10 s).
+	 */
+	char **labels;
+	int stop_signal;
+	int stop_timeout;
+	bool has_stop_timeout;
+	/*
 	 * --privileged: no masked or read-only paths, sysfs and the cgroup mount
 	 * read-write, every device allowed and (not rootless) the host's /dev nodes
 	 * in linux.devices.  The caller sets the capabilities and the filter.

@@ -586,3 +586,53 @@ ro" ]
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --label, --stop-signal, --stop-timeout: shown by inspect, used by stop; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run -d --name lb -l a=1 --label b -l "c=x=y" --stop-signal USR1 --stop-timeout 2 \
+		"$REG/t/bb:1" sh -c 'trap "echo got USR1; exit 3" USR1; while :; do sleep 0.1; done'
+	[ "$status" -eq 0 ]
+	run "$ISOLA" inspect lb
+	echo "$output"
+	# As podman's Config.Labels, StopSignal (a number) and StopTimeout.
+	[ "$(echo "$output" | jq -c '.[0].labels')" = '{"a":"1","b":"","c":"x=y"}' ]
+	[ "$(echo "$output" | jq -c '[.[0].stopSignal, .[0].stopTimeout]')" = '[10,2]' ]
+	run "$ISOLA" stop lb
+	[ "$status" -eq 0 ]
+	run "$ISOLA" logs lb
+	[ "$output" = "got USR1" ]
+	"$ISOLA" rm lb >/dev/null
+	# A process that ignores the stop signal is killed after --stop-timeout, not 10 s;
+	# stop -t still wins.  Without the flags: TERM, 10, no labels (podman's defaults).
+	"$ISOLA" run -d --name lt --stop-timeout 1 "$REG/t/bb:1" sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+	SECONDS=0
+	run "$ISOLA" stop lt
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -le 4 ]
+	"$ISOLA" rm lt >/dev/null
+	"$ISOLA" run -d --name lt --stop-timeout 30 "$REG/t/bb:1" sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+	SECONDS=0
+	run "$ISOLA" stop -t 0 lt
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -le 4 ]
+	"$ISOLA" rm lt >/dev/null
+	"$ISOLA" run -d --name ld "$REG/t/bb:1" busybox sleep 60
+	run "$ISOLA" inspect ld
+	[ "$(echo "$output" | jq -c '[.[0].labels, .[0].stopSignal, .[0].stopTimeout]')" = '[{},15,10]' ]
+	"$ISOLA" rm -f ld >/dev/null
+	long=$(printf 'k%.0s' {1..257})
+	for bad in "-l a=1 -l a=2" "-l =x" "--label $long=1" "-l $(printf 'a\001b')=1" \
+		"--stop-signal 0" "--stop-signal FOO" "--stop-signal 65" "--stop-signal -9" \
+		"--stop-timeout -1" "--stop-timeout 4294967295" "--stop-timeout 18446744073709551615" \
+		"--stop-timeout x"; do
+		run "$ISOLA" run --rm --network none $bad "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--label \`"* || "$output" == *"${bad%% *} \`"* ]]
+	done
+	run "$ISOLA" run --rm --network none $(for i in $(seq 257); do echo "-l k$i=v"; done) "$REG/t/bb:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"at most 256 labels"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
