@@ -53,6 +53,8 @@ struct run_args {
 	const char *store, *image, *pull;
 	char *image_resolved; /* the store's name for it */
 	bool rm, detach, interactive, quiet, vm, net_given;
+	const char *cidfile; /* --cidfile: written once the bundle is made */
+	bool cidfile_written;
 	struct image_vm_opts vmo;
 	char id[65];
 	enum net_mode net;
@@ -196,6 +198,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"shm-size", CLI_LONG(29), "SIZE", "the size of /dev/shm (default 64m)"},
 	{"label", 'l', "KEY=VALUE", "a label, shown by inspect (repeatable)"},
 	{"stop-signal", CLI_LONG(30), "SIG", "the signal stop sends first (default TERM)"},
+	{"cidfile", CLI_LONG(32), "FILE", "write the container's id to FILE (which must not exist)"},
 	{"stop-timeout", CLI_LONG(31), "SECONDS", "how long stop waits before KILL (default 10)"},
 	{"workdir", 'w', "DIR", "the working directory"},
 	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
@@ -382,6 +385,48 @@ static int parse_label(struct run_args *a, const char *v, const char *cmd)
 	return push(&a->o.labels, v);
 }
 
+/* --cidfile FILE: refused if FILE is there (as podman: another container may use it). */
+static int parse_cidfile(struct run_args *a, const char *v, const char *cmd)
+{
+	struct stat st;
+
+	if (!*v || strlen(v) >= 4096)
+		return cli_usage_error(cmd, "--cidfile `%.64s`: expected a file name", v);
+	if (lstat(v, &st) == 0 || errno != ENOENT)
+		return cli_usage_error(cmd,
+				       "--cidfile `%.64s`: it exists; another container may use "
+				       "it, or remove it",
+				       v);
+	a->cidfile = v;
+	return 0;
+}
+
+/* The id, without a newline (podman's file); O_EXCL decides a race with another run. */
+static int write_cidfile(struct run_args *a)
+{
+	_cleanup_close_ int fd = -1;
+	size_t n = strlen(a->id);
+
+	if (!a->cidfile)
+		return 0;
+	fd = open(a->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cli_usage_error("run", "--cidfile `%.64s`: %s", a->cidfile, strerror(errno));
+	a->cidfile_written = true;
+	if (write(fd, a->id, n) != (ssize_t)n || close(TAKE_FD(fd)) < 0)
+		return cli_usage_error("run", "--cidfile `%.64s`: %s", a->cidfile,
+				       strerror(errno ? errno : EIO));
+	return 0;
+}
+
+/* A run that made nothing (its bundle removed for isola's own failure) keeps no cidfile. */
+static void undo_cidfile(struct run_args *a)
+{
+	if (a->cidfile_written)
+		unlink(a->cidfile);
+	a->cidfile_written = false;
+}
+
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
 {
 	if (c == CLI_LONG(6)) {
@@ -489,6 +534,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 			    IMAGE_STOP_TIMEOUT_MAX);
 		a->o.has_stop_timeout = true;
 		return 0;
+	case CLI_LONG(32):
+		return parse_cidfile(a, optarg, cmd);
 	case CLI_LONG(29):
 		if (img_tmpfs_size_parse(optarg, &a->o.shm_size) < 0)
 			return cli_usage_error(
@@ -1257,6 +1304,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 			return r;
 		r = check_command(bundle);
 	}
+	if (r == 0 && write_cidfile(&a))
+		r = EXIT_ISOLA; /* the bundle is removed below */
 	if (r == 0 && a.vm) {
 		/* Attached as a plain container; the VM joins the netns (cmd-image-run-vm.c). */
 		a.vmo.network = a.net == NET_BRIDGE;
@@ -1267,8 +1316,10 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		/* The bundle stays (config, log) until rm, or the end with --rm. */
 		if (code == 0)
 			code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
-		if (code != 0)
+		if (code != 0) {
+			undo_cidfile(&a);
 			remove_bundle(&a, store);
+		}
 		return code;
 	}
 	if (r == 0 && a.vm) {
@@ -1281,13 +1332,15 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 	if (r == 0)
 		r = attach(&a, store, bundle);
 	if (r) {
+		undo_cidfile(&a);
 		remove_bundle(&a, store);
 		return r;
 	}
 	code = run_runtime(store, bundle, &a);
-	if (a.detach && code != 0)
+	if (a.detach && code != 0) {
+		undo_cidfile(&a);
 		remove_bundle(&a, store);
-	else if (a.rm && !a.detach)
+	} else if (a.rm && !a.detach)
 		remove_bundle(&a, store);
 	else if (!a.detach && net_detach(store, a.id, &err) < 0)
 		cli_fail(&err);

@@ -636,3 +636,31 @@ ro" ]
 	[[ "$output" == *"at most 256 labels"* ]]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --cidfile: the id written once the container is made; refused if there, nothing left on failure" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# podman: the id without a newline, 0644, kept after --rm; an existing file is 125.
+	run "$ISOLA" run --rm --cidfile "$TMP/cid" "$REG/t/bb:1" busybox true
+	[ "$status" -eq 0 ]
+	[ -n "$(cat "$TMP/cid")" ] && [ "$(wc -l <"$TMP/cid")" -eq 0 ]
+	[ "$(stat -c %a "$TMP/cid")" = 644 ]
+	run "$ISOLA" run -d --name cf --cidfile "$TMP/cid2" "$REG/t/bb:1" busybox sleep 60
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TMP/cid2")" = cf ]
+	"$ISOLA" rm -f cf >/dev/null
+	echo keep >"$TMP/there"
+	ln -s "$TMP/target" "$TMP/link"
+	for bad in "$TMP/cid" "$TMP/there" "$TMP/link" "" "$TMP/no/dir/cid" "/proc/self/fd/1"; do
+		run "$ISOLA" run --rm --cidfile "$bad" "$REG/t/bb:1" busybox true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--cidfile \`${bad:0:20}"* ]]
+	done
+	[ "$(cat "$TMP/there")" = keep ]
+	[ ! -e "$TMP/target" ]
+	# A command not found (127) made nothing: no cidfile either.
+	run -127 "$ISOLA" run --rm --cidfile "$TMP/cid3" "$REG/t/bb:1" no-such-command
+	[ ! -e "$TMP/cid3" ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
