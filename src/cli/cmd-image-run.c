@@ -80,6 +80,7 @@ static void run_args_free(struct run_args *a)
 	strv_free(a->o.ulimits);
 	strv_free(a->o.devices);
 	strv_free(a->o.labels);
+	strv_free(a->o.group_add);
 	strv_free(a->o.caps);
 	json_decref(a->o.seccomp);
 	strv_free(a->o.volumes);
@@ -198,6 +199,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"shm-size", CLI_LONG(29), "SIZE", "the size of /dev/shm (default 64m)"},
 	{"label", 'l', "KEY=VALUE", "a label, shown by inspect (repeatable)"},
 	{"stop-signal", CLI_LONG(30), "SIG", "the signal stop sends first (default TERM)"},
+	{"group-add", CLI_LONG(33), "GROUP", "a supplementary group: a name in the image's /etc/group or a gid (repeatable)"},
 	{"cidfile", CLI_LONG(32), "FILE", "write the container's id to FILE (which must not exist)"},
 	{"stop-timeout", CLI_LONG(31), "SECONDS", "how long stop waits before KILL (default 10)"},
 	{"workdir", 'w', "DIR", "the working directory"},
@@ -536,6 +538,12 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return 0;
 	case CLI_LONG(32):
 		return parse_cidfile(a, optarg, cmd);
+	case CLI_LONG(33):
+		/* A name is looked up in the image when the bundle is made. */
+		if (!*optarg || strlen(optarg) > 64 || strpbrk(optarg, ":,/ \t\n"))
+			return cli_usage_error(
+			    cmd, "--group-add `%.64s`: expected a group name or gid", optarg);
+		return push(&a->o.group_add, optarg);
 	case CLI_LONG(29):
 		if (img_tmpfs_size_parse(optarg, &a->o.shm_size) < 0)
 			return cli_usage_error(
@@ -1232,6 +1240,9 @@ static int rootless_args(struct run_args *a, const char *cmd)
 
 	if (a->vm)
 		return cli_usage_error(cmd, "--vm is not supported rootless yet");
+	if (a->o.group_add)
+		return cli_usage_error(cmd, "--group-add is not supported rootless: the "
+					    "container keeps no supplementary groups");
 	if (a->net == NET_BRIDGE && a->net_given)
 		return cli_usage_error(cmd,
 				       "--network %s: a bridge network needs root (CNI "

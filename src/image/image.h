@@ -276,6 +276,7 @@ struct img_run_opts {
 	 * stop waits 10 s).
 	 */
 	char **labels;
+	char **group_add; /* --group-add NAME|GID: more process.user.additionalGids */
 	int stop_signal;
 	int stop_timeout;
 	bool has_stop_timeout;

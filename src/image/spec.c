@@ -706,6 +706,35 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 	return lookup_db(rootfs, "/etc/group", g, gid, NULL, err);
 }
 
+/* --group-add NAME|GID: a name from the image's /etc/group, a number as is; each once. */
+static int add_groups(json_t **groups, char **list, int rootfs, struct err **err)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		uint32_t gid;
+		bool dup = false;
+		size_t j;
+		json_t *v;
+
+		if (isdigit((unsigned char)list[i][0]) && parse_id(list[i], &gid) < 0)
+			return err_make(err, 0,
+					"--group-add `%.64s`: expected a gid from 0 to 4294967294",
+					list[i]);
+		if (!isdigit((unsigned char)list[i][0]) &&
+		    lookup_db(rootfs, "/etc/group", list[i], &gid, NULL, err) < 0)
+			return err_wrap(err, "--group-add `%.64s`", list[i]);
+		if (!*groups && !(*groups = json_array()))
+			return err_make(err, ENOMEM, "--group-add");
+		json_array_foreach (*groups, j, v)
+			dup |= json_integer_value(v) == (json_int_t)gid;
+		if (!dup && json_array_size(*groups) >= GROUPS_MAX)
+			return err_make(err, 0, "--group-add `%.64s`: at most %d groups", list[i],
+					GROUPS_MAX);
+		if (!dup)
+			json_array_append_new(*groups, json_integer(gid));
+	}
+	return 0;
+}
+
 static json_t *resources(const struct img_run_opts *o)
 {
 	json_t *r = json_object();
@@ -933,6 +962,8 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 		json_decref(groups);
 		groups = NULL;
 	}
+	if (r >= 0)
+		r = add_groups(&groups, o->group_add, rootfs_fd, err);
 	if (r >= 0)
 		r = make_args(cfg, o->entrypoint, o->args, &args, err);
 	if (r >= 0 && o->init) {

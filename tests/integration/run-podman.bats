@@ -664,3 +664,27 @@ ro" ]
 	[ ! -e "$TMP/cid3" ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --group-add: a name from the image's /etc/group or a gid, as podman; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	grp=$("$ISOLA" run --rm "$REG/t/bb:1" busybox sh -c 'sed -n 2p /etc/group')
+	name=${grp%%:*}
+	gid=$(echo "$grp" | cut -d: -f3)
+	[ -n "$name" ] && [ -n "$gid" ]
+	# podman (runc) on the same flags: the image's gid for a name, a number as is, once each.
+	run "$ISOLA" run --rm --group-add "$name" --group-add 1234 --group-add "$gid" \
+		"$REG/t/bb:1" busybox sh -c 'grep ^Groups: /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tr -s ' \t' '\n' | grep -c -e "^$gid\$" -e '^1234$')" = 2 ]
+	[ "$(echo "$output" | wc -w)" -eq 3 ]
+	for bad in nosuch-group 4294967295 18446744073709551615 -1 "" "a:b" "../x" \
+		"$(printf 'g%.0s' {1..65})"; do
+		run "$ISOLA" run --rm --group-add "$bad" "$REG/t/bb:1" busybox true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--group-add \`${bad:0:20}"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
