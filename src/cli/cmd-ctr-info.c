@@ -118,6 +118,11 @@ static json_t *vm_info(json_t *info, const char *store, const char *id)
 	return info;
 }
 
+json_t *image_cli_container_meta(const char *store, const char *id)
+{
+	return load(store, id, "image.json");
+}
+
 json_t *image_cli_container_info(const char *store, const char *id)
 {
 	_cleanup_json_ json_t *img = load(store, id, "image.json"), *spec = NULL, *st = NULL,
@@ -126,7 +131,7 @@ json_t *image_cli_container_info(const char *store, const char *id)
 	char created[32] = "", p[4096];
 	const char *status;
 	struct stat sb;
-	json_t *proc, *info;
+	json_t *proc, *info, *labels;
 
 	if (!img)
 		return NULL;
@@ -150,6 +155,17 @@ json_t *image_cli_container_info(const char *store, const char *id)
 			 json_object_get(spec, "mounts") ?: json_null(), "network", "name",
 			 json_string_value(json_object_get(net, "network")), "ip",
 			 json_string_value(json_object_get(net, "ip")));
+	/* As podman's Config.Labels, StopSignal and StopTimeout (its defaults, 15 and 10). */
+	labels = json_object_get(img, "labels");
+	json_object_set_new(info, "labels", labels ? json_incref(labels) : json_object());
+	json_object_set_new(
+	    info, "stopSignal",
+	    json_integer(json_integer_value(json_object_get(img, "stopSignal")) ?: 15));
+	json_object_set_new(
+	    info, "stopTimeout",
+	    json_object_get(img, "stopTimeout")
+		? json_integer(json_integer_value(json_object_get(img, "stopTimeout")))
+		: json_integer(10));
 	return vm_info(info, store, id);
 }
 

@@ -168,7 +168,8 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 			a->force = true;
 			break;
 		case 't':
-			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0)
+			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0 ||
+			    a->timeout > IMAGE_STOP_TIMEOUT_MAX)
 				return cli_usage_error(argv[0], "-t `%s`: expected seconds",
 						       optarg);
 			break;
@@ -291,8 +292,10 @@ static void wait_stopped(const char *store, const char *id, int pidfd, int64_t m
 	if (pidfd >= 0) {
 		struct pollfd p = {.fd = pidfd, .events = POLLIN};
 
-		while ((left = end - mono_ms()) > 0 && poll(&p, 1, (int)left) < 0 && errno == EINTR)
-			;
+		/* poll's int of ms holds 24 days; -t may say more. */
+		while ((left = end - mono_ms()) > 0 && !(p.revents & POLLIN))
+			if (poll(&p, 1, left < INT_MAX ? (int)left : INT_MAX) < 0 && errno != EINTR)
+				break;
 		if (!(p.revents & POLLIN))
 			return; /* the timeout, or a poll that failed: the caller asks the state */
 		/* The init is gone; the runtime's state follows at once (it checks the pid). */
@@ -302,10 +305,19 @@ static void wait_stopped(const char *store, const char *id, int pidfd, int64_t m
 		nanosleep(&(struct timespec){.tv_nsec = (left < 100 ? left : 100) * 1000000}, NULL);
 }
 
-/* TERM, then KILL after @timeout seconds; -1 if it still runs 5 s later. */
+/*
+ * The container's stop signal (--stop-signal, else TERM), then KILL after timeout
+ * seconds; a timeout < 0: the container's --stop-timeout, else 10, as podman's stop.
+ * -1 if it still runs 5 s after the KILL.
+ */
 static int stop_one(const char *store, const char *id, int timeout)
 {
-	const char *term[] = {"kill", id, "TERM", NULL}, *kill9[] = {"kill", id, "KILL", NULL};
+	_cleanup_json_ json_t *meta = image_cli_container_meta(store, id);
+	json_int_t sig = json_integer_value(json_object_get(meta, "stopSignal"));
+	json_t *t = json_object_get(meta, "stopTimeout");
+	const char *kill9[] = {"kill", id, "KILL", NULL};
+	char signame[16] = "TERM";
+	const char *term[] = {"kill", id, signame, NULL};
 	_cleanup_free_ char *st = NULL;
 	_cleanup_close_ int pidfd = -1;
 	pid_t pid;
@@ -313,6 +325,13 @@ static int stop_one(const char *store, const char *id, int timeout)
 	st = container_status_pid(store, id, &pid);
 	if (!status_running(st))
 		return 0;
+	if (sig > 0 && sig <= SIGRTMAX)
+		snprintf(signame, sizeof(signame), "%d", (int)sig);
+	if (timeout < 0)
+		timeout = json_is_integer(t) && json_integer_value(t) >= 0 &&
+				  json_integer_value(t) <= IMAGE_STOP_TIMEOUT_MAX
+			      ? (int)json_integer_value(t)
+			      : 10;
 	/*
 	 * If the init exited and its pid was reused in between, the pidfd is
 	 * another process's: the wait then lasts the timeout, and the state,
@@ -402,7 +421,7 @@ static int stop_cmd(const struct ctr_args *a, const char *store, const char *id)
 
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 {
-	struct ctr_args a = {.timeout = 10};
+	struct ctr_args a = {.timeout = -1};
 
 	return each_container(&a, argc, argv, false, stop_cmd);
 }

@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
- * isola image run [--store D] [--rm] [-d] [--name N] [-e K=V] [-v SRC:DST[:ro]]
+ * isola image run [--store D] [--rm] [-d] [--name N] [-e K=V] [-v SRC:DST[:OPTS]]
  *                 [-w DIR] [-u USER] [--memory SIZE] [--cpus N] [--pids-limit N]
  *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH]
  *                 [-p [IP:]HOST:CTR[/tcp|udp]] [--dns IP] [--add-host NAME:IP]
  *                 [--hostname NAME] [--network-alias NAME] [--sysctl K=V]
- *                 [--ulimit NAME=SOFT[:HARD]] [--tmpfs DEST[:OPTS]]
+ *                 [--ulimit NAME=SOFT[:HARD]] [--tmpfs DEST[:OPTS]] [--mount ...]
  *                 [--vm [--vm-kernel FILE] [--vm-modules DIR]] IMAGE [CMD...]
  *
  * Makes a bundle from the image under the store and runs it with the OCI
@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,6 +53,8 @@ struct run_args {
 	const char *store, *image, *pull;
 	char *image_resolved; /* the store's name for it */
 	bool rm, detach, interactive, quiet, vm, net_given;
+	const char *cidfile; /* --cidfile: written once the bundle is made */
+	bool cidfile_written;
 	struct image_vm_opts vmo;
 	char id[65];
 	enum net_mode net;
@@ -76,6 +79,8 @@ static void run_args_free(struct run_args *a)
 	strv_free(a->o.tmpfs);
 	strv_free(a->o.ulimits);
 	strv_free(a->o.devices);
+	strv_free(a->o.labels);
+	strv_free(a->o.group_add);
 	strv_free(a->o.caps);
 	json_decref(a->o.seccomp);
 	strv_free(a->o.volumes);
@@ -189,7 +194,14 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"name", CLI_LONG(3), "NAME", "the container's name (default: a random id)"},
 	{"env", 'e', "KEY=VALUE", "set an environment variable; KEY alone: ours (repeatable)"},
 	{"env-file", CLI_LONG(16), "FILE", "variables from FILE, KEY=VALUE a line (repeatable; -e wins)"},
-	{"volume", 'v', "SRC:DST[:ro]", "bind mount a host path, or a named volume (repeatable)"},
+	{"volume", 'v', "SRC:DST[:OPTS]", "bind mount a host path or a named volume (OPTS: ro, rw, rshared...; repeatable)"},
+	{"mount", CLI_LONG(28), "type=TYPE,...", "bind, volume or tmpfs mount, podman's syntax (repeatable)"},
+	{"shm-size", CLI_LONG(29), "SIZE", "the size of /dev/shm (default 64m)"},
+	{"label", 'l', "KEY=VALUE", "a label, shown by inspect (repeatable)"},
+	{"stop-signal", CLI_LONG(30), "SIG", "the signal stop sends first (default TERM)"},
+	{"group-add", CLI_LONG(33), "GROUP", "a supplementary group: a name in the image's /etc/group or a gid (repeatable)"},
+	{"cidfile", CLI_LONG(32), "FILE", "write the container's id to FILE (which must not exist)"},
+	{"stop-timeout", CLI_LONG(31), "SECONDS", "how long stop waits before KILL (default 10)"},
 	{"workdir", 'w', "DIR", "the working directory"},
 	{"user", 'u', "USER[:GROUP]", "run as this user (name or id)"},
 	{"entrypoint", CLI_LONG(4), "CMD", "replace the image's entrypoint (\"\": none)"},
@@ -327,6 +339,96 @@ static int check_sysctl_net(struct run_args *a, const char *cmd)
 	return 0;
 }
 
+/* --mount: the entry -v or --tmpfs would make (img_mount_parse); a volume's name as -v's. */
+static int parse_mount(struct run_args *a, const char *v, const char *cmd)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *entry = NULL, *name = NULL;
+	enum img_mount_kind kind;
+
+	if (img_mount_parse(v, &kind, &entry, &err) < 0)
+		return cli_fail(&err);
+	if (kind == IMG_MOUNT_TMPFS)
+		return push(&a->o.tmpfs, entry);
+	name = entry[0] == '/' ? NULL : strndup(entry, strcspn(entry, ":"));
+	if (entry[0] != '/' && (!name || !net_name_valid(name)))
+		return cli_usage_error(cmd,
+				       "--mount `%.64s`: a volume's name is [A-Za-z0-9_.-], at "
+				       "most 32",
+				       v);
+	return push(&a->o.volumes, entry);
+}
+
+/*
+ * --label KEY[=VALUE] (podman: KEY alone is an empty value).  Unlike podman, where the
+ * last of a key wins silently, a key given twice is refused; keys and values are
+ * bounded, and so is their number, since inspect prints them all.
+ */
+#define LABELS_MAX 256
+static int parse_label(struct run_args *a, const char *v, const char *cmd)
+{
+	size_t kl = strcspn(v, "="), n = 0;
+
+	if (!kl || kl > 256 || strlen(v + kl) > 4097)
+		return cli_usage_error(cmd,
+				       "--label `%.64s`: expected KEY=VALUE, KEY 1 to 256 bytes, "
+				       "VALUE at most 4096",
+				       v);
+	for (size_t i = 0; i < kl; i++)
+		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+			return cli_usage_error(cmd, "--label `%.64s`: a control character in KEY",
+					       v);
+	for (char **l = a->o.labels; l && *l; l++, n++)
+		if (strcspn(*l, "=") == kl && !strncmp(*l, v, kl))
+			return cli_usage_error(cmd, "--label `%.64s`: `%.*s` given twice", v,
+					       (int)(kl > 64 ? 64 : kl), v);
+	if (n >= LABELS_MAX)
+		return cli_usage_error(cmd, "--label `%.64s`: at most %d labels", v, LABELS_MAX);
+	return push(&a->o.labels, v);
+}
+
+/* --cidfile FILE: refused if FILE is there (as podman: another container may use it). */
+static int parse_cidfile(struct run_args *a, const char *v, const char *cmd)
+{
+	struct stat st;
+
+	if (!*v || strlen(v) >= 4096)
+		return cli_usage_error(cmd, "--cidfile `%.64s`: expected a file name", v);
+	if (lstat(v, &st) == 0 || errno != ENOENT)
+		return cli_usage_error(cmd,
+				       "--cidfile `%.64s`: it exists; another container may use "
+				       "it, or remove it",
+				       v);
+	a->cidfile = v;
+	return 0;
+}
+
+/* The id, without a newline (podman's file); O_EXCL decides a race with another run. */
+static int write_cidfile(struct run_args *a)
+{
+	_cleanup_close_ int fd = -1;
+	size_t n = strlen(a->id);
+
+	if (!a->cidfile)
+		return 0;
+	fd = open(a->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return cli_usage_error("run", "--cidfile `%.64s`: %s", a->cidfile, strerror(errno));
+	a->cidfile_written = true;
+	if (write(fd, a->id, n) != (ssize_t)n || close(TAKE_FD(fd)) < 0)
+		return cli_usage_error("run", "--cidfile `%.64s`: %s", a->cidfile,
+				       strerror(errno ? errno : EIO));
+	return 0;
+}
+
+/* A run that made nothing (its bundle removed for isola's own failure) keeps no cidfile. */
+static void undo_cidfile(struct run_args *a)
+{
+	if (a->cidfile_written)
+		unlink(a->cidfile);
+	a->cidfile_written = false;
+}
+
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
 {
 	if (c == CLI_LONG(6)) {
@@ -417,6 +519,35 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 	}
 	case CLI_LONG(27):
 		a->o.privileged = true;
+		return 0;
+	case CLI_LONG(28):
+		return parse_mount(a, optarg, cmd);
+	case 'l':
+		return parse_label(a, optarg, cmd);
+	case CLI_LONG(30):
+		if (parse_signal(optarg, &a->o.stop_signal) < 0)
+			return cli_usage_error(cmd, "--stop-signal `%.64s`: not a signal", optarg);
+		return 0;
+	case CLI_LONG(31):
+		if (parse_int(optarg, &a->o.stop_timeout) < 0 || a->o.stop_timeout < 0 ||
+		    a->o.stop_timeout > IMAGE_STOP_TIMEOUT_MAX)
+			return cli_usage_error(
+			    cmd, "--stop-timeout `%.64s`: expected seconds, at most %d", optarg,
+			    IMAGE_STOP_TIMEOUT_MAX);
+		a->o.has_stop_timeout = true;
+		return 0;
+	case CLI_LONG(32):
+		return parse_cidfile(a, optarg, cmd);
+	case CLI_LONG(33):
+		/* A name is looked up in the image when the bundle is made. */
+		if (!*optarg || strlen(optarg) > 64 || strpbrk(optarg, ":,/ \t\n"))
+			return cli_usage_error(
+			    cmd, "--group-add `%.64s`: expected a group name or gid", optarg);
+		return push(&a->o.group_add, optarg);
+	case CLI_LONG(29):
+		if (img_tmpfs_size_parse(optarg, &a->o.shm_size) < 0)
+			return cli_usage_error(
+			    cmd, "--shm-size `%.64s`: expected a size from 1 to 1E", optarg);
 		return 0;
 	case CLI_LONG(26): {
 		struct img_device d;
@@ -1109,6 +1240,9 @@ static int rootless_args(struct run_args *a, const char *cmd)
 
 	if (a->vm)
 		return cli_usage_error(cmd, "--vm is not supported rootless yet");
+	if (a->o.group_add)
+		return cli_usage_error(cmd, "--group-add is not supported rootless: the "
+					    "container keeps no supplementary groups");
 	if (a->net == NET_BRIDGE && a->net_given)
 		return cli_usage_error(cmd,
 				       "--network %s: a bridge network needs root (CNI "
@@ -1181,6 +1315,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 			return r;
 		r = check_command(bundle);
 	}
+	if (r == 0 && write_cidfile(&a))
+		r = EXIT_ISOLA; /* the bundle is removed below */
 	if (r == 0 && a.vm) {
 		/* Attached as a plain container; the VM joins the netns (cmd-image-run-vm.c). */
 		a.vmo.network = a.net == NET_BRIDGE;
@@ -1191,8 +1327,10 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		/* The bundle stays (config, log) until rm, or the end with --rm. */
 		if (code == 0)
 			code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
-		if (code != 0)
+		if (code != 0) {
+			undo_cidfile(&a);
 			remove_bundle(&a, store);
+		}
 		return code;
 	}
 	if (r == 0 && a.vm) {
@@ -1205,13 +1343,15 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 	if (r == 0)
 		r = attach(&a, store, bundle);
 	if (r) {
+		undo_cidfile(&a);
 		remove_bundle(&a, store);
 		return r;
 	}
 	code = run_runtime(store, bundle, &a);
-	if (a.detach && code != 0)
+	if (a.detach && code != 0) {
+		undo_cidfile(&a);
 		remove_bundle(&a, store);
-	else if (a.rm && !a.detach)
+	} else if (a.rm && !a.detach)
 		remove_bundle(&a, store);
 	else if (!a.detach && net_detach(store, a.id, &err) < 0)
 		cli_fail(&err);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 #pragma once
 /* Shared bits of the image commands. */
+#include <limits.h>
 #include <sys/types.h>
 
 #include "cli.h"
@@ -40,6 +41,10 @@ void image_cli_log_replay(const char *path, pid_t logger);
 
 /* ps / inspect facts of a run IMAGE container (NULL: no such container). */
 json_t *image_cli_container_info(const char *store, const char *id);
+/* A run IMAGE container's image.json (its image, labels, stop signal and timeout), or NULL. */
+json_t *image_cli_container_meta(const char *store, const char *id);
+/* --stop-timeout, stop -t: seconds, counted in tenths in an int. */
+#define IMAGE_STOP_TIMEOUT_MAX (INT_MAX / 10 - 1)
 
 /* Pull ref into the open store with `isola pull`'s progress lines on stderr. */
 int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,

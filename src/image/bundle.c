@@ -226,6 +226,29 @@ static int add_overlay_mount(json_t *spec, const char *opts, struct err **err)
 	return 0;
 }
 
+/* What inspect and stop read of the run's options: labels, stop signal and timeout. */
+static int run_meta(json_t *meta, const struct img_run_opts *o)
+{
+	json_t *labels = json_object();
+
+	if (!labels || json_object_set_new(meta, "labels", labels) < 0)
+		return -ENOMEM;
+	for (char **l = o->labels; l && *l; l++) {
+		_cleanup_free_ char *k = strndup(*l, strcspn(*l, "="));
+		const char *v = strchr(*l, '=');
+
+		if (!k || json_object_set_new(labels, k, json_string(v ? v + 1 : "")) < 0)
+			return -ENOMEM;
+	}
+	if (o->stop_signal > 0 &&
+	    json_object_set_new(meta, "stopSignal", json_integer(o->stop_signal)) < 0)
+		return -ENOMEM;
+	if (o->has_stop_timeout &&
+	    json_object_set_new(meta, "stopTimeout", json_integer(o->stop_timeout)) < 0)
+		return -ENOMEM;
+	return 0;
+}
+
 /* Mount the rootfs and write config.json; cdir exists. */
 static int populate(struct img_store *s, const char *store, const char *cdir, json_t *entry,
 		    const char *name, const struct img_run_opts *o, struct err **err)
@@ -242,6 +265,8 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 	meta = json_pack("{s:s, s:O}", "image", name, "layers", json_object_get(entry, "layers"));
 	if (!meta || !config)
 		return err_make(err, 0, "index entry for `%s` is incomplete", name);
+	if (run_meta(meta, o) < 0)
+		return err_make(err, ENOMEM, "image.json");
 	/* First, so that a prune running later keeps our layers. */
 	r = write_json(cdir, "image.json", meta, err);
 	if (r >= 0)

@@ -263,11 +263,23 @@ struct img_run_opts {
 	bool netns_private;	/* netns_path is one made for this container (a bridge's) */
 	const char *hostname;	/* NULL: the name, else "isola" */
 	const char *entrypoint; /* NULL: the image's; "": none */
-	bool init;	/* run the command under /dev/init -- (bind-mounted by the caller) */
-	char **sysctls; /* KEY=VALUE (--sysctl, checked by the caller); over ours */
-	char **tmpfs;	/* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
-	char **ulimits; /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
-	char **devices; /* HOST[:CTR][:PERMS] (--device, img_device_parse) */
+	bool init;	   /* run the command under /dev/init -- (bind-mounted by the caller) */
+	char **sysctls;	   /* KEY=VALUE (--sysctl, checked by the caller); over ours */
+	char **tmpfs;	   /* DEST[:OPTIONS] (--tmpfs, img_tmpfs_check) */
+	char **ulimits;	   /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
+	char **devices;	   /* HOST[:CTR][:PERMS] (--device, img_device_parse) */
+	uint64_t shm_size; /* /dev/shm's size in bytes (--shm-size); 0: 64 MiB */
+	/*
+	 * Kept in the bundle's image.json, for inspect and stop: --label KEY=VALUE (checked
+	 * by the caller, keys unique) as "labels", --stop-signal as "stopSignal" (0: none,
+	 * stop sends SIGTERM), --stop-timeout as "stopTimeout" (if has_stop_timeout; else
+	 * stop waits 10 s).
+	 */
+	char **labels;
+	char **group_add; /* --group-add NAME|GID: more process.user.additionalGids */
+	int stop_signal;
+	int stop_timeout;
+	bool has_stop_timeout;
 	/*
 	 * --privileged: no masked or read-only paths, sysfs and the cgroup mount
 	 * read-write, every device allowed and (not rootless) the host's /dev nodes
@@ -312,6 +324,17 @@ struct img_device {
 int img_device_parse(const char *arg, struct img_device *ret, struct err **err);
 /* --tmpfs DEST[:OPTIONS]: an absolute DEST, options a tmpfs and isola take. */
 int img_tmpfs_check(const char *arg, struct err **err);
+/*
+ * --mount type=bind|volume|tmpfs,source=..,target=..[,readonly][,bind-propagation=..]
+ * [,tmpfs-size=..][,tmpfs-mode=..] (src, dst, destination, ro aliases), as podman takes
+ * it: *ret_entry is what -v (IMG_MOUNT_VOLUME: "SRC:DST:ro|rw[,PROPAGATION]", SRC a path
+ * or a volume's name) or --tmpfs (IMG_MOUNT_TMPFS: "DST:OPTIONS") would hold.
+ */
+enum img_mount_kind { IMG_MOUNT_VOLUME, IMG_MOUNT_TMPFS };
+int img_mount_parse(const char *arg, enum img_mount_kind *ret_kind, char **ret_entry,
+		    struct err **err);
+/* A tmpfs size (--shm-size, tmpfs-size=): bytes, K, M, G, T; from 1 byte to 1 EiB. */
+int img_tmpfs_size_parse(const char *s, uint64_t *ret);
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,

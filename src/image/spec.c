@@ -82,17 +82,22 @@ static json_t *default_mounts(const struct img_run_opts *o)
 {
 	bool host_net = o->host_network;
 	const char *rw = o->privileged ? "rw" : "ro"; /* /sys and its cgroups */
-	json_t *m = json_pack(
-	    "[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
-	    " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
-	    "destination", "/proc", "type", "proc", "source", "proc", "destination", "/dev", "type",
-	    "tmpfs", "source", "tmpfs", "options", "nosuid", "strictatime", "mode=755",
-	    "size=65536k", "destination", "/dev/pts", "type", "devpts", "source", "devpts",
-	    "options", "nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5",
-	    "destination", "/dev/shm", "type", "tmpfs", "source", "shm", "options", "nosuid",
-	    "noexec", "nodev", "mode=1777", "size=65536k", "destination", "/dev/mqueue", "type",
-	    "mqueue", "source", "mqueue", "options", "nosuid", "noexec", "nodev");
-	json_t *pts = json_object_get(json_array_get(m, 2), "options");
+	char shm[48] = "size=65536k";
+	json_t *m, *pts;
+
+	if (o->shm_size) /* --shm-size, in bytes: the kernel rounds up to a page */
+		snprintf(shm, sizeof(shm), "size=%llu", (unsigned long long)o->shm_size);
+	m = json_pack("[{s:s,s:s,s:s}, {s:s,s:s,s:s,s:[s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s,s,s,s]},"
+		      " {s:s,s:s,s:s,s:[s,s,s,s,s]}, {s:s,s:s,s:s,s:[s,s,s]}]",
+		      "destination", "/proc", "type", "proc", "source", "proc", "destination",
+		      "/dev", "type", "tmpfs", "source", "tmpfs", "options", "nosuid",
+		      "strictatime", "mode=755", "size=65536k", "destination", "/dev/pts", "type",
+		      "devpts", "source", "devpts", "options", "nosuid", "noexec", "newinstance",
+		      "ptmxmode=0666", "mode=0620", "gid=5", "destination", "/dev/shm", "type",
+		      "tmpfs", "source", "shm", "options", "nosuid", "noexec", "nodev", "mode=1777",
+		      shm, "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue",
+		      "options", "nosuid", "noexec", "nodev");
+	pts = json_object_get(json_array_get(m, 2), "options");
 
 	/* Rootless with only our own gid: no tty group to own the ptys. */
 	if (pts && !has_gid(o, 5))
@@ -117,32 +122,66 @@ static json_t *default_mounts(const struct img_run_opts *o)
 	return m;
 }
 
-/* -v SRC:DST[:ro|rw] */
+/*
+ * -v SRC:DST[:OPTIONS], OPTIONS ro or rw and a propagation (private, rprivate, shared,
+ * rshared, slave, rslave), comma separated, as podman takes them.
+ */
+static int volume_options(const char *arg, char *mode, json_t *o, struct err **err)
+{
+	static const char *const props[] = {"private", "rprivate", "shared",
+					    "rshared", "slave",	   "rslave"};
+	bool ro = false, rw = false, prop = false;
+	char *save = NULL;
+
+	for (char *w = mode ? strtok_r(mode, ",", &save) : NULL; w;
+	     w = strtok_r(NULL, ",", &save)) {
+		bool is_prop = false;
+
+		for (size_t i = 0; i < ARRAY_SIZE(props); i++)
+			is_prop |= streq(w, props[i]);
+		if (streq(w, "ro") || streq(w, "rw")) {
+			if (ro || rw)
+				return err_make(err, 0, "-v `%s`: ro or rw, once", arg);
+			ro = streq(w, "ro");
+			rw = !ro;
+		} else if (!is_prop || prop) {
+			return err_make(err, 0,
+					"-v `%s`: options are ro or rw and one propagation "
+					"(private, rprivate, shared, rshared, slave, rslave)",
+					arg);
+		} else {
+			prop = true;
+		}
+		json_array_append_new(o, json_string(w));
+	}
+	if (!ro && !rw)
+		json_array_append_new(o, json_string("rw"));
+	return 0;
+}
+
 static int add_volumes(json_t *mounts, char **vols, struct err **err)
 {
 	for (size_t i = 0; vols && vols[i]; i++) {
 		_cleanup_free_ char *v = strdup(vols[i]);
+		_cleanup_json_ json_t *o = json_pack("[s]", "rbind");
 		char *dst, *mode;
 
-		if (!v)
+		if (!v || !o)
 			return err_make(err, ENOMEM, "volume");
 		dst = strchr(v, ':');
 		if (!dst || dst == v || dst[1] != '/' || v[0] != '/')
 			return err_make(err, 0, "-v `%s`: expected /SRC:/DST[:ro]", vols[i]);
 		*dst++ = '\0';
 		mode = strchr(dst, ':');
-		if (mode) {
+		if (mode)
 			*mode++ = '\0';
-			if (!streq(mode, "ro") && !streq(mode, "rw"))
-				return err_make(err, 0, "-v `%s`: mode must be ro or rw", vols[i]);
-		}
+		if (volume_options(vols[i], mode, o, err) < 0)
+			return -EINVAL;
 		if (path_same_abs(dst, "/proc"))
 			return err_make(err, 0, "-v `%s`: /proc is the container's procfs",
 					vols[i]);
-		json_array_append_new(mounts,
-				      json_pack("{s:s,s:s,s:s,s:[s,s]}", "destination", dst, "type",
-						"bind", "source", v, "options", "rbind",
-						mode && streq(mode, "ro") ? "ro" : "rw"));
+		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:O}", "destination", dst,
+							"type", "bind", "source", v, "options", o));
 	}
 	return 0;
 }
@@ -667,6 +706,35 @@ static int resolve_user(const char *spec, int rootfs, uint32_t *uid, uint32_t *g
 	return lookup_db(rootfs, "/etc/group", g, gid, NULL, err);
 }
 
+/* --group-add NAME|GID: a name from the image's /etc/group, a number as is; each once. */
+static int add_groups(json_t **groups, char **list, int rootfs, struct err **err)
+{
+	for (size_t i = 0; list && list[i]; i++) {
+		uint32_t gid;
+		bool dup = false;
+		size_t j;
+		json_t *v;
+
+		if (isdigit((unsigned char)list[i][0]) && parse_id(list[i], &gid) < 0)
+			return err_make(err, 0,
+					"--group-add `%.64s`: expected a gid from 0 to 4294967294",
+					list[i]);
+		if (!isdigit((unsigned char)list[i][0]) &&
+		    lookup_db(rootfs, "/etc/group", list[i], &gid, NULL, err) < 0)
+			return err_wrap(err, "--group-add `%.64s`", list[i]);
+		if (!*groups && !(*groups = json_array()))
+			return err_make(err, ENOMEM, "--group-add");
+		json_array_foreach (*groups, j, v)
+			dup |= json_integer_value(v) == (json_int_t)gid;
+		if (!dup && json_array_size(*groups) >= GROUPS_MAX)
+			return err_make(err, 0, "--group-add `%.64s`: at most %d groups", list[i],
+					GROUPS_MAX);
+		if (!dup)
+			json_array_append_new(*groups, json_integer(gid));
+	}
+	return 0;
+}
+
 static json_t *resources(const struct img_run_opts *o)
 {
 	json_t *r = json_object();
@@ -849,6 +917,30 @@ static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t
 			 "permitted", caps, "rlimits", rlimits(o), "noNewPrivileges", 1);
 }
 
+/*
+ * As podman: a shared volume makes "/" shared, else a slave one makes it rslave, so
+ * that the volume's propagation reaches its source (a private "/" cuts it off).
+ */
+static void root_propagation(json_t *spec, json_t *mounts)
+{
+	const char *prop = NULL;
+	json_t *m, *o;
+	size_t i, j;
+
+	json_array_foreach (mounts, i, m)
+		json_array_foreach (json_object_get(m, "options"), j, o) {
+			const char *w = json_string_value(o);
+
+			if (w && (streq(w, "shared") || streq(w, "rshared")))
+				prop = "shared";
+			else if (w && !prop && (streq(w, "slave") || streq(w, "rslave")))
+				prop = "rslave";
+		}
+	if (prop)
+		json_object_set_new(json_object_get(spec, "linux"), "rootfsPropagation",
+				    json_string(prop));
+}
+
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,
 		      int rootfs_fd, json_t **ret, struct err **err)
 {
@@ -870,6 +962,8 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 		json_decref(groups);
 		groups = NULL;
 	}
+	if (r >= 0)
+		r = add_groups(&groups, o->group_add, rootfs_fd, err);
 	if (r >= 0)
 		r = make_args(cfg, o->entrypoint, o->args, &args, err);
 	if (r >= 0 && o->init) {
@@ -899,6 +993,7 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 			 "mounts", mounts, "linux", linux_section(o));
 	if (!spec)
 		return err_make(err, ENOMEM, "config.json");
+	root_propagation(spec, mounts);
 	*ret = TAKE_PTR(spec);
 	return 0;
 }

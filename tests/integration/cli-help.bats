@@ -46,7 +46,7 @@ commands() {
 	for o in --bundle --pid-file --console-socket --keep -i --interactive -t --tty -d --detach \
 		-e --env -p --publish -v --volume -w --workdir -u --user --name --entrypoint --rm \
 		--pull --init --restart --network --dns --add-host --hostname --store --device \
-		--privileged; do
+		--privileged --mount --shm-size -l --label --stop-signal --stop-timeout --cidfile --group-add; do
 		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
 	done
 	[ "$(echo "$output" | grep -c -- '--help')" -eq 1 ]
@@ -69,6 +69,9 @@ commands() {
 	[ "$output" = --detach ]
 	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --de); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
 	[ "$output" = "--detach --device" ]
+	run bash -c "source '$d/comp'; COMP_WORDS=(isola run --mo); COMP_CWORD=2; _isola; echo \${COMPREPLY[*]}"
+	[ "$output" = --mount ]
+	grep -q -- '\\-\\-mount' "$d/isola-run.8"
 }
 
 @test "image SUBCOMMAND --help lists that subcommand's options from its table" {

@@ -530,3 +530,190 @@ unlimited
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --mount: bind, volume and tmpfs as podman takes them; -v's propagation; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkdir -p "$TMP/m/ro" "$TMP/m/rw" "$TMP/m/p"
+	echo host >"$TMP/m/ro/f"
+	# podman (runc, 4.3) on the same flags: /b ro, /c rw, a tmpfs rw,nosuid,nodev (not
+	# noexec, unlike --tmpfs) with size= and mode=, a named volume as -v NAME:/DST, /p in
+	# a peer group of its own (rshared makes rootfsPropagation shared, as podman does).
+	run "$ISOLA" run --rm --network none --mount type=bind,src="$TMP/m/ro",dst=/b,ro \
+		--mount "type=bind,source=$TMP/m/rw,target=/c,readonly=false" \
+		--mount type=tmpfs,destination=/t,tmpfs-size=1m,tmpfs-mode=1700 \
+		--mount "type=volume,src=mvol$$,dst=/v" \
+		--mount "type=bind,src=$TMP/m/p,dst=/p,bind-propagation=rshared" \
+		-v "$TMP/m/p:/q:rslave,ro" "$REG/t/bb:1" sh -c 'cat /b/f; echo ctr >/c/g
+		echo vol >/v/h; { echo x >/b/no; } 2>/dev/null || echo ro
+		grep -E " /(b|c|t) " /proc/mounts | cut -d" " -f2,4 | sed "s/,.*relatime/ &/" | cut -d" " -f1,2
+		grep " /t " /proc/mounts | cut -d" " -f4; stat -c %a /t
+		grep " /p " /proc/self/mountinfo | grep -c shared:
+		grep " /q " /proc/mounts | cut -d" " -f4 | cut -d, -f1'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "host
+ro
+/b ro
+/c rw
+/t rw
+rw,nosuid,nodev,relatime,size=1024k,mode=1700
+1700
+1
+ro" ]
+	[ "$(cat "$TMP/m/rw/g")" = ctr ]
+	[ "$(cat "$ISOLA_STORE/volumes/mvol$$/_data/h")" = vol ]
+	for bad in "type=bind,dst=/x" "type=bind,src=$TMP/none,dst=/x" "type=bind,src=rel,dst=/x" \
+		"type=bind,src=$TMP/m,dst=x" "type=bind,src=$TMP/m,dst=/proc" "type=bind,src=$TMP/m,dst=//proc/" \
+		"type=bind,src=$TMP/m,dst=/a/../x" "type=bind,src=$TMP/m/../m,dst=/x" \
+		"type=bind,src=/proc/self/fd/3,dst=/x" "type=bind,src=/proc/thread-self/root,dst=/x" \
+		"type=bind,src=$TMP/m,dst=/" "type=bind,src=$TMP/m,dst=/x,dst=/y" \
+		"type=bind,src=$TMP/m,target=/x,destination=/y" "type=foo,dst=/x" "dst=/x" \
+		"type=bind,src=$TMP/m,dst=/x,bogus" "type=bind,src=$TMP/m,dst=/x,bind-propagation=foo" \
+		"type=bind,src=$TMP/m,dst=/x,ro=maybe" "type=bind,src=$TMP/m,dst=/x,ro,rw" \
+		"type=bind,src=$TMP/m,dst=/x,tmpfs-size=1m" "type=bind,src=$TMP/m,dst=/x:y" \
+		"type=tmpfs,src=/tmp,dst=/x" "type=tmpfs,dst=/x,bind-propagation=rshared" \
+		"type=tmpfs,dst=/x,tmpfs-size=0" "type=tmpfs,dst=/x,tmpfs-size=-1" \
+		"type=tmpfs,dst=/x,tmpfs-size=18446744073709551615k" "type=tmpfs,dst=/x,tmpfs-size=18446744073709551615" "type=tmpfs,dst=/x,tmpfs-size=1025P" "type=tmpfs,dst=/x,tmpfs-size=1m,tmpfs-size=2m" \
+		"type=tmpfs,dst=/x,tmpfs-mode=8" "type=tmpfs,dst=/x,tmpfs-mode=17777" "type=tmpfs,dst=/x,tmpfs-mode=" \
+		"type=volume,dst=/x" "type=volume,src=../e,dst=/x" "type=volume,src=.e,dst=/x" \
+		"type=volume,src=v,dst=/x,bind-propagation=shared" "type=bind,src=$TMP/m,dst=/$(printf 'x%.0s' {1..5000})"; do
+		run "$ISOLA" run --rm --network none --mount "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--mount \`${bad:0:20}"* ]]
+	done
+	for bad in "$TMP/m:/x:ro,rw" "$TMP/m:/x:shared,slave" "$TMP/m:/x:bind"; do
+		run "$ISOLA" run --rm --network none -v "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[[ "$output" == *"-v \`$bad\`"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	[ ! -e "$ISOLA_STORE/volumes/e" ]
+}
+
+@test "run --shm-size: /dev/shm's size as podman mounts it; 0, -1 and sizes that wrap refused" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# podman (runc, 4.3): 1m is size=1024k, 100000 bytes 100k, 1b a page; the default 64m.
+	for s in "1m 1024k" "100000 100k" "1b 4k" "2GiB 2097152k" "- 65536k"; do
+		set -- $s
+		opt=(--shm-size "$1")
+		[ "$1" = - ] && opt=()
+		run "$ISOLA" run --rm --network none "${opt[@]}" "$REG/t/bb:1" \
+			sh -c 'grep " /dev/shm " /proc/mounts | cut -d" " -f4'
+		echo "$1: $output"
+		[ "$status" -eq 0 ]
+		[ "$output" = "rw,nosuid,nodev,noexec,relatime,size=$2" ]
+	done
+	for bad in 0 -1 18446744073709551615 1025P 1x "" 1m1 "$(printf '9%.0s' {1..300})"; do
+		run "$ISOLA" run --rm --network none --shm-size "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--shm-size \`${bad:0:20}"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
+@test "run --label, --stop-signal, --stop-timeout: shown by inspect, used by stop; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run -d --name lb -l a=1 --label b -l "c=x=y" --stop-signal USR1 --stop-timeout 2 \
+		"$REG/t/bb:1" sh -c 'trap "echo got USR1; exit 3" USR1; while :; do sleep 0.1; done'
+	[ "$status" -eq 0 ]
+	run "$ISOLA" inspect lb
+	echo "$output"
+	# As podman's Config.Labels, StopSignal (a number) and StopTimeout.
+	[ "$(echo "$output" | jq -c '.[0].labels')" = '{"a":"1","b":"","c":"x=y"}' ]
+	[ "$(echo "$output" | jq -c '[.[0].stopSignal, .[0].stopTimeout]')" = '[10,2]' ]
+	run "$ISOLA" stop lb
+	[ "$status" -eq 0 ]
+	run "$ISOLA" logs lb
+	[ "$output" = "got USR1" ]
+	"$ISOLA" rm lb >/dev/null
+	# A process that ignores the stop signal is killed after --stop-timeout, not 10 s;
+	# stop -t still wins.  Without the flags: TERM, 10, no labels (podman's defaults).
+	"$ISOLA" run -d --name lt --stop-timeout 1 "$REG/t/bb:1" sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+	SECONDS=0
+	run "$ISOLA" stop lt
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -le 4 ]
+	"$ISOLA" rm lt >/dev/null
+	"$ISOLA" run -d --name lt --stop-timeout 30 "$REG/t/bb:1" sh -c 'trap "" TERM; while :; do sleep 0.1; done'
+	SECONDS=0
+	run "$ISOLA" stop -t 0 lt
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -le 4 ]
+	"$ISOLA" rm lt >/dev/null
+	"$ISOLA" run -d --name ld "$REG/t/bb:1" busybox sleep 60
+	run "$ISOLA" inspect ld
+	[ "$(echo "$output" | jq -c '[.[0].labels, .[0].stopSignal, .[0].stopTimeout]')" = '[{},15,10]' ]
+	"$ISOLA" rm -f ld >/dev/null
+	long=$(printf 'k%.0s' {1..257})
+	for bad in "-l a=1 -l a=2" "-l =x" "--label $long=1" "-l $(printf 'a\001b')=1" \
+		"--stop-signal 0" "--stop-signal FOO" "--stop-signal 65" "--stop-signal -9" \
+		"--stop-timeout -1" "--stop-timeout 4294967295" "--stop-timeout 18446744073709551615" \
+		"--stop-timeout x"; do
+		run "$ISOLA" run --rm --network none $bad "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--label \`"* || "$output" == *"${bad%% *} \`"* ]]
+	done
+	run "$ISOLA" run --rm --network none $(for i in $(seq 257); do echo "-l k$i=v"; done) "$REG/t/bb:1" true
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"at most 256 labels"* ]]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
+@test "run --cidfile: the id written once the container is made; refused if there, nothing left on failure" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# podman: the id without a newline, 0644, kept after --rm; an existing file is 125.
+	run "$ISOLA" run --rm --cidfile "$TMP/cid" "$REG/t/bb:1" busybox true
+	[ "$status" -eq 0 ]
+	[ -n "$(cat "$TMP/cid")" ] && [ "$(wc -l <"$TMP/cid")" -eq 0 ]
+	[ "$(stat -c %a "$TMP/cid")" = 644 ]
+	run "$ISOLA" run -d --name cf --cidfile "$TMP/cid2" "$REG/t/bb:1" busybox sleep 60
+	[ "$status" -eq 0 ]
+	[ "$(cat "$TMP/cid2")" = cf ]
+	"$ISOLA" rm -f cf >/dev/null
+	echo keep >"$TMP/there"
+	ln -s "$TMP/target" "$TMP/link"
+	for bad in "$TMP/cid" "$TMP/there" "$TMP/link" "" "$TMP/no/dir/cid" "/proc/self/fd/1"; do
+		run "$ISOLA" run --rm --cidfile "$bad" "$REG/t/bb:1" busybox true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--cidfile \`${bad:0:20}"* ]]
+	done
+	[ "$(cat "$TMP/there")" = keep ]
+	[ ! -e "$TMP/target" ]
+	# A command not found (127) made nothing: no cidfile either.
+	run -127 "$ISOLA" run --rm --cidfile "$TMP/cid3" "$REG/t/bb:1" no-such-command
+	[ ! -e "$TMP/cid3" ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}
+
+@test "run --group-add: a name from the image's /etc/group or a gid, as podman; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	grp=$("$ISOLA" run --rm "$REG/t/bb:1" busybox sh -c 'sed -n 2p /etc/group')
+	name=${grp%%:*}
+	gid=$(echo "$grp" | cut -d: -f3)
+	[ -n "$name" ] && [ -n "$gid" ]
+	# podman (runc) on the same flags: the image's gid for a name, a number as is, once each.
+	run "$ISOLA" run --rm --group-add "$name" --group-add 1234 --group-add "$gid" \
+		"$REG/t/bb:1" busybox sh -c 'grep ^Groups: /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(echo "$output" | tr -s ' \t' '\n' | grep -c -e "^$gid\$" -e '^1234$')" = 2 ]
+	[ "$(echo "$output" | wc -w)" -eq 3 ]
+	for bad in nosuch-group 4294967295 18446744073709551615 -1 "" "a:b" "../x" \
+		"$(printf 'g%.0s' {1..65})"; do
+		run "$ISOLA" run --rm --group-add "$bad" "$REG/t/bb:1" busybox true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--group-add \`${bad:0:20}"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+}

@@ -547,6 +547,111 @@ static void test_unpack_stream(void)
 	rm_rf_at(AT_FDCWD, dir, NULL);
 }
 
+static void check_mount(const char *arg, enum img_mount_kind kind, const char *want)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *entry = NULL;
+	enum img_mount_kind k = IMG_MOUNT_VOLUME;
+
+	ok(img_mount_parse(arg, &k, &entry, &err) == 0 && k == kind && streq(entry, want),
+	   "--mount %s is `%s` (got `%s`)", arg, want, entry ? entry : "(error)");
+}
+
+static void test_mount_parse(void)
+{
+	static const char *const bad[] = {
+	    "type=bind,dst=/x",
+	    "type=bind,src=/nonexistent-isola,dst=/x",
+	    "type=bind,src=tmp,dst=/x",
+	    "type=bind,src=/tmp,dst=x",
+	    "type=bind,src=/tmp,dst=/proc",
+	    "type=bind,src=/tmp,dst=//proc/",
+	    "type=bind,src=/tmp,dst=/a/../x",
+	    "type=bind,src=/tmp/.,dst=/x",
+	    "type=bind,src=/proc/self/fd/0,dst=/x",
+	    "type=bind,src=/proc/thread-self,dst=/x",
+	    "type=bind,src=/tmp,dst=/",
+	    "type=bind,src=/tmp,dst=/x,target=/y",
+	    "type=bind,src=/tmp,source=/tmp,dst=/x",
+	    "type=bind,type=bind,src=/tmp,dst=/x",
+	    "type=nfs,dst=/x",
+	    "dst=/x",
+	    "",
+	    "type=bind,src=/tmp,dst=/x,bogus",
+	    "type=bind,src=/tmp,dst=/x,bind-propagation=x",
+	    "type=bind,src=/tmp,dst=/x,ro=yes",
+	    "type=bind,src=/tmp,dst=/x,ro,rw",
+	    "type=bind,src=/tmp,dst=/x,readonly=false,rw=false",
+	    "type=bind,src=/tmp,dst=/x,ro=",
+	    "type=bind,src=/tmp,dst=/x,tmpfs-mode=1",
+	    "type=bind,src=/tmp:a,dst=/x",
+	    "type=tmpfs,src=/tmp,dst=/x",
+	    "type=tmpfs,dst=/x,bind-propagation=shared",
+	    "type=tmpfs,dst=/x,tmpfs-size=0",
+	    "type=tmpfs,dst=/x,tmpfs-size=-1",
+	    "type=tmpfs,dst=/x,tmpfs-size=18446744073709551615",
+	    "type=tmpfs,dst=/x,tmpfs-size=16384P",
+	    "type=tmpfs,dst=/x,tmpfs-size=1x",
+	    "type=tmpfs,dst=/x,tmpfs-mode=8",
+	    "type=tmpfs,dst=/x,tmpfs-mode=10000",
+	    "type=tmpfs,dst=/x,tmpfs-mode=-1",
+	    "type=tmpfs,dst=/x,tmpfs-mode=77777777777777777777",
+	    "type=volume,dst=/x",
+	    "type=volume,src=a/b,dst=/x",
+	    "type=volume,src=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa,dst=/x",
+	    "type=volume,src=v,dst=/x,bind-propagation=shared"};
+	_cleanup_free_ char *huge = malloc(20000);
+
+	check_mount("type=bind,src=/tmp,dst=/x", IMG_MOUNT_VOLUME, "/tmp:/x:rw");
+	check_mount("type=bind,source=/tmp,target=/x,readonly", IMG_MOUNT_VOLUME, "/tmp:/x:ro");
+	check_mount("destination=/x,ro=true,src=/tmp,type=bind", IMG_MOUNT_VOLUME, "/tmp:/x:ro");
+	check_mount("type=bind,src=/tmp,dst=/x,rw=false", IMG_MOUNT_VOLUME, "/tmp:/x:ro");
+	check_mount("type=bind,src=/tmp,dst=/x,readonly=0,bind-propagation=rshared",
+		    IMG_MOUNT_VOLUME, "/tmp:/x:rw,rshared");
+	check_mount("type=volume,src=data,dst=/d,ro", IMG_MOUNT_VOLUME, "data:/d:ro");
+	check_mount("type=tmpfs,dst=/t", IMG_MOUNT_TMPFS, "/t:exec");
+	check_mount("type=tmpfs,dst=/t,tmpfs-mode=0000755", IMG_MOUNT_TMPFS, "/t:exec,mode=755");
+	check_mount("type=tmpfs,dst=/t,tmpfs-size=1m,tmpfs-mode=1700,ro", IMG_MOUNT_TMPFS,
+		    "/t:exec,ro,size=1048576,mode=1700");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		_cleanup_err_ struct err *err = NULL;
+		_cleanup_free_ char *entry = NULL;
+		enum img_mount_kind k;
+
+		ok(img_mount_parse(bad[i], &k, &entry, &err) < 0 && err && !entry &&
+		       strstr(err->msg, "--mount `"),
+		   "--mount `%s` refused", bad[i]);
+	}
+	if (huge) {
+		_cleanup_err_ struct err *err = NULL;
+		_cleanup_free_ char *entry = NULL;
+		enum img_mount_kind k;
+
+		memset(huge, 'a', 19999);
+		huge[19999] = '\0';
+		memcpy(huge, "type=bind,src=/tmp,dst=/", 24);
+		ok(img_mount_parse(huge, &k, &entry, &err) < 0 && err,
+		   "a 20000-byte --mount refused");
+	}
+}
+
+static void test_tmpfs_size(void)
+{
+	static const char *const bad[] = {
+	    "0",   "0k", "-1",	"18446744073709551615", "1025P", "16384P", "1x", "", "b", "1 m",
+	    "1m1", "+1", "0x10"};
+	uint64_t v = 0;
+
+	ok(img_tmpfs_size_parse("1", &v) == 0 && v == 1, "tmpfs size 1");
+	ok(img_tmpfs_size_parse("1b", &v) == 0 && v == 1, "tmpfs size 1b");
+	ok(img_tmpfs_size_parse("64m", &v) == 0 && v == 64 << 20, "tmpfs size 64m");
+	ok(img_tmpfs_size_parse("2GiB", &v) == 0 && v == 2ULL << 30, "tmpfs size 2GiB");
+	ok(img_tmpfs_size_parse("1048576T", &v) == 0 && v == 1ULL << 60, "tmpfs size 1 EiB");
+	ok(img_tmpfs_size_parse("1048577T", &v) < 0, "tmpfs size over 1 EiB refused");
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++)
+		ok(img_tmpfs_size_parse(bad[i], &v) < 0, "tmpfs size `%s` refused", bad[i]);
+}
+
 int main(void)
 {
 	test_digest();
@@ -559,5 +664,7 @@ int main(void)
 	test_unpack();
 	test_unpack_ids();
 	test_unpack_stream();
+	test_mount_parse();
+	test_tmpfs_size();
 	return tap_done();
 }
