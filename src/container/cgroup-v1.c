@@ -202,14 +202,101 @@ static int write_rule(int fd, const char *dir, const char *file, const char *rul
 	return r < 0 ? err_make(err, -r, "write `%s` to `%s/%s`", rule, dir, file) : 0;
 }
 
+/* "a" in a v1 devices file is every device with every access, whatever follows it. */
+static bool v1_is_all(const struct cg_device_rule *d)
+{
+	return d->type == 'a' && d->major < 0 && d->minor < 0 && strchr(d->access, 'r') &&
+	       strchr(d->access, 'w') && strchr(d->access, 'm');
+}
+
+/* Whether @w's numbers (type, major, minor; -1 any) take in all of @d's. */
+static bool v1_covers(const struct cg_device_rule *w, const struct cg_device_rule *d)
+{
+	return (w->type == 'a' || w->type == d->type) && (w->major < 0 || w->major == d->major) &&
+	       (w->minor < 0 || w->minor == d->minor);
+}
+
+/*
+ * The rules as v1 can take them: an "a" rule that is not every device with
+ * rwm is written as a c and a b rule (the kernel reads "a r" as "a", all of
+ * rwm: an allow of reading every device allowed writing them too).  *src
+ * is each one's index in the config.
+ */
+static size_t v1_expand(const struct cg_resources *r, struct cg_device_rule *out, size_t *src)
+{
+	size_t n = 0;
+
+	for (size_t i = 0; i < r->n_devices; i++) {
+		const struct cg_device_rule *d = &r->devices[i];
+
+		out[n] = *d;
+		src[n++] = i;
+		if (d->type != 'a' || v1_is_all(d))
+			continue;
+		out[n - 1].type = 'c';
+		out[n] = *d;
+		out[n].type = 'b';
+		src[n++] = i;
+	}
+	return n;
+}
+
+/*
+ * In deny-by-default mode the kernel's deny takes back only an allow of the
+ * very same numbers: after "b *:* rwm", "deny b 7:0" changes nothing, where
+ * the spec's last-match-wins (the eBPF program on v2, runc's emulator) denies
+ * 7:0.  Such a list is refused rather than applied wider than it says.  (The
+ * other way round, an allow narrower than an earlier deny in allow-by-default
+ * mode, only denies more, and is left.)
+ */
+static int v1_check(const struct cg_device_rule *d, const size_t *src, size_t n, struct err **err)
+{
+	bool deny_default = true;
+
+	for (size_t i = 0; i < n; i++) {
+		if (v1_is_all(&d[i])) {
+			deny_default = !d[i].allow;
+			continue;
+		}
+		if (d[i].allow || !deny_default)
+			continue;
+		for (size_t j = i; j-- > 0 && !v1_is_all(&d[j]);) {
+			const struct cg_device_rule *w = &d[j];
+			bool same = w->type == d[i].type && w->major == d[i].major &&
+				    w->minor == d[i].minor;
+
+			if (w->allow && !same && v1_covers(w, &d[i]) &&
+			    strpbrk(w->access, d[i].access))
+				return err_make(
+				    err, 0,
+				    "linux.resources.devices[%zu]: on cgroup v1 a deny "
+				    "cannot take back part of the wider allow of "
+				    "devices[%zu] (the kernel keeps it); allow the devices "
+				    "one by one instead",
+				    src[i], src[j]);
+		}
+	}
+	return 0;
+}
+
 static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct err **err)
 {
 	_cleanup_close_ int dfd = -1, allow = -1, deny = -1;
+	_cleanup_free_ struct cg_device_rule *d = NULL;
+	_cleanup_free_ size_t *src = NULL;
 	struct cg_hier *h;
 	char rule[96];
+	size_t n;
 
 	if (!r->has_devices)
 		return 0;
+	d = calloc(2 * r->n_devices + 1, sizeof(*d));
+	src = calloc(2 * r->n_devices + 1, sizeof(*src));
+	if (!d || !src)
+		return err_make(err, ENOMEM, "linux.resources.devices");
+	n = v1_expand(r, d, src);
+	if (v1_check(d, src, n, err) < 0)
+		return cg_err(err);
 	if (!(h = need(cg, "devices", "devices", err)))
 		return cg_err(err);
 	dfd = open(h->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -219,14 +306,14 @@ static int v1_devices(struct ct_cgroup *cg, const struct cg_resources *r, struct
 	if (open_devices_file(dfd, h->path, "devices.deny", &deny, err) < 0 ||
 	    write_rule(deny, h->path, "devices.deny", "a", err) < 0)
 		return err_wrap(err, "linux.resources.devices");
-	for (size_t i = 0; i < r->n_devices; i++) {
-		const char *file = r->devices[i].allow ? "devices.allow" : "devices.deny";
-		int *fd = r->devices[i].allow ? &allow : &deny;
+	for (size_t i = 0; i < n; i++) {
+		const char *file = d[i].allow ? "devices.allow" : "devices.deny";
+		int *fd = d[i].allow ? &allow : &deny;
 
-		device_rule(&r->devices[i], rule, sizeof(rule));
+		device_rule(&d[i], rule, sizeof(rule));
 		if (open_devices_file(dfd, h->path, file, fd, err) < 0 ||
 		    write_rule(*fd, h->path, file, rule, err) < 0)
-			return err_wrap(err, "linux.resources.devices[%zu]", i);
+			return err_wrap(err, "linux.resources.devices[%zu]", src[i]);
 	}
 	for (size_t i = 0; i < cg_n_default_devices; i++) {
 		device_rule(&cg_default_devices[i], rule, sizeof(rule));
