@@ -181,7 +181,7 @@ static char *passwd_home(uid_t uid)
 	    read_all_fd(fd, PASSWD_MAX, &buf, &len) < 0 || memchr(buf, '\0', len))
 		return strdup("HOME=/");
 	for (rest = buf; !home && (line = strsep(&rest, "\n"));) {
-		char *f[6];
+		char *f[6] = {0};
 		uint32_t id;
 
 		for (int i = 0; i < 6; i++)
