@@ -322,6 +322,55 @@ start_sleeper() {
 	[ "$(cat "$dir/memory.limit_in_bytes")" = 67108864 ]
 }
 
+# The per-device lists too: a throttle the update changed goes back to its
+# old rate, one it added goes away, and hugetlb limits are restored.
+@test "update: a failed update puts back blkio throttles and hugetlb limits" {
+	[ -d /sys/fs/cgroup/blkio ] || skip "SKIP: no blkio hierarchy"
+	dev=$(lsblk -dno MAJ:MIN | head -1 | tr -d ' ')
+	[ -n "$dev" ] || skip "SKIP: no block device"
+	export MAJ=${dev%:*} MIN=${dev#*:}
+	bundle_jq "$B" '.linux.resources.blockIO = {throttleReadBpsDevice:
+		[{major: ($ENV.MAJ | tonumber), minor: ($ENV.MIN | tonumber), rate: 1048576}]}'
+	start_sleeper
+	local d=/sys/fs/cgroup/blkio/$ID
+	# 4095:4095 is no device: its write fails after the ones before it.
+	run isola update -r - "$ID" <<<"{\"blockIO\":{
+		\"throttleReadBpsDevice\":[{\"major\":$MAJ,\"minor\":$MIN,\"rate\":2097152}],
+		\"throttleWriteIOPSDevice\":[{\"major\":$MAJ,\"minor\":$MIN,\"rate\":77},
+			{\"major\":4095,\"minor\":4095,\"rate\":5}]}}"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$d/blkio.throttle.read_bps_device")" = "$dev 1048576" ]
+	[ -z "$(cat "$d/blkio.throttle.write_iops_device")" ]
+	# hugetlb, written before blkio: back to its old limit too (on this
+	# hybrid host it lives in the cgroup2 tree, turned on by the update).
+	if [ -d /sys/kernel/mm/hugepages/hugepages-2048kB ]; then
+		[ -f /sys/fs/cgroup/unified/cgroup.subtree_control ] &&
+			cp /sys/fs/cgroup/unified/cgroup.subtree_control "$TMP/subtree-before"
+		local h=/sys/fs/cgroup/hugetlb/$ID/hugetlb.2MB.limit_in_bytes before=max
+		[ -d /sys/fs/cgroup/hugetlb ] || h=/sys/fs/cgroup/unified/$ID/hugetlb.2MB.max
+		[ -f "$h" ] && before=$(sed 's/^9223372036854771712$/max/' "$h")
+		run isola update -r - "$ID" <<<"{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],
+			\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":4095,\"minor\":4095,\"rate\":5}]}}"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		# No limit reads as "max" or, until first written, 2^63-4096.
+		[ ! -f "$h" ] || [ "$(sed 's/^9223372036854771712$/max/' "$h")" = "$before" ]
+	fi
+	# A file named by linux.resources.unified (a cgroup2 core file here).
+	local u=/sys/fs/cgroup/unified/$ID/cgroup.max.descendants
+	if [ -f "$u" ]; then
+		before=$(cat "$u")
+		run isola update -r - "$ID" <<<"{\"unified\":{\"cgroup.max.descendants\":\"7\"},
+			\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":4095,\"minor\":4095,\"rate\":5}]}}"
+		[ "$status" -ne 0 ]
+		[ "$(cat "$u")" = "$before" ]
+	fi
+	# A good update still goes through.
+	isola update -r - "$ID" <<<"{\"blockIO\":{\"throttleReadBpsDevice\":[{\"major\":$MAJ,\"minor\":$MIN,\"rate\":3145728}]}}"
+	[ "$(cat "$d/blkio.throttle.read_bps_device")" = "$dev 3145728" ]
+}
+
 @test "events --stats prints runc-style usage" {
 	bundle_jq "$B" '.linux.resources.pids = {limit: 50}'
 	start_sleeper
