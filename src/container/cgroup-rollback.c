@@ -8,7 +8,8 @@
  * limits while its engine (containerd, which keeps the old spec on error)
  * believed the old ones.
  *
- * Single values are written back whole.  Per-device lists (blkio throttles
+ * Single values are written back whole, and memory.oom_control's
+ * oom_kill_disable on its own.  Per-device lists (blkio throttles
  * and weights, io.max) get each changed line back and lose the devices the
  * update added; hugetlb limits and the files named by linux.resources.unified
  * are saved as they are found; a cgroup2 hugetlb.*.max the update brought
@@ -50,6 +51,7 @@ static const char *const saved_files[] = {
     "blkio.leaf_weight",
     "blkio.bfq.weight",
     "net_cls.classid",
+    "memory.oom_control",
 };
 
 /*
@@ -74,11 +76,19 @@ static const struct keyed_file {
     {"rdma.max", NULL},
 };
 
+/* Files that show one setting among counters: "oom_kill_disable 0\nunder_oom 0…". */
+static const struct field_file {
+	const char *name, *field;
+} field_files[] = {
+    {"memory.oom_control", "oom_kill_disable"},
+};
+
 struct cg_saved_file {
 	const char *dir;
 	char *file;
-	char *value;			/* as read, one trailing newline dropped */
+	char *value; /* as read, one trailing newline dropped; or the field's value */
 	const struct keyed_file *keyed; /* NULL: a single value */
+	const char *field;		/* the setting of a field_files file */
 };
 
 struct cg_saved {
@@ -103,6 +113,36 @@ static void value_trim(char *v)
 		v[len - 1] = '\0';
 }
 
+static const char *field_find(const char *file)
+{
+	for (size_t i = 0; i < ARRAY_SIZE(field_files); i++)
+		if (streq(field_files[i].name, file))
+			return field_files[i].field;
+	return NULL;
+}
+
+/* Replace text (a field_files file's) by the value on its "field VALUE" line. */
+static int field_value(char **text, const char *field)
+{
+	size_t flen = strlen(field);
+
+	for (const char *p = *text; *p;) {
+		size_t n = strcspn(p, "\n");
+
+		if (n > flen && p[flen] == ' ' && strncmp(p, field, flen) == 0) {
+			char *v = strndup(p + flen + 1, n - flen - 1);
+
+			if (!v)
+				return -ENOMEM;
+			free(*text);
+			*text = v;
+			return 0;
+		}
+		p += n + (p[n] == '\n');
+	}
+	return -ENOENT;
+}
+
 static const struct keyed_file *keyed_find(const char *file)
 {
 	for (size_t i = 0; i < ARRAY_SIZE(keyed_files); i++)
@@ -123,6 +163,7 @@ static bool saved_has(const struct cg_saved *s, const char *dir, const char *fil
 static int save_one(struct cg_saved *s, const char *dir, const char *file)
 {
 	const struct keyed_file *k = keyed_find(file);
+	const char *field = field_find(file);
 	char *v = NULL, *name;
 
 	if (saved_has(s, dir, file))
@@ -130,6 +171,10 @@ static int save_one(struct cg_saved *s, const char *dir, const char *file)
 	if (!cg_has_file(dir, file) || cg_read(dir, file, &v, NULL) < 0)
 		return 0;
 	value_trim(v);
+	if (field && field_value(&v, field) < 0) {
+		free(v);
+		return 0;
+	}
 	/* A multi-line file not known as keyed cannot be written back whole. */
 	if (!k && strchr(v, '\n')) {
 		free(v);
@@ -146,7 +191,7 @@ static int save_one(struct cg_saved *s, const char *dir, const char *file)
 	}
 	if (!(name = strdup(file)))
 		goto oom;
-	s->f[s->n++] = (struct cg_saved_file){dir, name, v, k};
+	s->f[s->n++] = (struct cg_saved_file){dir, name, v, k, field};
 	return 0;
 oom:
 	free(v);
@@ -267,6 +312,8 @@ static bool restore_pass(struct cg_saved *s, bool *done, bool warn)
 			continue;
 		if (cg_read(f->dir, f->file, &now, NULL) >= 0) {
 			value_trim(now);
+			if (f->field && field_value(&now, f->field) < 0)
+				now[0] = '\0';
 			if (streq(now, f->value)) {
 				done[i] = true;
 				continue;

@@ -209,11 +209,12 @@ static bool v1_is_all(const struct cg_device_rule *d)
 	       strchr(d->access, 'w') && strchr(d->access, 'm');
 }
 
-/* Whether @w's numbers (type, major, minor; -1 any) take in all of @d's. */
-static bool v1_covers(const struct cg_device_rule *w, const struct cg_device_rule *d)
+/* Whether @a and @b (type, major, minor; -1 any) have a device in common. */
+static bool v1_overlap(const struct cg_device_rule *a, const struct cg_device_rule *b)
 {
-	return (w->type == 'a' || w->type == d->type) && (w->major < 0 || w->major == d->major) &&
-	       (w->minor < 0 || w->minor == d->minor);
+	return (a->type == 'a' || b->type == 'a' || a->type == b->type) &&
+	       (a->major < 0 || b->major < 0 || a->major == b->major) &&
+	       (a->minor < 0 || b->minor < 0 || a->minor == b->minor);
 }
 
 /*
@@ -243,9 +244,11 @@ static size_t v1_expand(const struct cg_resources *r, struct cg_device_rule *out
 
 /*
  * In deny-by-default mode the kernel's deny takes back only an allow of the
- * very same numbers: after "b *:* rwm", "deny b 7:0" changes nothing, where
- * the spec's last-match-wins (the eBPF program on v2, runc's emulator) denies
- * 7:0.  Such a list is refused rather than applied wider than it says.  (The
+ * very same numbers: after "b *:* rwm", "deny b 7:0" changes nothing, and
+ * after "c 1:3 rwm", neither does "deny c *:*", where the spec's
+ * last-match-wins (the eBPF program on v2) denies 7:0 and 1:3.  A deny that
+ * overlaps an earlier allow without being the same numbers is refused
+ * rather than applied wider than it says.  (The
  * other way round, an allow narrower than an earlier deny in allow-by-default
  * mode, only denies more, and is left.)
  */
@@ -265,14 +268,14 @@ static int v1_check(const struct cg_device_rule *d, const size_t *src, size_t n,
 			bool same = w->type == d[i].type && w->major == d[i].major &&
 				    w->minor == d[i].minor;
 
-			if (w->allow && !same && v1_covers(w, &d[i]) &&
+			if (w->allow && !same && v1_overlap(w, &d[i]) &&
 			    strpbrk(w->access, d[i].access))
 				return err_make(
 				    err, 0,
 				    "linux.resources.devices[%zu]: on cgroup v1 a deny "
-				    "cannot take back part of the wider allow of "
-				    "devices[%zu] (the kernel keeps it); allow the devices "
-				    "one by one instead",
+				    "takes back only an allow of the same type and "
+				    "numbers, and devices[%zu] would stay allowed; list "
+				    "the allows without the devices to deny instead",
 				    src[i], src[j]);
 		}
 	}

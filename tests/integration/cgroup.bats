@@ -317,6 +317,12 @@ start_sleeper() {
 	[ "$status" -ne 0 ]
 	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
 	[ "$(cat "$dir/$memsw")" = 33554432 ]
+	# disableOOMKiller: oom_kill_disable, one line among counters.
+	if [ -f "$dir/memory.oom_control" ]; then
+		run isola update -r - "$ID" <<<'{"memory":{"disableOOMKiller":true},"cpu":{"cpus":"0-4095"}}'
+		[ "$status" -ne 0 ]
+		grep -qx "oom_kill_disable 0" "$dir/memory.oom_control"
+	fi
 	# And a good update still goes through.
 	isola update --memory 64m --memory-swap 64m "$ID"
 	[ "$(cat "$dir/memory.limit_in_bytes")" = 67108864 ]

@@ -138,9 +138,20 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	run isola run -b "$B" "$ID"
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"linux.resources.devices[2]: on cgroup v1 a deny cannot take back part of the wider allow of devices[1]"* ]]
+	[[ "$output" == *"linux.resources.devices[2]: on cgroup v1 a deny takes back only an allow of the same type and numbers, and devices[1] would stay allowed"* ]]
 	run isola state "$ID"
 	[ "$status" -ne 0 ]
+	# The other way round: a wider deny leaves the narrower allow in the kernel.
+	for rules in '[{allow: true, type: "b", major: 7, minor: 0, access: "rw"}, {allow: false, type: "b", access: "rwm"}]' \
+		'[{allow: true, type: "b", major: 7, access: "rw"}, {allow: false, type: "b", minor: 0, access: "r"}]' \
+		'[{allow: true, type: "b", major: 7, minor: 0, access: "rw"}, {allow: false, type: "a", access: "r"}]'; do
+		cp "$TMP/config.caps" "$B/config.json"
+		bundle_jq "$B" ".linux.resources.devices = [{allow: false, access: \"rwm\"}] + $rules"
+		run isola run -b "$B" "$ID"
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" == *"linux.resources.devices[2]: on cgroup v1 a deny takes back only"*"devices[1] would stay allowed"* ]]
+	done
 	# The same numbers: the kernel takes the access back, so it goes through.
 	cp "$TMP/config.caps" "$B/config.json"
 	bundle_jq "$B" '.linux.resources.devices = [{allow: false, access: "rwm"},
