@@ -347,7 +347,7 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 	id = argv[optind];
 	store = realpath(img_store_default_path(a.store), NULL);
 	/* No such container: podman's 125. */
-	if (!store || strchr(id, '/') || id[0] == '.' ||
+	if (!store || !image_cli_container_name_plain(id) ||
 	    asprintf(&p, "%s/containers/%s/ctr.log", store, id) < 0) {
 		cli_usage_error(argv[0], "`%s`: no such container", id);
 		return EXIT_ISOLA;
