@@ -118,6 +118,11 @@ static json_t *vm_info(json_t *info, const char *store, const char *id)
 	return info;
 }
 
+bool image_cli_container_name_plain(const char *id)
+{
+	return id[0] && id[0] != '.' && !strchr(id, '/');
+}
+
 json_t *image_cli_container_meta(const char *store, const char *id)
 {
 	return load(store, id, "image.json");
@@ -185,7 +190,7 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv)
 	store = realpath(img_store_default_path(opt), NULL);
 	/* One image: `image inspect`'s output, unchanged. */
 	for (int i = optind; i < argc; i++) {
-		json_t *c = store && !strchr(argv[i], '/')
+		json_t *c = store && image_cli_container_name_plain(argv[i])
 				? image_cli_container_info(store, argv[i])
 				: NULL;
 

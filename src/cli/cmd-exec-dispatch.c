@@ -325,7 +325,7 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 		return r < 0 ? cli_usage_error("exec", "out of memory") : r;
 	argc = (int)strv_length(argv);
 	id = find_id(argc, argv, &tty, &opt_store, &has_socket);
-	if (id < 0 || strchr(argv[id], '/') || argv[id][0] == '.')
+	if (id < 0 || !image_cli_container_name_plain(argv[id]))
 		return cmd_exec(g, argc, argv);
 	if (asprintf(&q, "%s/%s", g->root, argv[id]) >= 0 && path_exists(q))
 		return cmd_exec(g, argc, argv);

@@ -348,18 +348,13 @@ static int stop_one(const char *store, const char *id, int timeout)
 	return is_running(store, id) ? -1 : 0;
 }
 
-static bool container_name_plain(const char *id)
-{
-	return *id && id[0] != '.' && !strchr(id, '/');
-}
-
 /* A container of `run IMAGE` in @store: its directory there. */
 static bool container_exists(const char *store, const char *id)
 {
 	_cleanup_free_ char *p = NULL;
 
-	return container_name_plain(id) && asprintf(&p, "%s/containers/%s", store, id) >= 0 &&
-	       path_exists(p);
+	return image_cli_container_name_plain(id) &&
+	       asprintf(&p, "%s/containers/%s", store, id) >= 0 && path_exists(p);
 }
 
 /*
@@ -386,7 +381,7 @@ static int each_container(struct ctr_args *a, int argc, char **argv, bool rm,
 	for (int i = optind; i < argc; i++) {
 		if (!container_exists(store, argv[i])) {
 			if (rm && a->force) {
-				if (container_name_plain(argv[i]))
+				if (image_cli_container_name_plain(argv[i]))
 					fn(a, store, argv[i]);
 				continue;
 			}

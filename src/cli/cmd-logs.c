@@ -239,17 +239,33 @@ static size_t print_lines(const struct logs_args *a, const char *buf, size_t len
 	return used;
 }
 
+/* The one buffer of cmd_logs, lent to tail_offset() and follow() in turn. */
 #define LOG_CHUNK 65536
 
 /*
- * Where the last @n complete lines of the log begin, read backwards a chunk
- * at a time: a log has no size limit (a container may write for months), so
- * it is never read whole.  A last line without its newline (the logger is
- * mid-write) is not one of the n.
+ * The complete lines of buf[0, *have) printed, and moved out; a line longer than
+ * the whole buffer is printed as it is.
  */
-static off_t tail_offset(int fd, off_t size, long n)
+static void print_chunk(const struct logs_args *a, char *buf, size_t *have)
 {
-	static char buf[LOG_CHUNK];
+	size_t used = print_lines(a, buf, *have, 0);
+
+	if (used == 0 && *have == LOG_CHUNK) {
+		fwrite(buf, 1, *have, stdout);
+		used = *have;
+	}
+	memmove(buf, buf + used, *have - used);
+	*have -= used;
+}
+
+/*
+ * Where the last @n complete lines of the log begin, read backwards a chunk
+ * at a time (into buf, LOG_CHUNK bytes): a log has no size limit (a container
+ * may write for months), so it is never read whole.  A last line without its
+ * newline (the logger is mid-write) is not one of the n.
+ */
+static off_t tail_offset(int fd, off_t size, long n, char *buf)
+{
 	off_t end = size;
 	long seen = 0;
 
@@ -294,27 +310,18 @@ static bool logger_running(int fd)
  * after, the runtime's state is (once a second if the container lives on
  * with its output closed): a `state` is a process, not a 100 ms poll's work.
  */
-static void follow(const struct logs_args *a, int fd, const char *store, const char *id)
+static void follow(const struct logs_args *a, int fd, const char *store, const char *id, char *buf)
 {
-	char buf[LOG_CHUNK];
 	size_t have = 0;
 	unsigned idle = 0;
 	ssize_t n;
 
 	for (;;) {
-		n = read(fd, buf + have, sizeof(buf) - have);
+		n = read(fd, buf + have, LOG_CHUNK - have);
 		if (n > 0) {
-			size_t used;
-
 			idle = 0;
 			have += n;
-			used = print_lines(a, buf, have, 0);
-			if (used == 0 && have == sizeof(buf)) {
-				fwrite(buf, 1, have, stdout);
-				used = have;
-			}
-			memmove(buf, buf + used, have - used);
-			have -= used;
+			print_chunk(a, buf, &have);
 			continue;
 		}
 		if (!logger_running(fd) && idle++ % 10 == 0 &&
@@ -322,7 +329,7 @@ static void follow(const struct logs_args *a, int fd, const char *store, const c
 			/* Its last words may land after our last read: the logger's lock says when.
 			 */
 			wait_logger(fd);
-			while ((n = read(fd, buf + have, sizeof(buf) - have)) > 0)
+			while ((n = read(fd, buf + have, LOG_CHUNK - have)) > 0)
 				have += n;
 			print_lines(a, buf, have, 0);
 			return;
@@ -347,7 +354,7 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 	id = argv[optind];
 	store = realpath(img_store_default_path(a.store), NULL);
 	/* No such container: podman's 125. */
-	if (!store || strchr(id, '/') || id[0] == '.' ||
+	if (!store || !image_cli_container_name_plain(id) ||
 	    asprintf(&p, "%s/containers/%s/ctr.log", store, id) < 0) {
 		cli_usage_error(argv[0], "`%s`: no such container", id);
 		return EXIT_ISOLA;
@@ -360,14 +367,13 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 	}
 	if (fstat(fd, &st) < 0)
 		return cli_usage_error(argv[0], "stat `%s`: %s", p, strerror(errno));
-	if (a.tail >= 0 && lseek(fd, tail_offset(fd, st.st_size, a.tail), SEEK_SET) < 0)
-		return cli_usage_error(argv[0], "seek `%s`: %s", p, strerror(errno));
 	buf = malloc(LOG_CHUNK);
 	if (!buf)
 		return cli_usage_error(argv[0], "out of memory");
+	if (a.tail >= 0 && lseek(fd, tail_offset(fd, st.st_size, a.tail, buf), SEEK_SET) < 0)
+		return cli_usage_error(argv[0], "seek `%s`: %s", p, strerror(errno));
 	for (;;) {
 		ssize_t n = read(fd, buf + have, LOG_CHUNK - have);
-		size_t used;
 
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -376,18 +382,12 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 		if (n == 0)
 			break;
 		have += (size_t)n;
-		used = print_lines(&a, buf, have, 0);
-		if (used == 0 && have == LOG_CHUNK) { /* a line longer than the buffer */
-			fwrite(buf, 1, have, stdout);
-			used = have;
-		}
-		memmove(buf, buf + used, have - used);
-		have -= used;
+		print_chunk(&a, buf, &have);
 	}
 	if (a.follow) {
 		/* follow() reads the last line again once it is complete. */
 		lseek(fd, -(off_t)have, SEEK_CUR);
-		follow(&a, fd, store, id);
+		follow(&a, fd, store, id, buf);
 	} else if (have) {
 		/* A last line without a newline (the logger is mid-write). */
 		fwrite(buf, 1, have, stdout);

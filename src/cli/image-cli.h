@@ -39,6 +39,11 @@ pid_t image_cli_logger(const char *path, int *ret_write_end);
 /* After a failed start: wait for the logger (its input closed) and copy the log to stderr. */
 void image_cli_log_replay(const char *path, pid_t logger);
 
+/*
+ * @id can name a run IMAGE container: not empty, no '/', no leading '.', so that
+ * <store>/containers/<id> stays one entry of that directory (cmd-ctr-info.c).
+ */
+bool image_cli_container_name_plain(const char *id);
 /* ps / inspect facts of a run IMAGE container (NULL: no such container). */
 json_t *image_cli_container_info(const char *store, const char *id);
 /* A run IMAGE container's image.json (its image, labels, stop signal and timeout), or NULL. */
