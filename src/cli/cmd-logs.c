@@ -127,6 +127,9 @@ struct logs_args {
 	bool follow, timestamps;
 	long tail; /* -1: all */
 	char since_ts[TS_LEN + 1];
+	/* Inside a line longer than the buffer: the rest is its text, shown or not as
+	 * its start was, never a new stamped line (the container writes it). */
+	bool in_long, long_shown;
 };
 
 const struct cli_opt cmd_logs_opts[] = {
@@ -206,21 +209,33 @@ static int parse_logs(struct logs_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* One stored line: its time (NULL for a line without one) and its text. */
-static void print_line(const struct logs_args *a, const char *line, size_t len)
+/*
+ * One stored line (its time, a space, its text), or a piece of one: @complete
+ * when it ends with its newline.  The time and --since are read at a line's
+ * start only.
+ */
+static void print_line(struct logs_args *a, const char *line, size_t len, bool complete)
 {
 	bool stamped = len > TS_LEN && line[TS_LEN] == ' ' && line[4] == '-' && line[10] == 'T';
+	bool shown;
 
-	if (stamped && a->since_ts[0] && strncmp(line, a->since_ts, strlen(a->since_ts)) < 0)
+	if (a->in_long) {
+		if (a->long_shown)
+			fwrite(line, 1, len, stdout);
+		a->in_long = !complete;
 		return;
-	if (stamped && !a->timestamps)
+	}
+	shown = !stamped || !a->since_ts[0] || strncmp(line, a->since_ts, strlen(a->since_ts)) >= 0;
+	if (shown && stamped && !a->timestamps)
 		fwrite(line + TS_LEN + 1, 1, len - TS_LEN - 1, stdout);
-	else
+	else if (shown)
 		fwrite(line, 1, len, stdout);
+	a->in_long = !complete;
+	a->long_shown = shown;
 }
 
 /* Print the complete lines of buf (from line index skip on); returns the bytes used. */
-static size_t print_lines(const struct logs_args *a, const char *buf, size_t len, long skip)
+static size_t print_lines(struct logs_args *a, const char *buf, size_t len, long skip)
 {
 	size_t used = 0;
 	long i = 0;
@@ -231,7 +246,7 @@ static size_t print_lines(const struct logs_args *a, const char *buf, size_t len
 		if (!nl)
 			break;
 		if (i++ >= skip)
-			print_line(a, p, nl - p + 1);
+			print_line(a, p, nl - p + 1, true);
 		used += nl - p + 1;
 		p = nl + 1;
 	}
@@ -246,12 +261,13 @@ static size_t print_lines(const struct logs_args *a, const char *buf, size_t len
  * The complete lines of buf[0, *have) printed, and moved out; a line longer than
  * the whole buffer is printed as it is.
  */
-static void print_chunk(const struct logs_args *a, char *buf, size_t *have)
+static void print_chunk(struct logs_args *a, char *buf, size_t *have)
 {
 	size_t used = print_lines(a, buf, *have, 0);
 
 	if (used == 0 && *have == LOG_CHUNK) {
-		fwrite(buf, 1, *have, stdout);
+		print_line(a, buf, *have, false);
+		fflush(stdout);
 		used = *have;
 	}
 	memmove(buf, buf + used, *have - used);
@@ -310,7 +326,7 @@ static bool logger_running(int fd)
  * after, the runtime's state is (once a second if the container lives on
  * with its output closed): a `state` is a process, not a 100 ms poll's work.
  */
-static void follow(const struct logs_args *a, int fd, const char *store, const char *id, char *buf)
+static void follow(struct logs_args *a, int fd, const char *store, const char *id, char *buf)
 {
 	size_t have = 0;
 	unsigned idle = 0;
@@ -329,9 +345,13 @@ static void follow(const struct logs_args *a, int fd, const char *store, const c
 			/* Its last words may land after our last read: the logger's lock says when.
 			 */
 			wait_logger(fd);
-			while ((n = read(fd, buf + have, LOG_CHUNK - have)) > 0)
+			while ((n = read(fd, buf + have, LOG_CHUNK - have)) > 0) {
 				have += n;
-			print_lines(a, buf, have, 0);
+				print_chunk(a, buf, &have);
+			}
+			if (have)
+				print_line(a, buf, have, false);
+			fflush(stdout);
 			return;
 		}
 		nanosleep(&(struct timespec){.tv_nsec = 100000000}, NULL);
@@ -390,7 +410,7 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 		follow(&a, fd, store, id, buf);
 	} else if (have) {
 		/* A last line without a newline (the logger is mid-write). */
-		fwrite(buf, 1, have, stdout);
+		print_line(&a, buf, have, false);
 	}
 	return 0;
 }

@@ -132,6 +132,33 @@ teardown() {
 	[ -z "$output" ]
 }
 
+# A line longer than logs' 64 KiB buffer: its second piece is its text, not a
+# new line, even when the container wrote something that looks like a stamp
+# there; and --since decides at its start.
+@test "logs: a line over 64 KiB is one line (time, -t and --since read at its start)" {
+	local d="$ISOLA_STORE/containers/it-long-$$"
+	mkdir -p "$d"
+	{
+		echo "2026-12-06T10:00:00.000000000Z short1"
+		printf '2026-12-06T11:00:00.000000000Z %s2026-12-06T12:00:00.000000000Z FORGED\n' \
+			"$(head -c 65505 /dev/zero | tr '\0' A)"
+		echo "2026-12-06T13:00:00.000000000Z last"
+	} >"$d/ctr.log"
+	run "$ISOLA" logs "it-long-$$"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[ "${lines[0]}" = short1 ]
+	[[ "${lines[1]}" == AAAA*"AAA2026-12-06T12:00:00.000000000Z FORGED" ]]
+	[ "${#lines[1]}" -eq $((65505 + 37)) ]
+	[ "${lines[2]}" = last ]
+	run "$ISOLA" logs --since 2026-12-06T11:30:00 "it-long-$$"
+	[ "$output" = last ]
+	run "$ISOLA" logs -t --since 2026-12-06T10:30:00 "it-long-$$"
+	[ "${#lines[@]}" -eq 2 ]
+	[[ "${lines[0]}" == "2026-12-06T11:00:00.000000000Z AAAA"* ]]
+	rm -rf --one-file-system "$d"
+}
+
 @test "ps: CREATED, STATUS, COMMAND, NAMES columns; --format json with ISO 8601; inspect" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	mkfifo "$TMP/go"
