@@ -130,6 +130,31 @@ static int check_target(const char *arg, const char *dst, struct err **err)
 }
 
 /*
+ * Whether p (absolute, no . or ..) names the runtime's own /proc/self,
+ * /proc/thread-self or what /dev/fd and /dev/std* link into, however many
+ * slashes separate its components ("//proc/self/root" is /proc/self/root).
+ */
+static bool runtime_own_path(const char *p)
+{
+	static const char *const own[] = {"/proc/self", "/proc/thread-self", "/dev/fd",
+					  "/dev/stdin", "/dev/stdout",	     "/dev/stderr"};
+	char norm[4096];
+	size_t n = 0;
+
+	for (; *p && n < sizeof(norm) - 1; p++)
+		if (*p != '/' || n == 0 || norm[n - 1] != '/')
+			norm[n++] = *p;
+	norm[n] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(own); i++) {
+		size_t len = strlen(own[i]);
+
+		if (!strncmp(norm, own[i], len) && (norm[len] == '\0' || norm[len] == '/'))
+			return true;
+	}
+	return false;
+}
+
+/*
  * A bind's source: an existing host path (podman: "statfs: no such file"), not one of
  * the runtime's own /proc/self or /proc/thread-self (its fds, its root).
  */
@@ -141,11 +166,10 @@ static int check_bind_source(const char *arg, const char *src, struct err **err)
 		return err_make(err, 0, "--mount `%.64s`: a bind needs a source", arg);
 	if (path_ok(arg, "source", src, err) < 0)
 		return -EINVAL;
-	if (path_same_abs(src, "/proc/self") || path_same_abs(src, "/proc/thread-self") ||
-	    !strncmp(src, "/proc/self/", 11) || !strncmp(src, "/proc/thread-self/", 18))
+	if (runtime_own_path(src))
 		return err_make(err, 0,
-				"--mount `%.64s`: a source under /proc/self is the runtime's, not "
-				"yours",
+				"--mount `%.64s`: a source under /proc/self (or /dev/fd) is the "
+				"runtime's, not yours",
 				arg);
 	if (stat(src, &st) < 0)
 		return err_make(err, errno, "--mount `%.64s`: source `%.64s`", arg, src);
@@ -225,9 +249,10 @@ static int tmpfs_entry(const char *arg, const struct mount_keys *k, bool ro, cha
 	if (k->v[K_PROP])
 		return err_make(err, 0, "--mount `%.64s`: bind-propagation is a bind's", arg);
 	if (k->v[K_SIZE] && img_tmpfs_size_parse(k->v[K_SIZE], &n) < 0)
-		return err_make(err, 0,
-				"--mount `%.64s`: tmpfs-size `%.32s`: expected a size from 1 to 1E",
-				arg, k->v[K_SIZE]);
+		return err_make(
+		    err, 0,
+		    "--mount `%.64s`: tmpfs-size `%.32s`: expected a size from 1 to 1048576T", arg,
+		    k->v[K_SIZE]);
 	if (k->v[K_SIZE])
 		snprintf(size, sizeof(size), ",size=%llu", (unsigned long long)n);
 	if (k->v[K_MODE] && mode_value(k->v[K_MODE], &m) < 0)
