@@ -65,6 +65,7 @@ struct run_args {
 	char **env_files;	    /* --env-file's variables: before -e's, which win */
 	char **cap_add, **cap_drop; /* CAP_X or ALL (cap_name) */
 	char *netns_owned;	    /* the netns path we made (bridge) */
+	size_t n_devices;	    /* --device's nodes, directories' included (IMG_DEVICES_MAX) */
 	int lock_fd;
 	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
 };
@@ -429,6 +430,34 @@ static void undo_cidfile(struct run_args *a)
 	a->cidfile_written = false;
 }
 
+static int count_node(const struct img_device *d, void *data)
+{
+	(void)d;
+	(void)data;
+	return 0;
+}
+
+/* --device HOST[:CTR][:PERMS]: a node, or a directory's nodes, all counted together. */
+static int parse_device(struct run_args *a, const char *v, const char *cmd)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ struct img_device *d = malloc(sizeof(*d));
+	size_t left = IMG_DEVICES_MAX - a->n_devices;
+	int n = 1;
+
+	if (!d)
+		return cli_usage_error(cmd, "out of memory");
+	if (img_device_parse(v, d, &err) < 0)
+		return cli_fail(&err);
+	if (d->type == 'd' && (n = img_device_dir_each(v, d, left, count_node, NULL, &err)) < 0)
+		return cli_fail(&err);
+	if ((size_t)n > left)
+		return cli_usage_error(cmd, "--device `%.64s`: more than %d devices in all", v,
+				       IMG_DEVICES_MAX);
+	a->n_devices += (size_t)n;
+	return push(&a->o.devices, v);
+}
+
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
 {
 	if (c == CLI_LONG(6)) {
@@ -549,13 +578,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 			return cli_usage_error(
 			    cmd, "--shm-size `%.64s`: expected a size from 1 to 1E", optarg);
 		return 0;
-	case CLI_LONG(26): {
-		struct img_device d;
-
-		if (img_device_parse(optarg, &d, &err) < 0)
-			return cli_fail(&err);
-		return push(&a->o.devices, optarg);
-	}
+	case CLI_LONG(26):
+		return parse_device(a, optarg, cmd);
 	case 'm':
 		if (parse_size(optarg, &a->o.memory) < 0)
 			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);

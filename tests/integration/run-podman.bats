@@ -717,3 +717,54 @@ ro" ]
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --device DIR: its nodes at CTR/..., links, files and other mounts left out; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	d=$TMP/devs
+	mkdir -p "$d/sub/deeper" "$d/mnt"
+	mknod "$d/null" c 1 3
+	mknod "$d/sub/zero" c 1 5
+	mknod -m 640 "$d/sub/deeper/full" c 1 7
+	ln -s /dev/full "$d/link"
+	ln -s .. "$d/sub/loop"
+	mkfifo "$d/fifo"
+	echo x >"$d/file"
+	mount -t tmpfs tmpfs "$d/mnt"
+	mknod "$d/mnt/null" c 1 3
+	run "$ISOLA" run --rm --device "$d:/dev/mine:rw" --device "$d" "$REG/t/bb:1" sh -c '
+		busybox find /dev/mine | busybox sort
+		busybox stat -c "%n %t:%T %a" /dev/mine/sub/deeper/full '"$d/sub/zero"'
+		echo x >/dev/mine/null && echo wrote
+		busybox head -c 2 /dev/mine/sub/zero | busybox od -An -tx1'
+	umount "$d/mnt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "/dev/mine
+/dev/mine/null
+/dev/mine/sub
+/dev/mine/sub/deeper
+/dev/mine/sub/deeper/full
+/dev/mine/sub/zero
+/dev/mine/sub/deeper/full 1:7 640
+$d/sub/zero 1:5 644
+wrote
+ 00 00" ]
+	# Bad: empty, too many entries, too many nodes, too deep, /proc; one line each.
+	mkdir "$TMP/empty" "$TMP/many" "$TMP/nodes"
+	(cd "$TMP/many" && seq 17000 | xargs touch)
+	for i in $(seq 1025); do mknod "$TMP/nodes/n$i" c 1 3; done
+	deep=$TMP/deep
+	for i in $(seq 20); do deep=$deep/d; done
+	mkdir -p "$deep"
+	mknod "$deep/null" c 1 3
+	for bad in "$TMP/empty" "$TMP/many" "$TMP/nodes" "$TMP/deep" /proc/self/fd /proc/1/ns \
+		"$d:/dev/x:rwx"; do
+		run "$ISOLA" run --rm --device "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--device \`$bad\`: "* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
