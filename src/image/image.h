@@ -263,6 +263,13 @@ struct img_run_opts {
 	const char *netns_path; /* join this network namespace (NULL: a new one) */
 	bool netns_private;	/* netns_path is one made for this container (a bridge's) */
 	const char *hostname;	/* NULL: the name, else "isola" */
+	/*
+	 * --pid/--ipc/--uts: host (no namespace of that type in config.json, so the
+	 * runtime's, and no hostname without a UTS one) or one joined by its path;
+	 * else a new one.  --ipc host binds the host's /dev/shm, as podman does.
+	 */
+	bool host_pid, host_ipc, host_uts;
+	const char *pidns_path, *ipcns_path, *utsns_path;
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init;	   /* run the command under /dev/init -- (bind-mounted by the caller) */
 	char **sysctls;	   /* KEY=VALUE (--sysctl, checked by the caller); over ours */

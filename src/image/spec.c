@@ -98,6 +98,12 @@ static json_t *default_mounts(const struct img_run_opts *o)
 		      shm, "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue",
 		      "options", "nosuid", "noexec", "nodev");
 	pts = json_object_get(json_array_get(m, 2), "options");
+	/* The host's IPC namespace: its POSIX shared memory too, as podman binds it. */
+	if (o->host_ipc)
+		json_array_set_new(m, 3,
+				   json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/dev/shm",
+					     "type", "bind", "source", "/dev/shm", "options",
+					     "rbind", "nosuid", "noexec", "nodev"));
 
 	/* Rootless with only our own gid: no tty group to own the ptys. */
 	if (pts && !has_gid(o, 5))
@@ -756,12 +762,21 @@ static json_t *default_seccomp(void)
  * made: one joined by --network ns:PATH is someone else's to configure, and
  * --network host's is the host's.
  */
+static void add_ns(json_t *ns, const char *type, bool host, const char *path)
+{
+	if (!host)
+		json_array_append_new(ns, path ? json_pack("{s:s,s:s}", "type", type, "path", path)
+					       : json_pack("{s:s}", "type", type));
+}
+
 static json_t *linux_section(const struct img_run_opts *o)
 {
-	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
-			       "uts", "type", "mount"),
-	       *l;
+	json_t *ns = json_array(), *l;
 
+	add_ns(ns, "pid", o->host_pid, o->pidns_path);
+	add_ns(ns, "ipc", o->host_ipc, o->ipcns_path);
+	add_ns(ns, "uts", o->host_uts, o->utsns_path);
+	add_ns(ns, "mount", false, NULL);
 	if (!o->host_network && o->netns_path)
 		json_array_append_new(
 		    ns, json_pack("{s:s,s:s}", "type", "network", "path", o->netns_path));
@@ -875,12 +890,14 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 		return r;
 	}
 	proc = process_section(cfg, o, args, uid, gid, groups);
-	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
+	/* No UTS namespace of its own: no hostname, which would be another's. */
+	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s*, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
 			 "process", proc, "root", "path", "rootfs", "readonly", o->read_only,
 			 "hostname",
-			 o->hostname ? o->hostname
-			 : o->name   ? o->name
-				     : "isola",
+			 o->host_uts || o->utsns_path ? NULL
+			 : o->hostname		      ? o->hostname
+			 : o->name		      ? o->name
+						      : "isola",
 			 "mounts", mounts, "linux", linux_section(o));
 	if (!spec)
 		return err_make(err, ENOMEM, "config.json");

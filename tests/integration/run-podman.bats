@@ -718,6 +718,95 @@ ro" ]
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
+@test "run --pid, --ipc, --uts host: the host's namespaces, no hostname set; private is the default" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	echo "shm-$$" >"/dev/shm/isola-it-$$"
+	run "$ISOLA" run --rm --pid host --ipc host --uts host "$REG/t/bb:1" sh -c '
+		for l in pid ipc uts; do busybox readlink /proc/self/ns/$l; done
+		busybox hostname; cat /dev/shm/isola-it-'$$'; cat /proc/1/comm'
+	rm -f "/dev/shm/isola-it-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(readlink /proc/self/ns/pid)" ]
+	[ "${lines[1]}" = "$(readlink /proc/self/ns/ipc)" ]
+	[ "${lines[2]}" = "$(readlink /proc/self/ns/uts)" ]
+	[ "${lines[3]}" = "$(hostname)" ]
+	# /dev/shm is the host's with its IPC namespace, as podman binds it; PID 1 the host's.
+	[ "${lines[4]}" = "shm-$$" ]
+	[ "${lines[5]}" = "$(cat /proc/1/comm)" ]
+	# private, the default, spelt out: new ones, named after the container.
+	run "$ISOLA" run --rm --name "it-ns-$$" --pid=private --ipc private --uts private \
+		"$REG/t/bb:1" sh -c 'for l in pid ipc uts; do busybox readlink /proc/self/ns/$l; done
+		echo $$; busybox hostname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/pid)" ]
+	[ "${lines[1]}" != "$(readlink /proc/self/ns/ipc)" ]
+	[ "${lines[2]}" != "$(readlink /proc/self/ns/uts)" ]
+	[ "${lines[3]}" = 1 ]
+	[ "${lines[4]}" = "it-ns-$$" ]
+}
+
+@test "run --pid, --ipc, --uts ns:PATH joins those namespaces; bad ones are one line, exit 125, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	unshare --pid --ipc --uts --fork sh -c "hostname ns-$$; exec sleep 100" &
+	owner=$!
+	for _ in $(seq 50); do p=$(pgrep -P "$owner" sleep) && break; sleep 0.1; done
+	run "$ISOLA" run --rm --pid "ns:/proc/$p/ns/pid" --ipc "ns:/proc/$p/ns/ipc" \
+		--uts "ns:/proc/$p/ns/uts" "$REG/t/bb:1" sh -c '
+		for l in pid ipc uts; do busybox readlink /proc/self/ns/$l; done
+		busybox hostname; cat /proc/1/comm'
+	echo "$output"
+	want="$(readlink "/proc/$p/ns/pid" "/proc/$p/ns/ipc" "/proc/$p/ns/uts")
+ns-$$
+sleep"
+	kill "$owner" "$p" 2>/dev/null || true
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	for bad in "--pid bogus" "--pid container:other" "--ipc ns:relative" "--uts ns:/etc/passwd" \
+		"--ipc ns:/proc/self/ns/uts" "--pid ns:/nonexistent" "--uts host --hostname h" \
+		"--uts ns:/proc/self/ns/uts --hostname h" "--ipc host --shm-size 1m" \
+		"--uts host --sysctl kernel.domainname=x" "--ipc host --sysctl kernel.shmmax=1" \
+		"--vm --pid host" "--vm --uts ns:/proc/self/ns/uts"; do
+		run "$ISOLA" run --rm $bad "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		opt=${bad#--vm }
+		[[ "$output" == *"${opt%% *}"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	[ -z "$(ls "$ISOLA_STORE/run" 2>/dev/null)" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run --pid host: stop signals every process of the container, not only its init, as podman" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkdir "$TMP/out"
+	# The shell is not PID 1: TERM kills it, and its child would outlive it.
+	"$ISOLA" run -d --name "it-ph-$$" --pid host -v "$TMP/out:/out" "$REG/t/bb:1" sh -c \
+		'busybox sleep 1000 & echo $! >/out/pid; busybox sleep 1001' >/dev/null
+	for _ in $(seq 50); do [ -s "$TMP/out/pid" ] && break; sleep 0.1; done
+	child=$(cat "$TMP/out/pid")
+	[ -e "/proc/$child" ]
+	# exec joins what the container has: the host's PID namespace.
+	run "$ISOLA" exec "it-ph-$$" busybox readlink /proc/self/ns/pid
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(readlink /proc/self/ns/pid)" ]
+	run "$ISOLA" stop -t 5 "it-ph-$$"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do [ -e "/proc/$child" ] || break; sleep 0.1; done
+	[ ! -e "/proc/$child" ]
+	"$ISOLA" rm "it-ph-$$" >/dev/null
+	# --init is then not PID 1 either: still the reaper of the command's orphans.
+	run "$ISOLA" run --rm --init --pid host "$REG/t/bb:1" sh -c \
+		'(busybox sleep 5 & echo $! >/tmp/o); busybox sleep 0.3
+		busybox awk "/^PPid:/ { print \$2 }" /proc/$(cat /tmp/o)/status; echo $PPID'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+}
+
 @test "run --device DIR: its nodes at CTR/..., links, files and other mounts left out; bad ones in one line" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	d=$TMP/devs
