@@ -315,9 +315,11 @@ static int stop_one(const char *store, const char *id, int timeout)
 	_cleanup_json_ json_t *meta = image_cli_container_meta(store, id);
 	json_int_t sig = json_integer_value(json_object_get(meta, "stopSignal"));
 	json_t *t = json_object_get(meta, "stopTimeout");
-	const char *kill9[] = {"kill", id, "KILL", NULL};
+	/* Without a PID namespace of its own (--pid host), the init's death ends nothing else. */
+	bool all = json_is_true(json_object_get(meta, "stopAll"));
+	const char *kill9[] = {"kill", id, "KILL", NULL, NULL};
 	char signame[16] = "TERM";
-	const char *term[] = {"kill", id, signame, NULL};
+	const char *term[] = {"kill", id, signame, NULL, NULL};
 	_cleanup_free_ char *st = NULL;
 	_cleanup_close_ int pidfd = -1;
 	pid_t pid;
@@ -339,9 +341,16 @@ static int stop_one(const char *store, const char *id, int timeout)
 	 */
 	if (pid > 0)
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (all) {
+		kill9[1] = term[1] = "--all";
+		kill9[2] = term[2] = id;
+		kill9[3] = "KILL";
+		term[3] = signame;
+	}
 	image_cli_runtime(store, term, -1, -1, -1);
 	wait_stopped(store, id, pidfd, (int64_t)timeout * 1000);
-	if (is_running(store, id)) {
+	if (is_running(store, id) || all) {
+		/* all: what outlived the init would be a stopped container's orphans. */
 		image_cli_runtime(store, kill9, -1, -1, -1);
 		wait_stopped(store, id, pidfd, 5000);
 	}

@@ -24,8 +24,10 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -65,6 +67,9 @@ struct run_args {
 	char **env_files;	    /* --env-file's variables: before -e's, which win */
 	char **cap_add, **cap_drop; /* CAP_X or ALL (cap_name) */
 	char *netns_owned;	    /* the netns path we made (bridge) */
+	/* --uts host: the host's name, for the bridge network's /etc files */
+	char host_name[HOST_NAME_MAX + 1];
+	size_t n_devices; /* --device's nodes, directories' included (IMG_DEVICES_MAX) */
 	int lock_fd;
 	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
 };
@@ -159,6 +164,46 @@ static int parse_network(struct run_args *a, const char *v, const char *cmd)
 	return 0;
 }
 
+/*
+ * --pid, --ipc, --uts MODE: private (a new namespace, the default), host (none in
+ * config.json: the runtime's, the host's) or ns:PATH, a namespace of that type to join
+ * (checked here: a file that is not one would fail in the runtime, after the bundle is
+ * made).  podman's container:NAME needs the other container's namespaces recorded, which
+ * isola does not do.
+ */
+static int parse_ns(const char *opt, int type, const char *v, bool *ret_host, const char **ret_path,
+		    const char *cmd)
+{
+	_cleanup_close_ int fd = -1;
+	int t;
+
+	*ret_host = false;
+	*ret_path = NULL;
+	if (streq(v, "private"))
+		return 0;
+	if (streq(v, "host")) {
+		*ret_host = true;
+		return 0;
+	}
+	if (!strncmp(v, "container:", 10))
+		return cli_usage_error(cmd,
+				       "--%s `%.64s`: joining another container's namespace is "
+				       "not supported; use ns:/proc/PID/ns/%s",
+				       opt, v, opt);
+	if (strncmp(v, "ns:", 3) || v[3] != '/')
+		return cli_usage_error(cmd, "--%s `%.64s`: expected private, host or ns:/PATH", opt,
+				       v);
+	fd = open(v + 3, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cli_usage_error(cmd, "--%s `%.64s`: %s", opt, v, strerror(errno));
+	t = ioctl(fd, NS_GET_NSTYPE);
+	if (t != type)
+		return cli_usage_error(cmd, "--%s `%.64s`: not a%s %s namespace", opt, v,
+				       type == CLONE_NEWIPC ? "n" : "", opt);
+	*ret_path = v + 3;
+	return 0;
+}
+
 static int parse_publish(struct run_args *a, const char *v, const char *cmd)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -212,6 +257,9 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"dns", CLI_LONG(8), "IP", "a nameserver for /etc/resolv.conf (repeatable)"},
 	{"add-host", CLI_LONG(9), "NAME:IP", "an /etc/hosts entry (repeatable)"},
 	{"hostname", CLI_LONG(13), "NAME", "the container's host name (default: its name)"},
+	{"pid", CLI_LONG(34), "MODE", "private (default), host or ns:PATH: the PID namespace"},
+	{"ipc", CLI_LONG(35), "MODE", "private (default), host or ns:PATH: the IPC namespace"},
+	{"uts", CLI_LONG(36), "MODE", "private (default), host or ns:PATH: the UTS namespace (host name)"},
 	{"network-alias", CLI_LONG(15), "NAME", "another DNS name on a created network (repeatable)"},
 	{"memory", 'm', "SIZE", "memory limit"},
 	{"cpus", CLI_LONG(10), "N", "CPU limit (fractions allowed)"},
@@ -328,15 +376,37 @@ static int parse_sysctl(struct run_args *a, const char *v, const char *cmd)
 	return push(&a->o.sysctls, v);
 }
 
-static int check_sysctl_net(struct run_args *a, const char *cmd)
+/* A sysctl of a namespace the container shares with the host is the host's: refused. */
+static int check_sysctl_ns(struct run_args *a, const char *cmd)
 {
-	for (char **s = a->o.sysctls; s && *s; s++)
-		if (a->net == NET_HOST && !strncmp(*s, "net.", 4))
+	for (char **s = a->o.sysctls; s && *s; s++) {
+		_cleanup_free_ char *k = strndup(*s, strcspn(*s, "="));
+		int t = k ? ct_sysctl_namespace(k) : -1;
+		const char *opt = t == CT_NS_NET && a->net == NET_HOST ? "--network"
+				  : t == CT_NS_IPC && a->o.host_ipc    ? "--ipc"
+				  : t == CT_NS_UTS && a->o.host_uts    ? "--uts"
+								       : NULL;
+
+		if (opt)
 			return cli_usage_error(cmd,
-					       "--sysctl `%.64s` with --network host: the "
-					       "container has the host's network namespace",
-					       *s);
+					       "--sysctl `%.64s` with %s host: the container "
+					       "has the host's %s namespace",
+					       *s, opt, ct_ns_name(t));
+	}
 	return 0;
+}
+
+/* No UTS namespace of its own, no name of its own (podman refuses it too). */
+static int check_ns_args(struct run_args *a, const char *cmd)
+{
+	if (a->o.hostname && (a->o.host_uts || a->o.utsns_path))
+		return cli_usage_error(cmd,
+				       "--hostname with --uts %s: the container has no UTS "
+				       "namespace of its own to name",
+				       a->o.host_uts ? "host" : "ns:PATH");
+	if (a->o.shm_size && a->o.host_ipc)
+		return cli_usage_error(cmd, "--shm-size with --ipc host: /dev/shm is the host's");
+	return check_sysctl_ns(a, cmd);
 }
 
 /* --mount: the entry -v or --tmpfs would make (img_mount_parse); a volume's name as -v's. */
@@ -427,6 +497,34 @@ static void undo_cidfile(struct run_args *a)
 	if (a->cidfile_written)
 		unlink(a->cidfile);
 	a->cidfile_written = false;
+}
+
+static int count_node(const struct img_device *d, void *data)
+{
+	(void)d;
+	(void)data;
+	return 0;
+}
+
+/* --device HOST[:CTR][:PERMS]: a node, or a directory's nodes, all counted together. */
+static int parse_device(struct run_args *a, const char *v, const char *cmd)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ struct img_device *d = malloc(sizeof(*d));
+	size_t left = IMG_DEVICES_MAX - a->n_devices;
+	int n = 1;
+
+	if (!d)
+		return cli_usage_error(cmd, "out of memory");
+	if (img_device_parse(v, d, &err) < 0)
+		return cli_fail(&err);
+	if (d->type == 'd' && (n = img_device_dir_each(v, d, left, count_node, NULL, &err)) < 0)
+		return cli_fail(&err);
+	if ((size_t)n > left)
+		return cli_usage_error(cmd, "--device `%.64s`: more than %d devices in all", v,
+				       IMG_DEVICES_MAX);
+	a->n_devices += (size_t)n;
+	return push(&a->o.devices, v);
 }
 
 static int parse_policy(struct run_args *a, int c, const char *v, const char *cmd)
@@ -549,13 +647,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 			return cli_usage_error(
 			    cmd, "--shm-size `%.64s`: expected a size from 1 to 1E", optarg);
 		return 0;
-	case CLI_LONG(26): {
-		struct img_device d;
-
-		if (img_device_parse(optarg, &d, &err) < 0)
-			return cli_fail(&err);
-		return push(&a->o.devices, optarg);
-	}
+	case CLI_LONG(26):
+		return parse_device(a, optarg, cmd);
 	case 'm':
 		if (parse_size(optarg, &a->o.memory) < 0)
 			return cli_usage_error(cmd, "--memory `%s`: expected a size", optarg);
@@ -594,6 +687,12 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 	case CLI_LONG(13):
 		a->o.hostname = optarg;
 		return 0;
+	case CLI_LONG(34):
+		return parse_ns("pid", CLONE_NEWPID, optarg, &a->o.host_pid, &a->o.pidns_path, cmd);
+	case CLI_LONG(35):
+		return parse_ns("ipc", CLONE_NEWIPC, optarg, &a->o.host_ipc, &a->o.ipcns_path, cmd);
+	case CLI_LONG(36):
+		return parse_ns("uts", CLONE_NEWUTS, optarg, &a->o.host_uts, &a->o.utsns_path, cmd);
 	default:
 		return 1;
 	}
@@ -632,6 +731,10 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 	if (a->o.devices)
 		return cli_usage_error(cmd, "--device with --vm: the VM has its own devices, the "
 					    "host's are not passed through");
+	if (a->o.host_pid || a->o.host_ipc || a->o.host_uts || a->o.pidns_path || a->o.ipcns_path ||
+	    a->o.utsns_path)
+		return cli_usage_error(cmd, "--pid, --ipc or --uts other than private with --vm: "
+					    "the VM has its own kernel and namespaces");
 	if (a->net == NET_HOST)
 		return cli_usage_error(cmd,
 				       "--network host with --vm: a VM has its own kernel and "
@@ -696,7 +799,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		r = cli_usage_error(argv[0], "-t with -d: holding a detached terminal needs a "
 					     "daemon, and isola has none");
 	if (!r)
-		r = check_sysctl_net(a, argv[0]);
+		r = check_ns_args(a, argv[0]);
 	if (!r && a->vm)
 		r = check_vm_args(a, argv[0]);
 	return r ? EXIT_ISOLA : 0;
@@ -864,6 +967,10 @@ static int plan_network(struct run_args *a, const char *store)
 		a->o.netns_path = a->network;
 	if (a->net != NET_BRIDGE)
 		return 0;
+	/* --uts host: the host's name in /etc/hostname and /etc/hosts (podman's). */
+	if (!a->o.hostname && a->o.host_uts &&
+	    gethostname(a->host_name, sizeof(a->host_name) - 1) == 0)
+		a->o.hostname = a->host_name;
 	if (!a->o.hostname)
 		a->o.hostname = a->o.name ? a->o.name : a->id;
 	a->netns_owned = net_netns_path(store, a->id);
@@ -1243,6 +1350,16 @@ static int rootless_args(struct run_args *a, const char *cmd)
 	if (a->o.group_add)
 		return cli_usage_error(cmd, "--group-add is not supported rootless: the "
 					    "container keeps no supplementary groups");
+	/* /proc and mqueue cannot be mounted for namespaces a user namespace does not own. */
+	if (a->o.host_pid || a->o.host_ipc)
+		return cli_usage_error(cmd,
+				       "--%s host is not supported rootless: the container's "
+				       "user namespace cannot mount the host's %s",
+				       a->o.host_pid ? "pid" : "ipc",
+				       a->o.host_pid ? "/proc" : "mqueue");
+	if (a->o.pidns_path || a->o.ipcns_path || a->o.utsns_path)
+		return cli_usage_error(cmd, "--pid, --ipc or --uts ns:PATH is not supported "
+					    "rootless: joining needs privilege over the namespace");
 	if (a->net == NET_BRIDGE && a->net_given)
 		return cli_usage_error(cmd,
 				       "--network %s: a bridge network needs root (CNI "

@@ -3,13 +3,15 @@
  * isola-init: PID 1 for `isola run --init`, linked statically so that it runs in any
  * image (bind-mounted read-only at /dev/init).  It starts the command, forwards every
  * signal it can catch to it, reaps every child (orphans re-parented to PID 1 included)
- * and exits with the command's status (128 + signal when it was killed).
+ * and exits with the command's status (128 + signal when it was killed).  Not PID 1
+ * (--pid host), it is the child subreaper, so orphans are still its to reap.
  *   /dev/init -- CMD [ARG...]
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "isola-init: usage: isola-init -- CMD [ARG...]\n");
 		return 125;
 	}
+	/* Not PID 1 (--pid host): orphans come to us rather than to the host's init. */
+	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	sigfillset(&all);
 	sigprocmask(SIG_BLOCK, &all, &old);
 	child = fork();

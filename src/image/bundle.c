@@ -243,6 +243,9 @@ static int run_meta(json_t *meta, const struct img_run_opts *o)
 	if (o->stop_signal > 0 &&
 	    json_object_set_new(meta, "stopSignal", json_integer(o->stop_signal)) < 0)
 		return -ENOMEM;
+	/* Not its own PID namespace: its init's death does not end the rest, stop signals all. */
+	if ((o->host_pid || o->pidns_path) && json_object_set_new(meta, "stopAll", json_true()) < 0)
+		return -ENOMEM;
 	if (o->has_stop_timeout &&
 	    json_object_set_new(meta, "stopTimeout", json_integer(o->stop_timeout)) < 0)
 		return -ENOMEM;

@@ -12,6 +12,7 @@
  *   tmp/                     partial downloads (<hex>.partial) and unpacks
  *   containers/<id>/         bundles made from images (config.json, upper, work, rootfs)
  */
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,6 +263,13 @@ struct img_run_opts {
 	const char *netns_path; /* join this network namespace (NULL: a new one) */
 	bool netns_private;	/* netns_path is one made for this container (a bridge's) */
 	const char *hostname;	/* NULL: the name, else "isola" */
+	/*
+	 * --pid/--ipc/--uts: host (no namespace of that type in config.json, so the
+	 * runtime's, and no hostname without a UTS one) or one joined by its path;
+	 * else a new one.  --ipc host binds the host's /dev/shm, as podman does.
+	 */
+	bool host_pid, host_ipc, host_uts;
+	const char *pidns_path, *ipcns_path, *utsns_path;
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init;	   /* run the command under /dev/init -- (bind-mounted by the caller) */
 	char **sysctls;	   /* KEY=VALUE (--sysctl, checked by the caller); over ours */
@@ -314,14 +322,29 @@ int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft,
  * --device HOST[:CTR][:PERMS], as podman takes it: HOST a character or block
  * device (a link to one is followed), CTR where the container gets it
  * (default HOST), PERMS what its devices cgroup allows, of "rwm" (default).
+ * HOST may be a directory: type 'd', its nodes given by img_device_dir_each.
+ * HOST under /proc is refused (/proc/self/fd/N is isola's own file).
  */
 struct img_device {
-	char path[4096]; /* CTR */
-	char type;	 /* 'c' or 'b' */
+	char path[PATH_MAX]; /* CTR */
+	char host[PATH_MAX]; /* HOST */
+	char type;	     /* 'c', 'b' or 'd' (a directory) */
 	uint32_t major, minor, mode, uid, gid;
 	char access[4];
 };
 int img_device_parse(const char *arg, struct img_device *ret, struct err **err);
+/*
+ * The nodes under a directory of --device (@arg, parsed into @dir), each as
+ * HOST/REL at CTR/REL with @dir's PERMS, to fn: walked by directory fds,
+ * links not followed, on @dir's file system only (not into a mount such as
+ * /dev/pts), at most 16 deep, IMG_DEVICE_DIR_ENTRIES_MAX entries
+ * and @max nodes.  Returns how many, or refuses (none is an error too).
+ */
+#define IMG_DEVICE_DIR_ENTRIES_MAX 16384
+#define IMG_DEVICES_MAX		   1024 /* the nodes of all --device options */
+int img_device_dir_each(const char *arg, const struct img_device *dir, size_t max,
+			int (*fn)(const struct img_device *d, void *data), void *data,
+			struct err **err);
 /* --tmpfs DEST[:OPTIONS]: an absolute DEST, options a tmpfs and isola take. */
 int img_tmpfs_check(const char *arg, struct err **err);
 /*

@@ -6,7 +6,6 @@
  */
 #include <ctype.h>
 #include <errno.h>
-#include <ftw.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +15,7 @@
 
 #include "cleanup.h"
 #include "config.h"
+#include "device-internal.h"
 #include "image.h"
 #include "jsonutil.h"
 #include "strv.h"
@@ -98,6 +98,12 @@ static json_t *default_mounts(const struct img_run_opts *o)
 		      shm, "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue",
 		      "options", "nosuid", "noexec", "nodev");
 	pts = json_object_get(json_array_get(m, 2), "options");
+	/* The host's IPC namespace: its POSIX shared memory too, as podman binds it. */
+	if (o->host_ipc)
+		json_array_set_new(m, 3,
+				   json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/dev/shm",
+					     "type", "bind", "source", "/dev/shm", "options",
+					     "rbind", "nosuid", "noexec", "nodev"));
 
 	/* Rootless with only our own gid: no tty group to own the ptys. */
 	if (pts && !has_gid(o, 5))
@@ -236,115 +242,9 @@ int img_ulimit_parse(const char *arg, const char **ret_type, uint64_t *ret_soft,
 	return 0;
 }
 
-int img_device_parse(const char *arg, struct img_device *ret, struct err **err)
-{
-	_cleanup_free_ char *s = strdup(arg);
-	char *host, *ctr = NULL, *perms = NULL, *c;
-	struct stat st;
-
-	if (!s)
-		return err_make(err, ENOMEM, "--device");
-	host = s;
-	if ((c = strchr(host, ':'))) {
-		*c++ = '\0';
-		if (*c == '/') {
-			ctr = c;
-			if ((c = strchr(ctr, ':'))) {
-				*c++ = '\0';
-				perms = c;
-			}
-		} else {
-			perms = c;
-		}
-	}
-	if (host[0] != '/' || (ctr && (path_has_dot_component(ctr) || !ctr[strspn(ctr, "/")])))
-		return err_make(err, 0,
-				"--device `%.64s`: expected HOST[:CTR][:PERMS], both absolute, CTR "
-				"not / and without . or ..",
-				arg);
-	if (perms && (!*perms || strlen(perms) > 3 || perms[strspn(perms, "rwm")] ||
-		      (strchr(perms, 'r') != strrchr(perms, 'r')) ||
-		      (strchr(perms, 'w') != strrchr(perms, 'w')) ||
-		      (strchr(perms, 'm') != strrchr(perms, 'm'))))
-		return err_make(err, 0, "--device `%.64s`: PERMS is some of r, w and m, each once",
-				arg);
-	if (stat(host, &st) < 0)
-		return err_make(err, errno, "--device `%.64s`: %s", arg, host);
-	if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
-		return err_make(err, 0, "--device `%.64s`: %s is not a character or block device",
-				arg, host);
-	if (snprintf(ret->path, sizeof(ret->path), "%s", ctr ? ctr : host) >=
-	    (int)sizeof(ret->path))
-		return err_make(err, 0, "--device `%.64s`: the path is too long", arg);
-	ret->type = S_ISCHR(st.st_mode) ? 'c' : 'b';
-	ret->major = major(st.st_rdev);
-	ret->minor = minor(st.st_rdev);
-	ret->mode = st.st_mode & 07777;
-	ret->uid = st.st_uid;
-	ret->gid = st.st_gid;
-	snprintf(ret->access, sizeof(ret->access), "%s", perms ? perms : "rwm");
-	return 0;
-}
-
-/* --device's nodes in linux.devices and their rules after the default deny (checked). */
-static void add_devices(json_t *lx, json_t *rules, char **list)
-{
-	json_t *had = json_object_get(lx, "devices"), *devs = had ? had : json_array();
-
-	for (size_t i = 0; devs && list && list[i]; i++) {
-		struct img_device d;
-
-		if (img_device_parse(list[i], &d, NULL) < 0)
-			continue;
-		json_array_append_new(
-		    devs, json_pack("{s:s,s:s%,s:I,s:I,s:I,s:I,s:I}", "path", d.path, "type",
-				    &d.type, (size_t)1, "major", (json_int_t)d.major, "minor",
-				    (json_int_t)d.minor, "fileMode", (json_int_t)d.mode, "uid",
-				    (json_int_t)d.uid, "gid", (json_int_t)d.gid));
-		json_array_append_new(rules,
-				      json_pack("{s:b,s:s%,s:I,s:I,s:s}", "allow", 1, "type",
-						&d.type, (size_t)1, "major", (json_int_t)d.major,
-						"minor", (json_int_t)d.minor, "access", d.access));
-	}
-	if (had)
-		return;
-	if (devs && json_array_size(devs))
-		json_object_set_new(lx, "devices", devs);
-	else
-		json_decref(devs);
-}
-
-/*
- * --privileged: the host's device nodes under /dev (podman's walk), but the
- * directories the runtime mounts (pts, shm, mqueue) and the nodes it makes
- * itself (ptmx, console); at most 4096, the runtime's cap.
- */
-static json_t *host_devices;
-
-static int add_host_device(const char *path, const struct stat *st, int type, struct FTW *ftw)
-{
-	static const char *const skip[] = {"/dev/pts", "/dev/shm", "/dev/mqueue", "/dev/ptmx",
-					   "/dev/console"};
-
-	for (size_t i = 0; i < ARRAY_SIZE(skip); i++)
-		if (streq(path, skip[i]))
-			return type == FTW_D ? FTW_SKIP_SUBTREE : FTW_CONTINUE;
-	if ((!S_ISCHR(st->st_mode) && !S_ISBLK(st->st_mode)) ||
-	    json_array_size(host_devices) >= 4096)
-		return FTW_CONTINUE;
-	json_array_append_new(host_devices,
-			      json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I}", "path", path, "type",
-					S_ISCHR(st->st_mode) ? "c" : "b", "major",
-					(json_int_t)major(st->st_rdev), "minor",
-					(json_int_t)minor(st->st_rdev), "fileMode",
-					(json_int_t)(st->st_mode & 07777), "uid",
-					(json_int_t)st->st_uid, "gid", (json_int_t)st->st_gid));
-	return FTW_CONTINUE;
-}
-
 static void add_privileged(json_t *lx, const struct img_run_opts *o)
 {
-	json_t *res = json_object_get(lx, "resources");
+	json_t *res = json_object_get(lx, "resources"), *devs;
 
 	json_object_set_new(lx, "maskedPaths", json_array());
 	json_object_set_new(lx, "readonlyPaths", json_array());
@@ -352,12 +252,9 @@ static void add_privileged(json_t *lx, const struct img_run_opts *o)
 	/* Rootless: the user namespace cannot make nodes; /dev is the runtime's. */
 	if (o->rootless)
 		return;
-	host_devices = json_array();
-	if (host_devices && nftw("/dev", add_host_device, 16, FTW_PHYS | FTW_ACTIONRETVAL) == 0 &&
-	    json_array_size(host_devices))
-		json_object_set(lx, "devices", host_devices);
-	json_decref(host_devices);
-	host_devices = NULL;
+	devs = img_spec_host_devices();
+	if (devs)
+		json_object_set_new(lx, "devices", devs);
 }
 
 /* An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value. */
@@ -865,12 +762,21 @@ static json_t *default_seccomp(void)
  * made: one joined by --network ns:PATH is someone else's to configure, and
  * --network host's is the host's.
  */
+static void add_ns(json_t *ns, const char *type, bool host, const char *path)
+{
+	if (!host)
+		json_array_append_new(ns, path ? json_pack("{s:s,s:s}", "type", type, "path", path)
+					       : json_pack("{s:s}", "type", type));
+}
+
 static json_t *linux_section(const struct img_run_opts *o)
 {
-	json_t *ns = json_pack("[{s:s},{s:s},{s:s},{s:s}]", "type", "pid", "type", "ipc", "type",
-			       "uts", "type", "mount"),
-	       *l;
+	json_t *ns = json_array(), *l;
 
+	add_ns(ns, "pid", o->host_pid, o->pidns_path);
+	add_ns(ns, "ipc", o->host_ipc, o->ipcns_path);
+	add_ns(ns, "uts", o->host_uts, o->utsns_path);
+	add_ns(ns, "mount", false, NULL);
 	if (!o->host_network && o->netns_path)
 		json_array_append_new(
 		    ns, json_pack("{s:s,s:s}", "type", "network", "path", o->netns_path));
@@ -893,8 +799,8 @@ static json_t *linux_section(const struct img_run_opts *o)
 	if (l && o->privileged)
 		add_privileged(l, o);
 	if (l && o->devices)
-		add_devices(l, json_object_get(json_object_get(l, "resources"), "devices"),
-			    o->devices);
+		img_spec_add_devices(l, json_object_get(json_object_get(l, "resources"), "devices"),
+				     o->devices);
 	if (l && (o->seccomp || !o->seccomp_unconfined))
 		json_object_set_new(l, "seccomp",
 				    o->seccomp ? json_incref(o->seccomp) : default_seccomp());
@@ -984,12 +890,14 @@ int img_spec_generate(const char *config_buf, size_t config_len, const struct im
 		return r;
 	}
 	proc = process_section(cfg, o, args, uid, gid, groups);
-	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
+	/* No UTS namespace of its own: no hostname, which would be another's. */
+	spec = json_pack("{s:s, s:o, s:{s:s,s:b}, s:s*, s:O, s:o}", "ociVersion", OCI_SPEC_VERSION,
 			 "process", proc, "root", "path", "rootfs", "readonly", o->read_only,
 			 "hostname",
-			 o->hostname ? o->hostname
-			 : o->name   ? o->name
-				     : "isola",
+			 o->host_uts || o->utsns_path ? NULL
+			 : o->hostname		      ? o->hostname
+			 : o->name		      ? o->name
+						      : "isola",
 			 "mounts", mounts, "linux", linux_section(o));
 	if (!spec)
 		return err_make(err, ENOMEM, "config.json");

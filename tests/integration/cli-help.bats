@@ -46,7 +46,8 @@ commands() {
 	for o in --bundle --pid-file --console-socket --keep -i --interactive -t --tty -d --detach \
 		-e --env -p --publish -v --volume -w --workdir -u --user --name --entrypoint --rm \
 		--pull --init --restart --network --dns --add-host --hostname --store --device \
-		--privileged --mount --shm-size -l --label --stop-signal --stop-timeout --cidfile --group-add; do
+		--privileged --mount --shm-size -l --label --stop-signal --stop-timeout --cidfile --group-add \
+		--pid --ipc --uts; do
 		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
 	done
 	[ "$(echo "$output" | grep -c -- '--help')" -eq 1 ]

@@ -744,3 +744,143 @@ ro" ]
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
+
+@test "run --pid, --ipc, --uts host: the host's namespaces, no hostname set; private is the default" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	echo "shm-$$" >"/dev/shm/isola-it-$$"
+	run "$ISOLA" run --rm --pid host --ipc host --uts host "$REG/t/bb:1" sh -c '
+		for l in pid ipc uts; do busybox readlink /proc/self/ns/$l; done
+		busybox hostname; cat /dev/shm/isola-it-'$$'; cat /proc/1/comm'
+	rm -f "/dev/shm/isola-it-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$(readlink /proc/self/ns/pid)" ]
+	[ "${lines[1]}" = "$(readlink /proc/self/ns/ipc)" ]
+	[ "${lines[2]}" = "$(readlink /proc/self/ns/uts)" ]
+	[ "${lines[3]}" = "$(hostname)" ]
+	# /dev/shm is the host's with its IPC namespace, as podman binds it; PID 1 the host's.
+	[ "${lines[4]}" = "shm-$$" ]
+	[ "${lines[5]}" = "$(cat /proc/1/comm)" ]
+	# private, the default, spelt out: new ones, named after the container.
+	run "$ISOLA" run --rm --name "it-ns-$$" --pid=private --ipc private --uts private \
+		"$REG/t/bb:1" sh -c 'for l in pid ipc uts; do busybox readlink /proc/self/ns/$l; done
+		echo $$; busybox hostname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink /proc/self/ns/pid)" ]
+	[ "${lines[1]}" != "$(readlink /proc/self/ns/ipc)" ]
+	[ "${lines[2]}" != "$(readlink /proc/self/ns/uts)" ]
+	[ "${lines[3]}" = 1 ]
+	[ "${lines[4]}" = "it-ns-$$" ]
+}
+
+@test "run --pid, --ipc, --uts ns:PATH joins those namespaces; bad ones are one line, exit 125, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	unshare --pid --ipc --uts --fork sh -c "hostname ns-$$; exec sleep 100" &
+	owner=$!
+	for _ in $(seq 50); do p=$(pgrep -P "$owner" sleep) && break; sleep 0.1; done
+	run "$ISOLA" run --rm --pid "ns:/proc/$p/ns/pid" --ipc "ns:/proc/$p/ns/ipc" \
+		--uts "ns:/proc/$p/ns/uts" "$REG/t/bb:1" sh -c '
+		for l in pid ipc uts; do busybox readlink /proc/self/ns/$l; done
+		busybox hostname; cat /proc/1/comm'
+	echo "$output"
+	want="$(readlink "/proc/$p/ns/pid" "/proc/$p/ns/ipc" "/proc/$p/ns/uts")
+ns-$$
+sleep"
+	kill "$owner" "$p" 2>/dev/null || true
+	[ "$status" -eq 0 ]
+	[ "$output" = "$want" ]
+	for bad in "--pid bogus" "--pid container:other" "--ipc ns:relative" "--uts ns:/etc/passwd" \
+		"--ipc ns:/proc/self/ns/uts" "--pid ns:/nonexistent" "--uts host --hostname h" \
+		"--uts ns:/proc/self/ns/uts --hostname h" "--ipc host --shm-size 1m" \
+		"--uts host --sysctl kernel.domainname=x" "--ipc host --sysctl kernel.shmmax=1" \
+		"--vm --pid host" "--vm --uts ns:/proc/self/ns/uts"; do
+		run "$ISOLA" run --rm $bad "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		opt=${bad#--vm }
+		[[ "$output" == *"${opt%% *}"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	[ -z "$(ls "$ISOLA_STORE/run" 2>/dev/null)" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run --pid host: stop signals every process of the container, not only its init, as podman" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkdir "$TMP/out"
+	# The shell is not PID 1: TERM kills it, and its child would outlive it.
+	"$ISOLA" run -d --name "it-ph-$$" --pid host -v "$TMP/out:/out" "$REG/t/bb:1" sh -c \
+		'busybox sleep 1000 & echo $! >/out/pid; busybox sleep 1001' >/dev/null
+	for _ in $(seq 50); do [ -s "$TMP/out/pid" ] && break; sleep 0.1; done
+	child=$(cat "$TMP/out/pid")
+	[ -e "/proc/$child" ]
+	# exec joins what the container has: the host's PID namespace.
+	run "$ISOLA" exec "it-ph-$$" busybox readlink /proc/self/ns/pid
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(readlink /proc/self/ns/pid)" ]
+	run "$ISOLA" stop -t 5 "it-ph-$$"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do [ -e "/proc/$child" ] || break; sleep 0.1; done
+	[ ! -e "/proc/$child" ]
+	"$ISOLA" rm "it-ph-$$" >/dev/null
+	# --init is then not PID 1 either: still the reaper of the command's orphans.
+	run "$ISOLA" run --rm --init --pid host "$REG/t/bb:1" sh -c \
+		'(busybox sleep 5 & echo $! >/tmp/o); busybox sleep 0.3
+		busybox awk "/^PPid:/ { print \$2 }" /proc/$(cat /tmp/o)/status; echo $PPID'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "${lines[1]}" ]
+}
+
+@test "run --device DIR: its nodes at CTR/..., links, files and other mounts left out; bad ones in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	d=$TMP/devs
+	mkdir -p "$d/sub/deeper" "$d/mnt"
+	mknod "$d/null" c 1 3
+	mknod "$d/sub/zero" c 1 5
+	mknod -m 640 "$d/sub/deeper/full" c 1 7
+	ln -s /dev/full "$d/link"
+	ln -s .. "$d/sub/loop"
+	mkfifo "$d/fifo"
+	echo x >"$d/file"
+	mount -t tmpfs tmpfs "$d/mnt"
+	mknod "$d/mnt/null" c 1 3
+	run "$ISOLA" run --rm --device "$d:/dev/mine:rw" --device "$d" "$REG/t/bb:1" sh -c '
+		busybox find /dev/mine | busybox sort
+		busybox stat -c "%n %t:%T %a" /dev/mine/sub/deeper/full '"$d/sub/zero"'
+		echo x >/dev/mine/null && echo wrote
+		busybox head -c 2 /dev/mine/sub/zero | busybox od -An -tx1'
+	umount "$d/mnt"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "/dev/mine
+/dev/mine/null
+/dev/mine/sub
+/dev/mine/sub/deeper
+/dev/mine/sub/deeper/full
+/dev/mine/sub/zero
+/dev/mine/sub/deeper/full 1:7 640
+$d/sub/zero 1:5 644
+wrote
+ 00 00" ]
+	# Bad: empty, too many entries, too many nodes, too deep, /proc; one line each.
+	mkdir "$TMP/empty" "$TMP/many" "$TMP/nodes"
+	(cd "$TMP/many" && seq 17000 | xargs touch)
+	for i in $(seq 1025); do mknod "$TMP/nodes/n$i" c 1 3; done
+	deep=$TMP/deep
+	for i in $(seq 20); do deep=$deep/d; done
+	mkdir -p "$deep"
+	mknod "$deep/null" c 1 3
+	for bad in "$TMP/empty" "$TMP/many" "$TMP/nodes" "$TMP/deep" /proc/self/fd /proc/1/ns \
+		"$d:/dev/x:rwx"; do
+		run "$ISOLA" run --rm --device "$bad" "$REG/t/bb:1" true
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		[[ "$output" == *"--device \`$bad\`: "* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
