@@ -57,6 +57,7 @@ struct run_args {
 	bool rm, detach, interactive, quiet, vm, net_given;
 	const char *cidfile; /* --cidfile: written once the bundle is made */
 	bool cidfile_written;
+	int cidfile_dir; /* the directory it was made in (O_PATH), for undo_cidfile */
 	struct image_vm_opts vmo;
 	char id[65];
 	enum net_mode net;
@@ -96,6 +97,8 @@ static void run_args_free(struct run_args *a)
 	free(a->image_resolved);
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);
+	if (a->cidfile_dir >= 0)
+		close(a->cidfile_dir);
 }
 
 /*
@@ -448,6 +451,11 @@ static int parse_label(struct run_args *a, const char *v, const char *cmd)
 		if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 			return cli_usage_error(cmd, "--label `%.64s`: a control character in KEY",
 					       v);
+	/* Labels are JSON strings in image.json and the config: jansson takes UTF-8 only. */
+	_cleanup_json_ json_t *as_json = json_string(v);
+
+	if (!as_json)
+		return cli_usage_error(cmd, "--label `%.64s`: not UTF-8", v);
 	for (char **l = a->o.labels; l && *l; l++, n++)
 		if (strcspn(*l, "=") == kl && !strncmp(*l, v, kl))
 			return cli_usage_error(cmd, "--label `%.64s`: `%.*s` given twice", v,
@@ -474,14 +482,36 @@ static int parse_cidfile(struct run_args *a, const char *v, const char *cmd)
 }
 
 /* The id, without a newline (podman's file); O_EXCL decides a race with another run. */
+static const char *cidfile_base(const struct run_args *a)
+{
+	const char *slash = strrchr(a->cidfile, '/');
+
+	return slash ? slash + 1 : a->cidfile;
+}
+
 static int write_cidfile(struct run_args *a)
 {
 	_cleanup_close_ int fd = -1;
+	_cleanup_free_ char *dir = NULL;
+	const char *base;
 	size_t n = strlen(a->id);
 
 	if (!a->cidfile)
 		return 0;
-	fd = open(a->cidfile, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+	/* Made and (on failure) removed through one directory fd: a parent swapped for a
+	 * symlink in between cannot point the root's unlink elsewhere. */
+	base = cidfile_base(a);
+	if (base == a->cidfile)
+		dir = strdup(".");
+	else
+		dir = strndup(a->cidfile, base - a->cidfile > 1 ? base - a->cidfile - 1 : 1);
+	if (!dir)
+		return cli_usage_error("run", "out of memory");
+	a->cidfile_dir = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	fd = a->cidfile_dir < 0
+		 ? -1
+		 : openat(a->cidfile_dir, base,
+			  O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (fd < 0)
 		return cli_usage_error("run", "--cidfile `%.64s`: %s", a->cidfile, strerror(errno));
 	a->cidfile_written = true;
@@ -495,7 +525,7 @@ static int write_cidfile(struct run_args *a)
 static void undo_cidfile(struct run_args *a)
 {
 	if (a->cidfile_written)
-		unlink(a->cidfile);
+		unlinkat(a->cidfile_dir, cidfile_base(a), 0);
 	a->cidfile_written = false;
 }
 
@@ -645,7 +675,7 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 	case CLI_LONG(29):
 		if (img_tmpfs_size_parse(optarg, &a->o.shm_size) < 0)
 			return cli_usage_error(
-			    cmd, "--shm-size `%.64s`: expected a size from 1 to 1E", optarg);
+			    cmd, "--shm-size `%.64s`: expected a size from 1 to 1048576T", optarg);
 		return 0;
 	case CLI_LONG(26):
 		return parse_device(a, optarg, cmd);
@@ -1395,7 +1425,8 @@ static int prepare_rootless(void *data)
 
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 {
-	_cleanup_(run_args_free) struct run_args a = {.lock_fd = -1, .pull = "missing"};
+	_cleanup_(run_args_free) struct run_args a = {
+	    .lock_fd = -1, .cidfile_dir = -1, .pull = "missing"};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	const char *def = getenv("ISOLA_NETWORK");

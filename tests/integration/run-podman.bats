@@ -677,7 +677,7 @@ ro" ]
 	[ "$(echo "$output" | jq -c '[.[0].labels, .[0].stopSignal, .[0].stopTimeout]')" = '[{},15,10]' ]
 	"$ISOLA" rm -f ld >/dev/null
 	long=$(printf 'k%.0s' {1..257})
-	for bad in "-l a=1 -l a=2" "-l =x" "--label $long=1" "-l $(printf 'a\001b')=1" \
+	for bad in "-l a=1 -l a=2" "-l =x" "--label $long=1" "-l $(printf 'a\001b')=1" "-l $(printf 'k=\377')" \
 		"--stop-signal 0" "--stop-signal FOO" "--stop-signal 65" "--stop-signal -9" \
 		"--stop-timeout -1" "--stop-timeout 4294967295" "--stop-timeout 18446744073709551615" \
 		"--stop-timeout x"; do
