@@ -113,15 +113,23 @@ static int parse_security_opt(struct run_args *a, const char *v, const char *cmd
 	json_t *profile = NULL;
 
 	if (streq(v, "no-new-privileges") || streq(v, "no-new-privileges=true") ||
-	    streq(v, "no-new-privileges:true") || streq(v, "label=disable") ||
-	    streq(v, "label:disable") || streq(v, "apparmor=unconfined") ||
-	    streq(v, "apparmor:unconfined"))
+	    streq(v, "no-new-privileges:true")) {
+		a->o.new_privileges = false;
+		return 0;
+	}
+	/* podman's default, isola's opt-out: sudo or su of a non-root user works. */
+	if (streq(v, "no-new-privileges=false") || streq(v, "no-new-privileges:false")) {
+		a->o.new_privileges = true;
+		return 0;
+	}
+	if (streq(v, "label=disable") || streq(v, "label:disable") ||
+	    streq(v, "apparmor=unconfined") || streq(v, "apparmor:unconfined"))
 		return 0;
 	if (strncmp(v, "seccomp=", 8) && strncmp(v, "seccomp:", 8))
 		return cli_usage_error(cmd,
 				       "--security-opt `%.64s`: expected seccomp=unconfined, "
-				       "seccomp=FILE, no-new-privileges, label=disable or "
-				       "apparmor=unconfined",
+				       "seccomp=FILE, no-new-privileges[=true|false], "
+				       "label=disable or apparmor=unconfined",
 				       v);
 	v += 8;
 	json_decref(a->o.seccomp);
@@ -270,7 +278,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"read-only", CLI_LONG(12), NULL, "a read-only root file system"},
 	{"cap-add", CLI_LONG(17), "CAP", "add a capability (NET_ADMIN, CAP_NET_ADMIN or ALL) to the default set"},
 	{"cap-drop", CLI_LONG(18), "CAP", "drop a capability (or ALL) from the default set"},
-	{"security-opt", CLI_LONG(19), "OPT", "seccomp=unconfined|PROFILE.json; no-new-privileges, label=disable, apparmor=unconfined (no-ops)"},
+	{"security-opt", CLI_LONG(19), "OPT", "seccomp=unconfined|PROFILE.json; no-new-privileges[=false] (on by default); label=disable, apparmor=unconfined (no-ops)"},
 	{"sysctl", CLI_LONG(23), "KEY=VALUE", "a namespaced sysctl (net.*, kernel.shm*, ...; repeatable)"},
 	{"tmpfs", CLI_LONG(24), "DEST[:OPTS]", "mount a tmpfs (rw,noexec,nosuid,nodev unless OPTS say otherwise)"},
 	{"ulimit", CLI_LONG(25), "NAME=SOFT[:HARD]", "a resource limit (nofile=1024:2048, core=-1; repeatable)"},

@@ -294,6 +294,8 @@ struct img_run_opts {
 	 * in linux.devices.  The caller sets the capabilities and the filter.
 	 */
 	bool privileged;
+	/* --security-opt no-new-privileges=false: setuid programs may gain privileges. */
+	bool new_privileges;
 	/* The capability set (bounding, effective, permitted); NULL: img_default_caps. */
 	char **caps;
 	/* linux.seccomp: @seccomp (a profile's JSON), else none if unconfined, else ours. */

@@ -815,12 +815,12 @@ static json_t *process_section(json_t *cfg, const struct img_run_opts *o, json_t
 	json_t *caps = o->caps ? str_array((const char *const *)o->caps, strv_length(o->caps))
 			       : str_array(img_default_caps, ARRAY_SIZE(img_default_caps) - 1);
 
-	return json_pack("{s:b, s:{s:I,s:I,s:o*}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:o, s:b}",
-			 "terminal", o->terminal, "user", "uid", (json_int_t)uid, "gid",
-			 (json_int_t)gid, "additionalGids", groups, "args", args, "env",
-			 merge_env(json_object_get(cfg, "Env"), o->env), "cwd",
-			 wd && *wd ? wd : "/", "capabilities", "bounding", caps, "effective", caps,
-			 "permitted", caps, "rlimits", rlimits(o), "noNewPrivileges", 1);
+	return json_pack(
+	    "{s:b, s:{s:I,s:I,s:o*}, s:o, s:o, s:s, s:{s:O,s:O,s:o}, s:o, s:b}", "terminal",
+	    o->terminal, "user", "uid", (json_int_t)uid, "gid", (json_int_t)gid, "additionalGids",
+	    groups, "args", args, "env", merge_env(json_object_get(cfg, "Env"), o->env), "cwd",
+	    wd && *wd ? wd : "/", "capabilities", "bounding", caps, "effective", caps, "permitted",
+	    caps, "rlimits", rlimits(o), "noNewPrivileges", !o->new_privileges);
 }
 
 /*
