@@ -231,6 +231,50 @@ start_sleeper() {
 	[[ "$output" == *"not paused"* ]]
 }
 
+# runc 1.1 pauses a created container too: it stays unstarted and paused
+# (start refuses it) until resume gives it back created.  isola refused it.
+@test "pause and resume a created container, as runc: start waits for resume" {
+	args sleep 1000
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola pause "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = paused ]
+	[ "$(isola list --format json | jq -r '.[0].status')" = paused ]
+	if [ -d /sys/fs/cgroup/freezer ]; then
+		[ "$(cat "/sys/fs/cgroup/freezer/$ID/freezer.state")" = FROZEN ]
+	fi
+	run isola start "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot start a container that is paused"* ]]
+	run isola delete "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not stopped: paused"* ]]
+	isola resume "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = created ]
+	isola start "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+}
+
+@test "a paused created container: SIGKILL thaws and stops it; delete --force removes it" {
+	args sleep 1000
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola pause "$ID"
+	pid=$(isola state "$ID" | jq -r .pid)
+	isola kill "$ID" KILL
+	wait_until 5 pid_dead "$pid"
+	[ "$(isola state "$ID" | jq -r .status)" = stopped ]
+	isola delete "$ID"
+	[ ! -d "/sys/fs/cgroup/pids/$ID" ]
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola pause "$ID"
+	pid=$(isola state "$ID" | jq -r .pid)
+	isola delete --force "$ID"
+	pid_dead "$pid"
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+	[ ! -d "/sys/fs/cgroup/pids/$ID" ]
+	[ ! -d "/sys/fs/cgroup/freezer/$ID" ]
+}
+
 @test "ps lists the container's processes (json and table)" {
 	start_sleeper
 	pid=$(isola state "$ID" | jq -r .pid)
