@@ -275,6 +275,32 @@ start_sleeper() {
 	[ ! -d "/sys/fs/cgroup/freezer/$ID" ]
 }
 
+# runc 1.1: exec into a paused container fails (255, as every failed exec)
+# unless --ignore-paused; then the process joins the frozen cgroup and runs
+# once resumed.  isola refused it with 1 and had no --ignore-paused.
+@test "exec into a paused container: refused with 255 unless --ignore-paused, as runc" {
+	start_sleeper
+	isola pause "$ID"
+	run isola exec "$ID" true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"cannot exec in a paused container (use --ignore-paused to override)"* ]]
+	isola exec --ignore-paused "$ID" sh -c 'echo in' >"$TMP/exec.out" 2>&1 &
+	local epid=$!
+	sleep 0.5
+	kill -0 "$epid" # frozen with the container
+	[ ! -s "$TMP/exec.out" ]
+	isola resume "$ID"
+	wait "$epid"
+	[ "$(cat "$TMP/exec.out")" = in ]
+	run isola exec --ignore-paused "$ID" sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	isola kill "$ID" KILL
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
+	run isola exec "$ID" true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"cannot exec in a stopped container"* ]]
+}
+
 @test "ps lists the container's processes (json and table)" {
 	start_sleeper
 	pid=$(isola state "$ID" | jq -r .pid)
