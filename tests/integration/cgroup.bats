@@ -392,6 +392,47 @@ start_sleeper() {
 	[ "$(cat "$dir/memory.limit_in_bytes")" = 67108864 ]
 }
 
+# runc 1.1.5 takes update --kernel-memory/--kernel-memory-tcp and
+# memory.kernel/kernelTCP in config.json, checks them and ignores them with a
+# warning (the kernel deprecated kmem limits).  isola had no such flags.
+@test "update --kernel-memory, --kernel-memory-tcp: checked, then ignored with a warning, as runc" {
+	dir=$(mem_dir)
+	bundle_jq "$B" '.linux.resources.memory = {limit: 33554432, kernel: 16777216, kernelTCP: 16777216}'
+	start_sleeper
+	grep -q 'kernel memory settings are ignored' "$TMP/out"
+	kmem=$(cat "$dir/memory.kmem.limit_in_bytes" 2>/dev/null || echo none)
+	run isola update --kernel-memory 64m --kernel-memory-tcp -1 "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"memory.kernel, kernelTCP: kernel memory settings are ignored"* ]]
+	[ "$(cat "$dir/memory.kmem.limit_in_bytes" 2>/dev/null || echo none)" = "$kmem" ]
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
+	for bad in lots -5 0x10 99999999999999999999999 9223372036854775808; do
+		run isola update --kernel-memory "$bad" "$ID"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--kernel-memory \`$bad\`: expected a size"* ]]
+	done
+	run isola update --kernel-memory-tcp -2 "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--kernel-memory-tcp"* ]]
+	run isola update -r - "$ID" <<<'{"memory":{"kernelTCP":"1g"}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.memory.kernelTCP: expected an integer"* ]]
+}
+
+@test "create: a memory.kernel that is not an int64 fails, naming it, and leaves nothing" {
+	args true
+	bundle_jq "$B" '.linux.resources.memory = {kernel: "lots"}'
+	# Not `run`: were it to succeed, the init would hold bats's pipe open.
+	refute isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	grep -q 'linux.resources.memory.kernel: expected an integer' "$TMP/out"
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+	[ ! -e "$R/$ID" ]
+	[ ! -d "/sys/fs/cgroup/pids/$ID" ]
+	[ ! -d "/sys/fs/cgroup/memory/$ID" ]
+}
+
 @test "events --stats prints runc-style usage" {
 	bundle_jq "$B" '.linux.resources.pids = {limit: 50}'
 	start_sleeper
