@@ -448,6 +448,30 @@ start_sleeper() {
 	[ "$(echo "$output" | jq -r '.data.hugetlb | type')" = object ]
 }
 
+# Keys runc 1.1.5 reports on a v1 host that isola left out (names from runc's
+# types.go): cpuset, memory.cache, memory.kernel/kernelTCP, percpu_user/kernel.
+@test "events --stats on cgroup v1: runc's cpuset, memory cache/kernel/kernelTCP, percpu modes" {
+	[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip "SKIP: no cgroup v1 cpuset controller"
+	mem_dir >/dev/null
+	bundle_jq "$B" '.linux.resources.cpu = {cpus: "0", mems: "0"}'
+	start_sleeper
+	run isola events --stats "$ID"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.data.cpuset | .cpus == [0] and .mems == [0]
+		and (.sched_relax_domain_level | type) == "number"
+		and ([has("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate",
+			"memory_spread_page", "memory_spread_slab", "memory_pressure",
+			"sched_load_balance")] | all)'
+	echo "$output" | jq -e '.data.memory | (.cache | type) == "number"
+		and (.kernel | has("usage") and has("limit") and has("failcnt"))
+		and (.kernelTCP | has("limit") and has("failcnt"))'
+	if [ -f "/sys/fs/cgroup/cpuacct/$ID/cpuacct.usage_all" ]; then
+		echo "$output" | jq -e '.data.cpu.usage
+			| (.percpu_user | length) == (.percpu | length)
+			and (.percpu_kernel | length) == (.percpu | length)'
+	fi
+}
+
 @test "cgroup: a relative cgroupsPath is below the runtime's own cgroup" {
 	mem_dir >/dev/null
 	base=$(awk -F: '$2 == "memory" { print $3 }' /proc/self/cgroup)
