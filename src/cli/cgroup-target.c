@@ -37,9 +37,29 @@ void cgroup_target_close(struct cgroup_target *t)
 	t->dirfd = -1;
 }
 
+/*
+ * As runc: pause takes a running or a created container (a paused created
+ * one stays unstarted: start refuses it until resume), resume a paused one.
+ * A VM container's monitor answers start, so it is paused only once running.
+ */
+static int check_freeze(const struct cgroup_target *t, const char *id, bool frozen,
+			struct err **err)
+{
+	bool ok = frozen ? t->status == CT_RUNNING ||
+			       (t->status == CT_CREATED && !ct_state_is_vm(t->dirfd))
+			 : t->status == CT_PAUSED;
+
+	if (ok)
+		return 0;
+	if (frozen && t->status == CT_CREATED)
+		return err_make(err, 0, "container `%s`: a VM container is paused once started",
+				id);
+	return err_make(err, 0, "container `%s` is %s, not %s", id, ct_status_name(t->status),
+			frozen ? "running or created" : "paused");
+}
+
 int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool frozen)
 {
-	enum ct_status want = frozen ? CT_RUNNING : CT_PAUSED;
 	struct cgroup_target t;
 	struct err *err = NULL;
 	const char *id;
@@ -52,10 +72,8 @@ int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool froze
 	id = argv[optind];
 	if (cgroup_target_open(root, id, &t, &err) < 0)
 		return cli_fail(&err);
-	if (t.status != want)
-		r = err_make(&err, 0, "container `%s` is %s, not %s", id, ct_status_name(t.status),
-			     frozen ? "running" : "paused");
-	else
+	r = check_freeze(&t, id, frozen, &err);
+	if (r >= 0)
 		r = ct_cgroup_freeze(t.cg, frozen, &err);
 	cgroup_target_close(&t);
 	return r < 0 ? cli_fail(&err) : 0;

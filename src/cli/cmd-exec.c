@@ -36,6 +36,7 @@ const struct cli_opt cmd_exec_opts[] = {
     {"process-label", CLI_LONG(5), "LABEL", "SELinux label (refused: not supported)"},
     {"apparmor", CLI_LONG(6), "PROFILE", "AppArmor profile (refused: not supported)"},
     {"cgroup", CLI_LONG(7), "PATH", "run in a sub-cgroup (refused: not supported)"},
+    {"ignore-paused", CLI_LONG(8), NULL, "allow exec in a paused container (it runs once resumed)"},
     {},
 };
 
@@ -86,6 +87,9 @@ static int parse(int argc, char **argv, struct ct_exec_opts *o)
 			break;
 		case CLI_LONG(4):
 			o->no_new_privs = true;
+			break;
+		case CLI_LONG(8):
+			o->ignore_paused = true;
 			break;
 		case CLI_LONG(3):
 			if (parse_int(optarg, &o->preserve_fds) < 0 || o->preserve_fds < 0 ||
@@ -159,10 +163,13 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
 	else if (r == 0 && vmct_oci_is_vm(g->root, o.id)) {
 		r = exec_vm(&o);
 	} else if (r == 0) {
-		if (ct_protect_exe(&err) < 0 || ct_exec(&o, &status, &err) < 0)
-			r = cli_fail(&err);
-		else
+		/* As runc: 255 when exec itself fails, so it differs from the process's own 1. */
+		if (ct_protect_exe(&err) < 0 || ct_exec(&o, &status, &err) < 0) {
+			cli_fail(&err);
+			r = 255;
+		} else {
 			r = status;
+		}
 	}
 	strv_free(o.args);
 	strv_free(o.env);

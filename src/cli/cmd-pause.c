@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* isola pause ID: freeze every process of a running container. */
+/* isola pause ID: freeze every process of a running or created container. */
 #include "commands.h"
 #include "cgroup-target.h"
 #include "cli.h"

@@ -36,6 +36,8 @@ enum {
 	OPT_RESERVATION,
 	OPT_SWAP,
 	OPT_PIDS,
+	OPT_KMEM,
+	OPT_KMEM_TCP,
 	OPT_L3,
 	OPT_MEMBW,
 };
@@ -58,6 +60,8 @@ static const struct flag {
     {OPT_RESERVATION, "memory", "reservation", false, true},
     {OPT_SWAP, "memory", "swap", false, true},
     {OPT_PIDS, "pids", "limit"},
+    {OPT_KMEM, "memory", "kernel", false, true},
+    {OPT_KMEM_TCP, "memory", "kernelTCP", false, true},
 };
 
 static int load_resources(const char *path, json_t **ret, struct err **err)
@@ -138,6 +142,9 @@ const struct cli_opt cmd_update_opts[] = {
     {"memory-reservation", CLI_LONG(OPT_RESERVATION), "SIZE", "memory soft limit"},
     {"memory-swap", CLI_LONG(OPT_SWAP), "SIZE", "memory plus swap limit (-1: none)"},
     {"pids-limit", CLI_LONG(OPT_PIDS), "N", "maximum number of processes"},
+    {"kernel-memory", CLI_LONG(OPT_KMEM), "SIZE", "checked, then ignored with a warning (as runc)"},
+    {"kernel-memory-tcp", CLI_LONG(OPT_KMEM_TCP), "SIZE",
+     "checked, then ignored with a warning (as runc)"},
     {"l3-cache-schema", CLI_LONG(OPT_L3), "SCHEMA", "Intel RDT L3 schema (refused: not supported)"},
     {"mem-bw-schema", CLI_LONG(OPT_MEMBW), "SCHEMA",
      "Intel RDT memory bandwidth (refused: not supported)"},

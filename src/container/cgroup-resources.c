@@ -38,6 +38,25 @@ static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has,
 	return json_get_i64(o, where, key, v, err);
 }
 
+/*
+ * kernel and kernelTCP: runc 1.1 takes them (an int64, or its JSON fails to
+ * load) and ignores them with a warning, as the kernel deprecated kmem limits.
+ */
+static int check_kernel_memory(json_t *m, const char *w, struct err **err)
+{
+	bool has_kmem = false, has_tcp = false;
+	int64_t ignored;
+
+	if (get_opt_i64(m, w, "kernel", &has_kmem, &ignored, err) < 0 ||
+	    get_opt_i64(m, w, "kernelTCP", &has_tcp, &ignored, err) < 0)
+		return cg_err(err);
+	if (has_kmem || has_tcp)
+		log_warn("%s.kernel, kernelTCP: kernel memory settings are ignored (as runc's; "
+			 "the kernel deprecated them)",
+			 w);
+	return 0;
+}
+
 static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 {
 	const char *w = W ".memory";
@@ -52,10 +71,8 @@ static int parse_memory(json_t *m, struct cg_resources *r, struct err **err)
 	if (r->has_swappiness && r->swappiness > 100)
 		return err_make(err, 0, "%s.swappiness: %llu is not 0..100", w,
 				(unsigned long long)r->swappiness);
-	if (json_object_get(m, "kernel") || json_object_get(m, "kernelTCP"))
-		log_warn("%s.kernel, kernelTCP: kernel memory limits are deprecated by the "
-			 "kernel; ignored",
-			 w);
+	if (check_kernel_memory(m, w, err) < 0)
+		return cg_err(err);
 	if (json_get_bool(m, w, "useHierarchy", &r->use_hierarchy, err) < 0)
 		return cg_err(err);
 	r->has_use_hierarchy = json_is_boolean(json_object_get(m, "useHierarchy"));

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Resource usage in the shape of runc's `events --stats` data ("cpu",
- * "memory", "pids", "blkio", "hugetlb"), read from v1 controller files or
- * the v2 directory.
+ * "memory", "pids", "blkio", "hugetlb", and on v1 "cpuset"), read from v1
+ * controller files or the v2 directory; names as runc's types.go.
  * A file the host lacks leaves its field out rather than failing.
  */
 #include <errno.h>
@@ -73,6 +73,35 @@ static const char *dir_of(struct ct_cgroup *cg, const char *ctrl)
 	return h ? h->path : NULL;
 }
 
+/*
+ * runc's percpu_user and percpu_kernel: cpuacct.usage_all is a "cpu user
+ * system" header, then "N user_ns system_ns" for each CPU in order.
+ */
+static void v1_percpu_modes(const char *acct, json_t *usage)
+{
+	_cleanup_free_ char *data = NULL;
+	json_t *user = json_array(), *sys = json_array();
+	char *line, *save = NULL;
+
+	if (acct && user && sys && cg_read(acct, "cpuacct.usage_all", &data, NULL) == 0)
+		for (line = strtok_r(data, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+			unsigned long long u, k;
+			unsigned cpu;
+
+			if (sscanf(line, "%u %llu %llu", &cpu, &u, &k) != 3 ||
+			    cpu != json_array_size(user))
+				continue;
+			json_array_append_new(user, json_integer((json_int_t)u));
+			json_array_append_new(sys, json_integer((json_int_t)k));
+		}
+	if (json_array_size(user)) {
+		json_object_set(usage, "percpu_kernel", sys);
+		json_object_set(usage, "percpu_user", user);
+	}
+	json_decref(user);
+	json_decref(sys);
+}
+
 static json_t *v1_cpu(struct ct_cgroup *cg)
 {
 	const char *acct = dir_of(cg, "cpuacct");
@@ -91,6 +120,7 @@ static json_t *v1_cpu(struct ct_cgroup *cg)
 				json_array_append_new(per, json_integer((json_int_t)v));
 		}
 	json_object_set_new(usage, "percpu", per);
+	v1_percpu_modes(acct, usage);
 	stat = read_keyed(acct, "cpuacct.stat");
 	if (hz > 0 && json_object_size(stat)) {
 		json_object_set_new(usage, "user",
@@ -107,10 +137,27 @@ static json_t *v1_cpu(struct ct_cgroup *cg)
 	return o;
 }
 
+/* runc's MemoryData from PREFIX{usage_in_bytes,max_usage_in_bytes,limit_in_bytes,failcnt}. */
+static json_t *v1_memory_entry(const char *m, const char *prefix)
+{
+	static const char *const keys[][2] = {{"usage", "usage_in_bytes"},
+					      {"max", "max_usage_in_bytes"},
+					      {"limit", "limit_in_bytes"},
+					      {"failcnt", "failcnt"}};
+	json_t *o = json_object();
+	char file[64];
+
+	for (size_t i = 0; o && i < ARRAY_SIZE(keys); i++) {
+		snprintf(file, sizeof(file), "%s%s", prefix, keys[i][1]);
+		set_u64(o, keys[i][0], m, file);
+	}
+	return o;
+}
+
 static json_t *v1_memory(struct ct_cgroup *cg)
 {
 	const char *m = dir_of(cg, "memory");
-	json_t *usage = json_object(), *swap = json_object();
+	json_t *usage = json_object(), *swap = json_object(), *raw, *o;
 
 	set_u64(usage, "usage", m, "memory.usage_in_bytes");
 	set_u64(usage, "max", m, "memory.max_usage_in_bytes");
@@ -120,8 +167,12 @@ static json_t *v1_memory(struct ct_cgroup *cg)
 	set_u64(swap, "max", m, "memory.memsw.max_usage_in_bytes");
 	set_u64(swap, "limit", m, "memory.memsw.limit_in_bytes");
 	set_u64(swap, "failcnt", m, "memory.memsw.failcnt");
-	return json_pack("{s:o, s:o, s:o}", "usage", usage, "swap", swap, "raw",
-			 read_keyed(m, "memory.stat"));
+	raw = read_keyed(m, "memory.stat");
+	o = json_pack("{s:I, s:o, s:o, s:o, s:o, s:O}", "cache", keyed(raw, "cache"), "usage",
+		      usage, "swap", swap, "kernel", v1_memory_entry(m, "memory.kmem."),
+		      "kernelTCP", v1_memory_entry(m, "memory.kmem.tcp."), "raw", raw);
+	json_decref(raw);
+	return o;
 }
 
 static json_t *pids(const char *dir)
@@ -222,6 +273,58 @@ static json_t *hugetlb(const char *dir, bool v2)
 	return o;
 }
 
+/* A cpuset list ("0-3,8") as runc's []uint16; at most CPUSET_MAX entries, else []. */
+#define CPUSET_MAX 8192
+static json_t *cpuset_list(const char *dir, const char *file)
+{
+	_cleanup_free_ char *data = NULL;
+	json_t *arr = json_array();
+	char *tok, *save = NULL;
+
+	if (!dir || !arr || cg_read(dir, file, &data, NULL) < 0)
+		return arr;
+	for (tok = strtok_r(data, ",\n", &save); tok; tok = strtok_r(NULL, ",\n", &save)) {
+		unsigned lo, hi;
+		int n = sscanf(tok, "%u-%u", &lo, &hi);
+
+		if (n == 1)
+			hi = lo;
+		if (n < 1 || hi < lo || hi >= CPUSET_MAX ||
+		    json_array_size(arr) + (hi - lo) >= CPUSET_MAX) {
+			json_array_clear(arr);
+			break;
+		}
+		for (unsigned i = lo; i <= hi; i++)
+			json_array_append_new(arr, json_integer(i));
+	}
+	return arr;
+}
+
+/* runc's CPUSetStats: the lists and the cpuset.* flags (sched_relax_domain_level is signed). */
+static json_t *v1_cpuset(const char *dir)
+{
+	static const char *const flags[] = {
+	    "cpu_exclusive",   "mem_hardwall",	     "mem_exclusive",
+	    "memory_migrate",  "memory_spread_page", "memory_spread_slab",
+	    "memory_pressure", "sched_load_balance", "sched_relax_domain_level"};
+	json_t *o = json_pack("{s:o, s:o}", "cpus", cpuset_list(dir, "cpuset.cpus"), "mems",
+			      cpuset_list(dir, "cpuset.mems"));
+	char file[64];
+
+	for (size_t i = 0; dir && o && i < ARRAY_SIZE(flags); i++) {
+		_cleanup_free_ char *data = NULL;
+		int64_t v;
+
+		snprintf(file, sizeof(file), "cpuset.%s", flags[i]);
+		if (cg_read(dir, file, &data, NULL) < 0)
+			continue;
+		data[strcspn(data, "\n")] = '\0';
+		if (parse_i64(data, &v) == 0)
+			json_object_set_new(o, flags[i], json_integer(v));
+	}
+	return o;
+}
+
 int cg_v1_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 {
 	const char *blkio = dir_of(cg, "blkio"), *huge = dir_of(cg, "hugetlb");
@@ -233,6 +336,8 @@ int cg_v1_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 	    "ioServicedRecursive", v1_blkio_list(blkio, "blkio.throttle.io_serviced_recursive"),
 	    "hugetlb", hugetlb(huge, huge_v2));
 
+	if (o && dir_of(cg, "cpuset"))
+		json_object_set_new(o, "cpuset", v1_cpuset(dir_of(cg, "cpuset")));
 	if (!o)
 		return err_make(err, ENOMEM, "cgroup stats");
 	*ret = o;

@@ -28,6 +28,7 @@ struct ct_exec_opts {
 	const char *root, *id, *process_file, *cwd, *user, *pid_file, *console_socket;
 	char **args, **env, **caps, **groups; /* groups: --additional-gids, as given */
 	bool tty, detach, no_new_privs;
+	bool ignore_paused; /* as runc: exec into a paused container (it runs once resumed) */
 	int preserve_fds;
 };
 /* Runs a process in the container; returns its pid (detach) or waits and

@@ -391,7 +391,11 @@ static int read_state(struct exec_ctx *c, struct err **err)
 		return err_make(err, 0,
 				"container `%s`: exec into a VM container is not supported yet",
 				c->o->id);
-	if (status != CT_RUNNING && status != CT_CREATED)
+	/* runc's words: a process joining a frozen cgroup waits, frozen, for resume. */
+	if (status == CT_PAUSED && !c->o->ignore_paused)
+		return err_make(
+		    err, 0, "cannot exec in a paused container (use --ignore-paused to override)");
+	if (status != CT_RUNNING && status != CT_CREATED && status != CT_PAUSED)
 		return err_make(err, 0, "cannot exec in a %s container", ct_status_name(status));
 	if (c->st.cgroup && (r = ct_cgroup_from_json(c->st.cgroup, &c->cg, err)) < 0)
 		return r;

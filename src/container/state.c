@@ -212,29 +212,42 @@ bool ct_state_is_vm(int dirfd)
 	return faccessat(dirfd, "vm.json", F_OK, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
-enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
+static bool cgroup_frozen(const struct ct_state *s)
 {
 	struct ct_cgroup *cg = NULL;
 	bool frozen = false;
 
-	if (!ct_state_alive(s))
-		return CT_STOPPED;
-	if (ct_state_is_vm(dirfd)) {
-		/* A VM container (src/vmct/oci.c): s->pid is its monitor, which marks these. */
-		if (faccessat(dirfd, "vm.exit", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
-			return CT_STOPPED;
-		if (faccessat(dirfd, "vm.started", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
-			return CT_CREATED;
-	} else if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
-		return CT_CREATED;
-	}
-	/* A VM container's cgroup holds its monitor and VMM: frozen is paused too. */
 	if (s->cgroup && ct_cgroup_from_json(s->cgroup, &cg, NULL) == 0) {
 		if (ct_cgroup_is_frozen(cg, &frozen, NULL) < 0)
 			frozen = false;
 		ct_cgroup_free(cg);
 	}
-	return frozen ? CT_PAUSED : CT_RUNNING;
+	return frozen;
+}
+
+/*
+ * A frozen cgroup is paused whether its init had been started or not, as
+ * runc's refreshState: pause takes a created container too, and resume gives
+ * it back created.
+ */
+enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
+{
+	enum ct_status st = CT_RUNNING;
+
+	if (!ct_state_alive(s))
+		return CT_STOPPED;
+	if (ct_state_is_vm(dirfd)) {
+		/* A VM container (src/vmct/oci.c): s->pid is its monitor, which marks these.
+		 * Its monitor is not frozen before start (pause refuses it), so it is created. */
+		if (faccessat(dirfd, "vm.exit", F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			return CT_STOPPED;
+		if (faccessat(dirfd, "vm.started", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
+			return CT_CREATED;
+	} else if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+		st = CT_CREATED;
+	}
+	/* A VM container's cgroup holds its monitor and VMM: frozen is paused too. */
+	return cgroup_frozen(s) ? CT_PAUSED : st;
 }
 
 const char *ct_status_name(enum ct_status st)

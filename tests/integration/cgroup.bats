@@ -231,6 +231,76 @@ start_sleeper() {
 	[[ "$output" == *"not paused"* ]]
 }
 
+# runc 1.1 pauses a created container too: it stays unstarted and paused
+# (start refuses it) until resume gives it back created.  isola refused it.
+@test "pause and resume a created container, as runc: start waits for resume" {
+	args sleep 1000
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola pause "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = paused ]
+	[ "$(isola list --format json | jq -r '.[0].status')" = paused ]
+	if [ -d /sys/fs/cgroup/freezer ]; then
+		[ "$(cat "/sys/fs/cgroup/freezer/$ID/freezer.state")" = FROZEN ]
+	fi
+	run isola start "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"cannot start a container that is paused"* ]]
+	run isola delete "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"not stopped: paused"* ]]
+	isola resume "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = created ]
+	isola start "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+}
+
+@test "a paused created container: SIGKILL thaws and stops it; delete --force removes it" {
+	args sleep 1000
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola pause "$ID"
+	pid=$(isola state "$ID" | jq -r .pid)
+	isola kill "$ID" KILL
+	wait_until 5 pid_dead "$pid"
+	[ "$(isola state "$ID" | jq -r .status)" = stopped ]
+	isola delete "$ID"
+	[ ! -d "/sys/fs/cgroup/pids/$ID" ]
+	isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	isola pause "$ID"
+	pid=$(isola state "$ID" | jq -r .pid)
+	isola delete --force "$ID"
+	pid_dead "$pid"
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+	[ ! -d "/sys/fs/cgroup/pids/$ID" ]
+	[ ! -d "/sys/fs/cgroup/freezer/$ID" ]
+}
+
+# runc 1.1: exec into a paused container fails (255, as every failed exec)
+# unless --ignore-paused; then the process joins the frozen cgroup and runs
+# once resumed.  isola refused it with 1 and had no --ignore-paused.
+@test "exec into a paused container: refused with 255 unless --ignore-paused, as runc" {
+	start_sleeper
+	isola pause "$ID"
+	run isola exec "$ID" true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"cannot exec in a paused container (use --ignore-paused to override)"* ]]
+	isola exec --ignore-paused "$ID" sh -c 'echo in' >"$TMP/exec.out" 2>&1 &
+	local epid=$!
+	sleep 0.5
+	kill -0 "$epid" # frozen with the container
+	[ ! -s "$TMP/exec.out" ]
+	isola resume "$ID"
+	wait "$epid"
+	[ "$(cat "$TMP/exec.out")" = in ]
+	run isola exec --ignore-paused "$ID" sh -c 'exit 7'
+	[ "$status" -eq 7 ]
+	isola kill "$ID" KILL
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
+	run isola exec "$ID" true
+	[ "$status" -eq 255 ]
+	[[ "$output" == *"cannot exec in a stopped container"* ]]
+}
+
 @test "ps lists the container's processes (json and table)" {
 	start_sleeper
 	pid=$(isola state "$ID" | jq -r .pid)
@@ -377,6 +447,47 @@ start_sleeper() {
 	[ "$(cat "$d/blkio.throttle.read_bps_device")" = "$dev 3145728" ]
 }
 
+# runc 1.1.5 takes update --kernel-memory/--kernel-memory-tcp and
+# memory.kernel/kernelTCP in config.json, checks them and ignores them with a
+# warning (the kernel deprecated kmem limits).  isola had no such flags.
+@test "update --kernel-memory, --kernel-memory-tcp: checked, then ignored with a warning, as runc" {
+	dir=$(mem_dir)
+	bundle_jq "$B" '.linux.resources.memory = {limit: 33554432, kernel: 16777216, kernelTCP: 16777216}'
+	start_sleeper
+	grep -q 'kernel memory settings are ignored' "$TMP/out"
+	kmem=$(cat "$dir/memory.kmem.limit_in_bytes" 2>/dev/null || echo none)
+	run isola update --kernel-memory 64m --kernel-memory-tcp -1 "$ID"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"memory.kernel, kernelTCP: kernel memory settings are ignored"* ]]
+	[ "$(cat "$dir/memory.kmem.limit_in_bytes" 2>/dev/null || echo none)" = "$kmem" ]
+	[ "$(cat "$dir/memory.limit_in_bytes")" = 33554432 ]
+	for bad in lots -5 0x10 99999999999999999999999 9223372036854775808; do
+		run isola update --kernel-memory "$bad" "$ID"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--kernel-memory \`$bad\`: expected a size"* ]]
+	done
+	run isola update --kernel-memory-tcp -2 "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--kernel-memory-tcp"* ]]
+	run isola update -r - "$ID" <<<'{"memory":{"kernelTCP":"1g"}}'
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"linux.resources.memory.kernelTCP: expected an integer"* ]]
+}
+
+@test "create: a memory.kernel that is not an int64 fails, naming it, and leaves nothing" {
+	args true
+	bundle_jq "$B" '.linux.resources.memory = {kernel: "lots"}'
+	# Not `run`: were it to succeed, the init would hold bats's pipe open.
+	refute isola create -b "$B" "$ID" >"$TMP/out" 2>&1 </dev/null
+	grep -q 'linux.resources.memory.kernel: expected an integer' "$TMP/out"
+	run isola state "$ID"
+	[ "$status" -ne 0 ]
+	[ ! -e "$R/$ID" ]
+	[ ! -d "/sys/fs/cgroup/pids/$ID" ]
+	[ ! -d "/sys/fs/cgroup/memory/$ID" ]
+}
+
 @test "events --stats prints runc-style usage" {
 	bundle_jq "$B" '.linux.resources.pids = {limit: 50}'
 	start_sleeper
@@ -390,6 +501,30 @@ start_sleeper() {
 	[ "$(echo "$output" | jq -r .data.cpu.usage.total)" -gt 0 ]
 	[ "$(echo "$output" | jq -r '.data.blkio.ioServiceBytesRecursive | type')" = array ]
 	[ "$(echo "$output" | jq -r '.data.hugetlb | type')" = object ]
+}
+
+# Keys runc 1.1.5 reports on a v1 host that isola left out (names from runc's
+# types.go): cpuset, memory.cache, memory.kernel/kernelTCP, percpu_user/kernel.
+@test "events --stats on cgroup v1: runc's cpuset, memory cache/kernel/kernelTCP, percpu modes" {
+	[ -f /sys/fs/cgroup/cpuset/cpuset.cpus ] || skip "SKIP: no cgroup v1 cpuset controller"
+	mem_dir >/dev/null
+	bundle_jq "$B" '.linux.resources.cpu = {cpus: "0", mems: "0"}'
+	start_sleeper
+	run isola events --stats "$ID"
+	[ "$status" -eq 0 ]
+	echo "$output" | jq -e '.data.cpuset | .cpus == [0] and .mems == [0]
+		and (.sched_relax_domain_level | type) == "number"
+		and ([has("cpu_exclusive", "mem_hardwall", "mem_exclusive", "memory_migrate",
+			"memory_spread_page", "memory_spread_slab", "memory_pressure",
+			"sched_load_balance")] | all)'
+	echo "$output" | jq -e '.data.memory | (.cache | type) == "number"
+		and (.kernel | has("usage") and has("limit") and has("failcnt"))
+		and (.kernelTCP | has("limit") and has("failcnt"))'
+	if [ -f "/sys/fs/cgroup/cpuacct/$ID/cpuacct.usage_all" ]; then
+		echo "$output" | jq -e '.data.cpu.usage
+			| (.percpu_user | length) == (.percpu | length)
+			and (.percpu_kernel | length) == (.percpu | length)'
+	fi
 }
 
 @test "cgroup: a relative cgroupsPath is below the runtime's own cgroup" {
