@@ -89,7 +89,7 @@ assert_podman_clean() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = via-opt ]
-	run pm exec -e PATH=/nonexistent isola-it-pa sh -c true
+	run -127 pm exec -e PATH=/nonexistent isola-it-pa sh -c true
 	[ "$status" -eq 127 ]
 	pm rm -f -t 0 isola-it-pa
 	assert_podman_clean
