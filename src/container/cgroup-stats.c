@@ -2,8 +2,9 @@
 /*
  * Resource usage in the shape of runc's `events --stats` data ("cpu",
  * "memory", "pids", "blkio", "hugetlb", and on v1 "cpuset"), read from v1
- * controller files or the v2 directory; names as runc's types.go.
- * A file the host lacks leaves its field out rather than failing.
+ * controller files or the v2 directory; names as runc's types.go, and its
+ * omitempty fields left out when zero.  A file the host lacks leaves its
+ * field out rather than failing.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -325,6 +326,63 @@ static json_t *v1_cpuset(const char *dir)
 	return o;
 }
 
+/*
+ * Leave out of @o each of @keys whose value is zero or empty: the fields
+ * runc's types.go tags omitempty, so that a counter that has not moved
+ * (throttling, a pids.max of "max", memory.stat's cache) is absent as in
+ * runc's output rather than 0.  Objects that are Go structs stay.
+ */
+static void omit_empty(json_t *o, const char *const *keys)
+{
+	for (; o && *keys; keys++) {
+		json_t *v = json_object_get(o, *keys);
+
+		if (v && ((json_is_integer(v) && json_integer_value(v) == 0) ||
+			  (json_is_array(v) && json_array_size(v) == 0) ||
+			  (json_is_object(v) && json_object_size(v) == 0) ||
+			  (json_is_string(v) && json_string_length(v) == 0)))
+			json_object_del(o, *keys);
+	}
+}
+
+/* runc's shape: its omitempty fields, and intel_rdt and network_interfaces always there. */
+static int runc_shape(json_t *s)
+{
+	static const char *const usage[] = {"total", "percpu", "percpu_kernel", "percpu_user",
+					    NULL};
+	static const char *const throttling[] = {"periods", "throttledPeriods", "throttledTime",
+						 NULL};
+	static const char *const memory[] = {"cache", "raw", NULL};
+	static const char *const entries[] = {"usage", "swap", "kernel", "kernelTCP", NULL};
+	static const char *const entry[] = {"usage", "max", NULL};
+	static const char *const pids[] = {"current", "limit", NULL};
+	static const char *const blkio_entry[] = {"major", "minor", "op", "value", NULL};
+	static const char *const blkio_lists[] = {"ioServiceBytesRecursive", "ioServicedRecursive",
+						  NULL};
+	json_t *cpu = json_object_get(s, "cpu"), *mem = json_object_get(s, "memory");
+	json_t *blkio = json_object_get(s, "blkio"), *v, *e;
+	const char *key;
+	size_t i;
+
+	omit_empty(json_object_get(cpu, "usage"), usage);
+	omit_empty(json_object_get(cpu, "throttling"), throttling);
+	for (i = 0; entries[i]; i++)
+		omit_empty(json_object_get(mem, entries[i]), entry);
+	omit_empty(mem, memory);
+	omit_empty(json_object_get(s, "pids"), pids);
+	json_object_foreach (blkio, key, v) {
+		json_array_foreach (v, i, e)
+			omit_empty(e, blkio_entry);
+	}
+	omit_empty(blkio, blkio_lists);
+	json_object_foreach (json_object_get(s, "hugetlb"), key, v)
+		omit_empty(v, entry);
+	if (json_object_set_new(s, "intel_rdt", json_object()) < 0 ||
+	    json_object_set_new(s, "network_interfaces", json_null()) < 0)
+		return -1;
+	return 0;
+}
+
 int cg_v1_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 {
 	const char *blkio = dir_of(cg, "blkio"), *huge = dir_of(cg, "hugetlb");
@@ -373,5 +431,14 @@ int cg_v2_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 
 int ct_cgroup_stats(struct ct_cgroup *cg, json_t **ret, struct err **err)
 {
-	return cg->layout == CG_LAYOUT_V2 ? cg_v2_stats(cg, ret, err) : cg_v1_stats(cg, ret, err);
+	int r = cg->layout == CG_LAYOUT_V2 ? cg_v2_stats(cg, ret, err) : cg_v1_stats(cg, ret, err);
+
+	if (r < 0)
+		return r;
+	if (runc_shape(*ret) < 0) {
+		json_decref(*ret);
+		*ret = NULL;
+		return err_make(err, ENOMEM, "cgroup stats");
+	}
+	return 0;
 }
