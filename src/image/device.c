@@ -165,6 +165,7 @@ static void set_node(struct img_device *d, const struct stat *st)
 int img_device_parse(const char *arg, struct img_device *ret, struct err **err)
 {
 	_cleanup_free_ char *s = strdup(arg);
+	_cleanup_close_ int fd = -1;
 	struct stat st;
 	int r;
 
@@ -173,7 +174,14 @@ int img_device_parse(const char *arg, struct img_device *ret, struct err **err)
 	r = split(arg, s, ret, err);
 	if (r < 0)
 		return r;
-	if (stat(ret->host, &st) < 0)
+	/* Not through /proc/self/fd/N (or /dev/stdin, /dev/../proc/...): isola's own files. */
+	fd = open_no_magiclinks(ret->host, O_PATH);
+	if (fd < 0 && errno == ELOOP)
+		return err_make(err, 0,
+				"--device `%.64s`: %s reaches through a /proc magic link (isola's "
+				"own files), not to a device",
+				arg, ret->host);
+	if (fd < 0 || fstat(fd, &st) < 0)
 		return err_make(err, errno, "--device `%.64s`: %s", arg, ret->host);
 	if (S_ISDIR(st.st_mode)) {
 		ret->type = 'd';
@@ -222,7 +230,7 @@ int img_device_dir_each(const char *arg, const struct img_device *dir, size_t ma
 	struct statfs sf;
 	int fd, r;
 
-	fd = open(dir->host, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open_no_magiclinks(dir->host, O_RDONLY | O_DIRECTORY);
 	if (fd < 0)
 		return err_make(err, errno, "--device `%.64s`: %s", arg, dir->host);
 	if (fstatfs(fd, &sf) < 0 || sf.f_type == PROC_SUPER_MAGIC || sf.f_type == SYSFS_MAGIC) {
@@ -276,14 +284,17 @@ static int append_dir_node(const struct img_device *d, void *data)
 
 /*
  * --device's nodes in linux.devices and their rules after the default deny (checked by
- * the caller; a directory walked again, what changed since left out).
+ * the caller; a directory walked again, what changed since left out).  A directory that
+ * grew past IMG_DEVICES_MAX in all since the check gets one node more, so that the
+ * runtime's rule cap refuses the spec rather than a silently shorter list.
  */
 void img_spec_add_devices(json_t *lx, json_t *rules, char **list)
 {
 	json_t *had = json_object_get(lx, "devices"), *devs = had ? had : json_array();
 	struct append_call c = {devs, rules};
+	size_t start = json_array_size(devs), n = 0;
 
-	for (size_t i = 0; devs && list && list[i]; i++) {
+	for (size_t i = 0; devs && list && list[i] && n <= IMG_DEVICES_MAX; i++) {
 		struct img_device d;
 
 		if (img_device_parse(list[i], &d, NULL) < 0)
@@ -291,8 +302,9 @@ void img_spec_add_devices(json_t *lx, json_t *rules, char **list)
 		if (d.type != 'd')
 			append_node(devs, rules, &d);
 		else
-			img_device_dir_each(list[i], &d, IMG_DEVICES_MAX, append_dir_node, &c,
-					    NULL);
+			img_device_dir_each(list[i], &d, IMG_DEVICES_MAX + 1 - n, append_dir_node,
+					    &c, NULL);
+		n = json_array_size(devs) - start;
 	}
 	if (had)
 		return;

@@ -343,7 +343,11 @@ int img_device_parse(const char *arg, struct img_device *ret, struct err **err);
  * and @max nodes.  Returns how many, or refuses (none is an error too).
  */
 #define IMG_DEVICE_DIR_ENTRIES_MAX 16384
-#define IMG_DEVICES_MAX		   1024 /* the nodes of all --device options */
+/*
+ * The nodes of all --device options: one device rule each after the spec's
+ * default deny, within the runtime's 512 rules (CG_MAX_DEVICE_RULES).
+ */
+#define IMG_DEVICES_MAX 511
 int img_device_dir_each(const char *arg, const struct img_device *dir, size_t max,
 			int (*fn)(const struct img_device *d, void *data), void *data,
 			struct err **err);
@@ -358,6 +362,14 @@ int img_tmpfs_check(const char *arg, struct err **err);
 enum img_mount_kind { IMG_MOUNT_VOLUME, IMG_MOUNT_TMPFS };
 int img_mount_parse(const char *arg, enum img_mount_kind *ret_kind, char **ret_entry,
 		    struct err **err);
+/*
+ * A bind source for -v or --mount (@opt, @arg for the message): not the runtime's own
+ * /proc/self, its fds or its root, however spelled: "//proc/self", "/dev/stdin",
+ * "/dev/../proc/self/fd/N", a symlink to /proc/self.  A source that does not open is
+ * an error only when @must_exist (the runtime reports it otherwise).
+ */
+int img_bind_source_check(const char *opt, const char *arg, const char *src, bool must_exist,
+			  struct err **err);
 /* A tmpfs size (--shm-size, tmpfs-size=): bytes, K, M, G, T; from 1 byte to 1 EiB. */
 int img_tmpfs_size_parse(const char *s, uint64_t *ret);
 /* Generate config.json (runc-spec-like) from an image config. */

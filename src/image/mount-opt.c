@@ -6,6 +6,7 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,26 +155,45 @@ static bool runtime_own_path(const char *p)
 	return false;
 }
 
+int img_bind_source_check(const char *opt, const char *arg, const char *src, bool must_exist,
+			  struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+
+	if (runtime_own_path(src))
+		return err_make(err, 0,
+				"%s `%.64s`: a source under /proc/self (or /dev/fd) is the "
+				"runtime's, not yours",
+				opt, arg);
+	fd = open_no_magiclinks(src, O_PATH);
+	if (fd < 0 && errno == ELOOP)
+		return err_make(err, ELOOP,
+				"%s `%.64s`: the source reaches through a /proc magic link (a "
+				"process's fd or root), or loops",
+				opt, arg);
+	if (fd < 0)
+		return must_exist
+			   ? err_make(err, errno, "%s `%.64s`: source `%.64s`", opt, arg, src)
+			   : 0;
+	if (fd_in_own_proc(fd))
+		return err_make(err, 0,
+				"%s `%.64s`: the source leads into /proc/self, which is the "
+				"runtime's, not yours",
+				opt, arg);
+	return 0;
+}
+
 /*
  * A bind's source: an existing host path (podman: "statfs: no such file"), not one of
  * the runtime's own /proc/self or /proc/thread-self (its fds, its root).
  */
 static int check_bind_source(const char *arg, const char *src, struct err **err)
 {
-	struct stat st;
-
 	if (!src)
 		return err_make(err, 0, "--mount `%.64s`: a bind needs a source", arg);
 	if (path_ok(arg, "source", src, err) < 0)
 		return -EINVAL;
-	if (runtime_own_path(src))
-		return err_make(err, 0,
-				"--mount `%.64s`: a source under /proc/self (or /dev/fd) is the "
-				"runtime's, not yours",
-				arg);
-	if (stat(src, &st) < 0)
-		return err_make(err, errno, "--mount `%.64s`: source `%.64s`", arg, src);
-	return 0;
+	return img_bind_source_check("--mount", arg, src, true, err);
 }
 
 /* 0 to 7777, octal digits only (a tmpfs's mode=, which the kernel reads in octal). */

@@ -186,6 +186,8 @@ static int add_volumes(json_t *mounts, char **vols, struct err **err)
 		if (path_same_abs(dst, "/proc"))
 			return err_make(err, 0, "-v `%s`: /proc is the container's procfs",
 					vols[i]);
+		if (img_bind_source_check("-v", vols[i], v, false, err) < 0)
+			return -EINVAL;
 		json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:O}", "destination", dst,
 							"type", "bind", "source", v, "options", o));
 	}

@@ -4,10 +4,13 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <sys/random.h>
 #include <sys/syscall.h>
@@ -403,6 +406,33 @@ int rm_rf_at(int dirfd, const char *name, struct err **err)
 bool path_exists(const char *path)
 {
 	return access(path, F_OK) == 0;
+}
+
+int open_no_magiclinks(const char *path, int flags)
+{
+	/* openat2 refuses O_PATH with any flag it ignores. */
+	uint64_t more = (flags & O_PATH) ? O_CLOEXEC : O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+	struct open_how how = {.flags = (uint64_t)flags | more, .resolve = RESOLVE_NO_MAGICLINKS};
+
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+}
+
+bool fd_in_own_proc(int fd)
+{
+	char link[64], real[PATH_MAX], own[32];
+	struct statfs sf;
+	ssize_t n;
+	size_t len;
+
+	if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+		return false;
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	n = readlink(link, real, sizeof(real) - 1);
+	if (n < 0)
+		return true; /* in procfs and unnamed: not one to trust */
+	real[n] = '\0';
+	len = (size_t)snprintf(own, sizeof(own), "/proc/%d", (int)getpid());
+	return !strncmp(real, own, len) && (real[len] == '\0' || real[len] == '/');
 }
 
 bool path_has_dot_component(const char *p)

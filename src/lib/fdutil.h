@@ -31,6 +31,16 @@ int mkdir_p(const char *path, mode_t mode, struct err **err);
 int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
 /*
+ * open(2) of a path named by a user, never through a /proc magic link
+ * (/proc/self/fd/N, /proc/PID/root, /dev/stdin): those are the opener's own
+ * files, not the path's.  Such a path fails with ELOOP.  O_CLOEXEC is added,
+ * and but for O_PATH O_NOCTTY and O_NONBLOCK (a FIFO does not hang the open);
+ * -1 and errno.
+ */
+int open_no_magiclinks(const char *path, int flags);
+/* fd (O_PATH will do) is this process's own /proc/PID, or a file below it. */
+bool fd_in_own_proc(int fd);
+/*
  * A "." or ".." component: "/." or "/a/.." is the root under another name
  * (".." stops at a rootfs, RESOLVE_IN_ROOT), which code comparing a mount's
  * destination with "/" would take for a directory below it.

@@ -501,9 +501,11 @@ cgroup-rw" ]
 cat: read error: Invalid argument" ]
 	run "$ISOLA" run --rm --network none "$REG/t/bb:1" sh -c '[ -e /dev/loop-control ] || echo absent'
 	[ "$output" = absent ]
+	# /dev/stdin, /dev/fd/0 and /dev/../proc/self/fd/0 are isola's own fd 0 (/dev/null here).
 	for bad in /nonexistent /etc/passwd /dev/full:rel /dev/full:/dev/f:rwx /dev/full:/dev/../f \
-		/dev/full:rr /dev/full:/ dev/full /dev/full:; do
-		run "$ISOLA" run --rm --network none --device "$bad" "$REG/t/bb:1" true
+		/dev/full:rr /dev/full:/ dev/full /dev/full: /dev/stdin:/dev/leak /dev/fd/0:/dev/leak \
+		/dev/../proc/self/fd/0:/dev/leak; do
+		run "$ISOLA" run --rm --network none --device "$bad" "$REG/t/bb:1" true 0</dev/null
 		echo "$bad: $output"
 		[ "$status" -eq 125 ]
 		[ "${#lines[@]}" = 1 ]
@@ -550,12 +552,18 @@ unlimited
 	for bad in "--sysctl kernel.pid_max=1" "--sysctl net.x" "--sysctl ../../x=1" \
 		"--network host --sysctl net.ipv4.ip_forward=1" "--ulimit nofile=5:4" \
 		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" "--tmpfs /." \
-		"--tmpfs /x:size=1m,bind" "--tmpfs //proc/" "-v /tmp:/proc"; do
+		"--tmpfs /x:size=1m,bind" "--tmpfs //proc/" "-v /tmp:/proc" "-v /proc/self/root:/x" \
+		"-v /dev/../proc//self/root:/x" "-v $TMP/self/root:/x" "-v $TMP/self:/x" \
+		"--mount type=bind,src=$TMP/self/root,dst=/x" "-v /dev/stdin:/x"; do
+		# A symlink to /proc/self: the runtime's own root, fds and memory once it resolves it.
+		[ -L "$TMP/self" ] || ln -s /proc/self "$TMP/self"
 		eval "run \"$ISOLA\" run --rm --network none $bad \"$REG/t/bb:1\" true"
 		echo "$bad: $output"
 		[ "$status" -eq 125 ]
 		[ "${#lines[@]}" = 1 ]
 		case $bad in
+		"-v $TMP/self/root:/x" | *../proc//self/root:/x | *dst=/x) [[ "$output" == *"magic link"* ]] ;;
+		*self:/x) [[ "$output" == *"leads into /proc/self"* ]] ;;
 		*bind) [[ "$output" == *"--tmpfs \`/x:size=1m,bind\`: option \`bind\` is not one for a tmpfs"* ]] ;;
 		*proc/) [[ "$output" == *"--tmpfs \`//proc/\`: /proc is the container's procfs"* ]] ;;
 		*:/proc) [[ "$output" == *"-v \`/tmp:/proc\`: /proc is the container's procfs"* ]] ;;
@@ -874,7 +882,15 @@ wrote
 	# Bad: empty, too many entries, too many nodes, too deep, /proc; one line each.
 	mkdir "$TMP/empty" "$TMP/many" "$TMP/nodes"
 	(cd "$TMP/many" && seq 17000 | xargs touch)
-	for i in $(seq 1025); do mknod "$TMP/nodes/n$i" c 1 3; done
+	# 511 nodes, one device rule each after the default deny, fill the runtime's 512.
+	mkdir "$TMP/n511"
+	for i in $(seq 511); do mknod "$TMP/n511/n$i" c 1 3; done
+	run "$ISOLA" run --rm --device "$TMP/n511:/dev/n" "$REG/t/bb:1" sh -c 'ls /dev/n | wc -l'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = 511 ]
+	cp -a "$TMP/n511/." "$TMP/nodes"
+	mknod "$TMP/nodes/n512" c 1 3
 	deep=$TMP/deep
 	for i in $(seq 20); do deep=$deep/d; done
 	mkdir -p "$deep"
