@@ -942,6 +942,33 @@ it-tg-$$" ]
 	[ "$("$ISOLA" inspect "it-j-$$" | jq -r '.[0].status')" = stopped ]
 }
 
+@test "run container:NAME: the runtime joins the namespace isola checked, not whatever holds the pid later" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	ctr_target "it-tg-$$"
+	ipc=$(readlink "/proc/$tpid/ns/ipc")
+	uts=$(readlink "/proc/$tpid/ns/uts")
+	# A runtime that ends NAME's init after isola checked it, before it joins: the pid's
+	# /proc/PID/ns is gone then (and could be another process's); the fd isola holds is not.
+	cat >"$TMP/rt" <<-EOF
+		#!/bin/sh
+		if [ "\$3" = run ]; then
+			kill -9 $tpid
+			while readlink /proc/$tpid/ns/ipc >/dev/null 2>&1; do sleep 0.05; done
+		fi
+		exec "$ISOLA" "\$@"
+	EOF
+	chmod +x "$TMP/rt"
+	run env ISOLA_RUNTIME="$TMP/rt" "$ISOLA" run --rm --ipc "container:it-tg-$$" \
+		--uts "container:it-tg-$$" "$REG/t/bb:1" sh -c \
+		'busybox readlink /proc/self/ns/ipc; busybox readlink /proc/self/ns/uts; busybox hostname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ipc
+$uts
+it-tg-$$" ]
+	[ ! -e "/proc/$tpid/ns/ipc" ]
+}
+
 @test "run --pid host: stop signals every process of the container, not only its init, as podman" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	mkdir "$TMP/out"
