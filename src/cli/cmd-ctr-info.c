@@ -161,6 +161,10 @@ json_t *image_cli_container_info(const char *store, const char *id)
 			 json_string_value(json_object_get(net, "network")), "ip",
 			 json_string_value(json_object_get(net, "ip")));
 	/* As podman's Config.Labels, StopSignal and StopTimeout (its defaults, 15 and 10). */
+	/* run --pid/--ipc/--uts/--network container:NAME: {"pid": NAME, ...} (podman's PidMode...).
+	 */
+	if (json_is_object(json_object_get(img, "joined")))
+		json_object_set(info, "joined", json_object_get(img, "joined"));
 	labels = json_object_get(img, "labels");
 	json_object_set_new(info, "labels", labels ? json_incref(labels) : json_object());
 	json_object_set_new(

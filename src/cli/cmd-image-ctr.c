@@ -93,11 +93,8 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 	return code;
 }
 
-/*
- * `RUNTIME state ID` -> "running", "stopped", ... or "unknown"; its "pid" in
- * *ret_pid when that is not NULL (0 if none).
- */
-static char *container_status_pid(const char *store, const char *id, pid_t *ret_pid)
+/* image-cli.h */
+char *image_cli_container_status(const char *store, const char *id, pid_t *ret_pid)
 {
 	const char *args[] = {"state", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
@@ -127,7 +124,7 @@ static char *container_status_pid(const char *store, const char *id, pid_t *ret_
 
 static char *container_status(const char *store, const char *id)
 {
-	return container_status_pid(store, id, NULL);
+	return image_cli_container_status(store, id, NULL);
 }
 
 static bool is_running(const char *store, const char *id);
@@ -324,7 +321,7 @@ static int stop_one(const char *store, const char *id, int timeout)
 	_cleanup_close_ int pidfd = -1;
 	pid_t pid;
 
-	st = container_status_pid(store, id, &pid);
+	st = image_cli_container_status(store, id, &pid);
 	if (!status_running(st))
 		return 0;
 	if (sig > 0 && sig <= SIGRTMAX)
@@ -455,16 +452,52 @@ int image_cli_bundle_remove(const char *store_opt, const char *id)
 	return image_cli_store_call(do_remove, &(struct remove_call){store_opt, id});
 }
 
+/*
+ * A running container that joined a namespace of @id (run --pid, --ipc, --uts or
+ * --network container:ID: "joined" in its image.json); its name, else NULL.
+ */
+static char *joined_by(const char *store, const char *id)
+{
+	_cleanup_free_ char *cdir = NULL;
+	_cleanup_closedir_ DIR *d = NULL;
+	struct dirent *de;
+
+	if (asprintf(&cdir, "%s/containers", store) < 0 || !(d = opendir(cdir)))
+		return NULL;
+	while ((de = readdir(d))) {
+		_cleanup_json_ json_t *meta = NULL;
+		const char *k;
+		json_t *v;
+		bool joined = false;
+
+		if (de->d_name[0] == '.' || streq(de->d_name, id))
+			continue;
+		meta = image_cli_container_meta(store, de->d_name);
+		json_object_foreach (json_object_get(meta, "joined"), k, v)
+			joined = joined || (json_is_string(v) && streq(json_string_value(v), id));
+		if (joined && is_running(store, de->d_name))
+			return strdup(de->d_name);
+	}
+	return NULL;
+}
+
 static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	_cleanup_free_ char *dep = NULL;
 
 	if (is_running(store, id)) {
 		if (!a->force)
 			return cli_usage_error(id, "container is running; stop it or use -f");
 		stop_one(store, id, 0);
 	}
+	/* As podman: not while a container that joined its namespaces runs, unless -f. */
+	if (!a->force && (dep = joined_by(store, id)))
+		return cli_usage_error(id,
+				       "container `%s` joined its namespaces and is running; "
+				       "stop it first, or use -f",
+				       dep);
 	image_cli_runtime(store, del, -1, null, null);
 	/* Even if DEL fails (reported), the bundle goes: rm -f must not get stuck. */
 	detach(store, id);

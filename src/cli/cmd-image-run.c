@@ -2,7 +2,8 @@
 /*
  * isola image run [--store D] [--rm] [-d] [--name N] [-e K=V] [-v SRC:DST[:OPTS]]
  *                 [-w DIR] [-u USER] [--memory SIZE] [--cpus N] [--pids-limit N]
- *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH]
+ *                 [--read-only] [--network bridge|none|host|NAME|ns:PATH|container:NAME]
+ *                 [--pid|--ipc|--uts private|host|ns:PATH|container:NAME]
  *                 [-p [IP:]HOST:CTR[/tcp|udp]] [--dns IP] [--add-host NAME:IP]
  *                 [--hostname NAME] [--network-alias NAME] [--sysctl K=V]
  *                 [--ulimit NAME=SOFT[:HARD]] [--tmpfs DEST[:OPTS]] [--mount ...]
@@ -48,7 +49,7 @@
 #include "spec.h"
 #include "strv.h"
 
-enum net_mode { NET_BRIDGE, NET_NONE, NET_HOST, NET_PATH };
+enum net_mode { NET_BRIDGE, NET_NONE, NET_HOST, NET_PATH, NET_CONTAINER };
 
 struct run_args {
 	struct img_run_opts o;
@@ -73,6 +74,13 @@ struct run_args {
 	size_t n_devices; /* --device's nodes, directories' included (IMG_DEVICES_MAX) */
 	int lock_fd;
 	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
+	/*
+	 * container:NAME (o.ns_ctr): each target's namespace held open (-1: none) and the
+	 * /proc/<our pid>/fd path to it that config.json gets (image_cli_ctr_ns_open).
+	 */
+	int ctr_fd[IMG_JOIN_N];
+	char ctr_path[IMG_JOIN_N][64];
+	bool own_hostname_file; /* --network container:NAME: write <bundle>/hostname */
 };
 
 static void run_args_free(struct run_args *a)
@@ -99,6 +107,9 @@ static void run_args_free(struct run_args *a)
 		close(a->lock_fd);
 	if (a->cidfile_dir >= 0)
 		close(a->cidfile_dir);
+	for (size_t i = 0; i < IMG_JOIN_N; i++)
+		if (a->ctr_fd[i] >= 0)
+			close(a->ctr_fd[i]);
 }
 
 /*
@@ -149,10 +160,11 @@ static int parse_security_opt(struct run_args *a, const char *v, const char *cmd
 	return 0;
 }
 
-/* bridge | none | host | ns:PATH | NAME */
+/* bridge | none | host | ns:PATH | container:NAME | NAME */
 static int parse_network(struct run_args *a, const char *v, const char *cmd)
 {
 	a->network = NULL;
+	a->o.ns_ctr[IMG_JOIN_NET] = NULL;
 	if (streq(v, "bridge")) {
 		a->net = NET_BRIDGE;
 		a->network = NET_DEFAULT_NAME;
@@ -163,13 +175,16 @@ static int parse_network(struct run_args *a, const char *v, const char *cmd)
 	} else if (!strncmp(v, "ns:", 3) && v[3] == '/') {
 		a->net = NET_PATH;
 		a->network = v + 3;
+	} else if (!strncmp(v, "container:", 10) && v[10]) {
+		a->net = NET_CONTAINER;
+		a->o.ns_ctr[IMG_JOIN_NET] = v + 10;
 	} else if (net_name_valid(v)) {
 		a->net = NET_BRIDGE;
 		a->network = v;
 	} else {
 		return cli_usage_error(cmd,
 				       "--network `%s`: expected bridge, none, host, "
-				       "ns:/PATH or a network name",
+				       "ns:/PATH, container:NAME or a network name",
 				       v);
 	}
 	return 0;
@@ -177,33 +192,35 @@ static int parse_network(struct run_args *a, const char *v, const char *cmd)
 
 /*
  * --pid, --ipc, --uts MODE: private (a new namespace, the default), host (none in
- * config.json: the runtime's, the host's) or ns:PATH, a namespace of that type to join
+ * config.json: the runtime's, the host's), ns:PATH, a namespace of that type to join
  * (checked here: a file that is not one would fail in the runtime, after the bundle is
- * made).  podman's container:NAME needs the other container's namespaces recorded, which
- * isola does not do.
+ * made) or container:NAME, another running container's (opened once the store is known:
+ * join_containers).
  */
-static int parse_ns(const char *opt, int type, const char *v, bool *ret_host, const char **ret_path,
-		    const char *cmd)
+static int parse_ns(struct run_args *a, enum img_join j, const char *opt, int type, const char *v,
+		    bool *ret_host, const char **ret_path, const char *cmd)
 {
 	_cleanup_close_ int fd = -1;
 	int t;
 
 	*ret_host = false;
 	*ret_path = NULL;
+	a->o.ns_ctr[j] = NULL;
 	if (streq(v, "private"))
 		return 0;
 	if (streq(v, "host")) {
 		*ret_host = true;
 		return 0;
 	}
-	if (!strncmp(v, "container:", 10))
-		return cli_usage_error(cmd,
-				       "--%s `%.64s`: joining another container's namespace is "
-				       "not supported; use ns:/proc/PID/ns/%s",
-				       opt, v, opt);
+	if (!strncmp(v, "container:", 10) && v[10]) {
+		a->o.ns_ctr[j] = v + 10;
+		return 0;
+	}
 	if (strncmp(v, "ns:", 3) || v[3] != '/')
-		return cli_usage_error(cmd, "--%s `%.64s`: expected private, host or ns:/PATH", opt,
-				       v);
+		return cli_usage_error(cmd,
+				       "--%s `%.64s`: expected private, host, ns:/PATH or "
+				       "container:NAME",
+				       opt, v);
 	fd = open(v + 3, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cli_usage_error(cmd, "--%s `%.64s`: %s", opt, v, strerror(errno));
@@ -263,14 +280,14 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"entrypoint", CLI_LONG(4), "CMD", "replace the image's entrypoint (\"\": none)"},
 	{"pull", CLI_LONG(5), "POLICY", "missing (default), always or never"},
 	{"restart", CLI_LONG(6), "POLICY", "only \"no\": restarting needs a daemon"},
-	{"network", CLI_LONG(7), "MODE", "bridge (default), none, host, a network name, ns:PATH"},
+	{"network", CLI_LONG(7), "MODE", "bridge (default), none, host, a network name, ns:PATH, container:NAME"},
 	{"publish", 'p', "[IP:]HOST:CTR[/PROTO]", "publish a container port (repeatable)"},
 	{"dns", CLI_LONG(8), "IP", "a nameserver for /etc/resolv.conf (repeatable)"},
 	{"add-host", CLI_LONG(9), "NAME:IP", "an /etc/hosts entry (repeatable)"},
 	{"hostname", CLI_LONG(13), "NAME", "the container's host name (default: its name)"},
-	{"pid", CLI_LONG(34), "MODE", "private (default), host or ns:PATH: the PID namespace"},
-	{"ipc", CLI_LONG(35), "MODE", "private (default), host or ns:PATH: the IPC namespace"},
-	{"uts", CLI_LONG(36), "MODE", "private (default), host or ns:PATH: the UTS namespace (host name)"},
+	{"pid", CLI_LONG(34), "MODE", "private (default), host, ns:PATH or container:NAME: the PID namespace"},
+	{"ipc", CLI_LONG(35), "MODE", "private (default), host, ns:PATH or container:NAME: the IPC namespace"},
+	{"uts", CLI_LONG(36), "MODE", "private (default), host, ns:PATH or container:NAME: the UTS namespace (host name)"},
 	{"network-alias", CLI_LONG(15), "NAME", "another DNS name on a created network (repeatable)"},
 	{"memory", 'm', "SIZE", "memory limit"},
 	{"cpus", CLI_LONG(10), "N", "CPU limit (fractions allowed)"},
@@ -387,7 +404,10 @@ static int parse_sysctl(struct run_args *a, const char *v, const char *cmd)
 	return push(&a->o.sysctls, v);
 }
 
-/* A sysctl of a namespace the container shares with the host is the host's: refused. */
+/*
+ * A sysctl of a namespace the container shares with the host is the host's, and one it
+ * joined from another container (container:NAME) that container's: refused.
+ */
 static int check_sysctl_ns(struct run_args *a, const char *cmd)
 {
 	for (char **s = a->o.sysctls; s && *s; s++) {
@@ -397,12 +417,21 @@ static int check_sysctl_ns(struct run_args *a, const char *cmd)
 				  : t == CT_NS_IPC && a->o.host_ipc    ? "--ipc"
 				  : t == CT_NS_UTS && a->o.host_uts    ? "--uts"
 								       : NULL;
+		enum img_join j = t == CT_NS_NET   ? IMG_JOIN_NET
+				  : t == CT_NS_IPC ? IMG_JOIN_IPC
+						   : IMG_JOIN_UTS;
 
 		if (opt)
 			return cli_usage_error(cmd,
 					       "--sysctl `%.64s` with %s host: the container "
 					       "has the host's %s namespace",
 					       *s, opt, ct_ns_name(t));
+		if (t >= 0 && a->o.ns_ctr[j])
+			return cli_usage_error(cmd,
+					       "--sysctl `%.64s` with --%s container:%s: the %s "
+					       "namespace is that container's",
+					       *s, j == IMG_JOIN_NET ? "network" : ct_ns_name(t),
+					       a->o.ns_ctr[j], ct_ns_name(t));
 	}
 	return 0;
 }
@@ -410,11 +439,14 @@ static int check_sysctl_ns(struct run_args *a, const char *cmd)
 /* No UTS namespace of its own, no name of its own (podman refuses it too). */
 static int check_ns_args(struct run_args *a, const char *cmd)
 {
-	if (a->o.hostname && (a->o.host_uts || a->o.utsns_path))
+	if (a->o.hostname && (a->o.host_uts || a->o.utsns_path || a->o.ns_ctr[IMG_JOIN_UTS]))
 		return cli_usage_error(cmd,
-				       "--hostname with --uts %s: the container has no UTS "
+				       "--hostname with --uts %s%s: the container has no UTS "
 				       "namespace of its own to name",
-				       a->o.host_uts ? "host" : "ns:PATH");
+				       a->o.host_uts	 ? "host"
+				       : a->o.utsns_path ? "ns:PATH"
+							 : "container:",
+				       a->o.ns_ctr[IMG_JOIN_UTS] ? a->o.ns_ctr[IMG_JOIN_UTS] : "");
 	if (a->o.shm_size && a->o.host_ipc)
 		return cli_usage_error(cmd, "--shm-size with --ipc host: /dev/shm is the host's");
 	return check_sysctl_ns(a, cmd);
@@ -726,11 +758,14 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		a->o.hostname = optarg;
 		return 0;
 	case CLI_LONG(34):
-		return parse_ns("pid", CLONE_NEWPID, optarg, &a->o.host_pid, &a->o.pidns_path, cmd);
+		return parse_ns(a, IMG_JOIN_PID, "pid", CLONE_NEWPID, optarg, &a->o.host_pid,
+				&a->o.pidns_path, cmd);
 	case CLI_LONG(35):
-		return parse_ns("ipc", CLONE_NEWIPC, optarg, &a->o.host_ipc, &a->o.ipcns_path, cmd);
+		return parse_ns(a, IMG_JOIN_IPC, "ipc", CLONE_NEWIPC, optarg, &a->o.host_ipc,
+				&a->o.ipcns_path, cmd);
 	case CLI_LONG(36):
-		return parse_ns("uts", CLONE_NEWUTS, optarg, &a->o.host_uts, &a->o.utsns_path, cmd);
+		return parse_ns(a, IMG_JOIN_UTS, "uts", CLONE_NEWUTS, optarg, &a->o.host_uts,
+				&a->o.utsns_path, cmd);
 	default:
 		return 1;
 	}
@@ -770,9 +805,15 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 		return cli_usage_error(cmd, "--device with --vm: the VM has its own devices, the "
 					    "host's are not passed through");
 	if (a->o.host_pid || a->o.host_ipc || a->o.host_uts || a->o.pidns_path || a->o.ipcns_path ||
-	    a->o.utsns_path)
+	    a->o.utsns_path || a->o.ns_ctr[IMG_JOIN_PID] || a->o.ns_ctr[IMG_JOIN_IPC] ||
+	    a->o.ns_ctr[IMG_JOIN_UTS])
 		return cli_usage_error(cmd, "--pid, --ipc or --uts other than private with --vm: "
 					    "the VM has its own kernel and namespaces");
+	if (a->net == NET_CONTAINER)
+		return cli_usage_error(cmd,
+				       "--network container:%s with --vm: a VM has its own "
+				       "kernel and network stack, it cannot share a container's",
+				       a->o.ns_ctr[IMG_JOIN_NET]);
 	if (a->net == NET_HOST)
 		return cli_usage_error(cmd,
 				       "--network host with --vm: a VM has its own kernel and "
@@ -791,6 +832,27 @@ static int check_vm_args(struct run_args *a, const char *cmd)
 	if (a->vmo.cpus > 64)
 		return cli_usage_error(cmd, "--cpus with --vm: at most 64");
 	return 0;
+}
+
+/*
+ * --network container:NAME: the network is NAME's, with its ports, names and /etc files,
+ * so what would change them is refused (as podman refuses it), each by name.
+ */
+static int check_container_net(const struct run_args *a, const char *cmd)
+{
+	const char *opt = a->n_ports	  ? "-p"
+			  : a->dns	  ? "--dns"
+			  : a->add_hosts  ? "--add-host"
+			  : a->aliases	  ? "--network-alias"
+			  : a->o.hostname ? "--hostname"
+					  : NULL;
+
+	if (!opt)
+		return 0;
+	return cli_usage_error(cmd,
+			       "%s with --network container:%s: the network and its /etc files "
+			       "are that container's",
+			       opt, a->o.ns_ctr[IMG_JOIN_NET]);
 }
 
 /* 0: go on; else the exit code (0 after --help is returned as -1). */
@@ -826,6 +888,10 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	if (a->o.privileged && !a->o.seccomp)
 		a->o.seccomp_unconfined = true;
 	r = merge_caps(a, argv[0]);
+	if (r)
+		;
+	else if (a->net == NET_CONTAINER)
+		r = check_container_net(a, argv[0]);
 	if (r)
 		;
 	else if (a->net != NET_BRIDGE && a->n_ports)
@@ -994,6 +1060,38 @@ static bool user_mounts(const struct run_args *a, const char *dst)
 	return false;
 }
 
+/*
+ * --network container:NAME: NAME's /etc/resolv.conf and /etc/hosts (its bridge network's;
+ * without them the image's stay), bound read-only: shared, as podman shares them, but NAME's
+ * to change.  /etc/hostname: NAME's with its UTS namespace (--uts container:NAME), else,
+ * with a UTS namespace of our own, our name (written by attach()).  No CNI ADD or DEL.
+ */
+static int plan_shared_files(struct run_args *a, const char *store)
+{
+	static const char *const files[] = {"resolv.conf", "hosts", "hostname"};
+	const char *t = a->o.ns_ctr[IMG_JOIN_NET], *uts = a->o.ns_ctr[IMG_JOIN_UTS];
+	char dst[64], src[4096], v[8192];
+
+	for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+		bool own = streq(files[i], "hostname") && !(uts && streq(uts, t));
+
+		snprintf(dst, sizeof(dst), "/etc/%s", files[i]);
+		if (user_mounts(a, dst) || (own && (uts || a->o.host_uts || a->o.utsns_path)))
+			continue;
+		snprintf(src, sizeof(src), "%s/containers/%s/%s", store, own ? a->id : t, files[i]);
+		if (!own && !path_exists(src))
+			continue;
+		if (own) {
+			a->o.hostname = a->o.name ? a->o.name : a->id;
+			a->own_hostname_file = true;
+		}
+		snprintf(v, sizeof(v), "%s:%s%s", src, dst, own ? "" : ":ro");
+		if (strv_push(&a->o.volumes, v) < 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* Bridge networking: the netns path goes into config.json, the /etc files are bind mounts. */
 static int plan_network(struct run_args *a, const char *store)
 {
@@ -1003,6 +1101,8 @@ static int plan_network(struct run_args *a, const char *store)
 	a->o.host_network = a->net == NET_HOST;
 	if (a->net == NET_PATH)
 		a->o.netns_path = a->network;
+	if (a->net == NET_CONTAINER)
+		return plan_shared_files(a, store);
 	if (a->net != NET_BRIDGE)
 		return 0;
 	/* --uts host: the host's name in /etc/hostname and /etc/hosts (podman's). */
@@ -1097,7 +1197,21 @@ static int attach(struct run_args *a, const char *store, const char *bundle)
 {
 	_cleanup_err_ struct err *err = NULL;
 	struct net_attach_opts no = attach_opts(a);
+	_cleanup_close_ int dir = -1;
+	char name[HOST_NAME_MAX + 2];
 
+	/* --network container:NAME with a UTS namespace of its own: /etc/hostname is ours. */
+	if (a->own_hostname_file) {
+		snprintf(name, sizeof(name), "%s\n", a->o.hostname);
+		dir = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dir < 0) {
+			log_error("open `%s`: %s", bundle, strerror(errno));
+			return EXIT_ISOLA;
+		}
+		if (write_file_atomic_at(dir, "hostname", name, strlen(name), 0644, &err) < 0)
+			return fail(&err);
+		return 0;
+	}
 	if (a->net != NET_BRIDGE)
 		return 0;
 	if (!attach_wait(a))
@@ -1344,6 +1458,38 @@ static int name_free(const struct run_args *a, const char *store)
 	return 0;
 }
 
+/*
+ * container:NAME: each target's namespace opened from its init and checked
+ * (image_cli_ctr_ns_open); config.json joins it by the fd we hold.  Before anything is
+ * made: an error leaves nothing behind.
+ */
+static int join_containers(struct run_args *a)
+{
+	static const char *const opt[IMG_JOIN_N] = {"--pid", "--ipc", "--uts", "--network"},
+				 *const ns[IMG_JOIN_N] = {"pid", "ipc", "uts", "net"};
+	const char **path[IMG_JOIN_N] = {&a->o.pidns_path, &a->o.ipcns_path, &a->o.utsns_path,
+					 &a->o.netns_path};
+	_cleanup_free_ char *store = NULL;
+	int r;
+
+	for (size_t i = 0; i < IMG_JOIN_N; i++) {
+		if (!a->o.ns_ctr[i])
+			continue;
+		if (!store && !(store = realpath(img_store_default_path(a->store), NULL)))
+			return cli_usage_error("run",
+					       "%s container:%.255s: no container `%.255s` "
+					       "in the store %s",
+					       opt[i], a->o.ns_ctr[i], a->o.ns_ctr[i],
+					       img_store_default_path(a->store));
+		r = image_cli_ctr_ns_open(store, a->id, opt[i], ns[i], a->o.ns_ctr[i],
+					  &a->ctr_fd[i], a->ctr_path[i]);
+		if (r)
+			return r;
+		*path[i] = a->ctr_path[i];
+	}
+	return 0;
+}
+
 /* Pull if needed, make the bundle; the store is unlocked on return. */
 static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 {
@@ -1398,6 +1544,16 @@ static int rootless_args(struct run_args *a, const char *cmd)
 	if (a->o.pidns_path || a->o.ipcns_path || a->o.utsns_path)
 		return cli_usage_error(cmd, "--pid, --ipc or --uts ns:PATH is not supported "
 					    "rootless: joining needs privilege over the namespace");
+	for (size_t i = 0; i < IMG_JOIN_N; i++)
+		if (a->o.ns_ctr[i])
+			return cli_usage_error(cmd,
+					       "--%s container:%s is not supported rootless: "
+					       "joining needs privilege over the namespace",
+					       i == IMG_JOIN_PID   ? "pid"
+					       : i == IMG_JOIN_IPC ? "ipc"
+					       : i == IMG_JOIN_UTS ? "uts"
+								   : "network",
+					       a->o.ns_ctr[i]);
 	if (a->net == NET_BRIDGE && a->net_given)
 		return cli_usage_error(cmd,
 				       "--network %s: a bridge network needs root (CNI "
@@ -1434,7 +1590,7 @@ static int prepare_rootless(void *data)
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_(run_args_free) struct run_args a = {
-	    .lock_fd = -1, .cidfile_dir = -1, .pull = "missing"};
+	    .lock_fd = -1, .cidfile_dir = -1, .pull = "missing", .ctr_fd = {-1, -1, -1, -1}};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	const char *def = getenv("ISOLA_NETWORK");
@@ -1449,6 +1605,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		return r < 0 ? 0 : r;
 	make_id(&a);
 	if (geteuid() != 0 && rootless_args(&a, argv[0]))
+		return EXIT_ISOLA;
+	if (join_containers(&a))
 		return EXIT_ISOLA;
 	if (a.o.rootless) {
 		r = image_cli_store_call(prepare_rootless, &a);

@@ -33,6 +33,20 @@ int image_cli_store_opt(int argc, char **argv, const char **ret_store);
 
 /* created, running or paused, as the runtime says. */
 bool image_cli_container_running(const char *store, const char *id);
+/*
+ * `RUNTIME state ID`'s status ("running", "stopped", ...; "exited" when it has no state,
+ * "unknown" when it says nothing), its init's pid in *ret_pid if not NULL (0: none).
+ */
+char *image_cli_container_status(const char *store, const char *id, pid_t *ret_pid);
+/*
+ * run IMAGE --pid/--ipc/--uts/--network container:NAME (cmd-image-run-ns.c): open the
+ * namespace @ns ("pid", "ipc", "uts", "net") of the running container @target of @store
+ * (not @self, not a VM's) from its init, checked to be the init's after the open; the fd
+ * (O_CLOEXEC) in *ret_fd and /proc/<our pid>/fd/<fd> in ret_path, for config.json.  @opt
+ * names the option in errors.  0, or EXIT_ISOLA with the message printed.
+ */
+int image_cli_ctr_ns_open(const char *store, const char *self, const char *opt, const char *ns,
+			  const char *target, int *ret_fd, char ret_path[static 64]);
 
 /* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
 pid_t image_cli_logger(const char *path, int *ret_write_end);

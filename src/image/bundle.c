@@ -226,6 +226,23 @@ static int add_overlay_mount(json_t *spec, const char *opts, struct err **err)
 	return 0;
 }
 
+/* "joined": {"pid": NAME, ...}: the containers whose namespaces this one joined, if any. */
+static int joined(json_t *meta, const struct img_run_opts *o)
+{
+	static const char *const keys[IMG_JOIN_N] = {"pid", "ipc", "uts", "network"};
+	json_t *j = NULL;
+
+	for (size_t i = 0; i < IMG_JOIN_N; i++) {
+		if (!o->ns_ctr[i])
+			continue;
+		if (!j && (!(j = json_object()) || json_object_set_new(meta, "joined", j) < 0))
+			return -ENOMEM;
+		if (json_object_set_new(j, keys[i], json_string(o->ns_ctr[i])) < 0)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
 /* What inspect and stop read of the run's options: labels, stop signal and timeout. */
 static int run_meta(json_t *meta, const struct img_run_opts *o)
 {
@@ -245,6 +262,8 @@ static int run_meta(json_t *meta, const struct img_run_opts *o)
 		return -ENOMEM;
 	/* Not its own PID namespace: its init's death does not end the rest, stop signals all. */
 	if ((o->host_pid || o->pidns_path) && json_object_set_new(meta, "stopAll", json_true()) < 0)
+		return -ENOMEM;
+	if (joined(meta, o) < 0)
 		return -ENOMEM;
 	if (o->has_stop_timeout &&
 	    json_object_set_new(meta, "stopTimeout", json_integer(o->stop_timeout)) < 0)

@@ -245,6 +245,8 @@ int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o
 	     char **ret_name, struct err **err);
 
 /* ---- bundles (bundle.c, spec.c) ---- */
+/* The namespaces run IMAGE can join from another container (img_run_opts.ns_ctr). */
+enum img_join { IMG_JOIN_PID, IMG_JOIN_IPC, IMG_JOIN_UTS, IMG_JOIN_NET, IMG_JOIN_N };
 /* runc's default capability set, run IMAGE's (NULL-terminated). */
 extern const char *const img_default_caps[];
 struct img_run_opts {
@@ -270,6 +272,12 @@ struct img_run_opts {
 	 */
 	bool host_pid, host_ipc, host_uts;
 	const char *pidns_path, *ipcns_path, *utsns_path;
+	/*
+	 * container:NAME (--pid, --ipc, --uts, --network): the container whose namespace is
+	 * joined (by the path above, or netns_path), recorded in image.json as "joined":
+	 * {"pid": NAME, ...} for inspect and rm.
+	 */
+	const char *ns_ctr[IMG_JOIN_N];
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init;	   /* run the command under /dev/init -- (bind-mounted by the caller) */
 	char **sysctls;	   /* KEY=VALUE (--sysctl, checked by the caller); over ours */

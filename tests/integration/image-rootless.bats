@@ -188,11 +188,13 @@ as_nobody() {
 	# The host's range, seen through the user namespace's gid map (65534 where unmapped).
 	[ "$output" != $'0\t0' ]
 	# --uts host works (no hostname set); --pid/--ipc host cannot mount /proc or mqueue for
-	# the host's namespaces from a user namespace, ns:PATH needs privilege: refused.
+	# the host's namespaces from a user namespace, ns:PATH and container:NAME need privilege:
+	# refused.
 	run as_nobody "$TMP/isola" run --rm --uts host localhost/rl:1 busybox hostname
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(hostname)" ]
-	for bad in "--pid host" "--ipc host" "--uts ns:/proc/self/ns/uts"; do
+	for bad in "--pid host" "--ipc host" "--uts ns:/proc/self/ns/uts" "--ipc container:x" \
+		"--network container:x"; do
 		run as_nobody "$TMP/isola" run --rm $bad localhost/rl:1 true
 		echo "$bad: $output"
 		[ "$status" -eq 125 ]

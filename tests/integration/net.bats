@@ -275,6 +275,46 @@ curl_page() {
 	[ -z "$(ls "$ISOLA_STORE/net/state" 2>/dev/null | grep -v '\.lock$' || true)" ]
 }
 
+@test "net: --network container:NAME shares NAME's network and /etc files, with no ADD or DEL of its own" {
+	port=$(free_port)
+	ID=it-tg-$$
+	"$ISOLA" run -d --name "$ID" --network "$NET" -p "127.0.0.1:$port:80" \
+		--add-host "db.example:192.0.2.7" "$IMG" httpd -f -p 80 -h /www >/dev/null
+	run curl_page "127.0.0.1:$port"
+	[ "$output" = hello-from-isola ]
+	ip=$(jq -r .ip "$ISOLA_STORE/net/state/$ID.json")
+	run "$ISOLA" run --rm --name "it-j-$$" --network "container:$ID" "$IMG" sh -c '
+		ip -4 -o addr show eth0; busybox wget -qO- http://127.0.0.1/; echo
+		cat /etc/hostname; hostname; grep db.example /etc/hosts; cat /etc/resolv.conf'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == *" inet $ip/"* ]]
+	[ "${lines[1]}" = hello-from-isola ]
+	# Its own UTS namespace and name; NAME's hosts and resolv.conf.
+	[ "${lines[2]}" = "it-j-$$" ]
+	[ "${lines[3]}" = "it-j-$$" ]
+	[[ "${lines[4]}" == 192.0.2.7*db.example* ]]
+	[ "$(printf '%s\n' "${lines[@]:5}")" = "$(cat "$ISOLA_STORE/containers/$ID/resolv.conf")" ]
+	# The joiner had no network state, and its end left NAME's network as it was.
+	[ "$(ls "$ISOLA_STORE/net/state" | grep -v '\.lock$')" = "$ID.json" ]
+	run curl_page "127.0.0.1:$port"
+	[ "$output" = hello-from-isola ]
+	# /etc/hosts and resolv.conf are NAME's to change: read-only in the joiner.
+	run "$ISOLA" run --rm --network "container:$ID" "$IMG" sh -c 'echo x >>/etc/hosts'
+	[ "$status" -ne 0 ]
+	# NAME's stop detaches its network (DEL): a joiner still running keeps lo only.
+	"$ISOLA" run -d --name "it-j-$$" --network "container:$ID" "$IMG" sleep 1000 >/dev/null
+	"$ISOLA" stop -t 1 "$ID" >/dev/null
+	run "$ISOLA" exec "it-j-$$" ip -o link
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *" lo: "* ]]
+	run "$ISOLA" rm -f "$ID" "it-j-$$"
+	[ "$status" -eq 0 ]
+	refute_leaks "$ID"
+}
+
 @test "net: a run that fails while its ADD runs beside the bundle (no image, no command) leaves nothing" {
 	# The network's ADD starts in a child before the bundle is made: each failure after
 	# it must wait for that ADD and undo it.

@@ -809,7 +809,7 @@ sleep"
 		"--uts ns:/proc/self/ns/uts --hostname h" "--ipc host --shm-size 1m" \
 		"--uts host --sysctl kernel.domainname=x" "--ipc host --sysctl kernel.shmmax=1" \
 		"--vm --pid host" "--vm --uts ns:/proc/self/ns/uts"; do
-		run "$ISOLA" run --rm $bad "$REG/t/bb:1" true
+		run "$ISOLA" run --rm $bad "$REG/t/bb:1" sh -c :
 		echo "$bad: $output"
 		[ "$status" -eq 125 ]
 		[ "${#lines[@]}" = 1 ]
@@ -819,6 +819,162 @@ sleep"
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	[ -z "$(ls "$ISOLA_STORE/run" 2>/dev/null)" ]
 	img_refute_mounts "$ISOLA_STORE"
+}
+
+# The running target of container:NAME tests: its init's pid in $tpid.
+ctr_target() {
+	"$ISOLA" run -d --name "$1" "$REG/t/bb:1" busybox sleep 1000 >/dev/null
+	tpid=$("$ISOLA" inspect "$1" | jq -r '.[0].pid')
+	[ "$tpid" -gt 0 ]
+}
+
+@test "run --pid, --ipc, --uts, --network container:NAME joins a running container's namespaces" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	ctr_target "it-tg-$$"
+	want="$(readlink "/proc/$tpid/ns/pid" "/proc/$tpid/ns/ipc" "/proc/$tpid/ns/uts" \
+		"/proc/$tpid/ns/net")"
+	run "$ISOLA" run --rm --name "it-j-$$" --pid "container:it-tg-$$" --ipc "container:it-tg-$$" \
+		--uts "container:it-tg-$$" --network "container:it-tg-$$" "$REG/t/bb:1" sh -c '
+		for l in pid ipc uts net; do busybox readlink /proc/self/ns/$l; done
+		busybox hostname; busybox tr "\0" " " </proc/1/cmdline; echo
+		cat /run/j 2>/dev/null; busybox awk "/^PPid:/ { print \$2 }" /proc/self/status'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(printf '%s\n' "${lines[@]:0:4}")" = "$want" ]
+	# The target's name (its UTS namespace) and its init as PID 1 (its PID namespace).
+	[ "${lines[4]}" = "it-tg-$$" ]
+	[ "${lines[5]}" = "busybox sleep 1000 " ]
+	# One of them at a time; the others stay the joiner's own.
+	run "$ISOLA" run --rm --name "it-j-$$" --ipc="container:it-tg-$$" "$REG/t/bb:1" sh -c '
+		for l in pid ipc uts net; do busybox readlink /proc/self/ns/$l; done; busybox hostname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" != "$(readlink "/proc/$tpid/ns/pid")" ]
+	[ "${lines[1]}" = "$(readlink "/proc/$tpid/ns/ipc")" ]
+	[ "${lines[2]}" != "$(readlink "/proc/$tpid/ns/uts")" ]
+	[ "${lines[3]}" != "$(readlink "/proc/$tpid/ns/net")" ]
+	[ "${lines[4]}" = "it-j-$$" ]
+	# config.json joins what isola opened and checked (an fd of the run), never the pid's
+	# path, which another process may hold by the time the runtime opens it; image.json
+	# records the target, for inspect and rm.
+	"$ISOLA" run -d --name "it-j-$$" --pid "container:it-tg-$$" --uts "container:it-tg-$$" \
+		"$REG/t/bb:1" busybox sleep 1000 >/dev/null
+	run jq -r '.linux.namespaces[] | select(.path) | "\(.type) \(.path)"' \
+		"$ISOLA_STORE/containers/it-j-$$/config.json"
+	echo "$output"
+	[ "${#lines[@]}" = 2 ]
+	[[ "${lines[0]}" =~ ^pid\ /proc/[0-9]+/fd/[0-9]+$ ]]
+	[[ "${lines[1]}" =~ ^uts\ /proc/[0-9]+/fd/[0-9]+$ ]]
+	[[ "$output" != *"/proc/$tpid/"* ]]
+	[ "$("$ISOLA" inspect "it-j-$$" | jq -c '.[0].joined')" = \
+		"{\"pid\":\"it-tg-$$\",\"uts\":\"it-tg-$$\"}" ]
+	# Not its own PID namespace: stop signals all of it (as --pid host).
+	[ "$(jq .stopAll "$ISOLA_STORE/containers/it-j-$$/image.json")" = true ]
+	"$ISOLA" rm -f "it-j-$$" "it-tg-$$" >/dev/null
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run container:NAME: unknown, stopped, itself, --vm and conflicting flags are one line, exit 125, nothing left" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	ctr_target "it-tg-$$"
+	"$ISOLA" run --name "it-st-$$" "$REG/t/bb:1" sh -c :
+	t="container:it-tg-$$"
+	for bad in "--pid container:nope-$$" "--network container:nope-$$" "--ipc container:../x" \
+		"--uts container:" "--network container:" "--ipc container:it-st-$$" \
+		"--network container:it-st-$$" "--name it-tg-$$ --pid $t" \
+		"--vm --pid $t" "--vm --network $t" "--network $t -p 8080:80" \
+		"--network $t --dns 192.0.2.1" "--network $t --add-host a:192.0.2.1" \
+		"--network $t --hostname h" "--network $t --network-alias a" \
+		"--uts $t --hostname h" "--ipc $t --sysctl kernel.shmmax=1" \
+		"--network $t --sysctl net.ipv4.ip_forward=1"; do
+		run "$ISOLA" run --rm $bad "$REG/t/bb:1" sh -c :
+		echo "$bad: $output"
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" = 1 ]
+		# The message names the option at fault.
+		opt=${bad#--vm }
+		opt=${opt#--name it-tg-$$ }
+		case $bad in
+		*" -p "* | *--dns* | *--add-host* | *--hostname* | *--network-alias* | *--sysctl*)
+			opt=${bad##*$t }
+			;;
+		esac
+		[[ "$output" == *"${opt%% *}"* ]]
+	done
+	[[ "$("$ISOLA" run --rm --pid container:nope-$$ "$REG/t/bb:1" true 2>&1)" == *"no container \`nope-$$\`"* ]]
+	[[ "$("$ISOLA" run --rm --ipc "container:it-st-$$" "$REG/t/bb:1" true 2>&1)" == *"not running"* ]]
+	[[ "$("$ISOLA" run --rm --name "it-tg-$$" --pid "$t" "$REG/t/bb:1" true 2>&1)" == *"its own"* ]]
+	# Only the two targets: no bundle, runtime state, mount or cgroup of a refused run.
+	[ "$(ls "$ISOLA_STORE/containers")" = "it-st-$$
+it-tg-$$" ]
+	[ "$(ls "$ISOLA_STORE/run")" = "it-tg-$$" ]
+	[ -z "$(find /sys/fs/cgroup -maxdepth 4 -name '*it-j*' 2>/dev/null)" ]
+	"$ISOLA" rm -f "it-tg-$$" "it-st-$$" >/dev/null
+	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run container:NAME: the joiner outlives its target's stop, rm of the target is refused while it runs" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	ctr_target "it-tg-$$"
+	ipc=$(readlink "/proc/$tpid/ns/ipc")
+	"$ISOLA" run -d --name "it-j-$$" --ipc "container:it-tg-$$" --uts "container:it-tg-$$" \
+		"$REG/t/bb:1" busybox sleep 1000 >/dev/null
+	run "$ISOLA" stop -t 1 "it-tg-$$"
+	[ "$status" -eq 0 ]
+	# The joiner runs on, in the namespaces it joined.
+	run "$ISOLA" exec "it-j-$$" busybox readlink /proc/self/ns/ipc
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ipc" ]
+	# podman refuses to remove a container that others depend on: so does rm, without -f.
+	run "$ISOLA" rm "it-tg-$$"
+	echo "$output"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"it-j-$$"*"joined its namespaces"* ]]
+	[ -d "$ISOLA_STORE/containers/it-tg-$$" ]
+	run "$ISOLA" rm -f "it-tg-$$"
+	[ "$status" -eq 0 ]
+	run "$ISOLA" exec "it-j-$$" busybox readlink /proc/self/ns/ipc
+	[ "$output" = "$ipc" ]
+	"$ISOLA" rm -f "it-j-$$" >/dev/null
+	# --pid container:NAME: the target's init is PID 1 of the joiner's PID namespace, so
+	# its end ends the joiner too (the kernel kills the namespace), as with podman.
+	ctr_target "it-tg-$$"
+	"$ISOLA" run -d --name "it-j-$$" --pid "container:it-tg-$$" "$REG/t/bb:1" \
+		busybox sleep 1000 >/dev/null
+	"$ISOLA" stop -t 1 "it-tg-$$" >/dev/null
+	for _ in $(seq 50); do
+		[ "$("$ISOLA" inspect "it-j-$$" | jq -r '.[0].status')" = stopped ] && break
+		sleep 0.1
+	done
+	[ "$("$ISOLA" inspect "it-j-$$" | jq -r '.[0].status')" = stopped ]
+}
+
+@test "run container:NAME: the runtime joins the namespace isola checked, not whatever holds the pid later" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	ctr_target "it-tg-$$"
+	ipc=$(readlink "/proc/$tpid/ns/ipc")
+	uts=$(readlink "/proc/$tpid/ns/uts")
+	# A runtime that ends NAME's init after isola checked it, before it joins: the pid's
+	# /proc/PID/ns is gone then (and could be another process's); the fd isola holds is not.
+	cat >"$TMP/rt" <<-EOF
+		#!/bin/sh
+		if [ "\$3" = run ]; then
+			kill -9 $tpid
+			while readlink /proc/$tpid/ns/ipc >/dev/null 2>&1; do sleep 0.05; done
+		fi
+		exec "$ISOLA" "\$@"
+	EOF
+	chmod +x "$TMP/rt"
+	run env ISOLA_RUNTIME="$TMP/rt" "$ISOLA" run --rm --ipc "container:it-tg-$$" \
+		--uts "container:it-tg-$$" "$REG/t/bb:1" sh -c \
+		'busybox readlink /proc/self/ns/ipc; busybox readlink /proc/self/ns/uts; busybox hostname'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = "$ipc
+$uts
+it-tg-$$" ]
+	[ ! -e "/proc/$tpid/ns/ipc" ]
 }
 
 @test "run --pid host: stop signals every process of the container, not only its init, as podman" {

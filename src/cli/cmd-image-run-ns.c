@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * run IMAGE --pid, --ipc, --uts, --network container:NAME: join a namespace of another
+ * running container of the store (docs/images.md).
+ *
+ * The target is named by its init's pid, which the runtime's state gives; that pid can
+ * end and be reused by another process before we open /proc/PID/ns/TYPE.  So the state
+ * is asked before and again after the open: if the same init (the runtime compares its
+ * start time, as runc does) still runs with that pid, the process we opened through was
+ * it.  The runtime then gets /proc/<our pid>/fd/<fd>: it opens what was checked, not a
+ * path that names whichever process holds the pid by then.  We outlive its `run`
+ * (foreground: the container; -d: until the process runs), and the fd is O_CLOEXEC, so
+ * neither the runtime nor the container inherits it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fdutil.h"
+#include "image-cli.h"
+#include "log.h"
+#include "oci.h"
+
+static int ns_type(const char *ns)
+{
+	return streq(ns, "pid")	  ? CLONE_NEWPID
+	       : streq(ns, "ipc") ? CLONE_NEWIPC
+	       : streq(ns, "uts") ? CLONE_NEWUTS
+				  : CLONE_NEWNET;
+}
+
+/* The target's init pid if it is running (or paused), else 0 with *ret_status said. */
+static pid_t target_pid(const char *store, const char *target, char **ret_status)
+{
+	pid_t pid = 0;
+	char *st = image_cli_container_status(store, target, &pid);
+
+	if (st && (streq(st, "running") || streq(st, "paused")) && pid > 0) {
+		free(st);
+		return pid;
+	}
+	*ret_status = st;
+	return 0;
+}
+
+/* A target that can be joined: in the store, not the joiner, not a VM's. */
+static int check_target(const char *store, const char *self, const char *opt, const char *target)
+{
+	char p[4096];
+
+	if (!image_cli_container_name_plain(target) || strlen(target) > 255 ||
+	    snprintf(p, sizeof(p), "%s/containers/%s", store, target) >= (int)sizeof(p) ||
+	    !path_exists(p))
+		return cli_usage_error("run",
+				       "%s container:%.255s: no container `%.255s` in the "
+				       "store %s",
+				       opt, target, target, store);
+	if (streq(target, self))
+		return cli_usage_error("run",
+				       "%s container:%s: a container cannot join its own "
+				       "namespaces",
+				       opt, target);
+	snprintf(p, sizeof(p), "%s/run", store);
+	if (vmct_oci_is_vm(p, target))
+		return cli_usage_error("run",
+				       "%s container:%s: it runs in a micro-VM; its "
+				       "namespaces are its guest kernel's",
+				       opt, target);
+	return 0;
+}
+
+int image_cli_ctr_ns_open(const char *store, const char *self, const char *opt, const char *ns,
+			  const char *target, int *ret_fd, char ret_path[static 64])
+{
+	_cleanup_free_ char *st = NULL;
+	_cleanup_close_ int fd = -1;
+	char p[64];
+	pid_t pid, again;
+
+	if (check_target(store, self, opt, target))
+		return EXIT_ISOLA;
+	pid = target_pid(store, target, &st);
+	if (!pid)
+		return cli_usage_error("run", "%s container:%s: the container is not running (%s)",
+				       opt, target, st ? st : "unknown");
+	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+	fd = open(p, O_RDONLY | O_CLOEXEC);
+	/* ENOENT/ESRCH: the init ended in between; the state check below says so. */
+	if (fd < 0 && errno != ENOENT && errno != ESRCH)
+		return cli_usage_error("run", "%s container:%s: open `%s`: %s", opt, target, p,
+				       strerror(errno));
+	again = target_pid(store, target, &st);
+	if (fd < 0 || again != pid)
+		return cli_usage_error("run",
+				       "%s container:%s: the container stopped while "
+				       "being joined",
+				       opt, target);
+	if (ioctl(fd, NS_GET_NSTYPE) != ns_type(ns))
+		return cli_usage_error("run", "%s container:%s: `%s` is not its %s namespace", opt,
+				       target, p, ns);
+	snprintf(ret_path, 64, "/proc/%d/fd/%d", (int)getpid(), fd);
+	*ret_fd = TAKE_FD(fd);
+	return 0;
+}
