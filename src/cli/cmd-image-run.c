@@ -25,12 +25,14 @@
 #include <string.h>
 #include <strings.h>
 #include <ctype.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -160,6 +162,34 @@ static int parse_security_opt(struct run_args *a, const char *v, const char *cmd
 	return 0;
 }
 
+/*
+ * ns:PATH names a namespace of @type.  PATH is opened O_PATH and must be on nsfs before
+ * it is opened for the type's ioctl: a FIFO there would block isola for good, and opening
+ * a device has effects of its own (a watchdog armed, a controlling tty taken).
+ */
+static int check_ns_path(const char *opt, const char *path, int type, const char *cmd)
+{
+	_cleanup_close_ int pfd = -1, fd = -1;
+	const char *what = type == CLONE_NEWNET ? "network" : opt;
+	struct statfs sf;
+	char self[64];
+
+	pfd = open(path, O_PATH | O_CLOEXEC);
+	if (pfd < 0)
+		return cli_usage_error(cmd, "--%s `ns:%.64s`: %s", opt, path, strerror(errno));
+	if (fstatfs(pfd, &sf) < 0 || sf.f_type != NSFS_MAGIC)
+		return cli_usage_error(cmd, "--%s `ns:%.64s`: not a namespace (a file of nsfs)",
+				       opt, path);
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+	fd = open(self, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return cli_usage_error(cmd, "--%s `ns:%.64s`: %s", opt, path, strerror(errno));
+	if (ioctl(fd, NS_GET_NSTYPE) != type)
+		return cli_usage_error(cmd, "--%s `ns:%.64s`: not a%s %s namespace", opt, path,
+				       type == CLONE_NEWIPC ? "n" : "", what);
+	return 0;
+}
+
 /* bridge | none | host | ns:PATH | container:NAME | NAME */
 static int parse_network(struct run_args *a, const char *v, const char *cmd)
 {
@@ -173,6 +203,7 @@ static int parse_network(struct run_args *a, const char *v, const char *cmd)
 	} else if (streq(v, "host")) {
 		a->net = NET_HOST;
 	} else if (!strncmp(v, "ns:", 3) && v[3] == '/') {
+		/* The path is checked once the options are all read (--vm refuses it first). */
 		a->net = NET_PATH;
 		a->network = v + 3;
 	} else if (!strncmp(v, "container:", 10) && v[10]) {
@@ -200,9 +231,6 @@ static int parse_network(struct run_args *a, const char *v, const char *cmd)
 static int parse_ns(struct run_args *a, enum img_join j, const char *opt, int type, const char *v,
 		    bool *ret_host, const char **ret_path, const char *cmd)
 {
-	_cleanup_close_ int fd = -1;
-	int t;
-
 	*ret_host = false;
 	*ret_path = NULL;
 	a->o.ns_ctr[j] = NULL;
@@ -221,13 +249,8 @@ static int parse_ns(struct run_args *a, enum img_join j, const char *opt, int ty
 				       "--%s `%.64s`: expected private, host, ns:/PATH or "
 				       "container:NAME",
 				       opt, v);
-	fd = open(v + 3, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cli_usage_error(cmd, "--%s `%.64s`: %s", opt, v, strerror(errno));
-	t = ioctl(fd, NS_GET_NSTYPE);
-	if (t != type)
-		return cli_usage_error(cmd, "--%s `%.64s`: not a%s %s namespace", opt, v,
-				       type == CLONE_NEWIPC ? "n" : "", opt);
+	if (check_ns_path(opt, v + 3, type, cmd))
+		return EXIT_ISOLA;
 	*ret_path = v + 3;
 	return 0;
 }
@@ -906,6 +929,8 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 		r = check_ns_args(a, argv[0]);
 	if (!r && a->vm)
 		r = check_vm_args(a, argv[0]);
+	if (!r && a->net == NET_PATH)
+		r = check_ns_path("network", a->network, CLONE_NEWNET, argv[0]);
 	return r ? EXIT_ISOLA : 0;
 }
 

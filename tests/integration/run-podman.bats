@@ -808,8 +808,11 @@ sleep"
 		"--ipc ns:/proc/self/ns/uts" "--pid ns:/nonexistent" "--uts host --hostname h" \
 		"--uts ns:/proc/self/ns/uts --hostname h" "--ipc host --shm-size 1m" \
 		"--uts host --sysctl kernel.domainname=x" "--ipc host --sysctl kernel.shmmax=1" \
-		"--vm --pid host" "--vm --uts ns:/proc/self/ns/uts"; do
-		run "$ISOLA" run --rm $bad "$REG/t/bb:1" sh -c :
+		"--vm --pid host" "--vm --uts ns:/proc/self/ns/uts" "--pid ns:$TMP/fifo" \
+		"--network ns:$TMP/fifo" "--ipc ns:/dev/null" "--network ns:/proc/self/ns/ipc"; do
+		# A FIFO is not opened for reading (it would block for good), nor a device.
+		[ -p "$TMP/fifo" ] || mkfifo "$TMP/fifo"
+		run timeout 60 "$ISOLA" run --rm $bad "$REG/t/bb:1" sh -c :
 		echo "$bad: $output"
 		[ "$status" -eq 125 ]
 		[ "${#lines[@]}" = 1 ]
