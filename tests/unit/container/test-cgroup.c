@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup-internal.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "fdutil.h"
@@ -255,6 +256,64 @@ static void test_hybrid(void)
 	ct_cgroup_free(cg2);
 	ct_cgroup_free(cg);
 	err_free(&err);
+}
+
+/* cg_key_value and cg_next_line: the text helpers of rollback and OOM events. */
+static void test_key_value(void)
+{
+	static const struct {
+		const char *text, *key, *want; /* want NULL: no such key */
+	} cases[] = {
+	    {"rbps_x 5\nrbps 7\n", "rbps", "7"}, /* a key that begins another is not it */
+	    {"rbps 7\nrbps_x 5\n", "rbps_x", "5"},
+	    {"xrbps 1\n", "rbps", NULL},
+	    {"oom_kill_disable 0\nunder_oom 0\noom_kill 3", "oom_kill", "3"}, /* no last newline */
+	    {"low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n", "oom_kill", "1"},   /* key at the end */
+	    {"", "oom_kill", NULL},
+	    {"\n\n", "oom_kill", NULL},
+	    {"oom_kill\n", "oom_kill", ""}, /* a bare key: an empty value */
+	    {"oom_kill \n", "oom_kill", ""},
+	    {"8:0 rbps=1 wbps=max\n8:16 rbps=2", "8:16", "rbps=2"},
+	    {"8:0 rbps=1 wbps=max\n", "8:0", "rbps=1 wbps=max"}, /* the rest of the line */
+	    {"a 1\na 2\n", "a", "1"},				 /* the first line wins */
+	};
+	static const struct {
+		const char *text;
+		size_t n;
+		const char *lines[4];
+	} splits[] = {
+	    {"", 0, {NULL}}, {"a", 1, {"a"}}, {"a\n", 1, {"a"}}, {"a\n\nb", 3, {"a", "", "b"}},
+	    {"\n", 1, {""}},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *v = NULL;
+		size_t len = 99;
+		bool found =
+		    cg_key_value(cases[i].text, cases[i].key, strlen(cases[i].key), &v, &len);
+
+		if (!cases[i].want)
+			ok(!found, "key_value %zu: no `%s`", i, cases[i].key);
+		else
+			ok(found && len == strlen(cases[i].want) &&
+			       strncmp(v, cases[i].want, len) == 0,
+			   "key_value %zu: `%s` = `%s` (got `%.*s`)", i, cases[i].key,
+			   cases[i].want, found ? (int)len : 0, found ? v : "");
+	}
+	/* klen bytes of a longer string: restore_keyed passes a word of another line. */
+	ok(cg_key_value("8:0 0\n", "8:0 rbps=5", 3, NULL, NULL), "key_value: klen bytes of key");
+	ok(!cg_key_value("8:0 0\n", "8:01", 4, NULL, NULL), "key_value: 8:01 is not 8:0");
+	for (size_t i = 0; i < ARRAY_SIZE(splits); i++) {
+		const char *line;
+		size_t n = 0, len, bad = 0;
+
+		for (const char *p = splits[i].text; cg_next_line(&p, &line, &len); n++)
+			if (n >= splits[i].n || len != strlen(splits[i].lines[n]) ||
+			    strncmp(line, splits[i].lines[n], len) != 0)
+				bad++;
+		ok(n == splits[i].n && !bad, "next_line %zu: %zu lines (got %zu, %zu wrong)", i,
+		   splits[i].n, n, bad);
+	}
 }
 
 static void expect_fail(const char *root, const char *path, const char *res_json, const char *want)
@@ -609,6 +668,7 @@ int main(void)
 	if (!mkdtemp(top))
 		return 1;
 	test_hybrid();
+	test_key_value();
 	test_errors_and_cleanup();
 	test_v1_more();
 	test_default_parent();
