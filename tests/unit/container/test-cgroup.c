@@ -316,6 +316,99 @@ static void test_key_value(void)
 	}
 }
 
+/* Replace a control file by a FIFO: opening it to read blocks until timed out. */
+static void fifo(const char *root, const char *file)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, file);
+	unlink(p);
+	mkfifo(p, 0600);
+}
+
+/* Replace a control file by a directory: reads and writes of it fail. */
+static void unwritable(const char *root, const char *file)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, file);
+	unlink(p);
+	mkdir(p, 0755);
+}
+
+/* ct_cgroup_update(res) in a child with a 5 s alarm: 0, or what killed it. */
+static int update_in_child(struct ct_cgroup *cg, const char *res_json)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		json_t *res = json_loads(res_json, 0, NULL);
+		struct err *err = NULL;
+
+		alarm(5);
+		_exit(ct_cgroup_update(cg, res, &err) < 0 ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/*
+ * An update reads only what it may write: the files of the controllers it
+ * names, in their hierarchy (FIFOs stand in for the others: a read of one
+ * would hang), and hugetlb limits of the sizes it names.  A failed one still
+ * puts back what it wrote.
+ */
+static void test_update_saves_only_its_files(void)
+{
+	char root[256], p[PATH_MAX];
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+
+	snprintf(root, sizeof(root), "%s/upd", top);
+	make_hybrid(root);
+	touch("%s/blkio/t1/blkio.weight", root);
+	touch("%s/blkio/t1/blkio.throttle.read_bps_device", root);
+	if (ct_cgroup_create_at(root, "/t1", "t1", NULL, false, &cg, &err) < 0) {
+		ok(false, "hybrid cgroup for update (%s)", err ? err->msg : "?");
+		err_free(&err);
+		return;
+	}
+	fifo(root, "cpu/t1/cpu.shares");
+	fifo(root, "blkio/t1/blkio.weight");
+	fifo(root, "pids/t1/pids.max");
+	fifo(root, "unified/t1/hugetlb.2MB.max");
+	fifo(root, "unified/t1/hugetlb.1GB.max");
+	is_int(update_in_child(cg, "{\"memory\":{\"limit\":33554432}}"), 0,
+	       "memory-only update reads no cpu, blkio, pids or hugetlb file");
+	is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
+
+	/* A failed update (cpuset.cpus cannot be written) puts the memory limit back. */
+	unwritable(root, "cpuset/t1/cpuset.cpus");
+	is_int(update_in_child(cg, "{\"memory\":{\"limit\":67108864},\"cpu\":{\"cpus\":\"0\"}}"), 1,
+	       "update with an unwritable cpuset.cpus fails");
+	is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
+
+	/*
+	 * hugetlb (the 2MB limit only, in the cgroup2 tree) goes back too.  (The
+	 * fake files are not truncated by a write: old and new are of one length.)
+	 */
+	snprintf(p, sizeof(p), "%s/unified/t1/hugetlb.2MB.max", root);
+	unlink(p);
+	touch("%s", p);
+	put(p, "1048576");
+	snprintf(p, sizeof(p), "%s/blkio/t1/blkio.weight", root);
+	unlink(p);
+	unwritable(root, "blkio/t1/blkio.throttle.read_bps_device");
+	is_int(update_in_child(cg, "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+				   "\"blockIO\":{\"throttleReadBpsDevice\":"
+				   "[{\"major\":7,\"minor\":0,\"rate\":5}]}}"),
+	       1, "update with an unwritable throttle fails");
+	is_file("1048576", "%s/unified/t1/hugetlb.2MB.max", root);
+	ct_cgroup_free(cg);
+}
+
 static void expect_fail(const char *root, const char *path, const char *res_json, const char *want)
 {
 	_cleanup_json_ json_t *res = res_json ? json_loads(res_json, 0, NULL) : NULL;
@@ -669,6 +762,7 @@ int main(void)
 		return 1;
 	test_hybrid();
 	test_key_value();
+	test_update_saves_only_its_files();
 	test_errors_and_cleanup();
 	test_v1_more();
 	test_default_parent();
