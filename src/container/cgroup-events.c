@@ -26,26 +26,19 @@ struct ct_oom_watch {
 	uint64_t kills; /* v2: oom_kill count last seen */
 };
 
-/* The value after "key " in a "key value" file; 0 when absent. */
+/* The number after "key " in a "key value" file; 0 when absent. */
 static uint64_t keyed_value(const char *dir, const char *file, const char *key)
 {
-	_cleanup_free_ char *data = NULL;
-	size_t len = strlen(key);
-	uint64_t v = 0;
+	_cleanup_free_ char *data = NULL, *num = NULL;
+	const char *v;
+	uint64_t n = 0;
+	size_t len;
 
-	if (cg_read(dir, file, &data, NULL) < 0)
+	if (cg_read(dir, file, &data, NULL) < 0 ||
+	    !cg_key_value(data, key, strlen(key), &v, &len) || !(num = strndup(v, len)) ||
+	    parse_u64(num, &n) < 0)
 		return 0;
-	for (char *line = data; line && *line;) {
-		char *nl = strchr(line, '\n');
-
-		if (nl)
-			*nl = '\0';
-		if (strncmp(line, key, len) == 0 && line[len] == ' ' &&
-		    parse_u64(line + len + 1, &v) == 0)
-			return v;
-		line = nl ? nl + 1 : NULL;
-	}
-	return 0;
+	return n;
 }
 
 static int watch_v1(struct ct_oom_watch *w, struct err **err)

@@ -117,6 +117,21 @@ int cg_writef(const char *dir, const char *file, struct err **err, const char *f
 int cg_read(const char *dir, const char *file, char **ret, struct err **err);
 bool cg_has_file(const char *dir, const char *file);
 /*
+ * The lines of a control file's text, one per call: *line and *ret_len get
+ * the next one (without its newline) and *p moves past it; false at the end.
+ * The last line may lack its newline; "" has no lines.
+ *	for (const char *p = text, *line; cg_next_line(&p, &line, &len);)
+ */
+bool cg_next_line(const char **p, const char **line, size_t *ret_len);
+/*
+ * In "KEY VALUE" text (memory.events, memory.oom_control, io.max): the first
+ * line whose first word is key (klen bytes: "rbps" is not "rbps_x").  Its
+ * value is what follows the space, to the end of the line ("" after a bare
+ * key); ret_value and ret_len may be NULL.
+ */
+bool cg_key_value(const char *text, const char *key, size_t klen, const char **ret_value,
+		  size_t *ret_len);
+/*
  * Move the kernel threads listed in h's `list` file to the hierarchy's root
  * (`root_file` there), best effort.  A kernel thread is never frozen, so one
  * in a cgroup keeps the freezer from finishing: Linux 6.1's KVM attaches its

@@ -46,6 +46,36 @@ bool cg_has_file(const char *dir, const char *file)
 	return access(p, F_OK) == 0;
 }
 
+bool cg_next_line(const char **p, const char **line, size_t *ret_len)
+{
+	size_t n = strcspn(*p, "\n");
+
+	if (!**p)
+		return false;
+	*line = *p;
+	*ret_len = n;
+	*p += n + ((*p)[n] == '\n');
+	return true;
+}
+
+bool cg_key_value(const char *text, const char *key, size_t klen, const char **ret_value,
+		  size_t *ret_len)
+{
+	const char *line;
+	size_t n;
+
+	for (const char *p = text; cg_next_line(&p, &line, &n);) {
+		if (n < klen || memcmp(line, key, klen) != 0 || (n > klen && line[klen] != ' '))
+			continue;
+		if (ret_value)
+			*ret_value = line + klen + (n > klen);
+		if (ret_len)
+			*ret_len = n - klen - (n > klen);
+		return true;
+	}
+	return false;
+}
+
 int cg_write(const char *dir, const char *file, const char *value, struct err **err)
 {
 	_cleanup_close_ int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cgroup-internal.h"
 #include "cgroup.h"
 #include "cleanup.h"
 #include "fdutil.h"
@@ -255,6 +256,157 @@ static void test_hybrid(void)
 	ct_cgroup_free(cg2);
 	ct_cgroup_free(cg);
 	err_free(&err);
+}
+
+/* cg_key_value and cg_next_line: the text helpers of rollback and OOM events. */
+static void test_key_value(void)
+{
+	static const struct {
+		const char *text, *key, *want; /* want NULL: no such key */
+	} cases[] = {
+	    {"rbps_x 5\nrbps 7\n", "rbps", "7"}, /* a key that begins another is not it */
+	    {"rbps 7\nrbps_x 5\n", "rbps_x", "5"},
+	    {"xrbps 1\n", "rbps", NULL},
+	    {"oom_kill_disable 0\nunder_oom 0\noom_kill 3", "oom_kill", "3"}, /* no last newline */
+	    {"low 0\nhigh 0\nmax 3\noom 1\noom_kill 1\n", "oom_kill", "1"},   /* key at the end */
+	    {"", "oom_kill", NULL},
+	    {"\n\n", "oom_kill", NULL},
+	    {"oom_kill\n", "oom_kill", ""}, /* a bare key: an empty value */
+	    {"oom_kill \n", "oom_kill", ""},
+	    {"8:0 rbps=1 wbps=max\n8:16 rbps=2", "8:16", "rbps=2"},
+	    {"8:0 rbps=1 wbps=max\n", "8:0", "rbps=1 wbps=max"}, /* the rest of the line */
+	    {"a 1\na 2\n", "a", "1"},				 /* the first line wins */
+	};
+	static const struct {
+		const char *text;
+		size_t n;
+		const char *lines[4];
+	} splits[] = {
+	    {"", 0, {NULL}}, {"a", 1, {"a"}}, {"a\n", 1, {"a"}}, {"a\n\nb", 3, {"a", "", "b"}},
+	    {"\n", 1, {""}},
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+		const char *v = NULL;
+		size_t len = 99;
+		bool found =
+		    cg_key_value(cases[i].text, cases[i].key, strlen(cases[i].key), &v, &len);
+
+		if (!cases[i].want)
+			ok(!found, "key_value %zu: no `%s`", i, cases[i].key);
+		else
+			ok(found && len == strlen(cases[i].want) &&
+			       strncmp(v, cases[i].want, len) == 0,
+			   "key_value %zu: `%s` = `%s` (got `%.*s`)", i, cases[i].key,
+			   cases[i].want, found ? (int)len : 0, found ? v : "");
+	}
+	/* klen bytes of a longer string: restore_keyed passes a word of another line. */
+	ok(cg_key_value("8:0 0\n", "8:0 rbps=5", 3, NULL, NULL), "key_value: klen bytes of key");
+	ok(!cg_key_value("8:0 0\n", "8:01", 4, NULL, NULL), "key_value: 8:01 is not 8:0");
+	for (size_t i = 0; i < ARRAY_SIZE(splits); i++) {
+		const char *line;
+		size_t n = 0, len, bad = 0;
+
+		for (const char *p = splits[i].text; cg_next_line(&p, &line, &len); n++)
+			if (n >= splits[i].n || len != strlen(splits[i].lines[n]) ||
+			    strncmp(line, splits[i].lines[n], len) != 0)
+				bad++;
+		ok(n == splits[i].n && !bad, "next_line %zu: %zu lines (got %zu, %zu wrong)", i,
+		   splits[i].n, n, bad);
+	}
+}
+
+/* Replace a control file by a FIFO: opening it to read blocks until timed out. */
+static void fifo(const char *root, const char *file)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, file);
+	unlink(p);
+	mkfifo(p, 0600);
+}
+
+/* Replace a control file by a directory: reads and writes of it fail. */
+static void unwritable(const char *root, const char *file)
+{
+	char p[PATH_MAX];
+
+	snprintf(p, sizeof(p), "%s/%s", root, file);
+	unlink(p);
+	mkdir(p, 0755);
+}
+
+/* ct_cgroup_update(res) in a child with a 5 s alarm: 0, or what killed it. */
+static int update_in_child(struct ct_cgroup *cg, const char *res_json)
+{
+	int status = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		json_t *res = json_loads(res_json, 0, NULL);
+		struct err *err = NULL;
+
+		alarm(5);
+		_exit(ct_cgroup_update(cg, res, &err) < 0 ? 1 : 0);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
+		return -1;
+	return WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status);
+}
+
+/*
+ * An update reads only what it may write: the files of the controllers it
+ * names, in their hierarchy (FIFOs stand in for the others: a read of one
+ * would hang), and hugetlb limits of the sizes it names.  A failed one still
+ * puts back what it wrote.
+ */
+static void test_update_saves_only_its_files(void)
+{
+	char root[256], p[PATH_MAX];
+	struct ct_cgroup *cg = NULL;
+	struct err *err = NULL;
+
+	snprintf(root, sizeof(root), "%s/upd", top);
+	make_hybrid(root);
+	touch("%s/blkio/t1/blkio.weight", root);
+	touch("%s/blkio/t1/blkio.throttle.read_bps_device", root);
+	if (ct_cgroup_create_at(root, "/t1", "t1", NULL, false, &cg, &err) < 0) {
+		ok(false, "hybrid cgroup for update (%s)", err ? err->msg : "?");
+		err_free(&err);
+		return;
+	}
+	fifo(root, "cpu/t1/cpu.shares");
+	fifo(root, "blkio/t1/blkio.weight");
+	fifo(root, "pids/t1/pids.max");
+	fifo(root, "unified/t1/hugetlb.2MB.max");
+	fifo(root, "unified/t1/hugetlb.1GB.max");
+	is_int(update_in_child(cg, "{\"memory\":{\"limit\":33554432}}"), 0,
+	       "memory-only update reads no cpu, blkio, pids or hugetlb file");
+	is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
+
+	/* A failed update (cpuset.cpus cannot be written) puts the memory limit back. */
+	unwritable(root, "cpuset/t1/cpuset.cpus");
+	is_int(update_in_child(cg, "{\"memory\":{\"limit\":67108864},\"cpu\":{\"cpus\":\"0\"}}"), 1,
+	       "update with an unwritable cpuset.cpus fails");
+	is_file("33554432", "%s/memory/t1/memory.limit_in_bytes", root);
+
+	/*
+	 * hugetlb (the 2MB limit only, in the cgroup2 tree) goes back too.  (The
+	 * fake files are not truncated by a write: old and new are of one length.)
+	 */
+	snprintf(p, sizeof(p), "%s/unified/t1/hugetlb.2MB.max", root);
+	unlink(p);
+	touch("%s", p);
+	put(p, "1048576");
+	snprintf(p, sizeof(p), "%s/blkio/t1/blkio.weight", root);
+	unlink(p);
+	unwritable(root, "blkio/t1/blkio.throttle.read_bps_device");
+	is_int(update_in_child(cg, "{\"hugepageLimits\":[{\"pageSize\":\"2MB\",\"limit\":4194304}],"
+				   "\"blockIO\":{\"throttleReadBpsDevice\":"
+				   "[{\"major\":7,\"minor\":0,\"rate\":5}]}}"),
+	       1, "update with an unwritable throttle fails");
+	is_file("1048576", "%s/unified/t1/hugetlb.2MB.max", root);
+	ct_cgroup_free(cg);
 }
 
 static void expect_fail(const char *root, const char *path, const char *res_json, const char *want)
@@ -609,6 +761,8 @@ int main(void)
 	if (!mkdtemp(top))
 		return 1;
 	test_hybrid();
+	test_key_value();
+	test_update_saves_only_its_files();
 	test_errors_and_cleanup();
 	test_v1_more();
 	test_default_parent();
