@@ -321,9 +321,19 @@ static int stop_one(const char *store, const char *id, int timeout)
 	_cleanup_close_ int pidfd = -1;
 	pid_t pid;
 
+	if (all) {
+		kill9[1] = term[1] = "--all";
+		kill9[2] = term[2] = id;
+		kill9[3] = "KILL";
+		term[3] = signame;
+	}
 	st = image_cli_container_status(store, id, &pid);
-	if (!status_running(st))
+	if (!status_running(st)) {
+		/* all: an init that died alone ended nothing else; what it left runs on. */
+		if (all && st && streq(st, "stopped"))
+			image_cli_runtime(store, kill9, -1, -1, -1);
 		return 0;
+	}
 	if (sig > 0 && sig <= SIGRTMAX)
 		snprintf(signame, sizeof(signame), "%d", (int)sig);
 	if (timeout < 0)
@@ -338,12 +348,6 @@ static int stop_one(const char *store, const char *id, int timeout)
 	 */
 	if (pid > 0)
 		pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (all) {
-		kill9[1] = term[1] = "--all";
-		kill9[2] = term[2] = id;
-		kill9[3] = "KILL";
-		term[3] = signame;
-	}
 	image_cli_runtime(store, term, -1, -1, -1);
 	wait_stopped(store, id, pidfd, (int64_t)timeout * 1000);
 	if (is_running(store, id) || all) {

@@ -998,6 +998,21 @@ it-tg-$$" ]
 	for _ in $(seq 50); do [ -e "/proc/$child" ] || break; sleep 0.1; done
 	[ ! -e "/proc/$child" ]
 	"$ISOLA" rm "it-ph-$$" >/dev/null
+	# An init that died alone leaves a stopped container whose child still runs:
+	# stop ends that one too (it said the container was stopped and left it).
+	rm "$TMP/out/pid"
+	"$ISOLA" run -d --name "it-ph-$$" --pid host -v "$TMP/out:/out" "$REG/t/bb:1" sh -c \
+		'busybox sleep 1000 & echo $! >/out/pid; exec busybox sleep 1001' >/dev/null
+	for _ in $(seq 50); do [ -s "$TMP/out/pid" ] && break; sleep 0.1; done
+	child=$(cat "$TMP/out/pid")
+	kill -9 "$("$ISOLA" inspect "it-ph-$$" | jq -r '.[0].pid')"
+	wait_until 5 '[ "$("$ISOLA" inspect "it-ph-$$" | jq -r ".[0].status")" != running ]'
+	[ -e "/proc/$child" ]
+	run "$ISOLA" stop -t 1 "it-ph-$$"
+	[ "$status" -eq 0 ]
+	for _ in $(seq 50); do [ -e "/proc/$child" ] || break; sleep 0.1; done
+	[ ! -e "/proc/$child" ]
+	"$ISOLA" rm "it-ph-$$" >/dev/null
 	# --init is then not PID 1 either: still the reaper of the command's orphans.
 	run "$ISOLA" run --rm --init --pid host "$REG/t/bb:1" sh -c \
 		'(busybox sleep 5 & echo $! >/tmp/o); busybox sleep 0.3
