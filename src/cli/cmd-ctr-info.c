@@ -128,6 +128,17 @@ json_t *image_cli_container_meta(const char *store, const char *id)
 	return load(store, id, "image.json");
 }
 
+void image_cli_container_instance(const char *store, const char *id,
+				  char ret[static IMG_INSTANCE_LEN + 1])
+{
+	_cleanup_json_ json_t *meta = load(store, id, "image.json");
+	const char *v = json_string_value(json_object_get(meta, "instance"));
+
+	*ret = '\0';
+	if (v && strlen(v) == IMG_INSTANCE_LEN)
+		memcpy(ret, v, IMG_INSTANCE_LEN + 1);
+}
+
 json_t *image_cli_container_info(const char *store, const char *id)
 {
 	_cleanup_json_ json_t *img = load(store, id, "image.json"), *spec = NULL, *st = NULL,

@@ -458,27 +458,36 @@ int image_cli_bundle_remove(const char *store_opt, const char *id)
 
 /*
  * A running container that joined a namespace of @id (run --pid, --ipc, --uts or
- * --network container:ID: "joined" in its image.json); its name, else NULL.
+ * --network container:ID: "joined" in its image.json); its name, else NULL.  One that
+ * joined an earlier container of that name ("joinedInstance" not @id's) does not count.
  */
 static char *joined_by(const char *store, const char *id)
 {
 	_cleanup_free_ char *cdir = NULL;
 	_cleanup_closedir_ DIR *d = NULL;
+	char self[IMG_INSTANCE_LEN + 1];
 	struct dirent *de;
 
 	if (asprintf(&cdir, "%s/containers", store) < 0 || !(d = opendir(cdir)))
 		return NULL;
+	image_cli_container_instance(store, id, self);
 	while ((de = readdir(d))) {
 		_cleanup_json_ json_t *meta = NULL;
+		json_t *inst, *v;
 		const char *k;
-		json_t *v;
 		bool joined = false;
 
 		if (de->d_name[0] == '.' || streq(de->d_name, id))
 			continue;
 		meta = image_cli_container_meta(store, de->d_name);
-		json_object_foreach (json_object_get(meta, "joined"), k, v)
-			joined = joined || (json_is_string(v) && streq(json_string_value(v), id));
+		inst = json_object_get(meta, "joinedInstance");
+		json_object_foreach (json_object_get(meta, "joined"), k, v) {
+			const char *was = json_string_value(json_object_get(inst, k));
+
+			/* Without an instance on either side (older bundles): by the name. */
+			joined = joined || (json_is_string(v) && streq(json_string_value(v), id) &&
+					    (!was || !*self || streq(was, self)));
+		}
 		if (joined && is_running(store, de->d_name))
 			return strdup(de->d_name);
 	}

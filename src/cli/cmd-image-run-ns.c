@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/nsfs.h>
-#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,14 +26,6 @@
 #include "image-cli.h"
 #include "log.h"
 #include "oci.h"
-
-static int ns_type(const char *ns)
-{
-	return streq(ns, "pid")	  ? CLONE_NEWPID
-	       : streq(ns, "ipc") ? CLONE_NEWIPC
-	       : streq(ns, "uts") ? CLONE_NEWUTS
-				  : CLONE_NEWNET;
-}
 
 /* The target's init pid if it is running (or paused), else 0 with *ret_status said. */
 static pid_t target_pid(const char *store, const char *target, char **ret_status)
@@ -76,35 +67,41 @@ static int check_target(const char *store, const char *self, const char *opt, co
 	return 0;
 }
 
-int image_cli_ctr_ns_open(const char *store, const char *self, const char *opt, const char *ns,
-			  const char *target, int *ret_fd, char ret_path[static 64])
+int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, const char *target,
+			  int *ret_fd, char ret_path[static 64],
+			  char ret_instance[static IMG_INSTANCE_LEN + 1])
 {
+	const struct img_join_kind *k = &img_join_kinds[j];
 	_cleanup_free_ char *st = NULL;
 	_cleanup_close_ int fd = -1;
-	char p[64];
+	char p[64], opt[16], inst[IMG_INSTANCE_LEN + 1];
 	pid_t pid, again;
 
+	snprintf(opt, sizeof(opt), "--%s", k->opt);
 	if (check_target(store, self, opt, target))
 		return EXIT_ISOLA;
+	/* Read first and again last: the same instance throughout, not one given its name. */
+	image_cli_container_instance(store, target, ret_instance);
 	pid = target_pid(store, target, &st);
 	if (!pid)
 		return cli_usage_error("run", "%s container:%s: the container is not running (%s)",
 				       opt, target, st ? st : "unknown");
-	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, ns);
+	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, k->ns);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
 	/* ENOENT/ESRCH: the init ended in between; the state check below says so. */
 	if (fd < 0 && errno != ENOENT && errno != ESRCH)
 		return cli_usage_error("run", "%s container:%s: open `%s`: %s", opt, target, p,
 				       strerror(errno));
 	again = target_pid(store, target, &st);
-	if (fd < 0 || again != pid)
+	image_cli_container_instance(store, target, inst);
+	if (fd < 0 || again != pid || !streq(inst, ret_instance))
 		return cli_usage_error("run",
 				       "%s container:%s: the container stopped while "
 				       "being joined",
 				       opt, target);
-	if (ioctl(fd, NS_GET_NSTYPE) != ns_type(ns))
+	if (ioctl(fd, NS_GET_NSTYPE) != k->type)
 		return cli_usage_error("run", "%s container:%s: `%s` is not its %s namespace", opt,
-				       target, p, ns);
+				       target, p, k->ns);
 	snprintf(ret_path, 64, "/proc/%d/fd/%d", (int)getpid(), fd);
 	*ret_fd = TAKE_FD(fd);
 	return 0;

@@ -77,11 +77,13 @@ struct run_args {
 	int lock_fd;
 	pid_t add_pid; /* > 0: the child running the network's ADD (attach_begin) */
 	/*
-	 * container:NAME (o.ns_ctr): each target's namespace held open (-1: none) and the
-	 * /proc/<our pid>/fd path to it that config.json gets (image_cli_ctr_ns_open).
+	 * container:NAME (o.ns_ctr): each target's namespace held open (-1: none), the
+	 * /proc/<our pid>/fd path to it that config.json gets and its instance, for
+	 * image.json (image_cli_ctr_ns_open).
 	 */
 	int ctr_fd[IMG_JOIN_N];
 	char ctr_path[IMG_JOIN_N][64];
+	char ctr_instance[IMG_JOIN_N][IMG_INSTANCE_LEN + 1];
 	bool own_hostname_file; /* --network container:NAME: write <bundle>/hostname */
 };
 
@@ -167,10 +169,10 @@ static int parse_security_opt(struct run_args *a, const char *v, const char *cmd
  * it is opened for the type's ioctl: a FIFO there would block isola for good, and opening
  * a device has effects of its own (a watchdog armed, a controlling tty taken).
  */
-static int check_ns_path(const char *opt, const char *path, int type, const char *cmd)
+static int check_ns_path(enum img_join j, const char *path, const char *cmd)
 {
 	_cleanup_close_ int pfd = -1, fd = -1;
-	const char *what = type == CLONE_NEWNET ? "network" : opt;
+	const char *opt = img_join_kinds[j].opt;
 	struct statfs sf;
 	char self[64];
 
@@ -184,9 +186,9 @@ static int check_ns_path(const char *opt, const char *path, int type, const char
 	fd = open(self, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return cli_usage_error(cmd, "--%s `ns:%.64s`: %s", opt, path, strerror(errno));
-	if (ioctl(fd, NS_GET_NSTYPE) != type)
+	if (ioctl(fd, NS_GET_NSTYPE) != img_join_kinds[j].type)
 		return cli_usage_error(cmd, "--%s `ns:%.64s`: not a%s %s namespace", opt, path,
-				       type == CLONE_NEWIPC ? "n" : "", what);
+				       j == IMG_JOIN_IPC ? "n" : "", opt);
 	return 0;
 }
 
@@ -228,9 +230,11 @@ static int parse_network(struct run_args *a, const char *v, const char *cmd)
  * made) or container:NAME, another running container's (opened once the store is known:
  * join_containers).
  */
-static int parse_ns(struct run_args *a, enum img_join j, const char *opt, int type, const char *v,
-		    bool *ret_host, const char **ret_path, const char *cmd)
+static int parse_ns(struct run_args *a, enum img_join j, const char *v, bool *ret_host,
+		    const char **ret_path, const char *cmd)
 {
+	const char *opt = img_join_kinds[j].opt;
+
 	*ret_host = false;
 	*ret_path = NULL;
 	a->o.ns_ctr[j] = NULL;
@@ -249,7 +253,7 @@ static int parse_ns(struct run_args *a, enum img_join j, const char *opt, int ty
 				       "--%s `%.64s`: expected private, host, ns:/PATH or "
 				       "container:NAME",
 				       opt, v);
-	if (check_ns_path(opt, v + 3, type, cmd))
+	if (check_ns_path(j, v + 3, cmd))
 		return EXIT_ISOLA;
 	*ret_path = v + 3;
 	return 0;
@@ -453,8 +457,8 @@ static int check_sysctl_ns(struct run_args *a, const char *cmd)
 			return cli_usage_error(cmd,
 					       "--sysctl `%.64s` with --%s container:%s: the %s "
 					       "namespace is that container's",
-					       *s, j == IMG_JOIN_NET ? "network" : ct_ns_name(t),
-					       a->o.ns_ctr[j], ct_ns_name(t));
+					       *s, img_join_kinds[j].opt, a->o.ns_ctr[j],
+					       ct_ns_name(t));
 	}
 	return 0;
 }
@@ -781,14 +785,11 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		a->o.hostname = optarg;
 		return 0;
 	case CLI_LONG(34):
-		return parse_ns(a, IMG_JOIN_PID, "pid", CLONE_NEWPID, optarg, &a->o.host_pid,
-				&a->o.pidns_path, cmd);
+		return parse_ns(a, IMG_JOIN_PID, optarg, &a->o.host_pid, &a->o.pidns_path, cmd);
 	case CLI_LONG(35):
-		return parse_ns(a, IMG_JOIN_IPC, "ipc", CLONE_NEWIPC, optarg, &a->o.host_ipc,
-				&a->o.ipcns_path, cmd);
+		return parse_ns(a, IMG_JOIN_IPC, optarg, &a->o.host_ipc, &a->o.ipcns_path, cmd);
 	case CLI_LONG(36):
-		return parse_ns(a, IMG_JOIN_UTS, "uts", CLONE_NEWUTS, optarg, &a->o.host_uts,
-				&a->o.utsns_path, cmd);
+		return parse_ns(a, IMG_JOIN_UTS, optarg, &a->o.host_uts, &a->o.utsns_path, cmd);
 	default:
 		return 1;
 	}
@@ -930,7 +931,7 @@ static int parse_args(struct run_args *a, int argc, char **argv)
 	if (!r && a->vm)
 		r = check_vm_args(a, argv[0]);
 	if (!r && a->net == NET_PATH)
-		r = check_ns_path("network", a->network, CLONE_NEWNET, argv[0]);
+		r = check_ns_path(IMG_JOIN_NET, a->network, argv[0]);
 	return r ? EXIT_ISOLA : 0;
 }
 
@@ -1490,8 +1491,6 @@ static int name_free(const struct run_args *a, const char *store)
  */
 static int join_containers(struct run_args *a)
 {
-	static const char *const opt[IMG_JOIN_N] = {"--pid", "--ipc", "--uts", "--network"},
-				 *const ns[IMG_JOIN_N] = {"pid", "ipc", "uts", "net"};
 	const char **path[IMG_JOIN_N] = {&a->o.pidns_path, &a->o.ipcns_path, &a->o.utsns_path,
 					 &a->o.netns_path};
 	_cleanup_free_ char *store = NULL;
@@ -1502,15 +1501,16 @@ static int join_containers(struct run_args *a)
 			continue;
 		if (!store && !(store = realpath(img_store_default_path(a->store), NULL)))
 			return cli_usage_error("run",
-					       "%s container:%.255s: no container `%.255s` "
+					       "--%s container:%.255s: no container `%.255s` "
 					       "in the store %s",
-					       opt[i], a->o.ns_ctr[i], a->o.ns_ctr[i],
-					       img_store_default_path(a->store));
-		r = image_cli_ctr_ns_open(store, a->id, opt[i], ns[i], a->o.ns_ctr[i],
-					  &a->ctr_fd[i], a->ctr_path[i]);
+					       img_join_kinds[i].opt, a->o.ns_ctr[i],
+					       a->o.ns_ctr[i], img_store_default_path(a->store));
+		r = image_cli_ctr_ns_open(store, a->id, i, a->o.ns_ctr[i], &a->ctr_fd[i],
+					  a->ctr_path[i], a->ctr_instance[i]);
 		if (r)
 			return r;
 		*path[i] = a->ctr_path[i];
+		a->o.ns_ctr_instance[i] = a->ctr_instance[i];
 	}
 	return 0;
 }
@@ -1574,11 +1574,7 @@ static int rootless_args(struct run_args *a, const char *cmd)
 			return cli_usage_error(cmd,
 					       "--%s container:%s is not supported rootless: "
 					       "joining needs privilege over the namespace",
-					       i == IMG_JOIN_PID   ? "pid"
-					       : i == IMG_JOIN_IPC ? "ipc"
-					       : i == IMG_JOIN_UTS ? "uts"
-								   : "network",
-					       a->o.ns_ctr[i]);
+					       img_join_kinds[i].opt, a->o.ns_ctr[i]);
 	if (a->net == NET_BRIDGE && a->net_given)
 		return cli_usage_error(cmd,
 				       "--network %s: a bridge network needs root (CNI "

@@ -40,13 +40,15 @@ bool image_cli_container_running(const char *store, const char *id);
 char *image_cli_container_status(const char *store, const char *id, pid_t *ret_pid);
 /*
  * run IMAGE --pid/--ipc/--uts/--network container:NAME (cmd-image-run-ns.c): open the
- * namespace @ns ("pid", "ipc", "uts", "net") of the running container @target of @store
- * (not @self, not a VM's) from its init, checked to be the init's after the open; the fd
- * (O_CLOEXEC) in *ret_fd and /proc/<our pid>/fd/<fd> in ret_path, for config.json.  @opt
- * names the option in errors.  0, or EXIT_ISOLA with the message printed.
+ * namespace @j of the running container @target of @store (not @self, not a VM's) from
+ * its init, checked to be the init's after the open; the fd (O_CLOEXEC) in *ret_fd,
+ * /proc/<our pid>/fd/<fd> in ret_path, for config.json, and the target's instance
+ * (image_cli_container_instance) in ret_instance.  0, or EXIT_ISOLA with the message
+ * printed.
  */
-int image_cli_ctr_ns_open(const char *store, const char *self, const char *opt, const char *ns,
-			  const char *target, int *ret_fd, char ret_path[static 64]);
+int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, const char *target,
+			  int *ret_fd, char ret_path[static 64],
+			  char ret_instance[static IMG_INSTANCE_LEN + 1]);
 
 /* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
 pid_t image_cli_logger(const char *path, int *ret_write_end);
@@ -62,6 +64,9 @@ bool image_cli_container_name_plain(const char *id);
 json_t *image_cli_container_info(const char *store, const char *id);
 /* A run IMAGE container's image.json (its image, labels, stop signal and timeout), or NULL. */
 json_t *image_cli_container_meta(const char *store, const char *id);
+/* Its image.json's "instance", or "" (none: made before instances were recorded). */
+void image_cli_container_instance(const char *store, const char *id,
+				  char ret[static IMG_INSTANCE_LEN + 1]);
 /* --stop-timeout, stop -t: seconds, counted in tenths in an int. */
 #define IMAGE_STOP_TIMEOUT_MAX (INT_MAX / 10 - 1)
 

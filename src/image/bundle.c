@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -105,6 +106,18 @@ static int make_dirs(const char *cdir, struct err **err)
 	return 0;
 }
 
+/* 128 random bits as 32 hex digits and a NUL. */
+static int random_hex(char out[static IMG_INSTANCE_LEN + 1])
+{
+	uint8_t rnd[IMG_INSTANCE_LEN / 2];
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+		return -errno;
+	for (size_t i = 0; i < sizeof(rnd); i++)
+		snprintf(out + 2 * i, 3, "%02x", rnd[i]);
+	return 0;
+}
+
 /*
  * OCI's rlimits are uint64 and jansson's integers int64, so a limit past
  * INT64_MAX (RLIM_INFINITY) is -1 in the spec object, which isola's runtime
@@ -118,15 +131,12 @@ static char *dump_config(json_t *spec)
 	_cleanup_free_ char *text = NULL;
 	json_t *rl = json_object_get(json_object_get(j, "process"), "rlimits"), *v;
 	static const char *const keys[] = {"hard", "soft"};
-	uint8_t rnd[16];
-	char tok[2 * sizeof(rnd) + 1], pat[sizeof(tok) + 8], *out, *o;
+	char tok[IMG_INSTANCE_LEN + 1], pat[sizeof(tok) + 8], *out, *o;
 	const char *p, *q;
 	size_t i;
 
-	if (!j || getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
+	if (!j || random_hex(tok) < 0)
 		return NULL;
-	for (i = 0; i < sizeof(rnd); i++)
-		snprintf(tok + 2 * i, 3, "%02x", rnd[i]);
 	json_array_foreach (rl, i, v)
 		for (size_t k = 0; k < ARRAY_SIZE(keys); k++) {
 			json_t *n = json_object_get(v, keys[k]);
@@ -226,18 +236,32 @@ static int add_overlay_mount(json_t *spec, const char *opts, struct err **err)
 	return 0;
 }
 
-/* "joined": {"pid": NAME, ...}: the containers whose namespaces this one joined, if any. */
+const struct img_join_kind img_join_kinds[IMG_JOIN_N] = {
+    [IMG_JOIN_PID] = {"pid", "pid", CLONE_NEWPID},
+    [IMG_JOIN_IPC] = {"ipc", "ipc", CLONE_NEWIPC},
+    [IMG_JOIN_UTS] = {"uts", "uts", CLONE_NEWUTS},
+    [IMG_JOIN_NET] = {"network", "net", CLONE_NEWNET},
+};
+
+/*
+ * "joined": {"pid": NAME, ...}: the containers whose namespaces this one joined, if any;
+ * "joinedInstance": {"pid": INSTANCE, ...}: which containers of those names they were.
+ */
 static int joined(json_t *meta, const struct img_run_opts *o)
 {
-	static const char *const keys[IMG_JOIN_N] = {"pid", "ipc", "uts", "network"};
-	json_t *j = NULL;
+	json_t *j = NULL, *inst = NULL;
 
 	for (size_t i = 0; i < IMG_JOIN_N; i++) {
+		const char *key = img_join_kinds[i].opt, *in = o->ns_ctr_instance[i];
+
 		if (!o->ns_ctr[i])
 			continue;
-		if (!j && (!(j = json_object()) || json_object_set_new(meta, "joined", j) < 0))
+		if (!j && (!(j = json_object()) || json_object_set_new(meta, "joined", j) < 0 ||
+			   !(inst = json_object()) ||
+			   json_object_set_new(meta, "joinedInstance", inst) < 0))
 			return -ENOMEM;
-		if (json_object_set_new(j, keys[i], json_string(o->ns_ctr[i])) < 0)
+		if (json_object_set_new(j, key, json_string(o->ns_ctr[i])) < 0 ||
+		    (in && *in && json_object_set_new(inst, key, json_string(in)) < 0))
 			return -ENOMEM;
 	}
 	return 0;
@@ -279,12 +303,15 @@ static int populate(struct img_store *s, const char *store, const char *cdir, js
 	_cleanup_json_ json_t *spec = NULL, *meta = NULL;
 	_cleanup_close_ int rootfs = -1;
 	_cleanup_free_ char *opts = NULL;
-	char rp[PATH_MAX];
+	char rp[PATH_MAX], instance[IMG_INSTANCE_LEN + 1];
 	const char *config = json_string_value(json_object_get(entry, "config"));
 	size_t clen;
 	int r;
 
-	meta = json_pack("{s:s, s:O}", "image", name, "layers", json_object_get(entry, "layers"));
+	if (random_hex(instance) < 0)
+		return err_make(err, errno, "getrandom");
+	meta = json_pack("{s:s, s:O, s:s}", "image", name, "layers",
+			 json_object_get(entry, "layers"), "instance", instance);
 	if (!meta || !config)
 		return err_make(err, 0, "index entry for `%s` is incomplete", name);
 	if (run_meta(meta, o) < 0)

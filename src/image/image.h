@@ -247,6 +247,14 @@ int img_pull(struct img_store *s, const char *ref, const struct img_pull_opts *o
 /* ---- bundles (bundle.c, spec.c) ---- */
 /* The namespaces run IMAGE can join from another container (img_run_opts.ns_ctr). */
 enum img_join { IMG_JOIN_PID, IMG_JOIN_IPC, IMG_JOIN_UTS, IMG_JOIN_NET, IMG_JOIN_N };
+struct img_join_kind {
+	const char *opt; /* its option without "--", and its key in image.json's "joined" */
+	const char *ns;	 /* its file in /proc/PID/ns */
+	int type;	 /* its CLONE_NEW* flag, as NS_GET_NSTYPE answers */
+};
+extern const struct img_join_kind img_join_kinds[IMG_JOIN_N];
+/* A container's "instance" in its image.json: 32 hex digits, new for each bundle. */
+#define IMG_INSTANCE_LEN 32
 /* runc's default capability set, run IMAGE's (NULL-terminated). */
 extern const char *const img_default_caps[];
 struct img_run_opts {
@@ -275,9 +283,12 @@ struct img_run_opts {
 	/*
 	 * container:NAME (--pid, --ipc, --uts, --network): the container whose namespace is
 	 * joined (by the path above, or netns_path), recorded in image.json as "joined":
-	 * {"pid": NAME, ...} for inspect and rm.
+	 * {"pid": NAME, ...} for inspect and rm, and its "instance" (NULL or "": one made
+	 * before instances were recorded) as "joinedInstance": {"pid": INSTANCE, ...}, so
+	 * that rm tells that container from a later one given its name.
 	 */
 	const char *ns_ctr[IMG_JOIN_N];
+	const char *ns_ctr_instance[IMG_JOIN_N];
 	const char *entrypoint; /* NULL: the image's; "": none */
 	bool init;	   /* run the command under /dev/init -- (bind-mounted by the caller) */
 	char **sysctls;	   /* KEY=VALUE (--sysctl, checked by the caller); over ours */

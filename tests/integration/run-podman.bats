@@ -935,10 +935,20 @@ it-tg-$$" ]
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"it-j-$$"*"joined its namespaces"* ]]
 	[ -d "$ISOLA_STORE/containers/it-tg-$$" ]
+	[ "$(jq -r .joinedInstance.ipc "$ISOLA_STORE/containers/it-j-$$/image.json")" = \
+		"$(jq -r .instance "$ISOLA_STORE/containers/it-tg-$$/image.json")" ]
 	run "$ISOLA" rm -f "it-tg-$$"
 	[ "$status" -eq 0 ]
 	run "$ISOLA" exec "it-j-$$" busybox readlink /proc/self/ns/ipc
 	[ "$output" = "$ipc" ]
+	# A new container given the removed target's name is not the one the joiner joined:
+	# rm of it is not refused.
+	ctr_target "it-tg-$$"
+	"$ISOLA" stop -t 1 "it-tg-$$" >/dev/null
+	run "$ISOLA" rm "it-tg-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ ! -e "$ISOLA_STORE/containers/it-tg-$$" ]
 	"$ISOLA" rm -f "it-j-$$" >/dev/null
 	# --pid container:NAME: the target's init is PID 1 of the joiner's PID namespace, so
 	# its end ends the joiner too (the kernel kills the namespace), as with podman.

@@ -9,13 +9,12 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <linux/openat2.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "api.h"
 #include "cleanup.h"
+#include "fdutil.h"
 #include "jsonutil.h"
 #include "preboot.h"
 
@@ -26,14 +25,12 @@
 int api_open_file(const char *path, int flags, bool dev, const char *field, int *ret_fd,
 		  struct err **err)
 {
-	struct open_how how = {.flags = flags | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-			       .resolve = RESOLVE_NO_MAGICLINKS};
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 
 	if (!*path)
 		return err_make(err, EINVAL, "%s: empty path", field);
-	fd = (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	fd = open_no_magiclinks(path, flags);
 	if (fd < 0 && errno == ELOOP)
 		return err_make(err, ELOOP, "%s `%s`: through a /proc magic link, or a loop", field,
 				path);
