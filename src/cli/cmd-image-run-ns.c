@@ -14,11 +14,18 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/nsfs.h>
+#include <linux/openat2.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -69,13 +76,14 @@ static int check_target(const char *store, const char *self, const char *opt, co
 
 int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, const char *target,
 			  int *ret_fd, char ret_path[static 64],
-			  char ret_instance[static IMG_INSTANCE_LEN + 1])
+			  char ret_instance[static IMG_INSTANCE_LEN + 1], int *ret_mntns)
 {
 	const struct img_join_kind *k = &img_join_kinds[j];
 	_cleanup_free_ char *st = NULL;
-	_cleanup_close_ int fd = -1;
+	_cleanup_close_ int fd = -1, mnt = -1;
 	char p[64], opt[16], inst[IMG_INSTANCE_LEN + 1];
 	pid_t pid, again;
+	bool gone;
 
 	snprintf(opt, sizeof(opt), "--%s", k->opt);
 	if (check_target(store, self, opt, target))
@@ -88,13 +96,18 @@ int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, 
 				       opt, target, st ? st : "unknown");
 	snprintf(p, sizeof(p), "/proc/%d/ns/%s", (int)pid, k->ns);
 	fd = open(p, O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && ret_mntns) {
+		snprintf(p, sizeof(p), "/proc/%d/ns/mnt", (int)pid);
+		mnt = open(p, O_RDONLY | O_CLOEXEC);
+	}
+	gone = fd < 0 || (ret_mntns && mnt < 0);
 	/* ENOENT/ESRCH: the init ended in between; the state check below says so. */
-	if (fd < 0 && errno != ENOENT && errno != ESRCH)
+	if (gone && errno != ENOENT && errno != ESRCH)
 		return cli_usage_error("run", "%s container:%s: open `%s`: %s", opt, target, p,
 				       strerror(errno));
 	again = target_pid(store, target, &st);
 	image_cli_container_instance(store, target, inst);
-	if (fd < 0 || again != pid || !streq(inst, ret_instance))
+	if (gone || again != pid || !streq(inst, ret_instance))
 		return cli_usage_error("run",
 				       "%s container:%s: the container stopped while "
 				       "being joined",
@@ -104,5 +117,55 @@ int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, 
 				       target, p, k->ns);
 	snprintf(ret_path, 64, "/proc/%d/fd/%d", (int)getpid(), fd);
 	*ret_fd = TAKE_FD(fd);
+	if (ret_mntns)
+		*ret_mntns = TAKE_FD(mnt);
 	return 0;
+}
+
+/*
+ * In a child: NAME's /dev/shm, cloned (detached) in its mount namespace, attached at dest
+ * in ours.  A container can make its /dev/shm anything: a symbolic link is not followed
+ * (its root is then NAME's rootfs, but the path is resolved by us as root), and only a
+ * tmpfs is taken.
+ */
+static int shm_clone(const char *target, int mntns, const char *dest)
+{
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	_cleanup_close_ int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), dir = -1,
+			    tree = -1;
+	struct statfs sf;
+
+	if (own < 0 || setns(mntns, CLONE_NEWNS) < 0)
+		return cli_usage_error("run", "--ipc container:%s: enter its mount namespace: %s",
+				       target, strerror(errno));
+	dir = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/shm", &how, sizeof(how));
+	if (dir < 0)
+		return cli_usage_error("run", "--ipc container:%s: its /dev/shm: %s", target,
+				       errno == ELOOP ? "a symbolic link" : strerror(errno));
+	if (fstatfs(dir, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
+		return cli_usage_error("run", "--ipc container:%s: its /dev/shm is not a tmpfs",
+				       target);
+	tree = open_tree(dir, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+	if (tree < 0 || setns(own, CLONE_NEWNS) < 0 ||
+	    move_mount(tree, "", AT_FDCWD, dest, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cli_usage_error("run", "--ipc container:%s: mount its /dev/shm at `%s`: %s",
+				       target, dest, strerror(errno));
+	return 0;
+}
+
+int image_cli_ctr_shm_mount(const char *target, int mntns, const char *dest)
+{
+	pid_t pid;
+
+	if (mkdir(dest, 0700) < 0 && errno != EEXIST)
+		return cli_usage_error("run", "mkdir `%s`: %s", dest, strerror(errno));
+	fflush(NULL);
+	/* setns(CLONE_NEWNS) wants a process of its own (no thread sharing its fs). */
+	pid = fork();
+	if (pid < 0)
+		return cli_usage_error("run", "fork: %s", strerror(errno));
+	if (pid == 0)
+		_exit(shm_clone(target, mntns, dest));
+	return image_cli_runtime_wait(pid) ? EXIT_ISOLA : 0;
 }

@@ -84,6 +84,9 @@ struct run_args {
 	int ctr_fd[IMG_JOIN_N];
 	char ctr_path[IMG_JOIN_N][64];
 	char ctr_instance[IMG_JOIN_N][IMG_INSTANCE_LEN + 1];
+	/* --ipc container:NAME: NAME's mount namespace, and <bundle>/shm for its /dev/shm. */
+	int ctr_mntns;
+	char *shm_dir;
 	bool own_hostname_file; /* --network container:NAME: write <bundle>/hostname */
 };
 
@@ -114,6 +117,9 @@ static void run_args_free(struct run_args *a)
 	for (size_t i = 0; i < IMG_JOIN_N; i++)
 		if (a->ctr_fd[i] >= 0)
 			close(a->ctr_fd[i]);
+	if (a->ctr_mntns >= 0)
+		close(a->ctr_mntns);
+	free(a->shm_dir);
 }
 
 /*
@@ -476,6 +482,11 @@ static int check_ns_args(struct run_args *a, const char *cmd)
 				       a->o.ns_ctr[IMG_JOIN_UTS] ? a->o.ns_ctr[IMG_JOIN_UTS] : "");
 	if (a->o.shm_size && a->o.host_ipc)
 		return cli_usage_error(cmd, "--shm-size with --ipc host: /dev/shm is the host's");
+	if (a->o.shm_size && a->o.ns_ctr[IMG_JOIN_IPC])
+		return cli_usage_error(cmd,
+				       "--shm-size with --ipc container:%s: /dev/shm is that "
+				       "container's",
+				       a->o.ns_ctr[IMG_JOIN_IPC]);
 	return check_sysctl_ns(a, cmd);
 }
 
@@ -1506,11 +1517,20 @@ static int join_containers(struct run_args *a)
 					       img_join_kinds[i].opt, a->o.ns_ctr[i],
 					       a->o.ns_ctr[i], img_store_default_path(a->store));
 		r = image_cli_ctr_ns_open(store, a->id, i, a->o.ns_ctr[i], &a->ctr_fd[i],
-					  a->ctr_path[i], a->ctr_instance[i]);
+					  a->ctr_path[i], a->ctr_instance[i],
+					  i == IMG_JOIN_IPC ? &a->ctr_mntns : NULL);
 		if (r)
 			return r;
 		*path[i] = a->ctr_path[i];
 		a->o.ns_ctr_instance[i] = a->ctr_instance[i];
+		if (i != IMG_JOIN_IPC)
+			continue;
+		/* Its POSIX shared memory too: NAME's /dev/shm, mounted once the bundle is made. */
+		if (asprintf(&a->shm_dir, "%s/containers/%s/shm", store, a->id) < 0) {
+			a->shm_dir = NULL;
+			return EXIT_ISOLA;
+		}
+		a->o.shm_source = a->shm_dir;
 	}
 	return 0;
 }
@@ -1610,8 +1630,11 @@ static int prepare_rootless(void *data)
 
 int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 {
-	_cleanup_(run_args_free) struct run_args a = {
-	    .lock_fd = -1, .cidfile_dir = -1, .pull = "missing", .ctr_fd = {-1, -1, -1, -1}};
+	_cleanup_(run_args_free) struct run_args a = {.lock_fd = -1,
+						      .cidfile_dir = -1,
+						      .pull = "missing",
+						      .ctr_fd = {-1, -1, -1, -1},
+						      .ctr_mntns = -1};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	const char *def = getenv("ISOLA_NETWORK");
@@ -1675,6 +1698,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		remove_bundle(&a, store);
 		return code;
 	}
+	if (r == 0 && a.ctr_mntns >= 0)
+		r = image_cli_ctr_shm_mount(a.o.ns_ctr[IMG_JOIN_IPC], a.ctr_mntns, a.shm_dir);
 	if (r == 0)
 		r = attach(&a, store, bundle);
 	if (r) {

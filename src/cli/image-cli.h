@@ -43,12 +43,18 @@ char *image_cli_container_status(const char *store, const char *id, pid_t *ret_p
  * namespace @j of the running container @target of @store (not @self, not a VM's) from
  * its init, checked to be the init's after the open; the fd (O_CLOEXEC) in *ret_fd,
  * /proc/<our pid>/fd/<fd> in ret_path, for config.json, and the target's instance
- * (image_cli_container_instance) in ret_instance.  0, or EXIT_ISOLA with the message
+ * (image_cli_container_instance) in ret_instance.  With ret_mntns, the init's mount
+ * namespace too (for image_cli_ctr_shm_mount).  0, or EXIT_ISOLA with the message
  * printed.
  */
 int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, const char *target,
 			  int *ret_fd, char ret_path[static 64],
-			  char ret_instance[static IMG_INSTANCE_LEN + 1]);
+			  char ret_instance[static IMG_INSTANCE_LEN + 1], int *ret_mntns);
+/*
+ * --ipc container:NAME: mount NAME's /dev/shm (a tmpfs, reached without symbolic links
+ * from its root in @mntns) at @dest, made if missing.  0, or EXIT_ISOLA, said.
+ */
+int image_cli_ctr_shm_mount(const char *target, int mntns, const char *dest);
 
 /* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
 pid_t image_cli_logger(const char *path, int *ret_write_end);

@@ -371,15 +371,20 @@ int img_bundle_create(struct img_store *s, const char *ref, const char *id,
 
 int img_bundle_remove(struct img_store *s, const char *id, struct err **err)
 {
+	static const char *const mounted[] = {"rootfs", "shm"};
 	char p[PATH_MAX];
 	_cleanup_close_ int cfd = -1;
 
 	if (!img_container_name_valid(id))
 		return err_make(err, 0, "container name `%s`: invalid", id);
-	snprintf(p, sizeof(p), "%s/containers/%s/rootfs", s->path, id);
-	/* EPERM: a rootless store's user namespace, where nothing of ours is mounted. */
-	if (umount2(p, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT && errno != EPERM)
-		return err_make(err, errno, "unmount `%s`", p);
+	/* rootfs, and shm: what --ipc container:NAME shares of NAME's (cmd-image-run-ns.c). */
+	for (size_t i = 0; i < ARRAY_SIZE(mounted); i++) {
+		snprintf(p, sizeof(p), "%s/containers/%s/%s", s->path, id, mounted[i]);
+		/* EPERM: a rootless store's user namespace, where nothing of ours is mounted. */
+		if (umount2(p, MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT &&
+		    errno != EPERM)
+			return err_make(err, errno, "unmount `%s`", p);
+	}
 	cfd = openat(s->dfd, "containers", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cfd < 0)
 		return err_make(err, errno, "open `%s/containers`", s->path);

@@ -98,11 +98,15 @@ static json_t *default_mounts(const struct img_run_opts *o)
 		      shm, "destination", "/dev/mqueue", "type", "mqueue", "source", "mqueue",
 		      "options", "nosuid", "noexec", "nodev");
 	pts = json_object_get(json_array_get(m, 2), "options");
-	/* The host's IPC namespace: its POSIX shared memory too, as podman binds it. */
-	if (o->host_ipc)
+	/*
+	 * The host's IPC namespace, or another container's: its POSIX shared memory too, as
+	 * podman binds it.
+	 */
+	if (o->host_ipc || o->shm_source)
 		json_array_set_new(m, 3,
 				   json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/dev/shm",
-					     "type", "bind", "source", "/dev/shm", "options",
+					     "type", "bind", "source",
+					     o->shm_source ? o->shm_source : "/dev/shm", "options",
 					     "rbind", "nosuid", "noexec", "nodev"));
 
 	/* Rootless with only our own gid: no tty group to own the ptys. */

@@ -889,7 +889,7 @@ ctr_target() {
 		"--vm --pid $t" "--vm --network $t" "--network $t -p 8080:80" \
 		"--network $t --dns 192.0.2.1" "--network $t --add-host a:192.0.2.1" \
 		"--network $t --hostname h" "--network $t --network-alias a" \
-		"--uts $t --hostname h" "--ipc $t --sysctl kernel.shmmax=1" \
+		"--uts $t --hostname h" "--ipc $t --sysctl kernel.shmmax=1" "--ipc $t --shm-size 1m" \
 		"--network $t --sysctl net.ipv4.ip_forward=1"; do
 		run "$ISOLA" run --rm $bad "$REG/t/bb:1" sh -c :
 		echo "$bad: $output"
@@ -899,7 +899,7 @@ ctr_target() {
 		opt=${bad#--vm }
 		opt=${opt#--name it-tg-$$ }
 		case $bad in
-		*" -p "* | *--dns* | *--add-host* | *--hostname* | *--network-alias* | *--sysctl*)
+		*" -p "* | *--dns* | *--add-host* | *--hostname* | *--network-alias* | *--sysctl* | *--shm-size*)
 			opt=${bad##*$t }
 			;;
 		esac
@@ -961,6 +961,47 @@ it-tg-$$" ]
 		sleep 0.1
 	done
 	[ "$("$ISOLA" inspect "it-j-$$" | jq -r '.[0].status')" = stopped ]
+}
+
+@test "run --ipc container:NAME shares NAME's /dev/shm, and a /dev/shm NAME replaced is refused" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	ctr_target "it-tg-$$"
+	"$ISOLA" exec "it-tg-$$" sh -c 'echo from-target >/dev/shm/t'
+	# POSIX shared memory goes with the IPC namespace (podman binds NAME's /dev/shm).
+	run "$ISOLA" run --rm --ipc "container:it-tg-$$" "$REG/t/bb:1" sh -c \
+		'cat /dev/shm/t && echo from-joiner >/dev/shm/j'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = from-target ]
+	[ "$("$ISOLA" exec "it-tg-$$" cat /dev/shm/j)" = from-joiner ]
+	# --rm left no mount of it behind (the target's rootfs is the only one).
+	! grep -q " $ISOLA_STORE/containers/[^ ]*/shm " /proc/self/mountinfo
+	[ "$(ls "$ISOLA_STORE/containers")" = "it-tg-$$" ]
+	# A detached joiner keeps it after its target is gone; its rm unmounts it.
+	"$ISOLA" run -d --name "it-j-$$" --ipc "container:it-tg-$$" "$REG/t/bb:1" \
+		busybox sleep 1000 >/dev/null
+	grep -q " $ISOLA_STORE/containers/it-j-$$/shm " /proc/self/mountinfo
+	"$ISOLA" rm -f "it-tg-$$" >/dev/null
+	[ "$("$ISOLA" exec "it-j-$$" cat /dev/shm/t)" = from-target ]
+	"$ISOLA" rm -f "it-j-$$" >/dev/null
+	img_refute_mounts "$ISOLA_STORE"
+	# A target can make its /dev/shm anything (here a link to its /etc): the joiner is
+	# refused in one line rather than given what the link names, and nothing is left.
+	"$ISOLA" run -d --privileged --name "it-tg-$$" "$REG/t/bb:1" sh -c \
+		'umount /dev/shm && rmdir /dev/shm && ln -s /etc /dev/shm && exec sleep 1000' \
+		>/dev/null
+	for _ in $(seq 50); do
+		"$ISOLA" exec "it-tg-$$" busybox test -L /dev/shm && break
+		sleep 0.1
+	done
+	run "$ISOLA" run --rm --name "it-j-$$" --ipc "container:it-tg-$$" "$REG/t/bb:1" sh -c :
+	echo "$output"
+	[ "$status" -eq 125 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"--ipc container:it-tg-$$: its /dev/shm: a symbolic link"* ]]
+	[ "$(ls "$ISOLA_STORE/containers")" = "it-tg-$$" ]
+	"$ISOLA" rm -f "it-tg-$$" >/dev/null
+	img_refute_mounts "$ISOLA_STORE"
 }
 
 @test "run container:NAME: the runtime joins the namespace isola checked, not whatever holds the pid later" {
