@@ -95,6 +95,38 @@ void dnsd_pending_close(struct dns_pending *p)
 	p->fd = -1;
 }
 
+static bool is_loopback(const struct sockaddr_storage *sa)
+{
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (sa->ss_family == AF_INET)
+		return (ntohl(((const struct sockaddr_in *)sa)->sin_addr.s_addr) >> 24) == 127;
+	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
+}
+
+/*
+ * fd is connected to @to, an address of this host's own other than loopback: the kernel
+ * then picks @to itself as the source.  That is a bridge's gateway, so an isola responder
+ * (this one, under another spelling such as ::ffff:a.b.c.d, or another network's): asked,
+ * it would forward the query on, back and forth for good, or answer with its network's
+ * names, which do not leak between networks.  Checked at each send, since a network made
+ * after resolv.conf was read puts its gateway on the host then.
+ */
+static bool is_own_gateway(int fd, const struct sockaddr_storage *to)
+{
+	struct sockaddr_storage me;
+	socklen_t l = sizeof(me);
+
+	if (is_loopback(to) || getsockname(fd, (struct sockaddr *)&me, &l) < 0 ||
+	    me.ss_family != to->ss_family)
+		return false;
+	if (to->ss_family == AF_INET)
+		return ((struct sockaddr_in *)&me)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)to)->sin_addr.s_addr;
+	return !memcmp(&((struct sockaddr_in6 *)&me)->sin6_addr,
+		       &((const struct sockaddr_in6 *)to)->sin6_addr, 16);
+}
+
 void dnsd_pending_send(struct dnsd *d, struct dns_pending *p)
 {
 	const struct sockaddr_storage *to = &d->up[p->attempt];
@@ -104,8 +136,14 @@ void dnsd_pending_send(struct dnsd *d, struct dns_pending *p)
 	p->deadline = dnsd_now_ms() + FORWARD_MS;
 	fd = socket(to->ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	/* Out of fds, or no route: this upstream times out like a silent one. */
-	if (fd < 0 || connect(fd, (const struct sockaddr *)to, d->up_len[p->attempt]) < 0 ||
-	    send(fd, p->query, p->len, MSG_DONTWAIT) < 0)
+	if (fd < 0 || connect(fd, (const struct sockaddr *)to, d->up_len[p->attempt]) < 0)
+		return;
+	/* Not asked: the next upstream at once (expire), or SERVFAIL. */
+	if (is_own_gateway(fd, to)) {
+		p->deadline = dnsd_now_ms();
+		return;
+	}
+	if (send(fd, p->query, p->len, MSG_DONTWAIT) < 0)
 		return;
 	p->fd = TAKE_FD(fd);
 }

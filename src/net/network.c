@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -44,23 +45,37 @@ bool net_name_valid(const char *name)
 	return chars_ok(name, 32);
 }
 
+/*
+ * A prefix length, as the CNI plugins will read it again: decimal digits only (no space,
+ * sign or leading zero, which strtoul would let by), from min to max.
+ */
+static int prefix_parse(const char *s, unsigned min, unsigned max, unsigned *ret)
+{
+	size_t n = strspn(s, "0123456789");
+	unsigned v = 0;
+
+	if (n == 0 || n > 3 || s[n] || (s[0] == '0' && n > 1))
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		v = v * 10 + (unsigned)(s[i] - '0');
+	if (v < min || v > max)
+		return -EINVAL;
+	*ret = v;
+	return 0;
+}
+
 int net_cidr_parse(const char *s, uint32_t *ret_addr, unsigned *ret_prefix)
 {
 	char buf[32];
 	const char *slash = strchr(s, '/');
 	struct in_addr a;
-	char *end;
-	unsigned long p;
+	unsigned p;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(buf) || !slash[1])
+	if (!slash || (size_t)(slash - s) >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, s, slash - s);
 	buf[slash - s] = '\0';
-	if (inet_pton(AF_INET, buf, &a) != 1)
-		return -EINVAL;
-	errno = 0;
-	p = strtoul(slash + 1, &end, 10);
-	if (errno || *end || p < 8 || p > 30 || slash[1] == '+' || slash[1] == '-')
+	if (inet_pton(AF_INET, buf, &a) != 1 || prefix_parse(slash + 1, 8, 30, &p) < 0)
 		return -EINVAL;
 	if (ntohl(a.s_addr) & ~(0xffffffffu << (32 - p)))
 		return -EINVAL;
@@ -81,18 +96,13 @@ int net_cidr6_parse(const char *s, uint8_t ret_addr[16], unsigned *ret_prefix)
 	char buf[64];
 	const char *slash = strchr(s, '/');
 	uint8_t a[16];
-	char *end;
-	unsigned long p;
+	unsigned p;
 
-	if (!slash || (size_t)(slash - s) >= sizeof(buf) || !slash[1])
+	if (!slash || (size_t)(slash - s) >= sizeof(buf))
 		return -EINVAL;
 	memcpy(buf, s, slash - s);
 	buf[slash - s] = '\0';
-	if (inet_pton(AF_INET6, buf, a) != 1)
-		return -EINVAL;
-	errno = 0;
-	p = strtoul(slash + 1, &end, 10);
-	if (errno || *end || p < 8 || p > 120 || slash[1] == '+' || slash[1] == '-')
+	if (inet_pton(AF_INET6, buf, a) != 1 || prefix_parse(slash + 1, 8, 120, &p) < 0)
 		return -EINVAL;
 	for (unsigned bit = p; bit < 128; bit++)
 		if (a[bit / 8] & (0x80 >> (bit % 8)))
@@ -425,8 +435,20 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 				"(choose one with --interface-name)",
 				bridge);
 	r = check_subnets(subnets, &ipv6, parsed, err);
-	if (r >= 0)
-		r = check_clash(store, name, parsed, subnets, bridge, err);
+	if (r < 0)
+		return r;
+	if (asprintf(&dir, "%s/networks", store) < 0)
+		return err_make(err, ENOMEM, "network `%s`", name);
+	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+		return err_make(err, errno, "mkdir `%s`", dir);
+	/*
+	 * Creates take turns (an exclusive flock of networks/, held until we return): two at
+	 * once would both pass the checks below and write clashing networks.
+	 */
+	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dfd < 0 || flock(dfd, LOCK_EX) < 0)
+		return err_make(err, errno, "lock `%s`", dir);
+	r = check_clash(store, name, parsed, subnets, bridge, err);
 	if (r < 0)
 		return r;
 	/* isola0 is ours whichever store made it: every store's default network shares it. */
@@ -441,13 +463,8 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 		return r;
 	c = make_conflist(name, subnets, bridge);
 	text = json_dumps(c, JSON_INDENT(2));
-	if (!c || !text || asprintf(&dir, "%s/networks", store) < 0)
+	if (!c || !text || asprintf(&path, "%s.conflist", name) < 0)
 		return err_make(err, ENOMEM, "network `%s`", name);
-	if (mkdir(dir, 0755) < 0 && errno != EEXIST)
-		return err_make(err, errno, "mkdir `%s`", dir);
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd < 0 || asprintf(&path, "%s.conflist", name) < 0)
-		return err_make(err, errno, "open `%s`", dir);
 	return write_file_atomic_at(dfd, path, text, strlen(text), 0644, err);
 }
 

@@ -154,6 +154,35 @@ is_up() {
 	[ "$status" -eq 0 ]
 }
 
+@test "net-host: --subnet with a space or a leading zero in its prefix is refused and writes nothing" {
+	for s in "10.218.90.0/ 24" "10.218.90.0/024" "10.218.90.0/24 " "fd00:218:90::/ 64"; do
+		run "$ISOLA" network create "hz$P" --subnet "$s"
+		echo "$s: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--subnet \`$s\`"* ]]
+		[ ! -e "$ISOLA_STORE/networks/hz$P.conflist" ]
+	done
+}
+
+@test "net-host: network creates at the same moment take turns: one of two clashing ones is made" {
+	# Same subnet and different names, then the same name: the checks and the write of
+	# each create are one step under a lock, so one of the two fails.
+	for i in $(seq 12); do
+		if [ "$i" -le 8 ]; then
+			a="hr$P-$i-a" b="hr$P-$i-b" sa="10.218.$((100 + i)).0/24" sb=$sa
+		else
+			a="hr$P-$i" b=$a sa="10.218.$((100 + i)).0/24" sb="10.218.$((120 + i)).0/24"
+		fi
+		("$ISOLA" network create "$a" --subnet "$sa" >/dev/null 2>&1 && echo a >>"$TMP/won.$i") &
+		("$ISOLA" network create "$b" --subnet "$sb" >/dev/null 2>&1 && echo b >>"$TMP/won.$i") &
+		wait
+		echo "round $i: $(cat "$TMP/won.$i" 2>/dev/null | tr '\n' ' ')"
+		[ "$(wc -l <"$TMP/won.$i")" -eq 1 ]
+		[ "$(ls "$ISOLA_STORE/networks" | grep -c "^hr$P-$i[-.]")" -eq 1 ]
+	done
+}
+
 @test "network prune: a symlink planted as a netns file never unmounts what it points to" {
 	require_cmd unshare
 	mkdir -p "$ISOLA_STORE/net/ns" "$ISOLA_STORE/net/state" "$TMP/victim"

@@ -36,9 +36,11 @@ static void test_ports(void)
 
 static void test_cidr(void)
 {
-	static const char *const bad[] = {"10.0.0.1/24", "10.0.0.0",	 "10.0.0.0/7",
-					  "10.0.0.0/31", "10.0.0.0/+24", "10.0.0.0/24x",
-					  "x/24",	 "10.0.0.0/"};
+	/* Whitespace and leading zeros: strtoul takes them, the CNI plugins do not. */
+	static const char *const bad[] = {
+	    "10.0.0.1/24",  "10.0.0.0",	     "10.0.0.0/7",  "10.0.0.0/31",  "10.0.0.0/+24",
+	    "10.0.0.0/24x", "x/24",	     "10.0.0.0/",   "10.0.0.0/ 24", "10.0.0.0/\t24",
+	    "10.0.0.0/024", "10.0.0.0/0024", "10.0.0.0/24 "};
 	uint32_t a;
 	unsigned p;
 
@@ -50,8 +52,8 @@ static void test_cidr(void)
 static void test_cidr6(void)
 {
 	static const char *const bad[] = {
-	    "fd00::1/64", "fd00::/7",	 "fd00::/121", "fd00::",     "fd00::/+64",
-	    "fd00::/64x", "10.0.0.0/24", "fd00::/",    "fd00:::/64", "fd00::/-1"};
+	    "fd00::1/64",  "fd00::/7", "fd00::/121", "fd00::",	  "fd00::/+64", "fd00::/64x",
+	    "10.0.0.0/24", "fd00::/",  "fd00:::/64", "fd00::/-1", "fd00::/ 64", "fd00::/064"};
 	uint8_t a[16];
 	unsigned p;
 
