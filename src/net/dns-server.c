@@ -26,9 +26,11 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "caps-sys.h"
 #include "cleanup.h"
 #include "dns-server-internal.h"
 
@@ -205,6 +207,36 @@ static int loop(struct dnsd *d)
 	}
 }
 
+/*
+ * The responder parses what containers send, so it keeps of root only its uid: no
+ * capability (the bounding set emptied too), no new privileges.  It needs no more: its
+ * sockets are bound already, and what it reads and locks (net/state, net/dns/NAME.lock,
+ * root's own files) it reaches from the store as its working directory, so no directory
+ * above the store is searched; /etc/resolv.conf is everyone's to read.
+ */
+static int drop_privileges(struct dnsd *d, struct err **err)
+{
+	static const struct ct_caps none;
+	const char *what = "capset";
+	int cap = -1, r;
+
+	if (chdir(d->store) < 0)
+		return err_make(err, errno, "chdir `%s`", d->store);
+	d->store = ".";
+	snprintf(d->state_dir, sizeof(d->state_dir), "net/state");
+	snprintf(d->lock_path, sizeof(d->lock_path), "net/dns/%s.lock", d->network);
+	r = ct_caps_sys_drop_bounding(&none, &cap);
+	if (r == 0)
+		r = ct_caps_sys_apply(&none, &what, &cap);
+	else
+		what = "drop from the bounding set";
+	if (r < 0)
+		return err_make(err, -r, "dns-serve: %s (capability %d)", what, cap);
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return err_make(err, errno, "dns-serve: no_new_privs");
+	return 0;
+}
+
 int net_dns_serve(const char *store, const char *network, struct err **err)
 {
 	struct dnsd *d = calloc(1, sizeof(*d));
@@ -225,6 +257,8 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	r = serve_fds(d, err);
 	if (r >= 0)
 		r = dnsd_subnets_load(d, err);
+	if (r >= 0)
+		r = drop_privileges(d, err);
 	if (r < 0)
 		goto out;
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());

@@ -80,6 +80,10 @@ exec_server(const char *store, const char *network, int pid_fd, const int *socks
 {
 	char *argv[] = {"isola",       "network",	"dns-serve", "--store",
 			(char *)store, (char *)network, NULL};
+	/* Not the environment of whichever run started it: the responder outlives that. */
+	static char resolv[4096];
+	const char *rc = getenv("ISOLA_DNS_RESOLV_CONF");
+	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", rc ? resolv : NULL, NULL};
 	int hi[1 + MAX_SOCKS], nul;
 	sigset_t none;
 
@@ -101,7 +105,10 @@ exec_server(const char *store, const char *network, int pid_fd, const int *socks
 		if (hi[1 + i] < 0 || dup2(hi[1 + i], FD_SOCK + i) < 0)
 			_exit(127);
 	close_fds_from(FD_SOCK + n);
-	execv("/proc/self/exe", argv);
+	if (rc &&
+	    snprintf(resolv, sizeof(resolv), "ISOLA_DNS_RESOLV_CONF=%s", rc) >= (int)sizeof(resolv))
+		_exit(127);
+	execve("/proc/self/exe", argv, envp);
 	_exit(127);
 }
 

@@ -97,6 +97,29 @@ lookup() {
 	[ -z "$(ls "$ISOLA_STORE/net/dns")" ]
 }
 
+@test "dns: the responder keeps no capability, no new privileges and not the environment of the run that started it" {
+	run env ISOLA_TEST_SECRET=s3cret-$$ "$ISOLA" run -d --name "v-$$" --network "$NET" "$IMG" \
+		sleep 120
+	[ "$status" -eq 0 ]
+	pid=$(net_dns_pids)
+	[ -n "$pid" ]
+	grep -E '^(Cap|NoNewPrivs)' "/proc/$pid/status"
+	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+		[ "$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$pid/status")" = 0000000000000000 ]
+	done
+	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$pid/status")" = 1 ]
+	tr '\0' '\n' <"/proc/$pid/environ"
+	! tr '\0' '\n' <"/proc/$pid/environ" | grep -q ISOLA_TEST_SECRET
+	# It still reads the store (relative to it, as its working directory) and answers.
+	[ "$(readlink "/proc/$pid/cwd")" = "$(realpath "$ISOLA_STORE")" ]
+	run "$ISOLA" run --rm --network "$NET" "$IMG" nslookup "v-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Address: $(jq -r .ip "$ISOLA_STORE/net/state/v-$$.json")"* ]]
+	"$ISOLA" rm -f "v-$$" >/dev/null
+	refute_leaks
+}
+
 @test "dns: other names go to the host's resolvers; none answering gives SERVFAIL" {
 	upstream $(($$ % 200 + 1)) $((($$ / 200) % 200 + 1))
 	echo "nameserver 127.$(($$ % 200 + 1)).$((($$ / 200) % 200 + 1)).53" >"$TMP/resolv.conf"
