@@ -176,7 +176,10 @@ static int prune_attachments(const char *store)
 	if (net_state_ids(store, &ids, &err) < 0)
 		return cli_fail(&err);
 	for (size_t i = 0; ids && ids[i]; i++) {
-		if (net_busy(store, ids[i]) || image_cli_container_running(store, ids[i]))
+		/* Held across the check and the detach: no run can begin attaching it meanwhile. */
+		_cleanup_close_ int lk = net_lock_idle(store, ids[i]);
+
+		if (lk < 0 || image_cli_container_running(store, ids[i]))
 			continue;
 		if (net_detach(store, ids[i], &err) < 0)
 			rc = cli_fail(&err);

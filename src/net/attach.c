@@ -321,6 +321,27 @@ static int check_ports(const char *store, const struct net_attach_opts *o, struc
 	return r;
 }
 
+/*
+ * Path p (a container's lock file, made if missing) flock()ed with op; its fd, or -errno
+ * (-EWOULDBLOCK: LOCK_NB and held).  A detach unlinks the file once done, so a lock taken
+ * on it just before is a lock on a file no one else will open: the path is looked at
+ * again after the flock, and the lock taken again if it names another file by then.
+ */
+static int lock_file(const char *p, int op)
+{
+	for (int tries = 0; tries < 100; tries++) {
+		_cleanup_close_ int fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+		struct stat locked, now;
+
+		if (fd < 0 || flock(fd, op) < 0 || fstat(fd, &locked) < 0)
+			return -errno;
+		if (stat(p, &now) == 0 && now.st_ino == locked.st_ino &&
+		    now.st_dev == locked.st_dev)
+			return TAKE_FD(fd);
+	}
+	return -EAGAIN;
+}
+
 int net_lock(const char *store, const char *id, struct err **err)
 {
 	_cleanup_free_ char *p = NULL;
@@ -334,22 +355,15 @@ int net_lock(const char *store, const char *id, struct err **err)
 	p = store_file(store, "state", id, ".lock");
 	if (!p)
 		return err_make(err, ENOMEM, "lock");
-	fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return err_make(err, errno, "open `%s`", p);
-	if (flock(fd, LOCK_SH) < 0) {
-		close(fd);
-		return err_make(err, errno, "lock `%s`", p);
-	}
-	return fd;
+	fd = lock_file(p, LOCK_SH);
+	return fd < 0 ? err_make(err, -fd, "lock `%s`", p) : fd;
 }
 
-bool net_busy(const char *store, const char *id)
+int net_lock_idle(const char *store, const char *id)
 {
-	_cleanup_free_ char *p = store_file(store, "state", id, ".lock");
-	_cleanup_close_ int fd = p ? open(p, O_RDWR | O_CLOEXEC) : -1;
+	_cleanup_free_ char *p = id_valid(id) ? store_file(store, "state", id, ".lock") : NULL;
 
-	return fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0;
+	return p ? lock_file(p, LOCK_EX | LOCK_NB) : -EINVAL;
 }
 
 static void unlink_lock(const char *store, const char *id)

@@ -136,8 +136,11 @@ int net_state_load(const char *store, const char *id, json_t **ret, struct err *
  * a prune does not undo an ADD in progress.  Returns the fd (close to release).
  */
 int net_lock(const char *store, const char *id, struct err **err);
-/* True while a process holds the container's lock. */
-bool net_busy(const char *store, const char *id);
+/*
+ * The container's lock, exclusively, if no process holds it (no attach in progress): an
+ * fd that keeps it so until closed (a net_detach meanwhile is safe), else -errno.
+ */
+int net_lock_idle(const char *store, const char *id);
 /* The ids with recorded state. */
 int net_state_ids(const char *store, char ***ret, struct err **err);
 

@@ -429,6 +429,18 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 	if (!bridge && asprintf(&br, "isl-%s", name) < 0)
 		return err_make(err, ENOMEM, "bridge name");
 	bridge = bridge ? bridge : br;
+	/*
+	 * The default network is made as such on first use: its bridge isola0 is every
+	 * store's, so it is exempt from the checks below, and another subnet given there
+	 * would put a second one on that shared bridge.
+	 */
+	if (streq(name, NET_DEFAULT_NAME) &&
+	    !(streq(bridge, NET_DEFAULT_BRIDGE) && subnets && subnets[0] &&
+	      streq(subnets[0], NET_DEFAULT_SUBNET) && !subnets[1]))
+		return err_make(err, 0,
+				"network name `%s` is the default network's (bridge %s, subnet "
+				"%s): choose another name",
+				name, NET_DEFAULT_BRIDGE, NET_DEFAULT_SUBNET);
 	if (!chars_ok(bridge, 15))
 		return err_make(err, 0,
 				"bridge name `%s`: at most 15 of [A-Za-z0-9_.-] "

@@ -165,6 +165,20 @@ is_up() {
 	done
 }
 
+@test "net-host: the default network's name takes only its own bridge and subnet" {
+	# isola0 is every store's bridge and exempt from the interface checks: another subnet
+	# on it would be a second network on a shared bridge.
+	for bad in "--subnet 10.218.66.0/24 --interface-name isola0" "--subnet 10.218.66.0/24" \
+		"--subnet 10.90.0.0/16 --interface-name hd$P" "--subnet 10.90.0.0/16 --subnet fd00:218:66::/64"; do
+		run "$ISOLA" network create isola $bad
+		echo "$bad: $output"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"network name \`isola\` is the default network's"* ]]
+		[ ! -e "$ISOLA_STORE/networks/isola.conflist" ]
+	done
+}
+
 @test "net-host: network creates at the same moment take turns: one of two clashing ones is made" {
 	# Same subnet and different names, then the same name: the checks and the write of
 	# each create are one step under a lock, so one of the two fails.

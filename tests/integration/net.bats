@@ -194,6 +194,17 @@ curl_page() {
 		[ "$("$ISOLA" --root "$ISOLA_STORE/run" state "it-k2-$$" 2>/dev/null | jq -r .status)" != running ] && break
 		sleep 0.1
 	done
+	# While a process holds the container's lock (an attach in progress), prune leaves it.
+	flock -o -s "$ISOLA_STORE/net/state/it-k2-$$.lock" sleep 60 &
+	holder=$!
+	ino=$(stat -c %i "$ISOLA_STORE/net/state/it-k2-$$.lock")
+	wait_until 50 'grep -q ":$ino " /proc/locks'
+	run "$ISOLA" network prune
+	[ "$status" -eq 0 ]
+	[ -e "$ISOLA_STORE/net/state/it-k2-$$.json" ]
+	[ -n "$(ls "$ISOLA_STORE/net/ns")" ]
+	pkill -P "$holder" sleep # flock exits with its command, and lets go
+	wait "$holder" || true
 	run "$ISOLA" network prune
 	[ "$status" -eq 0 ]
 	[ -z "$(ls "$ISOLA_STORE/net/ns")" ]
