@@ -34,6 +34,7 @@
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -171,30 +172,78 @@ static int parse_security_opt(struct run_args *a, const char *v, const char *cmd
 }
 
 /*
- * ns:PATH names a namespace of @type.  PATH is opened O_PATH and must be on nsfs before
- * it is opened for the type's ioctl: a FIFO there would block isola for good, and opening
- * a device has effects of its own (a watchdog armed, a controlling tty taken).
+ * ns:PATH names a namespace of @type: opened (O_CLOEXEC), or -1 with the message printed.
+ * PATH is opened O_PATH and must be on nsfs before it is opened for the type's ioctl: a
+ * FIFO there would block isola for good, and opening a device has effects of its own (a
+ * watchdog armed, a controlling tty taken).
  */
-static int check_ns_path(enum img_join j, const char *path, const char *cmd)
+static int ns_path_open(enum img_join j, const char *path, const char *cmd)
 {
 	_cleanup_close_ int pfd = -1, fd = -1;
-	const char *opt = img_join_kinds[j].opt;
+	const char *opt = img_join_kinds[j].opt, *why = NULL;
+	char self[64], type[32];
 	struct statfs sf;
-	char self[64];
 
+	snprintf(type, sizeof(type), "not a%s %s namespace", j == IMG_JOIN_IPC ? "n" : "", opt);
 	pfd = open(path, O_PATH | O_CLOEXEC);
 	if (pfd < 0)
-		return cli_usage_error(cmd, "--%s `ns:%.64s`: %s", opt, path, strerror(errno));
-	if (fstatfs(pfd, &sf) < 0 || sf.f_type != NSFS_MAGIC)
-		return cli_usage_error(cmd, "--%s `ns:%.64s`: not a namespace (a file of nsfs)",
-				       opt, path);
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
-	fd = open(self, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return cli_usage_error(cmd, "--%s `ns:%.64s`: %s", opt, path, strerror(errno));
-	if (ioctl(fd, NS_GET_NSTYPE) != img_join_kinds[j].type)
-		return cli_usage_error(cmd, "--%s `ns:%.64s`: not a%s %s namespace", opt, path,
-				       j == IMG_JOIN_IPC ? "n" : "", opt);
+		why = strerror(errno);
+	else if (fstatfs(pfd, &sf) < 0 || sf.f_type != NSFS_MAGIC)
+		why = "not a namespace (a file of nsfs)";
+	if (!why) {
+		snprintf(self, sizeof(self), "/proc/self/fd/%d", pfd);
+		fd = open(self, O_RDONLY | O_CLOEXEC);
+		why = fd < 0						   ? strerror(errno)
+		      : ioctl(fd, NS_GET_NSTYPE) != img_join_kinds[j].type ? type
+									   : NULL;
+	}
+	if (why) {
+		cli_usage_error(cmd, "--%s `ns:%.64s`: %s", opt, path, why);
+		return -1;
+	}
+	return TAKE_FD(fd);
+}
+
+static int check_ns_path(enum img_join j, const char *path, const char *cmd)
+{
+	_cleanup_close_ int fd = ns_path_open(j, path, cmd);
+
+	return fd < 0 ? EXIT_ISOLA : 0;
+}
+
+/*
+ * The host name of the UTS namespace at path (ns:PATH, or container:NAME's, held open by
+ * us), for /etc/hostname and /etc/hosts: read in a child that joins it.
+ */
+static int joined_uts_name(const char *path, char ret[static HOST_NAME_MAX + 1])
+{
+	_cleanup_close_ int fd = ns_path_open(IMG_JOIN_UTS, path, "run");
+	_cleanup_close_ int rd = -1, wr = -1;
+	int pfd[2];
+	ssize_t n;
+	pid_t pid;
+
+	if (fd < 0 || pipe2(pfd, O_CLOEXEC) < 0)
+		return -1;
+	rd = pfd[0], wr = pfd[1];
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		struct utsname u;
+
+		if (setns(fd, CLONE_NEWUTS) < 0 || uname(&u) < 0)
+			_exit(1);
+		_exit(write_all(wr, u.nodename, strnlen(u.nodename, HOST_NAME_MAX)) < 0);
+	}
+	close(TAKE_FD(wr));
+	if (pid < 0)
+		return -1;
+	n = read(rd, ret, HOST_NAME_MAX);
+	if (image_cli_runtime_wait(pid) != 0 || n <= 0) {
+		cli_usage_error("run", "--uts: the host name of `%.64s`: unreadable", path);
+		return -1;
+	}
+	ret[n] = '\0';
 	return 0;
 }
 
@@ -1142,10 +1191,18 @@ static int plan_network(struct run_args *a, const char *store)
 		return plan_shared_files(a, store);
 	if (a->net != NET_BRIDGE)
 		return 0;
-	/* --uts host: the host's name in /etc/hostname and /etc/hosts (podman's). */
+	/*
+	 * --uts host: the host's name in /etc/hostname and /etc/hosts (podman's); --uts
+	 * ns:PATH or container:NAME: that namespace's (its host name is what the container has).
+	 */
 	if (!a->o.hostname && a->o.host_uts &&
 	    gethostname(a->host_name, sizeof(a->host_name) - 1) == 0)
 		a->o.hostname = a->host_name;
+	if (!a->o.hostname && a->o.utsns_path) {
+		if (joined_uts_name(a->o.utsns_path, a->host_name) < 0)
+			return 1;
+		a->o.hostname = a->host_name;
+	}
 	if (!a->o.hostname)
 		a->o.hostname = a->o.name ? a->o.name : a->id;
 	a->netns_owned = net_netns_path(store, a->id);

@@ -326,6 +326,22 @@ curl_page() {
 	refute_leaks "$ID"
 }
 
+@test "net: on a bridge network, --uts ns:PATH and container:NAME put that namespace's host name in /etc/hostname and /etc/hosts" {
+	"$ISOLA" run -d --name "it-u-$$" --network none "$IMG" sleep 1000 >/dev/null
+	tpid=$("$ISOLA" inspect "it-u-$$" | jq -r '.[0].pid')
+	for uts in "container:it-u-$$" "ns:/proc/$tpid/ns/uts"; do
+		run "$ISOLA" run --rm --name "it-uj-$$" --network "$NET" --uts "$uts" "$IMG" sh -c \
+			'hostname; cat /etc/hostname; cat /etc/hosts'
+		echo "$uts: $output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = "it-u-$$" ]
+		[ "${lines[1]}" = "it-u-$$" ]
+		[[ "$output" == *[[:space:]]"it-u-$$ it-uj-$$"* ]]
+	done
+	"$ISOLA" rm -f "it-u-$$" >/dev/null
+	refute_leaks
+}
+
 @test "net: a run that fails while its ADD runs beside the bundle (no image, no command) leaves nothing" {
 	# The network's ADD starts in a child before the bundle is made: each failure after
 	# it must wait for that ADD and undo it.
