@@ -417,6 +417,18 @@ static int detach(const char *store, const char *id)
 	return net_detach(store, id, &err) < 0 ? cli_fail(&err) : 0;
 }
 
+/* rm: even a DEL that fails leaves no netns or state behind (warned). */
+static int detach_force(const char *store, const char *id)
+{
+	_cleanup_err_ struct err *err = NULL;
+	_cleanup_free_ char *note = NULL;
+	int r = net_detach_force(store, id, &note, &err);
+
+	if (note)
+		log_warn("%s", note);
+	return r < 0 ? cli_fail(&err) : 0;
+}
+
 static int stop_cmd(const struct ctr_args *a, const char *store, const char *id)
 {
 	if (stop_one(store, id, a->timeout) < 0)
@@ -512,8 +524,12 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 				       "stop it first, or use -f",
 				       dep);
 	image_cli_runtime(store, del, -1, null, null);
-	/* Even if DEL fails (reported), the bundle goes: rm -f must not get stuck. */
-	detach(store, id);
+	/*
+	 * The bundle goes, and so do the netns and the network state even if DEL fails
+	 * (warned): nothing but a retried DEL would refer to them any more, and rm must not
+	 * get stuck.
+	 */
+	detach_force(store, id);
 	return image_cli_bundle_remove(a->store, id);
 }
 

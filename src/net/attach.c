@@ -394,7 +394,7 @@ static int detach_lock(const char *store)
 	return fd; /* no state dir: nothing to detach, nothing to lock */
 }
 
-int net_detach(const char *store, const char *id, struct err **err)
+static int detach(const char *store, const char *id, char **ret_note, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = NULL, *sp = NULL, *tools = NULL;
@@ -422,8 +422,17 @@ int net_detach(const char *store, const char *id, struct err **err)
 	r = net_cni_run_tools(json_object_get(st, "conflist"), "DEL", id, ns, IFNAME, tools,
 			      json_object_get(st, "runtimeConfig"),
 			      json_is_object(result) ? result : NULL, NULL, err);
-	if (r < 0)
+	if (r < 0 && !ret_note)
 		return err_wrap(err, "container `%s`", id);
+	if (r < 0) {
+		/* Forced: the plugins ran (each of them, in reverse); the rest goes anyway. */
+		if (asprintf(ret_note,
+			     "container `%s`: %s; its network namespace and state are removed "
+			     "anyway (what the failing plugin made may remain)",
+			     id, *err && (*err)->msg ? (*err)->msg : "DEL failed") < 0)
+			*ret_note = NULL;
+		err_free(err);
+	}
 	r = net_netns_remove(ns, err);
 	if (r < 0)
 		return r;
@@ -435,6 +444,17 @@ int net_detach(const char *store, const char *id, struct err **err)
 	if (network && net_name_valid(network) && !streq(network, NET_DEFAULT_NAME))
 		net_dns_settle(store, network);
 	return 0;
+}
+
+int net_detach(const char *store, const char *id, struct err **err)
+{
+	return detach(store, id, NULL, err);
+}
+
+int net_detach_force(const char *store, const char *id, char **ret_note, struct err **err)
+{
+	*ret_note = NULL;
+	return detach(store, id, ret_note, err);
 }
 
 /* Files for /etc: resolv.conf, hosts, hostname (files.c). */

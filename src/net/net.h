@@ -129,6 +129,12 @@ int net_attach_files(const char *store, const char *id, const struct net_attach_
 		     const char *files_dir, struct err **err);
 /* DEL what the recorded state says, remove the netns and the state; none recorded: 0. */
 int net_detach(const char *store, const char *id, struct err **err);
+/*
+ * The same for rm, which must always be able to clean up: a DEL that fails (every
+ * plugin of the chain is still asked) does not keep the netns and the state; *ret_note
+ * then says so, to be printed as a warning.
+ */
+int net_detach_force(const char *store, const char *id, char **ret_note, struct err **err);
 /* The recorded state of a container (NULL, 0 when there is none). */
 int net_state_load(const char *store, const char *id, json_t **ret, struct err **err);
 /*

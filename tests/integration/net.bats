@@ -213,6 +213,26 @@ curl_page() {
 	refute_leaks "it-k2-$$"
 }
 
+@test "net: rm cleans up even when a plugin's DEL fails: every plugin is asked, then netns and state go, with a warning" {
+	"$ISOLA" run -d --name "it-df-$$" --network "$NET" "$IMG" sleep 1000 >/dev/null
+	st=$ISOLA_STORE/net/state/it-df-$$.json
+	# A plugin that cannot be found, first in the chain: asked last by DEL, which fails.
+	jq '.conflist.plugins |= [{"type": "isola-no-such-plugin"}] + .' "$st" >"$TMP/st"
+	cat "$TMP/st" >"$st"
+	run "$ISOLA" stop -t 1 "it-df-$$"
+	echo "$output"
+	# stop keeps what it could not undo, for rm (or prune) to try again.
+	[ -e "$st" ]
+	run "$ISOLA" rm "it-df-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"isola-no-such-plugin"*"removed anyway"* ]]
+	[ ! -e "$st" ]
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	# The bridge plugin's DEL ran: no veth, rule, lease or netns is left.
+	refute_leaks "it-df-$$"
+}
+
 @test "net: no leaks after ${ISOLA_NET_LEAK_RUNS:-100} run --rm -p containers" {
 	port=$(free_port)
 	for i in $(seq "${ISOLA_NET_LEAK_RUNS:-100}"); do
