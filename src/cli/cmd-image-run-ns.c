@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/statvfs.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/vfs.h>
@@ -122,21 +124,70 @@ int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, 
 	return 0;
 }
 
+/* fd (and one byte) over the unix socket s, or received from it: 0 or -errno. */
+static int fd_send(int s, int fd, char byte)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {};
+	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	return sendmsg(s, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
+}
+
+static int fd_recv(int s, int *ret_fd, char *ret_byte)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {};
+	struct iovec iov = {.iov_base = ret_byte, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm;
+
+	if (recvmsg(s, &msg, MSG_CMSG_CLOEXEC) != 1)
+		return -EPROTO;
+	cm = CMSG_FIRSTHDR(&msg);
+	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
+	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
+		return -EPROTO;
+	memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+	return 0;
+}
+
 /*
- * In a child: NAME's /dev/shm, cloned (detached) in its mount namespace, attached at dest
- * in ours.  A container can make its /dev/shm anything: a symbolic link is not followed
- * (its root is then NAME's rootfs, but the path is resolved by us as root), and only a
- * tmpfs is taken.
+ * In a child: NAME's /dev/shm, cloned (detached, that mount only) in its mount namespace
+ * and sent back over s.  A container can make its /dev/shm anything: a symbolic link is
+ * not followed (its root is then NAME's rootfs, but the path is resolved by us as root)
+ * and only a tmpfs is taken.  The clone is set private (NAME's later mounts below its
+ * /dev/shm reach neither the host nor the joiner), nosuid, nodev and noexec, and
+ * read-only if NAME has it so: the joiner never gets more than NAME has.
  */
-static int shm_clone(const char *target, int mntns, const char *dest)
+static int shm_clone(const char *target, int mntns, int s)
 {
 	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
 			       .resolve = RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
-	_cleanup_close_ int own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC), dir = -1,
-			    tree = -1;
+	struct mount_attr attr = {.attr_set =
+				      MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC,
+				  .propagation = MS_PRIVATE};
+	_cleanup_close_ int dir = -1, tree = -1;
 	struct statfs sf;
+	bool ro;
 
-	if (own < 0 || setns(mntns, CLONE_NEWNS) < 0)
+	if (setns(mntns, CLONE_NEWNS) < 0)
 		return cli_usage_error("run", "--ipc container:%s: enter its mount namespace: %s",
 				       target, strerror(errno));
 	dir = (int)syscall(SYS_openat2, AT_FDCWD, "/dev/shm", &how, sizeof(how));
@@ -146,26 +197,51 @@ static int shm_clone(const char *target, int mntns, const char *dest)
 	if (fstatfs(dir, &sf) < 0 || sf.f_type != TMPFS_MAGIC)
 		return cli_usage_error("run", "--ipc container:%s: its /dev/shm is not a tmpfs",
 				       target);
+	ro = sf.f_flags & ST_RDONLY;
+	if (ro)
+		attr.attr_set |= MOUNT_ATTR_RDONLY;
 	tree = open_tree(dir, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-	if (tree < 0 || setns(own, CLONE_NEWNS) < 0 ||
-	    move_mount(tree, "", AT_FDCWD, dest, MOVE_MOUNT_F_EMPTY_PATH) < 0)
-		return cli_usage_error("run", "--ipc container:%s: mount its /dev/shm at `%s`: %s",
-				       target, dest, strerror(errno));
+	if (tree < 0 ||
+	    syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
+	    fd_send(s, tree, ro ? 'r' : 'w') < 0)
+		return cli_usage_error("run", "--ipc container:%s: clone its /dev/shm: %s", target,
+				       strerror(errno));
 	return 0;
 }
 
-int image_cli_ctr_shm_mount(const char *target, int mntns, const char *dest)
+int image_cli_ctr_shm_open(const char *target, int mntns, int *ret_tree, bool *ret_ro)
 {
+	_cleanup_close_ int mine = -1, theirs = -1;
+	int sv[2], r;
+	char ro = 0;
 	pid_t pid;
 
-	if (mkdir(dest, 0700) < 0 && errno != EEXIST)
-		return cli_usage_error("run", "mkdir `%s`: %s", dest, strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return cli_usage_error("run", "socketpair: %s", strerror(errno));
+	mine = sv[0], theirs = sv[1];
 	fflush(NULL);
 	/* setns(CLONE_NEWNS) wants a process of its own (no thread sharing its fs). */
 	pid = fork();
 	if (pid < 0)
 		return cli_usage_error("run", "fork: %s", strerror(errno));
 	if (pid == 0)
-		_exit(shm_clone(target, mntns, dest));
-	return image_cli_runtime_wait(pid) ? EXIT_ISOLA : 0;
+		_exit(shm_clone(target, mntns, theirs));
+	close(TAKE_FD(theirs));
+	if (image_cli_runtime_wait(pid) != 0)
+		return EXIT_ISOLA; /* the child said why */
+	r = fd_recv(mine, ret_tree, &ro);
+	if (r < 0)
+		return cli_usage_error("run", "--ipc container:%s: its /dev/shm: %s", target,
+				       strerror(-r));
+	*ret_ro = ro == 'r';
+	return 0;
+}
+
+int image_cli_ctr_shm_attach(int tree, const char *dest)
+{
+	if (mkdir(dest, 0700) < 0 && errno != EEXIST)
+		return cli_usage_error("run", "mkdir `%s`: %s", dest, strerror(errno));
+	if (move_mount(tree, "", AT_FDCWD, dest, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		return cli_usage_error("run", "mount `%s`: %s", dest, strerror(errno));
+	return 0;
 }

@@ -85,8 +85,8 @@ struct run_args {
 	int ctr_fd[IMG_JOIN_N];
 	char ctr_path[IMG_JOIN_N][64];
 	char ctr_instance[IMG_JOIN_N][IMG_INSTANCE_LEN + 1];
-	/* --ipc container:NAME: NAME's mount namespace, and <bundle>/shm for its /dev/shm. */
-	int ctr_mntns;
+	/* --ipc container:NAME: NAME's /dev/shm, cloned, for <bundle>/shm (-1: none). */
+	int shm_tree;
 	char *shm_dir;
 	bool own_hostname_file; /* --network container:NAME: write <bundle>/hostname */
 };
@@ -118,8 +118,8 @@ static void run_args_free(struct run_args *a)
 	for (size_t i = 0; i < IMG_JOIN_N; i++)
 		if (a->ctr_fd[i] >= 0)
 			close(a->ctr_fd[i]);
-	if (a->ctr_mntns >= 0)
-		close(a->ctr_mntns);
+	if (a->shm_tree >= 0)
+		close(a->shm_tree);
 	free(a->shm_dir);
 }
 
@@ -1565,6 +1565,8 @@ static int join_containers(struct run_args *a)
 	int r;
 
 	for (size_t i = 0; i < IMG_JOIN_N; i++) {
+		_cleanup_close_ int mntns = -1;
+
 		if (!a->o.ns_ctr[i])
 			continue;
 		if (!store && !(store = realpath(img_store_default_path(a->store), NULL)))
@@ -1575,7 +1577,7 @@ static int join_containers(struct run_args *a)
 					       a->o.ns_ctr[i], img_store_default_path(a->store));
 		r = image_cli_ctr_ns_open(store, a->id, i, a->o.ns_ctr[i], &a->ctr_fd[i],
 					  a->ctr_path[i], a->ctr_instance[i],
-					  i == IMG_JOIN_IPC ? &a->ctr_mntns : NULL);
+					  i == IMG_JOIN_IPC ? &mntns : NULL);
 		if (r)
 			return r;
 		*path[i] = a->ctr_path[i];
@@ -1587,6 +1589,9 @@ static int join_containers(struct run_args *a)
 			a->shm_dir = NULL;
 			return EXIT_ISOLA;
 		}
+		r = image_cli_ctr_shm_open(a->o.ns_ctr[i], mntns, &a->shm_tree, &a->o.shm_ro);
+		if (r)
+			return r;
 		a->o.shm_source = a->shm_dir;
 	}
 	return 0;
@@ -1691,7 +1696,7 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 						      .cidfile_dir = -1,
 						      .pull = "missing",
 						      .ctr_fd = {-1, -1, -1, -1},
-						      .ctr_mntns = -1};
+						      .shm_tree = -1};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	const char *def = getenv("ISOLA_NETWORK");
@@ -1755,8 +1760,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		remove_bundle(&a, store);
 		return code;
 	}
-	if (r == 0 && a.ctr_mntns >= 0)
-		r = image_cli_ctr_shm_mount(a.o.ns_ctr[IMG_JOIN_IPC], a.ctr_mntns, a.shm_dir);
+	if (r == 0 && a.shm_tree >= 0)
+		r = image_cli_ctr_shm_attach(a.shm_tree, a.shm_dir);
 	if (r == 0)
 		r = attach(&a, store, bundle);
 	if (r) {

@@ -51,10 +51,13 @@ int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, 
 			  int *ret_fd, char ret_path[static 64],
 			  char ret_instance[static IMG_INSTANCE_LEN + 1], int *ret_mntns);
 /*
- * --ipc container:NAME: mount NAME's /dev/shm (a tmpfs, reached without symbolic links
- * from its root in @mntns) at @dest, made if missing.  0, or EXIT_ISOLA, said.
+ * --ipc container:NAME: NAME's /dev/shm (a tmpfs, reached without symbolic links from its
+ * root in @mntns), cloned detached: private, nosuid, nodev, noexec, and read-only if
+ * NAME's is (*ret_ro); then attached at @dest (made if missing) once the bundle exists.
+ * 0, or EXIT_ISOLA, said.
  */
-int image_cli_ctr_shm_mount(const char *target, int mntns, const char *dest);
+int image_cli_ctr_shm_open(const char *target, int mntns, int *ret_tree, bool *ret_ro);
+int image_cli_ctr_shm_attach(int tree, const char *dest);
 
 /* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
 pid_t image_cli_logger(const char *path, int *ret_write_end);

@@ -296,8 +296,12 @@ struct img_run_opts {
 	char **ulimits;	   /* NAME=SOFT[:HARD] (--ulimit, img_ulimit_parse); over ours */
 	char **devices;	   /* HOST[:CTR][:PERMS] (--device, img_device_parse) */
 	uint64_t shm_size; /* /dev/shm's size in bytes (--shm-size); 0: 64 MiB */
-	/* Bound at /dev/shm instead of a tmpfs of its own (--ipc container:NAME: NAME's). */
+	/*
+	 * Bound at /dev/shm instead of a tmpfs of its own (--ipc container:NAME: NAME's),
+	 * read-only if shm_ro.
+	 */
 	const char *shm_source;
+	bool shm_ro;
 	/*
 	 * Kept in the bundle's image.json, for inspect and stop: --label KEY=VALUE (checked
 	 * by the caller, keys unique) as "labels", --stop-signal as "stopSignal" (0: none,

@@ -102,12 +102,16 @@ static json_t *default_mounts(const struct img_run_opts *o)
 	 * The host's IPC namespace, or another container's: its POSIX shared memory too, as
 	 * podman binds it.
 	 */
-	if (o->host_ipc || o->shm_source)
-		json_array_set_new(m, 3,
-				   json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/dev/shm",
-					     "type", "bind", "source",
-					     o->shm_source ? o->shm_source : "/dev/shm", "options",
-					     "rbind", "nosuid", "noexec", "nodev"));
+	if (o->host_ipc || o->shm_source) {
+		json_t *b =
+		    json_pack("{s:s,s:s,s:s,s:[s,s,s,s]}", "destination", "/dev/shm", "type",
+			      "bind", "source", o->shm_source ? o->shm_source : "/dev/shm",
+			      "options", "rbind", "nosuid", "noexec", "nodev");
+
+		if (o->shm_ro)
+			json_array_append_new(json_object_get(b, "options"), json_string("ro"));
+		json_array_set_new(m, 3, b);
+	}
 
 	/* Rootless with only our own gid: no tty group to own the ptys. */
 	if (pts && !has_gid(o, 5))

@@ -1004,6 +1004,49 @@ it-tg-$$" ]
 	img_refute_mounts "$ISOLA_STORE"
 }
 
+@test "run --ipc container:NAME: the joiner's /dev/shm is never more than NAME's (read-only kept, NAME's later mounts not propagated)" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	# NAME's /dev/shm read-only (a remount of that mount only): the joiner's is too.
+	"$ISOLA" run -d --privileged --name "it-tg-$$" "$REG/t/bb:1" sh -c \
+		'echo ro-data >/dev/shm/f && mount -o remount,bind,ro /dev/shm && exec sleep 1000' >/dev/null
+	for _ in $(seq 50); do
+		"$ISOLA" exec "it-tg-$$" busybox grep -q " /dev/shm [^ ]* ro," /proc/self/mountinfo && break
+		sleep 0.1
+	done
+	run "$ISOLA" run --rm --ipc "container:it-tg-$$" "$REG/t/bb:1" sh -c \
+		'cat /dev/shm/f; echo x >/dev/shm/f && echo wrote; echo x >/dev/shm/g && echo made; cat /dev/shm/f'
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = ro-data ]
+	[[ "$output" != *wrote* && "$output" != *made* ]]
+	[ "${lines[-1]}" = ro-data ]
+	"$ISOLA" rm -f "it-tg-$$" >/dev/null
+	# NAME's /dev/shm made shared, and a tmpfs (exec, dev) mounted below it once joined: it
+	# reaches neither the host's <bundle>/shm nor the joiner.
+	"$ISOLA" run -d --privileged --name "it-tg-$$" "$REG/t/bb:1" sh -c '
+		mount --make-shared /dev/shm
+		while [ ! -e /dev/shm/go ]; do sleep 0.1; done
+		mkdir /dev/shm/x && mount -t tmpfs -o exec,dev evil /dev/shm/x && touch /dev/shm/x/inside
+		exec sleep 1000' >/dev/null
+	"$ISOLA" run -d --name "it-j-$$" --ipc "container:it-tg-$$" "$REG/t/bb:1" \
+		busybox sleep 1000 >/dev/null
+	"$ISOLA" exec "it-j-$$" busybox touch /dev/shm/go
+	for _ in $(seq 50); do
+		"$ISOLA" exec "it-tg-$$" busybox test -e /dev/shm/x/inside && break
+		sleep 0.1
+	done
+	"$ISOLA" exec "it-tg-$$" busybox test -e /dev/shm/x/inside
+	! grep -q " $ISOLA_STORE/containers/it-j-$$/shm/x " /proc/self/mountinfo
+	run "$ISOLA" exec "it-j-$$" busybox test -e /dev/shm/x/inside
+	[ "$status" -ne 0 ]
+	# The joiner's /dev/shm: nosuid, nodev, noexec, as a tmpfs of its own would be.
+	run "$ISOLA" exec "it-j-$$" busybox grep " /dev/shm " /proc/self/mountinfo
+	echo "$output"
+	[[ "$output" == *nosuid* && "$output" == *nodev* && "$output" == *noexec* ]]
+	"$ISOLA" rm -f "it-j-$$" "it-tg-$$" >/dev/null
+	img_refute_mounts "$ISOLA_STORE"
+}
+
 @test "run container:NAME: the runtime joins the namespace isola checked, not whatever holds the pid later" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	ctr_target "it-tg-$$"
