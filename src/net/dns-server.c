@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,7 @@
 #include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "caps-sys.h"
@@ -216,7 +218,10 @@ static int loop(struct dnsd *d)
  */
 static int drop_privileges(struct dnsd *d, struct err **err)
 {
-	static const struct ct_caps none;
+	static const char *const dirs[] = {".", "net", "net/state", "net/dns", "networks"};
+	/* Kept only where a directory of the store is not root's to search (see below). */
+	uint64_t dac = UINT64_C(1) << CAP_DAC_READ_SEARCH;
+	struct ct_caps keep = {0};
 	const char *what = "capset";
 	int cap = -1, r;
 
@@ -225,9 +230,26 @@ static int drop_privileges(struct dnsd *d, struct err **err)
 	d->store = ".";
 	snprintf(d->state_dir, sizeof(d->state_dir), "net/state");
 	snprintf(d->lock_path, sizeof(d->lock_path), "net/dns/%s.lock", d->network);
-	r = ct_caps_sys_drop_bounding(&none, &cap);
+	/*
+	 * A store in a directory someone else owns (mode 0700): uid 0 without capabilities
+	 * could not read it, and the responder would stop serving.  Then it keeps
+	 * CAP_DAC_READ_SEARCH (reading, not writing) rather than fail.
+	 */
+	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
+		struct stat st;
+		mode_t need;
+
+		if (stat(dirs[i], &st) < 0)
+			continue;
+		need = st.st_uid == 0	? S_IRUSR | S_IXUSR
+		       : st.st_gid == 0 ? S_IRGRP | S_IXGRP
+					: S_IROTH | S_IXOTH;
+		if ((st.st_mode & need) != need)
+			keep.bounding = keep.permitted = keep.effective = dac;
+	}
+	r = ct_caps_sys_drop_bounding(&keep, &cap);
 	if (r == 0)
-		r = ct_caps_sys_apply(&none, &what, &cap);
+		r = ct_caps_sys_apply(&keep, &what, &cap);
 	else
 		what = "drop from the bounding set";
 	if (r < 0)

@@ -81,7 +81,7 @@ exec_server(const char *store, const char *network, int pid_fd, const int *socks
 	char *argv[] = {"isola",       "network",	"dns-serve", "--store",
 			(char *)store, (char *)network, NULL};
 	/* Not the environment of whichever run started it: the responder outlives that. */
-	static char resolv[4096];
+	static char resolv[8192], cwd[4096];
 	const char *rc = getenv("ISOLA_DNS_RESOLV_CONF");
 	char *envp[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", rc ? resolv : NULL, NULL};
 	int hi[1 + MAX_SOCKS], nul;
@@ -89,6 +89,9 @@ exec_server(const char *store, const char *network, int pid_fd, const int *socks
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
+	/* A relative resolv.conf is the caller's: made absolute before the chdir. */
+	if (rc && *rc != '/' && !getcwd(cwd, sizeof(cwd)))
+		_exit(127);
 	if (chdir("/") < 0)
 		_exit(127);
 	for (int s = 1; s < 32; s++)
@@ -105,8 +108,8 @@ exec_server(const char *store, const char *network, int pid_fd, const int *socks
 		if (hi[1 + i] < 0 || dup2(hi[1 + i], FD_SOCK + i) < 0)
 			_exit(127);
 	close_fds_from(FD_SOCK + n);
-	if (rc &&
-	    snprintf(resolv, sizeof(resolv), "ISOLA_DNS_RESOLV_CONF=%s", rc) >= (int)sizeof(resolv))
+	if (rc && snprintf(resolv, sizeof(resolv), "ISOLA_DNS_RESOLV_CONF=%s%s%s",
+			   *rc == '/' ? "" : cwd, *rc == '/' ? "" : "/", rc) >= (int)sizeof(resolv))
 		_exit(127);
 	execve("/proc/self/exe", argv, envp);
 	_exit(127);

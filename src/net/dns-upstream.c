@@ -21,6 +21,7 @@
 
 #include "cleanup.h"
 #include "dns-server-internal.h"
+#include "jsonutil.h"
 
 static bool is_ours(struct dnsd *d, const struct sockaddr_storage *sa)
 {
@@ -104,27 +105,78 @@ static bool is_loopback(const struct sockaddr_storage *sa)
 	return IN6_IS_ADDR_LOOPBACK(a6) || (IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127);
 }
 
+/* sa as an IPv4 (4 bytes, an IPv4-mapped IPv6 address too) or IPv6 address: its family. */
+static int plain_addr(const struct sockaddr_storage *sa, uint8_t ret[16])
+{
+	const struct in6_addr *a6 = &((const struct sockaddr_in6 *)sa)->sin6_addr;
+
+	if (sa->ss_family == AF_INET) {
+		memcpy(ret, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+		return AF_INET;
+	}
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		memcpy(ret, a6->s6_addr + 12, 4);
+		return AF_INET;
+	}
+	memcpy(ret, a6->s6_addr, 16);
+	return AF_INET6;
+}
+
+/* to is the gateway (the first address: the bridge's) of a network of this store. */
+static bool is_store_gateway(struct dnsd *d, const struct sockaddr_storage *to)
+{
+	_cleanup_json_ json_t *list = NULL;
+	uint8_t want[16], a6[16];
+	int family = plain_addr(to, want);
+	json_t *n, *sub;
+	size_t i, j;
+
+	if (net_network_list(d->store, &list, NULL) < 0)
+		return false;
+	json_array_foreach (list, i, n)
+		json_array_foreach (json_object_get(n, "subnets"), j, sub) {
+			const char *s = json_string_value(sub);
+			uint32_t a4;
+			unsigned prefix;
+
+			if (!s)
+				continue;
+			if (family == AF_INET && net_cidr_parse(s, &a4, &prefix) == 0) {
+				a4 = htonl(a4 + 1);
+				if (!memcmp(&a4, want, 4))
+					return true;
+			} else if (family == AF_INET6 && net_cidr6_parse(s, a6, &prefix) == 0) {
+				a6[15] |= 1;
+				if (!memcmp(a6, want, 16))
+					return true;
+			}
+		}
+	return false;
+}
+
 /*
- * fd is connected to @to, an address of this host's own other than loopback: the kernel
- * then picks @to itself as the source.  That is a bridge's gateway, so an isola responder
- * (this one, under another spelling such as ::ffff:a.b.c.d, or another network's): asked,
- * it would forward the query on, back and forth for good, or answer with its network's
- * names, which do not leak between networks.  Checked at each send, since a network made
- * after resolv.conf was read puts its gateway on the host then.
+ * fd is connected to @to, an address of this host's own other than loopback (the kernel
+ * then picks @to itself as the source), and that address is the gateway of one of this
+ * store's networks: an isola responder.  Asked, this one (under another spelling, such as
+ * ::ffff:a.b.c.d) or another network's would forward the query on, back and forth for
+ * good, or answer with its network's names, which do not leak between networks.  A
+ * resolver on another local address (dnsmasq on the host's LAN address) is asked.  Looked
+ * at each send, since a network made after resolv.conf was read puts its gateway on the
+ * host then; the store's networks are read only for such a local resolver.
  */
-static bool is_own_gateway(int fd, const struct sockaddr_storage *to)
+static bool is_own_gateway(struct dnsd *d, int fd, const struct sockaddr_storage *to)
 {
 	struct sockaddr_storage me;
 	socklen_t l = sizeof(me);
+	uint8_t a[16], b[16];
+	int family;
 
-	if (is_loopback(to) || getsockname(fd, (struct sockaddr *)&me, &l) < 0 ||
-	    me.ss_family != to->ss_family)
+	if (is_loopback(to) || getsockname(fd, (struct sockaddr *)&me, &l) < 0)
 		return false;
-	if (to->ss_family == AF_INET)
-		return ((struct sockaddr_in *)&me)->sin_addr.s_addr ==
-		       ((const struct sockaddr_in *)to)->sin_addr.s_addr;
-	return !memcmp(&((struct sockaddr_in6 *)&me)->sin6_addr,
-		       &((const struct sockaddr_in6 *)to)->sin6_addr, 16);
+	family = plain_addr(to, a);
+	if (plain_addr(&me, b) != family || memcmp(a, b, family == AF_INET ? 4 : 16))
+		return false;
+	return is_store_gateway(d, to);
 }
 
 void dnsd_pending_send(struct dnsd *d, struct dns_pending *p)
@@ -139,7 +191,7 @@ void dnsd_pending_send(struct dnsd *d, struct dns_pending *p)
 	if (fd < 0 || connect(fd, (const struct sockaddr *)to, d->up_len[p->attempt]) < 0)
 		return;
 	/* Not asked: the next upstream at once (expire), or SERVFAIL. */
-	if (is_own_gateway(fd, to)) {
+	if (is_own_gateway(d, fd, to)) {
 		p->deadline = dnsd_now_ms();
 		return;
 	}

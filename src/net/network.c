@@ -441,6 +441,11 @@ int net_network_create(const char *store, const char *name, char **subnets, bool
 				"network name `%s` is the default network's (bridge %s, subnet "
 				"%s): choose another name",
 				name, NET_DEFAULT_BRIDGE, NET_DEFAULT_SUBNET);
+	if (!streq(name, NET_DEFAULT_NAME) && streq(bridge, NET_DEFAULT_BRIDGE))
+		return err_make(err, 0,
+				"--interface-name %s: the default network's bridge, shared by "
+				"every store; choose another name",
+				bridge);
 	if (!chars_ok(bridge, 15))
 		return err_make(err, 0,
 				"bridge name `%s`: at most 15 of [A-Za-z0-9_.-] "

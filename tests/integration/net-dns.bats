@@ -25,13 +25,17 @@ setup() {
 
 teardown() {
 	[ -n "${UP_PID:-}" ] && kill "$UP_PID" 2>/dev/null
+	ip link del "ndv$$" 2>/dev/null || true
 	net_teardown
 }
 
-# An upstream resolver on 127.$1.$2.53:53 that answers every A question with
-# 10.213.99.7 (and says so in $TMP/up.ready).
+# An upstream resolver on 127.$1.$2.53:53 (or on $1 alone) that answers every A question
+# with 10.213.99.7 (and says so in $TMP/up.ready).
 upstream() {
-	python3 - "127.$1.$2.53" "$TMP/up.ready" >"$TMP/up.log" 2>&1 <<-'EOP' &
+	local at=127.$1.$2.53
+	[ $# -eq 1 ] && at=$1
+	rm -f "$TMP/up.ready"
+	python3 - "$at" "$TMP/up.ready" >"$TMP/up.log" 2>&1 <<-'EOP' &
 	import socket, sys
 	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	try:
@@ -53,7 +57,7 @@ upstream() {
 	EOP
 	UP_PID=$!
 	for _ in $(seq 50); do [ -s "$TMP/up.ready" ] && break; sleep 0.1; done
-	[ "$(cat "$TMP/up.ready")" = ok ] || skip "SKIP: port 53 on 127.$1.$2.53 is taken"
+	[ "$(cat "$TMP/up.ready")" = ok ] || skip "SKIP: port 53 on $at is taken"
 }
 
 # nslookup $2 in a new container (named $1) on the network.
@@ -117,6 +121,24 @@ lookup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Address: $(jq -r .ip "$ISOLA_STORE/net/state/v-$$.json")"* ]]
 	"$ISOLA" rm -f "v-$$" >/dev/null
+	refute_leaks
+}
+
+@test "dns: a store in a directory root cannot search without capabilities still gets its responder" {
+	# Owned by someone else, 0700: the responder keeps CAP_DAC_READ_SEARCH, nothing more.
+	chown 65534 "$ISOLA_STORE"
+	chmod 700 "$ISOLA_STORE"
+	"$ISOLA" run -d --name "w-$$" --network "$NET" "$IMG" sleep 120 >/dev/null
+	pid=$(net_dns_pids)
+	[ -n "$pid" ]
+	[ "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
+	[ "$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
+	run "$ISOLA" run --rm --network "$NET" "$IMG" nslookup "w-$$"
+	echo "$output"
+	chown 0 "$ISOLA_STORE"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Address: $(jq -r .ip "$ISOLA_STORE/net/state/w-$$.json")"* ]]
+	"$ISOLA" rm -f "w-$$" >/dev/null
 	refute_leaks
 }
 
@@ -543,6 +565,20 @@ ask_py() {
 	n=$(ls "/proc/$pid/fd" | wc -l)
 	echo "responder fds: $n"
 	[ "$n" -lt 32 ]
+	# A resolver on an address of this host that is no network's gateway (dnsmasq on the
+	# LAN address) is asked: a veth of the test's own stands for the LAN.
+	kill "$UP_PID"
+	ip link add "ndv$$" type veth peer name "ndv$$p"
+	ip addr add 198.51.100.53/32 dev "ndv$$"
+	ip link set "ndv$$" up
+	upstream 198.51.100.53
+	echo "nameserver 198.51.100.53" >"$TMP/resolv.conf"
+	touch -d '+4 seconds' "$TMP/resolv.conf"
+	run "$ISOLA" exec "s-$$" nslookup lan.example.test
+	echo "$output"
+	ip link del "ndv$$"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Address: 10.213.99.7"* ]]
 	"$ISOLA" rm -f "s-$$" "x-$$" >/dev/null
 	"$ISOLA" network rm "n2-$$" >/dev/null
 	refute_leaks

@@ -165,7 +165,7 @@ is_up() {
 	done
 }
 
-@test "net-host: the default network's name takes only its own bridge and subnet" {
+@test "net-host: the default network's name takes only its own bridge and subnet, and its bridge no other network" {
 	# isola0 is every store's bridge and exempt from the interface checks: another subnet
 	# on it would be a second network on a shared bridge.
 	for bad in "--subnet 10.218.66.0/24 --interface-name isola0" "--subnet 10.218.66.0/24" \
@@ -177,6 +177,13 @@ is_up() {
 		[[ "$output" == *"network name \`isola\` is the default network's"* ]]
 		[ ! -e "$ISOLA_STORE/networks/isola.conflist" ]
 	done
+	# Nor is the bridge another network's, even before it exists.
+	run "$ISOLA" network create "hd$P" --subnet 10.218.67.0/24 --interface-name isola0
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "$output" == *"--interface-name isola0: the default network's bridge"* ]]
+	[ ! -e "$ISOLA_STORE/networks/hd$P.conflist" ]
 }
 
 @test "net-host: network creates at the same moment take turns: one of two clashing ones is made" {
