@@ -20,6 +20,8 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1071,6 +1073,50 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 }
 
 /*
+ * -d --rm: a process of its own waits for the container's init to end, then runs `isola
+ * rm -f` -- unless the name is another container's by then (its image.json's instance is
+ * not the one made here).  podman's exit command, without a conmon.
+ */
+static void spawn_remover(const char *store, const char *id)
+{
+	char inst[IMG_INSTANCE_LEN + 1], now[IMG_INSTANCE_LEN + 1];
+	_cleanup_free_ char *st = NULL, *again = NULL;
+	_cleanup_close_ int pfd = -1;
+	pid_t pid = 0, pid2 = 0, w;
+	int null;
+
+	image_cli_container_instance(store, id, inst);
+	st = image_cli_container_status(store, id, &pid);
+	if (pid > 0)
+		pfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	/* The init that pfd names is the container's if the state still says so after it. */
+	again = image_cli_container_status(store, id, &pid2);
+	if (pfd >= 0 && (pid2 != pid || !again || !streq(again, st ? st : "")))
+		close(TAKE_FD(pfd)); /* it ended meanwhile: remove now */
+	fflush(NULL);
+	w = fork();
+	if (w != 0)
+		return;
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    (pfd >= 0 && dup2(pfd, 3) < 0))
+		_exit(1);
+	/* Not the run's locks and namespace fds: the container's life long. */
+	close_fds_from(pfd >= 0 ? 4 : 3);
+	while (pfd >= 0 && poll(&(struct pollfd){.fd = 3, .events = POLLIN}, 1, -1) < 0 &&
+	       errno == EINTR)
+		;
+	image_cli_container_instance(store, id, now);
+	if (!*inst || !streq(inst, now))
+		_exit(0);
+	execl("/proc/self/exe", "isola", "rm", "-f", "--store", store, id, (char *)NULL);
+	_exit(127);
+}
+
+/*
  * -v NAME:/DST: a named volume, <store>/volumes/NAME/_data, made on first use and kept
  * after the container (podman's layout).  Rewritten to the path before the spec is made.
  */
@@ -1770,6 +1816,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		return r;
 	}
 	code = run_runtime(store, bundle, &a);
+	if (a.detach && code == 0 && a.rm)
+		spawn_remover(store, a.id);
 	if (a.detach && code != 0) {
 		undo_cidfile(&a);
 		remove_bundle(&a, store);

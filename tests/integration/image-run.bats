@@ -181,6 +181,31 @@ teardown() {
 	[[ "${lines[0]}" == "CONTAINER ID"* ]]
 }
 
+@test "run -d --rm IMAGE: the container is removed when its process exits, and stop removes it too" {
+	run "$ISOLA" run -d --rm --name isola-it-bgrm "$REG/t/bb:1" sh -c 'busybox sleep 1'
+	[ "$status" -eq 0 ]
+	[ "$output" = isola-it-bgrm ]
+	for _ in $(seq 100); do [ -e "$ISOLA_STORE/containers/isola-it-bgrm" ] || break; sleep 0.1; done
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bgrm" ]
+	[ -z "$(ls "$ISOLA_STORE/run")" ]
+	img_refute_mounts "$ISOLA_STORE"
+	# Stopped by hand: removed as well.
+	"$ISOLA" run -d --rm --name isola-it-bgrm "$REG/t/bb:1" busybox sleep 600 >/dev/null
+	"$ISOLA" stop -t 1 isola-it-bgrm >/dev/null
+	for _ in $(seq 100); do [ -e "$ISOLA_STORE/containers/isola-it-bgrm" ] || break; sleep 0.1; done
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bgrm" ]
+	# A container given the name after the first was removed by hand is not the
+	# remover's to remove.
+	"$ISOLA" run -d --rm --name isola-it-bgrm "$REG/t/bb:1" busybox sleep 600 >/dev/null
+	"$ISOLA" rm -f isola-it-bgrm >/dev/null
+	"$ISOLA" run -d --name isola-it-bgrm "$REG/t/bb:1" busybox sleep 600 >/dev/null
+	sleep 0.5
+	[ "$("$ISOLA" inspect isola-it-bgrm | jq -r '.[0].status')" = running ]
+	"$ISOLA" rm -f isola-it-bgrm >/dev/null
+	img_refute_mounts "$ISOLA_STORE"
+	[ -z "$(pgrep -f "rm -f --store $(realpath "$ISOLA_STORE") isola-it-bgrm")" ]
+}
+
 @test "stop, rm, logs, inspect of a name not in the store: podman's exit codes, the store named; rm -f is quiet" {
 	run "$ISOLA" stop isola-it-none
 	[ "$status" -eq 125 ]
