@@ -80,6 +80,30 @@ int image_cli_runtime_wait(pid_t pid)
 	return 128 + WTERMSIG(status);
 }
 
+pid_t image_cli_watcher(int pfd)
+{
+	pid_t pid;
+	int null;
+
+	fflush(NULL);
+	pid = fork();
+	if (pid != 0)
+		return pid;
+	setsid();
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	null = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
+	    (pfd >= 0 && dup2(pfd, 3) < 0))
+		_exit(1);
+	/* Not the caller's locks and namespace fds: those would live as long as we wait. */
+	close_fds_from(pfd >= 0 ? 4 : 3);
+	while (pfd >= 0 && poll(&(struct pollfd){.fd = 3, .events = POLLIN}, 1, -1) < 0 &&
+	       errno == EINTR)
+		;
+	return 0;
+}
+
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
 {
 	pid_t pid = image_cli_runtime_spawn(store, args, in_fd, out_fd, err_fd);

@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -346,26 +345,11 @@ static void spawn_watcher(const char *store, const char *root, const char *id, p
 {
 	_cleanup_close_ int pfd = syscall(SYS_pidfd_open, mon, 0);
 	uint64_t start, now_start;
-	pid_t pid, now;
-	int null;
+	pid_t now;
 
 	vmct_oci_monitor(root, id, &now, &start);
-	if (pfd < 0 || now != mon)
+	if (pfd < 0 || now != mon || image_cli_watcher(pfd) != 0)
 		return;
-	fflush(NULL);
-	pid = fork();
-	if (pid != 0)
-		return;
-	setsid();
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
-	    dup2(pfd, 3) < 0)
-		_exit(1);
-	close_range(4, ~0u, 0);
-	while (poll(&(struct pollfd){.fd = 3, .events = POLLIN}, 1, -1) < 0 && errno == EINTR)
-		;
 	vmct_oci_monitor(root, id, &now, &now_start);
 	if (now != mon || now_start != start)
 		_exit(0);

@@ -20,8 +20,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
-#include <poll.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1082,8 +1080,7 @@ static void spawn_remover(const char *store, const char *id)
 	char inst[IMG_INSTANCE_LEN + 1], now[IMG_INSTANCE_LEN + 1];
 	_cleanup_free_ char *st = NULL, *again = NULL;
 	_cleanup_close_ int pfd = -1;
-	pid_t pid = 0, pid2 = 0, w;
-	int null;
+	pid_t pid = 0, pid2 = 0;
 
 	image_cli_container_instance(store, id, inst);
 	st = image_cli_container_status(store, id, &pid);
@@ -1093,22 +1090,8 @@ static void spawn_remover(const char *store, const char *id)
 	again = image_cli_container_status(store, id, &pid2);
 	if (pfd >= 0 && (pid2 != pid || !again || !streq(again, st ? st : "")))
 		close(TAKE_FD(pfd)); /* it ended meanwhile: remove now */
-	fflush(NULL);
-	w = fork();
-	if (w != 0)
+	if (image_cli_watcher(pfd) != 0)
 		return;
-	setsid();
-	signal(SIGHUP, SIG_IGN);
-	signal(SIGINT, SIG_IGN);
-	null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
-	    (pfd >= 0 && dup2(pfd, 3) < 0))
-		_exit(1);
-	/* Not the run's locks and namespace fds: the container's life long. */
-	close_fds_from(pfd >= 0 ? 4 : 3);
-	while (pfd >= 0 && poll(&(struct pollfd){.fd = 3, .events = POLLIN}, 1, -1) < 0 &&
-	       errno == EINTR)
-		;
 	image_cli_container_instance(store, id, now);
 	if (!*inst || !streq(inst, now))
 		_exit(0);

@@ -21,6 +21,12 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 			      int err_fd);
 int image_cli_runtime_wait(pid_t pid);
 /*
+ * Fork a watcher: in the parent, its pid (-1: none).  In the child, 0 once it is on its
+ * own (a session of its own, stdio on /dev/null, no other fd of the caller's) and the
+ * process the pidfd @pfd names has ended (at once if pfd < 0).
+ */
+pid_t image_cli_watcher(int pfd);
+/*
  * Run the runtime with a terminal: args must hold "--console-socket", sock; the pty
  * master it sends is proxied to our stdin/stdout (raw mode when stdin is a terminal).
  * Returns the runtime's exit code, -1 on error.
