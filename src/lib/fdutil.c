@@ -403,9 +403,10 @@ int rm_rf_at(int dirfd, const char *name, struct err **err)
 	return r < 0 ? r : 0;
 }
 
+/* As this process sees it: its effective ids and capabilities, not access(2)'s real ones. */
 bool path_exists(const char *path)
 {
-	return access(path, F_OK) == 0;
+	return faccessat(AT_FDCWD, path, F_OK, AT_EACCESS) == 0;
 }
 
 int open_no_magiclinks(const char *path, int flags)

@@ -116,7 +116,9 @@ struct dnsd {
 	struct timespec resolv_mtime;
 	struct dns_rec *recs;
 	size_t n_recs, members;
-	int exit_lock; /* the network's lock, held from the last look until exit */
+	/* The network's lock file, opened before the responder gave up its rights; held from
+	 * the last look until exit. */
+	int lock;
 	struct dns_pending pend[PENDING_MAX];
 	struct dns_uptcp uptcp[UPTCP_MAX];
 };

@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
@@ -35,6 +36,10 @@
 #include "caps-sys.h"
 #include "cleanup.h"
 #include "dns-server-internal.h"
+#include "landlock.h"
+
+/* The uid and gid the responder runs as. */
+#define NOBODY 65534
 
 uint64_t dnsd_now_ms(void)
 {
@@ -94,18 +99,16 @@ static int expire(struct dnsd *d)
  */
 static bool idle(struct dnsd *d)
 {
-	_cleanup_close_ int lk = -1;
-
 	if (d->members)
 		return false;
-	lk = open(d->lock_path, O_RDWR | O_CLOEXEC);
-	if (lk >= 0 && flock(lk, LOCK_EX) < 0)
+	if (d->lock >= 0 && flock(d->lock, LOCK_EX) < 0)
 		return false;
 	dnsd_recs_load(d);
-	if (d->members)
+	if (d->members) {
+		flock(d->lock, LOCK_UN);
 		return false;
-	d->exit_lock = TAKE_FD(lk);
-	return true;
+	}
+	return true; /* the lock, if any, stays held until the exit closes it */
 }
 
 static bool drain_inotify(struct dnsd *d)
@@ -216,47 +219,121 @@ static int loop(struct dnsd *d)
  * root's own files) it reaches from the store as its working directory, so no directory
  * above the store is searched; /etc/resolv.conf is everyone's to read.
  */
-static int drop_privileges(struct dnsd *d, struct err **err)
+/* uid/gid may not read (and search, for a directory) st without CAP_DAC_READ_SEARCH. */
+static bool need_dac(const struct stat *st, uid_t uid, gid_t gid)
 {
-	static const char *const dirs[] = {".", "net", "net/state", "net/dns", "networks"};
-	/* Kept only where a directory of the store is not root's to search (see below). */
+	mode_t need = S_ISDIR(st->st_mode) ? S_IRUSR | S_IXUSR : S_IRUSR;
+
+	if (st->st_uid != uid)
+		need >>= st->st_gid == gid ? 3 : 6;
+	return (st->st_mode & need) != need;
+}
+
+/*
+ * What the responder may do with files and TCP from here on (Landlock, where the kernel
+ * has it): read the records and the networks; read resolv.conf; connect to TCP port 53;
+ * nothing else, and no signals or abstract sockets out of its domain.  With
+ * CAP_DAC_READ_SEARCH, resolv.conf is allowed as that file only (its directory would
+ * make /etc/shadow readable): one replaced by a rename, as DHCP clients do, is not read
+ * until the next responder (dns-upstream.c keeps the resolvers it had).  Without the
+ * capability, its directory is allowed, and a replaced file read again.
+ */
+static int landlock_rules(struct ll_ruleset *rs, bool dac, struct err **err)
+{
+	static const char *const dirs[] = {"net/state", "networks"};
+	const char *rc = getenv("ISOLA_DNS_RESOLV_CONF");
+	_cleanup_free_ char *real = NULL;
+	int r;
+
+	r = ll_ruleset_new(rs);
+	if (r == -EOPNOTSUPP)
+		return 0; /* rs->fd < 0: nothing to enforce */
+	if (r < 0)
+		return err_make(err, -r, "dns-serve: landlock");
+	for (size_t i = 0; i < ARRAY_SIZE(dirs) && r >= 0; i++)
+		if ((r = ll_allow_path(rs, dirs[i], LL_FS_READ_FILE | LL_FS_READ_DIR)) == -ENOENT)
+			r = 0; /* no networks/ yet: nothing of it to read */
+	real = realpath(rc && *rc ? rc : "/etc/resolv.conf", NULL);
+	if (real && r >= 0) {
+		if (!dac && strrchr(real, '/') != real)
+			*strrchr(real, '/') = '\0';
+		r = ll_allow_path(rs, real, LL_FS_READ_FILE);
+	}
+	if (r >= 0)
+		r = ll_allow_port(rs, 53, LL_NET_CONNECT_TCP);
+	if (r < 0) {
+		ll_ruleset_free(rs);
+		return err_make(err, -r, "dns-serve: landlock rule");
+	}
+	return 0;
+}
+
+/*
+ * Root gives way to nobody (65534, no supplementary groups), keeping one capability,
+ * CAP_DAC_READ_SEARCH, to read the store's records, with no_new_privs and the Landlock
+ * rules above: a flaw in the parser of what containers send can then write none of the
+ * host's files and read only what the responder reads anyway.  Where 65534 has no
+ * mapping (a user namespace) it stays the uid it is, with no capability unless a
+ * directory of the store is not its own to read.
+ */
+static int confine(struct dnsd *d, struct err **err)
+{
+	static const char *const paths[] = {".", "net", "net/state", "networks"};
 	uint64_t dac = UINT64_C(1) << CAP_DAC_READ_SEARCH;
+	uid_t uid = geteuid();
+	gid_t gid = getegid();
+	struct ll_ruleset rs = {.fd = -1};
 	struct ct_caps keep = {0};
 	const char *what = "capset";
 	int cap = -1, r;
+	struct stat st;
+	bool nobody;
 
 	if (chdir(d->store) < 0)
 		return err_make(err, errno, "chdir `%s`", d->store);
 	d->store = ".";
 	snprintf(d->state_dir, sizeof(d->state_dir), "net/state");
 	snprintf(d->lock_path, sizeof(d->lock_path), "net/dns/%s.lock", d->network);
-	/*
-	 * A store in a directory someone else owns (mode 0700): uid 0 without capabilities
-	 * could not read it, and the responder would stop serving.  Then it keeps
-	 * CAP_DAC_READ_SEARCH (reading, not writing) rather than fail.
-	 */
-	for (size_t i = 0; i < ARRAY_SIZE(dirs); i++) {
-		struct stat st;
-		mode_t need;
-
-		if (stat(dirs[i], &st) < 0)
-			continue;
-		need = st.st_uid == 0	? S_IRUSR | S_IXUSR
-		       : st.st_gid == 0 ? S_IRGRP | S_IXGRP
-					: S_IROTH | S_IXOTH;
-		if ((st.st_mode & need) != need)
-			keep.bounding = keep.permitted = keep.effective = dac;
+	/* Opened now: net/dns is 0700. */
+	d->lock = open(d->lock_path, O_RDONLY | O_CLOEXEC);
+	nobody = uid == 0 && setresgid(NOBODY, NOBODY, NOBODY) == 0;
+	if (nobody) {
+		/* The records are root's, 0600 in a 0700 directory: it reads them by capability. */
+		keep.bounding = keep.permitted = keep.effective = dac;
+	} else {
+		for (size_t i = 0; i < ARRAY_SIZE(paths); i++)
+			if (stat(paths[i], &st) == 0 && need_dac(&st, uid, gid))
+				keep.bounding = keep.permitted = keep.effective = dac;
 	}
-	r = ct_caps_sys_drop_bounding(&keep, &cap);
-	if (r == 0)
-		r = ct_caps_sys_apply(&keep, &what, &cap);
-	else
-		what = "drop from the bounding set";
+	/* The rules while the paths can still be opened, the bounding set while CAP_SETPCAP is. */
+	r = landlock_rules(&rs, keep.effective != 0, err);
 	if (r < 0)
-		return err_make(err, -r, "dns-serve: %s (capability %d)", what, cap);
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return err_make(err, errno, "dns-serve: no_new_privs");
-	return 0;
+		return r;
+	r = ct_caps_sys_drop_bounding(&keep, &cap);
+	if (r < 0) {
+		r = err_make(err, -r, "dns-serve: drop capability %d from the bounding set", cap);
+		goto out;
+	}
+	if (nobody &&
+	    (setgroups(0, NULL) < 0 || prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0 ||
+	     setresuid(NOBODY, NOBODY, NOBODY) < 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)) {
+		r = err_make(err, errno, "dns-serve: become uid %d", NOBODY);
+		goto out;
+	}
+	r = ct_caps_sys_apply(&keep, &what, &cap);
+	if (r < 0) {
+		r = err_make(err, -r, "dns-serve: %s (capability %d)", what, cap);
+		goto out;
+	}
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		r = err_make(err, errno, "dns-serve: no_new_privs");
+		goto out;
+	}
+	if (rs.fd >= 0 && (r = ll_restrict(&rs)) < 0)
+		r = err_make(err, -r, "dns-serve: landlock");
+out:
+	ll_ruleset_free(&rs);
+	return r;
 }
 
 int net_dns_serve(const char *store, const char *network, struct err **err)
@@ -267,7 +344,7 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 
 	if (!d)
 		return err_make(err, ENOMEM, "dns-serve");
-	*d = (struct dnsd){.store = store, .network = network, .ino = -1, .exit_lock = -1};
+	*d = (struct dnsd){.store = store, .network = network, .ino = -1, .lock = -1};
 	for (int i = 0; i < PENDING_MAX; i++)
 		d->pend[i].fd = -1;
 	for (int i = 0; i < TCP_MAX; i++)
@@ -279,14 +356,15 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	r = serve_fds(d, err);
 	if (r >= 0)
 		r = dnsd_subnets_load(d, err);
-	if (r >= 0)
-		r = drop_privileges(d, err);
 	if (r < 0)
 		goto out;
 	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
 	/* The pid is for people; the lock is what counts. */
 	if (ftruncate(FD_PID, 0) == 0 && pwrite(FD_PID, pid, strlen(pid), 0) < 0)
 		pid[0] = '\0';
+	r = confine(d, err);
+	if (r < 0)
+		goto out;
 	d->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->ino < 0 ||
 	    inotify_add_watch(d->ino, d->state_dir,
@@ -313,8 +391,8 @@ out:
 	for (int i = 0; i < TCP_MAX; i++)
 		dnsd_tcp_close(d, i);
 	close(FD_PID);
-	if (d->exit_lock >= 0)
-		close(d->exit_lock);
+	if (d->lock >= 0)
+		close(d->lock); /* and with it the lock, if held */
 	/*
 	 * The inotify instance is left to the process's exit: closing one waits for an SRCU
 	 * grace period (13 ms on this host's kernel), and `rm`/`run --rm` wait for the locks

@@ -82,9 +82,15 @@ void dnsd_upstreams_load(struct dnsd *d)
 	    st.st_mtim.tv_nsec == d->resolv_mtime.tv_nsec && d->resolv_mtime.tv_sec)
 		return;
 	d->resolv_mtime = st.st_mtim;
-	d->n_up = 0;
+	/*
+	 * One the responder may not read (replaced by a rename, where its Landlock rules allow
+	 * only the file it started with: dns-server.c) leaves the resolvers it had.
+	 */
 	f = fopen(path, "re");
-	while (f && fgets(line, sizeof(line), f))
+	if (!f)
+		return;
+	d->n_up = 0;
+	while (fgets(line, sizeof(line), f))
 		if (sscanf(line, "nameserver %255s", addr) == 1)
 			upstream_add(d, addr);
 }

@@ -101,14 +101,25 @@ lookup() {
 	[ -z "$(ls "$ISOLA_STORE/net/dns")" ]
 }
 
-@test "dns: the responder keeps no capability, no new privileges and not the environment of the run that started it" {
+# Process $1 runs as nobody: uid and gid 65534 (real, effective, saved, fs), no groups.
+is_nobody() {
+	grep -qP '^Uid:\t65534\t65534\t65534\t65534$' "/proc/$1/status" &&
+		grep -qP '^Gid:\t65534\t65534\t65534\t65534$' "/proc/$1/status" &&
+		[ "$(awk '$1 == "Groups:" { print NF }' "/proc/$1/status")" = 1 ]
+}
+
+@test "dns: the responder runs as nobody with CAP_DAC_READ_SEARCH only, no new privileges and not the environment of the run that started it" {
 	run env ISOLA_TEST_SECRET=s3cret-$$ "$ISOLA" run -d --name "v-$$" --network "$NET" "$IMG" \
 		sleep 120
 	[ "$status" -eq 0 ]
 	pid=$(net_dns_pids)
 	[ -n "$pid" ]
-	grep -E '^(Cap|NoNewPrivs)' "/proc/$pid/status"
-	for f in CapInh CapPrm CapEff CapBnd CapAmb; do
+	grep -E '^(Uid|Gid|Groups|Cap|NoNewPrivs)' "/proc/$pid/status"
+	is_nobody "$pid"
+	for f in CapPrm CapEff CapBnd; do
+		[ "$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
+	done
+	for f in CapInh CapAmb; do
 		[ "$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$pid/status")" = 0000000000000000 ]
 	done
 	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$pid/status")" = 1 ]
@@ -131,6 +142,7 @@ lookup() {
 	"$ISOLA" run -d --name "w-$$" --network "$NET" "$IMG" sleep 120 >/dev/null
 	pid=$(net_dns_pids)
 	[ -n "$pid" ]
+	is_nobody "$pid"
 	[ "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
 	[ "$(awk '$1 == "CapBnd:" { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
 	run "$ISOLA" run --rm --network "$NET" "$IMG" nslookup "w-$$"
@@ -139,6 +151,28 @@ lookup() {
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Address: $(jq -r .ip "$ISOLA_STORE/net/state/w-$$.json")"* ]]
 	"$ISOLA" rm -f "w-$$" >/dev/null
+	refute_leaks
+}
+
+@test "dns: Landlock keeps the responder to the resolv.conf it started with: one replaced by a rename is not read, its resolvers stay" {
+	# Landlock allows only the resolv.conf it started with, not its directory (/etc/shadow
+	# would be readable with that capability).
+	upstream $(($$ % 200 + 1)) $((($$ / 200) % 200 + 1))
+	echo "nameserver 127.$(($$ % 200 + 1)).$((($$ / 200) % 200 + 1)).53" >"$TMP/resolv.conf"
+	"$ISOLA" run -d --name "r-$$" --network "$NET" "$IMG" sleep 120 >/dev/null
+	pid=$(net_dns_pids)
+	[ "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
+	run lookup "s-$$" web.example.test
+	echo "$output"
+	[[ "$output" == *"Address: 10.213.99.7"* ]]
+	echo "nameserver 127.0.0.1" >"$TMP/resolv.new"
+	touch -d '+1 second' "$TMP/resolv.new"
+	mv "$TMP/resolv.new" "$TMP/resolv.conf"
+	run lookup "t-$$" web.example.test
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *"Address: 10.213.99.7"* ]]
+	"$ISOLA" rm -f "r-$$" >/dev/null
 	refute_leaks
 }
 

@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +23,7 @@
 #include "err.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "landlock.h"
 #include "lazylib.h"
 #include "overlay.h"
 #include "parse.h"
@@ -675,6 +678,67 @@ static void echo_child(void *arg, int fd)
 	_exit(read(fd, &c, 1) == 1 && write(fd, &c, 1) == 1 ? 0 : 1);
 }
 
+/*
+ * Landlock, enforced in a child: files beneath the allowed directory read, nothing else
+ * (root too), no writes; TCP connects only to the allowed port.
+ */
+static void test_landlock(void)
+{
+	char dir[] = "/tmp/isola-ll.XXXXXX", in[64];
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sa);
+	struct ll_ruleset rs;
+	int lfd, st = 0, r;
+	pid_t pid;
+
+	r = ll_ruleset_new(&rs);
+	if (r == -EOPNOTSUPP) {
+		skip("the kernel has no Landlock");
+		return;
+	}
+	ok(r == 0, "a ruleset");
+	ll_ruleset_free(&rs);
+	if (!mkdtemp(dir))
+		return;
+	snprintf(in, sizeof(in), "%s/in", dir);
+	close(open(in, O_WRONLY | O_CREAT, 0644));
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0 ||
+	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
+		return;
+	pid = fork();
+	if (pid == 0) {
+		int bad = 0, c, fd;
+
+		if (ll_ruleset_new(&rs) < 0 ||
+		    ll_allow_path(&rs, dir, LL_FS_READ_FILE | LL_FS_READ_DIR) < 0 ||
+		    ll_allow_port(&rs, 53, LL_NET_CONNECT_TCP) < 0 ||
+		    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			_exit(100);
+		if (ll_restrict(&rs) < 0)
+			_exit(101);
+		fd = open(in, O_RDONLY | O_CLOEXEC);
+		bad |= fd < 0; /* 1: read beneath the rule */
+		bad |= (open("/etc/passwd", O_RDONLY) >= 0 || errno != EACCES) << 1;
+		bad |= (open(in, O_WRONLY) >= 0 || errno != EACCES) << 2;
+		c = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (rs.abi >= 4)
+			bad |=
+			    (connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EACCES)
+			    << 3;
+		_exit(bad);
+	}
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st), "the child ran");
+	is_int(WEXITSTATUS(st) & 1, 0, "a file beneath the allowed directory reads");
+	is_int(WEXITSTATUS(st) & 2, 0, "a file elsewhere does not, even for root (EACCES)");
+	is_int(WEXITSTATUS(st) & 4, 0, "nor is the allowed one writable");
+	is_int(WEXITSTATUS(st) & ~7, 0,
+	       "a TCP connect to a port not allowed is refused; set-up ok");
+	close(lfd);
+	unlink(in);
+	rmdir(dir);
+}
+
 /* A child that reports back: its words, its status; a socketpair goes both ways. */
 static void test_spawn(void)
 {
@@ -799,5 +863,6 @@ int main(void)
 	test_spawn();
 	test_overlay();
 	test_procfs();
+	test_landlock();
 	return tap_done();
 }
