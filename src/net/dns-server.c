@@ -20,12 +20,12 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <grp.h>
 #include <sys/file.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
@@ -212,13 +212,6 @@ static int loop(struct dnsd *d)
 	}
 }
 
-/*
- * The responder parses what containers send, so it keeps of root only its uid: no
- * capability (the bounding set emptied too), no new privileges.  It needs no more: its
- * sockets are bound already, and what it reads and locks (net/state, net/dns/NAME.lock,
- * root's own files) it reaches from the store as its working directory, so no directory
- * above the store is searched; /etc/resolv.conf is everyone's to read.
- */
 /* uid/gid may not read (and search, for a directory) st without CAP_DAC_READ_SEARCH. */
 static bool need_dac(const struct stat *st, uid_t uid, gid_t gid)
 {
