@@ -123,6 +123,9 @@ struct dnsd {
 	struct dns_uptcp uptcp[UPTCP_MAX];
 };
 
+/* dns-seccomp.c: the allow-list, installed last (no_new_privs set). */
+int dnsd_seccomp(struct err **err);
+
 /* dns-server.c */
 uint64_t dnsd_now_ms(void);
 

@@ -322,8 +322,11 @@ static int confine(struct dnsd *d, struct err **err)
 		r = err_make(err, errno, "dns-serve: no_new_privs");
 		goto out;
 	}
-	if (rs.fd >= 0 && (r = ll_restrict(&rs)) < 0)
+	if (rs.fd >= 0 && (r = ll_restrict(&rs)) < 0) {
 		r = err_make(err, -r, "dns-serve: landlock");
+		goto out;
+	}
+	r = dnsd_seccomp(err);
 out:
 	ll_ruleset_free(&rs);
 	return r;

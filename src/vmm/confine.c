@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 #include "caps-sys.h"
-#include "confine.h"
 #include "cleanup.h"
+#include "confine.h"
+#include "seccomp-bpf.h"
 
 #define BIT(c) (UINT64_C(1) << (c))
 
@@ -133,13 +134,11 @@ const int *vmm_confine_denied(size_t *ret_n)
 #define NS_FLAGS                                                                       \
 	(CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | \
 	 CLONE_NEWPID | CLONE_NEWNET)
-#define ARG_LO(n)    (offsetof(struct seccomp_data, args) + 8 * (n)) /* little endian */
-#define RET(action)  BPF_STMT(BPF_RET | BPF_K, (action))
-#define LOAD(offset) BPF_STMT(BPF_LD | BPF_W | BPF_ABS, (offset))
-/* if (A == k) goto next + t; else goto next + f */
-#define JEQ(k, t, f) BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (k), (t), (f))
-#define DENY(e)	     RET(SECCOMP_RET_ERRNO | (e))
-#define ALLOW	     RET(SECCOMP_RET_ALLOW)
+#define ARG_LO(n)    SECCOMP_ARG_LO(n)
+#define JEQ(k, t, f) SECCOMP_JEQ(k, t, f)
+#define LOAD(offset) SECCOMP_LOAD(offset)
+#define DENY(e)	     SECCOMP_DENY(e)
+#define ALLOW	     SECCOMP_ALLOW
 
 #define PROG_MAX 192
 
@@ -169,13 +168,7 @@ static void deny_nr(struct prog *p, int nr)
 static int build(struct prog *p, const struct vmm_confine_opts *o)
 {
 	static const struct sock_filter head[] = {
-	    LOAD(offsetof(struct seccomp_data, arch)),
-	    JEQ(AUDIT_ARCH_X86_64, 1, 0),
-	    RET(SECCOMP_RET_KILL_PROCESS),
-	    LOAD(offsetof(struct seccomp_data, nr)),
-	    /* x32's numbers have bit 30 set: none of them is ours. */
-	    BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000u, 0, 1),
-	    RET(SECCOMP_RET_KILL_PROCESS),
+	    SECCOMP_HEAD_X86_64,
 	    /* ioctl: everything but typing into a terminal (the request is an unsigned int). */
 	    JEQ(__NR_ioctl, 0, 5),
 	    LOAD(ARG_LO(1)),

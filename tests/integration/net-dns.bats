@@ -108,7 +108,7 @@ is_nobody() {
 		[ "$(awk '$1 == "Groups:" { print NF }' "/proc/$1/status")" = 1 ]
 }
 
-@test "dns: the responder runs as nobody with CAP_DAC_READ_SEARCH only, no new privileges and not the environment of the run that started it" {
+@test "dns: the responder runs as nobody with CAP_DAC_READ_SEARCH only, no new privileges, a seccomp allow-list and not the environment of the run that started it" {
 	run env ISOLA_TEST_SECRET=s3cret-$$ "$ISOLA" run -d --name "v-$$" --network "$NET" "$IMG" \
 		sleep 120
 	[ "$status" -eq 0 ]
@@ -123,6 +123,10 @@ is_nobody() {
 		[ "$(awk -v f="$f:" '$1 == f { print $2 }' "/proc/$pid/status")" = 0000000000000000 ]
 	done
 	[ "$(awk '$1 == "NoNewPrivs:" { print $2 }' "/proc/$pid/status")" = 1 ]
+	# Its seccomp allow-list (dns-seccomp.c): one filter, in filter mode.
+	grep -E '^Seccomp' "/proc/$pid/status"
+	[ "$(awk '$1 == "Seccomp:" { print $2 }' "/proc/$pid/status")" = 2 ]
+	[ "$(awk '$1 == "Seccomp_filters:" { print $2 }' "/proc/$pid/status")" = 1 ]
 	tr '\0' '\n' <"/proc/$pid/environ"
 	! tr '\0' '\n' <"/proc/$pid/environ" | grep -q ISOLA_TEST_SECRET
 	# It still reads the store (relative to it, as its working directory) and answers.

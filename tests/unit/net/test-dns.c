@@ -4,12 +4,18 @@
  * the answers of a network's responder; the question's case mixed for forwarding (0x20)
  * and compared byte for byte.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "dns-internal.h"
+#include "dns-server-internal.h"
 #include "net.h"
 #include "tap.h"
 
@@ -213,11 +219,45 @@ static void test_case(void)
 	   "another type is another question");
 }
 
+/*
+ * src/net/dns-seccomp.c, installed in a child: what the responder does still works, the
+ * rest fails (each bit of the exit code is one check that went wrong).
+ */
+static void test_seccomp(void)
+{
+	int st = 0;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		char *argv[] = {"/bin/true", NULL};
+		int bad = 0, fd;
+
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 || dnsd_seccomp(NULL) < 0)
+			_exit(255);
+		fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+		bad |= fd < 0;
+		bad |= (socket(AF_UNIX, SOCK_STREAM, 0) >= 0 || errno != EAFNOSUPPORT) << 1;
+		bad |= (socket(AF_NETLINK, SOCK_RAW, 0) >= 0 || errno != EAFNOSUPPORT) << 2;
+		execve(argv[0], argv, argv + 1);
+		bad |= (errno != ENOSYS) << 3;
+		bad |= (setuid(0) == 0 || errno != ENOSYS) << 4;
+		bad |= (fork() >= 0 || errno != ENOSYS) << 5;
+		_exit(bad);
+	}
+	ok(pid > 0 && waitpid(pid, &st, 0) == pid && WIFEXITED(st), "the filtered child exits");
+	is_int(WEXITSTATUS(st) & 1, 0, "seccomp: an inet socket opens");
+	is_int(WEXITSTATUS(st) & 6, 0, "seccomp: unix and netlink sockets: EAFNOSUPPORT");
+	is_int(WEXITSTATUS(st) & 8, 0, "seccomp: execve: ENOSYS");
+	is_int(WEXITSTATUS(st) & 0x30, 0, "seccomp: setuid, fork: ENOSYS");
+	is_int(WEXITSTATUS(st) & ~0x3f, 0, "seccomp: installed");
+}
+
 int main(void)
 {
 	test_names();
 	test_answer();
 	test_tcp_sized();
 	test_case();
+	test_seccomp();
 	return tap_done();
 }
