@@ -124,50 +124,6 @@ int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, 
 	return 0;
 }
 
-/* fd (and one byte) over the unix socket s, or received from it: 0 or -errno. */
-static int fd_send(int s, int fd, char byte)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {};
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
-	return sendmsg(s, &msg, MSG_NOSIGNAL) == 1 ? 0 : -errno;
-}
-
-static int fd_recv(int s, int *ret_fd, char *ret_byte)
-{
-	union {
-		char buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr align;
-	} u = {};
-	struct iovec iov = {.iov_base = ret_byte, .iov_len = 1};
-	struct msghdr msg = {.msg_iov = &iov,
-			     .msg_iovlen = 1,
-			     .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *cm;
-
-	if (recvmsg(s, &msg, MSG_CMSG_CLOEXEC) != 1)
-		return -EPROTO;
-	cm = CMSG_FIRSTHDR(&msg);
-	if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS ||
-	    cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -EPROTO;
-	memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
-	return 0;
-}
-
 /*
  * In a child: NAME's /dev/shm, cloned (detached, that mount only) in its mount namespace
  * and sent back over s.  A container can make its /dev/shm anything: a symbolic link is
@@ -203,7 +159,7 @@ static int shm_clone(const char *target, int mntns, int s)
 	tree = open_tree(dir, "", AT_EMPTY_PATH | OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 	if (tree < 0 ||
 	    syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0 ||
-	    fd_send(s, tree, ro ? 'r' : 'w') < 0)
+	    (errno = -fd_send(s, tree, ro ? "r" : "w", 1)) != 0)
 		return cli_usage_error("run", "--ipc container:%s: clone its /dev/shm: %s", target,
 				       strerror(errno));
 	return 0;
@@ -229,7 +185,11 @@ int image_cli_ctr_shm_open(const char *target, int mntns, int *ret_tree, bool *r
 	close(TAKE_FD(theirs));
 	if (image_cli_runtime_wait(pid) != 0)
 		return EXIT_ISOLA; /* the child said why */
-	r = fd_recv(mine, ret_tree, &ro);
+	r = (int)fd_recv(mine, &ro, 1, ret_tree);
+	if (r >= 0 && r != 1) {
+		close(*ret_tree);
+		r = -EPROTO;
+	}
 	if (r < 0)
 		return cli_usage_error("run", "--ipc container:%s: its /dev/shm: %s", target,
 				       strerror(-r));

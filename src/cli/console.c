@@ -44,12 +44,9 @@ static int listen_on(const char *path)
 /* The fd in an SCM_RIGHTS message on a connection accepted from s; waits for the child. */
 static int receive_master(int s, pid_t child)
 {
-	char data[256], cbuf[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = {.iov_base = data, .iov_len = sizeof(data)};
-	struct msghdr m = {
-	    .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf)};
+	char data[256];
 	_cleanup_close_ int c = -1;
-	struct cmsghdr *cm;
+	ssize_t n;
 	int fd;
 
 	for (;;) {
@@ -61,13 +58,10 @@ static int receive_master(int s, pid_t child)
 			return -ECHILD; /* it failed before sending */
 	}
 	c = accept4(s, NULL, NULL, SOCK_CLOEXEC);
-	if (c < 0 || recvmsg(c, &m, MSG_CMSG_CLOEXEC) < 0)
+	if (c < 0)
 		return -errno;
-	cm = CMSG_FIRSTHDR(&m);
-	if (!cm || cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
-		return -EBADMSG;
-	memcpy(&fd, CMSG_DATA(cm), sizeof(int));
-	return fd;
+	n = fd_recv(c, data, sizeof(data), &fd);
+	return n < 0 ? (int)n : fd;
 }
 
 static bool relay(int from, int to)

@@ -23,27 +23,16 @@
 
 int ct_console_recv(int sock, int *ret_fd, struct err **err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {}, name[64];
-	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cbuf,
-	    .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c;
-	ssize_t n;
+	char name[64];
+	ssize_t n = fd_recv(sock, name, sizeof(name), ret_fd);
 
-	do
-		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
-	while (n < 0 && errno == EINTR);
-	if (n < 0)
-		return err_make(err, errno, "receive the container's terminal");
-	c = CMSG_FIRSTHDR(&msg);
-	if (n == 0 || !c || c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS ||
-	    c->cmsg_len != CMSG_LEN(sizeof(int)))
+	if (n == -EPROTO || n == 0) {
+		if (n == 0)
+			close(*ret_fd);
 		return err_make(err, EPROTO, "the container process sent no terminal");
-	memcpy(ret_fd, CMSG_DATA(c), sizeof(int));
+	}
+	if (n < 0)
+		return err_make(err, (int)-n, "receive the container's terminal");
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdutil.h"
 #include "init.h"
 
 #ifndef TIOCGPTPEER
@@ -42,22 +43,10 @@ int ct_console_connect(const char *path, int *ret_fd, struct err **err)
 
 int ct_console_send(int sock, int fd, const char *name, struct err **err)
 {
-	char cbuf[CMSG_SPACE(sizeof(int))] = {};
-	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = cbuf,
-	    .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	int r = fd_send(sock, fd, name, strlen(name));
 
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	if (sendmsg(sock, &msg, MSG_NOSIGNAL) < 0)
-		return err_make(err, errno, "send the console to --console-socket");
+	if (r < 0)
+		return err_make(err, -r, "send the console to --console-socket");
 	return 0;
 }
 

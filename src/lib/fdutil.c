@@ -403,6 +403,80 @@ int rm_rf_at(int dirfd, const char *name, struct err **err)
 	return r < 0 ? r : 0;
 }
 
+int fd_send(int s, int fd, const void *data, size_t len)
+{
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	char zero = 0;
+	struct iovec iov = {.iov_base = len ? (void *)data : &zero, .iov_len = len ? len : 1};
+	struct msghdr msg = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = u.buf,
+	    .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	ssize_t n;
+
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	do
+		n = sendmsg(s, &msg, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -errno : 0;
+}
+
+ssize_t fd_recv(int s, void *data, size_t len, int *ret_fd)
+{
+	/* Room for a few: a peer that sends more gets them all closed, not kept by us. */
+	union {
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	struct iovec iov = {.iov_base = data, .iov_len = len};
+	struct msghdr msg = {
+	    .msg_iov = &iov,
+	    .msg_iovlen = 1,
+	    .msg_control = u.buf,
+	    .msg_controllen = sizeof(u.buf),
+	};
+	int got = -1, count = 0;
+	ssize_t n;
+
+	do
+		n = recvmsg(s, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		size_t k;
+
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		k = (cm->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (size_t i = 0; i < k; i++, count++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(int));
+			if (count == 0)
+				got = fd;
+			else
+				close(fd);
+		}
+	}
+	if (count != 1 || (msg.msg_flags & MSG_CTRUNC)) {
+		if (got >= 0)
+			close(got);
+		return -EPROTO;
+	}
+	*ret_fd = got;
+	return n;
+}
+
 /* As this process sees it: its effective ids and capabilities, not access(2)'s real ones. */
 bool path_exists(const char *path)
 {

@@ -31,6 +31,16 @@ int mkdir_p(const char *path, mode_t mode, struct err **err);
 int rm_rf_at(int dirfd, const char *name, struct err **err);
 bool path_exists(const char *path);
 /*
+ * One fd over the unix socket s (SCM_RIGHTS) with len bytes of data (none: one zero
+ * byte): 0 or -errno.
+ */
+int fd_send(int s, int fd, const void *data, size_t len);
+/*
+ * One fd (close-on-exec) and up to len bytes of data from s: the data's length, or
+ * -errno; -EPROTO for a message without exactly one fd, whose fds are all closed.
+ */
+ssize_t fd_recv(int s, void *data, size_t len, int *ret_fd);
+/*
  * open(2) of a path named by a user, never through a /proc magic link
  * (/proc/self/fd/N, /proc/PID/root, /dev/stdin): those are the opener's own
  * files, not the path's.  Such a path fails with ELOOP.  O_CLOEXEC is added,

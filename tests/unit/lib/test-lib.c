@@ -678,6 +678,69 @@ static void echo_child(void *arg, int fd)
 	_exit(read(fd, &c, 1) == 1 && write(fd, &c, 1) == 1 ? 0 : 1);
 }
 
+static int count_fds(void)
+{
+	_cleanup_closedir_ DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	while (d && readdir(d))
+		n++;
+	return n;
+}
+
+/* fd_send/fd_recv: one fd and its data; any other number of fds refused and closed. */
+static void test_fd_pass(void)
+{
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u = {0};
+	char data[8] = "", one = 'x';
+	struct iovec iov = {.iov_base = &one, .iov_len = 1};
+	struct msghdr msg = {.msg_iov = &iov,
+			     .msg_iovlen = 1,
+			     .msg_control = u.buf,
+			     .msg_controllen = sizeof(u.buf)};
+	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+	struct stat a, b;
+	int sv[2], fd = -1, two[2], before;
+	ssize_t n;
+
+	if (socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return;
+	two[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	two[1] = open("/dev/zero", O_RDONLY | O_CLOEXEC);
+	ok(fd_send(sv[0], two[0], "hello", 5) == 0, "fd_send");
+	n = fd_recv(sv[1], data, sizeof(data), &fd);
+	is_int(n, 5, "fd_recv: the data's length");
+	ok(fd >= 0 && fstat(fd, &a) == 0 && fstat(two[0], &b) == 0 && a.st_rdev == b.st_rdev &&
+	       fcntl(fd, F_GETFD) == FD_CLOEXEC && memcmp(data, "hello", 5) == 0,
+	   "fd_recv: the same file, close-on-exec, and the data");
+	if (fd >= 0)
+		close(fd);
+	ok(fd_send(sv[0], two[0], NULL, 0) == 0 && fd_recv(sv[1], data, 1, &fd) == 1 &&
+	       data[0] == 0,
+	   "no data: one zero byte");
+	close(fd);
+	/* Two fds: refused, both closed. */
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(two));
+	memcpy(CMSG_DATA(cm), two, sizeof(two));
+	before = count_fds();
+	fd = -1;
+	ok(sendmsg(sv[0], &msg, 0) == 1, "two fds sent");
+	is_int(fd_recv(sv[1], data, sizeof(data), &fd), -EPROTO, "two fds: -EPROTO");
+	is_int(count_fds(), before, "neither of them kept");
+	ok(fd == -1, "ret_fd untouched");
+	ok(send(sv[0], "y", 1, 0) == 1, "no fd sent");
+	is_int(fd_recv(sv[1], data, sizeof(data), &fd), -EPROTO, "no fd: -EPROTO");
+	close(two[0]);
+	close(two[1]);
+	close(sv[0]);
+	close(sv[1]);
+}
+
 /*
  * Landlock, enforced in a child: files beneath the allowed directory read, nothing else
  * (root too), no writes; TCP connects only to the allowed port.
@@ -864,5 +927,6 @@ int main(void)
 	test_overlay();
 	test_procfs();
 	test_landlock();
+	test_fd_pass();
 	return tap_done();
 }
