@@ -82,28 +82,57 @@ int ll_ruleset_new(struct ll_ruleset *rs)
 	return 0;
 }
 
-int ll_allow_path(struct ll_ruleset *rs, const char *path, uint64_t access)
+static int allow_fd(struct ll_ruleset *rs, int fd, uint64_t access)
 {
-	struct landlock_path_beneath_attr pb = {0};
-	struct stat st;
-	int fd, r = 0;
+	struct landlock_path_beneath_attr pb = {.allowed_access = access & rs->fs, .parent_fd = fd};
 
-	fd = open(path, O_PATH | O_CLOEXEC);
+	if (pb.allowed_access &&
+	    syscall(__NR_landlock_add_rule, rs->fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		return -errno;
+	return 0;
+}
+
+/* path opened O_PATH, and its type: the rule goes on what was opened, never re-resolved. */
+static int open_path(const char *path, mode_t *ret_type)
+{
+	struct stat st;
+	int fd = open(path, O_PATH | O_CLOEXEC);
+
 	if (fd < 0)
 		return -errno;
 	if (fstat(fd, &st) < 0) {
-		r = -errno;
-		goto out;
+		int r = -errno;
+
+		close(fd);
+		return r;
 	}
+	*ret_type = st.st_mode & S_IFMT;
+	return fd;
+}
+
+int ll_allow_path(struct ll_ruleset *rs, const char *path, uint64_t access)
+{
+	mode_t type;
+	int fd = open_path(path, &type), r;
+
+	if (fd < 0)
+		return fd;
 	/* Directory rights on a file are refused (EINVAL): a file gets its file rights. */
-	if (!S_ISDIR(st.st_mode))
+	if (type != S_IFDIR)
 		access &= ~LL_FS_READ_DIR;
-	pb.allowed_access = access & rs->fs;
-	pb.parent_fd = fd;
-	if (pb.allowed_access &&
-	    syscall(__NR_landlock_add_rule, rs->fd, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		r = -errno;
-out:
+	r = allow_fd(rs, fd, access);
+	close(fd);
+	return r;
+}
+
+int ll_allow_file(struct ll_ruleset *rs, const char *path, uint64_t access)
+{
+	mode_t type;
+	int fd = open_path(path, &type), r;
+
+	if (fd < 0)
+		return fd;
+	r = type == S_IFREG ? allow_fd(rs, fd, access & ~LL_FS_READ_DIR) : -EISDIR;
 	close(fd);
 	return r;
 }

@@ -16,6 +16,14 @@
 
 /* <store>/net/dns/<network><ext> */
 char *net_dns_file(const char *store, const char *network, const char *ext);
+/* $ISOLA_DNS_RESOLV_CONF, or /etc/resolv.conf. */
+const char *net_dns_resolv_path(void);
+/*
+ * Which resolv.conf that is now, "DEV:INO" ("-": none).  The responder writes it in its
+ * pid file, after its pid: one replaced by a rename since is one its Landlock rules do not
+ * let it read, and the next start on the network replaces the responder (dns-spawn.c).
+ */
+void net_dns_resolv_id(char *buf, size_t size);
 /* How many containers net/state has on the network. */
 size_t net_dns_members(const char *store, const char *network);
 

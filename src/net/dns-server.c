@@ -35,6 +35,7 @@
 
 #include "caps-sys.h"
 #include "cleanup.h"
+#include "dns-internal.h"
 #include "dns-server-internal.h"
 #include "landlock.h"
 
@@ -226,15 +227,15 @@ static bool need_dac(const struct stat *st, uid_t uid, gid_t gid)
  * What the responder may do with files and TCP from here on (Landlock, where the kernel
  * has it): read the records and the networks; read resolv.conf; connect to TCP port 53;
  * nothing else, and no signals or abstract sockets out of its domain.  With
- * CAP_DAC_READ_SEARCH, resolv.conf is allowed as that file only (its directory would
- * make /etc/shadow readable): one replaced by a rename, as DHCP clients do, is not read
- * until the next responder (dns-upstream.c keeps the resolvers it had).  Without the
- * capability, its directory is allowed, and a replaced file read again.
+ * CAP_DAC_READ_SEARCH (or as root), resolv.conf is allowed as that file only (its
+ * directory would make /etc/shadow readable): one replaced by a rename, as DHCP clients
+ * do, is not read until the next responder (dns-upstream.c keeps the resolvers it had).
+ * Otherwise its directory is allowed, and a replaced file read again.
  */
-static int landlock_rules(struct ll_ruleset *rs, bool dac, struct err **err)
+static int landlock_rules(struct ll_ruleset *rs, bool file_only, struct err **err)
 {
 	static const char *const dirs[] = {"net/state", "networks"};
-	const char *rc = getenv("ISOLA_DNS_RESOLV_CONF");
+	const char *rc = net_dns_resolv_path();
 	_cleanup_free_ char *real = NULL;
 	int r;
 
@@ -246,12 +247,18 @@ static int landlock_rules(struct ll_ruleset *rs, bool dac, struct err **err)
 	for (size_t i = 0; i < ARRAY_SIZE(dirs) && r >= 0; i++)
 		if ((r = ll_allow_path(rs, dirs[i], LL_FS_READ_FILE | LL_FS_READ_DIR)) == -ENOENT)
 			r = 0; /* no networks/ yet: nothing of it to read */
-	real = realpath(rc && *rc ? rc : "/etc/resolv.conf", NULL);
-	if (real && r >= 0) {
-		if (!dac && strrchr(real, '/') != real)
-			*strrchr(real, '/') = '\0';
+	/*
+	 * A regular file, opened once: a path that is (or is swapped for) a symbolic link to a
+	 * directory must not become a rule for all that is under it.
+	 */
+	if (r >= 0 && file_only)
+		r = ll_allow_file(rs, rc, LL_FS_READ_FILE);
+	else if (r >= 0 && (real = realpath(rc, NULL)) && strrchr(real, '/') != real) {
+		*strrchr(real, '/') = '\0';
 		r = ll_allow_path(rs, real, LL_FS_READ_FILE);
 	}
+	if (r == -ENOENT || r == -EISDIR || r == -ENOTDIR)
+		r = 0; /* no resolv.conf to read (then none later either) */
 	if (r >= 0)
 		r = ll_allow_port(rs, 53, LL_NET_CONNECT_TCP);
 	if (r < 0) {
@@ -299,7 +306,8 @@ static int confine(struct dnsd *d, struct err **err)
 				keep.bounding = keep.permitted = keep.effective = dac;
 	}
 	/* The rules while the paths can still be opened, the bounding set while CAP_SETPCAP is. */
-	r = landlock_rules(&rs, keep.effective != 0, err);
+	/* Root (kept where 65534 has no mapping) reads root's files as their owner, too. */
+	r = landlock_rules(&rs, keep.effective != 0 || uid == 0, err);
 	if (r < 0)
 		return r;
 	r = ct_caps_sys_drop_bounding(&keep, &cap);
@@ -335,7 +343,7 @@ out:
 int net_dns_serve(const char *store, const char *network, struct err **err)
 {
 	struct dnsd *d = calloc(1, sizeof(*d));
-	char pid[32];
+	char pid[128], id[64];
 	int r;
 
 	if (!d)
@@ -354,13 +362,12 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 		r = dnsd_subnets_load(d, err);
 	if (r < 0)
 		goto out;
-	snprintf(pid, sizeof(pid), "%d\n", (int)getpid());
+	net_dns_resolv_id(id, sizeof(id));
+	snprintf(pid, sizeof(pid), "%d\n%s\n", (int)getpid(), id);
 	/* The pid is for people; the lock is what counts. */
 	if (ftruncate(FD_PID, 0) == 0 && pwrite(FD_PID, pid, strlen(pid), 0) < 0)
 		pid[0] = '\0';
-	r = confine(d, err);
-	if (r < 0)
-		goto out;
+	/* Before confine(): Landlock does not cover inotify, so the filter refuses it after. */
 	d->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->ino < 0 ||
 	    inotify_add_watch(d->ino, d->state_dir,
@@ -369,6 +376,9 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 		r = err_make(err, errno, "inotify `%s`", d->state_dir);
 		goto out;
 	}
+	r = confine(d, err);
+	if (r < 0)
+		goto out;
 	dnsd_recs_load(d);
 	dnsd_upstreams_load(d);
 	r = loop(d);

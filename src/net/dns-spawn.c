@@ -8,6 +8,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdint.h>
@@ -17,6 +18,7 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +32,52 @@
 #define SETTLE_MS 5000
 
 /* ---- starting and waiting ---- */
+
+const char *net_dns_resolv_path(void)
+{
+	const char *rc = getenv("ISOLA_DNS_RESOLV_CONF");
+
+	return rc && *rc ? rc : "/etc/resolv.conf";
+}
+
+void net_dns_resolv_id(char *buf, size_t size)
+{
+	struct stat st;
+
+	if (stat(net_dns_resolv_path(), &st) == 0)
+		snprintf(buf, size, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	else
+		snprintf(buf, size, "-");
+}
+
+/*
+ * The living responder (pf, its pid file, locked by it) reads a resolv.conf that has been
+ * replaced since it started: killed, and true once its pid file is ours (it is gone).
+ * Called under the network's lock, so no other responder can start meanwhile: the pid
+ * file's lock, still held once we hold a pidfd of its pid, is that responder's.
+ */
+static bool stop_if_stale(int pf)
+{
+	char buf[128] = "", id[64], now[64];
+	ssize_t n = pread(pf, buf, sizeof(buf) - 1, 0);
+	_cleanup_close_ int pidfd = -1;
+	int pid;
+
+	if (n <= 0 || sscanf(buf, "%d\n%63s", &pid, id) != 2 || pid <= 1)
+		return false; /* one from before the pid file said which */
+	net_dns_resolv_id(now, sizeof(now));
+	if (streq(id, now))
+		return false;
+	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		return flock(pf, LOCK_EX | LOCK_NB) == 0;
+	if (flock(pf, LOCK_EX | LOCK_NB) == 0)
+		return true;
+	/* Nothing of it to save: its state is net/state. */
+	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
+		return false;
+	return flock(pf, LOCK_EX) == 0;
+}
 
 /* A UDP socket or a TCP listener on addr port 53. */
 static int bind_53(const char *addr, int type, struct err **err)
@@ -154,8 +202,12 @@ int net_dns_ensure(const char *store, const char *network, char **addrs, struct 
 	pf = open(pp, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (pf < 0)
 		return err_make(err, errno, "open `%s`", pp);
-	if (flock(pf, LOCK_EX | LOCK_NB) < 0)
-		return errno == EWOULDBLOCK ? 0 : err_make(err, errno, "lock `%s`", pp);
+	if (flock(pf, LOCK_EX | LOCK_NB) < 0) {
+		if (errno != EWOULDBLOCK)
+			return err_make(err, errno, "lock `%s`", pp);
+		if (!stop_if_stale(pf))
+			return 0; /* it serves on */
+	}
 	for (size_t i = 0; addrs && addrs[i] && n + 2 <= MAX_SOCKS && r >= 0; i++) {
 		for (int k = 0; k < 2 && r >= 0; k++) {
 			r = bind_53(addrs[i], k ? SOCK_STREAM : SOCK_DGRAM, err);

@@ -67,12 +67,11 @@ static void upstream_add(struct dnsd *d, const char *addr)
 /* (Re)read the resolvers when resolv.conf changed. */
 void dnsd_upstreams_load(struct dnsd *d)
 {
-	const char *path = getenv("ISOLA_DNS_RESOLV_CONF");
+	const char *path = net_dns_resolv_path();
 	_cleanup_fclose_ FILE *f = NULL;
 	char line[512], addr[256];
 	struct stat st;
 
-	path = path && *path ? path : "/etc/resolv.conf";
 	if (stat(path, &st) < 0) {
 		d->n_up = 0;
 		d->resolv_mtime = (struct timespec){};

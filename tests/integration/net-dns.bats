@@ -158,24 +158,35 @@ is_nobody() {
 	refute_leaks
 }
 
-@test "dns: Landlock keeps the responder to the resolv.conf it started with: one replaced by a rename is not read, its resolvers stay" {
+@test "dns: a resolv.conf replaced by a rename: Landlock keeps the responder to the old one, the next run on the network replaces the responder" {
 	# Landlock allows only the resolv.conf it started with, not its directory (/etc/shadow
-	# would be readable with that capability).
+	# would be readable with CAP_DAC_READ_SEARCH).
 	upstream $(($$ % 200 + 1)) $((($$ / 200) % 200 + 1))
 	echo "nameserver 127.$(($$ % 200 + 1)).$((($$ / 200) % 200 + 1)).53" >"$TMP/resolv.conf"
 	"$ISOLA" run -d --name "r-$$" --network "$NET" "$IMG" sleep 120 >/dev/null
 	pid=$(net_dns_pids)
-	[ "$(awk '$1 == "CapEff:" { print $2 }' "/proc/$pid/status")" = 0000000000000004 ]
-	run lookup "s-$$" web.example.test
+	[ -n "$pid" ]
+	run "$ISOLA" exec "r-$$" nslookup web.example.test
 	echo "$output"
 	[[ "$output" == *"Address: 10.213.99.7"* ]]
-	echo "nameserver 127.0.0.1" >"$TMP/resolv.new"
+	: >"$TMP/resolv.new" # no resolver at all
 	touch -d '+1 second' "$TMP/resolv.new"
 	mv "$TMP/resolv.new" "$TMP/resolv.conf"
-	run lookup "t-$$" web.example.test
+	# The running responder cannot read the new file: it keeps the resolvers it had.
+	run "$ISOLA" exec "r-$$" nslookup web.example.test
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *"Address: 10.213.99.7"* ]]
+	[ "$(net_dns_pids)" = "$pid" ]
+	# A run on the network finds it stale: a new responder reads the new file (no
+	# resolver: SERVFAIL), and the old container is answered by it too.
+	run lookup "s-$$" web.example.test
+	echo "$output"
+	[[ "$output" == *SERVFAIL* ]]
+	[ -n "$(net_dns_pids)" ] && [ "$(net_dns_pids)" != "$pid" ]
+	run "$ISOLA" exec "r-$$" nslookup "r-$$"
+	echo "$output"
+	[ "$status" -eq 0 ]
 	"$ISOLA" rm -f "r-$$" >/dev/null
 	refute_leaks
 }

@@ -747,7 +747,7 @@ static void test_fd_pass(void)
  */
 static void test_landlock(void)
 {
-	char dir[] = "/tmp/isola-ll.XXXXXX", in[64];
+	char dir[] = "/tmp/isola-ll.XXXXXX", in[64], link[64];
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	socklen_t len = sizeof(sa);
 	struct ll_ruleset rs;
@@ -760,11 +760,17 @@ static void test_landlock(void)
 		return;
 	}
 	ok(r == 0, "a ruleset");
-	ll_ruleset_free(&rs);
 	if (!mkdtemp(dir))
 		return;
 	snprintf(in, sizeof(in), "%s/in", dir);
 	close(open(in, O_WRONLY | O_CREAT, 0644));
+	snprintf(link, sizeof(link), "%s/to-etc", dir);
+	ok(symlink("/etc", link) == 0, "a link to a directory");
+	is_int(ll_allow_file(&rs, link, LL_FS_READ_FILE), -EISDIR,
+	       "ll_allow_file: a link to a directory is no rule for its tree");
+	is_int(ll_allow_file(&rs, dir, LL_FS_READ_FILE), -EISDIR, "nor is a directory");
+	is_int(ll_allow_file(&rs, in, LL_FS_READ_FILE), 0, "a regular file is");
+	ll_ruleset_free(&rs);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0 ||
 	    getsockname(lfd, (struct sockaddr *)&sa, &len) < 0)
@@ -799,6 +805,7 @@ static void test_landlock(void)
 	       "a TCP connect to a port not allowed is refused; set-up ok");
 	close(lfd);
 	unlink(in);
+	unlink(link);
 	rmdir(dir);
 }
 
