@@ -403,10 +403,11 @@ int rm_rf_at(int dirfd, const char *name, struct err **err)
 	return r < 0 ? r : 0;
 }
 
-int fd_send(int s, int fd, const void *data, size_t len)
+/* n (at most 2) fds and len bytes of data (none: one zero byte) in one message. */
+static int send_fds(int s, const int *fds, size_t n, const void *data, size_t len, int flags)
 {
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u = {0};
 	char zero = 0;
@@ -415,19 +416,26 @@ int fd_send(int s, int fd, const void *data, size_t len)
 	    .msg_iov = &iov,
 	    .msg_iovlen = 1,
 	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
+	    .msg_controllen = CMSG_SPACE(n * sizeof(int)),
 	};
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-	ssize_t n;
+	ssize_t r;
 
+	if (n == 0 || n > 2)
+		return -EINVAL;
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+	cm->cmsg_len = CMSG_LEN(n * sizeof(int));
+	memcpy(CMSG_DATA(cm), fds, n * sizeof(int));
 	do
-		n = sendmsg(s, &msg, MSG_NOSIGNAL);
-	while (n < 0 && errno == EINTR);
-	return n < 0 ? -errno : 0;
+		r = sendmsg(s, &msg, flags | MSG_NOSIGNAL);
+	while (r < 0 && errno == EINTR);
+	return r < 0 ? -errno : 0;
+}
+
+int fd_send(int s, int fd, const void *data, size_t len)
+{
+	return send_fds(s, &fd, 1, data, len, 0);
 }
 
 ssize_t fd_recv(int s, void *data, size_t len, int *ret_fd)
@@ -634,19 +642,6 @@ int mount_point_of(const char *path, char *ret, size_t size, struct err **err)
 
 void close_async(int fd)
 {
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u = {0};
-	char byte = 0;
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	struct msghdr msg = {
-	    .msg_iov = &iov,
-	    .msg_iovlen = 1,
-	    .msg_control = u.buf,
-	    .msg_controllen = sizeof(u.buf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	int sv[2], fds[2];
 
 	if (fd < 0)
@@ -659,11 +654,7 @@ void close_async(int fd)
 	 * them. */
 	fds[0] = sv[1];
 	fds[1] = fd;
-	cm->cmsg_level = SOL_SOCKET;
-	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(fds));
-	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	(void)!sendmsg(sv[0], &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+	(void)send_fds(sv[0], fds, 2, NULL, 0, MSG_DONTWAIT);
 	/*
 	 * The order matters: the collector is scheduled when a unix socket is
 	 * released, and only sv[0]'s release is one (sv[1] lives on in flight).

@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/landlock.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -110,31 +111,29 @@ static int open_path(const char *path, mode_t *ret_type)
 	return fd;
 }
 
-int ll_allow_path(struct ll_ruleset *rs, const char *path, uint64_t access)
+/* A file gets its file rights (directory rights on one are EINVAL); file_only: or -EISDIR. */
+static int allow(struct ll_ruleset *rs, const char *path, uint64_t access, bool file_only)
 {
-	mode_t type;
+	mode_t type = 0;
 	int fd = open_path(path, &type), r;
 
 	if (fd < 0)
 		return fd;
-	/* Directory rights on a file are refused (EINVAL): a file gets its file rights. */
 	if (type != S_IFDIR)
 		access &= ~LL_FS_READ_DIR;
-	r = allow_fd(rs, fd, access);
+	r = file_only && type != S_IFREG ? -EISDIR : allow_fd(rs, fd, access);
 	close(fd);
 	return r;
 }
 
+int ll_allow_path(struct ll_ruleset *rs, const char *path, uint64_t access)
+{
+	return allow(rs, path, access, false);
+}
+
 int ll_allow_file(struct ll_ruleset *rs, const char *path, uint64_t access)
 {
-	mode_t type;
-	int fd = open_path(path, &type), r;
-
-	if (fd < 0)
-		return fd;
-	r = type == S_IFREG ? allow_fd(rs, fd, access & ~LL_FS_READ_DIR) : -EISDIR;
-	close(fd);
-	return r;
+	return allow(rs, path, access, true);
 }
 
 int ll_allow_port(struct ll_ruleset *rs, uint16_t port, uint64_t access)
