@@ -93,47 +93,48 @@ static int allow_fd(struct ll_ruleset *rs, int fd, uint64_t access)
 	return 0;
 }
 
-/* path opened O_PATH, and its type: the rule goes on what was opened, never re-resolved. */
-static int open_path(const char *path, mode_t *ret_type)
+/* path opened O_PATH, and what it is: the rule goes on what was opened, never re-resolved. */
+static int open_path(const char *path, struct stat *ret_st)
 {
-	struct stat st;
 	int fd = open(path, O_PATH | O_CLOEXEC);
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
+	if (fstat(fd, ret_st) < 0) {
 		int r = -errno;
 
 		close(fd);
 		return r;
 	}
-	*ret_type = st.st_mode & S_IFMT;
 	return fd;
 }
 
 /* A file gets its file rights (directory rights on one are EINVAL); file_only: or -EISDIR. */
-static int allow(struct ll_ruleset *rs, const char *path, uint64_t access, bool file_only)
+static int allow(struct ll_ruleset *rs, const char *path, uint64_t access, bool file_only,
+		 struct stat *ret_st)
 {
-	mode_t type = 0;
-	int fd = open_path(path, &type), r;
+	struct stat st = {0};
+	int fd = open_path(path, &st), r;
 
 	if (fd < 0)
 		return fd;
-	if (type != S_IFDIR)
+	if (!S_ISDIR(st.st_mode))
 		access &= ~LL_FS_READ_DIR;
-	r = file_only && type != S_IFREG ? -EISDIR : allow_fd(rs, fd, access);
+	r = file_only && !S_ISREG(st.st_mode) ? -EISDIR : allow_fd(rs, fd, access);
 	close(fd);
+	if (r == 0 && ret_st)
+		*ret_st = st;
 	return r;
 }
 
 int ll_allow_path(struct ll_ruleset *rs, const char *path, uint64_t access)
 {
-	return allow(rs, path, access, false);
+	return allow(rs, path, access, false, NULL);
 }
 
-int ll_allow_file(struct ll_ruleset *rs, const char *path, uint64_t access)
+int ll_allow_file(struct ll_ruleset *rs, const char *path, uint64_t access, struct stat *ret_st)
 {
-	return allow(rs, path, access, true);
+	return allow(rs, path, access, true, ret_st);
 }
 
 int ll_allow_port(struct ll_ruleset *rs, uint16_t port, uint64_t access)

@@ -7,6 +7,7 @@
  * code restricts as much as each kernel can.
  */
 #include <stdint.h>
+#include <sys/stat.h>
 
 /* File rights, as the kernel's LANDLOCK_ACCESS_FS_* bits. */
 #define LL_FS_READ_FILE (UINT64_C(1) << 2)
@@ -29,8 +30,11 @@ struct ll_ruleset {
 int ll_ruleset_new(struct ll_ruleset *rs);
 /* Allow @access (LL_FS_*) on path and everything beneath it; a file: on that file only. */
 int ll_allow_path(struct ll_ruleset *rs, const char *path, uint64_t access);
-/* Allow @access on the regular file path (opened once, following links); -EISDIR else. */
-int ll_allow_file(struct ll_ruleset *rs, const char *path, uint64_t access);
+/*
+ * Allow @access on the regular file path (opened once, following links); -EISDIR else.
+ * ret_st (if not NULL): what the rule is on.
+ */
+int ll_allow_file(struct ll_ruleset *rs, const char *path, uint64_t access, struct stat *ret_st);
 /* Allow @access (LL_NET_*) to TCP port @port; nothing where the kernel has no TCP rules. */
 int ll_allow_port(struct ll_ruleset *rs, uint16_t port, uint64_t access);
 /* Enforce it on the calling thread (no_new_privs must be set); closes the ruleset. */

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "net.h"
 
@@ -19,11 +20,12 @@ char *net_dns_file(const char *store, const char *network, const char *ext);
 /* $ISOLA_DNS_RESOLV_CONF, or /etc/resolv.conf. */
 const char *net_dns_resolv_path(void);
 /*
- * Which resolv.conf that is now, "DEV:INO" ("-": none).  The responder writes it in its
- * pid file, after its pid: one replaced by a rename since is one its Landlock rules do not
- * let it read, and the next start on the network replaces the responder (dns-spawn.c).
+ * The responder's pid file: "PID\nID\nPATH\n", ID the resolv.conf (at PATH) its Landlock
+ * rule allows, as "DEV:INO", "-" for none, "*" where it may read a file renamed there.
+ * One replaced since is not readable to it: the next start on the network replaces the
+ * responder (dns-spawn.c).  The ID of st (NULL: "-").
  */
-void net_dns_resolv_id(char *buf, size_t size);
+void net_dns_stat_id(const struct stat *st, char *buf, size_t size);
 /* How many containers net/state has on the network. */
 size_t net_dns_members(const char *store, const char *network);
 

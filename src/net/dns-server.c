@@ -21,6 +21,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <linux/capability.h>
 #include <poll.h>
 #include <stdio.h>
@@ -232,13 +233,16 @@ static bool need_dac(const struct stat *st, uid_t uid, gid_t gid)
  * do, is not read until the next responder (dns-upstream.c keeps the resolvers it had).
  * Otherwise its directory is allowed, and a replaced file read again.
  */
-static int landlock_rules(struct ll_ruleset *rs, bool file_only, struct err **err)
+static int landlock_rules(struct ll_ruleset *rs, bool file_only, char *id, size_t id_size,
+			  struct err **err)
 {
 	static const char *const dirs[] = {"net/state", "networks"};
 	const char *rc = net_dns_resolv_path();
 	_cleanup_free_ char *real = NULL;
+	struct stat st;
 	int r;
 
+	snprintf(id, id_size, "*"); /* it may read what is renamed there */
 	r = ll_ruleset_new(rs);
 	if (r == -EOPNOTSUPP)
 		return 0; /* rs->fd < 0: nothing to enforce */
@@ -247,25 +251,32 @@ static int landlock_rules(struct ll_ruleset *rs, bool file_only, struct err **er
 	for (size_t i = 0; i < ARRAY_SIZE(dirs) && r >= 0; i++)
 		if ((r = ll_allow_path(rs, dirs[i], LL_FS_READ_FILE | LL_FS_READ_DIR)) == -ENOENT)
 			r = 0; /* no networks/ yet: nothing of it to read */
+	if (r < 0)
+		goto fail;
 	/*
 	 * A regular file, opened once: a path that is (or is swapped for) a symbolic link to a
-	 * directory must not become a rule for all that is under it.
+	 * directory must not become a rule for all that is under it.  None there (or none it
+	 * may open): no rule, and "-" as its ID.
 	 */
-	if (r >= 0 && file_only)
-		r = ll_allow_file(rs, rc, LL_FS_READ_FILE);
-	else if (r >= 0 && (real = realpath(rc, NULL)) && strrchr(real, '/') != real) {
+	if (file_only) {
+		r = ll_allow_file(rs, rc, LL_FS_READ_FILE, &st);
+		net_dns_stat_id(r == 0 ? &st : NULL, id, id_size);
+		if (r == -ENOENT || r == -EISDIR || r == -ENOTDIR || r == -ELOOP || r == -EACCES ||
+		    r == -ENAMETOOLONG)
+			r = 0;
+	} else if ((real = realpath(rc, NULL)) && strrchr(real, '/') != real) {
 		*strrchr(real, '/') = '\0';
 		r = ll_allow_path(rs, real, LL_FS_READ_FILE);
+	} else {
+		net_dns_stat_id(NULL, id, id_size);
 	}
-	if (r == -ENOENT || r == -EISDIR || r == -ENOTDIR)
-		r = 0; /* no resolv.conf to read (then none later either) */
 	if (r >= 0)
 		r = ll_allow_port(rs, 53, LL_NET_CONNECT_TCP);
-	if (r < 0) {
-		ll_ruleset_free(rs);
-		return err_make(err, -r, "dns-serve: landlock rule");
-	}
-	return 0;
+	if (r >= 0)
+		return 0;
+fail:
+	ll_ruleset_free(rs);
+	return err_make(err, -r, "dns-serve: landlock rule");
 }
 
 /*
@@ -283,6 +294,7 @@ static int confine(struct dnsd *d, struct err **err)
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	struct ll_ruleset rs = {.fd = -1};
+	char pid[PATH_MAX + 128], id[64];
 	struct ct_caps keep = {0};
 	const char *what = "capset";
 	int cap = -1, r;
@@ -307,9 +319,15 @@ static int confine(struct dnsd *d, struct err **err)
 	}
 	/* The rules while the paths can still be opened, the bounding set while CAP_SETPCAP is. */
 	/* Root (kept where 65534 has no mapping) reads root's files as their owner, too. */
-	r = landlock_rules(&rs, keep.effective != 0 || uid == 0, err);
+	r = landlock_rules(&rs, keep.effective != 0 || uid == 0, id, sizeof(id), err);
 	if (r < 0)
 		return r;
+	/* The pid is for people and for a stale check (dns-spawn.c); the lock is what counts. */
+	snprintf(pid, sizeof(pid), "%d\n%s\n%s\n", (int)getpid(), id, net_dns_resolv_path());
+	if (ftruncate(FD_PID, 0) < 0 || pwrite(FD_PID, pid, strlen(pid), 0) < 0) {
+		r = err_make(err, errno, "dns-serve: write the pid file");
+		goto out;
+	}
 	r = ct_caps_sys_drop_bounding(&keep, &cap);
 	if (r < 0) {
 		r = err_make(err, -r, "dns-serve: drop capability %d from the bounding set", cap);
@@ -343,7 +361,6 @@ out:
 int net_dns_serve(const char *store, const char *network, struct err **err)
 {
 	struct dnsd *d = calloc(1, sizeof(*d));
-	char pid[128], id[64];
 	int r;
 
 	if (!d)
@@ -362,11 +379,6 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 		r = dnsd_subnets_load(d, err);
 	if (r < 0)
 		goto out;
-	net_dns_resolv_id(id, sizeof(id));
-	snprintf(pid, sizeof(pid), "%d\n%s\n", (int)getpid(), id);
-	/* The pid is for people; the lock is what counts. */
-	if (ftruncate(FD_PID, 0) == 0 && pwrite(FD_PID, pid, strlen(pid), 0) < 0)
-		pid[0] = '\0';
 	/* Before confine(): Landlock does not cover inotify, so the filter refuses it after. */
 	d->ino = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
 	if (d->ino < 0 ||

@@ -9,7 +9,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -40,43 +42,64 @@ const char *net_dns_resolv_path(void)
 	return rc && *rc ? rc : "/etc/resolv.conf";
 }
 
-void net_dns_resolv_id(char *buf, size_t size)
+void net_dns_stat_id(const struct stat *st, char *buf, size_t size)
 {
-	struct stat st;
-
-	if (stat(net_dns_resolv_path(), &st) == 0)
-		snprintf(buf, size, "%ju:%ju", (uintmax_t)st.st_dev, (uintmax_t)st.st_ino);
+	if (st)
+		snprintf(buf, size, "%ju:%ju", (uintmax_t)st->st_dev, (uintmax_t)st->st_ino);
 	else
 		snprintf(buf, size, "-");
 }
 
+/* The process pid has the file pf as its fd 3 (as the responder has its pid file). */
+static bool holds_pid_file(int pid, int pf)
+{
+	char p[64];
+	struct stat a, b;
+
+	snprintf(p, sizeof(p), "/proc/%d/fd/%d", pid, FD_PID);
+	return stat(p, &a) == 0 && fstat(pf, &b) == 0 && a.st_dev == b.st_dev &&
+	       a.st_ino == b.st_ino;
+}
+
 /*
- * The living responder (pf, its pid file, locked by it) reads a resolv.conf that has been
- * replaced since it started: killed, and true once its pid file is ours (it is gone).
- * Called under the network's lock, so no other responder can start meanwhile: the pid
- * file's lock, still held once we hold a pidfd of its pid, is that responder's.
+ * The living responder (pf, its pid file, locked by it) cannot read the resolv.conf its
+ * PATH names now (replaced since: another ID): killed, and true once its pid file is ours.
+ * Called under the network's lock, so no other responder starts meanwhile; one starting
+ * has an empty pid file (truncated before the spawn) and is left alone, as is anything
+ * that is not, by its fd 3, the holder of this pid file.
  */
 static bool stop_if_stale(int pf)
 {
-	char buf[128] = "", id[64], now[64];
+	char buf[PATH_MAX + 128] = "", id[64], now[64], *path, *end;
 	ssize_t n = pread(pf, buf, sizeof(buf) - 1, 0);
 	_cleanup_close_ int pidfd = -1;
+	struct stat st;
 	int pid;
 
-	if (n <= 0 || sscanf(buf, "%d\n%63s", &pid, id) != 2 || pid <= 1)
-		return false; /* one from before the pid file said which */
-	net_dns_resolv_id(now, sizeof(now));
+	if (n <= 0 || sscanf(buf, "%d\n%63s\n", &pid, id) != 2 || pid <= 1 || streq(id, "*"))
+		return false;
+	path = strchr(buf, '\n');
+	path = path ? strchr(path + 1, '\n') : NULL;
+	end = path ? strchr(++path, '\n') : NULL;
+	if (!end || *path != '/')
+		return false;
+	*end = '\0';
+	net_dns_stat_id(stat(path, &st) == 0 && S_ISREG(st.st_mode) ? &st : NULL, now, sizeof(now));
 	if (streq(id, now))
 		return false;
 	pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
-	if (pidfd < 0)
-		return flock(pf, LOCK_EX | LOCK_NB) == 0;
-	if (flock(pf, LOCK_EX | LOCK_NB) == 0)
-		return true;
+	if (pidfd < 0 || !holds_pid_file(pid, pf))
+		return false;
 	/* Nothing of it to save: its state is net/state. */
 	if (syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) < 0)
 		return false;
-	return flock(pf, LOCK_EX) == 0;
+	/*
+	 * The pidfd polls readable once the process has exited, after all its files are
+	 * closed: its sockets on port 53 too, not only the pid file's lock.
+	 */
+	if (poll(&(struct pollfd){.fd = pidfd, .events = POLLIN}, 1, SETTLE_MS) <= 0)
+		return false;
+	return flock(pf, LOCK_EX | LOCK_NB) == 0;
 }
 
 /* A UDP socket or a TCP listener on addr port 53. */
@@ -218,6 +241,9 @@ int net_dns_ensure(const char *store, const char *network, char **addrs, struct 
 	if (r >= 0 && n == 0)
 		r = err_make(err, 0, "network `%s`: no gateway address for its DNS responder",
 			     network);
+	/* Until the new responder writes it, no pid: a stale check leaves a starting one be. */
+	if (r >= 0 && ftruncate(pf, 0) < 0)
+		r = err_make(err, errno, "truncate `%s`", pp);
 	if (r >= 0)
 		r = spawn(store, network, pf, socks, n, err);
 	for (size_t i = 0; i < n; i++)

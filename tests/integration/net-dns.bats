@@ -187,6 +187,21 @@ is_nobody() {
 	run "$ISOLA" exec "r-$$" nslookup "r-$$"
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# The responder's own resolv.conf counts, not the caller's: a run with another one in
+	# its environment leaves it be (two such callers would take turns killing it).
+	pid=$(net_dns_pids)
+	sed -n 3p "$ISOLA_STORE/net/dns/$NET.pid"
+	[ "$(sed -n 3p "$ISOLA_STORE/net/dns/$NET.pid")" = "$TMP/resolv.conf" ]
+	ISOLA_DNS_RESOLV_CONF=/etc/resolv.conf timeout 60 "$ISOLA" run --rm --network "$NET" "$IMG" true
+	[ "$(net_dns_pids)" = "$pid" ]
+	# A pid file naming a process that does not hold it: that process is never killed.
+	busybox sleep 120 &
+	victim=$!
+	printf '%s\n0:0\n%s\n' "$victim" "$TMP/resolv.conf" >"$ISOLA_STORE/net/dns/$NET.pid"
+	timeout 60 "$ISOLA" run --rm --network "$NET" "$IMG" true
+	kill -0 "$victim"
+	kill "$victim"
+	[ "$(net_dns_pids)" = "$pid" ]
 	"$ISOLA" rm -f "r-$$" >/dev/null
 	refute_leaks
 }

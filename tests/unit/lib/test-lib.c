@@ -766,10 +766,10 @@ static void test_landlock(void)
 	close(open(in, O_WRONLY | O_CREAT, 0644));
 	snprintf(link, sizeof(link), "%s/to-etc", dir);
 	ok(symlink("/etc", link) == 0, "a link to a directory");
-	is_int(ll_allow_file(&rs, link, LL_FS_READ_FILE), -EISDIR,
+	is_int(ll_allow_file(&rs, link, LL_FS_READ_FILE, NULL), -EISDIR,
 	       "ll_allow_file: a link to a directory is no rule for its tree");
-	is_int(ll_allow_file(&rs, dir, LL_FS_READ_FILE), -EISDIR, "nor is a directory");
-	is_int(ll_allow_file(&rs, in, LL_FS_READ_FILE), 0, "a regular file is");
+	is_int(ll_allow_file(&rs, dir, LL_FS_READ_FILE, NULL), -EISDIR, "nor is a directory");
+	is_int(ll_allow_file(&rs, in, LL_FS_READ_FILE, NULL), 0, "a regular file is");
 	ll_ruleset_free(&rs);
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0 ||
