@@ -421,7 +421,7 @@ static int send_fds(int s, const int *fds, size_t n, const void *data, size_t le
 	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
 	ssize_t r;
 
-	if (n == 0 || n > 2)
+	if (n == 0 || n > 2 || !cm)
 		return -EINVAL;
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
