@@ -226,8 +226,14 @@ static void test_case(void)
 static void test_seccomp(void)
 {
 	int st = 0;
-	pid_t pid = fork();
+	pid_t pid;
 
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan's runtime makes calls of its own (sigaltstack before a noreturn call). */
+	skip("an ASan build: its runtime's calls are not on the responder's allow-list", "");
+	return;
+#endif
+	pid = fork();
 	if (pid == 0) {
 		char *argv[] = {"/bin/true", NULL};
 		int bad = 0, fd;
