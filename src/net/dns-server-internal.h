@@ -104,7 +104,7 @@ struct dnsd {
 	const char *store, *network;
 	struct dns_subnet subnets[2]; /* only clients from these are answered */
 	size_t n_subnets;
-	char state_dir[4096], lock_path[4096];
+	char state_dir[4096];
 	int ino;
 	int socks[MAX_SOCKS], listeners[MAX_SOCKS];
 	size_t n_socks, n_listeners;

@@ -294,7 +294,7 @@ static int confine(struct dnsd *d, struct err **err)
 	uid_t uid = geteuid();
 	gid_t gid = getegid();
 	struct ll_ruleset rs = {.fd = -1};
-	char pid[PATH_MAX + 128], id[64];
+	char pid[PATH_MAX + 128], id[64], lock[PATH_MAX];
 	struct ct_caps keep = {0};
 	const char *what = "capset";
 	int cap = -1, r;
@@ -305,9 +305,9 @@ static int confine(struct dnsd *d, struct err **err)
 		return err_make(err, errno, "chdir `%s`", d->store);
 	d->store = ".";
 	snprintf(d->state_dir, sizeof(d->state_dir), "net/state");
-	snprintf(d->lock_path, sizeof(d->lock_path), "net/dns/%s.lock", d->network);
+	snprintf(lock, sizeof(lock), "net/dns/%s.lock", d->network);
 	/* Opened now: net/dns is 0700. */
-	d->lock = open(d->lock_path, O_RDONLY | O_CLOEXEC);
+	d->lock = open(lock, O_RDONLY | O_CLOEXEC);
 	nobody = uid == 0 && setresgid(NOBODY, NOBODY, NOBODY) == 0;
 	if (nobody) {
 		/* The records are root's, 0600 in a 0700 directory: it reads them by capability. */
@@ -373,7 +373,6 @@ int net_dns_serve(const char *store, const char *network, struct err **err)
 	for (int i = 0; i < UPTCP_MAX; i++)
 		d->uptcp[i].fd = -1;
 	snprintf(d->state_dir, sizeof(d->state_dir), "%s/net/state", store);
-	snprintf(d->lock_path, sizeof(d->lock_path), "%s/net/dns/%s.lock", store, network);
 	r = serve_fds(d, err);
 	if (r >= 0)
 		r = dnsd_subnets_load(d, err);
