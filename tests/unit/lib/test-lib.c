@@ -399,10 +399,20 @@ static void test_text_escape(void)
 {
 	static const char in[] = "a\tb\n\x1b]0;t\x07\x1b[2J\r\x7f\0z \xc2\x9b"
 				 "1m \xc3\xa9 \\";
+	/* Lone C1 bytes, truncated, overlong, surrogate and > U+10FFFF forms. */
+	static const char bad[] = "\x9b"
+				  "1m\x1b\x9b\xe2\x82 \xc0\x9b\xe0\x82\x9b"
+				  "\xed\xa0\x80\xf4\x90\x80\x80\xe2\x82\xac\xf0\x9f\x98\x80\xc2";
 	_cleanup_free_ char *s = text_escape_ctl(in, sizeof(in) - 1);
 
 	ok(s && streq(s, "a\tb\n\\x1b]0;t\\x07\\x1b[2J\\x0d\\x7f\\x00z \\xc2\\x9b1m \xc3\xa9 \\"),
 	   "escape: ESC, BEL, CR, DEL, NUL and C1 CSI as \\xNN; tab, newline, UTF-8 kept");
+	free(s);
+	s = text_escape_ctl(bad, sizeof(bad) - 1);
+	ok(s && streq(s, "\\x9b1m\\x1b\\x9b\\xe2\\x82 \\xc0\\x9b\\xe0\\x82\\x9b"
+			 "\\xed\\xa0\\x80\\xf4\\x90\\x80\\x80\xe2\x82\xac\xf0\x9f\x98\x80\\xc2"),
+	   "escape: every byte outside well-formed UTF-8 as \\xNN; the euro sign and an emoji "
+	   "kept");
 	free(s);
 	s = text_escape_ctl("", 0);
 	ok(s && !*s, "escape: empty");
