@@ -1489,8 +1489,30 @@ static int ensure_image(struct run_args *a, struct img_store *s, struct err **er
 			a->image, s->path, tried);
 }
 
-/* Resolve name in the rootfs as execvp would (PATH from the env), never leaving it. */
-static int find_exec(int root, const char *name, const char *path)
+/* Does path lie on or below one of the spec's mount destinations? */
+static bool under_mount(json_t *mounts, const char *path)
+{
+	json_t *m;
+	size_t i;
+
+	json_array_foreach (mounts, i, m) {
+		const char *d = json_string_value(json_object_get(m, "destination"));
+		size_t n = d ? strlen(d) : 0;
+
+		while (n > 1 && d[n - 1] == '/')
+			n--;
+		if (n && !strncmp(path, d, n) && (path[n] == '\0' || path[n] == '/' || n == 1))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Resolve name in the rootfs as execvp would (PATH from the env, a relative name or
+ * PATH entry from cwd), never leaving it: 0 found, -ENOENT, -EACCES, or 1 when the
+ * answer is in a mount (a volume's file, a tmpfs) that only the runtime will see.
+ */
+static int find_exec(int root, const char *name, const char *path, const char *cwd, json_t *mounts)
 {
 	_cleanup_free_ char *dirs = strdup(path ? path
 						: "/usr/local/sbin:/usr/local/bin:"
@@ -1506,7 +1528,14 @@ static int find_exec(int root, const char *name, const char *path)
 		struct open_how how = {.flags = O_PATH | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT};
 		_cleanup_close_ int fd = -1;
 
-		snprintf(p, sizeof(p), "%s%s%s", d, *d ? "/" : "", name);
+		if (name[0] == '/')
+			snprintf(p, sizeof(p), "%s", name);
+		else if (d[0] == '/')
+			snprintf(p, sizeof(p), "%s/%s", d, name);
+		else
+			snprintf(p, sizeof(p), "%s/%s%s%s", cwd, d, *d ? "/" : "", name);
+		if (under_mount(mounts, p))
+			return 1;
 		fd = syscall(SYS_openat2, root, p, &how, sizeof(how));
 		if (fd < 0 || fstat(fd, &st) < 0)
 			continue;
@@ -1519,27 +1548,30 @@ static int find_exec(int root, const char *name, const char *path)
 
 /*
  * Check the command before the runtime runs it, for podman's exit codes: 127 when it
- * is not found, 126 when it is not an executable file.
+ * is not found, 126 when it is not an executable file.  A lookup that reaches into a
+ * mount (`-v /host/tool:/usr/local/bin/tool`) is left to the runtime.
  */
 static int check_command(const char *bundle)
 {
 	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_close_ int root = -1;
-	const char *arg0, *path = NULL;
+	const char *arg0, *path = NULL, *cwd;
 	char p[4096];
-	json_t *env, *v, *args;
+	json_t *env, *v, *args, *proc;
 	size_t i;
 	int r;
 
 	snprintf(p, sizeof(p), "%s/config.json", bundle);
 	if (json_load_file_capped(AT_FDCWD, p, 1u << 22, &spec, NULL) < 0)
 		return 0;
-	args = json_object_get(json_object_get(spec, "process"), "args");
+	proc = json_object_get(spec, "process");
+	args = json_object_get(proc, "args");
 	arg0 = json_string_value(json_array_get(args, 0));
 	/* Under --init, the command follows "/dev/init --". */
 	if (arg0 && streq(arg0, "/dev/init"))
 		arg0 = json_string_value(json_array_get(args, 2));
-	env = json_object_get(json_object_get(spec, "process"), "env");
+	cwd = json_string_value(json_object_get(proc, "cwd"));
+	env = json_object_get(proc, "env");
 	json_array_foreach (env, i, v)
 		if (json_is_string(v) && !strncmp(json_string_value(v), "PATH=", 5))
 			path = json_string_value(v) + 5;
@@ -1547,7 +1579,8 @@ static int check_command(const char *bundle)
 	root = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (!arg0 || root < 0)
 		return 0;
-	r = find_exec(root, arg0, path);
+	r = find_exec(root, arg0, path, cwd && cwd[0] == '/' ? cwd : "/",
+		      json_object_get(spec, "mounts"));
 	if (r == -ENOENT) {
 		log_error("exec `%s`: executable file not found in $PATH", arg0);
 		return EXIT_NOT_FOUND;

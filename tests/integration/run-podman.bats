@@ -41,6 +41,20 @@ teardown() {
 	[[ "$output" == *"no-such-command"*"not found"* ]]
 	run "$ISOLA" run --rm "$REG/t/bb:1" /etc/passwd
 	[ "$status" -eq 126 ]
+	# The check looks where the container will: a relative name from -w, a command
+	# in a volume (only the runtime sees it).
+	run "$ISOLA" run --rm --network none -w /bin "$REG/t/bb:1" ./echo from-workdir
+	[ "$status" -eq 0 ]
+	[ "$output" = from-workdir ]
+	run -127 "$ISOLA" run --rm --network none -w /bin "$REG/t/bb:1" ./no-such-command
+	mkdir -p "$TMP/tools"
+	printf '#!/bin/sh\necho from-volume "$@"\n' >"$TMP/tools/tool"
+	chmod 755 "$TMP/tools/tool"
+	run "$ISOLA" run --rm --network none -v "$TMP/tools/tool:/usr/bin/tool:ro" "$REG/t/bb:1" tool a
+	[ "$status" -eq 0 ]
+	[ "$output" = "from-volume a" ]
+	run "$ISOLA" run --rm --network none -v "$TMP/tools:/opt/t:ro" "$REG/t/bb:1" /opt/t/tool b
+	[ "$output" = "from-volume b" ]
 	run "$ISOLA" run --rm --no-such-flag "$REG/t/bb:1" sh -c :
 	[ "$status" -eq 125 ]
 	run "$ISOLA" run --rm --pull never "$REG/t/other:1" true
