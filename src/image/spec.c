@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 
@@ -680,8 +681,10 @@ static json_t *idmaps(const struct img_idmap *m, size_t n)
  * mounts and much else), keyrings, bpf, perf events, userfaultfd, io_uring,
  * module and kexec loading, mounts, clock and swap changes, and the
  * obsolete ones.  clone3 says ENOSYS (its flags are behind a pointer no
- * filter can read), so libc falls back to clone.  Docker's and podman's
- * defaults deny these too (theirs are allow-lists); --security-opt
+ * filter can read), so libc falls back to clone.  AF_VSOCK sockets are
+ * refused as Docker's profile does: in a VM container (run --vm) the guest's
+ * agent listens on vsock, and on the host vsock reaches VMs.  Docker's and
+ * podman's defaults deny these too (theirs are allow-lists); --security-opt
  * seccomp=unconfined drops the filter, seccomp=FILE replaces it.
  */
 static const char *const denied_syscalls[] = {
@@ -748,10 +751,12 @@ static json_t *default_seccomp(void)
 					       CLONE_NEWUSER,
 					       CLONE_NEWPID,
 					       CLONE_NEWNET};
-	json_t *rules = json_pack("[{s:o,s:s,s:i},{s:[s],s:s,s:i}]", "names",
-				  str_array(denied_syscalls, ARRAY_SIZE(denied_syscalls)), "action",
-				  "SCMP_ACT_ERRNO", "errnoRet", EPERM, "names", "clone3", "action",
-				  "SCMP_ACT_ERRNO", "errnoRet", ENOSYS);
+	json_t *rules = json_pack(
+	    "[{s:o,s:s,s:i},{s:[s],s:s,s:i},{s:[s],s:s,s:i,s:[{s:i,s:i,s:s}]}]", "names",
+	    str_array(denied_syscalls, ARRAY_SIZE(denied_syscalls)), "action", "SCMP_ACT_ERRNO",
+	    "errnoRet", EPERM, "names", "clone3", "action", "SCMP_ACT_ERRNO", "errnoRet", ENOSYS,
+	    "names", "socket", "action", "SCMP_ACT_ERRNO", "errnoRet", EPERM, "args", "index", 0,
+	    "value", AF_VSOCK, "op", "SCMP_CMP_EQ");
 
 	/* One rule per flag: the conditions of one rule are ANDed, rules ORed. */
 	for (size_t i = 0; rules && i < ARRAY_SIZE(clone_new); i++)

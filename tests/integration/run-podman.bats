@@ -378,6 +378,24 @@ teardown() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 }
 
+@test "run IMAGE: the default filter refuses AF_VSOCK sockets with EPERM, as Docker's; other families and unconfined open" {
+	require_cmd cc
+	cc -static -O2 -o "$TMP/socket-probe" "$ISOLA_TOP/tests/helpers/socket-probe.c" ||
+		skip "SKIP: cannot build a static helper (no static libc)"
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	probe() { "$ISOLA" run --rm --network none -v "$TMP/socket-probe:/probe:ro" "$@" "$REG/t/bb:1" /probe unix inet vsock; }
+	run probe
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'unix ok\ninet ok\nvsock Operation not permitted' ]
+	# Unconfined, the kernel answers (a socket, or no such family without the module).
+	run probe --security-opt seccomp=unconfined
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[[ "$output" == *$'inet ok\nvsock '* ]]
+	[[ "$output" != *"vsock Operation not permitted"* ]]
+}
+
 @test "exec NAME: --env-file, -e KEY, --privileged (our bounding set), and every argument of a long command" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	"$ISOLA" run -d --name ex1 --network none "$REG/t/bb:1" busybox sleep 1000 >/dev/null
