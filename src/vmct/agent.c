@@ -1125,10 +1125,30 @@ static void reap(struct relay *r)
 
 static __attribute__((noreturn)) void session(int conn);
 
+/*
+ * A connection from the host (CID 2) only: with vsock loopback in the guest's
+ * kernel, a process of the guest could connect to the agent's ports as well,
+ * and a session's CONFIG says which uid, capabilities and filter its process
+ * gets.  -1 for another peer (closed) or a failed accept.
+ */
+static int accept_host(int lfd)
+{
+	struct sockaddr_vm peer = {0};
+	socklen_t len = sizeof(peer);
+	int conn = accept4(lfd, (struct sockaddr *)&peer, &len, SOCK_CLOEXEC);
+
+	if (conn >= 0 && (len < sizeof(peer) || peer.svm_family != AF_VSOCK ||
+			  peer.svm_cid != VMADDR_CID_HOST)) {
+		close(conn);
+		return -1;
+	}
+	return conn;
+}
+
 /* A connection on the exec port: a handler process of its own serves it. */
 static void accept_session(struct relay *r)
 {
-	int conn = accept4(r->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+	int conn = accept_host(r->listen_fd);
 	pid_t pid;
 
 	if (conn < 0)
@@ -1430,7 +1450,7 @@ static void warm_handshake(struct vmct_config *c, size_t *ret_have)
 	if (lfd < 0 || bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(lfd, 4) < 0)
 		fatal("listen on vsock port %u: %s", VMCT_PORT, strerror(errno));
 	for (;;) {
-		vsock = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		vsock = accept_host(lfd);
 		if (vsock < 0)
 			continue;
 		have = 0;
