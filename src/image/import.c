@@ -67,6 +67,20 @@ static int read_in(int src, const char *rel, size_t max, char **ret, size_t *len
 	return img_read_regular_in_root(src, rel, max, ret, len, err);
 }
 
+/*
+ * index.json or manifest.json of the source: like every file of it, a regular file
+ * reached inside it (an archive unpacked as root keeps its symlinks, FIFOs and
+ * device nodes).
+ */
+static int load_json_in(int src, const char *rel, json_t **ret, struct err **err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t len;
+	int r = read_in(src, rel, IMG_MANIFEST_MAX, &buf, &len, err);
+
+	return r < 0 ? r : json_load_buf_capped(rel, buf, len, IMG_MANIFEST_MAX, ret, err);
+}
+
 /* Name the image: the caller's, else the annotation, made canonical. */
 static char *image_name(const char *given, const char *annotation)
 {
@@ -85,7 +99,7 @@ static char *image_name(const char *given, const char *annotation)
 }
 
 static int import_oci_manifest(struct img_store *s, int src, const char *mdigest, const char *name,
-			       struct err **err)
+			       unsigned depth, struct err **err)
 {
 	_cleanup_free_ char *buf = NULL;
 	_cleanup_free_ struct img_manifest *m = calloc(1, sizeof(*m));
@@ -102,8 +116,12 @@ static int import_oci_manifest(struct img_store *s, int src, const char *mdigest
 	}
 	if (r < 0)
 		return r;
-	if (strstr(buf, "\"manifests\"") && img_index_pick(buf, len, pick, NULL) == 0)
-		return import_oci_manifest(s, src, pick, name, err);
+	/* An index names an image manifest: one level, as a pull follows. */
+	if (strstr(buf, "\"manifests\"") && img_index_pick(buf, len, pick, NULL) == 0) {
+		if (depth > 0)
+			return err_make(err, 0, "`%s`: an index inside an index", rel);
+		return import_oci_manifest(s, src, pick, name, depth + 1, err);
+	}
 	r = img_manifest_parse(buf, len, m, err);
 	if (r >= 0)
 		r = copy_oci_blob(s, src, m->config, err);
@@ -123,7 +141,7 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 	size_t i;
 	int r;
 
-	r = json_load_file_capped(src, "index.json", IMG_MANIFEST_MAX, &idx, err);
+	r = load_json_in(src, "index.json", &idx, err);
 	if (r >= 0)
 		r = json_get_array(idx, "index.json", "manifests", &list, err);
 	if (r < 0)
@@ -144,7 +162,7 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 					i);
 		if (!dg)
 			return err_make(err, 0, "index.json: manifests[%zu].digest missing", i);
-		r = import_oci_manifest(s, src, dg, name, err);
+		r = import_oci_manifest(s, src, dg, name, 0, err);
 		if (r < 0)
 			return r;
 		if (given)
@@ -248,7 +266,7 @@ static int import_docker(struct img_store *s, int src, const char *given, char *
 	json_t *item, *tags;
 	int r;
 
-	r = json_load_file_capped(src, "manifest.json", IMG_MANIFEST_MAX, &m, err);
+	r = load_json_in(src, "manifest.json", &m, err);
 	if (r < 0)
 		return r;
 	item = json_array_get(m, 0);
@@ -270,9 +288,11 @@ static int import_docker(struct img_store *s, int src, const char *given, char *
 static int import_dir(struct img_store *s, int src, const char *given, char **ret_name,
 		      struct err **err)
 {
-	if (faccessat(src, "oci-layout", F_OK, 0) == 0)
+	struct stat st;
+
+	if (fstatat(src, "oci-layout", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return import_oci(s, src, given, ret_name, err);
-	if (faccessat(src, "manifest.json", F_OK, 0) == 0)
+	if (fstatat(src, "manifest.json", &st, AT_SYMLINK_NOFOLLOW) == 0)
 		return import_docker(s, src, given, ret_name, err);
 	return err_make(err, 0,
 			"neither an OCI layout (oci-layout) nor a docker archive "

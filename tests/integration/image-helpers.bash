@@ -197,6 +197,8 @@ img_tar() {
 	            i.type = tarfile.LNKTYPE; i.linkname = rest[0]
 	        elif kind == "c":
 	            i.type = tarfile.CHRTYPE; i.devmajor = i.devminor = 0
+	        elif kind == "fifo":
+	            i.type = tarfile.FIFOTYPE; i.mode = 0o644
 	        elif kind == "x":
 	            key, val = rest[0].split("=", 1)
 	            i.pax_headers = {"SCHILY.xattr." + key: val}

@@ -71,6 +71,65 @@ layer_file() { # NAME PATH: cat PATH from the image's only layer
 	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
 }
 
+@test "import: index.json and manifest.json are read as regular files inside the archive; an index in an index is refused" {
+	echo hunter2 >"$TMP/secret"
+	for top in index.json manifest.json; do
+		marker=oci-layout
+		[ "$top" = manifest.json ] && marker=manifest.json
+		# A symlink to a host file: resolved inside the archive, so not found.
+		if [ "$top" = index.json ]; then
+			img_tar "$TMP/ln.tar" 'f:oci-layout:{"imageLayoutVersion": "1.0.0"}' "l:$top:$TMP/secret"
+		else
+			img_tar "$TMP/ln.tar" "l:$top:$TMP/secret"
+		fi
+		run "$ISOLA" image load -i "$TMP/ln.tar" x:1
+		echo "$output"
+		[ "$status" -ne 0 ]
+		[[ "$output" != *hunter* ]]
+		[[ "$output" == *"$top"* ]]
+		# A FIFO: refused at once (it hung, holding the store's lock).
+		img_tar "$TMP/fifo.tar" "f:$marker:{}" "fifo:$top"
+		run timeout 20 "$ISOLA" image load -i "$TMP/fifo.tar" x:1
+		echo "$output"
+		[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+		[[ "$output" == *"\`$top\` is not a regular file"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+	# index.json -> an index -> the manifest is a multi-arch image (imported); one
+	# more index is refused, as a pull refuses it.
+	img_tar "$TMP/l.tar" f:x:1
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	wrap() {
+		python3 - "$TMP/layout" "$1" <<-'EOP'
+		import hashlib, json, sys
+		out, n = sys.argv[1], int(sys.argv[2])
+		idx = json.load(open(out + "/index.json"))
+		for _ in range(n):
+		    body = json.dumps({"schemaVersion": 2, "manifests": [dict(idx["manifests"][0],
+		        platform={"architecture": "amd64", "os": "linux"})]}).encode()
+		    d = hashlib.sha256(body).hexdigest()
+		    open(out + "/blobs/sha256/" + d, "wb").write(body)
+		    idx = {"schemaVersion": 2, "manifests": [{"mediaType":
+		        "application/vnd.oci.image.index.v1+json", "digest": "sha256:" + d, "size": len(body)}]}
+		json.dump(idx, open(out + "/index.json", "w"))
+		EOP
+	}
+	wrap 1
+	run "$ISOLA" image import "$TMP/layout" localhost/one:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	wrap 1
+	run "$ISOLA" image import "$TMP/layout" localhost/two:1
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"an index inside an index"* ]]
+	# 20,000 levels: refused the same way (it overflowed the stack).
+	wrap 20000
+	run "$ISOLA" image import "$TMP/layout" localhost/deep:1
+	[ "$status" -eq 125 ] || [ "$status" -eq 1 ]
+	[[ "$output" == *"an index inside an index"* ]]
+}
+
 @test "round trip with podman: oci-archive and docker-archive both ways" {
 	require_cmd podman
 	mkdir -p "$TMP/rootfs/etc"
