@@ -22,14 +22,37 @@ void img_ref_free(struct img_ref *r)
 	memset(r, 0, sizeof(*r));
 }
 
+static bool is_alnum_lower(char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+/*
+ * The distribution spec's path components, '/'-separated: [a-z0-9]+ joined by
+ * one '.', one '_', "__" or any run of '-'.  So no component is empty, "." or
+ * "..", which a URL would collapse (a/../../x leaves /v2/).
+ */
 static bool repo_valid(const char *s)
 {
-	if (!*s || *s == '/' || s[strlen(s) - 1] == '/' || strstr(s, "//"))
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || strchr("._-/", *s)))
+	for (;;) {
+		if (!is_alnum_lower(*s))
 			return false;
-	return true;
+		while (is_alnum_lower(*s))
+			s++;
+		if (*s == '\0')
+			return true;
+		if (*s == '/')
+			s++;
+		else if (*s == '.' || (*s == '_' && s[1] != '_'))
+			s++;
+		else if (*s == '_')
+			s += 2;
+		else if (*s == '-')
+			while (*s == '-')
+				s++;
+		else
+			return false;
+	}
 }
 
 static bool tag_valid(const char *s)

@@ -74,7 +74,12 @@ static void test_refs(void)
 {
 	static const char dg[] =
 	    "sha256:ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
-	const char *bad[] = {"", "UPPER", "a//b", "a:", "a@sha256:12", "host:5000/a:b:c", "/a"};
+	const char *bad[] = {"",      "UPPER",	     "a//b",
+			     "a:",    "a@sha256:12", "host:5000/a:b:c",
+			     "/a",    "a/",	     ".a",
+			     "a.",    "a..b",	     "a___b",
+			     "a/./b", "a/../b",	     "h:1/a/../../../x/y",
+			     "a/-b",  "a_-b"};
 	char buf[200];
 
 	check_ref("busybox", "docker.io", "library/busybox", "latest", NULL);
@@ -83,6 +88,8 @@ static void test_refs(void)
 	check_ref("localhost:5000/a/b:tag", "localhost:5000", "a/b", "tag", NULL);
 	check_ref("localhost/isola-default", "localhost", "isola-default", "latest", NULL);
 	check_ref("quay.io/x/y", "quay.io", "x/y", "latest", NULL);
+	/* The spec's separators: '.', '_', "__", runs of '-'. */
+	check_ref("q.io/a.b/c_d/e__f/g---h9", "q.io", "a.b/c_d/e__f/g---h9", "latest", NULL);
 	snprintf(buf, sizeof(buf), "127.0.0.1:5000/a@%s", dg);
 	check_ref(buf, "127.0.0.1:5000", "a", NULL, dg);
 	snprintf(buf, sizeof(buf), "a:t@%s", dg);
