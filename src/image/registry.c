@@ -135,15 +135,43 @@ static size_t on_data(char *buf, size_t size, size_t n, void *data)
 	return len;
 }
 
+/*
+ * The deadline counts the size the descriptor declares, which a registry
+ * chooses: a layer "of 2^62 bytes" dripped a byte every 2 s held the store's
+ * lock for good.  So the rate holds all along as well: after the first
+ * timeout_base seconds, a transfer that has averaged less than min_rate
+ * bytes a second since its first attempt is cut off.
+ */
+static bool too_slow(const struct sink *k, uint64_t *ret_got)
+{
+	const struct img_pull_opts *o = k->r->opts;
+	uint64_t base = o->timeout_base ? o->timeout_base : IMG_PULL_TIMEOUT_BASE;
+	uint64_t rate = o->min_rate ? o->min_rate : IMG_PULL_MIN_RATE;
+	uint64_t got = k->w ? img_blob_writer_offset(k->w) : k->len;
+	uint64_t allowed = base * 1000 + got / rate * 1000 + got % rate * 1000 / rate;
+
+	*ret_got = got;
+	return reg_now_ms() - k->start > allowed;
+}
+
 static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ult,
 		       curl_off_t uln)
 {
 	struct sink *k = data;
 	const struct img_pull_opts *o = k->r->opts;
+	uint64_t got;
 
 	if (o->progress && k->w)
 		o->progress(o->progress_data, IMG_PROGRESS_BYTES, NULL,
 			    k->asked_from + (uint64_t)dlnow, k->asked_from + (uint64_t)dltotal);
+	if (k->deadline && !k->err && too_slow(k, &got)) {
+		err_make(&k->err, ETIMEDOUT,
+			 "slower than %llu bytes/s on average after the first %u s (%llu bytes in)",
+			 (unsigned long long)(o->min_rate ? o->min_rate : IMG_PULL_MIN_RATE),
+			 o->timeout_base ? o->timeout_base : IMG_PULL_TIMEOUT_BASE,
+			 (unsigned long long)got);
+		return 1; /* CURLE_ABORTED_BY_CALLBACK */
+	}
 	return 0;
 }
 
@@ -190,6 +218,8 @@ struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const
 	struct curl_slist *h = NULL;
 
 	k->curl = c;
+	if (!k->start)
+		k->start = reg_now_ms();
 	if (accept)
 		h = curl_slist_append(h, accept);
 	if (authz)

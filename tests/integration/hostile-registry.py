@@ -15,6 +15,7 @@ Modes:
   overstream  as oversize, but without Content-Length (connection-delimited)
   short       blob responses stop half way and close, every time
   drip        blob responses send one byte every 2 s
+  bigdrip     the layer descriptor says 2^62 bytes; the blob drips as in drip
   token       a Bearer challenge with a service and scope that need escaping
 """
 import hashlib, http.server, json, os, socketserver, sys, threading, time
@@ -36,6 +37,8 @@ elif mode == "zerosize":
     layer["size"] = 0
 elif mode == "negsize":
     layer["size"] = -1
+elif mode == "bigdrip":
+    layer["size"] = 1 << 62
 mbytes = json.dumps(manifest).encode()
 mdigest = "sha256:" + hashlib.sha256(mbytes).hexdigest()
 
@@ -110,8 +113,8 @@ class H(http.server.BaseHTTPRequestHandler):
             self.wfile.flush()
             self.close_connection = True
             return
-        elif mode == "drip":
-            self.reply(200, b"", "application/octet-stream", len(body))
+        elif mode in ("drip", "bigdrip"):
+            self.reply(200, b"", "application/octet-stream", len(body) if mode == "drip" else None)
             for i in range(len(body)):
                 self.wfile.write(body[i : i + 1])
                 self.wfile.flush()
