@@ -132,11 +132,16 @@ static int import_oci_manifest(struct img_store *s, int src, const char *mdigest
 	return img_register(s, name, mdigest, err);
 }
 
+/*
+ * Without a NAME, every manifest of index.json is stored under its own name, and
+ * a name already in the store is moved to the archive's image: all of them are
+ * reported, one a line, so that one archive cannot retag images unseen.
+ */
 static int import_oci(struct img_store *s, int src, const char *given, char **ret_name,
 		      struct err **err)
 {
 	_cleanup_json_ json_t *idx = NULL;
-	_cleanup_free_ char *name = NULL;
+	_cleanup_free_ char *name = NULL, *names = NULL;
 	json_t *list = NULL, *d;
 	size_t i;
 	int r;
@@ -152,6 +157,7 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 		const char *ann = json_string_value(
 		    json_object_get(json_object_get(d, "annotations"), REF_NAME_ANNOTATION));
 		const char *dg = json_string_value(json_object_get(d, "digest"));
+		char *joined;
 
 		free(name);
 		name = image_name(given, ann);
@@ -167,8 +173,12 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 			return r;
 		if (given)
 			break;
+		if (asprintf(&joined, "%s%s%s", names ? names : "", names ? "\n" : "", name) < 0)
+			return err_make(err, ENOMEM, "import");
+		free(names);
+		names = joined;
 	}
-	*ret_name = TAKE_PTR(name);
+	*ret_name = given ? TAKE_PTR(name) : TAKE_PTR(names);
 	return 0;
 }
 

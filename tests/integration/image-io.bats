@@ -63,6 +63,26 @@ layer_file() { # NAME PATH: cat PATH from the image's only layer
 	[[ "$output" == *mismatch* ]]
 }
 
+@test "import: an archive naming several images reports every name it stores" {
+	img_tar "$TMP/l.tar" f:x:1
+	img_layout "$TMP/layout" localhost/a:1 amd64 "$TMP/l.tar" >/dev/null
+	python3 - "$TMP/layout/index.json" <<-'EOP'
+	import json, sys
+	idx = json.load(open(sys.argv[1]))
+	m = idx["manifests"][0]
+	for n in ("localhost/b:1", "localhost/isola-default:latest"):
+	    idx["manifests"].append(dict(m, annotations={"org.opencontainers.image.ref.name": n}))
+	json.dump(idx, open(sys.argv[1], "w"))
+	EOP
+	run "$ISOLA" image import "$TMP/layout"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = $'localhost/a:1\nlocalhost/b:1\nlocalhost/isola-default:latest' ]
+	# With a NAME, one image under that name.
+	run "$ISOLA" image import "$TMP/layout" localhost/c:1
+	[ "$output" = localhost/c:1 ]
+}
+
 @test "import: a hostile archive cannot write outside the store" {
 	img_tar "$TMP/evil.tar" f:../../../pwned:x
 	run "$ISOLA" image load -i "$TMP/evil.tar" x:1
