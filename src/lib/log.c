@@ -11,6 +11,7 @@
 #include <jansson.h>
 
 #include "log.h"
+#include "text.h"
 
 static int log_fd = -1;
 static enum log_format log_fmt = LOG_FORMAT_TEXT;
@@ -133,6 +134,17 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	if (vasprintf(&msg, fmt, ap) < 0)
 		msg = NULL;
 	va_end(ap);
+	/*
+	 * Messages carry what others chose (a registry's media type, an archive's
+	 * paths, a guest's error text): no escape sequence of theirs reaches a
+	 * terminal or a text log.
+	 */
+	if (msg) {
+		char *clean = text_escape_ctl(msg, strlen(msg));
+
+		free(msg);
+		msg = clean;
+	}
 	if (!msg)
 		goto out;
 

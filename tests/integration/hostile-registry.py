@@ -16,6 +16,7 @@ Modes:
   short       blob responses stop half way and close, every time
   drip        blob responses send one byte every 2 s
   bigdrip     the layer descriptor says 2^62 bytes; the blob drips as in drip
+  escmedia    the layer's media type holds terminal escape sequences
   token       a Bearer challenge with a service and scope that need escaping
 """
 import hashlib, http.server, json, os, socketserver, sys, threading, time
@@ -39,6 +40,8 @@ elif mode == "negsize":
     layer["size"] = -1
 elif mode == "bigdrip":
     layer["size"] = 1 << 62
+elif mode == "escmedia":
+    layer["mediaType"] = "\x1b]0;PWNED\x07\x1b[2Jpulled OK"
 mbytes = json.dumps(manifest).encode()
 mdigest = "sha256:" + hashlib.sha256(mbytes).hexdigest()
 
@@ -98,7 +101,7 @@ class H(http.server.BaseHTTPRequestHandler):
         except (OSError, IndexError):
             self.wfile.write(self.reply(404))
             return
-        if d != layer["digest"] or mode in ("ok", "token", "nosize", "zerosize", "negsize"):
+        if d != layer["digest"] or mode in ("ok", "token", "nosize", "zerosize", "negsize", "escmedia"):
             self.wfile.write(self.reply(200, body, "application/octet-stream"))
             return
         if mode == "oversize":

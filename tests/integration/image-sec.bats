@@ -293,6 +293,21 @@ count_syscalls() {
 	[ "$status" -eq 0 ]
 }
 
+@test "errors: control characters from a registry or an argument are printed escaped" {
+	# A layer's media type is the registry's text; it is quoted in the error.
+	hostile_start escmedia
+	run timeout 60 "$ISOLA" pull "$HREG/t/a:latest"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'\x1b]0;PWNED\x07\x1b[2J'* ]]
+	[[ "$output" != *$'\e'* && "$output" != *$'\a'* ]]
+	run "$ISOLA" pull "$(printf 'a\033[2Jb\302\233c\233d')"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *'a\x1b[2Jb\xc2\x9bc\x9bd'* ]]
+	[[ "$output" != *$'\e'* ]]
+}
+
 @test "pull: the token request escapes the challenge's service and scope" {
 	hostile_start token
 	run timeout 60 "$ISOLA" pull "$HREG/t/a:latest"
