@@ -65,11 +65,17 @@ static void norm(char *s)
 
 static __thread const char *find_name;
 static __thread char *find_found;
+static __thread size_t find_seen;
+
+/* A module tree holds some thousands of entries; a walk of more (a dir of `/`) stops. */
+#define FIND_ENTRIES_MAX (1u << 17)
 
 static int find_cb(const char *p, const struct stat *st, int type, struct FTW *f)
 {
 	char b[NAME_MAX + 1];
 
+	if (++find_seen > FIND_ENTRIES_MAX)
+		return -1;
 	if (type != FTW_F || strlen(p + f->base) > NAME_MAX)
 		return 0;
 	snprintf(b, sizeof(b), "%s", p + f->base);
@@ -105,12 +111,13 @@ static char *depends_of(const char *buf, size_t len)
 	return strndup(p, n);
 }
 
-/* NAME.ko's path under m->dir (malloc'd), NULL if there is none. */
+/* NAME.ko's path under m->dir (malloc'd), NULL if there is none; one file system. */
 static char *find_module(const struct mods *m, const char *name)
 {
 	find_name = name;
 	find_found = NULL;
-	nftw(m->dir, find_cb, 16, FTW_PHYS);
+	find_seen = 0;
+	nftw(m->dir, find_cb, 16, FTW_PHYS | FTW_MOUNT);
 	return find_found;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -459,6 +460,52 @@ static void plan_free(struct plan *p)
 	json_decref(p->spec);
 }
 
+/*
+ * A kernel or module dir named by an annotation: where an engine passes a pod's
+ * annotations on (containerd's pod_annotations, CRI-O's allowed_annotations),
+ * its author names them.  Only a path that no one but root (or the caller)
+ * can change is taken: the file or dir and every directory above it owned so
+ * and not writable by group or others -- a sticky directory excepted, where
+ * others cannot replace its owner's entries.  A kernel a user wrote on a
+ * hostPath is refused; which of the host's kernels a pod may pick is the
+ * engine's annotation list's to decide.
+ */
+static int check_one(const char *key, const char *path, const char *prefix, struct err **err)
+{
+	struct stat st;
+
+	if (lstat(prefix, &st) < 0)
+		return err_make(err, errno, "annotation `%s`: `%s`: `%s`", key, path, prefix);
+	if (st.st_uid != 0 && st.st_uid != geteuid())
+		return err_make(err, EPERM, "annotation `%s`: `%s`: `%s` is owned by uid %u", key,
+				path, prefix, (unsigned)st.st_uid);
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
+		return err_make(err, EPERM, "annotation `%s`: `%s`: `%s` is writable by others",
+				key, path, prefix);
+	return 0;
+}
+
+static int check_trusted(const char *key, const char *path, struct err **err)
+{
+	_cleanup_free_ char *real = realpath(path, NULL);
+	size_t n;
+	int r;
+
+	if (!real)
+		return err_make(err, errno, "annotation `%s`: `%s`", key, path);
+	r = check_one(key, path, "/", err);
+	n = strlen(real);
+	for (size_t i = 1; r >= 0 && i <= n; i++) {
+		if (i < n && real[i] != '/')
+			continue;
+		real[i] = '\0';
+		r = check_one(key, path, real, err);
+		if (i < n)
+			real[i] = '/';
+	}
+	return r;
+}
+
 static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struct err **err)
 {
 	_cleanup_free_ char *cfg = NULL;
@@ -513,6 +560,12 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		return err_make(err, errno,
 				"guest kernel `%s` (set run.isola.vm.kernel or $ISOLA_VM_KERNEL)",
 				p->kernel);
+	if (!o->image && p->sel.kernel &&
+	    check_trusted(VMCT_OCI_ANNOTATION ".kernel", p->sel.kernel, err) < 0)
+		return -1;
+	if (!o->image && p->sel.modules &&
+	    check_trusted(VMCT_OCI_ANNOTATION ".modules", p->sel.modules, err) < 0)
+		return -1;
 	env = getenv("ISOLA_VM_MODULES");
 	p->moddir = p->sel.modules ? strdup(p->sel.modules)
 		    : env && *env  ? strdup(env)

@@ -118,6 +118,45 @@ annotate() { # KEY VALUE
 	nothing_left
 }
 
+@test "vm-oci: a kernel or module dir named by an annotation must be one only root can change" {
+	annotate run.isola.vm true
+	mkdir -m 0755 "$TMP/k" "$TMP/open" "$TMP/mods"
+	chmod 0777 "$TMP/open"
+	echo kernel >"$TMP/open/vmlinuz"
+	annotate run.isola.vm.kernel "$TMP/open/vmlinuz"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[ "$status" = 1 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"annotation \`run.isola.vm.kernel\`: \`$TMP/open/vmlinuz\`: \`$TMP/open\` is writable by others"* ]]
+	nothing_left
+	# A user's file, even in root's directory; and through a symlink.
+	echo kernel >"$TMP/k/vmlinuz"
+	chown 1000 "$TMP/k/vmlinuz"
+	ln -s "$TMP/k/vmlinuz" "$TMP/link"
+	annotate run.isola.vm.kernel "$TMP/link"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[ "$status" = 1 ]
+	[[ "$output" == *"\`$TMP/k/vmlinuz\` is owned by uid 1000"* ]]
+	nothing_left
+	# Root's kernel, a module dir a user can write to.
+	chown 0 "$TMP/k/vmlinuz"
+	chmod 0757 "$TMP/mods"
+	annotate run.isola.vm.modules "$TMP/mods"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[ "$status" = 1 ]
+	[[ "$output" == *"annotation \`run.isola.vm.modules\`: \`$TMP/mods\`: \`$TMP/mods\` is writable by others"* ]]
+	nothing_left
+	# Both root's, 0755: past the check (the kernel is no kernel: the VM fails later).
+	chmod 0755 "$TMP/mods"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[[ "$output" != *"annotation \`run.isola.vm"* ]]
+	"$ISOLA" --root "$R" delete --force "$ID" 2>/dev/null || true
+}
+
 @test "vm-oci: runc's terminal rules; hooks are refused for a VM container" {
 	local before
 	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
