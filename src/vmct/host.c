@@ -34,6 +34,8 @@
 #define CMDLINE	     "console=ttyS0 reboot=k panic=-1 quiet"
 #define STOP_WAIT_MS 30000
 #define CONSOLE_TAIL 2048
+/* The agent takes its config at once; exec.c gives an exec session as long. */
+#define CONFIG_SEND_MS 30000
 
 struct host {
 	const struct vmct_run_opts *o;
@@ -203,18 +205,77 @@ static int accept_agent(struct host *h, struct err **err)
 	return 0;
 }
 
+/*
+ * All of @p to the agent by @end: a guest that never reads must not hold us in
+ * a blocking send with the signals blocked (a 900 KB config of a long
+ * --env-file did), so the send waits in poll beside the VMM's pidfd and our
+ * signals, as accept_agent does.
+ */
+static int send_agent(struct host *h, const void *p, size_t n, int64_t end, struct err **err)
+{
+	const uint8_t *c = p;
+
+	while (n) {
+		struct pollfd pf[3] = {{.fd = h->r.conn, .events = POLLOUT},
+				       {.fd = h->pidfd, .events = POLLIN},
+				       {.fd = h->sigfd, .events = POLLIN}};
+		ssize_t w = send(h->r.conn, c, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+		int64_t left;
+
+		if (w >= 0) {
+			c += w;
+			n -= (size_t)w;
+			continue;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN)
+			return err_make(err, errno, "send the config to the agent");
+		left = end - now_ms();
+		if (left <= 0)
+			return err_make(err, ETIMEDOUT,
+					"the VM's agent did not take its config in %d s",
+					CONFIG_SEND_MS / 1000);
+		if (poll(pf, 3, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR)
+			return err_make(err, errno, "poll");
+		if (pf[2].revents) {
+			struct signalfd_siginfo si = {};
+
+			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
+				continue;
+			return err_make(err, ECANCELED, "signal %u before the container started",
+					si.ssi_signo);
+		}
+		if (pf[1].revents) {
+			reap_vmm(h);
+			return err_make(err, 0,
+					"the VM exited (status %d) before the container started",
+					h->vmm_status);
+		}
+	}
+	return 0;
+}
+
 static int send_config(struct host *h, struct err **err)
 {
 	_cleanup_free_ uint8_t *cfg = NULL;
+	int64_t end = now_ms() + CONFIG_SEND_MS;
+	uint8_t hdr[VMCT_HDR];
 	uint32_t len;
+	int r;
 
 	cfg = vmct_config_encode(h->o->proc, &len);
 	if (!cfg)
 		return err_make(err, errno, "the process config");
-	if (vmct_send_frame(h->r.conn, VMCT_CONFIG, cfg, len) < 0 ||
-	    (h->o->in_fd < 0 && vmct_send_frame(h->r.conn, VMCT_STDIN, NULL, 0) < 0))
-		return err_make(err, errno, "send the config to the agent");
-	return 0;
+	vmct_frame_header(hdr, VMCT_CONFIG, len);
+	r = send_agent(h, hdr, sizeof(hdr), end, err);
+	if (r >= 0)
+		r = send_agent(h, cfg, len, end, err);
+	if (r >= 0 && h->o->in_fd < 0) {
+		vmct_frame_header(hdr, VMCT_STDIN, 0);
+		r = send_agent(h, hdr, sizeof(hdr), end, err);
+	}
+	return r;
 }
 
 /* The VMM stops once the agent powers off; after STOP_WAIT_MS it is killed. */

@@ -43,6 +43,29 @@ ps_field() { # FIELD
 	"$ISOLA" ps --format json | jq -r ".[] | select(.id == \"$N\") | .$1"
 }
 
+@test "vm-detach: a guest that never reads its config cannot hold run --vm: a signal ends it, nothing left" {
+	# A config larger than the socket's buffer: 3,000 variables of 300 bytes.
+	for i in $(seq 3000); do printf 'V%d=%0300d\n' "$i" 0; done >"$TMP/env"
+	FAKE_VMM=noread "$ISOLA" run --vm --rm --env-file "$TMP/env" vmdet-bb:1 echo hi \
+		>"$TMP/out" 2>&1 &
+	pid=$!
+	wait_until 20 "pgrep -f '$TMP/kernel' >/dev/null"
+	sleep 2
+	kill -TERM "$pid"
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+	if kill -0 "$pid" 2>/dev/null; then
+		kill -KILL "$pid"
+		echo "still sending after SIGTERM"
+		false
+	fi
+	rc=0
+	wait "$pid" || rc=$?
+	cat "$TMP/out"
+	[ "$rc" -ne 0 ]
+	grep -q "signal 15 before the container started" "$TMP/out"
+	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
+}
+
 @test "vm-detach: --init asks the agent for its init (init=1), in the foreground and with -d; not without" {
 	run "$ISOLA" run --vm --rm --init vmdet-bb:1 sh -c 'config init'
 	echo "$output"

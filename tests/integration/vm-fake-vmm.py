@@ -13,7 +13,8 @@
 # `CONNECT 1025` on DIR/v.sock with an exec session run the same way.  After
 # EXIT it waits for the host to close, as the agent does, and exits ("the VM
 # powers off").  $FAKE_VMM=noboot: prints a console line (with escape
-# sequences) and exits 1 (a VM that never boots).  Its stdout is the VM's console.
+# sequences) and exits 1 (a VM that never boots); noread: connects and never
+# reads.  Its stdout is the VM's console.
 import os
 import shlex
 import signal
@@ -139,6 +140,10 @@ def main():
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(uds + "_1024")
     console("agent connected")
+    if os.environ.get("FAKE_VMM") == "noread":
+        # A guest that stopped: it never reads the CONFIG.
+        time.sleep(300)
+        sys.exit(0)
     Session(conn).serve()
     console("power off")
 
