@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -19,6 +20,7 @@
 #include "jsonutil.h"
 #include "net.h"
 #include "oci.h"
+#include "state.h"
 
 #define INFO_MAX (4u << 20)
 
@@ -118,6 +120,26 @@ static json_t *vm_info(json_t *info, const char *store, const char *id)
 	return info;
 }
 
+int image_cli_vm_fg(const char *store, const char *id, pid_t *ret_pid)
+{
+	_cleanup_free_ char *p = NULL, *buf = NULL;
+	_cleanup_close_ int fd = -1;
+	unsigned long long start;
+	int pid;
+
+	if (asprintf(&p, "%s/containers/%s/" IMAGE_VM_FG_NOTE, store, id) < 0 ||
+	    read_file_at(AT_FDCWD, p, 64, &buf, NULL, NULL) < 0 ||
+	    sscanf(buf, "%d %llu", &pid, &start) != 2 || pid <= 0)
+		return -1;
+	/* The pidfd first, then the start time: a pid reused in between is told apart. */
+	fd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (fd < 0 || ct_proc_start_time(pid) != start)
+		return -1;
+	if (ret_pid)
+		*ret_pid = pid;
+	return TAKE_FD(fd);
+}
+
 bool image_cli_container_name_plain(const char *id)
 {
 	return id[0] && id[0] != '.' && !strchr(id, '/');
@@ -161,6 +183,18 @@ json_t *image_cli_container_info(const char *store, const char *id)
 	cmd = join_args(json_object_get(proc, "args"));
 	ports = ports_text(json_object_get(json_object_get(net, "runtimeConfig"), "portMappings"));
 	status = json_string_value(json_object_get(st, "status"));
+	/* A foreground run --vm: no runtime state; its `isola run` process is the container's. */
+	if (!status) {
+		pid_t fg = 0;
+		int fd = image_cli_vm_fg(store, id, &fg);
+
+		if (fd >= 0) {
+			close(fd);
+			json_decref(st);
+			st = json_pack("{s:s, s:i}", "status", "running", "pid", (int)fg);
+			status = "running";
+		}
+	}
 	info = json_pack("{s:s, s:s, s:O, s:s, s:s, s:s, s:s, s:I, s:O, s:O, s:O, s:{s:s?, s:s?}}",
 			 "id", id, "names", id, "image", json_object_get(img, "image"), "command",
 			 cmd ? cmd : "", "created", created, "status", status ? status : "exited",

@@ -28,6 +28,7 @@
 #include "opt.h"
 #include "jsonutil.h"
 #include "net.h"
+#include "oci.h"
 #include "parse.h"
 #include "state.h"
 
@@ -289,8 +290,28 @@ static bool status_running(const char *st)
 static bool is_running(const char *store, const char *id)
 {
 	_cleanup_free_ char *st = container_status(store, id);
+	_cleanup_close_ int fg = -1;
 
-	return status_running(st);
+	if (status_running(st))
+		return true;
+	fg = image_cli_vm_fg(store, id, NULL);
+	return fg >= 0;
+}
+
+/*
+ * A foreground run --vm: the stop signal to its `isola run`, which hands it to the
+ * container in the VM; after @timeout s, KILL (the VMM dies with it).  -1 if it
+ * still runs 5 s after that.
+ */
+static int stop_vm_fg(int pidfd, int sig, int timeout)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+
+	syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	if (poll(&p, 1, timeout > INT_MAX / 1000 ? INT_MAX : timeout * 1000) == 1)
+		return 0;
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	return poll(&p, 1, 5000) == 1 ? 0 : -1;
 }
 
 static int64_t mono_ms(void)
@@ -352,19 +373,22 @@ static int stop_one(const char *store, const char *id, int timeout)
 		term[3] = signame;
 	}
 	st = image_cli_container_status(store, id, &pid);
+	if (sig <= 0 || sig > SIGRTMAX)
+		sig = SIGTERM;
+	if (timeout < 0)
+		timeout = json_is_integer(t) && json_integer_value(t) >= 0 &&
+				  json_integer_value(t) <= IMAGE_STOP_TIMEOUT_MAX
+			      ? (int)json_integer_value(t)
+			      : 10;
+	if (!status_running(st) && (pidfd = image_cli_vm_fg(store, id, NULL)) >= 0)
+		return stop_vm_fg(pidfd, (int)sig, timeout);
 	if (!status_running(st)) {
 		/* all: an init that died alone ended nothing else; what it left runs on. */
 		if (all && st && streq(st, "stopped"))
 			image_cli_runtime(store, kill9, -1, -1, -1);
 		return 0;
 	}
-	if (sig > 0 && sig <= SIGRTMAX)
-		snprintf(signame, sizeof(signame), "%d", (int)sig);
-	if (timeout < 0)
-		timeout = json_is_integer(t) && json_integer_value(t) >= 0 &&
-				  json_integer_value(t) <= IMAGE_STOP_TIMEOUT_MAX
-			      ? (int)json_integer_value(t)
-			      : 10;
+	snprintf(signame, sizeof(signame), "%d", (int)sig);
 	/*
 	 * If the init exited and its pid was reused in between, the pidfd is
 	 * another process's: the wait then lasts the timeout, and the state,
@@ -530,6 +554,29 @@ static char *joined_by(const char *store, const char *id)
 	return NULL;
 }
 
+/*
+ * A foreground run --vm that was killed (rm -f, stop's KILL) could not remove its
+ * VMM's socket dir, which its vsock note names.
+ */
+static void rm_vm_fg_sockdir(const char *store, const char *id)
+{
+	_cleanup_free_ char *fg = NULL, *note = NULL, *dir = NULL;
+	_cleanup_close_ int alive = image_cli_vm_fg(store, id, NULL);
+	char *slash;
+
+	if (alive >= 0 || asprintf(&fg, "%s/containers/%s/" IMAGE_VM_FG_NOTE, store, id) < 0 ||
+	    !path_exists(fg) ||
+	    asprintf(&note, "%s/containers/%s/" IMAGE_VM_VSOCK_NOTE, store, id) < 0 ||
+	    read_file_at(AT_FDCWD, note, PATH_MAX, &dir, NULL, NULL) < 0)
+		return;
+	dir[strcspn(dir, "\n")] = '\0';
+	slash = strrchr(dir, '/');
+	if (slash) {
+		*slash = '\0';
+		vmct_oci_rm_sockdir(dir, 0);
+	}
+}
+
 static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
@@ -548,6 +595,7 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 				       "stop it first, or use -f",
 				       dep);
 	image_cli_runtime(store, del, -1, null, null);
+	rm_vm_fg_sockdir(store, id);
 	/*
 	 * The bundle goes, and so do the netns and the network state even if DEL fails
 	 * (warned): nothing but a retried DEL would refer to them any more, and rm must not

@@ -27,6 +27,7 @@
 #include "net.h"
 #include "oci.h"
 #include "seccomp.h"
+#include "state.h"
 #include "strv.h"
 #include "vmct.h"
 
@@ -260,8 +261,28 @@ static int run_warm(const char *store, struct vmct_run_opts *o, int *ret_status,
 	return r;
 }
 
+static const char *fg_note_path(const char *bundle, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s/" IMAGE_VM_FG_NOTE, bundle);
+	return buf;
+}
+
+/* This process is the container's while its VM runs: ps, stop and rm find it here. */
+static int write_fg_note(const char *bundle, struct err **err)
+{
+	_cleanup_close_ int dfd = open(bundle, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	char line[64];
+
+	if (dfd < 0)
+		return err_make(err, errno, "open `%s`", bundle);
+	snprintf(line, sizeof(line), "%d %llu\n", (int)getpid(),
+		 (unsigned long long)ct_proc_start_time(getpid()));
+	return write_file_atomic_at(dfd, IMAGE_VM_FG_NOTE, line, strlen(line), 0600, err);
+}
+
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo)
 {
+	char p[PATH_MAX];
 	_cleanup_(vm_net_free) struct vm_net net = {};
 	_cleanup_(vmct_oci_mounts_free) struct vmct_oci_mounts mounts = {};
 	_cleanup_err_ struct err *err = NULL;
@@ -309,6 +330,8 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	if (r >= 0 && asprintf(&note, "%s/" IMAGE_VM_VSOCK_NOTE, bundle) < 0)
 		r = err_make(&err, ENOMEM, "path");
 	o.vsock_note = note;
+	if (r >= 0)
+		r = write_fg_note(bundle, &err);
 	if (r >= 0 && vo->network && (r = vm_network(store, bundle, vo, &net, &err)) >= 0)
 		vm_net_apply(&net, &proc, &o);
 	if (r >= 0)
@@ -328,6 +351,7 @@ int image_run_vm(const char *store, const char *bundle, const struct image_vm_op
 	strv_free(proc.paths);
 	strv_free(proc.sysctls);
 	ct_seccomp_free(seccomp);
+	unlinkat(AT_FDCWD, fg_note_path(bundle, p, sizeof(p)), 0);
 	if (r < 0) {
 		cli_fail(&err);
 		return EXIT_ISOLA;

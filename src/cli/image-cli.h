@@ -154,6 +154,14 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
  * container's bundle while its process runs: `isola exec NAME` finds the VM there.
  */
 #define IMAGE_VM_VSOCK_NOTE "vm-vsock"
+/*
+ * A foreground run --vm has no runtime state: the process of `isola run` is the
+ * container's monitor, and notes "PID STARTTIME" in this file of the bundle while
+ * it runs, for ps, stop and rm.
+ */
+#define IMAGE_VM_FG_NOTE "vm-fg"
+/* A pidfd of the foreground run --vm of @id while it runs (its pid in *ret_pid), else -1. */
+int image_cli_vm_fg(const char *store, const char *id, pid_t *ret_pid);
 struct vmct_config;
 /* The bundle's process (config.json) for the VM agent; strings point into *spec. */
 int image_vm_load_process(const char *bundle, json_t **spec, struct vmct_config *c,

@@ -66,6 +66,51 @@ ps_field() { # FIELD
 	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
 }
 
+@test "vm-detach: a foreground run --vm is running for ps; stop hands TERM to it, KILLs after -t; rm -f ends it; nothing left" {
+	fg() { # CMD: run --vm in the foreground, in the background of this shell; sets PID
+		"$ISOLA" run --vm --name "$N" vmdet-bb:1 sh -c "$1" >"$TMP/out" 2>&1 &
+		PID=$!
+		wait_until 20 "[ \"\$(ps_field status)\" = running ]"
+		wait_until 20 "[ -s '$ISOLA_STORE/containers/$N/vm-vsock' ]"
+	}
+	# TERM goes to the container, which ends with 143; run --vm returns that and,
+	# as a foreground run --vm does, removes the container.
+	fg 'sleep 300'
+	[ "$(ps_field pid)" = "$PID" ]
+	run "$ISOLA" stop -t 30 "$N"
+	[ "$status" -eq 0 ]
+	rc=0
+	wait "$PID" || rc=$?
+	[ "$rc" -eq 143 ]
+	nothing_left
+	# A container that ignores TERM: KILL after -t 2; the killed run leaves its
+	# container (exited) for rm, which also removes the VMM's socket dir.
+	fg "trap '' TERM; sleep 300"
+	sd=$(dirname "$(head -n1 "$ISOLA_STORE/containers/$N/vm-vsock")")
+	[ -d "$sd" ]
+	SECONDS=0
+	run "$ISOLA" stop -t 2 "$N"
+	[ "$status" -eq 0 ]
+	[ "$SECONDS" -lt 15 ]
+	! kill -0 "$PID" 2>/dev/null
+	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
+	[ "$(ps_field status)" = exited ]
+	run "$ISOLA" rm "$N"
+	[ "$status" -eq 0 ]
+	nothing_left "$sd"
+	# rm -f of a running one; rm without -f is refused.
+	fg "trap '' TERM; sleep 300"
+	sd=$(dirname "$(head -n1 "$ISOLA_STORE/containers/$N/vm-vsock")")
+	run "$ISOLA" rm "$N"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"container is running"* ]]
+	run "$ISOLA" rm -f "$N"
+	[ "$status" -eq 0 ]
+	! kill -0 "$PID" 2>/dev/null
+	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
+	nothing_left "$sd"
+}
+
 @test "vm-detach: --init asks the agent for its init (init=1), in the foreground and with -d; not without" {
 	run "$ISOLA" run --vm --rm --init vmdet-bb:1 sh -c 'config init'
 	echo "$output"
