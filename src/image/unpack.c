@@ -692,7 +692,10 @@ static int finish_dirs(struct unpack *u, struct err **err)
 	for (size_t i = u->n_dirs; i-- > 0;) {
 		struct deferred_dir *d = &u->dirs[i];
 		struct timespec ts[2] = {d->mtime, d->mtime};
-		_cleanup_close_ int fd = openat2_in_root(u->root, d->path, O_RDONLY | O_DIRECTORY);
+		/* Not through a final symlink: a later `dir -> /` would hand its mode to the root.
+		 */
+		_cleanup_close_ int fd =
+		    openat2_in_root(u->root, d->path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW);
 
 		if (fd < 0)
 			continue; /* replaced by a later entry */

@@ -150,6 +150,20 @@ layer_file() { # NAME PATH: cat PATH from the image's only layer
 	[[ "$output" == *"an index inside an index"* ]]
 }
 
+@test "import: a directory replaced by a symlink to / does not hand its mode and owner to the layer's root" {
+	img_tar "$TMP/l.tar" D:dd:4777:1234:0 l:dd:/ f:x:1
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	run "$ISOLA" image import "$TMP/layout" localhost/dd:1
+	echo "$output"
+	[ "$status" -eq 0 ]
+	l=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["images"][sys.argv[2]]["layers"][-1][7:])' \
+		"$ISOLA_STORE/index.json" localhost/dd:1)
+	stat -c '%a %u' "$ISOLA_STORE/layers/$l"
+	[ "$(stat -c %u "$ISOLA_STORE/layers/$l")" = 0 ]
+	[ "$(stat -c %a "$ISOLA_STORE/layers/$l")" != 4777 ]
+	[ "$(readlink "$ISOLA_STORE/layers/$l/dd")" = / ]
+}
+
 @test "round trip with podman: oci-archive and docker-archive both ways" {
 	require_cmd podman
 	mkdir -p "$TMP/rootfs/etc"
