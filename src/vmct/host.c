@@ -165,42 +165,56 @@ static void reap_vmm(struct host *h)
 	}
 }
 
-/* Wait for the agent to dial in (the VMM connects our socket), up to the boot timeout. */
-static int accept_agent(struct host *h, struct err **err)
+/*
+ * Until @fd has @events (1), by @end.  The container does not run yet, so a
+ * signal stops the VM (there is nothing to pass it to), and so does the VMM's
+ * end.  @what and @until word the timeout and the VMM's end.
+ */
+static int wait_agent(struct host *h, int fd, short events, int64_t end, unsigned secs,
+		      const char *what, const char *until, struct err **err)
 {
-	int64_t end =
-	    now_ms() + (int64_t)(h->o->boot_timeout_s ? h->o->boot_timeout_s : 600) * 1000;
-
-	while (h->r.conn < 0) {
-		struct pollfd p[3] = {{.fd = h->listen_fd, .events = POLLIN},
+	for (;;) {
+		struct pollfd p[3] = {{.fd = fd, .events = events},
 				      {.fd = h->pidfd, .events = POLLIN},
 				      {.fd = h->sigfd, .events = POLLIN}};
 		int64_t left = end - now_ms();
-		int n;
 
 		if (left <= 0)
-			return err_make(err, ETIMEDOUT, "the VM's agent did not connect in %us",
-					h->o->boot_timeout_s);
-		n = poll(p, 3, left > INT_MAX ? INT_MAX : (int)left);
-		if (n < 0 && errno != EINTR)
+			return err_make(err, ETIMEDOUT, "the VM's agent did not %s in %us", what,
+					secs);
+		if (poll(p, 3, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR)
 			return err_make(err, errno, "poll");
 		if (p[2].revents) {
 			struct signalfd_siginfo si = {};
 
 			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
 				continue;
-			/* Nothing runs yet to pass it to: stop the VM. */
 			return err_make(err, ECANCELED, "signal %u before the container started",
 					si.ssi_signo);
 		}
 		if (p[0].revents)
-			h->r.conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
-		else if (p[1].revents) {
+			return 1;
+		if (p[1].revents) {
 			reap_vmm(h);
-			return err_make(err, 0,
-					"the VM exited (status %d) before its agent connected",
-					h->vmm_status);
+			return err_make(err, 0, "the VM exited (status %d) before %s",
+					h->vmm_status, until);
 		}
+	}
+}
+
+/* Wait for the agent to dial in (the VMM connects our socket), up to the boot timeout. */
+static int accept_agent(struct host *h, struct err **err)
+{
+	unsigned secs = h->o->boot_timeout_s ? h->o->boot_timeout_s : 600;
+	int64_t end = now_ms() + (int64_t)secs * 1000;
+	int r;
+
+	while (h->r.conn < 0) {
+		r = wait_agent(h, h->listen_fd, POLLIN, end, secs, "connect", "its agent connected",
+			       err);
+		if (r < 0)
+			return r;
+		h->r.conn = accept4(h->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 	}
 	return 0;
 }
@@ -208,49 +222,26 @@ static int accept_agent(struct host *h, struct err **err)
 /*
  * All of @p to the agent by @end: a guest that never reads must not hold us in
  * a blocking send with the signals blocked (a 900 KB config of a long
- * --env-file did), so the send waits in poll beside the VMM's pidfd and our
- * signals, as accept_agent does.
+ * --env-file did).
  */
 static int send_agent(struct host *h, const void *p, size_t n, int64_t end, struct err **err)
 {
 	const uint8_t *c = p;
+	int r;
 
 	while (n) {
-		struct pollfd pf[3] = {{.fd = h->r.conn, .events = POLLOUT},
-				       {.fd = h->pidfd, .events = POLLIN},
-				       {.fd = h->sigfd, .events = POLLIN}};
 		ssize_t w = send(h->r.conn, c, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-		int64_t left;
 
 		if (w >= 0) {
 			c += w;
 			n -= (size_t)w;
-			continue;
-		}
-		if (errno == EINTR)
-			continue;
-		if (errno != EAGAIN)
+		} else if (errno == EAGAIN) {
+			r = wait_agent(h, h->r.conn, POLLOUT, end, CONFIG_SEND_MS / 1000,
+				       "take its config", "the container started", err);
+			if (r < 0)
+				return r;
+		} else if (errno != EINTR) {
 			return err_make(err, errno, "send the config to the agent");
-		left = end - now_ms();
-		if (left <= 0)
-			return err_make(err, ETIMEDOUT,
-					"the VM's agent did not take its config in %d s",
-					CONFIG_SEND_MS / 1000);
-		if (poll(pf, 3, left > INT_MAX ? INT_MAX : (int)left) < 0 && errno != EINTR)
-			return err_make(err, errno, "poll");
-		if (pf[2].revents) {
-			struct signalfd_siginfo si = {};
-
-			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
-				continue;
-			return err_make(err, ECANCELED, "signal %u before the container started",
-					si.ssi_signo);
-		}
-		if (pf[1].revents) {
-			reap_vmm(h);
-			return err_make(err, 0,
-					"the VM exited (status %d) before the container started",
-					h->vmm_status);
 		}
 	}
 	return 0;
