@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
@@ -432,6 +433,7 @@ struct plan {
 	struct ct_seccomp *seccomp; /* proc.seccomp points into it */
 	char *self, *agent, *moddir, *rootfs, *root, *dir;
 	const char *kernel;
+	char *kernel_real; /* an annotation's kernel, resolved (p->kernel points here) */
 	char *initrd, *disk;
 	char *warm_cache;		/* NULL: boot cold */
 	const struct vmct_oci_nic *nic; /* NULL: the guest has no NIC */
@@ -448,6 +450,7 @@ static void plan_free(struct plan *p)
 	free(p->self);
 	free(p->agent);
 	free(p->moddir);
+	free(p->kernel_real);
 	free(p->rootfs);
 	free(p->root);
 	free(p->dir);
@@ -470,7 +473,8 @@ static void plan_free(struct plan *p)
  * hostPath is refused; which of the host's kernels a pod may pick is the
  * engine's annotation list's to decide.
  */
-static int check_one(const char *key, const char *path, const char *prefix, struct err **err)
+static int check_one(const char *key, const char *path, const char *prefix, bool last,
+		     struct err **err)
 {
 	struct stat st;
 
@@ -479,13 +483,34 @@ static int check_one(const char *key, const char *path, const char *prefix, stru
 	if (st.st_uid != 0 && st.st_uid != geteuid())
 		return err_make(err, EPERM, "annotation `%s`: `%s`: `%s` is owned by uid %u", key,
 				path, prefix, (unsigned)st.st_uid);
-	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(S_ISDIR(st.st_mode) && (st.st_mode & S_ISVTX)))
+	/* A sticky dir above is fine; as the module dir itself (/tmp) it is anyone's. */
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+	    (last || !S_ISDIR(st.st_mode) || !(st.st_mode & S_ISVTX)))
 		return err_make(err, EPERM, "annotation `%s`: `%s`: `%s` is writable by others",
 				key, path, prefix);
 	return 0;
 }
 
-static int check_trusted(const char *key, const char *path, struct err **err)
+static __thread const char *tree_key, *tree_path;
+static __thread struct err **tree_err;
+static __thread size_t tree_seen;
+
+static int tree_cb(const char *p, const struct stat *st, int type, struct FTW *f)
+{
+	if (++tree_seen > (1u << 17))
+		return err_make(tree_err, E2BIG, "annotation `%s`: `%s`: more than %u entries",
+				tree_key, tree_path, 1u << 17);
+	/* Symlinks are not followed (nor taken as modules) by the walk that uses the tree. */
+	if (type == FTW_SL)
+		return 0;
+	return check_one(tree_key, tree_path, p, true, tree_err) < 0 ? -1 : 0;
+}
+
+/*
+ * @path after symlinks, and every directory above it; with @tree, everything
+ * below it too (on its file system), as the module walk reads it.
+ */
+static int check_trusted(const char *key, const char *path, bool tree, struct err **err)
 {
 	_cleanup_free_ char *real = realpath(path, NULL);
 	size_t n;
@@ -493,15 +518,21 @@ static int check_trusted(const char *key, const char *path, struct err **err)
 
 	if (!real)
 		return err_make(err, errno, "annotation `%s`: `%s`", key, path);
-	r = check_one(key, path, "/", err);
 	n = strlen(real);
+	r = check_one(key, path, "/", n == 1, err);
 	for (size_t i = 1; r >= 0 && i <= n; i++) {
 		if (i < n && real[i] != '/')
 			continue;
 		real[i] = '\0';
-		r = check_one(key, path, real, err);
+		r = check_one(key, path, real, i == n, err);
 		if (i < n)
 			real[i] = '/';
+	}
+	if (r >= 0 && tree) {
+		tree_key = key, tree_path = path, tree_err = err, tree_seen = 0;
+		if (nftw(real, tree_cb, 16, FTW_PHYS | FTW_MOUNT) != 0)
+			r = err && *err ? -1
+					: err_make(err, errno, "annotation `%s`: `%s`", key, path);
 	}
 	return r;
 }
@@ -560,16 +591,23 @@ static int plan_make(const struct vmct_oci_create_opts *o, struct plan *p, struc
 		return err_make(err, errno,
 				"guest kernel `%s` (set run.isola.vm.kernel or $ISOLA_VM_KERNEL)",
 				p->kernel);
-	if (!o->image && p->sel.kernel &&
-	    check_trusted(VMCT_OCI_ANNOTATION ".kernel", p->sel.kernel, err) < 0)
-		return -1;
-	if (!o->image && p->sel.modules &&
-	    check_trusted(VMCT_OCI_ANNOTATION ".modules", p->sel.modules, err) < 0)
-		return -1;
+	/* An annotation's kernel is checked, then used, by the path it resolves to. */
+	if (!o->image && p->sel.kernel) {
+		if (check_trusted(VMCT_OCI_ANNOTATION ".kernel", p->sel.kernel, false, err) < 0)
+			return -1;
+		p->kernel_real = realpath(p->sel.kernel, NULL);
+		if (!p->kernel_real)
+			return err_make(err, errno, "guest kernel `%s`", p->sel.kernel);
+		p->kernel = p->kernel_real;
+	}
 	env = getenv("ISOLA_VM_MODULES");
 	p->moddir = p->sel.modules ? strdup(p->sel.modules)
 		    : env && *env  ? strdup(env)
 				   : vmct_moddir_for(p->kernel);
+	/* The module dir an annotation named, or found beside an annotation's kernel. */
+	if (!o->image && p->moddir && (p->sel.modules || (p->sel.kernel && !(env && *env))) &&
+	    check_trusted(VMCT_OCI_ANNOTATION ".modules", p->moddir, true, err) < 0)
+		return -1;
 	p->agent = vmct_find_agent();
 	/* $ISOLA_VMM: what runs `vm run` (tests put a fake VMM there), else this binary. */
 	env = getenv("ISOLA_VMM");

@@ -149,8 +149,48 @@ annotate() { # KEY VALUE
 	[ "$status" = 1 ]
 	[[ "$output" == *"annotation \`run.isola.vm.modules\`: \`$TMP/mods\`: \`$TMP/mods\` is writable by others"* ]]
 	nothing_left
-	# Both root's, 0755: past the check (the kernel is no kernel: the VM fails later).
+	# /tmp itself (sticky, so fine above a path) is anyone's as the module dir.
+	annotate run.isola.vm.modules /tmp
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	[ "$status" = 1 ]
+	[[ "$output" == *"\`/tmp\` is writable by others"* ]]
+	nothing_left
+	# What is below the module dir counts too: a user's file there.
 	chmod 0755 "$TMP/mods"
+	mkdir "$TMP/mods/kernel"
+	echo ko >"$TMP/mods/kernel/crc32c_generic.ko"
+	chown 1000 "$TMP/mods/kernel/crc32c_generic.ko"
+	annotate run.isola.vm.modules "$TMP/mods"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	[ "$status" = 1 ]
+	[[ "$output" == *"\`$TMP/mods/kernel/crc32c_generic.ko\` is owned by uid 1000"* ]]
+	nothing_left
+	# The module dir found beside an annotation's kernel (KDIR/boot/vmlinuz-V ->
+	# KDIR/lib/modules/V) is checked, from where the kernel really is: a symlink
+	# in a user's directory does not lead it elsewhere.
+	bundle_jq "$B" 'del(.annotations["run.isola.vm.modules"])'
+	mkdir -p "$TMP/kd/boot" "$TMP/kd/lib/modules/9.9" "$TMP/user/boot" "$TMP/user/lib/modules/9.9"
+	echo kernel >"$TMP/kd/boot/vmlinuz-9.9"
+	cp "$TMP/mods/kernel/crc32c_generic.ko" "$TMP/kd/lib/modules/9.9/"
+	chown 1000 "$TMP/kd/lib/modules/9.9/crc32c_generic.ko"
+	annotate run.isola.vm.kernel "$TMP/kd/boot/vmlinuz-9.9"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	[ "$status" = 1 ]
+	[[ "$output" == *"annotation \`run.isola.vm.modules\`: \`$TMP/kd/lib/modules/9.9\`"*"owned by uid 1000"* ]]
+	nothing_left
+	chown 0 "$TMP/kd/lib/modules/9.9/crc32c_generic.ko"
+	chown -R 1000 "$TMP/user"
+	chmod 0777 "$TMP/user/lib/modules/9.9"
+	ln -s "$TMP/kd/boot/vmlinuz-9.9" "$TMP/user/boot/vmlinuz-9.9"
+	annotate run.isola.vm.kernel "$TMP/user/boot/vmlinuz-9.9"
+	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
+	echo "$output"
+	[[ "$output" != *"annotation \`run.isola.vm"* ]]
+	[[ "$output" != *"$TMP/user/lib"* ]]
+	"$ISOLA" --root "$R" delete --force "$ID" 2>/dev/null || true
+	# Both root's, 0755: past the check (the kernel is no kernel: the VM fails later).
+	annotate run.isola.vm.kernel "$TMP/k/vmlinuz"
+	rm -rf "$TMP/mods/kernel"
 	run "$ISOLA" --root "$R" create --bundle "$B" "$ID"
 	echo "$output"
 	[[ "$output" != *"annotation \`run.isola.vm"* ]]
