@@ -1489,7 +1489,7 @@ static int ensure_image(struct run_args *a, struct img_store *s, struct err **er
 			a->image, s->path, tried);
 }
 
-/* Does path lie on or below one of the spec's mount destinations? */
+/* Does path (absolute, normalized) lie on or below one of the spec's mount destinations? */
 static bool under_mount(json_t *mounts, const char *path)
 {
 	json_t *m;
@@ -1508,11 +1508,52 @@ static bool under_mount(json_t *mounts, const char *path)
 }
 
 /*
+ * Would the runtime find @p (absolute) in a mount?  Lexically, with "//" and "/./"
+ * folded (a "..": it may, say so), and by where its directory really is in the
+ * image: /usr/local/bin may be a symlink to a volume's /opt/bin.
+ */
+static bool in_mount(int root, const char *rootpath, json_t *mounts, const char *p)
+{
+	char norm[4096], real[4096], fdp[64], *o = norm, *slash;
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+			       .resolve = RESOLVE_IN_ROOT};
+	_cleanup_close_ int fd = -1;
+	size_t rl = strlen(rootpath);
+	ssize_t n;
+
+	for (const char *c = p; *c && o < norm + sizeof(norm) - 1; c++) {
+		if (*c == '/' && (c[1] == '/' || (c[1] == '.' && (c[2] == '/' || !c[2]))))
+			c += c[1] == '.'; /* skip "/" of "//", "/." of "/./" */
+		else
+			*o++ = *c;
+	}
+	*o = '\0';
+	if (strstr(norm, "/../") ||
+	    !strcmp(norm + (strlen(norm) > 3 ? strlen(norm) - 3 : 0), "/.."))
+		return true;
+	if (under_mount(mounts, norm))
+		return true;
+	slash = strrchr(norm, '/');
+	if (!slash || slash == norm)
+		return false;
+	*slash = '\0';
+	fd = syscall(SYS_openat2, root, norm, &how, sizeof(how));
+	snprintf(fdp, sizeof(fdp), "/proc/self/fd/%d", fd);
+	if (fd < 0 || (n = readlink(fdp, real, sizeof(real) - 1)) < 0)
+		return false;
+	real[n] = '\0';
+	if (strncmp(real, rootpath, rl) || (real[rl] != '/' && real[rl] != '\0'))
+		return false;
+	return under_mount(mounts, real[rl] ? real + rl : "/");
+}
+
+/*
  * Resolve name in the rootfs as execvp would (PATH from the env, a relative name or
  * PATH entry from cwd), never leaving it: 0 found, -ENOENT, -EACCES, or 1 when the
  * answer is in a mount (a volume's file, a tmpfs) that only the runtime will see.
  */
-static int find_exec(int root, const char *name, const char *path, const char *cwd, json_t *mounts)
+static int find_exec(int root, const char *rootpath, const char *name, const char *path,
+		     const char *cwd, json_t *mounts)
 {
 	_cleanup_free_ char *dirs = strdup(path ? path
 						: "/usr/local/sbin:/usr/local/bin:"
@@ -1534,7 +1575,7 @@ static int find_exec(int root, const char *name, const char *path, const char *c
 			snprintf(p, sizeof(p), "%s/%s", d, name);
 		else
 			snprintf(p, sizeof(p), "%s/%s%s%s", cwd, d, *d ? "/" : "", name);
-		if (under_mount(mounts, p))
+		if (in_mount(root, rootpath, mounts, p))
 			return 1;
 		fd = syscall(SYS_openat2, root, p, &how, sizeof(how));
 		if (fd < 0 || fstat(fd, &st) < 0)
@@ -1555,6 +1596,7 @@ static int check_command(const char *bundle)
 {
 	_cleanup_json_ json_t *spec = NULL;
 	_cleanup_close_ int root = -1;
+	_cleanup_free_ char *rootpath = NULL;
 	const char *arg0, *path = NULL, *cwd;
 	char p[4096];
 	json_t *env, *v, *args, *proc;
@@ -1577,9 +1619,10 @@ static int check_command(const char *bundle)
 			path = json_string_value(v) + 5;
 	snprintf(p, sizeof(p), "%s/rootfs", bundle);
 	root = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (!arg0 || root < 0)
+	rootpath = realpath(p, NULL);
+	if (!arg0 || root < 0 || !rootpath)
 		return 0;
-	r = find_exec(root, arg0, path, cwd && cwd[0] == '/' ? cwd : "/",
+	r = find_exec(root, rootpath, arg0, path, cwd && cwd[0] == '/' ? cwd : "/",
 		      json_object_get(spec, "mounts"));
 	if (r == -ENOENT) {
 		log_error("exec `%s`: executable file not found in $PATH", arg0);

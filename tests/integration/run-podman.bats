@@ -55,6 +55,17 @@ teardown() {
 	[ "$output" = "from-volume a" ]
 	run "$ISOLA" run --rm --network none -v "$TMP/tools:/opt/t:ro" "$REG/t/bb:1" /opt/t/tool b
 	[ "$output" = "from-volume b" ]
+	# Relative from / (no "//" to miss the mount), through PATH, and through a symlink
+	# of the image's (/usr -> /opt: /usr/t is the volume).
+	run "$ISOLA" run --rm --network none -v "$TMP/tools:/opt/t:ro" "$REG/t/bb:1" opt/t/tool c
+	[ "$output" = "from-volume c" ]
+	run "$ISOLA" run --rm --network none -e PATH=opt/t:/bin -v "$TMP/tools:/opt/t:ro" "$REG/t/bb:1" tool d
+	[ "$output" = "from-volume d" ]
+	TMP=$TMP img_make t/bbl:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox d:opt d:opt/t \
+		l:usr:/opt d:tmp
+	run "$ISOLA" run --rm -q --network none -e PATH=/usr/t:/bin -v "$TMP/tools:/opt/t:ro" \
+		"$REG/t/bbl:1" tool e
+	[ "$output" = "from-volume e" ]
 	run "$ISOLA" run --rm --no-such-flag "$REG/t/bb:1" sh -c :
 	[ "$status" -eq 125 ]
 	run "$ISOLA" run --rm --pull never "$REG/t/other:1" true
