@@ -31,6 +31,7 @@
 #include "oci.h"
 #include "parse.h"
 #include "state.h"
+#include "vmct.h"
 
 #define STATE_MAX CT_STATE_MAX
 
@@ -298,28 +299,41 @@ static bool is_running(const char *store, const char *id)
 	return fg >= 0;
 }
 
-/*
- * A foreground run --vm: the stop signal to its `isola run`, which hands it to the
- * container in the VM; after @timeout s, KILL (the VMM dies with it).  -1 if it
- * still runs 5 s after that.
- */
-static int stop_vm_fg(int pidfd, int sig, int timeout)
-{
-	struct pollfd p = {.fd = pidfd, .events = POLLIN};
-
-	syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
-	if (poll(&p, 1, timeout > INT_MAX / 1000 ? INT_MAX : timeout * 1000) == 1)
-		return 0;
-	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-	return poll(&p, 1, 5000) == 1 ? 0 : -1;
-}
-
 static int64_t mono_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Until the process of @pidfd ends or @ms have passed: true if it ended. */
+static bool pidfd_wait(int pidfd, int64_t ms)
+{
+	struct pollfd p = {.fd = pidfd, .events = POLLIN};
+	int64_t end = mono_ms() + ms, left;
+
+	while ((left = end - mono_ms()) > 0)
+		if (poll(&p, 1, left < INT_MAX ? (int)left : INT_MAX) == 1)
+			return true;
+	return poll(&p, 1, 0) == 1;
+}
+
+/*
+ * A foreground run --vm: the stop signal to its `isola run`, which hands it to the
+ * container in the VM; after @timeout s, KILL (the VMM dies with it).  A signal the
+ * run does not relay (vmct_signal_relayed) would end the run, not the container: it
+ * is not sent, as the runtime's kill refuses it for a detached one.  -1 if the run
+ * still runs 5 s after the KILL.
+ */
+static int stop_vm_fg(int pidfd, int sig, int timeout)
+{
+	if (vmct_signal_relayed(sig))
+		syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+	if (pidfd_wait(pidfd, (int64_t)timeout * 1000))
+		return 0;
+	syscall(SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+	return pidfd_wait(pidfd, 5000) ? 0 : -1;
 }
 
 /*

@@ -187,7 +187,9 @@ static int wait_agent(struct host *h, int fd, short events, int64_t end, unsigne
 		if (p[2].revents) {
 			struct signalfd_siginfo si = {};
 
-			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si))
+			/* A terminal resized while the VM boots: the size goes with the start. */
+			if (read(h->sigfd, &si, sizeof(si)) != sizeof(si) ||
+			    si.ssi_signo == SIGWINCH)
 				continue;
 			return err_make(err, ECANCELED, "signal %u before the container started",
 					si.ssi_signo);
@@ -400,16 +402,8 @@ int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err)
 	if (vmct_relay_init(&h.r) < 0)
 		return err_make(err, ENOMEM, "buffer");
 
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGQUIT);
-	/* Relayed too: `isola kill` of a VM container signals its monitor (oci.c). */
-	sigaddset(&mask, SIGUSR1);
-	sigaddset(&mask, SIGUSR2);
-	sigaddset(&mask, SIGWINCH);
-	sigaddset(&mask, SIGALRM);
+	/* Relayed: `isola kill` of a VM container signals its monitor (oci.c). */
+	vmct_relayed_set(&mask);
 	sigprocmask(SIG_BLOCK, &mask, &old);
 	r = start(&h, &mask, err);
 	if (r >= 0) {

@@ -72,24 +72,14 @@ int vmct_read_request(int fd, char *buf, size_t cap)
 	return -EMSGSIZE;
 }
 
-/* The relayed signals (host.c blocks them while it runs): any of them before start stops the VM. */
-static void relayed(sigset_t *set)
-{
-	static const int sigs[] = {SIGINT,  SIGTERM, SIGHUP,   SIGQUIT,
-				   SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
-
-	sigemptyset(set);
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		sigaddset(set, sigs[i]);
-}
-
 /* Wait for `start` on ctl.sock; a signal or the VMM's end stops the VM instead. */
 static int wait_start(struct gate_state *g, int vmm_pidfd, struct err **err)
 {
 	_cleanup_close_ int sfd = -1;
 	sigset_t set;
 
-	relayed(&set);
+	/* A relayed signal before start stops the VM. */
+	vmct_relayed_set(&set);
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		return err_make(err, errno, "signalfd");

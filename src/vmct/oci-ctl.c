@@ -25,6 +25,7 @@
 #include "oci.h"
 #include "parse.h"
 #include "state.h"
+#include "vmct.h"
 
 #define START_WAIT_MS 60000
 #define GONE_WAIT_MS  10000
@@ -208,18 +209,6 @@ int vmct_oci_start(const char *root, const char *id, struct err **err)
 	return r;
 }
 
-/* The signals the monitor relays to the guest process (host.c's mask), and KILL. */
-static bool relayed(int sig)
-{
-	static const int sigs[] = {SIGHUP,  SIGINT,   SIGQUIT, SIGTERM, SIGUSR1,
-				   SIGUSR2, SIGWINCH, SIGALRM, SIGKILL};
-
-	for (size_t i = 0; i < ARRAY_SIZE(sigs); i++)
-		if (sigs[i] == sig)
-			return true;
-	return false;
-}
-
 int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err)
 {
 	_cleanup_close_ int dirfd = -1, pfd = -1;
@@ -230,7 +219,7 @@ int vmct_oci_kill(const char *root, const char *id, int sig, struct err **err)
 	r = open_vm(root, id, &dirfd, &st, &status, err);
 	if (r < 0)
 		return r;
-	if (!relayed(sig))
+	if (sig != SIGKILL && !vmct_signal_relayed(sig))
 		r = err_make(err, EINVAL,
 			     "container `%s`: signal %d cannot be sent into a VM (HUP INT QUIT "
 			     "TERM USR1 USR2 WINCH ALRM KILL can)",

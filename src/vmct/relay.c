@@ -182,6 +182,25 @@ static void stdin_input(struct vmct_relay *r)
 	vmct_outq_frame(&r->q, VMCT_STDIN, b, n > 0 ? (uint32_t)n : 0);
 }
 
+/* The signals a VM container's monitor (a foreground run --vm too) passes into the VM. */
+static const int relayed_sigs[] = {SIGHUP,  SIGINT,  SIGQUIT,  SIGTERM,
+				   SIGUSR1, SIGUSR2, SIGWINCH, SIGALRM};
+
+bool vmct_signal_relayed(int sig)
+{
+	for (size_t i = 0; i < sizeof(relayed_sigs) / sizeof(relayed_sigs[0]); i++)
+		if (relayed_sigs[i] == sig)
+			return true;
+	return false;
+}
+
+void vmct_relayed_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof(relayed_sigs) / sizeof(relayed_sigs[0]); i++)
+		sigaddset(set, relayed_sigs[i]);
+}
+
 /* SIGWINCH with a terminal becomes WINCH; every other signal, SIGNAL. */
 static void signal_input(struct vmct_relay *r)
 {

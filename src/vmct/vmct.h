@@ -5,6 +5,7 @@
  * initramfs with isola-agent, the image's root disk, and one run of a
  * container's process in a VM through `isola vm run`.
  */
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -178,6 +179,14 @@ struct vmct_run_opts {
  * (the agent's message, or the last console lines).
  */
 int vmct_run(const struct vmct_run_opts *o, int *ret_status, struct err **err);
+
+/*
+ * The signals a VM container's monitor passes into the VM as SIGNAL frames (HUP INT
+ * QUIT TERM USR1 USR2 WINCH ALRM): it blocks them, any other ends it as it would
+ * any process.
+ */
+bool vmct_signal_relayed(int sig);
+void vmct_relayed_set(sigset_t *set);
 
 /*
  * Warm starts (warm.c, docs/vm-containers.md): a snapshot of a booted

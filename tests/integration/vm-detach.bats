@@ -67,8 +67,8 @@ ps_field() { # FIELD
 }
 
 @test "vm-detach: a foreground run --vm is running for ps; stop hands TERM to it, KILLs after -t; rm -f ends it; nothing left" {
-	fg() { # CMD: run --vm in the foreground, in the background of this shell; sets PID
-		"$ISOLA" run --vm --name "$N" vmdet-bb:1 sh -c "$1" >"$TMP/out" 2>&1 &
+	fg() { # CMD [RUN-OPTION...]: run --vm in the foreground, in the background of this shell; sets PID
+		"$ISOLA" run --vm --name "$N" "${@:2}" vmdet-bb:1 sh -c "$1" >"$TMP/out" 2>&1 &
 		PID=$!
 		wait_until 20 "[ \"\$(ps_field status)\" = running ]"
 		wait_until 20 "[ -s '$ISOLA_STORE/containers/$N/vm-vsock' ]"
@@ -97,6 +97,17 @@ ps_field() { # FIELD
 	[ "$(ps_field status)" = exited ]
 	run "$ISOLA" rm "$N"
 	[ "$status" -eq 0 ]
+	nothing_left "$sd"
+	# A stop signal the run does not relay would end the run, not the container: it
+	# is not sent, and KILL comes after -t (137, not 158 for SIGPWR).
+	fg 'sleep 300' --stop-signal SIGPWR
+	sd=$(dirname "$(head -n1 "$ISOLA_STORE/containers/$N/vm-vsock")")
+	run "$ISOLA" stop -t 1 "$N"
+	[ "$status" -eq 0 ]
+	rc=0
+	wait "$PID" || rc=$?
+	[ "$rc" -eq 137 ]
+	"$ISOLA" rm "$N"
 	nothing_left "$sd"
 	# rm -f of a running one; rm without -f is refused.
 	fg "trap '' TERM; sleep 300"
