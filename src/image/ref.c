@@ -89,6 +89,8 @@ static int split_name(char *name, struct img_ref *r, struct err **err)
 	} else {
 		r->registry = strdup("docker.io");
 	}
+	if (!r->registry)
+		return err_make(err, ENOMEM, "reference");
 	colon = strrchr(name, ':');
 	if (colon && !strchr(colon, '/')) {
 		*colon = '\0';
@@ -104,7 +106,7 @@ static int split_name(char *name, struct img_ref *r, struct err **err)
 	} else {
 		r->repo = strdup(name);
 	}
-	if (!r->registry || !r->repo)
+	if (!r->repo)
 		return err_make(err, ENOMEM, "reference");
 	return 0;
 }
