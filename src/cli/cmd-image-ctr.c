@@ -31,6 +31,7 @@
 #include "oci.h"
 #include "parse.h"
 #include "state.h"
+#include "text.h"
 #include "vmct.h"
 
 #define STATE_MAX CT_STATE_MAX
@@ -225,6 +226,12 @@ static int print_list(json_t *list, const char *format)
 	json_array_foreach (list, i, c) {
 		json_t *code = json_object_get(c, "exitCode");
 		char status[64], num[24] = "";
+		/* The image's Cmd, the registry's words: one cell, no escape sequence. */
+		_cleanup_free_ char *cmd = text_escape_ctl(S("command"), strlen(S("command")));
+
+		for (char *p = cmd; p && *p; p++)
+			if (*p == '\n' || *p == '\t')
+				*p = ' ';
 
 		/* A VM container says so; a stopped one's exit code is known (podman's Exited (N)).
 		 */
@@ -233,7 +240,7 @@ static int print_list(json_t *list, const char *format)
 				 json_integer_value(code));
 		snprintf(status, sizeof(status), "%s%s%s", S("status"), num,
 			 json_is_true(json_object_get(c, "vm")) ? " vm" : "");
-		print_row(S("id"), S("image"), S("command"), S("created"), status, S("ports"),
+		print_row(S("id"), S("image"), cmd ? cmd : "", S("created"), status, S("ports"),
 			  S("names"));
 	}
 #undef S

@@ -204,6 +204,15 @@ teardown() {
 	run "$ISOLA" inspect "$REG/t/bb:1"
 	[ "$status" -eq 0 ]
 	[[ "$output" == *manifest* ]]
+	# A command with escape sequences and a newline (an image's Cmd, the registry's
+	# words) is one escaped cell.
+	"$ISOLA" run -d --name "it-ps2-$$" --network none "$REG/t/bb:1" \
+		sh -c "$(printf ': \033]0;T\a\n'); busybox sleep 1000" >/dev/null
+	run "$ISOLA" ps
+	[ "$status" -eq 0 ]
+	[ "${#lines[@]}" -eq 3 ]
+	[[ "$output" != *$'\e'* ]]
+	[[ "$output" == *'sh -c : \x1b]0;T'* ]]
 }
 
 @test "run -it gives a terminal; exec -it NAME sh on an image container; -dt is refused" {
