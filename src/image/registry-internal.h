@@ -30,7 +30,7 @@ struct sink {
 	uint64_t asked_from; /* the Range start asked for */
 	bool started;
 	uint64_t deadline; /* CLOCK_MONOTONIC ms for a blob, 0 = none */
-	uint64_t start;	   /* CLOCK_MONOTONIC ms of the first attempt, for the rate */
+	uint64_t start;	   /* CLOCK_MONOTONIC ms of this attempt, for the rate */
 	char range[32];
 	struct err *err;
 };

@@ -139,15 +139,18 @@ static size_t on_data(char *buf, size_t size, size_t n, void *data)
  * The deadline counts the size the descriptor declares, which a registry
  * chooses: a layer "of 2^62 bytes" dripped a byte every 2 s held the store's
  * lock for good.  So the rate holds all along as well: after the first
- * timeout_base seconds, a transfer that has averaged less than min_rate
- * bytes a second since its first attempt is cut off.
+ * timeout_base seconds of an attempt, one that has averaged less than
+ * min_rate bytes a second is cut off.  Per attempt: a retry after connect
+ * timeouts and back-off sleeps starts afresh, as its buffer does.
  */
 static bool too_slow(const struct sink *k, uint64_t *ret_got)
 {
 	const struct img_pull_opts *o = k->r->opts;
 	uint64_t base = o->timeout_base ? o->timeout_base : IMG_PULL_TIMEOUT_BASE;
 	uint64_t rate = o->min_rate ? o->min_rate : IMG_PULL_MIN_RATE;
-	uint64_t got = k->w ? img_blob_writer_offset(k->w) : k->len;
+	uint64_t off = k->w ? img_blob_writer_offset(k->w) : 0;
+	/* This attempt's bytes: past its Range start, or from 0 if the server sent all again. */
+	uint64_t got = !k->w ? k->len : off >= k->asked_from ? off - k->asked_from : off;
 	uint64_t allowed = base * 1000 + got / rate * 1000 + got % rate * 1000 / rate;
 
 	*ret_got = got;
@@ -218,8 +221,7 @@ struct curl_slist *reg_setup_easy(struct reg *r, CURL *c, const char *url, const
 	struct curl_slist *h = NULL;
 
 	k->curl = c;
-	if (!k->start)
-		k->start = reg_now_ms();
+	k->start = reg_now_ms();
 	if (accept)
 		h = curl_slist_append(h, accept);
 	if (authz)
