@@ -44,13 +44,16 @@ ps_field() { # FIELD
 }
 
 @test "vm-detach: a guest that never reads its config cannot hold run --vm: a signal ends it, nothing left" {
+	local before
+	before=$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)
 	# A config larger than the socket's buffer: 3,000 variables of 300 bytes.
 	for i in $(seq 3000); do printf 'V%d=%0300d\n' "$i" 0; done >"$TMP/env"
-	FAKE_VMM=noread "$ISOLA" run --vm --rm --env-file "$TMP/env" vmdet-bb:1 echo hi \
+	FAKE_VMM=noread FAKE_VMM_MARK=$TMP/noread "$ISOLA" run --vm --rm --env-file "$TMP/env" vmdet-bb:1 echo hi \
 		>"$TMP/out" 2>&1 &
 	pid=$!
-	wait_until 20 "pgrep -f '$TMP/kernel' >/dev/null"
-	sleep 2
+	# The agent has connected (so isola is past accept, in the config's send).
+	wait_until 20 "[ -e '$TMP/noread' ]"
+	sleep 1
 	kill -TERM "$pid"
 	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
 	if kill -0 "$pid" 2>/dev/null; then
@@ -64,6 +67,7 @@ ps_field() { # FIELD
 	[ "$rc" -ne 0 ]
 	grep -q "signal 15 before the container started" "$TMP/out"
 	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
+	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" = "$before" ]
 }
 
 @test "vm-detach: a foreground run --vm is running for ps; stop hands TERM to it, KILLs after -t; rm -f ends it; nothing left" {

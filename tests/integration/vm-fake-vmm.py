@@ -141,7 +141,8 @@ def main():
     conn.connect(uds + "_1024")
     console("agent connected")
     if os.environ.get("FAKE_VMM") == "noread":
-        # A guest that stopped: it never reads the CONFIG.
+        # A guest that stopped: it never reads the CONFIG.  The test waits for $FAKE_VMM_MARK.
+        open(os.environ["FAKE_VMM_MARK"], "w").close()
         time.sleep(300)
         sys.exit(0)
     Session(conn).serve()
