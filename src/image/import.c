@@ -169,6 +169,12 @@ static int import_oci(struct img_store *s, int src, const char *given, char **re
 		if (!dg)
 			return err_make(err, 0, "index.json: manifests[%zu].digest missing", i);
 		r = import_oci_manifest(s, src, dg, name, 0, err);
+		if (r < 0 && names) {
+			for (char *c = names; *c; c++)
+				if (*c == '\n')
+					*c = ' ';
+			return err_wrap(err, "stored before this one: %s", names);
+		}
 		if (r < 0)
 			return r;
 		if (given)

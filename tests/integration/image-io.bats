@@ -81,6 +81,17 @@ layer_file() { # NAME PATH: cat PATH from the image's only layer
 	# With a NAME, one image under that name.
 	run "$ISOLA" image import "$TMP/layout" localhost/c:1
 	[ "$output" = localhost/c:1 ]
+	# A failure half way names what was stored before it.
+	python3 - "$TMP/layout/index.json" <<-'EOP'
+	import json, sys
+	idx = json.load(open(sys.argv[1]))
+	idx["manifests"][2]["digest"] = "sha256:" + "0" * 64
+	json.dump(idx, open(sys.argv[1], "w"))
+	EOP
+	run "$ISOLA" image import "$TMP/layout"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"stored before this one: localhost/a:1 localhost/b:1"* ]]
 }
 
 @test "import: a hostile archive cannot write outside the store" {
