@@ -11,7 +11,8 @@
 #include "cleanup.h"
 #include "image.h"
 
-#define REF_MAX 1024
+#define REF_MAX	      1024
+#define REPO_NAME_MAX 255
 
 void img_ref_free(struct img_ref *r)
 {
@@ -108,6 +109,10 @@ static int split_name(char *name, struct img_ref *r, struct err **err)
 	}
 	if (!r->repo)
 		return err_make(err, ENOMEM, "reference");
+	/* As Docker: registry/repository at most 255 characters (so a name parses back). */
+	if (strlen(r->registry) + 1 + strlen(r->repo) > REPO_NAME_MAX)
+		return err_make(err, 0, "repository name `%.64s…` longer than %d characters", name,
+				REPO_NAME_MAX);
 	return 0;
 }
 

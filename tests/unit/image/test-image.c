@@ -100,6 +100,19 @@ static void test_refs(void)
 
 		ok(img_ref_parse(bad[i], &r, &err) < 0 && err, "reference `%s` refused", bad[i]);
 	}
+	/* docker.io/library/ + 237 = 255 characters: the most; one more is refused. */
+	{
+		char name[300];
+		struct img_ref r = {};
+		_cleanup_err_ struct err *err = NULL;
+
+		memset(name, 'a', 237);
+		name[237] = '\0';
+		ok(img_ref_parse(name, &r, &err) == 0, "a 255-character name");
+		img_ref_free(&r);
+		strcat(name, "a");
+		ok(img_ref_parse(name, &r, &err) < 0 && err, "a 256-character name refused");
+	}
 	ok(img_registry_is_local("localhost:5000") && img_registry_is_local("127.0.0.1:1") &&
 	       !img_registry_is_local("docker.io"),
 	   "local registries");
