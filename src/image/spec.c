@@ -683,8 +683,14 @@ static json_t *idmaps(const struct img_idmap *m, size_t n)
  * obsolete ones.  clone3 says ENOSYS (its flags are behind a pointer no
  * filter can read), so libc falls back to clone.  AF_VSOCK sockets are
  * refused as Docker's profile does: in a VM container (run --vm) the guest's
- * agent listens on vsock, and on the host vsock reaches VMs.  Docker's and
- * podman's defaults deny these too (theirs are allow-lists); --security-opt
+ * agent listens on vsock, and on the host vsock reaches VMs.  On the i386
+ * ABI a socket() may also come through socketcall(), whose arguments sit
+ * behind a pointer: libseccomp turns the rule into one on
+ * socketcall(SYS_SOCKET) without the family, so a 32-bit program whose libc
+ * uses socketcall (glibc built for kernels before 4.3) gets EPERM for every
+ * socket -- closed rather than open; such a program needs
+ * seccomp=unconfined or a profile of its own.  Docker's and podman's
+ * defaults deny these too (theirs are allow-lists); --security-opt
  * seccomp=unconfined drops the filter, seccomp=FILE replaces it.
  */
 static const char *const denied_syscalls[] = {
