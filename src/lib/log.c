@@ -102,22 +102,62 @@ static void write_line(int fd, const char *s)
 	}
 }
 
-static void to_file(enum log_level level, const char *msg)
+/*
+ * @prefix, then @msg with a tab after each newline in it (a continuation,
+ * never a line of its own) and without its trailing newlines, then one.
+ */
+static char *fold(const char *prefix, const char *msg)
+{
+	size_t nl = 0, len = strlen(msg);
+	char *line, *o;
+
+	while (len > 0 && msg[len - 1] == '\n')
+		len--;
+	for (size_t i = 0; i < len; i++)
+		nl += msg[i] == '\n';
+	line = malloc(strlen(prefix) + len + nl + 2);
+	if (!line)
+		return NULL;
+	o = stpcpy(line, prefix);
+	for (size_t i = 0; i < len; i++) {
+		*o++ = msg[i];
+		if (msg[i] == '\n')
+			*o++ = '\t';
+	}
+	*o++ = '\n';
+	*o = '\0';
+	return line;
+}
+
+/*
+ * One record a message: JSON escapes what it must (given @raw, the message as
+ * made, when it is valid UTF-8); in text, a newline inside the message (a
+ * guest's console tail) continues the record on a line that starts with a tab
+ * (fold), so no message text can start a record of its own.
+ */
+static void to_file(enum log_level level, const char *raw, const char *msg)
 {
 	char ts[64], *line = NULL;
 
 	timestamp(ts, sizeof(ts));
 	if (log_fmt == LOG_FORMAT_JSON) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg,
+		json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", raw,
 				      "time", ts);
-		char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		char *s;
 
+		if (!o)
+			o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg,
+				      "time", ts);
+		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
 		json_decref(o);
 		if (s && asprintf(&line, "%s\n", s) < 0)
 			line = NULL;
 		free(s);
-	} else if (asprintf(&line, "%s %s %s\n", ts, level_names[level], msg) < 0) {
-		line = NULL;
+	} else {
+		char prefix[128];
+
+		snprintf(prefix, sizeof(prefix), "%s %s ", ts, level_names[level]);
+		line = fold(prefix, msg);
 	}
 	if (line)
 		write_line(log_fd, line);
@@ -127,7 +167,7 @@ static void to_file(enum log_level level, const char *msg)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	int saved = errno;
-	char *msg = NULL;
+	char *msg = NULL, *clean = NULL;
 	va_list ap;
 
 	va_start(ap, fmt);
@@ -137,29 +177,26 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	/*
 	 * Messages carry what others chose (a registry's media type, an archive's
 	 * paths, a guest's error text): no escape sequence of theirs reaches a
-	 * terminal or a text log.
+	 * terminal or a text log, and no newline of theirs starts a line that
+	 * looks like one of ours.
 	 */
-	if (msg) {
-		char *clean = text_escape_ctl(msg, strlen(msg));
-
-		free(msg);
-		msg = clean;
-	}
-	if (!msg)
+	if (msg)
+		clean = text_escape_ctl(msg, strlen(msg));
+	if (!clean)
 		goto out;
 
 	if (log_fd >= 0 && (int)level <= log_file_max)
-		to_file(level, msg);
+		to_file(level, msg, clean);
 	if (log_to_stderr && (level <= LOG_WARN || log_fd < 0)) {
-		char *line = NULL;
+		char *line = fold(level == LOG_WARN ? "isola: warning: " : "isola: ", clean);
 
-		if (asprintf(&line, "isola: %s%s\n", level == LOG_WARN ? "warning: " : "", msg) >=
-		    0)
+		if (line)
 			write_line(STDERR_FILENO, line);
 		free(line);
 	}
-	free(msg);
 out:
+	free(clean);
+	free(msg);
 	errno = saved;
 }
 

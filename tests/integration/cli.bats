@@ -21,3 +21,20 @@ load helpers
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"expected text or json"* ]]
 }
+
+@test "--log: text in a message cannot start a record of its own; JSON keeps the text" {
+	local dir="$BATS_TEST_TMPDIR" forged
+	forged="$(printf 'a\n2026-01-01T00:00:00.000000000Z error forged\033[2J\n')"
+	run "$ISOLA" --log "$dir/text.log" pull "$forged"
+	[ "$status" -ne 0 ]
+	# On stderr and in the text log, the message's newline continues it after a tab.
+	[[ "$output" == *$'`a\n\t2026-01-01T00:00:00.000000000Z error forged\\x1b[2J'* ]]
+	[ "$(grep -c '^20' "$dir/text.log")" = 1 ]
+	grep -q $'^\t2026-01-01T00:00:00.000000000Z error forged\\\\x1b\\[2J' "$dir/text.log"
+	run "$ISOLA" --log "$dir/json.log" --log-format json pull "$forged"
+	[ "$status" -ne 0 ]
+	[ "$(wc -l <"$dir/json.log")" = 1 ]
+	python3 -c 'import json, sys
+m = json.loads(open(sys.argv[1]).read())["msg"]
+assert "a\n2026-01-01T00:00:00.000000000Z error forged\x1b[2J" in m, m' "$dir/json.log"
+}
