@@ -215,7 +215,7 @@ static int rx_gather(struct virtio_net *n, size_t need)
 		for (unsigned i = 0; i < c->n; i++)
 			virtq_unpop(vq);
 		/* A ring wholly gathered that still falls short never will do. */
-		return r == 0 && c->n < vq->size ? RX_NO_BUFFERS : -E2BIG;
+		return r == 0 && c->n < vq->num ? RX_NO_BUFFERS : -E2BIG;
 	}
 	return 0;
 }

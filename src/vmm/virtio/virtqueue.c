@@ -41,6 +41,7 @@ int virtq_enable(struct virtq *vq, const struct guest_mem *mem)
 		return -EINVAL;
 	}
 	vq->mem = mem;
+	vq->num = (uint16_t)n;
 	vq->last_avail = 0;
 	vq->used_idx = 0;
 	vq->signalled_used = 0;
@@ -126,7 +127,7 @@ static int add_buffer(const struct virtq *vq, const struct virtq_desc *d, struct
 static int walk_chain(const struct virtq *vq, uint16_t head, struct virtq_req *req)
 {
 	const struct virtq_desc *table = vq->desc;
-	uint32_t table_size = vq->size, count = 0, idx = head;
+	uint32_t table_size = vq->num, count = 0, idx = head;
 	bool indirect = false;
 	uint64_t total = 0;
 	struct virtq_desc d;
@@ -171,12 +172,12 @@ int virtq_pop(struct virtq *vq, struct virtq_req *req)
 	avail_idx = LOAD16_ACQ(&vq->avail->idx);
 	if (avail_idx == vq->last_avail)
 		return 0;
-	if ((uint16_t)(avail_idx - vq->last_avail) > vq->size) {
+	if ((uint16_t)(avail_idx - vq->last_avail) > vq->num) {
 		vq->broken = true; /* more buffers than the ring holds */
 		return -EIO;
 	}
-	head = LOAD16(&vq->avail->ring[vq->last_avail & (vq->size - 1)]);
-	if (head >= vq->size) {
+	head = LOAD16(&vq->avail->ring[vq->last_avail & (vq->num - 1)]);
+	if (head >= vq->num) {
 		vq->broken = true; /* nothing we could even hand back */
 		return -EIO;
 	}
@@ -197,13 +198,20 @@ void virtq_unpop(struct virtq *vq)
 static void mark_used(const struct virtq *vq)
 {
 	if (vq->mem && vq->used)
-		guest_mem_mark(vq->mem, vq->used, 6u + 8u * vq->size + 2u);
+		guest_mem_mark(vq->mem, vq->used, 6u + 8u * vq->num + 2u);
 }
 
+/*
+ * A buffer held when the driver took the queue back (QueueReady 0, a reset)
+ * is not returned: the rings are the driver's again.
+ */
 void virtq_push(struct virtq *vq, uint16_t head, uint32_t len)
 {
-	struct virtq_used_elem *e = &vq->used->ring[vq->used_idx & (vq->size - 1)];
+	struct virtq_used_elem *e;
 
+	if (!vq->ready)
+		return;
+	e = &vq->used->ring[vq->used_idx & (vq->num - 1)];
 	e->id = htole32(head);
 	e->len = htole32(len);
 	vq->used_idx++;
@@ -225,6 +233,8 @@ bool virtq_need_interrupt(struct virtq *vq)
 	uint16_t old = vq->signalled_used, new_idx = vq->used_idx;
 	bool valid = vq->signalled_valid;
 
+	if (!vq->ready)
+		return false;
 	/* Order the used->idx store before reading the guest's suppression state. */
 	__atomic_thread_fence(__ATOMIC_SEQ_CST);
 	vq->signalled_used = new_idx;
@@ -233,11 +243,13 @@ bool virtq_need_interrupt(struct virtq *vq)
 		return !(LOAD16(&vq->avail->flags) & VIRTQ_AVAIL_F_NO_INTERRUPT);
 	if (!valid)
 		return true;
-	return virtq_need_event(LOAD16(&vq->avail->ring[vq->size]), new_idx, old);
+	return virtq_need_event(LOAD16(&vq->avail->ring[vq->num]), new_idx, old);
 }
 
 void virtq_disable_notify(struct virtq *vq)
 {
+	if (!vq->ready)
+		return;
 	if (!vq->event_idx)
 		STORE16(&vq->used->flags, VIRTQ_USED_F_NO_NOTIFY);
 	mark_used(vq);
@@ -246,10 +258,11 @@ void virtq_disable_notify(struct virtq *vq)
 
 bool virtq_enable_notify(struct virtq *vq)
 {
-	uint16_t *avail_event = (uint16_t *)&vq->used->ring[vq->size];
+	uint16_t *avail_event;
 
 	if (!vq->ready || vq->broken)
 		return false;
+	avail_event = (uint16_t *)&vq->used->ring[vq->num];
 	if (vq->event_idx)
 		STORE16(avail_event, vq->last_avail);
 	else

@@ -56,9 +56,15 @@ struct virtq {
 	 * length when not VIRTQ_MAX_CHAIN_BYTES (0); at most UINT32_MAX. */
 	uint32_t max_chain_bytes;
 
-	/* Device state, valid while ready. */
+	/*
+	 * Device state, valid while ready.  num is size as it was at
+	 * virtq_enable(), the size the rings were checked for: the transport's
+	 * size may change once the driver takes the queue back (QueueReady 0),
+	 * and a device may still hold a buffer of it then.
+	 */
 	bool ready;
 	bool broken; /* the guest corrupted the ring itself */
+	uint16_t num;
 	struct virtq_desc *desc;
 	struct virtq_avail *avail;
 	struct virtq_used *used;

@@ -2,6 +2,7 @@
 /* virtio-balloon: inflated and reported pages are given back (read as zero). */
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 
 #include "cleanup.h"
 #include "fake-vm.h"
@@ -51,6 +52,21 @@ static void host_control(void)
 	ok(rd(&d, 0x60) & VIRTIO_ISR_CONFIG && irqs > 0, "with a configuration change interrupt");
 	is_int(vmm_balloon_set_interval(VM, 1, &err), 0, "polling every second");
 	is_int(drv_wait_q(&d, 2), 0, "the stats buffer comes back for a refill");
+	/*
+	 * Offered again right after a tick, held for the next one; then the driver
+	 * takes the queue back (QueueReady 0) and sets its size to 0.  The tick
+	 * must not return the buffer into the rings, and least of all index them
+	 * by the new size.
+	 */
+	AVAILQ(&d, 2)->ring[d.avail_idx[2] % QSZ] = 0;
+	__atomic_store_n(&AVAILQ(&d, 2)->idx, ++d.avail_idx[2], __ATOMIC_RELEASE);
+	wr(&d, 0x50, 2);
+	nanosleep(&(struct timespec){.tv_nsec = 50000000}, NULL);
+	wr(&d, 0x30, 2);
+	wr(&d, 0x44, 0);
+	wr(&d, 0x38, 0);
+	is_int(drv_wait_q(&d, 2), -1,
+	       "a buffer held when the driver took its queue back stays out");
 
 	memset(gp(PAGE_B), 0xcc, 4096);
 	desc_q(&d, 3, 0, PAGE_B, 4096, VIRTQ_DESC_F_WRITE, 0);

@@ -345,6 +345,43 @@ static void test_notify(void)
 	is_int(*avail_event, 1, "avail_event set to the next index we will read");
 }
 
+/*
+ * The transport's size may change once the driver took the queue back
+ * (virtio-mmio QueueReady 0, then QueueNum): the rings stay as checked at
+ * enable, and a buffer the device still holds is not returned into them.
+ */
+static void test_taken_back(void)
+{
+	uint8_t *past = (uint8_t *)&used()->ring[QSZ] + 2;
+	uint8_t canary[4096];
+
+	reset_queue(false, true);
+	memset(past, 0x5a, sizeof(canary));
+	memcpy(canary, past, sizeof(canary));
+	set(desc(0), BUF_GPA, 16, VIRTQ_DESC_F_WRITE, 0);
+	offer(0);
+	is_int(virtq_pop(&vq, &req), 1, "the device holds a buffer");
+	vq.used_idx = 99; /* as after 99 returned buffers */
+	vq.size = 0;	  /* a transport that let the size change under it */
+	virtq_push(&vq, 0, 16);
+	ok(used()->ring[99 % QSZ].len == 16 && !memcmp(past, canary, sizeof(canary)),
+	   "the used entry goes by the size checked at enable, not past the ring");
+	offer(0);
+	is_int(virtq_pop(&vq, &req), 1, "and so does the next pop");
+
+	reset_queue(false, true);
+	offer(0);
+	is_int(virtq_pop(&vq, &req), 1, "held again");
+	vq.ready = false; /* QueueReady 0 */
+	vq.size = 0;
+	used()->flags = 0;
+	virtq_push(&vq, 0, 16);
+	virtq_disable_notify(&vq);
+	ok(used()->idx == 0 && used()->ring[0].len == 0 && used()->flags == 0,
+	   "a queue taken back gets nothing written into its rings");
+	ok(!virtq_need_interrupt(&vq) && !virtq_enable_notify(&vq), "and no interrupt for it");
+}
+
 int main(void)
 {
 	ram = aligned_alloc(4096, MEM_SIZE);
@@ -365,6 +402,7 @@ int main(void)
 	test_indirect();
 	test_notify();
 	test_dirty_marks();
+	test_taken_back();
 
 	munmap(big, BIG_SIZE);
 	free(ram);
