@@ -35,9 +35,11 @@ static int take_parent_name(struct fuse_req *r, void *fixed, size_t len, struct 
 /*
  * A new entry: owned by the caller, with exactly `mode` (the guest applied its
  * umask already; the VMM's own must not apply again), then looked up as the
- * reply.  mode < 0: a symlink or a link, left as it is.
+ * reply.  mode < 0: a symlink, left as it is.  A hard link is no new inode:
+ * @link leaves its owner and mode alone (the caller would take over the
+ * file it linked to, /etc/shadow of a shared rootfs included).
  */
-static int reply_new_entry(struct fuse_req *r, int dirfd, const char *name, int mode)
+static int reply_new_entry(struct fuse_req *r, int dirfd, const char *name, int mode, bool link)
 {
 	struct fuse_entry_out e;
 	char path[32];
@@ -45,13 +47,13 @@ static int reply_new_entry(struct fuse_req *r, int dirfd, const char *name, int 
 	int fd, ret;
 
 	/* Best effort: a share on a filesystem without chown keeps root's. */
-	if (fchownat(dirfd, name, r->h->uid, r->h->gid, AT_SYMLINK_NOFOLLOW) < 0)
+	if (!link && fchownat(dirfd, name, r->h->uid, r->h->gid, AT_SYMLINK_NOFOLLOW) < 0)
 		log_debug("virtio-fs: chown `%s`: %m", name);
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	/* chmod through /proc resolves to the inode itself: never for a symlink. */
-	if (mode >= 0 && fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) &&
+	if (!link && mode >= 0 && fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) &&
 	    (st.st_mode & 07777) != (unsigned)mode) {
 		snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
 		if (chmod(path, mode) < 0)
@@ -75,7 +77,7 @@ int fuse_do_mknod(struct fuse_req *r)
 		return -EPERM;
 	if (mknodat(p->fd, name, (in.mode & S_IFMT) | NO_SETID(in.mode), 0) < 0)
 		return -errno;
-	return reply_new_entry(r, p->fd, name, NO_SETID(in.mode));
+	return reply_new_entry(r, p->fd, name, NO_SETID(in.mode), false);
 }
 
 int fuse_do_mkdir(struct fuse_req *r)
@@ -89,7 +91,7 @@ int fuse_do_mkdir(struct fuse_req *r)
 		return ret;
 	if (mkdirat(p->fd, name, NO_SETID(in.mode)) < 0)
 		return -errno;
-	return reply_new_entry(r, p->fd, name, NO_SETID(in.mode));
+	return reply_new_entry(r, p->fd, name, NO_SETID(in.mode), false);
 }
 
 /* SYMLINK: the new entry's name, then the target (stored as is, never followed here). */
@@ -109,7 +111,7 @@ int fuse_do_symlink(struct fuse_req *r)
 		return -ENAMETOOLONG;
 	if (symlinkat(target, p->fd, name) < 0)
 		return -errno;
-	return reply_new_entry(r, p->fd, name, -1);
+	return reply_new_entry(r, p->fd, name, -1, false);
 }
 
 int fuse_do_link(struct fuse_req *r)
@@ -127,7 +129,7 @@ int fuse_do_link(struct fuse_req *r)
 	/* The inode itself (AT_EMPTY_PATH): a symlink is linked, not followed. */
 	if (linkat(old->fd, "", p->fd, name, AT_EMPTY_PATH) < 0)
 		return -errno;
-	return reply_new_entry(r, p->fd, name, -1);
+	return reply_new_entry(r, p->fd, name, -1, true);
 }
 
 static int remove_entry(struct fuse_req *r, int flags)

@@ -333,6 +333,29 @@ static void test_symlink(void)
 	       "CREATE over the symlink does not write through it");
 }
 
+/* A hard link is no new file: the guest user who makes it must not get the file. */
+static void test_link(void)
+{
+	struct fuse_link_in li = {0};
+	char path[256];
+	struct stat st;
+	int64_t l;
+	void *p = NULL;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/rootfile", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+	ok(fd >= 0 && fchown(fd, 0, 0) == 0, "a host file owned by root, mode 0640");
+	if (fd >= 0)
+		close(fd);
+	li.oldnodeid = lookup(&rw, 1, "rootfile");
+	l = entry(call(&rw, FUSE_LINK, 1, &li, sizeof(li), "x", 2, &p, NULL), &p);
+	ok(l > 1, "LINK x -> rootfile, asked by uid 1234");
+	ok(stat(path, &st) == 0 && st.st_uid == 0 && st.st_gid == 0 &&
+	       (st.st_mode & 07777) == 0640 && st.st_nlink == 2,
+	   "the linked file keeps its owner and mode");
+}
+
 static void test_nasty(void)
 {
 	struct fuse_mknod_in mk = {.mode = S_IFCHR | 0666, .rdev = makedev(1, 3)};
@@ -588,6 +611,7 @@ int main(void)
 	test_files();
 	test_dirs();
 	test_symlink();
+	test_link();
 	test_nasty();
 	test_readonly();
 	test_node_cap();
