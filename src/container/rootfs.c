@@ -529,9 +529,20 @@ static int setup_dev(const struct ct_init *in, int rootfd, struct err **err)
 	};
 	const struct ct_spec *s = in->spec;
 	_cleanup_close_ int dev = -1;
+	struct stat st;
 	char path[64];
 	int r;
 
+	/*
+	 * A /dev that is a symbolic link (into a volume, say: mounts are made
+	 * first) would take the nodes, links and the unlinks before them
+	 * elsewhere, to the host's files.  It is refused; a missing one is made.
+	 */
+	dev = open_in_root(rootfd, "/dev", O_PATH | O_NOFOLLOW);
+	if (dev >= 0 && fstat(dev, &st) == 0 && S_ISLNK(st.st_mode))
+		return err_make(err, ELOOP, "the rootfs's /dev is a symbolic link");
+	if (dev >= 0)
+		close(dev);
 	for (size_t i = 0; i < ARRAY_SIZE(default_devices); i++) {
 		snprintf(path, sizeof(path), "/dev/%s", default_devices[i].name);
 		r = make_device(rootfd, path, S_IFCHR | 0666,
@@ -540,7 +551,7 @@ static int setup_dev(const struct ct_init *in, int rootfd, struct err **err)
 		if (r < 0)
 			return r;
 	}
-	dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+	dev = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW);
 	if (dev < 0)
 		return err_make(err, -dev, "open /dev in the rootfs");
 	for (size_t i = 0; i < ARRAY_SIZE(links); i++) {

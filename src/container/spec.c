@@ -597,9 +597,12 @@ static int parse_devices(struct ct_spec *s, json_t *lx, const char *w, struct er
 				return r;
 			d->has_mode = true;
 		}
-		if (d->path[0] != '/')
-			return err_make(err, 0, "%s.path: `%s` is not an absolute path", wi,
-					d->path);
+		if (d->path[0] != '/' || path_has_dot_component(d->path) ||
+		    d->path[strlen(d->path) - 1] == '/')
+			return err_make(err, 0,
+					"%s.path: `%s` must be absolute, without `.` or `..`, and "
+					"name a file",
+					wi, d->path);
 		if (!strchr("cubp", type[0]) || type[1])
 			return err_make(err, 0, "%s.type: `%s`: expected c, u, b or p", wi, type);
 		d->type = type[0] == 'u' ? 'c' : type[0];

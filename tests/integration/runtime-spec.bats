@@ -176,6 +176,39 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[[ "$output" == *ok ]]
 }
 
+# A review helper planted a 1:3 node on the bundle's disk with "/dev/../xb",
+# and a /dev symlinked into a volume (mounted after /dev's tmpfs) took the
+# default nodes, links and unlinks into the host's directory.
+@test "linux.devices: a path with . or .. is refused; a rootfs whose /dev is a symlink makes nothing through it" {
+	args true
+	for p in /dev/../xb /dev/./x /dev/x/.. /dev/; do
+		bundle_jq "$B" ".linux.devices = [{path: \"$p\", type: \"c\", major: 1, minor: 3}]"
+		# To a file: a create that works leaves an init holding its stdio.
+		st=0
+		isola create -b "$B" "$ID" 2>"$TMP/err" >/dev/null || st=$?
+		cat "$TMP/err"
+		[ "$st" -ne 0 ]
+		grep -q "linux.devices\[0\].path" "$TMP/err"
+		[ "$(wc -l <"$TMP/err")" = 1 ]
+		[ ! -e "$B/rootfs/xb" ]
+		[ ! -e "$R/$ID" ]
+	done
+	mkdir "$TMP/hostvol" "$B/rootfs/vol"
+	touch "$TMP/hostvol/null"
+	rm -rf --one-file-system "$B/rootfs/dev"
+	ln -s vol "$B/rootfs/dev"
+	bundle_jq "$B" "del(.linux.devices) | .mounts += [{destination: \"/vol\", type: \"bind\",
+		source: \"$TMP/hostvol\", options: [\"rbind\"]}]"
+	st=0
+	isola run -b "$B" "$ID" 2>"$TMP/err" >/dev/null || st=$?
+	cat "$TMP/err"
+	[ "$st" -ne 0 ]
+	grep -q "the rootfs's /dev is a symbolic link" "$TMP/err"
+	[ "$(ls "$TMP/hostvol")" = null ]
+	[ -f "$TMP/hostvol/null" ]
+	[ ! -e "$R/$ID" ]
+}
+
 # The caller's umask (podman's, a shell's 022 or 077) must not cut a device's
 # mode: /dev/null 0644 is a /dev/null only root can write to.
 @test "devices get their mode whatever the caller's umask: /dev/null 0666, fileMode as given" {
