@@ -16,7 +16,9 @@
  *    a regular file or a directory;
  *  - no setuid/setgid bits and no device nodes are ever made;
  *  - the inode table and the open handles are capped (FUSE_MAX_NODES,
- *    FUSE_MAX_HANDLES): beyond them the guest gets ENFILE;
+ *    FUSE_MAX_HANDLES), and so are the fds of every share together (the
+ *    fd limit less a reserve for the rest of the VMM): beyond them the guest
+ *    gets ENFILE;
  *  - every length and offset is checked against the request; a malformed
  *    request gets an error reply, never a crash.
  * What it does NOT protect against: a host process that moves a directory

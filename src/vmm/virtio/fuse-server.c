@@ -126,6 +126,24 @@ static void fill_entry(struct fuse_entry_out *e, uint64_t nodeid, uint32_t gen,
 	fuse_fill_attr(&e->attr, st);
 }
 
+/*
+ * Whether @fd leaves the rest of the VMM too few: fds are numbered lowest
+ * first, so one at or above the soft limit less a reserve (1024, or a
+ * quarter of a small limit) means the shares hold nearly all of them.  Past
+ * that the guest gets ENFILE: its inodes and handles, on every share
+ * together, never starve the API, vsock, hotplug or a snapshot of fds.
+ */
+static bool fd_over_reserve(int fd)
+{
+	struct rlimit rl;
+	rlim_t reserve;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur == RLIM_INFINITY)
+		return false;
+	reserve = rl.rlim_cur > 4096 ? 1024 : rl.rlim_cur / 4;
+	return (rlim_t)fd >= rl.rlim_cur - reserve;
+}
+
 int fuse_node_enter(struct fuse_srv *s, int fd, struct fuse_entry_out *e)
 {
 	struct fuse_node *n;
@@ -148,7 +166,7 @@ int fuse_node_enter(struct fuse_srv *s, int fd, struct fuse_entry_out *e)
 			return 0;
 		}
 	}
-	if (pool_get(&s->node_pool, &i) < 0) {
+	if (fd_over_reserve(fd) || pool_get(&s->node_pool, &i) < 0) {
 		close(fd);
 		return -ENFILE;
 	}
@@ -206,7 +224,7 @@ int fuse_handle_new(struct fuse_srv *s, int fd, bool dir, uint64_t *ret_fh)
 {
 	uint32_t i;
 
-	if (pool_get(&s->handle_pool, &i) < 0) {
+	if (fd_over_reserve(fd) || pool_get(&s->handle_pool, &i) < 0) {
 		close(fd);
 		return -ENFILE;
 	}
