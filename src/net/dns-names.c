@@ -129,6 +129,18 @@ int dnsd_subnets_load(struct dnsd *d, struct err **err)
 }
 
 /* A client on the network: other networks' containers do not learn its names. */
+bool dnsd_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET)
+		return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+		       ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+	return a->ss_family == AF_INET6 &&
+	       !memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
+}
+
 bool dnsd_client_ok(const struct dnsd *d, const struct sockaddr_storage *from)
 {
 	const uint8_t *a = from->ss_family == AF_INET

@@ -88,13 +88,28 @@ bool dnsd_on_query(struct dnsd *d, int lsock)
 	return n >= 0;
 }
 
-/* A new TCP client of the network takes a free slot, or the oldest one's. */
+/* How many connections @i's address holds. */
+static int host_conns(const struct dnsd *d, int i)
+{
+	int n = 0;
+
+	for (int j = 0; j < TCP_MAX; j++)
+		n += d->tcp[j].fd >= 0 && dnsd_same_host(&d->tcp[j].peer, &d->tcp[i].peer);
+	return n;
+}
+
+/*
+ * A new TCP client of the network takes a free slot.  One address holds at
+ * most TCP_PER_HOST (past that its own oldest gives way); with all taken, the
+ * oldest of the address holding the most does.  A container opening
+ * connections in a loop does not push out its neighbours'.
+ */
 void dnsd_on_accept(struct dnsd *d, int lfd)
 {
-	struct sockaddr_storage from;
+	struct sockaddr_storage from = {0};
 	socklen_t fl = sizeof(from);
 	int fd = accept4(lfd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	int slot = 0;
+	int slot = -1, mine = -1, n_mine = 0, most = 0;
 
 	if (fd < 0)
 		return;
@@ -104,14 +119,26 @@ void dnsd_on_accept(struct dnsd *d, int lfd)
 	}
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &(int){TCP_SNDBUF}, sizeof(int));
 	for (int i = 0; i < TCP_MAX; i++) {
-		if (d->tcp[i].fd < 0) {
-			slot = i;
-			break;
+		if (d->tcp[i].fd < 0)
+			slot = slot < 0 ? i : slot;
+		else if (dnsd_same_host(&d->tcp[i].peer, &from)) {
+			n_mine++;
+			if (mine < 0 || d->tcp[i].deadline < d->tcp[mine].deadline)
+				mine = i;
 		}
-		if (d->tcp[i].deadline < d->tcp[slot].deadline)
+	}
+	if (n_mine >= TCP_PER_HOST)
+		slot = mine;
+	for (int i = 0; slot < 0 || (i < TCP_MAX && most > 0); i++) {
+		int n = host_conns(d, i);
+
+		if (n > most || (n == most && d->tcp[i].deadline < d->tcp[slot].deadline)) {
+			most = n;
 			slot = i;
+		}
 	}
 	dnsd_tcp_close(d, slot);
+	d->tcp[slot].peer = from;
 	d->tcp[slot].fd = fd;
 	d->tcp[slot].gen = ++d->tcp_gen;
 	d->tcp[slot].have = 0;
@@ -125,7 +152,7 @@ void dnsd_on_tcp(struct dnsd *d, int i)
 	size_t want =
 	    t->have < 2 ? 2 - t->have : 2 + ((size_t)t->buf[0] << 8 | t->buf[1]) - t->have;
 	ssize_t n = recv(t->fd, t->buf + t->have, want, MSG_DONTWAIT);
-	struct dns_client c = {.tcp = i, .gen = t->gen};
+	struct dns_client c = {.tcp = i, .gen = t->gen, .addr = t->peer};
 	size_t len;
 
 	if (n <= 0) {

@@ -21,9 +21,11 @@
 #include "net.h"
 
 #define TCP_MAX		 16    /* connections at a time; the oldest gives way */
+#define TCP_PER_HOST	 4     /* of them from one address: its own oldest gives way */
 #define TCP_IDLE_MS	 10000 /* RFC 7766 6.2.3: seconds, not minutes */
 #define MAX_UP		 3     /* resolv.conf's limit (MAXNS) */
 #define PENDING_MAX	 256
+#define PENDING_PER_HOST 32   /* forwarded queries of one address: its own oldest gives way */
 #define FORWARD_MS	 2000 /* per upstream, then the next one, then SERVFAIL */
 #define QUERY_MAX	 512
 #define ANSWER_TTL	 5 /* names come and go with containers */
@@ -52,6 +54,7 @@ struct dns_client {
 struct dns_tcp {
 	int fd; /* -1: free */
 	uint32_t gen;
+	struct sockaddr_storage peer;
 	uint64_t deadline;
 	size_t have;
 	uint8_t buf[2 + DNS_PKT_MAX];
@@ -134,6 +137,8 @@ uint64_t dnsd_now_ms(void);
 void dnsd_recs_load(struct dnsd *d);
 int dnsd_subnets_load(struct dnsd *d, struct err **err);
 bool dnsd_client_ok(const struct dnsd *d, const struct sockaddr_storage *from);
+/* Whether a and b are one host's (family and address; the port aside). */
+bool dnsd_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b);
 size_t dnsd_lookup(struct dnsd *d, const struct dns_question *q, struct dns_rr *rrs, bool *known);
 
 /* dns-query.c */

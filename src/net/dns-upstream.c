@@ -7,7 +7,8 @@
  * from another address or port reaches it; with a random new id, and the question's name
  * in random case (0x20).  An answer is relayed only if it has that id and that question,
  * letter for letter; the client gets it with its own id and case back.  At most
- * PENDING_MAX queries (so sockets) at a time: the oldest gives way.  A truncated answer
+ * PENDING_MAX queries (so sockets) at a time, PENDING_PER_HOST of one address: an old one
+ * gives way (pending_slot).  A truncated answer
  * for a TCP client is asked again over TCP (dns-uptcp.c).
  */
 #include <arpa/inet.h>
@@ -228,17 +229,53 @@ void dnsd_pending_fail(struct dnsd *d, struct dns_pending *p)
 		dnsd_reply_rcode(d, &p->client, p->query, &h, &q, DNS_RCODE_SERVFAIL);
 }
 
-static struct dns_pending *pending_slot(struct dnsd *d)
+/* How many queries of @p's address are pending. */
+static size_t host_pending(const struct dnsd *d, const struct dns_pending *p)
 {
-	struct dns_pending *oldest = &d->pend[0];
+	size_t n = 0;
+
+	for (size_t i = 0; i < PENDING_MAX; i++)
+		n += d->pend[i].used && dnsd_same_host(&d->pend[i].client.addr, &p->client.addr);
+	return n;
+}
+
+/*
+ * A free slot for a query of @c, or a query given up for it (its client asks
+ * again): @c's own oldest once its address holds PENDING_PER_HOST, else, when
+ * all are taken, the oldest of the address holding the most.  One container's
+ * flood cannot flush its neighbours' queries, nor a few of them together one
+ * that asked once (counting is O(PENDING_MAX^2), only when all are taken).
+ */
+static struct dns_pending *pending_slot(struct dnsd *d, const struct dns_client *c)
+{
+	struct dns_pending *mine = NULL, *victim = NULL, *free_slot = NULL;
+	size_t n_mine = 0, most = 0;
 
 	for (size_t i = 0; i < PENDING_MAX; i++) {
-		if (!d->pend[i].used)
-			return &d->pend[i];
-		if (d->pend[i].deadline < oldest->deadline)
-			oldest = &d->pend[i];
+		struct dns_pending *p = &d->pend[i];
+
+		if (!p->used)
+			free_slot = free_slot ? free_slot : p;
+		else if (dnsd_same_host(&p->client.addr, &c->addr)) {
+			n_mine++;
+			if (!mine || p->deadline < mine->deadline)
+				mine = p;
+		}
 	}
-	return oldest; /* full: the oldest query is given up (its client asks again) */
+	if (n_mine >= PENDING_PER_HOST)
+		return mine;
+	if (free_slot)
+		return free_slot;
+	for (size_t i = 0; i < PENDING_MAX; i++) {
+		struct dns_pending *p = &d->pend[i];
+		size_t n = host_pending(d, p);
+
+		if (n > most || (n == most && p->deadline < victim->deadline)) {
+			most = n;
+			victim = p;
+		}
+	}
+	return victim;
 }
 
 static uint16_t fresh_id(struct dnsd *d)
@@ -266,7 +303,7 @@ void dnsd_forward(struct dnsd *d, const struct dns_client *c, uint8_t *pkt, size
 	dnsd_upstreams_load(d);
 	if (d->n_up == 0 || n > QUERY_MAX)
 		return dnsd_reply_rcode(d, c, pkt, h, q, DNS_RCODE_SERVFAIL);
-	p = pending_slot(d);
+	p = pending_slot(d, c);
 	dnsd_pending_close(p); /* the oldest, giving way */
 	*p = (struct dns_pending){.used = true, .fd = -1, .id = h->id, .client = *c, .len = n};
 	p->up_id = fresh_id(d);

@@ -553,7 +553,7 @@ ask_py() {
 	refute_leaks
 }
 
-@test "dns: a socket per forwarded query, at most 256, all closed again (timeouts, refusals, the oldest giving way)" {
+@test "dns: a socket per forwarded query, at most 256, 32 of one address; one address's flood does not push out another's; all closed again" {
 	a=$((($$ + 19) % 200 + 1))
 	b=$(((($$ + 19) / 200) % 200 + 1))
 	upstream_forge "$a" "$b"
@@ -562,34 +562,67 @@ ask_py() {
 		>"$TMP/resolv.conf"
 	run "$ISOLA" run -d --name "r-$$" --network "$NET" "$IMG" sleep 120
 	[ "$status" -eq 0 ]
+	# Clients on ten addresses of the network: .200 asks once, the nine others flood.
+	pfx=${SUBNET%.0/24}
+	for i in $(seq 200 208); do ip addr add "$pfx.$i/32" dev "$BR"; done
 	pid=$(net_dns_pids)
 	base=$(ls "/proc/$pid/fd" | wc -l)
-	run python3 - "$GW" "/proc/$pid/fd" <<-'EOP'
+	run python3 - "$GW" "/proc/$pid/fd" "$pfx" <<-'EOP'
 	import os, socket, struct, sys, time
-	gw, fds = sys.argv[1], sys.argv[2]
+	gw, fds, pfx = sys.argv[1], sys.argv[2], sys.argv[3]
 	enc = lambda n: b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\x00"
-	s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-	for k in range(300):
-	    s.sendto(struct.pack(">HHHHHH", k, 0x0100, 1, 0, 0, 0) +
-	             enc("silent.%d.example.test" % k) + b"\x00\x01\x00\x01", (gw, 53))
-	most, servfail = 0, 0
-	s.settimeout(0.1)
+	q = lambda k, n: struct.pack(">HHHHHH", k, 0x0100, 1, 0, 0, 0) + enc(n) + b"\x00\x01\x00\x01"
+	# TCP: .200's connection outlives 40 of .201's (4 of one address are kept).
+	def tcp_ask(c, msg):
+	    c.sendall(struct.pack(">H", len(msg)) + msg)
+	    n = struct.unpack(">H", c.recv(2))[0]
+	    return c.recv(n)
+	first = socket.create_connection((gw, 53), timeout=5, source_address=(pfx + ".200", 0))
+	flood = [socket.create_connection((gw, 53), timeout=5, source_address=(pfx + ".201", 0))
+	         for _ in range(40)]
+	time.sleep(0.3)
+	r = tcp_ask(first, q(0xcafe, "r-x.unknown.test"))
+	assert r[:2] == b"\xca\xfe", r
+	for c in flood + [first]:
+	    c.close()
+	# UDP: .200 asks once; then 40 each from the gateway and .201-.208 (360 > 256).
+	one = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	one.bind((pfx + ".200", 0))
+	one.sendto(q(9999, "silent.one.example.test"), (gw, 53))
+	time.sleep(0.2)
+	socks = []
+	for i in [None] + list(range(201, 209)):
+	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+	    s.bind((gw if i is None else "%s.%d" % (pfx, i), 0))
+	    socks.append(s)
+	    for k in range(40):
+	        s.sendto(q(k, "silent.%d.%d.example.test" % (i or 1, k)), (gw, 53))
+	most, servfail, mine = 0, 0, 0
+	for s in socks + [one]:
+	    s.setblocking(False)
 	t0 = time.monotonic()
 	while time.monotonic() - t0 < 5.5:
 	    most = max(most, len(os.listdir(fds)))
-	    try:
-	        r = s.recv(4096)
-	        servfail += r[3] & 0xf == 2
-	    except socket.timeout:
-	        pass
-	print(most, servfail)
+	    for s in socks + [one]:
+	        try:
+	            r = s.recv(4096)
+	        except BlockingIOError:
+	            continue
+	        if s is one:
+	            mine += r[:2] == struct.pack(">H", 9999) and r[3] & 0xf == 2
+	        else:
+	            servfail += r[3] & 0xf == 2
+	    time.sleep(0.02)
+	print(most, servfail, mine)
 	EOP
 	echo "$output base $base"
 	[ "$status" -eq 0 ]
-	most=${output% *}
+	read -r most servfail mine <<<"$output"
 	[ "$most" -gt $((base + 200)) ]
 	[ "$most" -le $((base + 256)) ]
-	[ "${output#* }" -eq 256 ]
+	# 256 kept: .200's one query and 255 of the flood, each answered SERVFAIL in the end.
+	[ "$mine" -eq 1 ]
+	[ "$servfail" -eq 255 ]
 	[ "$(ls "/proc/$pid/fd" | wc -l)" -eq "$base" ]
 	[ "$(net_dns_pids)" = "$pid" ]
 	"$ISOLA" rm -f "r-$$" >/dev/null
