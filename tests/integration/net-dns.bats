@@ -380,9 +380,12 @@ upstream_tc() {
 	[ "$status" -eq 0 ]
 	ip_t=$(jq -r .ip "$ISOLA_STORE/net/state/t-$$.json")
 	pid=$(net_dns_pids)
-	run python3 - "$GW" "t-$$" <<-'EOP'
+	# The greedy client below has an address of its own (one address's queries share 32
+	# slots, its own oldest giving way).
+	ip addr add "${SUBNET%.0/24}.210/32" dev "$BR"
+	run python3 - "$GW" "t-$$" "${SUBNET%.0/24}.210" <<-'EOP'
 	import socket, struct, sys, time
-	gw, name = sys.argv[1], sys.argv[2]
+	gw, name, other = sys.argv[1], sys.argv[2], sys.argv[3]
 	enc = lambda n: b"".join(bytes([len(l)]) + l for l in n.encode().split(b".")) + b"\x00"
 	def q(qname, qid):
 	    return struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0) + enc(qname) + b"\x00\x01\x00\x01"
@@ -411,7 +414,7 @@ upstream_tc() {
 	    assert i == 0x1e00 and f & 0x200 and an == 0, (label, hex(f), an)
 	    print("tcp %s: truncated%s" % (label, " after the deadline" if time.monotonic() - t0 > 1.5 else ""))
 	# A client that asks and never reads: cut off; the others are still answered.
-	greedy = socket.create_connection((gw, 53), timeout=10)
+	greedy = socket.create_connection((gw, 53), timeout=10, source_address=(other, 0))
 	for k in range(80):
 	    try:
 	        greedy.sendall(struct.pack(">H", 34) + q("big.example.test", k))
