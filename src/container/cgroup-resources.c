@@ -27,15 +27,24 @@ const struct cg_device_rule cg_default_devices[] = {
 };
 const size_t cg_n_default_devices = ARRAY_SIZE(cg_default_devices);
 
+/*
+ * An int64 limit: -1 is "unlimited" for every one of them, and less is
+ * refused (v1's files said EINVAL to -2, v2's wrote "max": one meaning).
+ */
 static int get_opt_i64(json_t *o, const char *where, const char *key, bool *has, int64_t *v,
 		       struct err **err)
 {
 	json_t *j = json_object_get(o, key);
+	int r;
 
 	if (!j || json_is_null(j))
 		return 0;
 	*has = true;
-	return json_get_i64(o, where, key, v, err);
+	r = json_get_i64(o, where, key, v, err);
+	if (r >= 0 && *v < -1)
+		return err_make(err, 0, "%s.%s: %lld: expected -1 (unlimited) or more", where, key,
+				(long long)*v);
+	return r;
 }
 
 /*
@@ -211,6 +220,7 @@ static void unset_zeros(struct cg_resources *r)
 
 int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
 {
+	static const char *const groups[] = {"memory", "cpu", "pids", "blockIO", "network"};
 	struct cg_resources r = {};
 	json_t *j;
 	int rc = 0;
@@ -219,6 +229,10 @@ int cg_resources_parse(json_t *res, struct cg_resources *ret, struct err **err)
 		goto done;
 	if (!json_is_object(res))
 		return err_make(err, 0, W ": expected an object");
+	/* A group given as a string or an array is an error, not "no change". */
+	for (size_t i = 0; i < ARRAY_SIZE(groups); i++)
+		if ((j = json_object_get(res, groups[i])) && !json_is_null(j) && !json_is_object(j))
+			return err_make(err, 0, W ".%s: expected an object", groups[i]);
 	if ((j = json_object_get(res, "memory")) && json_is_object(j))
 		rc = parse_memory(j, &r, err);
 	if (rc >= 0 && (j = json_object_get(res, "cpu")) && json_is_object(j))

@@ -138,6 +138,22 @@ int cg_check_usage(const char *dir, const char *file, int64_t limit, struct err 
 	return 0;
 }
 
+/*
+ * The cgroup core's own files that move or kill processes or change the tree
+ * (cgroup.procs of host PID 1 made the container's delete fail): not limits.
+ */
+static bool unified_kernel_key(const char *key)
+{
+	static const char *const keys[] = {
+	    "cgroup.procs",  "cgroup.threads",	       "cgroup.kill",
+	    "cgroup.freeze", "cgroup.subtree_control", "cgroup.type"};
+
+	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
+		if (streq(key, keys[i]))
+			return true;
+	return false;
+}
+
 /* linux.resources.unified (v2, and the unified tree of a hybrid host): each key a file of dir,
  * without '/' or a leading '.', each value a string written to it. */
 int cg_write_unified(const char *dir, json_t *unified, struct err **err)
@@ -149,7 +165,7 @@ int cg_write_unified(const char *dir, json_t *unified, struct err **err)
 		if (!json_is_string(v))
 			return err_make(err, 0, "linux.resources.unified.%s: expected a string",
 					key);
-		if (strchr(key, '/') || key[0] == '.')
+		if (strchr(key, '/') || key[0] == '.' || unified_kernel_key(key))
 			return err_make(err, 0, "linux.resources.unified: bad key `%s`", key);
 		if (cg_write(dir, key, json_string_value(v), err) < 0)
 			return err_wrap(err, "linux.resources.unified.%s", key);
@@ -306,21 +322,32 @@ static int own_cgroup(const struct cg_hier *h, char **ret, struct err **err)
 	return err_make(err, ENOENT, "/proc/self/cgroup: no entry for `%s`", h->name);
 }
 
+/*
+ * Names under the hierarchy's root (absolute) or the runtime's own cgroup
+ * (relative), without `.` or `..`: never that root itself ("/", "//"), whose
+ * processes are the host's and where a device filter would stay for good.
+ */
 static int check_path(const char *path, struct err **err)
 {
 	const char *s = path;
+	bool named = false;
 
 	if (strlen(path) > 1024)
 		return err_make(err, 0, "cgroupsPath: longer than 1024 characters");
+	s += strspn(s, "/");
 	while (*s) {
 		size_t len = strcspn(s, "/");
 
 		if ((len == 2 && strncmp(s, "..", 2) == 0) || (len == 1 && s[0] == '.'))
 			return err_make(err, 0, "cgroupsPath `%s`: `.` and `..` are not allowed",
 					path);
+		named = true;
 		s += len;
 		s += strspn(s, "/");
 	}
+	if (!named)
+		return err_make(err, 0,
+				"cgroupsPath `%s`: names the hierarchy's root, not a cgroup", path);
 	return 0;
 }
 
@@ -464,12 +491,43 @@ int ct_cgroup_prepare_at(const char *root, const char *cgroups_path, const char 
 	return 0;
 }
 
+/*
+ * A cgroup that existed already must hold no process, as runc 1.2 checks: a
+ * second container given another's cgroupsPath would have the first's limits
+ * changed and, when either is deleted, every process of both killed.
+ */
+static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **err);
+
+static int check_empty(const struct cg_hier *h, struct err **err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t n = 0;
+	int r;
+
+	if (h->created)
+		return 0;
+	r = read_pids(h->path, &pids, &n, err);
+	if (r == -ENOENT) { /* not a cgroup file system's directory (the unit tests') */
+		err_free(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (n > 0)
+		return err_make(err, EBUSY,
+				"`%s` exists and holds %zu processes (another container's?)",
+				h->path, n);
+	return 0;
+}
+
 int ct_cgroup_realize(struct ct_cgroup *cg, json_t *linux_resources, struct err **err)
 {
 	int r = 0;
 
 	for (size_t i = 0; r >= 0 && i < cg->n; i++)
 		r = make_dirs(cg, &cg->h[i], strlen(cg->h[i].mount), err);
+	for (size_t i = 0; r >= 0 && i < cg->n; i++)
+		r = check_empty(&cg->h[i], err);
 	if (r >= 0)
 		r = cg_set_resources(cg, linux_resources, err);
 	if (r < 0) {
@@ -595,13 +653,107 @@ void cg_evict_kthreads(struct cg_hier *h, const char *list, const char *root_fil
 	}
 }
 
+#define CG_PIDS_TREE_MAX 65536 /* cgroups read for one container's pids */
+
+/* Append the pids of @dir to *all (n of them). */
+static int add_pids(const char *dir, pid_t **all, size_t *n, struct err **err)
+{
+	_cleanup_free_ pid_t *pids = NULL;
+	size_t k = 0;
+	pid_t *grown;
+	int r = read_pids(dir, &pids, &k, err);
+
+	if (r == -ENOENT) { /* removed since it was listed */
+		err_free(err);
+		return 0;
+	}
+	if (r < 0)
+		return r;
+	if (k == 0)
+		return 0;
+	if (*n + k > CG_MAX_PIDS)
+		return err_make(err, E2BIG, "`%s`: too many pids", dir);
+	grown = realloc(*all, (*n + k) * sizeof(**all));
+	if (!grown)
+		return err_make(err, ENOMEM, "cgroup pids");
+	memcpy(grown + *n, pids, k * sizeof(*pids));
+	*all = grown;
+	*n += k;
+	return 0;
+}
+
+/*
+ * The pids of @top and of every cgroup below it, breadth first: a container
+ * that may write its cgroup makes its own (systemd, docker inside), and its
+ * processes there are its as much as the init is.  A tree of more than
+ * CG_PIDS_TREE_MAX cgroups, or one whose paths outgrow PATH_MAX, is an error.
+ */
+static int read_pids_tree(const char *top, pid_t **ret, size_t *ret_n, struct err **err)
+{
+	_cleanup_free_ pid_t *all = NULL;
+	char **q = NULL;
+	size_t head = 0, nq = 0, cap = 0, n = 0;
+	int r = 0;
+
+	if (!(q = malloc(sizeof(*q))) || !(q[0] = strdup(top))) {
+		free(q);
+		return err_make(err, ENOMEM, "cgroup pids");
+	}
+	nq = cap = 1;
+	while (r >= 0 && head < nq) {
+		const char *dir = q[head++];
+		struct dirent *de;
+		DIR *d;
+
+		r = add_pids(dir, &all, &n, err);
+		if (r < 0 || !(d = opendir(dir)))
+			continue;
+		while (r >= 0 && (de = readdir(d))) {
+			if (de->d_type != DT_DIR || streq(de->d_name, ".") ||
+			    streq(de->d_name, ".."))
+				continue;
+			if (nq == CG_PIDS_TREE_MAX) {
+				r = err_make(err, E2BIG, "`%s`: more than %d cgroups below", top,
+					     CG_PIDS_TREE_MAX);
+				break;
+			}
+			if (nq == cap) {
+				char **grown = realloc(q, cap * 2 * sizeof(*q));
+
+				if (!grown) {
+					r = err_make(err, ENOMEM, "cgroup pids");
+					break;
+				}
+				q = grown;
+				cap *= 2;
+			}
+			if (asprintf(&q[nq], "%s/%s", dir, de->d_name) < 0) {
+				r = err_make(err, ENOMEM, "cgroup pids");
+				break;
+			}
+			if (strlen(q[nq++]) >= PATH_MAX)
+				r = err_make(err, ENAMETOOLONG, "`%s`: cgroups nested too deep",
+					     top);
+		}
+		closedir(d);
+	}
+	for (size_t i = 0; i < nq; i++)
+		free(q[i]);
+	free(q);
+	if (r < 0)
+		return r;
+	*ret = TAKE_PTR(all);
+	*ret_n = n;
+	return 0;
+}
+
 int ct_cgroup_pids(struct ct_cgroup *cg, pid_t **ret, size_t *ret_n, struct err **err)
 {
 	struct cg_hier *h = procs_hier(cg);
 
 	if (!h)
 		return err_make(err, ENOENT, "no cgroup hierarchy");
-	return read_pids(h->path, ret, ret_n, err);
+	return read_pids_tree(h->path, ret, ret_n, err);
 }
 
 int ct_cgroup_freeze(struct ct_cgroup *cg, bool frozen, struct err **err)

@@ -15,7 +15,9 @@ setup() {
 
 teardown() {
 	"$ISOLA" --root "$R" resume "$ID" >/dev/null 2>&1 || true
-	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
+	for id in "$ID" "$ID-2" "$ID-3"; do # -2, -3: a failed test's second containers
+		"$ISOLA" --root "$R" delete --force "$id" >/dev/null 2>&1 || true
+	done
 	[ -n "${NESTED_PID:-}" ] && kill -9 "$NESTED_PID" 2>/dev/null
 	for d in /sys/fs/cgroup/*/"$ID"; do
 		# Deepest first: a failed test may leave nested cgroups behind.
@@ -743,4 +745,56 @@ assert_default_parent_gone() {
 	run isola create -b "$B" "$ID"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"linux.resources.cpu.shares: -1 is negative"* ]]
+}
+
+# A review helper's findings: a second container given the first's cgroupsPath
+# shared it (deleting either killed both), and "/" named the hierarchy's root.
+@test "cgroup: another container's cgroup (it holds processes) and the hierarchy's root are refused" {
+	bundle_jq "$B" '.process.args = ["sleep", "100"]'
+	"$ISOLA" --root "$R" run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	pid=$("$ISOLA" --root "$R" state "$ID" | jq -r .pid)
+	st=0
+	"$ISOLA" --root "$R" run -d -b "$B" "$ID-2" 2>"$TMP/err" >/dev/null 3>&- || st=$?
+	cat "$TMP/err"
+	[ "$st" -ne 0 ]
+	grep -q "holds 1 processes (another container's?)" "$TMP/err"
+	[ ! -e "$R/$ID-2" ]
+	# The first runs on, in its cgroup.
+	kill -0 "$pid"
+	grep -q "/$ID\$" "/proc/$pid/cgroup"
+	for p in / ///; do
+		bundle_jq "$B" ".linux.cgroupsPath = \"$p\""
+		st=0
+		"$ISOLA" --root "$R" run -d -b "$B" "$ID-3" 2>"$TMP/err" >/dev/null 3>&- || st=$?
+		cat "$TMP/err"
+		[ "$st" -ne 0 ]
+		grep -q "names the hierarchy's root" "$TMP/err"
+		[ ! -e "$R/$ID-3" ]
+	done
+}
+
+# A container that may write its cgroup makes cgroups of its own below it
+# (systemd, docker inside): ps and kill --all missed what ran there.
+@test "cgroup: ps and kill --all reach the processes in cgroups below the container's" {
+	bundle_jq "$B" '.process.args = ["sh", "-c", "sleep 1000 & sleep 1000"]'
+	"$ISOLA" --root "$R" run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	pid=$("$ISOLA" --root "$R" state "$ID" | jq -r .pid)
+	# The host moves the init two levels down in every hierarchy, as the container could.
+	for d in /sys/fs/cgroup/*/"$ID"; do
+		mkdir -p "$d/sub/deeper"
+		for f in cpuset.cpus cpuset.mems; do # v1 cpuset: none of either until set
+			[ -f "$d/$f" ] || continue
+			cat "$d/$f" >"$d/sub/$f"
+			cat "$d/$f" >"$d/sub/deeper/$f"
+		done
+		echo "$pid" >"$d/sub/deeper/cgroup.procs"
+	done
+	run "$ISOLA" --root "$R" ps --format json "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(jq length <<<"$output")" -eq 2 ]
+	jq -e --argjson p "$pid" 'index($p) != null' <<<"$output"
+	"$ISOLA" --root "$R" kill --all "$ID" KILL
+	wait_until 5 "! kill -0 $pid 2>/dev/null"
+	wait_until 5 '[ "$("$ISOLA" --root "$R" state "$ID" | jq -r .status)" = stopped ]'
 }

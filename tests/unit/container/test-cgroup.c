@@ -429,6 +429,31 @@ static void test_errors_and_cleanup(void)
 	struct err *err = NULL;
 
 	snprintf(root, sizeof(root), "%s/hybrid", top);
+	/* An existing cgroup with a process is another container's (runc 1.2's check). */
+	expect_fail(root, "/t1", NULL, "holds 1 processes (another container's?)");
+	{
+		static const char *const hs[] = {"memory",  "cpu",   "cpuset",	"pids",	  "devices",
+						 "freezer", "blkio", "systemd", "unified"};
+		char p[PATH_MAX];
+
+		for (size_t i = 0; i < ARRAY_SIZE(hs); i++) {
+			snprintf(p, sizeof(p), "%s/%s/t1/cgroup.procs", root, hs[i]);
+			put(p, "");
+		}
+	}
+	expect_fail(root, "/", NULL, "cgroupsPath `/`: names the hierarchy's root");
+	expect_fail(root, "///", NULL, "cgroupsPath `///`: names the hierarchy's root");
+	expect_fail(root, "/t1", "{\"unified\":{\"cgroup.procs\":\"1\"}}",
+		    "linux.resources.unified: bad key `cgroup.procs`");
+	expect_fail(root, "/t1", "{\"unified\":{\"cgroup.kill\":\"1\"}}",
+		    "linux.resources.unified: bad key `cgroup.kill`");
+	expect_fail(root, "/t1", "{\"memory\":{\"limit\":-2}}",
+		    "linux.resources.memory.limit: -2: expected -1 (unlimited) or more");
+	expect_fail(root, "/t1", "{\"pids\":{\"limit\":-5}}",
+		    "linux.resources.pids.limit: -5: expected -1 (unlimited) or more");
+	expect_fail(root, "/t1", "{\"memory\":\"x\"}",
+		    "linux.resources.memory: expected an object");
+	expect_fail(root, "/t1", "{\"cpu\":[1]}", "linux.resources.cpu: expected an object");
 	expect_fail(root, "/t1", "{\"blockIO\":{\"weight\":500}}",
 		    "linux.resources.blockIO.weight: `");
 	expect_fail(root, "/t1", "{\"hugepageLimits\":[{\"pageSize\":\"2XB\",\"limit\":1}]}",
