@@ -492,11 +492,12 @@ int ct_cgroup_prepare_at(const char *root, const char *cgroups_path, const char 
 }
 
 /*
- * A cgroup that existed already must hold no process, as runc 1.2 checks: a
- * second container given another's cgroupsPath would have the first's limits
- * changed and, when either is deleted, every process of both killed.
+ * A cgroup that existed already must hold no process, itself or below it, as
+ * runc 1.2 checks: a second container given another's cgroupsPath (or an
+ * ancestor of it) would have the first's limits changed and, when either is
+ * deleted or killed with --all, every process of both killed.
  */
-static int read_pids(const char *dir, pid_t **ret, size_t *ret_n, struct err **err);
+static int read_pids_tree(const char *top, pid_t **ret, size_t *ret_n, struct err **err);
 
 static int check_empty(const struct cg_hier *h, struct err **err)
 {
@@ -506,7 +507,7 @@ static int check_empty(const struct cg_hier *h, struct err **err)
 
 	if (h->created)
 		return 0;
-	r = read_pids(h->path, &pids, &n, err);
+	r = read_pids_tree(h->path, &pids, &n, err);
 	if (r == -ENOENT) { /* not a cgroup file system's directory (the unit tests') */
 		err_free(err);
 		return 0;
@@ -685,63 +686,78 @@ static int add_pids(const char *dir, pid_t **all, size_t *n, struct err **err)
 /*
  * The pids of @top and of every cgroup below it, breadth first: a container
  * that may write its cgroup makes its own (systemd, docker inside), and its
- * processes there are its as much as the init is.  A tree of more than
- * CG_PIDS_TREE_MAX cgroups, or one whose paths outgrow PATH_MAX, is an error.
+ * processes there are its as much as the init is.  Best effort past the
+ * limits, so that kill --all still reaches what it can: at most
+ * CG_PIDS_TREE_MAX cgroups are read, and one whose path outgrows PATH_MAX is
+ * skipped (with a warning); delete walks the rest by fd.  Only an error
+ * reading @top itself fails.
  */
 static int read_pids_tree(const char *top, pid_t **ret, size_t *ret_n, struct err **err)
 {
 	_cleanup_free_ pid_t *all = NULL;
 	char **q = NULL;
-	size_t head = 0, nq = 0, cap = 0, n = 0;
+	size_t head = 0, nq = 0, cap = 0, n = 0, seen = 1, skipped = 0;
 	int r = 0;
 
+	r = add_pids(top, &all, &n, err);
+	if (r < 0)
+		return r;
 	if (!(q = malloc(sizeof(*q))) || !(q[0] = strdup(top))) {
 		free(q);
 		return err_make(err, ENOMEM, "cgroup pids");
 	}
 	nq = cap = 1;
-	while (r >= 0 && head < nq) {
-		const char *dir = q[head++];
+	for (bool first = true; head < nq; first = false) {
+		_cleanup_free_ char *dir = q[head++];
 		struct dirent *de;
 		DIR *d;
 
-		r = add_pids(dir, &all, &n, err);
-		if (r < 0 || !(d = opendir(dir)))
+		if (!first && add_pids(dir, &all, &n, err) < 0) {
+			log_warn("%s", (*err)->msg);
+			err_free(err);
+		}
+		if (!(d = opendir(dir)))
 			continue;
-		while (r >= 0 && (de = readdir(d))) {
+		while ((de = readdir(d))) {
+			char *sub = NULL;
+
 			if (de->d_type != DT_DIR || streq(de->d_name, ".") ||
 			    streq(de->d_name, ".."))
 				continue;
-			if (nq == CG_PIDS_TREE_MAX) {
-				r = err_make(err, E2BIG, "`%s`: more than %d cgroups below", top,
-					     CG_PIDS_TREE_MAX);
-				break;
+			if (seen >= CG_PIDS_TREE_MAX ||
+			    asprintf(&sub, "%s/%s", dir, de->d_name) < 0 ||
+			    strlen(sub) >= PATH_MAX) {
+				free(sub);
+				skipped++;
+				continue;
 			}
 			if (nq == cap) {
-				char **grown = realloc(q, cap * 2 * sizeof(*q));
+				/* Visited entries are freed: move the queue down first. */
+				memmove(q, q + head, (nq - head) * sizeof(*q));
+				nq -= head;
+				head = 0;
+				if (nq == cap) {
+					char **grown = realloc(q, cap * 2 * sizeof(*q));
 
-				if (!grown) {
-					r = err_make(err, ENOMEM, "cgroup pids");
-					break;
+					if (!grown) {
+						free(sub);
+						skipped++;
+						continue;
+					}
+					q = grown;
+					cap *= 2;
 				}
-				q = grown;
-				cap *= 2;
 			}
-			if (asprintf(&q[nq], "%s/%s", dir, de->d_name) < 0) {
-				r = err_make(err, ENOMEM, "cgroup pids");
-				break;
-			}
-			if (strlen(q[nq++]) >= PATH_MAX)
-				r = err_make(err, ENAMETOOLONG, "`%s`: cgroups nested too deep",
-					     top);
+			q[nq++] = sub;
+			seen++;
 		}
 		closedir(d);
 	}
-	for (size_t i = 0; i < nq; i++)
-		free(q[i]);
 	free(q);
-	if (r < 0)
-		return r;
+	if (skipped)
+		log_warn("cgroup `%s`: %zu cgroups below it not read (more than %d, or nested past "
+			 "PATH_MAX)",
+			 top, skipped, CG_PIDS_TREE_MAX);
 	*ret = TAKE_PTR(all);
 	*ret_n = n;
 	return 0;
@@ -928,9 +944,14 @@ int ct_cgroup_destroy(struct ct_cgroup *cg, struct err **err)
 {
 	bool frozen = false;
 	int ret = 0;
+	size_t k;
 
 	if (!cg)
 		return 0;
+	for (k = 0; k < cg->n && !cg->h[k].created; k++)
+		;
+	if (k == cg->n)
+		return 0; /* none of it is ours (a refused create): not even a thaw */
 	/* Frozen tasks cannot die: thaw first. */
 	if (cg->ops->is_frozen(cg, &frozen, NULL) == 0 && frozen)
 		cg->ops->freeze(cg, false, NULL);

@@ -650,8 +650,12 @@ static int make_cgroup(const char *id, struct plan *p, int dirfd, struct err **e
 			      &p->cg, err);
 	if (r >= 0)
 		r = ct_cgroup_realize(p->cg, copy, err);
-	if (r < 0 && !limits_asked(copy)) {
-		/* No cgroup file system (a bare L1): without limits to apply, none is made. */
+	/*
+	 * No cgroup file system (a bare L1): without limits to apply, none is made.
+	 * Not for a cgroupsPath refused (EINVAL) or another container's cgroup
+	 * (EBUSY): the VM would run outside any cgroup.
+	 */
+	if (r < 0 && !limits_asked(copy) && err_code(*err) != -EINVAL && err_code(*err) != -EBUSY) {
 		err_free(err);
 		ct_cgroup_free(p->cg);
 		p->cg = NULL;

@@ -753,15 +753,29 @@ assert_default_parent_gone() {
 	bundle_jq "$B" '.process.args = ["sleep", "100"]'
 	"$ISOLA" --root "$R" run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
 	pid=$("$ISOLA" --root "$R" state "$ID" | jq -r .pid)
+	"$ISOLA" --root "$R" pause "$ID"
 	st=0
 	"$ISOLA" --root "$R" run -d -b "$B" "$ID-2" 2>"$TMP/err" >/dev/null 3>&- || st=$?
 	cat "$TMP/err"
 	[ "$st" -ne 0 ]
 	grep -q "holds 1 processes (another container's?)" "$TMP/err"
 	[ ! -e "$R/$ID-2" ]
-	# The first runs on, in its cgroup.
+	# The first runs on, in its cgroup, still paused (the refusal thawed it).
 	kill -0 "$pid"
 	grep -q "/$ID\$" "/proc/$pid/cgroup"
+	[ "$("$ISOLA" --root "$R" state "$ID" | jq -r .status)" = paused ]
+	"$ISOLA" --root "$R" resume "$ID"
+	# Nor an ancestor of another's: its processes are below.
+	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID-up/a\""
+	"$ISOLA" --root "$R" run -d -b "$B" "$ID-2" >/dev/null 2>&1 3>&-
+	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID-up\""
+	st=0
+	"$ISOLA" --root "$R" run -d -b "$B" "$ID-3" 2>"$TMP/err" >/dev/null 3>&- || st=$?
+	cat "$TMP/err"
+	"$ISOLA" --root "$R" delete -f "$ID-2"
+	rmdir /sys/fs/cgroup/*/"$ID-up" 2>/dev/null || true
+	[ "$st" -ne 0 ]
+	grep -q "holds 1 processes (another container's?)" "$TMP/err"
 	for p in / ///; do
 		bundle_jq "$B" ".linux.cgroupsPath = \"$p\""
 		st=0
