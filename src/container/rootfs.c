@@ -581,7 +581,7 @@ static bool dev_is_bind(const struct ct_spec *s)
 	bool bind = false;
 
 	for (size_t i = 0; i < s->n_mounts; i++)
-		if (streq(s->mounts[i].destination, "/dev"))
+		if (path_same_abs(s->mounts[i].destination, "/dev")) /* "/dev/", "//dev" too */
 			bind = s->mounts[i].flags & MS_BIND;
 	return bind;
 }

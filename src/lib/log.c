@@ -141,14 +141,18 @@ static void to_file(enum log_level level, const char *raw, const char *msg)
 
 	timestamp(ts, sizeof(ts));
 	if (log_fmt == LOG_FORMAT_JSON) {
-		json_t *o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", raw,
-				      "time", ts);
+		/* JSON leaves DEL as it is: such a message goes escaped. */
+		json_t *o = strchr(raw, 0x7f)
+				? NULL
+				: json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg",
+					    raw, "time", ts);
 		char *s;
 
 		if (!o)
 			o = json_pack("{s:s, s:s, s:s}", "level", level_names[level], "msg", msg,
 				      "time", ts);
-		s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+		/* ASCII: C1 controls and DEL (a terminal's CSI is U+009B) go as \u escapes. */
+		s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
 		json_decref(o);
 		if (s && asprintf(&line, "%s\n", s) < 0)
 			line = NULL;

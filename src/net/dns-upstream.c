@@ -270,7 +270,7 @@ static struct dns_pending *pending_slot(struct dnsd *d, const struct dns_client 
 		struct dns_pending *p = &d->pend[i];
 		size_t n = host_pending(d, p);
 
-		if (n > most || (n == most && p->deadline < victim->deadline)) {
+		if (!victim || n > most || (n == most && p->deadline < victim->deadline)) {
 			most = n;
 			victim = p;
 		}

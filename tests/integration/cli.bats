@@ -37,4 +37,9 @@ load helpers
 	python3 -c 'import json, sys
 m = json.loads(open(sys.argv[1]).read())["msg"]
 assert "a\n2026-01-01T00:00:00.000000000Z error forged\x1b[2J" in m, m' "$dir/json.log"
+	# Only ASCII in the JSON log: C1 controls (CSI is U+009B) go as \u escapes.
+	run "$ISOLA" --log "$dir/c1.log" --log-format json pull "$(printf 'a\302\233b')"
+	[ "$status" -ne 0 ]
+	grep -q 'a\\u009Bb' "$dir/c1.log"
+	refute env LC_ALL=C grep -q $'\302' "$dir/c1.log"
 }

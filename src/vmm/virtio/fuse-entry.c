@@ -46,12 +46,17 @@ static int reply_new_entry(struct fuse_req *r, int dirfd, const char *name, int 
 	struct stat st;
 	int fd, ret;
 
-	/* Best effort: a share on a filesystem without chown keeps root's. */
-	if (!link && fchownat(dirfd, name, r->h->uid, r->h->gid, AT_SYMLINK_NOFOLLOW) < 0)
-		log_debug("virtio-fs: chown `%s`: %m", name);
 	fd = openat(dirfd, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
+	/*
+	 * Best effort: a share on a filesystem without chown keeps root's.  On the
+	 * inode opened, and only one with no other name: another writer of the
+	 * share that swapped a hard link of its file in since gets nothing chowned.
+	 */
+	if (!link && fstat(fd, &st) == 0 && (S_ISDIR(st.st_mode) || st.st_nlink == 1) &&
+	    fchownat(fd, "", r->h->uid, r->h->gid, AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW) < 0)
+		log_debug("virtio-fs: chown `%s`: %m", name);
 	/* chmod through /proc resolves to the inode itself: never for a symlink. */
 	if (!link && mode >= 0 && fstat(fd, &st) == 0 && !S_ISLNK(st.st_mode) &&
 	    (st.st_mode & 07777) != (unsigned)mode) {
@@ -207,9 +212,14 @@ int fuse_do_create(struct fuse_req *r)
 		return -EEXIST;
 	if (!made && !S_ISREG(st.st_mode))
 		return S_ISDIR(st.st_mode) ? -EISDIR : S_ISLNK(st.st_mode) ? -ELOOP : -EACCES;
+	/*
+	 * A name that was free is created with O_EXCL: if another writer of the
+	 * share (a host process, another VM) made it since, the open fails rather
+	 * than hand its file to the chown below.
+	 */
 	fd = openat(p->fd, name,
-		    (in.flags & (FUSE_OPEN_FLAGS | O_EXCL)) | O_CREAT | O_NOFOLLOW | O_NONBLOCK |
-			O_CLOEXEC,
+		    (in.flags & (FUSE_OPEN_FLAGS | O_EXCL)) | (made ? O_EXCL : 0) | O_CREAT |
+			O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC,
 		    NO_SETID(in.mode) & 0777);
 	if (fd < 0)
 		return -errno;

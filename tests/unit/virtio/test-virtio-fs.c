@@ -354,6 +354,12 @@ static void test_link(void)
 	ok(stat(path, &st) == 0 && st.st_uid == 0 && st.st_gid == 0 &&
 	       (st.st_mode & 07777) == 0640 && st.st_nlink == 2,
 	   "the linked file keeps its owner and mode");
+	struct fuse_mkdir_in mk = {.mode = 0750};
+	ok(entry(call(&rw, FUSE_MKDIR, 1, &mk, sizeof(mk), "mine", 5, &p, NULL), &p) > 1,
+	   "MKDIR mine");
+	snprintf(path, sizeof(path), "%s/mine", dir);
+	ok(stat(path, &st) == 0 && st.st_uid == 1234 && st.st_gid == 5678,
+	   "a new entry is the caller's");
 }
 
 static void test_nasty(void)
