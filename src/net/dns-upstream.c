@@ -229,14 +229,21 @@ void dnsd_pending_fail(struct dnsd *d, struct dns_pending *p)
 		dnsd_reply_rcode(d, &p->client, p->query, &h, &q, DNS_RCODE_SERVFAIL);
 }
 
-/* How many queries of @p's address are pending. */
-static size_t host_pending(const struct dnsd *d, const struct dns_pending *p)
+/* By address (family, then bytes), then oldest first. */
+static int by_host(const void *a, const void *b)
 {
-	size_t n = 0;
+	const struct dns_pending *x = *(const struct dns_pending *const *)a;
+	const struct dns_pending *y = *(const struct dns_pending *const *)b;
+	const struct sockaddr_storage *xa = &x->client.addr, *ya = &y->client.addr;
+	int c = (xa->ss_family > ya->ss_family) - (xa->ss_family < ya->ss_family);
 
-	for (size_t i = 0; i < PENDING_MAX; i++)
-		n += d->pend[i].used && dnsd_same_host(&d->pend[i].client.addr, &p->client.addr);
-	return n;
+	if (!c && xa->ss_family == AF_INET)
+		c = memcmp(&((const struct sockaddr_in *)xa)->sin_addr,
+			   &((const struct sockaddr_in *)ya)->sin_addr, sizeof(struct in_addr));
+	else if (!c && xa->ss_family == AF_INET6)
+		c = memcmp(&((const struct sockaddr_in6 *)xa)->sin6_addr,
+			   &((const struct sockaddr_in6 *)ya)->sin6_addr, sizeof(struct in6_addr));
+	return c ? c : (x->deadline > y->deadline) - (x->deadline < y->deadline);
 }
 
 /*
@@ -244,16 +251,18 @@ static size_t host_pending(const struct dnsd *d, const struct dns_pending *p)
  * again): @c's own oldest once its address holds PENDING_PER_HOST, else, when
  * all are taken, the oldest of the address holding the most.  One container's
  * flood cannot flush its neighbours' queries, nor a few of them together one
- * that asked once (counting is O(PENDING_MAX^2), only when all are taken).
+ * that asked once.  Finding the address holding the most sorts the table
+ * (only when it is full).
  */
 static struct dns_pending *pending_slot(struct dnsd *d, const struct dns_client *c)
 {
-	struct dns_pending *mine = NULL, *victim = NULL, *free_slot = NULL;
+	struct dns_pending *mine = NULL, *free_slot = NULL, *v[PENDING_MAX], *victim;
 	size_t n_mine = 0, most = 0;
 
 	for (size_t i = 0; i < PENDING_MAX; i++) {
 		struct dns_pending *p = &d->pend[i];
 
+		v[i] = p;
 		if (!p->used)
 			free_slot = free_slot ? free_slot : p;
 		else if (dnsd_same_host(&p->client.addr, &c->addr)) {
@@ -266,13 +275,17 @@ static struct dns_pending *pending_slot(struct dnsd *d, const struct dns_client 
 		return mine;
 	if (free_slot)
 		return free_slot;
-	for (size_t i = 0; i < PENDING_MAX; i++) {
-		struct dns_pending *p = &d->pend[i];
-		size_t n = host_pending(d, p);
-
-		if (!victim || n > most || (n == most && p->deadline < victim->deadline)) {
-			most = n;
-			victim = p;
+	qsort(v, PENDING_MAX, sizeof(*v), by_host);
+	victim = v[0];
+	for (size_t i = 0, run = 0; i < PENDING_MAX; i += run) {
+		for (run = 1; i + run < PENDING_MAX &&
+			      dnsd_same_host(&v[i]->client.addr, &v[i + run]->client.addr);
+		     run++)
+			;
+		/* v[i] is the run's oldest; of two as long, the older one's goes. */
+		if (run > most || (run == most && v[i]->deadline < victim->deadline)) {
+			most = run;
+			victim = v[i];
 		}
 	}
 	return victim;
