@@ -99,7 +99,9 @@ while read -r p; do ok[$p]=1; done < <(
 		awk '$2 == "yes" || $3 == "required" { print $1 }'
 )
 is_listed() { # $1 = package
-	printf '%s\n' "${listed[@]}" | grep -qxF -- "$1"
+	# Not grep -q in a pipe: under pipefail, printf's SIGPIPE when grep stops
+	# early made a listed package look unlisted now and then.
+	grep -xF -- "$1" <<<"$(printf '%s\n' "${listed[@]}")" >/dev/null
 }
 
 # One dpkg -S for every path (usrmerge: dpkg may know a file under /bin or
