@@ -128,7 +128,6 @@ int dnsd_subnets_load(struct dnsd *d, struct err **err)
 	return 0;
 }
 
-/* A client on the network: other networks' containers do not learn its names. */
 bool dnsd_same_host(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
 	if (a->ss_family != b->ss_family)
@@ -141,6 +140,7 @@ bool dnsd_same_host(const struct sockaddr_storage *a, const struct sockaddr_stor
 		       &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr));
 }
 
+/* A client on the network: other networks' containers do not learn its names. */
 bool dnsd_client_ok(const struct dnsd *d, const struct sockaddr_storage *from)
 {
 	const uint8_t *a = from->ss_family == AF_INET

@@ -88,14 +88,22 @@ bool dnsd_on_query(struct dnsd *d, int lsock)
 	return n >= 0;
 }
 
-/* How many connections @i's address holds. */
-static int host_conns(const struct dnsd *d, int i)
+/* With every slot taken: the oldest connection of the address holding the most. */
+static int busiest_oldest(const struct dnsd *d)
 {
-	int n = 0;
+	int slot = 0, most = 0;
 
-	for (int j = 0; j < TCP_MAX; j++)
-		n += d->tcp[j].fd >= 0 && dnsd_same_host(&d->tcp[j].peer, &d->tcp[i].peer);
-	return n;
+	for (int i = 0; i < TCP_MAX; i++) {
+		int n = 0;
+
+		for (int j = 0; j < TCP_MAX; j++)
+			n += dnsd_same_host(&d->tcp[j].peer, &d->tcp[i].peer);
+		if (n > most || (n == most && d->tcp[i].deadline < d->tcp[slot].deadline)) {
+			most = n;
+			slot = i;
+		}
+	}
+	return slot;
 }
 
 /*
@@ -109,7 +117,7 @@ void dnsd_on_accept(struct dnsd *d, int lfd)
 	struct sockaddr_storage from = {0};
 	socklen_t fl = sizeof(from);
 	int fd = accept4(lfd, (struct sockaddr *)&from, &fl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-	int slot = -1, mine = -1, n_mine = 0, most = 0;
+	int slot = -1, mine = -1, n_mine = 0;
 
 	if (fd < 0)
 		return;
@@ -129,14 +137,8 @@ void dnsd_on_accept(struct dnsd *d, int lfd)
 	}
 	if (n_mine >= TCP_PER_HOST)
 		slot = mine;
-	for (int i = 0; slot < 0 || (i < TCP_MAX && most > 0); i++) {
-		int n = host_conns(d, i);
-
-		if (n > most || (n == most && d->tcp[i].deadline < d->tcp[slot].deadline)) {
-			most = n;
-			slot = i;
-		}
-	}
+	else if (slot < 0)
+		slot = busiest_oldest(d);
 	dnsd_tcp_close(d, slot);
 	d->tcp[slot].peer = from;
 	d->tcp[slot].fd = fd;

@@ -8,8 +8,8 @@
  * in random case (0x20).  An answer is relayed only if it has that id and that question,
  * letter for letter; the client gets it with its own id and case back.  At most
  * PENDING_MAX queries (so sockets) at a time, PENDING_PER_HOST of one address: an old one
- * gives way (pending_slot).  A truncated answer
- * for a TCP client is asked again over TCP (dns-uptcp.c).
+ * gives way (pending_slot).  A truncated answer for a TCP client is asked again over TCP
+ * (dns-uptcp.c).
  */
 #include <arpa/inet.h>
 #include <errno.h>
