@@ -598,9 +598,15 @@ ask_py() {
 	    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 	    s.bind((gw if i is None else "%s.%d" % (pfx, i), 0))
 	    socks.append(s)
-	    for k in range(40):
-	        s.sendto(q(k, "silent.%d.%d.example.test" % (i or 1, k)), (gw, 53))
+	# A round of one query each, 5 ms apart: a burst of 360 overflows the responder's
+	# socket buffer on a loaded machine (CI lost a third of them), and all are still
+	# pending together (each lives 2 s).
+	for k in range(40):
+	    for n, s in enumerate(socks):
+	        s.sendto(q(k, "silent.%d.%d.example.test" % (n, k)), (gw, 53))
+	    time.sleep(0.005)
 	most, servfail, mine = 0, 0, 0
+	per = [0] * len(socks)
 	for s in socks + [one]:
 	    s.setblocking(False)
 	t0 = time.monotonic()
@@ -613,19 +619,23 @@ ask_py() {
 	            continue
 	        if s is one:
 	            mine += r[:2] == struct.pack(">H", 9999) and r[3] & 0xf == 2
-	        else:
-	            servfail += r[3] & 0xf == 2
+	        elif r[3] & 0xf == 2:
+	            servfail += 1
+	            per[socks.index(s)] += 1
 	    time.sleep(0.02)
-	print(most, servfail, mine)
+	print(most, servfail, mine, max(per))
 	EOP
 	echo "$output base $base"
 	[ "$status" -eq 0 ]
-	read -r most servfail mine <<<"$output"
+	read -r most servfail mine per <<<"$output"
 	[ "$most" -gt $((base + 200)) ]
 	[ "$most" -le $((base + 256)) ]
-	# 256 kept: .200's one query and 255 of the flood, each answered SERVFAIL in the end.
+	# At most 256 kept, 32 of one address: .200's one query, and of the flood what the
+	# table held (255 when no datagram was lost), each answered SERVFAIL in the end.
 	[ "$mine" -eq 1 ]
-	[ "$servfail" -eq 255 ]
+	[ "$servfail" -le 255 ]
+	[ "$servfail" -gt 200 ]
+	[ "$per" -le 32 ]
 	[ "$(ls "/proc/$pid/fd" | wc -l)" -eq "$base" ]
 	[ "$(net_dns_pids)" = "$pid" ]
 	"$ISOLA" rm -f "r-$$" >/dev/null
