@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
@@ -666,4 +667,35 @@ void close_async(int fd)
 	close(fd);
 	close(sv[1]);
 	close(sv[0]);
+}
+
+static pthread_mutex_t spare_lock = PTHREAD_MUTEX_INITIALIZER;
+static int spare_fd = -1;
+
+void accept_spare_init(void)
+{
+	pthread_mutex_lock(&spare_lock);
+	if (spare_fd < 0)
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_unlock(&spare_lock);
+}
+
+int accept_or_shed(int lfd, int flags)
+{
+	int fd = accept4(lfd, NULL, NULL, flags), e;
+
+	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
+		return fd;
+	e = errno;
+	pthread_mutex_lock(&spare_lock);
+	if (spare_fd >= 0) {
+		close(spare_fd);
+		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	}
+	pthread_mutex_unlock(&spare_lock);
+	errno = e;
+	return -1;
 }

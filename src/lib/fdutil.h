@@ -68,6 +68,17 @@ bool path_same_abs(const char *p, const char *abs);
  * closing task, it costs what close() costs.  fd is closed here either way.
  */
 void close_async(int fd);
+/*
+ * accept4(2) for a listener watched level-triggered, which must not stay
+ * readable for ever once the process is out of fds (EMFILE, ENFILE): the
+ * loop polling it would spin.  Then one spare fd, kept for this since
+ * accept_spare_init(), is given up to take the waiting client, which is
+ * closed at once (it sees its connection end), and the spare is taken back.
+ * -1 and errno as accept4(2) otherwise.  Thread-safe.
+ */
+int accept_or_shed(int lfd, int flags);
+/* Keep the spare fd (once per process; call it while fds are plenty). */
+void accept_spare_init(void);
 /* Close every fd >= first (close_range(2) where available). */
 void close_fds_from(int first);
 /* The mount point holding @path (absolute): longest match in /proc/self/mountinfo. */

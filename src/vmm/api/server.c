@@ -190,10 +190,13 @@ static struct api_conn *srv_accept(struct api_srv *s)
 {
 	struct timeval tv = {.tv_sec = 1};
 	struct api_conn *c = NULL;
-	int fd = accept4(s->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept_or_shed(s->listen_fd, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			log_warn_ratelimited("API: out of file descriptors, a connection refused");
 		return NULL;
+	}
 	/* Responses are small; a client that does not read them gets 1 s. */
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	for (size_t i = 0; i < API_MAX_CONNS && !c; i++)
@@ -263,6 +266,7 @@ static int srv_read(struct api_srv *s, struct api_conn *c, api_handler handle, v
 void api_srv_init(struct api_srv *s, int listen_fd)
 {
 	*s = (struct api_srv){.listen_fd = listen_fd, .deadline_ms = API_REQ_DEADLINE_MS};
+	accept_spare_init();
 	for (size_t i = 0; i < API_MAX_CONNS; i++)
 		s->conn[i].fd = -1;
 }

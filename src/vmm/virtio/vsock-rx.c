@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdutil.h"
 #include "log.h"
 #include "parse.h"
 #include "vsock-internal.h"
@@ -174,10 +175,14 @@ void vsock_rx(struct virtio_vsock *v)
 
 static void host_accept(struct virtio_vsock *v)
 {
-	int fd = accept4(v->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	int fd = accept_or_shed(v->listen_fd, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
-	if (fd < 0)
+	if (fd < 0) {
+		if (errno == EMFILE || errno == ENFILE)
+			log_warn_ratelimited(
+			    "virtio-vsock: out of file descriptors, a connection refused");
 		return;
+	}
 	for (unsigned i = 0; i < VSOCK_MAX_CONNS; i++) {
 		struct conn *c = &v->conns[i];
 

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fdutil.h"
 #include "log.h"
 #include "snap-format.h"
 #include "virtio-internal.h"
@@ -303,6 +304,7 @@ static int vsock_listen(struct virtio_vsock *v, struct err **err)
 		virtio_close_fd(&v->listen_fd); /* not ours to unlink */
 		return err_make(err, e, "vsock uds `%s`", v->uds);
 	}
+	accept_spare_init();
 	if (listen(v->listen_fd, 16) < 0 ||
 	    epoll_ctl(v->epfd, EPOLL_CTL_ADD, v->listen_fd, &ev) < 0)
 		return err_make(err, errno, "vsock uds `%s`", v->uds);

@@ -3,12 +3,14 @@
  * virtio-vsock against Unix sockets in a temp dir: a guest-initiated
  * connection reaches "<uds>_<port>", data flows both ways, a host-initiated
  * "CONNECT <port>" gets "OK <port>", refused and unknown connections get RST,
- * and a host close becomes a SHUTDOWN.
+ * a host close becomes a SHUTDOWN, and out of fds a host connection is
+ * closed rather than left waiting (with the worker spinning on its listener).
  */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -159,6 +161,37 @@ static void test_host_connect(const char *uds)
 	close(c);
 }
 
+static void test_host_out_of_fds(const char *uds)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int c = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), first = -1, last = -1, fd;
+	struct rlimit old, low;
+	char buf[64];
+	ssize_t n;
+
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%.100s", uds);
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = 256;
+	setrlimit(RLIMIT_NOFILE, &low);
+	while ((fd = dup(0)) >= 0) {
+		if (first < 0)
+			first = fd;
+		last = fd;
+	}
+	ok(connect(c, (struct sockaddr *)&sa, sizeof(sa)) == 0, "out of fds: the host connects");
+	n = recv_wait(c, buf, sizeof(buf));
+	for (fd = first; first >= 0 && fd <= last; fd++)
+		close(fd);
+	setrlimit(RLIMIT_NOFILE, &old);
+	close(c);
+	is_int(n, 0, "... and its connection is closed, not left to wait");
+	c = unix_socket(uds, false);
+	ok(c >= 0 && send(c, "HELLO\n", 6, 0) == 6 && recv_wait(c, buf, sizeof(buf)) == 0,
+	   "with fds again, the device serves the next one");
+	close(c);
+}
+
 int main(void)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -178,6 +211,7 @@ int main(void)
 	post_rx();
 	test_guest_connect(uds);
 	test_host_connect(uds);
+	test_host_out_of_fds(uds);
 	vmm_virtio_teardown(VM);
 	ok(access(uds, F_OK) < 0, "uds removed at teardown");
 	rmdir(dir);

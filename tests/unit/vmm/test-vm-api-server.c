@@ -2,8 +2,9 @@
 /*
  * The control API's server loop (src/vmm/api/server.c) on a real Unix
  * socket: malformed requests do not leak, a client that dribbles bytes is
- * cut at the request deadline while another client is answered, and the
- * connection limit answers 503.
+ * cut at the request deadline while another client is answered, the
+ * connection limit answers 503, and a server out of fds does not spin on its
+ * listener.
  */
 #include <errno.h>
 #include <malloc.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <time.h>
@@ -279,6 +281,75 @@ static void test_refused_body(struct api_srv *srv)
 	ok(big_write_ok, "the client can still send the body after the 413 (no EPIPE)");
 }
 
+/*
+ * Out of fds, accept() fails and the listener stays readable: the loop must
+ * not spin on it with the client waiting for ever.  The client's socket is
+ * made before the fds run out; it must see its connection closed.
+ */
+static atomic_int starved_client = -2;
+
+static void *starved(void *arg)
+{
+	int fd = *(int *)arg;
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	char c;
+
+	strcpy(sa.sun_path, sock_path);
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		starved_client = -1;
+	else if (poll(&p, 1, 5000) <= 0)
+		starved_client = -3; /* nothing came: the server sat on it */
+	else
+		starved_client = (int)read(fd, &c, 1) <= 0; /* 1: closed */
+	stop();
+	return NULL;
+}
+
+static atomic_int fed_status = -2;
+
+static void *fed(void *arg)
+{
+	(void)arg;
+	fed_status = request("GET / HTTP/1.1\r\n\r\n");
+	stop();
+	return NULL;
+}
+
+static void test_out_of_fds(struct api_srv *srv)
+{
+	struct rlimit old, low;
+	int cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0), first = -1, last = -1, fd;
+	pthread_t t;
+
+	drain_stop();
+	getrlimit(RLIMIT_NOFILE, &old);
+	low = old;
+	low.rlim_cur = 256;
+	setrlimit(RLIMIT_NOFILE, &low);
+	while ((fd = dup(0)) >= 0) { /* the fds below 256, all taken */
+		if (first < 0)
+			first = fd;
+		last = fd;
+	}
+	pthread_create(&t, NULL, starved, &cfd);
+	(void)api_srv_run(srv, stop_efd, handler, NULL);
+	pthread_join(t, NULL);
+	for (fd = first; first >= 0 && fd <= last; fd++)
+		if (fd != cfd && fd != srv->listen_fd && fd != stop_efd)
+			close(fd);
+	setrlimit(RLIMIT_NOFILE, &old);
+	close(cfd);
+	api_srv_close_conns(srv, 0, NULL);
+	is_int(starved_client, 1, "out of fds, a waiting client is closed, not left to wait");
+	drain_stop();
+	pthread_create(&t, NULL, fed, NULL);
+	(void)api_srv_run(srv, stop_efd, handler, NULL);
+	pthread_join(t, NULL);
+	api_srv_close_conns(srv, 0, NULL);
+	is_int(fed_status, 200, "with fds again, a client is answered");
+}
+
 int main(void)
 {
 	char dir[] = "/tmp/isola-api-test-XXXXXX";
@@ -299,6 +370,7 @@ int main(void)
 	test_slow_client(&srv);
 	test_conn_limit(&srv);
 	test_refused_body(&srv);
+	test_out_of_fds(&srv);
 	api_srv_close_conns(&srv, 0, NULL);
 	close(lfd);
 	unlink(sock_path);
