@@ -120,8 +120,8 @@ static void agent_frame(struct vmct_relay *r, uint32_t type, const uint8_t *p, u
 	case VMCT_STDERR:
 		write_all(r->err, p, n);
 		break;
-	case VMCT_EXIT:
-		if (n == 4) {
+	case VMCT_EXIT: /* the first one counts */
+		if (n == 4 && !r->got_exit) {
 			r->got_exit = true;
 			r->status = vmct_get_u32(p) & 0xff;
 		}

@@ -90,6 +90,8 @@ static void make_stream(struct stream *wire, struct stream *out, struct stream *
 	}
 	vmct_put_u32(st, 5);
 	put_frame(wire, VMCT_EXIT, st, 4);
+	vmct_put_u32(st, 9); /* a second EXIT changes nothing */
+	put_frame(wire, VMCT_EXIT, st, 4);
 }
 
 /* Write @s to @fd in pieces of 1 byte to 256 KiB, pausing now and then (a read each). */
@@ -161,7 +163,7 @@ int main(void)
 	waitpid(pid, &st, 0);
 	ok(WIFEXITED(st) && WEXITSTATUS(st) == 0, "the writer sent all %zu bytes", wire.len);
 	ok(r.got_exit, "EXIT was read");
-	is_int(r.status, 5, "its status");
+	is_int(r.status, 5, "its status (the first EXIT's)");
 	ok(same(r.out, &out), "stdout: all %zu bytes, in order", out.len);
 	ok(same(r.err, &err), "stderr: all %zu bytes, in order", err.len);
 	ok(!r.agent_error, "no error");
