@@ -37,6 +37,7 @@ struct exec_ctx {
 	struct ct_cgroup *cg;
 	struct ct_cgroup_join *join;
 	int nsfd[CT_NS_COUNT];
+	int rootfd; /* no mount namespace of its own: the init's root (it chroot()ed), or -1 */
 	int sock[2];
 	int console_rx;	       /* our end of the terminal socketpair, or -1 */
 	enum ct_status status; /* when the state was read */
@@ -257,9 +258,25 @@ static int open_namespaces(struct exec_ctx *c, struct err **err)
 			return err_make(err, errno, "open `%s`", path);
 	}
 	/*
+	 * Without a mount namespace of its own (none, or one joined by path) the
+	 * init chroot()ed into the rootfs: the namespace's root is the host's, or
+	 * whatever the joined one's is, so the process goes where the init is.
+	 * The init's namespace being ours says so too, whatever config.json
+	 * says now.
+	 */
+	if (!c->spec->ns[CT_NS_MNT].enabled || c->spec->ns[CT_NS_MNT].path ||
+	    c->nsfd[CT_NS_MNT] < 0) {
+		char path[64];
+
+		snprintf(path, sizeof(path), "/proc/%d/root", c->st.pid);
+		c->rootfd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (c->rootfd < 0)
+			return err_make(err, errno, "open `%s`", path);
+	}
+	/*
 	 * The pid was the init's (start time) before; still the init's now, so
-	 * the namespaces opened in between are its, not those of a process that
-	 * reused the pid after the init ended.
+	 * the namespaces and root opened in between are its, not those of a
+	 * process that reused the pid after the init ended.
 	 */
 	if (!ct_state_alive(&c->st))
 		return err_make(err, 0, "container `%s`: its init ended while exec joined it",
@@ -278,6 +295,12 @@ static int helper_join(struct exec_ctx *c, struct err **err)
 	for (int t = 0; t < CT_NS_COUNT; t++)
 		if (t != CT_NS_USER && c->nsfd[t] >= 0 && setns(c->nsfd[t], 0) < 0)
 			return err_make(err, errno, "join the %s namespace", ns_files[t]);
+	if (c->rootfd >= 0) {
+		if (fchdir(c->rootfd) < 0 || chroot(".") < 0)
+			return err_make(err, errno, "enter the container's root");
+		close(c->rootfd);
+		c->rootfd = -1;
+	}
 	return 0;
 }
 
@@ -444,7 +467,7 @@ static int do_exec(struct exec_ctx *c, int *ret_status, struct err **err)
 
 int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 {
-	struct exec_ctx c = {.o = o, .sock = {-1, -1}, .console_rx = -1};
+	struct exec_ctx c = {.o = o, .rootfd = -1, .sock = {-1, -1}, .console_rx = -1};
 	int r;
 
 	for (int t = 0; t < CT_NS_COUNT; t++)
@@ -455,6 +478,8 @@ int ct_exec(const struct ct_exec_opts *o, int *ret_status, struct err **err)
 	for (int t = 0; t < CT_NS_COUNT; t++)
 		if (c.nsfd[t] >= 0)
 			close(c.nsfd[t]);
+	if (c.rootfd >= 0)
+		close(c.rootfd);
 	for (int i = 0; i < 2; i++)
 		if (c.sock[i] >= 0)
 			close(c.sock[i]);

@@ -349,6 +349,46 @@ no_mounts() {
 	[ ! -e "$B/rootfs/tmp/marker" ]
 }
 
+# The init chroot()ed into the rootfs; exec must go there too, not stay in
+# the mount namespace's root (the host's, or the joined namespace's).
+@test "exec into a container without a mount namespace of its own lands in its root" {
+	no_mounts
+	args sleep 1000
+	echo in-rootfs > "$B/rootfs/marker"
+	for how in none joined; do
+		if [ $how = none ]; then
+			bundle_jq "$B" '.linux.namespaces |= map(select(.type != "mount"))'
+		else
+			bundle_jq "$B" '.linux.namespaces += [{"type": "mount"}]'
+		fi
+		run ns_run "set -e
+			mount -t proc proc '$B/rootfs/proc'
+			if [ $how = joined ]; then
+				unshare --mount --propagation private sleep 1000 &
+				holder=\$!
+				for i in \$(seq 200); do
+					[ \"\$(readlink /proc/\$holder/ns/mnt)\" != \"\$(readlink /proc/self/ns/mnt)\" ] && break
+					sleep 0.05
+				done
+				jq --arg p /proc/\$holder/ns/mnt '.linux.namespaces |= map(if .type == \"mount\" then .path = \$p else . end)' \\
+					'$B/config.json' > '$B/c.new'
+				mv '$B/c.new' '$B/config.json'
+			fi
+			'$ISOLA' --root '$R' run -d -b '$B' '$ID' 3>&- </dev/null >/dev/null 2>&1
+			rc=0
+			'$ISOLA' --root '$R' exec '$ID' cat /marker || rc=\$?
+			'$ISOLA' --root '$R' exec '$ID' sh -c 'ls / | wc -l' || rc=\$?
+			'$ISOLA' --root '$R' delete -f '$ID'
+			[ $how = none ] || { kill \$holder; wait \$holder || :; }
+			umount '$B/rootfs/proc'
+			exit \$rc"
+		echo "$how: $output"
+		[ "$status" -eq 0 ]
+		[ "${lines[0]}" = in-rootfs ]
+		[ "${lines[1]}" = "$(ls "$B/rootfs" | wc -l)" ]
+	done
+}
+
 @test "unimplemented fields are refused when set, naming the field; empty ones pass" {
 	args true
 	for f in '.process.apparmorProfile = "p"' '.process.selinuxLabel = "system_u:r:x"' \
