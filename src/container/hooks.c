@@ -7,6 +7,7 @@
  * blocked while we write).
  */
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -103,12 +104,13 @@ static void feed_state(int fd, const char *state, long long deadline)
 
 	while (off < len) {
 		struct pollfd p = {.fd = fd, .events = POLLOUT};
-		int wait = deadline ? (int)(deadline - now_ms()) : -1;
+		long long left = deadline ? deadline - now_ms() : -1;
 		ssize_t w;
 
-		if (deadline && wait <= 0)
+		if (deadline && left <= 0)
 			return;
-		if (poll(&p, 1, wait) <= 0 && errno != EINTR)
+		/* A timeout of up to a year is more ms than poll's int holds. */
+		if (poll(&p, 1, left > INT_MAX ? INT_MAX : (int)left) <= 0 && errno != EINTR)
 			return;
 		w = write(fd, state + off, len - off);
 		if (w < 0 && errno != EAGAIN && errno != EINTR)
@@ -144,7 +146,7 @@ static int wait_hook(pid_t pid, long long deadline, int *ret_status)
 			struct pollfd p = {.fd = pidfd, .events = POLLIN};
 			long long left = deadline - now_ms();
 
-			poll(&p, 1, left > 0 ? (int)left : 0);
+			poll(&p, 1, left > INT_MAX ? INT_MAX : left > 0 ? (int)left : 0);
 		} else if (deadline) {
 			usleep(2000);
 		}

@@ -106,6 +106,22 @@ static void test_failures(void)
 	err_free(&err);
 }
 
+/* A timeout past 24 days (INT_MAX ms) still waits and still hands over the state. */
+static void test_long_timeout(void)
+{
+	_cleanup_json_ json_t *h = hooks_json(
+	    "{\"prestart\":[{\"path\":\"DIR/save\",\"args\":[\"save\"],\"timeout\":3000000}]}");
+	_cleanup_free_ char *in = NULL;
+	struct err *err = NULL;
+
+	is_int(ct_hooks_run(h, CT_HOOK_PRESTART, "{\"id\":\"long\"}", NULL, &err), 0,
+	       "a hook with a 3000000 s timeout runs (%s)", err ? err->msg : "ok");
+	in = slurp("stdin");
+	ok(in && streq(in, "{\"id\":\"long\"}"), "... and gets the state on stdin: %s",
+	   in ? in : "(none)");
+	err_free(&err);
+}
+
 /* A hook that exits without reading a state bigger than a pipe: no SIGPIPE death. */
 static void test_no_read(void)
 {
@@ -159,6 +175,7 @@ int main(void)
 	}
 	test_state_args_env();
 	test_failures();
+	test_long_timeout();
 	test_no_read();
 	test_env_inherited();
 	rm_rf_at(AT_FDCWD, dir, &err);
