@@ -286,16 +286,18 @@ static int exec_image(const char *store, int argc, char **argv, int id, bool tty
 {
 	_cleanup_strv_ char **args = NULL;
 	char sock[128];
+	bool killed;
 	int code;
 
 	snprintf(sock, sizeof(sock), "/tmp/isola-console-%d.sock", (int)getpid());
 	code = runtime_args(argc, argv, id, tty && !has_socket ? sock : NULL, &args);
 	if (code)
 		return code;
+	/* Signals sent to us go to the process, as podman exec's. */
 	if (tty && !has_socket)
-		code = image_cli_runtime_tty(store, (const char *const *)args, sock);
+		code = image_cli_runtime_tty(store, (const char *const *)args, sock, NULL);
 	else
-		code = image_cli_runtime(store, (const char *const *)args, -1, -1, -1);
+		code = image_cli_runtime_fg(store, (const char *const *)args, -1, &killed);
 	return code < 0 ? EXIT_ISOLA : code;
 }
 

@@ -61,6 +61,11 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
+		sigset_t none;
+
+		/* Not the signals a foreground run holds (image_cli_proxy_hold). */
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) || (out_fd >= 0 && dup2(out_fd, 1) < 0) ||
 		    (err_fd >= 0 && dup2(err_fd, 2) < 0))
 			_exit(127);
@@ -81,6 +86,84 @@ int image_cli_runtime_wait(pid_t pid)
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);
+}
+
+static const int proxied[] = {SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static volatile sig_atomic_t proxy_pid;
+
+static void proxy_signal(int sig)
+{
+	pid_t pid = proxy_pid;
+
+	if (pid > 0)
+		kill(pid, sig);
+}
+
+static void proxied_set(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < ARRAY_SIZE(proxied); i++)
+		sigaddset(set, proxied[i]);
+}
+
+void image_cli_proxy_hold(void)
+{
+	sigset_t set;
+
+	proxied_set(&set);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+}
+
+void image_cli_proxy_to(pid_t pid)
+{
+	struct sigaction sa = {.sa_handler = pid > 0 ? proxy_signal : SIG_DFL,
+			       .sa_flags = SA_RESTART};
+	sigset_t set;
+
+	proxy_pid = pid;
+	for (size_t i = 0; i < ARRAY_SIZE(proxied); i++)
+		sigaction(proxied[i], &sa, NULL);
+	proxied_set(&set);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+}
+
+int image_cli_runtime_fg(const char *store, const char *const *args, int in_fd, bool *ret_killed)
+{
+	pid_t pid;
+
+	*ret_killed = false;
+	image_cli_proxy_hold();
+	pid = image_cli_runtime_spawn(store, args, in_fd, -1, -1);
+	if (pid < 0) {
+		image_cli_proxy_to(0);
+		return -1;
+	}
+	signal(SIGINT, SIG_IGN);
+	image_cli_proxy_to(pid);
+	return image_cli_proxy_wait(pid, ret_killed);
+}
+
+int image_cli_proxy_wait(pid_t pid, bool *ret_killed)
+{
+	int status;
+
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR) {
+			status = -1;
+			break;
+		}
+	/*
+	 * Held from here to our exit: a signal for a gone pid must not reach its
+	 * next owner, nor cut short the clean-up that follows.
+	 */
+	image_cli_proxy_hold();
+	proxy_pid = 0;
+	signal(SIGINT, SIG_DFL);
+	if (ret_killed)
+		*ret_killed = status != -1 && WIFSIGNALED(status);
+	if (status == -1)
+		return -1;
+	return WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status);
 }
 
 pid_t image_cli_watcher(int pfd)

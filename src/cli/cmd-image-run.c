@@ -1021,8 +1021,21 @@ static int fg_code(int code, const char *pidfile)
 	return code;
 }
 
+/*
+ * The runtime's foreground run died of a signal (one passed on before it could pass
+ * it on itself): what it made, an init waiting to start included, goes, quietly.
+ */
+static void runtime_forget(const char *store, const char *id)
+{
+	const char *del[] = {"delete", "--force", id, NULL};
+	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+	image_cli_runtime(store, del, -1, null, null);
+}
+
 static int run_runtime(const char *store, const char *bundle, const struct run_args *a)
 {
+	bool killed = false;
 	char pidfile[4096];
 	const char *fg[] = {"run", "--bundle", bundle, "--pid-file", pidfile, a->id, NULL};
 	const char *bg[] = {"run", "--bundle", bundle, "--detach", a->id, NULL};
@@ -1041,13 +1054,17 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 
 		/* Not in the bundle: sun_path holds 108 bytes. */
 		snprintf(sock, sizeof(sock), "/tmp/isola-console-%d.sock", (int)getpid());
-		code = image_cli_runtime_tty(store, tty, sock);
+		code = image_cli_runtime_tty(store, tty, sock, &killed);
+		if (killed)
+			runtime_forget(store, a->id);
 		return fg_code(code, pidfile);
 	}
 	if (!a->detach) {
 		/* Without -i the container reads /dev/null, as podman's does. */
 		null = a->interactive ? -1 : open("/dev/null", O_RDONLY | O_CLOEXEC);
-		code = image_cli_runtime(store, fg, null, -1, -1);
+		code = image_cli_runtime_fg(store, fg, null, &killed);
+		if (killed)
+			runtime_forget(store, a->id);
 		return fg_code(code, pidfile);
 	}
 	if (asprintf(&log, "%s/ctr.log", bundle) < 0)

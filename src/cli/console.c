@@ -96,23 +96,29 @@ static void proxy(int master)
 	}
 }
 
-int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock)
+int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock,
+			  bool *ret_killed)
 {
 	_cleanup_close_ int s = listen_on(sock), master = -1;
 	struct termios saved;
 	bool tty = isatty(0) && tcgetattr(0, &saved) == 0;
 	struct winsize ws;
 	pid_t pid;
-	int code;
 
 	if (s < 0) {
 		log_error("console socket `%s`: %s", sock, strerror(-s));
 		return -1;
 	}
+	if (ret_killed)
+		*ret_killed = false;
+	image_cli_proxy_hold();
 	pid = image_cli_runtime_spawn(store, args, -1, -1, -1);
-	if (pid < 0)
+	if (pid < 0) {
+		image_cli_proxy_to(0);
 		return -1;
+	}
 	signal(SIGINT, SIG_IGN);
+	image_cli_proxy_to(pid);
 	master = receive_master(s, pid);
 	unlink(sock);
 	if (master >= 0) {
@@ -124,7 +130,5 @@ int image_cli_runtime_tty(const char *store, const char *const *args, const char
 		if (tty)
 			tcsetattr(0, TCSANOW, &saved);
 	}
-	code = image_cli_runtime_wait(pid);
-	signal(SIGINT, SIG_DFL);
-	return code;
+	return image_cli_proxy_wait(pid, ret_killed);
 }

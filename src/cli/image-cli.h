@@ -21,6 +21,25 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 			      int err_fd);
 int image_cli_runtime_wait(pid_t pid);
 /*
+ * A foreground run passes on what is sent to it (podman's --sig-proxy): TERM, HUP,
+ * QUIT, USR1 and USR2 go to the runtime, which hands them to the container, and we
+ * wait on, to clean up after it.  Hold them before the spawn, then proxy to its pid;
+ * pid <= 0 puts back the default and lets a held one in.
+ */
+void image_cli_proxy_hold(void);
+void image_cli_proxy_to(pid_t pid);
+/*
+ * Wait for the runtime proxied to: its exit code (128 + N for a signal), -1 on error;
+ * *ret_killed (may be NULL): it died of a signal.  The signals stay held from then on,
+ * so a late one does not cut the caller's clean-up short.
+ */
+int image_cli_proxy_wait(pid_t pid, bool *ret_killed);
+/*
+ * image_cli_runtime() for a foreground run (stdout and stderr inherited): signals are
+ * proxied; *ret_killed says the runtime itself died of one (its state may be left).
+ */
+int image_cli_runtime_fg(const char *store, const char *const *args, int in_fd, bool *ret_killed);
+/*
  * Fork a watcher: in the parent, its pid (-1: none).  In the child, 0 once it is on its
  * own (a session of its own, stdio on /dev/null, no other fd of the caller's) and the
  * process the pidfd @pfd names has ended (at once if pfd < 0).
@@ -29,9 +48,11 @@ pid_t image_cli_watcher(int pfd);
 /*
  * Run the runtime with a terminal: args must hold "--console-socket", sock; the pty
  * master it sends is proxied to our stdin/stdout (raw mode when stdin is a terminal).
- * Returns the runtime's exit code, -1 on error.
+ * Returns the runtime's exit code, -1 on error; signals are proxied as for
+ * image_cli_runtime_fg(), and *ret_killed (may be NULL) set the same way.
  */
-int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock);
+int image_cli_runtime_tty(const char *store, const char *const *args, const char *sock,
+			  bool *ret_killed);
 
 /* Parse a command's only option, --store DIR (cmd_image_store_opts): 0 to go on, -1 after
  * --help (exit 0), else the exit code of a usage error. */

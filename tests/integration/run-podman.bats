@@ -277,6 +277,30 @@ teardown() {
 	[ "${lines[-1]}" = got-term ]
 }
 
+# podman's --sig-proxy: `kill PID` of a foreground run, `timeout`, a closed
+# terminal reach the container, and the run still cleans up after it.
+@test "run in the foreground passes TERM, HUP, USR1 on to the container; --rm still removes it" {
+	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox \
+		l:bin/touch:busybox d:etc d:tmp
+	"$ISOLA" pull -q "$REG/t/bbs:1" >/dev/null
+	for sig in TERM HUP USR1; do
+		name="it-sig-$$-$sig"
+		"$ISOLA" run --rm --name "$name" "$REG/t/bbs:1" sh -c \
+			"trap 'echo got-$sig; exit 7' $sig; touch /tmp/ready; while :; do sleep 0.1; done" \
+			>"$TMP/out" 2>&1 &
+		pid=$!
+		wait_until 20 "'$ISOLA' exec '$name' sh -c '[ -e /tmp/ready ]' 2>/dev/null"
+		kill -s $sig $pid
+		st=0
+		wait $pid || st=$?
+		echo "$sig: exit $st: $(cat "$TMP/out")"
+		[ "$st" -eq 7 ]
+		grep -qx "got-$sig" "$TMP/out"
+		[ ! -e "$ISOLA_STORE/containers/$name" ]
+	done
+	img_refute_mounts "$ISOLA_STORE"
+}
+
 @test "run -d: a runtime failure is shown (not lost with the bundle's log), exit 125, nothing left" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	run "$ISOLA" run -d -v "$TMP/no-such-dir:/x" "$REG/t/bb:1" sh -c :
