@@ -384,7 +384,7 @@ static void spawn_watcher(const char *store, const char *root, const char *id, p
 }
 
 /* The monitor's stdio: /dev/null, the log (its logger's pid in *ret_logger). */
-static int open_log(const char *bundle, struct vmct_oci_image *img, pid_t *ret_logger,
+static int open_log(const char *bundle, uint64_t max, struct vmct_oci_image *img, pid_t *ret_logger,
 		    struct err **err)
 {
 	_cleanup_free_ char *log = NULL;
@@ -395,7 +395,7 @@ static int open_log(const char *bundle, struct vmct_oci_image *img, pid_t *ret_l
 	img->stdio[0] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	if (img->stdio[0] < 0)
 		return err_make(err, errno, "/dev/null");
-	*ret_logger = image_cli_logger(log, &out);
+	*ret_logger = image_cli_logger(log, max, &out);
 	if (*ret_logger < 0)
 		return err_make(err, -*ret_logger, "log `%s`", log);
 	img->stdio[1] = img->stdio[2] = out;
@@ -477,7 +477,7 @@ int image_run_vm_detached(const char *store, const char *bundle, const char *id,
 	img.cache = cache; /* the templates of run --vm: the same key, the same template */
 	co.root = root;
 	if (r >= 0)
-		r = open_log(bundle, &img, &logger, &err);
+		r = open_log(bundle, vo->log_max, &img, &logger, &err);
 	signal(SIGPIPE, SIG_IGN);
 	if (r >= 0)
 		r = vmct_oci_create(&co, &mon, &err);

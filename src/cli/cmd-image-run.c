@@ -339,6 +339,25 @@ static int parse_cpus(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* --log-opt max-size=SIZE (podman's; its other options are another log driver's). */
+static int parse_log_opt(struct run_args *a, const char *v, const char *cmd)
+{
+	const char *size = strncmp(v, "max-size=", 9) ? NULL : v + 9;
+
+	if (!size)
+		return cli_usage_error(cmd, "--log-opt `%.64s`: only max-size=SIZE is supported",
+				       v);
+	if (streq(size, "-1")) {
+		a->vmo.log_max = 0;
+		return 0;
+	}
+	if (parse_size(size, &a->vmo.log_max) < 0 || a->vmo.log_max < IMAGE_LOG_MAX_MIN)
+		return cli_usage_error(
+		    cmd, "--log-opt max-size `%.64s`: expected a size of at least 64k, or -1",
+		    size);
+	return 0;
+}
+
 /* clang-format off */
 const struct cli_opt cmd_image_run_opts[] = {
 	{"store", CLI_LONG(1), "DIR", "the image store (default $ISOLA_STORE or " ISOLA_DEFAULT_STORE ")"},
@@ -370,6 +389,7 @@ const struct cli_opt cmd_image_run_opts[] = {
 	{"pid", CLI_LONG(34), "MODE", "private (default), host, ns:PATH or container:NAME: the PID namespace"},
 	{"ipc", CLI_LONG(35), "MODE", "private (default), host, ns:PATH or container:NAME: the IPC namespace"},
 	{"uts", CLI_LONG(36), "MODE", "private (default), host, ns:PATH or container:NAME: the UTS namespace (host name)"},
+	{"log-opt", CLI_LONG(37), "max-size=SIZE", "-d: the log starts again empty past SIZE (default 256m; -1: no limit)"},
 	{"network-alias", CLI_LONG(15), "NAME", "another DNS name on a created network (repeatable)"},
 	{"memory", 'm', "SIZE", "memory limit"},
 	{"cpus", CLI_LONG(10), "N", "CPU limit (fractions allowed)"},
@@ -850,6 +870,8 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		return parse_ns(a, IMG_JOIN_IPC, optarg, &a->o.host_ipc, &a->o.ipcns_path, cmd);
 	case CLI_LONG(36):
 		return parse_ns(a, IMG_JOIN_UTS, optarg, &a->o.host_uts, &a->o.utsns_path, cmd);
+	case CLI_LONG(37):
+		return parse_log_opt(a, optarg, cmd);
 	default:
 		return 1;
 	}
@@ -1070,7 +1092,7 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 	if (asprintf(&log, "%s/ctr.log", bundle) < 0)
 		return EXIT_ISOLA;
 	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
-	logger = null < 0 ? -1 : image_cli_logger(log, &out);
+	logger = null < 0 ? -1 : image_cli_logger(log, a->vmo.log_max, &out);
 	if (logger < 0) {
 		log_error("log `%s`: %s", log, strerror(errno));
 		return EXIT_ISOLA;
@@ -1818,7 +1840,8 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 						      .cidfile_dir = -1,
 						      .pull = "missing",
 						      .ctr_fd = {-1, -1, -1, -1},
-						      .shm_tree = -1};
+						      .shm_tree = -1,
+						      .vmo.log_max = IMAGE_LOG_MAX_DEFAULT};
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *bundle = NULL, *store = NULL;
 	const char *def = getenv("ISOLA_NETWORK");

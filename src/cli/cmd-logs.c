@@ -2,7 +2,8 @@
 /*
  * Logs of detached containers.  A small logger process (forked by `run -d`, gone when
  * the container's output closes) writes each line of its output to
- * containers/<id>/ctr.log as "<RFC 3339 UTC time, ns> <line>".
+ * containers/<id>/ctr.log as "<RFC 3339 UTC time, ns> <line>"; past run's --log-opt
+ * max-size (default 256 MiB) the log starts again empty.
  *   isola logs [--store D] [-f] [--since TIME|DURATION] [--tail N] [-t] NAME
  */
 #include <errno.h>
@@ -38,10 +39,16 @@ static void timestamp(char buf[TS_LEN + 1])
 	buf[TS_LEN] = '\0';
 }
 
-static void logger_loop(int in, int out)
+/*
+ * Past max bytes (0: no limit) the log starts again: it is emptied and the piece
+ * being written begins a stamped line.  Readers following it see it shrink.
+ */
+static void logger_loop(int in, int out, uint64_t max)
 {
 	char buf[8192], ts[TS_LEN + 1];
 	bool line_start = true;
+	struct stat st;
+	uint64_t size = fstat(out, &st) == 0 ? (uint64_t)st.st_size : 0;
 	ssize_t n;
 
 	while ((n = read(in, buf, sizeof(buf))) != 0) {
@@ -54,12 +61,18 @@ static void logger_loop(int in, int out)
 			char *nl = memchr(p, '\n', end - p);
 			size_t len = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
 
+			if (max && size + TS_LEN + 1 + len > max && ftruncate(out, 0) == 0) {
+				size = 0;
+				line_start = true;
+			}
 			if (line_start) {
 				timestamp(ts);
 				ts[TS_LEN] = ' ';
 				write_all(out, ts, TS_LEN + 1);
+				size += TS_LEN + 1;
 			}
 			write_all(out, p, len);
+			size += len;
 			line_start = nl != NULL;
 			p += len;
 		}
@@ -68,7 +81,7 @@ static void logger_loop(int in, int out)
 		write_all(out, "\n", 1);
 }
 
-pid_t image_cli_logger(const char *path, int *ret_write_end)
+pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end)
 {
 	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	int p[2], null, in, log;
@@ -99,7 +112,7 @@ pid_t image_cli_logger(const char *path, int *ret_write_end)
 		close_fds_from(5);
 		/* Held until the last line is written: logs -f waits for it (follow). */
 		flock(4, LOCK_SH);
-		logger_loop(3, 4);
+		logger_loop(3, 4, max_size);
 		_exit(0);
 	}
 	close(p[0]);
@@ -276,8 +289,9 @@ static void print_chunk(struct logs_args *a, char *buf, size_t *have)
 
 /*
  * Where the last @n complete lines of the log begin, read backwards a chunk
- * at a time (into buf, LOG_CHUNK bytes): a log has no size limit (a container
- * may write for months), so it is never read whole.  A last line without its
+ * at a time (into buf, LOG_CHUNK bytes): a log may be as large as its
+ * --log-opt max-size, or grow for months without one (-1), so it is never
+ * read whole.  A last line without its
  * newline (the logger is mid-write) is not one of the n.
  */
 static off_t tail_offset(int fd, off_t size, long n, char *buf)
@@ -330,6 +344,7 @@ static void follow(struct logs_args *a, int fd, const char *store, const char *i
 {
 	size_t have = 0;
 	unsigned idle = 0;
+	struct stat st;
 	ssize_t n;
 
 	for (;;) {
@@ -338,6 +353,12 @@ static void follow(struct logs_args *a, int fd, const char *store, const char *i
 			idle = 0;
 			have += n;
 			print_chunk(a, buf, &have);
+			continue;
+		}
+		/* Emptied at its --log-opt max-size: from its start again. */
+		if (fstat(fd, &st) == 0 && st.st_size < lseek(fd, 0, SEEK_CUR)) {
+			lseek(fd, 0, SEEK_SET);
+			have = 0;
 			continue;
 		}
 		if (!logger_running(fd) && idle++ % 10 == 0 &&

@@ -86,8 +86,14 @@ int image_cli_ctr_ns_open(const char *store, const char *self, enum img_join j, 
 int image_cli_ctr_shm_open(const char *target, int mntns, int *ret_tree, bool *ret_ro);
 int image_cli_ctr_shm_attach(int tree, const char *dest);
 
-/* Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input. */
-pid_t image_cli_logger(const char *path, int *ret_write_end);
+/*
+ * Fork the log writer for containers/<id>/ctr.log (its pid); *ret_write_end is its input.
+ * A log that would grow past max_size bytes (0: no limit) starts again empty, as
+ * podman's k8s-file log with --log-opt max-size: a container cannot fill the disk.
+ */
+#define IMAGE_LOG_MAX_DEFAULT (256ULL << 20)
+#define IMAGE_LOG_MAX_MIN     (64ULL << 10)
+pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end);
 /* After a failed start: wait for the logger (its input closed) and copy the log to stderr. */
 void image_cli_log_replay(const char *path, pid_t logger);
 
@@ -158,6 +164,7 @@ struct image_vm_opts {
 	/* Attached to a network (net_attach, id): the VM gets a NIC on it. */
 	bool network;
 	const char *id;
+	uint64_t log_max; /* -d: the log's --log-opt max-size (0: none) */
 };
 /* Run the bundle's process in a VM; its exit status, or EXIT_ISOLA (message printed). */
 int image_run_vm(const char *store, const char *bundle, const struct image_vm_opts *vo);

@@ -47,7 +47,7 @@ commands() {
 		-e --env -p --publish -v --volume -w --workdir -u --user --name --entrypoint --rm \
 		--pull --init --restart --network --dns --add-host --hostname --store --device \
 		--privileged --mount --shm-size -l --label --stop-signal --stop-timeout --cidfile --group-add \
-		--pid --ipc --uts; do
+		--pid --ipc --uts --log-opt; do
 		[[ "$output" == *" $o"* ]] || { echo "missing $o"; false; }
 	done
 	[ "$(echo "$output" | grep -c -- '--help')" -eq 1 ]

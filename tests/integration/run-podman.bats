@@ -157,6 +157,37 @@ teardown() {
 	[ -z "$output" ]
 }
 
+@test "run -d --log-opt max-size: the log starts again past it, logs -f goes on; bad values in one line" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	mkfifo "$TMP/go"
+	run "$ISOLA" run -d --log-opt max-size=64k --network none --name "it-cap-$$" -v "$TMP:/t" \
+		"$REG/t/bb:1" sh -c 'read x </t/go; exec awk "BEGIN { for (i = 0; i < 30000; i++) print i; print \"done\" }"'
+	[ "$status" -eq 0 ]
+	"$ISOLA" logs -f "it-cap-$$" >"$TMP/follow" &
+	fpid=$!
+	timeout 20 sh -c "echo go >'$TMP/go'"
+	for _ in $(seq 300); do kill -0 "$fpid" 2>/dev/null || break; sleep 0.1; done
+	refute kill -0 "$fpid" 2>/dev/null
+	wait "$fpid"
+	[ "$(tail -n 1 "$TMP/follow")" = done ]
+	size=$(stat -c %s "$ISOLA_STORE/containers/it-cap-$$/ctr.log")
+	echo "log: $size bytes"
+	[ "$size" -le $((64 << 10)) ]
+	run "$ISOLA" logs --tail 2 "it-cap-$$"
+	[ "${lines[0]}" = 29999 ] && [ "${lines[1]}" = done ]
+	# What it holds is whole stamped lines, counting up to the end.
+	run "$ISOLA" logs "it-cap-$$"
+	[ "${#lines[@]}" -gt 1000 ]
+	first=${lines[1]}
+	[ "$(printf '%s\n' "${lines[@]:1}")" = "$(seq "$first" 29999; echo done)" ]
+	for bad in max-size=1k max-size=abc tag=x max-size=; do
+		run "$ISOLA" run -d --log-opt "$bad" --name "it-cap2-$$" "$REG/t/bb:1" true
+		[ "$status" -eq 125 ]
+		[ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"--log-opt"* ]]
+		[ ! -e "$ISOLA_STORE/containers/it-cap2-$$" ]
+	done
+}
+
 # A line longer than logs' 64 KiB buffer: its second piece is its text, not a
 # new line, even when the container wrote something that looks like a stamp
 # there; and --since decides at its start.
