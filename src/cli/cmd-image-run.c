@@ -862,6 +862,12 @@ static int parse_opt(struct run_args *a, int c, const char *cmd)
 		a->o.init = true;
 		return 0;
 	case CLI_LONG(13):
+		if (!hostname_valid(optarg, HOSTNAME_MAX))
+			return cli_usage_error(
+			    cmd,
+			    "--hostname `%.64s`: expected 1 to %d letters, digits, "
+			    "'-', '.' or '_'",
+			    optarg, HOSTNAME_MAX);
 		a->o.hostname = optarg;
 		return 0;
 	case CLI_LONG(34):

@@ -58,6 +58,19 @@ int parse_int(const char *s, int *ret)
 	return 0;
 }
 
+bool hostname_valid(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > max || s[0] == '-' || s[0] == '.')
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
+			return false;
+	return true;
+}
+
 bool id_valid(int64_t v)
 {
 	return v >= 0 && v <= (int64_t)ID_MAX;

@@ -13,6 +13,14 @@ int parse_int(const char *s, int *ret);
  */
 #define ID_MAX 4294967294u
 bool id_valid(int64_t v);
+/*
+ * A host name of 1..max bytes of letters, digits, '-', '.' and '_', not
+ * starting with '-' or '.': what /etc/hosts lines and sethostname(2) take
+ * without surprises (no blank or newline to start another entry).
+ * HOSTNAME_MAX is the kernel's limit for a UTS namespace's own name.
+ */
+#define HOSTNAME_MAX 64
+bool hostname_valid(const char *s, size_t max);
 int parse_id(const char *s, uint32_t *ret);
 /* "64", "64K", "512M", "2G", "1T" (binary multiples; optional "iB"/"B"). */
 int parse_size(const char *s, uint64_t *ret);

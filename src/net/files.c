@@ -18,6 +18,7 @@
 #include "fdutil.h"
 #include "jsonutil.h"
 #include "net.h"
+#include "parse.h"
 #include "strv.h"
 
 int net_write_files(const char *store, const char *id, const char *network, const char *ip,
@@ -31,18 +32,8 @@ static bool ip_valid(const char *s)
 	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
 }
 
-static bool hostname_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > 253 || s[0] == '-' || s[0] == '.')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '-' || *s == '.' || *s == '_'))
-			return false;
-	return true;
-}
+/* A name in /etc/hosts: a DNS name may be 253 bytes. */
+#define HOSTS_NAME_MAX 253
 
 /*
  * The host's resolvers, without loopback ones (unreachable from the container), and its
@@ -118,7 +109,7 @@ static void peers(FILE *f, const char *store, const char *id, const char *networ
 		if (!n || !streq(n, network) || !ip || !ip_valid(ip))
 			continue;
 		fprintf(f, "%s\t%s", ip, ids[i]);
-		if (h && hostname_valid(h) && !streq(h, ids[i]))
+		if (h && hostname_valid(h, HOSTS_NAME_MAX) && !streq(h, ids[i]))
 			fprintf(f, " %s", h);
 		fputc('\n', f);
 	}
@@ -141,7 +132,7 @@ static int hosts(const char *store, const char *id, const char *network, const c
 		const char *h = o->add_hosts[i], *colon = strchr(h, ':');
 		_cleanup_free_ char *name = colon ? strndup(h, colon - h) : NULL;
 
-		if (!name || !hostname_valid(name) || !ip_valid(colon + 1)) {
+		if (!name || !hostname_valid(name, HOSTS_NAME_MAX) || !ip_valid(colon + 1)) {
 			fclose(f);
 			return err_make(err, 0, "--add-host `%s`: expected NAME:IP", h);
 		}
@@ -160,7 +151,7 @@ int net_write_files(const char *store, const char *id, const char *network, cons
 	_cleanup_free_ char *hn = NULL;
 	int r;
 
-	if (!hostname_valid(o->hostname))
+	if (!hostname_valid(o->hostname, HOSTNAME_MAX))
 		return err_make(err, 0, "--hostname `%s`: expected a host name", o->hostname);
 	if (asprintf(&hn, "%s\n", o->hostname) < 0)
 		return err_make(err, ENOMEM, "hostname");

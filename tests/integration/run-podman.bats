@@ -188,6 +188,21 @@ teardown() {
 	done
 }
 
+@test "run --hostname: at most 64 plain characters, checked before anything is made" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	for bad in "$(printf 'a\nb')" "$(printf '%065d' 0)" -x "a b" ""; do
+		run "$ISOLA" run --rm --network none --hostname "$bad" "$REG/t/bb:1" true
+		echo "$output"
+		[ "$status" -eq 125 ]
+		[[ "$output" == *"--hostname"* ]]
+	done
+	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	run "$ISOLA" run --rm --network none --hostname "$(printf '%064d' 0)" "$REG/t/bb:1" \
+		cat /proc/sys/kernel/hostname
+	[ "$status" -eq 0 ]
+	[ "$output" = "$(printf '%064d' 0)" ]
+}
+
 # A line longer than logs' 64 KiB buffer: its second piece is its text, not a
 # new line, even when the container wrote something that looks like a stamp
 # there; and --since decides at its start.
