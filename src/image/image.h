@@ -397,6 +397,8 @@ int img_bind_source_check(const char *opt, const char *arg, const char *src, boo
 			  struct err **err);
 /* A tmpfs size (--shm-size, tmpfs-size=): bytes, K, M, G, T; from 1 byte to 1 EiB. */
 int img_tmpfs_size_parse(const char *s, uint64_t *ret);
+/* A tmpfs's mode=: 0 to 7777, octal digits only. */
+int img_tmpfs_mode_parse(const char *v, unsigned *ret);
 /* Generate config.json (runc-spec-like) from an image config. */
 /* rootfs_fd: the image's root, to resolve user names in /etc/passwd and /etc/group. */
 int img_spec_generate(const char *config_buf, size_t config_len, const struct img_run_opts *o,

@@ -197,7 +197,7 @@ static int check_bind_source(const char *arg, const char *src, struct err **err)
 }
 
 /* 0 to 7777, octal digits only (a tmpfs's mode=, which the kernel reads in octal). */
-static int mode_value(const char *v, unsigned *ret)
+int img_tmpfs_mode_parse(const char *v, unsigned *ret)
 {
 	unsigned m = 0;
 
@@ -275,7 +275,7 @@ static int tmpfs_entry(const char *arg, const struct mount_keys *k, bool ro, cha
 		    k->v[K_SIZE]);
 	if (k->v[K_SIZE])
 		snprintf(size, sizeof(size), ",size=%llu", (unsigned long long)n);
-	if (k->v[K_MODE] && mode_value(k->v[K_MODE], &m) < 0)
+	if (k->v[K_MODE] && img_tmpfs_mode_parse(k->v[K_MODE], &m) < 0)
 		return err_make(err, 0,
 				"--mount `%.64s`: tmpfs-mode `%.32s`: expected octal, at most 7777",
 				arg, k->v[K_MODE]);

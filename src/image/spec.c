@@ -268,8 +268,41 @@ static void add_privileged(json_t *lx, const struct img_run_opts *o)
 		json_object_set_new(lx, "devices", devs);
 }
 
-/* An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value. */
-static bool tmpfs_option_ok(const char *o)
+/* "1" to "100" and a '%': a share of the host's memory, as tmpfs takes size= and nr_*=. */
+static bool percent_ok(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+	char num[4];
+	uint64_t pct;
+
+	if (n == 0 || n >= sizeof(num) || !streq(v + n, "%"))
+		return false;
+	memcpy(num, v, n);
+	num[n] = '\0';
+	return parse_u64(num, &pct) == 0 && pct >= 1 && pct <= 100;
+}
+
+/* A tmpfs key's value, as the kernel would take it (it answers a bare EINVAL). */
+static bool tmpfs_value_ok(const char *key, const char *v)
+{
+	uint64_t n;
+	uint32_t id;
+	unsigned mode;
+
+	if (streq(key, "size="))
+		return img_tmpfs_size_parse(v, &n) == 0 || percent_ok(v);
+	if (streq(key, "mode="))
+		return img_tmpfs_mode_parse(v, &mode) == 0;
+	if (streq(key, "uid=") || streq(key, "gid="))
+		return parse_id(v, &id) == 0;
+	return parse_size(v, &n) == 0 || percent_ok(v); /* nr_inodes=, nr_blocks= */
+}
+
+/*
+ * An option of --tmpfs: a flag the runtime knows, or a tmpfs key=value.  0, or
+ * -ENOENT for another option, -EINVAL for a bad value.
+ */
+static int tmpfs_option_check(const char *o)
 {
 	static const char *const words[] = {
 	    "ro",	"rw",	      "exec",	     "noexec",	      "suid",	   "nosuid",
@@ -280,12 +313,11 @@ static bool tmpfs_option_ok(const char *o)
 
 	for (size_t i = 0; i < ARRAY_SIZE(words); i++)
 		if (streq(o, words[i]))
-			return true;
+			return 0;
 	for (size_t i = 0; i < ARRAY_SIZE(keys); i++)
-		if (!strncmp(o, keys[i], strlen(keys[i])) && o[strlen(keys[i])] &&
-		    !strpbrk(o, " \t\n"))
-			return true;
-	return false;
+		if (!strncmp(o, keys[i], strlen(keys[i])))
+			return tmpfs_value_ok(keys[i], o + strlen(keys[i])) ? 0 : -EINVAL;
+	return -ENOENT;
 }
 
 int img_tmpfs_check(const char *arg, struct err **err)
@@ -305,11 +337,20 @@ int img_tmpfs_check(const char *arg, struct err **err)
 				arg);
 	if (path_same_abs(s, "/proc"))
 		return err_make(err, 0, "--tmpfs `%.64s`: /proc is the container's procfs", arg);
-	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o; o = strtok_r(NULL, ",", &save))
-		if (!tmpfs_option_ok(o))
+	for (char *o = opts ? strtok_r(opts, ",", &save) : NULL; o;
+	     o = strtok_r(NULL, ",", &save)) {
+		int r = tmpfs_option_check(o);
+
+		if (r == -ENOENT)
 			return err_make(err, 0,
 					"--tmpfs `%.64s`: option `%.32s` is not one for a tmpfs",
 					arg, o);
+		if (r < 0)
+			return err_make(err, 0,
+					"--tmpfs `%.64s`: option `%.32s`: a bad value (size: bytes "
+					"or 1-100%%, mode: octal up to 7777, uid/gid: ids)",
+					arg, o);
+	}
 	return 0;
 }
 

@@ -676,7 +676,9 @@ unlimited
 		"--ulimit bogus=1" "--ulimit nofile=x" "--tmpfs rel" "--tmpfs /a/../b" "--tmpfs /" "--tmpfs /." \
 		"--tmpfs /x:size=1m,bind" "--tmpfs //proc/" "-v /tmp:/proc" "-v /proc/self/root:/x" \
 		"-v /dev/../proc//self/root:/x" "-v $TMP/self/root:/x" "-v $TMP/self:/x" \
-		"--mount type=bind,src=$TMP/self/root,dst=/x" "-v /dev/stdin:/x"; do
+		"--mount type=bind,src=$TMP/self/root,dst=/x" "-v /dev/stdin:/x" \
+		"--tmpfs /x:size=abc" "--tmpfs /x:uid=abc" "--tmpfs /x:mode=99999" "--tmpfs /x:size=101%" \
+		"--tmpfs /x:nr_inodes=x" "--tmpfs /x:gid=4294967295" "--tmpfs /x:size="; do
 		# A symlink to /proc/self: the runtime's own root, fds and memory once it resolves it.
 		[ -L "$TMP/self" ] || ln -s /proc/self "$TMP/self"
 		eval "run \"$ISOLA\" run --rm --network none $bad \"$REG/t/bb:1\" true"
@@ -688,6 +690,7 @@ unlimited
 		*self:/x) [[ "$output" == *"leads into /proc/self"* ]] ;;
 		*bind) [[ "$output" == *"--tmpfs \`/x:size=1m,bind\`: option \`bind\` is not one for a tmpfs"* ]] ;;
 		*proc/) [[ "$output" == *"--tmpfs \`//proc/\`: /proc is the container's procfs"* ]] ;;
+		--tmpfs\ /x:*=*) [[ "$output" == *"--tmpfs \`${bad#--tmpfs }\`: option \`${bad#--tmpfs /x:}\`: a bad value"* ]] ;;
 		*:/proc) [[ "$output" == *"-v \`/tmp:/proc\`: /proc is the container's procfs"* ]] ;;
 		esac
 	done
