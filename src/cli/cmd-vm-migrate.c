@@ -84,9 +84,18 @@ static int migrate(int argc, char **argv, struct err **err)
 	}
 	if (c < 0)
 		return p.exit_code;
-	/* The VMM opens it, from its own working directory. */
-	if (key_file && !(key = realpath(key_file, NULL)))
-		return err_make(err, errno, "--key-file `%s`", key_file);
+	/*
+	 * The VMM opens it, from its own working directory: made absolute, not
+	 * resolved, so that the VMM's O_NOFOLLOW still sees a symlink there.
+	 */
+	if (key_file && key_file[0] != '/') {
+		_cleanup_free_ char *cwd = getcwd(NULL, 0);
+
+		if (!cwd || asprintf(&key, "%s/%s", cwd, key_file) < 0)
+			return err_make(err, cwd ? ENOMEM : errno, "--key-file `%s`", key_file);
+	} else if (key_file && !(key = strdup(key_file))) {
+		return err_make(err, ENOMEM, "--key-file");
+	}
 	/* --api-sock is a path even without a '/' (a bare VM argument would be an id). */
 	if (api && asprintf(&sock, "%s%s", strchr(api, '/') ? "" : "./", api) < 0)
 		return err_make(err, ENOMEM, "--api-sock");

@@ -419,6 +419,11 @@ source_runs() {
 	run "$ISOLA" vm receive --listen "tcp:127.0.0.1:$PORT"
 	[ "$status" -eq 1 ]
 	[[ "$output" == *"a TCP migration needs --key-file on both sides"* ]]
+	# A FIFO (a secret manager's, or a mistake) is refused at once, not waited on.
+	mkfifo -m 600 "$TMP/fifo"
+	run timeout 10 "$ISOLA" vm receive --listen "unix:$TMP/x.sock" --key-file "$TMP/fifo"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"not a regular file"* ]]
 	[ ! -e "$TMP/x.sock" ]
 	! tcp_listening "$PORT"
 }

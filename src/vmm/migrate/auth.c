@@ -27,7 +27,9 @@
 
 int mig_key_load(const char *path, struct mig_key *ret, struct err **err)
 {
-	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO named as the key fails the check below, not hang the open. */
+	_cleanup_close_ int fd =
+	    open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
 	struct stat st;
 	ssize_t n;
 	int r;

@@ -687,6 +687,12 @@ int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key
 	in.io.fd = -1;
 	r = accept_source(&in, lfd, &ma, sigfd, addr, key, err);
 	mig_unlisten(lfd, &ma);
+	/* The session's keys are derived: the pre-shared one, which other hosts may hold
+	 * too, is not kept for the guest's lifetime. */
+	if (key) {
+		mig_key_wipe(key);
+		free(TAKE_PTR(key));
+	}
 	if (r >= 0)
 		r = receive(&in, cfg, a, ret_status, err);
 	if (r < 0 && in.io.fd >= 0 && !in.committed)
