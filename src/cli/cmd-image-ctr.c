@@ -5,6 +5,7 @@
  *   isola image ps    [--store D] [-a] [--format json|table]
  *   isola image logs  [--store D] ID
  *   isola image stop  [--store D] [-t SECONDS] ID...
+ *   isola image kill  [--store D] [-s SIGNAL] ID...   (also `isola kill NAME`: cmd-kill.c)
  *   isola image rm    [--store D] [-f] ID...
  */
 #include <errno.h>
@@ -243,6 +244,9 @@ struct ctr_args {
 	const char *store, *format;
 	bool force;
 	int timeout;
+	int sig;		    /* kill: -s, default KILL */
+	int fail_code;		    /* the exit code when fn fails for an ID (0: 1) */
+	const struct cli_opt *opts; /* NULL: cmd_image_ctr_opts */
 };
 
 const struct cli_opt cmd_image_ctr_opts[] = {
@@ -254,13 +258,19 @@ const struct cli_opt cmd_image_ctr_opts[] = {
     {},
 };
 
+const struct cli_opt cmd_image_kill_opts[] = {
+    {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
+    {"signal", 's', "SIG", "the signal (default KILL)"},
+    {},
+};
+
 /* 0, -1 after --help (exit 0), or an exit code after a usage error. */
 static int parse(struct ctr_args *a, int argc, char **argv)
 {
 	struct cli_parser p;
 	int c;
 
-	cli_parser_init(&p, argv[0], cmd_image_ctr_opts);
+	cli_parser_init(&p, argv[0], a->opts ? a->opts : cmd_image_ctr_opts);
 	while ((c = cli_parse(&p, argc, argv)) > 0) {
 		switch (c) {
 		case 'a':
@@ -278,6 +288,11 @@ static int parse(struct ctr_args *a, int argc, char **argv)
 			if (parse_int(optarg, &a->timeout) < 0 || a->timeout < 0 ||
 			    a->timeout > IMAGE_STOP_TIMEOUT_MAX)
 				return cli_usage_error(argv[0], "-t `%s`: expected seconds",
+						       optarg);
+			break;
+		case 's':
+			if (parse_signal(optarg, &a->sig) < 0)
+				return cli_usage_error(argv[0], "--signal `%.32s`: not a signal",
 						       optarg);
 			break;
 		}
@@ -553,7 +568,7 @@ static int each_container(struct ctr_args *a, int argc, char **argv, bool rm,
 				rc = rm ? 1 : EXIT_ISOLA;
 		} else if (fn(a, store, argv[i])) {
 			if (!rc)
-				rc = 1;
+				rc = a->fail_code ? a->fail_code : 1;
 		} else {
 			printf("%s\n", argv[i]);
 		}
@@ -566,7 +581,7 @@ static int detach(const char *store, const char *id)
 {
 	_cleanup_err_ struct err *err = NULL;
 
-	return net_detach(store, id, &err) < 0 ? cli_fail(&err) : 0;
+	return net_detach(store, id, -1, &err) < 0 ? cli_fail(&err) : 0;
 }
 
 /* rm: even a DEL that fails leaves no netns or state behind (warned). */
@@ -574,7 +589,7 @@ static int detach_force(const char *store, const char *id)
 {
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *note = NULL;
-	int r = net_detach_force(store, id, &note, &err);
+	int r = net_detach_force(store, id, -1, &note, &err);
 
 	if (note)
 		log_warn("%s", note);
@@ -593,6 +608,46 @@ int cmd_image_stop(struct cli_globals *g, int argc, char **argv)
 	struct ctr_args a = {.timeout = -1};
 
 	return each_container(&a, argc, argv, false, stop_cmd);
+}
+
+/*
+ * podman's kill: the signal to a running container's process (every process of one
+ * without a PID namespace of its own, as stop does); a foreground run --vm gets it
+ * through its `isola run`, which relays what it can relay, and KILL ends its VM.
+ */
+static int kill_cmd(const struct ctr_args *a, const char *store, const char *id)
+{
+	_cleanup_json_ json_t *meta = image_cli_container_meta(store, id);
+	bool all = json_is_true(json_object_get(meta, "stopAll"));
+	char sig[16];
+	const char *one[] = {"kill", id, sig, NULL}, *every[] = {"kill", "--all", id, sig, NULL};
+	_cleanup_free_ char *st = image_cli_container_status(store, id, NULL);
+	_cleanup_close_ int fg = -1;
+
+	snprintf(sig, sizeof(sig), "%d", a->sig);
+	if (status_running(st))
+		return image_cli_runtime(store, all ? every : one, -1, -1, -1) == 0
+			   ? 0
+			   : cli_usage_error(id, "kill: the runtime failed (said above)");
+	fg = image_cli_vm_fg(store, id, NULL);
+	if (fg < 0)
+		return cli_usage_error(id, "can only kill running containers (this one is %s)",
+				       st ? st : "unknown");
+	if (a->sig != SIGKILL && !vmct_signal_relayed(a->sig))
+		return cli_usage_error(
+		    id, "signal %d: a foreground VM container's run passes on only what it relays",
+		    a->sig);
+	if (syscall(SYS_pidfd_send_signal, fg, a->sig, NULL, 0) < 0)
+		return cli_usage_error(id, "kill: %s", strerror(errno));
+	return 0;
+}
+
+int cmd_image_kill(struct cli_globals *g, int argc, char **argv)
+{
+	struct ctr_args a = {
+	    .timeout = -1, .sig = SIGKILL, .fail_code = EXIT_ISOLA, .opts = cmd_image_kill_opts};
+
+	return each_container(&a, argc, argv, false, kill_cmd);
 }
 
 struct remove_call {

@@ -1,6 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
-/* isola kill [--all] ID [SIGNAL]  (default SIGTERM; names or numbers) */
+/*
+ * isola kill [--all] ID [SIGNAL]  (runc's: default SIGTERM; names or numbers), or
+ * podman's `kill [--store D] [-s SIGNAL] NAME...` (default KILL) for containers of
+ * `run IMAGE`: that form when it has -s/--signal/--store, or when its first operand
+ * is no container under --root but one in the store.
+ */
 #include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <getopt.h>
 #include <signal.h>
@@ -8,6 +15,8 @@
 #include "commands.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "fdutil.h"
+#include "image-cli.h"
 #include "opt.h"
 #include "container.h"
 #include "oci.h"
@@ -17,6 +26,46 @@ const struct cli_opt cmd_kill_opts[] = {
     {"all", 'a', NULL, "signal every process in the container's cgroup"},
     {},
 };
+
+static bool is_opt(const char *a, const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(a, name, n) && (a[n] == '\0' || a[n] == '=');
+}
+
+/* Is this podman's form?  (See the top of the file.) */
+static bool image_form(const struct cli_globals *g, int argc, char **argv)
+{
+	const char *store = NULL, *id = NULL;
+	_cleanup_free_ char *p = NULL, *real = NULL;
+
+	for (int i = 1; i < argc && !id; i++) {
+		const char *a = argv[i];
+
+		if (is_opt(a, "--store") || is_opt(a, "--signal") || !strncmp(a, "-s", 2))
+			return true;
+		if (streq(a, "--"))
+			id = i + 1 < argc ? argv[i + 1] : NULL;
+		else if (a[0] != '-')
+			id = a;
+	}
+	if (!id || !image_cli_container_name_plain(id))
+		return false;
+	if (asprintf(&p, "%s/%s", g->root, id) < 0 || path_exists(p))
+		return false;
+	free(p);
+	p = NULL;
+	real = realpath(img_store_default_path(store), NULL);
+	return real && asprintf(&p, "%s/containers/%s/image.json", real, id) >= 0 && path_exists(p);
+}
+
+int cmd_kill_dispatch(struct cli_globals *g, int argc, char **argv)
+{
+	if (image_form(g, argc, argv))
+		return cli_run_dynamic(g) ?: cmd_image_kill(g, argc, argv);
+	return cmd_kill(g, argc, argv);
+}
 
 int cmd_kill(struct cli_globals *g, int argc, char **argv)
 {

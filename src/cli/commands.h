@@ -55,4 +55,6 @@ int cmd_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
 int cmd_system(struct cli_globals *g, int argc, char **argv);
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv);
+int cmd_image_kill(struct cli_globals *g, int argc, char **argv);
+int cmd_kill_dispatch(struct cli_globals *g, int argc, char **argv);
 int cmd_image_rm(struct cli_globals *g, int argc, char **argv);

@@ -347,6 +347,31 @@ teardown() {
 	img_refute_mounts "$ISOLA_STORE"
 }
 
+@test "kill NAME: podman's form for containers of run IMAGE (default KILL, -s SIG)" {
+	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox \
+		l:bin/touch:busybox d:etc d:tmp
+	"$ISOLA" pull -q "$REG/t/bbs:1" >/dev/null
+	n="it-kill-$$"
+	"$ISOLA" run -d --network none --name "$n" "$REG/t/bbs:1" \
+		sh -c 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.1; done' >/dev/null
+	wait_until 20 "'$ISOLA' logs '$n' | grep -q ready"
+	run "$ISOLA" kill -s USR1 "$n"
+	[ "$status" -eq 0 ] && [ "$output" = "$n" ]
+	wait_until 20 "'$ISOLA' logs '$n' | grep -q got-usr1"
+	run "$ISOLA" kill "$n"
+	[ "$status" -eq 0 ]
+	wait_until 20 "[ \"\$('$ISOLA' inspect '$n' | jq -r '.[0].status')\" = stopped ]"
+	run "$ISOLA" kill "$n"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"can only kill running containers"* ]]
+	run "$ISOLA" kill --signal BOGUS "$n"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--signal \`BOGUS\`: not a signal"* ]]
+	run "$ISOLA" kill -s KILL "no-such-$$"
+	[ "$status" -eq 125 ]
+	[[ "$output" == *"no container \`no-such-$$\`"* ]]
+}
+
 @test "run -d: a runtime failure is shown (not lost with the bundle's log), exit 125, nothing left" {
 	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
 	run "$ISOLA" run -d -v "$TMP/no-such-dir:/x" "$REG/t/bb:1" sh -c :
