@@ -378,7 +378,7 @@ static void spawn_watcher(const char *store, const char *root, const char *id, p
 	if (now != mon || now_start != start)
 		_exit(0);
 	if (!rm)
-		_exit(net_detach(store, id, NULL) < 0 ? 1 : 0);
+		_exit(net_detach(store, id, -1, NULL) < 0 ? 1 : 0);
 	execl("/proc/self/exe", "isola", "rm", "-f", "--store", store, id, (char *)NULL);
 	_exit(127);
 }

@@ -1308,6 +1308,7 @@ static struct net_attach_opts attach_opts(const struct run_args *a)
 	    .dns = a->dns,
 	    .add_hosts = a->add_hosts,
 	    .aliases = a->aliases,
+	    .lock_fd = a->lock_fd,
 	};
 }
 
@@ -1342,6 +1343,7 @@ static int attach_begin(struct run_args *a, const char *store)
 			_exit(EXIT_ISOLA);
 		fcntl(3, F_SETFD, FD_CLOEXEC);
 		close_fds_from(4);
+		no.lock_fd = 3;
 		_exit(net_attach_add(store, a->id, &no, &err) < 0 ? fail(&err) : 0);
 	}
 	return 0;
@@ -1411,7 +1413,7 @@ static int remove_bundle(struct run_args *a, const char *store)
 		if (pid == 0)
 			_exit(remove_bundle_files(a));
 	}
-	if (net_detach(store, a->id, &err) < 0)
+	if (net_detach(store, a->id, a->lock_fd, &err) < 0)
 		cli_fail(&err);
 	if (pid < 0)
 		return remove_bundle_files(a);
@@ -1880,7 +1882,7 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		 * container of this name that raced us) is not ours to delete.
 		 */
 		if (r && a.add_pid > 0 && store && attach_wait(&a) &&
-		    net_detach(store, a.id, &err) < 0)
+		    net_detach(store, a.id, a.lock_fd, &err) < 0)
 			cli_fail(&err);
 		if (r)
 			return r;
@@ -1928,7 +1930,7 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		remove_bundle(&a, store);
 	} else if (a.rm && !a.detach)
 		remove_bundle(&a, store);
-	else if (!a.detach && net_detach(store, a.id, &err) < 0)
+	else if (!a.detach && net_detach(store, a.id, a.lock_fd, &err) < 0)
 		cli_fail(&err);
 	return code;
 }

@@ -181,7 +181,7 @@ static int prune_attachments(const char *store)
 
 		if (lk < 0 || image_cli_container_running(store, ids[i]))
 			continue;
-		if (net_detach(store, ids[i], &err) < 0)
+		if (net_detach(store, ids[i], lk, &err) < 0)
 			rc = cli_fail(&err);
 	}
 	return rc;

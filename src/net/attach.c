@@ -18,11 +18,13 @@
 #include <sys/file.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "log.h"
 #include "net-internal.h"
 #include "net.h"
 #include "strv.h"
@@ -394,10 +396,41 @@ static int detach_lock(const char *store)
 	return fd; /* no state dir: nothing to detach, nothing to lock */
 }
 
-static int detach(const char *store, const char *id, char **ret_note, struct err **err)
+#define DETACH_LOCK_WAIT_MS 60000
+
+/*
+ * The container's lock, exclusively (net_detach); an fd to close, or -1 when there is
+ * none to take (no state dir), the caller's own was converted, or the wait ran out.
+ */
+static int container_lock_ex(const char *store, const char *id, int held)
+{
+	_cleanup_free_ char *p = NULL;
+	int fd = -EWOULDBLOCK;
+
+	if (held >= 0) {
+		if (flock(held, LOCK_EX) < 0)
+			log_warn("container `%s`: lock its network state: %s", id, strerror(errno));
+		return -1;
+	}
+	p = store_file(store, "state", id, ".lock");
+	for (int ms = 0; p && ms < DETACH_LOCK_WAIT_MS && fd == -EWOULDBLOCK; ms += 10) {
+		fd = lock_file(p, LOCK_EX | LOCK_NB);
+		if (fd == -EWOULDBLOCK)
+			nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+	}
+	if (fd == -EWOULDBLOCK)
+		log_warn("container `%s`: its network is still being set up after %d s; undone "
+			 "as it stands",
+			 id, DETACH_LOCK_WAIT_MS / 1000);
+	return fd < 0 ? -1 : fd;
+}
+
+static int detach(const char *store, const char *id, int held, char **ret_note, struct err **err)
 {
 	_cleanup_json_ json_t *st = NULL;
 	_cleanup_free_ char *ns = NULL, *sp = NULL, *tools = NULL;
+	/* This one first, then detach_lock: a run's teardown holds the first already. */
+	_cleanup_close_ int clk = container_lock_ex(store, id, held);
 	_cleanup_close_ int lk = detach_lock(store);
 	const char *network;
 	json_t *result;
@@ -446,15 +479,16 @@ static int detach(const char *store, const char *id, char **ret_note, struct err
 	return 0;
 }
 
-int net_detach(const char *store, const char *id, struct err **err)
+int net_detach(const char *store, const char *id, int lock_fd, struct err **err)
 {
-	return detach(store, id, NULL, err);
+	return detach(store, id, lock_fd, NULL, err);
 }
 
-int net_detach_force(const char *store, const char *id, char **ret_note, struct err **err)
+int net_detach_force(const char *store, const char *id, int lock_fd, char **ret_note,
+		     struct err **err)
 {
 	*ret_note = NULL;
-	return detach(store, id, ret_note, err);
+	return detach(store, id, lock_fd, ret_note, err);
 }
 
 /* Files for /etc: resolv.conf, hosts, hostname (files.c). */
@@ -560,6 +594,8 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 {
 	_cleanup_json_ json_t *conflist = NULL, *st = NULL, *result = NULL;
 	_cleanup_free_ char *ns = NULL, *ip = NULL, *ip6 = NULL, *tools = NULL;
+	/* The network cannot be removed from the conflist's read until our state says we use it. */
+	_cleanup_close_ int nlk = -1;
 	int r, lk;
 
 	if (!id_valid(id))
@@ -567,6 +603,8 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 	r = check_aliases(o, err);
 	if (r >= 0)
 		r = make_dirs(store, err);
+	if (r >= 0)
+		nlk = net_network_lock(store, o->network, LOCK_SH);
 	if (r >= 0)
 		r = effective_conflist(store, o->network, &conflist, err);
 	if (r >= 0)
@@ -598,6 +636,8 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 		r = state_save(store, id, st, err);
 	if (lk != INT_MAX)
 		close(lk);
+	if (nlk >= 0)
+		close(TAKE_FD(nlk));
 	if (r >= 0)
 		r = add(id, ns, st, &result, err);
 	if (r >= 0) {
@@ -611,7 +651,7 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 		r = state_save(store, id, st, err);
 	}
 	if (r < 0)
-		net_detach(store, id, NULL);
+		net_detach(store, id, o->lock_fd, NULL);
 	return r;
 }
 
@@ -640,7 +680,7 @@ int net_attach_files(const char *store, const char *id, const struct net_attach_
 		r = net_write_files(store, id, o->network, ip ? ip : ip6, servers, o, files_dir,
 				    err);
 	if (r < 0)
-		net_detach(store, id, NULL);
+		net_detach(store, id, o->lock_fd, NULL);
 	return r;
 }
 

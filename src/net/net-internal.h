@@ -30,3 +30,9 @@ int net_plan_tools(json_t *conflist, const char *store, char **ret, struct err *
  */
 #define NET_LOCALNET_GUARD "isola: no 127/8 from outside (route_localnet, CVE-2020-8558)"
 int net_guard_localnet(json_t *conflist, struct err **err);
+/*
+ * A network's conflist flock()ed with op (network.c): held shared by an ADD from reading
+ * the conflist until its state is saved, exclusively by a remove across its in-use check
+ * and the removal.  The fd, or -errno (-ENOENT: no such network).
+ */
+int net_network_lock(const char *store, const char *name, int op);

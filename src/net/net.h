@@ -109,6 +109,7 @@ struct net_attach_opts {
 	char **dns;	  /* nameserver addresses, NULL: the host's (not loopback ones) */
 	char **add_hosts; /* "NAME:IP" */
 	char **aliases;	  /* more names for the network's DNS responder (not the default network) */
+	int lock_fd;	  /* the caller's net_lock() on the container, for undoing a failure */
 };
 /* The netns path of a container: <store>/net/ns/<id>. */
 char *net_netns_path(const char *store, const char *id);
@@ -127,14 +128,21 @@ int net_attach_add(const char *store, const char *id, const struct net_attach_op
 		   struct err **err);
 int net_attach_files(const char *store, const char *id, const struct net_attach_opts *o,
 		     const char *files_dir, struct err **err);
-/* DEL what the recorded state says, remove the netns and the state; none recorded: 0. */
-int net_detach(const char *store, const char *id, struct err **err);
+/*
+ * DEL what the recorded state says, remove the netns and the state; none recorded: 0.
+ * First the container's lock, exclusively: an ADD in progress (a run's child holds the
+ * lock shared, and goes on after the run is killed) ends before the state is read, so
+ * what it makes is undone, not left.  lock_fd: the caller's own (net_lock,
+ * net_lock_idle), converted, or -1 (one is taken here; at most 60 s is waited).
+ */
+int net_detach(const char *store, const char *id, int lock_fd, struct err **err);
 /*
  * The same for rm, which must always be able to clean up: a DEL that fails (every
  * plugin of the chain is still asked) does not keep the netns and the state; *ret_note
  * then says so, to be printed as a warning.
  */
-int net_detach_force(const char *store, const char *id, char **ret_note, struct err **err);
+int net_detach_force(const char *store, const char *id, int lock_fd, char **ret_note,
+		     struct err **err);
 /* The recorded state of a container (NULL, 0 when there is none). */
 int net_state_load(const char *store, const char *id, json_t **ret, struct err **err);
 /*

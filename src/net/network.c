@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "jsonutil.h"
+#include "net-internal.h"
 #include "net.h"
 #include "strv.h"
 
@@ -295,6 +296,25 @@ static char *conflist_path(const char *store, const char *name)
 	char *p = NULL;
 
 	return asprintf(&p, "%s/networks/%s.conflist", store, name) < 0 ? NULL : p;
+}
+
+int net_network_lock(const char *store, const char *name, int op)
+{
+	_cleanup_free_ char *p = net_name_valid(name) ? conflist_path(store, name) : NULL;
+	int fd;
+
+	if (!p)
+		return -EINVAL;
+	fd = open(p, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (flock(fd, op) < 0) {
+		int e = errno;
+
+		close(fd);
+		return -e;
+	}
+	return fd;
 }
 
 /* Bridge + host-local (one range set per family) + portmap + firewall. */
@@ -581,10 +601,18 @@ int net_network_remove(const char *store, const char *name, char **ret_note, str
 {
 	_cleanup_strv_ char **ids = NULL;
 	_cleanup_free_ char *path = NULL;
+	_cleanup_close_ int lk = -1;
 	int r;
 
 	if (!net_name_valid(name))
 		return err_make(err, 0, "network name `%s`: invalid", name);
+	/*
+	 * Exclusively, across the check and the removal: a run's ADD holds it shared from
+	 * reading the conflist until its state (the check's "in use") is saved.
+	 */
+	lk = net_network_lock(store, name, LOCK_EX);
+	if (lk == -ENOENT)
+		return err_make(err, ENOENT, "network `%s`: no such network", name);
 	r = net_state_ids(store, &ids, err);
 	if (r < 0)
 		return r;

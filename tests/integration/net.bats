@@ -213,6 +213,70 @@ curl_page() {
 	refute_leaks "it-k2-$$"
 }
 
+# A CNI plugin runs as a grandchild of $1 (run -> its ADD child -> the plugin).
+plugin_running() {
+	local c
+	for c in $(pgrep -P "$1"); do
+		pgrep -P "$c" -f /usr/lib/cni/ >/dev/null && return 0
+	done
+	return 1
+}
+
+# The run's ADD runs in a child of its own, which goes on when the run is killed:
+# rm -f must wait for it, or its DEL runs first and the rules ADD makes after stay
+# (a stale DNAT for the host port, pointing at an address handed out again later).
+@test "net: rm -f of a run killed during its ADD waits for the ADD, then undoes all of it" {
+	port=$(free_port)
+	for i in 1 2 3; do
+		n="it-k3-$$-$i"
+		"$ISOLA" run -d --name "$n" --network "$NET" -p "127.0.0.1:$port:80" "$IMG" sleep 60 \
+			>/dev/null 2>&1 &
+		pid=$!
+		# Killed while one of its plugins runs (a grandchild: run -> ADD child -> plugin).
+		wait_until 120 plugin_running "$pid"
+		kill -9 "$pid"
+		wait "$pid" || true
+		run "$ISOLA" rm -f "$n"
+		echo "$output"
+		[ "$status" -eq 0 ]
+		refute_leaks "$n"
+	done
+}
+
+# network rm checks "in use" from the containers' state; a run reads the conflist
+# before it saves its state.  The run holds the network (a shared flock of its
+# conflist) in between, and rm holds it exclusively across its check and removal.
+@test "net: network rm waits for an ADD that read the network; racing a run leaves no bridge behind" {
+	flock -o -s "$ISOLA_STORE/networks/$NET.conflist" sleep 60 &
+	holder=$!
+	ino=$(stat -c %i "$ISOLA_STORE/networks/$NET.conflist")
+	wait_until 50 'grep -q ":$ino " /proc/locks'
+	run timeout 2 "$ISOLA" network rm "$NET"
+	[ "$status" -eq 124 ]
+	[ -e "$ISOLA_STORE/networks/$NET.conflist" ]
+	pkill -P "$holder" sleep
+	wait "$holder" || true
+	"$ISOLA" network rm "$NET" >/dev/null
+	i=0
+	for delay in 0 0.005 0.01 0.02 0.03 0.05; do
+		i=$((i + 1))
+		net="r$$-$i"
+		"$ISOLA" network create "$net" --subnet "$SUBNET" >/dev/null
+		"$ISOLA" run -d --name "it-nr-$$-$i" --network "$net" "$IMG" sleep 60 >/dev/null 2>&1 &
+		pid=$!
+		sleep "$delay"
+		rm_st=0
+		"$ISOLA" network rm "$net" >/dev/null 2>&1 || rm_st=$?
+		wait "$pid" || true
+		"$ISOLA" rm -f "it-nr-$$-$i" >/dev/null 2>&1 || true
+		"$ISOLA" network rm "$net" >/dev/null 2>&1 || true
+		echo "round $i: network rm $rm_st"
+		# Whichever won, nothing of the network is left once both are gone.
+		[ ! -e "/sys/class/net/isl-$net" ]
+		[ ! -e "$ISOLA_STORE/networks/$net.conflist" ]
+	done
+}
+
 @test "net: rm cleans up even when a plugin's DEL fails: every plugin is asked, then netns and state go, with a warning" {
 	"$ISOLA" run -d --name "it-df-$$" --network "$NET" "$IMG" sleep 1000 >/dev/null
 	st=$ISOLA_STORE/net/state/it-df-$$.json
