@@ -268,15 +268,21 @@ static void *big_client(void *arg)
 	return NULL;
 }
 
-static void test_refused_body(struct api_srv *srv)
+/* Serve until @client (a thread) calls stop(); then close what is left. */
+static void serve_client(struct api_srv *srv, void *(*client)(void *))
 {
 	pthread_t t;
 
 	drain_stop();
-	pthread_create(&t, NULL, big_client, NULL);
+	pthread_create(&t, NULL, client, NULL);
 	(void)api_srv_run(srv, stop_efd, handler, NULL);
 	pthread_join(t, NULL);
 	api_srv_close_conns(srv, 0, NULL);
+}
+
+static void test_refused_body(struct api_srv *srv)
+{
+	serve_client(srv, big_client);
 	is_int(big_status, 413, "a body over 64 KiB is answered 413 from its header");
 	ok(big_write_ok, "the client can still send the body after the 413 (no EPIPE)");
 }
@@ -342,11 +348,7 @@ static void test_out_of_fds(struct api_srv *srv)
 	close(cfd);
 	api_srv_close_conns(srv, 0, NULL);
 	is_int(starved_client, 1, "out of fds, a waiting client is closed, not left to wait");
-	drain_stop();
-	pthread_create(&t, NULL, fed, NULL);
-	(void)api_srv_run(srv, stop_efd, handler, NULL);
-	pthread_join(t, NULL);
-	api_srv_close_conns(srv, 0, NULL);
+	serve_client(srv, fed);
 	is_int(fed_status, 200, "with fds again, a client is answered");
 }
 
