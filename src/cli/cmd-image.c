@@ -9,7 +9,7 @@
 #include "opt.h"
 
 extern const struct cli_opt cmd_pull_opts[], cmd_images_opts[], cmd_image_run_opts[],
-    cmd_image_ctr_opts[], cmd_logs_opts[], cmd_image_io_opts[];
+    cmd_image_ctr_opts[], cmd_image_kill_opts[], cmd_logs_opts[], cmd_image_io_opts[];
 
 const struct cli_opt cmd_image_store_opts[] = {
     {"store", CLI_LONG(1), "DIR",
@@ -32,6 +32,7 @@ const struct cli_command cli_image_subcommands[] = {
 	{ "image ps", cmd_image_ps, "list containers started by image run", "", cmd_image_ctr_opts },
 	{ "image logs", cmd_logs, "print a detached container's output", "NAME", cmd_logs_opts },
 	{ "image stop", cmd_image_stop, "stop containers (TERM, then KILL after -t seconds)", "NAME...", cmd_image_ctr_opts },
+	{ "image kill", cmd_image_kill, "send a signal to containers (default KILL)", "NAME...", cmd_image_kill_opts },
 	{ "image rm", cmd_image_rm, "remove containers (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
 	{ "image import", cmd_image_import, "import an OCI layout, oci-archive or docker-archive", "SOURCE [NAME]", cmd_image_io_opts },
 	{ "image load", cmd_image_import, "load an archive (-i FILE)", "[FILE [NAME]]", cmd_image_io_opts },

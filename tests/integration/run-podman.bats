@@ -347,7 +347,7 @@ teardown() {
 	img_refute_mounts "$ISOLA_STORE"
 }
 
-@test "kill NAME: podman's form for containers of run IMAGE (default KILL, -s SIG)" {
+@test "kill NAME, image kill NAME: podman's form for containers of run IMAGE (default KILL, -s SIG)" {
 	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox \
 		l:bin/touch:busybox d:etc d:tmp
 	"$ISOLA" pull -q "$REG/t/bbs:1" >/dev/null
@@ -358,7 +358,7 @@ teardown() {
 	run "$ISOLA" kill -s USR1 "$n"
 	[ "$status" -eq 0 ] && [ "$output" = "$n" ]
 	wait_until 20 "'$ISOLA' logs '$n' | grep -q got-usr1"
-	run "$ISOLA" kill "$n"
+	run "$ISOLA" image kill "$n"
 	[ "$status" -eq 0 ]
 	wait_until 20 "[ \"\$('$ISOLA' inspect '$n' | jq -r '.[0].status')\" = stopped ]"
 	run "$ISOLA" kill "$n"
