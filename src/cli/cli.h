@@ -12,6 +12,7 @@
 
 struct cli_globals {
 	const char *root; /* --root: container state directory */
+	bool root_given;  /* --root was on the command line (an engine's, say) */
 	const char *log;  /* --log FILE */
 	enum log_format log_format;
 	bool debug;

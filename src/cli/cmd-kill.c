@@ -2,8 +2,10 @@
 /*
  * isola kill [--all] ID [SIGNAL]  (runc's: default SIGTERM; names or numbers), or
  * podman's `kill [--store D] [-s SIGNAL] NAME...` (default KILL) for containers of
- * `run IMAGE`: that form when it has -s/--signal/--store, or when its first operand
- * is no container under --root but one in the store.
+ * `run IMAGE`: that form when it has -s/--signal/--store, or, without --root (an
+ * engine always names its root, and its container gone from there must not be
+ * taken for ours), when its first operand is no container under the root but one in
+ * the store.  Then `kill NAME SIGNAL`, runc's shape, still means that signal.
  */
 #include <stddef.h>
 #include <stdio.h>
@@ -50,7 +52,7 @@ static bool image_form(const struct cli_globals *g, int argc, char **argv)
 		else if (a[0] != '-')
 			id = a;
 	}
-	if (!id || !image_cli_container_name_plain(id))
+	if (!id || g->root_given || !image_cli_container_name_plain(id))
 		return false;
 	if (asprintf(&p, "%s/%s", g->root, id) < 0 || path_exists(p))
 		return false;
@@ -62,9 +64,17 @@ static bool image_form(const struct cli_globals *g, int argc, char **argv)
 
 int cmd_kill_dispatch(struct cli_globals *g, int argc, char **argv)
 {
-	if (image_form(g, argc, argv))
-		return cli_run_dynamic(g) ?: cmd_image_kill(g, argc, argv);
-	return cmd_kill(g, argc, argv);
+	int sig;
+
+	if (!image_form(g, argc, argv))
+		return cmd_kill(g, argc, argv);
+	/* runc's shape, NAME SIGNAL, for a container of the store: that signal, not KILL. */
+	if (argc == 3 && argv[1][0] != '-' && parse_signal(argv[2], &sig) == 0) {
+		char *args[] = {argv[0], "--signal", argv[2], argv[1], NULL};
+
+		return cli_run_dynamic(g) ?: cmd_image_kill(g, 4, args);
+	}
+	return cli_run_dynamic(g) ?: cmd_image_kill(g, argc, argv);
 }
 
 int cmd_kill(struct cli_globals *g, int argc, char **argv)

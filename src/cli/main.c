@@ -113,6 +113,7 @@ static int parse_globals(struct cli_globals *g, int argc, char **argv)
 		switch (c) {
 		case CLI_LONG(1):
 			g->root = optarg;
+			g->root_given = true;
 			break;
 		case CLI_LONG(2):
 			g->log = optarg;

@@ -358,6 +358,14 @@ teardown() {
 	run "$ISOLA" kill -s USR1 "$n"
 	[ "$status" -eq 0 ] && [ "$output" = "$n" ]
 	wait_until 20 "'$ISOLA' logs '$n' | grep -q got-usr1"
+	# runc's shape, NAME SIGNAL: that signal, not KILL.
+	run "$ISOLA" kill "$n" USR1
+	[ "$status" -eq 0 ]
+	wait_until 20 "[ \"\$('$ISOLA' logs '$n' | grep -c got-usr1)\" = 2 ]"
+	# An engine names its --root: its container gone from there is not taken for ours.
+	run "$ISOLA" --root "$TMP/engine-root" kill "$n" KILL
+	[ "$status" -ne 0 ]
+	[ "$("$ISOLA" inspect "$n" | jq -r '.[0].status')" = running ]
 	run "$ISOLA" image kill "$n"
 	[ "$status" -eq 0 ]
 	wait_until 20 "[ \"\$('$ISOLA' inspect '$n' | jq -r '.[0].status')\" = stopped ]"
