@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +41,35 @@ static void timestamp(char buf[TS_LEN + 1])
 }
 
 /*
- * Past max bytes (0: no limit) the log starts again: it is emptied and the piece
- * being written begins a stamped line.  Readers following it see it shrink.
+ * The log starts again: a new empty file, locked as the old one was, renamed over it
+ * and put at fd out (the old one's lock goes with its last fd).  A reader of the old
+ * file reads it to its end, then a follower opens the new one (follow()).  Failing
+ * that, the file is emptied in place.
  */
-static void logger_loop(int in, int out, uint64_t max)
+static void rotate(const char *path, int out)
+{
+	char tmp[PATH_MAX];
+	int fd;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.new", path) < (int)sizeof(tmp) &&
+	    (fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_NOFOLLOW | O_CLOEXEC,
+		       0640)) >= 0) {
+		if (flock(fd, LOCK_SH) == 0 && rename(tmp, path) == 0 &&
+		    dup3(fd, out, O_CLOEXEC) >= 0) {
+			close(fd);
+			return;
+		}
+		close(fd);
+		unlink(tmp);
+	}
+	(void)!ftruncate(out, 0);
+}
+
+/*
+ * Past max bytes (0: no limit) the log starts again (rotate()); the piece being
+ * written begins a stamped line.
+ */
+static void logger_loop(const char *path, int in, int out, uint64_t max)
 {
 	char buf[8192], ts[TS_LEN + 1];
 	bool line_start = true;
@@ -61,7 +87,8 @@ static void logger_loop(int in, int out, uint64_t max)
 			char *nl = memchr(p, '\n', end - p);
 			size_t len = nl ? (size_t)(nl - p + 1) : (size_t)(end - p);
 
-			if (max && size + TS_LEN + 1 + len > max && ftruncate(out, 0) == 0) {
+			if (max && size + TS_LEN + 1 + len > max) {
+				rotate(path, out);
 				size = 0;
 				line_start = true;
 			}
@@ -112,7 +139,7 @@ pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end)
 		close_fds_from(5);
 		/* Held until the last line is written: logs -f waits for it (follow). */
 		flock(4, LOCK_SH);
-		logger_loop(3, 4, max_size);
+		logger_loop(path, 3, 4, max_size);
 		_exit(0);
 	}
 	close(p[0]);
@@ -340,7 +367,17 @@ static bool logger_running(int fd)
  * after, the runtime's state is (once a second if the container lives on
  * with its output closed): a `state` is a process, not a 100 ms poll's work.
  */
-static void follow(struct logs_args *a, int fd, const char *store, const char *id, char *buf)
+/* The log at path is another file than fd's now (the logger started it again). */
+static bool log_rotated(int fd, const char *path)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 && stat(path, &b) == 0 &&
+	       (a.st_ino != b.st_ino || a.st_dev != b.st_dev);
+}
+
+static void follow(struct logs_args *a, int fd, const char *path, const char *store, const char *id,
+		   char *buf)
 {
 	size_t have = 0;
 	unsigned idle = 0;
@@ -355,10 +392,32 @@ static void follow(struct logs_args *a, int fd, const char *store, const char *i
 			print_chunk(a, buf, &have);
 			continue;
 		}
-		/* Emptied at its --log-opt max-size: from its start again. */
-		if (fstat(fd, &st) == 0 && st.st_size < lseek(fd, 0, SEEK_CUR)) {
+		/*
+		 * Started again at its --log-opt max-size: the old file read to its end
+		 * (above), the new one from its start; or, emptied in place, from its start.
+		 */
+		if (log_rotated(fd, path)) {
+			int nfd = open(path, O_RDONLY | O_CLOEXEC);
+
+			/* What the logger wrote to the old one after our last read. */
+			while ((n = read(fd, buf + have, LOG_CHUNK - have)) > 0) {
+				have += n;
+				print_chunk(a, buf, &have);
+			}
+			if (have)
+				print_line(a, buf, have, false);
+			have = 0;
+			a->in_long = false;
+			if (nfd >= 0 && dup3(nfd, fd, O_CLOEXEC) >= 0) {
+				close(nfd);
+				continue;
+			}
+			if (nfd >= 0)
+				close(nfd);
+		} else if (fstat(fd, &st) == 0 && st.st_size < lseek(fd, 0, SEEK_CUR)) {
 			lseek(fd, 0, SEEK_SET);
 			have = 0;
+			a->in_long = false;
 			continue;
 		}
 		if (!logger_running(fd) && idle++ % 10 == 0 &&
@@ -428,7 +487,7 @@ int cmd_logs(struct cli_globals *g, int argc, char **argv)
 	if (a.follow) {
 		/* follow() reads the last line again once it is complete. */
 		lseek(fd, -(off_t)have, SEEK_CUR);
-		follow(&a, fd, store, id, buf);
+		follow(&a, fd, p, store, id, buf);
 	} else if (have) {
 		/* A last line without a newline (the logger is mid-write). */
 		print_line(&a, buf, have, false);

@@ -170,6 +170,9 @@ teardown() {
 	refute kill -0 "$fpid" 2>/dev/null
 	wait "$fpid"
 	[ "$(tail -n 1 "$TMP/follow")" = done ]
+	# Whole lines only, each file read from its start: no stamp cut in half.
+	refute grep -Evq '^([0-9]+|done)$' "$TMP/follow"
+	[ "$(wc -l <"$TMP/follow")" -gt 1000 ]
 	size=$(stat -c %s "$ISOLA_STORE/containers/it-cap-$$/ctr.log")
 	echo "log: $size bytes"
 	[ "$size" -le $((64 << 10)) ]
