@@ -146,19 +146,23 @@ int image_cli_runtime_fg(const char *store, const char *const *args, int in_fd, 
 
 int image_cli_proxy_wait(pid_t pid, bool *ret_killed)
 {
+	siginfo_t info;
 	int status;
 
+	/*
+	 * Ended, not yet reaped (WNOWAIT): its pid stays its own while the signals
+	 * are held (from here to our exit: a signal for a gone pid must not reach
+	 * its next owner, nor cut short the clean-up that follows).
+	 */
+	while (waitid(P_PID, pid, &info, WEXITED | WNOWAIT) < 0 && errno == EINTR)
+		;
+	image_cli_proxy_hold();
+	proxy_pid = 0;
 	while (waitpid(pid, &status, 0) < 0)
 		if (errno != EINTR) {
 			status = -1;
 			break;
 		}
-	/*
-	 * Held from here to our exit: a signal for a gone pid must not reach its
-	 * next owner, nor cut short the clean-up that follows.
-	 */
-	image_cli_proxy_hold();
-	proxy_pid = 0;
 	signal(SIGINT, SIG_DFL);
 	if (ret_killed)
 		*ret_killed = status != -1 && WIFSIGNALED(status);

@@ -268,34 +268,31 @@ static void add_privileged(json_t *lx, const struct img_run_opts *o)
 		json_object_set_new(lx, "devices", devs);
 }
 
-/* "1" to "100" and a '%': a share of the host's memory, as tmpfs takes size= and nr_*=. */
-static bool percent_ok(const char *v)
+/*
+ * A number as the kernel's memparse() reads tmpfs's size= and nr_*=: decimal digits
+ * and at most one of k, m, g, t, p, e (either case), or a percentage of the memory.
+ */
+static bool memparse_ok(const char *v)
 {
 	size_t n = strspn(v, "0123456789");
-	char num[4];
-	uint64_t pct;
 
-	if (n == 0 || n >= sizeof(num) || !streq(v + n, "%"))
+	if (n == 0 || n > 19)
 		return false;
-	memcpy(num, v, n);
-	num[n] = '\0';
-	return parse_u64(num, &pct) == 0 && pct >= 1 && pct <= 100;
+	v += n;
+	return !*v || ((strchr("kKmMgGtTpPeE", *v) || *v == '%') && !v[1]);
 }
 
 /* A tmpfs key's value, as the kernel would take it (it answers a bare EINVAL). */
 static bool tmpfs_value_ok(const char *key, const char *v)
 {
-	uint64_t n;
 	uint32_t id;
 	unsigned mode;
 
-	if (streq(key, "size="))
-		return img_tmpfs_size_parse(v, &n) == 0 || percent_ok(v);
 	if (streq(key, "mode="))
 		return img_tmpfs_mode_parse(v, &mode) == 0;
 	if (streq(key, "uid=") || streq(key, "gid="))
 		return parse_id(v, &id) == 0;
-	return parse_size(v, &n) == 0 || percent_ok(v); /* nr_inodes=, nr_blocks= */
+	return memparse_ok(v); /* size=, nr_inodes=, nr_blocks= */
 }
 
 /*
@@ -346,10 +343,12 @@ int img_tmpfs_check(const char *arg, struct err **err)
 					"--tmpfs `%.64s`: option `%.32s` is not one for a tmpfs",
 					arg, o);
 		if (r < 0)
-			return err_make(err, 0,
-					"--tmpfs `%.64s`: option `%.32s`: a bad value (size: bytes "
-					"or 1-100%%, mode: octal up to 7777, uid/gid: ids)",
-					arg, o);
+			return err_make(
+			    err, 0,
+			    "--tmpfs `%.64s`: option `%.32s`: a bad value (size, nr_*: "
+			    "digits with k, m, g... or %%; mode: octal up to 7777; uid, "
+			    "gid: ids)",
+			    arg, o);
 	}
 	return 0;
 }

@@ -684,17 +684,24 @@ int accept_or_shed(int lfd, int flags)
 {
 	int fd = accept4(lfd, NULL, NULL, flags), e;
 
+	if (fd >= 0 && __atomic_load_n(&spare_fd, __ATOMIC_RELAXED) < 0)
+		accept_spare_init(); /* the first call, or a spare lost to another thread */
 	if (fd >= 0 || (errno != EMFILE && errno != ENFILE))
 		return fd;
 	e = errno;
 	pthread_mutex_lock(&spare_lock);
+	/*
+	 * Another thread may take the slot between our close and accept (then the
+	 * next call sheds); a spare lost that way is taken again whenever a slot is
+	 * free, here or in accept_spare_init().
+	 */
 	if (spare_fd >= 0) {
 		close(spare_fd);
 		fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
 		if (fd >= 0)
 			close(fd);
-		spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	}
+	spare_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	pthread_mutex_unlock(&spare_lock);
 	errno = e;
 	return -1;

@@ -77,7 +77,7 @@ void close_async(int fd);
  * -1 and errno as accept4(2) otherwise.  Thread-safe.
  */
 int accept_or_shed(int lfd, int flags);
-/* Keep the spare fd (once per process; call it while fds are plenty). */
+/* Keep the spare fd (once per process, else at the first accept; while fds are plenty). */
 void accept_spare_init(void);
 /* Close every fd >= first (close_range(2) where available). */
 void close_fds_from(int first);

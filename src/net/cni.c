@@ -64,10 +64,14 @@ static int find_plugin(const char *type, char *buf, size_t size, struct err **er
 static void child(const char *path, char *const *argv, int in, int out, char **env)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	sigset_t none;
 
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || (null >= 0 && dup2(null, 2) < 0))
 		_exit(127);
 	close_fds_from(3);
+	/* Not the signals a foreground run holds while it cleans up (image_cli_proxy_wait). */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, env);
 	_exit(127);
 }

@@ -83,6 +83,7 @@ static int wait_start(struct gate_state *g, int vmm_pidfd, struct err **err)
 	sfd = signalfd(-1, &set, SFD_CLOEXEC);
 	if (sfd < 0)
 		return err_make(err, errno, "signalfd");
+	accept_spare_init();
 	for (;;) {
 		struct pollfd p[3] = {{.fd = g->m->ctl_fd, .events = POLLIN},
 				      {.fd = vmm_pidfd, .events = POLLIN},
@@ -108,7 +109,7 @@ static int wait_start(struct gate_state *g, int vmm_pidfd, struct err **err)
 			return err_make(err, 0, "the VM exited before start");
 		if (!p[0].revents)
 			continue;
-		c = accept4(g->m->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+		c = accept_or_shed(g->m->ctl_fd, SOCK_CLOEXEC); /* out of fds: no spin */
 		if (c < 0)
 			continue;
 		if (vmct_read_request(c, req, sizeof(req)) == 0 && streq(req, "start")) {

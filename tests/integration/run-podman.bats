@@ -713,7 +713,7 @@ unlimited
 		"--tmpfs /x:size=1m,bind" "--tmpfs //proc/" "-v /tmp:/proc" "-v /proc/self/root:/x" \
 		"-v /dev/../proc//self/root:/x" "-v $TMP/self/root:/x" "-v $TMP/self:/x" \
 		"--mount type=bind,src=$TMP/self/root,dst=/x" "-v /dev/stdin:/x" \
-		"--tmpfs /x:size=abc" "--tmpfs /x:uid=abc" "--tmpfs /x:mode=99999" "--tmpfs /x:size=101%" \
+		"--tmpfs /x:size=abc" "--tmpfs /x:uid=abc" "--tmpfs /x:mode=99999" "--tmpfs /x:size=64MiB" \
 		"--tmpfs /x:nr_inodes=x" "--tmpfs /x:gid=4294967295" "--tmpfs /x:size="; do
 		# A symlink to /proc/self: the runtime's own root, fds and memory once it resolves it.
 		[ -L "$TMP/self" ] || ln -s /proc/self "$TMP/self"
@@ -731,6 +731,11 @@ unlimited
 		esac
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
+	# What the kernel takes passes: a share of memory, 0 (no limit), a suffix.
+	run "$ISOLA" run --rm --network none --tmpfs /p:size=50% --tmpfs /z:size=0 \
+		--tmpfs /g:size=1G,nr_inodes=1k "$REG/t/bb:1" cat /proc/mounts
+	[ "$status" -eq 0 ]
+	[[ "$output" == *" /p tmpfs "* && "$output" == *" /z tmpfs "* && "$output" == *" /g tmpfs "* ]]
 }
 
 @test "run --mount: bind, volume and tmpfs as podman takes them; -v's propagation; bad ones in one line" {
