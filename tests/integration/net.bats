@@ -233,7 +233,9 @@ plugin_running() {
 			>/dev/null 2>&1 &
 		pid=$!
 		# Killed while one of its plugins runs (a grandchild: run -> ADD child -> plugin).
-		wait_until 120 plugin_running "$pid"
+		# Should the wait time out, the run must not go on past the teardown (it
+		# would make its container in a store that is gone, and leave its cgroup).
+		wait_until 120 plugin_running "$pid" || { kill -9 "$pid"; wait "$pid"; false; }
 		kill -9 "$pid"
 		wait "$pid" || true
 		run "$ISOLA" rm -f "$n"
