@@ -3,7 +3,7 @@
  * OpenSSL's libcrypto, loaded with dlopen(3) the first time a digest is needed
  * (crypto.h).  Each function this binary calls is defined below with
  * OpenSSL's own prototype (the headers check them) and forwards to the loaded
- * symbol: sha256 here, the migration stream's HMAC and AES-GCM in
+ * symbol: sha256 and sha512 here, the migration stream's HMAC and AES-GCM in
  * src/vmm/migrate/auth.c, which calls crypto_load() first.
  *
  * The SHA256_Init/Update/Final interface rather than EVP's: both run the same
@@ -29,7 +29,10 @@
 #define SHA_FUNCS(X, V)                                                             \
 	X(int, SHA256_Init, (SHA256_CTX * c), (c))                                  \
 	X(int, SHA256_Update, (SHA256_CTX * c, const void *d, size_t n), (c, d, n)) \
-	X(int, SHA256_Final, (unsigned char *md, SHA256_CTX *c), (md, c))
+	X(int, SHA256_Final, (unsigned char *md, SHA256_CTX *c), (md, c))           \
+	X(int, SHA512_Init, (SHA512_CTX * c), (c))                                  \
+	X(int, SHA512_Update, (SHA512_CTX * c, const void *d, size_t n), (c, d, n)) \
+	X(int, SHA512_Final, (unsigned char *md, SHA512_CTX *c), (md, c))
 
 /* The migration stream's HMAC-SHA256 and AES-256-GCM (src/vmm/migrate/auth.c). */
 #define MAC_FUNCS(X, V)                                                                            \
@@ -141,5 +144,20 @@ int crypto_sha256_hex(const void *const *bufs, const size_t *lens, size_t n, cha
 	for (size_t i = 0; i < n; i++)
 		crypto_sha256_update(&h, bufs[i], lens[i]);
 	crypto_sha256_final_hex(&h, hex);
+	return 0;
+}
+
+int crypto_sha512(const void *const *bufs, const size_t *lens, size_t n,
+		  unsigned char md[SHA512_LEN], struct err **err)
+{
+	SHA512_CTX c;
+	int r = crypto_load(err);
+
+	if (r < 0)
+		return err_wrap(err, "sha512");
+	SHA512_Init(&c);
+	for (size_t i = 0; i < n; i++)
+		SHA512_Update(&c, bufs[i], lens[i]);
+	SHA512_Final(md, &c);
 	return 0;
 }

@@ -13,6 +13,7 @@
 #include "err.h"
 
 #define SHA256_LEN 32
+#define SHA512_LEN 64
 
 /* Load libcrypto now; an error names it when it cannot be loaded. */
 int crypto_load(struct err **err);
@@ -27,3 +28,6 @@ void crypto_sha256_free(struct crypto_sha256 *h);
 /* sha256 of the concatenation of n buffers, as 64 lower-case hex digits. */
 int crypto_sha256_hex(const void *const *bufs, const size_t *lens, size_t n, char hex[65],
 		      struct err **err);
+/* sha512 of the concatenation of n buffers (the CNI plugins' chain names, src/net/masq.c). */
+int crypto_sha512(const void *const *bufs, const size_t *lens, size_t n,
+		  unsigned char md[SHA512_LEN], struct err **err);

@@ -434,6 +434,7 @@ static int detach(const char *store, const char *id, int held, char **ret_note, 
 	_cleanup_close_ int lk = detach_lock(store);
 	const char *network;
 	json_t *result;
+	bool orphaned;
 	int r;
 
 	r = net_state_load(store, id, &st, err);
@@ -452,11 +453,15 @@ static int detach(const char *store, const char *id, int held, char **ret_note, 
 	if (json_is_string(json_object_get(st, "tools")) &&
 	    net_plan_tools(json_object_get(st, "conflist"), store, &tools, err) < 0)
 		return err_wrap(err, "container `%s`", id);
+	/* Before the DEL: bridge's own DEL can only undo its masquerade with the veth. */
+	orphaned = net_masq_orphaned(result);
 	r = net_cni_run_tools(json_object_get(st, "conflist"), "DEL", id, ns, IFNAME, tools,
 			      json_object_get(st, "runtimeConfig"),
 			      json_is_object(result) ? result : NULL, NULL, err);
 	if (r < 0 && !ret_note)
 		return err_wrap(err, "container `%s`", id);
+	if (orphaned || r < 0)
+		net_masq_sweep(json_object_get(st, "conflist"), id);
 	if (r < 0) {
 		/* Forced: the plugins ran (each of them, in reverse); the rest goes anyway. */
 		if (asprintf(ret_note,

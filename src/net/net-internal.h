@@ -2,6 +2,7 @@
 #pragma once
 /* Between the files of src/net. */
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -24,6 +25,19 @@ int net_plan_plugins(json_t *conflist, size_t n_ports, struct err **err);
  * portmap on an IPv4-only network, a directory with iptables but not ip6tables.
  */
 int net_plan_tools(json_t *conflist, const char *store, char **ret, struct err **err);
+/* name found in /usr/sbin:/usr/bin:/sbin:/bin, its path in buf (plan.c). */
+bool net_find_tool(const char *name, char *buf, size_t size);
+
+/*
+ * bridge's DEL undoes its masquerade chain only for the addresses it finds on the
+ * container's interface (masq.c).  net_masq_orphaned(): is a host-side interface that the
+ * ADD's result records gone (or is there no result), so that a DEL cannot find them?
+ * net_masq_sweep(): then remove the chain of container id on conflist's network and the
+ * POSTROUTING rules that jump to it, with a warning for what cannot be removed.
+ */
+bool net_masq_orphaned(json_t *result);
+void net_masq_sweep(json_t *conflist, const char *id);
+
 /*
  * With a portmap that SNATs (route_localnet on the bridge), make sure iptables' INPUT has
  * the rule that drops packets to 127/8 from anywhere but the host (plan.c).

@@ -38,7 +38,7 @@
 
 #define SYS_PATH "/usr/sbin:/usr/bin:/sbin:/bin"
 
-static bool find_tool(const char *name, char *buf, size_t size)
+bool net_find_tool(const char *name, char *buf, size_t size)
 {
 	char path[] = SYS_PATH, *save = NULL;
 
@@ -69,7 +69,7 @@ static bool forward_accepts_all(const char *tool)
 	int status = -1;
 	bool policy = false;
 
-	if (!find_tool(tool, path, sizeof(path)) ||
+	if (!net_find_tool(tool, path, sizeof(path)) ||
 	    net_spawn(path, (char *[]){(char *)tool, "-w", "-S", "FORWARD", NULL}, env, NULL, &out,
 		      &status, NULL) < 0 ||
 	    status != 0)
@@ -169,7 +169,7 @@ static int tools4(const char *store, char **ret, struct err **err)
 	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
 		return err_make(err, errno, "mkdir `%s`", dir);
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
-		if (!find_tool(names[i], target, sizeof(target)))
+		if (!net_find_tool(names[i], target, sizeof(target)))
 			continue; /* the plugin says what it misses */
 		snprintf(link, sizeof(link), "%s/%s", dir, names[i]);
 		r = link_to(target, link);
@@ -236,7 +236,7 @@ int net_guard_localnet(json_t *conflist, struct err **err)
 
 	if (!portmap_snats(conflist))
 		return 0;
-	if (!find_tool("iptables", path, sizeof(path)))
+	if (!net_find_tool("iptables", path, sizeof(path)))
 		return err_make(err, ENOENT,
 				"-p needs iptables (to guard 127.0.0.1 against containers)");
 	r = net_spawn(path, (char *[]){"iptables", "-w", "-C", "INPUT", GUARD_RULE}, env, NULL,

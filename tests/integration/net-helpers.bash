@@ -101,7 +101,24 @@ net_teardown() {
 	"$ISOLA" network prune >/dev/null 2>&1
 	"$ISOLA" network rm "$NET" >/dev/null 2>&1
 	ip link del "$BR" 2>/dev/null
+	net_scrub_nat
 	isola_cleanup_tmp
+}
+
+# A failed test's leftovers in the nat table: each rule whose comment names this file's
+# network is deleted, then the CNI chains those rules were in or jumped to.
+net_scrub_nat() {
+	local line chains c
+	[ -n "${NET:-}" ] && command -v iptables-save >/dev/null || return 0
+	chains=$(iptables-save -t nat | grep -F "name: \\\"$NET\\\"" | grep -oE 'CNI-[0-9a-f]{24}' | sort -u)
+	iptables-save -t nat | grep -F "name: \\\"$NET\\\"" | grep '^-A ' | while read -r line; do
+		eval "iptables -w -t nat -D ${line#-A }" 2>/dev/null
+	done
+	for c in $chains; do
+		iptables -w -t nat -F "$c" 2>/dev/null
+		iptables -w -t nat -X "$c" 2>/dev/null
+	done
+	return 0
 }
 
 # Nothing of container $1 (or of any, without $1) is left: netns, state, veths on our

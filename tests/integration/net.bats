@@ -217,9 +217,22 @@ curl_page() {
 plugin_running() {
 	local c
 	for c in $(pgrep -P "$1"); do
-		pgrep -P "$c" -f /usr/lib/cni/ >/dev/null && return 0
+		pgrep -P "$c" -f "/usr/lib/cni/|$TMP/cni/" >/dev/null && return 0
 	done
 	return 1
+}
+
+# $TMP/cni: each of Debian's plugins behind a wrapper that waits 0.3 s first, so that a
+# run is always caught while a plugin runs (a whole ADD can fall between two polls).
+# /bin/sleep: a plugin's PATH may be isola's tools directory alone.
+slow_plugins() {
+	local p
+	mkdir -p "$TMP/cni"
+	for p in /usr/lib/cni/*; do
+		printf '#!/bin/sh\n/bin/sleep 0.3\nexec %s "$@"\n' "$p" >"$TMP/cni/${p##*/}"
+		chmod 755 "$TMP/cni/${p##*/}"
+	done
+	export ISOLA_CNI_PATH=$TMP/cni
 }
 
 # The run's ADD runs in a child of its own, which goes on when the run is killed:
@@ -227,6 +240,7 @@ plugin_running() {
 # (a stale DNAT for the host port, pointing at an address handed out again later).
 @test "net: rm -f of a run killed during its ADD waits for the ADD, then undoes all of it" {
 	port=$(free_port)
+	slow_plugins
 	for i in 1 2 3; do
 		n="it-k3-$$-$i"
 		"$ISOLA" run -d --name "$n" --network "$NET" -p "127.0.0.1:$port:80" "$IMG" sleep 60 \
@@ -297,6 +311,25 @@ plugin_running() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	# The bridge plugin's DEL ran: no veth, rule, lease or netns is left.
 	refute_leaks "it-df-$$"
+}
+
+# bridge's DEL undoes its masquerade chain only for the addresses it finds on the
+# container's eth0; with the veth gone (a DEL killed after deleting it and run again, or a
+# container that deleted it) the chain and its POSTROUTING jump would stay for good.
+@test "net: rm -f removes the masquerade chain when the container's veth is already gone" {
+	ID=it-mq-$$
+	"$ISOLA" run -d --name "$ID" --network "$NET" "$IMG" sleep 1000 >/dev/null
+	chain=CNI-$(printf %s "$NET$ID" | sha512sum | cut -c1-24)
+	iptables -w -t nat -S "$chain" >/dev/null
+	[ -n "$(iptables -w -t nat -S POSTROUTING | grep -- "-j $chain")" ]
+	nsenter --net="$ISOLA_STORE/net/ns/$ID" ip link del eth0
+	run "$ISOLA" rm -f "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	run iptables -w -t nat -S "$chain"
+	[ "$status" -ne 0 ]
+	[ -z "$(iptables -w -t nat -S POSTROUTING | grep -- "-j $chain")" ]
+	refute_leaks "$ID"
 }
 
 @test "net: no leaks after ${ISOLA_NET_LEAK_RUNS:-100} run --rm -p containers" {
