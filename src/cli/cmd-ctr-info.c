@@ -145,6 +145,24 @@ bool image_cli_container_name_plain(const char *id)
 	return id[0] && id[0] != '.' && !strchr(id, '/');
 }
 
+bool image_cli_root_has(const char *root, const char *id)
+{
+	_cleanup_free_ char *p = NULL;
+
+	return asprintf(&p, "%s/%s", root, id) >= 0 && path_exists(p);
+}
+
+bool image_cli_store_has(const char *store, const char *id, char **ret_store)
+{
+	_cleanup_free_ char *real = realpath(img_store_default_path(store), NULL), *p = NULL;
+	bool has = real && image_cli_container_name_plain(id) &&
+		   asprintf(&p, "%s/containers/%s/image.json", real, id) >= 0 && path_exists(p);
+
+	if (ret_store)
+		*ret_store = TAKE_PTR(real);
+	return has;
+}
+
 json_t *image_cli_container_meta(const char *store, const char *id)
 {
 	return load(store, id, "image.json");

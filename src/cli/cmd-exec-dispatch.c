@@ -318,7 +318,7 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 {
 	const char *opt_store = NULL;
 	bool tty = false, has_socket = false;
-	_cleanup_free_ char *store = NULL, *p = NULL, *q = NULL;
+	_cleanup_free_ char *store = NULL, *q = NULL;
 	_cleanup_strv_ char **argv = NULL;
 	int argc, id, r;
 
@@ -329,11 +329,9 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 	id = find_id(argc, argv, &tty, &opt_store, &has_socket);
 	if (id < 0 || !image_cli_container_name_plain(argv[id]))
 		return cmd_exec(g, argc, argv);
-	if (asprintf(&q, "%s/%s", g->root, argv[id]) >= 0 && path_exists(q))
+	if (image_cli_root_has(g->root, argv[id]))
 		return cmd_exec(g, argc, argv);
-	store = realpath(img_store_default_path(opt_store), NULL);
-	if (!store || asprintf(&p, "%s/containers/%s/image.json", store, argv[id]) < 0 ||
-	    !path_exists(p)) {
+	if (!image_cli_store_has(opt_store, argv[id], &store)) {
 		/* Options only podman's form has: runc's parser would call them unknown. */
 		if (podman_form(argv, id)) {
 			log_error("exec: no container `%.255s` in the store %s or under --root %s",
@@ -347,8 +345,6 @@ int cmd_exec_dispatch(struct cli_globals *g, int argc0, char **argv0)
 	r = cli_run_dynamic(g);
 	if (r)
 		return r;
-	free(q);
-	q = NULL;
 	/* run --vm's container: the process goes to its VM's agent. */
 	if (asprintf(&q, "%s/containers/%s/" IMAGE_VM_VSOCK_NOTE, store, argv[id]) >= 0 &&
 	    path_exists(q))

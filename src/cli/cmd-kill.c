@@ -39,8 +39,7 @@ static bool is_opt(const char *a, const char *name)
 /* Is this podman's form?  (See the top of the file.) */
 static bool image_form(const struct cli_globals *g, int argc, char **argv)
 {
-	const char *store = NULL, *id = NULL;
-	_cleanup_free_ char *p = NULL, *real = NULL;
+	const char *id = NULL;
 
 	for (int i = 1; i < argc && !id; i++) {
 		const char *a = argv[i];
@@ -54,12 +53,7 @@ static bool image_form(const struct cli_globals *g, int argc, char **argv)
 	}
 	if (!id || g->root_given || !image_cli_container_name_plain(id))
 		return false;
-	if (asprintf(&p, "%s/%s", g->root, id) < 0 || path_exists(p))
-		return false;
-	free(p);
-	p = NULL;
-	real = realpath(img_store_default_path(store), NULL);
-	return real && asprintf(&p, "%s/containers/%s/image.json", real, id) >= 0 && path_exists(p);
+	return !image_cli_root_has(g->root, id) && image_cli_store_has(NULL, id, NULL);
 }
 
 int cmd_kill_dispatch(struct cli_globals *g, int argc, char **argv)

@@ -102,6 +102,15 @@ void image_cli_log_replay(const char *path, pid_t logger);
  * <store>/containers/<id> stays one entry of that directory (cmd-ctr-info.c).
  */
 bool image_cli_container_name_plain(const char *id);
+/* For a run -d --rm's `rm -f`: remove the container only if it is still this instance. */
+#define IMAGE_RM_INSTANCE_ENV "ISOLA_RM_IF_INSTANCE"
+/*
+ * Which form an id of kill, exec ... names: a runc container is <root>/ID; a run IMAGE
+ * container has <store>/containers/ID/image.json (store NULL: the default; *ret_store, if
+ * asked for, gets the store's real path, or NULL when it cannot be resolved).
+ */
+bool image_cli_root_has(const char *root, const char *id);
+bool image_cli_store_has(const char *store, const char *id, char **ret_store);
 /* ps / inspect facts of a run IMAGE container (NULL: no such container). */
 json_t *image_cli_container_info(const char *store, const char *id);
 /* A run IMAGE container's image.json (its image, labels, stop signal and timeout), or NULL. */
