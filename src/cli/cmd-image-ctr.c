@@ -589,11 +589,11 @@ static int detach(const char *store, const char *id)
 }
 
 /* rm: even a DEL that fails leaves no netns or state behind (warned). */
-static int detach_force(const char *store, const char *id)
+static int detach_force(const char *store, const char *id, int lock_fd)
 {
 	_cleanup_err_ struct err *err = NULL;
 	_cleanup_free_ char *note = NULL;
-	int r = net_detach_force(store, id, -1, &note, &err);
+	int r = net_detach_force(store, id, lock_fd, &note, &err);
 
 	if (note)
 		log_warn("%s", note);
@@ -656,6 +656,7 @@ int cmd_image_kill(struct cli_globals *g, int argc, char **argv)
 
 struct remove_call {
 	const char *store, *id;
+	const char *instance; /* non-NULL: only if the container is still this instance */
 };
 
 static int do_remove(void *data)
@@ -668,15 +669,30 @@ static int do_remove(void *data)
 	r = image_cli_open_store(rc->store, &s);
 	if (r)
 		return r;
+	if (rc->instance) {
+		char now[IMG_INSTANCE_LEN + 1];
+
+		/* Under the store's lock: no container of this name can be made meanwhile. */
+		image_cli_container_instance(s->path, rc->id, now);
+		if (!streq(now, rc->instance)) {
+			img_store_close(s);
+			return 0;
+		}
+	}
 	r = img_bundle_remove(s, rc->id, &err);
 	img_store_close(s);
 	return r < 0 ? cli_fail(&err) : 0;
 }
 
-int image_cli_bundle_remove(const char *store_opt, const char *id)
+static int bundle_remove_if(const char *store_opt, const char *id, const char *instance)
 {
 	/* A rootless container's upper dir holds subordinate ids: its user namespace. */
-	return image_cli_store_call(do_remove, &(struct remove_call){store_opt, id});
+	return image_cli_store_call(do_remove, &(struct remove_call){store_opt, id, instance});
+}
+
+int image_cli_bundle_remove(const char *store_opt, const char *id)
+{
+	return bundle_remove_if(store_opt, id, NULL);
 }
 
 /*
@@ -743,8 +759,28 @@ static void rm_vm_fg_sockdir(const char *store, const char *id)
 static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
+	/* Set by a run -d --rm's remover (spawn_remover): the instance it was made for. */
+	const char *want = getenv(IMAGE_RM_INSTANCE_ENV);
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	_cleanup_close_ int lk = -1;
 	_cleanup_free_ char *dep = NULL;
+
+	/*
+	 * The remover runs after its container ended; by then `rm -f NAME` and a new `run
+	 * --name NAME` may have been.  The container's lock, exclusively, keeps another rm
+	 * from finishing (its detach waits for it) while the instance is checked and this
+	 * one is undone: a name still held by this instance's bundle cannot be reused.  The
+	 * bundle goes with the instance checked again under the store's lock.
+	 */
+	if (want) {
+		char now[IMG_INSTANCE_LEN + 1];
+		_cleanup_err_ struct err *err = NULL;
+
+		lk = net_lock_ex(store, id, &err);
+		image_cli_container_instance(store, id, now);
+		if (!*want || !streq(now, want))
+			return 0;
+	}
 
 	if (is_running(store, id)) {
 		if (!a->force)
@@ -764,8 +800,10 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 	 * (warned): nothing but a retried DEL would refer to them any more, and rm must not
 	 * get stuck.
 	 */
-	detach_force(store, id);
-	return image_cli_bundle_remove(a->store, id);
+	detach_force(store, id, lk);
+	if (lk >= 0)
+		close(TAKE_FD(lk)); /* before the store's lock: a run takes that one first */
+	return bundle_remove_if(a->store, id, want);
 }
 
 int cmd_image_rm(struct cli_globals *g, int argc, char **argv)

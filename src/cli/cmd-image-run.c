@@ -1140,6 +1140,9 @@ static void spawn_remover(const char *store, const char *id)
 	image_cli_container_instance(store, id, now);
 	if (!*inst || !streq(inst, now))
 		_exit(0);
+	/* rm checks the instance again, under the locks (rm_one). */
+	if (setenv(IMAGE_RM_INSTANCE_ENV, inst, 1) < 0)
+		_exit(1);
 	execl("/proc/self/exe", "isola", "rm", "-f", "--store", store, id, (char *)NULL);
 	_exit(127);
 }

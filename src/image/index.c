@@ -151,8 +151,16 @@ int img_store_foreach_use(struct img_store *s, void (*fn)(json_t *use, void *arg
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
-		if (json_load_file_capped(dirfd(d), p, IMG_MANIFEST_MAX, &img, NULL) < 0)
+		r = json_load_file_capped(dirfd(d), p, IMG_MANIFEST_MAX, &img, err);
+		/* None: a run killed before it wrote one holds nothing yet.  Any other error
+		 * stops the caller: a prune that skipped it could take its layers. */
+		if (r == -ENOENT) {
+			err_free(err);
 			continue;
+		}
+		if (r < 0)
+			return err_wrap(err, "container `%s` (remove it with `isola rm -f %s`)",
+					de->d_name, de->d_name);
 		fn(img, arg);
 	}
 	return 0;
@@ -174,6 +182,27 @@ static void keep_refs(json_t *use, void *keep)
 static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
 {
 	return img_store_foreach_use(s, keep_refs, keep, err);
+}
+
+/*
+ * Take dir/name out of dir at once: renamed into tmp/ as gc-NAME, then removed there.  A
+ * layer is thus whole in layers/ or gone, never half removed for an import or pull to find
+ * and reuse should this process be killed or the removal fail; the next prune's sweep of
+ * tmp/ finishes the job.
+ */
+static int remove_whole(struct img_store *s, int dfd, const char *name, struct err **err)
+{
+	_cleanup_close_ int tfd = openat(s->dfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	char gc[300];
+
+	if (tfd < 0)
+		return err_make(err, errno, "open `%s/tmp`", s->path);
+	snprintf(gc, sizeof(gc), "gc-%s", name);
+	if (rm_rf_at(tfd, gc, err) < 0)
+		return -1;
+	if (renameat(dfd, name, tfd, gc) < 0)
+		return err_make(err, errno, "move `%s` to `%s/tmp`", name, s->path);
+	return rm_rf_at(tfd, gc, err);
 }
 
 /*
@@ -201,7 +230,8 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 		snprintf(digest, sizeof(digest), "sha256:%s", de->d_name);
 		if (json_object_get(keep, digest))
 			continue;
-		if (rm_rf_at(dirfd(d), de->d_name, err) < 0) {
+		if ((streq(dir, "layers") ? remove_whole(s, dirfd(d), de->d_name, err)
+					  : rm_rf_at(dirfd(d), de->d_name, err)) < 0) {
 			if (err && *err)
 				err_wrap(err, "`%s/%s`", s->path, dir);
 			(*ret_failed)++;

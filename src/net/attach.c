@@ -344,7 +344,7 @@ static int lock_file(const char *p, int op)
 	return -EAGAIN;
 }
 
-int net_lock(const char *store, const char *id, struct err **err)
+static int lock_op(const char *store, const char *id, int op, struct err **err)
 {
 	_cleanup_free_ char *p = NULL;
 	int fd, r;
@@ -357,8 +357,18 @@ int net_lock(const char *store, const char *id, struct err **err)
 	p = store_file(store, "state", id, ".lock");
 	if (!p)
 		return err_make(err, ENOMEM, "lock");
-	fd = lock_file(p, LOCK_SH);
+	fd = lock_file(p, op);
 	return fd < 0 ? err_make(err, -fd, "lock `%s`", p) : fd;
+}
+
+int net_lock(const char *store, const char *id, struct err **err)
+{
+	return lock_op(store, id, LOCK_SH, err);
+}
+
+int net_lock_ex(const char *store, const char *id, struct err **err)
+{
+	return lock_op(store, id, LOCK_EX, err);
 }
 
 int net_lock_idle(const char *store, const char *id)

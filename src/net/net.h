@@ -151,6 +151,11 @@ int net_state_load(const char *store, const char *id, json_t **ret, struct err *
  */
 int net_lock(const char *store, const char *id, struct err **err);
 /*
+ * The same, exclusively, waiting for it: no attach of a container of that name can be in
+ * progress or begin until it is closed (pass it to net_detach*() as lock_fd).
+ */
+int net_lock_ex(const char *store, const char *id, struct err **err);
+/*
  * The container's lock, exclusively, if no process holds it (no attach in progress): an
  * fd that keeps it so until closed (a net_detach meanwhile is safe), else -errno.
  */

@@ -201,7 +201,15 @@ teardown() {
 	"$ISOLA" run -d --name isola-it-bgrm "$REG/t/bb:1" busybox sleep 600 >/dev/null
 	sleep 0.5
 	[ "$("$ISOLA" inspect isola-it-bgrm | jq -r '.[0].status')" = running ]
-	"$ISOLA" rm -f isola-it-bgrm >/dev/null
+	# The remover's rm -f comes too late (it checked the name before the new run): it is
+	# told the instance it was made for, and leaves another alone.
+	inst=$(jq -r .instance "$ISOLA_STORE/containers/isola-it-bgrm/image.json")
+	[ ${#inst} -eq 32 ]
+	ISOLA_RM_IF_INSTANCE=0123456789abcdef0123456789abcdef "$ISOLA" rm -f isola-it-bgrm
+	[ "$("$ISOLA" inspect isola-it-bgrm | jq -r '.[0].status')" = running ]
+	[ -d "$ISOLA_STORE/containers/isola-it-bgrm" ]
+	ISOLA_RM_IF_INSTANCE=$inst "$ISOLA" rm -f isola-it-bgrm >/dev/null
+	[ ! -e "$ISOLA_STORE/containers/isola-it-bgrm" ]
 	img_refute_mounts "$ISOLA_STORE"
 	[ -z "$(pgrep -f "rm -f --store $(realpath "$ISOLA_STORE") isola-it-bgrm")" ]
 }

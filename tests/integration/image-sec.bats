@@ -9,6 +9,8 @@ setup() {
 }
 
 teardown() {
+	# What a test made immutable (a directory named "lock" in the store) goes again.
+	[ -d "$TMP/store" ] && find "$TMP/store" -xdev -type d -name lock -exec chattr -i {} + 2>/dev/null
 	[ -f "$TMP/srv.pid" ] && kill "$(cat "$TMP/srv.pid")" 2>/dev/null
 	[ -p "$TMP/hold" ] && release_lock
 	isola_cleanup_tmp
@@ -43,19 +45,47 @@ deep_tar() {
 
 	# Unreferenced entries, one holding a mount point: the rest still go.
 	mkdir -p "$ISOLA_STORE/layers/aa/x/m" "$ISOLA_STORE/layers/bb/y" "$ISOLA_STORE/layers/cc"
+	# A layer is first moved whole into tmp/ (gc-NAME), then removed there.
 	run unshare -m --propagation private sh -c '
 		mount -t tmpfs -o size=64k tmpfs "$1/layers/aa/x/m" && touch "$1/layers/aa/x/m/keep" &&
-		"$2" image prune; echo "rc=$?"; [ -e "$1/layers/aa/x/m/keep" ] && echo kept' \
+		"$2" image prune; echo "rc=$?"; [ -e "$1/tmp/gc-aa/x/m/keep" ] && echo kept' \
 		sh "$ISOLA_STORE" "$ISOLA"
 	echo "$output"
 	[[ "$output" == *"is a mount point"* ]]
 	[[ "$output" == *"could not be removed"* ]]
 	[[ "$output" == *"rc=1"* ]]
 	[[ "$output" == *kept* ]]
-	[ "$(ls "$ISOLA_STORE/layers")" = aa ]
+	[ -z "$(ls "$ISOLA_STORE/layers")" ]
+	[ "$(ls "$ISOLA_STORE/tmp")" = gc-aa ]
 	run "$ISOLA" image prune
 	[ "$status" -eq 0 ]
-	[ -z "$(ls "$ISOLA_STORE/layers")" ]
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+}
+
+# A removal that stops part way (killed, EIO, EPERM) must not leave a half layer in
+# layers/: an import or pull would take it as whole and reuse it.  An immutable directory
+# stands in for the failure.
+@test "rmi and prune take a layer out whole: one that cannot be removed leaves layers/, a new import unpacks it again" {
+	img_tar "$TMP/l.tar" d:many f:many/a:1 f:many/b:2 f:many/c:3 d:many/lock f:many/lock/z:4
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" localhost/whole:1 >/dev/null
+	layer=$(ls "$ISOLA_STORE/layers")
+	[ -n "$layer" ]
+	chattr +i "$ISOLA_STORE/layers/$layer/many/lock"
+	run "$ISOLA" rmi localhost/whole:1
+	echo "$output"
+	[[ "$output" == *"could not be removed"* ]]
+	[ ! -e "$ISOLA_STORE/layers/$layer" ]
+	[ -d "$ISOLA_STORE/tmp/gc-$layer" ]
+	"$ISOLA" image import "$TMP/layout" localhost/whole:1 >/dev/null
+	for f in a b c lock/z; do
+		[ -f "$ISOLA_STORE/layers/$layer/many/$f" ]
+	done
+	chattr -i "$ISOLA_STORE/tmp/gc-$layer/many/lock"
+	run "$ISOLA" image prune
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+	[ -f "$ISOLA_STORE/layers/$layer/many/a" ]
 }
 
 # hostile_start MODE: a hostile registry (hostile-registry.py) serving a one-layer
@@ -315,4 +345,25 @@ count_syscalls() {
 	cat "$TMP/srv.log"
 	[ "$status" -eq 0 ]
 	grep -qF 'token /token?service=reg%26x%3D1%20%23y&scope=repository%3At%2Fa%3Apull' "$TMP/srv.log"
+}
+
+# A container whose image.json cannot be read may still use layers: prune stops rather
+# than take them (a read error, a corrupt file); a directory without one holds nothing.
+@test "prune stops at a container whose image.json cannot be read, naming it" {
+	img_tar "$TMP/l.tar" d:etc f:etc/x:1
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" localhost/kept:1 >/dev/null
+	layer=$(ls "$ISOLA_STORE/layers")
+	mkdir -p "$ISOLA_STORE/containers/bad" "$ISOLA_STORE/containers/empty"
+	printf '{"layers": ["sha256:%s"' "$layer" >"$ISOLA_STORE/containers/bad/image.json"
+	"$ISOLA" rmi localhost/kept:1 >/dev/null 2>&1 || true
+	run "$ISOLA" image prune
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"container \`bad\`"* ]]
+	[ -d "$ISOLA_STORE/layers/$layer" ]
+	rm -rf --one-file-system "$ISOLA_STORE/containers/bad"
+	run "$ISOLA" image prune
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/layers")" ]
 }
