@@ -614,6 +614,26 @@ static int prepare_propagation(const struct ct_init *in, struct err **err)
 	return 0;
 }
 
+/*
+ * A process.cwd missing from the rootfs is made (0755, root's), as runc does; an image's
+ * WorkingDir need not exist in it either.  Made after the mounts, so a cwd inside one is
+ * made there; resolved inside the root, so a symlink in the image cannot lead out.
+ */
+static int make_cwd(const struct ct_init *in, int rootfd, struct err **err)
+{
+	_cleanup_close_ int fd = -1;
+	const char *cwd = in->proc ? in->proc->cwd : NULL;
+
+	if (!cwd || cwd[0] != '/')
+		return 0;
+	fd = open_in_root(rootfd, cwd, O_PATH);
+	if (fd != -ENOENT)
+		return 0; /* there, or an error that the chdir names */
+	if (mkpath_in_root(rootfd, cwd, true, &fd, err) < 0)
+		return err_wrap(err, "process.cwd `%s`", cwd);
+	return 0;
+}
+
 int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 {
 	const struct ct_spec *s = in->spec;
@@ -642,6 +662,8 @@ int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 				return err_make(err, errno, "open rootfs `%s`", in->rootfs);
 		}
 	}
+	if ((r = make_cwd(in, rootfd, err)) < 0)
+		return r;
 	/* The default devices only when /dev is ours (not a bind of the host's). */
 	if (!dev_is_bind(s)) {
 		r = setup_dev(in, rootfd, err);

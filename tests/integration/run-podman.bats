@@ -148,11 +148,13 @@ teardown() {
 	run "$ISOLA" logs --tail 2 "it-big-$$"
 	[ "$status" -eq 0 ]
 	[ "${#lines[@]}" -eq 2 ]
-	[[ "${lines[0]}" == "8998 "* ]] && [[ "${lines[1]}" == "8999 "* ]]
+	[[ "${lines[0]}" == "8998 "* ]]
+	[[ "${lines[1]}" == "8999 "* ]]
 	[ "$("$ISOLA" logs "it-big-$$" | awk '{ print $1 }' | md5sum)" = "$(seq 0 8999 | md5sum)" ]
 	run "$ISOLA" logs -f --tail 1 "it-big-$$"
 	[ "$status" -eq 0 ]
-	[ "${#lines[@]}" -eq 1 ] && [[ "${lines[0]}" == "8999 "* ]]
+	[ "${#lines[@]}" -eq 1 ]
+	[[ "${lines[0]}" == "8999 "* ]]
 	run "$ISOLA" logs --tail 0 "it-big-$$"
 	[ -z "$output" ]
 }
@@ -177,7 +179,8 @@ teardown() {
 	echo "log: $size bytes"
 	[ "$size" -le $((64 << 10)) ]
 	run "$ISOLA" logs --tail 2 "it-cap-$$"
-	[ "${lines[0]}" = 29999 ] && [ "${lines[1]}" = done ]
+	[ "${lines[0]}" = 29999 ]
+	[ "${lines[1]}" = done ]
 	# What it holds is whole stamped lines, counting up to the end.
 	run "$ISOLA" logs "it-cap-$$"
 	[ "${#lines[@]}" -gt 1000 ]
@@ -186,7 +189,8 @@ teardown() {
 	for bad in max-size=1k max-size=abc tag=x max-size=; do
 		run "$ISOLA" run -d --log-opt "$bad" --name "it-cap2-$$" "$REG/t/bb:1" true
 		[ "$status" -eq 125 ]
-		[ "${#lines[@]}" -eq 1 ] && [[ "$output" == *"--log-opt"* ]]
+		[ "${#lines[@]}" -eq 1 ]
+		[[ "$output" == *"--log-opt"* ]]
 		[ ! -e "$ISOLA_STORE/containers/it-cap2-$$" ]
 	done
 }
@@ -359,7 +363,8 @@ teardown() {
 		sh -c 'trap "echo got-usr1" USR1; echo ready; while :; do sleep 0.1; done' >/dev/null
 	wait_until 20 "'$ISOLA' logs '$n' | grep -q ready"
 	run "$ISOLA" kill -s USR1 "$n"
-	[ "$status" -eq 0 ] && [ "$output" = "$n" ]
+	[ "$status" -eq 0 ]
+	[ "$output" = "$n" ]
 	wait_until 20 "'$ISOLA' logs '$n' | grep -q got-usr1"
 	# runc's shape, NAME SIGNAL: that signal, not KILL.
 	run "$ISOLA" kill "$n" USR1
@@ -844,13 +849,13 @@ ro" ]
 	SECONDS=0
 	run "$ISOLA" stop lt
 	[ "$status" -eq 0 ]
-	[ "$SECONDS" -le 4 ]
+	[ "$SECONDS" -lt 9 ] # not the default 10 s (no timing beyond that: slow machines)
 	"$ISOLA" rm lt >/dev/null
 	"$ISOLA" run -d --name lt --stop-timeout 30 "$REG/t/bb:1" sh -c 'trap "" TERM; while :; do sleep 0.1; done'
 	SECONDS=0
 	run "$ISOLA" stop -t 0 lt
 	[ "$status" -eq 0 ]
-	[ "$SECONDS" -le 4 ]
+	[ "$SECONDS" -lt 25 ] # not the 30 s of --stop-timeout
 	"$ISOLA" rm lt >/dev/null
 	"$ISOLA" run -d --name ld "$REG/t/bb:1" busybox sleep 60
 	run "$ISOLA" inspect ld
@@ -878,7 +883,8 @@ ro" ]
 	# podman: the id without a newline, 0644, kept after --rm; an existing file is 125.
 	run "$ISOLA" run --rm --cidfile "$TMP/cid" "$REG/t/bb:1" busybox true
 	[ "$status" -eq 0 ]
-	[ -n "$(cat "$TMP/cid")" ] && [ "$(wc -l <"$TMP/cid")" -eq 0 ]
+	[ -n "$(cat "$TMP/cid")" ]
+	[ "$(wc -l <"$TMP/cid")" -eq 0 ]
 	[ "$(stat -c %a "$TMP/cid")" = 644 ]
 	run "$ISOLA" run -d --name cf --cidfile "$TMP/cid2" "$REG/t/bb:1" busybox sleep 60
 	[ "$status" -eq 0 ]
@@ -906,7 +912,8 @@ ro" ]
 	grp=$("$ISOLA" run --rm "$REG/t/bb:1" busybox sh -c 'sed -n 2p /etc/group')
 	name=${grp%%:*}
 	gid=$(echo "$grp" | cut -d: -f3)
-	[ -n "$name" ] && [ -n "$gid" ]
+	[ -n "$name" ]
+	[ -n "$gid" ]
 	# podman (runc) on the same flags: the image's gid for a name, a number as is, once each.
 	run "$ISOLA" run --rm --group-add "$name" --group-add 1234 --group-add "$gid" \
 		"$REG/t/bb:1" busybox sh -c 'grep ^Groups: /proc/self/status'
@@ -1141,7 +1148,7 @@ it-tg-$$" ]
 	[ "$output" = from-target ]
 	[ "$("$ISOLA" exec "it-tg-$$" cat /dev/shm/j)" = from-joiner ]
 	# --rm left no mount of it behind (the target's rootfs is the only one).
-	! grep -q " $ISOLA_STORE/containers/[^ ]*/shm " /proc/self/mountinfo
+	refute grep -q " $ISOLA_STORE/containers/[^ ]*/shm " /proc/self/mountinfo
 	[ "$(ls "$ISOLA_STORE/containers")" = "it-tg-$$" ]
 	# A detached joiner keeps it after its target is gone; its rm unmounts it.
 	"$ISOLA" run -d --name "it-j-$$" --ipc "container:it-tg-$$" "$REG/t/bb:1" \
@@ -1202,7 +1209,7 @@ it-tg-$$" ]
 		sleep 0.1
 	done
 	"$ISOLA" exec "it-tg-$$" busybox test -e /dev/shm/x/inside
-	! grep -q " $ISOLA_STORE/containers/it-j-$$/shm/x " /proc/self/mountinfo
+	refute grep -q " $ISOLA_STORE/containers/it-j-$$/shm/x " /proc/self/mountinfo
 	run "$ISOLA" exec "it-j-$$" busybox test -e /dev/shm/x/inside
 	[ "$status" -ne 0 ]
 	# The joiner's /dev/shm: nosuid, nodev, noexec, as a tmpfs of its own would be.
@@ -1339,4 +1346,16 @@ wrote
 	done
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
 	img_refute_mounts "$ISOLA_STORE"
+}
+
+@test "run -w DIR the image lacks (the same path as an image WorkingDir): made, as podman does, also --read-only" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" run --rm --network none -w /srv/new/dir "$REG/t/bb:1" pwd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = /srv/new/dir ]
+	run "$ISOLA" run --rm --network none --read-only -w /srv/ro "$REG/t/bb:1" pwd
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$output" = /srv/ro ]
 }

@@ -441,7 +441,8 @@ no_mounts() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = proc-ok ]
-	[ -f "$TMP/upper/new" ] && [ ! -e "$TMP/lower/new" ]
+	[ -f "$TMP/upper/new" ]
+	[ ! -e "$TMP/lower/new" ]
 	[ -z "$(ls -A "$B/rootfs")" ]
 }
 
@@ -479,7 +480,8 @@ lowers() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = "$(printf 'bottom\ntop\n1 overlay')" ]
-	[ -f "$TMP/upper/new" ] && [ ! -e "$TMP/lower/new" ]
+	[ -f "$TMP/upper/new" ]
+	[ ! -e "$TMP/lower/new" ]
 	[ -z "$(ls -A "$B/rootfs")" ]
 }
 
@@ -532,7 +534,8 @@ tmpfs_mount() {
 	[ "${lines[0]}" = tmpfs ]
 	[ "${lines[1]}" = content ]
 	[ "${lines[2]}" = "1234:5678 4755 $(date -d '2001-02-03 04:05:06' +%s)" ]
-	[ "${lines[3]%% *}" = "0:0" ] && [ "$(echo "${lines[3]}" | cut -d' ' -f2)" = 711 ]
+	[ "${lines[3]%% *}" = "0:0" ]
+	[ "$(echo "${lines[3]}" | cut -d' ' -f2)" = 711 ]
 	[ "$(echo "${lines[4]}" | cut -d' ' -f1,2)" = "0:0 750" ]
 	[ "${lines[5]}" = /etc/passwd ]
 	[ "${lines[6]}" = ../../../../../../../etc ]
@@ -884,4 +887,37 @@ check_cgroup_view() {
 	echo "$output"
 	[ "$status" -eq 0 ]
 	[ "$output" = ok ]
+}
+
+# runc makes a missing process.cwd (as podman does an image's WorkingDir): inside the
+# rootfs, through its symlinks as the container sees them, never on the host.
+@test "a missing process.cwd is made inside the rootfs, also through an absolute symlink" {
+	args sh -c 'pwd; ls -ld .'
+	bundle_jq "$B" '.process.cwd = "/a/b/c" | .process.terminal = false'
+	run isola run -b "$B" "$ID"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /a/b/c ]
+	[ -d "$B/rootfs/a/b/c" ]
+	[ "$(stat -c %a "$B/rootfs/a/b/c")" = 755 ]
+	# An absolute link to the host's path of a directory that the rootfs has too: made in
+	# the rootfs' one.
+	mkdir "$TMP/outside"
+	mkdir -p "$B/rootfs/$TMP/outside"
+	ln -s "$TMP/outside" "$B/rootfs/lnk"
+	bundle_jq "$B" '.process.cwd = "/lnk/x"'
+	run isola run -b "$B" "$ID-2"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$TMP/outside/x" ]
+	[ ! -e "$TMP/outside/x" ]
+	[ -d "$B/rootfs/$TMP/outside/x" ]
+	# A link to nowhere in the rootfs: an error naming the field, nothing made outside.
+	ln -s /nowhere/at/all "$B/rootfs/dangling"
+	bundle_jq "$B" '.process.cwd = "/dangling/y"'
+	run isola run -b "$B" "$ID-3"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.cwd \`/dangling/y\`"* ]]
+	[ ! -e /nowhere ]
 }
