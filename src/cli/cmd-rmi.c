@@ -13,17 +13,19 @@
 #include "image-cli.h"
 #include "jsonutil.h"
 #include "opt.h"
+#include "strv.h"
 #include "vmct.h"
 
 const struct cli_opt cmd_rmi_opts[] = {
     {"store", CLI_LONG(1), "DIR", "the image store (default " ISOLA_DEFAULT_STORE ")"},
-    {"force", 'f', NULL, "accepted for podman compatibility"},
+    {"force", 'f', NULL, "an image id with several names: untag them all"},
     {},
 };
 
 struct rmi_call {
 	const char *store;
 	char **refs;
+	bool force;
 };
 
 /* The root disk key of @ref's layer chain; false when there is none (no such image). */
@@ -49,14 +51,18 @@ static int do_rmi(void *data)
 		return r;
 	for (char **ref = rc_->refs; *ref; ref++) {
 		_cleanup_err_ struct err *err = NULL;
+		_cleanup_strv_ char **names = NULL;
 		char key[VMCT_ROOTFS_KEY_LEN + 1];
 		bool has_key = disk_key(s, *ref, key);
 
-		if (img_rmi(s, *ref, &err) < 0) {
+		r = img_rmi(s, *ref, rc_->force, &names, &err);
+		/* What was untagged is said even when the prune after it failed. */
+		for (size_t i = 0; names && names[i]; i++)
+			printf("Untagged: %s\n", names[i]);
+		if (r < 0) {
 			rc = cli_fail(&err);
 			continue;
 		}
-		printf("Untagged: %s\n", *ref);
 		if (has_key && image_cli_prune_disk(s, key))
 			rc = 1;
 	}
@@ -68,6 +74,7 @@ int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 {
 	struct cli_parser p;
 	const char *store = NULL;
+	bool force = false;
 	int c;
 
 	cli_parser_init(&p, argv[0], cmd_rmi_opts);
@@ -77,6 +84,7 @@ int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 			store = optarg;
 			break;
 		case 'f':
+			force = true;
 			break;
 		}
 	}
@@ -85,5 +93,5 @@ int cmd_rmi(struct cli_globals *g, int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(argv[0], "expected at least one image");
 	/* Layers of a rootless store hold subordinate ids: removed in its user namespace. */
-	return image_cli_store_call(do_rmi, &(struct rmi_call){store, argv + optind});
+	return image_cli_store_call(do_rmi, &(struct rmi_call){store, argv + optind, force});
 }

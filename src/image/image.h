@@ -129,7 +129,11 @@ int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t
 /* Remove unreferenced blobs and layers; counts what went. */
 int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_layers,
 		    struct err **err);
-int img_rmi(struct img_store *s, const char *ref, struct err **err);
+/*
+ * Untag ref, then prune.  ref given as an image id that several names share is refused
+ * unless force, which untags them all (podman's rule); *ret_names: the names untagged.
+ */
+int img_rmi(struct img_store *s, const char *ref, bool force, char ***ret_names, struct err **err);
 /*
  * fn(use) for what holds layers: each index entry, then each container's image.json
  * (both have "layers", the layer chain; an entry "blobs" too).

@@ -11,6 +11,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "image.h"
+#include "strv.h"
 #include "jsonutil.h"
 
 int img_index_load(struct img_store *s, json_t **ret, struct err **err)
@@ -100,26 +101,61 @@ int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t
 	return 0;
 }
 
-int img_rmi(struct img_store *s, const char *ref, struct err **err)
+/* Is ref an image's name (as given or made canonical), not an id? */
+static bool names_image(json_t *images, const char *ref)
+{
+	_cleanup_free_ char *canon = NULL;
+	struct img_ref r;
+
+	if (json_object_get(images, ref))
+		return true;
+	if (img_ref_parse(ref, &r, NULL) < 0)
+		return false;
+	canon = img_ref_name(&r);
+	img_ref_free(&r);
+	return canon && json_object_get(images, canon);
+}
+
+int img_rmi(struct img_store *s, const char *ref, bool force, char ***ret_names, struct err **err)
 {
 	_cleanup_json_ json_t *idx = NULL;
-	_cleanup_free_ char *name = NULL;
+	_cleanup_strv_ char **names = NULL;
+	json_t *images, *e, *found;
 	const char *n;
+	void *tmp;
 	int r;
 
+	*ret_names = NULL;
 	r = img_index_load(s, &idx, err);
 	if (r < 0)
 		return r;
-	r = img_index_find(idx, ref, &n, NULL, err);
+	images = json_object_get(idx, "images");
+	r = img_index_find(idx, ref, &n, &found, err);
 	if (r < 0)
 		return r;
-	name = strdup(n);
-	if (!name)
-		return err_make(err, ENOMEM, "rmi");
-	json_object_del(json_object_get(idx, "images"), name);
+	if (names_image(images, ref)) {
+		if (strv_push(&names, n) < 0)
+			return err_make(err, ENOMEM, "rmi");
+	} else {
+		/* By id: every name of that manifest (img_index_find refused two manifests). */
+		json_object_foreach_safe(images, tmp, n,
+					 e) if (json_equal(json_object_get(e, "manifest"),
+							   json_object_get(found, "manifest")) &&
+						strv_push(&names, n) <
+						    0) return err_make(err, ENOMEM, "rmi");
+		if (strv_length(names) > 1 && !force)
+			return err_make(err, 0,
+					"image `%s` has %zu names (%s, %s%s): remove them by "
+					"name, or all of them with -f",
+					ref, strv_length(names), names[0], names[1],
+					strv_length(names) > 2 ? ", ..." : "");
+	}
+	for (size_t i = 0; names[i]; i++)
+		json_object_del(images, names[i]);
 	r = img_index_save(s, idx, err);
 	if (r < 0)
 		return r;
+	*ret_names = TAKE_PTR(names);
 	return img_store_prune(s, NULL, NULL, err);
 }
 
@@ -242,6 +278,23 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 	return 0;
 }
 
+/* The temporary files of index.json writes that were killed (write_file_atomic_at). */
+static void sweep_index_tmp(struct img_store *s)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	int fd = openat(s->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	struct dirent *de;
+
+	if (fd < 0 || !(d = fdopendir(fd))) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	while ((de = readdir(d)))
+		if (!strncmp(de->d_name, ".index.json.tmp.", 16) && de->d_type == DT_REG)
+			unlinkat(dirfd(d), de->d_name, 0);
+}
+
 int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_layers,
 		    struct err **err)
 {
@@ -258,6 +311,7 @@ int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_laye
 	sweep(s, "layers", keep, &layers, &failed, err);
 	/* We hold the lock: nothing in tmp/ is in use (partials are dropped too). */
 	sweep(s, "tmp", keep, &tmp, &failed, err);
+	sweep_index_tmp(s);
 	if (ret_blobs)
 		*ret_blobs = blobs;
 	if (ret_layers)

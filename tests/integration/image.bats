@@ -255,3 +255,29 @@ $l/priv/f 600 1000:1000 1700000000" ]
 	[ "$status" -eq 0 ]
 	tar -tf "$TMP/lazy.tar" | grep -q index.json
 }
+
+# podman's rule: an id that several names share is not untagged at random.
+@test "rmi ID of an image with several names is refused without -f, which untags them all" {
+	img_tar "$TMP/l.tar" d:etc f:etc/x:1
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	for n in a b c; do
+		"$ISOLA" image import "$TMP/layout" "localhost/multi-$n:1" >/dev/null
+	done
+	id=$("$ISOLA" images --format json | jq -r '.[0].id' | sed 's/^sha256://' | cut -c1-12)
+	[ ${#id} -eq 12 ]
+	run "$ISOLA" rmi "$id"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"has 3 names"*"-f"* ]]
+	[ "$("$ISOLA" images --format json | jq length)" -eq 3 ]
+	# By name: that name alone.
+	run "$ISOLA" rmi localhost/multi-a:1
+	[ "$status" -eq 0 ]
+	[ "$output" = "Untagged: localhost/multi-a:1" ]
+	run "$ISOLA" rmi -f "$id"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	[ "$(sort <<<"$output")" = $'Untagged: localhost/multi-b:1\nUntagged: localhost/multi-c:1' ]
+	[ "$("$ISOLA" images --format json | jq length)" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/layers")" ]
+}
