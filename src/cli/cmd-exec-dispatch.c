@@ -293,6 +293,8 @@ static int exec_image(const char *store, int argc, char **argv, int id, bool tty
 	code = runtime_args(argc, argv, id, tty && !has_socket ? sock : NULL, &args);
 	if (code)
 		return code;
+	if (setenv(EXEC_PODMAN_CODES_ENV, "1", 1) < 0)
+		return EXIT_ISOLA;
 	/* Signals sent to us go to the process, as podman exec's. */
 	if (tty && !has_socket)
 		code = image_cli_runtime_tty(store, (const char *const *)args, sock, NULL);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* isola exec [options] ID [COMMAND ARGS...] */
+#include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <getopt.h>
 
@@ -9,6 +11,7 @@
 #include "cli.h"
 #include "opt.h"
 #include "container.h"
+#include "image-cli.h"
 #include "spec.h"
 #include "oci.h"
 #include "parse.h"
@@ -163,10 +166,19 @@ int cmd_exec(struct cli_globals *g, int argc, char **argv)
 	else if (r == 0 && vmct_oci_is_vm(g->root, o.id)) {
 		r = exec_vm(&o);
 	} else if (r == 0) {
-		/* As runc: 255 when exec itself fails, so it differs from the process's own 1. */
+		/*
+		 * As runc: 255 when exec itself fails, so it differs from the process's own 1.
+		 * For podman's form (exec NAME of a run IMAGE container) podman's codes: 127
+		 * no such command, 126 not executable, 125 any other failure.
+		 */
 		if (ct_protect_exe(&err) < 0 || ct_exec(&o, &status, &err) < 0) {
+			int e = err ? err->errnum : 0;
+
 			cli_fail(&err);
-			r = 255;
+			r = !getenv(EXEC_PODMAN_CODES_ENV) ? 255
+			    : e == ENOENT		   ? EXIT_NOT_FOUND
+			    : e == EACCES		   ? EXIT_NOT_EXEC
+							   : EXIT_ISOLA;
 		} else {
 			r = status;
 		}

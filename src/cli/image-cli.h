@@ -130,6 +130,8 @@ extern const struct cli_opt cmd_image_run_opts[];
 #define EXIT_ISOLA     125
 #define EXIT_NOT_EXEC  126
 #define EXIT_NOT_FOUND 127
+/* Set for the runtime's exec run by `exec NAME`: its own failures exit with the codes above. */
+#define EXEC_PODMAN_CODES_ENV "ISOLA_EXEC_PODMAN_CODES"
 
 /*
  * Run fn(arg) (an exit code) where it may write the store's layers and containers:

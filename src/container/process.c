@@ -99,7 +99,11 @@ int ct_process_find_exec(const struct ct_process *p, char **ret, struct err **er
 		}
 		free(full);
 	}
-	return err_make(err, 0, "exec `%s`: executable file not found in $PATH", arg0);
+	/* ENOENT without its text: podman's exec tells 127 by it (cmd-exec.c). */
+	err_make(err, 0, "exec `%s`: executable file not found in $PATH", arg0);
+	if (err && *err)
+		(*err)->errnum = ENOENT;
+	return -ENOENT;
 }
 
 int ct_process_setup_privileged(const struct ct_init *in, struct err **err)

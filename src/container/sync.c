@@ -91,8 +91,16 @@ int ct_sync_recv(int fd, int want, char **ret_data, struct err **err)
 		off += (size_t)n;
 	}
 	data[h.len] = 0;
-	if (h.type == CT_SYNC_ERROR)
-		return err_make(err, 0, "%s", data);
+	if (h.type == CT_SYNC_ERROR) {
+		/* The message, then (after its NUL) the errno in decimal, if any. */
+		size_t len = strlen(data);
+		int e = len + 1 < h.len ? atoi(data + len + 1) : 0;
+
+		err_make(err, 0, "%s", data);
+		if (e > 0 && e < 4096 && err && *err)
+			(*err)->errnum = e;
+		return e > 0 && e < 4096 ? -e : -EINVAL;
+	}
 	if ((int)h.type != want)
 		return err_make(err, EPROTO, "container setup: unexpected message %u", h.type);
 	if (ret_data)
@@ -103,8 +111,10 @@ int ct_sync_recv(int fd, int want, char **ret_data, struct err **err)
 void ct_sync_fail(int fd, struct err **err)
 {
 	const char *msg = err && *err ? (*err)->msg : "container setup failed";
+	_cleanup_free_ char *data = NULL;
+	int n = asprintf(&data, "%s%c%d", msg, '\0', err && *err ? (*err)->errnum : 0);
 
-	if (ct_sync_send(fd, CT_SYNC_ERROR, msg, strlen(msg) + 1) < 0)
+	if (n < 0 || ct_sync_send(fd, CT_SYNC_ERROR, data, (size_t)n + 1) < 0)
 		fprintf(stderr, "isola: %s\n", msg);
 	_exit(1);
 }

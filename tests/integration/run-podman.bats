@@ -1359,3 +1359,19 @@ wrote
 	[ "$status" -eq 0 ]
 	[ "$output" = /srv/ro ]
 }
+
+@test "exec NAME exits as podman exec: the command's code, 127 not found, 126 not executable, 125 isola's error" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	"$ISOLA" run -d --network none --name "it-xc-$$" "$REG/t/bb:1" busybox sleep 100 >/dev/null
+	run "$ISOLA" exec "it-xc-$$" sh -c 'exit 255'
+	[ "$status" -eq 255 ]
+	run "$ISOLA" exec "it-xc-$$" sh -c 'exit 3'
+	[ "$status" -eq 3 ]
+	run -127 "$ISOLA" exec "it-xc-$$" no-such-command
+	[[ "$output" == *"no-such-command"*"not found"* ]]
+	run -126 "$ISOLA" exec "it-xc-$$" /etc
+	run -125 "$ISOLA" exec --user 4294967295 "it-xc-$$" true
+	echo "$output"
+	# The runc form keeps runc's 255 for every failure of exec itself.
+	run -255 "$ISOLA" --root "$ISOLA_STORE/run" exec "it-xc-$$" no-such-command
+}
