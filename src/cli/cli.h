@@ -55,7 +55,7 @@ extern const struct cli_command cli_vm_commands[];
 extern const struct cli_command cli_image_commands[];
 /* Subcommands, by full name ("image ls", "vm run"): found by cli_find_command for --help. */
 extern const struct cli_command cli_image_subcommands[], cli_vm_subcommands[],
-    cli_network_subcommands[], cli_system_subcommands[];
+    cli_network_subcommands[], cli_system_subcommands[], cli_volume_subcommands[];
 
 /* Print a recorded error (stderr and the --log file) and return exit code 1. */
 int cli_fail(struct err **err);

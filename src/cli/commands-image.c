@@ -19,6 +19,7 @@ const struct cli_command cli_image_commands[] = {
 	{ "rm", cmd_image_rm, "remove containers started by run IMAGE (-f: running ones too)", "NAME...", cmd_image_ctr_opts },
 	{ "inspect", cmd_inspect, "show containers (run IMAGE) or an image as JSON", "NAME...", cmd_image_store_opts },
 	{ "network", cmd_network, "networks for run IMAGE: create, ls, rm, prune", "SUBCOMMAND [ARG...]" },
+	{ "volume", cmd_volume, "named volumes for run IMAGE -v NAME:/DST: create, ls, inspect, rm, prune", "SUBCOMMAND [ARG...]" },
 	{ "system", cmd_system, "the VM caches: prune, df", "SUBCOMMAND [ARG...]" },
 	{ "image", cmd_image, "the image and image-container subcommands, listed below", "SUBCOMMAND [ARG...]" },
 	{},

@@ -53,6 +53,7 @@ int cmd_image_ps(struct cli_globals *g, int argc, char **argv);
 int cmd_logs(struct cli_globals *g, int argc, char **argv);
 int cmd_inspect(struct cli_globals *g, int argc, char **argv);
 int cmd_network(struct cli_globals *g, int argc, char **argv);
+int cmd_volume(struct cli_globals *g, int argc, char **argv);
 int cmd_system(struct cli_globals *g, int argc, char **argv);
 int cmd_image_stop(struct cli_globals *g, int argc, char **argv);
 int cmd_image_kill(struct cli_globals *g, int argc, char **argv);

@@ -186,7 +186,8 @@ static void print_opts(FILE *out, const struct cli_opt *opts, bool help)
 }
 
 static const struct cli_command *const subtables[] = {
-    cli_image_subcommands, cli_vm_subcommands, cli_network_subcommands, cli_system_subcommands};
+    cli_image_subcommands, cli_vm_subcommands, cli_network_subcommands, cli_system_subcommands,
+    cli_volume_subcommands};
 
 int cli_dispatch_sub(struct cli_globals *g, int argc, char **argv, const char *top,
 		     const struct cli_command *table)

@@ -1375,3 +1375,40 @@ wrote
 	# The runc form keeps runc's 255 for every failure of exec itself.
 	run -255 "$ISOLA" --root "$ISOLA_STORE/run" exec "it-xc-$$" no-such-command
 }
+
+@test "volume create, ls, inspect, rm, prune: a volume a container uses (stopped too) stays; bad names refused" {
+	"$ISOLA" pull -q "$REG/t/bb:1" >/dev/null
+	run "$ISOLA" volume create "it-v1-$$"
+	[ "$status" -eq 0 ]
+	[ "$output" = "it-v1-$$" ]
+	run -125 "$ISOLA" volume create "it-v1-$$"
+	[[ "$output" == *"already exists"* ]]
+	for bad in ../x .x -x "a/b" "$(printf 'x%.0s' {1..33})"; do
+		run "$ISOLA" volume create "$bad"
+		[ "$status" -ne 0 ]
+		[ "${#lines[@]}" -eq 1 ]
+	done
+	[ "$(ls "$ISOLA_STORE/volumes")" = "it-v1-$$" ]
+	# -v NAME makes one on first use; a stopped container still holds its volumes.
+	"$ISOLA" run --network none --name "it-vc-$$" -v "it-v2-$$:/d" "$REG/t/bb:1" \
+		sh -c 'echo kept >/d/f'
+	run "$ISOLA" volume ls -q
+	[ "$output" = "it-v1-$$"$'\n'"it-v2-$$" ]
+	run "$ISOLA" volume inspect "it-v2-$$"
+	[ "$(echo "$output" | jq -r '.[0].Mountpoint')" = "$ISOLA_STORE/volumes/it-v2-$$/_data" ]
+	[ "$(cat "$ISOLA_STORE/volumes/it-v2-$$/_data/f")" = kept ]
+	run -2 "$ISOLA" volume rm "it-v2-$$"
+	[[ "$output" == *"it-vc-$$"* ]]
+	run -1 "$ISOLA" volume rm "it-none-$$"
+	run "$ISOLA" volume prune
+	[ "$status" -eq 0 ]
+	[ "$output" = "it-v1-$$" ]
+	[ -d "$ISOLA_STORE/volumes/it-v2-$$/_data" ]
+	"$ISOLA" rm "it-vc-$$" >/dev/null
+	run "$ISOLA" volume rm "it-v2-$$"
+	[ "$status" -eq 0 ]
+	[ -z "$(ls "$ISOLA_STORE/volumes")" ]
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+	run "$ISOLA" volume ls --format json
+	[ "$output" = "[]" ]
+}
