@@ -6,22 +6,23 @@
 load helpers
 
 setup() {
+	PREFIX=isola-it-stress-$$ # first: the teardown's find needs it, also after a skip
 	isola_tmp
 	B=$TMP/b
 	R=$TMP/root
 	make_busybox_bundle "$B"
 	bundle_jq "$B" 'del(.linux.cgroupsPath) | .process.args = ["true"]
 		| .linux.resources = {pids: {limit: 16}, memory: {limit: 33554432}}'
-	PREFIX=isola-it-stress-$$
 }
 
 teardown() {
 	local d
-	for d in "$R"/*/; do
+	for d in "${R:-/nonexistent}"/*/; do
 		[ -d "$d" ] || continue
 		"$ISOLA" --root "$R" delete --force "$(basename "$d")" >/dev/null 2>&1 || true
 	done
-	find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name "$PREFIX-*" -delete 2>/dev/null || true
+	[ -z "${PREFIX:-}" ] ||
+		find /sys/fs/cgroup -mindepth 1 -maxdepth 3 -type d -name "$PREFIX-*" -delete 2>/dev/null || true
 	isola_cleanup_tmp
 }
 

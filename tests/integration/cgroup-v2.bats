@@ -12,11 +12,11 @@ UNIFIED=/sys/fs/cgroup/unified
 
 setup() {
 	[ -f "$UNIFIED/cgroup.controllers" ] || skip "SKIP: no cgroup2 mount at $UNIFIED"
+	ID=isola-it-cg2-$$-$BATS_TEST_NUMBER
 	isola_tmp
 	B=$TMP/b
 	R=$TMP/root
 	make_busybox_bundle "$B"
-	ID=isola-it-cg2-$$-$BATS_TEST_NUMBER
 	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\""
 }
 
@@ -24,7 +24,7 @@ teardown() {
 	v2isola delete --force "$ID" >/dev/null 2>&1 || true
 	[ -n "${NESTED_PID:-}" ] && kill -9 "$NESTED_PID" 2>/dev/null
 	# Deepest first: a failed test may leave nested cgroups behind.
-	[ -d "$UNIFIED/$ID" ] && find "$UNIFIED/$ID" -depth -type d -exec rmdir {} + 2>/dev/null
+	[ -n "${ID:-}" ] && [ -d "$UNIFIED/$ID" ] && find "$UNIFIED/$ID" -depth -type d -exec rmdir {} + 2>/dev/null
 	isola_cleanup_tmp
 }
 

@@ -5,11 +5,12 @@
 load helpers
 
 setup() {
+	# ID first: the teardown's globs cover every hierarchy, also after a skip.
+	ID=isola-it-cg-$$-$BATS_TEST_NUMBER
 	isola_tmp
 	B=$TMP/b
 	R=$TMP/root
 	make_busybox_bundle "$B"
-	ID=isola-it-cg-$$-$BATS_TEST_NUMBER
 	bundle_jq "$B" ".linux.cgroupsPath = \"/$ID\""
 }
 
@@ -19,10 +20,12 @@ teardown() {
 		"$ISOLA" --root "$R" delete --force "$id" >/dev/null 2>&1 || true
 	done
 	[ -n "${NESTED_PID:-}" ] && kill -9 "$NESTED_PID" 2>/dev/null
-	for d in /sys/fs/cgroup/*/"$ID"; do
-		# Deepest first: a failed test may leave nested cgroups behind.
-		[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
-	done
+	# Deepest first: a failed test may leave nested cgroups behind.  Never without ID.
+	if [ -n "${ID:-}" ]; then
+		for d in /sys/fs/cgroup/*/"$ID"; do
+			[ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} + 2>/dev/null
+		done
+	fi
 	# Undo enabling hugetlb in the cgroup2 root if this test did it.
 	if [ -f "$TMP/subtree-before" ] && ! grep -qw hugetlb "$TMP/subtree-before"; then
 		echo -hugetlb >/sys/fs/cgroup/unified/cgroup.subtree_control 2>/dev/null || true

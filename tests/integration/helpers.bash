@@ -75,11 +75,12 @@ refute() {
 # The usual set-up: a temp dir, a busybox bundle in $B, a state root $R and a
 # unique container id isola-it-PREFIX-PID-TEST in $ID.
 setup_bundle() {
+	# ID first: teardowns use it in globs over every cgroup hierarchy, also after a skip.
+	ID=isola-it-$1-$$-$BATS_TEST_NUMBER
 	isola_tmp
 	B=$TMP/b
 	R=$TMP/root
 	make_busybox_bundle "$B"
-	ID=isola-it-$1-$$-$BATS_TEST_NUMBER
 }
 
 # isola ARG...: the binary with the test's --root (R, as setup_bundle sets it).

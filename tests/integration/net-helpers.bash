@@ -94,6 +94,12 @@ net_dns_pids() {
 
 net_teardown() {
 	local c
+	# Only a store of this test's own (a setup that skipped early set none): never the
+	# default store's containers and networks.
+	if [ -z "${TMP:-}" ] || [[ "${ISOLA_STORE:-}" != "$TMP"/* ]]; then
+		isola_cleanup_tmp
+		return 0
+	fi
 	[ -n "${DNS_PID:-}" ] && kill "$DNS_PID" 2>/dev/null
 	for c in "$ISOLA_STORE"/containers/*/; do
 		[ -d "$c" ] && "$ISOLA" rm -f "$(basename "$c")" >/dev/null 2>&1

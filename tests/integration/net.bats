@@ -22,6 +22,11 @@ setup() {
 }
 
 teardown() {
+	# A lock or port holder of a test that failed before it let go (flock's sleep too).
+	if [ -n "${holder:-}" ]; then
+		pkill -P "$holder" 2>/dev/null
+		kill "$holder" 2>/dev/null
+	fi
 	net_teardown
 }
 

@@ -36,7 +36,11 @@ rootless_user() {
 
 # userdel -r also drops the user's /etc/subuid and /etc/subgid lines.
 rootless_user_remove() {
-	[ -z "${U:-}" ] || userdel -r "$U" >/dev/null 2>&1 || true
+	[ -n "${U:-}" ] || return 0
+	# userdel refuses a user with a process (a container a failed test left running).
+	pkill -KILL -u "$U" 2>/dev/null
+	for _ in $(seq 50); do pgrep -u "$U" >/dev/null || break; sleep 0.1; done
+	userdel -r "$U" >/dev/null 2>&1 || true
 }
 
 # as_user CMD...: CMD as the test user with a clean environment (run IMAGE: no network).

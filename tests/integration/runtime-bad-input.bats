@@ -10,6 +10,8 @@ setup() {
 }
 
 teardown() {
+	# No ID (a setup that failed before it): nothing of ours to remove.
+	[ -n "${ID:-}" ] || { isola_cleanup_tmp; return 0; }
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
 	# A runtime that could not delete must still not leave a cgroup behind.
 	for d in /sys/fs/cgroup/*/"$ID"; do

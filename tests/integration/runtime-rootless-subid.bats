@@ -20,6 +20,9 @@ setup() {
 teardown() {
 	as_user "$TMP/isola" delete --force "$ID" >/dev/null 2>&1 || true
 	if [ -n "${RUNUSER_DIR:-}" ]; then
+		# The state of the test that runs without XDG_RUNTIME_DIR is there.
+		runuser -u "$U" -- env -i PATH=/usr/bin:/bin HOME="$UH" XDG_RUNTIME_DIR="$RUNUSER_DIR" \
+			"$TMP/isola" delete --force "$ID" >/dev/null 2>&1 || true
 		rm -rf --one-file-system "$RUNUSER_DIR"
 		[ -z "${MADE_RUN_USER:-}" ] || rmdir /run/user 2>/dev/null || true
 	fi

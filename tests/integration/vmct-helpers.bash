@@ -6,9 +6,10 @@
 # skips without busybox-static or mkfs.ext4 (the root disk).
 vmct_setup() {
 	isola_tmp
+	# Before any skip: the teardowns' rm -f and prune must never reach the default store.
+	export ISOLA_STORE=$TMP/store
 	[ -x /bin/busybox ] || ci_skip "busybox-static not installed"
 	require_cmd mkfs.ext4
-	export ISOLA_STORE=$TMP/store
 }
 
 # vmct_fake_vmm SCRIPT: isola's VMM is SCRIPT beside the tests (a fake that boots
@@ -39,12 +40,21 @@ vmct_kill_leftovers() {
 	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
 	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
 	wait 2>/dev/null || true
-	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	vmct_rm_vmdir
+	return 0
+}
+
+# Remove $VMDIR, a path read from the VMM's command line: only when it is what isola
+# makes (/tmp/isola-vmct-*), so that a wrong uds= cannot take /tmp or more with it.
+vmct_rm_vmdir() {
+	case "${VMDIR:-}" in
+	/tmp/isola-vmct-?*) [[ "$VMDIR" != *..* ]] && rm -rf --one-file-system "$VMDIR" ;;
+	esac
 	return 0
 }
 
 # No container is left in $ISOLA_STORE, nor a mount below it.
 vmct_store_empty() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
+	refute grep -q " $ISOLA_STORE" /proc/self/mountinfo
 }

@@ -296,7 +296,7 @@ static void add(struct archive *a, const char *name, mode_t type, const char *da
 }
 
 /* A gzip tar with whiteouts, written to a memfd. */
-static int make_layer(void)
+static int make_layer(const char *victim)
 {
 	struct archive *a = archive_write_new();
 	int fd = memfd_create("layer", MFD_CLOEXEC);
@@ -308,7 +308,7 @@ static int make_layer(void)
 	add(a, "d/.wh..wh..opq", AE_IFREG, NULL);
 	add(a, "d/f", AE_IFREG, "hello");
 	add(a, "d/.wh.gone", AE_IFREG, NULL);
-	add(a, "s", AE_IFLNK, "/etc/passwd");
+	add(a, "s", AE_IFLNK, victim);
 	{
 		struct archive_entry *e = archive_entry_new();
 
@@ -330,8 +330,10 @@ static int make_layer(void)
 
 static void test_unpack(void)
 {
-	char dir[] = "/tmp/isola-unit-XXXXXX", buf[8] = "", d[64];
-	_cleanup_close_ int fd = -1, root = -1;
+	char dir[] = "/tmp/isola-unit-XXXXXX", buf[16] = "", d[64];
+	/* What the layer's symlink "s" points at, outside the root: a file of the test's own. */
+	char victim[] = "/tmp/isola-unit-victim-XXXXXX";
+	_cleanup_close_ int fd = -1, root = -1, vfd = -1;
 	_cleanup_err_ struct err *err = NULL;
 	struct stat st;
 
@@ -340,8 +342,10 @@ static void test_unpack(void)
 		return;
 	}
 	ok(mkdtemp(dir) != NULL, "temp dir");
+	vfd = mkstemp(victim);
+	ok(vfd >= 0 && write(vfd, "original", 8) == 8, "victim file");
 	root = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	fd = make_layer();
+	fd = make_layer(victim);
 	ok(img_unpack_into(fd, root, &err) == 0, "unpack a gzip layer%s%s", err ? ": " : "",
 	   err ? err->msg : "");
 	ok(fstatat(root, "d/gone", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
@@ -353,6 +357,9 @@ static void test_unpack(void)
 	   ".wh..wh..opq became trusted.overlay.opaque=y");
 	ok(fstatat(root, "s", &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode),
 	   "a file replaces a symlink of the same name");
+	ok(pread(vfd, buf, sizeof(buf), 0) == 8 && !memcmp(buf, "original", 8),
+	   "not written through the symlink");
+	unlink(victim);
 	snprintf(d, sizeof(d), "%s/forged", dir);
 	ok(getxattr(d, "trusted.overlay.opaque", buf, sizeof(buf)) < 0,
 	   "trusted.overlay.* xattrs from the layer are dropped");

@@ -238,10 +238,20 @@ static void test_files(void)
 	mkdirat(dfd, "a", 0700);
 	mkdirat(dfd, "a/b", 0700);
 	close(openat(dfd, "a/b/f", O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
-	ok(symlinkat("/etc", dfd, "a/link") == 0, "symlink");
-	ok(rm_rf_at(AT_FDCWD, dir, &e) == 0, "rm_rf");
-	ok(!path_exists(dir), "tree removed");
-	ok(access("/etc/passwd", F_OK) == 0, "symlink target untouched");
+	/* The link leads to a directory of the test's own, never the host's /etc. */
+	{
+		char victim[] = "/tmp/isola-test-victim.XXXXXX", keep[64];
+
+		ok(mkdtemp(victim) != NULL, "mkdtemp victim");
+		snprintf(keep, sizeof(keep), "%s/keep", victim);
+		close(open(keep, O_CREAT | O_WRONLY | O_CLOEXEC, 0600));
+		ok(symlinkat(victim, dfd, "a/link") == 0, "symlink");
+		ok(rm_rf_at(AT_FDCWD, dir, &e) == 0, "rm_rf");
+		ok(!path_exists(dir), "tree removed");
+		ok(access(keep, F_OK) == 0, "symlink target untouched");
+		unlink(keep);
+		rmdir(victim);
+	}
 }
 
 /* Make depth nested directories "d" under dfd (one fd open at a time). */

@@ -309,14 +309,19 @@ static void test_symlink(void)
 	int64_t l;
 	void *p = NULL;
 	size_t len = 0;
-	char target[] = "/etc/passwd";
+	/* A file of the test's own outside the share, never the host's /etc/passwd. */
+	char target[] = "/tmp/isola-fs-victim-XXXXXX";
+	int vfd = mkstemp(target);
 
+	ok(vfd >= 0 && fchmod(vfd, 0644) == 0, "victim file");
+	if (vfd >= 0)
+		close(vfd);
 	l = entry(call(&rw, FUSE_SYMLINK, 1, "out", 4, target, sizeof(target), &p, NULL), &p);
-	ok(l > 1, "SYMLINK out -> /etc/passwd");
+	ok(l > 1, "SYMLINK out -> a file outside the share");
 	is_int(call(&rw, FUSE_READLINK, l, NULL, 0, NULL, 0, &p, &len), 0, "READLINK");
 	ok(len == strlen(target) && !memcmp(p, target, len), "the target comes back as stored");
 	is_int(call(&rw, FUSE_LOOKUP, 1, "out", 4, NULL, 0, (void **)&e, NULL), 0, "LOOKUP out");
-	ok(S_ISLNK(e->attr.mode), "the server reports the link itself, not /etc/passwd");
+	ok(S_ISLNK(e->attr.mode), "the server reports the link itself, not its target");
 	is_int(call(&rw, FUSE_OPEN, l, &(struct fuse_open_in){.flags = O_RDONLY},
 		    sizeof(struct fuse_open_in), NULL, 0, NULL, NULL),
 	       -EACCES, "OPEN of the symlink's node is refused (never followed)");
@@ -327,10 +332,11 @@ static void test_symlink(void)
 	is_int(call(&rw, FUSE_SETATTR, l, &sa, sizeof(sa), NULL, 0, NULL, NULL), -EOPNOTSUPP,
 	       "chmod through it is refused");
 	struct stat st;
-	ok(stat("/etc/passwd", &st) == 0 && (st.st_mode & 0777) != 0600, "/etc/passwd untouched");
+	ok(stat(target, &st) == 0 && (st.st_mode & 0777) == 0644, "the target's mode untouched");
 	struct fuse_create_in ci = {.flags = O_RDWR | O_CREAT, .mode = S_IFREG | 0644};
 	is_int(call(&rw, FUSE_CREATE, 1, &ci, sizeof(ci), "out", 4, NULL, NULL), -ELOOP,
 	       "CREATE over the symlink does not write through it");
+	unlink(target);
 }
 
 /* A hard link is no new file: the guest user who makes it must not get the file. */
