@@ -179,8 +179,9 @@ static int vol_create(struct vol_args *a, int argc, char **argv)
 		return cli_usage_error(argv[1], "expected at most one NAME");
 	if (argc - optind == 1) {
 		if (!net_name_valid(argv[optind]))
-			return cli_usage_error(argv[1], "`%.64s`: a volume name is [A-Za-z0-9_.-], at "
-							"most 32, not starting with . or -",
+			return cli_usage_error(argv[1],
+					       "`%.64s`: a volume name is [A-Za-z0-9_.-], at "
+					       "most 32, not starting with . or -",
 					       argv[optind]);
 		snprintf(name, sizeof(name), "%s", argv[optind]);
 	} else {
@@ -302,8 +303,7 @@ static int remove_volume(const struct vol_args *a, const char *name, const char 
 	char gc[64];
 
 	snprintf(gc, sizeof(gc), "gc-volume-%s", name);
-	if (vfd < 0 || tfd < 0 || rm_rf_at(tfd, gc, &err) < 0 ||
-	    renameat(vfd, name, tfd, gc) < 0) {
+	if (vfd < 0 || tfd < 0 || rm_rf_at(tfd, gc, &err) < 0 || renameat(vfd, name, tfd, gc) < 0) {
 		if (!err)
 			err_make(&err, errno, "volume `%s`: move to `%s/tmp`", name, a->path);
 		cli_fail(&err);

@@ -137,8 +137,8 @@ static void sweep_tool(const char *tool, const char *chain, const char *id)
 	if (!net_find_tool(tool, path, sizeof(path)))
 		return;
 	/* No such chain: nothing to do (the common case, one execution). */
-	if (run_tool(path, (char *[]){(char *)tool, "-w", "-t", "nat", "-S", (char *)chain,
-				      NULL}) != 0)
+	if (run_tool(path,
+		     (char *[]){(char *)tool, "-w", "-t", "nat", "-S", (char *)chain, NULL}) != 0)
 		return;
 	if (net_spawn(path, (char *[]){(char *)tool, "-w", "-t", "nat", "-S", "POSTROUTING", NULL},
 		      env, NULL, &out, &status, &e) < 0 ||
@@ -160,10 +160,10 @@ static void sweep_tool(const char *tool, const char *chain, const char *id)
 		if (rule_delete(path, tool, rule) != 0)
 			left++;
 	}
-	if (run_tool(path, (char *[]){(char *)tool, "-w", "-t", "nat", "-F", (char *)chain,
-				      NULL}) != 0 ||
-	    run_tool(path, (char *[]){(char *)tool, "-w", "-t", "nat", "-X", (char *)chain,
-				      NULL}) != 0 ||
+	if (run_tool(path,
+		     (char *[]){(char *)tool, "-w", "-t", "nat", "-F", (char *)chain, NULL}) != 0 ||
+	    run_tool(path,
+		     (char *[]){(char *)tool, "-w", "-t", "nat", "-X", (char *)chain, NULL}) != 0 ||
 	    left)
 		log_warn("container `%s`: %s: the masquerade chain %s or a jump to it is left "
 			 "(remove it with `%s -t nat`)",
