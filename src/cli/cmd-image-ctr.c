@@ -756,11 +756,29 @@ static void rm_vm_fg_sockdir(const char *store, const char *id)
 	}
 }
 
+/* The remover's instance, taken out of the environment (the runtime and hooks get none). */
+static const char *image_rm_instance(void)
+{
+	static char inst[IMG_INSTANCE_LEN + 1];
+	static bool read;
+	const char *v;
+
+	if (!read) {
+		read = true;
+		v = getenv(IMAGE_RM_INSTANCE_ENV);
+		if (v) {
+			snprintf(inst, sizeof(inst), "%s", v);
+			unsetenv(IMAGE_RM_INSTANCE_ENV);
+		}
+	}
+	return *inst ? inst : NULL;
+}
+
 static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 {
 	const char *del[] = {"delete", "--force", id, NULL};
 	/* Set by a run -d --rm's remover (spawn_remover): the instance it was made for. */
-	const char *want = getenv(IMAGE_RM_INSTANCE_ENV);
+	const char *want = image_rm_instance();
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	_cleanup_close_ int lk = -1;
 	_cleanup_free_ char *dep = NULL;
@@ -776,6 +794,9 @@ static int rm_one(const struct ctr_args *a, const char *store, const char *id)
 		char now[IMG_INSTANCE_LEN + 1];
 		_cleanup_err_ struct err *err = NULL;
 
+		/* Gone already (removed by hand): nothing of it to undo, no lock file to make. */
+		if (!container_exists(store, id))
+			return 0;
 		lk = net_lock_ex(store, id, &err);
 		image_cli_container_instance(store, id, now);
 		if (!*want || !streq(now, want))

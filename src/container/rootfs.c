@@ -616,8 +616,9 @@ static int prepare_propagation(const struct ct_init *in, struct err **err)
 
 /*
  * A process.cwd missing from the rootfs is made (0755, root's), as runc does; an image's
- * WorkingDir need not exist in it either.  Made after the mounts, so a cwd inside one is
- * made there; resolved inside the root, so a symlink in the image cannot lead out.
+ * WorkingDir need not exist in it either.  Made after the mounts and /dev, so a cwd inside
+ * one is made there; resolved inside the root, so a symlink in the image cannot lead out.
+ * (A container without a mount namespace of its own is left as it is.)
  */
 static int make_cwd(const struct ct_init *in, int rootfd, struct err **err)
 {
@@ -662,14 +663,15 @@ int ct_rootfs_prepare(const struct ct_init *in, struct err **err)
 				return err_make(err, errno, "open rootfs `%s`", in->rootfs);
 		}
 	}
-	if ((r = make_cwd(in, rootfd, err)) < 0)
-		return r;
 	/* The default devices only when /dev is ours (not a bind of the host's). */
 	if (!dev_is_bind(s)) {
 		r = setup_dev(in, rootfd, err);
 		if (r < 0)
 			return r;
 	}
+	/* After /dev (a cwd of /dev/null is the device, not a directory made first). */
+	if ((r = make_cwd(in, rootfd, err)) < 0)
+		return r;
 	return ro_tmpfs_finish(s, rootfd, err);
 }
 

@@ -96,10 +96,10 @@ int ct_sync_recv(int fd, int want, char **ret_data, struct err **err)
 		size_t len = strlen(data);
 		int e = len + 1 < h.len ? atoi(data + len + 1) : 0;
 
-		err_make(err, 0, "%s", data);
-		if (e > 0 && e < 4096 && err && *err)
+		/* Its errno only in the error: -EPIPE etc. mean this end's failures. */
+		if (err && !*err && err_make(err, 0, "%s", data) && *err && e > 0 && e < 4096)
 			(*err)->errnum = e;
-		return e > 0 && e < 4096 ? -e : -EINVAL;
+		return -EINVAL;
 	}
 	if ((int)h.type != want)
 		return err_make(err, EPROTO, "container setup: unexpected message %u", h.type);

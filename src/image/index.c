@@ -188,9 +188,10 @@ int img_store_foreach_use(struct img_store *s, void (*fn)(json_t *use, void *arg
 			continue;
 		snprintf(p, sizeof(p), "%s/image.json", de->d_name);
 		r = json_load_file_capped(dirfd(d), p, IMG_MANIFEST_MAX, &img, err);
-		/* None: a run killed before it wrote one holds nothing yet.  Any other error
+		/* None (or no directory): a run killed before it wrote one holds nothing yet; a
+		 * stray file holds nothing either.  Any other error
 		 * stops the caller: a prune that skipped it could take its layers. */
-		if (r == -ENOENT) {
+		if (r == -ENOENT || r == -ENOTDIR) {
 			err_free(err);
 			continue;
 		}

@@ -9,8 +9,9 @@
  * the chain and the jump stay, for good.
  *
  * So after such a DEL isola removes them itself: every POSTROUTING rule whose target is
- * that chain, as `iptables -S` lists it, then the chain.  The chain's name is the
- * plugin's; a rule is only deleted when its target is exactly that chain.
+ * that chain and whose comment is the container's, as `iptables -S` lists it, then the
+ * chain.  The chain's name is the plugin's; a rule is only deleted when its target is
+ * exactly that chain.
  */
 #include <errno.h>
 #include <limits.h>
@@ -96,6 +97,15 @@ static bool jumps_to(char **rule, const char *chain)
 	return false;
 }
 
+/* Is rule's comment the one bridge gives this container's rules? */
+static bool commented(char **rule, const char *comment)
+{
+	for (size_t i = 0; rule[i] && rule[i + 1]; i++)
+		if (streq(rule[i], "--comment"))
+			return streq(rule[i + 1], comment);
+	return false;
+}
+
 static int run_tool(const char *path, char **argv)
 {
 	_cleanup_free_ char *out = NULL;
@@ -126,12 +136,17 @@ static int rule_delete(const char *path, const char *tool, char **rule)
 	return run_tool(path, argv);
 }
 
-static void sweep_tool(const char *tool, const char *chain, const char *id)
+/*
+ * The name hashes network and id run together, as the plugin's does, so two containers
+ * (network "ab" with id "c", "a" with "bc") can share a chain: only the jumps commented
+ * with this container's network and id go, and the chain only when no other jumps to it.
+ */
+static void sweep_tool(const char *tool, const char *chain, const char *comment, const char *id)
 {
 	char path[PATH_MAX];
 	_cleanup_free_ char *out = NULL;
 	struct err *e = NULL;
-	int status = -1, left = 0;
+	int status = -1, left = 0, others = 0;
 	char *save = NULL;
 
 	if (!net_find_tool(tool, path, sizeof(path)))
@@ -157,9 +172,13 @@ static void sweep_tool(const char *tool, const char *chain, const char *id)
 		rule = split_rule(l);
 		if (!rule || !jumps_to(rule, chain))
 			continue;
-		if (rule_delete(path, tool, rule) != 0)
+		if (!commented(rule, comment))
+			others++;
+		else if (rule_delete(path, tool, rule) != 0)
 			left++;
 	}
+	if (others)
+		return; /* the chain is another container's too */
 	if (run_tool(path,
 		     (char *[]){(char *)tool, "-w", "-t", "nat", "-F", (char *)chain, NULL}) != 0 ||
 	    run_tool(path,
@@ -190,12 +209,14 @@ bool net_masq_orphaned(json_t *result)
 void net_masq_sweep(json_t *conflist, const char *id)
 {
 	const char *network = json_string_value(json_object_get(conflist, "name"));
+	_cleanup_free_ char *comment = NULL;
 	char chain[CHAIN_LEN + 1];
 	struct err *e = NULL;
 	json_t *p;
 	size_t i;
 
-	if (!network)
+	/* The plugin's comment: Go's %q of names that need no escape (both are checked). */
+	if (!network || asprintf(&comment, "name: \"%s\" id: \"%s\"", network, id) < 0)
 		return;
 	json_array_foreach (json_object_get(conflist, "plugins"), i, p) {
 		const char *t = json_string_value(json_object_get(p, "type"));
@@ -207,8 +228,8 @@ void net_masq_sweep(json_t *conflist, const char *id)
 			err_free(&e);
 			return;
 		}
-		sweep_tool("iptables", chain, id);
-		sweep_tool("ip6tables", chain, id);
+		sweep_tool("iptables", chain, comment, id);
+		sweep_tool("ip6tables", chain, comment, id);
 		return;
 	}
 }

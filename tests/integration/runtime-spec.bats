@@ -920,4 +920,11 @@ check_cgroup_view() {
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"process.cwd \`/dangling/y\`"* ]]
 	[ ! -e /nowhere ]
+	# /dev is made first: a cwd of /dev/null is the device (not a directory), not a
+	# directory in its way.
+	bundle_jq "$B" '.process.cwd = "/dev/null"'
+	run isola run -b "$B" "$ID-4"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"process.cwd"*"Not a directory"* ]]
 }

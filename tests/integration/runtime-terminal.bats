@@ -12,6 +12,7 @@ setup() {
 }
 
 teardown() {
+	[ -n "${SRV:-}" ] && kill "$SRV" 2>/dev/null
 	"$ISOLA" --root "$R" delete --force "$ID" >/dev/null 2>&1 || true
 	"$ISOLA" --root "$R" delete --force "$ID-d" >/dev/null 2>&1 || true
 	isola_cleanup_tmp
@@ -91,4 +92,24 @@ send exit 4' "$ISOLA" --root "$R" exec -it "$ID-d" sh
 	run isola exec -t -d "$ID-d" sh
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"needs --console-socket"* ]]
+}
+
+# The container process's error crosses the sync socket with its errno; the runtime's
+# own EPIPE (the process exec'ed and closed its end) must not be taken from it.
+@test "exec -t whose --console-socket peer closes at once fails (255), whatever errno the process saw" {
+	bundle_jq "$B" '.process.terminal = false | .process.args = ["sleep", "100"]'
+	isola run -d -b "$B" "$ID-d" >/dev/null 2>&1 3>&-
+	python3 -c '
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(8)
+open(sys.argv[2], "w").close()
+while True:
+    c, _ = s.accept(); c.close()' "$TMP/cs.sock" "$TMP/cs.ready" &
+	SRV=$!
+	wait_until 10 test -e "$TMP/cs.ready"
+	for d in -d ""; do
+		run isola exec -t $d --console-socket "$TMP/cs.sock" --pid-file "$TMP/p$d" "$ID-d" true
+		echo "$d: $status $output"
+		[ "$status" -eq 255 ]
+	done
 }
