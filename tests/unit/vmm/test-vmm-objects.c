@@ -81,11 +81,12 @@ static void test_two(struct vm *a, struct vm *b)
 
 	ok(vm_virtio(a) && vm_virtio(b) && vm_virtio(a) != vm_virtio(b), "each VM has its devices");
 	ok(state_names(a, names_a, sizeof(names_a)) &&
-	       !strcmp(names_a, "clock+ irqchip+ serial virtio") &&
+	       !strcmp(names_a, "clock+ irqchip+ serial i8042 virtio") &&
 	       state_names(b, names_b, sizeof(names_b)) && !strcmp(names_a, names_b),
-	   "each VM has its clock, irqchip (before the vCPUs), serial and virtio state hooks: %s",
+	   "each VM has its clock, irqchip (before the vCPUs), serial, i8042 and virtio state "
+	   "hooks: %s",
 	   names_a);
-	ok(a->state_ops[1] != b->state_ops[1] && a->state_ops[3] == b->state_ops[3],
+	ok(a->state_ops[1] != b->state_ops[1] && a->state_ops[4] == b->state_ops[4],
 	   "the in-kernel and the split irqchip save differently; the virtio set alike");
 	is_int(vmm_virtio_stats(a, st, 8), 3, "VM a: disk, rng, balloon");
 	is_int(vmm_virtio_stats(b, st, 8), 3, "VM b: disk, rng, balloon");
