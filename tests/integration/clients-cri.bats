@@ -633,7 +633,7 @@ ctr_status() { # HANDLER
 	exec_sync "$c" touch /tmp/go
 	wait_until 10 "grep -q 'stderr F after-err' '$log'"
 	grep -q ' stdout F after$' "$log"
-	! grep -q after "$log.1"
+	refute grep after "$log.1"
 	grep -q ' stdout F one$' "$log.1"
 
 	# Stopped by kubelet (TERM, ignored by pid 1, then KILL): 137, "Error".
@@ -691,7 +691,7 @@ ctr_oom() { # HANDLER
 	cat "$TMP/logs/o-$h/o.log"
 	# Killed (SIGKILL from the OOM killer) before it could say it survived.
 	[ "$(jq -r .status.exit_code <<<"$out")" = 137 ]
-	! grep -q survived "$TMP/logs/o-$h/o.log"
+	refute grep survived "$TMP/logs/o-$h/o.log"
 	[ "$(jq -r .status.reason <<<"$out")" = OOMKilled ] || shim_cgroup_skip
 	[ "$(jq -r .status.reason <<<"$out")" = OOMKilled ]
 	cri1 StopPodSandbox pod_sandbox_id "$POD"

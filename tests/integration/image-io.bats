@@ -122,7 +122,8 @@ layer_file() { # NAME PATH: cat PATH from the image's only layer
 		img_tar "$TMP/fifo.tar" "f:$marker:{}" "fifo:$top"
 		run timeout 20 "$ISOLA" image load -i "$TMP/fifo.tar" x:1
 		echo "$output"
-		[ "$status" -ne 0 ] && [ "$status" -ne 124 ]
+		[ "$status" -ne 0 ]
+		[ "$status" -ne 124 ]
 		[[ "$output" == *"\`$top\` is not a regular file"* ]]
 	done
 	[ -z "$(ls "$ISOLA_STORE/tmp")" ]

@@ -132,6 +132,7 @@ send_cad() { # until the guest has enabled its keyboard
 @test "vm api: PUT /snapshot/create, then restore goes on counting" {
 	start_counter --api-sock "$TMP/api.sock"
 	run api PATCH /vm '{"state":"Paused"}'
+	[ "${lines[-1]}" = 204 ]
 	n=$(lines)
 	run api PUT /snapshot/create "{\"snapshot_path\":\"$TMP/st\",\"mem_file_path\":\"$TMP/mem\"}"
 	echo "$output"
@@ -354,6 +355,7 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	run api PUT /drives/d "{\"drive_id\":\"d\",\"path_on_host\":\"$TMP/a,b.img\",\"is_root_device\":false,\"is_read_only\":true}"
 	[ "${lines[-1]}" = 204 ]
 	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\",\"boot_args\":\"every=20000000\"}"
+	[ "${lines[-1]}" = 204 ]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	[ "${lines[-1]}" = 204 ]
 	run api GET /vm/config
@@ -421,6 +423,7 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	[ "${lines[1]}" = 400 ] # configured once, as Firecracker's
 	head -c 8192 /dev/zero >"$TMP/junk"
 	run api PUT /boot-source "{\"kernel_image_path\":\"$TMP/junk\"}"
+	[ "${lines[-1]}" = 204 ]
 	run api PUT /machine-config '{"vcpu_count":1,"mem_size_mib":65,"huge_pages":"2M"}'
 	[ "${lines[-1]}" = 204 ]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
@@ -442,7 +445,9 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 	run api PUT /logger "{\"log_path\":\"$TMP/log2\",\"level\":\"debug\"}"
 	[ "${lines[-1]}" = 204 ]
 	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/counter.elf\",\"boot_args\":\"every=20000000\"}"
+	[ "${lines[-1]}" = 204 ]
 	run api PUT /entropy '{}'
+	[ "${lines[-1]}" = 204 ]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	[ "${lines[-1]}" = 204 ]
 	grep -q ' debug ' "$TMP/log2"
@@ -584,6 +589,7 @@ print("fast=%s slow_open=%s sent=%d slow=%s" % (fast, slow_open, sent, answer.sp
 	run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$TMP/disk.img\",\"is_root_device\":false}"
 	[ "${lines[-1]}" = 204 ]
 	run api PUT /boot-source "{\"kernel_image_path\":\"$GUEST_DIR/virtio-blk.elf\",\"boot_args\":\"sector=40 sectors=32\"}"
+	[ "${lines[-1]}" = 204 ]
 	run api PUT /actions '{"action_type":"InstanceStart"}'
 	[ "${lines[-1]}" = 204 ]
 	st=0

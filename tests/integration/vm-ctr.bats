@@ -125,6 +125,6 @@ start_stuck_vm() {
 	local st=0
 	wait "$PID" || st=$?
 	[ "$st" = 125 ]
-	! kill -0 "$VMM" 2>/dev/null
+	refute kill -0 "$VMM"
 	nothing_left
 }

@@ -34,9 +34,9 @@ sockdir() {
 nothing_left() {
 	[ ! -e "$ISOLA_STORE/containers/$N" ]
 	[ ! -e "$ISOLA_STORE/run/$N" ]
-	! grep -q " $ISOLA_STORE/containers/$N" /proc/self/mountinfo
+	refute grep " $ISOLA_STORE/containers/$N" /proc/self/mountinfo
 	[ -z "${1:-}" ] || [ ! -e "$1" ]
-	! pgrep -f "$TMP/kernel" >/dev/null
+	refute pgrep -f "$TMP/kernel"
 }
 
 ps_field() { # FIELD
@@ -96,7 +96,7 @@ ps_field() { # FIELD
 	run "$ISOLA" stop -t 2 "$N"
 	[ "$status" -eq 0 ]
 	[ "$SECONDS" -lt 15 ]
-	! kill -0 "$PID" 2>/dev/null
+	refute kill -0 "$PID"
 	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
 	[ "$(ps_field status)" = exited ]
 	run "$ISOLA" rm "$N"
@@ -121,7 +121,7 @@ ps_field() { # FIELD
 	[[ "$output" == *"container is running"* ]]
 	run "$ISOLA" rm -f "$N"
 	[ "$status" -eq 0 ]
-	! kill -0 "$PID" 2>/dev/null
+	refute kill -0 "$PID"
 	wait_until 10 "! pgrep -f '$TMP/kernel' >/dev/null"
 	nothing_left "$sd"
 }
@@ -192,7 +192,7 @@ ps_field() { # FIELD
 	[[ "$output" == *"stopped (143) vm"*"$N"* ]]
 	[ "$("$ISOLA" inspect "$N" | jq '.[0].exitCode')" = 143 ]
 	# The VM powered off: its VMM and socket dir are gone before rm.
-	! pgrep -f "$TMP/kernel" >/dev/null
+	refute pgrep -f "$TMP/kernel"
 	[ ! -e "$dir" ]
 	run "$ISOLA" exec "$N" echo late
 	[ "$status" != 0 ]

@@ -103,7 +103,7 @@ link_field() { # NS DEV FIELD: the word after FIELD in `ip -o link show DEV`
 	# and so never answers), never the netns's stack, which holds the same address.
 	local before after
 	before=$(tap_out "$ns")
-	! busybox ping -c 2 -W 1 "$ip"
+	refute busybox ping -c 2 -W 1 "$ip"
 	after=$(tap_out "$ns")
 	[ "$after" -gt "$before" ]
 	kill -TERM "$PID"
@@ -113,7 +113,7 @@ link_field() { # NS DEV FIELD: the word after FIELD in `ip -o link show DEV`
 	[ "$st" = 125 ]
 	grep -q "signal 15 before the container started" "$TMP/out"
 	[ ! -e "$VMDIR" ]
-	! kill -0 "$VMM" 2>/dev/null
+	refute kill -0 "$VMM"
 	VMM=
 	refute_leaks "$ID"
 	vmct_store_empty

@@ -26,7 +26,10 @@ setup() {
 teardown() {
 	[ -n "${PID:-}" ] && kill -KILL "$PID" 2>/dev/null
 	[ -n "${VMM:-}" ] && kill -KILL "$VMM" 2>/dev/null
-	[ -n "${VMDIR:-}" ] && rm -rf --one-file-system "$VMDIR"
+	# VMDIR is read from the VMM's command line: removed only if it has isola's shape.
+	case "${VMDIR:-}" in
+	/tmp/isola-vmct-?*) [[ "$VMDIR" != *..* ]] && rm -rf --one-file-system "$VMDIR" ;;
+	esac
 	"$ISOLA" --root "$R" delete --force "$ID" 2>/dev/null || true
 	isola_cleanup_tmp
 }
@@ -38,7 +41,7 @@ teardown() {
 nothing_left() {
 	local d
 	[ ! -e "$R/$ID" ]
-	! pgrep -f "$TMP/" >/dev/null
+	refute pgrep -f "$TMP/"
 	for d in /tmp/isola-vmct-*; do
 		[ -e "$d" ] || continue
 		[[ " $SOCKDIRS_BEFORE " == *" $d "* ]] && continue
@@ -208,7 +211,8 @@ annotate() { # KEY VALUE
 	cp "$TMP/config.orig" "$B/config.json"
 	bundle_jq "$B" '.hooks.prestart = [{"path": "/bin/true"}]'
 	run "$VM" --root "$R" create --bundle "$B" "$ID"
-	[ "$status" = 1 ] && [[ "$output" == *"hooks.prestart"* ]]
+	[ "$status" = 1 ]
+	[[ "$output" == *"hooks.prestart"* ]]
 	cp "$TMP/config.orig" "$B/config.json"
 	run "$VM" --root "$R" create --console-socket "$TMP/sock" --bundle "$B" "$ID"
 	[ "$status" = 1 ]

@@ -161,7 +161,9 @@ plant() { # DIR
 }
 
 not_ours_left() { # DIR
-	[ -f "$1/rootfs-x.ext4" ] && [ -f "$1/notes.txt" ] && [ -f "$1/rootfs-$K1.ext4.bak" ]
+	[ -f "$1/rootfs-x.ext4" ]
+	[ -f "$1/notes.txt" ]
+	[ -f "$1/rootfs-$K1.ext4.bak" ]
 	[ -f "$1/initrd-$H16.cpio.old" ]
 	[ "$(cat "$TMP/outside")" = outside ]
 	[ -d "$TMP/log" ]
@@ -189,11 +191,16 @@ not_ours_left() { # DIR
 	not_ours_left "$V"
 	# Usage errors: one line, nothing removed.
 	run "$ISOLA" system prune stray
-	[ "$status" != 0 ] && [ "${#lines[@]}" = 1 ] && [[ "$output" == *"unexpected argument \`stray\`"* ]]
+	[ "$status" != 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"unexpected argument \`stray\`"* ]]
 	run "$ISOLA" system nosuch
-	[ "$status" != 0 ] && [ "${#lines[@]}" = 1 ] && [[ "$output" == *"unknown subcommand \`nosuch\`"* ]]
+	[ "$status" != 0 ]
+	[ "${#lines[@]}" = 1 ]
+	[[ "$output" == *"unknown subcommand \`nosuch\`"* ]]
 	run "$ISOLA" system df --dry-run
-	[ "$status" != 0 ] && [ "${#lines[@]}" = 1 ]
+	[ "$status" != 0 ]
+	[ "${#lines[@]}" = 1 ]
 	not_ours_left "$V"
 }
 
@@ -211,7 +218,8 @@ not_ours_left() { # DIR
 	echo "$output"
 	[ "$status" = 0 ]
 	[[ "$output" == *"Kept the templates of $V: a template build is running"* ]]
-	[ -f "$V/rootfs-$K1.ext4.77.tmp" ] && [ -f "$V/rootfs-$K1.ext4.77.log" ]
+	[ -f "$V/rootfs-$K1.ext4.77.tmp" ]
+	[ -f "$V/rootfs-$K1.ext4.77.log" ]
 	[ -d "$V/.warm-$K2-Zz0099" ]
 	kill "$l1" "$LOCKER"
 	wait 2>/dev/null || true
@@ -230,7 +238,8 @@ not_ours_left() { # DIR
 	[[ "$output" == *"Removed initramfs $R/.vm-cache/initrd-$H16-$H16.cpio"* ]]
 	[[ "$output" == *"Removed warm template $R/.vm-cache/warm-$K3"* ]]
 	[ -e "$R/.vm-cache/rootfs-$K1.ext4" ]
-	[ ! -e "$R/.vm-cache/warm-$K1" ] && [ ! -e "$R/.vm-cache/.warm-$K2-AbC123" ]
+	[ ! -e "$R/.vm-cache/warm-$K1" ]
+	[ ! -e "$R/.vm-cache/.warm-$K2-AbC123" ]
 	not_ours_left "$R/.vm-cache"
 	run "$ISOLA" --root "$R" system df
 	echo "$output"

@@ -72,7 +72,9 @@ boot() { # KERNEL [OPTIONS...]
 		vm_bzimage_packed "$TMP/bz-$how" xz $how
 		boot "$TMP/bz-$how"
 		echo "$how: $status $output"
-		[ "$status" -ne 0 ] && [ "$status" -ne 33 ] && [ "$status" -ne 35 ]
+		[ "$status" -ne 0 ]
+		[ "$status" -ne 33 ]
+		[ "$status" -ne 35 ]
 		[ "${#lines[@]}" -eq 1 ]
 		[[ "$output" == *"$TMP/bz-$how"*"xz payload is corrupt"* ]]
 	done
@@ -85,7 +87,8 @@ boot() { # KERNEL [OPTIONS...]
 	[ "$status" -eq 35 ]
 	boot "$TMP/bz" --kernel-unpack vmm
 	echo "$output"
-	[ "$status" -ne 0 ] && [ "$status" -ne 35 ]
+	[ "$status" -ne 0 ]
+	[ "$status" -ne 35 ]
 	[ "${#lines[@]}" -eq 1 ]
 	[[ "$output" == *"$TMP/bz"*"compressed with lz4"* ]]
 }
@@ -100,7 +103,8 @@ boot() { # KERNEL [OPTIONS...]
 	boot "$TMP/bz"
 	[ "$status" -eq 33 ]
 	[ "$(cat "$TMP/victim")" = victim ]
-	[ -f "$TMP/cache/vmlinux/$sum.elf" ] && [ ! -L "$TMP/cache/vmlinux/$sum.elf" ]
+	[ -f "$TMP/cache/vmlinux/$sum.elf" ]
+	[ ! -L "$TMP/cache/vmlinux/$sum.elf" ]
 	# a cache directory others can write is not used (the ELF is held in memory)
 	rm -rf "$TMP/cache"
 	mkdir -p "$TMP/cache/vmlinux"
@@ -155,7 +159,9 @@ initrd_4k() { # OUT
 		run timeout 20 "$ISOLA" vm run --kernel "$TMP/bz" --initrd "$TMP/$f" \
 			--cmdline "isola test" --memory 64M --console none
 		echo "$f: $status $output"
-		[ "$status" -ne 0 ] && [ "$status" -ne 33 ] && [ "$status" -ne 34 ]
+		[ "$status" -ne 0 ]
+		[ "$status" -ne 33 ]
+		[ "$status" -ne 34 ]
 		[ "${#lines[@]}" -eq 1 ]
 		[[ "$output" == *"$TMP/$f"*"gzip data is corrupt"* ]]
 	done

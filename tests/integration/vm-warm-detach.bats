@@ -42,13 +42,14 @@ ps_field() { # NAME FIELD
 # No container, socket dir, template build dir or half-built template; no fake VMM.
 nothing_left() { # CACHE (the templates' dir)
 	[ -z "$(ls "$ISOLA_STORE/containers" 2>/dev/null)" ]
-	[ ! -e "$R/$ID" ] && [ ! -e "$R/$ID-2" ]
-	! grep -q " $TMP/" /proc/self/mountinfo
+	[ ! -e "$R/$ID" ]
+	[ ! -e "$R/$ID-2" ]
+	refute grep " $TMP/" /proc/self/mountinfo
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" -le "$B_VMCT" ]
 	[ "$(ls -d /tmp/isola-warm-* 2>/dev/null | wc -l)" -le "$B_WARM" ]
 	[ -z "$(ls -A "$1" 2>/dev/null | grep '^\.warm')" ]
-	! pgrep -f "vm-warm-fake-vmm.py.*$TMP"
-	! pgrep -f "$TMP/kernel"
+	refute pgrep -f "vm-warm-fake-vmm.py.*$TMP"
+	refute pgrep -f "$TMP/kernel"
 }
 
 rund() { # NAME CMD...: run --vm -d of the image
@@ -82,11 +83,12 @@ oci_bundle() {
 	[ "$(ps_field "$N" exitCode)" = 0 ]
 	[ "$("$ISOLA" logs "$N")" = hi ]
 	# Built once (no NIC: --network none), restored with the image's disk.
-	[ -f "$FAKE_LOG/build.1" ] && [ -f "$FAKE_LOG/restore.1" ]
-	! grep -q "^arg --net" "$FAKE_LOG/build.1"
+	[ -f "$FAKE_LOG/build.1" ]
+	[ -f "$FAKE_LOG/restore.1" ]
+	refute grep "^arg --net" "$FAKE_LOG/build.1"
 	grep -qx "arg --disk-remap" "$FAKE_LOG/restore.1"
 	grep -q "^arg /.*=$ISOLA_STORE/vm/rootfs-[0-9a-f]*\.ext4$" "$FAKE_LOG/restore.1"
-	! grep -q "^arg --net-remap" "$FAKE_LOG/restore.1"
+	refute grep "^arg --net-remap" "$FAKE_LOG/restore.1"
 	# A second -d and a foreground run of the same key restore the same template.
 	rund "$N-2" exit 3
 	[ "$status" = 0 ]
@@ -95,7 +97,8 @@ oci_bundle() {
 	run "$ISOLA" run --vm --rm --network none localhost/wd-bb:1 echo fg
 	[ "$status" = 0 ]
 	[ "$output" = fg ]
-	[ ! -e "$FAKE_LOG/build.2" ] && [ -f "$FAKE_LOG/restore.3" ]
+	[ ! -e "$FAKE_LOG/build.2" ]
+	[ -f "$FAKE_LOG/restore.3" ]
 	[ "$(ls -d "$ISOLA_STORE"/vm/warm-*/ | wc -l)" = 1 ]
 	"$ISOLA" rm "$N" "$N-2" >/dev/null
 	nothing_left "$ISOLA_STORE/vm"
@@ -145,7 +148,8 @@ oci_bundle() {
 	# run = create + start + wait: the monitor's status is the process's; no new build.
 	run "$VM" --root "$R" run --bundle "$B" "$ID-2"
 	[ "$status" = 7 ]
-	[ ! -e "$FAKE_LOG/build.2" ] && [ -f "$FAKE_LOG/restore.2" ]
+	[ ! -e "$FAKE_LOG/build.2" ]
+	[ -f "$FAKE_LOG/restore.2" ]
 	# Another memory size is another template.
 	bundle_jq "$B" '.annotations["run.isola.vm.memory"] = "96M"'
 	run "$VM" --root "$R" run --bundle "$B" "$ID-2"
@@ -186,7 +190,7 @@ oci_bundle() {
 	cat "$TMP/out"
 	[ "$st" = 1 ]
 	grep -q "signal 15 before the container started" "$TMP/out"
-	! grep -q "no warm start" "$TMP/out"
+	refute grep "no warm start" "$TMP/out"
 	[ ! -e "$FAKE_LOG/restore.1" ]
 	[ -z "$(ls -A "$R/.vm-cache" | grep warm)" ]
 	nothing_left "$R/.vm-cache"

@@ -49,7 +49,7 @@ nothing_left() {
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" -le "$B_VMCT" ]
 	[ "$(ls -d /tmp/isola-warm-* 2>/dev/null | wc -l)" -le "$B_WARM" ]
 	[ -z "$(ls -A "$ISOLA_STORE/vm" | grep '^\.warm')" ]
-	! pgrep -f "vm-warm-fake-vmm.py.*$TMP"
+	refute pgrep -f "vm-warm-fake-vmm.py.*$TMP"
 }
 
 @test "vm-warm-net: a bridge network restores a template with a NIC onto the container's TAP in its netns, with eth0's MAC in CONFIG" {
@@ -57,7 +57,8 @@ nothing_left() {
 	[ "$status" = 0 ]
 	[ "$output" = hi ]
 	# The template: built with a NIC on the placeholder TAP, in a namespace of its own.
-	[ -f "$FAKE_LOG/build.1" ] && [ ! -e "$FAKE_LOG/build.2" ]
+	[ -f "$FAKE_LOG/build.1" ]
+	[ ! -e "$FAKE_LOG/build.2" ]
 	grep -qx "arg tap=warm0,mac=02:00:00:00:00:01" "$FAKE_LOG/build.1"
 	grep -qx "arg --net" "$FAKE_LOG/build.1"
 	[ "$(field "$FAKE_LOG/build.1" netns)" != "$(stat -L -c %i /proc/self/ns/net)" ]
@@ -109,10 +110,11 @@ nothing_left() {
 	[ "$status" = 0 ]
 	[ "$output" = hi ]
 	[ -f "$FAKE_LOG/build.2" ]
-	! grep -q "^arg --net" "$FAKE_LOG/build.2"
+	refute grep "^arg --net" "$FAKE_LOG/build.2"
 	[ "$(field "$FAKE_LOG/build.2" netns)" = "$(stat -L -c %i /proc/self/ns/net)" ]
-	! grep -q "^arg --net-remap" "$FAKE_LOG/restore.2"
-	! grep -q "^config net_" "$FAKE_LOG/restore.2"
+	[ -f "$FAKE_LOG/restore.2" ]
+	refute grep "^arg --net-remap" "$FAKE_LOG/restore.2"
+	refute grep "^config net_" "$FAKE_LOG/restore.2"
 	[ "$(ls -d "$ISOLA_STORE"/vm/warm-*/ | wc -l)" = 2 ]
 	[ "$(grep -l '^net=' "$ISOLA_STORE"/vm/warm-*/warm.info | wc -l)" = 1 ]
 	nothing_left

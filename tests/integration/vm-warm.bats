@@ -43,7 +43,7 @@ image() {
 # (BEFORE: the socket dirs of other users' runs there were before ours).
 nothing_left() {
 	[ -z "$(ls "$ISOLA_STORE/containers")" ]
-	! grep -q " $ISOLA_STORE" /proc/self/mountinfo
+	refute grep " $ISOLA_STORE" /proc/self/mountinfo
 	[ "$(ls -d /tmp/isola-vmct-* 2>/dev/null | wc -l)" -le "$1" ]
 	[ "$(ls -d /tmp/isola-warm-* 2>/dev/null | wc -l)" -le "$2" ]
 	[ -z "$(ls -A "$ISOLA_STORE/vm" | grep warm)" ]
@@ -152,7 +152,7 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	cat "$TMP/out"
 	[ "$st" = 125 ]
 	grep -q "signal 15 before the container started" "$TMP/out"
-	! grep -q "booting the VM cold" "$TMP/out"
-	! kill -0 "$vmm" 2>/dev/null
+	refute grep "booting the VM cold" "$TMP/out"
+	refute kill -0 "$vmm"
 	nothing_left "$b1" "$b2"
 }
