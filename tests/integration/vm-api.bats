@@ -59,10 +59,14 @@ send_cad() { # until the guest has enabled its keyboard
 @test "vm api: SendCtrlAltDel types on the i8042 keyboard (Left Ctrl's make code first)" {
 	require_kvm
 	require_cmd curl
-	vm_guest "$TMP/kbd.elf" "b060e664b025e660e464a80174fae4600fb6c066baf400ef$VM_HANG"
-	"$ISOLA" vm run --kernel "$TMP/kbd.elf" --api-sock "$TMP/api.sock" &
+	# Translation off (config byte 0x25), then "K" on the serial port once it is, so the
+	# keys are not typed before (they would arrive translated: 0x1d), then the first
+	# byte the keyboard sends is the exit code.
+	vm_guest "$TMP/kbd.elf" "b060e664b025e660b04b66baf803eee464a80174fae4600fb6c066baf400ef$VM_HANG"
+	"$ISOLA" vm run --kernel "$TMP/kbd.elf" --api-sock "$TMP/api.sock" >"$TMP/kbd.out" &
 	VM_PID=$!
 	poll_until 10 test -S "$TMP/api.sock"
+	poll_until 10 grep -q K "$TMP/kbd.out"
 	send_cad
 	[ "${lines[-1]}" = 204 ]
 	run wait "$VM_PID"
@@ -292,7 +296,10 @@ jq_ok() { [ "$(jq -r "$2" <<<"$1")" = true ]; }
 		run api PUT /drives/d0 "{\"drive_id\":\"d0\",\"path_on_host\":\"$p\",\"is_root_device\":false,\"is_read_only\":true}"
 		echo "$p -> $output"
 		[ "${lines[1]}" = 400 ]
-		[[ "${lines[0]}" == '{"fault_message":"body.path_on_host `'"$p"'`: through a /proc magic link'* ]]
+		[[ "${lines[0]}" == '{"fault_message":"body.path_on_host `'"$p"'`: '* ]]
+		# Another process's fd: the confined VMM may not even look into its fd directory.
+		[[ "${lines[0]}" == *'through a /proc magic link'* ||
+			("$p" == "/proc/$$/"* && "${lines[0]}" == *'Permission denied'*) ]]
 	done
 	exec {held}<&-
 	run api PUT /boot-source "{\"kernel_image_path\":\"/proc/$VM_PID/exe\"}"

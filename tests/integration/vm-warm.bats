@@ -79,9 +79,12 @@ snapshot_at() { # DIR PATTERN VM-RUN-ARGS...
 	run "${R[@]}" --vsock-remap "$TMP/v2.sock"
 	[ "$status" != 0 ]
 	[[ "$output" == *"--vsock-remap"*"expected OLD=NEW"* ]]
-	run "${R[@]}" --vsock-remap "$TMP/v.sock=$TMP/v2.sock" --vsock-remap "$TMP/v.sock=$TMP/v3.sock"
+	run "${R[@]}" --vsock-remap "$TMP/v.sock=$TMP/v2.sock" --vsock-remap "$TMP/w.sock=$TMP/v3.sock"
 	[ "$status" != 0 ]
 	[[ "$output" == *"--vsock-remap: at most 1"* ]]
+	run "${R[@]}" --vsock-remap "$TMP/v.sock=$TMP/v2.sock" --vsock-remap "$TMP/v.sock=$TMP/v3.sock"
+	[ "$status" != 0 ]
+	[[ "$output" == *"--vsock-remap: \`$TMP/v.sock\` given twice"* ]]
 	truncate -s 3M "$TMP/disk2.img"
 	run "${R[@]}" --disk-remap "$TMP/other.img=$TMP/disk2.img" --vsock-remap "$TMP/v.sock=$TMP/v2.sock"
 	echo "$output"
