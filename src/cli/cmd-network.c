@@ -249,26 +249,14 @@ const struct cli_command cli_network_subcommands[] = {
 
 int cmd_network(struct cli_globals *g, int argc, char **argv)
 {
-	static const char *const alias[][2] = {{"list", "ls"}, {"remove", "rm"}};
 	struct net_args a = {};
 	const char *sub;
 	int r;
 
-	if (argc < 2)
-		return cli_usage_error(argv[0], "expected create, ls, rm or prune");
-	sub = argv[1];
-	if (streq(sub, "--help") || streq(sub, "-h")) {
-		cli_print_help(stdout, cli_find_command("network"));
-		return 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(alias); i++)
-		if (streq(sub, alias[i][0]))
-			sub = alias[i][1];
-	for (const struct cli_command *c = cli_network_subcommands; c->name; c++)
-		if (streq(c->name + strlen("network "), sub))
-			argv[1] = (char *)c->name;
-	if (!strchr(argv[1], ' '))
-		return cli_usage_error(argv[0], "`%s`: expected create, ls, rm or prune", sub);
+	sub = cli_sub_resolve(argc, argv, "network", cli_network_subcommands,
+			      "create, ls, rm or prune", &r);
+	if (!sub)
+		return r;
 	r = parse(&a, argc - 1, argv + 1);
 	if (r) {
 		strv_free(a.subnets);

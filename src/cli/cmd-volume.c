@@ -386,28 +386,15 @@ const struct cli_command cli_volume_subcommands[] = {
 
 int cmd_volume(struct cli_globals *g, int argc, char **argv)
 {
-	static const char *const alias[][2] = {{"list", "ls"}, {"remove", "rm"}};
 	struct vol_args a = {};
 	const char *sub;
 	int r;
 
 	(void)g;
-	if (argc < 2)
-		return cli_usage_error(argv[0], "expected create, ls, inspect, rm or prune");
-	sub = argv[1];
-	if (streq(sub, "--help") || streq(sub, "-h")) {
-		cli_print_help(stdout, cli_find_command("volume"));
-		return 0;
-	}
-	for (size_t i = 0; i < ARRAY_SIZE(alias); i++)
-		if (streq(sub, alias[i][0]))
-			sub = alias[i][1];
-	for (const struct cli_command *c = cli_volume_subcommands; c->name; c++)
-		if (streq(c->name + strlen("volume "), sub))
-			argv[1] = (char *)c->name;
-	if (!strchr(argv[1], ' '))
-		return cli_usage_error(argv[0], "`%s`: expected create, ls, inspect, rm or prune",
-				       sub);
+	sub = cli_sub_resolve(argc, argv, "volume", cli_volume_subcommands,
+			      "create, ls, inspect, rm or prune", &r);
+	if (!sub)
+		return r;
 	r = open_args(&a, argc - 1, argv + 1);
 	if (r) {
 		close_args(&a);

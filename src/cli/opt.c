@@ -206,6 +206,35 @@ int cli_dispatch_sub(struct cli_globals *g, int argc, char **argv, const char *t
 	return cli_usage_error(top, "unknown subcommand `%s`; see `isola %s --help`", argv[1], top);
 }
 
+const char *cli_sub_resolve(int argc, char **argv, const char *top, const struct cli_command *table,
+			    const char *expected, int *ret_code)
+{
+	static const char *const alias[][2] = {{"list", "ls"}, {"remove", "rm"}};
+	const size_t skip = strlen(top) + 1;
+	const char *sub;
+
+	*ret_code = 0;
+	if (argc < 2) {
+		*ret_code = cli_usage_error(argv[0], "expected %s", expected);
+		return NULL;
+	}
+	sub = argv[1];
+	if (streq(sub, "--help") || streq(sub, "-h")) {
+		cli_print_help(stdout, cli_find_command(top));
+		return NULL;
+	}
+	for (size_t i = 0; i < ARRAY_SIZE(alias); i++)
+		if (streq(sub, alias[i][0]))
+			sub = alias[i][1];
+	for (const struct cli_command *c = table; c->name; c++)
+		if (streq(c->name + skip, sub)) {
+			argv[1] = (char *)c->name;
+			return sub;
+		}
+	*ret_code = cli_usage_error(argv[0], "`%s`: expected %s", sub, expected);
+	return NULL;
+}
+
 const struct cli_command *cli_find_subcommand(const char *name)
 {
 	for (size_t t = 0; t < ARRAY_SIZE(subtables); t++)

@@ -77,6 +77,14 @@ const struct cli_command *cli_find_subcommand(const char *name);
  */
 int cli_dispatch_sub(struct cli_globals *g, int argc, char **argv, const char *top,
 		     const struct cli_command *table);
+/*
+ * For a TOP whose subcommands share one option table (network, volume): argv[1] (with
+ * "list" for "ls" and "remove" for "rm") found in @table and set to its full name.  The
+ * short name; NULL when TOP must return *ret_code (its help printed, or a usage error
+ * naming @expected, "create, ls, rm or prune").
+ */
+const char *cli_sub_resolve(int argc, char **argv, const char *top, const struct cli_command *table,
+			    const char *expected, int *ret_code);
 /* The hidden `isola __doc man DIR | bash`: man pages and completion, built from the tables. */
 int cli_doc_tables(int argc, char **argv, const struct cli_command *const *tables, size_t n);
 /* Global options, for isola(8) and `isola --help`. */
