@@ -122,7 +122,6 @@ int img_rmi(struct img_store *s, const char *ref, bool force, char ***ret_names,
 	_cleanup_strv_ char **names = NULL;
 	json_t *images, *e, *found;
 	const char *n;
-	void *tmp;
 	int r;
 
 	*ret_names = NULL;
@@ -138,11 +137,13 @@ int img_rmi(struct img_store *s, const char *ref, bool force, char ***ret_names,
 			return err_make(err, ENOMEM, "rmi");
 	} else {
 		/* By id: every name of that manifest (img_index_find refused two manifests). */
-		json_object_foreach_safe(images, tmp, n,
-					 e) if (json_equal(json_object_get(e, "manifest"),
-							   json_object_get(found, "manifest")) &&
-						strv_push(&names, n) <
-						    0) return err_make(err, ENOMEM, "rmi");
+		json_object_foreach (images, n, e) {
+			if (!json_equal(json_object_get(e, "manifest"),
+					json_object_get(found, "manifest")))
+				continue;
+			if (strv_push(&names, n) < 0)
+				return err_make(err, ENOMEM, "rmi");
+		}
 		if (strv_length(names) > 1 && !force)
 			return err_make(err, 0,
 					"image `%s` has %zu names (%s, %s%s): remove them by "
