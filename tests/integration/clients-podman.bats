@@ -190,6 +190,9 @@ assert_podman_clean() {
 	run pm kill isola-it-pk
 	echo "$output"
 	[ "$status" -eq 0 ]
+	# "stopped 137" is podman's state between the exit and conmon's
+	# cleanup, which podman kill does not wait for.
+	wait_until 10 '[ "$(pm inspect -f "{{.State.Status}}" isola-it-pk)" = exited ]' || true
 	run pm inspect -f '{{.State.Status}} {{.State.ExitCode}}' isola-it-pk
 	echo "$output"
 	[ "$output" = "exited 137" ]
