@@ -20,6 +20,7 @@
 #include "container.h"
 #include "fdutil.h"
 #include "hooks.h"
+#include "log.h"
 #include "parse.h"
 #include "state.h"
 
@@ -124,10 +125,19 @@ out:
 	return r;
 }
 
+/*
+ * Signal every process of the container's cgroup tree.  The list is read
+ * and signalled with the cgroup frozen, as runc does: a process that forks
+ * all the time (or a chain that forks and exits) otherwise has children the
+ * list never saw, and a pid read could be reused before its kill.  A
+ * container that is paused stays paused (its signals wait for the thaw,
+ * SIGKILL's too: ct_kill thaws after it).  No freezer: best effort unfrozen.
+ */
 static int kill_all(const struct ct_state *st, int sig, struct err **err)
 {
 	struct ct_cgroup *cg = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
+	bool paused = true, froze = false;
 	size_t n = 0;
 	int r;
 
@@ -136,13 +146,21 @@ static int kill_all(const struct ct_state *st, int sig, struct err **err)
 	r = ct_cgroup_from_json(st->cgroup, &cg, err);
 	if (r < 0)
 		return r;
+	if (sig != 0 && ct_cgroup_is_frozen(cg, &paused, NULL) == 0 && !paused) {
+		struct err *e = NULL;
+
+		froze = ct_cgroup_freeze(cg, true, &e) == 0;
+		if (!froze)
+			log_debug("kill --all `%s` unfrozen: %s", st->id, e->msg);
+		err_free(&e);
+	}
 	r = ct_cgroup_pids(cg, &pids, &n, err);
-	ct_cgroup_free(cg);
-	if (r < 0)
-		return r;
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; r >= 0 && i < n; i++)
 		kill(pids[i], sig);
-	return 0;
+	if (froze && ct_cgroup_freeze(cg, false, r >= 0 ? err : NULL) < 0 && r >= 0)
+		r = err_wrap(err, "container `%s`: thaw after kill --all", st->id);
+	ct_cgroup_free(cg);
+	return r;
 }
 
 /*
