@@ -298,24 +298,20 @@ static int vol_inspect(struct vol_args *a, int argc, char **argv)
 static int remove_volume(const struct vol_args *a, const char *name, const char *cmd)
 {
 	_cleanup_close_ int vfd = openat(a->s->dfd, "volumes", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	_cleanup_close_ int tfd = openat(a->s->dfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	_cleanup_err_ struct err *err = NULL;
-	char gc[64];
+	bool moved = false;
 
-	snprintf(gc, sizeof(gc), "gc-volume-%s", name);
-	if (vfd < 0 || tfd < 0 || rm_rf_at(tfd, gc, &err) < 0 || renameat(vfd, name, tfd, gc) < 0) {
-		if (!err)
-			err_make(&err, errno, "volume `%s`: move to `%s/tmp`", name, a->path);
-		cli_fail(&err);
-		return EXIT_ISOLA;
-	}
-	if (rm_rf_at(tfd, gc, &err) < 0) {
+	if (vfd < 0)
+		err_make(&err, errno, "open `%s/volumes`", a->path);
+	else if (img_store_remove_whole(a->s, vfd, name, "gc-volume", &moved, &err) >= 0)
+		return 0;
+	if (moved)
 		err_wrap(&err, "%s: volume `%s` (the rest goes with `isola image prune`)", cmd,
 			 name);
-		cli_fail(&err);
-		return EXIT_ISOLA;
-	}
-	return 0;
+	else
+		err_wrap(&err, "%s: volume `%s`", cmd, name);
+	cli_fail(&err);
+	return EXIT_ISOLA;
 }
 
 static int vol_rm(struct vol_args *a, int argc, char **argv)

@@ -130,6 +130,13 @@ int img_index_find(json_t *index, const char *ref, const char **ret_name, json_t
 int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_layers,
 		    struct err **err);
 /*
+ * Remove name from the store directory dfd whole: renamed into tmp/ as
+ * PREFIX-NAME first, then removed there (a failure leaves it for prune).
+ * *ret_moved: it left dfd.
+ */
+int img_store_remove_whole(struct img_store *s, int dfd, const char *name, const char *prefix,
+			   bool *ret_moved, struct err **err);
+/*
  * Untag ref, then prune.  ref given as an image id that several names share is refused
  * unless force, which untags them all (podman's rule); *ret_names: the names untagged.
  */

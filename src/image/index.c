@@ -223,24 +223,30 @@ static int collect_refs(struct img_store *s, json_t *keep, struct err **err)
 }
 
 /*
- * Take dir/name out of dir at once: renamed into tmp/ as gc-NAME, then removed there.  A
- * layer is thus whole in layers/ or gone, never half removed for an import or pull to find
- * and reuse should this process be killed or the removal fail; the next prune's sweep of
- * tmp/ finishes the job.
+ * Take dir/name out of dir at once: renamed into tmp/ as PREFIX-NAME, then
+ * removed there.  A layer (or volume) is thus whole in its directory or gone,
+ * never half removed for an import or pull to find and reuse should this
+ * process be killed or the removal fail; the next prune's sweep of tmp/
+ * finishes the job.  *ret_moved: the entry left dir, even if its removal
+ * then failed.
  */
-static int remove_whole(struct img_store *s, int dfd, const char *name, struct err **err)
+int img_store_remove_whole(struct img_store *s, int dfd, const char *name, const char *prefix,
+			   bool *ret_moved, struct err **err)
 {
 	_cleanup_close_ int tfd = openat(s->dfd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	char gc[300];
+	char gc[PATH_MAX];
 
+	*ret_moved = false;
 	if (tfd < 0)
 		return err_make(err, errno, "open `%s/tmp`", s->path);
-	snprintf(gc, sizeof(gc), "gc-%s", name);
+	if ((size_t)snprintf(gc, sizeof(gc), "%s-%s", prefix, name) >= sizeof(gc))
+		return err_make(err, ENAMETOOLONG, "`%s`", name);
 	if (rm_rf_at(tfd, gc, err) < 0)
 		return -1;
 	if (renameat(dfd, name, tfd, gc) < 0)
 		return err_make(err, errno, "move `%s` to `%s/tmp`", name, s->path);
-	return rm_rf_at(tfd, gc, err);
+	*ret_moved = true;
+	return rm_rf_at(tfd, gc, err) < 0 ? err_wrap(err, "`%s/tmp`", s->path) : 0;
 }
 
 /*
@@ -253,6 +259,7 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	char digest[300];
+	bool moved = false;
 	int fd;
 
 	fd = openat(s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -263,16 +270,26 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 		return err_make(err, errno, "open `%s/%s`", s->path, dir);
 	}
 	while ((de = readdir(d))) {
+		struct err *e = NULL;
+
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
 		snprintf(digest, sizeof(digest), "sha256:%s", de->d_name);
 		if (json_object_get(keep, digest))
 			continue;
-		if ((streq(dir, "layers") ? remove_whole(s, dirfd(d), de->d_name, err)
-					  : rm_rf_at(dirfd(d), de->d_name, err)) < 0) {
-			if (err && *err)
-				err_wrap(err, "`%s/%s`", s->path, dir);
-			(*ret_failed)++;
+		moved = false;
+		if ((streq(dir, "layers")
+			 ? img_store_remove_whole(s, dirfd(d), de->d_name, "gc", &moved, &e)
+			 : rm_rf_at(dirfd(d), de->d_name, &e)) < 0) {
+			if (!moved)
+				err_wrap(&e, "`%s/%s`", s->path, dir);
+			/* Only the first error is kept. */
+			if (err && !*err)
+				*err = TAKE_PTR(e);
+			err_free(&e);
+			/* Moved into tmp/: the sweep of tmp/ counts it, once. */
+			if (!moved)
+				(*ret_failed)++;
 			continue;
 		}
 		(*ret)++;
