@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "parse.h"
 #include "proto.h"
 
 void vmct_put_u32(uint8_t *p, uint32_t v)
@@ -646,19 +647,6 @@ static int parse_mac(const char *s, uint8_t ret[6])
 	return 0;
 }
 
-static bool hostname_valid(const char *s)
-{
-	size_t n = strlen(s);
-
-	if (n == 0 || n > VMCT_HOSTNAME_MAX || s[0] == '-' || s[0] == '.')
-		return false;
-	for (; *s; s++)
-		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-		      (*s >= '0' && *s <= '9') || *s == '.' || *s == '-' || *s == '_'))
-			return false;
-	return true;
-}
-
 /* net_*, hostname and the files; each value checked alone here, together in net_check. */
 static int net_key(struct vmct_config *c, unsigned k, char *val, const char **why)
 {
@@ -687,7 +675,7 @@ static int net_key(struct vmct_config *c, unsigned k, char *val, const char **wh
 		c->net.has_mac = true;
 		return 0;
 	case K_HOSTNAME:
-		if (!hostname_valid(val))
+		if (!hostname_valid(val, VMCT_HOSTNAME_MAX))
 			return *why = "hostname is not 1..64 of [A-Za-z0-9._-]", -EINVAL;
 		c->hostname = val;
 		return 0;
@@ -878,7 +866,7 @@ static int single_key(struct vmct_config *c, unsigned k, char *val, const char *
 }
 
 /* A decimal u64 with no sign or junk, then @end; *ret_end just after it. */
-static int parse_u64(const char *s, char end, const char **ret_end, uint64_t *ret)
+static int parse_u64_field(const char *s, char end, const char **ret_end, uint64_t *ret)
 {
 	uint64_t v = 0;
 	int n = 0;
@@ -901,8 +889,8 @@ static int parse_rlimit(const char *s, struct vmct_config *c)
 	struct vmct_rlimit l;
 	uint64_t res;
 
-	if (parse_u64(s, ' ', &s, &res) < 0 || parse_u64(s, ' ', &s, &l.soft) < 0 ||
-	    parse_u64(s, '\0', &s, &l.hard) < 0 || res >= VMCT_RLIMITS_MAX || l.soft > l.hard)
+	if (parse_u64_field(s, ' ', &s, &res) < 0 || parse_u64_field(s, ' ', &s, &l.soft) < 0 ||
+	    parse_u64_field(s, '\0', &s, &l.hard) < 0 || res >= VMCT_RLIMITS_MAX || l.soft > l.hard)
 		return -EINVAL;
 	l.resource = (uint32_t)res;
 	for (uint32_t i = 0; i < c->n_rlimits; i++)
