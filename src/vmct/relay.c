@@ -219,15 +219,19 @@ static void signal_input(struct vmct_relay *r)
 
 void vmct_relay_run(struct vmct_relay *r)
 {
+	/* The agent's end stopped taking our frames: what it sent is still read, to its EOF. */
+	bool deaf = false;
+
 	if (agent_frames(r) < 0)
 		return;
 	while (!r->got_exit) {
-		bool waiting = vmct_outq_pending(&r->q) > 0;
-		struct pollfd p[4] = {{.fd = r->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
-				      {.fd = vmct_outq_pending(&r->q) < VMCT_OUTQ_HIGH ? r->in : -1,
-				       .events = POLLIN},
-				      {.fd = r->sigfd, .events = POLLIN},
-				      {.fd = r->end, .events = POLLIN}};
+		bool waiting = !deaf && vmct_outq_pending(&r->q) > 0;
+		struct pollfd p[4] = {
+		    {.fd = r->conn, .events = POLLIN | (waiting ? POLLOUT : 0)},
+		    {.fd = !deaf && vmct_outq_pending(&r->q) < VMCT_OUTQ_HIGH ? r->in : -1,
+		     .events = POLLIN},
+		    {.fd = r->sigfd, .events = POLLIN},
+		    {.fd = r->end, .events = POLLIN}};
 		int n = poll(p, 4, -1);
 
 		if (n < 0 && errno == EINTR)
@@ -240,8 +244,8 @@ void vmct_relay_run(struct vmct_relay *r)
 			stdin_input(r);
 		if (p[2].revents)
 			signal_input(r);
-		if (vmct_outq_flush(&r->q, r->conn, true) < 0)
-			break; /* the agent's end is gone: EOF comes on the read side too */
+		if (!deaf && vmct_outq_flush(&r->q, r->conn, true) < 0)
+			deaf = true; /* the agent's end is gone: EOF comes on the read side */
 		if (p[3].revents && !(p[0].revents & POLLIN))
 			break; /* the far side is gone and nothing is left to read */
 	}

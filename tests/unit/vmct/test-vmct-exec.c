@@ -3,7 +3,7 @@
  * vmct_exec against a fake VMM + agent on a unix socket: the hybrid-vsock
  * CONNECT handshake, HELLO, CONFIG, stdio and EXIT; and hostile or broken
  * peers (refused CONNECT, a bad answer, an old agent, a bad frame, a close
- * before EXIT), each an error and never a status.
+ * before EXIT, an agent that stops reading), each an error and never a status.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,7 +28,8 @@ enum peer {
 	BAD_FRAME,
 	NO_EXIT,
 	AGENT_ERROR,
-	STALL
+	STALL,
+	DEAF
 };
 
 /* STALL: the bytes of output the agent writes before it reads, and of stdin it is given. */
@@ -112,6 +113,16 @@ static void peer(int fd, enum peer how)
 		send_frame(fd, VMCT_STDOUT, "partial", 7);
 		_exit(0);
 	}
+	if (how == DEAF) {
+		/*
+		 * Reads nothing more: the host's stdin (sent 100 ms from now) fails
+		 * with EPIPE; the output that comes after must still be read.
+		 */
+		shutdown(fd, SHUT_RD);
+		usleep(300 * 1000);
+		send_frame(fd, VMCT_STDOUT, "late", 4);
+		_exit(0);
+	}
 	if (how == STALL) {
 		/*
 		 * A process that writes before it reads: 8 MB of output while the
@@ -192,7 +203,12 @@ static int one(enum peer how, char *out, char *errout, char *msg)
 			write_all(in[1], zeros, sizeof(zeros));
 		_exit(0);
 	}
-	if (how != STALL)
+	if (how == DEAF && fork() == 0) { /* stdin that comes once the agent stopped reading */
+		usleep(100 * 1000);
+		write_all(in[1], "hello\n", 6);
+		_exit(0);
+	}
+	if (how != STALL && how != DEAF)
 		write_all(in[1], "hello\n", 6);
 	close(in[1]);
 	struct vmct_exec_opts x = {
@@ -213,7 +229,7 @@ static int one(enum peer how, char *out, char *errout, char *msg)
 	waitpid(pid, &st, 0);
 	if (!WIFEXITED(st) || WEXITSTATUS(st))
 		printf("# the fake peer failed: %d\n", st);
-	while (wait(NULL) > 0) /* STALL's writer */
+	while (wait(NULL) > 0) /* STALL's and DEAF's writers */
 		;
 	unlink(sock_path);
 	return r < 0 ? r : status;
@@ -242,6 +258,9 @@ int main(void)
 	ok(one(NO_EXIT, out, errout, msg) < 0 && !strcmp(out, "partial") &&
 	       strstr(msg, "without an exit status"),
 	   "a close before EXIT is an error (output kept)");
+	ok(one(DEAF, out, errout, msg) < 0 && !strcmp(out, "late") &&
+	       strstr(msg, "without an exit status"),
+	   "an agent that stops reading: what it writes after is still read (EPIPE is no end)");
 	ok(one(AGENT_ERROR, out, errout, msg) < 0 && strstr(msg, "no such file"),
 	   "the agent's ERROR is the message");
 	/* Before the queue, host and agent each blocked writing to the other here. */
