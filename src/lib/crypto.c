@@ -37,6 +37,7 @@
 /* The migration stream's HMAC-SHA256 and AES-256-GCM (src/vmm/migrate/auth.c). */
 #define MAC_FUNCS(X, V)                                                                            \
 	V(OPENSSL_cleanse, (void *p, size_t n), (p, n))                                            \
+	X(int, CRYPTO_memcmp, (const void *a, const void *b, size_t n), (a, b, n))                 \
 	X(OSSL_PARAM, OSSL_PARAM_construct_utf8_string, (const char *k, char *b, size_t n),        \
 	  (k, b, n))                                                                               \
 	X(OSSL_PARAM, OSSL_PARAM_construct_end, (void), ())                                        \

@@ -5,7 +5,7 @@
  * relocations alone cost ~1.4 MB of resident memory, which the processes that
  * hash nothing (the VMM, a container without a seccomp filter) do not pay.
  * OpenSSL's own functions that crypto.c defines (SHA256_*, EVP_MAC_*,
- * EVP_CIPHER_CTX_*, EVP_Encrypt/Decrypt*, OPENSSL_cleanse) may be called
+ * EVP_CIPHER_CTX_*, EVP_Encrypt/Decrypt*, OPENSSL_cleanse, CRYPTO_memcmp) may be called
  * after crypto_load() succeeded; before, they load libcrypto or exit 127 (lazylib_need).
  */
 #include <stddef.h>

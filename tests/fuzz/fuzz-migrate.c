@@ -6,8 +6,8 @@
  * byte also feeds the source's reply parser.  Nothing may be read or written
  * out of bounds, and a stream that gets through must end in a state frame.
  * After CONFIG comes the device list (DEVCFG), parsed as a snapshot state.
- * A hello with MIG_F_AUTH makes the reader check tags with a fixed key (32
- * zero bytes; the corpus has a stream tagged with it).
+ * A hello with MIG_F_AUTH makes the reader check its proof and the tags with
+ * a fixed key (32 zero bytes; the corpus has a stream tagged with it).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -54,7 +54,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		mem.nr = 2;
 	}
 	mig_mac_free(&mac);
-	got = mig_read_header(&rd, &flags, nonce, &e) >= 0;
+	got = mig_read_hello(&rd, &key, &flags, nonce, &e) >= 0;
 	if (got && (flags & MIG_F_AUTH) &&
 	    mig_mac_init(&mac, &key, MIG_LABEL_S2D, nonce, nonce, &e) < 0)
 		abort();

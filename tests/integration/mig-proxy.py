@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# A man in the middle of one live migration (docs/migration.md, protocol 2),
+# A man in the middle of one live migration (docs/migration.md, protocol 4),
 # for vm-migrate-auth.bats: it takes one connection on LISTEN (a Unix socket),
 # connects to UPSTREAM (the destination's Unix socket) and forwards frames both
 # ways, parsing them, until ACTION fires:
@@ -45,6 +45,8 @@ def pump(name, src, dst, rec):
     try:
         hello = read(f, 48)
         tag = 16 if struct.unpack("<I", hello[12:16])[0] & 1 else 0  # AES-GCM tag
+        if tag and name == "s2d":  # protocol 4: the source's proof of the key
+            hello += read(f, 32)
         dst.sendall(hello)
         if rec:
             rec.write(hello)

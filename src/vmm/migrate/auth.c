@@ -110,6 +110,43 @@ static bool derive(const struct mig_key *k, const char *label, const uint8_t ns[
 	return ok;
 }
 
+int mig_hello_proof(const struct mig_key *k, const uint8_t hello[MIG_HEADER_SIZE],
+		    uint8_t out[MIG_PROOF], struct err **err)
+{
+	EVP_MAC_CTX *c;
+	size_t n = 0;
+	bool ok;
+
+	if (crypto_load(err) < 0)
+		return -1;
+	c = hmac_new(k->bytes, k->len);
+	ok = c && EVP_MAC_update(c, (const uint8_t *)MIG_LABEL_HELLO, strlen(MIG_LABEL_HELLO)) &&
+	     EVP_MAC_update(c, hello, MIG_HEADER_SIZE) && EVP_MAC_final(c, out, &n, MIG_PROOF) &&
+	     n == MIG_PROOF;
+	EVP_MAC_CTX_free(c);
+	return ok ? 0 : err_make(err, EIO, "HMAC-SHA256 of the hello");
+}
+
+int mig_read_hello(const struct mig_reader *rd, const struct mig_key *key, uint32_t *ret_flags,
+		   uint8_t ret_nonce[MIG_NONCE], struct err **err)
+{
+	uint8_t h[MIG_HEADER_SIZE], proof[MIG_PROOF], want[MIG_PROOF];
+	int r = mig_read_header(rd, ret_flags, ret_nonce, err);
+
+	if (r < 0 || !(*ret_flags & MIG_F_AUTH))
+		return r;
+	r = rd->read(rd->ctx, proof, sizeof(proof), err);
+	if (r < 0 || !key)
+		return r;
+	mig_put_header(h, *ret_flags, ret_nonce);
+	r = mig_hello_proof(key, h, want, err);
+	if (r >= 0 && CRYPTO_memcmp(proof, want, MIG_PROOF) != 0)
+		r = err_make(err, EPERM,
+			     "the source's hello does not prove the key (a different --key-file?)");
+	OPENSSL_cleanse(want, sizeof(want));
+	return r;
+}
+
 int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err)
 {

@@ -5,7 +5,8 @@
  * two ends.  wire.c and addr.c's parser are pure (no KVM, no sockets) so the
  * unit tests and the fuzzer drive them on their own.
  *
- * Both ends first send a hello: "ISOLAMIG"  u32 version  u32 flags  u8 nonce[32].
+ * Both ends first send a hello: "ISOLAMIG"  u32 version  u32 flags  u8 nonce[32];
+ * a keyed source's is followed by u8 proof[32] (mig_hello_proof).
  * Then frames { u32 type, u32 len, u8 payload[len], u8 tag[32] if MIG_F_AUTH }
  * (auth.c).  Source -> destination: CONFIG once and first, PAGES/ZERO any
  * number, STATE once, then COMMIT once the destination said OK.
@@ -24,10 +25,11 @@
 
 #define MIG_MAGIC	   "ISOLAMIG"
 #define MIG_MAGIC_LEN	   8u
-#define MIG_VERSION	   3u  /* 3: DEVCFG after CONFIG */
+#define MIG_VERSION	   4u  /* 3: DEVCFG after CONFIG; 4: the source's hello proves the key */
 #define MIG_HEADER_SIZE	   48u /* magic, version, flags, nonce */
 #define MIG_F_AUTH	   1u  /* frames are AES-256-GCM sealed, tag after each */
 #define MIG_NONCE	   32u
+#define MIG_PROOF	   32u /* HMAC-SHA256 after a keyed source's hello */
 #define MIG_TAG		   16u /* AES-256-GCM's */
 #define MIG_SESSION_KEY	   32u
 #define MIG_KEY_MIN	   32u
@@ -72,8 +74,23 @@ struct mig_mac {
 	uint8_t *scratch; /* mig_send_frame() encrypts a copy here */
 	size_t scratch_len;
 };
-#define MIG_LABEL_S2D "isola-migrate-2 source->destination"
-#define MIG_LABEL_D2S "isola-migrate-2 destination->source"
+#define MIG_LABEL_S2D	"isola-migrate-2 source->destination"
+#define MIG_LABEL_D2S	"isola-migrate-2 destination->source"
+#define MIG_LABEL_HELLO "isola-migrate-4 source hello"
+/*
+ * HMAC-SHA256(psk, MIG_LABEL_HELLO || hello): a keyed source proves the key
+ * in its first flight, so a TCP receiver tells its source from a flood of
+ * connections before any round trip (recv.c never evicts a proven peer).
+ */
+int mig_hello_proof(const struct mig_key *k, const uint8_t hello[MIG_HEADER_SIZE],
+		    uint8_t out[MIG_PROOF], struct err **err);
+struct mig_reader;
+/*
+ * The source's hello: its flags and nonce, and with MIG_F_AUTH its proof,
+ * checked against key if given (-EPERM: a different key, nothing answered).
+ */
+int mig_read_hello(const struct mig_reader *rd, const struct mig_key *key, uint32_t *ret_flags,
+		   uint8_t ret_nonce[MIG_NONCE], struct err **err);
 int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 		 const uint8_t ns[MIG_NONCE], const uint8_t nd[MIG_NONCE], struct err **err);
 void mig_mac_free(struct mig_mac *m);

@@ -38,6 +38,7 @@ struct mig_in {
 	struct snap_reader snap;
 	struct vm *vm;
 	bool committed;	   /* the source said COMMIT: the guest is ours to run */
+	bool answered;	   /* our hello went out: a FAIL can be read */
 	uint64_t state_ns; /* when the state arrived */
 };
 
@@ -116,13 +117,20 @@ static void send_fail(struct mig_in *in, const struct err *e)
 	(void)mig_send_frame(in->io.fd, &in->tx, MIG_FAIL, msg, strnlen(msg, MIG_MAX_MSG), NULL, 0);
 }
 
-/* Hellos both ways; with a key, the session's MACs and our proof of it (ACCEPT). */
-static int handshake(struct mig_in *in, const struct mig_key *key, struct err **err)
+/*
+ * Hellos both ways; with a key, the source's hello proves it (else nothing
+ * is answered: *proven tells accept_tcp not to evict this peer), then the
+ * session's MACs and our proof of the key (ACCEPT).
+ */
+static int handshake(struct mig_in *in, const struct mig_key *key, atomic_bool *proven,
+		     struct err **err)
 {
 	uint8_t h[MIG_HEADER_SIZE], ns[MIG_NONCE], nd[MIG_NONCE];
 	uint32_t flags;
-	int r = mig_read_header(&in->rd, &flags, ns, err);
+	int r = mig_read_hello(&in->rd, key, &flags, ns, err);
 
+	if (r >= 0 && key && (flags & MIG_F_AUTH) && proven)
+		atomic_store_explicit(proven, true, memory_order_release);
 	if (r >= 0)
 		r = mig_nonce(nd, err);
 	if (r < 0)
@@ -131,6 +139,7 @@ static int handshake(struct mig_in *in, const struct mig_key *key, struct err **
 	r = mig_send_iov(in->io.fd, &(struct iovec){h, sizeof(h)}, 1);
 	if (r < 0)
 		return err_make(err, -r, "send to the source");
+	in->answered = true;
 	if (key && !(flags & MIG_F_AUTH))
 		return err_make(err, EPERM,
 				"the source sent an unauthenticated stream and this side has "
@@ -173,12 +182,13 @@ static int read_devices(struct mig_in *in, struct vm_config *cfg, const struct v
 }
 
 /* Hellos, then the config: with a key, the first frame whose tag proves the peer has it. */
-static int greet(struct mig_in *in, const struct mig_key *key, struct err **err)
+static int greet(struct mig_in *in, const struct mig_key *key, atomic_bool *proven,
+		 struct err **err)
 {
 	int r;
 
 	in->rd = (struct mig_reader){mig_fd_read, &in->io, &in->rx};
-	r = handshake(in, key, err);
+	r = handshake(in, key, proven, err);
 	if (r >= 0) {
 		r = mig_read_config(&in->rd, &in->c, err);
 		/* A source whose key differs hangs up on our ACCEPT. */
@@ -245,6 +255,7 @@ struct peer {
 	int r;		      /* greet()'s, with err: valid once done */
 	struct err *err;
 	atomic_bool done;
+	atomic_bool proven; /* its hello proved the key: never evicted */
 };
 
 struct peers {
@@ -256,6 +267,7 @@ struct peers {
 	unsigned dropped; /* failed to greet: the first 5 are warnings */
 	unsigned evicted; /* pending, made room for a newer one */
 	unsigned refused; /* could not be greeted at all (no memory, no thread) */
+	unsigned full;	  /* refused: every slot held a proven peer */
 };
 
 static void *greet_peer(void *arg)
@@ -264,7 +276,7 @@ static void *greet_peer(void *arg)
 	uint64_t one = 1;
 	int done_fd = p->done_fd;
 
-	p->r = greet(&p->in, p->key, &p->err);
+	p->r = greet(&p->in, p->key, &p->proven, &p->err);
 	atomic_store_explicit(&p->done, true, memory_order_release);
 	(void)!write(done_fd, &one, sizeof(one));
 	return NULL;
@@ -298,6 +310,12 @@ static void peer_drop(struct peers *ps, struct peer *p)
 static bool peer_done(const struct peer *p)
 {
 	return atomic_load_explicit(&p->done, memory_order_acquire);
+}
+
+/* Still greeting, and free to evict: its hello did not (yet) prove the key. */
+static bool peer_evictable(const struct peer *p)
+{
+	return !peer_done(p) && !atomic_load_explicit(&p->proven, memory_order_acquire);
 }
 
 /* Join the peers that are done; the first that greeted is taken out as ps->won. */
@@ -365,6 +383,10 @@ static void peers_stop(struct peers *ps)
 	if (ps->refused)
 		log_warn("migration: refused %u connection%s on `%s`: out of memory or threads",
 			 ps->refused, ps->refused == 1 ? "" : "s", ps->addr);
+	if (ps->full)
+		log_warn("migration: refused %u connection%s on `%s`: all %u slots held hellos "
+			 "that proved the key (replayed?)",
+			 ps->full, ps->full == 1 ? "" : "s", ps->addr, PEERS_MAX);
 }
 
 /* The peer's network, to count its connections by: its IPv4 /24 or IPv6 /64. */
@@ -389,7 +411,10 @@ static bool same_net(const struct peer *a, const struct peer *b)
 	return a->net_len == b->net_len && !memcmp(a->net, b->net, a->net_len);
 }
 
-/* The oldest of net's network still greeting, or -1; how many it has pending in *ret_same. */
+/*
+ * The oldest evictable peer of net's network, or -1; how many of it count
+ * against PEERS_PER_NET in *ret_same (a proven peer does not).
+ */
 static int peers_oldest(const struct peers *ps, const struct peer *net, unsigned *ret_same)
 {
 	unsigned same = 0;
@@ -398,10 +423,10 @@ static int peers_oldest(const struct peers *ps, const struct peer *net, unsigned
 	for (unsigned i = 0; i < ps->n; i++) {
 		const struct peer *q = ps->p[i];
 
-		if (!same_net(q, net))
+		if (!same_net(q, net) || atomic_load_explicit(&q->proven, memory_order_acquire))
 			continue;
 		same++;
-		if (!peer_done(q) && (old < 0 || q->accepted_ns < ps->p[old]->accepted_ns))
+		if (peer_evictable(q) && (old < 0 || q->accepted_ns < ps->p[old]->accepted_ns))
 			old = (int)i;
 	}
 	*ret_same = same;
@@ -423,7 +448,7 @@ static int peers_victim(const struct peers *ps)
 		const struct peer *q = ps->p[i];
 		unsigned same;
 
-		if (peer_done(q))
+		if (!peer_evictable(q))
 			continue;
 		peers_oldest(ps, q, &same);
 		if (same > most || (same == most && q->accepted_ns < ps->p[v]->accepted_ns)) {
@@ -436,11 +461,13 @@ static int peers_victim(const struct peers *ps)
 
 /*
  * Room for p under both caps, the oldest pending of its network or of the
- * most crowded one evicted; false if a peer proved the key meanwhile.  Each
- * round takes a peer out: an evicted one, or one that finished and is reaped
+ * most crowded one evicted: 0.  -ECANCELED if a peer was greeted meanwhile,
+ * -EBUSY if every slot holds a peer whose hello proved the key (replays of
+ * a source's hello: only a holder of the key makes a new one).  Each round
+ * takes a peer out: an evicted one, or one that finished and is reaped
  * next round.
  */
-static bool peers_make_room(struct peers *ps, const struct peer *p)
+static int peers_make_room(struct peers *ps, const struct peer *p)
 {
 	for (;;) {
 		unsigned same;
@@ -448,15 +475,16 @@ static bool peers_make_room(struct peers *ps, const struct peer *p)
 
 		peers_reap(ps);
 		if (ps->won)
-			return false;
+			return -ECANCELED;
 		i = peers_oldest(ps, p, &same);
 		if (same < PEERS_PER_NET) {
 			if (ps->n < PEERS_MAX)
-				return true;
+				return 0;
 			i = peers_victim(ps);
 		}
-		if (i >= 0)
-			peers_evict(ps, (unsigned)i);
+		if (i < 0)
+			return -EBUSY;
+		peers_evict(ps, (unsigned)i);
 	}
 }
 
@@ -498,8 +526,8 @@ static void peers_add(struct peers *ps, int fd, const struct sockaddr_storage *s
 	pthread_attr_t attr;
 	int r = p ? 0 : -errno;
 
-	if (r >= 0 && !peers_make_room(ps, p))
-		r = -ECANCELED;
+	if (r >= 0)
+		r = peers_make_room(ps, p);
 	if (r >= 0) {
 		pthread_attr_init(&attr);
 		pthread_attr_setstacksize(&attr, PEER_STACK);
@@ -510,10 +538,14 @@ static void peers_add(struct peers *ps, int fd, const struct sockaddr_storage *s
 		ps->p[ps->n++] = p;
 		return;
 	}
-	if (r != -ECANCELED) /* not refused, only too late: the source is greeted */
+	if (r == -EBUSY)
+		ps->full++;
+	else if (r != -ECANCELED) /* not refused, only too late: the source is greeted */
 		ps->refused++;
 	log_debug("migration: closed the connection from %s: %s", name,
-		  r == -ECANCELED ? "the source is greeted" : strerror(-r));
+		  r == -ECANCELED ? "the source is greeted"
+		  : r == -EBUSY	  ? "every slot holds a proven hello"
+				  : strerror(-r));
 	if (p) {
 		close(p->cancel_fd);
 		free(p);
@@ -647,7 +679,7 @@ static int accept_source(struct mig_in *in, int lfd, const struct mig_addr *ma, 
 		return fd;
 	*in = (struct mig_in){
 	    .io = {.fd = fd, .sigfd = sigfd, .cancel_fd = -1, .peer = "the source"}};
-	return greet(in, key, err);
+	return greet(in, key, NULL, err);
 }
 
 int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key_file,
@@ -695,7 +727,9 @@ int vmm_migrate_receive(struct vm_config *cfg, const char *addr, const char *key
 	}
 	if (r >= 0)
 		r = receive(&in, cfg, a, ret_status, err);
-	if (r < 0 && in.io.fd >= 0 && !in.committed)
+	/* Before our hello a FAIL is no use (the source reads a hello), and a bad proof gets
+	 * nothing. */
+	if (r < 0 && in.io.fd >= 0 && in.answered && !in.committed)
 		send_fail(&in, *err);
 	if (in.io.fd >= 0)
 		close(in.io.fd);

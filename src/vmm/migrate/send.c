@@ -317,7 +317,8 @@ static int reply(struct mig_out *o, uint32_t expect, struct err **err)
  */
 static int handshake(struct mig_out *o, struct err **err)
 {
-	uint8_t h[MIG_HEADER_SIZE], ns[MIG_NONCE], nd[MIG_NONCE];
+	uint8_t h[MIG_HEADER_SIZE + MIG_PROOF], ns[MIG_NONCE], nd[MIG_NONCE];
+	size_t hlen = MIG_HEADER_SIZE + (o->key ? MIG_PROOF : 0);
 	struct mig_fd in = peer_in(o);
 	uint32_t flags;
 	int r = mig_nonce(ns, err);
@@ -325,13 +326,19 @@ static int handshake(struct mig_out *o, struct err **err)
 	if (r < 0)
 		return r;
 	mig_put_header(h, o->key ? MIG_F_AUTH : 0, ns);
-	r = mig_send_iov(o->fd, &(struct iovec){h, sizeof(h)}, 1);
+	/* Keyed: the proof goes with the hello (a TCP receiver evicts no proven peer). */
+	if (o->key && mig_hello_proof(o->key, h, h + MIG_HEADER_SIZE, err) < 0)
+		return -1;
+	r = mig_send_iov(o->fd, &(struct iovec){h, hlen}, 1);
 	if (r < 0)
 		return err_make(err, -r, "send to the destination");
-	o->st->bytes += sizeof(h);
+	o->st->bytes += hlen;
 	r = mig_read_header(&(struct mig_reader){mig_fd_read, &in}, &flags, nd, err);
+	/* A receiver with another key hangs up on our hello, unanswered. */
 	if (r < 0)
-		return err_wrap(err, "the destination's hello");
+		return err_wrap(err, "the destination's hello%s",
+				r == -ECONNRESET && o->key ? " (a different --key-file there?)"
+							   : "");
 	if (o->key && !(flags & MIG_F_AUTH))
 		return err_make(err, EPERM,
 				"the destination has no --key-file: refused to send the VM "

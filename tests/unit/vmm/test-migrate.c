@@ -42,6 +42,8 @@ struct stream {
 /* With a key: the stream's tags (tx) and the reader's check (rx), session nonces ns, nd. */
 static struct mig_mac tx, rx;
 static struct mig_key key_a, key_b;
+/* keys(): the key that proves a tagged stream's hello, and the reader's key. */
+static const struct mig_key *hello_key, *check_key;
 static const uint8_t ns[MIG_NONCE] = {1, 2, 3}, nd[MIG_NONCE] = {4, 5, 6},
 		     nd2[MIG_NONCE] = {4, 5, 7};
 
@@ -90,6 +92,13 @@ static void start_with(struct stream *s, uint32_t cpus, uint64_t memory, bool wi
 	tx.seq = 0;
 	mig_put_header(h, tx.ctx ? MIG_F_AUTH : 0, ns);
 	put(s, h, sizeof(h));
+	if (tx.ctx) {
+		uint8_t proof[MIG_PROOF];
+
+		if (mig_hello_proof(hello_key, h, proof, NULL) < 0)
+			abort();
+		put(s, proof, sizeof(proof));
+	}
 	mig_put_config(p, &c);
 	frame(s, MIG_CONFIG, p, sizeof(p));
 	if (with_devcfg)
@@ -160,7 +169,7 @@ static int run(const struct stream *s, size_t len, struct mig_config *c)
 	uint8_t *st = NULL;
 	size_t stlen = 0;
 	uint32_t flags;
-	int r = mig_read_header(&rd, &flags, nonce, &e);
+	int r = mig_read_hello(&rd, rx.ctx ? check_key : NULL, &flags, nonce, &e);
 
 	rx.seq = 0;
 	if (r >= 0 && !!(flags & MIG_F_AUTH) != !!rx.ctx)
@@ -339,6 +348,8 @@ static void keys(const struct mig_key *src, const struct mig_key *dst, const uin
 
 	mig_mac_free(&tx);
 	mig_mac_free(&rx);
+	hello_key = src;
+	check_key = dst;
 	if (src && mig_mac_init(&tx, src, MIG_LABEL_S2D, ns, nd, &e) < 0)
 		abort();
 	if (dst && mig_mac_init(&rx, dst, MIG_LABEL_S2D, ns, dnonce, &e) < 0)
@@ -409,7 +420,24 @@ static void test_auth(void)
 	keys(&key_a, &key_a, nd2);
 	is_int(run(&s, s.len, &c), -EBADMSG, "spliced into a session with another nonce");
 	keys(&key_a, &key_b, nd);
-	is_int(run(&s, s.len, &c), -EBADMSG, "another key");
+	is_int(run(&s, s.len, &c), -EPERM, "another key: the hello's proof fails, nothing read on");
+	keys(&key_a, &key_a, nd);
+	s.buf[MIG_HEADER_SIZE + 5] ^= 1;
+	is_int(run(&s, s.len, &c), -EPERM, "a proof altered");
+	s.buf[MIG_HEADER_SIZE + 5] ^= 1;
+	s.buf[20] ^= 1;
+	is_int(run(&s, s.len, &c), -EPERM, "the hello's nonce altered under its proof");
+	s.buf[20] ^= 1;
+	ok(run(&s, MIG_HEADER_SIZE + 10, &c) < 0, "a hello cut inside its proof");
+	/* The same hello proves key_a, never key_b: a proof is the key's, not the stream's. */
+	{
+		uint8_t pa[MIG_PROOF], pb[MIG_PROOF];
+
+		ok(mig_hello_proof(&key_a, s.buf, pa, NULL) == 0 &&
+		       mig_hello_proof(&key_b, s.buf, pb, NULL) == 0 && memcmp(pa, pb, MIG_PROOF) &&
+		       !memcmp(pa, s.buf + MIG_HEADER_SIZE, MIG_PROOF),
+		   "the proof is HMAC(key, label || hello)");
+	}
 	keys(NULL, &key_a, nd);
 	start(&s, 1, 64 << 20);
 	state(&s);
