@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /*
  * Named volumes of `run IMAGE -v NAME:/DST`, as podman's `volume` commands:
- *   isola volume create  [--store D] [NAME]       (no NAME: 32 random hex digits)
- *   isola volume ls      [--store D] [-q] [--format json|table]
+ *   isola volume create  [--store D] [-l K=V]... [NAME]  (no NAME: 32 random hex digits)
+ *   isola volume ls      [--store D] [-q] [--format json|table] [--filter label=K[=V]]...
  *   isola volume inspect [--store D] NAME...
  *   isola volume rm      [--store D] NAME...       not one a container uses
- *   isola volume prune   [--store D] [-f]          every volume no container uses
+ *   isola volume prune   [--store D] [-f] [--filter label=K[=V]]...  every volume no
+ *                                                  container uses (with those labels)
+ *
+ * Labels are kept in <store>/volumes/NAME/labels.json beside _data, written before
+ * the volume is listed as made; a volume run made has none.  The local driver's
+ * options (-o type=tmpfs, ...) are refused: a volume here is a plain directory.
  *
  * A volume is <store>/volumes/NAME/_data (podman's layout), made on first use by run.
  * "In use" means a container of the store (running or not: podman's rule) has the
@@ -35,7 +40,12 @@
 #include "opt.h"
 #include "strv.h"
 
-enum { OPT_STORE = CLI_LONG(1), OPT_FORMAT };
+enum { OPT_STORE = CLI_LONG(1), OPT_FORMAT, OPT_FILTER };
+
+/* Labels: how many, and how long a key and a value may be (the file stays small). */
+#define VOL_LABELS_MAX	  64
+#define VOL_LABEL_KEY_MAX 256
+#define VOL_LABEL_VAL_MAX 4096
 
 /* clang-format off */
 const struct cli_opt cmd_volume_opts[] = {
@@ -43,6 +53,9 @@ const struct cli_opt cmd_volume_opts[] = {
 	{"format", OPT_FORMAT, "json|table", "ls: the output format (default: table)"},
 	{"quiet", 'q', NULL, "ls: names only"},
 	{"force", 'f', NULL, "prune: accepted (isola asks no question)"},
+	{"label", 'l', "KEY=VALUE", "create: a label (repeatable)"},
+	{"filter", OPT_FILTER, "label=KEY[=VALUE]", "ls, prune: only volumes with that label (repeatable: all of them)"},
+	{"opt", 'o', "K=V", "create: refused (podman's local driver options: isola's volumes are plain directories)"},
 	{},
 };
 /* clang-format on */
@@ -54,9 +67,41 @@ const struct cli_opt cmd_volume_opts[] = {
 struct vol_args {
 	const char *store, *format;
 	bool quiet;
+	const char *opt;       /* -o, refused by create */
+	json_t *labels;	       /* create's -l: an object */
+	char **filters;	       /* --filter label=K[=V] */
+	const char *bad_label; /* the first -l refused, and why */
+	const char *bad_why;
 	struct img_store *s;
 	char *path; /* the store's real path */
 };
+
+/* -l KEY[=VALUE] into a->labels; the first bad one is kept for create's error. */
+static void add_label(struct vol_args *a, const char *kv)
+{
+	const char *eq = strchr(kv, '=');
+	size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+	_cleanup_free_ char *key = strndup(kv, klen);
+	const char *why = NULL;
+	json_t *v;
+
+	if (!a->labels)
+		a->labels = json_object();
+	if (!key || !a->labels)
+		why = "out of memory";
+	else if (klen == 0)
+		why = "an empty key";
+	else if (klen > VOL_LABEL_KEY_MAX || (eq && strlen(eq + 1) > VOL_LABEL_VAL_MAX))
+		why = "a key over 256 bytes or a value over 4096";
+	else if (json_object_size(a->labels) >= VOL_LABELS_MAX)
+		why = "more than 64 labels";
+	else if (!(v = json_string(eq ? eq + 1 : "")) || json_object_set_new(a->labels, key, v))
+		why = "not UTF-8";
+	if (why && !a->bad_label) {
+		a->bad_label = kv;
+		a->bad_why = why;
+	}
+}
 
 static int parse(struct vol_args *a, int argc, char **argv)
 {
@@ -75,6 +120,16 @@ static int parse(struct vol_args *a, int argc, char **argv)
 			break;
 		case 'q':
 			a->quiet = true;
+			break;
+		case 'o':
+			a->opt = optarg;
+			break;
+		case 'l':
+			add_label(a, optarg);
+			break;
+		case OPT_FILTER:
+			if (strv_push(&a->filters, optarg) < 0)
+				return EXIT_ISOLA;
 			break;
 		}
 	}
@@ -101,6 +156,8 @@ static void close_args(struct vol_args *a)
 	if (a->s)
 		img_store_close(a->s);
 	free(a->path);
+	json_decref(a->labels);
+	strv_free(a->filters);
 }
 
 static char *data_path(const struct vol_args *a, const char *name)
@@ -170,6 +227,88 @@ static int make(const struct vol_args *a, const char *name)
 	return mkdir(p, 0755) < 0 ? -errno : 0;
 }
 
+/* labels.json beside _data; on failure the volume goes again (nothing half made). */
+static int write_labels(const struct vol_args *a, const char *name)
+{
+	_cleanup_free_ char *text = json_dumps(a->labels, JSON_COMPACT | JSON_SORT_KEYS);
+	_cleanup_close_ int dfd = -1;
+	_cleanup_err_ struct err *err = NULL;
+	char p[4096];
+	int r;
+
+	snprintf(p, sizeof(p), "%s/volumes/%s", a->path, name);
+	dfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	r = dfd < 0 ? -errno : !text ? -ENOMEM : 0;
+	if (r >= 0)
+		r = write_file_atomic_at(dfd, "labels.json", text, strlen(text), 0644, &err);
+	if (r < 0) {
+		_cleanup_close_ int vfd = -1;
+		bool moved = false;
+		struct err *e = NULL;
+
+		snprintf(p, sizeof(p), "%s/volumes", a->path);
+		vfd = open(p, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (vfd >= 0)
+			img_store_remove_whole(a->s, vfd, name, "gc-volume", &moved, &e);
+		err_free(&e);
+	}
+	return r;
+}
+
+/* The volume's labels (an object, {} without any; a file over 1 MiB or unreadable: {}). */
+static json_t *labels_of(const struct vol_args *a, const char *name)
+{
+	_cleanup_free_ char *p = NULL;
+	json_t *j = NULL;
+
+	if (asprintf(&p, "%s/volumes/%s/labels.json", a->path, name) < 0)
+		return json_object();
+	if (json_load_file_capped(AT_FDCWD, p, 1u << 20, &j, NULL) < 0 || !json_is_object(j)) {
+		json_decref(j);
+		return json_object();
+	}
+	return j;
+}
+
+/* Has volume name every label the filters ask for?  -EINVAL: a filter that is not label=. */
+static int matches(const struct vol_args *a, const char *name)
+{
+	_cleanup_json_ json_t *l = NULL;
+
+	for (size_t i = 0; a->filters && a->filters[i]; i++) {
+		const char *f = a->filters[i], *kv = f + 6, *eq;
+		_cleanup_free_ char *key = NULL;
+		json_t *v;
+
+		if (strncmp(f, "label=", 6) || !*kv)
+			return -EINVAL;
+		if (!l)
+			l = labels_of(a, name);
+		eq = strchr(kv, '=');
+		key = strndup(kv, eq ? (size_t)(eq - kv) : strlen(kv));
+		v = key ? json_object_get(l, key) : NULL;
+		if (!v || (eq && (!json_is_string(v) || !streq(json_string_value(v), eq + 1))))
+			return 0;
+	}
+	return 1;
+}
+
+/* --filter given to ls or prune: each one label=KEY[=VALUE]; no create-only option. */
+static int check_filters(const struct vol_args *a, const char *cmd)
+{
+	if (a->labels || a->bad_label || a->opt) {
+		cli_usage_error(cmd, "--label and -o are for create");
+		return EXIT_ISOLA;
+	}
+	for (size_t i = 0; a->filters && a->filters[i]; i++)
+		if (strncmp(a->filters[i], "label=", 6) || !a->filters[i][6]) {
+			cli_usage_error(cmd, "--filter `%.64s`: expected label=KEY[=VALUE]",
+					a->filters[i]);
+			return EXIT_ISOLA;
+		}
+	return 0;
+}
+
 static int vol_create(struct vol_args *a, int argc, char **argv)
 {
 	char name[33];
@@ -177,6 +316,21 @@ static int vol_create(struct vol_args *a, int argc, char **argv)
 
 	if (argc - optind > 1)
 		return cli_usage_error(argv[1], "expected at most one NAME");
+	/* podman's code for a refused option: 125. */
+	if (a->opt) {
+		cli_usage_error(argv[1],
+				"-o `%.64s`: driver options are not supported (isola's volumes "
+				"are plain directories of the store)",
+				a->opt);
+		return EXIT_ISOLA;
+	}
+	if (a->bad_label || a->filters) {
+		if (a->bad_label)
+			cli_usage_error(argv[1], "--label `%.64s`: %s", a->bad_label, a->bad_why);
+		else
+			cli_usage_error(argv[1], "--filter is for ls and prune");
+		return EXIT_ISOLA;
+	}
 	if (argc - optind == 1) {
 		if (!net_name_valid(argv[optind]))
 			return cli_usage_error(argv[1],
@@ -198,6 +352,8 @@ static int vol_create(struct vol_args *a, int argc, char **argv)
 				a->path);
 		return EXIT_ISOLA;
 	}
+	if (r >= 0 && a->labels)
+		r = write_labels(a, name);
 	if (r < 0) {
 		cli_usage_error(argv[1], "volume `%s`: %s", name, strerror(-r));
 		return EXIT_ISOLA;
@@ -215,14 +371,29 @@ static json_t *describe(const struct vol_args *a, const char *name)
 
 	if (data && stat(data, &st) == 0 && gmtime_r(&st.st_mtim.tv_sec, &tm))
 		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	return json_pack("{s:s, s:s, s:s, s:s, s:{}, s:s, s:{}}", "Name", name, "Driver", "local",
-			 "Mountpoint", data ? data : "", "CreatedAt", when, "Labels", "Scope",
-			 "local", "Options");
+	return json_pack("{s:s, s:s, s:s, s:s, s:o, s:s, s:{}}", "Name", name, "Driver", "local",
+			 "Mountpoint", data ? data : "", "CreatedAt", when, "Labels",
+			 labels_of(a, name), "Scope", "local", "Options");
 }
 
 static int cmp_str(const void *x, const void *y)
 {
 	return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Take out of v (in place) the names the filters do not match. */
+static void drop_unmatched(const struct vol_args *a, char **v)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; v && v[i]; i++) {
+		if (matches(a, v[i]) == 1)
+			v[k++] = v[i];
+		else
+			free(v[i]);
+	}
+	if (v)
+		v[k] = NULL;
 }
 
 /* The volumes' names, sorted. */
@@ -248,11 +419,16 @@ static int vol_ls(struct vol_args *a, int argc, char **argv)
 {
 	_cleanup_strv_ char **v = names(a);
 	_cleanup_json_ json_t *list = json_array();
+	int r;
 
 	if (argc - optind != 0)
 		return cli_usage_error(argv[1], "takes no NAME");
 	if (a->format && !streq(a->format, "json") && !streq(a->format, "table"))
 		return cli_usage_error(argv[1], "--format `%s`: expected json or table", a->format);
+	r = check_filters(a, argv[1]);
+	if (r)
+		return r;
+	drop_unmatched(a, v);
 	if (a->format && streq(a->format, "json")) {
 		_cleanup_free_ char *text = NULL;
 
@@ -352,10 +528,14 @@ static int vol_rm(struct vol_args *a, int argc, char **argv)
 static int vol_prune(struct vol_args *a, int argc, char **argv)
 {
 	_cleanup_strv_ char **v = names(a);
-	int rc = 0;
+	int r, rc = 0;
 
 	if (argc - optind != 0)
 		return cli_usage_error(argv[1], "takes no NAME");
+	r = check_filters(a, argv[1]);
+	if (r)
+		return r;
+	drop_unmatched(a, v);
 	for (size_t i = 0; v && v[i]; i++) {
 		_cleanup_strv_ char **by = users(a, v[i]);
 

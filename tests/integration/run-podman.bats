@@ -1412,3 +1412,46 @@ wrote
 	run "$ISOLA" volume ls --format json
 	[ "$output" = "[]" ]
 }
+
+@test "volume create --label, ls and prune --filter label=, inspect's Labels; -o and bad labels refused, nothing made" {
+	run "$ISOLA" volume create --label tier=db -l keep "it-vl1-$$"
+	[ "$status" -eq 0 ]
+	"$ISOLA" volume create -l tier=web "it-vl2-$$" >/dev/null
+	"$ISOLA" volume create "it-vl3-$$" >/dev/null
+	run "$ISOLA" volume inspect "it-vl1-$$"
+	[ "$(echo "$output" | jq -c '.[0].Labels')" = '{"keep":"","tier":"db"}' ]
+	run "$ISOLA" volume inspect "it-vl3-$$"
+	[ "$(echo "$output" | jq -c '.[0].Labels')" = '{}' ]
+	run "$ISOLA" volume ls -q --filter label=tier
+	[ "$output" = "it-vl1-$$"$'\n'"it-vl2-$$" ]
+	run "$ISOLA" volume ls -q --filter label=tier=db
+	[ "$output" = "it-vl1-$$" ]
+	run "$ISOLA" volume ls -q --filter label=tier --filter label=keep
+	[ "$output" = "it-vl1-$$" ]
+	run "$ISOLA" volume ls --format json --filter label=tier=web
+	[ "$(echo "$output" | jq -r '.[].Name')" = "it-vl2-$$" ]
+	# Bad input: one line, exit 125, no volume made.
+	for bad in "-o type=tmpfs" "--label =x" "--label k=$(printf 'v%.0s' {1..4097})" \
+		"--label $(printf 'k%.0s' {1..257})=v" "--filter label=x"; do
+		# shellcheck disable=SC2086
+		run -125 "$ISOLA" volume create $bad "it-vlbad-$$"
+		[ "${#lines[@]}" -eq 1 ]
+		[ ! -e "$ISOLA_STORE/volumes/it-vlbad-$$" ]
+	done
+	args=()
+	for i in $(seq 65); do args+=(-l "k$i=v"); done
+	run -125 "$ISOLA" volume create "${args[@]}" "it-vlbad-$$"
+	[[ "$output" == *"more than 64 labels"* ]]
+	[ ! -e "$ISOLA_STORE/volumes/it-vlbad-$$" ]
+	run -125 "$ISOLA" volume ls --filter name=x
+	[[ "$output" == *"expected label=KEY[=VALUE]"* ]]
+	run -125 "$ISOLA" volume ls -l a=b
+	# prune --filter takes only the matching unused volumes.
+	run "$ISOLA" volume prune --filter label=tier=web
+	[ "$output" = "it-vl2-$$" ]
+	run "$ISOLA" volume ls -q
+	[ "$output" = "it-vl1-$$"$'\n'"it-vl3-$$" ]
+	"$ISOLA" volume rm "it-vl1-$$" "it-vl3-$$" >/dev/null
+	[ -z "$(ls "$ISOLA_STORE/volumes")" ]
+	[ -z "$(ls "$ISOLA_STORE/tmp")" ]
+}
