@@ -132,12 +132,14 @@ out:
  * list never saw, and a pid read could be reused before its kill.  A
  * container that is paused stays paused (its signals wait for the thaw,
  * SIGKILL's too: ct_kill thaws after it).  No freezer: best effort unfrozen.
+ * Our signals wait until the thaw (SIGKILL cannot: runc has that window too).
  */
 static int kill_all(const struct ct_state *st, int sig, struct err **err)
 {
 	struct ct_cgroup *cg = NULL;
 	_cleanup_free_ pid_t *pids = NULL;
 	bool paused = true, froze = false;
+	sigset_t block, old;
 	size_t n = 0;
 	int r;
 
@@ -146,6 +148,9 @@ static int kill_all(const struct ct_state *st, int sig, struct err **err)
 	r = ct_cgroup_from_json(st->cgroup, &cg, err);
 	if (r < 0)
 		return r;
+	/* Not killed between freeze and thaw (a frozen container would read as paused). */
+	sigfillset(&block);
+	sigprocmask(SIG_BLOCK, &block, &old);
 	if (sig != 0 && ct_cgroup_is_frozen(cg, &paused, NULL) == 0 && !paused) {
 		struct err *e = NULL;
 
@@ -159,6 +164,7 @@ static int kill_all(const struct ct_state *st, int sig, struct err **err)
 		kill(pids[i], sig);
 	if (froze && ct_cgroup_freeze(cg, false, r >= 0 ? err : NULL) < 0 && r >= 0)
 		r = err_wrap(err, "container `%s`: thaw after kill --all", st->id);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	ct_cgroup_free(cg);
 	return r;
 }

@@ -335,8 +335,12 @@ int img_store_prune(struct img_store *s, unsigned *ret_blobs, unsigned *ret_laye
 		*ret_blobs = blobs;
 	if (ret_layers)
 		*ret_layers = layers;
-	if (!failed)
+	if (!failed) {
+		/* A moved layer's error when the sweep of tmp/ then removed it after all. */
+		if (err)
+			err_free(err);
 		return 0;
+	}
 	if (!err || !*err)
 		return -EIO;
 	return err_wrap(err, "prune: %u entr%s could not be removed, the first", failed,

@@ -242,10 +242,21 @@ void vmct_relay_run(struct vmct_relay *r)
 			break;
 		if (p[1].revents)
 			stdin_input(r);
-		if (p[2].revents)
+		if (p[2].revents) {
 			signal_input(r);
-		if (!deaf && vmct_outq_flush(&r->q, r->conn, true) < 0)
-			deaf = true; /* the agent's end is gone: EOF comes on the read side */
+			/* One that can no longer reach the process ends the wait, as before. */
+			if (deaf)
+				break;
+		}
+		if (!deaf) {
+			int w = vmct_outq_flush(&r->q, r->conn, true);
+
+			/* The agent's end is gone: EOF comes on the read side. */
+			if (w == -EPIPE || w == -ECONNRESET)
+				deaf = true;
+			else if (w < 0)
+				break;
+		}
 		if (p[3].revents && !(p[0].revents & POLLIN))
 			break; /* the far side is gone and nothing is left to read */
 	}

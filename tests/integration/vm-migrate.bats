@@ -566,8 +566,10 @@ def closed(s, timeout):  # hung up on (EOF or a reset) within timeout
         pass
     return False
 
-def hello(s, send=True):  # send=False: ours went already
-    if send:
+def hello(s, send=True):  # send=False: ours (AUTH_HELLO) went already
+    global AUTH_HELLO
+    if send:  # a fresh nonce each time: the destination refuses a replay
+        AUTH_HELLO = keyed_hello(KEYFILE)
         s.sendall(AUTH_HELLO)
     got = s.recv(48, socket.MSG_WAITALL)
     assert got[:8] == b"ISOLAMIG", got

@@ -118,19 +118,75 @@ static void send_fail(struct mig_in *in, const struct err *e)
 }
 
 /*
- * Hellos both ways; with a key, the source's hello proves it (else nothing
- * is answered: *proven tells accept_tcp not to evict this peer), then the
- * session's MACs and our proof of the key (ACCEPT).
+ * A TCP peer's greeting as accept_tcp sees it: PENDING until its hello proves
+ * the key (then PROVEN, set by its thread) or the main loop evicts it
+ * (EVICTING); each side changes it only by compare-and-swap, so a peer that
+ * proved the key in the instant it was picked is not evicted for a stranger.
  */
-static int handshake(struct mig_in *in, const struct mig_key *key, atomic_bool *proven,
+enum { PEER_PENDING, PEER_PROVEN, PEER_EVICTING };
+
+/* The nonces of the hellos that proved the key on this port: a replay is refused. */
+#define SEEN_MAX 4096
+struct seen {
+	pthread_mutex_t lock;
+	uint8_t (*ns)[MIG_NONCE];
+	size_t n, cap;
+};
+
+/* ns taken as new: true; false if seen before (a replay) or the set is full. */
+static bool seen_add(struct seen *s, const uint8_t ns[MIG_NONCE])
+{
+	bool fresh = true;
+
+	pthread_mutex_lock(&s->lock);
+	for (size_t i = 0; fresh && i < s->n; i++)
+		fresh = memcmp(s->ns[i], ns, MIG_NONCE) != 0;
+	if (fresh && s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		void *grown = cap <= SEEN_MAX ? realloc(s->ns, cap * MIG_NONCE) : NULL;
+
+		if (grown) {
+			s->ns = grown;
+			s->cap = cap;
+		}
+	}
+	if (fresh && s->n < s->cap)
+		memcpy(s->ns[s->n++], ns, MIG_NONCE);
+	else
+		fresh = false;
+	pthread_mutex_unlock(&s->lock);
+	return fresh;
+}
+
+/* What a TCP peer's greeting shares with accept_tcp (NULL on a Unix socket). */
+struct greet_hooks {
+	atomic_int *state;
+	struct seen *seen;
+};
+
+/*
+ * Hellos both ways; with a key, the source's hello proves it (else nothing is
+ * answered; on TCP a nonce seen before is a replay, refused alike, and the
+ * peer becomes PROVEN), then the session's MACs and our proof of the key
+ * (ACCEPT).
+ */
+static int handshake(struct mig_in *in, const struct mig_key *key, const struct greet_hooks *hk,
 		     struct err **err)
 {
 	uint8_t h[MIG_HEADER_SIZE], ns[MIG_NONCE], nd[MIG_NONCE];
 	uint32_t flags;
 	int r = mig_read_hello(&in->rd, key, &flags, ns, err);
 
-	if (r >= 0 && key && (flags & MIG_F_AUTH) && proven)
-		atomic_store_explicit(proven, true, memory_order_release);
+	if (r >= 0 && key && (flags & MIG_F_AUTH) && hk) {
+		int pending = PEER_PENDING;
+
+		if (!seen_add(hk->seen, ns))
+			return err_make(err, EPERM,
+					"a replayed hello (its nonce already proved the key on "
+					"this port)");
+		if (!atomic_compare_exchange_strong(hk->state, &pending, PEER_PROVEN))
+			return err_make(err, ECANCELED, "evicted");
+	}
 	if (r >= 0)
 		r = mig_nonce(nd, err);
 	if (r < 0)
@@ -182,13 +238,13 @@ static int read_devices(struct mig_in *in, struct vm_config *cfg, const struct v
 }
 
 /* Hellos, then the config: with a key, the first frame whose tag proves the peer has it. */
-static int greet(struct mig_in *in, const struct mig_key *key, atomic_bool *proven,
+static int greet(struct mig_in *in, const struct mig_key *key, const struct greet_hooks *hk,
 		 struct err **err)
 {
 	int r;
 
 	in->rd = (struct mig_reader){mig_fd_read, &in->io, &in->rx};
-	r = handshake(in, key, proven, err);
+	r = handshake(in, key, hk, err);
 	if (r >= 0) {
 		r = mig_read_config(&in->rd, &in->c, err);
 		/* A source whose key differs hangs up on our ACCEPT. */
@@ -235,8 +291,14 @@ static int receive(struct mig_in *in, struct vm_config *cfg, const struct vmm_re
  * peer is alone on its own.  The per-network cap evicts too, rather than
  * refuse: refusing would lock out a source that shares its /24 with a filler
  * (the same NAT, a neighbour), while evicting keeps a network's churn among
- * its own slots.  Each thread reads no signal (the main loop
- * takes those) and stops when its cancel_fd, an eventfd, is written.
+ * its own slots.  A peer whose hello proved the key (protocol 4: at once,
+ * not a round trip later) is evicted only for want of any other: the oldest
+ * proven peer of the newcomer's network at that cap, else the oldest proven
+ * one when every slot is proven.  Only a key holder makes a proven hello and
+ * a replayed nonce is refused (struct seen), so a flood of strangers never
+ * pushes the source out, and one captured hello holds one slot.  Each
+ * thread reads no signal (the main loop takes those) and stops when its
+ * cancel_fd, an eventfd, is written.
  */
 #define PEERS_MAX     64
 #define PEERS_PER_NET 4
@@ -255,19 +317,21 @@ struct peer {
 	int r;		      /* greet()'s, with err: valid once done */
 	struct err *err;
 	atomic_bool done;
-	atomic_bool proven; /* its hello proved the key: never evicted */
+	atomic_int state; /* PEER_PENDING, _PROVEN, _EVICTING */
+	struct greet_hooks hooks;
 };
 
 struct peers {
 	struct peer *p[PEERS_MAX];
 	unsigned n;
 	int done_fd;
-	struct peer *won; /* the first that proved the key, taken out */
-	const char *addr; /* what we listen on, for the logs */
-	unsigned dropped; /* failed to greet: the first 5 are warnings */
-	unsigned evicted; /* pending, made room for a newer one */
-	unsigned refused; /* could not be greeted at all (no memory, no thread) */
-	unsigned full;	  /* refused: every slot held a proven peer */
+	struct peer *won;	 /* the first that proved the key, taken out */
+	const char *addr;	 /* what we listen on, for the logs */
+	unsigned dropped;	 /* failed to greet: the first 5 are warnings */
+	unsigned evicted;	 /* pending, made room for a newer one */
+	unsigned refused;	 /* could not be greeted at all (no memory, no thread) */
+	unsigned evicted_proven; /* of evicted: their hellos had proved the key */
+	struct seen seen;
 };
 
 static void *greet_peer(void *arg)
@@ -276,7 +340,7 @@ static void *greet_peer(void *arg)
 	uint64_t one = 1;
 	int done_fd = p->done_fd;
 
-	p->r = greet(&p->in, p->key, &p->proven, &p->err);
+	p->r = greet(&p->in, p->key, &p->hooks, &p->err);
 	atomic_store_explicit(&p->done, true, memory_order_release);
 	(void)!write(done_fd, &one, sizeof(one));
 	return NULL;
@@ -312,10 +376,15 @@ static bool peer_done(const struct peer *p)
 	return atomic_load_explicit(&p->done, memory_order_acquire);
 }
 
+static bool peer_proven(const struct peer *p)
+{
+	return atomic_load(&p->state) == PEER_PROVEN;
+}
+
 /* Still greeting, and free to evict: its hello did not (yet) prove the key. */
 static bool peer_evictable(const struct peer *p)
 {
-	return !peer_done(p) && !atomic_load_explicit(&p->proven, memory_order_acquire);
+	return !peer_done(p) && atomic_load(&p->state) == PEER_PENDING;
 }
 
 /* Join the peers that are done; the first that greeted is taken out as ps->won. */
@@ -339,28 +408,35 @@ static void peers_reap(struct peers *ps)
 
 /*
  * Stop peer i's greeting, wait for its thread (it only waits on its socket
- * and its cancel_fd, so this is at once) and take it out.  One that proved
- * the key before it saw the cancel is not evicted: it is the source.
+ * and its cancel_fd, so this is at once) and take it out; false, and nothing
+ * done, if its state is no longer @was (it proved the key meanwhile: look
+ * again).  One that got through before it saw the cancel is not evicted: it
+ * is the source.
  */
-static void peers_evict(struct peers *ps, unsigned i)
+static bool peers_evict(struct peers *ps, unsigned i, int was)
 {
 	struct peer *p = ps->p[i];
 	uint64_t one = 1;
 
+	if (!atomic_compare_exchange_strong(&p->state, &was, PEER_EVICTING))
+		return false;
 	(void)!write(p->cancel_fd, &one, sizeof(one));
 	pthread_join(p->tid, NULL);
 	ps->p[i] = ps->p[--ps->n];
 	if (p->r >= 0 && !ps->won) {
 		ps->won = p;
-		return;
+		return true;
 	}
 	if (p->r != -ECANCELED) { /* it failed on its own meanwhile */
 		peer_drop(ps, p);
-		return;
+		return true;
 	}
 	ps->evicted++;
-	log_debug("migration: evicted the pending connection from %s for a newer one", p->name);
+	ps->evicted_proven += was == PEER_PROVEN;
+	log_debug("migration: evicted the pending connection from %s for a newer one%s", p->name,
+		  was == PEER_PROVEN ? " (its hello had proved the key)" : "");
 	peer_free(p);
+	return true;
 }
 
 /* Stop every pending peer and wait for their threads: nothing is left running. */
@@ -380,13 +456,13 @@ static void peers_stop(struct peers *ps)
 			 "most, %u from one /24 or /64) on `%s`",
 			 ps->evicted, ps->evicted == 1 ? "" : "s", PEERS_MAX, PEERS_PER_NET,
 			 ps->addr);
+	if (ps->evicted_proven)
+		log_warn("migration: %u of them had sent a hello that proved the key (replayed "
+			 "hellos?) on `%s`",
+			 ps->evicted_proven, ps->addr);
 	if (ps->refused)
 		log_warn("migration: refused %u connection%s on `%s`: out of memory or threads",
 			 ps->refused, ps->refused == 1 ? "" : "s", ps->addr);
-	if (ps->full)
-		log_warn("migration: refused %u connection%s on `%s`: all %u slots held hellos "
-			 "that proved the key (replayed?)",
-			 ps->full, ps->full == 1 ? "" : "s", ps->addr, PEERS_MAX);
 }
 
 /* The peer's network, to count its connections by: its IPv4 /24 or IPv6 /64. */
@@ -411,80 +487,104 @@ static bool same_net(const struct peer *a, const struct peer *b)
 	return a->net_len == b->net_len && !memcmp(a->net, b->net, a->net_len);
 }
 
+/* Is q older than the peer at index old (-1: none yet)? */
+static bool older(const struct peers *ps, const struct peer *q, int old)
+{
+	return old < 0 || q->accepted_ns < ps->p[old]->accepted_ns;
+}
+
 /*
- * The oldest evictable peer of net's network, or -1; how many of it count
- * against PEERS_PER_NET in *ret_same (a proven peer does not).
+ * The oldest evictable peer of net's network, else its oldest proven one
+ * (*ret_state says which), or -1; how many it has in *ret_same.
  */
-static int peers_oldest(const struct peers *ps, const struct peer *net, unsigned *ret_same)
+static int peers_oldest(const struct peers *ps, const struct peer *net, unsigned *ret_same,
+			int *ret_state)
 {
 	unsigned same = 0;
-	int old = -1;
+	int old = -1, proven = -1;
 
 	for (unsigned i = 0; i < ps->n; i++) {
 		const struct peer *q = ps->p[i];
 
-		if (!same_net(q, net) || atomic_load_explicit(&q->proven, memory_order_acquire))
+		if (!same_net(q, net))
 			continue;
 		same++;
-		if (peer_evictable(q) && (old < 0 || q->accepted_ns < ps->p[old]->accepted_ns))
+		if (peer_evictable(q) && older(ps, q, old))
 			old = (int)i;
+		else if (!peer_done(q) && peer_proven(q) && older(ps, q, proven))
+			proven = (int)i;
 	}
 	*ret_same = same;
-	return old;
+	*ret_state = old >= 0 ? PEER_PENDING : PEER_PROVEN;
+	return old >= 0 ? old : proven;
 }
 
 /*
  * The peer to evict for room in all: the oldest pending one of the network
- * with the most pending, or -1.  A source alone on its network is then the
- * last to go: filling the slots faster than it proves the key takes
- * PEERS_MAX networks, not PEERS_MAX / PEERS_PER_NET.
+ * with the most pending, else (every slot proven) the oldest proven one; -1
+ * if none (all done: reaped next round).  *ret_state says which kind.  A
+ * source alone on its network is then the last unproven one to go, and once
+ * proven it goes only for newer proven hellos.
  */
-static int peers_victim(const struct peers *ps)
+static int peers_victim(const struct peers *ps, int *ret_state)
 {
 	unsigned most = 0;
-	int v = -1;
+	int v = -1, proven = -1;
 
 	for (unsigned i = 0; i < ps->n; i++) {
 		const struct peer *q = ps->p[i];
 		unsigned same;
+		int st;
 
+		if (!peer_done(q) && peer_proven(q) && older(ps, q, proven))
+			proven = (int)i;
 		if (!peer_evictable(q))
 			continue;
-		peers_oldest(ps, q, &same);
-		if (same > most || (same == most && q->accepted_ns < ps->p[v]->accepted_ns)) {
+		peers_oldest(ps, q, &same, &st);
+		if (same > most || (same == most && older(ps, q, v))) {
 			most = same;
 			v = (int)i;
 		}
 	}
-	return v;
+	*ret_state = v >= 0 ? PEER_PENDING : PEER_PROVEN;
+	return v >= 0 ? v : proven;
+}
+
+static bool peers_any_done(const struct peers *ps)
+{
+	for (unsigned i = 0; i < ps->n; i++)
+		if (peer_done(ps->p[i]))
+			return true;
+	return false;
 }
 
 /*
  * Room for p under both caps, the oldest pending of its network or of the
- * most crowded one evicted: 0.  -ECANCELED if a peer was greeted meanwhile,
- * -EBUSY if every slot holds a peer whose hello proved the key (replays of
- * a source's hello: only a holder of the key makes a new one).  Each round
- * takes a peer out: an evicted one, or one that finished and is reaped
- * next round.
+ * most crowded one evicted (a proven one only if no other is left): 0;
+ * -ECANCELED if a peer was greeted meanwhile.  Each round takes a peer out
+ * (an evicted one, or one that finished and is reaped next round) or finds
+ * one that proved the key in the meantime and looks again.
  */
 static int peers_make_room(struct peers *ps, const struct peer *p)
 {
 	for (;;) {
 		unsigned same;
-		int i;
+		int i, st;
 
 		peers_reap(ps);
 		if (ps->won)
 			return -ECANCELED;
-		i = peers_oldest(ps, p, &same);
+		i = peers_oldest(ps, p, &same, &st);
 		if (same < PEERS_PER_NET) {
 			if (ps->n < PEERS_MAX)
 				return 0;
-			i = peers_victim(ps);
+			i = peers_victim(ps, &st);
 		}
-		if (i < 0)
-			return -EBUSY;
-		peers_evict(ps, (unsigned)i);
+		if (i < 0 && !peers_any_done(ps))
+			return -EBUSY; /* every slot evicting: cannot happen, refused all the same
+					*/
+		if (i >= 0)
+			peers_evict(ps, (unsigned)i, st);
 	}
 }
 
@@ -512,6 +612,8 @@ static struct peer *peer_new(struct peers *ps, int fd, const struct sockaddr_sto
 		   .peer = "the source",
 		   .deadline_ns = p->accepted_ns + MIG_AUTH_TIMEOUT_S * 1000000000ull}};
 	p->key = key;
+	atomic_init(&p->state, PEER_PENDING);
+	p->hooks = (struct greet_hooks){&p->state, &ps->seen};
 	p->done_fd = ps->done_fd;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	peer_net(p, sa);
@@ -538,14 +640,10 @@ static void peers_add(struct peers *ps, int fd, const struct sockaddr_storage *s
 		ps->p[ps->n++] = p;
 		return;
 	}
-	if (r == -EBUSY)
-		ps->full++;
-	else if (r != -ECANCELED) /* not refused, only too late: the source is greeted */
+	if (r != -ECANCELED) /* not refused, only too late: the source is greeted */
 		ps->refused++;
 	log_debug("migration: closed the connection from %s: %s", name,
-		  r == -ECANCELED ? "the source is greeted"
-		  : r == -EBUSY	  ? "every slot holds a proven hello"
-				  : strerror(-r));
+		  r == -ECANCELED ? "the source is greeted" : strerror(-r));
 	if (p) {
 		close(p->cancel_fd);
 		free(p);
@@ -613,7 +711,7 @@ static int wait_event(struct pollfd p[3], int sigfd, const char *addr, struct er
 static int accept_tcp(struct mig_in *in, int lfd, int sigfd, const char *addr,
 		      const struct mig_key *key, struct err **err)
 {
-	struct peers ps = {.addr = addr};
+	struct peers ps = {.addr = addr, .seen.lock = PTHREAD_MUTEX_INITIALIZER};
 	int r = 0;
 
 	ps.done_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -645,6 +743,7 @@ static int accept_tcp(struct mig_in *in, int lfd, int sigfd, const char *addr,
 		}
 	}
 	peers_stop(&ps);
+	free(ps.seen.ns);
 	if (ps.won)
 		peer_take(in, ps.won, sigfd);
 	if (ps.done_fd >= 0)
