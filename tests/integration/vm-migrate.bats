@@ -486,7 +486,12 @@ s.sendall(AUTH_HELLO)
 hello = s.recv(48, socket.MSG_WAITALL)
 assert hello[:8] == b"ISOLAMIG", hello
 s.close()
-print("four connections served")
+# 5. that hello again (a replay): its nonce proved the key already, unanswered.
+s = conn()
+s.sendall(AUTH_HELLO)
+got = until_closed(s)
+assert got == b"", got[:8]
+print("five connections served")
 PY
 	kill -0 "$DST"
 	kill -TERM "$DST"
@@ -497,6 +502,7 @@ PY
 	[ "$output" -ge 3 ]
 	grep -q "bad magic" "$TMP/dst.err"
 	grep -q "the source's hello does not prove the key (a different --key-file?)" "$TMP/dst.err"
+	grep -q "a replayed hello (its nonce already proved the key on this port)" "$TMP/dst.err"
 	grep -q "did not authenticate in 10 s" "$TMP/dst.err"
 	refute tcp_listening "$PORT"
 	[ ! -s "$TMP/out2" ]
@@ -879,7 +885,7 @@ PY
 		--key-file "$TMP/k2"
 	echo "$output"
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"the destination's hello (a different --key-file there?): the destination closed the connection"* ]]
+	[[ "$output" == *"the destination's hello (refused: a different --key-file or protocol version there?): the destination closed the connection"* ]]
 	dest_refused "the source's hello does not prove the key (a different --key-file?)"
 	# The source has no key.
 	: >"$TMP/dst.err"

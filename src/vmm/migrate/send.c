@@ -334,11 +334,12 @@ static int handshake(struct mig_out *o, struct err **err)
 		return err_make(err, -r, "send to the destination");
 	o->st->bytes += hlen;
 	r = mig_read_header(&(struct mig_reader){mig_fd_read, &in}, &flags, nd, err);
-	/* A receiver with another key hangs up on our hello, unanswered. */
+	/* A receiver with another key (or protocol) hangs up on our hello, unanswered. */
 	if (r < 0)
 		return err_wrap(err, "the destination's hello%s",
-				r == -ECONNRESET && o->key ? " (a different --key-file there?)"
-							   : "");
+				r == -ECONNRESET ? " (refused: a different --key-file or protocol "
+						   "version there?)"
+						 : "");
 	if (o->key && !(flags & MIG_F_AUTH))
 		return err_make(err, EPERM,
 				"the destination has no --key-file: refused to send the VM "
