@@ -259,7 +259,6 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 	_cleanup_closedir_ DIR *d = NULL;
 	struct dirent *de;
 	char digest[300];
-	bool moved = false;
 	int fd;
 
 	fd = openat(s->dfd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -271,13 +270,13 @@ static int sweep(struct img_store *s, const char *dir, json_t *keep, unsigned *r
 	}
 	while ((de = readdir(d))) {
 		struct err *e = NULL;
+		bool moved = false;
 
 		if (streq(de->d_name, ".") || streq(de->d_name, ".."))
 			continue;
 		snprintf(digest, sizeof(digest), "sha256:%s", de->d_name);
 		if (json_object_get(keep, digest))
 			continue;
-		moved = false;
 		if ((streq(dir, "layers")
 			 ? img_store_remove_whole(s, dirfd(d), de->d_name, "gc", &moved, &e)
 			 : rm_rf_at(dirfd(d), de->d_name, &e)) < 0) {

@@ -19,6 +19,7 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -96,16 +97,21 @@ static EVP_MAC_CTX *hmac_new(const uint8_t *key, size_t len)
 	return c;
 }
 
-/* HMAC-SHA256(psk, label || ns || nd) */
-static bool derive(const struct mig_key *k, const char *label, const uint8_t ns[MIG_NONCE],
-		   const uint8_t nd[MIG_NONCE], uint8_t out[MIG_SESSION_KEY])
+#define HMAC_SHA256_LEN 32u
+_Static_assert(MIG_PROOF == HMAC_SHA256_LEN && MIG_SESSION_KEY == HMAC_SHA256_LEN,
+	       "the hello's proof and the session keys are whole HMAC-SHA256 outputs");
+
+/* HMAC-SHA256(psk, label || parts[0] || parts[1] ...) */
+static bool hmac_parts(const struct mig_key *k, const char *label, const struct iovec *parts,
+		       size_t n, uint8_t out[HMAC_SHA256_LEN])
 {
 	EVP_MAC_CTX *c = hmac_new(k->bytes, k->len);
-	size_t n = 0;
-	bool ok = c && EVP_MAC_update(c, (const uint8_t *)label, strlen(label)) &&
-		  EVP_MAC_update(c, ns, MIG_NONCE) && EVP_MAC_update(c, nd, MIG_NONCE) &&
-		  EVP_MAC_final(c, out, &n, MIG_SESSION_KEY) && n == MIG_SESSION_KEY;
+	size_t len = 0;
+	bool ok = c && EVP_MAC_update(c, (const uint8_t *)label, strlen(label));
 
+	for (size_t i = 0; ok && i < n; i++)
+		ok = EVP_MAC_update(c, parts[i].iov_base, parts[i].iov_len);
+	ok = ok && EVP_MAC_final(c, out, &len, HMAC_SHA256_LEN) && len == HMAC_SHA256_LEN;
 	EVP_MAC_CTX_free(c);
 	return ok;
 }
@@ -113,18 +119,13 @@ static bool derive(const struct mig_key *k, const char *label, const uint8_t ns[
 int mig_hello_proof(const struct mig_key *k, const uint8_t hello[MIG_HEADER_SIZE],
 		    uint8_t out[MIG_PROOF], struct err **err)
 {
-	EVP_MAC_CTX *c;
-	size_t n = 0;
-	bool ok;
+	const struct iovec part = {(void *)hello, MIG_HEADER_SIZE};
 
 	if (crypto_load(err) < 0)
 		return -1;
-	c = hmac_new(k->bytes, k->len);
-	ok = c && EVP_MAC_update(c, (const uint8_t *)MIG_LABEL_HELLO, strlen(MIG_LABEL_HELLO)) &&
-	     EVP_MAC_update(c, hello, MIG_HEADER_SIZE) && EVP_MAC_final(c, out, &n, MIG_PROOF) &&
-	     n == MIG_PROOF;
-	EVP_MAC_CTX_free(c);
-	return ok ? 0 : err_make(err, EIO, "HMAC-SHA256 of the hello");
+	if (!hmac_parts(k, MIG_LABEL_HELLO, &part, 1, out))
+		return err_make(err, EIO, "HMAC-SHA256 of the hello");
+	return 0;
 }
 
 int mig_read_hello(const struct mig_reader *rd, const struct mig_key *key, uint32_t *ret_flags,
@@ -156,7 +157,9 @@ int mig_mac_init(struct mig_mac *m, const struct mig_key *k, const char *label,
 	*m = (struct mig_mac){0};
 	if (crypto_load(err) < 0)
 		return err_wrap(err, "AES-256-GCM");
-	ok = derive(k, label, ns, nd, key);
+	ok = hmac_parts(k, label,
+			(const struct iovec[]){{(void *)ns, MIG_NONCE}, {(void *)nd, MIG_NONCE}}, 2,
+			key);
 	m->ctx = ok ? EVP_CIPHER_CTX_new() : NULL;
 	m->dec = m->ctx ? EVP_CIPHER_CTX_new() : NULL;
 	ok = m->dec && EVP_EncryptInit_ex(m->ctx, EVP_aes_256_gcm(), NULL, key, NULL) &&
