@@ -89,13 +89,21 @@ int image_cli_runtime_wait(pid_t pid)
 	return 128 + WTERMSIG(status);
 }
 
-static const int proxied[] = {SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+static const int proxied[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
 static volatile sig_atomic_t proxy_pid;
 
-static void proxy_signal(int sig)
+static void proxy_signal(int sig, siginfo_t *si, void *uc)
 {
 	pid_t pid = proxy_pid;
 
+	(void)uc;
+	/*
+	 * A terminal's ^C (SI_KERNEL) went to its whole foreground group, the runtime in it:
+	 * passed on, the container would get it twice.  One sent by a process (kill(1),
+	 * podman's and docker's sig-proxy) reaches only us: it goes on.
+	 */
+	if (sig == SIGINT && si->si_code == SI_KERNEL)
+		return;
 	if (pid > 0)
 		kill(pid, sig);
 }
@@ -117,10 +125,14 @@ void image_cli_proxy_hold(void)
 
 void image_cli_proxy_to(pid_t pid)
 {
-	struct sigaction sa = {.sa_handler = pid > 0 ? proxy_signal : SIG_DFL,
-			       .sa_flags = SA_RESTART};
+	struct sigaction sa = {.sa_flags = SA_RESTART};
 	sigset_t set;
 
+	if (pid > 0) {
+		sa.sa_sigaction = proxy_signal;
+		sa.sa_flags |= SA_SIGINFO;
+	} else
+		sa.sa_handler = SIG_DFL;
 	proxy_pid = pid;
 	for (size_t i = 0; i < ARRAY_SIZE(proxied); i++)
 		sigaction(proxied[i], &sa, NULL);
@@ -139,7 +151,6 @@ int image_cli_runtime_fg(const char *store, const char *const *args, int in_fd, 
 		image_cli_proxy_to(0);
 		return -1;
 	}
-	signal(SIGINT, SIG_IGN);
 	image_cli_proxy_to(pid);
 	return image_cli_proxy_wait(pid, ret_killed);
 }
@@ -163,7 +174,6 @@ int image_cli_proxy_wait(pid_t pid, bool *ret_killed)
 			status = -1;
 			break;
 		}
-	signal(SIGINT, SIG_DFL);
 	if (ret_killed)
 		*ret_killed = status != -1 && WIFSIGNALED(status);
 	if (status == -1)
@@ -174,6 +184,7 @@ int image_cli_proxy_wait(pid_t pid, bool *ret_killed)
 pid_t image_cli_watcher(int pfd)
 {
 	pid_t pid;
+	sigset_t none;
 	int null;
 
 	fflush(NULL);
@@ -183,6 +194,9 @@ pid_t image_cli_watcher(int pfd)
 	setsid();
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
+	/* Not the signals our caller holds for its own clean-up (stop_hold()). */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
 	    (pfd >= 0 && dup2(pfd, 3) < 0))
@@ -198,13 +212,20 @@ pid_t image_cli_watcher(int pfd)
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
 {
 	pid_t pid = image_cli_runtime_spawn(store, args, in_fd, out_fd, err_fd);
+	struct sigaction ign = {.sa_handler = SIG_IGN}, old;
 	int code;
 
 	if (pid < 0)
 		return -1;
-	signal(SIGINT, SIG_IGN);
+	/*
+	 * A ^C reaches the runtime too (in our group): it is the runtime's to act on, not
+	 * the end of us meanwhile.  A caller's handler stays (cmd-image-run.c stop_catch()).
+	 */
+	sigaction(SIGINT, NULL, &old);
+	if (old.sa_handler == SIG_DFL)
+		sigaction(SIGINT, &ign, NULL);
 	code = image_cli_runtime_wait(pid);
-	signal(SIGINT, SIG_DFL);
+	sigaction(SIGINT, &old, NULL);
 	return code;
 }
 

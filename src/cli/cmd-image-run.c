@@ -29,6 +29,7 @@
 #include <linux/nsfs.h>
 #include <linux/openat2.h>
 #include <sched.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -1037,6 +1038,61 @@ static void make_id(struct run_args *a)
 		snprintf(a->id + 2 * i, 3, "%02x", rnd[i]);
 }
 
+/*
+ * INT, TERM, HUP or QUIT while the container is being made (a pull, the network's ADD, the
+ * bundle): the work stops at its next step (a pull at once), what was made goes, and we die
+ * of the signal, as a shell expects of a command it stopped.  From the hand-over on
+ * (stop_hold()) they are held: the runtime's proxy or the VM's relay takes them over and
+ * passes them to the container; after it, they must not cut its clean-up short.
+ */
+static const int stop_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+static volatile sig_atomic_t stop_sig;
+
+static void on_stop(int sig)
+{
+	if (!stop_sig)
+		stop_sig = sig;
+}
+
+/* Not one ignored since we started (nohup's HUP, a shell's INT for `&`): it stays so. */
+static void stop_catch(void)
+{
+	struct sigaction sa = {.sa_handler = on_stop, .sa_flags = SA_RESTART}, old;
+
+	for (size_t i = 0; i < ARRAY_SIZE(stop_sigs); i++)
+		if (sigaction(stop_sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+			sigaction(stop_sigs[i], &sa, NULL);
+}
+
+/* Held from here to our exit (children unblock them: image_cli_runtime_spawn ...). */
+static bool stop_hold(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < ARRAY_SIZE(stop_sigs); i++)
+		sigaddset(&set, stop_sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return stop_sig != 0;
+}
+
+/* After the clean-up: the signal that stopped the setup ends us, else code is ours. */
+static int stop_exit(int code)
+{
+	int sig = stop_sig;
+	sigset_t set;
+
+	if (!sig)
+		return code;
+	fflush(NULL);
+	signal(sig, SIG_DFL);
+	sigemptyset(&set);
+	sigaddset(&set, sig);
+	sigprocmask(SIG_UNBLOCK, &set, NULL);
+	raise(sig);
+	return 128 + sig;
+}
+
 /* Run the bundle; a detached container's stdio goes to <bundle>/ctr.log. */
 /*
  * The runtime's own failure (before the container's process ran) is 125, as podman's;
@@ -1341,7 +1397,10 @@ static int attach_begin(struct run_args *a, const char *store)
 		/*
 		 * The container's lock stays held as long as ADD runs (a killed parent must not
 		 * let a prune race it), as fd 3; nothing else (the store's lock is the parent's).
+		 * A group of its own: a terminal's ^C does not cut ADD (or its plugins) short;
+		 * the parent, stopped by it, undoes ADD once it is done (stop_catch()).
 		 */
+		setpgid(0, 0);
 		if (a->lock_fd != 3 && dup2(a->lock_fd, 3) < 0)
 			_exit(EXIT_ISOLA);
 		fcntl(3, F_SETFD, FD_CLOEXEC);
@@ -1520,7 +1579,7 @@ static int ensure_image(struct run_args *a, struct img_store *s, struct err **er
 			continue;
 		}
 		err_free(err);
-		r = image_cli_pull(s, names[i], a->quiet, &pulled, err);
+		r = image_cli_pull(s, names[i], a->quiet, &stop_sig, &pulled, err);
 		if (r >= 0) {
 			img_ref_free(&ref);
 			a->image_resolved = TAKE_PTR(pulled);
@@ -1771,8 +1830,13 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 		r = named_volumes(a, *ret_store);
 	if (r == 0)
 		r = plan_init(a);
+	/* Stopped (stop_catch()): before the image, or before the bundle, nothing of it made. */
+	if (r == 0 && stop_sig)
+		r = EXIT_ISOLA;
 	if (r == 0)
 		r = ensure_image(a, s, &err) < 0 ? EXIT_ISOLA : 0;
+	if (r == 0 && stop_sig)
+		r = EXIT_ISOLA;
 	if (r == 0 && img_bundle_create(s, a->image_resolved, a->id, &a->o, ret_bundle, &err) < 0)
 		r = EXIT_ISOLA;
 	img_store_close(s);
@@ -1845,7 +1909,7 @@ static int prepare_rootless(void *data)
 	return r;
 }
 
-int cmd_image_run(struct cli_globals *g, int argc, char **argv)
+static int image_run(struct cli_globals *g, int argc, char **argv)
 {
 	_cleanup_(run_args_free) struct run_args a = {.lock_fd = -1,
 						      .cidfile_dir = -1,
@@ -1870,6 +1934,7 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		return EXIT_ISOLA;
 	if (join_containers(&a))
 		return EXIT_ISOLA;
+	stop_catch();
 	if (a.o.rootless) {
 		r = image_cli_store_call(prepare_rootless, &a);
 		if (r)
@@ -1897,33 +1962,32 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 		/* Attached as a plain container; the VM joins the netns (cmd-image-run-vm.c). */
 		a.vmo.network = a.net == NET_BRIDGE;
 		a.vmo.id = a.id;
-		code = attach(&a, store, bundle);
 	}
-	if (r == 0 && a.vm && a.detach) {
+	if (r == 0 && !a.vm && a.shm_tree >= 0)
+		r = image_cli_ctr_shm_attach(a.shm_tree, a.shm_dir);
+	if (r == 0)
+		r = attach(&a, store, bundle);
+	if (stop_hold())
+		r = EXIT_ISOLA; /* stopped while it was made: it goes */
+	if (r) {
+		undo_cidfile(&a);
+		remove_bundle(&a, store);
+		return r;
+	}
+	if (a.vm && a.detach) {
 		/* The bundle stays (config, log) until rm, or the end with --rm. */
-		if (code == 0)
-			code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
+		code = image_run_vm_detached(store, bundle, a.id, &a.vmo, a.rm);
 		if (code != 0) {
 			undo_cidfile(&a);
 			remove_bundle(&a, store);
 		}
 		return code;
 	}
-	if (r == 0 && a.vm) {
-		if (code == 0)
-			code = image_run_vm(store, bundle, &a.vmo);
+	if (a.vm) {
+		code = image_run_vm(store, bundle, &a.vmo);
 		/* The VM's writes live in its tmpfs: nothing of it outlives the run. */
 		remove_bundle(&a, store);
 		return code;
-	}
-	if (r == 0 && a.shm_tree >= 0)
-		r = image_cli_ctr_shm_attach(a.shm_tree, a.shm_dir);
-	if (r == 0)
-		r = attach(&a, store, bundle);
-	if (r) {
-		undo_cidfile(&a);
-		remove_bundle(&a, store);
-		return r;
 	}
 	code = run_runtime(store, bundle, &a);
 	if (a.detach && code == 0 && a.rm)
@@ -1936,4 +2000,9 @@ int cmd_image_run(struct cli_globals *g, int argc, char **argv)
 	else if (!a.detach && net_detach(store, a.id, a.lock_fd, &err) < 0)
 		cli_fail(&err);
 	return code;
+}
+
+int cmd_image_run(struct cli_globals *g, int argc, char **argv)
+{
+	return stop_exit(image_run(g, argc, argv));
 }

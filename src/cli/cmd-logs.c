@@ -112,6 +112,7 @@ pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end)
 {
 	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	int p[2], null, in, log;
+	sigset_t none;
 	pid_t pid;
 
 	if (out < 0 || pipe2(p, O_CLOEXEC) < 0)
@@ -128,6 +129,8 @@ pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end)
 		setsid();
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(p[1]);
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		/* No stdio of the caller's: a pipe reader of `run -d` sees EOF when it returns. */

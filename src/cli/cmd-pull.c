@@ -179,12 +179,14 @@ int cmd_pull(struct cli_globals *g, int argc, char **argv)
 	    &(struct image_cli_add_call){store, pull_add, &(struct pull_call){argv[optind], &o}});
 }
 
-int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,
-		   struct err **err)
+int image_cli_pull(struct img_store *s, const char *ref, bool quiet,
+		   const volatile sig_atomic_t *cancel, char **ret_name, struct err **err)
 {
 	struct pull_progress p = {.tty = isatty(STDERR_FILENO), .quiet = quiet};
-	struct img_pull_opts o = {
-	    .progress = on_progress, .progress_data = &p, .authfile = getenv("REGISTRY_AUTH_FILE")};
+	struct img_pull_opts o = {.progress = on_progress,
+				  .progress_data = &p,
+				  .authfile = getenv("REGISTRY_AUTH_FILE"),
+				  .cancel = cancel};
 
 	int r = img_pull(s, ref, &o, ret_name, err);
 

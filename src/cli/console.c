@@ -117,7 +117,6 @@ int image_cli_runtime_tty(const char *store, const char *const *args, const char
 		image_cli_proxy_to(0);
 		return -1;
 	}
-	signal(SIGINT, SIG_IGN);
 	image_cli_proxy_to(pid);
 	master = receive_master(s, pid);
 	unlink(sock);

@@ -21,10 +21,11 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 			      int err_fd);
 int image_cli_runtime_wait(pid_t pid);
 /*
- * A foreground run passes on what is sent to it (podman's --sig-proxy): TERM, HUP,
- * QUIT, USR1 and USR2 go to the runtime, which hands them to the container, and we
- * wait on, to clean up after it.  Hold them before the spawn, then proxy to its pid;
- * pid <= 0 puts back the default and lets a held one in.
+ * A foreground run passes on what is sent to it (podman's --sig-proxy): INT, TERM,
+ * HUP, QUIT, USR1 and USR2 go to the runtime, which hands them to the container, and
+ * we wait on, to clean up after it (a terminal's ^C reaches the runtime itself, in our
+ * process group: not passed on twice).  Hold them before the spawn, then proxy to its
+ * pid; pid <= 0 puts back the default and lets a held one in.
  */
 void image_cli_proxy_hold(void);
 void image_cli_proxy_to(pid_t pid);
@@ -121,9 +122,12 @@ void image_cli_container_instance(const char *store, const char *id,
 /* --stop-timeout, stop -t: seconds, counted in tenths in an int. */
 #define IMAGE_STOP_TIMEOUT_MAX (INT_MAX / 10 - 1)
 
-/* Pull ref into the open store with `isola pull`'s progress lines on stderr. */
-int image_cli_pull(struct img_store *s, const char *ref, bool quiet, char **ret_name,
-		   struct err **err);
+/*
+ * Pull ref into the open store with `isola pull`'s progress lines on stderr; a non-zero
+ * *cancel (may be NULL) ends it (img_pull_opts.cancel).
+ */
+int image_cli_pull(struct img_store *s, const char *ref, bool quiet,
+		   const volatile sig_atomic_t *cancel, char **ret_name, struct err **err);
 /* The image form's options (cmd-image-run.c), for `isola run --help`. */
 extern const struct cli_opt cmd_image_run_opts[];
 /* Exit codes of run IMAGE, as podman's: isola failed, command not executable / not found. */

@@ -13,6 +13,7 @@
  *   containers/<id>/         bundles made from images (config.json, upper, work, rootfs)
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -249,6 +250,8 @@ struct img_pull_opts {
 	 */
 	unsigned timeout_base; /* seconds; 0 = IMG_PULL_TIMEOUT_BASE */
 	uint64_t min_rate;     /* bytes per second; 0 = IMG_PULL_MIN_RATE */
+	/* Non-zero there (a signal asked the caller to stop): transfers end, ECANCELED. */
+	const volatile sig_atomic_t *cancel;
 };
 #define IMG_PULL_TIMEOUT_BASE 60
 #define IMG_PULL_MIN_RATE     (64u << 10)

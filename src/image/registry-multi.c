@@ -108,8 +108,12 @@ static int finish(struct reg *r, struct img_store *s, struct xfer *x, struct err
 		rc = img_blob_writer_commit(x->k.w, err);
 		img_blob_writer_free(x->k.w, rc >= 0);
 		x->k.w = NULL;
-	} else if (x->k.err && err_code(x->k.err) == ETIMEDOUT) {
-		/* Too slow: a second try would give the server its grace period again. */
+	} else if (x->k.err &&
+		   (err_code(x->k.err) == ETIMEDOUT || err_code(x->k.err) == ECANCELED)) {
+		/*
+		 * Too slow: a second try would give the server its grace period again.
+		 * Cancelled: the caller is stopping.
+		 */
 		img_blob_writer_free(x->k.w, false);
 		x->k.w = NULL;
 		*err = TAKE_PTR(x->k.err);

@@ -164,6 +164,11 @@ static int on_progress(void *data, curl_off_t dltotal, curl_off_t dlnow, curl_of
 	const struct img_pull_opts *o = k->r->opts;
 	uint64_t got;
 
+	if (o->cancel && *o->cancel) {
+		if (!k->err)
+			err_make(&k->err, ECANCELED, "interrupted");
+		return 1; /* CURLE_ABORTED_BY_CALLBACK */
+	}
 	if (o->progress && k->w)
 		o->progress(o->progress_data, IMG_PROGRESS_BYTES, NULL,
 			    k->asked_from + (uint64_t)dlnow, k->asked_from + (uint64_t)dltotal);

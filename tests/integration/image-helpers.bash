@@ -248,3 +248,24 @@ app:x:1234:4321::/:/bin/sh
 staff:x:50:app
 " d:tmp
 }
+
+# hostile_start MODE: a hostile registry (hostile-registry.py) serving a one-layer
+# image of 256 KiB; sets HREG (127.0.0.1:PORT).  It stops by itself after 120 s.
+hostile_start() {
+	[ -f "$TMP/hostile-layout/index.json" ] || {
+		img_tar "$TMP/hostile.tar" d:etc b:etc/blob:262144 f:etc/passwd:root:x:0:0::/:/bin/sh
+		IMG_GZIP_LEVEL=1 img_layout "$TMP/hostile-layout" latest amd64 "$TMP/hostile.tar" \
+			>/dev/null
+	}
+	rm -f "$TMP/srv.port"
+	python3 "$ISOLA_TOP/tests/integration/hostile-registry.py" "$TMP/hostile-layout" "$1" \
+		"$TMP/srv.port" "$TMP/srv.log" 120 &
+	echo $! >"$TMP/srv.pid"
+	HREG=$(img_wait_port "$TMP/srv.port")
+}
+
+# The hostile registry goes (teardown does the same for a failed test).
+hostile_stop() {
+	kill "$(cat "$TMP/srv.pid")" 2>/dev/null
+	rm -f "$TMP/srv.pid"
+}

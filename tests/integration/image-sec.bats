@@ -91,25 +91,6 @@ deep_tar() {
 	[ -f "$ISOLA_STORE/layers/$layer/many/a" ]
 }
 
-# hostile_start MODE: a hostile registry (hostile-registry.py) serving a one-layer
-# image of 256 KiB; sets HREG (127.0.0.1:PORT).  It stops by itself after 120 s.
-hostile_start() {
-	[ -f "$TMP/layout/index.json" ] || {
-		img_tar "$TMP/l.tar" d:etc b:etc/blob:262144 f:etc/passwd:root:x:0:0::/:/bin/sh
-		IMG_GZIP_LEVEL=1 img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
-	}
-	rm -f "$TMP/srv.port"
-	python3 "$ISOLA_TOP/tests/integration/hostile-registry.py" "$TMP/layout" "$1" \
-		"$TMP/srv.port" "$TMP/srv.log" 120 &
-	echo $! >"$TMP/srv.pid"
-	HREG=$(img_wait_port "$TMP/srv.port")
-}
-
-hostile_stop() {
-	kill "$(cat "$TMP/srv.pid")" 2>/dev/null
-	rm -f "$TMP/srv.pid"
-}
-
 # Nothing half-downloaded stays in the store.
 refute_partials() {
 	[ -z "$(ls "$ISOLA_STORE/tmp" 2>/dev/null)" ] || { ls -l "$ISOLA_STORE/tmp"; return 1; }

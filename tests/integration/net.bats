@@ -22,6 +22,7 @@ setup() {
 }
 
 teardown() {
+	[ -f "$TMP/srv.pid" ] && hostile_stop
 	# A lock or port holder of a test that failed before it let go (flock's sleep too).
 	if [ -n "${holder:-}" ]; then
 		pkill -P "$holder" 2>/dev/null
@@ -262,6 +263,47 @@ slow_plugins() {
 		[ "$status" -eq 0 ]
 		refute_leaks "$n"
 	done
+}
+
+# A run stopped while its container is made (here: during its ADD) finishes the step,
+# undoes all of it and dies of the signal.  env: a shell's `&` ignores INT for its job.
+@test "net: run --rm stopped by TERM or INT during its ADD dies of it and leaves nothing" {
+	port=$(free_port)
+	slow_plugins
+	for sig in TERM INT; do
+		n="it-stop-$$-$sig"
+		env --default-signal=INT "$ISOLA" run --rm --name "$n" --network "$NET" \
+			-p "127.0.0.1:$port:80" "$IMG" true >"$TMP/out" 2>&1 &
+		pid=$!
+		wait_until 120 plugin_running "$pid" || { kill -9 "$pid"; wait "$pid"; false; }
+		kill -"$sig" "$pid"
+		st=0
+		wait "$pid" || st=$?
+		echo "$sig: $st: $(cat "$TMP/out")"
+		[ "$st" -eq $((128 + $(kill -l "$sig"))) ]
+		[ ! -e "$ISOLA_STORE/containers/$n" ]
+		refute_leaks "$n"
+	done
+}
+
+# The pull of a stopped run ends at once (the registry drips a byte every 2 s, for
+# minutes), and the ADD that runs beside it is undone.
+@test "net: run stopped by TERM while it pulls ends the pull and undoes its ADD" {
+	hostile_start drip
+	n="it-pull-$$"
+	"$ISOLA" run --rm --name "$n" --network "$NET" "$HREG/t/a:latest" true >"$TMP/out" 2>&1 &
+	pid=$!
+	wait_until 100 "grep -q '/blobs/' '$TMP/srv.log'" || { cat "$TMP/out"; kill -9 "$pid"; false; }
+	sleep 0.5 # some of the drip arrives: the pull has a partial in the store
+	kill -TERM "$pid"
+	st=0
+	wait "$pid" || st=$?
+	echo "$st: $(cat "$TMP/out")"
+	[ "$st" -eq 143 ]
+	[[ "$(cat "$TMP/out")" == *interrupted* ]]
+	[ ! -e "$ISOLA_STORE/containers/$n" ]
+	[ -z "$(ls "$ISOLA_STORE/tmp" 2>/dev/null)" ]
+	refute_leaks "$n"
 }
 
 # network rm checks "in use" from the containers' state; a run reads the conflist

@@ -46,6 +46,7 @@ nothing_left() {
 	echo "not a kernel" >"$TMP/bad-kernel"
 	run "$ISOLA" run --vm --rm --vm-kernel "$TMP/bad-kernel" vmct-bb:1 echo hi
 	[ "$status" = 125 ]
+	echo "$output"
 	[[ "$output" == *"before its agent connected"* ]]
 	[[ "$output" == *"$(no_kernel_error)"* ]]
 	nothing_left "$before"
