@@ -52,13 +52,14 @@ static void print_one(const char *root, const char *id, bool quiet, json_t *arr,
 	struct ct_state st = {};
 	struct err *err = NULL;
 	enum ct_status s;
+	bool busy;
 
-	if (ct_state_open_dir(root, id, &dirfd, &err) < 0 ||
+	if (ct_state_open_dir_read(root, id, &dirfd, &busy, &err) < 0 ||
 	    ct_state_read(dirfd, id, &st, &err) < 0) {
 		err_free(&err);
 		return;
 	}
-	s = ct_state_status(dirfd, &st);
+	s = ct_state_status_read(dirfd, &st, busy);
 	if (*st.owner)
 		snprintf(owner, sizeof(owner), "%s", st.owner);
 	else

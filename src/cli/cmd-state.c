@@ -20,6 +20,7 @@ int cmd_state(struct cli_globals *g, int argc, char **argv)
 	_cleanup_close_ int dirfd = -1;
 
 	const char *id;
+	bool busy;
 	int code;
 
 	if (cli_parse_none(argc, argv, &code))
@@ -27,10 +28,10 @@ int cmd_state(struct cli_globals *g, int argc, char **argv)
 	if (argc - optind != 1)
 		return cli_usage_error(argv[0], "expected one container id");
 	id = argv[optind];
-	if (ct_state_open_dir(g->root, id, &dirfd, &err) < 0 ||
+	if (ct_state_open_dir_read(g->root, id, &dirfd, &busy, &err) < 0 ||
 	    ct_state_read(dirfd, id, &st, &err) < 0)
 		return cli_fail(&err);
-	j = ct_state_to_oci_json(&st, ct_state_status(dirfd, &st));
+	j = ct_state_to_oci_json(&st, ct_state_status_read(dirfd, &st, busy));
 	ct_state_clear(&st);
 	if (!j || json_dumpf(j, stdout, JSON_INDENT(2)) < 0)
 		return 1;

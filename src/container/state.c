@@ -53,7 +53,8 @@ int ct_state_create_dir(const char *root, const char *id, int *ret_dirfd, struct
 	return 0;
 }
 
-int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct err **err)
+static int open_dir(const char *root, const char *id, int op, int *ret_dirfd, bool *ret_busy,
+		    struct err **err)
 {
 	_cleanup_close_ int rfd = -1, dfd = -1;
 	int r;
@@ -69,11 +70,27 @@ int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct e
 			return err_make(err, ENOENT, "container `%s` does not exist", id);
 		return err_make(err, errno, "open `%s/%s`", root, id);
 	}
-	r = lock_dir(dfd, id, err);
-	if (r < 0)
-		return r;
+	*ret_busy = false;
+	if (flock(dfd, op) < 0) {
+		if (!(op & LOCK_NB) || errno != EWOULDBLOCK)
+			return err_make(err, errno, "lock container `%s`", id);
+		*ret_busy = true;
+	}
 	*ret_dirfd = TAKE_FD(dfd);
 	return 0;
+}
+
+int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct err **err)
+{
+	bool busy;
+
+	return open_dir(root, id, LOCK_EX, ret_dirfd, &busy, err);
+}
+
+int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, bool *ret_busy,
+			   struct err **err)
+{
+	return open_dir(root, id, LOCK_SH | LOCK_NB, ret_dirfd, ret_busy, err);
 }
 
 int ct_state_remove_dir(const char *root, const char *id, struct err **err)
@@ -248,6 +265,14 @@ enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
 	}
 	/* A VM container's cgroup holds its monitor and VMM: frozen is paused too. */
 	return cgroup_frozen(s) ? CT_PAUSED : st;
+}
+
+enum ct_status ct_state_status_read(int dirfd, const struct ct_state *s, bool busy)
+{
+	/* Recorded with pid 0 before its init exists (create.c); a leftover reads stopped. */
+	if (busy && s->pid <= 0)
+		return CT_CREATING;
+	return ct_state_status(dirfd, s);
 }
 
 const char *ct_status_name(enum ct_status st)

@@ -38,6 +38,14 @@ struct ct_state {
 int ct_state_create_dir(const char *root, const char *id, int *ret_dirfd, struct err **err);
 /* Open and lock an existing container's directory. */
 int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct err **err);
+/*
+ * The same for a reader (state, list): a shared lock, or none while a command holds the
+ * container (*ret_busy): a hook of create, start or delete asking for the state must not
+ * wait on the command that runs it (runc's state takes no lock either).  state.json is
+ * replaced whole, so a read without the lock still sees one version of it.
+ */
+int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, bool *ret_busy,
+			   struct err **err);
 int ct_state_remove_dir(const char *root, const char *id, struct err **err);
 
 int ct_state_write(int dirfd, const struct ct_state *s, struct err **err);
@@ -53,6 +61,8 @@ bool ct_proc_is_kthread(pid_t pid);
 /* Is the recorded init process still the same, live process? */
 bool ct_state_alive(const struct ct_state *s);
 enum ct_status ct_state_status(int dirfd, const struct ct_state *s);
+/* ct_state_status() for a reader that found the container busy: "creating" before its init. */
+enum ct_status ct_state_status_read(int dirfd, const struct ct_state *s, bool busy);
 /* A container whose process runs in a micro-VM (src/vmct/oci.h: vm.json in its dir). */
 bool ct_state_is_vm(int dirfd);
 const char *ct_status_name(enum ct_status st);

@@ -52,6 +52,20 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[ "$(cat "$TMP/st" | tr '\n' ' ')" = "created created " ]
 }
 
+# The command that runs a hook holds the container's lock: state and list do not wait
+# for it (runc's take none), so a hook that asks is answered, "creating" before the init.
+@test "a hook asking for the state (state, list) is answered, not held by the command that runs it" {
+	args sleep 100
+	q="timeout 5 $ISOLA --root $R"
+	ask="$q state $ID | jq -r .status >> $TMP/st; $q list -q | grep -cx $ID >> $TMP/st"
+	bundle_jq "$B" ".hooks = {\"createRuntime\": [$(hook "$ask")],
+		\"poststart\": [$(hook "$ask")], \"poststop\": [$(hook "$ask")]}"
+	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	isola start "$ID"
+	isola delete --force "$ID"
+	[ "$(tr '\n' ' ' <"$TMP/st")" = "creating 1 running 1 stopped 1 " ]
+}
+
 @test "hooks in the runtime's namespaces start in the bundle, wherever the caller is (as runc)" {
 	args sleep 100
 	w="pwd -P >> $TMP/cwd"
