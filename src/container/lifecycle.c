@@ -36,10 +36,13 @@ static int pidfd_of(const struct ct_state *s)
 	return fd < 0 ? -errno : fd;
 }
 
-static int open_state(const char *root, const char *id, int *dirfd, struct ct_state *st,
-		      enum ct_status *status, struct err **err)
+/* reader: a shared lock, none while a command holds it (ct_state_open_dir_read()). */
+static int open_state(const char *root, const char *id, bool reader, int *dirfd,
+		      struct ct_state *st, enum ct_status *status, struct err **err)
 {
-	int r = ct_state_open_dir(root, id, dirfd, err);
+	bool busy = false;
+	int r = reader ? ct_state_open_dir_read(root, id, dirfd, &busy, err)
+		       : ct_state_open_dir(root, id, dirfd, err);
 
 	if (r < 0)
 		return r;
@@ -50,7 +53,7 @@ static int open_state(const char *root, const char *id, int *dirfd, struct ct_st
 		/* The directory without state.json: a create that was killed early. */
 		return r == -ENOENT ? -ENODATA : r;
 	}
-	*status = ct_state_status(*dirfd, st);
+	*status = ct_state_status_read(*dirfd, st, busy);
 	return 0;
 }
 
@@ -107,7 +110,7 @@ int ct_start(const char *root, const char *id, struct err **err)
 	enum ct_status status;
 	int r;
 
-	r = open_state(root, id, &dirfd, &st, &status, err);
+	r = open_state(root, id, false, &dirfd, &st, &status, err);
 	if (r < 0)
 		return r;
 	if (status != CT_CREATED) {
@@ -195,7 +198,12 @@ int ct_kill(const char *root, const char *id, int sig, bool all, struct err **er
 	enum ct_status status;
 	int r;
 
-	r = open_state(root, id, &dirfd, &st, &status, err);
+	/*
+	 * One process's signal goes through a pidfd checked against the recorded start
+	 * time: it needs no lock, and a hook of the command that holds it may send one.
+	 * --all freezes the cgroup: not beside a pause or resume.
+	 */
+	r = open_state(root, id, !all, &dirfd, &st, &status, err);
 	if (r < 0)
 		return r;
 	if (all) {
@@ -271,7 +279,7 @@ int ct_delete(const char *root, const char *id, bool force, struct err **err)
 	enum ct_status status;
 	int r;
 
-	r = open_state(root, id, &dirfd, &st, &status, err);
+	r = open_state(root, id, false, &dirfd, &st, &status, err);
 	if (r < 0 && force && (r == -ENODATA || dirfd_exists(root, id))) {
 		/* A create killed before it wrote state.json, or a state.json that
 		 * cannot be read: clean up by id. */

@@ -66,6 +66,15 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[ "$(tr '\n' ' ' <"$TMP/st")" = "creating 1 running 1 stopped 1 " ]
 }
 
+@test "a poststart hook can kill its container: kill does not wait for the start that runs it" {
+	args sleep 100
+	bundle_jq "$B" ".hooks = {\"poststart\": [$(hook "timeout 5 $ISOLA --root $R kill $ID KILL && echo killed > $TMP/k")]}"
+	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	isola start "$ID"
+	[ "$(cat "$TMP/k")" = killed ]
+	wait_until 10 '[ "$(isola state "$ID" | jq -r .status)" = stopped ]'
+}
+
 @test "hooks in the runtime's namespaces start in the bundle, wherever the caller is (as runc)" {
 	args sleep 100
 	w="pwd -P >> $TMP/cwd"
