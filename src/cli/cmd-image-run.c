@@ -1580,8 +1580,10 @@ static int ensure_image(struct run_args *a, struct img_store *s, struct err **er
 		}
 		err_free(err);
 		r = image_cli_pull(s, names[i], a->quiet, &stop_sig, &pulled, err);
-		if (r >= 0) {
+		if (r >= 0 || stop_sig) {
 			img_ref_free(&ref);
+			if (r < 0)
+				return r; /* stopped: no next registry */
 			a->image_resolved = TAKE_PTR(pulled);
 			return 0;
 		}
