@@ -1076,7 +1076,10 @@ static bool stop_hold(void)
 	return stop_sig != 0;
 }
 
-/* After the clean-up: the signal that stopped the setup ends us, else code is ours. */
+/*
+ * After the clean-up: the signal that stopped the setup ends us, else code is ours.
+ * QUIT's default would dump a core of a process that did nothing wrong: 131 instead.
+ */
 static int stop_exit(int code)
 {
 	int sig = stop_sig;
@@ -1084,6 +1087,8 @@ static int stop_exit(int code)
 
 	if (!sig)
 		return code;
+	if (sig == SIGQUIT)
+		return 128 + sig;
 	fflush(NULL);
 	signal(sig, SIG_DFL);
 	sigemptyset(&set);
