@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "spawn.h"
 #include "fdutil.h"
 #include "config.h"
 #include "image-cli.h"
@@ -37,8 +38,8 @@
 
 #define STATE_MAX CT_STATE_MAX
 
-pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
-			      int err_fd)
+static pid_t spawn(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd,
+		   bool own_group)
 {
 	const char *rt = getenv("ISOLA_RUNTIME");
 	_cleanup_free_ char *root = NULL;
@@ -62,11 +63,10 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 	argv[n] = NULL;
 	pid = fork();
 	if (pid == 0) {
-		sigset_t none;
-
-		/* Not the signals a foreground run holds (image_cli_proxy_hold). */
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		/* Not the signals a foreground run holds (image_cli_proxy_hold), nor catches. */
+		spawn_child_signals();
+		if (own_group)
+			setpgid(0, 0);
 		if ((in_fd >= 0 && dup2(in_fd, 0) < 0) || (out_fd >= 0 && dup2(out_fd, 1) < 0) ||
 		    (err_fd >= 0 && dup2(err_fd, 2) < 0))
 			_exit(127);
@@ -75,6 +75,12 @@ pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in
 		_exit(127);
 	}
 	return pid;
+}
+
+pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
+			      int err_fd)
+{
+	return spawn(store, args, in_fd, out_fd, err_fd, false);
 }
 
 int image_cli_runtime_wait(pid_t pid)
@@ -98,11 +104,11 @@ static void proxy_signal(int sig, siginfo_t *si, void *uc)
 
 	(void)uc;
 	/*
-	 * A terminal's ^C (SI_KERNEL) went to its whole foreground group, the runtime in it:
-	 * passed on, the container would get it twice.  One sent by a process (kill(1),
-	 * podman's and docker's sig-proxy) reaches only us: it goes on.
+	 * A terminal's ^C, ^\ or hang-up (SI_KERNEL) went to its whole foreground group, the
+	 * runtime in it: passed on, the container would get it twice.  One sent by a process
+	 * (kill(1), podman's and docker's sig-proxy) reaches only us: it goes on.
 	 */
-	if (sig == SIGINT && si->si_code == SI_KERNEL)
+	if (si->si_code == SI_KERNEL)
 		return;
 	if (pid > 0)
 		kill(pid, sig);
@@ -147,10 +153,8 @@ int image_cli_runtime_fg(const char *store, const char *const *args, int in_fd, 
 	*ret_killed = false;
 	image_cli_proxy_hold();
 	pid = image_cli_runtime_spawn(store, args, in_fd, -1, -1);
-	if (pid < 0) {
-		image_cli_proxy_to(0);
-		return -1;
-	}
+	if (pid < 0)
+		return -1; /* held, as after a run: the caller's clean-up is not cut short */
 	image_cli_proxy_to(pid);
 	return image_cli_proxy_wait(pid, ret_killed);
 }
@@ -184,7 +188,6 @@ int image_cli_proxy_wait(pid_t pid, bool *ret_killed)
 pid_t image_cli_watcher(int pfd)
 {
 	pid_t pid;
-	sigset_t none;
 	int null;
 
 	fflush(NULL);
@@ -192,11 +195,10 @@ pid_t image_cli_watcher(int pfd)
 	if (pid != 0)
 		return pid;
 	setsid();
+	/* Not the signals our caller holds or catches for its own clean-up (stop_hold()). */
+	spawn_child_signals();
 	signal(SIGHUP, SIG_IGN);
 	signal(SIGINT, SIG_IGN);
-	/* Not the signals our caller holds for its own clean-up (stop_hold()). */
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
 	null = open("/dev/null", O_RDWR | O_CLOEXEC);
 	if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0 ||
 	    (pfd >= 0 && dup2(pfd, 3) < 0))
@@ -207,6 +209,14 @@ pid_t image_cli_watcher(int pfd)
 	       errno == EINTR)
 		;
 	return 0;
+}
+
+int image_cli_runtime_detached(const char *store, const char *const *args, int in_fd, int out_fd,
+			       int err_fd)
+{
+	pid_t pid = spawn(store, args, in_fd, out_fd, err_fd, true);
+
+	return pid < 0 ? -1 : image_cli_runtime_wait(pid);
 }
 
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd, int err_fd)
@@ -229,8 +239,27 @@ int image_cli_runtime(const char *store, const char *const *args, int in_fd, int
 	return code;
 }
 
-/* image-cli.h */
+static char *container_status_once(const char *store, const char *id, pid_t *ret_pid);
+
+/*
+ * image-cli.h.  "creating" (a command holds the container, before its init exists) is
+ * waited out: the runtime's state answers it at once so that hooks are not held, but
+ * stop, rm and the rest act on the container that create leaves.
+ */
 char *image_cli_container_status(const char *store, const char *id, pid_t *ret_pid)
+{
+	char *st;
+
+	for (unsigned ms = 5;; ms = ms < 100 ? ms * 2 : 100) {
+		st = container_status_once(store, id, ret_pid);
+		if (!st || !streq(st, "creating"))
+			return st;
+		free(st);
+		usleep(ms * 1000);
+	}
+}
+
+static char *container_status_once(const char *store, const char *id, pid_t *ret_pid)
 {
 	const char *args[] = {"state", id, NULL};
 	_cleanup_close_ int null = open("/dev/null", O_WRONLY | O_CLOEXEC);

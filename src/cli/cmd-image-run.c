@@ -1046,10 +1046,16 @@ static void make_id(struct run_args *a)
  * passes them to the container; after it, they must not cut its clean-up short.
  */
 static const int stop_sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGQUIT};
-static volatile sig_atomic_t stop_sig;
+static volatile sig_atomic_t stop_sig, stop_armed;
 
 static void on_stop(int sig)
 {
+	/* Nothing made yet (a wait for the store's lock, say): the end at once, as ever. */
+	if (!stop_armed) {
+		signal(sig, SIG_DFL);
+		raise(sig); /* delivered when this handler returns */
+		return;
+	}
 	if (!stop_sig)
 		stop_sig = sig;
 }
@@ -1164,7 +1170,7 @@ static int run_runtime(const char *store, const char *bundle, const struct run_a
 		log_error("log `%s`: %s", log, strerror(errno));
 		return EXIT_ISOLA;
 	}
-	code = image_cli_runtime(store, bg, null, out, out);
+	code = image_cli_runtime_detached(store, bg, null, out, out);
 	if (code == 0) {
 		printf("%s\n", a->id);
 		return 0;
@@ -1831,6 +1837,8 @@ static int prepare(struct run_args *a, char **ret_store, char **ret_bundle)
 	r = *ret_store ? name_free(a, *ret_store) : 1;
 	if (r == 0)
 		r = plan_network(a, *ret_store);
+	/* From here on something is made that a signal must undo (stop_catch()). */
+	stop_armed = 1;
 	if (r == 0)
 		r = attach_begin(a, *ret_store);
 	if (r == 0)
@@ -1906,12 +1914,16 @@ static int prepare_rootless(void *data)
 	_cleanup_free_ char *store = NULL, *bundle = NULL;
 	int r;
 
+	/* Armed again by prepare() once it holds the store (the parent is, for us). */
+	stop_armed = 0;
 	if (unshare(CLONE_NEWNS) < 0) {
 		log_error("mount namespace: %s", strerror(errno));
 		return EXIT_ISOLA;
 	}
 	r = prepare(a, &store, &bundle);
-	if (r == 0 && (r = check_command(bundle)) != 0)
+	if (r == 0 && (r = check_command(bundle)) == 0 && stop_sig)
+		r = EXIT_ISOLA; /* stopped (a ^C reaches us too): the bundle goes */
+	if (r != 0 && bundle)
 		image_cli_bundle_remove(a->store, a->id);
 	return r;
 }
@@ -1943,6 +1955,8 @@ static int image_run(struct cli_globals *g, int argc, char **argv)
 		return EXIT_ISOLA;
 	stop_catch();
 	if (a.o.rootless) {
+		/* The child makes the bundle: a signal meanwhile is undone after it. */
+		stop_armed = 1;
 		r = image_cli_store_call(prepare_rootless, &a);
 		if (r)
 			return r;

@@ -55,7 +55,7 @@ static void print_one(const char *root, const char *id, bool quiet, json_t *arr,
 	bool busy;
 
 	if (ct_state_open_dir_read(root, id, &dirfd, &busy, &err) < 0 ||
-	    ct_state_read(dirfd, id, &st, &err) < 0) {
+	    ct_state_read_busy(dirfd, id, &st, &busy, &err) < 0) {
 		err_free(&err);
 		return;
 	}

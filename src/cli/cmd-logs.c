@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "spawn.h"
 #include "fdutil.h"
 #include "image-cli.h"
 #include "parse.h"
@@ -112,7 +113,6 @@ pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end)
 {
 	_cleanup_close_ int out = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 	int p[2], null, in, log;
-	sigset_t none;
 	pid_t pid;
 
 	if (out < 0 || pipe2(p, O_CLOEXEC) < 0)
@@ -127,10 +127,9 @@ pid_t image_cli_logger(const char *path, uint64_t max_size, int *ret_write_end)
 		/* Its own session: a ^C or hang-up of the terminal that ran `run -d` is not ours.
 		 */
 		setsid();
+		spawn_child_signals();
 		signal(SIGINT, SIG_IGN);
 		signal(SIGHUP, SIG_IGN);
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
 		close(p[1]);
 		null = open("/dev/null", O_RDWR | O_CLOEXEC);
 		/* No stdio of the caller's: a pipe reader of `run -d` sees EOF when it returns. */

@@ -29,7 +29,7 @@ int cmd_state(struct cli_globals *g, int argc, char **argv)
 		return cli_usage_error(argv[0], "expected one container id");
 	id = argv[optind];
 	if (ct_state_open_dir_read(g->root, id, &dirfd, &busy, &err) < 0 ||
-	    ct_state_read(dirfd, id, &st, &err) < 0)
+	    ct_state_read_busy(dirfd, id, &st, &busy, &err) < 0)
 		return cli_fail(&err);
 	j = ct_state_to_oci_json(&st, ct_state_status_read(dirfd, &st, busy));
 	ct_state_clear(&st);

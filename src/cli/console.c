@@ -113,10 +113,8 @@ int image_cli_runtime_tty(const char *store, const char *const *args, const char
 		*ret_killed = false;
 	image_cli_proxy_hold();
 	pid = image_cli_runtime_spawn(store, args, -1, -1, -1);
-	if (pid < 0) {
-		image_cli_proxy_to(0);
-		return -1;
-	}
+	if (pid < 0)
+		return -1; /* held, as after a run (image_cli_runtime_fg) */
 	image_cli_proxy_to(pid);
 	master = receive_master(s, pid);
 	unlink(sock);

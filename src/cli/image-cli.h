@@ -16,6 +16,12 @@
 int image_cli_runtime(const char *store, const char *const *args, int in_fd, int out_fd,
 		      int err_fd);
 
+/*
+ * image_cli_runtime() in a process group of its own, no terminal's: a ^C while it starts
+ * a detached container does not kill it halfway (`run -d` finishes the start).
+ */
+int image_cli_runtime_detached(const char *store, const char *const *args, int in_fd, int out_fd,
+			       int err_fd);
 /* The same in two steps: start it (its pid, -1 on error), then its exit code. */
 pid_t image_cli_runtime_spawn(const char *store, const char *const *args, int in_fd, int out_fd,
 			      int err_fd);

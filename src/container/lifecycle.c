@@ -46,7 +46,7 @@ static int open_state(const char *root, const char *id, bool reader, int *dirfd,
 
 	if (r < 0)
 		return r;
-	r = ct_state_read(*dirfd, id, st, err);
+	r = ct_state_read_busy(*dirfd, id, st, &busy, err);
 	if (r < 0) {
 		close(*dirfd);
 		*dirfd = -1;
@@ -174,11 +174,14 @@ static int kill_all(const struct ct_state *st, int sig, struct err **err)
 
 /*
  * A frozen process does not die of SIGKILL until it is thawed: after a SIGKILL to a
- * paused container, thaw it so the kill takes effect, as runc does.
+ * paused container, thaw it so the kill takes effect, as runc does.  Frozen is read
+ * after the kill (a kill without the lock may cross a pause); a cgroup that a delete
+ * removed meanwhile has nothing left to thaw.
  */
 static int thaw_killed(const struct ct_state *st, struct err **err)
 {
 	struct ct_cgroup *cg = NULL;
+	bool frozen = false;
 	int r;
 
 	if (!st->cgroup)
@@ -186,8 +189,13 @@ static int thaw_killed(const struct ct_state *st, struct err **err)
 	r = ct_cgroup_from_json(st->cgroup, &cg, err);
 	if (r < 0)
 		return r;
-	r = ct_cgroup_freeze(cg, false, err);
+	if (ct_cgroup_is_frozen(cg, &frozen, NULL) == 0 && frozen)
+		r = ct_cgroup_freeze(cg, false, err);
 	ct_cgroup_free(cg);
+	if (r == -ENOENT) {
+		err_free(err);
+		return 0;
+	}
 	return r < 0 ? err_wrap(err, "container `%s`: thaw after SIGKILL", st->id) : 0;
 }
 
@@ -213,7 +221,7 @@ int ct_kill(const char *root, const char *id, int sig, bool all, struct err **er
 	} else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {
 		r = err_make(err, errno, "kill container `%s`", id);
 	}
-	if (r >= 0 && sig == SIGKILL && status == CT_PAUSED)
+	if (r >= 0 && sig == SIGKILL && status != CT_STOPPED)
 		r = thaw_killed(&st, err);
 	ct_state_clear(&st);
 	return r;

@@ -191,6 +191,21 @@ int ct_state_read(int dirfd, const char *id, struct ct_state *ret, struct err **
 	return 0;
 }
 
+int ct_state_read_busy(int dirfd, const char *id, struct ct_state *ret, bool *busy,
+		       struct err **err)
+{
+	int r = ct_state_read(dirfd, id, ret, err);
+
+	if (r == -ENOENT && *busy) {
+		err_free(err);
+		if (flock(dirfd, LOCK_SH) < 0)
+			return err_make(err, errno, "lock container `%s`", id);
+		*busy = false;
+		r = ct_state_read(dirfd, id, ret, err);
+	}
+	return r;
+}
+
 void ct_state_clear(struct ct_state *s)
 {
 	free(s->id);

@@ -46,6 +46,12 @@ int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct e
  */
 int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, bool *ret_busy,
 			   struct err **err);
+/*
+ * ct_state_read() after ct_state_open_dir_read(): a busy container without its first
+ * state.json yet (a VM container's create writes it last) is waited for, as before.
+ */
+int ct_state_read_busy(int dirfd, const char *id, struct ct_state *ret, bool *busy,
+		       struct err **err);
 int ct_state_remove_dir(const char *root, const char *id, struct err **err);
 
 int ct_state_write(int dirfd, const struct ct_state *s, struct err **err);

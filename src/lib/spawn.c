@@ -2,6 +2,7 @@
 /* A child that reports back through a CLOEXEC pipe (spawn.h). */
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -68,4 +69,17 @@ int spawn_reap(pid_t pid, int *ret_status)
 	if (ret_status)
 		*ret_status = status;
 	return 0;
+}
+
+void spawn_child_signals(void)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sigaction(sig, NULL, &sa) == 0 &&
+		    sa.sa_handler != SIG_IGN && sa.sa_handler != SIG_DFL)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
 }

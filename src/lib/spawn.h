@@ -25,3 +25,9 @@ int spawn_reporting(enum spawn_channel kind, void (*child)(void *arg, int fd), v
 ssize_t spawn_read_report(int fd, void *buf, size_t size);
 /* waitpid(@pid) retried on EINTR: 0 with *ret_status (may be NULL), or -errno. */
 int spawn_reap(pid_t pid, int *ret_status);
+/*
+ * In a fork child: every signal its parent catches back to the default (the parent's
+ * handler would swallow one meant to end the child before it execs, or for good in one
+ * that does not), the ignored ones left ignored, none blocked.
+ */
+void spawn_child_signals(void);

@@ -69,7 +69,12 @@ static void child(const char *path, char *const *argv, int in, int out, char **e
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || (null >= 0 && dup2(null, 2) < 0))
 		_exit(127);
 	close_fds_from(3);
-	/* Not the signals a foreground run holds while it cleans up (image_cli_proxy_wait). */
+	/*
+	 * A group of its own: a terminal's ^C (a second one, while a stopped run undoes its
+	 * ADD) does not cut a plugin short; its caller decides.  Its stderr is /dev/null.
+	 * Not the signals a foreground run holds while it cleans up (image_cli_proxy_wait).
+	 */
+	setpgid(0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	execve(path, argv, env);

@@ -922,21 +922,21 @@ struct monitor_args {
 	struct plan *p;
 	int dirfd;
 	pid_t parent;
-	const sigset_t *old;
 };
 
 static void monitor_child(void *arg, int fd)
 {
 	struct monitor_args *a = arg;
 
-	sigprocmask(SIG_SETMASK, a->old, NULL);
+	/* Its own signals (vmct_monitor_run), none of create's caller's (`run --vm -d`'s). */
+	spawn_child_signals();
 	monitor_main(a->o, a->p, a->dirfd, fd, a->parent);
 }
 
 static int launch(const struct vmct_oci_create_opts *o, struct plan *p, int dirfd, pid_t *ret_pid,
-		  const sigset_t *old, int sigfd, struct err **err)
+		  int sigfd, struct err **err)
 {
-	struct monitor_args a = {.o = o, .p = p, .dirfd = dirfd, .parent = getpid(), .old = old};
+	struct monitor_args a = {.o = o, .p = p, .dirfd = dirfd, .parent = getpid()};
 	int sfd, r;
 	pid_t mon, vmm = 0;
 	char sockdir[256] = "";
@@ -998,7 +998,7 @@ int vmct_oci_create(const struct vmct_oci_create_opts *opts, pid_t *ret_pid, str
 		sigfd = signalfd(-1, &mask, SFD_CLOEXEC);
 		r = sigfd < 0 ? err_make(err, errno, "signalfd") : prepare(o, &p, &dirfd, err);
 		if (r >= 0)
-			r = launch(o, &p, dirfd, ret_pid, &old, sigfd, err);
+			r = launch(o, &p, dirfd, ret_pid, sigfd, err);
 		if (r < 0 && p.cg_made)
 			ct_cgroup_destroy(p.cg, NULL);
 		if (r < 0 && p.netns.linked)

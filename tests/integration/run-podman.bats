@@ -358,6 +358,26 @@ teardown() {
 	img_refute_mounts "$ISOLA_STORE"
 }
 
+# run catches and holds INT, TERM, HUP and QUIT while it works: the helpers it leaves
+# behind (the logger, the --rm watcher) must not keep that, or TERM would not end them.
+@test "run -d --rm: the logger and the watcher it leaves hold no signal and catch no TERM" {
+	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox d:etc d:tmp
+	"$ISOLA" pull -q "$REG/t/bbs:1" >/dev/null
+	n="it-helpers-$$"
+	"$ISOLA" run -d --rm --network none --name "$n" "$REG/t/bbs:1" sleep 100 >/dev/null
+	pids=$(pgrep -f -- "--name $n ") || true
+	echo "helpers: $pids"
+	[ "$(echo "$pids" | wc -w)" -ge 2 ]
+	for p in $pids; do
+		blk=$(awk '/^SigBlk/ {print $2}' "/proc/$p/status")
+		cgt=$(awk '/^SigCgt/ {print $2}' "/proc/$p/status")
+		echo "$p: blocked $blk, caught $cgt"
+		[ "$((0x$blk))" -eq 0 ]
+		[ "$(((0x$cgt >> 14) & 1))" -eq 0 ] # SIGTERM, 15
+	done
+	"$ISOLA" rm -f "$n" >/dev/null
+}
+
 @test "kill NAME, image kill NAME: podman's form for containers of run IMAGE (default KILL, -s SIG)" {
 	img_make t/bbs:1 d:bin F:bin/busybox:/bin/busybox l:bin/sh:busybox l:bin/sleep:busybox \
 		l:bin/touch:busybox d:etc d:tmp
