@@ -153,6 +153,31 @@ release_lock() {
 	rm -f "$TMP/hold" "$TMP/held" "$TMP/hold.pid"
 }
 
+# run catches stop signals to undo what it made; before it has made anything (here: in
+# its wait for the store's lock) one ends it at once.  env: `&` starts with INT ignored.
+@test "run: a stop signal while it waits for the store's lock ends it at once; nothing is made" {
+	img_tar "$TMP/l.tar" d:etc f:etc/motd:hi
+	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
+	"$ISOLA" image import "$TMP/layout" localhost/sh:1 >/dev/null
+	ino=$(stat -c %i "$ISOLA_STORE/lock")
+	hold_lock -x
+	for sig in INT TERM; do
+		env --default-signal=INT "$ISOLA" run --rm --network none --name "it-w-$sig" \
+			localhost/sh:1 true >"$TMP/out" 2>&1 &
+		pid=$!
+		# Queued behind the holder: a waiter's line in /proc/locks has "->".
+		wait_until 20 "grep -- '->' /proc/locks | grep -q ':$ino '"
+		kill -s "$sig" "$pid"
+		wait_until 20 "! kill -0 $pid 2>/dev/null" || { release_lock; false; }
+		st=0
+		wait "$pid" || st=$?
+		echo "$sig: $st: $(cat "$TMP/out")"
+		[ "$st" -eq $((128 + $(kill -l "$sig"))) ]
+		[ ! -e "$ISOLA_STORE/containers/it-w-$sig" ]
+	done
+	release_lock
+}
+
 @test "readers share the store lock: images, inspect and save run while another reader holds it" {
 	img_tar "$TMP/l.tar" d:etc f:etc/motd:hi
 	img_layout "$TMP/layout" latest amd64 "$TMP/l.tar" >/dev/null
