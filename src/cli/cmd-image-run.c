@@ -1409,9 +1409,11 @@ static int attach_begin(struct run_args *a, const char *store)
 		 * The container's lock stays held as long as ADD runs (a killed parent must not
 		 * let a prune race it), as fd 3; nothing else (the store's lock is the parent's).
 		 * A group of its own: a terminal's ^C does not cut ADD (or its plugins) short;
-		 * the parent, stopped by it, undoes ADD once it is done (stop_catch()).
+		 * the parent, stopped by it, undoes ADD once it is done (stop_catch()).  Its
+		 * error goes to the terminal even from the background (`stty tostop`).
 		 */
 		setpgid(0, 0);
+		signal(SIGTTOU, SIG_IGN);
 		if (a->lock_fd != 3 && dup2(a->lock_fd, 3) < 0)
 			_exit(EXIT_ISOLA);
 		fcntl(3, F_SETFD, FD_CLOEXEC);
