@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Container state directories and state.json. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
@@ -8,6 +9,7 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -258,6 +260,44 @@ static bool cgroup_frozen(const struct ct_state *s)
 }
 
 /*
+ * Is the init still before its execve?  It holds the exec fifo open from its clone to
+ * its execve (O_CLOEXEC), and `start` removes the fifo once it has seen that end close.
+ * A `start` killed between the two leaves the fifo behind a container that runs: the
+ * fifo is only taken for "created" while the init still holds it.  When /proc cannot
+ * tell, the fifo alone decides, as before.
+ */
+static bool init_waits(int dfd, pid_t pid)
+{
+	_cleanup_closedir_ DIR *d = NULL;
+	struct stat fifo;
+	struct statx f;
+	char path[64];
+	struct dirent *e;
+	bool unsure = false;
+
+	if (fstatat(dfd, "exec.fifo", &fifo, AT_SYMLINK_NOFOLLOW) < 0)
+		return false;
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return true;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		/* Cached attributes: a file of the container's own FUSE server cannot stall us. */
+		if (statx(dirfd(d), e->d_name, AT_STATX_DONT_SYNC, STATX_INO, &f) < 0) {
+			if (errno != ENOENT)
+				unsure = true; /* not ours to look at: the fifo decides */
+			continue;
+		}
+		if (makedev(f.stx_dev_major, f.stx_dev_minor) == fifo.st_dev &&
+		    f.stx_ino == fifo.st_ino)
+			return true;
+	}
+	return unsure;
+}
+
+/*
  * A frozen cgroup is paused whether its init had been started or not, as
  * runc's refreshState: pause takes a created container too, and resume gives
  * it back created.
@@ -275,7 +315,7 @@ enum ct_status ct_state_status(int dirfd, const struct ct_state *s)
 			return CT_STOPPED;
 		if (faccessat(dirfd, "vm.started", F_OK, AT_SYMLINK_NOFOLLOW) < 0)
 			return CT_CREATED;
-	} else if (faccessat(dirfd, "exec.fifo", F_OK, AT_SYMLINK_NOFOLLOW) == 0) {
+	} else if (init_waits(dirfd, s->pid)) {
 		st = CT_CREATED;
 	}
 	/* A VM container's cgroup holds its monitor and VMM: frozen is paused too. */

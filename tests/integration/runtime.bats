@@ -41,6 +41,27 @@ teardown() {
 	[ "$(isola state "$ID" | jq -r .pid)" = 0 ]
 }
 
+@test "a start killed after the init ran on leaves it running, not created for ever" {
+	args sleep 100
+	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	[ "$(isola state "$ID" | jq -r .status)" = created ]
+	# What a start killed between reading the fifo and removing it leaves behind: the
+	# fifo read to its end (the init's execve closed its side), still in place.
+	timeout 10 cat "$R/$ID/exec.fifo" >"$TMP/byte"
+	[ "$(cat "$TMP/byte")" = 0 ]
+	[ -p "$R/$ID/exec.fifo" ]
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+	[ "$(isola list --format json | jq -r '.[0].status')" = running ]
+	# Not a start that waits for an init that is gone past its fifo.
+	run timeout 10 "$ISOLA" --root "$R" start "$ID"
+	[ "$status" -eq 1 ]
+	[[ "$output" == *"that is running"* ]]
+	isola kill "$ID" KILL
+	wait_until 5 '[ "$(ct_status "$R" "$ID")" = stopped ]'
+	isola delete "$ID"
+	[ -z "$(ls "$R")" ]
+}
+
 @test "run exits with the container's code: 0, 3 and 128+9" {
 	args true
 	run isola run -b "$B" "$ID"
