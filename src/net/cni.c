@@ -20,6 +20,7 @@
 #include "jsonutil.h"
 #include "net-internal.h"
 #include "net.h"
+#include "spawn.h"
 
 /* Plugin types are file names: no path separators, no dot files. */
 static bool type_valid(const char *t)
@@ -64,7 +65,6 @@ static int find_plugin(const char *type, char *buf, size_t size, struct err **er
 static void child(const char *path, char *const *argv, int in, int out, char **env)
 {
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
-	sigset_t none;
 
 	if (dup2(in, 0) < 0 || dup2(out, 1) < 0 || (null >= 0 && dup2(null, 2) < 0))
 		_exit(127);
@@ -75,8 +75,7 @@ static void child(const char *path, char *const *argv, int in, int out, char **e
 	 * Not the signals a foreground run holds while it cleans up (image_cli_proxy_wait).
 	 */
 	setpgid(0, 0);
-	sigemptyset(&none);
-	sigprocmask(SIG_SETMASK, &none, NULL);
+	spawn_child_signals();
 	execve(path, argv, env);
 	_exit(127);
 }

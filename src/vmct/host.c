@@ -28,6 +28,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "relay.h"
+#include "spawn.h"
 #include "text.h"
 #include "vmct.h"
 
@@ -126,10 +127,8 @@ static int spawn_vmm(struct host *h, struct err **err)
 	if (h->vmm == 0) {
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		sigset_t none;
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		spawn_child_signals();
 		/* Its own process group: a terminal's ^C reaches us, and we tell the guest. */
 		setpgid(0, 0);
 		/* And it does not outlive us, even when we are killed. */

@@ -47,6 +47,7 @@
 #include "cleanup.h"
 #include "fdutil.h"
 #include "image.h"
+#include "spawn.h"
 #include "text.h"
 #include "vmct.h"
 
@@ -368,10 +369,8 @@ int vmct_spawn_vmm(const char *const *argv, const char *console, const char *net
 	if (pid == 0) {
 		int in = open("/dev/null", O_RDONLY | O_CLOEXEC);
 		int out = open(console, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-		sigset_t none;
 
-		sigemptyset(&none);
-		sigprocmask(SIG_SETMASK, &none, NULL);
+		spawn_child_signals();
 		setpgid(0, 0); /* a terminal's ^C reaches us, and we tell the guest */
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
 			_exit(127);
