@@ -1058,6 +1058,9 @@ static void on_stop(int sig)
 	}
 	if (!stop_sig)
 		stop_sig = sig;
+	/* A rootless run's child makes the container (a pull): it stops too, and undoes. */
+	if (image_cli_store_child > 0)
+		kill(image_cli_store_child, sig);
 }
 
 /* Not one ignored since we started (nohup's HUP, a shell's INT for `&`): it stays so. */

@@ -2,6 +2,7 @@
 #pragma once
 /* Shared bits of the image commands. */
 #include <limits.h>
+#include <signal.h>
 #include <sys/types.h>
 
 #include "cli.h"
@@ -149,6 +150,9 @@ extern const struct cli_opt cmd_image_run_opts[];
  * with the rootless map (store-userns.c).  Call it before threads exist.
  */
 int image_cli_store_call(int (*fn)(void *), void *arg);
+/* The child of image_cli_store_call() while the parent waits for it, else 0: a signal
+ * handler passes it the signals that should stop its work. */
+extern volatile sig_atomic_t image_cli_store_child;
 /* Remove containers/<id> of the store (--store value or NULL); an exit code. */
 int image_cli_bundle_remove(const char *store_opt, const char *id);
 /* Print a note for the device nodes a rootless unpack left out (then forget them). */

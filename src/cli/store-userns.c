@@ -84,6 +84,8 @@ static void child(int to_parent, int from_parent, const char *store, int (*fn)(v
 	_exit(code);
 }
 
+volatile sig_atomic_t image_cli_store_child;
+
 int image_cli_store_call(int (*fn)(void *), void *arg)
 {
 	_cleanup_err_ struct err *err = NULL;
@@ -123,9 +125,13 @@ int image_cli_store_call(int (*fn)(void *), void *arg)
 	close(down[1]);
 	if (pid < 0)
 		return log_error("fork: %s", strerror(errno)), EXIT_ISOLA;
+	image_cli_store_child = pid;
 	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
+		if (errno != EINTR) {
+			image_cli_store_child = 0;
 			return EXIT_ISOLA;
+		}
+	image_cli_store_child = 0;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);

@@ -33,6 +33,7 @@ setup() {
 }
 
 teardown() {
+	[ ! -f "$TMP/srv.pid" ] || hostile_stop
 	if [ -n "${U:-}" ]; then
 		as_user "$TMP/isola" rm -f "$ID" >/dev/null 2>&1 || true
 		rootless_user_remove
@@ -89,6 +90,31 @@ as_nobody() {
 	empty "$S/layers" "$S/blobs/sha256" "$S/containers"
 	[ -z "$(find "$S" ! -user "$U")" ]
 	[ -z "$(find "$TMP/xdg" -user root)" ]
+}
+
+@test "rootless image: run stopped by TERM while its child pulls: the pull ends too, nothing left" {
+	make_user
+	hostile_start drip
+	as_user "$TMP/isola" run --rm --name "$ID" "$HREG/t/a:latest" true >"$TMP/out" 2>&1 &
+	wait_until 100 "grep -q '/blobs/' '$TMP/srv.log'" || { cat "$TMP/out"; false; }
+	sleep 0.5 # some of the drip arrives: the pull has a partial in the store
+	# The parent alone (the oldest isola of the user): its child in the store's user
+	# namespace does the pull.  The drip would feed that pull for two minutes.
+	ps -u "$U" -o pid,ppid,comm,args
+	pid=$(pgrep -o -u "$U" -x isola-dl)
+	kill -TERM "$pid"
+	wait_until 15 "! pgrep -u '$U' -x isola-dl >/dev/null" || {
+		cat "$TMP/out"
+		pkill -KILL -u "$U" -x isola-dl
+		false
+	}
+	st=0
+	wait $! || st=$?
+	echo "$st: $(cat "$TMP/out")"
+	[ "$st" -eq 143 ]
+	[[ "$(cat "$TMP/out")" == *interrupted* ]]
+	[ ! -e "$S/containers/$ID" ]
+	empty "$S/tmp"
 }
 
 @test "rootless image: a layer owner beyond the user's subordinate range is refused, nothing left" {
