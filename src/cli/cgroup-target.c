@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include "cgroup-target.h"
+#include "cleanup.h"
 #include "cli.h"
 #include "opt.h"
 
@@ -60,6 +61,7 @@ static int check_freeze(const struct cgroup_target *t, const char *id, bool froz
 
 int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool frozen)
 {
+	_cleanup_close_ int lock = -1;
 	struct cgroup_target t;
 	struct err *err = NULL;
 	const char *id;
@@ -72,7 +74,12 @@ int cgroup_target_freeze_cmd(const char *root, int argc, char **argv, bool froze
 	id = argv[optind];
 	if (cgroup_target_open(root, id, &t, &err) < 0)
 		return cli_fail(&err);
-	r = check_freeze(&t, id, frozen, &err);
+	/* The status again under the freezer's lock: a kill --all may have had it frozen. */
+	r = lock = ct_state_lock_freezer(t.dirfd, id, &err);
+	if (r >= 0) {
+		t.status = ct_state_status(t.dirfd, &t.st);
+		r = check_freeze(&t, id, frozen, &err);
+	}
 	if (r >= 0)
 		r = ct_cgroup_freeze(t.cg, frozen, &err);
 	cgroup_target_close(&t);

@@ -209,13 +209,18 @@ int ct_kill(const char *root, const char *id, int sig, bool all, struct err **er
 	/*
 	 * One process's signal goes through a pidfd checked against the recorded start
 	 * time: it needs no lock, and a hook of the command that holds it may send one.
-	 * --all freezes the cgroup: not beside a pause or resume.
+	 * --all reads the cgroup from the state likewise, and freezes it under the freezer's
+	 * own lock: not beside a pause or resume, but beside a start whose hook runs it.
 	 */
-	r = open_state(root, id, !all, &dirfd, &st, &status, err);
+	r = open_state(root, id, true, &dirfd, &st, &status, err);
 	if (r < 0)
 		return r;
-	if (all) {
-		r = kill_all(&st, sig, err);
+	if (all && status == CT_CREATING) {
+		r = err_make(err, ESRCH, "container `%s` is not running", id);
+	} else if (all) {
+		_cleanup_close_ int lock = ct_state_lock_freezer(dirfd, id, err);
+
+		r = lock < 0 ? lock : kill_all(&st, sig, err);
 	} else if (status == CT_STOPPED || (pfd = pidfd_of(&st)) < 0) {
 		r = err_make(err, ESRCH, "container `%s` is not running", id);
 	} else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {

@@ -95,6 +95,19 @@ int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, boo
 	return open_dir(root, id, LOCK_SH | LOCK_NB, ret_dirfd, ret_busy, err);
 }
 
+int ct_state_lock_freezer(int dirfd, const char *id, struct err **err)
+{
+	_cleanup_close_ int fd =
+	    openat(dirfd, "freezer.lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return err_make(err, errno, "container `%s`: open freezer.lock", id);
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return err_make(err, errno, "container `%s`: lock freezer.lock", id);
+	return TAKE_FD(fd);
+}
+
 int ct_state_remove_dir(const char *root, const char *id, struct err **err)
 {
 	_cleanup_close_ int rfd = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);

@@ -47,6 +47,14 @@ int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct e
 int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, bool *ret_busy,
 			   struct err **err);
 /*
+ * The container's cgroup freezer, held exclusively (blocking) on the fd returned: pause,
+ * resume and kill --all freeze and thaw, and none may thaw what another froze.  A lock of
+ * its own (freezer.lock in the directory), so kill --all needs only a reader's lock on
+ * the container and a hook of the command that holds that can run it.  Lock order:
+ * the container's, then this one.
+ */
+int ct_state_lock_freezer(int dirfd, const char *id, struct err **err);
+/*
  * ct_state_read() after ct_state_open_dir_read(): a busy container without its first
  * state.json yet (a VM container's create writes it last) is waited for, as before.
  */

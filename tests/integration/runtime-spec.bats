@@ -75,6 +75,27 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	wait_until 10 '[ "$(isola state "$ID" | jq -r .status)" = stopped ]'
 }
 
+@test "a poststart hook can kill --all its container; a paused one stays paused under kill --all" {
+	args sh -c 'sleep 100 & sleep 100'
+	bundle_jq "$B" ".hooks = {\"poststart\": [$(hook "timeout 5 $ISOLA --root $R kill --all $ID KILL && echo killed > $TMP/k")]}"
+	isola create -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	isola start "$ID"
+	[ "$(cat "$TMP/k")" = killed ]
+	wait_until 10 '[ "$(isola state "$ID" | jq -r .status)" = stopped ]'
+	isola delete "$ID"
+	# The freezer's own lock: kill --all freezes and thaws, pause's freeze stays.
+	bundle_jq "$B" 'del(.hooks)'
+	isola run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	isola pause "$ID"
+	isola kill --all "$ID" CONT
+	[ "$(isola state "$ID" | jq -r .status)" = paused ]
+	isola resume "$ID"
+	[ "$(isola state "$ID" | jq -r .status)" = running ]
+	run isola resume "$ID"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"is running, not paused"* ]]
+}
+
 @test "hooks in the runtime's namespaces start in the bundle, wherever the caller is (as runc)" {
 	args sleep 100
 	w="pwd -P >> $TMP/cwd"
