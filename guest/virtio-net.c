@@ -21,6 +21,9 @@
  * lost); one for a later i, or with the wrong bytes, is corruption (exit 6), and
  * so is a used ring that jumps (vdrv_wait).  Prints "virtio-net: seq i" every 50
  * frames and "virtio-net: seq done N, retransmits R, stale S" at the end.
+ * `burst=N`: sends N test frames back to back and prints how long that took.
+ * `count=MS`: sends "isola-net-tx", then counts the "isola-net-rx" frames that arrive
+ * within MS milliseconds.
  * Exit codes: 0 ok, 1 no device, 2 negotiation, 3 queue, 4 timeout, 6 corrupt.
  */
 #include "virtio-drv.h"
@@ -338,6 +341,48 @@ static int seq_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_
 	return 0;
 }
 
+/* `burst=N`: N test frames back to back; how long they took (a transmit limit shows). */
+static int burst_mode(struct vdrv_queue *txq, const uint8_t mac[6], uint64_t n)
+{
+	uint64_t start = guest_now_us();
+
+	for (uint64_t i = 0; i < n; i++)
+		if (send_test_frame(txq, mac, "isola-burst") < 0)
+			return 4;
+	guest_printf("virtio-net: burst %u sent in %u us\n", (unsigned)n,
+		     (unsigned)(guest_now_us() - start));
+	return 0;
+}
+
+/*
+ * `count=MS`: say "isola-net-tx" (the peer's cue), then count the "isola-net-rx" frames
+ * that arrive within MS milliseconds (a receive limit shows).
+ */
+static int count_mode(struct vdrv_queue *rxq, struct vdrv_queue *txq, const uint8_t mac[6],
+		      uint64_t ms)
+{
+	struct vdrv_buf rb = {rxbuf, sizeof(rxbuf), true};
+	uint64_t end, now;
+	unsigned got = 0;
+
+	if (send_test_frame(txq, mac, "isola-net-tx") < 0)
+		return 4;
+	end = guest_now_us() + ms * 1000;
+	while ((now = guest_now_us()) < end) {
+		int64_t len;
+
+		vdrv_offer(rxq, &rb, 1);
+		vdrv_kick(rxq);
+		len = vdrv_wait(rxq, end - now);
+		if (len < 0)
+			break;
+		if (len >= NET_HDR + 26 && is_test_frame(rxbuf + NET_HDR, "isola-net-rx"))
+			got++;
+	}
+	guest_printf("virtio-net: counted %u frames in %u ms\n", got, (unsigned)ms);
+	return 0;
+}
+
 int main(void)
 {
 	struct vdrv_queue rxq, txq;
@@ -376,6 +421,10 @@ int main(void)
 		return udp_mode(&rxq, &txq, mac, offload);
 	if (guest_cmdline_has("seq"))
 		return seq_mode(&rxq, &txq, mac, guest_cmdline_u64_or("seq", 100, 10000000));
+	if (guest_cmdline_has("burst"))
+		return burst_mode(&txq, mac, guest_cmdline_u64_or("burst", 30, 100000));
+	if (guest_cmdline_has("count"))
+		return count_mode(&rxq, &txq, mac, guest_cmdline_u64_or("count", 2000, 60000));
 	if (mrg)
 		return mrg_mode(&rxq, &txq, mac);
 	if (guest_cmdline_has("answer")) {

@@ -105,7 +105,8 @@ static int set_numbers(struct vm_config *cfg, json_t *j, struct err **err)
  * "ops": {...}} (Firecracker's shape; refill_time in ms, 1000 when 0; a
  * size of 0 is no limit).
  */
-int vm_config_rate_limiter(json_t *d, const char *where, struct vm_disk_cfg *disk, struct err **err)
+int vm_config_rate_limiter_key(json_t *d, const char *where, const char *key,
+			       struct vm_rate_cfg *bw, struct vm_rate_cfg *ops, struct err **err)
 {
 	static const char *const keys[] = {"bandwidth", "ops", NULL};
 	static const char *const bkeys[] = {"size", "one_time_burst", "refill_time", NULL};
@@ -113,13 +114,13 @@ int vm_config_rate_limiter(json_t *d, const char *where, struct vm_disk_cfg *dis
 	json_t *rl = NULL;
 	int r;
 
-	r = json_get_object(d, where, "rate_limiter", &rl, err);
+	r = json_get_object(d, where, key, &rl, err);
 	if (r < 0 || !rl)
 		return r;
-	snprintf(w, sizeof(w), "%s.rate_limiter", where);
+	snprintf(w, sizeof(w), "%s.%s", where, key);
 	r = json_check_keys(rl, w, keys, err);
 	for (unsigned i = 0; r >= 0 && keys[i]; i++) {
-		struct vm_rate_cfg *rc = i ? &disk->iops : &disk->bw;
+		struct vm_rate_cfg *rc = i ? ops : bw;
 		uint64_t *dst[] = {&rc->size, &rc->one_time_burst, &rc->refill_ms};
 		json_t *b = NULL;
 
@@ -141,6 +142,22 @@ int vm_config_rate_limiter(json_t *d, const char *where, struct vm_disk_cfg *dis
 			rc->refill_ms = 1000;
 	}
 	return r;
+}
+
+int vm_config_rate_limiter(json_t *d, const char *where, struct vm_disk_cfg *disk, struct err **err)
+{
+	return vm_config_rate_limiter_key(d, where, "rate_limiter", &disk->bw, &disk->iops, err);
+}
+
+int vm_config_net_rate_limiters(json_t *obj, const char *where, struct vm_net_cfg *n,
+				struct err **err)
+{
+	int r =
+	    vm_config_rate_limiter_key(obj, where, "rx_rate_limiter", &n->rx_bw, &n->rx_ops, err);
+
+	return r < 0 ? r
+		     : vm_config_rate_limiter_key(obj, where, "tx_rate_limiter", &n->tx_bw,
+						  &n->tx_ops, err);
 }
 
 static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err)
@@ -172,7 +189,8 @@ static int add_disk(struct vm_config *cfg, json_t *d, size_t i, struct err **err
 
 static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 {
-	static const char *const keys[] = {"tap", "mac", "bridge", "offload", NULL};
+	static const char *const keys[] = {
+	    "tap", "mac", "bridge", "offload", "rx_rate_limiter", "tx_rate_limiter", NULL};
 	struct vm_net_cfg net = {0};
 	const char *tap = NULL, *mac = NULL, *br = NULL;
 	bool offload = true;
@@ -191,6 +209,8 @@ static int add_net(struct vm_config *cfg, json_t *n, size_t i, struct err **err)
 		r = json_get_string(n, where, "bridge", false, &br, err);
 	if (r >= 0)
 		r = json_get_bool(n, where, "offload", &offload, err);
+	if (r >= 0)
+		r = vm_config_net_rate_limiters(n, where, &net, err);
 	if (r < 0)
 		return r;
 	if (mac && vm_config_parse_mac(mac, net.mac) < 0)

@@ -35,6 +35,7 @@ struct vm_net_cfg {
 	uint8_t mac[6];
 	bool has_mac;
 	bool no_offload; /* offload=off: offer no checksum/segmentation features */
+	struct vm_rate_cfg rx_bw, rx_ops, tx_bw, tx_ops; /* rate limiters, each way */
 };
 
 /* A host directory shared with the guest over virtio-fs (--fs tag=T,path=DIR[,ro]). */
@@ -227,5 +228,11 @@ int vm_config_parse_mac(const char *s, uint8_t mac[6]);
 struct json_t;
 int vm_config_rate_limiter(struct json_t *obj, const char *where, struct vm_disk_cfg *d,
 			   struct err **err);
+/* The same shape under another key (bw and ops are left alone when obj has no `key`). */
+int vm_config_rate_limiter_key(struct json_t *obj, const char *where, const char *key,
+			       struct vm_rate_cfg *bw, struct vm_rate_cfg *ops, struct err **err);
+/* A network interface's "rx_rate_limiter" and "tx_rate_limiter" into n. */
+int vm_config_net_rate_limiters(struct json_t *obj, const char *where, struct vm_net_cfg *n,
+				struct err **err);
 /* Final checks (kernel given, sizes within caps). */
 int vmm_config_validate(const struct vm_config *cfg, struct err **err);

@@ -156,6 +156,13 @@ preboot_put() { # path body
 		-H 'Content-Type: application/json' -d "$2" "http://localhost$1"
 }
 
+# METHOD PATH [BODY] through the API at $TMP/api.sock: prints the HTTP status; the body
+# goes to $TMP/api.body.
+api_call() {
+	curl -s -o "$TMP/api.body" -w '%{http_code}' --max-time 10 --unix-socket "$TMP/api.sock" \
+		-X "$1" -H 'Content-Type: application/json' ${3+-d "$3"} "http://localhost$2"
+}
+
 @test "vm-virtio: PUT /drives with a Firecracker rate_limiter before boot" {
 	require_cmd curl
 	truncate -s 16M "$TMP/rl.img"
@@ -190,6 +197,12 @@ preboot_put() { # path body
 	echo "$output"
 	[ "$status" -ne 0 ]
 	[[ "$output" == *"bad.json"*"rate_limiter.bw"* ]]
+	echo '{"kernel": "k", "nets": [{"tap": "t", "tx_rate_limiter": {"ops": {"size": -1}}}]}' \
+		>"$TMP/bad.json"
+	run "$ISOLA" vm run --config "$TMP/bad.json"
+	echo "$output"
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"bad.json"*"nets[0].tx_rate_limiter.ops"* ]]
 }
 
 @test "vm-virtio: two VMs cannot open one writable image" {
@@ -305,6 +318,112 @@ start_net_host_side() {
 	[ "$status" -eq 0 ]
 	# 12-byte header + 60-byte frame in 48-byte buffers: two of them.
 	[[ "$output" == *"got 60-byte frame, num_buffers 2"* ]]
+}
+
+# On TAP $tap, wait for the guest's "isola-net-tx" cue, then send it N frames (backgrounded).
+net_flood() { # N
+	rm -f "$TMP/host.ready"
+	python3 - "$tap" "$TMP/host.ready" "$1" >"$TMP/host.out" <<'PY' &
+import socket, sys
+s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(0x88b5))
+s.bind((sys.argv[1], 0x88b5)); s.settimeout(30)
+open(sys.argv[2], 'w').close()
+while s.recv(2048)[14:26] != b'isola-net-tx':
+    pass
+for _ in range(int(sys.argv[3])):
+    s.send(b'\xff' * 6 + bytes.fromhex('020000000099') + b'\x88\xb5' +
+           b'isola-net-rx'.ljust(46, b'\0'))
+print('sent', flush=True)
+PY
+	pid=$!
+	for _ in $(seq 100); do [ -e "$TMP/host.ready" ] && break; sleep 0.1; done
+}
+
+net_held() { # receive|transmit: the rounds the VMM's --debug log says the limit held back
+	sed -n "s/.*rate limits held back \([0-9]*\) receive and \([0-9]*\) transmit.*/\1 \2/p" |
+		{ read -r rx tx && if [ "$1" = receive ]; then echo "$rx"; else echo "$tx"; fi; }
+}
+
+# A TAP $tap (up), no one on it.
+net_tap() { # name
+	net_prereqs
+	tap=$1
+	ip tuntap add dev "$tap" mode tap vnet_hdr
+	ip link set "$tap" up
+}
+
+@test "vm-virtio: virtio-net rate limits: frames wait for their tokens, each way (JSON config)" {
+	net_tap isola-it-r$$
+	# Transmit: a bucket of 10 frames refilled in a second; 30 frames take 2 s or more.
+	cat >"$TMP/vm.json" <<-EOF
+	{"kernel": "$GUESTS/virtio-net.elf", "cmdline": "burst=30",
+	 "nets": [{"tap": "$tap", "tx_rate_limiter": {"ops": {"size": 10, "refill_time": 1000}}}]}
+	EOF
+	run timeout 60 "$ISOLA" --debug vm run --config "$TMP/vm.json"
+	echo "$output"
+	[ "$status" -eq 0 ]
+	us=$(sed -n 's/.*burst 30 sent in \([0-9]*\) us.*/\1/p' <<<"$output")
+	[ "$us" -ge 1900000 ]
+	[ "$(net_held transmit <<<"$output")" -ge 10 ]
+	# Receive: 600 bytes a second (60-byte frames: 10 a second); of 50 sent at once,
+	# at most 10 + 2 x 10 (and one in flight) arrive within 2 s.  Unlimited: all 50.
+	for limit in none bandwidth; do
+		rl=
+		[ "$limit" = none ] ||
+			rl=', "rx_rate_limiter": {"bandwidth": {"size": 600, "refill_time": 1000}}'
+		cat >"$TMP/vm.json" <<-EOF
+		{"kernel": "$GUESTS/virtio-net.elf", "cmdline": "count=2000",
+		 "nets": [{"tap": "$tap"$rl}]}
+		EOF
+		net_flood 50
+		run timeout 60 "$ISOLA" --debug vm run --config "$TMP/vm.json"
+		wait "$pid" || true
+		pid=
+		echo "$limit: $output"
+		[ "$status" -eq 0 ]
+		got=$(sed -n 's/.*counted \([0-9]*\) frames.*/\1/p' <<<"$output")
+		if [ "$limit" = none ]; then
+			[ "$got" -eq 50 ]
+		else
+			[ "$got" -le 31 ]
+			[ "$(net_held receive <<<"$output")" -ge 10 ]
+		fi
+	done
+}
+
+@test "vm-virtio: PUT /network-interfaces takes a tx_rate_limiter; PATCH lifts it while frames wait" {
+	require_cmd curl
+	net_tap isola-it-p$$
+	"$ISOLA" --debug vm run --api-sock "$TMP/api.sock" >"$TMP/vm.out" 2>&1 &
+	pid=$!
+	for _ in $(seq 100); do [ -S "$TMP/api.sock" ] && break; sleep 0.05; done
+	[ "$(api_call PATCH /network-interfaces/eth0 '{"iface_id":"eth0","tx_rate_limiter":{"ops":{"size":0}}}')" = 400 ]
+	grep -q "not started" "$TMP/api.body"
+	[ "$(preboot_put /boot-source "{\"kernel_image_path\":\"$GUESTS/virtio-net.elf\",
+		\"boot_args\":\"burst=40\"}")" = 204 ]
+	[ "$(preboot_put /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"'"$tap"'",
+		"tx_rate_limiter":{"ops":{"size":5,"refill_time":"x"}}}')" = 400 ]
+	# 5 frames, then one more every 100 s: without the PATCH the guest gives up (exit 4).
+	[ "$(preboot_put /network-interfaces/eth0 '{"iface_id":"eth0","host_dev_name":"'"$tap"'",
+		"tx_rate_limiter":{"ops":{"size":5,"refill_time":500000}}}')" = 204 ]
+	[ "$(preboot_put /actions '{"action_type":"InstanceStart"}')" = 204 ]
+	[ "$(api_call GET /vm/config)" = 200 ]
+	[ "$(jq -c '."network-interfaces"[0].tx_rate_limiter' "$TMP/api.body")" = \
+		'{"ops":{"size":5,"one_time_burst":0,"refill_time":500000}}' ]
+	[ "$(api_call PATCH /network-interfaces/eth1 '{"iface_id":"eth1","tx_rate_limiter":{"ops":{"size":0}}}')" = 400 ]
+	grep -q "no such interface" "$TMP/api.body"
+	[ "$(api_call PATCH /network-interfaces/eth0 '{"iface_id":"eth0","mtu":1}')" = 400 ]
+	[ "$(api_call PATCH /network-interfaces/eth0 '{"iface_id":"eth0"}')" = 400 ]
+	grep -q "nothing to change" "$TMP/api.body"
+	sleep 1
+	[ "$(api_call PATCH /network-interfaces/eth0 '{"iface_id":"eth0","tx_rate_limiter":{"ops":{"size":0}}}')" = 204 ]
+	wait "$pid" && st=0 || st=$?
+	pid=
+	cat "$TMP/vm.out"
+	[ "$st" -eq 0 ]
+	# The first 5 went at once, the 6th waited for the PATCH, a second later.
+	us=$(sed -n 's/.*burst 40 sent in \([0-9]*\) us.*/\1/p' "$TMP/vm.out")
+	[ "$us" -ge 900000 ]
 }
 
 # Answer the net guest's frame on TAP $tap from a packet socket (backgrounded).

@@ -119,5 +119,18 @@ int api_drive_patch_parse(const char *body, size_t len, const char *path_id,
 void api_drive_patch_free(struct api_drive_patch *p);
 void vm_api_patch_drive(struct vm *vm, const char *id, const char *body, size_t len,
 			struct api_resp *resp);
+/*
+ * ifaces.c: PATCH /network-interfaces/{id} once running (Firecracker's
+ * PartialNetworkInterface): new rate limits.  [0] is receive, [1] transmit;
+ * has_* replace that bucket.
+ */
+struct api_iface_patch {
+	bool has_bw[2], has_ops[2];
+	struct vm_rate_cfg bw[2], ops[2];
+};
+int api_iface_patch_parse(const char *body, size_t len, const char *path_id,
+			  struct api_iface_patch *ret, struct err **err);
+void vm_api_patch_iface(struct vm *vm, const char *id, const char *body, size_t len,
+			struct api_resp *resp);
 /* migrate.c: PUT /migrate */
 void vm_api_migrate(struct vm *vm, const char *body, size_t len, struct api_resp *resp);

@@ -210,6 +210,8 @@ void vm_api_handle(struct vm *vm, const char *method, const char *path, const ch
 		return;
 	if (streq(method, "PATCH") && !strncmp(path, "/drives/", 8) && path[8])
 		return vm_api_patch_drive(vm, path + 8, body, body_len, resp);
+	if (streq(method, "PATCH") && !strncmp(path, "/network-interfaces/", 20) && path[20])
+		return vm_api_patch_iface(vm, path + 20, body, body_len, resp);
 	if (is_preboot(path) || (!strncmp(path, "/drives/", 8) && path[8]) ||
 	    (!strncmp(path, "/network-interfaces/", 20) && path[20]))
 		return fault(resp, 400,

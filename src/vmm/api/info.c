@@ -44,6 +44,21 @@ void api_drive_id(const struct vm_disk_cfg *d, unsigned i, char id[VM_MAX_DEV_ID
 		snprintf(id, VM_MAX_DEV_ID + 1, "disk%u", i);
 }
 
+/* A RateLimiter object, or NULL when neither bucket limits anything. */
+static json_t *rate_limiter(const struct vm_rate_cfg *bw, const struct vm_rate_cfg *ops)
+{
+	json_t *rl;
+
+	if (!bw->size && !ops->size)
+		return NULL;
+	rl = json_object();
+	if (rl && bw->size)
+		json_object_set_new(rl, "bandwidth", bucket(bw));
+	if (rl && ops->size)
+		json_object_set_new(rl, "ops", bucket(ops));
+	return rl;
+}
+
 static json_t *drive(const struct vm_disk_cfg *d, unsigned i)
 {
 	char id[VM_MAX_DEV_ID + 1];
@@ -53,14 +68,8 @@ static json_t *drive(const struct vm_disk_cfg *d, unsigned i)
 	j = json_pack("{s:s, s:s, s:b, s:b, s:s, s:s}", "drive_id", id, "path_on_host", d->path,
 		      "is_root_device", 0, "is_read_only", d->readonly, "cache_type", "Unsafe",
 		      "io_engine", "Sync");
-	if (j && (d->bw.size || d->iops.size)) {
-		rl = json_object();
-		if (rl && d->bw.size)
-			json_object_set_new(rl, "bandwidth", bucket(&d->bw));
-		if (rl && d->iops.size)
-			json_object_set_new(rl, "ops", bucket(&d->iops));
+	if (j && (rl = rate_limiter(&d->bw, &d->iops)))
 		json_object_set_new(j, "rate_limiter", rl);
-	}
 	return j;
 }
 
@@ -68,7 +77,7 @@ static json_t *iface(const struct vm_net_cfg *n, unsigned i)
 {
 	const uint8_t *m = n->mac;
 	char id[VM_MAX_DEV_ID + 1], mac[18];
-	json_t *j;
+	json_t *j, *rl;
 
 	snprintf(id, sizeof(id), "%s", n->id);
 	if (!n->id[0])
@@ -79,6 +88,10 @@ static json_t *iface(const struct vm_net_cfg *n, unsigned i)
 			 m[4], m[5]);
 		json_object_set_new(j, "guest_mac", json_string(mac));
 	}
+	if (j && (rl = rate_limiter(&n->rx_bw, &n->rx_ops)))
+		json_object_set_new(j, "rx_rate_limiter", rl);
+	if (j && (rl = rate_limiter(&n->tx_bw, &n->tx_ops)))
+		json_object_set_new(j, "tx_rate_limiter", rl);
 	return j;
 }
 
@@ -167,15 +180,12 @@ bool api_unsupported(const char *method, const char *path, bool running, struct 
 			return true;
 		}
 	}
-	if (streq(method, "PATCH") && !strncmp(path, "/network-interfaces/", 20)) {
-		api_fault(resp, 400, "network rate limiters are not supported by isola");
-		return true;
-	}
 	if (!running && (streq(method, "PATCH") || streq(method, "PUT")) &&
 	    (streq(path, "/vm") || streq(path, "/snapshot/create") ||
 	     !strncmp(path, "/drives/", 8) || streq(path, "/migrate") ||
-	     !strncmp(path, "/balloon/", 9)) &&
-	    !(streq(method, "PUT") && !strncmp(path, "/drives/", 8))) {
+	     !strncmp(path, "/balloon/", 9) || !strncmp(path, "/network-interfaces/", 20)) &&
+	    !(streq(method, "PUT") &&
+	      (!strncmp(path, "/drives/", 8) || !strncmp(path, "/network-interfaces/", 20)))) {
 		snprintf(msg, sizeof(msg), "%s %s: the microVM is not started", method, path);
 		api_fault(resp, 400, msg);
 		return true;

@@ -193,13 +193,12 @@ int pb_net(struct vm_config *cfg, const char *id, json_t *j, struct err **err)
 		r = json_get_string(j, "body", "host_dev_name", true, &tap, err);
 	if (r >= 0)
 		r = json_get_string(j, "body", "guest_mac", false, &mac, err);
+	if (r >= 0)
+		r = vm_config_net_rate_limiters(j, "body", &n, err);
 	if (r < 0)
 		return r;
-	for (const char *const *k =
-		 (const char *const[]){"mtu", "rx_rate_limiter", "tx_rate_limiter", NULL};
-	     *k; k++)
-		if (json_object_get(j, *k))
-			return err_make(err, EINVAL, "body.%s: not supported by isola", *k);
+	if (json_object_get(j, "mtu"))
+		return err_make(err, EINVAL, "body.mtu: not supported by isola");
 	if (mac && vm_config_parse_mac(mac, n.mac) < 0)
 		return err_make(err, EINVAL, "body.guest_mac: expected xx:xx:xx:xx:xx:xx");
 	n.has_mac = mac;

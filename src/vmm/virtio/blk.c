@@ -238,14 +238,6 @@ static uint32_t blk_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req
 	return written + 1;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* The bytes a request moves, as the rate limiter counts them (data only). */
 static uint64_t req_bytes(const struct virtq_req *req)
 {
@@ -264,17 +256,17 @@ static uint64_t req_bytes(const struct virtq_req *req)
 /* Does the rate limit hold this request back?  Then arm the timer for it. */
 static bool throttle(struct virtio_blk *b, const struct virtq_req *req)
 {
-	struct itimerspec its = {0};
 	uint64_t wait;
+	int r;
 
 	if (!virtio_rl_active(&b->rl))
 		return false;
-	wait = virtio_rl_take(&b->rl, req_bytes(req), now_ns());
+	wait = virtio_rl_take(&b->rl, req_bytes(req), virtio_rl_now());
 	if (!wait)
 		return false;
-	its.it_value.tv_sec = wait / 1000000000;
-	its.it_value.tv_nsec = wait % 1000000000;
-	if (timerfd_settime(b->timer, 0, &its, NULL) < 0) {
+	r = virtio_rl_arm(b->timer, wait);
+	if (r < 0) {
+		errno = -r;
 		log_warn_ratelimited("virtio-blk: arm rate-limit timer: %m");
 		return false; /* serve it rather than stall the disk */
 	}
@@ -497,7 +489,7 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
 		r = blk_open(b, cfg, defer_lock, err);
 	/* The timer exists without a limit too: PATCH /drives may set one later. */
 	if (r >= 0) {
-		virtio_rl_init(&b->rl, &cfg->bw, &cfg->iops, now_ns());
+		virtio_rl_init(&b->rl, &cfg->bw, &cfg->iops, virtio_rl_now());
 		b->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 		if (b->timer < 0)
 			r = err_make(err, errno, "disk `%s`: rate-limit timer", cfg->path);
@@ -565,7 +557,7 @@ int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg 
 	if (fd >= 0)
 		r = blk_swap(b, fd, d->path, err);
 	if (r >= 0 && rate) {
-		virtio_rl_init(&b->rl, &d->bw, &d->iops, now_ns());
+		virtio_rl_init(&b->rl, &d->bw, &d->iops, virtio_rl_now());
 		if (b->waiting) { /* the held request tries again under the new limit */
 			blk_unthrottle(b);
 			virtio_dev_kick(vdev, 0);

@@ -83,12 +83,16 @@ void virtio_dev_service_queue(struct virtio_dev *vdev, unsigned q)
 				virtio_dev_needs_reset(vdev);
 				return;
 			}
-			if (r == -EBADMSG)
+			if (r == -EBADMSG) {
 				log_warn_ratelimited(
 				    "virtio-%s: queue %u: malformed descriptor chain",
 				    vdev->ops->name, q);
-			else
+			} else if (vdev->ops->admit && !vdev->ops->admit(vdev, q, vdev->req)) {
+				virtq_unpop(vq);
+				goto done;
+			} else {
 				complete(vdev, vq, q);
+			}
 			if (++served == WORKER_BUDGET) {
 				virtio_dev_kick(vdev, q); /* come back after the others */
 				goto done;
@@ -142,11 +146,22 @@ static int poll_fd_now(struct virtio_dev *vdev)
 	return vdev->poll_fd;
 }
 
+/* The same for timer_fd, which needs no wish: a disarmed timer is never readable. */
+static int timer_fd_now(struct virtio_dev *vdev)
+{
+	uint32_t st = __atomic_load_n(&vdev->status, __ATOMIC_SEQ_CST);
+
+	if (!vdev->ops->timer || !(st & VIRTIO_STATUS_DRIVER_OK) ||
+	    (st & VIRTIO_STATUS_NEEDS_RESET) || __atomic_load_n(&vdev->paused, __ATOMIC_SEQ_CST))
+		return -1;
+	return vdev->timer_fd;
+}
+
 static void *worker_main(void *arg)
 {
 	struct virtio_dev *vdev = arg;
 	unsigned n = vdev->ops->n_queues;
-	struct pollfd pfd[VIRTIO_MAX_QUEUES + 3];
+	struct pollfd pfd[VIRTIO_MAX_QUEUES + 4];
 	uint64_t v;
 
 	for (unsigned i = 0; i < n; i++)
@@ -154,10 +169,12 @@ static void *worker_main(void *arg)
 	pfd[n] = (struct pollfd){.fd = vdev->stop_fd, .events = POLLIN};
 	pfd[n + 1] = (struct pollfd){.fd = -1, .events = POLLIN};
 	pfd[n + 2] = (struct pollfd){.fd = vdev->wake_fd, .events = POLLIN};
+	pfd[n + 3] = (struct pollfd){.fd = -1, .events = POLLIN};
 	for (;;) {
 		/* A negative fd is skipped by poll(2). */
 		pfd[n + 1].fd = poll_fd_now(vdev);
-		if (poll(pfd, n + 3, -1) < 0) {
+		pfd[n + 3].fd = timer_fd_now(vdev);
+		if (poll(pfd, n + 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			log_error("virtio-%s: worker: poll: %m", vdev->ops->name);
@@ -175,6 +192,12 @@ static void *worker_main(void *arg)
 				vdev->ops->poll(vdev);
 			pthread_mutex_unlock(&vdev->lock);
 		}
+		if (pfd[n + 3].fd >= 0 && pfd[n + 3].revents) {
+			pthread_mutex_lock(&vdev->lock);
+			if (live(vdev))
+				vdev->ops->timer(vdev);
+			pthread_mutex_unlock(&vdev->lock);
+		}
 	}
 }
 
@@ -188,6 +211,7 @@ int virtio_dev_init(struct virtio_dev *vdev, const struct virtio_dev_ops *ops,
 	vdev->stop_fd = -1;
 	vdev->wake_fd = -1;
 	vdev->poll_fd = -1;
+	vdev->timer_fd = -1;
 	for (unsigned i = 0; i < VIRTIO_MAX_QUEUES; i++)
 		vdev->kick_fd[i] = -1;
 	pthread_mutex_init(&vdev->lock, NULL);

@@ -10,6 +10,12 @@
  * known.  UFO is offered only when this kernel's TAP takes TUN_F_UFO.
  * MRG_RXBUF spreads a frame over several receive chains.  No multiqueue, no
  * control queue.
+ *
+ * Rate limits (Firecracker's rx_rate_limiter and tx_rate_limiter): token buckets of
+ * bytes (the frame, without the virtio_net_hdr) and of frames, each way.  A transmit
+ * chain that does not fit stays in the ring; a received frame that does not fit waits in
+ * the bounce buffer with the TAP unwatched.  One timerfd brings both back; meanwhile the
+ * TAP's queue fills and the kernel drops there, as at a slow link.
  */
 #include <endian.h>
 #include <errno.h>
@@ -21,6 +27,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/random.h>
+#include <sys/timerfd.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -28,6 +35,7 @@
 #include "log.h"
 #include "snap-format.h"
 #include "netlink.h"
+#include "ratelimit.h"
 #include "virtio-internal.h"
 #include "vm-config.h"
 
@@ -77,7 +85,12 @@ struct virtio_net {
 	bool detach;	 /* we put an existing TAP into a bridge: take it out at the end */
 	uint8_t *bounce; /* MRG_RXBUF: the frame being delivered... */
 	size_t pending;	 /* ... and its length, 0 when none */
+	bool charged;	 /* the pending frame's tokens are taken */
 	struct net_rx_chains rx;
+	struct virtio_ratelimit rx_rl, tx_rl;
+	int timer;	       /* either limit's wait; -1 until a limit is set */
+	bool rx_wait, tx_wait; /* held back until the timer fires */
+	uint64_t throttled[2]; /* rounds held back, receive and transmit */
 };
 
 /* GUEST_* feature bits and the TUNSETOFFLOAD flag each needs. */
@@ -122,6 +135,45 @@ static void sync_offloads(struct virtio_net *n)
 	n->offload_features = f;
 }
 
+/*
+ * Take a frame's tokens (`bytes` of it and one frame) from rl, or arm the timer, set *wait
+ * and say no.  A timer that cannot be armed lets the frame pass rather than stall the link.
+ */
+static bool net_take(struct virtio_net *n, struct virtio_ratelimit *rl, uint64_t bytes, bool *wait,
+		     unsigned dir)
+{
+	uint64_t ns;
+	int r;
+
+	if (!virtio_rl_active(rl))
+		return true;
+	ns = virtio_rl_take(rl, bytes, virtio_rl_now());
+	if (!ns)
+		return true;
+	r = virtio_rl_arm(n->timer, ns);
+	if (r < 0) {
+		errno = -r;
+		log_warn_ratelimited("virtio-net: arm rate-limit timer: %m");
+		return true;
+	}
+	*wait = true;
+	n->throttled[dir]++;
+	return false;
+}
+
+/* The transmit limit, before the core hands a chain to net_handle(). */
+static bool net_admit(struct virtio_dev *vdev, unsigned q, const struct virtq_req *req)
+{
+	struct virtio_net *n = (struct virtio_net *)vdev;
+
+	if (q != TXQ)
+		return true;
+	if (n->tx_wait)
+		return false;
+	return net_take(n, &n->tx_rl, req->out_len > NET_HDR_LEN ? req->out_len - NET_HDR_LEN : 0,
+			&n->tx_wait, 1);
+}
+
 /* Transmit: the readable buffers are header + frame, exactly what the TAP takes. */
 static uint32_t net_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req *req)
 {
@@ -134,7 +186,7 @@ static uint32_t net_handle(struct virtio_dev *vdev, unsigned q, struct virtq_req
 	return 0;
 }
 
-enum rx_result { RX_DONE, RX_TAP_EMPTY, RX_NO_BUFFERS, RX_BROKEN };
+enum rx_result { RX_DONE, RX_TAP_EMPTY, RX_NO_BUFFERS, RX_BROKEN, RX_THROTTLED };
 
 /* One frame straight from the TAP into one chain (no MRG_RXBUF). */
 static enum rx_result rx_single(struct virtio_net *n)
@@ -221,12 +273,45 @@ static int rx_gather(struct virtio_net *n, size_t need)
 }
 
 /*
+ * The bounced frame into one chain (no MRG_RXBUF, under a receive limit): a chain too
+ * small for it is returned empty and the frame dropped, as the driver broke 5.1.6.3.1.
+ */
+static enum rx_result rx_one(struct virtio_net *n)
+{
+	struct virtq *vq = &n->vdev.vq[RXQ];
+	struct virtq_req *req = n->vdev.req;
+	int r = virtq_pop(vq, req);
+
+	if (r == -EIO)
+		return RX_BROKEN;
+	if (r == -EBADMSG)
+		return RX_DONE;
+	if (r == 0)
+		return RX_NO_BUFFERS;
+	if (req->n_out || req->in_len < n->pending) {
+		log_warn_ratelimited("virtio-net: %zu-byte frame dropped: receive buffer too small",
+				     n->pending);
+		virtq_push(vq, req->head, 0);
+		n->pending = 0;
+		return RX_DONE;
+	}
+	*(uint16_t *)(n->bounce + NUM_BUFFERS_OFF) = htole16(1);
+	virtq_buf_to_iov(req->iov, req->n_in, 0, n->bounce, n->pending);
+	virtq_mark_written(vq, req->iov, req->n_in);
+	virtq_push(vq, req->head, n->pending);
+	n->pending = 0;
+	return RX_DONE;
+}
+
+/*
  * MRG_RXBUF: the frame is read into a bounce buffer first (the TAP does not
  * tell the next frame's size), then spread over as many chains as it needs;
  * num_buffers says how many.  A frame waits there while the guest has too
- * few buffers posted; one larger than its whole ring is dropped.
+ * few buffers posted; one larger than its whole ring is dropped.  Under a
+ * receive limit, a frame waits there for its tokens too (and goes into one
+ * chain without MRG_RXBUF).
  */
-static enum rx_result rx_merged(struct virtio_net *n)
+static enum rx_result rx_bounced(struct virtio_net *n, bool merge)
 {
 	struct net_rx_chains *c = &n->rx;
 	size_t off = 0;
@@ -240,7 +325,15 @@ static enum rx_result rx_merged(struct virtio_net *n)
 		if (len < NET_HDR_LEN)
 			return RX_TAP_EMPTY;
 		n->pending = len;
+		n->charged = false;
 	}
+	if (!n->charged) {
+		if (!net_take(n, &n->rx_rl, n->pending - NET_HDR_LEN, &n->rx_wait, 0))
+			return RX_THROTTLED;
+		n->charged = true;
+	}
+	if (!merge)
+		return rx_one(n);
 	r = rx_gather(n, n->pending);
 	if (r == -E2BIG) {
 		log_warn_ratelimited(
@@ -268,10 +361,13 @@ static void net_rx(struct virtio_dev *vdev)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
 	bool merge = vdev->driver_features & (1ull << VIRTIO_NET_F_MRG_RXBUF);
+	bool bounce = merge || virtio_rl_active(&n->rx_rl) || n->pending;
 	unsigned done = 0;
 
+	if (n->rx_wait)
+		return; /* the timer comes back */
 	while (done < RX_BUDGET) {
-		enum rx_result r = merge ? rx_merged(n) : rx_single(n);
+		enum rx_result r = bounce ? rx_bounced(n, merge) : rx_single(n);
 
 		if (r == RX_BROKEN) {
 			virtio_dev_needs_reset(vdev);
@@ -279,6 +375,11 @@ static void net_rx(struct virtio_dev *vdev)
 		}
 		if (r == RX_TAP_EMPTY)
 			break;
+		if (r == RX_THROTTLED) {
+			/* The TAP's frames wait in the kernel (and drop there) meanwhile. */
+			__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
+			break;
+		}
 		if (r == RX_NO_BUFFERS) {
 			/* Stop watching the TAP until the guest adds buffers. */
 			__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
@@ -295,21 +396,59 @@ static void net_rx(struct virtio_dev *vdev)
 
 static void net_queue_notify(struct virtio_dev *vdev, unsigned q)
 {
-	sync_offloads((struct virtio_net *)vdev);
+	struct virtio_net *n = (struct virtio_net *)vdev;
+
+	sync_offloads(n);
 	if (q == TXQ) {
-		virtio_dev_service_queue(vdev, q);
+		if (!n->tx_wait)
+			virtio_dev_service_queue(vdev, q);
 		return;
 	}
+	if (n->rx_wait)
+		return;
 	virtq_disable_notify(&vdev->vq[RXQ]);
 	__atomic_store_n(&vdev->poll_wanted, true, __ATOMIC_SEQ_CST);
 	net_rx(vdev);
 }
 
+/* The rate-limit timer fired (worker thread, lock held): what waited tries again. */
+static void net_timer(struct virtio_dev *vdev)
+{
+	struct virtio_net *n = (struct virtio_net *)vdev;
+	uint64_t ticks;
+
+	if (read(n->timer, &ticks, sizeof(ticks)) < 0)
+		return; /* not expired yet (spurious wakeup) */
+	sync_offloads(n);
+	if (n->tx_wait) {
+		n->tx_wait = false;
+		virtio_dev_service_queue(vdev, TXQ);
+	}
+	if (n->rx_wait) {
+		n->rx_wait = false;
+		__atomic_store_n(&vdev->poll_wanted, true, __ATOMIC_SEQ_CST);
+		net_rx(vdev);
+	}
+}
+
+/* Nothing held back by a limit any more: the timer is off. */
+static void net_unthrottle(struct virtio_net *n)
+{
+	struct itimerspec off = {0};
+
+	if (n->timer >= 0)
+		timerfd_settime(n->timer, 0, &off, NULL);
+	n->rx_wait = n->tx_wait = false;
+}
+
 static void net_reset(struct virtio_dev *vdev)
 {
+	struct virtio_net *n = (struct virtio_net *)vdev;
+
 	__atomic_store_n(&vdev->poll_wanted, false, __ATOMIC_SEQ_CST);
-	sync_offloads((struct virtio_net *)vdev); /* driver_features is 0 again */
-	((struct virtio_net *)vdev)->pending = 0;
+	sync_offloads(n); /* driver_features is 0 again */
+	net_unthrottle(n);
+	n->pending = 0;
 }
 
 /*
@@ -358,6 +497,10 @@ static void net_destroy(struct virtio_dev *vdev)
 	/* A TAP we created goes away with its fd; one we only borrowed leaves the bridge. */
 	if (n->detach && virtio_nl_detach(n->ifname, &err) < 0)
 		log_warn("virtio-net: %s", err->msg);
+	if (virtio_rl_active(&n->rx_rl) || virtio_rl_active(&n->tx_rl))
+		log_debug("virtio-net: rate limits held back %llu receive and %llu transmit rounds",
+			  (unsigned long long)n->throttled[0], (unsigned long long)n->throttled[1]);
+	virtio_close_fd(&n->timer);
 	virtio_close_fd(&n->tap);
 	free(n->bounce);
 	free(n);
@@ -374,7 +517,9 @@ static const struct virtio_dev_ops net_ops = {
     .n_queues = 2,
     .handle = net_handle,
     .queue_notify = net_queue_notify,
+    .admit = net_admit,
     .poll = net_rx,
+    .timer = net_timer,
     .reset = net_reset,
     .destroy = net_destroy,
     .resumed = net_resumed,
@@ -463,7 +608,7 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 
 	if (!n)
 		return err_make(err, ENOMEM, "virtio-net");
-	n->tap = -1;
+	n->tap = n->timer = -1;
 	snprintf(n->ifname, sizeof(n->ifname), "%s", cfg->tap);
 	created = if_nametoindex(cfg->tap) == 0;
 	r = virtio_dev_init(&n->vdev, &net_ops, mem, err);
@@ -473,6 +618,9 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		r = bridge(n, cfg, created, err);
 	if (r >= 0 && !(n->bounce = malloc(NET_BOUNCE_SIZE)))
 		r = err_make(err, ENOMEM, "virtio-net");
+	/* The timer exists without a limit too: PATCH /network-interfaces may set one. */
+	if (r >= 0 && (n->timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC)) < 0)
+		r = err_make(err, errno, "net: tap `%s`: rate-limit timer", cfg->tap);
 	if (r < 0) {
 		virtio_dev_destroy(&n->vdev);
 		return r;
@@ -491,8 +639,38 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	n->vdev.features |= 1ull << VIRTIO_NET_F_MRG_RXBUF;
 	if (!cfg->no_offload)
 		n->vdev.features |= offered_offloads(n->tap);
+	virtio_rl_init(&n->rx_rl, &cfg->rx_bw, &cfg->rx_ops, virtio_rl_now());
+	virtio_rl_init(&n->tx_rl, &cfg->tx_bw, &cfg->tx_ops, virtio_rl_now());
 	n->vdev.poll_fd = n->tap;
+	n->vdev.timer_fd = n->timer;
 	*ret = &n->vdev;
+	return 0;
+}
+
+int virtio_net_update(struct virtio_dev *vdev, const struct vm_net_cfg *cfg, bool rx, bool tx,
+		      struct err **err)
+{
+	struct virtio_net *n = (struct virtio_net *)vdev;
+	bool was_rx, was_tx;
+
+	if (vdev->ops != &net_ops)
+		return err_make(err, ENODEV, "not a virtio-net device");
+	pthread_mutex_lock(&vdev->lock);
+	if (rx)
+		virtio_rl_init(&n->rx_rl, &cfg->rx_bw, &cfg->rx_ops, virtio_rl_now());
+	if (tx)
+		virtio_rl_init(&n->tx_rl, &cfg->tx_bw, &cfg->tx_ops, virtio_rl_now());
+	/* What waited tries again under the new limits (the old wait may be far off). */
+	was_rx = n->rx_wait;
+	was_tx = n->tx_wait;
+	net_unthrottle(n);
+	if (was_rx) {
+		__atomic_store_n(&vdev->poll_wanted, true, __ATOMIC_SEQ_CST);
+		virtio_dev_kick(vdev, RXQ);
+	}
+	if (was_tx)
+		virtio_dev_kick(vdev, TXQ);
+	pthread_mutex_unlock(&vdev->lock);
 	return 0;
 }
 

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* Token buckets for device rate limits (see ratelimit.h). */
+#include <errno.h>
+#include <sys/timerfd.h>
+#include <time.h>
+
 #include "ratelimit.h"
 
 static void bucket_init(struct virtio_bucket *b, const struct vm_rate_cfg *cfg, uint64_t now_ns)
@@ -93,4 +97,24 @@ uint64_t virtio_rl_take(struct virtio_ratelimit *rl, uint64_t bytes, uint64_t no
 	consume(&rl->bytes, bytes);
 	consume(&rl->ops, 1);
 	return 0;
+}
+
+uint64_t virtio_rl_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int virtio_rl_arm(int timer, uint64_t wait_ns)
+{
+	struct itimerspec cur, its = {0};
+
+	if (timerfd_gettime(timer, &cur) == 0 && (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
+	    (uint64_t)cur.it_value.tv_sec * 1000000000 + cur.it_value.tv_nsec <= wait_ns)
+		return 0;
+	its.it_value.tv_sec = wait_ns / 1000000000;
+	its.it_value.tv_nsec = wait_ns % 1000000000;
+	return timerfd_settime(timer, 0, &its, NULL) < 0 ? -errno : 0;
 }

@@ -35,3 +35,11 @@ bool virtio_rl_active(const struct virtio_ratelimit *rl);
  * bucket is full and leaves it in debt, so the long-run rate still holds.
  */
 uint64_t virtio_rl_take(struct virtio_ratelimit *rl, uint64_t bytes, uint64_t now_ns);
+
+/* CLOCK_MONOTONIC in nanoseconds, the time the functions above take. */
+uint64_t virtio_rl_now(void);
+/*
+ * Arm the timerfd `timer` to fire in wait_ns, unless it is armed to fire sooner already
+ * (one timer serving two limits).  -errno when it cannot be armed.
+ */
+int virtio_rl_arm(int timer, uint64_t wait_ns);

@@ -276,6 +276,26 @@ int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm
 	return r;
 }
 
+int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *n, bool rx, bool tx,
+			  struct err **err)
+{
+	struct vm_virtio *devices = vm ? vm_virtio(vm) : NULL;
+	struct virtio_dev *vdev = NULL;
+	unsigned k = 0;
+	int r;
+
+	if (!devices)
+		return err_make(err, ENODEV, "the VM has no virtio devices");
+	pthread_mutex_lock(&devices->lock);
+	for (unsigned i = 0; !vdev && i < devices->n; i++)
+		if (devices->dev[i].vdev->ops->device_id == VIRTIO_ID_NET && k++ == nic)
+			vdev = devices->dev[i].vdev;
+	r = vdev ? virtio_net_update(vdev, n, rx, tx, err)
+		 : err_make(err, ENODEV, "the VM has no network interface %u", nic);
+	pthread_mutex_unlock(&devices->lock);
+	return r;
+}
+
 /*
  * After a restore, once the devices run: one interrupt per live queue, in
  * case the last one the source sent did not make it into the saved state;

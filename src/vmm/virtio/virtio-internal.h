@@ -67,8 +67,15 @@ struct virtio_dev_ops {
 	 * a device that fills buffers on its own (network receive) takes over.
 	 */
 	void (*queue_notify)(struct virtio_dev *vdev, unsigned q);
+	/*
+	 * Optional, for the core's loop of handle(): may req be served now?  false puts it
+	 * back and ends the round (a rate limit: the device's timer brings it back).
+	 */
+	bool (*admit)(struct virtio_dev *vdev, unsigned q, const struct virtq_req *req);
 	/* Optional: vdev->poll_fd became readable (worker thread, lock held). */
 	void (*poll)(struct virtio_dev *vdev);
+	/* Optional: vdev->timer_fd became readable (worker thread, lock held); read it. */
+	void (*timer)(struct virtio_dev *vdev);
 	/* Optional: the guest wrote [off, off+len) of the config space (bounds checked). */
 	void (*config_write)(struct virtio_dev *vdev, uint32_t off, const void *data, uint32_t len);
 	/* Optional: back to the power-on state (device lock held, worker idle). */
@@ -118,6 +125,7 @@ struct virtio_dev {
 	pthread_t worker;
 	bool worker_running;
 	int poll_fd;	  /* extra fd the worker watches, or -1 */
+	int timer_fd;	  /* the device's timerfd, watched whenever it is live, or -1 */
 	bool poll_wanted; /* ... only while the device sets this and is live */
 	bool paused;	  /* atomic, set under lock: the worker serves nothing */
 
@@ -201,6 +209,9 @@ int virtio_fs_create(const struct guest_mem *mem, const struct vm_fs_cfg *cfg,
 struct vm_net_cfg;
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);
+/* New rate limits for rx and/or tx from cfg (PATCH /network-interfaces); what waits retries. */
+int virtio_net_update(struct virtio_dev *vdev, const struct vm_net_cfg *cfg, bool rx, bool tx,
+		      struct err **err);
 
 /* The virtio-mmio transport: window, IRQ, notifications, cmdline; starts the worker. */
 struct virtio_mmio;

@@ -62,6 +62,14 @@ int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm
 			   bool rate, struct err **err);
 
 /*
+ * PATCH /network-interfaces: the VM's NIC number `nic` (in cfg->nets order) takes
+ * n's receive limit (rx) and/or transmit limit (tx).  See virtio_net_update().
+ */
+struct vm_net_cfg;
+int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *n, bool rx, bool tx,
+			  struct err **err);
+
+/*
  * The ith virtio-pci function's slot on bus 0 and the GSI its INTA# pulses,
  * for the MP table; -ENOENT past the last (always with the mmio transport).
  */

@@ -73,6 +73,62 @@ static void test_parse(void)
 	free(msg);
 }
 
+static int parse_iface(const char *body, struct api_iface_patch *p, char **msg)
+{
+	struct err *err = NULL;
+	int r = api_iface_patch_parse(body, strlen(body), "eth0", p, &err);
+
+	free(*msg);
+	*msg = err ? strdup(err->msg) : NULL;
+	err_free(&err);
+	return r;
+}
+
+/* PATCH /network-interfaces/{id} (src/vmm/api/ifaces.c): the same buckets, each way. */
+static void test_parse_iface(void)
+{
+	struct api_iface_patch p = {0};
+	char *msg = NULL;
+
+	is_int(parse_iface("{\"iface_id\":\"eth0\",\"tx_rate_limiter\":{\"ops\":{\"size\":5,"
+			   "\"refill_time\":100}}}",
+			   &p, &msg),
+	       0, "tx_rate_limiter alone: %s", msg);
+	ok(!p.has_bw[0] && !p.has_ops[0] && !p.has_bw[1] && p.has_ops[1] && p.ops[1].size == 5 &&
+	       p.ops[1].refill_ms == 100,
+	   "only the transmit ops bucket is replaced");
+	is_int(parse_iface("{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{\"bandwidth\":{"
+			   "\"size\":1000}},\"tx_rate_limiter\":{\"ops\":{\"size\":0}}}",
+			   &p, &msg),
+	       0, "both ways: %s", msg);
+	ok(p.has_bw[0] && p.bw[0].size == 1000 && p.bw[0].refill_ms == 1000 && p.has_ops[1] &&
+	       p.ops[1].size == 0,
+	   "a default refill of 1000 ms; a zero bucket lifts the limit");
+	ok(parse_iface("{\"iface_id\":\"eth0\"}", &p, &msg) < 0 && strstr(msg, "nothing"),
+	   "nothing to change: %s", msg);
+	ok(parse_iface("{\"iface_id\":\"eth0\",\"rx_rate_limiter\":{}}", &p, &msg) < 0 &&
+	       strstr(msg, "nothing"),
+	   "an empty limiter changes nothing: %s", msg);
+	ok(parse_iface("{\"iface_id\":\"eth1\",\"rx_rate_limiter\":{\"ops\":{\"size\":1}}}", &p,
+		       &msg) < 0 &&
+	       strstr(msg, "differs"),
+	   "id not the path's: %s", msg);
+	ok(parse_iface("{\"iface_id\":\"eth0\",\"mtu\":1500}", &p, &msg) < 0 && strstr(msg, "mtu"),
+	   "a PUT-only key refused: %s", msg);
+	ok(parse_iface("{\"iface_id\":\"eth0\",\"tx_rate_limiter\":{\"ops\":{\"size\":-1}}}", &p,
+		       &msg) < 0 &&
+	       strstr(msg, "tx_rate_limiter.ops"),
+	   "negative size, named: %s", msg);
+	ok(parse_iface("{\"iface_id\":\"eth0\",\"tx_rate_limiter\":{\"ops\":{\"size\":"
+		       "1099511627777}}}",
+		       &p, &msg) < 0 &&
+	       strstr(msg, "at most"),
+	   "past the cap: %s", msg);
+	ok(parse_iface("{\"iface_id\":\"eth0\",\"rx_rate_limiter\":[]}", &p, &msg) < 0,
+	   "not an object: %s", msg);
+	free(msg);
+}
+
 /* One request through the router; the status, and the body in *body (owned). */
 static int handle(struct vm *vm, const char *path, const char *body, char **ret)
 {
@@ -128,6 +184,11 @@ static void test_route(void)
 	is_int(handle(vm, "/drives/root", NULL, &body), 400, "no body: 400");
 	ok(!strcmp(cfg.disks[0].path, img) && !strcmp(cfg.disks[1].path, img),
 	   "the configuration is unchanged");
+	/* No interface by that name; before boot (no devices) the device refuses. */
+	is_int(handle(vm, "/network-interfaces/eth0",
+		      "{\"iface_id\":\"eth0\",\"tx_rate_limiter\":{\"ops\":{\"size\":1}}}", &body),
+	       400, "unknown interface: 400");
+	ok(body && strstr(body, "no such interface"), "%s", body);
 	pthread_mutex_destroy(&vm->cfg_lock);
 	free(vm);
 	free(body);
@@ -139,6 +200,7 @@ static void test_route(void)
 int main(void)
 {
 	test_parse();
+	test_parse_iface();
 	test_route();
 	return tap_done();
 }
