@@ -1050,10 +1050,13 @@ static volatile sig_atomic_t stop_sig, stop_armed;
 
 static void on_stop(int sig)
 {
+	int saved = errno;
+
 	/* Nothing made yet (a wait for the store's lock, say): the end at once, as ever. */
 	if (!stop_armed) {
 		signal(sig, SIG_DFL);
 		raise(sig); /* delivered when this handler returns */
+		errno = saved;
 		return;
 	}
 	if (!stop_sig)
@@ -1061,6 +1064,7 @@ static void on_stop(int sig)
 	/* A rootless run's child makes the container (a pull): it stops too, and undoes. */
 	if (image_cli_store_child > 0)
 		kill(image_cli_store_child, sig);
+	errno = saved;
 }
 
 /* Not one ignored since we started (nohup's HUP, a shell's INT for `&`): it stays so. */
@@ -1921,6 +1925,8 @@ static int prepare_rootless(void *data)
 
 	/* Armed again by prepare() once it holds the store (the parent is, for us). */
 	stop_armed = 0;
+	if (stop_sig)
+		return EXIT_ISOLA; /* passed on by the parent while we were being set up */
 	if (unshare(CLONE_NEWNS) < 0) {
 		log_error("mount namespace: %s", strerror(errno));
 		return EXIT_ISOLA;

@@ -61,11 +61,13 @@ static int write_maps(pid_t pid, struct err **err)
 }
 
 /* The child: a user namespace of its own, its maps written by the parent, then fn. */
-static void child(int to_parent, int from_parent, const char *store, int (*fn)(void *), void *arg)
+static void child(int to_parent, int from_parent, const char *store, int (*fn)(void *), void *arg,
+		  const sigset_t *mask)
 {
 	char c = 0;
 	int code;
 
+	sigprocmask(SIG_SETMASK, mask, NULL);
 	/* Root in there would otherwise pick root's default store. */
 	if (setenv("ISOLA_STORE", store, 1) < 0)
 		_exit(EXIT_ISOLA);
@@ -90,7 +92,9 @@ int image_cli_store_call(int (*fn)(void *), void *arg)
 {
 	_cleanup_err_ struct err *err = NULL;
 	int up[2], down[2], status;
+	sigset_t all, old;
 	const char *store;
+	siginfo_t info;
 	char c = 0;
 	pid_t pid;
 
@@ -106,12 +110,18 @@ int image_cli_store_call(int (*fn)(void *), void *arg)
 	}
 	fflush(stdout);
 	fflush(stderr);
+	/* Known as the child before a signal handler can look (image_cli_store_child). */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
 	pid = fork();
 	if (pid == 0) {
 		close(up[0]);
 		close(down[1]);
-		child(up[1], down[0], store, fn, arg);
+		child(up[1], down[0], store, fn, arg, &old);
 	}
+	if (pid > 0)
+		image_cli_store_child = pid;
+	sigprocmask(SIG_SETMASK, &old, NULL);
 	close(up[1]);
 	close(down[0]);
 	if (pid > 0 && read(up[0], &c, 1) == 1) {
@@ -125,13 +135,14 @@ int image_cli_store_call(int (*fn)(void *), void *arg)
 	close(down[1]);
 	if (pid < 0)
 		return log_error("fork: %s", strerror(errno)), EXIT_ISOLA;
-	image_cli_store_child = pid;
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR) {
-			image_cli_store_child = 0;
-			return EXIT_ISOLA;
-		}
+	/* Ended, not yet reaped: its pid cannot be another's while a handler may use it. */
+	while (waitid(P_PID, pid, &info, WEXITED | WNOWAIT) < 0)
+		if (errno != EINTR)
+			break;
 	image_cli_store_child = 0;
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return EXIT_ISOLA;
 	if (WIFEXITED(status))
 		return WEXITSTATUS(status);
 	return 128 + WTERMSIG(status);

@@ -159,6 +159,8 @@ __attribute__((noreturn)) static void child_main(struct create_ctx *c)
 	char path[64];
 	int fd;
 
+	/* Until its execve: what `state` takes for an init still waiting (state.c). */
+	prctl(PR_SET_NAME, CT_INIT_COMM, 0, 0, 0);
 	/* The flock lives on the open file: the parent's unlock must not wait for us. */
 	close(c->dirfd);
 	close(c->sock[0]);

@@ -201,7 +201,7 @@ static int thaw_killed(const struct ct_state *st, struct err **err)
 
 int ct_kill(const char *root, const char *id, int sig, bool all, struct err **err)
 {
-	_cleanup_close_ int dirfd = -1, pfd = -1;
+	_cleanup_close_ int dirfd = -1, pfd = -1, freezer = -1;
 	struct ct_state st = {};
 	enum ct_status status;
 	int r;
@@ -218,9 +218,10 @@ int ct_kill(const char *root, const char *id, int sig, bool all, struct err **er
 	if (all && status == CT_CREATING) {
 		r = err_make(err, ESRCH, "container `%s` is not running", id);
 	} else if (all) {
-		_cleanup_close_ int lock = ct_state_lock_freezer(dirfd, id, err);
-
-		r = lock < 0 ? lock : kill_all(&st, sig, err);
+		/* Held through thaw_killed() too: no pause slips in before its thaw. */
+		r = freezer = ct_state_lock_freezer(dirfd, id, err);
+		if (r >= 0)
+			r = kill_all(&st, sig, err);
 	} else if (status == CT_STOPPED || (pfd = pidfd_of(&st)) < 0) {
 		r = err_make(err, ESRCH, "container `%s` is not running", id);
 	} else if (syscall(SYS_pidfd_send_signal, pfd, sig, NULL, 0) < 0) {

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -51,6 +52,11 @@ int ct_state_create_dir(const char *root, const char *id, int *ret_dirfd, struct
 	r = lock_dir(dfd, id, err);
 	if (r < 0)
 		return r;
+	/* Made here, by the container's owner, never later (ct_state_lock_freezer()). */
+	r = openat(dfd, CT_STATE_FREEZER_LOCK, O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (r < 0)
+		return err_make(err, errno, "container `%s`: create %s", id, CT_STATE_FREEZER_LOCK);
+	close(r);
 	*ret_dirfd = TAKE_FD(dfd);
 	return 0;
 }
@@ -98,13 +104,24 @@ int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, boo
 int ct_state_lock_freezer(int dirfd, const char *id, struct err **err)
 {
 	_cleanup_close_ int fd =
-	    openat(dirfd, "freezer.lock", O_RDONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	    openat(dirfd, CT_STATE_FREEZER_LOCK, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	int lock = fd;
 
+	/*
+	 * Not there: a container an older isola made, or one a delete is removing (which a
+	 * new file would keep from going).  The container's own lock instead, as before:
+	 * exclusive on dirfd (a shared one held on it is converted), released with it.
+	 */
+	if (fd < 0 && errno == ENOENT) {
+		fd = fcntl(dirfd, F_DUPFD_CLOEXEC, 3);
+		lock = dirfd;
+	}
 	if (fd < 0)
-		return err_make(err, errno, "container `%s`: open freezer.lock", id);
-	while (flock(fd, LOCK_EX) < 0)
+		return err_make(err, errno, "container `%s`: open %s", id, CT_STATE_FREEZER_LOCK);
+	while (flock(lock, LOCK_EX) < 0)
 		if (errno != EINTR)
-			return err_make(err, errno, "container `%s`: lock freezer.lock", id);
+			return err_make(err, errno, "container `%s`: lock %s", id,
+					CT_STATE_FREEZER_LOCK);
 	return TAKE_FD(fd);
 }
 
@@ -272,24 +289,46 @@ static bool cgroup_frozen(const struct ct_state *s)
 	return frozen;
 }
 
+/* Does pid still have the name the init takes until its execve (create.c)? */
+static bool init_named(pid_t pid)
+{
+	char path[64], comm[32];
+	_cleanup_close_ int fd = -1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	n = fd < 0 ? -1 : read(fd, comm, sizeof(comm) - 1);
+	if (n <= 0)
+		return false;
+	comm[n] = 0;
+	comm[strcspn(comm, "\n")] = 0;
+	return streq(comm, CT_INIT_COMM);
+}
+
 /*
  * Is the init still before its execve?  It holds the exec fifo open from its clone to
  * its execve (O_CLOEXEC), and `start` removes the fifo once it has seen that end close.
  * A `start` killed between the two leaves the fifo behind a container that runs: the
- * fifo is only taken for "created" while the init still holds it.  When /proc cannot
- * tell, the fifo alone decides, as before.
+ * fifo is only taken for "created" while the init is still the init.  Its name says so
+ * at once; an init of an older isola has no such name, so /proc/<pid>/fd is looked
+ * through for the fifo: only links whose text names an exec.fifo are stat'ed (readlink
+ * asks no file system), from the cache.  When /proc cannot tell, the fifo decides.
  */
 static bool init_waits(int dfd, pid_t pid)
 {
 	_cleanup_closedir_ DIR *d = NULL;
+	char path[64], link[PATH_MAX];
 	struct stat fifo;
 	struct statx f;
-	char path[64];
 	struct dirent *e;
 	bool unsure = false;
+	ssize_t n;
 
 	if (fstatat(dfd, "exec.fifo", &fifo, AT_SYMLINK_NOFOLLOW) < 0)
 		return false;
+	if (init_named(pid))
+		return true;
 	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
 	d = opendir(path);
 	if (!d)
@@ -297,12 +336,15 @@ static bool init_waits(int dfd, pid_t pid)
 	while ((e = readdir(d))) {
 		if (e->d_name[0] == '.')
 			continue;
-		/* Cached attributes: a file of the container's own FUSE server cannot stall us. */
-		if (statx(dirfd(d), e->d_name, AT_STATX_DONT_SYNC, STATX_INO, &f) < 0) {
-			if (errno != ENOENT)
-				unsure = true; /* not ours to look at: the fifo decides */
+		n = readlinkat(dirfd(d), e->d_name, link, sizeof(link) - 1);
+		if (n < 0) {
+			unsure |= errno != ENOENT; /* not ours to look at: the fifo decides */
 			continue;
 		}
+		link[n] = 0;
+		if (n < 10 || strcmp(link + n - 10, "/exec.fifo") ||
+		    statx(dirfd(d), e->d_name, AT_STATX_DONT_SYNC, STATX_INO, &f) < 0)
+			continue;
 		if (makedev(f.stx_dev_major, f.stx_dev_minor) == fifo.st_dev &&
 		    f.stx_ino == fifo.st_ino)
 			return true;

@@ -21,8 +21,11 @@
  */
 #define CT_STATE_MAX (CT_CONFIG_MAX + (1u << 20))
 /* The container's cgroup record alone, so delete --force works without state.json. */
-#define CT_STATE_CGROUP_FILE "cgroup.json"
-#define CT_STATE_CGROUP_MAX  (256u << 10)
+#define CT_STATE_CGROUP_FILE  "cgroup.json"
+#define CT_STATE_FREEZER_LOCK "freezer.lock"
+/* The init's name from its clone to its execve (as runc's "runc:[2:INIT]"). */
+#define CT_INIT_COMM	    "isola:[INIT]"
+#define CT_STATE_CGROUP_MAX (256u << 10)
 
 enum ct_status { CT_CREATING, CT_CREATED, CT_RUNNING, CT_PAUSED, CT_STOPPED };
 
@@ -47,11 +50,13 @@ int ct_state_open_dir(const char *root, const char *id, int *ret_dirfd, struct e
 int ct_state_open_dir_read(const char *root, const char *id, int *ret_dirfd, bool *ret_busy,
 			   struct err **err);
 /*
- * The container's cgroup freezer, held exclusively (blocking) on the fd returned: pause,
- * resume and kill --all freeze and thaw, and none may thaw what another froze.  A lock of
- * its own (freezer.lock in the directory), so kill --all needs only a reader's lock on
- * the container and a hook of the command that holds that can run it.  Lock order:
- * the container's, then this one.
+ * The container's cgroup freezer, held exclusively (blocking) until the fd returned is
+ * closed: pause, resume and kill --all freeze and thaw, and none may thaw what another
+ * froze.  A lock of its own (freezer.lock, made with the directory), so kill --all needs
+ * only a reader's lock on the container and a hook of the command that holds that can run
+ * it.  Lock order: the container's, then this one.  Without the file (a container of an
+ * older isola, or one being deleted) dirfd's own lock is taken exclusively instead, and
+ * is released only with dirfd.
  */
 int ct_state_lock_freezer(int dirfd, const char *id, struct err **err);
 /*

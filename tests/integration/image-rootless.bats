@@ -100,12 +100,12 @@ as_nobody() {
 	sleep 0.5 # some of the drip arrives: the pull has a partial in the store
 	# The parent alone (the oldest isola of the user): its child in the store's user
 	# namespace does the pull.  The drip would feed that pull for two minutes.
-	ps -u "$U" -o pid,ppid,comm,args
-	pid=$(pgrep -o -u "$U" -x isola-dl)
+	# isola-dl where the image commands are split off (static_core), isola otherwise.
+	pid=$(pgrep -o -u "$U" -x 'isola|isola-dl')
 	kill -TERM "$pid"
-	wait_until 15 "! pgrep -u '$U' -x isola-dl >/dev/null" || {
+	wait_until 15 "! pgrep -u '$U' -x 'isola|isola-dl' >/dev/null" || {
 		cat "$TMP/out"
-		pkill -KILL -u "$U" -x isola-dl
+		pkill -KILL -u "$U" -x 'isola|isola-dl'
 		false
 	}
 	st=0

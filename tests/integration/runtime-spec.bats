@@ -83,9 +83,19 @@ hook() { # hook SCRIPT: a hook object running /bin/sh -c SCRIPT
 	[ "$(cat "$TMP/k")" = killed ]
 	wait_until 10 '[ "$(isola state "$ID" | jq -r .status)" = stopped ]'
 	isola delete "$ID"
-	# The freezer's own lock: kill --all freezes and thaws, pause's freeze stays.
+	# The freezer's own lock, made with the container: kill --all waits while another
+	# command freezes or thaws (here a stand-in holds it), and pause's freeze stays.
 	bundle_jq "$B" 'del(.hooks)'
 	isola run -d -b "$B" "$ID" >/dev/null 2>&1 3>&-
+	lock=$R/$ID/freezer.lock
+	[ -f "$lock" ]
+	flock "$lock" sleep 3 &
+	holder=$!
+	wait_until 5 "grep -q ':$(stat -c %i "$lock") ' /proc/locks"
+	run timeout 1 "$ISOLA" --root "$R" kill --all "$ID" CONT
+	[ "$status" -eq 124 ]
+	wait "$holder"
+	isola kill --all "$ID" CONT
 	isola pause "$ID"
 	isola kill --all "$ID" CONT
 	[ "$(isola state "$ID" | jq -r .status)" = paused ]
