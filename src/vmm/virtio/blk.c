@@ -347,10 +347,7 @@ static void blk_timer(struct virtio_dev *vdev)
 /* No request held back by the rate limit any more: the timer is off. */
 static void blk_unthrottle(struct virtio_blk *b)
 {
-	struct itimerspec off = {0};
-
-	if (b->timer >= 0)
-		timerfd_settime(b->timer, 0, &off, NULL);
+	virtio_rl_disarm(b->timer);
 	b->waiting = false;
 	__atomic_store_n(&b->vdev.poll_wanted, false, __ATOMIC_SEQ_CST);
 }

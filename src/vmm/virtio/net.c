@@ -434,10 +434,7 @@ static void net_timer(struct virtio_dev *vdev)
 /* Nothing held back by a limit any more: the timer is off. */
 static void net_unthrottle(struct virtio_net *n)
 {
-	struct itimerspec off = {0};
-
-	if (n->timer >= 0)
-		timerfd_settime(n->timer, 0, &off, NULL);
+	virtio_rl_disarm(n->timer);
 	n->rx_wait = n->tx_wait = false;
 }
 

@@ -118,3 +118,11 @@ int virtio_rl_arm(int timer, uint64_t wait_ns)
 	its.it_value.tv_nsec = wait_ns % 1000000000;
 	return timerfd_settime(timer, 0, &its, NULL) < 0 ? -errno : 0;
 }
+
+void virtio_rl_disarm(int timer)
+{
+	struct itimerspec off = {0};
+
+	if (timer >= 0)
+		timerfd_settime(timer, 0, &off, NULL);
+}

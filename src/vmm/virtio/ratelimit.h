@@ -43,3 +43,5 @@ uint64_t virtio_rl_now(void);
  * (one timer serving two limits).  -errno when it cannot be armed.
  */
 int virtio_rl_arm(int timer, uint64_t wait_ns);
+/* Disarm it (timer < 0: nothing). */
+void virtio_rl_disarm(int timer);
