@@ -545,7 +545,9 @@ api() {
 	run api -X PUT http://l/boot-source -d '{"kernel_image_path": "'"$GUEST_DIR/counter.elf"'",
 		"boot_args": "every=40000000"}'
 	[ "$output" = " 204" ]
-	run api -X PUT http://l/network-interfaces/eth0 -d '{"iface_id": "eth0", "host_dev_name": "'"$a"'"}'
+	# Its rate limit goes with it too.
+	run api -X PUT http://l/network-interfaces/eth0 -d '{"iface_id": "eth0", "host_dev_name": "'"$a"'",
+		"tx_rate_limiter": {"ops": {"size": 1000, "refill_time": 100}}}'
 	[ "$output" = " 204" ]
 	run api -X PUT http://l/vsock -d '{"guest_cid": 3, "uds_path": "'"$TMP/v1.sock"'"}'
 	[ "$output" = " 204" ]
@@ -585,6 +587,7 @@ api() {
 	run api http://l/vm/config
 	echo "$output"
 	[[ "$output" == *'"iface_id":"eth0","host_dev_name":"'"$b"'"'* ]]
+	[[ "$output" == *'"tx_rate_limiter":{"ops":{"size":1000,"one_time_burst":0,"refill_time":100}}'* ]]
 	[[ "$output" == *'"uds_path":"'"$TMP/v2.sock"'"'* ]]
 	[ -S "$TMP/v2.sock" ]
 	wait_for "$TMP/out2" "^counter: $((last + 2))"

@@ -109,7 +109,9 @@ static int patch(struct vm *vm, unsigned i, const struct api_drive_patch *p, str
 		d.bw = p->bw;
 	if (p->has_iops)
 		d.iops = p->iops;
-	r = vmm_virtio_disk_update(vm, i, fd, &d, p->has_bw || p->has_iops, err);
+	r = vmm_virtio_disk_update(
+	    vm, i, fd, &d, (p->has_bw ? VMM_DISK_RL_BW : 0) | (p->has_iops ? VMM_DISK_RL_IOPS : 0),
+	    err);
 	if (r < 0)
 		return r;
 	pthread_mutex_lock(&vm->cfg_lock);

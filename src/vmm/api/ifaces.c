@@ -94,8 +94,12 @@ void vm_api_patch_iface(struct vm *vm, const char *id, const char *body, size_t 
 		n = vm->cfg->nets[i];
 		pthread_mutex_unlock(&vm->cfg_lock);
 		apply(&n, &p);
-		r = vmm_virtio_net_update(vm, (unsigned)i, &n, p.has_bw[0] || p.has_ops[0],
-					  p.has_bw[1] || p.has_ops[1], &err);
+		r = vmm_virtio_net_update(vm, (unsigned)i, &n,
+					  (p.has_bw[0] ? VIRTIO_NET_RL_RX_BW : 0) |
+					      (p.has_ops[0] ? VIRTIO_NET_RL_RX_OPS : 0) |
+					      (p.has_bw[1] ? VIRTIO_NET_RL_TX_BW : 0) |
+					      (p.has_ops[1] ? VIRTIO_NET_RL_TX_OPS : 0),
+					  &err);
 	}
 	if (r < 0)
 		return api_fault(resp, 400, err->msg);

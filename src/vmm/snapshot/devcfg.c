@@ -97,6 +97,10 @@ static void put_nets(const struct vm_config *cfg, struct devcfg_buf *b)
 			put(b, "net.bridge", n->bridge);
 		if (n->no_offload)
 			put(b, "net.offload", "off");
+		put_rate(b, "net.rx_bw", &n->rx_bw);
+		put_rate(b, "net.rx_ops", &n->rx_ops);
+		put_rate(b, "net.tx_bw", &n->tx_bw);
+		put_rate(b, "net.tx_ops", &n->tx_ops);
 	}
 }
 
@@ -288,6 +292,14 @@ static int set_attr(struct devcfg *d, const char *f, const char *v, struct err *
 			net->bridge = (char *)v, r = 0;
 		else if (!strcmp(f + 4, "offload") && !strcmp(v, "off"))
 			net->no_offload = true, r = 0;
+		else if (!strcmp(f + 4, "rx_bw"))
+			r = rate_bucket(v, &net->rx_bw);
+		else if (!strcmp(f + 4, "rx_ops"))
+			r = rate_bucket(v, &net->rx_ops);
+		else if (!strcmp(f + 4, "tx_bw"))
+			r = rate_bucket(v, &net->tx_bw);
+		else if (!strcmp(f + 4, "tx_ops"))
+			r = rate_bucket(v, &net->tx_ops);
 	} else if (!strncmp(f, "fs.", 3)) {
 		if (!fs)
 			return err_make(err, 0, "`%s` before any fs", f);

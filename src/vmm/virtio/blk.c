@@ -25,6 +25,7 @@
 #include "log.h"
 #include "ratelimit.h"
 #include "virtio-internal.h"
+#include "virtio.h"
 #include "vm-config.h"
 
 #define VIRTIO_BLK_F_SEG_MAX	  2
@@ -540,7 +541,7 @@ static int blk_swap(struct virtio_blk *b, int fd, const char *path, struct err *
 	return 0;
 }
 
-int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, bool rate,
+int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, unsigned rate,
 		      struct err **err)
 {
 	struct virtio_blk *b = (struct virtio_blk *)vdev;
@@ -554,7 +555,8 @@ int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg 
 	if (fd >= 0)
 		r = blk_swap(b, fd, d->path, err);
 	if (r >= 0 && rate) {
-		virtio_rl_init(&b->rl, &d->bw, &d->iops, virtio_rl_now());
+		virtio_rl_set(&b->rl, rate & VMM_DISK_RL_BW ? &d->bw : NULL,
+			      rate & VMM_DISK_RL_IOPS ? &d->iops : NULL, virtio_rl_now());
 		if (b->waiting) { /* the held request tries again under the new limit */
 			blk_unthrottle(b);
 			virtio_dev_kick(vdev, 0);

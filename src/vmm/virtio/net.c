@@ -12,8 +12,8 @@
  * control queue.
  *
  * Rate limits (Firecracker's rx_rate_limiter and tx_rate_limiter): token buckets of
- * bytes (the frame, without the virtio_net_hdr) and of frames, each way.  A transmit
- * chain that does not fit stays in the ring; a received frame that does not fit waits in
+ * bytes (the frame with its virtio_net_hdr, as Firecracker counts) and of frames, each way.  A
+ * transmit chain that does not fit stays in the ring; a received frame that does not fit waits in
  * the bounce buffer with the TAP unwatched.  One timerfd brings both back; meanwhile the
  * TAP's queue fills and the kernel drops there, as at a slow link.
  */
@@ -37,6 +37,7 @@
 #include "netlink.h"
 #include "ratelimit.h"
 #include "virtio-internal.h"
+#include "virtio.h"
 #include "vm-config.h"
 
 #define VIRTIO_NET_F_CSUM	0
@@ -170,7 +171,9 @@ static bool net_admit(struct virtio_dev *vdev, unsigned q, const struct virtq_re
 		return true;
 	if (n->tx_wait)
 		return false;
-	return net_take(n, &n->tx_rl, req->out_len > NET_HDR_LEN ? req->out_len - NET_HDR_LEN : 0,
+	/* As Firecracker counts: the chain with its header, here at most what a frame can be. */
+	return net_take(n, &n->tx_rl,
+			req->out_len < NET_BOUNCE_SIZE ? req->out_len : NET_BOUNCE_SIZE,
 			&n->tx_wait, 1);
 }
 
@@ -328,7 +331,7 @@ static enum rx_result rx_bounced(struct virtio_net *n, bool merge)
 		n->charged = false;
 	}
 	if (!n->charged) {
-		if (!net_take(n, &n->rx_rl, n->pending - NET_HDR_LEN, &n->rx_wait, 0))
+		if (!net_take(n, &n->rx_rl, n->pending, &n->rx_wait, 0))
 			return RX_THROTTLED;
 		n->charged = true;
 	}
@@ -417,8 +420,9 @@ static void net_timer(struct virtio_dev *vdev)
 	struct virtio_net *n = (struct virtio_net *)vdev;
 	uint64_t ticks;
 
-	if (read(n->timer, &ticks, sizeof(ticks)) < 0)
-		return; /* not expired yet (spurious wakeup) */
+	/* Read or not (virtio_rl_arm() may have taken it): every waiter tries again. */
+	if (read(n->timer, &ticks, sizeof(ticks)) < 0 && !n->tx_wait && !n->rx_wait)
+		return;
 	sync_offloads(n);
 	if (n->tx_wait) {
 		n->tx_wait = false;
@@ -644,19 +648,20 @@ int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 	return 0;
 }
 
-int virtio_net_update(struct virtio_dev *vdev, const struct vm_net_cfg *cfg, bool rx, bool tx,
+int virtio_net_update(struct virtio_dev *vdev, const struct vm_net_cfg *cfg, unsigned which,
 		      struct err **err)
 {
 	struct virtio_net *n = (struct virtio_net *)vdev;
+	uint64_t now = virtio_rl_now();
 	bool was_rx, was_tx;
 
 	if (vdev->ops != &net_ops)
 		return err_make(err, ENODEV, "not a virtio-net device");
 	pthread_mutex_lock(&vdev->lock);
-	if (rx)
-		virtio_rl_init(&n->rx_rl, &cfg->rx_bw, &cfg->rx_ops, virtio_rl_now());
-	if (tx)
-		virtio_rl_init(&n->tx_rl, &cfg->tx_bw, &cfg->tx_ops, virtio_rl_now());
+	virtio_rl_set(&n->rx_rl, which & VIRTIO_NET_RL_RX_BW ? &cfg->rx_bw : NULL,
+		      which & VIRTIO_NET_RL_RX_OPS ? &cfg->rx_ops : NULL, now);
+	virtio_rl_set(&n->tx_rl, which & VIRTIO_NET_RL_TX_BW ? &cfg->tx_bw : NULL,
+		      which & VIRTIO_NET_RL_TX_OPS ? &cfg->tx_ops : NULL, now);
 	/* What waited tries again under the new limits (the old wait may be far off). */
 	was_rx = n->rx_wait;
 	was_tx = n->tx_wait;

@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <sys/timerfd.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "ratelimit.h"
 
@@ -23,6 +24,15 @@ void virtio_rl_init(struct virtio_ratelimit *rl, const struct vm_rate_cfg *bytes
 {
 	bucket_init(&rl->bytes, bytes, now_ns);
 	bucket_init(&rl->ops, ops, now_ns);
+}
+
+void virtio_rl_set(struct virtio_ratelimit *rl, const struct vm_rate_cfg *bytes,
+		   const struct vm_rate_cfg *ops, uint64_t now_ns)
+{
+	if (bytes)
+		bucket_init(&rl->bytes, bytes, now_ns);
+	if (ops)
+		bucket_init(&rl->ops, ops, now_ns);
 }
 
 bool virtio_rl_active(const struct virtio_ratelimit *rl)
@@ -110,10 +120,16 @@ uint64_t virtio_rl_now(void)
 int virtio_rl_arm(int timer, uint64_t wait_ns)
 {
 	struct itimerspec cur, its = {0};
+	uint64_t ticks;
 
-	if (timerfd_gettime(timer, &cur) == 0 && (cur.it_value.tv_sec || cur.it_value.tv_nsec) &&
-	    (uint64_t)cur.it_value.tv_sec * 1000000000 + cur.it_value.tv_nsec <= wait_ns)
-		return 0;
+	if (timerfd_gettime(timer, &cur) < 0)
+		return -errno;
+	if (cur.it_value.tv_sec || cur.it_value.tv_nsec) {
+		if ((uint64_t)cur.it_value.tv_sec * 1000000000 + cur.it_value.tv_nsec <= wait_ns)
+			return 0;
+	} else if (read(timer, &ticks, sizeof(ticks)) == sizeof(ticks)) {
+		wait_ns = 1; /* fired, not yet served: keep it due */
+	}
 	its.it_value.tv_sec = wait_ns / 1000000000;
 	its.it_value.tv_nsec = wait_ns % 1000000000;
 	return timerfd_settime(timer, 0, &its, NULL) < 0 ? -errno : 0;

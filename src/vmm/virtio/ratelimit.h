@@ -27,6 +27,9 @@ struct virtio_ratelimit {
 /* Start full at now_ns; a zero size or refill time leaves that bucket unlimited. */
 void virtio_rl_init(struct virtio_ratelimit *rl, const struct vm_rate_cfg *bytes,
 		    const struct vm_rate_cfg *ops, uint64_t now_ns);
+/* Replace the buckets given (NULL: that one stays as it is, tokens and burst too). */
+void virtio_rl_set(struct virtio_ratelimit *rl, const struct vm_rate_cfg *bytes,
+		   const struct vm_rate_cfg *ops, uint64_t now_ns);
 bool virtio_rl_active(const struct virtio_ratelimit *rl);
 /*
  * Take `bytes` and one operation when both buckets allow it and return 0;
@@ -40,7 +43,10 @@ uint64_t virtio_rl_take(struct virtio_ratelimit *rl, uint64_t bytes, uint64_t no
 uint64_t virtio_rl_now(void);
 /*
  * Arm the timerfd `timer` to fire in wait_ns, unless it is armed to fire sooner already
- * (one timer serving two limits).  -errno when it cannot be armed.
+ * (one timer serving two limits), or has fired and not been read yet: that wakeup is
+ * another waiter's, and is kept (due at once again), since arming would reset it.  So
+ * the timer's handler must retry every waiter, whatever its read returns.  -errno when
+ * it cannot be armed.
  */
 int virtio_rl_arm(int timer, uint64_t wait_ns);
 /* Disarm it (timer < 0: nothing). */

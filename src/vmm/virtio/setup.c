@@ -251,7 +251,7 @@ int vmm_virtio_with_balloon(struct vm *vm, int (*fn)(struct virtio_dev *vdev, vo
 }
 
 int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm_disk_cfg *d,
-			   bool rate, struct err **err)
+			   unsigned rate, struct err **err)
 {
 	struct vm_virtio *devices = vm ? vm_virtio(vm) : NULL;
 	struct virtio_dev *vdev = NULL;
@@ -276,7 +276,7 @@ int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm
 	return r;
 }
 
-int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *n, bool rx, bool tx,
+int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *n, unsigned which,
 			  struct err **err)
 {
 	struct vm_virtio *devices = vm ? vm_virtio(vm) : NULL;
@@ -290,7 +290,7 @@ int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *
 	for (unsigned i = 0; !vdev && i < devices->n; i++)
 		if (devices->dev[i].vdev->ops->device_id == VIRTIO_ID_NET && k++ == nic)
 			vdev = devices->dev[i].vdev;
-	r = vdev ? virtio_net_update(vdev, n, rx, tx, err)
+	r = vdev ? virtio_net_update(vdev, n, which, err)
 		 : err_make(err, ENODEV, "the VM has no network interface %u", nic);
 	pthread_mutex_unlock(&devices->lock);
 	return r;

@@ -186,12 +186,11 @@ int virtio_blk_create(const struct guest_mem *mem, const struct vm_disk_cfg *cfg
  * A running disk's new backing file and/or rate limit (PATCH /drives/{id}).
  * fd (-1: keep the file) is d->path, already opened with the disk's mode and
  * checked; it is taken over (closed on failure).  rate: d->bw and d->iops
- * replace the limit.  No request is half on the old file: the swap runs
- * under the device lock, which the worker holds while it serves requests.
- * The file in use again (the same inode) only has its size read again.  On
- * failure nothing changed.
+ * replace those buckets it names (VMM_DISK_RL_*, virtio.h).  No request is half on the old file:
+ * the swap runs under the device lock, which the worker holds while it serves requests. The file in
+ * use again (the same inode) only has its size read again.  On failure nothing changed.
  */
-int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, bool rate,
+int virtio_blk_update(struct virtio_dev *vdev, int fd, const struct vm_disk_cfg *d, unsigned rate,
 		      struct err **err);
 
 struct vm_config;
@@ -209,8 +208,11 @@ int virtio_fs_create(const struct guest_mem *mem, const struct vm_fs_cfg *cfg,
 struct vm_net_cfg;
 int virtio_net_create(const struct guest_mem *mem, const struct vm_net_cfg *cfg,
 		      struct virtio_dev **ret, struct err **err);
-/* New rate limits for rx and/or tx from cfg (PATCH /network-interfaces); what waits retries. */
-int virtio_net_update(struct virtio_dev *vdev, const struct vm_net_cfg *cfg, bool rx, bool tx,
+/*
+ * New rate-limit buckets from cfg, those named in `which` (VIRTIO_NET_RL_*, virtio.h; the
+ * others stay as they are); what waits retries (PATCH /network-interfaces).
+ */
+int virtio_net_update(struct virtio_dev *vdev, const struct vm_net_cfg *cfg, unsigned which,
 		      struct err **err);
 
 /* The virtio-mmio transport: window, IRQ, notifications, cmdline; starts the worker. */

@@ -54,19 +54,26 @@ int vmm_balloon_get(struct vm *vm, struct vmm_balloon_info *ret, struct err **er
 /*
  * PATCH /drives: the VM's disk number `disk` (in cfg->disks order) gets fd
  * as its image (d->path, opened with the disk's mode; -1: keep it) and/or
- * d->bw and d->iops as its rate limit (rate).  fd is taken over.  See
- * virtio_blk_update(); on failure nothing changed.
+ * d->bw and d->iops as its rate-limit buckets, those named in `rate` (the
+ * others stay).  fd is taken over.  See virtio_blk_update(); on failure
+ * nothing changed.
  */
+#define VMM_DISK_RL_BW	 1u
+#define VMM_DISK_RL_IOPS 2u
 struct vm_disk_cfg;
 int vmm_virtio_disk_update(struct vm *vm, unsigned disk, int fd, const struct vm_disk_cfg *d,
-			   bool rate, struct err **err);
+			   unsigned rate, struct err **err);
 
 /*
- * PATCH /network-interfaces: the VM's NIC number `nic` (in cfg->nets order) takes
- * n's receive limit (rx) and/or transmit limit (tx).  See virtio_net_update().
+ * PATCH /network-interfaces: the VM's NIC number `nic` (in cfg->nets order) takes n's
+ * rate-limit buckets named in `which`; the others stay.  See virtio_net_update().
  */
+#define VIRTIO_NET_RL_RX_BW  1u
+#define VIRTIO_NET_RL_RX_OPS 2u
+#define VIRTIO_NET_RL_TX_BW  4u
+#define VIRTIO_NET_RL_TX_OPS 8u
 struct vm_net_cfg;
-int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *n, bool rx, bool tx,
+int vmm_virtio_net_update(struct vm *vm, unsigned nic, const struct vm_net_cfg *n, unsigned which,
 			  struct err **err);
 
 /*

@@ -1,5 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0-or-later */
 /* The token buckets of the device rate limiter, with time passed in. */
+#include <poll.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
 #include "ratelimit.h"
 #include "tap.h"
 
@@ -75,9 +79,45 @@ static void both_buckets(void)
 	is_int(virtio_rl_take(&rl, 900, 1000 * MS), 0, "and its bytes were not taken meanwhile");
 }
 
+/* One bucket replaced, the other left with its tokens and burst (PATCH of one bucket). */
+static void set_one(void)
+{
+	struct virtio_ratelimit rl;
+
+	virtio_rl_init(&rl, &(struct vm_rate_cfg){.size = 1000, .refill_ms = 1000},
+		       &(struct vm_rate_cfg){.size = 2, .one_time_burst = 1, .refill_ms = 1000}, 0);
+	is_int(virtio_rl_take(&rl, 1000, 0), 0, "the bytes drained, one op (of the burst) taken");
+	virtio_rl_set(&rl, NULL, &(struct vm_rate_cfg){.size = 5, .refill_ms = 1000}, 0);
+	ok(virtio_rl_take(&rl, 1, 0) > 0, "the bytes bucket kept its (empty) state");
+	virtio_rl_set(&rl, &(struct vm_rate_cfg){0}, NULL, 0);
+	is_int(virtio_rl_take(&rl, 1 << 20, 0), 0, "bytes lifted; ops (new, full) allow it");
+}
+
+/*
+ * One timer for two waiters: arming it for a later wait must not drop a wakeup that
+ * fired for the other and was not read yet (it would wait for the later one instead).
+ */
+static void arm_keeps_fired(void)
+{
+	int t = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	struct pollfd p = {.fd = t, .events = POLLIN};
+
+	is_int(virtio_rl_arm(t, 1 * MS), 0, "armed for 1 ms");
+	ok(poll(&p, 1, 2000) == 1, "it fires");
+	is_int(virtio_rl_arm(t, 3 * S), 0, "then armed for 3 s by the other waiter, unread");
+	ok(poll(&p, 1, 1000) == 1, "the fired wakeup is still due now, not in 3 s");
+	virtio_rl_disarm(t);
+	is_int(virtio_rl_arm(t, 100 * MS), 0, "armed for 100 ms");
+	is_int(virtio_rl_arm(t, 3 * S), 0, "a later wait keeps the sooner");
+	ok(poll(&p, 1, 2000) == 1, "it fires at the sooner");
+	close(t);
+}
+
 int main(void)
 {
 	unlimited();
+	set_one();
+	arm_keeps_fired();
 	ops_bucket();
 	bytes_bucket();
 	both_buckets();

@@ -160,7 +160,7 @@ static void test_blk_swap(struct drv *d, struct vm_config *cfg)
 		return;
 	wr(d, 0x64, rd(d, 0x60)); /* acknowledge what is pending */
 	nd.path = b;
-	is_int(vmm_virtio_disk_update(VM, 0, open(b, O_RDWR | O_CLOEXEC), &nd, false, &err), 0,
+	is_int(vmm_virtio_disk_update(VM, 0, open(b, O_RDWR | O_CLOEXEC), &nd, 0, &err), 0,
 	       "swap: disk 0 now on B %s", err ? err->msg : "");
 	is_int(capacity(d), 4096, "swap: capacity 4096 sectors");
 	is_int(rd(d, 0xfc), gen + 1, "swap: a new config generation");
@@ -175,7 +175,7 @@ static void test_blk_swap(struct drv *d, struct vm_config *cfg)
 
 	ok(flock(other, LOCK_EX | LOCK_NB) == 0, "C locked by another user");
 	nd.path = c;
-	ok(vmm_virtio_disk_update(VM, 0, open(c, O_RDWR | O_CLOEXEC), &nd, false, &err) < 0 &&
+	ok(vmm_virtio_disk_update(VM, 0, open(c, O_RDWR | O_CLOEXEC), &nd, 0, &err) < 0 &&
 	       strstr(err->msg, c) && strstr(err->msg, "locked"),
 	   "swap to a locked image refused: %s", err ? err->msg : "");
 	err_free(&err);
@@ -187,21 +187,24 @@ static void test_blk_swap(struct drv *d, struct vm_config *cfg)
 	ok(ftruncate(bfd, 3 << 20) == 0, "B grows to 3 MiB");
 	nd.path = b;
 	again = open(b, O_RDWR | O_CLOEXEC);
-	is_int(vmm_virtio_disk_update(VM, 0, TAKE_FD(again), &nd, false, &err), 0,
+	is_int(vmm_virtio_disk_update(VM, 0, TAKE_FD(again), &nd, 0, &err), 0,
 	       "B again: the file in use %s", err ? err->msg : "");
 	is_int(capacity(d), 6144, "B again: the new size");
 	again = open(b, O_RDWR | O_CLOEXEC);
 	ok(flock(again, LOCK_EX | LOCK_NB) < 0, "B again: the disk still holds B's lock");
-	ok(vmm_virtio_disk_update(VM, 7, -1, &nd, true, &err) < 0, "no disk 7: refused");
+	ok(vmm_virtio_disk_update(VM, 7, -1, &nd, VMM_DISK_RL_BW | VMM_DISK_RL_IOPS, &err) < 0,
+	   "no disk 7: refused");
 	err_free(&err);
 
 	/* A limit set while running (the disk had none) holds a request; lifting it lets it go. */
 	nd.iops = (struct vm_rate_cfg){.size = 1, .refill_ms = 3600000};
-	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, true, &err), 0, "limit: 1 operation an hour");
+	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, VMM_DISK_RL_BW | VMM_DISK_RL_IOPS, &err), 0,
+	       "limit: 1 operation an hour");
 	is_int((blk_req(d, 0, 0, 512, &st), st), 0, "limit: the first request passes");
 	is_int(blk_req(d, 0, 0, 512, &st), -1, "limit: the second is held");
 	nd.iops = (struct vm_rate_cfg){0};
-	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, true, &err), 0, "limit lifted");
+	is_int(vmm_virtio_disk_update(VM, 0, -1, &nd, VMM_DISK_RL_BW | VMM_DISK_RL_IOPS, &err), 0,
+	       "limit lifted");
 	is_int(drv_wait_q(d, 0), 513, "the held request is served");
 	is_int(*(uint8_t *)gp(BUF(d, 2)), 0, "with status OK");
 	unlink(b);
