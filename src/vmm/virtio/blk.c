@@ -257,20 +257,8 @@ static uint64_t req_bytes(const struct virtq_req *req)
 /* Does the rate limit hold this request back?  Then arm the timer for it. */
 static bool throttle(struct virtio_blk *b, const struct virtq_req *req)
 {
-	uint64_t wait;
-	int r;
-
-	if (!virtio_rl_active(&b->rl))
+	if (!virtio_rl_hold(&b->rl, req_bytes(req), b->timer, "virtio-blk"))
 		return false;
-	wait = virtio_rl_take(&b->rl, req_bytes(req), virtio_rl_now());
-	if (!wait)
-		return false;
-	r = virtio_rl_arm(b->timer, wait);
-	if (r < 0) {
-		errno = -r;
-		log_warn_ratelimited("virtio-blk: arm rate-limit timer: %m");
-		return false; /* serve it rather than stall the disk */
-	}
 	b->waiting = true;
 	b->throttled++;
 	__atomic_store_n(&b->vdev.poll_wanted, true, __ATOMIC_SEQ_CST);

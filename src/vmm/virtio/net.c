@@ -143,20 +143,8 @@ static void sync_offloads(struct virtio_net *n)
 static bool net_take(struct virtio_net *n, struct virtio_ratelimit *rl, uint64_t bytes, bool *wait,
 		     unsigned dir)
 {
-	uint64_t ns;
-	int r;
-
-	if (!virtio_rl_active(rl))
+	if (!virtio_rl_hold(rl, bytes, n->timer, "virtio-net"))
 		return true;
-	ns = virtio_rl_take(rl, bytes, virtio_rl_now());
-	if (!ns)
-		return true;
-	r = virtio_rl_arm(n->timer, ns);
-	if (r < 0) {
-		errno = -r;
-		log_warn_ratelimited("virtio-net: arm rate-limit timer: %m");
-		return true;
-	}
 	*wait = true;
 	n->throttled[dir]++;
 	return false;

@@ -5,6 +5,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "ratelimit.h"
 
 static void bucket_init(struct virtio_bucket *b, const struct vm_rate_cfg *cfg, uint64_t now_ns)
@@ -133,6 +134,25 @@ int virtio_rl_arm(int timer, uint64_t wait_ns)
 	its.it_value.tv_sec = wait_ns / 1000000000;
 	its.it_value.tv_nsec = wait_ns % 1000000000;
 	return timerfd_settime(timer, 0, &its, NULL) < 0 ? -errno : 0;
+}
+
+bool virtio_rl_hold(struct virtio_ratelimit *rl, uint64_t bytes, int timer, const char *dev)
+{
+	uint64_t wait;
+	int r;
+
+	if (!virtio_rl_active(rl))
+		return false;
+	wait = virtio_rl_take(rl, bytes, virtio_rl_now());
+	if (!wait)
+		return false;
+	r = virtio_rl_arm(timer, wait);
+	if (r < 0) {
+		errno = -r;
+		log_warn_ratelimited("%s: arm rate-limit timer: %m", dev);
+		return false;
+	}
+	return true;
 }
 
 void virtio_rl_disarm(int timer)

@@ -49,5 +49,11 @@ uint64_t virtio_rl_now(void);
  * it cannot be armed.
  */
 int virtio_rl_arm(int timer, uint64_t wait_ns);
+/*
+ * Does rl hold back a request of `bytes`?  Takes its tokens and says no, or arms `timer`
+ * for the wait and says yes.  A timer that cannot be armed says no (serve it rather than
+ * stall the device), with a warning naming `dev`.
+ */
+bool virtio_rl_hold(struct virtio_ratelimit *rl, uint64_t bytes, int timer, const char *dev);
 /* Disarm it (timer < 0: nothing). */
 void virtio_rl_disarm(int timer);
