@@ -89,7 +89,7 @@ struct virtio_net {
 	bool charged;	 /* the pending frame's tokens are taken */
 	struct net_rx_chains rx;
 	struct virtio_ratelimit rx_rl, tx_rl;
-	int timer;	       /* either limit's wait; -1 until a limit is set */
+	int timer;	       /* either limit's wait (made even with none: a PATCH may set one) */
 	bool rx_wait, tx_wait; /* held back until the timer fires */
 	uint64_t throttled[2]; /* rounds held back, receive and transmit */
 };
